@@ -1,0 +1,40 @@
+"""The ``iisbitness`` command line: wires options to the API and formats; no analysis here.
+
+Exit codes (one place, for pipelines):
+    0  nothing at or above ``--fail-on`` (or, for ``explain``, something recognised)
+    1  findings at or above ``--fail-on`` (``inspect --only-mismatch``: something cannot load;
+       ``explain``: nothing recognised)
+    2  the input could not be read or analysed (the message names the file and why)
+"""
+
+from __future__ import annotations
+
+import click
+
+from iisbitness import __version__
+from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
+from iisbitness.cli.explain import explain_command
+from iisbitness.cli.inspect import inspect_command
+from iisbitness.cli.scan import demo_command, scan_command
+
+__all__ = ["main", "EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT_ERROR"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="iisbitness")
+def main() -> None:
+    """Find and fix 32-bit / 64-bit / ARM64 mismatches on Microsoft IIS servers.
+
+    \b
+    iisbitness demo                      scan the example servers shipped in the package
+    iisbitness scan IMAGE                scan a copy of a server (a folder standing for C:\\)
+    iisbitness scan                      on Windows: scan the live server (read-only)
+    iisbitness inspect PATH...           architecture of binaries, like CorFlags.exe / dumpbin
+    iisbitness explain "TEXT"            from an error message, code or event log to the cause
+    """
+
+
+main.add_command(scan_command)
+main.add_command(demo_command)
+main.add_command(inspect_command)
+main.add_command(explain_command)

@@ -1,0 +1,87 @@
+"""The result of reading a binary's headers: :class:`PeImage`.
+
+This is the contract between the PE reader and the rest of iisbitness. The reader fills it;
+the load plan and rules only read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from iisbitness.arch import Arch, format_arches
+
+
+class ImageKind(str, Enum):
+    """What kind of file a binary is, as far as loading goes."""
+
+    NATIVE = "native"
+    IL_ONLY = "il-only"            # .NET, ILONLY set, no ReadyToRun header
+    MIXED = "mixed-mode"           # .NET, ILONLY clear (C++/CLI): bound to its machine
+    READY_TO_RUN = "ready-to-run"  # .NET with a READYTORUN header: platform-specific
+    NOT_PE = "not-pe"              # not a valid PE; ``reason`` says why
+
+
+class PlatformTarget(str, Enum):
+    """The platform target a developer would recognise (Visual Studio / CorFlags.exe names)."""
+
+    ANYCPU = "AnyCPU"
+    ANYCPU_32BIT_PREFERRED = "AnyCPU 32-bit preferred"
+    X86 = "x86"
+    X64 = "x64"
+    ARM64 = "ARM64"
+    ARM64EC = "ARM64EC"
+    ARM64X = "ARM64X"
+    ARM = "ARM"
+    ITANIUM = "Itanium"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class PeImage:
+    """What a binary's PE and CLR headers say about who can load it.
+
+    Attributes:
+        path: the file that was read, as given to the reader.
+        kind: native, a .NET flavour, or NOT_PE.
+        machine: COFF ``Machine`` field (e.g. 0x14C, 0x8664, 0xAA64); None if NOT_PE.
+        pe32_plus: True for PE32+ (optional-header magic 0x20B), False for PE32; None if NOT_PE.
+        is_dll: COFF characteristic IMAGE_FILE_DLL; None if NOT_PE.
+        cor_flags: COR20 header ``Flags`` (ILONLY 0x1, 32BITREQUIRED 0x2, ...) or None if not .NET.
+        platform_target: the developer-facing target (AnyCPU, x86, ARM64X, ...).
+        loadable_by: the process architectures that can load this image. Empty for NOT_PE and
+            for images no Windows IIS process loads (IA64, ARM32, EFI).
+        reason: why the file is NOT_PE (e.g. "not a valid PE: no MZ signature"), else None.
+        notes: facts worth telling a user (e.g. "32BITPREFERRED on a DLL: 64-bit processes
+            cannot load it"), in order.
+    """
+
+    path: str
+    kind: ImageKind
+    machine: int | None = None
+    pe32_plus: bool | None = None
+    is_dll: bool | None = None
+    cor_flags: int | None = None
+    platform_target: PlatformTarget = PlatformTarget.UNKNOWN
+    loadable_by: frozenset[Arch] = frozenset()
+    reason: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_pe(self) -> bool:
+        """True unless the file is NOT_PE."""
+        return self.kind is not ImageKind.NOT_PE
+
+    @property
+    def is_managed(self) -> bool:
+        """True for any .NET image (IL-only, mixed-mode or ReadyToRun)."""
+        return self.cor_flags is not None
+
+    def describe(self) -> str:
+        """One phrase for reports, e.g. ``"x86 native DLL"`` or ``".NET assembly (x86 only, 32BITREQ)"``."""
+        if not self.is_pe:
+            return self.reason or "not a valid PE"
+        what = "DLL" if self.is_dll else "EXE"
+        if self.is_managed:
+            return f".NET {self.kind.value} {what}, platform {self.platform_target.value} (loads in: {format_arches(self.loadable_by)})"
+        return f"{self.platform_target.value} native {what} (loads in: {format_arches(self.loadable_by)})"
