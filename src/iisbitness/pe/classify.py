@@ -1,45 +1,100 @@
-"""Classify a binary from its DOS, COFF, optional and COR20 headers.
+"""Classify a binary from its headers: bytes in, :class:`PeImage` out.
 
-Reads at most the first :data:`HEADER_BYTES` bytes plus the COR20 header; never maps or
-executes the file. Layout: "PE Format" (MicrosoftDocs/win32 desktop-src/Debug/pe-format.md);
-CorFlags: dotnet/runtime src/coreclr/inc/corhdr.h; their meaning for loading: the CorFlags.exe
-doc and stackoverflow 18608785.
+Public API:
+    read_image(path) -> PeImage          a file; raises ImageReadError only if it cannot be read
+    classify_bytes(data, path) -> PeImage  bytes in memory; never raises
+
+Reads the first 4 KB and then, only when needed, the COR20 header, the metadata version string,
+the ReadyToRun header and the load config: a few small positioned reads, never the whole file,
+never a mapping, never code execution. Content problems give ``kind=NOT_PE`` with a reason
+``"not a valid PE: <why>"``.
+
+How ``loadable_by`` is decided (facts sheet I2-I8):
+- native: by Machine (I386 -> x86, AMD64 -> x64, ARM64 -> arm64); ARM64X -> x64 and arm64;
+  ARM64EC -> x64; ARM, IA64, EBC and unknown machines -> no IIS process.
+- .NET mixed-mode (ILONLY clear): bound to Machine like native code (I7).
+- .NET IL-only: PE32 I386 decodes the 32BITREQ/32BITPREF field (I4): AnyCPU -> all; x86 -> x86;
+  32-bit preferred -> all for an EXE, x86 only for a DLL (I6). Other machines bind as native.
+- ReadyToRun: bound to the decoded architecture for Windows; nothing for other OSes (see
+  :mod:`iisbitness.pe.readytorun` for why).
 """
 
 from __future__ import annotations
 
 import os
 import struct
-from pathlib import Path
 
 from iisbitness.arch import Arch
 from iisbitness.errors import ImageReadError
-from iisbitness.pe.types import ImageKind, PeImage, PlatformTarget
+from iisbitness.pe.clr import (
+    COMIMAGE_FLAGS_32BITPREFERRED,
+    COMIMAGE_FLAGS_32BITREQUIRED,
+    COMIMAGE_FLAGS_ILONLY,
+    Cor20,
+    bitness_field,
+    has_clr_header,
+    read_clr_version,
+    read_cor20,
+)
+from iisbitness.pe.headers import (
+    MACHINE_AMD64,
+    MACHINE_ARM64,
+    MACHINE_ARMNT,
+    MACHINE_I386,
+    MACHINE_IA64,
+    Headers,
+    parse_headers,
+)
+from iisbitness.pe.hybrid import read_hybrid
+from iisbitness.pe.readytorun import read_ready_to_run
+from iisbitness.pe.source import HEAD_BYTES, InvalidPe, Source
+from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 
-HEADER_BYTES = 4096
-"""How much of a file is read for the headers (more only to reach the COR20 header)."""
+__all__ = [
+    "COMIMAGE_FLAGS_32BITPREFERRED",
+    "COMIMAGE_FLAGS_32BITREQUIRED",
+    "COMIMAGE_FLAGS_ILONLY",
+    "HEADER_BYTES",
+    "MACHINE_AMD64",
+    "MACHINE_ARM64",
+    "MACHINE_ARMNT",
+    "MACHINE_I386",
+    "MACHINE_IA64",
+    "classify_bytes",
+    "read_image",
+]
 
-MACHINE_I386 = 0x014C
-MACHINE_AMD64 = 0x8664
-MACHINE_ARM64 = 0xAA64
-MACHINE_ARMNT = 0x01C4
-MACHINE_IA64 = 0x0200
+HEADER_BYTES = HEAD_BYTES
+"""How much of a file is read up front (kept for callers of the first version of this module)."""
 
-COMIMAGE_FLAGS_ILONLY = 0x1
-COMIMAGE_FLAGS_32BITREQUIRED = 0x2
-COMIMAGE_FLAGS_32BITPREFERRED = 0x20000
+_X86, _X64, _ARM64 = frozenset({Arch.X86}), frozenset({Arch.X64}), frozenset({Arch.ARM64})
+_ALL: frozenset[Arch] = frozenset(Arch)
+_NONE: frozenset[Arch] = frozenset()
 
-_NATIVE = {
-    MACHINE_I386: (PlatformTarget.X86, frozenset({Arch.X86})),
-    MACHINE_AMD64: (PlatformTarget.X64, frozenset({Arch.X64})),
-    MACHINE_ARM64: (PlatformTarget.ARM64, frozenset({Arch.ARM64})),
-    MACHINE_ARMNT: (PlatformTarget.ARM, frozenset()),
-    MACHINE_IA64: (PlatformTarget.ITANIUM, frozenset()),
+_NATIVE: dict[int, tuple[PlatformTarget, frozenset[Arch]]] = {
+    MACHINE_I386: (PlatformTarget.X86, _X86),
+    MACHINE_AMD64: (PlatformTarget.X64, _X64),
+    MACHINE_ARM64: (PlatformTarget.ARM64, _ARM64),
+    MACHINE_ARMNT: (PlatformTarget.ARM, _NONE),
+    0x01C0: (PlatformTarget.ARM, _NONE),
+    MACHINE_IA64: (PlatformTarget.ITANIUM, _NONE),
 }
+_UNKNOWN = (PlatformTarget.UNKNOWN, _NONE)
 
-
-class _Invalid(ValueError):
-    """Internal: the bytes are not a valid PE; the message is the reason."""
+_HYBRID: dict[Hybrid, tuple[PlatformTarget, frozenset[Arch], str]] = {
+    Hybrid.ARM64X: (
+        PlatformTarget.ARM64X,
+        frozenset({Arch.X64, Arch.ARM64}),
+        "ARM64X: ARM64 code plus an ARM64EC view; loads in ARM64 and x64 processes on Windows on Arm",
+    ),
+    Hybrid.ARM64EC: (
+        PlatformTarget.ARM64EC,
+        _X64,
+        ("ARM64EC: ARM64 code with x64 calling conventions; loads only in x64 (emulated) processes "
+        "on Windows on Arm, not in native ARM64 processes, and not on x64 Windows"),
+    ),
+    Hybrid.CHPE_X86: (PlatformTarget.X86, _X86, "x86 CHPE (compiled hybrid PE): loads like any x86 image"),
+}
 
 
 def read_image(path: str | os.PathLike[str]) -> PeImage:
@@ -50,103 +105,106 @@ def read_image(path: str | os.PathLike[str]) -> PeImage:
     Raises:
         ImageReadError: the file cannot be opened or read (missing, permission, a folder).
     """
-    p = Path(path)
+    name = os.fspath(path)
     try:
-        with p.open("rb") as f:
-            return _classify(str(path), f)
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except OSError as e:
-        raise ImageReadError(f"{path}: cannot read: {e.strerror or e}") from e
+        raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+    try:
+        return _classify(Source.from_fd(fd), name)
+    except OSError as e:
+        raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+    finally:
+        os.close(fd)
 
 
 def classify_bytes(data: bytes, path: str = "<bytes>") -> PeImage:
     """Classify an in-memory image (tests, fuzzing). Never raises for any ``data``."""
-    import io
-
-    return _classify(path, io.BytesIO(data))
+    return _classify(Source.from_bytes(bytes(data)), path)
 
 
-def _classify(path: str, f: "io.BufferedIOBase | object") -> PeImage:  # noqa: F821
+def _classify(src: Source, path: str) -> PeImage:
     try:
-        return _parse(path, f)
-    except _Invalid as e:
+        return _parse(src, path)
+    except (InvalidPe, struct.error) as e:
+        # NOTE: struct.error cannot happen when every read is length-checked; it is caught so a
+        # missed check still yields NOT_PE rather than a crash in the middle of a scan.
         return PeImage(path=path, kind=ImageKind.NOT_PE, reason=f"not a valid PE: {e}")
 
 
-def _read_at(f: object, offset: int, size: int) -> bytes:
-    f.seek(offset)  # type: ignore[attr-defined]
-    data: bytes = f.read(size)  # type: ignore[attr-defined]
-    if len(data) < size:
-        raise _Invalid(f"truncated at offset {offset:#x} (wanted {size} bytes, file has {len(data)})")
-    return data
+def _parse(src: Source, path: str) -> PeImage:
+    h = parse_headers(src)
+    if not has_clr_header(h):
+        return _native(src, h, path)
+    cor = read_cor20(src, h)
+    clr_version = read_clr_version(src, h, cor)
+    image = _managed(src, h, cor, path)
+    notes = image.notes
+    if clr_version is None:
+        notes += ("the .NET metadata root is missing or unreadable; the runtime will refuse this image",)
+    return PeImage(
+        path, image.kind, h.machine, h.pe32_plus, h.is_dll, cor.flags, image.platform_target,
+        image.loadable_by, None, notes, image.hybrid, clr_version,
+        f"{cor.runtime_version[0]}.{cor.runtime_version[1]}", image.ready_to_run_os,
+        image.ready_to_run_machine, h.subsystem,
+    )
 
 
-def _parse(path: str, f: object) -> PeImage:
-    head = f.read(HEADER_BYTES)  # type: ignore[attr-defined]
-    if len(head) < 0x40:
-        raise _Invalid("file too small for a DOS header" if head else "empty file")
-    if head[:2] != b"MZ":
-        raise _Invalid("no MZ signature")
-    (e_lfanew,) = struct.unpack_from("<I", head, 0x3C)
-    coff = _read_at(f, e_lfanew, 24) if e_lfanew + 24 > len(head) else head[e_lfanew : e_lfanew + 24]
-    if coff[:4] != b"PE\0\0":
-        raise _Invalid(f"no PE signature at e_lfanew {e_lfanew:#x}")
-    machine, nsections, _, _, _, opt_size, characteristics = struct.unpack_from("<HHIIIHH", coff, 4)
-    is_dll = bool(characteristics & 0x2000)
-    if opt_size < 2:
-        raise _Invalid("no optional header")
-    opt_off = e_lfanew + 24
-    opt = _read_at(f, opt_off, opt_size)
-    (magic,) = struct.unpack_from("<H", opt, 0)
-    if magic not in (0x10B, 0x20B):
-        raise _Invalid(f"unknown optional-header magic {magic:#x}")
-    pe32_plus = magic == 0x20B
-    dd_off = 112 if pe32_plus else 96
-    # NumberOfRvaAndSizes precedes the data directories.
-    if opt_size < dd_off:
-        raise _Invalid("optional header too small")
-    (ndirs,) = struct.unpack_from("<I", opt, dd_off - 4)
-    cor_rva = cor_size = 0
-    if ndirs > 14 and opt_size >= dd_off + 15 * 8:
-        cor_rva, cor_size = struct.unpack_from("<II", opt, dd_off + 14 * 8)
-    native = _NATIVE.get(machine)
-    if cor_rva == 0 or cor_size == 0:
-        target, arches = native if native else (PlatformTarget.UNKNOWN, frozenset())
-        return PeImage(path, ImageKind.NATIVE, machine, pe32_plus, is_dll, None, target, arches)
-    sections = _read_at(f, opt_off + opt_size, min(nsections, 96) * 40)
-    cor_off = _rva_to_offset(sections, min(nsections, 96), cor_rva)
-    cor = _read_at(f, cor_off, 20)
-    (flags,) = struct.unpack_from("<I", cor, 16)
-    return _managed(path, machine, pe32_plus, is_dll, flags)
+def _native(src: Source, h: Headers, path: str) -> PeImage:
+    hybrid = read_hybrid(src, h)
+    if hybrid is not None:
+        target, arches, note = _HYBRID[hybrid]
+        return PeImage(path, ImageKind.NATIVE, h.machine, h.pe32_plus, h.is_dll, None, target, arches,
+                       None, (note,), hybrid, subsystem=h.subsystem)
+    target, arches = _NATIVE.get(h.machine, _UNKNOWN)
+    notes: tuple[str, ...] = ()
+    if 10 <= h.subsystem <= 13:
+        target, arches, notes = PlatformTarget.UNKNOWN, _NONE, ("an EFI image: no Windows process loads it",)
+    elif target is PlatformTarget.UNKNOWN:
+        notes = (f"Machine {h.machine:#x} is not an architecture Windows IIS processes run as",)
+    return PeImage(path, ImageKind.NATIVE, h.machine, h.pe32_plus, h.is_dll, None, target, arches,
+                   None, notes, subsystem=h.subsystem)
 
 
-def _rva_to_offset(sections: bytes, count: int, rva: int) -> int:
-    for i in range(count):
-        vsize, vaddr, rawsize, rawptr = struct.unpack_from("<IIII", sections, i * 40 + 8)
-        if vaddr <= rva < vaddr + max(vsize, rawsize):
-            return rawptr + (rva - vaddr)
-    raise _Invalid(f"CLR header RVA {rva:#x} is in no section")
-
-
-def _managed(path: str, machine: int, pe32_plus: bool, is_dll: bool, flags: int) -> PeImage:
-    ilonly = bool(flags & COMIMAGE_FLAGS_ILONLY)
-    req = bool(flags & COMIMAGE_FLAGS_32BITREQUIRED)
-    pref = bool(flags & COMIMAGE_FLAGS_32BITPREFERRED)
-    notes: list[str] = []
-    if not ilonly:
-        target, arches = _NATIVE.get(machine, (PlatformTarget.UNKNOWN, frozenset()))
-        return PeImage(path, ImageKind.MIXED, machine, pe32_plus, is_dll, flags, target, arches)
-    if machine == MACHINE_I386 and not pe32_plus:
-        if req and pref:
-            target = PlatformTarget.ANYCPU_32BIT_PREFERRED
-            if is_dll:
-                notes.append("32BITPREFERRED on a DLL: 64-bit processes cannot load it (CorFlags.exe doc)")
-                arches = frozenset({Arch.X86})
-            else:
-                arches = frozenset(Arch)
-        elif req:
-            target, arches = PlatformTarget.X86, frozenset({Arch.X86})
+def _managed(src: Source, h: Headers, cor: Cor20, path: str) -> PeImage:
+    """Kind, target and loadable_by of a .NET image (other PeImage fields are filled by the caller)."""
+    r2r = read_ready_to_run(src, h, cor)
+    if r2r is not None:
+        if r2r.os == "windows":
+            target, arches = _NATIVE.get(h.machine, _UNKNOWN)
+            notes: tuple[str, ...] = ("ReadyToRun: precompiled for one platform, loads only there",)
         else:
-            target, arches = PlatformTarget.ANYCPU, frozenset(Arch)
+            target, arches = _NATIVE.get(r2r.machine or -1, _UNKNOWN)[0], _NONE
+            notes = ((f"ReadyToRun code for {r2r.os or 'an unknown OS'}: published for another operating "
+                     "system's runtime identifier; iisbitness treats it as loadable by no Windows process"),)
+        return PeImage(path, ImageKind.READY_TO_RUN, platform_target=target, loadable_by=arches, notes=notes,
+                       ready_to_run_os=r2r.os, ready_to_run_machine=r2r.machine)
+    flags = cor.flags
+    if not flags & COMIMAGE_FLAGS_ILONLY:
+        target, arches = _NATIVE.get(h.machine, _UNKNOWN)
+        return PeImage(path, ImageKind.MIXED, platform_target=target, loadable_by=arches,
+                       notes=("mixed-mode (C++/CLI): contains native code, bound to its machine",))
+    field = bitness_field(flags)
+    notes = ()
+    if h.machine == MACHINE_I386 and not h.pe32_plus:
+        if field.preferred:
+            target = PlatformTarget.ANYCPU_32BIT_PREFERRED
+            if h.is_dll:
+                arches = _X86
+                notes = (("32BITPREF on a DLL: 64-bit processes cannot load it (the flag is meant for EXEs; "
+                         "CorFlags.exe doc)"),)
+            else:
+                arches = _ALL
+                notes = ("32BITPREF on an EXE: starts as a 32-bit process where Windows can run one",)
+        elif field.required:
+            target, arches = PlatformTarget.X86, _X86
+        else:
+            target, arches = PlatformTarget.ANYCPU, _ALL
+            if field.invalid:
+                notes = (("32BITPREFERRED without 32BITREQUIRED is an invalid combination (CorFlags.exe refuses "
+                         "it); read as AnyCPU, runtime behaviour UNCONFIRMED"),)
     else:
-        target, arches = _NATIVE.get(machine, (PlatformTarget.UNKNOWN, frozenset()))
-    return PeImage(path, ImageKind.IL_ONLY, machine, pe32_plus, is_dll, flags, target, arches, None, tuple(notes))
+        target, arches = _NATIVE.get(h.machine, _UNKNOWN)
+        if flags & (COMIMAGE_FLAGS_32BITREQUIRED | COMIMAGE_FLAGS_32BITPREFERRED):
+            notes = (f"32BITREQ/32BITPREF set on a {target.value} image: contradictory flags",)
+    return PeImage(path, ImageKind.IL_ONLY, platform_target=target, loadable_by=arches, notes=notes)

@@ -37,6 +37,14 @@ class PlatformTarget(str, Enum):
     UNKNOWN = "unknown"
 
 
+class Hybrid(str, Enum):
+    """Hybrid images, marked by a CHPE metadata pointer in the load config (see pe/hybrid.py)."""
+
+    ARM64X = "ARM64X"      # Machine 0xAA64: loads in x64 and ARM64 processes
+    ARM64EC = "ARM64EC"    # Machine 0x8664: loads in x64 (emulated, EC) processes on Windows on Arm
+    CHPE_X86 = "CHPE-x86"  # Machine 0x14C: x86 compiled-hybrid image, loads like any x86 image
+
+
 @dataclass(frozen=True, slots=True)
 class PeImage:
     """What a binary's PE and CLR headers say about who can load it.
@@ -54,6 +62,14 @@ class PeImage:
         reason: why the file is NOT_PE (e.g. "not a valid PE: no MZ signature"), else None.
         notes: facts worth telling a user (e.g. "32BITPREFERRED on a DLL: 64-bit processes
             cannot load it"), in order.
+        hybrid: ARM64X / ARM64EC / x86 CHPE when the load config says so, else None.
+        clr_version: the .NET metadata version string (``"v4.0.30319"``, ``"v2.0.50727"``), or None.
+        cor_header_version: the COR20 header's runtime version, ``"2.5"`` for CLR 2+; None if not .NET.
+        ready_to_run_os: for READY_TO_RUN, the target OS decoded from Machine (``"windows"``,
+            ``"linux"``, ``"apple"``, ...) or None if it matches none.
+        ready_to_run_machine: for READY_TO_RUN, the architecture's own Machine (0x8664 for a
+            Linux x64 image whose COFF Machine is 0xFD1D), or None.
+        subsystem: optional-header Subsystem (2 Windows GUI, 3 console, 10-13 EFI); None if NOT_PE.
     """
 
     path: str
@@ -66,6 +82,12 @@ class PeImage:
     loadable_by: frozenset[Arch] = frozenset()
     reason: str | None = None
     notes: tuple[str, ...] = field(default=())
+    hybrid: Hybrid | None = None
+    clr_version: str | None = None
+    cor_header_version: str | None = None
+    ready_to_run_os: str | None = None
+    ready_to_run_machine: int | None = None
+    subsystem: int | None = None
 
     @property
     def is_pe(self) -> bool:

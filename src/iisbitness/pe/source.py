@@ -1,0 +1,94 @@
+"""Bounded, random-access reading of a binary that may be hostile: :class:`Source`.
+
+Every reader in :mod:`iisbitness.pe` goes through a Source, so no module ever reads a whole file,
+maps it or runs it. A Source reads the first :data:`HEAD_BYTES` once (the DOS, COFF and optional
+headers and the section table almost always sit there) and anything else with one positioned read
+of at most :data:`MAX_READ` bytes.
+
+Errors: :class:`InvalidPe` (the bytes are not a loadable PE; its message is the reason shown to the
+user) from :meth:`Source.read_at`; :class:`OSError` from a file that vanishes mid-read (callers turn
+it into :class:`iisbitness.errors.ImageReadError`).
+"""
+
+from __future__ import annotations
+
+import os
+
+HEAD_BYTES = 4096
+"""Bytes read up front: the headers of every ordinary PE fit (FileAlignment is at least 512)."""
+
+MAX_READ = 1 << 16
+"""The most any single structure read may ask for (a section table is at most 96 * 40 bytes)."""
+
+
+class InvalidPe(ValueError):
+    """The bytes are not a valid PE image; ``str(e)`` says why (e.g. ``"no MZ signature"``)."""
+
+
+class Source:
+    """Positioned reads over a file descriptor or a bytes object.
+
+    Attributes:
+        size: total length in bytes (``st_size`` for a file).
+        head: the first ``min(size, HEAD_BYTES)`` bytes.
+    """
+
+    __slots__ = ("_data", "_fd", "head", "size")
+
+    def __init__(self, head: bytes, size: int, fd: int | None = None, data: bytes | None = None) -> None:
+        self.size = size
+        self.head = head
+        self._fd = fd
+        self._data = data
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Source:
+        """A Source over bytes already in memory (tests, fuzzing)."""
+        return cls(data[:HEAD_BYTES], len(data), data=data)
+
+    @classmethod
+    def from_fd(cls, fd: int) -> Source:
+        """A Source over an open file descriptor; reads the head now.
+
+        Raises:
+            OSError: the descriptor cannot be read (a folder, an I/O error).
+        """
+        size = os.fstat(fd).st_size
+        return cls(_pread(fd, min(size, HEAD_BYTES), 0), size, fd=fd)
+
+    def read_at(self, offset: int, size: int, what: str = "data") -> bytes:
+        """Exactly ``size`` bytes at file offset ``offset``.
+
+        Raises:
+            InvalidPe: the range is negative, larger than :data:`MAX_READ`, or past the end of
+                the file ("truncated: <what> spans 0x98..0x188 but the file ends at 0x12c").
+        """
+        end = offset + size
+        if offset < 0 or size < 0 or size > MAX_READ:
+            raise InvalidPe(f"{what}: bad range offset {offset:#x} size {size:#x}")
+        if end > self.size:
+            raise InvalidPe(f"truncated: {what} spans {offset:#x}..{end:#x} but the file ends at {self.size:#x}")
+        if end <= len(self.head):
+            return self.head[offset:end]
+        if self._data is not None:
+            return self._data[offset:end]
+        assert self._fd is not None
+        data = _pread(self._fd, size, offset)
+        if len(data) < size:  # NOTE: the file shrank after fstat; treat it like a short file.
+            raise InvalidPe(f"{what} at offset {offset:#x}: file is shorter than it was a moment ago")
+        return data
+
+    def read_upto(self, offset: int, size: int) -> bytes:
+        """Up to ``size`` bytes at ``offset`` (fewer at the end of the file); b"" past the end."""
+        size = max(0, min(size, self.size - offset, MAX_READ))
+        if offset < 0 or size == 0:
+            return b""
+        return self.read_at(offset, size)
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    # NOTE: Windows has no os.pread; a Source is never shared between threads, so seek+read is safe.
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
