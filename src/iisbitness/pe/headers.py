@@ -90,7 +90,7 @@ class Headers(NamedTuple):
         table = self.section_table
         for i in range(0, len(table), 40):
             vsize, vaddr, rawsize, rawptr = _SECTION.unpack_from(table, i + 8)
-            delta = rva - vaddr
+            delta: int = rva - vaddr
             if 0 <= delta < (vsize or rawsize):
                 if delta >= rawsize:
                     raise InvalidPe(f"{what} RVA {rva:#x} is in the uninitialised tail of a section")
