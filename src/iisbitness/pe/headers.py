@@ -57,6 +57,7 @@ class Headers(NamedTuple):
         subsystem: optional-header Subsystem (2 GUI, 3 console, 10-13 EFI).
         size_of_headers: SizeOfHeaders; RVAs below it map to the same file offset.
         file_alignment: FileAlignment.
+        image_base: ImageBase (old-style delay-load descriptors hold VAs, not RVAs).
         directories: (rva, size) per data directory, at most 16, as many as the header holds.
         section_table: the raw section table, ``nsections * 40`` bytes.
     """
@@ -67,6 +68,7 @@ class Headers(NamedTuple):
     subsystem: int
     size_of_headers: int
     file_alignment: int
+    image_base: int
     directories: tuple[tuple[int, int], ...]
     section_table: bytes
 
@@ -137,13 +139,16 @@ def parse_headers(src: Source) -> Headers:
         raise InvalidPe(f"SizeOfOptionalHeader {opt_size} is too small for a {'PE32+' if pe32_plus else 'PE32'} header")
     opt = src.read_at(opt_off, min(opt_size, dd_off + 16 * 8), "optional header")
     (file_alignment,) = struct.unpack_from("<I", opt, 36)
+    (image_base,) = struct.unpack_from("<Q", opt, 24) if pe32_plus else struct.unpack_from("<I", opt, 28)
     (size_of_headers,) = struct.unpack_from("<I", opt, 60)
     (subsystem,) = struct.unpack_from("<H", opt, 68)
     (ndirs,) = struct.unpack_from("<I", opt, dd_off - 4)
     ndirs = min(ndirs, 16, (len(opt) - dd_off) // 8)
     dirs = tuple(struct.iter_unpack("<II", opt[dd_off : dd_off + 8 * ndirs]))
     table = src.read_at(opt_off + opt_size, nsections * 40, "section table") if nsections else b""
-    return Headers(machine, characteristics, pe32_plus, subsystem, size_of_headers, file_alignment, dirs, table)
+    return Headers(
+        machine, characteristics, pe32_plus, subsystem, size_of_headers, file_alignment, image_base, dirs, table
+    )
 
 
 def machine_name(machine: int | None) -> str:

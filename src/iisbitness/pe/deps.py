@@ -1,0 +1,250 @@
+"""Follow a binary's dependencies and find the first one a process cannot load.
+
+Public API::
+
+    find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
+                  max_depth: int = 8, max_files: int = 256) -> DependencyResult
+
+``binary`` is a file a process of architecture ``arch`` loads (a global module, an ISAPI DLL, an
+assembly in ``bin``). ``search_dirs`` are real folders on this machine, in the order the process
+would search them (e.g. the DLL's own folder or the app's ``bin``, then the process's view of
+System32: ``SysWOW64`` for an x86 worker). The caller resolves them (WOW64 redirection, drive
+letters); this module only looks inside them, case-insensitively, since a server image is a copy
+of an NTFS disk on a case-sensitive file system.
+
+What is followed:
+- native images (and mixed-mode): the import table and the delay-load import table;
+- .NET images: AssemblyRefs that are files in ``search_dirs`` (``<name>.dll`` / ``<name>.exe``), and
+  ``[DllImport]`` modules (``nativelib`` -> ``nativelib.dll``).
+
+What is not looked for: Windows' own DLLs (:func:`is_os_dll`: kernel32, ntdll, user32, msvcrt,
+``api-ms-win-*``, ``ext-ms-*``, ...: the process's System32 always has the right ones) and .NET
+Framework assemblies (``mscorlib``, ``System.*``, ...: the GAC/shared framework has them). A name
+that is found nowhere is reported in ``unresolved`` (Windows would fail with 0x8007007E, "module
+not found", not with a bitness error). Side-by-side manifests, ``.local`` redirection, KnownDLLs
+beyond the list here and the GAC are not modelled.
+
+The search is breadth-first, so the chain returned is a shortest one; it is bounded by
+``max_depth`` links and ``max_files`` binaries read, and cycle-safe (each file is read once).
+
+Returns a :class:`DependencyResult`; ``str(result.mismatch)`` renders the chain, e.g.
+``ManagedApp.dll → managed_x86.dll (x86)``. If ``binary`` itself does not fit, the chain is just it.
+
+Raises:
+    ImageReadError: only for ``binary`` itself when it cannot be read. Unreadable dependencies are
+        reported in ``unresolved`` with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iisbitness.arch import Arch, format_arches
+from iisbitness.errors import ImageReadError
+from iisbitness.pe.classify import read_image
+from iisbitness.pe.imports import read_imports
+from iisbitness.pe.metadata import read_assembly_info
+from iisbitness.pe.types import ImageKind, PeImage
+
+_OS_DLL_STEMS = (
+    "kernel32", "kernelbase", "ntdll", "user32", "gdi32", "gdi32full", "advapi32", "shell32", "shlwapi",
+    "ole32", "oleaut32", "combase", "rpcrt4", "sechost", "ws2_32", "wsock32", "mswsock", "msvcrt",
+    "ucrtbase", "msvcp_win", "crypt32", "bcrypt", "bcryptprimitives", "ncrypt", "secur32", "sspicli",
+    "winhttp", "wininet", "httpapi", "iphlpapi", "dnsapi", "netapi32", "userenv", "version", "winmm",
+    "comctl32", "comdlg32", "imm32", "psapi", "dbghelp", "setupapi", "cfgmgr32", "wintrust", "mscoree",
+    "normaliz", "urlmon", "wtsapi32", "activeds", "odbc32", "clbcatq", "authz", "mpr", "wldap32",
+    "powrprof", "uxtheme", "dwmapi", "msimg32", "wevtapi", "pdh", "cabinet", "propsys",
+)
+OS_DLLS: frozenset[str] = frozenset({*(f"{n}.dll" for n in _OS_DLL_STEMS), "winspool.drv"})
+"""DLLs every Windows process finds in its own System32 view (lower case)."""
+
+OS_DLL_PREFIXES = ("api-ms-win-", "ext-ms-")
+"""API-set names: virtual DLLs resolved by the loader's API-set schema."""
+
+FRAMEWORK_ASSEMBLIES = frozenset({"mscorlib", "netstandard", "system", "microsoft.csharp", "microsoft.visualbasic",
+                                  "windowsbase", "presentationcore", "presentationframework", "accessibility"})
+FRAMEWORK_PREFIXES = ("system.", "microsoft.win32.", "microsoft.extensions.", "microsoft.aspnetcore.")
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One binary in a chain.
+
+    Attributes:
+        name: the name as referenced (import name, assembly name, DllImport name) or, for the
+            first link, the file name.
+        path: the file found.
+        image: its classification.
+        via: "root", "import", "delay-import", "assembly-ref" or "pinvoke".
+    """
+
+    name: str
+    path: Path
+    image: PeImage
+    via: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """Links from the binary to the first one that does not fit ``arch``; the last link is the culprit."""
+
+    links: tuple[Link, ...]
+    arch: Arch
+
+    @property
+    def culprit(self) -> Link:
+        """The link that cannot load in the process."""
+        return self.links[-1]
+
+    def __str__(self) -> str:
+        names = [link.path.name for link in self.links]
+        last = self.culprit.image
+        why = format_arches(last.loadable_by) if last.is_pe else "not a valid PE"
+        return " → ".join(names) + f" ({why})"
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """A dependency that was not found (or not readable): ``name``, who asked (``needed_by``), ``reason``."""
+
+    name: str
+    needed_by: Path
+    via: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyResult:
+    """Outcome of :func:`find_mismatch`.
+
+    Attributes:
+        mismatch: the first chain whose last link cannot load in ``arch``, or None.
+        unresolved: dependencies found in no search folder, in discovery order.
+        visited: binaries read (including ``binary``).
+        truncated: True when ``max_depth`` or ``max_files`` stopped the search early.
+    """
+
+    mismatch: Chain | None
+    unresolved: tuple[Unresolved, ...] = field(default=())
+    visited: int = 0
+    truncated: bool = False
+
+
+def is_os_dll(name: str) -> bool:
+    """True for Windows' own DLLs, which the process's System32 view always provides."""
+    low = name.lower()
+    return low in OS_DLLS or low.startswith(OS_DLL_PREFIXES)
+
+
+def is_framework_assembly(name: str) -> bool:
+    """True for .NET Framework / shared-framework assembly names (resolved from the GAC/runtime)."""
+    low = name.lower()
+    return low in FRAMEWORK_ASSEMBLIES or low.startswith(FRAMEWORK_PREFIXES)
+
+
+def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
+                  max_depth: int = 8, max_files: int = 256) -> DependencyResult:
+    """Breadth-first search for the first dependency ``arch`` cannot load (see module docstring)."""
+    finder = _Finder(search_dirs)
+    root = Link(binary.name, binary, read_image(binary), "root")
+    if arch not in root.image.loadable_by:
+        return DependencyResult(Chain((root,), arch), visited=1)
+    queue: deque[tuple[Link, ...]] = deque([(root,)])
+    seen = {_key(binary)}
+    unresolved: list[Unresolved] = []
+    truncated = False
+    while queue:
+        chain = queue.popleft()
+        for name, via in _dependencies(chain[-1]):
+            path = finder.find(name, via)
+            if path is None:
+                unresolved.append(Unresolved(name, chain[-1].path, via, "not found in the search folders"))
+                continue
+            if _key(path) in seen:
+                continue
+            if len(seen) >= max_files or len(chain) > max_depth:
+                truncated = True
+                continue
+            seen.add(_key(path))
+            try:
+                link = Link(name, path, read_image(path), via)
+            except ImageReadError as e:
+                unresolved.append(Unresolved(name, chain[-1].path, via, str(e)))
+                continue
+            if arch not in link.image.loadable_by:
+                return DependencyResult(Chain((*chain, link), arch), tuple(unresolved), len(seen), truncated)
+            queue.append((*chain, link))
+    return DependencyResult(None, tuple(unresolved), len(seen), truncated)
+
+
+def _dependencies(link: Link) -> Iterator[tuple[str, str]]:
+    """(name, via) pairs a loaded image needs, skipping what Windows or .NET provides."""
+    image = link.image
+    if image.kind in (ImageKind.NATIVE, ImageKind.MIXED):
+        try:
+            imports = read_imports(link.path)
+        except ImageReadError:
+            return
+        for name in imports.dlls:
+            if not is_os_dll(name):
+                yield name, "import"
+        for name in imports.delay_dlls:
+            if not is_os_dll(name):
+                yield name, "delay-import"
+    if image.is_managed:
+        try:
+            info = read_assembly_info(link.path)
+        except ImageReadError:
+            return
+        for ref in info.assembly_refs:
+            if not is_framework_assembly(ref.name):
+                yield ref.name, "assembly-ref"
+        for module in info.pinvoke_modules:
+            if not is_os_dll(module) and not is_os_dll(f"{module}.dll"):
+                yield module, "pinvoke"
+
+
+class _Finder:
+    """Case-insensitive lookup of file names in the search folders, each folder listed once."""
+
+    def __init__(self, dirs: Sequence[Path]) -> None:
+        self._dirs = tuple(dirs)
+        self._index: dict[Path, dict[str, str]] = {}
+
+    def find(self, name: str, via: str) -> Path | None:
+        if via == "assembly-ref":
+            candidates = [f"{name}.dll", f"{name}.exe"]
+        elif via == "pinvoke" and not name.lower().endswith((".dll", ".exe")):
+            candidates = [f"{name}.dll", name]
+        else:
+            candidates = [name]
+        if any(sep in name for sep in "/\\") or name in ("", ".", ".."):
+            return None  # NOTE: a path in an import name is never resolved outside the folders
+        for folder in self._dirs:
+            names = self._listing(folder)
+            for cand in candidates:
+                real = names.get(cand.lower())
+                if real is not None:
+                    return folder / real
+        return None
+
+    def _listing(self, folder: Path) -> dict[str, str]:
+        if folder not in self._index:
+            entries: dict[str, str] = {}
+            try:
+                with os.scandir(folder) as it:
+                    for entry in it:
+                        if entry.is_file():
+                            entries.setdefault(entry.name.lower(), entry.name)
+            except OSError:
+                pass
+            self._index[folder] = entries
+        return self._index[folder]
+
+
+def _key(path: Path) -> str:
+    return os.path.normcase(os.path.realpath(path)).lower()
