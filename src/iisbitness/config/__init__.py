@@ -1,0 +1,1 @@
+"""Reading IIS configuration: applicationHost.config, web.config, IIS 6 metabase.xml."""

@@ -1,0 +1,367 @@
+"""Read an IIS 7+ server: applicationHost.config (via redirection.config) and web.config files.
+
+Produces a :class:`iisbitness.model.Server` with pools (inheritance from
+``applicationPoolDefaults``), sites, applications, virtual directories, global modules, and for
+every application the merged handlers, ISAPI filters and aspNetCore element (see
+:mod:`iisbitness.config.merge`). Problems in individual files become
+:class:`iisbitness.model.Problem` entries; only an unreadable applicationHost.config raises.
+
+Sources: IIS settings schema (lextm/iis_schema), iis-docs "Introduction to ApplicationHost.config",
+"configurationRedirection", "Understanding Sites, Applications, and Virtual Directories".
+"""
+
+from __future__ import annotations
+
+import ntpath
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from iisbitness.arch import Arch
+from iisbitness.config.merge import (
+    Contribution,
+    applicable,
+    contributions,
+    merge_collection,
+    sections_named,
+    split_location_path,
+)
+from iisbitness.config.xml import attr, child, children, parse_file
+from iisbitness.errors import ConfigError, ServerImageError
+from iisbitness.image.paths import expand, normalize, process_environment
+from iisbitness.image.server_image import ServerImage
+from iisbitness.model import (
+    AppPool,
+    Application,
+    AspNetCore,
+    ConfigSource,
+    GlobalModule,
+    Handler,
+    IsapiFilter,
+    PipelineMode,
+    Problem,
+    Server,
+    Site,
+    VirtualDirectory,
+    WebConfigEffect,
+)
+
+CONFIG_DIR = "C:\\Windows\\System32\\inetsrv\\config"
+APPHOST = CONFIG_DIR + "\\applicationHost.config"
+REDIRECTION = CONFIG_DIR + "\\redirection.config"
+
+MAX_WEBCONFIG_DIRS = 4000
+"""Folders walked per virtual directory when looking for web.config files."""
+MAX_WEBCONFIG_DEPTH = 8
+"""Folder depth walked below a virtual directory."""
+_SKIP_DIRS = {"bin", "app_data", "node_modules", ".git", "obj", "packages", "aspnet_client", "app_code"}
+
+Progress = Callable[[str], None]
+
+
+def _bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v in ("true", "1"):
+        return True
+    if v in ("false", "0"):
+        return False
+    return None
+
+
+def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
+    """Locate applicationHost.config, following redirection.config's shared configuration.
+
+    Returns:
+        ``(file, shown_as, problems)``.
+
+    Raises:
+        ServerImageError: no applicationHost.config in the image.
+    """
+    problems: list[Problem] = []
+    redir = image.locate(REDIRECTION)
+    if redir.host_path is not None and redir.host_path.is_file():
+        shown = image.display(redir.host_path)
+        try:
+            root = parse_file(redir.host_path, shown)
+            cr = child(root, "configurationRedirection")
+            if cr is not None and _bool(cr.get("enabled")):
+                target = normalize(attr(cr, "path"))
+                shared = image.locate(ntpath.join(target, "applicationHost.config"))
+                if shared.host_path is not None:
+                    return shared.host_path, image.display(shared.host_path), problems
+                problems.append(Problem(shown, cr.sourceline, f"shared configuration at {target!r} is not in the image "
+                                        f"({shared.problem or 'not found'}); reading the local applicationHost.config instead"))
+        except ConfigError as e:
+            problems.append(Problem(e.path, e.line, e.message))
+    found = image.locate(APPHOST)
+    if found.host_path is None or not found.host_path.is_file():
+        raise ServerImageError(
+            f"{image.root}: no Windows/System32/inetsrv/config/applicationHost.config (nor IIS 6 MetaBase.xml) "
+            "in this server image; give the folder that stands for C:\\ or name the file with --config")
+    return found.host_path, image.display(found.host_path), problems
+
+
+@dataclass
+class _Reader:
+    image: ServerImage
+    apphost_file: str
+    root: etree._Element
+    os_arch: Arch
+    progress: Progress
+    problems: list[Problem] = field(default_factory=list)
+    _web: dict[tuple[str, str], list[Contribution]] = field(default_factory=dict)
+
+    def src(self, el: etree._Element) -> ConfigSource:
+        return ConfigSource(self.apphost_file, el.sourceline)
+
+    # -- pools ---------------------------------------------------------------------------
+    def pools(self) -> list[AppPool]:
+        section = child(self.root, "system.applicationHost", "applicationPools")
+        if section is None:
+            return []
+        defaults = child(section, "applicationPoolDefaults")
+        out: list[AppPool] = []
+        for el in children(section, "add"):
+            out.append(self._pool(el, defaults, declared=True))
+        return out
+
+    def _pool(self, el: etree._Element, defaults: etree._Element | None, declared: bool) -> AppPool:
+        def pick(name: str) -> tuple[str | None, str]:
+            if el is not None and el.get(name) is not None:
+                return el.get(name), "pool"
+            if defaults is not None and defaults.get(name) is not None:
+                return defaults.get(name), "applicationPoolDefaults"
+            return None, "schema default"
+
+        e32, e32_from = pick("enable32BitAppOnWin64")
+        e32b = _bool(e32)
+        if e32 is not None and e32b is None:
+            self.problems.append(Problem(self.apphost_file, el.sourceline,
+                                         f"enable32BitAppOnWin64={e32!r} is not a boolean; taken as false"))
+        emu, _ = pick("enableEmulationOnWinArm64")
+        rt, _ = pick("managedRuntimeVersion")
+        if rt is None:
+            rt = self.schema_runtime_default()
+        mode, _ = pick("managedPipelineMode")
+        return AppPool(
+            name=attr(el, "name"),
+            enable_32bit_app_on_win64=bool(e32b),
+            enable_32bit_from=e32_from,
+            enable_emulation_on_arm64=_bool(emu) is not False,
+            managed_runtime_version=(rt or "").strip(),
+            pipeline_mode=PipelineMode.CLASSIC if (mode or "").strip().lower() in ("classic", "1") else PipelineMode.INTEGRATED,
+            source=self.src(el),
+            declared=declared,
+        )
+
+    def undeclared_pool(self, name: str, where: ConfigSource) -> AppPool:
+        section = child(self.root, "system.applicationHost", "applicationPools")
+        defaults = child(section, "applicationPoolDefaults") if section is not None else None
+        fake = etree.Element("add", name=name)
+        pool = self._pool(fake, defaults, declared=False)
+        return AppPool(pool.name, pool.enable_32bit_app_on_win64, pool.enable_32bit_from,
+                       pool.enable_emulation_on_arm64, pool.managed_runtime_version, pool.pipeline_mode,
+                       where, declared=False)
+
+    def schema_runtime_default(self) -> str:
+        """Schema default of managedRuntimeVersion: ``v2.0`` on IIS 7.0/7.5, ``""`` from IIS 8.0
+        (facts A9). INFERENCE: a pool named "Classic .NET AppPool" is only created by IIS 7.x
+        setup (IIS 8+ creates ".NET v4.5 Classic"), so its presence marks an IIS 7.x config."""
+        section = child(self.root, "system.applicationHost", "applicationPools")
+        names = {attr(e, "name").lower() for e in children(section, "add")} if section is not None else set()
+        return "v2.0" if "classic .net apppool" in names else ""
+
+    # -- global sections -------------------------------------------------------------------
+    def apphost_contribs(self) -> list[Contribution]:
+        return contributions(self.root, self.apphost_file, (), 0, "system.webServer")
+
+    def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
+        entries = merge_collection(sections_named(applicable(contribs, ()), "globalModules"), "add", ("name",))
+        return [GlobalModule(e.get("name"), e.get("image"), e.get("preCondition"), e.source) for e in entries]
+
+    # -- sites -----------------------------------------------------------------------------
+    def sites(self, contribs: list[Contribution]) -> list[Site]:
+        section = child(self.root, "system.applicationHost", "sites")
+        if section is None:
+            return []
+        app_defaults = child(section, "applicationDefaults")
+        default_pool = attr(app_defaults, "applicationPool", "DefaultAppPool") if app_defaults is not None else "DefaultAppPool"
+        out: list[Site] = []
+        for s in children(section, "site"):
+            name = attr(s, "name")
+            self.progress(f"reading site {name}")
+            site_defaults = child(s, "applicationDefaults")
+            site_pool = attr(site_defaults, "applicationPool", default_pool) if site_defaults is not None else default_pool
+            apps = [self._application(name, a, site_pool) for a in children(s, "application")]
+            apps = [self._with_effects(a, apps, contribs) for a in apps]
+            out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s)))
+        return out
+
+    def _application(self, site: str, el: etree._Element, default_pool: str) -> Application:
+        vdirs = tuple(
+            VirtualDirectory(_url(attr(v, "path", "/")), attr(v, "physicalPath"), self.src(v))
+            for v in children(el, "virtualDirectory")
+        )
+        return Application(site, _url(attr(el, "path", "/")), attr(el, "applicationPool", default_pool) or default_pool,
+                           vdirs, self.src(el))
+
+    # -- web.config and merged effects -----------------------------------------------------------
+    def _with_effects(self, app: Application, site_apps: list[Application], apphost: list[Contribution]) -> Application:
+        web = self._web_contribs(app, site_apps)
+        allc = apphost + web
+        site_seg = (app.site.lower(),)
+        app_seg = site_seg + split_location_path(app.path)
+        targets = [app_seg]
+        for c in allc:
+            # deeper configuration (a location or a sub-folder web.config) that belongs to this app
+            if len(c.segments) > len(app_seg) and c.segments[: len(app_seg)] == app_seg and c.segments not in targets:
+                if _owner(c.segments, site_seg, site_apps) is app:
+                    targets.append(c.segments)
+        effects = []
+        for t in targets:
+            effects.append(self._effect(t, allc, site_seg))
+        return Application(app.site, app.path, app.pool, app.vdirs, app.source, tuple(effects))
+
+    def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...]) -> WebConfigEffect:
+        here = applicable(allc, target)
+        handlers = [
+            Handler(e.get("name"), e.get("path"), e.get("verb"), e.get("modules"), e.get("scriptProcessor"),
+                    e.get("type"), e.get("preCondition"), e.source)
+            for e in merge_collection(sections_named(here, "handlers"), "add", ("name",), prepend=True)
+        ]
+        at_site = applicable(allc, site_seg)
+        filters = [
+            IsapiFilter(e.get("name"), e.get("path"), e.get("preCondition"), e.source)
+            for e in merge_collection(sections_named(at_site, "isapiFilters"), "filter", ("name",))
+        ]
+        anc: AspNetCore | None = None
+        for el, file in sections_named(here, "aspNetCore"):
+            prev = anc
+            anc = AspNetCore(
+                process_path=attr(el, "processPath", prev.process_path if prev else ""),
+                hosting_model=attr(el, "hostingModel", prev.hosting_model if prev else ""),
+                arguments=attr(el, "arguments", prev.arguments if prev else ""),
+                source=ConfigSource(file, el.sourceline),
+            )
+        files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
+        return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files)
+
+    def _web_contribs(self, app: Application, site_apps: list[Application]) -> list[Contribution]:
+        out: list[Contribution] = []
+        site_seg = (app.site.lower(),)
+        for vdir in app.vdirs:
+            url = app.path.rstrip("/") + ("" if vdir.path == "/" else vdir.path)
+            key = (app.site.lower(), url.lower())
+            if key not in self._web:
+                self._web[key] = self._walk_vdir(vdir, site_seg + split_location_path(url))
+            out.extend(self._web[key])
+        return out
+
+    def _walk_vdir(self, vdir: VirtualDirectory, base: tuple[str, ...]) -> list[Contribution]:
+        env = process_environment(self.os_arch, Arch.X64 if self.os_arch.is_64bit else Arch.X86)
+        expanded, unresolved = expand(vdir.physical_path, env)
+        if unresolved:
+            self.problems.append(Problem(vdir.source.file, vdir.source.line,
+                                         f"physicalPath {vdir.physical_path!r}: %{unresolved[0]}% is not known; web.config files not read"))
+            return []
+        found = self.image.locate(expanded)
+        if found.problem:
+            self.problems.append(Problem(vdir.source.file, vdir.source.line,
+                                         f"physicalPath {vdir.physical_path!r}: {found.problem}; web.config files not read"))
+            return []
+        if found.host_path is None or not found.host_path.is_dir():
+            return []
+        out: list[Contribution] = []
+        seen = 0
+        stack: list[tuple[Path, tuple[str, ...]]] = [(found.host_path, ())]
+        while stack and seen < MAX_WEBCONFIG_DIRS:
+            folder, rel = stack.pop()
+            seen += 1
+            wc = self.image.find_child(folder, "web.config")
+            if wc is not None and wc.is_file():
+                out.extend(self._read_webconfig(wc, base + rel))
+            if len(rel) >= MAX_WEBCONFIG_DEPTH:
+                continue
+            try:
+                entries = sorted(os.scandir(folder), key=lambda d: d.name, reverse=True)
+            except OSError as e:
+                self.problems.append(Problem(self.image.display(folder), None, f"cannot list folder: {e.strerror or e}"))
+                continue
+            for d in entries:
+                try:
+                    is_dir = d.is_dir(follow_symlinks=False)
+                except OSError:
+                    continue
+                if is_dir and d.name.lower() not in _SKIP_DIRS:
+                    stack.append((Path(d.path), rel + (d.name.lower(),)))
+        if stack:
+            self.problems.append(Problem(self.image.display(found.host_path), None,
+                                         f"more than {MAX_WEBCONFIG_DIRS} folders: web.config search stopped there"))
+        return out
+
+    def _read_webconfig(self, path: Path, segments: tuple[str, ...]) -> list[Contribution]:
+        shown = self.image.display(path)
+        try:
+            root = parse_file(path, shown)
+        except ConfigError as e:
+            self.problems.append(Problem(e.path, e.line, e.message + "; this web.config is left out"))
+            return []
+        return contributions(root, shown, segments, len(segments) + 1, "system.webServer")
+
+
+def _url(path: str) -> str:
+    p = "/" + path.strip().replace("\\", "/").strip("/")
+    return p
+
+
+def _owner(segments: tuple[str, ...], site_seg: tuple[str, ...], apps: list[Application]) -> Application | None:
+    """The application whose path is the longest prefix of ``segments`` (facts B9)."""
+    best: Application | None = None
+    best_len = -1
+    for a in apps:
+        seg = site_seg + split_location_path(a.path)
+        if segments[: len(seg)] == seg and len(seg) > best_len:
+            best, best_len = a, len(seg)
+    return best
+
+
+def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Path | None = None,
+                progress: Progress | None = None) -> Server:
+    """Read an IIS 7+ server from ``image``.
+
+    Args:
+        image: the server image (or live system).
+        os_arch: OS architecture; ``os_arch_from`` says how it was decided.
+        config: an explicit applicationHost.config (``--config``), else found in the image.
+        progress: called with a short status line as sites are read.
+
+    Raises:
+        ServerImageError: no applicationHost.config.
+        ConfigError: applicationHost.config is not usable XML (names file and line).
+    """
+    problems: list[Problem] = []
+    if config is not None:
+        path, shown = config, str(config)
+    else:
+        path, shown, problems = find_apphost(image)
+    root = parse_file(path, shown)
+    reader = _Reader(image, shown, root, os_arch, progress or (lambda _m: None), problems)
+    contribs = reader.apphost_contribs()
+    pools = reader.pools()
+    sites = reader.sites(contribs)
+    known = {p.name.lower() for p in pools}
+    for site in sites:
+        for app in site.applications:
+            if app.pool.lower() not in known:
+                known.add(app.pool.lower())
+                pools.append(reader.undeclared_pool(app.pool, app.source))
+                reader.problems.append(Problem(app.source.file, app.source.line,
+                                               f"application {app.label} names pool {app.pool!r}, which applicationPools "
+                                               "does not define; pool defaults assumed"))
+    return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), tuple(reader.global_modules(contribs)),
+                  tuple(reader.problems))

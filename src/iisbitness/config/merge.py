@@ -1,0 +1,142 @@
+"""IIS 7+ configuration merging: which section elements apply at a config path, and how
+collections combine.
+
+Model (facts B3-B7; "Deep Dive into IIS Configuration with IIS 7 and IIS 8", iis-docs):
+- applicationHost.config holds top-level sections (config path ``MACHINE/WEBROOT/APPHOST``) and
+  ``<location path="Site[/app[/dir]]">`` sections; ``path=""`` or ``"."`` is the file's own level.
+- a web.config applies at the URL of its folder; its own ``<location path="sub">`` applies below.
+- at one config path, applicationHost.config's location is applied before the web.config.
+- collections: ``<clear/>`` drops everything inherited, ``<remove key>`` one entry, ``<add>``
+  appends, except ``handlers`` whose lower-level entries go first (``mergeAppend="false"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+
+from iisbitness.config.xml import attr, children, local_name
+from iisbitness.model import ConfigSource
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One section element that applies at config path ``segments``.
+
+    Attributes:
+        segments: lower-cased config path below APPHOST, e.g. ``("default web site", "app")``.
+        file_depth: 0 for applicationHost.config, else the number of URL segments of the
+            web.config's folder plus one (so a web.config applies after applicationHost's
+            location at the same path).
+        order: document order within the file, for stable merging.
+        element: the ``<system.webServer>`` (or ``<system.applicationHost>``) element.
+        file: the file as the user names it.
+    """
+
+    segments: tuple[str, ...]
+    file_depth: int
+    order: int
+    element: etree._Element
+    file: str
+
+
+def split_location_path(path: str) -> tuple[str, ...]:
+    """``"Default Web Site/app/"`` -> ``("default web site", "app")``; ``""``/``"."`` -> ``()``."""
+    p = path.strip().replace("\\", "/").strip("/")
+    if p in ("", "."):
+        return ()
+    return tuple(s.lower() for s in p.split("/") if s and s != ".")
+
+
+def contributions(root: etree._Element, file: str, base: tuple[str, ...], file_depth: int,
+                  group: str, start_order: int = 0) -> list[Contribution]:
+    """Every ``<group>`` section group of a config file, with the config path it applies at.
+
+    Args:
+        root: the ``<configuration>`` element.
+        file: the file as the user names it.
+        base: the config path of the file's own level (``()`` for applicationHost.config).
+        file_depth: see :class:`Contribution`.
+        group: section group name, e.g. ``"system.webServer"``.
+    """
+    out: list[Contribution] = []
+    order = start_order
+    for el in children(root):
+        name = local_name(el)
+        if name == group:
+            out.append(Contribution(base, file_depth, order, el, file))
+        elif name == "location":
+            sub = split_location_path(attr(el, "path"))
+            for g in children(el, group):
+                out.append(Contribution(base + sub, file_depth, order, g, file))
+        order += 1
+    return out
+
+
+def applicable(contribs: Iterable[Contribution], target: tuple[str, ...]) -> list[Contribution]:
+    """The contributions whose path is ``target`` or an ancestor of it, in merge order."""
+    hits = [c for c in contribs if c.segments == target[: len(c.segments)]]
+    return sorted(hits, key=lambda c: (len(c.segments), c.file_depth, c.order))
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One collection entry after merging: the element and where it was declared."""
+
+    element: etree._Element
+    source: ConfigSource
+
+    def get(self, name: str, default: str = "") -> str:
+        """Attribute value, else ``default``."""
+        return attr(self.element, name, default)
+
+
+def merge_collection(sections: Sequence[tuple[etree._Element, str]], add_tag: str, key: Sequence[str],
+                     prepend: bool = False) -> list[Entry]:
+    """Merge one collection over the section elements that hold it, outermost first.
+
+    Args:
+        sections: ``(collection element, file)`` pairs, e.g. every ``<handlers>`` in order.
+        add_tag: the add element's name (``add``; ``filter`` for isapiFilters).
+        key: attribute names forming the key (``name``; ``fullPath``+``arguments`` for fastCgi).
+        prepend: True for ``handlers`` (mergeAppend="false"): each level's entries go first.
+
+    Returns:
+        The effective entries in order. A later duplicate of a key replaces the earlier one.
+    """
+    current: list[Entry] = []
+
+    def keyof(el: etree._Element) -> tuple[str, ...]:
+        return tuple(attr(el, k).strip().lower() for k in key)
+
+    for section, file in sections:
+        local: list[Entry] = []
+        for el in children(section):
+            name = local_name(el)
+            if name == "clear":
+                current, local = [], []
+            elif name == "remove":
+                k = keyof(el)
+                current = [e for e in current if keyof(e.element) != k]
+                local = [e for e in local if keyof(e.element) != k]
+            elif name == add_tag:
+                k = keyof(el)
+                current = [e for e in current if keyof(e.element) != k]
+                local = [e for e in local if keyof(e.element) != k]
+                local.append(Entry(el, ConfigSource(file, el.sourceline)))
+        current = local + current if prepend else current + local
+    return current
+
+
+def sections_named(contribs: Iterable[Contribution], *path: str) -> list[tuple[etree._Element, str]]:
+    """For each contribution, its descendant at ``path`` (e.g. ``"handlers"``), if present."""
+    out: list[tuple[etree._Element, str]] = []
+    for c in contribs:
+        node: etree._Element | None = c.element
+        for name in path:
+            node = next(iter(children(node, name)), None) if node is not None else None
+        if node is not None:
+            out.append((node, c.file))
+    return out

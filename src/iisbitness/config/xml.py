@@ -1,0 +1,113 @@
+"""Safe XML loading for IIS configuration files.
+
+Every configuration file is untrusted. The parser resolves no entities, loads no DTD, reaches
+no network and refuses huge trees (lxml ``resolve_entities=False``, ``no_network=True``,
+``load_dtd=False``, ``huge_tree=False``). Encodings: UTF-8 with or without BOM and UTF-16 with
+BOM (as Notepad writes it) are decoded by lxml from the BOM / XML declaration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+
+from iisbitness.errors import ConfigError
+
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+"""Largest configuration file read (bytes). A real applicationHost.config is well under 1 MB."""
+
+MAX_DEPTH = 256
+"""Deepest element nesting accepted; IIS configuration is a few levels deep."""
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        recover=False,
+    )
+
+
+def parse_file(path: Path, shown_as: str) -> etree._Element:
+    """Parse an XML configuration file and return its root element.
+
+    Args:
+        path: the real file to read.
+        shown_as: the file as the user names it, for messages.
+
+    Raises:
+        ConfigError: the file is unreadable, too large, not well-formed XML, carries a DTD
+            (entity declarations are refused outright: billion laughs, XXE), or nests too deep.
+            The message names ``shown_as`` and, where known, the line.
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(shown_as, f"file is {size:,} bytes, over the {MAX_CONFIG_BYTES:,}-byte limit; not read")
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(shown_as, f"cannot read: {e.strerror or e}") from e
+    return parse_bytes(data, shown_as)
+
+
+def parse_bytes(data: bytes, shown_as: str) -> etree._Element:
+    """Parse configuration XML held in memory; see :func:`parse_file` for errors."""
+    if not data.strip():
+        raise ConfigError(shown_as, "file is empty")
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as e:
+        line = e.lineno if e.lineno and e.lineno > 0 else None
+        msg = e.msg or str(e)
+        raise ConfigError(shown_as, f"not well-formed XML: {msg}", line) from e
+    except (ValueError, etree.LxmlError) as e:
+        raise ConfigError(shown_as, f"cannot parse as XML: {e}") from e
+    tree = root.getroottree()
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
+        raise ConfigError(shown_as, "has a DOCTYPE/DTD; IIS configuration never does, so it is refused "
+                          "(entity expansion and external entities are not followed)", 1)
+    _check_depth(root, shown_as)
+    return root
+
+
+def _check_depth(root: etree._Element, shown_as: str) -> None:
+    depth = 0
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > MAX_DEPTH:
+            raise ConfigError(shown_as, f"elements nest deeper than {MAX_DEPTH} levels; refused", el.sourceline)
+
+
+def local_name(el: etree._Element) -> str:
+    """Element name without namespace ('' for comments and processing instructions)."""
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def children(el: etree._Element, name: str | None = None) -> list[etree._Element]:
+    """Element children of ``el`` (namespace ignored), optionally only those called ``name``."""
+    return [c for c in el if isinstance(c.tag, str) and (name is None or local_name(c) == name)]
+
+
+def child(el: etree._Element, *path: str) -> etree._Element | None:
+    """The first descendant following ``path`` element names, or None."""
+    node: etree._Element | None = el
+    for name in path:
+        if node is None:
+            return None
+        node = next(iter(children(node, name)), None)
+    return node
+
+
+def attr(el: etree._Element, name: str, default: str = "") -> str:
+    """Attribute value (exact name), else ``default``."""
+    value = el.get(name)
+    return default if value is None else str(value)

@@ -1,0 +1,155 @@
+"""Findings, fixes and the rule type.
+
+A :class:`Finding` says what the user will see, why, where in the configuration, and how to fix
+it. Fixes carry model edits (:mod:`iisbitness.fixes.edits`) so that they can be verified on a
+copy of the model before they are offered (:mod:`iisbitness.fixes.verify`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, NewType
+
+from iisbitness.arch import Arch, sort_arches
+from iisbitness.loadplan import Evidence, Load
+from iisbitness.model import ConfigSource
+
+if TYPE_CHECKING:
+    from iisbitness.fixes.edits import Edit
+    from iisbitness.loadplan import LoadPlan
+
+RuleId = NewType("RuleId", str)
+"""A permanent kebab-case rule id, e.g. ``global-module-arch``."""
+
+
+class Severity(IntEnum):
+    """How bad a finding is. ``--fail-on`` compares against these."""
+
+    NOTE = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        """Lower-case name: ``note``, ``warning``, ``error``."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """One way to fix a finding.
+
+    Attributes:
+        summary: one sentence.
+        commands: copy-pasteable commands for cmd.exe (appcmd, adsutil.vbs, regsvr32, ...), in order.
+        powershell: the same change as PowerShell (WebAdministration) lines, in order; may be empty.
+        edits: the configuration edits the commands make, checked against the model.
+        verified: True when re-analysis with the edits clears the finding and breaks nothing
+            else; None when the fix changes nothing the model holds (a rebuild, a workaround).
+        note: what to know before running it.
+    """
+
+    summary: str
+    commands: tuple[str, ...] = ()
+    powershell: tuple[str, ...] = ()
+    edits: tuple["Edit", ...] = ()
+    verified: bool | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedFix:
+    """A fix that re-analysis showed would not work as is, and why."""
+
+    summary: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A bitness problem, located and explained.
+
+    Attributes:
+        rule: rule id. severity: how bad. evidence: how the binary's architecture is known.
+        pool, site, application: where (None when server-wide).
+        process, process_arch: the loading process (``w3wp.exe``, ``inetmgr.exe``) and its arch.
+        binary: the path as configured; resolved: the file in the image, or None.
+        binary_arch: the architectures whose processes can load the binary.
+        config: the configuration entry to edit (file, 1-based line).
+        symptom: what the user sees. cause: why.
+        fixes: verified or advisory fixes; rejected_fixes: fixes re-analysis ruled out.
+        chain: dependency chain when a dependency is what does not fit.
+    """
+
+    rule: RuleId
+    severity: Severity
+    evidence: Evidence
+    pool: str | None
+    site: str | None
+    application: str | None
+    process: str | None
+    process_arch: Arch | None
+    binary: str | None
+    resolved: str | None
+    binary_arch: tuple[Arch, ...]
+    config: ConfigSource | None
+    symptom: str
+    cause: str
+    fixes: tuple[Fix, ...] = ()
+    rejected_fixes: tuple[RejectedFix, ...] = ()
+    chain: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Identity across re-analyses: rule, pool, site, application, binary, process."""
+        return (self.rule, (self.pool or "").lower(), (self.site or "").lower(), (self.application or "").lower(),
+                (self.binary or "").lower(), self.process or "")
+
+    @property
+    def sort_key(self) -> tuple[object, ...]:
+        """Stable report order: pool, site, application, severity (worst first), rule, binary."""
+        return ((self.pool or "~").lower(), (self.site or "").lower(), self.application or "", -self.severity,
+                self.rule, (self.binary or "").lower())
+
+    @classmethod
+    def for_load(cls, load: Load, rule: RuleId, severity: Severity, symptom: str, cause: str,
+                 fixes: tuple[Fix, ...] = ()) -> "Finding":
+        """A finding about one load, copying process, pool, binary and config location from it."""
+        arches = load.binary.arches
+        return cls(
+            rule=rule, severity=severity, evidence=load.binary.evidence,
+            pool=load.process.pool.name if load.process.pool else None,
+            site=load.site, application=load.application,
+            process=load.process.name, process_arch=load.process.arch,
+            binary=load.binary.configured, resolved=load.binary.resolved,
+            binary_arch=tuple(sort_arches(arches)) if arches is not None else (),
+            config=load.source, symptom=symptom, cause=cause, fixes=fixes, chain=load.chain,
+        )
+
+
+Check = Callable[["LoadPlan"], Iterator[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule: permanent id, default severity, one-line summary, and its check.
+
+    ``check`` is pure: everything it uses comes from the load plan.
+    """
+
+    id: RuleId
+    severity: Severity
+    summary: str
+    check: Check
+    aliases: tuple[str, ...] = ()
+
+
+def rule(rule_id: str, severity: Severity, summary: str) -> Callable[[Check], Rule]:
+    """Decorator: wrap a check function as a :class:`Rule` (no registration side effect)."""
+
+    def wrap(fn: Check) -> Rule:
+        return Rule(RuleId(rule_id), severity, summary, fn)
+
+    return wrap

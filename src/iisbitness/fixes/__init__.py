@@ -1,0 +1,1 @@
+"""Fixes: configuration edits, the commands that make them, verification and safe application."""

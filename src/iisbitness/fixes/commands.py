@@ -1,0 +1,121 @@
+"""Copy-pasteable commands for fixes: appcmd.exe and PowerShell (WebAdministration).
+
+appcmd syntax: "Getting Started with AppCmd.exe" (iis-docs ``get-started/getting-started-with-iis/
+getting-started-with-appcmdexe.md``); collection items are addressed as ``/[name='X'].attr:value``
+with ``/commit:apphost`` for applicationHost.config. PowerShell: WebAdministration's
+``Set-ItemProperty IIS:\\AppPools\\X`` and ``Set-WebConfigurationProperty``.
+"""
+
+from __future__ import annotations
+
+from iisbitness.arch import Arch
+from iisbitness.findings import Fix
+from iisbitness.fixes.edits import MoveToNewPool, SetFilterPrecondition, SetGlobalModulePrecondition, SetPoolArch
+
+APPCMD = r"%windir%\system32\inetsrv\appcmd.exe"
+
+
+def _ps_quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _pool_item(pool: str) -> str:
+    return _ps_quote("IIS:\\AppPools\\" + pool)
+
+
+def _app_item(site: str, path: str) -> str:
+    return _ps_quote("IIS:\\Sites\\" + site + path.replace("/", "\\").rstrip("\\"))
+
+
+def _arch_words(arch: Arch) -> str:
+    return {Arch.X86: "32-bit (x86)", Arch.X64: "64-bit (x64)", Arch.ARM64: "native ARM64"}[arch]
+
+
+def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(appcmd lines, PowerShell lines)`` that make ``pool``'s worker run as ``arch``."""
+    e32 = "true" if arch is Arch.X86 else "false"
+    cmds = [f'{APPCMD} set apppool "{pool}" /enable32BitAppOnWin64:{e32}']
+    ps = ["Import-Module WebAdministration",
+          f"Set-ItemProperty {_pool_item(pool)} -Name enable32BitAppOnWin64 -Value ${e32}"]
+    if os_arch is Arch.ARM64:
+        emu = "false" if arch is Arch.ARM64 else "true"
+        cmds.append(f'{APPCMD} set apppool "{pool}" /enableEmulationOnWinArm64:{emu}')
+        ps.append(f"Set-ItemProperty {_pool_item(pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
+    cmds.append(f'{APPCMD} recycle apppool "{pool}"')
+    ps.append(f"Restart-WebAppPool -Name {_ps_quote(pool)}")
+    return tuple(cmds), tuple(ps)
+
+
+def flip_pool(pool: str, arch: Arch, os_arch: Arch) -> Fix:
+    """Fix: run pool ``pool`` as ``arch``."""
+    cmds, ps = pool_arch_commands(pool, arch, os_arch)
+    return Fix(
+        summary=f"Run application pool '{pool}' as {_arch_words(arch)}",
+        commands=cmds,
+        powershell=ps,
+        edits=(SetPoolArch(pool, arch),),
+        note="Every application in the pool then runs at that architecture.",
+    )
+
+
+def global_module_precondition(name: str, precondition: str) -> Fix:
+    """Fix: restrict a global module (and its ``<modules>`` entry) with a preCondition."""
+    ps_filter = f"system.webServer/globalModules/add[@name='{name}']"
+    return Fix(
+        summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
+        commands=(
+            f'{APPCMD} set config -section:system.webServer/globalModules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
+            f'{APPCMD} set config -section:system.webServer/modules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
+        ),
+        powershell=(
+            "Import-Module WebAdministration",
+            f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter \"{ps_filter}\" -Name preCondition -Value {_ps_quote(precondition)}",
+            f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter \"system.webServer/modules/add[@name='{name}']\" -Name preCondition -Value {_ps_quote(precondition)}",
+        ),
+        edits=(SetGlobalModulePrecondition(name, precondition),),
+        note="Workers of the other bitness then run without this module; sites that need it must use a pool of its "
+             "bitness (or install the vendor's build for the other architecture as a second entry). The second "
+             "command applies only if the module is also listed in <modules>.",
+    )
+
+
+def filter_precondition(name: str, precondition: str, site: str | None) -> Fix:
+    """Fix: restrict an ISAPI filter with a preCondition (server level, or the site's)."""
+    where = f'"{site}" ' if site else ""
+    pspath = "MACHINE/WEBROOT/APPHOST" + (f"/{site}" if site else "")
+    return Fix(
+        summary=f"Load ISAPI filter '{name}' only in workers it fits: preCondition=\"{precondition}\"",
+        commands=(
+            f'{APPCMD} set config {where}-section:system.webServer/isapiFilters /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
+        ),
+        powershell=(
+            "Import-Module WebAdministration",
+            f"Set-WebConfigurationProperty -PSPath {_ps_quote(pspath)} -Filter \"system.webServer/isapiFilters/filter[@name='{name}']\" -Name preCondition -Value {_ps_quote(precondition)}",
+        ),
+        edits=(SetFilterPrecondition(name, precondition, site),),
+    )
+
+
+def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arch, like_pool: str,
+                     runtime: str, pipeline: str, os_arch: Arch) -> Fix:
+    """Fix: a new pool at ``arch`` for ``apps`` (the split when one pool cannot serve both)."""
+    e32 = "true" if arch is Arch.X86 else "false"
+    cmds = [f'{APPCMD} add apppool /name:"{new_pool}" /managedRuntimeVersion:"{runtime}" '
+            f'/managedPipelineMode:{pipeline} /enable32BitAppOnWin64:{e32}']
+    if os_arch is Arch.ARM64:
+        cmds.append(f'{APPCMD} set apppool "{new_pool}" /enableEmulationOnWinArm64:{"false" if arch is Arch.ARM64 else "true"}')
+    ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",
+          f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}",
+          f"Set-ItemProperty {_pool_item(new_pool)} -Name managedRuntimeVersion -Value {_ps_quote(runtime)}"]
+    for site, path in apps:
+        cmds.append(f'{APPCMD} set app "{site}{path}" /applicationPool:"{new_pool}"')
+        ps.append(f"Set-ItemProperty {_app_item(site, path)} "
+                  f"-Name applicationPool -Value {_ps_quote(new_pool)}")
+    names = ", ".join(f"{s}{p}" for s, p in apps)
+    return Fix(
+        summary=f"Move {names} to a new {_arch_words(arch)} pool '{new_pool}'",
+        commands=tuple(cmds),
+        powershell=tuple(ps),
+        edits=(MoveToNewPool(apps, new_pool, arch, like_pool),),
+        note=f"Pool '{like_pool}' keeps its other applications at their architecture.",
+    )

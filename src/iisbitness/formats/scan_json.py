@@ -1,0 +1,59 @@
+"""``--format json`` for scan: the ``iisbitness/scan/1`` document (schema in schema/scan-1.json,
+described in docs/scan-json.md). Sorted keys, no timestamps: the same scan gives the same bytes."""
+
+from __future__ import annotations
+
+import json as _json
+from typing import Any
+
+from iisbitness.findings import Finding, Fix
+from iisbitness.report import Report
+
+
+def _fix(fix: Fix) -> dict[str, Any]:
+    return {"summary": fix.summary, "commands": list(fix.commands), "powershell": list(fix.powershell),
+            "verified": fix.verified, "note": fix.note}
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    """One finding as JSON-ready data."""
+    return {
+        "rule": f.rule, "severity": f.severity.label, "evidence": f.evidence.value,
+        "pool": f.pool, "site": f.site, "application": f.application,
+        "process": f.process, "process_arch": f.process_arch.value if f.process_arch else None,
+        "binary": f.binary, "resolved": f.resolved, "binary_arch": [a.value for a in f.binary_arch],
+        "config": {"file": f.config.file, "line": f.config.line} if f.config else None,
+        "symptom": f.symptom, "cause": f.cause, "chain": list(f.chain),
+        "fixes": [_fix(x) for x in f.fixes],
+        "rejected_fixes": [{"summary": r.summary, "reason": r.reason} for r in f.rejected_fixes],
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The whole report as JSON-ready data."""
+    s = report.server
+    return {
+        "schema": report.schema,
+        "server": {"kind": s.kind, "image": s.image, "config_file": s.config_file, "os_arch": s.os_arch.value,
+                   "os_arch_from": s.os_arch_from, "config_only": s.config_only},
+        "pools": [{"name": p.name, "worker_arch": p.worker_arch.value,
+                   "enable32BitAppOnWin64": p.enable_32bit_app_on_win64, "enable32BitAppOnWin64_from": p.enable_32bit_from,
+                   "managedRuntimeVersion": p.managed_runtime_version, "managedPipelineMode": p.pipeline_mode,
+                   "applications": list(p.applications), "process": p.process, "idle": p.idle} for p in report.pools],
+        "findings": [finding_dict(f) for f in report.findings],
+        "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
+        "observations": [{"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
+                          "finding": o.finding_index} for o in report.observations],
+        "summary": report.counts(),
+        "rules": list(report.rules),
+    }
+
+
+def render(report: Report) -> str:
+    """The report as indented JSON text with sorted keys."""
+    return _json.dumps(report_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render_many(reports: list[Report]) -> str:
+    """Several reports (``demo`` scans more than one image) as a JSON list."""
+    return _json.dumps([report_dict(r) for r in reports], indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,42 @@
+"""Decide the OS architecture of a server image (issue: x64 unless stated or shown otherwise).
+
+- ``Windows/SysArm32`` or ``Program Files (Arm)`` present: ARM64 Windows (x86 and ARM32 WOW layers).
+- ``Windows/SysWOW64`` present: 64-bit x64 Windows.
+- ``Windows/System32`` holding binaries but no SysWOW64: 32-bit Windows.
+- otherwise (a configuration-only image): x64, assumed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iisbitness.arch import Arch
+from iisbitness.image.server_image import ServerImage
+
+
+def detect_os_arch(image: ServerImage) -> tuple[Arch, str]:
+    """``(arch, how it was decided)`` for ``image``. Live: from the running Windows."""
+    if image.live:
+        import os
+
+        native = os.environ.get("PROCESSOR_ARCHITEW6432") or os.environ.get("PROCESSOR_ARCHITECTURE", "AMD64")
+        arch = {"AMD64": Arch.X64, "ARM64": Arch.ARM64, "X86": Arch.X86}.get(native.upper(), Arch.X64)
+        return arch, f"live system (PROCESSOR_ARCHITECTURE {native})"
+    root = image.root
+    windows = image.find_child(root, "Windows")
+    arm32 = image.find_child(windows, "SysArm32") if windows is not None else None
+    if arm32 is not None or image.find_child(root, "Program Files (Arm)") is not None:
+        return Arch.ARM64, "image has Windows/SysArm32 or Program Files (Arm)"
+    if windows is not None and image.find_child(windows, "SysWOW64") is not None:
+        return Arch.X64, "image has Windows/SysWOW64"
+    system32 = image.find_child(windows, "System32") if windows else None
+    if system32 is not None and _has_binaries(system32):
+        return Arch.X86, "image has Windows/System32 binaries but no SysWOW64"
+    return Arch.X64, "assumed (the image does not show it; use --os-arch)"
+
+
+def _has_binaries(folder: "Path") -> bool:
+    try:
+        return any(p.suffix.lower() in (".dll", ".exe") and p.is_file() for p in folder.iterdir())
+    except OSError:
+        return False

@@ -1,0 +1,188 @@
+"""Windows paths as a given process sees them: environment expansion and WOW64 redirection.
+
+Pure string functions over Windows paths (``C:\\Windows\\System32\\...``); nothing here touches
+a disk. Sources:
+- Environment in a 32-bit process (``ProgramFiles`` -> ``Program Files (x86)``,
+  ``ProgramW6432``, ``PROCESSOR_ARCHITEW6432``): "WOW64 Implementation Details" (MicrosoftDocs/win32
+  desktop-src/WinProg64/wow64-implementation-details.md).
+- File-system redirection of ``%windir%\\System32`` to ``SysWOW64`` and its exempt folders:
+  "File System Redirector" (desktop-src/WinProg64/file-system-redirector.md).
+- Expansion happens in the consuming process (facts B10/B11); IIS ships two copies of its own
+  modules, System32\\inetsrv and SysWOW64\\inetsrv (facts B12, C9).
+"""
+
+from __future__ import annotations
+
+import ntpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from iisbitness.arch import Arch
+
+SYSTEM_DRIVE = "C:"
+WINDIR = "C:\\Windows"
+
+# Folders under System32 that a 32-bit process still sees un-redirected (file-system-redirector.md).
+_EXEMPT = ("catroot", "catroot2", "driverstore", "drivers\\etc", "logfiles", "spool")
+
+_VAR = re.compile(r"%([^%\\/:*?\"<>|\r\n]+)%")
+
+
+def process_environment(os_arch: Arch, process_arch: Arch, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment variables a process of ``process_arch`` has on an OS of ``os_arch``.
+
+    Keys are upper-case. ``overrides`` (e.g. from ``--env``) win over the defaults.
+    ``IIS_BIN`` is the IIS Express folder of that bitness (facts A10, INFERENCE).
+    """
+    wow64 = os_arch.is_64bit and process_arch is Arch.X86
+    pf64 = "C:\\Program Files"
+    pf86 = "C:\\Program Files (x86)" if os_arch.is_64bit else pf64
+    pf = pf86 if wow64 else pf64
+    cpf = ntpath.join(pf, "Common Files")
+    env = {
+        "SYSTEMDRIVE": SYSTEM_DRIVE,
+        "SYSTEMROOT": WINDIR,
+        "WINDIR": WINDIR,
+        "PROGRAMFILES": pf,
+        "COMMONPROGRAMFILES": cpf,
+        "PROGRAMDATA": "C:\\ProgramData",
+        "ALLUSERSPROFILE": "C:\\ProgramData",
+        "PUBLIC": "C:\\Users\\Public",
+        "IIS_BIN": ntpath.join(pf, "IIS Express"),
+        "PROCESSOR_ARCHITECTURE": {Arch.X86: "x86", Arch.X64: "AMD64", Arch.ARM64: "ARM64"}[process_arch],
+    }
+    if os_arch.is_64bit:
+        env["PROGRAMFILES(X86)"] = pf86
+        env["COMMONPROGRAMFILES(X86)"] = ntpath.join(pf86, "Common Files")
+        env["PROGRAMW6432"] = pf64
+        env["COMMONPROGRAMW6432"] = ntpath.join(pf64, "Common Files")
+    if wow64:
+        env["PROCESSOR_ARCHITEW6432"] = "AMD64" if os_arch is Arch.X64 else "ARM64"
+    for key, value in (overrides or {}).items():
+        env[key.upper()] = value
+    return env
+
+
+def expand(value: str, env: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+    """Expand ``%NAME%`` references (case-insensitive names) as ExpandEnvironmentStrings does.
+
+    Returns:
+        ``(expanded, unresolved)``: unknown variables are left in place, as Windows leaves them,
+        and listed in ``unresolved`` (e.g. ``ANCM_PATH`` in a CI template).
+    """
+    unresolved: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        found = env.get(name.upper())
+        if found is None:
+            unresolved.append(name)
+            return m.group(0)
+        return found
+
+    return _VAR.sub(sub, value), tuple(unresolved)
+
+
+def normalize(path: str) -> str:
+    """Normalise a Windows path: backslashes, no ``.``/``..`` (never above the drive root),
+    no ``\\\\?\\`` prefix, surrounding quotes and spaces removed."""
+    p = path.strip().strip('"').strip()
+    if p.startswith("\\\\?\\") and not p.upper().startswith("\\\\?\\UNC\\"):
+        p = p[4:]
+    p = p.replace("/", "\\")
+    if not p:
+        return p
+    return ntpath.normpath(p)
+
+
+def is_unc(path: str) -> bool:
+    """True for ``\\\\server\\share`` paths (and ``\\\\?\\UNC\\``)."""
+    return path.startswith("\\\\")
+
+
+def is_absolute(path: str) -> bool:
+    """True for ``X:\\...`` drive-absolute paths and UNC paths."""
+    return is_unc(path) or bool(re.match(r"^[A-Za-z]:\\", path))
+
+
+def _under(path: str, folder: str) -> str | None:
+    """The rest of ``path`` below ``folder`` (case-insensitive), '' if equal, None if not under."""
+    pl, fl = path.lower(), folder.lower().rstrip("\\")
+    if pl == fl:
+        return ""
+    if pl.startswith(fl + "\\"):
+        return path[len(fl) + 1 :]
+    return None
+
+
+def redirect(path: str, os_arch: Arch, process_arch: Arch) -> str:
+    """Apply WOW64 file-system redirection to a normalised absolute path.
+
+    A 32-bit (x86) process on 64-bit Windows opening ``%windir%\\System32\\...`` gets
+    ``%windir%\\SysWOW64\\...`` except the exempt folders; ``%windir%\\Sysnative`` reaches the
+    real System32 from 32-bit processes only. An x64 process on ARM64 has no WOW64 layer
+    (facts A7). Other paths are returned unchanged.
+    """
+    wow64 = os_arch.is_64bit and process_arch is Arch.X86
+    sysnative = _under(path, WINDIR + "\\Sysnative")
+    if sysnative is not None:
+        return ntpath.join(WINDIR, "System32", sysnative) if wow64 else path
+    rest = _under(path, WINDIR + "\\System32")
+    if rest is None or not wow64:
+        return path
+    if any(_under(rest, ex) is not None for ex in _EXEMPT):
+        return path
+    return ntpath.join(WINDIR, "SysWOW64", rest) if rest else ntpath.join(WINDIR, "SysWOW64")
+
+
+@dataclass(frozen=True, slots=True)
+class Inference:
+    """An architecture decided by where a binary lives, not by reading it.
+
+    Attributes:
+        arches: the process architectures the folder's binaries are built for.
+        reason: the folder rule, for the report (e.g. "SysWOW64 holds 32-bit binaries").
+    """
+
+    arches: frozenset[Arch]
+    reason: str
+
+
+def infer_from_location(path: str, os_arch: Arch) -> Inference | None:
+    """Infer a missing binary's architecture from a well-known Windows folder (facts B12, I10).
+
+    ``path`` is the path as the loading process sees it (after :func:`redirect`). Decides:
+    ``SysWOW64`` (x86), ``System32`` (the OS's own architecture; Arm64X on ARM64, loadable by
+    x64 and arm64), ``Microsoft.NET\\Framework`` (x86) vs ``Framework64`` (x64) vs
+    ``FrameworkArm64`` (arm64), ``Program Files (x86)`` (x86), and on x64 Windows Microsoft's
+    ``Program Files\\IIS`` and ``Program Files\\IIS Express`` (x64). Returns None when the folder
+    does not decide it (``Program Files`` holds x64 and, on ARM64, arm64 software).
+    """
+    if _under(path, WINDIR + "\\SysWOW64") is not None:
+        return Inference(frozenset({Arch.X86}), "Windows\\SysWOW64 holds 32-bit (x86) binaries")
+    if _under(path, WINDIR + "\\System32") is not None:
+        if os_arch is Arch.ARM64:
+            return Inference(frozenset({Arch.X64, Arch.ARM64}), "Windows\\System32 on ARM64 Windows holds Arm64X binaries")
+        return Inference(frozenset({os_arch}), f"Windows\\System32 holds the OS's own ({os_arch.value}) binaries")
+    net = _under(path, WINDIR + "\\Microsoft.NET")
+    if net is not None:
+        top = net.split("\\", 1)[0].lower()
+        table = {"framework": Arch.X86, "framework64": Arch.X64, "frameworkarm64": Arch.ARM64}
+        if top in table:
+            return Inference(frozenset({table[top]}), f"Microsoft.NET\\{net.split(chr(92), 1)[0]} holds {table[top].value} .NET Framework binaries")
+    if os_arch.is_64bit and _under(path, "C:\\Program Files (x86)") is not None:
+        return Inference(frozenset({Arch.X86}), "Program Files (x86) holds 32-bit programs")
+    if os_arch is Arch.X64:
+        # INFERENCE (facts A10, B12): IIS Express and Microsoft's out-of-band IIS modules (ANCM,
+        # ARR, Advanced Logging) install their 64-bit build under Program Files and their x86
+        # build under Program Files (x86). Not applied on ARM64, where those folders mix builds (A8).
+        for folder in ("C:\\Program Files\\IIS Express", "C:\\Program Files\\IIS"):
+            if _under(path, folder) is not None:
+                return Inference(frozenset({Arch.X64}), f"{folder[3:]} holds Microsoft's 64-bit IIS builds")
+    return None
+
+
+def basename(path: str) -> str:
+    """The file name of a Windows path."""
+    return ntpath.basename(path.rstrip("\\"))

@@ -1,0 +1,154 @@
+"""A server image: a folder standing for a Windows system drive, or the live system.
+
+Windows paths resolve into it case-insensitively (Windows is case-insensitive; a copy on Linux
+is not). A path never leaves the image: ``..`` cannot climb above a drive root, and a symlink
+or junction whose target lies outside the drive's folder is refused and reported.
+
+Live on Windows, the image is the real drive; a 32-bit Python on 64-bit Windows reads
+``System32`` through ``%windir%\\Sysnative`` (facts E4), since it would otherwise be
+redirected to SysWOW64 and read the wrong binaries and configuration.
+"""
+
+from __future__ import annotations
+
+import ntpath
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iisbitness.image.paths import is_absolute, is_unc, normalize
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A Windows path located in the image.
+
+    Attributes:
+        windows_path: the normalised Windows path that was looked up.
+        host_path: the real file, or None when absent or not resolvable.
+        problem: why it could not be located (UNC share, unmapped drive, relative path,
+            outside the image), or None when the lookup ran (found or simply absent).
+    """
+
+    windows_path: str
+    host_path: Path | None
+    problem: str | None = None
+
+    @property
+    def found(self) -> bool:
+        """True when the file exists in the image."""
+        return self.host_path is not None
+
+
+@dataclass
+class ServerImage:
+    """The files of a server: a folder per drive letter.
+
+    Attributes:
+        drives: drive letter (upper case, no colon) -> folder standing for that drive.
+        sysnative: live 32-bit Python on 64-bit Windows: read System32 via Sysnative.
+        live: True when this is the running system rather than a copy.
+    """
+
+    drives: dict[str, Path]
+    sysnative: bool = False
+    live: bool = False
+    _listing: dict[Path, dict[str, str] | None] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None) -> "ServerImage":
+        """An offline image with ``root`` as C: and optional other drives (``--drive D=/path``)."""
+        drives = {"C": root}
+        for letter, folder in (extra_drives or {}).items():
+            drives[letter.upper().rstrip(":")] = folder
+        return cls(drives=drives)
+
+    @classmethod
+    def live_system(cls) -> "ServerImage":
+        """The running Windows system (read-only use). Reads System32 via Sysnative from WOW64."""
+        system_drive = os.environ.get("SystemDrive", "C:")
+        wow64 = "PROCESSOR_ARCHITEW6432" in os.environ
+        drives = {system_drive[0].upper(): Path(system_drive + "\\")}
+        return cls(drives=drives, sysnative=wow64, live=True)
+
+    @property
+    def root(self) -> Path:
+        """The folder standing for C:."""
+        return self.drives["C"]
+
+    def locate(self, windows_path: str) -> Resolved:
+        """Find ``windows_path`` (absolute, already expanded and redirected) in the image."""
+        p = normalize(windows_path)
+        if is_unc(p):
+            return Resolved(p, None, "UNC share: not part of the server image")
+        if not is_absolute(p):
+            return Resolved(p, None, "relative path: IIS resolves it against the worker's current folder, which is unknown offline")
+        drive, rest = p[0].upper(), p[3:]
+        base = self.drives.get(drive)
+        if base is None:
+            return Resolved(p, None, f"drive {drive}: is not mapped (use --drive {drive}=/path/to/copy)")
+        if self.sysnative and rest.lower().startswith("windows\\system32"):
+            rest = "Windows\\Sysnative" + rest[len("windows\\system32"):]
+        host = self._walk(base, [c for c in rest.split("\\") if c])
+        if host is None:
+            return Resolved(p, None)
+        if not self._inside(base, host):
+            return Resolved(p, None, f"resolves outside the server image (a link to {host.resolve()}); not followed")
+        return Resolved(p, host)
+
+    def display(self, host_path: Path) -> str:
+        """A host path as the user names it: relative to its drive folder, with forward slashes."""
+        for letter, base in self.drives.items():
+            try:
+                rel = host_path.relative_to(base)
+            except ValueError:
+                continue
+            shown = rel.as_posix()
+            return shown if letter == "C" else f"{letter}:/{shown}"
+        return str(host_path)
+
+    def find_child(self, folder: Path, name: str) -> Path | None:
+        """The entry of ``folder`` called ``name`` case-insensitively, or None."""
+        listing = self._list(folder)
+        if listing is None:
+            return None
+        actual = listing.get(name.lower())
+        return folder / actual if actual is not None else None
+
+    def _walk(self, base: Path, parts: list[str]) -> Path | None:
+        node = base
+        for part in parts:
+            nxt = self.find_child(node, part)
+            if nxt is None:
+                return None
+            node = nxt
+        return node
+
+    def _list(self, folder: Path) -> dict[str, str] | None:
+        if folder in self._listing:
+            return self._listing[folder]
+        listing: dict[str, str] | None
+        try:
+            names = os.listdir(folder)
+        except (OSError, ValueError):
+            listing = None
+        else:
+            listing = {}
+            for n in sorted(names):  # NOTE: sorted so that a case clash resolves the same way every run
+                listing.setdefault(n.lower(), n)
+        self._listing[folder] = listing
+        return listing
+
+    @staticmethod
+    def _inside(base: Path, host: Path) -> bool:
+        try:
+            real_base = base.resolve()
+            real = host.resolve()
+        except (OSError, RuntimeError):
+            return False  # a link loop: treat as outside, never follow
+        return real == real_base or real_base in real.parents
+
+
+def windows_join(folder: str, *names: str) -> str:
+    """Join Windows path components."""
+    return ntpath.join(folder, *names)

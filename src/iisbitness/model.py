@@ -1,0 +1,285 @@
+"""The IIS server model: what the configuration says, merged as IIS merges it.
+
+Every configuration object carries a :class:`ConfigSource` (file and 1-based line) so that a
+finding can point at the exact place to edit. Objects are frozen; a fix is checked by building
+a changed copy with :func:`dataclasses.replace` (see :mod:`iisbitness.fixes.verify`).
+
+Sources: IIS settings schema (lextm/iis_schema IIS_schema.xml), "Introduction to
+ApplicationHost.config" and "Understanding Sites, Applications, and Virtual Directories"
+(MicrosoftDocs/iis-docs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from iisbitness.arch import Arch
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSource:
+    """Where a configuration object was read.
+
+    Attributes:
+        file: the file as a user names it: a path relative to the server image root with
+            forward slashes (``Windows/System32/inetsrv/config/applicationHost.config``), or the
+            path given on the command line.
+        line: 1-based line number of the element, or None when unknown.
+    """
+
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class PipelineMode(str, Enum):
+    """``managedPipelineMode`` of an application pool."""
+
+    INTEGRATED = "Integrated"
+    CLASSIC = "Classic"
+
+
+@dataclass(frozen=True, slots=True)
+class AppPool:
+    """An application pool (``system.applicationHost/applicationPools/add``).
+
+    Attributes:
+        name: pool name (case-insensitive in IIS).
+        enable_32bit_app_on_win64: the effective value after inheritance (facts A1/A2).
+        enable_32bit_from: where that value came from: ``"pool"``, ``"applicationPoolDefaults"``
+            or ``"schema default"``.
+        enable_emulation_on_arm64: effective ``enableEmulationOnWinArm64`` (missing = True, A6).
+        managed_runtime_version: ``"v2.0"``, ``"v4.0"``, ``"v1.1"`` or ``""`` (No Managed Code).
+        pipeline_mode: Integrated or Classic.
+        source: the pool's ``<add>`` element (or applicationPoolDefaults for a pool only named
+            by an application).
+        declared: False for a pool an application names but applicationPools does not define.
+    """
+
+    name: str
+    enable_32bit_app_on_win64: bool
+    enable_32bit_from: str
+    enable_emulation_on_arm64: bool
+    managed_runtime_version: str
+    pipeline_mode: PipelineMode
+    source: ConfigSource
+    declared: bool = True
+
+    def worker_arch(self, os_arch: Arch) -> Arch:
+        """Architecture of this pool's w3wp.exe on an OS of ``os_arch`` (facts A4-A7).
+
+        32-bit OS: always x86. 64-bit x64 OS: x86 when enable32BitAppOnWin64, else x64.
+        ARM64 OS: x86 when enable32BitAppOnWin64; else x64 (emulated) unless
+        enableEmulationOnWinArm64 is false, then native arm64.
+        """
+        if os_arch is Arch.X86 or self.enable_32bit_app_on_win64:
+            return Arch.X86
+        if os_arch is Arch.ARM64 and not self.enable_emulation_on_arm64:
+            return Arch.ARM64
+        return Arch.X64
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalModule:
+    """A native module in ``system.webServer/globalModules`` (loaded by every worker at start)."""
+
+    name: str
+    image: str
+    precondition: str
+    source: ConfigSource
+
+
+@dataclass(frozen=True, slots=True)
+class IsapiFilter:
+    """An ISAPI filter (``system.webServer/isapiFilters/filter``), server-level or site-level."""
+
+    name: str
+    path: str
+    precondition: str
+    source: ConfigSource
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    """A handler mapping (``system.webServer/handlers/add``).
+
+    ``modules`` names the module that serves it: ``IsapiModule`` (an ISAPI extension in
+    ``script_processor``), ``FastCgiModule``, ``CgiModule``, a managed ``type``, etc.
+    """
+
+    name: str
+    path: str
+    verb: str
+    modules: str
+    script_processor: str
+    type: str
+    precondition: str
+    source: ConfigSource
+
+    @property
+    def module_names(self) -> tuple[str, ...]:
+        """The ``modules`` attribute split on commas, lowercased."""
+        return tuple(m.strip().lower() for m in self.modules.split(",") if m.strip())
+
+    @property
+    def is_isapi_extension(self) -> bool:
+        """True when IsapiModule loads ``script_processor`` into the worker (facts D4)."""
+        return "isapimodule" in self.module_names and bool(self.script_processor.strip())
+
+    @property
+    def runs_out_of_process(self) -> bool:
+        """True for FastCGI and CGI: the program runs in its own process (facts D7)."""
+        return any(m in ("fastcgimodule", "cgimodule") for m in self.module_names)
+
+
+@dataclass(frozen=True, slots=True)
+class AspNetCore:
+    """The ``system.webServer/aspNetCore`` element of an application (ASP.NET Core Module)."""
+
+    process_path: str
+    hosting_model: str
+    arguments: str
+    source: ConfigSource
+
+    @property
+    def in_process(self) -> bool:
+        """True for ``hostingModel="inprocess"`` (case-insensitive); V2 default is out-of-process."""
+        return self.hosting_model.strip().lower() == "inprocess"
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualDirectory:
+    """A virtual directory: URL ``path`` (relative to its application) to ``physical_path``."""
+
+    path: str
+    physical_path: str
+    source: ConfigSource
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfigEffect:
+    """What the merged configuration gives one application (or a URL below it).
+
+    Attributes:
+        config_path: the IIS config path, e.g. ``MACHINE/WEBROOT/APPHOST/Site/app``.
+        handlers: effective handler mappings, in match order.
+        filters: effective ISAPI filters for the site.
+        aspnetcore: the effective aspNetCore element, if any.
+        web_configs: the web.config files that took part, as ConfigSource files.
+    """
+
+    config_path: str
+    handlers: tuple[Handler, ...]
+    filters: tuple[IsapiFilter, ...]
+    aspnetcore: AspNetCore | None
+    web_configs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """An application of a site.
+
+    Attributes:
+        site: the site's name.
+        path: the application's URL path (``/`` for the root application).
+        pool: the application pool name it runs in.
+        vdirs: its virtual directories; the one with path ``/`` is the root.
+        effects: merged configuration at the application root first, then at URLs below it
+            that carry their own configuration.
+    """
+
+    site: str
+    path: str
+    pool: str
+    vdirs: tuple[VirtualDirectory, ...]
+    source: ConfigSource
+    effects: tuple[WebConfigEffect, ...] = ()
+
+    @property
+    def root_vdir(self) -> VirtualDirectory | None:
+        """The virtual directory whose path is ``/``, or None."""
+        return next((v for v in self.vdirs if v.path == "/"), None)
+
+    @property
+    def label(self) -> str:
+        """``Site/app`` as appcmd names an application (``Site/`` for the root)."""
+        return f"{self.site}{self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A site: name, id, and its applications."""
+
+    name: str
+    id: str
+    applications: tuple[Application, ...]
+    source: ConfigSource
+
+
+class ServerKind(str, Enum):
+    """Which configuration system the server uses."""
+
+    IIS7 = "iis7+"
+    IIS6 = "iis6"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A problem met while reading the server, reported instead of crashing.
+
+    Attributes:
+        file: file as the user names it.
+        line: 1-based line or None.
+        message: what is wrong and what was done about it.
+        fatal: True when the file could not be used at all.
+    """
+
+    file: str
+    line: int | None
+    message: str
+    fatal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """An IIS 7+ server as its configuration describes it.
+
+    Attributes:
+        os_arch: the OS architecture (x64 unless stated or seen otherwise).
+        os_arch_from: how os_arch was decided (option, image folders, assumed).
+        config_file: the applicationHost.config read, as a ConfigSource file.
+        pools: application pools, declared ones first.
+        sites: sites with their applications and merged configuration.
+        global_modules: effective globalModules list.
+        problems: what could not be read, with file and line.
+    """
+
+    os_arch: Arch
+    os_arch_from: str
+    config_file: str
+    pools: tuple[AppPool, ...]
+    sites: tuple[Site, ...]
+    global_modules: tuple[GlobalModule, ...]
+    problems: tuple[Problem, ...] = field(default=())
+    kind: ServerKind = ServerKind.IIS7
+
+    def pool(self, name: str) -> AppPool | None:
+        """The pool called ``name`` (case-insensitive), or None."""
+        low = name.lower()
+        return next((p for p in self.pools if p.name.lower() == low), None)
+
+    def applications_in(self, pool: AppPool) -> tuple[Application, ...]:
+        """Every application whose pool is ``pool``."""
+        low = pool.name.lower()
+        return tuple(a for s in self.sites for a in s.applications if a.pool.lower() == low)
+
+    def with_pool(self, pool: AppPool) -> "Server":
+        """A copy with the pool of the same name replaced (or added) - for fix verification."""
+        from dataclasses import replace
+
+        low = pool.name.lower()
+        pools = [p for p in self.pools if p.name.lower() != low]
+        return replace(self, pools=tuple(pools) + (pool,))

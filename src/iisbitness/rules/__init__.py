@@ -1,0 +1,26 @@
+"""The rules, listed explicitly. Each is a pure function of a :class:`iisbitness.loadplan.LoadPlan`
+with a permanent kebab-case id and a ``.md`` page beside it (``docs/rules/<id>.md``)."""
+
+from __future__ import annotations
+
+from iisbitness.findings import Rule
+from iisbitness.rules.binary_invalid import binary_invalid
+from iisbitness.rules.binary_missing import binary_missing
+from iisbitness.rules.global_module_arch import global_module_arch
+from iisbitness.rules.iis_manager_32bit_assembly import iis_manager_32bit_assembly
+from iisbitness.rules.isapi_extension_arch import isapi_extension_arch
+from iisbitness.rules.isapi_filter_arch import isapi_filter_arch
+from iisbitness.rules.managed_assembly_arch import managed_assembly_arch
+from iisbitness.rules.pool_arch_conflict import pool_arch_conflict
+
+RULES: tuple[Rule, ...] = (
+    global_module_arch,
+    isapi_filter_arch,
+    isapi_extension_arch,
+    managed_assembly_arch,
+    iis_manager_32bit_assembly,
+    pool_arch_conflict,
+    binary_missing,
+    binary_invalid,
+)
+"""Every rule, in report order."""

@@ -1,0 +1,90 @@
+"""Helpers shared by rules: wording of causes and the candidate fixes every mismatch gets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.arch import Arch, format_arches
+from iisbitness.findings import Fix
+from iisbitness.fixes.commands import flip_pool, move_to_new_pool
+from iisbitness.loadplan import Evidence, Load, LoadKind, LoadPlan, worker_candidates
+
+_ARCH_NAME = {Arch.X86: "x86", Arch.X64: "AMD64", Arch.ARM64: "ARM64"}
+
+
+def mismatches(plan: LoadPlan, *kinds: LoadKind) -> Iterator[Load]:
+    """Loads of ``kinds`` whose binary's architecture is known and does not fit the process."""
+    return (ld for ld in plan.loads_of(*kinds) if ld.fits is False)
+
+
+def loader_arch_name(arch: Arch) -> str:
+    """The processor-architecture word the Windows loader uses in IIS events (x86, AMD64, ARM64)."""
+    return _ARCH_NAME[arch]
+
+
+def binary_words(load: Load) -> str:
+    """What the binary is, with how that is known, e.g. ``"an x86 native DLL"`` or an inference."""
+    b = load.binary
+    if b.image is not None and b.image.is_pe:
+        return b.image.describe()
+    if b.inferred is not None:
+        return f"built for {format_arches(b.inferred.arches)} (inferred, file not in the image: {b.inferred.reason})"
+    return "of unknown architecture"
+
+
+def mismatch_cause(load: Load, what: str) -> str:
+    """The standard cause sentence: the process cannot load a binary of another architecture."""
+    cause = (f"{load.process.describe()} loads {what} '{load.name}' from {load.binary.windows_path or load.binary.configured}, "
+             f"which is {binary_words(load)}. A process can only load DLLs of its own architecture.")
+    if load.precondition is not None and not load.precondition.unknown_tokens and load.kind in (
+            LoadKind.GLOBAL_MODULE, LoadKind.ISAPI_FILTER, LoadKind.ISAPI_EXTENSION):
+        pc = load.get("precondition")
+        cause += (f" Its preCondition {pc!r} holds in this worker." if pc else
+                  " It has no preCondition, so every worker loads it.")
+    if load.precondition is not None and load.precondition.unknown_tokens:
+        cause += (f" (preCondition token(s) {', '.join(load.precondition.unknown_tokens)} are not known to iisbitness; "
+                  "taken as holding.)")
+    if load.binary.evidence is Evidence.INFERRED:
+        cause += " The architecture was inferred from the folder, not read from the file."
+    return cause
+
+
+def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:
+    """Running the pool at an architecture the binary fits, when one exists."""
+    pool = load.process.pool
+    arches = load.binary.arches
+    if pool is None or arches is None:
+        return None
+    for arch in worker_candidates(plan.server.os_arch):
+        if arch is not load.process.arch and arch in arches:
+            return flip_pool(pool.name, arch, plan.server.os_arch)
+    return None
+
+
+def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
+    """Moving the load's application into a new pool of an architecture the binary fits."""
+    pool = load.process.pool
+    arches = load.binary.arches
+    if pool is None or arches is None or load.site is None or load.application is None:
+        return None
+    if len(plan.server.applications_in(pool)) < 2:
+        return None  # NOTE: alone in its pool, the split is the same as a flip
+    for arch in worker_candidates(plan.server.os_arch):
+        if arch is not load.process.arch and arch in arches:
+            name = f"{pool.name} ({arch.value})"
+            return move_to_new_pool(((load.site, load.application),), name, arch, pool.name,
+                                    pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch)
+    return None
+
+
+def build_fix(load: Load, what: str) -> Fix:
+    """Advice to install or build the binary for the process's architecture (not checkable)."""
+    arch = load.process.arch
+    return Fix(summary=f"Install or build a {arch.value} version of {what} '{load.name}' "
+                       f"({load.binary.configured}) for {arch.bits}-bit workers",
+               note="Register each build with a bitness32 / bitness64 preCondition so that each worker loads its own.")
+
+
+def fixes(*candidates: Fix | None) -> tuple[Fix, ...]:
+    """The candidates that exist, in order."""
+    return tuple(f for f in candidates if f is not None)

@@ -1,0 +1,34 @@
+"""global-module-arch: a global native module that passes the pool's preConditions but cannot
+load in its worker. Sources: facts D2 (W3SVC-WP 2280/2282, WAS 5002, rapid-fail protection),
+"IIS Worker Process Availability" (technet dd349192)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.config.precondition import add_token, bitness_token_for
+from iisbitness.findings import Finding, Severity, rule
+from iisbitness.fixes.commands import global_module_precondition
+from iisbitness.loadplan import LoadKind, LoadPlan
+from iisbitness.rules._common import build_fix, fixes, flip_fix, loader_arch_name, mismatch_cause, mismatches
+
+
+@rule("global-module-arch", Severity.ERROR, "A global native module cannot load in its worker process")
+def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
+    """Every site in the pool gets HTTP 503; rapid-fail protection then disables the pool."""
+    for load in mismatches(plan, LoadKind.GLOBAL_MODULE):
+        assert load.process.pool is not None and load.binary.arches
+        pool = load.process.pool.name
+        bin_arch = sorted(load.binary.arches, key=lambda a: a.value)[0]
+        symptom = (f"HTTP 503 Service Unavailable on every site in pool '{pool}': the worker fails at start "
+                   f"(W3SVC-WP event 2282 \"The Module DLL '{load.binary.windows_path}' could not be loaded due to a "
+                   f"configuration problem. The current configuration only supports loading images built for a "
+                   f"{loader_arch_name(load.process.arch)} processor architecture\"), and rapid-fail protection "
+                   f"disables the pool (WAS event 5002).")
+        precondition = add_token(load.get("precondition"), bitness_token_for(bin_arch))
+        yield Finding.for_load(
+            load, global_module_arch.id, global_module_arch.severity, symptom,
+            mismatch_cause(load, "global module"),
+            fixes(global_module_precondition(load.name, precondition), flip_fix(plan, load),
+                  build_fix(load, "global module")),
+        )

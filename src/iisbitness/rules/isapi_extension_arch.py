@@ -1,0 +1,25 @@
+"""isapi-extension-arch: a handler mapping's ISAPI extension (scriptProcessor) that cannot load.
+Sources: facts D4 (HTTP 500, "%1 is not a valid Win32 application", 0x800700C1; the pool stays
+up), KB 895976, David Wang "HOWTO: Diagnose one cause of '%1 is not a valid Win32 application'"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.findings import Finding, Severity, rule
+from iisbitness.loadplan import LoadKind, LoadPlan
+from iisbitness.rules._common import build_fix, fixes, flip_fix, mismatch_cause, mismatches, split_fix
+
+
+@rule("isapi-extension-arch", Severity.ERROR, "An ISAPI extension behind a handler mapping cannot load")
+def isapi_extension_arch(plan: LoadPlan) -> Iterator[Finding]:
+    """Requests to the mapped path fail with HTTP 500; other requests still work."""
+    for load in mismatches(plan, LoadKind.ISAPI_EXTENSION):
+        symptom = (f"HTTP 500 on requests for '{load.get('path')}' under {load.site}{load.application}: "
+                   "\"%1 is not a valid Win32 application.\" (0x800700C1, Win32 error 193). "
+                   "The pool stays up; other requests work.")
+        yield Finding.for_load(
+            load, isapi_extension_arch.id, isapi_extension_arch.severity, symptom,
+            mismatch_cause(load, f"the ISAPI extension of handler"),
+            fixes(flip_fix(plan, load), split_fix(plan, load), build_fix(load, "ISAPI extension")),
+        )

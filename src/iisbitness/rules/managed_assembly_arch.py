@@ -1,0 +1,47 @@
+"""managed-assembly-arch: an assembly in an application's bin that the pool's CLR cannot load.
+Sources: facts D5, I4-I7; "BadImageFormatException Class" (learn.microsoft.com); CorFlags.exe doc."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.arch import Arch
+from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.loadplan import Load, LoadKind, LoadPlan
+from iisbitness.pe.types import ImageKind
+from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, split_fix
+
+STRONGNAMESIGNED = 0x8
+
+
+def rebuild_fix(load: Load) -> Fix:
+    """How to make the assembly load in this worker without changing the pool."""
+    img = load.binary.image
+    name = load.name
+    if img is not None and img.kind is ImageKind.IL_ONLY and load.process.arch is not Arch.X86:
+        signed = bool((img.cor_flags or 0) & STRONGNAMESIGNED)
+        note = ("It is strong-name signed: CorFlags invalidates the signature, so re-sign it (sn -R) or rebuild "
+                "from source instead." if signed else
+                "Only if the assembly has no native dependencies that need 32-bit: test before deploying.")
+        return Fix(summary=f"Rebuild '{name}' as AnyCPU (it is IL-only, so clearing 32BITREQ also works)",
+                   commands=(f'corflags "{name}" /32BITREQ- /32BITPREF-',), note=note)
+    return Fix(summary=f"Rebuild '{name}' as AnyCPU or for {load.process.arch.value}",
+               note="Mixed-mode (C++/CLI) and platform-specific assemblies need a build for the worker's architecture."
+               if img is not None and img.kind is ImageKind.MIXED else None)
+
+
+@rule("managed-assembly-arch", Severity.ERROR, "An assembly in bin cannot be loaded by the pool's CLR")
+def managed_assembly_arch(plan: LoadPlan) -> Iterator[Finding]:
+    """The application fails with BadImageFormatException (0x8007000B)."""
+    for load in plan.loads_of(LoadKind.BIN_ASSEMBLY):
+        if load.process.pool is None or load.fits is not False:
+            continue
+        if load.binary.image is None or not load.binary.image.is_managed:
+            continue
+        stem = load.name.rsplit(".", 1)[0]
+        symptom = (f"{load.site}{load.application} fails with System.BadImageFormatException: \"Could not load file "
+                   f"or assembly '{stem}' or one of its dependencies. An attempt was made to load a program with an "
+                   "incorrect format.\" (HRESULT 0x8007000B)")
+        yield Finding.for_load(load, managed_assembly_arch.id, managed_assembly_arch.severity, symptom,
+                               mismatch_cause(load, "the bin assembly"),
+                               fixes(flip_fix(plan, load), split_fix(plan, load), rebuild_fix(load)))

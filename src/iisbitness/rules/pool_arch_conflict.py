@@ -1,0 +1,47 @@
+"""pool-arch-conflict: one pool hosts applications that need different architectures.
+No value of enable32BitAppOnWin64 serves them all; the fix is a new pool for one side.
+Source: facts A4 (each pool has one worker architecture), D1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.arch import Arch, format_arches
+from iisbitness.findings import Finding, Severity, rule
+from iisbitness.fixes.commands import move_to_new_pool
+from iisbitness.loadplan import Evidence, LoadPlan, PoolOutlook
+
+
+def _ok_arches(outlook: PoolOutlook, label: str) -> frozenset[Arch]:
+    """Architectures at which application ``label`` has no failing load."""
+    return frozenset(a for a in outlook.candidates if all(app != label for app, _ in outlook.failures_at(a)))
+
+
+@rule("pool-arch-conflict", Severity.ERROR, "One application pool hosts applications that need different architectures")
+def pool_arch_conflict(plan: LoadPlan) -> Iterator[Finding]:
+    """Whatever the pool's bitness, one of its applications fails."""
+    for outlook in plan.outlook:
+        pool = plan.server.pool(outlook.pool)
+        assert pool is not None
+        apps = {a.label: a for a in plan.server.applications_in(pool)}
+        ok = {label: _ok_arches(outlook, label) for label in apps}
+        if len(apps) < 2 or not all(ok.values()) or frozenset.intersection(*ok.values()):
+            continue  # one app alone, an app that fails everywhere, or an architecture that serves all
+        move = [label for label, arches in ok.items() if outlook.current not in arches]
+        target = next((a for a in outlook.candidates if a is not outlook.current and all(a in ok[m] for m in move)), None)
+        if not move or target is None:
+            continue
+        needs = "; ".join(f"{label} loads only at {format_arches(ok[label])}" for label in sorted(apps))
+        binaries = sorted({b for a in outlook.candidates for _, b in outlook.failures_at(a)})
+        fix = move_to_new_pool(tuple((apps[m].site, apps[m].path) for m in move), f"{pool.name} ({target.value})",
+                               target, pool.name, pool.managed_runtime_version, pool.pipeline_mode.value,
+                               plan.server.os_arch)
+        yield Finding(
+            rule=pool_arch_conflict.id, severity=pool_arch_conflict.severity, evidence=Evidence.READ,
+            pool=pool.name, site=None, application=None, process="w3wp.exe", process_arch=outlook.current,
+            binary=None, resolved=None, binary_arch=(), config=pool.source,
+            symptom=(f"An application of pool '{pool.name}' fails whichever bitness the pool runs at: changing "
+                     "enable32BitAppOnWin64 fixes one application and breaks another."),
+            cause=f"A worker process has one architecture. {needs}. Binaries involved: {', '.join(binaries)}.",
+            fixes=(fix,),
+        )
