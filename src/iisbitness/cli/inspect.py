@@ -1,12 +1,76 @@
-"""``iisbitness inspect``: placeholder until the inspect command lands."""
+"""``iisbitness inspect PATH...``: wires options to :func:`iisbitness.inspect.inspect_paths` and a format.
+
+Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 fine; 1 with ``--only-mismatch`` when something
+cannot load in ``--arch``; 2 when a path cannot be read (or the options are wrong).
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+
+from iisbitness.arch import Arch
+from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
+from iisbitness.formats import inspect_json, inspect_text
+from iisbitness.inspect import InspectedFile, cannot_load, inspect_paths
 
 
 @click.command("inspect")
-@click.argument("paths", nargs=-1, required=True)
-def inspect_command(paths: tuple[str, ...]) -> None:
-    """Show the architecture of binaries (files or folders, recursive)."""
-    raise click.ClickException("inspect is not implemented yet")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format; json follows the schema iisbitness/inspect/1.")
+@click.option("--arch", type=click.Choice([a.value for a in Arch]), default=None,
+              help="Process architecture to check against (for --only-mismatch and --deps).")
+@click.option("--only-mismatch", is_flag=True,
+              help="List only what a process of --arch cannot load; exit 1 if anything is listed.")
+@click.option("--deps", is_flag=True,
+              help="Follow imports, delay-loads, assembly references and DllImports; show the first "
+                   "dependency that does not fit (for --arch, else for each architecture the file loads in).")
+@click.option("--search-dir", "search_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder searched for dependencies after the file's own folder (repeatable), "
+                   "e.g. a copy of System32 or SysWOW64.")
+def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mismatch: bool, deps: bool,
+                    search_dirs: tuple[Path, ...]) -> None:
+    """Show the architecture of binaries, like CorFlags.exe and dumpbin /headers.
+
+    PATHS are files or folders (searched recursively; in folders, files starting with MZ count).
+    """
+    if only_mismatch and arch is None:
+        raise click.UsageError("--only-mismatch needs --arch x86|x64|arm64")
+    target = Arch(arch) if arch else None
+    deps_arches = None if not deps else ([target] if target else [])
+    files = _run(paths, deps_arches, list(search_dirs))
+    errors = [f for f in files if f.error]
+    shown = files
+    if only_mismatch and target is not None:
+        shown = [f for f in files if f.error or cannot_load(f, target)]
+    if fmt == "json":
+        click.echo(inspect_json.render(shown), nl=False)
+    else:
+        console = Console(highlight=False)
+        for renderable in inspect_text.renderables(shown, show_deps=deps):
+            console.print(renderable)
+    for f in errors:
+        click.echo(f"error: {f.error}", err=True)
+    if errors:
+        sys.exit(EXIT_INPUT_ERROR)
+    if only_mismatch and any(not f.error for f in shown):
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+def _run(paths: tuple[Path, ...], deps_arches: list[Arch] | None, search_dirs: list[Path]) -> list[InspectedFile]:
+    """Inspect, with a progress spinner on stderr only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return inspect_paths(paths, deps_arches=deps_arches, search_dirs=search_dirs)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.completed} files read"),
+                        console=Console(stderr=True), transient=True)
+    with progress:
+        task = progress.add_task("inspect", total=None)
+        advance: Callable[[Path], None] = lambda _path: progress.advance(task)
+        return inspect_paths(paths, deps_arches=deps_arches, search_dirs=search_dirs, on_file=advance)

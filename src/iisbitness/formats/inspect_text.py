@@ -1,0 +1,125 @@
+"""``iisbitness inspect`` as a table (rich): one row per file, then notes and dependency chains.
+
+Reads only :class:`iisbitness.inspect.InspectedFile` values. :func:`renderables` gives rich
+objects for a live console; :func:`render` gives plain text (tests, pipes).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from iisbitness.arch import format_arches
+from iisbitness.inspect import InspectedFile
+from iisbitness.pe.clr import cor_flag_names
+from iisbitness.pe.headers import machine_name
+from iisbitness.pe.types import ImageKind, PlatformTarget
+
+KIND_LABELS = {
+    ImageKind.NATIVE: "native",
+    ImageKind.IL_ONLY: ".NET IL-only",
+    ImageKind.MIXED: ".NET mixed-mode",
+    ImageKind.READY_TO_RUN: "ReadyToRun",
+    ImageKind.NOT_PE: "not a PE",
+}
+
+PREFERRED_EXPLAINED = (
+    "32BITPREF (\"AnyCPU 32-bit preferred\", CorFlags 0x20003) means different things by file type. "
+    "On an EXE it picks the process: it starts as a 32-bit process wherever Windows can run one. "
+    "On a DLL it is not meant to be set, and a 64-bit process cannot load such a DLL (CorFlags.exe "
+    "documentation), so iisbitness counts it as x86 only."
+)
+
+
+def renderables(files: Sequence[InspectedFile], *, show_deps: bool = False) -> list[RenderableType]:
+    """The table, then notes (reasons, CorFlags explanations) and, with ``show_deps``, chains.
+
+    Paths in the table are relative to the folder all files share, named in the table title.
+    """
+    base = _common_folder(files)
+    table = Table(header_style="bold", title=f"in {base}" if base else None, title_justify="left")
+    longest = max((len(_relative(f, base)) for f in files), default=4)
+    table.add_column("File", overflow="fold", min_width=min(longest, 44))
+    for col in ("Kind", "Target", "Loads in", "Machine", "PE", "CLR", "CorFlags"):
+        table.add_column(col, overflow="fold")
+    notes: list[tuple[str, str]] = []
+    preferred = False
+    for item in files:
+        shown = _relative(item, base)
+        table.add_row(shown, *_row(item))
+        img = item.image
+        if img is None:
+            notes.append((shown, item.error or "unreadable"))
+            continue
+        if img.reason:
+            notes.append((shown, img.reason))
+        notes.extend((shown, note) for note in img.notes)
+        if item.assembly is not None and item.assembly.is_reference_assembly:
+            notes.append((shown, "reference assembly (ReferenceAssemblyAttribute): never loaded for execution"))
+        preferred = preferred or img.platform_target is PlatformTarget.ANYCPU_32BIT_PREFERRED
+    out: list[RenderableType] = [table]
+    if notes:
+        out.append(Text("Notes:", style="bold"))
+        out.extend(Text(f"  {name}: {note}") for name, note in notes)
+    if preferred:
+        out.append(Text(PREFERRED_EXPLAINED))
+    if show_deps:
+        out.extend(_deps(files))
+    return out
+
+
+def render(files: Sequence[InspectedFile], *, show_deps: bool = False, width: int = 160) -> str:
+    """Plain text (no colour) of :func:`renderables`."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system=None, force_terminal=False, highlight=False)
+    for item in renderables(files, show_deps=show_deps):
+        console.print(item)
+    return buf.getvalue()
+
+
+def _row(item: InspectedFile) -> tuple[str, ...]:
+    img = item.image
+    if img is None:
+        return ("unreadable", "", "", "", "", "", "")
+    if not img.is_pe:
+        return (KIND_LABELS[img.kind], "", "none", "", "", "", "")
+    machine = f"{machine_name(img.machine)} {img.machine:#x}" if img.machine is not None else ""
+    pe = ("PE32+" if img.pe32_plus else "PE32") + (" DLL" if img.is_dll else " EXE")
+    flags = "" if img.cor_flags is None else f"{img.cor_flags:#x} " + " ".join(cor_flag_names(img.cor_flags))
+    target = img.platform_target.value + (f" ({img.ready_to_run_os})" if img.ready_to_run_os else "")
+    return (KIND_LABELS[img.kind], target, format_arches(img.loadable_by), machine, pe, img.clr_version or "", flags)
+
+
+def _common_folder(files: Sequence[InspectedFile]) -> str:
+    parents = [str(f.path.parent) for f in files]
+    if not parents:
+        return ""
+    try:
+        common = os.path.commonpath(parents)
+    except ValueError:  # NOTE: mixed absolute/relative paths or drives
+        return ""
+    return "" if common in ("", ".") else common
+
+
+def _relative(item: InspectedFile, base: str) -> str:
+    return os.path.relpath(item.path, base) if base else str(item.path)
+
+
+def _deps(files: Sequence[InspectedFile]) -> list[RenderableType]:
+    lines: list[RenderableType] = [Text("Dependencies:", style="bold")]
+    for item in files:
+        for arch, result in item.deps:
+            if result.mismatch is not None:
+                lines.append(Text(f"  [{arch}] {result.mismatch}", style="red"))
+            for u in result.unresolved:
+                lines.append(Text(f"  [{arch}] {item.path.name}: {u.name} ({u.via}) not found"))
+            if result.truncated:
+                lines.append(Text(f"  [{arch}] {item.path.name}: search stopped at its depth/file limit"))
+    if len(lines) == 1:
+        lines.append(Text("  no dependency problems found"))
+    return lines

@@ -1,0 +1,191 @@
+"""``iisbitness inspect`` as an API: what each binary under some paths is, and who can load it.
+
+Public API::
+
+    inspect_paths(paths, *, metadata=True, deps_arches=None, search_dirs=(), on_file=None)
+        -> list[InspectedFile]
+    iter_candidate_files(paths) -> Iterator[tuple[Path, bool] | InspectedFile]
+    cannot_load(item, arch) -> bool
+
+Which files count (folders are walked recursively, following symlinks but never entering the same
+folder twice, so link loops end): every file named explicitly; in folders, files whose first two
+bytes are ``MZ`` (the PE signature decides, not the extension). Before reading anything, files are
+skipped when their extension is one of :data:`SKIP_EXTENSIONS` (text, config, markup, images,
+source: never PE images on an IIS server) or they are smaller than 64 bytes (no DOS header fits);
+that costs a ``stat`` from the directory listing, not a read. Other files are read once (the 4 KB
+header read) and dropped silently if they do not start with ``MZ``. An ``MZ`` file that is not a
+valid PE is listed as ``not-pe`` with its reason.
+
+Errors: nothing is raised for a file; an unreadable one comes back with ``error`` set. A path
+that does not exist comes back the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iisbitness.arch import Arch, sort_arches
+from iisbitness.errors import ImageReadError
+from iisbitness.pe.classify import read_image
+from iisbitness.pe.deps import DependencyResult, find_mismatch
+from iisbitness.pe.metadata import AssemblyInfo, read_assembly_info
+from iisbitness.pe.types import PeImage
+
+SKIP_EXTENSIONS = frozenset(
+    {
+        ".txt", ".log", ".md", ".config", ".xml", ".json", ".yml", ".yaml", ".ini", ".inf", ".cs", ".vb",
+        ".cpp", ".c", ".h", ".hpp", ".js", ".ts", ".css", ".scss", ".map", ".html", ".htm", ".aspx", ".ascx",
+        ".ashx", ".asmx", ".asax", ".master", ".cshtml", ".vbhtml", ".razor", ".svc", ".resx", ".resources",
+        ".pdb", ".xsd", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".svg", ".bmp", ".webp", ".woff", ".woff2",
+        ".ttf", ".eot", ".otf", ".mp4", ".mp3", ".zip", ".gz", ".7z", ".nupkg", ".csproj", ".sln", ".props",
+        ".targets", ".editorconfig", ".gitignore", ".sql", ".csv", ".ps1", ".cmd", ".bat", ".sh", ".php",
+        ".py", ".split",
+    }
+)
+"""Extensions never read while walking folders (files named explicitly are always read)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InspectedFile:
+    """One file's result.
+
+    Attributes:
+        path: the file, as found (joined onto the folder given).
+        image: its classification, or None when it could not be read.
+        error: why it could not be read ("<path>: cannot read: Permission denied"), else None.
+        assembly: .NET metadata for managed images when requested, else None.
+        deps: per process architecture checked, the dependency search result (``--deps``).
+    """
+
+    path: Path
+    image: PeImage | None = None
+    error: str | None = None
+    assembly: AssemblyInfo | None = None
+    deps: tuple[tuple[Arch, DependencyResult], ...] = field(default=())
+
+
+def inspect_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    metadata: bool = True,
+    deps_arches: Sequence[Arch] | None = None,
+    search_dirs: Sequence[Path] = (),
+    on_file: Callable[[Path], None] | None = None,
+) -> list[InspectedFile]:
+    """Inspect files and folders; results sorted by path.
+
+    Args:
+        paths: files or folders.
+        metadata: read .NET metadata (name, version, references) of managed images with dnfile.
+        deps_arches: follow dependencies for these process architectures; ``[]`` means "each
+            architecture the file itself loads in"; None (default) means do not follow.
+        search_dirs: folders searched for dependencies after the file's own folder.
+        on_file: called once per file before it is read (progress display).
+    """
+    results = []
+    for item in iter_candidate_files(paths):
+        if isinstance(item, InspectedFile):
+            results.append(item)
+            continue
+        path, explicit = item
+        if on_file is not None:
+            on_file(path)
+        result = inspect_file(path, metadata=metadata, deps_arches=deps_arches, search_dirs=search_dirs)
+        if explicit or not _no_mz(result):
+            results.append(result)
+    results.sort(key=lambda r: str(r.path))
+    return results
+
+
+def inspect_file(path: Path, *, metadata: bool = True, deps_arches: Sequence[Arch] | None = None,
+                 search_dirs: Sequence[Path] = ()) -> InspectedFile:
+    """Inspect one file (see :func:`inspect_paths`)."""
+    try:
+        image = read_image(path)
+    except ImageReadError as e:
+        return InspectedFile(path, error=str(e))
+    assembly = None
+    if metadata and image.is_managed:
+        try:
+            assembly = read_assembly_info(path)
+        except ImageReadError as e:
+            return InspectedFile(path, image, error=str(e))
+    deps: list[tuple[Arch, DependencyResult]] = []
+    if deps_arches is not None and image.is_pe:
+        arches = list(deps_arches) or sort_arches(image.loadable_by)
+        folders = [path.parent, *search_dirs]
+        for arch in arches:
+            try:
+                deps.append((arch, find_mismatch(path, arch, folders)))
+            except ImageReadError as e:
+                return InspectedFile(path, image, error=str(e), assembly=assembly)
+    return InspectedFile(path, image, None, assembly, tuple(deps))
+
+
+def cannot_load(item: InspectedFile, arch: Arch) -> bool:
+    """True when a process of ``arch`` cannot load the file or one of its found dependencies."""
+    if item.image is None:
+        return False
+    if arch not in item.image.loadable_by:
+        return True
+    return any(a is arch and r.mismatch is not None for a, r in item.deps)
+
+
+def iter_candidate_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, bool] | InspectedFile]:
+    """(file, named explicitly) to read, in walk order; unreadable paths come out as an
+    :class:`InspectedFile` with ``error``."""
+    seen_dirs: set[tuple[int, int]] = set()
+    for raw in paths:
+        path = Path(raw)
+        try:
+            is_dir = path.is_dir()
+            path.stat()
+        except OSError as e:
+            yield InspectedFile(path, error=f"{path}: cannot read: {e.strerror or e}")
+            continue
+        if is_dir:
+            yield from _walk(path, seen_dirs)
+        else:
+            yield path, True
+
+
+def _walk(top: Path, seen: set[tuple[int, int]]) -> Iterator[tuple[Path, bool] | InspectedFile]:
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = folder.stat()
+            key = (st.st_dev, st.st_ino)
+            if key in seen:
+                continue  # NOTE: a symlink loop or a second route to the same folder
+            seen.add(key)
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            yield InspectedFile(folder, error=f"{folder}: cannot read: {e.strerror or e}")
+            continue
+        subdirs = []
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    subdirs.append(Path(entry.path))
+                elif entry.is_file() and _may_be_pe(entry):
+                    yield Path(entry.path), False
+            except OSError as e:
+                yield InspectedFile(Path(entry.path), error=f"{entry.path}: cannot read: {e.strerror or e}")
+        stack.extend(reversed(subdirs))
+
+
+def _may_be_pe(entry: os.DirEntry[str]) -> bool:
+    if os.path.splitext(entry.name)[1].lower() in SKIP_EXTENSIONS:
+        return False
+    return entry.stat().st_size >= 64
+
+
+def _no_mz(result: InspectedFile) -> bool:
+    """A walked file that is simply not a binary (no MZ): not worth listing."""
+    reason = result.image.reason if result.image is not None else None
+    return reason is not None and reason.endswith("no MZ signature")
