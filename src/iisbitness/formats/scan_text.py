@@ -25,7 +25,7 @@ def _finding(con: Console, f: Finding) -> None:
     if f.binary:
         arch = ", ".join(a.value for a in f.binary_arch) or "?"
         inferred = " (inferred)" if f.evidence.value == "inferred" else ""
-        con.print(f"    binary:  {escape(f.binary)} [dim]-> {escape(f.resolved or 'not in image')}[/] [{arch}{inferred}]")
+        con.print(f"    binary:  {escape(f.binary)} [dim]-> {escape(f.resolved or 'not in image')}[/] \\[{arch}{inferred}]")
     if f.chain:
         con.print(f"    chain:   {escape(' -> '.join(f.chain))}")
     if f.config:
