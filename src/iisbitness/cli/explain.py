@@ -1,12 +1,54 @@
-"""``iisbitness explain``: placeholder until the explain command lands."""
+"""``iisbitness explain``: from an error message, code or event log to the likely bitness causes.
+
+Wiring only: read the inputs, call :func:`iisbitness.explain.report.build_report`, print a format, exit
+0 when something was recognised, 1 when nothing was, 2 when an event log cannot be read at all (the
+message names the file). A damaged .evtx whose chunks partly parse is data (problems in the report).
+"""
 
 from __future__ import annotations
 
+import sys
+
 import click
+
+from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
+from iisbitness.explain.events import EventLogError, EventLogRead, read_events
+from iisbitness.explain.kb import load_kb
+from iisbitness.explain.report import build_report
+from iisbitness.formats import explain_json, explain_text
 
 
 @click.command("explain")
 @click.argument("text", nargs=-1)
-def explain_command(text: tuple[str, ...]) -> None:
-    """Explain an error message, code or event log in terms of bitness causes."""
-    raise click.ClickException("explain is not implemented yet")
+@click.option("--event-log", "event_logs", multiple=True, type=click.Path(dir_okay=False),
+              help="A .evtx file or exported event XML (wevtutil /f:xml, Event Viewer, Azure). Repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain_command(text: tuple[str, ...], event_logs: tuple[str, ...], fmt: str) -> None:
+    """Explain an error message, code or event log in terms of bitness causes.
+
+    \b
+    iisbitness explain "HRESULT 8007041d"
+    iisbitness explain < aspnet_regiis.log
+    iisbitness explain --event-log Application.evtx --event-log System.xml
+    """
+    kb = load_kb()
+    texts: list[tuple[str, str]] = []
+    if text:
+        texts.append(("argument", " ".join(text)))
+    elif not event_logs or not sys.stdin.isatty():
+        data = click.get_text_stream("stdin").read()
+        if data.strip() or not event_logs:
+            texts.append(("stdin", data))
+    logs: list[EventLogRead] = []
+    for path in event_logs:
+        try:
+            logs.append(read_events(path, kb))
+        except EventLogError as e:
+            click.echo(f"iisbitness explain: {e}", err=True)
+            sys.exit(EXIT_INPUT_ERROR)
+    report = build_report(texts, logs, kb)
+    if fmt == "json":
+        click.echo(explain_json.render(report), nl=False)
+    else:
+        click.echo(explain_text.render(report, color=sys.stdout.isatty()), nl=False)
+    sys.exit(EXIT_OK if report.recognised else EXIT_FINDINGS)

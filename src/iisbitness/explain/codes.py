@@ -1,0 +1,147 @@
+"""Error numbers in any spelling: HRESULT, Win32, NTSTATUS, signed decimal, event-data bytes.
+
+Shapes:
+    ``find_codes(text) -> list[CodeHit]``: every number in ``text`` that reads as an error code, with the
+    form it was written in and how sure the reading is (:class:`Confidence`). The caller keeps the hits
+    whose code it knows.
+    ``hresult_from_win32(n) -> int``: Win32 error ``n`` as ``0x8007xxxx`` (HRESULT_FROM_WIN32).
+    ``code_from_event_binary(hex) -> int | None``: an event's ``<Binary>`` (``c1000000``) as a code.
+    ``format_code(code) -> "0x800700C1"``.
+
+False positives: a bare decimal (``193``, ``11``, ``126``) or a short hex (``0xC1``) counts only right
+after an error word (error, code, hr, hresult, status, win32, errno); a lone ``193`` in a log line never
+does. Forms that are unambiguous on their own (eight hex digits, ten-digit decimals, signed decimals) are
+HIGH; context-dependent ones are MEDIUM; data bytes are HIGH after ``data``/``0000:`` and MEDIUM otherwise.
+No errors are raised.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+
+__all__ = [
+    "CodeForm",
+    "CodeHit",
+    "Confidence",
+    "code_from_event_binary",
+    "find_codes",
+    "format_code",
+    "hresult_from_win32",
+]
+
+
+class Confidence(IntEnum):
+    """How sure a reading is (bandit's second axis): the weight of the evidence, not its severity."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    @property
+    def label(self) -> str:
+        """Lower-case name for output (``"high"``)."""
+        return self.name.lower()
+
+
+class CodeForm(str, Enum):
+    """How a code was written."""
+
+    HEX = "hex"
+    """Eight hex digits, with or without 0x: ``0x800700C1``, ``800700c1``."""
+    SIGNED_DECIMAL = "signed-decimal"
+    """HRESULT as a negative int32: ``-2147024703``."""
+    DECIMAL = "decimal"
+    """HRESULT as an unsigned ten-digit decimal: ``2147942593``."""
+    DATA_BYTES = "data-bytes"
+    """Little-endian event data bytes: ``c1 00 00 00`` or ``c1000000``."""
+    WIN32 = "win32"
+    """A small Win32 error number after an error word: ``System error 193``, ``error 0xC1``."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeHit:
+    """One number read as an error code."""
+
+    code: int
+    """Unsigned 32-bit HRESULT / NTSTATUS (Win32 errors converted with :func:`hresult_from_win32`)."""
+    text: str
+    """The characters matched."""
+    start: int
+    """Offset of the match in the text."""
+    form: CodeForm
+    confidence: Confidence
+
+
+_HEX8 = re.compile(r"(?<![0-9a-z])(?:0x)?([0-9a-f]{8})(?![0-9a-z])", re.IGNORECASE)
+_SIGNED = re.compile(r"(?<![\w.])-(\d{9,10})(?![\d.])")
+_DEC10 = re.compile(r"(?<![\w.-])(\d{10})(?![\d.])")
+_BYTES = re.compile(r"(?<![0-9a-z])([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2})(?![0-9a-z])",
+                    re.IGNORECASE)
+_DATA_CONTEXT = re.compile(r"(?:data|binary|0000:)[^\n]{0,40}$", re.IGNORECASE)
+_CONTEXT_WIN32 = re.compile(
+    r"\b(?:error|err|errno|code|hr|hresult|status|win32)\b[\s:=#'\"(]{0,4}"
+    r"(?:(?:code|number|no\.?|is|was)\b[\s:=#'\"(]{0,4})?"
+    r"(?:(0x[0-9a-f]{1,4})|(\d{1,5}))(?![\w.])",
+    re.IGNORECASE,
+)
+
+
+def hresult_from_win32(value: int) -> int:
+    """HRESULT_FROM_WIN32: ``193 -> 0x800700C1``; values already carrying a severity bit pass through."""
+    if value <= 0 or value & 0x80000000:
+        return value & 0xFFFFFFFF
+    return (value & 0xFFFF) | 0x80070000
+
+
+def _from_dword(value: int) -> int:
+    """A DWORD from event data: small values are Win32 errors, others HRESULT/NTSTATUS already."""
+    return hresult_from_win32(value) if value < 0x10000 else value
+
+
+def code_from_event_binary(hex_text: str) -> int | None:
+    """First little-endian DWORD of an event's ``<Binary>`` hex (``c1000000`` -> 0x800700C1), or None."""
+    digits = re.sub(r"\s+", "", hex_text)
+    if len(digits) < 8 or not re.fullmatch(r"[0-9a-fA-F]+", digits):
+        return None
+    value = int.from_bytes(bytes.fromhex(digits[:8]), "little")
+    return _from_dword(value) if value else None
+
+
+def format_code(code: int) -> str:
+    """``0x800700C1``: upper-case hex digits, lower-case prefix."""
+    return f"0x{code & 0xFFFFFFFF:08X}"
+
+
+def find_codes(text: str) -> list[CodeHit]:
+    """Every number in ``text`` that reads as an error code, in order of position (see module doc)."""
+    hits: list[CodeHit] = []
+    for m in _HEX8.finditer(text):
+        hits.append(CodeHit(int(m.group(1), 16), m.group(0), m.start(), CodeForm.HEX, Confidence.HIGH))
+        if not m.group(0).lower().startswith("0x"):
+            # NOTE: an event's <Binary> pasted as text ("c1000000", "02000780") is little-endian bytes.
+            value = int.from_bytes(bytes.fromhex(m.group(1)), "little")
+            if value:
+                hits.append(CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES,
+                                    Confidence.MEDIUM))
+    for m in _SIGNED.finditer(text):
+        n = int(m.group(1))
+        if 0x80000000 >= n >= 0x40000000:
+            hits.append(CodeHit((1 << 32) - n, m.group(0), m.start(), CodeForm.SIGNED_DECIMAL, Confidence.HIGH))
+    for m in _DEC10.finditer(text):
+        n = int(m.group(1))
+        if 0x80000000 <= n <= 0xFFFFFFFF:
+            hits.append(CodeHit(n, m.group(0), m.start(), CodeForm.DECIMAL, Confidence.HIGH))
+    for m in _BYTES.finditer(text):
+        value = int.from_bytes(bytes(int(g, 16) for g in m.groups()), "little")
+        if value:
+            before = text[max(0, m.start() - 60):m.start()]
+            sure = Confidence.HIGH if _DATA_CONTEXT.search(before) else Confidence.MEDIUM
+            hits.append(CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES, sure))
+    for m in _CONTEXT_WIN32.finditer(text):
+        number = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        if number:
+            hits.append(CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32,
+                                Confidence.MEDIUM))
+    return sorted(hits, key=lambda h: h.start)

@@ -1,0 +1,114 @@
+"""Join scan findings with event-log events: which findings the log shows happening, which events no
+finding explains. Pure: no I/O.
+
+API (for ``iisbitness scan --event-log``, wired by the scan command)::
+
+    correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]],
+              events: Iterable[Event], kb: KnowledgeBase | None = None) -> Correlation
+
+    FindingKey(rule_id, binary, pool)       binary as configured (env vars allowed), pool name; either may be None
+    Correlation.observed:    tuple[Observation, ...]   each finding seen by >= 1 event, in input order
+    Correlation.unobserved:  tuple[FindingKey, ...]    findings no event shows (not proof they are harmless)
+    Correlation.unexplained: tuple[Event, ...]         bitness-related events no finding accounts for
+    Observation(finding, links: tuple[Link, ...]);  Link(event, on: "binary" | "pool")
+
+Matching rule: an event is bitness-related when :func:`~iisbitness.explain.report.match_event` gives it
+signals; its *rule family* is the set of scan rules its entries list as causes. A finding is observed by an
+event when the finding's rule is in that family **and** the event names the same binary (basename,
+case-insensitive: ``%windir%\\...\\aspnet_filter.dll`` matches ``C:\\WINDOWS\\...\\aspnet_filter.dll``) or the
+same pool (case-insensitive). Events naming neither (e.g. 2268, which names a site) cannot be tied to one
+finding and stay unexplained unless the same log also links another event to a finding of that family.
+Non-bitness events (Sysmon, Security, app_offline recycles ...) are ignored. Nothing here raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from iisbitness.explain.events import Event
+from iisbitness.explain.kb import KnowledgeBase, load_kb
+from iisbitness.explain.report import match_event
+
+__all__ = ["Correlation", "FindingKey", "Link", "Observation", "basename", "correlate"]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingKey:
+    """What correlation needs of a scan finding."""
+
+    rule_id: str
+    binary: str | None
+    """The binary as configured (``%windir%\\...``) or resolved; None if the finding has none."""
+    pool: str | None
+    """The application pool name; None if the finding is not about one pool."""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One event observing a finding, and on what it matched."""
+
+    event: Event
+    on: str
+    """``"binary"`` or ``"pool"``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A finding with the events that show it."""
+
+    finding: FindingKey
+    links: tuple[Link, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    """Result of :func:`correlate`."""
+
+    observed: tuple[Observation, ...]
+    unobserved: tuple[FindingKey, ...]
+    unexplained: tuple[Event, ...]
+
+
+def basename(path: str) -> str:
+    """Last component of a Windows or POSIX path, casefolded (``C:\\A\\B.DLL`` -> ``b.dll``)."""
+    return path.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1].casefold()
+
+
+def _family(event: Event, kb: KnowledgeBase) -> frozenset[str]:
+    ids = {s.entry_id for s in match_event(event, kb)}
+    return frozenset(c.rule for e in kb.entries if e.id in ids for c in e.causes)
+
+
+def _link(finding: FindingKey, event: Event) -> str | None:
+    if finding.binary and event.binary and basename(finding.binary) == basename(event.binary):
+        return "binary"
+    if finding.pool and event.pool and finding.pool.casefold() == event.pool.casefold():
+        return "pool"
+    return None
+
+
+def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]], events: Iterable[Event],
+              kb: KnowledgeBase | None = None) -> Correlation:
+    """Join findings and events (see the module docstring)."""
+    kb = kb or load_kb()
+    keys = [f if isinstance(f, FindingKey) else FindingKey(*f) for f in findings]
+    related = [(e, fam) for e in events if (fam := _family(e, kb))]
+    observed: list[Observation] = []
+    unobserved: list[FindingKey] = []
+    used: set[int] = set()
+    for key in keys:
+        links = []
+        for index, (event, family) in enumerate(related):
+            on = _link(key, event) if key.rule_id in family else None
+            if on:
+                links.append(Link(event, on))
+                used.add(index)
+        if links:
+            observed.append(Observation(key, tuple(links)))
+        else:
+            unobserved.append(key)
+    linked_rules = {o.finding.rule_id for o in observed}
+    unexplained = tuple(e for i, (e, fam) in enumerate(related)
+                        if i not in used and not (e.binary is None and e.pool is None and fam & linked_rules))
+    return Correlation(tuple(observed), tuple(unobserved), unexplained)

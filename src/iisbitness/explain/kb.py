@@ -1,0 +1,350 @@
+"""The explain knowledge base: ``knowledge.toml`` loaded into frozen dataclasses.
+
+Shapes:
+    ``load_kb(path=None) -> KnowledgeBase`` (the shipped file when ``path`` is None; cached).
+    ``KnowledgeBase.entries``: ``tuple[Entry, ...]`` in file order; ``entry(id)``, ``by_code(hresult)``,
+    ``by_event(family, event_id)``, ``family_of(provider, text)``, ``rules[rule_id] -> RuleInfo``.
+
+Errors:
+    :class:`KnowledgeBaseError` (an :class:`~iisbitness.errors.IisBitnessError`) when the file is not valid
+    TOML, a field has the wrong type, a regular expression does not compile, an id repeats, or a cause names
+    a rule id that is not in :data:`SCAN_RULE_IDS`. The shipped file is checked by the tests.
+
+The knowledge itself is data: see ``knowledge.toml``'s header for the fields and the facts sheet
+(shared/domain/iis-bitness-facts.md, section H and D6) for the sources.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import NewType
+
+from iisbitness.errors import IisBitnessError
+
+__all__ = [
+    "SCAN_RULE_IDS",
+    "Cause",
+    "Entry",
+    "EntryKind",
+    "EventKey",
+    "KnowledgeBase",
+    "KnowledgeBaseError",
+    "ProviderFamily",
+    "RuleId",
+    "RuleInfo",
+    "Source",
+    "Step",
+    "load_kb",
+    "parse_kb",
+]
+
+RuleId = NewType("RuleId", str)
+"""A permanent kebab-case ``iisbitness scan`` rule id."""
+
+SCAN_RULE_IDS: tuple[str, ...] = (
+    "global-module-arch", "isapi-filter-arch", "isapi-extension-arch", "managed-assembly-arch",
+    "iis-manager-32bit-assembly", "pool-arch-conflict", "binary-missing", "iis6-isolation-wow64",
+    "iis6-filter-arch", "iis6-extension-arch", "aspnetcore-inprocess-arch", "aspnetcore-multiple-inprocess",
+    "aspnetcore-runtime-missing", "native-library-arch", "com-inproc-arch",
+)
+"""The scan rule ids a cause may name (issue 5; the scan engineer owns the rules themselves)."""
+
+_FLAGS = re.IGNORECASE
+
+
+class KnowledgeBaseError(IisBitnessError):
+    """``knowledge.toml`` is malformed; the message names the entry and field."""
+
+
+class EntryKind(str, Enum):
+    """What kind of signal an entry recognises."""
+
+    CODE = "code"
+    MESSAGE = "message"
+    EVENT = "event"
+    HTTP = "http"
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """One ranked bitness situation behind a signal."""
+
+    rule: RuleId
+    """The scan rule that detects the situation."""
+    why: str
+    """How the situation produces the signal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A next step: a check to run by hand or a command."""
+
+    how: str
+    """What the step does, in words."""
+    command: str
+    """The command line (cmd, PowerShell or iisbitness); placeholders in CAPITALS (POOL, SITE, APP)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a fact comes from."""
+
+    key: str
+    """Facts-sheet key (``S7``) or a key listed in docs/explain.md (``X1``)."""
+    ref: str
+    """Human reference: KB number, URL or repository path."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventKey:
+    """An event-log trigger: provider family and event id."""
+
+    family: str
+    event_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFamily:
+    """Providers grouped under one family id (``w3svc-wp``, ``was``, ``ancm`` ...)."""
+
+    family: str
+    names: frozenset[str]
+    """Casefolded exact names."""
+    prefixes: tuple[str, ...]
+    """Casefolded name prefixes."""
+    requires: tuple[str, ...]
+    """Casefolded words one of which the event text must contain (empty: none needed)."""
+
+    def matches(self, provider: str, text: str) -> bool:
+        """True if ``provider`` belongs here and ``text`` satisfies :attr:`requires`."""
+        name = provider.casefold()
+        if name not in self.names and not any(name.startswith(p) for p in self.prefixes):
+            return False
+        folded = text.casefold()
+        return not self.requires or any(word in folded for word in self.requires)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What a scan rule finds and how to check it by hand."""
+
+    id: RuleId
+    summary: str
+    checks: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One recognisable signal (see knowledge.toml's header for each field)."""
+
+    id: str
+    kind: EntryKind
+    title: str
+    meaning: str
+    codes: tuple[int, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    weak: tuple[re.Pattern[str], ...]
+    events: tuple[EventKey, ...]
+    http: tuple[str, ...]
+    template: str | None
+    binary_param: int | None
+    pool_param: int | None
+    causes: tuple[Cause, ...]
+    steps: tuple[Step, ...]
+    sources: tuple[Source, ...]
+    unconfirmed: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    """All entries, provider families and rule descriptions."""
+
+    entries: tuple[Entry, ...]
+    families: tuple[ProviderFamily, ...]
+    rules: dict[str, RuleInfo]
+
+    def entry(self, entry_id: str) -> Entry:
+        """The entry with this id; ``KeyError`` if none."""
+        for item in self.entries:
+            if item.id == entry_id:
+                return item
+        raise KeyError(entry_id)
+
+    def by_code(self, code: int) -> tuple[Entry, ...]:
+        """Entries listing this HRESULT / NTSTATUS (unsigned 32-bit)."""
+        return tuple(e for e in self.entries if code in e.codes)
+
+    def by_event(self, family: str, event_id: int) -> tuple[Entry, ...]:
+        """Entries triggered by this event of this provider family."""
+        key = EventKey(family, event_id)
+        return tuple(e for e in self.entries if key in e.events)
+
+    def by_http(self, status: str) -> tuple[Entry, ...]:
+        """Entries for an HTTP status such as ``"500.32"`` or ``"503"``."""
+        return tuple(e for e in self.entries if status in e.http)
+
+    def family_of(self, provider: str, text: str = "") -> str | None:
+        """The family id of ``provider`` (given the event ``text``), or None if it is not an IIS-family source."""
+        for fam in self.families:
+            if fam.matches(provider, text):
+                return fam.family
+        return None
+
+    @property
+    def event_ids(self) -> frozenset[int]:
+        """Every event id any entry is triggered by."""
+        return frozenset(k.event_id for e in self.entries for k in e.events)
+
+    @property
+    def codes(self) -> frozenset[int]:
+        """Every code any entry lists."""
+        return frozenset(c for e in self.entries for c in e.codes)
+
+
+def _str(table: dict[str, object], key: str, where: str, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise KnowledgeBaseError(f"{where}: '{key}' must be a string")
+    return value
+
+
+def _list(table: dict[str, object], key: str, where: str) -> list[object]:
+    value = table.get(key, [])
+    if not isinstance(value, list):
+        raise KnowledgeBaseError(f"{where}: '{key}' must be an array")
+    return value
+
+
+def _strings(table: dict[str, object], key: str, where: str) -> tuple[str, ...]:
+    items = _list(table, key, where)
+    if not all(isinstance(i, str) for i in items):
+        raise KnowledgeBaseError(f"{where}: '{key}' must hold strings")
+    return tuple(str(i) for i in items)
+
+
+def _tables(table: dict[str, object], key: str, where: str) -> list[dict[str, object]]:
+    items = _list(table, key, where)
+    if not all(isinstance(i, dict) for i in items):
+        raise KnowledgeBaseError(f"{where}: '{key}' must hold tables")
+    return [i for i in items if isinstance(i, dict)]
+
+
+def _regexes(table: dict[str, object], key: str, where: str) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for text in _strings(table, key, where):
+        try:
+            out.append(re.compile(text, _FLAGS))
+        except re.error as e:
+            raise KnowledgeBaseError(f"{where}: bad regular expression {text!r}: {e}") from e
+    return tuple(out)
+
+
+def _int_or_none(table: dict[str, object], key: str, where: str) -> int | None:
+    value = table.get(key)
+    if value is not None and not isinstance(value, int):
+        raise KnowledgeBaseError(f"{where}: '{key}' must be an integer")
+    return value
+
+
+def _steps(table: dict[str, object], key: str, where: str) -> tuple[Step, ...]:
+    return tuple(Step(_str(t, "how", where), _str(t, "command", where)) for t in _tables(table, key, where))
+
+
+def _event_key(text: str, where: str) -> EventKey:
+    family, _, number = text.partition(":")
+    if not family or not number.isdigit():
+        raise KnowledgeBaseError(f"{where}: event trigger {text!r} is not 'family:id'")
+    return EventKey(family, int(number))
+
+
+def _code(text: str, where: str) -> int:
+    try:
+        return int(text, 16) & 0xFFFFFFFF
+    except ValueError as e:
+        raise KnowledgeBaseError(f"{where}: code {text!r} is not hexadecimal") from e
+
+
+def _entry(table: dict[str, object], families: set[str]) -> Entry:
+    entry_id = _str(table, "id", "entry")
+    where = f"entry {entry_id!r}"
+    try:
+        kind = EntryKind(_str(table, "kind", where))
+    except ValueError as e:
+        raise KnowledgeBaseError(f"{where}: unknown kind") from e
+    causes = []
+    for t in _tables(table, "causes", where):
+        rule = _str(t, "rule", where)
+        if rule not in SCAN_RULE_IDS:
+            raise KnowledgeBaseError(f"{where}: cause names unknown scan rule {rule!r}")
+        causes.append(Cause(RuleId(rule), _str(t, "why", where)))
+    events = tuple(_event_key(t, where) for t in _strings(table, "events", where))
+    unknown = {k.family for k in events} - families
+    if unknown:
+        raise KnowledgeBaseError(f"{where}: unknown provider family {sorted(unknown)}")
+    unconfirmed = table.get("unconfirmed")
+    return Entry(
+        id=entry_id, kind=kind, title=_str(table, "title", where), meaning=_str(table, "meaning", where),
+        codes=tuple(_code(c, where) for c in _strings(table, "codes", where)),
+        patterns=_regexes(table, "patterns", where), weak=_regexes(table, "weak", where), events=events,
+        http=_strings(table, "http", where),
+        template=_str(table, "template", where) if "template" in table else None,
+        binary_param=_int_or_none(table, "binary_param", where),
+        pool_param=_int_or_none(table, "pool_param", where),
+        causes=tuple(causes), steps=_steps(table, "steps", where),
+        sources=tuple(Source(_str(t, "key", where), _str(t, "ref", where))
+                      for t in _tables(table, "sources", where)),
+        unconfirmed=unconfirmed if isinstance(unconfirmed, str) else None,
+    )
+
+
+def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:
+    """Parse knowledge-base TOML ``text``; raises :class:`KnowledgeBaseError` naming ``origin``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise KnowledgeBaseError(f"{origin}: {e}") from e
+    families = tuple(
+        ProviderFamily(
+            family=_str(t, "family", "provider"),
+            names=frozenset(n.casefold() for n in _strings(t, "names", "provider")),
+            prefixes=tuple(p.casefold() for p in _strings(t, "prefixes", "provider")),
+            requires=tuple(r.casefold() for r in _strings(t, "requires", "provider")),
+        )
+        for t in _tables(data, "provider", origin)
+    )
+    rules_table = data.get("rules", {})
+    if not isinstance(rules_table, dict):
+        raise KnowledgeBaseError(f"{origin}: 'rules' must be a table")
+    rules = {}
+    for rule_id, t in rules_table.items():
+        if rule_id not in SCAN_RULE_IDS or not isinstance(t, dict):
+            raise KnowledgeBaseError(f"{origin}: [rules.{rule_id}] is not a known scan rule table")
+        rules[rule_id] = RuleInfo(RuleId(rule_id), _str(t, "summary", rule_id), _steps(t, "checks", rule_id))
+    entries = tuple(_entry(t, {f.family for f in families}) for t in _tables(data, "entry", origin))
+    ids = [e.id for e in entries]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise KnowledgeBaseError(f"{origin}: duplicate entry ids {duplicates}")
+    return KnowledgeBase(entries=entries, families=families, rules=rules)
+
+
+@lru_cache(maxsize=4)
+def load_kb(path: Path | None = None) -> KnowledgeBase:
+    """Load ``path`` (default: the shipped ``knowledge.toml``); cached per path.
+
+    Raises:
+        KnowledgeBaseError: the file cannot be read or is malformed.
+    """
+    try:
+        if path is None:
+            text = resources.files("iisbitness.explain").joinpath("knowledge.toml").read_text("utf-8")
+            return parse_kb(text)
+        return parse_kb(path.read_text("utf-8"), str(path))
+    except OSError as e:
+        raise KnowledgeBaseError(f"{path or 'knowledge.toml'}: cannot read: {e.strerror}") from e

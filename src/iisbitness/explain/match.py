@@ -1,0 +1,146 @@
+"""From free text to signals: which knowledge-base entries the text shows, with evidence and confidence.
+
+Shapes:
+    ``match_text(text, kb) -> tuple[Signal, ...]``: every entry the text shows, one signal per
+    (entry, how, evidence), ordered by line then entry id. Five ways in (:class:`Via`): a message pattern
+    (HIGH; an entry's ``weak`` pattern MEDIUM), an error code in any spelling (see :mod:`.codes`), an event
+    id after "event"/"event id" (MEDIUM, HIGH when a provider of the entry's family is named in the text), an
+    HTTP status (HIGH after "HTTP"/"HTTP Error", MEDIUM as a bare ``500.32``-style sub-status).
+    ``binaries_in(text) -> tuple[str, ...]``: Windows paths of .dll/.exe files named in the text.
+
+No errors are raised; text that shows nothing gives ``()``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from iisbitness.explain.codes import CodeHit, Confidence, find_codes
+from iisbitness.explain.kb import Entry, KnowledgeBase
+
+__all__ = ["Signal", "Via", "binaries_in", "line_of", "match_text"]
+
+
+class Via(str, Enum):
+    """How a signal was recognised."""
+
+    TEXT = "text"
+    CODE = "code"
+    EVENT = "event"
+    EVENT_ID = "event-id"
+    HTTP = "http"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One piece of evidence that an entry applies."""
+
+    entry_id: str
+    confidence: Confidence
+    via: Via
+    evidence: str
+    """The text matched (at most 200 characters), or for events ``Provider/ID``."""
+    line: int | None
+    """1-based line of the evidence in the input text; None for event-log signals."""
+    code: int | None = None
+    """The error code read, when ``via`` is CODE."""
+    binary: str | None = None
+    """A .dll/.exe path named in the evidence, if any."""
+    detail: str | None = None
+    """Extra reading, e.g. ``worker architecture: AMD64``."""
+
+
+_PATH = re.compile(r"""(?:[a-z]:\\|\\\\\?\\[a-z]:\\|%\w+%\\)[^'"<>|\r\n*?]*?\.(?:dll|exe)\b""", re.IGNORECASE)
+_ARCH = re.compile(r"images built for an? (\w+) processor architecture", re.IGNORECASE)
+_EVENT_ID = re.compile(r"\bevent\s*(?:id)?\s*[:#=]?\s*(\d{3,5})\b", re.IGNORECASE)
+_HTTP = re.compile(r"\bHTTP(?:/1\.[01])?(?:\s+Error)?[\s:]*(\d{3}(?:\.\d{1,2})?)(?![\d.])", re.IGNORECASE)
+_SUBSTATUS = re.compile(r"(?<![\w.])(50[023]\.\d{1,2})(?![\d.])")
+_WORKERS = ("w3wp.exe", "iisexpress.exe", "inetinfo.exe")
+_MAX_EVIDENCE = 200
+
+
+def binaries_in(text: str) -> tuple[str, ...]:
+    """Windows .dll/.exe paths in ``text`` (drive, ``\\\\?\\`` or ``%var%`` rooted), workers last."""
+    found = list(dict.fromkeys(m.group(0) for m in _PATH.finditer(text)))
+    return tuple(sorted(found, key=lambda p: p.casefold().endswith(_WORKERS)))
+
+
+def line_of(text: str, offset: int) -> int:
+    """1-based line number of ``offset`` in ``text``."""
+    return text.count("\n", 0, offset) + 1
+
+
+def _clip(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MAX_EVIDENCE else flat[: _MAX_EVIDENCE - 1] + "…"
+
+
+def _detail(evidence: str) -> str | None:
+    m = _ARCH.search(evidence)
+    return f"worker process architecture: {m.group(1)}" if m else None
+
+
+def _pattern_signals(text: str, entry: Entry) -> list[Signal]:
+    out = []
+    for patterns, sure in ((entry.patterns, Confidence.HIGH), (entry.weak, Confidence.MEDIUM)):
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                evidence = m.group(0)
+                paths = binaries_in(evidence)
+                out.append(Signal(entry.id, sure, Via.TEXT, _clip(evidence), line_of(text, m.start()),
+                                  binary=paths[0] if paths else None, detail=_detail(evidence)))
+    return out
+
+
+def _code_signals(text: str, kb: KnowledgeBase, hits: list[CodeHit]) -> list[Signal]:
+    out = []
+    for hit in hits:
+        for entry in kb.by_code(hit.code):
+            out.append(Signal(entry.id, hit.confidence, Via.CODE, _clip(hit.text), line_of(text, hit.start),
+                              code=hit.code, detail=f"read as {hit.form.value}"))
+    return out
+
+
+def _named_families(text: str, kb: KnowledgeBase) -> set[str]:
+    folded = text.casefold()
+    return {f.family for f in kb.families if any(name in folded for name in f.names)}
+
+
+def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
+    out = []
+    named = _named_families(text, kb)
+    for m in _EVENT_ID.finditer(text):
+        event_id = int(m.group(1))
+        for entry in kb.entries:
+            families = {k.family for k in entry.events if k.event_id == event_id}
+            if families:
+                sure = Confidence.HIGH if families & named else Confidence.MEDIUM
+                out.append(Signal(entry.id, sure, Via.EVENT_ID, _clip(m.group(0)), line_of(text, m.start())))
+    return out
+
+
+def _http_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
+    out = []
+    for regex, sure in ((_HTTP, Confidence.HIGH), (_SUBSTATUS, Confidence.MEDIUM)):
+        for m in regex.finditer(text):
+            for entry in kb.by_http(m.group(1)):
+                out.append(Signal(entry.id, sure, Via.HTTP, _clip(m.group(0)), line_of(text, m.start())))
+    return out
+
+
+def match_text(text: str, kb: KnowledgeBase) -> tuple[Signal, ...]:
+    """All signals in ``text`` (see the module docstring); duplicates of the same evidence are merged."""
+    signals: list[Signal] = []
+    for entry in kb.entries:
+        signals.extend(_pattern_signals(text, entry))
+    signals.extend(_code_signals(text, kb, find_codes(text)))
+    signals.extend(_event_id_signals(text, kb))
+    signals.extend(_http_signals(text, kb))
+    best: dict[tuple[str, Via, str], Signal] = {}
+    for s in signals:
+        key = (s.entry_id, s.via, s.evidence.casefold())
+        if key not in best or s.confidence > best[key].confidence:
+            best[key] = s
+    return tuple(sorted(best.values(), key=lambda s: (s.line or 0, s.entry_id, s.via.value, s.evidence)))

@@ -1,0 +1,202 @@
+"""The explain document: signals grouped by entry, causes ranked across entries, events listed.
+
+Shapes:
+    ``match_event(event, kb) -> tuple[Signal, ...]``: signals of one event. Only events whose provider is
+    in an IIS family of the knowledge base count (``W3SVC-WP``, ``WAS``, ``W3SVC``, the ANCM providers,
+    ``ASP.NET x.y``, and crash reporters only when they name w3wp.exe); Sysmon or Security events naming
+    w3wp.exe give nothing. Provider + id of an entry is HIGH; the event's text and data code add the
+    entries their patterns and codes show.
+    ``build_report(texts, logs, kb) -> ExplainReport``: ``texts`` are (name, text) pairs, ``logs`` the
+    :class:`~iisbitness.explain.events.EventLogRead` of each ``--event-log``.
+
+Ranking: each explanation adds ``weight(confidence) / rank`` to every cause it lists (HIGH 3, MEDIUM 2,
+LOW 1; rank 1-based), so a rule that several independent signals put first wins (the seed case:
+8007041d + "System error 193" + event 2274 rank ``iis6-isolation-wow64`` above ``isapi-filter-arch``).
+Nothing here raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from iisbitness.explain.codes import Confidence
+from iisbitness.explain.events import Event, EventLogProblem, EventLogRead
+from iisbitness.explain.kb import Entry, KnowledgeBase, RuleId, Step
+from iisbitness.explain.match import Signal, Via, match_text
+
+__all__ = [
+    "SCAN_STEPS",
+    "SCHEMA",
+    "EventHit",
+    "ExplainReport",
+    "Explanation",
+    "InputSummary",
+    "RankedCause",
+    "build_report",
+    "match_event",
+]
+
+SCHEMA = "iisbitness/explain/1"
+"""The JSON schema id (formats/schema/explain-1.json)."""
+
+SCAN_STEPS: tuple[Step, ...] = (
+    Step("on the server (read-only): scan the live configuration and binaries", "iisbitness scan"),
+    Step("or on a copy of the server's C:\\ drive", "iisbitness scan IMAGE"),
+)
+"""The first next step, always."""
+
+_WEIGHT = {Confidence.LOW: 1.0, Confidence.MEDIUM: 2.0, Confidence.HIGH: 3.0}
+_TOP_CAUSES_WITH_CHECKS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """One recognised entry with the signals that show it."""
+
+    entry: Entry
+    confidence: Confidence
+    """The highest confidence among :attr:`signals`."""
+    signals: tuple[Signal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RankedCause:
+    """A scan rule ranked across every explanation."""
+
+    rule: RuleId
+    score: float
+    confidence: Confidence
+    """Highest confidence of the explanations listing it."""
+    supported_by: tuple[str, ...]
+    """Entry ids listing this rule, best first."""
+    why: tuple[str, ...]
+    """The entries' reasons, same order."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventHit:
+    """A bitness-related event and what it shows."""
+
+    origin: str
+    """The file it came from."""
+    event: Event
+    signals: tuple[Signal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InputSummary:
+    """One input: a text (argument / stdin) or an event-log file."""
+
+    kind: str
+    """``"text"`` or ``"event-log"``."""
+    name: str
+    events_read: int | None = None
+    format: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainReport:
+    """The one document text and JSON formats read."""
+
+    inputs: tuple[InputSummary, ...]
+    explanations: tuple[Explanation, ...]
+    causes: tuple[RankedCause, ...]
+    events: tuple[EventHit, ...]
+    problems: tuple[EventLogProblem, ...]
+    next_steps: tuple[Step, ...]
+    rules: dict[str, str]
+    """Summary of every rule named in :attr:`causes`."""
+
+    @property
+    def recognised(self) -> bool:
+        """True if anything was recognised (exit 0), else exit 1."""
+        return bool(self.explanations)
+
+
+def match_event(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
+    """Signals of one event (see the module docstring)."""
+    text = event.text
+    family = kb.family_of(event.source_name, text) or kb.family_of(event.provider, text)
+    if family is None:
+        return ()
+    label = f"{event.source_name}/{event.event_id}"
+    signals = [Signal(e.id, Confidence.HIGH, Via.EVENT, label, None, binary=event.binary)
+               for e in kb.by_event(family, event.event_id)]
+    if event.error_code is not None:
+        signals += [Signal(e.id, Confidence.HIGH, Via.CODE, f"{label} data", None, code=event.error_code,
+                           binary=event.binary, detail="event binary data")
+                    for e in kb.by_code(event.error_code)]
+    for s in match_text(text, kb):
+        if not any(x.entry_id == s.entry_id for x in signals):
+            signals.append(Signal(s.entry_id, s.confidence, s.via, s.evidence, None, s.code,
+                                  s.binary or event.binary, s.detail))
+    return tuple(signals)
+
+
+def _explanations(signals: Sequence[Signal], kb: KnowledgeBase) -> tuple[Explanation, ...]:
+    grouped: dict[str, list[Signal]] = {}
+    for s in signals:
+        grouped.setdefault(s.entry_id, []).append(s)
+    out = [Explanation(kb.entry(i), max(s.confidence for s in group), tuple(group))
+           for i, group in grouped.items()]
+    order = {e.id: n for n, e in enumerate(kb.entries)}
+    return tuple(sorted(out, key=lambda x: (-x.confidence, order[x.entry.id])))
+
+
+def _rank(explanations: Sequence[Explanation]) -> tuple[RankedCause, ...]:
+    score: dict[str, float] = {}
+    best: dict[str, Confidence] = {}
+    support: dict[str, list[tuple[float, str, str]]] = {}
+    for x in explanations:
+        for rank, cause in enumerate(x.entry.causes, 1):
+            gain = _WEIGHT[x.confidence] / rank
+            score[cause.rule] = score.get(cause.rule, 0.0) + gain
+            best[cause.rule] = max(best.get(cause.rule, Confidence.LOW), x.confidence)
+            support.setdefault(cause.rule, []).append((gain, x.entry.id, cause.why))
+    ranked = sorted(score, key=lambda r: (-round(score[r], 6), r))
+    return tuple(
+        RankedCause(RuleId(r), round(score[r], 3), best[r],
+                    tuple(i for _, i, _ in sorted(support[r], key=lambda t: (-t[0], t[1]))),
+                    tuple(w for _, _, w in sorted(support[r], key=lambda t: (-t[0], t[1]))))
+        for r in ranked
+    )
+
+
+def _next_steps(explanations: Sequence[Explanation], causes: Sequence[RankedCause],
+                kb: KnowledgeBase) -> tuple[Step, ...]:
+    steps: list[Step] = list(SCAN_STEPS)
+    for cause in causes[:_TOP_CAUSES_WITH_CHECKS]:
+        info = kb.rules.get(cause.rule)
+        steps.extend(info.checks if info else ())
+    for x in explanations:
+        steps.extend(x.entry.steps)
+    return tuple(dict.fromkeys(steps))
+
+
+def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
+                 kb: KnowledgeBase) -> ExplainReport:
+    """Match every text and event, group, rank (see the module docstring)."""
+    signals: list[Signal] = []
+    inputs: list[InputSummary] = []
+    for name, text in texts:
+        inputs.append(InputSummary("text", name))
+        signals.extend(match_text(text, kb))
+    hits: list[EventHit] = []
+    problems: list[EventLogProblem] = []
+    for log in logs:
+        inputs.append(InputSummary("event-log", log.path, len(log.events), log.format))
+        problems.extend(log.problems)
+        for event in log.events:
+            found = match_event(event, kb)
+            if found:
+                hits.append(EventHit(log.path, event, found))
+                signals.extend(found)
+    explanations = _explanations(signals, kb)
+    causes = _rank(explanations)
+    hits.sort(key=lambda h: (h.event.time or "", h.origin, h.event.record_id or 0))
+    return ExplainReport(
+        inputs=tuple(inputs), explanations=explanations, causes=causes, events=tuple(hits),
+        problems=tuple(problems), next_steps=_next_steps(explanations, causes, kb) if explanations else (),
+        rules={c.rule: kb.rules[c.rule].summary for c in causes if c.rule in kb.rules},
+    )

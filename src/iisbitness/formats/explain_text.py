@@ -1,0 +1,94 @@
+"""``iisbitness explain`` text output (rich): what each signal means, ranked causes, events, next steps.
+
+Shape: ``render(report, width=100, color=False) -> str``. Reads only the
+:class:`~iisbitness.explain.report.ExplainReport`. Order: causes (ranked, with the scan rule id), each
+recognised signal (meaning, evidence, causes, sources), bitness-related events, problems reading logs,
+next steps. An unrecognised input renders one plain sentence saying so. Never raises.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from iisbitness.explain.codes import format_code
+from iisbitness.explain.report import ExplainReport, Explanation
+
+__all__ = ["UNRECOGNISED", "render"]
+
+UNRECOGNISED = ("Nothing recognised: the input shows none of the error codes, messages, event ids or HTTP "
+                "statuses iisbitness knows as bitness symptoms (see docs/explain.md for the list).")
+_MAX_EVENTS = 50
+
+
+def _causes(report: ExplainReport) -> Table:
+    table = Table(title="Likely causes (best first)", title_justify="left", expand=True)
+    table.add_column("#", justify="right", width=3)
+    table.add_column("scan rule", no_wrap=True)
+    table.add_column("confidence", no_wrap=True)
+    table.add_column("what it is")
+    for n, cause in enumerate(report.causes, 1):
+        table.add_row(str(n), cause.rule, cause.confidence.label, escape(report.rules.get(cause.rule, "")))
+    return table
+
+
+def _explanation(x: Explanation) -> Panel:
+    lines: list[RenderableType] = [Text(x.entry.meaning)]
+    for s in x.signals[:5]:
+        where = f"line {s.line}: " if s.line else ""
+        extra = f"  [{s.detail}]" if s.detail else ""
+        code = f" -> {format_code(s.code)}" if s.code is not None else ""
+        lines.append(Text(f"  seen ({s.via.value}, {s.confidence.label}): {where}{s.evidence}{code}{extra}",
+                          style="dim"))
+    if len(x.signals) > 5:
+        lines.append(Text(f"  ... and {len(x.signals) - 5} more", style="dim"))
+    for n, c in enumerate(x.entry.causes, 1):
+        lines.append(Text(f"  {n}. {c.rule}: {c.why}"))
+    lines.append(Text("  sources: " + "; ".join(f"[{s.key}] {s.ref}" for s in x.entry.sources), style="dim"))
+    if x.entry.unconfirmed:
+        lines.append(Text(f"  UNCONFIRMED: {x.entry.unconfirmed}", style="yellow"))
+    title = f"{escape(x.entry.title)}  [{x.confidence.label}]"
+    return Panel(Group(*lines), title=title, title_align="left")
+
+
+def _events(report: ExplainReport) -> Table:
+    table = Table(title=f"Bitness-related events ({len(report.events)})", title_justify="left", expand=True)
+    for col in ("time", "source", "id", "message", "binary / pool"):
+        table.add_column(col, overflow="fold")
+    for hit in report.events[:_MAX_EVENTS]:
+        ev = hit.event
+        code = f" (data {format_code(ev.error_code)})" if ev.error_code is not None else ""
+        named = ev.binary or (f"pool {ev.pool}" if ev.pool else "")
+        table.add_row(ev.time or "?", escape(ev.source_name), str(ev.event_id),
+                      escape(ev.message[:300]) + code, escape(named))
+    return table
+
+
+def render(report: ExplainReport, width: int = 100, color: bool = False) -> str:
+    """The report as text (ANSI colours only when ``color``)."""
+    console = Console(width=width, record=True, color_system="standard" if color else None,
+                      force_terminal=color, file=io.StringIO())
+    if not report.recognised:
+        console.print(UNRECOGNISED)
+    else:
+        console.print(_causes(report))
+        for x in report.explanations:
+            console.print(_explanation(x))
+        if report.events:
+            console.print(_events(report))
+            if len(report.events) > _MAX_EVENTS:
+                console.print(f"... {len(report.events) - _MAX_EVENTS} more events (use --format json)")
+    for p in report.problems:
+        console.print(Text(f"problem reading {p.path}: {p.message}", style="yellow"))
+    if report.next_steps:
+        console.print(Text("Next steps:", style="bold"))
+        for s in report.next_steps:
+            console.print(Text(f"  - {s.how}:"))
+            console.print(Text(f"      {s.command}"), soft_wrap=True)  # NOTE: commands stay copyable
+    return console.export_text(styles=color)
+
