@@ -64,6 +64,8 @@ __all__ = [
     "read_image",
 ]
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # NOTE: O_BINARY exists only on Windows
+
 HEADER_BYTES = HEAD_BYTES
 """How much of a file is read up front (kept for callers of the first version of this module)."""
 
@@ -107,7 +109,7 @@ def read_image(path: str | os.PathLike[str]) -> PeImage:
     """
     name = os.fspath(path)
     try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = os.open(name, _OPEN_FLAGS)
     except OSError as e:
         raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
     try:

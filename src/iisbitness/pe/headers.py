@@ -113,12 +113,12 @@ def parse_headers(src: Source) -> Headers:
             the Windows loader limit of 96".
     """
     head = src.head
-    if src.size < 64:
-        raise InvalidPe(f"file too small for a DOS header ({src.size} bytes)" if src.size else "empty file")
+    if len(head) < 64:
+        raise InvalidPe(f"file too small for a DOS header ({len(head)} bytes)" if head else "empty file")
     if head[:2] != b"MZ":
         raise InvalidPe("no MZ signature")
     (e_lfanew,) = struct.unpack_from("<I", head, 0x3C)
-    if e_lfanew + 24 > src.size:
+    if e_lfanew + 24 > len(head) and e_lfanew + 24 > src.size:
         raise InvalidPe(f"e_lfanew {e_lfanew:#x} points past the end of the file ({src.size} bytes)")
     sig, machine, nsections, _, _, _, opt_size, characteristics = _COFF.unpack(
         src.read_at(e_lfanew, 24, "COFF header")

@@ -19,6 +19,7 @@ from iisbitness.errors import ImageReadError
 from iisbitness.pe.headers import DIR_DELAY_IMPORT, DIR_IMPORT, Headers, parse_headers
 from iisbitness.pe.source import InvalidPe, Source
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # NOTE: O_BINARY exists only on Windows
 MAX_DESCRIPTORS = 512
 MAX_NAME = 256
 
@@ -45,7 +46,7 @@ def read_imports(path: str | os.PathLike[str]) -> Imports:
     """
     name = os.fspath(path)
     try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = os.open(name, _OPEN_FLAGS)
     except OSError as e:
         raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
     try:

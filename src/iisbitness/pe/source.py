@@ -29,17 +29,26 @@ class Source:
     """Positioned reads over a file descriptor or a bytes object.
 
     Attributes:
-        size: total length in bytes (``st_size`` for a file).
         head: the first ``min(size, HEAD_BYTES)`` bytes.
+        size: total length in bytes (``st_size`` for a file), see :attr:`size`.
     """
 
-    __slots__ = ("_data", "_fd", "head", "size")
+    __slots__ = ("_data", "_fd", "_size", "head")
 
-    def __init__(self, head: bytes, size: int, fd: int | None = None, data: bytes | None = None) -> None:
-        self.size = size
+    def __init__(self, head: bytes, size: int | None, fd: int | None = None, data: bytes | None = None) -> None:
+        self._size = size
         self.head = head
         self._fd = fd
         self._data = data
+
+    @property
+    def size(self) -> int:
+        """Length of the file. NOTE: a file's is only asked of the OS (fstat) when a read goes
+        past the head, which most files never need; this halves the system calls per file."""
+        if self._size is None:
+            assert self._fd is not None
+            self._size = os.fstat(self._fd).st_size
+        return self._size
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Source:
@@ -53,8 +62,8 @@ class Source:
         Raises:
             OSError: the descriptor cannot be read (a folder, an I/O error).
         """
-        size = os.fstat(fd).st_size
-        return cls(_pread(fd, min(size, HEAD_BYTES), 0), size, fd=fd)
+        head = _pread(fd, HEAD_BYTES, 0)
+        return cls(head, len(head) if len(head) < HEAD_BYTES else None, fd=fd)
 
     def read_at(self, offset: int, size: int, what: str = "data") -> bytes:
         """Exactly ``size`` bytes at file offset ``offset``.
@@ -66,10 +75,10 @@ class Source:
         end = offset + size
         if offset < 0 or size < 0 or size > MAX_READ:
             raise InvalidPe(f"{what}: bad range offset {offset:#x} size {size:#x}")
-        if end > self.size:
-            raise InvalidPe(f"truncated: {what} spans {offset:#x}..{end:#x} but the file ends at {self.size:#x}")
         if end <= len(self.head):
             return self.head[offset:end]
+        if end > self.size:
+            raise InvalidPe(f"truncated: {what} spans {offset:#x}..{end:#x} but the file ends at {self.size:#x}")
         if self._data is not None:
             return self._data[offset:end]
         assert self._fd is not None
