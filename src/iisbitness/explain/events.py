@@ -166,9 +166,12 @@ def _strings(values: list[EventData]) -> list[EventData]:
     return values
 
 
-def _fill(template: str, strings: list[str]) -> str:
-    return re.sub(r"%(\d+)", lambda m: strings[int(m.group(1)) - 1] if int(m.group(1)) <= len(strings)
-                  else m.group(0), template)
+def _fill(template: str, strings: list[str]) -> str | None:
+    """The template with %n filled, or None when the event has fewer insertion strings than it needs."""
+    needed = max((int(n) for n in re.findall(r"%(\d+)", template)), default=0)
+    if needed > len(strings):
+        return None
+    return re.sub(r"%(\d+)", lambda m: strings[int(m.group(1)) - 1], template)
 
 
 def _param(strings: list[str], index: int | None) -> str | None:
@@ -200,8 +203,8 @@ def _event(el: etree._Element, kb: KnowledgeBase) -> Event:
     family = kb.family_of(source or provider, "\n".join(strings)) or kb.family_of(provider, "\n".join(strings))
     entries = kb.by_event(family, event_id) if family else ()
     template = next((e for e in entries if e.template), None)
-    message = _fill(template.template, strings) if template and template.template else " ".join(
-        " ".join(s.split()) for s in strings if s.strip())
+    filled = _fill(template.template, strings) if template and template.template else None
+    message = filled or " ".join(" ".join(s.split()) for s in strings if s.strip())
     binary = next((p for e in entries if (p := _param(strings, e.binary_param))), None)
     if binary is None:
         paths = binaries_in("\n".join(strings))

@@ -128,6 +128,9 @@ def match_event(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
                            binary=event.binary, detail="event binary data")
                     for e in kb.by_code(event.error_code)]
     for s in match_text(text, kb):
+        entry = kb.entry(s.entry_id)
+        if entry.events and family not in {k.family for k in entry.events}:
+            continue  # NOTE: W3SVC 1009 (IIS 6) shares WAS 5009's wording; the text is not that event
         if not any(x.entry_id == s.entry_id for x in signals):
             signals.append(Signal(s.entry_id, s.confidence, s.via, s.evidence, None, s.code,
                                   s.binary or event.binary, s.detail))

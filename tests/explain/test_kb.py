@@ -1,0 +1,99 @@
+"""The knowledge base file: loads, is complete, and rejects malformed data."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from iisbitness.explain.kb import SCAN_RULE_IDS, KnowledgeBase, KnowledgeBaseError, parse_kb
+HERE = Path(__file__).parent
+
+
+def test_every_entry_has_causes_sources_and_meaning(kb: KnowledgeBase) -> None:
+    for e in kb.entries:
+        assert e.causes, e.id
+        assert e.sources, e.id
+        assert e.meaning and e.title, e.id
+        assert e.patterns or e.weak or e.codes or e.events or e.http, e.id
+
+
+def test_every_rule_is_described_with_checks(kb: KnowledgeBase) -> None:
+    assert set(kb.rules) == set(SCAN_RULE_IDS)
+    for info in kb.rules.values():
+        assert info.checks and info.summary
+
+
+def test_every_rule_is_reachable(kb: KnowledgeBase) -> None:
+    named = {c.rule for e in kb.entries for c in e.causes}
+    assert named == set(SCAN_RULE_IDS)
+
+
+def test_every_entry_has_a_test_string(kb: KnowledgeBase) -> None:
+    cases = tomllib.loads((HERE / "kb_cases.toml").read_text("utf-8"))
+    missing = [e.id for e in kb.entries if not cases.get(e.id, {}).get("texts")]
+    assert not missing
+    assert not set(cases) - {e.id for e in kb.entries} - {"negative"}
+
+
+def test_required_event_ids_are_covered(kb: KnowledgeBase) -> None:
+    # facts sheet section H and D6
+    wanted = {("w3svc-wp", i) for i in (2214, 2220, 2268, 2274, 2280, 2281, 2282, 2295, 2296, 2298)}
+    wanted |= {("was", 5002), ("was", 5009), ("was", 5139), ("w3svc", 1009), ("ancm", 1010)}
+    have = {(k.family, k.event_id) for e in kb.entries for k in e.events}
+    assert wanted <= have
+
+
+def test_required_codes_are_covered(kb: KnowledgeBase) -> None:
+    for code in (0x800700C1, 0x8007000B, 0xC000007B, 0x8007007E, 0x8007041D, 0x80040154, 0x800A01AD):
+        assert kb.by_code(code), hex(code)
+
+
+def test_http_statuses_are_covered(kb: KnowledgeBase) -> None:
+    for status in ("500.30", "500.31", "500.32", "500.33", "500.34", "500.35", "500.36", "500.37", "502.5", "503"):
+        assert kb.by_http(status), status
+
+
+def test_sysmon_is_not_an_iis_provider(kb: KnowledgeBase) -> None:
+    assert kb.family_of("Microsoft-Windows-Sysmon", "w3wp.exe") is None
+    assert kb.family_of("Microsoft-Windows-Security-Auditing", "C:\\Windows\\System32\\inetsrv\\w3wp.exe") is None
+    assert kb.family_of("ASP.NET 4.0.30319.0") == "aspnet"
+    assert kb.family_of("IIS Express AspNetCore Module") == "ancm"
+    assert kb.family_of("Application Error", "Faulting application name: backgroundTaskHost.exe") is None
+    assert kb.family_of("Application Error", "Faulting application name: w3wp.exe") == "crash"
+
+
+_MINIMAL = """
+[[provider]]
+family = "w3svc-wp"
+names = ["W3SVC-WP"]
+[[entry]]
+id = "x"
+kind = "code"
+title = "t"
+meaning = "m"
+codes = ["0x800700C1"]
+causes = [{ rule = "RULE", why = "w" }]
+sources = [{ key = "S1", ref = "r" }]
+"""
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda s: s.replace("RULE", "no-such-rule"), "unknown scan rule"),
+    (lambda s: s.replace('codes = ["0x800700C1"]', "patterns = ['(unclosed']"), "bad regular expression"),
+    (lambda s: s.replace('kind = "code"', 'kind = "poem"'), "unknown kind"),
+    (lambda s: s.replace('codes = ["0x800700C1"]', 'events = ["nope:1"]'), "unknown provider family"),
+    (lambda s: s + s[s.index("[[entry]]"):], "duplicate entry ids"),
+    (lambda s: s.replace("[[entry]]", "[[entry"), "knowledge.toml"),
+])
+def test_malformed_knowledge_is_rejected(edit: object, message: str) -> None:
+    text = _MINIMAL.replace("RULE", "binary-missing") if message != "unknown scan rule" else _MINIMAL
+    text = edit(text)  # type: ignore[operator]
+    with pytest.raises(KnowledgeBaseError, match=message):
+        parse_kb(text)
+
+
+def test_minimal_knowledge_parses() -> None:
+    kb = parse_kb(_MINIMAL.replace("RULE", "binary-missing"))
+    assert kb.by_code(0x800700C1)[0].id == "x"
