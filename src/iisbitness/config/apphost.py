@@ -363,5 +363,12 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
                 reader.problems.append(Problem(app.source.file, app.source.line,
                                                f"application {app.label} names pool {app.pool!r}, which applicationPools "
                                                "does not define; pool defaults assumed"))
+    site_names = {s.name.lower() for s in sites}
+    for c in contribs:  # NOTE: a <location path> naming no site applies nowhere; say so (issue 7)
+        if c.segments and c.segments[0] not in site_names:
+            loc = c.element.getparent()
+            reader.problems.append(Problem(shown, loc.sourceline if loc is not None else c.element.sourceline,
+                                           f"<location path={attr(loc, 'path') if loc is not None else ''!r}> names "
+                                           f"no site ({c.segments[0]!r}); its settings apply nowhere"))
     return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), tuple(reader.global_modules(contribs)),
                   tuple(reader.problems))
