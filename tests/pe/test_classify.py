@@ -163,3 +163,13 @@ def test_huge_sparse_file_is_fast(tmp_path: Path) -> None:
     assert time.perf_counter() - start < 0.5
     assert img.platform_target is PlatformTarget.ANYCPU
     assert os.path.getsize(path) == 2 << 30
+
+
+def test_fifo_does_not_block(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.dll"
+    os.mkfifo(fifo)
+    try:
+        img = read_image(fifo)
+    except ImageReadError:
+        return
+    assert not img.is_pe

@@ -64,7 +64,8 @@ __all__ = [
     "read_image",
 ]
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # NOTE: O_BINARY exists only on Windows
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+"""NOTE: O_BINARY exists only on Windows; O_NONBLOCK keeps a FIFO named by mistake from blocking."""
 
 HEADER_BYTES = HEAD_BYTES
 """How much of a file is read up front (kept for callers of the first version of this module)."""

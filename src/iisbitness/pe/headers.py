@@ -44,6 +44,9 @@ DIR_EXPORT, DIR_IMPORT, DIR_LOAD_CONFIG, DIR_DELAY_IMPORT, DIR_CLR = 0, 1, 10, 1
 """Data-directory indexes (pe-format.md "Optional Header Data Directories")."""
 
 _COFF = struct.Struct("<4sHHIIIHH")
+# ImageBase, FileAlignment, SizeOfHeaders, Subsystem from the optional header, in one unpack.
+_OPT32 = struct.Struct("<28xI4xI20xI4xH")
+_OPT64 = struct.Struct("<24xQ4xI20xI4xH")
 _SECTION = struct.Struct("<IIII")  # VirtualSize, VirtualAddress, SizeOfRawData, PointerToRawData (at +8)
 
 
@@ -138,10 +141,7 @@ def parse_headers(src: Source) -> Headers:
     if opt_size < dd_off:
         raise InvalidPe(f"SizeOfOptionalHeader {opt_size} is too small for a {'PE32+' if pe32_plus else 'PE32'} header")
     opt = src.read_at(opt_off, min(opt_size, dd_off + 16 * 8), "optional header")
-    (file_alignment,) = struct.unpack_from("<I", opt, 36)
-    (image_base,) = struct.unpack_from("<Q", opt, 24) if pe32_plus else struct.unpack_from("<I", opt, 28)
-    (size_of_headers,) = struct.unpack_from("<I", opt, 60)
-    (subsystem,) = struct.unpack_from("<H", opt, 68)
+    image_base, file_alignment, size_of_headers, subsystem = (_OPT64 if pe32_plus else _OPT32).unpack_from(opt)
     (ndirs,) = struct.unpack_from("<I", opt, dd_off - 4)
     ndirs = min(ndirs, 16, (len(opt) - dd_off) // 8)
     dirs = tuple(struct.iter_unpack("<II", opt[dd_off : dd_off + 8 * ndirs]))

@@ -19,7 +19,8 @@ from iisbitness.errors import ImageReadError
 from iisbitness.pe.headers import DIR_DELAY_IMPORT, DIR_IMPORT, Headers, parse_headers
 from iisbitness.pe.source import InvalidPe, Source
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # NOTE: O_BINARY exists only on Windows
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+"""NOTE: O_BINARY exists only on Windows; O_NONBLOCK keeps a FIFO named by mistake from blocking."""
 MAX_DESCRIPTORS = 512
 MAX_NAME = 256
 
