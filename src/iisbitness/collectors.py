@@ -41,7 +41,8 @@ def collect_isapi_filters(ctx: PlanContext, server: Server, process: Process,
             if ev is None:
                 continue
             yield Load(process, LoadKind.ISAPI_FILTER, f.name, ctx.resolve(f.path, server.os_arch, process.arch),
-                       f.source, site=app.site, precondition=ev, detail=(("precondition", f.precondition),))
+                       f.source, site=app.site, precondition=ev,
+                       detail=(("precondition", f.precondition), ("declared_for", f.site or "")))
 
 
 def collect_isapi_extensions(ctx: PlanContext, server: Server, process: Process,

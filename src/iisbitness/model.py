@@ -100,6 +100,8 @@ class IsapiFilter:
     path: str
     precondition: str
     source: ConfigSource
+    site: str | None = None
+    """The site it is declared for (a ``<location path="Site">`` or the site's web.config), None at server level."""
 
 
 @dataclass(frozen=True, slots=True)

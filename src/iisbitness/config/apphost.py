@@ -115,6 +115,7 @@ class _Reader:
     progress: Progress
     problems: list[Problem] = field(default_factory=list)
     _web: dict[tuple[str, str], list[Contribution]] = field(default_factory=dict)
+    _site_names: dict[str, str] = field(default_factory=dict)
 
     def src(self, el: etree._Element) -> ConfigSource:
         return ConfigSource(self.apphost_file, el.sourceline)
@@ -194,6 +195,7 @@ class _Reader:
         out: list[Site] = []
         for s in children(section, "site"):
             name = attr(s, "name")
+            self._site_names[name.lower()] = name
             self.progress(f"reading site {name}")
             site_defaults = child(s, "applicationDefaults")
             site_pool = attr(site_defaults, "applicationPool", default_pool) if site_defaults is not None else default_pool
@@ -235,8 +237,12 @@ class _Reader:
             for e in merge_collection(sections_named(here, "handlers"), "add", ("name",), prepend=True)
         ]
         at_site = applicable(allc, site_seg)
+        # NOTE: a set of the elements themselves keeps lxml's proxies alive, so identity holds below
+        site_level = {el for section, _ in sections_named([c for c in at_site if c.segments], "isapiFilters")
+                      for el in children(section)}
         filters = [
-            IsapiFilter(e.get("name"), e.get("path"), e.get("preCondition"), e.source)
+            IsapiFilter(e.get("name"), e.get("path"), e.get("preCondition"), e.source,
+                        site=self._site_names.get(site_seg[0]) if e.element in site_level else None)
             for e in merge_collection(sections_named(at_site, "isapiFilters"), "filter", ("name",))
         ]
         anc: AspNetCore | None = None

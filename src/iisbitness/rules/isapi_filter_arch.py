@@ -24,10 +24,10 @@ def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
                    f"{loader_arch_name(load.process.arch)} processor architecture\" and 2268 \"Could not load all ISAPI "
                    f"filters for site '{load.site}'\" (data c1 00 00 00 = error 193); rapid-fail protection then "
                    "disables the pool (WAS event 5002).")
-        server_level = load.source.file == plan.server.config_file
+        declared_for = load.get("declared_for") or None
         precondition = add_token(load.get("precondition"), bitness_token_for(bin_arch))
         yield Finding.for_load(
             load, isapi_filter_arch.id, isapi_filter_arch.severity, symptom, mismatch_cause(load, "ISAPI filter"),
-            fixes(filter_precondition(load.name, precondition, None if server_level else load.site),
+            fixes(filter_precondition(load.name, precondition, declared_for),
                   flip_fix(plan, load), build_fix(load, "ISAPI filter")),
         )

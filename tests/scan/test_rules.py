@@ -1,0 +1,232 @@
+"""Each scan rule, positive and negative, on real binaries in temporary server images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iisbitness.api import ScanOptions, scan
+from iisbitness.arch import Arch
+from iisbitness.report import Report
+from tests.conftest import apphost, make_image, site
+
+POOL64 = '<add name="P64" managedRuntimeVersion="v4.0" />'
+POOL32 = '<add name="P32" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
+
+
+def rules(report: Report) -> list[tuple[str, str | None]]:
+    return [(f.rule, f.pool) for f in report.findings]
+
+
+def test_global_module_x86_without_precondition_in_64bit_pool(tmp_path: Path) -> None:
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\inetpub\s"),
+                                       '<globalModules><add name="Vendor" image="C:\\Vendor\\v.dll" /></globalModules>'),
+                     {"Vendor/v.dll": "module_x86.dll", "inetpub/s/index.htm": "hi"})
+    r = scan(img)
+    assert rules(r) == [("global-module-arch", "P64")]
+    f = r.findings[0]
+    assert f.process == "w3wp.exe" and f.process_arch is Arch.X64 and f.binary_arch == (Arch.X86,)
+    text = (img / "Windows/System32/inetsrv/config/applicationHost.config").read_text()
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if 'name="Vendor"' in ln)
+    assert f.config is not None and f.config.line == line and f.config.file.endswith("applicationHost.config")
+    assert "503" in f.symptom and "AMD64" in f.symptom
+    assert f.fixes[0].verified is True and "bitness32" in f.fixes[0].commands[0]
+
+
+def test_precondition_skips_module_in_other_bitness(tmp_path: Path) -> None:
+    gm = ('<globalModules><add name="V32" image="C:\\Vendor\\v32.dll" preCondition="bitness32" />'
+          '<add name="V64" image="C:\\Vendor\\v64.dll" preCondition="bitness64" /></globalModules>')
+    img = make_image(tmp_path, apphost(POOL64 + POOL32, site("A", 1, "P64", r"C:\a") + site("B", 2, "P32", r"C:\b"), gm),
+                     {"Vendor/v32.dll": "module_x86.dll", "Vendor/v64.dll": "module_x64.dll"})
+    assert scan(img).findings == ()
+
+
+def test_unknown_precondition_tokens_do_not_crash_or_invent(tmp_path: Path) -> None:
+    gm = ('<globalModules><add name="V32" image="C:\\V\\v32.dll" preCondition="bitness32,winx86_64,someFutureToken" />'
+          '<add name="V64" image="C:\\V\\v64.dll" preCondition="someFutureToken,bitness64" /></globalModules>')
+    img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm),
+                     {"V/v32.dll": "module_x86.dll", "V/v64.dll": "module_x64.dll"})
+    assert scan(img).findings == ()
+
+
+def test_unknown_token_still_reports_a_real_mismatch(tmp_path: Path) -> None:
+    gm = '<globalModules><add name="V" image="C:\\V\\v.dll" preCondition="someFutureToken" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm), {"V/v.dll": "module_x86.dll"})
+    f = scan(img).findings[0]
+    assert f.rule == "global-module-arch" and "someFutureToken" in f.cause
+
+
+def test_system32_redirected_to_syswow64_for_32bit_pool(tmp_path: Path) -> None:
+    gm = '<globalModules><add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64 + POOL32, site("A", 1, "P64", r"C:\a") + site("B", 2, "P32", r"C:\b"), gm),
+                     {"Windows/System32/inetsrv/own.dll": "module_x64.dll",
+                      "Windows/SysWOW64/inetsrv/own.dll": "module_x86.dll"})
+    assert scan(img).findings == ()
+
+
+def test_dll_only_in_system32_breaks_32bit_pool(tmp_path: Path) -> None:
+    """Facts B12: a DLL put only in System32 is not found by 32-bit workers (SysWOW64 is empty)."""
+    gm = '<globalModules><add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL32, site("B", 2, "P32", r"C:\b"), gm),
+                     {"Windows/System32/inetsrv/own.dll": "module_x64.dll", "Windows/SysWOW64/x.txt": "x"})
+    r = scan(img)
+    # The SysWOW64 copy is absent; the folder decides x86, so the worker fits by inference: no mismatch.
+    assert [f.rule for f in r.findings] == []
+
+
+def test_programfiles_expands_to_x86_folder_in_32bit_worker(tmp_path: Path) -> None:
+    gm = '<globalModules><add name="ANCM" image="%ProgramFiles%\\IIS\\ancm.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64 + POOL32, site("A", 1, "P64", r"C:\a") + site("B", 2, "P32", r"C:\b"), gm),
+                     {"Program Files/IIS/ancm.dll": "module_x64.dll", "Program Files (x86)/IIS/ancm.dll": "module_x86.dll"})
+    assert scan(img).findings == ()
+
+
+def test_programfiles_x64_only_breaks_32bit_worker(tmp_path: Path) -> None:
+    gm = '<globalModules><add name="M" image="C:\\Program Files\\Vendor\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL32, site("B", 2, "P32", r"C:\b"), gm),
+                     {"Program Files/Vendor/m.dll": "module_x64.dll"})
+    r = scan(img)
+    assert rules(r) == [("global-module-arch", "P32")]
+    assert "x86" in r.findings[0].symptom
+
+
+def test_pool_inherits_enable32bit_from_defaults(tmp_path: Path) -> None:
+    pools = '<add name="Inh" /><applicationPoolDefaults enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
+    gm = '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(pools, site("A", 1, "Inh", r"C:\a"), gm), {"V/m.dll": "module_x64.dll"})
+    r = scan(img)
+    assert r.pools[0].enable_32bit_from == "applicationPoolDefaults" and r.pools[0].worker_arch is Arch.X86
+    assert rules(r) == [("global-module-arch", "Inh")]
+
+
+def test_isapi_filter_site_level(tmp_path: Path) -> None:
+    loc = ('<location path="S"><system.webServer><isapiFilters>'
+           '<filter name="F" path="C:\\F\\f.dll" /></isapiFilters></system.webServer></location>')
+    text = apphost(POOL64, site("S", 1, "P64", r"C:\s")).replace("</configuration>", loc + "\n</configuration>")
+    img = make_image(tmp_path, text, {"F/f.dll": "filter_x86.dll"})
+    r = scan(img)
+    assert rules(r) == [("isapi-filter-arch", "P64")]
+    f = r.findings[0]
+    assert f.site == "S" and "2274" in f.symptom and "2268" in f.symptom
+    assert any('"S" -section:system.webServer/isapiFilters' in c for fx in f.fixes for c in fx.commands)
+
+
+def test_isapi_extension_in_web_config_and_fastcgi_ignored(tmp_path: Path) -> None:
+    web = ('<?xml version="1.0"?><configuration><system.webServer><handlers>'
+           '<add name="wc" path="*.wc" verb="*" modules="IsapiModule" scriptProcessor="C:\\s\\bin\\wc.dll" />'
+           '<add name="php" path="*.php" verb="*" modules="FastCgiModule" scriptProcessor="C:\\PHP\\php-cgi.exe" />'
+           '</handlers></system.webServer></configuration>')
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s")),
+                     {"s/web.config": web, "s/bin/wc.dll": "isapi_ext_x86.dll", "PHP/php-cgi.exe": "fcgi_x86.exe"})
+    r = scan(img)
+    assert rules(r) == [("isapi-extension-arch", "P64")]
+    f = r.findings[0]
+    assert f.config is not None and f.config.file == "s/web.config" and f.config.line == 1
+    assert "%1 is not a valid Win32 application" in f.symptom
+
+
+def test_handler_precondition_false_is_skipped(tmp_path: Path) -> None:
+    loc = ('<handlers><add name="x32" path="*.x" verb="*" modules="IsapiModule" '
+           'scriptProcessor="C:\\X\\x.dll" preCondition="bitness32" /></handlers>')
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"), location=loc), {"X/x.dll": "isapi_ext_x86.dll"})
+    assert scan(img).findings == ()
+
+
+def test_handlers_clear_in_location_drops_inherited(tmp_path: Path) -> None:
+    loc = ('<handlers><add name="x" path="*.x" verb="*" modules="IsapiModule" scriptProcessor="C:\\X\\x.dll" /></handlers>')
+    per_site = '<location path="S"><system.webServer><handlers><clear /></handlers></system.webServer></location>'
+    text = apphost(POOL64, site("S", 1, "P64", r"C:\s"), location=loc).replace("</configuration>", per_site + "</configuration>")
+    img = make_image(tmp_path, text, {"X/x.dll": "isapi_ext_x86.dll"})
+    assert scan(img).findings == ()
+
+
+def test_handlers_remove_in_web_config(tmp_path: Path) -> None:
+    loc = ('<handlers><add name="x" path="*.x" verb="*" modules="IsapiModule" scriptProcessor="C:\\X\\x.dll" /></handlers>')
+    web = '<configuration><system.webServer><handlers><remove name="x" /></handlers></system.webServer></configuration>'
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"), location=loc),
+                     {"X/x.dll": "isapi_ext_x86.dll", "s/web.config": web})
+    assert scan(img).findings == ()
+
+
+def test_managed_assemblies_by_corflags(tmp_path: Path) -> None:
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s")),
+                     {"s/bin/Any.dll": "managed_anycpu.dll", "s/bin/X86.dll": "managed_x86.dll",
+                      "s/bin/X64.dll": "managed_x64.dll", "s/bin/Pref.dll": "managed_anycpu32bitpreferred.dll"})
+    r = scan(img)
+    got = sorted((f.rule, f.binary.rsplit("\\", 1)[-1]) for f in r.findings if f.binary)
+    assert got == [("iis-manager-32bit-assembly", "Pref.dll"), ("iis-manager-32bit-assembly", "X86.dll"),
+                   ("managed-assembly-arch", "Pref.dll"), ("managed-assembly-arch", "X86.dll")]
+    bif = next(f for f in r.findings if f.rule == "managed-assembly-arch")
+    assert "0x8007000B" in bif.symptom and "BadImageFormatException" in bif.symptom
+
+
+def test_x64_assembly_in_32bit_pool(tmp_path: Path) -> None:
+    img = make_image(tmp_path, apphost(POOL32, site("S", 1, "P32", r"C:\s")), {"s/bin/X64.dll": "managed_x64.dll"})
+    assert rules(scan(img)) == [("managed-assembly-arch", "P32")]
+
+
+def test_no_managed_code_pool_does_not_load_bin(tmp_path: Path) -> None:
+    pools = '<add name="NoClr" managedRuntimeVersion="" />'
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "NoClr", r"C:\s")), {"s/bin/X86.dll": "managed_x86.dll"})
+    assert [f.rule for f in scan(img).findings] == ["iis-manager-32bit-assembly"]
+
+
+def test_iis_manager_rule_silent_on_32bit_os(tmp_path: Path) -> None:
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s")), {"s/bin/X86.dll": "managed_x86.dll"})
+    assert scan(img, ScanOptions(os_arch=Arch.X86)).findings == ()
+
+
+def test_pool_conflict_offers_split_and_rejects_flip(tmp_path: Path) -> None:
+    apps = ('                <application path="/old" applicationPool="P64">\n'
+            '                    <virtualDirectory path="/" physicalPath="C:\\s\\old" />\n'
+            '                </application>')
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s", apps)),
+                     {"s/bin/New.dll": "managed_x64.dll", "s/old/bin/Old.dll": "managed_x86.dll"})
+    r = scan(img)
+    conflict = next(f for f in r.findings if f.rule == "pool-arch-conflict")
+    assert conflict.fixes[0].verified is True
+    assert 'set app "S/old" /applicationPool:"P64 (x86)"' in conflict.fixes[0].commands[1]
+    old = next(f for f in r.findings if f.rule == "managed-assembly-arch")
+    assert old.rejected_fixes and "would break" in old.rejected_fixes[0].reason and "New.dll" in old.rejected_fixes[0].reason
+    assert not any("as 32-bit" in fx.summary for fx in old.fixes)
+
+
+def test_binary_missing_not_inferable_and_inferred(tmp_path: Path) -> None:
+    gm = ('<globalModules><add name="Third" image="C:\\Vendor\\third.dll" />'
+          '<add name="Net32" image="%windir%\\Microsoft.NET\\Framework\\v4.0.30319\\webengine4.dll" /></globalModules>')
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"), gm))
+    r = scan(img)
+    assert r.server.config_only is True
+    got = {(f.rule, f.evidence.value) for f in r.findings}
+    assert got == {("binary-missing", "unknown"), ("global-module-arch", "inferred")}
+    inferred = next(f for f in r.findings if f.rule == "global-module-arch")
+    assert "inferred" in inferred.cause and inferred.binary_arch == (Arch.X86,)
+
+
+def test_not_a_pe_binary_is_reported_not_crashed(tmp_path: Path) -> None:
+    gm = '<globalModules><add name="Bad" image="C:\\V\\bad.dll" /><add name="Good" image="C:\\V\\g.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"), gm),
+                     {"V/bad.dll": "corrupt_truncated.dll", "V/g.dll": "module_x86.dll"})
+    r = scan(img)
+    assert sorted(f.rule for f in r.findings) == ["binary-invalid", "global-module-arch"]
+    bad = next(f for f in r.findings if f.rule == "binary-invalid")
+    assert "not a valid PE" in bad.cause and "bad.dll" in bad.cause
+
+
+def test_unknown_environment_variable_is_reported(tmp_path: Path) -> None:
+    gm = '<globalModules><add name="A" image="%ANCM_PATH%" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"), gm))
+    f = scan(img).findings[0]
+    assert f.rule == "binary-invalid" and "%ANCM_PATH%" in f.cause
+    img2 = scan(img, ScanOptions(env={"ANCM_PATH": "C:\\Program Files (x86)\\x.dll"}))
+    assert [x.rule for x in img2.findings] == ["global-module-arch"]
+
+
+def test_arm64_pool_modes(tmp_path: Path) -> None:
+    pools = ('<add name="Emu" managedRuntimeVersion="" /><add name="Native" enableEmulationOnWinArm64="false" managedRuntimeVersion="" />'
+             '<add name="W" enable32BitAppOnWin64="true" managedRuntimeVersion="" />')
+    gm = '<globalModules><add name="M" image="C:\\M\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(pools, site("A", 1, "Emu", r"C:\a") + site("B", 2, "Native", r"C:\b")
+                                       + site("C", 3, "W", r"C:\c"), gm), {"M/m.dll": "module_arm64.dll"})
+    r = scan(img, ScanOptions(os_arch=Arch.ARM64))
+    assert {p.name: p.worker_arch for p in r.pools} == {"Emu": Arch.X64, "Native": Arch.ARM64, "W": Arch.X86}
+    assert sorted(f.pool for f in r.findings if f.pool) == ["Emu", "W"]
