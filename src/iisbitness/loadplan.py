@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from iisbitness.arch import Arch
+from iisbitness.arch import Arch, format_arches
 from iisbitness.config.precondition import Evaluation, evaluate
 from iisbitness.errors import ImageReadError
 from iisbitness.image.paths import (
@@ -38,6 +38,7 @@ from iisbitness.image.paths import (
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model import AppPool, Application, ConfigSource, Problem, Server
 from iisbitness.pe.classify import read_image
+from iisbitness.pe.deps import find_mismatch
 from iisbitness.pe.types import PeImage
 
 MAX_BIN_FILES = 20000
@@ -96,6 +97,8 @@ class BinaryRef:
         image: its headers, when the file was read.
         inferred: an architecture inferred from a well-known folder, when the file is absent.
         problem: why it could not be resolved or read (unknown variable, UNC, outside the image).
+        chain: when the binary fits but a dependency does not, the chain from it to that
+            dependency, e.g. ``("app.dll", "native.dll (x86)")``; empty otherwise.
     """
 
     configured: str
@@ -104,6 +107,7 @@ class BinaryRef:
     image: PeImage | None
     inferred: Inference | None = None
     problem: str | None = None
+    chain: tuple[str, ...] = ()
 
     @property
     def arches(self) -> frozenset[Arch] | None:
@@ -160,9 +164,12 @@ class Load:
 
     @property
     def fits(self) -> bool | None:
-        """True/False when the binary's architecture is known; None when unknown."""
+        """True/False when the binary's architecture is known (a dependency that does not fit makes
+        it False); None when unknown."""
         arches = self.binary.arches
-        return None if arches is None else self.process.arch in arches
+        if arches is None:
+            return None
+        return self.process.arch in arches and not self.binary.chain
 
     def get(self, key: str, default: str = "") -> str:
         """A value from :attr:`detail`."""
@@ -256,6 +263,7 @@ class PlanContext:
     follow_dependencies: bool = True
     _images: dict[Path, PeImage | str] = field(default_factory=dict, repr=False)
     _dirs: dict[Path, tuple[list[Path], str | None]] = field(default_factory=dict, repr=False)
+    _chains: dict[tuple[Path, Arch], tuple[str, ...]] = field(default_factory=dict, repr=False)
     problems: list[Problem] = field(default_factory=list, repr=False)
     skipped: list[tuple[Process, str, ConfigSource, str]] = field(default_factory=list, repr=False)
 
@@ -304,7 +312,37 @@ class PlanContext:
         shown = self.image.display(found.host_path)
         if isinstance(got, str):
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
-        return BinaryRef(configured, seen, shown, got)
+        chain: tuple[str, ...] = ()
+        if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
+            chain = self.dependency_chain(found.host_path, os_arch, process_arch)
+        return BinaryRef(configured, seen, shown, got, chain=chain)
+
+    def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch) -> tuple[str, ...]:
+        """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.
+
+        Searches the binary's own folder, then the process's view of System32 (SysWOW64 for a
+        32-bit process), as the loader does (facts D1; "Dynamic-Link Library Search Order").
+        P/Invoke targets are not followed here: they load only when called (native-library-arch).
+        """
+        key = (host, process_arch)
+        if key not in self._chains:
+            dirs = [host.parent]
+            sys_view = self.image.locate(redirect("C:\\Windows\\System32", os_arch, process_arch)).host_path
+            if sys_view is not None:
+                dirs.append(sys_view)
+            try:
+                result = find_mismatch(host, process_arch, dirs)
+            except ImageReadError:
+                result = None
+            chain: tuple[str, ...] = ()
+            if result is not None and result.mismatch is not None and len(result.mismatch.links) > 1:
+                links = result.mismatch.links
+                if not any(link.via == "pinvoke" for link in links):
+                    last = links[-1].image
+                    why = format_arches(last.loadable_by) if last.is_pe else "not a valid PE"
+                    chain = tuple(link.path.name for link in links[:-1]) + (f"{links[-1].path.name} ({why})",)
+            self._chains[key] = chain
+        return self._chains[key]
 
     def bin_files(self, folder: Path) -> tuple[list[Path], str | None]:
         """The ``*.dll`` files of a bin folder (sorted, capped at MAX_BIN_FILES) and a note if cut."""

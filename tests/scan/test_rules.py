@@ -230,3 +230,23 @@ def test_arm64_pool_modes(tmp_path: Path) -> None:
     r = scan(img, ScanOptions(os_arch=Arch.ARM64))
     assert {p.name: p.worker_arch for p in r.pools} == {"Emu": Arch.X64, "Native": Arch.ARM64, "W": Arch.X86}
     assert sorted(f.pool for f in r.findings if f.pool) == ["Emu", "W"]
+
+
+def test_dependency_of_wrong_arch_is_named_as_a_chain(tmp_path: Path) -> None:
+    """A 64-bit module that imports a 32-bit DLL fails "or one of its dependencies"."""
+    gm = '<globalModules><add name="Top" image="C:\\Vendor\\chain_top_x64.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"), gm),
+                     {"Vendor/chain_top_x64.dll": "chain_top_x64.dll", "Vendor/chain_dep.dll": "chain_dep_x86.dll"})
+    r = scan(img)
+    assert rules(r) == [("global-module-arch", "P64")]
+    f = r.findings[0]
+    assert f.binary_arch == (Arch.X64,)
+    assert f.chain == ("chain_top_x64.dll", "chain_dep.dll (x86)")
+    assert "dependency" in f.cause
+
+
+def test_dependency_of_right_arch_gives_no_finding(tmp_path: Path) -> None:
+    gm = '<globalModules><add name="Top" image="C:\\Vendor\\chain_top_x64.dll" preCondition="bitness64" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"), gm),
+                     {"Vendor/chain_top_x64.dll": "chain_top_x64.dll", "Vendor/chain_dep.dll": "chain_dep_x64.dll"})
+    assert scan(img).findings == ()

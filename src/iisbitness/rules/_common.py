@@ -36,6 +36,9 @@ def mismatch_cause(load: Load, what: str) -> str:
     """The standard cause sentence: the process cannot load a binary of another architecture."""
     cause = (f"{load.process.describe()} loads {what} '{load.name}' from {load.binary.windows_path or load.binary.configured}, "
              f"which is {binary_words(load)}. A process can only load DLLs of its own architecture.")
+    if load.binary.chain:
+        cause += (f" The binary itself fits, but it needs a dependency that does not: {' -> '.join(load.binary.chain)} "
+                  "(\"or one of its dependencies\").")
     if load.precondition is not None and not load.precondition.unknown_tokens and load.kind in (
             LoadKind.GLOBAL_MODULE, LoadKind.ISAPI_FILTER, LoadKind.ISAPI_EXTENSION):
         pc = load.get("precondition")
