@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from iisbitness.explain.kb import SCAN_RULE_IDS, KnowledgeBase, KnowledgeBaseError, parse_kb
+
 HERE = Path(__file__).parent
 
 

@@ -10,6 +10,7 @@ import pytest
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.kb import KnowledgeBase, load_kb
 from iisbitness.explain.match import match_text
+
 HERE = Path(__file__).parent
 
 _CASES = tomllib.loads((HERE / "kb_cases.toml").read_text("utf-8"))

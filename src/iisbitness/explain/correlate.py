@@ -17,7 +17,8 @@ signals; its *rule family* is the set of scan rules its entries list as causes. 
 event when the finding's rule is in that family **and** the event names the same binary (basename,
 case-insensitive: ``%windir%\\...\\aspnet_filter.dll`` matches ``C:\\WINDOWS\\...\\aspnet_filter.dll``) or the
 same pool (case-insensitive). Events naming neither (e.g. 2268, which names a site) cannot be tied to one
-finding and stay unexplained unless the same log also links another event to a finding of that family.
+finding and stay unexplained unless another event links a finding whose rule the event's own entry (by
+provider and id, not by the codes in its text) lists.
 Non-bitness events (Sysmon, Security, app_offline recycles ...) are ignored. Nothing here raises.
 """
 
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 from iisbitness.explain.events import Event
 from iisbitness.explain.kb import KnowledgeBase, load_kb
+from iisbitness.explain.match import Via
 from iisbitness.explain.report import match_event
 
 __all__ = ["Correlation", "FindingKey", "Link", "Observation", "basename", "correlate"]
@@ -75,8 +77,9 @@ def basename(path: str) -> str:
     return path.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1].casefold()
 
 
-def _family(event: Event, kb: KnowledgeBase) -> frozenset[str]:
-    ids = {s.entry_id for s in match_event(event, kb)}
+def _family(event: Event, kb: KnowledgeBase, *, own_only: bool = False) -> frozenset[str]:
+    """Rules the event's entries list; ``own_only``: only entries of its provider/id, not codes or text."""
+    ids = {s.entry_id for s in match_event(event, kb) if not own_only or s.via is Via.EVENT}
     return frozenset(c.rule for e in kb.entries if e.id in ids for c in e.causes)
 
 
@@ -109,6 +112,8 @@ def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]
         else:
             unobserved.append(key)
     linked_rules = {o.finding.rule_id for o in observed}
-    unexplained = tuple(e for i, (e, fam) in enumerate(related)
-                        if i not in used and not (e.binary is None and e.pool is None and fam & linked_rules))
+    unexplained = tuple(
+        e for i, (e, _) in enumerate(related)
+        if i not in used
+        and not (e.binary is None and e.pool is None and _family(e, kb, own_only=True) & linked_rules))
     return Correlation(tuple(observed), tuple(unobserved), unexplained)

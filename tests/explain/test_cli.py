@@ -1,0 +1,74 @@
+"""``iisbitness explain``: exit codes, stdin, JSON validated against the shipped schema."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import jsonschema  # type: ignore[import-untyped]
+import pytest
+from click.testing import CliRunner
+
+from iisbitness.cli import main
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
+SCHEMA = json.loads(resources.files("iisbitness.formats").joinpath("schema/explain-1.json").read_text("utf-8"))
+
+
+def _run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["explain", *args], input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("HRESULT 8007041d",),
+    ("--format", "json", "%1 is not a valid Win32 application"),
+    ("--format", "json", "--event-log", str(FIXTURES / "wevtutil-iis10.xml")),
+    ("--format", "json", "--event-log", str(FIXTURES / "eventviewer-iis6.xml"), "--event-log",
+     str(FIXTURES / "truncated.xml")),
+])
+def test_recognised_exits_0(args: tuple[str, ...]) -> None:
+    code, out, _ = _run(*args)
+    assert code == 0, out
+    if "json" in args:
+        doc = json.loads(out)
+        jsonschema.validate(doc, SCHEMA)
+        assert doc["schema"] == "iisbitness/explain/1" and doc["recognised"] is True
+        assert out == json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_stdin_log() -> None:
+    code, out, _ = _run("--format", "json", stdin="Failed while restarting W3SVC. Error code: 0x8007041d\n")
+    assert code == 0
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["inputs"][0]["name"] == "stdin"
+    assert doc["causes"][0]["rule"] == "iis6-isolation-wow64"
+    assert doc["explanations"][0]["signals"][0]["line"] == 1
+
+
+def test_unrecognised_exits_1_and_says_so() -> None:
+    code, out, _ = _run("the weather is fine, 193 degrees")
+    assert code == 1
+    assert out.startswith("Nothing recognised")
+    code, out, _ = _run("--format", "json", "nothing")
+    assert code == 1
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["recognised"] is False and doc["explanations"] == [] and doc["next_steps"] == []
+
+
+def test_unreadable_event_log_exits_2_naming_file(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.evtx"
+    bad.write_bytes(b"not a log")
+    code, _, err = _run("--event-log", str(bad))
+    assert code == 2 and "broken.evtx" in err
+
+
+def test_text_output_lists_events_and_steps() -> None:
+    code, out, _ = _run("--event-log", str(FIXTURES / "wevtutil-iis10.xml"))
+    assert code == 0
+    assert "global-module-arch" in out and "rewritex64.dll" in out and "LegacyPool" in out
+    assert "iisbitness scan" in out
+    assert "Sysmon" not in out

@@ -1,0 +1,83 @@
+"""Error numbers in every spelling, and no false positives from bare numbers."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iisbitness.explain.codes import (
+    CodeForm,
+    Confidence,
+    code_from_event_binary,
+    find_codes,
+    format_code,
+    hresult_from_win32,
+)
+from iisbitness.explain.kb import KnowledgeBase
+from iisbitness.explain.match import match_text
+
+
+@pytest.mark.parametrize(("text", "code", "form"), [
+    ("0x800700C1", 0x800700C1, CodeForm.HEX),
+    ("0x800700c1", 0x800700C1, CodeForm.HEX),
+    ("hr=800700C1", 0x800700C1, CodeForm.HEX),
+    ("-2147024703", 0x800700C1, CodeForm.SIGNED_DECIMAL),
+    ("2147942593", 0x800700C1, CodeForm.DECIMAL),
+    ("Data: c1 00 00 00", 0x800700C1, CodeForm.DATA_BYTES),
+    ("<Binary>02000780</Binary>", 0x80070002, CodeForm.DATA_BYTES),
+    ("System error 193", 0x800700C1, CodeForm.WIN32),
+    ("error 0xC1", 0x800700C1, CodeForm.WIN32),
+    ("Win32 error 11", 0x8007000B, CodeForm.WIN32),
+    ("HRESULT 8007041d", 0x8007041D, CodeForm.HEX),
+    ("-2147024882", 0x8007000E, CodeForm.SIGNED_DECIMAL),
+    ("0xC000007B", 0xC000007B, CodeForm.HEX),
+])
+def test_spellings(text: str, code: int, form: CodeForm) -> None:
+    assert any(h.code == code and h.form == form for h in find_codes(text)), find_codes(text)
+
+
+def test_win32_to_hresult() -> None:
+    assert hresult_from_win32(193) == 0x800700C1
+    assert hresult_from_win32(126) == 0x8007007E
+    assert hresult_from_win32(0x800700C1) == 0x800700C1
+    assert format_code(0x8007041D) == "0x8007041D"
+
+
+def test_event_binary() -> None:
+    assert code_from_event_binary("c1000000") == 0x800700C1
+    assert code_from_event_binary("C1000780") == 0x800700C1
+    assert code_from_event_binary("7E 00 00 00") == 0x8007007E
+    assert code_from_event_binary("00000000") is None
+    assert code_from_event_binary("zz") is None
+
+
+def test_confidence_depends_on_form() -> None:
+    by_form = {h.form: h.confidence for h in find_codes("0x800700C1 and error 193 and c1 00 00 00")}
+    assert by_form[CodeForm.HEX] is Confidence.HIGH
+    assert by_form[CodeForm.WIN32] is Confidence.MEDIUM
+    assert by_form[CodeForm.DATA_BYTES] is Confidence.MEDIUM
+    assert find_codes("Data: c1 00 00 00")[0].confidence is Confidence.HIGH
+
+
+@pytest.mark.parametrize("text", ["193", "11", "port 193", "Line 11", "126 files", "took 1053 ms", "id=193"])
+def test_bare_numbers_are_not_codes(text: str) -> None:
+    assert find_codes(text) == []
+
+
+_NEUTRAL = ["the", "site", "request", "port", "line", "took", "ms", "items", "build", "of", "worker", "pool",
+            "193", "11", "126", "1053", "2274", "503", "500", "32", "C1", "7E", "x86", "AMD64", ":", "=", "(", ")"]
+
+
+@pytest.mark.property
+@given(st.lists(st.sampled_from(_NEUTRAL), max_size=30))
+def test_no_signal_without_error_context(kb: KnowledgeBase, words: list[str]) -> None:
+    """Numbers mixed with neutral words never fire: an error word, 'event' or 'HTTP' must come first."""
+    assert match_text(" ".join(words), kb) == ()
+
+
+@pytest.mark.property
+@given(st.text(max_size=400))
+def test_find_codes_never_raises(text: str) -> None:
+    for hit in find_codes(text):
+        assert 0 <= hit.code <= 0xFFFFFFFF

@@ -1,0 +1,49 @@
+"""Scan findings x events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iisbitness.explain.correlate import FindingKey, basename, correlate
+from iisbitness.explain.events import read_events
+from iisbitness.explain.kb import KnowledgeBase
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
+
+
+def test_basename() -> None:
+    assert basename("%windir%\\Microsoft.NET\\Framework\\v2.0.50727\\aspnet_filter.dll") == "aspnet_filter.dll"
+    assert basename("C:/X/Y.DLL") == "y.dll"
+
+
+def test_findings_observed_by_binary_and_pool(kb: KnowledgeBase) -> None:
+    events = read_events(FIXTURES / "wevtutil-iis10.xml", kb).events
+    findings: list[FindingKey | tuple[str, str | None, str | None]] = [
+        ("global-module-arch", "%ProgramFiles%\\Contoso\\RewriteX\\rewritex64.dll", "LegacyPool"),
+        FindingKey("binary-missing", "%windir%\\system32\\inetsrv\\suscomp.dll", None),
+        ("isapi-filter-arch", "C:\\filters\\other.dll", "OtherPool"),
+        ("com-inproc-arch", None, "LegacyPool"),  # right pool, wrong rule family
+    ]
+    result = correlate(findings, events, kb)
+    observed = {o.finding.rule_id: o for o in result.observed}
+    assert set(observed) == {"global-module-arch", "binary-missing"}
+    ons = {(link.event.event_id, link.on) for link in observed["global-module-arch"].links}
+    assert (2282, "binary") in ons and (5002, "pool") in ons and (5139, "pool") in ons
+    assert [f.rule_id for f in result.unobserved] == ["isapi-filter-arch", "com-inproc-arch"]
+    unexplained = {e.event_id for e in result.unexplained}
+    assert 1010 in unexplained  # ANCM event: no finding of its family
+    assert all(e.provider != "Microsoft-Windows-Sysmon" for e in result.unexplained)
+
+
+def test_no_findings_leaves_all_bitness_events_unexplained(kb: KnowledgeBase) -> None:
+    events = read_events(FIXTURES / "eventviewer-iis6.xml", kb).events
+    result = correlate([], events, kb)
+    assert result.observed == () and len(result.unexplained) == 3
+
+
+def test_site_event_without_binary_is_absorbed_when_family_linked(kb: KnowledgeBase) -> None:
+    events = read_events(FIXTURES / "eventviewer-iis6.xml", kb).events
+    result = correlate([("iis6-filter-arch", "%windir%\\Microsoft.NET\\Framework\\v2.0.50727\\aspnet_filter.dll",
+                         None)], events, kb)
+    assert result.observed and result.observed[0].links[0].event.event_id == 2274
+    assert {e.event_id for e in result.unexplained} == {1009}

@@ -1,0 +1,147 @@
+"""Reading event logs: real corpus .evtx / XML exports (never edited) and constructed IIS fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iisbitness.explain.events import EventLogError, EventLogRead, events_from_xml, read_events
+from iisbitness.explain.kb import KnowledgeBase
+from iisbitness.explain.report import build_report, match_event
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
+CORPUS = Path("/work/shared/corpus")
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared event-log corpus not available")
+EVTX = CORPUS / "evtx"
+
+
+def _read(name: str) -> EventLogRead:
+    return read_events(EVTX / name)
+
+
+@needs_corpus
+def test_clean_evtx_with_ancm_events() -> None:
+    log = _read("sesellis__ETWTool__evtx__Application.evtx")
+    assert log.format == "evtx" and len(log.events) == 100 and log.problems == ()
+    ancm = [e for e in log.events if e.provider == "IIS Express AspNetCore Module"]
+    assert len(ancm) == 2 and all(e.event_id == 1001 for e in ancm)
+    assert ancm[0].message.startswith("Application 'MACHINE/WEBROOT/APPHOST/RESTAPI' started process")
+    assert ancm[0].time and ancm[0].time.endswith("Z") and "T" in ancm[0].time
+
+
+@needs_corpus
+def test_crc_damaged_evtx_is_data() -> None:
+    log = _read("omerbenamram__evtx__samples__Application_no_crc32.evtx")
+    assert len(log.events) == 17
+    assert any("checksum" in p.message for p in log.problems)
+
+
+@needs_corpus
+def test_unparseable_records_are_problems_not_crashes() -> None:
+    log = _read("sesellis__ETWTool__evtx__CertServices.evtx")
+    assert log.events == ()
+    assert sum(int(p.message.split(": ")[1].split()[0]) for p in log.problems) == 165
+
+
+@needs_corpus
+def test_truncated_evtx_says_what_is_lost() -> None:
+    log = _read("nanw01__python-algrothm__System.evtx")
+    assert len(log.events) == 2561
+    assert any("truncated" in p.message and "320" in p.message for p in log.problems)
+
+
+@needs_corpus
+def test_dirty_evtx_reads_chunks_beyond_header() -> None:
+    log = _read("fsjnaedbhnvgjihbenibensifb__applicationevtx__Application.evtx")
+    assert len(log.events) == 2445  # the Rust parser's count; python-evtx's default stops at 2431
+    assert any("header declares 27" in p.message for p in log.problems)
+
+
+@needs_corpus
+@pytest.mark.parametrize("name", [
+    "sbousseaden__EVTX-ATTACK-SAMPLES__Lateral Movement__LM_typical_IIS_webshell_sysmon_1_10_traces.evtx",
+    "sbousseaden__EVTX-ATTACK-SAMPLES__Privilege Escalation__Runas_4624_4648_Webshell_CreateProcessAsUserA.evtx",
+    ("mdecrevoisier__EVTX-to-MITRE-Attack__TA0003-Persistence__T1505-Server Software Component__ID6-Failed to "
+    "install an Exchange transport agent.evtx"),
+    "sesellis__ETWTool__evtx__Application.evtx",
+])
+def test_w3wp_in_non_iis_events_is_not_reported(kb: KnowledgeBase, name: str) -> None:
+    log = _read(name)
+    assert log.events
+    assert any("w3wp" in e.text.casefold() for e in log.events) or "ETWTool" in name
+    assert build_report([], [log], kb).events == ()
+
+
+@needs_corpus
+def test_every_corpus_xml_export_parses(kb: KnowledgeBase) -> None:
+    for path in sorted((CORPUS / "events").glob("*.xml")):
+        log = read_events(path, kb)
+        assert log.format == "xml" and log.events and log.problems == (), path.name
+        for e in log.events:
+            assert e.provider and e.event_id and e.time
+
+
+@needs_corpus
+def test_corpus_xml_has_no_false_bitness_hits(kb: KnowledgeBase) -> None:
+    """W3SVC-WP 2303/2284/2289/2299 and ANCM 1012 recycles are not bitness events."""
+    log = read_events(CORPUS / "events" / "SatyaChakiri__CloudAzure__LogFiles__eventlog.xml", kb)
+    assert all(not match_event(e, kb) for e in log.events)
+    deku = read_events(CORPUS / "events" / "DekuWorks__241RunnersAwareness__LogFiles__eventlog.xml", kb)
+    hits = [e for e in deku.events if match_event(e, kb)]
+    assert {e.event_id for e in hits} <= {1007}
+
+
+def test_wevtutil_layout_without_root_with_namespace(kb: KnowledgeBase) -> None:
+    log = read_events(FIXTURES / "wevtutil-iis10.xml", kb)
+    assert log.problems == () and len(log.events) == 7
+    e2282 = next(e for e in log.events if e.event_id == 2282)
+    assert e2282.source_name == "W3SVC-WP"
+    assert e2282.binary == "C:\\Program Files\\Contoso\\RewriteX\\rewritex64.dll"
+    assert e2282.error_code == 0x800700C1
+    assert "only supports loading images built for a x86 processor architecture" in e2282.message
+    assert next(e for e in log.events if e.event_id == 5002).pool == "LegacyPool"
+    e5139 = next(e for e in log.events if e.event_id == 5139)
+    assert e5139.pool == "LegacyPool" and "protocol 'http'" in e5139.message
+
+
+def test_sysmon_event_naming_w3wp_is_ignored(kb: KnowledgeBase) -> None:
+    log = read_events(FIXTURES / "wevtutil-iis10.xml", kb)
+    sysmon = next(e for e in log.events if e.provider == "Microsoft-Windows-Sysmon")
+    assert "not a valid Win32 application" in sysmon.text
+    assert match_event(sysmon, kb) == ()
+
+
+def test_eventviewer_layout_iis6_seed(kb: KnowledgeBase) -> None:
+    report = build_report([], [read_events(FIXTURES / "eventviewer-iis6.xml", kb)], kb)
+    assert len(report.events) == 3
+    assert report.events[0].event.binary.endswith("Framework\\v2.0.50727\\aspnet_filter.dll")  # type: ignore[union-attr]
+    assert {c.rule for c in report.causes[:3]} >= {"isapi-filter-arch", "iis6-filter-arch"}
+
+
+def test_damaged_xml_is_partly_read(kb: KnowledgeBase) -> None:
+    log = read_events(FIXTURES / "truncated.xml", kb)
+    assert log.events and log.events[0].event_id == 2214
+    assert any("damaged" in p.message for p in log.problems)
+
+
+def test_python_evtx_string_rendering_is_split(kb: KnowledgeBase) -> None:
+    xml = ('<Event><System><Provider Name="W3SVC-WP"/><EventID>2274</EventID></System><EventData>'
+           "<Data>&lt;string&gt;C:\\f.dll&lt;/string&gt;\n&lt;string&gt;AMD64&lt;/string&gt;</Data>"
+           "</EventData></Event>")
+    event = events_from_xml(xml, kb=kb).events[0]
+    assert [d.value for d in event.data] == ["C:\\f.dll", "AMD64"]
+    assert event.binary == "C:\\f.dll" and "AMD64 processor" in event.message
+
+
+@pytest.mark.parametrize("content", [b"", b"just some text\n", b"\x00\x01\x02"])
+def test_unreadable_files_raise(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "x.evtx"
+    path.write_bytes(content)
+    with pytest.raises(EventLogError, match="x.evtx"):
+        read_events(path)
+
+
+def test_missing_file_raises(tmp_path: Path) -> None:
+    with pytest.raises(EventLogError, match="no such file"):
+        read_events(tmp_path / "nope.evtx")
