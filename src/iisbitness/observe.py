@@ -1,0 +1,42 @@
+"""Join a scan report with event logs (``scan --event-log``): predicted and observed side by side.
+
+Each event that confirms a finding (same rule family and same binary or pool, see
+:mod:`iisbitness.explain.correlate`) becomes an :class:`iisbitness.report.Observation` pointing at
+that finding; bitness-related events no finding explains are listed with ``finding_index`` None.
+Parts of a damaged log that cannot be read become report problems; the rest is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from iisbitness.explain.correlate import FindingKey, correlate
+from iisbitness.explain.events import Event, read_events
+from iisbitness.model import Problem
+from iisbitness.report import Observation, Report
+
+
+def _observation(event: Event, index: int | None) -> Observation:
+    return Observation(event.time or "", event.source_name, event.event_id, event.message, index)
+
+
+def observe(report: Report, logs: Sequence[Path]) -> Report:
+    """``report`` with observations from ``logs`` (.evtx or exported event XML).
+
+    Raises:
+        EventLogError (an IisBitnessError): a log file cannot be opened at all.
+    """
+    reads = [read_events(p) for p in logs]
+    events = [e for r in reads for e in r.events]
+    keys = [FindingKey(f.rule, f.binary, f.pool) for f in report.findings]
+    result = correlate(keys, events)
+    seen: list[Observation] = []
+    for obs in result.observed:
+        index = keys.index(obs.finding)
+        seen.extend(_observation(link.event, index) for link in obs.links)
+    seen.extend(_observation(e, None) for e in result.unexplained)
+    problems = [Problem(p.path, None, p.message) for r in reads for p in r.problems]
+    ordered = tuple(sorted(dict.fromkeys(seen), key=lambda o: (o.time, o.provider, o.event_id, o.finding_index or -1)))
+    return replace(report, observations=ordered, problems=report.problems + tuple(problems))
