@@ -98,3 +98,10 @@ def test_malformed_knowledge_is_rejected(edit: object, message: str) -> None:
 def test_minimal_knowledge_parses() -> None:
     kb = parse_kb(_MINIMAL.replace("RULE", "binary-missing"))
     assert kb.by_code(0x800700C1)[0].id == "x"
+
+
+def test_rule_ids_exist_in_scan() -> None:
+    """Every rule a cause may name is a real scan rule (scan may have more, e.g. binary-invalid)."""
+    rules = pytest.importorskip("iisbitness.rules")
+    ids = {str(r.id) for r in rules.RULES}
+    assert set(SCAN_RULE_IDS) <= ids
