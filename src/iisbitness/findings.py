@@ -54,7 +54,7 @@ class Fix:
     summary: str
     commands: tuple[str, ...] = ()
     powershell: tuple[str, ...] = ()
-    edits: tuple["Edit", ...] = ()
+    edits: tuple[Edit, ...] = ()
     verified: bool | None = None
     note: str | None = None
 
@@ -115,7 +115,7 @@ class Finding:
 
     @classmethod
     def for_load(cls, load: Load, rule: RuleId, severity: Severity, symptom: str, cause: str,
-                 fixes: tuple[Fix, ...] = ()) -> "Finding":
+                 fixes: tuple[Fix, ...] = ()) -> Finding:
         """A finding about one load, copying process, pool, binary and config location from it."""
         arches = load.binary.arches
         return cls(

@@ -36,7 +36,7 @@ from iisbitness.image.paths import (
     redirect,
 )
 from iisbitness.image.server_image import ServerImage
-from iisbitness.model import AppPool, Application, ConfigSource, Problem, Server
+from iisbitness.model import Application, AppPool, ConfigSource, Problem, Server
 from iisbitness.pe.classify import read_image
 from iisbitness.pe.deps import find_mismatch
 from iisbitness.pe.types import PeImage

@@ -278,7 +278,7 @@ class Server:
         low = pool.name.lower()
         return tuple(a for s in self.sites for a in s.applications if a.pool.lower() == low)
 
-    def with_pool(self, pool: AppPool) -> "Server":
+    def with_pool(self, pool: AppPool) -> Server:
         """A copy with the pool of the same name replaced (or added) - for fix verification."""
         from dataclasses import replace
 

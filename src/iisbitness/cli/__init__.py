@@ -17,7 +17,7 @@ from iisbitness.cli.explain import explain_command
 from iisbitness.cli.inspect import inspect_command
 from iisbitness.cli.scan import demo_command, scan_command
 
-__all__ = ["main", "EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT_ERROR"]
+__all__ = ["EXIT_FINDINGS", "EXIT_INPUT_ERROR", "EXIT_OK", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

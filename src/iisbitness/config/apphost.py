@@ -34,8 +34,8 @@ from iisbitness.errors import ConfigError, ServerImageError
 from iisbitness.image.paths import expand, normalize, process_environment
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model import (
-    AppPool,
     Application,
+    AppPool,
     AspNetCore,
     ConfigSource,
     GlobalModule,

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
-from iisbitness.fixes.edits import MoveToNewPool, SetFilterPrecondition, SetGlobalModulePrecondition, SetPoolArch
+from iisbitness.fixes.edits import (
+    MoveToNewPool,
+    SetFilterPrecondition,
+    SetGlobalModulePrecondition,
+    SetPoolArch,
+)
 
 APPCMD = r"%windir%\system32\inetsrv\appcmd.exe"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from iisbitness.arch import Arch
-from iisbitness.model import AppPool, Application, ConfigSource, Server, Site, WebConfigEffect
+from iisbitness.model import Application, AppPool, ConfigSource, Server, Site, WebConfigEffect
 
 
 @dataclass(frozen=True, slots=True)

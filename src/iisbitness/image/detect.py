@@ -35,7 +35,7 @@ def detect_os_arch(image: ServerImage) -> tuple[Arch, str]:
     return Arch.X64, "assumed (the image does not show it; use --os-arch)"
 
 
-def _has_binaries(folder: "Path") -> bool:
+def _has_binaries(folder: Path) -> bool:
     try:
         return any(p.suffix.lower() in (".dll", ".exe") and p.is_file() for p in folder.iterdir())
     except OSError:

@@ -56,7 +56,7 @@ class ServerImage:
     _listing: dict[Path, dict[str, str] | None] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None) -> "ServerImage":
+    def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None) -> ServerImage:
         """An offline image with ``root`` as C: and optional other drives (``--drive D=/path``)."""
         drives = {"C": root}
         for letter, folder in (extra_drives or {}).items():
@@ -64,7 +64,7 @@ class ServerImage:
         return cls(drives=drives)
 
     @classmethod
-    def live_system(cls) -> "ServerImage":
+    def live_system(cls) -> ServerImage:
         """The running Windows system (read-only use). Reads System32 via Sysnative from WOW64."""
         system_drive = os.environ.get("SystemDrive", "C:")
         wow64 = "PROCESSOR_ARCHITEW6432" in os.environ

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from iisbitness.arch import sort_arches
 from iisbitness.config.precondition import add_token, bitness_token_for
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.fixes.commands import global_module_precondition
@@ -19,7 +20,7 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
     for load in mismatches(plan, LoadKind.GLOBAL_MODULE):
         assert load.process.pool is not None and load.binary.arches
         pool = load.process.pool.name
-        bin_arch = sorted(load.binary.arches, key=lambda a: a.value)[0]
+        bin_arch = sort_arches(load.binary.arches)[0]
         symptom = (f"HTTP 503 Service Unavailable on every site in pool '{pool}': the worker fails at start "
                    f"(W3SVC-WP event 2282 \"The Module DLL '{load.binary.windows_path}' could not be loaded due to a "
                    f"configuration problem. The current configuration only supports loading images built for a "

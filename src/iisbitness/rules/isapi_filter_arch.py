@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from iisbitness.arch import sort_arches
 from iisbitness.config.precondition import add_token, bitness_token_for
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.fixes.commands import filter_precondition
@@ -17,7 +18,7 @@ def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
     """The site's worker fails at start: HTTP 503, and the pool is disabled."""
     for load in mismatches(plan, LoadKind.ISAPI_FILTER):
         assert load.process.pool is not None and load.binary.arches
-        bin_arch = sorted(load.binary.arches, key=lambda a: a.value)[0]
+        bin_arch = sort_arches(load.binary.arches)[0]
         symptom = (f"HTTP 503 Service Unavailable on site '{load.site}' (pool '{load.process.pool.name}'): W3SVC-WP "
                    f"event 2274 \"ISAPI Filter '{load.binary.windows_path}' could not be loaded due to a configuration "
                    f"problem. The current configuration only supports loading images built for a "
