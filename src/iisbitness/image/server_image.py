@@ -93,7 +93,11 @@ class ServerImage:
         if host is None:
             return Resolved(p, None)
         if not self._inside(base, host):
-            return Resolved(p, None, f"resolves outside the server image (a link to {host.resolve()}); not followed")
+            try:
+                why = f"resolves outside the server image (a link to {host.resolve(strict=True)})"
+            except (OSError, RuntimeError):  # NOTE: a link loop cannot be resolved (issue 7)
+                why = "is a symbolic link loop or a dangling link"
+            return Resolved(p, None, f"{why}; not followed")
         return Resolved(p, host)
 
     def display(self, host_path: Path) -> str:
