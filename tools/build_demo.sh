@@ -45,3 +45,24 @@ mcs_lib Legacy.Core        anycpu inetpub/legacy/bin
 mcs_lib Intranet.Imaging   x64    inetpub/intranet/bin
 mcs_lib Timesheets.Legacy  x86    inetpub/intranet/timesheets/bin
 echo "demo binaries built in $img"
+
+# --- IIS 6 example server (issue 4): Windows Server 2003 x64, IIS 5 isolation mode + Enable32BitAppOnWin64. ---
+# MetaBase.xml is kept in the repository (src/iisbitness/demo/w2003-iis6/Windows/System32/inetsrv/MetaBase.xml).
+img6="$demo/w2003-iis6"
+put6() {  # put6 SOURCE DEST (relative to the IIS 6 image)
+  mkdir -p "$(dirname "$img6/$2")"
+  cp "$fx/$1" "$img6/$2"
+}
+# ASP.NET 2.0 in both Framework folders; the metabase names the 32-bit (Framework) copies, as
+# 'aspnet_regiis -i' run from Framework leaves them.
+put6 filter_x86.dll    Windows/Microsoft.NET/Framework/v2.0.50727/aspnet_filter.dll
+put6 isapi_ext_x86.dll Windows/Microsoft.NET/Framework/v2.0.50727/aspnet_isapi.dll
+put6 filter_x64.dll    Windows/Microsoft.NET/Framework64/v2.0.50727/aspnet_filter.dll
+put6 isapi_ext_x64.dll Windows/Microsoft.NET/Framework64/v2.0.50727/aspnet_isapi.dll
+# IIS's own asp.dll, one copy per bitness (SysWOW64 present: the OS is x64).
+put6 isapi_ext_x64.dll Windows/System32/inetsrv/asp.dll
+put6 isapi_ext_x86.dll Windows/SysWOW64/inetsrv/asp.dll
+# A third-party site filter that exists only as 64-bit, and Web Connection's 32-bit-only wc.dll.
+put6 filter_x64.dll    "Program Files/Contoso/Rewrite64/rewrite64.dll"
+put6 isapi_ext_x86.dll inetpub/wconnect/wc.dll
+echo "IIS 6 demo binaries built in $img6"

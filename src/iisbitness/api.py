@@ -21,6 +21,7 @@ from iisbitness.loadplan import LoadPlan, PlanContext, build
 from iisbitness.model import Problem, Server
 from iisbitness.report import PoolSummary, Report, ServerSummary
 from iisbitness.rules import RULES
+from iisbitness.scan_iis6 import metabase_source, scan_iis6
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
     """Scan a server image (or the live server when ``image`` is None, on Windows).
 
     Raises:
-        ServerImageError: no configuration found. ConfigError: applicationHost.config unusable.
+        ServerImageError: no configuration found. ConfigError: applicationHost.config (or the IIS 6
+            MetaBase.xml) unusable.
     """
     options = options or ScanOptions()
     img = open_image(image, options)
@@ -80,6 +82,9 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
         os_arch, os_from = options.os_arch, "--os-arch"
     else:
         os_arch, os_from = detect_os_arch(img)
+    metabase = metabase_source(img, options.config)  # IIS 6 (issue 4): no applicationHost.config, or --config names one
+    if metabase is not None:
+        return scan_iis6(img, metabase, os_arch, os_from, options, str(image) if image is not None else "live")
     server = read_server(img, os_arch, os_from, options.config, options.progress)
     return analyse(server, img, options, str(image) if image is not None else "live")
 

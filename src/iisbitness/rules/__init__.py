@@ -12,6 +12,9 @@ from iisbitness.rules.isapi_extension_arch import isapi_extension_arch
 from iisbitness.rules.isapi_filter_arch import isapi_filter_arch
 from iisbitness.rules.managed_assembly_arch import managed_assembly_arch
 from iisbitness.rules.pool_arch_conflict import pool_arch_conflict
+from iisbitness.rules.iis6_extension_arch import iis6_extension_arch
+from iisbitness.rules.iis6_filter_arch import iis6_filter_arch
+from iisbitness.rules.iis6_isolation_wow64 import iis6_isolation_wow64
 
 RULES: tuple[Rule, ...] = (
     global_module_arch,
@@ -22,5 +25,8 @@ RULES: tuple[Rule, ...] = (
     pool_arch_conflict,
     binary_missing,
     binary_invalid,
+    iis6_isolation_wow64,
+    iis6_filter_arch,
+    iis6_extension_arch,
 )
 """Every rule, in report order."""

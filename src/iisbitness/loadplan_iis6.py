@@ -1,0 +1,144 @@
+"""The load plan of an IIS 6 server: which process loads which filter and ISAPI extension.
+
+- Worker process isolation (or isolation mode unknown): every w3wp.exe runs at the server-wide
+  bitness (facts G4); a worker loads the global filters and the filters of each site it serves
+  (when it starts, facts D3), and the ISAPI extensions its applications' ``ScriptMaps`` name (on
+  the first matching request, D4).
+- IIS 5 isolation mode (G5): filters and in-process applications (``AppIsolated`` 0) load into
+  inetinfo.exe, which is always native. INFERENCE / UNCONFIRMED: out-of-process applications
+  (``AppIsolated`` 1 or 2) run in dllhost.exe, taken here as native too.
+
+Extensions the ``WebSvcExtRestrictionList`` prohibits never load (HTTP 404.2): they are skipped.
+CGI programs (``.exe``) run in their own process: not loads. The result is a
+:class:`iisbitness.loadplan.LoadPlan` (so ``binary-missing``/``binary-invalid`` apply) whose
+``server`` is a projection of the IIS 6 model for the report, and which carries that model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from iisbitness.loadplan import Load, LoadKind, LoadPlan, PlanContext, Process
+from iisbitness.model import Application, AppPool, PipelineMode, Server, ServerKind, Site, VirtualDirectory
+from iisbitness.model_iis6 import Iis6App, Iis6Server
+
+_RUNTIME = re.compile(r"\\Microsoft\.NET\\Framework(?:64)?\\v(\d+)\.(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Iis6LoadPlan(LoadPlan):
+    """A :class:`LoadPlan` of an IIS 6 server; ``iis6`` is the model it was built from."""
+
+    iis6: Iis6Server | None = None
+
+
+def iis6_of(plan: LoadPlan) -> Iis6Server | None:
+    """The IIS 6 model behind ``plan``, or None for an IIS 7+ plan (IIS 6 rules then say nothing)."""
+    return plan.iis6 if isinstance(plan, Iis6LoadPlan) else None
+
+
+def _runtime(apps: tuple[Iis6App, ...]) -> str:
+    """The ASP.NET version the pool's applications map ``.aspx`` to (``v2.0``), or ``""``."""
+    for a in apps:
+        for s in a.script_maps:
+            m = _RUNTIME.search(s.processor)
+            if m and s.extension.lower() == ".aspx":
+                return f"v{m.group(1)}.{m.group(2)}"
+    return ""
+
+
+def project(server: Iis6Server) -> Server:
+    """The IIS 6 model as a :class:`Server` (kind ``iis6``) for the report's pool and site summaries."""
+    from_ = f"{server.enable_32bit_from} (server-wide)" if server.enable_32bit_source else "schema default (server-wide)"
+    pools = tuple(AppPool(p.name, server.enable_32bit, from_, True, _runtime(server.apps_in(p.name)),
+                          PipelineMode.CLASSIC, p.source, p.declared) for p in server.pools)
+    sites = tuple(
+        Site(s.name, s.id, tuple(Application(a.site_name, a.path, a.pool,
+                                             (VirtualDirectory("/", a.physical_path, a.source),), a.source)
+                                 for a in server.apps if a.site_id == s.id and a.is_application), s.source)
+        for s in server.sites)
+    return Server(server.os_arch, server.os_arch_from, server.config_file, pools, sites, (), server.problems,
+                  ServerKind.IIS6)
+
+
+def _filter_loads(ctx: PlanContext, server: Iis6Server, process: Process, site_ids: list[str],
+                  done: set[tuple[str, str]]) -> list[Load]:
+    loads: list[Load] = []
+    for sid in site_ids:
+        for f in server.filters_for(sid):
+            site = None if f.site_id is None else server.site_name(sid)
+            key = (process.name + (process.pool.name if process.pool else ""), f.location.lower())
+            if key in done:
+                continue
+            done.add(key)
+            level = "global (/LM/W3SVC/Filters)" if f.site_id is None else f"site {site} ({f.location.rsplit('/', 1)[0]})"
+            loads.append(Load(process, LoadKind.ISAPI_FILTER, f.name, ctx.resolve(f.path, server.os_arch, process.arch),
+                              f.source, site=site,
+                              detail=(("level", level), ("key", f.location), ("order", str(f.order)))))
+    return loads
+
+
+def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, ...],
+                     process_of: dict[str, Process]) -> list[Load]:
+    """One load per (process, extension DLL), listing every extension and application that maps to it."""
+    groups: dict[tuple[str, str], tuple[Process, Iis6App, list[str], list[str]]] = {}
+    for app in apps:
+        process = process_of[app.location]
+        for sm in app.script_maps:
+            if not sm.is_isapi:
+                continue
+            allowed = server.restriction_for(sm.processor)
+            if allowed is False:
+                ctx.skipped.append((process, sm.extension, sm.source,
+                                    "WebSvcExtRestrictionList prohibits it: requests get HTTP 404.2, it never loads"))
+                continue
+            pname = process.name + (process.pool.name if process.pool else "")
+            key = (pname.lower(), sm.processor.strip().lower())
+            if key not in groups:
+                groups[key] = (process, app, [], [])
+            _, _, exts, labels = groups[key]
+            if sm.extension not in exts:
+                exts.append(sm.extension)
+            if app.label not in labels:
+                labels.append(app.label)
+    loads: list[Load] = []
+    for process, app, exts, labels in groups.values():
+        sm = next(s for s in app.script_maps if s.extension == exts[0])
+        loads.append(Load(process, LoadKind.ISAPI_EXTENSION, exts[0], ctx.resolve(sm.processor, server.os_arch, process.arch),
+                          sm.source, site=app.site_name, application=app.path,
+                          detail=(("path", ", ".join(f"*{e}" if e.startswith(".") else e for e in exts)),
+                                  ("verb", sm.verbs or "all"), ("defined_at", sm.defined_at),
+                                  ("apps", ", ".join(labels)))))
+    return loads
+
+
+def build_iis6(server: Iis6Server, ctx: PlanContext) -> Iis6LoadPlan:
+    """Build the load plan of an IIS 6 server (see the module docstring)."""
+    ctx.skipped.clear()
+    ctx.problems.clear()
+    view = project(server)
+    loads: list[Load] = []
+    idle: list[str] = []
+    done: set[tuple[str, str]] = set()
+    if server.iis5_mode:
+        inetinfo = Process("inetinfo.exe", server.os_arch)
+        dllhost = Process("dllhost.exe", server.os_arch)
+        loads.extend(_filter_loads(ctx, server, inetinfo, [s.id for s in server.sites], done))
+        process_of = {a.location: inetinfo if a.isolated == 0 else dllhost for a in server.apps}
+        loads.extend(_extension_loads(ctx, server, server.apps, process_of))
+        idle = [p.name for p in view.pools]
+    else:
+        for pool in view.pools:
+            apps = server.apps_in(pool.name)
+            if not apps:
+                idle.append(pool.name)
+                continue
+            process = Process("w3wp.exe", server.worker_arch, pool)
+            site_ids = list(dict.fromkeys(a.site_id for a in apps))
+            loads.extend(_filter_loads(ctx, server, process, site_ids, done))
+            loads.extend(_extension_loads(ctx, server, apps, {a.location: process for a in apps}))
+    present = [ld for ld in loads if ld.binary.resolved is not None]
+    config_only = bool(loads) and not present
+    return Iis6LoadPlan(view, tuple(loads), tuple(ctx.skipped), tuple(idle), config_only,
+                        tuple(dict.fromkeys(ctx.problems)), (), server)

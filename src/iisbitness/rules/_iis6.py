@@ -1,0 +1,71 @@
+"""Helpers shared by the IIS 6 rules: symptoms and the fixes a mismatch on IIS 6 gets.
+
+IIS 6 has no per-pool bitness (facts G4), so besides re-registering ASP.NET from the right
+Framework folder, the only configuration fix is the server-wide switch; its breakage is listed
+by :func:`iisbitness.fixes.iis6.verify`.
+"""
+
+from __future__ import annotations
+
+from iisbitness.arch import Arch
+from iisbitness.findings import Fix
+from iisbitness.fixes.iis6 import aspnet_version, reregister_aspnet, switch_workers, worker_isolation
+from iisbitness.image.paths import basename
+from iisbitness.loadplan import Load
+from iisbitness.model_iis6 import Iis6Server
+
+VENDOR_ALTERNATIVES: dict[str, str] = {
+    "wc.dll": "West Wind Web Connection also ships a managed .NET handler (Westwind.WebConnection.WebConnectionHandler "
+              "in WebConnectionModule.dll) that runs at either bitness: map the Web Connection script extensions to "
+              "ASP.NET and register the handler in web.config instead of wc.dll; then no 32-bit-only ISAPI DLL is "
+              "loaded and the server can stay 64-bit.",
+}
+"""Managed handlers vendors offer in place of a single-bitness ISAPI extension, by DLL file name."""
+
+
+def other_worker_arch(server: Iis6Server, load: Load) -> Arch | None:
+    """The other worker bitness the binary fits, when the server could switch to it (64-bit OS only)."""
+    arches = load.binary.arches
+    if arches is None or not server.os_arch.is_64bit:
+        return None
+    for arch in (Arch.X86, server.os_arch):
+        if arch is not server.worker_arch and arch in arches:
+            return arch
+    return None
+
+
+def aspnet_fix(load: Load) -> Fix | None:
+    """Re-register ASP.NET from the Framework folder of the loading process's bitness."""
+    asp = aspnet_version(load.binary.configured)
+    arch = load.process.arch
+    if asp is None or arch not in (Arch.X86, Arch.X64) or asp[0] is arch:
+        return None
+    if arch is Arch.X64 and asp[1].lower().startswith("v1."):
+        return None  # NOTE: ASP.NET 1.1 has no 64-bit build (facts G6, UNCONFIRMED)
+    return reregister_aspnet(arch, asp[1])
+
+
+def bitness_fixes(server: Iis6Server, load: Load) -> list[Fix | None]:
+    """Leaving IIS 5 mode (when the worker then fits), else the server-wide switch; plus a vendor's
+    managed alternative for a known single-bitness ISAPI DLL."""
+    out: list[Fix | None] = []
+    arches = load.binary.arches or frozenset()
+    if load.process.name != "w3wp.exe":
+        if server.worker_arch in arches:
+            out.append(worker_isolation())
+    else:
+        other = other_worker_arch(server, load)
+        if other is not None:
+            out.append(switch_workers(server, other))
+    alt = VENDOR_ALTERNATIVES.get(basename(load.binary.configured).lower())
+    if alt is not None:
+        out.append(Fix(summary=f"Replace {basename(load.binary.configured)} with the vendor's managed handler", note=alt))
+    return out
+
+
+def build_advice(load: Load, what: str) -> Fix:
+    """Advice to install the build of the binary that matches the loading process."""
+    arch = load.process.arch
+    return Fix(summary=f"Install a {arch.value} build of {what} '{load.name}' ({load.binary.configured}) for "
+                       f"{load.process.name} ({arch.bits}-bit)",
+               note="On IIS 6 one bitness serves the whole server: every ISAPI filter and extension must exist in it.")

@@ -1,0 +1,292 @@
+"""IIS 6 (issue 4): MetaBase.xml parsing and inheritance, the iis6-* rules, fixes, demo and CLI."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from iisbitness.api import ScanOptions, scan
+from iisbitness.arch import Arch
+from iisbitness.cli import main
+from iisbitness.config.metabase import parse_script_maps, read_iis6, split_multisz
+from iisbitness.model import ConfigSource
+from iisbitness.report import Report
+
+FX = Path(__file__).parents[1] / "fixtures" / "pe" / "bin"
+DEMO = Path(__file__).parents[2] / "src" / "iisbitness" / "demo" / "w2003-iis6"
+FW = "C:\\WINDOWS\\Microsoft.NET\\Framework\\v2.0.50727"
+FW64 = "C:\\WINDOWS\\Microsoft.NET\\Framework64\\v2.0.50727"
+
+
+def metabase(w3svc: str = "", pools: str = 'Enable32BitAppOnWin64="FALSE"', body: str = "") -> str:
+    return f"""<?xml version ="1.0"?>
+<configuration xmlns="urn:microsoft-catalog:XML_Metabase_V64_0">
+<MBProperty>
+<IIsWebService\tLocation ="/LM/W3SVC"
+\t\tAppPoolId="DefaultAppPool"
+\t\t{w3svc}
+\t>
+</IIsWebService>
+<IIsApplicationPools\tLocation ="/LM/W3SVC/AppPools"
+\t\t{pools}
+\t>
+</IIsApplicationPools>
+<IIsApplicationPool\tLocation ="/LM/W3SVC/AppPools/DefaultAppPool"
+\t>
+</IIsApplicationPool>
+<IIsWebServer\tLocation ="/LM/W3SVC/1"
+\t\tServerComment="Default Web Site"
+\t>
+</IIsWebServer>
+<IIsWebVirtualDir\tLocation ="/LM/W3SVC/1/ROOT"
+\t\tAppIsolated="2"
+\t\tAppRoot="/LM/W3SVC/1/ROOT"
+\t\tPath="c:\\inetpub\\wwwroot"
+\t>
+</IIsWebVirtualDir>
+{body}
+</MBProperty>
+</configuration>
+"""
+
+
+def image(tmp: Path, mb: str, files: dict[str, str]) -> Path:
+    root = tmp / "img"
+    inetsrv = root / "Windows" / "System32" / "inetsrv"
+    inetsrv.mkdir(parents=True)
+    (root / "Windows" / "SysWOW64").mkdir()
+    (inetsrv / "MetaBase.xml").write_text(mb, encoding="utf-8")
+    for dest, src in files.items():
+        p = root / dest
+        p.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FX / src, p)
+    return root
+
+
+def found(r: Report) -> list[tuple[str, str | None, str | None]]:
+    return [(f.rule, f.process, f.binary) for f in r.findings]
+
+
+ASPNET_FILES = {
+    "Windows/Microsoft.NET/Framework/v2.0.50727/aspnet_filter.dll": "filter_x86.dll",
+    "Windows/Microsoft.NET/Framework/v2.0.50727/aspnet_isapi.dll": "isapi_ext_x86.dll",
+    "Windows/Microsoft.NET/Framework64/v2.0.50727/aspnet_filter.dll": "filter_x64.dll",
+    "Windows/Microsoft.NET/Framework64/v2.0.50727/aspnet_isapi.dll": "isapi_ext_x64.dll",
+}
+
+
+def aspnet(folder: str) -> tuple[str, str]:
+    """(W3SVC ScriptMaps attribute, global filter keys) registering ASP.NET 2.0 from ``folder``."""
+    maps = (f'ScriptMaps=".aspx,{folder}\\aspnet_isapi.dll,1,GET,HEAD,POST,DEBUG\n'
+            f'\t\t\t.asmx,{folder}\\aspnet_isapi.dll,1,GET,HEAD,POST,DEBUG"')
+    filters = f"""<IIsFilters\tLocation ="/LM/W3SVC/Filters"
+\t\tFilterLoadOrder="ASP.NET_2.0.50727.0"
+\t>
+</IIsFilters>
+<IIsFilter\tLocation ="/LM/W3SVC/Filters/ASP.NET_2.0.50727.0"
+\t\tFilterPath="{folder}\\aspnet_filter.dll"
+\t>
+</IIsFilter>"""
+    return maps, filters
+
+
+# -- the example server -------------------------------------------------------------------------
+
+def test_demo_shows_isolation_wow64_and_32bit_filter_in_inetinfo() -> None:
+    r = scan(DEMO)
+    assert r.server.kind == "iis6"
+    assert r.server.os_arch is Arch.X64
+    got = found(r)
+    assert ("iis6-isolation-wow64", "inetinfo.exe", None) in got
+    assert ("iis6-filter-arch", "inetinfo.exe", f"{FW}\\aspnet_filter.dll") in got
+    iso = next(f for f in r.findings if f.rule == "iis6-isolation-wow64")
+    assert iso.config is not None and iso.config.line == 18  # the /LM/W3SVC key's start tag
+    cmds = [c for fx in iso.fixes for c in fx.commands]
+    assert "cscript %SystemDrive%\\Inetpub\\AdminScripts\\adsutil.vbs SET W3SVC/IIs5IsolationModeEnabled 0" in cmds
+    assert "net stop http /y" in cmds
+    # Leaving IIS 5 mode keeps 32-bit workers: the 64-bit-only site filter would break, and that is listed.
+    to_worker = iso.fixes[0]
+    assert to_worker.verified is False and to_worker.note and "rewrite64.dll" in to_worker.note
+
+
+def test_iis7_demo_is_unchanged() -> None:
+    demo7 = DEMO.parent / "contoso-iis10"
+    r = scan(demo7)
+    assert r.server.kind == "iis7+"
+    assert not [f for f in r.findings if f.rule.startswith("iis6-")]
+
+
+def test_demo_command_shows_both_servers() -> None:
+    out = CliRunner().invoke(main, ["demo", "--no-color"])
+    assert out.exit_code == 0, out.output
+    assert "(iis6," in out.output and "iis6-isolation-wow64" in out.output and "(iis7+," in out.output
+
+
+# -- iis6-isolation-wow64 -----------------------------------------------------------------------
+
+def test_isolation_missing_with_wow64_is_a_warning_and_said_unknown(tmp_path: Path) -> None:
+    maps, filters = aspnet(FW)
+    r = scan(image(tmp_path, metabase(maps, 'Enable32BitAppOnWin64="TRUE"', filters), ASPNET_FILES))
+    f = next(f for f in r.findings if f.rule == "iis6-isolation-wow64")
+    assert f.severity.label == "warning"
+    assert "not set" in f.cause
+    assert any("IIs5IsolationModeEnabled is not set" in p.message for p in r.problems)
+    # Worker isolation assumed: 32-bit workers load the 32-bit ASP.NET: no mismatch.
+    assert [x for x in found(r) if x[0] != "iis6-isolation-wow64"] == []
+
+
+def test_worker_isolation_with_wow64_is_fine(tmp_path: Path) -> None:
+    maps, filters = aspnet(FW)
+    w3svc = maps + '\n\t\tIIs5IsolationModeEnabled="FALSE"'
+    r = scan(image(tmp_path, metabase(w3svc, 'Enable32BitAppOnWin64="TRUE"', filters), ASPNET_FILES))
+    assert r.findings == ()
+    assert r.pools[0].worker_arch is Arch.X86
+
+
+# -- iis6-filter-arch / iis6-extension-arch -----------------------------------------------------
+
+def test_everything_fits_gives_no_finding(tmp_path: Path) -> None:
+    maps, filters = aspnet(FW64)
+    w3svc = maps + '\n\t\tIIs5IsolationModeEnabled="FALSE"'
+    r = scan(image(tmp_path, metabase(w3svc, body=filters), ASPNET_FILES))
+    assert r.findings == ()
+    assert r.pools[0].worker_arch is Arch.X64 and r.pools[0].applications == ("Default Web Site/",)
+
+
+def test_aspnet_registered_from_framework_in_64bit_workers(tmp_path: Path) -> None:
+    maps, filters = aspnet(FW)
+    w3svc = maps + '\n\t\tIIs5IsolationModeEnabled="FALSE"'
+    r = scan(image(tmp_path, metabase(w3svc, body=filters), ASPNET_FILES))
+    got = found(r)
+    assert ("iis6-filter-arch", "w3wp.exe", f"{FW}\\aspnet_filter.dll") in got
+    assert ("iis6-extension-arch", "w3wp.exe", f"{FW}\\aspnet_isapi.dll") in got
+    for f in r.findings:
+        first = f.fixes[0]
+        assert first.commands[0] == "%windir%\\Microsoft.NET\\Framework64\\v2.0.50727\\aspnet_regiis.exe -i -enable"
+        assert first.verified is True
+    ext = next(f for f in r.findings if f.rule == "iis6-extension-arch")
+    assert "*.aspx, *.asmx" in ext.symptom
+
+
+def test_missing_aspnet_binaries_are_inferred_from_the_framework_folder(tmp_path: Path) -> None:
+    maps, filters = aspnet(FW64)
+    w3svc = maps + '\n\t\tIIs5IsolationModeEnabled="FALSE"'
+    r = scan(image(tmp_path, metabase(w3svc, 'Enable32BitAppOnWin64="1"', filters), {}))
+    assert r.server.config_only
+    assert {(f.rule, f.evidence.value) for f in r.findings} == {("iis6-filter-arch", "inferred"),
+                                                               ("iis6-extension-arch", "inferred")}
+    assert all(f.fixes[0].commands[0].startswith("%windir%\\Microsoft.NET\\Framework\\v2.0.50727\\aspnet_regiis.exe")
+               for f in r.findings)
+
+
+def test_32bit_only_extension_gets_the_server_wide_switch_with_what_it_breaks(tmp_path: Path) -> None:
+    maps, filters = aspnet(FW64)
+    w3svc = maps + '\n\t\tIIs5IsolationModeEnabled="FALSE"'
+    body = filters + """
+<IIsFilters\tLocation ="/LM/W3SVC/1/Filters"
+\t\tFilterLoadOrder="Rewrite64"
+\t>
+</IIsFilters>
+<IIsFilter\tLocation ="/LM/W3SVC/1/Filters/Rewrite64"
+\t\tFilterPath="C:\\Program Files\\Contoso\\rewrite64.dll"
+\t>
+</IIsFilter>
+<IIsWebVirtualDir\tLocation ="/LM/W3SVC/1/ROOT/wconnect"
+\t\tAppRoot="/LM/W3SVC/1/ROOT/wconnect"
+\t\tPath="c:\\inetpub\\wconnect"
+\t\tScriptMaps=".wc,c:\\inetpub\\wconnect\\wc.dll,1,GET,HEAD,POST"
+\t>
+</IIsWebVirtualDir>"""
+    files = dict(ASPNET_FILES)
+    files["inetpub/wconnect/wc.dll"] = "isapi_ext_x86.dll"
+    files["Program Files/Contoso/rewrite64.dll"] = "filter_x64.dll"
+    r = scan(image(tmp_path, metabase(w3svc, body=body), files))
+    assert found(r) == [("iis6-extension-arch", "w3wp.exe", "c:\\inetpub\\wconnect\\wc.dll")]
+    f = r.findings[0]
+    assert f.application == "/wconnect"
+    switch = f.fixes[0]
+    assert switch.commands[0] == "cscript %SystemDrive%\\Inetpub\\AdminScripts\\adsutil.vbs SET W3SVC/AppPools/Enable32bitAppOnWin64 1"
+    assert "%windir%\\Microsoft.NET\\Framework\\v2.0.50727\\aspnet_regiis.exe -i -enable" in switch.commands
+    assert switch.verified is False
+    assert switch.note is not None and "rewrite64.dll" in switch.note
+    assert "aspnet_filter" not in switch.note  # ASP.NET is re-registered as 32-bit by the same fix
+    assert any("WebConnectionHandler" in (x.note or "") for x in f.fixes)
+
+
+def test_prohibited_extension_is_not_loaded(tmp_path: Path) -> None:
+    w3svc = ('IIs5IsolationModeEnabled="FALSE"\n\t\tScriptMaps=".wc,c:\\inetpub\\wc.dll,1,GET"\n'
+             '\t\tWebSvcExtRestrictionList="0,*.dll\n\t\t\t0,*.exe"')
+    r = scan(image(tmp_path, metabase(w3svc), {"inetpub/wc.dll": "isapi_ext_x86.dll"}))
+    assert r.findings == ()
+
+
+# -- parsing and inheritance --------------------------------------------------------------------
+
+def test_inheritance_down_the_key_path(tmp_path: Path) -> None:
+    w3svc = ('IIs5IsolationModeEnabled="FALSE"\n'
+             '\t\tScriptMaps=".dll32,C:\\Tools\\x86.dll,1,GET\n\t\t\t.exe1,C:\\Tools\\cgi.exe,1,GET"')
+    body = """<IIsWebVirtualDir\tLocation ="/LM/W3SVC/1/ROOT/app"
+\t\tAppRoot="/LM/W3SVC/1/ROOT/app"
+\t\tAppPoolId="Other"
+\t>
+</IIsWebVirtualDir>
+<IIsApplicationPool\tLocation ="/LM/W3SVC/AppPools/Other"
+\t>
+</IIsApplicationPool>"""
+    root = image(tmp_path, metabase(w3svc, body=body), {"Tools/x86.dll": "isapi_ext_x86.dll"})
+    mb = root / "Windows" / "System32" / "inetsrv" / "MetaBase.xml"
+    server = read_iis6(mb, "MetaBase.xml", Arch.X64, "test")
+    app = next(a for a in server.apps if a.path == "/app")
+    assert app.pool == "Other"
+    assert app.physical_path == "c:\\inetpub\\wwwroot\\app"  # Path inherited from ROOT plus the key name
+    assert [s.extension for s in app.script_maps] == [".dll32", ".exe1"]
+    assert app.script_maps[0].defined_at == "/LM/W3SVC" and app.script_maps[0].source.line == 4
+    r = scan(root)
+    # One load per worker: DefaultAppPool (ROOT) and Other (/app); the CGI .exe is not a load.
+    assert sorted((f.pool, f.application) for f in r.findings) == [("DefaultAppPool", "/"), ("Other", "/app")]
+    assert all(f.config is not None and f.config.line == 4 for f in r.findings)
+
+
+def test_enable32_on_w3svc_is_inherited_by_apppools(tmp_path: Path) -> None:
+    w3svc = 'Enable32BitAppOnWin64="TRUE"\n\t\tIIs5IsolationModeEnabled="FALSE"'
+    root = image(tmp_path, metabase(w3svc, pools=""), {})
+    server = read_iis6(root / "Windows/System32/inetsrv/MetaBase.xml", "m", Arch.X64, "t")
+    assert server.enable_32bit and server.enable_32bit_from == "/LM/W3SVC" and server.worker_arch is Arch.X86
+
+
+def test_multisz_as_stored_on_one_line() -> None:
+    value = ".asp,C:\\Program Files\\a b\\asp.dll,5,GET,HEAD .aspx,C:\\x\\aspnet_isapi.dll,1,GET"
+    maps, bad = parse_script_maps(value, ConfigSource("m"), "/LM/W3SVC")
+    assert [(m.extension, m.processor) for m in maps] == [(".asp", "C:\\Program Files\\a b\\asp.dll"),
+                                                           (".aspx", "C:\\x\\aspnet_isapi.dll")]
+    assert not bad
+    assert split_multisz("a\n\t\tb\r\n c") == ["a", "b", "c"]
+
+
+def test_config_option_names_a_metabase(tmp_path: Path) -> None:
+    maps, filters = aspnet(FW)
+    mb = tmp_path / "saved-metabase.xml"
+    mb.write_text(metabase(maps + '\n\t\tIIs5IsolationModeEnabled="FALSE"', body=filters), encoding="utf-8")
+    img = tmp_path / "empty"
+    img.mkdir()
+    r = scan(img, ScanOptions(config=mb))
+    assert r.server.kind == "iis6" and r.server.config_file == str(mb)
+    assert {f.rule for f in r.findings} == {"iis6-filter-arch", "iis6-extension-arch"}
+
+
+def test_malformed_metabase_exits_2_naming_file_and_line(tmp_path: Path) -> None:
+    bad = metabase().replace("</IIsWebServer>", "</IIsWebServerX>")
+    root = image(tmp_path, bad, {})
+    out = CliRunner().invoke(main, ["scan", str(root)])
+    assert out.exit_code == 2
+    line = bad.splitlines().index("</IIsWebServerX>") + 1
+    assert f"Windows/System32/inetsrv/MetaBase.xml:{line}:" in out.output
+
+
+def test_not_a_metabase_structure_exits_2(tmp_path: Path) -> None:
+    root = image(tmp_path, '<?xml version="1.0"?>\n<configuration xmlns="urn:microsoft-catalog:XML_Metabase_V64_0">\n'
+                           "<Other/>\n</configuration>\n", {})
+    out = CliRunner().invoke(main, ["scan", str(root)])
+    assert out.exit_code == 2 and "MetaBase.xml" in out.output and "MBProperty" in out.output
