@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from enum import Enum
 from importlib import resources
@@ -67,9 +68,14 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
 def _emit(reports: list[Report], fmt: OutputFormat, fail_on: str, color: bool | None) -> NoReturn:
     use_color = sys.stdout.isatty() if color is None else color
     if fmt is OutputFormat.JSON:
-        click.echo(scan_json.render(reports[0]) if len(reports) == 1 else scan_json.render_many(reports), nl=False)
+        out = scan_json.render(reports[0]) if len(reports) == 1 else scan_json.render_many(reports)
     else:
-        click.echo("\n".join(scan_text.render(r, color=use_color) for r in reports), nl=False)
+        out = "\n".join(scan_text.render(r, color=use_color) for r in reports)
+    # NOTE: file names that are not UTF-8 arrive as surrogate escapes (issue 7): JSON gets them as \udcNN
+    # escapes (json.loads gives back the same str), text shows their bytes as \xNN.
+    if fmt is OutputFormat.JSON:
+        out = re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", out)
+    click.echo(out.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"), nl=False)
     threshold = FAIL_ON[fail_on]
     worst = max((r.worst() for r in reports if r.worst() is not None), default=None)
     sys.exit(EXIT_FINDINGS if threshold is not None and worst is not None and worst >= threshold else EXIT_OK)
