@@ -66,3 +66,27 @@ put6 isapi_ext_x86.dll Windows/SysWOW64/inetsrv/asp.dll
 put6 filter_x64.dll    "Program Files/Contoso/Rewrite64/rewrite64.dll"
 put6 isapi_ext_x86.dll inetpub/wconnect/wc.dll
 echo "IIS 6 demo binaries built in $img6"
+
+# --- Issue 6: ASP.NET Core in-process, native libraries in bin, in-proc COM for classic ASP ---------
+# Storefront: a self-contained ASP.NET Core app published for win-x86, hosted in process in the
+# 64-bit pool StorefrontCore (HTTP 500.32).
+put apphost_x86.exe                 inetpub/storefront/Storefront.exe
+put hostfxr_x86.dll                 inetpub/storefront/hostfxr.dll
+put coreclr_x86.dll                 inetpub/storefront/coreclr.dll
+put aspnetcorev2_inprocess_x86.dll  inetpub/storefront/aspnetcorev2_inprocess.dll
+# Catalog: an x86-only native library at the bin root (warning), and one whose package keeps the
+# runtimes\win-x64\native layout (no finding).
+mcs_lib Catalog.Web anycpu inetpub/catalog/bin
+put nativelib_x86.dll inetpub/catalog/bin/sqlite3.dll
+put nativelib_x86.dll inetpub/catalog/bin/libsodium.dll
+put nativelib_x64.dll inetpub/catalog/bin/runtimes/win-x64/native/libsodium.dll
+put nativelib_x86.dll inetpub/catalog/bin/runtimes/win-x86/native/libsodium.dll
+# Orders: classic ASP creating COM objects; the SOFTWARE hive is built by tools/build_com_hive.py
+# (seed REGF + hivex) into tests/fixtures/registry/SOFTWARE.
+mkdir -p "$img/Windows/System32/config"
+cp "$repo/tests/fixtures/registry/SOFTWARE" "$img/Windows/System32/config/SOFTWARE"
+put comserver_x86.dll "Program Files (x86)/Contoso/PdfStamp/pdfstamp.dll"
+put comserver_x64.dll "Program Files/Contoso/Mailer/mailer.dll"
+put comserver_x86.dll "Program Files (x86)/Contoso/Mailer/mailer.dll"
+put comserver_x86.dll "Program Files/Contoso/Barcode/barcode.dll"
+echo "issue 6 demo binaries built in $img"

@@ -141,3 +141,9 @@ COLLECTORS: tuple[Collector, ...] = (
     collect_bin,
 )
 """Every collector run for each worker process, in order."""
+
+from iisbitness.collectors_aspnetcore import collect_aspnetcore  # noqa: E402 - they import this module
+from iisbitness.collectors_com import collect_com  # noqa: E402
+from iisbitness.collectors_native import collect_native_layouts  # noqa: E402
+
+COLLECTORS += (collect_aspnetcore, collect_com, collect_native_layouts)

@@ -4,13 +4,18 @@ with a permanent kebab-case id and a ``.md`` page beside it (``docs/rules/<id>.m
 from __future__ import annotations
 
 from iisbitness.findings import Rule
+from iisbitness.rules.aspnetcore_inprocess_arch import aspnetcore_inprocess_arch
+from iisbitness.rules.aspnetcore_multiple_inprocess import aspnetcore_multiple_inprocess
+from iisbitness.rules.aspnetcore_runtime_missing import aspnetcore_runtime_missing
 from iisbitness.rules.binary_invalid import binary_invalid
 from iisbitness.rules.binary_missing import binary_missing
+from iisbitness.rules.com_inproc_arch import com_inproc_arch
 from iisbitness.rules.global_module_arch import global_module_arch
 from iisbitness.rules.iis_manager_32bit_assembly import iis_manager_32bit_assembly
 from iisbitness.rules.isapi_extension_arch import isapi_extension_arch
 from iisbitness.rules.isapi_filter_arch import isapi_filter_arch
 from iisbitness.rules.managed_assembly_arch import managed_assembly_arch
+from iisbitness.rules.native_library_arch import native_library_arch
 from iisbitness.rules.pool_arch_conflict import pool_arch_conflict
 from iisbitness.rules.iis6_extension_arch import iis6_extension_arch
 from iisbitness.rules.iis6_filter_arch import iis6_filter_arch
@@ -28,5 +33,10 @@ RULES: tuple[Rule, ...] = (
     iis6_isolation_wow64,
     iis6_filter_arch,
     iis6_extension_arch,
+    aspnetcore_inprocess_arch,
+    aspnetcore_multiple_inprocess,
+    aspnetcore_runtime_missing,
+    native_library_arch,
+    com_inproc_arch,
 )
 """Every rule, in report order."""

@@ -1,0 +1,198 @@
+"""ASP.NET Core Module (ANCM) in-process hosting: what the worker loads for each application.
+
+Facts D6 (AspNetCore.Docs in-process-hosting.md, troubleshoot.md): with ``hostingModel="inprocess"``
+the .NET runtime loads into w3wp.exe, so the app's hosting bits must fit the pool; out-of-process
+apps run in their own process (no load here).
+
+- Self-contained (``processPath=".\\App.exe"`` with ``hostfxr.dll`` beside it): the app's own
+  ``hostfxr.dll``, ``coreclr.dll``, ``aspnetcorev2_inprocess.dll`` and app host EXE are loads.
+- Framework-dependent (``processPath="dotnet"``, or an app host EXE without ``hostfxr.dll``): the
+  ``dotnet`` install of the worker's ``%ProgramFiles%`` (``Program Files`` or
+  ``Program Files (x86)``, facts B11) supplies ``host\\fxr\\<version>\\hostfxr.dll``; the versions
+  under ``shared\\<framework>\\<version>`` must satisfy ``<app>.runtimeconfig.json``.
+Every in-process application yields at least one load, so that two in one pool can be told (500.35).
+"""
+
+from __future__ import annotations
+
+import json
+import ntpath
+from collections.abc import Iterator
+from pathlib import Path
+
+from iisbitness.arch import Arch, format_arches
+from iisbitness.image.paths import expand, normalize, process_environment
+from iisbitness.loadplan import BinaryRef, Load, LoadKind, PlanContext, Process, worker_candidates
+from iisbitness.model import Application, AspNetCore, Server
+
+HOSTING_FILES = ("hostfxr.dll", "coreclr.dll", "aspnetcorev2_inprocess.dll")
+"""Files of a published app that ANCM in-process loads from the app folder (when present)."""
+
+ROLL_FORWARD_DEFAULT = "minor"
+
+
+def app_folder(ctx: PlanContext, server: Server, app: Application, arch: Arch) -> tuple[str, Path | None] | None:
+    """The application's physical folder as ``(windows path, host folder or None)``; None if unknown."""
+    root = app.root_vdir
+    if root is None or not root.physical_path.strip():
+        return None
+    expanded, unresolved = expand(root.physical_path, process_environment(server.os_arch, arch, ctx.env_overrides))
+    if unresolved:
+        return None
+    win = normalize(expanded).rstrip("\\")
+    found = ctx.image.locate(win)
+    host = found.host_path if found.host_path is not None and found.host_path.is_dir() else None
+    return win, host
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts: list[int] = []
+    for p in text.split("-", 1)[0].split("."):
+        if not p.isdigit():
+            break
+        parts.append(int(p))
+    return tuple(parts)
+
+
+def satisfies(installed: str, wanted: str, roll_forward: str) -> bool:
+    """Does ``installed`` satisfy a request for ``wanted`` under ``rollForward`` (dotnet/runtime docs)?
+
+    Disable: exact; LatestPatch/Patch: same major.minor, not lower; Minor/LatestMinor (default): same
+    major, not lower; Major/LatestMajor: not lower. Pre-release labels are ignored.
+    """
+    have, want = _version(installed), _version(wanted)
+    if not have or not want:
+        return False
+    rf = roll_forward.lower()
+    if rf == "disable":
+        return have == want
+    if rf in ("latestpatch", "patch"):
+        return have[:2] == want[:2] and have >= want
+    if rf in ("major", "latestmajor"):
+        return have >= want
+    return have[:1] == want[:1] and have >= want
+
+
+def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore) -> tuple[str, tuple[tuple[str, str], ...], str]:
+    """``(file shown, ((framework, version), ...), rollForward)`` of the app; empty when none is readable."""
+    stem = ""
+    args = anc.arguments.strip().strip('"').split(" ", 1)[0] if anc.arguments.strip() else ""
+    for name in (ntpath.basename(args), ntpath.basename(anc.process_path)):
+        if name.lower().endswith((".dll", ".exe")):
+            stem = name[:-4]
+            break
+    candidate = ctx.image.find_child(folder, stem + ".runtimeconfig.json") if stem else None
+    if candidate is None:
+        try:
+            found = sorted(p for p in folder.iterdir() if p.name.lower().endswith(".runtimeconfig.json"))
+        except OSError:
+            found = []
+        candidate = found[0] if found else None
+    if candidate is None:
+        return "", (), ROLL_FORWARD_DEFAULT
+    try:
+        opts = json.loads(candidate.read_text(encoding="utf-8-sig")).get("runtimeOptions", {})
+    except (OSError, ValueError, AttributeError):
+        return ctx.image.display(candidate), (), ROLL_FORWARD_DEFAULT
+    frameworks = opts.get("frameworks") or ([opts["framework"]] if isinstance(opts.get("framework"), dict) else [])
+    pairs = tuple((str(f.get("name", "")), str(f.get("version", ""))) for f in frameworks if isinstance(f, dict))
+    return ctx.image.display(candidate), pairs, str(opts.get("rollForward", ROLL_FORWARD_DEFAULT))
+
+
+def _dotnet_root(ctx: PlanContext, server: Server, arch: Arch) -> tuple[str, Path | None]:
+    env = process_environment(server.os_arch, arch, ctx.env_overrides)
+    win = ntpath.join(env["PROGRAMFILES"], "dotnet")
+    found = ctx.image.locate(win)
+    return win, (found.host_path if found.host_path is not None and found.host_path.is_dir() else None)
+
+
+def _subdirs(ctx: PlanContext, folder: Path, *names: str) -> list[str]:
+    node: Path | None = folder
+    for n in names:
+        node = ctx.image.find_child(node, n) if node is not None else None
+    if node is None:
+        return []
+    try:
+        return sorted((p.name for p in node.iterdir() if p.is_dir()), key=_version)
+    except OSError:
+        return []
+
+
+def _runtime_status(ctx: PlanContext, root: Path | None, needs: tuple[tuple[str, str], ...], roll: str) -> tuple[str, str]:
+    """``(status, installed)``: status ``ok``, ``no-dotnet`` or ``no-version``."""
+    if root is None:
+        return "no-dotnet", ""
+    installed: list[str] = []
+    ok = True
+    for name, version in needs:
+        have = _subdirs(ctx, root, "shared", name)
+        installed.append(f"{name} {', '.join(have) or 'none'}")
+        ok = ok and any(satisfies(h, version, roll) for h in have)
+    return ("ok" if ok else "no-version"), "; ".join(installed)
+
+
+def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
+                         folder: Path | None, common: tuple[tuple[str, str], ...]) -> Iterator[Load]:
+    shown, needs, roll = read_runtimeconfig(ctx, folder, anc) if folder is not None else ("", (), ROLL_FORWARD_DEFAULT)
+    fits_at: list[Arch] = []
+    anywhere = False
+    status = installed = root_win = ""
+    root_host: Path | None = None
+    for arch in worker_candidates(server.os_arch):
+        win, host = _dotnet_root(ctx, server, arch)
+        st, inst = _runtime_status(ctx, host, needs, roll)
+        anywhere = anywhere or host is not None
+        if st == "ok":
+            fits_at.append(arch)
+        if arch is process.arch:
+            status, installed, root_win, root_host = st, inst, win, host
+    fxr = _subdirs(ctx, root_host, "host", "fxr") if root_host is not None else []
+    if fxr:
+        binary = ctx.resolve(ntpath.join(root_win, "host", "fxr", fxr[-1], "hostfxr.dll"), server.os_arch, process.arch)
+    elif root_host is not None:
+        binary = ctx.resolve(ntpath.join(root_win, "dotnet.exe"), server.os_arch, process.arch)
+    else:  # NOTE: no inference from the folder: a missing runtime is aspnetcore-runtime-missing's finding
+        binary = BinaryRef(ntpath.join(root_win, "dotnet.exe"), ntpath.join(root_win, "dotnet.exe"), None, None)
+    yield Load(process, LoadKind.ASPNETCORE, "hostfxr.dll", binary, anc.source, site=app.site, application=app.path,
+               detail=common + (("model", "framework-dependent"), ("dotnet_root", root_win), ("runtime", status),
+                                ("installed", installed), ("runtimeconfig", shown),
+                                ("requires", "; ".join(f"{n} {v}" for n, v in needs)), ("roll_forward", roll),
+                                ("fits_at", format_arches(frozenset(fits_at)) if fits_at else ""),
+                                ("dotnet_anywhere", "yes" if anywhere else "no")))
+
+
+def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
+                       apps: tuple[Application, ...]) -> Iterator[Load]:
+    """In-process ASP.NET Core applications: the runtime bits loaded into the worker (facts D6)."""
+    for app in apps:
+        anc = app.effects[0].aspnetcore if app.effects else None
+        if anc is None or not anc.in_process or not anc.process_path.strip():
+            continue  # NOTE: out-of-process apps run in their own dotnet.exe / app.exe
+        where = app_folder(ctx, server, app, process.arch)
+        if where is None:
+            continue
+        win, folder = where
+        pp = normalize(anc.process_path.strip().strip('"'))
+        common = (("hosting", anc.hosting_model), ("process_path", anc.process_path), ("app_folder", win))
+        local = [(n, ctx.image.find_child(folder, n)) for n in HOSTING_FILES] if folder is not None else []
+        for name, host in local:
+            if host is not None and name == "aspnetcorev2_inprocess.dll":
+                yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(win, name), server.os_arch,
+                           process.arch), anc.source, site=app.site, application=app.path,
+                           detail=common + (("role", "in-process request handler"),))
+        if ntpath.basename(pp).lower() in ("dotnet", "dotnet.exe"):
+            yield from _framework_dependent(ctx, server, process, app, anc, folder, common)
+            continue
+        exe = pp if ntpath.isabs(pp) else ntpath.normpath(ntpath.join(win, pp))
+        has_fxr = any(n == "hostfxr.dll" and h is not None for n, h in local)
+        if folder is not None and not has_fxr:
+            yield from _framework_dependent(ctx, server, process, app, anc, folder, common)
+            continue
+        yield Load(process, LoadKind.ASPNETCORE, ntpath.basename(exe), ctx.resolve(exe, server.os_arch, process.arch),
+                   anc.source, site=app.site, application=app.path,
+                   detail=common + (("model", "self-contained"), ("role", "app host")))
+        for name, host in local:
+            if host is not None and name != "aspnetcorev2_inprocess.dll":
+                yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(win, name), server.os_arch,
+                           process.arch), anc.source, site=app.site, application=app.path,
+                           detail=common + (("model", "self-contained"), ("role", "runtime")))

@@ -1,0 +1,135 @@
+"""In-process COM servers created by an application's pages (classic ASP, ASP.NET ``Server.CreateObject``).
+
+Facts D8/E3: an in-process server (``InprocServer32``) loads into w3wp.exe, so it must fit the
+worker; the worker finds the CLSID in its own registry view (64-bit ``Classes\\CLSID``, 32-bit
+``WOW6432Node\\Classes\\CLSID``), while ``Classes\\<ProgID>\\CLSID`` is shared. Out-of-process
+servers (``LocalServer32`` EXEs, COM+ server applications) run in their own process: no load.
+
+ProgIDs are found by scanning the application's ``.asp``/``.inc``/``.asa`` (and ASP.NET page)
+files for ``CreateObject("...")``, bounded by :data:`MAX_SCRIPT_FILES` and :data:`MAX_SCRIPT_BYTES`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from iisbitness.arch import Arch
+from iisbitness.collectors_aspnetcore import app_folder
+from iisbitness.image.paths import Inference
+from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, RegistryView, open_registry, view_of
+from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan import BinaryRef, Load, LoadKind, PlanContext, Process
+from iisbitness.model import Application, ConfigSource, Problem, Server
+
+MAX_SCRIPT_FILES = 5000
+"""Script files read per application folder."""
+MAX_SCRIPT_BYTES = 1_000_000
+"""Larger script files are skipped."""
+SCRIPT_SUFFIXES = (".asp", ".inc", ".asa", ".aspx", ".ascx", ".asmx", ".ashx")
+
+_CREATE = re.compile(r"""\bCreateObject\s*\(\s*["']([A-Za-z_][\w.\-]*)["']""", re.IGNORECASE)
+_CACHE: dict[int, tuple[ServerImage, tuple[ComRegistry | None, str | None]]] = {}
+
+
+def _registry(ctx: PlanContext) -> tuple[ComRegistry | None, str | None]:
+    """The image's registry, opened once per server image."""
+    cached = _CACHE.get(id(ctx.image))
+    if cached is None or cached[0] is not ctx.image:
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        hive = ctx.image.locate("C:\\" + SOFTWARE_HIVE).host_path
+        cached = (ctx.image, open_registry(hive if hive is not None and hive.is_file() else None, ctx.image.live))
+        _CACHE[id(ctx.image)] = cached
+    return cached[1]
+
+
+def scan_progids(folder: Path, skip: frozenset[Path]) -> tuple[list[tuple[str, Path, int]], str | None]:
+    """``[(progid, file, line)]`` of the first use of each ProgID under ``folder``, and a note if cut.
+
+    Folders in ``skip`` (other applications' roots) are not entered.
+    """
+    found: dict[str, tuple[str, Path, int]] = {}
+    seen = 0
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if Path(dirpath, d) not in skip and d.lower() != "bin")
+        for name in sorted(filenames):
+            if not name.lower().endswith(SCRIPT_SUFFIXES):
+                continue
+            seen += 1
+            if seen > MAX_SCRIPT_FILES:
+                return list(found.values()), f"more than {MAX_SCRIPT_FILES} script files: the rest were not read"
+            path = Path(dirpath, name)
+            try:
+                if path.is_symlink() or path.stat().st_size > MAX_SCRIPT_BYTES:  # NOTE: links may leave the image
+                    continue
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for m in _CREATE.finditer(text):
+                progid = m.group(1)
+                found.setdefault(progid.lower(), (progid, path, text.count("\n", 0, m.start()) + 1))
+    return list(found.values()), None
+
+
+def _other_view(view: RegistryView) -> RegistryView:
+    return RegistryView.WOW64 if view is RegistryView.NATIVE else RegistryView.NATIVE
+
+
+def _view_arch(view: RegistryView, process: Process) -> Arch:
+    return Arch.X86 if view is RegistryView.WOW64 else (process.arch if process.arch is not Arch.X86 else Arch.X64)
+
+
+def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...]) -> Iterator[Load]:
+    """In-process COM servers used by the pool's applications, resolved in the worker's registry view."""
+    roots = {f[1] for a in (a for s in server.sites for a in s.applications)
+             if (f := app_folder(ctx, server, a, process.arch)) is not None and f[1] is not None}
+    registry: ComRegistry | None = None
+    for app in apps:
+        where = app_folder(ctx, server, app, process.arch)
+        if where is None or where[1] is None:
+            continue
+        uses, note = scan_progids(where[1], frozenset(roots - {where[1]}))
+        if note:
+            ctx.problems.append(Problem(ctx.image.display(where[1]), None, note))
+        if not uses:
+            continue
+        if registry is None:
+            registry, why = _registry(ctx)
+            if registry is None:
+                ctx.problems.append(Problem(SOFTWARE_HIVE.replace("\\", "/"), None,
+                                            f"COM objects used by pages were not checked: {why}"))
+                return
+        for progid, file, line in uses:
+            load = _com_load(ctx, server, process, app, registry, progid, ConfigSource(ctx.image.display(file), line))
+            if load is not None:
+                yield load
+
+
+def _com_load(ctx: PlanContext, server: Server, process: Process, app: Application, registry: ComRegistry,
+              progid: str, source: ConfigSource) -> Load | None:
+    clsid = registry.progid_clsid(progid)
+    if clsid is None:
+        return None  # NOTE: not registered at all: not a bitness problem
+    view = view_of(server.os_arch, process.arch)
+    mine = registry.server(clsid, view)
+    other = registry.server(clsid, _other_view(view)) if server.os_arch.is_64bit else None
+    detail: tuple[tuple[str, str], ...] = (("progid", progid), ("clsid", clsid), ("view", view.value))
+    if mine is not None:
+        if mine.inproc is None:
+            return None  # LocalServer32 only: out of process, any bitness works
+        ref = ctx.resolve(mine.inproc, server.os_arch, process.arch)
+        return Load(process, LoadKind.COM_INPROC, progid, ref, source, site=app.site, application=app.path,
+                    detail=detail + (("registration", "inproc"), ("registry_key", mine.key)))
+    if other is None or other.inproc is None:
+        return None
+    # NOTE: whatever the DLL is, the worker's view has no such class (80040154): the registration decides.
+    arches = frozenset({Arch.X86}) if other.view is RegistryView.WOW64 else frozenset({Arch.X64, Arch.ARM64})
+    seen = ctx.resolve(other.inproc, server.os_arch, _view_arch(other.view, process))
+    ref = BinaryRef(seen.configured, seen.windows_path, seen.resolved, None,
+                    inferred=Inference(arches, f"registered only in the {other.view.value} registry view"))
+    return Load(process, LoadKind.COM_INPROC, progid, ref, source, site=app.site, application=app.path,
+                detail=detail + (("registration", "other-view"), ("registry_key", other.key),
+                                 ("other_view", other.view.value)))

@@ -1,0 +1,161 @@
+"""COM class registrations read from the registry, per registry view.
+
+On 64-bit Windows (7 / 2008 R2 and later) a 32-bit process reading ``HKLM\\SOFTWARE\\Classes\\CLSID``
+is redirected to ``HKLM\\SOFTWARE\\WOW6432Node\\Classes\\CLSID``; ``Classes\\<ProgID>`` (and
+``AppID``) are shared by both views (facts E3; "Registry Keys Affected by WOW64", MicrosoftDocs/win32
+desktop-src/WinProg64/shared-registry-keys.md). So a ProgID maps to one CLSID, but whether that CLSID
+has an ``InprocServer32`` depends on the caller's bitness (facts D8).
+
+Offline the registry is the image's ``Windows/System32/config/SOFTWARE`` hive, read with regipy.
+Live on Windows both views are read with :mod:`winreg` (``KEY_WOW64_64KEY`` / ``KEY_WOW64_32KEY``).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+from iisbitness.arch import Arch
+
+SOFTWARE_HIVE = "Windows\\System32\\config\\SOFTWARE"
+"""Where the SOFTWARE hive lives, relative to the system drive."""
+
+
+class RegistryView(str, Enum):
+    """A registry view: the native (64-bit) one, or the 32-bit one under WOW6432Node."""
+
+    NATIVE = "64-bit"
+    WOW64 = "32-bit"
+
+    @property
+    def clsid_key(self) -> str:
+        """Where CLSIDs live in the SOFTWARE hive for this view."""
+        return "Classes\\CLSID" if self is RegistryView.NATIVE else "WOW6432Node\\Classes\\CLSID"
+
+
+def view_of(os_arch: Arch, process_arch: Arch) -> RegistryView:
+    """The view a process of ``process_arch`` sees on an OS of ``os_arch``.
+
+    Only x86 processes on 64-bit Windows are redirected; x64 processes on ARM64 Windows see the
+    native view (there is no WOW64 layer for x64 there, facts A7).
+    """
+    return RegistryView.WOW64 if os_arch.is_64bit and process_arch is Arch.X86 else RegistryView.NATIVE
+
+
+@dataclass(frozen=True, slots=True)
+class ComServer:
+    """A CLSID's registration in one view.
+
+    Attributes:
+        clsid: the CLSID, braces included. view: where it was read.
+        inproc: the ``InprocServer32`` default value (a DLL path, maybe with %variables%), or None.
+        local: the ``LocalServer32`` default value (an EXE command line), or None.
+        key: the registry key, as a user would type it.
+    """
+
+    clsid: str
+    view: RegistryView
+    inproc: str | None
+    local: str | None
+    key: str
+
+
+class ComRegistry(Protocol):
+    """Read access to COM registrations."""
+
+    def progid_clsid(self, progid: str) -> str | None:
+        """The CLSID of ``progid`` (``Classes\\<ProgID>\\CLSID``, shared by both views), or None."""
+
+    def server(self, clsid: str, view: RegistryView) -> ComServer | None:
+        """The registration of ``clsid`` in ``view``, or None when it has no key there."""
+
+
+class HiveRegistry:
+    """The SOFTWARE hive of an offline image, read with regipy."""
+
+    def __init__(self, hive: Path) -> None:
+        from regipy.registry import RegistryHive
+
+        self.path = hive
+        self._hive = RegistryHive(str(hive))  # type: ignore[no-untyped-call]
+
+    def _default(self, key: str) -> str | None:
+        from regipy.exceptions import RegipyException
+
+        try:
+            value = self._hive.get_key("\\" + key).get_value()  # type: ignore[no-untyped-call]
+        except (RegipyException, ValueError, KeyError):
+            return None
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    def _exists(self, key: str) -> bool:
+        from regipy.exceptions import RegipyException
+
+        try:
+            self._hive.get_key("\\" + key)  # type: ignore[no-untyped-call]
+        except (RegipyException, ValueError, KeyError):
+            return False
+        return True
+
+    def progid_clsid(self, progid: str) -> str | None:
+        """The CLSID of ``progid``; falls back to ``WOW6432Node\\Classes`` (pre-Windows 7 layouts)."""
+        return self._default(f"Classes\\{progid}\\CLSID") or self._default(f"WOW6432Node\\Classes\\{progid}\\CLSID")
+
+    def server(self, clsid: str, view: RegistryView) -> ComServer | None:
+        """The registration of ``clsid`` in ``view``."""
+        key = f"{view.clsid_key}\\{clsid}"
+        if not self._exists(key):
+            return None
+        return ComServer(clsid, view, self._default(key + "\\InprocServer32"), self._default(key + "\\LocalServer32"),
+                         "HKLM\\SOFTWARE\\" + key)
+
+
+class LiveRegistry:  # pragma: no cover - needs Windows
+    """The running system's registry, both views, through :mod:`winreg`."""
+
+    def _default(self, key: str, view: RegistryView) -> str | None:
+        if sys.platform != "win32":
+            return None
+        import winreg
+
+        flag = winreg.KEY_WOW64_64KEY if view is RegistryView.NATIVE else winreg.KEY_WOW64_32KEY
+        try:
+            with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, "SOFTWARE\\" + key, 0, winreg.KEY_READ | flag) as k:
+                value, _ = winreg.QueryValueEx(k, "")
+        except OSError:
+            return None
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    def progid_clsid(self, progid: str) -> str | None:
+        """The CLSID of ``progid`` (shared key: the native view is enough)."""
+        return self._default(f"Classes\\{progid}\\CLSID", RegistryView.NATIVE)
+
+    def server(self, clsid: str, view: RegistryView) -> ComServer | None:
+        """The registration of ``clsid`` in ``view`` (WOW6432Node is reached by KEY_WOW64_32KEY)."""
+        key = f"Classes\\CLSID\\{clsid}"
+        inproc = self._default(key + "\\InprocServer32", view)
+        local = self._default(key + "\\LocalServer32", view)
+        if inproc is None and local is None:
+            return None
+        shown = "HKLM\\SOFTWARE\\" + (key if view is RegistryView.NATIVE else "WOW6432Node\\" + key)
+        return ComServer(clsid, view, inproc, local, shown)
+
+
+def open_registry(hive: Path | None, live: bool) -> tuple[ComRegistry | None, str | None]:
+    """The registry of an image: ``(registry, None)``, or ``(None, why not)``.
+
+    Args:
+        hive: the image's SOFTWARE hive file, or None when the image has none.
+        live: True for the running system (read with winreg on Windows).
+    """
+    if live and sys.platform == "win32":
+        return LiveRegistry(), None
+    if hive is None:
+        return None, f"no registry hive in the image ({SOFTWARE_HIVE.replace(chr(92), '/')})"
+    try:
+        return HiveRegistry(hive), None
+    except Exception as e:  # noqa: BLE001 - regipy raises many kinds on a damaged hive
+        return None, f"cannot read registry hive: {type(e).__name__}: {e}"

@@ -1,0 +1,57 @@
+"""aspnetcore-inprocess-arch: an in-process ASP.NET Core app whose runtime bits do not fit the pool.
+Sources: facts D6 (AspNetCore.Docs host-and-deploy/iis/in-process-hosting.md, troubleshoot.md: 500.32
+"ANCM Failed to Load dll", typically an app published for the other architecture; event 1010 with
+ErrorCode 0x800700c1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.arch import Arch
+from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.fixes.commands import APPCMD
+from iisbitness.loadplan import Load, LoadKind, LoadPlan
+from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
+
+RID = {Arch.X86: "win-x86", Arch.X64: "win-x64", Arch.ARM64: "win-arm64"}
+
+
+def publish_fix(load: Load) -> Fix:
+    """Publish the app for the worker's runtime identifier (not checkable offline)."""
+    rid = RID[load.process.arch]
+    return Fix(summary=f"Publish the app for the pool's architecture ({rid}) and redeploy it",
+               commands=(f"dotnet publish -c Release -r {rid} --self-contained",),
+               note="Framework-dependent apps: publish with -r " + rid + " --self-contained false, and install the "
+                    f"{load.process.arch.value} ASP.NET Core runtime (Hosting Bundle).")
+
+
+def out_of_process_fix(load: Load) -> Fix:
+    """Switch the app to out-of-process hosting: it then runs in its own dotnet.exe / app.exe."""
+    app = f"{load.site}{load.application}"
+    return Fix(summary=f"Host '{app}' out of process (hostingModel=\"outofprocess\"): the app then runs in its own process",
+               commands=(f'{APPCMD} set config "{app}" -section:system.webServer/aspNetCore /hostingModel:outofprocess',),
+               note="Edit the app's web.config (or the publish profile: <AspNetCoreHostingModel>OutOfProcess"
+                    "</AspNetCoreHostingModel>) so that the next deployment keeps it; out-of-process is slower.")
+
+
+@rule("aspnetcore-inprocess-arch", Severity.ERROR,
+      "An in-process ASP.NET Core app was built for another architecture than its pool")
+def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
+    """One finding per application: HTTP 500.32 on every request."""
+    bad: dict[tuple[str, str, str], list[Load]] = {}
+    for load in plan.loads_of(LoadKind.ASPNETCORE):
+        if load.process.pool is not None and load.fits is False:
+            bad.setdefault((load.process.pool.name, load.site or "", load.application or ""), []).append(load)
+    for loads in bad.values():
+        first = loads[0]
+        files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld)}" for ld in loads)
+        model = first.get("model", "self-contained")
+        cause = (f"{first.process.describe()} hosts '{first.site}{first.application}' in process "
+                 f"(hostingModel=\"{first.get('hosting')}\", processPath=\"{first.get('process_path')}\", "
+                 f"{model}), so ANCM loads the app's runtime into the worker: {files}. "
+                 "A process can only load DLLs of its own architecture.")
+        symptom = (f"{first.site}{first.application}: HTTP Error 500.32 - ANCM Failed to Load dll (Application log: "
+                   "event 1010, IIS AspNetCore Module V2, ErrorCode '0x800700c1').")
+        yield Finding.for_load(first, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
+                               fixes(flip_fix(plan, first), split_fix(plan, first), publish_fix(first),
+                                     out_of_process_fix(first)))

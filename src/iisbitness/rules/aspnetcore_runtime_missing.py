@@ -1,0 +1,76 @@
+"""aspnetcore-runtime-missing: a framework-dependent in-process app whose pool architecture has no
+(suitable) .NET install. ANCM uses the dotnet of the worker's %ProgramFiles% (Program Files (x86)
+for a 32-bit pool). Sources: facts D6 (500.31 "ANCM Failed to Find Native Dependencies": in a
+32-bit pool, the x86 runtime is missing), B11; runtimeconfig.json and roll-forward: dotnet/runtime docs.
+
+Config-only images: when the image holds no dotnet folder for any architecture, the runtime cannot be
+checked; the finding is then a NOTE with evidence ``unknown`` rather than an error (do not cry wolf
+over a copy of the configuration files), and an error only when the other architecture's dotnet is
+there (the image clearly holds .NET, just not for this pool)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.arch import Arch
+from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.fixes.commands import flip_pool, move_to_new_pool
+from iisbitness.loadplan import Evidence, Load, LoadKind, LoadPlan
+
+_NAMES = {"x86": Arch.X86, "x64": Arch.X64, "arm64": Arch.ARM64}
+
+
+def _fit_fixes(plan: LoadPlan, load: Load) -> tuple[Fix, ...]:
+    pool = load.process.pool
+    assert pool is not None
+    arches = [_NAMES[a.strip()] for a in load.get("fits_at").split(",") if a.strip() in _NAMES]
+    target = next((a for a in arches if a is not load.process.arch), None)
+    if target is None:
+        return ()
+    out = [flip_pool(pool.name, target, plan.server.os_arch)]
+    if len(plan.server.applications_in(pool)) > 1 and load.site is not None and load.application is not None:
+        out.append(move_to_new_pool(((load.site, load.application),), f"{pool.name} ({target.value})", target,
+                                    pool.name, pool.managed_runtime_version, pool.pipeline_mode.value,
+                                    plan.server.os_arch))
+    return tuple(out)
+
+
+@rule("aspnetcore-runtime-missing", Severity.ERROR,
+      "A framework-dependent in-process app has no suitable .NET runtime for its pool's architecture")
+def aspnetcore_runtime_missing(plan: LoadPlan) -> Iterator[Finding]:
+    """HTTP 500.31 on every request of the app."""
+    for load in plan.loads_of(LoadKind.ASPNETCORE):
+        status = load.get("runtime")
+        if load.process.pool is None or load.get("model") != "framework-dependent" or status in ("", "ok"):
+            continue
+        app = f"{load.site}{load.application}"
+        arch = load.process.arch
+        root = load.get("dotnet_root")
+        needs = load.get("requires") or "the ASP.NET Core shared framework"
+        install = Fix(summary=f"Install the {arch.value} ASP.NET Core Runtime / Hosting Bundle ({needs}) so that "
+                              f"{root} holds it",
+                      note="The Hosting Bundle installs the x64 and x86 runtimes; a runtime-only installer does one.")
+        symptom = f"{app}: HTTP Error 500.31 - ANCM Failed to Find Native Dependencies (Application log: event 1010)."
+        finding = Finding.for_load(load, aspnetcore_runtime_missing.id, aspnetcore_runtime_missing.severity, symptom,
+                                   "", _fit_fixes(plan, load) + (install,))
+        if status == "no-dotnet" and load.get("dotnet_anywhere") != "yes":
+            yield _replace(finding, Severity.NOTE, Evidence.UNKNOWN,
+                           f"Could not be checked: {load.process.describe()} would use the .NET install in {root}, "
+                           "and the image holds no dotnet folder in either Program Files folder (a configuration-only "
+                           "copy?). If the server has none either, the app fails with 500.31.")
+        elif status == "no-dotnet":
+            yield _replace(finding, finding.severity, Evidence.READ,
+                           f"{load.process.describe()} hosts '{app}' in process with processPath="
+                           f"\"{load.get('process_path')}\"; ANCM uses the .NET install of the worker's %ProgramFiles%, "
+                           f"{root}, which is not in the image, while another architecture's install is "
+                           f"(it fits at: {load.get('fits_at') or 'none that satisfies the app'}).")
+        else:
+            yield _replace(finding, finding.severity, Evidence.READ,
+                           f"'{app}' asks for {needs} (rollForward {load.get('roll_forward')}, "
+                           f"{load.get('runtimeconfig') or 'runtimeconfig.json'}), but {root} has {load.get('installed')}.")
+
+
+def _replace(f: Finding, severity: Severity, evidence: Evidence, cause: str) -> Finding:
+    from dataclasses import replace
+
+    return replace(f, severity=severity, evidence=evidence, cause=cause)

@@ -1,0 +1,56 @@
+"""com-inproc-arch: a page creates an in-process COM object the worker cannot load.
+The CLSID is registered only in the other registry view (32-bit registrations live under
+WOW6432Node\\Classes\\CLSID), or its InprocServer32 DLL is of another architecture.
+Sources: facts D8, D9, E3, H (0x80040154); Persits KB PS080519170."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.arch import Arch
+from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.loadplan import Load, LoadKind, LoadPlan
+from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
+
+
+def _register_fix(load: Load) -> Fix:
+    dll = load.binary.windows_path or load.binary.configured
+    if load.process.arch is Arch.X86:
+        return Fix(summary=f"Register an x86 build of the component in the 32-bit view: "
+                           f"%windir%\\SysWOW64\\regsvr32.exe \"<x86 build of {dll}>\"",
+                   commands=(r'%windir%\SysWOW64\regsvr32.exe "<path to the x86 build>"',))
+    return Fix(summary=f"Register a {load.process.arch.value} build of the component in the 64-bit view "
+                       "(%windir%\\System32\\regsvr32.exe)",
+               commands=(r'%windir%\System32\regsvr32.exe "<path to the 64-bit build>"',),
+               note="Only if the vendor ships a 64-bit build; the 32-bit DLL cannot be registered for 64-bit callers.")
+
+
+def _complus_fix() -> Fix:
+    return Fix(summary="Keep the component 32-bit and run it out of process: add it to a COM+ server application "
+                       "(Component Services, runs in dllhost.exe), so any worker bitness can call it",
+               commands=("mmc comexp.msc /32",),
+               note="Open Component Services from the 32-bit console (mmc -32) to see 32-bit components and set "
+                    "their DCOM launch permissions for the pool identity (IIS AppPool\\<pool>).")
+
+
+@rule("com-inproc-arch", Severity.ERROR, "A page creates an in-process COM object the pool's worker cannot load")
+def com_inproc_arch(plan: LoadPlan) -> Iterator[Finding]:
+    """Server.CreateObject fails: ASP 0177 / 800A01AD, or 80040154 "Class not registered"."""
+    for load in plan.loads_of(LoadKind.COM_INPROC):
+        if load.process.pool is None or load.fits is not False:
+            continue
+        progid, clsid = load.get("progid"), load.get("clsid")
+        if load.get("registration") == "other-view":
+            why = (f"'{progid}' ({clsid}) is registered only in the {load.get('other_view')} registry view "
+                   f"({load.get('registry_key')}, InprocServer32 {load.binary.configured}); "
+                   f"{load.process.describe()} reads the {load.get('view')} view, where the class does not exist.")
+        else:
+            why = (f"{load.process.describe()} finds '{progid}' ({clsid}) at {load.get('registry_key')}; its "
+                   f"InprocServer32 {load.binary.windows_path or load.binary.configured} is {binary_words(load)}. "
+                   "A process can only load DLLs of its own architecture.")
+        symptom = (f"{load.site}{load.application}: Server.CreateObject(\"{progid}\") fails: \"ActiveX component "
+                   "can't create object\" (800A01AD), ASP 0177 \"Server.CreateObject Failed\" or 80040154 "
+                   "\"Class not registered\".")
+        yield Finding.for_load(load, com_inproc_arch.id, com_inproc_arch.severity, symptom,
+                               why + " Out-of-process servers (LocalServer32, COM+ server apps) need not match.",
+                               fixes(flip_fix(plan, load), split_fix(plan, load), _register_fix(load), _complus_fix()))

@@ -1,0 +1,51 @@
+"""native-library-arch: a native DLL in an application's bin that the pool's architecture cannot load.
+A warning: the DLL loads only when managed code calls into it (P/Invoke), so the app may start and fail
+later with BadImageFormatException (0x8007000B). No finding when the package's own per-architecture
+layout below bin (``x86\\``/``x64\\`` or ``runtimes\\win-<arch>\\native\\``) holds a fitting copy.
+Sources: facts D1, D5; NuGet "Supporting multiple .NET versions / native assets" (runtimes/{rid}/native)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.arch import format_arches
+from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.loadplan import Load, LoadKind, LoadPlan
+from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, split_fix
+
+
+def _copies(plan: LoadPlan, load: Load) -> list[Load]:
+    return [ld for ld in plan.loads_of(LoadKind.BIN_NATIVE)
+            if ld.get("layout") and ld.process == load.process and ld.site == load.site
+            and ld.application == load.application and ld.name.lower() == load.name.lower()]
+
+
+@rule("native-library-arch", Severity.WARNING, "A native DLL in bin cannot be loaded by the pool's architecture")
+def native_library_arch(plan: LoadPlan) -> Iterator[Finding]:
+    """The first call into the DLL fails; the rest of the app may work."""
+    isapi = {(ld.binary.windows_path or "").lower() for ld in plan.loads_of(LoadKind.ISAPI_EXTENSION)}
+    for load in plan.loads_of(LoadKind.BIN_NATIVE):
+        if load.process.pool is None or load.get("layout") or load.fits is not False:
+            continue
+        if (load.binary.windows_path or "").lower() in isapi:
+            continue  # NOTE: an ISAPI extension kept in bin: isapi-extension-arch reports it
+        copies = _copies(plan, load)
+        if any(c.fits for c in copies):
+            continue
+        arch = load.process.arch
+        layout = (" The package layout below bin has " + "; ".join(
+            f"{c.get('layout')}\\{c.name} ({format_arches(c.binary.arches or frozenset())})" for c in copies)
+                  + f", but no {arch.value} copy.") if copies else (
+            f" No package layout below bin (x86\\, x64\\, runtimes\\win-<arch>\\native\\) provides an {arch.value} copy.")
+        symptom = (f"{load.site}{load.application}: calls into '{load.name}' fail with System.BadImageFormatException "
+                   "\"An attempt was made to load a program with an incorrect format.\" (0x8007000B); the rest of "
+                   "the app may work.")
+        rid = {"x86": "win-x86", "x64": "win-x64", "arm64": "win-arm64"}[arch.value]
+        ship = Fix(summary=f"Deploy the {arch.value} build of '{load.name}': keep the package's "
+                           f"runtimes\\{rid}\\native\\{load.name} (or x86\\ / x64\\) layout in bin, or copy the "
+                           f"{arch.value} build over bin\\{load.name}",
+                   note="NuGet packages with native code ship one copy per architecture; publishing for one RID, "
+                        "or copying a single build into bin, drops the others.")
+        yield Finding.for_load(load, native_library_arch.id, native_library_arch.severity, symptom,
+                               mismatch_cause(load, "the native library") + layout,
+                               fixes(flip_fix(plan, load), split_fix(plan, load), ship))

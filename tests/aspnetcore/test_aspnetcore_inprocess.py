@@ -1,0 +1,125 @@
+"""ASP.NET Core Module in-process hosting: self-contained, framework-dependent, out-of-process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from iisbitness.collectors_aspnetcore import satisfies
+from iisbitness.findings import Severity
+from iisbitness.loadplan import Evidence
+from tests.aspnetcore.image import CORPUS, make_image, put, rules_of, run, write
+
+X86_SC = "CristopherRoSa__googlemaps__bin__Release__net6.0__win-x86__publish__web.config"
+X64_SC = "tkanel__myOffice__bin__Release__netcoreapp3.1__win-x64__publish__web.config"
+FDD_V1 = "Dev-Lynx__Chop9ja.API__bin__Release__netcoreapp2.1__publish__web.config"
+FDD_INPROC = """<?xml version="1.0" encoding="utf-8"?>
+<configuration><location path="." inheritInChildApplications="false"><system.webServer>
+<handlers><add name="aspNetCore" path="*" verb="*" modules="AspNetCoreModuleV2" resourceType="Unspecified" /></handlers>
+<aspNetCore processPath="dotnet" arguments=".\\Shop.dll" hostingModel="inprocess" />
+</system.webServer></location></configuration>
+"""
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
+
+
+def _self_contained(root: Path, folder: str, corpus: str, exe: str, arch: str) -> None:
+    (root / "inetpub" / folder).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CORPUS / corpus, root / "inetpub" / folder / "web.config")
+    put(root, f"apphost_{arch}.exe", f"inetpub/{folder}/{exe}")
+    put(root, f"hostfxr_{arch}.dll", f"inetpub/{folder}/hostfxr.dll")
+    put(root, f"coreclr_{arch}.dll", f"inetpub/{folder}/coreclr.dll")
+    put(root, f"aspnetcorev2_inprocess_{arch}.dll", f"inetpub/{folder}/aspnetcorev2_inprocess.dll")
+
+
+def _dotnet(root: Path, pf: str, arch: str, version: str) -> None:
+    put(root, f"hostfxr_{arch}.dll", f"{pf}/dotnet/host/fxr/{version}/hostfxr.dll")
+    for fw in ("Microsoft.NETCore.App", "Microsoft.AspNetCore.App"):
+        (root / pf / "dotnet" / "shared" / fw / version).mkdir(parents=True, exist_ok=True)
+
+
+def _fdd_app(root: Path, folder: str, version: str) -> None:
+    write(root, f"inetpub/{folder}/web.config", FDD_INPROC)
+    write(root, f"inetpub/{folder}/Shop.runtimeconfig.json", json.dumps(
+        {"runtimeOptions": {"tfm": "net8.0", "framework": {"name": "Microsoft.AspNetCore.App", "version": version}}}))
+
+
+def test_self_contained_x86_in_64bit_pool_is_500_32_and_flip_is_verified(tmp_path: Path) -> None:
+    make_image(tmp_path, [("Core64", 'managedRuntimeVersion=""', "maps")])
+    _self_contained(tmp_path, "maps", X86_SC, "googlemaps.exe", "x86")
+    report = run(tmp_path)
+    assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
+    f = report.findings[0]
+    assert "500.32" in f.symptom and f.evidence is Evidence.READ
+    assert f.fixes[0].verified is True and "enable32BitAppOnWin64:true" in f.fixes[0].commands[0]
+    assert any("win-x64" in c for fx in f.fixes for c in fx.commands)
+    assert any("outofprocess" in c for fx in f.fixes for c in fx.commands)
+
+
+def test_self_contained_x64_in_64bit_pool_is_fine(tmp_path: Path) -> None:
+    make_image(tmp_path, [("Core64", 'managedRuntimeVersion=""', "office")])
+    _self_contained(tmp_path, "office", X64_SC, "myITOffice.exe", "x64")
+    assert rules_of(run(tmp_path)) == []
+
+
+def test_out_of_process_gives_no_finding(tmp_path: Path) -> None:
+    make_image(tmp_path, [("Core32", 'enable32BitAppOnWin64="true" managedRuntimeVersion=""', "api")])
+    (tmp_path / "inetpub" / "api").mkdir(parents=True)
+    shutil.copyfile(CORPUS / FDD_V1, tmp_path / "inetpub/api/web.config")
+    put(tmp_path, "apphost_x64.exe", "inetpub/api/Chop9ja.API.exe")
+    assert rules_of(run(tmp_path)) == []
+
+
+def test_framework_dependent_uses_the_dotnet_of_the_pools_program_files(tmp_path: Path) -> None:
+    make_image(tmp_path, [("Core32", 'enable32BitAppOnWin64="true" managedRuntimeVersion=""', "shop")])
+    _fdd_app(tmp_path, "shop", "8.0.0")
+    _dotnet(tmp_path, "Program Files", "x64", "8.0.4")  # x64 only: the 32-bit worker finds none
+    report = run(tmp_path)
+    assert rules_of(report) == [("aspnetcore-runtime-missing", "S1")]
+    f = report.findings[0]
+    assert f.severity is Severity.ERROR and "Program Files (x86)\\dotnet" in f.cause
+    assert f.fixes[0].verified is True and "enable32BitAppOnWin64:false" in f.fixes[0].commands[0]
+
+
+def test_framework_dependent_with_matching_install_is_fine(tmp_path: Path) -> None:
+    make_image(tmp_path, [("Core32", 'enable32BitAppOnWin64="true" managedRuntimeVersion=""', "shop")])
+    _fdd_app(tmp_path, "shop", "8.0.0")
+    _dotnet(tmp_path, "Program Files (x86)", "x86", "8.0.4")
+    assert rules_of(run(tmp_path)) == []
+
+
+def test_framework_dependent_version_too_old(tmp_path: Path) -> None:
+    make_image(tmp_path, [("Core64", 'managedRuntimeVersion=""', "shop")])
+    _fdd_app(tmp_path, "shop", "8.0.0")
+    _dotnet(tmp_path, "Program Files", "x64", "6.0.25")
+    report = run(tmp_path)
+    assert rules_of(report) == [("aspnetcore-runtime-missing", "S1")]
+    assert "6.0.25" in report.findings[0].cause
+
+
+def test_config_only_image_gives_a_note_not_an_error(tmp_path: Path) -> None:
+    make_image(tmp_path, [("Core64", 'managedRuntimeVersion=""', "shop")])
+    _fdd_app(tmp_path, "shop", "8.0.0")
+    report = run(tmp_path)
+    assert rules_of(report) == [("aspnetcore-runtime-missing", "S1")]
+    assert report.findings[0].severity is Severity.NOTE and report.findings[0].evidence is Evidence.UNKNOWN
+
+
+def test_two_in_process_apps_in_one_pool_is_500_35(tmp_path: Path) -> None:
+    make_image(tmp_path, [("Core64", 'managedRuntimeVersion=""', "a"), ("Core64", 'managedRuntimeVersion=""', "b")])
+    _self_contained(tmp_path, "a", X64_SC, "myITOffice.exe", "x64")
+    _self_contained(tmp_path, "b", X64_SC, "myITOffice.exe", "x64")
+    report = run(tmp_path)
+    assert rules_of(report) == [("aspnetcore-multiple-inprocess", None)]
+    f = report.findings[0]
+    assert "500.35" in f.symptom and f.fixes[0].verified is True
+
+
+@pytest.mark.parametrize(("have", "want", "roll", "ok"), [
+    ("8.0.4", "8.0.0", "Minor", True), ("8.1.0", "8.0.0", "LatestPatch", False), ("9.0.0", "8.0.0", "Minor", False),
+    ("9.0.0", "8.0.0", "Major", True), ("8.0.0", "8.0.0", "Disable", True), ("7.0.0", "8.0.0", "Major", False),
+])
+def test_roll_forward(have: str, want: str, roll: str, ok: bool) -> None:
+    assert satisfies(have, want, roll) is ok

@@ -1,0 +1,77 @@
+"""In-process COM servers of classic ASP pages, resolved in both registry views of a real hive."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from iisbitness.arch import Arch
+from iisbitness.image.registry import HiveRegistry, RegistryView, view_of
+from tests.aspnetcore.image import make_image, put, rules_of, run, write
+
+HIVE = Path(__file__).resolve().parents[1] / "fixtures" / "registry" / "SOFTWARE"
+PDF, BARCODE, MAILER, REPORTER = (f"{{6F1C9A3E-2B7D-4E10-9C55-3A8E5D2B1F0{n}}}" for n in range(1, 5))
+
+
+def test_hive_views() -> None:
+    reg = HiveRegistry(HIVE)
+    assert reg.progid_clsid("contoso.pdfstamp") == PDF
+    assert reg.server(PDF, RegistryView.NATIVE) is None
+    wow = reg.server(PDF, RegistryView.WOW64)
+    assert wow is not None and wow.inproc is not None and wow.inproc.endswith("pdfstamp.dll")
+    mailer64, mailer32 = reg.server(MAILER, RegistryView.NATIVE), reg.server(MAILER, RegistryView.WOW64)
+    assert mailer64 is not None and mailer32 is not None and mailer64.inproc != mailer32.inproc
+    rep = reg.server(REPORTER, RegistryView.WOW64)
+    assert rep is not None and rep.inproc is None and rep.local is not None
+    assert view_of(Arch.X64, Arch.X86) is RegistryView.WOW64 and view_of(Arch.ARM64, Arch.X64) is RegistryView.NATIVE
+    assert view_of(Arch.X86, Arch.X86) is RegistryView.NATIVE
+
+
+def _image(root: Path, pool_attrs: str, progid: str) -> None:
+    make_image(root, [("AspPool", pool_attrs, "orders")])
+    write(root, "inetpub/orders/default.asp",
+          f'<%\nSet o = Server.CreateObject("{progid}")\nSet r = CreateObject("Contoso.Reporter")\n%>\n')
+    (root / "Windows/System32/config").mkdir(parents=True)
+    shutil.copyfile(HIVE, root / "Windows/System32/config/SOFTWARE")
+    put(root, "comserver_x86.dll", "Program Files (x86)/Contoso/PdfStamp/pdfstamp.dll")
+    put(root, "comserver_x86.dll", "Program Files/Contoso/Barcode/barcode.dll")
+    put(root, "comserver_x64.dll", "Program Files/Contoso/Mailer/mailer.dll")
+    put(root, "comserver_x86.dll", "Program Files (x86)/Contoso/Mailer/mailer.dll")
+
+
+def test_registered_only_in_32bit_view_fails_in_64bit_pool(tmp_path: Path) -> None:
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    report = run(tmp_path)
+    assert rules_of(report) == [("com-inproc-arch", "S1")]
+    f = report.findings[0]
+    assert "800A01AD" in f.symptom and "WOW6432Node" in f.cause and f.config is not None and f.config.line == 2
+    assert f.fixes[0].verified is True and "enable32BitAppOnWin64:true" in f.fixes[0].commands[0]
+    assert any("comexp.msc /32" in c for fx in f.fixes for c in fx.commands)
+
+
+def test_registered_only_in_32bit_view_works_in_32bit_pool(tmp_path: Path) -> None:
+    _image(tmp_path, 'enable32BitAppOnWin64="true" managedRuntimeVersion=""', "Contoso.PdfStamp")
+    assert rules_of(run(tmp_path)) == []
+
+
+@pytest.mark.parametrize("attrs", ['managedRuntimeVersion=""', 'enable32BitAppOnWin64="true" managedRuntimeVersion=""'])
+def test_registered_in_both_views_fits_every_pool(tmp_path: Path, attrs: str) -> None:
+    _image(tmp_path, attrs, "Contoso.Mailer")
+    assert rules_of(run(tmp_path)) == []
+
+
+def test_wrong_architecture_dll_in_64bit_view(tmp_path: Path) -> None:
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.Barcode")
+    report = run(tmp_path)
+    assert rules_of(report) == [("com-inproc-arch", "S1")]
+    assert "x86 native DLL" in report.findings[0].cause
+
+
+def test_no_hive_is_reported_as_a_problem_not_a_finding(tmp_path: Path) -> None:
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    (tmp_path / "Windows/System32/config/SOFTWARE").unlink()
+    report = run(tmp_path)
+    assert rules_of(report) == []
+    assert any("not checked" in p.message for p in report.problems)
