@@ -1,6 +1,6 @@
 """Collectors: each turns one part of the configuration into loads of one worker process.
 
-Registered explicitly in :data:`COLLECTORS` (run in order for every worker). Each is a pure
+Registered explicitly in :data:`iisbitness.collector_set.COLLECTORS` (run in order for every worker). Each is a pure
 function of the model plus the image read through :class:`iisbitness.loadplan.PlanContext`.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from iisbitness.arch import Arch
 from iisbitness.image.paths import expand, process_environment
-from iisbitness.loadplan import Collector, Load, LoadKind, PlanContext, Process
+from iisbitness.loadplan import Load, LoadKind, PlanContext, Process
 from iisbitness.model import Application, ConfigSource, Problem, Server
 
 
@@ -133,17 +133,3 @@ def collect_iis_manager(ctx: PlanContext, server: Server) -> Iterator[Load]:
         if ld.kind is LoadKind.BIN_ASSEMBLY:
             yield ld
 
-
-COLLECTORS: tuple[Collector, ...] = (
-    collect_global_modules,
-    collect_isapi_filters,
-    collect_isapi_extensions,
-    collect_bin,
-)
-"""Every collector run for each worker process, in order."""
-
-from iisbitness.collectors_aspnetcore import collect_aspnetcore  # noqa: E402 - they import this module
-from iisbitness.collectors_com import collect_com  # noqa: E402
-from iisbitness.collectors_native import collect_native_layouts  # noqa: E402
-
-COLLECTORS += (collect_aspnetcore, collect_com, collect_native_layouts)

@@ -263,6 +263,7 @@ class PlanContext:
     follow_dependencies: bool = True
     _images: dict[Path, PeImage | str] = field(default_factory=dict, repr=False)
     _dirs: dict[Path, tuple[list[Path], str | None]] = field(default_factory=dict, repr=False)
+    _resolved: dict[tuple[str, Arch, Arch], BinaryRef] = field(default_factory=dict, repr=False)
     _chains: dict[tuple[Path, Arch], tuple[str, ...]] = field(default_factory=dict, repr=False)
     problems: list[Problem] = field(default_factory=list, repr=False)
     skipped: list[tuple[Process, str, ConfigSource, str]] = field(default_factory=list, repr=False)
@@ -287,7 +288,14 @@ class PlanContext:
         return self._images[host]
 
     def resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
-        """Resolve a configured binary path as a process of ``process_arch`` would (facts B11, B12, E1)."""
+        """Resolve a configured binary path as a process of ``process_arch`` would (facts B11, B12, E1). Cached."""
+        # NOTE: a bin of 20,000 DLLs is resolved for every worker, candidate and re-plan (issue 7)
+        key = (configured, os_arch, process_arch)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(configured, os_arch, process_arch)
+        return self._resolved[key]
+
+    def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         env = process_environment(os_arch, process_arch, self.env_overrides)
         expanded, unresolved = expand(configured, env)
         if unresolved:
@@ -373,13 +381,14 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] | 
     Args:
         server: the merged configuration model.
         ctx: the image and caches (reuse one context to re-plan cheaply).
-        collectors: the collectors to run; default :data:`COLLECTORS`.
+        collectors: the collectors to run; default :data:`iisbitness.collector_set.COLLECTORS`.
 
     Returns:
         A :class:`LoadPlan`. Never raises for bad binaries: they become loads whose
         ``binary.problem`` or ``binary.image.reason`` says what is wrong.
     """
-    from iisbitness.collectors import COLLECTORS, collect_iis_manager  # NOTE: they import this module
+    from iisbitness.collector_set import COLLECTORS  # NOTE: collectors import this module
+    from iisbitness.collectors import collect_iis_manager
 
     ctx.skipped.clear()
     ctx.problems.clear()

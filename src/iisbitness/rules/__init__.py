@@ -11,15 +11,15 @@ from iisbitness.rules.binary_invalid import binary_invalid
 from iisbitness.rules.binary_missing import binary_missing
 from iisbitness.rules.com_inproc_arch import com_inproc_arch
 from iisbitness.rules.global_module_arch import global_module_arch
+from iisbitness.rules.iis6_extension_arch import iis6_extension_arch
+from iisbitness.rules.iis6_filter_arch import iis6_filter_arch
+from iisbitness.rules.iis6_isolation_wow64 import iis6_isolation_wow64
 from iisbitness.rules.iis_manager_32bit_assembly import iis_manager_32bit_assembly
 from iisbitness.rules.isapi_extension_arch import isapi_extension_arch
 from iisbitness.rules.isapi_filter_arch import isapi_filter_arch
 from iisbitness.rules.managed_assembly_arch import managed_assembly_arch
 from iisbitness.rules.native_library_arch import native_library_arch
 from iisbitness.rules.pool_arch_conflict import pool_arch_conflict
-from iisbitness.rules.iis6_extension_arch import iis6_extension_arch
-from iisbitness.rules.iis6_filter_arch import iis6_filter_arch
-from iisbitness.rules.iis6_isolation_wow64 import iis6_isolation_wow64
 
 RULES: tuple[Rule, ...] = (
     global_module_arch,
