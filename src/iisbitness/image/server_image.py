@@ -54,6 +54,7 @@ class ServerImage:
     sysnative: bool = False
     live: bool = False
     _listing: dict[Path, dict[str, str] | None] = field(default_factory=dict, repr=False)
+    _located: dict[str, Resolved] = field(default_factory=dict, repr=False)
 
     @classmethod
     def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None) -> ServerImage:
@@ -77,7 +78,14 @@ class ServerImage:
         return self.drives["C"]
 
     def locate(self, windows_path: str) -> Resolved:
-        """Find ``windows_path`` (absolute, already expanded and redirected) in the image."""
+        """Find ``windows_path`` (absolute, already expanded and redirected) in the image. Cached."""
+        # NOTE: cached like the listings: a bin of 20,000 DLLs is located once per worker and per re-plan (issue 7)
+        hit = self._located.get(windows_path)
+        if hit is None:
+            hit = self._located[windows_path] = self._locate(windows_path)
+        return hit
+
+    def _locate(self, windows_path: str) -> Resolved:
         p = normalize(windows_path)
         if is_unc(p):
             return Resolved(p, None, "UNC share: not part of the server image")
