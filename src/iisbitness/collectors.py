@@ -7,6 +7,7 @@ function of the model plus the image read through :class:`iisbitness.loadplan.Pl
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from iisbitness.arch import Arch
 from iisbitness.image.paths import expand, process_environment
@@ -70,7 +71,7 @@ def collect_isapi_extensions(ctx: PlanContext, server: Server, process: Process,
                            detail=(("path", h.path), ("verb", h.verb), ("precondition", h.precondition)))
 
 
-def app_bin_folder(ctx: PlanContext, server: Server, app: Application, arch: Arch) -> tuple[str, object] | None:
+def app_bin_folder(ctx: PlanContext, server: Server, app: Application, arch: Arch) -> tuple[str, Path] | None:
     """The application's ``bin`` folder as ``(windows path, host Path)``, or None when absent."""
     root = app.root_vdir
     if root is None or not root.physical_path.strip():
@@ -99,15 +100,12 @@ def collect_bin(ctx: PlanContext, server: Server, process: Process, apps: tuple[
 
 
 def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...]) -> Iterator[Load]:
-    from pathlib import Path
-
     seen: set[Path] = set()
     for app in apps:
         found = app_bin_folder(ctx, server, app, process.arch)
         if found is None:
             continue
         win, host = found
-        assert isinstance(host, Path)
         if host in seen:
             continue
         seen.add(host)

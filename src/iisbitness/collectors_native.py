@@ -36,7 +36,6 @@ def collect_native_layouts(ctx: PlanContext, server: Server, process: Process,
         if found is None:
             continue
         win, host = found
-        assert isinstance(host, Path)
         for layout in LAYOUTS:
             node: Path | None = host
             for part in layout:

@@ -30,6 +30,7 @@ from iisbitness.config.merge import (
     split_location_path,
 )
 from iisbitness.config.xml import attr, child, children, parse_file
+from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError, ServerImageError
 from iisbitness.image.paths import expand, normalize, process_environment
 from iisbitness.image.server_image import ServerImage
@@ -60,17 +61,6 @@ MAX_WEBCONFIG_DEPTH = 8
 _SKIP_DIRS = {"bin", "app_data", "node_modules", ".git", "obj", "packages", "aspnet_client", "app_code"}
 
 Progress = Callable[[str], None]
-
-
-def _bool(value: str | None) -> bool | None:
-    if value is None:
-        return None
-    v = value.strip().lower()
-    if v in ("true", "1"):
-        return True
-    if v in ("false", "0"):
-        return False
-    return None
 
 
 def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from iisbitness.arch import Arch
 from iisbitness.config.xml import MAX_CONFIG_BYTES, children, local_name, parse_bytes
+from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model import ConfigSource, Problem
@@ -214,17 +215,6 @@ def parse_restrictions(value: str) -> tuple[WebSvcExt, ...]:
         out.append(WebSvcExt(parts[0].strip() == "1", parts[1].strip(), parts[3].strip() if len(parts) > 3 else "",
                              ",".join(parts[4:]).strip()))
     return tuple(out)
-
-
-def _bool(value: str | None) -> bool | None:
-    if value is None:
-        return None
-    v = value.strip().lower()
-    if v in ("true", "1"):
-        return True
-    if v in ("false", "0"):
-        return False
-    return None
 
 
 def _parent(location: str) -> str | None:

@@ -111,3 +111,16 @@ def attr(el: etree._Element, name: str, default: str = "") -> str:
     """Attribute value (exact name), else ``default``."""
     value = el.get(name)
     return default if value is None else str(value)
+
+
+def parse_bool(value: str | None) -> bool | None:
+    """An IIS boolean attribute: ``true``/``1`` -> True, ``false``/``0`` -> False (any case);
+    None when absent or not a boolean."""
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v in ("true", "1"):
+        return True
+    if v in ("false", "0"):
+        return False
+    return None
