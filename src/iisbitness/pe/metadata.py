@@ -83,7 +83,9 @@ def read_assembly_info(path: str | os.PathLike[str]) -> AssemblyInfo:
     """
     name = os.fspath(path)
     try:
-        with open(name, "rb") as f:
+        # NOTE: O_NONBLOCK: a FIFO where an assembly should be must not block the read (issue 7)
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
             data = f.read(MAX_METADATA_FILE + 1)
     except OSError as e:
         raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
