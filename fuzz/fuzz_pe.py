@@ -1,0 +1,67 @@
+"""Coverage-guided fuzzing of the PE/CLR reader and the .NET metadata reader (atheris).
+
+Targets, all fed the same bytes:
+- :func:`iisbitness.pe.classify.classify_bytes` (DOS/COFF/optional headers, sections, COR20,
+  metadata root, ReadyToRun, CHPE load config): must return a PeImage, never raise;
+- :func:`iisbitness.pe.imports.imports_from` (import and delay-import tables);
+- :func:`iisbitness.pe.metadata.assembly_info_from_bytes` (dnfile tables and heaps): must return
+  an AssemblyInfo, never raise.
+
+Any exception escaping these is a crash; atheris writes the input to ``crash-<sha1>``.
+Run: see fuzz/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import atheris
+
+with atheris.instrument_imports():
+    import dnfile  # noqa: F401  NOTE: imported here so that its code is instrumented too
+    import pefile  # noqa: F401
+
+    from iisbitness.pe.classify import classify_bytes
+    from iisbitness.pe.headers import parse_headers
+    from iisbitness.pe.imports import imports_from
+    from iisbitness.pe.metadata import assembly_info_from_bytes
+    from iisbitness.pe.source import InvalidPe, Source
+    from iisbitness.pe.types import ImageKind
+
+MAX_LEN = 1 << 16
+TARGET = os.environ.get("FUZZ_TARGET", "all")
+"""``all`` (default), ``pe`` (header readers only: about 50x faster) or ``metadata`` (dnfile only)."""
+
+
+def test_one_input(data: bytes) -> None:
+    """One fuzz input: every reader must answer, none may raise."""
+    if TARGET in ("all", "pe"):
+        _pe(data)
+    if TARGET in ("all", "metadata"):
+        info = assembly_info_from_bytes(data, "<fuzz>")
+        if info.name is None and info.reason is None and info.version is not None:
+            raise AssertionError(f"inconsistent AssemblyInfo: {info!r}")
+
+
+def _pe(data: bytes) -> None:
+    img = classify_bytes(data, "<fuzz>")
+    if img.kind is ImageKind.NOT_PE and not (img.reason or "").startswith("not a valid PE: "):
+        raise AssertionError(f"NOT_PE without a reason: {img!r}")
+    src = Source.from_bytes(data)
+    try:
+        headers = parse_headers(src)
+    except InvalidPe:
+        headers = None
+    if headers is not None:
+        imports_from(src, headers)
+
+
+def main() -> None:
+    """Entry point: ``python fuzz/fuzz_pe.py [libFuzzer options] [corpus dirs]``."""
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
