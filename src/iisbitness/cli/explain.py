@@ -36,7 +36,7 @@ def explain_command(text: tuple[str, ...], event_logs: tuple[str, ...], fmt: str
     if text:
         texts.append(("argument", " ".join(text)))
     elif not event_logs or not sys.stdin.isatty():
-        data = click.get_text_stream("stdin").read()
+        data = sys.stdin.read()
         if data.strip() or not event_logs:
             texts.append(("stdin", data))
     logs: list[EventLogRead] = []
