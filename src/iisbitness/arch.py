@@ -37,9 +37,6 @@ class Arch(str, Enum):
         return self.value
 
 
-ALL_ARCHES: frozenset[Arch] = frozenset(Arch)
-
-
 def format_arches(arches: frozenset[Arch] | set[Arch]) -> str:
     """Render a set of architectures in a stable order, e.g. ``"x86, x64"``; ``"none"`` if empty."""
     order = [Arch.X86, Arch.X64, Arch.ARM64]

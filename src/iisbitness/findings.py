@@ -125,7 +125,7 @@ class Finding:
             process=load.process.name, process_arch=load.process.arch,
             binary=load.binary.configured, resolved=load.binary.resolved,
             binary_arch=tuple(sort_arches(arches)) if arches is not None else (),
-            config=load.source, symptom=symptom, cause=cause, fixes=fixes, chain=load.chain or load.binary.chain,
+            config=load.source, symptom=symptom, cause=cause, fixes=fixes, chain=load.binary.chain,
         )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -146,8 +146,6 @@ class Load:
         site: site name, or None for server-wide loads (global modules).
         application: application path (``/app``), or None.
         precondition: the preCondition evaluation, for entries that carry one.
-        chain: a dependency chain ending in the binary that does not fit, e.g.
-            ``("App.dll", "native.dll (x86)")``; empty when the binary itself is the problem.
         detail: extra facts for this kind of load (e.g. the handler's path pattern).
     """
 
@@ -159,7 +157,6 @@ class Load:
     site: str | None = None
     application: str | None = None
     precondition: Evaluation | None = None
-    chain: tuple[str, ...] = ()
     detail: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -234,18 +231,10 @@ class LoadPlan:
     problems: tuple[Problem, ...] = ()
     outlook: tuple[PoolOutlook, ...] = ()
 
-    def outlook_of(self, pool_name: str) -> PoolOutlook | None:
-        """The outlook of ``pool_name`` (case-insensitive), or None."""
-        return next((o for o in self.outlook if o.pool.lower() == pool_name.lower()), None)
-
     def loads_of(self, *kinds: LoadKind) -> Iterator[Load]:
         """The loads of the given kinds, in plan order."""
         return (ld for ld in self.loads if ld.kind in kinds)
 
-    def in_pool(self, pool_name: str) -> Iterator[Load]:
-        """The loads of the worker of ``pool_name`` (case-insensitive)."""
-        low = pool_name.lower()
-        return (ld for ld in self.loads if ld.process.pool is not None and ld.process.pool.name.lower() == low)
 
 
 @dataclass
@@ -394,38 +383,41 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] | 
     ctx.problems.clear()
     loads: list[Load] = []
     idle: list[str] = []
+    per_pool: dict[str, list[Load]] = {}
     for pool in server.pools:
         apps = server.applications_in(pool)
         if not apps:
             idle.append(pool.name)
             continue
         process = Process("w3wp.exe", pool.worker_arch(server.os_arch), pool)
+        mine = per_pool.setdefault(pool.name, [])
         for collect in collectors or COLLECTORS:
-            loads.extend(collect(ctx, server, process, apps))
+            mine.extend(collect(ctx, server, process, apps))
+        loads.extend(mine)
     loads.extend(collect_iis_manager(ctx, server))
     present = [ld for ld in loads if ld.binary.resolved is not None]
     config_only = bool(loads) and not present
     skipped, problems = tuple(ctx.skipped), tuple(dict.fromkeys(ctx.problems))
-    outlook = tuple(_outlook(ctx, server, pool, collectors or COLLECTORS) for pool in server.pools
-                    if server.applications_in(pool))
+    outlook = tuple(_outlook(ctx, server, pool, collectors or COLLECTORS, per_pool[pool.name])
+                    for pool in server.pools if pool.name in per_pool)
     return LoadPlan(server, tuple(loads), skipped, tuple(idle), config_only, problems, outlook)
 
 
-def _outlook(ctx: PlanContext, server: Server, pool: AppPool, collectors: tuple[Collector, ...]) -> PoolOutlook:
+def _outlook(ctx: PlanContext, server: Server, pool: AppPool, collectors: tuple[Collector, ...],
+             current_loads: list[Load]) -> PoolOutlook:
+    """What fails at each candidate architecture; the current one reuses ``current_loads``."""
     apps = server.applications_in(pool)
+    current = pool.worker_arch(server.os_arch)
     per_arch: list[tuple[Arch, tuple[tuple[str, str], ...]]] = []
     for arch in worker_candidates(server.os_arch):
         process = Process("w3wp.exe", arch, pool)
+        candidates = current_loads if arch is current else [
+            ld for collect in collectors for ld in collect(ctx, server, process, apps)]
         fails: list[tuple[str, str]] = []
-        for collect in collectors:
-            for ld in collect(ctx, server, process, apps):
-                if ld.kind in APP_LEVEL_KINDS and ld.fits is False:
-                    fails.append((f"{ld.site}{ld.application}", ld.binary.configured))
+        for ld in candidates:
+            if ld.kind in APP_LEVEL_KINDS and ld.fits is False:
+                fails.append((f"{ld.site}{ld.application}", ld.binary.configured))
         per_arch.append((arch, tuple(dict.fromkeys(fails))))
     ctx.skipped.clear()
     return PoolOutlook(pool.name, pool.worker_arch(server.os_arch), tuple(per_arch))
 
-
-def with_arch(process: Process, arch: Arch) -> Process:
-    """The same process at another architecture (for what-if analysis)."""
-    return replace(process, arch=arch)

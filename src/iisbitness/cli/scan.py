@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Sequence
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -18,6 +19,8 @@ from iisbitness.errors import IisBitnessError
 from iisbitness.findings import Severity
 from iisbitness.formats import scan_json, scan_text
 from iisbitness.report import Report
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class OutputFormat(str, Enum):
@@ -77,7 +80,7 @@ def _emit(reports: list[Report], fmt: OutputFormat, fail_on: str, color: bool | 
         out = re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", out)
     click.echo(out.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"), nl=False)
     threshold = FAIL_ON[fail_on]
-    worst = max((r.worst() for r in reports if r.worst() is not None), default=None)
+    worst = max((w for w in (r.worst() for r in reports) if w is not None), default=None)
     sys.exit(EXIT_FINDINGS if threshold is not None and worst is not None and worst >= threshold else EXIT_OK)
 
 
@@ -90,9 +93,10 @@ _common = [
 ]
 
 
-def _apply(options: list, fn):  # type: ignore[no-untyped-def]
+def _apply(options: Sequence[Callable[[Any], Any]], fn: F) -> F:
+    """Apply click option decorators in reading order."""
     for opt in reversed(options):
-        fn = opt(fn)
+        fn = opt(fn)  # click returns the same callable, decorated
     return fn
 
 

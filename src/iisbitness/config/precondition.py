@@ -109,11 +109,6 @@ def bitness_token_for(arch: Arch) -> str:
     return "bitness32" if arch is Arch.X86 else "bitness64"
 
 
-def has_bitness_token(precondition: str) -> bool:
-    """True when the preCondition carries bitness32 or bitness64."""
-    return any(t.lower() in ("bitness32", "bitness64") for t in tokens(precondition))
-
-
 def add_token(precondition: str, token: str) -> str:
     """The preCondition with ``token`` added (kept as is if already present)."""
     parts = list(tokens(precondition))

@@ -17,8 +17,9 @@ from iisbitness.errors import ConfigError
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 """Largest configuration file read (bytes). A real applicationHost.config is well under 1 MB."""
 
-MAX_DEPTH = 256
-"""Deepest element nesting accepted; IIS configuration is a few levels deep."""
+MAX_DEPTH = 64
+"""Deepest element nesting accepted. IIS configuration is about ten levels deep; libxml2 stops at
+256 on its own, so this limit is what a user meets, with a message naming the line."""
 
 
 def _parser() -> etree.XMLParser:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from iisbitness.findings import Finding, Fix, RejectedFix, Severity
 from iisbitness.fixes.edits import Edit, apply_all
-from iisbitness.loadplan import PlanContext, build
+from iisbitness.loadplan import PlanContext
 from iisbitness.model import Server
 
 RunRules = Callable[[Server, PlanContext], list[Finding]]
@@ -59,11 +59,3 @@ def verify(findings: Sequence[Finding], server: Server, ctx: PlanContext, run_ru
         out.append(replace(finding, fixes=tuple(kept), rejected_fixes=tuple(rejected)))
     return out
 
-
-def build_and_check(rules_runner: Callable[..., list[Finding]]) -> RunRules:
-    """Adapt a ``(plan) -> findings`` runner to :data:`RunRules`."""
-
-    def run(server: Server, ctx: PlanContext) -> list[Finding]:
-        return rules_runner(build(server, ctx))
-
-    return run

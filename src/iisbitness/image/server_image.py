@@ -11,7 +11,6 @@ redirected to SysWOW64 and read the wrong binaries and configuration.
 
 from __future__ import annotations
 
-import ntpath
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,7 +159,3 @@ class ServerImage:
             return False  # a link loop: treat as outside, never follow
         return real == real_base or real_base in real.parents
 
-
-def windows_join(folder: str, *names: str) -> str:
-    """Join Windows path components."""
-    return ntpath.join(folder, *names)
