@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from iisbitness.arch import Arch
 from iisbitness.cli import main
 from iisbitness.formats import inspect_json, inspect_text
-from iisbitness.inspect import cannot_load, inspect_paths
+from iisbitness.pe.walk import cannot_load, inspect_paths
 
 BIN = Path(__file__).parent / "fixtures" / "pe" / "bin"
 SCHEMA = json.loads(resources.files("iisbitness").joinpath("formats/schema/inspect-1.json").read_text())

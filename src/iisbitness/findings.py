@@ -13,12 +13,12 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, NewType
 
 from iisbitness.arch import Arch, sort_arches
-from iisbitness.loadplan import Evidence, Load
-from iisbitness.model import ConfigSource
+from iisbitness.loadplan.plan import Evidence, Load
+from iisbitness.model.source import ConfigSource
 
 if TYPE_CHECKING:
-    from iisbitness.fixes.edits import Edit
-    from iisbitness.loadplan import LoadPlan
+    from iisbitness.loadplan.plan import LoadPlan
+    from iisbitness.model.edits import Edit
 
 RuleId = NewType("RuleId", str)
 """A permanent kebab-case rule id, e.g. ``global-module-arch``."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
-from iisbitness.model import Problem
+from iisbitness.model.source import Problem
 
 SCAN_SCHEMA = "iisbitness/scan/1"
 

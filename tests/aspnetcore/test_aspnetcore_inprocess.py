@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from iisbitness.collectors_aspnetcore import satisfies
 from iisbitness.findings import Severity
-from iisbitness.loadplan import Evidence
+from iisbitness.loadplan.collectors.aspnetcore import satisfies
+from iisbitness.loadplan.plan import Evidence
 from tests.aspnetcore.image import CORPUS, make_image, put, rules_of, run, write
 
 X86_SC = "CristopherRoSa__googlemaps__bin__Release__net6.0__win-x86__publish__web.config"

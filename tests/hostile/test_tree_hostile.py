@@ -13,7 +13,7 @@ import pytest
 from hostile_helpers import PE_BIN, apphost, healthy, make_image, run
 
 from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan import MAX_BIN_FILES
+from iisbitness.loadplan.context import MAX_BIN_FILES
 
 
 def _scan(image: Path, limit: float = 20) -> dict:  # type: ignore[type-arg]

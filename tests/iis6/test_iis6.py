@@ -11,7 +11,7 @@ from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli import main
 from iisbitness.config.metabase import parse_script_maps, read_iis6, split_multisz
-from iisbitness.model import ConfigSource
+from iisbitness.model.source import ConfigSource
 from iisbitness.report import Report
 
 FX = Path(__file__).parents[1] / "fixtures" / "pe" / "bin"

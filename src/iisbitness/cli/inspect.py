@@ -17,7 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.formats import inspect_json, inspect_text
-from iisbitness.inspect import InspectedFile, cannot_load, inspect_paths
+from iisbitness.pe.walk import InspectedFile, cannot_load, inspect_paths
 
 
 @click.command("inspect")

@@ -129,7 +129,7 @@ def _scan(image: Path | None, os_arch: str | None, drives: tuple[str, ...], conf
     try:
         report = scan(image, options)
         if event_logs:
-            from iisbitness.observe import observe
+            from iisbitness.explain.observe import observe
 
             report = observe(report, list(event_logs))
     except IisBitnessError as e:

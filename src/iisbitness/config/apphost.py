@@ -29,26 +29,25 @@ from iisbitness.config.merge import (
     sections_named,
     split_location_path,
 )
-from iisbitness.config.xml import attr, child, children, parse_file
+from iisbitness.config.xml import attr, child, children, line_of, parse_file
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError, ServerImageError
 from iisbitness.image.paths import expand, normalize, process_environment
 from iisbitness.image.server_image import ServerImage
-from iisbitness.model import (
+from iisbitness.model.iis7 import (
     Application,
     AppPool,
     AspNetCore,
-    ConfigSource,
     GlobalModule,
     Handler,
     IsapiFilter,
     PipelineMode,
-    Problem,
     Server,
     Site,
     VirtualDirectory,
     WebConfigEffect,
 )
+from iisbitness.model.source import ConfigSource, Problem
 
 CONFIG_DIR = "C:\\Windows\\System32\\inetsrv\\config"
 APPHOST = CONFIG_DIR + "\\applicationHost.config"
@@ -84,7 +83,7 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
                 shared = image.locate(ntpath.join(target, "applicationHost.config"))
                 if shared.host_path is not None:
                     return shared.host_path, image.display(shared.host_path), problems
-                problems.append(Problem(shown, cr.sourceline, f"shared configuration at {target!r} is not in the image "
+                problems.append(Problem(shown, line_of(cr), f"shared configuration at {target!r} is not in the image "
                                         f"({shared.problem or 'not found'}); reading the local applicationHost.config instead"))
         except ConfigError as e:
             problems.append(Problem(e.path, e.line, e.message))
@@ -108,7 +107,7 @@ class _Reader:
     _site_names: dict[str, str] = field(default_factory=dict)
 
     def src(self, el: etree._Element) -> ConfigSource:
-        return ConfigSource(self.apphost_file, el.sourceline)
+        return ConfigSource(self.apphost_file, line_of(el))
 
     # -- pools ---------------------------------------------------------------------------
     def pools(self) -> list[AppPool]:
@@ -132,7 +131,7 @@ class _Reader:
         e32, e32_from = pick("enable32BitAppOnWin64")
         e32b = _bool(e32)
         if e32 is not None and e32b is None:
-            self.problems.append(Problem(self.apphost_file, el.sourceline,
+            self.problems.append(Problem(self.apphost_file, line_of(el),
                                          f"enable32BitAppOnWin64={e32!r} is not a boolean; taken as false"))
         emu, _ = pick("enableEmulationOnWinArm64")
         rt, _ = pick("managedRuntimeVersion")
@@ -211,9 +210,9 @@ class _Reader:
         targets = [app_seg]
         for c in allc:
             # deeper configuration (a location or a sub-folder web.config) that belongs to this app
-            if len(c.segments) > len(app_seg) and c.segments[: len(app_seg)] == app_seg and c.segments not in targets:
-                if _owner(c.segments, site_seg, site_apps) is app:
-                    targets.append(c.segments)
+            if (len(c.segments) > len(app_seg) and c.segments[: len(app_seg)] == app_seg and c.segments not in targets
+                    and _owner(c.segments, site_seg, site_apps) is app):
+                targets.append(c.segments)
         effects = []
         for t in targets:
             effects.append(self._effect(t, allc, site_seg))
@@ -242,7 +241,7 @@ class _Reader:
                 process_path=attr(el, "processPath", prev.process_path if prev else ""),
                 hosting_model=attr(el, "hostingModel", prev.hosting_model if prev else ""),
                 arguments=attr(el, "arguments", prev.arguments if prev else ""),
-                source=ConfigSource(file, el.sourceline),
+                source=ConfigSource(file, line_of(el)),
             )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
         return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files)
@@ -363,7 +362,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     for c in contribs:  # NOTE: a <location path> naming no site applies nowhere; say so (issue 7)
         if c.segments and c.segments[0] not in site_names:
             loc = c.element.getparent()
-            reader.problems.append(Problem(shown, loc.sourceline if loc is not None else c.element.sourceline,
+            reader.problems.append(Problem(shown, line_of(loc) if loc is not None else line_of(c.element),
                                            f"<location path={attr(loc, 'path') if loc is not None else ''!r}> names "
                                            f"no site ({c.segments[0]!r}); its settings apply nowhere"))
     return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), tuple(reader.global_modules(contribs)),

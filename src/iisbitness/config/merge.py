@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from iisbitness.config.xml import attr, children, local_name
-from iisbitness.model import ConfigSource
+from iisbitness.config.xml import attr, children, line_of, local_name
+from iisbitness.model.source import ConfigSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,7 @@ def merge_collection(sections: Sequence[tuple[etree._Element, str]], add_tag: st
                 k = keyof(el)
                 current = [e for e in current if keyof(e.element) != k]
                 local = [e for e in local if keyof(e.element) != k]
-                local.append(Entry(el, ConfigSource(file, el.sourceline)))
+                local.append(Entry(el, ConfigSource(file, line_of(el))))
         current = local + current if prepend else current + local
     return current
 

@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from iisbitness.arch import Arch
-from iisbitness.config.xml import MAX_CONFIG_BYTES, children, local_name, parse_bytes
+from iisbitness.config.xml import MAX_CONFIG_BYTES, children, line_of, local_name, parse_bytes
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError
 from iisbitness.image.server_image import ServerImage
-from iisbitness.model import ConfigSource, Problem
-from iisbitness.model_iis6 import (
+from iisbitness.model.iis6 import (
     Iis6App,
     Iis6Filter,
     Iis6Pool,
@@ -38,6 +37,7 @@ from iisbitness.model_iis6 import (
     ScriptMap,
     WebSvcExt,
 )
+from iisbitness.model.source import ConfigSource, Problem
 
 METABASE = "C:\\Windows\\System32\\inetsrv\\MetaBase.xml"
 NAMESPACE = "urn:microsoft-catalog:XML_Metabase_V64_0"
@@ -163,18 +163,18 @@ def keys_of(root: Any, shown_as: str, lines: dict[str, int] | None = None) -> li
     mb = next(iter(children(root, "MBProperty")), None)
     if local_name(root) != "configuration" or mb is None:
         raise ConfigError(shown_as, "not an IIS 6 metabase: expected <configuration "
-                          f'xmlns="{NAMESPACE}"> holding <MBProperty>', root.sourceline)
+                          f'xmlns="{NAMESPACE}"> holding <MBProperty>', line_of(root))
     keys: list[MetabaseKey] = []
     for el in children(mb):
         location = el.get("Location")
         if location is None:
-            raise ConfigError(shown_as, f"metabase key <{local_name(el)}> has no Location attribute", el.sourceline)
+            raise ConfigError(shown_as, f"metabase key <{local_name(el)}> has no Location attribute", line_of(el))
         props = [(str(k), str(v)) for k, v in el.attrib.items() if k != "Location"]
         for custom in children(el, "Custom"):
             name, value = custom.get("Name"), custom.get("Value")
             if name is not None and value is not None:
                 props.append((str(name), str(value)))
-        line = (lines or {}).get(location.strip().lower(), el.sourceline)
+        line = (lines or {}).get(location.strip().lower(), line_of(el))
         keys.append(MetabaseKey(location.strip(), local_name(el), tuple(props), ConfigSource(shown_as, line)))
     return keys
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from iisbitness.arch import Arch
-from iisbitness.model import AppPool, PipelineMode
+from iisbitness.model.iis7 import AppPool, PipelineMode
 
 
 class Verdict(str, Enum):

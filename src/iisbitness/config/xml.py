@@ -85,6 +85,12 @@ def _check_depth(root: etree._Element, shown_as: str) -> None:
             raise ConfigError(shown_as, f"elements nest deeper than {MAX_DEPTH} levels; refused", el.sourceline)
 
 
+def line_of(el: etree._Element) -> int | None:
+    """The 1-based line ``el`` starts on, or None when lxml does not know it."""
+    line = el.sourceline
+    return line if isinstance(line, int) else None
+
+
 def local_name(el: etree._Element) -> str:
     """Element name without namespace ('' for comments and processing instructions)."""
     tag = el.tag

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
-from iisbitness.fixes.edits import (
+from iisbitness.model.edits import (
     MoveToNewPool,
     SetFilterPrecondition,
     SetGlobalModulePrecondition,
@@ -105,8 +105,8 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
                      runtime: str, pipeline: str, os_arch: Arch) -> Fix:
     """Fix: a new pool at ``arch`` for ``apps`` (the split when one pool cannot serve both)."""
     e32 = "true" if arch is Arch.X86 else "false"
-    cmds = [f'{APPCMD} add apppool /name:"{new_pool}" /managedRuntimeVersion:"{runtime}" '
-            f'/managedPipelineMode:{pipeline} /enable32BitAppOnWin64:{e32}']
+    cmds = [(f'{APPCMD} add apppool /name:"{new_pool}" /managedRuntimeVersion:"{runtime}" '
+             f'/managedPipelineMode:{pipeline} /enable32BitAppOnWin64:{e32}')]
     if os_arch is Arch.ARM64:
         cmds.append(f'{APPCMD} set apppool "{new_pool}" /enableEmulationOnWinArm64:{"false" if arch is Arch.ARM64 else "true"}')
     ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",

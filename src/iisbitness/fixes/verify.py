@@ -1,22 +1,36 @@
-"""Verify fixes against the model before they are offered.
+"""Verify fixes against the model before they are offered, for both IIS generations.
 
-Each fix with edits is applied to a copy of the server model; the load plan is rebuilt and every
-rule re-run. A fix is kept (``verified=True``) only if the finding it fixes is gone and no new
-warning or error appears; otherwise it is dropped as a :class:`iisbitness.findings.RejectedFix`
-that says what it would break, and the finding stays (the sqlfluff "unsafe fix" discipline).
+Each fix with edits is applied to a copy of the server model (by the caller's ``reanalyse``); the
+load plan is rebuilt and every rule re-run. A fix that leaves its finding in place is dropped as a
+:class:`iisbitness.findings.RejectedFix`. One that clears it without any new warning or error is
+``verified=True``. One that clears it but breaks something else is handled by the generation's
+:class:`Breakage` policy:
+
+- IIS 7+ (:attr:`Breakage.REJECT`): rejected with what it would break; a per-pool or per-app fix
+  is always there instead (the sqlfluff "unsafe fix" discipline: the finding stays).
+- IIS 6 (:attr:`Breakage.OFFER_UNVERIFIED`): the worker bitness is server-wide (facts G4), so
+  there is no narrower alternative; the switch is offered with ``verified=False`` and a note
+  listing every load it would break.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from enum import Enum
 
 from iisbitness.findings import Finding, Fix, RejectedFix, Severity
-from iisbitness.fixes.edits import Edit, apply_all
-from iisbitness.loadplan import PlanContext
-from iisbitness.model import Server
+from iisbitness.model.edits import Edit
 
-RunRules = Callable[[Server, PlanContext], list[Finding]]
+Reanalyse = Callable[[tuple[Edit, ...]], list[Finding]]
+"""Apply edits to a copy of the model, re-plan, and return every finding of the result."""
+
+
+class Breakage(Enum):
+    """What to do with a fix that clears its finding but adds others."""
+
+    REJECT = "reject"
+    OFFER_UNVERIFIED = "offer-unverified"
 
 
 def _describe(f: Finding) -> str:
@@ -25,14 +39,18 @@ def _describe(f: Finding) -> str:
     return f"{f.rule} in '{where}'" + (f" ({what})" if what else "")
 
 
-def verify(findings: Sequence[Finding], server: Server, ctx: PlanContext, run_rules: RunRules) -> list[Finding]:
-    """Return ``findings`` with each fix verified or moved to ``rejected_fixes``.
+def _describe_load(f: Finding) -> str:
+    where = f.site or f.pool or "server"
+    return f"{f.rule} {f.binary or ''} ({f.process or ''} {f.process_arch.value if f.process_arch else ''}, {where})"
+
+
+def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage) -> list[Finding]:
+    """Return ``findings`` with each fix verified, rejected, or (IIS 6) offered with what it breaks.
 
     Args:
-        findings: the findings of ``server`` as analysed now.
-        server: the model they came from.
-        ctx: the planning context (its caches make re-planning cheap).
-        run_rules: builds the plan of a server and runs every rule on it.
+        findings: the findings of the server as analysed now.
+        reanalyse: re-runs the analysis on a copy of the model with the edits made.
+        breakage: the generation's policy for fixes that break something else.
     """
     baseline = {f.key for f in findings}
     cache: dict[tuple[Edit, ...], list[Finding]] = {}
@@ -45,17 +63,20 @@ def verify(findings: Sequence[Finding], server: Server, ctx: PlanContext, run_ru
                 kept.append(fix)
                 continue
             if fix.edits not in cache:
-                cache[fix.edits] = run_rules(apply_all(server, fix.edits), ctx)
+                cache[fix.edits] = reanalyse(fix.edits)
             after = cache[fix.edits]
             if finding.key in {a.key for a in after}:
                 rejected.append(RejectedFix(fix.summary, "re-analysis with this change still shows the problem"))
                 continue
             new = [a for a in after if a.key not in baseline and a.severity >= Severity.WARNING]
-            if new:
+            if not new:
+                kept.append(replace(fix, verified=True))
+            elif breakage is Breakage.REJECT:
                 broken = "; ".join(_describe(a) for a in new[:4]) + (f"; and {len(new) - 4} more" if len(new) > 4 else "")
                 rejected.append(RejectedFix(fix.summary, f"it would break: {broken}"))
-                continue
-            kept.append(replace(fix, verified=True))
+            else:
+                broken = "; ".join(dict.fromkeys(_describe_load(a) for a in new))
+                note = (fix.note + " " if fix.note else "") + f"Re-analysis: this would also break: {broken}."
+                kept.append(replace(fix, verified=False, note=note))
         out.append(replace(finding, fixes=tuple(kept), rejected_fixes=tuple(rejected)))
     return out
-

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from iisbitness.arch import sort_arches
-from iisbitness.inspect import InspectedFile
 from iisbitness.pe.clr import cor_flag_names, corflags_view
 from iisbitness.pe.deps import DependencyResult
 from iisbitness.pe.headers import machine_name
+from iisbitness.pe.walk import InspectedFile
 
 SCHEMA_ID = "iisbitness/inspect/1"
 

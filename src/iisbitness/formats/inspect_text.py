@@ -15,10 +15,10 @@ from rich.table import Table
 from rich.text import Text
 
 from iisbitness.arch import format_arches
-from iisbitness.inspect import InspectedFile
 from iisbitness.pe.clr import cor_flag_names
 from iisbitness.pe.headers import machine_name
 from iisbitness.pe.types import ImageKind, PlatformTarget
+from iisbitness.pe.walk import InspectedFile
 
 KIND_LABELS = {
     ImageKind.NATIVE: "native",

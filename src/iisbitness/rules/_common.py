@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from iisbitness.arch import Arch, format_arches
 from iisbitness.findings import Fix
 from iisbitness.fixes.commands import flip_pool, move_to_new_pool
-from iisbitness.loadplan import Evidence, Load, LoadKind, LoadPlan, worker_candidates
+from iisbitness.loadplan.plan import Evidence, Load, LoadKind, LoadPlan, worker_candidates
+from iisbitness.model.iis7 import GlobalModule, Handler, IsapiFilter
 
 _ARCH_NAME = {Arch.X86: "x86", Arch.X64: "AMD64", Arch.ARM64: "ARM64"}
 
@@ -41,7 +42,7 @@ def mismatch_cause(load: Load, what: str) -> str:
                   "(\"or one of its dependencies\").")
     if load.precondition is not None and not load.precondition.unknown_tokens and load.kind in (
             LoadKind.GLOBAL_MODULE, LoadKind.ISAPI_FILTER, LoadKind.ISAPI_EXTENSION):
-        pc = load.get("precondition")
+        pc = load.entry.precondition if isinstance(load.entry, GlobalModule | IsapiFilter | Handler) else ""
         cause += (f" Its preCondition {pc!r} holds in this worker." if pc else
                   " It has no preCondition, so every worker loads it.")
     if load.precondition is not None and load.precondition.unknown_tokens:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
-from iisbitness.fixes.iis6 import aspnet_version, reregister_aspnet, switch_workers, worker_isolation
+from iisbitness.fixes.commands_iis6 import reregister_aspnet, switch_workers, worker_isolation
 from iisbitness.image.paths import basename
-from iisbitness.loadplan import Load
-from iisbitness.model_iis6 import Iis6Server
+from iisbitness.loadplan.plan import Load
+from iisbitness.model.edits import aspnet_version
+from iisbitness.model.iis6 import Iis6Server
 
 VENDOR_ALTERNATIVES: dict[str, str] = {
     "wc.dll": "West Wind Web Connection also ships a managed .NET handler (Westwind.WebConnection.WebConnectionHandler "

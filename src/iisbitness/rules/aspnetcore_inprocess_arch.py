@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import APPCMD
-from iisbitness.loadplan import Load, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import AspNetCoreHost, HostingLayout, Load, LoadKind, LoadPlan
 from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
 RID = {Arch.X86: "win-x86", Arch.X64: "win-x64", Arch.ARM64: "win-arm64"}
@@ -45,9 +45,11 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
     for loads in bad.values():
         first = loads[0]
         files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld)}" for ld in loads)
-        model = first.get("model", "self-contained")
+        entry = first.entry
+        assert isinstance(entry, AspNetCoreHost)
+        model = (entry.layout or HostingLayout.SELF_CONTAINED).value
         cause = (f"{first.process.describe()} hosts '{first.site}{first.application}' in process "
-                 f"(hostingModel=\"{first.get('hosting')}\", processPath=\"{first.get('process_path')}\", "
+                 f"(hostingModel=\"{entry.config.hosting_model}\", processPath=\"{entry.config.process_path}\", "
                  f"{model}), so ANCM loads the app's runtime into the worker: {files}. "
                  "A process can only load DLLs of its own architecture.")
         symptom = (f"{first.site}{first.application}: HTTP Error 500.32 - ANCM Failed to Load dll (Application log: "

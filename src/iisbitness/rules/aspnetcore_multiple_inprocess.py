@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import move_to_new_pool
-from iisbitness.loadplan import Evidence, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan
 
 
 @rule("aspnetcore-multiple-inprocess", Severity.ERROR, "One application pool hosts two in-process ASP.NET Core apps")

@@ -12,18 +12,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from iisbitness.arch import Arch
+from iisbitness.arch import format_arches, sort_arches
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import flip_pool, move_to_new_pool
-from iisbitness.loadplan import Evidence, Load, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import AspNetCoreHost, Evidence, Load, LoadKind, LoadPlan, RuntimeCheck
 
-_NAMES = {"x86": Arch.X86, "x64": Arch.X64, "arm64": Arch.ARM64}
+
+def _runtime(load: Load) -> RuntimeCheck | None:
+    """The runtime check of a framework-dependent app's hostfxr load, else None."""
+    return load.entry.runtime if isinstance(load.entry, AspNetCoreHost) else None
+
+
+def _process_path(load: Load) -> str:
+    return load.entry.config.process_path if isinstance(load.entry, AspNetCoreHost) else ""
 
 
 def _fit_fixes(plan: LoadPlan, load: Load) -> tuple[Fix, ...]:
     pool = load.process.pool
     assert pool is not None
-    arches = [_NAMES[a.strip()] for a in load.get("fits_at").split(",") if a.strip() in _NAMES]
+    runtime = _runtime(load)
+    arches = sort_arches(runtime.fits_at) if runtime is not None else []
     target = next((a for a in arches if a is not load.process.arch), None)
     if target is None:
         return ()
@@ -40,20 +48,21 @@ def _fit_fixes(plan: LoadPlan, load: Load) -> tuple[Fix, ...]:
 def aspnetcore_runtime_missing(plan: LoadPlan) -> Iterator[Finding]:
     """HTTP 500.31 on every request of the app."""
     for load in plan.loads_of(LoadKind.ASPNETCORE):
-        status = load.get("runtime")
-        if load.process.pool is None or load.get("model") != "framework-dependent" or status in ("", "ok"):
+        runtime = _runtime(load)
+        if load.process.pool is None or runtime is None or runtime.status == "ok":
             continue
+        status = runtime.status
         app = f"{load.site}{load.application}"
         arch = load.process.arch
-        root = load.get("dotnet_root")
-        needs = load.get("requires") or "the ASP.NET Core shared framework"
+        root = runtime.dotnet_root
+        needs = "; ".join(f"{n} {v}" for n, v in runtime.requires) or "the ASP.NET Core shared framework"
         install = Fix(summary=f"Install the {arch.value} ASP.NET Core Runtime / Hosting Bundle ({needs}) so that "
                               f"{root} holds it",
                       note="The Hosting Bundle installs the x64 and x86 runtimes; a runtime-only installer does one.")
         symptom = f"{app}: HTTP Error 500.31 - ANCM Failed to Find Native Dependencies (Application log: event 1010)."
         finding = Finding.for_load(load, aspnetcore_runtime_missing.id, aspnetcore_runtime_missing.severity, symptom,
                                    "", _fit_fixes(plan, load) + (install,))
-        if status == "no-dotnet" and load.get("dotnet_anywhere") != "yes":
+        if status == "no-dotnet" and not runtime.dotnet_anywhere:
             yield _replace(finding, Severity.NOTE, Evidence.UNKNOWN,
                            f"Could not be checked: {load.process.describe()} would use the .NET install in {root}, "
                            "and the image holds no dotnet folder in either Program Files folder (a configuration-only "
@@ -61,13 +70,13 @@ def aspnetcore_runtime_missing(plan: LoadPlan) -> Iterator[Finding]:
         elif status == "no-dotnet":
             yield _replace(finding, finding.severity, Evidence.READ,
                            f"{load.process.describe()} hosts '{app}' in process with processPath="
-                           f"\"{load.get('process_path')}\"; ANCM uses the .NET install of the worker's %ProgramFiles%, "
+                           f"\"{_process_path(load)}\"; ANCM uses the .NET install of the worker's %ProgramFiles%, "
                            f"{root}, which is not in the image, while another architecture's install is "
-                           f"(it fits at: {load.get('fits_at') or 'none that satisfies the app'}).")
+                           f"(it fits at: {format_arches(runtime.fits_at) if runtime.fits_at else 'none that satisfies the app'}).")
         else:
             yield _replace(finding, finding.severity, Evidence.READ,
-                           f"'{app}' asks for {needs} (rollForward {load.get('roll_forward')}, "
-                           f"{load.get('runtimeconfig') or 'runtimeconfig.json'}), but {root} has {load.get('installed')}.")
+                           f"'{app}' asks for {needs} (rollForward {runtime.roll_forward}, "
+                           f"{runtime.runtimeconfig or 'runtimeconfig.json'}), but {root} has {runtime.installed}.")
 
 
 def _replace(f: Finding, severity: Severity, evidence: Evidence, cause: str) -> Finding:

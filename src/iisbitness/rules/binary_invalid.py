@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.loadplan import LoadKind, LoadPlan
+from iisbitness.loadplan.plan import LoadKind, LoadPlan
 
 
 @rule("binary-invalid", Severity.WARNING, "A configured binary is not a valid PE, cannot be read, or cannot be resolved")

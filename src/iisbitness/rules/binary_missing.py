@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.loadplan import LoadKind, LoadPlan
+from iisbitness.loadplan.plan import LoadKind, LoadPlan
 
 _SYMPTOM = {
     LoadKind.GLOBAL_MODULE: "the worker fails at start (W3SVC-WP event 2280, data 7E 00 00 00 = error 126), then HTTP 503",

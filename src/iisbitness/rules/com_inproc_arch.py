@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
-from iisbitness.loadplan import Load, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import ComServer, Load, LoadKind, LoadPlan
 from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
 
@@ -39,13 +39,15 @@ def com_inproc_arch(plan: LoadPlan) -> Iterator[Finding]:
     for load in plan.loads_of(LoadKind.COM_INPROC):
         if load.process.pool is None or load.fits is not False:
             continue
-        progid, clsid = load.get("progid"), load.get("clsid")
-        if load.get("registration") == "other-view":
-            why = (f"'{progid}' ({clsid}) is registered only in the {load.get('other_view')} registry view "
-                   f"({load.get('registry_key')}, InprocServer32 {load.binary.configured}); "
-                   f"{load.process.describe()} reads the {load.get('view')} view, where the class does not exist.")
+        com = load.entry
+        assert isinstance(com, ComServer)
+        progid, clsid = com.progid, com.clsid
+        if com.other_view is not None:
+            why = (f"'{progid}' ({clsid}) is registered only in the {com.other_view} registry view "
+                   f"({com.registry_key}, InprocServer32 {load.binary.configured}); "
+                   f"{load.process.describe()} reads the {com.view} view, where the class does not exist.")
         else:
-            why = (f"{load.process.describe()} finds '{progid}' ({clsid}) at {load.get('registry_key')}; its "
+            why = (f"{load.process.describe()} finds '{progid}' ({clsid}) at {com.registry_key}; its "
                    f"InprocServer32 {load.binary.windows_path or load.binary.configured} is {binary_words(load)}. "
                    "A process can only load DLLs of its own architecture.")
         symptom = (f"{load.site}{load.application}: Server.CreateObject(\"{progid}\") fails: \"ActiveX component "

@@ -10,7 +10,8 @@ from iisbitness.arch import sort_arches
 from iisbitness.config.precondition import add_token, bitness_token_for
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.fixes.commands import global_module_precondition
-from iisbitness.loadplan import LoadKind, LoadPlan
+from iisbitness.loadplan.plan import LoadKind, LoadPlan
+from iisbitness.model.iis7 import GlobalModule
 from iisbitness.rules._common import build_fix, fixes, flip_fix, loader_arch_name, mismatch_cause, mismatches
 
 
@@ -26,7 +27,8 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
                    f"configuration problem. The current configuration only supports loading images built for a "
                    f"{loader_arch_name(load.process.arch)} processor architecture\"), and rapid-fail protection "
                    f"disables the pool (WAS event 5002).")
-        precondition = add_token(load.get("precondition"), bitness_token_for(bin_arch))
+        assert isinstance(load.entry, GlobalModule)
+        precondition = add_token(load.entry.precondition, bitness_token_for(bin_arch))
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
             mismatch_cause(load, "global module"),

@@ -8,23 +8,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.loadplan import LoadKind, LoadPlan
-from iisbitness.loadplan_iis6 import iis6_of
+from iisbitness.loadplan.plan import LoadKind, LoadPlan, ScriptMapGroup
 from iisbitness.rules._common import fixes, mismatch_cause, mismatches
 from iisbitness.rules._iis6 import aspnet_fix, bitness_fixes, build_advice
+
+
+def _paths(group: ScriptMapGroup) -> str:
+    """The mapped extensions as request patterns: ``*.aspx, *.asmx``."""
+    return ", ".join(f"*{e}" if e.startswith(".") else e for e in group.extensions)
 
 
 @rule("iis6-extension-arch", Severity.ERROR, "A script-mapped IIS 6 ISAPI extension cannot load in its process")
 def iis6_extension_arch(plan: LoadPlan) -> Iterator[Finding]:
     """Requests to the mapped extensions fail with HTTP 500; other requests work."""
-    server = iis6_of(plan)
+    server = plan.iis6
     if server is None:
         return
     for load in mismatches(plan, LoadKind.ISAPI_EXTENSION):
-        symptom = (f"HTTP 500 on requests for {load.get('path')} in {load.get('apps')}: \"%1 is not a valid Win32 "
+        assert isinstance(load.entry, ScriptMapGroup)
+        symptom = (f"HTTP 500 on requests for {_paths(load.entry)} in {', '.join(load.entry.applications)}: \"%1 is not a valid Win32 "
                    "application.\" (0x800700C1, Win32 error 193). Other requests work.")
         cause = mismatch_cause(load, "the ISAPI extension of script map") + (
-            f" The ScriptMaps entry is set on {load.get('defined_at')} and inherited down the key path.")
+            f" The ScriptMaps entry is set on {load.entry.script_map.defined_at} and inherited down the key path.")
         yield Finding.for_load(
             load, iis6_extension_arch.id, iis6_extension_arch.severity, symptom, cause,
             fixes(aspnet_fix(load), *bitness_fixes(server, load), build_advice(load, "ISAPI extension")),

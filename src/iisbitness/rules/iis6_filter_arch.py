@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.loadplan import LoadKind, LoadPlan
-from iisbitness.loadplan_iis6 import iis6_of
+from iisbitness.loadplan.plan import FilterAt, LoadKind, LoadPlan
 from iisbitness.rules._common import fixes, mismatch_cause, mismatches
 from iisbitness.rules._iis6 import aspnet_fix, bitness_fixes, build_advice
 
@@ -17,7 +16,7 @@ from iisbitness.rules._iis6 import aspnet_fix, bitness_fixes, build_advice
 @rule("iis6-filter-arch", Severity.ERROR, "An IIS 6 ISAPI filter cannot load in the process that loads it")
 def iis6_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
     """In worker isolation the worker fails at start (503); in IIS 5 mode W3SVC does not start."""
-    server = iis6_of(plan)
+    server = plan.iis6
     if server is None:
         return
     for load in mismatches(plan, LoadKind.ISAPI_FILTER):
@@ -31,7 +30,8 @@ def iis6_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
         else:
             symptom = ("W3SVC does not start: \"System error 193 has occurred. %1 is not a valid Win32 application.\"; "
                        f"the event log shows \"Could not load all ISAPI filters for site/service\" for '{path}'.")
-        cause = mismatch_cause(load, f"the {load.get('level')} ISAPI filter")
+        assert isinstance(load.entry, FilterAt)
+        cause = mismatch_cause(load, f"the {load.entry.level} ISAPI filter")
         yield Finding.for_load(
             load, iis6_filter_arch.id, iis6_filter_arch.severity, symptom, cause,
             fixes(aspnet_fix(load), *bitness_fixes(server, load), build_advice(load, "ISAPI filter")),

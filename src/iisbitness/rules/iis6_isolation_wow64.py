@@ -9,16 +9,15 @@ from collections.abc import Iterator
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, RuleId, Severity, rule
-from iisbitness.fixes.iis6 import switch_workers, worker_isolation
-from iisbitness.loadplan import Evidence, LoadKind, LoadPlan
-from iisbitness.loadplan_iis6 import iis6_of
+from iisbitness.fixes.commands_iis6 import switch_workers, worker_isolation
+from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan
 
 
 @rule("iis6-isolation-wow64", Severity.ERROR,
       "IIS 6 runs in IIS 5 isolation mode with Enable32BitAppOnWin64 set: an invalid combination")
 def iis6_isolation_wow64(plan: LoadPlan) -> Iterator[Finding]:
     """W3SVC does not start (IIS 5 mode for certain), or may not (isolation mode not set: a warning)."""
-    server = iis6_of(plan)
+    server = plan.iis6
     if server is None or not server.enable_32bit or not server.os_arch.is_64bit or server.isolation5 is False:
         return
     known = server.isolation5 is True

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Fix, Severity, rule
-from iisbitness.loadplan import LoadKind, LoadPlan
+from iisbitness.loadplan.plan import LoadKind, LoadPlan
 
 
 @rule("iis-manager-32bit-assembly", Severity.WARNING,

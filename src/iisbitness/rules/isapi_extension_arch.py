@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.loadplan import LoadKind, LoadPlan
+from iisbitness.loadplan.plan import LoadKind, LoadPlan
+from iisbitness.model.iis7 import Handler
 from iisbitness.rules._common import build_fix, fixes, flip_fix, mismatch_cause, mismatches, split_fix
 
 
@@ -15,7 +16,8 @@ from iisbitness.rules._common import build_fix, fixes, flip_fix, mismatch_cause,
 def isapi_extension_arch(plan: LoadPlan) -> Iterator[Finding]:
     """Requests to the mapped path fail with HTTP 500; other requests still work."""
     for load in mismatches(plan, LoadKind.ISAPI_EXTENSION):
-        symptom = (f"HTTP 500 on requests for '{load.get('path')}' under {load.site}{load.application}: "
+        assert isinstance(load.entry, Handler)
+        symptom = (f"HTTP 500 on requests for '{load.entry.path}' under {load.site}{load.application}: "
                    "\"%1 is not a valid Win32 application.\" (0x800700C1, Win32 error 193). "
                    "The pool stays up; other requests work.")
         yield Finding.for_load(

@@ -9,7 +9,8 @@ from iisbitness.arch import sort_arches
 from iisbitness.config.precondition import add_token, bitness_token_for
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.fixes.commands import filter_precondition
-from iisbitness.loadplan import LoadKind, LoadPlan
+from iisbitness.loadplan.plan import LoadKind, LoadPlan
+from iisbitness.model.iis7 import IsapiFilter
 from iisbitness.rules._common import build_fix, fixes, flip_fix, loader_arch_name, mismatch_cause, mismatches
 
 
@@ -25,8 +26,9 @@ def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
                    f"{loader_arch_name(load.process.arch)} processor architecture\" and 2268 \"Could not load all ISAPI "
                    f"filters for site '{load.site}'\" (data c1 00 00 00 = error 193); rapid-fail protection then "
                    "disables the pool (WAS event 5002).")
-        declared_for = load.get("declared_for") or None
-        precondition = add_token(load.get("precondition"), bitness_token_for(bin_arch))
+        assert isinstance(load.entry, IsapiFilter)
+        declared_for = load.entry.site or None
+        precondition = add_token(load.entry.precondition, bitness_token_for(bin_arch))
         yield Finding.for_load(
             load, isapi_filter_arch.id, isapi_filter_arch.severity, symptom, mismatch_cause(load, "ISAPI filter"),
             fixes(filter_precondition(load.name, precondition, declared_for),

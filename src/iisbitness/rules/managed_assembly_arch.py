@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
-from iisbitness.loadplan import Load, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
 from iisbitness.pe.types import ImageKind
 from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, split_fix
 

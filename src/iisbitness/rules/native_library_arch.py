@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from iisbitness.arch import format_arches
+from iisbitness.arch import Arch, format_arches
 from iisbitness.findings import Finding, Fix, Severity, rule
-from iisbitness.loadplan import Load, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import BinFile, LoadKind, LoadPlan, NativeCopy
 from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, split_fix
 
 
-def _copies(plan: LoadPlan, load: Load) -> list[Load]:
-    return [ld for ld in plan.loads_of(LoadKind.BIN_NATIVE)
-            if ld.get("layout") and ld.process == load.process and ld.site == load.site
-            and ld.application == load.application and ld.name.lower() == load.name.lower()]
+def _fits(copy: NativeCopy, arch: Arch) -> bool:
+    arches = copy.binary.arches
+    return arches is not None and arch in arches and not copy.binary.chain
 
 
 @rule("native-library-arch", Severity.WARNING, "A native DLL in bin cannot be loaded by the pool's architecture")
@@ -25,16 +24,16 @@ def native_library_arch(plan: LoadPlan) -> Iterator[Finding]:
     """The first call into the DLL fails; the rest of the app may work."""
     isapi = {(ld.binary.windows_path or "").lower() for ld in plan.loads_of(LoadKind.ISAPI_EXTENSION)}
     for load in plan.loads_of(LoadKind.BIN_NATIVE):
-        if load.process.pool is None or load.get("layout") or load.fits is not False:
+        if load.process.pool is None or load.fits is not False:
             continue
         if (load.binary.windows_path or "").lower() in isapi:
             continue  # NOTE: an ISAPI extension kept in bin: isapi-extension-arch reports it
-        copies = _copies(plan, load)
-        if any(c.fits for c in copies):
+        copies = load.entry.copies if isinstance(load.entry, BinFile) else ()
+        if any(_fits(c, load.process.arch) for c in copies):
             continue
         arch = load.process.arch
         layout = (" The package layout below bin has " + "; ".join(
-            f"{c.get('layout')}\\{c.name} ({format_arches(c.binary.arches or frozenset())})" for c in copies)
+            f"{c.layout}\\{load.name} ({format_arches(c.binary.arches or frozenset())})" for c in copies)
                   + f", but no {arch.value} copy.") if copies else (
             f" No package layout below bin (x86\\, x64\\, runtimes\\win-<arch>\\native\\) provides an {arch.value} copy.")
         symptom = (f"{load.site}{load.application}: calls into '{load.name}' fail with System.BadImageFormatException "

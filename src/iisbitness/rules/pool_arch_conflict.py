@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from iisbitness.arch import Arch, format_arches
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.fixes.commands import move_to_new_pool
-from iisbitness.loadplan import Evidence, LoadPlan, PoolOutlook
+from iisbitness.loadplan.plan import Evidence, LoadPlan, PoolOutlook
 
 
 def _ok_arches(outlook: PoolOutlook, label: str) -> frozenset[Arch]:

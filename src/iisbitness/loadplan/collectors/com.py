@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from iisbitness.arch import Arch
-from iisbitness.collectors_aspnetcore import app_folder
 from iisbitness.image.paths import Inference
 from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, RegistryView, open_registry, view_of
-from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan import BinaryRef, Load, LoadKind, PlanContext, Process
-from iisbitness.model import Application, ConfigSource, Problem, Server
+from iisbitness.loadplan.collectors.folders import app_folder
+from iisbitness.loadplan.context import Found, PlanContext
+from iisbitness.loadplan.plan import BinaryRef, ComServer, Load, LoadKind, Process
+from iisbitness.model.iis7 import Application, Server
+from iisbitness.model.source import ConfigSource, Problem
 
 MAX_SCRIPT_FILES = 5000
 """Script files read per application folder."""
@@ -31,19 +32,14 @@ MAX_SCRIPT_BYTES = 1_000_000
 SCRIPT_SUFFIXES = (".asp", ".inc", ".asa", ".aspx", ".ascx", ".asmx", ".ashx")
 
 _CREATE = re.compile(r"""\bCreateObject\s*\(\s*["']([A-Za-z_][\w.\-]*)["']""", re.IGNORECASE)
-_CACHE: dict[int, tuple[ServerImage, tuple[ComRegistry | None, str | None]]] = {}
 
 
 def _registry(ctx: PlanContext) -> tuple[ComRegistry | None, str | None]:
-    """The image's registry, opened once per server image."""
-    cached = _CACHE.get(id(ctx.image))
-    if cached is None or cached[0] is not ctx.image:
-        if len(_CACHE) > 16:
-            _CACHE.clear()
+    """The image's registry, opened once per planning context."""
+    if ctx.com_registry is None:
         hive = ctx.image.locate("C:\\" + SOFTWARE_HIVE).host_path
-        cached = (ctx.image, open_registry(hive if hive is not None and hive.is_file() else None, ctx.image.live))
-        _CACHE[id(ctx.image)] = cached
-    return cached[1]
+        ctx.com_registry = open_registry(hive if hive is not None and hive.is_file() else None, ctx.image.live)
+    return ctx.com_registry
 
 
 def scan_progids(folder: Path, skip: frozenset[Path]) -> tuple[list[tuple[str, Path, int]], str | None]:
@@ -82,7 +78,7 @@ def _view_arch(view: RegistryView, process: Process) -> Arch:
     return Arch.X86 if view is RegistryView.WOW64 else (process.arch if process.arch is not Arch.X86 else Arch.X64)
 
 
-def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...]) -> Iterator[Load]:
+def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...]) -> Iterator[Found]:
     """In-process COM servers used by the pool's applications, resolved in the worker's registry view."""
     roots = {f[1] for a in (a for s in server.sites for a in s.applications)
              if (f := app_folder(ctx, server, a, process.arch)) is not None and f[1] is not None}
@@ -93,14 +89,14 @@ def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[
             continue
         uses, note = scan_progids(where[1], frozenset(roots - {where[1]}))
         if note:
-            ctx.problems.append(Problem(ctx.image.display(where[1]), None, note))
+            yield Problem(ctx.image.display(where[1]), None, note)
         if not uses:
             continue
         if registry is None:
             registry, why = _registry(ctx)
             if registry is None:
-                ctx.problems.append(Problem(SOFTWARE_HIVE.replace("\\", "/"), None,
-                                            f"COM objects used by pages were not checked: {why}"))
+                yield Problem(SOFTWARE_HIVE.replace("\\", "/"), None,
+                              f"COM objects used by pages were not checked: {why}")
                 return
         for progid, file, line in uses:
             load = _com_load(ctx, server, process, app, registry, progid, ConfigSource(ctx.image.display(file), line))
@@ -116,13 +112,12 @@ def _com_load(ctx: PlanContext, server: Server, process: Process, app: Applicati
     view = view_of(server.os_arch, process.arch)
     mine = registry.server(clsid, view)
     other = registry.server(clsid, _other_view(view)) if server.os_arch.is_64bit else None
-    detail: tuple[tuple[str, str], ...] = (("progid", progid), ("clsid", clsid), ("view", view.value))
     if mine is not None:
         if mine.inproc is None:
             return None  # LocalServer32 only: out of process, any bitness works
         ref = ctx.resolve(mine.inproc, server.os_arch, process.arch)
-        return Load(process, LoadKind.COM_INPROC, progid, ref, source, site=app.site, application=app.path,
-                    detail=detail + (("registration", "inproc"), ("registry_key", mine.key)))
+        return Load(process, LoadKind.COM_INPROC, progid, ref, source, ComServer(progid, clsid, view.value, mine.key),
+                    site=app.site, application=app.path)
     if other is None or other.inproc is None:
         return None
     # NOTE: whatever the DLL is, the worker's view has no such class (80040154): the registration decides.
@@ -130,6 +125,5 @@ def _com_load(ctx: PlanContext, server: Server, process: Process, app: Applicati
     seen = ctx.resolve(other.inproc, server.os_arch, _view_arch(other.view, process))
     ref = BinaryRef(seen.configured, seen.windows_path, seen.resolved, None,
                     inferred=Inference(arches, f"registered only in the {other.view.value} registry view"))
-    return Load(process, LoadKind.COM_INPROC, progid, ref, source, site=app.site, application=app.path,
-                detail=detail + (("registration", "other-view"), ("registry_key", other.key),
-                                 ("other_view", other.view.value)))
+    return Load(process, LoadKind.COM_INPROC, progid, ref, source,
+                ComServer(progid, clsid, view.value, other.key, other.view.value), site=app.site, application=app.path)

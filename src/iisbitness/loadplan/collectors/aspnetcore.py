@@ -20,29 +20,26 @@ import ntpath
 from collections.abc import Iterator
 from pathlib import Path
 
-from iisbitness.arch import Arch, format_arches
-from iisbitness.image.paths import expand, normalize, process_environment
-from iisbitness.loadplan import BinaryRef, Load, LoadKind, PlanContext, Process, worker_candidates
-from iisbitness.model import Application, AspNetCore, Server
+from iisbitness.arch import Arch
+from iisbitness.image.paths import normalize, process_environment
+from iisbitness.loadplan.collectors.folders import app_folder
+from iisbitness.loadplan.context import Found, PlanContext
+from iisbitness.loadplan.plan import (
+    AspNetCoreHost,
+    BinaryRef,
+    HostingLayout,
+    Load,
+    LoadKind,
+    Process,
+    RuntimeCheck,
+    worker_candidates,
+)
+from iisbitness.model.iis7 import Application, AspNetCore, Server
 
 HOSTING_FILES = ("hostfxr.dll", "coreclr.dll", "aspnetcorev2_inprocess.dll")
 """Files of a published app that ANCM in-process loads from the app folder (when present)."""
 
 ROLL_FORWARD_DEFAULT = "minor"
-
-
-def app_folder(ctx: PlanContext, server: Server, app: Application, arch: Arch) -> tuple[str, Path | None] | None:
-    """The application's physical folder as ``(windows path, host folder or None)``; None if unknown."""
-    root = app.root_vdir
-    if root is None or not root.physical_path.strip():
-        return None
-    expanded, unresolved = expand(root.physical_path, process_environment(server.os_arch, arch, ctx.env_overrides))
-    if unresolved:
-        return None
-    win = normalize(expanded).rstrip("\\")
-    found = ctx.image.locate(win)
-    host = found.host_path if found.host_path is not None and found.host_path.is_dir() else None
-    return win, host
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -132,7 +129,7 @@ def _runtime_status(ctx: PlanContext, root: Path | None, needs: tuple[tuple[str,
 
 
 def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
-                         folder: Path | None, common: tuple[tuple[str, str], ...]) -> Iterator[Load]:
+                         folder: Path | None, win_folder: str) -> Iterator[Found]:
     shown, needs, roll = read_runtimeconfig(ctx, folder, anc) if folder is not None else ("", (), ROLL_FORWARD_DEFAULT)
     fits_at: list[Arch] = []
     anywhere = False
@@ -153,16 +150,14 @@ def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app
         binary = ctx.resolve(ntpath.join(root_win, "dotnet.exe"), server.os_arch, process.arch)
     else:  # NOTE: no inference from the folder: a missing runtime is aspnetcore-runtime-missing's finding
         binary = BinaryRef(ntpath.join(root_win, "dotnet.exe"), ntpath.join(root_win, "dotnet.exe"), None, None)
-    yield Load(process, LoadKind.ASPNETCORE, "hostfxr.dll", binary, anc.source, site=app.site, application=app.path,
-               detail=common + (("model", "framework-dependent"), ("dotnet_root", root_win), ("runtime", status),
-                                ("installed", installed), ("runtimeconfig", shown),
-                                ("requires", "; ".join(f"{n} {v}" for n, v in needs)), ("roll_forward", roll),
-                                ("fits_at", format_arches(frozenset(fits_at)) if fits_at else ""),
-                                ("dotnet_anywhere", "yes" if anywhere else "no")))
+    runtime = RuntimeCheck(root_win, status, installed, shown, needs, roll, frozenset(fits_at), anywhere)
+    yield Load(process, LoadKind.ASPNETCORE, "hostfxr.dll", binary, anc.source,
+               AspNetCoreHost(anc, win_folder, "hostfxr", HostingLayout.FRAMEWORK_DEPENDENT, runtime),
+               site=app.site, application=app.path)
 
 
 def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
-                       apps: tuple[Application, ...]) -> Iterator[Load]:
+                       apps: tuple[Application, ...]) -> Iterator[Found]:
     """In-process ASP.NET Core applications: the runtime bits loaded into the worker (facts D6)."""
     for app in apps:
         anc = app.effects[0].aspnetcore if app.effects else None
@@ -173,26 +168,25 @@ def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
             continue
         win, folder = where
         pp = normalize(anc.process_path.strip().strip('"'))
-        common = (("hosting", anc.hosting_model), ("process_path", anc.process_path), ("app_folder", win))
         local = [(n, ctx.image.find_child(folder, n)) for n in HOSTING_FILES] if folder is not None else []
         for name, host in local:
             if host is not None and name == "aspnetcorev2_inprocess.dll":
                 yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(win, name), server.os_arch,
-                           process.arch), anc.source, site=app.site, application=app.path,
-                           detail=common + (("role", "in-process request handler"),))
+                           process.arch), anc.source, AspNetCoreHost(anc, win, "in-process request handler"),
+                           site=app.site, application=app.path)
         if ntpath.basename(pp).lower() in ("dotnet", "dotnet.exe"):
-            yield from _framework_dependent(ctx, server, process, app, anc, folder, common)
+            yield from _framework_dependent(ctx, server, process, app, anc, folder, win)
             continue
         exe = pp if ntpath.isabs(pp) else ntpath.normpath(ntpath.join(win, pp))
         has_fxr = any(n == "hostfxr.dll" and h is not None for n, h in local)
         if folder is not None and not has_fxr:
-            yield from _framework_dependent(ctx, server, process, app, anc, folder, common)
+            yield from _framework_dependent(ctx, server, process, app, anc, folder, win)
             continue
         yield Load(process, LoadKind.ASPNETCORE, ntpath.basename(exe), ctx.resolve(exe, server.os_arch, process.arch),
-                   anc.source, site=app.site, application=app.path,
-                   detail=common + (("model", "self-contained"), ("role", "app host")))
+                   anc.source, AspNetCoreHost(anc, win, "app host", HostingLayout.SELF_CONTAINED),
+                   site=app.site, application=app.path)
         for name, host in local:
             if host is not None and name != "aspnetcorev2_inprocess.dll":
                 yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(win, name), server.os_arch,
-                           process.arch), anc.source, site=app.site, application=app.path,
-                           detail=common + (("model", "self-contained"), ("role", "runtime")))
+                           process.arch), anc.source, AspNetCoreHost(anc, win, "runtime", HostingLayout.SELF_CONTAINED),
+                           site=app.site, application=app.path)

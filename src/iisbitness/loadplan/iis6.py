@@ -10,32 +10,21 @@
 
 Extensions the ``WebSvcExtRestrictionList`` prohibits never load (HTTP 404.2): they are skipped.
 CGI programs (``.exe``) run in their own process: not loads. The result is a
-:class:`iisbitness.loadplan.LoadPlan` (so ``binary-missing``/``binary-invalid`` apply) whose
-``server`` is a projection of the IIS 6 model for the report, and which carries that model.
+:class:`iisbitness.loadplan.plan.LoadPlan` (so ``binary-missing``/``binary-invalid`` apply) whose
+``server`` is a projection of the IIS 6 model for the report, and whose ``iis6`` is that model.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from iisbitness.loadplan import Load, LoadKind, LoadPlan, PlanContext, Process
-from iisbitness.model import Application, AppPool, PipelineMode, Server, ServerKind, Site, VirtualDirectory
-from iisbitness.model_iis6 import Iis6App, Iis6Server
+from iisbitness.loadplan.context import PlanContext
+from iisbitness.loadplan.plan import FilterAt, Load, LoadKind, LoadPlan, Process, ScriptMapGroup, Skipped
+from iisbitness.model.iis6 import Iis6App, Iis6Server
+from iisbitness.model.iis7 import Application, AppPool, PipelineMode, Server, Site, VirtualDirectory
+from iisbitness.model.source import ServerKind
 
 _RUNTIME = re.compile(r"\\Microsoft\.NET\\Framework(?:64)?\\v(\d+)\.(\d+)", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class Iis6LoadPlan(LoadPlan):
-    """A :class:`LoadPlan` of an IIS 6 server; ``iis6`` is the model it was built from."""
-
-    iis6: Iis6Server | None = None
-
-
-def iis6_of(plan: LoadPlan) -> Iis6Server | None:
-    """The IIS 6 model behind ``plan``, or None for an IIS 7+ plan (IIS 6 rules then say nothing)."""
-    return plan.iis6 if isinstance(plan, Iis6LoadPlan) else None
 
 
 def _runtime(apps: tuple[Iis6App, ...]) -> str:
@@ -74,13 +63,12 @@ def _filter_loads(ctx: PlanContext, server: Iis6Server, process: Process, site_i
             done.add(key)
             level = "global (/LM/W3SVC/Filters)" if f.site_id is None else f"site {site} ({f.location.rsplit('/', 1)[0]})"
             loads.append(Load(process, LoadKind.ISAPI_FILTER, f.name, ctx.resolve(f.path, server.os_arch, process.arch),
-                              f.source, site=site,
-                              detail=(("level", level), ("key", f.location), ("order", str(f.order)))))
+                              f.source, FilterAt(f, level), site=site))
     return loads
 
 
 def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, ...],
-                     process_of: dict[str, Process]) -> list[Load]:
+                     process_of: dict[str, Process], skipped: list[Skipped]) -> list[Load]:
     """One load per (process, extension DLL), listing every extension and application that maps to it."""
     groups: dict[tuple[str, str], tuple[Process, Iis6App, list[str], list[str]]] = {}
     for app in apps:
@@ -90,8 +78,8 @@ def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, 
                 continue
             allowed = server.restriction_for(sm.processor)
             if allowed is False:
-                ctx.skipped.append((process, sm.extension, sm.source,
-                                    "WebSvcExtRestrictionList prohibits it: requests get HTTP 404.2, it never loads"))
+                skipped.append(Skipped(process, sm.extension, sm.source,
+                                       "WebSvcExtRestrictionList prohibits it: requests get HTTP 404.2, it never loads"))
                 continue
             pname = process.name + (process.pool.name if process.pool else "")
             key = (pname.lower(), sm.processor.strip().lower())
@@ -106,19 +94,16 @@ def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, 
     for process, app, exts, labels in groups.values():
         sm = next(s for s in app.script_maps if s.extension == exts[0])
         loads.append(Load(process, LoadKind.ISAPI_EXTENSION, exts[0], ctx.resolve(sm.processor, server.os_arch, process.arch),
-                          sm.source, site=app.site_name, application=app.path,
-                          detail=(("path", ", ".join(f"*{e}" if e.startswith(".") else e for e in exts)),
-                                  ("verb", sm.verbs or "all"), ("defined_at", sm.defined_at),
-                                  ("apps", ", ".join(labels)))))
+                          sm.source, ScriptMapGroup(sm, tuple(exts), tuple(labels)), site=app.site_name,
+                          application=app.path))
     return loads
 
 
-def build_iis6(server: Iis6Server, ctx: PlanContext) -> Iis6LoadPlan:
+def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
     """Build the load plan of an IIS 6 server (see the module docstring)."""
-    ctx.skipped.clear()
-    ctx.problems.clear()
     view = project(server)
     loads: list[Load] = []
+    skipped: list[Skipped] = []
     idle: list[str] = []
     done: set[tuple[str, str]] = set()
     if server.iis5_mode:
@@ -126,7 +111,7 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> Iis6LoadPlan:
         dllhost = Process("dllhost.exe", server.os_arch)
         loads.extend(_filter_loads(ctx, server, inetinfo, [s.id for s in server.sites], done))
         process_of = {a.location: inetinfo if a.isolated == 0 else dllhost for a in server.apps}
-        loads.extend(_extension_loads(ctx, server, server.apps, process_of))
+        loads.extend(_extension_loads(ctx, server, server.apps, process_of, skipped))
         idle = [p.name for p in view.pools]
     else:
         for pool in view.pools:
@@ -137,8 +122,7 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> Iis6LoadPlan:
             process = Process("w3wp.exe", server.worker_arch, pool)
             site_ids = list(dict.fromkeys(a.site_id for a in apps))
             loads.extend(_filter_loads(ctx, server, process, site_ids, done))
-            loads.extend(_extension_loads(ctx, server, apps, {a.location: process for a in apps}))
+            loads.extend(_extension_loads(ctx, server, apps, {a.location: process for a in apps}, skipped))
     present = [ld for ld in loads if ld.binary.resolved is not None]
     config_only = bool(loads) and not present
-    return Iis6LoadPlan(view, tuple(loads), tuple(ctx.skipped), tuple(idle), config_only,
-                        tuple(dict.fromkeys(ctx.problems)), (), server)
+    return LoadPlan(view, tuple(loads), tuple(skipped), tuple(idle), config_only, (), (), server)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from iisbitness.arch import Arch
-from iisbitness.model import ConfigSource, Problem
+from iisbitness.model.source import ConfigSource, Problem
 
 
 @dataclass(frozen=True, slots=True)

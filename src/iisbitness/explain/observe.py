@@ -14,7 +14,7 @@ from pathlib import Path
 
 from iisbitness.explain.correlate import FindingKey, correlate
 from iisbitness.explain.events import Event, read_events
-from iisbitness.model import Problem
+from iisbitness.model.source import Problem
 from iisbitness.report import Observation, Report
 
 

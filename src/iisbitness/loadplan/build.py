@@ -1,0 +1,92 @@
+"""Build the load plan of an IIS 7+ server: run every collector for every worker, then IIS Manager.
+
+Facts D1-D7, F2 (see :mod:`iisbitness.loadplan.plan`). Collectors return loads, skipped loads and
+problems; this module sorts them into the :class:`LoadPlan` and works out each pool's outlook (what
+would fail at each architecture its worker could run as), which ``pool-arch-conflict`` and the
+per-pool fixes read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from iisbitness.arch import Arch
+from iisbitness.loadplan.collectors import COLLECTORS
+from iisbitness.loadplan.collectors.bin import collect_iis_manager
+from iisbitness.loadplan.context import Collector, Found, PlanContext
+from iisbitness.loadplan.plan import (
+    APP_LEVEL_KINDS,
+    Load,
+    LoadPlan,
+    PoolOutlook,
+    Process,
+    Skipped,
+    worker_candidates,
+)
+from iisbitness.model.iis7 import AppPool, Server
+from iisbitness.model.source import Problem
+
+
+def sort_found(found: Iterable[Found], loads: list[Load], skipped: list[Skipped], problems: list[Problem]) -> None:
+    """Append each collector result to the list of its type."""
+    for item in found:
+        if isinstance(item, Load):
+            loads.append(item)
+        elif isinstance(item, Skipped):
+            skipped.append(item)
+        else:
+            problems.append(item)
+
+
+def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = COLLECTORS) -> LoadPlan:
+    """Build the load plan of ``server``.
+
+    Args:
+        server: the merged configuration model.
+        ctx: the image and caches (reuse one context to re-plan cheaply).
+        collectors: the collectors to run for each worker process.
+
+    Returns:
+        A :class:`LoadPlan`. Never raises for bad binaries: they become loads whose
+        ``binary.problem`` or ``binary.image.reason`` says what is wrong.
+    """
+    loads: list[Load] = []
+    skipped: list[Skipped] = []
+    problems: list[Problem] = []
+    idle: list[str] = []
+    per_pool: dict[str, list[Load]] = {}
+    for pool in server.pools:
+        apps = server.applications_in(pool)
+        if not apps:
+            idle.append(pool.name)
+            continue
+        process = Process("w3wp.exe", pool.worker_arch(server.os_arch), pool)
+        mine = per_pool.setdefault(pool.name, [])
+        for collect in collectors:
+            sort_found(collect(ctx, server, process, apps), mine, skipped, problems)
+        loads.extend(mine)
+    sort_found(collect_iis_manager(ctx, server), loads, skipped, problems)
+    present = [ld for ld in loads if ld.binary.resolved is not None]
+    config_only = bool(loads) and not present
+    outlook = tuple(_outlook(ctx, server, pool, collectors, per_pool[pool.name])
+                    for pool in server.pools if pool.name in per_pool)
+    return LoadPlan(server, tuple(loads), tuple(skipped), tuple(idle), config_only,
+                    tuple(dict.fromkeys(problems)), outlook)
+
+
+def _outlook(ctx: PlanContext, server: Server, pool: AppPool, collectors: tuple[Collector, ...],
+             current_loads: list[Load]) -> PoolOutlook:
+    """What fails at each candidate architecture; the current one reuses ``current_loads``."""
+    apps = server.applications_in(pool)
+    current = pool.worker_arch(server.os_arch)
+    per_arch: list[tuple[Arch, tuple[tuple[str, str], ...]]] = []
+    for arch in worker_candidates(server.os_arch):
+        process = Process("w3wp.exe", arch, pool)
+        candidates = current_loads if arch is current else [
+            item for collect in collectors for item in collect(ctx, server, process, apps) if isinstance(item, Load)]
+        fails: list[tuple[str, str]] = []
+        for ld in candidates:
+            if ld.kind in APP_LEVEL_KINDS and ld.fits is False:
+                fails.append((f"{ld.site}{ld.application}", ld.binary.configured))
+        per_arch.append((arch, tuple(dict.fromkeys(fails))))
+    return PoolOutlook(pool.name, current, tuple(per_arch))

@@ -1,0 +1,93 @@
+"""Assemblies and native DLLs in each application's ``bin``: loaded by the pool's CLR (facts D5), and by IIS Manager.
+
+Packages with native code ship one build per architecture, either in ``bin\\x86`` / ``bin\\x64``
+(e.g. System.Data.SQLite's ``SQLite.Interop.dll``) or in the NuGet runtime-asset layout
+``bin\\runtimes\\win-<arch>\\native``; their managed wrapper picks the copy for the running process.
+A native DLL in ``bin`` carries those copies (:class:`BinFile.copies`), so that ``native-library-arch``
+can tell a root ``bin`` DLL of the wrong architecture that a fitting copy stands in for.
+Sources: facts D1, D5, F1, F2; KB 3194551; NuGet "Supporting multiple .NET versions / native assets".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from iisbitness.loadplan.collectors.folders import app_bin_folder
+from iisbitness.loadplan.context import Found, PlanContext
+from iisbitness.loadplan.plan import BinFile, Load, LoadKind, NativeCopy, Process
+from iisbitness.model.iis7 import Application, Server
+from iisbitness.model.source import ConfigSource, Problem
+
+LAYOUTS: tuple[tuple[str, ...], ...] = (
+    ("x86",), ("x64",), ("arm64",),
+    ("runtimes", "win-x86", "native"), ("runtimes", "win-x64", "native"), ("runtimes", "win-arm64", "native"),
+)
+"""Folders below ``bin`` that hold per-architecture native copies."""
+
+
+def collect_bin(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...]) -> Iterator[Found]:
+    """Assemblies (and native DLLs) in each application's ``bin``, loaded by the pool's CLR (facts D5).
+
+    A pool with No Managed Code (``managedRuntimeVersion=""``) loads no ASP.NET CLR, so its
+    ``bin`` is not loaded by the worker.
+    """
+    assert process.pool is not None
+    if not process.pool.managed_runtime_version:
+        return
+    yield from _bin_loads(ctx, server, process, apps, with_copies=True)
+
+
+def collect_iis_manager(ctx: PlanContext, server: Server) -> Iterator[Found]:
+    """IIS Manager loads every ``bin`` assembly into inetmgr.exe to list types (facts F1, F2; KB 3194551).
+
+    inetmgr.exe runs at the OS's native architecture.
+    """
+    process = Process("inetmgr.exe", server.os_arch)
+    apps = tuple(a for s in server.sites for a in s.applications)
+    for found in _bin_loads(ctx, server, process, apps, with_copies=False):
+        if not isinstance(found, Load) or found.kind is LoadKind.BIN_ASSEMBLY:
+            yield found
+
+
+def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
+               with_copies: bool) -> Iterator[Found]:
+    seen: set[Path] = set()
+    for app in apps:
+        found = app_bin_folder(ctx, server, app, process.arch)
+        if found is None:
+            continue
+        win, host = found
+        if host in seen:
+            continue
+        seen.add(host)
+        files, note = ctx.bin_files(host)
+        if note:
+            yield Problem(ctx.image.display(host), None, note)
+        layouts = _native_copies(ctx, server, process, win, host) if with_copies else {}
+        shown = ctx.image.display(host)
+        for f in files:
+            ref = ctx.resolve(win + "\\" + f.name, server.os_arch, process.arch)
+            native = ref.image is not None and ref.image.is_pe and not ref.image.is_managed
+            entry = BinFile(shown, layouts.get(f.name.lower(), ()) if native else ())
+            yield Load(process, LoadKind.BIN_NATIVE if native else LoadKind.BIN_ASSEMBLY, f.name, ref,
+                       ConfigSource(ref.resolved or ctx.image.display(f)), entry, site=app.site, application=app.path)
+
+
+def _native_copies(ctx: PlanContext, server: Server, process: Process, win: str,
+                   host: Path) -> dict[str, tuple[NativeCopy, ...]]:
+    """Native DLLs in the package layouts below ``bin``, by lower-case file name."""
+    copies: dict[str, list[NativeCopy]] = {}
+    for layout in LAYOUTS:
+        node: Path | None = host
+        for part in layout:
+            node = ctx.image.find_child(node, part) if node is not None else None
+        if node is None or not node.is_dir():
+            continue
+        rel = "\\".join(layout)
+        for f in ctx.bin_files(node)[0]:
+            ref = ctx.resolve(f"{win}\\{rel}\\{f.name}", server.os_arch, process.arch)
+            if ref.image is None or not ref.image.is_pe or ref.image.is_managed:
+                continue
+            copies.setdefault(f.name.lower(), []).append(NativeCopy(rel, ref))
+    return {k: tuple(v) for k, v in copies.items()}

@@ -1,0 +1,23 @@
+"""Global native modules: loaded by every worker at start when the preCondition holds (facts D2, C7)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.loadplan.context import Found, PlanContext
+from iisbitness.loadplan.plan import Load, LoadKind, Process, Skipped
+from iisbitness.model.iis7 import Application, Server
+
+
+def collect_global_modules(ctx: PlanContext, server: Server, process: Process,
+                           apps: tuple[Application, ...]) -> Iterator[Found]:
+    """One load per ``system.webServer/globalModules`` entry whose preCondition holds in ``process``."""
+    for gm in server.global_modules:
+        ev = ctx.precondition(server, process, gm.precondition, gm.name, gm.source)
+        if isinstance(ev, Skipped):
+            yield ev
+            continue
+        if not gm.image.strip():
+            continue
+        yield Load(process, LoadKind.GLOBAL_MODULE, gm.name, ctx.resolve(gm.image, server.os_arch, process.arch),
+                   gm.source, gm, precondition=ev)

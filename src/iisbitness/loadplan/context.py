@@ -1,0 +1,166 @@
+"""What planning reads from: the server image, the user's environment overrides, and caches.
+
+The context holds only caches (so that re-planning for fix verification is cheap and results never
+depend on call order); collectors return what they find (:mod:`iisbitness.loadplan.collectors`).
+Path resolution follows the loader (facts B11, B12, E1; "File System Redirector", "Dynamic-Link Library
+Search Order").
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iisbitness.arch import Arch, format_arches
+from iisbitness.config.precondition import Evaluation, evaluate
+from iisbitness.errors import ImageReadError
+from iisbitness.image.paths import (
+    expand,
+    infer_from_location,
+    is_absolute,
+    normalize,
+    process_environment,
+    redirect,
+)
+from iisbitness.image.registry import ComRegistry
+from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan.plan import BinaryRef, Load, Process, Skipped
+from iisbitness.model.iis7 import Application, Server
+from iisbitness.model.source import ConfigSource, Problem
+from iisbitness.pe.classify import read_image
+from iisbitness.pe.deps import find_mismatch
+from iisbitness.pe.types import PeImage
+
+MAX_BIN_FILES = 20000
+"""Files classified per ``bin`` folder; a larger folder is reported and cut there."""
+
+
+@dataclass
+class PlanContext:
+    """What planning reads from, with caches so that a re-plan (fix verification) is cheap.
+
+    Attributes:
+        image: the server image.
+        env_overrides: environment variables given by the user (``--env NAME=VALUE``).
+        follow_dependencies: follow imports / assembly references of loaded binaries.
+    """
+
+    image: ServerImage
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    follow_dependencies: bool = True
+    _images: dict[Path, PeImage | str] = field(default_factory=dict, repr=False)
+    _dirs: dict[Path, tuple[list[Path], str | None]] = field(default_factory=dict, repr=False)
+    _resolved: dict[tuple[str, Arch, Arch], BinaryRef] = field(default_factory=dict, repr=False)
+    _chains: dict[tuple[Path, Arch], tuple[str, ...]] = field(default_factory=dict, repr=False)
+    com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
+    """The image's registry opened once, or why it could not be (see collectors/com.py)."""
+
+    def precondition(self, server: Server, process: Process, precondition: str, name: str,
+                     source: ConfigSource) -> Evaluation | Skipped:
+        """Evaluate a preCondition in ``process``: the evaluation, or a :class:`Skipped` when it is false (facts C7)."""
+        assert process.pool is not None
+        ev = evaluate(precondition, process.pool, process.arch, server.os_arch)
+        if not ev.may_load:
+            return Skipped(process, name, source, f"preCondition token '{ev.false_token}' is false")
+        return ev
+
+    def read(self, host: Path) -> PeImage | str:
+        """The headers of ``host``, or a reason string when it cannot be read. Cached."""
+        if host not in self._images:
+            try:
+                self._images[host] = read_image(host)
+            except ImageReadError as e:
+                self._images[host] = str(e).split(": ", 1)[-1]
+        return self._images[host]
+
+    def resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
+        """Resolve a configured binary path as a process of ``process_arch`` would (facts B11, B12, E1). Cached."""
+        # NOTE: a bin of 20,000 DLLs is resolved for every worker, candidate and re-plan (issue 7)
+        key = (configured, os_arch, process_arch)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(configured, os_arch, process_arch)
+        return self._resolved[key]
+
+    def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
+        env = process_environment(os_arch, process_arch, self.env_overrides)
+        expanded, unresolved = expand(configured, env)
+        if unresolved:
+            return BinaryRef(configured, None, None, None,
+                             problem=f"%{unresolved[0]}% is not an environment variable of {process_arch.value} "
+                                     "worker processes (pass --env NAME=VALUE if the server sets it)")
+        path = normalize(expanded)
+        if not path:
+            return BinaryRef(configured, None, None, None, problem="empty path")
+        if not is_absolute(path):
+            return BinaryRef(configured, path, None, None,
+                             problem="relative path: resolved against the worker's current folder, unknown offline")
+        seen = redirect(path, os_arch, process_arch)
+        found = self.image.locate(seen)
+        if found.problem:
+            return BinaryRef(configured, seen, None, None, problem=found.problem)
+        if found.host_path is None:
+            return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
+        if found.host_path.is_dir():
+            return BinaryRef(configured, seen, self.image.display(found.host_path), None, problem="is a folder, not a file")
+        got = self.read(found.host_path)
+        shown = self.image.display(found.host_path)
+        if isinstance(got, str):
+            return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
+        chain: tuple[str, ...] = ()
+        if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
+            chain = self.dependency_chain(found.host_path, os_arch, process_arch)
+        return BinaryRef(configured, seen, shown, got, chain=chain)
+
+    def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch) -> tuple[str, ...]:
+        """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.
+
+        Searches the binary's own folder, then the process's view of System32 (SysWOW64 for a
+        32-bit process), as the loader does (facts D1; "Dynamic-Link Library Search Order").
+        P/Invoke targets are not followed here: they load only when called (native-library-arch).
+        """
+        key = (host, process_arch)
+        if key not in self._chains:
+            dirs = [host.parent]
+            sys_view = self.image.locate(redirect("C:\\Windows\\System32", os_arch, process_arch)).host_path
+            if sys_view is not None:
+                dirs.append(sys_view)
+            try:
+                result = find_mismatch(host, process_arch, dirs)
+            except ImageReadError:
+                result = None
+            chain: tuple[str, ...] = ()
+            if result is not None and result.mismatch is not None and len(result.mismatch.links) > 1:
+                links = result.mismatch.links
+                if not any(link.via == "pinvoke" for link in links):
+                    last = links[-1].image
+                    why = format_arches(last.loadable_by) if last.is_pe else "not a valid PE"
+                    chain = tuple(link.path.name for link in links[:-1]) + (f"{links[-1].path.name} ({why})",)
+            self._chains[key] = chain
+        return self._chains[key]
+
+    def bin_files(self, folder: Path) -> tuple[list[Path], str | None]:
+        """The ``*.dll`` files of a bin folder (sorted, capped at MAX_BIN_FILES) and a note if cut."""
+        if folder not in self._dirs:
+            files: list[Path] = []
+            note: str | None = None
+            try:
+                with os.scandir(folder) as it:
+                    for d in it:
+                        if d.name.lower().endswith(".dll") and d.is_file(follow_symlinks=False):
+                            files.append(Path(d.path))
+                            if len(files) >= MAX_BIN_FILES:
+                                note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
+                                break
+            except OSError as e:
+                note = f"cannot list: {e.strerror or e}"
+            self._dirs[folder] = (sorted(files, key=lambda p: p.name.lower()), note)
+        return self._dirs[folder]
+
+
+Found = Load | Skipped | Problem
+"""What a collector yields: a load, a load that never happens and why, or a file it could not read."""
+
+Collector = Callable[[PlanContext, Server, Process, tuple[Application, ...]], Iterator[Found]]
+"""A source of loads for one worker process: ``(ctx, server, process, applications) -> found``."""

@@ -1,0 +1,363 @@
+"""The load plan: which process loads which binary, at which architecture, and why.
+
+A :class:`Load` joins a process (w3wp.exe of a pool at its architecture, or inetmgr.exe), a
+configuration entry (with file and line), and the binary resolved as that process sees it
+(environment variables of that process, WOW64 file-system redirection). Rules are pure
+functions of a :class:`LoadPlan`.
+
+Who loads what (facts D1-D7, F2):
+- every worker loads every global module whose preCondition holds, at start;
+- a worker loads the ISAPI filters of the sites it serves, at start;
+- a worker loads an ISAPI extension (IsapiModule + scriptProcessor) on the first request;
+- the CLR in a worker loads the assemblies in an application's ``bin``;
+- IIS Manager (inetmgr.exe, 64-bit on 64-bit Windows) loads every ``bin`` assembly when its
+  Add Managed Handler/Module dialog lists types (KB 3194551).
+FastCGI and CGI programs run in their own processes and are not loads of the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+
+from iisbitness.arch import Arch
+from iisbitness.config.precondition import Evaluation
+from iisbitness.image.paths import Inference
+from iisbitness.model.iis6 import Iis6Filter, Iis6Server, ScriptMap
+from iisbitness.model.iis7 import AppPool, AspNetCore, GlobalModule, Handler, IsapiFilter, Server
+from iisbitness.model.source import ConfigSource, Problem
+from iisbitness.pe.types import PeImage
+
+
+class LoadKind(str, Enum):
+    """Why a process loads a binary."""
+
+    GLOBAL_MODULE = "global-module"
+    ISAPI_FILTER = "isapi-filter"
+    ISAPI_EXTENSION = "isapi-extension"
+    BIN_ASSEMBLY = "bin-assembly"
+    BIN_NATIVE = "bin-native"
+    ASPNETCORE = "aspnetcore"
+    COM_INPROC = "com-inproc"
+
+
+class Evidence(str, Enum):
+    """How the binary's architecture is known: read from its headers, or inferred from its folder."""
+
+    READ = "read"
+    INFERRED = "inferred"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    """A process that loads binaries.
+
+    Attributes:
+        name: executable name, e.g. ``w3wp.exe``, ``inetmgr.exe``, ``inetinfo.exe``.
+        arch: its architecture.
+        pool: the application pool it serves (workers only).
+    """
+
+    name: str
+    arch: Arch
+    pool: AppPool | None = None
+
+    def describe(self) -> str:
+        """E.g. ``"w3wp.exe of pool 'X' (x86, 32-bit under WOW64)"``."""
+        bits = "32-bit" if self.arch is Arch.X86 else "64-bit"
+        what = f"{self.name} of pool '{self.pool.name}'" if self.pool else self.name
+        return f"{what} ({self.arch.value}, {bits})"
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryRef:
+    """A configured binary resolved as one process sees it.
+
+    Attributes:
+        configured: the path exactly as configured.
+        windows_path: after environment expansion and WOW64 redirection (None if unresolvable).
+        resolved: the file in the image as the user names it, or None when absent.
+        image: its headers, when the file was read.
+        inferred: an architecture inferred from a well-known folder, when the file is absent.
+        problem: why it could not be resolved or read (unknown variable, UNC, outside the image).
+        chain: when the binary fits but a dependency does not, the chain from it to that
+            dependency, e.g. ``("app.dll", "native.dll (x86)")``; empty otherwise.
+    """
+
+    configured: str
+    windows_path: str | None
+    resolved: str | None
+    image: PeImage | None
+    inferred: Inference | None = None
+    problem: str | None = None
+    chain: tuple[str, ...] = ()
+
+    @property
+    def arches(self) -> frozenset[Arch] | None:
+        """Architectures that can load it, from its headers or inferred; None when unknown."""
+        if self.image is not None:
+            return self.image.loadable_by if self.image.is_pe else None
+        if self.inferred is not None:
+            return self.inferred.arches
+        return None
+
+    @property
+    def evidence(self) -> Evidence:
+        """READ when the headers were read, INFERRED from the folder, else UNKNOWN."""
+        if self.image is not None and self.image.is_pe:
+            return Evidence.READ
+        if self.inferred is not None and self.image is None:
+            return Evidence.INFERRED
+        return Evidence.UNKNOWN
+
+    @property
+    def missing(self) -> bool:
+        """True when the file is not in the image (and nothing else went wrong)."""
+        return self.resolved is None and self.problem is None
+
+
+@dataclass(frozen=True, slots=True)
+class NativeCopy:
+    """A per-architecture copy of a native DLL that a NuGet package lays out below ``bin``.
+
+    Attributes:
+        layout: the folder below ``bin``: ``x64``, ``runtimes\\win-x64\\native``, ...
+        binary: the copy as the worker resolves it.
+    """
+
+    layout: str
+    binary: BinaryRef
+
+
+@dataclass(frozen=True, slots=True)
+class BinFile:
+    """A DLL in an application's ``bin`` folder: no configuration entry names it, the CLR probes ``bin`` (facts D5).
+
+    Attributes:
+        folder: the ``bin`` folder as the user names it.
+        copies: for a native DLL, the copies of the same name in the package layouts below ``bin``
+            (``x86\\``, ``x64\\``, ``runtimes\\win-<arch>\\native\\``) that its managed wrapper may pick instead.
+    """
+
+    folder: str
+    copies: tuple[NativeCopy, ...] = ()
+
+
+class HostingLayout(str, Enum):
+    """How an in-process ASP.NET Core app brings its runtime (facts D6)."""
+
+    SELF_CONTAINED = "self-contained"
+    FRAMEWORK_DEPENDENT = "framework-dependent"
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeCheck:
+    """Whether the ``dotnet`` install a framework-dependent app needs is there for the worker.
+
+    Attributes:
+        dotnet_root: the worker's ``%ProgramFiles%\\dotnet`` (Windows path).
+        status: ``ok``, ``no-dotnet`` (no install at all) or ``no-version`` (no satisfying version).
+        installed: the versions found, e.g. ``Microsoft.AspNetCore.App 6.0.1, 8.0.0``.
+        runtimeconfig: the ``<app>.runtimeconfig.json`` read, as the user names it ("" if none).
+        requires: ``(framework, version)`` pairs it asks for.
+        roll_forward: its ``rollForward`` policy.
+        fits_at: worker architectures whose install satisfies the app.
+        dotnet_anywhere: a ``dotnet`` install exists for at least one worker architecture.
+    """
+
+    dotnet_root: str
+    status: str
+    installed: str
+    runtimeconfig: str
+    requires: tuple[tuple[str, str], ...]
+    roll_forward: str
+    fits_at: frozenset[Arch]
+    dotnet_anywhere: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AspNetCoreHost:
+    """A binary that ANCM loads into the worker for an in-process app (facts D6).
+
+    Attributes:
+        config: the app's ``system.webServer/aspNetCore`` element.
+        app_folder: the application's folder (Windows path).
+        role: ``app host``, ``runtime``, ``in-process request handler`` or ``hostfxr``.
+        layout: self-contained or framework-dependent; None for the request handler, which either
+            layout may carry.
+        runtime: for a framework-dependent app, the ``dotnet`` install check.
+    """
+
+    config: AspNetCore
+    app_folder: str
+    role: str
+    layout: HostingLayout | None = None
+    runtime: RuntimeCheck | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ComServer:
+    """An in-process COM server that a page creates (``CreateObject``), found in a registry view (facts D8, E3).
+
+    Attributes:
+        progid: the ProgID the page names. clsid: its class id.
+        view: the registry view the worker reads (``64-bit`` / ``32-bit``).
+        registry_key: where the ``InprocServer32`` was found.
+        other_view: the view the class is registered in when it is absent from the worker's, else None.
+    """
+
+    progid: str
+    clsid: str
+    view: str
+    registry_key: str
+    other_view: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilterAt:
+    """An IIS 6 ISAPI filter with the level it is configured at (facts D3, G4).
+
+    Attributes:
+        filter: the metabase filter. level: ``global (/LM/W3SVC/Filters)`` or ``site NAME (/LM/W3SVC/1/Filters)``.
+    """
+
+    filter: Iis6Filter
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptMapGroup:
+    """IIS 6 ``ScriptMaps`` entries of one process that map to the same ISAPI extension DLL (facts D4).
+
+    Attributes:
+        script_map: the first entry. extensions: every mapped extension (``.aspx``, ...).
+        applications: the applications that map to it.
+    """
+
+    script_map: ScriptMap
+    extensions: tuple[str, ...]
+    applications: tuple[str, ...]
+
+
+Entry = GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | FilterAt | ScriptMapGroup
+"""The configuration entry (or, for bin files, the probing rule) behind a load."""
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """One binary loaded by one process because of one configuration entry.
+
+    Attributes:
+        process: the loading process.
+        kind: why it is loaded.
+        name: the configuration entry's name (module, filter, handler, assembly file).
+        binary: the binary as that process resolves it.
+        source: the configuration entry (file and line); for bin files, the application.
+        site: site name, or None for server-wide loads (global modules).
+        application: application path (``/app``), or None.
+        precondition: the preCondition evaluation, for entries that carry one.
+        entry: the typed configuration entry behind the load.
+    """
+
+    process: Process
+    kind: LoadKind
+    name: str
+    binary: BinaryRef
+    source: ConfigSource
+    entry: Entry
+    site: str | None = None
+    application: str | None = None
+    precondition: Evaluation | None = None
+
+    @property
+    def fits(self) -> bool | None:
+        """True/False when the binary's architecture is known (a dependency that does not fit makes
+        it False); None when unknown."""
+        arches = self.binary.arches
+        if arches is None:
+            return None
+        return self.process.arch in arches and not self.binary.chain
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A configured binary that a process never loads, and why (a preCondition is false, a restriction list
+    prohibits it).
+
+    Attributes:
+        process: the process that would load it. name: the configuration entry's name.
+        source: the configuration entry. reason: why it is not loaded, with the user's symptom if any.
+    """
+
+    process: Process
+    name: str
+    source: ConfigSource
+    reason: str
+
+
+APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC})
+"""Loads that break one application (not the whole pool) when they do not fit."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolOutlook:
+    """What would fail in a pool at each architecture its worker could run as.
+
+    Attributes:
+        pool: the pool's name.
+        current: the worker's architecture now.
+        app_failures: per candidate architecture, the ``(application label, binary)`` pairs of
+            application-level loads that would not fit.
+    """
+
+    pool: str
+    current: Arch
+    app_failures: tuple[tuple[Arch, tuple[tuple[str, str], ...]], ...]
+
+    def failures_at(self, arch: Arch) -> tuple[tuple[str, str], ...]:
+        """The application-level failures at ``arch`` (empty when none or not a candidate)."""
+        return next((f for a, f in self.app_failures if a is arch), ())
+
+    @property
+    def candidates(self) -> tuple[Arch, ...]:
+        """The architectures considered."""
+        return tuple(a for a, _ in self.app_failures)
+
+
+def worker_candidates(os_arch: Arch) -> tuple[Arch, ...]:
+    """Architectures a worker can run as on an OS of ``os_arch`` (facts A4-A7)."""
+    return {Arch.X86: (Arch.X86,), Arch.X64: (Arch.X86, Arch.X64), Arch.ARM64: (Arch.X86, Arch.X64, Arch.ARM64)}[os_arch]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadPlan:
+    """Every load of a server, plus what was skipped.
+
+    Attributes:
+        server: the model it was built from.
+        loads: all loads, in a stable order (pool, kind, configuration order).
+        skipped: entries that a process never loads, with the reason (kept so reports can say why
+            nothing was found).
+        idle_pools: pools that host no application (their worker never starts).
+        config_only: True when the image holds none of the configured binaries (a support
+            engineer's copy of the configuration files only).
+        problems: files and folders that could not be read while planning.
+        outlook: per pool hosting applications, what would fail at each worker architecture.
+        iis6: the IIS 6 model when the plan is of an IIS 6 server (``server`` is then its projection
+            for the report); None for IIS 7+.
+    """
+
+    server: Server
+    loads: tuple[Load, ...]
+    skipped: tuple[Skipped, ...] = ()
+    idle_pools: tuple[str, ...] = ()
+    config_only: bool = False
+    problems: tuple[Problem, ...] = ()
+    outlook: tuple[PoolOutlook, ...] = ()
+    iis6: Iis6Server | None = None
+
+    def loads_of(self, *kinds: LoadKind) -> Iterator[Load]:
+        """The loads of the given kinds, in plan order."""
+        return (ld for ld in self.loads if ld.kind in kinds)

@@ -1,0 +1,195 @@
+"""Configuration edits a fix makes, applied to a copy of the model for verification.
+
+Each edit is data: :data:`Edit` covers IIS 7+ (:data:`Iis7Edit`) and IIS 6 (:data:`Iis6Edit`).
+:func:`apply_all` returns a changed :class:`iisbitness.model.iis7.Server`, :func:`apply_all_iis6` a
+changed :class:`iisbitness.model.iis6.Iis6Server`; neither touches a file.
+:mod:`iisbitness.fixes.commands` and :mod:`iisbitness.fixes.commands_iis6` turn the same edits into
+appcmd / PowerShell and adsutil.vbs / aspnet_regiis commands.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from iisbitness.arch import Arch
+from iisbitness.model.iis6 import Iis6App, Iis6Filter, Iis6Server, ScriptMap, WebSvcExt
+from iisbitness.model.iis7 import Application, AppPool, Server, Site, WebConfigEffect
+from iisbitness.model.source import ConfigSource
+
+
+@dataclass(frozen=True, slots=True)
+class SetPoolArch:
+    """Make pool ``pool`` run its worker as ``arch`` (enable32BitAppOnWin64, and on ARM64
+    enableEmulationOnWinArm64)."""
+
+    pool: str
+    arch: Arch
+
+
+@dataclass(frozen=True, slots=True)
+class SetGlobalModulePrecondition:
+    """Set the preCondition of global module ``name`` (and its ``<modules>`` entry)."""
+
+    name: str
+    precondition: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetFilterPrecondition:
+    """Set the preCondition of ISAPI filter ``name`` (server level when ``site`` is None)."""
+
+    name: str
+    precondition: str
+    site: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MoveToNewPool:
+    """Create pool ``new_pool`` at ``arch`` (copying runtime and pipeline from ``like_pool``) and
+    move the applications ``apps`` (``(site, path)`` pairs) into it."""
+
+    apps: tuple[tuple[str, str], ...]
+    new_pool: str
+    arch: Arch
+    like_pool: str
+
+
+Iis7Edit = SetPoolArch | SetGlobalModulePrecondition | SetFilterPrecondition | MoveToNewPool
+"""An edit of an IIS 7+ configuration (applicationHost.config, web.config)."""
+
+
+def _pool_at(pool: AppPool, arch: Arch) -> AppPool:
+    return replace(pool, enable_32bit_app_on_win64=arch is Arch.X86, enable_32bit_from="pool",
+                   enable_emulation_on_arm64=arch is not Arch.ARM64)
+
+
+def apply(server: Server, edit: Iis7Edit) -> Server:
+    """``server`` with ``edit`` made. Unknown names leave it unchanged."""
+    if isinstance(edit, SetPoolArch):
+        pool = server.pool(edit.pool)
+        return server if pool is None else server.with_pool(_pool_at(pool, edit.arch))
+    if isinstance(edit, SetGlobalModulePrecondition):
+        mods = tuple(replace(m, precondition=edit.precondition) if m.name.lower() == edit.name.lower() else m
+                     for m in server.global_modules)
+        return replace(server, global_modules=mods)
+    if isinstance(edit, SetFilterPrecondition):
+        return replace(server, sites=tuple(_site_filters(s, edit) for s in server.sites))
+    like = server.pool(edit.like_pool)
+    if like is None:
+        return server
+    new = _pool_at(replace(like, name=edit.new_pool, declared=True, source=ConfigSource("(new pool)")), edit.arch)
+    moved = {(s.lower(), p.lower()) for s, p in edit.apps}
+    sites = tuple(
+        replace(s, applications=tuple(
+            replace(a, pool=edit.new_pool) if (a.site.lower(), a.path.lower()) in moved else a for a in s.applications))
+        for s in server.sites)
+    return replace(server, sites=sites, pools=server.pools + (new,))
+
+
+def _site_filters(site: Site, edit: SetFilterPrecondition) -> Site:
+    if edit.site is not None and site.name.lower() != edit.site.lower():
+        return site
+
+    def eff(e: WebConfigEffect) -> WebConfigEffect:
+        return replace(e, filters=tuple(replace(f, precondition=edit.precondition) if f.name.lower() == edit.name.lower()
+                                        else f for f in e.filters))
+
+    def app(a: Application) -> Application:
+        return replace(a, effects=tuple(eff(e) for e in a.effects))
+
+    return replace(site, applications=tuple(app(a) for a in site.applications))
+
+
+def apply_all(server: Server, edits: tuple[Edit, ...]) -> Server:
+    """``server`` with every IIS 7+ edit made, in order (IIS 6 edits are ignored)."""
+    for e in edits:
+        if isinstance(e, SetPoolArch | SetGlobalModulePrecondition | SetFilterPrecondition | MoveToNewPool):
+            server = apply(server, e)
+    return server
+
+
+# IIS 6 (MetaBase.xml): the worker bitness is server-wide (facts G4, G6, G7; KB 895976).
+
+FRAMEWORK_FOLDER = {Arch.X86: "Framework", Arch.X64: "Framework64"}
+"""The .NET Framework folder of each architecture under ``%windir%\\Microsoft.NET``."""
+_ASPNET = re.compile(r"(\\Microsoft\.NET\\)(Framework(?:64)?)(\\(v[\d.]+)\\aspnet_(?:isapi|filter)\.dll)$", re.IGNORECASE)
+
+
+def aspnet_version(path: str) -> tuple[Arch, str] | None:
+    """``(arch of the Framework folder, version folder)`` when ``path`` is ASP.NET's
+    ``aspnet_isapi.dll``/``aspnet_filter.dll`` under ``Microsoft.NET\\Framework[64]``; else None."""
+    m = _ASPNET.search(path.strip().strip('"'))
+    if m is None:
+        return None
+    return (Arch.X64 if m.group(2).lower() == "framework64" else Arch.X86), m.group(4)
+
+
+@dataclass(frozen=True, slots=True)
+class SetWow64:
+    """Set ``W3SVC/AppPools/Enable32bitAppOnWin64`` (every worker 32-bit when True)."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetIsolation5:
+    """Set ``W3SVC/IIs5IsolationModeEnabled``."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterAspNet:
+    """What ``aspnet_regiis -i -enable`` from the ``arch`` Framework folder leaves behind: every
+    ASP.NET filter and script map points into that folder, and its aspnet_isapi.dll is allowed."""
+
+    arch: Arch
+
+
+Iis6Edit = SetWow64 | SetIsolation5 | RegisterAspNet
+"""An edit of an IIS 6 metabase."""
+
+Edit = Iis7Edit | Iis6Edit
+"""Any configuration edit a fix makes, IIS 7+ or IIS 6."""
+
+
+def _to_folder(path: str, arch: Arch) -> str:
+    m = _ASPNET.search(path)
+    if m is None:
+        return path
+    return path[: m.start(2)] + FRAMEWORK_FOLDER[arch] + path[m.end(2):]
+
+
+def apply_iis6(server: Iis6Server, edit: Iis6Edit) -> Iis6Server:
+    """``server`` with ``edit`` made (a copy; nothing is written)."""
+    if isinstance(edit, SetWow64):
+        return replace(server, enable_32bit=edit.enabled, enable_32bit_from="/LM/W3SVC/AppPools")
+    if isinstance(edit, SetIsolation5):
+        return replace(server, isolation5=edit.enabled)
+
+    def filt(f: Iis6Filter) -> Iis6Filter:
+        return replace(f, path=_to_folder(f.path, edit.arch))
+
+    def sm(s: ScriptMap) -> ScriptMap:
+        return replace(s, processor=_to_folder(s.processor, edit.arch))
+
+    def app(a: Iis6App) -> Iis6App:
+        return replace(a, script_maps=tuple(sm(s) for s in a.script_maps))
+
+    apps = tuple(app(a) for a in server.apps)
+    allowed = {s.processor.lower() for a in apps for s in a.script_maps if aspnet_version(s.processor)}
+    restrictions = server.restrictions
+    if restrictions:
+        kept = tuple(r for r in restrictions if r.path.lower() not in allowed)
+        restrictions = kept + tuple(WebSvcExt(True, p, "ASP.NET", "ASP.NET") for p in sorted(allowed))
+    return replace(server, global_filters=tuple(filt(f) for f in server.global_filters),
+                   site_filters=tuple(filt(f) for f in server.site_filters), apps=apps, restrictions=restrictions)
+
+
+def apply_all_iis6(server: Iis6Server, edits: tuple[Edit, ...]) -> Iis6Server:
+    """``server`` with every IIS 6 edit made, in order (other edit types are ignored)."""
+    for e in edits:
+        if isinstance(e, SetWow64 | SetIsolation5 | RegisterAspNet):
+            server = apply_iis6(server, e)
+    return server

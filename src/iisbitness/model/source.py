@@ -1,0 +1,48 @@
+"""Where configuration objects come from, and problems met reading them: shared by IIS 7+ and IIS 6 models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSource:
+    """Where a configuration object was read.
+
+    Attributes:
+        file: the file as a user names it: a path relative to the server image root with
+            forward slashes (``Windows/System32/inetsrv/config/applicationHost.config``), or the
+            path given on the command line.
+        line: 1-based line number of the element, or None when unknown.
+    """
+
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class ServerKind(str, Enum):
+    """Which configuration system the server uses."""
+
+    IIS7 = "iis7+"
+    IIS6 = "iis6"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A problem met while reading the server, reported instead of crashing.
+
+    Attributes:
+        file: file as the user names it.
+        line: 1-based line or None.
+        message: what is wrong and what was done about it.
+        fatal: True when the file could not be used at all.
+    """
+
+    file: str
+    line: int | None
+    message: str
+    fatal: bool = False

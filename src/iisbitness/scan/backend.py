@@ -1,0 +1,163 @@
+"""One interface for both IIS generations (pip-audit's ``DependencySource`` shape).
+
+A :class:`Backend` holds one server model as read from its configuration and knows how to plan
+it, which rules apply to it, how to make a fix's edits on a copy, how to treat a fix that breaks
+something else, and how to summarise it for the report. :mod:`iisbitness.scan.pipeline` runs the
+same steps for either and never asks which it was given.
+
+- :class:`Iis7Backend`: applicationHost.config + web.config (IIS 7 and later). Every rule runs;
+  the ``iis6-*`` rules find nothing on an IIS 7+ plan.
+- :class:`Iis6Backend`: MetaBase.xml (IIS 6). Only rules that understand an IIS 6 plan run: the
+  ``iis6-*`` rules and the generic ``binary-missing`` / ``binary-invalid``; the IIS 7+ rules' fixes
+  (appcmd, preConditions, per-pool bitness) do not exist on IIS 6.
+"""
+
+from __future__ import annotations
+
+import ntpath
+from dataclasses import dataclass
+from typing import Protocol
+
+from iisbitness.arch import Arch
+from iisbitness.findings import Rule
+from iisbitness.fixes.verify import Breakage
+from iisbitness.loadplan.build import build
+from iisbitness.loadplan.context import PlanContext
+from iisbitness.loadplan.iis6 import build_iis6
+from iisbitness.loadplan.plan import LoadPlan
+from iisbitness.model.edits import Edit, apply_all, apply_all_iis6
+from iisbitness.model.iis6 import Iis6Server
+from iisbitness.model.iis7 import Server
+from iisbitness.model.source import Problem
+from iisbitness.report import PoolSummary, ServerSummary
+
+GENERIC_RULES = frozenset({"binary-missing", "binary-invalid"})
+"""Rules that read only loads and apply to IIS 6 plans as they are."""
+
+
+class Backend(Protocol):
+    """A server model of one IIS generation, and what the pipeline needs of it."""
+
+    @property
+    def breakage(self) -> Breakage:
+        """How verification treats a fix that clears its finding but breaks something else."""
+        ...
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """What could not be read from the configuration (file and line)."""
+        ...
+
+    def applies(self, rule: Rule) -> bool:
+        """True when ``rule`` is run on this generation's plans."""
+        ...
+
+    def plan(self, ctx: PlanContext) -> LoadPlan:
+        """The load plan of the model."""
+        ...
+
+    def edited(self, edits: tuple[Edit, ...]) -> Backend:
+        """The same backend over a copy of the model with ``edits`` made (nothing is written)."""
+        ...
+
+    def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
+        """The report's server block."""
+        ...
+
+    def pool_summaries(self, plan: LoadPlan) -> tuple[PoolSummary, ...]:
+        """The report's pool table, in configuration order."""
+        ...
+
+
+def _w3wp(arch: Arch, os_arch: Arch) -> str:
+    folder = "SysWOW64" if arch is Arch.X86 and os_arch.is_64bit else "System32"
+    return ntpath.join("%windir%", folder, "inetsrv", "w3wp.exe")
+
+
+@dataclass(frozen=True, slots=True)
+class Iis7Backend:
+    """IIS 7+: one worker per application pool, each at its own architecture (facts A4-A7)."""
+
+    server: Server
+
+    @property
+    def breakage(self) -> Breakage:
+        """Reject: a per-pool or per-application fix is always there instead."""
+        return Breakage.REJECT
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Problems met reading applicationHost.config and the web.config files."""
+        return self.server.problems
+
+    def applies(self, rule: Rule) -> bool:
+        """Every rule."""
+        return True
+
+    def plan(self, ctx: PlanContext) -> LoadPlan:
+        """:func:`iisbitness.loadplan.build.build` of the server."""
+        return build(self.server, ctx)
+
+    def edited(self, edits: tuple[Edit, ...]) -> Iis7Backend:
+        """A copy with the IIS 7+ edits made."""
+        return Iis7Backend(apply_all(self.server, edits))
+
+    def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
+        """The server block: kind ``iis7+``."""
+        s = self.server
+        return ServerSummary(s.kind.value, image_label, s.config_file, s.os_arch, s.os_arch_from, plan.config_only)
+
+    def pool_summaries(self, plan: LoadPlan) -> tuple[PoolSummary, ...]:
+        """One row per application pool."""
+        s = self.server
+        return tuple(
+            PoolSummary(p.name, p.worker_arch(s.os_arch), p.enable_32bit_app_on_win64, p.enable_32bit_from,
+                        p.managed_runtime_version, p.pipeline_mode.value,
+                        tuple(a.label for a in s.applications_in(p)), _w3wp(p.worker_arch(s.os_arch), s.os_arch),
+                        p.name in plan.idle_pools)
+            for p in s.pools)
+
+
+@dataclass(frozen=True, slots=True)
+class Iis6Backend:
+    """IIS 6: one server-wide worker bitness, or IIS 5 isolation mode with inetinfo.exe (facts G4, G5)."""
+
+    server: Iis6Server
+
+    @property
+    def breakage(self) -> Breakage:
+        """Offer unverified: the switch is all or nothing, there is no narrower fix to offer instead."""
+        return Breakage.OFFER_UNVERIFIED
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Problems met reading MetaBase.xml."""
+        return self.server.problems
+
+    def applies(self, rule: Rule) -> bool:
+        """The ``iis6-*`` rules and the generic ones."""
+        return rule.id.startswith("iis6-") or rule.id in GENERIC_RULES
+
+    def plan(self, ctx: PlanContext) -> LoadPlan:
+        """:func:`iisbitness.loadplan.iis6.build_iis6` of the server."""
+        return build_iis6(self.server, ctx)
+
+    def edited(self, edits: tuple[Edit, ...]) -> Iis6Backend:
+        """A copy with the IIS 6 edits made."""
+        return Iis6Backend(apply_all_iis6(self.server, edits))
+
+    def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
+        """The server block: kind ``iis6``."""
+        s = self.server
+        return ServerSummary("iis6", image_label, s.config_file, s.os_arch, s.os_arch_from, plan.config_only)
+
+    def pool_summaries(self, plan: LoadPlan) -> tuple[PoolSummary, ...]:
+        """One row per application pool; in IIS 5 isolation mode no pool has a worker."""
+        s = self.server
+        process = ("(IIS 5 isolation mode: no worker; inetinfo.exe)" if s.iis5_mode
+                   else _w3wp(s.worker_arch, s.os_arch))
+        return tuple(
+            PoolSummary(p.name, s.worker_arch, p.enable_32bit_app_on_win64, p.enable_32bit_from,
+                        p.managed_runtime_version, p.pipeline_mode.value,
+                        tuple(a.label for a in plan.server.applications_in(p)), process, p.name in plan.idle_pools)
+            for p in plan.server.pools)

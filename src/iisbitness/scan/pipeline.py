@@ -1,0 +1,141 @@
+"""The scan pipeline, one path for both IIS generations.
+
+sources (image, config) -> :class:`~iisbitness.scan.backend.Backend` (the model) -> load plan ->
+rules -> verified findings -> :class:`~iisbitness.report.Report`.
+
+The backend is chosen by what the image holds (:func:`read_backend`): applicationHost.config is
+IIS 7+; only ``Windows/System32/inetsrv/MetaBase.xml`` is IIS 6; ``--config`` decides by content.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iisbitness.arch import Arch
+from iisbitness.config.apphost import APPHOST, read_server
+from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
+from iisbitness.findings import Finding, Rule
+from iisbitness.fixes.verify import verify
+from iisbitness.image.detect import detect_os_arch
+from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan.context import PlanContext
+from iisbitness.loadplan.plan import LoadPlan
+from iisbitness.model.source import Problem
+from iisbitness.report import Report
+from iisbitness.rules import RULES
+from iisbitness.scan.backend import Backend, Iis6Backend, Iis7Backend
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Options of a scan.
+
+    Attributes:
+        os_arch: force the OS architecture (else detected from the image).
+        drives: extra drive letters, ``{"D": Path(...)}``.
+        config: an explicit applicationHost.config (or IIS 6 MetaBase.xml) to read instead of the image's.
+        env: environment variables the server sets (``--env NAME=VALUE``).
+        rules: the rules to run (default: all).
+        progress: called with short status lines during long scans.
+    """
+
+    os_arch: Arch | None = None
+    drives: dict[str, Path] = field(default_factory=dict)
+    config: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = RULES
+    progress: Progress | None = None
+
+
+def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] | None = None) -> list[Finding]:
+    """Run ``rules`` on ``plan``; a rule that crashes is reported in ``problems`` and the rest go on."""
+    out: list[Finding] = []
+    for r in rules:
+        try:
+            out.extend(r.check(plan))
+        except Exception as e:
+            log.exception("rule %s failed", r.id)
+            if problems is not None:
+                problems.append(Problem("(iisbitness)", None, f"rule {r.id} failed: {type(e).__name__}: {e}"))
+    return sorted(out, key=lambda f: f.sort_key)
+
+
+def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
+    """The server image at ``image``, or the live system when ``image`` is None."""
+    if image is None:
+        return ServerImage.live_system()
+    return ServerImage.offline(image, options.drives)
+
+
+def metabase_source(img: ServerImage, config: Path | None) -> tuple[Path, str] | None:
+    """The IIS 6 metabase to read, or None for an IIS 7+ scan.
+
+    ``--config`` decides by content; without it, an image with applicationHost.config stays IIS 7+
+    and one with only MetaBase.xml is IIS 6.
+    """
+    if config is not None:
+        return (config, str(config)) if is_metabase(config) else None
+    found = img.locate(APPHOST)
+    if found.host_path is not None and found.host_path.is_file():
+        return None
+    return find_metabase(img)
+
+
+def read_backend(img: ServerImage, os_arch: Arch, os_from: str, options: ScanOptions) -> Backend:
+    """Read the server's configuration into the backend of its IIS generation.
+
+    Raises:
+        ServerImageError: no configuration found. ConfigError: applicationHost.config (or the IIS 6
+            MetaBase.xml) unusable (the message names file and line).
+    """
+    metabase = metabase_source(img, options.config)
+    if metabase is not None:
+        if options.progress:
+            options.progress("reading MetaBase.xml")
+        return Iis6Backend(read_iis6(metabase[0], metabase[1], os_arch, os_from))
+    return Iis7Backend(read_server(img, os_arch, os_from, options.config, options.progress))
+
+
+def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
+    """Scan a server image (or the live server when ``image`` is None, on Windows).
+
+    Raises:
+        ServerImageError: no configuration found. ConfigError: applicationHost.config (or the IIS 6
+            MetaBase.xml) unusable.
+    """
+    options = options or ScanOptions()
+    img = open_image(image, options)
+    if options.os_arch is not None:
+        os_arch, os_from = options.os_arch, "--os-arch"
+    else:
+        os_arch, os_from = detect_os_arch(img)
+    backend = read_backend(img, os_arch, os_from, options)
+    return analyse(backend, img, options, str(image) if image is not None else "live")
+
+
+def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str) -> Report:
+    """Plan, run the rules, verify fixes and build the report for an already-read server."""
+    ctx = PlanContext(img, dict(options.env))
+    rules = tuple(r for r in options.rules if backend.applies(r))
+    if options.progress:
+        options.progress("reading binaries")
+    plan = backend.plan(ctx)
+    problems: list[Problem] = list(backend.problems) + list(plan.problems)
+    findings = run_rules(plan, rules, problems)
+    if options.progress:
+        options.progress("verifying fixes")
+    findings = verify(findings, lambda edits: run_rules(backend.edited(edits).plan(ctx), rules), backend.breakage)
+    return Report(
+        server=backend.server_summary(image_label, plan),
+        pools=backend.pool_summaries(plan),
+        findings=tuple(findings),
+        problems=tuple(dict.fromkeys(problems)),
+        rules=tuple(r.id for r in rules),
+    )
