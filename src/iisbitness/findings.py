@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, NewType
+from typing import NewType
 
 from iisbitness.arch import Arch, sort_arches
-from iisbitness.loadplan.plan import Evidence, Load
+from iisbitness.loadplan.plan import Evidence, Load, LoadPlan
+from iisbitness.model.edits import Edit
 from iisbitness.model.source import ConfigSource
-
-if TYPE_CHECKING:
-    from iisbitness.loadplan.plan import LoadPlan
-    from iisbitness.model.edits import Edit
 
 RuleId = NewType("RuleId", str)
 """A permanent kebab-case rule id, e.g. ``global-module-arch``."""
@@ -129,7 +126,7 @@ class Finding:
         )
 
 
-Check = Callable[["LoadPlan"], Iterator[Finding]]
+Check = Callable[[LoadPlan], Iterator[Finding]]
 
 
 @dataclass(frozen=True, slots=True)

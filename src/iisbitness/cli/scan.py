@@ -16,6 +16,7 @@ from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.errors import IisBitnessError
+from iisbitness.explain.observe import observe
 from iisbitness.findings import Severity
 from iisbitness.formats import scan_json, scan_text
 from iisbitness.report import Report
@@ -129,8 +130,6 @@ def _scan(image: Path | None, os_arch: str | None, drives: tuple[str, ...], conf
     try:
         report = scan(image, options)
         if event_logs:
-            from iisbitness.explain.observe import observe
-
             report = observe(report, list(event_logs))
     except IisBitnessError as e:
         _fatal(str(e))
