@@ -47,10 +47,22 @@ def test_json_is_stable(tmp_path: Path) -> None:
     assert a == b and json.loads(a)["schema"] == "iisbitness/scan/1"
 
 
-def test_fail_on_warning(tmp_path: Path) -> None:
+def test_error_fails_the_default_gate(tmp_path: Path) -> None:
     img = make_image(tmp_path, OK, {"s/bin/X.dll": "managed_x86.dll"})
-    # Managed x86 in a 64-bit pool is an error; with --fail-on error the exit is 1.
+    # Managed x86 in a 64-bit pool is an error; the default --fail-on error exits 1.
     assert CliRunner().invoke(main, ["scan", str(img)]).exit_code == 1
+
+
+def test_fail_on_warning(tmp_path: Path) -> None:
+    """A warning-only server (an x86 native DLL in a 64-bit pool's bin) passes the default gate and fails
+    ``--fail-on warning``; ``--fail-on never`` never fails on findings."""
+    img = make_image(tmp_path, OK, {"s/bin/nativelib.dll": "nativelib_x86.dll"})
+    res = CliRunner().invoke(main, ["scan", str(img), "--format", "json"])
+    counts = json.loads(res.output)["summary"]
+    assert counts["error"] == 0 and counts["warning"] >= 1
+    assert res.exit_code == 0
+    assert CliRunner().invoke(main, ["scan", str(img), "--fail-on", "warning"]).exit_code == 1
+    assert CliRunner().invoke(main, ["scan", str(img), "--fail-on", "never"]).exit_code == 0
 
 
 def test_drive_option_and_bad_value(tmp_path: Path) -> None:
