@@ -1,7 +1,7 @@
 """Findings, fixes and the rule type.
 
 A :class:`Finding` says what the user will see, why, where in the configuration, and how to fix
-it. Fixes carry model edits (:mod:`iisbitness.fixes.edits`) so that they can be verified on a
+it. Fixes carry model edits (:mod:`iisbitness.model.edits`) so that they can be verified on a
 copy of the model before they are offered (:mod:`iisbitness.fixes.verify`).
 """
 

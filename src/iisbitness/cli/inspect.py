@@ -1,4 +1,4 @@
-"""``iisbitness inspect PATH...``: wires options to :func:`iisbitness.inspect.inspect_paths` and a format.
+"""``iisbitness inspect PATH...``: wires options to :func:`iisbitness.pe.walk.inspect_paths` and a format.
 
 Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 fine; 1 with ``--only-mismatch`` when something
 cannot load in ``--arch``; 2 when a path cannot be read (or the options are wrong).

@@ -7,7 +7,7 @@ Shape (``formats/schema/inspect-1.json`` is the contract; tests validate every o
                 "platform_target", "loadable_in": ["x86", ...], "reason", ...details}]}
 
 Files sorted by path, keys sorted, no timestamps: the same input gives the same bytes. Reads only
-:class:`iisbitness.inspect.InspectedFile` values.
+:class:`iisbitness.pe.walk.InspectedFile` values.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``iisbitness inspect`` as a table (rich): one row per file, then notes and dependency chains.
 
-Reads only :class:`iisbitness.inspect.InspectedFile` values. :func:`renderables` gives rich
+Reads only :class:`iisbitness.pe.walk.InspectedFile` values. :func:`renderables` gives rich
 objects for a live console; :func:`render` gives plain text (tests, pipes).
 """
 

@@ -7,7 +7,7 @@ IIS 6 differs from IIS 7+ in the two ways that matter for bitness (facts G4, G5)
 - In IIS 5 isolation mode (``IIs5IsolationModeEnabled``) there is no w3wp.exe: filters and
   in-process ISAPI applications load into inetinfo.exe, which is always native (64-bit on x64).
 
-Objects are frozen; a fix is checked on a changed copy (:mod:`iisbitness.fixes.iis6`).
+Objects are frozen; a fix is checked on a changed copy (:mod:`iisbitness.model.edits`).
 Sources: facts G1-G7 (IIS 6 metabase reference, KB 895976, "Running 32-bit Applications on 64-bit Windows").
 """
 
