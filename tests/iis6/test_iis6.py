@@ -253,7 +253,7 @@ def test_enable32_on_w3svc_is_inherited_by_apppools(tmp_path: Path) -> None:
     w3svc = 'Enable32BitAppOnWin64="TRUE"\n\t\tIIs5IsolationModeEnabled="FALSE"'
     root = image(tmp_path, metabase(w3svc, pools=""), {})
     server = read_iis6(root / "Windows/System32/inetsrv/MetaBase.xml", "m", Arch.X64, "t")
-    assert server.enable_32bit and server.enable_32bit_from == "/LM/W3SVC" and server.worker_arch is Arch.X86
+    assert server.enable_32bit_app_on_win64 and server.enable_32bit_from == "/LM/W3SVC" and server.worker_arch is Arch.X86
 
 
 def test_multisz_as_stored_on_one_line() -> None:

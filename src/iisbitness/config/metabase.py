@@ -269,22 +269,22 @@ def read_iis6(path: Path, shown_as: str, os_arch: Arch, os_arch_from: str) -> Ii
 
     # Enable32BitAppOnWin64: server-wide, read at W3SVC/AppPools (inherits from W3SVC) (facts G4).
     e32 = tree.inherited("/LM/W3SVC/AppPools", "Enable32BitAppOnWin64")
-    enable_32bit, e32_from, e32_src = False, "schema default", None
+    enable_32bit_app_on_win64, e32_from, e32_src = False, "schema default", None
     if e32 is not None:
         b = _bool(e32[0])
         if b is None:
             problems.append(Problem(shown_as, e32[1].source.line,
                                     f"Enable32BitAppOnWin64={e32[0]!r} is not a boolean; taken as FALSE"))
-        enable_32bit, e32_from, e32_src = bool(b), e32[1].location, e32[1].source
+        enable_32bit_app_on_win64, e32_from, e32_src = bool(b), e32[1].location, e32[1].source
 
     iso = w3svc.get("IIs5IsolationModeEnabled") if w3svc is not None else None
-    isolation5 = _bool(iso)
+    iis5_isolation_mode_enabled = _bool(iso)
     if iso is None:
         problems.append(Problem(shown_as, w3svc_src.line,
                                 "IIs5IsolationModeEnabled is not set on /LM/W3SVC: its schema default is TRUE but clean "
                                 "installs run worker process isolation; assumed worker process isolation (unknown; check "
                                 "with adsutil.vbs GET W3SVC/IIs5IsolationModeEnabled)"))
-    elif isolation5 is None:
+    elif iis5_isolation_mode_enabled is None:
         problems.append(Problem(shown_as, w3svc_src.line, f"IIs5IsolationModeEnabled={iso!r} is not a boolean; unknown"))
 
     pools: list[Iis6Pool] = []
@@ -294,7 +294,7 @@ def read_iis6(path: Path, shown_as: str, os_arch: Arch, os_arch_from: str) -> Ii
         if m and k.key_type.lower() == "iisapplicationpool":
             pools.append(Iis6Pool(m.group(1), k.source))
             own = k.get("Enable32BitAppOnWin64")
-            if own is not None and _bool(own) != enable_32bit:
+            if own is not None and _bool(own) != enable_32bit_app_on_win64:
                 problems.append(Problem(shown_as, k.source.line,
                                         f"pool {m.group(1)!r} sets Enable32BitAppOnWin64={own!r}; IIS 6 applies the "
                                         "W3SVC/AppPools value to every pool, so this one is ignored"))
@@ -321,7 +321,7 @@ def read_iis6(path: Path, shown_as: str, os_arch: Arch, os_arch_from: str) -> Ii
 
     rl = tree.inherited("/LM/W3SVC", "WebSvcExtRestrictionList")
     restrictions = parse_restrictions(rl[0]) if rl is not None else ()
-    return Iis6Server(os_arch, os_arch_from, shown_as, enable_32bit, e32_from, e32_src, isolation5, w3svc_src,
+    return Iis6Server(os_arch, os_arch_from, shown_as, enable_32bit_app_on_win64, e32_from, e32_src, iis5_isolation_mode_enabled, w3svc_src,
                       tuple(pools), tuple(sites), tuple(apps), tuple(global_filters), tuple(site_filters),
                       restrictions, tuple(problems))
 

@@ -40,7 +40,7 @@ def _runtime(apps: tuple[Iis6App, ...]) -> str:
 def project(server: Iis6Server) -> Server:
     """The IIS 6 model as a :class:`Server` (kind ``iis6``) for the report's pool and site summaries."""
     from_ = f"{server.enable_32bit_from} (server-wide)" if server.enable_32bit_source else "schema default (server-wide)"
-    pools = tuple(AppPool(p.name, server.enable_32bit, from_, True, _runtime(server.apps_in(p.name)),
+    pools = tuple(AppPool(p.name, server.enable_32bit_app_on_win64, from_, True, _runtime(server.apps_in(p.name)),
                           PipelineMode.CLASSIC, p.source, p.declared) for p in server.pools)
     sites = tuple(
         Site(s.name, s.id, tuple(Application(a.site_name, a.path, a.pool,

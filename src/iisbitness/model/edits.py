@@ -164,9 +164,9 @@ def _to_folder(path: str, arch: Arch) -> str:
 def apply_iis6(server: Iis6Server, edit: Iis6Edit) -> Iis6Server:
     """``server`` with ``edit`` made (a copy; nothing is written)."""
     if isinstance(edit, SetWow64):
-        return replace(server, enable_32bit=edit.enabled, enable_32bit_from="/LM/W3SVC/AppPools")
+        return replace(server, enable_32bit_app_on_win64=edit.enabled, enable_32bit_from="/LM/W3SVC/AppPools")
     if isinstance(edit, SetIsolation5):
-        return replace(server, isolation5=edit.enabled)
+        return replace(server, iis5_isolation_mode_enabled=edit.enabled)
 
     def filt(f: Iis6Filter) -> Iis6Filter:
         return replace(f, path=_to_folder(f.path, edit.arch))

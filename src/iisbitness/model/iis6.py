@@ -151,11 +151,11 @@ class Iis6Server:
     Attributes:
         os_arch, os_arch_from: the OS architecture and how it was decided.
         config_file: the MetaBase.xml read, as the user names it.
-        enable_32bit: effective ``Enable32BitAppOnWin64`` (server-wide).
+        enable_32bit_app_on_win64: effective ``Enable32BitAppOnWin64`` (server-wide).
         enable_32bit_from: the key location it came from, or ``"schema default"``.
         enable_32bit_source: that key's element (None for the default).
-        isolation5: ``IIs5IsolationModeEnabled``: True/False, or None when not set (unknown).
-        isolation5_source: the ``/LM/W3SVC`` key (where it is, or would be, set).
+        iis5_isolation_mode_enabled: ``IIs5IsolationModeEnabled``: True/False, or None when not set (unknown).
+        iis5_isolation_mode_source: the ``/LM/W3SVC`` key (where it is, or would be, set).
         pools, sites, apps: what the metabase defines.
         global_filters, site_filters: filters in ``FilterLoadOrder`` order.
         restrictions: ``WebSvcExtRestrictionList`` entries; empty when the list is not set.
@@ -165,11 +165,11 @@ class Iis6Server:
     os_arch: Arch
     os_arch_from: str
     config_file: str
-    enable_32bit: bool
+    enable_32bit_app_on_win64: bool
     enable_32bit_from: str
     enable_32bit_source: ConfigSource | None
-    isolation5: bool | None
-    isolation5_source: ConfigSource
+    iis5_isolation_mode_enabled: bool | None
+    iis5_isolation_mode_source: ConfigSource
     pools: tuple[Iis6Pool, ...]
     sites: tuple[Iis6Site, ...]
     apps: tuple[Iis6App, ...]
@@ -181,14 +181,14 @@ class Iis6Server:
     @property
     def worker_arch(self) -> Arch:
         """Architecture of every w3wp.exe (facts G4; a 32-bit OS has only 32-bit workers, A5)."""
-        if self.os_arch is Arch.X86 or self.enable_32bit:
+        if self.os_arch is Arch.X86 or self.enable_32bit_app_on_win64:
             return Arch.X86
         return self.os_arch
 
     @property
     def iis5_mode(self) -> bool:
         """True only when IIS 5 isolation mode is known to be on (missing = unknown = assumed off)."""
-        return self.isolation5 is True
+        return self.iis5_isolation_mode_enabled is True
 
     def site_name(self, site_id: str) -> str:
         """The site's ``ServerComment`` (or ``W3SVC/<id>``)."""

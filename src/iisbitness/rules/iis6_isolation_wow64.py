@@ -18,9 +18,9 @@ from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan
 def iis6_isolation_wow64(plan: LoadPlan) -> Iterator[Finding]:
     """W3SVC does not start (IIS 5 mode for certain), or may not (isolation mode not set: a warning)."""
     server = plan.iis6
-    if server is None or not server.enable_32bit or not server.os_arch.is_64bit or server.isolation5 is False:
+    if server is None or not server.enable_32bit_app_on_win64 or not server.os_arch.is_64bit or server.iis5_isolation_mode_enabled is False:
         return
-    known = server.isolation5 is True
+    known = server.iis5_isolation_mode_enabled is True
     bad = sorted({ld.binary.windows_path or ld.binary.configured for ld in plan.loads_of(LoadKind.ISAPI_FILTER)
                   if ld.process.name == "inetinfo.exe" and ld.fits is False})
     cause = (f"Enable32BitAppOnWin64 is set ({server.enable_32bit_from}), so ASP.NET and other 32-bit components are "
@@ -42,6 +42,6 @@ def iis6_isolation_wow64(plan: LoadPlan) -> Iterator[Finding]:
         rule=RuleId(iis6_isolation_wow64.id), severity=Severity.ERROR if known else Severity.WARNING,
         evidence=Evidence.READ if known else Evidence.UNKNOWN, pool=None, site=None, application=None,
         process="inetinfo.exe", process_arch=server.os_arch, binary=None, resolved=None, binary_arch=(),
-        config=server.isolation5_source, symptom=symptom, cause=cause,
+        config=server.iis5_isolation_mode_source, symptom=symptom, cause=cause,
         fixes=(worker_isolation(), switch_workers(server, Arch.X64 if server.os_arch is Arch.X64 else server.os_arch)),
     )
