@@ -36,3 +36,7 @@ class ConfigError(IisBitnessError):
 
 class ServerImageError(IisBitnessError):
     """The server image as a whole cannot be analysed (no configuration found, not a folder)."""
+
+
+class CacheError(IisBitnessError):
+    """The scan cache (``--cache FILE``) cannot be created, opened or written."""

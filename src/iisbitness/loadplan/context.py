@@ -29,8 +29,8 @@ from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.plan import BinaryRef, Load, Process, Skipped
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
-from iisbitness.pe.classify import read_image
 from iisbitness.pe.deps import find_mismatch
+from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.types import PeImage
 
 MAX_BIN_FILES = 20000
@@ -45,12 +45,14 @@ class PlanContext:
         image: the server image.
         env_overrides: environment variables given by the user (``--env NAME=VALUE``).
         follow_dependencies: follow imports / assembly references of loaded binaries.
+        facts: what was read from each binary and folder, read once per scan (and, with a store,
+            served from the previous scan's cache).
     """
 
     image: ServerImage
     env_overrides: dict[str, str] = field(default_factory=dict)
     follow_dependencies: bool = True
-    _images: dict[Path, PeImage | str] = field(default_factory=dict, repr=False)
+    facts: BinaryFacts = field(default_factory=BinaryFacts, repr=False)
     _dirs: dict[Path, tuple[list[Path], str | None]] = field(default_factory=dict, repr=False)
     _resolved: dict[tuple[str, Arch, Arch], BinaryRef] = field(default_factory=dict, repr=False)
     _chains: dict[tuple[Path, Arch], tuple[str, ...]] = field(default_factory=dict, repr=False)
@@ -68,12 +70,10 @@ class PlanContext:
 
     def read(self, host: Path) -> PeImage | str:
         """The headers of ``host``, or a reason string when it cannot be read. Cached."""
-        if host not in self._images:
-            try:
-                self._images[host] = read_image(host)
-            except ImageReadError as e:
-                self._images[host] = str(e).split(": ", 1)[-1]
-        return self._images[host]
+        try:
+            return self.facts.image(host)
+        except ImageReadError as e:
+            return str(e).split(": ", 1)[-1]
 
     def resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         """Resolve a configured binary path as a process of ``process_arch`` would (facts B11, B12, E1). Cached."""
@@ -127,7 +127,7 @@ class PlanContext:
             if sys_view is not None:
                 dirs.append(sys_view)
             try:
-                result = find_mismatch(host, process_arch, dirs)
+                result = find_mismatch(host, process_arch, dirs, facts=self.facts)
             except ImageReadError:
                 result = None
             chain: tuple[str, ...] = ()

@@ -3,7 +3,7 @@
 Public API::
 
     find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
-                  max_depth: int = 8, max_files: int = 256) -> DependencyResult
+                  max_depth: int = 8, max_files: int = 256, facts: BinaryFacts | None = None) -> DependencyResult
 
 ``binary`` is a file a process of architecture ``arch`` loads (a global module, an ISAPI DLL, an
 assembly in ``bin``). ``search_dirs`` are real folders on this machine, in the order the process
@@ -23,6 +23,9 @@ Framework assemblies (``mscorlib``, ``System.*``, ...: the GAC/shared framework 
 that is found nowhere is reported in ``unresolved`` (Windows would fail with 0x8007007E, "module
 not found", not with a bitness error). Side-by-side manifests, ``.local`` redirection, KnownDLLs
 beyond the list here and the GAC are not modelled.
+
+Pass one :class:`~iisbitness.pe.facts.BinaryFacts` to every call of a scan so that each file is read,
+and each folder listed, once however many binaries lead to it.
 
 The search is breadth-first, so the chain returned is a shortest one; it is bounded by
 ``max_depth`` links and ``max_files`` binaries read, and cycle-safe (each file is read once).
@@ -45,9 +48,7 @@ from pathlib import Path
 
 from iisbitness.arch import Arch, format_arches
 from iisbitness.errors import ImageReadError
-from iisbitness.pe.classify import read_image
-from iisbitness.pe.imports import read_imports
-from iisbitness.pe.metadata import read_assembly_info
+from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.types import ImageKind, PeImage
 
 _OS_DLL_STEMS = (
@@ -147,10 +148,11 @@ def is_framework_assembly(name: str) -> bool:
 
 
 def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
-                  max_depth: int = 8, max_files: int = 256) -> DependencyResult:
+                  max_depth: int = 8, max_files: int = 256, facts: BinaryFacts | None = None) -> DependencyResult:
     """Breadth-first search for the first dependency ``arch`` cannot load (see module docstring)."""
-    finder = _Finder(search_dirs)
-    root = Link(binary.name, binary, read_image(binary), "root")
+    facts = facts if facts is not None else BinaryFacts()
+    finder = _Finder(search_dirs, facts)
+    root = Link(binary.name, binary, facts.image(binary), "root")
     if arch not in root.image.loadable_by:
         return DependencyResult(Chain((root,), arch), visited=1)
     queue: deque[tuple[Link, ...]] = deque([(root,)])
@@ -159,7 +161,7 @@ def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
     truncated = False
     while queue:
         chain = queue.popleft()
-        for name, via in _dependencies(chain[-1]):
+        for name, via in _dependencies(chain[-1], facts):
             path = finder.find(name, via)
             if path is None:
                 unresolved.append(Unresolved(name, chain[-1].path, via, "not found in the search folders"))
@@ -171,7 +173,7 @@ def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
                 continue
             seen.add(_key(path))
             try:
-                link = Link(name, path, read_image(path), via)
+                link = Link(name, path, facts.image(path), via)
             except ImageReadError as e:
                 unresolved.append(Unresolved(name, chain[-1].path, via, str(e)))
                 continue
@@ -181,12 +183,12 @@ def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
     return DependencyResult(None, tuple(unresolved), len(seen), truncated)
 
 
-def _dependencies(link: Link) -> Iterator[tuple[str, str]]:
+def _dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
     """(name, via) pairs a loaded image needs, skipping what Windows or .NET provides."""
     image = link.image
     if image.kind in (ImageKind.NATIVE, ImageKind.MIXED):
         try:
-            imports = read_imports(link.path)
+            imports = facts.imports(link.path)
         except ImageReadError:
             return
         for name in imports.dlls:
@@ -197,7 +199,7 @@ def _dependencies(link: Link) -> Iterator[tuple[str, str]]:
                 yield name, "delay-import"
     if image.is_managed:
         try:
-            info = read_assembly_info(link.path)
+            info = facts.assembly(link.path)
         except ImageReadError:
             return
         for ref in info.assembly_refs:
@@ -211,9 +213,9 @@ def _dependencies(link: Link) -> Iterator[tuple[str, str]]:
 class _Finder:
     """Case-insensitive lookup of file names in the search folders, each folder listed once."""
 
-    def __init__(self, dirs: Sequence[Path]) -> None:
+    def __init__(self, dirs: Sequence[Path], facts: BinaryFacts) -> None:
         self._dirs = tuple(dirs)
-        self._index: dict[Path, dict[str, str]] = {}
+        self._facts = facts
 
     def find(self, name: str, via: str) -> Path | None:
         if via == "assembly-ref":
@@ -225,25 +227,12 @@ class _Finder:
         if any(sep in name for sep in "/\\") or name in ("", ".", ".."):
             return None  # NOTE: a path in an import name is never resolved outside the folders
         for folder in self._dirs:
-            names = self._listing(folder)
+            names = self._facts.listing(folder)
             for cand in candidates:
                 real = names.get(cand.lower())
                 if real is not None:
                     return folder / real
         return None
-
-    def _listing(self, folder: Path) -> dict[str, str]:
-        if folder not in self._index:
-            entries: dict[str, str] = {}
-            try:
-                with os.scandir(folder) as it:
-                    for entry in it:
-                        if entry.is_file():
-                            entries.setdefault(entry.name.lower(), entry.name)
-            except OSError:
-                pass
-            self._index[folder] = entries
-        return self._index[folder]
 
 
 def _key(path: Path) -> str:

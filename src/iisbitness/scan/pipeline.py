@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import APPHOST, read_server
 from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
+from iisbitness.errors import CacheError
 from iisbitness.findings import Finding, Rule
 from iisbitness.fixes.verify import verify
 from iisbitness.image.detect import detect_os_arch
@@ -24,6 +25,8 @@ from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import LoadPlan
 from iisbitness.model.source import Problem
+from iisbitness.pe.facts import BinaryFacts
+from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.scan.backend import Backend, Iis6Backend, Iis7Backend
@@ -44,6 +47,9 @@ class ScanOptions:
         env: environment variables the server sets (``--env NAME=VALUE``).
         rules: the rules to run (default: all).
         progress: called with short status lines during long scans.
+        on_read: called with the path of every binary read from disk (for a progress count).
+        cache: a SQLite file remembering what was read from each binary (``--cache``); a second
+            scan of an unchanged server reads no binary again (:mod:`iisbitness.pe.store`).
     """
 
     os_arch: Arch | None = None
@@ -52,6 +58,8 @@ class ScanOptions:
     env: dict[str, str] = field(default_factory=dict)
     rules: tuple[Rule, ...] = RULES
     progress: Progress | None = None
+    on_read: Callable[[Path], None] | None = None
+    cache: Path | None = None
 
 
 def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] | None = None) -> list[Finding]:
@@ -121,13 +129,32 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
 
 
 def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str) -> Report:
-    """Plan, run the rules, verify fixes and build the report for an already-read server."""
-    ctx = PlanContext(img, dict(options.env))
+    """Plan, run the rules, verify fixes and build the report for an already-read server.
+
+    Raises:
+        CacheError: ``options.cache`` cannot be opened or created.
+    """
+    if options.cache is None:
+        return _analyse(backend, PlanContext(img, dict(options.env), facts=BinaryFacts(on_read=options.on_read)),
+                        options, image_label, [])
+    with SqliteFactStore(options.cache) as store:
+        ctx = PlanContext(img, dict(options.env), facts=BinaryFacts(store, options.on_read))
+        notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
+        report = _analyse(backend, ctx, options, image_label, notes)
+        try:
+            store.flush()
+        except CacheError as e:
+            return replace(report, problems=report.problems + (Problem(str(options.cache), None, str(e)),))
+        return report
+
+
+def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_label: str,
+             notes: list[Problem]) -> Report:
     rules = tuple(r for r in options.rules if backend.applies(r))
     if options.progress:
         options.progress("reading binaries")
     plan = backend.plan(ctx)
-    problems: list[Problem] = list(backend.problems) + list(plan.problems)
+    problems: list[Problem] = list(backend.problems) + list(plan.problems) + notes
     findings = run_rules(plan, rules, problems)
     if options.progress:
         options.progress("verifying fixes")

@@ -1,0 +1,100 @@
+"""Options shared between subcommands (auditwheel's ``options.py`` idea), and the progress display.
+
+Each helper decorates a click command; decorators are applied bottom-up, so each one is written
+where it should appear in ``--help``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar, assert_never
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from iisbitness.findings import Severity
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OutputFormat(str, Enum):
+    """Formats of ``scan`` and ``demo`` output."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+class FailOn(str, Enum):
+    """``--fail-on``: the lowest severity that makes the exit code 1."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+    NEVER = "never"
+
+    def threshold(self) -> Severity | None:
+        """The severity at or above which findings fail, or None for ``never``."""
+        if self is FailOn.ERROR:
+            return Severity.ERROR
+        if self is FailOn.WARNING:
+            return Severity.WARNING
+        if self is FailOn.NOTE:
+            return Severity.NOTE
+        if self is FailOn.NEVER:
+            return None
+        assert_never(self)
+
+
+def output_options(fail_on_default: FailOn) -> Callable[[F], F]:
+    """``--format``, ``--fail-on``, ``--color/--no-color``, ``--quiet``, in that order in ``--help``."""
+
+    def wrap(fn: F) -> F:
+        fn = click.option("-q", "--quiet", is_flag=True, help="No progress display on stderr.")(fn)
+        fn = click.option("--color/--no-color", default=None,
+                          help="Colour the text output (default: when a terminal).")(fn)
+        fn = click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default=fail_on_default.value,
+                          show_default=True, help="Exit 1 when a finding is at or above this severity.")(fn)
+        fn = click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]), default="text",
+                          show_default=True,
+                          help="Output format (json: schema iisbitness/scan/1, see docs/scan-json.md).")(fn)
+        return fn
+
+    return wrap
+
+
+class ScanProgress:
+    """Progress on stderr: the current stage and how many binaries were read.
+
+    Shown only when stderr is a terminal and ``--quiet`` is not given; the display is transient
+    (it leaves nothing behind in the terminal).
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                  TextColumn("{task.completed} binaries read"), TimeElapsedColumn(),
+                                  console=Console(stderr=True), transient=True, disable=not enabled)
+        self._task = self._progress.add_task("reading configuration", total=None)
+
+    def stage(self, message: str) -> None:
+        """Show ``message`` as the current stage."""
+        self._progress.update(self._task, description=message)
+
+    def read(self, _path: Path) -> None:
+        """Count one binary read."""
+        self._progress.advance(self._task)
+
+    @contextmanager
+    def shown(self) -> Iterator[ScanProgress]:
+        """Display while the block runs."""
+        with self._progress:
+            yield self
+
+
+def progress_wanted(quiet: bool) -> bool:
+    """True when a progress display belongs on stderr: a terminal, and not ``--quiet``."""
+    return not quiet and sys.stderr.isatty()

@@ -1,0 +1,145 @@
+"""Read each binary once per scan: its headers, native imports and .NET metadata, and each folder's listing.
+
+A scan asks about the same file many times: once per worker architecture a pool could run as,
+once per re-plan while fixes are verified, once per binary whose dependencies lead to it. A
+:class:`BinaryFacts` answers every question after the first from memory (auditwheel's ``lddtree``
+passes such a memo explicitly; so do we). With a :class:`~iisbitness.pe.store.FactStore` it also
+answers from the previous scan's cache, for files whose identity (:class:`FileIdentity`) has not
+changed.
+
+Errors are remembered too: a file that could not be read raises the same
+:class:`~iisbitness.errors.ImageReadError` every time it is asked for, without another read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from iisbitness.errors import ImageReadError
+from iisbitness.pe.classify import read_image
+from iisbitness.pe.imports import Imports, read_imports
+from iisbitness.pe.metadata import AssemblyInfo, read_assembly_info
+from iisbitness.pe.types import PeImage
+
+
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    """What must be equal for a stored fact about a file to still hold.
+
+    ``ctime_ns`` changes whenever the file's content or metadata is written, and no user tool can set
+    it back (unlike ``mtime``, which copy tools preserve); with size, inode and device it makes a
+    changed file a cache miss. Source: POSIX ``stat`` (st_ctime: "time of last status change");
+    on Windows, ``st_ctime`` is the creation time, so there ``mtime`` and size carry the check.
+    """
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileIdentity | None:
+        """The identity of ``path`` (following symlinks), or None when it cannot be stat'ed."""
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+Fact = PeImage | Imports | AssemblyInfo
+"""What is remembered about a file."""
+
+T = TypeVar("T", PeImage, Imports, AssemblyInfo)
+
+
+class FactStore(Protocol):
+    """A persistent cache of facts about files, keyed by path, kind of fact and file identity."""
+
+    def get(self, path: str, kind: str, identity: FileIdentity) -> Fact | None:
+        """The stored fact, or None when absent, stale or unreadable (never a wrong one)."""
+        ...
+
+    def put(self, path: str, kind: str, identity: FileIdentity, fact: Fact) -> None:
+        """Remember ``fact`` (written when the store is flushed)."""
+        ...
+
+
+class BinaryFacts:
+    """Per-scan memo of what was read from each file and folder.
+
+    Args:
+        store: an optional persistent cache consulted before reading a file.
+        on_read: called with the path of every file actually read (progress reporting).
+    """
+
+    def __init__(self, store: FactStore | None = None, on_read: Callable[[Path], None] | None = None) -> None:
+        self._store = store
+        self._on_read = on_read
+        self._memo: dict[tuple[str, Path], Fact | ImageReadError] = {}
+        self._listings: dict[Path, dict[str, str]] = {}
+        self.reads = 0
+        """Files read from disk (not served from memory or the store)."""
+        self.stored = 0
+        """Facts served from the persistent store."""
+
+    def image(self, path: Path) -> PeImage:
+        """The headers of ``path`` (:func:`iisbitness.pe.classify.read_image`). Raises ImageReadError."""
+        return self._get("image", path, read_image, PeImage)
+
+    def imports(self, path: Path) -> Imports:
+        """The native imports of ``path`` (:func:`iisbitness.pe.imports.read_imports`). Raises ImageReadError."""
+        return self._get("imports", path, read_imports, Imports)
+
+    def assembly(self, path: Path) -> AssemblyInfo:
+        """The .NET metadata of ``path`` (:func:`iisbitness.pe.metadata.read_assembly_info`). Raises ImageReadError."""
+        return self._get("assembly", path, read_assembly_info, AssemblyInfo)
+
+    def listing(self, folder: Path) -> dict[str, str]:
+        """The files of ``folder``, lower-case name -> name as on disk (first wins); empty when unreadable."""
+        found = self._listings.get(folder)
+        if found is None:
+            found = {}
+            try:
+                with os.scandir(folder) as it:
+                    for entry in it:
+                        if entry.is_file():
+                            found.setdefault(entry.name.lower(), entry.name)
+            except OSError:
+                pass
+            self._listings[folder] = found
+        return found
+
+    def _get(self, kind: str, path: Path, read: Callable[[Path], T], cls: type[T]) -> T:
+        key = (kind, path)
+        got = self._memo.get(key)
+        if got is None:
+            got = self._load(kind, path, read)
+            self._memo[key] = got
+        if isinstance(got, ImageReadError):
+            raise got
+        assert isinstance(got, cls)
+        return got
+
+    def _load(self, kind: str, path: Path, read: Callable[[Path], Fact]) -> Fact | ImageReadError:
+        identity = FileIdentity.of(path) if self._store is not None else None
+        if identity is not None and self._store is not None:
+            hit = self._store.get(str(path), kind, identity)
+            if hit is not None:
+                self.stored += 1
+                return hit
+        try:
+            fact = read(path)
+        except ImageReadError as e:
+            return e
+        self.reads += 1
+        if self._on_read is not None:
+            self._on_read(path)
+        if identity is not None and self._store is not None:
+            self._store.put(str(path), kind, identity, fact)
+        return fact

@@ -1,0 +1,219 @@
+"""A persistent cache of what was read from binaries, in one SQLite file (``scan --cache FILE``).
+
+A second scan of an unchanged server reads no binary again: each fact (headers, imports, .NET
+metadata) is stored with the file's :class:`~iisbitness.pe.facts.FileIdentity` and served only while
+that identity is unchanged, so a changed file is never served stale.
+
+Safety:
+- Two scans may share a cache: the database runs in WAL mode with a busy timeout, and each scan
+  writes its new rows in one short transaction at the end (``INSERT OR REPLACE``; the last writer wins,
+  and either row is correct for its identity).
+- A cache is data, never trusted: facts are stored as JSON (no pickle), every value read back is
+  type-checked while it is rebuilt, and a row that does not rebuild is a miss. A file that is not a
+  SQLite database, fails ``PRAGMA quick_check``, or has another schema version is moved aside
+  (``<name>.corrupt``) and rebuilt; the scan says so in ``problems``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Self
+
+from iisbitness.arch import Arch
+from iisbitness.errors import CacheError
+from iisbitness.pe.facts import Fact, FileIdentity
+from iisbitness.pe.imports import Imports
+from iisbitness.pe.metadata import AssemblyInfo, AssemblyRef
+from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
+
+SCHEMA_VERSION = 1
+"""Bumped whenever a stored fact's shape or meaning changes; an older cache is rebuilt."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS facts (
+    path TEXT NOT NULL, kind TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL, device INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (path, kind)
+) WITHOUT ROWID;
+"""
+
+
+class SqliteFactStore:
+    """Facts about files in a SQLite database. Use as a context manager, or call :meth:`close`.
+
+    Args:
+        path: the cache file (created when absent).
+
+    Attributes:
+        notes: what happened to the file on opening (e.g. "was corrupt: rebuilt"), for the report.
+
+    Raises:
+        CacheError: the file cannot be created or opened even after moving a damaged one aside.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.notes: list[str] = []
+        self._pending: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self._db = self._open()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as e:
+            aside = self.path.with_name(self.path.name + ".corrupt")
+            try:
+                os.replace(self.path, aside)
+                for suffix in ("-wal", "-shm"):
+                    extra = self.path.with_name(self.path.name + suffix)
+                    if extra.exists():
+                        os.replace(extra, aside.with_name(aside.name + suffix))
+            except OSError as move:
+                raise CacheError(f"{self.path}: not a usable cache ({e}), and it cannot be moved aside: {move}") from e
+            self.notes.append(f"was not a usable cache ({e}): moved to {aside.name} and rebuilt")
+            try:
+                return self._connect()
+            except sqlite3.Error as again:
+                raise CacheError(f"{self.path}: cannot create a cache: {again}") from again
+        except sqlite3.Error as e:
+            raise CacheError(f"{self.path}: cannot open the cache: {e}") from e
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout = 30000")
+            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()
+            if mode is None:
+                raise sqlite3.DatabaseError("journal_mode unavailable")
+            check = db.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {check[0] if check else 'no answer'}")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] != str(SCHEMA_VERSION):
+                db.execute("DELETE FROM facts")
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+                self.notes.append(f"was written by another version (schema {row[0]}): emptied")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def get(self, path: str, kind: str, identity: FileIdentity) -> Fact | None:
+        """The stored fact when its identity matches ``identity``; None otherwise (or when it does not rebuild)."""
+        try:
+            row = self._db.execute("SELECT size, mtime_ns, ctime_ns, inode, device, payload FROM facts "
+                                   "WHERE path = ? AND kind = ?", (path, kind)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or tuple(row[:5]) != (identity.size, identity.mtime_ns, identity.ctime_ns,
+                                             identity.inode, identity.device):
+            return None
+        try:
+            return _decode(kind, json.loads(row[5]))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def put(self, path: str, kind: str, identity: FileIdentity, fact: Fact) -> None:
+        """Queue ``fact`` for the next :meth:`flush`."""
+        self._pending[(path, kind)] = (path, kind, identity.size, identity.mtime_ns, identity.ctime_ns,
+                                       identity.inode, identity.device, json.dumps(_encode(fact), sort_keys=True))
+
+    def flush(self) -> None:
+        """Write the queued facts in one transaction. Raises CacheError when the write fails."""
+        if not self._pending:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._pending.values())
+            self._db.execute("COMMIT")
+        except sqlite3.Error as e:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise CacheError(f"{self.path}: cannot write the cache: {e}") from e
+        self._pending.clear()
+
+    def close(self) -> None:
+        """Flush and close."""
+        try:
+            self.flush()
+        finally:
+            self._db.close()
+
+
+def _encode(fact: Fact) -> dict[str, Any]:
+    if isinstance(fact, PeImage):
+        return {"path": fact.path, "kind": fact.kind.value, "machine": fact.machine, "pe32_plus": fact.pe32_plus,
+                "is_dll": fact.is_dll, "cor_flags": fact.cor_flags, "platform_target": fact.platform_target.value,
+                "loadable_by": sorted(a.value for a in fact.loadable_by), "reason": fact.reason,
+                "notes": list(fact.notes), "hybrid": fact.hybrid.value if fact.hybrid else None,
+                "clr_version": fact.clr_version, "cor_header_version": fact.cor_header_version,
+                "ready_to_run_os": fact.ready_to_run_os, "ready_to_run_machine": fact.ready_to_run_machine,
+                "subsystem": fact.subsystem}
+    if isinstance(fact, Imports):
+        return {"dlls": list(fact.dlls), "delay_dlls": list(fact.delay_dlls), "truncated": fact.truncated}
+    return {"path": fact.path, "name": fact.name, "version": fact.version,
+            "processor_architecture": fact.processor_architecture, "target_framework": fact.target_framework,
+            "is_reference_assembly": fact.is_reference_assembly,
+            "assembly_refs": [[r.name, r.version] for r in fact.assembly_refs],
+            "pinvoke_modules": list(fact.pinvoke_modules), "reason": fact.reason}
+
+
+def _str(v: object) -> str:
+    if not isinstance(v, str):
+        raise TypeError("expected a string")
+    return v
+
+
+def _opt(v: object, t: type) -> Any:
+    if v is not None and (not isinstance(v, t) or (t is int and isinstance(v, bool))):
+        raise TypeError(f"expected {t.__name__} or null")
+    return v
+
+
+def _strs(v: object) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise TypeError("expected a list")
+    return tuple(_str(x) for x in v)
+
+
+def _decode(kind: str, d: dict[str, Any]) -> Fact:
+    if kind == "image":
+        hybrid = _opt(d["hybrid"], str)
+        return PeImage(
+            path=_str(d["path"]), kind=ImageKind(d["kind"]), machine=_opt(d["machine"], int),
+            pe32_plus=_opt(d["pe32_plus"], bool), is_dll=_opt(d["is_dll"], bool), cor_flags=_opt(d["cor_flags"], int),
+            platform_target=PlatformTarget(d["platform_target"]),
+            loadable_by=frozenset(Arch(a) for a in _strs(d["loadable_by"])), reason=_opt(d["reason"], str),
+            notes=_strs(d["notes"]), hybrid=Hybrid(hybrid) if hybrid is not None else None,
+            clr_version=_opt(d["clr_version"], str), cor_header_version=_opt(d["cor_header_version"], str),
+            ready_to_run_os=_opt(d["ready_to_run_os"], str),
+            ready_to_run_machine=_opt(d["ready_to_run_machine"], int), subsystem=_opt(d["subsystem"], int))
+    if kind == "imports":
+        return Imports(_strs(d["dlls"]), _strs(d["delay_dlls"]), bool(_opt(d["truncated"], bool)))
+    if kind == "assembly":
+        refs = d["assembly_refs"]
+        if not isinstance(refs, list):
+            raise TypeError("expected a list")
+        return AssemblyInfo(
+            path=_str(d["path"]), name=_opt(d["name"], str), version=_opt(d["version"], str),
+            processor_architecture=_opt(d["processor_architecture"], str),
+            target_framework=_opt(d["target_framework"], str),
+            is_reference_assembly=bool(_opt(d["is_reference_assembly"], bool)),
+            assembly_refs=tuple(AssemblyRef(_str(r[0]), _str(r[1])) for r in refs),
+            pinvoke_modules=_strs(d["pinvoke_modules"]), reason=_opt(d["reason"], str))
+    raise KeyError(kind)
