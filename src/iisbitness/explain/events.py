@@ -227,23 +227,25 @@ def _event(el: etree._Element, kb: KnowledgeBase) -> Event:
     binary_hex = None
     for part in ("EventData", "UserData"):
         block = _child(el, part)
-        for d in block.iter() if block is not None else ():
+        # NOTE: "{*}Data" matches in any namespace or none, in document order, and skips other nodes in C.
+        for d in block.iter("{*}Data", "{*}Binary") if block is not None else ():
             if _local(d.tag) == "Data":
                 values.append(EventData(d.get("Name"), d.text or ""))
-            elif _local(d.tag) == "Binary" and (d.text or "").strip():
+            elif (d.text or "").strip():
                 binary_hex = (d.text or "").strip()
     values = _strings(values)
     strings = [v.value for v in values]
     provider = prov.get("Name", "") if prov is not None else ""
     source = prov.get("EventSourceName") if prov is not None else None
-    family = kb.family_of(source or provider, "\n".join(strings)) or kb.family_of(provider, "\n".join(strings))
+    joined = "\n".join(strings)
+    family = kb.family_of(source or provider, joined) or (kb.family_of(provider, joined) if source else None)
     entries = kb.by_event(family, event_id) if family else ()
     template = next((e for e in entries if e.template), None)
     filled = _fill(template.template, strings) if template and template.template else None
     message = filled or " ".join(" ".join(s.split()) for s in strings if s.strip())
     binary = next((p for e in entries if (p := _param(strings, e.binary_param))), None)
     if binary is None:
-        paths = binaries_in("\n".join(strings))
+        paths = binaries_in(joined)
         binary = paths[0] if paths else None
     pool = next((p for e in entries if (p := _param(strings, e.pool_param))), None) or next(
         (v.value for v in values if v.name and v.name.casefold() in _POOL_NAMES and v.value), None)
