@@ -9,6 +9,7 @@ file, and the record or chunk where known) and prints nothing.
 
 from __future__ import annotations
 
+import json
 import struct
 import sys
 import warnings
@@ -17,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from iisbitness.cli import main
 from iisbitness.explain.events import EventLogError, EventLogRead, read_events
 from iisbitness.explain.kb import KnowledgeBase
 
@@ -209,3 +212,16 @@ def test_missing_library_is_an_input_error(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(EventLogError, match=r"a\.evtx: cannot read \.evtx: the 'evtx' package"):
         read_events(path)
 
+
+
+def test_explain_command_lists_the_damage(tmp_path: Path) -> None:
+    """End to end: a damaged copy gives exit 1 (nothing recognised), its problems in JSON, nothing on stderr."""
+    data = _base()
+    data[next(_record_offsets(data, 1)) + 24] = 0xFF
+    path = tmp_path / "damaged.evtx"
+    path.write_bytes(bytes(data))
+    result = CliRunner().invoke(main, ["explain", "--format", "json", "--event-log", str(path)])
+    assert result.exit_code == 1 and result.stderr == ""
+    doc = json.loads(result.stdout)
+    assert doc["inputs"][0]["events_read"] == 99
+    assert {(p["path"], p["record"]) for p in doc["problems"]} == {(str(path), 70), (str(path), None)}
