@@ -10,7 +10,7 @@ from iisbitness.explain.kb import KnowledgeBase, load_kb
 
 HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures" / "events"
-CORPUS = Path("/work/shared/corpus")
+CORPUS = HERE.parents[2] / "shared" / "corpus"
 """Real event logs (never edited); tests needing them skip when absent."""
 
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared event-log corpus not available")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from iisbitness.explain.kb import KnowledgeBase
 from iisbitness.explain.report import build_report, match_event
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
-CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared event-log corpus not available")
 EVTX = CORPUS / "evtx"
 
@@ -32,16 +34,41 @@ def test_clean_evtx_with_ancm_events() -> None:
 
 @needs_corpus
 def test_crc_damaged_evtx_is_data() -> None:
+    """Header and chunk CRCs do not match, and header flag 0x4 says the log was written without them."""
     log = _read("omerbenamram__evtx__samples__Application_no_crc32.evtx")
     assert len(log.events) == 17
-    assert any("checksum" in p.message for p in log.problems)
+    assert [p.message for p in log.problems] == [
+        "checksums do not match, but the header says the log was written without them (flag 0x4); read anyway"]
 
 
 @needs_corpus
-def test_unparseable_records_are_problems_not_crashes() -> None:
+def test_records_python_evtx_could_not_parse_are_read() -> None:
+    """python-evtx 0.8.1 raised OverrunBufferException on all 165 records; SOURCES.tsv has the Rust counts."""
     log = _read("sesellis__ETWTool__evtx__CertServices.evtx")
-    assert log.events == ()
-    assert sum(int(p.message.split(": ")[1].split()[0]) for p in log.problems) == 165
+    assert log.problems == ()
+    assert Counter(e.event_id for e in log.events) == {1003: 145, 1004: 12, 1006: 4, 1002: 2, 1007: 2}
+    assert {e.provider for e in log.events} == {"Microsoft-Windows-CertificateServicesClient-Lifecycle-System"}
+
+
+@needs_corpus
+def test_evtx_fields_as_windows_renders_them() -> None:
+    """Values python-evtx got wrong: <Binary> as base64 (not hex), empty insertion strings moved, times
+    off by a microsecond (float rounding: record 2's TimeCreated FILETIME is 131346654826789961, that is
+    14:11:22.6789961, which python-evtx printed as .678997)."""
+    log = _read("sesellis__ETWTool__evtx__Application.evtx")
+    first = log.events[0]
+    assert (first.time, first.provider, first.event_id, first.level, first.computer, first.channel,
+            first.record_id) == ("2017-03-22T14:11:22.460244Z", "Microsoft-Windows-Security-SPP", 902, 0,
+                                 "MBP", "Application", 12611)
+    assert log.events[1].time == "2017-03-22T14:11:22.678996Z"
+    wer = next(e for e in log.events if any(d.value == "WindowsUpdateFailure3" for d in e.data))
+    assert wer.provider == "Windows Error Reporting" and wer.event_id == 1001
+    assert [d.value for d in wer.data[:4]] == ["", "0", "WindowsUpdateFailure3", "Not available"]
+    binary = next(e for e in log.events if e.binary_data)
+    assert binary.binary_data and re.fullmatch(r"[0-9A-F]+", binary.binary_data)
+    named = _read("sbousseaden__EVTX-ATTACK-SAMPLES__Lateral Movement__LM_typical_IIS_webshell_sysmon_1_10_traces.evtx")
+    assert [d.name for d in named.events[0].data][:3] == ["RuleName", "UtcTime", "ProcessGuid"]
+    assert named.events[0].data[0].value == ""
 
 
 @needs_corpus
@@ -54,8 +81,18 @@ def test_truncated_evtx_says_what_is_lost() -> None:
 @needs_corpus
 def test_dirty_evtx_reads_chunks_beyond_header() -> None:
     log = _read("fsjnaedbhnvgjihbenibensifb__applicationevtx__Application.evtx")
-    assert len(log.events) == 2445  # the Rust parser's count; python-evtx's default stops at 2431
-    assert any("header declares 27" in p.message for p in log.problems)
+    assert len(log.events) == 2445  # python-evtx's default stops at 2431, at the header's chunk count
+    # NOTE: its header CRC is valid; version 3.2 (Windows 10+) is not damage, though python-evtx's verify() said so.
+    assert [p.message for p in log.problems] == [
+        "file header is marked dirty (log was not closed cleanly)",
+        "28 chunks found but the header declares 27 (copied while in use?); the extra chunks were read too"]
+
+
+@needs_corpus
+def test_reading_corpus_evtx_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    for path in sorted((CORPUS / "evtx").glob("*.evtx")):
+        assert read_events(path).events, path.name
+    assert capfd.readouterr() == ("", "")
 
 
 @needs_corpus
