@@ -23,6 +23,12 @@ mcs_lib() {  # mcs_lib NAME PLATFORM DEST_DIR
 # IIS's own modules: IIS ships a 64-bit copy in System32\inetsrv and a 32-bit one in SysWOW64\inetsrv.
 put module_x64.dll   Windows/System32/inetsrv/cachuri.dll
 put module_x86.dll   Windows/SysWOW64/inetsrv/cachuri.dll
+# The other IIS modules the configuration names, in both WOW64 views: the image holds these folders with
+# binaries in them, so an absent one would be missing on the server (binary-missing, issue 12).
+for m in static isapi filter iisfcgi; do
+  put module_x64.dll "Windows/System32/inetsrv/$m.dll"
+  put module_x86.dll "Windows/SysWOW64/inetsrv/$m.dll"
+done
 put isapi_ext_x64.dll Windows/System32/inetsrv/asp.dll
 put isapi_ext_x86.dll Windows/SysWOW64/inetsrv/asp.dll
 # A third-party global module that exists only as 32-bit, registered without a bitness preCondition.

@@ -215,11 +215,16 @@ def test_32bit_only_extension_gets_the_server_wide_switch_with_what_it_breaks(tm
     assert any("WebConnectionHandler" in (x.note or "") for x in f.fixes)
 
 
-def test_prohibited_extension_is_not_loaded(tmp_path: Path) -> None:
+def test_prohibited_extension_is_a_404_2_note_naming_its_bitness(tmp_path: Path) -> None:
+    """WebSvcExtRestrictionList prohibits the DLL: never loaded, so no error; a note with the real symptom
+    (404.2) that also says the DLL would not fit the 64-bit worker once allowed (issue 12)."""
     w3svc = ('IIs5IsolationModeEnabled="FALSE"\n\t\tScriptMaps=".wc,c:\\inetpub\\wc.dll,1,GET"\n'
              '\t\tWebSvcExtRestrictionList="0,*.dll\n\t\t\t0,*.exe"')
     r = scan(image(tmp_path, metabase(w3svc), {"inetpub/wc.dll": "isapi_ext_x86.dll"}))
-    assert r.findings == ()
+    assert [(f.rule, f.severity.label) for f in r.findings] == [("isapi-not-allowed", "note")]
+    f = r.findings[0]
+    assert "404.2" in f.symptom and "WebSvcExtRestrictionList" in f.cause
+    assert "Allowing it is not enough" in f.cause and "x86" in f.cause
 
 
 # -- parsing and inheritance --------------------------------------------------------------------

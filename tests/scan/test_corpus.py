@@ -49,10 +49,14 @@ def test_pinned_intersystems_module(tmp_path: Path) -> None:
 
 
 def test_pinned_sharepoint_apppoolname_precondition(tmp_path: Path) -> None:
-    """owssvr.dll has preCondition appPoolName=...; only the named pools load it."""
+    """owssvr.dll has preCondition appPoolName=...; only the named pools load it. The same server's
+    isapiCgiRestriction sets allowed="false" for the v4.0 aspnet_isapi.dll, so its Classic v4.0 pool answers
+    .aspx requests with HTTP 404.2 (a note: nothing fails to load; issue 12)."""
     assert _pinned("NCIOCPL__pubslocator__applicationHost.config", tmp_path) == {
         ("binary-missing", "pubssp.lmbps.com",
-         "C:\\Program Files\\Common Files\\Microsoft Shared\\Web Server Extensions\\14\\isapi\\owssvr.dll")}
+         "C:\\Program Files\\Common Files\\Microsoft Shared\\Web Server Extensions\\14\\isapi\\owssvr.dll"),
+        ("isapi-not-allowed", "ASP.NET v4.0 Classic",
+         "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\aspnet_isapi.dll")}
 
 
 def test_pinned_all_pools_32bit_from_defaults(tmp_path: Path) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.report import Report
@@ -65,16 +63,38 @@ def test_system32_redirected_to_syswow64_for_32bit_pool(tmp_path: Path) -> None:
     assert scan(img).findings == ()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 (No silent misses): an absent SysWOW64 copy is still inferred "
-                                        "from its folder instead of reported as a load failure")
 def test_dll_only_in_system32_breaks_32bit_pool(tmp_path: Path) -> None:
-    """Facts B12: a DLL put only in System32 is not found by 32-bit workers (SysWOW64 is empty): the
-    module fails to load (W3SVC-WP data 7E 00 00 00 = 126) and the pool gets 503."""
+    """Facts B12: a DLL put only in System32 is not found by 32-bit workers, which look in SysWOW64: the
+    module fails to load (W3SVC-WP 2280, data 7E 00 00 00 = 126) and the pool gets 503."""
     gm = '<globalModules><add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
     img = make_image(tmp_path, apphost(POOL32, site("B", 2, "P32", r"C:\b"), gm),
-                     {"Windows/System32/inetsrv/own.dll": "module_x64.dll", "Windows/SysWOW64/x.txt": "x"})
+                     {"Windows/System32/inetsrv/own.dll": "module_x64.dll",
+                      "Windows/SysWOW64/inetsrv/cachuri.dll": "module_x86.dll"})
     r = scan(img)
     assert [(f.rule, f.pool, f.severity.label) for f in r.findings] == [("binary-missing", "P32", "error")]
+    f = r.findings[0]
+    assert "7E 00 00 00" in f.symptom and "503" in f.symptom
+    assert "Windows/SysWOW64/inetsrv" in f.cause and "Windows/System32/inetsrv/own.dll" in f.cause
+
+
+def test_absent_from_a_folder_the_image_lacks_is_inferred(tmp_path: Path) -> None:
+    """A configuration-only image (SysWOW64\\inetsrv absent, or holding no binary): the folder decides x86,
+    the worker fits by inference, and the report says nothing."""
+    gm = '<globalModules><add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL32, site("B", 2, "P32", r"C:\b"), gm),
+                     {"Windows/SysWOW64/inetsrv/readme.txt": "not a binary"})
+    assert scan(img).findings == ()
+
+
+def test_absent_from_a_held_vendor_folder_is_missing_on_the_server(tmp_path: Path) -> None:
+    """A Program Files vendor folder copied with other DLLs but not the configured one: an error in every
+    worker that loads it, whatever the folder says about architecture."""
+    gm = '<globalModules><add name="V" image="C:\\Program Files\\Vendor\\v.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64 + POOL32, site("A", 1, "P64", r"C:\a") + site("B", 2, "P32", r"C:\b"), gm),
+                     {"Program Files/Vendor/helper.dll": "module_x64.dll"})
+    r = scan(img)
+    assert [(f.rule, f.severity.label) for f in r.findings] == [("binary-missing", "error")]
+    assert "Program Files/Vendor with 1 other binary" in r.findings[0].cause
 
 
 def test_programfiles_expands_to_x86_folder_in_32bit_worker(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from lxml import etree
 
 from iisbitness.arch import Arch
+from iisbitness.config.locks import SectionLocks
 from iisbitness.config.merge import (
     Contribution,
     applicable,
@@ -40,8 +41,10 @@ from iisbitness.model.iis7 import (
     AspNetCore,
     GlobalModule,
     Handler,
+    IsapiCgiRestriction,
     IsapiFilter,
     PipelineMode,
+    RestrictionEntry,
     Server,
     Site,
     VirtualDirectory,
@@ -105,6 +108,8 @@ class _Reader:
     problems: list[Problem] = field(default_factory=list)
     _web: dict[tuple[str, str], list[Contribution]] = field(default_factory=dict)
     _site_names: dict[str, str] = field(default_factory=dict)
+    _locks: SectionLocks | None = None
+    _lock_noted: set[tuple[str, str]] = field(default_factory=set)
 
     def src(self, el: etree._Element) -> ConfigSource:
         return ConfigSource(self.apphost_file, line_of(el))
@@ -170,6 +175,55 @@ class _Reader:
     def apphost_contribs(self) -> list[Contribution]:
         return contributions(self.root, self.apphost_file, (), 0, "system.webServer")
 
+    def isapi_cgi_restriction(self, contribs: list[Contribution]) -> IsapiCgiRestriction | None:
+        """The ISAPI and CGI Restrictions list at server level (the section is AppHostOnly)."""
+        sections = sections_named(applicable(contribs, ()), "security", "isapiCgiRestriction")
+        if not sections:
+            return None
+        not_listed = False
+        for el, _ in sections:
+            value = _bool(el.get("notListedIsapisAllowed"))
+            if value is not None:
+                not_listed = value
+        entries = tuple(RestrictionEntry(e.get("path"), _bool(e.get("allowed")) is True, e.source)
+                        for e in merge_collection(sections, "add", ("path",)))
+        last, file = sections[-1]
+        return IsapiCgiRestriction(entries, not_listed, ConfigSource(file, line_of(last)))
+
+    @property
+    def locks(self) -> SectionLocks:
+        """Which sections web.config files may set where (overrideModeDefault, location overrideMode)."""
+        if self._locks is None:
+            self._locks = SectionLocks.read(self.root, self.apphost_file)
+        return self._locks
+
+    def unlocked(self, contribs: list[Contribution], *section: str) -> list[Contribution]:
+        """``contribs`` without the web.config ones that set ``section`` where it is locked, each noted once.
+
+        A web.config setting a locked section makes IIS answer HTTP 500.19 ("This configuration section
+        cannot be used at this path", 0x80070021) for the URLs below it; its entries never take effect
+        ("How to Use Locking in IIS Configuration", iis-docs).
+        """
+        name = "system.webServer/" + "/".join(section)
+        out: list[Contribution] = []
+        for c in contribs:
+            if c.file == self.apphost_file or not sections_named([c], *section):
+                out.append(c)
+                continue
+            why = self.locks.locked(name, c.segments)
+            if why is None:
+                out.append(c)
+                continue
+            key = (c.file, name)
+            if key not in self._lock_noted:
+                self._lock_noted.add(key)
+                el = sections_named([c], *section)[0][0]
+                self.problems.append(Problem(c.file, line_of(el),
+                                             f"HTTP 500.19 (0x80070021) below {'/'.join(c.segments)}: this web.config "
+                                             f"sets {name}, which is locked there ({why}); its entries never take "
+                                             "effect and are not analysed"))
+        return out
+
     def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
         entries = merge_collection(sections_named(applicable(contribs, ()), "globalModules"), "add", ("name",))
         return [GlobalModule(e.get("name"), e.get("image"), e.get("preCondition"), e.source) for e in entries]
@@ -181,6 +235,7 @@ class _Reader:
             return []
         app_defaults = child(section, "applicationDefaults")
         default_pool = attr(app_defaults, "applicationPool", "DefaultAppPool") if app_defaults is not None else "DefaultAppPool"
+        sub_dir = _sub_dir_default(section, True)
         out: list[Site] = []
         for s in children(section, "site"):
             name = attr(s, "name")
@@ -188,14 +243,18 @@ class _Reader:
             self.progress(f"reading site {name}")
             site_defaults = child(s, "applicationDefaults")
             site_pool = attr(site_defaults, "applicationPool", default_pool) if site_defaults is not None else default_pool
-            apps = [self._application(name, a, site_pool) for a in children(s, "application")]
+            site_sub_dir = _sub_dir_default(s, sub_dir)
+            apps = [self._application(name, a, site_pool, site_sub_dir) for a in children(s, "application")]
             apps = [self._with_effects(a, apps, contribs) for a in apps]
             out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s)))
         return out
 
-    def _application(self, site: str, el: etree._Element, default_pool: str) -> Application:
+    def _application(self, site: str, el: etree._Element, default_pool: str, sub_dir: bool) -> Application:
+        vdir_default = _sub_dir_default(el, sub_dir)
         vdirs = tuple(
-            VirtualDirectory(_url(attr(v, "path", "/")), attr(v, "physicalPath"), self.src(v))
+            VirtualDirectory(_url(attr(v, "path", "/")), attr(v, "physicalPath"), self.src(v),
+                             _bool(v.get("allowSubDirConfig")) is not False if v.get("allowSubDirConfig") is not None
+                             else vdir_default)
             for v in children(el, "virtualDirectory")
         )
         return Application(site, _url(attr(el, "path", "/")), attr(el, "applicationPool", default_pool) or default_pool,
@@ -223,9 +282,10 @@ class _Reader:
         handlers = [
             Handler(e.get("name"), e.get("path"), e.get("verb"), e.get("modules"), e.get("scriptProcessor"),
                     e.get("type"), e.get("preCondition"), e.source)
-            for e in merge_collection(sections_named(here, "handlers"), "add", ("name",), prepend=True)
+            for e in merge_collection(sections_named(self.unlocked(here, "handlers"), "handlers"), "add", ("name",),
+                                      prepend=True)
         ]
-        at_site = applicable(allc, site_seg)
+        at_site = self.unlocked(applicable(allc, site_seg), "isapiFilters")
         # NOTE: a set of the elements themselves keeps lxml's proxies alive, so identity holds below
         site_level = {el for section, _ in sections_named([c for c in at_site if c.segments], "isapiFilters")
                       for el in children(section)}
@@ -235,7 +295,7 @@ class _Reader:
             for e in merge_collection(sections_named(at_site, "isapiFilters"), "filter", ("name",))
         ]
         anc: AspNetCore | None = None
-        for el, file in sections_named(here, "aspNetCore"):
+        for el, file in sections_named(self.unlocked(here, "aspNetCore"), "aspNetCore"):
             prev = anc
             anc = AspNetCore(
                 process_path=attr(el, "processPath", prev.process_path if prev else ""),
@@ -279,7 +339,12 @@ class _Reader:
             seen += 1
             wc = self.image.find_child(folder, "web.config")
             if wc is not None and wc.is_file():
-                out.extend(self._read_webconfig(wc, base + rel))
+                if rel and not vdir.allow_sub_dir_config:
+                    self.problems.append(Problem(self.image.display(wc), None,
+                                                 "IIS never reads this web.config: allowSubDirConfig is false for the "
+                                                 f"virtual directory at {vdir.source}; it is not analysed"))
+                else:
+                    out.extend(self._read_webconfig(wc, base + rel))
             if len(rel) >= MAX_WEBCONFIG_DEPTH:
                 continue
             try:
@@ -307,6 +372,13 @@ class _Reader:
             self.problems.append(Problem(e.path, e.line, e.message + "; this web.config is left out"))
             return []
         return contributions(root, shown, segments, len(segments) + 1, "system.webServer")
+
+
+def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:
+    """``virtualDirectoryDefaults/@allowSubDirConfig`` of ``parent`` (sites, site or application), else ``inherited``."""
+    d = child(parent, "virtualDirectoryDefaults")
+    value = _bool(d.get("allowSubDirConfig")) if d is not None else None
+    return inherited if value is None else value
 
 
 def _url(path: str) -> str:
@@ -365,5 +437,6 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
             reader.problems.append(Problem(shown, line_of(loc) if loc is not None else line_of(c.element),
                                            f"<location path={attr(loc, 'path') if loc is not None else ''!r}> names "
                                            f"no site ({c.segments[0]!r}); its settings apply nowhere"))
+    restriction = reader.isapi_cgi_restriction(contribs)
     return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), tuple(reader.global_modules(contribs)),
-                  tuple(reader.problems))
+                  tuple(reader.problems), isapi_cgi_restriction=restriction)

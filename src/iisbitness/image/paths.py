@@ -136,6 +136,22 @@ def redirect(path: str, os_arch: Arch, process_arch: Arch) -> str:
     return ntpath.join(WINDIR, "SysWOW64", rest) if rest else ntpath.join(WINDIR, "SysWOW64")
 
 
+def counterparts(path: str, os_arch: Arch) -> tuple[str, ...]:
+    """Where the other architecture's copy of ``path`` lives: the other WOW64 view of System32, the other
+    ``Program Files``, the other ``Microsoft.NET\\Framework`` folder (facts B11, B12). Empty when none."""
+    if not os_arch.is_64bit:
+        return ()
+    pairs = ((WINDIR + "\\SysWOW64", WINDIR + "\\System32"), ("C:\\Program Files (x86)", "C:\\Program Files"),
+             (WINDIR + "\\Microsoft.NET\\Framework", WINDIR + "\\Microsoft.NET\\Framework64"))
+    out: list[str] = []
+    for a, b in pairs:
+        for mine, other in ((a, b), (b, a)):
+            rest = _under(path, mine)
+            if rest is not None and rest:
+                out.append(ntpath.join(other, rest))
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class Inference:
     """An architecture decided by where a binary lives, not by reading it.

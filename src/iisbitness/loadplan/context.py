@@ -8,6 +8,7 @@ Search Order").
 
 from __future__ import annotations
 
+import ntpath
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from iisbitness.arch import Arch, format_arches
 from iisbitness.config.precondition import Evaluation, evaluate
 from iisbitness.errors import ImageReadError
 from iisbitness.image.paths import (
+    counterparts,
     expand,
     infer_from_location,
     is_absolute,
@@ -26,7 +28,7 @@ from iisbitness.image.paths import (
 )
 from iisbitness.image.registry import ComRegistry
 from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan.plan import BinaryRef, Load, Process, Skipped
+from iisbitness.loadplan.plan import Absence, BinaryRef, Load, Process, Skipped
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.deps import find_mismatch
@@ -101,6 +103,9 @@ class PlanContext:
         if found.problem:
             return BinaryRef(configured, seen, None, None, problem=found.problem)
         if found.host_path is None:
+            absence = self.absence(seen, os_arch)
+            if absence is not None:
+                return BinaryRef(configured, seen, None, None, absent=absence)
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
         if found.host_path.is_dir():
             return BinaryRef(configured, seen, self.image.display(found.host_path), None, problem="is a folder, not a file")
@@ -112,6 +117,24 @@ class PlanContext:
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
             chain = self.dependency_chain(found.host_path, os_arch, process_arch)
         return BinaryRef(configured, seen, shown, got, chain=chain)
+
+    def absence(self, windows_path: str, os_arch: Arch) -> Absence | None:
+        """Whether a file absent from the image is missing on the server: its folder is in the image and
+        holds other binaries (see :class:`Absence`); None when the folder is absent or holds none."""
+        folder = self.image.locate(ntpath.dirname(windows_path)).host_path
+        if folder is None or not folder.is_dir():
+            return None
+        name = ntpath.basename(windows_path).lower()
+        binaries = sum(1 for n in self.facts.listing(folder) if n.endswith((".dll", ".exe")) and n != name)
+        if binaries == 0:
+            return None
+        other = None
+        for alternative in counterparts(windows_path, os_arch):
+            hit = self.image.locate(alternative).host_path
+            if hit is not None and hit.is_file():
+                other = self.image.display(hit)
+                break
+        return Absence(self.image.display(folder), binaries, other)
 
     def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch) -> tuple[str, ...]:
         """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.

@@ -19,7 +19,16 @@ from __future__ import annotations
 import re
 
 from iisbitness.loadplan.context import PlanContext
-from iisbitness.loadplan.plan import FilterAt, Load, LoadKind, LoadPlan, Process, ScriptMapGroup, Skipped
+from iisbitness.loadplan.plan import (
+    FilterAt,
+    Load,
+    LoadKind,
+    LoadPlan,
+    Process,
+    ScriptMapGroup,
+    Skipped,
+    SkipReason,
+)
 from iisbitness.model.iis6 import Iis6App, Iis6Server
 from iisbitness.model.iis7 import Application, AppPool, PipelineMode, Server, Site, VirtualDirectory
 from iisbitness.model.source import ServerKind
@@ -79,7 +88,9 @@ def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, 
             allowed = server.restriction_for(sm.processor)
             if allowed is False:
                 skipped.append(Skipped(process, sm.extension, sm.source,
-                                       "WebSvcExtRestrictionList prohibits it: requests get HTTP 404.2, it never loads"))
+                                       "WebSvcExtRestrictionList prohibits it: requests get HTTP 404.2 and the DLL is "
+                                       "never loaded", SkipReason.RESTRICTED, LoadKind.ISAPI_EXTENSION,
+                                       ctx.resolve(sm.processor, server.os_arch, process.arch)))
                 continue
             pname = process.name + (process.pool.name if process.pool else "")
             key = (pname.lower(), sm.processor.strip().lower())

@@ -72,6 +72,27 @@ class Process:
 
 
 @dataclass(frozen=True, slots=True)
+class Absence:
+    """Why an absent binary is taken as missing on the server, not just missing from the image.
+
+    The image holds the folder the file should be in, with other binaries in it: it is a copy of
+    that folder, so the file is not there on the server either and the loader fails with
+    ERROR_MOD_NOT_FOUND (126, 0x8007007E). Folder inference (:class:`Inference`) is kept for
+    configuration-only images, whose folders are absent or hold no binary.
+
+    Attributes:
+        folder: the folder as the user names it (``Windows/SysWOW64/inetsrv``).
+        binaries: how many other ``.dll``/``.exe`` files it holds.
+        other_view: where the image holds a file of the same name for the other WOW64 view or the
+            other ``Program Files`` / ``Framework`` folder (the copy that was installed), or None.
+    """
+
+    folder: str
+    binaries: int
+    other_view: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BinaryRef:
     """A configured binary resolved as one process sees it.
 
@@ -80,7 +101,9 @@ class BinaryRef:
         windows_path: after environment expansion and WOW64 redirection (None if unresolvable).
         resolved: the file in the image as the user names it, or None when absent.
         image: its headers, when the file was read.
-        inferred: an architecture inferred from a well-known folder, when the file is absent.
+        inferred: an architecture inferred from a well-known folder, when the file is absent from a
+            folder the image does not hold (a configuration-only image).
+        absent: when the file is absent from a folder the image holds: why it is missing on the server.
         problem: why it could not be resolved or read (unknown variable, UNC, outside the image).
         chain: when the binary fits but a dependency does not, the chain from it to that
             dependency, e.g. ``("app.dll", "native.dll (x86)")``; empty otherwise.
@@ -93,6 +116,7 @@ class BinaryRef:
     inferred: Inference | None = None
     problem: str | None = None
     chain: tuple[str, ...] = ()
+    absent: Absence | None = None
 
     @property
     def arches(self) -> frozenset[Arch] | None:
@@ -281,6 +305,16 @@ class Load:
         return self.process.arch in arches and not self.binary.chain
 
 
+class SkipReason(str, Enum):
+    """Why a configured binary is never loaded by a process."""
+
+    PRECONDITION = "precondition"
+    """A preCondition token is false in this process (by design: bitness32/64 pairs, runtime versions)."""
+    RESTRICTED = "restricted"
+    """The ISAPI and CGI Restrictions list (IIS 7+) or WebSvcExtRestrictionList (IIS 6) does not allow
+    it: requests get HTTP 404.2 (KB 943891)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """A configured binary that a process never loads, and why (a preCondition is false, a restriction list
@@ -289,12 +323,18 @@ class Skipped:
     Attributes:
         process: the process that would load it. name: the configuration entry's name.
         source: the configuration entry. reason: why it is not loaded, with the user's symptom if any.
+        why: the kind of reason.
+        kind: the kind of load it would have been.
+        binary: the binary as the process would resolve it, where known (restricted ISAPI extensions).
     """
 
     process: Process
     name: str
     source: ConfigSource
     reason: str
+    why: SkipReason = SkipReason.PRECONDITION
+    kind: LoadKind | None = None
+    binary: BinaryRef | None = None
 
 
 APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC})

@@ -11,6 +11,7 @@ ApplicationHost.config" and "Understanding Sites, Applications, and Virtual Dire
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -137,11 +138,17 @@ class AspNetCore:
 
 @dataclass(frozen=True, slots=True)
 class VirtualDirectory:
-    """A virtual directory: URL ``path`` (relative to its application) to ``physical_path``."""
+    """A virtual directory: URL ``path`` (relative to its application) to ``physical_path``.
+
+    ``allow_sub_dir_config`` is ``allowSubDirConfig`` (from the element, else ``virtualDirectoryDefaults``
+    of the site, then of ``sites``; default true): when false, IIS reads no web.config below the
+    virtual directory's own folder ("Virtual Directory Defaults", iis-docs configuration reference).
+    """
 
     path: str
     physical_path: str
     source: ConfigSource
+    allow_sub_dir_config: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +212,41 @@ class Site:
 
 
 @dataclass(frozen=True, slots=True)
+class RestrictionEntry:
+    """One ``system.webServer/security/isapiCgiRestriction/add``: an ISAPI DLL or CGI program allowed or not."""
+
+    path: str
+    allowed: bool
+    source: ConfigSource
+
+
+@dataclass(frozen=True, slots=True)
+class IsapiCgiRestriction:
+    """The ISAPI and CGI Restrictions list (``system.webServer/security/isapiCgiRestriction``).
+
+    IIS refuses a request mapped to an ISAPI extension the list does not allow with HTTP 404.2
+    ("ISAPI or CGI restriction", KB 943891); the DLL is never loaded. Paths are compared after
+    environment expansion, case-insensitively.
+
+    Attributes:
+        entries: the list, in order. not_listed_isapis_allowed: ``notListedIsapisAllowed`` (default false).
+        source: the section element.
+    """
+
+    entries: tuple[RestrictionEntry, ...]
+    not_listed_isapis_allowed: bool
+    source: ConfigSource
+
+    def verdict(self, expanded_path: str, expand: Callable[[str], str]) -> tuple[bool, RestrictionEntry | None]:
+        """``(allowed, the entry that decided or None when not listed)`` for an expanded, normalised path."""
+        low = expanded_path.lower()
+        for e in self.entries:
+            if expand(e.path).lower() == low:
+                return e.allowed, e
+        return self.not_listed_isapis_allowed, None
+
+
+@dataclass(frozen=True, slots=True)
 class Server:
     """An IIS 7+ server as its configuration describes it.
 
@@ -216,6 +258,7 @@ class Server:
         sites: sites with their applications and merged configuration.
         global_modules: effective globalModules list.
         problems: what could not be read, with file and line.
+        isapi_cgi_restriction: the ISAPI and CGI Restrictions list, or None when not configured (all allowed).
     """
 
     os_arch: Arch
@@ -226,6 +269,7 @@ class Server:
     global_modules: tuple[GlobalModule, ...]
     problems: tuple[Problem, ...] = field(default=())
     kind: ServerKind = ServerKind.IIS7
+    isapi_cgi_restriction: IsapiCgiRestriction | None = None
 
     def pool(self, name: str) -> AppPool | None:
         """The pool called ``name`` (case-insensitive), or None."""

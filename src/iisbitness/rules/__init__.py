@@ -17,6 +17,7 @@ from iisbitness.rules.iis6_isolation_wow64 import iis6_isolation_wow64
 from iisbitness.rules.iis_manager_32bit_assembly import iis_manager_32bit_assembly
 from iisbitness.rules.isapi_extension_arch import isapi_extension_arch
 from iisbitness.rules.isapi_filter_arch import isapi_filter_arch
+from iisbitness.rules.isapi_not_allowed import isapi_not_allowed
 from iisbitness.rules.managed_assembly_arch import managed_assembly_arch
 from iisbitness.rules.native_library_arch import native_library_arch
 from iisbitness.rules.pool_arch_conflict import pool_arch_conflict
@@ -38,5 +39,6 @@ RULES: tuple[Rule, ...] = (
     aspnetcore_runtime_missing,
     native_library_arch,
     com_inproc_arch,
+    isapi_not_allowed,
 )
 """Every rule, in report order."""

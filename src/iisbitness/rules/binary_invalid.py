@@ -1,5 +1,12 @@
 """binary-invalid: a configured binary (or a bin DLL) that is not a valid PE, cannot be read, or
-whose path cannot be resolved (unknown environment variable, UNC share, outside the image)."""
+whose path cannot be resolved (unknown environment variable, UNC share, outside the image).
+
+A file that is there but is not a valid PE (truncated, zero-filled, a text file named ``.dll``) is an
+error: the process fails on it exactly as on a wrong-bitness one, with "%1 is not a valid Win32
+application" (ERROR_BAD_EXE_FORMAT 193, 0x800700C1) for a native load, and for a ``bin`` file the CLR
+fails the application at start with BadImageFormatException ("The module was expected to contain an
+assembly manifest", 0x80131018) or 0x8007000B. What iisbitness could not check (unreadable, path not
+resolvable offline) stays a warning."""
 
 from __future__ import annotations
 
@@ -25,7 +32,19 @@ def binary_invalid(plan: LoadPlan) -> Iterator[Finding]:
             continue
         seen.add(key)
         why = b.image.reason if bad_pe and b.image is not None else b.problem
-        symptom = ("The loading process fails on it (\"%1 is not a valid Win32 application\", error 193)."
-                   if bad_pe else "iisbitness could not check this binary.")
-        yield Finding.for_load(load, binary_invalid.id, binary_invalid.severity, symptom,
-                               f"'{b.configured}' ({load.kind.value} '{load.name}'): {why}.")
+        if not bad_pe:
+            yield Finding.for_load(load, binary_invalid.id, binary_invalid.severity,
+                                   "iisbitness could not check this binary.",
+                                   f"'{b.configured}' ({load.kind.value} '{load.name}'): {why}.")
+            continue
+        if load.kind in (LoadKind.BIN_ASSEMBLY, LoadKind.BIN_NATIVE):
+            symptom = (f"{load.site}{load.application}: the application fails at start with "
+                       "System.BadImageFormatException: \"Could not load file or assembly '"
+                       f"{load.name.rsplit('.', 1)[0]}' or one of its dependencies. The module was expected to contain "
+                       "an assembly manifest.\" (0x80131018), or \"An attempt was made to load a program with an "
+                       "incorrect format.\" (0x8007000B).")
+        else:
+            symptom = "The loading process fails on it: \"%1 is not a valid Win32 application\" (error 193, 0x800700C1)."
+        yield Finding.for_load(load, binary_invalid.id, Severity.ERROR, symptom,
+                               f"'{b.configured}' ({load.kind.value} '{load.name}') is in the image but is not a "
+                               f"Windows binary: {why}. Replace it with the vendor's original file.")

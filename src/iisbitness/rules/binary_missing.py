@@ -1,31 +1,57 @@
 """binary-missing: a configured binary is not in the image, as the loading process resolves it.
 
-Where the folder decides the architecture (SysWOW64, Framework64, Program Files (x86), ...),
-the binary's architecture is inferred and the mismatch rules still run; this rule then says
-nothing, so that a configuration-only image gives a short report. Sources: facts B12 (a DLL only
-in System32 breaks 32-bit pools with 0x8007007E, e.g. WSUS suscomp.dll -> HTTP 500.19)."""
+Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
+
+- The image holds the folder, with other binaries in it: the file is missing on the server too.
+  An error: the process that loads it fails with ERROR_MOD_NOT_FOUND (126, 0x8007007E). The classic
+  case is a DLL installed only in System32, which 32-bit workers look for in SysWOW64 (facts B12:
+  WSUS suscomp.dll -> HTTP 500.19; aspnetcore.dll missing from SysWOW64 after an OS upgrade).
+- The image does not hold the folder (a configuration-only copy): where the folder decides the
+  architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
+  rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked.
+
+Symptoms: a global module that fails to load stops the worker at start (W3SVC-WP event 2280 "The
+Module DLL ... failed to load. The data is the error.", data 7E 00 00 00), and rapid-fail protection
+then disables the pool (HTTP 503, WAS 5002); an ISAPI filter gives the site HTTP 500.0 "Calling
+LoadLibraryEx on ISAPI filter ... failed"; an ISAPI extension HTTP 500 "The specified module could
+not be found." on mapped requests; an in-process COM server makes ``Server.CreateObject`` fail.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.loadplan.plan import LoadKind, LoadPlan
+from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
 
 _SYMPTOM = {
-    LoadKind.GLOBAL_MODULE: "the worker fails at start (W3SVC-WP event 2280, data 7E 00 00 00 = error 126), then HTTP 503",
-    LoadKind.ISAPI_FILTER: "the site's worker fails at start (W3SVC-WP event 2214/2268), then HTTP 503",
+    LoadKind.GLOBAL_MODULE: "every worker that loads it fails at start (W3SVC-WP event 2280 \"The Module DLL "
+                            "'{path}' failed to load. The data is the error.\", data 7E 00 00 00 = error 126), "
+                            "then rapid-fail protection disables the pool: HTTP 503",
+    LoadKind.ISAPI_FILTER: "the site's requests get HTTP 500.0 \"Calling LoadLibraryEx on ISAPI filter '{path}' "
+                           "failed\" (0x8007007E)",
     LoadKind.ISAPI_EXTENSION: "HTTP 500 on mapped requests: \"The specified module could not be found.\" (0x8007007E)",
+    LoadKind.COM_INPROC: "Server.CreateObject fails: \"The specified module could not be found.\" (8007007E)",
 }
+_KINDS = tuple(_SYMPTOM)
 
 
-@rule("binary-missing", Severity.WARNING, "A configured binary is not in the server image")
+def _fix_note(absence: Absence) -> str:
+    if absence.other_view is not None:
+        return (f" The image has {absence.other_view}: the other architecture's copy was installed and this one "
+                "was not. Install the package's build for this process (its x86 and x64 installers are separate), "
+                "or guard the entry with a bitness preCondition so that this process skips it.")
+    return " Reinstall the product that provides it, or remove the entry if the product was uninstalled."
+
+
+@rule("binary-missing", Severity.WARNING, "A configured binary is not where the loading process looks for it")
 def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
-    """One finding per missing binary whose architecture the folder does not decide."""
+    """One finding per absent binary: an error when its folder is in the image, else a warning when
+    its folder does not decide its architecture."""
     seen: set[str] = set()
-    for load in plan.loads_of(LoadKind.GLOBAL_MODULE, LoadKind.ISAPI_FILTER, LoadKind.ISAPI_EXTENSION):
+    for load in plan.loads_of(*_KINDS):
         b = load.binary
-        if not b.missing or b.inferred is not None:
+        if not b.missing or (b.inferred is not None and b.absent is None):
             continue
         key = (b.windows_path or b.configured).lower()
         if key in seen:
@@ -33,9 +59,22 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         seen.add(key)
         users = sorted({ld.process.describe() for ld in plan.loads
                         if (ld.binary.windows_path or ld.binary.configured).lower() == key})
+        symptom = _SYMPTOM[load.kind].format(path=b.windows_path or b.configured)
+        if b.absent is not None:
+            yield _missing_on_server(load, b.absent, symptom, users)
+            continue
         yield Finding.for_load(
             load, binary_missing.id, binary_missing.severity,
-            f"If the file is missing on the server too: {_SYMPTOM[load.kind]}.",
-            f"'{b.configured}' resolves to {b.windows_path}, which is not in the image; its architecture cannot be "
-            f"inferred from its folder. Loaded by: {'; '.join(users)}.",
+            f"If the file is missing on the server too: {symptom}.",
+            f"'{b.configured}' resolves to {b.windows_path}, which is not in the image; its folder is not in the image "
+            f"either and does not decide its architecture. Loaded by: {'; '.join(users)}.",
         )
+
+
+def _missing_on_server(load: Load, absence: Absence, symptom: str, users: list[str]) -> Finding:
+    b = load.binary
+    cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}. The image holds "
+             f"{absence.folder} with {absence.binaries} other binar{'y' if absence.binaries == 1 else 'ies'} but not "
+             "this file, so it is taken as missing on the server (a copy of that folder, not a configuration-only "
+             f"image). Loaded by: {'; '.join(users)}." + _fix_note(absence))
+    return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)

@@ -31,7 +31,7 @@ from iisbitness.model.iis7 import Server
 from iisbitness.model.source import Problem
 from iisbitness.report import PoolSummary, ServerSummary
 
-GENERIC_RULES = frozenset({"binary-missing", "binary-invalid"})
+GENERIC_RULES = frozenset({"binary-missing", "binary-invalid", "isapi-not-allowed"})
 """Rules that read only loads and apply to IIS 6 plans as they are."""
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from iisbitness.image.paths import expand, normalize, process_environment
 from iisbitness.loadplan.context import Found, PlanContext
-from iisbitness.loadplan.plan import Load, LoadKind, Process, Skipped
+from iisbitness.loadplan.plan import Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 
 
@@ -29,6 +30,31 @@ def collect_isapi_extensions(ctx: PlanContext, server: Server, process: Process,
                     yield ev
                     continue
                 seen.add(key)
-                yield Load(process, LoadKind.ISAPI_EXTENSION, h.name,
-                           ctx.resolve(h.script_processor, server.os_arch, process.arch), h.source, h,
+                binary = ctx.resolve(h.script_processor, server.os_arch, process.arch)
+                refused = _refused(ctx, server, process, h.script_processor)
+                if refused is not None:
+                    yield Skipped(process, h.name, h.source, refused, SkipReason.RESTRICTED, LoadKind.ISAPI_EXTENSION,
+                                  binary)
+                    continue
+                yield Load(process, LoadKind.ISAPI_EXTENSION, h.name, binary, h.source, h,
                            site=app.site, application=app.path, precondition=ev)
+
+
+def _refused(ctx: PlanContext, server: Server, process: Process, script_processor: str) -> str | None:
+    """Why the ISAPI and CGI Restrictions list refuses ``script_processor`` (HTTP 404.2), or None when it allows it."""
+    restriction = server.isapi_cgi_restriction
+    if restriction is None:
+        return None
+    env = process_environment(server.os_arch, process.arch, ctx.env_overrides)
+
+    def expanded(path: str) -> str:
+        return normalize(expand(path, env)[0])
+
+    allowed, entry = restriction.verdict(expanded(script_processor), expanded)
+    if allowed:
+        return None
+    if entry is not None:
+        return (f"the ISAPI and CGI Restrictions list sets allowed=\"false\" for it ({entry.source}): requests get "
+                "HTTP 404.2 and the DLL is never loaded")
+    return (f"the ISAPI and CGI Restrictions list does not list it and notListedIsapisAllowed is false "
+            f"({restriction.source}): requests get HTTP 404.2 and the DLL is never loaded")

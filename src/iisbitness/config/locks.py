@@ -1,0 +1,106 @@
+"""Section locking: which configuration sections a web.config may set at which path.
+
+IIS decides per section and path (iis-docs "How to Use Locking in IIS Configuration",
+"Configuration Sections <section>"; the legacy ``allowOverride`` attribute maps to Allow/Deny):
+
+- a ``<location path="P" overrideMode="Allow|Deny">`` in applicationHost.config sets the lock state
+  of the sections it contains for P and below; the most specific such location wins;
+- otherwise the section's ``overrideModeDefault`` in ``<configSections>`` applies (Allow when unset).
+
+A web.config that sets a locked section gets HTTP 500.19 ("This configuration section cannot be used
+at this path. This happens when the section is locked at a parent level", 0x80070021).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from iisbitness.config.merge import split_location_path
+from iisbitness.config.xml import attr, children, line_of, local_name
+from iisbitness.config.xml import parse_bool as _bool
+
+
+@dataclass(frozen=True, slots=True)
+class _LocationLock:
+    segments: tuple[str, ...]
+    deny: bool
+    sections: frozenset[str]
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
+class SectionLocks:
+    """The lock rules of one applicationHost.config.
+
+    Attributes:
+        defaults: section path (``system.webServer/handlers``) -> ``(deny, where)`` from configSections.
+        locations: ``<location>`` elements that carry ``overrideMode`` / ``allowOverride``.
+    """
+
+    defaults: dict[str, tuple[bool, str]]
+    locations: tuple[_LocationLock, ...]
+
+    @classmethod
+    def read(cls, root: etree._Element, file: str) -> SectionLocks:
+        """Read ``<configSections>`` and the locking ``<location>`` elements of applicationHost.config."""
+        defaults: dict[str, tuple[bool, str]] = {}
+
+        def walk(group: etree._Element, prefix: str) -> None:
+            for el in children(group):
+                name = local_name(el)
+                if name == "sectionGroup":
+                    walk(el, f"{prefix}{attr(el, 'name')}/")
+                elif name == "section":
+                    mode = attr(el, "overrideModeDefault").strip().lower()
+                    defaults[f"{prefix}{attr(el, 'name')}"] = (
+                        mode == "deny", f"overrideModeDefault=\"Deny\" at {file}:{line_of(el)}")
+
+        for sections in children(root, "configSections"):
+            walk(sections, "")
+        locations: list[_LocationLock] = []
+        for loc in children(root, "location"):
+            mode = attr(loc, "overrideMode").strip().lower()
+            legacy = _bool(loc.get("allowOverride"))
+            if mode not in ("allow", "deny"):
+                if legacy is None:
+                    continue
+                mode = "allow" if legacy else "deny"
+            contained = frozenset(f"{local_name(group)}/{_path(sec)}" for group in children(loc) for sec in _leaves(group))
+            where = f"<location path=\"{attr(loc, 'path')}\" overrideMode=\"{mode.title()}\"> at {file}:{line_of(loc)}"
+            locations.append(_LocationLock(split_location_path(attr(loc, "path")), mode == "deny", contained, where))
+        return cls(defaults, tuple(locations))
+
+    def locked(self, section: str, segments: tuple[str, ...]) -> str | None:
+        """Why ``section`` is locked at config path ``segments`` (the rule that locks it), or None when a
+        web.config may set it there."""
+        best: _LocationLock | None = None
+        for loc in self.locations:
+            if section in loc.sections and loc.segments == segments[: len(loc.segments)] and (
+                    best is None or len(loc.segments) >= len(best.segments)):
+                best = loc
+        if best is not None:
+            return best.where if best.deny else None
+        deny, where = self.defaults.get(section, (False, ""))
+        return where if deny else None
+
+
+def _leaves(group: etree._Element) -> list[etree._Element]:
+    """The section elements below a section group element (one level: ``handlers``; two: ``security/...``)."""
+    out: list[etree._Element] = []
+    for el in children(group):
+        nested = children(el)
+        if local_name(el) == "security" and nested:
+            out.extend(nested)
+        else:
+            out.append(el)
+    return out
+
+
+def _path(el: etree._Element) -> str:
+    """``handlers`` or ``security/isapiCgiRestriction`` for an element below ``system.webServer``."""
+    parent = el.getparent()
+    if parent is not None and local_name(parent) == "security":
+        return f"security/{local_name(el)}"
+    return local_name(el)

@@ -1,0 +1,128 @@
+"""Loads that never happen are reported with their real symptom, never as errors and never silently (issue 12).
+
+Real IIS formats in temporary server images, real fixture binaries (tests/fixtures/pe).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iisbitness.api import scan
+from tests.conftest import apphost, make_image, site
+
+POOL64 = '<add name="P64" managedRuntimeVersion="v4.0" />'
+X86_HANDLER = ('<handlers><add name="Legacy" path="*.leg" verb="*" modules="IsapiModule" '
+               'scriptProcessor="C:\\Legacy\\ext.dll" /></handlers>')
+
+
+def _restriction(entries: str, not_listed: str = "false") -> str:
+    return (f'<security><isapiCgiRestriction notListedIsapisAllowed="{not_listed}" notListedCgisAllowed="false">'
+            f"{entries}</isapiCgiRestriction></security>")
+
+
+def _image(tmp_path: Path, webserver: str, location: str = X86_HANDLER) -> Path:
+    return make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"), webserver, location),
+                      {"Legacy/ext.dll": "isapi_ext_x86.dll", "s/index.htm": "hi"})
+
+
+def test_unlisted_extension_with_not_listed_false_is_a_404_2_note(tmp_path: Path) -> None:
+    """KB 943891: not listed and notListedIsapisAllowed false: 404.2, no isapi-extension-arch error; the note
+    says the x86 DLL would then fail in the 64-bit worker."""
+    r = scan(_image(tmp_path, _restriction("")))
+    assert [(f.rule, f.severity.label, f.pool) for f in r.findings] == [("isapi-not-allowed", "note", "P64")]
+    f = r.findings[0]
+    assert "404.2" in f.symptom and "notListedIsapisAllowed is false" in f.cause
+    assert "Allowing it is not enough" in f.cause and f.config is not None and f.config.line is not None
+
+
+def test_allowed_false_is_a_404_2_note_naming_the_entry(tmp_path: Path) -> None:
+    r = scan(_image(tmp_path, _restriction('<add path="C:\\Legacy\\ext.dll" allowed="false" />', not_listed="true")))
+    assert [f.rule for f in r.findings] == ["isapi-not-allowed"]
+    assert 'allowed="false"' in r.findings[0].cause
+
+
+def test_listed_allowed_extension_is_analysed(tmp_path: Path) -> None:
+    """Allowed (listed with an environment variable in another case): loaded, so the bitness error stands."""
+    r = scan(_image(tmp_path, _restriction('<add path="%SystemDrive%\\LEGACY\\EXT.DLL" allowed="true" />')))
+    assert [f.rule for f in r.findings] == ["isapi-extension-arch"]
+
+
+def test_no_restriction_list_means_allowed(tmp_path: Path) -> None:
+    assert [f.rule for f in scan(_image(tmp_path, "")).findings] == ["isapi-extension-arch"]
+
+
+def _sub_dir_image(tmp_path: Path, allow: str) -> Path:
+    sites = f"""            <site name="S" id="1">
+                <application path="/" applicationPool="P64">
+                    <virtualDirectory path="/" physicalPath="C:\\s" allowSubDirConfig="{allow}" />
+                </application>
+            </site>"""
+    sub = ('<configuration><system.webServer><handlers><add name="Sub" path="*.sub" verb="*" modules="IsapiModule" '
+           'scriptProcessor="C:\\Legacy\\ext.dll" /></handlers></system.webServer></configuration>')
+    return make_image(tmp_path, apphost(POOL64, sites), {"Legacy/ext.dll": "isapi_ext_x86.dll",
+                                                         "s/web.config": "<configuration />",
+                                                         "s/area/web.config": sub})
+
+
+def test_web_config_below_a_vdir_with_allow_sub_dir_config_false_is_never_read(tmp_path: Path) -> None:
+    r = scan(_sub_dir_image(tmp_path, "false"))
+    assert r.findings == ()
+    msgs = [(p.file, p.message) for p in r.problems]
+    assert any(file == "s/area/web.config" and "allowSubDirConfig is false" in m for file, m in msgs), msgs
+
+
+def test_web_config_below_a_vdir_is_read_by_default(tmp_path: Path) -> None:
+    r = scan(_sub_dir_image(tmp_path, "true"))
+    assert [f.rule for f in r.findings] == ["isapi-extension-arch"]
+    assert r.findings[0].config is not None and r.findings[0].config.file == "s/area/web.config"
+
+
+LOCKED_SECTIONS = """<configSections><sectionGroup name="system.webServer">
+    <section name="handlers" overrideModeDefault="Deny" /></sectionGroup></configSections>"""
+
+
+def _locked_image(tmp_path: Path, unlock: str) -> Path:
+    text = apphost(POOL64, site("S", 1, "P64", r"C:\s")).replace("<configuration>", "<configuration>" + LOCKED_SECTIONS, 1)
+    text = text.replace('<location path="" overrideMode="Allow">', f'<location path="" overrideMode="{unlock}">')
+    web = ('<configuration><system.webServer><handlers><add name="Web" path="*.w" verb="*" modules="IsapiModule" '
+           'scriptProcessor="C:\\Legacy\\ext.dll" /></handlers></system.webServer></configuration>')
+    return make_image(tmp_path, text, {"Legacy/ext.dll": "isapi_ext_x86.dll", "s/web.config": web})
+
+
+def test_handlers_locked_by_override_mode_default_deny_give_500_19_not_an_error(tmp_path: Path) -> None:
+    """handlers overrideModeDefault=Deny and no location unlocking it (the location holds no handlers): the
+    web.config's mapping never takes effect (HTTP 500.19, 0x80070021)."""
+    r = scan(_locked_image(tmp_path, "Allow"))
+    assert r.findings == ()
+    p = next(p for p in r.problems if p.file == "s/web.config")
+    assert "500.19" in p.message and "overrideModeDefault" in p.message and p.line == 1
+
+
+def test_location_override_mode_allow_with_handlers_unlocks(tmp_path: Path) -> None:
+    text = apphost(POOL64, site("S", 1, "P64", r"C:\s"), location="<handlers />")
+    text = text.replace("<configuration>", "<configuration>" + LOCKED_SECTIONS, 1)
+    web = ('<configuration><system.webServer><handlers><add name="Web" path="*.w" verb="*" modules="IsapiModule" '
+           'scriptProcessor="C:\\Legacy\\ext.dll" /></handlers></system.webServer></configuration>')
+    r = scan(make_image(tmp_path, text, {"Legacy/ext.dll": "isapi_ext_x86.dll", "s/web.config": web}))
+    assert [f.rule for f in r.findings] == ["isapi-extension-arch"]
+
+
+def test_location_override_mode_deny_locks_a_default_allow_section(tmp_path: Path) -> None:
+    text = apphost(POOL64, site("S", 1, "P64", r"C:\s"))
+    text = text.replace("</configuration>", '<location path="S" overrideMode="Deny"><system.webServer><handlers />'
+                                            "</system.webServer></location></configuration>")
+    web = ('<configuration><system.webServer><handlers><add name="Web" path="*.w" verb="*" modules="IsapiModule" '
+           'scriptProcessor="C:\\Legacy\\ext.dll" /></handlers></system.webServer></configuration>')
+    r = scan(make_image(tmp_path, text, {"Legacy/ext.dll": "isapi_ext_x86.dll", "s/web.config": web}))
+    assert r.findings == ()
+    assert any("500.19" in p.message and 'overrideMode="Deny"' in p.message for p in r.problems)
+
+
+def test_a_broken_bin_dll_is_an_error(tmp_path: Path) -> None:
+    """A truncated DLL in bin breaks the application at start like a wrong-bitness one (BadImageFormatException)."""
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s")),
+                     {"s/bin/Broken.dll": "corrupt_truncated.dll", "s/bin/Good.dll": "managed_anycpu.dll"})
+    r = scan(img)
+    assert [(f.rule, f.severity.label, f.binary) for f in r.findings] == [
+        ("binary-invalid", "error", "C:\\s\\bin\\Broken.dll")]
+    assert "BadImageFormatException" in r.findings[0].symptom and "'Broken'" in r.findings[0].symptom
