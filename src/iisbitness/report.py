@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from enum import Enum
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
-from iisbitness.model.source import Problem
+from iisbitness.model.source import ConfigSource, Problem
 
 SCAN_SCHEMA = "iisbitness/scan/1"
 
@@ -70,6 +71,54 @@ class Observation:
     finding_index: int | None
 
 
+LOADS_SCHEMA = "iisbitness/loads/1"
+
+
+class Verdict(str, Enum):
+    """What happens when a process comes to load a binary (the load map, ``scan --loads``)."""
+
+    LOADS = "loads"
+    CANNOT_LOAD = "cannot-load"
+    MISSING = "missing"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadEntry:
+    """One binary one process would load (or skips), as the load map shows it.
+
+    Attributes:
+        process, process_arch, pool: the loading process (``w3wp.exe`` of a pool, ``inetmgr.exe``,
+            ``inetinfo.exe``, ``dllhost.exe``) and its architecture.
+        kind: why it loads (``global-module``, ``bin-assembly``, ...). name: the configuration entry.
+        site, application: where, for per-application loads.
+        configured: the path as configured; windows_path: as the process resolves it; resolved: the
+            file in the image, or None.
+        binary_arch: the architectures that can load the binary (read or inferred); empty when unknown.
+        evidence: ``read``, ``inferred`` or ``unknown``.
+        verdict: see :class:`Verdict`. reason: why, in a sentence.
+        config: the configuration entry (file, line).
+    """
+
+    process: str
+    process_arch: Arch
+    pool: str | None
+    kind: str
+    name: str
+    site: str | None
+    application: str | None
+    configured: str
+    windows_path: str | None
+    resolved: str | None
+    binary_arch: tuple[Arch, ...]
+    evidence: str
+    verdict: Verdict
+    reason: str
+    config: ConfigSource
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     """Everything a scan found, in a stable order."""
@@ -81,6 +130,8 @@ class Report:
     rules: tuple[str, ...]
     observations: tuple[Observation, ...] = ()
     schema: str = SCAN_SCHEMA
+    loads: tuple[LoadEntry, ...] | None = None
+    """The load map, when the scan was asked for it (``ScanOptions.load_map``); None otherwise."""
 
     def counts(self) -> dict[str, int]:
         """Findings per severity label (``error``, ``warning``, ``note``), all three present."""

@@ -16,7 +16,7 @@ from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.cli.options import FailOn, OutputFormat, ScanProgress, output_options, progress_wanted
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
-from iisbitness.formats import scan_json, scan_text
+from iisbitness.formats import loads_json, loads_text, scan_json, scan_text
 from iisbitness.report import Report
 
 
@@ -63,8 +63,11 @@ def _exit_code(reports: list[Report], fail_on: FailOn) -> int:
     return EXIT_FINDINGS if threshold is not None and worst is not None and worst >= threshold else EXIT_OK
 
 
-def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None) -> NoReturn:
-    out = _render(reports, OutputFormat(fmt), color)
+def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, loads: bool = False) -> NoReturn:
+    if loads:
+        out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
+    else:
+        out = _render(reports, OutputFormat(fmt), color)
     # NOTE: text shows the bytes of non-UTF-8 names as \xNN.
     click.echo(out.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"), nl=False)
     sys.exit(_exit_code(reports, FailOn(fail_on)))
@@ -82,10 +85,13 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None) -> 
               help="Application/System .evtx or exported event XML: mark findings the log confirms.")
 @click.option("--cache", type=click.Path(path_type=Path, dir_okay=False),
               help="SQLite file remembering what was read from each binary; a rescan reads only changed files.")
+@click.option("--loads", "show_loads", is_flag=True,
+              help="Print the load map instead: every binary each process would load, with its verdict and why "
+                   "(json: schema iisbitness/loads/1, see docs/loads.md).")
 @output_options(FailOn.ERROR)
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
-                 env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, fmt: str, fail_on: str,
-                 color: bool | None, quiet: bool) -> None:
+                 env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, show_loads: bool, fmt: str,
+                 fail_on: str, color: bool | None, quiet: bool) -> None:
     """Scan an IIS server image for bitness mismatches (read-only).
 
     IMAGE is a folder standing for the system drive C:\\ (it holds
@@ -102,7 +108,8 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
         _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
-                          env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache)
+                          env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
+                          load_map=show_loads)
     try:
         with progress.shown():
             report = scan(image, options)
@@ -111,7 +118,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                 report = observe(report, list(event_logs))
     except IisBitnessError as e:
         _fatal(str(e))
-    _emit([report], fmt, fail_on, color)
+    _emit([report], fmt, fail_on, color, show_loads)
 
 
 def demo_images() -> list[Path]:

@@ -28,7 +28,7 @@ from iisbitness.image.paths import (
 )
 from iisbitness.image.registry import ComRegistry
 from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan.plan import Absence, BinaryRef, Load, Process, Skipped
+from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.deps import find_mismatch
@@ -62,12 +62,13 @@ class PlanContext:
     """The image's registry opened once, or why it could not be (see collectors/com.py)."""
 
     def precondition(self, server: Server, process: Process, precondition: str, name: str,
-                     source: ConfigSource) -> Evaluation | Skipped:
+                     source: ConfigSource, kind: LoadKind, configured: str) -> Evaluation | Skipped:
         """Evaluate a preCondition in ``process``: the evaluation, or a :class:`Skipped` when it is false (facts C7)."""
         assert process.pool is not None
         ev = evaluate(precondition, process.pool, process.arch, server.os_arch)
         if not ev.may_load:
-            return Skipped(process, name, source, f"preCondition token '{ev.false_token}' is false")
+            return Skipped(process, name, source, f"preCondition {precondition!r}: token '{ev.false_token}' is false "
+                           "in this worker", SkipReason.PRECONDITION, kind, configured=configured)
         return ev
 
     def read(self, host: Path) -> PeImage | str:

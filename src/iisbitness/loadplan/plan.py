@@ -326,6 +326,7 @@ class Skipped:
         why: the kind of reason.
         kind: the kind of load it would have been.
         binary: the binary as the process would resolve it, where known (restricted ISAPI extensions).
+        configured: the binary's path as configured, where known.
     """
 
     process: Process
@@ -335,6 +336,7 @@ class Skipped:
     why: SkipReason = SkipReason.PRECONDITION
     kind: LoadKind | None = None
     binary: BinaryRef | None = None
+    configured: str = ""
 
 
 APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC})

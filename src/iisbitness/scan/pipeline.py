@@ -30,6 +30,7 @@ from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.scan.backend import Backend, Iis6Backend, Iis7Backend
+from iisbitness.scan.loadmap import load_map
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class ScanOptions:
         on_read: called with the path of every binary read from disk (for a progress count).
         cache: a SQLite file remembering what was read from each binary (``--cache``); a second
             scan of an unchanged server reads no binary again (:mod:`iisbitness.pe.store`).
+        load_map: also build the load map (``Report.loads``, ``scan --loads``).
     """
 
     os_arch: Arch | None = None
@@ -60,6 +62,7 @@ class ScanOptions:
     progress: Progress | None = None
     on_read: Callable[[Path], None] | None = None
     cache: Path | None = None
+    load_map: bool = False
 
 
 def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] | None = None) -> list[Finding]:
@@ -160,6 +163,7 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
         options.progress("verifying fixes")
     findings = verify(findings, lambda edits: run_rules(backend.edited(edits).plan(ctx), rules), backend.breakage)
     return Report(
+        loads=load_map(plan) if options.load_map else None,
         server=backend.server_summary(image_label, plan),
         pools=backend.pool_summaries(plan),
         findings=tuple(findings),

@@ -25,7 +25,8 @@ def collect_isapi_extensions(ctx: PlanContext, server: Server, process: Process,
                 key = h.script_processor.strip().lower()
                 if key in seen:
                     continue
-                ev = ctx.precondition(server, process, h.precondition, h.name, h.source)
+                ev = ctx.precondition(server, process, h.precondition, h.name, h.source,
+                                    LoadKind.ISAPI_EXTENSION, h.script_processor)
                 if isinstance(ev, Skipped):
                     yield ev
                     continue

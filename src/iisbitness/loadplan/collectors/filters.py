@@ -21,7 +21,8 @@ def collect_isapi_filters(ctx: PlanContext, server: Server, process: Process,
             if key in seen or not f.path.strip():
                 continue
             seen.add(key)
-            ev = ctx.precondition(server, process, f.precondition, f.name, f.source)
+            ev = ctx.precondition(server, process, f.precondition, f.name, f.source,
+                                    LoadKind.ISAPI_FILTER, f.path)
             if isinstance(ev, Skipped):
                 yield ev
                 continue

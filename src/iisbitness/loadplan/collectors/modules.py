@@ -13,7 +13,8 @@ def collect_global_modules(ctx: PlanContext, server: Server, process: Process,
                            apps: tuple[Application, ...]) -> Iterator[Found]:
     """One load per ``system.webServer/globalModules`` entry whose preCondition holds in ``process``."""
     for gm in server.global_modules:
-        ev = ctx.precondition(server, process, gm.precondition, gm.name, gm.source)
+        ev = ctx.precondition(server, process, gm.precondition, gm.name, gm.source,
+                                    LoadKind.GLOBAL_MODULE, gm.image)
         if isinstance(ev, Skipped):
             yield ev
             continue

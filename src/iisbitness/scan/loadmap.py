@@ -1,0 +1,63 @@
+"""The load map (``scan --loads``): every binary each process would load, with a verdict and why.
+
+It answers "why is there no finding for X?": a binary that loads, one skipped by a preCondition or a
+restriction list, one inferred from its folder, one the image does not hold. Built from the load plan
+after the rules, read by formats through :class:`iisbitness.report.LoadEntry`.
+"""
+
+from __future__ import annotations
+
+from iisbitness.arch import Arch, format_arches, sort_arches
+from iisbitness.loadplan.plan import BinaryRef, Evidence, Load, LoadPlan, Skipped
+from iisbitness.report import LoadEntry, Verdict
+
+
+def load_map(plan: LoadPlan) -> tuple[LoadEntry, ...]:
+    """The map of ``plan``: its loads, then what it skipped, grouped by process in plan order."""
+    entries = [_entry(ld) for ld in plan.loads] + [_skipped(s) for s in plan.skipped]
+    order = {key: i for i, key in enumerate(dict.fromkeys((e.process, e.pool or "") for e in entries))}
+    return tuple(sorted(entries, key=lambda e: order[(e.process, e.pool or "")]))
+
+
+def _verdict(load: Load) -> tuple[Verdict, str]:
+    b = load.binary
+    if b.problem is not None:
+        return Verdict.UNKNOWN, b.problem
+    if b.image is not None and not b.image.is_pe:
+        return Verdict.INVALID, b.image.reason or "not a valid PE"
+    if b.absent is not None:
+        return Verdict.MISSING, (f"not in {b.absent.folder}, which the image holds with {b.absent.binaries} other "
+                                 "binaries: missing on the server")
+    if b.missing and b.inferred is None:
+        return Verdict.UNKNOWN, "not in the image, and its folder does not decide its architecture"
+    fits = load.fits
+    inferred = f" (inferred: {b.inferred.reason})" if b.evidence is Evidence.INFERRED and b.inferred else ""
+    if fits is True:
+        return Verdict.LOADS, f"{load.process.arch.value} process, binary loads in {format_arches(b.arches or frozenset())}{inferred}"
+    if fits is False and b.chain:
+        return Verdict.CANNOT_LOAD, "a dependency does not fit: " + " -> ".join(b.chain)
+    if fits is False:
+        return Verdict.CANNOT_LOAD, (f"{load.process.arch.value} process, binary loads only in "
+                                     f"{format_arches(b.arches or frozenset())}{inferred}")
+    return Verdict.UNKNOWN, "architecture not known"
+
+
+def _arches(b: BinaryRef | None) -> tuple[Arch, ...]:
+    arches = b.arches if b is not None else None
+    return tuple(sort_arches(arches)) if arches is not None else ()
+
+
+def _entry(load: Load) -> LoadEntry:
+    verdict, reason = _verdict(load)
+    b = load.binary
+    return LoadEntry(load.process.name, load.process.arch, load.process.pool.name if load.process.pool else None,
+                     load.kind.value, load.name, load.site, load.application, b.configured, b.windows_path, b.resolved,
+                     _arches(b), b.evidence.value, verdict, reason, load.source)
+
+
+def _skipped(s: Skipped) -> LoadEntry:
+    b = s.binary
+    return LoadEntry(s.process.name, s.process.arch, s.process.pool.name if s.process.pool else None,
+                     s.kind.value if s.kind else "", s.name, None, None, b.configured if b else s.configured,
+                     b.windows_path if b else None, b.resolved if b else None, _arches(b),
+                     b.evidence.value if b else Evidence.UNKNOWN.value, Verdict.SKIPPED, s.reason, s.source)
