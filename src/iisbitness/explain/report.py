@@ -47,6 +47,7 @@ __all__ = [
     "RankedCause",
     "build_report",
     "match_event",
+    "rule_confidence",
 ]
 
 SCHEMA = "iisbitness/explain/1"
@@ -232,6 +233,12 @@ def _rank(explanations: Sequence[Explanation]) -> tuple[RankedCause, ...]:
                     tuple(w for _, _, w in sorted(support[r], key=lambda t: (-t[0], t[1]))), spec[r])
         for r in ranked
     )
+
+
+def rule_confidence(signals: Sequence[Signal], kb: KnowledgeBase) -> dict[str, Confidence]:
+    """The calibrated confidence of every scan rule ``signals`` (of one input) point at; used by
+    :mod:`~iisbitness.explain.correlate` so ``scan --event-log`` confirms with the same calibration."""
+    return {c.rule: c.confidence for c in _rank(_explanations(signals, kb))}
 
 
 def _others(explanations: Sequence[Explanation]) -> tuple[OtherCause, ...]:
