@@ -203,6 +203,9 @@ class Entry:
     """For ``not-bitness`` entries: what the problem is instead, one line."""
     read_next: tuple[Step, ...] = ()
     """What to read next to tell the causes apart (the ANCM stdout log, the exception)."""
+    specific_with: tuple[int, ...] = ()
+    """Codes that make this entry's evidence ``specific`` when seen in the same input (the event's data:
+    2214/2280 with ``c1 00 00 00``, ANCM 1010 with ErrorCode 0x800700c1)."""
     overrides: tuple[str, ...] = ()
     """Entry ids whose bitness reading this entry's evidence rules out when both are seen in one input
     (a "runtime newer" BadImageFormatException is a CLR-version problem): their causes drop to LOW."""
@@ -366,6 +369,7 @@ def _entry(table: dict[str, object], families: set[str]) -> Entry:
         code_specificity=_specificity(table, "code_specificity", where) if "code_specificity" in table else None,
         not_bitness=not_bitness, read_next=_steps(table, "read_next", where),
         overrides=_strings(table, "overrides", where),
+        specific_with=tuple(_code(c, where) for c in _strings(table, "specific_with", where)),
     )
 
 

@@ -8,7 +8,9 @@ Shapes:
     HTTP status (HIGH after "HTTP"/"HTTP Error", MEDIUM as a bare ``500.32``-style sub-status).
     ``apply_overrides(signals, kb) -> tuple[Signal, ...]``: within one input, marks the signals of entries a
     seen ``not-bitness`` entry overrides (``demoted_by``): a "runtime newer" message rules out the bitness
-    reading of its BadImageFormatException, 0x8007000D that of the 500.19 around it.
+    reading of its BadImageFormatException, 0x8007000D that of the 500.19 around it; and the signals of
+    entries whose ``specific_with`` code the same input shows (``promoted_by``): event 2214 with data
+    ``c1 00 00 00`` is a filter of the other architecture.
     ``binaries_in(text) -> tuple[str, ...]``: Windows paths of .dll/.exe files named in the text.
 
 No errors are raised; text that shows nothing gives ``()``.
@@ -55,6 +57,8 @@ class Signal:
     """Extra reading, e.g. ``worker architecture: AMD64``."""
     demoted_by: str | None = None
     """Id of a not-bitness entry seen in the same input that rules out this signal's bitness reading."""
+    promoted_by: int | None = None
+    """A code of the entry's ``specific_with`` seen in the same input, making this evidence specific."""
 
 
 _PATH = re.compile(r"""(?:[a-z]:\\|\\\\\?\\[a-z]:\\|%\w+%\\)[^'"<>|\r\n*?]*?\.(?:dll|exe)\b""", re.IGNORECASE)
@@ -141,9 +145,16 @@ def apply_overrides(signals: tuple[Signal, ...], kb: KnowledgeBase) -> tuple[Sig
     for entry_id in dict.fromkeys(s.entry_id for s in signals):
         for target in kb.entry(entry_id).overrides:
             by.setdefault(target, entry_id)
-    if not by:
-        return signals
-    return tuple(replace(s, demoted_by=by[s.entry_id]) if s.entry_id in by else s for s in signals)
+    codes = {s.code for s in signals if s.code is not None and s.confidence >= Confidence.MEDIUM}
+    out = []
+    for s in signals:
+        with_code = next((c for c in kb.entry(s.entry_id).specific_with if c in codes), None)
+        if s.entry_id in by:
+            s = replace(s, demoted_by=by[s.entry_id])
+        if with_code is not None:
+            s = replace(s, promoted_by=with_code)
+        out.append(s)
+    return tuple(out)
 
 
 def match_text(text: str, kb: KnowledgeBase) -> tuple[Signal, ...]:

@@ -188,10 +188,13 @@ def match_event(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
 
 
 def signal_specificity(signal: Signal, entry: Entry) -> Specificity:
-    """How specific ``signal`` (of ``entry``) is: not-bitness when overridden in its input, the entry's
-    ``code_specificity`` when it was read from the code alone, else the entry's specificity."""
+    """How specific ``signal`` (of ``entry``) is: not-bitness when overridden in its input, specific when its
+    input shows one of the entry's ``specific_with`` codes, the entry's ``code_specificity`` when it was read
+    from the code alone, else the entry's specificity."""
     if signal.demoted_by is not None:
         return Specificity.NOT_BITNESS
+    if signal.promoted_by is not None:
+        return Specificity.SPECIFIC
     if signal.via is Via.CODE and entry.code_specificity is not None:
         return entry.code_specificity
     return entry.specificity
