@@ -166,3 +166,12 @@ def test_old_documents_still_validate() -> None:
             x.pop(key)
     jsonschema.validate(doc, SCHEMA)
 
+
+
+def test_bad_image_format_inside_an_exception_message_stays_bitness(kb: KnowledgeBase) -> None:
+    text = ("Application '/LM/W3SVC/1/ROOT' failed to start. Exception message:\nSystem.BadImageFormatException: "
+            "Could not load file or assembly 'Native.Wrapper'. An attempt was made to load a program with an "
+            "incorrect format.")
+    report = build_report([("arg", text)], [], kb)
+    assert report.causes[0].rule == "managed-assembly-arch" and report.bitness_likely
+    assert report.others == ()  # no "this is not a bitness problem" line next to a BadImageFormatException

@@ -207,8 +207,10 @@ class Entry:
     """Codes that make this entry's evidence ``specific`` when seen in the same input (the event's data:
     2214/2280 with ``c1 00 00 00``, ANCM 1010 with ErrorCode 0x800700c1)."""
     overrides: tuple[str, ...] = ()
-    """Entry ids whose bitness reading this entry's evidence rules out when both are seen in one input
-    (a "runtime newer" BadImageFormatException is a CLR-version problem): their causes drop to LOW."""
+    """Entry ids whose reading this entry's evidence rules out when both are seen in one input: a "runtime
+    newer" BadImageFormatException is a CLR-version problem (bitness causes drop to LOW); a
+    BadImageFormatException inside an exception message is not "not bitness" (the not-bitness line is
+    dropped)."""
 
 
 @dataclass(frozen=True, slots=True)

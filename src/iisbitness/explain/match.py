@@ -7,8 +7,9 @@ Shapes:
     id after "event"/"event id" (MEDIUM, HIGH when a provider of the entry's family is named in the text), an
     HTTP status (HIGH after "HTTP"/"HTTP Error", MEDIUM as a bare ``500.32``-style sub-status).
     ``apply_overrides(signals, kb) -> tuple[Signal, ...]``: within one input, marks the signals of entries a
-    seen ``not-bitness`` entry overrides (``demoted_by``): a "runtime newer" message rules out the bitness
-    reading of its BadImageFormatException, 0x8007000D that of the 500.19 around it; and the signals of
+    seen entry overrides (``demoted_by``): a "runtime newer" message rules out the bitness reading of its
+    BadImageFormatException, 0x8007000D that of the 500.19 around it, and a BadImageFormatException the
+    "not a bitness problem" reading of the exception message that carries it; and the signals of
     entries whose ``specific_with`` code the same input shows (``promoted_by``): event 2214 with data
     ``c1 00 00 00`` is a filter of the other architecture.
     ``binaries_in(text) -> tuple[str, ...]``: Windows paths of .dll/.exe files named in the text.
@@ -145,6 +146,9 @@ def apply_overrides(signals: tuple[Signal, ...], kb: KnowledgeBase) -> tuple[Sig
     for entry_id in dict.fromkeys(s.entry_id for s in signals):
         for target in kb.entry(entry_id).overrides:
             by.setdefault(target, entry_id)
+    # NOTE: an overridden entry overrides nothing ("runtime newer" beats BadImageFormatException, which then
+    # no longer beats the exception message around it).
+    by = {target: source for target, source in by.items() if source not in by}
     codes = {s.code for s in signals if s.code is not None and s.confidence >= Confidence.MEDIUM}
     out = []
     for s in signals:

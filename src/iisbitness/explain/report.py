@@ -17,9 +17,10 @@ not-bitness; 0x8007000B without its wording counts as suggestive). So only archi
 bitness cause HIGH.
 
 Ranking: each explanation adds ``weight(bitness confidence) / rank`` to every cause it lists (HIGH 3,
-MEDIUM 2, LOW 1; rank 1-based), so a rule that several independent signals put first wins (the seed case:
+MEDIUM 2, LOW 1, generic evidence at most 1; rank 1-based), so a rule that several independent signals put first wins (the seed case:
 8007041d + "System error 193" + event 2274 rank ``iis6-isolation-wow64`` above ``isapi-filter-arch``).
-Recognised not-bitness entries are causes too (:class:`OtherCause`). One order runs over both
+Recognised not-bitness entries are causes too (:class:`OtherCause`), unless overridden in every input
+that shows them (an exception message that is a BadImageFormatException is not "not bitness"). One order runs over both
 (``rank``): HIGH bitness causes first, then the not-bitness explanations the input shows (an exception
 message, a non-bitness HRESULT), then the remaining bitness causes. When the first is not a HIGH bitness
 cause, the entries' ``read_next`` steps come before ``iisbitness scan`` in the next steps.
@@ -60,6 +61,8 @@ SCAN_STEPS: tuple[Step, ...] = (
 """The first next step, always."""
 
 _WEIGHT = {Confidence.LOW: 1.0, Confidence.MEDIUM: 2.0, Confidence.HIGH: 3.0}
+_GENERIC_WEIGHT = 1.0
+"""Weight of generic evidence: a failure with many causes adds less to a rule than a suggestive one."""
 _TOP_CAUSES_WITH_CHECKS = 3
 
 
@@ -224,7 +227,10 @@ def _rank(explanations: Sequence[Explanation]) -> tuple[RankedCause, ...]:
     support: dict[str, list[tuple[float, str, str]]] = {}
     for x in explanations:
         for rank, cause in enumerate(x.entry.causes, 1):
-            gain = _WEIGHT[x.bitness_confidence] / rank
+            weight = _WEIGHT[x.bitness_confidence]
+            if x.specificity is Specificity.GENERIC:
+                weight = min(weight, _GENERIC_WEIGHT)
+            gain = weight / rank
             score[cause.rule] = score.get(cause.rule, 0.0) + gain
             best[cause.rule] = max(best.get(cause.rule, Confidence.LOW), x.bitness_confidence)
             spec[cause.rule] = min(spec.get(cause.rule, x.specificity), x.specificity, key=lambda sp: sp.order)
@@ -247,7 +253,8 @@ def rule_confidence(signals: Sequence[Signal], kb: KnowledgeBase) -> dict[str, C
 def _others(explanations: Sequence[Explanation]) -> tuple[OtherCause, ...]:
     out = [OtherCause(x.entry.id, x.entry.not_bitness or x.entry.title,
                       round(sum(_WEIGHT[s.confidence] for s in x.signals), 3), x.confidence, x.entry.read_next)
-           for x in explanations if x.entry.specificity is Specificity.NOT_BITNESS]
+           for x in explanations if x.entry.specificity is Specificity.NOT_BITNESS
+           and any(s.demoted_by is None for s in x.signals)]
     return tuple(sorted(out, key=lambda o: (-o.confidence, -o.score, o.entry_id)))
 
 
