@@ -17,12 +17,13 @@ not-bitness; 0x8007000B without its wording counts as suggestive). So only archi
 bitness cause HIGH.
 
 Ranking: each explanation adds ``weight(bitness confidence) / rank`` to every cause it lists (HIGH 3,
-MEDIUM 2, LOW 1, generic evidence at most 1; rank 1-based), so a rule that several independent signals put first wins (the seed case:
-8007041d + "System error 193" + event 2274 rank ``iis6-isolation-wow64`` above ``isapi-filter-arch``).
+MEDIUM 2, LOW 1, generic evidence at most 1; rank 1-based); rules are ordered by calibrated confidence,
+then score, so a rule that several independent signals put first wins (the seed case: 8007041d +
+"System error 193" + event 2274 rank ``iis6-isolation-wow64`` above ``isapi-filter-arch``).
 Recognised not-bitness entries are causes too (:class:`OtherCause`), unless overridden in every input
-that shows them (an exception message that is a BadImageFormatException is not "not bitness"). One order runs over both
-(``rank``): HIGH bitness causes first, then the not-bitness explanations the input shows (an exception
-message, a non-bitness HRESULT), then the remaining bitness causes. When the first is not a HIGH bitness
+that shows them (an exception message that is a BadImageFormatException is not "not bitness"). One order
+runs over both (``rank``): HIGH bitness causes first, then the not-bitness explanations the input shows
+(an exception message, a non-bitness HRESULT), then the remaining bitness causes. When the first is not a HIGH bitness
 cause, the entries' ``read_next`` steps come before ``iisbitness scan`` in the next steps.
 Nothing here raises.
 """
@@ -272,7 +273,8 @@ def _order(causes: Sequence[RankedCause],
 def _next_steps(explanations: Sequence[Explanation], causes: Sequence[RankedCause], others: Sequence[OtherCause],
                 kb: KnowledgeBase) -> tuple[Step, ...]:
     reading: list[Step] = [step for o in others for step in o.read_next]
-    reading += [step for x in explanations if x.specificity is not Specificity.SPECIFIC for step in x.entry.read_next]
+    reading += [step for x in explanations if x.specificity is not Specificity.SPECIFIC
+                for step in x.entry.read_next]
     steps: list[Step] = list(SCAN_STEPS)
     for cause in [c for c in causes if c.confidence > Confidence.LOW][:_TOP_CAUSES_WITH_CHECKS]:
         info = kb.rules.get(cause.rule)
@@ -281,8 +283,10 @@ def _next_steps(explanations: Sequence[Explanation], causes: Sequence[RankedCaus
         steps.extend(x.entry.steps)
     sure = bool(causes) and causes[0].confidence is Confidence.HIGH
     ordered = steps + reading if sure else reading + steps
-    return tuple({step.command: step for step in reversed(ordered)}[c] for c in dict.fromkeys(
-        step.command for step in ordered))
+    first: dict[str, Step] = {}
+    for step in ordered:
+        first.setdefault(step.command, step)  # NOTE: one step per command, however many entries give it
+    return tuple(first.values())
 
 
 def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
