@@ -51,7 +51,7 @@ def test_500_30_is_possible_and_says_read_the_stdout_log(kb: KnowledgeBase) -> N
 def test_1007_ranks_the_app_exception_first(kb: KnowledgeBase) -> None:
     report = build_report([("arg", ISSUE_1007)], [], kb)
     lead = report.leading
-    assert isinstance(lead, OtherCause) and lead.entry_id == "app-startup-exception" and lead.rank == 1
+    assert isinstance(lead, OtherCause) and lead.entry_id == "app-exception" and lead.rank == 1
     assert "exception" in lead.what
     assert all(c.rank > 1 for c in report.causes)
 
@@ -146,7 +146,7 @@ def test_json_carries_specificity_and_validates() -> None:
     doc = json.loads(out)
     jsonschema.validate(doc, SCHEMA)
     assert doc["bitness_likely"] is False
-    assert doc["not_bitness"][0]["id"] == "app-startup-exception" and doc["not_bitness"][0]["rank"] == 1
+    assert doc["not_bitness"][0]["id"] == "app-exception" and doc["not_bitness"][0]["rank"] == 1
     assert {c["specificity"] for c in doc["causes"]} == {"generic"}
     assert sorted(c["rank"] for c in doc["causes"]) == [2, 3]
     x = next(e for e in doc["explanations"] if e["id"] == "event-ancm-1007")
