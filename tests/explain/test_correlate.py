@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from iisbitness.explain.codes import Confidence
 from iisbitness.explain.correlate import FindingKey, basename, correlate
-from iisbitness.explain.events import read_events
+from iisbitness.explain.events import events_from_xml, read_events
 from iisbitness.explain.kb import KnowledgeBase
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
@@ -47,3 +48,28 @@ def test_site_event_without_binary_is_absorbed_when_family_linked(kb: KnowledgeB
                          None)], events, kb)
     assert result.observed and result.observed[0].links[0].event.event_id == 2274
     assert {e.event_id for e in result.unexplained} == {1009}
+
+
+_WAS_5002 = ('<Events><Event><System><Provider Name="WAS"/><EventID>5002</EventID><Level>2</Level>'
+             '<TimeCreated SystemTime="2026-01-05T08:00:01Z"/></System><EventData><Data>LegacyPool</Data>'
+             '</EventData></Event></Events>')
+
+
+def test_links_carry_the_explain_calibration(kb: KnowledgeBase) -> None:
+    events = read_events(FIXTURES / "wevtutil-iis10.xml", kb).events
+    result = correlate([("global-module-arch", "%ProgramFiles%\\Contoso\\RewriteX\\rewritex64.dll", "LegacyPool")],
+                       events, kb)
+    links = {link.event.event_id: link for link in result.observed[0].links}
+    assert links[2282].confirms and links[2282].confidence is Confidence.HIGH      # architecture-specific
+    assert links[5139].confirms                                                    # data c1 00 07 80
+    assert not links[5002].confirms and links[5002].confidence is Confidence.MEDIUM  # generic: pool disabled
+
+
+def test_generic_pool_event_alone_does_not_confirm(kb: KnowledgeBase) -> None:
+    """Issue 15: WAS 5002 shows the pool is disabled, not why; the finding stays unconfirmed (possible)."""
+    events = events_from_xml(_WAS_5002, kb=kb).events
+    result = correlate([("global-module-arch", "C:\\x\\mod.dll", "LegacyPool")], events, kb)
+    assert result.observed == ()
+    assert [f.rule_id for f in result.unobserved] == ["global-module-arch"]
+    assert [o.finding.pool for o in result.possible] == ["LegacyPool"]
+    assert result.unexplained == ()  # a finding may explain it, so it is not "unexplained" either

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from iisbitness.explain.kb import SCAN_RULE_IDS, KnowledgeBase, KnowledgeBaseError, parse_kb
+from iisbitness.explain.kb import SCAN_RULE_IDS, KnowledgeBase, KnowledgeBaseError, Specificity, parse_kb
 
 HERE = Path(__file__).parent
 
 
 def test_every_entry_has_causes_sources_and_meaning(kb: KnowledgeBase) -> None:
     for e in kb.entries:
-        assert e.causes, e.id
+        assert e.causes or e.specificity is Specificity.NOT_BITNESS, e.id
         assert e.sources, e.id
         assert e.meaning and e.title, e.id
         assert e.patterns or e.weak or e.codes or e.events or e.http, e.id
@@ -72,6 +72,7 @@ names = ["W3SVC-WP"]
 [[entry]]
 id = "x"
 kind = "code"
+specificity = "specific"
 title = "t"
 meaning = "m"
 codes = ["0x800700C1"]
@@ -87,6 +88,11 @@ sources = [{ key = "S1", ref = "r" }]
     (lambda s: s.replace('codes = ["0x800700C1"]', 'events = ["nope:1"]'), "unknown provider family"),
     (lambda s: s + s[s.index("[[entry]]"):], "duplicate entry ids"),
     (lambda s: s.replace("[[entry]]", "[[entry"), "knowledge.toml"),
+    (lambda s: s.replace('specificity = "specific"\n', ""), "'specificity' is required"),
+    (lambda s: s.replace('"specific"', '"very"'), "unknown specificity"),
+    (lambda s: s.replace('"specific"', '"not-bitness"'), "needs a 'not_bitness' line"),
+    (lambda s: s.replace('causes = [{ rule = "binary-missing", why = "w" }]', ""), "'causes' is required"),
+    (lambda s: s.replace('title = "t"', 'title = "t"\noverrides = ["nope"]'), "overrides unknown entries"),
 ])
 def test_malformed_knowledge_is_rejected(edit: object, message: str) -> None:
     text = _MINIMAL.replace("RULE", "binary-missing") if message != "unknown scan rule" else _MINIMAL
@@ -105,3 +111,21 @@ def test_rule_ids_exist_in_scan() -> None:
     rules = pytest.importorskip("iisbitness.rules")
     ids = {str(r.id) for r in rules.RULES}
     assert set(SCAN_RULE_IDS) <= ids
+
+
+def test_every_entry_states_specificity_and_not_bitness_entries_say_what_instead(kb: KnowledgeBase) -> None:
+    for e in kb.entries:
+        assert isinstance(e.specificity, Specificity), e.id
+        if e.specificity is Specificity.NOT_BITNESS:
+            assert e.not_bitness and e.read_next, e.id
+        if e.specificity is Specificity.GENERIC and e.kind.value in ("http", "event") and e.id.startswith(
+                ("http-500-3", "event-ancm")):
+            assert e.read_next, e.id  # generic ASP.NET Core evidence says what to read next
+
+
+def test_only_architecture_evidence_is_specific(kb: KnowledgeBase) -> None:
+    """Issue 15: the entries allowed to make a cause HIGH, and nothing else."""
+    specific = {e.id for e in kb.entries if e.specificity is Specificity.SPECIFIC}
+    assert specific == {"bad-exe-format", "w3svc-start-193", "bad-format", "only-supports-arch", "event-2274",
+                        "event-2282", "http-500-32", "event-ancm-1008", "http-500-34", "http-500-35"}
+    assert kb.entry("bad-format").code_specificity is Specificity.SUGGESTIVE

@@ -7,10 +7,11 @@ API (for ``iisbitness scan --event-log``, wired by the scan command)::
               events: Iterable[Event], kb: KnowledgeBase | None = None) -> Correlation
 
     FindingKey(rule_id, binary, pool)       binary as configured (env vars allowed), pool name; either may be None
-    Correlation.observed:    tuple[Observation, ...]   each finding seen by >= 1 event, in input order
-    Correlation.unobserved:  tuple[FindingKey, ...]    findings no event shows (not proof they are harmless)
+    Correlation.observed:    tuple[Observation, ...]   each finding CONFIRMED by >= 1 event, in input order
+    Correlation.possible:    tuple[Observation, ...]   findings only generic events name (not confirmed)
+    Correlation.unobserved:  tuple[FindingKey, ...]    findings no event confirms (not proof they are harmless)
     Correlation.unexplained: tuple[Event, ...]         bitness-related events no finding accounts for
-    Observation(finding, links: tuple[Link, ...]);  Link(event, on: "binary" | "pool")
+    Observation(finding, links: tuple[Link, ...]);  Link(event, on: "binary" | "pool", confidence)
 
 Matching rule: an event is bitness-related when :func:`~iisbitness.explain.report.match_event` gives it
 signals; its *rule family* is the set of scan rules its entries list as causes. A finding is observed by an
@@ -19,6 +20,15 @@ case-insensitive: ``%windir%\\...\\aspnet_filter.dll`` matches ``C:\\WINDOWS\\..
 same pool (case-insensitive). Events naming neither (e.g. 2268, which names a site) cannot be tied to one
 finding and stay unexplained unless another event links a finding whose rule the event's own entry (by
 provider and id, not by the codes in its text) lists.
+
+Calibration (issue 15, the same as ``explain``'s): a link carries the event's calibrated confidence for the
+finding's rule (:func:`~iisbitness.explain.report.rule_confidence`). It *confirms* the finding when that is
+HIGH (architecture-specific evidence: 2282, 2274, data ``c1 00 00 00``, ErrorCode 0x800700c1), or MEDIUM
+and the event names the finding's very binary (the load failure of that file is observed, e.g. 2280 with
+0x8007007E for a binary-missing finding). Generic events naming only the pool (WAS 5002/5009 without data)
+or evidence a not-bitness reading overrides (LOW) never confirm. A confirmed finding lists all its links
+(the generic ones are the same failure's consequences); a finding only generic events name is *possible*,
+not observed, and those events are neither observed nor unexplained.
 Non-bitness events (Sysmon, Security, app_offline recycles ...) are ignored. Nothing here raises.
 """
 
@@ -27,10 +37,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event
 from iisbitness.explain.kb import KnowledgeBase, load_kb
 from iisbitness.explain.match import Via
-from iisbitness.explain.report import match_event
+from iisbitness.explain.report import match_event, rule_confidence
 
 __all__ = ["Correlation", "FindingKey", "Link", "Observation", "basename", "correlate"]
 
@@ -53,6 +64,13 @@ class Link:
     event: Event
     on: str
     """``"binary"`` or ``"pool"``."""
+    confidence: Confidence = Confidence.HIGH
+    """The event's calibrated confidence for the finding's rule (as ``explain`` would give it)."""
+
+    @property
+    def confirms(self) -> bool:
+        """HIGH, or MEDIUM on the finding's own binary (see the module docstring)."""
+        return self.confidence is Confidence.HIGH or (self.on == "binary" and self.confidence >= Confidence.MEDIUM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +80,11 @@ class Observation:
     finding: FindingKey
     links: tuple[Link, ...]
 
+    @property
+    def confirmed(self) -> bool:
+        """True if at least one link confirms the finding."""
+        return any(link.confirms for link in self.links)
+
 
 @dataclass(frozen=True, slots=True)
 class Correlation:
@@ -70,6 +93,8 @@ class Correlation:
     observed: tuple[Observation, ...]
     unobserved: tuple[FindingKey, ...]
     unexplained: tuple[Event, ...]
+    possible: tuple[Observation, ...] = ()
+    """Findings named only by events that do not confirm them (generic, or overridden)."""
 
 
 def basename(path: str) -> str:
@@ -97,23 +122,30 @@ def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]
     kb = kb or load_kb()
     keys = [f if isinstance(f, FindingKey) else FindingKey(*f) for f in findings]
     related = [(e, fam) for e in events if (fam := _family(e, kb))]
+    confidence = [rule_confidence(match_event(e, kb), kb) for e, _ in related]
     observed: list[Observation] = []
+    possible: list[Observation] = []
     unobserved: list[FindingKey] = []
     used: set[int] = set()
     for key in keys:
         links = []
+        indexes = []
         for index, (event, family) in enumerate(related):
             on = _link(key, event) if key.rule_id in family else None
             if on:
-                links.append(Link(event, on))
-                used.add(index)
-        if links:
-            observed.append(Observation(key, tuple(links)))
+                links.append(Link(event, on, confidence[index].get(key.rule_id, Confidence.LOW)))
+                indexes.append(index)
+        seen = Observation(key, tuple(links))
+        used.update(indexes)
+        if seen.confirmed:
+            observed.append(seen)
         else:
             unobserved.append(key)
+            if links:
+                possible.append(seen)
     linked_rules = {o.finding.rule_id for o in observed}
     unexplained = tuple(
         e for i, (e, _) in enumerate(related)
         if i not in used
         and not (e.binary is None and e.pool is None and _family(e, kb, own_only=True) & linked_rules))
-    return Correlation(tuple(observed), tuple(unobserved), unexplained)
+    return Correlation(tuple(observed), tuple(unobserved), unexplained, tuple(possible))

@@ -5,6 +5,9 @@ Shapes:
     ``KnowledgeBase.entries``: ``tuple[Entry, ...]`` in file order; ``entry(id)``, ``by_code(hresult)``,
     ``by_event(family, event_id)``, ``family_of(provider, text)``, ``rules[rule_id] -> RuleInfo``.
 
+Specificity (issue 15): every entry states how specific its evidence is to architecture
+(:class:`Specificity`); :attr:`Specificity.cap` is the highest confidence a bitness cause may get from it.
+
 Errors:
     :class:`KnowledgeBaseError` (an :class:`~iisbitness.errors.IisBitnessError`) when the file is not valid
     TOML, a field has the wrong type, a regular expression does not compile, an id repeats, or a cause names
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import NewType
 
 from iisbitness.errors import IisBitnessError
+from iisbitness.explain.codes import Confidence
 
 __all__ = [
     "SCAN_RULE_IDS",
@@ -39,6 +43,7 @@ __all__ = [
     "RuleId",
     "RuleInfo",
     "Source",
+    "Specificity",
     "Step",
     "load_kb",
     "parse_kb",
@@ -69,6 +74,37 @@ class EntryKind(str, Enum):
     MESSAGE = "message"
     EVENT = "event"
     HTTP = "http"
+
+
+class Specificity(str, Enum):
+    """How specific an entry's evidence is to a bitness (architecture) problem; caps cause confidence.
+
+    ``specific``: the evidence itself says "wrong architecture" (193 / 0x800700C1, BadImageFormatException's
+    "incorrect format", HTTP 500.32, "only supports loading images built for a ... processor architecture",
+    "%1 is not a valid Win32 application") or names its first cause's situation exactly (500.35): up to HIGH.
+    ``suggestive``: bitness is one of a few usual causes (0x8007007E, class not registered, 500.31): MEDIUM.
+    ``generic``: a failure with many causes, bitness one of them (500.30, 503, WAS 5002, ANCM 1007): MEDIUM,
+    and the entry says what to read next.
+    ``not-bitness``: the evidence names another problem (0x8007000D malformed configuration, 0x80070005
+    access denied ...): LOW, and the entry says what it is.
+    """
+
+    SPECIFIC = "specific"
+    SUGGESTIVE = "suggestive"
+    GENERIC = "generic"
+    NOT_BITNESS = "not-bitness"
+
+    @property
+    def cap(self) -> Confidence:
+        """The highest confidence a bitness cause may get from evidence of this specificity."""
+        if self is Specificity.SPECIFIC:
+            return Confidence.HIGH
+        return Confidence.LOW if self is Specificity.NOT_BITNESS else Confidence.MEDIUM
+
+    @property
+    def order(self) -> int:
+        """Sort key, most specific first (0)."""
+        return list(Specificity).index(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +195,22 @@ class Entry:
     steps: tuple[Step, ...]
     sources: tuple[Source, ...]
     unconfirmed: str | None
+    specificity: Specificity = Specificity.GENERIC
+    """How specific the evidence is to architecture (see :class:`Specificity`)."""
+    code_specificity: Specificity | None = None
+    """Specificity when only the entry's code was seen, none of its wording (0x8007000B alone); None: same."""
+    not_bitness: str | None = None
+    """For ``not-bitness`` entries: what the problem is instead, one line."""
+    read_next: tuple[Step, ...] = ()
+    """What to read next to tell the causes apart (the ANCM stdout log, the exception)."""
+    specific_with: tuple[int, ...] = ()
+    """Codes that make this entry's evidence ``specific`` when seen in the same input (the event's data:
+    2214/2280 with ``c1 00 00 00``, ANCM 1010 with ErrorCode 0x800700c1)."""
+    overrides: tuple[str, ...] = ()
+    """Entry ids whose reading this entry's evidence rules out when both are seen in one input: a "runtime
+    newer" BadImageFormatException is a CLR-version problem (bitness causes drop to LOW); a
+    BadImageFormatException inside an exception message is not "not bitness" (the not-bitness line is
+    dropped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +322,13 @@ def _code(text: str, where: str) -> int:
         raise KnowledgeBaseError(f"{where}: code {text!r} is not hexadecimal") from e
 
 
+def _specificity(table: dict[str, object], key: str, where: str) -> Specificity:
+    try:
+        return Specificity(_str(table, key, where))
+    except ValueError as e:
+        raise KnowledgeBaseError(f"{where}: unknown {key} {table.get(key)!r}") from e
+
+
 def _entry(table: dict[str, object], families: set[str]) -> Entry:
     entry_id = _str(table, "id", "entry")
     where = f"entry {entry_id!r}"
@@ -288,6 +347,14 @@ def _entry(table: dict[str, object], families: set[str]) -> Entry:
     if unknown:
         raise KnowledgeBaseError(f"{where}: unknown provider family {sorted(unknown)}")
     unconfirmed = table.get("unconfirmed")
+    if "specificity" not in table:
+        raise KnowledgeBaseError(f"{where}: 'specificity' is required")
+    specificity = _specificity(table, "specificity", where)
+    not_bitness = _str(table, "not_bitness", where) if "not_bitness" in table else None
+    if specificity is Specificity.NOT_BITNESS and not not_bitness:
+        raise KnowledgeBaseError(f"{where}: a not-bitness entry needs a 'not_bitness' line")
+    if specificity is not Specificity.NOT_BITNESS and not causes:
+        raise KnowledgeBaseError(f"{where}: 'causes' is required unless specificity is not-bitness")
     return Entry(
         id=entry_id, kind=kind, title=_str(table, "title", where), meaning=_str(table, "meaning", where),
         codes=tuple(_code(c, where) for c in _strings(table, "codes", where)),
@@ -300,6 +367,11 @@ def _entry(table: dict[str, object], families: set[str]) -> Entry:
         sources=tuple(Source(_str(t, "key", where), _str(t, "ref", where))
                       for t in _tables(table, "sources", where)),
         unconfirmed=unconfirmed if isinstance(unconfirmed, str) else None,
+        specificity=specificity,
+        code_specificity=_specificity(table, "code_specificity", where) if "code_specificity" in table else None,
+        not_bitness=not_bitness, read_next=_steps(table, "read_next", where),
+        overrides=_strings(table, "overrides", where),
+        specific_with=tuple(_code(c, where) for c in _strings(table, "specific_with", where)),
     )
 
 
@@ -331,6 +403,10 @@ def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise KnowledgeBaseError(f"{origin}: duplicate entry ids {duplicates}")
+    for item in entries:
+        unknown_ids = sorted(set(item.overrides) - set(ids))
+        if unknown_ids:
+            raise KnowledgeBaseError(f"{origin}: entry {item.id!r} overrides unknown entries {unknown_ids}")
     return KnowledgeBase(entries=entries, families=families, rules=rules)
 
 

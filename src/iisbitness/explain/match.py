@@ -6,6 +6,12 @@ Shapes:
     (HIGH; an entry's ``weak`` pattern MEDIUM), an error code in any spelling (see :mod:`.codes`), an event
     id after "event"/"event id" (MEDIUM, HIGH when a provider of the entry's family is named in the text), an
     HTTP status (HIGH after "HTTP"/"HTTP Error", MEDIUM as a bare ``500.32``-style sub-status).
+    ``apply_overrides(signals, kb) -> tuple[Signal, ...]``: within one input, marks the signals of entries a
+    seen entry overrides (``demoted_by``): a "runtime newer" message rules out the bitness reading of its
+    BadImageFormatException, 0x8007000D that of the 500.19 around it, and a BadImageFormatException the
+    "not a bitness problem" reading of the exception message that carries it; and the signals of
+    entries whose ``specific_with`` code the same input shows (``promoted_by``): event 2214 with data
+    ``c1 00 00 00`` is a filter of the other architecture.
     ``binaries_in(text) -> tuple[str, ...]``: Windows paths of .dll/.exe files named in the text.
 
 No errors are raised; text that shows nothing gives ``()``.
@@ -14,13 +20,13 @@ No errors are raised; text that shows nothing gives ``()``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from iisbitness.explain.codes import CodeHit, Confidence, find_codes
 from iisbitness.explain.kb import Entry, KnowledgeBase
 
-__all__ = ["Signal", "Via", "binaries_in", "line_of", "match_text"]
+__all__ = ["Signal", "Via", "apply_overrides", "binaries_in", "line_of", "match_text"]
 
 
 class Via(str, Enum):
@@ -50,6 +56,10 @@ class Signal:
     """A .dll/.exe path named in the evidence, if any."""
     detail: str | None = None
     """Extra reading, e.g. ``worker architecture: AMD64``."""
+    demoted_by: str | None = None
+    """Id of a not-bitness entry seen in the same input that rules out this signal's bitness reading."""
+    promoted_by: int | None = None
+    """A code of the entry's ``specific_with`` seen in the same input, making this evidence specific."""
 
 
 _PATH = re.compile(r"""(?:[a-z]:\\|\\\\\?\\[a-z]:\\|%\w+%\\)[^'"<>|\r\n*?]*?\.(?:dll|exe)\b""", re.IGNORECASE)
@@ -130,6 +140,27 @@ def _http_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     return out
 
 
+def apply_overrides(signals: tuple[Signal, ...], kb: KnowledgeBase) -> tuple[Signal, ...]:
+    """``signals`` of ONE input with ``demoted_by`` set where a seen entry overrides theirs (see module doc)."""
+    by: dict[str, str] = {}
+    for entry_id in dict.fromkeys(s.entry_id for s in signals):
+        for target in kb.entry(entry_id).overrides:
+            by.setdefault(target, entry_id)
+    # NOTE: an overridden entry overrides nothing ("runtime newer" beats BadImageFormatException, which then
+    # no longer beats the exception message around it).
+    by = {target: source for target, source in by.items() if source not in by}
+    codes = {s.code for s in signals if s.code is not None and s.confidence >= Confidence.MEDIUM}
+    out = []
+    for s in signals:
+        with_code = next((c for c in kb.entry(s.entry_id).specific_with if c in codes), None)
+        if s.entry_id in by:
+            s = replace(s, demoted_by=by[s.entry_id])
+        if with_code is not None:
+            s = replace(s, promoted_by=with_code)
+        out.append(s)
+    return tuple(out)
+
+
 def match_text(text: str, kb: KnowledgeBase) -> tuple[Signal, ...]:
     """All signals in ``text`` (see the module docstring); duplicates of the same evidence are merged."""
     signals: list[Signal] = []
@@ -143,4 +174,5 @@ def match_text(text: str, kb: KnowledgeBase) -> tuple[Signal, ...]:
         key = (s.entry_id, s.via, s.evidence.casefold())
         if key not in best or s.confidence > best[key].confidence:
             best[key] = s
-    return tuple(sorted(best.values(), key=lambda s: (s.line or 0, s.entry_id, s.via.value, s.evidence)))
+    ordered = tuple(sorted(best.values(), key=lambda s: (s.line or 0, s.entry_id, s.via.value, s.evidence)))
+    return apply_overrides(ordered, kb)

@@ -9,21 +9,34 @@ Shapes:
     ``build_report(texts, logs, kb) -> ExplainReport``: ``texts`` are (name, text) pairs, ``logs`` the
     :class:`~iisbitness.explain.events.EventLogRead` of each ``--event-log``.
 
-Ranking: each explanation adds ``weight(confidence) / rank`` to every cause it lists (HIGH 3, MEDIUM 2,
-LOW 1; rank 1-based), so a rule that several independent signals put first wins (the seed case:
-8007041d + "System error 193" + event 2274 rank ``iis6-isolation-wow64`` above ``isapi-filter-arch``).
+Calibration (issue 15): an explanation's *bitness confidence* is its recognition confidence capped by
+the specificity of its evidence (:class:`~iisbitness.explain.kb.Specificity`: specific HIGH, suggestive and
+generic MEDIUM, not-bitness LOW; a signal a not-bitness entry of the same input overrides counts as
+not-bitness; 0x8007000B without its wording counts as suggestive). So only architecture-specific evidence
+(193 / 0x800700C1, "incorrect format", 500.32, "only supports loading images built for ...") makes a
+bitness cause HIGH.
+
+Ranking: each explanation adds ``weight(bitness confidence) / rank`` to every cause it lists (HIGH 3,
+MEDIUM 2, LOW 1, generic evidence at most 1; rank 1-based); rules are ordered by calibrated confidence,
+then score, so a rule that several independent signals put first wins (the seed case: 8007041d +
+"System error 193" + event 2274 rank ``iis6-isolation-wow64`` above ``isapi-filter-arch``).
+Recognised not-bitness entries are causes too (:class:`OtherCause`), unless overridden in every input
+that shows them (an exception message that is a BadImageFormatException is not "not bitness"). One order
+runs over both (``rank``): HIGH bitness causes first, then the not-bitness explanations the input shows
+(an exception message, a non-bitness HRESULT), then the remaining bitness causes. When the first is not a HIGH bitness
+cause, the entries' ``read_next`` steps come before ``iisbitness scan`` in the next steps.
 Nothing here raises.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event, EventLogProblem, EventLogRead
-from iisbitness.explain.kb import Entry, KnowledgeBase, RuleId, Step
-from iisbitness.explain.match import Signal, Via, match_text
+from iisbitness.explain.kb import Entry, KnowledgeBase, RuleId, Specificity, Step
+from iisbitness.explain.match import Signal, Via, apply_overrides, match_text
 
 __all__ = [
     "SCAN_STEPS",
@@ -32,9 +45,11 @@ __all__ = [
     "ExplainReport",
     "Explanation",
     "InputSummary",
+    "OtherCause",
     "RankedCause",
     "build_report",
     "match_event",
+    "rule_confidence",
 ]
 
 SCHEMA = "iisbitness/explain/1"
@@ -47,6 +62,8 @@ SCAN_STEPS: tuple[Step, ...] = (
 """The first next step, always."""
 
 _WEIGHT = {Confidence.LOW: 1.0, Confidence.MEDIUM: 2.0, Confidence.HIGH: 3.0}
+_GENERIC_WEIGHT = 1.0
+"""Weight of generic evidence: a failure with many causes adds less to a rule than a suggestive one."""
 _TOP_CAUSES_WITH_CHECKS = 3
 
 
@@ -56,8 +73,12 @@ class Explanation:
 
     entry: Entry
     confidence: Confidence
-    """The highest confidence among :attr:`signals`."""
+    """The highest confidence among :attr:`signals`: how sure the entry is *recognised*."""
     signals: tuple[Signal, ...]
+    specificity: Specificity = Specificity.GENERIC
+    """The most specific reading among :attr:`signals` (see :func:`signal_specificity`)."""
+    bitness_confidence: Confidence = Confidence.LOW
+    """What this explanation lends its bitness causes: recognition capped by specificity."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +93,25 @@ class RankedCause:
     """Entry ids listing this rule, best first."""
     why: tuple[str, ...]
     """The entries' reasons, same order."""
+    specificity: Specificity = Specificity.GENERIC
+    """The most specific evidence supporting it."""
+    rank: int = 0
+    """1-based position in the one order over causes and :class:`OtherCause` (see the module doc)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OtherCause:
+    """A recognised not-bitness explanation: what the problem is instead."""
+
+    entry_id: str
+    what: str
+    """The entry's ``not_bitness`` line."""
+    score: float
+    confidence: Confidence
+    """How sure the entry is recognised."""
+    read_next: tuple[Step, ...]
+    rank: int = 0
+    """1-based position in the one order over causes and other causes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +147,20 @@ class ExplainReport:
     next_steps: tuple[Step, ...]
     rules: dict[str, str]
     """Summary of every rule named in :attr:`causes`."""
+    others: tuple[OtherCause, ...] = ()
+    """Not-bitness explanations, ranked (their ``rank`` interleaves with :attr:`causes`)."""
+
+    @property
+    def leading(self) -> RankedCause | OtherCause | None:
+        """The best explanation overall (``rank`` 1), or None when nothing was recognised."""
+        items: list[RankedCause | OtherCause] = [*self.causes, *self.others]
+        return min(items, key=lambda c: c.rank, default=None)
+
+    @property
+    def bitness_likely(self) -> bool:
+        """True when the leading explanation is a bitness cause of HIGH confidence."""
+        lead = self.leading
+        return isinstance(lead, RankedCause) and lead.confidence is Confidence.HIGH
 
     @property
     def recognised(self) -> bool:
@@ -134,47 +188,105 @@ def match_event(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
         if not any(x.entry_id == s.entry_id for x in signals):
             signals.append(Signal(s.entry_id, s.confidence, s.via, s.evidence, None, s.code,
                                   s.binary or event.binary, s.detail))
-    return tuple(signals)
+    return apply_overrides(tuple(signals), kb)
+
+
+def signal_specificity(signal: Signal, entry: Entry) -> Specificity:
+    """How specific ``signal`` (of ``entry``) is: not-bitness when overridden in its input, specific when its
+    input shows one of the entry's ``specific_with`` codes, the entry's ``code_specificity`` when it was read
+    from the code alone, else the entry's specificity."""
+    if signal.demoted_by is not None:
+        return Specificity.NOT_BITNESS
+    if signal.promoted_by is not None:
+        return Specificity.SPECIFIC
+    if signal.via is Via.CODE and entry.code_specificity is not None:
+        return entry.code_specificity
+    return entry.specificity
+
+
+def _explanation(entry: Entry, group: Sequence[Signal]) -> Explanation:
+    specs = [signal_specificity(s, entry) for s in group]
+    bitness = max(min(s.confidence, spec.cap) for s, spec in zip(group, specs, strict=True))
+    return Explanation(entry, max(s.confidence for s in group), tuple(group),
+                       min(specs, key=lambda sp: sp.order), bitness)
 
 
 def _explanations(signals: Sequence[Signal], kb: KnowledgeBase) -> tuple[Explanation, ...]:
     grouped: dict[str, list[Signal]] = {}
     for s in signals:
         grouped.setdefault(s.entry_id, []).append(s)
-    out = [Explanation(kb.entry(i), max(s.confidence for s in group), tuple(group))
-           for i, group in grouped.items()]
+    out = [_explanation(kb.entry(i), group) for i, group in grouped.items()]
     order = {e.id: n for n, e in enumerate(kb.entries)}
-    return tuple(sorted(out, key=lambda x: (-x.confidence, order[x.entry.id])))
+    return tuple(sorted(out, key=lambda x: (-x.bitness_confidence, x.specificity.order, -x.confidence,
+                                            order[x.entry.id])))
 
 
 def _rank(explanations: Sequence[Explanation]) -> tuple[RankedCause, ...]:
     score: dict[str, float] = {}
     best: dict[str, Confidence] = {}
+    spec: dict[str, Specificity] = {}
     support: dict[str, list[tuple[float, str, str]]] = {}
     for x in explanations:
         for rank, cause in enumerate(x.entry.causes, 1):
-            gain = _WEIGHT[x.confidence] / rank
+            weight = _WEIGHT[x.bitness_confidence]
+            if x.specificity is Specificity.GENERIC:
+                weight = min(weight, _GENERIC_WEIGHT)
+            gain = weight / rank
             score[cause.rule] = score.get(cause.rule, 0.0) + gain
-            best[cause.rule] = max(best.get(cause.rule, Confidence.LOW), x.confidence)
+            best[cause.rule] = max(best.get(cause.rule, Confidence.LOW), x.bitness_confidence)
+            spec[cause.rule] = min(spec.get(cause.rule, x.specificity), x.specificity, key=lambda sp: sp.order)
             support.setdefault(cause.rule, []).append((gain, x.entry.id, cause.why))
-    ranked = sorted(score, key=lambda r: (-round(score[r], 6), r))
+    ranked = sorted(score, key=lambda r: (-best[r], -round(score[r], 6), r))
     return tuple(
         RankedCause(RuleId(r), round(score[r], 3), best[r],
                     tuple(i for _, i, _ in sorted(support[r], key=lambda t: (-t[0], t[1]))),
-                    tuple(w for _, _, w in sorted(support[r], key=lambda t: (-t[0], t[1]))))
+                    tuple(w for _, _, w in sorted(support[r], key=lambda t: (-t[0], t[1]))), spec[r])
         for r in ranked
     )
 
 
-def _next_steps(explanations: Sequence[Explanation], causes: Sequence[RankedCause],
+def rule_confidence(signals: Sequence[Signal], kb: KnowledgeBase) -> dict[str, Confidence]:
+    """The calibrated confidence of every scan rule ``signals`` (of one input) point at; used by
+    :mod:`~iisbitness.explain.correlate` so ``scan --event-log`` confirms with the same calibration."""
+    return {c.rule: c.confidence for c in _rank(_explanations(signals, kb))}
+
+
+def _others(explanations: Sequence[Explanation]) -> tuple[OtherCause, ...]:
+    out = [OtherCause(x.entry.id, x.entry.not_bitness or x.entry.title,
+                      round(sum(_WEIGHT[s.confidence] for s in x.signals), 3), x.confidence, x.entry.read_next)
+           for x in explanations if x.entry.specificity is Specificity.NOT_BITNESS
+           and any(s.demoted_by is None for s in x.signals)]
+    return tuple(sorted(out, key=lambda o: (-o.confidence, -o.score, o.entry_id)))
+
+
+def _order(causes: Sequence[RankedCause],
+           others: Sequence[OtherCause]) -> tuple[tuple[RankedCause, ...], tuple[OtherCause, ...]]:
+    """Give ``rank``: HIGH bitness causes, then not-bitness explanations, then the other bitness causes."""
+    sure = [c for c in causes if c.confidence is Confidence.HIGH]
+    rest = [c for c in causes if c.confidence is not Confidence.HIGH]
+    merged: list[RankedCause | OtherCause] = [*sure, *others, *rest]
+    ranks = {id(item): n for n, item in enumerate(merged, 1)}
+    return (tuple(replace(c, rank=ranks[id(c)]) for c in causes),
+            tuple(replace(o, rank=ranks[id(o)]) for o in others))
+
+
+def _next_steps(explanations: Sequence[Explanation], causes: Sequence[RankedCause], others: Sequence[OtherCause],
                 kb: KnowledgeBase) -> tuple[Step, ...]:
+    reading: list[Step] = [step for o in others for step in o.read_next]
+    reading += [step for x in explanations if x.specificity is not Specificity.SPECIFIC
+                for step in x.entry.read_next]
     steps: list[Step] = list(SCAN_STEPS)
-    for cause in causes[:_TOP_CAUSES_WITH_CHECKS]:
+    for cause in [c for c in causes if c.confidence > Confidence.LOW][:_TOP_CAUSES_WITH_CHECKS]:
         info = kb.rules.get(cause.rule)
         steps.extend(info.checks if info else ())
     for x in explanations:
         steps.extend(x.entry.steps)
-    return tuple(dict.fromkeys(steps))
+    sure = bool(causes) and causes[0].confidence is Confidence.HIGH
+    ordered = steps + reading if sure else reading + steps
+    first: dict[str, Step] = {}
+    for step in ordered:
+        first.setdefault(step.command, step)  # NOTE: one step per command, however many entries give it
+    return tuple(first.values())
 
 
 def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
@@ -196,10 +308,11 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
                 hits.append(EventHit(log.path, event, found))
                 signals.extend(found)
     explanations = _explanations(signals, kb)
-    causes = _rank(explanations)
+    causes, others = _order(_rank(explanations), _others(explanations))
     hits.sort(key=lambda h: (h.event.time or "", h.origin, h.event.record_id or 0))
     return ExplainReport(
         inputs=tuple(inputs), explanations=explanations, causes=causes, events=tuple(hits),
-        problems=tuple(problems), next_steps=_next_steps(explanations, causes, kb) if explanations else (),
-        rules={c.rule: kb.rules[c.rule].summary for c in causes if c.rule in kb.rules},
+        problems=tuple(problems),
+        next_steps=_next_steps(explanations, causes, others, kb) if explanations else (),
+        rules={c.rule: kb.rules[c.rule].summary for c in causes if c.rule in kb.rules}, others=others,
     )

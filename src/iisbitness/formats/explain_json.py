@@ -4,6 +4,10 @@ Shape: ``render(report) -> str``, one JSON object, ``"schema": "iisbitness/expla
 two-space indent, no timestamps other than event times. Described by ``formats/schema/explain-1.json``
 (shipped in the package; the tests validate every output against it) and docs/explain.md.
 Codes are strings ``"0x800700C1"``. Never raises.
+
+Issue 15 added, additively: ``specificity``, ``bitness_confidence``, ``not_bitness`` and ``read_next`` on each
+explanation; ``specificity`` and ``rank`` on each cause; the top-level ``not_bitness`` list (ranked
+not-bitness explanations, ``rank`` shared with ``causes``) and ``bitness_likely``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 from iisbitness.explain.codes import format_code
 from iisbitness.explain.kb import Step
 from iisbitness.explain.match import Signal
-from iisbitness.explain.report import SCHEMA, EventHit, ExplainReport, Explanation
+from iisbitness.explain.report import SCHEMA, EventHit, ExplainReport, Explanation, OtherCause
 
 __all__ = ["render", "to_document"]
 
@@ -38,7 +42,14 @@ def _explanation(x: Explanation) -> Json:
         "steps": [_step(s) for s in e.steps],
         "sources": [{"key": s.key, "ref": s.ref} for s in e.sources],
         "unconfirmed": e.unconfirmed,
+        "specificity": x.specificity.value, "bitness_confidence": x.bitness_confidence.label,
+        "not_bitness": e.not_bitness, "read_next": [_step(s) for s in e.read_next],
     }
+
+
+def _other(o: OtherCause) -> Json:
+    return {"id": o.entry_id, "what": o.what, "score": o.score, "confidence": o.confidence.label, "rank": o.rank,
+            "read_next": [_step(s) for s in o.read_next]}
 
 
 def _event(hit: EventHit) -> Json:
@@ -61,8 +72,11 @@ def to_document(report: ExplainReport) -> Json:
                    for i in report.inputs],
         "explanations": [_explanation(x) for x in report.explanations],
         "causes": [{"rule": c.rule, "summary": report.rules.get(c.rule, ""), "score": c.score,
-                    "confidence": c.confidence.label, "supported_by": list(c.supported_by)}
+                    "confidence": c.confidence.label, "supported_by": list(c.supported_by),
+                    "specificity": c.specificity.value, "rank": c.rank}
                    for c in report.causes],
+        "not_bitness": [_other(o) for o in report.others],
+        "bitness_likely": report.bitness_likely,
         "events": [_event(h) for h in report.events],
         "problems": [{"path": p.path, "record": p.record, "message": p.message} for p in report.problems],
         "next_steps": [_step(s) for s in report.next_steps],

@@ -1,7 +1,9 @@
 """``iisbitness explain`` text output (rich): what each signal means, ranked causes, events, next steps.
 
 Shape: ``render(report, width=100, color=False) -> str``. Reads only the
-:class:`~iisbitness.explain.report.ExplainReport`. Order: causes (ranked, with the scan rule id), each
+:class:`~iisbitness.explain.report.ExplainReport`. Order: causes (one ranked table: bitness causes with the
+scan rule id and a calibrated confidence worded ``high`` / ``possible`` / ``unlikely``, and "not bitness"
+rows saying what the problem is instead), each
 recognised signal (meaning, evidence, causes, sources), bitness-related events, problems reading logs,
 next steps. An unrecognised input renders one plain sentence saying so. Never raises.
 """
@@ -16,14 +18,17 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from iisbitness.explain.codes import format_code
-from iisbitness.explain.report import ExplainReport, Explanation
+from iisbitness.explain.codes import Confidence, format_code
+from iisbitness.explain.kb import Specificity
+from iisbitness.explain.report import ExplainReport, Explanation, OtherCause, RankedCause
 
 __all__ = ["UNRECOGNISED", "render"]
 
 UNRECOGNISED = ("Nothing recognised: the input shows none of the error codes, messages, event ids or HTTP "
                 "statuses iisbitness knows as bitness symptoms (see docs/explain.md for the list).")
 _MAX_EVENTS = 50
+_BITNESS_WORD = {Confidence.HIGH: "high", Confidence.MEDIUM: "possible", Confidence.LOW: "unlikely"}
+"""How a bitness cause's calibrated confidence reads (issue 15: "possible" = not architecture-specific)."""
 
 
 def _causes(report: ExplainReport) -> Table:
@@ -32,13 +37,21 @@ def _causes(report: ExplainReport) -> Table:
     table.add_column("scan rule", no_wrap=True)
     table.add_column("confidence", no_wrap=True)
     table.add_column("what it is")
-    for n, cause in enumerate(report.causes, 1):
-        table.add_row(str(n), cause.rule, cause.confidence.label, escape(report.rules.get(cause.rule, "")))
+    items: list[RankedCause | OtherCause] = sorted([*report.causes, *report.others], key=lambda c: c.rank)
+    for cause in items:
+        if isinstance(cause, OtherCause):
+            table.add_row(str(cause.rank), f"not bitness ({cause.entry_id})", cause.confidence.label,
+                          escape(f"this is not a bitness problem: {cause.what}"))
+        else:
+            table.add_row(str(cause.rank), cause.rule, _BITNESS_WORD[cause.confidence],
+                          escape(report.rules.get(cause.rule, "")))
     return table
 
 
 def _explanation(x: Explanation) -> Panel:
     lines: list[RenderableType] = [Text(x.entry.meaning)]
+    if x.entry.not_bitness:
+        lines.append(Text(f"  this is not a bitness problem: {x.entry.not_bitness}", style="bold"))
     for s in x.signals[:5]:
         where = f"line {s.line}: " if s.line else ""
         extra = f"  [{s.detail}]" if s.detail else ""
@@ -50,9 +63,13 @@ def _explanation(x: Explanation) -> Panel:
     for n, c in enumerate(x.entry.causes, 1):
         lines.append(Text(f"  {n}. {c.rule}: {c.why}"))
     lines.append(Text("  sources: " + "; ".join(f"[{s.key}] {s.ref}" for s in x.entry.sources), style="dim"))
+    for step in x.entry.read_next:
+        lines.append(Text(f"  read next: {step.how}: {step.command}"))
     if x.entry.unconfirmed:
         lines.append(Text(f"  UNCONFIRMED: {x.entry.unconfirmed}", style="yellow"))
-    title = f"{escape(x.entry.title)}  [{x.confidence.label}]"
+    spec = x.specificity.value
+    sure = "" if x.specificity is Specificity.NOT_BITNESS else f", bitness {_BITNESS_WORD[x.bitness_confidence]}"
+    title = escape(f"{x.entry.title}  [{x.confidence.label}; {spec}{sure}]")
     return Panel(Group(*lines), title=title, title_align="left")
 
 
