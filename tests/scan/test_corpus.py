@@ -14,6 +14,16 @@ from tests.conftest import CORPUS, make_image
 CONFIGS = sorted((CORPUS / "iis-config").glob("*")) if (CORPUS / "iis-config").is_dir() else []
 APPHOSTS = [p for p in CONFIGS if "applicationhost" in p.name.lower() and p.suffix.lower() in (".config", ".xdt")]
 NOT_XML = {"PrestaShopCorp__skrill__applicationhost.config"}
+NOT_APPHOST: dict[str, tuple[str, int]] = {
+    # named applicationHost.* but another kind of file: exit 2 naming what it is (issue 12), not an empty server
+    "Chocobog__askSalty__applicationHost.config": ("an XML Document Transform", 0),
+    "DataDog__datadog-aas-extension__windows__content__applicationHost.xdt": ("an XML Document Transform", 0),
+    "KuduApps__CGIPerlApp__site__applicationHost.xdt": ("an XML Document Transform", 0),
+    "Sitefinity__AppGatewayHostRewriteModule__applicationHost.xdt": ("an XML Document Transform", 3),
+    "projectkudu__phpmyadmin__applicationHost.xdt": ("an XML Document Transform", 0),
+    "amundead__lab__applicationHost.config": ("a web.config (or a piece of one", 3),
+}
+"""File -> (what the message calls it, line; 0 = any line)."""
 
 
 @pytest.mark.parametrize("config", APPHOSTS, ids=lambda p: p.name[:60])
@@ -23,6 +33,13 @@ def test_every_corpus_apphost_scans(config: Path, tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as e:
             scan(img)
         assert e.value.line == 63 and "applicationHost.config" in str(e.value)
+        return
+    if config.name in NOT_APPHOST:
+        kind, line = NOT_APPHOST[config.name]
+        with pytest.raises(ConfigError) as e:
+            scan(img)
+        assert e.value.message.startswith("this file is " + kind) and "not an applicationHost.config" in e.value.message
+        assert e.value.line is not None and (line == 0 or e.value.line == line)
         return
     report = scan(img)
     assert report.server.os_arch is Arch.X64  # a config-only image: x64 assumed
