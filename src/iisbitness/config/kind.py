@@ -91,8 +91,9 @@ def classify(root: etree._Element) -> tuple[ConfigKind, etree._Element]:
 
 def _redirection_words(el: etree._Element) -> str:
     enabled = attr(el, "enabled").strip().lower() in ("true", "1")
-    if enabled and attr(el, "path"):
-        return f"shared configuration is on: IIS reads applicationHost.config from {attr(el, 'path')!r}"
+    path = attr(el, "path")
+    if enabled and path:
+        return f"shared configuration is on: IIS reads applicationHost.config from '{path}'"
     return ("shared configuration is off: IIS reads the applicationHost.config in the same folder "
             "(%windir%\\System32\\inetsrv\\config)")
 
