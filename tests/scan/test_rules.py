@@ -130,7 +130,12 @@ def test_isapi_filter_site_level(tmp_path: Path) -> None:
     r = scan(img)
     assert rules(r) == [("isapi-filter-arch", "P64")]
     f = r.findings[0]
-    assert f.site == "S" and "2274" in f.symptom and "2268" in f.symptom
+    assert f.site == "S" and "2274" in f.symptom
+    # IIS 7+: the 500.0 page, and the pool is not disabled; 503/2268 is IIS 6 (David Wang; KB 895976)
+    assert 'HTTP Error 500.0 - Internal Server Error' in f.symptom
+    assert 'Calling LoadLibraryEx on ISAPI filter "C:\\F\\f.dll" failed' in f.symptom and "0x800700C1" in f.symptom
+    assert "503" not in f.symptom and "2268" not in f.symptom and "5002" not in f.symptom
+    assert "not disabled" in f.symptom
     assert any('"S" -section:system.webServer/isapiFilters' in c for fx in f.fixes for c in fx.commands)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from lxml import etree
 
 from iisbitness.arch import Arch
+from iisbitness.config.kind import require_apphost
 from iisbitness.config.locks import SectionLocks
 from iisbitness.config.merge import (
     Contribution,
@@ -409,7 +410,9 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
 
     Raises:
         ServerImageError: no applicationHost.config.
-        ConfigError: applicationHost.config is not usable XML (names file and line).
+        ConfigError: applicationHost.config is not usable XML, or is another kind of file (a
+            web.config, redirection.config, XDT transform...; :mod:`iisbitness.config.kind`). The
+            message names file and line.
     """
     problems: list[Problem] = []
     if config is not None:
@@ -417,6 +420,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     else:
         path, shown, problems = find_apphost(image)
     root = parse_file(path, shown)
+    require_apphost(root, shown)
     reader = _Reader(image, shown, root, os_arch, progress or (lambda _m: None), problems)
     contribs = reader.apphost_contribs()
     pools = reader.pools()

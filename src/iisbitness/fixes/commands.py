@@ -4,6 +4,11 @@ appcmd syntax: "Getting Started with AppCmd.exe" (iis-docs ``get-started/getting
 getting-started-with-appcmdexe.md``); collection items are addressed as ``/[name='X'].attr:value``
 with ``/commit:apphost`` for applicationHost.config. PowerShell: WebAdministration's
 ``Set-ItemProperty IIS:\\AppPools\\X`` and ``Set-WebConfigurationProperty``.
+
+A pool that rapid-fail protection stopped (WAS event 5002, HTTP 503) stays stopped after the cause
+is fixed: a recycle does not start it. Fixes for such a cause end with
+``appcmd start apppool /apppool.name:"P"`` / ``Start-WebAppPool`` ("Getting Started with AppCmd.exe";
+WebAdministration ``Start-WebAppPool``; facts D2).
 """
 
 from __future__ import annotations
@@ -51,36 +56,56 @@ def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch) -> tuple[tuple[str,
     return tuple(cmds), tuple(ps)
 
 
-def flip_pool(pool: str, arch: Arch, os_arch: Arch) -> Fix:
-    """Fix: run pool ``pool`` as ``arch``."""
+def start_pool_commands(pool: str) -> tuple[str, str]:
+    """``(appcmd, PowerShell)`` that start ``pool`` again after rapid-fail protection stopped it."""
+    return f'{APPCMD} start apppool /apppool.name:"{pool}"', f"Start-WebAppPool -Name {_ps_quote(pool)}"
+
+
+START_NOTE = ("Rapid-fail protection has stopped the pool (WAS event 5002); a recycle does not start a stopped "
+              "pool, so the last command starts it (on a pool that is still running, the recycle applies the "
+              "change and the start only reports that it is already started).")
+
+
+def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False) -> Fix:
+    """Fix: run pool ``pool`` as ``arch``; ``pool_stopped``: the cause stops the pool (503), so start it."""
     cmds, ps = pool_arch_commands(pool, arch, os_arch)
+    note = "Every application in the pool then runs at that architecture."
+    if pool_stopped:
+        start, ps_start = start_pool_commands(pool)
+        cmds, ps, note = cmds + (start,), ps + (ps_start,), note + " " + START_NOTE
     return Fix(
         summary=f"Run application pool '{pool}' as {_arch_words(arch)}",
         commands=cmds,
         powershell=ps,
         edits=(SetPoolArch(pool, arch),),
-        note="Every application in the pool then runs at that architecture.",
+        note=note,
     )
 
 
-def global_module_precondition(name: str, precondition: str) -> Fix:
-    """Fix: restrict a global module (and its ``<modules>`` entry) with a preCondition."""
+def global_module_precondition(name: str, precondition: str, stopped_pool: str | None = None) -> Fix:
+    """Fix: restrict a global module (and its ``<modules>`` entry) with a preCondition; then start
+    ``stopped_pool``, which rapid-fail protection stopped when the module failed to load."""
     ps_filter = f"system.webServer/globalModules/add[@name='{name}']"
+    start = start_pool_commands(stopped_pool) if stopped_pool is not None else None
     return Fix(
         summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         commands=(
             f'{APPCMD} set config -section:system.webServer/globalModules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
             f'{APPCMD} set config -section:system.webServer/modules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
+            *((start[0],) if start else ()),
         ),
         powershell=(
             "Import-Module WebAdministration",
             f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter \"{ps_filter}\" -Name preCondition -Value {_ps_quote(precondition)}",
             f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter \"system.webServer/modules/add[@name='{name}']\" -Name preCondition -Value {_ps_quote(precondition)}",
+            *((start[1],) if start else ()),
         ),
         edits=(SetGlobalModulePrecondition(name, precondition),),
         note="Workers of the other bitness then run without this module; sites that need it must use a pool of its "
              "bitness (or install the vendor's build for the other architecture as a second entry). The second "
-             "command applies only if the module is also listed in <modules>.",
+             "command applies only if the module is also listed in <modules>."
+             + (f" Rapid-fail protection has stopped pool '{stopped_pool}' (WAS event 5002) and a configuration "
+                "change does not start it: the last command does." if stopped_pool else ""),
     )
 
 
@@ -111,7 +136,11 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
         cmds.append(f'{APPCMD} set apppool "{new_pool}" /enableEmulationOnWinArm64:{"false" if arch is Arch.ARM64 else "true"}')
     ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",
           f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}",
-          f"Set-ItemProperty {_pool_item(new_pool)} -Name managedRuntimeVersion -Value {_ps_quote(runtime)}"]
+          f"Set-ItemProperty {_pool_item(new_pool)} -Name managedRuntimeVersion -Value {_ps_quote(runtime)}",
+          f"Set-ItemProperty {_pool_item(new_pool)} -Name managedPipelineMode -Value {_ps_quote(pipeline)}"]
+    if os_arch is Arch.ARM64:
+        emu = "false" if arch is Arch.ARM64 else "true"
+        ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
     for site, path in apps:
         cmds.append(f'{APPCMD} set app "{site}{path}" /applicationPool:"{new_pool}"')
         ps.append(f"Set-ItemProperty {_app_item(site, path)} "

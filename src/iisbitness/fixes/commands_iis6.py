@@ -10,6 +10,13 @@ Commands (facts G6, G7; KB 895976, "Running 32-bit Applications on 64-bit Window
 then ``%windir%\\Microsoft.NET\\Framework\\v2.0.50727\\aspnet_regiis.exe -i``; the reverse with
 ``0`` and the Framework64 copy. UNCONFIRMED: the AdminScripts folder (the default install
 location is used) and that ``-enable`` marks the ASP.NET Web Service Extension Allowed.
+
+ASP.NET 1.1's ``aspnet_regiis.exe`` has no ``-enable`` (the option exists from ASP.NET 2.0 on):
+for ``v1.1.4322`` the commands are ``aspnet_regiis.exe -i`` and then allowing the ASP.NET v1.1.4322
+Web Service Extension, here with ``iisext.vbs /EnFile`` on its aspnet_isapi.dll (KB 894435: "make
+sure that the status of ASP.NET version 1.1.4322 in the Web service extension list is set to
+Allowed"; "ASP.NET IIS Registration Tool (Aspnet_regiis.exe)" docs; "Iisext.vbs: IIS Web service
+extension script", Windows Server 2003 command-line reference).
 """
 
 from __future__ import annotations
@@ -22,9 +29,22 @@ from iisbitness.model.iis6 import Iis6Server
 ADSUTIL = "cscript %SystemDrive%\\Inetpub\\AdminScripts\\adsutil.vbs"
 
 
-def regiis(arch: Arch, version: str) -> str:
-    """The ``aspnet_regiis.exe -i -enable`` command of ``version`` from the ``arch`` Framework folder."""
-    return f"%windir%\\Microsoft.NET\\{FRAMEWORK_FOLDER[arch]}\\{version}\\aspnet_regiis.exe -i -enable"
+IISEXT = "cscript %windir%\\system32\\iisext.vbs"
+
+
+def is_aspnet_1x(version: str) -> bool:
+    """True for ASP.NET 1.0/1.1 version folders (``v1.1.4322``): no ``-enable``, no 64-bit build."""
+    return version.lower().startswith("v1.")
+
+
+def regiis(arch: Arch, version: str) -> tuple[str, ...]:
+    """The commands that register ASP.NET ``version`` from the ``arch`` Framework folder and allow
+    its Web Service Extension: ``aspnet_regiis.exe -i -enable`` (2.0 and later), or for 1.x
+    ``aspnet_regiis.exe -i`` then ``iisext.vbs /EnFile`` on its aspnet_isapi.dll (1.1 has no ``-enable``)."""
+    folder = f"%windir%\\Microsoft.NET\\{FRAMEWORK_FOLDER[arch]}\\{version}"
+    if is_aspnet_1x(version):
+        return (f"{folder}\\aspnet_regiis.exe -i", f"{IISEXT} /EnFile {folder}\\aspnet_isapi.dll")
+    return (f"{folder}\\aspnet_regiis.exe -i -enable",)
 
 
 def aspnet_versions(server: Iis6Server) -> tuple[str, ...]:
@@ -39,9 +59,9 @@ def switch_workers(server: Iis6Server, arch: Arch) -> Fix:
     """Fix: every w3wp.exe at ``arch`` (32-bit: Enable32bitAppOnWin64 1, else 0), plus ASP.NET
     re-registered from the matching Framework folder."""
     to32 = arch is Arch.X86
-    versions = [v for v in aspnet_versions(server) if to32 or not v.lower().startswith("v1.")]
+    versions = [v for v in aspnet_versions(server) if to32 or not is_aspnet_1x(v)]
     cmds = [f"{ADSUTIL} SET W3SVC/AppPools/Enable32bitAppOnWin64 {1 if to32 else 0}"]
-    cmds += [regiis(arch, v) for v in versions]
+    cmds += [c for v in versions for c in regiis(arch, v)]
     cmds.append("iisreset")
     return Fix(
         summary=f"Run every IIS 6 worker process as {'32-bit (x86, WOW64)' if to32 else '64-bit'}: "
@@ -50,7 +70,8 @@ def switch_workers(server: Iis6Server, arch: Arch) -> Fix:
         edits=(SetWow64(to32), RegisterAspNet(arch)),
         note="IIS 6 runs all workers at one bitness: this affects every site and application pool. aspnet_regiis -i "
              "-enable re-registers ASP.NET's filter and script maps from that folder and allows its Web Service "
-             "Extension (check in IIS Manager > Web Service Extensions)."
+             "Extension (check in IIS Manager > Web Service Extensions); ASP.NET 1.1's aspnet_regiis has no -enable, "
+             "so its extension is allowed with iisext.vbs /EnFile."
              + ("" if to32 else " ASP.NET 1.1 has no 64-bit build; applications on it must move to 2.0 first."),
     )
 
@@ -71,7 +92,7 @@ def reregister_aspnet(arch: Arch, version: str) -> Fix:
     return Fix(
         summary=f"Register ASP.NET {version} from {FRAMEWORK_FOLDER[arch]} (the {arch.bits}-bit build) to match the "
                 f"{arch.bits}-bit processes that load it",
-        commands=(regiis(arch, version), "iisreset"),
+        commands=(*regiis(arch, version), "iisreset"),
         edits=(RegisterAspNet(arch),),
         note="aspnet_regiis run from the other Framework folder registered the wrong build. On IIS 6 x64 each "
              "aspnet_regiis.exe works only in its own mode (facts G6).",

@@ -141,8 +141,9 @@ class SetIsolation5:
 
 @dataclass(frozen=True, slots=True)
 class RegisterAspNet:
-    """What ``aspnet_regiis -i -enable`` from the ``arch`` Framework folder leaves behind: every
-    ASP.NET filter and script map points into that folder, and its aspnet_isapi.dll is allowed."""
+    """What ``aspnet_regiis -i -enable`` (ASP.NET 1.1: ``aspnet_regiis -i`` plus allowing its Web
+    Service Extension) from the ``arch`` Framework folder leaves behind: every ASP.NET filter and
+    script map points into that folder, and its aspnet_isapi.dll is allowed."""
 
     arch: Arch
 

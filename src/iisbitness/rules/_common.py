@@ -53,15 +53,16 @@ def mismatch_cause(load: Load, what: str) -> str:
     return cause
 
 
-def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:
-    """Running the pool at an architecture the binary fits, when one exists."""
+def flip_fix(plan: LoadPlan, load: Load, pool_stopped: bool = False) -> Fix | None:
+    """Running the pool at an architecture the binary fits, when one exists; ``pool_stopped``: the
+    mismatch stops the pool (rapid-fail protection), so the fix also starts it."""
     pool = load.process.pool
     arches = load.binary.arches
     if pool is None or arches is None:
         return None
     for arch in worker_candidates(plan.server.os_arch):
         if arch is not load.process.arch and arch in arches:
-            return flip_pool(pool.name, arch, plan.server.os_arch)
+            return flip_pool(pool.name, arch, plan.server.os_arch, pool_stopped)
     return None
 
 

@@ -32,6 +32,6 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
             mismatch_cause(load, "global module"),
-            fixes(global_module_precondition(load.name, precondition), flip_fix(plan, load),
+            fixes(global_module_precondition(load.name, precondition, pool), flip_fix(plan, load, pool_stopped=True),
                   build_fix(load, "global module")),
         )

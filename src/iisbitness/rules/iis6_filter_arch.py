@@ -28,7 +28,7 @@ def iis6_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
                        "architecture) and 2268 \"Could not load all ISAPI filters for site/service. Therefore startup "
                        "aborted.\" (data c1 00 00 00 = error 193); after repeated failures the pool is disabled.")
         else:
-            symptom = ("W3SVC does not start: \"System error 193 has occurred. %1 is not a valid Win32 application.\"; "
+            symptom = ("W3SVC does not start: \"System error 193 has occurred. *** is not a valid Win32 application.\"; "
                        f"the event log shows \"Could not load all ISAPI filters for site/service\" for '{path}'.")
         assert isinstance(load.entry, FilterAt)
         cause = mismatch_cause(load, f"the {load.entry.level} ISAPI filter")

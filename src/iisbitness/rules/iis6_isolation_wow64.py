@@ -33,7 +33,7 @@ def iis6_isolation_wow64(plan: LoadPlan) -> Iterator[Finding]:
         cause = ("IIs5IsolationModeEnabled is not set on /LM/W3SVC; its schema default is TRUE (IIS 5 isolation "
                  "mode), though clean installs run worker process isolation. If the server is in IIS 5 mode: " + cause)
     symptom = ("W3SVC (World Wide Web Publishing) fails to start: 'net start w3svc' reports \"System error 193 has "
-               "occurred. %1 is not a valid Win32 application.\"; the System/Application log shows \"Could not load "
+               "occurred. *** is not a valid Win32 application.\"; the System/Application log shows \"Could not load "
                "all ISAPI filters for site/service. Therefore startup aborted.\" and filters that can only load in "
                "AMD64 processes; aspnet_regiis may log 8007041d. Every site is down.")
     if not known:

@@ -1,5 +1,6 @@
 """iis-manager-32bit-assembly: a 32-bit-only assembly in bin breaks IIS Manager's dialogs.
-Source: KB 3194551 (SupportArticles-docs error-when-you-configure-32-bit-handlers.md), facts F1/F2."""
+Source: KB 3194551 (SupportArticles-docs error-when-you-configure-32-bit-handlers.md), facts F1/F2;
+the dialog's text is quoted as the KB gives it: "There was an error performing this operation." """
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def iis_manager_32bit_assembly(plan: LoadPlan) -> Iterator[Finding]:
             continue
         seen.add(key)
         symptom = (f"In IIS Manager, Handler Mappings / Modules > 'Add Managed Handler...' or 'Add Managed Module...' "
-                   f"for {load.site}{load.application} fails: \"There was an error while performing this operation. "
+                   f"for {load.site}{load.application} fails: \"There was an error performing this operation. "
                    "Details: ... This method cannot be called during the application's pre-start initialization phase.\"")
         cause = (f"IIS Manager (inetmgr.exe, {load.process.arch.value}) loads every assembly in bin to list handler and "
                  f"module types; '{load.name}' is {load.binary.image.describe()}, which a {load.process.arch.bits}-bit "

@@ -1,5 +1,12 @@
 """isapi-filter-arch: an ISAPI filter (server or site level) that cannot load in the worker.
-Sources: facts D3 (W3SVC-WP 2274 + 2268, data c1 00 00 00, then 503), KB 895976."""
+
+On IIS 7 and later the site's requests get the HTTP 500.0 error page "Calling LoadLibraryEx on
+ISAPI filter "..." failed" (0x800700C1, Win32 error 193) and the pool stays up: it is not
+disabled. A 503 and an aborted site start (W3SVC-WP event 2268) are the IIS 6 behaviour, reported
+by ``iis6-filter-arch``. Sources: David Wang, "HOWTO: Diagnose and Fix Common ISAPI Filter
+Installation Failures" (LA/david.wang); KB 895976 (IIS 6, event 2268); field reports of the 500.0
+page (explain knowledge entry ``loadlibraryex-isapi-filter``); W3SVC-WP 2274, "IIS ISAPI
+Functionality" (technet cc735105)."""
 
 from __future__ import annotations
 
@@ -16,16 +23,15 @@ from iisbitness.rules._common import build_fix, fixes, flip_fix, loader_arch_nam
 
 @rule("isapi-filter-arch", Severity.ERROR, "An ISAPI filter cannot load in its worker process")
 def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
-    """The site's worker fails at start: HTTP 503, and the pool is disabled."""
+    """The site's requests fail with HTTP 500.0 "Calling LoadLibraryEx on ISAPI filter ... failed"; the pool stays up."""
     for load in mismatches(plan, LoadKind.ISAPI_FILTER):
         assert load.process.pool is not None and load.binary.arches
         bin_arch = sort_arches(load.binary.arches)[0]
-        symptom = (f"HTTP 503 Service Unavailable on site '{load.site}' (pool '{load.process.pool.name}'): W3SVC-WP "
-                   f"event 2274 \"ISAPI Filter '{load.binary.windows_path}' could not be loaded due to a configuration "
-                   f"problem. The current configuration only supports loading images built for a "
-                   f"{loader_arch_name(load.process.arch)} processor architecture\" and 2268 \"Could not load all ISAPI "
-                   f"filters for site '{load.site}'\" (data c1 00 00 00 = error 193); rapid-fail protection then "
-                   "disables the pool (WAS event 5002).")
+        symptom = (f"HTTP Error 500.0 - Internal Server Error on every request to site '{load.site}' (pool "
+                   f"'{load.process.pool.name}'): \"Calling LoadLibraryEx on ISAPI filter "
+                   f"\"{load.binary.windows_path}\" failed\" (error code 0x800700C1, Win32 error 193). The pool "
+                   "stays up (it is not disabled); W3SVC-WP event 2274 may name the filter: \"...only supports "
+                   f"loading images built for a {loader_arch_name(load.process.arch)} processor architecture\".")
         assert isinstance(load.entry, IsapiFilter)
         declared_for = load.entry.site or None
         precondition = add_token(load.entry.precondition, bitness_token_for(bin_arch))

@@ -1,5 +1,8 @@
 """managed-assembly-arch: an assembly in an application's bin that the pool's CLR cannot load.
-Sources: facts D5, I4-I7; "BadImageFormatException Class" (learn.microsoft.com); CorFlags.exe doc."""
+Sources: facts D5, I4-I7; "BadImageFormatException Class" (learn.microsoft.com); "CorFlags.exe
+(CorFlags Conversion Tool)" (learn.microsoft.com): ``/Force`` is needed to change a strong-named
+assembly, which must then be signed again; ``/32BITPREF`` exists only in the CorFlags of .NET
+Framework 4.5 and later."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from iisbitness.pe.types import ImageKind
 from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, split_fix
 
 STRONGNAMESIGNED = 0x8
+BIT32PREFERRED = 0x20000
 
 
 def rebuild_fix(load: Load) -> Fix:
@@ -19,12 +23,21 @@ def rebuild_fix(load: Load) -> Fix:
     img = load.binary.image
     name = load.name
     if img is not None and img.kind is ImageKind.IL_ONLY and load.process.arch is not Arch.X86:
-        signed = bool((img.cor_flags or 0) & STRONGNAMESIGNED)
-        note = ("It is strong-name signed: CorFlags invalidates the signature, so re-sign it (sn -R) or rebuild "
-                "from source instead." if signed else
-                "Only if the assembly has no native dependencies that need 32-bit: test before deploying.")
+        flags = img.cor_flags or 0
+        signed = bool(flags & STRONGNAMESIGNED)
+        pref = bool(flags & BIT32PREFERRED)
+        cmd = f'corflags "{name}" /32BITREQ-' + (" /32BITPREF-" if pref else "") + (" /Force" if signed else "")
+        notes = []
+        if signed:
+            notes.append("It is strong-name signed: CorFlags refuses to change it without /Force, and the change "
+                         "invalidates the signature, so re-sign it afterwards (sn -R with the publisher's key) or "
+                         "rebuild from source instead.")
+        if pref:
+            notes.append("/32BITPREF needs the CorFlags.exe of .NET Framework 4.5 or later (an older CorFlags "
+                         "does not know the option).")
+        notes.append("Only if the assembly has no native dependencies that need 32-bit: test before deploying.")
         return Fix(summary=f"Rebuild '{name}' as AnyCPU (it is IL-only, so clearing 32BITREQ also works)",
-                   commands=(f'corflags "{name}" /32BITREQ- /32BITPREF-',), note=note)
+                   commands=(cmd,), note=" ".join(notes))
     return Fix(summary=f"Rebuild '{name}' as AnyCPU or for {load.process.arch.value}",
                note="Mixed-mode (C++/CLI) and platform-specific assemblies need a build for the worker's architecture."
                if img is not None and img.kind is ImageKind.MIXED else None)
