@@ -158,10 +158,11 @@ PINNED2: dict[str, tuple[Pinned, str]] = {
     "applicationhost--SignalR__SignalR__build__applicationHost.config": (set(), "stock IIS 8, 64-bit pools"),
     "applicationhost--dalawton__eic-inventory__applicationHost.config": (
         {("binary-missing", "DefaultAppPool",
-          "C:\\Program Files\\SentinelOne\\Sentinel Agent 24.2.3.471\\SentinelWSFilter64.dll")},
+          "C:\\Program Files\\SentinelOne\\Sentinel Agent 24.2.3.471\\SentinelWSFilter64.dll"),
+         ("isapi-not-allowed", "DefaultAppPool", "%windir%\\system32\\inetsrv\\asp.dll")},
         ("winx86_64 preCondition tokens give no false error; the bitness64 filter under a literal C:\\Program Files is "
         "absent and 'Program Files' proves no architecture: binary-missing, not inferred x64; the bitness32 twin "
-        "loads in no pool (all 64-bit)")),
+        "loads in no pool (all 64-bit); isapiCgiRestriction sets asp.dll allowed=\"false\": .asp gets 404.2 (a note)")),
     "applicationhost--dorik84__Web-Server-IIS__applicationHost.config": (set(), "x86 php-cgi.exe runs out of process"),
     "applicationhost--jaimeparramilic__PROYECTO1-INGRESOS__applicationHost.config": (
         set(), "v2.0/v4.0 bitness pairs; E:\\ physicalPath reported as a problem"),
@@ -259,7 +260,7 @@ def test_sentinelone_32bit_filter_under_program_files_is_not_inferred(tmp_path: 
     text = text.replace("<applicationPoolDefaults ", '<applicationPoolDefaults enable32BitAppOnWin64="true" ', 1)
     report = scan(make_image(tmp_path, text))
     assert {p.worker_arch for p in report.pools} == {Arch.X86}
-    got = {(f.rule, f.binary) for f in report.findings}
+    got = {(f.rule, f.binary) for f in report.findings if f.rule != "isapi-not-allowed"}
     assert got == {("binary-missing", "C:\\Program Files\\SentinelOne\\Sentinel Agent 24.2.3.471\\SentinelWSFilter32.dll")}
     assert infer_from_location("C:\\Program Files\\SentinelOne\\x.dll", Arch.X64) is None
 
