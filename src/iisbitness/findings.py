@@ -115,8 +115,13 @@ class Finding:
                  fixes: tuple[Fix, ...] = ()) -> Finding:
         """A finding about one load, copying process, pool, binary and config location from it."""
         arches = load.binary.arches
+        evidence = load.binary.evidence
+        if load.process.arch_assumption is not None:
+            # NOTE: the process's own architecture is a default assumption (IIS Express, facts F2.1)
+            cause += f" {load.process.name} runs as {load.process.arch.value} by assumption: {load.process.arch_assumption}."
+            evidence = Evidence.INFERRED if evidence is Evidence.READ else evidence
         return cls(
-            rule=rule, severity=severity, evidence=load.binary.evidence,
+            rule=rule, severity=severity, evidence=evidence,
             pool=load.process.pool.name if load.process.pool else None,
             site=load.site, application=load.application,
             process=load.process.name, process_arch=load.process.arch,
