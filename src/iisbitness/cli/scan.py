@@ -82,15 +82,20 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None) -> 
               help="Application/System .evtx or exported event XML: mark findings the log confirms.")
 @click.option("--cache", type=click.Path(path_type=Path, dir_okay=False),
               help="SQLite file remembering what was read from each binary; a rescan reads only changed files.")
+@click.option("--iisexpress", is_flag=True, default=None,
+              help="IMAGE is a Visual Studio solution or project folder run by IIS Express (default: guessed).")
+@click.option("--iisexpress-arch", type=click.Choice([a.value for a in Arch]),
+              help="IIS Express: the bitness Visual Studio's 64-bit IIS Express option gives (else read or assumed).")
 @output_options(FailOn.ERROR)
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
-                 env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, fmt: str, fail_on: str,
-                 color: bool | None, quiet: bool) -> None:
+                 env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, iisexpress: bool | None,
+                 iisexpress_arch: str | None, fmt: str, fail_on: str, color: bool | None, quiet: bool) -> None:
     """Scan an IIS server image for bitness mismatches (read-only).
 
     IMAGE is a folder standing for the system drive C:\\ (it holds
     Windows/System32/inetsrv/config/applicationHost.config). Without IMAGE, on Windows, the live
-    server is scanned.
+    server is scanned. A Visual Studio solution or project folder is scanned as IIS Express: each
+    web project in the iisexpress.exe Visual Studio starts for it (docs/iisexpress.md).
 
     \b
     Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;
@@ -102,7 +107,9 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
         _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
-                          env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache)
+                          env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
+                          iisexpress=True if iisexpress or iisexpress_arch else None,
+                          iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None)
     try:
         with progress.shown():
             report = scan(image, options)
