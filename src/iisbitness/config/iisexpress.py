@@ -99,6 +99,14 @@ class ProjectFile:
         return s.value if s is not None else self.name
 
     @property
+    def ports(self) -> frozenset[int]:
+        """The IIS Express ports Visual Studio gave the project (``<IISUrl>``, ``IISExpressSSLPort``, launch settings)."""
+        texts = [s.value for n in ("iisurl", "iisexpresssslport") if (s := self.properties.get(n)) is not None]
+        if self.profile is not None:
+            texts += [str(self.profile[1].get(k) or "") for k in ("_applicationUrl", "_sslPort")]
+        return frozenset(int(m) for t in texts for m in re.findall(r"(?::|^)(\d{2,5})(?=/|$)", t.strip()))
+
+    @property
     def kind(self) -> ProjectKind:
         """ASP.NET Core when the project uses the Web SDK or has an IISExpress launch profile."""
         return ProjectKind.ASPNETCORE if self.sdk_web or self.profile is not None else ProjectKind.ASPNET
@@ -156,6 +164,9 @@ def _msbuild_properties(path: Path, shown: str) -> tuple[dict[str, Setting], boo
             text = (el.text or "").strip()
             if text or name not in props:
                 props[name] = Setting(text, ConfigSource(shown, line_of(el)))
+    for el in root.iter():
+        if isinstance(el.tag, str) and local_name(el).lower() == "iisurl" and (el.text or "").strip():
+            props.setdefault("iisurl", Setting((el.text or "").strip(), ConfigSource(shown, line_of(el))))
     sdk = (root.get("Sdk") or "").strip().lower() == "microsoft.net.sdk.web" or any(
         (e.get("Name") or "").strip().lower() == "microsoft.net.sdk.web" for e in children(root, "Sdk"))
     return props, sdk
@@ -177,9 +188,13 @@ def _launch_profile(folder: Path, root: Path, problems: list[Problem]) -> tuple[
         profiles = data.get("profiles") if isinstance(data, dict) else None
         if not isinstance(profiles, dict):
             return None
+        iis = data.get("iisSettings", {}).get("iisExpress", {}) if isinstance(data.get("iisSettings"), dict) else {}
         for name, prof in profiles.items():
             if isinstance(prof, dict) and str(prof.get("commandName", "")).lower() == "iisexpress":
-                return str(name), prof, ConfigSource(shown, _json_line(text, str(name), "use64Bit"))
+                urls = dict(prof)
+                if isinstance(iis, dict):  # NOTE: the site's URL and SSL port live in iisSettings.iisExpress
+                    urls["_applicationUrl"], urls["_sslPort"] = iis.get("applicationUrl"), iis.get("sslPort")
+                return str(name), urls, ConfigSource(shown, _json_line(text, str(name), "use64Bit"))
     return None
 
 
@@ -316,11 +331,30 @@ def _site_folder(server: Server, site_name: str) -> str:
     return normalize(vdir.physical_path).rstrip("\\") if vdir is not None else ""
 
 
-def match_site(server: Server, solution: Path, project_dir: Path) -> tuple[str, str] | None:
+def site_ports(config: Path, shown: str) -> dict[str, frozenset[int]]:
+    """Site name -> the ports of its bindings (``bindingInformation="*:44321:localhost"``)."""
+    out: dict[str, frozenset[int]] = {}
+    try:
+        root = parse_file(config, shown)
+    except ConfigError:
+        return out
+    for app_host in children(root, "system.applicationHost"):
+        for sites in children(app_host, "sites"):
+            for site in children(sites, "site"):
+                ports = {int(m.group(1)) for b in site.iter() if isinstance(b.tag, str) and local_name(b) == "binding"
+                         if (m := re.match(r"[^:]*:(\d+):", b.get("bindingInformation") or ""))}
+                out[site.get("name") or ""] = frozenset(ports)
+    return out
+
+
+def match_site(server: Server, solution: Path, project_dir: Path, ports: frozenset[int] = frozenset(),
+               bindings: dict[str, frozenset[int]] | None = None) -> tuple[str, str] | None:
     """``(site, windows folder)``: the site whose root physicalPath ends with the project's folder path
-    relative to the solution (the longest such ending wins; then the site named after the project)."""
+    relative to the solution (the longest such ending wins); among equals (Visual Studio adds ``Name(2)`` when
+    a project moves), the site bound to the project's port (``<IISUrl>``, launch settings), then the one named
+    after the project."""
     rel = [p.lower() for p in project_dir.relative_to(solution).parts] if project_dir != solution else []
-    best: tuple[int, int, str, str] | None = None
+    best: tuple[int, int, int, str, str] | None = None
     for site in server.sites:
         win = _site_folder(server, site.name)
         if not win or "%" in win:
@@ -332,9 +366,10 @@ def match_site(server: Server, solution: Path, project_dir: Path) -> tuple[str, 
         if n < len(rel) or (not rel and not parts):
             continue
         named = int(site.name.lower() == project_dir.name.lower())
-        if best is None or (n, named) > best[:2]:
-            best = (n, named, site.name, win)
-    return (best[2], best[3]) if best is not None else None
+        bound = int(bool(ports & (bindings or {}).get(site.name, frozenset())))
+        if best is None or (n, bound, named) > best[:3]:
+            best = (n, bound, named, site.name, win)
+    return (best[3], best[4]) if best is not None else None
 
 
 def launcher(project: ProjectFile, host: Path | None, win: str | None) -> str:
@@ -405,11 +440,12 @@ def read_workspace(folder: Path, image: ServerImage, os_arch: Arch, os_arch_from
     server = read_server(bare, os_arch, os_arch_from, path, shown_as=shown)
     projects: list[IisExpressProject] = []
     mounts: dict[str, Path] = {}
+    bindings = site_ports(path, shown)
     for p in files:
         use = p.prop("UseIISExpress")
         if use is not None and _bool(use.value) is False:
             continue  # NOTE: the project runs under IIS or the development server, not IIS Express
-        hit = match_site(server, solution, p.path.parent)
+        hit = match_site(server, solution, p.path.parent, p.ports, bindings)
         if hit is None:
             if p.profile is not None or use is not None:
                 problems.append(Problem(p.shown, None, f"no site in {shown} has the folder of project '{p.name}'; "
