@@ -247,3 +247,46 @@ def test_every_corpus_iisexpress_config_reads_and_matches_its_own_sites(tmp_path
     jsonschema.validate(doc, SCHEMA)
     assert code in (0, 1) and [p["site"] for p in doc["iisexpress"]] == [site.name]
     assert not [p for p in doc["problems"] if "%IIS_SITES_HOME%" in p["message"]]
+
+
+def test_iisexpress_arch_option_does_not_override_a_project_setting(tmp_path: Path) -> None:
+    """A true/false in the project wins over Visual Studio's option (F2.2), which --iisexpress-arch stands for."""
+    sol = classic_solution(tmp_path, use64="true", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    code, doc = scan_json(sol, "--iisexpress-arch", "x86")
+    assert code == 0 and doc["iisexpress"][0]["decided_by"] == "project"
+
+
+def test_framework_dependent_debug_build_without_x86_dotnet_gives_500_31_with_the_profile_fix(tmp_path: Path) -> None:
+    """F5's usual output: bin/Debug/<tfm> with an app host and no hostfxr; a 32-bit iisexpress.exe needs the x86
+    dotnet under Program Files (x86) (F2.4), and only x64 is installed."""
+    sol = core_solution(tmp_path / "sol", use64=False, arch="x64")
+    debug = sol / CORE / "bin" / "Debug" / "net8.0"
+    debug.mkdir(parents=True)
+    shutil.copyfile(fixture("apphost_x64.exe"), debug / f"{CORE}.exe")
+    shutil.copyfile(fixture("managed_anycpu.dll"), debug / f"{CORE}.dll")
+    (debug / f"{CORE}.runtimeconfig.json").write_text(
+        '{"runtimeOptions": {"tfm": "net8.0", "frameworks": [{"name": "Microsoft.NETCore.App", "version": "8.0.0"}, '
+        '{"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}]}}\n', encoding="utf-8")
+    machine = tmp_path / "c"
+    dotnet = machine / "Program Files" / "dotnet"
+    for sub in ("host/fxr/8.0.0", "shared/Microsoft.NETCore.App/8.0.1", "shared/Microsoft.AspNetCore.App/8.0.1"):
+        (dotnet / sub).mkdir(parents=True)
+    shutil.copyfile(fixture("hostfxr_x64.dll"), dotnet / "host" / "fxr" / "8.0.0" / "hostfxr.dll")
+    (machine / "Windows" / "SysWOW64").mkdir(parents=True)
+    code, doc = scan_json(sol, "--drive", f"C={machine}")
+    assert "bin/debug/net8.0" in doc["iisexpress"][0]["output"].lower() and "also found" in doc["iisexpress"][0]["output"]
+    [f] = _findings(doc, "aspnetcore-runtime-missing")
+    assert code == 1 and f["severity"] == "error" and "500.31" in f["symptom"]
+    assert "\"use64Bit\": true" in f["fixes"][0]["summary"] and f["fixes"][0]["verified"] is True
+    assert not f["rejected_fixes"]
+
+
+def test_a_global_module_of_the_other_bitness_stops_iisexpress_not_a_pool(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path / "sol", use64="")
+    machine = tmp_path / "c"
+    (machine / "Program Files (x86)" / "IIS Express").mkdir(parents=True)
+    shutil.copyfile(fixture("module_x64.dll"), machine / "Program Files (x86)" / "IIS Express" / "cachuri.dll")
+    _, doc = scan_json(sol, "--drive", f"C={machine}")
+    [f] = _findings(doc, "global-module-arch")
+    assert "Unable to start iisexpress" in f["symptom"] and "WAS" not in f["symptom"]
+    assert any("<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"] for x in f["fixes"])

@@ -85,7 +85,8 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None) -> 
 @click.option("--iisexpress", is_flag=True, default=None,
               help="IMAGE is a Visual Studio solution or project folder run by IIS Express (default: guessed).")
 @click.option("--iisexpress-arch", type=click.Choice([a.value for a in Arch]),
-              help="IIS Express: the bitness Visual Studio's 64-bit IIS Express option gives (else read or assumed).")
+              help="IIS Express: the bitness Visual Studio's 64-bit IIS Express option gives, for projects whose own "
+                   "setting is empty (else assumed 32-bit).")
 @output_options(FailOn.ERROR)
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
                  env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, iisexpress: bool | None,

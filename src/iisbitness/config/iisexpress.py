@@ -16,10 +16,11 @@ The folder is read, never written. Steps:
 4. Each project is matched to the site whose root ``physicalPath`` ends with the project's folder
    (relative to the solution), and that Windows folder is *mounted* on the project folder, so the
    pipeline reads ``bin`` and ``web.config`` as IIS Express would.
-5. Bitness (F2.1-F2.3): ``--iisexpress-arch``; else ASP.NET Core: ``use64Bit`` of the profile (schema
-   default ``true``); .NET Framework: a non-empty ``Use64BitIISExpress`` (``.csproj.user`` over
-   ``.csproj``); else Visual Studio's global option, not on disk, assumed off (its documented default
-   in VS 2015; the default of later versions is UNCONFIRMED) and reported as an assumption.
+5. Bitness (F2.1-F2.3): ASP.NET Core: ``use64Bit`` of the profile; .NET Framework: a non-empty
+   ``Use64BitIISExpress`` (``.csproj.user`` over ``.csproj``). Where neither says, ``--iisexpress-arch``
+   (standing for Visual Studio's global option, which is not on disk); else a default, reported as an
+   assumption: the launchSettings schema default ``true`` for a profile, Visual Studio's option off (its
+   documented default in VS 2015; later versions' default is UNCONFIRMED) for a project property.
 
 MSBuild ``Condition`` attributes are not evaluated: the last value in the file counts (a NOTE in the report).
 """
@@ -234,10 +235,10 @@ def _bitness(p: ProjectFile, forced: Arch | None, os_arch: Arch) -> tuple[Arch, 
         return Arch.X86, ArchFrom.OS, "32-bit Windows has only the 32-bit iisexpress.exe (facts F1.1)", ConfigSource(p.shown)
     if p.kind is ProjectKind.ASPNETCORE and p.profile is not None:
         name, prof, at = p.profile
-        if forced is not None:
-            return forced, ArchFrom.OPTION, f"--iisexpress-arch {forced.value} (launch profile '{name}' not used)", at
         val = prof.get("use64Bit")
         flag = val if isinstance(val, bool) else _bool(str(val)) if val is not None else None
+        if flag is None and forced is not None:
+            return forced, ArchFrom.OPTION, f"launch profile '{name}' has no use64Bit; --iisexpress-arch {forced.value}", at
         if flag is None:
             return (wide, ArchFrom.LAUNCH_PROFILE_DEFAULT,
                     (f"launch profile '{name}' ({at.file}) has no use64Bit: the launchSettings.json schema default "
@@ -247,14 +248,15 @@ def _bitness(p: ProjectFile, forced: Arch | None, os_arch: Arch) -> tuple[Arch, 
     prop = p.prop("Use64BitIISExpress")
     empty_at = p.properties.get("use64bitiisexpress")
     switch_at = prop.at if prop else (empty_at.at if empty_at else ConfigSource(p.shown))
-    if forced is not None:
-        return forced, ArchFrom.OPTION, f"--iisexpress-arch {forced.value}", switch_at
     flag = _bool(prop.value) if prop is not None else None
     if prop is not None and flag is not None:
         where = ArchFrom.PROJECT_USER if prop.at.file.lower().endswith(".user") else ArchFrom.PROJECT
         return (wide if flag else Arch.X86, where,
                 f"<Use64BitIISExpress>{prop.value}</Use64BitIISExpress> in {prop.at}", switch_at)
     said = "is empty" if empty_at is not None else "is not set"
+    if forced is not None:
+        why = f"<Use64BitIISExpress> {said} in {p.shown}; Visual Studio's option given as --iisexpress-arch {forced.value}"
+        return forced, ArchFrom.OPTION, why, switch_at
     return (Arch.X86, ArchFrom.VS_DEFAULT,
             (f"<Use64BitIISExpress> {said} in {p.shown}, so Visual Studio's option \"Use the 64 bit version of IIS "
              "Express for web sites and projects\" decides; it is not stored in the project and is assumed off "

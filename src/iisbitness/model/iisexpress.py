@@ -44,7 +44,7 @@ class ArchFrom(str, Enum):
     """An ``IISExpress`` profile without ``use64Bit``: the launchSettings schema default ``true`` (F2.3, UNCONFIRMED
     beyond the schema)."""
     OPTION = "option"
-    """``--iisexpress-arch`` on the command line."""
+    """``--iisexpress-arch`` on the command line: Visual Studio's option, where no project setting decides."""
     OS = "os"
     """32-bit Windows: only the 32-bit ``iisexpress.exe`` exists (F1.1)."""
     VS_DEFAULT = "vs-default"
