@@ -69,7 +69,10 @@ class Finding:
     """A bitness problem, located and explained.
 
     Attributes:
-        rule: rule id. severity: how bad. evidence: how the binary's architecture is known.
+        rule: rule id. severity: how bad. evidence: how the mismatch is known: ``read`` from the binary's
+            headers against a process architecture that is configured; ``inferred`` when the binary's
+            architecture comes from its folder or the process's is a default assumption (IIS Express,
+            :attr:`iisbitness.loadplan.plan.Process.arch_assumption`; the cause then says which).
         pool, site, application: where (None when server-wide).
         process, process_arch: the loading process (``w3wp.exe``, ``inetmgr.exe``) and its arch.
         binary: the path as configured; resolved: the file in the image, or None.

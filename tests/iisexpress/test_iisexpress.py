@@ -290,3 +290,20 @@ def test_a_global_module_of_the_other_bitness_stops_iisexpress_not_a_pool(tmp_pa
     [f] = _findings(doc, "global-module-arch")
     assert "Unable to start iisexpress" in f["symptom"] and "WAS" not in f["symptom"]
     assert any("<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"] for x in f["fixes"])
+
+
+def test_a_project_at_the_solution_root_matches_by_its_folder_name_only(tmp_path: Path) -> None:
+    """BankTech_API_V1's site folder ends ...\\BankTech_API_V1\\BankTech_API_V1: a copy of the project folder alone,
+    with the .vs folder beside the .csproj, still matches; an unrelated folder name matches no site."""
+    core = core_solution(tmp_path / "x", use64=False)
+    flat = tmp_path / CORE
+    shutil.copytree(core / CORE, flat)
+    shutil.copytree(core / ".vs", flat / ".vs")
+    code, doc = scan_json(flat)
+    assert code == 1 and [p["site"] for p in doc["iisexpress"]] == [CORE]
+    other = tmp_path / "Renamed"
+    shutil.copytree(flat, other)
+    code2, doc2 = scan_json(other)
+    assert code2 == 0 and doc2["iisexpress"] == []
+    assert "none of the configuration's sites" in run(other).output
+    assert any("no site" in p["message"] for p in doc2["problems"])

@@ -352,10 +352,15 @@ def site_ports(config: Path, shown: str) -> dict[str, frozenset[int]]:
 def match_site(server: Server, solution: Path, project_dir: Path, ports: frozenset[int] = frozenset(),
                bindings: dict[str, frozenset[int]] | None = None) -> tuple[str, str] | None:
     """``(site, windows folder)``: the site whose root physicalPath ends with the project's folder path
-    relative to the solution (the longest such ending wins); among equals (Visual Studio adds ``Name(2)`` when
+    relative to the solution, or with the project folder's name for a project at the solution's root (the
+    longest such ending wins, counting the solution folder's name); among equals (Visual Studio adds ``Name(2)`` when
     a project moves), the site bound to the project's port (``<IISUrl>``, launch settings), then the one named
     after the project."""
-    rel = [p.lower() for p in project_dir.relative_to(solution).parts] if project_dir != solution else []
+    # NOTE: every folder below the solution must match, and at least the project folder's own name (a project at
+    # the solution's root); the solution folder's name only ranks, since a clone may be named otherwise
+    below = [p.lower() for p in project_dir.relative_to(solution).parts] if project_dir != solution else []
+    rel = [solution.name.lower(), *below]
+    need = max(1, len(below))
     best: tuple[int, int, int, str, str] | None = None
     for site in server.sites:
         win = _site_folder(server, site.name)
@@ -365,7 +370,7 @@ def match_site(server: Server, solution: Path, project_dir: Path, ports: frozens
         n = 0
         while n < len(rel) and n < len(parts) and parts[len(parts) - 1 - n] == rel[len(rel) - 1 - n]:
             n += 1
-        if n < len(rel) or (not rel and not parts):
+        if n < need:
             continue
         named = int(site.name.lower() == project_dir.name.lower())
         bound = int(bool(ports & (bindings or {}).get(site.name, frozenset())))

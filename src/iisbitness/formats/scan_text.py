@@ -51,6 +51,8 @@ def _iisexpress_block(con: Console, report: Report) -> None:
     """IIS Express: which iisexpress.exe runs each Visual Studio project, and how that was decided."""
     con.print()
     con.print("[bold]Visual Studio projects[/] (each runs in its own iisexpress.exe):")
+    if not report.projects:
+        con.print("  none of the configuration's sites is a project in this folder (see below)")
     for p in report.projects:
         assumed = " [yellow](assumed)[/]" if p.assumed else ""
         con.print(f"  {escape(p.name)} ({escape(p.project_file)}, site '{escape(p.site)}'): iisexpress.exe "
@@ -79,7 +81,7 @@ def render(report: Report, color: bool = False, width: int = 120) -> str:
     if s.config_only:
         con.print("[dim]The image holds configuration files only: binary architectures are inferred from their "
                   "folders where Windows decides them; the rest are listed at the end.[/]")
-    if report.projects:
+    if report.server.kind == "iisexpress":
         _iisexpress_block(con, report)
     missing = [f for f in report.findings if f.rule == "binary-missing"]
     main = [f for f in report.findings if f.rule != "binary-missing"]
@@ -87,7 +89,7 @@ def render(report: Report, color: bool = False, width: int = 120) -> str:
     for pool_name, group in groupby(main, key=lambda f: f.pool):
         con.print()
         p = pools.get(pool_name or "")
-        if report.projects:
+        if report.server.kind == "iisexpress":
             _iisexpress_header(con, report, pool_name)
         elif p is not None:
             con.print(f"[bold]Pool '{escape(p.name)}'[/]: w3wp.exe {p.worker_arch.value} "
@@ -119,7 +121,7 @@ def render(report: Report, color: bool = False, width: int = 120) -> str:
     c = report.counts()
     con.print()
     active = [p for p in report.pools if not p.idle]
-    if report.projects:
+    if report.server.kind == "iisexpress":
         con.print(f"[bold]Summary:[/] {c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s) in "
                   f"{len(report.projects)} project(s)")
     else:
