@@ -5,8 +5,9 @@ site, at the bitness the project asks for (iis-express-facts.md F1.1, F2.1-F2.3)
 ``enable32BitAppOnWin64`` says (no WAS, F4.1). The same collectors as for IIS run for that process, so
 the same rules judge it: global modules (``%IIS_BIN%`` resolves to that bitness's install folder, F1.3;
 :func:`iisbitness.image.paths.process_environment`), the project's ``bin`` (F4.3), and for ASP.NET Core
-the app Visual Studio starts through ``%LAUNCHER_PATH%`` (F2.4): the app is planned from the project's
-build or publish folder (:attr:`IisExpressProject.output_folder`) instead of the project folder.
+the app Visual Studio starts through ``%LAUNCHER_PATH%`` (F2.4; since ASP.NET Core 3.0 the app's own EXE,
+dotnet/aspnetcore #14735): the app is planned from the project's build or publish folder
+(:attr:`IisExpressProject.output_folder`) instead of the project folder.
 Sites that are no project of the scanned folder are not planned; pools no project uses are idle.
 """
 

@@ -102,7 +102,10 @@ class IisExpressProject:
     hosting_model: str = ""
     launcher: str = ""
     """ASP.NET Core: what Visual Studio sets ``%LAUNCHER_PATH%`` to: the app host EXE in ``output_folder``
-    (Windows path) when there is one, else ``dotnet`` (the app's DLL then goes in ``%LAUNCHER_ARGS%``)."""
+    (Windows path) when there is one, else ``dotnet`` (the app's DLL then goes in ``%LAUNCHER_ARGS%``).
+    MS staff, dotnet/aspnetcore #14735 (anurse): "In 2.2 and earlier ... the launcher was dotnet.exe and you had to
+    specify the app dll as an argument. In 3.0, the app itself is an exe"; newer ANCM also reads
+    ``ANCM_LAUNCHER_PATH`` (dotnet/aspnetcore #19451, #19797). Not in the facts sheet."""
 
 
 @dataclass(frozen=True, slots=True)
