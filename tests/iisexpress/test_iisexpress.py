@@ -290,6 +290,10 @@ def test_a_global_module_of_the_other_bitness_stops_iisexpress_not_a_pool(tmp_pa
     [f] = _findings(doc, "global-module-arch")
     assert "Unable to start iisexpress" in f["symptom"] and "WAS" not in f["symptom"]
     assert any("<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"] for x in f["fixes"])
+    restrict = f["fixes"][0]
+    assert restrict["commands"][0].startswith('"%ProgramFiles%\\IIS Express\\appcmd.exe" set config')
+    assert restrict["commands"][0].endswith('/apphostconfig:".vs\\SampleKVApp\\config\\applicationhost.config"')
+    assert restrict["powershell"] == [] and restrict["verified"] is True
 
 
 def test_a_project_at_the_solution_root_matches_by_its_folder_name_only(tmp_path: Path) -> None:

@@ -17,8 +17,11 @@ copy of the workspace like any other fix.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
+from iisbitness.fixes.commands import APPCMD
 from iisbitness.loadplan.plan import Load
 from iisbitness.model.edits import SetIisExpressArch
 from iisbitness.model.iisexpress import IisExpressProject, IisExpressWorkspace, SwitchKind
@@ -108,3 +111,20 @@ def out_of_process(workspace: IisExpressWorkspace, load: Load) -> Fix:
              "<AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in the project file")
     return Fix(summary=f"Host the app out of process: {where}; it then runs in its own process beside iisexpress.exe",
                note="Out-of-process is slower; use it to unblock debugging, not as the production setting.")
+
+
+IISEXPRESS_APPCMD = '"%ProgramFiles%\\IIS Express\\appcmd.exe"'
+"""IIS Express ships its own appcmd.exe in its install folder; ``/apphostconfig:`` names the file to edit (the ANCM
+installer runs ``"...\\IIS Express\\appcmd.exe" install module ... /apphostconfig:"..."``, facts F1.6
+ancm_iis_expressv2.wxs; without it appcmd edits the per-user file, not the solution's)."""
+
+
+def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace) -> Fix:
+    """``fix`` with its server appcmd lines run by IIS Express's appcmd.exe against the solution's
+    applicationhost.config (to run from the solution folder); WebAdministration PowerShell does not reach IIS
+    Express, so those lines are dropped."""
+    config = workspace.server.config_file.replace("/", "\\")
+    cmds = tuple(f'{IISEXPRESS_APPCMD}{c[len(APPCMD):]} /apphostconfig:"{config}"' if c.startswith(APPCMD) else c
+                 for c in fix.commands)
+    note = ((fix.note + " ") if fix.note else "") + "Run it from the solution folder."
+    return replace(fix, commands=cmds, powershell=(), note=note)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from iisbitness.arch import sort_arches
 from iisbitness.config.precondition import add_token, bitness_token_for
 from iisbitness.findings import Finding, Severity, rule
+from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import global_module_precondition
 from iisbitness.loadplan.plan import LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule
@@ -35,9 +36,12 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
                        f"supports loading images built for a {loader_arch_name(load.process.arch)} processor architecture\".")
         assert isinstance(load.entry, GlobalModule)
         precondition = add_token(load.entry.precondition, bitness_token_for(bin_arch))
+        restrict = global_module_precondition(load.name, precondition)
+        if plan.iisexpress is not None:
+            restrict = iisexpress.with_iisexpress_appcmd(restrict, plan.iisexpress)
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
             mismatch_cause(load, "global module"),
-            fixes(global_module_precondition(load.name, precondition), flip_fix(plan, load),
+            fixes(restrict, flip_fix(plan, load),
                   build_fix(load, "global module")),
         )
