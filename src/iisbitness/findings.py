@@ -69,7 +69,10 @@ class Finding:
     """A bitness problem, located and explained.
 
     Attributes:
-        rule: rule id. severity: how bad. evidence: how the binary's architecture is known.
+        rule: rule id. severity: how bad. evidence: how the mismatch is known: ``read`` from the binary's
+            headers against a process architecture that is configured; ``inferred`` when the binary's
+            architecture comes from its folder or the process's is a default assumption (IIS Express,
+            :attr:`iisbitness.loadplan.plan.Process.arch_assumption`; the cause then says which).
         pool, site, application: where (None when server-wide).
         process, process_arch: the loading process (``w3wp.exe``, ``inetmgr.exe``) and its arch.
         binary: the path as configured; resolved: the file in the image, or None.
@@ -115,8 +118,13 @@ class Finding:
                  fixes: tuple[Fix, ...] = ()) -> Finding:
         """A finding about one load, copying process, pool, binary and config location from it."""
         arches = load.binary.arches
+        evidence = load.binary.evidence
+        if load.process.arch_assumption is not None:
+            # NOTE: the process's own architecture is a default assumption (IIS Express, facts F2.1)
+            cause += f" {load.process.name} runs as {load.process.arch.value} by assumption: {load.process.arch_assumption}."
+            evidence = Evidence.INFERRED if evidence is Evidence.READ else evidence
         return cls(
-            rule=rule, severity=severity, evidence=load.binary.evidence,
+            rule=rule, severity=severity, evidence=evidence,
             pool=load.process.pool.name if load.process.pool else None,
             site=load.site, application=load.application,
             process=load.process.name, process_arch=load.process.arch,

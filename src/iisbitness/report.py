@@ -21,7 +21,7 @@ class ServerSummary:
     """What was scanned.
 
     Attributes:
-        kind: ``iis7+`` or ``iis6``. image: the image folder (or ``live``). config_file: the
+        kind: ``iis7+``, ``iis6`` or ``iisexpress``. image: the image folder (or ``live``). config_file: the
         main configuration file read. os_arch / os_arch_from: the OS architecture and how it was
         decided. config_only: the image holds none of the configured binaries.
     """
@@ -53,6 +53,34 @@ class PoolSummary:
     applications: tuple[str, ...]
     process: str
     idle: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSummary:
+    """IIS Express: a Visual Studio project and the ``iisexpress.exe`` that runs it (iis-express-facts.md F2).
+
+    Attributes:
+        name, project_file, kind (``aspnet`` / ``aspnetcore``), site, pool: the project and its site.
+        arch, process: the ``iisexpress.exe`` architecture and path. decided_by: ``project``,
+        ``project-user``, ``launch-profile``, ``launch-profile-default``, ``option``, ``os`` or ``vs-default``;
+        assumed: True when that is a default assumption; reason: the sentence that says which and why.
+        switch, switch_at: where a developer flips it (``project-property`` / ``launch-profile``, file:line).
+        output: ASP.NET Core: which build or publish folder was analysed ("" otherwise).
+    """
+
+    name: str
+    project_file: str
+    kind: str
+    site: str
+    pool: str
+    arch: Arch
+    process: str
+    decided_by: str
+    assumed: bool
+    reason: str
+    switch: str
+    switch_at: str
+    output: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +160,8 @@ class Report:
     schema: str = SCAN_SCHEMA
     loads: tuple[LoadEntry, ...] | None = None
     """The load map, when the scan was asked for it (``ScanOptions.load_map``); None otherwise."""
+    projects: tuple[ProjectSummary, ...] = ()
+    """IIS Express scans only: each Visual Studio project and its ``iisexpress.exe``."""
 
     def counts(self) -> dict[str, int]:
         """Findings per severity label (``error``, ``warning``, ``note``), all three present."""

@@ -88,15 +88,22 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, loa
 @click.option("--loads", "show_loads", is_flag=True,
               help="Print the load map instead: every binary each process would load, with its verdict and why "
                    "(json: schema iisbitness/loads/1, see docs/loads.md).")
+@click.option("--iisexpress", is_flag=True, default=None,
+              help="IMAGE is a Visual Studio solution or project folder run by IIS Express (default: guessed).")
+@click.option("--iisexpress-arch", type=click.Choice([a.value for a in Arch]),
+              help="IIS Express: the bitness Visual Studio's 64-bit IIS Express option gives, for projects whose own "
+                   "setting is empty (else assumed 32-bit).")
 @output_options(FailOn.ERROR)
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
-                 env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, show_loads: bool, fmt: str,
-                 fail_on: str, color: bool | None, quiet: bool) -> None:
+                 env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, show_loads: bool,
+                 iisexpress: bool | None, iisexpress_arch: str | None, fmt: str, fail_on: str, color: bool | None,
+                 quiet: bool) -> None:
     """Scan an IIS server image for bitness mismatches (read-only).
 
     IMAGE is a folder standing for the system drive C:\\ (it holds
     Windows/System32/inetsrv/config/applicationHost.config). Without IMAGE, on Windows, the live
-    server is scanned.
+    server is scanned. A Visual Studio solution or project folder is scanned as IIS Express: each
+    web project in the iisexpress.exe Visual Studio starts for it (docs/iisexpress.md).
 
     \b
     Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;
@@ -109,7 +116,8 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
-                          load_map=show_loads)
+                          load_map=show_loads, iisexpress=True if iisexpress or iisexpress_arch else None,
+                          iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None)
     try:
         with progress.shown():
             report = scan(image, options)

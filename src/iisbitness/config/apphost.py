@@ -399,7 +399,7 @@ def _owner(segments: tuple[str, ...], site_seg: tuple[str, ...], apps: list[Appl
 
 
 def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Path | None = None,
-                progress: Progress | None = None) -> Server:
+                progress: Progress | None = None, shown_as: str | None = None) -> Server:
     """Read an IIS 7+ server from ``image``.
 
     Args:
@@ -407,6 +407,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
         os_arch: OS architecture; ``os_arch_from`` says how it was decided.
         config: an explicit applicationHost.config (``--config``), else found in the image.
         progress: called with a short status line as sites are read.
+        shown_as: how to name ``config`` in findings (default: the path as given).
 
     Raises:
         ServerImageError: no applicationHost.config.
@@ -416,7 +417,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     """
     problems: list[Problem] = []
     if config is not None:
-        path, shown = config, str(config)
+        path, shown = config, shown_as or str(config)
     else:
         path, shown, problems = find_apphost(image)
     root = parse_file(path, shown)

@@ -30,7 +30,18 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def report_dict(report: Report) -> dict[str, Any]:
-    """The whole report as JSON-ready data."""
+    """The whole report as JSON-ready data (``iisexpress`` only for IIS Express scans)."""
+    out = _report_dict(report)
+    if report.projects or report.server.kind == "iisexpress":
+        out["iisexpress"] = [
+            {"project": p.name, "project_file": p.project_file, "kind": p.kind, "site": p.site, "pool": p.pool,
+             "arch": p.arch.value, "process": p.process, "decided_by": p.decided_by, "assumed": p.assumed,
+             "reason": p.reason, "switch": p.switch, "switch_at": p.switch_at, "output": p.output}
+            for p in report.projects]
+    return out
+
+
+def _report_dict(report: Report) -> dict[str, Any]:
     s = report.server
     return {
         "schema": report.schema,

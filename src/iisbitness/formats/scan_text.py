@@ -47,6 +47,30 @@ def _finding(con: Console, f: Finding) -> None:
         con.print(f"    [dim]not offered: {escape(r.summary)}: {escape(r.reason)}[/]")
 
 
+def _iisexpress_block(con: Console, report: Report) -> None:
+    """IIS Express: which iisexpress.exe runs each Visual Studio project, and how that was decided."""
+    con.print()
+    con.print("[bold]Visual Studio projects[/] (each runs in its own iisexpress.exe):")
+    if not report.projects:
+        con.print("  none of the configuration's sites is a project in this folder (see below)")
+    for p in report.projects:
+        assumed = " [yellow](assumed)[/]" if p.assumed else ""
+        con.print(f"  {escape(p.name)} ({escape(p.project_file)}, site '{escape(p.site)}'): iisexpress.exe "
+                  f"{p.arch.value}{assumed} {escape(p.process)}")
+        con.print(f"    [dim]because: {escape(p.reason)}[/]")
+        if p.output:
+            con.print(f"    [dim]app analysed: {escape(p.output)}[/]")
+
+
+def _iisexpress_header(con: Console, report: Report, pool_name: str | None) -> None:
+    runs = [p for p in report.projects if p.pool == pool_name]
+    if not runs:
+        con.print("[bold]Server-wide[/]")
+    for p in runs:
+        con.print(f"[bold]Project '{escape(p.name)}'[/]: iisexpress.exe {p.arch.value}"
+                  f"{' (assumed)' if p.assumed else ''}, pool '{escape(p.pool)}'")
+
+
 def render(report: Report, color: bool = False, width: int = 120) -> str:
     """The report as text; ANSI colours when ``color``."""
     buf = io.StringIO()
@@ -57,13 +81,17 @@ def render(report: Report, color: bool = False, width: int = 120) -> str:
     if s.config_only:
         con.print("[dim]The image holds configuration files only: binary architectures are inferred from their "
                   "folders where Windows decides them; the rest are listed at the end.[/]")
+    if report.server.kind == "iisexpress":
+        _iisexpress_block(con, report)
     missing = [f for f in report.findings if f.rule == "binary-missing"]
     main = [f for f in report.findings if f.rule != "binary-missing"]
     pools = {p.name: p for p in report.pools}
     for pool_name, group in groupby(main, key=lambda f: f.pool):
         con.print()
         p = pools.get(pool_name or "")
-        if p is not None:
+        if report.server.kind == "iisexpress":
+            _iisexpress_header(con, report, pool_name)
+        elif p is not None:
             con.print(f"[bold]Pool '{escape(p.name)}'[/]: w3wp.exe {p.worker_arch.value} "
                       f"(enable32BitAppOnWin64={str(p.enable_32bit_app_on_win64).lower()} from {p.enable_32bit_from}; "
                       f"runtime {p.managed_runtime_version or 'No Managed Code'}, {p.pipeline_mode})")
@@ -93,6 +121,10 @@ def render(report: Report, color: bool = False, width: int = 120) -> str:
     c = report.counts()
     con.print()
     active = [p for p in report.pools if not p.idle]
-    con.print(f"[bold]Summary:[/] {c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s) in "
-              f"{len(active)} active pool(s) of {len(report.pools)}")
+    if report.server.kind == "iisexpress":
+        con.print(f"[bold]Summary:[/] {c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s) in "
+                  f"{len(report.projects)} project(s)")
+    else:
+        con.print(f"[bold]Summary:[/] {c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s) in "
+                  f"{len(active)} active pool(s) of {len(report.pools)}")
     return buf.getvalue()

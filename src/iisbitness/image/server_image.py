@@ -4,6 +4,11 @@ Windows paths resolve into it case-insensitively (Windows is case-insensitive; a
 is not). A path never leaves the image: ``..`` cannot climb above a drive root, and a symlink
 or junction whose target lies outside the drive's folder is refused and reported.
 
+A developer machine (IIS Express, :mod:`iisbitness.config.iisexpress`) adds *mounts*: a Windows
+folder named in configuration (a project's ``physicalPath``, ``C:\\Users\\me\\source\\repos\\App\\App``)
+standing for a folder given on the command line; drives nobody gave are then simply absent rather than
+a problem, so that binaries outside the project fall back to inference from their folder.
+
 Live on Windows, the image is the real drive; a 32-bit Python on 64-bit Windows reads
 ``System32`` through ``%windir%\\Sysnative`` (facts E4), since it would otherwise be
 redirected to SysWOW64 and read the wrong binaries and configuration.
@@ -47,11 +52,17 @@ class ServerImage:
         drives: drive letter (upper case, no colon) -> folder standing for that drive.
         sysnative: live 32-bit Python on 64-bit Windows: read System32 via Sysnative.
         live: True when this is the running system rather than a copy.
+        mounts: Windows folder (normalised) -> host folder standing for it; looked up before drives.
+        absent_drives: an unmapped drive letter means "absent" (not a problem): a project scan.
+        label_root: host files below it are shown relative to it (the scanned project folder).
     """
 
     drives: dict[str, Path]
     sysnative: bool = False
     live: bool = False
+    mounts: dict[str, Path] = field(default_factory=dict)
+    absent_drives: bool = False
+    label_root: Path | None = None
     _listing: dict[Path, dict[str, str] | None] = field(default_factory=dict, repr=False)
     _located: dict[str, Resolved] = field(default_factory=dict, repr=False)
 
@@ -92,7 +103,14 @@ class ServerImage:
             return Resolved(p, None, "relative path: IIS resolves it against the worker's current folder, which is unknown offline")
         drive, rest = p[0].upper(), p[3:]
         base = self.drives.get(drive)
+        for prefix in sorted(self.mounts, key=len, reverse=True):
+            low, pre = p.lower(), prefix.lower().rstrip("\\")
+            if low == pre or low.startswith(pre + "\\"):
+                base, rest = self.mounts[prefix], p[len(pre):]
+                break
         if base is None:
+            if self.absent_drives:
+                return Resolved(p, None)
             return Resolved(p, None, f"drive {drive}: is not mapped (use --drive {drive}=/path/to/copy)")
         if self.sysnative and rest.lower().startswith("windows\\system32"):
             rest = "Windows\\Sysnative" + rest[len("windows\\system32"):]
@@ -108,7 +126,13 @@ class ServerImage:
         return Resolved(p, host)
 
     def display(self, host_path: Path) -> str:
-        """A host path as the user names it: relative to its drive folder, with forward slashes."""
+        """A host path as the user names it: relative to its drive folder (or the scanned project folder), with
+        forward slashes."""
+        if self.label_root is not None:
+            try:
+                return host_path.relative_to(self.label_root).as_posix()
+            except ValueError:
+                pass
         for letter, base in self.drives.items():
             try:
                 rel = host_path.relative_to(base)

@@ -26,6 +26,7 @@ from iisbitness.config.precondition import Evaluation
 from iisbitness.image.paths import Inference
 from iisbitness.model.iis6 import Iis6Filter, Iis6Server, ScriptMap
 from iisbitness.model.iis7 import AppPool, AspNetCore, GlobalModule, Handler, IsapiFilter, Server
+from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.types import PeImage
 
@@ -58,11 +59,15 @@ class Process:
         name: executable name, e.g. ``w3wp.exe``, ``inetmgr.exe``, ``inetinfo.exe``.
         arch: its architecture.
         pool: the application pool it serves (workers only).
+        arch_assumption: when ``arch`` is a default assumption rather than a setting that was read
+            (IIS Express: Visual Studio's option, not on disk), why; findings about this process are
+            then INFERRED, not READ (iis-express-facts.md F2.1).
     """
 
     name: str
     arch: Arch
     pool: AppPool | None = None
+    arch_assumption: str | None = None
 
     def describe(self) -> str:
         """E.g. ``"w3wp.exe of pool 'X' (x86, 32-bit under WOW64)"``."""
@@ -389,6 +394,8 @@ class LoadPlan:
         outlook: per pool hosting applications, what would fail at each worker architecture.
         iis6: the IIS 6 model when the plan is of an IIS 6 server (``server`` is then its projection
             for the report); None for IIS 7+.
+        iisexpress: the Visual Studio projects when the plan is of IIS Express on a developer machine
+            (each project's ``iisexpress.exe`` is a process; ``server`` is its applicationhost.config).
     """
 
     server: Server
@@ -399,6 +406,7 @@ class LoadPlan:
     problems: tuple[Problem, ...] = ()
     outlook: tuple[PoolOutlook, ...] = ()
     iis6: Iis6Server | None = None
+    iisexpress: IisExpressWorkspace | None = None
 
     def loads_of(self, *kinds: LoadKind) -> Iterator[Load]:
         """The loads of the given kinds, in plan order."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from iisbitness.arch import Arch
 from iisbitness.model.iis6 import Iis6App, Iis6Filter, Iis6Server, ScriptMap, WebSvcExt
 from iisbitness.model.iis7 import Application, AppPool, Server, Site, WebConfigEffect
+from iisbitness.model.iisexpress import ArchFrom, IisExpressWorkspace
 from iisbitness.model.source import ConfigSource
 
 
@@ -151,8 +152,23 @@ class RegisterAspNet:
 Iis6Edit = SetWow64 | SetIsolation5 | RegisterAspNet
 """An edit of an IIS 6 metabase."""
 
-Edit = Iis7Edit | Iis6Edit
-"""Any configuration edit a fix makes, IIS 7+ or IIS 6."""
+
+# IIS Express (a developer machine): the bitness is the project's setting (iis-express-facts.md F2.2, F2.3).
+
+@dataclass(frozen=True, slots=True)
+class SetIisExpressArch:
+    """Make Visual Studio start the ``arch`` ``iisexpress.exe`` for project ``project``: its
+    ``<Use64BitIISExpress>`` property or its launch profile's ``use64Bit``."""
+
+    project: str
+    arch: Arch
+
+
+IisExpressEdit = SetIisExpressArch
+"""An edit of a Visual Studio project's IIS Express settings."""
+
+Edit = Iis7Edit | Iis6Edit | IisExpressEdit
+"""Any configuration edit a fix makes, IIS 7+, IIS 6 or IIS Express."""
 
 
 def _to_folder(path: str, arch: Arch) -> str:
@@ -194,3 +210,16 @@ def apply_all_iis6(server: Iis6Server, edits: tuple[Edit, ...]) -> Iis6Server:
         if isinstance(e, SetWow64 | SetIsolation5 | RegisterAspNet):
             server = apply_iis6(server, e)
     return server
+
+
+def apply_all_iisexpress(workspace: IisExpressWorkspace, edits: tuple[Edit, ...]) -> IisExpressWorkspace:
+    """``workspace`` with every IIS Express edit made (project bitness), and the IIS 7+ edits made to its
+    applicationhost.config model; nothing is written."""
+    projects = workspace.projects
+    for e in edits:
+        if isinstance(e, SetIisExpressArch):
+            projects = tuple(
+                replace(p, arch=e.arch, arch_from=ArchFrom.PROJECT if p.switch.value == "project-property"
+                        else ArchFrom.LAUNCH_PROFILE, reason=f"changed by the fix to {e.arch.value}")
+                if p.name.lower() == e.project.lower() else p for p in projects)
+    return replace(workspace, server=apply_all(workspace.server, edits), projects=projects)

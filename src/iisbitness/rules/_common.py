@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from iisbitness.arch import Arch, format_arches
 from iisbitness.findings import Fix
+from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import flip_pool, move_to_new_pool
 from iisbitness.loadplan.plan import Evidence, Load, LoadKind, LoadPlan, worker_candidates
 from iisbitness.model.iis7 import GlobalModule, Handler, IsapiFilter
@@ -55,7 +56,10 @@ def mismatch_cause(load: Load, what: str) -> str:
 
 def flip_fix(plan: LoadPlan, load: Load, pool_stopped: bool = False) -> Fix | None:
     """Running the pool at an architecture the binary fits, when one exists; ``pool_stopped``: the
-    mismatch stops the pool (rapid-fail protection), so the fix also starts it."""
+    mismatch stops the pool (rapid-fail protection), so the fix also starts it (IIS Express: the project's
+    iisexpress.exe bitness, :func:`iisbitness.fixes.iisexpress.flip`)."""
+    if plan.iisexpress is not None:
+        return iisexpress.flip(plan.iisexpress, load, plan.server.os_arch)
     pool = load.process.pool
     arches = load.binary.arches
     if pool is None or arches is None:
@@ -67,7 +71,10 @@ def flip_fix(plan: LoadPlan, load: Load, pool_stopped: bool = False) -> Fix | No
 
 
 def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
-    """Moving the load's application into a new pool of an architecture the binary fits."""
+    """Moving the load's application into a new pool of an architecture the binary fits (not IIS Express:
+    each project has its own iisexpress.exe already)."""
+    if plan.iisexpress is not None:
+        return None
     pool = load.process.pool
     arches = load.binary.arches
     if pool is None or arches is None or load.site is None or load.application is None:
@@ -88,6 +95,11 @@ def build_fix(load: Load, what: str) -> Fix:
     return Fix(summary=f"Install or build a {arch.value} version of {what} '{load.name}' "
                        f"({load.binary.configured}) for {arch.bits}-bit workers",
                note="Register each build with a bitness32 / bitness64 preCondition so that each worker loads its own.")
+
+
+def platform_target_fix(plan: LoadPlan, load: Load) -> Fix | None:
+    """IIS Express only: the platform target of the project that builds the offending assembly (F4.2)."""
+    return iisexpress.platform_target(load) if plan.iisexpress is not None else None
 
 
 def fixes(*candidates: Fix | None) -> tuple[Fix, ...]:

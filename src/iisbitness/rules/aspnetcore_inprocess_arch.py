@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.loadplan.plan import AspNetCoreHost, HostingLayout, Load, LoadKind, LoadPlan
 from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
@@ -54,6 +55,9 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
                  "A process can only load DLLs of its own architecture.")
         symptom = (f"{first.site}{first.application}: HTTP Error 500.32 - ANCM Failed to Load dll (Application log: "
                    "event 1010, IIS AspNetCore Module V2, ErrorCode '0x800700c1').")
+        # NOTE: under IIS Express the developer's fixes are project settings (fixes/iisexpress.py)
+        ws = plan.iisexpress
+        tail = ((iisexpress.publish_for(first), iisexpress.out_of_process(ws, first)) if ws is not None
+                else (publish_fix(first), out_of_process_fix(first)))
         yield Finding.for_load(first, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
-                               fixes(flip_fix(plan, first), split_fix(plan, first), publish_fix(first),
-                                     out_of_process_fix(first)))
+                               fixes(flip_fix(plan, first), split_fix(plan, first), *tail))

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from iisbitness.arch import format_arches, sort_arches
 from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import flip_pool, move_to_new_pool
 from iisbitness.loadplan.plan import AspNetCoreHost, Evidence, Load, LoadKind, LoadPlan, RuntimeCheck
 
@@ -35,6 +36,9 @@ def _fit_fixes(plan: LoadPlan, load: Load) -> tuple[Fix, ...]:
     target = next((a for a in arches if a is not load.process.arch), None)
     if target is None:
         return ()
+    if plan.iisexpress is not None:  # NOTE: IIS Express: the project's bitness switch, not the pool (fixes/iisexpress.py)
+        project = iisexpress.project_of(plan.iisexpress, load)
+        return (iisexpress.bitness_fix(project, target),) if project is not None else ()
     out = [flip_pool(pool.name, target, plan.server.os_arch)]
     if len(plan.server.applications_in(pool)) > 1 and load.site is not None and load.application is not None:
         out.append(move_to_new_pool(((load.site, load.application),), f"{pool.name} ({target.value})", target,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from iisbitness.arch import sort_arches
 from iisbitness.config.precondition import add_token, bitness_token_for
 from iisbitness.findings import Finding, Severity, rule
+from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import global_module_precondition
 from iisbitness.loadplan.plan import LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule
@@ -27,11 +28,22 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
                    f"configuration problem. The current configuration only supports loading images built for a "
                    f"{loader_arch_name(load.process.arch)} processor architecture\"), and rapid-fail protection "
                    f"disables the pool (WAS event 5002).")
+        if plan.iisexpress is not None:  # NOTE: no WAS in IIS Express: the process itself fails to start (facts sheet
+            # iis-express-facts.md section 5, dotnet/aspnetcore #1067, iisnode #523)
+            symptom = (f"The {load.process.arch.value} iisexpress.exe does not start (\"Failed processing with hr = 800700c1 "
+                       "... Error loading global modules ... Unable to start iisexpress.\"), so F5 fails for every project "
+                       f"it runs; Application log: \"The Module DLL '{load.binary.windows_path}' could not be loaded ... only "
+                       f"supports loading images built for a {loader_arch_name(load.process.arch)} processor architecture\".")
         assert isinstance(load.entry, GlobalModule)
         precondition = add_token(load.entry.precondition, bitness_token_for(bin_arch))
+        if plan.iisexpress is not None:
+            restrict = iisexpress.with_iisexpress_appcmd(global_module_precondition(load.name, precondition),
+                                                         plan.iisexpress)
+        else:
+            restrict = global_module_precondition(load.name, precondition, pool)
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
             mismatch_cause(load, "global module"),
-            fixes(global_module_precondition(load.name, precondition, pool), flip_fix(plan, load, pool_stopped=True),
+            fixes(restrict, flip_fix(plan, load, pool_stopped=plan.iisexpress is None),
                   build_fix(load, "global module")),
         )

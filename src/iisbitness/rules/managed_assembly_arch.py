@@ -12,7 +12,7 @@ from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
 from iisbitness.pe.types import ImageKind
-from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, split_fix
+from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, platform_target_fix, split_fix
 
 STRONGNAMESIGNED = 0x8
 BIT32PREFERRED = 0x20000
@@ -57,4 +57,5 @@ def managed_assembly_arch(plan: LoadPlan) -> Iterator[Finding]:
                    "incorrect format.\" (HRESULT 0x8007000B)")
         yield Finding.for_load(load, managed_assembly_arch.id, managed_assembly_arch.severity, symptom,
                                mismatch_cause(load, "the bin assembly"),
-                               fixes(flip_fix(plan, load), split_fix(plan, load), rebuild_fix(load)))
+                               fixes(flip_fix(plan, load), split_fix(plan, load), platform_target_fix(plan, load),
+                                     rebuild_fix(load)))

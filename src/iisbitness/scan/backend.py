@@ -7,6 +7,8 @@ same steps for either and never asks which it was given.
 
 - :class:`Iis7Backend`: applicationHost.config + web.config (IIS 7 and later). Every rule runs;
   the ``iis6-*`` rules find nothing on an IIS 7+ plan.
+- :class:`~iisbitness.scan.iisexpress.IisExpressBackend` (its own module): IIS Express under Visual
+  Studio, one ``iisexpress.exe`` per project.
 - :class:`Iis6Backend`: MetaBase.xml (IIS 6). Only rules that understand an IIS 6 plan run: the
   ``iis6-*`` rules and the generic ``binary-missing`` / ``binary-invalid``; the IIS 7+ rules' fixes
   (appcmd, preConditions, per-pool bitness) do not exist on IIS 6.
@@ -29,7 +31,7 @@ from iisbitness.model.edits import Edit, apply_all, apply_all_iis6
 from iisbitness.model.iis6 import Iis6Server
 from iisbitness.model.iis7 import Server
 from iisbitness.model.source import Problem
-from iisbitness.report import PoolSummary, ServerSummary
+from iisbitness.report import PoolSummary, ProjectSummary, ServerSummary
 
 GENERIC_RULES = frozenset({"binary-missing", "binary-invalid", "isapi-not-allowed"})
 """Rules that read only loads and apply to IIS 6 plans as they are."""
@@ -68,6 +70,10 @@ class Backend(Protocol):
         """The report's pool table, in configuration order."""
         ...
 
+    def project_summaries(self) -> tuple[ProjectSummary, ...]:
+        """IIS Express: the Visual Studio projects and their iisexpress.exe; empty for servers."""
+        ...
+
 
 def _w3wp(arch: Arch, os_arch: Arch) -> str:
     folder = "SysWOW64" if arch is Arch.X86 and os_arch.is_64bit else "System32"
@@ -101,6 +107,10 @@ class Iis7Backend:
     def edited(self, edits: tuple[Edit, ...]) -> Iis7Backend:
         """A copy with the IIS 7+ edits made."""
         return Iis7Backend(apply_all(self.server, edits))
+
+    def project_summaries(self) -> tuple[ProjectSummary, ...]:
+        """None: a server has no Visual Studio projects."""
+        return ()
 
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
         """The server block: kind ``iis7+``."""
@@ -145,6 +155,10 @@ class Iis6Backend:
     def edited(self, edits: tuple[Edit, ...]) -> Iis6Backend:
         """A copy with the IIS 6 edits made."""
         return Iis6Backend(apply_all_iis6(self.server, edits))
+
+    def project_summaries(self) -> tuple[ProjectSummary, ...]:
+        """None: a server has no Visual Studio projects."""
+        return ()
 
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
         """The server block: kind ``iis6``."""

@@ -5,17 +5,21 @@ rules -> verified findings -> :class:`~iisbitness.report.Report`.
 
 The backend is chosen by what the image holds (:func:`read_backend`): applicationHost.config is
 IIS 7+; only ``Windows/System32/inetsrv/MetaBase.xml`` is IIS 6; ``--config`` decides by content.
+A Visual Studio solution or project folder (``--iisexpress``, or a folder with ``.vs``/``.sln``/``.csproj``
+and no ``Windows``) is IIS Express on a developer machine (:func:`scan_iisexpress`).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import APPHOST, read_server
+from iisbitness.config.iisexpress import has_project, read_workspace
 from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
 from iisbitness.errors import CacheError
 from iisbitness.findings import Finding, Rule
@@ -30,6 +34,7 @@ from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.scan.backend import Backend, Iis6Backend, Iis7Backend
+from iisbitness.scan.iisexpress import IisExpressBackend
 from iisbitness.scan.loadmap import load_map
 
 log = logging.getLogger(__name__)
@@ -52,6 +57,10 @@ class ScanOptions:
         cache: a SQLite file remembering what was read from each binary (``--cache``); a second
             scan of an unchanged server reads no binary again (:mod:`iisbitness.pe.store`).
         load_map: also build the load map (``Report.loads``, ``scan --loads``).
+        iisexpress: scan a Visual Studio solution/project folder for IIS Express (True), a server image
+            (False), or decide from the folder (None).
+        iisexpress_arch: IIS Express: the ``iisexpress.exe`` bitness Visual Studio's global option gives
+            (``--iisexpress-arch``), instead of reading/assuming it (iis-express-facts.md F2.1).
     """
 
     os_arch: Arch | None = None
@@ -63,6 +72,8 @@ class ScanOptions:
     on_read: Callable[[Path], None] | None = None
     cache: Path | None = None
     load_map: bool = False
+    iisexpress: bool | None = None
+    iisexpress_arch: Arch | None = None
 
 
 def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] | None = None) -> list[Finding]:
@@ -122,6 +133,8 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
             MetaBase.xml) unusable.
     """
     options = options or ScanOptions()
+    if image is not None and wants_iisexpress(image, options):
+        return scan_iisexpress(image, options)
     img = open_image(image, options)
     if options.os_arch is not None:
         os_arch, os_from = options.os_arch, "--os-arch"
@@ -129,6 +142,41 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
         os_arch, os_from = detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
     return analyse(backend, img, options, str(image) if image is not None else "live")
+
+
+def wants_iisexpress(folder: Path, options: ScanOptions) -> bool:
+    """``--iisexpress``, or a Visual Studio solution/project folder that is not a server image."""
+    if options.iisexpress is not None:
+        return options.iisexpress
+    return has_project(folder) and ServerImage.offline(folder).find_child(folder, "Windows") is None
+
+
+def scan_iisexpress(folder: Path, options: ScanOptions) -> Report:
+    """Scan a Visual Studio solution or project folder: each web project in the ``iisexpress.exe`` that runs it.
+
+    The machine's own files (``Program Files\\IIS Express``, ``dotnet``) come from ``--drive C=...`` or, on
+    Windows, the live system drive; without them they are absent and their architecture is inferred from
+    their folder. The OS is x64 unless ``--os-arch`` or that drive says otherwise.
+
+    Raises:
+        ServerImageError: no IIS Express configuration. ConfigError: it is not usable XML.
+    """
+    if options.drives:
+        machine = ServerImage.offline(options.drives.get("C", folder), options.drives)
+        if "C" not in options.drives:
+            machine.drives.pop("C")
+    elif sys.platform == "win32":
+        machine = ServerImage.live_system()
+    else:
+        machine = ServerImage({})
+    if options.os_arch is not None:
+        os_arch, os_from = options.os_arch, "--os-arch"
+    elif "C" in machine.drives:
+        os_arch, os_from = detect_os_arch(machine)
+    else:
+        os_arch, os_from = Arch.X64, "assumed (a developer machine; no --drive C= given; --os-arch to change)"
+    workspace, img = read_workspace(folder, machine, os_arch, os_from, options.iisexpress_arch, options.config)
+    return analyse(IisExpressBackend(workspace), img, options, str(folder))
 
 
 def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str) -> Report:
@@ -169,4 +217,5 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
         findings=tuple(findings),
         problems=tuple(dict.fromkeys(problems)),
         rules=tuple(r.id for r in rules),
+        projects=backend.project_summaries(),
     )

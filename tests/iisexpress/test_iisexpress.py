@@ -1,0 +1,313 @@
+"""IIS Express under Visual Studio (issue 16): which iisexpress.exe runs each project, and the same rules as a
+server against it, with fixes where a developer works."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]
+import pytest
+
+from iisbitness.arch import Arch
+from iisbitness.config.apphost import read_server
+from iisbitness.config.iisexpress import match_site, site_ports
+from iisbitness.image.server_image import ServerImage
+from iisbitness.scan.pipeline import ScanOptions, scan
+from tests.conftest import REPO, corpus_dir, fixture
+from tests.iisexpress.solution import (
+    CLASSIC,
+    CORE,
+    GANESH,
+    classic_solution,
+    core_solution,
+    corpus_file,
+    run,
+    scan_json,
+    tree_digest,
+)
+
+SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "scan-1.json").read_text(encoding="utf-8"))
+
+
+def _findings(doc: dict[str, Any], rule: str) -> list[dict[str, Any]]:
+    return [f for f in doc["findings"] if f["rule"] == rule]
+
+
+def test_32bit_iisexpress_and_x64_bin_assembly_gives_badimageformat_with_the_property_fix(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    code, doc = scan_json(sol)
+    jsonschema.validate(doc, SCHEMA)
+    assert code == 1 and doc["server"]["kind"] == "iisexpress"
+    [f] = _findings(doc, "managed-assembly-arch")
+    assert f["process"] == "iisexpress.exe" and f["process_arch"] == "x86" and f["site"] == CLASSIC
+    assert f["binary"].endswith("\\bin\\Vendor.Imaging.dll") and f["binary_arch"] == ["x64"]
+    assert "BadImageFormatException" in f["symptom"] and "incorrect format" in f["symptom"]
+    # the bitness is Visual Studio's option, not on disk: said so, and the finding is inferred, not read
+    assert f["evidence"] == "inferred" and "by assumption" in f["cause"]
+    [p] = doc["iisexpress"]
+    assert p["decided_by"] == "vs-default" and p["assumed"] is True and p["arch"] == "x86"
+    assert p["process"] == "C:\\Program Files (x86)\\IIS Express\\iisexpress.exe"
+    assert "Use the 64 bit version of IIS Express" in p["reason"] and "F2.1" in p["reason"]
+    fix = f["fixes"][0]
+    assert "<Use64BitIISExpress>true</Use64BitIISExpress>" in fix["summary"]
+    assert f"{CLASSIC}/{CLASSIC}.csproj:10" in fix["summary"] and fix["verified"] is True
+    assert "Use the 64 bit version of IIS Express for web sites and projects" in fix["note"]
+    assert any("<PlatformTarget>AnyCPU</PlatformTarget>" in x["summary"] for x in f["fixes"])
+    assert not any("appcmd" in c for x in f["fixes"] for c in x["commands"])
+
+
+def test_use64bitiisexpress_true_clears_it(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="true", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    code, doc = scan_json(sol)
+    assert code == 0 and doc["findings"] == []
+    [p] = doc["iisexpress"]
+    assert (p["arch"], p["decided_by"], p["assumed"]) == ("x64", "project", False)
+    assert p["process"] == "C:\\Program Files\\IIS Express\\iisexpress.exe"
+
+
+def test_64bit_iisexpress_and_x86_assembly_gives_the_false_fix(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="true", bin_files={"Legacy.Interop.dll": "managed_x86.dll"})
+    code, doc = scan_json(sol)
+    [f] = _findings(doc, "managed-assembly-arch")
+    assert code == 1 and f["process_arch"] == "x64" and f["evidence"] == "read"
+    assert "<Use64BitIISExpress>false</Use64BitIISExpress>" in f["fixes"][0]["summary"]
+    assert f["fixes"][0]["verified"] is True
+
+
+def test_csproj_user_overrides_the_project(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="true", user="false", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    code, doc = scan_json(sol)
+    [f] = _findings(doc, "managed-assembly-arch")
+    assert doc["iisexpress"][0]["decided_by"] == "project-user"
+    assert f"{CLASSIC}.csproj.user:5" in f["fixes"][0]["summary"] and f["fixes"][0]["verified"] is True
+    assert code == 1
+
+
+def test_empty_csproj_user_leaves_the_project_value(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="true", user="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    code, doc = scan_json(sol)
+    assert code == 0 and doc["iisexpress"][0]["decided_by"] == "project"
+
+
+def test_iisexpress_arch_option_overrides_the_assumption(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    code, doc = scan_json(sol, "--iisexpress-arch", "x64")
+    assert code == 0 and doc["iisexpress"][0]["decided_by"] == "option" and doc["iisexpress"][0]["assumed"] is False
+
+
+def test_native_dll_in_bin_is_a_warning_with_the_property_fix(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="", bin_files={"libsodium.dll": "nativelib_x64.dll"})
+    _, doc = scan_json(sol)
+    [f] = _findings(doc, "native-library-arch")
+    assert f["severity"] == "warning" and f["process"] == "iisexpress.exe"
+    assert "<Use64BitIISExpress>true</Use64BitIISExpress>" in f["fixes"][0]["summary"]
+
+
+def test_vs2015_layout_and_text_output(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"}, layout="vs2015")
+    res = run(sol)
+    assert res.exit_code == 1
+    assert ".vs/config/applicationhost.config" in res.output and "F3.2" in res.output
+    assert "iisexpress.exe x86 (assumed)" in res.output
+    assert "Use64BitIISExpress" in res.output and "1 project(s)" in res.output
+
+
+def test_aspnetcore_use64bit_false_and_x64_publish_gives_500_32(tmp_path: Path) -> None:
+    sol = core_solution(tmp_path, use64=False, arch="x64")
+    code, doc = scan_json(sol)
+    jsonschema.validate(doc, SCHEMA)
+    [f] = _findings(doc, "aspnetcore-inprocess-arch")
+    assert code == 1 and f["process"] == "iisexpress.exe" and f["process_arch"] == "x86" and f["evidence"] == "read"
+    assert "500.32" in f["symptom"] and f["site"] == CORE
+    assert "publish" in f["binary"] and f["binary_arch"] == ["x64"]
+    fix = f["fixes"][0]
+    assert "\"use64Bit\": true" in fix["summary"] and "launchSettings.json" in fix["summary"]
+    assert fix["verified"] is True
+    assert any("ancmHostingModel" in x["summary"] for x in f["fixes"])
+    [p] = doc["iisexpress"]
+    assert (p["kind"], p["decided_by"], p["switch"]) == ("aspnetcore", "launch-profile", "launch-profile")
+    assert "publish" in p["output"]
+    assert _findings(doc, "aspnetcore-runtime-missing") == []
+
+
+def test_aspnetcore_use64bit_true_is_clean(tmp_path: Path) -> None:
+    code, doc = scan_json(core_solution(tmp_path, use64=True, arch="x64"))
+    assert code == 0 and doc["findings"] == []
+
+
+def test_aspnetcore_profile_without_use64bit_takes_the_schema_default_and_says_so(tmp_path: Path) -> None:
+    code, doc = scan_json(core_solution(tmp_path, use64=None, arch="x86"))
+    [p] = doc["iisexpress"]
+    assert (p["arch"], p["decided_by"], p["assumed"]) == ("x64", "launch-profile-default", True)
+    [f] = _findings(doc, "aspnetcore-inprocess-arch")
+    assert code == 1 and f["evidence"] == "inferred" and "\"use64Bit\": false" in f["fixes"][0]["summary"]
+
+
+def test_aspnetcore_out_of_process_profile_loads_nothing_in_iisexpress(tmp_path: Path) -> None:
+    code, doc = scan_json(core_solution(tmp_path, use64=False, arch="x64", hosting="OutOfProcess"))
+    assert code == 0 and doc["findings"] == []
+
+
+def test_iis_bin_resolves_to_the_install_folder_of_that_bitness(tmp_path: Path) -> None:
+    """%IIS_BIN% in the 32-bit iisexpress.exe is Program Files (x86)\\IIS Express (facts F1.3): an x64
+    cachuri.dll there (UriCacheModule) breaks every project started by it."""
+    sol = classic_solution(tmp_path / "sol", use64="")
+    machine = tmp_path / "c"
+    ie = machine / "Program Files (x86)" / "IIS Express"
+    ie.mkdir(parents=True)
+    shutil.copyfile(fixture("module_x64.dll"), ie / "cachuri.dll")
+    (machine / "Windows" / "SysWOW64").mkdir(parents=True)
+    code, doc = scan_json(sol, "--drive", f"C={machine}")
+    mods = _findings(doc, "global-module-arch")
+    assert code == 1 and [m["resolved"] for m in mods] == ["Program Files (x86)/IIS Express/cachuri.dll"]
+    assert mods[0]["process"] == "iisexpress.exe" and mods[0]["process_arch"] == "x86"
+    _, doc64 = scan_json(sol, "--drive", f"C={machine}", "--iisexpress-arch", "x64")
+    assert _findings(doc64, "global-module-arch") == []
+
+
+def test_use_global_application_host_file_reads_the_per_user_config(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path / "sol", use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"}, layout="none")
+    proj = sol / CLASSIC / f"{CLASSIC}.csproj"
+    proj.write_text(proj.read_text(encoding="utf-8").replace(
+        "<IISExpressSSLPort />", "<IISExpressSSLPort />\n    <UseGlobalApplicationHostFile>true</UseGlobalApplicationHostFile>"),
+        encoding="utf-8")
+    missing = run(sol)
+    assert missing.exit_code == 2 and "UseGlobalApplicationHostFile" in missing.output and "--config" in missing.output
+    machine = tmp_path / "c"
+    user_cfg = machine / "Users" / "dev" / "Documents" / "IISExpress" / "config"
+    user_cfg.mkdir(parents=True)
+    shutil.copyfile(corpus_file(GANESH), user_cfg / "applicationhost.config")
+    code, doc = scan_json(sol, "--drive", f"C={machine}")
+    assert code == 1 and "per-user" in doc["server"]["config_file"]
+    assert _findings(doc, "managed-assembly-arch")
+
+
+def test_no_iisexpress_config_exits_2(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="", layout="none")
+    res = run(sol)
+    assert res.exit_code == 2 and ".vs/<solution>/config/applicationhost.config" in res.output
+
+
+def test_scanning_the_project_folder_finds_the_solution(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    code, doc = scan_json(sol / CLASSIC)
+    assert code == 1 and _findings(doc, "managed-assembly-arch")
+
+
+def test_the_project_folder_is_not_written(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path / "a", use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    core = core_solution(tmp_path / "b", use64=False)
+    before = tree_digest(tmp_path)
+    run(sol)
+    run(core, "--format", "json")
+    assert tree_digest(tmp_path) == before
+
+
+def test_library_api_and_site_matching(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path, use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    report = scan(sol, ScanOptions(iisexpress_arch=Arch.X86))
+    assert report.projects[0].decided_by == "option" and report.findings[0].fixes[0].verified
+
+
+@pytest.mark.parametrize("name", [
+    "iisexpress--AkluKun__calculadora-4operacoes__IISExpress__config__applicationhost.config",
+    "iisexpress--aokiji366__DSO34BT__IISExpress__config__applicationhost.config",
+    "iisexpress--camilocantor-cyber__control-gastos__IISExpress__config__applicationhost.config",
+    "iisexpress--Ganesh2506__OCRPython__IISExpress__config__applicationhost.config",
+    "iisexpress--Lincoln-hub__MIlestone-CST391__IISExpress__config__applicationhost.config",
+    "iisexpress--MarkKharitonov__wcf-to-corewcf__applicationhost.config",
+    "iisexpress--OptimiumHealth__MinimalGRPC__applicationhost.config",
+])
+def test_every_corpus_iisexpress_config_reads_and_matches_its_own_sites(tmp_path: Path, name: str) -> None:
+    """Each real IIS Express config: a project folder laid out like one of its sites is matched, scanned, and the
+    scan names the configuration and decides a bitness (no crash, nothing unexplained)."""
+    cfg = corpus_dir("iis-config-2") / name
+    server = read_server(ServerImage({}, absent_drives=True), Arch.X64, "test", cfg)
+    sites = [s for s in server.sites
+             if s.applications and s.applications[0].root_vdir and "%" not in s.applications[0].root_vdir.physical_path]
+    if not sites:
+        pytest.skip("no site outside %IIS_SITES_HOME%")
+    site = sites[-1]
+    port = min(site_ports(cfg, name)[site.name])
+    folder = site.applications[0].root_vdir.physical_path.rstrip("\\").split("\\")[-1]  # type: ignore[union-attr]
+    (tmp_path / ".vs" / "config").mkdir(parents=True)
+    shutil.copyfile(cfg, tmp_path / ".vs" / "config" / "applicationhost.config")
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / f"{folder}.csproj").write_text(
+        '<Project xmlns="http://schemas.microsoft.com/developer/msbuild/2003"><PropertyGroup>'
+        "<UseIISExpress>true</UseIISExpress><Use64BitIISExpress /></PropertyGroup><ProjectExtensions><VisualStudio>"
+        '<FlavorProperties GUID="{349c5851-65df-11da-9384-00065b846f21}"><WebProjectProperties>'
+        f"<IISUrl>http://localhost:{port}/</IISUrl></WebProjectProperties></FlavorProperties></VisualStudio>"
+        "</ProjectExtensions></Project>", encoding="utf-8")
+    assert match_site(server, tmp_path, tmp_path / folder, frozenset({port}), site_ports(cfg, name)) is not None
+    code, doc = scan_json(tmp_path, "--iisexpress")
+    jsonschema.validate(doc, SCHEMA)
+    assert code in (0, 1) and [p["site"] for p in doc["iisexpress"]] == [site.name]
+    assert not [p for p in doc["problems"] if "%IIS_SITES_HOME%" in p["message"]]
+
+
+def test_iisexpress_arch_option_does_not_override_a_project_setting(tmp_path: Path) -> None:
+    """A true/false in the project wins over Visual Studio's option (F2.2), which --iisexpress-arch stands for."""
+    sol = classic_solution(tmp_path, use64="true", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    code, doc = scan_json(sol, "--iisexpress-arch", "x86")
+    assert code == 0 and doc["iisexpress"][0]["decided_by"] == "project"
+
+
+def test_framework_dependent_debug_build_without_x86_dotnet_gives_500_31_with_the_profile_fix(tmp_path: Path) -> None:
+    """F5's usual output: bin/Debug/<tfm> with an app host and no hostfxr; a 32-bit iisexpress.exe needs the x86
+    dotnet under Program Files (x86) (F2.4), and only x64 is installed."""
+    sol = core_solution(tmp_path / "sol", use64=False, arch="x64")
+    debug = sol / CORE / "bin" / "Debug" / "net8.0"
+    debug.mkdir(parents=True)
+    shutil.copyfile(fixture("apphost_x64.exe"), debug / f"{CORE}.exe")
+    shutil.copyfile(fixture("managed_anycpu.dll"), debug / f"{CORE}.dll")
+    (debug / f"{CORE}.runtimeconfig.json").write_text(
+        '{"runtimeOptions": {"tfm": "net8.0", "frameworks": [{"name": "Microsoft.NETCore.App", "version": "8.0.0"}, '
+        '{"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}]}}\n', encoding="utf-8")
+    machine = tmp_path / "c"
+    dotnet = machine / "Program Files" / "dotnet"
+    for sub in ("host/fxr/8.0.0", "shared/Microsoft.NETCore.App/8.0.1", "shared/Microsoft.AspNetCore.App/8.0.1"):
+        (dotnet / sub).mkdir(parents=True)
+    shutil.copyfile(fixture("hostfxr_x64.dll"), dotnet / "host" / "fxr" / "8.0.0" / "hostfxr.dll")
+    (machine / "Windows" / "SysWOW64").mkdir(parents=True)
+    code, doc = scan_json(sol, "--drive", f"C={machine}")
+    assert "bin/debug/net8.0" in doc["iisexpress"][0]["output"].lower() and "also found" in doc["iisexpress"][0]["output"]
+    [f] = _findings(doc, "aspnetcore-runtime-missing")
+    assert code == 1 and f["severity"] == "error" and "500.31" in f["symptom"]
+    assert "\"use64Bit\": true" in f["fixes"][0]["summary"] and f["fixes"][0]["verified"] is True
+    assert not f["rejected_fixes"]
+
+
+def test_a_global_module_of_the_other_bitness_stops_iisexpress_not_a_pool(tmp_path: Path) -> None:
+    sol = classic_solution(tmp_path / "sol", use64="")
+    machine = tmp_path / "c"
+    (machine / "Program Files (x86)" / "IIS Express").mkdir(parents=True)
+    shutil.copyfile(fixture("module_x64.dll"), machine / "Program Files (x86)" / "IIS Express" / "cachuri.dll")
+    _, doc = scan_json(sol, "--drive", f"C={machine}")
+    [f] = _findings(doc, "global-module-arch")
+    assert "Unable to start iisexpress" in f["symptom"] and "WAS" not in f["symptom"]
+    assert any("<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"] for x in f["fixes"])
+    restrict = f["fixes"][0]
+    assert restrict["commands"][0].startswith('"%ProgramFiles%\\IIS Express\\appcmd.exe" set config')
+    assert restrict["commands"][0].endswith('/apphostconfig:".vs\\SampleKVApp\\config\\applicationhost.config"')
+    assert restrict["powershell"] == [] and restrict["verified"] is True
+
+
+def test_a_project_at_the_solution_root_matches_by_its_folder_name_only(tmp_path: Path) -> None:
+    """BankTech_API_V1's site folder ends ...\\BankTech_API_V1\\BankTech_API_V1: a copy of the project folder alone,
+    with the .vs folder beside the .csproj, still matches; an unrelated folder name matches no site."""
+    core = core_solution(tmp_path / "x", use64=False)
+    flat = tmp_path / CORE
+    shutil.copytree(core / CORE, flat)
+    shutil.copytree(core / ".vs", flat / ".vs")
+    code, doc = scan_json(flat)
+    assert code == 1 and [p["site"] for p in doc["iisexpress"]] == [CORE]
+    other = tmp_path / "Renamed"
+    shutil.copytree(flat, other)
+    code2, doc2 = scan_json(other)
+    assert code2 == 0 and doc2["iisexpress"] == []
+    assert "none of the configuration's sites" in run(other).output
+    assert any("no site" in p["message"] for p in doc2["problems"])
