@@ -5,6 +5,8 @@ Exit codes (one place, for pipelines):
     1  findings at or above ``--fail-on`` (``inspect --only-mismatch``: something cannot load;
        ``explain``: nothing recognised)
     2  the input could not be read or analysed (the message names the file and why)
+    3  ``fix --apply`` wrote nothing: a file changed since it was read, an element is no longer
+       where the scan read it, or a file cannot be written (the message names the file)
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import click
 
 from iisbitness import __version__
-from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
+from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.cli.explain import explain_command
+from iisbitness.cli.fix import fix_command
 from iisbitness.cli.inspect import inspect_command
 from iisbitness.cli.scan import demo_command, scan_command
 
-__all__ = ["EXIT_FINDINGS", "EXIT_INPUT_ERROR", "EXIT_OK", "main"]
+__all__ = ["EXIT_FINDINGS", "EXIT_FIX_REFUSED", "EXIT_INPUT_ERROR", "EXIT_OK", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +32,7 @@ def main() -> None:
     iisbitness demo                      scan the example servers shipped in the package
     iisbitness scan IMAGE                scan a copy of a server (a folder standing for C:\\)
     iisbitness scan                      on Windows: scan the live server (read-only)
+    iisbitness fix IMAGE [--apply]       plan (and write) the verified fixes, with a diff
     iisbitness inspect PATH...           architecture of binaries, like CorFlags.exe / dumpbin
     iisbitness explain "TEXT"            from an error message, code or event log to the cause
     """
@@ -36,5 +40,6 @@ def main() -> None:
 
 main.add_command(scan_command)
 main.add_command(demo_command)
+main.add_command(fix_command)
 main.add_command(inspect_command)
 main.add_command(explain_command)

@@ -20,7 +20,8 @@ from iisbitness.formats import scan_json, scan_text
 from iisbitness.report import Report
 
 
-def _fatal(message: str) -> NoReturn:
+def fatal(message: str) -> NoReturn:
+    """Print ``iisbitness: error: message`` on stderr and exit 2 (input error)."""
     click.echo(f"iisbitness: error: {message}", err=True)
     sys.exit(EXIT_INPUT_ERROR)
 
@@ -97,9 +98,9 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                 2 the input could not be read (the message names the file).
     """
     if image is None and sys.platform != "win32":
-        _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness scan IMAGE)")
+        fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness scan IMAGE)")
     if image is not None and not image.is_dir():
-        _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
+        fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache)
@@ -110,7 +111,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                 progress.stage("reading event logs")
                 report = observe(report, list(event_logs))
     except IisBitnessError as e:
-        _fatal(str(e))
+        fatal(str(e))
     _emit([report], fmt, fail_on, color)
 
 
@@ -138,5 +139,5 @@ def demo_command(fmt: str, fail_on: str, color: bool | None, quiet: bool) -> Non
             for image in demo_images():
                 reports.append(scan(image, ScanOptions(progress=progress.stage, on_read=progress.read)))
     except IisBitnessError as e:
-        _fatal(str(e))
+        fatal(str(e))
     _emit(reports, fmt, fail_on, color)

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Rule
+from iisbitness.fixes.plan import FileChange, Read, plan_changes
 from iisbitness.fixes.verify import Breakage
 from iisbitness.loadplan.build import build
 from iisbitness.loadplan.context import PlanContext
@@ -58,6 +59,14 @@ class Backend(Protocol):
 
     def edited(self, edits: tuple[Edit, ...]) -> Backend:
         """The same backend over a copy of the model with ``edits`` made (nothing is written)."""
+        ...
+
+    def changes(self, edits: tuple[Edit, ...], read: Read) -> list[FileChange]:
+        """The configuration file changes that make ``edits`` (nothing is written).
+
+        Raises:
+            FixError: an element is not where the model read it, or a result would not parse.
+        """
         ...
 
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
@@ -102,6 +111,10 @@ class Iis7Backend:
         """A copy with the IIS 7+ edits made."""
         return Iis7Backend(apply_all(self.server, edits))
 
+    def changes(self, edits: tuple[Edit, ...], read: Read) -> list[FileChange]:
+        """applicationHost.config and web.config changes (:func:`iisbitness.fixes.plan.plan_changes`)."""
+        return plan_changes(self.server, edits, read)
+
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
         """The server block: kind ``iis7+``."""
         s = self.server
@@ -145,6 +158,10 @@ class Iis6Backend:
     def edited(self, edits: tuple[Edit, ...]) -> Iis6Backend:
         """A copy with the IIS 6 edits made."""
         return Iis6Backend(apply_all_iis6(self.server, edits))
+
+    def changes(self, edits: tuple[Edit, ...], read: Read) -> list[FileChange]:
+        """MetaBase.xml changes (:func:`iisbitness.fixes.plan.plan_changes`)."""
+        return plan_changes(self.server, edits, read)
 
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
         """The server block: kind ``iis6``."""
