@@ -1,0 +1,166 @@
+"""iisbitness fix: the plan on the demo images, byte-exact writes, the split-pool plan, the
+changed-file refusal, and the live pool actions (with a fake appcmd)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from iisbitness.api import scan
+from iisbitness.errors import FixError
+from iisbitness.model.edits import MoveToNewPool
+from iisbitness.scan.fix import apply_fix, plan_fix, pool_actions
+from tests.conftest import DEMO
+
+APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
+METABASE = "Windows/System32/inetsrv/MetaBase.xml"
+
+
+def _copy(name: str, tmp_path: Path) -> Path:
+    img = tmp_path / name
+    shutil.copytree(DEMO / name, img)
+    return img
+
+
+def _fixable_keys(img: Path) -> set[tuple[str, ...]]:
+    return {f.key for f in scan(img).findings if any(x.verified is True and x.edits for x in f.fixes)}
+
+
+def _snapshot(img: Path) -> dict[str, bytes]:
+    return {p.relative_to(img).as_posix(): p.read_bytes() for p in sorted(img.rglob("*")) if p.is_file()}
+
+
+def test_apply_on_demo_clears_every_fixable_finding_and_changes_only_the_intended_bytes(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    before = _snapshot(img)
+    assert _fixable_keys(img)
+    plan = plan_fix(img)
+    written = apply_fix(plan, stamp="20260101T000000Z")
+    assert _fixable_keys(img) == set()
+    assert [w.shown for w in written] == [APPHOST]
+    after = _snapshot(img)
+    backup = APPHOST + ".iisbitness-20260101T000000Z.bak"
+    assert set(after) == set(before) | {backup}
+    assert after[backup] == before[APPHOST]
+    assert {k for k in before if after[k] != before[k]} == {APPHOST}
+    expected = before[APPHOST]
+    for old, new in [
+        (b'<add name="DefaultAppPool" />', b'<add name="DefaultAppPool" enable32BitAppOnWin64="true" />'),
+        (b'<add name="WebConnection64" enable32BitAppOnWin64="false"',
+         b'<add name="WebConnection64" enable32BitAppOnWin64="true"'),
+        (b'<add name="IntranetPool" managedRuntimeVersion="v4.0" />',
+         (b'<add name="IntranetPool" managedRuntimeVersion="v4.0" />\n            <add name="IntranetPool (x86)" '
+         b'managedRuntimeVersion="v4.0" managedPipelineMode="Integrated" enable32BitAppOnWin64="true" />')),
+        (b'<add name="StorefrontCore" managedRuntimeVersion="" />',
+         b'<add name="StorefrontCore" managedRuntimeVersion="" enable32BitAppOnWin64="true" />'),
+        (b'<add name="CatalogPool" managedRuntimeVersion="v4.0" />',
+         b'<add name="CatalogPool" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />'),
+        (b'<add name="OrdersAsp" managedRuntimeVersion="" />',
+         b'<add name="OrdersAsp" managedRuntimeVersion="" enable32BitAppOnWin64="true" />'),
+        (b'<application path="/timesheets" applicationPool="IntranetPool">',
+         b'<application path="/timesheets" applicationPool="IntranetPool (x86)">'),
+        (b'vendorauth.dll" />', b'vendorauth.dll" preCondition="bitness32" />'),
+        (b'<add name="FabrikamVendorAuth" />', b'<add name="FabrikamVendorAuth" preCondition="bitness32" />'),
+    ]:
+        assert expected.count(old) == 1, old
+        expected = expected.replace(old, new)
+    assert after[APPHOST] == expected
+
+
+def test_second_fix_plans_nothing(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    apply_fix(plan_fix(img), stamp="20260101T000000Z")
+    again = plan_fix(img)
+    assert again.changes == () and again.chosen == ()
+
+
+def test_iis6_demo_apply_changes_only_metabase_values(tmp_path: Path) -> None:
+    img = _copy("w2003-iis6", tmp_path)
+    before = (img / METABASE).read_bytes()
+    plan = plan_fix(img)
+    assert {c.finding.rule for c in plan.chosen} == {"iis6-filter-arch", "iis6-isolation-wow64"}
+    apply_fix(plan, stamp="20260101T000000Z")
+    assert _fixable_keys(img) == set()
+    after = (img / METABASE).read_bytes()
+    import difflib
+
+    ops = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False).get_opcodes()
+    changed = [(before.splitlines()[i1:i2], after.splitlines()[j1:j2]) for tag, i1, i2, j1, j2 in ops if tag != "equal"]
+    removed = [line for old, new in changed for line in old if line.replace(b"Framework\\", b"Framework64\\")
+               not in new and b"Enable32BitAppOnWin64" not in line]
+    # every changed line moves ASP.NET to Framework64 or turns WOW64 off; the one denied
+    # Framework64 restriction entry goes (the moved entry, now allowed, replaces it)
+    assert removed == [(b"\t\t\t0,C:\\WINDOWS\\Microsoft.NET\\Framework64\\v2.0.50727\\aspnet_isapi.dll,0,"
+                       b"ASP.NET v2.0.50727,ASP.NET v2.0.50727")]
+    assert b'Enable32BitAppOnWin64="FALSE"' in after
+
+
+def test_split_pool_plan(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    plan = plan_fix(img, rules=["pool-arch-conflict"])
+    assert [type(e) for e in plan.edits] == [MoveToNewPool]
+    move = plan.edits[0]
+    assert isinstance(move, MoveToNewPool)
+    assert move.apps == (("Intranet", "/timesheets"),) and move.like_pool == "IntranetPool"
+    (change,) = plan.changes
+    assert change.changes == (
+        (f'after line 29: new pool: <add name="{move.new_pool}" managedRuntimeVersion="v4.0" '
+        'managedPipelineMode="Integrated" enable32BitAppOnWin64="true" />'),
+        f"line 64: application 'Intranet/timesheets': applicationPool=\"{move.new_pool}\"")
+    apply_fix(plan, stamp="20260101T000000Z")
+    report = scan(img)
+    assert not [f for f in report.findings if f.rule == "pool-arch-conflict"]
+    pools = {p.name: p for p in report.pools}
+    assert pools[move.new_pool].worker_arch.value == "x86"
+    assert pools[move.new_pool].applications == ("Intranet/timesheets",)
+    assert pools["IntranetPool"].applications == ("Intranet/",)
+
+
+def test_refuses_a_file_changed_since_it_was_read(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    plan = plan_fix(img)
+    cfg = img / APPHOST
+    edited = cfg.read_bytes() + b"<!-- edited by someone else -->\n"
+    cfg.write_bytes(edited)
+    with pytest.raises(FixError, match="applicationHost.config: changed since it was read"):
+        apply_fix(plan, stamp="20260101T000000Z")
+    assert cfg.read_bytes() == edited
+    assert sorted(p.name for p in cfg.parent.iterdir()) == ["applicationHost.config"]
+
+
+def test_refuses_when_the_element_moved(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    from iisbitness.scan import fix as fixmod
+
+    real = fixmod.analyse
+
+    def analyse_then_edit(*args: object, **kw: object) -> object:
+        report = real(*args, **kw)  # type: ignore[arg-type]
+        cfg = img / APPHOST
+        data = cfg.read_bytes()
+        cfg.write_bytes(data.replace(b"<configuration>", b"<configuration>\n", 1))  # the lines below move down
+        return report
+
+    fixmod.analyse = analyse_then_edit  # type: ignore[assignment]
+    try:
+        with pytest.raises(FixError, match="no single <add"):
+            plan_fix(img)
+    finally:
+        fixmod.analyse = real
+
+
+def test_pool_actions_start_a_stopped_pool_and_recycle_a_running_one(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    plan = plan_fix(img, rules=["pool-arch-conflict", "com-inproc-arch"])
+    ran: list[list[str]] = []
+    states = {"OrdersAsp": "Stopped", "IntranetPool": "Started", "IntranetPool (x86)": "Stopped"}
+
+    def run(args: list[str]) -> str:
+        ran.append(args)
+        return states[args[3]] + "\r\n" if args[1] == "list" else ""
+
+    done = pool_actions(plan, run)
+    assert [(c[1], c[3]) for c in done] == [("start", "IntranetPool (x86)"), ("recycle", "IntranetPool"),
+                                            ("start", "OrdersAsp")]
