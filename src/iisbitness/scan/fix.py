@@ -33,7 +33,7 @@ from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.report import Report
 from iisbitness.scan.backend import Backend
-from iisbitness.scan.pipeline import ScanOptions, analyse, open_image, read_backend, run_rules
+from iisbitness.scan.pipeline import ScanOptions, analyse, host_path, open_image, read_backend, run_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +80,6 @@ class FixPlan:
     def commands(self) -> tuple[str, ...]:
         """The equivalent appcmd / adsutil.vbs commands of the chosen fixes, in order, once each."""
         return tuple(dict.fromkeys(c for ch in self.chosen for c in ch.fix.commands))
-
-
-def host_path(img: ServerImage, shown: str) -> Path:
-    """The real file behind a configuration file name as the model gives it
-    (:meth:`iisbitness.image.server_image.ServerImage.display` backwards)."""
-    if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in img.drives:
-        return img.drives[shown[0].upper()] / shown[3:]
-    p = Path(shown)
-    return p if p.is_absolute() else img.root / shown
 
 
 def _fixable(f: Finding) -> list[Fix]:

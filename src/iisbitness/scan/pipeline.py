@@ -9,6 +9,7 @@ IIS 7+; only ``Windows/System32/inetsrv/MetaBase.xml`` is IIS 6; ``--config`` de
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,13 +18,15 @@ from pathlib import Path
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import APPHOST, read_server
 from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
-from iisbitness.errors import CacheError
-from iisbitness.findings import Finding, Rule
+from iisbitness.errors import CacheError, FixError
+from iisbitness.findings import FileEdit, Finding, LineReplacement, Rule
+from iisbitness.fixes.text import Text
 from iisbitness.fixes.verify import verify
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import LoadPlan
+from iisbitness.model.edits import Edit
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.store import SqliteFactStore
@@ -50,6 +53,8 @@ class ScanOptions:
         on_read: called with the path of every binary read from disk (for a progress count).
         cache: a SQLite file remembering what was read from each binary (``--cache``); a second
             scan of an unchanged server reads no binary again (:mod:`iisbitness.pe.store`).
+        text_fixes: give each verified fix its configuration change as text edits
+            (``Fix.file_edits``, for SARIF ``fixes``); reads the configuration files once more.
     """
 
     os_arch: Arch | None = None
@@ -60,6 +65,7 @@ class ScanOptions:
     progress: Progress | None = None
     on_read: Callable[[Path], None] | None = None
     cache: Path | None = None
+    text_fixes: bool = False
 
 
 def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] | None = None) -> list[Finding]:
@@ -80,6 +86,58 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
     if image is None:
         return ServerImage.live_system()
     return ServerImage.offline(image, options.drives)
+
+
+def host_path(img: ServerImage, shown: str) -> Path:
+    """The real file behind a configuration file name as the model gives it
+    (:meth:`iisbitness.image.server_image.ServerImage.display` backwards)."""
+    if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in img.drives:
+        return img.drives[shown[0].upper()] / shown[3:]
+    p = Path(shown)
+    return p if p.is_absolute() else img.root / shown
+
+
+def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
+    """The whole-line replacements that turn ``before`` into ``after``."""
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    return tuple(LineReplacement(i1 + 1, i2 + 1, "".join(new[j1:j2])) for tag, i1, i2, j1, j2 in ops if tag != "equal")
+
+
+def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage) -> list[Finding]:
+    """``findings`` with each verified fix's configuration change as text edits (``Fix.file_edits``).
+
+    A fix whose change cannot be planned (an element moved, a file that cannot be decoded) keeps none.
+    """
+    files: dict[str, bytes] = {}
+
+    def read(shown: str) -> bytes:
+        if shown not in files:
+            try:
+                files[shown] = host_path(img, shown).read_bytes()
+            except OSError as e:
+                raise FixError(f"{shown}: cannot read: {e.strerror or e}") from e
+        return files[shown]
+
+    done: dict[tuple[Edit, ...], tuple[FileEdit, ...]] = {}
+    out = []
+    for f in findings:
+        fixes = []
+        for fix in f.fixes:
+            if fix.verified is True and fix.edits:
+                if fix.edits not in done:
+                    try:
+                        changes = backend.changes(fix.edits, read)
+                    except FixError as e:
+                        log.info("no text edits for %r: %s", fix.summary, e)
+                        changes = []
+                    done[fix.edits] = tuple(
+                        FileEdit(c.shown, line_replacements(*(Text.decode(b, c.shown).text for b in (c.before, c.after))))
+                        for c in changes)
+                fix = replace(fix, file_edits=done[fix.edits])
+            fixes.append(fix)
+        out.append(replace(f, fixes=tuple(fixes)))
+    return out
 
 
 def metabase_source(img: ServerImage, config: Path | None) -> tuple[Path, str] | None:
@@ -159,6 +217,8 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
     if options.progress:
         options.progress("verifying fixes")
     findings = verify(findings, lambda edits: run_rules(backend.edited(edits).plan(ctx), rules), backend.breakage)
+    if options.text_fixes:
+        findings = with_file_edits(findings, backend, ctx.image)
     return Report(
         server=backend.server_summary(image_label, plan),
         pools=backend.pool_summaries(plan),
