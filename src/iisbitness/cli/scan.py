@@ -16,7 +16,7 @@ from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.cli.options import FailOn, OutputFormat, ScanProgress, output_options, progress_wanted
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
-from iisbitness.formats import scan_json, scan_text
+from iisbitness.formats import scan_json, scan_sarif, scan_text
 from iisbitness.report import Report
 
 
@@ -52,6 +52,8 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None) -> str
         out = scan_json.render(reports[0]) if len(reports) == 1 else scan_json.render_many(reports)
         # NOTE: JSON gets them as \udcNN escapes (json.loads gives back the same str).
         return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", out)
+    if fmt is OutputFormat.SARIF:
+        return scan_sarif.render_many(reports)
     if fmt is OutputFormat.TEXT:
         use_color = sys.stdout.isatty() if color is None else color
         return "\n".join(scan_text.render(r, color=use_color) for r in reports)
@@ -103,7 +105,8 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
         fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
-                          env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache)
+                          env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
+                          text_fixes=fmt == OutputFormat.SARIF.value)
     try:
         with progress.shown():
             report = scan(image, options)
@@ -137,7 +140,8 @@ def demo_command(fmt: str, fail_on: str, color: bool | None, quiet: bool) -> Non
     try:
         with progress.shown():
             for image in demo_images():
-                reports.append(scan(image, ScanOptions(progress=progress.stage, on_read=progress.read)))
+                reports.append(scan(image, ScanOptions(progress=progress.stage, on_read=progress.read,
+                                                       text_fixes=fmt == OutputFormat.SARIF.value)))
     except IisBitnessError as e:
         fatal(str(e))
     _emit(reports, fmt, fail_on, color)
