@@ -72,7 +72,11 @@ class Observation:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Everything a scan found, in a stable order."""
+    """Everything a scan found, in a stable order.
+
+    ``suppressed`` holds findings a baseline accepted (``scan --baseline``); they count for
+    nothing (exit code, summary) and only SARIF shows them, as suppressed results.
+    """
 
     server: ServerSummary
     pools: tuple[PoolSummary, ...]
@@ -81,6 +85,7 @@ class Report:
     rules: tuple[str, ...]
     observations: tuple[Observation, ...] = ()
     schema: str = SCAN_SCHEMA
+    suppressed: tuple[Finding, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Findings per severity label (``error``, ``warning``, ``note``), all three present."""

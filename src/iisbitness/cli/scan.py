@@ -14,10 +14,12 @@ from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.cli.options import FailOn, OutputFormat, ScanProgress, output_options, progress_wanted
+from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
 from iisbitness.formats import scan_json, scan_sarif, scan_text
 from iisbitness.report import Report
+from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
 
 
 def fatal(message: str) -> NoReturn:
@@ -85,9 +87,11 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None) -> 
               help="Application/System .evtx or exported event XML: mark findings the log confirms.")
 @click.option("--cache", type=click.Path(path_type=Path, dir_okay=False),
               help="SQLite file remembering what was read from each binary; a rescan reads only changed files.")
+@selection_options
 @output_options(FailOn.ERROR)
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
-                 env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, fmt: str, fail_on: str,
+                 env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, select: tuple[str, ...],
+                 ignore: tuple[str, ...], baseline: Path | None, write_baseline: Path | None, fmt: str, fail_on: str,
                  color: bool | None, quiet: bool) -> None:
     """Scan an IIS server image for bitness mismatches (read-only).
 
@@ -106,16 +110,32 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
-                          text_fixes=fmt == OutputFormat.SARIF.value)
+                          text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore))
     try:
         with progress.shown():
             report = scan(image, options)
+            if write_baseline is not None:
+                _write(write_baseline, render_baseline([report]))
+            for path in (baseline, write_baseline):
+                if path is not None:
+                    report = apply_baseline(report, read_baseline(path))
+            if report.suppressed and not quiet:
+                click.echo(f"iisbitness: {len(report.suppressed)} finding(s) accepted by the baseline are left out",
+                           err=True)
             if event_logs:
                 progress.stage("reading event logs")
                 report = observe(report, list(event_logs))
     except IisBitnessError as e:
         fatal(str(e))
     _emit([report], fmt, fail_on, color)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        fatal(f"{path}: cannot write: {e.strerror or e}")
+    click.echo(f"iisbitness: wrote baseline {path}", err=True)
 
 
 def demo_images() -> list[Path]:

@@ -8,6 +8,7 @@
   ``partialFingerprint`` (so dashboards follow a finding across scans), and every verified fix that
   is a text edit as a SARIF ``fix`` (``artifactChanges`` with whole-line ``replacements``).
 - Problems met reading the server as ``toolExecutionNotifications`` (bandit's idea).
+- Findings a baseline accepted (``--baseline``) as results with an ``external`` suppression.
 
 No timestamps; keys sorted: the same scan gives the same bytes. Validated in the tests against the
 official schema (``tests/fixtures/sarif/sarif-2.1.0.json``) and, when present, the SARIF Multitool.
@@ -153,7 +154,10 @@ def run_dict(report: Report) -> dict[str, Any]:
         "originalUriBaseIds": bases,
         "invocations": [{"executionSuccessful": True,
                          "toolExecutionNotifications": [_notification(p) for p in report.problems]}],
-        "results": [_result(f, index) for f in report.findings],
+        "results": [_result(f, index) for f in report.findings]
+                   + [_result(f, index) | {"suppressions": [{"kind": "external", "status": "accepted",
+                                                              "justification": "accepted in the baseline"}]}
+                      for f in report.suppressed],
         "columnKind": "unicodeCodePoints",
         "properties": {"server": {"kind": report.server.kind, "configFile": report.server.config_file,
                                   "osArch": report.server.os_arch.value}},
