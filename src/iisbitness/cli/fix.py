@@ -16,7 +16,7 @@ import click
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.scan import _drives, _env, fatal
+from iisbitness.cli.scan import _drives, _env, _fatal
 from iisbitness.errors import FixError, IisBitnessError
 from iisbitness.formats import fix_text
 from iisbitness.scan.fix import apply_fix, plan_fix, pool_actions
@@ -53,11 +53,11 @@ def fix_command(image: Path | None, rules: tuple[str, ...], numbers: tuple[int, 
                 3 nothing written (a file changed since it was read, or cannot be written).
     """
     if image is None and sys.platform != "win32":
-        fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness fix IMAGE)")
+        _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness fix IMAGE)")
     if image is not None and not image.is_dir():
-        fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
+        _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
     if recycle and (image is not None or not apply_):
-        fatal("--recycle needs --apply on the live server (no IMAGE)")
+        _fatal("--recycle needs --apply on the live server (no IMAGE)")
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), env=_env(env))
     try:
         plan = plan_fix(image, options, _ids(rules), numbers)
@@ -65,7 +65,7 @@ def fix_command(image: Path | None, rules: tuple[str, ...], numbers: tuple[int, 
         click.echo(f"iisbitness: fix refused: {e}", err=True)
         sys.exit(EXIT_FIX_REFUSED)
     except IisBitnessError as e:
-        fatal(str(e))
+        _fatal(str(e))
     if not apply_:
         click.echo(fix_text.render(plan, applied=False), nl=False)
         sys.exit(EXIT_OK)

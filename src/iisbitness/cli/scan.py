@@ -22,8 +22,7 @@ from iisbitness.report import Report
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
 
 
-def fatal(message: str) -> NoReturn:
-    """Print ``iisbitness: error: message`` on stderr and exit 2 (input error)."""
+def _fatal(message: str) -> NoReturn:
     click.echo(f"iisbitness: error: {message}", err=True)
     sys.exit(EXIT_INPUT_ERROR)
 
@@ -104,9 +103,9 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                 2 the input could not be read (the message names the file).
     """
     if image is None and sys.platform != "win32":
-        fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness scan IMAGE)")
+        _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness scan IMAGE)")
     if image is not None and not image.is_dir():
-        fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
+        _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
@@ -126,7 +125,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                 progress.stage("reading event logs")
                 report = observe(report, list(event_logs))
     except IisBitnessError as e:
-        fatal(str(e))
+        _fatal(str(e))
     _emit([report], fmt, fail_on, color)
 
 
@@ -134,7 +133,7 @@ def _write(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as e:
-        fatal(f"{path}: cannot write: {e.strerror or e}")
+        _fatal(f"{path}: cannot write: {e.strerror or e}")
     click.echo(f"iisbitness: wrote baseline {path}", err=True)
 
 
@@ -163,5 +162,5 @@ def demo_command(fmt: str, fail_on: str, color: bool | None, quiet: bool) -> Non
                 reports.append(scan(image, ScanOptions(progress=progress.stage, on_read=progress.read,
                                                        text_fixes=fmt == OutputFormat.SARIF.value)))
     except IisBitnessError as e:
-        fatal(str(e))
+        _fatal(str(e))
     _emit(reports, fmt, fail_on, color)
