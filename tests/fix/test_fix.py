@@ -12,7 +12,7 @@ from iisbitness.api import scan
 from iisbitness.errors import FixError
 from iisbitness.model.edits import MoveToNewPool
 from iisbitness.scan.fix import apply_fix, plan_fix, pool_actions
-from tests.conftest import DEMO
+from tests.conftest import DEMO, apphost, make_image, site
 
 APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
 METABASE = "Windows/System32/inetsrv/MetaBase.xml"
@@ -164,3 +164,21 @@ def test_pool_actions_start_a_stopped_pool_and_recycle_a_running_one(tmp_path: P
     done = pool_actions(plan, run)
     assert [(c[1], c[3]) for c in done] == [("start", "IntranetPool (x86)"), ("recycle", "IntranetPool"),
                                             ("start", "OrdersAsp")]
+
+
+def test_filter_precondition_in_a_site_web_config_with_crlf_and_bom(tmp_path: Path) -> None:
+    pools = '<add name="P64" managedRuntimeVersion="v4.0" />'
+    web = ('\ufeff<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <!-- keep me -->\r\n'
+           '  <system.webServer>\r\n    <isapiFilters>\r\n'
+           '      <filter name="F"   path="C:\\F\\f.dll"/>\r\n'
+           '    </isapiFilters>\r\n  </system.webServer>\r\n</configuration>\r\n')
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P64", r"C:\s")),
+                     {"F/f.dll": "filter_x86.dll", "s/web.config": web.encode("utf-8")})
+    report = scan(img)
+    assert [f.rule for f in report.findings] == ["isapi-filter-arch"]
+    plan = plan_fix(img, rules=["isapi-filter-arch"])
+    assert [c.fix.summary for c in plan.chosen][0].startswith("Load ISAPI filter 'F' only in workers it fits")
+    apply_fix(plan, stamp="20260101T000000Z")
+    after = (img / "s" / "web.config").read_bytes()
+    assert after == web.replace('path="C:\\F\\f.dll"/>', 'path="C:\\F\\f.dll" preCondition="bitness32"/>').encode()
+    assert scan(img).findings == ()
