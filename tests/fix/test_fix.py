@@ -177,7 +177,8 @@ def test_filter_precondition_in_a_site_web_config_with_crlf_and_bom(tmp_path: Pa
     report = scan(img)
     assert [f.rule for f in report.findings] == ["isapi-filter-arch"]
     plan = plan_fix(img, rules=["isapi-filter-arch"])
-    assert [c.fix.summary for c in plan.chosen][0].startswith("Load ISAPI filter 'F' only in workers it fits")
+    (chosen,) = plan.chosen
+    assert chosen.fix.summary.startswith("Load ISAPI filter 'F' only in workers it fits")
     apply_fix(plan, stamp="20260101T000000Z")
     after = (img / "s" / "web.config").read_bytes()
     assert after == web.replace('path="C:\\F\\f.dll"/>', 'path="C:\\F\\f.dll" preCondition="bitness32"/>').encode()
