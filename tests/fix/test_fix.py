@@ -183,3 +183,34 @@ def test_filter_precondition_in_a_site_web_config_with_crlf_and_bom(tmp_path: Pa
     after = (img / "s" / "web.config").read_bytes()
     assert after == web.replace('path="C:\\F\\f.dll"/>', 'path="C:\\F\\f.dll" preCondition="bitness32"/>').encode()
     assert scan(img).findings == ()
+
+
+def test_cli_dry_run_writes_nothing_apply_writes_and_refusal_exits_3(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from iisbitness.cli import fix as cli_fix
+    from iisbitness.cli import main
+
+    img = _copy("contoso-iis10", tmp_path)
+    before = _snapshot(img)
+    r = CliRunner().invoke(main, ["fix", str(img)])
+    assert r.exit_code == 0 and "Dry run: nothing written" in r.output
+    assert "+            <add name=\"IntranetPool (x86)\"" in r.output and "appcmd.exe add apppool" in r.output
+    assert _snapshot(img) == before
+    assert CliRunner().invoke(main, ["fix", str(img), "--rule", "no-such-rule"]).exit_code == 2
+    r = CliRunner().invoke(main, ["fix", str(img), "--finding", "99"])
+    assert r.exit_code == 2 and "the scan has 16 findings" in r.output
+
+    real = cli_fix.apply_fix
+
+    def someone_else_edits_first(plan: object) -> object:
+        (img / APPHOST).write_bytes(before[APPHOST] + b"\n")
+        return real(plan)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli_fix, "apply_fix", someone_else_edits_first)
+    r = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    assert r.exit_code == 3 and "applicationHost.config: changed since it was read" in r.output
+    monkeypatch.setattr(cli_fix, "apply_fix", real)
+    r = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    assert r.exit_code == 0 and "every targeted finding is gone" in r.output

@@ -19,11 +19,16 @@ from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT
 from iisbitness.cli.scan import _drives, _env, _fatal
 from iisbitness.errors import FixError, IisBitnessError
 from iisbitness.formats import fix_text
+from iisbitness.rules import RULES
 from iisbitness.scan.fix import apply_fix, plan_fix, pool_actions
 
 
 def _ids(values: tuple[str, ...]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+    ids = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    unknown = [i for i in ids if i not in {r.id for r in RULES}]
+    if unknown:
+        raise click.BadParameter(f"unknown rule {unknown[0]!r}", param_hint="--rule")
+    return ids
 
 
 @click.command("fix")
@@ -70,12 +75,14 @@ def fix_command(image: Path | None, rules: tuple[str, ...], numbers: tuple[int, 
         click.echo(fix_text.render(plan, applied=False), nl=False)
         sys.exit(EXIT_OK)
     try:
-        apply_fix(plan)
+        written = apply_fix(plan)
     except FixError as e:
         click.echo(fix_text.render(plan, applied=False), nl=False)
         click.echo(f"iisbitness: fix refused: {e}", err=True)
         sys.exit(EXIT_FIX_REFUSED)
     click.echo(fix_text.render(plan, applied=True), nl=False)
+    for w in written:
+        click.echo(f"  {w.shown}: backup {w.backup.name}")
     if recycle:
         for cmd in pool_actions(plan):
             click.echo("ran: " + " ".join(cmd))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from iisbitness.errors import FixError
+from iisbitness.errors import FixError, IisBitnessError
 from iisbitness.findings import Finding, Fix
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
@@ -115,15 +115,19 @@ def _choose(report: Report, numbers: list[int], reanalyse: Callable[[tuple[Edit,
     return chosen, left, edits, current
 
 
+class FindingNumberError(IisBitnessError):
+    """``--finding N`` names no finding of the scan (an input error, not a refusal to write)."""
+
+
 def select(report: Report, rules: Collection[str] = (), numbers: Collection[int] = ()) -> list[int]:
     """The 1-based numbers of the findings ``--rule`` and ``--finding`` choose (all when neither).
 
     Raises:
-        FixError: a number is not a finding of the report.
+        FindingNumberError: a number is not a finding of the report.
     """
     bad = [n for n in numbers if not 1 <= n <= len(report.findings)]
     if bad:
-        raise FixError(f"--finding {bad[0]}: the scan has {len(report.findings)} findings (numbered from 1)")
+        raise FindingNumberError(f"--finding {bad[0]}: the scan has {len(report.findings)} findings (numbered from 1)")
     return [i for i, f in enumerate(report.findings, 1)
             if (not rules or f.rule in rules) and (not numbers or i in numbers)]
 
