@@ -214,3 +214,31 @@ def test_cli_dry_run_writes_nothing_apply_writes_and_refusal_exits_3(tmp_path: P
     monkeypatch.setattr(cli_fix, "apply_fix", real)
     r = CliRunner().invoke(main, ["fix", str(img), "--apply"])
     assert r.exit_code == 0 and "every targeted finding is gone" in r.output
+
+
+def test_fixes_that_pass_alone_but_conflict_together_are_not_combined() -> None:
+    from iisbitness.arch import Arch
+    from iisbitness.findings import Finding, Fix, RuleId, Severity
+    from iisbitness.loadplan.plan import Evidence
+    from iisbitness.model.edits import Edit, SetPoolArch
+    from iisbitness.report import Report, ServerSummary
+    from iisbitness.scan.fix import _choose
+
+    def finding(pool: str, edit: SetPoolArch) -> Finding:
+        return Finding(RuleId("managed-assembly-arch"), Severity.ERROR, Evidence.READ, pool, "S", "/", "w3wp.exe",
+                       Arch.X64, f"C:\\{pool}.dll", None, (Arch.X86,), None, "s", "c",
+                       fixes=(Fix("flip " + pool, edits=(edit,), verified=True),))
+
+    e1, e2 = SetPoolArch("A", Arch.X86), SetPoolArch("B", Arch.X86)
+    f1, f2 = finding("A", e1), finding("B", e2)
+    broken = finding("C", SetPoolArch("C", Arch.X86))
+
+    def reanalyse(edits: tuple[Edit, ...]) -> list[Finding]:
+        left = [f for f, e in ((f1, e1), (f2, e2)) if e not in edits]
+        return left + ([broken] if e1 in edits and e2 in edits else [])  # each alone is fine; both break C
+
+    report = Report(ServerSummary("iis7+", "img", "cfg", Arch.X64, "test", False), (), (f1, f2), (), ())
+    chosen, left, edits, outcome = _choose(report, [1, 2], reanalyse)
+    assert [c.number for c in chosen] == [1] and edits == (e1,)
+    assert [(x.number, "conflicts" in x.reason) for x in left] == [(2, True)]
+    assert outcome is not None and outcome.clears
