@@ -242,3 +242,17 @@ def test_fixes_that_pass_alone_but_conflict_together_are_not_combined() -> None:
     assert [c.number for c in chosen] == [1] and edits == (e1,)
     assert [(x.number, "conflicts" in x.reason) for x in left] == [(2, True)]
     assert outcome is not None and outcome.clears
+
+
+def test_apply_on_arm64_sets_emulation_too(tmp_path: Path) -> None:
+    from iisbitness.api import ScanOptions
+    from iisbitness.arch import Arch
+
+    img = _copy("contoso-iis10", tmp_path)
+    options = ScanOptions(os_arch=Arch.ARM64)
+    plan = plan_fix(img, options)
+    assert 'line 26: pool \'DefaultAppPool\': enable32BitAppOnWin64="true", enableEmulationOnWinArm64="true"' \
+        in plan.changes[0].changes
+    apply_fix(plan, stamp="20260101T000000Z")
+    fixable = [f for f in scan(img, options).findings if any(x.verified is True and x.edits for x in f.fixes)]
+    assert fixable == []
