@@ -124,61 +124,77 @@ def _new_pool(files: _Files, server: Server, name: str, values: dict[str, str], 
     files.notes[server.config_file].append((line, f"after line {line}: new pool: {text} />"))
 
 
-def _iis7(files: _Files, server: Server, edit: Edit) -> None:
+def _set_pool_arch(files: _Files, server: Server, edit: SetPoolArch) -> None:
+    pool = server.pool(edit.pool)
+    if pool is None:
+        raise FixError(f"{server.config_file}: no pool {edit.pool!r}; not changed")
+    if not pool.declared:  # named by an application only: declare it, at the new architecture
+        _new_pool(files, server, pool.name, _pool_values(server, edit.arch), None)
+        return
+    el = _element(files.get(server.config_file).doc, pool.source, "add", "name", pool.name)
+    files.set(server.config_file, el, _pool_values(server, edit.arch), f"pool '{pool.name}'")
+
+
+def _global_module(files: _Files, server: Server, edit: SetGlobalModulePrecondition) -> None:
     apphost = server.config_file
+    doc = files.get(apphost).doc
+    targets = _all(doc, "globalModules", "add", edit.name)
+    if not targets:
+        raise FixError(f"{apphost}: no global module {edit.name!r}; not changed")
+    # NOTE: the <modules> entry of a native module names its global module; IIS wants their
+    # preConditions to agree, as the appcmd fix sets both (fixes/commands.py).
+    modules = [el for el in _all(doc, "modules", "add", edit.name) if el.get("type") is None]
+    for section, els in (("globalModules", targets), ("modules", modules)):
+        for el in els:
+            files.set(apphost, el, {"preCondition": edit.precondition}, f"{section} entry '{edit.name}'")
+
+
+def _filter(files: _Files, server: Server, edit: SetFilterPrecondition) -> None:
+    # NOTE: every element the model read this filter from, in applicationHost.config or a site's web.config
+    sources = dict.fromkeys(
+        f.source for s in server.sites if edit.site is None or s.name.lower() == edit.site.lower()
+        for a in s.applications for eff in a.effects for f in eff.filters if f.name.lower() == edit.name.lower())
+    if not sources:
+        raise FixError(f"no ISAPI filter {edit.name!r} in the configuration; not changed")
+    for src in sources:
+        el = _element(files.get(src.file).doc, src, "filter", "name", edit.name)
+        files.set(src.file, el, {"preCondition": edit.precondition}, f"ISAPI filter '{edit.name}'")
+
+
+def _move(files: _Files, server: Server, edit: MoveToNewPool) -> None:
+    like = server.pool(edit.like_pool)
+    if like is None:
+        raise FixError(f"{server.config_file}: no pool {edit.like_pool!r}; not changed")
+    # NOTE: the same attributes as the appcmd fix's `add apppool` (fixes/commands.py move_to_new_pool)
+    values = {"managedRuntimeVersion": like.managed_runtime_version,
+              "managedPipelineMode": like.pipeline_mode.value} | _pool_values(server, edit.arch)
+    _new_pool(files, server, edit.new_pool, values, like.name if like.declared else None)
+    wanted = {(s.lower(), p.lower()) for s, p in edit.apps}
+    for app in (a for site in server.sites for a in site.applications):
+        if (app.site.lower(), app.path.lower()) in wanted:
+            el = _application(files.get(app.source.file).doc, app.source, app.path)
+            files.set(app.source.file, el, {"applicationPool": edit.new_pool}, f"application '{app.label}'")
+
+
+def _application(doc: Document, src: ConfigSource, path: str) -> etree._Element:
+    """The ``<application>`` the model read at ``src`` for URL ``path``."""
+    found = [el for el in doc.root.iter() if isinstance(el.tag, str) and local_name(el) == "application"
+             and line_of(el) == src.line
+             and ("/" + attr(el, "path", "/").strip().replace("\\", "/").strip("/")).lower() == path.lower()]
+    if len(found) != 1:
+        raise FixError(f"{src}: no single <application path=\"{path}\"> there any more; not changed")
+    return found[0]
+
+
+def _iis7(files: _Files, server: Server, edit: Edit) -> None:
     if isinstance(edit, SetPoolArch):
-        pool = server.pool(edit.pool)
-        if pool is None:
-            raise FixError(f"{apphost}: no pool {edit.pool!r}; not changed")
-        if not pool.declared:
-            _new_pool(files, server, pool.name, _pool_values(server, edit.arch), None)
-            return
-        el = _element(files.get(apphost).doc, pool.source, "add", "name", pool.name)
-        files.set(apphost, el, _pool_values(server, edit.arch), f"pool '{pool.name}'")
+        _set_pool_arch(files, server, edit)
     elif isinstance(edit, SetGlobalModulePrecondition):
-        doc = files.get(apphost).doc
-        targets = _all(doc, "globalModules", "add", edit.name)
-        if not targets:
-            raise FixError(f"{apphost}: no global module {edit.name!r}; not changed")
-        # NOTE: the <modules> entry of a native module names its global module; IIS wants their
-        # preConditions to agree, as the appcmd fix sets both (fixes/commands.py).
-        targets += [el for el in _all(doc, "modules", "add", edit.name) if el.get("type") is None]
-        for el in targets:
-            files.set(apphost, el, {"preCondition": edit.precondition},
-                      f"{local_name(el.getparent())} entry '{edit.name}'")  # type: ignore[arg-type]
+        _global_module(files, server, edit)
     elif isinstance(edit, SetFilterPrecondition):
-        sources = dict.fromkeys(
-            f.source for s in server.sites if edit.site is None or s.name.lower() == edit.site.lower()
-            for a in s.applications for eff in a.effects for f in eff.filters if f.name.lower() == edit.name.lower())
-        if not sources:
-            raise FixError(f"no ISAPI filter {edit.name!r} in the configuration; not changed")
-        for src in sources:
-            el = _element(files.get(src.file).doc, src, "filter", "name", edit.name)
-            files.set(src.file, el, {"preCondition": edit.precondition}, f"ISAPI filter '{edit.name}'")
+        _filter(files, server, edit)
     elif isinstance(edit, MoveToNewPool):
-        like = server.pool(edit.like_pool)
-        if like is None:
-            raise FixError(f"{apphost}: no pool {edit.like_pool!r}; not changed")
-        values = {"managedRuntimeVersion": like.managed_runtime_version,
-                  "managedPipelineMode": like.pipeline_mode.value} | _pool_values(server, edit.arch)
-        _new_pool(files, server, edit.new_pool, values, like.name if like.declared else None)
-        wanted = {(s.lower(), p.lower()) for s, p in edit.apps}
-        for site in server.sites:
-            for app in site.applications:
-                if (app.site.lower(), app.path.lower()) in wanted:
-                    el = _element(files.get(app.source.file).doc, app.source, "application", "path",
-                                  _as_written(files.get(app.source.file).doc, app.source, app.path))
-                    files.set(app.source.file, el, {"applicationPool": edit.new_pool}, f"application '{app.label}'")
-
-
-def _as_written(doc: Document, src: ConfigSource, path: str) -> str:
-    """The ``path`` attribute of the ``<application>`` at ``src`` when it means ``path``."""
-    for el in doc.root.iter():
-        if isinstance(el.tag, str) and local_name(el) == "application" and line_of(el) == src.line:
-            written = attr(el, "path", "/")
-            if "/" + written.strip().replace("\\", "/").strip("/") == path:
-                return written
-    return path
+        _move(files, server, edit)
 
 
 _ASPNET_PATH = re.compile(r"(\\Microsoft\.NET\\)(Framework(?:64)?)(\\v[\d.]+\\aspnet_(?:isapi|filter)\.dll)", re.IGNORECASE)

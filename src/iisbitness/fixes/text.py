@@ -133,7 +133,8 @@ def set_attributes(tag: str, values: dict[str, str | Rewrite]) -> str:
             out = out[:found.end(3)] + quote + new + quote + out[found.end():]
             continue
         last = list(_ATTR.finditer(out))
-        at = last[-1].end() if last else len(re.match(r"<[^\s/>]+", out).group(0))  # type: ignore[union-attr]
+        name_end = re.match(r"<[^\s/>]+", out)
+        at = last[-1].end() if last else (name_end.end() if name_end else len(out) - 1)
         out = out[:at] + f' {name}="{xml_attr_value(value)}"' + out[at:]
     return out
 

@@ -22,8 +22,10 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lxml import etree
+
 from iisbitness.arch import Arch
-from iisbitness.config.apphost import APPHOST, find_apphost
+from iisbitness.config.apphost import find_apphost
 from iisbitness.config.xml import attr, local_name
 from iisbitness.errors import ServerImageError
 from iisbitness.findings import Finding
@@ -99,8 +101,8 @@ def _apphost_with(image: Path, site: str, app: str, drives: dict[str, Path], phy
     path, shown, _ = find_apphost(ServerImage.offline(image, drives))
     doc = Document.read(path.read_bytes(), shown)
 
-    def named(el: object, tag: str) -> bool:
-        return isinstance(getattr(el, "tag", None), str) and local_name(el) == tag  # type: ignore[arg-type]
+    def named(el: etree._Element, tag: str) -> bool:
+        return isinstance(el.tag, str) and local_name(el) == tag
 
     for s in (s for s in doc.root.iter() if named(s, "site") and attr(s, "name").lower() == site.lower()):
         for a in (a for a in s if named(a, "application") and _url(attr(a, "path", "/")) == _url(app)):
@@ -140,5 +142,3 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
     return replace(after, findings=findings,
                    server=replace(after.server, image=f"{publish} as {site}{app} of {image}", config_file=shown))
 
-
-__all__ = ["APPHOST", "PoolSpec", "check_alone", "check_on_server"]
