@@ -57,8 +57,10 @@ def render(plan: FixPlan, applied: bool) -> str:
         out.extend(f"  {c}" for c in change.changes)
         out.append(unified_diff(change).rstrip("\n"))
     out.append("")
-    if applied:
+    if applied and plan.changes:
         out.append(f"Written: {len(plan.changes)} file(s), each with a timestamped backup beside it.")
+    elif applied:
+        out.append("Nothing to write.")
     elif plan.changes:
         out.append("Dry run: nothing written. Run again with --apply to write these changes.")
     return "\n".join(out) + "\n"
