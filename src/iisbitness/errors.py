@@ -40,3 +40,8 @@ class ServerImageError(IisBitnessError):
 
 class CacheError(IisBitnessError):
     """The scan cache (``--cache FILE``) cannot be created, opened or written."""
+
+
+class FixError(IisBitnessError):
+    """A fix cannot be planned or written (a file changed since it was read, an element not found,
+    the result not well-formed); the message names the file. Nothing was replaced."""

@@ -35,6 +35,29 @@ class Severity(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class LineReplacement:
+    """Lines ``start`` to ``end - 1`` of a file (1-based) replaced by ``text`` (whole lines, with
+    their line endings); ``start == end`` inserts ``text`` before line ``start``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileEdit:
+    """A fix's change to one configuration file, as text (``scan --format sarif`` ``fixes``).
+
+    Attributes:
+        file: the file as :class:`iisbitness.model.source.ConfigSource` names it.
+        replacements: non-overlapping, in file order.
+    """
+
+    file: str
+    replacements: tuple[LineReplacement, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
     """One way to fix a finding.
 
@@ -46,6 +69,8 @@ class Fix:
         verified: True when re-analysis with the edits clears the finding and breaks nothing
             else; None when the fix changes nothing the model holds (a rebuild, a workaround).
         note: what to know before running it.
+        file_edits: the same change as text edits of the configuration files (computed only when
+            asked, ``ScanOptions.text_fixes``; what ``iisbitness fix`` would write for this fix alone).
     """
 
     summary: str
@@ -54,6 +79,7 @@ class Fix:
     edits: tuple[Edit, ...] = ()
     verified: bool | None = None
     note: str | None = None
+    file_edits: tuple[FileEdit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,7 +149,11 @@ class LoadEntry:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Everything a scan found, in a stable order."""
+    """Everything a scan found, in a stable order.
+
+    ``suppressed`` holds findings a baseline accepted (``scan --baseline``); they count for
+    nothing (exit code, summary) and only SARIF shows them, as suppressed results.
+    """
 
     server: ServerSummary
     pools: tuple[PoolSummary, ...]
@@ -162,6 +166,7 @@ class Report:
     """The load map, when the scan was asked for it (``ScanOptions.load_map``); None otherwise."""
     projects: tuple[ProjectSummary, ...] = ()
     """IIS Express scans only: each Visual Studio project and its ``iisexpress.exe``."""
+    suppressed: tuple[Finding, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Findings per severity label (``error``, ``warning``, ``note``), all three present."""

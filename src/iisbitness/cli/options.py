@@ -27,6 +27,7 @@ class OutputFormat(str, Enum):
 
     TEXT = "text"
     JSON = "json"
+    SARIF = "sarif"
 
 
 class FailOn(str, Enum):
@@ -61,7 +62,8 @@ def output_options(fail_on_default: FailOn) -> Callable[[F], F]:
                           show_default=True, help="Exit 1 when a finding is at or above this severity.")(fn)
         fn = click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]), default="text",
                           show_default=True,
-                          help="Output format (json: schema iisbitness/scan/1, see docs/scan-json.md).")(fn)
+                          help="Output format (json: schema iisbitness/scan/1, see docs/scan-json.md; "
+                               "sarif: SARIF 2.1.0, see docs/sarif.md).")(fn)
         return fn
 
     return wrap

@@ -14,10 +14,12 @@ from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.cli.options import FailOn, OutputFormat, ScanProgress, output_options, progress_wanted
+from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
-from iisbitness.formats import loads_json, loads_text, scan_json, scan_text
+from iisbitness.formats import loads_json, loads_text, scan_json, scan_sarif, scan_text
 from iisbitness.report import Report
+from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
 
 
 def _fatal(message: str) -> NoReturn:
@@ -51,6 +53,8 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None) -> str
         out = scan_json.render(reports[0]) if len(reports) == 1 else scan_json.render_many(reports)
         # NOTE: JSON gets them as \udcNN escapes (json.loads gives back the same str).
         return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", out)
+    if fmt is OutputFormat.SARIF:
+        return scan_sarif.render_many(reports)
     if fmt is OutputFormat.TEXT:
         use_color = sys.stdout.isatty() if color is None else color
         return "\n".join(scan_text.render(r, color=use_color) for r in reports)
@@ -93,11 +97,13 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, loa
 @click.option("--iisexpress-arch", type=click.Choice([a.value for a in Arch]),
               help="IIS Express: the bitness Visual Studio's 64-bit IIS Express option gives, for projects whose own "
                    "setting is empty (else assumed 32-bit).")
+@selection_options
 @output_options(FailOn.ERROR)
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
                  env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, show_loads: bool,
-                 iisexpress: bool | None, iisexpress_arch: str | None, fmt: str, fail_on: str, color: bool | None,
-                 quiet: bool) -> None:
+                 iisexpress: bool | None, iisexpress_arch: str | None, select: tuple[str, ...],
+                 ignore: tuple[str, ...], baseline: Path | None, write_baseline: Path | None, fmt: str, fail_on: str,
+                 color: bool | None, quiet: bool) -> None:
     """Scan an IIS server image for bitness mismatches (read-only).
 
     IMAGE is a folder standing for the system drive C:\\ (it holds
@@ -117,16 +123,33 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
                           load_map=show_loads, iisexpress=True if iisexpress or iisexpress_arch else None,
-                          iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None)
+                          iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,
+                          text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore))
     try:
         with progress.shown():
             report = scan(image, options)
+            if write_baseline is not None:
+                _write(write_baseline, render_baseline([report]))
+            for path in (baseline, write_baseline):
+                if path is not None:
+                    report = apply_baseline(report, read_baseline(path))
+            if report.suppressed and not quiet:
+                click.echo(f"iisbitness: {len(report.suppressed)} finding(s) accepted by the baseline are left out",
+                           err=True)
             if event_logs:
                 progress.stage("reading event logs")
                 report = observe(report, list(event_logs))
     except IisBitnessError as e:
         _fatal(str(e))
     _emit([report], fmt, fail_on, color, show_loads)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        _fatal(f"{path}: cannot write: {e.strerror or e}")
+    click.echo(f"iisbitness: wrote baseline {path}", err=True)
 
 
 def demo_images() -> list[Path]:
@@ -151,7 +174,8 @@ def demo_command(fmt: str, fail_on: str, color: bool | None, quiet: bool) -> Non
     try:
         with progress.shown():
             for image in demo_images():
-                reports.append(scan(image, ScanOptions(progress=progress.stage, on_read=progress.read)))
+                reports.append(scan(image, ScanOptions(progress=progress.stage, on_read=progress.read,
+                                                       text_fixes=fmt == OutputFormat.SARIF.value)))
     except IisBitnessError as e:
         _fatal(str(e))
     _emit(reports, fmt, fail_on, color)

@@ -15,8 +15,8 @@ load plan is rebuilt and every rule re-run. A fix that leaves its finding in pla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from iisbitness.findings import Finding, Fix, RejectedFix, Severity
@@ -44,6 +44,39 @@ def _describe_load(f: Finding) -> str:
     return f"{f.rule} {f.binary or ''} ({f.process or ''} {f.process_arch.value if f.process_arch else ''}, {where})"
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What re-analysis with some edits made shows, against the findings before.
+
+    Attributes:
+        after: every finding of the edited model. remaining: the targeted findings still there.
+        added: findings at warning or above that were not there before.
+    """
+
+    after: tuple[Finding, ...]
+    remaining: tuple[Finding, ...]
+    added: tuple[Finding, ...]
+
+    @property
+    def clears(self) -> bool:
+        """True when every targeted finding is gone and nothing at warning or above is new."""
+        return not self.remaining and not self.added
+
+
+def outcome(before: Collection[tuple[str, ...]], targets: Collection[tuple[str, ...]],
+            after: Sequence[Finding]) -> Outcome:
+    """Compare findings ``after`` some edits with the keys ``before``, for the ``targets`` keys."""
+    return Outcome(tuple(after), tuple(a for a in after if a.key in targets),
+                   tuple(a for a in after if a.key not in before and a.severity >= Severity.WARNING))
+
+
+def check_edits(findings: Sequence[Finding], targets: Collection[tuple[str, ...]], edits: tuple[Edit, ...],
+                reanalyse: Reanalyse) -> Outcome:
+    """Re-analyse with ``edits`` (one fix, or several fixes combined) made: the same test
+    :func:`verify` applies to each fix alone, for the findings whose keys are ``targets``."""
+    return outcome({f.key for f in findings}, set(targets), reanalyse(edits))
+
+
 def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage) -> list[Finding]:
     """Return ``findings`` with each fix verified, rejected, or (IIS 6) offered with what it breaks.
 
@@ -64,11 +97,11 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
                 continue
             if fix.edits not in cache:
                 cache[fix.edits] = reanalyse(fix.edits)
-            after = cache[fix.edits]
-            if finding.key in {a.key for a in after}:
+            result = outcome(baseline, {finding.key}, cache[fix.edits])
+            if result.remaining:
                 rejected.append(RejectedFix(fix.summary, "re-analysis with this change still shows the problem"))
                 continue
-            new = [a for a in after if a.key not in baseline and a.severity >= Severity.WARNING]
+            new = list(result.added)
             if not new:
                 kept.append(replace(fix, verified=True))
             elif breakage is Breakage.REJECT:

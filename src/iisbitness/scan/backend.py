@@ -22,6 +22,7 @@ from typing import Protocol
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Rule
+from iisbitness.fixes.plan import FileChange, Read, plan_changes
 from iisbitness.fixes.verify import Breakage
 from iisbitness.loadplan.build import build
 from iisbitness.loadplan.context import PlanContext
@@ -60,6 +61,14 @@ class Backend(Protocol):
 
     def edited(self, edits: tuple[Edit, ...]) -> Backend:
         """The same backend over a copy of the model with ``edits`` made (nothing is written)."""
+        ...
+
+    def changes(self, edits: tuple[Edit, ...], read: Read) -> list[FileChange]:
+        """The configuration file changes that make ``edits`` (nothing is written).
+
+        Raises:
+            FixError: an element is not where the model read it, or a result would not parse.
+        """
         ...
 
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
@@ -112,6 +121,10 @@ class Iis7Backend:
         """None: a server has no Visual Studio projects."""
         return ()
 
+    def changes(self, edits: tuple[Edit, ...], read: Read) -> list[FileChange]:
+        """applicationHost.config and web.config changes (:func:`iisbitness.fixes.plan.plan_changes`)."""
+        return plan_changes(self.server, edits, read)
+
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
         """The server block: kind ``iis7+``."""
         s = self.server
@@ -159,6 +172,10 @@ class Iis6Backend:
     def project_summaries(self) -> tuple[ProjectSummary, ...]:
         """None: a server has no Visual Studio projects."""
         return ()
+
+    def changes(self, edits: tuple[Edit, ...], read: Read) -> list[FileChange]:
+        """MetaBase.xml changes (:func:`iisbitness.fixes.plan.plan_changes`)."""
+        return plan_changes(self.server, edits, read)
 
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
         """The server block: kind ``iis6``."""

@@ -15,12 +15,14 @@ import ntpath
 from dataclasses import dataclass
 
 from iisbitness.arch import Arch
+from iisbitness.errors import FixError
 from iisbitness.findings import Rule
+from iisbitness.fixes.plan import FileChange, Read, plan_changes
 from iisbitness.fixes.verify import Breakage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import IISEXPRESS, build_iisexpress
 from iisbitness.loadplan.plan import LoadPlan
-from iisbitness.model.edits import Edit, apply_all_iisexpress
+from iisbitness.model.edits import Edit, SetIisExpressArch, apply_all_iisexpress
 from iisbitness.model.iisexpress import IisExpressProject, IisExpressWorkspace
 from iisbitness.model.source import Problem
 from iisbitness.report import PoolSummary, ProjectSummary, ServerSummary
@@ -63,6 +65,19 @@ class IisExpressBackend:
     def edited(self, edits: tuple[Edit, ...]) -> IisExpressBackend:
         """A copy with the project bitness (and any applicationhost.config) edits made."""
         return IisExpressBackend(apply_all_iisexpress(self.workspace, edits))
+
+    def changes(self, edits: tuple[Edit, ...], read: Read) -> list[FileChange]:
+        """The solution's applicationhost.config changes; a project setting (``Use64BitIISExpress``,
+        ``use64Bit``) is the developer's to change in Visual Studio, so ``fix`` does not write it.
+
+        Raises:
+            FixError: ``edits`` change a project's IIS Express bitness (named with its file and line).
+        """
+        for e in edits:
+            if isinstance(e, SetIisExpressArch):
+                raise FixError(f"{e.project}: the project's IIS Express bitness is set in the project, not in the IIS "
+                               "configuration; change it as the fix says, then run the scan again")
+        return plan_changes(self.workspace.server, edits, read)
 
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
         """The server block: kind ``iisexpress``; the configuration and why it was chosen."""

@@ -11,6 +11,7 @@ and no ``Windows``) is IIS Express on a developer machine (:func:`scan_iisexpres
 
 from __future__ import annotations
 
+import difflib
 import logging
 import sys
 from collections.abc import Callable
@@ -21,13 +22,15 @@ from iisbitness.arch import Arch
 from iisbitness.config.apphost import APPHOST, read_server
 from iisbitness.config.iisexpress import has_project, read_workspace
 from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
-from iisbitness.errors import CacheError
-from iisbitness.findings import Finding, Rule
+from iisbitness.errors import CacheError, FixError
+from iisbitness.findings import FileEdit, Finding, LineReplacement, Rule
+from iisbitness.fixes.text import Text
 from iisbitness.fixes.verify import verify
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import LoadPlan
+from iisbitness.model.edits import Edit
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.store import SqliteFactStore
@@ -61,6 +64,8 @@ class ScanOptions:
             (False), or decide from the folder (None).
         iisexpress_arch: IIS Express: the ``iisexpress.exe`` bitness Visual Studio's global option gives
             (``--iisexpress-arch``), instead of reading/assuming it (iis-express-facts.md F2.1).
+        text_fixes: give each verified fix its configuration change as text edits
+            (``Fix.file_edits``, for SARIF ``fixes``); reads the configuration files once more.
     """
 
     os_arch: Arch | None = None
@@ -74,6 +79,7 @@ class ScanOptions:
     load_map: bool = False
     iisexpress: bool | None = None
     iisexpress_arch: Arch | None = None
+    text_fixes: bool = False
 
 
 def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] | None = None) -> list[Finding]:
@@ -94,6 +100,58 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
     if image is None:
         return ServerImage.live_system()
     return ServerImage.offline(image, options.drives)
+
+
+def host_path(img: ServerImage, shown: str) -> Path:
+    """The real file behind a configuration file name as the model gives it
+    (:meth:`iisbitness.image.server_image.ServerImage.display` backwards)."""
+    if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in img.drives:
+        return img.drives[shown[0].upper()] / shown[3:]
+    p = Path(shown)
+    return p if p.is_absolute() else img.root / shown
+
+
+def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
+    """The whole-line replacements that turn ``before`` into ``after``."""
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    return tuple(LineReplacement(i1 + 1, i2 + 1, "".join(new[j1:j2])) for tag, i1, i2, j1, j2 in ops if tag != "equal")
+
+
+def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage) -> list[Finding]:
+    """``findings`` with each verified fix's configuration change as text edits (``Fix.file_edits``).
+
+    A fix whose change cannot be planned (an element moved, a file that cannot be decoded) keeps none.
+    """
+    files: dict[str, bytes] = {}
+
+    def read(shown: str) -> bytes:
+        if shown not in files:
+            try:
+                files[shown] = host_path(img, shown).read_bytes()
+            except OSError as e:
+                raise FixError(f"{shown}: cannot read: {e.strerror or e}") from e
+        return files[shown]
+
+    done: dict[tuple[Edit, ...], tuple[FileEdit, ...]] = {}
+    out = []
+    for f in findings:
+        fixes = []
+        for fix in f.fixes:
+            if fix.verified is True and fix.edits:
+                if fix.edits not in done:
+                    try:
+                        changes = backend.changes(fix.edits, read)
+                    except FixError as e:
+                        log.info("no text edits for %r: %s", fix.summary, e)
+                        changes = []
+                    done[fix.edits] = tuple(
+                        FileEdit(c.shown, line_replacements(*(Text.decode(b, c.shown).text for b in (c.before, c.after))))
+                        for c in changes)
+                fix = replace(fix, file_edits=done[fix.edits])
+            fixes.append(fix)
+        out.append(replace(f, fixes=tuple(fixes)))
+    return out
 
 
 def metabase_source(img: ServerImage, config: Path | None) -> tuple[Path, str] | None:
@@ -210,6 +268,8 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
     if options.progress:
         options.progress("verifying fixes")
     findings = verify(findings, lambda edits: run_rules(backend.edited(edits).plan(ctx), rules), backend.breakage)
+    if options.text_fixes:
+        findings = with_file_edits(findings, backend, ctx.image)
     return Report(
         loads=load_map(plan) if options.load_map else None,
         server=backend.server_summary(image_label, plan),

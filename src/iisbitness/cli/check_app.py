@@ -1,0 +1,64 @@
+"""``iisbitness check-app PUBLISH_DIR``: would this build output load in such a pool? For pipelines.
+
+Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 it loads (nothing at or above ``--fail-on``);
+1 findings at or above it; 2 the folder or the server could not be read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from iisbitness.arch import Arch
+from iisbitness.cli.options import FailOn, OutputFormat
+from iisbitness.cli.scan import _drives, _emit, _fatal
+from iisbitness.errors import IisBitnessError
+from iisbitness.scan.check_app import PoolSpec, check_alone, check_on_server
+from iisbitness.scan.pipeline import ScanOptions
+
+_RUNTIMES = {"v4.0": "v4.0", "v2.0": "v2.0", "none": ""}
+
+
+@click.command("check-app")
+@click.argument("publish_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--pool-arch", type=click.Choice([a.value for a in Arch]), help="The pool's worker architecture.")
+@click.option("--runtime", type=click.Choice(list(_RUNTIMES)), default="v4.0", show_default=True,
+              help="The pool's .NET CLR version (none: No Managed Code, as for ASP.NET Core).")
+@click.option("--pipeline", type=click.Choice(["integrated", "classic"]), default="integrated", show_default=True,
+              help="The pool's managed pipeline mode.")
+@click.option("--server", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="A server image: check against the pool --site really runs in, with its modules and runtimes.")
+@click.option("--site", "site_app", metavar="SITE/APP", help="With --server: the application the build replaces.")
+@click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="With --server: another drive letter.")
+@click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]), default="text",
+              show_default=True, help="Output format, as for scan.")
+@click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default=FailOn.ERROR.value,
+              show_default=True, help="Exit 1 when a finding is at or above this severity.")
+@click.option("--color/--no-color", default=None, help="Colour the text output (default: when a terminal).")
+def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pipeline: str, server: Path | None,
+                      site_app: str | None, drives: tuple[str, ...], fmt: str, fail_on: str,
+                      color: bool | None) -> None:
+    """Check a build output (bin, web.config, an ASP.NET Core publish folder) against a pool.
+
+    \b
+    iisbitness check-app ./publish --pool-arch x64 --runtime none
+    iisbitness check-app ./publish --server IMAGE --site "Default Web Site/app"
+
+    \b
+    Exit codes: 0 it loads; 1 findings at or above --fail-on (default error);
+                2 the folder or server could not be read.
+    """
+    if (server is None) == (pool_arch is None):
+        _fatal("give either --pool-arch (a pool on its own) or --server IMAGE --site SITE/APP")
+    if server is not None and not site_app:
+        _fatal("--server needs --site SITE/APP (the application this build replaces)")
+    try:
+        if server is not None and site_app:
+            report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=_drives(drives)))
+        else:
+            assert pool_arch is not None
+            report = check_alone(publish_dir, PoolSpec(Arch(pool_arch), _RUNTIMES[runtime], pipeline.capitalize()))
+    except IisBitnessError as e:
+        _fatal(str(e))
+    _emit([report], fmt, fail_on, color)

@@ -1,0 +1,285 @@
+"""Turn a verified fix's model edits (:mod:`iisbitness.model.edits`) into byte-level changes of the
+configuration files: applicationHost.config and web.config (IIS 7+), MetaBase.xml (IIS 6).
+
+Each edit becomes the smallest text change that makes it (:mod:`iisbitness.fixes.text`): an
+attribute set on the element the model read it from (file and line), or a new element inserted
+after its sibling. Every target is located in the files as read before any is changed, so one
+edit's inserted line cannot move another's. Nothing is written here (:mod:`iisbitness.fixes.write`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from lxml import etree
+
+from iisbitness.arch import Arch
+from iisbitness.config.xml import attr, line_of, local_name
+from iisbitness.errors import FixError
+from iisbitness.fixes.text import Document, Edits, Rewrite, xml_attr_value
+from iisbitness.model.edits import (
+    FRAMEWORK_FOLDER,
+    Edit,
+    MoveToNewPool,
+    RegisterAspNet,
+    SetFilterPrecondition,
+    SetGlobalModulePrecondition,
+    SetIsolation5,
+    SetPoolArch,
+    SetWow64,
+)
+from iisbitness.model.iis6 import Iis6Server
+from iisbitness.model.iis7 import Server
+from iisbitness.model.source import ConfigSource
+
+Read = Callable[[str], bytes]
+"""Read a configuration file by the name the model gives it (``ConfigSource.file``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """The new content of one configuration file.
+
+    Attributes:
+        shown: the file as the model names it. before: its bytes as read. after: its bytes with
+        the edits made. changes: one line per change, for the plan (``line 27: pool 'X': ...``).
+    """
+
+    shown: str
+    before: bytes
+    after: bytes
+    changes: tuple[str, ...]
+
+
+class _Files:
+    def __init__(self, read: Read) -> None:
+        self._read = read
+        self.edits: dict[str, Edits] = {}
+        self.notes: dict[str, list[tuple[int, str]]] = {}
+
+    def get(self, shown: str) -> Edits:
+        if shown not in self.edits:
+            self.edits[shown] = Edits.of(Document.read(self._read(shown), shown))
+            self.notes[shown] = []
+        return self.edits[shown]
+
+    def set(self, shown: str, el: etree._Element, values: Mapping[str, str | Rewrite], what: str) -> None:
+        e = self.get(shown)
+        for k, v in values.items():
+            e.set(el, k, v)
+        shown_values = ", ".join(f'{k}="{v}"' if isinstance(v, str) else k for k, v in values.items())
+        line = e.doc.line_of(el)
+        self.notes[shown].append((line, f"line {line}: {what}: {shown_values}"))
+
+    def result(self) -> list[FileChange]:
+        out = []
+        for shown, e in self.edits.items():
+            after = e.result()
+            if after != e.doc.original:
+                out.append(FileChange(shown, e.doc.original, after, tuple(n for _, n in sorted(self.notes[shown]))))
+        return out
+
+
+def _element(doc: Document, src: ConfigSource, tag: str, key: str, value: str) -> etree._Element:
+    """The element ``<tag key=value>`` the model read at ``src`` (case-insensitive value)."""
+    low = value.lower()
+    found = [el for el in doc.root.iter() if isinstance(el.tag, str) and local_name(el) == tag
+             and attr(el, key).strip().lower() == low and line_of(el) == src.line]
+    if len(found) != 1:
+        raise FixError(f"{src}: no single <{tag} {key}=\"{value}\"> there any more; not changed")
+    return found[0]
+
+
+def _all(doc: Document, parent: str, tag: str, name: str) -> list[etree._Element]:
+    low = name.lower()
+    return [el for el in doc.root.iter() if isinstance(el.tag, str) and local_name(el) == tag
+            and attr(el, "name").strip().lower() == low
+            and (p := el.getparent()) is not None and local_name(p) == parent]
+
+
+def _e32(arch: Arch) -> str:
+    return "true" if arch is Arch.X86 else "false"
+
+
+def _pool_values(server: Server, arch: Arch) -> dict[str, str]:
+    values = {"enable32BitAppOnWin64": _e32(arch)}
+    if server.os_arch is Arch.ARM64:
+        values["enableEmulationOnWinArm64"] = "false" if arch is Arch.ARM64 else "true"
+    return values
+
+
+def _new_pool(files: _Files, server: Server, name: str, values: dict[str, str], after_pool: str | None) -> None:
+    e = files.get(server.config_file)
+    pools = [el for el in _all(e.doc, "applicationPools", "add", after_pool or "")] if after_pool else []
+    if not pools:
+        pools = [el for el in e.doc.root.iter() if isinstance(el.tag, str) and local_name(el) == "add"
+                 and (p := el.getparent()) is not None and local_name(p) == "applicationPools"]
+    if not pools:
+        raise FixError(f"{server.config_file}: no <applicationPools><add> to add pool {name!r} beside; not changed")
+    text = f'<add name="{xml_attr_value(name)}"' + "".join(f' {k}="{xml_attr_value(v)}"' for k, v in values.items())
+    e.insert_after(pools[-1], text + " />")
+    line = e.doc.line_of(pools[-1])
+    files.notes[server.config_file].append((line, f"after line {line}: new pool: {text} />"))
+
+
+def _set_pool_arch(files: _Files, server: Server, edit: SetPoolArch) -> None:
+    pool = server.pool(edit.pool)
+    if pool is None:
+        raise FixError(f"{server.config_file}: no pool {edit.pool!r}; not changed")
+    if not pool.declared:  # named by an application only: declare it, at the new architecture
+        _new_pool(files, server, pool.name, _pool_values(server, edit.arch), None)
+        return
+    el = _element(files.get(server.config_file).doc, pool.source, "add", "name", pool.name)
+    files.set(server.config_file, el, _pool_values(server, edit.arch), f"pool '{pool.name}'")
+
+
+def _global_module(files: _Files, server: Server, edit: SetGlobalModulePrecondition) -> None:
+    apphost = server.config_file
+    doc = files.get(apphost).doc
+    targets = _all(doc, "globalModules", "add", edit.name)
+    if not targets:
+        raise FixError(f"{apphost}: no global module {edit.name!r}; not changed")
+    # NOTE: the <modules> entry of a native module names its global module; IIS wants their
+    # preConditions to agree, as the appcmd fix sets both (fixes/commands.py).
+    modules = [el for el in _all(doc, "modules", "add", edit.name) if el.get("type") is None]
+    for section, els in (("globalModules", targets), ("modules", modules)):
+        for el in els:
+            files.set(apphost, el, {"preCondition": edit.precondition}, f"{section} entry '{edit.name}'")
+
+
+def _filter(files: _Files, server: Server, edit: SetFilterPrecondition) -> None:
+    # NOTE: every element the model read this filter from, in applicationHost.config or a site's web.config
+    sources = dict.fromkeys(
+        f.source for s in server.sites if edit.site is None or s.name.lower() == edit.site.lower()
+        for a in s.applications for eff in a.effects for f in eff.filters if f.name.lower() == edit.name.lower())
+    if not sources:
+        raise FixError(f"no ISAPI filter {edit.name!r} in the configuration; not changed")
+    for src in sources:
+        el = _element(files.get(src.file).doc, src, "filter", "name", edit.name)
+        files.set(src.file, el, {"preCondition": edit.precondition}, f"ISAPI filter '{edit.name}'")
+
+
+def _move(files: _Files, server: Server, edit: MoveToNewPool) -> None:
+    like = server.pool(edit.like_pool)
+    if like is None:
+        raise FixError(f"{server.config_file}: no pool {edit.like_pool!r}; not changed")
+    # NOTE: the same attributes as the appcmd fix's `add apppool` (fixes/commands.py move_to_new_pool)
+    values = {"managedRuntimeVersion": like.managed_runtime_version,
+              "managedPipelineMode": like.pipeline_mode.value} | _pool_values(server, edit.arch)
+    _new_pool(files, server, edit.new_pool, values, like.name if like.declared else None)
+    wanted = {(s.lower(), p.lower()) for s, p in edit.apps}
+    for app in (a for site in server.sites for a in site.applications):
+        if (app.site.lower(), app.path.lower()) in wanted:
+            el = _application(files.get(app.source.file).doc, app.source, app.path)
+            files.set(app.source.file, el, {"applicationPool": edit.new_pool}, f"application '{app.label}'")
+
+
+def _application(doc: Document, src: ConfigSource, path: str) -> etree._Element:
+    """The ``<application>`` the model read at ``src`` for URL ``path``."""
+    found = [el for el in doc.root.iter() if isinstance(el.tag, str) and local_name(el) == "application"
+             and line_of(el) == src.line
+             and ("/" + attr(el, "path", "/").strip().replace("\\", "/").strip("/")).lower() == path.lower()]
+    if len(found) != 1:
+        raise FixError(f"{src}: no single <application path=\"{path}\"> there any more; not changed")
+    return found[0]
+
+
+def _iis7(files: _Files, server: Server, edit: Edit) -> None:
+    if isinstance(edit, SetPoolArch):
+        _set_pool_arch(files, server, edit)
+    elif isinstance(edit, SetGlobalModulePrecondition):
+        _global_module(files, server, edit)
+    elif isinstance(edit, SetFilterPrecondition):
+        _filter(files, server, edit)
+    elif isinstance(edit, MoveToNewPool):
+        _move(files, server, edit)
+
+
+_ASPNET_PATH = re.compile(r"(\\Microsoft\.NET\\)(Framework(?:64)?)(\\v[\d.]+\\aspnet_(?:isapi|filter)\.dll)", re.IGNORECASE)
+_ASPNET_PROPS = ("ScriptMaps", "FilterPath", "WebSvcExtRestrictionList")
+
+
+def _iis6(files: _Files, server: Iis6Server, edit: Edit) -> None:
+    mb = server.config_file
+    doc = files.get(mb).doc
+    keys = {attr(el, "Location").strip().lower(): el for el in doc.root.iter()
+            if isinstance(el.tag, str) and el.get("Location") is not None}
+    if isinstance(edit, SetWow64 | SetIsolation5):
+        prop, location = (("Enable32bitAppOnWin64", "/lm/w3svc/apppools") if isinstance(edit, SetWow64)
+                          else ("IIs5IsolationModeEnabled", "/lm/w3svc"))
+        el = keys.get(location)
+        if el is None:
+            raise FixError(f"{mb}: no metabase key {location!r} to set {prop} on; not changed")
+        value = "TRUE" if edit.enabled else "FALSE"
+        files.set(mb, el, {_written_name(el, prop): value}, f"key {attr(el, 'Location')}")
+        # NOTE: /LM/W3SVC/AppPools inherits from /LM/W3SVC: a value there is changed too.
+        w3svc = keys.get("/lm/w3svc")
+        if isinstance(edit, SetWow64) and w3svc is not None and w3svc.get(_written_name(w3svc, prop)) is not None:
+            files.set(mb, w3svc, {_written_name(w3svc, prop): value}, f"key {attr(w3svc, 'Location')}")
+    elif isinstance(edit, RegisterAspNet):
+        folder = FRAMEWORK_FOLDER[edit.arch]
+
+        def to_folder(raw: str) -> str:
+            # NOTE: on the file's text, so the line breaks inside multi-string values stay as they are
+            return _ASPNET_PATH.sub(lambda m: m.group(1) + folder + m.group(3), raw)
+
+        for el in keys.values():
+            values: dict[str, str | Rewrite] = {}
+            for prop in _ASPNET_PROPS:
+                name = _written_name(el, prop)
+                old = el.get(name)
+                if old is not None and to_folder(old) != old:
+                    values[name] = _allow_once(to_folder) if prop == "WebSvcExtRestrictionList" else to_folder
+            if values:
+                files.set(mb, el, values, f"key {attr(el, 'Location')}: ASP.NET from {folder}")
+
+
+def _written_name(el: etree._Element, prop: str) -> str:
+    """``prop`` as the key writes it (metabase property names are case-insensitive)."""
+    return next((str(k) for k in el.attrib if str(k).lower() == prop.lower()), prop)
+
+
+def _allow_once(to_folder: Rewrite) -> Rewrite:
+    """A WebSvcExtRestrictionList rewrite: each ASP.NET entry that (once moved) points into the new
+    folder is allowed (``1,``) and listed once, as ``aspnet_regiis -i -enable`` leaves it."""
+
+    def rewrite(raw: str) -> str:
+        out: list[str] = []
+        seen: set[str] = set()
+        for entry in raw.split("\n"):
+            body = entry.lstrip()
+            flag, sep, rest = body.partition(",")
+            moved = to_folder(rest)
+            path = moved.split(",", 1)[0].lower()
+            if not sep or not _ASPNET_PATH.search(path) or moved == rest and path not in seen and flag == "1":
+                out.append(entry)
+                seen.add(path)
+            elif path not in seen:
+                seen.add(path)
+                out.append(entry[: len(entry) - len(body)] + "1," + moved)
+        return "\n".join(out)
+
+    return rewrite
+
+
+def plan_changes(server: Server | Iis6Server, edits: tuple[Edit, ...], read: Read) -> list[FileChange]:
+    """The file changes that make ``edits`` on ``server``'s configuration.
+
+    Args:
+        server: the model the edits were verified on (its sources say where each element is).
+        edits: the combined, verified edits, in order.
+        read: reads a configuration file by its model name.
+
+    Raises:
+        FixError: an element is no longer where the model read it, a file cannot be decoded or the
+            result would not parse (the message names the file).
+    """
+    files = _Files(read)
+    for edit in edits:
+        if isinstance(server, Server):
+            _iis7(files, server, edit)
+        else:
+            _iis6(files, server, edit)
+    return files.result()

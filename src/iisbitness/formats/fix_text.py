@@ -1,0 +1,66 @@
+"""Text output of ``iisbitness fix``: the plan, the equivalent commands, and a unified diff of
+every configuration file it changes (or changed, with ``--apply``)."""
+
+from __future__ import annotations
+
+import difflib
+
+from iisbitness.errors import FixError
+from iisbitness.findings import Finding
+from iisbitness.fixes.plan import FileChange
+from iisbitness.fixes.text import Text
+from iisbitness.scan.fix import FixPlan
+
+
+def _where(f: Finding) -> str:
+    parts = [f"pool '{f.pool}'" if f.pool else "", f"{f.site}{f.application or ''}" if f.site else ""]
+    return ", ".join(p for p in parts if p) or "server"
+
+
+def _lines(data: bytes, shown: str) -> list[str]:
+    try:
+        text = Text.decode(data, shown).text
+    except FixError:
+        text = data.decode("utf-8", "replace")
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
+def unified_diff(change: FileChange) -> str:
+    """A unified diff of one file change (line endings not shown; they are kept in the file)."""
+    diff = difflib.unified_diff(_lines(change.before, change.shown), _lines(change.after, change.shown),
+                                "a/" + change.shown, "b/" + change.shown, lineterm="")
+    return "\n".join(diff) + "\n"
+
+
+def render(plan: FixPlan, applied: bool) -> str:
+    """The plan as text: chosen fixes, what they clear, what is left, commands, then the diffs."""
+    out: list[str] = []
+    r = plan.report
+    out.append(f"iisbitness fix {r.server.image}  ({r.server.kind}, {len(r.findings)} findings)")
+    if not plan.chosen:
+        out.append("No verified fix to make for the chosen findings.")
+    for ch in plan.chosen:
+        out.append(f"  fix #{ch.number} {ch.finding.rule} ({_where(ch.finding)}): {ch.fix.summary}")
+    chosen = {c.number for c in plan.chosen}
+    also = [n for n in plan.cleared if n not in chosen]
+    if also:
+        out.append("  these fixes also clear: " + ", ".join(f"#{n}" for n in also))
+    for left in plan.left:
+        out.append(f"  not fixed #{left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
+    if plan.commands:
+        out.append("")
+        out.append("Equivalent commands (an elevated cmd.exe on the server):")
+        out.extend(f"  {c}" for c in plan.commands)
+    for change in plan.changes:
+        out.append("")
+        out.append(f"{change.shown}:")
+        out.extend(f"  {c}" for c in change.changes)
+        out.append(unified_diff(change).rstrip("\n"))
+    out.append("")
+    if applied and plan.changes:
+        out.append(f"Written: {len(plan.changes)} file(s), each with a timestamped backup beside it.")
+    elif applied:
+        out.append("Nothing to write.")
+    elif plan.changes:
+        out.append("Dry run: nothing written. Run again with --apply to write these changes.")
+    return "\n".join(out) + "\n"

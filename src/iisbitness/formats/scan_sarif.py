@@ -1,0 +1,175 @@
+"""``--format sarif`` for scan: SARIF 2.1.0 (OASIS), for code-scanning dashboards and pipelines.
+
+- One ``reportingDescriptor`` per rule that ran: id, summary, the rule's help text, and ``helpUri``
+  to its page ``docs/rules/<id>.md``; ``defaultConfiguration.level`` from its severity.
+- One ``result`` per finding: level from severity (error/warning/note, one function), message =
+  symptom and cause, location = the configuration file and line (relative to the image, base id
+  ``IMAGEROOT``), the binary as a ``relatedLocation``, the finding's stable ``key`` as a
+  ``partialFingerprint`` (so dashboards follow a finding across scans), and every verified fix that
+  is a text edit as a SARIF ``fix`` (``artifactChanges`` with whole-line ``replacements``).
+- Problems met reading the server as ``toolExecutionNotifications`` (bandit's idea).
+- Findings a baseline accepted (``--baseline``) as results with an ``external`` suppression.
+
+No timestamps; keys sorted: the same scan gives the same bytes. Validated in the tests against the
+official schema (``tests/fixtures/sarif/sarif-2.1.0.json``) and, when present, the SARIF Multitool.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath
+from typing import Any, assert_never
+from urllib.parse import quote
+
+from iisbitness import __version__
+from iisbitness.findings import Finding, Fix, Rule, Severity
+from iisbitness.model.source import Problem
+from iisbitness.report import Report
+from iisbitness.rules import RULES
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+PROJECT_URL = "https://github.com/iisbitness/iisbitness"
+"""NOTE: the project's home as the inspect schema's ``$id`` names it; rule pages are under docs/rules/."""
+FINGERPRINT = "iisbitnessKey/v1"
+IMAGE_BASE = "IMAGEROOT"
+
+
+def rule_doc_url(rule_id: str) -> str:
+    """The rule's documentation page (``docs/rules/<id>.md``)."""
+    return f"{PROJECT_URL}/blob/main/docs/rules/{rule_id}.md"
+
+
+def level(severity: Severity) -> str:
+    """SARIF ``level`` of a severity."""
+    if severity is Severity.ERROR:
+        return "error"
+    if severity is Severity.WARNING:
+        return "warning"
+    if severity is Severity.NOTE:
+        return "note"
+    assert_never(severity)
+
+
+def _descriptor(r: Rule) -> dict[str, Any]:
+    detail = " ".join((r.check.__doc__ or "").split())
+    url = rule_doc_url(r.id)
+    return {
+        "id": r.id,
+        "name": "".join(w.capitalize() for w in r.id.split("-")),
+        "shortDescription": {"text": r.summary},
+        "fullDescription": {"text": f"{r.summary}. {detail}".strip()},
+        "help": {"text": f"{r.summary}. {detail} See {url}".strip(),
+                 "markdown": f"**{r.summary}.** {detail}\n\nSee [{r.id}]({url})."},
+        "helpUri": url,
+        "defaultConfiguration": {"level": level(r.severity)},
+        "properties": {"tags": ["iis", "bitness"]},
+    }
+
+
+def _uri(file: str) -> dict[str, Any]:
+    """An artifactLocation: relative to the image root, or an absolute file URI (``--config``)."""
+    p = PurePosixPath(file.replace("\\", "/"))
+    if file.startswith("/") or (len(file) > 2 and file[1] == ":"):
+        return {"uri": "file://" + ("" if file.startswith("/") else "/") + quote(p.as_posix())}
+    return {"uri": quote(p.as_posix()), "uriBaseId": IMAGE_BASE}
+
+
+def _location(file: str, line: int | None, message: str | None = None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": _uri(file)}
+    if line:
+        physical["region"] = {"startLine": line}
+    out: dict[str, Any] = {"physicalLocation": physical}
+    if message:
+        out["message"] = {"text": message}
+    return out
+
+
+def _fix(fix: Fix) -> dict[str, Any] | None:
+    if not fix.file_edits:
+        return None
+    return {
+        "description": {"text": fix.summary + (" (verified)" if fix.verified else "")},
+        "artifactChanges": [
+            {"artifactLocation": _uri(e.file),
+             "replacements": [{"deletedRegion": {"startLine": r.start, "startColumn": 1,
+                                                 "endLine": r.end, "endColumn": 1},
+                               **({"insertedContent": {"text": r.text}} if r.text else {})}
+                              for r in e.replacements]}
+            for e in fix.file_edits],
+    }
+
+
+def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    related = []
+    if f.resolved:
+        arch = ", ".join(a.value for a in f.binary_arch) or "unknown architecture"
+        related.append(_location(f.resolved, None, f"{f.binary} ({arch})") | {"id": 1})
+    elif f.binary:
+        related.append({"id": 1, "message": {"text": f"{f.binary} (not in the image)"}})
+    fixes = [x for x in (_fix(fx) for fx in f.fixes) if x is not None]
+    props = {k: v for k, v in {
+        "pool": f.pool, "site": f.site, "application": f.application, "process": f.process,
+        "processArch": f.process_arch.value if f.process_arch else None,
+        "binaryArch": [a.value for a in f.binary_arch], "evidence": f.evidence.value,
+        "fixes": [x.summary + (" (verified)" if x.verified else "") for x in f.fixes],
+        "commands": [c for x in f.fixes for c in x.commands],
+    }.items() if v not in (None, [])}
+    out: dict[str, Any] = {
+        "ruleId": f.rule,
+        "level": level(f.severity),
+        "message": {"text": f"{f.symptom} {f.cause}"},
+        "locations": [_location(f.config.file, f.config.line)] if f.config else [],
+        "partialFingerprints": {FINGERPRINT: "|".join(f.key)},
+        "properties": props,
+    }
+    if f.rule in rule_index:
+        out["ruleIndex"] = rule_index[f.rule]
+    if related:
+        out["relatedLocations"] = related
+    if fixes:
+        out["fixes"] = fixes
+    return out
+
+
+def _notification(p: Problem) -> dict[str, Any]:
+    return {"level": "error" if p.fatal else "warning", "message": {"text": p.message},
+            "locations": [_location(p.file, p.line)]}
+
+
+def run_dict(report: Report) -> dict[str, Any]:
+    """One SARIF ``run`` for one scanned server."""
+    by_id: dict[str, Rule] = {r.id: r for r in RULES}
+    rules = [by_id[i] for i in report.rules if i in by_id]
+    index: dict[str, int] = {r.id: i for i, r in enumerate(rules)}
+    root = report.server.image
+    bases: dict[str, Any] = {}
+    if root.startswith("/"):
+        bases[IMAGE_BASE] = {"uri": "file://" + quote(root.rstrip("/") + "/"),
+                             "description": {"text": "The server image: the folder standing for C:\\"}}
+    else:
+        bases[IMAGE_BASE] = {"description": {"text": f"The server image ({root}): the folder standing for C:\\"}}
+    return {
+        "tool": {"driver": {"name": "iisbitness", "version": __version__, "semanticVersion": __version__,
+                            "informationUri": PROJECT_URL, "rules": [_descriptor(r) for r in rules]}},
+        "originalUriBaseIds": bases,
+        "invocations": [{"executionSuccessful": True,
+                         "toolExecutionNotifications": [_notification(p) for p in report.problems]}],
+        "results": [_result(f, index) for f in report.findings]
+                   + [_result(f, index) | {"suppressions": [{"kind": "external", "status": "accepted",
+                                                              "justification": "accepted in the baseline"}]}
+                      for f in report.suppressed],
+        "columnKind": "unicodeCodePoints",
+        "properties": {"server": {"kind": report.server.kind, "configFile": report.server.config_file,
+                                  "osArch": report.server.os_arch.value}},
+    }
+
+
+def render_many(reports: list[Report]) -> str:
+    """A SARIF log with one run per scanned server, as indented JSON with sorted keys."""
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run_dict(r) for r in reports]}
+    return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render(report: Report) -> str:
+    """A SARIF log of one scan."""
+    return render_many([report])

@@ -1,0 +1,217 @@
+"""``iisbitness fix``: choose verified fixes, verify them together, and plan or write the change.
+
+One path for an offline image and the live server (the live path only adds appcmd to recycle or
+start the pools touched, :func:`pool_actions`):
+
+1. scan as :func:`iisbitness.scan.pipeline.scan` does (same backend, same rules);
+2. for each chosen finding (``--rule``, ``--finding``) not yet cleared by the fixes already taken,
+   take its first fix that verification marked ``verified=True`` and that still clears every
+   targeted finding, adding none, when re-analysed *together* with the fixes already taken
+   (:func:`iisbitness.fixes.verify.check_edits`); a fix that conflicts is left out, with why;
+3. turn the combined edits into byte-level file changes (the backend's ``changes``);
+4. ``--apply``: write them (:func:`iisbitness.fixes.write.write_changes`) and scan again.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from iisbitness.errors import FixError, IisBitnessError
+from iisbitness.findings import Finding, Fix
+from iisbitness.fixes.commands import APPCMD
+from iisbitness.fixes.plan import FileChange
+from iisbitness.fixes.verify import Outcome, check_edits
+from iisbitness.fixes.write import Step, Target, Written, write_changes
+from iisbitness.image.detect import detect_os_arch
+from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan.context import PlanContext
+from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
+from iisbitness.pe.facts import BinaryFacts
+from iisbitness.report import Report
+from iisbitness.scan.backend import Backend
+from iisbitness.scan.pipeline import ScanOptions, analyse, host_path, open_image, read_backend, run_rules
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """A fix taken into the plan: the finding's number (1-based, report order) and the fix."""
+
+    number: int
+    finding: Finding
+    fix: Fix
+
+
+@dataclass(frozen=True, slots=True)
+class Left:
+    """A chosen finding the plan does not fix, and why."""
+
+    number: int
+    finding: Finding
+    reason: str
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """What ``fix`` would do.
+
+    Attributes:
+        report: the scan before. chosen: the fixes taken, in order. cleared: numbers of the
+        findings the combined edits clear (the targeted ones and any others they also clear).
+        left: chosen findings not fixed. edits: the combined edits. changes: the file changes.
+        targets: those changes with their real paths. outcome: re-analysis of the combined edits.
+        live: the live server (``appcmd`` can recycle its pools).
+    """
+
+    report: Report
+    chosen: tuple[Chosen, ...]
+    cleared: tuple[int, ...]
+    left: tuple[Left, ...]
+    edits: tuple[Edit, ...]
+    changes: tuple[FileChange, ...]
+    targets: tuple[Target, ...]
+    outcome: Outcome | None
+    live: bool
+
+    @property
+    def commands(self) -> tuple[str, ...]:
+        """The equivalent appcmd / adsutil.vbs commands of the chosen fixes, in order, once each."""
+        return tuple(dict.fromkeys(c for ch in self.chosen for c in ch.fix.commands))
+
+
+def _fixable(f: Finding) -> list[Fix]:
+    return [x for x in f.fixes if x.verified is True and x.edits]
+
+
+def _choose(report: Report, numbers: list[int], reanalyse: Callable[[tuple[Edit, ...]], list[Finding]]
+            ) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
+    chosen: list[Chosen] = []
+    left: list[Left] = []
+    edits: tuple[Edit, ...] = ()
+    targets: set[tuple[str, ...]] = set()
+    current: Outcome | None = None
+    for n in numbers:
+        f = report.findings[n - 1]
+        if current is not None and f.key not in {a.key for a in current.after}:
+            continue  # cleared by a fix already taken
+        fixes = _fixable(f)
+        if not fixes:
+            left.append(Left(n, f, "no verified fix that changes configuration"))
+            continue
+        for fix in fixes:
+            combined = edits + tuple(e for e in fix.edits if e not in edits)
+            result = check_edits(report.findings, targets | {f.key}, combined, reanalyse)
+            if result.clears:
+                chosen.append(Chosen(n, f, fix))
+                edits, current = combined, result
+                targets.add(f.key)
+                break
+        else:
+            left.append(Left(n, f, "each verified fix conflicts with the fixes already chosen "
+                                   "(together they would leave a finding or add one)"))
+    return chosen, left, edits, current
+
+
+class FindingNumberError(IisBitnessError):
+    """``--finding N`` names no finding of the scan (an input error, not a refusal to write)."""
+
+
+def select(report: Report, rules: Collection[str] = (), numbers: Collection[int] = ()) -> list[int]:
+    """The 1-based numbers of the findings ``--rule`` and ``--finding`` choose (all when neither).
+
+    Raises:
+        FindingNumberError: a number is not a finding of the report.
+    """
+    bad = [n for n in numbers if not 1 <= n <= len(report.findings)]
+    if bad:
+        raise FindingNumberError(f"--finding {bad[0]}: the scan has {len(report.findings)} findings (numbered from 1)")
+    return [i for i, f in enumerate(report.findings, 1)
+            if (not rules or f.rule in rules) and (not numbers or i in numbers)]
+
+
+def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Collection[str] = (),
+             numbers: Collection[int] = ()) -> FixPlan:
+    """Scan, choose and verify fixes together, and plan the file changes (nothing is written).
+
+    Raises:
+        ServerImageError, ConfigError: as :func:`iisbitness.scan.pipeline.scan`.
+        FixError: a chosen element is not where the model read it, or a file cannot be edited.
+    """
+    options = options or ScanOptions()
+    img = open_image(image, options)
+    os_arch, os_from = (options.os_arch, "--os-arch") if options.os_arch else detect_os_arch(img)
+    backend = read_backend(img, os_arch, os_from, options)
+    report = analyse(backend, img, options, str(image) if image is not None else "live")
+    ctx = PlanContext(img, dict(options.env), facts=BinaryFacts())
+    rule_set = tuple(r for r in options.rules if backend.applies(r))
+
+    def reanalyse(edits: tuple[Edit, ...]) -> list[Finding]:
+        return run_rules(backend.edited(edits).plan(ctx), rule_set)
+
+    chosen, left, edits, result = _choose(report, select(report, rules, numbers), reanalyse)
+    return _planned(backend, img, report, chosen, left, edits, result, image is None)
+
+
+def _planned(backend: Backend, img: ServerImage, report: Report, chosen: list[Chosen], left: list[Left],
+             edits: tuple[Edit, ...], result: Outcome | None, live: bool) -> FixPlan:
+    paths: dict[str, Path] = {}
+
+    def read(shown: str) -> bytes:
+        paths[shown] = host_path(img, shown)
+        try:
+            return paths[shown].read_bytes()
+        except OSError as e:
+            raise FixError(f"{shown}: cannot read: {e.strerror or e}") from e
+
+    changes = tuple(backend.changes(edits, read)) if edits else ()
+    after = {a.key for a in result.after} if result else None
+    cleared = tuple(i for i, f in enumerate(report.findings, 1) if after is not None and f.key not in after)
+    return FixPlan(report, tuple(chosen), cleared, tuple(left), edits, changes,
+                   tuple(Target(paths[c.shown], c) for c in changes), result, live)
+
+
+def apply_fix(plan: FixPlan, stamp: str | None = None, step: Step | None = None) -> list[Written]:
+    """Write the plan's file changes safely (:func:`iisbitness.fixes.write.write_changes`).
+
+    Raises:
+        FixError: a file changed since the plan read it, or cannot be written.
+    """
+    stamp = stamp or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return write_changes(plan.targets, stamp, step)
+
+
+def touched_pools(plan: FixPlan) -> tuple[str, ...]:
+    """The pools whose worker the plan changes: flipped pools, new pools, and the pools apps leave."""
+    out: list[str] = []
+    for e in plan.edits:
+        if isinstance(e, SetPoolArch):
+            out.append(e.pool)
+        elif isinstance(e, MoveToNewPool):
+            out += [e.new_pool, e.like_pool]
+    return tuple(dict.fromkeys(out))
+
+
+Run = Callable[[list[str]], str]
+"""Runs a command and returns its standard output (``subprocess`` on the live server)."""
+
+
+def _run(args: list[str]) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def pool_actions(plan: FixPlan, run: Run = _run) -> list[list[str]]:
+    """Recycle each touched pool that is running, or start it when stopped (a pool rapid-fail
+    protection stopped needs ``appcmd start apppool``; a recycle does nothing to it).
+    Live server only; returns the commands run. UNTESTED on Windows here: ``run`` is injected by tests."""
+    appcmd = APPCMD.replace("%windir%", "C:\\Windows")
+    done: list[list[str]] = []
+    for pool in touched_pools(plan):
+        state = run([appcmd, "list", "apppool", pool, "/text:state"]).strip().lower()
+        verb = "recycle" if state == "started" else "start"
+        cmd = [appcmd, verb, "apppool", pool]
+        run(cmd)
+        done.append(cmd)
+    return done

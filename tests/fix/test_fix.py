@@ -1,0 +1,258 @@
+"""iisbitness fix: the plan on the demo images, byte-exact writes, the split-pool plan, the
+changed-file refusal, and the live pool actions (with a fake appcmd)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from iisbitness.api import scan
+from iisbitness.errors import FixError
+from iisbitness.model.edits import MoveToNewPool
+from iisbitness.scan.fix import apply_fix, plan_fix, pool_actions
+from tests.conftest import DEMO, apphost, make_image, site
+
+APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
+METABASE = "Windows/System32/inetsrv/MetaBase.xml"
+
+
+def _copy(name: str, tmp_path: Path) -> Path:
+    img = tmp_path / name
+    shutil.copytree(DEMO / name, img)
+    return img
+
+
+def _fixable_keys(img: Path) -> set[tuple[str, ...]]:
+    return {f.key for f in scan(img).findings if any(x.verified is True and x.edits for x in f.fixes)}
+
+
+def _snapshot(img: Path) -> dict[str, bytes]:
+    return {p.relative_to(img).as_posix(): p.read_bytes() for p in sorted(img.rglob("*")) if p.is_file()}
+
+
+def test_apply_on_demo_clears_every_fixable_finding_and_changes_only_the_intended_bytes(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    before = _snapshot(img)
+    assert _fixable_keys(img)
+    plan = plan_fix(img)
+    written = apply_fix(plan, stamp="20260101T000000Z")
+    assert _fixable_keys(img) == set()
+    assert [w.shown for w in written] == [APPHOST]
+    after = _snapshot(img)
+    backup = APPHOST + ".iisbitness-20260101T000000Z.bak"
+    assert set(after) == set(before) | {backup}
+    assert after[backup] == before[APPHOST]
+    assert {k for k in before if after[k] != before[k]} == {APPHOST}
+    expected = before[APPHOST]
+    for old, new in [
+        (b'<add name="DefaultAppPool" />', b'<add name="DefaultAppPool" enable32BitAppOnWin64="true" />'),
+        (b'<add name="WebConnection64" enable32BitAppOnWin64="false"',
+         b'<add name="WebConnection64" enable32BitAppOnWin64="true"'),
+        (b'<add name="IntranetPool" managedRuntimeVersion="v4.0" />',
+         (b'<add name="IntranetPool" managedRuntimeVersion="v4.0" />\n            <add name="IntranetPool (x86)" '
+         b'managedRuntimeVersion="v4.0" managedPipelineMode="Integrated" enable32BitAppOnWin64="true" />')),
+        (b'<add name="StorefrontCore" managedRuntimeVersion="" />',
+         b'<add name="StorefrontCore" managedRuntimeVersion="" enable32BitAppOnWin64="true" />'),
+        (b'<add name="CatalogPool" managedRuntimeVersion="v4.0" />',
+         b'<add name="CatalogPool" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />'),
+        (b'<add name="OrdersAsp" managedRuntimeVersion="" />',
+         b'<add name="OrdersAsp" managedRuntimeVersion="" enable32BitAppOnWin64="true" />'),
+        (b'<application path="/timesheets" applicationPool="IntranetPool">',
+         b'<application path="/timesheets" applicationPool="IntranetPool (x86)">'),
+        (b'vendorauth.dll" />', b'vendorauth.dll" preCondition="bitness32" />'),
+        (b'<add name="FabrikamVendorAuth" />', b'<add name="FabrikamVendorAuth" preCondition="bitness32" />'),
+    ]:
+        assert expected.count(old) == 1, old
+        expected = expected.replace(old, new)
+    assert after[APPHOST] == expected
+
+
+def test_second_fix_plans_nothing(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    apply_fix(plan_fix(img), stamp="20260101T000000Z")
+    again = plan_fix(img)
+    assert again.changes == () and again.chosen == ()
+
+
+def test_iis6_demo_apply_changes_only_metabase_values(tmp_path: Path) -> None:
+    img = _copy("w2003-iis6", tmp_path)
+    before = (img / METABASE).read_bytes()
+    plan = plan_fix(img)
+    assert {c.finding.rule for c in plan.chosen} == {"iis6-filter-arch", "iis6-isolation-wow64"}
+    apply_fix(plan, stamp="20260101T000000Z")
+    assert _fixable_keys(img) == set()
+    after = (img / METABASE).read_bytes()
+    import difflib
+
+    ops = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False).get_opcodes()
+    changed = [(before.splitlines()[i1:i2], after.splitlines()[j1:j2]) for tag, i1, i2, j1, j2 in ops if tag != "equal"]
+    removed = [line for old, new in changed for line in old if line.replace(b"Framework\\", b"Framework64\\")
+               not in new and b"Enable32BitAppOnWin64" not in line]
+    # every changed line moves ASP.NET to Framework64 or turns WOW64 off; the one denied
+    # Framework64 restriction entry goes (the moved entry, now allowed, replaces it)
+    assert removed == [(b"\t\t\t0,C:\\WINDOWS\\Microsoft.NET\\Framework64\\v2.0.50727\\aspnet_isapi.dll,0,"
+                       b"ASP.NET v2.0.50727,ASP.NET v2.0.50727")]
+    assert b'Enable32BitAppOnWin64="FALSE"' in after
+
+
+def test_split_pool_plan(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    plan = plan_fix(img, rules=["pool-arch-conflict"])
+    assert [type(e) for e in plan.edits] == [MoveToNewPool]
+    move = plan.edits[0]
+    assert isinstance(move, MoveToNewPool)
+    assert move.apps == (("Intranet", "/timesheets"),) and move.like_pool == "IntranetPool"
+    (change,) = plan.changes
+    assert change.changes == (
+        (f'after line 29: new pool: <add name="{move.new_pool}" managedRuntimeVersion="v4.0" '
+        'managedPipelineMode="Integrated" enable32BitAppOnWin64="true" />'),
+        f"line 64: application 'Intranet/timesheets': applicationPool=\"{move.new_pool}\"")
+    apply_fix(plan, stamp="20260101T000000Z")
+    report = scan(img)
+    assert not [f for f in report.findings if f.rule == "pool-arch-conflict"]
+    pools = {p.name: p for p in report.pools}
+    assert pools[move.new_pool].worker_arch.value == "x86"
+    assert pools[move.new_pool].applications == ("Intranet/timesheets",)
+    assert pools["IntranetPool"].applications == ("Intranet/",)
+
+
+def test_refuses_a_file_changed_since_it_was_read(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    plan = plan_fix(img)
+    cfg = img / APPHOST
+    edited = cfg.read_bytes() + b"<!-- edited by someone else -->\n"
+    cfg.write_bytes(edited)
+    with pytest.raises(FixError, match="applicationHost.config: changed since it was read"):
+        apply_fix(plan, stamp="20260101T000000Z")
+    assert cfg.read_bytes() == edited
+    assert sorted(p.name for p in cfg.parent.iterdir()) == ["applicationHost.config"]
+
+
+def test_refuses_when_the_element_moved(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    from iisbitness.scan import fix as fixmod
+
+    real = fixmod.analyse
+
+    def analyse_then_edit(*args: object, **kw: object) -> object:
+        report = real(*args, **kw)  # type: ignore[arg-type]
+        cfg = img / APPHOST
+        data = cfg.read_bytes()
+        cfg.write_bytes(data.replace(b"<configuration>", b"<configuration>\n", 1))  # the lines below move down
+        return report
+
+    fixmod.analyse = analyse_then_edit  # type: ignore[assignment]
+    try:
+        with pytest.raises(FixError, match="no single <add"):
+            plan_fix(img)
+    finally:
+        fixmod.analyse = real
+
+
+def test_pool_actions_start_a_stopped_pool_and_recycle_a_running_one(tmp_path: Path) -> None:
+    img = _copy("contoso-iis10", tmp_path)
+    plan = plan_fix(img, rules=["pool-arch-conflict", "com-inproc-arch"])
+    ran: list[list[str]] = []
+    states = {"OrdersAsp": "Stopped", "IntranetPool": "Started", "IntranetPool (x86)": "Stopped"}
+
+    def run(args: list[str]) -> str:
+        ran.append(args)
+        return states[args[3]] + "\r\n" if args[1] == "list" else ""
+
+    done = pool_actions(plan, run)
+    assert [(c[1], c[3]) for c in done] == [("start", "IntranetPool (x86)"), ("recycle", "IntranetPool"),
+                                            ("start", "OrdersAsp")]
+
+
+def test_filter_precondition_in_a_site_web_config_with_crlf_and_bom(tmp_path: Path) -> None:
+    pools = '<add name="P64" managedRuntimeVersion="v4.0" />'
+    web = ('\ufeff<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <!-- keep me -->\r\n'
+           '  <system.webServer>\r\n    <isapiFilters>\r\n'
+           '      <filter name="F"   path="C:\\F\\f.dll"/>\r\n'
+           '    </isapiFilters>\r\n  </system.webServer>\r\n</configuration>\r\n')
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P64", r"C:\s")),
+                     {"F/f.dll": "filter_x86.dll", "s/web.config": web.encode("utf-8")})
+    report = scan(img)
+    assert [f.rule for f in report.findings] == ["isapi-filter-arch"]
+    plan = plan_fix(img, rules=["isapi-filter-arch"])
+    (chosen,) = plan.chosen
+    assert chosen.fix.summary.startswith("Load ISAPI filter 'F' only in workers it fits")
+    apply_fix(plan, stamp="20260101T000000Z")
+    after = (img / "s" / "web.config").read_bytes()
+    assert after == web.replace('path="C:\\F\\f.dll"/>', 'path="C:\\F\\f.dll" preCondition="bitness32"/>').encode()
+    assert scan(img).findings == ()
+
+
+def test_cli_dry_run_writes_nothing_apply_writes_and_refusal_exits_3(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from iisbitness.cli import fix as cli_fix
+    from iisbitness.cli import main
+
+    img = _copy("contoso-iis10", tmp_path)
+    before = _snapshot(img)
+    r = CliRunner().invoke(main, ["fix", str(img)])
+    assert r.exit_code == 0 and "Dry run: nothing written" in r.output
+    assert "+            <add name=\"IntranetPool (x86)\"" in r.output and "appcmd.exe add apppool" in r.output
+    assert _snapshot(img) == before
+    assert CliRunner().invoke(main, ["fix", str(img), "--rule", "no-such-rule"]).exit_code == 2
+    r = CliRunner().invoke(main, ["fix", str(img), "--finding", "99"])
+    assert r.exit_code == 2 and "the scan has 16 findings" in r.output
+
+    real = cli_fix.apply_fix
+
+    def someone_else_edits_first(plan: object) -> object:
+        (img / APPHOST).write_bytes(before[APPHOST] + b"\n")
+        return real(plan)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli_fix, "apply_fix", someone_else_edits_first)
+    r = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    assert r.exit_code == 3 and "applicationHost.config: changed since it was read" in r.output
+    monkeypatch.setattr(cli_fix, "apply_fix", real)
+    r = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    assert r.exit_code == 0 and "every targeted finding is gone" in r.output
+
+
+def test_fixes_that_pass_alone_but_conflict_together_are_not_combined() -> None:
+    from iisbitness.arch import Arch
+    from iisbitness.findings import Finding, Fix, RuleId, Severity
+    from iisbitness.loadplan.plan import Evidence
+    from iisbitness.model.edits import Edit, SetPoolArch
+    from iisbitness.report import Report, ServerSummary
+    from iisbitness.scan.fix import _choose
+
+    def finding(pool: str, edit: SetPoolArch) -> Finding:
+        return Finding(RuleId("managed-assembly-arch"), Severity.ERROR, Evidence.READ, pool, "S", "/", "w3wp.exe",
+                       Arch.X64, f"C:\\{pool}.dll", None, (Arch.X86,), None, "s", "c",
+                       fixes=(Fix("flip " + pool, edits=(edit,), verified=True),))
+
+    e1, e2 = SetPoolArch("A", Arch.X86), SetPoolArch("B", Arch.X86)
+    f1, f2 = finding("A", e1), finding("B", e2)
+    broken = finding("C", SetPoolArch("C", Arch.X86))
+
+    def reanalyse(edits: tuple[Edit, ...]) -> list[Finding]:
+        left = [f for f, e in ((f1, e1), (f2, e2)) if e not in edits]
+        return left + ([broken] if e1 in edits and e2 in edits else [])  # each alone is fine; both break C
+
+    report = Report(ServerSummary("iis7+", "img", "cfg", Arch.X64, "test", False), (), (f1, f2), (), ())
+    chosen, left, edits, outcome = _choose(report, [1, 2], reanalyse)
+    assert [c.number for c in chosen] == [1] and edits == (e1,)
+    assert [(x.number, "conflicts" in x.reason) for x in left] == [(2, True)]
+    assert outcome is not None and outcome.clears
+
+
+def test_apply_on_arm64_sets_emulation_too(tmp_path: Path) -> None:
+    from iisbitness.api import ScanOptions
+    from iisbitness.arch import Arch
+
+    img = _copy("contoso-iis10", tmp_path)
+    options = ScanOptions(os_arch=Arch.ARM64)
+    plan = plan_fix(img, options)
+    assert 'line 26: pool \'DefaultAppPool\': enable32BitAppOnWin64="true", enableEmulationOnWinArm64="true"' \
+        in plan.changes[0].changes
+    apply_fix(plan, stamp="20260101T000000Z")
+    fixable = [f for f in scan(img, options).findings if any(x.verified is True and x.edits for x in f.fixes)]
+    assert fixable == []

@@ -1,0 +1,67 @@
+"""check-app: a real x86 build output against pools of each architecture, alone and on a server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from iisbitness.cli import main
+from tests.conftest import DEMO, fixture
+
+
+@pytest.fixture
+def x86_publish(tmp_path: Path) -> Path:
+    pub = tmp_path / "publish"
+    (pub / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture("managed_x86.dll"), pub / "bin" / "managed_x86.dll")
+    shutil.copyfile(fixture("managed_anycpu.dll"), pub / "bin" / "managed_anycpu.dll")
+    (pub / "web.config").write_text('<?xml version="1.0"?>\n<configuration><system.web /></configuration>\n')
+    return pub
+
+
+def _run(*args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(main, ["check-app", *args])
+    return r.exit_code, r.output
+
+
+@pytest.mark.parametrize(("arch", "code"), [("x64", 1), ("x86", 0), ("arm64", 1)])
+def test_x86_build_output_against_each_pool_arch(x86_publish: Path, arch: str, code: int) -> None:
+    exit_code, out = _run(str(x86_publish), "--pool-arch", arch, "--format", "json")
+    assert exit_code == code, out
+    rules = {(f["rule"], f["binary"]) for f in json.loads(out)["findings"] if f["severity"] == "error"}
+    assert rules == ({("managed-assembly-arch", "P:\\publish\\bin\\managed_x86.dll")} if code else set())
+
+
+def test_no_managed_code_pool_loads_no_bin_assembly(x86_publish: Path) -> None:
+    assert _run(str(x86_publish), "--pool-arch", "x64", "--runtime", "none")[0] == 0
+
+
+def test_aspnetcore_inprocess_publish_folder() -> None:
+    storefront = DEMO / "contoso-iis10" / "inetpub" / "storefront"  # self-contained win-x86 in-process app
+    code, out = _run(str(storefront), "--pool-arch", "x64", "--runtime", "none", "--format", "json")
+    assert code == 1 and [f["rule"] for f in json.loads(out)["findings"]] == ["aspnetcore-inprocess-arch"]
+    assert _run(str(storefront), "--pool-arch", "x86", "--runtime", "none")[0] == 0
+
+
+def test_against_the_pool_the_application_really_runs_in(x86_publish: Path, tmp_path: Path) -> None:
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    before = (image / "Windows/System32/inetsrv/config/applicationHost.config").read_bytes()
+    code, out = _run(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect", "--format", "json")
+    assert code == 1
+    found = json.loads(out)["findings"]
+    assert {(f["rule"], f["pool"], f["site"], f["application"]) for f in found if f["severity"] == "error"} == {
+        ("managed-assembly-arch", "WebConnection64", "Default Web Site", "/wconnect")}
+    # LegacyPool32 runs 32-bit: the same build loads there
+    assert _run(str(x86_publish), "--server", str(image), "--site", "Legacy/")[0] == 0
+    assert (image / "Windows/System32/inetsrv/config/applicationHost.config").read_bytes() == before
+    code, out = _run(str(x86_publish), "--server", str(image), "--site", "No Such Site/app")
+    assert code == 2 and "no application No Such Site/app" in out
+
+
+def test_needs_a_pool_or_a_server(x86_publish: Path) -> None:
+    assert _run(str(x86_publish))[0] == 2

@@ -1,0 +1,56 @@
+"""scan --select / --ignore choose the rules that run; --write-baseline / --baseline accept findings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from iisbitness.cli import main
+from tests.conftest import DEMO
+
+IMAGE = str(DEMO / "contoso-iis10")
+
+
+def _json(*args: str) -> tuple[int, dict[str, Any]]:
+    r = CliRunner().invoke(main, ["scan", IMAGE, "--format", "json", *args])
+    return r.exit_code, json.loads(r.stdout)
+
+
+def test_select_and_ignore() -> None:
+    _, doc = _json("--select", "global-module-arch,pool-arch-conflict")
+    assert doc["rules"] == ["global-module-arch", "pool-arch-conflict"]
+    assert {f["rule"] for f in doc["findings"]} == {"global-module-arch", "pool-arch-conflict"}
+    _, doc = _json("--ignore", "global-module-arch", "--ignore", "iis-manager-32bit-assembly")
+    rules = {f["rule"] for f in doc["findings"]}
+    assert "global-module-arch" not in rules and "iis-manager-32bit-assembly" not in rules and rules
+
+
+def test_unknown_rule_is_an_input_error() -> None:
+    r = CliRunner().invoke(main, ["scan", IMAGE, "--select", "no-such-rule"])
+    assert r.exit_code == 2 and "unknown rule 'no-such-rule'" in r.output
+
+
+def test_write_baseline_then_scan_with_it(tmp_path: Path) -> None:
+    base = tmp_path / "baseline.json"
+    r = CliRunner().invoke(main, ["scan", IMAGE, "--write-baseline", str(base), "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["findings"] == []
+    doc = json.loads(base.read_text())
+    assert doc["schema"] == "iisbitness/baseline/1" and len(doc["accepted"]) == 16
+    # accept all but the pool conflict: only it is reported, and the exit code says so
+    doc["accepted"] = [e for e in doc["accepted"] if e["rule"] != "pool-arch-conflict"]
+    base.write_text(json.dumps(doc))
+    code, out = _json("--baseline", str(base))
+    assert code == 1 and [f["rule"] for f in out["findings"]] == ["pool-arch-conflict"]
+    sarif = CliRunner().invoke(main, ["scan", IMAGE, "--baseline", str(base), "--format", "sarif"])
+    results = json.loads(sarif.stdout)["runs"][0]["results"]
+    assert sum("suppressions" in r for r in results) == 15 and len(results) == 16
+
+
+def test_bad_baseline_is_an_input_error(tmp_path: Path) -> None:
+    base = tmp_path / "baseline.json"
+    base.write_text('{"accepted": []}')
+    r = CliRunner().invoke(main, ["scan", IMAGE, "--baseline", str(base)])
+    assert r.exit_code == 2 and "not a baseline" in r.output
