@@ -29,6 +29,7 @@ class OutputFormat(str, Enum):
 
     TEXT = "text"
     JSON = "json"
+    HTML = "html"
 
 
 class FailOn(str, Enum):
@@ -64,7 +65,7 @@ def output_options(fail_on_default: FailOn) -> Callable[[F], F]:
         fn = click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]), default="text",
                           show_default=True,
                           help="Output format (json: schema iisbitness/scan/1, see docs/scan-json.md; "
-                               "text: see docs/report-formats.md).")(fn)
+                               "html: one self-contained page, see docs/report-formats.md).")(fn)
         return fn
 
     return wrap

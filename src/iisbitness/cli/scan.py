@@ -26,7 +26,7 @@ from iisbitness.cli.options import (
 )
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
-from iisbitness.formats import scan_json, scan_text
+from iisbitness.formats import scan_html, scan_json, scan_text
 from iisbitness.report import Report
 
 
@@ -73,6 +73,8 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
     if fmt is OutputFormat.TEXT:
         options = _text_options(color, view)
         return "\n".join(scan_text.render(r, options=options) for r in reports)
+    if fmt is OutputFormat.HTML:
+        return scan_html.render(reports)
     assert_never(fmt)
 
 
