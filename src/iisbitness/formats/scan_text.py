@@ -54,12 +54,13 @@ class _Out:
         self.lines.append(Text.assemble(*parts))
 
     def field(self, label: str, text: str, style: str = "") -> None:
-        lead = f"  {label:<{_LABEL}}"
-        wrapped = textwrap.wrap(text, max(self.o.width - len(lead), 30), break_on_hyphens=False,
-                                break_long_words=False) or [""]
-        self.line((lead, "dim"), (wrapped[0], style))
+        lead = f"  {label:<{_LABEL}}" if len(label) <= _LABEL else f"  {label} "
+        hang = " " * (2 + _LABEL)
+        wrapped = textwrap.wrap(text, max(self.o.width, 40), initial_indent=lead, subsequent_indent=hang,
+                                break_on_hyphens=False, break_long_words=False) or [lead]
+        self.line((lead, "dim"), (wrapped[0][len(lead):], style))
         for w in wrapped[1:]:
-            self.line(" " * len(lead), (w, style))
+            self.line(hang, (w[len(hang):], style))
 
     def render(self) -> str:
         buf = io.StringIO()
@@ -126,7 +127,7 @@ def _cause(out: _Out, c: Cause) -> None:
     if c.fixes:
         out.field("fix", " ".join(f"[{n}]" for n in c.fixes))
     for r in c.rejected:
-        out.field("not", f"offered: {r.summary}: {r.reason}", "dim")
+        out.field("not offered:", f"{r.summary}: {r.reason}", "dim")
 
 
 def headline(text: str, least: int = 16) -> str:
