@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
 from click.testing import CliRunner
+from markupsafe import escape
 
 from iisbitness.cli import main
 from iisbitness.formats import scan_html
@@ -38,7 +40,17 @@ def test_demo_html_to_file_names_every_pool_cause_and_command(tmp_path: Path) ->
     for pool in ("DefaultAppPool", "WebConnection64", "LegacyPool32", "SpareAppPool", "OrdersAsp"):
         assert f'data-pool="{pool}"' in html
     assert "appcmd.exe set apppool &#34;CatalogPool&#34; /enable32BitAppOnWin64:true" in html
-    assert "Set-ItemProperty &#39;IIS:\\AppPools\\CatalogPool&#39;" in html
+    docs = json.loads(CliRunner().invoke(main, ["demo", "--format", "json"]).output)
+    for doc in docs:  # nothing lost: every finding's pool, binary, config, symptom and fix is on the page
+        for f in doc["findings"]:
+            for value in (f["pool"], f["binary"], f["resolved"], f["config"] and f["config"]["file"]):
+                assert value is None or str(escape(value)) in html, value
+            symptom = str(escape(f["symptom"]))
+            assert symptom in html or symptom.replace(str(escape(f"'{f['pool']}'")), "&lt;pool&gt;") in html
+            for fix in f["fixes"]:
+                assert str(escape(fix["summary"])) in html
+                for c in [*fix["commands"], *fix["powershell"]]:
+                    assert str(escape(c)) in html, c
 
 
 def test_scan_output_file_for_every_format(tmp_path: Path) -> None:

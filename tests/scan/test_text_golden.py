@@ -75,6 +75,18 @@ def test_text_keeps_every_finding_pool_and_fix() -> None:
     assert len(text.splitlines()) < 392 * 0.55  # 392 lines before issue 14
 
 
+def test_verbose_text_holds_every_symptom_and_cause() -> None:
+    """``--verbose`` shows each symptom and cause in full (a pool's name may read ``<pool>``)."""
+    docs = json.loads(CliRunner().invoke(main, ["demo", "--format", "json"]).output)
+    flat = " ".join(CliRunner().invoke(main, ["demo", "--no-color", "-v"]).output.split())
+    for doc in docs:
+        for f in doc["findings"]:
+            for prose in (f["symptom"], f["cause"]):
+                prose = " ".join(prose.split())
+                general = prose.replace(f"'{f['pool']}'", "<pool>") if f["pool"] else prose
+                assert prose in flat or general in flat, prose
+
+
 def test_line_count_and_width(tmp_path: Path) -> None:
     """Prose is wrapped to the width; only commands (kept whole to stay copyable) may be longer."""
     report = scan(DEMO / "contoso-iis10")
