@@ -97,3 +97,9 @@ def test_line_count_and_width(tmp_path: Path) -> None:
         words = line.split()
         assert (len(line) <= 80 or line.strip() in commands or line.startswith(("POOL ", "iisbitness scan"))
                 or (words and words[0] in pools)), line
+
+
+def test_color_only_when_asked() -> None:
+    """A pipe gets plain text; ``--color`` colours it anyway (click would strip the codes otherwise)."""
+    assert "\x1b[" not in CliRunner().invoke(main, ["demo"]).output
+    assert "\x1b[1;31mERROR\x1b[0m" in CliRunner().invoke(main, ["demo", "--color"]).output

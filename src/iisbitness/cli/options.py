@@ -116,7 +116,8 @@ class ViewOptions:
 def view_options(fn: F) -> F:
     """``-o/--output``, ``--shell``, ``-v/--verbose``, passed to the command as one ``view: ViewOptions``.
 
-    Apply it right under ``@click.command`` (it wraps the function the other options decorate).
+    Apply it last, right above the function (its options then come last in ``--help``): it wraps
+    the function, and click's other decorators attach their options to the wrapper.
     """
 
     @functools.wraps(fn)

@@ -89,7 +89,7 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
     # NOTE: text shows the bytes of non-UTF-8 names as \xNN.
     out = out.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     if view.output is None:
-        click.echo(out, nl=False)
+        click.echo(out, nl=False, color=color)  # NOTE: click strips ANSI from a pipe unless --color
     else:
         try:
             view.output.write_text(out, encoding="utf-8")
@@ -99,7 +99,6 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
 
 
 @click.command("scan")
-@view_options
 @click.argument("image", required=False, type=click.Path(path_type=Path))
 @click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
               help="OS architecture (default: from the image, else x64).")
@@ -112,6 +111,7 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
 @click.option("--cache", type=click.Path(path_type=Path, dir_okay=False),
               help="SQLite file remembering what was read from each binary; a rescan reads only changed files.")
 @output_options(FailOn.ERROR)
+@view_options
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
                  env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, fmt: str, fail_on: str,
                  color: bool | None, quiet: bool, view: ViewOptions) -> None:
@@ -150,8 +150,8 @@ def demo_images() -> list[Path]:
 
 
 @click.command("demo")
-@view_options
 @output_options(FailOn.NEVER)
+@view_options
 def demo_command(fmt: str, fail_on: str, color: bool | None, quiet: bool, view: ViewOptions) -> None:
     """Scan the example servers shipped inside the package.
 
