@@ -58,3 +58,7 @@
     block.appendChild(button);
   });
 }());
+// Printing (or saving as PDF) shows every fix and every PowerShell block.
+window.addEventListener("beforeprint", function () {
+  Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) { d.open = true; });
+});
