@@ -103,3 +103,15 @@ def test_color_only_when_asked() -> None:
     """A pipe gets plain text; ``--color`` colours it anyway (click would strip the codes otherwise)."""
     assert "\x1b[" not in CliRunner().invoke(main, ["demo"]).output
     assert "\x1b[1;31mERROR\x1b[0m" in CliRunner().invoke(main, ["demo", "--color"]).output
+
+
+def test_config_only_image_lists_unknown_binaries_one_a_line(tmp_path: Path) -> None:
+    config = "Windows/System32/inetsrv/config/applicationHost.config"
+    (tmp_path / config).parent.mkdir(parents=True)
+    (tmp_path / config).write_bytes((DEMO / "contoso-iis10" / config).read_bytes())
+    text = scan_text.render(scan(tmp_path), options=scan_text.TextOptions(width=80))
+    assert "The image holds configuration files only" in text
+    lines = text.splitlines()
+    at = lines.index("Not in the image (1; architecture not inferable from the folder):")
+    assert lines[at + 1] == (f"  C:\\Program Files\\ImageResizer\\resizer.dll  --> {config}:128  "
+                             "in DefaultAppPool (w3wp.exe x64)")

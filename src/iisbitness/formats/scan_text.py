@@ -210,7 +210,7 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
         out.line()
         out.line(("Not in the image", "bold"), f" ({len(missing)}; architecture not inferable from the folder):")
         for c in missing:
-            out.field("", f"{c.first.binary}  --> {c.config}  in {_where(c)}")
+            out.line("  ", (c.first.binary or "", "yellow"), ("  --> ", "blue"), str(c.config), f"  in {_where(c)}")
     if v.fixes:
         out.line()
         _fixes(out, v)
