@@ -121,7 +121,7 @@ def test_iis7_demo_is_unchanged() -> None:
 def test_demo_command_shows_both_servers() -> None:
     out = CliRunner().invoke(main, ["demo", "--no-color"])
     assert out.exit_code == 0, out.output
-    assert "(iis6," in out.output and "iis6-isolation-wow64" in out.output and "(iis7+," in out.output
+    assert "server IIS6," in out.output and "iis6-isolation-wow64" in out.output and "server IIS7+," in out.output
 
 
 # -- iis6-isolation-wow64 -----------------------------------------------------------------------

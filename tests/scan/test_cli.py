@@ -15,7 +15,7 @@ OK = apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "P", 
 
 def test_clean_server_exits_0(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["scan", str(make_image(tmp_path, OK))])
-    assert res.exit_code == 0 and "0 error(s)" in res.output
+    assert res.exit_code == 0 and "0 findings from 0 causes (0 errors, 0 warnings)" in res.output
 
 
 def test_config_not_xml_exits_2_naming_file_and_line(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_demo_cli_text_json_and_exit_codes() -> None:
     runner = CliRunner()
     res = runner.invoke(main, ["demo", "--no-color"])
     assert res.exit_code == 0, res.output
-    assert "Summary:" in res.output and "global-module-arch" in res.output
+    assert "16 findings from 10 causes" in res.output and "global-module-arch" in res.output
     res = runner.invoke(main, ["demo", "--format", "json"])
     docs = json.loads(res.output)
     for doc in docs if isinstance(docs, list) else [docs]:

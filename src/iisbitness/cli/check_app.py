@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from iisbitness.arch import Arch
-from iisbitness.cli.options import FailOn, OutputFormat
+from iisbitness.cli.options import FailOn, OutputFormat, ViewOptions, view_options
 from iisbitness.cli.scan import _drives, _emit, _fatal
 from iisbitness.errors import IisBitnessError
 from iisbitness.scan.check_app import PoolSpec, check_alone, check_on_server
@@ -36,9 +36,10 @@ _RUNTIMES = {"v4.0": "v4.0", "v2.0": "v2.0", "none": ""}
 @click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default=FailOn.ERROR.value,
               show_default=True, help="Exit 1 when a finding is at or above this severity.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when a terminal).")
+@view_options
 def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pipeline: str, server: Path | None,
                       site_app: str | None, drives: tuple[str, ...], fmt: str, fail_on: str,
-                      color: bool | None) -> None:
+                      color: bool | None, view: ViewOptions) -> None:
     """Check a build output (bin, web.config, an ASP.NET Core publish folder) against a pool.
 
     \b
@@ -61,4 +62,4 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
             report = check_alone(publish_dir, PoolSpec(Arch(pool_arch), _RUNTIMES[runtime], pipeline.capitalize()))
     except IisBitnessError as e:
         _fatal(str(e))
-    _emit([report], fmt, fail_on, color)
+    _emit([report], fmt, fail_on, color, view)

@@ -51,6 +51,8 @@ def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mi
         shown = [f for f in files if f.error or cannot_load(f, target)]
     if fmt == "json":
         click.echo(inspect_json.render(shown), nl=False)
+    elif not sys.stdout.isatty():  # NOTE: a pipe or file: aligned columns, never folded into 80-column cells
+        click.echo(inspect_text.plain(shown, show_deps=deps), nl=False)
     else:
         console = Console(highlight=False)
         for renderable in inspect_text.renderables(shown, show_deps=deps):

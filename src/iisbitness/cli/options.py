@@ -6,12 +6,14 @@ where it should appear in ``--help``.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar, assert_never
+from typing import Any, TypeVar, assert_never, cast
 
 import click
 from rich.console import Console
@@ -28,6 +30,7 @@ class OutputFormat(str, Enum):
     TEXT = "text"
     JSON = "json"
     SARIF = "sarif"
+    HTML = "html"
 
 
 class FailOn(str, Enum):
@@ -63,7 +66,8 @@ def output_options(fail_on_default: FailOn) -> Callable[[F], F]:
         fn = click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]), default="text",
                           show_default=True,
                           help="Output format (json: schema iisbitness/scan/1, see docs/scan-json.md; "
-                               "sarif: SARIF 2.1.0, see docs/sarif.md).")(fn)
+                               "sarif: SARIF 2.1.0, see docs/sarif.md; "
+                               "html: one self-contained page, see docs/report-formats.md).")(fn)
         return fn
 
     return wrap
@@ -100,3 +104,33 @@ class ScanProgress:
 def progress_wanted(quiet: bool) -> bool:
     """True when a progress display belongs on stderr: a terminal, and not ``--quiet``."""
     return not quiet and sys.stderr.isatty()
+
+
+@dataclass(frozen=True, slots=True)
+class ViewOptions:
+    """Where the report goes and how text shows it: ``-o FILE`` (None: stdout), ``--shell``, ``--verbose``."""
+
+    output: Path | None = None
+    shell: str = "cmd"
+    verbose: bool = False
+
+
+def view_options(fn: F) -> F:
+    """``-o/--output``, ``--shell``, ``-v/--verbose``, passed to the command as one ``view: ViewOptions``.
+
+    Apply it last, right above the function (its options then come last in ``--help``): it wraps
+    the function, and click's other decorators attach their options to the wrapper.
+    """
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, output: Path | None, shell: str, verbose: bool, **kwargs: Any) -> Any:
+        return fn(*args, view=ViewOptions(output, shell, verbose), **kwargs)
+
+    out: Callable[..., Any] = wrapped
+    out = click.option("-v", "--verbose", is_flag=True,
+                       help="Text: also each cause's explanation, resolved files and fix notes.")(out)
+    out = click.option("--shell", type=click.Choice(["cmd", "powershell"]), default="cmd", show_default=True,
+                       help="Text: fix commands for cmd.exe (appcmd) or PowerShell (WebAdministration).")(out)
+    out = click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                       help="Write the report to FILE instead of stdout (any --format).")(out)
+    return cast(F, out)

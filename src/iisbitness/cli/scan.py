@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sys
 from importlib import resources
 from pathlib import Path
@@ -13,11 +15,19 @@ import click
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.options import FailOn, OutputFormat, ScanProgress, output_options, progress_wanted
+from iisbitness.cli.options import (
+    FailOn,
+    OutputFormat,
+    ScanProgress,
+    ViewOptions,
+    output_options,
+    progress_wanted,
+    view_options,
+)
 from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
-from iisbitness.formats import loads_json, loads_text, scan_json, scan_sarif, scan_text
+from iisbitness.formats import loads_json, loads_text, scan_html, scan_json, scan_sarif, scan_text
 from iisbitness.report import Report
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
 
@@ -47,7 +57,16 @@ def _env(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _render(reports: list[Report], fmt: OutputFormat, color: bool | None) -> str:
+def _text_options(color: bool | None, view: ViewOptions) -> scan_text.TextOptions:
+    """A terminal gets its width and colours; a pipe or file gets COLUMNS (else 100) and one table row a line."""
+    terminal = view.output is None and sys.stdout.isatty()
+    columns = os.environ.get("COLUMNS", "")
+    width = shutil.get_terminal_size((100, 24)).columns if terminal else int(columns) if columns.isdigit() else 100
+    return scan_text.TextOptions(color=terminal if color is None else color, width=width, wrap_tables=terminal,
+                                 shell=view.shell, verbose=view.verbose)
+
+
+def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: ViewOptions) -> str:
     """The whole output; file names that are not UTF-8 arrive as surrogate escapes (issue 7)."""
     if fmt is OutputFormat.JSON:
         out = scan_json.render(reports[0]) if len(reports) == 1 else scan_json.render_many(reports)
@@ -56,8 +75,10 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None) -> str
     if fmt is OutputFormat.SARIF:
         return scan_sarif.render_many(reports)
     if fmt is OutputFormat.TEXT:
-        use_color = sys.stdout.isatty() if color is None else color
-        return "\n".join(scan_text.render(r, color=use_color) for r in reports)
+        options = _text_options(color, view)
+        return "\n".join(scan_text.render(r, options=options) for r in reports)
+    if fmt is OutputFormat.HTML:
+        return scan_html.render(reports)
     assert_never(fmt)
 
 
@@ -67,13 +88,21 @@ def _exit_code(reports: list[Report], fail_on: FailOn) -> int:
     return EXIT_FINDINGS if threshold is not None and worst is not None and worst >= threshold else EXIT_OK
 
 
-def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, loads: bool = False) -> NoReturn:
+def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, view: ViewOptions,
+          loads: bool = False) -> NoReturn:
     if loads:
         out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
     else:
-        out = _render(reports, OutputFormat(fmt), color)
+        out = _render(reports, OutputFormat(fmt), color, view)
     # NOTE: text shows the bytes of non-UTF-8 names as \xNN.
-    click.echo(out.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"), nl=False)
+    out = out.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if view.output is None:
+        click.echo(out, nl=False, color=color)  # NOTE: click strips ANSI from a pipe unless --color
+    else:
+        try:
+            view.output.write_text(out, encoding="utf-8")
+        except OSError as e:
+            _fatal(f"{view.output}: cannot write: {e.strerror or e}")
     sys.exit(_exit_code(reports, FailOn(fail_on)))
 
 
@@ -99,11 +128,12 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, loa
                    "setting is empty (else assumed 32-bit).")
 @selection_options
 @output_options(FailOn.ERROR)
+@view_options
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
                  env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, show_loads: bool,
                  iisexpress: bool | None, iisexpress_arch: str | None, select: tuple[str, ...],
                  ignore: tuple[str, ...], baseline: Path | None, write_baseline: Path | None, fmt: str, fail_on: str,
-                 color: bool | None, quiet: bool) -> None:
+                 color: bool | None, quiet: bool, view: ViewOptions) -> None:
     """Scan an IIS server image for bitness mismatches (read-only).
 
     IMAGE is a folder standing for the system drive C:\\ (it holds
@@ -141,7 +171,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                 report = observe(report, list(event_logs))
     except IisBitnessError as e:
         _fatal(str(e))
-    _emit([report], fmt, fail_on, color, show_loads)
+    _emit([report], fmt, fail_on, color, view, show_loads)
 
 
 def _write(path: Path, text: str) -> None:
@@ -160,7 +190,8 @@ def demo_images() -> list[Path]:
 
 @click.command("demo")
 @output_options(FailOn.NEVER)
-def demo_command(fmt: str, fail_on: str, color: bool | None, quiet: bool) -> None:
+@view_options
+def demo_command(fmt: str, fail_on: str, color: bool | None, quiet: bool, view: ViewOptions) -> None:
     """Scan the example servers shipped inside the package.
 
     They show the scenarios iisbitness is built for: a 32-bit-only assembly in a 64-bit pool's bin, a
@@ -178,4 +209,4 @@ def demo_command(fmt: str, fail_on: str, color: bool | None, quiet: bool) -> Non
                                                        text_fixes=fmt == OutputFormat.SARIF.value)))
     except IisBitnessError as e:
         _fatal(str(e))
-    _emit(reports, fmt, fail_on, color)
+    _emit(reports, fmt, fail_on, color, view)

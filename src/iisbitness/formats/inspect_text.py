@@ -1,7 +1,8 @@
 """``iisbitness inspect`` as a table (rich): one row per file, then notes and dependency chains.
 
 Reads only :class:`iisbitness.pe.walk.InspectedFile` values. :func:`renderables` gives rich
-objects for a live console; :func:`render` gives plain text (tests, pipes).
+objects for a live console; :func:`render` the same as text; :func:`plain` aligned columns, one
+file a line, never folded or cut, for pipes and files (``inspect bin/ > out.txt``, ``| less``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from iisbitness.arch import format_arches
+from iisbitness.formats.table import plain_table
 from iisbitness.pe.clr import cor_flag_names
 from iisbitness.pe.headers import machine_name
 from iisbitness.pe.types import ImageKind, PlatformTarget
@@ -45,7 +47,7 @@ def renderables(files: Sequence[InspectedFile], *, show_deps: bool = False) -> l
     table = Table(header_style="bold", title=f"in {base}" if base else None, title_justify="left")
     longest = max((len(_relative(f, base)) for f in files), default=4)
     table.add_column("File", overflow="fold", min_width=min(longest, 44))
-    for col in ("Kind", "Target", "Loads in", "Machine", "PE", "CLR", "CorFlags"):
+    for col in COLUMNS[1:]:
         table.add_column(col, overflow="fold")
     notes: list[tuple[str, str]] = []
     preferred = False
@@ -80,6 +82,26 @@ def render(files: Sequence[InspectedFile], *, show_deps: bool = False, width: in
     for item in renderables(files, show_deps=show_deps):
         console.print(item)
     return buf.getvalue()
+
+
+COLUMNS = ("File", "Kind", "Target", "Loads in", "Machine", "PE", "CLR", "CorFlags")
+
+
+def plain(files: Sequence[InspectedFile], *, show_deps: bool = False) -> str:
+    """The table as aligned columns (one file a line, whatever its length), then notes and chains.
+
+    Paths are relative to the folder all files share, named on the first line.
+    """
+    base = _common_folder(files)
+    lines = [f"in {base}"] if base else []
+    lines += plain_table(COLUMNS, [(_relative(f, base), *_row(f)) for f in files])
+    rest = renderables(files, show_deps=show_deps)[1:]
+    buf = io.StringIO()
+    console = Console(file=buf, width=100_000, color_system=None, force_terminal=False, highlight=False,
+                      soft_wrap=True)
+    for item in rest:
+        console.print(item)
+    return "\n".join(lines) + "\n" + buf.getvalue()
 
 
 def _row(item: InspectedFile) -> tuple[str, ...]:

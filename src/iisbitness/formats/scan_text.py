@@ -1,130 +1,257 @@
-"""Text output for scan: grouped by pool, then site/application, then finding; a summary line.
+"""Text output for scan (issue 14): a pool table, findings grouped by cause, each fix once.
 
-Colours only when asked (a terminal). Missing binaries whose architecture cannot be inferred are
-listed compactly at the end, one line each, so a configuration-only image stays readable.
+The shape follows ruff and capa::
+
+    ERROR global-module-arch  C:\\...\\vendorauth.dll [x86]  7 pools
+      --> Windows/System32/inetsrv/config/applicationHost.config:129
+      in    CatalogPool, DefaultAppPool, ... (w3wp.exe x64)
+      sees  HTTP 503 Service Unavailable on every site in pool <pool>: ...
+      fix   [1] [2] [3]
+
+then the distinct fixes, numbered, in cmd.exe form (``shell="powershell"`` for PowerShell), and a
+closing line. The cause's prose, resolved paths and fix notes come with ``verbose``. Prose wraps
+at ``width``; commands never wrap (a wrapped command is not copyable). Colours only when asked.
 """
 
 from __future__ import annotations
 
 import io
-from itertools import groupby
+import textwrap
+from dataclasses import dataclass
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
-from iisbitness.findings import Finding, Severity
+from iisbitness.findings import Severity
+from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
+from iisbitness.formats.table import plain_table
 from iisbitness.report import Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
+_LABEL = 6  # "  sees  " and friends: two spaces, a word padded to 6
 
 
-def _finding(con: Console, f: Finding) -> None:
-    style = _STYLE[f.severity]
-    where = f" {escape(f.site or '')}{escape(f.application or '')}" if f.site else ""
-    con.print(f"  [{style}]{f.severity.label.upper()}[/] [bold]{f.rule}[/]{where}")
+@dataclass(frozen=True, slots=True)
+class TextOptions:
+    """How to print: ``width`` for prose; ``wrap_tables`` wraps a table's last column (a terminal)
+    instead of one row a line (pipes); ``shell`` ``cmd`` or ``powershell``; ``verbose`` adds causes."""
+
+    color: bool = False
+    width: int = 100
+    wrap_tables: bool = False
+    shell: str = "cmd"
+    verbose: bool = False
+
+
+class _Out:
+    """Lines with optional styled runs; prose wrapped with a hanging indent."""
+
+    def __init__(self, options: TextOptions) -> None:
+        self.o = options
+        self.lines: list[Text] = []
+
+    def line(self, *parts: str | tuple[str, str]) -> None:
+        self.lines.append(Text.assemble(*parts))
+
+    def field(self, label: str, text: str, style: str = "") -> None:
+        lead = f"  {label:<{_LABEL}}" if len(label) <= _LABEL else f"  {label} "
+        hang = " " * (2 + _LABEL)
+        wrapped = textwrap.wrap(text, max(self.o.width, 40), initial_indent=lead, subsequent_indent=hang,
+                                break_on_hyphens=False, break_long_words=False) or [lead]
+        self.line((lead, "dim"), (wrapped[0][len(lead):], style))
+        for w in wrapped[1:]:
+            self.line(hang, (w[len(hang):], style))
+
+    def render(self) -> str:
+        buf = io.StringIO()
+        con = Console(file=buf, force_terminal=self.o.color, no_color=not self.o.color, highlight=False,
+                      soft_wrap=True, width=max(self.o.width, 40))
+        for t in self.lines:
+            con.print(t)
+        return buf.getvalue()
+
+
+def _pool_table(out: _Out, v: ReportView) -> None:
+    rows = []
+    for p in v.report.pools:
+        n = v.pool_counts(p.name)
+        rows.append((p.name, p.worker_arch.value + (" idle" if p.idle else ""),
+                     f"{str(p.enable_32bit_app_on_win64).lower()} ({p.enable_32bit_from})",
+                     p.managed_runtime_version or "none", p.pipeline_mode, str(n[Severity.ERROR]),
+                     str(n[Severity.WARNING]), ", ".join(p.applications) or "-"))
+    header = ("POOL", "WORKER", "32-BIT (FROM)", "CLR", "PIPELINE", "ERR", "WARN", "APPLICATIONS")
+    for text in plain_table(header, rows, wrap_last=out.o.width if out.o.wrap_tables else None):
+        out.line((text, "bold") if text.startswith("POOL ") else text)
+    unusual = {p.process for p in v.report.pools if p.process.startswith("(")}
+    for process in sorted(unusual):
+        out.line(("  worker: ", "dim"), process.strip("()"))
+
+
+def _where(c: Cause) -> str:
+    procs = ", ".join(f"{name} {arch.value}" if arch else name for name, arch in c.processes)
+    where = f"{', '.join(c.pools)} ({procs})" if c.pools else procs
+    if c.places:
+        where += ("; " if where else "") + ", ".join(c.places)
+    return where
+
+
+def _cause(out: _Out, c: Cause) -> None:
+    f = c.first
+    head: list[str | tuple[str, str]] = [(f.severity.label.upper(), _STYLE[f.severity]), " ", (f.rule, "bold")]
+    if len(c.findings) > 1:
+        head.append(f"  {len(c.pools)} pools" if len(c.pools) == len(c.findings) else f"  {len(c.findings)} findings")
+    binary = ""
     if f.binary:
-        arch = ", ".join(a.value for a in f.binary_arch) or "?"
-        inferred = " (inferred)" if f.evidence.value == "inferred" else ""
-        con.print(f"    binary:  {escape(f.binary)} [dim]-> {escape(f.resolved or 'not in image')}[/] \\[{arch}{inferred}]")
+        arch = arch_label(f.binary_arch) + (", inferred" if f.evidence.value == "inferred" else "")
+        arch += "" if f.resolved or f.evidence.value == "inferred" else ", not in image"
+        binary = f"{f.binary} [{arch}]"
+    if binary and len(Text.assemble(*head)) + len(binary) + 2 <= out.o.width:
+        head.insert(3, f"  {binary}")
+        binary = ""
+    out.line(*head)
+    if binary:
+        out.field("", binary)
+    if c.config:
+        out.line(("  --> ", "blue"), str(c.config))
+    out.field("in", _where(c))
     if f.chain:
-        con.print(f"    chain:   {escape(' -> '.join(f.chain))}")
-    if f.config:
-        con.print(f"    config:  {escape(str(f.config))}")
-    con.print(f"    symptom: {escape(f.symptom)}")
-    con.print(f"    cause:   {escape(f.cause)}")
-    for i, fix in enumerate(f.fixes, 1):
-        mark = " [green](verified)[/]" if fix.verified else ""
-        con.print(f"    fix {i}:   {escape(fix.summary)}{mark}")
-        for c in fix.commands:
-            con.print(f"             [cyan]{escape(c)}[/]")
-        if fix.powershell:
-            con.print("             [dim]PowerShell:[/]")
-            for c in fix.powershell:
-                con.print(f"             [cyan]{escape(c)}[/]")
-        if fix.note:
-            con.print(f"             [dim]{escape(fix.note)}[/]")
-    for r in f.rejected_fixes:
-        con.print(f"    [dim]not offered: {escape(r.summary)}: {escape(r.reason)}[/]")
+        out.field("via", " -> ".join(f.chain))
+    for s in c.symptoms:
+        text = s.replace(POOL_PLACEHOLDER, "<pool>")
+        out.field("sees", text if out.o.verbose else headline(text))
+    if out.o.verbose:
+        for text in c.causes:
+            out.field("why", text.replace(POOL_PLACEHOLDER, "<pool>"))
+        if f.resolved:
+            out.field("file", f.resolved)
+    if c.fixes:
+        out.field("fix", " ".join(f"[{n}]" for n in c.fixes))
+    for r in c.rejected:
+        out.field("not offered:", f"{r.summary}: {r.reason}", "dim")
 
 
-def _iisexpress_block(con: Console, report: Report) -> None:
-    """IIS Express: which iisexpress.exe runs each Visual Studio project, and how that was decided."""
-    con.print()
-    con.print("[bold]Visual Studio projects[/] (each runs in its own iisexpress.exe):")
-    if not report.projects:
-        con.print("  none of the configuration's sites is a project in this folder (see below)")
-    for p in report.projects:
-        assumed = " [yellow](assumed)[/]" if p.assumed else ""
-        con.print(f"  {escape(p.name)} ({escape(p.project_file)}, site '{escape(p.site)}'): iisexpress.exe "
-                  f"{p.arch.value}{assumed} {escape(p.process)}")
-        con.print(f"    [dim]because: {escape(p.reason)}[/]")
-        if p.output:
-            con.print(f"    [dim]app analysed: {escape(p.output)}[/]")
+def headline(text: str, least: int = 16) -> str:
+    """The first clause of a symptom (up to a top-level ``:``, ``;`` or ``. `` past ``least`` characters,
+    outside quotes and parentheses), with `` ...`` when there is more: the rest is shown by ``--verbose``."""
+    depth, quoted = 0, False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif ch in "([" and not quoted:
+            depth += 1
+        elif ch in ")]" and not quoted:
+            depth = max(depth - 1, 0)
+        elif (ch in ":;" or (ch == "." and text[i + 1:i + 2] == " ")) and not quoted and depth == 0 \
+                and i >= least and text[i + 1:i + 2] == " " and i + 2 < len(text):
+            return text[:i] + " ..."
+    return text
 
 
-def _iisexpress_header(con: Console, report: Report, pool_name: str | None) -> None:
-    runs = [p for p in report.projects if p.pool == pool_name]
-    if not runs:
-        con.print("[bold]Server-wide[/]")
-    for p in runs:
-        con.print(f"[bold]Project '{escape(p.name)}'[/]: iisexpress.exe {p.arch.value}"
-                  f"{' (assumed)' if p.assumed else ''}, pool '{escape(p.pool)}'")
+def _fixes(out: _Out, v: ReportView) -> None:
+    ps = out.o.shell == "powershell"
+    out.line(("Fixes", "bold"), " (PowerShell)" if ps else " (cmd.exe; --shell powershell for PowerShell)")
+    for n in v.fixes:
+        fix = n.fix
+        mark = " (verified)" if fix.verified else ""
+        lead = f"  [{n.number}] "
+        wrapped = textwrap.wrap(fix.summary + mark, max(out.o.width - len(lead), 30), break_on_hyphens=False,
+                                break_long_words=False)
+        out.line(lead, wrapped[0])
+        for w in wrapped[1:]:
+            out.line(" " * len(lead), w)
+        commands = fix.powershell if ps and fix.powershell else fix.commands
+        for cmd in commands:
+            out.line(" " * len(lead), (cmd, "cyan"))
+        if out.o.verbose and fix.note:
+            for w in textwrap.wrap(fix.note, max(out.o.width - len(lead), 30), break_on_hyphens=False,
+                                   break_long_words=False):
+                out.line(" " * len(lead), (w, "dim"))
 
 
-def render(report: Report, color: bool = False, width: int = 120) -> str:
-    """The report as text; ANSI colours when ``color``."""
-    buf = io.StringIO()
-    con = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True)
+def _closing(v: ReportView, verbose: bool) -> str:
+    c = v.report.counts()
+    sev = ", ".join(f"{c[s.label]} {s.label}{'s' if c[s.label] != 1 else ''}"
+                    for s in sorted(Severity, reverse=True) if c[s.label] or s is not Severity.NOTE)
+    n = len(v.report.findings)
+    text = f"{n} finding{'s' if n != 1 else ''} from {len(v.causes)} cause{'s' if len(v.causes) != 1 else ''}"
+    text += f" ({sev})" if sev else ""
+    hit = v.pools_hit()
+    if hit:
+        text += f" in {len(hit)} of {len(v.report.pools)} pools"
+    outside = sorted({f.process or "?" for f in v.report.findings if not f.pool})
+    if outside:
+        text += (" and" if hit else "") + f" outside pools ({', '.join(outside)})"
+    text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
+    if n and not verbose:
+        text += " --verbose for causes."
+    return text
+
+
+def render(report: Report, color: bool = False, width: int = 100, *, options: TextOptions | None = None) -> str:
+    """The report as text; ANSI colours when ``color`` (``options``, when given, decides everything)."""
+    o = options or TextOptions(color=color, width=width)
+    v = view(report)
+    out = _Out(o)
     s = report.server
-    con.print(f"[bold]iisbitness scan[/] {escape(s.image)}  ({s.kind}, OS {s.os_arch.value}: {escape(s.os_arch_from)})")
-    con.print(f"configuration: {escape(s.config_file)}")
+    out.line(("iisbitness scan", "bold"), f" {s.image}")
+    out.line(("server ", "dim"), f"{s.kind.upper()}, OS {s.os_arch.value} ({s.os_arch_from})")
+    out.line(("config ", "dim"), s.config_file)
     if s.config_only:
-        con.print("[dim]The image holds configuration files only: binary architectures are inferred from their "
-                  "folders where Windows decides them; the rest are listed at the end.[/]")
-    if report.server.kind == "iisexpress":
-        _iisexpress_block(con, report)
-    missing = [f for f in report.findings if f.rule == "binary-missing"]
-    main = [f for f in report.findings if f.rule != "binary-missing"]
-    pools = {p.name: p for p in report.pools}
-    for pool_name, group in groupby(main, key=lambda f: f.pool):
-        con.print()
-        p = pools.get(pool_name or "")
-        if report.server.kind == "iisexpress":
-            _iisexpress_header(con, report, pool_name)
-        elif p is not None:
-            con.print(f"[bold]Pool '{escape(p.name)}'[/]: w3wp.exe {p.worker_arch.value} "
-                      f"(enable32BitAppOnWin64={str(p.enable_32bit_app_on_win64).lower()} from {p.enable_32bit_from}; "
-                      f"runtime {p.managed_runtime_version or 'No Managed Code'}, {p.pipeline_mode})")
-        else:
-            con.print("[bold]Server-wide and IIS Manager[/]")
-        for f in group:
-            _finding(con, f)
+        out.field("note", "The image holds configuration files only: binary architectures are inferred from their "
+                          "folders where Windows decides them; the rest are listed at the end.")
+    if s.kind == "iisexpress":
+        out.line()
+        _projects(out, report)
+    out.line()
+    _pool_table(out, v)
+    # NOTE: a binary-missing warning is "could not check" (configuration-only copy): listed briefly at the end;
+    # a binary-missing error (missing on the server) is a cause like any other
+    missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING]
+    for c in v.causes:
+        if c not in missing:
+            out.line()
+            _cause(out, c)
     if missing:
-        con.print()
-        con.print(f"[bold]Not in the image[/] ({len(missing)}; architecture not inferable from the folder):")
-        for f in missing:
-            con.print(f"  [yellow]WARNING[/] binary-missing {escape(f.binary or '')}  [dim]{escape(str(f.config))}[/]")
+        out.line()
+        out.line(("Not in the image", "bold"), f" ({len(missing)}; architecture not inferable from the folder):")
+        for c in missing:
+            out.line("  ", (c.first.binary or "", "yellow"), ("  --> ", "blue"), str(c.config), f"  in {_where(c)}")
+    if v.fixes:
+        out.line()
+        _fixes(out, v)
+    _problems(out, report)
+    out.line()
+    for w in textwrap.wrap(_closing(v, o.verbose), max(o.width, 30), break_on_hyphens=False, break_long_words=False):
+        out.line((w, "bold"))
+    return out.render()
+
+
+def _projects(out: _Out, report: Report) -> None:
+    """IIS Express: which iisexpress.exe runs each Visual Studio project, and how that was decided."""
+    out.line(("Visual Studio projects", "bold"), " (each runs in its own iisexpress.exe):")
+    if not report.projects:
+        out.field("", "none of the configuration's sites is a project in this folder (see below)")
+    for p in report.projects:
+        out.field("", f"{p.name} ({p.project_file}, site '{p.site}'): iisexpress.exe {p.arch.value}"
+                      f"{' (assumed)' if p.assumed else ''} {p.process}")
+        out.field("", f"  because: {p.reason}", "dim")
+        if p.output:
+            out.field("", f"  app analysed: {p.output}", "dim")
+
+
+def _problems(out: _Out, report: Report) -> None:
     if report.problems:
-        con.print()
-        con.print(f"[bold]Could not read[/] ({len(report.problems)}):")
+        out.line()
+        out.line(("Could not read", "bold"), f" ({len(report.problems)}):")
         for pr in report.problems[:50]:
-            where = f"{pr.file}:{pr.line}" if pr.line else pr.file
-            con.print(f"  {escape(where)}: {escape(pr.message)}")
+            out.field("", f"{pr.file}:{pr.line}: {pr.message}" if pr.line else f"{pr.file}: {pr.message}")
         if len(report.problems) > 50:
-            con.print(f"  ... and {len(report.problems) - 50} more (see --format json)")
+            out.line(f"  ... and {len(report.problems) - 50} more (see --format json)")
     if report.observations:
-        con.print()
-        con.print("[bold]Event log[/]:")
+        out.line()
+        out.line(("Event log", "bold"), ":")
         for o in report.observations:
-            tag = f"confirms finding {o.finding_index + 1}" if o.finding_index is not None else "[yellow]no finding explains it[/]"
-            con.print(f"  {escape(o.time)} {escape(o.provider)} {o.event_id}: {tag}")
-    c = report.counts()
-    con.print()
-    active = [p for p in report.pools if not p.idle]
-    if report.server.kind == "iisexpress":
-        con.print(f"[bold]Summary:[/] {c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s) in "
-                  f"{len(report.projects)} project(s)")
-    else:
-        con.print(f"[bold]Summary:[/] {c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s) in "
-                  f"{len(active)} active pool(s) of {len(report.pools)}")
-    return buf.getvalue()
+            tag = (f"confirms finding {report.findings[o.finding_index].rule} in "
+                   f"{report.findings[o.finding_index].pool or report.findings[o.finding_index].process}"
+                   if o.finding_index is not None else "no finding explains it")
+            out.field("", f"{o.time} {o.provider} {o.event_id}: {tag}")

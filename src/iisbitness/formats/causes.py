@@ -1,0 +1,153 @@
+"""A presentation view of a :class:`Report` shared by the text and HTML formats (issue 14).
+
+Findings are grouped by *cause* — the same rule, binary and configuration line — so that one wrong
+global module hit by seven pools is shown once with the pools it hits (capa collapses repeats the
+same way). Fixes are numbered once per report: equal fixes offered by several findings get one
+number. Nothing is analysed here: every value comes from the report's findings, only grouped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from iisbitness.arch import Arch
+from iisbitness.findings import Finding, Fix, RejectedFix, Severity
+from iisbitness.model.source import ConfigSource
+from iisbitness.report import Report
+
+T = TypeVar("T")
+
+POOL_PLACEHOLDER = "\0pool\0"
+"""Stands for the pool's name in :attr:`Cause.symptoms` / :attr:`Cause.causes` shared by several pools."""
+
+
+def _fix_key(fix: Fix) -> tuple[object, ...]:
+    return (fix.summary, fix.commands, fix.powershell, fix.note, fix.verified)
+
+
+def cause_key(f: Finding) -> tuple[object, ...]:
+    """What makes two findings the same cause: rule, binary (case-insensitive) and configuration entry."""
+    return (f.rule, (f.binary or "").lower(), f.config.file if f.config else None, f.config.line if f.config else None)
+
+
+@dataclass(frozen=True, slots=True)
+class NumberedFix:
+    """A distinct fix of a report with its 1-based number."""
+
+    number: int
+    fix: Fix
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Findings with one cause (rule, binary, configuration entry), in report order.
+
+    Attributes:
+        findings: the findings grouped here (at least one). pools: the distinct pools they hit, in
+        order. places: the distinct ``Site/app`` labels. processes: distinct ``(process, arch)``.
+        symptoms / causes: the distinct texts; when the texts differ only by the pool's name, one
+        text holding :data:`POOL_PLACEHOLDER` where the name was. fixes: numbers into
+        :attr:`ReportView.fixes`. rejected: distinct fixes re-analysis ruled out.
+    """
+
+    findings: tuple[Finding, ...]
+    pools: tuple[str, ...]
+    places: tuple[str, ...]
+    processes: tuple[tuple[str, Arch | None], ...]
+    symptoms: tuple[str, ...]
+    causes: tuple[str, ...]
+    fixes: tuple[int, ...]
+    rejected: tuple[RejectedFix, ...]
+
+    @property
+    def first(self) -> Finding:
+        """The first finding: rule, binary, architecture and configuration entry are the same for all."""
+        return self.findings[0]
+
+    @property
+    def severity(self) -> Severity:
+        """The worst severity among the findings."""
+        return max(f.severity for f in self.findings)
+
+    @property
+    def config(self) -> ConfigSource | None:
+        """The configuration entry to edit."""
+        return self.first.config
+
+
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    """A report's causes (worst first, then report order) and its distinct fixes, numbered."""
+
+    report: Report
+    causes: tuple[Cause, ...]
+    fixes: tuple[NumberedFix, ...]
+
+    @property
+    def verified_fixes(self) -> int:
+        """How many distinct fixes re-analysis verified."""
+        return sum(1 for n in self.fixes if n.fix.verified)
+
+    def pools_hit(self) -> tuple[str, ...]:
+        """Pools with at least one finding, in the report's pool order."""
+        hit = {(f.pool or "").lower() for f in self.report.findings if f.pool}
+        return tuple(p.name for p in self.report.pools if p.name.lower() in hit)
+
+    def pool_counts(self, pool: str) -> dict[Severity, int]:
+        """Findings per severity in ``pool``."""
+        out = {s: 0 for s in Severity}
+        for f in self.report.findings:
+            if (f.pool or "").lower() == pool.lower():
+                out[f.severity] += 1
+        return out
+
+
+def _distinct(items: list[T]) -> tuple[T, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _texts(findings: list[Finding], attr: str) -> tuple[str, ...]:
+    raw = _distinct([str(getattr(f, attr)) for f in findings])
+    if len(raw) == 1:
+        return raw
+    general = _distinct([str(getattr(f, attr)).replace(f"'{f.pool}'", POOL_PLACEHOLDER) if f.pool else
+                         str(getattr(f, attr)) for f in findings])
+    return general if len(general) == 1 else raw
+
+
+def view(report: Report) -> ReportView:
+    """Group ``report``'s findings by cause and number its distinct fixes."""
+    groups: dict[tuple[object, ...], list[Finding]] = {}
+    for f in report.findings:
+        groups.setdefault(cause_key(f), []).append(f)
+    ordered = sorted(groups.values(), key=lambda fs: -max(f.severity for f in fs))  # NOTE: stable: report order
+    numbers: dict[tuple[object, ...], int] = {}
+    fixes: list[NumberedFix] = []
+    causes: list[Cause] = []
+    for fs in ordered:
+        refs: list[int] = []
+        for fix in (x for f in fs for x in f.fixes):
+            key = _fix_key(fix)
+            if key not in numbers:
+                numbers[key] = len(fixes) + 1
+                fixes.append(NumberedFix(numbers[key], fix))
+            refs.append(numbers[key])
+        causes.append(Cause(
+            findings=tuple(fs),
+            pools=_distinct([f.pool for f in fs if f.pool]),
+            places=_distinct([f"{f.site}{f.application or ''}" for f in fs if f.site]),
+            processes=_distinct([(f.process, f.process_arch) for f in fs if f.process]),
+            symptoms=_texts(fs, "symptom"), causes=_texts(fs, "cause"),
+            fixes=_distinct(refs), rejected=_distinct([r for f in fs for r in f.rejected_fixes]),
+        ))
+    return ReportView(report, tuple(causes), tuple(fixes))
+
+
+def arch_label(arches: tuple[Arch, ...]) -> str:
+    """``x86``, ``x64``, ``arm64``, ``AnyCPU`` (loads at every architecture) or ``unknown``."""
+    if not arches:
+        return "unknown"
+    if len(arches) == len(Arch):
+        return "AnyCPU"
+    return "/".join(a.value for a in arches)

@@ -1,0 +1,182 @@
+"""``--format html`` for scan and demo: one self-contained page (issue 14).
+
+The page shows the server as people picture it — pools, their applications, and the binaries each
+worker loads, coloured by architecture with a label beside every colour — then a summary, filters,
+and every cause (:mod:`iisbitness.formats.causes`) with its symptom, explanation, configuration
+file:line and fix commands in copyable blocks. CSS and JavaScript are inlined from
+``templates/`` and a Content-Security-Policy forbids any network access, so the file opens from
+disk anywhere. Everything essential is in the HTML; the script only adds filters and copy buttons.
+
+Rendered with Jinja2 with autoescaping on: names from a scanned server (pools, sites, binaries)
+are data, never markup. Reads only a :class:`Report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jinja2
+
+from iisbitness import __version__
+from iisbitness.arch import Arch
+from iisbitness.findings import Finding, Fix, Severity
+from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
+from iisbitness.report import PoolSummary, Report
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("iisbitness.formats", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryNode:
+    """A binary in the server map: what it is, which architectures load it, and whether it fits.
+
+    Attributes:
+        binary: path as configured. arch: ``x86``/``x64``/``arm64``/``AnyCPU``/``unknown``
+        (:func:`arch_class` gives the CSS class). inferred: from its folder, not its headers.
+        mismatch: what does not fit, e.g. ``cannot load in w3wp.exe x64``, or None.
+        anchor: the id of the cause explaining it. severity: of that cause.
+    """
+
+    binary: str
+    arch: str
+    inferred: bool
+    mismatch: str | None
+    anchor: str
+    severity: Severity
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppNode:
+    """An application (``Site/app``) of a pool with the binaries its worker loads for it."""
+
+    label: str
+    binaries: tuple[BinaryNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerNode:
+    """A process in the map: a pool's w3wp.exe, or inetinfo.exe / inetmgr.exe / dllhost.exe.
+
+    ``shared`` are binaries every application of the worker loads (global modules, filters);
+    ``apps`` the applications with what they load.
+    """
+
+    title: str
+    pool: PoolSummary | None
+    arch: str
+    process: str
+    shared: tuple[BinaryNode, ...]
+    apps: tuple[AppNode, ...]
+    errors: int
+    warnings: int
+
+
+def arch_class(label: str) -> str:
+    """The CSS class for an architecture label: ``arch-x86``, ``arch-anycpu``, ..."""
+    return "arch-" + label.lower().replace("/", "-")
+
+
+def _node(f: Finding, anchor: str) -> BinaryNode:
+    proc = f"{f.process} {f.process_arch.value}" if f.process and f.process_arch else (f.process or "its process")
+    return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch), inferred=f.evidence.value == "inferred",
+                      mismatch=f"{f.rule}: does not fit {proc}", anchor=anchor, severity=f.severity, rule=f.rule)
+
+
+def _worker(title: str, pool: PoolSummary | None, arch: Arch | None, process: str,
+            findings: list[tuple[Finding, str]]) -> WorkerNode:
+    """One worker of the map.
+
+    NOTE: the Report does not carry the load plan yet (``scan --loads`` is being added). Until it
+    does, a worker shows the binaries its findings name; when ``Report`` gains the loads, list
+    every load of this process here, marking those a finding names.
+    """
+    shared: dict[str, BinaryNode] = {}
+    apps: dict[str, dict[str, BinaryNode]] = {label: {} for label in (pool.applications if pool else ())}
+    for f, anchor in findings:
+        if not f.binary:
+            continue
+        key = f"{f.binary.lower()}|{f.rule}"
+        if f.site:
+            apps.setdefault(f"{f.site}{f.application or ''}", {}).setdefault(key, _node(f, anchor))
+        else:
+            shared.setdefault(key, _node(f, anchor))
+    return WorkerNode(title=title, pool=pool, arch=arch.value if arch else "unknown", process=process,
+                      shared=tuple(shared.values()),
+                      apps=tuple(AppNode(label, tuple(b.values())) for label, b in apps.items()),
+                      errors=sum(1 for f, _ in findings if f.severity is Severity.ERROR),
+                      warnings=sum(1 for f, _ in findings if f.severity is Severity.WARNING))
+
+
+def workers(v: ReportView, prefix: str) -> tuple[WorkerNode, ...]:
+    """The server map: each pool's worker (report order), then processes outside pools."""
+    anchors = {id(f): f"{prefix}-cause-{i}" for i, c in enumerate(v.causes, 1) for f in c.findings}
+    by_pool: dict[str, list[tuple[Finding, str]]] = {}
+    outside: dict[tuple[str, Arch | None], list[tuple[Finding, str]]] = {}
+    for f in v.report.findings:
+        if f.pool:
+            by_pool.setdefault(f.pool.lower(), []).append((f, anchors[id(f)]))
+        else:
+            outside.setdefault((f.process or "other", f.process_arch), []).append((f, anchors[id(f)]))
+    out = [_worker(p.name, p, p.worker_arch, p.process, by_pool.get(p.name.lower(), [])) for p in v.report.pools]
+    out.extend(_worker(proc, None, arch, proc, fs) for (proc, arch), fs in sorted(
+        outside.items(), key=lambda kv: kv[0][0]))
+    return tuple(out)
+
+
+def _text(s: str) -> str:
+    return s.replace(POOL_PLACEHOLDER, "<pool>")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One report as the template reads it."""
+
+    prefix: str
+    view: ReportView
+    workers: tuple[WorkerNode, ...]
+    rules: tuple[str, ...]
+
+    @property
+    def report(self) -> Report:
+        """The report shown."""
+        return self.view.report
+
+    @property
+    def name(self) -> str:
+        """A short name for the server: the image folder's name (``live`` for a live scan)."""
+        return self.report.server.image.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or self.report.server.image
+
+    def anchor(self, index: int) -> str:
+        """The id of cause ``index`` (1-based)."""
+        return f"{self.prefix}-cause-{index}"
+
+    def fix(self, number: int) -> Fix:
+        """Distinct fix ``number`` (1-based)."""
+        return self.view.fixes[number - 1].fix
+
+
+def _page(i: int, report: Report) -> Page:
+    v = view(report)
+    prefix = f"s{i}"
+    return Page(prefix, v, workers(v, prefix), tuple(sorted({c.first.rule for c in v.causes})))
+
+
+def render(reports: Sequence[Report]) -> str:
+    """One HTML page for one or more reports (``demo`` scans two servers)."""
+    pages = [_page(i, r) for i, r in enumerate(reports, 1)]
+    template = _ENV.get_template("scan.html.j2")
+    return template.render(pages=pages, version=__version__, Severity=Severity, arch_class=arch_class,
+                           arch_label=arch_label, text=_text, causes_of=_causes_of)
+
+
+def _causes_of(page: Page) -> Sequence[tuple[int, Cause]]:
+    return list(enumerate(page.view.causes, 1))

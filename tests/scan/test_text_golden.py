@@ -1,0 +1,117 @@
+"""The text report of the demo servers, pinned by golden files (issue 14).
+
+Goldens are written at a fixed width (100, as a pipe gets without COLUMNS) with the demo folder
+replaced by ``<demo>``. They change only on request: ``UPDATE_GOLDENS=1 pytest tests/scan``, and
+the diff is reviewed in the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from iisbitness.api import scan
+from iisbitness.cli import main
+from iisbitness.formats import scan_text
+from tests.conftest import DEMO, REPO
+
+GOLDEN = REPO / "tests" / "golden" / "scan"
+CASES = {
+    "contoso-iis10.txt": ("contoso-iis10", scan_text.TextOptions()),
+    "contoso-iis10.verbose-powershell.txt": ("contoso-iis10", scan_text.TextOptions(verbose=True, shell="powershell")),
+    "w2003-iis6.txt": ("w2003-iis6", scan_text.TextOptions()),
+}
+
+
+def _check(name: str, text: str) -> None:
+    text = text.replace(str(DEMO), "<demo>")
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDENS") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} missing: run UPDATE_GOLDENS=1 pytest {__file__}"
+    assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_text_matches_golden(name: str) -> None:
+    image, options = CASES[name]
+    _check(name, scan_text.render(scan(DEMO / image), options=options))
+
+
+def test_demo_cli_text_is_both_goldens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``demo`` piped (not a terminal, no COLUMNS) prints the two goldens, one after the other."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    res = CliRunner().invoke(main, ["demo", "--no-color"])
+    assert res.exit_code == 0, res.output
+    expected = "\n".join((GOLDEN / n).read_text(encoding="utf-8") for n in ("contoso-iis10.txt", "w2003-iis6.txt"))
+    assert res.output.replace(str(DEMO), "<demo>") == expected
+
+
+def test_text_keeps_every_finding_pool_and_fix() -> None:
+    """Compact, nothing lost: every pool, rule, binary, config line and fix command of the JSON is in the text."""
+    res = CliRunner().invoke(main, ["demo", "--format", "json"])
+    text = CliRunner().invoke(main, ["demo", "--no-color"], env={"COLUMNS": "100"}).output
+    ps = CliRunner().invoke(main, ["demo", "--no-color", "--shell", "powershell"]).output
+    flat = " ".join(text.split())
+    for doc in json.loads(res.output):
+        for p in doc["pools"]:
+            assert p["name"] in text
+        for f in doc["findings"]:
+            assert f["rule"] in text and (f["binary"] or "") in text
+            if f["config"]:
+                assert f"{f['config']['file']}" in text
+            if f["pool"]:
+                assert f["pool"] in text
+            for fix in f["fixes"]:
+                assert " ".join(fix["summary"].split()) in flat
+                for c in fix["commands"]:
+                    assert c in text
+                for c in fix["powershell"]:
+                    assert c in ps
+    assert len(text.splitlines()) < 392 * 0.55  # 392 lines before issue 14
+
+
+def test_verbose_text_holds_every_symptom_and_cause() -> None:
+    """``--verbose`` shows each symptom and cause in full (a pool's name may read ``<pool>``)."""
+    docs = json.loads(CliRunner().invoke(main, ["demo", "--format", "json"]).output)
+    flat = " ".join(CliRunner().invoke(main, ["demo", "--no-color", "-v"]).output.split())
+    for doc in docs:
+        for f in doc["findings"]:
+            for prose in (f["symptom"], f["cause"]):
+                prose = " ".join(prose.split())
+                general = prose.replace(f"'{f['pool']}'", "<pool>") if f["pool"] else prose
+                assert prose in flat or general in flat, prose
+
+
+def test_line_count_and_width(tmp_path: Path) -> None:
+    """Prose is wrapped to the width; only commands (kept whole to stay copyable) may be longer."""
+    report = scan(DEMO / "contoso-iis10")
+    commands = {c for f in report.findings for x in f.fixes for c in x.commands}
+    pools = {p.name for p in report.pools}
+    text = scan_text.render(report, options=scan_text.TextOptions(width=80))
+    for line in text.splitlines():
+        words = line.split()
+        assert (len(line) <= 80 or line.strip() in commands or line.startswith(("POOL ", "iisbitness scan"))
+                or (words and words[0] in pools)), line
+
+
+def test_color_only_when_asked() -> None:
+    """A pipe gets plain text; ``--color`` colours it anyway (click would strip the codes otherwise)."""
+    assert "\x1b[" not in CliRunner().invoke(main, ["demo"]).output
+    assert "\x1b[1;31mERROR\x1b[0m" in CliRunner().invoke(main, ["demo", "--color"]).output
+
+
+def test_config_only_image_lists_unknown_binaries_one_a_line(tmp_path: Path) -> None:
+    config = "Windows/System32/inetsrv/config/applicationHost.config"
+    (tmp_path / config).parent.mkdir(parents=True)
+    (tmp_path / config).write_bytes((DEMO / "contoso-iis10" / config).read_bytes())
+    text = scan_text.render(scan(tmp_path), options=scan_text.TextOptions(width=80))
+    assert "The image holds configuration files only" in text
+    lines = text.splitlines()
+    at = lines.index("Not in the image (1; architecture not inferable from the folder):")
+    assert lines[at + 1] == (f"  C:\\Program Files\\ImageResizer\\resizer.dll  --> {config}:128  "
+                             "in DefaultAppPool (w3wp.exe x64)")
