@@ -82,30 +82,38 @@ def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False) 
     )
 
 
-def global_module_precondition(name: str, precondition: str, stopped_pool: str | None = None) -> Fix:
+def global_module_precondition(name: str, precondition: str, stopped_pools: tuple[str, ...] = ()) -> Fix:
     """Fix: restrict a global module (and its ``<modules>`` entry) with a preCondition; then start
-    ``stopped_pool``, which rapid-fail protection stopped when the module failed to load."""
+    ``stopped_pools``, which rapid-fail protection stopped when the module failed to load (every pool it
+    breaks, so that the one fix serves each finding the module causes)."""
     ps_filter = f"system.webServer/globalModules/add[@name='{name}']"
-    start = start_pool_commands(stopped_pool) if stopped_pool is not None else None
+    starts = [start_pool_commands(p) for p in stopped_pools]
+    if len(stopped_pools) > 1:  # NOTE: one line each; cmd.exe's for takes quoted names with their quotes (%p)
+        names = " ".join(f'"{p}"' for p in stopped_pools)
+        starts = [(f"for %p in ({names}) do {APPCMD} start apppool /apppool.name:%p",
+                   f"{', '.join(_ps_quote(p) for p in stopped_pools)} | ForEach-Object {{ Start-WebAppPool -Name $_ }}")]
+    stopped = ", ".join(f"'{p}'" for p in stopped_pools)
     return Fix(
         summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         commands=(
             f'{APPCMD} set config -section:system.webServer/globalModules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
             f'{APPCMD} set config -section:system.webServer/modules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
-            *((start[0],) if start else ()),
+            *(s[0] for s in starts),
         ),
         powershell=(
             "Import-Module WebAdministration",
             f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter \"{ps_filter}\" -Name preCondition -Value {_ps_quote(precondition)}",
             f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter \"system.webServer/modules/add[@name='{name}']\" -Name preCondition -Value {_ps_quote(precondition)}",
-            *((start[1],) if start else ()),
+            *(s[1] for s in starts),
         ),
         edits=(SetGlobalModulePrecondition(name, precondition),),
         note="Workers of the other bitness then run without this module; sites that need it must use a pool of its "
              "bitness (or install the vendor's build for the other architecture as a second entry). The second "
              "command applies only if the module is also listed in <modules>."
-             + (f" Rapid-fail protection has stopped pool '{stopped_pool}' (WAS event 5002) and a configuration "
-                "change does not start it: the last command does." if stopped_pool else ""),
+             + (f" Rapid-fail protection has stopped {'pool' if len(stopped_pools) == 1 else 'pools'} {stopped} (WAS "
+                "event 5002) and a configuration change does not start "
+                f"{'it' if len(stopped_pools) == 1 else 'them'}: the last "
+                f"{'command does' if len(stopped_pools) == 1 else 'commands do'}." if stopped_pools else ""),
     )
 
 

@@ -176,7 +176,10 @@ def _closing(v: ReportView, verbose: bool) -> str:
     text = f"{n} finding{'s' if n != 1 else ''} from {len(v.causes)} cause{'s' if len(v.causes) != 1 else ''}"
     text += f" ({sev})" if sev else ""
     hit = v.pools_hit()
-    if hit:
+    if v.report.server.kind == "iisexpress":
+        n_projects = len(v.report.projects)
+        text += f" in {n_projects} project{'s' if n_projects != 1 else ''}"
+    elif hit:
         text += f" in {len(hit)} of {len(v.report.pools)} pools"
     outside = sorted({f.process or "?" for f in v.report.findings if not f.pool})
     if outside:
@@ -199,11 +202,11 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     if s.config_only:
         out.field("note", "The image holds configuration files only: binary architectures are inferred from their "
                           "folders where Windows decides them; the rest are listed at the end.")
-    if s.kind == "iisexpress":
-        out.line()
-        _projects(out, report)
     out.line()
-    _pool_table(out, v)
+    if s.kind == "iisexpress":  # NOTE: the pools are IIS Express's own; the projects block says which process runs what
+        _projects(out, report)
+    else:
+        _pool_table(out, v)
     # NOTE: a binary-missing warning is "could not check" (configuration-only copy): listed briefly at the end;
     # a binary-missing error (missing on the server) is a cause like any other
     missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING]
@@ -233,7 +236,7 @@ def _projects(out: _Out, report: Report) -> None:
         out.field("", "none of the configuration's sites is a project in this folder (see below)")
     for p in report.projects:
         out.field("", f"{p.name} ({p.project_file}, site '{p.site}'): iisexpress.exe {p.arch.value}"
-                      f"{' (assumed)' if p.assumed else ''} {p.process}")
+                      f"{' (assumed)' if p.assumed else ''}, {p.process}")
         out.field("", f"  because: {p.reason}", "dim")
         if p.output:
             out.field("", f"  app analysed: {p.output}", "dim")

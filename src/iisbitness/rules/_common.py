@@ -54,19 +54,29 @@ def mismatch_cause(load: Load, what: str) -> str:
     return cause
 
 
+def stops_pool(plan: LoadPlan, pool: str) -> bool:
+    """True when a global module fails to load in ``pool``'s worker (wrong architecture, or missing on the
+    server): every worker start fails, and rapid-fail protection stops the pool (WAS 5002)."""
+    return any(ld.process.pool is not None and ld.process.pool.name == pool
+               and (ld.fits is False or ld.binary.absent is not None)
+               for ld in plan.loads_of(LoadKind.GLOBAL_MODULE))
+
+
 def flip_fix(plan: LoadPlan, load: Load, pool_stopped: bool = False) -> Fix | None:
-    """Running the pool at an architecture the binary fits, when one exists; ``pool_stopped``: the
-    mismatch stops the pool (rapid-fail protection), so the fix also starts it (IIS Express: the project's
-    iisexpress.exe bitness, :func:`iisbitness.fixes.iisexpress.flip`)."""
+    """Running the pool at an architecture the binary fits, when one exists. When a global module stops the
+    pool (``pool_stopped``, or seen in the plan), the fix also starts it; every flip of one pool is then the same
+    fix, whichever finding offers it (IIS Express: the project's iisexpress.exe bitness,
+    :func:`iisbitness.fixes.iisexpress.flip`)."""
     if plan.iisexpress is not None:
         return iisexpress.flip(plan.iisexpress, load, plan.server.os_arch)
     pool = load.process.pool
     arches = load.binary.arches
     if pool is None or arches is None:
         return None
+    stopped = pool_stopped or stops_pool(plan, pool.name)
     for arch in worker_candidates(plan.server.os_arch):
         if arch is not load.process.arch and arch in arches:
-            return flip_pool(pool.name, arch, plan.server.os_arch, pool_stopped)
+            return flip_pool(pool.name, arch, plan.server.os_arch, stopped)
     return None
 
 

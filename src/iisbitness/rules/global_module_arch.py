@@ -40,7 +40,9 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
             restrict = iisexpress.with_iisexpress_appcmd(global_module_precondition(load.name, precondition),
                                                          plan.iisexpress)
         else:
-            restrict = global_module_precondition(load.name, precondition, pool)
+            broken = tuple(sorted({ld.process.pool.name for ld in plan.loads_of(LoadKind.GLOBAL_MODULE)
+                                   if ld.name == load.name and ld.fits is False and ld.process.pool is not None}))
+            restrict = global_module_precondition(load.name, precondition, broken)
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
             mismatch_cause(load, "global module"),
