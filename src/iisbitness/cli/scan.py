@@ -152,7 +152,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
-                          load_map=show_loads, iisexpress=True if iisexpress or iisexpress_arch else None,
+                          load_map=show_loads or fmt == OutputFormat.HTML.value, iisexpress=True if iisexpress or iisexpress_arch else None,
                           iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,
                           text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore))
     try:
@@ -206,7 +206,8 @@ def demo_command(fmt: str, fail_on: str, color: bool | None, quiet: bool, view: 
         with progress.shown():
             for image in demo_images():
                 reports.append(scan(image, ScanOptions(progress=progress.stage, on_read=progress.read,
-                                                       text_fixes=fmt == OutputFormat.SARIF.value)))
+                                                       text_fixes=fmt == OutputFormat.SARIF.value,
+                                                       load_map=fmt == OutputFormat.HTML.value)))
     except IisBitnessError as e:
         _fatal(str(e))
     _emit(reports, fmt, fail_on, color, view)

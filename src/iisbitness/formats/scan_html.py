@@ -22,7 +22,7 @@ from iisbitness import __version__
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity
 from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
-from iisbitness.report import PoolSummary, Report
+from iisbitness.report import LoadEntry, PoolSummary, Report, Verdict
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("iisbitness.formats", "templates"),
@@ -91,21 +91,35 @@ def _node(f: Finding, anchor: str) -> BinaryNode:
                       mismatch=f"{f.rule}: does not fit {proc}", anchor=anchor, severity=f.severity, rule=f.rule)
 
 
-def _worker(title: str, pool: PoolSummary | None, arch: Arch | None, process: str,
-            findings: list[tuple[Finding, str]]) -> WorkerNode:
-    """One worker of the map.
+def _plain(e: LoadEntry) -> BinaryNode:
+    """A load no finding names: its architecture, and the verdict when it is not a plain load."""
+    note = None if e.verdict is Verdict.LOADS else f"{e.verdict.value}: {e.reason}"
+    return BinaryNode(binary=e.configured or e.name, arch=arch_label(e.binary_arch), inferred=e.evidence == "inferred",
+                      mismatch=note, anchor="", severity=Severity.NOTE, rule=e.verdict.value)
 
-    NOTE: the Report does not carry the load plan yet (``scan --loads`` is being added). Until it
-    does, a worker shows the binaries its findings name; when ``Report`` gains the loads, list
-    every load of this process here, marking those a finding names.
-    """
+
+def _worker(title: str, pool: PoolSummary | None, arch: Arch | None, process: str,
+            findings: list[tuple[Finding, str]], loads: Sequence[LoadEntry] | None) -> WorkerNode:
+    """One worker of the map: every binary it loads when the report carries the load map (``scan --loads``,
+    built for HTML), marking those a finding names; otherwise the binaries its findings name."""
     shared: dict[str, BinaryNode] = {}
     apps: dict[str, dict[str, BinaryNode]] = {label: {} for label in (pool.applications if pool else ())}
+    named = {(f.binary or "").lower(): (f, anchor) for f, anchor in findings if f.binary}
+    for e in loads or ():
+        if e.verdict is Verdict.SKIPPED:
+            continue  # NOTE: never loaded by this process; the load map (scan --loads) lists them with the reason
+        hit = named.get(e.configured.lower())
+        node = _node(*hit) if hit is not None else _plain(e)
+        key = f"{e.configured.lower()}|{node.rule}"
+        if e.site and e.application is not None:  # NOTE: a site's ISAPI filter loads at worker start: shared
+            apps.setdefault(f"{e.site}{e.application or ''}", {}).setdefault(key, node)
+        else:
+            shared.setdefault(key, node)
     for f, anchor in findings:
         if not f.binary:
             continue
         key = f"{f.binary.lower()}|{f.rule}"
-        if f.site:
+        if f.site and f.application is not None:
             apps.setdefault(f"{f.site}{f.application or ''}", {}).setdefault(key, _node(f, anchor))
         else:
             shared.setdefault(key, _node(f, anchor))
@@ -126,9 +140,17 @@ def workers(v: ReportView, prefix: str) -> tuple[WorkerNode, ...]:
             by_pool.setdefault(f.pool.lower(), []).append((f, anchors[id(f)]))
         else:
             outside.setdefault((f.process or "other", f.process_arch), []).append((f, anchors[id(f)]))
-    out = [_worker(p.name, p, p.worker_arch, p.process, by_pool.get(p.name.lower(), [])) for p in v.report.pools]
-    out.extend(_worker(proc, None, arch, proc, fs) for (proc, arch), fs in sorted(
-        outside.items(), key=lambda kv: kv[0][0]))
+    loads = v.report.loads
+    pool_loads: dict[str, list[LoadEntry]] = {}
+    for e in loads or ():
+        key = e.pool.lower() if e.pool else f"process:{e.process}"
+        pool_loads.setdefault(key, []).append(e)
+        if not e.pool:
+            outside.setdefault((e.process, e.process_arch), [])
+    out = [_worker(p.name, p, p.worker_arch, p.process, by_pool.get(p.name.lower(), []),
+                   pool_loads.get(p.name.lower(), []) if loads is not None else None) for p in v.report.pools]
+    out.extend(_worker(proc, None, arch, proc, fs, pool_loads.get(f"process:{proc}", []) if loads is not None else None)
+               for (proc, arch), fs in sorted(outside.items(), key=lambda kv: kv[0][0]))
     return tuple(out)
 
 
