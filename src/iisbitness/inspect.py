@@ -79,7 +79,7 @@ def inspect_paths(
 
     Args:
         paths: files or folders.
-        metadata: read .NET metadata (name, version, references) of managed images with dnfile.
+        metadata: read .NET metadata (name, version, references) of managed images.
         deps_arches: follow dependencies for these process architectures; ``[]`` means "each
             architecture the file itself loads in"; None (default) means do not follow.
         search_dirs: folders searched for dependencies after the file's own folder.
