@@ -30,7 +30,7 @@ from pathlib import Path
 from iisbitness.arch import Arch, sort_arches
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.classify import read_image
-from iisbitness.pe.deps import DependencyResult, find_mismatch
+from iisbitness.pe.deps import DependencyResult, Reads, find_mismatch
 from iisbitness.pe.metadata import AssemblyInfo, read_assembly_info
 from iisbitness.pe.types import PeImage
 
@@ -86,6 +86,7 @@ def inspect_paths(
         on_file: called once per file before it is read (progress display).
     """
     results = []
+    reads = Reads() if deps_arches is not None else None
     for item in iter_candidate_files(paths):
         if isinstance(item, InspectedFile):
             results.append(item)
@@ -93,7 +94,8 @@ def inspect_paths(
         path, explicit = item
         if on_file is not None:
             on_file(path)
-        result = inspect_file(path, metadata=metadata, deps_arches=deps_arches, search_dirs=search_dirs)
+        result = inspect_file(path, metadata=metadata, deps_arches=deps_arches, search_dirs=search_dirs,
+                              reads=reads)
         if explicit or not _no_mz(result):
             results.append(result)
     results.sort(key=lambda r: str(r.path))
@@ -101,8 +103,9 @@ def inspect_paths(
 
 
 def inspect_file(path: Path, *, metadata: bool = True, deps_arches: Sequence[Arch] | None = None,
-                 search_dirs: Sequence[Path] = ()) -> InspectedFile:
-    """Inspect one file (see :func:`inspect_paths`)."""
+                 search_dirs: Sequence[Path] = (), reads: Reads | None = None) -> InspectedFile:
+    """Inspect one file (see :func:`inspect_paths`); ``reads`` remembers what was read for the
+    dependency search, so that no file is read twice in one run."""
     try:
         image = read_image(path)
     except ImageReadError as e:
@@ -117,9 +120,13 @@ def inspect_file(path: Path, *, metadata: bool = True, deps_arches: Sequence[Arc
     if deps_arches is not None and image.is_pe:
         arches = list(deps_arches) or sort_arches(image.loadable_by)
         folders = [path.parent, *search_dirs]
+        reads = reads if reads is not None else Reads()
+        reads.images[path] = image
+        if assembly is not None:
+            reads.assemblies[path] = assembly
         for arch in arches:
             try:
-                deps.append((arch, find_mismatch(path, arch, folders)))
+                deps.append((arch, find_mismatch(path, arch, folders, reads=reads)))
             except ImageReadError as e:
                 return InspectedFile(path, image, error=str(e), assembly=assembly)
     return InspectedFile(path, image, None, assembly, tuple(deps))

@@ -47,7 +47,7 @@ from iisbitness.arch import Arch, format_arches
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.classify import read_image
 from iisbitness.pe.imports import read_imports
-from iisbitness.pe.metadata import read_assembly_info
+from iisbitness.pe.metadata import AssemblyInfo, read_assembly_info
 from iisbitness.pe.types import ImageKind, PeImage
 
 _OS_DLL_STEMS = (
@@ -146,32 +146,70 @@ def is_framework_assembly(name: str) -> bool:
     return low in FRAMEWORK_ASSEMBLIES or low.startswith(FRAMEWORK_PREFIXES)
 
 
+class Reads:
+    """What was read from each file during one run, so a file read for one architecture (or by one
+    root) is not read again for the next: images, dependency names, folder listings, real paths.
+
+    NOTE: share one only within a run over files that do not change meanwhile (one ``inspect``).
+    ``images`` and ``assemblies`` may be seeded by a caller that has already read a file.
+    """
+
+    __slots__ = ("assemblies", "deps", "images", "keys", "listings")
+
+    def __init__(self) -> None:
+        self.images: dict[Path, PeImage] = {}
+        self.assemblies: dict[Path, AssemblyInfo] = {}
+        self.deps: dict[Path, tuple[tuple[str, str], ...]] = {}
+        self.listings: dict[Path, dict[str, str]] = {}
+        self.keys: dict[Path, str] = {}
+
+    def image(self, path: Path) -> PeImage:
+        """:func:`read_image`, once per path. Raises ImageReadError (not remembered)."""
+        image = self.images.get(path)
+        if image is None:
+            image = self.images[path] = read_image(path)
+        return image
+
+    def key(self, path: Path) -> str:
+        """The file's identity (real path, case-folded), once per path."""
+        key = self.keys.get(path)
+        if key is None:
+            key = self.keys[path] = _key(path)
+        return key
+
+
 def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
-                  max_depth: int = 8, max_files: int = 256) -> DependencyResult:
-    """Breadth-first search for the first dependency ``arch`` cannot load (see module docstring)."""
-    finder = _Finder(search_dirs)
-    root = Link(binary.name, binary, read_image(binary), "root")
+                  max_depth: int = 8, max_files: int = 256, reads: Reads | None = None) -> DependencyResult:
+    """Breadth-first search for the first dependency ``arch`` cannot load (see module docstring).
+
+    ``reads``: a :class:`Reads` shared by several calls (architectures, files of one folder) so
+    each file is read once; a fresh one when None.
+    """
+    reads = reads if reads is not None else Reads()
+    finder = _Finder(search_dirs, reads.listings)
+    root = Link(binary.name, binary, reads.image(binary), "root")
     if arch not in root.image.loadable_by:
         return DependencyResult(Chain((root,), arch), visited=1)
     queue: deque[tuple[Link, ...]] = deque([(root,)])
-    seen = {_key(binary)}
+    seen = {reads.key(binary)}
     unresolved: list[Unresolved] = []
     truncated = False
     while queue:
         chain = queue.popleft()
-        for name, via in _dependencies(chain[-1]):
+        for name, via in _dependencies(chain[-1], reads):
             path = finder.find(name, via)
             if path is None:
                 unresolved.append(Unresolved(name, chain[-1].path, via, "not found in the search folders"))
                 continue
-            if _key(path) in seen:
+            key = reads.key(path)
+            if key in seen:
                 continue
             if len(seen) >= max_files or len(chain) > max_depth:
                 truncated = True
                 continue
-            seen.add(_key(path))
+            seen.add(key)
             try:
-                link = Link(name, path, read_image(path), via)
+                link = Link(name, path, reads.image(path), via)
             except ImageReadError as e:
                 unresolved.append(Unresolved(name, chain[-1].path, via, str(e)))
                 continue
@@ -181,8 +219,15 @@ def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
     return DependencyResult(None, tuple(unresolved), len(seen), truncated)
 
 
-def _dependencies(link: Link) -> Iterator[tuple[str, str]]:
-    """(name, via) pairs a loaded image needs, skipping what Windows or .NET provides."""
+def _dependencies(link: Link, reads: Reads) -> tuple[tuple[str, str], ...]:
+    """(name, via) pairs a loaded image needs, skipping what Windows or .NET provides; once per file."""
+    found = reads.deps.get(link.path)
+    if found is None:
+        found = reads.deps[link.path] = tuple(_read_dependencies(link, reads))
+    return found
+
+
+def _read_dependencies(link: Link, reads: Reads) -> Iterator[tuple[str, str]]:
     image = link.image
     if image.kind in (ImageKind.NATIVE, ImageKind.MIXED):
         try:
@@ -196,10 +241,12 @@ def _dependencies(link: Link) -> Iterator[tuple[str, str]]:
             if not is_os_dll(name):
                 yield name, "delay-import"
     if image.is_managed:
-        try:
-            info = read_assembly_info(link.path)
-        except ImageReadError:
-            return
+        info = reads.assemblies.get(link.path)
+        if info is None:
+            try:
+                info = read_assembly_info(link.path)
+            except ImageReadError:
+                return
         for ref in info.assembly_refs:
             if not is_framework_assembly(ref.name):
                 yield ref.name, "assembly-ref"
@@ -211,9 +258,9 @@ def _dependencies(link: Link) -> Iterator[tuple[str, str]]:
 class _Finder:
     """Case-insensitive lookup of file names in the search folders, each folder listed once."""
 
-    def __init__(self, dirs: Sequence[Path]) -> None:
+    def __init__(self, dirs: Sequence[Path], index: dict[Path, dict[str, str]] | None = None) -> None:
         self._dirs = tuple(dirs)
-        self._index: dict[Path, dict[str, str]] = {}
+        self._index: dict[Path, dict[str, str]] = {} if index is None else index
 
     def find(self, name: str, via: str) -> Path | None:
         if via == "assembly-ref":

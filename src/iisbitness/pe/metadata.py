@@ -34,6 +34,7 @@ processor-architecture field (facts sheet I9); the ReferenceAssemblyAttribute ma
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 import struct
@@ -63,8 +64,8 @@ PROCESSOR_ARCHITECTURES: dict[int, str] = {
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 """NOTE: O_NONBLOCK: a FIFO where an assembly should be must not block the read (issue 7)."""
 
-_TARGET_FRAMEWORK = ("System.Runtime.Versioning", "TargetFrameworkAttribute")
-_REFERENCE_ASSEMBLY = ("System.Runtime.CompilerServices", "ReferenceAssemblyAttribute")
+_TARGET_FRAMEWORK = (b"System.Runtime.Versioning", b"TargetFrameworkAttribute")
+_REFERENCE_ASSEMBLY = (b"System.Runtime.CompilerServices", b"ReferenceAssemblyAttribute")
 
 # Table numbers (II.22).
 _MODULE, _TYPEREF, _TYPEDEF, _METHODPTR, _METHODDEF, _MEMBERREF, _CUSTOMATTRIBUTE = 0x00, 0x01, 0x02, 0x05, 0x06, 0x0A, 0x0C
@@ -85,6 +86,9 @@ _CODED: dict[str, tuple[int, tuple[int | None, ...]]] = {
     "ResolutionScope": (2, (0x00, 0x1A, 0x23, 0x01)),
 }
 """Coded indexes (II.24.2.6): tag bits and the tables by tag (None: a tag no table uses)."""
+
+_CODED_LIMITS = tuple((1 << (16 - bits), tuple(t for t in targets if t is not None)) for bits, targets in _CODED.values())
+"""Per coded index: the row count from which it takes 4 bytes, and its tables."""
 
 _HAS_CA_ASSEMBLY = (1 << 5) | 14
 """HasCustomAttribute value of Assembly row 1: the Parent of every assembly-level attribute."""
@@ -245,36 +249,43 @@ def _info(t: _Tables, path: str) -> AssemblyInfo:
 
 
 def _assembly_attributes(t: _Tables) -> tuple[str | None, bool]:
-    """(TargetFramework string, has ReferenceAssemblyAttribute) from the Assembly row's attributes."""
+    """(TargetFramework string, has ReferenceAssemblyAttribute) from the Assembly row's attributes.
+
+    NOTE: the type name is compared in place in #Strings (``startswith`` at its offset) before
+    anything is decoded: an assembly has dozens of attributes and only these two matter.
+    """
     framework: str | None = None
     is_ref = False
     for ctor, value in t.assembly_attributes():
         owner = _attribute_type(t, ctor)
-        if owner == _REFERENCE_ASSEMBLY:
+        if owner is None:
+            continue
+        namespace, name = owner
+        if t.string_is(name, _REFERENCE_ASSEMBLY[1]) and t.string_is(namespace, _REFERENCE_ASSEMBLY[0]):
             is_ref = True
-        elif owner == _TARGET_FRAMEWORK:
+        elif t.string_is(name, _TARGET_FRAMEWORK[1]) and t.string_is(namespace, _TARGET_FRAMEWORK[0]):
             framework = _first_string_arg(t.blob(value))
     return framework, is_ref
 
 
-def _attribute_type(t: _Tables, ctor: int) -> tuple[str, str] | None:
-    """(namespace, name) of the type whose constructor the CustomAttributeType ``ctor`` names."""
-    table, index = t.decode("CustomAttributeType", ctor)
-    if table == _METHODDEF:
-        return _type_name(t, _TYPEDEF, t.method_owner(index))
-    if table != _MEMBERREF or not 0 < index <= t.rows[_MEMBERREF]:
+def _attribute_type(t: _Tables, ctor: int) -> tuple[int, int] | None:
+    """#Strings indexes (namespace, name) of the type whose constructor CustomAttributeType ``ctor``
+    names, or None when it is not a TypeDef's or a TypeRef's."""
+    tag, index = ctor & 7, ctor >> 3
+    if tag == 2:  # MethodDef (II.24.2.6 CustomAttributeType)
+        table, index = _TYPEDEF, t.method_owner(index)
+    elif tag == 3 and 0 < index <= t.rows[_MEMBERREF]:
+        parent = t.row(_MEMBERREF, index)[0]
+        tag, index = parent & 7, parent >> 3  # MemberRefParent: 0 TypeDef, 1 TypeRef
+        if tag > 1:
+            return None
+        table = _TYPEDEF if tag == 0 else _TYPEREF
+    else:
         return None
-    parent, _, _ = t.row(_MEMBERREF, index)
-    table, index = t.decode("MemberRefParent", parent)
-    return _type_name(t, table, index) if table in (_TYPEREF, _TYPEDEF) else None
-
-
-def _type_name(t: _Tables, table: int | None, index: int) -> tuple[str, str] | None:
-    if table is None or not 0 < index <= t.rows[table]:
+    if not 0 < index <= t.rows[table]:
         return None
     row = t.row(table, index)
-    name, namespace = (row[1], row[2])
-    return t.string(namespace), t.string(name)
+    return row[2], row[1]
 
 
 def _first_string_arg(blob: bytes) -> str | None:
@@ -292,10 +303,33 @@ def _first_string_arg(blob: bytes) -> str | None:
     return raw.decode("utf-8", "replace") if len(raw) == length else None
 
 
+@functools.lru_cache(maxsize=256)
+def _formats(heap_sizes: int, coded: tuple[int, ...], big: int) -> tuple[struct.Struct, ...]:
+    """Row layouts of tables 0x00-0x23 for heap index sizes ``heap_sizes`` (HeapSizes bits 0-2),
+    coded-index widths ``coded`` (in :data:`_CODED` order) and ``big``, the mask of tables with
+    2^16 rows or more (II.24.2.6). NOTE: cached: a handful of layouts cover all real assemblies,
+    and building 36 Structs per file was most of the reader's time."""
+    widths: dict[str, int] = dict(zip(_CODED, coded, strict=True))
+    widths.update(S=4 if heap_sizes & 1 else 2, G=4 if heap_sizes & 2 else 2, B=4 if heap_sizes & 4 else 2)
+    codes = {1: "B", 2: "H", 4: "I"}
+    out = []
+    for columns in _COLUMNS:
+        fmt = "<"
+        for c in columns:
+            if isinstance(c, str):
+                fmt += codes[widths[c]]
+            elif c >= 0x100:
+                fmt += "I" if big >> (c - 0x100) & 1 else "H"
+            else:
+                fmt += codes[c]
+        out.append(struct.Struct(fmt))
+    return tuple(out)
+
+
 class _Tables:
     """The ``#~`` stream of one metadata region, with its heaps: rows read on demand."""
 
-    __slots__ = ("_blob", "_data", "_formats", "_offsets", "_sizes", "_sorted", "_strings", "rows")
+    __slots__ = ("_blob", "_data", "_formats", "_offsets", "_sorted", "_strings", "rows")
 
     def __init__(self, data: bytes, rows: list[int], sorted_mask: int, heap_sizes: int, tables_at: int,
                  strings: tuple[int, int], blob: tuple[int, int]) -> None:
@@ -304,23 +338,15 @@ class _Tables:
         self._sorted = sorted_mask
         self._strings = strings
         self._blob = blob
-        widths = {"S": 4 if heap_sizes & 1 else 2, "G": 4 if heap_sizes & 2 else 2, "B": 4 if heap_sizes & 4 else 2}
-        for coded, (bits, targets) in _CODED.items():
-            most = max(rows[x] if x is not None else 0 for x in targets)
-            widths[coded] = 2 if most < 1 << (16 - bits) else 4
-        self._formats: list[struct.Struct] = []
+        get = rows.__getitem__
+        coded = tuple(2 if max(map(get, targets)) < limit else 4 for limit, targets in _CODED_LIMITS)
+        big = sum(1 << t for t in range(_ASSEMBLYREF + 1) if rows[t] >= 1 << 16)
+        self._formats = _formats(heap_sizes & 7, coded, big)
         self._offsets: list[int] = []
-        self._sizes: list[int] = []
         at = tables_at
-        for columns in _COLUMNS:
-            cols = [c if isinstance(c, str) else (c if c < 0x100 else (2 if rows[c - 0x100] < 1 << 16 else 4))
-                    for c in columns]
-            fmt = struct.Struct("<" + "".join({1: "B", 2: "H", 4: "I"}[c if isinstance(c, int) else widths[c]]
-                                              for c in cols))
-            self._formats.append(fmt)
+        for fmt, count in zip(self._formats, rows, strict=False):
             self._offsets.append(at)
-            self._sizes.append(fmt.size)
-            at += fmt.size * rows[len(self._offsets) - 1]
+            at += fmt.size * count
 
     @classmethod
     def parse(cls, data: bytes) -> _Tables | None:
@@ -371,7 +397,7 @@ class _Tables:
         at += 4 * len(present) + (4 if heap_sizes & 0x40 else 0)  # NOTE: 0x40: an extra dword (#- streams)
         tables = cls(data, rows, sorted_mask, heap_sizes, at, strings, blob)
         last = _ASSEMBLYREF
-        if tables._offsets[last] + tables._sizes[last] * rows[last] > start + size:
+        if tables._offsets[last] + tables._formats[last].size * rows[last] > start + size:
             raise MetadataError("metadata tables run past the #~ stream")
         return tables
 
@@ -391,13 +417,22 @@ class _Tables:
         fmt, start = self._formats[table], self._offsets[table]
         return fmt.iter_unpack(self._data[start : start + fmt.size * self.rows[table]])
 
-    def string(self, index: int) -> str:
-        """The #Strings entry at ``index`` (UTF-8, II.24.2.3)."""
+    def raw_string(self, index: int) -> bytes:
+        """The #Strings entry at ``index`` (II.24.2.3), undecoded."""
         start, size = self._strings
         if index >= size:
             raise MetadataError(f"#Strings index {index:#x} is past the heap ({size:#x} bytes)")
         end = self._data.find(b"\0", start + index, start + size)
-        return self._data[start + index : end if end >= 0 else start + size].decode("utf-8", "replace")
+        return self._data[start + index : end if end >= 0 else start + size]
+
+    def string_is(self, index: int, text: bytes) -> bool:
+        """The #Strings entry at ``index`` is ``text`` (compared in place, nothing decoded)."""
+        start, size = self._strings
+        return index < size and self._data.startswith(text + b"\0", start + index, start + size)
+
+    def string(self, index: int) -> str:
+        """The #Strings entry at ``index``, decoded (UTF-8)."""
+        return self.raw_string(index).decode("utf-8", "replace")
 
     def blob(self, index: int) -> bytes:
         """The #Blob entry at ``index`` without its compressed length (II.24.2.4)."""
@@ -417,12 +452,6 @@ class _Tables:
         if at + length > start + size:
             raise MetadataError(f"#Blob entry at {index:#x} runs past the heap")
         return data[at : at + length]
-
-    def decode(self, coded: str, value: int) -> tuple[int | None, int]:
-        """(table, row) of a coded index value; table None for a tag no table uses."""
-        bits, targets = _CODED[coded]
-        tag = value & ((1 << bits) - 1)
-        return (targets[tag] if tag < len(targets) else None), value >> bits
 
     def assembly_attributes(self) -> Iterator[tuple[int, int]]:
         """(Type, Value) of each CustomAttribute row whose Parent is the Assembly row.
