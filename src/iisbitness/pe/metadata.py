@@ -261,8 +261,8 @@ def _assembly_attributes(t: _Tables) -> tuple[str | None, bool]:
         if owner is None:
             continue
         namespace, name = owner
-        if t.string_is(name, _REFERENCE_ASSEMBLY[1]) and t.string_is(namespace, _REFERENCE_ASSEMBLY[0]):
-            is_ref = True
+        if t.string_is(name, _REFERENCE_ASSEMBLY[1]):
+            is_ref = is_ref or t.string_is(namespace, _REFERENCE_ASSEMBLY[0])
         elif t.string_is(name, _TARGET_FRAMEWORK[1]) and t.string_is(namespace, _TARGET_FRAMEWORK[0]):
             framework = _first_string_arg(t.blob(value))
     return framework, is_ref
@@ -272,20 +272,21 @@ def _attribute_type(t: _Tables, ctor: int) -> tuple[int, int] | None:
     """#Strings indexes (namespace, name) of the type whose constructor CustomAttributeType ``ctor``
     names, or None when it is not a TypeDef's or a TypeRef's."""
     tag, index = ctor & 7, ctor >> 3
-    if tag == 2:  # MethodDef (II.24.2.6 CustomAttributeType)
-        table, index = _TYPEDEF, t.method_owner(index)
-    elif tag == 3 and 0 < index <= t.rows[_MEMBERREF]:
+    rows = t.rows
+    if tag == 3 and 0 < index <= rows[_MEMBERREF]:  # MemberRef (II.24.2.6 CustomAttributeType)
         parent = t.row(_MEMBERREF, index)[0]
         tag, index = parent & 7, parent >> 3  # MemberRefParent: 0 TypeDef, 1 TypeRef
         if tag > 1:
             return None
         table = _TYPEDEF if tag == 0 else _TYPEREF
+    elif tag == 2:  # MethodDef
+        table, index = _TYPEDEF, t.method_owner(index)
     else:
         return None
-    if not 0 < index <= t.rows[table]:
+    if not 0 < index <= rows[table]:
         return None
-    row = t.row(table, index)
-    return row[2], row[1]
+    _, name, namespace, *_ = t.row(table, index)
+    return namespace, name
 
 
 def _first_string_arg(blob: bytes) -> str | None:
@@ -407,10 +408,10 @@ class _Tables:
         Raises:
             MetadataError: the index is not a row of the table.
         """
-        if not 0 < index <= self.rows[table]:
-            raise MetadataError(f"row {index} of table {table:#04x} does not exist")
-        fmt = self._formats[table]
-        return fmt.unpack_from(self._data, self._offsets[table] + fmt.size * (index - 1))
+        if 0 < index <= self.rows[table]:
+            fmt = self._formats[table]
+            return fmt.unpack_from(self._data, self._offsets[table] + fmt.size * (index - 1))
+        raise MetadataError(f"row {index} of table {table:#04x} does not exist")
 
     def iter_rows(self, table: int) -> Iterator[tuple[int, ...]]:
         """Every row of ``table`` in order."""
