@@ -29,9 +29,9 @@ from pathlib import Path
 
 from iisbitness.arch import Arch, sort_arches
 from iisbitness.errors import ImageReadError
-from iisbitness.pe.classify import read_image
+from iisbitness.pe.classify import read_image, read_image_and_assembly
 from iisbitness.pe.deps import DependencyResult, Reads, find_mismatch
-from iisbitness.pe.metadata import AssemblyInfo, read_assembly_info
+from iisbitness.pe.metadata import AssemblyInfo
 from iisbitness.pe.types import PeImage
 
 SKIP_EXTENSIONS = frozenset(
@@ -107,15 +107,12 @@ def inspect_file(path: Path, *, metadata: bool = True, deps_arches: Sequence[Arc
     """Inspect one file (see :func:`inspect_paths`); ``reads`` remembers what was read for the
     dependency search, so that no file is read twice in one run."""
     try:
-        image = read_image(path)
+        # NOTE: one open for headers and metadata (issue 11)
+        image, assembly, error = read_image_and_assembly(path) if metadata else (read_image(path), None, None)
     except ImageReadError as e:
         return InspectedFile(path, error=str(e))
-    assembly = None
-    if metadata and image.is_managed:
-        try:
-            assembly = read_assembly_info(path)
-        except ImageReadError as e:
-            return InspectedFile(path, image, error=str(e))
+    if error is not None:
+        return InspectedFile(path, image, error=error)
     deps: list[tuple[Arch, DependencyResult]] = []
     if deps_arches is not None and image.is_pe:
         arches = list(deps_arches) or sort_arches(image.loadable_by)

@@ -171,10 +171,22 @@ class Reads:
         return image
 
     def key(self, path: Path) -> str:
-        """The file's identity (real path, case-folded), once per path."""
+        """The file's identity (real path, case-folded), once per path.
+
+        NOTE: the real path of a file that is not a symlink is its folder's real path plus its
+        name; folders are resolved once each, not once per file (os.path.realpath stats every
+        component of the path).
+        """
         key = self.keys.get(path)
         if key is None:
-            key = self.keys[path] = _key(path)
+            if os.path.islink(path) or path.name in ("", ".", ".."):
+                key = _key(path)
+            else:
+                folder = self.keys.get(path.parent)
+                if folder is None:
+                    folder = self.keys[path.parent] = _key(path.parent)
+                key = os.path.normcase(os.path.join(folder, path.name)).lower()
+            self.keys[path] = key
         return key
 
 

@@ -206,6 +206,18 @@ def read_assembly_info(path: str | os.PathLike[str]) -> AssemblyInfo:
         os.close(fd)
 
 
+def assembly_info_from_source(src: Source, path: str) -> AssemblyInfo:
+    """Like :func:`read_assembly_info` over a Source already open (one open for headers and
+    metadata: :func:`iisbitness.pe.classify.read_image_and_assembly`). Never raises for content.
+
+    Raises:
+        OSError: reading the file failed.
+    """
+    if src.size > MAX_METADATA_FILE:
+        return AssemblyInfo(path, reason=f"larger than {MAX_METADATA_FILE >> 20} MB; metadata not read")
+    return _read(src, path)
+
+
 def assembly_info_from_bytes(data: bytes, path: str = "<bytes>") -> AssemblyInfo:
     """Like :func:`read_assembly_info` for bytes in memory. Never raises."""
     return _read(Source.from_bytes(bytes(data)), path)
