@@ -263,19 +263,25 @@ def _info(t: _Tables, path: str) -> AssemblyInfo:
 def _assembly_attributes(t: _Tables) -> tuple[str | None, bool]:
     """(TargetFramework string, has ReferenceAssemblyAttribute) from the Assembly row's attributes.
 
-    NOTE: the type name is compared in place in #Strings (``startswith`` at its offset) before
-    anything is decoded: an assembly has dozens of attributes and only these two matter.
+    NOTE: the two type names are first looked for in #Strings (one C-speed search each; an index
+    may point into the tail of a longer string, so every occurrence counts): attribute types are
+    then compared by index, nothing is decoded, and with neither name present nothing is walked.
+    An assembly has dozens of attributes and only these two matter.
     """
     framework: str | None = None
     is_ref = False
+    tf_names = t.occurrences(_TARGET_FRAMEWORK[1])
+    ref_names = t.occurrences(_REFERENCE_ASSEMBLY[1])
+    if not tf_names and not ref_names:
+        return None, False
     for ctor, value in t.assembly_attributes():
         owner = _attribute_type(t, ctor)
         if owner is None:
             continue
         namespace, name = owner
-        if t.string_is(name, _REFERENCE_ASSEMBLY[1]):
+        if name in ref_names:
             is_ref = is_ref or t.string_is(namespace, _REFERENCE_ASSEMBLY[0])
-        elif t.string_is(name, _TARGET_FRAMEWORK[1]) and t.string_is(namespace, _TARGET_FRAMEWORK[0]):
+        elif name in tf_names and t.string_is(namespace, _TARGET_FRAMEWORK[0]):
             framework = _first_string_arg(t.blob(value))
     return framework, is_ref
 
@@ -437,6 +443,16 @@ class _Tables:
             raise MetadataError(f"#Strings index {index:#x} is past the heap ({size:#x} bytes)")
         end = self._data.find(b"\0", start + index, start + size)
         return self._data[start + index : end if end >= 0 else start + size]
+
+    def occurrences(self, text: bytes) -> frozenset[int]:
+        """#Strings indexes at which the string ``text`` is found (as a whole string or a tail)."""
+        start, size = self._strings
+        needle, end, found = text + b"\0", start + size, set()
+        at = self._data.find(needle, start, end)
+        while at >= 0:
+            found.add(at - start)
+            at = self._data.find(needle, at + 1, end)
+        return frozenset(found)
 
     def string_is(self, index: int, text: bytes) -> bool:
         """The #Strings entry at ``index`` is ``text`` (compared in place, nothing decoded)."""
