@@ -78,6 +78,12 @@ class Source:
             raise InvalidPe(f"{what}: bad range offset {offset:#x} size {size:#x}")
         if end <= len(self.head):
             return self.head[offset:end]
+        if self._size is None and self._fd is not None:
+            # NOTE: read first and ask the OS for the size only when the read comes up short: one
+            # system call instead of two for the usual in-bounds read (issue 11).
+            data = _pread(self._fd, size, offset)
+            if len(data) == size:
+                return data
         if end > self.size:
             raise InvalidPe(f"truncated: {what} spans {offset:#x}..{end:#x} but the file ends at {self.size:#x}")
         if self._data is not None:
