@@ -141,13 +141,17 @@ def read_image_and_assembly(path: str | os.PathLike[str]) -> tuple[PeImage, Asse
     try:
         try:
             src = Source.from_fd(fd)
-            image = _classify(src, name)
+            try:
+                headers: Headers | None = parse_headers(src)
+            except (InvalidPe, struct.error):
+                headers = None  # NOTE: _classify parses again and turns the error into NOT_PE
+            image = _classify(src, name, headers)
         except OSError as e:
             raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
         if not image.is_managed:
             return image, None, None
         try:
-            return image, assembly_info_from_source(src, name), None
+            return image, assembly_info_from_source(src, name, headers), None
         except OSError as e:
             return image, None, f"{name}: cannot read: {e.strerror or e}"
     finally:
@@ -159,17 +163,17 @@ def classify_bytes(data: bytes, path: str = "<bytes>") -> PeImage:
     return _classify(Source.from_bytes(bytes(data)), path)
 
 
-def _classify(src: Source, path: str) -> PeImage:
+def _classify(src: Source, path: str, headers: Headers | None = None) -> PeImage:
     try:
-        return _parse(src, path)
+        return _parse(src, path, headers)
     except (InvalidPe, struct.error) as e:
         # NOTE: struct.error cannot happen when every read is length-checked; it is caught so a
         # missed check still yields NOT_PE rather than a crash in the middle of a scan.
         return PeImage(path=path, kind=ImageKind.NOT_PE, reason=f"not a valid PE: {e}")
 
 
-def _parse(src: Source, path: str) -> PeImage:
-    h = parse_headers(src)
+def _parse(src: Source, path: str, headers: Headers | None = None) -> PeImage:
+    h = headers or parse_headers(src)
     if not has_clr_header(h):
         return _native(src, h, path)
     cor = read_cor20(src, h)

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import errno
 import functools
+import itertools
+import operator
 import os
 import stat
 import struct
@@ -43,7 +45,7 @@ from dataclasses import dataclass, field
 
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.clr import has_clr_header, read_cor20
-from iisbitness.pe.headers import parse_headers
+from iisbitness.pe.headers import Headers, parse_headers
 from iisbitness.pe.source import InvalidPe, Source
 
 MAX_METADATA_FILE = 64 << 20
@@ -89,6 +91,11 @@ _CODED: dict[str, tuple[int, tuple[int | None, ...]]] = {
 
 _CODED_LIMITS = tuple((1 << (16 - bits), tuple(t for t in targets if t is not None)) for bits, targets in _CODED.values())
 """Per coded index: the row count from which it takes 4 bytes, and its tables."""
+
+_SMALL_TABLES = 1 << 11
+"""Below this many rows in every table, every coded index (at most 5 tag bits) and every simple
+index is 2 bytes wide: the layout then depends on HeapSizes alone (the common case)."""
+_NARROW = (2,) * len(_CODED)
 
 _HAS_CA_ASSEMBLY = (1 << 5) | 14
 """HasCustomAttribute value of Assembly row 1: the Parent of every assembly-level attribute."""
@@ -206,16 +213,17 @@ def read_assembly_info(path: str | os.PathLike[str]) -> AssemblyInfo:
         os.close(fd)
 
 
-def assembly_info_from_source(src: Source, path: str) -> AssemblyInfo:
+def assembly_info_from_source(src: Source, path: str, headers: Headers | None = None) -> AssemblyInfo:
     """Like :func:`read_assembly_info` over a Source already open (one open for headers and
-    metadata: :func:`iisbitness.pe.classify.read_image_and_assembly`). Never raises for content.
+    metadata: :func:`iisbitness.pe.classify.read_image_and_assembly`), with its headers when
+    already parsed. Never raises for content.
 
     Raises:
         OSError: reading the file failed.
     """
     if src.size > MAX_METADATA_FILE:
         return AssemblyInfo(path, reason=f"larger than {MAX_METADATA_FILE >> 20} MB; metadata not read")
-    return _read(src, path)
+    return _read(src, path, headers)
 
 
 def assembly_info_from_bytes(data: bytes, path: str = "<bytes>") -> AssemblyInfo:
@@ -223,9 +231,9 @@ def assembly_info_from_bytes(data: bytes, path: str = "<bytes>") -> AssemblyInfo
     return _read(Source.from_bytes(bytes(data)), path)
 
 
-def _read(src: Source, path: str) -> AssemblyInfo:
+def _read(src: Source, path: str, parsed: Headers | None = None) -> AssemblyInfo:
     try:
-        headers = parse_headers(src)
+        headers = parsed or parse_headers(src)
         if not has_clr_header(headers):
             return AssemblyInfo(path, reason="no .NET metadata")
         md_rva, md_size = read_cor20(src, headers).metadata
@@ -274,37 +282,12 @@ def _assembly_attributes(t: _Tables) -> tuple[str | None, bool]:
     ref_names = t.occurrences(_REFERENCE_ASSEMBLY[1])
     if not tf_names and not ref_names:
         return None, False
-    for ctor, value in t.assembly_attributes():
-        owner = _attribute_type(t, ctor)
-        if owner is None:
-            continue
-        namespace, name = owner
+    for namespace, name, value in t.assembly_attribute_types():
         if name in ref_names:
             is_ref = is_ref or t.string_is(namespace, _REFERENCE_ASSEMBLY[0])
         elif name in tf_names and t.string_is(namespace, _TARGET_FRAMEWORK[0]):
             framework = _first_string_arg(t.blob(value))
     return framework, is_ref
-
-
-def _attribute_type(t: _Tables, ctor: int) -> tuple[int, int] | None:
-    """#Strings indexes (namespace, name) of the type whose constructor CustomAttributeType ``ctor``
-    names, or None when it is not a TypeDef's or a TypeRef's."""
-    tag, index = ctor & 7, ctor >> 3
-    rows = t.rows
-    if tag == 3 and 0 < index <= rows[_MEMBERREF]:  # MemberRef (II.24.2.6 CustomAttributeType)
-        parent = t.row(_MEMBERREF, index)[0]
-        tag, index = parent & 7, parent >> 3  # MemberRefParent: 0 TypeDef, 1 TypeRef
-        if tag > 1:
-            return None
-        table = _TYPEDEF if tag == 0 else _TYPEREF
-    elif tag == 2:  # MethodDef
-        table, index = _TYPEDEF, t.method_owner(index)
-    else:
-        return None
-    if not 0 < index <= rows[table]:
-        return None
-    _, name, namespace, *_ = t.row(table, index)
-    return namespace, name
 
 
 def _first_string_arg(blob: bytes) -> str | None:
@@ -323,10 +306,10 @@ def _first_string_arg(blob: bytes) -> str | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _formats(heap_sizes: int, coded: tuple[int, ...], big: int) -> tuple[struct.Struct, ...]:
+def _layout(heap_sizes: int, coded: tuple[int, ...], big: int) -> tuple[tuple[struct.Struct, ...], tuple[int, ...]]:
     """Row layouts of tables 0x00-0x23 for heap index sizes ``heap_sizes`` (HeapSizes bits 0-2),
     coded-index widths ``coded`` (in :data:`_CODED` order) and ``big``, the mask of tables with
-    2^16 rows or more (II.24.2.6). NOTE: cached: a handful of layouts cover all real assemblies,
+    2^16 rows or more (II.24.2.6); returns the Structs and their sizes. NOTE: cached: a handful of layouts cover all real assemblies,
     and building 36 Structs per file was most of the reader's time."""
     widths: dict[str, int] = dict(zip(_CODED, coded, strict=True))
     widths.update(S=4 if heap_sizes & 1 else 2, G=4 if heap_sizes & 2 else 2, B=4 if heap_sizes & 4 else 2)
@@ -342,7 +325,7 @@ def _formats(heap_sizes: int, coded: tuple[int, ...], big: int) -> tuple[struct.
             else:
                 fmt += codes[c]
         out.append(struct.Struct(fmt))
-    return tuple(out)
+    return tuple(out), tuple(f.size for f in out)
 
 
 class _Tables:
@@ -357,15 +340,15 @@ class _Tables:
         self._sorted = sorted_mask
         self._strings = strings
         self._blob = blob
-        get = rows.__getitem__
-        coded = tuple(2 if max(map(get, targets)) < limit else 4 for limit, targets in _CODED_LIMITS)
-        big = sum(1 << t for t in range(_ASSEMBLYREF + 1) if rows[t] >= 1 << 16)
-        self._formats = _formats(heap_sizes & 7, coded, big)
-        self._offsets: list[int] = []
-        at = tables_at
-        for fmt, count in zip(self._formats, rows, strict=False):
-            self._offsets.append(at)
-            at += fmt.size * count
+        if max(rows) < _SMALL_TABLES:
+            layout = _layout(heap_sizes & 7, _NARROW, 0)
+        else:
+            get = rows.__getitem__
+            coded = tuple(2 if max(map(get, targets)) < limit else 4 for limit, targets in _CODED_LIMITS)
+            big = sum(1 << t for t in range(_ASSEMBLYREF + 1) if rows[t] >= 1 << 16)
+            layout = _layout(heap_sizes & 7, coded, big)
+        self._formats, sizes = layout
+        self._offsets = list(itertools.accumulate(map(operator.mul, sizes, rows), initial=tables_at))
 
     @classmethod
     def parse(cls, data: bytes) -> _Tables | None:
@@ -482,31 +465,49 @@ class _Tables:
             raise MetadataError(f"#Blob entry at {index:#x} runs past the heap")
         return data[at : at + length]
 
-    def assembly_attributes(self) -> Iterator[tuple[int, int]]:
-        """(Type, Value) of each CustomAttribute row whose Parent is the Assembly row.
+    def assembly_attribute_types(self) -> Iterator[tuple[int, int, int]]:
+        """(namespace, name, value) of each CustomAttribute row whose Parent is the Assembly row:
+        the #Strings indexes of its type's namespace and name, and its #Blob value index.
 
         The table is sorted by Parent (II.22, "Sorted" mask), so a binary search finds the first
         such row and the walk stops at the first other Parent; an unsorted table is walked whole.
+        The constructor (CustomAttributeType, II.24.2.6: 2 MethodDef, 3 MemberRef) is followed to
+        a TypeDef or TypeRef (MemberRefParent 0 or 1); others are skipped. NOTE: rows are read
+        with local Structs, not :meth:`row`: this loop runs for every attribute of every assembly.
         """
-        count, fmt, start = self.rows[_CUSTOMATTRIBUTE], self._formats[_CUSTOMATTRIBUTE], self._offsets[_CUSTOMATTRIBUTE]
-        data, size = self._data, fmt.size
-        if not self._sorted >> _CUSTOMATTRIBUTE & 1:
-            for parent, ctor, value in self.iter_rows(_CUSTOMATTRIBUTE):
-                if parent == _HAS_CA_ASSEMBLY:
-                    yield ctor, value
-            return
+        data, rows, fmts, offs = self._data, self.rows, self._formats, self._offsets
+        ca, ca_off, count = fmts[_CUSTOMATTRIBUTE], offs[_CUSTOMATTRIBUTE], rows[_CUSTOMATTRIBUTE]
+        mr, mr_off, n_mr = fmts[_MEMBERREF], offs[_MEMBERREF], rows[_MEMBERREF]
+        types = {_TYPEDEF: (fmts[_TYPEDEF], offs[_TYPEDEF], rows[_TYPEDEF]),
+                 _TYPEREF: (fmts[_TYPEREF], offs[_TYPEREF], rows[_TYPEREF])}
+        is_sorted = bool(self._sorted >> _CUSTOMATTRIBUTE & 1)
         lo, hi = 0, count
-        while lo < hi:
+        while is_sorted and lo < hi:
             mid = (lo + hi) // 2
-            if fmt.unpack_from(data, start + size * mid)[0] < _HAS_CA_ASSEMBLY:
+            if ca.unpack_from(data, ca_off + ca.size * mid)[0] < _HAS_CA_ASSEMBLY:
                 lo = mid + 1
             else:
                 hi = mid
         for i in range(lo, count):
-            parent, ctor, value = fmt.unpack_from(data, start + size * i)
+            parent, ctor, value = ca.unpack_from(data, ca_off + ca.size * i)
             if parent != _HAS_CA_ASSEMBLY:
-                return
-            yield ctor, value
+                if is_sorted:
+                    return
+                continue
+            tag, index = ctor & 7, ctor >> 3
+            if tag == 3 and 0 < index <= n_mr:
+                owner = mr.unpack_from(data, mr_off + mr.size * (index - 1))[0]
+                if owner & 7 > 1:
+                    continue
+                table, index = (_TYPEDEF if owner & 7 == 0 else _TYPEREF), owner >> 3
+            elif tag == 2:
+                table, index = _TYPEDEF, self.method_owner(index)
+            else:
+                continue
+            fmt, off, n = types[table]
+            if 0 < index <= n:
+                row = fmt.unpack_from(data, off + fmt.size * (index - 1))
+                yield row[2], row[1], value
 
     def method_owner(self, method: int) -> int:
         """The TypeDef row that owns MethodDef row ``method``: the last whose MethodList is not past
