@@ -282,11 +282,14 @@ def _assembly_attributes(t: _Tables) -> tuple[str | None, bool]:
     ref_names = t.occurrences(_REFERENCE_ASSEMBLY[1])
     if not tf_names and not ref_names:
         return None, False
+    found_tf = False
     for namespace, name, value in t.assembly_attribute_types():
         if name in ref_names:
             is_ref = is_ref or t.string_is(namespace, _REFERENCE_ASSEMBLY[0])
         elif name in tf_names and t.string_is(namespace, _TARGET_FRAMEWORK[0]):
-            framework = _first_string_arg(t.blob(value))
+            framework, found_tf = _first_string_arg(t.blob(value)), True
+        if (found_tf or not tf_names) and (is_ref or not ref_names):
+            break  # NOTE: both allow one use per assembly (AllowMultiple=false): nothing more to find
     return framework, is_ref
 
 
@@ -365,7 +368,7 @@ class _Tables:
             raise MetadataError(f"metadata version string length {length} is out of range")
         (count,) = struct.unpack_from("<H", data, at + 2)
         at += 4
-        streams: dict[str, tuple[int, int]] = {}
+        streams: dict[bytes, tuple[int, int]] = {}
         for _ in range(count):
             if at + 8 > len(data):
                 raise MetadataError("stream headers run past the metadata")
@@ -374,12 +377,12 @@ class _Tables:
             if end < 0:
                 raise MetadataError("unterminated stream name")
             # NOTE: a stream that runs past the region is cut to it; reads inside it are checked.
-            streams[data[at + 8 : end].decode("ascii", "replace")] = (offset, max(0, min(size, len(data) - offset)))
+            streams[data[at + 8 : end]] = (offset, max(0, min(size, len(data) - offset)))
             at = (end + 4) & ~3
-        table_stream = streams.get("#~") or streams.get("#-")
+        table_stream = streams.get(b"#~") or streams.get(b"#-")
         if table_stream is None:
             return None
-        return cls._header(data, table_stream, streams.get("#Strings", (0, 0)), streams.get("#Blob", (0, 0)))
+        return cls._header(data, table_stream, streams.get(b"#Strings", (0, 0)), streams.get(b"#Blob", (0, 0)))
 
     @classmethod
     def _header(cls, data: bytes, stream: tuple[int, int], strings: tuple[int, int],
