@@ -123,8 +123,10 @@ def parse_headers(src: Source) -> Headers:
     (e_lfanew,) = struct.unpack_from("<I", head, 0x3C)
     if e_lfanew + 24 > len(head) and e_lfanew + 24 > src.size:
         raise InvalidPe(f"e_lfanew {e_lfanew:#x} points past the end of the file ({src.size} bytes)")
+    # NOTE: slices of the head where the structure lies inside it (nearly always), else read_at:
+    # the same bytes, without a call per structure (issue 11).
     sig, machine, nsections, _, _, _, opt_size, characteristics = _COFF.unpack(
-        src.read_at(e_lfanew, 24, "COFF header")
+        head[e_lfanew : e_lfanew + 24] if e_lfanew + 24 <= len(head) else src.read_at(e_lfanew, 24, "COFF header")
     )
     if sig != b"PE\0\0":
         raise InvalidPe(f"no PE signature at e_lfanew {e_lfanew:#x}")
@@ -152,7 +154,11 @@ def parse_headers(src: Source) -> Headers:
     (ndirs,) = struct.unpack_from("<I", opt, dd_off - 4)
     ndirs = min(ndirs, 16, (len(opt) - dd_off) // 8)
     dirs = tuple(struct.iter_unpack("<II", opt[dd_off : dd_off + 8 * ndirs]))
-    table = src.read_at(opt_off + opt_size, nsections * 40, "section table") if nsections else b""
+    table_off, table_end = opt_off + opt_size, opt_off + opt_size + nsections * 40
+    if table_end <= len(head) or not nsections:
+        table = head[table_off:table_end]
+    else:
+        table = src.read_at(table_off, nsections * 40, "section table")
     return Headers(
         machine, characteristics, pe32_plus, subsystem, size_of_headers, file_alignment, image_base, dirs, table
     )

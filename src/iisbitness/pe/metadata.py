@@ -3,6 +3,7 @@
 Public API:
     read_assembly_info(path) -> AssemblyInfo          never raises for content; ``reason`` says what failed
     assembly_info_from_bytes(data, path) -> AssemblyInfo   the same for bytes in memory
+    assembly_info_from_source(src, path, headers) -> AssemblyInfo   over a Source already open
 
 A small ECMA-335 reader of its own (no dnfile, which builds every table of the file and took
 seconds on a 5 MB framework assembly). It reads the PE headers and the COR20 header through a
