@@ -154,7 +154,7 @@ class Reads:
     ``images`` and ``assemblies`` may be seeded by a caller that has already read a file.
     """
 
-    __slots__ = ("assemblies", "deps", "images", "keys", "listings")
+    __slots__ = ("assemblies", "deps", "images", "keys", "listings", "resolved")
 
     def __init__(self) -> None:
         self.images: dict[Path, PeImage] = {}
@@ -162,6 +162,7 @@ class Reads:
         self.deps: dict[Path, tuple[tuple[str, str], ...]] = {}
         self.listings: dict[Path, dict[str, str]] = {}
         self.keys: dict[Path, str] = {}
+        self.resolved: dict[tuple[Path, tuple[Path, ...]], _Resolved] = {}
 
     def image(self, path: Path) -> PeImage:
         """:func:`read_image`, once per path. Raises ImageReadError (not remembered)."""
@@ -203,16 +204,18 @@ def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
     if arch not in root.image.loadable_by:
         return DependencyResult(Chain((root,), arch), visited=1)
     queue: deque[tuple[Link, ...]] = deque([(root,)])
-    seen = {reads.key(binary)}
+    seen: set[str] = set()  # NOTE: filled at the first dependency found: most files have none here
     unresolved: list[Unresolved] = []
     truncated = False
     while queue:
         chain = queue.popleft()
-        for name, via in _dependencies(chain[-1], reads):
-            path = finder.find(name, via)
-            if path is None:
-                unresolved.append(Unresolved(name, chain[-1].path, via, "not found in the search folders"))
+        for name, via, path, missing in _resolved(chain[-1], finder, reads):
+            if missing is not None:
+                unresolved.append(missing)
                 continue
+            assert path is not None
+            if not seen:
+                seen.add(reads.key(binary))
             key = reads.key(path)
             if key in seen:
                 continue
@@ -228,7 +231,25 @@ def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
             if arch not in link.image.loadable_by:
                 return DependencyResult(Chain((*chain, link), arch), tuple(unresolved), len(seen), truncated)
             queue.append((*chain, link))
-    return DependencyResult(None, tuple(unresolved), len(seen), truncated)
+    return DependencyResult(None, tuple(unresolved), max(len(seen), 1), truncated)
+
+
+_Resolved = tuple[tuple[str, str, Path | None, Unresolved | None], ...]
+
+
+def _resolved(link: Link, finder: _Finder, reads: Reads) -> _Resolved:
+    """(name, via, file found or None, Unresolved when not found) per dependency of ``link``; once
+    per file and search path (the same for every architecture searched)."""
+    cache_key = (link.path, finder.dirs)
+    found = reads.resolved.get(cache_key)
+    if found is None:
+        out = []
+        for name, via in _dependencies(link, reads):
+            path = finder.find(name, via)
+            missing = None if path is not None else Unresolved(name, link.path, via, "not found in the search folders")
+            out.append((name, via, path, missing))
+        found = reads.resolved[cache_key] = tuple(out)
+    return found
 
 
 def _dependencies(link: Link, reads: Reads) -> tuple[tuple[str, str], ...]:
@@ -271,7 +292,7 @@ class _Finder:
     """Case-insensitive lookup of file names in the search folders, each folder listed once."""
 
     def __init__(self, dirs: Sequence[Path], index: dict[Path, dict[str, str]] | None = None) -> None:
-        self._dirs = tuple(dirs)
+        self.dirs = tuple(dirs)
         self._index: dict[Path, dict[str, str]] = {} if index is None else index
 
     def find(self, name: str, via: str) -> Path | None:
@@ -283,7 +304,7 @@ class _Finder:
             candidates = [name]
         if any(sep in name for sep in "/\\") or name in ("", ".", ".."):
             return None  # NOTE: a path in an import name is never resolved outside the folders
-        for folder in self._dirs:
+        for folder in self.dirs:
             names = self._listing(folder)
             for cand in candidates:
                 real = names.get(cand.lower())
