@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.clr import has_clr_header, read_cor20
 from iisbitness.pe.headers import Headers, parse_headers
-from iisbitness.pe.source import InvalidPe, Source
+from iisbitness.pe.source import Source
 
 MAX_METADATA_FILE = 64 << 20
 """Files larger than this are not read for metadata: no real assembly comes near it (the largest
@@ -244,12 +244,10 @@ def _read(src: Source, path: str, parsed: Headers | None = None) -> AssemblyInfo
         if tables is None:
             return AssemblyInfo(path, reason="no .NET metadata")
         return _info(tables, path)
-    except (InvalidPe, struct.error, IndexError) as e:
-        # NOTE: InvalidPe includes MetadataError (both ValueError). struct.error and IndexError
-        # cannot happen when every read is checked; they are caught so that a missed check still
-        # gives a reason rather than a crash in the middle of a scan.
-        return AssemblyInfo(path, reason=f"metadata unreadable: {e}")
-    except ValueError as e:
+    except (ValueError, struct.error, IndexError) as e:
+        # NOTE: ValueError covers InvalidPe and MetadataError. struct.error and IndexError cannot
+        # happen when every read is checked; they are caught so that a missed check still gives
+        # a reason rather than a crash in the middle of a scan.
         return AssemblyInfo(path, reason=f"metadata unreadable: {e}")
 
 
