@@ -98,6 +98,9 @@ _SMALL_TABLES = 1 << 11
 index is 2 bytes wide: the layout then depends on HeapSizes alone (the common case)."""
 _NARROW = (2,) * len(_CODED)
 
+_MAX_OCCURRENCES = 64
+"""A real #Strings heap holds an attribute name once (or a few times as the tail of others)."""
+
 _HAS_CA_ASSEMBLY = (1 << 5) | 14
 """HasCustomAttribute value of Assembly row 1: the Parent of every assembly-level attribute."""
 
@@ -279,15 +282,19 @@ def _assembly_attributes(t: _Tables) -> tuple[str | None, bool]:
     is_ref = False
     tf_names = t.occurrences(_TARGET_FRAMEWORK[1])
     ref_names = t.occurrences(_REFERENCE_ASSEMBLY[1])
-    if not tf_names and not ref_names:
+    if tf_names == frozenset() and ref_names == frozenset():
         return None, False
+
+    def named(names: frozenset[int] | None, index: int, text: bytes) -> bool:
+        return index in names if names is not None else t.string_is(index, text)
+
     found_tf = False
     for namespace, name, value in t.assembly_attribute_types():
-        if name in ref_names:
+        if named(ref_names, name, _REFERENCE_ASSEMBLY[1]):
             is_ref = is_ref or t.string_is(namespace, _REFERENCE_ASSEMBLY[0])
-        elif name in tf_names and t.string_is(namespace, _TARGET_FRAMEWORK[0]):
+        elif named(tf_names, name, _TARGET_FRAMEWORK[1]) and t.string_is(namespace, _TARGET_FRAMEWORK[0]):
             framework, found_tf = _first_string_arg(t.blob(value)), True
-        if (found_tf or not tf_names) and (is_ref or not ref_names):
+        if (found_tf or tf_names == frozenset()) and (is_ref or ref_names == frozenset()):
             break  # NOTE: both allow one use per assembly (AllowMultiple=false): nothing more to find
     return framework, is_ref
 
@@ -429,12 +436,17 @@ class _Tables:
         end = self._data.find(b"\0", start + index, start + size)
         return self._data[start + index : end if end >= 0 else start + size]
 
-    def occurrences(self, text: bytes) -> frozenset[int]:
-        """#Strings indexes at which the string ``text`` is found (as a whole string or a tail)."""
+    def occurrences(self, text: bytes) -> frozenset[int] | None:
+        """#Strings indexes at which the string ``text`` is found (as a whole string or a tail);
+        None past :data:`_MAX_OCCURRENCES` (a hostile heap of copies: the caller then compares
+        in place, rather than holding millions of indexes)."""
         start, size = self._strings
-        needle, end, found = text + b"\0", start + size, set()
+        needle, end = text + b"\0", start + size
+        found: set[int] = set()
         at = self._data.find(needle, start, end)
         while at >= 0:
+            if len(found) >= _MAX_OCCURRENCES:
+                return None
             found.add(at - start)
             at = self._data.find(needle, at + 1, end)
         return frozenset(found)
