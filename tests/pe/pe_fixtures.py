@@ -11,6 +11,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from hypothesis import strategies as st
+
+from iisbitness.pe.clr import read_cor20
+from iisbitness.pe.headers import parse_headers
+from iisbitness.pe.source import Source
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pe"
 BIN = FIXTURES / "bin"
 MANIFEST: dict[str, dict[str, Any]] = tomllib.loads((FIXTURES / "manifest.toml").read_text())
@@ -43,4 +49,34 @@ def make_ready_to_run(machine: int, base: str = "managed_x64.dll") -> bytes:
     struct.pack_into("<IHHI", data, rawptr + rtr_rva - va, 0x00525452, 9, 2, 0)
     struct.pack_into("<II", data, cor_off + 64, rtr_rva, 16)
     struct.pack_into("<H", data, lfanew + 4, machine)
+    return bytes(data)
+
+
+def _metadata_span(data: bytes) -> tuple[int, int]:
+    """(file offset, size) of the metadata region of a managed fixture."""
+    src = Source.from_bytes(data)
+    headers = parse_headers(src)
+    rva, size = read_cor20(src, headers).metadata
+    return headers.rva_to_offset(rva), size
+
+
+MANAGED = [
+    (BIN / name).read_bytes()
+    for name in ("managed_anycpu.dll", "ManagedApp.dll", "managed_refasm.dll", "managed_anycpu32bitpreferred.exe")
+]
+
+
+@st.composite
+def metadata_mutated(draw: st.DrawFn) -> bytes:
+    """A managed fixture whose metadata region (root, stream headers, #~ header, rows, heaps) is hit:
+    byte flips inside it, and 32-bit words (offsets, sizes, row counts) set to extreme values."""
+    data = bytearray(draw(st.sampled_from(MANAGED)))
+    start, size = _metadata_span(bytes(data))
+    for _ in range(draw(st.integers(1, 6))):
+        pos = start + draw(st.integers(0, size - 1))
+        if draw(st.booleans()) and pos + 4 <= len(data):
+            word = draw(st.sampled_from([0, 1, 0xFFFF, 0x10000, 0x7FFFFFFF, 0xFFFFFFFF, draw(st.integers(0, 1 << 32))]))
+            data[pos : pos + 4] = (word & 0xFFFFFFFF).to_bytes(4, "little")
+        else:
+            data[pos] = draw(st.integers(0, 255))
     return bytes(data)

@@ -1,6 +1,6 @@
 """Our reader against pefile and dnfile on every manifest entry: machine, magic, CorFlags.
 
-pefile and dnfile are test-only dependencies here (dnfile is also used by pe/metadata.py).
+pefile and dnfile are test-only dependencies (pe/metadata.py has its own reader since issue 11).
 """
 
 from __future__ import annotations

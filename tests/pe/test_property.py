@@ -7,7 +7,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pe_fixtures import BIN
+from pe_fixtures import BIN, metadata_mutated
 
 from iisbitness.pe.classify import classify_bytes
 from iisbitness.pe.headers import parse_headers
@@ -63,8 +63,18 @@ def test_random_bytes_never_raise(data: bytes) -> None:
     _check(data)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(mutated())
 def test_metadata_never_raises(data: bytes) -> None:
     info = assembly_info_from_bytes(data)
     assert info.reason is None or info.reason
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(metadata_mutated())
+def test_metadata_mutations_never_raise(data: bytes) -> None:
+    start = time.perf_counter()
+    info = assembly_info_from_bytes(data)
+    assert time.perf_counter() - start < 0.25
+    assert info.reason is None or info.reason.startswith(("metadata unreadable: ", "no .NET metadata"))
+    assert info.reason is None or info.name is None

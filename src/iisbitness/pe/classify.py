@@ -46,6 +46,7 @@ from iisbitness.pe.headers import (
     parse_headers,
 )
 from iisbitness.pe.hybrid import read_hybrid
+from iisbitness.pe.metadata import AssemblyInfo, assembly_info_from_source
 from iisbitness.pe.readytorun import read_ready_to_run
 from iisbitness.pe.source import HEAD_BYTES, InvalidPe, Source
 from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
@@ -62,6 +63,7 @@ __all__ = [
     "MACHINE_IA64",
     "classify_bytes",
     "read_image",
+    "read_image_and_assembly",
 ]
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -121,35 +123,67 @@ def read_image(path: str | os.PathLike[str]) -> PeImage:
         os.close(fd)
 
 
+def read_image_and_assembly(path: str | os.PathLike[str]) -> tuple[PeImage, AssemblyInfo | None, str | None]:
+    """:func:`read_image` and, for a .NET image, :func:`~iisbitness.pe.metadata.read_assembly_info`,
+    from one open of the file: (image, assembly info or None, error).
+
+    ``error`` is set ("<path>: cannot read: ...") when the headers were read but reading the
+    metadata failed, as two separate calls would have reported it.
+
+    Raises:
+        ImageReadError: the file cannot be opened or its headers read.
+    """
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, _OPEN_FLAGS)
+    except OSError as e:
+        raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+    try:
+        try:
+            src = Source.from_fd(fd)
+            try:
+                headers: Headers | None = parse_headers(src)
+            except (InvalidPe, struct.error):
+                headers = None  # NOTE: _classify parses again and turns the error into NOT_PE
+            image = _classify(src, name, headers)
+        except OSError as e:
+            raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+        if not image.is_managed:
+            return image, None, None
+        try:
+            return image, assembly_info_from_source(src, name, headers), None
+        except OSError as e:
+            return image, None, f"{name}: cannot read: {e.strerror or e}"
+    finally:
+        os.close(fd)
+
+
 def classify_bytes(data: bytes, path: str = "<bytes>") -> PeImage:
     """Classify an in-memory image (tests, fuzzing). Never raises for any ``data``."""
     return _classify(Source.from_bytes(bytes(data)), path)
 
 
-def _classify(src: Source, path: str) -> PeImage:
+def _classify(src: Source, path: str, headers: Headers | None = None) -> PeImage:
     try:
-        return _parse(src, path)
+        return _parse(src, path, headers)
     except (InvalidPe, struct.error) as e:
         # NOTE: struct.error cannot happen when every read is length-checked; it is caught so a
         # missed check still yields NOT_PE rather than a crash in the middle of a scan.
         return PeImage(path=path, kind=ImageKind.NOT_PE, reason=f"not a valid PE: {e}")
 
 
-def _parse(src: Source, path: str) -> PeImage:
-    h = parse_headers(src)
+def _parse(src: Source, path: str, headers: Headers | None = None) -> PeImage:
+    h = headers or parse_headers(src)
     if not has_clr_header(h):
         return _native(src, h, path)
     cor = read_cor20(src, h)
     clr_version = read_clr_version(src, h, cor)
-    image = _managed(src, h, cor, path)
-    notes = image.notes
+    kind, target, arches, notes, r2r_os, r2r_machine = _managed(src, h, cor)
     if clr_version is None:
         notes += ("the .NET metadata root is missing or unreadable; the runtime will refuse this image",)
     return PeImage(
-        path, image.kind, h.machine, h.pe32_plus, h.is_dll, cor.flags, image.platform_target,
-        image.loadable_by, None, notes, image.hybrid, clr_version,
-        f"{cor.runtime_version[0]}.{cor.runtime_version[1]}", image.ready_to_run_os,
-        image.ready_to_run_machine, h.subsystem,
+        path, kind, h.machine, h.pe32_plus, h.is_dll, cor.flags, target, arches, None, notes, None,
+        clr_version, f"{cor.runtime_version[0]}.{cor.runtime_version[1]}", r2r_os, r2r_machine, h.subsystem,
     )
 
 
@@ -169,8 +203,13 @@ def _native(src: Source, h: Headers, path: str) -> PeImage:
                    None, notes, subsystem=h.subsystem)
 
 
-def _managed(src: Source, h: Headers, cor: Cor20, path: str) -> PeImage:
-    """Kind, target and loadable_by of a .NET image (other PeImage fields are filled by the caller)."""
+_Managed = tuple[ImageKind, PlatformTarget, frozenset[Arch], tuple[str, ...], str | None, int | None]
+
+
+def _managed(src: Source, h: Headers, cor: Cor20) -> _Managed:
+    """(kind, target, loadable_by, notes, ReadyToRun OS, ReadyToRun machine) of a .NET image.
+
+    NOTE: a tuple, not a PeImage the caller copies: one PeImage per file is enough (issue 11)."""
     r2r = read_ready_to_run(src, h, cor)
     if r2r is not None:
         if r2r.os == "windows":
@@ -180,13 +219,12 @@ def _managed(src: Source, h: Headers, cor: Cor20, path: str) -> PeImage:
             target, arches = _NATIVE.get(r2r.machine or -1, _UNKNOWN)[0], _NONE
             notes = ((f"ReadyToRun code for {r2r.os or 'an unknown OS'}: published for another operating "
                      "system's runtime identifier; iisbitness treats it as loadable by no Windows process"),)
-        return PeImage(path, ImageKind.READY_TO_RUN, platform_target=target, loadable_by=arches, notes=notes,
-                       ready_to_run_os=r2r.os, ready_to_run_machine=r2r.machine)
+        return ImageKind.READY_TO_RUN, target, arches, notes, r2r.os, r2r.machine
     flags = cor.flags
     if not flags & COMIMAGE_FLAGS_ILONLY:
         target, arches = _NATIVE.get(h.machine, _UNKNOWN)
-        return PeImage(path, ImageKind.MIXED, platform_target=target, loadable_by=arches,
-                       notes=("mixed-mode (C++/CLI): contains native code, bound to its machine",))
+        return (ImageKind.MIXED, target, arches,
+                ("mixed-mode (C++/CLI): contains native code, bound to its machine",), None, None)
     field = bitness_field(flags)
     notes = ()
     if h.machine == MACHINE_I386 and not h.pe32_plus:
@@ -210,4 +248,4 @@ def _managed(src: Source, h: Headers, cor: Cor20, path: str) -> PeImage:
         target, arches = _NATIVE.get(h.machine, _UNKNOWN)
         if flags & (COMIMAGE_FLAGS_32BITREQUIRED | COMIMAGE_FLAGS_32BITPREFERRED):
             notes = (f"32BITREQ/32BITPREF set on a {target.value} image: contradictory flags",)
-    return PeImage(path, ImageKind.IL_ONLY, platform_target=target, loadable_by=arches, notes=notes)
+    return ImageKind.IL_ONLY, target, arches, notes, None, None

@@ -3,7 +3,7 @@
 Public API::
 
     find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
-                  max_depth: int = 8, max_files: int = 256, facts: BinaryFacts | None = None) -> DependencyResult
+                  max_depth: int = 8, max_files: int = 256) -> DependencyResult
 
 ``binary`` is a file a process of architecture ``arch`` loads (a global module, an ISAPI DLL, an
 assembly in ``bin``). ``search_dirs`` are real folders on this machine, in the order the process
@@ -23,9 +23,6 @@ Framework assemblies (``mscorlib``, ``System.*``, ...: the GAC/shared framework 
 that is found nowhere is reported in ``unresolved`` (Windows would fail with 0x8007007E, "module
 not found", not with a bitness error). Side-by-side manifests, ``.local`` redirection, KnownDLLs
 beyond the list here and the GAC are not modelled.
-
-Pass one :class:`~iisbitness.pe.facts.BinaryFacts` to every call of a scan so that each file is read,
-and each folder listed, once however many binaries lead to it.
 
 The search is breadth-first, so the chain returned is a shortest one; it is bounded by
 ``max_depth`` links and ``max_files`` binaries read, and cycle-safe (each file is read once).
@@ -149,29 +146,37 @@ def is_framework_assembly(name: str) -> bool:
 
 def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
                   max_depth: int = 8, max_files: int = 256, facts: BinaryFacts | None = None) -> DependencyResult:
-    """Breadth-first search for the first dependency ``arch`` cannot load (see module docstring)."""
+    """Breadth-first search for the first dependency ``arch`` cannot load (see module docstring).
+
+    ``facts``: a :class:`~iisbitness.pe.facts.BinaryFacts` shared by every call of a run (architectures,
+    files of one folder, re-plans) so that each file is read, and each folder listed, once; a fresh one
+    when None.
+    """
     facts = facts if facts is not None else BinaryFacts()
     finder = _Finder(search_dirs, facts)
     root = Link(binary.name, binary, facts.image(binary), "root")
     if arch not in root.image.loadable_by:
         return DependencyResult(Chain((root,), arch), visited=1)
     queue: deque[tuple[Link, ...]] = deque([(root,)])
-    seen = {_key(binary)}
+    seen: set[str] = set()  # NOTE: filled at the first dependency found: most files have none here
     unresolved: list[Unresolved] = []
     truncated = False
     while queue:
         chain = queue.popleft()
-        for name, via in _dependencies(chain[-1], facts):
-            path = finder.find(name, via)
-            if path is None:
-                unresolved.append(Unresolved(name, chain[-1].path, via, "not found in the search folders"))
+        for name, via, path, missing in _resolved(chain[-1], finder, facts):
+            if missing is not None:
+                unresolved.append(missing)
                 continue
-            if _key(path) in seen:
+            assert path is not None
+            if not seen:
+                seen.add(facts.key(binary))
+            key = facts.key(path)
+            if key in seen:
                 continue
             if len(seen) >= max_files or len(chain) > max_depth:
                 truncated = True
                 continue
-            seen.add(_key(path))
+            seen.add(key)
             try:
                 link = Link(name, path, facts.image(path), via)
             except ImageReadError as e:
@@ -180,11 +185,36 @@ def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
             if arch not in link.image.loadable_by:
                 return DependencyResult(Chain((*chain, link), arch), tuple(unresolved), len(seen), truncated)
             queue.append((*chain, link))
-    return DependencyResult(None, tuple(unresolved), len(seen), truncated)
+    return DependencyResult(None, tuple(unresolved), max(len(seen), 1), truncated)
 
 
-def _dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
-    """(name, via) pairs a loaded image needs, skipping what Windows or .NET provides."""
+_Resolved = tuple[tuple[str, str, Path | None, Unresolved | None], ...]
+
+
+def _resolved(link: Link, finder: _Finder, facts: BinaryFacts) -> _Resolved:
+    """(name, via, file found or None, Unresolved when not found) per dependency of ``link``; once
+    per file and search path (the same for every architecture searched)."""
+    cache_key = (link.path, finder.dirs)
+    found = facts.resolved.get(cache_key)
+    if found is None:
+        out = []
+        for name, via in _dependencies(link, facts):
+            path = finder.find(name, via)
+            missing = None if path is not None else Unresolved(name, link.path, via, "not found in the search folders")
+            out.append((name, via, path, missing))
+        found = facts.resolved[cache_key] = tuple(out)
+    return found
+
+
+def _dependencies(link: Link, facts: BinaryFacts) -> tuple[tuple[str, str], ...]:
+    """(name, via) pairs a loaded image needs, skipping what Windows or .NET provides; once per file."""
+    found = facts.deps.get(link.path)
+    if found is None:
+        found = facts.deps[link.path] = tuple(_read_dependencies(link, facts))
+    return found
+
+
+def _read_dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
     image = link.image
     if image.kind in (ImageKind.NATIVE, ImageKind.MIXED):
         try:
@@ -211,10 +241,10 @@ def _dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
 
 
 class _Finder:
-    """Case-insensitive lookup of file names in the search folders, each folder listed once."""
+    """Case-insensitive lookup of file names in the search folders, each folder listed once per run."""
 
     def __init__(self, dirs: Sequence[Path], facts: BinaryFacts) -> None:
-        self._dirs = tuple(dirs)
+        self.dirs = tuple(dirs)
         self._facts = facts
 
     def find(self, name: str, via: str) -> Path | None:
@@ -226,7 +256,7 @@ class _Finder:
             candidates = [name]
         if any(sep in name for sep in "/\\") or name in ("", ".", ".."):
             return None  # NOTE: a path in an import name is never resolved outside the folders
-        for folder in self._dirs:
+        for folder in self.dirs:
             names = self._facts.listing(folder)
             for cand in candidates:
                 real = names.get(cand.lower())

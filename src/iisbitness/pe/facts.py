@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.classify import read_image
@@ -83,6 +83,11 @@ class BinaryFacts:
         self._on_read = on_read
         self._memo: dict[tuple[str, Path], Fact | ImageReadError] = {}
         self._listings: dict[Path, dict[str, str]] = {}
+        self._keys: dict[Path, str] = {}
+        self.deps: dict[Path, tuple[tuple[str, str], ...]] = {}
+        """Dependency names per file (:mod:`iisbitness.pe.deps`), the same for every architecture."""
+        self.resolved: dict[tuple[Path, tuple[Path, ...]], Any] = {}
+        """Dependencies found per file and search path (:mod:`iisbitness.pe.deps`)."""
         self.reads = 0
         """Files read from disk (not served from memory or the store)."""
         self.stored = 0
@@ -99,6 +104,30 @@ class BinaryFacts:
     def assembly(self, path: Path) -> AssemblyInfo:
         """The .NET metadata of ``path`` (:func:`iisbitness.pe.metadata.read_assembly_info`). Raises ImageReadError."""
         return self._get("assembly", path, read_assembly_info, AssemblyInfo)
+
+    def seed(self, path: Path, image: PeImage, assembly: AssemblyInfo | None = None) -> None:
+        """Remember facts a caller read itself (``inspect`` reads headers and metadata in one open)."""
+        self._memo[("image", path)] = image
+        if assembly is not None:
+            self._memo[("assembly", path)] = assembly
+
+    def key(self, path: Path) -> str:
+        """The file's identity for cycle checks (real path, case-folded), once per path.
+
+        NOTE: the real path of a file that is not a symlink is its folder's real path plus its name;
+        folders are resolved once each, not once per file (os.path.realpath stats every component).
+        """
+        key = self._keys.get(path)
+        if key is None:
+            if os.path.islink(path) or path.name in ("", ".", ".."):
+                key = os.path.normcase(os.path.realpath(path)).lower()
+            else:
+                folder = self._keys.get(path.parent)
+                if folder is None:
+                    folder = self._keys[path.parent] = os.path.normcase(os.path.realpath(path.parent)).lower()
+                key = os.path.normcase(os.path.join(folder, path.name)).lower()
+            self._keys[path] = key
+        return key
 
     def listing(self, folder: Path) -> dict[str, str]:
         """The files of ``folder``, lower-case name -> name as on disk (first wins); empty when unreadable."""

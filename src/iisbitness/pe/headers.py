@@ -123,8 +123,10 @@ def parse_headers(src: Source) -> Headers:
     (e_lfanew,) = struct.unpack_from("<I", head, 0x3C)
     if e_lfanew + 24 > len(head) and e_lfanew + 24 > src.size:
         raise InvalidPe(f"e_lfanew {e_lfanew:#x} points past the end of the file ({src.size} bytes)")
+    # NOTE: slices of the head where the structure lies inside it (nearly always), else read_at:
+    # the same bytes, without a call per structure (issue 11).
     sig, machine, nsections, _, _, _, opt_size, characteristics = _COFF.unpack(
-        src.read_at(e_lfanew, 24, "COFF header")
+        head[e_lfanew : e_lfanew + 24] if e_lfanew + 24 <= len(head) else src.read_at(e_lfanew, 24, "COFF header")
     )
     if sig != b"PE\0\0":
         raise InvalidPe(f"no PE signature at e_lfanew {e_lfanew:#x}")
@@ -133,19 +135,30 @@ def parse_headers(src: Source) -> Headers:
     opt_off = e_lfanew + 24
     if opt_size < 2:
         raise InvalidPe(f"SizeOfOptionalHeader {opt_size} leaves no optional header")
-    (magic,) = struct.unpack_from("<H", src.read_at(opt_off, 2, "optional header"))
+    # NOTE: the optional header is read once, as far as the data directories go (or to the end of
+    # the head, where a short file must still give the exact reasons below); the magic comes first.
+    want = min(opt_size, 240)
+    opt = head[opt_off : opt_off + want] if opt_off + want <= len(head) else src.read_at(opt_off, 2, "optional header")
+    (magic,) = struct.unpack_from("<H", opt)
     if magic not in (0x10B, 0x20B):
         raise InvalidPe(f"unknown optional-header magic {magic:#x}")
     pe32_plus = magic == 0x20B
     dd_off = 112 if pe32_plus else 96
     if opt_size < dd_off:
         raise InvalidPe(f"SizeOfOptionalHeader {opt_size} is too small for a {'PE32+' if pe32_plus else 'PE32'} header")
-    opt = src.read_at(opt_off, min(opt_size, dd_off + 16 * 8), "optional header")
+    if len(opt) < min(opt_size, dd_off + 16 * 8):
+        opt = src.read_at(opt_off, min(opt_size, dd_off + 16 * 8), "optional header")
+    else:
+        opt = opt[: min(opt_size, dd_off + 16 * 8)]
     image_base, file_alignment, size_of_headers, subsystem = (_OPT64 if pe32_plus else _OPT32).unpack_from(opt)
     (ndirs,) = struct.unpack_from("<I", opt, dd_off - 4)
     ndirs = min(ndirs, 16, (len(opt) - dd_off) // 8)
     dirs = tuple(struct.iter_unpack("<II", opt[dd_off : dd_off + 8 * ndirs]))
-    table = src.read_at(opt_off + opt_size, nsections * 40, "section table") if nsections else b""
+    table_off, table_end = opt_off + opt_size, opt_off + opt_size + nsections * 40
+    if table_end <= len(head) or not nsections:
+        table = head[table_off:table_end]
+    else:
+        table = src.read_at(table_off, nsections * 40, "section table")
     return Headers(
         machine, characteristics, pe32_plus, subsystem, size_of_headers, file_alignment, image_base, dirs, table
     )

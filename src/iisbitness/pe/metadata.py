@@ -1,28 +1,57 @@
-""".NET assembly metadata via dnfile: name, version, references, P/Invoke targets, markers.
+""".NET assembly metadata: name, version, references, P/Invoke targets, markers.
 
 Public API:
-    read_assembly_info(path) -> AssemblyInfo   never raises for content; ``reason`` says what failed
+    read_assembly_info(path) -> AssemblyInfo          never raises for content; ``reason`` says what failed
+    assembly_info_from_bytes(data, path) -> AssemblyInfo   the same for bytes in memory
+    assembly_info_from_source(src, path, headers) -> AssemblyInfo   over a Source already open
 
-dnfile is used for metadata only (its tables and heaps); every architecture decision stays in
-:mod:`iisbitness.pe.classify`. Every dnfile call sits behind one ``except Exception``: dnfile
-(and pefile below it) raise many exception types on malformed input, and one broken assembly must
-not stop a scan ("Parse as much as we can", dnfile DESIGN.rst; design.md house rule 5).
+A small ECMA-335 reader of its own (no dnfile, which builds every table of the file and took
+seconds on a 5 MB framework assembly). It reads the PE headers and the COR20 header through a
+:class:`~iisbitness.pe.source.Source`, then the metadata region in one positioned read, and from it
+only what it needs:
 
-Sources: ECMA-335 II.22 (Assembly, AssemblyRef, ModuleRef, ImplMap, CustomAttribute tables),
-II.23.3 (custom attribute blobs); "CorAssemblyFlags" for the processor-architecture field (facts
-sheet I9); the ReferenceAssemblyAttribute marker (I9).
+- the metadata root (II.24.2.1: ``BSJB``, version string, stream count) and stream headers
+  (II.24.2.2); the last stream of each name wins, as in the runtime;
+- the ``#~`` (or uncompressed ``#-``) stream header (II.24.2.6): HeapSizes, Valid and Sorted masks,
+  row counts; row sizes follow from them (II.22 column lists, II.24.2.6 index widths), which gives
+  each table's offset;
+- the rows of Assembly (0x20, II.22.2), AssemblyRef (0x23, II.22.5), ImplMap (0x1C, II.22.22) and
+  its ModuleRef (0x1A, II.22.31) names, and the CustomAttribute rows (0x0C, II.22.10) whose Parent
+  is the Assembly row: found by binary search on the Parent column, which II.22 requires sorted,
+  so the other attributes are never touched; their constructor is resolved through MemberRef
+  (0x0A, II.22.25) or MethodDef (0x06, II.22.26, owner found through TypeDef.MethodList) to a
+  TypeRef (0x01, II.22.38) or TypeDef (0x02, II.22.37) name;
+- strings from ``#Strings`` (II.24.2.3) and the TargetFrameworkAttribute argument from ``#Blob``
+  (II.24.2.4, custom attribute blobs II.23.3).
+
+Every offset is checked against the bytes read, so malformed input ends as ``reason`` ("metadata
+unreadable: <why>"), never as an exception or an allocation larger than the metadata region.
+All architecture decisions stay in :mod:`iisbitness.pe.classify`.
+
+Sources: ECMA-335 6th edition partition II (sections above); "CorAssemblyFlags" for the
+processor-architecture field (facts sheet I9); the ReferenceAssemblyAttribute marker (I9).
 """
 
 from __future__ import annotations
 
+import errno
+import functools
+import itertools
+import operator
 import os
+import stat
+import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from iisbitness.errors import ImageReadError
+from iisbitness.pe.clr import has_clr_header, read_cor20
+from iisbitness.pe.headers import Headers, parse_headers
+from iisbitness.pe.source import Source
 
 MAX_METADATA_FILE = 64 << 20
-"""Assemblies larger than this are not handed to dnfile (it reads the whole file into memory)."""
+"""Files larger than this are not read for metadata: no real assembly comes near it (the largest
+framework assemblies are about 15 MB), and the metadata region is read whole into memory."""
 
 PROCESSOR_ARCHITECTURES: dict[int, str] = {
     0x00: "None",
@@ -34,6 +63,92 @@ PROCESSOR_ARCHITECTURES: dict[int, str] = {
     0x70: "NoPlatform",
 }
 """CorAssemblyFlags afPA_* values (mask 0x70) by name."""
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+"""NOTE: O_NONBLOCK: a FIFO where an assembly should be must not block the read (issue 7)."""
+
+_TARGET_FRAMEWORK = (b"System.Runtime.Versioning", b"TargetFrameworkAttribute")
+_REFERENCE_ASSEMBLY = (b"System.Runtime.CompilerServices", b"ReferenceAssemblyAttribute")
+
+# Table numbers (II.22).
+_MODULE, _TYPEREF, _TYPEDEF, _METHODPTR, _METHODDEF, _MEMBERREF, _CUSTOMATTRIBUTE = 0x00, 0x01, 0x02, 0x05, 0x06, 0x0A, 0x0C
+_MODULEREF, _IMPLMAP, _ASSEMBLY, _ASSEMBLYREF = 0x1A, 0x1C, 0x20, 0x23
+
+_CODED: dict[str, tuple[int, tuple[int | None, ...]]] = {
+    "TypeDefOrRef": (2, (0x02, 0x01, 0x1B)),
+    "HasConstant": (2, (0x04, 0x08, 0x17)),
+    "HasCustomAttribute": (5, (0x06, 0x04, 0x01, 0x02, 0x08, 0x09, 0x0A, 0x00, 0x0E, 0x17, 0x14, 0x11, 0x1A,
+                               0x1B, 0x20, 0x23, 0x26, 0x27, 0x28, 0x2A, 0x2C, 0x2B)),
+    "HasFieldMarshal": (1, (0x04, 0x08)),
+    "HasDeclSecurity": (2, (0x02, 0x06, 0x20)),
+    "MemberRefParent": (3, (0x02, 0x01, 0x1A, 0x06, 0x1B)),
+    "HasSemantics": (1, (0x14, 0x17)),
+    "MethodDefOrRef": (1, (0x06, 0x0A)),
+    "MemberForwarded": (1, (0x04, 0x06)),
+    "CustomAttributeType": (3, (None, None, 0x06, 0x0A, None)),
+    "ResolutionScope": (2, (0x00, 0x1A, 0x23, 0x01)),
+}
+"""Coded indexes (II.24.2.6): tag bits and the tables by tag (None: a tag no table uses)."""
+
+_CODED_LIMITS = tuple((1 << (16 - bits), tuple(t for t in targets if t is not None)) for bits, targets in _CODED.values())
+"""Per coded index: the row count from which it takes 4 bytes, and its tables."""
+
+_SMALL_TABLES = 1 << 11
+"""Below this many rows in every table, every coded index (at most 5 tag bits) and every simple
+index is 2 bytes wide: the layout then depends on HeapSizes alone (the common case)."""
+_NARROW = (2,) * len(_CODED)
+
+_MAX_OCCURRENCES = 64
+"""A real #Strings heap holds an attribute name once (or a few times as the tail of others)."""
+
+_HAS_CA_ASSEMBLY = (1 << 5) | 14
+"""HasCustomAttribute value of Assembly row 1: the Parent of every assembly-level attribute."""
+
+_COLUMNS: tuple[tuple[int | str, ...], ...] = (
+    (2, "S", "G", "G", "G"),                  # 0x00 Module
+    ("ResolutionScope", "S", "S"),            # 0x01 TypeRef
+    (4, "S", "S", "TypeDefOrRef", 0x104, 0x106),  # 0x02 TypeDef: Flags, Name, Namespace, Extends, FieldList, MethodList
+    (0x104,),                                 # 0x03 FieldPtr
+    (2, "S", "B"),                            # 0x04 Field
+    (0x106,),                                 # 0x05 MethodPtr
+    (4, 2, 2, "S", "B", 0x108),               # 0x06 MethodDef
+    (0x108,),                                 # 0x07 ParamPtr
+    (2, 2, "S"),                              # 0x08 Param
+    (0x102, "TypeDefOrRef"),                  # 0x09 InterfaceImpl
+    ("MemberRefParent", "S", "B"),            # 0x0A MemberRef
+    (2, "HasConstant", "B"),                  # 0x0B Constant (Type and its padding byte as one u16)
+    ("HasCustomAttribute", "CustomAttributeType", "B"),  # 0x0C CustomAttribute
+    ("HasFieldMarshal", "B"),                 # 0x0D FieldMarshal
+    (2, "HasDeclSecurity", "B"),              # 0x0E DeclSecurity
+    (2, 4, 0x102),                            # 0x0F ClassLayout
+    (4, 0x104),                               # 0x10 FieldLayout
+    ("B",),                                   # 0x11 StandAloneSig
+    (0x102, 0x114),                           # 0x12 EventMap
+    (0x114,),                                 # 0x13 EventPtr
+    (2, "S", "TypeDefOrRef"),                 # 0x14 Event
+    (0x102, 0x117),                           # 0x15 PropertyMap
+    (0x117,),                                 # 0x16 PropertyPtr
+    (2, "S", "B"),                            # 0x17 Property
+    (2, 0x106, "HasSemantics"),               # 0x18 MethodSemantics
+    (0x102, "MethodDefOrRef", "MethodDefOrRef"),  # 0x19 MethodImpl
+    ("S",),                                   # 0x1A ModuleRef
+    ("B",),                                   # 0x1B TypeSpec
+    (2, "MemberForwarded", "S", 0x11A),       # 0x1C ImplMap
+    (4, 0x104),                               # 0x1D FieldRVA
+    (4, 4),                                   # 0x1E EncLog
+    (4,),                                     # 0x1F EncMap
+    (4, 2, 2, 2, 2, 4, "B", "S", "S"),        # 0x20 Assembly
+    (4,),                                     # 0x21 AssemblyProcessor
+    (4, 4, 4),                                # 0x22 AssemblyOS
+    (2, 2, 2, 2, 4, "B", "S", "S", "B"),      # 0x23 AssemblyRef
+)
+"""Columns of tables 0x00-0x23 (II.22): a byte width, "S"/"G"/"B" for a #Strings/#GUID/#Blob
+index, a coded-index name, or 0x100 + table number for a simple index into that table. Tables
+past AssemblyRef are never read, and their rows lie after it, so their columns are not needed."""
+
+
+class MetadataError(ValueError):
+    """The metadata is malformed; ``str(e)`` says what failed (it becomes ``reason``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,81 +191,116 @@ def read_assembly_info(path: str | os.PathLike[str]) -> AssemblyInfo:
     """Read the metadata of the assembly at ``path``.
 
     Returns an :class:`AssemblyInfo`; when the file is not .NET or the metadata is broken, its
-    ``reason`` says so ("no .NET metadata", "metadata unreadable: <dnfile error>").
+    ``reason`` says so ("no .NET metadata", "metadata unreadable: <why>").
 
     Raises:
         ImageReadError: the file cannot be opened or read.
     """
     name = os.fspath(path)
     try:
-        # NOTE: O_NONBLOCK: a FIFO where an assembly should be must not block the read (issue 7)
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as f:
-            data = f.read(MAX_METADATA_FILE + 1)
+        fd = os.open(name, _OPEN_FLAGS)
     except OSError as e:
         raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
-    if len(data) > MAX_METADATA_FILE:
-        return AssemblyInfo(name, reason=f"larger than {MAX_METADATA_FILE >> 20} MB; metadata not read")
-    return assembly_info_from_bytes(data, name)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(st.st_mode):
+            # NOTE: a FIFO or device: nothing to read without waiting (issue 7)
+            return AssemblyInfo(name, reason="metadata unreadable: not a regular file")
+        if st.st_size > MAX_METADATA_FILE:
+            return AssemblyInfo(name, reason=f"larger than {MAX_METADATA_FILE >> 20} MB; metadata not read")
+        return _read(Source.from_fd(fd, st.st_size), name)
+    except OSError as e:
+        raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+    finally:
+        os.close(fd)
+
+
+def assembly_info_from_source(src: Source, path: str, headers: Headers | None = None) -> AssemblyInfo:
+    """Like :func:`read_assembly_info` over a Source already open (one open for headers and
+    metadata: :func:`iisbitness.pe.classify.read_image_and_assembly`), with its headers when
+    already parsed. Never raises for content.
+
+    Raises:
+        OSError: reading the file failed.
+    """
+    if src.size > MAX_METADATA_FILE:
+        return AssemblyInfo(path, reason=f"larger than {MAX_METADATA_FILE >> 20} MB; metadata not read")
+    return _read(src, path, headers)
 
 
 def assembly_info_from_bytes(data: bytes, path: str = "<bytes>") -> AssemblyInfo:
     """Like :func:`read_assembly_info` for bytes in memory. Never raises."""
+    return _read(Source.from_bytes(bytes(data)), path)
+
+
+def _read(src: Source, path: str, parsed: Headers | None = None) -> AssemblyInfo:
     try:
-        import dnfile
+        headers = parsed or parse_headers(src)
+        if not has_clr_header(headers):
+            return AssemblyInfo(path, reason="no .NET metadata")
+        md_rva, md_size = read_cor20(src, headers).metadata
+        offset = headers.rva_to_offset(md_rva, "metadata")
+        region = src.read_span(offset, min(md_size, MAX_METADATA_FILE))
+        tables = _Tables.parse(region)
+        if tables is None:
+            return AssemblyInfo(path, reason="no .NET metadata")
+        return _info(tables, path)
+    except (ValueError, struct.error, IndexError) as e:
+        # NOTE: ValueError covers InvalidPe and MetadataError. struct.error and IndexError cannot
+        # happen when every read is checked; they are caught so that a missed check still gives
+        # a reason rather than a crash in the middle of a scan.
+        return AssemblyInfo(path, reason=f"metadata unreadable: {e}")
 
-        make_pe: Any = dnfile.dnPE  # NOTE: dnfile is untyped
-        pe = make_pe(data=data, fast_load=True)
-        pe.parse_data_directories(directories=[14])
-        net = pe.net
-    except Exception as e:  # noqa: BLE001  NOTE: see module docstring
-        return AssemblyInfo(path, reason=f"metadata unreadable: {_why(e)}")
-    if net is None or net.mdtables is None:
-        return AssemblyInfo(path, reason="no .NET metadata")
-    try:
-        return _info(net, path)
-    except Exception as e:  # noqa: BLE001
-        return AssemblyInfo(path, reason=f"metadata unreadable: {_why(e)}")
 
-
-def _info(net: Any, path: str) -> AssemblyInfo:
-    tables = net.mdtables
+def _info(t: _Tables, path: str) -> AssemblyInfo:
     name = version = arch = None
-    if tables.Assembly:
-        row = tables.Assembly[0]
-        name = str(row.Name)
-        version = f"{row.MajorVersion}.{row.MinorVersion}.{row.BuildNumber}.{row.RevisionNumber}"
-        pa = int(row.struct.Flags) & 0x70
+    if t.rows[_ASSEMBLY]:
+        _, major, minor, build, rev, flags, _, name_idx, _ = t.row(_ASSEMBLY, 1)
+        name, version = t.string(name_idx), f"{major}.{minor}.{build}.{rev}"
+        pa = flags & 0x70
         arch = PROCESSOR_ARCHITECTURES.get(pa, f"{pa:#x}")
     refs = tuple(
-        AssemblyRef(str(r.Name), f"{r.MajorVersion}.{r.MinorVersion}.{r.BuildNumber}.{r.RevisionNumber}")
-        for r in (tables.AssemblyRef or ())
+        AssemblyRef(t.string(r[6]), f"{r[0]}.{r[1]}.{r[2]}.{r[3]}") for r in t.iter_rows(_ASSEMBLYREF)
     )
-    pinvoke = sorted({str(m.ImportScope.row.Name) for m in (tables.ImplMap or ()) if m.ImportScope and m.ImportScope.row})
-    framework, is_ref = _assembly_attributes(tables)
-    return AssemblyInfo(path, name, version, arch, framework, is_ref, refs, tuple(pinvoke))
+    scopes = {r[3] for r in t.iter_rows(_IMPLMAP)}
+    modules = sorted({t.string(t.row(_MODULEREF, s)[0]) for s in scopes if 0 < s <= t.rows[_MODULEREF]})
+    framework, is_ref = _assembly_attributes(t)
+    return AssemblyInfo(path, name, version, arch, framework, is_ref, refs, tuple(modules))
 
 
-def _assembly_attributes(tables: Any) -> tuple[str | None, bool]:
-    """(TargetFramework string, has ReferenceAssemblyAttribute) from assembly-level attributes."""
+def _assembly_attributes(t: _Tables) -> tuple[str | None, bool]:
+    """(TargetFramework string, has ReferenceAssemblyAttribute) from the Assembly row's attributes.
+
+    NOTE: the two type names are first looked for in #Strings (one C-speed search each; an index
+    may point into the tail of a longer string, so every occurrence counts): attribute types are
+    then compared by index, nothing is decoded, and with neither name present nothing is walked.
+    An assembly has dozens of attributes and only these two matter.
+    """
     framework: str | None = None
     is_ref = False
-    for ca in tables.CustomAttribute or ():
-        ctor = ca.Type.row if ca.Type else None
-        owner = getattr(ctor, "Class", None)
-        type_row = owner.row if owner is not None else None
-        if type_row is None or not hasattr(type_row, "TypeName"):
-            continue
-        full = f"{type_row.TypeNamespace}.{type_row.TypeName}"
-        if full == "System.Runtime.CompilerServices.ReferenceAssemblyAttribute":
-            is_ref = True
-        elif full == "System.Runtime.Versioning.TargetFrameworkAttribute" and ca.Value is not None:
-            framework = _first_string_arg(bytes(ca.Value.value))
+    tf_names = t.occurrences(_TARGET_FRAMEWORK[1])
+    ref_names = t.occurrences(_REFERENCE_ASSEMBLY[1])
+    if tf_names == frozenset() and ref_names == frozenset():
+        return None, False
+
+    def named(names: frozenset[int] | None, index: int, text: bytes) -> bool:
+        return index in names if names is not None else t.string_is(index, text)
+
+    found_tf = False
+    for namespace, name, value in t.assembly_attribute_types():
+        if named(ref_names, name, _REFERENCE_ASSEMBLY[1]):
+            is_ref = is_ref or t.string_is(namespace, _REFERENCE_ASSEMBLY[0])
+        elif named(tf_names, name, _TARGET_FRAMEWORK[1]) and t.string_is(namespace, _TARGET_FRAMEWORK[0]):
+            framework, found_tf = _first_string_arg(t.blob(value)), True
+        if (found_tf or tf_names == frozenset()) and (is_ref or ref_names == frozenset()):
+            break  # NOTE: both allow one use per assembly (AllowMultiple=false): nothing more to find
     return framework, is_ref
 
 
 def _first_string_arg(blob: bytes) -> str | None:
-    """The first fixed argument of a custom-attribute blob when it is a string (ECMA II.23.3)."""
+    """The first fixed argument of a custom-attribute blob when it is a string (II.23.3)."""
     if len(blob) < 3 or blob[:2] != b"\x01\x00" or blob[2] == 0xFF:
         return None
     first = blob[2]
@@ -164,6 +314,225 @@ def _first_string_arg(blob: bytes) -> str | None:
     return raw.decode("utf-8", "replace") if len(raw) == length else None
 
 
-def _why(e: Exception) -> str:
-    text = str(e).strip().strip("'\"")
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+@functools.lru_cache(maxsize=256)
+def _layout(heap_sizes: int, coded: tuple[int, ...], big: int) -> tuple[tuple[struct.Struct, ...], tuple[int, ...]]:
+    """Row layouts of tables 0x00-0x23 for heap index sizes ``heap_sizes`` (HeapSizes bits 0-2),
+    coded-index widths ``coded`` (in :data:`_CODED` order) and ``big``, the mask of tables with
+    2^16 rows or more (II.24.2.6); returns the Structs and their sizes. NOTE: cached: a handful of layouts cover all real assemblies,
+    and building 36 Structs per file was most of the reader's time."""
+    widths: dict[str, int] = dict(zip(_CODED, coded, strict=True))
+    widths.update(S=4 if heap_sizes & 1 else 2, G=4 if heap_sizes & 2 else 2, B=4 if heap_sizes & 4 else 2)
+    codes = {1: "B", 2: "H", 4: "I"}
+    out = []
+    for columns in _COLUMNS:
+        fmt = "<"
+        for c in columns:
+            if isinstance(c, str):
+                fmt += codes[widths[c]]
+            elif c >= 0x100:
+                fmt += "I" if big >> (c - 0x100) & 1 else "H"
+            else:
+                fmt += codes[c]
+        out.append(struct.Struct(fmt))
+    return tuple(out), tuple(f.size for f in out)
+
+
+class _Tables:
+    """The ``#~`` stream of one metadata region, with its heaps: rows read on demand."""
+
+    __slots__ = ("_blob", "_data", "_formats", "_offsets", "_sorted", "_strings", "rows")
+
+    def __init__(self, data: bytes, rows: list[int], sorted_mask: int, heap_sizes: int, tables_at: int,
+                 strings: tuple[int, int], blob: tuple[int, int]) -> None:
+        self._data = data
+        self.rows = rows
+        self._sorted = sorted_mask
+        self._strings = strings
+        self._blob = blob
+        if max(rows) < _SMALL_TABLES:
+            layout = _layout(heap_sizes & 7, _NARROW, 0)
+        else:
+            get = rows.__getitem__
+            coded = tuple(2 if max(map(get, targets)) < limit else 4 for limit, targets in _CODED_LIMITS)
+            big = sum(1 << t for t in range(_ASSEMBLYREF + 1) if rows[t] >= 1 << 16)
+            layout = _layout(heap_sizes & 7, coded, big)
+        self._formats, sizes = layout
+        self._offsets = list(itertools.accumulate(map(operator.mul, sizes, rows), initial=tables_at))
+
+    @classmethod
+    def parse(cls, data: bytes) -> _Tables | None:
+        """The tables of metadata region ``data``; None when it has no ``#~``/``#-`` stream.
+
+        Raises:
+            MetadataError: a bad signature, or a stream or table header outside the region.
+        """
+        if len(data) < 16 or data[:4] != b"BSJB":
+            raise MetadataError("no BSJB metadata signature")
+        (length,) = struct.unpack_from("<I", data, 12)
+        at = 16 + length
+        if length > 255 or at + 4 > len(data):
+            raise MetadataError(f"metadata version string length {length} is out of range")
+        (count,) = struct.unpack_from("<H", data, at + 2)
+        at += 4
+        streams: dict[bytes, tuple[int, int]] = {}
+        for _ in range(count):
+            if at + 8 > len(data):
+                raise MetadataError("stream headers run past the metadata")
+            offset, size = struct.unpack_from("<II", data, at)
+            end = data.find(b"\0", at + 8, min(at + 40, len(data)))
+            if end < 0:
+                raise MetadataError("unterminated stream name")
+            # NOTE: a stream that runs past the region is cut to it; reads inside it are checked.
+            streams[data[at + 8 : end]] = (offset, max(0, min(size, len(data) - offset)))
+            at = (end + 4) & ~3
+        table_stream = streams.get(b"#~") or streams.get(b"#-")
+        if table_stream is None:
+            return None
+        return cls._header(data, table_stream, streams.get(b"#Strings", (0, 0)), streams.get(b"#Blob", (0, 0)))
+
+    @classmethod
+    def _header(cls, data: bytes, stream: tuple[int, int], strings: tuple[int, int],
+                blob: tuple[int, int]) -> _Tables:
+        """Read the ``#~`` header (II.24.2.6) and check every table up to AssemblyRef fits the stream."""
+        start, size = stream
+        if size < 24:
+            raise MetadataError("#~ stream is too small for its header")
+        heap_sizes, valid, sorted_mask = struct.unpack_from("<6xB1xQQ", data, start)
+        present = [i for i in range(64) if valid >> i & 1]
+        at = start + 24
+        if at + 4 * len(present) > start + size:
+            raise MetadataError("#~ row counts run past the stream")
+        rows = [0] * 64
+        for i, n in zip(present, struct.unpack_from(f"<{len(present)}I", data, at), strict=True):
+            rows[i] = n
+        at += 4 * len(present) + (4 if heap_sizes & 0x40 else 0)  # NOTE: 0x40: an extra dword (#- streams)
+        tables = cls(data, rows, sorted_mask, heap_sizes, at, strings, blob)
+        last = _ASSEMBLYREF
+        if tables._offsets[last] + tables._formats[last].size * rows[last] > start + size:
+            raise MetadataError("metadata tables run past the #~ stream")
+        return tables
+
+    def row(self, table: int, index: int) -> tuple[int, ...]:
+        """Row ``index`` (1-based, as in metadata tokens) of ``table``, one int per column.
+
+        Raises:
+            MetadataError: the index is not a row of the table.
+        """
+        if 0 < index <= self.rows[table]:
+            fmt = self._formats[table]
+            return fmt.unpack_from(self._data, self._offsets[table] + fmt.size * (index - 1))
+        raise MetadataError(f"row {index} of table {table:#04x} does not exist")
+
+    def iter_rows(self, table: int) -> Iterator[tuple[int, ...]]:
+        """Every row of ``table`` in order."""
+        fmt, start = self._formats[table], self._offsets[table]
+        return fmt.iter_unpack(self._data[start : start + fmt.size * self.rows[table]])
+
+    def raw_string(self, index: int) -> bytes:
+        """The #Strings entry at ``index`` (II.24.2.3), undecoded."""
+        start, size = self._strings
+        if index >= size:
+            raise MetadataError(f"#Strings index {index:#x} is past the heap ({size:#x} bytes)")
+        end = self._data.find(b"\0", start + index, start + size)
+        return self._data[start + index : end if end >= 0 else start + size]
+
+    def occurrences(self, text: bytes) -> frozenset[int] | None:
+        """#Strings indexes at which the string ``text`` is found (as a whole string or a tail);
+        None past :data:`_MAX_OCCURRENCES` (a hostile heap of copies: the caller then compares
+        in place, rather than holding millions of indexes)."""
+        start, size = self._strings
+        needle, end = text + b"\0", start + size
+        found: set[int] = set()
+        at = self._data.find(needle, start, end)
+        while at >= 0:
+            if len(found) >= _MAX_OCCURRENCES:
+                return None
+            found.add(at - start)
+            at = self._data.find(needle, at + 1, end)
+        return frozenset(found)
+
+    def string_is(self, index: int, text: bytes) -> bool:
+        """The #Strings entry at ``index`` is ``text`` (compared in place, nothing decoded)."""
+        start, size = self._strings
+        return index < size and self._data.startswith(text + b"\0", start + index, start + size)
+
+    def string(self, index: int) -> str:
+        """The #Strings entry at ``index``, decoded (UTF-8)."""
+        return self.raw_string(index).decode("utf-8", "replace")
+
+    def blob(self, index: int) -> bytes:
+        """The #Blob entry at ``index`` without its compressed length (II.24.2.4)."""
+        start, size = self._blob
+        data, at = self._data, start + index
+        if index >= size:
+            raise MetadataError(f"#Blob index {index:#x} is past the heap ({size:#x} bytes)")
+        first = data[at]
+        if first < 0x80:
+            length, at = first, at + 1
+        elif first < 0xC0 and index + 2 <= size:
+            length, at = (first & 0x3F) << 8 | data[at + 1], at + 2
+        elif first < 0xE0 and index + 4 <= size:
+            length, at = int.from_bytes(data[at : at + 4], "big") & 0x1FFFFFFF, at + 4
+        else:
+            raise MetadataError(f"bad #Blob length at {index:#x}")
+        if at + length > start + size:
+            raise MetadataError(f"#Blob entry at {index:#x} runs past the heap")
+        return data[at : at + length]
+
+    def assembly_attribute_types(self) -> Iterator[tuple[int, int, int]]:
+        """(namespace, name, value) of each CustomAttribute row whose Parent is the Assembly row:
+        the #Strings indexes of its type's namespace and name, and its #Blob value index.
+
+        The table is sorted by Parent (II.22, "Sorted" mask), so a binary search finds the first
+        such row and the walk stops at the first other Parent; an unsorted table is walked whole.
+        The constructor (CustomAttributeType, II.24.2.6: 2 MethodDef, 3 MemberRef) is followed to
+        a TypeDef or TypeRef (MemberRefParent 0 or 1); others are skipped. NOTE: rows are read
+        with local Structs, not :meth:`row`: this loop runs for every attribute of every assembly.
+        """
+        data, rows, fmts, offs = self._data, self.rows, self._formats, self._offsets
+        ca, ca_off, count = fmts[_CUSTOMATTRIBUTE], offs[_CUSTOMATTRIBUTE], rows[_CUSTOMATTRIBUTE]
+        mr, mr_off, n_mr = fmts[_MEMBERREF], offs[_MEMBERREF], rows[_MEMBERREF]
+        types = {_TYPEDEF: (fmts[_TYPEDEF], offs[_TYPEDEF], rows[_TYPEDEF]),
+                 _TYPEREF: (fmts[_TYPEREF], offs[_TYPEREF], rows[_TYPEREF])}
+        is_sorted = bool(self._sorted >> _CUSTOMATTRIBUTE & 1)
+        lo, hi = 0, count
+        while is_sorted and lo < hi:
+            mid = (lo + hi) // 2
+            if ca.unpack_from(data, ca_off + ca.size * mid)[0] < _HAS_CA_ASSEMBLY:
+                lo = mid + 1
+            else:
+                hi = mid
+        for i in range(lo, count):
+            parent, ctor, value = ca.unpack_from(data, ca_off + ca.size * i)
+            if parent != _HAS_CA_ASSEMBLY:
+                if is_sorted:
+                    return
+                continue
+            tag, index = ctor & 7, ctor >> 3
+            if tag == 3 and 0 < index <= n_mr:
+                owner = mr.unpack_from(data, mr_off + mr.size * (index - 1))[0]
+                if owner & 7 > 1:
+                    continue
+                table, index = (_TYPEDEF if owner & 7 == 0 else _TYPEREF), owner >> 3
+            elif tag == 2:
+                table, index = _TYPEDEF, self.method_owner(index)
+            else:
+                continue
+            fmt, off, n = types[table]
+            if 0 < index <= n:
+                row = fmt.unpack_from(data, off + fmt.size * (index - 1))
+                yield row[2], row[1], value
+
+    def method_owner(self, method: int) -> int:
+        """The TypeDef row that owns MethodDef row ``method``: the last whose MethodList is not past
+        it (II.22.37; through MethodPtr when an uncompressed stream has one). 0 when none."""
+        if self.rows[_METHODPTR]:
+            method = next((i for i, (m,) in enumerate(self.iter_rows(_METHODPTR), 1) if m == method), 0)
+        lo, hi = 1, self.rows[_TYPEDEF] + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.row(_TYPEDEF, mid)[5] <= method:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo - 1

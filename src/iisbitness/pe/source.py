@@ -56,14 +56,15 @@ class Source:
         return cls(data[:HEAD_BYTES], len(data), data=data)
 
     @classmethod
-    def from_fd(cls, fd: int) -> Source:
-        """A Source over an open file descriptor; reads the head now.
+    def from_fd(cls, fd: int, size: int | None = None) -> Source:
+        """A Source over an open file descriptor; reads the head now. ``size``: the file's length
+        when the caller already has it from a stat.
 
         Raises:
             OSError: the descriptor cannot be read (a folder, an I/O error).
         """
         head = _pread(fd, HEAD_BYTES, 0)
-        return cls(head, len(head) if len(head) < HEAD_BYTES else None, fd=fd)
+        return cls(head, len(head) if len(head) < HEAD_BYTES else size, fd=fd)
 
     def read_at(self, offset: int, size: int, what: str = "data") -> bytes:
         """Exactly ``size`` bytes at file offset ``offset``.
@@ -77,6 +78,12 @@ class Source:
             raise InvalidPe(f"{what}: bad range offset {offset:#x} size {size:#x}")
         if end <= len(self.head):
             return self.head[offset:end]
+        if self._size is None and self._fd is not None:
+            # NOTE: read first and ask the OS for the size only when the read comes up short: one
+            # system call instead of two for the usual in-bounds read (issue 11).
+            data = _pread(self._fd, size, offset)
+            if len(data) == size:
+                return data
         if end > self.size:
             raise InvalidPe(f"truncated: {what} spans {offset:#x}..{end:#x} but the file ends at {self.size:#x}")
         if self._data is not None:
@@ -86,6 +93,20 @@ class Source:
         if len(data) < size:  # NOTE: the file shrank after fstat; treat it like a short file.
             raise InvalidPe(f"{what} at offset {offset:#x}: file is shorter than it was a moment ago")
         return data
+
+    def read_span(self, offset: int, size: int) -> bytes:
+        """Up to ``size`` bytes at ``offset`` in one read, without the :data:`MAX_READ` limit: for a
+        region the caller has already capped (the .NET metadata). Fewer at the end of the file,
+        b"" past it."""
+        size = max(0, min(size, self.size - offset))
+        if offset < 0 or size == 0:
+            return b""
+        if offset + size <= len(self.head):
+            return self.head[offset : offset + size]
+        if self._data is not None:
+            return self._data[offset : offset + size]
+        assert self._fd is not None
+        return _pread(self._fd, size, offset)
 
     def read_upto(self, offset: int, size: int) -> bytes:
         """Up to ``size`` bytes at ``offset`` (fewer at the end of the file); b"" past the end."""

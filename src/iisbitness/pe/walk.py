@@ -29,9 +29,10 @@ from pathlib import Path
 
 from iisbitness.arch import Arch, sort_arches
 from iisbitness.errors import ImageReadError
-from iisbitness.pe.classify import read_image
+from iisbitness.pe.classify import read_image, read_image_and_assembly
 from iisbitness.pe.deps import DependencyResult, find_mismatch
-from iisbitness.pe.metadata import AssemblyInfo, read_assembly_info
+from iisbitness.pe.facts import BinaryFacts
+from iisbitness.pe.metadata import AssemblyInfo
 from iisbitness.pe.types import PeImage
 
 SKIP_EXTENSIONS = frozenset(
@@ -79,13 +80,14 @@ def inspect_paths(
 
     Args:
         paths: files or folders.
-        metadata: read .NET metadata (name, version, references) of managed images with dnfile.
+        metadata: read .NET metadata (name, version, references) of managed images.
         deps_arches: follow dependencies for these process architectures; ``[]`` means "each
             architecture the file itself loads in"; None (default) means do not follow.
         search_dirs: folders searched for dependencies after the file's own folder.
         on_file: called once per file before it is read (progress display).
     """
     results = []
+    facts = BinaryFacts() if deps_arches is not None else None
     for item in iter_candidate_files(paths):
         if isinstance(item, InspectedFile):
             results.append(item)
@@ -93,7 +95,8 @@ def inspect_paths(
         path, explicit = item
         if on_file is not None:
             on_file(path)
-        result = inspect_file(path, metadata=metadata, deps_arches=deps_arches, search_dirs=search_dirs)
+        result = inspect_file(path, metadata=metadata, deps_arches=deps_arches, search_dirs=search_dirs,
+                              facts=facts)
         if explicit or not _no_mz(result):
             results.append(result)
     results.sort(key=lambda r: str(r.path))
@@ -101,25 +104,25 @@ def inspect_paths(
 
 
 def inspect_file(path: Path, *, metadata: bool = True, deps_arches: Sequence[Arch] | None = None,
-                 search_dirs: Sequence[Path] = ()) -> InspectedFile:
-    """Inspect one file (see :func:`inspect_paths`)."""
+                 search_dirs: Sequence[Path] = (), facts: BinaryFacts | None = None) -> InspectedFile:
+    """Inspect one file (see :func:`inspect_paths`); ``facts`` remembers what was read for the
+    dependency search, so that no file is read twice in one run."""
     try:
-        image = read_image(path)
+        # NOTE: one open for headers and metadata (issue 11)
+        image, assembly, error = read_image_and_assembly(path) if metadata else (read_image(path), None, None)
     except ImageReadError as e:
         return InspectedFile(path, error=str(e))
-    assembly = None
-    if metadata and image.is_managed:
-        try:
-            assembly = read_assembly_info(path)
-        except ImageReadError as e:
-            return InspectedFile(path, image, error=str(e))
+    if error is not None:
+        return InspectedFile(path, image, error=error)
     deps: list[tuple[Arch, DependencyResult]] = []
     if deps_arches is not None and image.is_pe:
         arches = list(deps_arches) or sort_arches(image.loadable_by)
         folders = [path.parent, *search_dirs]
+        facts = facts if facts is not None else BinaryFacts()
+        facts.seed(path, image, assembly)
         for arch in arches:
             try:
-                deps.append((arch, find_mismatch(path, arch, folders)))
+                deps.append((arch, find_mismatch(path, arch, folders, facts=facts)))
             except ImageReadError as e:
                 return InspectedFile(path, image, error=str(e), assembly=assembly)
     return InspectedFile(path, image, None, assembly, tuple(deps))

@@ -1,0 +1,135 @@
+"""``iisbitness.api.scan`` of a generated server image full of real assemblies, against the I/O floor.
+
+Usage: ``PYTHONPATH=src:benchmarks python benchmarks/bench_scan.py [--sizes 1000,10000] [--per-site 100]
+[--huge] [--profile]``
+
+For each size N, builds in a temporary folder a server image whose applicationHost.config has
+N / ``--per-site`` sites, each one application in its own pool (every third pool 32-bit), each
+site's ``bin/`` holding ``--per-site`` hard links to real .NET assemblies found on this machine
+(benchmarks/README.md), taken round-robin from a different start per site so bins differ. Then, in
+a child process per size (so the peak memory is that scan's own):
+
+- the floor: read the first 4 KB and the CLR metadata region of every binary (same run, warm cache);
+- ``scan(Path(image), ScanOptions())``, wall time and peak RSS (``ru_maxrss``), and the
+  tracemalloc peak of the Python heap in a second scan.
+
+``--huge`` adds N = 100,000. ``--profile`` runs pyinstrument over the largest scan and prints the
+top of the call tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import floors
+import inputs
+
+APPHOST = """<?xml version="1.0" encoding="UTF-8"?>
+<configuration>
+  <system.applicationHost>
+    <applicationPools>
+{pools}
+    </applicationPools>
+    <sites>
+{sites}
+    </sites>
+  </system.applicationHost>
+</configuration>
+"""
+POOL = '      <add name="Pool{i}" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="{e32}" />'
+SITE = """      <site name="Site{i}" id="{id}">
+        <application path="/" applicationPool="Pool{i}">
+          <virtualDirectory path="/" physicalPath="C:\\inetpub\\site{i}" />
+        </application>
+        <bindings><binding protocol="http" bindingInformation="*:{port}:" /></bindings>
+      </site>"""
+
+
+def build(root: Path, sources: list[Path], total: int, per_site: int) -> list[Path]:
+    """Write the image under ``root``; returns the binaries placed in it."""
+    nsites = max(1, total // per_site)
+    conf = root / "Windows/System32/inetsrv/config"
+    conf.mkdir(parents=True)
+    (root / "Windows/SysWOW64").mkdir(parents=True)
+    pools = "\n".join(POOL.format(i=i, e32="true" if i % 3 == 0 else "false") for i in range(nsites))
+    sites = "\n".join(SITE.format(i=i, id=i + 1, port=8000 + i) for i in range(nsites))
+    (conf / "applicationHost.config").write_text(APPHOST.format(pools=pools, sites=sites))
+    placed = []
+    for i in range(nsites):
+        bin_dir = root / f"inetpub/site{i}/bin"
+        bin_dir.mkdir(parents=True)
+        start = (i * 37) % len(sources)
+        picked = [sources[(start + k) % len(sources)] for k in range(per_site)]
+        placed += inputs.populate_flat(bin_dir, picked)
+    return placed
+
+
+def one(size: int, per_site: int, profile: bool) -> dict[str, float]:
+    """Build, measure the floor and the scan in this process (the child)."""
+    from iisbitness.api import ScanOptions, scan
+
+    sources = inputs.managed(inputs.real_pe_files())
+    with tempfile.TemporaryDirectory(prefix="iisbitness-bench-scan-") as tmp:
+        image = Path(tmp)
+        binaries = build(image, sources, size, per_site)
+        spans = floors.metadata_spans(binaries)
+        floors.floor_metadata(spans)  # warm the page cache
+        t0 = time.perf_counter()
+        floors.floor_metadata(spans)
+        t_floor = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        report = scan(image, ScanOptions())
+        t_scan = time.perf_counter() - t0
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tracemalloc.start()
+        scan(image, ScanOptions())
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        if profile:
+            from pyinstrument import Profiler
+
+            prof = Profiler(interval=0.001)
+            prof.start()
+            scan(image, ScanOptions())
+            prof.stop()
+            print(prof.output_text(unicode=False, color=False), file=sys.stderr)
+    return {"binaries": len(binaries), "floor_s": t_floor, "scan_s": t_scan, "rss_mb": rss,
+            "py_peak_mb": peak / 1e6, "findings": len(report.findings),
+            "metadata_mb": sum(s for _, _, s in spans) / 1e6}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--per-site", type=int, default=100)
+    parser.add_argument("--huge", action="store_true", help="also 100,000 binaries")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(one(args.child, args.per_site, args.profile)))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")] + ([100_000] if args.huge else [])
+    print(f"scan of a generated image, {args.per_site} real assemblies a site (bench_scan.py)")
+    for n in sizes:
+        cmd = [sys.executable, __file__, "--child", str(n), "--per-site", str(args.per_site)]
+        if args.profile and n == max(sizes):
+            cmd.append("--profile")
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        print(f"  {r['binaries']:>7,} binaries ({r['metadata_mb']:.0f} MB metadata): floor {r['floor_s']:.3f} s, "
+              f"scan {r['scan_s']:.2f} s = {r['scan_s'] / r['floor_s']:.1f}x floor, "
+              f"{r['binaries'] / r['scan_s']:,.0f} binaries/s; peak RSS {r['rss_mb']:.0f} MB, "
+              f"Python heap peak {r['py_peak_mb']:.0f} MB; {r['findings']:.0f} findings")
+
+
+if __name__ == "__main__":
+    main()
