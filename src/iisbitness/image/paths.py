@@ -13,6 +13,7 @@ a disk. Sources:
 
 from __future__ import annotations
 
+import functools
 import ntpath
 import re
 from collections.abc import Mapping
@@ -33,8 +34,17 @@ def process_environment(os_arch: Arch, process_arch: Arch, overrides: Mapping[st
     """The environment variables a process of ``process_arch`` has on an OS of ``os_arch``.
 
     Keys are upper-case. ``overrides`` (e.g. from ``--env``) win over the defaults.
-    ``IIS_BIN`` is the IIS Express folder of that bitness (facts A10, INFERENCE).
+    ``IIS_BIN`` is the IIS Express folder of that bitness (facts A10, INFERENCE). Returns a new dict
+    each call (callers may change it); the defaults are computed once per architecture pair.
     """
+    env = dict(_default_environment(os_arch, process_arch))
+    if overrides:
+        env.update({k.upper(): v for k, v in overrides.items()})
+    return env
+
+
+@functools.cache
+def _default_environment(os_arch: Arch, process_arch: Arch) -> tuple[tuple[str, str], ...]:
     wow64 = os_arch.is_64bit and process_arch is Arch.X86
     pf64 = "C:\\Program Files"
     pf86 = "C:\\Program Files (x86)" if os_arch.is_64bit else pf64
@@ -59,9 +69,7 @@ def process_environment(os_arch: Arch, process_arch: Arch, overrides: Mapping[st
         env["COMMONPROGRAMW6432"] = ntpath.join(pf64, "Common Files")
     if wow64:
         env["PROCESSOR_ARCHITEW6432"] = "AMD64" if os_arch is Arch.X64 else "ARM64"
-    for key, value in (overrides or {}).items():
-        env[key.upper()] = value
-    return env
+    return tuple(env.items())
 
 
 def expand(value: str, env: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:

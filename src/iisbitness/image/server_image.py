@@ -65,6 +65,7 @@ class ServerImage:
     label_root: Path | None = None
     _listing: dict[Path, dict[str, str] | None] = field(default_factory=dict, repr=False)
     _located: dict[str, Resolved] = field(default_factory=dict, repr=False)
+    _real: dict[Path, Path | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None) -> ServerImage:
@@ -117,7 +118,7 @@ class ServerImage:
         host = self._walk(base, [c for c in rest.split("\\") if c])
         if host is None:
             return Resolved(p, None)
-        if not self._inside(base, host):
+        if not self._inside_image(base, host):
             try:
                 why = f"resolves outside the server image (a link to {host.resolve(strict=True)})"
             except (OSError, RuntimeError):  # NOTE: a link loop cannot be resolved (issue 7)
@@ -174,12 +175,32 @@ class ServerImage:
         self._listing[folder] = listing
         return listing
 
-    @staticmethod
-    def _inside(base: Path, host: Path) -> bool:
-        try:
-            real_base = base.resolve()
-            real = host.resolve()
-        except (OSError, RuntimeError):
-            return False  # a link loop: treat as outside, never follow
-        return real == real_base or real_base in real.parents
+    def _resolved(self, path: Path) -> Path | None:
+        """``path.resolve()``, once per folder; None for a link loop."""
+        if path not in self._real:
+            try:
+                self._real[path] = path.resolve()
+            except (OSError, RuntimeError):
+                self._real[path] = None
+        return self._real[path]
 
+    def _inside_image(self, base: Path, host: Path) -> bool:
+        """``host`` resolves inside ``base``: no symbolic link leads out of the image (issue 7).
+
+        NOTE: a file that is not itself a link resolves to its folder's real path plus its name, so the
+        folders are resolved once each rather than once per file (``Path.resolve`` stats every component).
+        """
+        real_base = self._resolved(base)
+        if real_base is None:
+            return False
+        if host.is_symlink():
+            try:
+                real = host.resolve()
+            except (OSError, RuntimeError):
+                return False  # a link loop: treat as outside, never follow
+        else:
+            folder = self._resolved(host.parent)
+            if folder is None:
+                return False
+            real = folder / host.name
+        return real == real_base or real_base in real.parents

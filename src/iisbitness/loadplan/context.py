@@ -58,6 +58,9 @@ class PlanContext:
     _dirs: dict[Path, tuple[list[Path], str | None]] = field(default_factory=dict, repr=False)
     _resolved: dict[tuple[str, Arch, Arch], BinaryRef] = field(default_factory=dict, repr=False)
     _chains: dict[tuple[Path, Arch], tuple[str, ...]] = field(default_factory=dict, repr=False)
+    app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
+                                                                                          repr=False)
+    """Application folders as each worker architecture resolves them (:mod:`.collectors.folders`)."""
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     """The image's registry opened once, or why it could not be (see collectors/com.py)."""
 

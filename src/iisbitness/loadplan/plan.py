@@ -18,7 +18,7 @@ FastCGI and CGI programs run in their own processes and are not loads of the wor
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from iisbitness.arch import Arch
@@ -407,7 +407,16 @@ class LoadPlan:
     outlook: tuple[PoolOutlook, ...] = ()
     iis6: Iis6Server | None = None
     iisexpress: IisExpressWorkspace | None = None
+    _by_kind: dict[LoadKind, tuple[Load, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[LoadKind, list[Load]] = {}
+        for ld in self.loads:
+            index.setdefault(ld.kind, []).append(ld)
+        object.__setattr__(self, "_by_kind", {k: tuple(v) for k, v in index.items()})
 
     def loads_of(self, *kinds: LoadKind) -> Iterator[Load]:
-        """The loads of the given kinds, in plan order."""
+        """The loads of the given kinds, in plan order (one kind: from an index built once)."""
+        if len(kinds) == 1:
+            return iter(self._by_kind.get(kinds[0], ()))
         return (ld for ld in self.loads if ld.kind in kinds)

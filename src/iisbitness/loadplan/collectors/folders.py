@@ -11,11 +11,19 @@ from iisbitness.model.iis7 import Application, Server
 
 
 def app_folder(ctx: PlanContext, server: Server, app: Application, arch: Arch) -> tuple[str, Path | None] | None:
-    """The application's physical folder as ``(windows path, host folder or None)``; None if unknown."""
+    """The application's physical folder as ``(windows path, host folder or None)``; None if unknown.
+    Cached in ``ctx`` per physical path and architecture (every worker, candidate and re-plan asks)."""
     root = app.root_vdir
     if root is None or not root.physical_path.strip():
         return None
-    expanded, unresolved = expand(root.physical_path, process_environment(server.os_arch, arch, ctx.env_overrides))
+    key = ("app", root.physical_path, server.os_arch, arch)
+    if key not in ctx.app_folders:
+        ctx.app_folders[key] = _app_folder(ctx, server, root.physical_path, arch)
+    return ctx.app_folders[key]
+
+
+def _app_folder(ctx: PlanContext, server: Server, physical_path: str, arch: Arch) -> tuple[str, Path | None] | None:
+    expanded, unresolved = expand(physical_path, process_environment(server.os_arch, arch, ctx.env_overrides))
     if unresolved:
         return None
     win = normalize(expanded).rstrip("\\")
@@ -25,16 +33,18 @@ def app_folder(ctx: PlanContext, server: Server, app: Application, arch: Arch) -
 
 
 def app_bin_folder(ctx: PlanContext, server: Server, app: Application, arch: Arch) -> tuple[str, Path] | None:
-    """The application's ``bin`` folder as ``(windows path, host Path)``, or None when absent."""
+    """The application's ``bin`` folder as ``(windows path, host Path)``, or None when absent. Cached in ``ctx``."""
     root = app.root_vdir
     if root is None or not root.physical_path.strip():
         return None
-    env = process_environment(server.os_arch, arch, ctx.env_overrides)
-    expanded, unresolved = expand(root.physical_path, env)
-    if unresolved:
+    key = ("bin", root.physical_path, server.os_arch, arch)
+    if key not in ctx.app_folders:
+        env = process_environment(server.os_arch, arch, ctx.env_overrides)
+        expanded, unresolved = expand(root.physical_path, env)
+        found = ctx.image.locate(expanded.rstrip("\\/") + "\\bin") if not unresolved else None
+        ok = found is not None and found.host_path is not None and found.host_path.is_dir()
+        ctx.app_folders[key] = (expanded.rstrip("\\/") + "\\bin", found.host_path) if ok and found else None
+    got = ctx.app_folders[key]
+    if got is None or got[1] is None:
         return None
-    win = expanded.rstrip("\\/") + "\\bin"
-    found = ctx.image.locate(win)
-    if found.host_path is None or not found.host_path.is_dir():
-        return None
-    return win, found.host_path
+    return got[0], got[1]
