@@ -9,6 +9,7 @@ per-pool fixes read.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
@@ -23,7 +24,7 @@ from iisbitness.loadplan.plan import (
     Skipped,
     worker_candidates,
 )
-from iisbitness.model.iis7 import AppPool, Server
+from iisbitness.model.iis7 import Application, AppPool, Server
 from iisbitness.model.source import Problem
 
 
@@ -38,12 +39,24 @@ def sort_found(found: Iterable[Found], loads: list[Load], skipped: list[Skipped]
             problems.append(item)
 
 
+@dataclass(frozen=True, slots=True)
+class _PoolPart:
+    """What the collectors found for one pool's worker, and its outlook."""
+
+    loads: tuple[Load, ...]
+    skipped: tuple[Skipped, ...]
+    problems: tuple[Problem, ...]
+    outlook: PoolOutlook
+
+
 def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = COLLECTORS) -> LoadPlan:
     """Build the load plan of ``server``.
 
     Args:
         server: the merged configuration model.
-        ctx: the image and caches (reuse one context to re-plan cheaply).
+        ctx: the image and caches (reuse one context to re-plan cheaply: a pool whose configuration, and
+            the server-wide configuration it reads, are the same objects as in an earlier plan is not
+            collected again).
         collectors: the collectors to run for each worker process.
 
     Returns:
@@ -54,24 +67,53 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
     skipped: list[Skipped] = []
     problems: list[Problem] = []
     idle: list[str] = []
-    per_pool: dict[str, list[Load]] = {}
+    outlook: list[PoolOutlook] = []
     for pool in server.pools:
         apps = server.applications_in(pool)
         if not apps:
             idle.append(pool.name)
             continue
-        process = Process("w3wp.exe", pool.worker_arch(server.os_arch), pool)
-        mine = per_pool.setdefault(pool.name, [])
-        for collect in collectors:
-            sort_found(collect(ctx, server, process, apps), mine, skipped, problems)
-        loads.extend(mine)
-    sort_found(collect_iis_manager(ctx, server), loads, skipped, problems)
+        part = _pool_part(ctx, server, pool, apps, collectors)
+        loads.extend(part.loads)
+        skipped.extend(part.skipped)
+        problems.extend(part.problems)
+        outlook.append(part.outlook)
+    sort_found(_iis_manager(ctx, server), loads, skipped, problems)
     present = [ld for ld in loads if ld.binary.resolved is not None]
     config_only = bool(loads) and not present
-    outlook = tuple(_outlook(ctx, server, pool, collectors, per_pool[pool.name])
-                    for pool in server.pools if pool.name in per_pool)
     return LoadPlan(server, tuple(loads), tuple(skipped), tuple(idle), config_only,
-                    tuple(dict.fromkeys(problems)), outlook)
+                    tuple(dict.fromkeys(problems)), tuple(outlook))
+
+
+def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Application, ...],
+               collectors: tuple[Collector, ...]) -> _PoolPart:
+    # NOTE: collectors read the pool, its applications and, server-wide, the OS architecture, global modules,
+    # the restriction list and (COM) every site's folders; fix edits replace what they change and keep the
+    # rest, so identity of the server-wide parts is a sound key (the objects are held in the memo value).
+    reads = (server.global_modules, server.sites, server.isapi_cgi_restriction, collectors)
+    key = ("pool", pool, apps, server.os_arch, *(id(r) for r in reads))
+    hit = ctx.plans.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], reads, strict=True)) and isinstance(hit[1], _PoolPart):
+        return hit[1]
+    process = Process("w3wp.exe", pool.worker_arch(server.os_arch), pool)
+    mine: list[Load] = []
+    skipped: list[Skipped] = []
+    problems: list[Problem] = []
+    for collect in collectors:
+        sort_found(collect(ctx, server, process, apps), mine, skipped, problems)
+    part = _PoolPart(tuple(mine), tuple(skipped), tuple(problems), _outlook(ctx, server, pool, collectors, mine))
+    ctx.plans[key] = (reads, part)
+    return part
+
+
+def _iis_manager(ctx: PlanContext, server: Server) -> tuple[Found, ...]:
+    key = ("inetmgr", server.os_arch, id(server.sites))
+    hit = ctx.plans.get(key)
+    if hit is not None and hit[0][0] is server.sites and isinstance(hit[1], tuple):
+        return hit[1]
+    found = tuple(collect_iis_manager(ctx, server))
+    ctx.plans[key] = ((server.sites,), found)
+    return found
 
 
 def _outlook(ctx: PlanContext, server: Server, pool: AppPool, collectors: tuple[Collector, ...],

@@ -61,6 +61,9 @@ class PlanContext:
     app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
                                                                                           repr=False)
     """Application folders as each worker architecture resolves them (:mod:`.collectors.folders`)."""
+    plans: dict[tuple[object, ...], tuple[tuple[object, ...], object]] = field(default_factory=dict, repr=False)
+    """Per-pool results of :func:`iisbitness.loadplan.build.build`, keyed by the model objects they read, so
+    that re-planning after a fix that changes one pool re-collects only that pool."""
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     """The image's registry opened once, or why it could not be (see collectors/com.py)."""
 
