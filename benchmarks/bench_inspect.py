@@ -23,7 +23,7 @@ from pathlib import Path
 
 import floors
 import inputs
-from iisbitness.inspect import inspect_paths
+from iisbitness.pe.walk import inspect_paths
 
 
 def best(fn: Callable[[], object], rounds: int) -> float:
