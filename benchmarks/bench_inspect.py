@@ -23,6 +23,7 @@ from pathlib import Path
 
 import floors
 import inputs
+
 from iisbitness.pe.walk import inspect_paths
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from iisbitness.api import scan
-from tests.conftest import apphost, make_image, site
+from tests.conftest import apphost, fixture, make_image, site
 
 POOL64 = '<add name="P64" managedRuntimeVersion="v4.0" />'
 X86_HANDLER = ('<handlers><add name="Legacy" path="*.leg" verb="*" modules="IsapiModule" '
@@ -126,3 +126,18 @@ def test_a_broken_bin_dll_is_an_error(tmp_path: Path) -> None:
     assert [(f.rule, f.severity.label, f.binary) for f in r.findings] == [
         ("binary-invalid", "error", "C:\\s\\bin\\Broken.dll")]
     assert "BadImageFormatException" in r.findings[0].symptom and "'Broken'" in r.findings[0].symptom
+
+
+def test_inspect_lists_every_dll_and_exe_of_a_walk(tmp_path: Path) -> None:
+    """A truncated, zero-filled or empty .dll in a folder is listed with its reason (it breaks the app that
+    loads it); a text file without MZ that is not named like a binary is still left out."""
+    from iisbitness.pe.walk import inspect_paths
+
+    (tmp_path / "zero.dll").write_bytes(b"\0" * 4096)
+    (tmp_path / "empty.exe").write_bytes(b"")
+    (tmp_path / "notes.dat").write_bytes(b"just some text, long enough to be read as a candidate file" * 3)
+    (tmp_path / "good.dll").write_bytes(fixture("managed_anycpu.dll").read_bytes())
+    got = {f.path.name: f for f in inspect_paths([tmp_path])}
+    assert set(got) == {"zero.dll", "empty.exe", "good.dll"}
+    assert got["zero.dll"].image is not None and not got["zero.dll"].image.is_pe
+    assert got["empty.exe"].image is not None and not got["empty.exe"].image.is_pe

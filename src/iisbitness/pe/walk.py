@@ -182,13 +182,24 @@ def _walk(top: Path, seen: set[tuple[int, int]]) -> Iterator[tuple[Path, bool] |
         stack.extend(reversed(subdirs))
 
 
+BINARY_EXTENSIONS = frozenset({".dll", ".exe", ".ocx", ".cpl", ".drv"})
+"""Names a loader is asked to load: listed from a folder walk even when they are not valid PE files
+(a truncated or zero-filled ``.dll`` in ``bin`` breaks an application with 0x800700C1; issue 12)."""
+
+
+def _named_as_binary(path: str | os.PathLike[str]) -> bool:
+    return os.path.splitext(os.fspath(path))[1].lower() in BINARY_EXTENSIONS
+
+
 def _may_be_pe(entry: os.DirEntry[str]) -> bool:
+    if _named_as_binary(entry.name):
+        return True
     if os.path.splitext(entry.name)[1].lower() in SKIP_EXTENSIONS:
         return False
     return entry.stat().st_size >= 64
 
 
 def _no_mz(result: InspectedFile) -> bool:
-    """A walked file that is simply not a binary (no MZ): not worth listing."""
+    """A walked file that is simply not a binary (no MZ, and not named like one): not worth listing."""
     reason = result.image.reason if result.image is not None else None
-    return reason is not None and reason.endswith("no MZ signature")
+    return reason is not None and reason.endswith("no MZ signature") and not _named_as_binary(result.path)
