@@ -77,16 +77,29 @@ def check_edits(findings: Sequence[Finding], targets: Collection[tuple[str, ...]
     return outcome({f.key for f in findings}, set(targets), reanalyse(edits))
 
 
-def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage) -> list[Finding]:
+Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
+"""The application pools (lower-case names) an edit set can change, or None when it can change anything."""
+
+
+def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage, *,
+           scope: Scope | None = None, reanalyse_pools: Reanalyse | None = None) -> list[Finding]:
     """Return ``findings`` with each fix verified, rejected, or (IIS 6) offered with what it breaks.
 
     Args:
         findings: the findings of the server as analysed now.
         reanalyse: re-runs the analysis on a copy of the model with the edits made.
         breakage: the generation's policy for fixes that break something else.
+        scope: which pools an edit set can change (:func:`iisbitness.model.edits.touched_pools`).
+        reanalyse_pools: like ``reanalyse``, but returns only the findings of the pools ``scope`` names
+            (the other pools' loads are the same objects before and after, so their findings cannot
+            change); used for a fix whose finding is in one of those pools, so that verifying a
+            per-pool fix costs that pool, not the server (issue 11).
+
+    Only what the comparison needs is kept per edit set (the keys after, and the new findings), so
+    memory stays bounded however many fixes a large server offers.
     """
     baseline = {f.key for f in findings}
-    cache: dict[tuple[Edit, ...], list[Finding]] = {}
+    cache: dict[tuple[tuple[Edit, ...], bool], tuple[frozenset[tuple[str, ...]], tuple[Finding, ...]]] = {}
     out: list[Finding] = []
     for finding in findings:
         kept: list[Fix] = []
@@ -95,13 +108,18 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             if not fix.edits:
                 kept.append(fix)
                 continue
-            if fix.edits not in cache:
-                cache[fix.edits] = reanalyse(fix.edits)
-            result = outcome(baseline, {finding.key}, cache[fix.edits])
-            if result.remaining:
+            pools = scope(fix.edits) if scope is not None and reanalyse_pools is not None else None
+            scoped = pools is not None and finding.pool is not None and finding.pool.lower() in pools
+            key = (fix.edits, scoped)
+            if key not in cache:
+                after = (reanalyse_pools if scoped and reanalyse_pools is not None else reanalyse)(fix.edits)
+                result = outcome(baseline, (), after)
+                cache[key] = (frozenset(a.key for a in after), result.added)
+            after_keys, added = cache[key]
+            if finding.key in after_keys:
                 rejected.append(RejectedFix(fix.summary, "re-analysis with this change still shows the problem"))
                 continue
-            new = list(result.added)
+            new = list(added)
             if not new:
                 kept.append(replace(fix, verified=True))
             elif breakage is Breakage.REJECT:

@@ -223,3 +223,18 @@ def apply_all_iisexpress(workspace: IisExpressWorkspace, edits: tuple[Edit, ...]
                         else ArchFrom.LAUNCH_PROFILE, reason=f"changed by the fix to {e.arch.value}")
                 if p.name.lower() == e.project.lower() else p for p in projects)
     return replace(workspace, server=apply_all(workspace.server, edits), projects=projects)
+
+
+def touched_pools(edits: tuple[Edit, ...]) -> frozenset[str] | None:
+    """The application pools (lower-case names) ``edits`` can change, or None when they can change any load
+    (a global module's or filter's preCondition, an IIS 6 or IIS Express switch). Flipping a pool changes only
+    its worker; moving applications to a new pool changes the pool they leave and the new one."""
+    pools: set[str] = set()
+    for e in edits:
+        if isinstance(e, SetPoolArch):
+            pools.add(e.pool.lower())
+        elif isinstance(e, MoveToNewPool):
+            pools.update((e.like_pool.lower(), e.new_pool.lower()))
+        else:
+            return None
+    return frozenset(pools)

@@ -30,7 +30,7 @@ from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import LoadPlan
-from iisbitness.model.edits import Edit
+from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.store import SqliteFactStore
@@ -93,6 +93,18 @@ def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] |
             if problems is not None:
                 problems.append(Problem("(iisbitness)", None, f"rule {r.id} failed: {type(e).__name__}: {e}"))
     return sorted(out, key=lambda f: f.sort_key)
+
+
+def _of_pools(plan: LoadPlan, edits: tuple[Edit, ...]) -> LoadPlan:
+    """``plan`` with only the loads, skips and outlooks of the pools ``edits`` touch (see ``verify``)."""
+    pools = touched_pools(edits)
+    if pools is None:
+        return plan
+    return replace(plan, loads=tuple(ld for ld in plan.loads if ld.process.pool is not None
+                                     and ld.process.pool.name.lower() in pools),
+                   skipped=tuple(s for s in plan.skipped if s.process.pool is not None
+                                 and s.process.pool.name.lower() in pools),
+                   outlook=tuple(o for o in plan.outlook if o.pool.lower() in pools))
 
 
 def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
@@ -267,7 +279,9 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
     findings = run_rules(plan, rules, problems)
     if options.progress:
         options.progress("verifying fixes")
-    findings = verify(findings, lambda edits: run_rules(backend.edited(edits).plan(ctx), rules), backend.breakage)
+    findings = verify(findings, lambda edits: run_rules(backend.edited(edits).plan(ctx), rules), backend.breakage,
+                      scope=touched_pools,
+                      reanalyse_pools=lambda edits: run_rules(_of_pools(backend.edited(edits).plan(ctx), edits), rules))
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
     return Report(
