@@ -229,7 +229,7 @@ def _read_dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, st
                 yield name, "delay-import"
     if image.is_managed:
         try:
-            info = facts.assembly(link.path)
+            info = facts.assembly(link.path, keep=False)
         except ImageReadError:
             return
         for ref in info.assembly_refs:

@@ -116,9 +116,17 @@ class BinaryFacts:
         """The native imports of ``path`` (:func:`iisbitness.pe.imports.read_imports`). Raises ImageReadError."""
         return self._get("imports", path, read_imports, Imports)
 
-    def assembly(self, path: Path) -> AssemblyInfo:
-        """The .NET metadata of ``path`` (:func:`iisbitness.pe.metadata.read_assembly_info`). Raises ImageReadError."""
-        return self._get("assembly", path, read_assembly_info, AssemblyInfo)
+    def assembly(self, path: Path, *, keep: bool = True) -> AssemblyInfo:
+        """The .NET metadata of ``path`` (:func:`iisbitness.pe.metadata.read_assembly_info`). Raises ImageReadError.
+
+        ``keep=False``: forget it once returned (the dependency search keeps only the names it needs,
+        in :attr:`deps`; a server of 100,000 assemblies would otherwise hold every reference list).
+        """
+        try:
+            return self._get("assembly", path, read_assembly_info, AssemblyInfo)
+        finally:
+            if not keep:
+                self._memo.pop(("assembly", path), None)
 
     def seed(self, path: Path, image: PeImage, assembly: AssemblyInfo | None = None) -> None:
         """Remember facts a caller read itself (``inspect`` reads headers and metadata in one open)."""

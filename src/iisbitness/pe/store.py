@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Self
 
@@ -70,25 +71,38 @@ class SqliteFactStore:
         self.close()
 
     def _open(self) -> sqlite3.Connection:
-        try:
-            return self._connect()
-        except sqlite3.DatabaseError as e:
-            aside = self.path.with_name(self.path.name + ".corrupt")
-            try:
-                os.replace(self.path, aside)
-                for suffix in ("-wal", "-shm"):
-                    extra = self.path.with_name(self.path.name + suffix)
-                    if extra.exists():
-                        os.replace(extra, aside.with_name(aside.name + suffix))
-            except OSError as move:
-                raise CacheError(f"{self.path}: not a usable cache ({e}), and it cannot be moved aside: {move}") from e
-            self.notes.append(f"was not a usable cache ({e}): moved to {aside.name} and rebuilt")
+        # NOTE: "database is locked" (an OperationalError) while another scan creates the file or switches it
+        # to WAL is not damage: wait and try again; only a file that is not a database, or fails its integrity
+        # check, is moved aside (moving a live cache would pull it from under the other scan).
+        for _ in range(100):
             try:
                 return self._connect()
-            except sqlite3.Error as again:
-                raise CacheError(f"{self.path}: cannot create a cache: {again}") from again
-        except sqlite3.Error as e:
-            raise CacheError(f"{self.path}: cannot open the cache: {e}") from e
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise CacheError(f"{self.path}: cannot open the cache: {e}") from e
+                time.sleep(0.05)
+            except sqlite3.DatabaseError as e:
+                return self._rebuild(e)
+            except sqlite3.Error as e:
+                raise CacheError(f"{self.path}: cannot open the cache: {e}") from e
+        raise CacheError(f"{self.path}: cannot open the cache: another scan keeps it locked")
+
+    def _rebuild(self, e: sqlite3.DatabaseError) -> sqlite3.Connection:
+        """Move a damaged cache aside and start an empty one."""
+        aside = self.path.with_name(self.path.name + ".corrupt")
+        try:
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                extra = self.path.with_name(self.path.name + suffix)
+                if extra.exists():
+                    os.replace(extra, aside.with_name(aside.name + suffix))
+        except OSError as move:
+            raise CacheError(f"{self.path}: not a usable cache ({e}), and it cannot be moved aside: {move}") from e
+        self.notes.append(f"was not a usable cache ({e}): moved to {aside.name} and rebuilt")
+        try:
+            return self._connect()
+        except sqlite3.Error as again:
+            raise CacheError(f"{self.path}: cannot create a cache: {again}") from again
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
