@@ -77,3 +77,8 @@ def test_demo_images_map_validates(tmp_path: Path) -> None:
         data = json.loads(res.output)
         jsonschema.validate(data, SCHEMA)
         assert data["loads"] and data["summary"]["loads"] > 0
+
+
+def test_loads_refuses_formats_it_does_not_have(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["scan", str(_image(tmp_path)), "--loads", "--format", "sarif"])
+    assert res.exit_code == 2 and "--loads" in res.output

@@ -145,6 +145,8 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;
                 2 the input could not be read (the message names the file).
     """
+    if show_loads and fmt not in (OutputFormat.TEXT.value, OutputFormat.JSON.value):
+        raise click.UsageError("--loads prints the load map as text or json (--format text|json)")
     if image is None and sys.platform != "win32":
         _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness scan IMAGE)")
     if image is not None and not image.is_dir():
