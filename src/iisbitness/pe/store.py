@@ -158,6 +158,7 @@ class SqliteFactStore:
         except sqlite3.Error as e:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
+            self._pending.clear()  # NOTE: reported once; closing does not try (and fail) again
             raise CacheError(f"{self.path}: cannot write the cache: {e}") from e
         self._pending.clear()
 
