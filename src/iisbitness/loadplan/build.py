@@ -102,8 +102,7 @@ def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Appl
     for collect in collectors:
         sort_found(collect(ctx, server, process, apps), mine, skipped, problems)
     part = _PoolPart(tuple(mine), tuple(skipped), tuple(problems), _outlook(ctx, server, pool, collectors, mine))
-    if ctx.remember_plans:
-        ctx.plans[key] = (reads, part)
+    ctx.plans[key] = (reads, part)
     return part
 
 

@@ -64,9 +64,6 @@ class PlanContext:
     plans: dict[tuple[object, ...], tuple[tuple[object, ...], object]] = field(default_factory=dict, repr=False)
     """Per-pool results of :func:`iisbitness.loadplan.build.build`, keyed by the model objects they read, so
     that re-planning after a fix that changes one pool re-collects only that pool."""
-    remember_plans: bool = True
-    """Store new per-pool results in :attr:`plans`; turned off after the scan's own plan, so that the pools a
-    fix would change (verification) are not kept for a server of thousands of pools."""
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     """The image's registry opened once, or why it could not be (see collectors/com.py)."""
 

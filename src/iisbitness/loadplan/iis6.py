@@ -20,7 +20,7 @@ import re
 
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import (
-    FilterAt,
+    Iis6IsapiFilter,
     Load,
     LoadKind,
     LoadPlan,
@@ -72,7 +72,7 @@ def _filter_loads(ctx: PlanContext, server: Iis6Server, process: Process, site_i
             done.add(key)
             level = "global (/LM/W3SVC/Filters)" if f.site_id is None else f"site {site} ({f.location.rsplit('/', 1)[0]})"
             loads.append(Load(process, LoadKind.ISAPI_FILTER, f.name, ctx.resolve(f.path, server.os_arch, process.arch),
-                              f.source, FilterAt(f, level), site=site))
+                              f.source, Iis6IsapiFilter(f, level), site=site))
     return loads
 
 

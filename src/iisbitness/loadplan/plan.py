@@ -174,8 +174,9 @@ class BinFile:
     copies: tuple[NativeCopy, ...] = ()
 
 
-class HostingLayout(str, Enum):
-    """How an in-process ASP.NET Core app brings its runtime (facts D6)."""
+class DeploymentMode(str, Enum):
+    """How an in-process ASP.NET Core app brings its runtime: a self-contained deployment or a
+    framework-dependent one (".NET application publishing overview"; facts D6)."""
 
     SELF_CONTAINED = "self-contained"
     FRAMEWORK_DEPENDENT = "framework-dependent"
@@ -214,15 +215,15 @@ class AspNetCoreHost:
         config: the app's ``system.webServer/aspNetCore`` element.
         app_folder: the application's folder (Windows path).
         role: ``app host``, ``runtime``, ``in-process request handler`` or ``hostfxr``.
-        layout: self-contained or framework-dependent; None for the request handler, which either
-            layout may carry.
+        deployment: self-contained or framework-dependent deployment; None for the request handler,
+            which either deployment may carry.
         runtime: for a framework-dependent app, the ``dotnet`` install check.
     """
 
     config: AspNetCore
     app_folder: str
     role: str
-    layout: HostingLayout | None = None
+    deployment: DeploymentMode | None = None
     runtime: RuntimeCheck | None = None
 
 
@@ -245,7 +246,7 @@ class ComServer:
 
 
 @dataclass(frozen=True, slots=True)
-class FilterAt:
+class Iis6IsapiFilter:
     """An IIS 6 ISAPI filter with the level it is configured at (facts D3, G4).
 
     Attributes:
@@ -270,7 +271,7 @@ class ScriptMapGroup:
     applications: tuple[str, ...]
 
 
-Entry = GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | FilterAt | ScriptMapGroup
+Entry = GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | Iis6IsapiFilter | ScriptMapGroup
 """The configuration entry (or, for bin files, the probing rule) behind a load."""
 
 

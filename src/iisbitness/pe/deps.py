@@ -37,7 +37,6 @@ Raises:
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -263,7 +262,3 @@ class _Finder:
                 if real is not None:
                     return folder / real
         return None
-
-
-def _key(path: Path) -> str:
-    return os.path.normcase(os.path.realpath(path)).lower()

@@ -105,9 +105,7 @@ class BinaryFacts:
         image, assembly, error = read_image_and_assembly(path)
         if ("assembly", path) not in self._memo and image.is_managed:
             if assembly is not None:
-                self._memo[("assembly", path)] = assembly
-                if self._store is not None and (identity := FileIdentity.of(path)) is not None:
-                    self._store.put(str(path), "assembly", identity, assembly)
+                self._memo[("assembly", path)] = assembly  # NOTE: stored too, by _load, with the same identity
             elif error is not None:
                 self._memo[("assembly", path)] = ImageReadError(error)
         return image
@@ -194,4 +192,7 @@ class BinaryFacts:
             self._on_read(path)
         if identity is not None and self._store is not None:
             self._store.put(str(path), kind, identity, fact)
+            seeded = self._memo.get(("assembly", path)) if kind == "image" else None
+            if isinstance(seeded, AssemblyInfo):
+                self._store.put(str(path), "assembly", identity, seeded)
         return fact

@@ -62,18 +62,17 @@ def stops_pool(plan: LoadPlan, pool: str) -> bool:
                for ld in plan.loads_of(LoadKind.GLOBAL_MODULE))
 
 
-def flip_fix(plan: LoadPlan, load: Load, pool_stopped: bool = False) -> Fix | None:
+def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:
     """Running the pool at an architecture the binary fits, when one exists. When a global module stops the
-    pool (``pool_stopped``, or seen in the plan), the fix also starts it; every flip of one pool is then the same
-    fix, whichever finding offers it (IIS Express: the project's iisexpress.exe bitness,
-    :func:`iisbitness.fixes.iisexpress.flip`)."""
+    pool (:func:`stops_pool`), the fix also starts it; every flip of one pool is then the same fix, whichever
+    finding offers it (IIS Express: the project's iisexpress.exe bitness, :func:`iisbitness.fixes.iisexpress.flip`)."""
     if plan.iisexpress is not None:
         return iisexpress.flip(plan.iisexpress, load, plan.server.os_arch)
     pool = load.process.pool
     arches = load.binary.arches
     if pool is None or arches is None:
         return None
-    stopped = pool_stopped or stops_pool(plan, pool.name)
+    stopped = stops_pool(plan, pool.name)
     for arch in worker_candidates(plan.server.os_arch):
         if arch is not load.process.arch and arch in arches:
             return flip_pool(pool.name, arch, plan.server.os_arch, stopped)

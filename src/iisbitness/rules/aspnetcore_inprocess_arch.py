@@ -11,7 +11,7 @@ from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import APPCMD
-from iisbitness.loadplan.plan import AspNetCoreHost, HostingLayout, Load, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import AspNetCoreHost, DeploymentMode, Load, LoadKind, LoadPlan
 from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
 RID = {Arch.X86: "win-x86", Arch.X64: "win-x64", Arch.ARM64: "win-arm64"}
@@ -48,7 +48,7 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
         files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld)}" for ld in loads)
         entry = first.entry
         assert isinstance(entry, AspNetCoreHost)
-        model = (entry.layout or HostingLayout.SELF_CONTAINED).value
+        model = (entry.deployment or DeploymentMode.SELF_CONTAINED).value
         cause = (f"{first.process.describe()} hosts '{first.site}{first.application}' in process "
                  f"(hostingModel=\"{entry.config.hosting_model}\", processPath=\"{entry.config.process_path}\", "
                  f"{model}), so ANCM loads the app's runtime into the worker: {files}. "

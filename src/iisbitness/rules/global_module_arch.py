@@ -46,6 +46,6 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
             mismatch_cause(load, "global module"),
-            fixes(restrict, flip_fix(plan, load, pool_stopped=plan.iisexpress is None),
+            fixes(restrict, flip_fix(plan, load),
                   build_fix(load, "global module")),
         )

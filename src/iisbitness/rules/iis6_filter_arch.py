@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.loadplan.plan import FilterAt, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import Iis6IsapiFilter, LoadKind, LoadPlan
 from iisbitness.rules._common import fixes, mismatch_cause, mismatches
 from iisbitness.rules._iis6 import aspnet_fix, bitness_fixes, build_advice
 
@@ -30,7 +30,7 @@ def iis6_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
         else:
             symptom = ("W3SVC does not start: \"System error 193 has occurred. *** is not a valid Win32 application.\"; "
                        f"the event log shows \"Could not load all ISAPI filters for site/service\" for '{path}'.")
-        assert isinstance(load.entry, FilterAt)
+        assert isinstance(load.entry, Iis6IsapiFilter)
         cause = mismatch_cause(load, f"the {load.entry.level} ISAPI filter")
         yield Finding.for_load(
             load, iis6_filter_arch.id, iis6_filter_arch.severity, symptom, cause,

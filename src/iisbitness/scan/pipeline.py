@@ -275,7 +275,6 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
     if options.progress:
         options.progress("reading binaries")
     plan = backend.plan(ctx)
-    ctx.remember_plans = False  # NOTE: re-plans reuse the scan's pools; their own variants are not kept
     problems: list[Problem] = list(backend.problems) + list(plan.problems) + notes
     findings = run_rules(plan, rules, problems)
     if options.progress:

@@ -27,7 +27,7 @@ from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import (
     AspNetCoreHost,
     BinaryRef,
-    HostingLayout,
+    DeploymentMode,
     Load,
     LoadKind,
     Process,
@@ -152,7 +152,7 @@ def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app
         binary = BinaryRef(ntpath.join(root_win, "dotnet.exe"), ntpath.join(root_win, "dotnet.exe"), None, None)
     runtime = RuntimeCheck(root_win, status, installed, shown, needs, roll, frozenset(fits_at), anywhere)
     yield Load(process, LoadKind.ASPNETCORE, "hostfxr.dll", binary, anc.source,
-               AspNetCoreHost(anc, win_folder, "hostfxr", HostingLayout.FRAMEWORK_DEPENDENT, runtime),
+               AspNetCoreHost(anc, win_folder, "hostfxr", DeploymentMode.FRAMEWORK_DEPENDENT, runtime),
                site=app.site, application=app.path)
 
 
@@ -183,10 +183,10 @@ def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
             yield from _framework_dependent(ctx, server, process, app, anc, folder, win)
             continue
         yield Load(process, LoadKind.ASPNETCORE, ntpath.basename(exe), ctx.resolve(exe, server.os_arch, process.arch),
-                   anc.source, AspNetCoreHost(anc, win, "app host", HostingLayout.SELF_CONTAINED),
+                   anc.source, AspNetCoreHost(anc, win, "app host", DeploymentMode.SELF_CONTAINED),
                    site=app.site, application=app.path)
         for name, host in local:
             if host is not None and name != "aspnetcorev2_inprocess.dll":
                 yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(win, name), server.os_arch,
-                           process.arch), anc.source, AspNetCoreHost(anc, win, "runtime", HostingLayout.SELF_CONTAINED),
+                           process.arch), anc.source, AspNetCoreHost(anc, win, "runtime", DeploymentMode.SELF_CONTAINED),
                            site=app.site, application=app.path)

@@ -33,18 +33,11 @@ def _app_folder(ctx: PlanContext, server: Server, physical_path: str, arch: Arch
 
 
 def app_bin_folder(ctx: PlanContext, server: Server, app: Application, arch: Arch) -> tuple[str, Path] | None:
-    """The application's ``bin`` folder as ``(windows path, host Path)``, or None when absent. Cached in ``ctx``."""
-    root = app.root_vdir
-    if root is None or not root.physical_path.strip():
+    """The application's ``bin`` folder as ``(windows path, host Path)``, or None when the image has none."""
+    where = app_folder(ctx, server, app, arch)
+    if where is None or where[1] is None:
         return None
-    key = ("bin", root.physical_path, server.os_arch, arch)
-    if key not in ctx.app_folders:
-        env = process_environment(server.os_arch, arch, ctx.env_overrides)
-        expanded, unresolved = expand(root.physical_path, env)
-        found = ctx.image.locate(expanded.rstrip("\\/") + "\\bin") if not unresolved else None
-        ok = found is not None and found.host_path is not None and found.host_path.is_dir()
-        ctx.app_folders[key] = (expanded.rstrip("\\/") + "\\bin", found.host_path) if ok and found else None
-    got = ctx.app_folders[key]
-    if got is None or got[1] is None:
+    found = ctx.image.find_child(where[1], "bin")
+    if found is None or not found.is_dir():
         return None
-    return got[0], got[1]
+    return where[0] + "\\bin", found
