@@ -24,11 +24,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from evtx import PyEvtxParser
+from floors import best
 from lxml import etree
 
 from iisbitness.explain.events import _PARSER, _event, read_events
@@ -38,15 +37,6 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "evtx"
 CLI = "from iisbitness.cli import main; main(prog_name='iisbitness')"
 
-
-def best(fn: Callable[[], object], rounds: int) -> float:
-    """Fastest of ``rounds`` calls, in seconds."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def library_only(path: Path) -> int:

@@ -17,24 +17,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import floors
 import inputs
+from floors import best
 
 from iisbitness.pe.walk import inspect_paths
-
-
-def best(fn: Callable[[], object], rounds: int) -> float:
-    """Best wall time of ``rounds`` calls."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from iisbitness.pe.clr import has_clr_header, read_cor20
@@ -78,3 +79,13 @@ def walk(top: Path) -> list[Path]:
                 elif e.is_file():
                     out.append(Path(e.path))
     return out
+
+
+def best(fn: Callable[[], object], rounds: int) -> float:
+    """Fastest wall time of ``rounds`` calls of ``fn``, in seconds."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
