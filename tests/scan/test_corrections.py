@@ -51,9 +51,12 @@ def test_global_module_fixes_start_the_stopped_pool(tmp_path: Path) -> None:
     assert pre.powershell[-1] == "Start-WebAppPool -Name 'P64'"
     flip = next(fx for fx in f.fixes if fx.summary.startswith("Run application pool 'P64'"))
     assert flip.verified is True
-    assert flip.commands[-2:] == ('%windir%\\system32\\inetsrv\\appcmd.exe recycle apppool "P64"', START_P64)
-    assert flip.powershell[-1] == "Start-WebAppPool -Name 'P64'"
-    assert flip.note is not None and "a recycle does not start a stopped pool" in flip.note
+    # NOTE: set, then start; no recycle: recycling a stopped pool fails (0x80070426), starting it applies the change
+    assert flip.commands == ('%windir%\\system32\\inetsrv\\appcmd.exe set apppool "P64" /enable32BitAppOnWin64:true',
+                             START_P64)
+    assert flip.powershell[-2:] == ("Set-ItemProperty 'IIS:\\AppPools\\P64' -Name enable32BitAppOnWin64 -Value $true",
+                                    "Start-WebAppPool -Name 'P64'")
+    assert flip.note is not None and "a recycle would fail on a stopped pool" in flip.note
 
 
 def test_flip_for_a_500_cause_only_recycles(tmp_path: Path) -> None:

@@ -41,8 +41,11 @@ def _arch_words(arch: Arch) -> str:
     return {Arch.X86: "32-bit (x86)", Arch.X64: "64-bit (x64)", Arch.ARM64: "native ARM64"}[arch]
 
 
-def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(appcmd lines, PowerShell lines)`` that make ``pool``'s worker run as ``arch``."""
+def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch, *,
+                       recycle: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(appcmd lines, PowerShell lines)`` that make ``pool``'s worker run as ``arch``; ``recycle`` ends them
+    with a recycle (leave it out for a stopped pool: recycling one fails with 0x80070426, "The service has
+    not been started")."""
     e32 = "true" if arch is Arch.X86 else "false"
     cmds = [f'{APPCMD} set apppool "{pool}" /enable32BitAppOnWin64:{e32}']
     ps = ["Import-Module WebAdministration",
@@ -51,8 +54,9 @@ def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch) -> tuple[tuple[str,
         emu = "false" if arch is Arch.ARM64 else "true"
         cmds.append(f'{APPCMD} set apppool "{pool}" /enableEmulationOnWinArm64:{emu}')
         ps.append(f"Set-ItemProperty {_pool_item(pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
-    cmds.append(f'{APPCMD} recycle apppool "{pool}"')
-    ps.append(f"Restart-WebAppPool -Name {_ps_quote(pool)}")
+    if recycle:
+        cmds.append(f'{APPCMD} recycle apppool "{pool}"')
+        ps.append(f"Restart-WebAppPool -Name {_ps_quote(pool)}")
     return tuple(cmds), tuple(ps)
 
 
@@ -61,14 +65,14 @@ def start_pool_commands(pool: str) -> tuple[str, str]:
     return f'{APPCMD} start apppool /apppool.name:"{pool}"', f"Start-WebAppPool -Name {_ps_quote(pool)}"
 
 
-START_NOTE = ("Rapid-fail protection has stopped the pool (WAS event 5002); a recycle does not start a stopped "
-              "pool, so the last command starts it (on a pool that is still running, the recycle applies the "
-              "change and the start only reports that it is already started).")
+START_NOTE = ("Rapid-fail protection has stopped the pool (WAS event 5002) and a configuration change does not "
+              "start it, so the last command does (with the new setting; a recycle would fail on a stopped pool).")
 
 
 def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False) -> Fix:
-    """Fix: run pool ``pool`` as ``arch``; ``pool_stopped``: the cause stops the pool (503), so start it."""
-    cmds, ps = pool_arch_commands(pool, arch, os_arch)
+    """Fix: run pool ``pool`` as ``arch``; ``pool_stopped``: the cause stops the pool (503), so start it
+    (instead of recycling it)."""
+    cmds, ps = pool_arch_commands(pool, arch, os_arch, recycle=not pool_stopped)
     note = "Every application in the pool then runs at that architecture."
     if pool_stopped:
         start, ps_start = start_pool_commands(pool)
