@@ -63,6 +63,10 @@ class Fix:
 
     Attributes:
         summary: one sentence.
+        label: a few words (at most about 40 characters) naming the change for a finding's ``fix`` line in
+            text output, where the finding already names the binary, the pool and the process, e.g.
+            ``preCondition="bitness32"`` or ``run the pool as 32-bit (x86)``; equal labels of one cause are
+            listed once with their numbers.
         commands: copy-pasteable commands for cmd.exe (appcmd, adsutil.vbs, regsvr32, ...), in order.
         powershell: the same change as PowerShell (WebAdministration) lines, in order; may be empty.
         edits: the configuration edits the commands make, checked against the model.
@@ -74,6 +78,7 @@ class Fix:
     """
 
     summary: str
+    label: str
     commands: tuple[str, ...] = ()
     powershell: tuple[str, ...] = ()
     edits: tuple[Edit, ...] = ()

@@ -227,7 +227,7 @@ def test_fixes_that_pass_alone_but_conflict_together_are_not_combined() -> None:
     def finding(pool: str, edit: SetPoolArch) -> Finding:
         return Finding(RuleId("managed-assembly-arch"), Severity.ERROR, Evidence.READ, pool, "S", "/", "w3wp.exe",
                        Arch.X64, f"C:\\{pool}.dll", None, (Arch.X86,), None, "s", "c",
-                       fixes=(Fix("flip " + pool, edits=(edit,), verified=True),))
+                       fixes=(Fix("flip " + pool, "flip", edits=(edit,), verified=True),))
 
     e1, e2 = SetPoolArch("A", Arch.X86), SetPoolArch("B", Arch.X86)
     f1, f2 = finding("A", e1), finding("B", e2)

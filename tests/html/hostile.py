@@ -20,7 +20,7 @@ def hostile_report() -> Report:
         pool=pool, site=f"Site{EVIL}", application="/", process="w3wp.exe", process_arch=Arch.X64,
         binary=f"C:\\x\\{EVIL}.dll", resolved=f"x/{EVIL}.dll", binary_arch=(Arch.X86,),
         config=ConfigSource(f"web{EVIL}.config", 3), symptom=f"HTTP 503 in pool '{pool}' {EVIL}",
-        cause=f"because {EVIL}", fixes=(Fix(summary=f"fix {EVIL}", commands=(f"appcmd {EVIL}",),
+        cause=f"because {EVIL}", fixes=(Fix(summary=f"fix {EVIL}", label=f"label {EVIL}", commands=(f"appcmd {EVIL}",),
                                             powershell=(f"Set-Item {EVIL}",), verified=True, note=EVIL),),
         rejected_fixes=(RejectedFix(EVIL, EVIL),),
     )

@@ -64,17 +64,45 @@ def test_text_keeps_every_finding_pool_and_fix() -> None:
             assert p["name"] in text
         for f in doc["findings"]:
             assert f["rule"] in text and (f["binary"] or "") in text
-            if f["config"]:
+            if f["config"] and f["config"] != {"file": f["resolved"], "line": None}:  # NOTE: a bin file: its binary
                 assert f"{f['config']['file']}" in text
             if f["pool"]:
                 assert f["pool"] in text
             for fix in f["fixes"]:
-                assert " ".join(fix["summary"].split()) in flat
+                if not fix["commands"]:  # NOTE: advice is printed in full; a command fix is named by its label
+                    assert " ".join(fix["summary"].split()) in flat
                 for c in fix["commands"]:
                     assert c in text
                 for c in fix["powershell"]:
                     assert c in ps
-    assert len(text.splitlines()) < 392 * 0.55  # 392 lines before issue 14
+    for report in (scan(d) for d in demo_images()):
+        for f in report.findings:
+            for fix in f.fixes:
+                assert fix.label in flat  # NOTE: on the finding's fix line
+    assert len(text.splitlines()) <= 392 * 0.42  # 392 lines before issue 14
+
+
+def test_fix_line_names_each_fix_and_groups_equal_labels() -> None:
+    """A cause's fixes are listed by label; one pool flip per pool shares a label and a number range."""
+    text = scan_text.render(scan(DEMO / "contoso-iis10"), options=scan_text.TextOptions(width=200))
+    fix_line = next(ln for ln in text.splitlines() if ln.startswith("  fix ") and "bitness32" in ln)
+    assert fix_line.split(None, 1)[1] == ('[1] preCondition="bitness32" (verified); [2]-[7] run the pool as 32-bit '
+                                          '(verified); [8] an x64 build of the global module')
+
+
+def test_fix_numbers() -> None:
+    assert scan_text.numbers((7, 2, 3, 4)) == "[2]-[4] [7]"
+    assert scan_text.numbers((2, 3, 9)) == "[2] [3] [9]"
+
+
+def test_verbose_text_holds_every_fix_summary_and_note() -> None:
+    docs = json.loads(CliRunner().invoke(main, ["demo", "--format", "json"]).output)
+    flat = " ".join(CliRunner().invoke(main, ["demo", "--no-color", "-v"]).output.split())
+    for doc in docs:
+        for f in doc["findings"]:
+            for fix in f["fixes"]:
+                assert " ".join(fix["summary"].split()) in flat
+                assert fix["note"] is None or " ".join(fix["note"].split()) in flat
 
 
 def test_verbose_text_holds_every_symptom_and_cause() -> None:
@@ -97,7 +125,8 @@ def test_line_count_and_width(tmp_path: Path) -> None:
     text = scan_text.render(report, options=scan_text.TextOptions(width=80))
     for line in text.splitlines():
         words = line.split()
-        assert (len(line) <= 80 or line.strip() in commands or line.startswith(("POOL ", "iisbitness scan"))
+        command = line.strip().split("] ", 1)[-1] if line.lstrip().startswith("[") else line.strip()
+        assert (len(line) <= 80 or command in commands or line.startswith(("POOL ", "iisbitness scan"))
                 or (words and words[0] in pools)), line
 
 

@@ -41,6 +41,11 @@ def _arch_words(arch: Arch) -> str:
     return {Arch.X86: "32-bit (x86)", Arch.X64: "64-bit (x64)", Arch.ARM64: "native ARM64"}[arch]
 
 
+def _short_arch_words(arch: Arch, os_arch: Arch) -> str:
+    """``32-bit`` / ``64-bit`` for a label; on ARM64 Windows, where 64-bit is x64 or ARM64, the long words."""
+    return _arch_words(arch) if os_arch is Arch.ARM64 else f"{arch.bits}-bit"
+
+
 def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch, *,
                        recycle: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(appcmd lines, PowerShell lines)`` that make ``pool``'s worker run as ``arch``; ``recycle`` ends them
@@ -79,6 +84,7 @@ def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False) 
         cmds, ps, note = cmds + (start,), ps + (ps_start,), note + " " + START_NOTE
     return Fix(
         summary=f"Run application pool '{pool}' as {_arch_words(arch)}",
+        label=f"run the pool as {_short_arch_words(arch, os_arch)}",
         commands=cmds,
         powershell=ps,
         edits=(SetPoolArch(pool, arch),),
@@ -99,6 +105,7 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
     stopped = ", ".join(f"'{p}'" for p in stopped_pools)
     return Fix(
         summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
+        label=f'preCondition="{precondition}"',
         commands=(
             f'{APPCMD} set config -section:system.webServer/globalModules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
             f'{APPCMD} set config -section:system.webServer/modules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
@@ -127,6 +134,7 @@ def filter_precondition(name: str, precondition: str, site: str | None) -> Fix:
     pspath = "MACHINE/WEBROOT/APPHOST" + (f"/{site}" if site else "")
     return Fix(
         summary=f"Load ISAPI filter '{name}' only in workers it fits: preCondition=\"{precondition}\"",
+        label=f'preCondition="{precondition}"',
         commands=(
             f'{APPCMD} set config {where}-section:system.webServer/isapiFilters /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
         ),
@@ -160,6 +168,7 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     names = ", ".join(f"{s}{p}" for s, p in apps)
     return Fix(
         summary=f"Move {names} to a new {_arch_words(arch)} pool '{new_pool}'",
+        label=f"a new {_short_arch_words(arch, os_arch)} pool for {'the app' if len(apps) == 1 else 'the apps'}",
         commands=tuple(cmds),
         powershell=tuple(ps),
         edits=(MoveToNewPool(apps, new_pool, arch, like_pool),),

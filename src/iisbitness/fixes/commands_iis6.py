@@ -66,6 +66,7 @@ def switch_workers(server: Iis6Server, arch: Arch) -> Fix:
     return Fix(
         summary=f"Run every IIS 6 worker process as {'32-bit (x86, WOW64)' if to32 else '64-bit'}: "
                 f"Enable32bitAppOnWin64 {1 if to32 else 0} and ASP.NET from {FRAMEWORK_FOLDER[arch]}",
+        label=f"every worker as {'32-bit (WOW64)' if to32 else '64-bit'}",
         commands=tuple(cmds),
         edits=(SetWow64(to32), RegisterAspNet(arch)),
         note="IIS 6 runs all workers at one bitness: this affects every site and application pool. aspnet_regiis -i "
@@ -80,6 +81,7 @@ def worker_isolation() -> Fix:
     """Fix: leave IIS 5 isolation mode (filters and applications then run in w3wp.exe)."""
     return Fix(
         summary="Switch IIS to worker process isolation mode (IIs5IsolationModeEnabled 0)",
+        label="worker process isolation mode",
         commands=(f"{ADSUTIL} SET W3SVC/IIs5IsolationModeEnabled 0", "net stop http /y", "net start w3svc"),
         edits=(SetIsolation5(False),),
         note="Applications that rely on IIS 5 mode (in-process state shared with inetinfo.exe, ISAPI filters that "
@@ -92,6 +94,7 @@ def reregister_aspnet(arch: Arch, version: str) -> Fix:
     return Fix(
         summary=f"Register ASP.NET {version} from {FRAMEWORK_FOLDER[arch]} (the {arch.bits}-bit build) to match the "
                 f"{arch.bits}-bit processes that load it",
+        label=f"ASP.NET from {FRAMEWORK_FOLDER[arch]}",
         commands=(*regiis(arch, version), "iisreset"),
         edits=(RegisterAspNet(arch),),
         note="aspnet_regiis run from the other Framework folder registered the wrong build. On IIS 6 x64 each "

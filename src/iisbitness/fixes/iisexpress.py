@@ -57,12 +57,14 @@ def bitness_fix(project: IisExpressProject, arch: Arch) -> Fix:
     if project.switch is SwitchKind.LAUNCH_PROFILE:
         return Fix(summary=f"Run project '{project.name}' in the {bits} IIS Express: set \"use64Bit\": {value} in launch "
                            f"profile '{project.profile}' ({project.switch_at})",
+                   label=f'"use64Bit": {value} in the launch profile',
                    edits=edits,
                    note="Or pick the bitness in the profile's settings (Debug > launch profiles). Stop IIS Express "
                         "(tray icon > Exit) so that the next F5 starts the other iisexpress.exe.")
     where = project.switch_at
     return Fix(summary=f"Run project '{project.name}' in the {bits} IIS Express: set "
                        f"<Use64BitIISExpress>{value}</Use64BitIISExpress> in {where} (the PropertyGroup with <UseIISExpress>)",
+               label=f"<Use64BitIISExpress>{value}</Use64BitIISExpress>",
                edits=edits,
                note=("The same setting is Project > Properties > Web > Servers > Bitness. A value in the .csproj.user "
                      "overrides the .csproj. Left empty, Visual Studio's option decides for every such project: "
@@ -89,6 +91,7 @@ def platform_target(load: Load) -> Fix:
     return Fix(summary=f"Build '{load.name}' as AnyCPU (or {PLATFORM[arch]}): set <PlatformTarget>AnyCPU</PlatformTarget> "
                        f"in the project that builds it (Project > Properties > Build > Platform target), or reference "
                        f"its AnyCPU / {PLATFORM[arch]} package",
+               label="build it as AnyCPU",
                note="A DLL built AnyCPU runs in the 32-bit and the 64-bit iisexpress.exe alike; \"Prefer 32-bit\" "
                     "has no effect on a DLL.")
 
@@ -99,6 +102,7 @@ def publish_for(load: Load) -> Fix:
     rid = RID[arch]
     return Fix(summary=f"Build the app for {arch.value}: <RuntimeIdentifier>{rid}</RuntimeIdentifier> (or <PlatformTarget>"
                        f"{PLATFORM[arch]}</PlatformTarget>) in the project, or publish with -r {rid}",
+               label=f"build the app for {rid}",
                commands=(f"dotnet publish -c Release -r {rid} --self-contained",),
                note="In-process hosting loads the app's runtime into iisexpress.exe: they must have one architecture.")
 
@@ -110,6 +114,7 @@ def out_of_process(workspace: IisExpressWorkspace, load: Load) -> Fix:
              if project is not None and project.profile is not None else
              "<AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in the project file")
     return Fix(summary=f"Host the app out of process: {where}; it then runs in its own process beside iisexpress.exe",
+               label="host the app out of process",
                note="Out-of-process is slower; use it to unblock debugging, not as the production setting.")
 
 

@@ -3,7 +3,8 @@
 Findings are grouped by *cause* — the same rule, binary and configuration line — so that one wrong
 global module hit by seven pools is shown once with the pools it hits (capa collapses repeats the
 same way). Fixes are numbered once per report: equal fixes offered by several findings get one
-number. Nothing is analysed here: every value comes from the report's findings, only grouped.
+number, and fixes of one cause with the same label (a pool flip for each of its pools) get consecutive
+numbers. Nothing is analysed here: every value comes from the report's findings, only grouped.
 """
 
 from __future__ import annotations
@@ -84,6 +85,19 @@ class ReportView:
     causes: tuple[Cause, ...]
     fixes: tuple[NumberedFix, ...]
 
+    def fix(self, number: int) -> Fix:
+        """The distinct fix numbered ``number`` (1-based)."""
+        return self.fixes[number - 1].fix
+
+    def fix_groups(self, cause: Cause) -> tuple[tuple[str, bool | None, tuple[int, ...]], ...]:
+        """``cause``'s fixes as ``(label, verified, numbers)``, one entry per distinct label and verification,
+        in the order the findings offer them."""
+        groups: dict[tuple[str, bool | None], list[int]] = {}
+        for n in cause.fixes:
+            fix = self.fix(n)
+            groups.setdefault((fix.label, fix.verified), []).append(n)
+        return tuple((label, verified, tuple(ns)) for (label, verified), ns in groups.items())
+
     @property
     def verified_fixes(self) -> int:
         """How many distinct fixes re-analysis verified."""
@@ -127,7 +141,10 @@ def view(report: Report) -> ReportView:
     causes: list[Cause] = []
     for fs in ordered:
         refs: list[int] = []
-        for fix in (x for f in fs for x in f.fixes):
+        offered = [x for f in fs for x in f.fixes]
+        # NOTE: equal labels (one pool flip per pool) take consecutive numbers, so that text lists them as one
+        rank = {label: i for i, label in enumerate(dict.fromkeys(x.label for x in offered))}
+        for fix in sorted(offered, key=lambda x: rank[x.label]):
             key = _fix_key(fix)
             if key not in numbers:
                 numbers[key] = len(fixes) + 1

@@ -20,7 +20,7 @@ import jinja2
 
 from iisbitness import __version__
 from iisbitness.arch import Arch
-from iisbitness.findings import Finding, Fix, Severity
+from iisbitness.findings import Finding, Severity
 from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
 from iisbitness.report import LoadEntry, PoolSummary, Report, Verdict
 
@@ -180,10 +180,6 @@ class Page:
     def anchor(self, index: int) -> str:
         """The id of cause ``index`` (1-based)."""
         return f"{self.prefix}-cause-{index}"
-
-    def fix(self, number: int) -> Fix:
-        """Distinct fix ``number`` (1-based)."""
-        return self.view.fixes[number - 1].fix
 
 
 def _page(i: int, report: Report) -> Page:

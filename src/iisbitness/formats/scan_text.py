@@ -29,6 +29,8 @@ from iisbitness.report import Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 _LABEL = 6  # "  sees  " and friends: two spaces, a word padded to 6
+NBSP = "\u00a0"
+"""Joins words that wrapping must keep together (``textwrap`` breaks at ASCII whitespace only); printed as a space."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +56,14 @@ class _Out:
         self.lines.append(Text.assemble(*parts))
 
     def field(self, label: str, text: str, style: str = "") -> None:
+        """``text`` under ``label``, wrapped at the width; words joined by :data:`NBSP` stay on one line."""
         lead = f"  {label:<{_LABEL}}" if len(label) <= _LABEL else f"  {label} "
         hang = " " * (2 + _LABEL)
         wrapped = textwrap.wrap(text, max(self.o.width, 40), initial_indent=lead, subsequent_indent=hang,
                                 break_on_hyphens=False, break_long_words=False) or [lead]
-        self.line((lead, "dim"), (wrapped[0][len(lead):], style))
+        self.line((lead, "dim"), (wrapped[0][len(lead):].replace(NBSP, " "), style))
         for w in wrapped[1:]:
-            self.line(hang, (w[len(hang):], style))
+            self.line(hang, (w[len(hang):].replace(NBSP, " "), style))
 
     def render(self) -> str:
         buf = io.StringIO()
@@ -95,7 +98,7 @@ def _where(c: Cause) -> str:
     return where
 
 
-def _cause(out: _Out, c: Cause) -> None:
+def _cause(out: _Out, v: ReportView, c: Cause) -> None:
     f = c.first
     head: list[str | tuple[str, str]] = [(f.severity.label.upper(), _STYLE[f.severity]), " ", (f.rule, "bold")]
     if len(c.findings) > 1:
@@ -111,7 +114,7 @@ def _cause(out: _Out, c: Cause) -> None:
     out.line(*head)
     if binary:
         out.field("", binary)
-    if c.config:
+    if c.config and not (c.config.line is None and c.config.file == f.resolved):  # NOTE: a bin file is its own entry
         out.line(("  --> ", "blue"), str(c.config))
     out.field("in", _where(c))
     if f.chain:
@@ -125,16 +128,38 @@ def _cause(out: _Out, c: Cause) -> None:
         if f.resolved:
             out.field("file", f.resolved)
     if c.fixes:
-        out.field("fix", " ".join(f"[{n}]" for n in c.fixes))
+        # NOTE: no-break spaces keep each group on one line when wrapped (textwrap breaks on ASCII space only)
+        groups = (f"{numbers(ns)} {label}{_MARK[verified]}".replace(" ", NBSP) for label, verified, ns in v.fix_groups(c))
+        out.field("fix", "; ".join(groups))
     for r in c.rejected:
         out.field("not offered:", f"{r.summary}: {r.reason}", "dim")
 
 
-def headline(text: str, least: int = 16) -> str:
-    """The first clause of a symptom (up to a top-level ``:``, ``;`` or ``. `` past ``least`` characters,
-    outside quotes and parentheses), with `` ...`` when there is more: the rest is shown by ``--verbose``."""
+_MARK = {True: " (verified)", False: " (not verified)", None: ""}
+
+
+def numbers(ns: tuple[int, ...]) -> str:
+    """Fix numbers as ``[2]-[7]`` for a run of three or more, else ``[2] [4]``."""
+    runs: list[list[int]] = []
+    for n in sorted(ns):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return " ".join(f"[{r[0]}]-[{r[-1]}]" if len(r) > 2 else " ".join(f"[{n}]" for n in r) for r in runs)
+
+
+def headline(text: str, least: int = 16, quote_at: int = 40) -> str:
+    """The first clause of a symptom, with `` ...`` when there is more (``--verbose`` shows the rest).
+
+    The clause ends, outside quotes and parentheses, at the first ``:``, ``;`` or ``. `` past ``least``
+    characters, or where a quoted message or a parenthesis starts past ``quote_at`` characters (an error
+    text or an event's details: ``fails with X "An attempt was made..."`` gives ``fails with X ...``)."""
     depth, quoted = 0, False
     for i, ch in enumerate(text):
+        more = i + 2 < len(text)
+        if ch in "\"(" and not quoted and depth == 0 and i >= quote_at and text[i - 1] == " " and more:
+            return text[:i - 1] + " ..."
         if ch == '"':
             quoted = not quoted
         elif ch in "([" and not quoted:
@@ -142,30 +167,34 @@ def headline(text: str, least: int = 16) -> str:
         elif ch in ")]" and not quoted:
             depth = max(depth - 1, 0)
         elif (ch in ":;" or (ch == "." and text[i + 1:i + 2] == " ")) and not quoted and depth == 0 \
-                and i >= least and text[i + 1:i + 2] == " " and i + 2 < len(text):
+                and i >= least and text[i + 1:i + 2] == " " and more:
             return text[:i] + " ..."
     return text
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, max(width, 30), break_on_hyphens=False, break_long_words=False)
+
+
 def _fixes(out: _Out, v: ReportView) -> None:
+    """Each distinct fix once: its commands (the finding's ``fix`` line names it), or its advice when it has
+    none; ``verbose`` adds the full summary before the commands and the note after them."""
     ps = out.o.shell == "powershell"
-    out.line(("Fixes", "bold"), " (PowerShell)" if ps else " (cmd.exe; --shell powershell for PowerShell)")
+    shells = "PowerShell" if ps else "cmd.exe; --shell powershell for PowerShell"
+    out.line(("Fixes", "bold"), f" ({shells}{'' if out.o.verbose else '; --verbose for why'})")
     for n in v.fixes:
         fix = n.fix
-        mark = " (verified)" if fix.verified else ""
         lead = f"  [{n.number}] "
-        wrapped = textwrap.wrap(fix.summary + mark, max(out.o.width - len(lead), 30), break_on_hyphens=False,
-                                break_long_words=False)
-        out.line(lead, wrapped[0])
-        for w in wrapped[1:]:
-            out.line(" " * len(lead), w)
+        width = out.o.width - len(lead)
         commands = fix.powershell if ps and fix.powershell else fix.commands
-        for cmd in commands:
-            out.line(" " * len(lead), (cmd, "cyan"))
+        rows: list[str | tuple[str, str]] = []
+        if out.o.verbose or not commands:
+            rows += _wrap(fix.summary + _MARK[fix.verified], width)
+        rows += [(c, "cyan") for c in commands]
         if out.o.verbose and fix.note:
-            for w in textwrap.wrap(fix.note, max(out.o.width - len(lead), 30), break_on_hyphens=False,
-                                   break_long_words=False):
-                out.line(" " * len(lead), (w, "dim"))
+            rows += [(w, "dim") for w in _wrap(fix.note, width)]
+        for i, row in enumerate(rows):
+            out.line(lead if i == 0 else " " * len(lead), row)
 
 
 def _closing(v: ReportView, verbose: bool) -> str:
@@ -183,10 +212,10 @@ def _closing(v: ReportView, verbose: bool) -> str:
         text += f" in {len(hit)} of {len(v.report.pools)} pools"
     outside = sorted({f.process or "?" for f in v.report.findings if not f.pool})
     if outside:
-        text += (" and" if hit else "") + f" outside pools ({', '.join(outside)})"
+        text += (", " if hit else " in ") + ", ".join(outside)
     text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
-    if n and not verbose:
-        text += " --verbose for causes."
+    if n and not verbose and not v.fixes:  # NOTE: else the Fixes heading says it
+        text += " --verbose for why."
     return text
 
 
@@ -210,10 +239,13 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     # NOTE: a binary-missing warning is "could not check" (configuration-only copy): listed briefly at the end;
     # a binary-missing error (missing on the server) is a cause like any other
     missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING]
-    for c in v.causes:
-        if c not in missing:
+    shown = [c for c in v.causes if c not in missing]
+    if shown:
+        out.line()
+    for i, c in enumerate(shown):
+        if i and o.verbose:  # NOTE: compact: each cause starts at column 0 with its severity (ruff's concise form)
             out.line()
-            _cause(out, c)
+        _cause(out, v, c)
     if missing:
         out.line()
         out.line(("Not in the image", "bold"), f" ({len(missing)}; architecture not inferable from the folder):")

@@ -22,6 +22,9 @@ class ImageKind(str, Enum):
     NOT_PE = "not-pe"              # not a valid PE; ``reason`` says why
 
 
+_KIND_WORDS = {ImageKind.IL_ONLY: "IL-only", ImageKind.READY_TO_RUN: "ReadyToRun"}
+
+
 class PlatformTarget(str, Enum):
     """The platform target a developer would recognise (Visual Studio / CorFlags.exe names)."""
 
@@ -100,10 +103,13 @@ class PeImage:
         return self.cor_flags is not None
 
     def describe(self) -> str:
-        """One phrase for reports, e.g. ``"x86 native DLL"`` or ``".NET assembly (x86 only, 32BITREQ)"``."""
+        """One phrase for reports, with its article: ``"an x86 native DLL (loads in: x86)"`` or ``"a .NET IL-only
+        DLL, platform x86 (loads in: x86)"``; for a file that is not a PE, why not."""
         if not self.is_pe:
             return self.reason or "not a valid PE"
         what = "DLL" if self.is_dll else "EXE"
+        loads = f"(loads in: {format_arches(self.loadable_by)})"
         if self.is_managed:
-            return f".NET {self.kind.value} {what}, platform {self.platform_target.value} (loads in: {format_arches(self.loadable_by)})"
-        return f"{self.platform_target.value} native {what} (loads in: {format_arches(self.loadable_by)})"
+            return f"a .NET {_KIND_WORDS.get(self.kind, self.kind.value)} {what}, platform {self.platform_target.value} {loads}"
+        platform = self.platform_target.value
+        return f"{'an' if platform[:1].lower() in 'aeioux' else 'a'} {platform} native {what} {loads}"

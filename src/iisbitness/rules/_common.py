@@ -101,8 +101,8 @@ def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
 def build_fix(load: Load, what: str) -> Fix:
     """Advice to install or build the binary for the process's architecture (not checkable)."""
     arch = load.process.arch
-    return Fix(summary=f"Install or build a {arch.value} version of {what} '{load.name}' "
-                       f"({load.binary.configured}) for {arch.bits}-bit workers",
+    return Fix(summary=f"Install or build an {arch.value} version of {what} '{load.name}' for {arch.bits}-bit workers",
+               label=f"an {arch.value} build of the {what}",
                note="Register each build with a bitness32 / bitness64 preCondition so that each worker loads its own.")
 
 

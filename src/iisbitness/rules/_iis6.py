@@ -60,13 +60,14 @@ def bitness_fixes(server: Iis6Server, load: Load) -> list[Fix | None]:
             out.append(switch_workers(server, other))
     alt = VENDOR_ALTERNATIVES.get(basename(load.binary.configured).lower())
     if alt is not None:
-        out.append(Fix(summary=f"Replace {basename(load.binary.configured)} with the vendor's managed handler", note=alt))
+        out.append(Fix(summary=f"Replace {basename(load.binary.configured)} with the vendor's managed handler",
+                       label="the vendor's managed handler", note=alt))
     return out
 
 
 def build_advice(load: Load, what: str) -> Fix:
     """Advice to install the build of the binary that matches the loading process."""
     arch = load.process.arch
-    return Fix(summary=f"Install a {arch.value} build of {what} '{load.name}' ({load.binary.configured}) for "
-                       f"{load.process.name} ({arch.bits}-bit)",
+    return Fix(summary=f"Install an {arch.value} build of {what} '{load.name}' for {load.process.name} ({arch.bits}-bit)",
+               label=f"an {arch.value} build of the {what}",
                note="On IIS 6 one bitness serves the whole server: every ISAPI filter and extension must exist in it.")

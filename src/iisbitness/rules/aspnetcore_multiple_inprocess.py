@@ -33,6 +33,7 @@ def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
         moves = fix_list
         combined = Fix(summary="Give " + ", ".join(f"{s}{p}" for s, p in list(apps)[1:]) + " a pool of its own "
                                "(one in-process app per pool)",
+                       label="a pool of its own for each other app",
                        commands=tuple(c for f in moves for c in f.commands),
                        powershell=tuple(dict.fromkeys(c for f in moves for c in f.powershell)),
                        edits=tuple(e for f in moves for e in f.edits), note=moves[0].note)
@@ -47,5 +48,6 @@ def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
                    + "; ".join(f"{label} at {src}" for label, src in zip(labels, apps.values()))
                    + "). ANCM V2 loads one .NET runtime per worker process, so a pool serves one in-process app."),
             fixes=(combined, Fix(summary="Or host all but one of them out of process "
-                                                 "(hostingModel=\"outofprocess\" in their web.config)"),),
+                                                 "(hostingModel=\"outofprocess\" in their web.config)",
+                                         label="host the others out of process"),),
         )

@@ -62,6 +62,7 @@ def aspnetcore_runtime_missing(plan: LoadPlan) -> Iterator[Finding]:
         needs = "; ".join(f"{n} {v}" for n, v in runtime.requires) or "the ASP.NET Core shared framework"
         install = Fix(summary=f"Install the {arch.value} ASP.NET Core Runtime / Hosting Bundle ({needs}) so that "
                               f"{root} holds it",
+                      label=f"install the {arch.value} ASP.NET Core runtime",
                       note="The Hosting Bundle installs the x64 and x86 runtimes; a runtime-only installer does one.")
         symptom = f"{app}: HTTP Error 500.31 - ANCM Failed to Find Native Dependencies (Application log: event 1010)."
         finding = Finding.for_load(load, aspnetcore_runtime_missing.id, aspnetcore_runtime_missing.severity, symptom,

@@ -32,6 +32,8 @@ def iis_manager_32bit_assembly(plan: LoadPlan) -> Iterator[Finding]:
                  "process cannot load. By design (KB 3194551); the site itself is not affected by this.")
         yield Finding.for_load(load, iis_manager_32bit_assembly.id, iis_manager_32bit_assembly.severity, symptom, cause, (
             Fix(summary="Open IIS Manager as a 32-bit console for these dialogs (elevated prompt)",
+                label="IIS Manager as a 32-bit console",
                 commands=("mmc.exe /32 iis.msc",), note="Workaround from KB 3194551."),
-            Fix(summary=f"Or type the handler/module by hand in web.config, or rebuild '{load.name}' as AnyCPU"),
+            Fix(summary=f"Type the handler/module by hand in web.config, or rebuild '{load.name}' as AnyCPU",
+                label="type it in web.config, or rebuild as AnyCPU"),
         ))

@@ -37,8 +37,10 @@ def rebuild_fix(load: Load) -> Fix:
                          "does not know the option).")
         notes.append("Only if the assembly has no native dependencies that need 32-bit: test before deploying.")
         return Fix(summary=f"Rebuild '{name}' as AnyCPU (it is IL-only, so clearing 32BITREQ also works)",
+                   label="rebuild as AnyCPU (or clear 32BITREQ)",
                    commands=(cmd,), note=" ".join(notes))
     return Fix(summary=f"Rebuild '{name}' as AnyCPU or for {load.process.arch.value}",
+               label=f"rebuild as AnyCPU or for {load.process.arch.value}",
                note="Mixed-mode (C++/CLI) and platform-specific assemblies need a build for the worker's architecture."
                if img is not None and img.kind is ImageKind.MIXED else None)
 

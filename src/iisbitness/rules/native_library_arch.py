@@ -43,6 +43,7 @@ def native_library_arch(plan: LoadPlan) -> Iterator[Finding]:
         ship = Fix(summary=f"Deploy the {arch.value} build of '{load.name}': keep the package's "
                            f"runtimes\\{rid}\\native\\{load.name} (or x86\\ / x64\\) layout in bin, or copy the "
                            f"{arch.value} build over bin\\{load.name}",
+                   label=f"deploy the {arch.value} build",
                    note="NuGet packages with native code ship one copy per architecture; publishing for one RID, "
                         "or copying a single build into bin, drops the others.")
         yield Finding.for_load(load, native_library_arch.id, native_library_arch.severity, symptom,
