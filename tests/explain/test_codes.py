@@ -81,3 +81,21 @@ def test_no_signal_without_error_context(kb: KnowledgeBase, words: list[str]) ->
 def test_find_codes_never_raises(text: str) -> None:
     for hit in find_codes(text):
         assert 0 <= hit.code <= 0xFFFFFFFF
+
+
+@pytest.mark.parametrize("text", ["Win32 error 193", "OSError: [WinError 193]", "System error 193 has occurred",
+                                  "failed with error 193 (0xc1)", "status 0xC1 (193)", "win32 status: 193"])
+def test_a_number_named_a_win32_error_is_high(text: str) -> None:
+    assert any(h.code == 0x800700C1 and h.confidence is Confidence.HIGH for h in find_codes(text)), find_codes(text)
+
+
+@pytest.mark.parametrize("text", ["error 193", "code: 193", "hr 0xC1"])
+def test_a_number_after_a_plain_error_word_stays_medium(text: str) -> None:
+    hits = [h for h in find_codes(text) if h.code == 0x800700C1]
+    assert hits and all(h.confidence is Confidence.MEDIUM for h in hits)
+
+
+def test_decimal_and_hex_pair_counts_only_when_they_agree() -> None:
+    """Windows tools print an error as "193 (0xc1)": HIGH; a pair that disagrees is two numbers, not a code."""
+    assert [(h.code, h.confidence) for h in find_codes("copy failed: 193 (0xc1)")] == [(0x800700C1, Confidence.HIGH)]
+    assert find_codes("line 193 (0xc2)") == []

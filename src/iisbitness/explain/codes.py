@@ -10,7 +10,8 @@ Shapes:
 
 False positives: a bare decimal (``193``, ``11``, ``126``) or a short hex (``0xC1``) counts only right
 after an error word (error, code, hr, hresult, status, win32, errno); a lone ``193`` in a log line never
-does. Forms that are unambiguous on their own (eight hex digits, ten-digit decimals, signed decimals) are
+does. It is HIGH when the text names it a Win32 error (``Win32 error 193``, ``[WinError 193]``, ``System error
+193``) or gives it in decimal and hex that agree (``193 (0xc1)``), MEDIUM after another error word. Forms that are unambiguous on their own (eight hex digits, ten-digit decimals, signed decimals) are
 HIGH; context-dependent ones are MEDIUM; data bytes are HIGH after ``data``/``0000:`` and MEDIUM otherwise.
 No errors are raised.
 """
@@ -88,6 +89,17 @@ _CONTEXT_WIN32 = re.compile(
 )
 
 
+_NAMED_WIN32 = re.compile(
+    r"\b(?:win32\s*(?:error|status|err)|winerror|system\s+error|win32_error)\b[\s:=#'\"(\[]{0,4}"
+    r"(?:code\s*)?(?:(0x[0-9a-f]{1,4})|(\d{1,5}))(?![\w.])",
+    re.IGNORECASE,
+)
+"""A number that the text itself calls a Win32 / system error ("Win32 error 193", "[WinError 193]")."""
+_PAIRED = re.compile(r"(?<![\w.])(?:(\d{1,5})\s*\(\s*0x([0-9a-f]{1,4})\s*\)|0x([0-9a-f]{1,4})\s*\(\s*(\d{1,5})\s*\))",
+                     re.IGNORECASE)
+"""The same number in decimal and hex, as Windows tools print it: "193 (0xc1)", "0xC1 (193)"."""
+
+
 def hresult_from_win32(value: int) -> int:
     """HRESULT_FROM_WIN32: ``193 -> 0x800700C1``; values already carrying a severity bit pass through."""
     if value <= 0 or value & 0x80000000:
@@ -144,4 +156,13 @@ def find_codes(text: str) -> list[CodeHit]:
         if number:
             hits.append(CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32,
                                 Confidence.MEDIUM))
+    for m in _NAMED_WIN32.finditer(text):
+        number = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        if number:
+            hits.append(CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32, Confidence.HIGH))
+    for m in _PAIRED.finditer(text):
+        decimal, hexa = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        if int(decimal) == int(hexa, 16) and int(decimal):
+            hits.append(CodeHit(hresult_from_win32(int(decimal)), m.group(0), m.start(), CodeForm.WIN32,
+                                Confidence.HIGH))
     return sorted(hits, key=lambda h: h.start)

@@ -13,12 +13,16 @@ Shapes:
     entries whose ``specific_with`` code the same input shows (``promoted_by``): event 2214 with data
     ``c1 00 00 00`` is a filter of the other architecture.
     ``binaries_in(text) -> tuple[str, ...]``: Windows paths of .dll/.exe files named in the text.
+    ``plain_text(text) -> str``: HTML/XML tags removed and entities decoded, line breaks kept; ``match_text``
+    matches that too when it differs (an IIS detailed error page pasted as HTML).
+    Event ids are read after "Event ID" and its localised Event Viewer labels ("Ereignis-ID", "イベント ID").
 
 No errors are raised; text that shows nothing gives ``()``.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -26,7 +30,7 @@ from enum import Enum
 from iisbitness.explain.codes import CodeHit, Confidence, find_codes
 from iisbitness.explain.kb import Entry, KnowledgeBase
 
-__all__ = ["Signal", "Via", "apply_overrides", "binaries_in", "line_of", "match_text"]
+__all__ = ["Signal", "Via", "apply_overrides", "binaries_in", "line_of", "match_text", "plain_text"]
 
 
 class Via(str, Enum):
@@ -64,11 +68,31 @@ class Signal:
 
 _PATH = re.compile(r"""(?:[a-z]:\\|\\\\\?\\[a-z]:\\|%\w+%\\)[^'"<>|\r\n*?]*?\.(?:dll|exe)\b""", re.IGNORECASE)
 _ARCH = re.compile(r"images built for an? (\w+) processor architecture", re.IGNORECASE)
-_EVENT_ID = re.compile(r"\bevent\s*(?:id)?\s*[:#=]?\s*(\d{3,5})\b", re.IGNORECASE)
+_EVENT_ID = re.compile(
+    r"(?:\bevent\s*(?:id|code)?"
+    # NOTE: the "Event ID:" label of Event Viewer's copied details on localised Windows (de, fr, es, pt, it, nl,
+    # pl, ja, zh, ru) and Splunk's EventCode=
+    r"|\bEreignis-ID|\bID\s+de\s+l.(?:é|e)v(?:é|e)nement|\bId(?:\.|entificador)?\s+(?:del|de)\s+evento"
+    r"|\bIdentifica(?:ção|cao)\s+do\s+evento|\bID\s+(?:do\s+)?evento|\bGebeurtenis-id|\bIdentyfikator\s+zdarzenia"
+    r"|イベント\s*ID|事件\s*ID|Код\s+события)"
+    r"\s*[:#=：]?\s*(\d{3,5})\b", re.IGNORECASE)
 _HTTP = re.compile(r"\bHTTP(?:/1\.[01])?(?:\s+Error)?[\s:]*(\d{3}(?:\.\d{1,2})?)(?![\d.])", re.IGNORECASE)
 _SUBSTATUS = re.compile(r"(?<![\w.])(50[023]\.\d{1,2})(?![\d.])")
 _WORKERS = ("w3wp.exe", "iisexpress.exe", "inetinfo.exe")
 _MAX_EVIDENCE = 200
+
+
+_TAG = re.compile(r"</?[A-Za-z!?][^<>]{0,2000}>")
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,8});", re.IGNORECASE)
+
+
+def plain_text(text: str) -> str:
+    """``text`` without HTML/XML tags and with entities decoded (an IIS detailed error page pasted as HTML,
+    ``&#39;`` around a path); line breaks stay where they were, so line numbers still hold."""
+    if not _TAG.search(text) and not _ENTITY.search(text):
+        return text
+    stripped = _TAG.sub(lambda m: "\n" * m.group(0).count("\n") or " ", text)
+    return html.unescape(stripped)
 
 
 def binaries_in(text: str) -> tuple[str, ...]:
@@ -161,14 +185,24 @@ def apply_overrides(signals: tuple[Signal, ...], kb: KnowledgeBase) -> tuple[Sig
     return tuple(out)
 
 
-def match_text(text: str, kb: KnowledgeBase) -> tuple[Signal, ...]:
-    """All signals in ``text`` (see the module docstring); duplicates of the same evidence are merged."""
+def _signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     signals: list[Signal] = []
     for entry in kb.entries:
         signals.extend(_pattern_signals(text, entry))
     signals.extend(_code_signals(text, kb, find_codes(text)))
     signals.extend(_event_id_signals(text, kb))
     signals.extend(_http_signals(text, kb))
+    return signals
+
+
+def match_text(text: str, kb: KnowledgeBase) -> tuple[Signal, ...]:
+    """All signals in ``text`` (see the module docstring); duplicates of the same evidence are merged."""
+    signals = _signals(text, kb)
+    plain = plain_text(text)
+    if plain is not text:
+        # NOTE: the raw text first (codes in <Binary>, attribute values), then what only the page's words show
+        seen = {(s.entry_id, s.via, s.line) for s in signals}
+        signals += [s for s in _signals(plain, kb) if (s.entry_id, s.via, s.line) not in seen]
     best: dict[tuple[str, Via, str], Signal] = {}
     for s in signals:
         key = (s.entry_id, s.via, s.evidence.casefold())
