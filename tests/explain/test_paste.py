@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from iisbitness.explain.codes import Confidence
+from iisbitness.explain.events import events_from_xml, read_events
 from iisbitness.explain.kb import KnowledgeBase
 from iisbitness.explain.match import match_text
+from iisbitness.explain.report import build_report
 
 
 def test_html_error_page_is_read_as_its_words(kb: KnowledgeBase) -> None:
@@ -27,3 +31,66 @@ def test_event_id_labels_of_localised_event_viewer(kb: KnowledgeBase, label: str
     text = f"Source: Microsoft-Windows-IIS-W3SVC-WP\n{label} 2282"
     found = [s for s in match_text(text, kb) if s.entry_id == "event-2282"]
     assert found and found[0].confidence is Confidence.HIGH
+
+
+_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
+_RENDERED_2281 = (
+    f"<Event xmlns='{_NS}'><System><Provider Name='Microsoft-Windows-IIS-W3SVC-WP' EventSourceName='W3SVC-WP'/>"
+    "<EventID Qualifiers='49152'>2281</EventID><Level>2</Level><TimeCreated SystemTime='2024-05-14T09:12:01.3Z'/>"
+    "<EventRecordID>40114</EventRecordID><Channel>Application</Channel><Computer>WEB01</Computer></System>"
+    "<EventData><Binary>C1000780</Binary></EventData><RenderingInfo Culture='de-DE'><Message>Der Arbeitsprozess "
+    "konnte die Kommunikation mit dem W3SVC nicht initialisieren. Die Daten sind der Fehler.</Message>"
+    "<Level>Fehler</Level></RenderingInfo></Event>")
+_FULL_ID_2280 = (
+    f"<Event xmlns='{_NS}'><System><Provider Name='IIS-W3SVC-WP'/><EventID>3221227752</EventID><Level>2</Level>"
+    "<TimeCreated SystemTime='2024-05-14T09:12:01.2Z'/><EventRecordID>40113</EventRecordID>"
+    "<Channel>Application</Channel><Computer>WEB01</Computer></System><EventData>"
+    "<Data>C:\\Windows\\system32\\inetsrv\\x86only.dll</Data><Binary>C1000000</Binary></EventData></Event>")
+
+
+def test_rendering_info_qualifiers_and_provider_without_prefix(kb: KnowledgeBase) -> None:
+    """wevtutil /f:RenderedXml (German server), an EventID written with its qualifiers, 'IIS-W3SVC-WP'."""
+    log = events_from_xml(_RENDERED_2281 + _FULL_ID_2280, "x.xml", kb)
+    first, second = log.events
+    assert first.message.startswith("Der Arbeitsprozess konnte") and first.error_code == 0x800700C1
+    assert (second.provider, second.event_id, second.binary) == (
+        "IIS-W3SVC-WP", 2280, "C:\\Windows\\system32\\inetsrv\\x86only.dll")
+    report = build_report([], [log], kb)
+    assert report.causes[0].rule == "global-module-arch" and report.bitness_likely
+    assert {h.event.event_id for h in report.events} == {2280, 2281}
+
+
+def test_2281_with_data_193_ranks_the_module_first(kb: KnowledgeBase) -> None:
+    """2281 is generic alone; with data 0x800700C1 it is specific, and global modules come before extensions."""
+    report = build_report([], [events_from_xml(_RENDERED_2281, "x.xml", kb)], kb)
+    assert [c.rule for c in report.causes[:1]] == ["global-module-arch"]
+    assert report.causes[0].confidence is Confidence.HIGH
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16", "utf-8"])
+def test_saved_event_xml_in_any_encoding(tmp_path: Path, kb: KnowledgeBase, encoding: str) -> None:
+    """Event Viewer saves UTF-16 with a BOM; PowerShell 5 redirection writes UTF-16 without one."""
+    path = tmp_path / "saved.xml"
+    path.write_bytes(f'<?xml version="1.0" encoding="utf-16"?>\n<Events>{_FULL_ID_2280}</Events>'.encode(encoding))
+    log = read_events(path, kb)
+    assert [e.event_id for e in log.events] == [2280] and log.problems == ()
+
+
+def test_event_xml_pasted_as_text_is_read_as_an_event(kb: KnowledgeBase) -> None:
+    """Event Viewer's 'Copy details as text': the Event Xml section is an event (provider, id, data, binary)."""
+    pasted = ("Log Name: Application\nSource: Microsoft-Windows-IIS-W3SVC-WP\nDescription:\nsee below\nEvent Xml:\n"
+              + _FULL_ID_2280.replace("><", ">\n<"))
+    report = build_report([("stdin", pasted)], [], kb)
+    assert report.inputs[0].events_read == 1 and report.inputs[0].format == "xml"
+    assert [h.event.event_id for h in report.events] == [2280]
+    assert report.causes[0].rule == "global-module-arch" and report.bitness_likely
+
+
+def test_pasted_xml_of_a_non_iis_event_gives_nothing(kb: KnowledgeBase) -> None:
+    """A Sysmon process event naming w3wp.exe, pasted: read as an event, and not an IIS one."""
+    sysmon = (f"<Event xmlns='{_NS}'><System><Provider Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID>"
+              "</System><EventData><Data Name='Image'>C:\\Windows\\System32\\cmd.exe</Data>"
+              "<Data Name='ParentImage'>C:\\Windows\\System32\\inetsrv\\w3wp.exe</Data>"
+              "<Data Name='CommandLine'>cmd /c not a valid Win32 application</Data></EventData></Event>")
+    report = build_report([("stdin", sysmon)], [], kb)
+    assert report.inputs[0].events_read == 1 and not report.recognised

@@ -29,9 +29,11 @@ Event fields:
     carry ``W3SVC-WP`` there). ``data`` keeps every <Data> (name or None, text) in order; the rendering of
     classic events as one <Data> holding ``<string>..</string>`` lines (python-evtx's ``evtx_dump``) is
     split back into strings. ``binary_data`` is the <Binary> hex; ``error_code`` its first little-endian
-    DWORD as a code (``c1000000`` -> 0x800700C1). ``message`` is the knowledge base's template for
-    (family, id) filled with the insertion strings, else the strings joined with spaces (an .evtx holds no
-    message texts: they live in the providers' message DLLs). ``binary`` is the .dll/.exe the event names
+    DWORD as a code (``c1000000`` -> 0x800700C1). ``message`` is RenderingInfo/Message when the
+    export carries it (the text Event Viewer showed, in the server's language), else the knowledge base's
+    template for (family, id) filled with the insertion strings, else the strings joined with spaces (an .evtx
+    holds no message texts: they live in the providers' message DLLs). An EventID written with its qualifiers
+    (``3221227754``) is read as its low 16 bits (``2282``). ``binary`` is the .dll/.exe the event names
     (template parameter, else the first path in the text, worker EXEs last); ``pool`` the application pool
     (template parameter or a Data named AppPoolID/AppPoolName).
 
@@ -211,6 +213,15 @@ def _param(strings: list[str], index: int | None) -> str | None:
     return strings[index - 1] if index and index <= len(strings) and strings[index - 1] else None
 
 
+def _rendered(el: etree._Element) -> str | None:
+    """RenderingInfo/Message: the text Event Viewer showed (``wevtutil qe /f:RenderedXml``, Event Viewer's saved
+    XML with display information), in the server's language; None when the export has none."""
+    info = _child(el, "RenderingInfo")
+    message = _child(info, "Message") if info is not None else None
+    text = (message.text or "").strip() if message is not None else ""
+    return text or None
+
+
 def _event(el: etree._Element, kb: KnowledgeBase) -> Event:
     """One <Event> element to an :class:`Event`; raises ValueError without System/EventID."""
     system = _child(el, "System")
@@ -223,6 +234,8 @@ def _event(el: etree._Element, kb: KnowledgeBase) -> Event:
     event_id = _int(_text(fields, "EventID"))
     if event_id is None:
         raise ValueError("no numeric <EventID>")
+    # NOTE: some tools write a classic event's full id (Qualifiers << 16 | id: 3221227754 for 2282/49152)
+    event_id &= 0xFFFF
     values: list[EventData] = []
     binary_hex = None
     for part in ("EventData", "UserData"):
@@ -242,7 +255,7 @@ def _event(el: etree._Element, kb: KnowledgeBase) -> Event:
     entries = kb.by_event(family, event_id) if family else ()
     template = next((e for e in entries if e.template), None)
     filled = _fill(template.template, strings) if template and template.template else None
-    message = filled or " ".join(" ".join(s.split()) for s in strings if s.strip())
+    message = _rendered(el) or filled or " ".join(" ".join(s.split()) for s in strings if s.strip())
     binary = next((p for e in entries if (p := _param(strings, e.binary_param))), None)
     if binary is None:
         paths = binaries_in(joined)
@@ -518,6 +531,18 @@ def _read_evtx(path: str, kb: KnowledgeBase) -> EventLogRead:
     return EventLogRead(path, "evtx", tuple(result.events), tuple(problems))
 
 
+def _decode(raw: bytes) -> str:
+    """UTF-16 with a BOM (Event Viewer's "Save selected events" XML), UTF-16 without one (``<`` then NUL:
+    ``wevtutil ... > file`` from PowerShell 5), else UTF-8."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16", "replace")
+    if raw[:2] == b"<\x00":
+        return raw.decode("utf-16-le", "replace")
+    if raw[:2] == b"\x00<":
+        return raw.decode("utf-16-be", "replace")
+    return raw.decode("utf-8", "replace")
+
+
 def read_events(path: str | os.PathLike[str], kb: KnowledgeBase | None = None) -> EventLogRead:
     """Read one event log file (see the module docstring).
 
@@ -538,7 +563,7 @@ def read_events(path: str | os.PathLike[str], kb: KnowledgeBase | None = None) -
         raw = Path(name).read_bytes()
     except OSError as e:
         raise EventLogError(f"{name}: cannot read: {e.strerror or e}") from e
-    text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8", "replace")
+    text = _decode(raw)
     if not text.strip():
         raise EventLogError(f"{name}: empty file")
     if "<Event" not in text[:4096]:

@@ -30,11 +30,12 @@ Nothing here raises.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from iisbitness.explain.codes import Confidence
-from iisbitness.explain.events import Event, EventLogProblem, EventLogRead
+from iisbitness.explain.events import Event, EventLogProblem, EventLogRead, events_from_xml
 from iisbitness.explain.kb import Entry, KnowledgeBase, RuleId, Specificity, Step
 from iisbitness.explain.match import Signal, Via, apply_overrides, match_text
 
@@ -289,18 +290,39 @@ def _next_steps(explanations: Sequence[Explanation], causes: Sequence[RankedCaus
     return tuple(first.values())
 
 
+_EVENT_XML = re.compile(r"<(?:\w+:)?Event[\s>][\s\S]*?</(?:\w+:)?Event>")
+
+
+def _pasted_events(name: str, text: str, kb: KnowledgeBase) -> tuple[str, EventLogRead | None]:
+    """Event XML pasted into a text (Event Viewer's "Event Xml:" section, ``wevtutil qe /f:xml`` output): its
+    events, read as an event log is, and the text around them with each event blanked (lines kept)."""
+    if "</Event>" not in text and ":Event>" not in text:
+        return text, None
+    blocks = [m.group(0) for m in _EVENT_XML.finditer(text)]
+    log = events_from_xml("".join(blocks), name, kb) if blocks else None
+    if log is None or not log.events:
+        return text, None
+    return _EVENT_XML.sub(lambda m: "\n" * m.group(0).count("\n"), text), log
+
+
 def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
                  kb: KnowledgeBase) -> ExplainReport:
-    """Match every text and event, group, rank (see the module docstring)."""
+    """Match every text and event, group, rank (see the module docstring). Event XML inside a text is read as
+    events (provider and id, data, binary), the rest of the text as text."""
     signals: list[Signal] = []
     inputs: list[InputSummary] = []
+    read: list[EventLogRead] = []
     for name, text in texts:
-        inputs.append(InputSummary("text", name))
-        signals.extend(match_text(text, kb))
-    hits: list[EventHit] = []
-    problems: list[EventLogProblem] = []
+        rest, log = _pasted_events(name, text, kb)
+        inputs.append(InputSummary("text", name, len(log.events) if log else None, log.format if log else None))
+        signals.extend(match_text(rest, kb))
+        read += [log] if log else []
     for log in logs:
         inputs.append(InputSummary("event-log", log.path, len(log.events), log.format))
+        read.append(log)
+    hits: list[EventHit] = []
+    problems: list[EventLogProblem] = []
+    for log in read:
         problems.extend(log.problems)
         for event in log.events:
             found = match_event(event, kb)
