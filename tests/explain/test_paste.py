@@ -94,3 +94,30 @@ def test_pasted_xml_of_a_non_iis_event_gives_nothing(kb: KnowledgeBase) -> None:
               "<Data Name='CommandLine'>cmd /c not a valid Win32 application</Data></EventData></Event>")
     report = build_report([("stdin", sysmon)], [], kb)
     assert report.inputs[0].events_read == 1 and not report.recognised
+
+
+_W3C = ("#Software: Microsoft Internet Information Services 10.0\n"
+        "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
+        "cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n"
+        "2024-05-14 09:12:00 10.0.0.5 GET / - 80 - 10.0.0.9 Mozilla/5.0 - 200 0 0 15\n"
+        "2024-05-14 09:12:01 10.0.0.5 GET /scripts/legacy.dll - 80 - 10.0.0.9 Mozilla/5.0 - 500 0 193 15\n")
+
+
+def test_iis_log_with_its_fields_line(kb: KnowledgeBase) -> None:
+    """sc-win32-status 193 is ERROR_BAD_EXE_FORMAT by the column's name (X3: mismatches that do not stop the
+    worker are logged in the IIS log as Win32 error 0xC1)."""
+    found = [s for s in match_text(_W3C, kb) if s.entry_id == "bad-exe-format"]
+    assert [(s.line, s.confidence, s.code) for s in found] == [(4, Confidence.HIGH, 0x800700C1)]
+    report = build_report([("log", _W3C)], [], kb)
+    assert report.bitness_likely and report.causes[0].rule == "isapi-extension-arch"
+
+
+def test_iis_log_line_without_fields_line_is_not_read(kb: KnowledgeBase) -> None:
+    assert match_text(_W3C.splitlines()[3], kb) == ()
+
+
+@pytest.mark.parametrize("title", ["HTTP-Fehler 500.32", "Erreur HTTP 500.32", "Error HTTP 500.32", "HTTP エラー 500.32",
+                                   "HTTP 错误 500.32", "Ошибка HTTP 500.32", "HTTP Error 500.32"])
+def test_localised_iis_error_page_title(kb: KnowledgeBase, title: str) -> None:
+    found = [s for s in match_text(title, kb) if s.entry_id == "http-500-32"]
+    assert found and max(s.confidence for s in found) is Confidence.HIGH

@@ -15,7 +15,8 @@ Shapes:
     ``binaries_in(text) -> tuple[str, ...]``: Windows paths of .dll/.exe files named in the text.
     ``plain_text(text) -> str``: HTML/XML tags removed and entities decoded, line breaks kept; ``match_text``
     matches that too when it differs (an IIS detailed error page pasted as HTML).
-    Event ids are read after "Event ID" and its localised Event Viewer labels ("Ereignis-ID", "イベント ID").
+    Event ids are read after "Event ID" and its localised Event Viewer labels ("Ereignis-ID", "イベント ID");
+    an IIS log pasted with its ``#Fields:`` header gives its ``sc-win32-status`` and ``sc-status.sc-substatus``.
 
 No errors are raised; text that shows nothing gives ``()``.
 """
@@ -27,7 +28,7 @@ import re
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from iisbitness.explain.codes import CodeHit, Confidence, find_codes
+from iisbitness.explain.codes import CodeHit, Confidence, find_codes, hresult_from_win32
 from iisbitness.explain.kb import Entry, KnowledgeBase
 
 __all__ = ["Signal", "Via", "apply_overrides", "binaries_in", "line_of", "match_text", "plain_text"]
@@ -76,7 +77,12 @@ _EVENT_ID = re.compile(
     r"|\bIdentifica(?:ção|cao)\s+do\s+evento|\bID\s+(?:do\s+)?evento|\bGebeurtenis-id|\bIdentyfikator\s+zdarzenia"
     r"|イベント\s*ID|事件\s*ID|Код\s+события)"
     r"\s*[:#=：]?\s*(\d{3,5})\b", re.IGNORECASE)
-_HTTP = re.compile(r"\bHTTP(?:/1\.[01])?(?:\s+Error)?[\s:]*(\d{3}(?:\.\d{1,2})?)(?![\d.])", re.IGNORECASE)
+_HTTP = re.compile(
+    r"(?:\bHTTP(?:/1\.[01])?(?:\s+Error|-Fehler|\s+エラー|\s*错误|\s*錯誤)?"
+    # NOTE: IIS error pages with a language pack: "Erreur HTTP 500.19", "Error HTTP", "Errore HTTP", "Erro HTTP",
+    # "Ошибка HTTP", "HTTP-Fehler", "HTTP エラー", "HTTP 错误"
+    r"|\b(?:Erreur|Error|Errore|Erro|Fout)\s+HTTP|Ошибка\s+HTTP)"
+    r"[\s:]*(\d{3}(?:\.\d{1,2})?)(?![\d.])", re.IGNORECASE)
 _SUBSTATUS = re.compile(r"(?<![\w.])(50[023]\.\d{1,2})(?![\d.])")
 _WORKERS = ("w3wp.exe", "iisexpress.exe", "inetinfo.exe")
 _MAX_EVIDENCE = 200
@@ -164,6 +170,32 @@ def _http_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     return out
 
 
+def _w3c_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
+    """An IIS (W3C) log pasted with its ``#Fields:`` line: ``sc-win32-status`` is a Win32 error and
+    ``sc-status``/``sc-substatus`` an HTTP status, by the columns' own names (HIGH); without the header the
+    bare numbers of a log line are never read."""
+    out: list[Signal] = []
+    fields: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("#Fields:"):
+            fields = line[len("#Fields:"):].split()
+            continue
+        values = line.split()
+        if not fields or line.startswith("#") or len(values) != len(fields):
+            continue
+        row = dict(zip(fields, values, strict=True))
+        win32 = row.get("sc-win32-status", "0")
+        if win32.isdigit() and int(win32):
+            code = hresult_from_win32(int(win32))
+            out += [Signal(e.id, Confidence.HIGH, Via.CODE, f"sc-win32-status {win32}", number, code=code,
+                           detail="read as the IIS log's sc-win32-status") for e in kb.by_code(code)]
+        status, sub = row.get("sc-status", ""), row.get("sc-substatus", "")
+        if status.isdigit() and sub.isdigit():
+            entries = kb.by_http(f"{status}.{sub}") or (kb.by_http(status) if sub == "0" else ())
+            out += [Signal(e.id, Confidence.HIGH, Via.HTTP, f"sc-status {status}.{sub}", number) for e in entries]
+    return out
+
+
 def apply_overrides(signals: tuple[Signal, ...], kb: KnowledgeBase) -> tuple[Signal, ...]:
     """``signals`` of ONE input with ``demoted_by`` set where a seen entry overrides theirs (see module doc)."""
     by: dict[str, str] = {}
@@ -192,6 +224,8 @@ def _signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     signals.extend(_code_signals(text, kb, find_codes(text)))
     signals.extend(_event_id_signals(text, kb))
     signals.extend(_http_signals(text, kb))
+    if "#Fields:" in text:
+        signals.extend(_w3c_signals(text, kb))
     return signals
 
 
