@@ -127,5 +127,8 @@ def test_only_architecture_evidence_is_specific(kb: KnowledgeBase) -> None:
     """Issue 15: the entries allowed to make a cause HIGH, and nothing else."""
     specific = {e.id for e in kb.entries if e.specificity is Specificity.SPECIFIC}
     assert specific == {"bad-exe-format", "w3svc-start-193", "bad-format", "only-supports-arch", "event-2274",
-                        "event-2282", "http-500-32", "event-ancm-1008", "http-500-34", "http-500-35"}
+                        "event-2282", "http-500-32", "event-ancm-1008", "http-500-34", "http-500-35",
+                        # messages that name the architecture themselves: no 64-bit Jet 4.0 exists; the
+                        # OracleClient text says "64 bit mode with the 32 bit Oracle client"
+                        "jet-oledb-64bit", "oracle-client-bitness"}
     assert kb.entry("bad-format").code_specificity is Specificity.SUGGESTIVE
