@@ -9,7 +9,7 @@ import pytest
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import events_from_xml, read_events
 from iisbitness.explain.kb import KnowledgeBase
-from iisbitness.explain.match import match_text
+from iisbitness.explain.match import line_of, match_text
 from iisbitness.explain.report import build_report
 
 
@@ -121,3 +121,9 @@ def test_iis_log_line_without_fields_line_is_not_read(kb: KnowledgeBase) -> None
 def test_localised_iis_error_page_title(kb: KnowledgeBase, title: str) -> None:
     found = [s for s in match_text(title, kb) if s.entry_id == "http-500-32"]
     assert found and max(s.confidence for s in found) is Confidence.HIGH
+
+
+@pytest.mark.parametrize("text", ["", "one line", "a\nb\n\nc", "\n\n\n", "x\r\ny\nz"])
+def test_line_of_counts_line_breaks_before_the_offset(text: str) -> None:
+    for offset in range(len(text) + 1):
+        assert line_of(text, offset) == text.count("\n", 0, offset) + 1
