@@ -72,3 +72,16 @@ def test_text_output_lists_events_and_steps() -> None:
     assert "global-module-arch" in out and "rewritex64.dll" in out and "LegacyPool" in out
     assert "iisbitness scan" in out
     assert "Sysmon" not in out
+
+
+@pytest.mark.parametrize("raw", [
+    "%1 is not a valid Win32 application.\r\n".encode("utf-16"),       # Notepad "Unicode", with a BOM
+    "%1 is not a valid Win32 application.\r\n".encode("utf-16-le"),    # PowerShell 5 redirection, no BOM
+    "%1 ist keine zulässige Win32-Anwendung.\r\n".encode("cp1252"),    # an ANSI file on a German server
+    "%1 ist keine zulässige Win32-Anwendung.\r\n".encode("utf-8-sig"),
+], ids=["utf-16-bom", "utf-16-le", "cp1252", "utf-8-bom"])
+def test_stdin_in_the_encodings_windows_writes(raw: bytes) -> None:
+    result = CliRunner().invoke(main, ["explain", "--format", "json"], input=raw)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["bitness_likely"] and doc["explanations"][0]["id"] == "bad-exe-format"

@@ -12,7 +12,7 @@ import sys
 import click
 
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.explain.events import EventLogError, EventLogRead, read_events
+from iisbitness.explain.events import EventLogError, EventLogRead, decode_bytes, read_events
 from iisbitness.explain.kb import load_kb
 from iisbitness.explain.report import build_report
 from iisbitness.formats import explain_json, explain_text
@@ -36,7 +36,9 @@ def explain_command(text: tuple[str, ...], event_logs: tuple[str, ...], fmt: str
     if text:
         texts.append(("argument", " ".join(text)))
     elif not event_logs or not sys.stdin.isatty():
-        data = sys.stdin.read()
+        # NOTE: bytes, so a UTF-16 file (Notepad "Unicode", PowerShell 5 redirection) or an ANSI one reads too
+        buffer = getattr(sys.stdin, "buffer", None)
+        data = decode_bytes(buffer.read()) if buffer is not None else sys.stdin.read()
         if data.strip() or not event_logs:
             texts.append(("stdin", data))
     logs: list[EventLogRead] = []

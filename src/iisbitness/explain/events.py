@@ -75,6 +75,7 @@ __all__ = [
     "EventLogError",
     "EventLogProblem",
     "EventLogRead",
+    "decode_bytes",
     "events_from_xml",
     "read_events",
 ]
@@ -531,16 +532,21 @@ def _read_evtx(path: str, kb: KnowledgeBase) -> EventLogRead:
     return EventLogRead(path, "evtx", tuple(result.events), tuple(problems))
 
 
-def _decode(raw: bytes) -> str:
-    """UTF-16 with a BOM (Event Viewer's "Save selected events" XML), UTF-16 without one (``<`` then NUL:
-    ``wevtutil ... > file`` from PowerShell 5), else UTF-8."""
+def decode_bytes(raw: bytes) -> str:
+    """Text of a file or of stdin as Windows writes it: UTF-16 with a BOM (Event Viewer's "Save selected events",
+    Notepad's "Unicode"), UTF-16 without one (an ASCII character then NUL: PowerShell 5 redirection), UTF-8
+    (BOM dropped), else the ANSI code page of Western servers (cp1252: "zulässige" saved by an older editor).
+    Never raises."""
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return raw.decode("utf-16", "replace")
-    if raw[:2] == b"<\x00":
+    if len(raw) >= 2 and raw[0] and not raw[1]:
         return raw.decode("utf-16-le", "replace")
-    if raw[:2] == b"\x00<":
+    if len(raw) >= 2 and not raw[0] and raw[1]:
         return raw.decode("utf-16-be", "replace")
-    return raw.decode("utf-8", "replace")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
 
 
 def read_events(path: str | os.PathLike[str], kb: KnowledgeBase | None = None) -> EventLogRead:
@@ -563,7 +569,7 @@ def read_events(path: str | os.PathLike[str], kb: KnowledgeBase | None = None) -
         raw = Path(name).read_bytes()
     except OSError as e:
         raise EventLogError(f"{name}: cannot read: {e.strerror or e}") from e
-    text = _decode(raw)
+    text = decode_bytes(raw)
     if not text.strip():
         raise EventLogError(f"{name}: empty file")
     if "<Event" not in text[:4096]:
