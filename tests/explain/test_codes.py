@@ -95,7 +95,9 @@ def test_a_number_after_a_plain_error_word_stays_medium(text: str) -> None:
     assert hits and all(h.confidence is Confidence.MEDIUM for h in hits)
 
 
-def test_decimal_and_hex_pair_counts_only_when_they_agree() -> None:
-    """Windows tools print an error as "193 (0xc1)": HIGH; a pair that disagrees is two numbers, not a code."""
+def test_decimal_and_hex_pair_counts_only_after_an_error_word_and_when_they_agree() -> None:
+    """Windows tools print an error as "193 (0xc1)": HIGH after an error word; a pair in a dump is a value, and a
+    pair that disagrees is two numbers."""
     assert [(h.code, h.confidence) for h in find_codes("copy failed: 193 (0xc1)")] == [(0x800700C1, Confidence.HIGH)]
-    assert find_codes("line 193 (0xc2)") == []
+    assert find_codes("byte at offset 12: 193 (0xC1)") == []
+    assert all(h.confidence is Confidence.MEDIUM for h in find_codes("error: 193 (0xc2)"))

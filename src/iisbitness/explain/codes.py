@@ -11,7 +11,8 @@ Shapes:
 False positives: a bare decimal (``193``, ``11``, ``126``) or a short hex (``0xC1``) counts only right
 after an error word (error, code, hr, hresult, status, win32, errno); a lone ``193`` in a log line never
 does. It is HIGH when the text names it a Win32 error (``Win32 error 193``, ``[WinError 193]``, ``System error
-193``) or gives it in decimal and hex that agree (``193 (0xc1)``), MEDIUM after another error word. Forms that are unambiguous on their own (eight hex digits, ten-digit decimals, signed decimals) are
+193``) or gives it after an error word in decimal and hex that agree (``error 193 (0xc1)``), MEDIUM after
+another error word. Forms that are unambiguous on their own (eight hex digits, ten-digit decimals, signed decimals) are
 HIGH; context-dependent ones are MEDIUM; data bytes are HIGH after ``data``/``0000:`` and MEDIUM otherwise.
 No errors are raised.
 """
@@ -98,6 +99,9 @@ _NAMED_WIN32 = re.compile(
 _PAIRED = re.compile(r"(?<![\w.])(?:(\d{1,5})\s*\(\s*0x([0-9a-f]{1,4})\s*\)|0x([0-9a-f]{1,4})\s*\(\s*(\d{1,5})\s*\))",
                      re.IGNORECASE)
 """The same number in decimal and hex, as Windows tools print it: "193 (0xc1)", "0xC1 (193)"."""
+_PAIR_CONTEXT = re.compile(r"\b(?:error|err|errno|code|hr|hresult|status|win32|failed|failure)\b[^\n]{0,40}$",
+                           re.IGNORECASE)
+"""An error word before the pair on its line: "byte 193 (0xC1)" in a dump is a value, not an error."""
 
 
 def hresult_from_win32(value: int) -> int:
@@ -162,7 +166,7 @@ def find_codes(text: str) -> list[CodeHit]:
             hits.append(CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32, Confidence.HIGH))
     for m in _PAIRED.finditer(text):
         decimal, hexa = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        if int(decimal) == int(hexa, 16) and int(decimal):
+        if int(decimal) == int(hexa, 16) and int(decimal) and _PAIR_CONTEXT.search(text[max(0, m.start() - 60):m.start()]):
             hits.append(CodeHit(hresult_from_win32(int(decimal)), m.group(0), m.start(), CodeForm.WIN32,
                                 Confidence.HIGH))
     return sorted(hits, key=lambda h: h.start)
