@@ -85,3 +85,19 @@ def test_stdin_in_the_encodings_windows_writes(raw: bytes) -> None:
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["bitness_likely"] and doc["explanations"][0]["id"] == "bad-exe-format"
+
+
+_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+_CORPUS_LOGS = sorted([*(_CORPUS / "evtx").glob("*.evtx"), *(_CORPUS / "events").glob("*.xml")]) if _CORPUS.is_dir() else []
+
+
+@pytest.mark.skipif(not _CORPUS_LOGS, reason="shared event-log corpus not available")
+@pytest.mark.parametrize("path", _CORPUS_LOGS, ids=[p.name[:60] for p in _CORPUS_LOGS])
+def test_every_corpus_log_gives_a_sensible_answer(path: Path) -> None:
+    """Real logs, none of them a bitness problem: the CLI answers (exit 0 or 1, never a traceback), the JSON is
+    valid, and no bitness cause is called likely."""
+    code, out, err = _run("--format", "json", "--event-log", str(path), stdin="")
+    assert code in (0, 1), err
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    assert not doc["bitness_likely"] and all(c["confidence"] != "high" for c in doc["causes"])
