@@ -263,10 +263,19 @@ class _Reader:
 
     # -- web.config and merged effects -----------------------------------------------------------
     def _with_effects(self, app: Application, site_apps: list[Application], apphost: list[Contribution]) -> Application:
-        web = self._web_contribs(app, site_apps)
-        allc = apphost + web
         site_seg = (app.site.lower(),)
         app_seg = site_seg + split_location_path(app.path)
+        web: list[Contribution] = []
+        for other in site_apps:
+            other_seg = site_seg + split_location_path(other.path)
+            if app_seg[: len(other_seg)] != other_seg:
+                continue
+            # Config paths follow URLs (facts B3): a parent application's web.config reaches this one,
+            # except its folders that a deeper application's URL covers (that application serves them).
+            web.extend(c for c in self._web_contribs(other, site_apps)
+                       if other is app or _owner(c.segments[: c.file_depth - 1], site_seg, site_apps) is other)
+        # <location inheritInChildApplications="false"> stops at the application that owns its path.
+        allc = [c for c in apphost + web if c.inherit or _owner(c.segments, site_seg, site_apps) in (app, None)]
         targets = [app_seg]
         for c in allc:
             # deeper configuration (a location or a sub-folder web.config) that belongs to this app

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from iisbitness.config.xml import attr, children, line_of, local_name
+from iisbitness.config.xml import attr, children, line_of, local_name, parse_bool
 from iisbitness.model.source import ConfigSource
 
 
@@ -33,6 +33,8 @@ class Contribution:
         order: document order within the file, for stable merging.
         element: the ``<system.webServer>`` (or ``<system.applicationHost>``) element.
         file: the file as the user names it.
+        inherit: False under ``<location inheritInChildApplications="false">``: the settings stop at
+            the application that owns ``segments`` and do not reach its child applications.
     """
 
     segments: tuple[str, ...]
@@ -40,6 +42,7 @@ class Contribution:
     order: int
     element: etree._Element
     file: str
+    inherit: bool = True
 
 
 def split_location_path(path: str) -> tuple[str, ...]:
@@ -69,8 +72,9 @@ def contributions(root: etree._Element, file: str, base: tuple[str, ...], file_d
             out.append(Contribution(base, file_depth, order, el, file))
         elif name == "location":
             sub = split_location_path(attr(el, "path"))
+            inherit = parse_bool(el.get("inheritInChildApplications")) is not False
             for g in children(el, group):
-                out.append(Contribution(base + sub, file_depth, order, g, file))
+                out.append(Contribution(base + sub, file_depth, order, g, file, inherit))
         order += 1
     return out
 
