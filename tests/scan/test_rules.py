@@ -6,6 +6,7 @@ from pathlib import Path
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
+from iisbitness.findings import Finding
 from iisbitness.report import Report
 from tests.conftest import apphost, make_image, site
 
@@ -136,7 +137,31 @@ def test_isapi_filter_site_level(tmp_path: Path) -> None:
     assert 'Calling LoadLibraryEx on ISAPI filter "C:\\F\\f.dll" failed' in f.symptom and "0x800700C1" in f.symptom
     assert "503" not in f.symptom and "2268" not in f.symptom and "5002" not in f.symptom
     assert "not disabled" in f.symptom
-    assert any('"S" -section:system.webServer/isapiFilters' in c for fx in f.fixes for c in fx.commands)
+    # PowerShell writes the same <location path="S"> of applicationHost.config, not S's web.config
+    assert _filter_commands(f) == (
+        '"S" -section:system.webServer/isapiFilters /[name=\'F\'].preCondition:"bitness32" /commit:apphost',
+        "-PSPath 'MACHINE/WEBROOT/APPHOST' -Location 'S' -Filter")
+
+
+def _filter_commands(f: Finding) -> tuple[str, str]:
+    """The filter fix's appcmd arguments after ``set config`` and its PowerShell arguments up to ``-Filter``."""
+    [cmd] = [c for fx in f.fixes for c in fx.commands if "isapiFilters" in c]
+    [ps] = [c for fx in f.fixes for c in fx.powershell if "isapiFilters" in c]
+    return cmd.split(" set config ", 1)[1], ps.split("Set-WebConfigurationProperty ", 1)[1].split(' "', 1)[0]
+
+
+def test_isapi_filter_in_site_web_config_commands_write_the_web_config(tmp_path: Path) -> None:
+    """A filter declared in the site's web.config is not in applicationHost.config: appcmd must write at the
+    site's level (no /commit:apphost, which finds no such entry there) and PowerShell at the site's path."""
+    web = ('<?xml version="1.0"?><configuration><system.webServer><isapiFilters>'
+           '<filter name="F" path="C:\\F\\f.dll" /></isapiFilters></system.webServer></configuration>')
+    img = make_image(tmp_path, apphost(POOL64, site("My Site", 1, "P64", r"C:\s")),
+                     {"F/f.dll": "filter_x86.dll", "s/web.config": web})
+    [f] = scan(img).findings
+    assert f.rule == "isapi-filter-arch" and f.config is not None and f.config.file == "s/web.config"
+    assert _filter_commands(f) == (
+        '"My Site" -section:system.webServer/isapiFilters /[name=\'F\'].preCondition:"bitness32"',
+        "-PSPath 'MACHINE/WEBROOT/APPHOST/My Site' -Filter")
 
 
 def test_isapi_extension_in_web_config_and_fastcgi_ignored(tmp_path: Path) -> None:

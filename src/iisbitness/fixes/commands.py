@@ -117,18 +117,30 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
     )
 
 
-def filter_precondition(name: str, precondition: str, site: str | None) -> Fix:
-    """Fix: restrict an ISAPI filter with a preCondition (server level, or the site's)."""
+def filter_precondition(name: str, precondition: str, site: str | None, in_web_config: bool = False) -> Fix:
+    """Fix: restrict an ISAPI filter with a preCondition (server level, or the site's).
+
+    ``in_web_config``: the filter is declared in the site's web.config, not in applicationHost.config. The
+    commands must then write where the entry is: appcmd without ``/commit:apphost`` (it writes at the level
+    of the path it is given, the site's web.config), PowerShell at ``MACHINE/WEBROOT/APPHOST/<site>``; for an
+    applicationHost.config ``<location path="<site>">``, ``/commit:apphost`` and ``-Location <site>``
+    ("Getting Started with AppCmd.exe"; WebAdministration ``Set-WebConfigurationProperty``). Written at the
+    other level, the entry is not found (appcmd) or the section is locked there (isapiFilters is
+    overrideModeDefault="Deny", facts B8)."""
     where = f'"{site}" ' if site else ""
-    pspath = "MACHINE/WEBROOT/APPHOST" + (f"/{site}" if site else "")
+    commit = "" if site and in_web_config else " /commit:apphost"
+    if site and in_web_config:
+        pspath = _ps_quote(f"MACHINE/WEBROOT/APPHOST/{site}")
+    else:
+        pspath = "'MACHINE/WEBROOT/APPHOST'" + (f" -Location {_ps_quote(site)}" if site else "")
     return Fix(
         summary=f"Load ISAPI filter '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         commands=(
-            f'{APPCMD} set config {where}-section:system.webServer/isapiFilters /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
+            f'{APPCMD} set config {where}-section:system.webServer/isapiFilters /[name=\'{name}\'].preCondition:"{precondition}"{commit}',
         ),
         powershell=(
             "Import-Module WebAdministration",
-            f"Set-WebConfigurationProperty -PSPath {_ps_quote(pspath)} -Filter \"system.webServer/isapiFilters/filter[@name='{name}']\" -Name preCondition -Value {_ps_quote(precondition)}",
+            f"Set-WebConfigurationProperty -PSPath {pspath} -Filter \"system.webServer/isapiFilters/filter[@name='{name}']\" -Name preCondition -Value {_ps_quote(precondition)}",
         ),
         edits=(SetFilterPrecondition(name, precondition, site),),
     )
