@@ -319,6 +319,9 @@ class SkipReason(str, Enum):
     RESTRICTED = "restricted"
     """The ISAPI and CGI Restrictions list (IIS 7+) or WebSvcExtRestrictionList (IIS 6) does not allow
     it: requests get HTTP 404.2 (KB 943891)."""
+    NO_MANAGED_CODE = "no-managed-code"
+    """The pool runs No Managed Code (``managedRuntimeVersion=""``): no CLR starts in its worker, so the
+    application's ``bin`` is never loaded (facts A9, D5)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +336,7 @@ class Skipped:
         kind: the kind of load it would have been.
         binary: the binary as the process would resolve it, where known (restricted ISAPI extensions).
         configured: the binary's path as configured, where known.
+        site, application: the application it belongs to, for application-level entries (``bin``).
     """
 
     process: Process
@@ -343,6 +347,8 @@ class Skipped:
     kind: LoadKind | None = None
     binary: BinaryRef | None = None
     configured: str = ""
+    site: str | None = None
+    application: str | None = None
 
 
 APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC})
