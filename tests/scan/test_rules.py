@@ -7,6 +7,7 @@ from pathlib import Path
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding
+from iisbitness.image.paths import unseen
 from iisbitness.report import Report
 from tests.conftest import apphost, make_image, site
 
@@ -76,6 +77,23 @@ def test_dll_only_in_system32_breaks_32bit_pool(tmp_path: Path) -> None:
     f = r.findings[0]
     assert "7E 00 00 00" in f.symptom and "503" in f.symptom
     assert "Windows/SysWOW64/inetsrv" in f.cause and "Windows/System32/inetsrv/own.dll" in f.cause
+
+
+def test_sysnative_is_no_folder_for_a_64bit_worker(tmp_path: Path) -> None:
+    """Facts E1: %windir%\\Sysnative is how 32-bit processes reach the real System32; 64-bit processes have no
+    such folder, so the 64-bit worker cannot find the module on any server (an error, not an 'unknown' warning),
+    while the 32-bit worker is sent to System32 and meets the x64 DLL."""
+    gm = '<globalModules><add name="Nat" image="%windir%\\Sysnative\\inetsrv\\nat.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64 + POOL32, site("A", 1, "P64", r"C:\a") + site("B", 2, "P32", r"C:\b"), gm),
+                     {"Windows/System32/inetsrv/nat.dll": "module_x64.dll"})
+    r = scan(img)
+    got = {(f.rule, f.pool, f.severity.label, f.resolved): f for f in r.findings}
+    assert set(got) == {("binary-missing", "P64", "error", None),
+                        ("global-module-arch", "P32", "error", "Windows/System32/inetsrv/nat.dll")}
+    assert "Sysnative exists only for 32-bit processes" in got[("binary-missing", "P64", "error", None)].cause
+    assert unseen("C:\\Windows\\Sysnative\\x.dll", Arch.X86, Arch.X86) is not None  # 32-bit Windows has none
+    assert unseen("C:\\Windows\\Sysnative\\x.dll", Arch.ARM64, Arch.X86) is None
+    assert unseen("C:\\Windows\\System32\\x.dll", Arch.X64, Arch.X64) is None
 
 
 def test_absent_from_a_folder_the_image_lacks_is_inferred(tmp_path: Path) -> None:

@@ -90,11 +90,14 @@ class Absence:
         binaries: how many other ``.dll``/``.exe`` files it holds.
         other_view: where the image holds a file of the same name for the other WOW64 view or the
             other ``Program Files`` / ``Framework`` folder (the copy that was installed), or None.
+        why: set when no server has the file where this process looks, whatever the image holds
+            (``%windir%\\Sysnative`` in a 64-bit process); ``folder`` is then that Windows folder.
     """
 
     folder: str
     binaries: int
     other_view: str | None = None
+    why: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

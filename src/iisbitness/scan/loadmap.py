@@ -25,6 +25,8 @@ def _verdict(load: Load) -> tuple[Verdict, str]:
         return Verdict.UNKNOWN, b.problem
     if b.image is not None and not b.image.is_pe:
         return Verdict.INVALID, b.image.reason or "not a valid PE"
+    if b.absent is not None and b.absent.why is not None:
+        return Verdict.MISSING, f"not on any server: {b.absent.why}"
     if b.absent is not None:
         return Verdict.MISSING, (f"not in {b.absent.folder}, which the image holds with {b.absent.binaries} other "
                                  "binaries: missing on the server")
