@@ -55,6 +55,8 @@ def test_every_verdict_with_its_reason(tmp_path: Path) -> None:
 def test_reasons_say_why(tmp_path: Path) -> None:
     data = _map(tmp_path)
     by = {(e["pool"], e["name"]): e for e in data["loads"]}  # type: ignore[union-attr, index]
+    # a skipped handler is named with the application it is mapped in, not as a server-level entry
+    assert (by[("P64", "Ext")]["site"], by[("P64", "Ext")]["application"]) == ("A", "/")
     assert "token 'bitness32' is false" in by[("P64", "Only32")]["reason"]
     assert "404.2" in by[("P64", "Ext")]["reason"]
     assert "Windows/SysWOW64/inetsrv" in by[("P32", "Own")]["reason"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import Load, LoadKind, Process, Skipped
@@ -24,7 +25,7 @@ def collect_isapi_filters(ctx: PlanContext, server: Server, process: Process,
             ev = ctx.precondition(server, process, f.precondition, f.name, f.source,
                                     LoadKind.ISAPI_FILTER, f.path)
             if isinstance(ev, Skipped):
-                yield ev
+                yield replace(ev, site=app.site)
                 continue
             yield Load(process, LoadKind.ISAPI_FILTER, f.name, ctx.resolve(f.path, server.os_arch, process.arch),
                        f.source, f, site=app.site, precondition=ev)
