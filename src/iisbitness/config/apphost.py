@@ -246,7 +246,8 @@ class _Reader:
             site_pool = attr(site_defaults, "applicationPool", default_pool) if site_defaults is not None else default_pool
             site_sub_dir = _sub_dir_default(s, sub_dir)
             apps = [self._application(name, a, site_pool, site_sub_dir) for a in children(s, "application")]
-            apps = [self._with_effects(a, apps, contribs) for a in apps]
+            index = _SiteApps(name, apps)
+            apps = [self._with_effects(a, apps, index, contribs) for a in apps]
             out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s)))
         return out
 
@@ -262,25 +263,23 @@ class _Reader:
                            vdirs, self.src(el))
 
     # -- web.config and merged effects -----------------------------------------------------------
-    def _with_effects(self, app: Application, site_apps: list[Application], apphost: list[Contribution]) -> Application:
-        site_seg = (app.site.lower(),)
+    def _with_effects(self, app: Application, site_apps: list[Application], index: _SiteApps,
+                      apphost: list[Contribution]) -> Application:
+        site_seg = index.site_seg
         app_seg = site_seg + split_location_path(app.path)
         web: list[Contribution] = []
-        for other in site_apps:
-            other_seg = site_seg + split_location_path(other.path)
-            if app_seg[: len(other_seg)] != other_seg:
-                continue
+        for other in index.ancestors(app_seg) + [app]:
             # Config paths follow URLs (facts B3): a parent application's web.config reaches this one,
             # except its folders that a deeper application's URL covers (that application serves them).
             web.extend(c for c in self._web_contribs(other, site_apps)
-                       if other is app or _owner(c.segments[: c.file_depth - 1], site_seg, site_apps) is other)
+                       if other is app or index.owner(c.segments[: c.file_depth - 1]) is other)
         # <location inheritInChildApplications="false"> stops at the application that owns its path.
-        allc = [c for c in apphost + web if c.inherit or _owner(c.segments, site_seg, site_apps) in (app, None)]
+        allc = [c for c in apphost + web if c.inherit or index.owner(c.segments) in (app, None)]
         targets = [app_seg]
         for c in allc:
             # deeper configuration (a location or a sub-folder web.config) that belongs to this app
             if (len(c.segments) > len(app_seg) and c.segments[: len(app_seg)] == app_seg and c.segments not in targets
-                    and _owner(c.segments, site_seg, site_apps) is app):
+                    and index.owner(c.segments) is app):
                 targets.append(c.segments)
         effects = []
         for t in targets:
@@ -396,15 +395,26 @@ def _url(path: str) -> str:
     return p
 
 
-def _owner(segments: tuple[str, ...], site_seg: tuple[str, ...], apps: list[Application]) -> Application | None:
-    """The application whose path is the longest prefix of ``segments`` (facts B9)."""
-    best: Application | None = None
-    best_len = -1
-    for a in apps:
-        seg = site_seg + split_location_path(a.path)
-        if segments[: len(seg)] == seg and len(seg) > best_len:
-            best, best_len = a, len(seg)
-    return best
+class _SiteApps:
+    """The applications of one site by config path, for longest-prefix lookups (facts B9)."""
+
+    def __init__(self, site: str, apps: list[Application]) -> None:
+        self.site_seg = (site.lower(),)
+        self.by_seg: dict[tuple[str, ...], Application] = {}
+        for a in apps:
+            self.by_seg.setdefault(self.site_seg + split_location_path(a.path), a)
+
+    def owner(self, segments: tuple[str, ...]) -> Application | None:
+        """The application whose path is the longest prefix of ``segments``, None outside the site."""
+        for k in range(len(segments), 0, -1):
+            found = self.by_seg.get(segments[:k])
+            if found is not None:
+                return found
+        return None
+
+    def ancestors(self, app_seg: tuple[str, ...]) -> list[Application]:
+        """The applications above the one at ``app_seg``, outermost first."""
+        return [a for k in range(1, len(app_seg)) if (a := self.by_seg.get(app_seg[:k])) is not None]
 
 
 def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Path | None = None,
