@@ -165,7 +165,7 @@ def _filter_commands(f: Finding) -> tuple[str, str]:
     """The filter fix's appcmd arguments after ``set config`` and its PowerShell arguments up to ``-Filter``."""
     [cmd] = [c for fx in f.fixes for c in fx.commands if "isapiFilters" in c]
     [ps] = [c for fx in f.fixes for c in fx.powershell if "isapiFilters" in c]
-    return cmd.split(" set config ", 1)[1], ps.split("Set-WebConfigurationProperty ", 1)[1].split(' "', 1)[0]
+    return cmd.split(" set config ", 1)[1], ps.split("Set-WebConfigurationProperty ", 1)[1].split(" -Filter ", 1)[0] + " -Filter"
 
 
 def test_isapi_filter_in_site_web_config_commands_write_the_web_config(tmp_path: Path) -> None:
