@@ -64,3 +64,13 @@ def test_powershell_doubles_every_single_quote_character() -> None:
     """PowerShell also ends a '...' string at U+2018/U+2019/U+201A/U+201B: each is doubled like '."""
     fix = flip_pool("O\u2019Brien'; calc", Arch.X86, Arch.X64)
     assert fix.powershell[1] == "Set-ItemProperty 'IIS:\\AppPools\\O\u2019\u2019Brien''; calc' -Name enable32BitAppOnWin64 -Value $true"
+
+
+def test_bin_file_name_with_a_quote_is_not_written_for_cmd(tmp_path: Path) -> None:
+    """A zipped image can hold file names Windows would refuse; the corflags line must not run what follows."""
+    img = make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "P", r"C:\s")),
+                     {'s/bin/a" & calc & ".dll': "managed_x86.dll", "s/bin/b.dll": "managed_x86.dll"})
+    lines = [c for f in scan(img).findings if f.rule == "managed-assembly-arch" for fx in f.fixes for c in fx.commands
+             if "corflags" in c or c.startswith("rem ")]
+    assert len(lines) == 2 and 'corflags "b.dll" /32BITREQ-' in lines
+    assert [c for c in lines if c.startswith("rem Not written: ")] and not [c for c in lines if "calc" in c]
