@@ -283,10 +283,11 @@ class _Reader:
                 targets.append(c.segments)
         effects = []
         for t in targets:
-            effects.append(self._effect(t, allc, site_seg))
+            effects.append(self._effect(t, allc, site_seg, app_seg))
         return Application(app.site, app.path, app.pool, app.vdirs, app.source, tuple(effects))
 
-    def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...]) -> WebConfigEffect:
+    def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...],
+                app_seg: tuple[str, ...]) -> WebConfigEffect:
         here = applicable(allc, target)
         handlers = [
             Handler(e.get("name"), e.get("path"), e.get("verb"), e.get("modules"), e.get("scriptProcessor"),
@@ -304,14 +305,16 @@ class _Reader:
             for e in merge_collection(sections_named(at_site, "isapiFilters"), "filter", ("name",))
         ]
         anc: AspNetCore | None = None
-        for el, file in sections_named(self.unlocked(here, "aspNetCore"), "aspNetCore"):
-            prev = anc
-            anc = AspNetCore(
-                process_path=attr(el, "processPath", prev.process_path if prev else ""),
-                hosting_model=attr(el, "hostingModel", prev.hosting_model if prev else ""),
-                arguments=attr(el, "arguments", prev.arguments if prev else ""),
-                source=ConfigSource(file, line_of(el)),
-            )
+        for c in self.unlocked(here, "aspNetCore"):
+            for el, file in sections_named([c], "aspNetCore"):
+                prev = anc
+                anc = AspNetCore(
+                    process_path=attr(el, "processPath", prev.process_path if prev else ""),
+                    hosting_model=attr(el, "hostingModel", prev.hosting_model if prev else ""),
+                    arguments=attr(el, "arguments", prev.arguments if prev else ""),
+                    source=ConfigSource(file, line_of(el)),
+                    inherited=len(c.segments) < len(app_seg),
+                )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
         return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files)
 
