@@ -322,3 +322,17 @@ def test_dependency_of_right_arch_gives_no_finding(tmp_path: Path) -> None:
     img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"), gm),
                      {"Vendor/chain_top_x64.dll": "chain_top_x64.dll", "Vendor/chain_dep.dll": "chain_dep_x64.dll"})
     assert scan(img).findings == ()
+
+
+def test_applicationhost_config_under_syswow64_is_named_as_never_read(tmp_path: Path) -> None:
+    """Facts E4: a 32-bit editor saving System32\\inetsrv\\config\\applicationHost.config writes to SysWOW64 instead;
+    IIS never reads that copy. Its x86 module would be a finding if it were read: it is not analysed, and said so."""
+    stray = apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "P", r"C:\s"),
+                    '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>')
+    img = make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "P", r"C:\s")),
+                     {"Windows/SysWOW64/inetsrv/config/applicationHost.config": stray, "V/m.dll": "module_x86.dll"})
+    report = scan(img)
+    assert report.findings == ()
+    [p] = [p for p in report.problems if "SysWOW64" in p.file]
+    assert p.file == "Windows/SysWOW64/inetsrv/config/applicationHost.config"
+    assert p.message.startswith("IIS never reads this file: a 32-bit program")

@@ -56,6 +56,8 @@ from iisbitness.model.source import ConfigSource, Problem
 CONFIG_DIR = "C:\\Windows\\System32\\inetsrv\\config"
 APPHOST = CONFIG_DIR + "\\applicationHost.config"
 REDIRECTION = CONFIG_DIR + "\\redirection.config"
+WOW64_APPHOST = "C:\\Windows\\SysWOW64\\inetsrv\\config\\applicationHost.config"
+"""Where a 32-bit editor's save of applicationHost.config lands (facts E4); IIS never reads it."""
 
 MAX_WEBCONFIG_DIRS = 4000
 """Folders walked per virtual directory when looking for web.config files."""
@@ -76,6 +78,12 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
         ServerImageError: no applicationHost.config in the image.
     """
     problems: list[Problem] = []
+    stray = image.locate(WOW64_APPHOST).host_path
+    if stray is not None and stray.is_file():
+        problems.append(Problem(image.display(stray), None, "IIS never reads this file: a 32-bit program (a 32-bit "
+                                "editor, 32-bit PowerShell) that opens System32\\inetsrv\\config\\applicationHost.config "
+                                "is redirected here by WOW64, so its edits never took effect; make them in the "
+                                "System32 file with a 64-bit program (facts E4). Not analysed"))
     redir = image.locate(REDIRECTION)
     if redir.host_path is not None and redir.host_path.is_file():
         shown = image.display(redir.host_path)
