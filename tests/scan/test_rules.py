@@ -336,3 +336,13 @@ def test_applicationhost_config_under_syswow64_is_named_as_never_read(tmp_path: 
     [p] = [p for p in report.problems if "SysWOW64" in p.file]
     assert p.file == "Windows/SysWOW64/inetsrv/config/applicationHost.config"
     assert p.message.startswith("IIS never reads this file: a 32-bit program")
+
+
+def test_empty_module_image_and_filter_path_are_said_not_skipped_silently(tmp_path: Path) -> None:
+    gm = ('<globalModules><add name="Empty" image="" /></globalModules>'
+          '<isapiFilters><filter name="NoPath" path=" " /></isapiFilters>')
+    r = scan(make_image(tmp_path, apphost(POOL64 + POOL32, site("A", 1, "P64", r"C:\a") + site("B", 2, "P32", r"C:\b"),
+                                          gm)))
+    assert r.findings == ()
+    said = sorted(p.message.split(" names no ")[0] for p in r.problems if " names no " in p.message)
+    assert said == ["ISAPI filter 'NoPath'", "global module 'Empty'"]

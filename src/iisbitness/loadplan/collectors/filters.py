@@ -8,6 +8,7 @@ from dataclasses import replace
 from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import Load, LoadKind, Process, Skipped
 from iisbitness.model.iis7 import Application, Server
+from iisbitness.model.source import Problem
 
 
 def collect_isapi_filters(ctx: PlanContext, server: Server, process: Process,
@@ -19,9 +20,13 @@ def collect_isapi_filters(ctx: PlanContext, server: Server, process: Process,
             continue
         for f in app.effects[0].filters:
             key = (app.site.lower(), f.name.lower())
-            if key in seen or not f.path.strip():
+            if key in seen:
                 continue
             seen.add(key)
+            if not f.path.strip():
+                yield Problem(f.source.file, f.source.line, f"ISAPI filter {f.name!r} names no path (path=\"\"): "
+                              "nothing to check; the site's worker cannot load it")
+                continue
             ev = ctx.precondition(server, process, f.precondition, f.name, f.source,
                                     LoadKind.ISAPI_FILTER, f.path)
             if isinstance(ev, Skipped):
