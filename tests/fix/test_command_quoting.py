@@ -74,3 +74,18 @@ def test_bin_file_name_with_a_quote_is_not_written_for_cmd(tmp_path: Path) -> No
              if "corflags" in c or c.startswith("rem ")]
     assert len(lines) == 2 and 'corflags "b.dll" /32BITREQ-' in lines
     assert [c for c in lines if c.startswith("rem Not written: ")] and not [c for c in lines if "calc" in c]
+
+
+def test_flip_of_a_pool_no_applicationpools_entry_defines_creates_it(tmp_path: Path) -> None:
+    """An application names pool 'Ghost', which applicationPools does not define: 'appcmd set apppool "Ghost"'
+    finds no such pool, so the flip creates it (as the file edit of fix --apply does)."""
+    gm = '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "Ghost", r"C:\s"),
+                                       gm), {"V/m.dll": "module_x86.dll"})
+    [finding] = scan(img).findings
+    [flip] = [fx for fx in finding.fixes if fx.summary.startswith("Run application pool 'Ghost'")]
+    assert flip.commands == (('%windir%\\system32\\inetsrv\\appcmd.exe add apppool /name:"Ghost" '
+                              "/enable32BitAppOnWin64:true"),)
+    assert flip.powershell[1:] == ("New-WebAppPool -Name 'Ghost'",
+                                   "Set-ItemProperty 'IIS:\\AppPools\\Ghost' -Name enable32BitAppOnWin64 -Value $true")
+    assert flip.verified

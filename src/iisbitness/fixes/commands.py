@@ -82,18 +82,26 @@ def _arch_words(arch: Arch) -> str:
     return {Arch.X86: "32-bit (x86)", Arch.X64: "64-bit (x64)", Arch.ARM64: "native ARM64"}[arch]
 
 
-def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(appcmd lines, PowerShell lines)`` that make ``pool``'s worker run as ``arch``."""
+def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch,
+                       declared: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(appcmd lines, PowerShell lines)`` that make ``pool``'s worker run as ``arch``. A pool that only an
+    application names (not ``declared`` in applicationPools) is created at ``arch``: ``set apppool`` would find
+    no such pool."""
     e32 = "true" if arch is Arch.X86 else "false"
-    cmds = [cmd_line(f'{APPCMD} set apppool "{pool}" /enable32BitAppOnWin64:{e32}', (pool,))]
-    ps = ["Import-Module WebAdministration",
-          f"Set-ItemProperty {_pool_item(pool)} -Name enable32BitAppOnWin64 -Value ${e32}"]
+    if declared:
+        cmds = [cmd_line(f'{APPCMD} set apppool "{pool}" /enable32BitAppOnWin64:{e32}', (pool,))]
+        ps = ["Import-Module WebAdministration"]
+    else:
+        cmds = [cmd_line(f'{APPCMD} add apppool /name:"{pool}" /enable32BitAppOnWin64:{e32}', (pool,))]
+        ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(pool)}"]
+    ps.append(f"Set-ItemProperty {_pool_item(pool)} -Name enable32BitAppOnWin64 -Value ${e32}")
     if os_arch is Arch.ARM64:
         emu = "false" if arch is Arch.ARM64 else "true"
         cmds.append(cmd_line(f'{APPCMD} set apppool "{pool}" /enableEmulationOnWinArm64:{emu}', (pool,)))
         ps.append(f"Set-ItemProperty {_pool_item(pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
-    cmds.append(cmd_line(f'{APPCMD} recycle apppool "{pool}"', (pool,)))
-    ps.append(f"Restart-WebAppPool -Name {_ps_quote(pool)}")
+    if declared:  # NOTE: a pool just created has no worker to recycle
+        cmds.append(cmd_line(f'{APPCMD} recycle apppool "{pool}"', (pool,)))
+        ps.append(f"Restart-WebAppPool -Name {_ps_quote(pool)}")
     return tuple(cmds), tuple(ps)
 
 
@@ -108,11 +116,15 @@ START_NOTE = ("Rapid-fail protection has stopped the pool (WAS event 5002); a re
               "change and the start only reports that it is already started).")
 
 
-def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False) -> Fix:
-    """Fix: run pool ``pool`` as ``arch``; ``pool_stopped``: the cause stops the pool (503), so start it."""
-    cmds, ps = pool_arch_commands(pool, arch, os_arch)
+def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, declared: bool = True) -> Fix:
+    """Fix: run pool ``pool`` as ``arch``; ``pool_stopped``: the cause stops the pool (503), so start it;
+    ``declared``: False for a pool only an application names (the fix then creates it)."""
+    cmds, ps = pool_arch_commands(pool, arch, os_arch, declared)
     note = "Every application in the pool then runs at that architecture."
-    if pool_stopped:
+    if not declared:
+        note += (" applicationPools does not define this pool (its applications get HTTP 503 until it exists): the "
+                 "first command creates it with the pool defaults.")
+    elif pool_stopped:
         start, ps_start = start_pool_commands(pool)
         cmds, ps, note = cmds + (start,), ps + (ps_start,), note + " " + START_NOTE
     return Fix(
