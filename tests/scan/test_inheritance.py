@@ -93,3 +93,12 @@ def test_child_folder_inside_the_parent_folder_is_read_once(tmp_path: Path) -> N
     [child] = [a for s in server.sites for a in s.applications if a.path == "/child"]
     assert [e.config_path for e in child.effects] == ["MACHINE/WEBROOT/APPHOST/s/child"]
     assert [h.name for h in child.effects[0].handlers] == ["Own", "Vendor"]  # the deeper level's handler first
+
+
+def test_site_filters_reach_every_worker_of_the_site_whatever_inherit_in_child_applications(tmp_path: Path) -> None:
+    """ISAPI filters load per site (W3SVC-WP 2268 names the site): the child's 64-bit worker loads the x86 filter
+    of the site root's web.config even inside <location path="." inheritInChildApplications="false">."""
+    web = ('<?xml version="1.0"?>\n<configuration><location path="." inheritInChildApplications="false">'
+           '<system.webServer><isapiFilters><filter name="F" path="C:\\Vendor\\isapi.dll" /></isapiFilters>'
+           "</system.webServer></location></configuration>\n")
+    assert _hits(_image(tmp_path, web)) == {("isapi-filter-arch", "P64", None)}

@@ -281,8 +281,10 @@ class _Reader:
             # except its folders that a deeper application's URL covers (that application serves them).
             web.extend(c for c in self._web_contribs(other, site_apps)
                        if other is app or index.owner(c.segments[: c.file_depth - 1]) is other)
-        # <location inheritInChildApplications="false"> stops at the application that owns its path.
-        allc = [c for c in apphost + web if c.inherit or index.owner(c.segments) in (app, None)]
+        # <location inheritInChildApplications="false"> stops at the application that owns its path; ISAPI filters
+        # are read at the site's path for every worker that serves the site, so they see the site's level whole.
+        sitewide = apphost + web
+        allc = [c for c in sitewide if c.inherit or index.owner(c.segments) in (app, None)]
         targets = [app_seg]
         for c in allc:
             # deeper configuration (a location or a sub-folder web.config) that belongs to this app
@@ -291,11 +293,11 @@ class _Reader:
                 targets.append(c.segments)
         effects = []
         for t in targets:
-            effects.append(self._effect(t, allc, site_seg, app_seg))
+            effects.append(self._effect(t, allc, site_seg, app_seg, sitewide))
         return Application(app.site, app.path, app.pool, app.vdirs, app.source, tuple(effects))
 
     def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...],
-                app_seg: tuple[str, ...]) -> WebConfigEffect:
+                app_seg: tuple[str, ...], sitewide: list[Contribution]) -> WebConfigEffect:
         here = applicable(allc, target)
         handlers = [
             Handler(e.get("name"), e.get("path"), e.get("verb"), e.get("modules"), e.get("scriptProcessor"),
@@ -303,7 +305,7 @@ class _Reader:
             for e in merge_collection(sections_named(self.unlocked(here, "handlers"), "handlers"), "add", ("name",),
                                       prepend=True)
         ]
-        at_site = self.unlocked(applicable(allc, site_seg), "isapiFilters")
+        at_site = self.unlocked(applicable(sitewide, site_seg), "isapiFilters")
         # NOTE: a set of the elements themselves keeps lxml's proxies alive, so identity holds below
         site_level = {el for section, _ in sections_named([c for c in at_site if c.segments], "isapiFilters")
                       for el in children(section)}
