@@ -4,7 +4,9 @@ collections combine.
 Model (facts B3-B7; "Deep Dive into IIS Configuration with IIS 7 and IIS 8", iis-docs):
 - applicationHost.config holds top-level sections (config path ``MACHINE/WEBROOT/APPHOST``) and
   ``<location path="Site[/app[/dir]]">`` sections; ``path=""`` or ``"."`` is the file's own level.
-- a web.config applies at the URL of its folder; its own ``<location path="sub">`` applies below.
+- a web.config applies at the URL of its folder; its own ``<location path="sub">`` applies below, child
+  applications included (config paths follow URLs), unless the location says
+  ``inheritInChildApplications="false"`` (:attr:`Contribution.inherit`).
 - at one config path, applicationHost.config's location is applied before the web.config.
 - collections: ``<clear/>`` drops everything inherited, ``<remove key>`` one entry, ``<add>``
   appends, except ``handlers`` whose lower-level entries go first (``mergeAppend="false"``).
