@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding
@@ -302,6 +304,20 @@ def test_arm64_pool_modes(tmp_path: Path) -> None:
     r = scan(img, ScanOptions(os_arch=Arch.ARM64))
     assert {p.name: p.worker_arch for p in r.pools} == {"Emu": Arch.X64, "Native": Arch.ARM64, "W": Arch.X86}
     assert sorted(f.pool for f in r.findings if f.pool) == ["Emu", "W"]
+
+
+@pytest.mark.parametrize("marker", ["Windows/System32/xtajit64.dll", "Windows/System32/xtajit.dll",
+                                    "Windows/SyChpe32/chpeutil.txt"])
+def test_arm64_image_without_sysarm32_is_arm64(tmp_path: Path, marker: str) -> None:
+    """Windows 11 24H2 on Arm dropped ARM32 (no SysArm32, no Program Files (Arm)) but keeps SysWOW64 and its x86/x64
+    emulators: the image is ARM64, not x64, so a native ARM64 pool and its ARM64-only module fit."""
+    pools = '<add name="Native" enableEmulationOnWinArm64="false" managedRuntimeVersion="" />'
+    gm = '<globalModules><add name="M" image="C:\\M\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(pools, site("B", 2, "Native", r"C:\b"), gm),
+                     {"M/m.dll": "module_arm64.dll", marker: "x"})
+    r = scan(img)
+    assert r.server.os_arch is Arch.ARM64 and r.server.os_arch_from.endswith("(ARM64 only)")
+    assert [p.worker_arch for p in r.pools] == [Arch.ARM64] and r.findings == ()
 
 
 def test_dependency_of_wrong_arch_is_named_as_a_chain(tmp_path: Path) -> None:
