@@ -123,3 +123,32 @@ def test_two_in_process_apps_in_one_pool_is_500_35(tmp_path: Path) -> None:
 ])
 def test_roll_forward(have: str, want: str, roll: str, ok: bool) -> None:
     assert satisfies(have, want, roll) is ok
+
+
+FDD_INHERITED = FDD_INPROC.replace('<location path="." inheritInChildApplications="false">', "").replace(
+    "</location>", "")
+LEGACY = """<?xml version="1.0" encoding="utf-8"?>
+<configuration><system.webServer><handlers>{handlers}</handlers></system.webServer></configuration>
+"""
+
+
+@pytest.mark.parametrize(("handlers", "expected"), [
+    ('<remove name="aspNetCore" />', []),
+    ("", [("aspnetcore-multiple-inprocess", None)]),
+])
+def test_child_application_under_an_in_process_app(tmp_path: Path, handlers: str,
+                                                   expected: list[tuple[str, str | None]]) -> None:
+    """A site-root ASP.NET Core app whose web.config has no <location inheritInChildApplications="false">: its
+    aspNetCore section reaches the child /legacy (same pool). Microsoft's guidance for a non-Core child removes the
+    inherited handler; ANCM then does not serve /legacy. Without the removal IIS would start a second in-process
+    app in the pool (500.35)."""
+    make_image(tmp_path, [("Core64", 'managedRuntimeVersion=""', "shop")])
+    cfg = tmp_path / "Windows/System32/inetsrv/config/applicationHost.config"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+        "</application></site>", '</application><application path="/legacy" applicationPool="Core64">'
+        '<virtualDirectory path="/" physicalPath="C:\\inetpub\\legacy" /></application></site>'), encoding="utf-8")
+    _fdd_app(tmp_path, "shop", "8.0.0")
+    write(tmp_path, "inetpub/shop/web.config", FDD_INHERITED)
+    write(tmp_path, "inetpub/legacy/web.config", LEGACY.format(handlers=handlers))
+    _dotnet(tmp_path, "Program Files", "x64", "8.0.1")
+    assert rules_of(run(tmp_path)) == expected

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from iisbitness.api import scan
+from iisbitness.arch import Arch
+from iisbitness.config.apphost import read_server
 from iisbitness.errors import FixError
+from iisbitness.image.server_image import ServerImage
 from iisbitness.model.edits import MoveToNewPool
 from iisbitness.scan.fix import apply_fix, plan_fix, pool_actions
 from tests.conftest import DEMO, apphost, make_image, site
@@ -256,3 +259,22 @@ def test_apply_on_arm64_sets_emulation_too(tmp_path: Path) -> None:
     apply_fix(plan, stamp="20260101T000000Z")
     fixable = [f for f in scan(img, options).findings if any(x.verified is True and x.edits for x in f.fixes)]
     assert fixable == []
+
+
+def test_multi_line_start_tags_are_numbered_by_their_first_line(tmp_path: Path) -> None:
+    """A filter and a pool written over several lines (UTF-16, as Notepad saves): the finding and the pool flip
+    name the line each start tag opens on, and the fix still finds and edits those elements."""
+    pools = '<add name="P64"\n     managedRuntimeVersion="v4.0"\n     />'
+    web = ('<?xml version="1.0" encoding="utf-16"?>\n<configuration>\n  <system.webServer>\n    <isapiFilters>\n'
+           '      <filter name="F"\n              path="C:\\F\\f.dll"\n              />\n'
+           '    </isapiFilters>\n  </system.webServer>\n</configuration>\n')
+    text = apphost(pools, site("S", 1, "P64", r"C:\s"))
+    img = make_image(tmp_path, text, {"F/f.dll": "filter_x86.dll", "s/web.config": web.encode("utf-16")})
+    [finding] = scan(img).findings
+    assert finding.config is not None and (finding.config.file, finding.config.line) == ("s/web.config", 5)
+    [pool] = read_server(ServerImage.offline(img, {}), Arch.X64, "test").pools
+    assert pool.source.line == text.splitlines().index('<add name="P64"') + 1
+    plan = plan_fix(img, rules=["isapi-filter-arch"])
+    assert [c.changes for c in plan.changes] == [("line 5: ISAPI filter 'F': preCondition=\"bitness32\"",)]
+    apply_fix(plan, stamp="20260101T000000Z")
+    assert scan(img).findings == ()

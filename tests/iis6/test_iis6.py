@@ -124,6 +124,16 @@ def test_demo_command_shows_both_servers() -> None:
     assert "server IIS6," in out.output and "iis6-isolation-wow64" in out.output and "server IIS7+," in out.output
 
 
+def test_arm64_is_refused_for_iis6() -> None:
+    """IIS 6 never ran on ARM64: --os-arch arm64 was a rule crash (KeyError) and arm64 builds of ASP.NET in the
+    fixes; it is an input error naming the metabase."""
+    for fmt in ("text", "json"):
+        out = CliRunner().invoke(main, ["scan", str(DEMO), "--os-arch", "arm64", "--format", fmt, "-q"])
+        assert out.exit_code == 2, out.output
+        assert "MetaBase.xml: an IIS 6 metabase, but the OS is taken as arm64 (--os-arch)" in out.output
+    assert CliRunner().invoke(main, ["scan", str(DEMO), "--os-arch", "x86", "-q"]).exit_code == 1
+
+
 # -- iis6-isolation-wow64 -----------------------------------------------------------------------
 
 def test_isolation_missing_with_wow64_is_a_warning_and_said_unknown(tmp_path: Path) -> None:

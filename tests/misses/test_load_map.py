@@ -55,6 +55,8 @@ def test_every_verdict_with_its_reason(tmp_path: Path) -> None:
 def test_reasons_say_why(tmp_path: Path) -> None:
     data = _map(tmp_path)
     by = {(e["pool"], e["name"]): e for e in data["loads"]}  # type: ignore[union-attr, index]
+    # a skipped handler is named with the application it is mapped in, not as a server-level entry
+    assert (by[("P64", "Ext")]["site"], by[("P64", "Ext")]["application"]) == ("A", "/")
     assert "token 'bitness32' is false" in by[("P64", "Only32")]["reason"]
     assert "404.2" in by[("P64", "Ext")]["reason"]
     assert "Windows/SysWOW64/inetsrv" in by[("P32", "Own")]["reason"]
@@ -82,3 +84,19 @@ def test_demo_images_map_validates(tmp_path: Path) -> None:
 def test_loads_refuses_formats_it_does_not_have(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["scan", str(_image(tmp_path)), "--loads", "--format", "sarif"])
     assert res.exit_code == 2 and "--loads" in res.output
+
+
+def test_bin_in_a_no_managed_code_pool_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    """A No Managed Code pool starts no CLR: its application's x86 bin assembly is no finding in the 64-bit
+    worker, and the load map says so for that application instead of leaving it out."""
+    img = make_image(tmp_path, apphost('<add name="NoClr" managedRuntimeVersion="" />', site("A", 1, "NoClr", r"C:\a")),
+                     {"a/bin/App.dll": "managed_x86.dll"})
+    res = CliRunner().invoke(main, ["scan", str(img), "--loads", "--format", "json", "--fail-on", "never"])
+    data = json.loads(res.output)
+    jsonschema.validate(data, SCHEMA)
+    [entry] = [e for e in data["loads"] if e["pool"] == "NoClr"]
+    assert (entry["name"], entry["kind"], entry["verdict"]) == ("App.dll", "bin-assembly", "skipped")
+    assert (entry["site"], entry["application"], entry["binary_arch"]) == ("A", "/", ["x86"])
+    assert "No Managed Code" in entry["reason"] and "never loaded" in entry["reason"]
+    res = CliRunner().invoke(main, ["scan", str(img), "--format", "json"])
+    assert [f["rule"] for f in json.loads(res.output)["findings"]] == ["iis-manager-32bit-assembly"]

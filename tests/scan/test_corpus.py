@@ -315,3 +315,15 @@ def test_iis_express_managed_runtime_loader_is_not_the_runtime_version(tmp_path:
     assert runtimes["Clr2IntegratedAppPool"] == ("v2.0", "Integrated")
     assert runtimes["UnmanagedClassicAppPool"][0] == ""
     assert report.findings == ()
+
+
+def test_multi_line_handler_is_reported_at_its_first_line(tmp_path: Path) -> None:
+    """pinesandneedles' web.config writes <add name="ASPClassic" over lines 41-46; libxml2 numbers an element
+    by the line its start tag ends on, which would point the user at 'resourceType="File" />'."""
+    web = _corpus2("webconfig--pinesandneedles__fwx-domain__web.config")
+    lines = web.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[40].strip().startswith('<add name="ASPClassic"') and lines[45].strip().endswith("/>")
+    img = _site_image(tmp_path, web, '<add name="P64" managedRuntimeVersion="v4.0" />')
+    res = CliRunner().invoke(main, ["scan", str(img), "--loads", "--format", "json", "-q"])
+    [asp] = [e for e in json.loads(res.output)["loads"] if e["name"] == "ASPClassic"]
+    assert asp["config"] == {"file": "inetpub/s/web.config", "line": 41}

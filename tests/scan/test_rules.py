@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
+from iisbitness.findings import Finding
+from iisbitness.image.paths import unseen
 from iisbitness.report import Report
 from tests.conftest import apphost, make_image, site
 
@@ -77,6 +81,23 @@ def test_dll_only_in_system32_breaks_32bit_pool(tmp_path: Path) -> None:
     assert "Windows/SysWOW64/inetsrv" in f.cause and "Windows/System32/inetsrv/own.dll" in f.cause
 
 
+def test_sysnative_is_no_folder_for_a_64bit_worker(tmp_path: Path) -> None:
+    """Facts E1: %windir%\\Sysnative is how 32-bit processes reach the real System32; 64-bit processes have no
+    such folder, so the 64-bit worker cannot find the module on any server (an error, not an 'unknown' warning),
+    while the 32-bit worker is sent to System32 and meets the x64 DLL."""
+    gm = '<globalModules><add name="Nat" image="%windir%\\Sysnative\\inetsrv\\nat.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64 + POOL32, site("A", 1, "P64", r"C:\a") + site("B", 2, "P32", r"C:\b"), gm),
+                     {"Windows/System32/inetsrv/nat.dll": "module_x64.dll"})
+    r = scan(img)
+    got = {(f.rule, f.pool, f.severity.label, f.resolved): f for f in r.findings}
+    assert set(got) == {("binary-missing", "P64", "error", None),
+                        ("global-module-arch", "P32", "error", "Windows/System32/inetsrv/nat.dll")}
+    assert "Sysnative exists only for 32-bit processes" in got[("binary-missing", "P64", "error", None)].cause
+    assert unseen("C:\\Windows\\Sysnative\\x.dll", Arch.X86, Arch.X86) is not None  # 32-bit Windows has none
+    assert unseen("C:\\Windows\\Sysnative\\x.dll", Arch.ARM64, Arch.X86) is None
+    assert unseen("C:\\Windows\\System32\\x.dll", Arch.X64, Arch.X64) is None
+
+
 def test_absent_from_a_folder_the_image_lacks_is_inferred(tmp_path: Path) -> None:
     """A configuration-only image (SysWOW64\\inetsrv absent, or holding no binary): the folder decides x86,
     the worker fits by inference, and the report says nothing."""
@@ -136,7 +157,31 @@ def test_isapi_filter_site_level(tmp_path: Path) -> None:
     assert 'Calling LoadLibraryEx on ISAPI filter "C:\\F\\f.dll" failed' in f.symptom and "0x800700C1" in f.symptom
     assert "503" not in f.symptom and "2268" not in f.symptom and "5002" not in f.symptom
     assert "not disabled" in f.symptom
-    assert any('"S" -section:system.webServer/isapiFilters' in c for fx in f.fixes for c in fx.commands)
+    # PowerShell writes the same <location path="S"> of applicationHost.config, not S's web.config
+    assert _filter_commands(f) == (
+        '"S" -section:system.webServer/isapiFilters /[name=\'F\'].preCondition:"bitness32" /commit:apphost',
+        "-PSPath 'MACHINE/WEBROOT/APPHOST' -Location 'S' -Filter")
+
+
+def _filter_commands(f: Finding) -> tuple[str, str]:
+    """The filter fix's appcmd arguments after ``set config`` and its PowerShell arguments up to ``-Filter``."""
+    [cmd] = [c for fx in f.fixes for c in fx.commands if "isapiFilters" in c]
+    [ps] = [c for fx in f.fixes for c in fx.powershell if "isapiFilters" in c]
+    return cmd.split(" set config ", 1)[1], ps.split("Set-WebConfigurationProperty ", 1)[1].split(" -Filter ", 1)[0] + " -Filter"
+
+
+def test_isapi_filter_in_site_web_config_commands_write_the_web_config(tmp_path: Path) -> None:
+    """A filter declared in the site's web.config is not in applicationHost.config: appcmd must write at the
+    site's level (no /commit:apphost, which finds no such entry there) and PowerShell at the site's path."""
+    web = ('<?xml version="1.0"?><configuration><system.webServer><isapiFilters>'
+           '<filter name="F" path="C:\\F\\f.dll" /></isapiFilters></system.webServer></configuration>')
+    img = make_image(tmp_path, apphost(POOL64, site("My Site", 1, "P64", r"C:\s")),
+                     {"F/f.dll": "filter_x86.dll", "s/web.config": web})
+    [f] = scan(img).findings
+    assert f.rule == "isapi-filter-arch" and f.config is not None and f.config.file == "s/web.config"
+    assert _filter_commands(f) == (
+        '"My Site" -section:system.webServer/isapiFilters /[name=\'F\'].preCondition:"bitness32"',
+        "-PSPath 'MACHINE/WEBROOT/APPHOST/My Site' -Filter")
 
 
 def test_isapi_extension_in_web_config_and_fastcgi_ignored(tmp_path: Path) -> None:
@@ -261,6 +306,20 @@ def test_arm64_pool_modes(tmp_path: Path) -> None:
     assert sorted(f.pool for f in r.findings if f.pool) == ["Emu", "W"]
 
 
+@pytest.mark.parametrize("marker", ["Windows/System32/xtajit64.dll", "Windows/System32/xtajit.dll",
+                                    "Windows/SyChpe32/chpeutil.txt"])
+def test_arm64_image_without_sysarm32_is_arm64(tmp_path: Path, marker: str) -> None:
+    """Windows 11 24H2 on Arm dropped ARM32 (no SysArm32, no Program Files (Arm)) but keeps SysWOW64 and its x86/x64
+    emulators: the image is ARM64, not x64, so a native ARM64 pool and its ARM64-only module fit."""
+    pools = '<add name="Native" enableEmulationOnWinArm64="false" managedRuntimeVersion="" />'
+    gm = '<globalModules><add name="M" image="C:\\M\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(pools, site("B", 2, "Native", r"C:\b"), gm),
+                     {"M/m.dll": "module_arm64.dll", marker: "x"})
+    r = scan(img)
+    assert r.server.os_arch is Arch.ARM64 and r.server.os_arch_from.endswith("(ARM64 only)")
+    assert [p.worker_arch for p in r.pools] == [Arch.ARM64] and r.findings == ()
+
+
 def test_dependency_of_wrong_arch_is_named_as_a_chain(tmp_path: Path) -> None:
     """A 64-bit module that imports a 32-bit DLL fails "or one of its dependencies"."""
     gm = '<globalModules><add name="Top" image="C:\\Vendor\\chain_top_x64.dll" /></globalModules>'
@@ -279,3 +338,27 @@ def test_dependency_of_right_arch_gives_no_finding(tmp_path: Path) -> None:
     img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"), gm),
                      {"Vendor/chain_top_x64.dll": "chain_top_x64.dll", "Vendor/chain_dep.dll": "chain_dep_x64.dll"})
     assert scan(img).findings == ()
+
+
+def test_applicationhost_config_under_syswow64_is_named_as_never_read(tmp_path: Path) -> None:
+    """Facts E4: a 32-bit editor saving System32\\inetsrv\\config\\applicationHost.config writes to SysWOW64 instead;
+    IIS never reads that copy. Its x86 module would be a finding if it were read: it is not analysed, and said so."""
+    stray = apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "P", r"C:\s"),
+                    '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>')
+    img = make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "P", r"C:\s")),
+                     {"Windows/SysWOW64/inetsrv/config/applicationHost.config": stray, "V/m.dll": "module_x86.dll"})
+    report = scan(img)
+    assert report.findings == ()
+    [p] = [p for p in report.problems if "SysWOW64" in p.file]
+    assert p.file == "Windows/SysWOW64/inetsrv/config/applicationHost.config"
+    assert p.message.startswith("IIS never reads this file: a 32-bit program")
+
+
+def test_empty_module_image_and_filter_path_are_said_not_skipped_silently(tmp_path: Path) -> None:
+    gm = ('<globalModules><add name="Empty" image="" /></globalModules>'
+          '<isapiFilters><filter name="NoPath" path=" " /></isapiFilters>')
+    r = scan(make_image(tmp_path, apphost(POOL64 + POOL32, site("A", 1, "P64", r"C:\a") + site("B", 2, "P32", r"C:\b"),
+                                          gm)))
+    assert r.findings == ()
+    said = sorted(p.message.split(" names no ")[0] for p in r.problems if " names no " in p.message)
+    assert said == ["ISAPI filter 'NoPath'", "global module 'Empty'"]

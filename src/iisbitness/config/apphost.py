@@ -56,6 +56,8 @@ from iisbitness.model.source import ConfigSource, Problem
 CONFIG_DIR = "C:\\Windows\\System32\\inetsrv\\config"
 APPHOST = CONFIG_DIR + "\\applicationHost.config"
 REDIRECTION = CONFIG_DIR + "\\redirection.config"
+WOW64_APPHOST = "C:\\Windows\\SysWOW64\\inetsrv\\config\\applicationHost.config"
+"""Where a 32-bit editor's save of applicationHost.config lands (facts E4); IIS never reads it."""
 
 MAX_WEBCONFIG_DIRS = 4000
 """Folders walked per virtual directory when looking for web.config files."""
@@ -76,6 +78,12 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
         ServerImageError: no applicationHost.config in the image.
     """
     problems: list[Problem] = []
+    stray = image.locate(WOW64_APPHOST).host_path
+    if stray is not None and stray.is_file():
+        problems.append(Problem(image.display(stray), None, "IIS never reads this file: a 32-bit program (a 32-bit "
+                                "editor, 32-bit PowerShell) that opens System32\\inetsrv\\config\\applicationHost.config "
+                                "is redirected here by WOW64, so its edits never took effect; make them in the "
+                                "System32 file with a 64-bit program (facts E4). Not analysed"))
     redir = image.locate(REDIRECTION)
     if redir.host_path is not None and redir.host_path.is_file():
         shown = image.display(redir.host_path)
@@ -246,7 +254,8 @@ class _Reader:
             site_pool = attr(site_defaults, "applicationPool", default_pool) if site_defaults is not None else default_pool
             site_sub_dir = _sub_dir_default(s, sub_dir)
             apps = [self._application(name, a, site_pool, site_sub_dir) for a in children(s, "application")]
-            apps = [self._with_effects(a, apps, contribs) for a in apps]
+            index = _SiteApps(name, apps)
+            apps = [self._with_effects(a, apps, index, contribs) for a in apps]
             out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s)))
         return out
 
@@ -262,23 +271,33 @@ class _Reader:
                            vdirs, self.src(el))
 
     # -- web.config and merged effects -----------------------------------------------------------
-    def _with_effects(self, app: Application, site_apps: list[Application], apphost: list[Contribution]) -> Application:
-        web = self._web_contribs(app, site_apps)
-        allc = apphost + web
-        site_seg = (app.site.lower(),)
+    def _with_effects(self, app: Application, site_apps: list[Application], index: _SiteApps,
+                      apphost: list[Contribution]) -> Application:
+        site_seg = index.site_seg
         app_seg = site_seg + split_location_path(app.path)
+        web: list[Contribution] = []
+        for other in index.ancestors(app_seg) + [app]:
+            # Config paths follow URLs (facts B3): a parent application's web.config reaches this one,
+            # except its folders that a deeper application's URL covers (that application serves them).
+            web.extend(c for c in self._web_contribs(other, site_apps)
+                       if other is app or index.owner(c.segments[: c.file_depth - 1]) is other)
+        # <location inheritInChildApplications="false"> stops at the application that owns its path; ISAPI filters
+        # are read at the site's path for every worker that serves the site, so they see the site's level whole.
+        sitewide = apphost + web
+        allc = [c for c in sitewide if c.inherit or index.owner(c.segments) in (app, None)]
         targets = [app_seg]
         for c in allc:
             # deeper configuration (a location or a sub-folder web.config) that belongs to this app
             if (len(c.segments) > len(app_seg) and c.segments[: len(app_seg)] == app_seg and c.segments not in targets
-                    and _owner(c.segments, site_seg, site_apps) is app):
+                    and index.owner(c.segments) is app):
                 targets.append(c.segments)
         effects = []
         for t in targets:
-            effects.append(self._effect(t, allc, site_seg))
+            effects.append(self._effect(t, allc, site_seg, app_seg, sitewide))
         return Application(app.site, app.path, app.pool, app.vdirs, app.source, tuple(effects))
 
-    def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...]) -> WebConfigEffect:
+    def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...],
+                app_seg: tuple[str, ...], sitewide: list[Contribution]) -> WebConfigEffect:
         here = applicable(allc, target)
         handlers = [
             Handler(e.get("name"), e.get("path"), e.get("verb"), e.get("modules"), e.get("scriptProcessor"),
@@ -286,7 +305,7 @@ class _Reader:
             for e in merge_collection(sections_named(self.unlocked(here, "handlers"), "handlers"), "add", ("name",),
                                       prepend=True)
         ]
-        at_site = self.unlocked(applicable(allc, site_seg), "isapiFilters")
+        at_site = self.unlocked(applicable(sitewide, site_seg), "isapiFilters")
         # NOTE: a set of the elements themselves keeps lxml's proxies alive, so identity holds below
         site_level = {el for section, _ in sections_named([c for c in at_site if c.segments], "isapiFilters")
                       for el in children(section)}
@@ -296,14 +315,16 @@ class _Reader:
             for e in merge_collection(sections_named(at_site, "isapiFilters"), "filter", ("name",))
         ]
         anc: AspNetCore | None = None
-        for el, file in sections_named(self.unlocked(here, "aspNetCore"), "aspNetCore"):
-            prev = anc
-            anc = AspNetCore(
-                process_path=attr(el, "processPath", prev.process_path if prev else ""),
-                hosting_model=attr(el, "hostingModel", prev.hosting_model if prev else ""),
-                arguments=attr(el, "arguments", prev.arguments if prev else ""),
-                source=ConfigSource(file, line_of(el)),
-            )
+        for c in self.unlocked(here, "aspNetCore"):
+            for el, file in sections_named([c], "aspNetCore"):
+                prev = anc
+                anc = AspNetCore(
+                    process_path=attr(el, "processPath", prev.process_path if prev else ""),
+                    hosting_model=attr(el, "hostingModel", prev.hosting_model if prev else ""),
+                    arguments=attr(el, "arguments", prev.arguments if prev else ""),
+                    source=ConfigSource(file, line_of(el)),
+                    inherited=len(c.segments) < len(app_seg),
+                )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
         return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files)
 
@@ -387,15 +408,26 @@ def _url(path: str) -> str:
     return p
 
 
-def _owner(segments: tuple[str, ...], site_seg: tuple[str, ...], apps: list[Application]) -> Application | None:
-    """The application whose path is the longest prefix of ``segments`` (facts B9)."""
-    best: Application | None = None
-    best_len = -1
-    for a in apps:
-        seg = site_seg + split_location_path(a.path)
-        if segments[: len(seg)] == seg and len(seg) > best_len:
-            best, best_len = a, len(seg)
-    return best
+class _SiteApps:
+    """The applications of one site by config path, for longest-prefix lookups (facts B9)."""
+
+    def __init__(self, site: str, apps: list[Application]) -> None:
+        self.site_seg = (site.lower(),)
+        self.by_seg: dict[tuple[str, ...], Application] = {}
+        for a in apps:
+            self.by_seg.setdefault(self.site_seg + split_location_path(a.path), a)
+
+    def owner(self, segments: tuple[str, ...]) -> Application | None:
+        """The application whose path is the longest prefix of ``segments``, None outside the site."""
+        for k in range(len(segments), 0, -1):
+            found = self.by_seg.get(segments[:k])
+            if found is not None:
+                return found
+        return None
+
+    def ancestors(self, app_seg: tuple[str, ...]) -> list[Application]:
+        """The applications above the one at ``app_seg``, outermost first."""
+        return [a for k in range(1, len(app_seg)) if (a := self.by_seg.get(app_seg[:k])) is not None]
 
 
 def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Path | None = None,

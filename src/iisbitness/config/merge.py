@@ -4,7 +4,9 @@ collections combine.
 Model (facts B3-B7; "Deep Dive into IIS Configuration with IIS 7 and IIS 8", iis-docs):
 - applicationHost.config holds top-level sections (config path ``MACHINE/WEBROOT/APPHOST``) and
   ``<location path="Site[/app[/dir]]">`` sections; ``path=""`` or ``"."`` is the file's own level.
-- a web.config applies at the URL of its folder; its own ``<location path="sub">`` applies below.
+- a web.config applies at the URL of its folder; its own ``<location path="sub">`` applies below, child
+  applications included (config paths follow URLs), unless the location says
+  ``inheritInChildApplications="false"`` (:attr:`Contribution.inherit`).
 - at one config path, applicationHost.config's location is applied before the web.config.
 - collections: ``<clear/>`` drops everything inherited, ``<remove key>`` one entry, ``<add>``
   appends, except ``handlers`` whose lower-level entries go first (``mergeAppend="false"``).
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from iisbitness.config.xml import attr, children, line_of, local_name
+from iisbitness.config.xml import attr, children, line_of, local_name, parse_bool
 from iisbitness.model.source import ConfigSource
 
 
@@ -33,6 +35,8 @@ class Contribution:
         order: document order within the file, for stable merging.
         element: the ``<system.webServer>`` (or ``<system.applicationHost>``) element.
         file: the file as the user names it.
+        inherit: False under ``<location inheritInChildApplications="false">``: the settings stop at
+            the application that owns ``segments`` and do not reach its child applications.
     """
 
     segments: tuple[str, ...]
@@ -40,6 +44,7 @@ class Contribution:
     order: int
     element: etree._Element
     file: str
+    inherit: bool = True
 
 
 def split_location_path(path: str) -> tuple[str, ...]:
@@ -69,8 +74,9 @@ def contributions(root: etree._Element, file: str, base: tuple[str, ...], file_d
             out.append(Contribution(base, file_depth, order, el, file))
         elif name == "location":
             sub = split_location_path(attr(el, "path"))
+            inherit = parse_bool(el.get("inheritInChildApplications")) is not False
             for g in children(el, group):
-                out.append(Contribution(base + sub, file_depth, order, g, file))
+                out.append(Contribution(base + sub, file_depth, order, g, file, inherit))
         order += 1
     return out
 

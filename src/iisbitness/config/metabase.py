@@ -260,10 +260,16 @@ def read_iis6(path: Path, shown_as: str, os_arch: Arch, os_arch_from: str) -> Ii
     """Read an IIS 6 server from the metabase at ``path``.
 
     Raises:
-        ConfigError: the file is unreadable or not a well-formed metabase (names file and line).
+        ConfigError: the file is unreadable or not a well-formed metabase (names file and line), or the OS
+            is ARM64, which IIS 6 never ran on.
     """
     problems: list[Problem] = []
     tree = _Tree(parse_keys(path, shown_as), shown_as, problems)
+    if os_arch is Arch.ARM64:
+        # NOTE: IIS 6 shipped with Windows Server 2003 (x86, x64, Itanium); an ARM64 analysis would invent
+        # arm64 builds of ASP.NET and inetinfo.exe (facts G4)
+        raise ConfigError(shown_as, f"an IIS 6 metabase, but the OS is taken as arm64 ({os_arch_from}): IIS 6 "
+                          "(Windows Server 2003) never ran on ARM64; give --os-arch x64 or x86")
     w3svc = tree.key("/LM/W3SVC")
     w3svc_src = w3svc.source if w3svc is not None else ConfigSource(shown_as)
 

@@ -8,6 +8,8 @@ BOM (as Notepad writes it) are decoded by lxml from the BOM / XML declaration.
 
 from __future__ import annotations
 
+import codecs
+import re
 from pathlib import Path
 
 from lxml import etree
@@ -74,7 +76,37 @@ def parse_bytes(data: bytes, shown_as: str) -> etree._Element:
         raise ConfigError(shown_as, "has a DOCTYPE/DTD; IIS configuration never does, so it is refused "
                           "(entity expansion and external entities are not followed)", 1)
     _check_depth(root, shown_as)
+    _start_lines(data, root)
     return root
+
+
+_MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^>]*>|<(?P<open>[^\s/>!?]+)", re.DOTALL)
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def _start_lines(data: bytes, root: etree._Element) -> None:
+    """Set each element's ``sourceline`` to the line its start tag opens on.
+
+    libxml2 records the line where a start tag *ends*, so a handler written over several lines
+    (``<add name="X"`` on line 41, ``resourceType="File" />`` on line 46) would be reported at its last
+    line. The start tags of the text are matched to the elements in document order; when they do not
+    match one to one, or a line is past libxml2's 65535 limit, lxml's value is kept.
+    """
+    bom, enc = next(((b, e) for b, e in _BOMS if data.startswith(b)), (b"", "utf-8"))
+    try:
+        text = data[len(bom):].decode(enc)
+    except UnicodeDecodeError:
+        return
+    tags = [(m.start(), m.group("open").rsplit(":", 1)[-1]) for m in _MARKUP.finditer(text) if m.group("open")]
+    elements = [el for el in root.iter() if isinstance(el.tag, str)]
+    if len(tags) != len(elements) or any(local_name(el) != name for el, (_, name) in zip(elements, tags, strict=True)):
+        return
+    line, pos = 1, 0
+    for el, (start, _) in zip(elements, tags, strict=True):
+        line += text.count("\n", pos, start)
+        pos = start
+        if line <= 65535:
+            el.sourceline = line  # type: ignore[assignment]  # NOTE: lxml-stubs type the setter wrongly
 
 
 def _check_depth(root: etree._Element, shown_as: str) -> None:

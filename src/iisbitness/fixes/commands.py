@@ -13,6 +13,8 @@ WebAdministration ``Start-WebAppPool``; facts D2).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
 from iisbitness.model.edits import (
@@ -25,8 +27,47 @@ from iisbitness.model.edits import (
 APPCMD = r"%windir%\system32\inetsrv\appcmd.exe"
 
 
+_CMD_UNQUOTABLE = frozenset('"%\r\n')
+"""Characters a name cannot carry inside a cmd.exe double-quoted argument: ``"`` ends the quoting (``&``, ``|``,
+``<``, ``>`` after it run as cmd.exe operators), ``%`` starts a variable expansion (and an appcmd ``%u`` escape),
+CR/LF end the command. appcmd's ``[name='...']`` selector cannot hold ``'`` or ``]`` either."""
+
+
+def cmd_line(line: str, quoted: Iterable[str] = (), selected: Iterable[str] = ()) -> str:
+    """``line`` for cmd.exe, or a ``rem`` line saying why it is not written: a configuration is untrusted, and a
+    name that ends the quoting would turn a pasted fix into other commands. ``quoted``: the names the line holds
+    in ``"..."``; ``selected``: those it holds in an appcmd ``[name='...']`` selector."""
+    bad = {c for n in quoted for c in n if c in _CMD_UNQUOTABLE}
+    bad |= {c for n in selected for c in n if c in _CMD_UNQUOTABLE or c in "']"}
+    if not bad:
+        return line
+    chars = " ".join(repr(c) for c in sorted(bad))
+    return (f"rem Not written: a name in this command holds {chars}, which cmd.exe or appcmd cannot take quoted; "
+            "use --shell powershell, or fix --apply")
+
+
+_PS_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+"""PowerShell ends a single-quoted string at any of these (its language spec's single-quote-character)."""
+
+
 def _ps_quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return "'" + "".join(c + c if c in _PS_SINGLE_QUOTES else c for c in value) + "'"
+
+
+def _ps_filter(collection: str, name: str) -> str | None:
+    """``-Filter '<collection>[@name=...]'`` as one single-quoted PowerShell string (no ``$(...)`` expansion), the
+    XPath literal in whichever quote the name lacks; None when it holds both (XPath 1.0 has no escape)."""
+    if "'" not in name:
+        literal = f"'{name}'"
+    elif '"' not in name:
+        literal = f'"{name}"'
+    else:
+        return None
+    return "-Filter " + _ps_quote(f"{collection}[@name={literal}]")
+
+
+_PS_NO_FILTER = ("# Not written: the name holds both ' and \", which an IIS configuration filter cannot quote; "
+                 "use fix --apply")
 
 
 def _pool_item(pool: str) -> str:
@@ -46,40 +87,50 @@ def _short_arch_words(arch: Arch, os_arch: Arch) -> str:
     return _arch_words(arch) if os_arch is Arch.ARM64 else f"{arch.bits}-bit"
 
 
-def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch, *,
+def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch, declared: bool = True, *,
                        recycle: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(appcmd lines, PowerShell lines)`` that make ``pool``'s worker run as ``arch``; ``recycle`` ends them
-    with a recycle (leave it out for a stopped pool: recycling one fails with 0x80070426, "The service has
-    not been started")."""
+    """``(appcmd lines, PowerShell lines)`` that make ``pool``'s worker run as ``arch``. A pool that only an
+    application names (not ``declared`` in applicationPools) is created at ``arch``: ``set apppool`` would find
+    no such pool. ``recycle`` ends the lines with a recycle of a declared pool (leave it out for a stopped
+    pool: recycling one fails with 0x80070426, "The service has not been started")."""
     e32 = "true" if arch is Arch.X86 else "false"
-    cmds = [f'{APPCMD} set apppool "{pool}" /enable32BitAppOnWin64:{e32}']
-    ps = ["Import-Module WebAdministration",
-          f"Set-ItemProperty {_pool_item(pool)} -Name enable32BitAppOnWin64 -Value ${e32}"]
+    if declared:
+        cmds = [cmd_line(f'{APPCMD} set apppool "{pool}" /enable32BitAppOnWin64:{e32}', (pool,))]
+        ps = ["Import-Module WebAdministration"]
+    else:
+        cmds = [cmd_line(f'{APPCMD} add apppool /name:"{pool}" /enable32BitAppOnWin64:{e32}', (pool,))]
+        ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(pool)}"]
+    ps.append(f"Set-ItemProperty {_pool_item(pool)} -Name enable32BitAppOnWin64 -Value ${e32}")
     if os_arch is Arch.ARM64:
         emu = "false" if arch is Arch.ARM64 else "true"
-        cmds.append(f'{APPCMD} set apppool "{pool}" /enableEmulationOnWinArm64:{emu}')
+        cmds.append(cmd_line(f'{APPCMD} set apppool "{pool}" /enableEmulationOnWinArm64:{emu}', (pool,)))
         ps.append(f"Set-ItemProperty {_pool_item(pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
-    if recycle:
-        cmds.append(f'{APPCMD} recycle apppool "{pool}"')
+    if declared and recycle:  # NOTE: a pool just created has no worker to recycle
+        cmds.append(cmd_line(f'{APPCMD} recycle apppool "{pool}"', (pool,)))
         ps.append(f"Restart-WebAppPool -Name {_ps_quote(pool)}")
     return tuple(cmds), tuple(ps)
 
 
 def start_pool_commands(pool: str) -> tuple[str, str]:
     """``(appcmd, PowerShell)`` that start ``pool`` again after rapid-fail protection stopped it."""
-    return f'{APPCMD} start apppool /apppool.name:"{pool}"', f"Start-WebAppPool -Name {_ps_quote(pool)}"
+    return (cmd_line(f'{APPCMD} start apppool /apppool.name:"{pool}"', (pool,)),
+            f"Start-WebAppPool -Name {_ps_quote(pool)}")
 
 
 START_NOTE = ("Rapid-fail protection has stopped the pool (WAS event 5002) and a configuration change does not "
               "start it, so the last command does (with the new setting; a recycle would fail on a stopped pool).")
 
 
-def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False) -> Fix:
+def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, declared: bool = True) -> Fix:
     """Fix: run pool ``pool`` as ``arch``; ``pool_stopped``: the cause stops the pool (503), so start it
-    (instead of recycling it)."""
-    cmds, ps = pool_arch_commands(pool, arch, os_arch, recycle=not pool_stopped)
+    (instead of recycling it); ``declared``: False for a pool only an application names (the fix then
+    creates it)."""
+    cmds, ps = pool_arch_commands(pool, arch, os_arch, declared, recycle=not pool_stopped)
     note = "Every application in the pool then runs at that architecture."
-    if pool_stopped:
+    if not declared:
+        note += (" applicationPools does not define this pool (its applications get HTTP 503 until it exists): the "
+                 "first command creates it with the pool defaults.")
+    elif pool_stopped:
         start, ps_start = start_pool_commands(pool)
         cmds, ps, note = cmds + (start,), ps + (ps_start,), note + " " + START_NOTE
     return Fix(
@@ -96,25 +147,24 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
     """Fix: restrict a global module (and its ``<modules>`` entry) with a preCondition; then start
     ``stopped_pools``, which rapid-fail protection stopped when the module failed to load (every pool it
     breaks, so that the one fix serves each finding the module causes)."""
-    ps_filter = f"system.webServer/globalModules/add[@name='{name}']"
     starts = [start_pool_commands(p) for p in stopped_pools]
     if len(stopped_pools) > 1:  # NOTE: one line each; cmd.exe's for takes quoted names with their quotes (%p)
         names = " ".join(f'"{p}"' for p in stopped_pools)
-        starts = [(f"for %p in ({names}) do {APPCMD} start apppool /apppool.name:%p",
+        starts = [(cmd_line(f"for %p in ({names}) do {APPCMD} start apppool /apppool.name:%p", stopped_pools),
                    f"{', '.join(_ps_quote(p) for p in stopped_pools)} | ForEach-Object {{ Start-WebAppPool -Name $_ }}")]
     stopped = ", ".join(f"'{p}'" for p in stopped_pools)
     return Fix(
         summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=(
+        commands=tuple(cmd_line(c, selected=(name, precondition)) for c in (
             f'{APPCMD} set config -section:system.webServer/globalModules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
             f'{APPCMD} set config -section:system.webServer/modules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
-            *(s[0] for s in starts),
-        ),
+        )) + tuple(s[0] for s in starts),
         powershell=(
             "Import-Module WebAdministration",
-            f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter \"{ps_filter}\" -Name preCondition -Value {_ps_quote(precondition)}",
-            f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter \"system.webServer/modules/add[@name='{name}']\" -Name preCondition -Value {_ps_quote(precondition)}",
+            *(f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name preCondition -Value "
+              f"{_ps_quote(precondition)}" if (flt := _ps_filter(f"system.webServer/{section}", name)) else _PS_NO_FILTER
+              for section in ("globalModules/add", "modules/add")),
             *(s[1] for s in starts),
         ),
         edits=(SetGlobalModulePrecondition(name, precondition),),
@@ -128,19 +178,32 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
     )
 
 
-def filter_precondition(name: str, precondition: str, site: str | None) -> Fix:
-    """Fix: restrict an ISAPI filter with a preCondition (server level, or the site's)."""
+def filter_precondition(name: str, precondition: str, site: str | None, in_web_config: bool = False) -> Fix:
+    """Fix: restrict an ISAPI filter with a preCondition (server level, or the site's).
+
+    ``in_web_config``: the filter is declared in the site's web.config, not in applicationHost.config. The
+    commands must then write where the entry is: appcmd without ``/commit:apphost`` (it writes at the level
+    of the path it is given, the site's web.config), PowerShell at ``MACHINE/WEBROOT/APPHOST/<site>``; for an
+    applicationHost.config ``<location path="<site>">``, ``/commit:apphost`` and ``-Location <site>``
+    ("Getting Started with AppCmd.exe"; WebAdministration ``Set-WebConfigurationProperty``). Written at the
+    other level, the entry is not found (appcmd) or the section is locked there (isapiFilters is
+    overrideModeDefault="Deny", facts B8)."""
     where = f'"{site}" ' if site else ""
-    pspath = "MACHINE/WEBROOT/APPHOST" + (f"/{site}" if site else "")
+    commit = "" if site and in_web_config else " /commit:apphost"
+    if site and in_web_config:
+        pspath = _ps_quote(f"MACHINE/WEBROOT/APPHOST/{site}")
+    else:
+        pspath = "'MACHINE/WEBROOT/APPHOST'" + (f" -Location {_ps_quote(site)}" if site else "")
     return Fix(
         summary=f"Load ISAPI filter '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=(
-            f'{APPCMD} set config {where}-section:system.webServer/isapiFilters /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
-        ),
+        commands=(cmd_line(
+            f'{APPCMD} set config {where}-section:system.webServer/isapiFilters /[name=\'{name}\'].preCondition:"{precondition}"{commit}',
+            (site or "",), (name, precondition)),),
         powershell=(
             "Import-Module WebAdministration",
-            f"Set-WebConfigurationProperty -PSPath {_ps_quote(pspath)} -Filter \"system.webServer/isapiFilters/filter[@name='{name}']\" -Name preCondition -Value {_ps_quote(precondition)}",
+            f"Set-WebConfigurationProperty -PSPath {pspath} {flt} -Name preCondition -Value {_ps_quote(precondition)}"
+            if (flt := _ps_filter("system.webServer/isapiFilters/filter", name)) else _PS_NO_FILTER,
         ),
         edits=(SetFilterPrecondition(name, precondition, site),),
     )
@@ -150,10 +213,11 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
                      runtime: str, pipeline: str, os_arch: Arch) -> Fix:
     """Fix: a new pool at ``arch`` for ``apps`` (the split when one pool cannot serve both)."""
     e32 = "true" if arch is Arch.X86 else "false"
-    cmds = [(f'{APPCMD} add apppool /name:"{new_pool}" /managedRuntimeVersion:"{runtime}" '
-             f'/managedPipelineMode:{pipeline} /enable32BitAppOnWin64:{e32}')]
+    cmds = [cmd_line(f'{APPCMD} add apppool /name:"{new_pool}" /managedRuntimeVersion:"{runtime}" '
+                     f'/managedPipelineMode:{pipeline} /enable32BitAppOnWin64:{e32}', (new_pool, runtime, pipeline))]
     if os_arch is Arch.ARM64:
-        cmds.append(f'{APPCMD} set apppool "{new_pool}" /enableEmulationOnWinArm64:{"false" if arch is Arch.ARM64 else "true"}')
+        cmds.append(cmd_line(f'{APPCMD} set apppool "{new_pool}" '
+                             f'/enableEmulationOnWinArm64:{"false" if arch is Arch.ARM64 else "true"}', (new_pool,)))
     ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",
           f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}",
           f"Set-ItemProperty {_pool_item(new_pool)} -Name managedRuntimeVersion -Value {_ps_quote(runtime)}",
@@ -162,7 +226,7 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
         emu = "false" if arch is Arch.ARM64 else "true"
         ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
     for site, path in apps:
-        cmds.append(f'{APPCMD} set app "{site}{path}" /applicationPool:"{new_pool}"')
+        cmds.append(cmd_line(f'{APPCMD} set app "{site}{path}" /applicationPool:"{new_pool}"', (site + path, new_pool)))
         ps.append(f"Set-ItemProperty {_app_item(site, path)} "
                   f"-Name applicationPool -Value {_ps_quote(new_pool)}")
     names = ", ".join(f"{s}{p}" for s, p in apps)

@@ -21,6 +21,7 @@ from rich.text import Text
 from iisbitness.explain.codes import Confidence, format_code
 from iisbitness.explain.kb import Specificity
 from iisbitness.explain.report import ExplainReport, Explanation, OtherCause, RankedCause
+from iisbitness.formats.table import printable
 
 __all__ = ["UNRECOGNISED", "render"]
 
@@ -56,7 +57,7 @@ def _explanation(x: Explanation) -> Panel:
         where = f"line {s.line}: " if s.line else ""
         extra = f"  [{s.detail}]" if s.detail else ""
         code = f" -> {format_code(s.code)}" if s.code is not None else ""
-        lines.append(Text(f"  seen ({s.via.value}, {s.confidence.label}): {where}{s.evidence}{code}{extra}",
+        lines.append(Text(printable(f"  seen ({s.via.value}, {s.confidence.label}): {where}{s.evidence}{code}{extra}"),
                           style="dim"))
     if len(x.signals) > 5:
         lines.append(Text(f"  ... and {len(x.signals) - 5} more", style="dim"))
@@ -81,8 +82,8 @@ def _events(report: ExplainReport) -> Table:
         ev = hit.event
         code = f" (data {format_code(ev.error_code)})" if ev.error_code is not None else ""
         named = ev.binary or (f"pool {ev.pool}" if ev.pool else "")
-        table.add_row(ev.time or "?", escape(ev.source_name), str(ev.event_id),
-                      escape(ev.message[:300]) + code, escape(named))
+        table.add_row(printable(ev.time or "?"), escape(printable(ev.source_name)), str(ev.event_id),
+                      escape(printable(ev.message[:300])) + code, escape(printable(named)))
     return table
 
 

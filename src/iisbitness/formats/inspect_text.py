@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from iisbitness.arch import format_arches
-from iisbitness.formats.table import plain_table
+from iisbitness.formats.table import plain_table, printable
 from iisbitness.pe.clr import cor_flag_names
 from iisbitness.pe.headers import machine_name
 from iisbitness.pe.types import ImageKind, PlatformTarget
@@ -125,11 +125,11 @@ def _common_folder(files: Sequence[InspectedFile]) -> str:
         common = os.path.commonpath(parents)
     except ValueError:  # NOTE: mixed absolute/relative paths or drives
         return ""
-    return "" if common in ("", ".") else common
+    return "" if common in ("", ".") else printable(common)
 
 
 def _relative(item: InspectedFile, base: str) -> str:
-    return os.path.relpath(item.path, base) if base else str(item.path)
+    return printable(os.path.relpath(item.path, base) if base else str(item.path))
 
 
 def _deps(files: Sequence[InspectedFile]) -> list[RenderableType]:
@@ -137,11 +137,11 @@ def _deps(files: Sequence[InspectedFile]) -> list[RenderableType]:
     for item in files:
         for arch, result in item.deps:
             if result.mismatch is not None:
-                lines.append(Text(f"  [{arch}] {result.mismatch}", style="red"))
+                lines.append(Text(printable(f"  [{arch}] {result.mismatch}"), style="red"))
             for u in result.unresolved:
-                lines.append(Text(f"  [{arch}] {item.path.name}: {u.name} ({u.via}) not found"))
+                lines.append(Text(printable(f"  [{arch}] {item.path.name}: {u.name} ({u.via}) not found")))
             if result.truncated:
-                lines.append(Text(f"  [{arch}] {item.path.name}: search stopped at its depth/file limit"))
+                lines.append(Text(printable(f"  [{arch}] {item.path.name}: search stopped at its depth/file limit")))
     if len(lines) == 1:
         lines.append(Text("  no dependency problems found"))
     return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from iisbitness.formats.table import printable
 from iisbitness.report import LoadEntry, Report
 
 _MARK = {"loads": "ok  ", "cannot-load": "FAIL", "missing": "MISS", "invalid": "BAD ", "unknown": "?   ",
@@ -34,4 +35,4 @@ def render(reports: list[Report]) -> str:
             out.append(f"  {_MARK[e.verdict.value]} {e.kind:<15} {e.name} [{arch}] {path}  ({where}; {e.config})")
             out.append(f"       {e.verdict.value}: {e.reason}")
         out.append("")
-    return "\n".join(out)
+    return "\n".join(printable(line) for line in out)

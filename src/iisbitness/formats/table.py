@@ -10,6 +10,19 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
+_BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Bidirectional marks and overrides: they reorder what a terminal shows ("Trojan Source")."""
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (C0 but tab, DEL, C1) and bidirectional overrides shown as ``\\x1b``-style
+    escapes. File names and event texts come from an untrusted server: an escape sequence in one must not drive
+    the terminal (rich drops only BEL, BS, VT, FF and CR; click strips only colour codes, and only in a pipe)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c == "\t" or (c.isprintable() and c not in _BIDI)
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
+
 
 def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, indent: str = "",
                 wrap_last: int | None = None) -> list[str]:

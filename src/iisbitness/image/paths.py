@@ -144,6 +144,19 @@ def redirect(path: str, os_arch: Arch, process_arch: Arch) -> str:
     return ntpath.join(WINDIR, "SysWOW64", rest) if rest else ntpath.join(WINDIR, "SysWOW64")
 
 
+def unseen(path: str, os_arch: Arch, process_arch: Arch) -> str | None:
+    """Why no server has ``path`` for a process of ``process_arch``, or None.
+
+    ``%windir%\\Sysnative`` is an alias that only 32-bit processes on 64-bit Windows have, their way to
+    the real System32 (file-system-redirector.md); :func:`redirect` translates it for them. Any other
+    process (64-bit, or any process on 32-bit Windows) finds no such folder.
+    """
+    if _under(path, WINDIR + "\\Sysnative") is None or (os_arch.is_64bit and process_arch is Arch.X86):
+        return None
+    return (f"{WINDIR}\\Sysnative exists only for 32-bit processes on 64-bit Windows (their way to the real "
+            f"System32); a {process_arch.value} process on {os_arch.value} Windows has no such folder")
+
+
 def counterparts(path: str, os_arch: Arch) -> tuple[str, ...]:
     """Where the other architecture's copy of ``path`` lives: the other WOW64 view of System32, the other
     ``Program Files``, the other ``Microsoft.NET\\Framework`` folder (facts B11, B12). Empty when none."""

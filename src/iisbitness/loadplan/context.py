@@ -25,6 +25,7 @@ from iisbitness.image.paths import (
     normalize,
     process_environment,
     redirect,
+    unseen,
 )
 from iisbitness.image.registry import ComRegistry
 from iisbitness.image.server_image import ServerImage
@@ -110,6 +111,9 @@ class PlanContext:
         if found.problem:
             return BinaryRef(configured, seen, None, None, problem=found.problem)
         if found.host_path is None:
+            why = unseen(seen, os_arch, process_arch)
+            if why is not None:
+                return BinaryRef(configured, seen, None, None, absent=Absence(ntpath.dirname(seen), 0, why=why))
             absence = self.absence(seen, os_arch)
             if absence is not None:
                 return BinaryRef(configured, seen, None, None, absent=absence)

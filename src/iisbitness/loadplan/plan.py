@@ -90,11 +90,14 @@ class Absence:
         binaries: how many other ``.dll``/``.exe`` files it holds.
         other_view: where the image holds a file of the same name for the other WOW64 view or the
             other ``Program Files`` / ``Framework`` folder (the copy that was installed), or None.
+        why: set when no server has the file where this process looks, whatever the image holds
+            (``%windir%\\Sysnative`` in a 64-bit process); ``folder`` is then that Windows folder.
     """
 
     folder: str
     binaries: int
     other_view: str | None = None
+    why: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +322,9 @@ class SkipReason(str, Enum):
     RESTRICTED = "restricted"
     """The ISAPI and CGI Restrictions list (IIS 7+) or WebSvcExtRestrictionList (IIS 6) does not allow
     it: requests get HTTP 404.2 (KB 943891)."""
+    NO_MANAGED_CODE = "no-managed-code"
+    """The pool runs No Managed Code (``managedRuntimeVersion=""``): no CLR starts in its worker, so the
+    application's ``bin`` is never loaded (facts A9, D5)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +339,7 @@ class Skipped:
         kind: the kind of load it would have been.
         binary: the binary as the process would resolve it, where known (restricted ISAPI extensions).
         configured: the binary's path as configured, where known.
+        site, application: the application it belongs to, for application-level entries (``bin``).
     """
 
     process: Process
@@ -343,6 +350,8 @@ class Skipped:
     kind: LoadKind | None = None
     binary: BinaryRef | None = None
     configured: str = ""
+    site: str | None = None
+    application: str | None = None
 
 
 APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC})

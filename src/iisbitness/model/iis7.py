@@ -129,6 +129,10 @@ class AspNetCore:
     hosting_model: str
     arguments: str
     source: ConfigSource
+    inherited: bool = False
+    """Declared above the application (a parent application's web.config, a ``<location>`` for its path):
+    ANCM then serves this application only if the ASP.NET Core handler is still mapped in it; Microsoft's
+    "sub-applications" guidance removes it (``<remove name="aspNetCore" />``) for a non-Core child."""
 
     @property
     def in_process(self) -> bool:

@@ -39,7 +39,7 @@ def _fit_fixes(plan: LoadPlan, load: Load) -> tuple[Fix, ...]:
     if plan.iisexpress is not None:  # NOTE: IIS Express: the project's bitness switch, not the pool (fixes/iisexpress.py)
         project = iisexpress.project_of(plan.iisexpress, load)
         return (iisexpress.bitness_fix(project, target),) if project is not None else ()
-    out = [flip_pool(pool.name, target, plan.server.os_arch)]
+    out = [flip_pool(pool.name, target, plan.server.os_arch, declared=pool.declared)]
     if len(plan.server.applications_in(pool)) > 1 and load.site is not None and load.application is not None:
         out.append(move_to_new_pool(((load.site, load.application),), f"{pool.name} ({target.value})", target,
                                     pool.name, pool.managed_runtime_version, pool.pipeline_mode.value,

@@ -73,6 +73,11 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
 
 def _missing_on_server(load: Load, absence: Absence, symptom: str, users: list[str]) -> Finding:
     b = load.binary
+    if absence.why is not None:
+        cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}: {absence.why}. "
+                 f"Loaded by: {'; '.join(users)}. Name the file by its real folder (%windir%\\System32, which each "
+                 "process sees as its own view).")
+        return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)
     cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}. The image holds "
              f"{absence.folder} with {absence.binaries} other binar{'y' if absence.binaries == 1 else 'ies'} but not "
              "this file, so it is taken as missing on the server (a copy of that folder, not a configuration-only "

@@ -37,6 +37,7 @@ def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
         precondition = add_token(load.entry.precondition, bitness_token_for(bin_arch))
         yield Finding.for_load(
             load, isapi_filter_arch.id, isapi_filter_arch.severity, symptom, mismatch_cause(load, "ISAPI filter"),
-            fixes(filter_precondition(load.name, precondition, declared_for),
+            fixes(filter_precondition(load.name, precondition, declared_for,
+                                      in_web_config=load.entry.source.file != plan.server.config_file),
                   flip_fix(plan, load), build_fix(load, "ISAPI filter")),
         )

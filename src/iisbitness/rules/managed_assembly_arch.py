@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.fixes.commands import cmd_line
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
 from iisbitness.pe.types import ImageKind
 from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, platform_target_fix, split_fix
@@ -26,7 +27,8 @@ def rebuild_fix(load: Load) -> Fix:
         flags = img.cor_flags or 0
         signed = bool(flags & STRONGNAMESIGNED)
         pref = bool(flags & BIT32PREFERRED)
-        cmd = f'corflags "{name}" /32BITREQ-' + (" /32BITPREF-" if pref else "") + (" /Force" if signed else "")
+        cmd = cmd_line(f'corflags "{name}" /32BITREQ-' + (" /32BITPREF-" if pref else "") + (" /Force" if signed else ""),
+                       (name,))
         notes = []
         if signed:
             notes.append("It is strong-name signed: CorFlags refuses to change it without /Force, and the change "

@@ -25,6 +25,8 @@ def _verdict(load: Load) -> tuple[Verdict, str]:
         return Verdict.UNKNOWN, b.problem
     if b.image is not None and not b.image.is_pe:
         return Verdict.INVALID, b.image.reason or "not a valid PE"
+    if b.absent is not None and b.absent.why is not None:
+        return Verdict.MISSING, f"not on any server: {b.absent.why}"
     if b.absent is not None:
         return Verdict.MISSING, (f"not in {b.absent.folder}, which the image holds with {b.absent.binaries} other "
                                  "binaries: missing on the server")
@@ -58,6 +60,6 @@ def _entry(load: Load) -> LoadEntry:
 def _skipped(s: Skipped) -> LoadEntry:
     b = s.binary
     return LoadEntry(s.process.name, s.process.arch, s.process.pool.name if s.process.pool else None,
-                     s.kind.value if s.kind else "", s.name, None, None, b.configured if b else s.configured,
+                     s.kind.value if s.kind else "", s.name, s.site, s.application, b.configured if b else s.configured,
                      b.windows_path if b else None, b.resolved if b else None, _arches(b),
                      b.evidence.value if b else Evidence.UNKNOWN.value, Verdict.SKIPPED, s.reason, s.source)

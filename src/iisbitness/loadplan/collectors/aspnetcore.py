@@ -36,6 +36,9 @@ from iisbitness.loadplan.plan import (
 )
 from iisbitness.model.iis7 import Application, AspNetCore, Server
 
+ANCM_MODULES = ("aspnetcoremodulev2", "aspnetcoremodule")
+"""Handler ``modules`` values of the ASP.NET Core Module (V2, V1), lower-case."""
+
 HOSTING_FILES = ("hostfxr.dll", "coreclr.dll", "aspnetcorev2_inprocess.dll")
 """Files of a published app that ANCM in-process loads from the app folder (when present)."""
 
@@ -163,6 +166,8 @@ def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
         anc = app.effects[0].aspnetcore if app.effects else None
         if anc is None or not anc.in_process or not anc.process_path.strip():
             continue  # NOTE: out-of-process apps run in their own dotnet.exe / app.exe
+        if anc.inherited and not any(m in ANCM_MODULES for h in app.effects[0].handlers for m in h.module_names):
+            continue  # NOTE: a child application that removed the inherited ASP.NET Core handler is no ANCM app
         where = app_folder(ctx, server, app, process.arch)
         if where is None:
             continue

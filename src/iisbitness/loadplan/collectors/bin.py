@@ -15,7 +15,7 @@ from pathlib import Path
 
 from iisbitness.loadplan.collectors.folders import app_bin_folder
 from iisbitness.loadplan.context import Found, PlanContext
-from iisbitness.loadplan.plan import BinFile, Load, LoadKind, NativeCopy, Process
+from iisbitness.loadplan.plan import BinFile, Load, LoadKind, NativeCopy, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
 
@@ -34,6 +34,13 @@ def collect_bin(ctx: PlanContext, server: Server, process: Process, apps: tuple[
     """
     assert process.pool is not None
     if not process.pool.managed_runtime_version:
+        # NOTE: said per file in the load map, so that "why no finding for bin\X.dll?" has an answer
+        for found in _bin_loads(ctx, server, process, apps, with_copies=False):
+            if isinstance(found, Load):
+                yield Skipped(process, found.name, found.source,
+                              f"pool '{process.pool.name}' runs No Managed Code (managedRuntimeVersion=\"\"): no CLR "
+                              "starts in its worker, so bin is never loaded", SkipReason.NO_MANAGED_CODE, found.kind,
+                              found.binary, site=found.site, application=found.application)
         return
     yield from _bin_loads(ctx, server, process, apps, with_copies=True)
 

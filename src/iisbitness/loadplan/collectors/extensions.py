@@ -6,6 +6,7 @@ FastCGI and CGI handlers run their program in its own process (facts D7): not lo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from iisbitness.image.paths import expand, normalize, process_environment
 from iisbitness.loadplan.context import Found, PlanContext
@@ -28,14 +29,14 @@ def collect_isapi_extensions(ctx: PlanContext, server: Server, process: Process,
                 ev = ctx.precondition(server, process, h.precondition, h.name, h.source,
                                     LoadKind.ISAPI_EXTENSION, h.script_processor)
                 if isinstance(ev, Skipped):
-                    yield ev
+                    yield replace(ev, site=app.site, application=app.path)
                     continue
                 seen.add(key)
                 binary = ctx.resolve(h.script_processor, server.os_arch, process.arch)
                 refused = _refused(ctx, server, process, h.script_processor)
                 if refused is not None:
                     yield Skipped(process, h.name, h.source, refused, SkipReason.RESTRICTED, LoadKind.ISAPI_EXTENSION,
-                                  binary)
+                                  binary, site=app.site, application=app.path)
                     continue
                 yield Load(process, LoadKind.ISAPI_EXTENSION, h.name, binary, h.source, h,
                            site=app.site, application=app.path, precondition=ev)

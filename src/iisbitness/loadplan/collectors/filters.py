@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import Load, LoadKind, Process, Skipped
 from iisbitness.model.iis7 import Application, Server
+from iisbitness.model.source import Problem
 
 
 def collect_isapi_filters(ctx: PlanContext, server: Server, process: Process,
@@ -18,13 +20,17 @@ def collect_isapi_filters(ctx: PlanContext, server: Server, process: Process,
             continue
         for f in app.effects[0].filters:
             key = (app.site.lower(), f.name.lower())
-            if key in seen or not f.path.strip():
+            if key in seen:
                 continue
             seen.add(key)
+            if not f.path.strip():
+                yield Problem(f.source.file, f.source.line, f"ISAPI filter {f.name!r} names no path (path=\"\"): "
+                              "nothing to check; the site's worker cannot load it")
+                continue
             ev = ctx.precondition(server, process, f.precondition, f.name, f.source,
                                     LoadKind.ISAPI_FILTER, f.path)
             if isinstance(ev, Skipped):
-                yield ev
+                yield replace(ev, site=app.site)
                 continue
             yield Load(process, LoadKind.ISAPI_FILTER, f.name, ctx.resolve(f.path, server.os_arch, process.arch),
                        f.source, f, site=app.site, precondition=ev)

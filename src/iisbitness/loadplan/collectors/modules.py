@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import Load, LoadKind, Process, Skipped
 from iisbitness.model.iis7 import Application, Server
+from iisbitness.model.source import Problem
 
 
 def collect_global_modules(ctx: PlanContext, server: Server, process: Process,
@@ -19,6 +20,8 @@ def collect_global_modules(ctx: PlanContext, server: Server, process: Process,
             yield ev
             continue
         if not gm.image.strip():
+            yield Problem(gm.source.file, gm.source.line, f"global module {gm.name!r} names no image (image=\"\"): "
+                          "nothing to check; a worker cannot load it (W3SVC-WP event 2280)")
             continue
         yield Load(process, LoadKind.GLOBAL_MODULE, gm.name, ctx.resolve(gm.image, server.os_arch, process.arch),
                    gm.source, gm, precondition=ev)

@@ -1,0 +1,91 @@
+"""Fix commands built from names read in an untrusted configuration: a name that would end the quoting never
+turns a pasted fix into other commands (cmd.exe), and PowerShell gets every name in single quotes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iisbitness.api import scan
+from iisbitness.arch import Arch
+from iisbitness.fixes.commands import filter_precondition, flip_pool, global_module_precondition
+from tests.conftest import apphost, make_image, site
+
+INJECT = 'P" & calc.exe & rem "'
+
+
+def test_pool_name_that_ends_the_quoting_is_not_written_for_cmd(tmp_path: Path) -> None:
+    fix = flip_pool(INJECT, Arch.X86, Arch.X64, pool_stopped=True)
+    assert fix.commands and all(c.startswith("rem Not written: ") and "calc" not in c for c in fix.commands)
+    assert "Set-ItemProperty 'IIS:\\AppPools\\P\" & calc.exe & rem \"' -Name enable32BitAppOnWin64 -Value $true" \
+        in fix.powershell
+    # end to end: the pool's name comes from applicationHost.config (&quot; is a quote)
+    pool = '<add name="P&quot; &amp; calc.exe &amp; rem &quot;" managedRuntimeVersion="v4.0" />'
+    gm = '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(pool, site("S", 1, 'P&quot; &amp; calc.exe &amp; rem &quot;', r"C:\s"), gm),
+                     {"V/m.dll": "module_x86.dll"})
+    [finding] = scan(img).findings
+    cmds = [c for fx in finding.fixes for c in fx.commands]
+    assert cmds and not [c for c in cmds if "calc" in c]
+
+
+def test_ordinary_names_with_spaces_are_quoted_as_before() -> None:
+    fix = flip_pool("Intranet Pool (x86)", Arch.X86, Arch.X64)
+    assert fix.commands == (
+        '%windir%\\system32\\inetsrv\\appcmd.exe set apppool "Intranet Pool (x86)" /enable32BitAppOnWin64:true',
+        '%windir%\\system32\\inetsrv\\appcmd.exe recycle apppool "Intranet Pool (x86)"')
+
+
+def test_powershell_filter_is_single_quoted_so_dollar_is_not_expanded() -> None:
+    """A double-quoted -Filter "...[@name='M$(calc)']" would run calc in PowerShell."""
+    fix = global_module_precondition("M$(calc)", "bitness32", ("A", "B"))
+    ps = [c for c in fix.powershell if "globalModules" in c]
+    assert ps == [("Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' "
+                   "-Filter 'system.webServer/globalModules/add[@name=''M$(calc)'']' -Name preCondition -Value 'bitness32'")]
+    assert not any('"' in c and "$(" in c for c in fix.powershell)
+    # '$' means nothing to cmd.exe: the appcmd lines stay
+    assert fix.commands[0].endswith("/[name='M$(calc)'].preCondition:\"bitness32\" /commit:apphost")
+    assert fix.commands[-1].startswith('for %p in ("A" "B") do ')
+
+
+def test_apostrophe_in_a_name() -> None:
+    """appcmd's [name='...'] cannot hold an apostrophe: no appcmd line; PowerShell quotes the XPath literal with
+    double quotes inside its single-quoted string."""
+    fix = filter_precondition("Vendor's Filter", "bitness32", "My Site")
+    [cmd] = fix.commands
+    assert cmd.startswith("rem Not written: ") and "\"'\"" in cmd
+    assert fix.powershell[1] == ("Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Location 'My Site' "
+                                 "-Filter 'system.webServer/isapiFilters/filter[@name=\"Vendor''s Filter\"]' "
+                                 "-Name preCondition -Value 'bitness32'")
+    both = filter_precondition("a'b\"c", "bitness32", None)
+    assert both.powershell[1].startswith("# Not written: ")
+
+
+def test_powershell_doubles_every_single_quote_character() -> None:
+    """PowerShell also ends a '...' string at U+2018/U+2019/U+201A/U+201B: each is doubled like '."""
+    fix = flip_pool("O\u2019Brien'; calc", Arch.X86, Arch.X64)
+    assert fix.powershell[1] == "Set-ItemProperty 'IIS:\\AppPools\\O\u2019\u2019Brien''; calc' -Name enable32BitAppOnWin64 -Value $true"
+
+
+def test_bin_file_name_with_a_quote_is_not_written_for_cmd(tmp_path: Path) -> None:
+    """A zipped image can hold file names Windows would refuse; the corflags line must not run what follows."""
+    img = make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "P", r"C:\s")),
+                     {'s/bin/a" & calc & ".dll': "managed_x86.dll", "s/bin/b.dll": "managed_x86.dll"})
+    lines = [c for f in scan(img).findings if f.rule == "managed-assembly-arch" for fx in f.fixes for c in fx.commands
+             if "corflags" in c or c.startswith("rem ")]
+    assert len(lines) == 2 and 'corflags "b.dll" /32BITREQ-' in lines
+    assert [c for c in lines if c.startswith("rem Not written: ")] and not [c for c in lines if "calc" in c]
+
+
+def test_flip_of_a_pool_no_applicationpools_entry_defines_creates_it(tmp_path: Path) -> None:
+    """An application names pool 'Ghost', which applicationPools does not define: 'appcmd set apppool "Ghost"'
+    finds no such pool, so the flip creates it (as the file edit of fix --apply does)."""
+    gm = '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "Ghost", r"C:\s"),
+                                       gm), {"V/m.dll": "module_x86.dll"})
+    [finding] = scan(img).findings
+    [flip] = [fx for fx in finding.fixes if fx.summary.startswith("Run application pool 'Ghost'")]
+    assert flip.commands == (('%windir%\\system32\\inetsrv\\appcmd.exe add apppool /name:"Ghost" '
+                              "/enable32BitAppOnWin64:true"),)
+    assert flip.powershell[1:] == ("New-WebAppPool -Name 'Ghost'",
+                                   "Set-ItemProperty 'IIS:\\AppPools\\Ghost' -Name enable32BitAppOnWin64 -Value $true")
+    assert flip.verified
