@@ -43,3 +43,11 @@ def test_explain_text() -> None:
     out = CliRunner().invoke(main, ["explain", f"Unable to load DLL '{EVIL}': (Exception from HRESULT: 0x8007007E)"]).output
     assert "\x1b" not in out and "\x07" not in out
     assert f"Unable to load DLL '{SHOWN}'" in out
+
+
+def test_scan_text(tmp_path: Path) -> None:
+    """The scan report names the bin file (a managed-assembly-arch finding): escaped, in colour or not."""
+    for args in ([], ["--color"], ["-v"]):
+        out = CliRunner().invoke(main, ["scan", str(_image(tmp_path)), "-q", *args]).output
+        assert "\x07" not in out and "\x1b]" not in out and "\x1b[31mX" not in out
+        assert SHOWN in out

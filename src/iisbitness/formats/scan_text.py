@@ -24,7 +24,7 @@ from rich.text import Text
 
 from iisbitness.findings import Severity
 from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
-from iisbitness.formats.table import plain_table
+from iisbitness.formats.table import plain_table, printable
 from iisbitness.report import Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
@@ -53,7 +53,10 @@ class _Out:
         self.lines: list[Text] = []
 
     def line(self, *parts: str | tuple[str, str]) -> None:
-        self.lines.append(Text.assemble(*parts))
+        """One line of ``parts`` (text, or text and style); control characters from the server's names and
+        texts are shown escaped, never sent to the terminal."""
+        self.lines.append(Text.assemble(*(printable(p) if isinstance(p, str) else (printable(p[0]), p[1])
+                                          for p in parts)))
 
     def field(self, label: str, text: str, style: str = "") -> None:
         """``text`` under ``label``, wrapped at the width; words joined by :data:`NBSP` stay on one line."""
