@@ -51,3 +51,7 @@ def test_scan_text(tmp_path: Path) -> None:
         out = CliRunner().invoke(main, ["scan", str(_image(tmp_path)), "-q", *args]).output
         assert "\x07" not in out and "\x1b]" not in out and "\x1b[31mX" not in out
         assert SHOWN in out
+
+
+def test_a_file_name_byte_that_is_not_utf8_shows_as_that_byte() -> None:
+    assert printable("bad\udcff\udcfe.dll") == "bad\\xff\\xfe.dll"  # os.fsdecode of b"bad\xff\xfe.dll" (PEP 383)

@@ -20,8 +20,15 @@ def printable(text: str) -> str:
     the terminal (rich drops only BEL, BS, VT, FF and CR; click strips only colour codes, and only in a pipe)."""
     if text.isprintable():
         return text
-    return "".join(c if c == "\t" or (c.isprintable() and c not in _BIDI)
-                   else c.encode("unicode_escape").decode("ascii") for c in text)
+    return "".join(c if c == "\t" or (c.isprintable() and c not in _BIDI) else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    """``\\x1b``, ``\\u202e``; a byte of a file name that is not UTF-8 (``os.fsdecode`` gives U+DC80..U+DCFF, PEP 383)
+    as that byte, ``\\xff``."""
+    if "\udc80" <= c <= "\udcff":
+        return f"\\x{ord(c) - 0xDC00:02x}"
+    return c.encode("unicode_escape").decode("ascii")
 
 
 def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, indent: str = "",
