@@ -32,6 +32,9 @@ from iisbitness.explain.match import match_text
     ("HRESULT 8007041d", 0x8007041D, CodeForm.HEX),
     ("-2147024882", 0x8007000E, CodeForm.SIGNED_DECIMAL),
     ("0xC000007B", 0xC000007B, CodeForm.HEX),
+    ("#define E_BADFORMAT 0x800700C1L", 0x800700C1, CodeForm.HEX),
+    ("hr = 0x8007000bUL", 0x8007000B, CodeForm.HEX),
+    ("Data:\n0000: 000000c1", 0x800700C1, CodeForm.DATA_WORDS),
 ])
 def test_spellings(text: str, code: int, form: CodeForm) -> None:
     assert any(h.code == code and h.form == form for h in find_codes(text)), find_codes(text)
@@ -101,3 +104,9 @@ def test_decimal_and_hex_pair_counts_only_after_an_error_word_and_when_they_agre
     assert [(h.code, h.confidence) for h in find_codes("copy failed: 193 (0xc1)")] == [(0x800700C1, Confidence.HIGH)]
     assert find_codes("byte at offset 12: 193 (0xC1)") == []
     assert all(h.confidence is Confidence.MEDIUM for h in find_codes("error: 193 (0xc2)"))
+
+
+def test_a_suffix_needs_0x_and_words_need_the_data_offset() -> None:
+    """``800700C1L`` is not a C literal (no ``0x``); an eight-digit word reads as a Win32 error only after ``0000:``."""
+    assert find_codes("800700C1L") == []
+    assert not any(h.form == CodeForm.DATA_WORDS for h in find_codes("build 000000c1 of the file"))

@@ -13,7 +13,9 @@ after an error word (error, code, hr, hresult, status, win32, errno); a lone ``1
 does. It is HIGH when the text names it a Win32 error (``Win32 error 193``, ``[WinError 193]``, ``System error
 193``) or gives it after an error word in decimal and hex that agree (``error 193 (0xc1)``), MEDIUM after
 another error word. Forms that are unambiguous on their own (eight hex digits, ten-digit decimals, signed decimals) are
-HIGH; context-dependent ones are MEDIUM; data bytes are HIGH after ``data``/``0000:`` and MEDIUM otherwise.
+HIGH (``0x`` hex may carry a C suffix, ``0x800700C1L``); context-dependent ones are MEDIUM; data bytes are HIGH
+after ``data``/``0000:`` and MEDIUM otherwise; a small DWORD after ``0000:`` (Event Viewer's Words view,
+``0000: 000000c1``) is that Win32 error, HIGH.
 No errors are raised.
 """
 
@@ -58,6 +60,8 @@ class CodeForm(str, Enum):
     """HRESULT as an unsigned ten-digit decimal: ``2147942593``."""
     DATA_BYTES = "data-bytes"
     """Little-endian event data bytes: ``c1 00 00 00`` or ``c1000000``."""
+    DATA_WORDS = "data-words"
+    """Event data as Event Viewer's Words view shows it, one DWORD a group: ``0000: 000000c1`` (Win32 error 193)."""
     WIN32 = "win32"
     """A small Win32 error number after an error word: ``System error 193``, ``error 0xC1``."""
 
@@ -76,7 +80,9 @@ class CodeHit:
     confidence: Confidence
 
 
-_HEX8 = re.compile(r"(?<![0-9a-z])(?:0x)?([0-9a-f]{8})(?![0-9a-z])", re.IGNORECASE)
+_HEX8 = re.compile(r"(?<![0-9a-z])(?:0x)?([0-9a-f]{8})(?:(?<=0x[0-9a-f]{8})(?:u?l{1,2}|u))?(?![0-9a-z])",
+                   re.IGNORECASE)
+"""Eight hex digits; with ``0x``, a C integer suffix may follow, as headers and debuggers print them (``0x800700C1L``)."""
 _SIGNED = re.compile(r"(?<![\w.])-(\d{9,10})(?![\d.])")
 _DEC10 = re.compile(r"(?<![\w.-])(\d{10})(?![\d.])")
 _BYTES = re.compile(r"(?<![0-9a-z])([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2})(?![0-9a-z])",
@@ -141,6 +147,11 @@ def find_codes(text: str) -> list[CodeHit]:
             if value:
                 hits.append(CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES,
                                     Confidence.MEDIUM))
+            word = int(m.group(1), 16)
+            if 0 < word < 0x10000 and _DATA_CONTEXT.search(text[max(0, m.start() - 60):m.start()]):
+                # NOTE: Event Viewer's Words view prints each DWORD as a number: "0000: 000000c1" is error 193
+                hits.append(CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.DATA_WORDS,
+                                    Confidence.HIGH))
     for m in _SIGNED.finditer(text):
         n = int(m.group(1))
         if 0x80000000 >= n >= 0x40000000:
