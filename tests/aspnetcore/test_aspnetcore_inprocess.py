@@ -22,6 +22,12 @@ FDD_INPROC = """<?xml version="1.0" encoding="utf-8"?>
 <aspNetCore processPath="dotnet" arguments=".\\Shop.dll" hostingModel="inprocess" />
 </system.webServer></location></configuration>
 """
+ANCM_INPROC = """<?xml version="1.0" encoding="utf-8"?>
+<configuration><system.webServer>
+<handlers><add name="aspNetCore" path="*" verb="*" modules="{module}" resourceType="Unspecified" /></handlers>
+<aspNetCore processPath=".\\googlemaps.exe" hostingModel="inprocess" />
+</system.webServer></configuration>
+"""
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 
 
@@ -70,6 +76,15 @@ def test_out_of_process_gives_no_finding(tmp_path: Path) -> None:
     shutil.copyfile(CORPUS / FDD_V1, tmp_path / "inetpub/api/web.config")
     put(tmp_path, "apphost_x64.exe", "inetpub/api/Chop9ja.API.exe")
     assert rules_of(run(tmp_path)) == []
+
+
+def test_ancm_v1_handler_runs_out_of_process_whatever_hosting_model_says(tmp_path: Path) -> None:
+    """ANCM V1 (modules="AspNetCoreModule") ignores hostingModel: the x86 publish runs in its own process."""
+    make_image(tmp_path, [("Core64", 'managedRuntimeVersion=""', "maps")])
+    _self_contained(tmp_path, "maps", X86_SC, "googlemaps.exe", "x86")
+    for module, rules in (("AspNetCoreModuleV2", [("aspnetcore-inprocess-arch", "S1")]), ("AspNetCoreModule", [])):
+        write(tmp_path, "inetpub/maps/web.config", ANCM_INPROC.format(module=module))
+        assert rules_of(run(tmp_path)) == rules, module
 
 
 def test_framework_dependent_uses_the_dotnet_of_the_pools_program_files(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 Facts D6 (AspNetCore.Docs in-process-hosting.md, troubleshoot.md): with ``hostingModel="inprocess"``
 the .NET runtime loads into w3wp.exe, so the app's hosting bits must fit the pool; out-of-process
-apps run in their own process (no load here).
+apps run in their own process (no load here), and so do apps whose handler is ANCM V1
+(``modules="AspNetCoreModule"``): V1 ignores ``hostingModel``; in-process hosting came with V2 (ASP.NET
+Core 2.2; aspnet/AspNetCore announcement #7095).
 
 - Self-contained (``processPath=".\\App.exe"`` with ``hostfxr.dll`` beside it): the app's own
   ``hostfxr.dll``, ``coreclr.dll``, ``aspnetcorev2_inprocess.dll`` and app host EXE are loads.
@@ -166,8 +168,11 @@ def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
         anc = app.effects[0].aspnetcore if app.effects else None
         if anc is None or not anc.in_process or not anc.process_path.strip():
             continue  # NOTE: out-of-process apps run in their own dotnet.exe / app.exe
-        if anc.inherited and not any(m in ANCM_MODULES for h in app.effects[0].handlers for m in h.module_names):
+        modules = {m for h in app.effects[0].handlers for m in h.module_names}
+        if anc.inherited and not modules & set(ANCM_MODULES):
             continue  # NOTE: a child application that removed the inherited ASP.NET Core handler is no ANCM app
+        if "aspnetcoremodule" in modules and "aspnetcoremodulev2" not in modules:
+            continue  # NOTE: ANCM V1 hosts out of process only and ignores hostingModel (in-process came with V2)
         where = app_folder(ctx, server, app, process.arch)
         if where is None:
             continue
