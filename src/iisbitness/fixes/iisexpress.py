@@ -114,7 +114,7 @@ def out_of_process(workspace: IisExpressWorkspace, load: Load) -> Fix:
              if project is not None and project.profile is not None else
              "<AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in the project file")
     return Fix(summary=f"Host the app out of process: {where}; it then runs in its own process beside iisexpress.exe",
-               label="host the app out of process",
+               label="out-of-process hosting",
                note="Out-of-process is slower; use it to unblock debugging, not as the production setting.")
 
 

@@ -21,7 +21,7 @@ def publish_fix(load: Load) -> Fix:
     """Publish the app for the worker's runtime identifier (not checkable offline)."""
     rid = RID[load.process.arch]
     return Fix(summary=f"Publish the app for the pool's architecture ({rid}) and redeploy it",
-               label=f"publish the app for {rid}",
+               label=f"publish for {rid}",
                commands=(f"dotnet publish -c Release -r {rid} --self-contained",),
                note="Framework-dependent apps: publish with -r " + rid + " --self-contained false, and install the "
                     f"{load.process.arch.value} ASP.NET Core runtime (Hosting Bundle).")
@@ -31,7 +31,7 @@ def out_of_process_fix(load: Load) -> Fix:
     """Switch the app to out-of-process hosting: it then runs in its own dotnet.exe / app.exe."""
     app = f"{load.site}{load.application}"
     return Fix(summary=f"Host '{app}' out of process (hostingModel=\"outofprocess\"): the app then runs in its own process",
-               label="host the app out of process",
+               label="out-of-process hosting",
                commands=(cmd_line(f'{APPCMD} set config "{app}" -section:system.webServer/aspNetCore '
                                   "/hostingModel:outofprocess", (app,)),),
                note="Edit the app's web.config (or the publish profile: <AspNetCoreHostingModel>OutOfProcess"

@@ -22,7 +22,7 @@ def _register_fix(load: Load) -> Fix:
                    commands=(r'%windir%\SysWOW64\regsvr32.exe "<path to the x86 build>"',))
     return Fix(summary=f"Register an {load.process.arch.value} build of the component in the 64-bit view "
                        "(%windir%\\System32\\regsvr32.exe)",
-               label=f"register an {load.process.arch.value} build (64-bit view)",
+               label=f"register an {load.process.arch.value} build",
                commands=(r'%windir%\System32\regsvr32.exe "<path to the 64-bit build>"',),
                note="Only if the vendor ships a 64-bit build; the 32-bit DLL cannot be registered for 64-bit callers.")
 
@@ -30,7 +30,7 @@ def _register_fix(load: Load) -> Fix:
 def _complus_fix() -> Fix:
     return Fix(summary="Keep the component 32-bit and run it out of process: add it to a COM+ server application "
                        "(Component Services, runs in dllhost.exe), so any worker bitness can call it",
-               label="a COM+ server application (out of process)",
+               label="a COM+ server application",
                commands=("mmc comexp.msc /32",),
                note="Open Component Services from the 32-bit console (mmc -32) to see 32-bit components and set "
                     "their DCOM launch permissions for the pool identity (IIS AppPool\\<pool>).")
