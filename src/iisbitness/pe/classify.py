@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 
 from iisbitness.arch import Arch
 from iisbitness.errors import ImageReadError
@@ -183,7 +184,8 @@ def _parse(src: Source, path: str, headers: Headers | None = None) -> PeImage:
         notes += ("the .NET metadata root is missing or unreadable; the runtime will refuse this image",)
     return PeImage(
         path, kind, h.machine, h.pe32_plus, h.is_dll, cor.flags, target, arches, None, notes, None,
-        clr_version, f"{cor.runtime_version[0]}.{cor.runtime_version[1]}", r2r_os, r2r_machine, h.subsystem,
+        clr_version, sys.intern(f"{cor.runtime_version[0]}.{cor.runtime_version[1]}"), r2r_os, r2r_machine,
+        h.subsystem,
     )
 
 
