@@ -115,9 +115,9 @@ class PlanContext:
                 return BinaryRef(configured, seen, None, None, absent=absence)
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
         if found.host_path.is_dir():
-            return BinaryRef(configured, seen, self.image.display(found.host_path), None, problem="is a folder, not a file")
+            return BinaryRef(configured, seen, found.shown, None, problem="is a folder, not a file")
         got = self.read(found.host_path)
-        shown = self.image.display(found.host_path)
+        shown = found.shown
         if isinstance(got, str):
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
         chain: tuple[str, ...] = ()
