@@ -62,8 +62,9 @@ class PlanContext:
                                                                                           repr=False)
     """Application folders as each worker architecture resolves them (:mod:`.collectors.folders`)."""
     plans: dict[tuple[object, ...], tuple[tuple[object, ...], object]] = field(default_factory=dict, repr=False)
-    """Per-pool results of :func:`iisbitness.loadplan.build.build`, keyed by the model objects they read, so
-    that re-planning after a fix that changes one pool re-collects only that pool."""
+    """Results of planning steps (per pool, IIS Manager, every application's folder for the COM scan) of
+    :func:`iisbitness.loadplan.build.build`, keyed by the model objects they read, so that re-planning after a
+    fix that changes one pool re-collects only that pool."""
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     """The image's registry opened once, or why it could not be (see collectors/com.py)."""
 
