@@ -281,7 +281,8 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
         options.progress("verifying fixes")
     findings = verify(findings, lambda edits: run_rules(backend.edited(edits).plan(ctx), rules), backend.breakage,
                       scope=touched_pools,
-                      reanalyse_pools=lambda edits: run_rules(_of_pools(backend.edited(edits).plan(ctx), edits), rules))
+                      reanalyse_pools=lambda edits: run_rules(
+                          _of_pools(backend.edited(edits).plan(ctx, touched_pools(edits)), edits), rules))
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
     return Report(
