@@ -56,7 +56,7 @@ class PlanContext:
     follow_dependencies: bool = True
     facts: BinaryFacts = field(default_factory=BinaryFacts, repr=False)
     _dirs: dict[Path, tuple[tuple[str, ...], str | None]] = field(default_factory=dict, repr=False)
-    _resolved: dict[tuple[str, Arch, Arch], BinaryRef] = field(default_factory=dict, repr=False)
+    _resolved: dict[tuple[Arch, Arch], dict[str, BinaryRef]] = field(default_factory=dict, repr=False)
     _search: dict[tuple[Path, Arch, Arch], tuple[Path, ...]] = field(default_factory=dict, repr=False)
     app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
                                                                                           repr=False)
@@ -88,10 +88,13 @@ class PlanContext:
     def resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         """Resolve a configured binary path as a process of ``process_arch`` would (facts B11, B12, E1). Cached."""
         # NOTE: a bin of 20,000 DLLs is resolved for every worker, candidate and re-plan (issue 7)
-        key = (configured, os_arch, process_arch)
-        if key not in self._resolved:
-            self._resolved[key] = self._resolve(configured, os_arch, process_arch)
-        return self._resolved[key]
+        # NOTE: a dict per architecture pair, keyed by the path: no tuple per binary (memory, and the garbage
+        # collector walks every tuple that holds an object)
+        known = self._resolved.setdefault((os_arch, process_arch), {})
+        found = known.get(configured)
+        if found is None:
+            found = known[configured] = self._resolve(configured, os_arch, process_arch)
+        return found
 
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         env = process_environment(os_arch, process_arch, self.env_overrides)
