@@ -87,13 +87,13 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
         parts.append(part)
         if pools is None or pool.name.lower() in pools:
             chosen.append(part)
-    manager = _iis_manager(ctx, server)
-    everything = (*(p.loads for p in parts), manager.loads)
-    config_only = any(everything) and not any(ld.binary.resolved is not None for ld in chain.from_iterable(everything))
-    shown = (*chosen, manager) if pools is None else chosen
+    everything: list[_Collected] = [*parts, _iis_manager(ctx, server)]
+    shown = everything if pools is None else chosen
+    config_only = (any(p.loads for p in everything)
+                   and not any(ld.binary.resolved is not None for p in everything for ld in p.loads))
     return LoadPlan(server, tuple(chain.from_iterable(p.loads for p in shown)),
                     tuple(chain.from_iterable(p.skipped for p in shown)), tuple(idle), config_only,
-                    tuple(dict.fromkeys(chain.from_iterable(p.problems for p in (*parts, manager)))),
+                    tuple(dict.fromkeys(chain.from_iterable(p.problems for p in everything))),
                     tuple(p.outlook for p in chosen))
 
 
