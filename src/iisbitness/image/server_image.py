@@ -39,6 +39,8 @@ class Resolved:
     problem: str | None = None
     shown: str | None = None
     """``host_path`` as the user names it (:meth:`ServerImage.display`), when found."""
+    is_dir: bool = False
+    """``host_path`` is a folder (following links), as its folder's listing said: no ``stat`` per file."""
 
     @property
     def found(self) -> bool:
@@ -130,7 +132,9 @@ class ServerImage:
             except (OSError, RuntimeError):  # NOTE: a link loop cannot be resolved (issue 7)
                 why = "is a symbolic link loop or a dangling link"
             return Resolved(p, None, f"{why}; not followed")
-        return Resolved(p, host, shown=self.display(host))
+        listing = self._list(folder) if parts and folder is not None else None
+        is_dir = host.name in listing.folders if listing is not None else host.is_dir()
+        return Resolved(p, host, shown=self.display(host), is_dir=is_dir)
 
     def display(self, host_path: Path) -> str:
         """A host path as the user names it: relative to its drive folder (or the scanned project folder), with
@@ -173,14 +177,15 @@ class ServerImage:
         listing: _Listing | None
         try:
             with os.scandir(folder) as it:
-                entries = sorted((e.name, e.is_symlink()) for e in it)
+                entries = sorted((e.name, e.is_symlink(), _is_dir(e)) for e in it)
         except (OSError, ValueError):
             listing = None
         else:
             names: dict[str, str] = {}
-            for n, _ in entries:  # NOTE: sorted so that a case clash resolves the same way every run
+            for n, _, _ in entries:  # NOTE: sorted so that a case clash resolves the same way every run
                 names.setdefault(n.lower(), n)
-            listing = _Listing(names, frozenset(n for n, link in entries if link))
+            listing = _Listing(names, frozenset(n for n, link, _ in entries if link),
+                               frozenset(n for n, _, is_folder in entries if is_folder))
         self._listing[folder] = listing
         return listing
 
@@ -229,7 +234,16 @@ class ServerImage:
 @dataclass(frozen=True, slots=True)
 class _Listing:
     """A folder's entries, read once: lower-case name -> name as on disk (first in sorted order wins), and the
-    names of the entries that are symbolic links (``os.scandir`` knows without another ``stat``)."""
+    names of the entries that are symbolic links, and that are folders (following links, as ``Path.is_dir``):
+    ``os.scandir`` knows both without a ``stat`` per entry, except for links."""
 
     names: dict[str, str]
     links: frozenset[str]
+    folders: frozenset[str]
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False

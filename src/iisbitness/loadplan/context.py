@@ -118,7 +118,7 @@ class PlanContext:
             if absence is not None:
                 return BinaryRef(configured, seen, None, None, absent=absence)
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
-        if found.host_path.is_dir():
+        if found.is_dir:
             return BinaryRef(configured, seen, found.shown, None, problem="is a folder, not a file")
         got = self.read(found.host_path)
         shown = found.shown
