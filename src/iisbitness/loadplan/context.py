@@ -67,6 +67,9 @@ class PlanContext:
     fix that changes one pool re-collects only that pool."""
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     """The image's registry opened once, or why it could not be (see collectors/com.py)."""
+    com_progids: dict[tuple[Path, frozenset[Path]], tuple[list[tuple[str, Path, int]], str | None]] = field(
+        default_factory=dict, repr=False)
+    """ProgIDs used by the pages of each application folder (see collectors/com.py), per set of application roots."""
 
     def precondition(self, server: Server, process: Process, precondition: str, name: str,
                      source: ConfigSource, kind: LoadKind, configured: str) -> Evaluation | Skipped:

@@ -86,7 +86,7 @@ def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[
         where = app_folder(ctx, server, app, process.arch)
         if where is None or where[1] is None:
             continue
-        uses, note = scan_progids(where[1], roots)
+        uses, note = _progids(ctx, where[1], roots)
         if note:
             yield Problem(ctx.image.display(where[1]), None, note)
         if not uses:
@@ -114,6 +114,15 @@ def _app_roots(ctx: PlanContext, server: Server, arch: Arch) -> frozenset[Path]:
                       if (f := app_folder(ctx, server, a, arch)) is not None and f[1] is not None)
     ctx.plans[key] = ((server.sites,), roots)
     return roots
+
+
+def _progids(ctx: PlanContext, folder: Path, roots: frozenset[Path]) -> tuple[list[tuple[str, Path, int]], str | None]:
+    """:func:`scan_progids` once per folder (and set of application roots) per planning context: both worker
+    architectures and every re-plan of fix verification ask, and each scan reads up to MAX_SCRIPT_FILES files."""
+    key = (folder, roots)
+    if key not in ctx.com_progids:
+        ctx.com_progids[key] = scan_progids(folder, roots)
+    return ctx.com_progids[key]
 
 
 def _com_load(ctx: PlanContext, server: Server, process: Process, app: Application, registry: ComRegistry,
