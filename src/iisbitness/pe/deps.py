@@ -231,7 +231,7 @@ def _read_dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, st
                 yield name, "delay-import"
     if image.is_managed:
         try:
-            info = facts.assembly(link.path, keep=False)
+            info = facts.references(link.path)
         except ImageReadError:
             return
         for ref in info.assembly_refs:
