@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pe_fixtures import BIN
 
+from iisbitness.pe.classify import read_image_and_assembly, read_image_and_references
 from iisbitness.pe.imports import read_imports
-from iisbitness.pe.metadata import read_assembly_info
+from iisbitness.pe.metadata import AssemblyReferences, read_assembly_info, read_assembly_references
 
 
 def test_managed_app_metadata() -> None:
@@ -26,6 +27,14 @@ def test_broken_metadata_gives_reason() -> None:
     for name in ("corrupt_clr_outside.dll", "not_pe.txt", "corrupt_empty.bin", "isapi_ext_x64.dll"):
         info = read_assembly_info(BIN / name)
         assert info.reason and info.name is None
+
+
+def test_references_are_those_of_the_full_read() -> None:
+    """What a scan reads (references only) equals that part of what inspect reads, for every fixture."""
+    for f in sorted(p for p in BIN.iterdir() if p.is_file()):
+        assert read_assembly_references(f) == AssemblyReferences.of(read_assembly_info(f)), f.name
+        image, info, error = read_image_and_assembly(f)
+        assert read_image_and_references(f) == (image, AssemblyReferences.of(info) if info else None, error), f.name
 
 
 def test_imports_of_corrupt_files_are_empty() -> None:

@@ -97,7 +97,7 @@ def test_a_tampered_row_is_a_miss_not_a_wrong_answer(tmp_path: Path) -> None:
     _, before = _reads(image, cache)
     with sqlite3.connect(cache) as db:
         db.execute("UPDATE facts SET payload = '{\"kind\": 42}' WHERE kind = 'image'")
-        db.execute("UPDATE facts SET payload = 'not json' WHERE kind = 'assembly'")
+        db.execute("UPDATE facts SET payload = 'not json' WHERE kind = 'references'")
     read, after = _reads(image, cache)
     assert read, "tampered rows must be read again"
     assert after == before
@@ -142,12 +142,12 @@ def test_store_round_trips_every_fixture(tmp_path: Path) -> None:
     with SqliteFactStore(tmp_path / "c.db") as store:
         facts = BinaryFacts(store)
         for f in files:
-            for kind in ("image", "imports", "assembly"):
+            for kind in ("image", "imports", "assembly", "references"):
                 _same(getattr(facts, kind), getattr(fresh, kind), f)
     with SqliteFactStore(tmp_path / "c.db") as store:
         facts = BinaryFacts(store)
         for f in files:
-            for kind in ("image", "imports", "assembly"):
+            for kind in ("image", "imports", "assembly", "references"):
                 _same(getattr(facts, kind), getattr(fresh, kind), f)
         assert facts.reads == 0 and facts.stored > 0
 

@@ -101,7 +101,9 @@ def normalize(path: str) -> str:
     p = p.replace("/", "\\")
     if not p:
         return p
-    return ntpath.normpath(p)
+    normal = ntpath.normpath(p)
+    # NOTE: a path that is already normal stays the caller's string: one file, one string in every cache
+    return path if normal == path else normal
 
 
 def is_unc(path: str) -> bool:

@@ -37,6 +37,10 @@ class Resolved:
     windows_path: str
     host_path: Path | None
     problem: str | None = None
+    shown: str | None = None
+    """``host_path`` as the user names it (:meth:`ServerImage.display`), when found."""
+    is_dir: bool = False
+    """``host_path`` is a folder (following links), as its folder's listing said: no ``stat`` per file."""
 
     @property
     def found(self) -> bool:
@@ -63,9 +67,11 @@ class ServerImage:
     mounts: dict[str, Path] = field(default_factory=dict)
     absent_drives: bool = False
     label_root: Path | None = None
-    _listing: dict[Path, dict[str, str] | None] = field(default_factory=dict, repr=False)
+    _listing: dict[Path, _Listing | None] = field(default_factory=dict, repr=False)
+    _folders: dict[tuple[Path, str], Path | None] = field(default_factory=dict, repr=False)
     _located: dict[str, Resolved] = field(default_factory=dict, repr=False)
     _real: dict[Path, Path | None] = field(default_factory=dict, repr=False)
+    _inside: dict[tuple[Path, Path], bool] = field(default_factory=dict, repr=False)
 
     @classmethod
     def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None) -> ServerImage:
@@ -115,16 +121,20 @@ class ServerImage:
             return Resolved(p, None, f"drive {drive}: is not mapped (use --drive {drive}=/path/to/copy)")
         if self.sysnative and rest.lower().startswith("windows\\system32"):
             rest = "Windows\\Sysnative" + rest[len("windows\\system32"):]
-        host = self._walk(base, [c for c in rest.split("\\") if c])
+        parts = [c for c in rest.split("\\") if c]
+        folder = self._folder(base, parts[:-1])
+        host = self.find_child(folder, parts[-1]) if parts and folder is not None else folder
         if host is None:
             return Resolved(p, None)
-        if not self._inside_image(base, host):
+        if not self._inside_image(base, folder if parts else None, host):
             try:
                 why = f"resolves outside the server image (a link to {host.resolve(strict=True)})"
             except (OSError, RuntimeError):  # NOTE: a link loop cannot be resolved (issue 7)
                 why = "is a symbolic link loop or a dangling link"
             return Resolved(p, None, f"{why}; not followed")
-        return Resolved(p, host)
+        listing = self._list(folder) if parts and folder is not None else None
+        is_dir = host.name in listing.folders if listing is not None else host.is_dir()
+        return Resolved(p, host, shown=self.display(host), is_dir=is_dir)
 
     def display(self, host_path: Path) -> str:
         """A host path as the user names it: relative to its drive folder (or the scanned project folder), with
@@ -148,30 +158,34 @@ class ServerImage:
         listing = self._list(folder)
         if listing is None:
             return None
-        actual = listing.get(name.lower())
+        actual = listing.names.get(name.lower())
         return folder / actual if actual is not None else None
 
-    def _walk(self, base: Path, parts: list[str]) -> Path | None:
-        node = base
-        for part in parts:
-            nxt = self.find_child(node, part)
-            if nxt is None:
-                return None
-            node = nxt
-        return node
+    def _folder(self, base: Path, parts: list[str]) -> Path | None:
+        """The folder ``parts`` below ``base``, matched case-insensitively; walked once per folder, not per file."""
+        key = (base, "\\".join(parts).lower())
+        if key not in self._folders:
+            node: Path | None = base
+            for part in parts:
+                node = self.find_child(node, part) if node is not None else None
+            self._folders[key] = node
+        return self._folders[key]
 
-    def _list(self, folder: Path) -> dict[str, str] | None:
+    def _list(self, folder: Path) -> _Listing | None:
         if folder in self._listing:
             return self._listing[folder]
-        listing: dict[str, str] | None
+        listing: _Listing | None
         try:
-            names = os.listdir(folder)
+            with os.scandir(folder) as it:
+                entries = sorted((e.name, e.is_symlink(), _is_dir(e)) for e in it)
         except (OSError, ValueError):
             listing = None
         else:
-            listing = {}
-            for n in sorted(names):  # NOTE: sorted so that a case clash resolves the same way every run
-                listing.setdefault(n.lower(), n)
+            names: dict[str, str] = {}
+            for n, _, _ in entries:  # NOTE: sorted so that a case clash resolves the same way every run
+                names.setdefault(n.lower(), n)
+            listing = _Listing(names, frozenset(n for n, link, _ in entries if link),
+                               frozenset(n for n, _, is_folder in entries if is_folder))
         self._listing[folder] = listing
         return listing
 
@@ -184,23 +198,52 @@ class ServerImage:
                 self._real[path] = None
         return self._real[path]
 
-    def _inside_image(self, base: Path, host: Path) -> bool:
-        """``host`` resolves inside ``base``: no symbolic link leads out of the image (issue 7).
+    def _inside_image(self, base: Path, folder: Path | None, host: Path) -> bool:
+        """``host`` (an entry of ``folder``; ``base`` itself when ``folder`` is None) resolves inside ``base``:
+        no symbolic link leads out of the image (issue 7).
 
-        NOTE: a file that is not itself a link resolves to its folder's real path plus its name, so the
-        folders are resolved once each rather than once per file (``Path.resolve`` stats every component).
+        NOTE: a file that is not itself a link resolves to its folder's real path plus its name, so each
+        folder is resolved and checked once rather than each file (``Path.resolve`` stats every component).
         """
         real_base = self._resolved(base)
         if real_base is None:
             return False
-        if host.is_symlink():
+        if folder is None:
+            return True  # NOTE: the drive folder itself, which resolved
+        listing = self._list(folder)
+        if listing is not None and host.name in listing.links:
             try:
                 real = host.resolve()
             except (OSError, RuntimeError):
                 return False  # a link loop: treat as outside, never follow
-        else:
-            folder = self._resolved(host.parent)
-            if folder is None:
-                return False
-            real = folder / host.name
+            return real == real_base or real_base in real.parents
+        inside = self._inside.get((base, folder))
+        if inside is None:
+            real_folder = self._resolved(folder)
+            inside = self._inside[(base, folder)] = real_folder is not None and (
+                real_folder == real_base or real_base in real_folder.parents)
+        if inside:
+            return True
+        real_folder = self._resolved(folder)
+        if real_folder is None:
+            return False
+        real = real_folder / host.name  # NOTE: a folder outside the image may still hold the image's own root
         return real == real_base or real_base in real.parents
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """A folder's entries, read once: lower-case name -> name as on disk (first in sorted order wins), and the
+    names of the entries that are symbolic links, and that are folders (following links, as ``Path.is_dir``):
+    ``os.scandir`` knows both without a ``stat`` per entry, except for links."""
+
+    names: dict[str, str]
+    links: frozenset[str]
+    folders: frozenset[str]
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
@@ -40,16 +41,23 @@ def sort_found(found: Iterable[Found], loads: list[Load], skipped: list[Skipped]
 
 
 @dataclass(frozen=True, slots=True)
-class _PoolPart:
-    """What the collectors found for one pool's worker, and its outlook."""
+class _Collected:
+    """What the collectors found for one process, sorted by type."""
 
     loads: tuple[Load, ...]
     skipped: tuple[Skipped, ...]
     problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _PoolPart(_Collected):
+    """What the collectors found for one pool's worker, and its outlook."""
+
     outlook: PoolOutlook
 
 
-def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = COLLECTORS) -> LoadPlan:
+def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = COLLECTORS,
+          pools: frozenset[str] | None = None) -> LoadPlan:
     """Build the load plan of ``server``.
 
     Args:
@@ -58,31 +66,35 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
             the server-wide configuration it reads, are the same objects as in an earlier plan is not
             collected again).
         collectors: the collectors to run for each worker process.
+        pools: when given (lower-case names), the plan holds only the loads, skipped loads and outlooks of
+            these pools' workers: fix verification re-analyses the pools a fix touches, and a plan of every
+            load per fix would cost the whole server each time (issue 11). Problems, idle pools and
+            ``config_only`` stay those of the whole server.
 
     Returns:
         A :class:`LoadPlan`. Never raises for bad binaries: they become loads whose
         ``binary.problem`` or ``binary.image.reason`` says what is wrong.
     """
-    loads: list[Load] = []
-    skipped: list[Skipped] = []
-    problems: list[Problem] = []
     idle: list[str] = []
-    outlook: list[PoolOutlook] = []
+    parts: list[_PoolPart] = []
+    chosen: list[_PoolPart] = []
     for pool in server.pools:
         apps = server.applications_in(pool)
         if not apps:
             idle.append(pool.name)
             continue
         part = _pool_part(ctx, server, pool, apps, collectors)
-        loads.extend(part.loads)
-        skipped.extend(part.skipped)
-        problems.extend(part.problems)
-        outlook.append(part.outlook)
-    sort_found(_iis_manager(ctx, server), loads, skipped, problems)
-    present = [ld for ld in loads if ld.binary.resolved is not None]
-    config_only = bool(loads) and not present
-    return LoadPlan(server, tuple(loads), tuple(skipped), tuple(idle), config_only,
-                    tuple(dict.fromkeys(problems)), tuple(outlook))
+        parts.append(part)
+        if pools is None or pool.name.lower() in pools:
+            chosen.append(part)
+    everything: list[_Collected] = [*parts, _iis_manager(ctx, server)]
+    shown = everything if pools is None else chosen
+    config_only = (any(p.loads for p in everything)
+                   and not any(ld.binary.resolved is not None for p in everything for ld in p.loads))
+    return LoadPlan(server, tuple(chain.from_iterable(p.loads for p in shown)),
+                    tuple(chain.from_iterable(p.skipped for p in shown)), tuple(idle), config_only,
+                    tuple(dict.fromkeys(chain.from_iterable(p.problems for p in everything))),
+                    tuple(p.outlook for p in chosen))
 
 
 def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Application, ...],
@@ -106,12 +118,16 @@ def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Appl
     return part
 
 
-def _iis_manager(ctx: PlanContext, server: Server) -> tuple[Found, ...]:
+def _iis_manager(ctx: PlanContext, server: Server) -> _Collected:
     key = ("inetmgr", server.os_arch, id(server.sites))
     hit = ctx.plans.get(key)
-    if hit is not None and hit[0][0] is server.sites and isinstance(hit[1], tuple):
+    if hit is not None and hit[0][0] is server.sites and isinstance(hit[1], _Collected):
         return hit[1]
-    found = tuple(collect_iis_manager(ctx, server))
+    loads: list[Load] = []
+    skipped: list[Skipped] = []
+    problems: list[Problem] = []
+    sort_found(collect_iis_manager(ctx, server), loads, skipped, problems)
+    found = _Collected(tuple(loads), tuple(skipped), tuple(problems))
     ctx.plans[key] = ((server.sites,), found)
     return found
 

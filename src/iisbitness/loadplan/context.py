@@ -56,17 +56,21 @@ class PlanContext:
     env_overrides: dict[str, str] = field(default_factory=dict)
     follow_dependencies: bool = True
     facts: BinaryFacts = field(default_factory=BinaryFacts, repr=False)
-    _dirs: dict[Path, tuple[list[Path], str | None]] = field(default_factory=dict, repr=False)
-    _resolved: dict[tuple[str, Arch, Arch], BinaryRef] = field(default_factory=dict, repr=False)
-    _chains: dict[tuple[Path, Arch], tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _dirs: dict[Path, tuple[tuple[str, ...], str | None]] = field(default_factory=dict, repr=False)
+    _resolved: dict[tuple[Arch, Arch], dict[str, BinaryRef]] = field(default_factory=dict, repr=False)
+    _search: dict[tuple[Path, Arch, Arch], tuple[Path, ...]] = field(default_factory=dict, repr=False)
     app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
                                                                                           repr=False)
     """Application folders as each worker architecture resolves them (:mod:`.collectors.folders`)."""
     plans: dict[tuple[object, ...], tuple[tuple[object, ...], object]] = field(default_factory=dict, repr=False)
-    """Per-pool results of :func:`iisbitness.loadplan.build.build`, keyed by the model objects they read, so
-    that re-planning after a fix that changes one pool re-collects only that pool."""
+    """Results of planning steps (per pool, IIS Manager, every application's folder for the COM scan) of
+    :func:`iisbitness.loadplan.build.build`, keyed by the model objects they read, so that re-planning after a
+    fix that changes one pool re-collects only that pool."""
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     """The image's registry opened once, or why it could not be (see collectors/com.py)."""
+    com_progids: dict[tuple[Path, frozenset[Path]], tuple[list[tuple[str, Path, int]], str | None]] = field(
+        default_factory=dict, repr=False)
+    """ProgIDs used by the pages of each application folder (see collectors/com.py), per set of application roots."""
 
     def precondition(self, server: Server, process: Process, precondition: str, name: str,
                      source: ConfigSource, kind: LoadKind, configured: str) -> Evaluation | Skipped:
@@ -88,10 +92,13 @@ class PlanContext:
     def resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         """Resolve a configured binary path as a process of ``process_arch`` would (facts B11, B12, E1). Cached."""
         # NOTE: a bin of 20,000 DLLs is resolved for every worker, candidate and re-plan (issue 7)
-        key = (configured, os_arch, process_arch)
-        if key not in self._resolved:
-            self._resolved[key] = self._resolve(configured, os_arch, process_arch)
-        return self._resolved[key]
+        # NOTE: a dict per architecture pair, keyed by the path: no tuple per binary (memory, and the garbage
+        # collector walks every tuple that holds an object)
+        known = self._resolved.setdefault((os_arch, process_arch), {})
+        found = known.get(configured)
+        if found is None:
+            found = known[configured] = self._resolve(configured, os_arch, process_arch)
+        return found
 
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         env = process_environment(os_arch, process_arch, self.env_overrides)
@@ -118,10 +125,10 @@ class PlanContext:
             if absence is not None:
                 return BinaryRef(configured, seen, None, None, absent=absence)
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
-        if found.host_path.is_dir():
-            return BinaryRef(configured, seen, self.image.display(found.host_path), None, problem="is a folder, not a file")
+        if found.is_dir:
+            return BinaryRef(configured, seen, found.shown, None, problem="is a folder, not a file")
         got = self.read(found.host_path)
-        shown = self.image.display(found.host_path)
+        shown = found.shown
         if isinstance(got, str):
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
         chain: tuple[str, ...] = ()
@@ -153,43 +160,52 @@ class PlanContext:
         Searches the binary's own folder, then the process's view of System32 (SysWOW64 for a
         32-bit process), as the loader does (facts D1; "Dynamic-Link Library Search Order").
         P/Invoke targets are not followed here: they load only when called (native-library-arch).
+        Not cached here: :meth:`resolve` caches the reference that holds the chain, and the dependency
+        search remembers each file's dependencies (:class:`~iisbitness.pe.facts.BinaryFacts`).
         """
-        key = (host, process_arch)
-        if key not in self._chains:
-            dirs = [host.parent]
-            sys_view = self.image.locate(redirect("C:\\Windows\\System32", os_arch, process_arch)).host_path
-            if sys_view is not None:
-                dirs.append(sys_view)
-            try:
-                result = find_mismatch(host, process_arch, dirs, facts=self.facts)
-            except ImageReadError:
-                result = None
-            chain: tuple[str, ...] = ()
-            if result is not None and result.mismatch is not None and len(result.mismatch.links) > 1:
-                links = result.mismatch.links
-                if not any(link.via == "pinvoke" for link in links):
-                    last = links[-1].image
-                    why = format_arches(last.loadable_by) if last.is_pe else "not a valid PE"
-                    chain = tuple(link.path.name for link in links[:-1]) + (f"{links[-1].path.name} ({why})",)
-            self._chains[key] = chain
-        return self._chains[key]
+        try:
+            result = find_mismatch(host, process_arch, self._search_folders(host.parent, os_arch, process_arch),
+                                   facts=self.facts)
+        except ImageReadError:
+            return ()
+        if result.mismatch is None or len(result.mismatch.links) <= 1:
+            return ()
+        links = result.mismatch.links
+        if any(link.via == "pinvoke" for link in links):
+            return ()
+        last = links[-1].image
+        why = format_arches(last.loadable_by) if last.is_pe else "not a valid PE"
+        return tuple(link.path.name for link in links[:-1]) + (f"{links[-1].path.name} ({why})",)
 
-    def bin_files(self, folder: Path) -> tuple[list[Path], str | None]:
-        """The ``*.dll`` files of a bin folder (sorted, capped at MAX_BIN_FILES) and a note if cut."""
+    def _search_folders(self, folder: Path, os_arch: Arch, process_arch: Arch) -> tuple[Path, ...]:
+        """``folder``, then the process's view of System32 when the image has it: one tuple per folder and
+        architecture, shared by the dependency searches of every binary in it (a memo key, and memory)."""
+        key = (folder, os_arch, process_arch)
+        found = self._search.get(key)
+        if found is None:
+            sys_view = self.image.locate(redirect("C:\\Windows\\System32", os_arch, process_arch)).host_path
+            found = self._search[key] = (folder,) if sys_view is None else (folder, sys_view)
+        return found
+
+    def bin_files(self, folder: Path) -> tuple[tuple[str, ...], str | None]:
+        """The names of the ``*.dll`` files of a bin folder (sorted, capped at MAX_BIN_FILES) and a note if cut.
+
+        NOTE: names, not paths: a ``Path`` per file is several strings, and a server holds 100,000 of them.
+        """
         if folder not in self._dirs:
-            files: list[Path] = []
+            names: list[str] = []
             note: str | None = None
             try:
                 with os.scandir(folder) as it:
                     for d in it:
                         if d.name.lower().endswith(".dll") and d.is_file(follow_symlinks=False):
-                            files.append(Path(d.path))
-                            if len(files) >= MAX_BIN_FILES:
+                            names.append(d.name)
+                            if len(names) >= MAX_BIN_FILES:
                                 note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
                                 break
             except OSError as e:
                 note = f"cannot list: {e.strerror or e}"
-            self._dirs[folder] = (sorted(files, key=lambda p: p.name.lower()), note)
+            self._dirs[folder] = (tuple(sorted(names, key=str.lower)), note)
         return self._dirs[folder]
 
 

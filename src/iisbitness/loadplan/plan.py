@@ -417,16 +417,21 @@ class LoadPlan:
     outlook: tuple[PoolOutlook, ...] = ()
     iis6: Iis6Server | None = None
     iisexpress: IisExpressWorkspace | None = None
-    _by_kind: dict[LoadKind, tuple[Load, ...]] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        index: dict[LoadKind, list[Load]] = {}
-        for ld in self.loads:
-            index.setdefault(ld.kind, []).append(ld)
-        object.__setattr__(self, "_by_kind", {k: tuple(v) for k, v in index.items()})
+    _by_kind: dict[LoadKind, tuple[Load, ...]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def loads_of(self, *kinds: LoadKind) -> Iterator[Load]:
-        """The loads of the given kinds, in plan order (one kind: from an index built once)."""
-        if len(kinds) == 1:
-            return iter(self._by_kind.get(kinds[0], ()))
-        return (ld for ld in self.loads if ld.kind in kinds)
+        """The loads of the given kinds, in plan order (one kind: from an index built at the first call).
+
+        NOTE: built when asked, not with the plan: fix verification builds a whole plan per fix and reads
+        only the loads of the pools the fix touches (issue 11).
+        """
+        if len(kinds) != 1:
+            return (ld for ld in self.loads if ld.kind in kinds)
+        by_kind = self._by_kind
+        if by_kind is None:
+            index: dict[LoadKind, list[Load]] = {}
+            for ld in self.loads:
+                index.setdefault(ld.kind, []).append(ld)
+            by_kind = {k: tuple(v) for k, v in index.items()}
+            object.__setattr__(self, "_by_kind", by_kind)
+        return iter(by_kind.get(kinds[0], ()))

@@ -274,6 +274,16 @@ class Server:
     problems: tuple[Problem, ...] = field(default=())
     kind: ServerKind = ServerKind.IIS7
     isapi_cgi_restriction: IsapiCgiRestriction | None = None
+    _apps_by_pool: dict[str, tuple[Application, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # NOTE: planning asks for every pool's applications, and fix verification re-plans once per fix:
+        # an index built once per server copy, not a walk of every site per pool (issue 11)
+        index: dict[str, list[Application]] = {}
+        for s in self.sites:
+            for a in s.applications:
+                index.setdefault(a.pool.lower(), []).append(a)
+        object.__setattr__(self, "_apps_by_pool", {k: tuple(v) for k, v in index.items()})
 
     def pool(self, name: str) -> AppPool | None:
         """The pool called ``name`` (case-insensitive), or None."""
@@ -282,8 +292,7 @@ class Server:
 
     def applications_in(self, pool: AppPool) -> tuple[Application, ...]:
         """Every application whose pool is ``pool``."""
-        low = pool.name.lower()
-        return tuple(a for s in self.sites for a in s.applications if a.pool.lower() == low)
+        return self._apps_by_pool.get(pool.name.lower(), ())
 
     def with_pool(self, pool: AppPool) -> Server:
         """A copy with the pool of the same name replaced (or added) - for fix verification."""

@@ -5,6 +5,7 @@ Public API (everything else is internal):
     classify.classify_bytes(data, path) -> PeImage    bytes; never raises
     imports.read_imports(path) -> Imports             imported / delay-loaded DLL names
     metadata.read_assembly_info(path) -> AssemblyInfo .NET metadata (own ECMA-335 reader); never raises for content
+    metadata.read_assembly_references(path) -> AssemblyReferences   only what it references (what a scan needs)
     deps.find_mismatch(binary, arch, search_dirs) -> DependencyResult   first dependency that does not fit
     clr.cor_flag_names(flags), clr.corflags_view(flags)                 CorFlags.exe-style names
 

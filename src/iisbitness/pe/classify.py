@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 from iisbitness.arch import Arch
 from iisbitness.errors import ImageReadError
@@ -46,7 +49,12 @@ from iisbitness.pe.headers import (
     parse_headers,
 )
 from iisbitness.pe.hybrid import read_hybrid
-from iisbitness.pe.metadata import AssemblyInfo, assembly_info_from_source
+from iisbitness.pe.metadata import (
+    AssemblyInfo,
+    AssemblyReferences,
+    assembly_info_from_source,
+    references_from_source,
+)
 from iisbitness.pe.readytorun import read_ready_to_run
 from iisbitness.pe.source import HEAD_BYTES, InvalidPe, Source
 from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
@@ -64,6 +72,7 @@ __all__ = [
     "classify_bytes",
     "read_image",
     "read_image_and_assembly",
+    "read_image_and_references",
 ]
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -133,6 +142,24 @@ def read_image_and_assembly(path: str | os.PathLike[str]) -> tuple[PeImage, Asse
     Raises:
         ImageReadError: the file cannot be opened or its headers read.
     """
+    return _read_image_and(path, assembly_info_from_source)
+
+
+def read_image_and_references(path: str | os.PathLike[str]) -> tuple[PeImage, AssemblyReferences | None, str | None]:
+    """Like :func:`read_image_and_assembly`, with only the references of a .NET image
+    (:class:`~iisbitness.pe.metadata.AssemblyReferences`: what a scan's dependency search needs).
+
+    Raises:
+        ImageReadError: the file cannot be opened or its headers read.
+    """
+    return _read_image_and(path, references_from_source)
+
+
+M = TypeVar("M", AssemblyInfo, AssemblyReferences)
+
+
+def _read_image_and(path: str | os.PathLike[str],
+                    metadata: Callable[[Source, str, Headers | None], M]) -> tuple[PeImage, M | None, str | None]:
     name = os.fspath(path)
     try:
         fd = os.open(name, _OPEN_FLAGS)
@@ -151,7 +178,7 @@ def read_image_and_assembly(path: str | os.PathLike[str]) -> tuple[PeImage, Asse
         if not image.is_managed:
             return image, None, None
         try:
-            return image, assembly_info_from_source(src, name, headers), None
+            return image, metadata(src, name, headers), None
         except OSError as e:
             return image, None, f"{name}: cannot read: {e.strerror or e}"
     finally:
@@ -183,7 +210,8 @@ def _parse(src: Source, path: str, headers: Headers | None = None) -> PeImage:
         notes += ("the .NET metadata root is missing or unreadable; the runtime will refuse this image",)
     return PeImage(
         path, kind, h.machine, h.pe32_plus, h.is_dll, cor.flags, target, arches, None, notes, None,
-        clr_version, f"{cor.runtime_version[0]}.{cor.runtime_version[1]}", r2r_os, r2r_machine, h.subsystem,
+        clr_version, sys.intern(f"{cor.runtime_version[0]}.{cor.runtime_version[1]}"), r2r_os, r2r_machine,
+        h.subsystem,
     )
 
 

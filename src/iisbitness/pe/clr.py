@@ -8,6 +8,7 @@ root that carries the CLR version string ("v4.0.30319").
 from __future__ import annotations
 
 import struct
+import sys
 from typing import NamedTuple
 
 from iisbitness.pe.headers import DIR_CLR, Headers
@@ -94,7 +95,7 @@ def read_clr_version(src: Source, headers: Headers, cor: Cor20) -> str | None:
     except InvalidPe:
         return None
     text = raw.split(b"\0", 1)[0].decode("ascii", "replace")
-    return text or None
+    return sys.intern(text) if text else None  # NOTE: a server's 100,000 assemblies share a few versions
 
 
 def bitness_field(flags: int) -> BitnessField:

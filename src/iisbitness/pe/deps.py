@@ -193,11 +193,14 @@ _Resolved = tuple[tuple[str, str, Path | None, Unresolved | None], ...]
 def _resolved(link: Link, finder: _Finder, facts: BinaryFacts) -> _Resolved:
     """(name, via, file found or None, Unresolved when not found) per dependency of ``link``; once
     per file and search path (the same for every architecture searched)."""
+    names = _dependencies(link, facts)
+    if not names:
+        return ()  # NOTE: most files need nothing beyond Windows and .NET: nothing to remember per search path
     cache_key = (link.path, finder.dirs)
     found = facts.resolved.get(cache_key)
     if found is None:
         out = []
-        for name, via in _dependencies(link, facts):
+        for name, via in names:
             path = finder.find(name, via)
             missing = None if path is not None else Unresolved(name, link.path, via, "not found in the search folders")
             out.append((name, via, path, missing))
@@ -228,7 +231,7 @@ def _read_dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, st
                 yield name, "delay-import"
     if image.is_managed:
         try:
-            info = facts.assembly(link.path, keep=False)
+            info = facts.references(link.path)
         except ImageReadError:
             return
         for ref in info.assembly_refs:

@@ -20,9 +20,14 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from iisbitness.errors import ImageReadError
-from iisbitness.pe.classify import read_image_and_assembly
+from iisbitness.pe.classify import read_image_and_references
 from iisbitness.pe.imports import Imports, read_imports
-from iisbitness.pe.metadata import AssemblyInfo, read_assembly_info
+from iisbitness.pe.metadata import (
+    AssemblyInfo,
+    AssemblyReferences,
+    read_assembly_info,
+    read_assembly_references,
+)
 from iisbitness.pe.types import PeImage
 
 
@@ -52,10 +57,10 @@ class FileIdentity:
         return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-Fact = PeImage | Imports | AssemblyInfo
+Fact = PeImage | Imports | AssemblyInfo | AssemblyReferences
 """What is remembered about a file."""
 
-T = TypeVar("T", PeImage, Imports, AssemblyInfo)
+T = TypeVar("T", PeImage, Imports, AssemblyInfo, AssemblyReferences)
 
 
 class FactStore(Protocol):
@@ -81,7 +86,10 @@ class BinaryFacts:
     def __init__(self, store: FactStore | None = None, on_read: Callable[[Path], None] | None = None) -> None:
         self._store = store
         self._on_read = on_read
-        self._memo: dict[tuple[str, Path], Fact | ImageReadError] = {}
+        self._memo: dict[str, dict[Path, Fact | ImageReadError]] = {
+            "image": {}, "imports": {}, "assembly": {}, "references": {}}
+        """Per kind of fact, per file: what was read (NOTE: a dict per kind, not a ``(kind, path)`` key per file:
+        100,000 fewer tuples for memory and for the garbage collector to walk)."""
         self._listings: dict[Path, dict[str, str]] = {}
         self._keys: dict[Path, str] = {}
         self.deps: dict[Path, tuple[tuple[str, str], ...]] = {}
@@ -96,41 +104,44 @@ class BinaryFacts:
     def image(self, path: Path) -> PeImage:
         """The headers of ``path`` (:func:`iisbitness.pe.classify.read_image`). Raises ImageReadError.
 
-        NOTE: a .NET image's metadata is read in the same open and remembered (the dependency search
-        asks for it next): one open per file instead of two (issue 11).
+        NOTE: a .NET image's references are read in the same open and remembered (the dependency search
+        asks for them next): one open per file instead of two (issue 11).
         """
         return self._get("image", path, self._read_image, PeImage)
 
     def _read_image(self, path: Path) -> PeImage:
-        image, assembly, error = read_image_and_assembly(path)
-        if ("assembly", path) not in self._memo and image.is_managed:
-            if assembly is not None:
-                self._memo[("assembly", path)] = assembly  # NOTE: stored too, by _load, with the same identity
+        image, references, error = read_image_and_references(path)
+        known = self._memo["references"]
+        if path not in known and image.is_managed:
+            if references is not None:
+                known[path] = references  # NOTE: stored too, by _load, with the same identity
             elif error is not None:
-                self._memo[("assembly", path)] = ImageReadError(error)
+                known[path] = ImageReadError(error)
         return image
 
     def imports(self, path: Path) -> Imports:
         """The native imports of ``path`` (:func:`iisbitness.pe.imports.read_imports`). Raises ImageReadError."""
         return self._get("imports", path, read_imports, Imports)
 
-    def assembly(self, path: Path, *, keep: bool = True) -> AssemblyInfo:
-        """The .NET metadata of ``path`` (:func:`iisbitness.pe.metadata.read_assembly_info`). Raises ImageReadError.
+    def assembly(self, path: Path) -> AssemblyInfo:
+        """The .NET metadata of ``path`` (:func:`iisbitness.pe.metadata.read_assembly_info`). Raises ImageReadError."""
+        return self._get("assembly", path, read_assembly_info, AssemblyInfo)
 
-        ``keep=False``: forget it once returned (the dependency search keeps only the names it needs,
-        in :attr:`deps`; a server of 100,000 assemblies would otherwise hold every reference list).
-        """
+    def references(self, path: Path) -> AssemblyReferences:
+        """What ``path`` references (:func:`iisbitness.pe.metadata.read_assembly_references`), forgotten once
+        returned: the dependency search keeps only the names it needs, in :attr:`deps` (a server of 100,000
+        assemblies would otherwise hold every reference list). Raises ImageReadError."""
         try:
-            return self._get("assembly", path, read_assembly_info, AssemblyInfo)
+            return self._get("references", path, read_assembly_references, AssemblyReferences)
         finally:
-            if not keep:
-                self._memo.pop(("assembly", path), None)
+            self._memo["references"].pop(path, None)
 
     def seed(self, path: Path, image: PeImage, assembly: AssemblyInfo | None = None) -> None:
-        """Remember facts a caller read itself (``inspect`` reads headers and metadata in one open)."""
-        self._memo[("image", path)] = image
+        """Remember facts a caller read itself (``inspect`` reads headers and metadata in one open): the headers,
+        and the references of ``assembly`` for the dependency search."""
+        self._memo["image"][path] = image
         if assembly is not None:
-            self._memo[("assembly", path)] = assembly
+            self._memo["references"][path] = AssemblyReferences.of(assembly)
 
     def key(self, path: Path) -> str:
         """The file's identity for cycle checks (real path, case-folded), once per path.
@@ -166,11 +177,10 @@ class BinaryFacts:
         return found
 
     def _get(self, kind: str, path: Path, read: Callable[[Path], T], cls: type[T]) -> T:
-        key = (kind, path)
-        got = self._memo.get(key)
+        memo = self._memo[kind]
+        got = memo.get(path)
         if got is None:
-            got = self._load(kind, path, read)
-            self._memo[key] = got
+            got = memo[path] = self._load(kind, path, read)
         if isinstance(got, ImageReadError):
             raise got
         assert isinstance(got, cls)
@@ -192,7 +202,7 @@ class BinaryFacts:
             self._on_read(path)
         if identity is not None and self._store is not None:
             self._store.put(str(path), kind, identity, fact)
-            seeded = self._memo.get(("assembly", path)) if kind == "image" else None
-            if isinstance(seeded, AssemblyInfo):
-                self._store.put(str(path), "assembly", identity, seeded)
+            seeded = self._memo["references"].get(path) if kind == "image" else None
+            if isinstance(seeded, AssemblyReferences):
+                self._store.put(str(path), "references", identity, seeded)
         return fact

@@ -27,7 +27,7 @@ from iisbitness.arch import Arch
 from iisbitness.errors import CacheError
 from iisbitness.pe.facts import Fact, FileIdentity
 from iisbitness.pe.imports import Imports
-from iisbitness.pe.metadata import AssemblyInfo, AssemblyRef
+from iisbitness.pe.metadata import AssemblyInfo, AssemblyRef, AssemblyReferences
 from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 
 SCHEMA_VERSION = 1
@@ -181,6 +181,9 @@ def _encode(fact: Fact) -> dict[str, Any]:
                 "subsystem": fact.subsystem}
     if isinstance(fact, Imports):
         return {"dlls": list(fact.dlls), "delay_dlls": list(fact.delay_dlls), "truncated": fact.truncated}
+    if isinstance(fact, AssemblyReferences):
+        return {"path": fact.path, "assembly_refs": [[r.name, r.version] for r in fact.assembly_refs],
+                "pinvoke_modules": list(fact.pinvoke_modules), "reason": fact.reason}
     return {"path": fact.path, "name": fact.name, "version": fact.version,
             "processor_architecture": fact.processor_architecture, "target_framework": fact.target_framework,
             "is_reference_assembly": fact.is_reference_assembly,
@@ -220,15 +223,21 @@ def _decode(kind: str, d: dict[str, Any]) -> Fact:
             ready_to_run_machine=_opt(d["ready_to_run_machine"], int), subsystem=_opt(d["subsystem"], int))
     if kind == "imports":
         return Imports(_strs(d["dlls"]), _strs(d["delay_dlls"]), bool(_opt(d["truncated"], bool)))
+    if kind == "references":
+        return AssemblyReferences(path=_str(d["path"]), assembly_refs=_refs(d["assembly_refs"]),
+                                  pinvoke_modules=_strs(d["pinvoke_modules"]), reason=_opt(d["reason"], str))
     if kind == "assembly":
-        refs = d["assembly_refs"]
-        if not isinstance(refs, list):
-            raise TypeError("expected a list")
         return AssemblyInfo(
             path=_str(d["path"]), name=_opt(d["name"], str), version=_opt(d["version"], str),
             processor_architecture=_opt(d["processor_architecture"], str),
             target_framework=_opt(d["target_framework"], str),
             is_reference_assembly=bool(_opt(d["is_reference_assembly"], bool)),
-            assembly_refs=tuple(AssemblyRef(_str(r[0]), _str(r[1])) for r in refs),
+            assembly_refs=_refs(d["assembly_refs"]),
             pinvoke_modules=_strs(d["pinvoke_modules"]), reason=_opt(d["reason"], str))
     raise KeyError(kind)
+
+
+def _refs(v: object) -> tuple[AssemblyRef, ...]:
+    if not isinstance(v, list):
+        raise TypeError("expected a list")
+    return tuple(AssemblyRef(_str(r[0]), _str(r[1])) for r in v)

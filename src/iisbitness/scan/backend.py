@@ -55,8 +55,9 @@ class Backend(Protocol):
         """True when ``rule`` is run on this generation's plans."""
         ...
 
-    def plan(self, ctx: PlanContext) -> LoadPlan:
-        """The load plan of the model."""
+    def plan(self, ctx: PlanContext, pools: frozenset[str] | None = None) -> LoadPlan:
+        """The load plan of the model; with ``pools`` (lower-case names) it may hold only those pools' loads,
+        skipped loads and outlooks (fix verification re-analyses just the pools a fix touches)."""
         ...
 
     def edited(self, edits: tuple[Edit, ...]) -> Backend:
@@ -109,9 +110,9 @@ class Iis7Backend:
         """Every rule."""
         return True
 
-    def plan(self, ctx: PlanContext) -> LoadPlan:
-        """:func:`iisbitness.loadplan.build.build` of the server."""
-        return build(self.server, ctx)
+    def plan(self, ctx: PlanContext, pools: frozenset[str] | None = None) -> LoadPlan:
+        """:func:`iisbitness.loadplan.build.build` of the server (of ``pools`` only, when given)."""
+        return build(self.server, ctx, pools=pools)
 
     def edited(self, edits: tuple[Edit, ...]) -> Iis7Backend:
         """A copy with the IIS 7+ edits made."""
@@ -161,8 +162,8 @@ class Iis6Backend:
         """The ``iis6-*`` rules and the generic ones."""
         return rule.id.startswith("iis6-") or rule.id in GENERIC_RULES
 
-    def plan(self, ctx: PlanContext) -> LoadPlan:
-        """:func:`iisbitness.loadplan.iis6.build_iis6` of the server."""
+    def plan(self, ctx: PlanContext, pools: frozenset[str] | None = None) -> LoadPlan:
+        """:func:`iisbitness.loadplan.iis6.build_iis6` of the server (every pool: ``pools`` is only a hint)."""
         return build_iis6(self.server, ctx)
 
     def edited(self, edits: tuple[Edit, ...]) -> Iis6Backend:

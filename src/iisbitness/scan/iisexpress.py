@@ -58,8 +58,9 @@ class IisExpressBackend:
         """Every rule but the IIS 6 ones, pool-arch-conflict and iis-manager-32bit-assembly."""
         return not rule.id.startswith("iis6-") and rule.id not in NOT_APPLICABLE
 
-    def plan(self, ctx: PlanContext) -> LoadPlan:
-        """:func:`iisbitness.loadplan.iisexpress.build_iisexpress` of the workspace."""
+    def plan(self, ctx: PlanContext, pools: frozenset[str] | None = None) -> LoadPlan:
+        """:func:`iisbitness.loadplan.iisexpress.build_iisexpress` of the workspace (every project: ``pools`` is
+        only a hint)."""
         return build_iisexpress(self.workspace, ctx)
 
     def edited(self, edits: tuple[Edit, ...]) -> IisExpressBackend:

@@ -73,12 +73,15 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
             yield Problem(ctx.image.display(host), None, note)
         layouts = _native_copies(ctx, server, process, win, host) if with_copies else {}
         shown = ctx.image.display(host)
-        for f in files:
-            ref = ctx.resolve(win + "\\" + f.name, server.os_arch, process.arch)
+        plain = BinFile(shown)  # NOTE: one entry for every file without copies (100,000 loads, one object)
+        for name in files:
+            ref = ctx.resolve(win + "\\" + name, server.os_arch, process.arch)
             native = ref.image is not None and ref.image.is_pe and not ref.image.is_managed
-            entry = BinFile(shown, layouts.get(f.name.lower(), ()) if native else ())
-            yield Load(process, LoadKind.BIN_NATIVE if native else LoadKind.BIN_ASSEMBLY, f.name, ref,
-                       ConfigSource(ref.resolved or ctx.image.display(f)), entry, site=app.site, application=app.path)
+            copies = layouts.get(name.lower(), ()) if native else ()
+            entry = BinFile(shown, copies) if copies else plain
+            yield Load(process, LoadKind.BIN_NATIVE if native else LoadKind.BIN_ASSEMBLY, name, ref,
+                       ConfigSource(ref.resolved or ctx.image.display(host / name)), entry, site=app.site,
+                       application=app.path)
 
 
 def _native_copies(ctx: PlanContext, server: Server, process: Process, win: str,
@@ -92,9 +95,9 @@ def _native_copies(ctx: PlanContext, server: Server, process: Process, win: str,
         if node is None or not node.is_dir():
             continue
         rel = "\\".join(layout)
-        for f in ctx.bin_files(node)[0]:
-            ref = ctx.resolve(f"{win}\\{rel}\\{f.name}", server.os_arch, process.arch)
+        for name in ctx.bin_files(node)[0]:
+            ref = ctx.resolve(f"{win}\\{rel}\\{name}", server.os_arch, process.arch)
             if ref.image is None or not ref.image.is_pe or ref.image.is_managed:
                 continue
-            copies.setdefault(f.name.lower(), []).append(NativeCopy(rel, ref))
+            copies.setdefault(name.lower(), []).append(NativeCopy(rel, ref))
     return {k: tuple(v) for k, v in copies.items()}

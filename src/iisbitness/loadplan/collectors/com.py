@@ -45,7 +45,7 @@ def _registry(ctx: PlanContext) -> tuple[ComRegistry | None, str | None]:
 def scan_progids(folder: Path, skip: frozenset[Path]) -> tuple[list[tuple[str, Path, int]], str | None]:
     """``[(progid, file, line)]`` of the first use of each ProgID under ``folder``, and a note if cut.
 
-    Folders in ``skip`` (other applications' roots) are not entered.
+    Folders in ``skip`` (applications' roots; ``folder`` itself may be one of them) are not entered below ``folder``.
     """
     found: dict[str, tuple[str, Path, int]] = {}
     seen = 0
@@ -80,14 +80,13 @@ def _view_arch(view: RegistryView, process: Process) -> Arch:
 
 def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...]) -> Iterator[Found]:
     """In-process COM servers used by the pool's applications, resolved in the worker's registry view."""
-    roots = {f[1] for a in (a for s in server.sites for a in s.applications)
-             if (f := app_folder(ctx, server, a, process.arch)) is not None and f[1] is not None}
+    roots = _app_roots(ctx, server, process.arch)
     registry: ComRegistry | None = None
     for app in apps:
         where = app_folder(ctx, server, app, process.arch)
         if where is None or where[1] is None:
             continue
-        uses, note = scan_progids(where[1], frozenset(roots - {where[1]}))
+        uses, note = _progids(ctx, where[1], roots)
         if note:
             yield Problem(ctx.image.display(where[1]), None, note)
         if not uses:
@@ -102,6 +101,28 @@ def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[
             load = _com_load(ctx, server, process, app, registry, progid, ConfigSource(ctx.image.display(file), line))
             if load is not None:
                 yield load
+
+
+def _app_roots(ctx: PlanContext, server: Server, arch: Arch) -> frozenset[Path]:
+    """The host folders of every application of the server, as a worker of ``arch`` sees them: once per
+    architecture and set of sites, not once per pool (a server of 1,000 pools has 1,000 applications)."""
+    key = ("com-roots", server.os_arch, arch, id(server.sites))
+    hit = ctx.plans.get(key)
+    if hit is not None and hit[0][0] is server.sites and isinstance(hit[1], frozenset):
+        return hit[1]
+    roots = frozenset(f[1] for s in server.sites for a in s.applications
+                      if (f := app_folder(ctx, server, a, arch)) is not None and f[1] is not None)
+    ctx.plans[key] = ((server.sites,), roots)
+    return roots
+
+
+def _progids(ctx: PlanContext, folder: Path, roots: frozenset[Path]) -> tuple[list[tuple[str, Path, int]], str | None]:
+    """:func:`scan_progids` once per folder (and set of application roots) per planning context: both worker
+    architectures and every re-plan of fix verification ask, and each scan reads up to MAX_SCRIPT_FILES files."""
+    key = (folder, roots)
+    if key not in ctx.com_progids:
+        ctx.com_progids[key] = scan_progids(folder, roots)
+    return ctx.com_progids[key]
 
 
 def _com_load(ctx: PlanContext, server: Server, process: Process, app: Application, registry: ComRegistry,
