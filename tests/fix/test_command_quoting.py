@@ -89,3 +89,5 @@ def test_flip_of_a_pool_no_applicationpools_entry_defines_creates_it(tmp_path: P
     assert flip.powershell[1:] == ("New-WebAppPool -Name 'Ghost'",
                                    "Set-ItemProperty 'IIS:\\AppPools\\Ghost' -Name enable32BitAppOnWin64 -Value $true")
     assert flip.verified
+    [pre] = [fx for fx in finding.fixes if fx.label == 'preCondition="bitness32"']
+    assert not any("start apppool" in c for c in pre.commands)  # NOTE: no pool 'Ghost' exists to be started

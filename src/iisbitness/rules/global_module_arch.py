@@ -40,8 +40,10 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
             restrict = iisexpress.with_iisexpress_appcmd(global_module_precondition(load.name, precondition),
                                                          plan.iisexpress)
         else:
+            # NOTE: a pool only an application names (undeclared) does not exist to be started: its 503 stays
             broken = tuple(sorted({ld.process.pool.name for ld in plan.loads_of(LoadKind.GLOBAL_MODULE)
-                                   if ld.name == load.name and ld.fits is False and ld.process.pool is not None}))
+                                   if ld.name == load.name and ld.fits is False and ld.process.pool is not None
+                                   and ld.process.pool.declared}))
             restrict = global_module_precondition(load.name, precondition, broken)
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
