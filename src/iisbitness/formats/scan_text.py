@@ -1,16 +1,18 @@
 """Text output for scan (issue 14): a pool table, findings grouped by cause, each fix once.
 
-The shape follows ruff and capa::
+The shape follows ruff's concise output and capa's collapsing of repeats::
 
     ERROR global-module-arch  C:\\...\\vendorauth.dll [x86]  7 pools
       --> Windows/System32/inetsrv/config/applicationHost.config:129
       in    CatalogPool, DefaultAppPool, ... (w3wp.exe x64)
-      sees  HTTP 503 Service Unavailable on every site in pool <pool>: ...
-      fix   [1] [2] [3]
+      sees  HTTP 503 Service Unavailable on every site in pool <pool> ...
+      fix   [1] preCondition="bitness32" (verified); [2]-[7] run the pool as 32-bit (verified); ...
 
-then the distinct fixes, numbered, in cmd.exe form (``shell="powershell"`` for PowerShell), and a
-closing line. The cause's prose, resolved paths and fix notes come with ``verbose``. Prose wraps
-at ``width``; commands never wrap (a wrapped command is not copyable). Colours only when asked.
+(:attr:`iisbitness.findings.Fix.label` names each fix; a pool flip per pool shares one label), then the
+distinct fixes, numbered: their cmd.exe commands (``shell="powershell"`` for PowerShell), or their advice
+when they have none; and a closing line. The cause's prose, resolved paths, fix summaries and notes come
+with ``verbose``. Prose wraps at ``width``; commands never wrap (a wrapped command is not copyable).
+Colours only when asked; control characters from the input are shown escaped.
 """
 
 from __future__ import annotations
