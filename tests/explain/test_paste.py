@@ -127,3 +127,45 @@ def test_localised_iis_error_page_title(kb: KnowledgeBase, title: str) -> None:
 def test_line_of_counts_line_breaks_before_the_offset(text: str) -> None:
     for offset in range(len(text) + 1):
         assert line_of(text, offset) == text.count("\n", 0, offset) + 1
+
+
+@pytest.mark.parametrize("text", [
+    # NOTE: Event Viewer details of Windows' own events whose ids collide with IIS ones (WAS 1002, ANCM 1000)
+    "Log Name: Application\nSource: Application Hang\nEvent ID: 1002\nDescription:\nThe program w3wp.exe version "
+    "10.0.17763.1 stopped interacting with Windows and was closed.",
+    "Log Name: Application\nSource: Application Error\nEvent ID: 1000\nFaulting application name: w3wp.exe\n"
+    "Exception code: 0xc0000374",
+    # NOTE: ASP.NET health monitoring: its "Event code" is not an event id
+    "Event code: 1002\nEvent message: Application is shutting down. Reason: Configuration changed.\n"
+    "Event ID: 1305\nSource: ASP.NET 4.0.30319.0",
+])
+def test_an_event_id_of_another_source_is_not_an_iis_event(kb: KnowledgeBase, text: str) -> None:
+    assert [s for s in match_text(text, kb) if s.via.value == "event-id"] == []
+    report = build_report([("text", text)], [], kb)
+    assert not report.bitness_likely and not [c for c in report.causes if c.confidence >= Confidence.MEDIUM]
+
+
+def test_words_of_a_text_are_not_event_data(kb: KnowledgeBase) -> None:
+    """Only Event Viewer's Words layout (offset, then DWORDs) makes a small eight-digit word a Win32 error."""
+    for text in ("Restored database MyDb, page count 000000c1", "metadata token 000000c1"):
+        assert not build_report([("text", text)], [], kb).bitness_likely, text
+    assert build_report([("text", "Data:\n0000: 000000c1")], [], kb).bitness_likely
+
+
+def test_a_process_exit_code_is_not_a_high_win32_error(kb: KnowledgeBase) -> None:
+    text = "The program '[4242] w3wp.exe' has exited with code 11 (0xb)."
+    assert all(s.confidence < Confidence.HIGH for s in match_text(text, kb))
+
+
+def test_httperr_app_offline_is_the_pool_down_and_401_2_5_is_a_challenge(kb: KnowledgeBase) -> None:
+    httperr = ("#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason "
+               "s-queuename\n2024-05-14 09:12:01 10.0.0.9 51234 10.0.0.5 80 HTTP/1.1 GET /default.aspx 503 1 "
+               "AppOffline LegacyPool")
+    [signal] = [s for s in match_text(httperr, kb) if s.entry_id == "http-503-pool"]
+    assert signal.confidence is Confidence.HIGH and signal.detail == "application pool LegacyPool is offline"
+    w3c = ("#Fields: date time s-ip cs-method cs-uri-stem sc-status sc-substatus sc-win32-status time-taken\n"
+           "2024-05-14 09:12:01 10.0.0.5 GET /default.aspx 401 2 5 15\n"
+           "2024-05-14 09:12:02 10.0.0.5 GET /default.aspx 503 0 0 15")
+    signals = match_text(w3c, kb)
+    assert not [s for s in signals if s.code == 0x80070005]
+    assert [s.confidence for s in signals if s.entry_id == "http-503-pool"] == [Confidence.MEDIUM]

@@ -87,7 +87,9 @@ _SIGNED = re.compile(r"(?<![\w.])-(\d{9,10})(?![\d.])")
 _DEC10 = re.compile(r"(?<![\w.-])(\d{10})(?![\d.])")
 _BYTES = re.compile(r"(?<![0-9a-z])([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2})(?![0-9a-z])",
                     re.IGNORECASE)
-_DATA_CONTEXT = re.compile(r"(?:data|binary|0000:)[^\n]{0,40}$", re.IGNORECASE)
+_DATA_CONTEXT = re.compile(r"(?:\bdata\b|\bbinary\b|\b0000:)[^\n]{0,40}$", re.IGNORECASE)
+_WORDS_ROW = re.compile(r"(?:^|\n)[ \t]*[0-9a-f]{4}:[ \t]+(?:[0-9a-f]{8}[ \t]+)*$", re.IGNORECASE)
+"""What precedes a DWORD in Event Viewer's Words view: the row's offset (``0000:``) and the DWORDs before it."""
 _CONTEXT_WIN32 = re.compile(
     r"\b(?:error|err|errno|code|hr|hresult|status|win32)\b[\s:=#'\"(]{0,4}"
     r"(?:(?:code|number|no\.?|is|was)\b[\s:=#'\"(]{0,4})?"
@@ -108,6 +110,8 @@ _PAIRED = re.compile(r"(?<![\w.])(?:(\d{1,5})\s*\(\s*0x([0-9a-f]{1,4})\s*\)|0x([
 _PAIR_CONTEXT = re.compile(r"\b(?:error|err|errno|code|hr|hresult|status|win32|failed|failure)\b[^\n]{0,40}$",
                            re.IGNORECASE)
 """An error word before the pair on its line: "byte 193 (0xC1)" in a dump is a value, not an error."""
+_EXIT_CODE = re.compile(r"\bexit(?:ed)?\s+(?:with\s+)?code\s*[:=]?\s*$", re.IGNORECASE)
+"""A process exit code ("has exited with code 11 (0xb)") is the program's own number, not a Win32 error."""
 
 
 def hresult_from_win32(value: int) -> int:
@@ -148,7 +152,7 @@ def find_codes(text: str) -> list[CodeHit]:
                 hits.append(CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES,
                                     Confidence.MEDIUM))
             word = int(m.group(1), 16)
-            if 0 < word < 0x10000 and _DATA_CONTEXT.search(text[max(0, m.start() - 60):m.start()]):
+            if 0 < word < 0x10000 and _WORDS_ROW.search(text[max(0, m.start() - 120):m.start()]):
                 # NOTE: Event Viewer's Words view prints each DWORD as a number: "0000: 000000c1" is error 193
                 hits.append(CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.DATA_WORDS,
                                     Confidence.HIGH))
@@ -177,7 +181,9 @@ def find_codes(text: str) -> list[CodeHit]:
             hits.append(CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32, Confidence.HIGH))
     for m in _PAIRED.finditer(text):
         decimal, hexa = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        if int(decimal) == int(hexa, 16) and int(decimal) and _PAIR_CONTEXT.search(text[max(0, m.start() - 60):m.start()]):
+        before = text[max(0, m.start() - 60):m.start()]
+        if int(decimal) == int(hexa, 16) and int(decimal) and _PAIR_CONTEXT.search(before) \
+                and not _EXIT_CODE.search(before):
             hits.append(CodeHit(hresult_from_win32(int(decimal)), m.group(0), m.start(), CodeForm.WIN32,
                                 Confidence.HIGH))
     return sorted(hits, key=lambda h: h.start)

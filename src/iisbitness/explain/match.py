@@ -72,7 +72,7 @@ class Signal:
 _PATH = re.compile(r"""(?:[a-z]:\\|\\\\\?\\[a-z]:\\|%\w+%\\)[^'"<>|\r\n*?]*?\.(?:dll|exe)\b""", re.IGNORECASE)
 _ARCH = re.compile(r"images built for an? (\w+) processor architecture", re.IGNORECASE)
 _EVENT_ID = re.compile(
-    r"(?:\bevent\s*(?:id|code)?"
+    r"(?:\bevent\s*(?:id)?|\bEventCode(?==)"
     # NOTE: the "Event ID:" label of Event Viewer's copied details on localised Windows (de, fr, es, pt, it, nl,
     # pl, ja, zh, ru) and Splunk's EventCode=
     r"|\bEreignis-ID|\bID\s+de\s+l.(?:é|e)v(?:é|e)nement|\bId(?:\.|entificador)?\s+(?:del|de)\s+evento"
@@ -151,21 +151,44 @@ def _code_signals(text: str, kb: KnowledgeBase, hits: list[CodeHit]) -> list[Sig
     return out
 
 
-def _named_families(text: str, kb: KnowledgeBase) -> set[str]:
-    folded = text.casefold()
-    return {f.family for f in kb.families if any(name in folded for name in f.names)}
+_SOURCE = re.compile(
+    # NOTE: the "Source:" line of Event Viewer's copied details (en, de, fr, es, it, pt, nl, pl, ja, zh, ru), a
+    # "Provider Name" line, and Splunk's SourceName=
+    r"^[ \t]*(?:Source|Provider(?:[ \t]+Name)?|SourceName|Quelle|Origine|Origen|Fonte|Bron|Źródło|ソース|来源|來源"
+    r"|Источник)[ \t]*[:=：][ \t]*(\S+(?: \S+)*?)(?=[ \t]{2,}|[ \t]*$)", re.IGNORECASE | re.MULTILINE)
+"""A source line's value ends at the line's end or at two spaces ("Source: W3SVC-WP  Event ID: 2281")."""
+
+
+def _named_families(text: str, kb: KnowledgeBase) -> tuple[set[str], bool]:
+    """``(families, a source is named)``: the provider families of the sources the text names on a
+    ``Source:`` line; without such a line, the families whose long provider names occur in the text
+    (a short one such as ``WAS`` only as a whole upper-case word: "was" is English)."""
+    sources = [m.group(1).strip("'\"") for m in _SOURCE.finditer(text)]
+    if sources:
+        return {f for f in (kb.family_of(src, text) for src in sources) if f is not None}, True
+    found = set()
+    for fam in kb.families:
+        for name in fam.names:
+            pattern = re.escape(name) if len(name) > 5 else re.escape(name.upper())
+            if re.search(rf"(?<![\w-]){pattern}(?![\w-])", text, 0 if len(name) <= 5 else re.IGNORECASE):
+                found.add(fam.family)
+    return found, False
 
 
 def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
+    """An event id the text gives (``Event ID: 2282``): HIGH when the text names a source of the entry's
+    provider family, MEDIUM when it names no source; nothing when it names only other sources (an
+    Application Hang 1002 or an Application Error 1000 is not WAS 1002 or ANCM 1000)."""
     out = []
-    named = _named_families(text, kb)
+    named, source_given = _named_families(text, kb)
     for m in _EVENT_ID.finditer(text):
         event_id = int(m.group(1))
         for entry in kb.entries:
             families = {k.family for k in entry.events if k.event_id == event_id}
-            if families:
-                sure = Confidence.HIGH if families & named else Confidence.MEDIUM
-                out.append(Signal(entry.id, sure, Via.EVENT_ID, _clip(m.group(0)), line_of(text, m.start())))
+            if not families or (source_given and not families & named):
+                continue
+            sure = Confidence.HIGH if families & named else Confidence.MEDIUM
+            out.append(Signal(entry.id, sure, Via.EVENT_ID, _clip(m.group(0)), line_of(text, m.start())))
     return out
 
 
@@ -178,10 +201,20 @@ def _http_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     return out
 
 
+_HTTPERR_POOL_DOWN = "appoffline"
+"""HTTPERR's ``s-reason`` for a 503 because rapid-fail protection took the pool offline ("Error logging in
+HTTP APIs", KB 820729); AppPoolTimer, AppShutdown, QueueFull and the others are not a load failure."""
+
+
 def _w3c_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
-    """An IIS (W3C) log pasted with its ``#Fields:`` line: ``sc-win32-status`` is a Win32 error and
-    ``sc-status``/``sc-substatus`` an HTTP status, by the columns' own names (HIGH); without the header the
-    bare numbers of a log line are never read."""
+    """An IIS (W3C) log or an HTTP.sys HTTPERR log pasted with its ``#Fields:`` line, read by the columns' own
+    names; without the header the bare numbers of a log line are never read.
+
+    - ``sc-win32-status``: a Win32 error (HIGH), except 5 on a 401 (the first leg of a Windows
+      authentication challenge logs ``401 2 5`` on every such request).
+    - ``sc-status``/``sc-substatus``: an HTTP status; HIGH, but a 503 in a site's log only MEDIUM: when
+      the pool is down HTTP.sys answers and logs in HTTPERR, so a 503 here came from the app or a module.
+    - HTTPERR ``s-reason`` ``AppOffline`` (with its ``s-queuename``, the pool): the pool is down (HIGH)."""
     out: list[Signal] = []
     fields: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -192,15 +225,22 @@ def _w3c_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
         if not fields or line.startswith("#") or len(values) != len(fields):
             continue
         row = dict(zip(fields, values, strict=True))
+        status, sub = row.get("sc-status", ""), row.get("sc-substatus", "")
         win32 = row.get("sc-win32-status", "0")
-        if win32.isdigit() and int(win32):
+        if win32.isdigit() and int(win32) and not (status == "401" and win32 == "5"):
             code = hresult_from_win32(int(win32))
             out += [Signal(e.id, Confidence.HIGH, Via.CODE, f"sc-win32-status {win32}", number, code=code,
                            detail="read as the IIS log's sc-win32-status") for e in kb.by_code(code)]
-        status, sub = row.get("sc-status", ""), row.get("sc-substatus", "")
+        if "s-reason" in row:  # NOTE: HTTPERR: only the reason says why HTTP.sys answered
+            if row["s-reason"].casefold() == _HTTPERR_POOL_DOWN and status == "503":
+                pool = row.get("s-queuename", "-")
+                out += [Signal(e.id, Confidence.HIGH, Via.HTTP, f"HTTPERR 503 AppOffline {pool}", number,
+                               detail=f"application pool {pool} is offline") for e in kb.by_http("503")]
+            continue
         if status.isdigit() and sub.isdigit():
             entries = kb.by_http(f"{status}.{sub}") or (kb.by_http(status) if sub == "0" else ())
-            out += [Signal(e.id, Confidence.HIGH, Via.HTTP, f"sc-status {status}.{sub}", number) for e in entries]
+            sure = Confidence.MEDIUM if status == "503" else Confidence.HIGH
+            out += [Signal(e.id, sure, Via.HTTP, f"sc-status {status}.{sub}", number) for e in entries]
     return out
 
 
