@@ -131,13 +131,13 @@ def test_line_of_counts_line_breaks_before_the_offset(text: str) -> None:
 
 @pytest.mark.parametrize("text", [
     # NOTE: Event Viewer details of Windows' own events whose ids collide with IIS ones (WAS 1002, ANCM 1000)
-    "Log Name: Application\nSource: Application Hang\nEvent ID: 1002\nDescription:\nThe program w3wp.exe version "
-    "10.0.17763.1 stopped interacting with Windows and was closed.",
-    "Log Name: Application\nSource: Application Error\nEvent ID: 1000\nFaulting application name: w3wp.exe\n"
-    "Exception code: 0xc0000374",
+    ("Log Name: Application\nSource: Application Hang\nEvent ID: 1002\nDescription:\nThe program w3wp.exe version "
+    "10.0.17763.1 stopped interacting with Windows and was closed."),
+    ("Log Name: Application\nSource: Application Error\nEvent ID: 1000\nFaulting application name: w3wp.exe\n"
+    "Exception code: 0xc0000374"),
     # NOTE: ASP.NET health monitoring: its "Event code" is not an event id
-    "Event code: 1002\nEvent message: Application is shutting down. Reason: Configuration changed.\n"
-    "Event ID: 1305\nSource: ASP.NET 4.0.30319.0",
+    ("Event code: 1002\nEvent message: Application is shutting down. Reason: Configuration changed.\n"
+    "Event ID: 1305\nSource: ASP.NET 4.0.30319.0"),
 ])
 def test_an_event_id_of_another_source_is_not_an_iis_event(kb: KnowledgeBase, text: str) -> None:
     assert [s for s in match_text(text, kb) if s.via.value == "event-id"] == []
