@@ -15,6 +15,7 @@ import difflib
 import gc
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -251,22 +252,37 @@ def scan_iisexpress(folder: Path, options: ScanOptions) -> Report:
     return analyse(IisExpressBackend(workspace), img, options, str(folder))
 
 
+_GC_LOCK = threading.Lock()
+_gc_depth = 0
+_gc_saved: tuple[int, int, int] | None = None
+
+
 @contextmanager
 def _rarer_collections() -> Iterator[None]:
-    """Run CPython's cyclic garbage collector less often while a scan runs; restore its thresholds after.
+    """Run CPython's cyclic garbage collector less often while scans run; restore its thresholds when the last
+    overlapping scan ends.
 
     NOTE: a scan builds a few objects per binary that live until the report is made and form no cycles,
     and the collector's full passes walk every one of them again each time the heap grows by a quarter:
     a fifth of a 99,315-binary scan (issue 11). mypy tunes its build the same way ("Run gc less
-    frequently, as otherwise we can spend a large fraction of cpu in gc", ``mypy/build.py``). Two scans
-    in threads may interleave the save and restore; either way only collection timing differs.
+    frequently, as otherwise we can spend a large fraction of cpu in gc", ``mypy/build.py``). Scans in
+    threads share one setting (a depth count under a lock: the outermost restores it), and a host that
+    turned automatic collection off (``gc.disable()`` or threshold 0) is left as it is.
     """
-    before = gc.get_threshold()
-    gc.set_threshold(200_000, 30, 30)
+    global _gc_depth, _gc_saved
+    with _GC_LOCK:
+        if _gc_depth == 0 and gc.isenabled() and gc.get_threshold()[0] > 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(200_000, 30, 30)
+        _gc_depth += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _GC_LOCK:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+                _gc_saved = None
 
 
 def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str) -> Report:
