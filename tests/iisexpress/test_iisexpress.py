@@ -312,3 +312,18 @@ def test_a_project_at_the_solution_root_matches_by_its_folder_name_only(tmp_path
     assert code2 == 0 and doc2["iisexpress"] == []
     assert "none of the configuration's sites" in run(other).output
     assert any("no site" in p["message"] for p in doc2["problems"])
+
+
+def test_a_filter_restricted_to_bitness32_with_an_x64_binary_gets_no_contradictory_precondition(tmp_path: Path) -> None:
+    """The 32-bit iisexpress.exe loads ASP.Net_4.0_32bit (preCondition bitness32); an x64 aspnet_filter.dll there
+    is a filter mismatch. Adding bitness64 would load it nowhere, so no preCondition fix is offered: the fixes
+    are the right build and the project's 64-bit IIS Express (whose filter is the Framework64 one)."""
+    sol = classic_solution(tmp_path / "sol", use64="")
+    machine = tmp_path / "c"
+    folder = machine / "Windows" / "Microsoft.NET" / "Framework" / "v4.0.30319"
+    folder.mkdir(parents=True)
+    shutil.copyfile(fixture("module_x64.dll"), folder / "aspnet_filter.dll")
+    _, doc = scan_json(sol, "--drive", f"C={machine}")
+    [f] = _findings(doc, "isapi-filter-arch")
+    assert not [x for x in f["fixes"] if "preCondition" in x["summary"]]
+    assert any("<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"] for x in f["fixes"])

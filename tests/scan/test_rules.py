@@ -44,6 +44,17 @@ def test_precondition_skips_module_in_other_bitness(tmp_path: Path) -> None:
     assert scan(img).findings == ()
 
 
+def test_a_bitness_precondition_with_the_other_bitness_binary_gets_no_contradictory_fix(tmp_path: Path) -> None:
+    """preCondition="bitness64" on a module whose DLL is x86: the 64-bit worker fails to load it. Adding bitness32
+    would make it load nowhere, so the fixes are the right build (and the pool flip), not a preCondition."""
+    gm = '<globalModules><add name="V" image="C:\\Vendor\\v.dll" preCondition="bitness64" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm), {"Vendor/v.dll": "module_x86.dll"})
+    [f] = scan(img).findings
+    assert f.rule == "global-module-arch"
+    assert not [x for x in f.fixes if "preCondition" in x.summary or "bitness32" in " ".join(x.commands)]
+    assert [x.label for x in f.fixes] == ["run the pool as 32-bit", "an x64 build of the global module"]
+
+
 def test_unknown_precondition_tokens_do_not_crash_or_invent(tmp_path: Path) -> None:
     gm = ('<globalModules><add name="V32" image="C:\\V\\v32.dll" preCondition="bitness32,winx86_64,someFutureToken" />'
           '<add name="V64" image="C:\\V\\v64.dll" preCondition="someFutureToken,bitness64" /></globalModules>')

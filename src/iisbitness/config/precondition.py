@@ -109,9 +109,12 @@ def bitness_token_for(arch: Arch) -> str:
     return "bitness32" if arch is Arch.X86 else "bitness64"
 
 
-def add_token(precondition: str, token: str) -> str:
-    """The preCondition with ``token`` added (kept as is if already present)."""
+def restrict_to_bitness(precondition: str, arch: Arch) -> str | None:
+    """The preCondition with the bitness token of ``arch`` added, so that only workers that can load a binary
+    of ``arch`` load the entry; None when it already names a bitness: a mismatch then means its binary is of
+    the other bitness than the token says, and adding the other token would make it load nowhere (the fix is
+    the right binary, not a preCondition)."""
     parts = list(tokens(precondition))
-    if token.lower() not in (p.lower() for p in parts):
-        parts.append(token)
-    return ",".join(parts)
+    if any(p.lower() in ("bitness32", "bitness64") for p in parts):
+        return None
+    return ",".join([*parts, bitness_token_for(arch)])

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.arch import sort_arches
-from iisbitness.config.precondition import add_token, bitness_token_for
+from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import global_module_precondition
@@ -35,8 +35,10 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
                        f"it runs; Application log: \"The Module DLL '{load.binary.windows_path}' could not be loaded ... only "
                        f"supports loading images built for a {loader_arch_name(load.process.arch)} processor architecture\".")
         assert isinstance(load.entry, GlobalModule)
-        precondition = add_token(load.entry.precondition, bitness_token_for(bin_arch))
-        if plan.iisexpress is not None:
+        precondition = restrict_to_bitness(load.entry.precondition, bin_arch)
+        if precondition is None:
+            restrict = None
+        elif plan.iisexpress is not None:
             restrict = iisexpress.with_iisexpress_appcmd(global_module_precondition(load.name, precondition),
                                                          plan.iisexpress)
         else:

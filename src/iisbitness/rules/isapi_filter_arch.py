@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.arch import sort_arches
-from iisbitness.config.precondition import add_token, bitness_token_for
+from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Severity, rule
+from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import filter_precondition
 from iisbitness.loadplan.plan import LoadKind, LoadPlan
 from iisbitness.model.iis7 import IsapiFilter
@@ -34,10 +35,12 @@ def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
                    f"loading images built for a {loader_arch_name(load.process.arch)} processor architecture\".")
         assert isinstance(load.entry, IsapiFilter)
         declared_for = load.entry.site or None
-        precondition = add_token(load.entry.precondition, bitness_token_for(bin_arch))
+        precondition = restrict_to_bitness(load.entry.precondition, bin_arch)
+        restrict = None if precondition is None else filter_precondition(
+            load.name, precondition, declared_for, in_web_config=load.entry.source.file != plan.server.config_file)
+        if restrict is not None and plan.iisexpress is not None:  # NOTE: IIS Express's own appcmd.exe and config, not the machine's IIS
+            restrict = iisexpress.with_iisexpress_appcmd(restrict, plan.iisexpress)
         yield Finding.for_load(
             load, isapi_filter_arch.id, isapi_filter_arch.severity, symptom, mismatch_cause(load, "ISAPI filter"),
-            fixes(filter_precondition(load.name, precondition, declared_for,
-                                      in_web_config=load.entry.source.file != plan.server.config_file),
-                  flip_fix(plan, load), build_fix(load, "ISAPI filter")),
+            fixes(restrict, flip_fix(plan, load), build_fix(load, "ISAPI filter")),
         )
