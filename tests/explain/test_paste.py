@@ -39,7 +39,7 @@ _RENDERED_2281 = (
     "<EventID Qualifiers='49152'>2281</EventID><Level>2</Level><TimeCreated SystemTime='2024-05-14T09:12:01.3Z'/>"
     "<EventRecordID>40114</EventRecordID><Channel>Application</Channel><Computer>WEB01</Computer></System>"
     "<EventData><Binary>C1000780</Binary></EventData><RenderingInfo Culture='de-DE'><Message>Der Arbeitsprozess "
-    "konnte die Kommunikation mit dem W3SVC nicht initialisieren. Die Daten sind der Fehler.</Message>"
+    "konnte die Kommunikation mit dem W3SVC nicht initialisieren.\n\nDie Daten sind der Fehler.</Message>"
     "<Level>Fehler</Level></RenderingInfo></Event>")
 _FULL_ID_2280 = (
     f"<Event xmlns='{_NS}'><System><Provider Name='IIS-W3SVC-WP'/><EventID>3221227752</EventID><Level>2</Level>"
@@ -53,6 +53,7 @@ def test_rendering_info_qualifiers_and_provider_without_prefix(kb: KnowledgeBase
     log = events_from_xml(_RENDERED_2281 + _FULL_ID_2280, "x.xml", kb)
     first, second = log.events
     assert first.message.startswith("Der Arbeitsprozess konnte") and first.error_code == 0x800700C1
+    assert "initialisieren. Die Daten" in first.message  # NOTE: a rendered message is one line, as event data is
     assert (second.provider, second.event_id, second.binary) == (
         "IIS-W3SVC-WP", 2280, "C:\\Windows\\system32\\inetsrv\\x86only.dll")
     report = build_report([], [log], kb)

@@ -219,7 +219,7 @@ def _rendered(el: etree._Element) -> str | None:
     XML with display information), in the server's language; None when the export has none."""
     info = _child(el, "RenderingInfo")
     message = _child(info, "Message") if info is not None else None
-    text = (message.text or "").strip() if message is not None else ""
+    text = " ".join((message.text or "").split()) if message is not None else ""  # NOTE: one line, as Data is
     return text or None
 
 
