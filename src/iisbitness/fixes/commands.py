@@ -238,3 +238,14 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
         edits=(MoveToNewPool(apps, new_pool, arch, like_pool),),
         note=f"Pool '{like_pool}' keeps its other applications at their architecture.",
     )
+
+
+def aspnetcore_out_of_process(app: str) -> Fix:
+    """Fix: host ASP.NET Core app ``app`` (``Site/path``) out of process (``hostingModel="outofprocess"``): it then
+    runs in its own dotnet.exe / app.exe, whatever the worker's bitness (facts D6)."""
+    return Fix(summary=f"Host '{app}' out of process (hostingModel=\"outofprocess\"): the app then runs in its own process",
+               label="out-of-process hosting",
+               commands=(cmd_line(f'{APPCMD} set config "{app}" -section:system.webServer/aspNetCore '
+                                  "/hostingModel:outofprocess", (app,)),),
+               note="Edit the app's web.config (or the publish profile: <AspNetCoreHostingModel>OutOfProcess"
+                    "</AspNetCoreHostingModel>) so that the next deployment keeps it; out-of-process is slower.")

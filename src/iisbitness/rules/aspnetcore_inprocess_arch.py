@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
-from iisbitness.fixes.commands import APPCMD, cmd_line
+from iisbitness.fixes.commands import aspnetcore_out_of_process
 from iisbitness.loadplan.plan import AspNetCoreHost, DeploymentMode, Load, LoadKind, LoadPlan
 from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
@@ -29,13 +29,7 @@ def publish_fix(load: Load) -> Fix:
 
 def out_of_process_fix(load: Load) -> Fix:
     """Switch the app to out-of-process hosting: it then runs in its own dotnet.exe / app.exe."""
-    app = f"{load.site}{load.application}"
-    return Fix(summary=f"Host '{app}' out of process (hostingModel=\"outofprocess\"): the app then runs in its own process",
-               label="out-of-process hosting",
-               commands=(cmd_line(f'{APPCMD} set config "{app}" -section:system.webServer/aspNetCore '
-                                  "/hostingModel:outofprocess", (app,)),),
-               note="Edit the app's web.config (or the publish profile: <AspNetCoreHostingModel>OutOfProcess"
-                    "</AspNetCoreHostingModel>) so that the next deployment keeps it; out-of-process is slower.")
+    return aspnetcore_out_of_process(f"{load.site}{load.application}")
 
 
 @rule("aspnetcore-inprocess-arch", Severity.ERROR,
