@@ -138,10 +138,7 @@ def populate(folder: Path, sources: list[Path], count: int, per_dir: int = 100) 
         if i % per_dir == 0:
             sub.mkdir(parents=True, exist_ok=True)
         dst = sub / f"{i:06d}_{src.name}"
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copyfile(src, dst)
+        _link(src, dst)
         out.append(dst)
     return out
 
@@ -154,12 +151,17 @@ def populate_flat(folder: Path, sources: list[Path]) -> list[Path]:
         dst = folder / src.name
         if dst.exists():
             continue
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copyfile(src, dst)
+        _link(src, dst)
         out.append(dst)
     return out
+
+
+def _link(src: Path, dst: Path) -> None:
+    """A hard link of ``src`` at ``dst``; a copy where the two are on different file systems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def managed(files: list[Path]) -> list[Path]:

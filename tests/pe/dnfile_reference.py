@@ -17,7 +17,9 @@ from typing import Any
 
 import dnfile
 
-from iisbitness.pe.metadata import PROCESSOR_ARCHITECTURES, AssemblyInfo, AssemblyRef
+# NOTE: dnfile reads the tables but not custom-attribute blobs: their first string argument is decoded by the
+# product's own II.23.3 decoder (tested on its own in tests/pe/test_metadata_blob.py)
+from iisbitness.pe.metadata import PROCESSOR_ARCHITECTURES, AssemblyInfo, AssemblyRef, _first_string_arg
 
 
 def dnfile_info(path: str) -> AssemblyInfo:
@@ -84,16 +86,3 @@ def _assembly_attributes(tables: Any) -> tuple[str | None, bool]:
             framework = _first_string_arg(bytes(ca.Value.value))
     return framework, is_ref
 
-
-def _first_string_arg(blob: bytes) -> str | None:
-    if len(blob) < 3 or blob[:2] != b"\x01\x00" or blob[2] == 0xFF:
-        return None
-    first = blob[2]
-    if first < 0x80:
-        length, start = first, 3
-    elif first < 0xC0 and len(blob) >= 4:
-        length, start = ((first & 0x3F) << 8) | blob[3], 4
-    else:
-        return None
-    raw = blob[start : start + length]
-    return raw.decode("utf-8", "replace") if len(raw) == length else None
