@@ -56,7 +56,7 @@ from iisbitness.pe.metadata import (
     references_from_source,
 )
 from iisbitness.pe.readytorun import read_ready_to_run
-from iisbitness.pe.source import HEAD_BYTES, InvalidPe, Source
+from iisbitness.pe.source import HEAD_BYTES, InvalidPe, Source, open_binary
 from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 
 __all__ = [
@@ -74,9 +74,6 @@ __all__ = [
     "read_image_and_assembly",
     "read_image_and_references",
 ]
-
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-"""NOTE: O_BINARY exists only on Windows; O_NONBLOCK keeps a FIFO named by mistake from blocking."""
 
 HEADER_BYTES = HEAD_BYTES
 """How much of a file is read up front (kept for callers of the first version of this module)."""
@@ -119,11 +116,7 @@ def read_image(path: str | os.PathLike[str]) -> PeImage:
     Raises:
         ImageReadError: the file cannot be opened or read (missing, permission, a folder).
     """
-    name = os.fspath(path)
-    try:
-        fd = os.open(name, _OPEN_FLAGS)
-    except OSError as e:
-        raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+    name, fd = open_binary(path)
     try:
         return _classify(Source.from_fd(fd), name)
     except OSError as e:
@@ -160,11 +153,7 @@ M = TypeVar("M", AssemblyInfo, AssemblyReferences)
 
 def _read_image_and(path: str | os.PathLike[str],
                     metadata: Callable[[Source, str, Headers | None], M]) -> tuple[PeImage, M | None, str | None]:
-    name = os.fspath(path)
-    try:
-        fd = os.open(name, _OPEN_FLAGS)
-    except OSError as e:
-        raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+    name, fd = open_binary(path)
     try:
         try:
             src = Source.from_fd(fd)

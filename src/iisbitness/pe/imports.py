@@ -17,10 +17,8 @@ from typing import NamedTuple
 
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.headers import DIR_DELAY_IMPORT, DIR_IMPORT, Headers, parse_headers
-from iisbitness.pe.source import InvalidPe, Source
+from iisbitness.pe.source import InvalidPe, Source, open_binary
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-"""NOTE: O_BINARY exists only on Windows; O_NONBLOCK keeps a FIFO named by mistake from blocking."""
 MAX_DESCRIPTORS = 512
 MAX_NAME = 256
 
@@ -45,11 +43,7 @@ def read_imports(path: str | os.PathLike[str]) -> Imports:
     Raises:
         ImageReadError: the file cannot be opened or read.
     """
-    name = os.fspath(path)
-    try:
-        fd = os.open(name, _OPEN_FLAGS)
-    except OSError as e:
-        raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+    name, fd = open_binary(path)
     try:
         src = Source.from_fd(fd)
         try:

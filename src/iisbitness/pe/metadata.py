@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.clr import has_clr_header, read_cor20
 from iisbitness.pe.headers import Headers, parse_headers
-from iisbitness.pe.source import Source
+from iisbitness.pe.source import Source, open_binary
 
 MAX_METADATA_FILE = 64 << 20
 """Files larger than this are not read for metadata: no real assembly comes near it (the largest
@@ -65,9 +65,6 @@ PROCESSOR_ARCHITECTURES: dict[int, str] = {
     0x70: "NoPlatform",
 }
 """CorAssemblyFlags afPA_* values (mask 0x70) by name."""
-
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-"""NOTE: O_NONBLOCK: a FIFO where an assembly should be must not block the read (issue 7)."""
 
 _TARGET_FRAMEWORK = (b"System.Runtime.Versioning", b"TargetFrameworkAttribute")
 _REFERENCE_ASSEMBLY = (b"System.Runtime.CompilerServices", b"ReferenceAssemblyAttribute")
@@ -229,11 +226,7 @@ def read_assembly_references(path: str | os.PathLike[str]) -> AssemblyReferences
 
 
 def _read_file(path: str | os.PathLike[str], *, attributes: bool) -> AssemblyInfo:
-    name = os.fspath(path)
-    try:
-        fd = os.open(name, _OPEN_FLAGS)
-    except OSError as e:
-        raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+    name, fd = open_binary(path)
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):

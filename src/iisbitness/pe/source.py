@@ -14,11 +14,31 @@ from __future__ import annotations
 
 import os
 
+from iisbitness.errors import ImageReadError
+
 HEAD_BYTES = 4096
 """Bytes read up front: the headers of every ordinary PE fit (FileAlignment is at least 512)."""
 
 MAX_READ = 1 << 16
 """The most any single structure read may ask for (a section table is at most 96 * 40 bytes)."""
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+"""NOTE: O_BINARY exists only on Windows; O_NONBLOCK keeps a FIFO where a binary should be from blocking
+the read (issue 7)."""
+
+
+def open_binary(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """``(name, fd)``: ``path`` as a string and a read-only descriptor of it, which the caller closes.
+
+    Raises:
+        ImageReadError: the file cannot be opened ("<path>: cannot read: <reason>").
+    """
+    name = os.fspath(path)
+    try:
+        return name, os.open(name, _OPEN_FLAGS)
+    except OSError as e:
+        raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
 
 
 class InvalidPe(ValueError):
