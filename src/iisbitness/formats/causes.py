@@ -19,8 +19,10 @@ from iisbitness.report import Report
 
 T = TypeVar("T")
 
-POOL_PLACEHOLDER = "\0pool\0"
-"""Stands for the pool's name in :attr:`Cause.symptoms` / :attr:`Cause.causes` shared by several pools."""
+def _each_pool(text: str, pool: str) -> str:
+    """``text`` about one pool said of each pool of its cause (the cause's ``in`` line names them): ``in pool 'P'``
+    and ``of pool 'P'`` become ``in each pool``, ``of each pool``."""
+    return text.replace(f"pool '{pool}'", "each pool").replace(f"'{pool}'", "each pool")
 
 
 def _fix_key(fix: Fix) -> tuple[object, ...]:
@@ -48,7 +50,7 @@ class Cause:
         findings: the findings grouped here (at least one). pools: the distinct pools they hit, in
         order. places: the distinct ``Site/app`` labels. processes: distinct ``(process, arch)``.
         symptoms / causes: the distinct texts; when the texts differ only by the pool's name, one
-        text holding :data:`POOL_PLACEHOLDER` where the name was. fixes: numbers into
+        text that says ``each pool`` where the name was. fixes: numbers into
         :attr:`ReportView.fixes`. rejected: distinct fixes re-analysis ruled out.
     """
 
@@ -125,7 +127,7 @@ def _texts(findings: list[Finding], attr: str) -> tuple[str, ...]:
     raw = _distinct([str(getattr(f, attr)) for f in findings])
     if len(raw) == 1:
         return raw
-    general = _distinct([str(getattr(f, attr)).replace(f"'{f.pool}'", POOL_PLACEHOLDER) if f.pool else
+    general = _distinct([_each_pool(str(getattr(f, attr)), f.pool) if f.pool else
                          str(getattr(f, attr)) for f in findings])
     return general if len(general) == 1 else raw
 

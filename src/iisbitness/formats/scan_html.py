@@ -21,7 +21,7 @@ import jinja2
 from iisbitness import __version__
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
-from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
+from iisbitness.formats.causes import Cause, ReportView, arch_label, view
 from iisbitness.report import LoadEntry, PoolSummary, Report, Verdict
 
 _ENV = jinja2.Environment(
@@ -154,10 +154,6 @@ def workers(v: ReportView, prefix: str) -> tuple[WorkerNode, ...]:
     return tuple(out)
 
 
-def _text(s: str) -> str:
-    return s.replace(POOL_PLACEHOLDER, "<pool>")
-
-
 @dataclass(frozen=True, slots=True)
 class Page:
     """One report as the template reads it."""
@@ -193,7 +189,7 @@ def render(reports: Sequence[Report]) -> str:
     pages = [_page(i, r) for i, r in enumerate(reports, 1)]
     template = _ENV.get_template("scan.html.j2")
     return template.render(pages=pages, version=__version__, Severity=Severity, arch_class=arch_class,
-                           arch_label=arch_label, text=_text, causes_of=_causes_of)
+                           arch_label=arch_label, causes_of=_causes_of)
 
 
 def _causes_of(page: Page) -> Sequence[tuple[int, Cause]]:

@@ -5,7 +5,7 @@ The shape follows ruff's concise output and capa's collapsing of repeats::
     ERROR global-module-arch  C:\\...\\vendorauth.dll [x86]  7 pools
       --> Windows/System32/inetsrv/config/applicationHost.config:129
       in    CatalogPool, DefaultAppPool, ... (w3wp.exe x64)
-      sees  HTTP 503 Service Unavailable on every site in pool <pool> ...
+      sees  HTTP 503 Service Unavailable on every site in each pool ...
       fix   [1] preCondition="bitness32" (verified); [2]-[7] run the pool as 32-bit (verified); ...
 
 (:attr:`iisbitness.findings.Fix.label` names each fix; a pool flip per pool shares one label), then the
@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.text import Text
 
 from iisbitness.findings import Severity
-from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
+from iisbitness.formats.causes import Cause, ReportView, arch_label, view
 from iisbitness.formats.table import plain_table, printable
 from iisbitness.report import Report
 
@@ -125,11 +125,10 @@ def _cause(out: _Out, v: ReportView, c: Cause) -> None:
     if f.chain:
         out.field("via", " -> ".join(f.chain))
     for s in c.symptoms:
-        text = s.replace(POOL_PLACEHOLDER, "<pool>")
-        out.field("sees", text if out.o.verbose else headline(text))
+        out.field("sees", s if out.o.verbose else headline(s))
     if out.o.verbose:
         for text in c.causes:
-            out.field("why", text.replace(POOL_PLACEHOLDER, "<pool>"))
+            out.field("why", text)
         if f.resolved:
             out.field("file", f.resolved)
     if c.fixes:
@@ -191,7 +190,7 @@ def _fixes(out: _Out, v: ReportView) -> None:
         fix = n.fix
         lead = f"  [{n.number}] "
         width = out.o.width - len(lead)
-        commands = fix.powershell if ps and fix.powershell else fix.commands
+        commands = fix.powershell if ps else fix.commands  # NOTE: never cmd.exe lines under --shell powershell
         rows: list[str | tuple[str, str]] = []
         if out.o.verbose or not commands:
             rows += _wrap(fix.summary + _MARK[fix.verified], width)

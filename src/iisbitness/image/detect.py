@@ -38,7 +38,7 @@ def detect_os_arch(image: ServerImage) -> tuple[Arch, str]:
         return Arch.X64, "image has Windows/SysWOW64"
     if system32 is not None and _has_binaries(system32):
         return Arch.X86, "image has Windows/System32 binaries but no SysWOW64"
-    return Arch.X64, "assumed (the image does not show it; use --os-arch)"
+    return Arch.X64, "assumed: the image does not show it; use --os-arch"
 
 
 def _has_binaries(folder: Path) -> bool:
