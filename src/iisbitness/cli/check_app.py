@@ -43,8 +43,10 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
     """Check a build output (bin, web.config, an ASP.NET Core publish folder) against a pool.
 
     \b
-    iisbitness check-app ./publish --pool-arch x64 --runtime none
-    iisbitness check-app ./publish --server IMAGE --site "Default Web Site/app"
+    Examples:
+      iisbitness check-app bin/Release/net48/publish --pool-arch x64
+      iisbitness check-app ./publish --pool-arch x64 --runtime none --format sarif -o check.sarif
+      iisbitness check-app ./publish --server IMAGE --site "Default Web Site/app"
 
     \b
     Exit codes: 0 it loads; 1 findings at or above --fail-on (default error);

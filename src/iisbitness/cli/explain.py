@@ -27,9 +27,10 @@ def explain_command(text: tuple[str, ...], event_logs: tuple[str, ...], fmt: str
     """Explain an error message, code or event log in terms of bitness causes.
 
     \b
-    iisbitness explain "HRESULT 8007041d"
-    iisbitness explain < aspnet_regiis.log
-    iisbitness explain --event-log Application.evtx --event-log System.xml
+    Examples:
+      iisbitness explain "HRESULT 8007041d"
+      iisbitness explain < aspnet_regiis.log
+      iisbitness explain --event-log Application.evtx --event-log System.xml
     """
     kb = load_kb()
     texts: list[tuple[str, str]] = []

@@ -129,8 +129,23 @@ def view_options(fn: F) -> F:
     out: Callable[..., Any] = wrapped
     out = click.option("-v", "--verbose", is_flag=True,
                        help="Text: also each cause's explanation, resolved files and fix notes.")(out)
-    out = click.option("--shell", type=click.Choice(["cmd", "powershell"]), default="cmd", show_default=True,
-                       help="Text: fix commands for cmd.exe (appcmd) or PowerShell (WebAdministration).")(out)
-    out = click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                       help="Write the report to FILE instead of stdout (any --format).")(out)
-    return cast(F, out)
+    return cast(F, output_and_shell_options(out))
+
+
+def output_and_shell_options(fn: F) -> F:
+    """``-o/--output`` and ``--shell`` (the command takes ``output`` and ``shell``)."""
+    fn = click.option("--shell", type=click.Choice(["cmd", "powershell"]), default="cmd", show_default=True,
+                      help="Text: fix commands for cmd.exe (appcmd) or PowerShell (WebAdministration).")(fn)
+    return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                        help="Write the output to FILE instead of stdout (any --format).")(fn)
+
+
+class AliasChoice(click.Choice):  # type: ignore[type-arg]
+    """A choice that also takes old names (``aliases``: old -> current) without listing them in ``--help``."""
+
+    def __init__(self, choices: list[str], aliases: dict[str, str]) -> None:
+        super().__init__(choices)
+        self.aliases = aliases
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return super().convert(self.aliases.get(value, value), param, ctx)

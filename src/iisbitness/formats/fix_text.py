@@ -4,6 +4,7 @@ every configuration file it changes (or changed, with ``--apply``)."""
 from __future__ import annotations
 
 import difflib
+import textwrap
 
 from iisbitness.errors import FixError
 from iisbitness.findings import Finding
@@ -32,25 +33,32 @@ def unified_diff(change: FileChange) -> str:
     return "\n".join(diff) + "\n"
 
 
-def render(plan: FixPlan, applied: bool) -> str:
-    """The plan as text: chosen fixes, what they clear, what is left, commands, then the diffs."""
+def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100) -> str:
+    """The plan as text: chosen fixes, what they clear, what is left, commands (``shell`` ``cmd`` or
+    ``powershell``), then the diffs. Prose wraps at ``width`` between words; commands and diffs never wrap."""
     out: list[str] = []
     r = plan.report
     out.append(f"iisbitness fix {r.server.image}  ({r.server.kind}, {len(r.findings)} findings)")
     if not plan.chosen:
         out.append("No verified fix to make for the chosen findings.")
+    def para(text: str) -> None:
+        out.extend(textwrap.wrap(text, max(width, 40), initial_indent="  ", subsequent_indent="      ",
+                                 break_on_hyphens=False, break_long_words=False))
+
     for ch in plan.chosen:
-        out.append(f"  fix #{ch.number} {ch.finding.rule} ({_where(ch.finding)}): {ch.fix.summary}")
+        para(f"fix #{ch.number} {ch.finding.rule} ({_where(ch.finding)}): {ch.fix.summary}")
     chosen = {c.number for c in plan.chosen}
     also = [n for n in plan.cleared if n not in chosen]
     if also:
-        out.append("  these fixes also clear: " + ", ".join(f"#{n}" for n in also))
+        para("these fixes also clear: " + ", ".join(f"#{n}" for n in also))
     for left in plan.left:
-        out.append(f"  not fixed #{left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
-    if plan.commands:
+        para(f"not fixed #{left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
+    commands = plan.powershell if shell == "powershell" else plan.commands
+    if commands:
         out.append("")
-        out.append("Equivalent commands (an elevated cmd.exe on the server):")
-        out.extend(f"  {c}" for c in plan.commands)
+        out.append("Equivalent commands (an elevated PowerShell on the server):" if shell == "powershell" else
+                   "Equivalent commands (an elevated cmd.exe on the server; --shell powershell for PowerShell):")
+        out.extend(f"  {c}" for c in commands)
     for change in plan.changes:
         out.append("")
         out.append(f"{change.shown}:")
