@@ -108,11 +108,18 @@ def progress_wanted(quiet: bool) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ViewOptions:
-    """Where the report goes and how text shows it: ``-o FILE`` (None: stdout), ``--shell``, ``--verbose``."""
+    """Where the report goes and how it shows: ``-o FILE`` (None: stdout), ``--shell``, ``--verbose``,
+    ``--rule-docs-url`` (SARIF ``helpUri`` base); set by the command: ``command`` (the text heading's verb),
+    ``target`` (check-app: the pool checked against, instead of a server), ``source_root`` (SARIF: the folder
+    relative paths start from, ``SRCROOT``)."""
 
     output: Path | None = None
     shell: str = "cmd"
     verbose: bool = False
+    docs_url: str | None = None
+    command: str = "scan"
+    target: str | None = None
+    source_root: Path | None = None
 
 
 def view_options(fn: F) -> F:
@@ -123,10 +130,14 @@ def view_options(fn: F) -> F:
     """
 
     @functools.wraps(fn)
-    def wrapped(*args: Any, output: Path | None, shell: str, verbose: bool, **kwargs: Any) -> Any:
-        return fn(*args, view=ViewOptions(output, shell, verbose), **kwargs)
+    def wrapped(*args: Any, output: Path | None, shell: str, verbose: bool, docs_url: str | None,
+                **kwargs: Any) -> Any:
+        return fn(*args, view=ViewOptions(output, shell, verbose, docs_url), **kwargs)
 
     out: Callable[..., Any] = wrapped
+    out = click.option("--rule-docs-url", "docs_url", metavar="URL",
+                       help="SARIF: where the rule pages are published; each rule's helpUri is URL/<rule id>.md "
+                            "(default: no helpUri).")(out)
     out = click.option("-v", "--verbose", is_flag=True,
                        help="Text: also each cause's explanation, resolved files and fix notes.")(out)
     return cast(F, output_and_shell_options(out))

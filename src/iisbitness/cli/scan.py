@@ -72,7 +72,8 @@ def _text_options(color: bool | None, view: ViewOptions) -> scan_text.TextOption
     terminal = view.output is None and sys.stdout.isatty()
     width = text_width(terminal)
     return scan_text.TextOptions(color=terminal if color is None else color, width=width, wrap_tables=terminal,
-                                 shell=view.shell, verbose=view.verbose)
+                                 shell=view.shell, verbose=view.verbose, command=view.command,
+                                 target=view.target)
 
 
 def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: ViewOptions) -> str:
@@ -82,7 +83,7 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
         # NOTE: JSON gets them as \udcNN escapes (json.loads gives back the same str).
         return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", out)
     if fmt is OutputFormat.SARIF:
-        return scan_sarif.render_many(reports)
+        return scan_sarif.render_many(reports, docs_url=view.docs_url, source_root=view.source_root)
     if fmt is OutputFormat.TEXT:
         options = _text_options(color, view)
         return "\n".join(scan_text.render(r, options=options) for r in reports)

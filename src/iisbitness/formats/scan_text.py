@@ -38,13 +38,16 @@ NBSP = "\u00a0"
 @dataclass(frozen=True, slots=True)
 class TextOptions:
     """How to print: ``width`` for prose; ``wrap_tables`` wraps a table's last column (a terminal)
-    instead of one row a line (pipes); ``shell`` ``cmd`` or ``powershell``; ``verbose`` adds causes."""
+    instead of one row a line (pipes); ``shell`` ``cmd`` or ``powershell``; ``verbose`` adds causes; ``command``:
+    the heading's verb; ``target``: check-app's pool, said instead of the server and config lines."""
 
     color: bool = False
     width: int = 100
     wrap_tables: bool = False
     shell: str = "cmd"
     verbose: bool = False
+    command: str = "scan"
+    target: str | None = None
 
 
 class _Out:
@@ -62,7 +65,7 @@ class _Out:
 
     def field(self, label: str, text: str, style: str = "") -> None:
         """``text`` under ``label``, wrapped at the width; words joined by :data:`NBSP` stay on one line."""
-        lead = f"  {label:<{_LABEL}}" if len(label) <= _LABEL else f"  {label} "
+        lead = f"  {label:<{_LABEL}}" if len(label) < _LABEL else f"  {label} "
         hang = " " * (2 + _LABEL)
         wrapped = textwrap.wrap(text, max(self.o.width, 40), initial_indent=lead, subsequent_indent=hang,
                                 break_on_hyphens=False, break_long_words=False) or [lead]
@@ -229,9 +232,12 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     v = view(report)
     out = _Out(o)
     s = report.server
-    out.line(("iisbitness scan", "bold"), f" {s.image}")
-    out.line(("server ", "dim"), f"{s.kind.upper()}, OS {s.os_arch.value} ({s.os_arch_from})")
-    out.line(("config ", "dim"), s.config_file)
+    out.line((f"iisbitness {o.command}", "bold"), f" {s.image}")
+    if o.target:
+        out.field("target", o.target)
+    else:
+        out.line(("server ", "dim"), f"{s.kind.upper()}, OS {s.os_arch.value} ({s.os_arch_from})")
+        out.line(("config ", "dim"), s.config_file)
     if s.config_only:
         out.field("note", "The image holds configuration files only: binary architectures are inferred from their "
                           "folders where Windows decides them; the rest are listed at the end.")
