@@ -25,6 +25,10 @@ CASES = {
     "contoso-iis10.txt": ("contoso-iis10", scan_text.TextOptions()),
     "contoso-iis10.verbose-powershell.txt": ("contoso-iis10", scan_text.TextOptions(verbose=True, shell="powershell")),
     "w2003-iis6.txt": ("w2003-iis6", scan_text.TextOptions()),
+    "contoso-iis10.80.txt": ("contoso-iis10", scan_text.TextOptions(width=80)),
+    "contoso-iis10.120.txt": ("contoso-iis10", scan_text.TextOptions(width=120)),
+    "w2003-iis6.80.txt": ("w2003-iis6", scan_text.TextOptions(width=80)),
+    "w2003-iis6.120.txt": ("w2003-iis6", scan_text.TextOptions(width=120)),
 }
 
 

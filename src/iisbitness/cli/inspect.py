@@ -17,6 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.cli.options import AliasChoice
+from iisbitness.cli.scan import text_width
 from iisbitness.formats import inspect_json, inspect_text
 from iisbitness.pe.walk import InspectedFile, cannot_load, inspect_paths
 
@@ -58,12 +59,9 @@ def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mi
         shown = [f for f in files if f.error or cannot_load(f, target)]
     if fmt == "json":
         click.echo(inspect_json.render(shown), nl=False)
-    elif not sys.stdout.isatty():  # NOTE: a pipe or file: aligned columns, never folded into 80-column cells
-        click.echo(inspect_text.plain(shown, show_deps=deps), nl=False)
-    else:
-        console = Console(highlight=False)
-        for renderable in inspect_text.renderables(shown, show_deps=deps):
-            console.print(renderable)
+    else:  # NOTE: a pipe or file: one file a line (grep, cut); a terminal: fitted to its width, no cell cut
+        terminal = sys.stdout.isatty()
+        click.echo(inspect_text.plain(shown, show_deps=deps, width=text_width(True) if terminal else None), nl=False)
     for f in errors:
         click.echo(f"error: {f.error}", err=True)
     if errors:

@@ -71,7 +71,7 @@ def _text_options(color: bool | None, view: ViewOptions) -> scan_text.TextOption
     """A terminal gets its width and colours; a pipe or file gets COLUMNS (else 100) and one table row a line."""
     terminal = view.output is None and sys.stdout.isatty()
     width = text_width(terminal)
-    return scan_text.TextOptions(color=terminal if color is None else color, width=width, wrap_tables=terminal,
+    return scan_text.TextOptions(color=terminal if color is None else color, width=width,
                                  shell=view.shell, verbose=view.verbose, command=view.command,
                                  target=view.target)
 

@@ -4,12 +4,12 @@ every configuration file it changes (or changed, with ``--apply``)."""
 from __future__ import annotations
 
 import difflib
-import textwrap
 
 from iisbitness.errors import FixError
 from iisbitness.findings import Finding
 from iisbitness.fixes.plan import FileChange
 from iisbitness.fixes.text import Text
+from iisbitness.formats.table import wrap
 from iisbitness.scan.fix import FixPlan
 
 
@@ -38,13 +38,13 @@ def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100) -
     ``powershell``), then the diffs. Prose wraps at ``width`` between words; commands and diffs never wrap."""
     out: list[str] = []
     r = plan.report
-    out.append(f"iisbitness fix {r.server.image}  ({r.server.kind}, {len(r.findings)} findings)")
+
+    def para(text: str, first: str = "  ", rest: str = "      ") -> None:
+        out.extend(wrap(text, max(width, 40), first, rest))
+
+    para(f"iisbitness fix {r.server.image}  ({r.server.kind}, {len(r.findings)} findings)", "", "  ")
     if not plan.chosen:
         out.append("No verified fix to make for the chosen findings.")
-    def para(text: str) -> None:
-        out.extend(textwrap.wrap(text, max(width, 40), initial_indent="  ", subsequent_indent="      ",
-                                 break_on_hyphens=False, break_long_words=False))
-
     for ch in plan.chosen:
         para(f"fix #{ch.number} {ch.finding.rule} ({_where(ch.finding)}): {ch.fix.summary}")
     chosen = {c.number for c in plan.chosen}

@@ -18,32 +18,27 @@ Colours only when asked; control characters from the input are shown escaped.
 from __future__ import annotations
 
 import io
-import textwrap
 from dataclasses import dataclass
 
 from rich.console import Console
 from rich.text import Text
 
-from iisbitness.findings import Severity
+from iisbitness.findings import RejectedFix, Severity
 from iisbitness.formats.causes import Cause, ReportView, arch_label, view
-from iisbitness.formats.table import plain_table, printable
+from iisbitness.formats.table import NBSP, fit_table, printable, wrap
 from iisbitness.report import Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 _LABEL = 6  # "  sees  " and friends: two spaces, a word padded to 6
-NBSP = "\u00a0"
-"""Joins words that wrapping must keep together (``textwrap`` breaks at ASCII whitespace only); printed as a space."""
 
 
 @dataclass(frozen=True, slots=True)
 class TextOptions:
-    """How to print: ``width`` for prose; ``wrap_tables`` wraps a table's last column (a terminal)
-    instead of one row a line (pipes); ``shell`` ``cmd`` or ``powershell``; ``verbose`` adds causes; ``command``:
+    """How to print: ``width`` for prose and the pool table (which fits it, :func:`fit_table`); ``shell`` ``cmd`` or ``powershell``; ``verbose`` adds causes; ``command``:
     the heading's verb; ``target``: check-app's pool, said instead of the server and config lines."""
 
     color: bool = False
     width: int = 100
-    wrap_tables: bool = False
     shell: str = "cmd"
     verbose: bool = False
     command: str = "scan"
@@ -67,11 +62,10 @@ class _Out:
         """``text`` under ``label``, wrapped at the width; words joined by :data:`NBSP` stay on one line."""
         lead = f"  {label:<{_LABEL}}" if len(label) < _LABEL else f"  {label} "
         hang = " " * (2 + _LABEL)
-        wrapped = textwrap.wrap(text, max(self.o.width, 40), initial_indent=lead, subsequent_indent=hang,
-                                break_on_hyphens=False, break_long_words=False) or [lead]
-        self.line((lead, "dim"), (wrapped[0][len(lead):].replace(NBSP, " "), style))
+        wrapped = wrap(text, max(self.o.width, 40), lead, hang)
+        self.line((lead, "dim"), (wrapped[0][len(lead):], style))
         for w in wrapped[1:]:
-            self.line(hang, (w[len(hang):].replace(NBSP, " "), style))
+            self.line(hang, (w[len(hang):], style))
 
     def render(self) -> str:
         buf = io.StringIO()
@@ -91,7 +85,7 @@ def _pool_table(out: _Out, v: ReportView) -> None:
                      p.managed_runtime_version or "none", p.pipeline_mode, str(n[Severity.ERROR]),
                      str(n[Severity.WARNING]), ", ".join(p.applications) or "-"))
     header = ("POOL", "WORKER", "32-BIT (FROM)", "CLR", "PIPELINE", "ERR", "WARN", "APPLICATIONS")
-    for text in plain_table(header, rows, wrap_last=out.o.width if out.o.wrap_tables else None):
+    for text in fit_table(header, rows, out.o.width):
         out.line((text, "bold") if text.startswith("POOL ") else text)
     unusual = {p.process for p in v.report.pools if p.process.startswith("(")}
     for process in sorted(unusual):
@@ -106,7 +100,8 @@ def _where(c: Cause) -> str:
     return where
 
 
-def _cause(out: _Out, v: ReportView, c: Cause) -> None:
+def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
+    """One cause's block; ``shown``: the rejected fixes already given with their reason (updated)."""
     f = c.first
     head: list[str | tuple[str, str]] = [(f.severity.label.upper(), _STYLE[f.severity]), " ", (f.rule, "bold")]
     if len(c.findings) > 1:
@@ -119,10 +114,14 @@ def _cause(out: _Out, v: ReportView, c: Cause) -> None:
     if binary and len(Text.assemble(*head)) + len(binary) + 2 <= out.o.width:
         head.insert(3, f"  {binary}")
         binary = ""
+    config = c.config and not (c.config.line is None and c.config.file == f.resolved)  # NOTE: a bin file is its own entry
+    if config and not binary and len(Text.assemble(*head)) + len(str(c.config)) + 6 <= out.o.width:
+        head += [("  --> ", "blue"), str(c.config)]  # NOTE: the entry to edit fits on the heading line
+        config = False
     out.line(*head)
     if binary:
         out.field("", binary)
-    if c.config and not (c.config.line is None and c.config.file == f.resolved):  # NOTE: a bin file is its own entry
+    if config:
         out.line(("  --> ", "blue"), str(c.config))
     out.field("in", _where(c))
     if f.chain:
@@ -138,8 +137,9 @@ def _cause(out: _Out, v: ReportView, c: Cause) -> None:
         # NOTE: no-break spaces keep each group on one line when wrapped (textwrap breaks on ASCII space only)
         groups = (f"{numbers(ns)} {label}{_MARK[verified]}".replace(" ", NBSP) for label, verified, ns in v.fix_groups(c))
         out.field("fix", "; ".join(groups))
-    for r in c.rejected:
-        out.field("not offered:", f"{r.summary}: {r.reason}", "dim")
+    for r in c.rejected:  # NOTE: a fix ruled out for several causes gives its reason once
+        out.field("not offered:", f"{r.summary} (as above)" if r in shown else f"{r.summary}: {r.reason}", "dim")
+        shown.add(r)
 
 
 _MARK = {True: " (verified)", False: " (not verified)", None: ""}
@@ -180,7 +180,7 @@ def headline(text: str, least: int = 16, quote_at: int = 40) -> str:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, max(width, 30), break_on_hyphens=False, break_long_words=False)
+    return wrap(text, max(width, 30))
 
 
 def _fixes(out: _Out, v: ReportView) -> None:
@@ -252,10 +252,11 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     shown = [c for c in v.causes if c not in missing]
     if shown:
         out.line()
+    rejected: set[RejectedFix] = set()
     for i, c in enumerate(shown):
         if i and o.verbose:  # NOTE: compact: each cause starts at column 0 with its severity (ruff's concise form)
             out.line()
-        _cause(out, v, c)
+        _cause(out, v, c, rejected)
     if missing:
         out.line()
         out.line(("Not in the image", "bold"), f" ({len(missing)}; architecture not inferable from the folder):")
@@ -266,7 +267,7 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
         _fixes(out, v)
     _problems(out, report)
     out.line()
-    for w in textwrap.wrap(_closing(v, o.verbose), max(o.width, 30), break_on_hyphens=False, break_long_words=False):
+    for w in wrap(_closing(v, o.verbose), max(o.width, 30)):
         out.line((w, "bold"))
     return out.render()
 
