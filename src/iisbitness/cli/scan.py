@@ -211,9 +211,10 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
             for path in (baseline, write_baseline):
                 if path is not None:
                     report = apply_baseline(report, read_baseline(path))
-            if report.suppressed and not quiet:
-                click.echo(f"iisbitness: {len(report.suppressed)} finding(s) accepted by the baseline are left out",
-                           err=True)
+            if (baseline or write_baseline) and not quiet:  # NOTE: none accepted is said too
+                k = len(report.suppressed)
+                click.echo(f"iisbitness: the baseline accepted {k} finding{'s' if k != 1 else ''} "
+                           f"(left out); {len(report.findings)} not in it", err=True)
             if event_logs:
                 progress.stage("reading event logs")
                 report = observe(report, list(event_logs))

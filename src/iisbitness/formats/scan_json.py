@@ -1,4 +1,4 @@
-"""``--format json`` for scan: the ``iisbitness/scan/1`` document (schema in schema/scan-1.json,
+"""``--format json`` for scan: the ``iisbitness/scan/2`` document (schema in schema/scan-2.json,
 described in docs/scan-json.md). Sorted keys, no timestamps: the same scan gives the same bytes."""
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "findings": [finding_dict(f) for f in report.findings],
         "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
         "observations": [{"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
-                          "finding": o.finding_index} for o in report.observations],
+                          "finding": o.finding_index, "scope": o.scope} for o in report.observations],
+        "events_read": report.events_read,
         "summary": report.counts(),
         "rules": list(report.rules),
     }

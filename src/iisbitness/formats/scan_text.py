@@ -26,7 +26,7 @@ from rich.text import Text
 from iisbitness.findings import RejectedFix, Severity
 from iisbitness.formats.causes import Cause, ReportView, arch_label, view
 from iisbitness.formats.table import NBSP, fit_table, printable, wrap
-from iisbitness.report import Report
+from iisbitness.report import Observation, Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 _LABEL = 6  # "  sees  " and friends: two spaces, a word padded to 6
@@ -221,6 +221,9 @@ def _closing(v: ReportView, verbose: bool) -> str:
     if outside:
         text += (", " if hit else " in ") + ", ".join(outside)
     text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
+    if v.report.suppressed:
+        k = len(v.report.suppressed)
+        text += f" {k} more finding{'s' if k != 1 else ''} accepted by the baseline, not shown."
     if n and not verbose and not v.fixes:  # NOTE: else the Fixes heading says it
         text += " --verbose for why."
     return text
@@ -257,9 +260,10 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
         if i and o.verbose:  # NOTE: compact: each cause starts at column 0 with its severity (ruff's concise form)
             out.line()
         _cause(out, v, c, rejected)
-    if missing:
+    if missing:  # NOTE: counted as warnings in the closing line and the pool table: a block with its rule id
         out.line()
-        out.line(("Not in the image", "bold"), f" ({len(missing)}; architecture not inferable from the folder):")
+        out.line(("WARNING", _STYLE[Severity.WARNING]), " ", ("binary-missing", "bold"),
+                 f"  not in the image, architecture unknown ({len(missing)}):")
         for c in missing:
             out.line("  ", (c.first.binary or "", "yellow"), ("  --> ", "blue"), str(c.config), f"  in {_where(c)}")
     if v.fixes:
@@ -293,11 +297,31 @@ def _problems(out: _Out, report: Report) -> None:
             out.field("", f"{pr.file}:{pr.line}: {pr.message}" if pr.line else f"{pr.file}: {pr.message}")
         if len(report.problems) > 50:
             out.line(f"  ... and {len(report.problems) - 50} more (see --format json)")
-    if report.observations:
-        out.line()
-        out.line(("Event log", "bold"), ":")
-        for o in report.observations:
-            tag = (f"confirms finding {report.findings[o.finding_index].rule} in "
-                   f"{report.findings[o.finding_index].pool or report.findings[o.finding_index].process}"
-                   if o.finding_index is not None else "no finding explains it")
-            out.field("", f"{o.time} {o.provider} {o.event_id}: {tag}")
+    if report.events_read is not None:
+        _events(out, report)
+
+
+def _events(out: _Out, report: Report) -> None:
+    """What the event logs show: each bitness-related event once, with the findings it confirms (an event naming
+    a binary several pools load, and no pool, confirms one worker's failure, not each pool's); silence said."""
+    n = report.events_read or 0
+    by_event: dict[tuple[str, str, int, str], list[Observation]] = {}
+    for o in report.observations:
+        by_event.setdefault((o.time, o.provider, o.event_id, o.message), []).append(o)
+    out.line()
+    out.line(("Event log", "bold"), f" ({n} event{'s' if n != 1 else ''} read, {len(by_event)} about bitness):")
+    if not by_event:
+        out.field("", "none is about bitness: the log neither confirms nor contradicts a finding (a finding may "
+                      "still be real: its pool may not have started since the log began)")
+    for (time, provider, event_id, _), obs in by_event.items():
+        found = [(report.findings[o.finding_index], o.scope) for o in obs if o.finding_index is not None]
+        if not found:
+            tag = "no finding explains it"
+        elif any(scope == "binary" for _, scope in found):
+            f = found[0][0]
+            pools = sorted({g.pool for g, _ in found if g.pool})
+            tag = (f"confirms {f.rule} ({f.binary}) failing in a worker of one of {len(pools)} pools; the event "
+                   f"names no pool: {', '.join(pools)}")
+        else:
+            tag = "confirms " + "; ".join(f"{f.rule} in {f.pool or f.process}" for f, _ in found)
+        out.field("", f"{time} {provider} {event_id}: {tag}")
