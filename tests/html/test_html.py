@@ -70,3 +70,41 @@ def test_templates_ship_as_package_data() -> None:
     root = REPO / "src" / "iisbitness"
     files = [p.relative_to(root).as_posix() for p in (root / "formats" / "templates").iterdir()]
     assert files and all(any(fnmatch(f, pat) for pat in patterns) for f in files), (files, patterns)
+
+
+def test_what_to_do_first_and_the_map_keep_to_what_matters(tmp_path: Path) -> None:
+    """Issue 24: the fixes in order at the top (one per cause, worst first); per worker only the binaries that are
+    not Windows's own or that do not fit, the rest behind "show all N"; labels agree with the data."""
+    from iisbitness.api import ScanOptions, scan
+    from iisbitness.formats.causes import view
+
+    report = scan(DEMO / "contoso-iis10", ScanOptions(load_map=True))
+    v = view(report)
+    steps = scan_html.first_steps(v)
+    assert steps[0].number == 1 and steps[0].fix.label == 'preCondition="bitness32"' and steps[0].causes == (1,)
+    assert sorted(i for s in steps for i in s.causes) == list(range(1, len(v.causes) + 1))  # every cause, once
+    html = scan_html.render([report])
+    assert html.index("What to do first") < html.index("Server map") < html.index("Findings by cause")
+    first = html[html.index("What to do first"):html.index("Server map")]
+    assert "preCondition:bitness32" in first and "5 more steps" in first
+    default = next(w for w in scan_html.workers(v, "s1") if w.title == "DefaultAppPool")
+    assert default.stock >= 5 and f"show all {default.total} binaries" in html
+    shown = [b for b in default.shared if not b.stock]
+    assert {b.binary.rsplit("\\", 1)[-1] for b in shown} >= {"vendorauth.dll", "resizer.dll", "aspnetcorev2.dll"}
+    assert all(not b.binary.lower().startswith("%windir%") or b.mismatch for b in shown)
+
+
+def test_labels_agree_with_the_data(tmp_path: Path) -> None:
+    """An unknown architecture is not said not to fit; a finding about something else names its rule only."""
+    from iisbitness.arch import Arch
+    from iisbitness.findings import Finding, RuleId, Severity
+    from iisbitness.loadplan.plan import Evidence
+
+    def finding(rule: str, arches: tuple[Arch, ...]) -> Finding:
+        return Finding(rule=RuleId(rule), severity=Severity.NOTE, evidence=Evidence.READ, pool="P", site="S",
+                       application="/", process="w3wp.exe", process_arch=Arch.X64, binary="C:\\v\\x.dll",
+                       resolved=None, binary_arch=arches, config=None, symptom="s", cause="c")
+    assert scan_html._node(finding("isapi-not-allowed", (Arch.X64,)), "a").mismatch == "isapi-not-allowed"
+    assert scan_html._node(finding("binary-missing", ()), "a").mismatch == "binary-missing: architecture unknown"
+    assert scan_html._node(finding("isapi-extension-arch", (Arch.X86,)), "a").mismatch == \
+        "isapi-extension-arch: does not fit w3wp.exe x64"

@@ -163,6 +163,44 @@ def view(report: Report) -> ReportView:
     return ReportView(report, tuple(causes), tuple(fixes))
 
 
+@dataclass(frozen=True, slots=True)
+class EventLine:
+    """A bitness-related event of ``scan --event-log``, once, with what it confirms (``tag``)."""
+
+    time: str
+    provider: str
+    event_id: int
+    message: str
+    tag: str
+
+
+def event_lines(report: Report) -> tuple[EventLine, ...]:
+    """Each bitness-related event once: ``confirms RULE in POOL; ...``; for an event that names a binary several
+    pools' findings share and no pool (scope ``binary``), the one worker failure it shows and the pools it may
+    come from; ``no finding explains it`` otherwise."""
+    by_event: dict[tuple[str, str, int, str], list[Finding]] = {}
+    scoped: set[tuple[str, str, int, str]] = set()
+    for o in report.observations:
+        key = (o.time, o.provider, o.event_id, o.message)
+        found = by_event.setdefault(key, [])
+        if o.finding_index is not None:
+            found.append(report.findings[o.finding_index])
+        if o.scope == "binary":
+            scoped.add(key)
+    out = []
+    for key, found in by_event.items():
+        if not found:
+            tag = "no finding explains it"
+        elif key in scoped:
+            pools = sorted({f.pool for f in found if f.pool})
+            tag = (f"confirms {found[0].rule} ({found[0].binary}) failing in a worker of one of {len(pools)} pools; "
+                   f"the event names no pool: {', '.join(pools)}")
+        else:
+            tag = "confirms " + "; ".join(f"{f.rule} in {f.pool or f.process}" for f in found)
+        out.append(EventLine(*key, tag))
+    return tuple(out)
+
+
 def arch_label(arches: tuple[Arch, ...]) -> str:
     """``x86``, ``x64``, ``arm64``, ``AnyCPU`` (loads at every architecture) or ``unknown``."""
     if not arches:

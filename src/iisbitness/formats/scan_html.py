@@ -1,9 +1,11 @@
 """``--format html`` for scan and demo: one self-contained page (issue 14).
 
-The page shows the server as people picture it — pools, their applications, and the binaries each
-worker loads, coloured by architecture with a label beside every colour — then a summary, filters,
-and every cause (:mod:`iisbitness.formats.causes`) with its symptom, explanation, configuration
-file:line and fix commands in copyable blocks. CSS and JavaScript are inlined from
+The first screen says what to do: the summary, then "What to do first" (:func:`first_steps`: one fix per
+cause, worst cause first, each with its commands). Then the server as people picture it — pools, their
+applications, and the binaries each worker loads, coloured by architecture with a label beside every
+colour; per worker only the binaries that are not part of Windows or that do not fit are listed, the rest
+behind "show all N" — then filters and every cause (:mod:`iisbitness.formats.causes`) with its symptom,
+explanation, configuration file:line and fix commands in copyable blocks. CSS and JavaScript are inlined from
 ``templates/`` and a Content-Security-Policy forbids any network access, so the file opens from
 disk anywhere. Everything essential is in the HTML; the script only adds filters and copy buttons.
 
@@ -20,8 +22,8 @@ import jinja2
 
 from iisbitness import __version__
 from iisbitness.arch import Arch
-from iisbitness.findings import Finding, Severity
-from iisbitness.formats.causes import Cause, ReportView, arch_label, view
+from iisbitness.findings import Finding, Fix, Severity
+from iisbitness.formats.causes import Cause, EventLine, ReportView, arch_label, event_lines, view
 from iisbitness.report import LoadEntry, PoolSummary, Report, Verdict
 
 _ENV = jinja2.Environment(
@@ -41,8 +43,10 @@ class BinaryNode:
     Attributes:
         binary: path as configured. arch: ``x86``/``x64``/``arm64``/``AnyCPU``/``unknown``
         (:func:`arch_class` gives the CSS class). inferred: from its folder, not its headers.
-        mismatch: what does not fit, e.g. ``cannot load in w3wp.exe x64``, or None.
+        mismatch: what the finding says of it, e.g. ``managed-assembly-arch: does not fit w3wp.exe x64`` (only
+        when its architecture is known and the process's is not among them), or None.
         anchor: the id of the cause explaining it. severity: of that cause.
+        stock: a file of Windows (under its folder: IIS's own modules, the .NET Framework) that loads.
     """
 
     binary: str
@@ -52,6 +56,7 @@ class BinaryNode:
     anchor: str
     severity: Severity
     rule: str
+    stock: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,16 @@ class WorkerNode:
     errors: int
     warnings: int
 
+    @property
+    def total(self) -> int:
+        """How many binaries the worker loads (as listed)."""
+        return len(self.shared) + sum(len(a.binaries) for a in self.apps)
+
+    @property
+    def stock(self) -> int:
+        """How many of them are Windows's own and load: listed only under "show all"."""
+        return sum(b.stock for b in self.shared) + sum(b.stock for a in self.apps for b in a.binaries)
+
 
 def arch_class(label: str) -> str:
     """The CSS class for an architecture label: ``arch-x86``, ``arch-anycpu``, ..."""
@@ -86,16 +101,29 @@ def arch_class(label: str) -> str:
 
 
 def _node(f: Finding, anchor: str) -> BinaryNode:
+    """The binary a finding names, labelled with what the data says: ``does not fit`` only when its architecture
+    is known and the process's is not one of them (an unknown one says so; a finding about something else, such
+    as ``isapi-not-allowed`` on a DLL that fits, names its rule alone)."""
     proc = f"{f.process} {f.process_arch.value}" if f.process and f.process_arch else (f.process or "its process")
+    if not f.binary_arch:
+        label = f"{f.rule}: architecture unknown"
+    elif f.process_arch is not None and f.process_arch not in f.binary_arch:
+        label = f"{f.rule}: does not fit {proc}"
+    else:
+        label = f.rule
     return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch), inferred=f.evidence.value == "inferred",
-                      mismatch=f"{f.rule}: does not fit {proc}", anchor=anchor, severity=f.severity, rule=f.rule)
+                      mismatch=label, anchor=anchor, severity=f.severity, rule=f.rule)
+
+
+_WINDOWS = ("%windir%\\", "%systemroot%\\", "c:\\windows\\")
 
 
 def _plain(e: LoadEntry) -> BinaryNode:
     """A load no finding names: its architecture, and the verdict when it is not a plain load."""
     note = None if e.verdict is Verdict.LOADS else f"{e.verdict.value}: {e.reason}"
+    stock = e.verdict is Verdict.LOADS and (e.windows_path or e.configured).lower().startswith(_WINDOWS)
     return BinaryNode(binary=e.configured or e.name, arch=arch_label(e.binary_arch), inferred=e.evidence == "inferred",
-                      mismatch=note, anchor="", severity=Severity.NOTE, rule=e.verdict.value)
+                      mismatch=note, anchor="", severity=Severity.NOTE, rule=e.verdict.value, stock=stock)
 
 
 def _worker(title: str, pool: PoolSummary | None, arch: Arch | None, process: str,
@@ -155,6 +183,28 @@ def workers(v: ReportView, prefix: str) -> tuple[WorkerNode, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """A fix of "What to do first": its number, the fix, and the causes (1-based) it is the first choice for."""
+
+    number: int
+    fix: Fix
+    causes: tuple[int, ...]
+
+
+def first_steps(v: ReportView) -> tuple[Step, ...]:
+    """One fix per cause, worst cause first (the order of :attr:`ReportView.causes`): its first verified fix, else
+    its first fix; a cause that a fix already chosen also serves adds itself to that step instead."""
+    steps: dict[int, list[int]] = {}
+    for i, c in enumerate(v.causes, 1):
+        taken = next((n for n in c.fixes if n in steps), None)
+        if taken is None:
+            taken = next((n for n in c.fixes if v.fix(n).verified), c.fixes[0] if c.fixes else None)
+        if taken is not None:
+            steps.setdefault(taken, []).append(i)
+    return tuple(Step(n, v.fix(n), tuple(cs)) for n, cs in steps.items())
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """One report as the template reads it."""
 
@@ -162,6 +212,8 @@ class Page:
     view: ReportView
     workers: tuple[WorkerNode, ...]
     rules: tuple[str, ...]
+    steps: tuple[Step, ...] = ()
+    events: tuple[EventLine, ...] = ()
 
     @property
     def report(self) -> Report:
@@ -181,7 +233,8 @@ class Page:
 def _page(i: int, report: Report) -> Page:
     v = view(report)
     prefix = f"s{i}"
-    return Page(prefix, v, workers(v, prefix), tuple(sorted({c.first.rule for c in v.causes})))
+    return Page(prefix, v, workers(v, prefix), tuple(sorted({c.first.rule for c in v.causes})), first_steps(v),
+                event_lines(report))
 
 
 def render(reports: Sequence[Report]) -> str:

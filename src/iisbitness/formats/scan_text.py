@@ -24,9 +24,9 @@ from rich.console import Console
 from rich.text import Text
 
 from iisbitness.findings import RejectedFix, Severity
-from iisbitness.formats.causes import Cause, ReportView, arch_label, view
+from iisbitness.formats.causes import Cause, ReportView, arch_label, event_lines, view
 from iisbitness.formats.table import NBSP, fit_table, printable, wrap
-from iisbitness.report import Observation, Report
+from iisbitness.report import Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 _LABEL = 6  # "  sees  " and friends: two spaces, a word padded to 6
@@ -302,26 +302,13 @@ def _problems(out: _Out, report: Report) -> None:
 
 
 def _events(out: _Out, report: Report) -> None:
-    """What the event logs show: each bitness-related event once, with the findings it confirms (an event naming
-    a binary several pools load, and no pool, confirms one worker's failure, not each pool's); silence said."""
+    """What the event logs show (:func:`event_lines`), and silence said: how many events were read."""
     n = report.events_read or 0
-    by_event: dict[tuple[str, str, int, str], list[Observation]] = {}
-    for o in report.observations:
-        by_event.setdefault((o.time, o.provider, o.event_id, o.message), []).append(o)
+    lines = event_lines(report)
     out.line()
-    out.line(("Event log", "bold"), f" ({n} event{'s' if n != 1 else ''} read, {len(by_event)} about bitness):")
-    if not by_event:
+    out.line(("Event log", "bold"), f" ({n} event{'s' if n != 1 else ''} read, {len(lines)} about bitness):")
+    if not lines:
         out.field("", "none is about bitness: the log neither confirms nor contradicts a finding (a finding may "
                       "still be real: its pool may not have started since the log began)")
-    for (time, provider, event_id, _), obs in by_event.items():
-        found = [(report.findings[o.finding_index], o.scope) for o in obs if o.finding_index is not None]
-        if not found:
-            tag = "no finding explains it"
-        elif any(scope == "binary" for _, scope in found):
-            f = found[0][0]
-            pools = sorted({g.pool for g, _ in found if g.pool})
-            tag = (f"confirms {f.rule} ({f.binary}) failing in a worker of one of {len(pools)} pools; the event "
-                   f"names no pool: {', '.join(pools)}")
-        else:
-            tag = "confirms " + "; ".join(f"{f.rule} in {f.pool or f.process}" for f, _ in found)
-        out.field("", f"{time} {provider} {event_id}: {tag}")
+    for e in lines:
+        out.field("", f"{e.time} {e.provider} {e.event_id}: {e.tag}")
