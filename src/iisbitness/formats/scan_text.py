@@ -121,9 +121,13 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
     out.line(*head)
     if binary:
         out.field("", binary)
-    if config:
-        out.line(("  --> ", "blue"), str(c.config))
-    out.field("in", _where(c))
+    where = _where(c)
+    if config and len(f"  in    {where}  --> {c.config}") <= out.o.width:  # NOTE: else a line of its own
+        out.field("in", f"{where}{NBSP}{NBSP}-->{NBSP}{c.config}")
+    else:
+        if config:
+            out.line(("  --> ", "blue"), str(c.config))
+        out.field("in", where)
     if f.chain:
         out.field("via", " -> ".join(f.chain))
     for s in c.symptoms:
@@ -236,10 +240,13 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     out = _Out(o)
     s = report.server
     out.line((f"iisbitness {o.command}", "bold"), f" {s.image}")
+    server = f"{s.kind.upper()}, OS {s.os_arch.value} ({s.os_arch_from})"
     if o.target:
         out.field("target", o.target)
+    elif len(f"server {server}; config {s.config_file}") <= o.width:
+        out.line(("server ", "dim"), server, ("; config ", "dim"), s.config_file)
     else:
-        out.line(("server ", "dim"), f"{s.kind.upper()}, OS {s.os_arch.value} ({s.os_arch_from})")
+        out.line(("server ", "dim"), server)
         out.line(("config ", "dim"), s.config_file)
     if s.config_only:
         out.field("note", "The image holds configuration files only: binary architectures are inferred from their "

@@ -5,6 +5,7 @@ Sources: facts D8, D9, E3, H (0x80040154); Persits KB PS080519170."""
 
 from __future__ import annotations
 
+import ntpath
 from collections.abc import Iterator
 
 from iisbitness.arch import Arch
@@ -15,13 +16,12 @@ from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
 def _register_fix(load: Load) -> Fix:
     """Advice, not a command: the vendor's build of the other architecture has a path only its installer knows."""
-    dll = load.binary.windows_path or load.binary.configured
+    dll = ntpath.basename(load.binary.windows_path or load.binary.configured)
     if load.process.arch is Arch.X86:
-        return Fix(summary=f"Register an x86 build of the component in the 32-bit view: run the 32-bit "
-                           f"SysWOW64\\regsvr32.exe on the x86 build of {dll}",
+        return Fix(summary=f"Register the vendor's x86 build of {dll} with SysWOW64\\regsvr32.exe (32-bit view)",
                    label="register an x86 build (32-bit view)")
-    return Fix(summary=f"Register an {load.process.arch.value} build of the component in the 64-bit view: run the "
-                       f"64-bit System32\\regsvr32.exe on the vendor's {load.process.arch.value} build of {dll}",
+    return Fix(summary=f"Register the vendor's {load.process.arch.value} build of {dll} with System32\\regsvr32.exe "
+                       "(64-bit view)",
                label=f"register an {load.process.arch.value} build",
                note="Only if the vendor ships a 64-bit build; the 32-bit DLL cannot be registered for 64-bit callers.")
 
