@@ -7,8 +7,9 @@ quotes only, never ``%VAR%``; a single-quoted string is literal with ``''`` for 
 and ``&`` runs a quoted program path (about_Operators). The model decodes each line to the argument vector
 the program receives; a line it cannot decode, or one that decodes differently in the two shells, fails.
 
-Walked: every fix of the demo images, of the same IIS 10 image with pools, sites and modules renamed to hold
-spaces, apostrophes and ``$``, and of an ASP.NET 1.1 IIS 6 server.
+Walked: every fix of the demo images (IIS 10, IIS 6), of the same IIS 10 image with pools, sites and modules
+renamed to hold spaces, apostrophes and ``$``, and of a Visual Studio solution run by IIS Express; the ASP.NET 1.1
+IIS 6 commands by hand.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from iisbitness.api import scan
+from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
 from iisbitness.fixes.commands import aspnetcore_out_of_process, native
 from iisbitness.fixes.commands_iis6 import reregister_aspnet, worker_isolation
 from iisbitness.report import Report
-from tests.conftest import DEMO
+from tests.conftest import DEMO, fixture
+from tests.iisexpress.solution import classic_solution
 
 ENV = {"windir": r"C:\Windows", "systemdrive": "C:", "programfiles": r"C:\Program Files",
        "programfiles(x86)": r"C:\Program Files (x86)"}
@@ -168,15 +170,26 @@ def _fixes(reports: list[Report]) -> Iterator[Fix]:
             yield from f.fixes
 
 
+def _iisexpress(tmp: Path) -> Report:
+    """A Visual Studio solution whose IIS Express loads a global module of the other bitness (IIS Express's own
+    appcmd.exe, against the solution's applicationhost.config)."""
+    sol = classic_solution(tmp / "sol", use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    machine = tmp / "c"
+    (machine / "Program Files (x86)" / "IIS Express").mkdir(parents=True)
+    shutil.copyfile(fixture("module_x64.dll"), machine / "Program Files (x86)" / "IIS Express" / "cachuri.dll")
+    return scan(sol, ScanOptions(drives={"C": machine}))
+
+
 @pytest.fixture(scope="module")
 def walked(tmp_path_factory: pytest.TempPathFactory) -> list[Report]:
     tmp = tmp_path_factory.mktemp("paste")
-    return [scan(DEMO / "contoso-iis10"), scan(DEMO / "w2003-iis6"), scan(_renamed(tmp))]
+    return [scan(DEMO / "contoso-iis10"), scan(DEMO / "w2003-iis6"), scan(_renamed(tmp)), _iisexpress(tmp)]
 
 
 def test_every_fix_of_the_demo_and_a_renamed_demo_pastes_in_both_shells(walked: list[Report]) -> None:
     fixes = list(_fixes(walked))
     assert len(fixes) > 60
+    assert any("IIS Express\\appcmd.exe" in p for fix in _fixes(walked[3:]) for p in fix.powershell)
     for fix in fixes:
         check_fix(fix)
 
