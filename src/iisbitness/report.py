@@ -41,7 +41,8 @@ class PoolSummary:
     Attributes:
         name, worker_arch, enable_32bit_app_on_win64, enable_32bit_from, managed_runtime_version,
         pipeline_mode, applications (``Site/app`` labels), process (the w3wp.exe path), idle
-        (hosts no application: its worker never starts).
+        (hosts no application: its worker never starts), manual_start (why it does not start by itself:
+        ``pool 'X' has autoStart="false"`` or its sites' ``serverAutoStart="false"``; None when it does).
     """
 
     name: str
@@ -53,6 +54,7 @@ class PoolSummary:
     applications: tuple[str, ...]
     process: str
     idle: bool
+    manual_start: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,6 +152,7 @@ class _Reader:
         if rt is None:
             rt = self.schema_runtime_default()
         mode, _ = pick("managedPipelineMode")
+        auto, _ = pick("autoStart")
         return AppPool(
             name=attr(el, "name"),
             enable_32bit_app_on_win64=bool(e32b),
@@ -161,6 +162,7 @@ class _Reader:
             pipeline_mode=PipelineMode.CLASSIC if (mode or "").strip().lower() in ("classic", "1") else PipelineMode.INTEGRATED,
             source=self.src(el),
             declared=declared,
+            auto_start=_bool(auto) is not False,
         )
 
     def undeclared_pool(self, name: str, where: ConfigSource) -> AppPool:
@@ -170,7 +172,7 @@ class _Reader:
         pool = self._pool(fake, defaults, declared=False)
         return AppPool(pool.name, pool.enable_32bit_app_on_win64, pool.enable_32bit_from,
                        pool.enable_emulation_on_arm64, pool.managed_runtime_version, pool.pipeline_mode,
-                       where, declared=False)
+                       where, declared=False, auto_start=pool.auto_start)
 
     def schema_runtime_default(self) -> str:
         """Schema default of managedRuntimeVersion: ``v2.0`` on IIS 7.0/7.5, ``""`` from IIS 8.0
@@ -245,6 +247,8 @@ class _Reader:
         app_defaults = child(section, "applicationDefaults")
         default_pool = attr(app_defaults, "applicationPool", "DefaultAppPool") if app_defaults is not None else "DefaultAppPool"
         sub_dir = _sub_dir_default(section, True)
+        site_defaults_el = child(section, "siteDefaults")
+        auto_default = _bool(site_defaults_el.get("serverAutoStart")) if site_defaults_el is not None else None
         out: list[Site] = []
         for s in children(section, "site"):
             name = attr(s, "name")
@@ -256,7 +260,9 @@ class _Reader:
             apps = [self._application(name, a, site_pool, site_sub_dir) for a in children(s, "application")]
             index = _SiteApps(name, apps)
             apps = [self._with_effects(a, apps, index, contribs) for a in apps]
-            out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s)))
+            auto = _bool(s.get("serverAutoStart"))
+            out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s),
+                            server_auto_start=(auto if auto is not None else auto_default) is not False))
         return out
 
     def _application(self, site: str, el: etree._Element, default_pool: str, sub_dir: bool) -> Application:

@@ -41,6 +41,10 @@ class AppPool:
         source: the pool's ``<add>`` element (or applicationPoolDefaults for a pool only named
             by an application).
         declared: False for a pool an application names but applicationPools does not define.
+        auto_start: effective ``autoStart`` (pool, then applicationPoolDefaults; default true). False: WAS
+            leaves the pool stopped when IIS starts, until someone starts it ("Adding Application Pools <add>",
+            IIS configuration reference: "autoStart ... automatically started when it is created or when IIS
+            is started").
     """
 
     name: str
@@ -51,6 +55,7 @@ class AppPool:
     pipeline_mode: PipelineMode
     source: ConfigSource
     declared: bool = True
+    auto_start: bool = True
 
     def worker_arch(self, os_arch: Arch) -> Arch:
         """Architecture of this pool's w3wp.exe on an OS of ``os_arch`` (facts A4-A7).
@@ -207,12 +212,18 @@ class Application:
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """A site: name, id, and its applications."""
+    """A site: name, id, and its applications.
+
+    ``server_auto_start`` is the effective ``serverAutoStart`` (the site, then ``sites/siteDefaults``; default
+    true). False: the site stays stopped when IIS starts, until someone starts it, so no request reaches its
+    applications ("Site <site>", IIS configuration reference).
+    """
 
     name: str
     id: str
     applications: tuple[Application, ...]
     source: ConfigSource
+    server_auto_start: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +300,21 @@ class Server:
         """The pool called ``name`` (case-insensitive), or None."""
         low = name.lower()
         return next((p for p in self.pools if p.name.lower() == low), None)
+
+    def manual_start(self, pool: AppPool, site: str | None = None) -> str | None:
+        """Why ``pool``'s worker (or, with ``site``, that site's applications in it) does not start by itself,
+        e.g. ``pool 'X' has autoStart="false"``, or None when it does: the pool has ``autoStart="false"``, or
+        the site (without ``site``: every site with an application in the pool) has ``serverAutoStart="false"``.
+        What is configured still loads on the next start, so findings stand; this says when they bite."""
+        if not pool.auto_start:
+            return f"pool '{pool.name}' has autoStart=\"false\""
+        names = {a.site.lower() for a in self.applications_in(pool)} if site is None else {site.lower()}
+        sites = [s for s in self.sites if s.name.lower() in names]
+        if sites and all(not s.server_auto_start for s in sites):
+            which = ", ".join(f"'{s.name}'" for s in sites)
+            return f"site {which} has serverAutoStart=\"false\"" if len(sites) == 1 else \
+                f"sites {which} have serverAutoStart=\"false\""
+        return None
 
     def applications_in(self, pool: AppPool) -> tuple[Application, ...]:
         """Every application whose pool is ``pool``."""
