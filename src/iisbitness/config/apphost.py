@@ -31,7 +31,7 @@ from iisbitness.config.merge import (
     sections_named,
     split_location_path,
 )
-from iisbitness.config.xml import attr, child, children, line_of, parse_file
+from iisbitness.config.xml import attr, child, children, line_of, local_name, parse_file
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError, ServerImageError
 from iisbitness.image.paths import expand, normalize, process_environment
@@ -40,10 +40,12 @@ from iisbitness.model.iis7 import (
     Application,
     AppPool,
     AspNetCore,
+    AssemblyName,
     GlobalModule,
     Handler,
     IsapiCgiRestriction,
     IsapiFilter,
+    ManagedType,
     PipelineMode,
     RestrictionEntry,
     Server,
@@ -58,6 +60,10 @@ APPHOST = CONFIG_DIR + "\\applicationHost.config"
 REDIRECTION = CONFIG_DIR + "\\redirection.config"
 WOW64_APPHOST = "C:\\Windows\\SysWOW64\\inetsrv\\config\\applicationHost.config"
 """Where a 32-bit editor's save of applicationHost.config lands (facts E4); IIS never reads it."""
+
+SYSTEM_WEB = "system.web"
+"""The ASP.NET section group: read from web.config files for the managed types it names (httpModules,
+httpHandlers, compilation/assemblies); kept apart from system.webServer when merging."""
 
 MAX_WEBCONFIG_DIRS = 4000
 """Folders walked per virtual directory when looking for web.config files."""
@@ -289,6 +295,8 @@ class _Reader:
                        if other is app or index.owner(c.segments[: c.file_depth - 1]) is other)
         # <location inheritInChildApplications="false"> stops at the application that owns its path; ISAPI filters
         # are read at the site's path for every worker that serves the site, so they see the site's level whole.
+        asp = [c for c in web if local_name(c.element) == SYSTEM_WEB and (c.inherit or index.owner(c.segments) is app)]
+        web = [c for c in web if local_name(c.element) != SYSTEM_WEB]
         sitewide = apphost + web
         allc = [c for c in sitewide if c.inherit or index.owner(c.segments) in (app, None)]
         targets = [app_seg]
@@ -299,11 +307,11 @@ class _Reader:
                 targets.append(c.segments)
         effects = []
         for t in targets:
-            effects.append(self._effect(t, allc, site_seg, app_seg, sitewide))
+            effects.append(self._effect(t, allc, site_seg, app_seg, sitewide, asp))
         return Application(app.site, app.path, app.pool, app.vdirs, app.source, tuple(effects))
 
     def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...],
-                app_seg: tuple[str, ...], sitewide: list[Contribution]) -> WebConfigEffect:
+                app_seg: tuple[str, ...], sitewide: list[Contribution], asp: list[Contribution]) -> WebConfigEffect:
         here = applicable(allc, target)
         handlers = [
             Handler(e.get("name"), e.get("path"), e.get("verb"), e.get("modules"), e.get("scriptProcessor"),
@@ -332,7 +340,34 @@ class _Reader:
                     inherited=len(c.segments) < len(app_seg),
                 )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
-        return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files)
+        managed = self._managed(here, handlers, applicable(asp, target))
+        return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files,
+                               tuple(managed))
+
+    def _managed(self, here: list[Contribution], handlers: list[Handler], asp: list[Contribution]) -> list[ManagedType]:
+        """The managed types and assemblies the merged configuration names (:class:`ManagedType`): managed modules
+        (``system.webServer/modules`` entries with a ``type``) and handlers with a ``type``; ``system.web``
+        ``httpModules`` (key ``name``), ``httpHandlers`` (key ``verb`` + ``path``) and ``compilation/assemblies``
+        (key ``assembly``) from web.config files. Sources: IIS configuration reference "Modules <modules>",
+        "Handlers <handlers>"; ASP.NET configuration schema "httpModules", "httpHandlers", "assemblies Element
+        for compilation"."""
+        out: list[ManagedType] = []
+        for e in merge_collection(sections_named(self.unlocked(here, "modules"), "modules"), "add", ("name",)):
+            if e.get("type").strip():
+                out.append(ManagedType("system.webServer/modules", e.get("name"), e.get("type"),
+                                       AssemblyName.of_type(e.get("type")), e.get("preCondition"), e.source))
+        out.extend(ManagedType("system.webServer/handlers", h.name, h.type, AssemblyName.of_type(h.type), h.precondition,
+                               h.source) for h in handlers if h.type.strip())
+        for e in merge_collection(sections_named(asp, "httpModules"), "add", ("name",)):
+            out.append(ManagedType("system.web/httpModules", e.get("name"), e.get("type"),
+                                   AssemblyName.of_type(e.get("type")), "", e.source))
+        for e in merge_collection(sections_named(asp, "httpHandlers"), "add", ("verb", "path")):
+            out.append(ManagedType("system.web/httpHandlers", f"{e.get('verb')} {e.get('path')}", e.get("type"),
+                                   AssemblyName.of_type(e.get("type")), "", e.source))
+        for e in merge_collection(sections_named(asp, "compilation", "assemblies"), "add", ("assembly",)):
+            out.append(ManagedType("system.web/compilation/assemblies", e.get("assembly"), "",
+                                   AssemblyName.parse(e.get("assembly")), "", e.source))
+        return out
 
     def _web_contribs(self, app: Application, site_apps: list[Application]) -> list[Contribution]:
         out: list[Contribution] = []
@@ -399,7 +434,9 @@ class _Reader:
         except ConfigError as e:
             self.problems.append(Problem(e.path, e.line, e.message + "; this web.config is left out"))
             return []
-        return contributions(root, shown, segments, len(segments) + 1, "system.webServer")
+        # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
+        return (contributions(root, shown, segments, len(segments) + 1, "system.webServer")
+                + contributions(root, shown, segments, len(segments) + 1, SYSTEM_WEB))
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:

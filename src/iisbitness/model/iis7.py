@@ -127,6 +127,110 @@ class Handler:
 
 
 @dataclass(frozen=True, slots=True)
+class AssemblyName:
+    """A .NET assembly's display name as configuration writes it: ``Name, Version=1.0.0.0, Culture=neutral,
+    PublicKeyToken=0123456789abcdef`` ("Assembly Names", learn.microsoft.com).
+
+    Attributes:
+        name: the simple name. version: ``Version`` ("" when not given). culture: ``Culture`` (lower case;
+            "" and ``neutral`` both mean neutral). public_key_token: ``PublicKeyToken`` in lower-case hex
+            ("" when absent or ``null``).
+    """
+
+    name: str
+    version: str = ""
+    culture: str = ""
+    public_key_token: str = ""
+
+    @property
+    def strong(self) -> bool:
+        """True when the name is fully specified (version and public key token): only such a reference is looked
+        for in the GAC ("How the Runtime Locates Assemblies", step 3; a partial name is probed in the application
+        folder only)."""
+        return bool(self.version and self.public_key_token)
+
+    @property
+    def display(self) -> str:
+        """``Name, Version=…, Culture=…, PublicKeyToken=…`` with the parts that were given."""
+        parts = [self.name]
+        if self.version:
+            parts.append(f"Version={self.version}")
+        if self.version or self.culture:
+            parts.append(f"Culture={self.culture or 'neutral'}")
+        if self.public_key_token:
+            parts.append(f"PublicKeyToken={self.public_key_token}")
+        return ", ".join(parts)
+
+    @classmethod
+    def parse(cls, text: str) -> AssemblyName | None:
+        """The assembly display name ``text`` (e.g. ``compilation/assemblies/add/@assembly``); None when empty or
+        ``*`` (every assembly of bin)."""
+        parts = [p.strip() for p in _split_top(text)]
+        if not parts or not parts[0] or parts[0] == "*":
+            return None
+        fields: dict[str, str] = {}
+        for part in parts[1:]:
+            key, _, value = part.partition("=")
+            fields[key.strip().lower()] = value.strip()
+        token = fields.get("publickeytoken", "").lower()
+        culture = fields.get("culture", "").lower()
+        return cls(parts[0], fields.get("version", ""), "" if culture == "neutral" else culture,
+                   "" if token == "null" else token)
+
+    @classmethod
+    def of_type(cls, type_name: str) -> AssemblyName | None:
+        """The assembly part of an assembly-qualified type name (``Ns.Type, Assembly, Version=…``); None when the
+        type names no assembly (ASP.NET then looks in System.Web, App_Code and the application's assemblies)."""
+        parts = _split_top(type_name)
+        return cls.parse(",".join(parts[1:])) if len(parts) > 1 else None
+
+
+def _split_top(text: str) -> list[str]:
+    """``text`` split on commas outside brackets (a generic type's arguments are bracketed)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return [p.strip() for p in out] if text.strip() else []
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedType:
+    """A managed type (or assembly) that the merged configuration names: the pool's CLR loads its assembly.
+
+    Attributes:
+        section: ``system.webServer/modules`` or ``system.webServer/handlers`` (Integrated pipeline),
+            ``system.web/httpModules`` or ``system.web/httpHandlers`` (Classic pipeline), or
+            ``system.web/compilation/assemblies`` (either: ASP.NET compiles pages against them).
+        name: the entry's name (module or handler name; ``verb path`` for httpHandlers; the assembly for
+            compilation/assemblies).
+        type: the type as configured ("" for compilation/assemblies).
+        assembly: its assembly, or None when the type names none.
+        precondition: the entry's preCondition (system.webServer only).
+        source: the entry (file and line).
+    """
+
+    section: str
+    name: str
+    type: str
+    assembly: AssemblyName | None
+    precondition: str
+    source: ConfigSource
+
+    @property
+    def integrated(self) -> bool:
+        """True for the system.webServer sections, which the Integrated pipeline reads; the Classic pipeline reads
+        system.web/httpModules and httpHandlers instead ("ASP.NET Integration with IIS 7", iis-docs)."""
+        return self.section.startswith("system.webServer/")
+
+
+@dataclass(frozen=True, slots=True)
 class AspNetCore:
     """The ``system.webServer/aspNetCore`` element of an application (ASP.NET Core Module)."""
 
@@ -170,6 +274,7 @@ class WebConfigEffect:
         filters: effective ISAPI filters for the site.
         aspnetcore: the effective aspNetCore element, if any.
         web_configs: the web.config files that took part, as ConfigSource files.
+        managed: the managed types and assemblies it names (:class:`ManagedType`), in section order.
     """
 
     config_path: str
@@ -177,6 +282,7 @@ class WebConfigEffect:
     filters: tuple[IsapiFilter, ...]
     aspnetcore: AspNetCore | None
     web_configs: tuple[str, ...] = ()
+    managed: tuple[ManagedType, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

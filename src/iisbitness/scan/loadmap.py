@@ -8,7 +8,7 @@ after the rules, read by formats through :class:`iisbitness.report.LoadEntry`.
 from __future__ import annotations
 
 from iisbitness.arch import Arch, format_arches, sort_arches
-from iisbitness.loadplan.plan import BinaryRef, Evidence, Load, LoadPlan, Skipped
+from iisbitness.loadplan.plan import BinaryRef, Evidence, GacAssembly, Load, LoadPlan, Skipped
 from iisbitness.report import LoadEntry, Verdict
 
 
@@ -32,6 +32,10 @@ def _verdict(load: Load) -> tuple[Verdict, str]:
                                  "binaries: missing on the server")
     if b.missing and b.inferred is None:
         return Verdict.UNKNOWN, "not in the image, and its folder does not decide its architecture"
+    if isinstance(load.entry, GacAssembly) and not load.entry.in_view:
+        return Verdict.CANNOT_LOAD, (f"not in {', '.join(load.entry.searched)} nor bin: only in {load.entry.found_in} "
+                                     f"({format_arches(b.arches or frozenset())}), where a {load.process.arch.value} "
+                                     "process never looks")
     fits = load.fits
     inferred = f" (inferred: {b.inferred.reason})" if b.evidence is Evidence.INFERRED and b.inferred else ""
     if fits is True:
