@@ -193,3 +193,33 @@ def test_fixture_identity_matches_its_gac_folder_name() -> None:
             pe.close()
         assert identity == ("Contoso.Sso", "1.0.0.0")
         assert hashlib.sha1(key).digest()[-8:][::-1].hex() == TOKEN
+
+
+def test_module_registered_in_applicationhost_location_is_bound(tmp_path: Path) -> None:
+    module = f'<modules><add name="Sso" type="{SSO}" preCondition="managedHandler" /></modules>'
+    make_image(tmp_path, apphost('            <add name="Shop" managedRuntimeVersion="v4.0" />',
+                                 site("Shop", 1, "Shop", "C:\\inetpub\\shop"), location=module))
+    (tmp_path / "inetpub" / "shop").mkdir(parents=True)
+    _gac(tmp_path, V4, "GAC_32")
+    [f] = [f for f in _run(tmp_path).findings if f.rule == "gac-assembly-arch"]
+    assert f.config is not None and f.config.file.endswith("applicationHost.config")
+
+
+def test_false_precondition_and_no_managed_code_skip_it(tmp_path: Path) -> None:
+    web = (f'<system.webServer><modules><add name="Sso" type="{SSO}" preCondition="runtimeVersionv2.0" />'
+           '</modules></system.webServer>')
+    _image(tmp_path, web=web, gac=((V4, "GAC_32"),))
+    report = _run(tmp_path)
+    assert _gac_findings(report) == []
+    assert report.loads is not None
+    [entry] = [e for e in report.loads if e.kind == "gac-assembly"]
+    assert entry.verdict.value == "skipped" and "runtimeVersionv2.0" in entry.reason and entry.site == "Shop"
+    config = tmp_path / "Windows/System32/inetsrv/config/applicationHost.config"
+    config.write_text(config.read_text().replace('managedRuntimeVersion="v4.0"', 'managedRuntimeVersion=""'))
+    (tmp_path / "inetpub/shop/web.config").write_text(
+        f'<configuration><system.webServer><modules><add name="Sso" type="{SSO}" /></modules></system.webServer>'
+        '</configuration>')
+    report = _run(tmp_path)
+    assert report.loads is not None and _gac_findings(report) == []
+    [entry] = [e for e in report.loads if e.kind == "gac-assembly"]
+    assert entry.verdict.value == "skipped" and "No Managed Code" in entry.reason

@@ -345,28 +345,27 @@ class _Reader:
                                tuple(managed))
 
     def _managed(self, here: list[Contribution], handlers: list[Handler], asp: list[Contribution]) -> list[ManagedType]:
-        """The managed types and assemblies the merged configuration names (:class:`ManagedType`): managed modules
-        (``system.webServer/modules`` entries with a ``type``) and handlers with a ``type``; ``system.web``
-        ``httpModules`` (key ``name``), ``httpHandlers`` (key ``verb`` + ``path``) and ``compilation/assemblies``
-        (key ``assembly``) from web.config files. Sources: IIS configuration reference "Modules <modules>",
-        "Handlers <handlers>"; ASP.NET configuration schema "httpModules", "httpHandlers", "assemblies Element
-        for compilation"."""
-        out: list[ManagedType] = []
+        """The managed types and assemblies the merged configuration names that carry an assembly name
+        (:class:`ManagedType`): managed modules (``system.webServer/modules`` entries with a ``type``) and handlers
+        with a ``type``; ``system.web`` ``httpModules`` (key ``name``), ``httpHandlers`` (key ``verb`` + ``path``) and
+        ``compilation/assemblies`` (key ``assembly``) from web.config files. Sources: IIS configuration reference
+        "Modules <modules>", "Handlers <handlers>"; ASP.NET configuration schema "httpModules", "httpHandlers",
+        "assemblies Element for compilation"."""
+        found: list[tuple[str, str, str, str, ConfigSource]] = []
         for e in merge_collection(sections_named(self.unlocked(here, "modules"), "modules"), "add", ("name",)):
-            if e.get("type").strip():
-                out.append(ManagedType("system.webServer/modules", e.get("name"), e.get("type"),
-                                       AssemblyName.of_type(e.get("type")), e.get("preCondition"), e.source))
-        out.extend(ManagedType("system.webServer/handlers", h.name, h.type, AssemblyName.of_type(h.type), h.precondition,
-                               h.source) for h in handlers if h.type.strip())
+            found.append(("system.webServer/modules", e.get("name"), e.get("type"), e.get("preCondition"), e.source))
+        found.extend(("system.webServer/handlers", h.name, h.type, h.precondition, h.source) for h in handlers)
         for e in merge_collection(sections_named(asp, "httpModules"), "add", ("name",)):
-            out.append(ManagedType("system.web/httpModules", e.get("name"), e.get("type"),
-                                   AssemblyName.of_type(e.get("type")), "", e.source))
+            found.append(("system.web/httpModules", e.get("name"), e.get("type"), "", e.source))
         for e in merge_collection(sections_named(asp, "httpHandlers"), "add", ("verb", "path")):
-            out.append(ManagedType("system.web/httpHandlers", f"{e.get('verb')} {e.get('path')}", e.get("type"),
-                                   AssemblyName.of_type(e.get("type")), "", e.source))
+            found.append(("system.web/httpHandlers", f"{e.get('verb')} {e.get('path')}", e.get("type"), "", e.source))
+        out = [ManagedType(section, name, type_, asm, precondition, source)
+               for section, name, type_, precondition, source in found
+               if (asm := AssemblyName.of_type(type_)) is not None]
         for e in merge_collection(sections_named(asp, "compilation", "assemblies"), "add", ("assembly",)):
-            out.append(ManagedType("system.web/compilation/assemblies", e.get("assembly"), "",
-                                   AssemblyName.parse(e.get("assembly")), "", e.source))
+            asm = AssemblyName.parse(e.get("assembly"))
+            if asm is not None:
+                out.append(ManagedType("system.web/compilation/assemblies", e.get("assembly"), "", asm, "", e.source))
         return out
 
     def _web_contribs(self, app: Application, site_apps: list[Application]) -> list[Contribution]:

@@ -11,6 +11,7 @@ ApplicationHost.config" and "Understanding Sites, Applications, and Virtual Dire
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -181,8 +182,14 @@ class AssemblyName:
     def of_type(cls, type_name: str) -> AssemblyName | None:
         """The assembly part of an assembly-qualified type name (``Ns.Type, Assembly, Version=…``); None when the
         type names no assembly (ASP.NET then looks in System.Web, App_Code and the application's assemblies)."""
-        parts = _split_top(type_name)
-        return cls.parse(",".join(parts[1:])) if len(parts) > 1 else None
+        return _assembly_of_type(type_name) if "," in type_name else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _assembly_of_type(type_name: str) -> AssemblyName | None:
+    """NOTE: cached: every application's merged configuration names the same server-level types again."""
+    parts = _split_top(type_name)
+    return AssemblyName.parse(",".join(parts[1:])) if len(parts) > 1 else None
 
 
 def _split_top(text: str) -> list[str]:
@@ -211,7 +218,8 @@ class ManagedType:
         name: the entry's name (module or handler name; ``verb path`` for httpHandlers; the assembly for
             compilation/assemblies).
         type: the type as configured ("" for compilation/assemblies).
-        assembly: its assembly, or None when the type names none.
+        assembly: its assembly (entries whose type names none are not kept: ASP.NET finds such types in
+            System.Web, App_Code or the application's own assemblies).
         precondition: the entry's preCondition (system.webServer only).
         source: the entry (file and line).
     """
@@ -219,7 +227,7 @@ class ManagedType:
     section: str
     name: str
     type: str
-    assembly: AssemblyName | None
+    assembly: AssemblyName
     precondition: str
     source: ConfigSource
 
@@ -274,7 +282,8 @@ class WebConfigEffect:
         filters: effective ISAPI filters for the site.
         aspnetcore: the effective aspNetCore element, if any.
         web_configs: the web.config files that took part, as ConfigSource files.
-        managed: the managed types and assemblies it names (:class:`ManagedType`), in section order.
+        managed: the managed types and assemblies it names with an assembly name (:class:`ManagedType`), in
+            section order.
     """
 
     config_path: str

@@ -102,6 +102,8 @@ def with_start_note(plan: LoadPlan, finding: Finding) -> Finding:
     """``finding`` with its cause saying when its pool or site does not start by itself (autoStart /
     serverAutoStart false, :meth:`iisbitness.model.iis7.Server.manual_start`): the finding stands, it bites
     on the next start."""
+    if plan.iisexpress is not None:
+        return finding  # NOTE: Visual Studio starts IIS Express sites itself, whatever serverAutoStart says
     pool = plan.server.pool(finding.pool) if finding.pool else None
     why = plan.server.manual_start(pool, finding.site) if pool is not None else None
     if why is None:

@@ -97,7 +97,7 @@ def collect_gac(ctx: PlanContext, server: Server, process: Process, apps: tuple[
         for effect in app.effects:
             for managed in effect.managed:
                 asm = managed.assembly
-                if asm is None or not asm.strong or is_framework_assembly(asm.name):
+                if not asm.strong or is_framework_assembly(asm.name):
                     continue
                 if managed.section != "system.web/compilation/assemblies" and managed.integrated != integrated:
                     continue  # NOTE: this pipeline mode does not read that section
