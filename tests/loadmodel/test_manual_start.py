@@ -60,3 +60,15 @@ def test_pool_table_says_the_pool_does_not_start_by_itself(tmp_path: Path) -> No
     shop = next(line for line in text.splitlines() if line.startswith("Shop "))
     assert "x64 manual" in shop
     assert "manual: pool 'Shop' has autoStart=\"false\": the pool does not start by itself" in text
+
+
+def test_flip_of_a_pool_with_autostart_false_neither_recycles_nor_starts_it(tmp_path: Path) -> None:
+    _image(tmp_path, 'autoStart="false"', "")
+    report = scan(tmp_path, ScanOptions(os_arch=Arch.X64))
+    shop = next(f for f in report.findings if f.rule == "managed-assembly-arch" and f.pool == "Shop")
+    other = next(f for f in report.findings if f.rule == "managed-assembly-arch" and f.pool == "Other")
+    flip = shop.fixes[0]
+    assert flip.verified is True and not any("recycle" in c or " start " in c for c in flip.commands)
+    assert not any("Restart-WebAppPool" in c or "Start-WebAppPool" in c for c in flip.powershell)
+    assert flip.note is not None and "autoStart" in flip.note
+    assert any("recycle" in c for c in other.fixes[0].commands)
