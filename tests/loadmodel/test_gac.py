@@ -223,3 +223,18 @@ def test_false_precondition_and_no_managed_code_skip_it(tmp_path: Path) -> None:
     assert report.loads is not None and _gac_findings(report) == []
     [entry] = [e for e in report.loads if e.kind == "gac-assembly"]
     assert entry.verdict.value == "skipped" and "No Managed Code" in entry.reason
+
+
+def test_load_map_json_with_a_gac_entry_matches_its_schema(tmp_path: Path) -> None:
+    import json
+
+    import jsonschema
+
+    from iisbitness.formats.loads_json import render as render_loads
+    from tests.conftest import REPO
+
+    _image(tmp_path, gac=((V4, "GAC_32"),))
+    doc = json.loads(render_loads([_run(tmp_path)]))
+    jsonschema.validate(doc, json.loads((REPO / "src/iisbitness/formats/schema/loads-1.json").read_text()))
+    [entry] = [e for e in doc["loads"] if e["kind"] == "gac-assembly"]
+    assert entry["verdict"] == "cannot-load" and entry["configured"].startswith("Contoso.Sso, Version=1.0.0.0")

@@ -23,7 +23,9 @@ Layouts (one folder per name, then one per identity):
   "GAC, Assembly ProcessorArchitecture, and Probing"; David Anson, "When the GAC makes you gack", a Filemon
   trace of exactly these three look-ups).
 
-NOT MODELLED: publisher policy and ``bindingRedirect`` (the version looked for is the configured one),
+NOT MODELLED: a GAC assembly's own references to other GAC assemblies (its dependency search looks in its own
+folder and System32 only), ``system.web`` in applicationHost.config ``<location>`` elements, publisher policy
+and ``bindingRedirect`` (the version looked for is the configured one),
 ``codeBase``, partial names (only probed in ``bin``, which the bin collector covers), the .NET Framework's own
 assemblies (System.*, installed for every architecture), and an ARM64 GAC folder (a native ARM64 worker is
 taken to see GAC_MSIL and the v1.x GAC only).
