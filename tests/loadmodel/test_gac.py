@@ -238,3 +238,24 @@ def test_load_map_json_with_a_gac_entry_matches_its_schema(tmp_path: Path) -> No
     jsonschema.validate(doc, json.loads((REPO / "src/iisbitness/formats/schema/loads-1.json").read_text()))
     [entry] = [e for e in doc["loads"] if e["kind"] == "gac-assembly"]
     assert entry["verdict"] == "cannot-load" and entry["configured"].startswith("Contoso.Sso, Version=1.0.0.0")
+
+
+@pytest.mark.parametrize("text", [
+    "..\\..\\Windows\\System32\\evil, Version=1.0.0.0, Culture=neutral, PublicKeyToken=7a56440f9e8f6ed6",
+    "..,Version=1.0.0.0,PublicKeyToken=7a56440f9e8f6ed6",
+    "Good, Version=1.0.0.0, Culture=..\\x, PublicKeyToken=7a56440f9e8f6ed6",
+    "Good, Version=1.0.0.0/.., PublicKeyToken=7a56440f9e8f6ed6",
+    "Good, Version=1.0.0.0, PublicKeyToken=7a56440f9e8f6ed",
+    "Good, Version=1.0.0.0, PublicKeyToken=null",
+    "Good, PublicKeyToken=7a56440f9e8f6ed6",
+])
+def test_malformed_or_partial_names_are_never_looked_up_in_the_gac(text: str) -> None:
+    asm = AssemblyName.parse(text)
+    assert asm is not None and not asm.strong
+
+
+def test_well_formed_names_are_strong() -> None:
+    for text in (f"Contoso.Sso, Version=1.0.0.0, Culture=neutral, PublicKeyToken={TOKEN}",
+                 f"Contoso.Sso, Version=1.0, Culture=de-DE, PublicKeyToken={TOKEN.upper()}"):
+        asm = AssemblyName.parse(text)
+        assert asm is not None and asm.strong

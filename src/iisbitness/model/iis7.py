@@ -12,6 +12,7 @@ ApplicationHost.config" and "Understanding Sites, Applications, and Virtual Dire
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -127,6 +128,12 @@ class Handler:
         return any(m in ("fastcgimodule", "cgimodule") for m in self.module_names)
 
 
+_VERSION = re.compile(r"\d{1,5}(?:\.\d{1,5}){1,3}")
+_TOKEN = re.compile(r"[0-9a-f]{16}")
+_SIMPLE = re.compile(r"[^\\/:*?\"<>|\x00-\x1f]+")
+"""A simple name or culture that can be a file or folder name (it becomes one in the GAC layout)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AssemblyName:
     """A .NET assembly's display name as configuration writes it: ``Name, Version=1.0.0.0, Culture=neutral,
@@ -145,10 +152,12 @@ class AssemblyName:
 
     @property
     def strong(self) -> bool:
-        """True when the name is fully specified (version and public key token): only such a reference is looked
-        for in the GAC ("How the Runtime Locates Assemblies", step 3; a partial name is probed in the application
-        folder only)."""
-        return bool(self.version and self.public_key_token)
+        """True when the name is fully specified and well formed (a simple name that is no path, a version of two
+        to four numbers, a 16-digit hex public key token, a culture that is a name): only such a reference is
+        looked for in the GAC ("How the Runtime Locates Assemblies", step 3; a partial name is probed in the
+        application folder only, and a malformed one fails to parse: "Assembly Names", learn.microsoft.com)."""
+        return bool(_VERSION.fullmatch(self.version) and _TOKEN.fullmatch(self.public_key_token)
+                    and _SIMPLE.fullmatch(self.name) and self.name.strip(".") and _SIMPLE.fullmatch(self.culture or "x"))
 
     @property
     def display(self) -> str:
