@@ -61,7 +61,7 @@ def test_dllimport_without_extension_and_other_case_makes_it_a_warning(tmp_path:
     put(tmp_path, "comserver_x86.dll", "inetpub/catalog/bin/legacy.dll")
     found = {f.binary.rsplit("\\", 1)[-1]: f for f in run(tmp_path).findings if f.rule == "native-library-arch"}
     assert found["NATIVELIB.DLL"].severity.label == "warning"
-    assert "Called through P/Invoke by ManagedApp.dll" in found["NATIVELIB.DLL"].cause
+    assert "Named by a [DllImport] or an import in ManagedApp.dll" in found["NATIVELIB.DLL"].cause
     assert found["legacy.dll"].severity.label == "note"
 
 
@@ -79,3 +79,12 @@ def test_pinvoke_targets_agree_with_dnfile() -> None:
     finally:
         pe.close()
     assert pinvoke_targets(path, BinaryFacts()) == tuple(sorted(m.lower() + ".dll" for m in modules))
+
+
+def test_a_native_dll_that_another_bin_dll_imports_stays_a_warning(tmp_path: Path) -> None:
+    # chain_top.dll (x64) imports chain_dep.dll: the loader loads chain_dep with it, [DllImport] or not
+    make_image(tmp_path, [("Net4", 'managedRuntimeVersion="v4.0"', "catalog")])
+    put(tmp_path, "chain_top_x64.dll", "inetpub/catalog/bin/chain_top.dll")
+    put(tmp_path, "chain_dep_x86.dll", "inetpub/catalog/bin/chain_dep.dll")
+    found = {f.binary.rsplit("\\", 1)[-1]: f for f in run(tmp_path).findings if f.rule == "native-library-arch"}
+    assert found["chain_dep.dll"].severity.label == "warning" and "chain_top.dll" in found["chain_dep.dll"].cause

@@ -184,8 +184,9 @@ class BinFile:
         copies: for a native DLL, the copies of the same name in the package layouts below ``bin``
             (``x86\\``, ``x64\\``, ``runtimes\\win-<arch>\\native\\``) that its managed wrapper may pick instead.
         callers: for a native DLL, the ``bin`` assemblies whose ``[DllImport]`` names it (ModuleRef/ImplMap,
-            ECMA-335 II.22.31, II.22.22; the name with or without ``.dll``, case-insensitive): platform invoke
-            loads it on the first call, and a DLL no assembly names loads only if code loads it by name.
+            ECMA-335 II.22.31, II.22.22; the name with or without ``.dll``, case-insensitive) and the ``bin``
+            native DLLs that import it: platform invoke loads it on the first call, and a DLL nothing names
+            loads only if code loads it by name.
             None when not known (an assembly's metadata could not be read, or not looked for).
     """
 

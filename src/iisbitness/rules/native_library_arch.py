@@ -53,7 +53,7 @@ def native_library_arch(plan: LoadPlan) -> Iterator[Finding]:
             layout += (" No P/Invoke references it: no assembly in bin names it in a [DllImport] and no native DLL "
                        "there imports it, so it loads only if code loads it by name.")
         elif callers:
-            layout += f" Called through P/Invoke by {', '.join(callers)}."
+            layout += f" Named by a [DllImport] or an import in {', '.join(callers)}: it loads on the first call."
         rid = {"x86": "win-x86", "x64": "win-x64", "arm64": "win-arm64"}[arch.value]
         ship = Fix(summary=f"Deploy the {arch.value} build of '{load.name}': keep the package's "
                            f"runtimes\\{rid}\\native\\{load.name} (or x86\\ / x64\\) layout in bin, or copy the "

@@ -101,8 +101,9 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
 def _pinvoke_callers(ctx: PlanContext, host: Path,
                      refs: list[tuple[str, BinaryRef]]) -> dict[str, tuple[str, ...]] | None:
     """Per lower-case native DLL file name, the ``bin`` assemblies whose ``[DllImport]`` names it
-    (:func:`iisbitness.pe.deps.pinvoke_targets`) and the ``bin`` native DLLs that import it; empty when the folder holds no native DLL, None when an
-    assembly's metadata could not be read (then no native DLL is known to be uncalled)."""
+    (:func:`iisbitness.pe.deps.pinvoke_targets`) and the ``bin`` native DLLs that import it; empty when the
+    folder holds no native DLL, None when an assembly's metadata could not be read (then no native DLL is known
+    to be uncalled)."""
     if not any(r.image is not None and r.image.is_pe and not r.image.is_managed for _, r in refs):
         return {}
     found: dict[str, list[str]] = {}
