@@ -95,7 +95,9 @@ def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] |
             log.exception("rule %s failed", r.id)
             if problems is not None:
                 problems.append(Problem("(iisbitness)", None, f"rule {r.id} failed: {type(e).__name__}: {e}"))
-    return sorted((with_start_note(plan, f) for f in out), key=lambda f: f.sort_key)
+    manual = plan.iisexpress is None and (any(not p.auto_start for p in plan.server.pools)
+                                          or any(not s.server_auto_start for s in plan.server.sites))
+    return sorted((with_start_note(plan, f) for f in out) if manual else out, key=lambda f: f.sort_key)
 
 
 def with_start_note(plan: LoadPlan, finding: Finding) -> Finding:
