@@ -259,3 +259,18 @@ def test_well_formed_names_are_strong() -> None:
                  f"Contoso.Sso, Version=1.0, Culture=de-DE, PublicKeyToken={TOKEN.upper()}"):
         asm = AssemblyName.parse(text)
         assert asm is not None and asm.strong
+
+
+def test_every_type_and_assembly_attribute_of_the_corpus_parses() -> None:
+    import re
+
+    if not CORPUS.is_dir():
+        pytest.skip("no shared corpus")
+    values = set()
+    for path in CORPUS.parent.glob("iis-config*/*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            values |= set(re.findall(r'\b(?:type|assembly)="([^"]*)"', text))
+    assert len(values) > 50
+    strong = {v for v in values if (a := AssemblyName.of_type(v) or AssemblyName.parse(v)) is not None and a.strong}
+    assert any(v.startswith("BonCodeIIS.BonCodeCallHandler") for v in strong)
