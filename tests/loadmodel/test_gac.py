@@ -274,3 +274,11 @@ def test_every_type_and_assembly_attribute_of_the_corpus_parses() -> None:
     assert len(values) > 50
     strong = {v for v in values if (a := AssemblyName.of_type(v) or AssemblyName.parse(v)) is not None and a.strong}
     assert any(v.startswith("BonCodeIIS.BonCodeCallHandler") for v in strong)
+
+
+def test_native_arm64_worker_gac_folder_is_not_guessed(tmp_path: Path) -> None:
+    _image(tmp_path, 'managedRuntimeVersion="v4.0" enableEmulationOnWinArm64="false"', gac=((V4, "GAC_64"),))
+    report = scan(tmp_path, ScanOptions(os_arch=Arch.ARM64, load_map=True))
+    assert _gac_findings(report) == []
+    [(verdict, reason, _)] = _gac_loads(report)
+    assert verdict == "unknown" and "native arm64 worker is not modelled" in reason

@@ -80,7 +80,10 @@ def gac_view(runtime: str, arch: Arch) -> tuple[GacFolder, ...]:
 
 
 def other_views(runtime: str, arch: Arch) -> tuple[GacFolder, ...]:
-    """The architecture-specific GAC folders of the same GAC(s) that a process of ``arch`` never looks in."""
+    """The architecture-specific GAC folders of the same GAC(s) that a process of ``arch`` never looks in (none
+    for ARM64, whose own folder is not modelled)."""
+    if arch not in _ARCH_FOLDER:
+        return ()
     roots = (GAC4, GAC2) if runtime.startswith("v4") else (GAC2,)
     return tuple(GacFolder(root, n) for root in roots for a, n in _ARCH_FOLDER.items() if a is not arch)
 
@@ -149,6 +152,9 @@ def _bind(ctx: PlanContext, server: Server, process: Process, app: Application, 
                       f"in bin, and {why}")
     else:
         why = f"in none of {', '.join(searched)} nor in bin, nor in another architecture's GAC folder of the image"
+        if process.arch not in _ARCH_FOLDER:
+            why = (f"in none of {', '.join(searched)} nor in bin; the GAC folder of a native {process.arch.value} "
+                   "worker is not modelled")
     yield _load(process, app, managed, asm, BinaryRef(asm.display, None, None, None, problem=why),
                 GacAssembly(managed, asm, searched))
 
