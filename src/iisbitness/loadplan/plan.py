@@ -307,6 +307,8 @@ class GacAssembly:
         found_in: the GAC folder that holds it (``GAC_64``, ``GAC_MSIL``, ...), or "" when none does.
         in_view: False when only another architecture's GAC folder holds it (``found_in``): the worker never
             looks there, and the application fails with FileNotFoundException "Could not load file or assembly".
+        unchecked: why it was not looked up, when the image holds no GAC folder ("" otherwise): the image is
+            incomplete, which the report's problems say once; no finding is made of it.
     """
 
     managed: ManagedType
@@ -314,6 +316,7 @@ class GacAssembly:
     searched: tuple[str, ...]
     found_in: str = ""
     in_view: bool = True
+    unchecked: str = ""
 
 
 Entry = (GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | Iis6IsapiFilter | ScriptMapGroup

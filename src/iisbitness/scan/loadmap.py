@@ -21,6 +21,8 @@ def load_map(plan: LoadPlan) -> tuple[LoadEntry, ...]:
 
 def _verdict(load: Load) -> tuple[Verdict, str]:
     b = load.binary
+    if isinstance(load.entry, GacAssembly) and load.entry.unchecked:
+        return Verdict.UNKNOWN, load.entry.unchecked
     if b.problem is not None:
         return Verdict.UNKNOWN, b.problem
     if b.image is not None and not b.image.is_pe:

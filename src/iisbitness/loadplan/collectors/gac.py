@@ -150,11 +150,14 @@ def _bind(ctx: PlanContext, server: Server, process: Process, app: Application, 
                "architecture, were not checked")
         yield Problem(managed.source.file, managed.source.line, f"{managed.section} names {asm.name!r}, which is not "
                       f"in bin, and {why}")
-    else:
-        why = f"in none of {', '.join(searched)} nor in bin, nor in another architecture's GAC folder of the image"
-        if process.arch not in _ARCH_FOLDER:
-            why = (f"in none of {', '.join(searched)} nor in bin; the GAC folder of a native {process.arch.value} "
-                   "worker is not modelled")
+        # NOTE: an incomplete image, said once in the problems: no binary-invalid "could not check" finding as well
+        yield _load(process, app, managed, asm, BinaryRef(asm.display, None, None, None),
+                    GacAssembly(managed, asm, searched, unchecked=why))
+        return
+    why = f"in none of {', '.join(searched)} nor in bin, nor in another architecture's GAC folder of the image"
+    if process.arch not in _ARCH_FOLDER:
+        why = (f"in none of {', '.join(searched)} nor in bin; the GAC folder of a native {process.arch.value} "
+               "worker is not modelled")
     yield _load(process, app, managed, asm, BinaryRef(asm.display, None, None, None, problem=why),
                 GacAssembly(managed, asm, searched))
 
