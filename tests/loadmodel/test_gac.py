@@ -283,3 +283,12 @@ def test_native_arm64_worker_gac_folder_is_not_guessed(tmp_path: Path) -> None:
     assert _gac_findings(report) == []
     [(verdict, reason, _)] = _gac_loads(report)
     assert verdict == "unknown" and "native arm64 worker is not modelled" in reason
+
+
+def test_assembly_in_no_gac_folder_of_an_image_that_has_them_could_not_be_checked(tmp_path: Path) -> None:
+    _image(tmp_path)
+    (tmp_path / V4 / "GAC_MSIL" / "Other").mkdir(parents=True)
+    report = _run(tmp_path)
+    [f] = report.findings
+    assert f.rule == "binary-invalid" and f.severity.label == "warning" and "in none of" in f.cause
+    assert not any("GAC folder" in p.message for p in report.problems)
