@@ -15,9 +15,10 @@ Layouts (one folder per name, then one per identity):
 
 - .NET Framework 4 CLR: ``%windir%\\Microsoft.NET\\assembly\\GAC_32|GAC_64|GAC_MSIL\\Name\\v4.0_1.0.0.0_<culture>_<token>\\Name.dll``
   ("Global Assembly Cache", learn.microsoft.com: the GAC of .NET Framework 4 and later is
-  ``%windir%\\Microsoft.NET\\assembly``); it also sees the CLR 2.0 GAC (the split keeps CLR 2.0 from seeing
-  CLR 4 assemblies, not the other way round: "GAC changes in .NET Framework 4", MSDN Magazine "CLR Inside Out:
-  In-Process Side-by-Side").
+  ``%windir%\\Microsoft.NET\\assembly``); it also sees the CLR 2.0 GAC. INFERENCE from the one-way wording
+  of the split as Microsoft gave it ("CLR v2.0 applications now cannot see CLR v4.0 assemblies in the GAC",
+  quoted in ".NET 4.0 has a new GAC, why?", Stack Overflow, and "Top 2 things you should know about the GAC in
+  .NET 4.0", MSDN blogs) and from .NET 4 applications loading .NET 2.0-era GAC assemblies in practice.
 - .NET Framework 2.0 CLR (``managedRuntimeVersion="v2.0"``): ``%windir%\\assembly\\GAC_32|GAC_64|GAC_MSIL|GAC\\Name\\1.0.0.0_<culture>_<token>\\Name.dll``;
   a 64-bit process looks in GAC_64, GAC_MSIL, then GAC (v1.x assemblies) and never in GAC_32 (Junfeng Zhang,
   "GAC, Assembly ProcessorArchitecture, and Probing"; David Anson, "When the GAC makes you gack", a Filemon
