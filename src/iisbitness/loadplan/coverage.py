@@ -14,7 +14,8 @@ and ASP.NET Core files were not seen, so no finding about them means nothing. On
 but some virtual directory or file was not is *partly checked*. IIS 6: the metabase holds the script
 maps and filters, so only the folder is judged. IIS Express: each project's site, as Visual Studio
 launches it (:func:`iisbitness.loadplan.iisexpress.as_launched`); a folder outside the scanned solution is
-not part of the scan.
+not part of the scan; a project that no site's ``physicalPath`` leads to is not checked (named by its
+project file).
 """
 
 from __future__ import annotations
@@ -49,7 +50,12 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         apps = [a for s in server.sites for a in s.applications]
     folders = {id(a): [_folder(ctx, server, v, plan.iisexpress is not None) for v in a.vdirs] for a in apps}
     unread = _unread_by_app(apps, folders, ctx, (p for p in problems if p.unread))
-    return tuple(_coverage(a, folders[id(a)], unread.get(id(a), [])) for a in apps)
+    out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), [])) for a in apps)
+    if plan.iisexpress is None:
+        return out
+    # NOTE: a project no site's physicalPath leads to is not planned at all: one entry for it, named by its file
+    return out + tuple(Coverage(p.file, "", "", CoverageStatus.NOT_CHECKED, (p.message,))
+                       for p in plan.iisexpress.problems if p.unread)
 
 
 _Folder = tuple[VirtualDirectory, Path | None, str, str]
