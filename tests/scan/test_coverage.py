@@ -157,3 +157,18 @@ def test_undefined_pool_on_iis6_is_one_finding_with_advice(tmp_path: Path) -> No
     assert f.pool == "Missing" and f.application == "/shop" and not f.fixes[0].commands
     assert [p.defined for p in report.pools if p.name == "Missing"] == [False]
     assert "none (undefined)" in scan_text.render(report, width=200)
+
+
+def test_fix_apply_defines_the_undefined_pool_and_the_second_scan_is_clean(tmp_path: Path) -> None:
+    """The pool-undefined fix written by fix --apply: an <add> for the pool at the architecture that loads the
+    server's x86 global module; the second scan finds nothing (the new worker loads it)."""
+    gm = '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>'
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                               site("S", 1, "Ghost", r"C:\s"), gm),
+                     {"V/m.dll": "module_x86.dll", "s/index.htm": "<p>x</p>"})
+    r = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    assert r.exit_code == 0, r.output
+    written = (img / "Windows/System32/inetsrv/config/applicationHost.config").read_text()
+    assert '<add name="Ghost" enable32BitAppOnWin64="true" />' in written
+    after = scan(img)
+    assert not after.findings and [p.defined for p in after.pools if p.name == "Ghost"] == [True]
