@@ -157,6 +157,7 @@ def test_undefined_pool_on_iis6_is_one_finding_with_advice(tmp_path: Path) -> No
     assert f.pool == "Missing" and f.application == "/shop" and not f.fixes[0].commands
     assert [p.defined for p in report.pools if p.name == "Missing"] == [False]
     assert "none (undefined)" in scan_text.render(report, width=200)
+    assert "no worker starts" in scan_html.render([report])
 
 
 def test_fix_apply_defines_the_undefined_pool_and_the_second_scan_is_clean(tmp_path: Path) -> None:

@@ -103,19 +103,20 @@ def _copy_hint(ctx: PlanContext, win: str) -> str:
 
 def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], ctx: PlanContext,
                    unread: Iterable[Problem]) -> dict[int, list[Problem]]:
-    """Each unread problem under the application whose read folder holds its file most closely."""
-    roots: list[tuple[str, int]] = []
+    """Each unread problem under the application whose read folder holds its file most closely (the deepest
+    folder wins: a nested application's own folder before its parent's)."""
+    roots: dict[str, int] = {}
     for a in apps:
         for _, host, _, _ in folders[id(a)]:
             if host is not None:
-                roots.append((ctx.image.display(host).lower().rstrip("/") + "/", id(a)))
-    roots.sort(key=lambda r: len(r[0]), reverse=True)
+                roots.setdefault(ctx.image.display(host).lower().rstrip("/"), id(a))
     out: dict[int, list[Problem]] = {}
     for p in unread:
-        name = p.file.lower().replace("\\", "/")
-        owner = next((app for root, app in roots if name.startswith(root) or name + "/" == root), None)
-        if owner is not None:
-            out.setdefault(owner, []).append(p)
+        name = p.file.lower().replace("\\", "/").rstrip("/")
+        while name and name not in roots:
+            name = name.rpartition("/")[0]
+        if name:
+            out.setdefault(roots[name], []).append(p)
     return out
 
 
