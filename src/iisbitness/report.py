@@ -191,7 +191,7 @@ class Report:
         none = sum(c.status is CoverageStatus.NOT_CHECKED for c in self.coverage)
         part = sum(c.status is CoverageStatus.PARTLY for c in self.coverage)
         if not none and not part:
-            return f"all {n} {apps} checked" if n > 1 else f"the {apps} checked"
+            return f"all {n} {apps} checked" if n > 1 else "1 of 1 application checked"
         words = [f"{none} of {n} {apps} not checked"] if none else []
         if part:
             words.append(f"{part} partly checked" if none else f"{part} of {n} {apps} partly checked")
