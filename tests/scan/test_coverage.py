@@ -173,3 +173,15 @@ def test_fix_apply_defines_the_undefined_pool_and_the_second_scan_is_clean(tmp_p
     assert '<add name="Ghost" enable32BitAppOnWin64="true" />' in written
     after = scan(img)
     assert not after.findings and [p.defined for p in after.pools if p.name == "Ghost"] == [True]
+
+
+def test_iis6_in_iis5_isolation_mode_puts_an_unchecked_application_under_inetinfo(tmp_path: Path) -> None:
+    """The IIS 6 demo runs IIS 5 isolation mode (no worker processes): an application whose folder is absent is a
+    load-map entry of inetinfo.exe, not of a w3wp.exe that does not exist."""
+    img = tmp_path / "w2003"
+    shutil.copytree(DEMO / "w2003-iis6", img)
+    shutil.rmtree(img / "inetpub" / "wconnect")
+    report = scan(img, ScanOptions(load_map=True))
+    assert [c.application for c in report.unchecked()] == ["Default Web Site/wconnect"]
+    [entry] = [e for e in report.loads or () if e.kind == "application"]
+    assert (entry.process, entry.name) == ("inetinfo.exe", "Default Web Site/wconnect")

@@ -78,8 +78,12 @@ def _unchecked(plan: LoadPlan, c: Coverage) -> LoadEntry:
     process = next((ld.process for ld in plan.loads if ld.process.pool is not None and ld.process.pool.name == c.pool),
                    None)
     pool = plan.server.pool(c.pool)
-    name, arch = (process.name, process.arch) if process is not None else (
-        "w3wp.exe", pool.worker_arch(plan.server.os_arch) if pool is not None else plan.server.os_arch)
+    if process is not None:
+        name, arch = process.name, process.arch
+    elif plan.iis6 is not None and plan.iis6.iis5_mode:
+        name, arch = "inetinfo.exe", plan.server.os_arch  # NOTE: IIS 5 isolation mode has no worker processes
+    else:
+        name, arch = "w3wp.exe", pool.worker_arch(plan.server.os_arch) if pool is not None else plan.server.os_arch
     reason = f"{c.status.value.replace('-', ' ')}: {'; '.join(c.reasons)}" + (f"; give: {c.remedy}" if c.remedy else "")
     return LoadEntry(name, arch, c.pool or None, APPLICATION, c.application, c.site or None, c.path or None,
                      c.physical_path, None, None, (), Evidence.UNKNOWN.value, Verdict.UNKNOWN, reason,
