@@ -292,3 +292,10 @@ def test_assembly_in_no_gac_folder_of_an_image_that_has_them_could_not_be_checke
     [f] = report.findings
     assert f.rule == "binary-invalid" and f.severity.label == "warning" and "in none of" in f.cause
     assert not any("GAC folder" in p.message for p in report.problems)
+
+
+def test_image_without_gac_folders_makes_the_application_partly_checked(tmp_path: Path) -> None:
+    _image(tmp_path)
+    report = _run(tmp_path)
+    [cov] = [c for c in report.coverage if c.application == "Shop/"]
+    assert cov.status.value == "partly-checked" and any("no GAC folder" in r for r in cov.reasons)

@@ -149,8 +149,9 @@ def _bind(ctx: PlanContext, server: Server, process: Process, app: Application, 
         folders = " or ".join(r.replace("%windir%", "Windows") for r in roots)
         why = (f"the image holds no GAC folder ({folders}): where the CLR finds '{asm.display}', and its "
                "architecture, were not checked")
+        # NOTE: unread: what the application names was not checked, so its coverage is partial (issue 20)
         yield Problem(managed.source.file, managed.source.line, f"{managed.section} names {asm.name!r}, which is not "
-                      f"in bin, and {why}")
+                      f"in bin, and {why}", unread=True)
         # NOTE: an incomplete image, said once in the problems: no binary-invalid "could not check" finding as well
         yield _load(process, app, managed, asm, BinaryRef(asm.display, None, None, None),
                     GacAssembly(managed, asm, searched, unchecked=why))
