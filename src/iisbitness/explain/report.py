@@ -36,8 +36,8 @@ from dataclasses import dataclass, replace
 
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event, EventLogProblem, EventLogRead, events_from_xml
-from iisbitness.explain.kb import Entry, KnowledgeBase, RuleId, Specificity, Step
-from iisbitness.explain.match import Signal, Via, apply_overrides, match_text
+from iisbitness.explain.kb import Cause, Entry, EventKey, KnowledgeBase, RuleId, Specificity, Step
+from iisbitness.explain.match import Signal, Via, apply_overrides, cues_in, match_text, with_cues
 
 __all__ = [
     "SCAN_STEPS",
@@ -113,6 +113,9 @@ class OtherCause:
     read_next: tuple[Step, ...]
     rank: int = 0
     """1-based position in the one order over causes and other causes."""
+    usual: bool = False
+    """True for the usual reading of generic evidence (500.30's start-up exception), which leaves bitness
+    possible; False for evidence that names another problem (0x8007000D)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,10 @@ def match_event(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
     label = f"{event.source_name}/{event.event_id}"
     signals = [Signal(e.id, Confidence.HIGH, Via.EVENT, label, None, binary=event.binary)
                for e in kb.by_event(family, event.event_id)]
+    key = EventKey(family, event.event_id)
+    # NOTE: a general event id (ANCM 1027) counts for an entry only with its text (issue 23)
+    signals += [Signal(e.id, Confidence.HIGH, Via.EVENT, label, None, binary=event.binary)
+                for e in kb.entries if key in e.text_events and any(p.search(text) for p in e.patterns)]
     if event.error_code is not None:
         signals += [Signal(e.id, Confidence.HIGH, Via.CODE, f"{label} data", None, code=event.error_code,
                            binary=event.binary, detail="event binary data")
@@ -189,7 +196,7 @@ def match_event(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
         if not any(x.entry_id == s.entry_id for x in signals):
             signals.append(Signal(s.entry_id, s.confidence, s.via, s.evidence, None, s.code,
                                   s.binary or event.binary, s.detail))
-    return apply_overrides(tuple(signals), kb)
+    return with_cues(apply_overrides(tuple(signals), kb), cues_in(text, kb, ((family, event.event_id),)))
 
 
 def signal_specificity(signal: Signal, entry: Entry) -> Specificity:
@@ -222,13 +229,25 @@ def _explanations(signals: Sequence[Signal], kb: KnowledgeBase) -> tuple[Explana
                                             order[x.entry.id])))
 
 
-def _rank(explanations: Sequence[Explanation]) -> tuple[RankedCause, ...]:
+def in_context(x: Explanation, kb: KnowledgeBase) -> tuple[Cause, ...]:
+    """``x``'s causes, the rules its inputs' contexts prefer first, in the entry's order (issue 23: 193 in an ASP.NET Core Module log
+    is the in-process app, a filter that "only supports AMD64" on IIS 6 an IIS 6 filter), the rest in the
+    entry's order."""
+    cues = frozenset().union(*(s.cues for s in x.signals))
+    prefer = {r for c in kb.contexts if c.id in cues for r in c.prefer}
+    if not prefer:
+        return x.entry.causes
+    # NOTE: the entry's own order among the preferred (W3SVC not starting: isolation mode before a filter)
+    return (*(c for c in x.entry.causes if c.rule in prefer), *(c for c in x.entry.causes if c.rule not in prefer))
+
+
+def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[RankedCause, ...]:
     score: dict[str, float] = {}
     best: dict[str, Confidence] = {}
     spec: dict[str, Specificity] = {}
     support: dict[str, list[tuple[float, str, str]]] = {}
     for x in explanations:
-        for rank, cause in enumerate(x.entry.causes, 1):
+        for rank, cause in enumerate(in_context(x, kb), 1):
             weight = _WEIGHT[x.bitness_confidence]
             if x.specificity is Specificity.GENERIC:
                 weight = min(weight, _GENERIC_WEIGHT)
@@ -249,15 +268,25 @@ def _rank(explanations: Sequence[Explanation]) -> tuple[RankedCause, ...]:
 def rule_confidence(signals: Sequence[Signal], kb: KnowledgeBase) -> dict[str, Confidence]:
     """The calibrated confidence of every scan rule ``signals`` (of one input) point at; used by
     :mod:`~iisbitness.explain.correlate` so ``scan --event-log`` confirms with the same calibration."""
-    return {c.rule: c.confidence for c in _rank(_explanations(signals, kb))}
+    return {c.rule: c.confidence for c in _rank(_explanations(signals, kb), kb)}
+
+
+def _usual_holds(x: Explanation) -> bool:
+    """``x``'s usual not-bitness reading applies: its evidence is not made specific, and some input showing it
+    shows none of the cues that drop the reading (its HRESULT, an architecture named)."""
+    return x.specificity is not Specificity.SPECIFIC and any(
+        s.demoted_by is None and s.promoted_by is None and not set(x.entry.usual_unless) & s.cues
+        for s in x.signals)
 
 
 def _others(explanations: Sequence[Explanation]) -> tuple[OtherCause, ...]:
     out = [OtherCause(x.entry.id, x.entry.not_bitness or x.entry.title,
-                      round(sum(_WEIGHT[s.confidence] for s in x.signals), 3), x.confidence, x.entry.read_next)
-           for x in explanations if x.entry.specificity is Specificity.NOT_BITNESS
-           and any(s.demoted_by is None for s in x.signals)]
-    return tuple(sorted(out, key=lambda o: (-o.confidence, -o.score, o.entry_id)))
+                      round(sum(_WEIGHT[s.confidence] for s in x.signals), 3), x.confidence, x.entry.read_next,
+                      usual=x.entry.usual)
+           for x in explanations
+           if (x.entry.specificity is Specificity.NOT_BITNESS and any(s.demoted_by is None for s in x.signals))
+           or (x.entry.usual and _usual_holds(x))]
+    return tuple(sorted(out, key=lambda o: (o.usual, -o.confidence, -o.score, o.entry_id)))
 
 
 def _order(causes: Sequence[RankedCause],
@@ -330,7 +359,7 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
                 hits.append(EventHit(log.path, event, found))
                 signals.extend(found)
     explanations = _explanations(signals, kb)
-    causes, others = _order(_rank(explanations), _others(explanations))
+    causes, others = _order(_rank(explanations, kb), _others(explanations))
     hits.sort(key=lambda h: (h.event.time or "", h.origin, h.event.record_id or 0))
     return ExplainReport(
         inputs=tuple(inputs), explanations=explanations, causes=causes, events=tuple(hits),
