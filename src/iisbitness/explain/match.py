@@ -183,7 +183,7 @@ def _named_families(text: str, kb: KnowledgeBase) -> tuple[set[str], bool]:
 def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     """An event id the text gives (``Event ID: 2282``): HIGH when the text names a source of the entry's
     provider family, MEDIUM when it names no source; nothing when it names only other sources (an
-    Application Hang 1002 or an Application Error 1000 is not WAS 1002 or ANCM 1000)."""
+    Application Hang 1002 or an Application Error 1000 is not W3SVC 1002 (IIS 6) or ANCM 1000)."""
     out = []
     named, source_given = _named_families(text, kb)
     for m in _EVENT_ID.finditer(text):
