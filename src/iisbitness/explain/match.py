@@ -285,10 +285,12 @@ def _signals(text: str, kb: KnowledgeBase) -> list[Signal]:
 def cues_in(text: str, kb: KnowledgeBase, events: tuple[tuple[str, int], ...] = ()) -> frozenset[str]:
     """The contexts ``text`` shows (a cue pattern of a :class:`~iisbitness.explain.kb.Context` matches, or one of
     ``events``, ``(family, event id)`` pairs, is one of the context's events), and ``code`` when the text holds
-    an error code read at medium confidence or more (any code, known to the knowledge base or not)."""
+    an error code read at medium confidence or more (any code, known to the knowledge base or not; an HTTP
+    status is not one)."""
     found = {c.id for c in kb.contexts
              if any(p.search(text) for p in c.cues) or any((k.family, k.event_id) in events for k in c.events)}
-    if any(hit.confidence >= Confidence.MEDIUM for hit in find_codes(text)):
+    # NOTE: an HTTP status after "Error" ("HTTP Error 503") is not an error code
+    if any(hit.confidence >= Confidence.MEDIUM for hit in find_codes(_SUBSTATUS.sub(" ", _HTTP.sub(" ", text)))):
         found.add(CODE_CUE)
     return frozenset(found)
 

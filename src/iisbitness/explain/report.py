@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event, EventLogProblem, EventLogRead, events_from_xml
-from iisbitness.explain.kb import Cause, Entry, EventKey, KnowledgeBase, RuleId, Specificity, Step
+from iisbitness.explain.kb import Cause, Entry, EntryKind, EventKey, KnowledgeBase, RuleId, Specificity, Step
 from iisbitness.explain.match import Signal, Via, apply_overrides, cues_in, match_text, with_cues
 
 __all__ = [
@@ -280,13 +280,19 @@ def _usual_holds(x: Explanation) -> bool:
 
 
 def _others(explanations: Sequence[Explanation]) -> tuple[OtherCause, ...]:
+    shown = [x for x in explanations
+             if (x.entry.specificity is Specificity.NOT_BITNESS and any(s.demoted_by is None for s in x.signals))
+             or (x.entry.usual and _usual_holds(x))]
+    # NOTE: among usual readings, a message naming the failing component before a bare HTTP status (the
+    # "aspnetcorev2.dll failed to load" under a 503 says more than the 503)
+    shown.sort(key=lambda x: (x.entry.usual, x.entry.kind is EntryKind.HTTP))
     out = [OtherCause(x.entry.id, x.entry.not_bitness or x.entry.title,
                       round(sum(_WEIGHT[s.confidence] for s in x.signals), 3), x.confidence, x.entry.read_next,
                       usual=x.entry.usual)
-           for x in explanations
-           if (x.entry.specificity is Specificity.NOT_BITNESS and any(s.demoted_by is None for s in x.signals))
-           or (x.entry.usual and _usual_holds(x))]
-    return tuple(sorted(out, key=lambda o: (o.usual, -o.confidence, -o.score, o.entry_id)))
+           for x in shown]
+    rank = {o.entry_id: n for n, o in enumerate(out)}
+    return tuple(sorted(out, key=lambda o: (o.usual, rank[o.entry_id] if o.usual else 0, -o.confidence, -o.score,
+                                            o.entry_id)))
 
 
 def _order(causes: Sequence[RankedCause],
