@@ -283,16 +283,14 @@ def _others(explanations: Sequence[Explanation]) -> tuple[OtherCause, ...]:
     shown = [x for x in explanations
              if (x.entry.specificity is Specificity.NOT_BITNESS and any(s.demoted_by is None for s in x.signals))
              or (x.entry.usual and _usual_holds(x))]
-    # NOTE: among usual readings, a message naming the failing component before a bare HTTP status (the
-    # "aspnetcorev2.dll failed to load" under a 503 says more than the 503)
-    shown.sort(key=lambda x: (x.entry.usual, x.entry.kind is EntryKind.HTTP))
-    out = [OtherCause(x.entry.id, x.entry.not_bitness or x.entry.title,
-                      round(sum(_WEIGHT[s.confidence] for s in x.signals), 3), x.confidence, x.entry.read_next,
-                      usual=x.entry.usual)
+    out = [(OtherCause(x.entry.id, x.entry.not_bitness or x.entry.title,
+                       round(sum(_WEIGHT[s.confidence] for s in x.signals), 3), x.confidence, x.entry.read_next,
+                       usual=x.entry.usual), x.entry.usual and x.entry.kind is EntryKind.HTTP)
            for x in shown]
-    rank = {o.entry_id: n for n, o in enumerate(out)}
-    return tuple(sorted(out, key=lambda o: (o.usual, rank[o.entry_id] if o.usual else 0, -o.confidence, -o.score,
-                                            o.entry_id)))
+    # NOTE: evidence that names another problem first; among usual readings, a message naming the failing
+    # component before a bare HTTP status ("aspnetcorev2.dll failed to load" says more than the 503 around it)
+    out.sort(key=lambda t: (t[0].usual, t[1], -t[0].confidence, -t[0].score, t[0].entry_id))
+    return tuple(o for o, _ in out)
 
 
 def _order(causes: Sequence[RankedCause],
