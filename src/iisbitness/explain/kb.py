@@ -236,7 +236,9 @@ class Context:
     events: tuple[EventKey, ...]
     """Events whose provider family and id show the context (W3SVC 1039 is IIS 6)."""
     prefer: tuple[RuleId, ...]
-    """Rules an entry's causes list first in this context, in this order."""
+    """Rules an entry's causes list first in this context (among them the entry's own order holds)."""
+    server: bool = False
+    """A fact about the whole server (IIS 6): shown by one event of a log, it holds for every event of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,8 +480,11 @@ def _context(table: dict[str, object], families: set[str]) -> Context:
     bad = sorted(set(prefer) - set(SCAN_RULE_IDS))
     if bad:
         raise KnowledgeBaseError(f"{where}: prefers unknown scan rules {bad}")
+    server = table.get("server", False)
+    if not isinstance(server, bool):
+        raise KnowledgeBaseError(f"{where}: 'server' must be true or false")
     return Context(context_id, _str(table, "title", where), _regexes(table, "cues", where), events,
-                   tuple(RuleId(r) for r in prefer))
+                   tuple(RuleId(r) for r in prefer), server)
 
 
 def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:

@@ -355,11 +355,15 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
         read.append(log)
     hits: list[EventHit] = []
     problems: list[EventLogProblem] = []
+    server_wide = {c.id for c in kb.contexts if c.server}
     for log in read:
         problems.extend(log.problems)
-        for event in log.events:
-            found = match_event(event, kb)
+        found_in_log = [(event, match_event(event, kb)) for event in log.events]
+        # NOTE: one log is one server: W3SVC 1009 anywhere in it makes its W3SVC-WP 2274 an IIS 6 filter
+        shared = frozenset().union(*(s.cues & server_wide for _, found in found_in_log for s in found))
+        for event, found in found_in_log:
             if found:
+                found = tuple(replace(s, cues=s.cues | shared) for s in found) if shared else found
                 hits.append(EventHit(log.path, event, found))
                 signals.extend(found)
     explanations = _explanations(signals, kb)
