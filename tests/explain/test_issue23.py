@@ -6,6 +6,7 @@ the field measure in field.py."""
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped]
@@ -22,8 +23,10 @@ from iisbitness.fixes.commands import flip_pool, move_to_new_pool
 from tests.explain.field import cases as field_cases
 from tests.explain.field import measure as field_measure
 from tests.explain.test_calibration import SCHEMA
+from tests.explain.test_kb_cases import wrap60
 
 DOCS = Path(__file__).parents[2] / "docs"
+_FIELD = tomllib.loads((Path(__file__).parent / "field_cases.toml").read_text("utf-8"))
 
 
 def _report(kb: KnowledgeBase, text: str) -> ExplainReport:
@@ -302,3 +305,10 @@ def test_field_texts_meet_the_issues_goal() -> None:
     wrong, non = figures["non_bitness_led"]
     assert bitness >= 23 and non >= 22
     assert right >= bitness - 1 and wrong <= 1
+
+
+def test_field_texts_lead_the_same_wrapped_at_60_columns(kb: KnowledgeBase) -> None:
+    """Every field text, hard-wrapped as a mail client would, leads with the same explanation."""
+    for case in field_cases():
+        text = next(c["text"] for kind in ("bitness", "not_bitness") for c in _FIELD[kind] if c["name"] == case.name)
+        assert _lead(_report(kb, wrap60(text))) == case.lead, case.name
