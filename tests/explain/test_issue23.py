@@ -312,3 +312,12 @@ def test_field_texts_lead_the_same_wrapped_at_60_columns(kb: KnowledgeBase) -> N
     for case in field_cases():
         text = next(c["text"] for kind in ("bitness", "not_bitness") for c in _FIELD[kind] if c["name"] == case.name)
         assert _lead(_report(kb, wrap60(text))) == case.lead, case.name
+
+
+@pytest.mark.parametrize("cue", ["on Windows Server 2003 x64", "after editing the metabase", "inetinfo.exe crashed",
+                                 "in IIS5 isolation mode", "IIS 6.0 server", "adsutil.vbs set w3svc/..."])
+def test_each_iis6_cue_ranks_the_iis6_rules_first(kb: KnowledgeBase, cue: str) -> None:
+    text = ("ISAPI Filter 'C:\\f\\filter.dll' could not be loaded due to a configuration problem. The current "
+            f"configuration only supports loading images built for a AMD64 processor architecture. ({cue})")
+    want = "iis6-isolation-wow64" if "isolation" in cue else "iis6-filter-arch"
+    assert _report(kb, text).causes[0].rule == want

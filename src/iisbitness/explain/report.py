@@ -234,11 +234,14 @@ def in_context(x: Explanation, kb: KnowledgeBase) -> tuple[Cause, ...]:
     is the in-process app, a filter that "only supports AMD64" on IIS 6 an IIS 6 filter), the rest in the
     entry's order."""
     cues = frozenset().union(*(s.cues for s in x.signals))
-    prefer = {r for c in kb.contexts if c.id in cues for r in c.prefer}
-    if not prefer:
-        return x.entry.causes
-    # NOTE: the entry's own order among the preferred (W3SVC not starting: isolation mode before a filter)
-    return (*(c for c in x.entry.causes if c.rule in prefer), *(c for c in x.entry.causes if c.rule not in prefer))
+    causes = x.entry.causes
+    # NOTE: one stable partition per context shown, in file order, so a later (narrower) context wins: IIS 6
+    # puts the IIS 6 rules first in the entry's own order, IIS 5.0 isolation mode then its own rule before them
+    for context in kb.contexts:
+        if context.id in cues and context.prefer:
+            causes = (*(c for c in causes if c.rule in context.prefer),
+                      *(c for c in causes if c.rule not in context.prefer))
+    return causes
 
 
 def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[RankedCause, ...]:
