@@ -5,6 +5,7 @@ Figures (:func:`measure`):
     bitness_first      bitness texts whose expected rule is the leading explanation (rank 1)
     non_bitness_led    non-bitness texts whose leading explanation is a bitness cause (lower is better)
     expected_first     non-bitness texts with a ``first`` whose leading explanation is that entry
+    false_high         non-bitness texts given a high bitness cause anywhere in the report
 
 Run ``PYTHONPATH=src python tests/explain/field.py`` to print them with every miss; the code only uses
 ``build_report`` and ``ExplainReport.leading``, so the same file measures an older tree (docs/explain.md quotes
@@ -17,6 +18,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from iisbitness.explain.codes import Confidence
 from iisbitness.explain.kb import load_kb
 from iisbitness.explain.report import ExplainReport, OtherCause, RankedCause, build_report
 
@@ -69,6 +71,7 @@ def measure(found: list[FieldCase]) -> dict[str, tuple[int, int]]:
         "bitness_first": (sum(c.lead == c.rule for c in bit), len(bit)),
         "non_bitness_led": (sum(isinstance(c.report.leading, RankedCause) for c in non), len(non)),
         "expected_first": (sum(c.lead == f"not:{c.first}" for c in labelled), len(labelled)),
+        "false_high": (sum(any(r.confidence is Confidence.HIGH for r in c.report.causes) for c in non), len(non)),
     }
 
 

@@ -305,6 +305,7 @@ def test_field_texts_meet_the_issues_goal() -> None:
     wrong, non = figures["non_bitness_led"]
     assert bitness >= 23 and non >= 22
     assert right >= bitness - 1 and wrong <= 1
+    assert figures["false_high"][0] == 0
 
 
 def test_field_texts_lead_the_same_wrapped_at_60_columns(kb: KnowledgeBase) -> None:
