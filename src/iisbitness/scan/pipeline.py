@@ -208,13 +208,22 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
     options = options or ScanOptions()
     if image is not None and wants_iisexpress(image, options):
         return scan_iisexpress(image, options)
-    img = open_image(image, options)
+    return scan_image(open_image(image, options), options, str(image) if image is not None else "live")
+
+
+def scan_image(img: ServerImage, options: ScanOptions, label: str) -> Report:
+    """Scan an already opened server image (a folder, the live machine, a collected zip), shown as ``label``.
+
+    Raises:
+        ServerImageError: no configuration found. ConfigError: applicationHost.config (or the IIS 6
+            MetaBase.xml) unusable.
+    """
     if options.os_arch is not None:
         os_arch, os_from = options.os_arch, "--os-arch"
     else:
         os_arch, os_from = detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
-    return analyse(backend, img, options, str(image) if image is not None else "live")
+    return analyse(backend, img, options, label)
 
 
 def wants_iisexpress(folder: Path, options: ScanOptions) -> bool:
