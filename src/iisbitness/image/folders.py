@@ -62,6 +62,10 @@ class Folders:
         """The listing of ``folder`` if it was already read, else None (never reads)."""
         return self._listings.get(folder)
 
+    def listed(self) -> list[tuple[Path, Listing]]:
+        """Every folder listed so far and its listing, in the order they were read (what ``collect`` records)."""
+        return list(self._listings.items())
+
     def real(self, path: Path) -> Path | None:
         """``path.resolve()`` (links followed), once per path; None for a link loop."""
         if path not in self._real:

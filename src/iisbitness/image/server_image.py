@@ -22,6 +22,7 @@ folders`), shared with the dependency search and the ``bin`` collectors: the one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +75,7 @@ class ServerImage:
             folder is refused and reported (an offline copy must not read the analyst's own files).
         folders: the listings and real paths read (:class:`~iisbitness.image.folders.Folders`).
         com_registry: the registry :meth:`open_registry` gives, once opened or when set (a collected image).
+        on_registry: applied to the registry when :meth:`open_registry` opens it (``collect`` records answers).
     """
 
     drives: dict[str, Path]
@@ -86,6 +88,7 @@ class ServerImage:
     follow_links: bool = False
     folders: Folders = field(default_factory=Folders, repr=False)
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
+    on_registry: Callable[[ComRegistry | None], ComRegistry | None] | None = field(default=None, repr=False)
     _folders: dict[tuple[Path, str], Path | None] = field(default_factory=dict, repr=False)
     _located: dict[str, Resolved] = field(default_factory=dict, repr=False)
     _inside: dict[tuple[Path, Path], bool] = field(default_factory=dict, repr=False)
@@ -236,7 +239,8 @@ class ServerImage:
         if self.com_registry is None:
             hive = self.locate("C:\\" + SOFTWARE_HIVE)
             host = hive.host_path if hive.host_path is not None and not hive.is_dir else None
-            self.com_registry = open_registry(host, self.live)
+            registry, why = open_registry(host, self.live)
+            self.com_registry = (self.on_registry(registry) if self.on_registry is not None else registry), why
         return self.com_registry
 
     def _inside_image(self, base: Path, folder: Path | None, host: Path) -> bool:

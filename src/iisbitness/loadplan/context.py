@@ -27,6 +27,7 @@ from iisbitness.image.paths import (
     unseen,
 )
 from iisbitness.image.server_image import ServerImage
+from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
@@ -153,7 +154,7 @@ class PlanContext:
             if hit.host_path is not None and not hit.is_dir:
                 other = self.image.display(hit.host_path)
                 break
-        return Absence(self.image.display(folder), binaries, other)
+        return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
 
     def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch) -> tuple[str, ...]:
         """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.

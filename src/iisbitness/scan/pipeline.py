@@ -211,8 +211,9 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
     return scan_image(open_image(image, options), options, str(image) if image is not None else "live")
 
 
-def scan_image(img: ServerImage, options: ScanOptions, label: str) -> Report:
-    """Scan an already opened server image (a folder, the live machine, a collected zip), shown as ``label``.
+def scan_image(img: ServerImage, options: ScanOptions, label: str, detected: tuple[Arch, str] | None = None) -> Report:
+    """Scan an already opened server image (a folder, the live machine, a collected zip), shown as ``label``;
+    ``detected``: the OS architecture and how it was decided, when known (a collected zip's manifest).
 
     Raises:
         ServerImageError: no configuration found. ConfigError: applicationHost.config (or the IIS 6
@@ -221,7 +222,7 @@ def scan_image(img: ServerImage, options: ScanOptions, label: str) -> Report:
     if options.os_arch is not None:
         os_arch, os_from = options.os_arch, "--os-arch"
     else:
-        os_arch, os_from = detect_os_arch(img)
+        os_arch, os_from = detected or detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
     return analyse(backend, img, options, label)
 
