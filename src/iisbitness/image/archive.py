@@ -59,6 +59,7 @@ class Collected:
     """A collected zip laid out for scanning.
 
     Attributes:
+        root: the temporary folder the copy is laid out in (removed after the ``with`` block).
         image: the server image over the copy (the drive map and shares of the manifest; the registry answers).
         manifest: the manifest, as read and checked.
         os_arch: ``(architecture, how it was decided)`` on the source server.
@@ -66,6 +67,7 @@ class Collected:
         left_out: ``(Windows path or zip name, why)`` for what the collector did not copy.
     """
 
+    root: Path
     image: ServerImage
     manifest: dict[str, Any]
     os_arch: tuple[str, str]
@@ -354,4 +356,4 @@ def _collected(root: Path, manifest: dict[str, Any]) -> Collected:
     arch = manifest.get("os_arch"), manifest.get("os_arch_from")
     logs = sorted((root / EVENT_LOGS).iterdir()) if (root / EVENT_LOGS).is_dir() else []
     left = [(str(x.get("path")), str(x.get("why"))) for x in manifest.get("left_out", []) if isinstance(x, dict)]
-    return Collected(image, manifest, (str(arch[0]), str(arch[1])), logs, left)
+    return Collected(root, image, manifest, (str(arch[0]), str(arch[1])), logs, left)

@@ -69,6 +69,13 @@ def collect(image: Path | None, out: Path, options: ScanOptions, event_logs: Seq
                                "server), not a Visual Studio solution")
     img = open_image(Path(os.path.abspath(image)) if image is not None else None,
                      replace(options, drives={k: Path(os.path.abspath(v)) for k, v in options.drives.items()}))
+    return collect_image(img, str(image) if image is not None else "live", out, options, event_logs, max_file_bytes,
+                         stage)
+
+
+def collect_image(img: ServerImage, label: str, out: Path, options: ScanOptions, event_logs: Sequence[str] = (),
+                  max_file_bytes: int = MAX_MEMBER_BYTES, stage: Callable[[str], None] | None = None) -> Collection:
+    """:func:`collect` for an opened image (absolute roots), shown as ``label``."""
     recording: list[RecordingRegistry] = []
 
     def record_registry(registry: ComRegistry | None) -> ComRegistry | None:
@@ -82,7 +89,6 @@ def collect(image: Path | None, out: Path, options: ScanOptions, event_logs: Seq
     roots = [*img.drives.values(), *([img.shares] if img.shares is not None else [])]
     if stage:
         stage("scanning (recording what is read)")
-    label = str(image) if image is not None else "live"
     with Recorder(roots, {hive} if hive is not None else set(), unc=img.live and img.shares is None) as recorder:
         os_arch = (options.os_arch, "--os-arch") if options.os_arch is not None else detect_os_arch(img)
         report = scan_image(img, options, label)
@@ -182,6 +188,10 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
                 detected = Arch(copy.os_arch[0]), copy.os_arch[1]
             except ValueError as e:
                 raise ServerImageError(f"{path}: manifest.json: unknown os_arch {copy.os_arch[0]!r}") from e
-        report = scan_image(copy.image, options, str(path), detected)
+        try:
+            report = scan_image(copy.image, options, str(path), detected)
+        except ServerImageError as e:  # NOTE: named by the zip, not by the temporary folder it is laid out in
+            raise ServerImageError(str(e).replace(str(copy.root / "C"), str(path)).replace(str(copy.root), str(path))
+                                   ) from e
         missing = tuple(Problem(shown, None, f"not in the collected copy: {why}") for shown, why in copy.left_out)
         yield (replace(report, problems=report.problems + missing) if missing else report), copy.event_logs
