@@ -229,3 +229,24 @@ def test_live_event_log_names_are_exported_with_wevtutil(tmp_path: Path, monkeyp
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     with pytest.raises(ServerImageError, match="only Windows has"):
         export_event_log("Application", tmp_path / "x.evtx")
+
+
+def test_a_32_bit_python_reads_system32_through_sysnative_and_collect_records_it_as_system32(tmp_path: Path) -> None:
+    """WOW64: the scan of a 32-bit Python reads Windows\\Sysnative (the real System32); the copy names it System32."""
+    from tests.conftest import apphost, make_image, site
+
+    c = tmp_path / "C"
+    make_image(c, apphost('<add name="P64" />', site("S", 1, "P64", r"C:\s"),
+                          '<globalModules><add name="V" image="%windir%\\System32\\inetsrv\\v.dll" /></globalModules>'),
+               {"Windows/System32/inetsrv/v.dll": "module_x86.dll", "s/index.htm": "hi"})
+    real = c / "Windows" / "Sysnative"  # stands for the real System32 that a WOW64 process reaches this way
+    shutil.copytree(c / "Windows" / "System32", real)
+    shutil.copy(fixture("module_x64.dll"), real / "inetsrv" / "v.dll")
+    img = ServerImage.machine({"C": c}, sysnative=True)
+    before = scan_image(ServerImage.machine({"C": c}, sysnative=True), ScanOptions(os_arch=Arch.X64), "live")
+    assert not [f for f in before.findings if f.rule == "global-module-arch"]  # the x64 build, read via Sysnative
+    collect_image(img, "live", tmp_path / "w.zip", ScanOptions(os_arch=Arch.X64))
+    with zipfile.ZipFile(tmp_path / "w.zip") as zf:
+        assert zf.read("C/Windows/System32/inetsrv/v.dll") == fixture("module_x64.dll").read_bytes()
+        assert not [n for n in zf.namelist() if "Sysnative" in n]
+    assert doc(rescanned(tmp_path / "w.zip", ScanOptions(os_arch=Arch.X64))) == doc(before)

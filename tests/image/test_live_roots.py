@@ -101,3 +101,16 @@ def test_one_listing_per_folder_for_the_whole_scan(tmp_path: Path) -> None:
     scan_image(ServerImage.machine({"C": c, "D": d}, shares=unc), ScanOptions(os_arch=Arch.X64), "live")
     door = [f for f in listed if f.endswith(("bin", "Vendor", "System32", "SysWOW64"))]
     assert len(door) >= 5 and len(door) == len(set(door)), door
+
+
+def test_display_and_host_of_are_inverse_for_drives_shares_and_sysnative(tmp_path: Path) -> None:
+    """``fix`` writes the file a shown name stands for: live WOW64 shows Windows/System32 but must write through
+    Windows/Sysnative (a 32-bit process's System32 is SysWOW64)."""
+    c, d, unc = machine(tmp_path)
+    (c / "Windows" / "Sysnative").mkdir()
+    img = ServerImage.machine({"C": c, "D": d}, shares=unc, sysnative=True)
+    for host in (c / "Windows/Sysnative/inetsrv/config/applicationHost.config", d / "inetpub/shop/web.config",
+                 unc / "fileserver/sites/app/web.config", c / "inetpub/x.txt"):
+        shown = img.display(host)
+        assert "Sysnative" not in shown and img.host_of(shown) == host, shown
+    assert img.display(c / "Windows/Sysnative/x.dll") == "Windows/System32/x.dll"

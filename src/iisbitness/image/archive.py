@@ -77,12 +77,17 @@ class Collected:
 
 def zip_name(image: ServerImage, host: Path) -> str | None:
     """The name in the zip of a host file or folder of ``image`` (``C/Windows/...``, ``UNC/server/share/...``),
-    or None when it is under none of the image's roots."""
+    or None when it is under none of the image's roots. A 32-bit Python on 64-bit Windows reads System32 as
+    ``Windows\\Sysnative``: recorded as ``C/Windows/System32``."""
     host = Path(os.path.abspath(host))
     for letter, base in image.drives.items():
         with contextlib.suppress(ValueError):
-            rel = host.relative_to(os.path.abspath(base))
-            return "/".join((letter, *rel.parts)) if rel.parts else letter
+            parts = list(host.relative_to(os.path.abspath(base)).parts)
+            if image.sysnative and letter == "C" and [p.lower() for p in parts[:2]] == ["windows", "system32"]:
+                return None  # NOTE: a 32-bit process's System32 is SysWOW64 (WOW64): never the System32 of the copy
+            if image.sysnative and letter == "C" and [p.lower() for p in parts[:2]] == ["windows", "sysnative"]:
+                parts[1] = "System32"  # NOTE: what the scan read as System32 (facts E4)
+            return "/".join((letter, *parts))
     if image.shares is not None:
         with contextlib.suppress(ValueError):
             return "/".join((SHARES, *host.relative_to(os.path.abspath(image.shares)).parts))

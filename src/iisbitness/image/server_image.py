@@ -199,6 +199,8 @@ class ServerImage:
             except ValueError:
                 continue
             shown = rel.as_posix()
+            if self.sysnative and letter == "C" and shown.lower().startswith("windows/sysnative"):
+                shown = "Windows/System32" + shown[len("windows/sysnative"):]  # NOTE: the name the user knows
             return shown if letter == "C" else f"{letter}:/{shown}"
         if self.shares is not None:
             try:
@@ -206,6 +208,21 @@ class ServerImage:
             except ValueError:
                 pass
         return str(host_path)
+
+    def host_of(self, shown: str) -> Path:
+        """The host path of a name :meth:`display` gave (``D:/x`` on drive D, ``//server/share/x`` below
+        :attr:`shares`, ``Windows/System32/x`` through ``Sysnative`` for a WOW64 Python); an absolute host path as
+        it is."""
+        if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in self.drives:
+            return self.drives[shown[0].upper()] / shown[3:]
+        if shown.startswith("//") and self.shares is not None:
+            return self.shares / shown[2:]
+        p = Path(shown)
+        if p.is_absolute():
+            return p
+        if self.sysnative and shown.lower().startswith("windows/system32"):
+            shown = "Windows/Sysnative" + shown[len("windows/system32"):]
+        return self.root / shown
 
     def _loops(self, folder: Path | None, host: Path) -> bool:
         """A link (``host``, or a link on the way to ``folder``) that cannot be resolved: a loop, never followed."""

@@ -119,11 +119,8 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
 
 def host_path(img: ServerImage, shown: str) -> Path:
     """The real file behind a configuration file name as the model gives it
-    (:meth:`iisbitness.image.server_image.ServerImage.display` backwards)."""
-    if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in img.drives:
-        return img.drives[shown[0].upper()] / shown[3:]
-    p = Path(shown)
-    return p if p.is_absolute() else img.root / shown
+    (:meth:`iisbitness.image.server_image.ServerImage.host_of`)."""
+    return img.host_of(shown)
 
 
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
