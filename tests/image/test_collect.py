@@ -250,3 +250,11 @@ def test_a_32_bit_python_reads_system32_through_sysnative_and_collect_records_it
         assert zf.read("C/Windows/System32/inetsrv/v.dll") == fixture("module_x64.dll").read_bytes()
         assert not [n for n in zf.namelist() if "Sysnative" in n]
     assert doc(rescanned(tmp_path / "w.zip", ScanOptions(os_arch=Arch.X64))) == doc(before)
+
+
+def test_collect_of_a_folder_that_is_no_server_exits_2_and_leaves_no_zip(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "s.zip"
+    r = CliRunner().invoke(main, ["collect", str(tmp_path / "empty"), "-o", str(out)])
+    assert r.exit_code == 2 and "applicationHost.config" in r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["empty"]

@@ -162,13 +162,6 @@ class ArchiveWriter:
         self._total += written
         self.files[name] = {"sha256": digest.hexdigest(), "size": written}
 
-    def add_bytes(self, name: str, data: bytes) -> None:
-        """Add ``data`` under ``name`` (an exported event log, read whole)."""
-        assert self._zip is not None
-        self._zip.writestr(name, data)
-        self._total += len(data)
-        self.files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-
     def close(self, manifest: dict[str, object]) -> None:
         """Write the manifest and put the zip in place. Raises ServerImageError when it cannot be written."""
         assert self._zip is not None
