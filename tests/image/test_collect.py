@@ -258,3 +258,17 @@ def test_collect_of_a_folder_that_is_no_server_exits_2_and_leaves_no_zip(tmp_pat
     r = CliRunner().invoke(main, ["collect", str(tmp_path / "empty"), "-o", str(out)])
     assert r.exit_code == 2 and "applicationHost.config" in r.stderr
     assert sorted(os.listdir(tmp_path)) == ["empty"]
+
+
+def test_the_env_of_the_collecting_scan_is_kept(tmp_path: Path) -> None:
+    """``--env`` decides where %VAR% paths resolve: the scan of the zip uses the collecting scan's."""
+    from tests.conftest import apphost, make_image, site
+
+    gm = '<globalModules><add name="V" image="%VENDOR%\\v.dll" /></globalModules>'
+    img = make_image(tmp_path / "img", apphost('<add name="P64" />', site("S", 1, "P64", r"C:\s"), gm),
+                     {"Vendor/v.dll": "module_x86.dll", "s/index.htm": "hi"})
+    options = ScanOptions(env={"VENDOR": "C:\\Vendor"})
+    before = scan(img, options)
+    assert [f.rule for f in before.findings] == ["global-module-arch"]
+    collect(img, tmp_path / "s.zip", options)
+    assert doc(rescanned(tmp_path / "s.zip")) == doc(before)

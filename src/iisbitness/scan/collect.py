@@ -113,6 +113,7 @@ def collect_image(img: ServerImage, label: str, out: Path, options: ScanOptions,
             "os_arch_from": os_arch[1],
             "collector_os": f"{platform.system()} {platform.machine()}",
             "drives": {letter: letter for letter in img.drives},
+            "env": dict(options.env),
             "registry": recording[0].answers() if recording else None,
             "registry_problem": registry[1] if registry is not None else None,
         })
@@ -188,6 +189,9 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
                 detected = Arch(copy.os_arch[0]), copy.os_arch[1]
             except ValueError as e:
                 raise ServerImageError(f"{path}: manifest.json: unknown os_arch {copy.os_arch[0]!r}") from e
+        env = copy.manifest.get("env")
+        if isinstance(env, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+            options = replace(options, env={**env, **options.env})  # NOTE: the --env the collecting scan had
         try:
             report = scan_image(copy.image, options, str(path), detected)
         except ServerImageError as e:  # NOTE: named by the zip, not by the temporary folder it is laid out in
