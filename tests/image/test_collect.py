@@ -272,3 +272,18 @@ def test_the_env_of_the_collecting_scan_is_kept(tmp_path: Path) -> None:
     assert [f.rule for f in before.findings] == ["global-module-arch"]
     collect(img, tmp_path / "s.zip", options)
     assert doc(rescanned(tmp_path / "s.zip")) == doc(before)
+
+
+@pytest.mark.parametrize("hive", [True, False])
+def test_com_registrations_are_recorded_both_views_and_a_missing_hive_stays_a_problem(tmp_path: Path,
+                                                                                     hive: bool) -> None:
+    from tests.com.test_com_inproc import _image
+
+    img = tmp_path / "img"
+    _image(img, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    if not hive:
+        (img / "Windows/System32/config/SOFTWARE").unlink()
+    before = scan(img)
+    assert [f.rule for f in before.findings] == (["com-inproc-arch"] if hive else [])
+    collect(img, tmp_path / "s.zip", ScanOptions())
+    assert doc(rescanned(tmp_path / "s.zip")) == doc(before)

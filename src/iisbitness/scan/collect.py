@@ -97,7 +97,9 @@ def collect_image(img: ServerImage, label: str, out: Path, options: ScanOptions,
         folders = _folders(img, recorder, writer)
         if stage:
             stage(f"writing {out.name}: {len(recorder.opened)} files, {len(folders)} folders")
-        for opened in recorder.opened:
+        for n, opened in enumerate(recorder.opened, 1):
+            if stage and n % 500 == 0:
+                stage(f"writing {out.name}: {n}/{len(recorder.opened)} files")
             host = Path(opened)
             name = zip_name(img, host)
             if name is not None:
