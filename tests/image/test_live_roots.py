@@ -114,3 +114,22 @@ def test_display_and_host_of_are_inverse_for_drives_shares_and_sysnative(tmp_pat
         shown = img.display(host)
         assert "Sysnative" not in shown and img.host_of(shown) == host, shown
     assert img.display(c / "Windows/Sysnative/x.dll") == "Windows/System32/x.dll"
+
+
+def test_live_registry_reads_each_view_with_its_own_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Live, both views come from winreg (image/windows.py): the 64-bit view with KEY_WOW64_64KEY even from a
+    32-bit Python, the 32-bit one with KEY_WOW64_32KEY (facts E3). Here the registry is a table standing for
+    winreg's answers."""
+    from iisbitness.image import registry
+    from iisbitness.image.registry import LiveRegistry, RegistryView
+
+    clsid = "{6F1C9A3E-2B7D-4E10-9C55-3A8E5D2B1F01}"
+    table = {(f"Classes\\CLSID\\{clsid}\\InprocServer32", False): r"C:\Program Files (x86)\Contoso\x.dll",
+             ("Classes\\Contoso.X\\CLSID", True): clsid}
+    monkeypatch.setattr(registry, "registry_default", lambda key, native: table.get((key, native)))
+    live = LiveRegistry()
+    assert live.progid_clsid("Contoso.X") == clsid
+    assert live.server(clsid, RegistryView.NATIVE) is None
+    wow = live.server(clsid, RegistryView.WOW64)
+    assert wow is not None and wow.inproc == table[(f"Classes\\CLSID\\{clsid}\\InprocServer32", False)]
+    assert wow.key == f"HKLM\\SOFTWARE\\WOW6432Node\\Classes\\CLSID\\{clsid}"
