@@ -207,7 +207,10 @@ class ServerImage:
                 return "//" + host_path.relative_to(self.shares).as_posix()
             except ValueError:
                 pass
-        return str(host_path)
+        text = str(host_path)
+        if text.startswith(("\\\\", "//")):  # NOTE: live, a share read where it is: named as from a copy
+            return "//" + text.lstrip("\\/").replace("\\", "/")
+        return text
 
     def host_of(self, shown: str) -> Path:
         """The host path of a name :meth:`display` gave (``D:/x`` on drive D, ``//server/share/x`` below
