@@ -195,7 +195,8 @@ def open_collected(path: Path) -> Iterator[Collected]:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise ServerImageError(f"{path}: not a readable zip ({e})") from e
+        raise ServerImageError(f"{path}: not a folder standing for C:\\ nor a readable zip made by iisbitness "
+                               f"collect ({e})") from e
     with zf:
         manifest, members = _check(path, zf)
         root = Path(tempfile.mkdtemp(prefix="iisbitness-collected-"))
