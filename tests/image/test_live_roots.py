@@ -4,6 +4,7 @@ and a junction (a symbolic link here) from C:\\inetpub to D:\\inetpub. Offline, 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,15 @@ def test_live_registry_reads_each_view_with_its_own_flag(monkeypatch: pytest.Mon
     wow = live.server(clsid, RegistryView.WOW64)
     assert wow is not None and wow.inproc == table[(f"Classes\\CLSID\\{clsid}\\InprocServer32", False)]
     assert wow.key == f"HKLM\\SOFTWARE\\WOW6432Node\\Classes\\CLSID\\{clsid}"
+
+
+def test_live_every_application_on_d_and_the_share_is_checked_and_an_unreadable_share_says_what_to_do(
+        tmp_path: Path) -> None:
+    c, d, unc = machine(tmp_path)
+    report = scan_image(ServerImage.machine({"C": c, "D": d}, shares=unc), ScanOptions(os_arch=Arch.X64), "live")
+    assert {cov.application: cov.status.value for cov in report.coverage} == {
+        "Shop/": "checked", "Shop/farm": "checked", "Linked/": "checked"}
+    shutil.rmtree(unc / "fileserver")  # the account running the scan cannot reach it
+    report = scan_image(ServerImage.machine({"C": c, "D": d}, shares=unc), ScanOptions(os_arch=Arch.X64), "live")
+    [farm] = [cov for cov in report.coverage if cov.application == "Shop/farm"]
+    assert farm.status.value == "not-checked" and "can read the share" in farm.remedy
