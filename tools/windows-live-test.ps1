@@ -87,8 +87,9 @@ Step "pools, sites, modules and the ISAPI extension"
 & $AppCmd install module /name:"IisBitnessX86" /image:"$Root\modules\vendor_x86.dll" | Out-Null
 & $AppCmd install module /name:"IisBitnessX64" /image:"$Root\modules\vendor_x64.dll" /preCondition:"bitness64" | Out-Null
 & $AppCmd set config /section:isapiCgiRestriction "/+[path='$Root\site64\legacy.dll',allowed='True']" | Out-Null
-& $AppCmd set config "IisBitness64" /section:handlers /accessPolicy:"Read, Script, Execute" | Out-Null
-& $AppCmd set config "IisBitness64" /section:handlers "/+[name='Legacy',path='*.legacy',verb='*',modules='IsapiModule',scriptProcessor='$Root\site64\legacy.dll',resourceType='Unspecified']" | Out-Null
+# NOTE: the handlers section is locked at server level (overrideModeDefault="Deny"): written to a <location>
+& $AppCmd set config "IisBitness64" /section:handlers /accessPolicy:"Read, Script, Execute" /commit:apphost | Out-Null
+& $AppCmd set config "IisBitness64" /section:handlers "/+[name='Legacy',path='*.legacy',verb='*',modules='IsapiModule',scriptProcessor='$Root\site64\legacy.dll',resourceType='Unspecified']" /commit:apphost | Out-Null
 
 Step "requests: the 64-bit site fails (x86 global module), the 32-bit one serves"
 function Status([string]$Url) {

@@ -287,3 +287,21 @@ def test_com_registrations_are_recorded_both_views_and_a_missing_hive_stays_a_pr
     assert [f.rule for f in before.findings] == (["com-inproc-arch"] if hive else [])
     collect(img, tmp_path / "s.zip", ScanOptions())
     assert doc(rescanned(tmp_path / "s.zip")) == doc(before)
+
+
+def test_collect_leaves_the_server_as_it_was_and_writes_only_the_zip(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.hostile.hostile_helpers import fingerprint
+
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    before = fingerprint(image)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    r = CliRunner().invoke(main, ["collect", str(image), "-o", str(tmp_path / "out" / "s.zip")])
+    assert r.exit_code == 2 and "cannot write" in r.stderr  # no such folder: nothing half written
+    (tmp_path / "out").mkdir()
+    r = CliRunner().invoke(main, ["collect", str(image), "-o", str(tmp_path / "out" / "s.zip")])
+    assert r.exit_code == 0, r.output
+    assert fingerprint(image) == before and os.listdir(work) == [] and os.listdir(tmp_path / "out") == ["s.zip"]
