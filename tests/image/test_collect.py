@@ -305,3 +305,13 @@ def test_collect_leaves_the_server_as_it_was_and_writes_only_the_zip(tmp_path: P
     r = CliRunner().invoke(main, ["collect", str(image), "-o", str(tmp_path / "out" / "s.zip")])
     assert r.exit_code == 0, r.output
     assert fingerprint(image) == before and os.listdir(work) == [] and os.listdir(tmp_path / "out") == ["s.zip"]
+
+
+def test_a_manifest_with_damaged_registry_answers_is_named(tmp_path: Path) -> None:
+    z = _zip(tmp_path / "r.zip", {"C/a.txt": b"x"}, manifest=None)
+    with zipfile.ZipFile(z) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    manifest["registry"] = {"progids": [], "servers": {}}
+    z2 = _zip(tmp_path / "r2.zip", {}, manifest={**manifest, "files": {}})
+    r = CliRunner().invoke(main, ["scan", str(z2)])
+    assert r.exit_code == 2 and f"{z2}: not a collected server zip: manifest.json: registry answers" in r.stderr

@@ -202,7 +202,7 @@ def open_collected(path: Path) -> Iterator[Collected]:
         root = Path(tempfile.mkdtemp(prefix="iisbitness-collected-"))
         try:
             _lay_out(path, zf, manifest, members, root)
-            yield _collected(root, manifest)
+            yield _collected(path, root, manifest)
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
@@ -338,7 +338,7 @@ def _lay_out(path: Path, zf: zipfile.ZipFile, manifest: dict[str, Any], members:
                 present.add(f"{name}/{entry}".lower())
 
 
-def _collected(root: Path, manifest: dict[str, Any]) -> Collected:
+def _collected(path: Path, root: Path, manifest: dict[str, Any]) -> Collected:
     drives = manifest.get("drives") or {"C": "C"}
     image = ServerImage(drives={str(k).upper(): root / str(k).upper() for k in drives if _root_ok(str(k).upper())})
     for folder in image.drives.values():
@@ -349,7 +349,7 @@ def _collected(root: Path, manifest: dict[str, Any]) -> Collected:
     try:
         registry = RecordedRegistry(answers) if answers is not None else None
     except (TypeError, ValueError) as e:
-        raise ServerImageError(f"manifest.json: {e}") from e
+        raise _bad(path, f"manifest.json: {e}") from e
     why = manifest.get("registry_problem")
     image.com_registry = (registry, why if isinstance(why, str) else None)
     arch = manifest.get("os_arch"), manifest.get("os_arch_from")
