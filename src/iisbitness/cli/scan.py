@@ -8,6 +8,9 @@ import re
 import shutil
 import sys
 import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import NoReturn, assert_never
@@ -22,6 +25,7 @@ from iisbitness.cli.options import (
     OutputFormat,
     ScanProgress,
     ViewOptions,
+    fail_on_incomplete_option,
     output_options,
     progress_wanted,
     view_options,
@@ -30,8 +34,10 @@ from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
 from iisbitness.formats import loads_json, loads_text, scan_html, scan_json, scan_sarif, scan_text
+from iisbitness.image.windows import LIVE_LOGS, export_event_log
 from iisbitness.report import Report
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
+from iisbitness.scan.collect import scan_collected
 
 
 def _fatal(message: str) -> NoReturn:
@@ -92,20 +98,24 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
     assert_never(fmt)
 
 
-def _exit_code(reports: list[Report], fail_on: FailOn) -> int:
+def _exit_code(reports: list[Report], fail_on: FailOn, incomplete: bool = False) -> int:
+    """1 for a finding at or above ``fail_on``, or (``incomplete``: ``--fail-on-incomplete``) for an application
+    not (fully) checked; else 0."""
     threshold = fail_on.threshold()
     worst = max((w for w in (r.worst() for r in reports) if w is not None), default=None)
-    return EXIT_FINDINGS if threshold is not None and worst is not None and worst >= threshold else EXIT_OK
+    if threshold is not None and worst is not None and worst >= threshold:
+        return EXIT_FINDINGS
+    return EXIT_FINDINGS if incomplete and any(r.unchecked() for r in reports) else EXIT_OK
 
 
 def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, view: ViewOptions,
-          loads: bool = False) -> NoReturn:
+          loads: bool = False, incomplete: bool = False) -> NoReturn:
     if loads:
         out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
     else:
         out = _render(reports, OutputFormat(fmt), color, view)
     write_out(out, view.output, color)
-    sys.exit(_exit_code(reports, FailOn(fail_on)))
+    sys.exit(_exit_code(reports, FailOn(fail_on), incomplete))
 
 
 def write_out(out: str, output: Path | None, color: bool | None = None) -> None:
@@ -121,17 +131,20 @@ def write_out(out: str, output: Path | None, color: bool | None = None) -> None:
             _fatal(f"{output}: cannot write: {e.strerror or e}")
 
 
-def check_image(image: Path | None, config: Path | None, command: str, config_alone: bool = True) -> None:
-    """Exit 2 when ``image`` cannot be a server image: none given off Windows (and no ``--config``), or a file;
-    ``config_alone``: the command reads a configuration file without an image (``--config FILE``)."""
+def check_image(image: Path | None, config: Path | None, command: str, config_alone: bool = True,
+                zip_ok: bool = False) -> None:
+    """Exit 2 when ``image`` cannot be a server image: none given off Windows (and no ``--config``), or a file
+    (``zip_ok``: but a zip, which ``iisbitness collect`` makes); ``config_alone``: the command reads a
+    configuration file without an image (``--config FILE``), which the message then suggests for a file."""
     if image is None and config is None and sys.platform != "win32":
         _fatal(f"no server image given; on this OS, name a folder that stands for C:\\ (iisbitness {command} IMAGE)"
                + (f", or a configuration file alone (iisbitness {command} --config applicationHost.config)"
                   if config_alone else ""))
-    if image is not None and not image.is_dir():
+    if image is not None and not image.is_dir() and not (zip_ok and zipfile.is_zipfile(image)):
         hint = (f"; to read this file on its own: iisbitness {command} --config {image}"
                 if image.is_file() and config_alone else "")
-        _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive){hint}")
+        zipped = " nor a zip made by iisbitness collect" if zip_ok else ""
+        _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive){zipped}{hint}")
 
 
 def config_only_image(config: Path | None) -> Path | None:
@@ -153,7 +166,8 @@ def config_only_image(config: Path | None) -> Path | None:
               help="Read this applicationHost.config (or IIS 6 MetaBase.xml) instead of the image's.")
 @click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
 @click.option("--event-log", "event_logs", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Application/System .evtx or exported event XML: mark findings the log confirms.")
+              help="Application/System .evtx or exported event XML: mark findings the log confirms (live: "
+                   "Application or System reads the running system's log).")
 @click.option("--cache", type=click.Path(path_type=Path, dir_okay=False),
               help="SQLite file remembering what was read from each binary; a rescan reads only changed files.")
 @click.option("--loads", "show_loads", is_flag=True,
@@ -166,19 +180,22 @@ def config_only_image(config: Path | None) -> Path | None:
                    "setting is empty (else assumed 32-bit).")
 @selection_options
 @output_options(FailOn.ERROR)
+@fail_on_incomplete_option
 @view_options
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
                  env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, show_loads: bool,
                  iisexpress: bool | None, iisexpress_arch: str | None, select: tuple[str, ...],
                  ignore: tuple[str, ...], baseline: Path | None, write_baseline: Path | None, fmt: str, fail_on: str,
-                 color: bool | None, quiet: bool, view: ViewOptions) -> None:
+                 color: bool | None, quiet: bool, fail_on_incomplete: bool, view: ViewOptions) -> None:
     """Scan an IIS server image for bitness mismatches (read-only).
 
     IMAGE is a folder standing for the system drive C:\\ (it holds
-    Windows/System32/inetsrv/config/applicationHost.config). Without IMAGE, on Windows, the live
-    server is scanned; with --config FILE and no IMAGE, that file alone (a configuration-only image).
-    A Visual Studio solution or project folder is scanned as IIS Express: each web project in the
-    iisexpress.exe Visual Studio starts for it (docs/iisexpress.md).
+    Windows/System32/inetsrv/config/applicationHost.config), or a zip made by `iisbitness collect`
+    (checked, then laid out in a private temporary folder; docs/images.md). Without IMAGE, on
+    Windows, the live server is scanned: every drive, UNC shares, links followed; with --config FILE
+    and no IMAGE, that file alone (a configuration-only image). A Visual Studio solution or project
+    folder is scanned as IIS Express: each web project in the iisexpress.exe Visual Studio starts for
+    it (docs/iisexpress.md).
 
     \b
     Examples:
@@ -187,12 +204,13 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
       iisbitness scan IMAGE --select global-module-arch --fail-on warning
 
     \b
-    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;
-                2 the input could not be read (the message names the file).
+    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (or, with
+                --fail-on-incomplete, an application not checked); 2 the input could not be read
+                (the message names the file).
     """
     if show_loads and fmt not in (OutputFormat.TEXT.value, OutputFormat.JSON.value):
         raise click.UsageError("--loads prints the load map as text or json (--format text|json)")
-    check_image(image, config, "scan")
+    check_image(image, config, "scan", zip_ok=True)
     empty = config_only_image(config) if image is None else None
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
@@ -201,8 +219,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                           iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,
                           text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore))
     try:
-        with progress.shown():
-            report = scan(empty or image, options)
+        with progress.shown(), _scanned(empty or image, options, event_logs) as (report, logs):
             if empty is not None:  # NOTE: name the file, not the empty folder that stood for C:\
                 report = dataclasses.replace(report, server=dataclasses.replace(
                     report.server, image=f"{config} (configuration file only)"))
@@ -215,15 +232,35 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                 k = len(report.suppressed)
                 click.echo(f"iisbitness: the baseline accepted {k} finding{'s' if k != 1 else ''} "
                            f"(left out); {len(report.findings)} not in it", err=True)
-            if event_logs:
+            if logs:
                 progress.stage("reading event logs")
-                report = observe(report, list(event_logs))
+                report = observe(report, logs)
     except IisBitnessError as e:
         _fatal(str(e))
     finally:
         if empty is not None:
             shutil.rmtree(empty, ignore_errors=True)
-    _emit([report], fmt, fail_on, color, view, show_loads)
+    _emit([report], fmt, fail_on, color, view, show_loads, fail_on_incomplete)
+
+
+@contextmanager
+def _scanned(image: Path | None, options: ScanOptions, event_logs: tuple[Path, ...]) -> Iterator[tuple[Report,
+                                                                                                   list[Path]]]:
+    """The report of a folder, a collected zip (with the event logs it holds) or the live server, and the event
+    logs to read: live, ``Application``/``System`` name the running system's logs (exported with ``wevtutil epl``
+    to a temporary file, removed afterwards)."""
+    if image is not None and image.is_file():
+        with scan_collected(image, options) as (report, logs):
+            yield report, list(event_logs) + logs
+        return
+    report = scan(image, options)
+    live = [name for name in event_logs if image is None and str(name) in LIVE_LOGS and not name.is_file()]
+    if not live:
+        yield report, list(event_logs)
+        return
+    with tempfile.TemporaryDirectory(prefix="iisbitness-evtx-") as tmp:
+        exported = {str(n): export_event_log(str(n), Path(tmp) / f"{n}.evtx") for n in live}
+        yield report, [exported.get(str(n), n) for n in event_logs]
 
 
 def _write(path: Path, text: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
@@ -235,30 +235,54 @@ def start_pool_commands(pool: str) -> tuple[str, str]:
             f"Start-WebAppPool -Name {_ps_quote(pool)}")
 
 
+ARM64_NATIVE_NOTE = ("Native ARM64 workers (enableEmulationOnWinArm64=false) are \"currently not supported\": emulation "
+                     "mode is the only option the IIS settings schema documents (applicationPoolDefaults, "
+                     "learn.microsoft.com/previous-versions/iis/settings-schema/ms689467). Not verified: try it on a "
+                     "test server first.")
+"""The fix text for a change to native ARM64 workers (issue 23): offered, never as verified."""
+
 START_NOTE = ("Rapid-fail protection has stopped the pool (WAS event 5002) and a configuration change does not "
               "start it, so the last command does (with the new setting; a recycle would fail on a stopped pool).")
 
 
-def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, declared: bool = True) -> Fix:
+def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, declared: bool = True, *,
+              auto_start: bool = True) -> Fix:
     """Fix: run pool ``pool`` as ``arch``; ``pool_stopped``: the cause stops the pool (503), so start it
     (instead of recycling it); ``declared``: False for a pool only an application names (the fix then
-    creates it)."""
-    cmds, ps = pool_arch_commands(pool, arch, os_arch, declared, recycle=not pool_stopped)
+    creates it); ``auto_start``: False for a pool with ``autoStart="false"``, which may be stopped on purpose:
+    neither recycled (that fails on a stopped pool) nor started."""
+    cmds, ps = pool_arch_commands(pool, arch, os_arch, declared, recycle=auto_start and not pool_stopped)
     note = "Every application in the pool then runs at that architecture."
     if not declared:
         note += (" applicationPools does not define this pool (its applications get HTTP 503 until it exists): the "
                  "first command creates it with the pool defaults.")
+    elif not auto_start:
+        note += (" The pool has autoStart=\"false\" and may be stopped on purpose: the change applies when it is "
+                 "next started (recycle it yourself if it is running; recycling a stopped pool fails with 0x80070426).")
     elif pool_stopped:
         start, ps_start = start_pool_commands(pool)
         cmds, ps, note = cmds + (start,), ps + (ps_start,), note + " " + START_NOTE
+    native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
     return Fix(
         summary=f"Run application pool '{pool}' as {_arch_words(arch)}",
         label=f"run the pool as {_short_arch_words(arch, os_arch)}",
         commands=cmds,
         powershell=ps,
         edits=(SetPoolArch(pool, arch),),
-        note=note,
+        note=note + (" " + ARM64_NATIVE_NOTE if native_arm64 else ""),
+        verified=False if native_arm64 else None,
     )
+
+
+def create_pool(pool: str, arch: Arch, os_arch: Arch) -> Fix:
+    """Fix: define pool ``pool``, which applications name but applicationPools does not define, with its worker at
+    ``arch`` and every other setting from ``applicationPoolDefaults``: the commands and edit of a flip of that
+    pool, which declares it."""
+    return replace(flip_pool(pool, arch, os_arch, declared=False),
+                   summary=f"Define application pool '{pool}' in applicationPools, running as {_arch_words(arch)}",
+                   label=f"define the pool as {_short_arch_words(arch, os_arch)}",
+                   note="Its other settings come from applicationPoolDefaults; WAS starts its worker on the next "
+                        "request.")
 
 
 def global_module_precondition(name: str, precondition: str, stopped_pools: tuple[str, ...] = ()) -> Fix:
@@ -353,7 +377,9 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
         commands=tuple(cmds),
         powershell=tuple(ps),
         edits=(MoveToNewPool(apps, new_pool, arch, like_pool),),
-        note=f"Pool '{like_pool}' keeps its other applications at their architecture.",
+        note=f"Pool '{like_pool}' keeps its other applications at their architecture."
+             + (" " + ARM64_NATIVE_NOTE if os_arch is Arch.ARM64 and arch is Arch.ARM64 else ""),
+        verified=False if os_arch is Arch.ARM64 and arch is Arch.ARM64 else None,
     )
 
 

@@ -7,7 +7,7 @@ import json as _json
 from typing import Any
 
 from iisbitness.findings import Finding, Fix
-from iisbitness.report import Report
+from iisbitness.report import CoverageStatus, Report
 
 
 def _fix(fix: Fix) -> dict[str, Any]:
@@ -26,6 +26,19 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "symptom": f.symptom, "cause": f.cause, "chain": list(f.chain),
         "fixes": [_fix(x) for x in f.fixes],
         "rejected_fixes": [{"summary": r.summary, "reason": r.reason} for r in f.rejected_fixes],
+    }
+
+
+def coverage_dict(report: Report) -> dict[str, Any]:
+    """The report's coverage: counts per status, ``complete``, and each application's entry."""
+    n = {s: sum(c.status is s for c in report.coverage) for s in CoverageStatus}
+    return {
+        "complete": not n[CoverageStatus.PARTLY] and not n[CoverageStatus.NOT_CHECKED],
+        "checked": n[CoverageStatus.CHECKED], "partly_checked": n[CoverageStatus.PARTLY],
+        "not_checked": n[CoverageStatus.NOT_CHECKED],
+        "applications": [{"application": c.application, "pool": c.pool, "physical_path": c.physical_path,
+                          "status": c.status.value, "reasons": list(c.reasons), "remedy": c.remedy}
+                         for c in report.coverage],
     }
 
 
@@ -50,7 +63,9 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "pools": [{"name": p.name, "worker_arch": p.worker_arch.value,
                    "enable32BitAppOnWin64": p.enable_32bit_app_on_win64, "enable32BitAppOnWin64_from": p.enable_32bit_from,
                    "managedRuntimeVersion": p.managed_runtime_version, "managedPipelineMode": p.pipeline_mode,
-                   "applications": list(p.applications), "process": p.process, "idle": p.idle} for p in report.pools],
+                   "applications": list(p.applications), "process": p.process, "idle": p.idle, "defined": p.defined}
+                  for p in report.pools],
+        "coverage": coverage_dict(report),
         "findings": [finding_dict(f) for f in report.findings],
         "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
         "observations": [{"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,

@@ -26,7 +26,7 @@ from rich.text import Text
 from iisbitness.findings import RejectedFix, Severity
 from iisbitness.formats.causes import Cause, ReportView, arch_label, event_lines, view
 from iisbitness.formats.table import NBSP, fit_table, printable, wrap
-from iisbitness.report import Report
+from iisbitness.report import CoverageStatus, Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 _LABEL = 6  # "  sees  " and friends: two spaces, a word padded to 6
@@ -80,13 +80,19 @@ def _pool_table(out: _Out, v: ReportView) -> None:
     rows = []
     for p in v.report.pools:
         n = v.pool_counts(p.name)
-        rows.append((p.name, p.worker_arch.value + (" idle" if p.idle else ""),
+        worker = "none (undefined)" if not p.defined else p.worker_arch.value + (
+            " idle" if p.idle else " manual" if p.manual_start else "")
+        rows.append((p.name, worker,
                      f"{str(p.enable_32bit_app_on_win64).lower()} ({p.enable_32bit_from})",
                      p.managed_runtime_version or "none", p.pipeline_mode, str(n[Severity.ERROR]),
                      str(n[Severity.WARNING]), ", ".join(p.applications) or "-"))
     header = ("POOL", "WORKER", "32-BIT (FROM)", "CLR", "PIPELINE", "ERR", "WARN", "APPLICATIONS")
     for text in fit_table(header, rows, out.o.width):
         out.line((text, "bold") if text.startswith("POOL ") else text)
+    for p in v.report.pools:
+        if p.manual_start and not p.idle:
+            out.line(("  manual: ", "dim"), f"{p.manual_start}: the pool does not start by itself; its findings "
+                     "apply once it is started")
     unusual = {p.process for p in v.report.pools if p.process.startswith("(")}
     for process in sorted(unusual):
         out.line(("  worker: ", "dim"), process.strip("()"))
@@ -224,6 +230,9 @@ def _closing(v: ReportView, verbose: bool) -> str:
     outside = sorted({f.process or "?" for f in v.report.findings if not f.pool})
     if outside:
         text += (", " if hit else " in ") + ", ".join(outside)
+    covered = v.report.coverage_words()
+    if covered:
+        text += f"; {covered}"
     text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
     if v.report.suppressed:
         k = len(v.report.suppressed)
@@ -256,6 +265,7 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
         _projects(out, report)
     else:
         _pool_table(out, v)
+    _not_checked(out, report)
     # NOTE: a binary-missing warning is "could not check" (configuration-only copy): listed briefly at the end;
     # a binary-missing error (missing on the server) is a cause like any other
     missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING]
@@ -281,6 +291,32 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     for w in wrap(_closing(v, o.verbose), max(o.width, 30)):
         out.line((w, "bold"))
     return out.render()
+
+
+NOT_CHECKED_SHOWN = 3
+"""Applications the "Not checked" block lists by name; the rest are counted (the load map and JSON list each)."""
+
+
+def _not_checked(out: _Out, report: Report) -> None:
+    """Near the top: the applications not (fully) checked, why, and what to give, so that no reader takes the
+    absence of findings about them for a clean bill (issue 20)."""
+    gaps = report.unchecked()
+    if not gaps:
+        return
+    out.line()
+    out.line(("Coverage", "bold yellow"), f": {report.coverage_words()}; no finding about what was not read "
+             "means nothing:")
+    width = max(out.o.width, 40)
+    for c in gaps[:NOT_CHECKED_SHOWN]:
+        part = " (partly)" if c.status is CoverageStatus.PARTLY else ""
+        rows = [(f"{c.application}{part}: {'; '.join(c.reasons)}", "")]
+        if c.remedy:
+            rows.append((f"give: {c.remedy}", "dim"))
+        for text, style in rows:
+            for i, w in enumerate(_wrap(text, width - 4)):
+                out.line("  " if i == 0 and style == "" else "    ", (w, style))
+    if len(gaps) > NOT_CHECKED_SHOWN:
+        out.line(f"  ... and {len(gaps) - NOT_CHECKED_SHOWN} more (--loads or --format json lists each)")
 
 
 def _projects(out: _Out, report: Report) -> None:

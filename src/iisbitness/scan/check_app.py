@@ -41,6 +41,7 @@ from iisbitness.fixes.commands import same_in_both
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan.plan import Coverage
 from iisbitness.model.edits import SetPoolArch
 from iisbitness.model.source import Problem
 from iisbitness.report import Report
@@ -120,7 +121,7 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
     findings = tuple(_build_side(f, pool) for f in _renamed(report.findings, physical, shown))
     runtime = pool.runtime or "No Managed Code"
     return replace(report, findings=findings, problems=_renamed_problems(report, physical, shown),
-                   server=replace(report.server, image=shown, os_arch_from="that of the target pool, --pool-arch",
+                   coverage=_renamed_coverage(report.coverage, physical, shown), server=replace(report.server, image=shown, os_arch_from="that of the target pool, --pool-arch",
                                   config_file=f"(none: a target pool of {pool.arch.value}, {runtime}, "
                                               f"{pool.pipeline} pipeline)"))
 
@@ -140,6 +141,14 @@ def _renamed(findings: tuple[Finding, ...], physical: str, shown: str) -> tuple[
 def _renamed_problems(report: Report, physical: str, shown: str) -> tuple[Problem, ...]:
     return tuple(replace(p, file=_from_publish_drive(p.file, physical, shown),
                          message=_from_publish_drive(p.message, physical, shown)) for p in report.problems)
+
+
+def _renamed_coverage(coverage: tuple[Coverage, ...], physical: str, shown: str) -> tuple[Coverage, ...]:
+    def name(v: str) -> str:
+        return _from_publish_drive(v, physical, shown)
+
+    return tuple(replace(c, physical_path=name(c.physical_path), reasons=tuple(name(r) for r in c.reasons),
+                         remedy=name(c.remedy)) for c in coverage)
 
 
 def _build_side(f: Finding, pool: PoolSpec) -> Finding:
@@ -234,8 +243,10 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
         return f.pool in pools and f.key not in known
 
     findings = tuple(f for f in after.findings if about_app(f))
+    coverage = tuple(c for c in after.coverage if c.application.lower() == label)  # NOTE: the application checked
     folder = shown_path(publish)
     return replace(after, findings=_renamed(findings, physical, folder),
+                   coverage=_renamed_coverage(coverage, physical, folder),
                    problems=_renamed_problems(after, physical, folder),
                    server=replace(after.server, image=f"{folder} as {site}{app} of {image}", config_file=shown))
 

@@ -32,6 +32,7 @@ from iisbitness.fixes.verify import verify
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
+from iisbitness.loadplan.coverage import plan_coverage
 from iisbitness.loadplan.plan import LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
@@ -95,7 +96,23 @@ def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] |
             log.exception("rule %s failed", r.id)
             if problems is not None:
                 problems.append(Problem("(iisbitness)", None, f"rule {r.id} failed: {type(e).__name__}: {e}"))
-    return sorted(out, key=lambda f: f.sort_key)
+    manual = plan.iisexpress is None and (any(not p.auto_start for p in plan.server.pools)
+                                          or any(not s.server_auto_start for s in plan.server.sites))
+    return sorted((with_start_note(plan, f) for f in out) if manual else out, key=lambda f: f.sort_key)
+
+
+def with_start_note(plan: LoadPlan, finding: Finding) -> Finding:
+    """``finding`` with its cause saying when its pool or site does not start by itself (autoStart /
+    serverAutoStart false, :meth:`iisbitness.model.iis7.Server.manual_start`): the finding stands, it bites
+    on the next start."""
+    if plan.iisexpress is not None:
+        return finding  # NOTE: Visual Studio starts IIS Express sites itself, whatever serverAutoStart says
+    pool = plan.server.pool(finding.pool) if finding.pool else None
+    why = plan.server.manual_start(pool, finding.site) if pool is not None else None
+    if why is None:
+        return finding
+    return replace(finding, cause=f"{finding.cause} It does not start by itself ({why}): it stays stopped when IIS "
+                                  "starts, and this fails when someone starts it.")
 
 
 def _of_pools(plan: LoadPlan, edits: tuple[Edit, ...]) -> LoadPlan:
@@ -119,11 +136,8 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
 
 def host_path(img: ServerImage, shown: str) -> Path:
     """The real file behind a configuration file name as the model gives it
-    (:meth:`iisbitness.image.server_image.ServerImage.display` backwards)."""
-    if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in img.drives:
-        return img.drives[shown[0].upper()] / shown[3:]
-    p = Path(shown)
-    return p if p.is_absolute() else img.root / shown
+    (:meth:`iisbitness.image.server_image.ServerImage.host_of`)."""
+    return img.host_of(shown)
 
 
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
@@ -208,13 +222,23 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
     options = options or ScanOptions()
     if image is not None and wants_iisexpress(image, options):
         return scan_iisexpress(image, options)
-    img = open_image(image, options)
+    return scan_image(open_image(image, options), options, str(image) if image is not None else "live")
+
+
+def scan_image(img: ServerImage, options: ScanOptions, label: str, detected: tuple[Arch, str] | None = None) -> Report:
+    """Scan an already opened server image (a folder, the live machine, a collected zip), shown as ``label``;
+    ``detected``: the OS architecture and how it was decided, when known (a collected zip's manifest).
+
+    Raises:
+        ServerImageError: no configuration found. ConfigError: applicationHost.config (or the IIS 6
+            MetaBase.xml) unusable.
+    """
     if options.os_arch is not None:
         os_arch, os_from = options.os_arch, "--os-arch"
     else:
-        os_arch, os_from = detect_os_arch(img)
+        os_arch, os_from = detected or detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
-    return analyse(backend, img, options, str(image) if image is not None else "live")
+    return analyse(backend, img, options, label)
 
 
 def wants_iisexpress(folder: Path, options: ScanOptions) -> bool:
@@ -326,12 +350,14 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
                           _of_pools(backend.edited(edits).plan(ctx, touched_pools(edits)), edits), rules))
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
+    coverage = plan_coverage(ctx, plan, problems)
     return Report(
-        loads=load_map(plan) if options.load_map else None,
+        loads=load_map(plan, coverage) if options.load_map else None,
         server=backend.server_summary(image_label, plan),
         pools=backend.pool_summaries(plan),
         findings=tuple(findings),
         problems=tuple(dict.fromkeys(problems)),
         rules=tuple(r.id for r in rules),
         projects=backend.project_summaries(),
+        coverage=coverage,
     )
