@@ -20,18 +20,18 @@ APPHOST = CONTOSO / "Windows" / "System32" / "inetsrv" / "config" / "application
 FIX_SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "fix-1.json").read_text())
 
 
-def run(*args: str) -> tuple[int, str]:
-    res = CliRunner().invoke(main, list(args), env={"COLUMNS": "100"})
+def run(*args: str, columns: str = "100") -> tuple[int, str]:
+    res = CliRunner().invoke(main, list(args), env={"COLUMNS": columns})
     return res.exit_code, res.output
 
 
-@pytest.mark.parametrize("command", ["scan", "demo", "fix", "check-app", "inspect", "explain"])
+@pytest.mark.parametrize("command", sorted(main.commands))
 def test_every_help_shows_two_or_three_examples(command: str) -> None:
-    code, out = run(command, "--help")
-    assert code == 0
+    code, out = run(command, "--help", columns="80")
+    assert code == 0 and max(len(ln) for ln in out.splitlines()) <= 80, out  # NOTE: an 80-column terminal
     block = out.split("Examples:", 1)[1].split("\n\n", 1)[0]
-    examples = [ln for ln in block.splitlines() if ln.strip().startswith(f"iisbitness {command}")]
-    assert 2 <= len(examples) <= 3, out
+    examples = [ln for ln in block.splitlines() if ln.strip().startswith("iisbitness ")]
+    assert 2 <= len(examples) <= 3 and f"iisbitness {command}" in block, out
 
 
 def test_fix_select_is_scan_select_and_rule_is_its_old_name() -> None:
@@ -102,3 +102,9 @@ def test_a_drive_that_is_not_a_folder_is_an_error(tmp_path: Path) -> None:
     code, out = run("scan", str(CONTOSO), "--drive", f"D={tmp_path / 'nonexistent'}")
     assert code == 2 and "is not a folder" in out
     assert run("fix", str(CONTOSO), "--drive", f"D={tmp_path / 'nonexistent'}")[0] == 2
+
+
+def test_the_main_help_fits_80_columns() -> None:
+    code, out = run("--help", columns="80")
+    assert code == 0 and max(len(ln) for ln in out.splitlines()) <= 80, out
+    assert all(f"iisbitness {c}" in out for c in main.commands)

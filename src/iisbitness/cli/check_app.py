@@ -47,13 +47,13 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
     \b
     Examples:
       iisbitness check-app bin/Release/net48/publish --pool-arch x64
-      iisbitness check-app ./publish --pool-arch x64 --runtime none --format sarif -o check.sarif
+      iisbitness check-app publish --pool-arch x64 --format sarif -o a.sarif
       iisbitness check-app ./publish --server IMAGE --site "Default Web Site/app"
 
     \b
-    Exit codes: 0 it loads; 1 findings at or above --fail-on (default error), or with
-                --fail-on-incomplete a part of the application not checked; 2 the folder or
-                server could not be read.
+    Exit codes: 0 it loads; 1 findings at or above --fail-on (default error),
+                or with --fail-on-incomplete a part of the application not
+                checked; 2 the folder or server could not be read.
     """
     view = replace(view, command="check-app", source_root=Path.cwd())
     if (server is None) == (pool_arch is None):

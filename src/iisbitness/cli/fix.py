@@ -60,9 +60,10 @@ def fix_command(image: Path | None, select: tuple[str, ...], ignore: tuple[str, 
       iisbitness fix /mnt/server-c --finding 6 --apply
 
     \b
-    Exit codes: 0 planned (or applied, and a second scan shows the targeted findings gone);
-                1 applied, but a second scan still shows one; 2 the input could not be read;
-                3 nothing written (a file changed since it was read, or cannot be written).
+    Exit codes: 0 planned (or applied, and a second scan shows the targeted
+                findings gone); 1 applied, but a second scan still shows one;
+                2 the input could not be read; 3 nothing written (a file changed
+                since it was read, or cannot be written).
     """
     check_image(image, None, "fix", config_alone=False)
     if recycle and (image is not None or not apply_):

@@ -46,7 +46,7 @@ def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mi
     Examples:
       iisbitness inspect bin/
       iisbitness inspect bin/ --arch x64 --only-mismatch
-      iisbitness inspect vendorauth.dll --deps --search-dir /mnt/server-c/Windows/System32
+      iisbitness inspect vendor.dll --deps --search-dir /mnt/c/Windows/System32
     """
     if only_mismatch and arch is None:
         raise click.UsageError("--only-mismatch needs --arch x86|x64|arm64")

@@ -204,9 +204,9 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
       iisbitness scan IMAGE --select global-module-arch --fail-on warning
 
     \b
-    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (or, with
-                --fail-on-incomplete, an application not checked); 2 the input could not be read
-                (the message names the file).
+    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it
+                (or, with --fail-on-incomplete, an application not checked);
+                2 the input could not be read (the message names the file).
     """
     if show_loads and fmt not in (OutputFormat.TEXT.value, OutputFormat.JSON.value):
         raise click.UsageError("--loads prints the load map as text or json (--format text|json)")
