@@ -13,7 +13,7 @@ from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
 from iisbitness.model.source import ConfigSource, Problem
 
-SCAN_SCHEMA = "iisbitness/scan/1"
+SCAN_SCHEMA = "iisbitness/scan/2"
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from tests.iisexpress.solution import (
     tree_digest,
 )
 
-SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "scan-1.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "scan-2.json").read_text(encoding="utf-8"))
 
 
 def _findings(doc: dict[str, Any], rule: str) -> list[dict[str, Any]]:

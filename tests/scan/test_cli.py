@@ -44,7 +44,7 @@ def test_json_is_stable(tmp_path: Path) -> None:
     img = make_image(tmp_path, OK, {"s/bin/X.dll": "managed_x86.dll"})
     a = CliRunner().invoke(main, ["scan", str(img), "--format", "json"]).output
     b = CliRunner().invoke(main, ["scan", str(img), "--format", "json"]).output
-    assert a == b and json.loads(a)["schema"] == "iisbitness/scan/1"
+    assert a == b and json.loads(a)["schema"] == "iisbitness/scan/2"
 
 
 def test_error_fails_the_default_gate(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def output_options(fail_on_default: FailOn) -> Callable[[F], F]:
                           show_default=True, help="Exit 1 when a finding is at or above this severity.")(fn)
         fn = click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]), default="text",
                           show_default=True,
-                          help="Output format (json: schema iisbitness/scan/1, see docs/scan-json.md; "
+                          help="Output format (json: schema iisbitness/scan/2, see docs/scan-json.md; "
                                "sarif: SARIF 2.1.0, see docs/sarif.md; "
                                "html: one self-contained page, see docs/report-formats.md).")(fn)
         return fn
