@@ -55,7 +55,7 @@ def test_apply_on_demo_clears_every_fixable_finding_and_changes_only_the_intende
          b'<add name="WebConnection64" enable32BitAppOnWin64="true"'),
         (b'<add name="IntranetPool" managedRuntimeVersion="v4.0" />',
          (b'<add name="IntranetPool" managedRuntimeVersion="v4.0" />\n            <add name="IntranetPool (x86)" '
-         b'managedRuntimeVersion="v4.0" managedPipelineMode="Integrated" enable32BitAppOnWin64="true" />')),
+         b'managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />')),  # NOTE: a copy of what IntranetPool stores
         (b'<add name="StorefrontCore" managedRuntimeVersion="" />',
          b'<add name="StorefrontCore" managedRuntimeVersion="" enable32BitAppOnWin64="true" />'),
         (b'<add name="CatalogPool" managedRuntimeVersion="v4.0" />',
@@ -109,8 +109,8 @@ def test_split_pool_plan(tmp_path: Path) -> None:
     assert move.apps == (("Intranet", "/timesheets"),) and move.like_pool == "IntranetPool"
     (change,) = plan.changes
     assert change.changes == (
-        (f'after line 29: new pool: <add name="{move.new_pool}" managedRuntimeVersion="v4.0" '
-        'managedPipelineMode="Integrated" enable32BitAppOnWin64="true" />'),
+        (f'after line 29: new pool, a copy of pool \'IntranetPool\': <add name="{move.new_pool}" '
+         'managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />'),
         f"line 64: application 'Intranet/timesheets': applicationPool=\"{move.new_pool}\"")
     apply_fix(plan, stamp="20260101T000000Z")
     report = scan(img)

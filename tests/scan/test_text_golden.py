@@ -152,4 +152,5 @@ def test_config_only_image_lists_unknown_binaries_one_a_line(tmp_path: Path) -> 
     lines = text.splitlines()
     at = lines.index("Not in the image (1; architecture not inferable from the folder):")
     assert lines[at + 1] == (f"  C:\\Program Files\\ImageResizer\\resizer.dll  --> {config}:128  "
-                             "in DefaultAppPool (w3wp.exe x64)")
+                             "in CatalogPool, DefaultAppPool, IntranetPool, OrdersAsp, PhpPool, StorefrontCore, "
+                             "WebConnection64 (w3wp.exe x64)")  # NOTE: every worker that loads it (issue 20 §4)
