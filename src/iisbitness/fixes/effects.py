@@ -51,7 +51,7 @@ _IIS_OWN = frozenset(name.lower() for name in (
 """IIS's own modules that are not security modules (a word like "Filter" in their names says nothing)."""
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-_SECURITY_WORDS = ("auth", "sso", "waf", "urlscan", "saml", "oauth", "openid")
+_SECURITY_WORDS = ("auth", "sso", "waf", "saml", "oauth", "openid")
 
 
 def is_security(name: str, image: str = "", kind: LoadKind | None = LoadKind.GLOBAL_MODULE) -> bool:
@@ -66,7 +66,7 @@ def is_security(name: str, image: str = "", kind: LoadKind | None = LoadKind.GLO
         return False
     words = [w.lower() for text in (name, ntpath.basename(image)) for w in _WORDS.findall(text.replace(".dll", ""))]
     stems = _SECURITY_WORDS + (("filter",) if kind is not LoadKind.ISAPI_FILTER else ())
-    return any(w.startswith(s) for w in words for s in stems)
+    return "urlscan" in low or any(w.startswith(s) for w in words for s in stems)
 
 
 def _process_key(ld: Load) -> tuple[str, str]:

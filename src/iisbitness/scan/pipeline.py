@@ -32,7 +32,7 @@ from iisbitness.fixes.verify import Analysis, verify
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
-from iisbitness.loadplan.plan import LoadPlan
+from iisbitness.loadplan.plan import Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
@@ -319,9 +319,22 @@ def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple
         after = backend.edited(edits).plan(ctx)
         return Analysis(run_rules(after, rules), plan, after)
 
+    by_pool: dict[str, list[Load]] = {}
+
+    def before(edits: tuple[Edit, ...]) -> LoadPlan:
+        """``plan``'s loads of the pools ``edits`` touch, from an index built once (not a pass over the server per
+        fix: issue 11)."""
+        if not by_pool:
+            for ld in plan.loads:
+                if ld.process.pool is not None:
+                    by_pool.setdefault(ld.process.pool.name.lower(), []).append(ld)
+        touched = touched_pools(edits) or frozenset()
+        return replace(plan, loads=tuple(ld for p in sorted(touched) for ld in by_pool.get(p, ())), skipped=(),
+                       outlook=())
+
     def pools(edits: tuple[Edit, ...]) -> Analysis:
         after = _of_pools(backend.edited(edits).plan(ctx, touched_pools(edits)), edits)
-        return Analysis(run_rules(after, rules), _of_pools(plan, edits), after)
+        return Analysis(run_rules(after, rules), before(edits), after)
 
     return whole, pools
 

@@ -1,0 +1,140 @@
+"""A fix's side effects are the load plans before and after it, compared per process (issue 20 §2), and what
+verification and numbering mean whatever is shown (§3, §6)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from iisbitness.api import ScanOptions, scan
+from iisbitness.cli import main
+from iisbitness.findings import EffectKind
+from iisbitness.fixes.effects import is_security
+from iisbitness.formats import scan_html, scan_sarif, scan_text
+from iisbitness.formats.causes import view
+from iisbitness.loadplan.plan import LoadKind
+from iisbitness.rules import RULES
+from iisbitness.rules.global_module_arch import global_module_arch
+from tests.conftest import DEMO, apphost, make_image, site
+
+VENDOR = "FabrikamVendorAuth"
+
+
+def _precondition(report_findings: tuple, pool: str):  # type: ignore[no-untyped-def]
+    f = next(f for f in report_findings if f.rule == "global-module-arch" and f.pool == pool)
+    return f, next(x for x in f.fixes if x.label == 'preCondition="bitness32"')
+
+
+def test_demo_precondition_takes_the_vendor_module_out_of_seven_pools_and_ranks_last() -> None:
+    report = scan(DEMO / "contoso-iis10")
+    f, fix = _precondition(report.findings, "PhpPool")
+    assert fix.verified is True
+    assert sorted(e.pool or "" for e in fix.removes) == ["CatalogPool", "DefaultAppPool", "IntranetPool", "OrdersAsp",
+                                                        "PhpPool", "StorefrontCore", "WebConnection64"]
+    assert all(e.name == VENDOR and e.security and e.ran is False and e.load_kind == "global-module" for e in fix.removes)
+    labels = [x.label for x in f.fixes]
+    # NOTE: the pool flip keeps the module running in PhpPool: it ranks above the preCondition
+    assert labels.index("run the pool as 32-bit") < labels.index('preCondition="bitness32"') == len(labels) - 1
+    flip = f.fixes[0]
+    assert [(e.kind, e.pool, e.before, e.after) for e in flip.side_effects] == [
+        (EffectKind.ARCH, "PhpPool", flip.side_effects[0].before, flip.side_effects[0].after)]
+    assert flip.side_effects[0].applications == ("Php/",) and flip.side_effects[0].after is not None
+
+
+def test_demo_text_html_json_sarif_say_it_with_one_numbering() -> None:
+    report = scan(DEMO / "contoso-iis10", ScanOptions(text_fixes=True, load_map=True))
+    _, fix = _precondition(report.findings, "IntranetPool")
+    n = view(report).number(fix)
+    assert n is not None
+    text = scan_text.render(report, options=scan_text.TextOptions(width=300))
+    assert f'[{n}] preCondition="bitness32" (verified, but CatalogPool, DefaultAppPool, IntranetPool, OrdersAsp, ' \
+           "PhpPool, StorefrontCore, WebConnection64 then run without FabrikamVendorAuth)" in text
+    assert f"  warn  [{n}] FabrikamVendorAuth looks like a security module" in text
+    html = scan_html.render([report])
+    assert f'<span class="fixno">[{n}]</span>' in html and "security-warning" in html
+    assert "global module FabrikamVendorAuth no longer loads in" in html
+    doc = json.loads(CliRunner().invoke(main, ["demo", "--format", "json"]).output)[0]
+    fixes = [x for f in doc["findings"] for x in f["fixes"] if x["label"] == 'preCondition="bitness32"']
+    assert {x["number"] for x in fixes} == {n} and len(fixes[0]["side_effects"]) == 7
+    assert fixes[0]["side_effects"][0]["security"] is True and fixes[0]["side_effects"][0]["kind"] == "unloaded"
+    assert [f["number"] for f in doc["findings"]] == list(range(1, len(doc["findings"]) + 1))
+    sarif = json.loads(scan_sarif.render(report))
+    descriptions = [x["description"]["text"] for r in sarif["runs"][0]["results"] for x in r.get("fixes", [])]
+    assert any(d.startswith(f"[{n}] Load global module 'FabrikamVendorAuth'") for d in descriptions)
+    assert [r["properties"]["findingNumber"] for r in sarif["runs"][0]["results"]] == \
+        list(range(1, len(report.findings) + 1))
+
+
+def _demo(tmp_path: Path) -> Path:
+    img = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    return img
+
+
+def test_fix_with_a_number_makes_the_fix_scan_showed_and_says_its_side_effects(tmp_path: Path) -> None:
+    img = _demo(tmp_path)
+    report = scan(img)
+    _, fix = _precondition(report.findings, "IntranetPool")
+    n = view(report).number(fix)
+    dry = CliRunner().invoke(main, ["fix", str(img), "--fix", str(n)])
+    assert dry.exit_code == 0, dry.output
+    assert f"  [{n}] Load global module 'FabrikamVendorAuth' only in workers it fits" in dry.output
+    assert "global module FabrikamVendorAuth no longer loads in" in dry.output and "WARNING: FabrikamVendorAuth" in dry.output
+    bad = CliRunner().invoke(main, ["fix", str(img), "--fix", "999"])
+    assert bad.exit_code == 2 and "--fix 999" in bad.output
+
+
+def test_fix_all_says_which_pools_run_without_the_module_before_and_after_apply(tmp_path: Path) -> None:
+    """Issue 20 §2: the fixes taken together flip five pools to 32-bit; PhpPool and IntranetPool stay 64-bit and
+    run without the vendor's authentication module: the plan and the --apply output say so."""
+    img = _demo(tmp_path)
+    dry = CliRunner().invoke(main, ["fix", str(img)])
+    assert "  global module FabrikamVendorAuth no longer loads in IntranetPool, PhpPool" in dry.output
+    assert "WARNING: FabrikamVendorAuth looks like a security module: sites in IntranetPool, PhpPool" in dry.output
+    done = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    assert done.exit_code == 0, done.output
+    assert done.output.rstrip().endswith("every targeted finding is gone; but IntranetPool, PhpPool now run without "
+                                         "FabrikamVendorAuth (side effects above).")
+
+
+def test_select_does_not_change_what_is_verified() -> None:
+    """Issue 20 §3: with only global-module-arch selected, the IntranetPool flip is still refused: it breaks an
+    assembly that only managed-assembly-arch sees."""
+    for rules in ((global_module_arch,), RULES):
+        report = scan(DEMO / "contoso-iis10", ScanOptions(rules=rules))
+        f = next(f for f in report.findings if f.rule == "global-module-arch" and f.pool == "IntranetPool")
+        assert not [x for x in f.fixes if x.label.startswith("run the pool")]
+        assert any("Intranet.Imaging.dll" in r.reason for r in f.rejected_fixes)
+    assert {f.rule for f in scan(DEMO / "contoso-iis10", ScanOptions(rules=(global_module_arch,))).findings} == \
+        {"global-module-arch"}
+
+
+def test_a_flip_that_stops_a_running_security_module_says_so(tmp_path: Path) -> None:
+    """A 64-bit-only authentication module (preCondition bitness64, no 32-bit twin) runs in P64 today; flipping the pool
+    to 32-bit for an x86 assembly stops it there: an unloaded side effect that ran, marked as security, ranked after
+    the advice that keeps it."""
+    pool = '<add name="P64" managedRuntimeVersion="v4.0" />'
+    gm = ('<globalModules><add name="ContosoSsoAuth" image="C:\\Contoso\\sso.dll" preCondition="bitness64" />'
+          '</globalModules>')
+    img = make_image(tmp_path, apphost(pool, site("S", 1, "P64", r"C:\s"), gm),
+                     {"Contoso/sso.dll": "module_x64.dll", "s/bin/Old.dll": "managed_x86.dll"})
+    f = next(f for f in scan(img).findings if f.rule == "managed-assembly-arch")
+    flip = next(x for x in f.fixes if x.label.startswith("run the pool"))
+    assert flip.verified is True and f.fixes[-1] is flip
+    [gone] = flip.removes
+    assert (gone.name, gone.pool, gone.ran, gone.security) == ("ContosoSsoAuth", "P64", True, True)
+    assert any(e.kind is EffectKind.ARCH for e in flip.side_effects)
+
+
+def test_security_modules_by_name_type_and_vendor_words() -> None:
+    for name in ("WindowsAuthenticationModule", "UrlAuthorizationModule", "RequestFilteringModule",
+                 "IpRestrictionModule", "System.Web.Security.FormsAuthenticationModule", "FabrikamVendorAuth",
+                 "OktaSsoModule", "CloudflareWaf", "UrlScan"):
+        assert is_security(name), name
+    for name in ("IsapiFilterModule", "StaticFileModule", "ImageResizer_64", "DynamicCompressionModule", "Processor"):
+        assert not is_security(name), name
+    assert is_security("VendorFilterModule") and not is_security("MyFilter", kind=LoadKind.ISAPI_FILTER)
+    assert is_security("Vendor", "C:\\Vendor\\authsso.dll")
