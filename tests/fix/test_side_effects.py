@@ -138,3 +138,17 @@ def test_security_modules_by_name_type_and_vendor_words() -> None:
         assert not is_security(name), name
     assert is_security("VendorFilterModule") and not is_security("MyFilter", kind=LoadKind.ISAPI_FILTER)
     assert is_security("Vendor", "C:\\Vendor\\authsso.dll")
+
+
+def test_fix_numbers_follow_the_same_select_as_scan(tmp_path: Path) -> None:
+    """`scan --select X` and `fix --select X` number the same fixes: [N] is the same change in both."""
+    img = _demo(tmp_path)
+    doc = json.loads(CliRunner().invoke(main, ["scan", str(img), "--select", "managed-assembly-arch",
+                                               "--format", "json"]).output)
+    fix = next(x for f in doc["findings"] for x in f["fixes"] if x["label"] == "run the pool as 32-bit")
+    everything = json.loads(CliRunner().invoke(main, ["scan", str(img), "--format", "json"]).output)
+    other = {x["number"] for f in everything["findings"] for x in f["fixes"] if x["summary"] == fix["summary"]}
+    assert other != {fix["number"]}  # NOTE: without --select the same change has another number
+    out = CliRunner().invoke(main, ["fix", str(img), "--select", "managed-assembly-arch", "--fix", str(fix["number"])])
+    assert out.exit_code == 0, out.output
+    assert f"  [{fix['number']}] {fix['summary']}  (finding " in out.output

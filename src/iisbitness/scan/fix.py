@@ -36,7 +36,16 @@ from iisbitness.pe.facts import BinaryFacts
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.scan.backend import Backend
-from iisbitness.scan.pipeline import ScanOptions, analyse, host_path, open_image, read_backend, reanalysers
+from iisbitness.scan.baseline import apply_baseline
+from iisbitness.scan.pipeline import (
+    ScanOptions,
+    analyse,
+    host_path,
+    open_image,
+    read_backend,
+    reanalysers,
+    run_rules,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +112,11 @@ def _fixable(f: Finding) -> list[Fix]:
     return [x for x in f.fixes if x.verified is True and x.edits]
 
 
-def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse: Reanalyse
+def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse: Reanalyse,
+            everything: Sequence[Finding] | None = None
             ) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
-    """``numbers``: finding numbers (their first fix that works), or ``(finding number, fix)`` for that fix."""
+    """``numbers``: finding numbers (their first fix that works), or ``(finding number, fix)`` for that fix;
+    ``everything``: every finding of every rule (the report may show a selection), which a fix must not add to."""
     chosen: list[Chosen] = []
     left: list[Left] = []
     edits: tuple[Edit, ...] = ()
@@ -122,7 +133,8 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
             continue
         for fix in fixes:
             combined = edits + tuple(e for e in fix.edits if e not in edits)
-            result = check_edits(report.findings, targets | {f.key}, combined, reanalyse)
+            result = check_edits(report.findings if everything is None else everything, targets | {f.key}, combined,
+                                 reanalyse)
             if result.clears:
                 chosen.append(Chosen(n, f, fix))
                 edits, current = combined, result
@@ -170,12 +182,14 @@ def select_fixes(report: Report, fixes: Collection[int], numbering: Numbering) -
 
 
 def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Collection[str] = (),
-             numbers: Collection[int] = (), fixes: Collection[int] = (), numbering: Numbering | None = None
-             ) -> FixPlan:
+             numbers: Collection[int] = (), fixes: Collection[int] = (), numbering: Numbering | None = None,
+             accepted: frozenset[tuple[str, ...]] | None = None) -> FixPlan:
     """Scan, choose and verify fixes together, and plan the file changes (nothing is written).
 
     ``fixes`` (``--fix N``) are numbered by ``numbering``, as ``scan`` shows them; with ``rules`` or ``numbers``
-    too, only the findings those choose are fixed with them.
+    too, only the findings those choose are fixed with them. ``options.rules`` (``--select``/``--ignore``) and
+    ``accepted`` (a ``--baseline``'s keys) leave findings out as ``scan`` does, so that finding and fix numbers
+    are those of the same ``scan``; verification runs every rule either way.
 
     Raises:
         ServerImageError, ConfigError: as :func:`iisbitness.scan.pipeline.scan`.
@@ -187,8 +201,12 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     os_arch, os_from = (options.os_arch, "--os-arch") if options.os_arch else detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
     report = analyse(backend, img, options, str(image) if image is not None else "live")
+    if accepted is not None:
+        report = apply_baseline(report, accepted)
     ctx = PlanContext(img, dict(options.env), facts=BinaryFacts())
-    reanalyse, _ = reanalysers(backend, ctx, backend.plan(ctx), tuple(r for r in RULES if backend.applies(r)))
+    every = tuple(r for r in RULES if backend.applies(r))
+    before = backend.plan(ctx)
+    reanalyse, _ = reanalysers(backend, ctx, before, every)
 
     items: list[int | tuple[int, Fix]] = list(select(report, rules, numbers))
     if fixes:
@@ -196,7 +214,7 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
             raise FixNumberError("--fix needs the scan's fix numbering")
         allowed = set(items) if rules or numbers else None
         items = [t for t in select_fixes(report, fixes, numbering) if allowed is None or t[0] in allowed]
-    chosen, left, edits, result = _choose(report, items, reanalyse)
+    chosen, left, edits, result = _choose(report, items, reanalyse, run_rules(before, every))
     return _planned(backend, img, report, chosen, left, edits, result, image is None)
 
 
