@@ -233,7 +233,7 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
             out.append(_effect(e))
     for (kind, name, what, apps), pools in grouped.items():
         verb = "no longer loads in" if kind is EffectKind.UNLOADED else "now loads in"
-        out.append(f"{what} {name} {verb} {', '.join(dict.fromkeys(pools))}".strip()
+        out.append(f"{what} {name} {verb} {', '.join(sorted(set(pools), key=str.lower))}".strip()
                    + (f" (for {', '.join(apps)})" if apps else ""))
     return tuple(out)
 
