@@ -57,7 +57,8 @@ class ScanOptions:
         drives: extra drive letters, ``{"D": Path(...)}``.
         config: an explicit applicationHost.config (or IIS 6 MetaBase.xml) to read instead of the image's.
         env: environment variables the server sets (``--env NAME=VALUE``).
-        rules: the rules to run (default: all).
+        rules: the rules whose findings are reported (default: all); fix verification always runs every rule,
+            so that what is shown never changes what "verified" means (issue 20).
         progress: called with short status lines during long scans.
         on_read: called with the path of every binary read from disk (for a progress count).
         cache: a SQLite file remembering what was read from each binary (``--cache``); a second
