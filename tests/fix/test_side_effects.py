@@ -152,3 +152,39 @@ def test_fix_numbers_follow_the_same_select_as_scan(tmp_path: Path) -> None:
     out = CliRunner().invoke(main, ["fix", str(img), "--select", "managed-assembly-arch", "--fix", str(fix["number"])])
     assert out.exit_code == 0, out.output
     assert f"  [{fix['number']}] {fix['summary']}  (finding " in out.output
+
+
+def test_a_split_says_what_the_moved_application_loses_and_a_flip_what_it_gains(tmp_path: Path) -> None:
+    """The application moved to a new 32-bit pool leaves the 64-bit-only SSO module behind (unloaded, for that
+    application, a security module); a flip of the whole pool would start the 32-bit-only helper (loaded)."""
+    pools = '<add name="P64" managedRuntimeVersion="v4.0" />'
+    gm = ('<globalModules><add name="ContosoSsoAuth" image="C:\\Contoso\\sso.dll" preCondition="bitness64" />'
+          '<add name="Helper32" image="C:\\Contoso\\helper.dll" preCondition="bitness32" /></globalModules>')
+    img = make_image(tmp_path, apphost(pools, site("A", 1, "P64", r"C:\a") + site("B", 2, "P64", r"C:\b"), gm),
+                     {"Contoso/sso.dll": "module_x64.dll", "Contoso/helper.dll": "module_x86.dll",
+                      "a/bin/Old.dll": "managed_x86.dll", "b/bin/New.dll": "managed_x64.dll"})
+    report = scan(img)
+    conflict = next(f for f in report.findings if f.rule == "pool-arch-conflict")
+    (split,) = conflict.fixes
+    new = next(e for e in split.side_effects if e.kind is EffectKind.NEW_POOL)
+    assert (new.name, new.like, new.applications) == ("P64 (x86)", "P64", ("A/",))
+    [lost] = split.removes
+    assert (lost.name, lost.pool, lost.applications, lost.security, lost.ran) == \
+        ("ContosoSsoAuth", "P64 (x86)", ("A/",), True, True)
+    assert not [e for e in split.side_effects if e.kind is EffectKind.LOADED]  # NOTE: a new worker, not a change
+    text = scan_text.render(report, options=scan_text.TextOptions(width=300))
+    assert "(verified, but P64 (x86) then runs without ContosoSsoAuth)" in text
+    assessed = next(f for f in report.findings if f.rule == "managed-assembly-arch" and f.site == "A")
+    assert [x.label for x in assessed.fixes][-1].startswith("a new 32-bit pool")  # NOTE: after the rebuild advice
+
+
+def test_a_flip_says_which_module_the_worker_starts_loading(tmp_path: Path) -> None:
+    pools = '<add name="P64" managedRuntimeVersion="v4.0" />'
+    gm = '<globalModules><add name="Helper32" image="C:\\Contoso\\helper.dll" preCondition="bitness32" /></globalModules>'
+    img = make_image(tmp_path, apphost(pools, site("A", 1, "P64", r"C:\a"), gm),
+                     {"Contoso/helper.dll": "module_x86.dll", "a/bin/Old.dll": "managed_x86.dll"})
+    f = next(f for f in scan(img).findings if f.rule == "managed-assembly-arch")
+    flip = next(x for x in f.fixes if x.label.startswith("run the pool"))
+    assert [(e.kind, e.name, e.pool) for e in flip.side_effects if e.kind is not EffectKind.ARCH] == \
+        [(EffectKind.LOADED, "Helper32", "P64")]
+    assert flip.removes == () and f.fixes[0] is flip
