@@ -217,9 +217,9 @@ def _fixes(out: _Out, v: ReportView) -> None:
         commands = fix.powershell if ps and fix.powershell else fix.commands
         rows: list[str | tuple[str, str]] = []
         if out.o.verbose or not commands:
-            rows += _wrap(fix.summary + _MARK[fix.verified], width)
+            rows += _wrap(fix.summary + mark(fix), width)
         rows += [(c, "cyan") for c in commands]
-        rows += [(w if i == 0 else "      " + w, "dim") for line in effect_lines(fix, brief=True)
+        rows += [(w if i == 0 else "      " + w, "dim") for line in effect_lines(fix, brief=not out.o.verbose)
                  for i, w in enumerate(_wrap("also: " + line, width - 6))]
         if out.o.verbose and fix.note:
             rows += [(w, "dim") for w in _wrap(fix.note, width)]
