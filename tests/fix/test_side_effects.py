@@ -50,8 +50,10 @@ def test_demo_text_html_json_sarif_say_it_with_one_numbering() -> None:
     n = view(report).number(fix)
     assert n is not None
     text = scan_text.render(report, options=scan_text.TextOptions(width=300))
-    assert f'[{n}] preCondition="bitness32" (verified, but CatalogPool, DefaultAppPool, IntranetPool, OrdersAsp, ' \
-           "PhpPool, StorefrontCore, WebConnection64 then run without FabrikamVendorAuth)" in text
+    assert f'[{n}] preCondition="bitness32" (verified, but all 7 pools then run without FabrikamVendorAuth)' in text
+    verbose = scan_text.render(report, options=scan_text.TextOptions(width=300, verbose=True))
+    assert ("also: global module FabrikamVendorAuth no longer loads in CatalogPool, DefaultAppPool, IntranetPool, "
+            "OrdersAsp, PhpPool, StorefrontCore, WebConnection64") in verbose
     assert f"  warn  [{n}] FabrikamVendorAuth looks like a security module" in text
     html = scan_html.render([report])
     assert f'<span class="fixno">[{n}]</span>' in html and "security-warning" in html

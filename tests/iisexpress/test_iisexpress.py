@@ -314,6 +314,8 @@ def test_a_project_at_the_solution_root_matches_by_its_folder_name_only(tmp_path
     assert code2 == 0 and doc2["iisexpress"] == []
     assert "none of the configuration's sites" in run(other).output
     assert any("no site" in p["message"] for p in doc2["problems"])
+    [gap] = doc2["coverage"]["applications"]  # issue 20: the project that matches no site is not checked
+    assert gap["status"] == "not-checked" and gap["application"].endswith(".csproj") and "no site" in gap["reasons"][0]
 
 
 def test_a_filter_restricted_to_bitness32_with_an_x64_binary_gets_no_contradictory_precondition(tmp_path: Path) -> None:

@@ -54,6 +54,13 @@ class FailOn(str, Enum):
         assert_never(self)
 
 
+fail_on_incomplete_option = click.option(
+    "--fail-on-incomplete", is_flag=True,
+    help="Also exit 1 when an application was not (fully) checked: its folder, drive or web.config could not be "
+         "read (the report's coverage says which, and what to give).")
+"""``--fail-on-incomplete`` (scan, check-app): a pipeline gate on coverage (issue 20)."""
+
+
 def output_options(fail_on_default: FailOn) -> Callable[[F], F]:
     """``--format``, ``--fail-on``, ``--color/--no-color``, ``--quiet``, in that order in ``--help``."""
 

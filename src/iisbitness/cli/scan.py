@@ -20,6 +20,7 @@ from iisbitness.cli.options import (
     OutputFormat,
     ScanProgress,
     ViewOptions,
+    fail_on_incomplete_option,
     output_options,
     progress_wanted,
     view_options,
@@ -82,14 +83,18 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
     assert_never(fmt)
 
 
-def _exit_code(reports: list[Report], fail_on: FailOn) -> int:
+def _exit_code(reports: list[Report], fail_on: FailOn, incomplete: bool = False) -> int:
+    """1 for a finding at or above ``fail_on``, or (``incomplete``: ``--fail-on-incomplete``) for an application
+    not (fully) checked; else 0."""
     threshold = fail_on.threshold()
     worst = max((w for w in (r.worst() for r in reports) if w is not None), default=None)
-    return EXIT_FINDINGS if threshold is not None and worst is not None and worst >= threshold else EXIT_OK
+    if threshold is not None and worst is not None and worst >= threshold:
+        return EXIT_FINDINGS
+    return EXIT_FINDINGS if incomplete and any(r.unchecked() for r in reports) else EXIT_OK
 
 
 def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, view: ViewOptions,
-          loads: bool = False) -> NoReturn:
+          loads: bool = False, incomplete: bool = False) -> NoReturn:
     if loads:
         out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
     else:
@@ -103,7 +108,7 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
             view.output.write_text(out, encoding="utf-8")
         except OSError as e:
             _fatal(f"{view.output}: cannot write: {e.strerror or e}")
-    sys.exit(_exit_code(reports, FailOn(fail_on)))
+    sys.exit(_exit_code(reports, FailOn(fail_on), incomplete))
 
 
 @click.command("scan")
@@ -128,12 +133,13 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
                    "setting is empty (else assumed 32-bit).")
 @selection_options
 @output_options(FailOn.ERROR)
+@fail_on_incomplete_option
 @view_options
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
                  env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, show_loads: bool,
                  iisexpress: bool | None, iisexpress_arch: str | None, select: tuple[str, ...],
                  ignore: tuple[str, ...], baseline: Path | None, write_baseline: Path | None, fmt: str, fail_on: str,
-                 color: bool | None, quiet: bool, view: ViewOptions) -> None:
+                 color: bool | None, quiet: bool, fail_on_incomplete: bool, view: ViewOptions) -> None:
     """Scan an IIS server image for bitness mismatches (read-only).
 
     IMAGE is a folder standing for the system drive C:\\ (it holds
@@ -142,8 +148,9 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     web project in the iisexpress.exe Visual Studio starts for it (docs/iisexpress.md).
 
     \b
-    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;
-                2 the input could not be read (the message names the file).
+    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (or, with
+                --fail-on-incomplete, an application not checked); 2 the input could not be read
+                (the message names the file).
     """
     if show_loads and fmt not in (OutputFormat.TEXT.value, OutputFormat.JSON.value):
         raise click.UsageError("--loads prints the load map as text or json (--format text|json)")
@@ -173,7 +180,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                 report = observe(report, list(event_logs))
     except IisBitnessError as e:
         _fatal(str(e))
-    _emit([report], fmt, fail_on, color, view, show_loads)
+    _emit([report], fmt, fail_on, color, view, show_loads, fail_on_incomplete)
 
 
 def _write(path: Path, text: str) -> None:

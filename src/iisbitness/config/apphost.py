@@ -388,7 +388,8 @@ class _Reader:
             try:
                 entries = sorted(os.scandir(folder), key=lambda d: d.name, reverse=True)
             except OSError as e:
-                self.problems.append(Problem(self.image.display(folder), None, f"cannot list folder: {e.strerror or e}"))
+                self.problems.append(Problem(self.image.display(folder), None, f"cannot list folder: {e.strerror or e}",
+                                             unread=True))
                 continue
             for d in entries:
                 try:
@@ -399,7 +400,8 @@ class _Reader:
                     stack.append((Path(d.path), rel + (d.name.lower(),)))
         if stack:
             self.problems.append(Problem(self.image.display(found.host_path), None,
-                                         f"more than {MAX_WEBCONFIG_DIRS} folders: web.config search stopped there"))
+                                         f"more than {MAX_WEBCONFIG_DIRS} folders: web.config search stopped there",
+                                         unread=True))
         return out
 
     def _read_webconfig(self, path: Path, segments: tuple[str, ...]) -> list[Contribution]:
@@ -407,7 +409,7 @@ class _Reader:
         try:
             root = parse_file(path, shown)
         except ConfigError as e:
-            self.problems.append(Problem(e.path, e.line, e.message + "; this web.config is left out"))
+            self.problems.append(Problem(e.path, e.line, e.message + "; this web.config is left out", unread=True))
             return []
         return contributions(root, shown, segments, len(segments) + 1, "system.webServer")
 
@@ -479,10 +481,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
         for app in site.applications:
             if app.pool.lower() not in known:
                 known.add(app.pool.lower())
-                pools.append(reader.undeclared_pool(app.pool, app.source))
-                reader.problems.append(Problem(app.source.file, app.source.line,
-                                               f"application {app.label} names pool {app.pool!r}, which applicationPools "
-                                               "does not define; pool defaults assumed"))
+                pools.append(reader.undeclared_pool(app.pool, app.source))  # NOTE: reported by rule pool-undefined
     site_names = {s.name.lower() for s in sites}
     for c in contribs:  # NOTE: a <location path> naming no site applies nowhere; say so (issue 7)
         if c.segments and c.segments[0] not in site_names:

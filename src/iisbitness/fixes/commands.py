@@ -14,6 +14,7 @@ WebAdministration ``Start-WebAppPool``; facts D2).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
@@ -143,6 +144,17 @@ def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, 
         edits=(SetPoolArch(pool, arch),),
         note=note,
     )
+
+
+def create_pool(pool: str, arch: Arch, os_arch: Arch) -> Fix:
+    """Fix: define pool ``pool``, which applications name but applicationPools does not define, with its worker at
+    ``arch`` and every other setting from ``applicationPoolDefaults``: the commands and edit of a flip of that
+    pool, which declares it."""
+    return replace(flip_pool(pool, arch, os_arch, declared=False),
+                   summary=f"Define application pool '{pool}' in applicationPools, running as {_arch_words(arch)}",
+                   label=f"define the pool as {_short_arch_words(arch, os_arch)}",
+                   note="Its other settings come from applicationPoolDefaults; WAS starts its worker on the next "
+                        "request.")
 
 
 def global_module_precondition(name: str, precondition: str, stopped_pools: tuple[str, ...] = ()) -> Fix:

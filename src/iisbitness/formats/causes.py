@@ -103,7 +103,7 @@ class ReportView:
         groups: dict[tuple[str, bool | None, str], list[int]] = {}
         for n in cause.fixes:
             fix = self.fix(n)
-            groups.setdefault((fix.label, fix.verified, removal(fix)), []).append(n)
+            groups.setdefault((fix.label, fix.verified, removal(fix, cause.pools)), []).append(n)
         return tuple((label, verified, tuple(ns)) for (label, verified, _), ns in groups.items())
 
     @property
@@ -178,15 +178,22 @@ def _effects(fix: Fix | Sequence[SideEffect]) -> Sequence[SideEffect]:
     return fix.side_effects if isinstance(fix, Fix) else fix
 
 
-def removal(fix: Fix | Sequence[SideEffect]) -> str:
+def removal(fix: Fix | Sequence[SideEffect], above: Sequence[str] = ()) -> str:
     """What a fix (or its side effects) takes out of processes, for its label's line: ``PhpPool, IntranetPool
-    then run without FabrikamVendorAuth`` (``7 pools then run without X`` past three); "" when nothing."""
+    then run without FabrikamVendorAuth`` (``9 pools ...`` past eight; ``all 7 pools ...`` when they are
+    the pools ``above``, those the text's ``in`` line just named); "" when nothing."""
     by_name: dict[str, list[str]] = {}
     for e in _effects(fix):
         if e.kind is not EffectKind.UNLOADED:
             continue
         by_name.setdefault(e.name, []).append(e.pool or e.process)
-    return "; ".join(f"{_names(pools, 8)} then run{'s' if len(set(pools)) == 1 else ''} without {name}"
+    named = {p.lower() for p in above}
+
+    def who(pools: list[str]) -> str:
+        n = len(set(pools))
+        return f"all {n} pools" if n > 3 and {p.lower() for p in pools} == named else _names(pools, 8)
+
+    return "; ".join(f"{who(pools)} then run{'s' if len(set(pools)) == 1 else ''} without {name}"
                      for name, pools in by_name.items())
 
 
@@ -206,9 +213,6 @@ def _effect(e: SideEffect) -> str:
         apps = ", ".join(e.applications) or "no application"
         return (f"{where} runs as {e.after.value if e.after else '?'} (was {e.before.value if e.before else '?'}): "
                 f"{apps}, {e.binaries} binar{'y' if e.binaries == 1 else 'ies'}")
-    arch = e.after.value if e.after else "?"
-    if e.like is None:  # NOTE: a pool that had no worker of its own (IIS 6 leaving IIS 5 isolation mode)
-        return f"{e.process} of pool '{e.name}' ({arch}) now serves {', '.join(e.applications) or '-'}"
     settings = ", ".join(f"{k}={v}" if v else k for k, v in e.settings if k not in BITNESS_ATTRIBUTES)
     return (f"new pool '{e.name}' copies '{e.like}'"
             + (f": {settings}" if settings else " (its defaults)"))
@@ -225,12 +229,17 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
         effects = [e for e in effects if not (e.kind is EffectKind.ARCH and len(e.applications) <= 1)
                    and not (e.kind is EffectKind.UNLOADED and len({x.pool for x in effects if x is e or
                                                                     x.kind is EffectKind.UNLOADED}) <= 8)]
+    workers: dict[tuple[str, str], list[str]] = {}
     for e in effects:
         if e.kind in (EffectKind.UNLOADED, EffectKind.LOADED):
             grouped.setdefault((e.kind, e.name, (e.load_kind or "").replace("-", " "), e.applications),
                                []).append(e.pool or e.process)
+        elif e.kind is EffectKind.NEW_POOL and e.like is None:  # NOTE: pools that had no worker (IIS 6, IIS 5 mode)
+            workers.setdefault((e.process, e.after.value if e.after else "?"), []).append(e.name)
         else:
             out.append(_effect(e))
+    out += [f"each pool gets a {process} of its own ({arch}): {', '.join(pools)}"
+            for (process, arch), pools in workers.items()]
     for (kind, name, what, apps), pools in grouped.items():
         verb = "no longer loads in" if kind is EffectKind.UNLOADED else "now loads in"
         out.append(f"{what} {name} {verb} {', '.join(sorted(set(pools), key=str.lower))}".strip()

@@ -11,7 +11,7 @@ from typing import Any
 
 from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.formats.causes import ReportView, cause_key, view
-from iisbitness.report import Report
+from iisbitness.report import CoverageStatus, Report
 
 
 def _effect(e: SideEffect) -> dict[str, Any]:
@@ -43,6 +43,19 @@ def finding_dict(f: Finding, number: int = 1, v: ReportView | None = None,
     }
 
 
+def coverage_dict(report: Report) -> dict[str, Any]:
+    """The report's coverage: counts per status, ``complete``, and each application's entry."""
+    n = {s: sum(c.status is s for c in report.coverage) for s in CoverageStatus}
+    return {
+        "complete": not n[CoverageStatus.PARTLY] and not n[CoverageStatus.NOT_CHECKED],
+        "checked": n[CoverageStatus.CHECKED], "partly_checked": n[CoverageStatus.PARTLY],
+        "not_checked": n[CoverageStatus.NOT_CHECKED],
+        "applications": [{"application": c.application, "pool": c.pool, "physical_path": c.physical_path,
+                          "status": c.status.value, "reasons": list(c.reasons), "remedy": c.remedy}
+                         for c in report.coverage],
+    }
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     """The whole report as JSON-ready data (``iisexpress`` only for IIS Express scans)."""
     out = _report_dict(report)
@@ -66,7 +79,9 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "pools": [{"name": p.name, "worker_arch": p.worker_arch.value,
                    "enable32BitAppOnWin64": p.enable_32bit_app_on_win64, "enable32BitAppOnWin64_from": p.enable_32bit_from,
                    "managedRuntimeVersion": p.managed_runtime_version, "managedPipelineMode": p.pipeline_mode,
-                   "applications": list(p.applications), "process": p.process, "idle": p.idle} for p in report.pools],
+                   "applications": list(p.applications), "process": p.process, "idle": p.idle, "defined": p.defined}
+                  for p in report.pools],
+        "coverage": coverage_dict(report),
         "findings": [finding_dict(f, i, v, pools.get(cause_key(f))) for i, f in enumerate(report.findings, 1)],
         "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
         "observations": [{"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,

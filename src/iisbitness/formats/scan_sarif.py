@@ -7,7 +7,12 @@
   ``IMAGEROOT``), the binary as a ``relatedLocation``, the finding's stable ``key`` as a
   ``partialFingerprint`` (so dashboards follow a finding across scans), and every verified fix that
   is a text edit as a SARIF ``fix`` (``artifactChanges`` with whole-line ``replacements``).
-- Problems met reading the server as ``toolExecutionNotifications`` (bandit's idea).
+- Problems met reading the server as ``toolExecutionNotifications`` (bandit's idea), and each application the
+  scan did not (fully) read (``Report.coverage``): level ``error`` when not checked, ``warning`` when partly,
+  descriptor ``coverage/not-checked`` / ``coverage/partly-checked``. SARIF 2.1.0 Appendix I ("Detecting
+  incomplete result sets"): an ``error`` notification means the results cannot be assumed complete, while
+  ``executionSuccessful`` stays true: the tool ran to its end (false means it failed to start, exited with a
+  failure code or crashed); a pipeline gates on coverage with ``--fail-on-incomplete``.
 - Findings a baseline accepted (``--baseline``) as results with an ``external`` suppression.
 
 No timestamps; keys sorted: the same scan gives the same bytes. Validated in the tests against the
@@ -25,7 +30,7 @@ from iisbitness import __version__
 from iisbitness.findings import Finding, Fix, Rule, Severity
 from iisbitness.formats.causes import ReportView, effect_lines, view
 from iisbitness.model.source import Problem
-from iisbitness.report import Report
+from iisbitness.report import Coverage, CoverageStatus, Report
 from iisbitness.rules import RULES
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -143,6 +148,21 @@ def _notification(p: Problem) -> dict[str, Any]:
             "locations": [_location(p.file, p.line)]}
 
 
+def _coverage_notification(c: Coverage) -> dict[str, Any]:
+    """An application not (fully) checked: level ``error`` when not checked at all, so that a consumer following
+    SARIF 2.1.0 Appendix I ("Detecting incomplete result sets") does not take the results as complete;
+    ``warning`` when partly checked."""
+    words = c.status.value.replace("-", " ")
+    text = f"{c.application} was {words}: {'; '.join(c.reasons)}." + (f" Give: {c.remedy}." if c.remedy else "")
+    out: dict[str, Any] = {"level": "error" if c.status is CoverageStatus.NOT_CHECKED else "warning",
+                           "descriptor": {"id": f"coverage/{c.status.value}"}, "message": {"text": text},
+                           "properties": {"application": c.application, "pool": c.pool, "status": c.status.value,
+                                          "remedy": c.remedy}}
+    if c.config is not None:
+        out["locations"] = [_location(c.config.file, c.config.line)]
+    return out
+
+
 def run_dict(report: Report) -> dict[str, Any]:
     """One SARIF ``run`` for one scanned server."""
     by_id: dict[str, Rule] = {r.id: r for r in RULES}
@@ -161,14 +181,16 @@ def run_dict(report: Report) -> dict[str, Any]:
                             "informationUri": PROJECT_URL, "rules": [_descriptor(r) for r in rules]}},
         "originalUriBaseIds": bases,
         "invocations": [{"executionSuccessful": True,
-                         "toolExecutionNotifications": [_notification(p) for p in report.problems]}],
+                         "toolExecutionNotifications": [_notification(p) for p in report.problems]
+                         + [_coverage_notification(c) for c in report.unchecked()]}],
         "results": [_result(f, index, v, i) for i, f in enumerate(report.findings, 1)]
                    + [_result(f, index, v) | {"suppressions": [{"kind": "external", "status": "accepted",
                                                               "justification": "accepted in the baseline"}]}
                       for f in report.suppressed],
         "columnKind": "unicodeCodePoints",
         "properties": {"server": {"kind": report.server.kind, "configFile": report.server.config_file,
-                                  "osArch": report.server.os_arch.value}},
+                                  "osArch": report.server.os_arch.value},
+                       "coverage": report.coverage_words()},
     }
 
 

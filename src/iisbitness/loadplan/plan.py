@@ -354,6 +354,43 @@ class Skipped:
     application: str | None = None
 
 
+class CoverageStatus(str, Enum):
+    """How much of an application the scan read (its folders, ``bin``, web.config files)."""
+
+    CHECKED = "checked"
+    PARTLY = "partly-checked"
+    NOT_CHECKED = "not-checked"
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What the scan could read of one application, and what to give it for the rest (issue 20).
+
+    A finding rests on what was read; an application whose folder the image does not hold has no ``bin``,
+    web.config, ASP pages or in-process ASP.NET Core files to judge, so "no finding" says nothing about it.
+
+    Attributes:
+        application: ``Site/path`` (IIS Express: the project's site application).
+        pool: its application pool ("" when none).
+        physical_path: the root virtual directory's ``physicalPath`` as configured.
+        status: checked, partly checked or not checked.
+        reasons: why not (all) of it was read, one sentence each (empty when checked).
+        remedy: what to give a new scan so that it reads the rest (``--drive D=...``, the folder to copy),
+            "" when checked or when nothing offline can help.
+        site, path: the application's site and URL path. config: its ``<application>`` element.
+    """
+
+    application: str
+    pool: str
+    physical_path: str
+    status: CoverageStatus
+    reasons: tuple[str, ...] = ()
+    remedy: str = ""
+    site: str = ""
+    path: str = ""
+    config: ConfigSource | None = None
+
+
 APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC})
 """Loads that break one application (not the whole pool) when they do not fit."""
 

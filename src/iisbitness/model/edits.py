@@ -86,7 +86,8 @@ def apply(server: Server, edit: Iis7Edit) -> Server:
     """``server`` with ``edit`` made. Unknown names leave it unchanged."""
     if isinstance(edit, SetPoolArch):
         pool = server.pool(edit.pool)
-        return server if pool is None else server.with_pool(_pool_at(pool, edit.arch))
+        # NOTE: a pool only an application names is declared by the edit (fixes/plan.py writes an <add>)
+        return server if pool is None else server.with_pool(replace(_pool_at(pool, edit.arch), declared=True))
     if isinstance(edit, SetGlobalModulePrecondition):
         mods = tuple(replace(m, precondition=edit.precondition) if m.name.lower() == edit.name.lower() else m
                      for m in server.global_modules)

@@ -21,6 +21,7 @@ from iisbitness.rules.isapi_not_allowed import isapi_not_allowed
 from iisbitness.rules.managed_assembly_arch import managed_assembly_arch
 from iisbitness.rules.native_library_arch import native_library_arch
 from iisbitness.rules.pool_arch_conflict import pool_arch_conflict
+from iisbitness.rules.pool_undefined import pool_undefined
 
 RULES: tuple[Rule, ...] = (
     global_module_arch,
@@ -29,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     managed_assembly_arch,
     iis_manager_32bit_assembly,
     pool_arch_conflict,
+    pool_undefined,
     binary_missing,
     binary_invalid,
     iis6_isolation_wow64,

@@ -32,6 +32,7 @@ from iisbitness.fixes.verify import Analysis, verify
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
+from iisbitness.loadplan.coverage import plan_coverage
 from iisbitness.loadplan.plan import Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
@@ -359,12 +360,14 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
                       everything=everything)
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
+    coverage = plan_coverage(ctx, plan, problems)
     return Report(
-        loads=load_map(plan) if options.load_map else None,
+        loads=load_map(plan, coverage) if options.load_map else None,
         server=backend.server_summary(image_label, plan),
         pools=backend.pool_summaries(plan),
         findings=tuple(findings),
         problems=tuple(dict.fromkeys(problems)),
         rules=tuple(r.id for r in rules),
         projects=backend.project_summaries(),
+        coverage=coverage,
     )

@@ -70,7 +70,7 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
         seen.add(host)
         files, note = ctx.bin_files(host)
         if note:
-            yield Problem(ctx.image.display(host), None, note)
+            yield Problem(ctx.image.display(host), None, note, unread=True)
         layouts = _native_copies(ctx, server, process, win, host) if with_copies else {}
         shown = ctx.image.display(host)
         plain = BinFile(shown)  # NOTE: one entry for every file without copies (100,000 loads, one object)
