@@ -134,7 +134,7 @@ def test_a_flip_that_stops_a_running_security_module_says_so(tmp_path: Path) -> 
 def test_security_modules_by_name_type_and_vendor_words() -> None:
     for name in ("WindowsAuthenticationModule", "UrlAuthorizationModule", "RequestFilteringModule",
                  "IpRestrictionModule", "System.Web.Security.FormsAuthenticationModule", "FabrikamVendorAuth",
-                 "OktaSsoModule", "CloudflareWaf", "UrlScan"):
+                 "OktaSsoModule", "CloudflareWaf", "UrlScan", "ModSecurity IIS", "ShibNativeModule"):
         assert is_security(name), name
     for name in ("IsapiFilterModule", "StaticFileModule", "ImageResizer_64", "DynamicCompressionModule", "Processor"):
         assert not is_security(name), name

@@ -51,14 +51,17 @@ _IIS_OWN = frozenset(name.lower() for name in (
 """IIS's own modules that are not security modules (a word like "Filter" in their names says nothing)."""
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-_SECURITY_WORDS = ("auth", "sso", "waf", "saml", "oauth", "openid")
+_SECURITY_WORDS = ("auth", "sso", "waf", "saml", "oauth", "openid", "secur", "shib", "siteminder")
 
 
 def is_security(name: str, image: str = "", kind: LoadKind | None = LoadKind.GLOBAL_MODULE) -> bool:
     """True for an authentication, authorization or request-filtering module or filter: IIS's own by name or
     type (:data:`SECURITY_MODULES`), a vendor's when a word of its name, type or file name says auth, SSO,
-    WAF (or URLScan, SAML, OAuth, OpenID), or, for a module, filter: a site it protected is served without it
-    when a fix takes it out of the site's worker (issue 20)."""
+    WAF (or security, URLScan, SAML, OAuth, OpenID, Shibboleth, SiteMinder), or, for a module, filter: a site
+    it protected is served without it when a fix takes it out of the site's worker (issue 20).
+
+    Heuristic for vendors' entries: a name can hide what a module does; a false warning costs a line, a missed
+    one an open site."""
     low = name.lower()
     if low in SECURITY_MODULES:
         return True
