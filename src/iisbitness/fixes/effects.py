@@ -28,7 +28,9 @@ from iisbitness.loadplan.plan import APP_LEVEL_KINDS, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import AppPool
 
 SECURITY_MODULES = frozenset(name.lower() for name in (
-    # IIS's own native modules (applicationHost.config <globalModules>, "IIS Modules Overview", iis.net)
+    # IIS's own native modules (applicationHost.config <globalModules>; "IIS Manager Feature to Configuration
+    # Mapping", learn.microsoft.com/iis/get-started/planning-your-iis-architecture/feature-to-configuration-reference:
+    # the [Authentication], [Authorization], IPv4 and Domain Restrictions and Request Filtering features)
     "AnonymousAuthenticationModule", "BasicAuthenticationModule", "CertificateMappingAuthenticationModule",
     "DigestAuthenticationModule", "IISCertificateMappingAuthenticationModule", "WindowsAuthenticationModule",
     "UrlAuthorizationModule", "RequestFilteringModule", "IpRestrictionModule", "DynamicIpRestrictionModule",
