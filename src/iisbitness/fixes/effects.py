@@ -144,12 +144,12 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         pool = b.pool.name if b.pool is not None else None
         if a is None:
             continue
-        if a.arch is not b.arch:
-            moving = [ld for k, ld in a.loads.items() if k in b.loads or _twin(ld) in {_twin(x) for x in b.loads.values()}]
-            out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
-                                  applications=_apps(after, a.pool), binaries=len({_twin(ld) for ld in moving})))
-        out += _removed(b, a, pool)
         b_twins = {_twin(ld) for ld in b.loads.values()}
+        if a.arch is not b.arch:
+            moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _twin(ld) in b_twins}
+            out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
+                                  applications=_apps(after, a.pool), binaries=len(moving)))
+        out += _removed(b, a, pool)
         out += [SideEffect(EffectKind.LOADED, pool, a.name, ld.name, ld.kind.value, ld.fits,
                            is_security(ld.name, ld.binary.configured, ld.kind), b.arch, a.arch)
                 for k, ld in a.loads.items() if k not in b.loads and ld.kind not in APP_LEVEL_KINDS
