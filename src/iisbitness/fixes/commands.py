@@ -120,6 +120,12 @@ def start_pool_commands(pool: str) -> tuple[str, str]:
             f"Start-WebAppPool -Name {_ps_quote(pool)}")
 
 
+ARM64_NATIVE_NOTE = ("Native ARM64 workers (enableEmulationOnWinArm64=false) are \"currently not supported\": emulation "
+                     "mode is the only option the IIS settings schema documents (applicationPoolDefaults, "
+                     "learn.microsoft.com/previous-versions/iis/settings-schema/ms689467). Not verified: try it on a "
+                     "test server first.")
+"""The fix text for a change to native ARM64 workers (issue 23): offered, never as verified."""
+
 START_NOTE = ("Rapid-fail protection has stopped the pool (WAS event 5002) and a configuration change does not "
               "start it, so the last command does (with the new setting; a recycle would fail on a stopped pool).")
 
@@ -136,13 +142,15 @@ def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, 
     elif pool_stopped:
         start, ps_start = start_pool_commands(pool)
         cmds, ps, note = cmds + (start,), ps + (ps_start,), note + " " + START_NOTE
+    native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
     return Fix(
         summary=f"Run application pool '{pool}' as {_arch_words(arch)}",
         label=f"run the pool as {_short_arch_words(arch, os_arch)}",
         commands=cmds,
         powershell=ps,
         edits=(SetPoolArch(pool, arch),),
-        note=note,
+        note=note + (" " + ARM64_NATIVE_NOTE if native_arm64 else ""),
+        verified=False if native_arm64 else None,
     )
 
 
@@ -325,7 +333,8 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
         commands=tuple(cmds),
         powershell=tuple(ps),
         edits=(MoveToNewPool(apps, new_pool, arch, like_pool),),
-        note=note,
+        note=note + (" " + ARM64_NATIVE_NOTE if os_arch is Arch.ARM64 and arch is Arch.ARM64 else ""),
+        verified=False if os_arch is Arch.ARM64 and arch is Arch.ARM64 else None,
     )
 
 

@@ -162,8 +162,8 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
                 rejected.append(RejectedFix(fix.summary, "re-analysis with this change still shows the problem"))
                 continue
             new = list(added)
-            if not new:
-                kept.append(replace(fix, verified=True))
+            if not new:  # NOTE: a fix built unverifiable (native ARM64 pools, issue 23) stays unverified
+                kept.append(replace(fix, verified=fix.verified is not False))
             elif breakage is Breakage.REJECT:
                 broken = "; ".join(_describe(a) for a in new[:4]) + (f"; and {len(new) - 4} more" if len(new) > 4 else "")
                 rejected.append(RejectedFix(fix.summary, f"it would break: {broken}"))
