@@ -46,7 +46,9 @@ class PoolSummary:
         name, worker_arch, enable_32bit_app_on_win64, enable_32bit_from, managed_runtime_version,
         pipeline_mode, applications (``Site/app`` labels), process (the w3wp.exe path), idle
         (hosts no application: its worker never starts), defined (False: applications name the pool but the
-        configuration does not define it, so no worker ever starts; rule ``pool-undefined``).
+        configuration does not define it, so no worker ever starts; rule ``pool-undefined``), manual_start (why
+        it does not start by itself: ``pool 'X' has autoStart="false"`` or its sites' ``serverAutoStart="false"``;
+        None when it does).
     """
 
     name: str
@@ -59,6 +61,7 @@ class PoolSummary:
     process: str
     idle: bool
     defined: bool = True
+    manual_start: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

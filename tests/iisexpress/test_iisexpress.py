@@ -99,7 +99,9 @@ def test_iisexpress_arch_option_overrides_the_assumption(tmp_path: Path) -> None
 
 
 def test_native_dll_in_bin_is_a_warning_with_the_property_fix(tmp_path: Path) -> None:
-    sol = classic_solution(tmp_path, use64="", bin_files={"libsodium.dll": "nativelib_x64.dll"})
+    # NOTE: ManagedApp.dll's [DllImport("nativelib")] is the call that makes the x64 DLL a warning (issue 21)
+    sol = classic_solution(tmp_path, use64="", bin_files={"nativelib.dll": "nativelib_x64.dll",
+                                                          "ManagedApp.dll": "ManagedApp.dll"})
     _, doc = scan_json(sol)
     [f] = _findings(doc, "native-library-arch")
     assert f["severity"] == "warning" and f["process"] == "iisexpress.exe"

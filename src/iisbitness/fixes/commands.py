@@ -130,15 +130,20 @@ START_NOTE = ("Rapid-fail protection has stopped the pool (WAS event 5002) and a
               "start it, so the last command does (with the new setting; a recycle would fail on a stopped pool).")
 
 
-def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, declared: bool = True) -> Fix:
+def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, declared: bool = True, *,
+              auto_start: bool = True) -> Fix:
     """Fix: run pool ``pool`` as ``arch``; ``pool_stopped``: the cause stops the pool (503), so start it
     (instead of recycling it); ``declared``: False for a pool only an application names (the fix then
-    creates it)."""
-    cmds, ps = pool_arch_commands(pool, arch, os_arch, declared, recycle=not pool_stopped)
+    creates it); ``auto_start``: False for a pool with ``autoStart="false"``, which may be stopped on purpose:
+    neither recycled (that fails on a stopped pool) nor started."""
+    cmds, ps = pool_arch_commands(pool, arch, os_arch, declared, recycle=auto_start and not pool_stopped)
     note = "Every application in the pool then runs at that architecture."
     if not declared:
         note += (" applicationPools does not define this pool (its applications get HTTP 503 until it exists): the "
                  "first command creates it with the pool defaults.")
+    elif not auto_start:
+        note += (" The pool has autoStart=\"false\" and may be stopped on purpose: the change applies when it is "
+                 "next started (recycle it yourself if it is running; recycling a stopped pool fails with 0x80070426).")
     elif pool_stopped:
         start, ps_start = start_pool_commands(pool)
         cmds, ps, note = cmds + (start,), ps + (ps_start,), note + " " + START_NOTE

@@ -92,7 +92,8 @@ def _pool_table(out: _Out, v: ReportView) -> None:
     rows = []
     for p in v.report.pools:
         n = v.pool_counts(p.name)
-        worker = "none (undefined)" if not p.defined else p.worker_arch.value + (" idle" if p.idle else "")
+        worker = "none (undefined)" if not p.defined else p.worker_arch.value + (
+            " idle" if p.idle else " manual" if p.manual_start else "")
         rows.append((p.name, worker,
                      f"{str(p.enable_32bit_app_on_win64).lower()} ({p.enable_32bit_from})",
                      p.managed_runtime_version or "none", p.pipeline_mode, str(n[Severity.ERROR]),
@@ -100,6 +101,10 @@ def _pool_table(out: _Out, v: ReportView) -> None:
     header = ("POOL", "WORKER", "32-BIT (FROM)", "CLR", "PIPELINE", "ERR", "WARN", "APPLICATIONS")
     for text in plain_table(header, rows, wrap_last=out.o.width if out.o.wrap_tables else None):
         out.line((text, "bold") if text.startswith("POOL ") else text)
+    for p in v.report.pools:
+        if p.manual_start and not p.idle:
+            out.line(("  manual: ", "dim"), f"{p.manual_start}: the pool does not start by itself; its findings "
+                     "apply once it is started")
     unusual = {p.process for p in v.report.pools if p.process.startswith("(")}
     for process in sorted(unusual):
         out.line(("  worker: ", "dim"), process.strip("()"))

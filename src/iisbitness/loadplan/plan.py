@@ -10,6 +10,8 @@ Who loads what (facts D1-D7, F2):
 - a worker loads the ISAPI filters of the sites it serves, at start;
 - a worker loads an ISAPI extension (IsapiModule + scriptProcessor) on the first request;
 - the CLR in a worker loads the assemblies in an application's ``bin``;
+- the CLR loads the strong-named assemblies of managed modules, handlers and compilation assemblies from
+  the Global Assembly Cache of its own architecture (or the neutral one), when bin does not hold them first;
 - IIS Manager (inetmgr.exe, 64-bit on 64-bit Windows) loads every ``bin`` assembly when its
   Add Managed Handler/Module dialog lists types (KB 3194551).
 FastCGI and CGI programs run in their own processes and are not loads of the worker.
@@ -25,7 +27,16 @@ from iisbitness.arch import Arch
 from iisbitness.config.precondition import Evaluation
 from iisbitness.image.paths import Inference
 from iisbitness.model.iis6 import Iis6Filter, Iis6Server, ScriptMap
-from iisbitness.model.iis7 import AppPool, AspNetCore, GlobalModule, Handler, IsapiFilter, Server
+from iisbitness.model.iis7 import (
+    AppPool,
+    AspNetCore,
+    AssemblyName,
+    GlobalModule,
+    Handler,
+    IsapiFilter,
+    ManagedType,
+    Server,
+)
 from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.types import PeImage
@@ -41,6 +52,7 @@ class LoadKind(str, Enum):
     BIN_NATIVE = "bin-native"
     ASPNETCORE = "aspnetcore"
     COM_INPROC = "com-inproc"
+    GAC_ASSEMBLY = "gac-assembly"
 
 
 class Evidence(str, Enum):
@@ -171,10 +183,16 @@ class BinFile:
         folder: the ``bin`` folder as the user names it.
         copies: for a native DLL, the copies of the same name in the package layouts below ``bin``
             (``x86\\``, ``x64\\``, ``runtimes\\win-<arch>\\native\\``) that its managed wrapper may pick instead.
+        callers: for a native DLL, the ``bin`` assemblies whose ``[DllImport]`` names it (ModuleRef/ImplMap,
+            ECMA-335 II.22.31, II.22.22; the name with or without ``.dll``, case-insensitive) and the ``bin``
+            native DLLs that import it: platform invoke loads it on the first call, and a DLL nothing names
+            loads only if code loads it by name.
+            None when not known (an assembly's metadata could not be read, or not looked for).
     """
 
     folder: str
     copies: tuple[NativeCopy, ...] = ()
+    callers: tuple[str, ...] | None = None
 
 
 class DeploymentMode(str, Enum):
@@ -274,7 +292,35 @@ class ScriptMapGroup:
     applications: tuple[str, ...]
 
 
-Entry = GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | Iis6IsapiFilter | ScriptMapGroup
+@dataclass(frozen=True, slots=True)
+class GacAssembly:
+    """A strong-named assembly the configuration names (a managed module or handler type, an httpModules /
+    httpHandlers type, a compilation assembly), bound from the Global Assembly Cache.
+
+    The CLR looks in the GAC first for a fully specified name, then probes the application's ``bin``
+    ("How the Runtime Locates Assemblies"); in the GAC, only the folders of its own processor architecture and
+    the neutral ones (:func:`iisbitness.loadplan.collectors.gac.gac_view`).
+
+    Attributes:
+        managed: the configuration entry. assembly: its assembly name.
+        searched: the GAC folders the worker looks in, in order, as the user names them.
+        found_in: the GAC folder that holds it (``GAC_64``, ``GAC_MSIL``, ...), or "" when none does.
+        in_view: False when only another architecture's GAC folder holds it (``found_in``): the worker never
+            looks there, and the application fails with FileNotFoundException "Could not load file or assembly".
+        unchecked: why it was not looked up, when the image holds no GAC folder ("" otherwise): the image is
+            incomplete, which the report's problems say once; no finding is made of it.
+    """
+
+    managed: ManagedType
+    assembly: AssemblyName
+    searched: tuple[str, ...]
+    found_in: str = ""
+    in_view: bool = True
+    unchecked: str = ""
+
+
+Entry = (GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | Iis6IsapiFilter | ScriptMapGroup
+         | GacAssembly)
 """The configuration entry (or, for bin files, the probing rule) behind a load."""
 
 
@@ -391,7 +437,8 @@ class Coverage:
     config: ConfigSource | None = None
 
 
-APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC})
+APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC,
+                             LoadKind.GAC_ASSEMBLY})
 """Loads that break one application (not the whole pool) when they do not fit."""
 
 

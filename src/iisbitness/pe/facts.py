@@ -94,6 +94,8 @@ class BinaryFacts:
         self._keys: dict[Path, str] = {}
         self.deps: dict[Path, tuple[tuple[str, str], ...]] = {}
         """Dependency names per file (:mod:`iisbitness.pe.deps`), the same for every architecture."""
+        self.unread_metadata: set[Path] = set()
+        """.NET images whose metadata could not be read (their references are then unknown, not empty)."""
         self.resolved: dict[tuple[Path, tuple[Path, ...]], Any] = {}
         """Dependencies found per file and search path (:mod:`iisbitness.pe.deps`)."""
         self.reads = 0

@@ -75,7 +75,8 @@ def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:
     stopped = stops_pool(plan, pool.name)
     for arch in worker_candidates(plan.server.os_arch):
         if arch is not load.process.arch and arch in arches:
-            return flip_pool(pool.name, arch, plan.server.os_arch, stopped, declared=pool.declared)
+            return flip_pool(pool.name, arch, plan.server.os_arch, stopped, declared=pool.declared,
+                             auto_start=pool.auto_start)
     return None
 
 

@@ -8,7 +8,16 @@ after the rules, read by formats through :class:`iisbitness.report.LoadEntry`.
 from __future__ import annotations
 
 from iisbitness.arch import Arch, format_arches, sort_arches
-from iisbitness.loadplan.plan import BinaryRef, Coverage, CoverageStatus, Evidence, Load, LoadPlan, Skipped
+from iisbitness.loadplan.plan import (
+    BinaryRef,
+    Coverage,
+    CoverageStatus,
+    Evidence,
+    GacAssembly,
+    Load,
+    LoadPlan,
+    Skipped,
+)
 from iisbitness.model.source import ConfigSource
 from iisbitness.report import LoadEntry, Verdict
 
@@ -28,6 +37,8 @@ def load_map(plan: LoadPlan, coverage: tuple[Coverage, ...] = ()) -> tuple[LoadE
 
 def _verdict(load: Load) -> tuple[Verdict, str]:
     b = load.binary
+    if isinstance(load.entry, GacAssembly) and load.entry.unchecked:
+        return Verdict.UNKNOWN, load.entry.unchecked
     if b.problem is not None:
         return Verdict.UNKNOWN, b.problem
     if b.image is not None and not b.image.is_pe:
@@ -39,6 +50,10 @@ def _verdict(load: Load) -> tuple[Verdict, str]:
                                  "binaries: missing on the server")
     if b.missing and b.inferred is None:
         return Verdict.UNKNOWN, "not in the image, and its folder does not decide its architecture"
+    if isinstance(load.entry, GacAssembly) and not load.entry.in_view:
+        return Verdict.CANNOT_LOAD, (f"not in {', '.join(load.entry.searched)} nor bin: only in {load.entry.found_in} "
+                                     f"({format_arches(b.arches or frozenset())}), where a {load.process.arch.value} "
+                                     "process never looks")
     fits = load.fits
     inferred = f" (inferred: {b.inferred.reason})" if b.evidence is Evidence.INFERRED and b.inferred else ""
     if fits is True:

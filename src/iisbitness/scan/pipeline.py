@@ -97,7 +97,23 @@ def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] |
             log.exception("rule %s failed", r.id)
             if problems is not None:
                 problems.append(Problem("(iisbitness)", None, f"rule {r.id} failed: {type(e).__name__}: {e}"))
-    return sorted(out, key=lambda f: f.sort_key)
+    manual = plan.iisexpress is None and (any(not p.auto_start for p in plan.server.pools)
+                                          or any(not s.server_auto_start for s in plan.server.sites))
+    return sorted((with_start_note(plan, f) for f in out) if manual else out, key=lambda f: f.sort_key)
+
+
+def with_start_note(plan: LoadPlan, finding: Finding) -> Finding:
+    """``finding`` with its cause saying when its pool or site does not start by itself (autoStart /
+    serverAutoStart false, :meth:`iisbitness.model.iis7.Server.manual_start`): the finding stands, it bites
+    on the next start."""
+    if plan.iisexpress is not None:
+        return finding  # NOTE: Visual Studio starts IIS Express sites itself, whatever serverAutoStart says
+    pool = plan.server.pool(finding.pool) if finding.pool else None
+    why = plan.server.manual_start(pool, finding.site) if pool is not None else None
+    if why is None:
+        return finding
+    return replace(finding, cause=f"{finding.cause} It does not start by itself ({why}): it stays stopped when IIS "
+                                  "starts, and this fails when someone starts it.")
 
 
 def _of_pools(plan: LoadPlan, edits: tuple[Edit, ...]) -> LoadPlan:
