@@ -95,6 +95,8 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
 
 def _copy_hint(ctx: PlanContext, win: str) -> str:
     """What to copy where so that the image holds ``win`` (an absolute path on a mapped drive)."""
+    if is_unc(win):  # NOTE: a share the live scan could not read (or its collected copy lacks)
+        return "scan on the server with an account that can read the share (iisbitness collect then copies it)"
     drive, rest = win[0].upper(), win[3:].replace("\\", "/")
     if drive == "C":
         return f"copy {win} into the image as {rest}"

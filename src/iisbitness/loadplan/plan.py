@@ -104,12 +104,15 @@ class Absence:
             other ``Program Files`` / ``Framework`` folder (the copy that was installed), or None.
         why: set when no server has the file where this process looks, whatever the image holds
             (``%windir%\\Sysnative`` in a 64-bit process); ``folder`` is then that Windows folder.
+        partial_copy: the file is one of Windows' own IIS modules (:mod:`iisbitness.image.stock`): the copy of
+            ``inetsrv`` is more likely partial than the server broken.
     """
 
     folder: str
     binaries: int
     other_view: str | None = None
     why: str | None = None
+    partial_copy: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,10 +187,11 @@ def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
     return DependencyResult(None, tuple(unresolved), max(len(seen), 1), truncated)
 
 
-_Resolved = tuple[tuple[str, str, Path | None, Unresolved | None], ...]
+FoundDependencies = tuple[tuple[str, str, Path | None, Unresolved | None], ...]
+"""Per dependency of a file: ``(name, via, file found or None, Unresolved when not found)``."""
 
 
-def _resolved(link: Link, finder: _Finder, facts: BinaryFacts) -> _Resolved:
+def _resolved(link: Link, finder: _Finder, facts: BinaryFacts) -> FoundDependencies:
     """(name, via, file found or None, Unresolved when not found) per dependency of ``link``; once
     per file and search path (the same for every architecture searched)."""
     names = _dependencies(link, facts)

@@ -6,6 +6,8 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   An error: the process that loads it fails with ERROR_MOD_NOT_FOUND (126, 0x8007007E). The classic
   case is a DLL installed only in System32, which 32-bit workers look for in SysWOW64 (facts B12:
   WSUS suscomp.dll -> HTTP 500.19; aspnetcore.dll missing from SysWOW64 after an OS upgrade).
+  Windows' own IIS modules (``authanon.dll`` ...; :mod:`iisbitness.image.stock`) absent from a populated
+  ``inetsrv`` give one warning that the copy may be partial instead (a hand copy of some of the folder).
 - The image does not hold the folder (a configuration-only copy): where the folder decides the
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
   rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked.
@@ -78,6 +80,7 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     """One finding per absent binary and process that looks for it (each pool's worker fails on its own): an error
     when its folder is in the image, else a warning when its folder does not decide its architecture."""
     seen: set[tuple[str, str, str]] = set()
+    partial: dict[str, list[Load]] = {}
     for load in plan.loads_of(*_KINDS):
         b = load.binary
         if not b.missing or (b.inferred is not None and b.absent is None):
@@ -90,6 +93,9 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         users = sorted({ld.process.describe() for ld in plan.loads
                         if (ld.binary.windows_path or ld.binary.configured).lower() == path})
         symptom = _SYMPTOM[load.kind].format(path=b.windows_path or b.configured)
+        if b.absent is not None and b.absent.partial_copy:
+            partial.setdefault(b.absent.folder, []).append(load)
+            continue
         # NOTE: one finding for the process: where several applications' entries name the file, none is its place
         # (else the finding's key would follow whichever came first, and a fix that moves one would look new)
         places = {(ld.site, ld.application) for ld in plan.loads_of(load.kind) if ld.process.pool is load.process.pool
@@ -106,6 +112,23 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
             f"'{b.configured}' resolves to {b.windows_path}, which is not in the image; its folder is not in the image "
             f"either and does not decide its architecture. Loaded by: {'; '.join(users)}.",
         )
+    for folder, loads in partial.items():
+        yield _partial_copy(folder, loads)
+
+
+def _partial_copy(folder: str, loads: list[Load]) -> Finding:
+    """One warning for Windows' own IIS modules absent from a populated inetsrv: a partial hand copy, most likely."""
+    names = sorted({(ld.binary.windows_path or ld.binary.configured).rsplit("\\", 1)[-1].lower() for ld in loads})
+    found = Finding.for_load(
+        loads[0], binary_missing.id, Severity.WARNING,
+        "None, if the server has them: the IIS installer adds these entries when it installs the module's role "
+        "service.",
+        f"The image holds {folder} with other binaries, but not {len(names)} of Windows' own IIS modules the "
+        f"configuration names ({', '.join(names)}): the copy may be partial rather than the server broken. Copy the "
+        "whole folder (docs/images.md) or use iisbitness collect to check them.")
+    # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image")
+    return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of Windows' own IIS modules: "
+                                 "the copy may be partial)")
 
 
 def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: str, users: list[str]) -> Finding:

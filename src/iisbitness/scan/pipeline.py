@@ -137,11 +137,8 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
 
 def host_path(img: ServerImage, shown: str) -> Path:
     """The real file behind a configuration file name as the model gives it
-    (:meth:`iisbitness.image.server_image.ServerImage.display` backwards)."""
-    if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in img.drives:
-        return img.drives[shown[0].upper()] / shown[3:]
-    p = Path(shown)
-    return p if p.is_absolute() else img.root / shown
+    (:meth:`iisbitness.image.server_image.ServerImage.host_of`)."""
+    return img.host_of(shown)
 
 
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
@@ -226,13 +223,23 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
     options = options or ScanOptions()
     if image is not None and wants_iisexpress(image, options):
         return scan_iisexpress(image, options)
-    img = open_image(image, options)
+    return scan_image(open_image(image, options), options, str(image) if image is not None else "live")
+
+
+def scan_image(img: ServerImage, options: ScanOptions, label: str, detected: tuple[Arch, str] | None = None) -> Report:
+    """Scan an already opened server image (a folder, the live machine, a collected zip), shown as ``label``;
+    ``detected``: the OS architecture and how it was decided, when known (a collected zip's manifest).
+
+    Raises:
+        ServerImageError: no configuration found. ConfigError: applicationHost.config (or the IIS 6
+            MetaBase.xml) unusable.
+    """
     if options.os_arch is not None:
         os_arch, os_from = options.os_arch, "--os-arch"
     else:
-        os_arch, os_from = detect_os_arch(img)
+        os_arch, os_from = detected or detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
-    return analyse(backend, img, options, str(image) if image is not None else "live")
+    return analyse(backend, img, options, label)
 
 
 def wants_iisexpress(folder: Path, options: ScanOptions) -> bool:
