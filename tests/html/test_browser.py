@@ -126,7 +126,7 @@ def test_first_screen_shows_the_summary_and_the_first_fix(browser: Browser,
     browser.open(path.as_uri(), width=1366, height=768)
     first = browser.evaluate(FIRST_SCREEN)
     assert first["summary"] <= 768 and first["commands"] <= 768, first
-    assert first["heading"] == "What to do first" and first["step"].startswith("[1] Load global module")
+    assert first["heading"] == "What to do first" and first["step"].startswith("[1] Run application pool")
     assert first["firstCause"] > 768  # NOTE: the causes' detail comes after what to do
     assert browser.errors() == []
 

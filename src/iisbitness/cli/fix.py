@@ -21,15 +21,22 @@ from iisbitness.cli.scan import _drives, _env, _fatal, check_image, text_width, 
 from iisbitness.cli.selection import chosen_rules, rule_options
 from iisbitness.errors import FixError, IisBitnessError
 from iisbitness.formats import fix_json, fix_text
+from iisbitness.formats.causes import removal, view
+from iisbitness.scan.baseline import read_baseline
 from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
 
 
 @click.command("fix")
 @click.argument("image", required=False, type=click.Path(path_type=Path))
-@rule_options("Fix only findings of these rules", "Leave findings of these rules alone")
-@click.option("--rule", "rules", multiple=True, hidden=True, metavar="ID[,ID...]", help="Old name of --select.")
+@click.option("--fix", "fix_numbers", multiple=True, type=click.IntRange(min=1), metavar="N",
+              help="Make fix [N] as `scan` numbers it (text [N], HTML, JSON and SARIF `number`; repeatable).")
 @click.option("--finding", "numbers", multiple=True, type=click.IntRange(min=1), metavar="N",
-              help="Fix only finding N (1-based, the order of `scan --format json` findings; repeatable).")
+              help="Fix only finding N (its `number` in `scan --format json`, SARIF `findingNumber`; repeatable).")
+@rule_options("As scan --select: fix only findings of these rules (and number as that scan)",
+              "As scan --ignore: leave findings of these rules alone")
+@click.option("--rule", "rules", multiple=True, hidden=True, metavar="ID[,ID...]", help="Old name of --select.")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="As scan --baseline: leave out the findings it accepts.")
 @click.option("--apply", "apply_", is_flag=True, help="Write the changes (default: a dry run showing them).")
 @click.option("--recycle", is_flag=True,
               help="Live server only: after --apply, recycle each pool touched (start it if it is stopped).")
@@ -43,9 +50,10 @@ from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format (json: schema iisbitness/fix/1, see docs/fix.md).")
 @output_and_shell_options
-def fix_command(image: Path | None, select: tuple[str, ...], ignore: tuple[str, ...], rules: tuple[str, ...],
-                numbers: tuple[int, ...], apply_: bool, recycle: bool, os_arch: str | None, drives: tuple[str, ...],
-                config: Path | None, env: tuple[str, ...], fmt: str, output: Path | None, shell: str) -> None:
+def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple[int, ...], select: tuple[str, ...],
+                ignore: tuple[str, ...], rules: tuple[str, ...], baseline: Path | None, apply_: bool, recycle: bool,
+                os_arch: str | None, drives: tuple[str, ...], config: Path | None, env: tuple[str, ...], fmt: str,
+                output: Path | None, shell: str) -> None:
     """Apply verified fixes to a server image (or, on Windows, the live server).
 
     Default is a dry run: the plan and a unified diff of every configuration file it would change.
@@ -57,7 +65,7 @@ def fix_command(image: Path | None, select: tuple[str, ...], ignore: tuple[str, 
     Examples:
       iisbitness fix /mnt/server-c
       iisbitness fix /mnt/server-c --select global-module-arch --shell powershell
-      iisbitness fix /mnt/server-c --finding 6 --apply
+      iisbitness fix /mnt/server-c --fix 1 --apply
 
     \b
     Exit codes: 0 planned (or applied, and a second scan shows the targeted
@@ -68,13 +76,13 @@ def fix_command(image: Path | None, select: tuple[str, ...], ignore: tuple[str, 
     check_image(image, None, "fix", config_alone=False)
     if recycle and (image is not None or not apply_):
         _fatal("--recycle needs --apply on the live server (no IMAGE)")
-    chosen = chosen_rules(select + rules, ignore)
-    ids = [r.id for r in chosen] if select or rules or ignore else []
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), env=_env(env),
-                          config=config)
+                          config=config, rules=chosen_rules(select + rules, ignore))
     width = _width(output)
     try:
-        plan = plan_fix(image, options, ids, numbers)
+        plan = plan_fix(image, options, (), numbers, fix_numbers,
+                        numbering=lambda report: [n.fix for n in view(report).fixes],
+                        accepted=read_baseline(baseline) if baseline is not None else None)
     except FixError as e:
         click.echo(f"iisbitness: fix refused: {e}", err=True)
         sys.exit(EXIT_FIX_REFUSED)
@@ -102,11 +110,13 @@ def fix_command(image: Path | None, select: tuple[str, ...], ignore: tuple[str, 
     if fmt == "json":
         write_out(fix_json.render(plan, True, written, (len(after.findings), len(still))), output)
     else:
+        removed = removal(plan.side_effects)
         text = fix_text.render(plan, applied=True, shell=shell, width=width)
         text += "".join(f"  {w.shown}: backup {w.backup.name}\n" for w in written)
         text += "".join("ran: " + " ".join(cmd) + "\n" for cmd in ran)
         text += (f"Second scan: {len(after.findings)} findings; "
-                 + (f"{len(still)} targeted finding(s) still there." if still else "every targeted finding is gone.")
+                 + (f"{len(still)} targeted finding(s) still there" if still else "every targeted finding is gone")
+                 + (f"; but {removed.replace(' then run', ' now run')} (side effects above)." if removed else ".")
                  + "\n")
         write_out(text, output)
     sys.exit(EXIT_FINDINGS if still else EXIT_OK)

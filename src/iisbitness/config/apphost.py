@@ -47,6 +47,7 @@ from iisbitness.model.iis7 import (
     IsapiFilter,
     ManagedType,
     PipelineMode,
+    PoolElement,
     RestrictionEntry,
     Server,
     Site,
@@ -72,6 +73,20 @@ MAX_WEBCONFIG_DEPTH = 8
 _SKIP_DIRS = {"bin", "app_data", "node_modules", ".git", "obj", "packages", "aspnet_client", "app_code"}
 
 Progress = Callable[[str], None]
+
+
+def pool_elements(add: etree._Element) -> tuple[PoolElement, ...]:
+    """A pool's ``<add>`` and every element below it, attributes as stored, in document order (comments left out)."""
+    out: list[PoolElement] = []
+
+    def walk(el: etree._Element, path: tuple[str, ...]) -> None:
+        out.append(PoolElement(path, tuple((str(k), str(v)) for k, v in el.attrib.items())))
+        for c in el:
+            if isinstance(c.tag, str):
+                walk(c, path + (etree.QName(c).localname,))
+
+    walk(add, ())
+    return tuple(out)
 
 
 def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
@@ -168,6 +183,7 @@ class _Reader:
             pipeline_mode=PipelineMode.CLASSIC if (mode or "").strip().lower() in ("classic", "1") else PipelineMode.INTEGRATED,
             source=self.src(el),
             declared=declared,
+            elements=pool_elements(el) if declared else (),
             auto_start=_bool(auto) is not False,
         )
 

@@ -2,13 +2,15 @@
 ``iisbitness/fix/1`` (``formats/schema/fix-1.json`` is the contract; docs/fix.md describes it)::
 
     {"schema": "iisbitness/fix/1", "image", "applied": false,
-     "chosen": [{"finding": 1, "rule", "pool", "site", "application", "summary", "commands", "powershell", "note"}],
+     "chosen": [{"fix": 8, "finding": 1, "rule", "pool", "site", "application", "summary", "commands", "powershell",
+                 "note"}],
      "cleared": [1, 3], "left": [{"finding", "rule", "reason"}],
      "commands": [...], "powershell": [...],
      "changes": [{"file", "changes": [...], "diff"}],
      "written": [{"file", "backup"}], "second_scan": {"findings": 12, "targeted_left": 0} | null}
 
-Findings are numbered from 1 in the order of ``scan --format json``. Reads only the plan.
+Findings are numbered from 1 in the order of ``scan --format json``; ``fix`` is the fix's number as ``scan``
+shows it (``[8]``, ``fix --fix 8``). Reads only the plan.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from iisbitness.fixes.write import Written
+from iisbitness.formats.causes import view
 from iisbitness.formats.fix_text import unified_diff
 from iisbitness.scan.fix import FixPlan
 
@@ -33,9 +36,10 @@ def render(plan: FixPlan, applied: bool, written: Sequence[Written] = (),
 def to_document(plan: FixPlan, applied: bool, written: Sequence[Written] = (),
                 second_scan: tuple[int, int] | None = None) -> dict[str, Any]:
     """The document as Python data."""
+    v = view(plan.report)
     return {
         "schema": SCHEMA_ID, "image": plan.report.server.image, "applied": applied,
-        "chosen": [{"finding": c.number, "rule": c.finding.rule, "pool": c.finding.pool, "site": c.finding.site,
+        "chosen": [{"fix": v.number(c.fix), "finding": c.number, "rule": c.finding.rule, "pool": c.finding.pool, "site": c.finding.site,
                     "application": c.finding.application, "summary": c.fix.summary, "commands": list(c.fix.commands),
                     "powershell": list(c.fix.powershell), "note": c.fix.note} for c in plan.chosen],
         "cleared": list(plan.cleared),

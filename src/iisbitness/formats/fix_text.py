@@ -9,6 +9,7 @@ from iisbitness.errors import FixError
 from iisbitness.findings import Finding
 from iisbitness.fixes.plan import FileChange
 from iisbitness.fixes.text import Text
+from iisbitness.formats.causes import effect_lines, security_warning, view
 from iisbitness.formats.table import wrap
 from iisbitness.scan.fix import FixPlan
 
@@ -34,10 +35,13 @@ def unified_diff(change: FileChange) -> str:
 
 
 def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100) -> str:
-    """The plan as text: chosen fixes, what they clear, what is left, commands (``shell`` ``cmd`` or
-    ``powershell``), then the diffs. Prose wraps at ``width`` between words; commands and diffs never wrap."""
+    """The plan as text: chosen fixes (numbered ``[N]`` as ``scan`` numbers them, with the finding each clears,
+    numbered as in JSON), what they clear, what is left, their side effects all together, commands (``shell``
+    ``cmd`` or ``powershell``), then the diffs. Prose wraps at ``width`` between words; commands and diffs never
+    wrap."""
     out: list[str] = []
     r = plan.report
+    v = view(r)
 
     def para(text: str, first: str = "  ", rest: str = "      ") -> None:
         out.extend(wrap(text, max(width, 40), first, rest))
@@ -46,13 +50,21 @@ def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100) -
     if not plan.chosen:
         out.append("No verified fix to make for the chosen findings.")
     for ch in plan.chosen:
-        para(f"fix #{ch.number} {ch.finding.rule} ({_where(ch.finding)}): {ch.fix.summary}")
+        n = v.number(ch.fix)
+        para(f"[{n}] {ch.fix.summary}  (finding {ch.number} {ch.finding.rule}, {_where(ch.finding)})")
     chosen = {c.number for c in plan.chosen}
     also = [n for n in plan.cleared if n not in chosen]
     if also:
-        para("these fixes also clear: " + ", ".join(f"#{n}" for n in also))
+        para("these fixes also clear finding" + "s" * (len(also) > 1) + " " + ", ".join(str(n) for n in also))
     for left in plan.left:
-        para(f"not fixed #{left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
+        para(f"not fixed: finding {left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
+    if plan.side_effects:
+        out.append("")
+        out.append("Side effects (these fixes together; the load map before and after):")
+        for line in effect_lines(plan.side_effects):
+            para(line, "  ", "    ")
+        if warning := security_warning(plan.side_effects):
+            para(f"WARNING: {warning}")
     commands = plan.powershell if shell == "powershell" else plan.commands
     if commands:
         out.append("")

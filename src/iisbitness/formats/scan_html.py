@@ -22,8 +22,18 @@ import jinja2
 
 from iisbitness import __version__
 from iisbitness.arch import Arch
-from iisbitness.findings import Finding, Fix, Severity
-from iisbitness.formats.causes import Cause, EventLine, ReportView, arch_label, event_lines, view
+from iisbitness.findings import Finding, Severity
+from iisbitness.formats.causes import (
+    Cause,
+    EventLine,
+    ReportView,
+    arch_label,
+    effect_lines,
+    event_lines,
+    removal,
+    security_warning,
+    view,
+)
 from iisbitness.report import LoadEntry, PoolSummary, Report, Verdict
 
 _ENV = jinja2.Environment(
@@ -184,24 +194,28 @@ def workers(v: ReportView, prefix: str) -> tuple[WorkerNode, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """A fix of "What to do first": its number, the fix, and the causes (1-based) it is the first choice for."""
+    """A step of "What to do first": fixes of one label (a pool flip for each pool the cause hits is one step), and
+    the causes (1-based) it is the first choice for."""
 
-    number: int
-    fix: Fix
+    numbers: tuple[int, ...]
     causes: tuple[int, ...]
 
 
 def first_steps(v: ReportView) -> tuple[Step, ...]:
-    """One fix per cause, worst cause first (the order of :attr:`ReportView.causes`): its first verified fix, else
-    its first fix; a cause that a fix already chosen also serves adds itself to that step instead."""
-    steps: dict[int, list[int]] = {}
+    """One step per cause, worst cause first (the order of :attr:`ReportView.causes`): the first group of its fixes
+    (:meth:`ReportView.fix_groups`, in the order the rules offer them: the fixes without side effects first) that
+    re-analysis verified, else its first group; a cause whose fixes include a step already listed joins it."""
+    steps: list[tuple[tuple[int, ...], list[int]]] = []
     for i, c in enumerate(v.causes, 1):
-        taken = next((n for n in c.fixes if n in steps), None)
-        if taken is None:
-            taken = next((n for n in c.fixes if v.fix(n).verified), c.fixes[0] if c.fixes else None)
-        if taken is not None:
-            steps.setdefault(taken, []).append(i)
-    return tuple(Step(n, v.fix(n), tuple(cs)) for n, cs in steps.items())
+        joined = next((cs for ns, cs in steps if set(ns) & set(c.fixes)), None)
+        if joined is not None:
+            joined.append(i)
+            continue
+        groups = v.fix_groups(c)
+        group = next((g for g in groups if g[1]), groups[0] if groups else None)
+        if group is not None:
+            steps.append((group[2], [i]))
+    return tuple(Step(ns, tuple(cs)) for ns, cs in steps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +256,8 @@ def render(reports: Sequence[Report]) -> str:
     pages = [_page(i, r) for i, r in enumerate(reports, 1)]
     template = _ENV.get_template("scan.html.j2")
     return template.render(pages=pages, version=__version__, Severity=Severity, arch_class=arch_class,
-                           arch_label=arch_label, causes_of=_causes_of)
+                           arch_label=arch_label, causes_of=_causes_of, removal=removal,
+                           security_warning=security_warning, effect_lines=effect_lines)
 
 
 def _causes_of(page: Page) -> Sequence[tuple[int, Cause]]:
