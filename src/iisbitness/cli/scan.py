@@ -142,7 +142,7 @@ def check_image(image: Path | None, config: Path | None, command: str, config_al
                   if config_alone else ""))
     if image is not None and not image.is_dir() and not (zip_ok and zipfile.is_zipfile(image)):
         hint = (f"; to read this file on its own: iisbitness {command} --config {image}"
-                if image.is_file() and config_alone else "")
+                if image.is_file() and config_alone and image.suffix.lower() != ".zip" else "")
         zipped = " nor a zip made by iisbitness collect" if zip_ok else ""
         _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive){zipped}{hint}")
 
