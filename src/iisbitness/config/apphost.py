@@ -100,6 +100,9 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
         except ConfigError as e:
             problems.append(Problem(e.path, e.line, e.message))
     found = image.locate(APPHOST)
+    if found.problem is not None:
+        raise ServerImageError(f"{image.root}: Windows/System32/inetsrv/config/applicationHost.config {found.problem}; "
+                               "copy the file into the image, or name it with --config")
     if found.host_path is None or not found.host_path.is_file():
         raise ServerImageError(
             f"{image.root}: no Windows/System32/inetsrv/config/applicationHost.config (nor IIS 6 MetaBase.xml) "
@@ -360,7 +363,10 @@ class _Reader:
             folder, rel = stack.pop()
             seen += 1
             wc = self.image.find_child(folder, "web.config")
-            if wc is not None and wc.is_file():
+            escapes = self.image.escapes(wc) if wc is not None else None
+            if wc is not None and escapes is not None:
+                self.problems.append(Problem(self.image.display(wc), None, f"{escapes}; this web.config is not analysed"))
+            elif wc is not None and wc.is_file():
                 if rel and not vdir.allow_sub_dir_config:
                     self.problems.append(Problem(self.image.display(wc), None,
                                                  "IIS never reads this web.config: allowSubDirConfig is false for the "

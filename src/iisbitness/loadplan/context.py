@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ntpath
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,27 +188,59 @@ class PlanContext:
             found = self._search[key] = (folder,) if sys_view is None else (folder, sys_view)
         return found
 
-    def bin_files(self, folder: Path) -> tuple[tuple[str, ...], str | None]:
-        """The names of the ``*.dll`` files of a bin folder (sorted, capped at MAX_BIN_FILES) and a note if cut.
+    def bin_files(self, folder: Path) -> tuple[tuple[str, ...], str | None, dict[str, str]]:
+        """The names of the ``*.dll`` entries of a bin folder (sorted, capped at MAX_BIN_FILES), a note if cut, and
+        the entries that are not files to read, each with why (a FIFO, a device, a link to one or to nothing).
 
         NOTE: names, not paths: a ``Path`` per file is several strings, and a server holds 100,000 of them.
         """
         if folder not in self._dirs:
             names: list[str] = []
             note: str | None = None
+            unread: dict[str, str] = {}
             try:
                 with os.scandir(folder) as it:
                     for d in it:
-                        if d.name.lower().endswith(".dll") and d.is_file(follow_symlinks=False):
-                            names.append(d.name)
-                            if len(names) >= MAX_BIN_FILES:
-                                note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
-                                break
+                        if not d.name.lower().endswith(".dll") or d.is_dir(follow_symlinks=False):
+                            continue
+                        if not d.is_file(follow_symlinks=False):
+                            why = _not_a_file(d)
+                            if why is None and d.is_dir():
+                                continue  # NOTE: a link to a folder called x.dll is a folder, as before
+                            if why is not None:
+                                unread[d.name] = why
+                        names.append(d.name)
+                        if len(names) >= MAX_BIN_FILES:
+                            note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
+                            break
             except OSError as e:
                 note = f"cannot list: {e.strerror or e}"
-            self._dirs[folder] = (tuple(sorted(names, key=str.lower)), note)
+            self._dirs[folder] = (tuple(sorted(names, key=str.lower)), note, unread)
         return self._dirs[folder]
 
+
+def _not_a_file(entry: os.DirEntry[str]) -> str | None:
+    """Why a bin entry that is not a regular file is not read (issue 26), or None for a link to a regular file,
+    which is read like any file (:meth:`ServerImage.locate` refuses it when it leads out of the image)."""
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+    link = entry.is_symlink()
+    try:
+        st = os.stat(entry.path) if link else entry.stat(follow_symlinks=False)
+    except (OSError, ValueError):
+        return "a symbolic link to nothing (dangling, or a loop): not read"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = next((k for test, k in kinds if test(st.st_mode)), "not a regular file")
+    if not link:
+        return f"{kind}, not a file: not read"
+    if stat.S_ISDIR(st.st_mode):
+        return None
+    try:
+        target = os.readlink(entry.path)
+    except OSError:
+        target = "?"
+    return f"a symbolic link to {target} ({kind}), not a file: not read"
 
 Found = Load | Skipped | Problem
 """What a collector yields: a load, a load that never happens and why, or a file it could not read."""

@@ -15,7 +15,16 @@ from pathlib import Path
 
 from iisbitness.loadplan.collectors.folders import app_bin_folder
 from iisbitness.loadplan.context import Found, PlanContext
-from iisbitness.loadplan.plan import BinFile, Load, LoadKind, NativeCopy, Process, Skipped, SkipReason
+from iisbitness.loadplan.plan import (
+    BinaryRef,
+    BinFile,
+    Load,
+    LoadKind,
+    NativeCopy,
+    Process,
+    Skipped,
+    SkipReason,
+)
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
 
@@ -68,14 +77,16 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
         if host in seen:
             continue
         seen.add(host)
-        files, note = ctx.bin_files(host)
+        files, note, unread = ctx.bin_files(host)
         if note:
             yield Problem(ctx.image.display(host), None, note)
         layouts = _native_copies(ctx, server, process, win, host) if with_copies else {}
         shown = ctx.image.display(host)
         plain = BinFile(shown)  # NOTE: one entry for every file without copies (100,000 loads, one object)
         for name in files:
-            ref = ctx.resolve(win + "\\" + name, server.os_arch, process.arch)
+            why = unread.get(name)
+            ref = ctx.resolve(win + "\\" + name, server.os_arch, process.arch) if why is None else BinaryRef(
+                win + "\\" + name, win + "\\" + name, ctx.image.display(host / name), None, problem=why)
             native = ref.image is not None and ref.image.is_pe and not ref.image.is_managed
             copies = layouts.get(name.lower(), ()) if native else ()
             entry = BinFile(shown, copies) if copies else plain
