@@ -57,7 +57,7 @@ class PlanContext:
     env_overrides: dict[str, str] = field(default_factory=dict)
     follow_dependencies: bool = True
     facts: BinaryFacts = field(default_factory=BinaryFacts, repr=False)
-    _dirs: dict[Path, tuple[tuple[str, ...], str | None]] = field(default_factory=dict, repr=False)
+    _dirs: dict[Path, tuple[tuple[str, ...], str | None, dict[str, str]]] = field(default_factory=dict, repr=False)
     _resolved: dict[tuple[Arch, Arch], dict[str, BinaryRef]] = field(default_factory=dict, repr=False)
     _search: dict[tuple[Path, Arch, Arch], tuple[Path, ...]] = field(default_factory=dict, repr=False)
     app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
