@@ -98,10 +98,7 @@ def fingerprint(root: Path) -> str:
     return h.hexdigest()
 
 
-IIS_EXPRESS_CONFIG = """<?xml version="1.0" encoding="UTF-8"?>
-<configuration>
-  <system.applicationHost>
-    <applicationPools>
+IIS_EXPRESS_CONFIG = (APPHOST.split("<applicationPools>")[0] + """<applicationPools>
       <add name="Clr4IntegratedAppPool" managedRuntimeVersion="v4.0" managedPipelineMode="Integrated" />
     </applicationPools>
     <sites>
@@ -114,7 +111,8 @@ IIS_EXPRESS_CONFIG = """<?xml version="1.0" encoding="UTF-8"?>
     </sites>
   </system.applicationHost>
 </configuration>
-"""
+""")
+"""An IIS Express applicationhost.config as Visual Studio writes it: one site for the project App, on port 5000."""
 CSPROJ = """<?xml version="1.0" encoding="utf-8"?>
 <Project ToolsVersion="12.0" xmlns="http://schemas.microsoft.com/developer/msbuild/2003">
   <PropertyGroup>
