@@ -345,11 +345,13 @@ class _Reader:
     def _walk_vdir(self, vdir: VirtualDirectory, base: tuple[str, ...]) -> list[Contribution]:
         env = process_environment(self.os_arch, Arch.X64 if self.os_arch.is_64bit else Arch.X86)
         expanded, unresolved = expand(vdir.physical_path, env)
-        if unresolved:
+        found = self.image.locate(expanded)
+        if unresolved and found.host_path is None:
+            # NOTE: IIS leaves an unknown %NAME% as it is (ExpandEnvironmentStrings): a folder named so literally is
+            # the one it reads (issue 26); otherwise the variable is most likely one the server sets
             self.problems.append(Problem(vdir.source.file, vdir.source.line,
                                          f"physicalPath {vdir.physical_path!r}: %{unresolved[0]}% is not known; web.config files not read"))
             return []
-        found = self.image.locate(expanded)
         if found.problem:
             self.problems.append(Problem(vdir.source.file, vdir.source.line,
                                          f"physicalPath {vdir.physical_path!r}: {found.problem}; web.config files not read"))

@@ -104,7 +104,7 @@ class PlanContext:
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         env = process_environment(os_arch, process_arch, self.env_overrides)
         expanded, unresolved = expand(configured, env)
-        if unresolved:
+        if unresolved and not self._literally(expanded, os_arch, process_arch):
             return BinaryRef(configured, None, None, None,
                              problem=f"%{unresolved[0]}% is not an environment variable of {process_arch.value} "
                                      "worker processes (pass --env NAME=VALUE if the server sets it)")
@@ -136,6 +136,11 @@ class PlanContext:
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
             chain = self.dependency_chain(found.host_path, os_arch, process_arch)
         return BinaryRef(configured, seen, shown, got, chain=chain)
+
+    def _literally(self, expanded: str, os_arch: Arch, process_arch: Arch) -> bool:
+        """A path whose unknown ``%NAME%`` stays as it is (as Windows leaves it) names a file of the image."""
+        path = normalize(expanded)
+        return is_absolute(path) and self.image.locate(redirect(path, os_arch, process_arch)).host_path is not None
 
     def absence(self, windows_path: str, os_arch: Arch) -> Absence | None:
         """Whether a file absent from the image is missing on the server: its folder is in the image and
