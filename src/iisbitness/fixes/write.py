@@ -28,6 +28,7 @@ process ``os._exit(EXIT_AFTER_STEP_CODE)`` right after step N: the test hook tha
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -227,26 +228,30 @@ def write_changes(targets: Sequence[Target], stamp: str, step: Step | None = Non
 
 def _undo(why: str, replaced: list[tuple[Target, Path]], backups: list[Path]) -> WriteRefused:
     """Put the replaced files back from their backups, remove the run's other backups, and say what is left."""
-    kept: list[str] = []
+    notes: list[str] = []
     left: list[str] = []
+    needed: set[Path] = set()
     for t, backup in reversed(replaced):
         try:
             os.replace(backup, t.path)  # NOTE: a rename: needs no free space, and the backup holds the original bytes
-            _fsync_dir(t.path.parent)
         except OSError as e:
-            left.append(t.change.shown)
-            kept.append(f"{t.change.shown} keeps the new content: it could not be put back ({e.strerror or e}); "
-                        f"its original is in {backup.name}")
-    restored = [t.change.shown for t, _ in replaced if t.change.shown not in left]
+            left.insert(0, t.change.shown)
+            needed.add(backup)
+            notes.append(f"{t.change.shown} keeps the new content: it could not be put back ({e.strerror or e}); "
+                         f"its original is in {backup.name}")
+            continue
+        with contextlib.suppress(OSError):
+            _fsync_dir(t.path.parent)
     for backup in backups:
-        if backup.exists() and not any(backup.name in k for k in kept):
+        if backup not in needed:
             try:
-                backup.unlink()
+                backup.unlink(missing_ok=True)
             except OSError as e:
-                kept.append(f"its backup {backup.name} could not be removed ({e.strerror or e})")
+                notes.append(f"its backup {backup.name} could not be removed ({e.strerror or e})")
     if left:
-        return WriteRefused(f"{why}; " + "; ".join(kept), tuple(reversed(left)))
+        return WriteRefused(f"{why}; " + "; ".join(notes), tuple(left))
+    restored = [t.change.shown for t, _ in replaced]
     back = (f" ({', '.join(restored)} {'was' if len(restored) == 1 else 'were'} already replaced "
             "and put back as it was)") if restored else ""
-    extra = ("; " + "; ".join(kept)) if kept else ""
+    extra = ("; " + "; ".join(notes)) if notes else ""
     return WriteRefused(f"{why}; nothing written{back}{extra}")
