@@ -24,15 +24,18 @@ from tests.conftest import apphost, make_image, site
 APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
 WEB = ('<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <system.webServer>\n    <isapiFilters>\n'
        '      <filter name="F" path="C:\\F\\f.dll"/>\n    </isapiFilters>\n  </system.webServer>\n</configuration>\n')
-MODULES = '<globalModules><add name="M32" image="C:\\M\\m.dll" /></globalModules>'
+MODULES = ('<globalModules><add name="M32" image="C:\\M\\m.dll" />'
+           '<add name="M64" image="C:\\M\\m64.dll" preCondition="bitness64" /></globalModules>')
 
 
 def _image(root: Path) -> Path:
     """A 64-bit pool with a 32-bit global module (fixed in applicationHost.config) and a site whose web.config
-    names a 32-bit ISAPI filter (fixed in that web.config): one plan, two files."""
+    names a 32-bit ISAPI filter (fixed in that web.config): one plan, two files. A 64-bit-only module keeps the
+    pool 64-bit (running it as 32-bit would drop M64: a side effect the plan does not take first)."""
     return make_image(root, apphost('<add name="P64" managedRuntimeVersion="v4.0" />', site("S", 1, "P64", r"C:\s"),
                                     webserver=MODULES),
-                      {"F/f.dll": "filter_x86.dll", "M/m.dll": "module_x86.dll", "s/web.config": WEB})
+                      {"F/f.dll": "filter_x86.dll", "M/m.dll": "module_x86.dll", "M/m64.dll": "module_x64.dll",
+                       "s/web.config": WEB})
 
 
 def _configs(img: Path) -> dict[str, bytes]:

@@ -9,7 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
-from hostile_helpers import APPHOST_REL, PE_BIN, healthy, make_image, run
+from hostile_helpers import APPHOST_REL, PE_BIN, apphost, healthy, make_image, run
 
 from iisbitness.errors import FixError
 from iisbitness.scan.fix import apply_fix, plan_fix
@@ -28,9 +28,13 @@ def _json(*args: str | os.PathLike[str]) -> dict:  # type: ignore[type-arg]
 
 
 def _image_with_filter(tmp_path: Path) -> Path:
-    image = make_image(tmp_path / "img")
+    """The base image, a 32-bit ISAPI filter for a web.config to name, and a 64-bit-only module that keeps the pool
+    64-bit (so that the filter's fix is its preCondition, in the web.config)."""
+    module = '<add name="M64" image="C:\\filters\\m64.dll" preCondition="bitness64" />'
+    image = make_image(tmp_path / "img", apphost(extra_modules=module))
     (image / "filters").mkdir()
     shutil.copy(PE_BIN / "filter_x86.dll", image / "filters" / "f.dll")
+    shutil.copy(PE_BIN / "module_x64.dll", image / "filters" / "m64.dll")
     return image
 
 
@@ -132,3 +136,12 @@ def test_bin_entries_that_are_not_files_are_listed_as_not_read_by_check_app(tmp_
     assert set(listed) == set(expected), listed
     for name, why in expected.items():
         assert why in listed[name], (name, listed[name])
+
+
+def test_a_web_config_that_is_a_fifo_is_named_as_not_read(tmp_path: Path) -> None:
+    image = make_image(tmp_path / "img")
+    os.mkfifo(image / "inetpub/main/web.config")
+    report = _json("scan", image)
+    assert healthy(report)
+    (problem,) = [p for p in report["problems"] if p["file"] == "inetpub/main/web.config"]
+    assert problem["message"].startswith("not a regular file") and "not analysed" in problem["message"]

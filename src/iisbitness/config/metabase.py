@@ -316,9 +316,7 @@ def read_iis6(path: Path, shown_as: str, os_arch: Arch, os_arch_from: str) -> Ii
     for a in apps:
         if a.pool.lower() not in known:
             known.add(a.pool.lower())
-            pools.append(Iis6Pool(a.pool, a.source, declared=False))
-            problems.append(Problem(shown_as, a.source.line, f"{a.location} names AppPoolId {a.pool!r}, which has no "
-                                    "IIsApplicationPool key"))
+            pools.append(Iis6Pool(a.pool, a.source, declared=False))  # NOTE: reported by rule pool-undefined
 
     global_filters = _filters(tree, "/LM/W3SVC/Filters", None, shown_as, problems)
     site_filters: list[Iis6Filter] = []

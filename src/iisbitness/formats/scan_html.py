@@ -25,7 +25,16 @@ import markupsafe
 from iisbitness import __version__
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
-from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
+from iisbitness.formats.causes import (
+    POOL_PLACEHOLDER,
+    Cause,
+    ReportView,
+    arch_label,
+    effect_lines,
+    removal,
+    security_warning,
+    view,
+)
 from iisbitness.formats.table import printable
 from iisbitness.report import LoadEntry, PoolSummary, Report, Verdict
 
@@ -221,7 +230,8 @@ def render(reports: Sequence[Report]) -> str:
     template = _ENV.get_template("scan.html.j2")
     script, script_source = _script()
     return template.render(pages=pages, version=__version__, Severity=Severity, arch_class=arch_class,
-                           arch_label=arch_label, text=_text, causes_of=_causes_of, script=script,
+                           arch_label=arch_label, text=_text, causes_of=_causes_of, removal=removal,
+                           security_warning=security_warning, effect_lines=effect_lines, script=script,
                            script_source=script_source)
 
 

@@ -28,8 +28,8 @@ from iisbitness.image.paths import (
     redirect,
     unseen,
 )
-from iisbitness.image.registry import ComRegistry
 from iisbitness.image.server_image import ServerImage
+from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
@@ -67,11 +67,13 @@ class PlanContext:
     """Results of planning steps (per pool, IIS Manager, every application's folder for the COM scan) of
     :func:`iisbitness.loadplan.build.build`, keyed by the model objects they read, so that re-planning after a
     fix that changes one pool re-collects only that pool."""
-    com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
-    """The image's registry opened once, or why it could not be (see collectors/com.py)."""
     com_progids: dict[tuple[Path, frozenset[Path]], tuple[list[tuple[str, Path, int]], str | None]] = field(
         default_factory=dict, repr=False)
     """ProgIDs used by the pages of each application folder (see collectors/com.py), per set of application roots."""
+
+    def __post_init__(self) -> None:
+        # NOTE: one folder memo per scan: the dependency search lists folders through the image (issue 21)
+        self.facts.folders = self.image.folders
 
     def precondition(self, server: Server, process: Process, precondition: str, name: str,
                      source: ConfigSource, kind: LoadKind, configured: str) -> Evaluation | Skipped:
@@ -145,20 +147,21 @@ class PlanContext:
     def absence(self, windows_path: str, os_arch: Arch) -> Absence | None:
         """Whether a file absent from the image is missing on the server: its folder is in the image and
         holds other binaries (see :class:`Absence`); None when the folder is absent or holds none."""
-        folder = self.image.locate(ntpath.dirname(windows_path)).host_path
-        if folder is None or not folder.is_dir():
+        where = self.image.locate(ntpath.dirname(windows_path))
+        folder = where.host_path
+        if folder is None or not where.is_dir:
             return None
         name = ntpath.basename(windows_path).lower()
-        binaries = sum(1 for n in self.facts.listing(folder) if n.endswith((".dll", ".exe")) and n != name)
+        binaries = sum(1 for n in self.image.listing(folder).files if n.endswith((".dll", ".exe")) and n != name)
         if binaries == 0:
             return None
         other = None
         for alternative in counterparts(windows_path, os_arch):
-            hit = self.image.locate(alternative).host_path
-            if hit is not None and hit.is_file():
-                other = self.image.display(hit)
+            hit = self.image.locate(alternative)
+            if hit.host_path is not None and not hit.is_dir:
+                other = self.image.display(hit.host_path)
                 break
-        return Absence(self.image.display(folder), binaries, other)
+        return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
 
     def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch) -> tuple[str, ...]:
         """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.
@@ -194,58 +197,47 @@ class PlanContext:
         return found
 
     def bin_files(self, folder: Path) -> tuple[tuple[str, ...], str | None, dict[str, str]]:
-        """The names of the ``*.dll`` entries of a bin folder (sorted, capped at MAX_BIN_FILES), a note if cut, and
-        the entries that are not files to read, each with why (a FIFO, a device, a link to one or to nothing).
+        """The names of the ``*.dll`` entries of a bin folder that are not folders (sorted, capped at MAX_BIN_FILES),
+        a note if cut or unreadable, and the entries among them that are not files to read, each with why (a FIFO,
+        a device, a link to one or to nothing: issue 26): the image's one listing of the folder, filtered. A link to
+        a file is read like a file (:meth:`ServerImage.locate` refuses it when it leads out of the image).
 
         NOTE: names, not paths: a ``Path`` per file is several strings, and a server holds 100,000 of them.
         """
-        if folder not in self._dirs:
-            names: list[str] = []
-            note: str | None = None
-            unread: dict[str, str] = {}
-            try:
-                with os.scandir(folder) as it:
-                    for d in it:
-                        if not d.name.lower().endswith(".dll") or d.is_dir(follow_symlinks=False):
-                            continue
-                        if not d.is_file(follow_symlinks=False):
-                            why = _not_a_file(d)
-                            if why is None and d.is_dir():
-                                continue  # NOTE: a link to a folder called x.dll is a folder, as before
-                            if why is not None:
-                                unread[d.name] = why
-                        names.append(d.name)
-                        if len(names) >= MAX_BIN_FILES:
-                            note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
-                            break
-            except OSError as e:
-                note = f"cannot list: {e.strerror or e}"
-            self._dirs[folder] = (tuple(sorted(names, key=str.lower)), note, unread)
-        return self._dirs[folder]
+        found = self._dirs.get(folder)
+        if found is None:
+            listing = self.image.listing(folder)
+            names = sorted((n for n in listing.names.values() if n.lower().endswith(".dll") and n not in listing.folders),
+                           key=str.lower)
+            note = listing.error
+            if len(names) > MAX_BIN_FILES:
+                names = names[:MAX_BIN_FILES]
+                note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
+            unread = {n: why for n in names if (n in listing.links or listing.files.get(n.lower()) != n)
+                      and (why := _not_a_file(folder / n, n in listing.links)) is not None}
+            found = self._dirs[folder] = (tuple(names), note, unread)
+        return found
 
 
-def _not_a_file(entry: os.DirEntry[str]) -> str | None:
-    """Why a bin entry that is not a regular file is not read (issue 26), or None for a link to a regular file,
-    which is read like any file (:meth:`ServerImage.locate` refuses it when it leads out of the image)."""
+def _not_a_file(path: Path, link: bool) -> str | None:
+    """Why a bin entry that is not a regular file is not read (issue 26), or None for a link to a regular file."""
     kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
-    link = entry.is_symlink()
     try:
-        st = os.stat(entry.path) if link else entry.stat(follow_symlinks=False)
+        st = os.stat(path) if link else os.lstat(path)
     except (OSError, ValueError):
-        return "a symbolic link to nothing (dangling, or a loop): not read"
-    if stat.S_ISREG(st.st_mode):
+        return "a symbolic link to nothing (dangling, or a loop): not read" if link else None
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
         return None
     kind = next((k for test, k in kinds if test(st.st_mode)), "not a regular file")
     if not link:
         return f"{kind}, not a file: not read"
-    if stat.S_ISDIR(st.st_mode):
-        return None
     try:
-        target = os.readlink(entry.path)
+        target = os.readlink(path)
     except OSError:
         target = "?"
     return f"a symbolic link to {target} ({kind}), not a file: not read"
+
 
 Found = Load | Skipped | Problem
 """What a collector yields: a load, a load that never happens and why, or a file it could not read."""

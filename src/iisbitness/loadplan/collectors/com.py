@@ -18,7 +18,7 @@ from pathlib import Path
 
 from iisbitness.arch import Arch
 from iisbitness.image.paths import Inference
-from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, RegistryView, open_registry, view_of
+from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, RegistryView, view_of
 from iisbitness.loadplan.collectors.folders import app_folder
 from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import BinaryRef, ComServer, Load, LoadKind, Process
@@ -35,11 +35,8 @@ _CREATE = re.compile(r"""\bCreateObject\s*\(\s*["']([A-Za-z_][\w.\-]*)["']""", r
 
 
 def _registry(ctx: PlanContext) -> tuple[ComRegistry | None, str | None]:
-    """The image's registry, opened once per planning context."""
-    if ctx.com_registry is None:
-        hive = ctx.image.locate("C:\\" + SOFTWARE_HIVE).host_path
-        ctx.com_registry = open_registry(hive if hive is not None and hive.is_file() else None, ctx.image.live)
-    return ctx.com_registry
+    """The image's registry, opened once (:meth:`~iisbitness.image.server_image.ServerImage.open_registry`)."""
+    return ctx.image.open_registry()
 
 
 def scan_progids(folder: Path, skip: frozenset[Path]) -> tuple[list[tuple[str, Path, int]], str | None]:
