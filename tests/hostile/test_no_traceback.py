@@ -177,6 +177,9 @@ def test_server_images(tmp_path: Path, kind: str) -> None:
         assert code != 2 or kind.startswith("apphost"), command
     _no_traceback(["check-app", image / "inetpub/main", "--pool-arch", "x64"], named)
     _no_traceback(["inspect", image / "inetpub/main/bin"], named)
+    archive = tmp_path / "server.zip"
+    if _no_traceback(["collect", image, "-o", archive, "-q"], named) == 0:
+        _no_traceback(["scan", archive], named)
 
 
 def _option_file(kind: str, tmp: Path) -> Path:
@@ -225,7 +228,9 @@ def test_files_given_as_options_to_scan(tmp_path: Path, option: str, kind: str) 
 
 
 @pytest.mark.parametrize("kind", OPTION_KINDS)
-def test_files_given_to_explain_and_inspect(tmp_path: Path, kind: str) -> None:
+def test_files_given_to_explain_inspect_and_collect(tmp_path: Path, kind: str) -> None:
     given = _option_file(kind, tmp_path)
+    _no_traceback(["collect", _image(tmp_path / "img"), "-o", tmp_path / "out.zip", "--event-log", given, "-q"],
+                  given.name)
     _no_traceback(["explain", "--event-log", given], given.name)
     _no_traceback(["inspect", given], given.name)
