@@ -20,8 +20,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hostile_helpers import APPHOST_REL, CSPROJ, PE_BIN, make_image, run, solution
 
+from iisbitness.cli import main
 from iisbitness.config.iisexpress import MAX_PROJECT_BYTES
 
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
@@ -234,3 +236,11 @@ def test_files_given_to_explain_inspect_and_collect(tmp_path: Path, kind: str) -
                   given.name)
     _no_traceback(["explain", "--event-log", given], given.name)
     _no_traceback(["inspect", given], given.name)
+
+
+def test_explain_refuses_endless_stdin() -> None:
+    """``explain < /dev/zero``: read up to its cap, then exit 2 naming stdin (it read until memory ran out)."""
+    from iisbitness.cli.explain import MAX_STDIN_BYTES
+
+    r = CliRunner().invoke(main, ["explain"], input=b"\0" * (MAX_STDIN_BYTES + 1))
+    assert r.exit_code == 2 and "stdin: more than" in r.output, r.output
