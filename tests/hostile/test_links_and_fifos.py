@@ -145,3 +145,15 @@ def test_a_web_config_that_is_a_fifo_is_named_as_not_read(tmp_path: Path) -> Non
     assert healthy(report)
     (problem,) = [p for p in report["problems"] if p["file"] == "inetpub/main/web.config"]
     assert problem["message"].startswith("not a regular file") and "not analysed" in problem["message"]
+
+
+def test_an_iis6_metabase_linking_out_says_so(tmp_path: Path) -> None:
+    image = tmp_path / "img"
+    inetsrv = image / "Windows/System32/inetsrv"
+    inetsrv.mkdir(parents=True)
+    outside = tmp_path / "MetaBase.xml"
+    outside.write_text('<?xml version="1.0"?><configuration xmlns="urn:microsoft-catalog:XML_Metabase_V64_0"/>')
+    (inetsrv / "MetaBase.xml").symlink_to(outside)
+    r = run("scan", image)
+    assert r.exit_code == 2
+    assert "MetaBase.xml resolves outside the server image" in r.output and str(outside) in r.output

@@ -124,6 +124,10 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
     if found.problem is not None:
         raise ServerImageError(f"{image.root}: Windows/System32/inetsrv/config/applicationHost.config {found.problem}; "
                                "copy the file into the image, or name it with --config")
+    metabase = image.locate("C:\\Windows\\System32\\inetsrv\\MetaBase.xml")
+    if found.host_path is None and metabase.problem is not None:
+        raise ServerImageError(f"{image.root}: no applicationHost.config, and Windows/System32/inetsrv/MetaBase.xml "
+                               f"{metabase.problem}; copy the file into the image, or name it with --config")
     if found.host_path is None or not found.host_path.is_file():
         raise ServerImageError(
             f"{image.root}: no Windows/System32/inetsrv/config/applicationHost.config (nor IIS 6 MetaBase.xml) "
