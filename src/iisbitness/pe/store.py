@@ -41,8 +41,8 @@ from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of a cache: bumped whenever a stored fact's shape or meaning changes; a cache of
-another version has its tables dropped and made again. (Version 1 had no ``application_id``: such a file is
-refused as not ours.)"""
+another version has its tables dropped and made again. (A cache made before ``application_id`` was set kept its
+version in a ``meta`` table: it is refused as not ours, like any other database.)"""
 
 APPLICATION_ID = 0x69697362
 """``PRAGMA application_id`` of every cache this package makes (``iisb``): the mark that a file is ours.
