@@ -2,8 +2,9 @@
 
 Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 planned, or applied and a second scan shows every
 targeted finding gone; 1 applied but a second scan still shows a targeted finding; 2 the input
-could not be read; 3 nothing written (a file changed since it was read, an element moved, a file
-cannot be written).
+could not be read; 3 refused, nothing written (a file changed since it was read, an element moved, a file
+cannot be written: every file already replaced is put back from its backup; in the rare case that one
+cannot be put back, the message names it and the backup holding its original).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from iisbitness.cli.options import output_and_shell_options
 from iisbitness.cli.scan import _drives, _env, _fatal, check_image, text_width, write_out
 from iisbitness.cli.selection import chosen_rules, rule_options
 from iisbitness.errors import FixError, IisBitnessError
+from iisbitness.fixes.write import WriteRefused
 from iisbitness.formats import fix_json, fix_text
 from iisbitness.formats.causes import removal, view
 from iisbitness.scan.baseline import read_baseline
@@ -94,7 +96,8 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
     try:
         written = apply_fix(plan)
     except FixError as e:
-        write_out(_render(plan, fmt, False, shell, width), output)
+        write_out(_render(plan, fmt, False, shell, width, refused=e.written if isinstance(e, WriteRefused) else ()),
+                  output)
         click.echo(f"iisbitness: fix refused: {e}", err=True)
         sys.exit(EXIT_FIX_REFUSED)
     ran = pool_actions(plan) if recycle else []
@@ -127,5 +130,10 @@ def _width(output: Path | None) -> int:
     return text_width(terminal=output is None and sys.stdout.isatty())
 
 
-def _render(plan: FixPlan, fmt: str, applied: bool, shell: str, width: int) -> str:
-    return fix_json.render(plan, applied) if fmt == "json" else fix_text.render(plan, applied, shell, width)
+def _render(plan: FixPlan, fmt: str, applied: bool, shell: str, width: int,
+            refused: tuple[str, ...] | None = None) -> str:
+    """The plan in ``fmt``; ``refused``: as :func:`iisbitness.formats.fix_text.render` (text only: JSON's
+    ``applied`` is false and the refusal goes to stderr)."""
+    if fmt == "json":
+        return fix_json.render(plan, applied)
+    return fix_text.render(plan, applied, shell, width, refused=refused)
