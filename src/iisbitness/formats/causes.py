@@ -9,7 +9,7 @@ numbers. Nothing is analysed here: every value comes from the report's findings,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from iisbitness.arch import Arch
@@ -84,6 +84,7 @@ class ReportView:
     report: Report
     causes: tuple[Cause, ...]
     fixes: tuple[NumberedFix, ...]
+    _counts: dict[str, dict[Severity, int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def fix(self, number: int) -> Fix:
         """The distinct fix numbered ``number`` (1-based)."""
@@ -110,11 +111,16 @@ class ReportView:
 
     def pool_counts(self, pool: str) -> dict[Severity, int]:
         """Findings per severity in ``pool``."""
-        out = {s: 0 for s in Severity}
-        for f in self.report.findings:
-            if (f.pool or "").lower() == pool.lower():
-                out[f.severity] += 1
-        return out
+        counts = self._counts
+        if counts is None:  # NOTE: one walk of the findings for every pool's row, not one per pool (issue 25)
+            counts = {}
+            for f in self.report.findings:
+                low = (f.pool or "").lower()
+                if low not in counts:
+                    counts[low] = {s: 0 for s in Severity}
+                counts[low][f.severity] += 1
+            object.__setattr__(self, "_counts", counts)
+        return dict(counts.get(pool.lower()) or {s: 0 for s in Severity})
 
 
 def _distinct(items: list[T]) -> tuple[T, ...]:

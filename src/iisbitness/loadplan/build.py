@@ -66,35 +66,33 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
             the server-wide configuration it reads, are the same objects as in an earlier plan is not
             collected again).
         collectors: the collectors to run for each worker process.
-        pools: when given (lower-case names), the plan holds only the loads, skipped loads and outlooks of
-            these pools' workers: fix verification re-analyses the pools a fix touches, and a plan of every
-            load per fix would cost the whole server each time (issue 11). Problems, idle pools and
-            ``config_only`` stay those of the whole server.
+        pools: when given (lower-case names), the plan is of these pools' workers only: their loads, skipped
+            loads, outlooks, problems and idle pools, and ``config_only`` judged on them; the other pools are
+            not looked at (fix verification re-analyses the pools a fix touches, and a plan of every pool per
+            fix would cost the whole server each time: issues 11, 25).
 
     Returns:
         A :class:`LoadPlan`. Never raises for bad binaries: they become loads whose
         ``binary.problem`` or ``binary.image.reason`` says what is wrong.
     """
     idle: list[str] = []
-    parts: list[_PoolPart] = []
-    chosen: list[_PoolPart] = []
-    for pool in server.pools:
+    parts: list[_Collected] = []
+    outlooks: list[PoolOutlook] = []
+    for pool in server.pools if pools is None else server.pools_named(pools):
         apps = server.applications_in(pool)
         if not apps:
             idle.append(pool.name)
             continue
         part = _pool_part(ctx, server, pool, apps, collectors)
         parts.append(part)
-        if pools is None or pool.name.lower() in pools:
-            chosen.append(part)
-    everything: list[_Collected] = [*parts, _iis_manager(ctx, server)]
-    shown = everything if pools is None else chosen
+        outlooks.append(part.outlook)
+    everything = parts if pools is not None else [*parts, _iis_manager(ctx, server)]
     config_only = (any(p.loads for p in everything)
                    and not any(ld.binary.resolved is not None for p in everything for ld in p.loads))
-    return LoadPlan(server, tuple(chain.from_iterable(p.loads for p in shown)),
-                    tuple(chain.from_iterable(p.skipped for p in shown)), tuple(idle), config_only,
+    return LoadPlan(server, tuple(chain.from_iterable(p.loads for p in everything)),
+                    tuple(chain.from_iterable(p.skipped for p in everything)), tuple(idle), config_only,
                     tuple(dict.fromkeys(chain.from_iterable(p.problems for p in everything))),
-                    tuple(p.outlook for p in chosen))
+                    tuple(outlooks))
 
 
 def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Application, ...],

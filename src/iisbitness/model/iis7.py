@@ -11,7 +11,7 @@ ApplicationHost.config" and "Understanding Sites, Applications, and Virtual Dire
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -274,30 +274,60 @@ class Server:
     problems: tuple[Problem, ...] = field(default=())
     kind: ServerKind = ServerKind.IIS7
     isapi_cgi_restriction: IsapiCgiRestriction | None = None
-    _apps_by_pool: dict[str, tuple[Application, ...]] = field(init=False, repr=False, compare=False)
+    _apps_by_pool: dict[str, tuple[Application, ...]] | None = field(default=None, init=False, repr=False,
+                                                                       compare=False)
+    _pool_at: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    def _apps_index(self) -> dict[str, tuple[Application, ...]]:
         # NOTE: planning asks for every pool's applications, and fix verification re-plans once per fix:
-        # an index built once per server copy, not a walk of every site per pool (issue 11)
-        index: dict[str, list[Application]] = {}
-        for s in self.sites:
-            for a in s.applications:
-                index.setdefault(a.pool.lower(), []).append(a)
-        object.__setattr__(self, "_apps_by_pool", {k: tuple(v) for k, v in index.items()})
+        # an index built once per server copy, when first asked, not a walk of every site per pool (issue 11);
+        # a copy that keeps the sites keeps the index (with_pool: one copy per verified pool fix, issue 25)
+        index = self._apps_by_pool
+        if index is None:
+            lists: dict[str, list[Application]] = {}
+            for s in self.sites:
+                for a in s.applications:
+                    lists.setdefault(a.pool.lower(), []).append(a)
+            index = {k: tuple(v) for k, v in lists.items()}
+            object.__setattr__(self, "_apps_by_pool", index)
+        return index
+
+    def _pool_positions(self) -> dict[str, list[int]]:
+        at = self._pool_at
+        if at is None:
+            at = {}
+            for i, p in enumerate(self.pools):
+                at.setdefault(p.name.lower(), []).append(i)
+            object.__setattr__(self, "_pool_at", at)
+        return at
 
     def pool(self, name: str) -> AppPool | None:
-        """The pool called ``name`` (case-insensitive), or None."""
-        low = name.lower()
-        return next((p for p in self.pools if p.name.lower() == low), None)
+        """The pool called ``name`` (case-insensitive; the first of that name), or None."""
+        at = self._pool_positions().get(name.lower())
+        return self.pools[at[0]] if at else None
+
+    def pools_named(self, names: Collection[str]) -> tuple[AppPool, ...]:
+        """The pools whose lower-case names are in ``names``, in configuration order (a lookup per name)."""
+        at = self._pool_positions()
+        return tuple(self.pools[i] for i in sorted(i for n in names for i in at.get(n, ())))
 
     def applications_in(self, pool: AppPool) -> tuple[Application, ...]:
         """Every application whose pool is ``pool``."""
-        return self._apps_by_pool.get(pool.name.lower(), ())
+        return self._apps_index().get(pool.name.lower(), ())
 
     def with_pool(self, pool: AppPool) -> Server:
-        """A copy with the pool of the same name replaced (or added) - for fix verification."""
+        """A copy with the pool of the same name replaced (in its place; several of that name: all removed and it
+        added last) or added last - for fix verification."""
         from dataclasses import replace
 
-        low = pool.name.lower()
-        pools = [p for p in self.pools if p.name.lower() != low]
-        return replace(self, pools=tuple(pools) + (pool,))
+        at = self._pool_positions().get(pool.name.lower(), [])
+        if len(at) == 1:  # NOTE: in its place, so the copy shares the name index (issue 25)
+            copy = replace(self, pools=self.pools[:at[0]] + (pool,) + self.pools[at[0] + 1:])
+            object.__setattr__(copy, "_pool_at", self._pool_at)
+        else:
+            pools = self.pools
+            for i in reversed(at):
+                pools = pools[:i] + pools[i + 1:]
+            copy = replace(self, pools=pools + (pool,))
+        object.__setattr__(copy, "_apps_by_pool", self._apps_by_pool)
+        return copy

@@ -44,6 +44,15 @@ def _fix_note(absence: Absence) -> str:
     return " Reinstall the product that provides it, or remove the entry if the product was uninstalled."
 
 
+def _users(plan: LoadPlan) -> dict[str, set[str]]:
+    """Per binary (its Windows path, else as configured; lower-case), the processes that load it (one walk of
+    the plan, not one per missing binary, issue 25)."""
+    users: dict[str, set[str]] = {}
+    for ld in plan.loads:
+        users.setdefault((ld.binary.windows_path or ld.binary.configured).lower(), set()).add(ld.process.describe())
+    return users
+
+
 @rule("binary-missing", Severity.WARNING, "A configured binary is not where the loading process looks for it")
 def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     """One finding per absent binary: an error when its folder is in the image, else a warning when
@@ -57,8 +66,7 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         if key in seen:
             continue
         seen.add(key)
-        users = sorted({ld.process.describe() for ld in plan.loads
-                        if (ld.binary.windows_path or ld.binary.configured).lower() == key})
+        users = sorted(plan.derived("binary-missing:users", _users)[key])
         symptom = _SYMPTOM[load.kind].format(path=b.windows_path or b.configured)
         if b.absent is not None:
             yield _missing_on_server(load, b.absent, symptom, users)

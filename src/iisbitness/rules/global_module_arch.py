@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from iisbitness.arch import sort_arches
 from iisbitness.config.precondition import restrict_to_bitness
-from iisbitness.findings import Finding, Severity, rule
+from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import global_module_precondition
 from iisbitness.loadplan.plan import LoadKind, LoadPlan
@@ -16,9 +16,19 @@ from iisbitness.model.iis7 import GlobalModule
 from iisbitness.rules._common import build_fix, fixes, flip_fix, loader_arch_name, mismatch_cause, mismatches
 
 
+def _broken_pools(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
+    """Per global module name, the declared pools whose worker it does not fit, sorted."""
+    pools: dict[str, set[str]] = {}
+    for ld in plan.loads_of(LoadKind.GLOBAL_MODULE):
+        if ld.fits is False and ld.process.pool is not None and ld.process.pool.declared:
+            pools.setdefault(ld.name, set()).add(ld.process.pool.name)
+    return {name: tuple(sorted(names)) for name, names in pools.items()}
+
+
 @rule("global-module-arch", Severity.ERROR, "A global native module cannot load in its worker process")
 def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
     """Every site in the pool gets HTTP 503; rapid-fail protection then disables the pool."""
+    made: dict[tuple[str, str, tuple[str, ...]], Fix] = {}
     for load in mismatches(plan, LoadKind.GLOBAL_MODULE):
         assert load.process.pool is not None and load.binary.arches
         pool = load.process.pool.name
@@ -43,10 +53,11 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
                                                          plan.iisexpress)
         else:
             # NOTE: a pool only an application names (undeclared) does not exist to be started: its 503 stays
-            broken = tuple(sorted({ld.process.pool.name for ld in plan.loads_of(LoadKind.GLOBAL_MODULE)
-                                   if ld.name == load.name and ld.fits is False and ld.process.pool is not None
-                                   and ld.process.pool.declared}))
-            restrict = global_module_precondition(load.name, precondition, broken)
+            broken = plan.derived("global-module-arch:broken", _broken_pools).get(load.name, ())
+            key = (load.name, precondition, broken)
+            restrict = made.get(key)
+            if restrict is None:  # NOTE: one fix per module, not a copy (with every pool named) per finding
+                restrict = made[key] = global_module_precondition(load.name, precondition, broken)
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
             mismatch_cause(load, "global module"),
