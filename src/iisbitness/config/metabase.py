@@ -26,6 +26,7 @@ from iisbitness.arch import Arch
 from iisbitness.config.xml import MAX_CONFIG_BYTES, children, line_of, local_name, parse_bytes
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError
+from iisbitness.image.inputs import note
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model.iis6 import (
     Iis6App,
@@ -53,6 +54,7 @@ _RESTRICTION_START = re.compile(r"\s+(?=[01],)")
 
 def is_metabase(path: Path) -> bool:
     """True when ``path`` looks like an IIS 6 MetaBase.xml by content (its namespace or ``MBProperty``)."""
+    note(path)
     try:
         with path.open("rb") as fh:
             head = fh.read(_SNIFF)
@@ -130,6 +132,7 @@ def parse_keys(path: Path, shown_as: str) -> list[MetabaseKey]:
     Raises:
         ConfigError: unreadable, not well-formed, or not a metabase (names file and line).
     """
+    note(path)
     try:
         size = path.stat().st_size
         if size > MAX_CONFIG_BYTES:

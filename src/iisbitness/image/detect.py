@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from iisbitness.arch import Arch
+from iisbitness.image.inputs import note
 from iisbitness.image.server_image import ServerImage
 
 
@@ -42,6 +43,7 @@ def detect_os_arch(image: ServerImage) -> tuple[Arch, str]:
 
 
 def _has_binaries(folder: Path) -> bool:
+    note(folder)
     try:
         return any(p.suffix.lower() in (".dll", ".exe") and p.is_file() for p in folder.iterdir())
     except OSError:

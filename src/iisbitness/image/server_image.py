@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iisbitness.image.inputs import note
 from iisbitness.image.paths import is_absolute, is_unc, normalize
 
 
@@ -175,6 +176,7 @@ class ServerImage:
         if folder in self._listing:
             return self._listing[folder]
         listing: _Listing | None
+        note(folder)
         try:
             with os.scandir(folder) as it:
                 entries = sorted((e.name, e.is_symlink(), _is_dir(e)) for e in it)

@@ -17,6 +17,7 @@ from pathlib import Path
 from iisbitness.arch import Arch, format_arches
 from iisbitness.config.precondition import Evaluation, evaluate
 from iisbitness.errors import ImageReadError
+from iisbitness.image.inputs import note as noted
 from iisbitness.image.paths import (
     counterparts,
     expand,
@@ -195,6 +196,7 @@ class PlanContext:
         if folder not in self._dirs:
             names: list[str] = []
             note: str | None = None
+            noted(folder)
             try:
                 with os.scandir(folder) as it:
                     for d in it:

@@ -161,6 +161,15 @@ class BinaryFacts:
             self._keys[path] = key
         return key
 
+    def inputs(self) -> list[str]:
+        """Every file asked about and every folder listed, as strings (what a whole-report cache must check)."""
+        paths: dict[str, None] = {}
+        for memo in self._memo.values():
+            paths.update(dict.fromkeys(map(str, memo)))
+        paths.update(dict.fromkeys(map(str, self._listings)))
+        paths.update(dict.fromkeys(map(str, self.deps)))
+        return list(paths)
+
     def listing(self, folder: Path) -> dict[str, str]:
         """The files of ``folder``, lower-case name -> name as on disk (first wins); empty when unreadable."""
         found = self._listings.get(folder)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import difflib
 import gc
+import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +32,7 @@ from iisbitness.findings import FileEdit, Finding, LineReplacement, Rule
 from iisbitness.fixes.text import Text
 from iisbitness.fixes.verify import verify
 from iisbitness.image.detect import detect_os_arch
+from iisbitness.image.inputs import recording
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import LoadPlan
@@ -39,6 +42,7 @@ from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
 from iisbitness.rules import RULES
+from iisbitness.scan import report_cache
 from iisbitness.scan.backend import Backend, Iis6Backend, Iis7Backend
 from iisbitness.scan.iisexpress import IisExpressBackend
 from iisbitness.scan.loadmap import load_map
@@ -60,8 +64,10 @@ class ScanOptions:
         rules: the rules to run (default: all).
         progress: called with short status lines during long scans.
         on_read: called with the path of every binary read from disk (for a progress count).
-        cache: a SQLite file remembering what was read from each binary (``--cache``); a second
-            scan of an unchanged server reads no binary again (:mod:`iisbitness.pe.store`).
+        cache: a SQLite file remembering what was read from each binary, and the whole report with the identity
+            of every input it read (``--cache``): a rescan of a server none of whose inputs changed returns the
+            stored report (:mod:`iisbitness.scan.report_cache`); else it reads only the binaries that changed
+            (:mod:`iisbitness.pe.store`). Not for the live system or IIS Express (facts only there).
         load_map: also build the load map (``Report.loads``, ``scan --loads``).
         iisexpress: scan a Visual Studio solution/project folder for IIS Express (True), a server image
             (False), or decide from the folder (None).
@@ -208,13 +214,58 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
     options = options or ScanOptions()
     if image is not None and wants_iisexpress(image, options):
         return scan_iisexpress(image, options)
+    if image is not None and options.cache is not None:
+        return _scan_with_report_cache(image, options, options.cache)
+    return _scan_image(image, options)
+
+
+def _scan_image(image: Path | None, options: ScanOptions, store: SqliteFactStore | None = None,
+                facts: BinaryFacts | None = None) -> Report:
     img = open_image(image, options)
     if options.os_arch is not None:
         os_arch, os_from = options.os_arch, "--os-arch"
     else:
         os_arch, os_from = detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
-    return analyse(backend, img, options, str(image) if image is not None else "live")
+    return analyse(backend, img, options, str(image) if image is not None else "live", store, facts)
+
+
+def _report_key(image: Path, options: ScanOptions) -> str:
+    """What the report of a scan depends on besides its inputs: the code, the image and every option that
+    changes the report (not the progress callbacks)."""
+    def where(p: Path | None) -> list[str] | None:
+        return None if p is None else [str(p), os.path.abspath(p)]
+
+    return json.dumps([report_cache.code_fingerprint(), where(image), options.os_arch and options.os_arch.value,
+                       sorted((k, where(v)) for k, v in options.drives.items()), where(options.config),
+                       sorted(options.env.items()), [r.id for r in options.rules], options.load_map,
+                       options.iisexpress, options.iisexpress_arch and options.iisexpress_arch.value,
+                       options.text_fixes])
+
+
+def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> Report:
+    """:func:`scan` with ``--cache``: the stored report when none of its inputs changed (and the cache opened
+    clean), else a scan that reads only changed binaries and stores its report for the next time
+    (:mod:`iisbitness.scan.report_cache`)."""
+    with SqliteFactStore(cache) as store:
+        key = _report_key(image, options)
+        stored = store.report(key) if not store.notes else None
+        if stored is not None and report_cache.unchanged(stored[0]):
+            hit = report_cache.decode(stored[1])
+            if hit is not None:
+                return hit
+        facts = BinaryFacts(store, options.on_read)
+        with recording() as noted:
+            report = _scan_image(image, options, store, facts)
+        notes = {Problem(str(cache), None, f"cache {n}") for n in store.notes}
+        plain = replace(report, problems=tuple(p for p in report.problems if p not in notes))
+        inputs = report_cache.identities(dict.fromkeys([*noted, *facts.inputs()]))
+        store.put_report(key, json.dumps(inputs, separators=(",", ":")), report_cache.encode(plain))
+        try:
+            store.flush()
+        except CacheError as e:
+            return replace(report, problems=report.problems + (Problem(str(cache), None, str(e)),))
+        return report
 
 
 def wants_iisexpress(folder: Path, options: ScanOptions) -> bool:
@@ -285,13 +336,21 @@ def _rarer_collections() -> Iterator[None]:
                 _gc_saved = None
 
 
-def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str) -> Report:
+def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str,
+            store: SqliteFactStore | None = None, facts: BinaryFacts | None = None) -> Report:
     """Plan, run the rules, verify fixes and build the report for an already-read server.
+
+    ``store`` and ``facts``: the cache already open and the facts reading through it (the caller flushes it);
+    else ``options.cache`` is opened (and flushed) here.
 
     Raises:
         CacheError: ``options.cache`` cannot be opened or created.
     """
     with _rarer_collections():
+        if store is not None:
+            ctx = PlanContext(img, dict(options.env), facts=facts or BinaryFacts(store, options.on_read))
+            notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
+            return _analyse(backend, ctx, options, image_label, notes)
         return _analyse_with_cache(backend, img, options, image_label)
 
 
