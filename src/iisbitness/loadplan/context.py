@@ -208,6 +208,7 @@ class PlanContext:
             except OSError as e:
                 note = f"cannot list: {e.strerror or e}"
             self._dirs[folder] = (tuple(sorted(names, key=str.lower)), note)
+            self.facts.ahead(folder, self._dirs[folder][0])
         return self._dirs[folder]
 
 

@@ -39,6 +39,7 @@ from iisbitness.loadplan.plan import LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
+from iisbitness.pe.readahead import ReadAhead
 from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
 from iisbitness.rules import RULES
@@ -356,8 +357,12 @@ def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_labe
 
 def _analyse_with_cache(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str) -> Report:
     if options.cache is None:
-        return _analyse(backend, PlanContext(img, dict(options.env), facts=BinaryFacts(on_read=options.on_read)),
-                        options, image_label, [])
+        # NOTE: read ahead only without a cache: with one, most binaries are answered from it, unread
+        facts = BinaryFacts(on_read=options.on_read, read_ahead=ReadAhead())
+        try:
+            return _analyse(backend, PlanContext(img, dict(options.env), facts=facts), options, image_label, [])
+        finally:
+            facts.close()
     with SqliteFactStore(options.cache) as store:
         ctx = PlanContext(img, dict(options.env), facts=BinaryFacts(store, options.on_read))
         notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
