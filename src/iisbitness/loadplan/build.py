@@ -15,6 +15,7 @@ from itertools import chain
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
 from iisbitness.loadplan.collectors.bin import collect_iis_manager
+from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector, Found, PlanContext
 from iisbitness.loadplan.plan import (
     APP_LEVEL_KINDS,
@@ -110,10 +111,32 @@ def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Appl
     skipped: list[Skipped] = []
     problems: list[Problem] = []
     for collect in collectors:
-        sort_found(collect(ctx, server, process, apps), mine, skipped, problems)
+        sort_found(_collected(ctx, server, process, apps, collect), mine, skipped, problems)
     part = _PoolPart(tuple(mine), tuple(skipped), tuple(problems), _outlook(ctx, server, pool, collectors, mine))
     ctx.plans[key] = (reads, part)
     return part
+
+
+def _collected(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
+               collect: Collector) -> tuple[Found, ...]:
+    """What one collector finds for one worker, remembered by the model objects it reads: a fix that changes
+    one global module's preCondition re-collects the global modules of every pool, not their bins, COM objects
+    and handlers (issue 25).
+
+    NOTE: only :func:`collect_global_modules` reads ``server.global_modules``, and it reads nothing of the
+    sites; the other collectors read the sites (applications, folders, handlers, filters) and the ISAPI and
+    CGI restriction list.
+    """
+    server_reads: tuple[object, ...] = ((server.global_modules,) if collect is collect_global_modules
+                                        else (server.sites, server.isapi_cgi_restriction))
+    reads = (process.pool, apps, collect, *server_reads)
+    key = ("collect", process.arch, server.os_arch, *(id(r) for r in reads))
+    hit = ctx.plans.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], reads, strict=True)) and isinstance(hit[1], tuple):
+        return hit[1]
+    found = tuple(collect(ctx, server, process, apps))
+    ctx.plans[key] = (reads, found)
+    return found
 
 
 def _iis_manager(ctx: PlanContext, server: Server) -> _Collected:
@@ -139,7 +162,8 @@ def _outlook(ctx: PlanContext, server: Server, pool: AppPool, collectors: tuple[
     for arch in worker_candidates(server.os_arch):
         process = Process("w3wp.exe", arch, pool)
         candidates = current_loads if arch is current else [
-            item for collect in collectors for item in collect(ctx, server, process, apps) if isinstance(item, Load)]
+            item for collect in collectors for item in _collected(ctx, server, process, apps, collect)
+            if isinstance(item, Load)]
         fails: list[tuple[str, str]] = []
         for ld in candidates:
             if ld.kind in APP_LEVEL_KINDS and ld.fits is False:

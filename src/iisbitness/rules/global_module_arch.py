@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from iisbitness.arch import sort_arches
+from iisbitness.arch import Arch, sort_arches
 from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
@@ -28,7 +28,11 @@ def _broken_pools(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
 @rule("global-module-arch", Severity.ERROR, "A global native module cannot load in its worker process")
 def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
     """Every site in the pool gets HTTP 503; rapid-fail protection then disables the pool."""
-    made: dict[tuple[str, str, tuple[str, ...]], Fix] = {}
+    # NOTE: one Fix object per module, per pool flip and per build advice, not one per finding: the preCondition fix
+    # names every pool it stops, and a server of 10,000 pools has 40,000 such findings (issue 25)
+    made: dict[tuple[str, str], Fix] = {}
+    flips: dict[tuple[str, bool, Arch, frozenset[Arch]], Fix | None] = {}
+    builds: dict[tuple[Arch, str], Fix] = {}
     for load in mismatches(plan, LoadKind.GLOBAL_MODULE):
         assert load.process.pool is not None and load.binary.arches
         pool = load.process.pool.name
@@ -54,13 +58,19 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
         else:
             # NOTE: a pool only an application names (undeclared) does not exist to be started: its 503 stays
             broken = plan.derived("global-module-arch:broken", _broken_pools).get(load.name, ())
-            key = (load.name, precondition, broken)
-            restrict = made.get(key)
-            if restrict is None:  # NOTE: one fix per module, not a copy (with every pool named) per finding
-                restrict = made[key] = global_module_precondition(load.name, precondition, broken)
+            restrict = made.get((load.name, precondition))
+            if restrict is None:
+                restrict = made[load.name, precondition] = global_module_precondition(load.name, precondition, broken)
+        if plan.iisexpress is not None:
+            flip = flip_fix(plan, load)
+        else:
+            key = (pool, load.process.pool.declared, load.process.arch, load.binary.arches)
+            flip = flips[key] if key in flips else flips.setdefault(key, flip_fix(plan, load))
+        build = builds.get((load.process.arch, load.name))
+        if build is None:
+            build = builds[load.process.arch, load.name] = build_fix(load, "global module")
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
             mismatch_cause(load, "global module"),
-            fixes(restrict, flip_fix(plan, load),
-                  build_fix(load, "global module")),
+            fixes(restrict, flip, build),
         )
