@@ -8,9 +8,10 @@ per-pool fixes read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
+from typing import cast
 
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
@@ -119,9 +120,23 @@ def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Appl
 
 def _collected(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
                collect: Collector) -> tuple[Found, ...]:
-    """What one collector finds for one worker, remembered by the model objects it reads: a fix that changes
-    one global module's preCondition re-collects the global modules of every pool, not their bins, COM objects
-    and handlers (issue 25).
+    """What one collector finds for one worker, remembered (:func:`_remembered`)."""
+    return cast(tuple[Found, ...], _remembered(ctx, server, process, apps, collect, "found", tuple))
+
+
+def _failing(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
+             collect: Collector) -> tuple[tuple[str, str], ...]:
+    """:func:`_fails` of what one collector finds for a worker at an architecture it does not run as (its
+    outlook keeps what fails there, not every load), remembered (:func:`_remembered`)."""
+    return cast(tuple[tuple[str, str], ...], _remembered(ctx, server, process, apps, collect, "fails", _fails))
+
+
+def _remembered(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
+                collect: Collector, what: str, keep: Callable[[Iterator[Found]], tuple[object, ...]],
+                ) -> tuple[object, ...]:
+    """``keep`` of what ``collect`` finds for one worker, remembered by the model objects it reads: a fix that
+    changes one global module's preCondition re-collects the global modules of every pool, not their bins,
+    COM objects and handlers (issue 25).
 
     NOTE: only :func:`collect_global_modules` reads ``server.global_modules``, and it reads nothing of the
     sites; the other collectors read the sites (applications, folders, handlers, filters) and the ISAPI and
@@ -130,13 +145,13 @@ def _collected(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
     server_reads: tuple[object, ...] = ((server.global_modules,) if collect is collect_global_modules
                                         else (server.sites, server.isapi_cgi_restriction))
     reads = (process.pool, apps, collect, *server_reads)
-    key = ("collect", process.arch, server.os_arch, *(id(r) for r in reads))
+    key = (what, process.arch, server.os_arch, *(id(r) for r in reads))
     hit = ctx.plans.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], reads, strict=True)) and isinstance(hit[1], tuple):
         return hit[1]
-    found = tuple(collect(ctx, server, process, apps))
-    ctx.plans[key] = (reads, found)
-    return found
+    kept = keep(collect(ctx, server, process, apps))
+    ctx.plans[key] = (reads, kept)
+    return kept
 
 
 def _iis_manager(ctx: PlanContext, server: Server) -> _Collected:
@@ -161,12 +176,13 @@ def _outlook(ctx: PlanContext, server: Server, pool: AppPool, collectors: tuple[
     per_arch: list[tuple[Arch, tuple[tuple[str, str], ...]]] = []
     for arch in worker_candidates(server.os_arch):
         process = Process("w3wp.exe", arch, pool)
-        candidates = current_loads if arch is current else [
-            item for collect in collectors for item in _collected(ctx, server, process, apps, collect)
-            if isinstance(item, Load)]
-        fails: list[tuple[str, str]] = []
-        for ld in candidates:
-            if ld.kind in APP_LEVEL_KINDS and ld.fits is False:
-                fails.append((f"{ld.site}{ld.application}", ld.binary.configured))
+        fails = _fails(current_loads) if arch is current else tuple(chain.from_iterable(
+            _failing(ctx, server, process, apps, collect) for collect in collectors))
         per_arch.append((arch, tuple(dict.fromkeys(fails))))
     return PoolOutlook(pool.name, current, tuple(per_arch))
+
+
+def _fails(found: Iterable[Found]) -> tuple[tuple[str, str], ...]:
+    """``(Site/app, binary as configured)`` of each application-level load in ``found`` that does not fit."""
+    return tuple((f"{ld.site}{ld.application}", ld.binary.configured) for ld in found
+                 if isinstance(ld, Load) and ld.kind in APP_LEVEL_KINDS and ld.fits is False)
