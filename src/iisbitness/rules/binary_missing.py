@@ -44,12 +44,17 @@ def _fix_note(absence: Absence) -> str:
     return " Reinstall the product that provides it, or remove the entry if the product was uninstalled."
 
 
-def _users(plan: LoadPlan) -> dict[str, set[str]]:
-    """Per binary (its Windows path, else as configured; lower-case), the processes that load it (one walk of
-    the plan, not one per missing binary, issue 25)."""
+def _key(ld: Load) -> str:
+    return (ld.binary.windows_path or ld.binary.configured).lower()
+
+
+def _users(plan: LoadPlan, keys: set[str]) -> dict[str, set[str]]:
+    """Per binary in ``keys`` (:func:`_key`), the processes that load it: one walk of the plan, not one per
+    missing binary (issue 25)."""
     users: dict[str, set[str]] = {}
     for ld in plan.loads:
-        users.setdefault((ld.binary.windows_path or ld.binary.configured).lower(), set()).add(ld.process.describe())
+        if (key := _key(ld)) in keys:
+            users.setdefault(key, set()).add(ld.process.describe())
     return users
 
 
@@ -57,16 +62,15 @@ def _users(plan: LoadPlan) -> dict[str, set[str]]:
 def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     """One finding per absent binary: an error when its folder is in the image, else a warning when
     its folder does not decide its architecture."""
-    seen: set[str] = set()
+    missing: dict[str, Load] = {}
     for load in plan.loads_of(*_KINDS):
         b = load.binary
-        if not b.missing or (b.inferred is not None and b.absent is None):
-            continue
-        key = (b.windows_path or b.configured).lower()
-        if key in seen:
-            continue
-        seen.add(key)
-        users = sorted(plan.derived("binary-missing:users", _users)[key])
+        if b.missing and not (b.inferred is not None and b.absent is None):
+            missing.setdefault(_key(load), load)
+    using = _users(plan, set(missing)) if missing else {}
+    for key, load in missing.items():
+        b = load.binary
+        users = sorted(using[key])
         symptom = _SYMPTOM[load.kind].format(path=b.windows_path or b.configured)
         if b.absent is not None:
             yield _missing_on_server(load, b.absent, symptom, users)
