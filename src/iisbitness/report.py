@@ -11,9 +11,13 @@ from enum import Enum
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
+from iisbitness.loadplan.plan import Coverage, CoverageStatus
 from iisbitness.model.source import ConfigSource, Problem
 
-SCAN_SCHEMA = "iisbitness/scan/1"
+SCAN_SCHEMA = "iisbitness/scan/2"
+
+__all__ = ["Coverage", "CoverageStatus", "LoadEntry", "Observation", "PoolSummary", "ProjectSummary", "Report",
+           "ServerSummary", "Verdict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +45,10 @@ class PoolSummary:
     Attributes:
         name, worker_arch, enable_32bit_app_on_win64, enable_32bit_from, managed_runtime_version,
         pipeline_mode, applications (``Site/app`` labels), process (the w3wp.exe path), idle
-        (hosts no application: its worker never starts).
+        (hosts no application: its worker never starts), defined (False: applications name the pool but the
+        configuration does not define it, so no worker ever starts; rule ``pool-undefined``), manual_start (why
+        it does not start by itself: ``pool 'X' has autoStart="false"`` or its sites' ``serverAutoStart="false"``;
+        None when it does).
     """
 
     name: str
@@ -53,6 +60,8 @@ class PoolSummary:
     applications: tuple[str, ...]
     process: str
     idle: bool
+    defined: bool = True
+    manual_start: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +176,29 @@ class Report:
     projects: tuple[ProjectSummary, ...] = ()
     """IIS Express scans only: each Visual Studio project and its ``iisexpress.exe``."""
     suppressed: tuple[Finding, ...] = ()
+    coverage: tuple[Coverage, ...] = ()
+    """What was read of each application (:mod:`iisbitness.loadplan.coverage`): every format says what was not."""
+
+    def unchecked(self) -> tuple[Coverage, ...]:
+        """The applications not (fully) checked: not checked first, then partly checked, each in site order."""
+        return (tuple(c for c in self.coverage if c.status is CoverageStatus.NOT_CHECKED)
+                + tuple(c for c in self.coverage if c.status is CoverageStatus.PARTLY))
+
+    def coverage_words(self) -> str:
+        """Coverage in a few words for a summary line: ``all 12 applications checked``, ``3 of 12 applications
+        not checked, 1 partly checked``; "" when the server has no application."""
+        n = len(self.coverage)
+        if not n:
+            return ""
+        apps = f"application{'s' if n != 1 else ''}"
+        none = sum(c.status is CoverageStatus.NOT_CHECKED for c in self.coverage)
+        part = sum(c.status is CoverageStatus.PARTLY for c in self.coverage)
+        if not none and not part:
+            return f"all {n} {apps} checked" if n > 1 else "1 of 1 application checked"
+        words = [f"{none} of {n} {apps} not checked"] if none else []
+        if part:
+            words.append(f"{part} partly checked" if none else f"{part} of {n} {apps} partly checked")
+        return ", ".join(words)
 
     def counts(self) -> dict[str, int]:
         """Findings per severity label (``error``, ``warning``, ``note``), all three present."""

@@ -30,8 +30,10 @@ from iisbitness.explain.report import ExplainReport, OtherCause, build_report
 HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures" / "events"
 CORPUS_EVENTS = Path("/work/shared/corpus/events")
-BITNESS_LOGS = {"wevtutil-iis10.xml": "global-module-arch", "eventviewer-iis6.xml": "isapi-filter-arch"}
-"""Fixture logs and the rule that must rank first (both hold architecture-specific events)."""
+BITNESS_LOGS = {"wevtutil-iis10.xml": "global-module-arch", "eventviewer-iis6.xml": "iis6-filter-arch"}
+"""Fixture logs and the rule that must rank first (both hold architecture-specific events). The IIS 6 log's
+W3SVC 1009 makes it an IIS 6 server, where a filter of the other bitness is ``iis6-filter-arch`` (issue 23;
+a worker that terminated rules out IIS 5.0 isolation mode, so not ``iis6-isolation-wow64``)."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ def test_every_entry_has_causes_sources_and_meaning(kb: KnowledgeBase) -> None:
         assert e.causes or e.specificity is Specificity.NOT_BITNESS, e.id
         assert e.sources, e.id
         assert e.meaning and e.title, e.id
-        assert e.patterns or e.weak or e.codes or e.events or e.http, e.id
+        assert e.patterns or e.weak or e.hints or e.codes or e.events or e.http, e.id
 
 
 def test_every_rule_is_described_with_checks(kb: KnowledgeBase) -> None:
@@ -130,5 +130,8 @@ def test_only_architecture_evidence_is_specific(kb: KnowledgeBase) -> None:
                         "event-2282", "http-500-32", "event-ancm-1008", "http-500-34", "http-500-35",
                         # messages that name the architecture themselves: no 64-bit Jet 4.0 exists; the
                         # OracleClient text says "64 bit mode with the 32 bit Oracle client"
-                        "jet-oledb-64bit", "oracle-client-bitness"}
+                        "jet-oledb-64bit", "oracle-client-bitness",
+                        # issue 23: a BadImageFormatException whose message names no assembly comes from a
+                        # P/Invoke of a native DLL (an assembly of the other architecture names itself)
+                        "pinvoke-bad-format"}
     assert kb.entry("bad-format").code_specificity is Specificity.SUGGESTIVE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import tomllib
 from pathlib import Path
 
@@ -34,3 +35,22 @@ def test_unrelated_text_is_not_recognised(kb: KnowledgeBase, text: str) -> None:
 
 def test_cases_cover_every_entry() -> None:
     assert {e.id for e in load_kb().entries} <= {e for e, _, _ in _POSITIVE}
+
+
+def wrap60(text: str) -> str:
+    """``text`` hard-wrapped at 60 columns the way a mail client or a forum wraps a paste (each line on its own,
+    words kept whole, the line breaks it had kept)."""
+    return "\n".join(textwrap.fill(line, 60, break_long_words=False, break_on_hyphens=False) or line
+                     for line in text.split("\n"))
+
+
+@pytest.mark.parametrize(("entry_id", "text", "minimum"), _POSITIVE,
+                         ids=[f"{e}-{n}" for n, (e, _, _) in enumerate(_POSITIVE)])
+def test_entry_recognised_from_its_text_wrapped_at_60_columns(kb: KnowledgeBase, entry_id: str, text: str,
+                                                               minimum: str) -> None:
+    """Issue 23: a message hard-wrapped inside the paste still matches (every pattern's spaces match any run of
+    whitespace, line breaks included)."""
+    wrapped = wrap60(text)
+    found = [s for s in match_text(wrapped, kb) if s.entry_id == entry_id]
+    assert found, (wrapped, sorted({s.entry_id for s in match_text(wrapped, kb)}))
+    assert max(s.confidence for s in found) >= Confidence[minimum.upper()]

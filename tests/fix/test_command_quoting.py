@@ -76,18 +76,21 @@ def test_bin_file_name_with_a_quote_is_not_written_for_cmd(tmp_path: Path) -> No
     assert [c for c in lines if c.startswith("rem Not written: ")] and not [c for c in lines if "calc" in c]
 
 
-def test_flip_of_a_pool_no_applicationpools_entry_defines_creates_it(tmp_path: Path) -> None:
-    """An application names pool 'Ghost', which applicationPools does not define: 'appcmd set apppool "Ghost"'
-    finds no such pool, so the flip creates it (as the file edit of fix --apply does)."""
+def test_a_pool_no_applicationpools_entry_defines_is_one_finding_whose_fix_creates_it(tmp_path: Path) -> None:
+    """An application names pool 'Ghost', which applicationPools does not define: WAS starts no worker for it, so
+    there is no global-module-arch finding in a worker that never exists, but one pool-undefined finding; its fix
+    creates the pool ('appcmd set apppool "Ghost"' would find no such pool) at the architecture that loads the
+    server's global module, and the other architecture is refused for what it would break."""
     gm = '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>'
     img = make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "Ghost", r"C:\s"),
                                        gm), {"V/m.dll": "module_x86.dll"})
     [finding] = scan(img).findings
-    [flip] = [fx for fx in finding.fixes if fx.summary.startswith("Run application pool 'Ghost'")]
-    assert flip.commands == (('%windir%\\system32\\inetsrv\\appcmd.exe add apppool /name:"Ghost" '
-                              "/enable32BitAppOnWin64:true"),)
-    assert flip.powershell[1:] == ("New-WebAppPool -Name 'Ghost'",
-                                   "Set-ItemProperty 'IIS:\\AppPools\\Ghost' -Name enable32BitAppOnWin64 -Value $true")
-    assert flip.verified
-    [pre] = [fx for fx in finding.fixes if fx.label == 'preCondition="bitness32"']
-    assert not any("start apppool" in c for c in pre.commands)  # NOTE: no pool 'Ghost' exists to be started
+    assert (finding.rule, finding.pool, finding.process) == ("pool-undefined", "Ghost", None)
+    assert finding.symptom.startswith("HTTP 503 Service Unavailable on every request to S/")
+    [create] = finding.fixes
+    assert create.verified and create.commands == (('%windir%\\system32\\inetsrv\\appcmd.exe add apppool /name:"Ghost" '
+                                                    "/enable32BitAppOnWin64:true"),)
+    assert create.powershell[1:] == ("New-WebAppPool -Name 'Ghost'",
+                                     "Set-ItemProperty 'IIS:\\AppPools\\Ghost' -Name enable32BitAppOnWin64 -Value $true")
+    [refused] = finding.rejected_fixes
+    assert "64-bit" in refused.summary and "global-module-arch in 'Ghost'" in refused.reason

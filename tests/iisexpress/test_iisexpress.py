@@ -29,7 +29,7 @@ from tests.iisexpress.solution import (
     tree_digest,
 )
 
-SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "scan-1.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "scan-2.json").read_text(encoding="utf-8"))
 
 
 def _findings(doc: dict[str, Any], rule: str) -> list[dict[str, Any]]:
@@ -99,7 +99,9 @@ def test_iisexpress_arch_option_overrides_the_assumption(tmp_path: Path) -> None
 
 
 def test_native_dll_in_bin_is_a_warning_with_the_property_fix(tmp_path: Path) -> None:
-    sol = classic_solution(tmp_path, use64="", bin_files={"libsodium.dll": "nativelib_x64.dll"})
+    # NOTE: ManagedApp.dll's [DllImport("nativelib")] is the call that makes the x64 DLL a warning (issue 21)
+    sol = classic_solution(tmp_path, use64="", bin_files={"nativelib.dll": "nativelib_x64.dll",
+                                                          "ManagedApp.dll": "ManagedApp.dll"})
     _, doc = scan_json(sol)
     [f] = _findings(doc, "native-library-arch")
     assert f["severity"] == "warning" and f["process"] == "iisexpress.exe"
@@ -291,7 +293,9 @@ def test_a_global_module_of_the_other_bitness_stops_iisexpress_not_a_pool(tmp_pa
     [f] = _findings(doc, "global-module-arch")
     assert "Unable to start iisexpress" in f["symptom"] and "WAS" not in f["symptom"]
     assert any("<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"] for x in f["fixes"])
-    restrict = f["fixes"][0]
+    # NOTE: the preCondition takes the module out of the 32-bit iisexpress.exe: ranked after the 64-bit switch
+    restrict = next(x for x in f["fixes"] if x["label"].startswith("preCondition="))
+    assert f["fixes"].index(restrict) > 0 and restrict["side_effects"][0]["kind"] == "unloaded"
     assert restrict["commands"][0].startswith('"%ProgramFiles%\\IIS Express\\appcmd.exe" set config')
     assert restrict["commands"][0].endswith('/apphostconfig:".vs\\SampleKVApp\\config\\applicationhost.config"')
     assert restrict["powershell"] == [] and restrict["verified"] is True
@@ -312,6 +316,8 @@ def test_a_project_at_the_solution_root_matches_by_its_folder_name_only(tmp_path
     assert code2 == 0 and doc2["iisexpress"] == []
     assert "none of the configuration's sites" in run(other).output
     assert any("no site" in p["message"] for p in doc2["problems"])
+    [gap] = doc2["coverage"]["applications"]  # issue 20: the project that matches no site is not checked
+    assert gap["status"] == "not-checked" and gap["application"].endswith(".csproj") and "no site" in gap["reasons"][0]
 
 
 def test_a_filter_restricted_to_bitness32_with_an_x64_binary_gets_no_contradictory_precondition(tmp_path: Path) -> None:

@@ -182,13 +182,13 @@ def _served_whole(monkeypatch: pytest.MonkeyPatch, image: Path, cache: Path) -> 
     from iisbitness.scan import pipeline
 
     planned: list[bool] = []
-    real = pipeline._scan_image
+    real = pipeline.scan_image
 
     def spy(*args: object, **kwargs: object) -> object:
         planned.append(True)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "_scan_image", spy)
+    monkeypatch.setattr(pipeline, "scan_image", spy)
     _, report = _reads(image, cache)
     monkeypatch.undo()
     return not planned, report

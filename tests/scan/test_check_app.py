@@ -65,3 +65,14 @@ def test_against_the_pool_the_application_really_runs_in(x86_publish: Path, tmp_
 
 def test_needs_a_pool_or_a_server(x86_publish: Path) -> None:
     assert _run(str(x86_publish))[0] == 2
+
+
+def test_fail_on_incomplete_when_the_build_s_web_config_cannot_be_read(x86_publish: Path) -> None:
+    """A web.config that is not usable XML is left out: the application is partly checked (issue 20), which
+    --fail-on-incomplete turns into exit 1 although the build loads."""
+    (x86_publish / "web.config").write_text("<configuration><system.webServer>", encoding="utf-8")
+    code, out = _run(str(x86_publish), "--pool-arch", "x86", "--format", "json")
+    assert code == 0, out
+    [gap] = json.loads(out)["coverage"]["applications"]
+    assert gap["status"] == "partly-checked" and "web.config" in gap["reasons"][0]
+    assert _run(str(x86_publish), "--pool-arch", "x86", "--fail-on-incomplete")[0] == 1

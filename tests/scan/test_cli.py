@@ -44,7 +44,7 @@ def test_json_is_stable(tmp_path: Path) -> None:
     img = make_image(tmp_path, OK, {"s/bin/X.dll": "managed_x86.dll"})
     a = CliRunner().invoke(main, ["scan", str(img), "--format", "json"]).output
     b = CliRunner().invoke(main, ["scan", str(img), "--format", "json"]).output
-    assert a == b and json.loads(a)["schema"] == "iisbitness/scan/1"
+    assert a == b and json.loads(a)["schema"] == "iisbitness/scan/2"
 
 
 def test_error_fails_the_default_gate(tmp_path: Path) -> None:
@@ -54,9 +54,9 @@ def test_error_fails_the_default_gate(tmp_path: Path) -> None:
 
 
 def test_fail_on_warning(tmp_path: Path) -> None:
-    """A warning-only server (an x86 native DLL in a 64-bit pool's bin) passes the default gate and fails
-    ``--fail-on warning``; ``--fail-on never`` never fails on findings."""
-    img = make_image(tmp_path, OK, {"s/bin/nativelib.dll": "nativelib_x86.dll"})
+    """A warning-only server (an x86 native DLL in a 64-bit pool's bin that a bin assembly P/Invokes) passes the
+    default gate and fails ``--fail-on warning``; ``--fail-on never`` never fails on findings."""
+    img = make_image(tmp_path, OK, {"s/bin/nativelib.dll": "nativelib_x86.dll", "s/bin/ManagedApp.dll": "ManagedApp.dll"})
     res = CliRunner().invoke(main, ["scan", str(img), "--format", "json"])
     counts = json.loads(res.output)["summary"]
     assert counts["error"] == 0 and counts["warning"] >= 1

@@ -73,12 +73,15 @@ def test_pinned_intersystems_module(tmp_path: Path) -> None:
 
 
 def test_pinned_sharepoint_apppoolname_precondition(tmp_path: Path) -> None:
-    """owssvr.dll has preCondition appPoolName=...; only the named pools load it. The same server's
-    isapiCgiRestriction sets allowed="false" for the v4.0 aspnet_isapi.dll, so its Classic v4.0 pool answers
-    .aspx requests with HTTP 404.2 (a note: nothing fails to load; issue 12)."""
+    """owssvr.dll has preCondition appPoolName=...; only the named pools load it, and the one named pool that has
+    applications here, 'pubssp.lmbps.com', is not defined in applicationPools (nor are two more the SharePoint
+    sites name): WAS starts no worker for them, so each is one pool-undefined finding and owssvr.dll, which only
+    that pool's worker would load, is no binary-missing finding in a worker that never exists (issue 20 point 5).
+    The same server's isapiCgiRestriction sets allowed="false" for the v4.0 aspnet_isapi.dll, so its Classic
+    v4.0 pool answers .aspx requests with HTTP 404.2 (a note: nothing fails to load; issue 12)."""
     assert _pinned("NCIOCPL__pubslocator__applicationHost.config", tmp_path) == {
-        ("binary-missing", "pubssp.lmbps.com",
-         "C:\\Program Files\\Common Files\\Microsoft Shared\\Web Server Extensions\\14\\isapi\\owssvr.dll"),
+        ("pool-undefined", "pubssp.lmbps.com", None), ("pool-undefined", "SecurityTokenServiceApplicationPool", None),
+        ("pool-undefined", "GuamTest", None),
         ("isapi-not-allowed", "ASP.NET v4.0 Classic",
          "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\aspnet_isapi.dll")}
 

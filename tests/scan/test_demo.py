@@ -11,7 +11,7 @@ from iisbitness.api import scan
 from iisbitness.cli import main
 from tests.conftest import DEMO, REPO
 
-SCHEMA = json.loads((REPO / "src/iisbitness/formats/schema/scan-1.json").read_text())
+SCHEMA = json.loads((REPO / "src/iisbitness/formats/schema/scan-2.json").read_text())
 
 
 def _key(f):  # type: ignore[no-untyped-def]

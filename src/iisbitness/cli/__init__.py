@@ -15,6 +15,7 @@ import click
 
 from iisbitness import __version__
 from iisbitness.cli.check_app import check_app_command
+from iisbitness.cli.collect import collect_command
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.cli.explain import explain_command
 from iisbitness.cli.fix import fix_command
@@ -33,6 +34,7 @@ def main() -> None:
     iisbitness demo                      scan the example servers shipped in the package
     iisbitness scan IMAGE                scan a copy of a server (a folder standing for C:\\)
     iisbitness scan                      on Windows: scan the live server (read-only)
+    iisbitness collect [IMAGE] -o x.zip  copy what a scan reads, to scan elsewhere: scan x.zip
     iisbitness check-app DIR --pool-arch x64  will this build output load in such a pool?
     iisbitness fix IMAGE [--apply]       plan (and write) the verified fixes, with a diff
     iisbitness inspect PATH...           architecture of binaries, like CorFlags.exe / dumpbin
@@ -42,6 +44,7 @@ def main() -> None:
 
 main.add_command(scan_command)
 main.add_command(demo_command)
+main.add_command(collect_command)
 main.add_command(fix_command)
 main.add_command(check_app_command)
 main.add_command(inspect_command)

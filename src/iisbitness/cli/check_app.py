@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from iisbitness.arch import Arch
-from iisbitness.cli.options import FailOn, OutputFormat, ViewOptions, view_options
+from iisbitness.cli.options import FailOn, OutputFormat, ViewOptions, fail_on_incomplete_option, view_options
 from iisbitness.cli.scan import _drives, _emit, _fatal
 from iisbitness.errors import IisBitnessError
 from iisbitness.scan.check_app import PoolSpec, check_alone, check_on_server
@@ -36,10 +36,11 @@ _RUNTIMES = {"v4.0": "v4.0", "v2.0": "v2.0", "none": ""}
 @click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default=FailOn.ERROR.value,
               show_default=True, help="Exit 1 when a finding is at or above this severity.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when a terminal).")
+@fail_on_incomplete_option
 @view_options
 def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pipeline: str, server: Path | None,
                       site_app: str | None, drives: tuple[str, ...], fmt: str, fail_on: str,
-                      color: bool | None, view: ViewOptions) -> None:
+                      color: bool | None, fail_on_incomplete: bool, view: ViewOptions) -> None:
     """Check a build output (bin, web.config, an ASP.NET Core publish folder) against a pool.
 
     \b
@@ -47,8 +48,9 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
     iisbitness check-app ./publish --server IMAGE --site "Default Web Site/app"
 
     \b
-    Exit codes: 0 it loads; 1 findings at or above --fail-on (default error);
-                2 the folder or server could not be read.
+    Exit codes: 0 it loads; 1 findings at or above --fail-on (default error), or with
+                --fail-on-incomplete a part of the application not checked; 2 the folder or
+                server could not be read.
     """
     if (server is None) == (pool_arch is None):
         _fatal("give either --pool-arch (a pool on its own) or --server IMAGE --site SITE/APP")
@@ -62,4 +64,4 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
             report = check_alone(publish_dir, PoolSpec(Arch(pool_arch), _RUNTIMES[runtime], pipeline.capitalize()))
     except IisBitnessError as e:
         _fatal(str(e))
-    _emit([report], fmt, fail_on, color, view)
+    _emit([report], fmt, fail_on, color, view, incomplete=fail_on_incomplete)

@@ -54,6 +54,13 @@ class FailOn(str, Enum):
         assert_never(self)
 
 
+fail_on_incomplete_option = click.option(
+    "--fail-on-incomplete", is_flag=True,
+    help="Also exit 1 when an application was not (fully) checked: its folder, drive or web.config could not be "
+         "read (the report's coverage says which, and what to give).")
+"""``--fail-on-incomplete`` (scan, check-app): a pipeline gate on coverage (issue 20)."""
+
+
 def output_options(fail_on_default: FailOn) -> Callable[[F], F]:
     """``--format``, ``--fail-on``, ``--color/--no-color``, ``--quiet``, in that order in ``--help``."""
 
@@ -65,7 +72,7 @@ def output_options(fail_on_default: FailOn) -> Callable[[F], F]:
                           show_default=True, help="Exit 1 when a finding is at or above this severity.")(fn)
         fn = click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]), default="text",
                           show_default=True,
-                          help="Output format (json: schema iisbitness/scan/1, see docs/scan-json.md; "
+                          help="Output format (json: schema iisbitness/scan/2, see docs/scan-json.md; "
                                "sarif: SARIF 2.1.0, see docs/sarif.md; "
                                "html: one self-contained page, see docs/report-formats.md).")(fn)
         return fn

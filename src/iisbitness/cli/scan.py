@@ -6,6 +6,9 @@ import os
 import re
 import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import NoReturn, assert_never
@@ -20,6 +23,7 @@ from iisbitness.cli.options import (
     OutputFormat,
     ScanProgress,
     ViewOptions,
+    fail_on_incomplete_option,
     output_options,
     progress_wanted,
     view_options,
@@ -28,8 +32,10 @@ from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
 from iisbitness.formats import loads_json, loads_text, scan_html, scan_json, scan_sarif, scan_text
+from iisbitness.image.windows import LIVE_LOGS, export_event_log
 from iisbitness.report import Report
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
+from iisbitness.scan.collect import scan_collected
 
 
 def _fatal(message: str) -> NoReturn:
@@ -82,14 +88,18 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
     assert_never(fmt)
 
 
-def _exit_code(reports: list[Report], fail_on: FailOn) -> int:
+def _exit_code(reports: list[Report], fail_on: FailOn, incomplete: bool = False) -> int:
+    """1 for a finding at or above ``fail_on``, or (``incomplete``: ``--fail-on-incomplete``) for an application
+    not (fully) checked; else 0."""
     threshold = fail_on.threshold()
     worst = max((w for w in (r.worst() for r in reports) if w is not None), default=None)
-    return EXIT_FINDINGS if threshold is not None and worst is not None and worst >= threshold else EXIT_OK
+    if threshold is not None and worst is not None and worst >= threshold:
+        return EXIT_FINDINGS
+    return EXIT_FINDINGS if incomplete and any(r.unchecked() for r in reports) else EXIT_OK
 
 
 def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, view: ViewOptions,
-          loads: bool = False) -> NoReturn:
+          loads: bool = False, incomplete: bool = False) -> NoReturn:
     if loads:
         out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
     else:
@@ -103,7 +113,7 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
             view.output.write_text(out, encoding="utf-8")
         except OSError as e:
             _fatal(f"{view.output}: cannot write: {e.strerror or e}")
-    sys.exit(_exit_code(reports, FailOn(fail_on)))
+    sys.exit(_exit_code(reports, FailOn(fail_on), incomplete))
 
 
 @click.command("scan")
@@ -115,7 +125,8 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
               help="Read this applicationHost.config (or IIS 6 MetaBase.xml) instead of the image's.")
 @click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
 @click.option("--event-log", "event_logs", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Application/System .evtx or exported event XML: mark findings the log confirms.")
+              help="Application/System .evtx or exported event XML: mark findings the log confirms (live: "
+                   "Application or System reads the running system's log).")
 @click.option("--cache", type=click.Path(path_type=Path, dir_okay=False),
               help="SQLite file remembering what each binary holds and the report: a rescan of an unchanged server "
                    "returns the stored report, else reads only changed files.")
@@ -129,29 +140,34 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
                    "setting is empty (else assumed 32-bit).")
 @selection_options
 @output_options(FailOn.ERROR)
+@fail_on_incomplete_option
 @view_options
 def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
                  env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, show_loads: bool,
                  iisexpress: bool | None, iisexpress_arch: str | None, select: tuple[str, ...],
                  ignore: tuple[str, ...], baseline: Path | None, write_baseline: Path | None, fmt: str, fail_on: str,
-                 color: bool | None, quiet: bool, view: ViewOptions) -> None:
+                 color: bool | None, quiet: bool, fail_on_incomplete: bool, view: ViewOptions) -> None:
     """Scan an IIS server image for bitness mismatches (read-only).
 
     IMAGE is a folder standing for the system drive C:\\ (it holds
-    Windows/System32/inetsrv/config/applicationHost.config). Without IMAGE, on Windows, the live
-    server is scanned. A Visual Studio solution or project folder is scanned as IIS Express: each
-    web project in the iisexpress.exe Visual Studio starts for it (docs/iisexpress.md).
+    Windows/System32/inetsrv/config/applicationHost.config), or a zip made by `iisbitness collect`
+    (checked, then laid out in a private temporary folder; docs/images.md). Without IMAGE, on
+    Windows, the live server is scanned: every drive, UNC shares, links followed. A Visual Studio
+    solution or project folder is scanned as IIS Express: each web project in the iisexpress.exe
+    Visual Studio starts for it (docs/iisexpress.md).
 
     \b
-    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;
-                2 the input could not be read (the message names the file).
+    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (or, with
+                --fail-on-incomplete, an application not checked); 2 the input could not be read
+                (the message names the file).
     """
     if show_loads and fmt not in (OutputFormat.TEXT.value, OutputFormat.JSON.value):
         raise click.UsageError("--loads prints the load map as text or json (--format text|json)")
     if image is None and sys.platform != "win32":
         _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness scan IMAGE)")
-    if image is not None and not image.is_dir():
-        _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
+    if image is not None and not image.is_dir() and not image.is_file():
+        _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive) nor a zip made "
+               "by iisbitness collect")
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
@@ -159,8 +175,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                           iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,
                           text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore))
     try:
-        with progress.shown():
-            report = scan(image, options)
+        with progress.shown(), _scanned(image, options, event_logs) as (report, logs):
             if write_baseline is not None:
                 _write(write_baseline, render_baseline([report]))
             for path in (baseline, write_baseline):
@@ -169,12 +184,32 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
             if report.suppressed and not quiet:
                 click.echo(f"iisbitness: {len(report.suppressed)} finding(s) accepted by the baseline are left out",
                            err=True)
-            if event_logs:
+            if logs:
                 progress.stage("reading event logs")
-                report = observe(report, list(event_logs))
+                report = observe(report, logs)
     except IisBitnessError as e:
         _fatal(str(e))
-    _emit([report], fmt, fail_on, color, view, show_loads)
+    _emit([report], fmt, fail_on, color, view, show_loads, fail_on_incomplete)
+
+
+@contextmanager
+def _scanned(image: Path | None, options: ScanOptions, event_logs: tuple[Path, ...]) -> Iterator[tuple[Report,
+                                                                                                   list[Path]]]:
+    """The report of a folder, a collected zip (with the event logs it holds) or the live server, and the event
+    logs to read: live, ``Application``/``System`` name the running system's logs (exported with ``wevtutil epl``
+    to a temporary file, removed afterwards)."""
+    if image is not None and image.is_file():
+        with scan_collected(image, options) as (report, logs):
+            yield report, list(event_logs) + logs
+        return
+    report = scan(image, options)
+    live = [name for name in event_logs if image is None and str(name) in LIVE_LOGS and not name.is_file()]
+    if not live:
+        yield report, list(event_logs)
+        return
+    with tempfile.TemporaryDirectory(prefix="iisbitness-evtx-") as tmp:
+        exported = {str(n): export_event_log(str(n), Path(tmp) / f"{n}.evtx") for n in live}
+        yield report, [exported.get(str(n), n) for n in event_logs]
 
 
 def _write(path: Path, text: str) -> None:

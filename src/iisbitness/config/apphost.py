@@ -31,7 +31,7 @@ from iisbitness.config.merge import (
     sections_named,
     split_location_path,
 )
-from iisbitness.config.xml import attr, child, children, line_of, parse_file
+from iisbitness.config.xml import attr, child, children, line_of, local_name, parse_file
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError, ServerImageError
 from iisbitness.image.paths import expand, normalize, process_environment
@@ -40,11 +40,14 @@ from iisbitness.model.iis7 import (
     Application,
     AppPool,
     AspNetCore,
+    AssemblyName,
     GlobalModule,
     Handler,
     IsapiCgiRestriction,
     IsapiFilter,
+    ManagedType,
     PipelineMode,
+    PoolElement,
     RestrictionEntry,
     Server,
     Site,
@@ -59,6 +62,10 @@ REDIRECTION = CONFIG_DIR + "\\redirection.config"
 WOW64_APPHOST = "C:\\Windows\\SysWOW64\\inetsrv\\config\\applicationHost.config"
 """Where a 32-bit editor's save of applicationHost.config lands (facts E4); IIS never reads it."""
 
+SYSTEM_WEB = "system.web"
+"""The ASP.NET section group: read from web.config files for the managed types it names (httpModules,
+httpHandlers, compilation/assemblies); kept apart from system.webServer when merging."""
+
 MAX_WEBCONFIG_DIRS = 4000
 """Folders walked per virtual directory when looking for web.config files."""
 MAX_WEBCONFIG_DEPTH = 8
@@ -66,6 +73,20 @@ MAX_WEBCONFIG_DEPTH = 8
 _SKIP_DIRS = {"bin", "app_data", "node_modules", ".git", "obj", "packages", "aspnet_client", "app_code"}
 
 Progress = Callable[[str], None]
+
+
+def pool_elements(add: etree._Element) -> tuple[PoolElement, ...]:
+    """A pool's ``<add>`` and every element below it, attributes as stored, in document order (comments left out)."""
+    out: list[PoolElement] = []
+
+    def walk(el: etree._Element, path: tuple[str, ...]) -> None:
+        out.append(PoolElement(path, tuple((str(k), str(v)) for k, v in el.attrib.items())))
+        for c in el:
+            if isinstance(c.tag, str):
+                walk(c, path + (etree.QName(c).localname,))
+
+    walk(add, ())
+    return tuple(out)
 
 
 def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
@@ -152,6 +173,7 @@ class _Reader:
         if rt is None:
             rt = self.schema_runtime_default()
         mode, _ = pick("managedPipelineMode")
+        auto, _ = pick("autoStart")
         return AppPool(
             name=attr(el, "name"),
             enable_32bit_app_on_win64=bool(e32b),
@@ -161,6 +183,8 @@ class _Reader:
             pipeline_mode=PipelineMode.CLASSIC if (mode or "").strip().lower() in ("classic", "1") else PipelineMode.INTEGRATED,
             source=self.src(el),
             declared=declared,
+            elements=pool_elements(el) if declared else (),
+            auto_start=_bool(auto) is not False,
         )
 
     def undeclared_pool(self, name: str, where: ConfigSource) -> AppPool:
@@ -170,7 +194,7 @@ class _Reader:
         pool = self._pool(fake, defaults, declared=False)
         return AppPool(pool.name, pool.enable_32bit_app_on_win64, pool.enable_32bit_from,
                        pool.enable_emulation_on_arm64, pool.managed_runtime_version, pool.pipeline_mode,
-                       where, declared=False)
+                       where, declared=False, auto_start=pool.auto_start)
 
     def schema_runtime_default(self) -> str:
         """Schema default of managedRuntimeVersion: ``v2.0`` on IIS 7.0/7.5, ``""`` from IIS 8.0
@@ -245,6 +269,8 @@ class _Reader:
         app_defaults = child(section, "applicationDefaults")
         default_pool = attr(app_defaults, "applicationPool", "DefaultAppPool") if app_defaults is not None else "DefaultAppPool"
         sub_dir = _sub_dir_default(section, True)
+        site_defaults_el = child(section, "siteDefaults")
+        auto_default = _bool(site_defaults_el.get("serverAutoStart")) if site_defaults_el is not None else None
         out: list[Site] = []
         for s in children(section, "site"):
             name = attr(s, "name")
@@ -256,7 +282,9 @@ class _Reader:
             apps = [self._application(name, a, site_pool, site_sub_dir) for a in children(s, "application")]
             index = _SiteApps(name, apps)
             apps = [self._with_effects(a, apps, index, contribs) for a in apps]
-            out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s)))
+            auto = _bool(s.get("serverAutoStart"))
+            out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s),
+                            server_auto_start=(auto if auto is not None else auto_default) is not False))
         return out
 
     def _application(self, site: str, el: etree._Element, default_pool: str, sub_dir: bool) -> Application:
@@ -283,6 +311,8 @@ class _Reader:
                        if other is app or index.owner(c.segments[: c.file_depth - 1]) is other)
         # <location inheritInChildApplications="false"> stops at the application that owns its path; ISAPI filters
         # are read at the site's path for every worker that serves the site, so they see the site's level whole.
+        asp = [c for c in web if local_name(c.element) == SYSTEM_WEB and (c.inherit or index.owner(c.segments) is app)]
+        web = [c for c in web if local_name(c.element) != SYSTEM_WEB]
         sitewide = apphost + web
         allc = [c for c in sitewide if c.inherit or index.owner(c.segments) in (app, None)]
         targets = [app_seg]
@@ -293,11 +323,11 @@ class _Reader:
                 targets.append(c.segments)
         effects = []
         for t in targets:
-            effects.append(self._effect(t, allc, site_seg, app_seg, sitewide))
+            effects.append(self._effect(t, allc, site_seg, app_seg, sitewide, asp))
         return Application(app.site, app.path, app.pool, app.vdirs, app.source, tuple(effects))
 
     def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...],
-                app_seg: tuple[str, ...], sitewide: list[Contribution]) -> WebConfigEffect:
+                app_seg: tuple[str, ...], sitewide: list[Contribution], asp: list[Contribution]) -> WebConfigEffect:
         here = applicable(allc, target)
         handlers = [
             Handler(e.get("name"), e.get("path"), e.get("verb"), e.get("modules"), e.get("scriptProcessor"),
@@ -326,7 +356,33 @@ class _Reader:
                     inherited=len(c.segments) < len(app_seg),
                 )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
-        return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files)
+        managed = self._managed(here, handlers, applicable(asp, target))
+        return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files,
+                               tuple(managed))
+
+    def _managed(self, here: list[Contribution], handlers: list[Handler], asp: list[Contribution]) -> list[ManagedType]:
+        """The managed types and assemblies the merged configuration names that carry an assembly name
+        (:class:`ManagedType`): managed modules (``system.webServer/modules`` entries with a ``type``) and handlers
+        with a ``type``; ``system.web`` ``httpModules`` (key ``name``), ``httpHandlers`` (key ``verb`` + ``path``) and
+        ``compilation/assemblies`` (key ``assembly``) from web.config files. Sources: IIS configuration reference
+        "Modules <modules>", "Handlers <handlers>"; ASP.NET configuration schema "httpModules", "httpHandlers",
+        "assemblies Element for compilation"."""
+        found: list[tuple[str, str, str, str, ConfigSource]] = []
+        for e in merge_collection(sections_named(self.unlocked(here, "modules"), "modules"), "add", ("name",)):
+            found.append(("system.webServer/modules", e.get("name"), e.get("type"), e.get("preCondition"), e.source))
+        found.extend(("system.webServer/handlers", h.name, h.type, h.precondition, h.source) for h in handlers)
+        for e in merge_collection(sections_named(asp, "httpModules"), "add", ("name",)):
+            found.append(("system.web/httpModules", e.get("name"), e.get("type"), "", e.source))
+        for e in merge_collection(sections_named(asp, "httpHandlers"), "add", ("verb", "path")):
+            found.append(("system.web/httpHandlers", f"{e.get('verb')} {e.get('path')}", e.get("type"), "", e.source))
+        out = [ManagedType(section, name, type_, asm, precondition, source)
+               for section, name, type_, precondition, source in found
+               if (asm := AssemblyName.of_type(type_)) is not None]
+        for e in merge_collection(sections_named(asp, "compilation", "assemblies"), "add", ("assembly",)):
+            asm = AssemblyName.parse(e.get("assembly"))
+            if asm is not None:
+                out.append(ManagedType("system.web/compilation/assemblies", e.get("assembly"), "", asm, "", e.source))
+        return out
 
     def _web_contribs(self, app: Application, site_apps: list[Application]) -> list[Contribution]:
         out: list[Contribution] = []
@@ -372,7 +428,8 @@ class _Reader:
             try:
                 entries = sorted(os.scandir(folder), key=lambda d: d.name, reverse=True)
             except OSError as e:
-                self.problems.append(Problem(self.image.display(folder), None, f"cannot list folder: {e.strerror or e}"))
+                self.problems.append(Problem(self.image.display(folder), None, f"cannot list folder: {e.strerror or e}",
+                                             unread=True))
                 continue
             for d in entries:
                 try:
@@ -383,7 +440,8 @@ class _Reader:
                     stack.append((Path(d.path), rel + (d.name.lower(),)))
         if stack:
             self.problems.append(Problem(self.image.display(found.host_path), None,
-                                         f"more than {MAX_WEBCONFIG_DIRS} folders: web.config search stopped there"))
+                                         f"more than {MAX_WEBCONFIG_DIRS} folders: web.config search stopped there",
+                                         unread=True))
         return out
 
     def _read_webconfig(self, path: Path, segments: tuple[str, ...]) -> list[Contribution]:
@@ -391,9 +449,11 @@ class _Reader:
         try:
             root = parse_file(path, shown)
         except ConfigError as e:
-            self.problems.append(Problem(e.path, e.line, e.message + "; this web.config is left out"))
+            self.problems.append(Problem(e.path, e.line, e.message + "; this web.config is left out", unread=True))
             return []
-        return contributions(root, shown, segments, len(segments) + 1, "system.webServer")
+        # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
+        return (contributions(root, shown, segments, len(segments) + 1, "system.webServer")
+                + contributions(root, shown, segments, len(segments) + 1, SYSTEM_WEB))
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:
@@ -463,10 +523,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
         for app in site.applications:
             if app.pool.lower() not in known:
                 known.add(app.pool.lower())
-                pools.append(reader.undeclared_pool(app.pool, app.source))
-                reader.problems.append(Problem(app.source.file, app.source.line,
-                                               f"application {app.label} names pool {app.pool!r}, which applicationPools "
-                                               "does not define; pool defaults assumed"))
+                pools.append(reader.undeclared_pool(app.pool, app.source))  # NOTE: reported by rule pool-undefined
     site_names = {s.name.lower() for s in sites}
     for c in contribs:  # NOTE: a <location path> naming no site applies nowhere; say so (issue 7)
         if c.segments and c.segments[0] not in site_names:

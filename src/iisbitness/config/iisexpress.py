@@ -456,7 +456,8 @@ def read_workspace(folder: Path, image: ServerImage, os_arch: Arch, os_arch_from
         if hit is None:
             if p.profile is not None or use is not None:
                 problems.append(Problem(p.shown, None, f"no site in {shown} has the folder of project '{p.name}'; "
-                                        "run it once in Visual Studio (or name the config with --config)"))
+                                        "run it once in Visual Studio (or name the config with --config)",
+                                        unread=True))
             continue
         site, win = hit
         mounts[win] = p.path.parent

@@ -26,7 +26,6 @@ from iisbitness.arch import Arch
 from iisbitness.config.xml import MAX_CONFIG_BYTES, children, line_of, local_name, parse_bytes
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError
-from iisbitness.image.inputs import note
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model.iis6 import (
     Iis6App,
@@ -54,7 +53,6 @@ _RESTRICTION_START = re.compile(r"\s+(?=[01],)")
 
 def is_metabase(path: Path) -> bool:
     """True when ``path`` looks like an IIS 6 MetaBase.xml by content (its namespace or ``MBProperty``)."""
-    note(path)
     try:
         with path.open("rb") as fh:
             head = fh.read(_SNIFF)
@@ -132,7 +130,6 @@ def parse_keys(path: Path, shown_as: str) -> list[MetabaseKey]:
     Raises:
         ConfigError: unreadable, not well-formed, or not a metabase (names file and line).
     """
-    note(path)
     try:
         size = path.stat().st_size
         if size > MAX_CONFIG_BYTES:
@@ -317,9 +314,7 @@ def read_iis6(path: Path, shown_as: str, os_arch: Arch, os_arch_from: str) -> Ii
     for a in apps:
         if a.pool.lower() not in known:
             known.add(a.pool.lower())
-            pools.append(Iis6Pool(a.pool, a.source, declared=False))
-            problems.append(Problem(shown_as, a.source.line, f"{a.location} names AppPoolId {a.pool!r}, which has no "
-                                    "IIsApplicationPool key"))
+            pools.append(Iis6Pool(a.pool, a.source, declared=False))  # NOTE: reported by rule pool-undefined
 
     global_filters = _filters(tree, "/LM/W3SVC/Filters", None, shown_as, problems)
     site_filters: list[Iis6Filter] = []

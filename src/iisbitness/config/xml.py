@@ -15,7 +15,6 @@ from pathlib import Path
 from lxml import etree
 
 from iisbitness.errors import ConfigError
-from iisbitness.image.inputs import note
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 """Largest configuration file read (bytes). A real applicationHost.config is well under 1 MB."""
@@ -50,7 +49,6 @@ def parse_file(path: Path, shown_as: str) -> etree._Element:
             (entity declarations are refused outright: billion laughs, XXE), or nests too deep.
             The message names ``shown_as`` and, where known, the line.
     """
-    note(path)
     try:
         size = path.stat().st_size
         if size > MAX_CONFIG_BYTES:

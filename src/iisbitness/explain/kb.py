@@ -8,6 +8,12 @@ Shapes:
 Specificity (issue 15): every entry states how specific its evidence is to architecture
 (:class:`Specificity`); :attr:`Specificity.cap` is the highest confidence a bitness cause may get from it.
 
+Pasted text (issue 23): every literal space of a pattern matches any run of whitespace, line breaks included
+(:func:`flexible_spaces`), so a message hard-wrapped inside a paste still matches. ``KnowledgeBase.contexts``
+(:class:`Context`) are cues a whole input can show (an ASP.NET Core Module log, IIS 6, an architecture
+named): they reorder an entry's causes (the context's rules first) and can drop an entry's usual
+not-bitness reading (``usual_unless``).
+
 Errors:
     :class:`KnowledgeBaseError` (an :class:`~iisbitness.errors.IisBitnessError`) when the file is not valid
     TOML, a field has the wrong type, a regular expression does not compile, an id repeats, or a cause names
@@ -34,6 +40,7 @@ from iisbitness.explain.codes import Confidence
 __all__ = [
     "SCAN_RULE_IDS",
     "Cause",
+    "Context",
     "Entry",
     "EntryKind",
     "EventKey",
@@ -45,6 +52,7 @@ __all__ = [
     "Source",
     "Specificity",
     "Step",
+    "flexible_spaces",
     "load_kb",
     "parse_kb",
 ]
@@ -61,6 +69,53 @@ SCAN_RULE_IDS: tuple[str, ...] = (
 """The scan rule ids a cause may name (issue 5; the scan engineer owns the rules themselves)."""
 
 _FLAGS = re.IGNORECASE
+
+CODE_CUE = "code"
+"""The built-in cue of an input that shows an error code (HRESULT, Win32 error) at medium confidence or more."""
+
+
+def flexible_spaces(pattern: str) -> str:
+    """``pattern`` with each run of literal spaces outside a character class made ``\\s+`` (``\\s*`` when the
+    run is optional, ``' ?'`` or ``' *'``): a message wrapped at any column by a mail client, a forum or a
+    terminal still matches. Escapes and character classes are copied as they are."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+            out.append(ch)
+            i += 1
+            continue
+        if ch == "[":
+            in_class = True
+            out.append(ch)
+            if pattern[i + 1:i + 2] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i + 1:i + 2] == "]":  # NOTE: a ] right after [ or [^ is a literal
+                out.append("]")
+                i += 1
+            i += 1
+            continue
+        if ch == " ":
+            j = i
+            while j < len(pattern) and pattern[j] == " ":
+                j += 1
+            if pattern[j:j + 1] in ("?", "*"):
+                out.append("\\s*")
+                j += 1
+            else:
+                out.append("\\s+")
+            i = j
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 class KnowledgeBaseError(IisBitnessError):
@@ -167,6 +222,26 @@ class ProviderFamily:
 
 
 @dataclass(frozen=True, slots=True)
+class Context:
+    """A cue a whole input can show, and what it changes (issue 23).
+
+    An ANCM log (hostfxr, ``aspnetcorev2.dll``) around error 193 points at the in-process app, not at an ISAPI
+    extension; IIS 6 cues (W3SVC 1039/1009/1037, inetinfo.exe, Windows Server 2003, the metabase) at the IIS 6
+    rules; an architecture named in the text keeps the bitness reading of a runtime that is "not found"."""
+
+    id: str
+    title: str
+    cues: tuple[re.Pattern[str], ...]
+    """Patterns any of which shows the context in a text."""
+    events: tuple[EventKey, ...]
+    """Events whose provider family and id show the context (W3SVC 1039 is IIS 6)."""
+    prefer: tuple[RuleId, ...]
+    """Rules an entry's causes list first in this context (among them the entry's own order holds)."""
+    server: bool = False
+    """A fact about the whole server (IIS 6): shown by one event of a log, it holds for every event of it."""
+
+
+@dataclass(frozen=True, slots=True)
 class RuleInfo:
     """What a scan rule finds and how to check it by hand."""
 
@@ -206,6 +281,21 @@ class Entry:
     specific_with: tuple[int, ...] = ()
     """Codes that make this entry's evidence ``specific`` when seen in the same input (the event's data:
     2214/2280 with ``c1 00 00 00``, ANCM 1010 with ErrorCode 0x800700c1)."""
+    hints: tuple[re.Pattern[str], ...] = ()
+    """Patterns that are LOW evidence (a truncated "Could not load file or assembly 'Oracle.DataAccess'" names
+    an assembly built for one architecture only, but not why it failed)."""
+    text_events: tuple[EventKey, ...] = ()
+    """Event ids the provider logs many messages under (ANCM 1027, its general error): an event of such an id
+    counts for the entry, as an event signal, only when its text matches the entry's patterns."""
+    usual_unless: tuple[str, ...] = ()
+    """For an entry that is not ``not-bitness`` but has a ``not_bitness`` line (its usual reading: 500.30's
+    start-up exception, 500.19's unknown element): cues (:class:`Context` ids, or ``code``) of the same input
+    that drop that reading (a 500.19 that shows its HRESULT, a 500.31 whose text names an architecture)."""
+
+    @property
+    def usual(self) -> bool:
+        """True when the entry has a usual not-bitness reading though bitness is one of its causes."""
+        return self.specificity is not Specificity.NOT_BITNESS and self.not_bitness is not None
     overrides: tuple[str, ...] = ()
     """Entry ids whose reading this entry's evidence rules out when both are seen in one input: a "runtime
     newer" BadImageFormatException is a CLR-version problem (bitness causes drop to LOW); a
@@ -220,6 +310,7 @@ class KnowledgeBase:
     entries: tuple[Entry, ...]
     families: tuple[ProviderFamily, ...]
     rules: dict[str, RuleInfo]
+    contexts: tuple[Context, ...] = ()
 
     def entry(self, entry_id: str) -> Entry:
         """The entry with this id; ``KeyError`` if none."""
@@ -291,7 +382,7 @@ def _regexes(table: dict[str, object], key: str, where: str) -> tuple[re.Pattern
     out = []
     for text in _strings(table, key, where):
         try:
-            out.append(re.compile(text, _FLAGS))
+            out.append(re.compile(flexible_spaces(text), _FLAGS))
         except re.error as e:
             raise KnowledgeBaseError(f"{where}: bad regular expression {text!r}: {e}") from e
     return tuple(out)
@@ -343,7 +434,8 @@ def _entry(table: dict[str, object], families: set[str]) -> Entry:
             raise KnowledgeBaseError(f"{where}: cause names unknown scan rule {rule!r}")
         causes.append(Cause(RuleId(rule), _str(t, "why", where)))
     events = tuple(_event_key(t, where) for t in _strings(table, "events", where))
-    unknown = {k.family for k in events} - families
+    text_events = tuple(_event_key(t, where) for t in _strings(table, "text_events", where))
+    unknown = {k.family for k in (*events, *text_events)} - families
     if unknown:
         raise KnowledgeBaseError(f"{where}: unknown provider family {sorted(unknown)}")
     unconfirmed = table.get("unconfirmed")
@@ -372,7 +464,27 @@ def _entry(table: dict[str, object], families: set[str]) -> Entry:
         not_bitness=not_bitness, read_next=_steps(table, "read_next", where),
         overrides=_strings(table, "overrides", where),
         specific_with=tuple(_code(c, where) for c in _strings(table, "specific_with", where)),
+        hints=_regexes(table, "hints", where), text_events=text_events,
+        usual_unless=_strings(table, "usual_unless", where),
     )
+
+
+def _context(table: dict[str, object], families: set[str]) -> Context:
+    context_id = _str(table, "id", "context")
+    where = f"context {context_id!r}"
+    events = tuple(_event_key(t, where) for t in _strings(table, "events", where))
+    unknown = {k.family for k in events} - families
+    if unknown:
+        raise KnowledgeBaseError(f"{where}: unknown provider family {sorted(unknown)}")
+    prefer = _strings(table, "prefer", where)
+    bad = sorted(set(prefer) - set(SCAN_RULE_IDS))
+    if bad:
+        raise KnowledgeBaseError(f"{where}: prefers unknown scan rules {bad}")
+    server = table.get("server", False)
+    if not isinstance(server, bool):
+        raise KnowledgeBaseError(f"{where}: 'server' must be true or false")
+    return Context(context_id, _str(table, "title", where), _regexes(table, "cues", where), events,
+                   tuple(RuleId(r) for r in prefer), server)
 
 
 def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:
@@ -399,6 +511,12 @@ def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:
             raise KnowledgeBaseError(f"{origin}: [rules.{rule_id}] is not a known scan rule table")
         rules[rule_id] = RuleInfo(RuleId(rule_id), _str(t, "summary", rule_id), _steps(t, "checks", rule_id))
     entries = tuple(_entry(t, {f.family for f in families}) for t in _tables(data, "entry", origin))
+    contexts = tuple(_context(t, {f.family for f in families}) for t in _tables(data, "context", origin))
+    cues = {c.id for c in contexts} | {CODE_CUE}
+    for item in entries:
+        if set(item.usual_unless) - cues:
+            raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: usual_unless names unknown cues "
+                                     f"{sorted(set(item.usual_unless) - cues)}")
     ids = [e.id for e in entries]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -407,7 +525,7 @@ def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:
         unknown_ids = sorted(set(item.overrides) - set(ids))
         if unknown_ids:
             raise KnowledgeBaseError(f"{origin}: entry {item.id!r} overrides unknown entries {unknown_ids}")
-    return KnowledgeBase(entries=entries, families=families, rules=rules)
+    return KnowledgeBase(entries=entries, families=families, rules=rules, contexts=contexts)
 
 
 @lru_cache(maxsize=4)

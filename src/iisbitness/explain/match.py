@@ -31,9 +31,10 @@ from enum import Enum
 from functools import lru_cache
 
 from iisbitness.explain.codes import CodeHit, Confidence, find_codes, hresult_from_win32
-from iisbitness.explain.kb import Entry, KnowledgeBase
+from iisbitness.explain.kb import CODE_CUE, Entry, KnowledgeBase
 
-__all__ = ["Signal", "Via", "apply_overrides", "binaries_in", "line_of", "match_text", "plain_text"]
+__all__ = ["Signal", "Via", "apply_overrides", "binaries_in", "cues_in", "line_of", "match_text", "plain_text",
+           "with_cues"]
 
 
 class Via(str, Enum):
@@ -67,10 +68,12 @@ class Signal:
     """Id of a not-bitness entry seen in the same input that rules out this signal's bitness reading."""
     promoted_by: int | None = None
     """A code of the entry's ``specific_with`` seen in the same input, making this evidence specific."""
+    cues: frozenset[str] = frozenset()
+    """The contexts (:class:`~iisbitness.explain.kb.Context` ids, and ``code``) the same input shows."""
 
 
 _PATH = re.compile(r"""(?:[a-z]:\\|\\\\\?\\[a-z]:\\|%\w+%\\)[^'"<>|\r\n*?]*?\.(?:dll|exe)\b""", re.IGNORECASE)
-_ARCH = re.compile(r"images built for an? (\w+) processor architecture", re.IGNORECASE)
+_ARCH = re.compile(r"images\s+built\s+for\s+an?\s+(\w+)\s+processor\s+architecture", re.IGNORECASE)
 _EVENT_ID = re.compile(
     r"(?:\bevent\s*(?:id)?|\bEventCode(?==)"
     # NOTE: the "Event ID:" label of Event Viewer's copied details on localised Windows (de, fr, es, pt, it, nl,
@@ -84,7 +87,8 @@ _HTTP = re.compile(
     # NOTE: IIS error pages with a language pack: "Erreur HTTP 500.19", "Error HTTP", "Errore HTTP", "Erro HTTP",
     # "Ошибка HTTP", "HTTP-Fehler", "HTTP エラー", "HTTP 错误"
     r"|\b(?:Erreur|Error|Errore|Erro|Fout)\s+HTTP|Ошибка\s+HTTP)"
-    r"[\s:]*(\d{3}(?:\.\d{1,2})?)(?![\d.])", re.IGNORECASE)
+    r"[\s:]*(\d{3}(?:\.\d{1,2})?)(?!\d|\.\d)", re.IGNORECASE)
+"""NOTE: "HTTP Error 503. The service is unavailable." ends its status with a full stop (issue 23)."""
 _SUBSTATUS = re.compile(r"(?<![\w.])(50[023]\.\d{1,2})(?![\d.])")
 _WORKERS = ("w3wp.exe", "iisexpress.exe", "inetinfo.exe")
 _MAX_EVIDENCE = 200
@@ -132,7 +136,8 @@ def _detail(evidence: str) -> str | None:
 
 def _pattern_signals(text: str, entry: Entry) -> list[Signal]:
     out = []
-    for patterns, sure in ((entry.patterns, Confidence.HIGH), (entry.weak, Confidence.MEDIUM)):
+    for patterns, sure in ((entry.patterns, Confidence.HIGH), (entry.weak, Confidence.MEDIUM),
+                           (entry.hints, Confidence.LOW)):
         for pattern in patterns:
             for m in pattern.finditer(text):
                 evidence = m.group(0)
@@ -178,7 +183,7 @@ def _named_families(text: str, kb: KnowledgeBase) -> tuple[set[str], bool]:
 def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     """An event id the text gives (``Event ID: 2282``): HIGH when the text names a source of the entry's
     provider family, MEDIUM when it names no source; nothing when it names only other sources (an
-    Application Hang 1002 or an Application Error 1000 is not WAS 1002 or ANCM 1000)."""
+    Application Hang 1002 or an Application Error 1000 is not W3SVC 1002 (IIS 6) or ANCM 1000)."""
     out = []
     named, source_given = _named_families(text, kb)
     for m in _EVENT_ID.finditer(text):
@@ -277,8 +282,27 @@ def _signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     return signals
 
 
+def cues_in(text: str, kb: KnowledgeBase, events: tuple[tuple[str, int], ...] = ()) -> frozenset[str]:
+    """The contexts ``text`` shows (a cue pattern of a :class:`~iisbitness.explain.kb.Context` matches, or one of
+    ``events``, ``(family, event id)`` pairs, is one of the context's events), and ``code`` when the text holds
+    an error code read at medium confidence or more (any code, known to the knowledge base or not; an HTTP
+    status is not one)."""
+    found = {c.id for c in kb.contexts
+             if any(p.search(text) for p in c.cues) or any((k.family, k.event_id) in events for k in c.events)}
+    # NOTE: an HTTP status after "Error" ("HTTP Error 503") is not an error code
+    if any(hit.confidence >= Confidence.MEDIUM for hit in find_codes(_SUBSTATUS.sub(" ", _HTTP.sub(" ", text)))):
+        found.add(CODE_CUE)
+    return frozenset(found)
+
+
+def with_cues(signals: tuple[Signal, ...], cues: frozenset[str]) -> tuple[Signal, ...]:
+    """``signals`` of one input, each carrying that input's ``cues``."""
+    return tuple(replace(s, cues=cues) for s in signals) if cues else signals
+
+
 def match_text(text: str, kb: KnowledgeBase) -> tuple[Signal, ...]:
-    """All signals in ``text`` (see the module docstring); duplicates of the same evidence are merged."""
+    """All signals in ``text`` (see the module docstring); duplicates of the same evidence are merged; each
+    carries the cues of the whole text (:func:`cues_in`)."""
     signals = _signals(text, kb)
     plain = plain_text(text)
     if plain is not text:
@@ -291,4 +315,6 @@ def match_text(text: str, kb: KnowledgeBase) -> tuple[Signal, ...]:
         if key not in best or s.confidence > best[key].confidence:
             best[key] = s
     ordered = tuple(sorted(best.values(), key=lambda s: (s.line or 0, s.entry_id, s.via.value, s.evidence)))
-    return apply_overrides(ordered, kb)
+    if not ordered:
+        return ()
+    return with_cues(apply_overrides(ordered, kb), cues_in(plain if plain is not text else text, kb))

@@ -36,8 +36,8 @@ from dataclasses import dataclass, replace
 
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event, EventLogProblem, EventLogRead, events_from_xml
-from iisbitness.explain.kb import Entry, KnowledgeBase, RuleId, Specificity, Step
-from iisbitness.explain.match import Signal, Via, apply_overrides, match_text
+from iisbitness.explain.kb import Cause, Entry, EntryKind, EventKey, KnowledgeBase, RuleId, Specificity, Step
+from iisbitness.explain.match import Signal, Via, apply_overrides, cues_in, match_text, with_cues
 
 __all__ = [
     "SCAN_STEPS",
@@ -113,6 +113,9 @@ class OtherCause:
     read_next: tuple[Step, ...]
     rank: int = 0
     """1-based position in the one order over causes and other causes."""
+    usual: bool = False
+    """True for the usual reading of generic evidence (500.30's start-up exception), which leaves bitness
+    possible; False for evidence that names another problem (0x8007000D)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,10 @@ def match_event(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
     label = f"{event.source_name}/{event.event_id}"
     signals = [Signal(e.id, Confidence.HIGH, Via.EVENT, label, None, binary=event.binary)
                for e in kb.by_event(family, event.event_id)]
+    key = EventKey(family, event.event_id)
+    # NOTE: a general event id (ANCM 1027) counts for an entry only with its text (issue 23)
+    signals += [Signal(e.id, Confidence.HIGH, Via.EVENT, label, None, binary=event.binary)
+                for e in kb.entries if key in e.text_events and any(p.search(text) for p in e.patterns)]
     if event.error_code is not None:
         signals += [Signal(e.id, Confidence.HIGH, Via.CODE, f"{label} data", None, code=event.error_code,
                            binary=event.binary, detail="event binary data")
@@ -189,7 +196,7 @@ def match_event(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
         if not any(x.entry_id == s.entry_id for x in signals):
             signals.append(Signal(s.entry_id, s.confidence, s.via, s.evidence, None, s.code,
                                   s.binary or event.binary, s.detail))
-    return apply_overrides(tuple(signals), kb)
+    return with_cues(apply_overrides(tuple(signals), kb), cues_in(text, kb, ((family, event.event_id),)))
 
 
 def signal_specificity(signal: Signal, entry: Entry) -> Specificity:
@@ -222,13 +229,28 @@ def _explanations(signals: Sequence[Signal], kb: KnowledgeBase) -> tuple[Explana
                                             order[x.entry.id])))
 
 
-def _rank(explanations: Sequence[Explanation]) -> tuple[RankedCause, ...]:
+def in_context(x: Explanation, kb: KnowledgeBase) -> tuple[Cause, ...]:
+    """``x``'s causes, the rules its inputs' contexts prefer first, in the entry's order (issue 23: 193 in an ASP.NET Core Module log
+    is the in-process app, a filter that "only supports AMD64" on IIS 6 an IIS 6 filter), the rest in the
+    entry's order."""
+    cues = frozenset().union(*(s.cues for s in x.signals))
+    causes = x.entry.causes
+    # NOTE: one stable partition per context shown, in file order, so a later (narrower) context wins: IIS 6
+    # puts the IIS 6 rules first in the entry's own order, IIS 5.0 isolation mode then its own rule before them
+    for context in kb.contexts:
+        if context.id in cues and context.prefer:
+            causes = (*(c for c in causes if c.rule in context.prefer),
+                      *(c for c in causes if c.rule not in context.prefer))
+    return causes
+
+
+def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[RankedCause, ...]:
     score: dict[str, float] = {}
     best: dict[str, Confidence] = {}
     spec: dict[str, Specificity] = {}
     support: dict[str, list[tuple[float, str, str]]] = {}
     for x in explanations:
-        for rank, cause in enumerate(x.entry.causes, 1):
+        for rank, cause in enumerate(in_context(x, kb), 1):
             weight = _WEIGHT[x.bitness_confidence]
             if x.specificity is Specificity.GENERIC:
                 weight = min(weight, _GENERIC_WEIGHT)
@@ -249,15 +271,29 @@ def _rank(explanations: Sequence[Explanation]) -> tuple[RankedCause, ...]:
 def rule_confidence(signals: Sequence[Signal], kb: KnowledgeBase) -> dict[str, Confidence]:
     """The calibrated confidence of every scan rule ``signals`` (of one input) point at; used by
     :mod:`~iisbitness.explain.correlate` so ``scan --event-log`` confirms with the same calibration."""
-    return {c.rule: c.confidence for c in _rank(_explanations(signals, kb))}
+    return {c.rule: c.confidence for c in _rank(_explanations(signals, kb), kb)}
+
+
+def _usual_holds(x: Explanation) -> bool:
+    """``x``'s usual not-bitness reading applies: its evidence is not made specific, and some input showing it
+    shows none of the cues that drop the reading (its HRESULT, an architecture named)."""
+    return x.specificity is not Specificity.SPECIFIC and any(
+        s.demoted_by is None and s.promoted_by is None and not set(x.entry.usual_unless) & s.cues
+        for s in x.signals)
 
 
 def _others(explanations: Sequence[Explanation]) -> tuple[OtherCause, ...]:
-    out = [OtherCause(x.entry.id, x.entry.not_bitness or x.entry.title,
-                      round(sum(_WEIGHT[s.confidence] for s in x.signals), 3), x.confidence, x.entry.read_next)
-           for x in explanations if x.entry.specificity is Specificity.NOT_BITNESS
-           and any(s.demoted_by is None for s in x.signals)]
-    return tuple(sorted(out, key=lambda o: (-o.confidence, -o.score, o.entry_id)))
+    shown = [x for x in explanations
+             if (x.entry.specificity is Specificity.NOT_BITNESS and any(s.demoted_by is None for s in x.signals))
+             or (x.entry.usual and _usual_holds(x))]
+    out = [(OtherCause(x.entry.id, x.entry.not_bitness or x.entry.title,
+                       round(sum(_WEIGHT[s.confidence] for s in x.signals), 3), x.confidence, x.entry.read_next,
+                       usual=x.entry.usual), x.entry.usual and x.entry.kind is EntryKind.HTTP)
+           for x in shown]
+    # NOTE: evidence that names another problem first; among usual readings, a message naming the failing
+    # component before a bare HTTP status ("aspnetcorev2.dll failed to load" says more than the 503 around it)
+    out.sort(key=lambda t: (t[0].usual, t[1], -t[0].confidence, -t[0].score, t[0].entry_id))
+    return tuple(o for o, _ in out)
 
 
 def _order(causes: Sequence[RankedCause],
@@ -322,15 +358,19 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
         read.append(log)
     hits: list[EventHit] = []
     problems: list[EventLogProblem] = []
+    server_wide = {c.id for c in kb.contexts if c.server}
     for log in read:
         problems.extend(log.problems)
-        for event in log.events:
-            found = match_event(event, kb)
+        found_in_log = [(event, match_event(event, kb)) for event in log.events]
+        # NOTE: one log is one server: W3SVC 1009 anywhere in it makes its W3SVC-WP 2274 an IIS 6 filter
+        shared = frozenset().union(*(s.cues & server_wide for _, found in found_in_log for s in found))
+        for event, found in found_in_log:
             if found:
+                found = tuple(replace(s, cues=s.cues | shared) for s in found) if shared else found
                 hits.append(EventHit(log.path, event, found))
                 signals.extend(found)
     explanations = _explanations(signals, kb)
-    causes, others = _order(_rank(explanations), _others(explanations))
+    causes, others = _order(_rank(explanations, kb), _others(explanations))
     hits.sort(key=lambda h: (h.event.time or "", h.origin, h.event.record_id or 0))
     return ExplainReport(
         inputs=tuple(inputs), explanations=explanations, causes=causes, events=tuple(hits),

@@ -49,7 +49,7 @@ def _explanation(x: Explanation) -> Json:
 
 def _other(o: OtherCause) -> Json:
     return {"id": o.entry_id, "what": o.what, "score": o.score, "confidence": o.confidence.label, "rank": o.rank,
-            "read_next": [_step(s) for s in o.read_next]}
+            "read_next": [_step(s) for s in o.read_next], "usual": o.usual}
 
 
 def _event(hit: EventHit) -> Json:

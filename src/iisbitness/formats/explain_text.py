@@ -41,18 +41,23 @@ def _causes(report: ExplainReport) -> Table:
     items: list[RankedCause | OtherCause] = sorted([*report.causes, *report.others], key=lambda c: c.rank)
     for cause in items:
         if isinstance(cause, OtherCause):
-            table.add_row(str(cause.rank), f"not bitness ({cause.entry_id})", cause.confidence.label,
-                          escape(f"this is not a bitness problem: {cause.what}"))
+            table.add_row(str(cause.rank), f"{_NOT_BITNESS_LABEL[cause.usual]} ({cause.entry_id})",
+                          cause.confidence.label, escape(f"{_NOT_BITNESS_WORDS[cause.usual]}: {cause.what}"))
         else:
             table.add_row(str(cause.rank), cause.rule, _BITNESS_WORD[cause.confidence],
                           escape(report.rules.get(cause.rule, "")))
     return table
 
 
+_NOT_BITNESS_LABEL = {False: "not bitness", True: "usually not bitness"}
+_NOT_BITNESS_WORDS = {False: "this is not a bitness problem", True: "most often this is not a bitness problem"}
+"""An entry's usual reading (500.30: the app's start-up exception) leaves bitness possible (issue 23)."""
+
+
 def _explanation(x: Explanation) -> Panel:
     lines: list[RenderableType] = [Text(x.entry.meaning)]
     if x.entry.not_bitness:
-        lines.append(Text(f"  this is not a bitness problem: {x.entry.not_bitness}", style="bold"))
+        lines.append(Text(f"  {_NOT_BITNESS_WORDS[x.entry.usual]}: {x.entry.not_bitness}", style="bold"))
     for s in x.signals[:5]:
         where = f"line {s.line}: " if s.line else ""
         extra = f"  [{s.detail}]" if s.detail else ""

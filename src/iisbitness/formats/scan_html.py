@@ -21,7 +21,16 @@ import jinja2
 from iisbitness import __version__
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
-from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
+from iisbitness.formats.causes import (
+    POOL_PLACEHOLDER,
+    Cause,
+    ReportView,
+    arch_label,
+    effect_lines,
+    removal,
+    security_warning,
+    view,
+)
 from iisbitness.report import LoadEntry, PoolSummary, Report, Verdict
 
 _ENV = jinja2.Environment(
@@ -193,7 +202,8 @@ def render(reports: Sequence[Report]) -> str:
     pages = [_page(i, r) for i, r in enumerate(reports, 1)]
     template = _ENV.get_template("scan.html.j2")
     return template.render(pages=pages, version=__version__, Severity=Severity, arch_class=arch_class,
-                           arch_label=arch_label, text=_text, causes_of=_causes_of)
+                           arch_label=arch_label, text=_text, causes_of=_causes_of, removal=removal,
+                           security_warning=security_warning, effect_lines=effect_lines)
 
 
 def _causes_of(page: Page) -> Sequence[tuple[int, Cause]]:

@@ -7,7 +7,12 @@
   ``IMAGEROOT``), the binary as a ``relatedLocation``, the finding's stable ``key`` as a
   ``partialFingerprint`` (so dashboards follow a finding across scans), and every verified fix that
   is a text edit as a SARIF ``fix`` (``artifactChanges`` with whole-line ``replacements``).
-- Problems met reading the server as ``toolExecutionNotifications`` (bandit's idea).
+- Problems met reading the server as ``toolExecutionNotifications`` (bandit's idea), and each application the
+  scan did not (fully) read (``Report.coverage``): level ``error`` when not checked, ``warning`` when partly,
+  descriptor ``coverage/not-checked`` / ``coverage/partly-checked``. SARIF 2.1.0 Appendix I ("Detecting
+  incomplete result sets"): an ``error`` notification means the results cannot be assumed complete, while
+  ``executionSuccessful`` stays true: the tool ran to its end (false means it failed to start, exited with a
+  failure code or crashed); a pipeline gates on coverage with ``--fail-on-incomplete``.
 - Findings a baseline accepted (``--baseline``) as results with an ``external`` suppression.
 
 No timestamps; keys sorted: the same scan gives the same bytes. Validated in the tests against the
@@ -23,8 +28,9 @@ from urllib.parse import quote
 
 from iisbitness import __version__
 from iisbitness.findings import Finding, Fix, Rule, Severity
+from iisbitness.formats.causes import ReportView, effect_lines, view
 from iisbitness.model.source import Problem
-from iisbitness.report import Report
+from iisbitness.report import Coverage, CoverageStatus, Report
 from iisbitness.rules import RULES
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -84,11 +90,13 @@ def _location(file: str, line: int | None, message: str | None = None) -> dict[s
     return out
 
 
-def _fix(fix: Fix) -> dict[str, Any] | None:
+def _fix(fix: Fix, number: int | None) -> dict[str, Any] | None:
     if not fix.file_edits:
         return None
     return {
-        "description": {"text": fix.summary + (" (verified)" if fix.verified else "")},
+        "description": {"text": f"[{number}] " * (number is not None) + fix.summary
+                        + (" (verified)" if fix.verified else "")},
+        "properties": {"number": number, "sideEffects": list(effect_lines(fix))},
         "artifactChanges": [
             {"artifactLocation": _uri(e.file),
              "replacements": [{"deletedRegion": {"startLine": r.start, "startColumn": 1,
@@ -99,21 +107,25 @@ def _fix(fix: Fix) -> dict[str, Any] | None:
     }
 
 
-def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+def _result(f: Finding, rule_index: dict[str, int], v: ReportView, number: int | None = None) -> dict[str, Any]:
     related = []
     if f.resolved:
         arch = ", ".join(a.value for a in f.binary_arch) or "unknown architecture"
         related.append(_location(f.resolved, None, f"{f.binary} ({arch})") | {"id": 1})
     elif f.binary:
         related.append({"id": 1, "message": {"text": f"{f.binary} (not in the image)"}})
-    fixes = [x for x in (_fix(fx) for fx in f.fixes) if x is not None]
-    props = {k: v for k, v in {
+    fixes = [x for x in (_fix(fx, v.number(fx)) for fx in f.fixes) if x is not None]
+    # NOTE: fix numbers as text and HTML show them ([N], `fix --fix N`); the finding's number is `fix --finding N`
+    props = {k: value for k, value in {
+        "findingNumber": number,
         "pool": f.pool, "site": f.site, "application": f.application, "process": f.process,
         "processArch": f.process_arch.value if f.process_arch else None,
         "binaryArch": [a.value for a in f.binary_arch], "evidence": f.evidence.value,
-        "fixes": [x.summary + (" (verified)" if x.verified else "") for x in f.fixes],
+        "fixes": [f"[{n}] " * (n is not None) + x.summary + (" (verified)" if x.verified else "")
+                  + "".join(f"; also: {line}" for line in effect_lines(x))
+                  for x in f.fixes for n in (v.number(x),)],
         "commands": [c for x in f.fixes for c in x.commands],
-    }.items() if v not in (None, [])}
+    }.items() if value not in (None, [])}
     out: dict[str, Any] = {
         "ruleId": f.rule,
         "level": level(f.severity),
@@ -136,11 +148,27 @@ def _notification(p: Problem) -> dict[str, Any]:
             "locations": [_location(p.file, p.line)]}
 
 
+def _coverage_notification(c: Coverage) -> dict[str, Any]:
+    """An application not (fully) checked: level ``error`` when not checked at all, so that a consumer following
+    SARIF 2.1.0 Appendix I ("Detecting incomplete result sets") does not take the results as complete;
+    ``warning`` when partly checked."""
+    words = c.status.value.replace("-", " ")
+    text = f"{c.application} was {words}: {'; '.join(c.reasons)}." + (f" Give: {c.remedy}." if c.remedy else "")
+    out: dict[str, Any] = {"level": "error" if c.status is CoverageStatus.NOT_CHECKED else "warning",
+                           "descriptor": {"id": f"coverage/{c.status.value}"}, "message": {"text": text},
+                           "properties": {"application": c.application, "pool": c.pool, "status": c.status.value,
+                                          "remedy": c.remedy}}
+    if c.config is not None:
+        out["locations"] = [_location(c.config.file, c.config.line)]
+    return out
+
+
 def run_dict(report: Report) -> dict[str, Any]:
     """One SARIF ``run`` for one scanned server."""
     by_id: dict[str, Rule] = {r.id: r for r in RULES}
     rules = [by_id[i] for i in report.rules if i in by_id]
     index: dict[str, int] = {r.id: i for i, r in enumerate(rules)}
+    v = view(report)
     root = report.server.image
     bases: dict[str, Any] = {}
     if root.startswith("/"):
@@ -153,14 +181,16 @@ def run_dict(report: Report) -> dict[str, Any]:
                             "informationUri": PROJECT_URL, "rules": [_descriptor(r) for r in rules]}},
         "originalUriBaseIds": bases,
         "invocations": [{"executionSuccessful": True,
-                         "toolExecutionNotifications": [_notification(p) for p in report.problems]}],
-        "results": [_result(f, index) for f in report.findings]
-                   + [_result(f, index) | {"suppressions": [{"kind": "external", "status": "accepted",
+                         "toolExecutionNotifications": [_notification(p) for p in report.problems]
+                         + [_coverage_notification(c) for c in report.unchecked()]}],
+        "results": [_result(f, index, v, i) for i, f in enumerate(report.findings, 1)]
+                   + [_result(f, index, v) | {"suppressions": [{"kind": "external", "status": "accepted",
                                                               "justification": "accepted in the baseline"}]}
                       for f in report.suppressed],
         "columnKind": "unicodeCodePoints",
         "properties": {"server": {"kind": report.server.kind, "configFile": report.server.config_file,
-                                  "osArch": report.server.os_arch.value}},
+                                  "osArch": report.server.os_arch.value},
+                       "coverage": report.coverage_words()},
     }
 
 

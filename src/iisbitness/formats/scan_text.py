@@ -24,10 +24,19 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
-from iisbitness.findings import Severity
-from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
+from iisbitness.findings import Fix, Severity
+from iisbitness.formats.causes import (
+    POOL_PLACEHOLDER,
+    Cause,
+    ReportView,
+    arch_label,
+    effect_lines,
+    removal,
+    security_warning,
+    view,
+)
 from iisbitness.formats.table import plain_table, printable
-from iisbitness.report import Report
+from iisbitness.report import CoverageStatus, Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 _LABEL = 6  # "  sees  " and friends: two spaces, a word padded to 6
@@ -83,13 +92,19 @@ def _pool_table(out: _Out, v: ReportView) -> None:
     rows = []
     for p in v.report.pools:
         n = v.pool_counts(p.name)
-        rows.append((p.name, p.worker_arch.value + (" idle" if p.idle else ""),
+        worker = "none (undefined)" if not p.defined else p.worker_arch.value + (
+            " idle" if p.idle else " manual" if p.manual_start else "")
+        rows.append((p.name, worker,
                      f"{str(p.enable_32bit_app_on_win64).lower()} ({p.enable_32bit_from})",
                      p.managed_runtime_version or "none", p.pipeline_mode, str(n[Severity.ERROR]),
                      str(n[Severity.WARNING]), ", ".join(p.applications) or "-"))
     header = ("POOL", "WORKER", "32-BIT (FROM)", "CLR", "PIPELINE", "ERR", "WARN", "APPLICATIONS")
     for text in plain_table(header, rows, wrap_last=out.o.width if out.o.wrap_tables else None):
         out.line((text, "bold") if text.startswith("POOL ") else text)
+    for p in v.report.pools:
+        if p.manual_start and not p.idle:
+            out.line(("  manual: ", "dim"), f"{p.manual_start}: the pool does not start by itself; its findings "
+                     "apply once it is started")
     unusual = {p.process for p in v.report.pools if p.process.startswith("(")}
     for process in sorted(unusual):
         out.line(("  worker: ", "dim"), process.strip("()"))
@@ -134,13 +149,28 @@ def _cause(out: _Out, v: ReportView, c: Cause) -> None:
             out.field("file", f.resolved)
     if c.fixes:
         # NOTE: no-break spaces keep each group on one line when wrapped (textwrap breaks on ASCII space only)
-        groups = (f"{numbers(ns)} {label}{_MARK[verified]}".replace(" ", NBSP) for label, verified, ns in v.fix_groups(c))
+        # NOTE: a removal's words may wrap; the number, label and verification stay together
+        groups = (f"{numbers(ns)} {label}{_MARK[verified]}".replace(" ", NBSP) if not removal(v.fix(ns[0]))
+                  else f"{numbers(ns)} {label}".replace(" ", NBSP) + mark(v.fix(ns[0]), c.pools)
+                  for label, verified, ns in v.fix_groups(c))
         out.field("fix", "; ".join(groups))
+        for n in dict.fromkeys(c.fixes):
+            if warning := security_warning(v.fix(n)):
+                out.field("warn", f"[{n}] {warning}", "yellow")
     for r in c.rejected:
         out.field("not offered:", f"{r.summary}: {r.reason}", "dim")
 
 
 _MARK = {True: " (verified)", False: " (not verified)", None: ""}
+
+
+def mark(fix: Fix, above: tuple[str, ...] = ()) -> str:
+    """`` (verified)`` and friends; a fix that takes a module out of processes says which on the same line
+    (``above``: the pools the cause's ``in`` line names)."""
+    removed = removal(fix, above)
+    if not removed:
+        return _MARK[fix.verified]
+    return f" ({'verified, but ' if fix.verified else 'not verified; ' if fix.verified is False else ''}{removed})"
 
 
 def numbers(ns: tuple[int, ...]) -> str:
@@ -194,8 +224,10 @@ def _fixes(out: _Out, v: ReportView) -> None:
         commands = fix.powershell if ps and fix.powershell else fix.commands
         rows: list[str | tuple[str, str]] = []
         if out.o.verbose or not commands:
-            rows += _wrap(fix.summary + _MARK[fix.verified], width)
+            rows += _wrap(fix.summary + mark(fix), width)
         rows += [(c, "cyan") for c in commands]
+        rows += [(w if i == 0 else "      " + w, "dim") for line in effect_lines(fix, brief=not out.o.verbose)
+                 for i, w in enumerate(_wrap("also: " + line, width - 6))]
         if out.o.verbose and fix.note:
             rows += [(w, "dim") for w in _wrap(fix.note, width)]
         for i, row in enumerate(rows):
@@ -218,6 +250,9 @@ def _closing(v: ReportView, verbose: bool) -> str:
     outside = sorted({f.process or "?" for f in v.report.findings if not f.pool})
     if outside:
         text += (", " if hit else " in ") + ", ".join(outside)
+    covered = v.report.coverage_words()
+    if covered:
+        text += f"; {covered}"
     text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
     if n and not verbose and not v.fixes:  # NOTE: else the Fixes heading says it
         text += " --verbose for why."
@@ -241,6 +276,7 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
         _projects(out, report)
     else:
         _pool_table(out, v)
+    _not_checked(out, report)
     # NOTE: a binary-missing warning is "could not check" (configuration-only copy): listed briefly at the end;
     # a binary-missing error (missing on the server) is a cause like any other
     missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING]
@@ -264,6 +300,32 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     for w in textwrap.wrap(_closing(v, o.verbose), max(o.width, 30), break_on_hyphens=False, break_long_words=False):
         out.line((w, "bold"))
     return out.render()
+
+
+NOT_CHECKED_SHOWN = 3
+"""Applications the "Not checked" block lists by name; the rest are counted (the load map and JSON list each)."""
+
+
+def _not_checked(out: _Out, report: Report) -> None:
+    """Near the top: the applications not (fully) checked, why, and what to give, so that no reader takes the
+    absence of findings about them for a clean bill (issue 20)."""
+    gaps = report.unchecked()
+    if not gaps:
+        return
+    out.line()
+    out.line(("Coverage", "bold yellow"), f": {report.coverage_words()}; no finding about what was not read "
+             "means nothing:")
+    width = max(out.o.width, 40)
+    for c in gaps[:NOT_CHECKED_SHOWN]:
+        part = " (partly)" if c.status is CoverageStatus.PARTLY else ""
+        rows = [(f"{c.application}{part}: {'; '.join(c.reasons)}", "")]
+        if c.remedy:
+            rows.append((f"give: {c.remedy}", "dim"))
+        for text, style in rows:
+            for i, w in enumerate(_wrap(text, width - 4)):
+                out.line("  " if i == 0 and style == "" else "    ", (w, style))
+    if len(gaps) > NOT_CHECKED_SHOWN:
+        out.line(f"  ... and {len(gaps) - NOT_CHECKED_SHOWN} more (--loads or --format json lists each)")
 
 
 def _projects(out: _Out, report: Report) -> None:

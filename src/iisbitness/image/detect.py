@@ -11,21 +11,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from iisbitness.arch import Arch
-from iisbitness.image.inputs import note
 from iisbitness.image.server_image import ServerImage
+from iisbitness.image.windows import native_arch
 
 
 def detect_os_arch(image: ServerImage) -> tuple[Arch, str]:
     """``(arch, how it was decided)`` for ``image``. Live: from the running Windows."""
     if image.live:
-        import os
-
-        native = os.environ.get("PROCESSOR_ARCHITEW6432") or os.environ.get("PROCESSOR_ARCHITECTURE", "AMD64")
-        arch = {"AMD64": Arch.X64, "ARM64": Arch.ARM64, "X86": Arch.X86}.get(native.upper(), Arch.X64)
-        return arch, f"live system (PROCESSOR_ARCHITECTURE {native})"
+        return native_arch()
     root = image.root
     windows = image.find_child(root, "Windows")
     arm32 = image.find_child(windows, "SysArm32") if windows is not None else None
@@ -37,14 +31,6 @@ def detect_os_arch(image: ServerImage) -> tuple[Arch, str]:
             return Arch.ARM64, f"image has {'Windows' if folder is windows else 'Windows/System32'}/{name} (ARM64 only)"
     if windows is not None and image.find_child(windows, "SysWOW64") is not None:
         return Arch.X64, "image has Windows/SysWOW64"
-    if system32 is not None and _has_binaries(system32):
+    if system32 is not None and any(n.endswith((".dll", ".exe")) for n in image.listing(system32).files):
         return Arch.X86, "image has Windows/System32 binaries but no SysWOW64"
     return Arch.X64, "assumed (the image does not show it; use --os-arch)"
-
-
-def _has_binaries(folder: Path) -> bool:
-    note(folder)
-    try:
-        return any(p.suffix.lower() in (".dll", ".exe") and p.is_file() for p in folder.iterdir())
-    except OSError:
-        return False

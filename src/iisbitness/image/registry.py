@@ -7,7 +7,8 @@ desktop-src/WinProg64/shared-registry-keys.md). So a ProgID maps to one CLSID, b
 has an ``InprocServer32`` depends on the caller's bitness (facts D8).
 
 Offline the registry is the image's ``Windows/System32/config/SOFTWARE`` hive, read with regipy.
-Live on Windows both views are read with :mod:`winreg` (``KEY_WOW64_64KEY`` / ``KEY_WOW64_32KEY``).
+Live on Windows both views are read with :mod:`winreg` (``KEY_WOW64_64KEY`` / ``KEY_WOW64_32KEY``), in
+:mod:`iisbitness.image.windows`; a collected image (``iisbitness collect``) answers from the keys it recorded.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from iisbitness.arch import Arch
+from iisbitness.image.windows import registry_default
 
 SOFTWARE_HIVE = "Windows\\System32\\config\\SOFTWARE"
 """Where the SOFTWARE hive lives, relative to the system drive."""
@@ -113,21 +115,11 @@ class HiveRegistry:
                          "HKLM\\SOFTWARE\\" + key)
 
 
-class LiveRegistry:  # pragma: no cover - needs Windows
-    """The running system's registry, both views, through :mod:`winreg`."""
+class LiveRegistry:
+    """The running system's registry, both views (:func:`iisbitness.image.windows.registry_default`)."""
 
     def _default(self, key: str, view: RegistryView) -> str | None:
-        if sys.platform != "win32":
-            return None
-        import winreg
-
-        flag = winreg.KEY_WOW64_64KEY if view is RegistryView.NATIVE else winreg.KEY_WOW64_32KEY
-        try:
-            with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, "SOFTWARE\\" + key, 0, winreg.KEY_READ | flag) as k:
-                value, _ = winreg.QueryValueEx(k, "")
-        except OSError:
-            return None
-        return value.strip() if isinstance(value, str) and value.strip() else None
+        return registry_default(key, view is RegistryView.NATIVE)
 
     def progid_clsid(self, progid: str) -> str | None:
         """The CLSID of ``progid`` (shared key: the native view is enough)."""
@@ -159,3 +151,76 @@ def open_registry(hive: Path | None, live: bool) -> tuple[ComRegistry | None, st
         return HiveRegistry(hive), None
     except Exception as e:  # noqa: BLE001 - regipy raises many kinds on a damaged hive
         return None, f"cannot read registry hive: {type(e).__name__}: {e}"
+
+
+class RecordingRegistry:
+    """A registry whose every answer is remembered, for ``iisbitness collect`` (:meth:`answers`).
+
+    Args:
+        inner: the registry asked, or None when the image has none (then every answer is "absent").
+    """
+
+    def __init__(self, inner: ComRegistry | None) -> None:
+        self._inner = inner
+        self._progids: dict[str, str | None] = {}
+        self._servers: dict[str, dict[str, str | None] | None] = {}
+
+    def progid_clsid(self, progid: str) -> str | None:
+        """As the inner registry answers; remembered."""
+        clsid = self._inner.progid_clsid(progid) if self._inner is not None else None
+        self._progids[progid.lower()] = clsid
+        return clsid
+
+    def server(self, clsid: str, view: RegistryView) -> ComServer | None:
+        """As the inner registry answers; remembered."""
+        found = self._inner.server(clsid, view) if self._inner is not None else None
+        self._servers[f"{view.value}:{clsid.lower()}"] = None if found is None else {
+            "clsid": found.clsid, "inproc": found.inproc, "local": found.local, "key": found.key}
+        return found
+
+    def answers(self) -> dict[str, object]:
+        """Every answer given, as JSON-ready data (read back by :class:`RecordedRegistry`)."""
+        return {"progids": dict(sorted(self._progids.items())), "servers": dict(sorted(self._servers.items()))}
+
+
+class RecordedRegistry:
+    """The registry answers a collected image recorded (:meth:`RecordingRegistry.answers`): the same questions get
+    the same answers; a question the recording scan did not ask is answered "absent".
+
+    Raises:
+        ValueError, TypeError: ``answers`` is not in the recorded shape (the caller names the file).
+    """
+
+    def __init__(self, answers: object) -> None:
+        if not isinstance(answers, dict):
+            raise TypeError("registry answers are not an object")
+        progids, servers = answers.get("progids", {}), answers.get("servers", {})
+        if not isinstance(progids, dict) or not isinstance(servers, dict):
+            raise TypeError("registry answers: 'progids' and 'servers' must be objects")
+        self._progids: dict[str, str | None] = {}
+        for k, v in progids.items():
+            if not isinstance(k, str) or not (v is None or isinstance(v, str)):
+                raise ValueError(f"registry answers: progid {k!r} has a value that is not a string")
+            self._progids[k] = v
+        self._servers: dict[str, ComServer | None] = {}
+        for k, v in servers.items():
+            view_name = str(k).partition(":")[0]
+            views = {v.value: v for v in RegistryView}
+            if view_name not in views:
+                raise ValueError(f"registry answers: {k!r} names no registry view")
+            if v is None:
+                self._servers[k] = None
+                continue
+            fields = v if isinstance(v, dict) else {}
+            values = [fields.get(f) for f in ("clsid", "inproc", "local", "key")]
+            if not all(x is None or isinstance(x, str) for x in values) or values[0] is None or values[3] is None:
+                raise ValueError(f"registry answers: server {k!r} is not a recorded registration")
+            self._servers[k] = ComServer(str(values[0]), views[view_name], values[1], values[2], str(values[3]))
+
+    def progid_clsid(self, progid: str) -> str | None:
+        """The recorded CLSID of ``progid``."""
+        return self._progids.get(progid.lower())
+
+    def server(self, clsid: str, view: RegistryView) -> ComServer | None:
+        """The recorded registration of ``clsid`` in ``view``."""
+        return self._servers.get(f"{view.value}:{clsid.lower()}")

@@ -9,19 +9,27 @@ folder named in configuration (a project's ``physicalPath``, ``C:\\Users\\me\\so
 standing for a folder given on the command line; drives nobody gave are then simply absent rather than
 a problem, so that binaries outside the project fall back to inference from their folder.
 
-Live on Windows, the image is the real drive; a 32-bit Python on 64-bit Windows reads
-``System32`` through ``%windir%\\Sysnative`` (facts E4), since it would otherwise be
-redirected to SysWOW64 and read the wrong binaries and configuration.
+Live on Windows, the image is the machine: the same code with another root map (:meth:`ServerImage.machine`):
+every drive letter, UNC paths the process can read, and links followed wherever they lead (they are part of the
+machine). Only the root map comes from Windows (:mod:`iisbitness.image.windows`), so tests run the live
+resolution over a folder tree standing for the machine. A 32-bit Python on 64-bit Windows reads ``System32``
+through ``%windir%\\Sysnative`` (facts E4), since it would otherwise be redirected to SysWOW64 and read the wrong
+binaries and configuration.
+
+Every folder listing and real path comes from one :class:`~iisbitness.image.folders.Folders` (:attr:`ServerImage.
+folders`), shared with the dependency search and the ``bin`` collectors: the one place the scan reads folders.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from iisbitness.image.inputs import note
+from iisbitness.image import windows
+from iisbitness.image.folders import Folders, Listing
 from iisbitness.image.paths import is_absolute, is_unc, normalize
+from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, open_registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,14 @@ class ServerImage:
         mounts: Windows folder (normalised) -> host folder standing for it; looked up before drives.
         absent_drives: an unmapped drive letter means "absent" (not a problem): a project scan.
         label_root: host files below it are shown relative to it (the scanned project folder).
+        shares: folder standing for the UNC namespace (``\\\\server\\share\\x`` is ``shares/server/share/x``,
+            matched case-insensitively); None: UNC paths are not part of the image, except live, where they are
+            read where they are.
+        follow_links: links are followed wherever they lead (the live machine); else a link leaving its drive's
+            folder is refused and reported (an offline copy must not read the analyst's own files).
+        folders: the listings and real paths read (:class:`~iisbitness.image.folders.Folders`).
+        com_registry: the registry :meth:`open_registry` gives, once opened or when set (a collected image).
+        on_registry: applied to the registry when :meth:`open_registry` opens it (``collect`` records answers).
     """
 
     drives: dict[str, Path]
@@ -68,10 +84,13 @@ class ServerImage:
     mounts: dict[str, Path] = field(default_factory=dict)
     absent_drives: bool = False
     label_root: Path | None = None
-    _listing: dict[Path, _Listing | None] = field(default_factory=dict, repr=False)
+    shares: Path | None = None
+    follow_links: bool = False
+    folders: Folders = field(default_factory=Folders, repr=False)
+    com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
+    on_registry: Callable[[ComRegistry | None], ComRegistry | None] | None = field(default=None, repr=False)
     _folders: dict[tuple[Path, str], Path | None] = field(default_factory=dict, repr=False)
     _located: dict[str, Resolved] = field(default_factory=dict, repr=False)
-    _real: dict[Path, Path | None] = field(default_factory=dict, repr=False)
     _inside: dict[tuple[Path, Path], bool] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -83,12 +102,17 @@ class ServerImage:
         return cls(drives=drives)
 
     @classmethod
+    def machine(cls, drives: dict[str, Path], shares: Path | None = None, sysnative: bool = False,
+                live: bool = True) -> ServerImage:
+        """A whole machine: every drive in ``drives``, UNC paths (below ``shares``, or where they are when None),
+        links followed. :meth:`live_system` is this with Windows' own drives; tests give a folder tree."""
+        return cls(drives=dict(drives), sysnative=sysnative, live=live, shares=shares, follow_links=True)
+
+    @classmethod
     def live_system(cls) -> ServerImage:
-        """The running Windows system (read-only use). Reads System32 via Sysnative from WOW64."""
-        system_drive = os.environ.get("SystemDrive", "C:")
-        wow64 = "PROCESSOR_ARCHITEW6432" in os.environ
-        drives = {system_drive[0].upper(): Path(system_drive + "\\")}
-        return cls(drives=drives, sysnative=wow64, live=True)
+        """The running Windows system (read-only use): every drive, UNC, links followed; reads System32 via
+        Sysnative from WOW64."""
+        return cls.machine(windows.logical_drives(), sysnative=windows.wow64())
 
     @property
     def root(self) -> Path:
@@ -106,7 +130,7 @@ class ServerImage:
     def _locate(self, windows_path: str) -> Resolved:
         p = normalize(windows_path)
         if is_unc(p):
-            return Resolved(p, None, "UNC share: not part of the server image")
+            return self._locate_unc(p)
         if not is_absolute(p):
             return Resolved(p, None, "relative path: IIS resolves it against the worker's current folder, which is unknown offline")
         drive, rest = p[0].upper(), p[3:]
@@ -122,18 +146,42 @@ class ServerImage:
             return Resolved(p, None, f"drive {drive}: is not mapped (use --drive {drive}=/path/to/copy)")
         if self.sysnative and rest.lower().startswith("windows\\system32"):
             rest = "Windows\\Sysnative" + rest[len("windows\\system32"):]
+        return self._below(p, base, rest)
+
+    def _locate_unc(self, p: str) -> Resolved:
+        """``\\\\server\\share\\rest``: below :attr:`shares`, or live where it is."""
+        server, _, tail = p[2:].partition("\\")
+        share, _, rest = tail.partition("\\")
+        if p.startswith(("\\\\?\\", "\\\\.\\")) or not server or not share:
+            return Resolved(p, None, "not a \\\\server\\share path: not read")
+        if self.shares is not None:
+            node = self.find_child(self.shares, server)
+            base = self.find_child(node, share) if node is not None else None
+            if base is None:
+                return Resolved(p, None)
+        elif self.live:
+            base = Path(f"//{server}/{share}/")
+        else:
+            return Resolved(p, None, "UNC share: not part of the server image")
+        return self._below(p, base, rest)
+
+    def _below(self, p: str, base: Path, rest: str) -> Resolved:
+        """``rest`` (backslashes) below the folder ``base`` standing for the start of ``p``."""
         parts = [c for c in rest.split("\\") if c]
         folder = self._folder(base, parts[:-1])
         host = self.find_child(folder, parts[-1]) if parts and folder is not None else folder
         if host is None:
             return Resolved(p, None)
-        if not self._inside_image(base, folder if parts else None, host):
+        if self.follow_links:
+            if self._loops(folder if parts else None, host):
+                return Resolved(p, None, "is a symbolic link loop; not followed")
+        elif not self._inside_image(base, folder if parts else None, host):
             try:
                 why = f"resolves outside the server image (a link to {host.resolve(strict=True)})"
             except (OSError, RuntimeError):  # NOTE: a link loop cannot be resolved (issue 7)
                 why = "is a symbolic link loop or a dangling link"
             return Resolved(p, None, f"{why}; not followed")
-        listing = self._list(folder) if parts and folder is not None else None
+        listing = self.folders.listing(folder) if parts and folder is not None else None
         is_dir = host.name in listing.folders if listing is not None else host.is_dir()
         return Resolved(p, host, shown=self.display(host), is_dir=is_dir)
 
@@ -151,15 +199,43 @@ class ServerImage:
             except ValueError:
                 continue
             shown = rel.as_posix()
+            if self.sysnative and letter == "C" and shown.lower().startswith("windows/sysnative"):
+                shown = "Windows/System32" + shown[len("windows/sysnative"):]  # NOTE: the name the user knows
             return shown if letter == "C" else f"{letter}:/{shown}"
-        return str(host_path)
+        if self.shares is not None:
+            try:
+                return "//" + host_path.relative_to(self.shares).as_posix()
+            except ValueError:
+                pass
+        text = str(host_path)
+        if text.startswith(("\\\\", "//")):  # NOTE: live, a share read where it is: named as from a copy
+            return "//" + text.lstrip("\\/").replace("\\", "/")
+        return text
+
+    def host_of(self, shown: str) -> Path:
+        """The host path of a name :meth:`display` gave (``D:/x`` on drive D, ``//server/share/x`` below
+        :attr:`shares`, ``Windows/System32/x`` through ``Sysnative`` for a WOW64 Python); an absolute host path as
+        it is."""
+        if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in self.drives:
+            return self.drives[shown[0].upper()] / shown[3:]
+        if shown.startswith("//") and self.shares is not None:
+            return self.shares / shown[2:]
+        p = Path(shown)
+        if p.is_absolute():
+            return p
+        if self.sysnative and shown.lower().startswith("windows/system32"):
+            shown = "Windows/Sysnative" + shown[len("windows/system32"):]
+        return self.root / shown
+
+    def _loops(self, folder: Path | None, host: Path) -> bool:
+        """A link (``host``, or a link on the way to ``folder``) that cannot be resolved: a loop, never followed."""
+        if folder is not None and host.name in self.folders.listing(folder).links:
+            return self.folders.real(host) is None
+        return False
 
     def find_child(self, folder: Path, name: str) -> Path | None:
         """The entry of ``folder`` called ``name`` case-insensitively, or None."""
-        listing = self._list(folder)
-        if listing is None:
-            return None
-        actual = listing.names.get(name.lower())
+        actual = self.folders.listing(folder).names.get(name.lower())
         return folder / actual if actual is not None else None
 
     def _folder(self, base: Path, parts: list[str]) -> Path | None:
@@ -172,33 +248,20 @@ class ServerImage:
             self._folders[key] = node
         return self._folders[key]
 
-    def _list(self, folder: Path) -> _Listing | None:
-        if folder in self._listing:
-            return self._listing[folder]
-        listing: _Listing | None
-        note(folder)
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted((e.name, e.is_symlink(), _is_dir(e)) for e in it)
-        except (OSError, ValueError):
-            listing = None
-        else:
-            names: dict[str, str] = {}
-            for n, _, _ in entries:  # NOTE: sorted so that a case clash resolves the same way every run
-                names.setdefault(n.lower(), n)
-            listing = _Listing(names, frozenset(n for n, link, _ in entries if link),
-                               frozenset(n for n, _, is_folder in entries if is_folder))
-        self._listing[folder] = listing
-        return listing
+    def listing(self, folder: Path) -> Listing:
+        """The entries of ``folder`` (a host folder of this image), read once per scan; empty with
+        :attr:`~iisbitness.image.folders.Listing.error` set when unreadable."""
+        return self.folders.listing(folder)
 
-    def _resolved(self, path: Path) -> Path | None:
-        """``path.resolve()``, once per folder; None for a link loop."""
-        if path not in self._real:
-            try:
-                self._real[path] = path.resolve()
-            except (OSError, RuntimeError):
-                self._real[path] = None
-        return self._real[path]
+    def open_registry(self) -> tuple[ComRegistry | None, str | None]:
+        """The image's registry (COM registrations, both views), opened once: ``(registry, None)`` or ``(None, why
+        not)``. Live on Windows: winreg; offline: the ``SOFTWARE`` hive; collected: the recorded answers."""
+        if self.com_registry is None:
+            hive = self.locate("C:\\" + SOFTWARE_HIVE)
+            host = hive.host_path if hive.host_path is not None and not hive.is_dir else None
+            registry, why = open_registry(host, self.live)
+            self.com_registry = (self.on_registry(registry) if self.on_registry is not None else registry), why
+        return self.com_registry
 
     def _inside_image(self, base: Path, folder: Path | None, host: Path) -> bool:
         """``host`` (an entry of ``folder``; ``base`` itself when ``folder`` is None) resolves inside ``base``:
@@ -207,45 +270,25 @@ class ServerImage:
         NOTE: a file that is not itself a link resolves to its folder's real path plus its name, so each
         folder is resolved and checked once rather than each file (``Path.resolve`` stats every component).
         """
-        real_base = self._resolved(base)
+        real_base = self.folders.real(base)
         if real_base is None:
             return False
         if folder is None:
             return True  # NOTE: the drive folder itself, which resolved
-        listing = self._list(folder)
-        if listing is not None and host.name in listing.links:
-            try:
-                real = host.resolve()
-            except (OSError, RuntimeError):
+        if host.name in self.folders.listing(folder).links:
+            real = self.folders.real(host)
+            if real is None:
                 return False  # a link loop: treat as outside, never follow
             return real == real_base or real_base in real.parents
         inside = self._inside.get((base, folder))
         if inside is None:
-            real_folder = self._resolved(folder)
+            real_folder = self.folders.real(folder)
             inside = self._inside[(base, folder)] = real_folder is not None and (
                 real_folder == real_base or real_base in real_folder.parents)
         if inside:
             return True
-        real_folder = self._resolved(folder)
+        real_folder = self.folders.real(folder)
         if real_folder is None:
             return False
         real = real_folder / host.name  # NOTE: a folder outside the image may still hold the image's own root
         return real == real_base or real_base in real.parents
-
-
-@dataclass(frozen=True, slots=True)
-class _Listing:
-    """A folder's entries, read once: lower-case name -> name as on disk (first in sorted order wins), and the
-    names of the entries that are symbolic links, and that are folders (following links, as ``Path.is_dir``):
-    ``os.scandir`` knows both without a ``stat`` per entry, except for links."""
-
-    names: dict[str, str]
-    links: frozenset[str]
-    folders: frozenset[str]
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False

@@ -85,6 +85,8 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
         if not apps:
             idle.append(pool.name)
             continue
+        if not pool.declared:
+            continue  # NOTE: applicationPools does not define it: WAS starts no worker, nothing loads (pool-undefined)
         part = _pool_part(ctx, server, pool, apps, collectors)
         parts.append(part)
         outlooks.append(part.outlook)

@@ -9,7 +9,6 @@ Search Order").
 from __future__ import annotations
 
 import ntpath
-import os
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,6 @@ from pathlib import Path
 from iisbitness.arch import Arch, format_arches
 from iisbitness.config.precondition import Evaluation, evaluate
 from iisbitness.errors import ImageReadError
-from iisbitness.image.inputs import note as noted
 from iisbitness.image.paths import (
     counterparts,
     expand,
@@ -28,8 +26,8 @@ from iisbitness.image.paths import (
     redirect,
     unseen,
 )
-from iisbitness.image.registry import ComRegistry
 from iisbitness.image.server_image import ServerImage
+from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
@@ -68,11 +66,13 @@ class PlanContext:
     """Results of planning steps (per pool, IIS Manager, every application's folder for the COM scan) of
     :func:`iisbitness.loadplan.build.build`, keyed by the model objects they read, so that re-planning after a
     fix that changes one pool re-collects only that pool."""
-    com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
-    """The image's registry opened once, or why it could not be (see collectors/com.py)."""
     com_progids: dict[tuple[Path, frozenset[Path]], tuple[list[tuple[str, Path, int]], str | None]] = field(
         default_factory=dict, repr=False)
     """ProgIDs used by the pages of each application folder (see collectors/com.py), per set of application roots."""
+
+    def __post_init__(self) -> None:
+        # NOTE: one folder memo per scan: the dependency search lists folders through the image (issue 21)
+        self.facts.folders = self.image.folders
 
     def precondition(self, server: Server, process: Process, precondition: str, name: str,
                      source: ConfigSource, kind: LoadKind, configured: str) -> Evaluation | Skipped:
@@ -141,20 +141,21 @@ class PlanContext:
     def absence(self, windows_path: str, os_arch: Arch) -> Absence | None:
         """Whether a file absent from the image is missing on the server: its folder is in the image and
         holds other binaries (see :class:`Absence`); None when the folder is absent or holds none."""
-        folder = self.image.locate(ntpath.dirname(windows_path)).host_path
-        if folder is None or not folder.is_dir():
+        where = self.image.locate(ntpath.dirname(windows_path))
+        folder = where.host_path
+        if folder is None or not where.is_dir:
             return None
         name = ntpath.basename(windows_path).lower()
-        binaries = sum(1 for n in self.facts.listing(folder) if n.endswith((".dll", ".exe")) and n != name)
+        binaries = sum(1 for n in self.image.listing(folder).files if n.endswith((".dll", ".exe")) and n != name)
         if binaries == 0:
             return None
         other = None
         for alternative in counterparts(windows_path, os_arch):
-            hit = self.image.locate(alternative).host_path
-            if hit is not None and hit.is_file():
-                other = self.image.display(hit)
+            hit = self.image.locate(alternative)
+            if hit.host_path is not None and not hit.is_dir:
+                other = self.image.display(hit.host_path)
                 break
-        return Absence(self.image.display(folder), binaries, other)
+        return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
 
     def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch) -> tuple[str, ...]:
         """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.
@@ -190,27 +191,22 @@ class PlanContext:
         return found
 
     def bin_files(self, folder: Path) -> tuple[tuple[str, ...], str | None]:
-        """The names of the ``*.dll`` files of a bin folder (sorted, capped at MAX_BIN_FILES) and a note if cut.
+        """The names of the ``*.dll`` files of a bin folder that are not links (sorted, capped at MAX_BIN_FILES)
+        and a note if cut or unreadable: the image's one listing of the folder, filtered.
 
         NOTE: names, not paths: a ``Path`` per file is several strings, and a server holds 100,000 of them.
         """
-        if folder not in self._dirs:
-            names: list[str] = []
-            note: str | None = None
-            noted(folder)
-            try:
-                with os.scandir(folder) as it:
-                    for d in it:
-                        if d.name.lower().endswith(".dll") and d.is_file(follow_symlinks=False):
-                            names.append(d.name)
-                            if len(names) >= MAX_BIN_FILES:
-                                note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
-                                break
-            except OSError as e:
-                note = f"cannot list: {e.strerror or e}"
-            self._dirs[folder] = (tuple(sorted(names, key=str.lower)), note)
-            self.facts.ahead(folder, self._dirs[folder][0])
-        return self._dirs[folder]
+        found = self._dirs.get(folder)
+        if found is None:
+            listing = self.image.listing(folder)
+            names = sorted((n for n in listing.plain_files() if n.lower().endswith(".dll")), key=str.lower)
+            note = listing.error
+            if len(names) > MAX_BIN_FILES:
+                names = names[:MAX_BIN_FILES]
+                note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
+            found = self._dirs[folder] = (tuple(names), note)
+            self.facts.ahead(folder, found[0])
+        return found
 
 
 Found = Load | Skipped | Problem

@@ -130,6 +130,8 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
             if not apps:
                 idle.append(pool.name)
                 continue
+            if not pool.declared:
+                continue  # NOTE: no IIsApplicationPool key: W3SVC starts no worker for it (pool-undefined)
             process = Process("w3wp.exe", server.worker_arch, pool)
             site_ids = list(dict.fromkeys(a.site_id for a in apps))
             loads.extend(_filter_loads(ctx, server, process, site_ids, done))

@@ -28,7 +28,7 @@ DEFAULT_HOSTING_MODEL = "InProcess"
 """ASP.NET Core 3.0 and later host in process unless told otherwise (AspNetCore.Docs in-process-hosting.md; F2.4)."""
 
 
-def _as_launched(app: Application, project: IisExpressProject) -> Application:
+def as_launched(app: Application, project: IisExpressProject) -> Application:
     """The root application as ANCM sees it under Visual Studio: ``%LAUNCHER_PATH%`` is the project's built
     app, so its folder is the build output (the ``aspNetCore`` element of the site's ``<location>``)."""
     if project.kind is not ProjectKind.ASPNETCORE or project.output_folder is None or app.path != "/":
@@ -68,7 +68,7 @@ def build_iisexpress(workspace: IisExpressWorkspace, ctx: PlanContext,
         site = next((s for s in server.sites if s.name == project.site), None)
         if site is None:
             continue
-        apps = tuple(_as_launched(a, project) for a in site.applications)
+        apps = tuple(as_launched(a, project) for a in site.applications)
         process = process_for(server, project, apps)
         if process is None or process.pool is None:
             continue

@@ -10,6 +10,8 @@ Who loads what (facts D1-D7, F2):
 - a worker loads the ISAPI filters of the sites it serves, at start;
 - a worker loads an ISAPI extension (IsapiModule + scriptProcessor) on the first request;
 - the CLR in a worker loads the assemblies in an application's ``bin``;
+- the CLR loads the strong-named assemblies of managed modules, handlers and compilation assemblies from
+  the Global Assembly Cache of its own architecture (or the neutral one), when bin does not hold them first;
 - IIS Manager (inetmgr.exe, 64-bit on 64-bit Windows) loads every ``bin`` assembly when its
   Add Managed Handler/Module dialog lists types (KB 3194551).
 FastCGI and CGI programs run in their own processes and are not loads of the worker.
@@ -26,7 +28,16 @@ from iisbitness.arch import Arch
 from iisbitness.config.precondition import Evaluation
 from iisbitness.image.paths import Inference
 from iisbitness.model.iis6 import Iis6Filter, Iis6Server, ScriptMap
-from iisbitness.model.iis7 import AppPool, AspNetCore, GlobalModule, Handler, IsapiFilter, Server
+from iisbitness.model.iis7 import (
+    AppPool,
+    AspNetCore,
+    AssemblyName,
+    GlobalModule,
+    Handler,
+    IsapiFilter,
+    ManagedType,
+    Server,
+)
 from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.types import PeImage
@@ -44,6 +55,7 @@ class LoadKind(str, Enum):
     BIN_NATIVE = "bin-native"
     ASPNETCORE = "aspnetcore"
     COM_INPROC = "com-inproc"
+    GAC_ASSEMBLY = "gac-assembly"
 
 
 class Evidence(str, Enum):
@@ -95,12 +107,15 @@ class Absence:
             other ``Program Files`` / ``Framework`` folder (the copy that was installed), or None.
         why: set when no server has the file where this process looks, whatever the image holds
             (``%windir%\\Sysnative`` in a 64-bit process); ``folder`` is then that Windows folder.
+        partial_copy: the file is one of Windows' own IIS modules (:mod:`iisbitness.image.stock`): the copy of
+            ``inetsrv`` is more likely partial than the server broken.
     """
 
     folder: str
     binaries: int
     other_view: str | None = None
     why: str | None = None
+    partial_copy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +189,16 @@ class BinFile:
         folder: the ``bin`` folder as the user names it.
         copies: for a native DLL, the copies of the same name in the package layouts below ``bin``
             (``x86\\``, ``x64\\``, ``runtimes\\win-<arch>\\native\\``) that its managed wrapper may pick instead.
+        callers: for a native DLL, the ``bin`` assemblies whose ``[DllImport]`` names it (ModuleRef/ImplMap,
+            ECMA-335 II.22.31, II.22.22; the name with or without ``.dll``, case-insensitive) and the ``bin``
+            native DLLs that import it: platform invoke loads it on the first call, and a DLL nothing names
+            loads only if code loads it by name.
+            None when not known (an assembly's metadata could not be read, or not looked for).
     """
 
     folder: str
     copies: tuple[NativeCopy, ...] = ()
+    callers: tuple[str, ...] | None = None
 
 
 class DeploymentMode(str, Enum):
@@ -277,7 +298,35 @@ class ScriptMapGroup:
     applications: tuple[str, ...]
 
 
-Entry = GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | Iis6IsapiFilter | ScriptMapGroup
+@dataclass(frozen=True, slots=True)
+class GacAssembly:
+    """A strong-named assembly the configuration names (a managed module or handler type, an httpModules /
+    httpHandlers type, a compilation assembly), bound from the Global Assembly Cache.
+
+    The CLR looks in the GAC first for a fully specified name, then probes the application's ``bin``
+    ("How the Runtime Locates Assemblies"); in the GAC, only the folders of its own processor architecture and
+    the neutral ones (:func:`iisbitness.loadplan.collectors.gac.gac_view`).
+
+    Attributes:
+        managed: the configuration entry. assembly: its assembly name.
+        searched: the GAC folders the worker looks in, in order, as the user names them.
+        found_in: the GAC folder that holds it (``GAC_64``, ``GAC_MSIL``, ...), or "" when none does.
+        in_view: False when only another architecture's GAC folder holds it (``found_in``): the worker never
+            looks there, and the application fails with FileNotFoundException "Could not load file or assembly".
+        unchecked: why it was not looked up, when the image holds no GAC folder ("" otherwise): the image is
+            incomplete, which the report's problems say once; no finding is made of it.
+    """
+
+    managed: ManagedType
+    assembly: AssemblyName
+    searched: tuple[str, ...]
+    found_in: str = ""
+    in_view: bool = True
+    unchecked: str = ""
+
+
+Entry = (GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | Iis6IsapiFilter | ScriptMapGroup
+         | GacAssembly)
 """The configuration entry (or, for bin files, the probing rule) behind a load."""
 
 
@@ -357,7 +406,45 @@ class Skipped:
     application: str | None = None
 
 
-APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC})
+class CoverageStatus(str, Enum):
+    """How much of an application the scan read (its folders, ``bin``, web.config files)."""
+
+    CHECKED = "checked"
+    PARTLY = "partly-checked"
+    NOT_CHECKED = "not-checked"
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What the scan could read of one application, and what to give it for the rest (issue 20).
+
+    A finding rests on what was read; an application whose folder the image does not hold has no ``bin``,
+    web.config, ASP pages or in-process ASP.NET Core files to judge, so "no finding" says nothing about it.
+
+    Attributes:
+        application: ``Site/path`` (IIS Express: the project's site application).
+        pool: its application pool ("" when none).
+        physical_path: the root virtual directory's ``physicalPath`` as configured.
+        status: checked, partly checked or not checked.
+        reasons: why not (all) of it was read, one sentence each (empty when checked).
+        remedy: what to give a new scan so that it reads the rest (``--drive D=...``, the folder to copy),
+            "" when checked or when nothing offline can help.
+        site, path: the application's site and URL path. config: its ``<application>`` element.
+    """
+
+    application: str
+    pool: str
+    physical_path: str
+    status: CoverageStatus
+    reasons: tuple[str, ...] = ()
+    remedy: str = ""
+    site: str = ""
+    path: str = ""
+    config: ConfigSource | None = None
+
+
+APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC,
+                             LoadKind.GAC_ASSEMBLY})
 """Loads that break one application (not the whole pool) when they do not fit."""
 
 

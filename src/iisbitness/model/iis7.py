@@ -11,6 +11,8 @@ ApplicationHost.config" and "Understanding Sites, Applications, and Virtual Dire
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import Enum
@@ -24,6 +26,33 @@ class PipelineMode(str, Enum):
 
     INTEGRATED = "Integrated"
     CLASSIC = "Classic"
+
+
+COLLECTION_TAGS = frozenset({"add", "remove", "clear"})
+"""The tags of a configuration collection's items (``<environmentVariables><add .../>``, ``<schedule><clear/>``)."""
+
+ENCRYPTED = "(encrypted)"
+"""How :attr:`AppPool.settings` shows an attribute stored encrypted (``[enc:Provider:...:enc]``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolElement:
+    """One element of a pool's ``<add>`` as stored in applicationHost.config (issue 20: a split pool copies them).
+
+    Attributes:
+        path: the tags from the ``<add>`` down, ``()`` for the ``<add>`` itself, e.g. ``("processModel",)``,
+            ``("recycling", "periodicRestart", "schedule", "add")``, ``("environmentVariables", "add")``.
+        attributes: ``(name, value)`` in document order, values exactly as stored (an encrypted password keeps its
+            ``[enc:...:enc]`` form).
+    """
+
+    path: tuple[str, ...]
+    attributes: tuple[tuple[str, str], ...]
+
+    @property
+    def item(self) -> bool:
+        """True for a collection item (``add``, ``remove``, ``clear``)."""
+        return bool(self.path) and self.path[-1] in COLLECTION_TAGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +70,13 @@ class AppPool:
         source: the pool's ``<add>`` element (or applicationPoolDefaults for a pool only named
             by an application).
         declared: False for a pool an application names but applicationPools does not define.
+        elements: the pool's ``<add>`` and every element below it, as stored (:class:`PoolElement`), in document
+            order; empty for an undeclared pool.
+        copied_from: for a pool a fix creates, the pool whose elements it copies.
+        auto_start: effective ``autoStart`` (pool, then applicationPoolDefaults; default true). False: WAS
+            leaves the pool stopped when IIS starts, until someone starts it ("Adding Application Pools <add>",
+            IIS configuration reference: "autoStart ... automatically started when it is created or when IIS
+            is started").
     """
 
     name: str
@@ -51,6 +87,32 @@ class AppPool:
     pipeline_mode: PipelineMode
     source: ConfigSource
     declared: bool = True
+    elements: tuple[PoolElement, ...] = ()
+    copied_from: str | None = None
+    auto_start: bool = True
+
+    @property
+    def settings(self) -> tuple[tuple[str, str], ...]:
+        """Every stored setting but the name, as ``(path, value)``: ``processModel.userName`` for an element's
+        attribute, ``environmentVariables[name='X'].value`` for a collection item's; encrypted values as
+        :data:`ENCRYPTED`."""
+        out: list[tuple[str, str]] = []
+
+        def shown(value: str) -> str:
+            return ENCRYPTED if value.startswith("[enc:") else value
+
+        for el in self.elements:
+            prefix = ".".join(el.path[:-1] if el.item else el.path)
+            if el.item and el.attributes:
+                (k, v), rest = el.attributes[0], el.attributes[1:]
+                head = f"{prefix}[{k}='{v}']" if el.path[-1] == "add" else f"{prefix}[{el.path[-1]} {k}='{v}']"
+                out += [(f"{head}.{name}", shown(value)) for name, value in rest] or [(head, "")]
+            elif el.item:
+                out.append((f"{prefix}[{el.path[-1]}]", ""))
+            else:
+                out += [(f"{prefix}.{name}" if prefix else name, shown(value)) for name, value in el.attributes
+                        if el.path or name != "name"]
+        return tuple(out)
 
     def worker_arch(self, os_arch: Arch) -> Arch:
         """Architecture of this pool's w3wp.exe on an OS of ``os_arch`` (facts A4-A7).
@@ -121,6 +183,125 @@ class Handler:
         return any(m in ("fastcgimodule", "cgimodule") for m in self.module_names)
 
 
+_VERSION = re.compile(r"\d{1,5}(?:\.\d{1,5}){1,3}")
+_TOKEN = re.compile(r"[0-9a-f]{16}")
+_SIMPLE = re.compile(r"[^\\/:*?\"<>|\x00-\x1f]+")
+"""A simple name or culture that can be a file or folder name (it becomes one in the GAC layout)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AssemblyName:
+    """A .NET assembly's display name as configuration writes it: ``Name, Version=1.0.0.0, Culture=neutral,
+    PublicKeyToken=0123456789abcdef`` ("Assembly Names", learn.microsoft.com).
+
+    Attributes:
+        name: the simple name. version: ``Version`` ("" when not given). culture: ``Culture`` (lower case;
+            "" and ``neutral`` both mean neutral). public_key_token: ``PublicKeyToken`` in lower-case hex
+            ("" when absent or ``null``).
+    """
+
+    name: str
+    version: str = ""
+    culture: str = ""
+    public_key_token: str = ""
+
+    @property
+    def strong(self) -> bool:
+        """True when the name is fully specified and well formed (a simple name that is no path, a version of two
+        to four numbers, a 16-digit hex public key token, a culture that is a name): only such a reference is
+        looked for in the GAC ("How the Runtime Locates Assemblies", step 3; a partial name is probed in the
+        application folder only, and a malformed one fails to parse: "Assembly Names", learn.microsoft.com)."""
+        return bool(_VERSION.fullmatch(self.version) and _TOKEN.fullmatch(self.public_key_token)
+                    and _SIMPLE.fullmatch(self.name) and self.name.strip(".") and _SIMPLE.fullmatch(self.culture or "x"))
+
+    @property
+    def display(self) -> str:
+        """``Name, Version=…, Culture=…, PublicKeyToken=…`` with the parts that were given."""
+        parts = [self.name]
+        if self.version:
+            parts.append(f"Version={self.version}")
+        if self.version or self.culture:
+            parts.append(f"Culture={self.culture or 'neutral'}")
+        if self.public_key_token:
+            parts.append(f"PublicKeyToken={self.public_key_token}")
+        return ", ".join(parts)
+
+    @classmethod
+    def parse(cls, text: str) -> AssemblyName | None:
+        """The assembly display name ``text`` (e.g. ``compilation/assemblies/add/@assembly``); None when empty or
+        ``*`` (every assembly of bin)."""
+        parts = [p.strip() for p in _split_top(text)]
+        if not parts or not parts[0] or parts[0] == "*":
+            return None
+        fields: dict[str, str] = {}
+        for part in parts[1:]:
+            key, _, value = part.partition("=")
+            fields[key.strip().lower()] = value.strip()
+        token = fields.get("publickeytoken", "").lower()
+        culture = fields.get("culture", "").lower()
+        return cls(parts[0], fields.get("version", ""), "" if culture == "neutral" else culture,
+                   "" if token == "null" else token)
+
+    @classmethod
+    def of_type(cls, type_name: str) -> AssemblyName | None:
+        """The assembly part of an assembly-qualified type name (``Ns.Type, Assembly, Version=…``); None when the
+        type names no assembly (ASP.NET then looks in System.Web, App_Code and the application's assemblies)."""
+        return _assembly_of_type(type_name) if "," in type_name else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _assembly_of_type(type_name: str) -> AssemblyName | None:
+    """NOTE: cached: every application's merged configuration names the same server-level types again."""
+    parts = _split_top(type_name)
+    return AssemblyName.parse(",".join(parts[1:])) if len(parts) > 1 else None
+
+
+def _split_top(text: str) -> list[str]:
+    """``text`` split on commas outside brackets (a generic type's arguments are bracketed)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return [p.strip() for p in out] if text.strip() else []
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedType:
+    """A managed type (or assembly) that the merged configuration names: the pool's CLR loads its assembly.
+
+    Attributes:
+        section: ``system.webServer/modules`` or ``system.webServer/handlers`` (Integrated pipeline),
+            ``system.web/httpModules`` or ``system.web/httpHandlers`` (Classic pipeline), or
+            ``system.web/compilation/assemblies`` (either: ASP.NET compiles pages against them).
+        name: the entry's name (module or handler name; ``verb path`` for httpHandlers; the assembly for
+            compilation/assemblies).
+        type: the type as configured ("" for compilation/assemblies).
+        assembly: its assembly (entries whose type names none are not kept: ASP.NET finds such types in
+            System.Web, App_Code or the application's own assemblies).
+        precondition: the entry's preCondition (system.webServer only).
+        source: the entry (file and line).
+    """
+
+    section: str
+    name: str
+    type: str
+    assembly: AssemblyName
+    precondition: str
+    source: ConfigSource
+
+    @property
+    def integrated(self) -> bool:
+        """True for the system.webServer sections, which the Integrated pipeline reads; the Classic pipeline reads
+        system.web/httpModules and httpHandlers instead ("ASP.NET Integration with IIS 7", iis-docs)."""
+        return self.section.startswith("system.webServer/")
+
+
 @dataclass(frozen=True, slots=True)
 class AspNetCore:
     """The ``system.webServer/aspNetCore`` element of an application (ASP.NET Core Module)."""
@@ -165,6 +346,8 @@ class WebConfigEffect:
         filters: effective ISAPI filters for the site.
         aspnetcore: the effective aspNetCore element, if any.
         web_configs: the web.config files that took part, as ConfigSource files.
+        managed: the managed types and assemblies it names with an assembly name (:class:`ManagedType`), in
+            section order.
     """
 
     config_path: str
@@ -172,6 +355,7 @@ class WebConfigEffect:
     filters: tuple[IsapiFilter, ...]
     aspnetcore: AspNetCore | None
     web_configs: tuple[str, ...] = ()
+    managed: tuple[ManagedType, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,12 +391,18 @@ class Application:
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """A site: name, id, and its applications."""
+    """A site: name, id, and its applications.
+
+    ``server_auto_start`` is the effective ``serverAutoStart`` (the site, then ``sites/siteDefaults``; default
+    true). False: the site stays stopped when IIS starts, until someone starts it, so no request reaches its
+    applications ("Site <site>", IIS configuration reference).
+    """
 
     name: str
     id: str
     applications: tuple[Application, ...]
     source: ConfigSource
+    server_auto_start: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +467,8 @@ class Server:
     _apps_by_pool: dict[str, tuple[Application, ...]] | None = field(default=None, init=False, repr=False,
                                                                        compare=False)
     _pool_at: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
+    _site_at: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
+    _undeclared: tuple[AppPool, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def _apps_index(self) -> dict[str, tuple[Application, ...]]:
         # NOTE: planning asks for every pool's applications, and fix verification re-plans once per fix:
@@ -291,6 +483,16 @@ class Server:
             index = {k: tuple(v) for k, v in lists.items()}
             object.__setattr__(self, "_apps_by_pool", index)
         return index
+
+    def _site_positions(self) -> dict[str, list[int]]:
+        # NOTE: asked per pool and per finding (manual_start): a lookup, not a walk of every site (issue 25)
+        at = self._site_at
+        if at is None:
+            at = {}
+            for i, s in enumerate(self.sites):
+                at.setdefault(s.name.lower(), []).append(i)
+            object.__setattr__(self, "_site_at", at)
+        return at
 
     def _pool_positions(self) -> dict[str, list[int]]:
         at = self._pool_at
@@ -311,6 +513,30 @@ class Server:
         at = self._pool_positions()
         return tuple(self.pools[i] for i in sorted(i for n in names for i in at.get(n, ())))
 
+    def manual_start(self, pool: AppPool, site: str | None = None) -> str | None:
+        """Why ``pool``'s worker (or, with ``site``, that site's applications in it) does not start by itself,
+        e.g. ``pool 'X' has autoStart="false"``, or None when it does: the pool has ``autoStart="false"``, or
+        the site (without ``site``: every site with an application in the pool) has ``serverAutoStart="false"``.
+        What is configured still loads on the next start, so findings stand; this says when they bite."""
+        if not pool.auto_start:
+            return f"pool '{pool.name}' has autoStart=\"false\""
+        names = {a.site.lower() for a in self.applications_in(pool)} if site is None else {site.lower()}
+        at = self._site_positions()
+        sites = [self.sites[i] for i in sorted(i for n in names for i in at.get(n, ()))]
+        if sites and all(not s.server_auto_start for s in sites):
+            which = ", ".join(f"'{s.name}'" for s in sites)
+            return f"site {which} has serverAutoStart=\"false\"" if len(sites) == 1 else \
+                f"sites {which} have serverAutoStart=\"false\""
+        return None
+
+    def undeclared_pools(self) -> tuple[AppPool, ...]:
+        """The pools applicationPools does not define (only applications name them), in order."""
+        found = self._undeclared
+        if found is None:
+            found = tuple(p for p in self.pools if not p.declared)
+            object.__setattr__(self, "_undeclared", found)
+        return found
+
     def applications_in(self, pool: AppPool) -> tuple[Application, ...]:
         """Every application whose pool is ``pool``."""
         return self._apps_index().get(pool.name.lower(), ())
@@ -324,10 +550,13 @@ class Server:
         if len(at) == 1:  # NOTE: in its place, so the copy shares the name index (issue 25)
             copy = replace(self, pools=self.pools[:at[0]] + (pool,) + self.pools[at[0] + 1:])
             object.__setattr__(copy, "_pool_at", self._pool_at)
+            if pool.declared and self.pools[at[0]].declared:
+                object.__setattr__(copy, "_undeclared", self._undeclared)
         else:
             pools = self.pools
             for i in reversed(at):
                 pools = pools[:i] + pools[i + 1:]
             copy = replace(self, pools=pools + (pool,))
         object.__setattr__(copy, "_apps_by_pool", self._apps_by_pool)
+        object.__setattr__(copy, "_site_at", self._site_at)
         return copy

@@ -40,9 +40,13 @@ class Problem:
         line: 1-based line or None.
         message: what is wrong and what was done about it.
         fatal: True when the file could not be used at all.
+        unread: True when a file or folder of an application (a web.config, a folder to list, ``bin``) could not
+            be read, so that what it holds was not checked: the report's coverage counts it against the
+            application whose folder holds ``file`` (issue 20).
     """
 
     file: str
     line: int | None
     message: str
     fatal: bool = False
+    unread: bool = False

@@ -187,10 +187,11 @@ def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
     return DependencyResult(None, tuple(unresolved), max(len(seen), 1), truncated)
 
 
-_Resolved = tuple[tuple[str, str, Path | None, Unresolved | None], ...]
+FoundDependencies = tuple[tuple[str, str, Path | None, Unresolved | None], ...]
+"""Per dependency of a file: ``(name, via, file found or None, Unresolved when not found)``."""
 
 
-def _resolved(link: Link, finder: _Finder, facts: BinaryFacts) -> _Resolved:
+def _resolved(link: Link, finder: _Finder, facts: BinaryFacts) -> FoundDependencies:
     """(name, via, file found or None, Unresolved when not found) per dependency of ``link``; once
     per file and search path (the same for every architecture searched)."""
     names = _dependencies(link, facts)
@@ -233,13 +234,39 @@ def _read_dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, st
         try:
             info = facts.references(link.path)
         except ImageReadError:
+            facts.unread_metadata.add(link.path)
             return
+        if info.reason is not None:
+            facts.unread_metadata.add(link.path)
         for ref in info.assembly_refs:
             if not is_framework_assembly(ref.name):
                 yield ref.name, "assembly-ref"
         for module in info.pinvoke_modules:
             if not is_os_dll(module) and not is_os_dll(f"{module}.dll"):
                 yield module, "pinvoke"
+
+
+def pinvoke_targets(binary: Path, facts: BinaryFacts) -> tuple[str, ...] | None:
+    """The lower-case file names the ``[DllImport]`` declarations of the assembly at ``binary`` name: its ImplMap
+    rows' ModuleRef names (ECMA-335 II.22.22, II.22.31), with ``.dll`` added to a name without an extension
+    (``nativelib`` -> ``nativelib.dll``, as LoadLibrary does: "LoadLibraryW", learn.microsoft.com); Windows'
+    own DLLs are left out. Empty for a native image; None when the file or its metadata cannot be read. Read
+    once per file (the dependency search's memo, :attr:`BinaryFacts.deps`)."""
+    try:
+        image = facts.image(binary)
+    except ImageReadError:
+        return None
+    if not image.is_managed:
+        return ()
+    names = _dependencies(Link(binary.name, binary, image, "root"), facts)
+    if binary in facts.unread_metadata:
+        return None
+    return tuple(dict.fromkeys(_dll_name(n) for n, via in names if via == "pinvoke"))
+
+
+def _dll_name(module: str) -> str:
+    low = module.lower()
+    return low if "." in low.rsplit("\\", 1)[-1].rsplit("/", 1)[-1] else low + ".dll"
 
 
 class _Finder:

@@ -1,4 +1,4 @@
-"""Read each binary once per scan: its headers, native imports and .NET metadata, and each folder's listing.
+"""Read each binary once per scan: its headers, native imports and .NET metadata (folders: the image's one memo).
 
 A scan asks about the same file many times: once per worker architecture a pool could run as,
 once per re-plan while fixes are verified, once per binary whose dependencies lead to it. A
@@ -14,12 +14,13 @@ Errors are remembered too: a file that could not be read raises the same
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from iisbitness.errors import ImageReadError
+from iisbitness.image.folders import Folders
 from iisbitness.pe.classify import read_image_and_references
 from iisbitness.pe.imports import Imports, read_imports
 from iisbitness.pe.metadata import (
@@ -30,6 +31,9 @@ from iisbitness.pe.metadata import (
 )
 from iisbitness.pe.readahead import ReadAhead
 from iisbitness.pe.types import PeImage
+
+if TYPE_CHECKING:
+    from iisbitness.pe.deps import FoundDependencies
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +86,13 @@ class BinaryFacts:
     Args:
         store: an optional persistent cache consulted before reading a file.
         on_read: called with the path of every file actually read (progress reporting).
+        folders: the folder listings and real paths to share (a server image's :attr:`ServerImage.folders
+            <iisbitness.image.server_image.ServerImage.folders>`); a memo of its own when None (``inspect``).
         read_ahead: reads the files :meth:`ahead` names on a few threads (a scan of a cold server, issue 25).
     """
 
     def __init__(self, store: FactStore | None = None, on_read: Callable[[Path], None] | None = None,
-                 read_ahead: ReadAhead | None = None) -> None:
+                 folders: Folders | None = None, read_ahead: ReadAhead | None = None) -> None:
         self._store = store
         self._on_read = on_read
         self._ahead = read_ahead
@@ -94,11 +100,13 @@ class BinaryFacts:
             "image": {}, "imports": {}, "assembly": {}, "references": {}}
         """Per kind of fact, per file: what was read (NOTE: a dict per kind, not a ``(kind, path)`` key per file:
         100,000 fewer tuples for memory and for the garbage collector to walk)."""
-        self._listings: dict[Path, dict[str, str]] = {}
-        self._keys: dict[Path, str] = {}
+        self.folders = folders if folders is not None else Folders()
+        """Folder listings and real paths: the server image's own when planning (one memo per scan)."""
         self.deps: dict[Path, tuple[tuple[str, str], ...]] = {}
         """Dependency names per file (:mod:`iisbitness.pe.deps`), the same for every architecture."""
-        self.resolved: dict[tuple[Path, tuple[Path, ...]], Any] = {}
+        self.unread_metadata: set[Path] = set()
+        """.NET images whose metadata could not be read (their references are then unknown, not empty)."""
+        self.resolved: dict[tuple[Path, tuple[Path, ...]], FoundDependencies] = {}
         """Dependencies found per file and search path (:mod:`iisbitness.pe.deps`)."""
         self.reads = 0
         """Files read from disk (not served from memory or the store)."""
@@ -148,22 +156,9 @@ class BinaryFacts:
             self._memo["references"][path] = AssemblyReferences.of(assembly)
 
     def key(self, path: Path) -> str:
-        """The file's identity for cycle checks (real path, case-folded), once per path.
-
-        NOTE: the real path of a file that is not a symlink is its folder's real path plus its name;
-        folders are resolved once each, not once per file (os.path.realpath stats every component).
-        """
-        key = self._keys.get(path)
-        if key is None:
-            if os.path.islink(path) or path.name in ("", ".", ".."):
-                key = os.path.normcase(os.path.realpath(path)).lower()
-            else:
-                folder = self._keys.get(path.parent)
-                if folder is None:
-                    folder = self._keys[path.parent] = os.path.normcase(os.path.realpath(path.parent)).lower()
-                key = os.path.normcase(os.path.join(folder, path.name)).lower()
-            self._keys[path] = key
-        return key
+        """The file's identity for cycle checks (real path, case-folded): :meth:`Folders.key
+        <iisbitness.image.folders.Folders.key>` of the scan's one folder memo."""
+        return self.folders.key(path)
 
     def ahead(self, folder: Path, names: Iterable[str]) -> None:
         """The files ``names`` of ``folder`` will be read next, in this order: read them ahead (when reading
@@ -179,28 +174,18 @@ class BinaryFacts:
             self._ahead.close()
 
     def inputs(self) -> list[str]:
-        """Every file asked about and every folder listed, as strings (what a whole-report cache must check)."""
+        """Every file asked about, as strings, whether read or answered from the store (what a whole-report
+        cache must check besides what the scan opened; the folders listed are the image's)."""
         paths: dict[str, None] = {}
         for memo in self._memo.values():
             paths.update(dict.fromkeys(map(str, memo)))
-        paths.update(dict.fromkeys(map(str, self._listings)))
         paths.update(dict.fromkeys(map(str, self.deps)))
         return list(paths)
 
-    def listing(self, folder: Path) -> dict[str, str]:
-        """The files of ``folder``, lower-case name -> name as on disk (first wins); empty when unreadable."""
-        found = self._listings.get(folder)
-        if found is None:
-            found = {}
-            try:
-                with os.scandir(folder) as it:
-                    for entry in it:
-                        if entry.is_file():
-                            found.setdefault(entry.name.lower(), entry.name)
-            except OSError:
-                pass
-            self._listings[folder] = found
-        return found
+    def listing(self, folder: Path) -> Mapping[str, str]:
+        """The files of ``folder``, lower-case name -> name as on disk (first wins); empty when unreadable:
+        the ``files`` of the scan's one listing of it (:class:`~iisbitness.image.folders.Folders`)."""
+        return self.folders.listing(folder).files
 
     def _get(self, kind: str, path: Path, read: Callable[[Path], T], cls: type[T]) -> T:
         memo = self._memo[kind]

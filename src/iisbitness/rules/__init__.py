@@ -10,6 +10,7 @@ from iisbitness.rules.aspnetcore_runtime_missing import aspnetcore_runtime_missi
 from iisbitness.rules.binary_invalid import binary_invalid
 from iisbitness.rules.binary_missing import binary_missing
 from iisbitness.rules.com_inproc_arch import com_inproc_arch
+from iisbitness.rules.gac_assembly_arch import gac_assembly_arch
 from iisbitness.rules.global_module_arch import global_module_arch
 from iisbitness.rules.iis6_extension_arch import iis6_extension_arch
 from iisbitness.rules.iis6_filter_arch import iis6_filter_arch
@@ -21,14 +22,17 @@ from iisbitness.rules.isapi_not_allowed import isapi_not_allowed
 from iisbitness.rules.managed_assembly_arch import managed_assembly_arch
 from iisbitness.rules.native_library_arch import native_library_arch
 from iisbitness.rules.pool_arch_conflict import pool_arch_conflict
+from iisbitness.rules.pool_undefined import pool_undefined
 
 RULES: tuple[Rule, ...] = (
     global_module_arch,
     isapi_filter_arch,
     isapi_extension_arch,
     managed_assembly_arch,
+    gac_assembly_arch,
     iis_manager_32bit_assembly,
     pool_arch_conflict,
+    pool_undefined,
     binary_missing,
     binary_invalid,
     iis6_isolation_wow64,

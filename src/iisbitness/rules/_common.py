@@ -79,7 +79,8 @@ def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:
     stopped = stops_pool(plan, pool.name)
     for arch in worker_candidates(plan.server.os_arch):
         if arch is not load.process.arch and arch in arches:
-            return flip_pool(pool.name, arch, plan.server.os_arch, stopped, declared=pool.declared)
+            return flip_pool(pool.name, arch, plan.server.os_arch, stopped, declared=pool.declared,
+                             auto_start=pool.auto_start)
     return None
 
 
@@ -98,7 +99,7 @@ def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
         if arch is not load.process.arch and arch in arches:
             name = f"{pool.name} ({arch.value})"
             return move_to_new_pool(((load.site, load.application),), name, arch, pool.name,
-                                    pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch)
+                                    pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch, like=pool)
     return None
 
 

@@ -6,6 +6,8 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   An error: the process that loads it fails with ERROR_MOD_NOT_FOUND (126, 0x8007007E). The classic
   case is a DLL installed only in System32, which 32-bit workers look for in SysWOW64 (facts B12:
   WSUS suscomp.dll -> HTTP 500.19; aspnetcore.dll missing from SysWOW64 after an OS upgrade).
+  Windows' own IIS modules (``authanon.dll`` ...; :mod:`iisbitness.image.stock`) absent from a populated
+  ``inetsrv`` give one warning that the copy may be partial instead (a hand copy of some of the folder).
 - The image does not hold the folder (a configuration-only copy): where the folder decides the
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
   rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked.
@@ -20,9 +22,15 @@ not be found." on mapped requests; an in-process COM server makes ``Server.Creat
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
-from iisbitness.findings import Finding, Severity, rule
+from iisbitness.arch import Arch
+from iisbitness.config.precondition import restrict_to_bitness
+from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.fixes.commands import filter_precondition, global_module_precondition
 from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
+from iisbitness.model.iis7 import GlobalModule, IsapiFilter
+from iisbitness.rules._common import build_fix, fixes
 
 _SYMPTOM = {
     LoadKind.GLOBAL_MODULE: "every worker that loads it fails at start (W3SVC-WP event 2280 \"The Module DLL "
@@ -44,36 +52,81 @@ def _fix_note(absence: Absence) -> str:
     return " Reinstall the product that provides it, or remove the entry if the product was uninstalled."
 
 
-def _key(ld: Load) -> str:
+def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...]:
+    """When the other architecture's copy is installed (``absence.other_view``): a preCondition that keeps the entry
+    out of this process's bitness (verified like any fix), and installing this architecture's build (advice)."""
+    if absence.other_view is None or load.process.pool is None or plan.iis6 is not None:
+        return ()
+    other = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
+    what = {LoadKind.GLOBAL_MODULE: "global module", LoadKind.ISAPI_FILTER: "ISAPI filter"}.get(load.kind)
+    if what is None:
+        return ()
+    restrict: Fix | None = None
+    entry = load.entry
+    if isinstance(entry, GlobalModule) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
+        # NOTE: the module fails at every worker start there: rapid-fail protection stopped those pools (WAS 5002)
+        stopped = plan.derived("binary-missing:stopped", _stopped).get(load.name, ())
+        restrict = global_module_precondition(load.name, pc, stopped)
+    elif isinstance(entry, IsapiFilter) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
+        restrict = filter_precondition(load.name, pc, entry.site or None,
+                                       in_web_config=entry.source.file != plan.server.config_file)
+    return fixes(restrict, build_fix(load, what))
+
+
+def _stopped(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
+    """Per global module name, the declared pools whose worker does not find it, sorted (one walk per plan)."""
+    pools: dict[str, set[str]] = {}
+    for ld in plan.loads_of(LoadKind.GLOBAL_MODULE):
+        if ld.binary.absent is not None and ld.process.pool is not None and ld.process.pool.declared:
+            pools.setdefault(ld.name, set()).add(ld.process.pool.name)
+    return {name: tuple(sorted(names)) for name, names in pools.items()}
+
+
+def _path(ld: Load) -> str:
     return (ld.binary.windows_path or ld.binary.configured).lower()
 
 
-def _users(plan: LoadPlan, keys: set[str]) -> dict[str, set[str]]:
-    """Per binary in ``keys`` (:func:`_key`), the processes that load it: one walk of the plan, not one per
-    missing binary (issue 25)."""
+def _uses(plan: LoadPlan, paths: set[str]) -> tuple[dict[str, set[str]], dict[tuple[object, ...], set[object]]]:
+    """For the binaries ``paths`` (:func:`_path`): the processes that load each, and the ``(site, application)``
+    of each entry naming it per kind, pool and process: one walk of the plan, not one per finding (issue 25)."""
     users: dict[str, set[str]] = {}
+    places: dict[tuple[object, ...], set[object]] = {}
     for ld in plan.loads:
-        if (key := _key(ld)) in keys:
-            users.setdefault(key, set()).add(ld.process.describe())
-    return users
+        if (path := _path(ld)) in paths:
+            users.setdefault(path, set()).add(ld.process.describe())
+            places.setdefault((ld.kind, id(ld.process.pool), ld.process.name, path), set()).add(
+                (ld.site, ld.application))
+    return users, places
 
 
 @rule("binary-missing", Severity.WARNING, "A configured binary is not where the loading process looks for it")
 def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
-    """One finding per absent binary: an error when its folder is in the image, else a warning when
-    its folder does not decide its architecture."""
-    missing: dict[str, Load] = {}
-    for load in plan.loads_of(*_KINDS):
+    """One finding per absent binary and process that looks for it (each pool's worker fails on its own): an error
+    when its folder is in the image, else a warning when its folder does not decide its architecture."""
+    seen: set[tuple[str, str, str]] = set()
+    partial: dict[str, list[Load]] = {}
+    missing = [ld for ld in plan.loads_of(*_KINDS)
+               if ld.binary.missing and not (ld.binary.inferred is not None and ld.binary.absent is None)]
+    using, placed = _uses(plan, {_path(ld) for ld in missing}) if missing else ({}, {})
+    for load in missing:
         b = load.binary
-        if b.missing and not (b.inferred is not None and b.absent is None):
-            missing.setdefault(_key(load), load)
-    using = _users(plan, set(missing)) if missing else {}
-    for key, load in missing.items():
-        b = load.binary
-        users = sorted(using[key])
+        path = _path(load)
+        key = (load.process.name, load.process.pool.name.lower() if load.process.pool else "", path)
+        if key in seen:
+            continue
+        seen.add(key)
+        users = sorted(using[path])
         symptom = _SYMPTOM[load.kind].format(path=b.windows_path or b.configured)
+        if b.absent is not None and b.absent.partial_copy:
+            partial.setdefault(b.absent.folder, []).append(load)
+            continue
+        # NOTE: one finding for the process: where several applications' entries name the file, none is its place
+        # (else the finding's key would follow whichever came first, and a fix that moves one would look new)
+        places = placed[load.kind, id(load.process.pool), load.process.name, path]
+        if len(places) > 1:
+            load = replace(load, site=None, application=None)
         if b.absent is not None:
-            yield _missing_on_server(load, b.absent, symptom, users)
+            yield _missing_on_server(plan, load, b.absent, symptom, users)
             continue
         yield Finding.for_load(
             load, binary_missing.id, binary_missing.severity,
@@ -81,9 +134,26 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
             f"'{b.configured}' resolves to {b.windows_path}, which is not in the image; its folder is not in the image "
             f"either and does not decide its architecture. Loaded by: {'; '.join(users)}.",
         )
+    for folder, loads in partial.items():
+        yield _partial_copy(folder, loads)
 
 
-def _missing_on_server(load: Load, absence: Absence, symptom: str, users: list[str]) -> Finding:
+def _partial_copy(folder: str, loads: list[Load]) -> Finding:
+    """One warning for Windows' own IIS modules absent from a populated inetsrv: a partial hand copy, most likely."""
+    names = sorted({(ld.binary.windows_path or ld.binary.configured).rsplit("\\", 1)[-1].lower() for ld in loads})
+    found = Finding.for_load(
+        loads[0], binary_missing.id, Severity.WARNING,
+        "None, if the server has them: the IIS installer adds these entries when it installs the module's role "
+        "service.",
+        f"The image holds {folder} with other binaries, but not {len(names)} of Windows' own IIS modules the "
+        f"configuration names ({', '.join(names)}): the copy may be partial rather than the server broken. Copy the "
+        "whole folder (docs/images.md) or use iisbitness collect to check them.")
+    # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image")
+    return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of Windows' own IIS modules: "
+                                 "the copy may be partial)")
+
+
+def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: str, users: list[str]) -> Finding:
     b = load.binary
     if absence.why is not None:
         cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}: {absence.why}. "
@@ -94,4 +164,5 @@ def _missing_on_server(load: Load, absence: Absence, symptom: str, users: list[s
              f"{absence.folder} with {absence.binaries} other binar{'y' if absence.binaries == 1 else 'ies'} but not "
              "this file, so it is taken as missing on the server (a copy of that folder, not a configuration-only "
              f"image). Loaded by: {'; '.join(users)}." + _fix_note(absence))
-    return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)
+    return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause,
+                            _other_build(plan, load, absence))

@@ -1,7 +1,12 @@
 """native-library-arch: a native DLL in an application's bin that the pool's architecture cannot load.
 A warning: the DLL loads only when managed code calls into it (P/Invoke), so the app may start and fail
-later with BadImageFormatException (0x8007000B). No finding when the package's own per-architecture
-layout below bin (``x86\\``/``x64\\`` or ``runtimes\\win-<arch>\\native\\``) holds a fitting copy.
+later with BadImageFormatException (0x8007000B). A warning only when an assembly of the application's bin
+names the DLL in a ``[DllImport]`` (its ModuleRef/ImplMap rows, ECMA-335 II.22.31, II.22.22), or a native
+DLL of bin imports it; a DLL nothing references is a note: platform invoke loads a DLL on the first call
+into it ("Consuming Unmanaged DLL Functions", learn.microsoft.com), so a copy no code names loads only if
+code loads it by name (``LoadLibrary``, ``NativeLibrary.Load``). No finding when the package's own
+per-architecture layout below bin (``x86\\``/``x64\\`` or ``runtimes\\win-<arch>\\native\\``) holds a
+fitting copy.
 Sources: facts D1, D5; NuGet "Supporting multiple .NET versions / native assets" (runtimes/{rid}/native)."""
 
 from __future__ import annotations
@@ -39,6 +44,16 @@ def native_library_arch(plan: LoadPlan) -> Iterator[Finding]:
         symptom = (f"{load.site}{load.application}: calls into '{load.name}' fail with System.BadImageFormatException "
                    "\"An attempt was made to load a program with an incorrect format.\" (0x8007000B); the rest of "
                    "the app may work.")
+        callers = load.entry.callers if isinstance(load.entry, BinFile) else None
+        severity = native_library_arch.severity
+        if callers == ():
+            severity = Severity.NOTE
+            symptom = (f"{load.site}{load.application}: none, unless code loads '{load.name}' by name (LoadLibrary, "
+                       "NativeLibrary.Load): then that call fails with BadImageFormatException (0x8007000B).")
+            layout += (" No P/Invoke references it: no assembly in bin names it in a [DllImport] and no native DLL "
+                       "there imports it, so it loads only if code loads it by name.")
+        elif callers:
+            layout += f" Named by a [DllImport] or an import in {', '.join(callers)}: it loads on the first call."
         rid = {"x86": "win-x86", "x64": "win-x64", "arm64": "win-arm64"}[arch.value]
         ship = Fix(summary=f"Deploy the {arch.value} build of '{load.name}': keep the package's "
                            f"runtimes\\{rid}\\native\\{load.name} (or x86\\ / x64\\) layout in bin, or copy the "
@@ -46,6 +61,6 @@ def native_library_arch(plan: LoadPlan) -> Iterator[Finding]:
                    label=f"deploy the {arch.value} build",
                    note="NuGet packages with native code ship one copy per architecture; publishing for one RID, "
                         "or copying a single build into bin, drops the others.")
-        yield Finding.for_load(load, native_library_arch.id, native_library_arch.severity, symptom,
+        yield Finding.for_load(load, native_library_arch.id, severity, symptom,
                                mismatch_cause(load, "the native library") + layout,
                                fixes(flip_fix(plan, load), split_fix(plan, load), ship))

@@ -34,8 +34,8 @@ from iisbitness.model.iis7 import Server
 from iisbitness.model.source import Problem
 from iisbitness.report import PoolSummary, ProjectSummary, ServerSummary
 
-GENERIC_RULES = frozenset({"binary-missing", "binary-invalid", "isapi-not-allowed"})
-"""Rules that read only loads and apply to IIS 6 plans as they are."""
+GENERIC_RULES = frozenset({"binary-missing", "binary-invalid", "isapi-not-allowed", "pool-undefined"})
+"""Rules that read only loads (or the projected pools) and apply to IIS 6 plans as they are."""
 
 
 class Backend(Protocol):
@@ -138,7 +138,7 @@ class Iis7Backend:
             PoolSummary(p.name, p.worker_arch(s.os_arch), p.enable_32bit_app_on_win64, p.enable_32bit_from,
                         p.managed_runtime_version, p.pipeline_mode.value,
                         tuple(a.label for a in s.applications_in(p)), _w3wp(p.worker_arch(s.os_arch), s.os_arch),
-                        p.name in plan.idle_pools)
+                        p.name in plan.idle_pools, p.declared, s.manual_start(p))
             for p in s.pools)
 
 
@@ -191,5 +191,6 @@ class Iis6Backend:
         return tuple(
             PoolSummary(p.name, s.worker_arch, p.enable_32bit_app_on_win64, p.enable_32bit_from,
                         p.managed_runtime_version, p.pipeline_mode.value,
-                        tuple(a.label for a in plan.server.applications_in(p)), process, p.name in plan.idle_pools)
+                        tuple(a.label for a in plan.server.applications_in(p)), process, p.name in plan.idle_pools,
+                        p.declared or s.iis5_mode)
             for p in plan.server.pools)

@@ -139,6 +139,7 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
         return f.pool in pools and f.key not in known
 
     findings = tuple(f for f in after.findings if about_app(f))
-    return replace(after, findings=findings,
+    coverage = tuple(c for c in after.coverage if c.application.lower() == label)  # NOTE: the application checked
+    return replace(after, findings=findings, coverage=coverage,
                    server=replace(after.server, image=f"{publish} as {site}{app} of {image}", config_file=shown))
 

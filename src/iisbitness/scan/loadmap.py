@@ -8,19 +8,37 @@ after the rules, read by formats through :class:`iisbitness.report.LoadEntry`.
 from __future__ import annotations
 
 from iisbitness.arch import Arch, format_arches, sort_arches
-from iisbitness.loadplan.plan import BinaryRef, Evidence, Load, LoadPlan, Skipped
+from iisbitness.loadplan.plan import (
+    BinaryRef,
+    Coverage,
+    CoverageStatus,
+    Evidence,
+    GacAssembly,
+    Load,
+    LoadPlan,
+    Skipped,
+)
+from iisbitness.model.source import ConfigSource
 from iisbitness.report import LoadEntry, Verdict
 
+APPLICATION = "application"
+"""The ``kind`` of a load-map entry that stands for an application the scan did not (fully) read."""
 
-def load_map(plan: LoadPlan) -> tuple[LoadEntry, ...]:
-    """The map of ``plan``: its loads, then what it skipped, grouped by process in plan order."""
-    entries = [_entry(ld) for ld in plan.loads] + [_skipped(s) for s in plan.skipped]
+
+def load_map(plan: LoadPlan, coverage: tuple[Coverage, ...] = ()) -> tuple[LoadEntry, ...]:
+    """The map of ``plan``: its loads, then what it skipped, then an ``application`` entry for each application
+    of ``coverage`` not (fully) checked (whatever its folder holds is missing from the map), grouped by process in
+    plan order."""
+    entries = ([_entry(ld) for ld in plan.loads] + [_skipped(s) for s in plan.skipped]
+               + [_unchecked(plan, c) for c in coverage if c.status is not CoverageStatus.CHECKED])
     order = {key: i for i, key in enumerate(dict.fromkeys((e.process, e.pool or "") for e in entries))}
     return tuple(sorted(entries, key=lambda e: order[(e.process, e.pool or "")]))
 
 
 def _verdict(load: Load) -> tuple[Verdict, str]:
     b = load.binary
+    if isinstance(load.entry, GacAssembly) and load.entry.unchecked:
+        return Verdict.UNKNOWN, load.entry.unchecked
     if b.problem is not None:
         return Verdict.UNKNOWN, b.problem
     if b.image is not None and not b.image.is_pe:
@@ -32,6 +50,10 @@ def _verdict(load: Load) -> tuple[Verdict, str]:
                                  "binaries: missing on the server")
     if b.missing and b.inferred is None:
         return Verdict.UNKNOWN, "not in the image, and its folder does not decide its architecture"
+    if isinstance(load.entry, GacAssembly) and not load.entry.in_view:
+        return Verdict.CANNOT_LOAD, (f"not in {', '.join(load.entry.searched)} nor bin: only in {load.entry.found_in} "
+                                     f"({format_arches(b.arches or frozenset())}), where a {load.process.arch.value} "
+                                     "process never looks")
     fits = load.fits
     inferred = f" (inferred: {b.inferred.reason})" if b.evidence is Evidence.INFERRED and b.inferred else ""
     if fits is True:
@@ -63,3 +85,21 @@ def _skipped(s: Skipped) -> LoadEntry:
                      s.kind.value if s.kind else "", s.name, s.site, s.application, b.configured if b else s.configured,
                      b.windows_path if b else None, b.resolved if b else None, _arches(b),
                      b.evidence.value if b else Evidence.UNKNOWN.value, Verdict.SKIPPED, s.reason, s.source)
+
+
+def _unchecked(plan: LoadPlan, c: Coverage) -> LoadEntry:
+    """An application not (fully) read, under the process that would serve it: ``unknown``, with why and what to
+    give."""
+    process = next((ld.process for ld in plan.loads if ld.process.pool is not None and ld.process.pool.name == c.pool),
+                   None)
+    pool = plan.server.pool(c.pool)
+    if process is not None:
+        name, arch = process.name, process.arch
+    elif plan.iis6 is not None and plan.iis6.iis5_mode:
+        name, arch = "inetinfo.exe", plan.server.os_arch  # NOTE: IIS 5 isolation mode has no worker processes
+    else:
+        name, arch = "w3wp.exe", pool.worker_arch(plan.server.os_arch) if pool is not None else plan.server.os_arch
+    reason = f"{c.status.value.replace('-', ' ')}: {'; '.join(c.reasons)}" + (f"; give: {c.remedy}" if c.remedy else "")
+    return LoadEntry(name, arch, c.pool or None, APPLICATION, c.application, c.site or None, c.path or None,
+                     c.physical_path, None, None, (), Evidence.UNKNOWN.value, Verdict.UNKNOWN, reason,
+                     c.config or ConfigSource(plan.server.config_file))

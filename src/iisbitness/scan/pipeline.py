@@ -31,12 +31,13 @@ from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
 from iisbitness.errors import CacheError, FixError
 from iisbitness.findings import FileEdit, Finding, LineReplacement, Rule
 from iisbitness.fixes.text import Text
-from iisbitness.fixes.verify import verify
+from iisbitness.fixes.verify import Analysis, verify
 from iisbitness.image.detect import detect_os_arch
-from iisbitness.image.inputs import recording
+from iisbitness.image.record import Recorder
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
-from iisbitness.loadplan.plan import LoadPlan
+from iisbitness.loadplan.coverage import plan_coverage
+from iisbitness.loadplan.plan import Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
@@ -63,7 +64,8 @@ class ScanOptions:
         drives: extra drive letters, ``{"D": Path(...)}``.
         config: an explicit applicationHost.config (or IIS 6 MetaBase.xml) to read instead of the image's.
         env: environment variables the server sets (``--env NAME=VALUE``).
-        rules: the rules to run (default: all).
+        rules: the rules whose findings are reported (default: all); fix verification always runs every rule,
+            so that what is shown never changes what "verified" means (issue 20).
         progress: called with short status lines during long scans.
         on_read: called with the path of every binary read from disk (for a progress count).
         cache: a SQLite file remembering what was read from each binary, and the whole report with the identity
@@ -103,7 +105,23 @@ def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] |
             log.exception("rule %s failed", r.id)
             if problems is not None:
                 problems.append(Problem("(iisbitness)", None, f"rule {r.id} failed: {type(e).__name__}: {e}"))
-    return sorted(out, key=lambda f: f.sort_key)
+    manual = plan.iisexpress is None and (any(not p.auto_start for p in plan.server.pools)
+                                          or any(not s.server_auto_start for s in plan.server.sites))
+    return sorted((with_start_note(plan, f) for f in out) if manual else out, key=lambda f: f.sort_key)
+
+
+def with_start_note(plan: LoadPlan, finding: Finding) -> Finding:
+    """``finding`` with its cause saying when its pool or site does not start by itself (autoStart /
+    serverAutoStart false, :meth:`iisbitness.model.iis7.Server.manual_start`): the finding stands, it bites
+    on the next start."""
+    if plan.iisexpress is not None:
+        return finding  # NOTE: Visual Studio starts IIS Express sites itself, whatever serverAutoStart says
+    pool = plan.server.pool(finding.pool) if finding.pool else None
+    why = plan.server.manual_start(pool, finding.site) if pool is not None else None
+    if why is None:
+        return finding
+    return replace(finding, cause=f"{finding.cause} It does not start by itself ({why}): it stays stopped when IIS "
+                                  "starts, and this fails when someone starts it.")
 
 
 def _of_pools(plan: LoadPlan, edits: tuple[Edit, ...]) -> LoadPlan:
@@ -127,11 +145,8 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
 
 def host_path(img: ServerImage, shown: str) -> Path:
     """The real file behind a configuration file name as the model gives it
-    (:meth:`iisbitness.image.server_image.ServerImage.display` backwards)."""
-    if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in img.drives:
-        return img.drives[shown[0].upper()] / shown[3:]
-    p = Path(shown)
-    return p if p.is_absolute() else img.root / shown
+    (:meth:`iisbitness.image.server_image.ServerImage.host_of`)."""
+    return img.host_of(shown)
 
 
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
@@ -218,18 +233,25 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
         return scan_iisexpress(image, options)
     if image is not None and options.cache is not None:
         return _scan_with_report_cache(image, options, options.cache)
-    return _scan_image(image, options)
+    return scan_image(open_image(image, options), options, str(image) if image is not None else "live")
 
 
-def _scan_image(image: Path | None, options: ScanOptions, store: SqliteFactStore | None = None,
-                facts: BinaryFacts | None = None) -> Report:
-    img = open_image(image, options)
+def scan_image(img: ServerImage, options: ScanOptions, label: str, detected: tuple[Arch, str] | None = None,
+               store: SqliteFactStore | None = None, facts: BinaryFacts | None = None) -> Report:
+    """Scan an already opened server image (a folder, the live machine, a collected zip), shown as ``label``;
+    ``detected``: the OS architecture and how it was decided, when known (a collected zip's manifest);
+    ``store``, ``facts``: the ``--cache`` already open and the facts reading through it (see :func:`analyse`).
+
+    Raises:
+        ServerImageError: no configuration found. ConfigError: applicationHost.config (or the IIS 6
+            MetaBase.xml) unusable.
+    """
     if options.os_arch is not None:
         os_arch, os_from = options.os_arch, "--os-arch"
     else:
-        os_arch, os_from = detect_os_arch(img)
+        os_arch, os_from = detected or detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
-    return analyse(backend, img, options, str(image) if image is not None else "live", store, facts)
+    return analyse(backend, img, options, label, store, facts)
 
 
 def _report_key(image: Path, options: ScanOptions) -> str:
@@ -256,12 +278,18 @@ def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> R
             hit = report_cache.decode(stored[1])
             if hit is not None:
                 return hit
+        img = open_image(image, options)
         facts = BinaryFacts(store, options.on_read)
-        with recording() as noted:
-            report = _scan_image(image, options, store, facts)
+        # NOTE: the image's recorder (what ``collect`` uses) sees every file opened and folder listed below the
+        # image; the facts add the binaries answered from the cache unopened
+        roots = [*img.drives.values(), *([img.shares] if img.shares is not None else [])]
+        with Recorder(roots) as recorder:
+            report = scan_image(img, options, str(image), store=store, facts=facts)
         notes = {Problem(str(cache), None, f"cache {n}") for n in store.notes}
         plain = replace(report, problems=tuple(p for p in report.problems if p not in notes))
-        inputs = report_cache.identities(dict.fromkeys([*noted, *facts.inputs()]))
+        inputs = report_cache.identities(dict.fromkeys([*recorder.opened, *recorder.listed,
+                                                        *(str(f) for f, _ in img.folders.listed()),
+                                                        *facts.inputs()]))
         store.put_report(key, json.dumps(inputs, separators=(",", ":")), report_cache.encode(plain))
         try:
             store.flush()
@@ -383,29 +411,62 @@ def _scratch(ctx: PlanContext) -> PlanContext:
     return replace(ctx, plans=ChainMap({}, ctx.plans))
 
 
+def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple[Rule, ...]
+                ) -> tuple[Callable[[tuple[Edit, ...]], Analysis], Callable[[tuple[Edit, ...]], Analysis]]:
+    """``(reanalyse, reanalyse_pools)`` for :func:`iisbitness.fixes.verify.verify`: ``plan`` (the server as it is)
+    against the edited server's plan, of the whole server or of the pools the edits touch."""
+
+    def whole(edits: tuple[Edit, ...]) -> Analysis:
+        after = backend.edited(edits).plan(_scratch(ctx))
+        return Analysis(run_rules(after, rules), plan, after)
+
+    by_pool: dict[str, list[Load]] = {}
+
+    def before(edits: tuple[Edit, ...]) -> LoadPlan:
+        """``plan``'s loads of the pools ``edits`` touch, from an index built once (not a pass over the server per
+        fix: issue 11)."""
+        if not by_pool:
+            for ld in plan.loads:
+                if ld.process.pool is not None:
+                    by_pool.setdefault(ld.process.pool.name.lower(), []).append(ld)
+        touched = touched_pools(edits) or frozenset()
+        return replace(plan, loads=tuple(ld for p in sorted(touched) for ld in by_pool.get(p, ())), skipped=(),
+                       outlook=())
+
+    def pools(edits: tuple[Edit, ...]) -> Analysis:
+        after = _of_pools(backend.edited(edits).plan(_scratch(ctx), touched_pools(edits)), edits)
+        return Analysis(run_rules(after, rules), before(edits), after)
+
+    return whole, pools
+
+
 def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_label: str,
              notes: list[Problem]) -> Report:
+    # NOTE: every rule runs, for verification; options.rules (--select, --ignore) only chooses what is reported
+    every = tuple(r for r in RULES if backend.applies(r))
     rules = tuple(r for r in options.rules if backend.applies(r))
+    shown = {r.id for r in rules}
     if options.progress:
         options.progress("reading binaries")
     plan = backend.plan(ctx)
     problems: list[Problem] = list(backend.problems) + list(plan.problems) + notes
-    findings = run_rules(plan, rules, problems)
+    everything = run_rules(plan, every + tuple(r for r in rules if r not in every), problems)
+    findings = [f for f in everything if f.rule in shown]
     if options.progress:
         options.progress("verifying fixes")
-    findings = verify(findings, lambda edits: run_rules(backend.edited(edits).plan(_scratch(ctx)), rules),
-                      backend.breakage,
-                      scope=touched_pools,
-                      reanalyse_pools=lambda edits: run_rules(_of_pools(backend.edited(edits).plan(
-                          _scratch(ctx), touched_pools(edits)), edits), rules))
+    whole, pools = reanalysers(backend, ctx, plan, every)
+    findings = verify(findings, whole, backend.breakage, scope=touched_pools, reanalyse_pools=pools,
+                      everything=everything)
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
+    coverage = plan_coverage(ctx, plan, problems)
     return Report(
-        loads=load_map(plan) if options.load_map else None,
+        loads=load_map(plan, coverage) if options.load_map else None,
         server=backend.server_summary(image_label, plan),
         pools=backend.pool_summaries(plan),
         findings=tuple(findings),
         problems=tuple(dict.fromkeys(problems)),
         rules=tuple(r.id for r in rules),
         projects=backend.project_summaries(),
+        coverage=coverage,
     )

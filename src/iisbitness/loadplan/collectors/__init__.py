@@ -11,6 +11,7 @@ from iisbitness.loadplan.collectors.bin import collect_bin
 from iisbitness.loadplan.collectors.com import collect_com
 from iisbitness.loadplan.collectors.extensions import collect_isapi_extensions
 from iisbitness.loadplan.collectors.filters import collect_isapi_filters
+from iisbitness.loadplan.collectors.gac import collect_gac
 from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector
 
@@ -19,6 +20,7 @@ COLLECTORS: tuple[Collector, ...] = (
     collect_isapi_filters,
     collect_isapi_extensions,
     collect_bin,
+    collect_gac,
     collect_aspnetcore,
     collect_com,
 )

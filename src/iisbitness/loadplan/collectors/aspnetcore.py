@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from iisbitness.arch import Arch
-from iisbitness.image.inputs import note
 from iisbitness.image.paths import normalize, process_environment
 from iisbitness.loadplan.collectors.folders import app_folder
 from iisbitness.loadplan.context import Found, PlanContext
@@ -86,7 +85,6 @@ def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore) -> tuple
             break
     candidate = ctx.image.find_child(folder, stem + ".runtimeconfig.json") if stem else None
     if candidate is None:
-        note(folder)
         try:
             found = sorted(p for p in folder.iterdir() if p.name.lower().endswith(".runtimeconfig.json"))
         except OSError:
@@ -94,7 +92,6 @@ def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore) -> tuple
         candidate = found[0] if found else None
     if candidate is None:
         return "", (), ROLL_FORWARD_DEFAULT
-    note(candidate)
     try:
         opts = json.loads(candidate.read_text(encoding="utf-8-sig")).get("runtimeOptions", {})
     except (OSError, ValueError, AttributeError):
@@ -117,7 +114,6 @@ def _subdirs(ctx: PlanContext, folder: Path, *names: str) -> list[str]:
         node = ctx.image.find_child(node, n) if node is not None else None
     if node is None:
         return []
-    note(node)
     try:
         return sorted((p.name for p in node.iterdir() if p.is_dir()), key=_version)
     except OSError:

@@ -13,11 +13,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from iisbitness.errors import ImageReadError
 from iisbitness.loadplan.collectors.folders import app_bin_folder
 from iisbitness.loadplan.context import Found, PlanContext
-from iisbitness.loadplan.plan import BinFile, Load, LoadKind, NativeCopy, Process, Skipped, SkipReason
+from iisbitness.loadplan.plan import (
+    BinaryRef,
+    BinFile,
+    Load,
+    LoadKind,
+    NativeCopy,
+    Process,
+    Skipped,
+    SkipReason,
+)
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
+from iisbitness.pe.deps import pinvoke_targets
 
 LAYOUTS: tuple[tuple[str, ...], ...] = (
     ("x86",), ("x64",), ("arm64",),
@@ -70,18 +81,50 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
         seen.add(host)
         files, note = ctx.bin_files(host)
         if note:
-            yield Problem(ctx.image.display(host), None, note)
+            yield Problem(ctx.image.display(host), None, note, unread=True)
         layouts = _native_copies(ctx, server, process, win, host) if with_copies else {}
         shown = ctx.image.display(host)
         plain = BinFile(shown)  # NOTE: one entry for every file without copies (100,000 loads, one object)
-        for name in files:
-            ref = ctx.resolve(win + "\\" + name, server.os_arch, process.arch)
+        refs = [(name, ctx.resolve(win + "\\" + name, server.os_arch, process.arch)) for name in files]
+        callers = _pinvoke_callers(ctx, host, refs) if with_copies else None
+        for name, ref in refs:
             native = ref.image is not None and ref.image.is_pe and not ref.image.is_managed
             copies = layouts.get(name.lower(), ()) if native else ()
-            entry = BinFile(shown, copies) if copies else plain
+            entry = plain
+            if native and with_copies:
+                entry = BinFile(shown, copies, callers.get(name.lower(), ()) if callers is not None else None)
             yield Load(process, LoadKind.BIN_NATIVE if native else LoadKind.BIN_ASSEMBLY, name, ref,
                        ConfigSource(ref.resolved or ctx.image.display(host / name)), entry, site=app.site,
                        application=app.path)
+
+
+def _pinvoke_callers(ctx: PlanContext, host: Path,
+                     refs: list[tuple[str, BinaryRef]]) -> dict[str, tuple[str, ...]] | None:
+    """Per lower-case native DLL file name, the ``bin`` assemblies whose ``[DllImport]`` names it
+    (:func:`iisbitness.pe.deps.pinvoke_targets`) and the ``bin`` native DLLs that import it; empty when the
+    folder holds no native DLL, None when an assembly's metadata could not be read (then no native DLL is known
+    to be uncalled)."""
+    if not any(r.image is not None and r.image.is_pe and not r.image.is_managed for _, r in refs):
+        return {}
+    found: dict[str, list[str]] = {}
+    for name, ref in refs:
+        if ref.image is None or not ref.image.is_pe:
+            continue
+        if ref.image.is_managed:
+            targets = pinvoke_targets(host / name, ctx.facts)
+        else:
+            # NOTE: a native DLL of bin that imports another loads it with itself (the loader's search starts
+            # in the importing DLL's folder): that counts as a caller too
+            try:
+                imports = ctx.facts.imports(host / name)
+            except ImageReadError:
+                continue
+            targets = tuple(n.lower() for n in (*imports.dlls, *imports.delay_dlls))
+        if targets is None:
+            return None
+        for target in targets:
+            found.setdefault(target, []).append(name)
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def _native_copies(ctx: PlanContext, server: Server, process: Process, win: str,

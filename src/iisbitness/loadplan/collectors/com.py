@@ -17,9 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from iisbitness.arch import Arch
-from iisbitness.image.inputs import note
 from iisbitness.image.paths import Inference
-from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, RegistryView, open_registry, view_of
+from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, RegistryView, view_of
 from iisbitness.loadplan.collectors.folders import app_folder
 from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import BinaryRef, ComServer, Load, LoadKind, Process
@@ -36,13 +35,8 @@ _CREATE = re.compile(r"""\bCreateObject\s*\(\s*["']([A-Za-z_][\w.\-]*)["']""", r
 
 
 def _registry(ctx: PlanContext) -> tuple[ComRegistry | None, str | None]:
-    """The image's registry, opened once per planning context."""
-    if ctx.com_registry is None:
-        hive = ctx.image.locate("C:\\" + SOFTWARE_HIVE).host_path
-        if hive is not None:
-            note(hive)
-        ctx.com_registry = open_registry(hive if hive is not None and hive.is_file() else None, ctx.image.live)
-    return ctx.com_registry
+    """The image's registry, opened once (:meth:`~iisbitness.image.server_image.ServerImage.open_registry`)."""
+    return ctx.image.open_registry()
 
 
 def scan_progids(folder: Path, skip: frozenset[Path]) -> tuple[list[tuple[str, Path, int]], str | None]:
@@ -53,7 +47,6 @@ def scan_progids(folder: Path, skip: frozenset[Path]) -> tuple[list[tuple[str, P
     found: dict[str, tuple[str, Path, int]] = {}
     seen = 0
     for dirpath, dirnames, filenames in os.walk(folder):
-        note(dirpath)
         dirnames[:] = sorted(d for d in dirnames if Path(dirpath, d) not in skip and d.lower() != "bin")
         for name in sorted(filenames):
             if not name.lower().endswith(SCRIPT_SUFFIXES):
@@ -62,7 +55,6 @@ def scan_progids(folder: Path, skip: frozenset[Path]) -> tuple[list[tuple[str, P
             if seen > MAX_SCRIPT_FILES:
                 return list(found.values()), f"more than {MAX_SCRIPT_FILES} script files: the rest were not read"
             path = Path(dirpath, name)
-            note(path)
             try:
                 if path.is_symlink() or path.stat().st_size > MAX_SCRIPT_BYTES:  # NOTE: links may leave the image
                     continue

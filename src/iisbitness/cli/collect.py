@@ -1,0 +1,65 @@
+"""``iisbitness collect``: a portable copy of what a scan of a server reads, for offline analysis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from iisbitness.arch import Arch
+from iisbitness.cli.exitcodes import EXIT_OK
+from iisbitness.cli.options import ScanProgress, progress_wanted
+from iisbitness.cli.scan import _drives, _env, _fatal
+from iisbitness.errors import IisBitnessError
+from iisbitness.image.archive import MAX_MEMBER_BYTES
+from iisbitness.scan.collect import collect
+from iisbitness.scan.pipeline import ScanOptions
+
+
+@click.command("collect")
+@click.argument("image", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The zip to write (e.g. server.zip).")
+@click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="Folder standing for another drive letter.")
+@click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
+              help="OS architecture (default: from the image, else x64).")
+@click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
+@click.option("--event-log", "event_logs", multiple=True, metavar="NAME|FILE",
+              help="Add an event log: live, Application or System (exported with wevtutil epl), or an .evtx file.")
+@click.option("--max-file-size", type=click.IntRange(1), default=MAX_MEMBER_BYTES >> 20, show_default=True,
+              metavar="MIB", help="Leave out larger files (named in the manifest).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def collect_command(image: Path | None, out: Path, drives: tuple[str, ...], os_arch: str | None,
+                    env: tuple[str, ...], event_logs: tuple[str, ...], max_file_size: int, quiet: bool) -> None:
+    """Copy what a scan of this server reads into a zip, for analysis elsewhere (read-only).
+
+    Runs the scan with a recorder: applicationHost.config and web.config files, every binary the
+    load map names and what they depend on, the listing of every folder the scan looked in, the COM
+    registry keys both views, with a manifest (tool, date, host, OS architecture, drive map,
+    sha256 and size of each file, what was left out and why). Without IMAGE, on Windows, the live
+    server. `iisbitness scan server.zip` then gives the same report as scanning the server.
+
+    \b
+    Exit codes: 0 written; 2 the server or an event log could not be read, or the zip could not be
+                written (nothing is left at -o then).
+    """
+    import sys
+
+    if image is None and sys.platform != "win32":
+        _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness collect IMAGE -o x.zip)")
+    progress = ScanProgress(progress_wanted(quiet))
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), env=_env(env),
+                          progress=progress.stage, on_read=progress.read)
+    try:
+        with progress.shown():
+            done = collect(image, out, options, event_logs, max_file_size << 20, progress.stage)
+    except IisBitnessError as e:
+        _fatal(str(e))
+    if not quiet:
+        click.echo(f"iisbitness: wrote {done.out}: {done.files} files ({done.size / (1 << 20):.1f} MiB), "
+                   f"{done.folders} folder listings, {len(done.report.findings)} findings in the recorded scan", err=True)
+        for path, why in done.left_out[:10]:
+            click.echo(f"iisbitness: left out {path}: {why}", err=True)
+        if len(done.left_out) > 10:
+            click.echo(f"iisbitness: {len(done.left_out) - 10} more left out (manifest.json lists them)", err=True)
+    sys.exit(EXIT_OK)

@@ -1,0 +1,122 @@
+"""The one place a scan lists folders and resolves real paths: :class:`Folders`.
+
+Every stage that asks "what is in this folder?" or "is this the same file?" asks here (the server image's
+case-insensitive lookup, the dependency search's folder lookups, a ``bin`` folder's DLLs, cycle checks), so
+that each folder is read once per scan and everything the scan looked at is in one place (what ``collect``
+records; docs/images.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A folder's entries, read once.
+
+    Attributes:
+        names: lower-case name -> name as on disk (first in sorted order wins on a case clash).
+        links: names of the entries that are symbolic links (or junctions).
+        folders: names of the entries that are folders, following links (as ``Path.is_dir``).
+        files: lower-case name -> name as on disk of the entries that are regular files, following links
+            (as ``Path.is_file``).
+        error: why the folder could not be listed (then everything else is empty), or None.
+    """
+
+    names: dict[str, str]
+    links: frozenset[str]
+    folders: frozenset[str]
+    files: dict[str, str]
+    error: str | None = None
+
+    def plain_files(self) -> list[str]:
+        """Names of the regular files that are not links (``is_file(follow_symlinks=False)``), as on disk."""
+        return [n for n in self.files.values() if n not in self.links]
+
+
+class Folders:
+    """Per-scan memo of folder listings and real paths.
+
+    ``os.scandir`` tells links, folders and files apart without a ``stat`` per entry (except for links), so a
+    folder of 20,000 DLLs costs one read; real paths are resolved once per folder, and a file that is not a link
+    resolves to its folder's real path plus its name.
+    """
+
+    def __init__(self) -> None:
+        self._listings: dict[Path, Listing] = {}
+        self._real: dict[Path, Path | None] = {}
+        self._keys: dict[Path, str] = {}
+
+    def listing(self, folder: Path) -> Listing:
+        """The entries of ``folder``; an empty listing with :attr:`Listing.error` set when it cannot be read."""
+        found = self._listings.get(folder)
+        if found is None:
+            found = self._listings[folder] = _read_listing(folder)
+        return found
+
+    def known(self, folder: Path) -> Listing | None:
+        """The listing of ``folder`` if it was already read, else None (never reads)."""
+        return self._listings.get(folder)
+
+    def listed(self) -> list[tuple[Path, Listing]]:
+        """Every folder listed so far and its listing, in the order they were read (what ``collect`` records)."""
+        return list(self._listings.items())
+
+    def real(self, path: Path) -> Path | None:
+        """``path.resolve()`` (links followed), once per path; None for a link loop."""
+        if path not in self._real:
+            try:
+                self._real[path] = path.resolve()
+            except (OSError, RuntimeError):
+                self._real[path] = None
+        return self._real[path]
+
+    def key(self, path: Path) -> str:
+        """The file's identity for cycle checks: its real path, case-folded (``os.path.realpath``), once per path.
+
+        NOTE: the real path of a file that is not a link is its folder's real path plus its name: folders are
+        resolved once each, not once per file (``realpath`` stats every component); whether it is a link comes
+        from its folder's listing when that was read.
+        """
+        key = self._keys.get(path)
+        if key is None:
+            listing = self._listings.get(path.parent)
+            link = path.name in listing.links if listing is not None else os.path.islink(path)
+            if link or path.name in ("", ".", ".."):
+                key = os.path.normcase(os.path.realpath(path)).lower()
+            else:
+                folder = self._keys.get(path.parent)
+                if folder is None:
+                    folder = self._keys[path.parent] = os.path.normcase(os.path.realpath(path.parent)).lower()
+                key = os.path.normcase(os.path.join(folder, path.name)).lower()
+            self._keys[path] = key
+        return key
+
+
+def _read_listing(folder: Path) -> Listing:
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted((e.name, e.is_symlink(), _is(e.is_dir), _is(e.is_file)) for e in it)
+    except OSError as e:
+        return Listing({}, frozenset(), frozenset(), {}, f"cannot list: {e.strerror or e}")
+    except ValueError as e:  # NOTE: a name with a NUL byte
+        return Listing({}, frozenset(), frozenset(), {}, f"cannot list: {e}")
+    names: dict[str, str] = {}
+    files: dict[str, str] = {}
+    for n, _, _, is_file in entries:  # NOTE: sorted so that a case clash resolves the same way every run
+        names.setdefault(n.lower(), n)
+        if is_file:
+            files.setdefault(n.lower(), n)
+    return Listing(names, frozenset(n for n, link, _, _ in entries if link),
+                   frozenset(n for n, _, is_folder, _ in entries if is_folder), files)
+
+
+def _is(test: Callable[[], bool]) -> bool:
+    try:
+        return test()
+    except OSError:
+        return False

@@ -1,0 +1,37 @@
+"""Windows' own IIS modules: the native modules the IIS role services install in ``%windir%\\System32\\inetsrv``
+(and, on 64-bit Windows, their 32-bit builds in ``%windir%\\SysWOW64\\inetsrv``).
+
+A configuration that names one of them was written by the IIS installer when that role service was installed
+("Global Modules <globalModules>": "when you install a role service or feature ... the IIS installer adds an
+entry to the <globalModules> element for that module"), so an image whose ``inetsrv`` folder holds binaries but not
+such a module is a partial copy far more likely than a broken server (docs/images.md).
+
+Sources: "IIS Modules Overview" (learn.microsoft.com/iis/get-started/introduction-to-iis/iis-modules-overview,
+module -> DLL), "IIS Manager Feature to Configuration Mapping" (feature-to-configuration-reference), IIS 7.0
+Resource Kit appendix C "Native Modules" (``%SystemRoot%\\System32\\Inetsrv\\Authanon.dll`` ...).
+"""
+
+from __future__ import annotations
+
+import ntpath
+
+from iisbitness.image.paths import WINDIR
+
+STOCK_IIS_MODULES = frozenset({
+    "asp.dll", "authanon.dll", "authbas.dll", "authcert.dll", "authmap.dll", "authmd5.dll", "authsspi.dll",
+    "cachfile.dll", "cachhttp.dll", "cachtokn.dll", "cachuri.dll", "cgi.dll", "compdyn.dll", "compstat.dll",
+    "custerr.dll", "defdoc.dll", "diprestr.dll", "dirlist.dll", "filter.dll", "iis_ssi.dll", "iisetw.dll",
+    "iisfcgi.dll", "iisfreb.dll", "iisreqs.dll", "iiswsock.dll", "iprestr.dll", "isapi.dll", "logcust.dll",
+    "loghttp.dll", "modrqflt.dll", "protsup.dll", "redirect.dll", "static.dll", "urlauthz.dll", "validcfg.dll",
+    "warmup.dll", "webdav.dll",
+})
+"""DLL names of the native modules Windows ships with IIS 7 and later (lower case)."""
+
+_FOLDERS = (WINDIR + "\\System32\\inetsrv").lower(), (WINDIR + "\\SysWOW64\\inetsrv").lower()
+
+
+def is_stock_iis_module(windows_path: str) -> bool:
+    """True when ``windows_path`` (normalised, after WOW64 redirection) is one of Windows' own IIS modules in
+    its ``inetsrv`` folder."""
+    return (ntpath.dirname(windows_path).lower() in _FOLDERS
+            and ntpath.basename(windows_path).lower() in STOCK_IIS_MODULES)

@@ -1,0 +1,148 @@
+"""What the scan read of each application, and what it could not (issue 20: never a clean report over unread parts).
+
+Coverage is derived from the answers the scan already got, not from checks of its own:
+
+- the image's answer for each virtual directory's ``physicalPath``
+  (:meth:`iisbitness.image.server_image.ServerImage.locate`): found, absent from the image, on a drive that
+  is not mapped, on a UNC share, outside the image; an environment variable nobody defined;
+- the problems that readers marked ``unread`` (:class:`iisbitness.model.source.Problem`): a web.config that
+  is not usable XML, a folder or ``bin`` that cannot be listed, a ``bin`` cut at its size limit; each
+  counts against the application whose folder holds the file (the deepest one).
+
+An application whose root folder was not read is *not checked*: its ``bin``, web.config files, ASP pages
+and ASP.NET Core files were not seen, so no finding about them means nothing. One whose root was read
+but some virtual directory or file was not is *partly checked*. IIS 6: the metabase holds the script
+maps and filters, so only the folder is judged. IIS Express: each project's site, as Visual Studio
+launches it (:func:`iisbitness.loadplan.iisexpress.as_launched`); a folder outside the scanned solution is
+not part of the scan; a project that no site's ``physicalPath`` leads to is not checked (named by its
+project file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from iisbitness.arch import Arch
+from iisbitness.image.paths import expand, is_absolute, is_unc, normalize, process_environment
+from iisbitness.loadplan.context import PlanContext
+from iisbitness.loadplan.iisexpress import as_launched
+from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan
+from iisbitness.model.iis7 import Application, Server, VirtualDirectory
+from iisbitness.model.source import Problem
+
+
+def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem]) -> tuple[Coverage, ...]:
+    """One :class:`Coverage` per application of ``plan`` (IIS Express: of each project's site), in site order.
+
+    Args:
+        ctx: the planning context the plan was built with (its image answers the folder look-ups, cached).
+        plan: the load plan of the server as scanned.
+        problems: every problem of the scan (configuration readers and planning).
+    """
+    server = plan.server
+    apps: list[Application] = []
+    if plan.iisexpress is not None:
+        for project in plan.iisexpress.projects:
+            site = next((s for s in server.sites if s.name == project.site), None)
+            apps.extend(as_launched(a, project) for a in (site.applications if site is not None else ()))
+    else:
+        apps = [a for s in server.sites for a in s.applications]
+    folders = {id(a): [_folder(ctx, server, v, plan.iisexpress is not None) for v in a.vdirs] for a in apps}
+    unread = _unread_by_app(apps, folders, ctx, (p for p in problems if p.unread))
+    out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), [])) for a in apps)
+    if plan.iisexpress is None:
+        return out
+    # NOTE: a project no site's physicalPath leads to is not planned at all: one entry for it, named by its file
+    return out + tuple(Coverage(p.file, "", "", CoverageStatus.NOT_CHECKED, (p.message,))
+                       for p in plan.iisexpress.problems if p.unread)
+
+
+_Folder = tuple[VirtualDirectory, Path | None, str, str]
+"""A virtual directory, its folder in the image (None when not read), and why not and what to give."""
+
+
+def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress: bool) -> _Folder:
+    """Where a virtual directory's folder is in the image, as a worker of the OS's own architecture resolves it
+    (as the web.config reader does), or why it is not there and what to give."""
+    configured = vdir.physical_path
+    if not configured.strip():
+        return vdir, None, "no physicalPath is configured", ""
+    arch = Arch.X64 if server.os_arch.is_64bit else Arch.X86
+    expanded, unresolved = expand(configured, process_environment(server.os_arch, arch, ctx.env_overrides))
+    if unresolved:
+        why = f"physicalPath {configured!r}: %{unresolved[0]}% is not an environment variable the scan knows"
+        return vdir, None, why, f"--env {unresolved[0]}=VALUE"
+    win = normalize(expanded).rstrip("\\")
+    found = ctx.image.locate(win)
+    if found.problem is not None:
+        if is_unc(win):
+            return (vdir, None, f"physicalPath {win} is a UNC share, which is not part of the image",
+                    "scan on the server itself, or copy the share's folder into the image and point the scan at it")
+        if is_absolute(win) and win[0].upper() not in ctx.image.drives:
+            return vdir, None, f"physicalPath {win}: drive {win[0].upper()}: is not mapped", \
+                f"--drive {win[0].upper()}=/path/to/copy"
+        return vdir, None, f"physicalPath {win}: {found.problem}", ""
+    if found.host_path is None:
+        if iisexpress:
+            return (vdir, None, f"folder {win} is outside the scanned solution (no project of it is there)",
+                    "scan the solution or project folder that holds it")
+        return vdir, None, f"folder {win} is not in the image", _copy_hint(ctx, win)
+    if not found.is_dir:
+        return vdir, None, f"physicalPath {win} is a file, not a folder", ""
+    return vdir, found.host_path, "", ""
+
+
+def _copy_hint(ctx: PlanContext, win: str) -> str:
+    """What to copy where so that the image holds ``win`` (an absolute path on a mapped drive)."""
+    if is_unc(win):  # NOTE: a share the live scan could not read (or its collected copy lacks)
+        return "scan on the server with an account that can read the share (iisbitness collect then copies it)"
+    drive, rest = win[0].upper(), win[3:].replace("\\", "/")
+    if drive == "C":
+        return f"copy {win} into the image as {rest}"
+    return f"copy {win} into the --drive {drive}= folder as {rest}"
+
+
+def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], ctx: PlanContext,
+                   unread: Iterable[Problem]) -> dict[int, list[Problem]]:
+    """Each unread problem under the application whose read folder holds its file most closely (the deepest
+    folder wins: a nested application's own folder before its parent's)."""
+    roots: dict[str, int] = {}
+    for a in apps:
+        for _, host, _, _ in folders[id(a)]:
+            if host is not None:
+                roots.setdefault(ctx.image.display(host).lower().rstrip("/"), id(a))
+    out: dict[int, list[Problem]] = {}
+    for p in unread:
+        name = p.file.lower().replace("\\", "/").rstrip("/")
+        while name and name not in roots:
+            name = name.rpartition("/")[0]
+        if name:
+            out.setdefault(roots[name], []).append(p)
+    return out
+
+
+def _coverage(app: Application, folders: list[_Folder], unread: list[Problem]) -> Coverage:
+    root = app.root_vdir
+    reasons: list[str] = []
+    remedies: list[str] = []
+    root_read = root is not None
+    if root is None:
+        reasons.append("it has no root virtual directory (path '/')")
+    for vdir, host, why, give in folders:
+        if host is not None:
+            continue
+        if vdir is root:
+            root_read = False
+        reasons.append(why if vdir is root else f"virtual directory {vdir.path}: {why}")
+        if give:
+            remedies.append(give)
+    reasons.extend(f"{p.file}: {p.message}" for p in unread)
+    if not root_read:
+        status = CoverageStatus.NOT_CHECKED
+    elif reasons:
+        status = CoverageStatus.PARTLY
+    else:
+        status = CoverageStatus.CHECKED
+    return Coverage(app.label, app.pool, root.physical_path if root is not None else "", status,
+                    tuple(dict.fromkeys(reasons)), "; ".join(dict.fromkeys(remedies)), app.site, app.path, app.source)

@@ -1,0 +1,317 @@
+"""``iisbitness collect``: the scan of the copy is the scan of the server (demo images, a fixture machine with
+drives C: and D:, a UNC share and a junction, a real configuration from the shared corpus); the manifest says what
+is in it; hostile zips exit 2 and write nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from iisbitness.api import ScanOptions, scan
+from iisbitness.arch import Arch
+from iisbitness.cli import main
+from iisbitness.formats import scan_json
+from iisbitness.image.server_image import ServerImage
+from iisbitness.report import Report
+from iisbitness.scan.collect import collect, collect_image, scan_collected
+from iisbitness.scan.pipeline import scan_image
+from tests.conftest import CORPUS, DEMO, fixture
+from tests.image.test_live_roots import machine
+
+
+def doc(report: Report) -> dict[str, object]:
+    """The JSON document without the image label (the folder, or the zip)."""
+    out = json.loads(scan_json.render(report))
+    out["server"].pop("image")
+    return out
+
+
+def rescanned(zip_path: Path, options: ScanOptions | None = None) -> Report:
+    with scan_collected(zip_path, options or ScanOptions()) as (report, _):
+        return report
+
+
+@pytest.mark.parametrize("name", ["contoso-iis10", "w2003-iis6"])
+def test_scan_of_the_collected_demo_is_the_scan_of_the_demo(name: str, tmp_path: Path) -> None:
+    done = collect(DEMO / name, tmp_path / "server.zip", ScanOptions())
+    assert done.files > 0 and done.left_out == []
+    assert doc(rescanned(tmp_path / "server.zip")) == doc(scan(DEMO / name))
+
+
+def test_collect_and_scan_zip_on_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "server.zip"
+    r = CliRunner().invoke(main, ["collect", str(DEMO / "contoso-iis10"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "wrote" in r.stderr and out.is_file() and not (tmp_path / "server.zip.part").exists()
+    a = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--format", "json"])
+    b = CliRunner().invoke(main, ["scan", str(out), "--format", "json"])
+    assert a.exit_code == b.exit_code == 1
+    assert a.stdout.replace(str(DEMO / "contoso-iis10"), "X") == b.stdout.replace(str(out), "X")
+
+
+def test_manifest_names_every_file_with_its_hash_and_the_registry_answers(tmp_path: Path) -> None:
+    collect(DEMO / "contoso-iis10", tmp_path / "s.zip", ScanOptions())
+    with zipfile.ZipFile(tmp_path / "s.zip") as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        for name, entry in manifest["files"].items():
+            data = zf.read(name)
+            assert entry == {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        names = set(zf.namelist())
+    assert manifest["format"] == "iisbitness/collect/1" and manifest["tool"].startswith("iisbitness ")
+    assert manifest["os_arch"] == "x64" and manifest["drives"] == {"C": "C"} and manifest["created"]
+    assert "C/Windows/System32/inetsrv/config/applicationHost.config" in names
+    assert not any(n.endswith("config/SOFTWARE") for n in names)  # the hive's answers, not the hive
+    assert manifest["registry"]["progids"]["contoso.mailer"].startswith("{")
+    assert "inetsrv" in manifest["folders"]["C/Windows/System32"]["folders"]
+
+
+def test_the_collected_machine_keeps_its_drives_share_and_junction(tmp_path: Path) -> None:
+    c, d, unc = machine(tmp_path / "m")
+    img = ServerImage.machine({"C": c, "D": d}, shares=unc)
+    options = ScanOptions(os_arch=Arch.X64)
+    before = scan_image(ServerImage.machine({"C": c, "D": d}, shares=unc), options, "live")
+    done = collect_image(img, "live", tmp_path / "m.zip", options)
+    with zipfile.ZipFile(tmp_path / "m.zip") as zf:
+        names = set(zf.namelist())
+    assert {"D/Vendor/v.dll", "UNC/fileserver/sites/app/bin/Farm.dll", "C/inetpub/linked/bin/Linked.dll"} <= names
+    assert done.left_out == []
+    assert doc(rescanned(tmp_path / "m.zip", options)) == doc(before)
+
+
+def test_a_real_configuration_in_the_demo_image_collects_and_says_the_copy_may_be_partial(tmp_path: Path) -> None:
+    config = CORPUS / "iis-config" / "RedHatSE__windowcontainertest__config__applicationHost.config"
+    if not config.is_file():
+        pytest.skip("no shared corpus")
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    shutil.copy(config, image / "Windows/System32/inetsrv/config/applicationHost.config")
+    report = scan(image)
+    missing = [f for f in report.findings if f.rule == "binary-missing"]
+    assert len(missing) == 1 and missing[0].severity.name == "WARNING"
+    assert "authanon.dll" in (missing[0].binary or "") and "may be partial" in missing[0].cause
+    collect(image, tmp_path / "s.zip", ScanOptions())
+    assert doc(rescanned(tmp_path / "s.zip")) == doc(report)
+
+
+def test_a_file_over_the_size_cap_is_left_out_and_named(tmp_path: Path) -> None:
+    done = collect(DEMO / "contoso-iis10", tmp_path / "s.zip", ScanOptions(), max_file_bytes=4000)
+    assert any("applicationHost.config" in p and "size cap" in why for p, why in done.left_out)
+    with zipfile.ZipFile(tmp_path / "s.zip") as zf:
+        assert any("applicationHost.config" in x["path"] for x in json.loads(zf.read("manifest.json"))["left_out"])
+
+
+def _zip(path: Path, members: dict[str, bytes], manifest: dict[str, object] | None = None,
+         link: str | None = None, tamper: bool = False) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        if link is not None:
+            info = zipfile.ZipInfo(link)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, "/etc/passwd")
+        files = {n: {"sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in members.items()}
+        if tamper:
+            for entry in files.values():
+                entry["sha256"] = hashlib.sha256(b"something else").hexdigest()
+        if link is not None:
+            files[link] = {"sha256": hashlib.sha256(b"/etc/passwd").hexdigest(), "size": 11}
+        zf.writestr("manifest.json", json.dumps(manifest or {
+            "format": "iisbitness/collect/1", "files": files, "folders": {}, "drives": {"C": "C"},
+            "os_arch": "x64", "os_arch_from": "test"}))
+    return path
+
+
+DLL = fixture("module_x86.dll").read_bytes()
+
+
+def _hostile(tmp_path: Path, kind: str) -> Path:
+    z = tmp_path / f"{kind}.zip"
+    if kind == "traversal":
+        return _zip(z, {"C/../../evil.txt": b"x"})
+    if kind == "absolute":
+        return _zip(z, {"/tmp/evil.txt": b"x"})
+    if kind == "drive":
+        return _zip(z, {"C:/evil.txt": b"x"})
+    if kind == "backslash":
+        return _zip(z, {"C\\..\\evil.txt": b"x"})
+    if kind == "link":
+        return _zip(z, {}, link="C/Windows/evil")
+    if kind == "bomb":
+        return _zip(z, {"C/bomb.bin": b"\0" * (64 << 20)})
+    if kind == "truncated":
+        _zip(z, {"C/a.dll": DLL * 20})
+        z.write_bytes(z.read_bytes()[: z.stat().st_size // 2])
+        return z
+    if kind == "tampered":
+        return _zip(z, {"C/a.dll": DLL}, tamper=True)
+    if kind == "case-clash":
+        return _zip(z, {"C/a.dll": b"x", "C/A.DLL": b"y"})
+    if kind == "unlisted":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("C/a.dll", b"x")
+            zf.writestr("manifest.json", json.dumps({"format": "iisbitness/collect/1", "files": {}, "folders": {}}))
+        return _write(z, buf.getvalue())
+    raise AssertionError(kind)
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+HOSTILE = ["traversal", "absolute", "drive", "backslash", "link", "bomb", "truncated", "tampered", "case-clash",
+           "unlisted"]
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_a_hostile_zip_exits_2_and_writes_nothing(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    z = _hostile(tmp_path, kind)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    monkeypatch.chdir(scratch)
+    before = sorted(os.listdir(tmp_path))
+    r = CliRunner().invoke(main, ["scan", str(z)])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"iisbitness: error: {z}") and "Traceback" not in r.output
+    assert os.listdir(scratch) == [] and sorted(os.listdir(tmp_path)) == before
+    assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_a_collected_zip_without_a_configuration_is_named_in_the_error(tmp_path: Path) -> None:
+    z = _zip(tmp_path / "empty.zip", {"C/readme.txt": b"x"})
+    r = CliRunner().invoke(main, ["scan", str(z)])
+    assert r.exit_code == 2 and r.stderr.startswith(f"iisbitness: error: {z}: no Windows/System32"), r.stderr
+    assert "iisbitness-collected-" not in r.stderr
+
+
+EVENTS = Path(__file__).resolve().parent.parent / "fixtures" / "events" / "wevtutil-iis10.xml"
+
+
+def test_collect_keeps_the_event_logs_and_scan_zip_reads_them(tmp_path: Path) -> None:
+    out = tmp_path / "s.zip"
+    r = CliRunner().invoke(main, ["collect", str(DEMO / "contoso-iis10"), "-o", str(out), "--event-log", str(EVENTS)])
+    assert r.exit_code == 0, r.output
+    with zipfile.ZipFile(out) as zf:
+        assert zf.read(f"eventlogs/{EVENTS.name}") == EVENTS.read_bytes()
+    a = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--format", "json", "--event-log", str(EVENTS)])
+    b = CliRunner().invoke(main, ["scan", str(out), "--format", "json"])
+    assert json.loads(a.stdout)["findings"] == json.loads(b.stdout)["findings"]
+
+
+def test_live_event_log_names_are_exported_with_wevtutil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in wevtutil on the PATH (the real one is Windows only): ``epl NAME FILE /ow:true``."""
+    from iisbitness.errors import ServerImageError
+    from iisbitness.image.windows import export_event_log
+
+    tool = tmp_path / "bin" / "wevtutil"
+    tool.parent.mkdir()
+    tool.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/args\n[ "$2" = System ] && {{ echo "Access is denied." >&2; '
+                    f'exit 5; }}\ncp {EVENTS} "$3"\n')
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tool.parent}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    dest = export_event_log("Application", tmp_path / "Application.evtx")
+    assert dest.read_bytes() == EVENTS.read_bytes()
+    assert (tmp_path / "args").read_text().split() == ["epl", "Application", str(dest), "/ow:true"]
+    with pytest.raises(ServerImageError, match="System: wevtutil epl failed: Access is denied"):
+        export_event_log("System", tmp_path / "System.evtx")
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(ServerImageError, match="only Windows has"):
+        export_event_log("Application", tmp_path / "x.evtx")
+
+
+def test_a_32_bit_python_reads_system32_through_sysnative_and_collect_records_it_as_system32(tmp_path: Path) -> None:
+    """WOW64: the scan of a 32-bit Python reads Windows\\Sysnative (the real System32); the copy names it System32."""
+    from tests.conftest import apphost, make_image, site
+
+    c = tmp_path / "C"
+    make_image(c, apphost('<add name="P64" />', site("S", 1, "P64", r"C:\s"),
+                          '<globalModules><add name="V" image="%windir%\\System32\\inetsrv\\v.dll" /></globalModules>'),
+               {"Windows/System32/inetsrv/v.dll": "module_x86.dll", "s/index.htm": "hi"})
+    real = c / "Windows" / "Sysnative"  # stands for the real System32 that a WOW64 process reaches this way
+    shutil.copytree(c / "Windows" / "System32", real)
+    shutil.copy(fixture("module_x64.dll"), real / "inetsrv" / "v.dll")
+    img = ServerImage.machine({"C": c}, sysnative=True)
+    before = scan_image(ServerImage.machine({"C": c}, sysnative=True), ScanOptions(os_arch=Arch.X64), "live")
+    assert not [f for f in before.findings if f.rule == "global-module-arch"]  # the x64 build, read via Sysnative
+    collect_image(img, "live", tmp_path / "w.zip", ScanOptions(os_arch=Arch.X64))
+    with zipfile.ZipFile(tmp_path / "w.zip") as zf:
+        assert zf.read("C/Windows/System32/inetsrv/v.dll") == fixture("module_x64.dll").read_bytes()
+        assert not [n for n in zf.namelist() if "Sysnative" in n]
+    assert doc(rescanned(tmp_path / "w.zip", ScanOptions(os_arch=Arch.X64))) == doc(before)
+
+
+def test_collect_of_a_folder_that_is_no_server_exits_2_and_leaves_no_zip(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "s.zip"
+    r = CliRunner().invoke(main, ["collect", str(tmp_path / "empty"), "-o", str(out)])
+    assert r.exit_code == 2 and "applicationHost.config" in r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["empty"]
+
+
+def test_the_env_of_the_collecting_scan_is_kept(tmp_path: Path) -> None:
+    """``--env`` decides where %VAR% paths resolve: the scan of the zip uses the collecting scan's."""
+    from tests.conftest import apphost, make_image, site
+
+    gm = '<globalModules><add name="V" image="%VENDOR%\\v.dll" /></globalModules>'
+    img = make_image(tmp_path / "img", apphost('<add name="P64" />', site("S", 1, "P64", r"C:\s"), gm),
+                     {"Vendor/v.dll": "module_x86.dll", "s/index.htm": "hi"})
+    options = ScanOptions(env={"VENDOR": "C:\\Vendor"})
+    before = scan(img, options)
+    assert [f.rule for f in before.findings] == ["global-module-arch"]
+    collect(img, tmp_path / "s.zip", options)
+    assert doc(rescanned(tmp_path / "s.zip")) == doc(before)
+
+
+@pytest.mark.parametrize("hive", [True, False])
+def test_com_registrations_are_recorded_both_views_and_a_missing_hive_stays_a_problem(tmp_path: Path,
+                                                                                     hive: bool) -> None:
+    from tests.com.test_com_inproc import _image
+
+    img = tmp_path / "img"
+    _image(img, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    if not hive:
+        (img / "Windows/System32/config/SOFTWARE").unlink()
+    before = scan(img)
+    assert [f.rule for f in before.findings] == (["com-inproc-arch"] if hive else [])
+    collect(img, tmp_path / "s.zip", ScanOptions())
+    assert doc(rescanned(tmp_path / "s.zip")) == doc(before)
+
+
+def test_collect_leaves_the_server_as_it_was_and_writes_only_the_zip(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.hostile.hostile_helpers import fingerprint
+
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    before = fingerprint(image)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    r = CliRunner().invoke(main, ["collect", str(image), "-o", str(tmp_path / "out" / "s.zip")])
+    assert r.exit_code == 2 and "cannot write" in r.stderr  # no such folder: nothing half written
+    (tmp_path / "out").mkdir()
+    r = CliRunner().invoke(main, ["collect", str(image), "-o", str(tmp_path / "out" / "s.zip")])
+    assert r.exit_code == 0, r.output
+    assert fingerprint(image) == before and os.listdir(work) == [] and os.listdir(tmp_path / "out") == ["s.zip"]
+
+
+def test_a_manifest_with_damaged_registry_answers_is_named(tmp_path: Path) -> None:
+    z = _zip(tmp_path / "r.zip", {"C/a.txt": b"x"}, manifest=None)
+    with zipfile.ZipFile(z) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    manifest["registry"] = {"progids": [], "servers": {}}
+    z2 = _zip(tmp_path / "r2.zip", {}, manifest={**manifest, "files": {}})
+    r = CliRunner().invoke(main, ["scan", str(z2)])
+    assert r.exit_code == 2 and f"{z2}: not a collected server zip: manifest.json: registry answers" in r.stderr

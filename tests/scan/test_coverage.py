@@ -1,0 +1,187 @@
+"""Coverage (issue 20 point 1): never a clean report over parts that were not read, in every format; and
+pools that never start (point 5): one pool-undefined finding, no bitness findings in a worker that never exists."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+from click.testing import CliRunner
+
+from iisbitness.api import ScanOptions, scan
+from iisbitness.cli import main
+from iisbitness.formats import scan_html, scan_json, scan_sarif, scan_text
+from iisbitness.report import CoverageStatus
+from tests.conftest import DEMO, REPO, apphost, corpus_dir, make_image, site
+from tests.iis6.test_iis6 import image as iis6_image
+from tests.iis6.test_iis6 import metabase
+from tests.scan.test_sarif import _validate
+
+SCAN_SCHEMA = json.loads((REPO / "src/iisbitness/formats/schema/scan-2.json").read_text())
+LOADS_SCHEMA = json.loads((REPO / "src/iisbitness/formats/schema/loads-1.json").read_text())
+
+
+def _run(*args: object) -> tuple[int, str]:
+    r = CliRunner().invoke(main, [str(a) for a in args])
+    assert r.exit_code in (0, 1), r.output
+    return r.exit_code, r.output
+
+
+def _demo_without_wwwroot(tmp_path: Path) -> Path:
+    img = tmp_path / "demo"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    shutil.rmtree(img / "inetpub" / "wwwroot")
+    return img
+
+
+def test_demo_without_wwwroot_says_the_application_was_not_checked_in_every_format(tmp_path: Path) -> None:
+    """The LegacyReports.dll error is gone with its folder: the report says Default Web Site/ was not checked, why,
+    and what to copy (text block and closing line, load map entry, JSON, SARIF, HTML)."""
+    img = _demo_without_wwwroot(tmp_path)
+    report = scan(img, ScanOptions(load_map=True))
+    assert not [f for f in report.findings if "LegacyReports" in (f.binary or "")]
+    [gap] = report.unchecked()
+    assert (gap.application, gap.status, gap.pool) == ("Default Web Site/", CoverageStatus.NOT_CHECKED, "DefaultAppPool")
+    assert gap.reasons == ("folder C:\\inetpub\\wwwroot is not in the image",)
+    assert gap.remedy == "copy C:\\inetpub\\wwwroot into the image as inetpub/wwwroot"
+    assert len(report.coverage) == 9 and report.coverage_words() == "1 of 9 applications not checked"
+
+    text = scan_text.render(report, width=200)
+    top = text.index("Coverage: 1 of 9 applications not checked")
+    assert top < text.index("ERROR ")  # near the top, before the first cause
+    assert text.rstrip().splitlines()[-1].endswith("in 7 of 9 pools, inetmgr.exe; 1 of 9 applications not checked; "
+                                                   "8 verified fixes.")
+
+    [entry] = [e for e in report.loads or () if e.kind == "application"]
+    assert (entry.pool, entry.verdict.value, entry.site, entry.application) == (
+        "DefaultAppPool", "unknown", "Default Web Site", "/")
+    assert entry.reason.startswith("not checked: folder C:\\inetpub\\wwwroot is not in the image; give: copy")
+    loads = _run("scan", img, "--loads", "--format", "json")[1]
+    jsonschema.validate(json.loads(loads), LOADS_SCHEMA)
+
+    doc = json.loads(scan_json.render(report))
+    jsonschema.validate(doc, SCAN_SCHEMA)
+    assert doc["schema"] == "iisbitness/scan/2"
+    assert {k: doc["coverage"][k] for k in ("complete", "checked", "partly_checked", "not_checked")} == {
+        "complete": False, "checked": 8, "partly_checked": 0, "not_checked": 1}
+
+    sarif = json.loads(scan_sarif.render(report))
+    _validate(sarif)
+    [inv] = sarif["runs"][0]["invocations"]
+    [note] = [n for n in inv["toolExecutionNotifications"] if n.get("descriptor", {}).get("id") == "coverage/not-checked"]
+    assert inv["executionSuccessful"] is True and note["level"] == "error"
+    assert note["message"]["text"].startswith("Default Web Site/ was not checked: folder C:\\inetpub\\wwwroot")
+
+    html = scan_html.render([report])
+    assert "Not checked</h3>" in html and 'gap-tag">not checked' in html
+
+
+def test_fail_on_incomplete_exits_1_for_an_application_not_checked(tmp_path: Path) -> None:
+    img = _demo_without_wwwroot(tmp_path)
+    assert _run("scan", img, "--fail-on", "never")[0] == 0
+    assert _run("scan", img, "--fail-on", "never", "--fail-on-incomplete")[0] == 1
+    assert _run("scan", DEMO / "contoso-iis10", "--fail-on", "never", "--fail-on-incomplete")[0] == 0
+
+
+def test_demo_coverage_is_one_short_line() -> None:
+    """The demo's applications are all in the image: the closing line says so, and no Coverage block is shown."""
+    text = scan_text.render(scan(DEMO / "contoso-iis10"), width=200)
+    assert "Coverage:" not in text and "; all 9 applications checked; 8 verified fixes." in text
+
+
+def test_unmapped_drive_never_gives_a_clean_html_banner(tmp_path: Path) -> None:
+    """The only application is on D:, which is not mapped: no finding, but the HTML says what was not checked
+    instead of "No bitness problems found", and the remedy is --drive D=...; with --drive it is checked."""
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                               site("S", 1, "P", r"D:\sites\shop")))
+    report = scan(img)
+    assert not report.findings
+    [gap] = report.unchecked()
+    assert gap.reasons == ("physicalPath D:\\sites\\shop: drive D: is not mapped",) and gap.remedy == "--drive D=/path/to/copy"
+    html = scan_html.render([report])
+    assert "No bitness problems found" not in html
+    assert "No problems found in what was checked; 1 of 1 application not checked" in html
+    d = tmp_path / "d"
+    (d / "sites" / "shop").mkdir(parents=True)
+    checked = scan(img, ScanOptions(drives={"D": d}))
+    assert not checked.unchecked() and "No bitness problems found" in scan_html.render([checked])
+
+
+def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:
+    """A UNC physicalPath is not checked (nothing offline maps it); a web.config that is not XML leaves its
+    application partly checked, the parse error as the reason; a virtual directory's absent folder too."""
+    vdir = '<virtualDirectory path="/docs" physicalPath="C:\\docs" />'
+    sites = (site("Unc", 1, "P", r"\\fileserver\share\site")
+             + site("Broken", 2, "P", r"C:\broken")
+             + site("Vdir", 3, "P", r"C:\vdir").replace('</application>', vdir + '</application>', 1))
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />', sites),
+                     {"broken/web.config": "<configuration><system.webServer>", "vdir/index.htm": "<p>x</p>"})
+    by_app = {c.application: c for c in scan(img).coverage}
+    assert by_app["Unc/"].status is CoverageStatus.NOT_CHECKED and "UNC share" in by_app["Unc/"].reasons[0]
+    broken = by_app["Broken/"]
+    assert broken.status is CoverageStatus.PARTLY and broken.reasons[0].startswith("broken/web.config")
+    assert "left out" in broken.reasons[0]
+    vd = by_app["Vdir/"]
+    assert vd.status is CoverageStatus.PARTLY
+    assert vd.reasons == ("virtual directory /docs: folder C:\\docs is not in the image",)
+
+
+def test_configuration_only_copy_of_a_real_65_pool_server_is_not_called_clean(tmp_path: Path) -> None:
+    """A real 65-pool applicationHost.config without the application folders: no application's bin or web.config
+    was read, so every one is not checked, the closing line says so, and --fail-on-incomplete fails."""
+    src = corpus_dir("iis-config-2") / "applicationhost--shubham23nov__Web-Service-Health-Check__applicationHost.config"
+    img = make_image(tmp_path / "img", src, wow64=False)
+    report = scan(img)
+    assert len(report.pools) == 65 and len(report.coverage) == 66
+    assert all(c.status is CoverageStatus.NOT_CHECKED for c in report.coverage)
+    closing = scan_text.render(report, width=300).rstrip().splitlines()[-1]
+    assert closing == "0 findings from 0 causes (0 errors, 0 warnings); 66 of 66 applications not checked; 0 verified fixes."
+    assert _run("scan", img, "-q")[0] == 0
+    assert _run("scan", img, "-q", "--fail-on-incomplete")[0] == 1
+
+
+def test_undefined_pool_on_iis6_is_one_finding_with_advice(tmp_path: Path) -> None:
+    """IIS 6 (worker process isolation): an AppPoolId with no IIsApplicationPool key gets no worker; one finding,
+    advice only (adsutil paths differ per server), and the pool table says no worker is defined."""
+    body = """<IIsWebVirtualDir\tLocation ="/LM/W3SVC/1/ROOT/shop"
+\t\tAppIsolated="2"
+\t\tAppPoolId="Missing"
+\t\tAppRoot="/LM/W3SVC/1/ROOT/shop"
+\t\tPath="c:\\inetpub\\shop"
+\t>
+</IIsWebVirtualDir>"""
+    report = scan(iis6_image(tmp_path, metabase('IIs5IsolationModeEnabled="FALSE"', body=body), {}))
+    [f] = [f for f in report.findings if f.rule == "pool-undefined"]
+    assert f.pool == "Missing" and f.application == "/shop" and not f.fixes[0].commands
+    assert [p.defined for p in report.pools if p.name == "Missing"] == [False]
+    assert "none (undefined)" in scan_text.render(report, width=200)
+    assert "no worker starts" in scan_html.render([report])
+
+
+def test_fix_apply_defines_the_undefined_pool_and_the_second_scan_is_clean(tmp_path: Path) -> None:
+    """The pool-undefined fix written by fix --apply: an <add> for the pool at the architecture that loads the
+    server's x86 global module; the second scan finds nothing (the new worker loads it)."""
+    gm = '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>'
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                               site("S", 1, "Ghost", r"C:\s"), gm),
+                     {"V/m.dll": "module_x86.dll", "s/index.htm": "<p>x</p>"})
+    r = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    assert r.exit_code == 0, r.output
+    written = (img / "Windows/System32/inetsrv/config/applicationHost.config").read_text()
+    assert '<add name="Ghost" enable32BitAppOnWin64="true" />' in written
+    after = scan(img)
+    assert not after.findings and [p.defined for p in after.pools if p.name == "Ghost"] == [True]
+
+
+def test_iis6_in_iis5_isolation_mode_puts_an_unchecked_application_under_inetinfo(tmp_path: Path) -> None:
+    """The IIS 6 demo runs IIS 5 isolation mode (no worker processes): an application whose folder is absent is a
+    load-map entry of inetinfo.exe, not of a w3wp.exe that does not exist."""
+    img = tmp_path / "w2003"
+    shutil.copytree(DEMO / "w2003-iis6", img)
+    shutil.rmtree(img / "inetpub" / "wconnect")
+    report = scan(img, ScanOptions(load_map=True))
+    assert [c.application for c in report.unchecked()] == ["Default Web Site/wconnect"]
+    [entry] = [e for e in report.loads or () if e.kind == "application"]
+    assert (entry.process, entry.name) == ("inetinfo.exe", "Default Web Site/wconnect")
