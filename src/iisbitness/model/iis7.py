@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -486,22 +486,16 @@ class Server:
 
     def _site_positions(self) -> dict[str, list[int]]:
         # NOTE: asked per pool and per finding (manual_start): a lookup, not a walk of every site (issue 25)
-        at = self._site_at
-        if at is None:
-            at = {}
-            for i, s in enumerate(self.sites):
-                at.setdefault(s.name.lower(), []).append(i)
-            object.__setattr__(self, "_site_at", at)
-        return at
+        if self._site_at is None:
+            object.__setattr__(self, "_site_at", _positions(self.sites))
+        assert self._site_at is not None
+        return self._site_at
 
     def _pool_positions(self) -> dict[str, list[int]]:
-        at = self._pool_at
-        if at is None:
-            at = {}
-            for i, p in enumerate(self.pools):
-                at.setdefault(p.name.lower(), []).append(i)
-            object.__setattr__(self, "_pool_at", at)
-        return at
+        if self._pool_at is None:
+            object.__setattr__(self, "_pool_at", _positions(self.pools))
+        assert self._pool_at is not None
+        return self._pool_at
 
     def pool(self, name: str) -> AppPool | None:
         """The pool called ``name`` (case-insensitive; the first of that name), or None."""
@@ -560,3 +554,11 @@ class Server:
         object.__setattr__(copy, "_apps_by_pool", self._apps_by_pool)
         object.__setattr__(copy, "_site_at", self._site_at)
         return copy
+
+
+def _positions(items: Sequence[AppPool | Site]) -> dict[str, list[int]]:
+    """Lower-case name -> the positions of the items of that name, in order."""
+    at: dict[str, list[int]] = {}
+    for i, x in enumerate(items):
+        at.setdefault(x.name.lower(), []).append(i)
+    return at
