@@ -469,6 +469,7 @@ class Server:
     _pool_at: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
     _site_at: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
     _undeclared: tuple[AppPool, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _manual: bool | None = field(default=None, init=False, repr=False, compare=False)
 
     def _apps_index(self) -> dict[str, tuple[Application, ...]]:
         # NOTE: planning asks for every pool's applications, and fix verification re-plans once per fix:
@@ -523,6 +524,15 @@ class Server:
                 f"sites {which} have serverAutoStart=\"false\""
         return None
 
+    def starts_manually(self) -> bool:
+        """True when some pool has ``autoStart="false"`` or some site ``serverAutoStart="false"``
+        (:meth:`manual_start` then has something to say)."""
+        found = self._manual
+        if found is None:
+            found = any(not p.auto_start for p in self.pools) or any(not s.server_auto_start for s in self.sites)
+            object.__setattr__(self, "_manual", found)
+        return found
+
     def undeclared_pools(self) -> tuple[AppPool, ...]:
         """The pools applicationPools does not define (only applications name them), in order."""
         found = self._undeclared
@@ -544,8 +554,11 @@ class Server:
         if len(at) == 1:  # NOTE: in its place, so the copy shares the name index (issue 25)
             copy = replace(self, pools=self.pools[:at[0]] + (pool,) + self.pools[at[0] + 1:])
             object.__setattr__(copy, "_pool_at", self._pool_at)
-            if pool.declared and self.pools[at[0]].declared:
+            old = self.pools[at[0]]
+            if pool.declared and old.declared:
                 object.__setattr__(copy, "_undeclared", self._undeclared)
+            if pool.auto_start == old.auto_start:
+                object.__setattr__(copy, "_manual", self._manual)
         else:
             pools = self.pools
             for i in reversed(at):

@@ -105,8 +105,7 @@ def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] |
             log.exception("rule %s failed", r.id)
             if problems is not None:
                 problems.append(Problem("(iisbitness)", None, f"rule {r.id} failed: {type(e).__name__}: {e}"))
-    manual = plan.iisexpress is None and (any(not p.auto_start for p in plan.server.pools)
-                                          or any(not s.server_auto_start for s in plan.server.sites))
+    manual = plan.iisexpress is None and plan.server.starts_manually()  # NOTE: cached per server copy (issue 25)
     return sorted((with_start_note(plan, f) for f in out) if manual else out, key=lambda f: f.sort_key)
 
 
