@@ -5,7 +5,9 @@ SAN or a file share) each file's reads wait for the disk in turn. :class:`ReadAh
 scan is about to parse, in the order it will parse them, and reads on a small thread pool the byte ranges the
 parser needs (the first :data:`~iisbitness.pe.source.HEAD_BYTES`, and a .NET image's CLR metadata region): the
 operating system keeps them in its page cache, where the parser, still one file at a time and in order, finds
-them. Nothing read ahead is kept in Python; results are never shared between threads.
+them. Nothing read ahead is kept in Python; results are never shared between threads. (Measured, not used:
+asking the kernel for each small file whole, ``POSIX_FADV_WILLNEED``: more bytes, and a slower cold scan
+than reading the two ranges; benchmarks/README.md.)
 
 When the files turn out to be in the page cache already (Linux: a read that may not wait for the disk,
 ``RWF_NOWAIT``, succeeds for :data:`WARM_STREAK` files in a row), reading ahead only costs the parser time: it
@@ -31,10 +33,6 @@ read the same bytes 1.6x faster than one on a cold image)."""
 
 WARM_STREAK = 200
 """After this many warm files in a row, reading ahead stops for the rest of the scan."""
-
-WHOLE_FILE_BYTES = 1 << 20
-"""Files up to this size are read ahead whole by the kernel (``POSIX_FADV_WILLNEED``, Linux); larger ones by
-their head and metadata region only."""
 
 MAX_AHEAD_BYTES = 64 << 20
 """Metadata regions larger than this are left to the parser (a read ahead must not hold much memory)."""
@@ -84,11 +82,7 @@ class ReadAhead:
             return
         try:
             warm = _cached(fd)
-            if not warm and _WILLNEED is not None and os.fstat(fd).st_size <= WHOLE_FILE_BYTES:
-                # NOTE: a small file whole, asked of the kernel (it reads while we go on): no Python between the
-                # system calls, so no wait for the parser's GIL (a thread that parses gets it every 5 ms)
-                os.posix_fadvise(fd, 0, 0, _WILLNEED)
-            elif not warm:
+            if not warm:
                 src = Source.from_fd(fd)
                 h = parse_headers(src)
                 if has_clr_header(h):
@@ -105,7 +99,6 @@ class ReadAhead:
                 self.stopped = True
 
 
-_WILLNEED: int | None = getattr(os, "POSIX_FADV_WILLNEED", None) if hasattr(os, "posix_fadvise") else None
 _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") else None
 
 
