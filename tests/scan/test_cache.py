@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.cli import main
+from iisbitness.formats import scan_json
 from iisbitness.pe.facts import BinaryFacts, FileIdentity
 from iisbitness.pe.store import SCHEMA_VERSION, SqliteFactStore
 from tests.conftest import REPO, apphost, fixture, make_image, site
@@ -257,3 +258,26 @@ def test_the_report_codec_round_trips_every_kind_of_report_field(tmp_path: Path)
     report = scan(image, ScanOptions(load_map=True, text_fixes=True))
     assert report.loads and any(f.fixes and f.fixes[0].edits for f in report.findings)
     assert report_cache.decode(report_cache.encode(report)) == report
+
+
+def test_a_config_given_outside_the_image_is_an_input_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    image, cache = _image(tmp_path), tmp_path / "scan.sqlite"
+    outside = tmp_path / "applicationHost.config"
+    outside.write_text(TWO_POOLS)
+
+    def run() -> tuple[bool, str]:
+        from iisbitness.scan import pipeline
+
+        planned: list[bool] = []
+        real = pipeline.scan_image
+        monkeypatch.setattr(pipeline, "scan_image", lambda *a, **k: planned.append(True) or real(*a, **k))
+        report = scan_json.render(scan(image, ScanOptions(cache=cache, config=outside)))
+        monkeypatch.undo()
+        return not planned, report
+
+    run()
+    assert run()[0]
+    outside.write_text(TWO_POOLS.replace('enable32BitAppOnWin64="true"', 'enable32BitAppOnWin64="false"'))
+    served, after = run()
+    assert not served
+    assert after == scan_json.render(scan(image, ScanOptions(config=outside)))

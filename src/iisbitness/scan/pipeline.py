@@ -288,7 +288,9 @@ def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> R
         plain = replace(report, problems=tuple(p for p in report.problems if p not in notes))
         inputs = report_cache.identities(dict.fromkeys([*recorder.opened, *recorder.listed,
                                                         *(str(f) for f, _ in img.folders.listed()),
-                                                        *facts.inputs()]))
+                                                        *facts.inputs(),
+                                                        # NOTE: outside the image's roots, so unrecorded
+                                                        *([str(options.config)] if options.config else [])]))
         store.put_report(key, json.dumps(inputs, separators=(",", ":")), report_cache.encode(plain))
         try:
             store.flush()
