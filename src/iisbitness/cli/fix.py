@@ -2,8 +2,9 @@
 
 Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 planned, or applied and a second scan shows every
 targeted finding gone; 1 applied but a second scan still shows a targeted finding; 2 the input
-could not be read; 3 nothing written (a file changed since it was read, an element moved, a file
-cannot be written).
+could not be read; 3 refused, nothing written (a file changed since it was read, an element moved, a file
+cannot be written: every file already replaced is put back from its backup; in the rare case that one
+cannot be put back, the message names it and the backup holding its original).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT
 from iisbitness.cli.scan import _drives, _env, _fatal
 from iisbitness.cli.selection import chosen_rules
 from iisbitness.errors import FixError, IisBitnessError
+from iisbitness.fixes.write import WriteRefused
 from iisbitness.formats import fix_text
 from iisbitness.formats.causes import removal, view
 from iisbitness.rules import RULES
@@ -91,7 +93,8 @@ def fix_command(image: Path | None, rules: tuple[str, ...], fix_numbers: tuple[i
     try:
         written = apply_fix(plan)
     except FixError as e:
-        click.echo(fix_text.render(plan, applied=False), nl=False)
+        click.echo(fix_text.render(plan, applied=False, refused=e.written if isinstance(e, WriteRefused) else ()),
+                   nl=False)
         click.echo(f"iisbitness: fix refused: {e}", err=True)
         sys.exit(EXIT_FIX_REFUSED)
     click.echo(fix_text.render(plan, applied=True), nl=False)

@@ -33,10 +33,13 @@ def unified_diff(change: FileChange) -> str:
     return "\n".join(diff) + "\n"
 
 
-def render(plan: FixPlan, applied: bool) -> str:
+def render(plan: FixPlan, applied: bool, refused: tuple[str, ...] | None = None) -> str:
     """The plan as text: chosen fixes (numbered ``[N]`` as ``scan`` numbers them, with the finding each clears,
     numbered as in JSON), what they clear, what is left, their side effects all together, commands, then the
-    diffs."""
+    diffs.
+
+    ``refused``: ``--apply`` was refused (the refusal itself goes to stderr); the files it names were left
+    with the new content (they could not be put back), every other file is as it was."""
     out: list[str] = []
     r = plan.report
     v = view(r)
@@ -68,7 +71,12 @@ def render(plan: FixPlan, applied: bool) -> str:
         out.extend(f"  {c}" for c in change.changes)
         out.append(unified_diff(change).rstrip("\n"))
     out.append("")
-    if applied and plan.changes:
+    if refused is not None:
+        out.append("Not applied: nothing written (the reason follows)." if not refused else
+                   f"Not applied, but {', '.join(refused)} could not be put back and "
+                   f"{'holds' if len(refused) == 1 else 'hold'} the new content (the reason follows); "
+                   "every other file is as it was.")
+    elif applied and plan.changes:
         out.append(f"Written: {len(plan.changes)} file(s), each with a timestamped backup beside it.")
     elif applied:
         out.append("Nothing to write.")

@@ -73,10 +73,13 @@ def _descriptor(r: Rule) -> dict[str, Any]:
 
 
 def _uri(file: str) -> dict[str, Any]:
-    """An artifactLocation: relative to the image root, or an absolute file URI (``--config``)."""
+    """An artifactLocation: relative to the image root, or an absolute file URI (``--config``): a drive letter
+    stays as it is, ``file:///D:/x/web.config`` (RFC 8089, appendix E.2), not percent-encoded as ``D%3A``."""
     p = PurePosixPath(file.replace("\\", "/"))
-    if file.startswith("/") or (len(file) > 2 and file[1] == ":"):
-        return {"uri": "file://" + ("" if file.startswith("/") else "/") + quote(p.as_posix())}
+    if file.startswith("/"):
+        return {"uri": "file://" + quote(p.as_posix())}
+    if len(file) > 2 and file[1] == ":" and file[0].isascii() and file[0].isalpha():
+        return {"uri": "file:///" + file[:2] + quote(p.as_posix()[2:])}
     return {"uri": quote(p.as_posix()), "uriBaseId": IMAGE_BASE}
 
 

@@ -237,10 +237,12 @@ def _planned(backend: Backend, img: ServerImage, report: Report, chosen: list[Ch
 
 
 def apply_fix(plan: FixPlan, stamp: str | None = None, step: Step | None = None) -> list[Written]:
-    """Write the plan's file changes safely (:func:`iisbitness.fixes.write.write_changes`).
+    """Write the plan's file changes safely, all files or none (:func:`iisbitness.fixes.write.write_changes`).
 
     Raises:
-        FixError: a file changed since the plan read it, or cannot be written.
+        FixError: a file changed since the plan read it, or is a symbolic link; nothing written.
+        WriteRefused: a file cannot be written; the files already replaced were put back (the error says
+            which, if any, could not be).
     """
     stamp = stamp or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return write_changes(plan.targets, stamp, step)

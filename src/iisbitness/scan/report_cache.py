@@ -2,8 +2,10 @@
 
 The first scan with a cache stores, beside the per-file facts (:mod:`iisbitness.pe.store`), its
 :class:`~iisbitness.report.Report` and the identity (:class:`~iisbitness.pe.facts.FileIdentity`, or "absent")
-of every input it read: configuration files, folders listed, pages and files scanned, binaries
-(:mod:`iisbitness.image.inputs`, :meth:`iisbitness.pe.facts.BinaryFacts.inputs`). A later scan with the same
+of every input it read: configuration files, folders listed, pages and files scanned, binaries (what the
+image's :class:`~iisbitness.image.record.Recorder` saw opened and listed below the image, the folders of the
+image's listing memo, :meth:`iisbitness.pe.facts.BinaryFacts.inputs` for the binaries answered from the cache
+unopened, and a ``--config`` file outside the image). A later scan with the same
 options and the same iisbitness code stats those inputs; when every one is unchanged it returns the stored
 report without reading or planning anything, else it scans again (reading only changed binaries).
 
