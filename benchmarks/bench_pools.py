@@ -29,24 +29,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_scan import APPHOST
+
 FIXTURE = Path(__file__).resolve().parent.parent / "tests/fixtures/pe/bin/module_x86.dll"
 
-APPHOST = """<?xml version="1.0" encoding="UTF-8"?>
-<configuration>
-  <system.applicationHost>
-    <applicationPools>
-{pools}
-    </applicationPools>
-    <sites>
-{sites}
-    </sites>
-  </system.applicationHost>
-  <system.webServer>
+GLOBAL_MODULES = """  <system.webServer>
     <globalModules>
 {modules}
     </globalModules>
   </system.webServer>
-</configuration>
 """
 POOL = '      <add name="Pool{i}" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="false" />'
 MODULE = '      <add name="VendorModule{k}" image="C:\\Vendor\\module{k}_x86.dll" />'
@@ -76,9 +67,9 @@ def build(root: Path, pools: int, modules: int, apps: int) -> None:
             app_xml.append(APP.format(path=path, i=i, folder=folder))
             (root / f"inetpub/site{i}" / (f"app{a}" if a else "")).mkdir(parents=True, exist_ok=True)
         sites.append(SITE.format(i=i, id=i + 1, port=8000 + i % 50000, apps="\n".join(app_xml)))
-    (conf / "applicationHost.config").write_text(APPHOST.format(
-        pools="\n".join(POOL.format(i=i) for i in range(pools)), sites="\n".join(sites),
-        modules="\n".join(MODULE.format(k=k) for k in range(modules))))
+    text = APPHOST.format(pools="\n".join(POOL.format(i=i) for i in range(pools)), sites="\n".join(sites))
+    webserver = GLOBAL_MODULES.format(modules="\n".join(MODULE.format(k=k) for k in range(modules)))
+    (conf / "applicationHost.config").write_text(text.replace("</configuration>", webserver + "</configuration>"))
 
 
 def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, html: bool,
