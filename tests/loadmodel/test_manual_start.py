@@ -72,3 +72,20 @@ def test_flip_of_a_pool_with_autostart_false_neither_recycles_nor_starts_it(tmp_
     assert not any("Restart-WebAppPool" in c or "Start-WebAppPool" in c for c in flip.powershell)
     assert flip.note is not None and "autoStart" in flip.note
     assert any("recycle" in c for c in other.fixes[0].commands)
+
+
+def test_an_undefined_pool_is_not_said_to_start_once_someone_starts_it(tmp_path: Path) -> None:
+    """An application naming an undefined pool on a site with serverAutoStart="false": the pool never starts
+    (rule pool-undefined), so neither the pool table nor the finding says its findings apply once started, and
+    the finding's 'in' line has no empty worker."""
+    _image(tmp_path, "", 'serverAutoStart="false"')
+    cfg = tmp_path / "Windows/System32/inetsrv/config/applicationHost.config"
+    cfg.write_text(cfg.read_text("utf-8").replace('applicationPool="Shop"', 'applicationPool="Gone"'), "utf-8")
+    report = scan(tmp_path, ScanOptions(os_arch=Arch.X64))
+    undefined = next(f for f in report.findings if f.rule == "pool-undefined")
+    assert "does not start by itself" not in undefined.cause
+    gone = next(p for p in report.pools if p.name == "Gone")
+    assert not gone.defined and gone.manual_start is None
+    text = render(report)
+    assert "manual:" not in text
+    assert "Gone ()" not in text and "in    Gone; Shop/" in text
