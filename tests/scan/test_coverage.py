@@ -185,3 +185,16 @@ def test_iis6_in_iis5_isolation_mode_puts_an_unchecked_application_under_inetinf
     assert [c.application for c in report.unchecked()] == ["Default Web Site/wconnect"]
     [entry] = [e for e in report.loads or () if e.kind == "application"]
     assert (entry.process, entry.name) == ("inetinfo.exe", "Default Web Site/wconnect")
+
+
+def test_unread_paths_are_quoted_as_windows_writes_them(tmp_path: Path) -> None:
+    """A physicalPath on an unmapped drive or with an unknown %VAR% is named with single backslashes in the
+    problem and the coverage reason (a Python repr doubled them: 'E:\\\\pubsprod\\\\root' in every format, seen
+    on the NCIOCPL corpus configuration), so it pastes into Explorer or robocopy."""
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                               site("S", 1, "P", r"E:\pubs\root") + site("T", 2, "P", r"%NOPE%\t")))
+    report = scan(img)
+    texts = [p.message for p in report.problems] + [r for a in report.unchecked() for r in a.reasons]
+    assert any("'E:\\pubs\\root'" in t for t in texts), texts
+    assert any("'%NOPE%\\t'" in t for t in texts), texts
+    assert not [t for t in texts if "\\\\" in t], texts

@@ -71,7 +71,7 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
     arch = Arch.X64 if server.os_arch.is_64bit else Arch.X86
     expanded, unresolved = expand(configured, process_environment(server.os_arch, arch, ctx.env_overrides))
     if unresolved:
-        why = f"physicalPath {configured!r}: %{unresolved[0]}% is not an environment variable the scan knows"
+        why = f"physicalPath '{configured}': %{unresolved[0]}% is not an environment variable the scan knows"
         return vdir, None, why, f"--env {unresolved[0]}=VALUE"
     win = normalize(expanded).rstrip("\\")
     found = ctx.image.locate(win)
