@@ -7,7 +7,9 @@ Coverage is derived from the answers the scan already got, not from checks of it
   is not mapped, on a UNC share, outside the image; an environment variable nobody defined;
 - the problems that readers marked ``unread`` (:class:`iisbitness.model.source.Problem`): a web.config that
   is not usable XML, a folder or ``bin`` that cannot be listed, a ``bin`` cut at its size limit; each
-  counts against the application whose folder holds the file (the deepest one).
+  counts against the application whose folder holds the file (the deepest one), and a problem of an entry a
+  worker loads but the scan could not look up (a strong-named assembly in an image without GAC folders)
+  against every application of that worker, wherever the entry is configured (applicationHost.config too).
 
 An application whose root folder was not read is *not checked*: its ``bin``, web.config files, ASP pages
 and ASP.NET Core files were not seen, so no finding about them means nothing. One whose root was read
@@ -27,7 +29,7 @@ from iisbitness.arch import Arch
 from iisbitness.image.paths import expand, is_absolute, is_unc, normalize, process_environment
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
-from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan
+from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
 from iisbitness.model.iis7 import Application, Server, VirtualDirectory
 from iisbitness.model.source import Problem
 
@@ -50,6 +52,9 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         apps = [a for s in server.sites for a in s.applications]
     folders = {id(a): [_folder(ctx, server, v, plan.iisexpress is not None) for v in a.vdirs] for a in apps}
     unread = _unread_by_app(apps, folders, ctx, (p for p in problems if p.unread))
+    for key, found in _unread_by_load(apps, plan, problems).items():
+        have = unread.setdefault(key, [])
+        have.extend(p for p in found if p not in have)
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), [])) for a in apps)
     if plan.iisexpress is None:
         return out
@@ -119,6 +124,24 @@ def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], c
             name = name.rpartition("/")[0]
         if name:
             out.setdefault(roots[name], []).append(p)
+    return out
+
+
+def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[Problem]) -> dict[int, list[Problem]]:
+    """Each unread problem of an entry that an application's worker loads but the scan could not look up (a
+    strong-named assembly in an image without GAC folders, :attr:`GacAssembly.unchecked`), under every such
+    application: an entry of applicationHost.config is in no application's folder, yet each application whose
+    worker loads it was only partly checked."""
+    by_line = {(p.file, p.line): p for p in problems if p.unread}
+    by_app = {(a.site.lower(), a.path.lower()): id(a) for a in apps}
+    out: dict[int, list[Problem]] = {}
+    for load in plan.loads:
+        if not isinstance(load.entry, GacAssembly) or not load.entry.unchecked or load.site is None:
+            continue
+        key = by_app.get((load.site.lower(), (load.application or "/").lower()))
+        problem = by_line.get((load.source.file, load.source.line))
+        if key is not None and problem is not None and problem not in out.setdefault(key, []):
+            out[key].append(problem)
     return out
 
 
