@@ -108,12 +108,12 @@ def test_minimal_knowledge_parses() -> None:
 
 def test_rule_ids_exist_in_scan() -> None:
     """Every rule a cause may name is a real scan rule, and every scan rule but binary-invalid (a damaged file,
-    no symptom of its own) and isapi-not-allowed (its 404.2 has no entry yet) can be named: a rule added to scan
-    without an explain cause (gac-assembly-arch, pool-undefined) fails here."""
+    no symptom of its own) can be named: a rule added to scan without an explain cause (gac-assembly-arch,
+    pool-undefined, isapi-not-allowed) fails here."""
     rules = pytest.importorskip("iisbitness.rules")
     ids = {str(r.id) for r in rules.RULES}
     assert set(SCAN_RULE_IDS) <= ids
-    assert ids - set(SCAN_RULE_IDS) == {"binary-invalid", "isapi-not-allowed"}
+    assert ids - set(SCAN_RULE_IDS) == {"binary-invalid"}
 
 
 def test_every_entry_states_specificity_and_not_bitness_entries_say_what_instead(kb: KnowledgeBase) -> None:
