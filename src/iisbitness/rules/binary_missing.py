@@ -7,7 +7,8 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   case is a DLL installed only in System32, which 32-bit workers look for in SysWOW64 (facts B12:
   WSUS suscomp.dll -> HTTP 500.19; aspnetcore.dll missing from SysWOW64 after an OS upgrade).
   Windows' own IIS modules (``authanon.dll`` ...; :mod:`iisbitness.image.stock`) absent from a populated
-  ``inetsrv`` give one warning that the copy may be partial instead (a hand copy of some of the folder).
+  ``inetsrv`` give one warning that the copy may be partial instead (a hand copy of some of the folder); another
+  file absent from that folder stays an error whose cause says so.
 - The image does not hold the folder (a configuration-only copy): where the folder decides the
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
   rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked.
@@ -53,6 +54,7 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     its folder does not decide its architecture."""
     seen: set[str] = set()
     partial: dict[str, list[Load]] = {}
+    stock_absent = _stock_absent(plan)
     for load in plan.loads_of(*_KINDS):
         b = load.binary
         if not b.missing or (b.inferred is not None and b.absent is None):
@@ -68,7 +70,7 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
             partial.setdefault(b.absent.folder, []).append(load)
             continue
         if b.absent is not None:
-            yield _missing_on_server(load, b.absent, symptom, users)
+            yield _missing_on_server(load, b.absent, symptom, users, stock_absent.get(b.absent.folder, ()))
             continue
         yield Finding.for_load(
             load, binary_missing.id, binary_missing.severity,
@@ -80,9 +82,24 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         yield _partial_copy(folder, loads)
 
 
+def _stock_absent(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
+    """Per folder (as the user names it), the names of Windows' own IIS modules absent from it: a folder that lacks
+    them is more likely a partial copy (:attr:`Absence.partial_copy`)."""
+    out: dict[str, set[str]] = {}
+    for load in plan.loads_of(*_KINDS):
+        absent = load.binary.absent
+        if load.binary.missing and absent is not None and absent.partial_copy:
+            out.setdefault(absent.folder, set()).add(_file_name(load))
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def _file_name(load: Load) -> str:
+    return (load.binary.windows_path or load.binary.configured).rsplit("\\", 1)[-1].lower()
+
+
 def _partial_copy(folder: str, loads: list[Load]) -> Finding:
     """One warning for Windows' own IIS modules absent from a populated inetsrv: a partial hand copy, most likely."""
-    names = sorted({(ld.binary.windows_path or ld.binary.configured).rsplit("\\", 1)[-1].lower() for ld in loads})
+    names = sorted({_file_name(ld) for ld in loads})
     found = Finding.for_load(
         loads[0], binary_missing.id, Severity.WARNING,
         "None, if the server has them: the IIS installer adds these entries when it installs the module's role "
@@ -95,7 +112,8 @@ def _partial_copy(folder: str, loads: list[Load]) -> Finding:
                                  "the copy may be partial)")
 
 
-def _missing_on_server(load: Load, absence: Absence, symptom: str, users: list[str]) -> Finding:
+def _missing_on_server(load: Load, absence: Absence, symptom: str, users: list[str],
+                       stock_absent: tuple[str, ...] = ()) -> Finding:
     b = load.binary
     if absence.why is not None:
         cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}: {absence.why}. "
@@ -106,4 +124,7 @@ def _missing_on_server(load: Load, absence: Absence, symptom: str, users: list[s
              f"{absence.folder} with {absence.binaries} other binar{'y' if absence.binaries == 1 else 'ies'} but not "
              "this file, so it is taken as missing on the server (a copy of that folder, not a configuration-only "
              f"image). Loaded by: {'; '.join(users)}." + _fix_note(absence))
+    if stock_absent:  # NOTE: the same folder lacks Windows' own modules too: the evidence for "missing" is weaker
+        cause += (f" The copy of {absence.folder} may be partial, though: it lacks {len(stock_absent)} of Windows' own "
+                  f"IIS modules as well ({', '.join(stock_absent)}); check the file on the server before acting.")
     return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)

@@ -112,8 +112,9 @@ def with_start_note(plan: LoadPlan, finding: Finding) -> Finding:
     why = plan.server.manual_start(pool, finding.site) if pool is not None and pool.declared else None
     if why is None:
         return finding
+    # NOTE: "applies", not "fails": the finding may be a could-not-check warning (a partial copy) rather than a failure
     return replace(finding, cause=f"{finding.cause} It does not start by itself ({why}): it stays stopped when IIS "
-                                  "starts, and this fails when someone starts it.")
+                                  "starts, and this applies once someone starts it.")
 
 
 def _of_pools(plan: LoadPlan, edits: tuple[Edit, ...]) -> LoadPlan:
