@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PE_BIN = REPO / "tests" / "fixtures" / "pe" / "bin"
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("IISBITNESS_CORPUS", REPO.parent / "shared" / "corpus"))  # NOTE: a worktree sets it
 DEMO = REPO / "src" / "iisbitness" / "demo"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import NewType
 
 from iisbitness.arch import Arch, sort_arches
@@ -57,6 +57,57 @@ class FileEdit:
     replacements: tuple[LineReplacement, ...]
 
 
+class EffectKind(str, Enum):
+    """What else a fix changes, read from the load plan before and after it (:mod:`iisbitness.fixes.effects`)."""
+
+    UNLOADED = "unloaded"
+    """A process no longer loads a module or filter (a preCondition now false, an application moved away)."""
+    LOADED = "loaded"
+    """A process now loads a module or filter it did not (a preCondition now true)."""
+    ARCH = "arch"
+    """A worker runs at another architecture: every application and binary in it with it."""
+    NEW_POOL = "new-pool"
+    """A new worker process: a pool the fix creates, with the settings it gets."""
+
+
+@dataclass(frozen=True, slots=True)
+class SideEffect:
+    """One change a fix makes besides clearing its finding: a difference between the load plan before
+    and after it, for one process.
+
+    Attributes:
+        kind: see :class:`EffectKind`.
+        pool: the worker's pool (None for another process). process: ``w3wp.exe``, ``inetinfo.exe``, ...
+        name: UNLOADED/LOADED: the configuration entry (module or filter name); ARCH and NEW_POOL: the pool.
+        load_kind: UNLOADED/LOADED: ``global-module``, ``isapi-filter``, ...; else None.
+        ran: UNLOADED: True when the process loaded it before (it ran there), False when it failed to load
+            (the pool stopped), None when not known.
+        security: UNLOADED: the entry is an authentication, authorization or request-filtering module or
+            filter (:func:`iisbitness.fixes.effects.is_security`): the sites it protected are served without it.
+        before, after: the process's architecture before and after (None where it did not exist / is gone).
+        applications: the ``Site/app`` labels the process serves after the fix (ARCH, NEW_POOL), or whose
+            process no longer loads the entry (UNLOADED for an application moved to another pool).
+        binaries: ARCH: how many binaries of the process run at the new architecture.
+        settings: NEW_POOL: the pool's settings as the fix writes them, ``(attribute path, value)``, e.g.
+            ``("processModel.identityType", "SpecificUser")``; an encrypted password shows as ``(encrypted)``.
+        like: NEW_POOL: the pool whose settings were copied.
+    """
+
+    kind: EffectKind
+    pool: str | None
+    process: str
+    name: str
+    load_kind: str | None = None
+    ran: bool | None = None
+    security: bool = False
+    before: Arch | None = None
+    after: Arch | None = None
+    applications: tuple[str, ...] = ()
+    binaries: int = 0
+    settings: tuple[tuple[str, str], ...] = ()
+    like: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Fix:
     """One way to fix a finding.
@@ -75,6 +126,8 @@ class Fix:
         note: what to know before running it.
         file_edits: the same change as text edits of the configuration files (computed only when
             asked, ``ScanOptions.text_fixes``; what ``iisbitness fix`` would write for this fix alone).
+        side_effects: what else the fix changes, this fix alone against the server as it is (verification
+            fills it: the load plans before and after compared per process).
     """
 
     summary: str
@@ -85,6 +138,12 @@ class Fix:
     verified: bool | None = None
     note: str | None = None
     file_edits: tuple[FileEdit, ...] = ()
+    side_effects: tuple[SideEffect, ...] = ()
+
+    @property
+    def removes(self) -> tuple[SideEffect, ...]:
+        """The side effects that take a module or filter out of a process (:attr:`EffectKind.UNLOADED`)."""
+        return tuple(e for e in self.side_effects if e.kind is EffectKind.UNLOADED)
 
 
 @dataclass(frozen=True, slots=True)

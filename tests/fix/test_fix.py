@@ -55,7 +55,7 @@ def test_apply_on_demo_clears_every_fixable_finding_and_changes_only_the_intende
          b'<add name="WebConnection64" enable32BitAppOnWin64="true"'),
         (b'<add name="IntranetPool" managedRuntimeVersion="v4.0" />',
          (b'<add name="IntranetPool" managedRuntimeVersion="v4.0" />\n            <add name="IntranetPool (x86)" '
-         b'managedRuntimeVersion="v4.0" managedPipelineMode="Integrated" enable32BitAppOnWin64="true" />')),
+         b'managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />')),  # NOTE: a copy of what IntranetPool stores
         (b'<add name="StorefrontCore" managedRuntimeVersion="" />',
          b'<add name="StorefrontCore" managedRuntimeVersion="" enable32BitAppOnWin64="true" />'),
         (b'<add name="CatalogPool" managedRuntimeVersion="v4.0" />',
@@ -109,8 +109,8 @@ def test_split_pool_plan(tmp_path: Path) -> None:
     assert move.apps == (("Intranet", "/timesheets"),) and move.like_pool == "IntranetPool"
     (change,) = plan.changes
     assert change.changes == (
-        (f'after line 29: new pool: <add name="{move.new_pool}" managedRuntimeVersion="v4.0" '
-        'managedPipelineMode="Integrated" enable32BitAppOnWin64="true" />'),
+        (f'after line 29: new pool, a copy of pool \'IntranetPool\': <add name="{move.new_pool}" '
+         'managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />'),
         f"line 64: application 'Intranet/timesheets': applicationPool=\"{move.new_pool}\"")
     apply_fix(plan, stamp="20260101T000000Z")
     report = scan(img)
@@ -222,8 +222,10 @@ def test_cli_dry_run_writes_nothing_apply_writes_and_refusal_exits_3(tmp_path: P
 def test_fixes_that_pass_alone_but_conflict_together_are_not_combined() -> None:
     from iisbitness.arch import Arch
     from iisbitness.findings import Finding, Fix, RuleId, Severity
-    from iisbitness.loadplan.plan import Evidence
+    from iisbitness.fixes.verify import Analysis
+    from iisbitness.loadplan.plan import Evidence, LoadPlan
     from iisbitness.model.edits import Edit, SetPoolArch
+    from iisbitness.model.iis7 import Server
     from iisbitness.report import Report, ServerSummary
     from iisbitness.scan.fix import _choose
 
@@ -236,9 +238,12 @@ def test_fixes_that_pass_alone_but_conflict_together_are_not_combined() -> None:
     f1, f2 = finding("A", e1), finding("B", e2)
     broken = finding("C", SetPoolArch("C", Arch.X86))
 
-    def reanalyse(edits: tuple[Edit, ...]) -> list[Finding]:
+    empty = LoadPlan(Server(Arch.X64, "test", "cfg", (), (), ()), ())
+
+    def reanalyse(edits: tuple[Edit, ...]) -> Analysis:
         left = [f for f, e in ((f1, e1), (f2, e2)) if e not in edits]
-        return left + ([broken] if e1 in edits and e2 in edits else [])  # each alone is fine; both break C
+        # NOTE: each alone is fine; both break C
+        return Analysis(left + ([broken] if e1 in edits and e2 in edits else []), empty, empty)
 
     report = Report(ServerSummary("iis7+", "img", "cfg", Arch.X64, "test", False), (), (f1, f2), (), ())
     chosen, left, edits, outcome = _choose(report, [1, 2], reanalyse)

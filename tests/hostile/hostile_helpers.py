@@ -96,3 +96,43 @@ def fingerprint(root: Path) -> str:
                 except OSError as e:
                     h.update(repr(e.errno).encode())
     return h.hexdigest()
+
+
+IIS_EXPRESS_CONFIG = (APPHOST.split("<applicationPools>")[0] + """<applicationPools>
+      <add name="Clr4IntegratedAppPool" managedRuntimeVersion="v4.0" managedPipelineMode="Integrated" />
+    </applicationPools>
+    <sites>
+      <site name="App" id="2">
+        <application path="/" applicationPool="Clr4IntegratedAppPool">
+          <virtualDirectory path="/" physicalPath="C:\\Users\\me\\source\\repos\\Sol\\App" />
+        </application>
+        <bindings><binding protocol="http" bindingInformation="*:5000:localhost" /></bindings>
+      </site>
+    </sites>
+  </system.applicationHost>
+</configuration>
+""")
+"""An IIS Express applicationhost.config as Visual Studio writes it: one site for the project App, on port 5000."""
+CSPROJ = """<?xml version="1.0" encoding="utf-8"?>
+<Project ToolsVersion="12.0" xmlns="http://schemas.microsoft.com/developer/msbuild/2003">
+  <PropertyGroup>
+    <ProjectTypeGuids>{349c5851-65df-11da-9384-00065b846f21};{fae04ec0-301f-11d3-bf4b-00c04f79efbc}</ProjectTypeGuids>
+    <AssemblyName>App</AssemblyName>
+    <UseIISExpress>true</UseIISExpress>
+    <Use64BitIISExpress />
+    <IISUrl>http://localhost:5000/</IISUrl>
+  </PropertyGroup>
+</Project>
+"""
+
+
+def solution(root: Path) -> Path:
+    """A Visual Studio solution folder run by IIS Express: .vs config, one web project with a bin."""
+    (root / ".vs" / "Sol" / "config").mkdir(parents=True)
+    (root / ".vs" / "Sol" / "config" / "applicationhost.config").write_text(IIS_EXPRESS_CONFIG)
+    (root / "Sol.sln").write_text("")
+    (root / "App" / "Properties").mkdir(parents=True)
+    (root / "App" / "bin").mkdir()
+    (root / "App" / "App.csproj").write_text(CSPROJ)
+    shutil.copy(PE_BIN / "managed_x86.dll", root / "App" / "bin" / "App.dll")
+    return root

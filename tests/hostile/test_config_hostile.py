@@ -268,3 +268,26 @@ def test_site_physical_path_out_of_image(tmp_path: Path, physical: str, why: str
     if why:
         probs = [p for p in report["problems"] if why in p["message"]]
         assert probs and probs[0]["line"], report["problems"]
+
+
+@pytest.mark.parametrize("folder", ["%2F%", "50%off%sale", "%NOT_A_VARIABLE%"])
+def test_literal_percent_text_in_a_physical_path_is_left_as_it_is(tmp_path: Path, folder: str) -> None:
+    """IIS leaves an unknown %NAME% as it is (ExpandEnvironmentStrings): a folder named so literally is the site's
+    folder, its bin is checked and its web.config read (issue 26), and a global module there is read too."""
+    site = (f'<site name="Pct" id="9"><application path="/" applicationPool="Pool64">'
+            f'<virtualDirectory path="/" physicalPath="C:\\inetpub\\{folder}" /></application></site>')
+    module = f'<add name="PctModule" image="C:\\inetpub\\{folder}\\native\\mod.dll" />'
+    image = make_image(tmp_path / "img", apphost(extra_sites=site, extra_modules=module))
+    (image / "inetpub" / folder / "bin").mkdir(parents=True)
+    (image / "inetpub" / folder / "native").mkdir()
+    shutil.copy(PE_BIN / "managed_x86.dll", image / "inetpub" / folder / "bin" / "Pct.dll")
+    shutil.copy(PE_BIN / "module_x64.dll", image / "inetpub" / folder / "native" / "mod.dll")
+    (image / "inetpub" / folder / "web.config").write_text("<configuration><system.webServer><broken></configuration>")
+    report = json.loads(run("scan", image, "--format", "json").output)
+    assert healthy(report)
+    assert any(f["rule"] == "managed-assembly-arch" and (f["binary"] or "").endswith("Pct.dll") and f["site"] == "Pct"
+               for f in report["findings"]), report["findings"]
+    assert any(p["file"] == f"inetpub/{folder}/web.config" for p in report["problems"]), report["problems"]
+    assert not any("is not known" in p["message"] or "not an environment variable" in json.dumps(p)
+                   for p in report["problems"])
+    assert not any("PctModule" in json.dumps(f) for f in report["findings"])  # read: a 64-bit module, no finding

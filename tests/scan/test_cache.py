@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from iisbitness.api import ScanOptions, scan
 from iisbitness.cli import main
 from iisbitness.pe.facts import BinaryFacts, FileIdentity
-from iisbitness.pe.store import SCHEMA_VERSION, SqliteFactStore
+from iisbitness.pe.store import APPLICATION_ID, SCHEMA_VERSION, SqliteFactStore
 from tests.conftest import REPO, apphost, fixture, make_image, site
 
 TWO_POOLS = apphost('<add name="P64" managedRuntimeVersion="v4.0" />'
@@ -80,12 +80,16 @@ def _x86_findings(report: str) -> list[str]:
             if f["rule"] == "managed-assembly-arch" and (f["binary"] or "").endswith("managed_x86.dll")]
 
 
-def test_a_corrupt_cache_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
+def test_a_damaged_cache_of_ours_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
+    """The header still says the file is ours (application_id), the pages behind it are garbage."""
     image, cache = _image(tmp_path), tmp_path / "scan.sqlite"
-    cache.write_bytes(b"this is not a database" * 100)
+    _reads(image, cache)
+    data = bytearray(cache.read_bytes())
+    data[100:] = b"\xa5" * (len(data) - 100)
+    cache.write_bytes(bytes(data))
     read, report = _reads(image, cache)
     assert read
-    assert (tmp_path / "scan.sqlite.corrupt").read_bytes().startswith(b"this is not")
+    assert (tmp_path / "scan.sqlite.corrupt").read_bytes() == bytes(data)
     problems = json.loads(report)["problems"]
     assert any("cache was not a usable cache" in p["message"] for p in problems)
     again, _ = _reads(image, cache)
@@ -107,9 +111,15 @@ def test_cache_of_another_schema_version_is_emptied(tmp_path: Path) -> None:
     image, cache = _image(tmp_path), tmp_path / "scan.sqlite"
     _reads(image, cache)
     with sqlite3.connect(cache) as db:
-        db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION + 1),))
-    read, _ = _reads(image, cache)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        db.execute("CREATE TABLE added_by_a_later_version (x)")
+    read, report = _reads(image, cache)
     assert read
+    assert any(f"schema {SCHEMA_VERSION + 1}" in p["message"] for p in json.loads(report)["problems"])
+    with sqlite3.connect(cache) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert "added_by_a_later_version" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
 
 
 def test_two_scans_at_once_share_a_cache(tmp_path: Path) -> None:

@@ -125,7 +125,8 @@ def test_absent_from_a_held_vendor_folder_is_missing_on_the_server(tmp_path: Pat
     img = make_image(tmp_path, apphost(POOL64 + POOL32, site("A", 1, "P64", r"C:\a") + site("B", 2, "P32", r"C:\b"), gm),
                      {"Program Files/Vendor/helper.dll": "module_x64.dll"})
     r = scan(img)
-    assert [(f.rule, f.severity.label) for f in r.findings] == [("binary-missing", "error")]
+    assert [(f.rule, f.pool, f.severity.label) for f in r.findings] == [("binary-missing", "P32", "error"),
+                                                                         ("binary-missing", "P64", "error")]
     assert "Program Files/Vendor with 1 other binary" in r.findings[0].cause
 
 
@@ -373,3 +374,28 @@ def test_empty_module_image_and_filter_path_are_said_not_skipped_silently(tmp_pa
     assert r.findings == ()
     said = sorted(p.message.split(" names no ")[0] for p in r.problems if " names no " in p.message)
     assert said == ["ISAPI filter 'NoPath'", "global module 'Empty'"]
+
+
+def test_module_missing_from_syswow64_is_one_finding_per_32bit_pool_with_fixes(tmp_path: Path) -> None:
+    """Issue 20 §4: a module installed only in System32 breaks every 32-bit worker that loads it: one finding per
+    pool (each in its own table row, JSON ``pools`` of the cause names both), each with a verified bitness64
+    preCondition (its side effect: nothing, the 32-bit workers never ran it) and the advice to install the x86
+    build."""
+    pool32b = '<add name="P32b" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
+    gm = '<globalModules><add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64 + POOL32 + pool32b, site("A", 1, "P64", r"C:\a")
+                                       + site("B", 2, "P32", r"C:\b") + site("C", 3, "P32b", r"C:\c"), gm),
+                     {"Windows/System32/inetsrv/own.dll": "module_x64.dll",
+                      "Windows/SysWOW64/inetsrv/cachuri.dll": "module_x86.dll"})
+    r = scan(img)
+    assert [(f.rule, f.pool) for f in r.findings] == [("binary-missing", "P32"), ("binary-missing", "P32b")]
+    for f in r.findings:
+        restrict, install = f.fixes
+        assert restrict.label == 'preCondition="bitness64"' and restrict.verified is True
+        assert restrict.side_effects == ()  # NOTE: the 32-bit workers never loaded it; the 64-bit one keeps it
+        assert 'start apppool /apppool.name:%p' in restrict.commands[-1] and '"P32" "P32b"' in restrict.commands[-1]
+        assert install.label == "an x86 build of the global module" and install.verified is None
+    from iisbitness.formats import scan_json
+    doc = scan_json.report_dict(r)
+    assert [f["pools"] for f in doc["findings"]] == [["P32", "P32b"], ["P32", "P32b"]]
+    assert doc["findings"][0]["fixes"][0]["number"] == doc["findings"][1]["fixes"][0]["number"] == 1

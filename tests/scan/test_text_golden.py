@@ -83,11 +83,17 @@ def test_text_keeps_every_finding_pool_and_fix() -> None:
 
 
 def test_fix_line_names_each_fix_and_groups_equal_labels() -> None:
-    """A cause's fixes are listed by label; one pool flip per pool shares a label and a number range."""
-    text = scan_text.render(scan(DEMO / "contoso-iis10"), options=scan_text.TextOptions(width=200))
-    fix_line = next(ln for ln in text.splitlines() if ln.startswith("  fix ") and "bitness32" in ln)
-    assert fix_line.split(None, 1)[1] == ('[1] preCondition="bitness32" (verified); [2]-[7] run the pool as 32-bit '
-                                          '(verified); [8] an x64 build of the global module')
+    """A cause's fixes are listed by label; one pool flip per pool shares a label and a number range. A fix that
+    takes the module out of pools says which on the same line, ranks after the fixes that keep it loaded, and a
+    security module gets a warning line of its own (issue 20)."""
+    text = scan_text.render(scan(DEMO / "contoso-iis10"), options=scan_text.TextOptions(width=300))
+    lines = text.splitlines()
+    i = next(i for i, ln in enumerate(lines) if ln.startswith("  fix ") and "bitness32" in ln)
+    assert lines[i].split(None, 1)[1] == (
+        '[1]-[6] run the pool as 32-bit (verified); [7] an x64 build of the global module; [8] preCondition="bitness32" '
+        "(verified, but all 7 pools then run without FabrikamVendorAuth)")  # NOTE: the 7 of the `in` line
+    assert lines[i + 1] == ("  warn  [8] FabrikamVendorAuth looks like a security module: sites in 7 pools then run "
+                            "without it.")
 
 
 def test_fix_numbers() -> None:
@@ -145,4 +151,5 @@ def test_config_only_image_lists_unknown_binaries_one_a_line(tmp_path: Path) -> 
     lines = text.splitlines()
     at = lines.index("Not in the image (1; architecture not inferable from the folder):")
     assert lines[at + 1] == (f"  C:\\Program Files\\ImageResizer\\resizer.dll  --> {config}:128  "
-                             "in DefaultAppPool (w3wp.exe x64)")
+                             "in CatalogPool, DefaultAppPool, IntranetPool, OrdersAsp, PhpPool, StorefrontCore, "
+                             "WebConnection64 (w3wp.exe x64)")  # NOTE: every worker that loads it (issue 20 §4)

@@ -17,6 +17,9 @@ from iisbitness.explain.kb import load_kb
 from iisbitness.explain.report import build_report
 from iisbitness.formats import explain_json, explain_text
 
+MAX_STDIN_BYTES = 8 * 1024 * 1024
+"""Most text read from stdin: matching takes about 4 s per MB, and a pasted error is a few KB."""
+
 
 @click.command("explain")
 @click.argument("text", nargs=-1)
@@ -38,7 +41,12 @@ def explain_command(text: tuple[str, ...], event_logs: tuple[str, ...], fmt: str
     elif not event_logs or not sys.stdin.isatty():
         # NOTE: bytes, so a UTF-16 file (Notepad "Unicode", PowerShell 5 redirection) or an ANSI one reads too
         buffer = getattr(sys.stdin, "buffer", None)
-        data = decode_bytes(buffer.read()) if buffer is not None else sys.stdin.read()
+        raw = buffer.read(MAX_STDIN_BYTES + 1) if buffer is not None else sys.stdin.read(MAX_STDIN_BYTES + 1)
+        if len(raw) > MAX_STDIN_BYTES:  # NOTE: explain < /dev/zero, or a whole day's log (issue 26)
+            click.echo(f"iisbitness explain: stdin: more than {MAX_STDIN_BYTES:,} bytes; not read. Give the part "
+                       "around the error (or the event log with --event-log)", err=True)
+            sys.exit(EXIT_INPUT_ERROR)
+        data = decode_bytes(raw) if isinstance(raw, bytes) else raw
         if data.strip() or not event_logs:
             texts.append(("stdin", data))
     logs: list[EventLogRead] = []

@@ -21,9 +21,11 @@ def selection_options(fn: F) -> F:
                       help="Write every current finding to this baseline file as accepted (see docs/ci.md).")(fn)
     fn = click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True),
                       help="Leave out the findings this baseline file accepts (exit code too).")(fn)
-    fn = click.option("--ignore", "ignore", multiple=True, metavar="ID[,ID...]", help="Do not run these rules.")(fn)
+    fn = click.option("--ignore", "ignore", multiple=True, metavar="ID[,ID...]",
+                      help="Do not report these rules (fixes are still verified against every rule).")(fn)
     fn = click.option("--select", "select", multiple=True, metavar="ID[,ID...]",
-                      help="Run only these rules (default: all; ids as in docs/rules/).")(fn)
+                      help="Report only these rules (default: all; ids as in docs/rules/; fixes are still verified "
+                           "against every rule).")(fn)
     return fn
 
 

@@ -47,6 +47,7 @@ from iisbitness.model.iis7 import (
     IsapiFilter,
     ManagedType,
     PipelineMode,
+    PoolElement,
     RestrictionEntry,
     Server,
     Site,
@@ -72,6 +73,20 @@ MAX_WEBCONFIG_DEPTH = 8
 _SKIP_DIRS = {"bin", "app_data", "node_modules", ".git", "obj", "packages", "aspnet_client", "app_code"}
 
 Progress = Callable[[str], None]
+
+
+def pool_elements(add: etree._Element) -> tuple[PoolElement, ...]:
+    """A pool's ``<add>`` and every element below it, attributes as stored, in document order (comments left out)."""
+    out: list[PoolElement] = []
+
+    def walk(el: etree._Element, path: tuple[str, ...]) -> None:
+        out.append(PoolElement(path, tuple((str(k), str(v)) for k, v in el.attrib.items())))
+        for c in el:
+            if isinstance(c.tag, str):
+                walk(c, path + (etree.QName(c).localname,))
+
+    walk(add, ())
+    return tuple(out)
 
 
 def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
@@ -106,6 +121,13 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
         except ConfigError as e:
             problems.append(Problem(e.path, e.line, e.message))
     found = image.locate(APPHOST)
+    if found.problem is not None:
+        raise ServerImageError(f"{image.root}: Windows/System32/inetsrv/config/applicationHost.config {found.problem}; "
+                               "copy the file into the image, or name it with --config")
+    metabase = image.locate("C:\\Windows\\System32\\inetsrv\\MetaBase.xml")
+    if found.host_path is None and metabase.problem is not None:
+        raise ServerImageError(f"{image.root}: no applicationHost.config, and Windows/System32/inetsrv/MetaBase.xml "
+                               f"{metabase.problem}; copy the file into the image, or name it with --config")
     if found.host_path is None or not found.host_path.is_file():
         raise ServerImageError(
             f"{image.root}: no Windows/System32/inetsrv/config/applicationHost.config (nor IIS 6 MetaBase.xml) "
@@ -168,6 +190,7 @@ class _Reader:
             pipeline_mode=PipelineMode.CLASSIC if (mode or "").strip().lower() in ("classic", "1") else PipelineMode.INTEGRATED,
             source=self.src(el),
             declared=declared,
+            elements=pool_elements(el) if declared else (),
             auto_start=_bool(auto) is not False,
         )
 
@@ -382,11 +405,13 @@ class _Reader:
     def _walk_vdir(self, vdir: VirtualDirectory, base: tuple[str, ...]) -> list[Contribution]:
         env = process_environment(self.os_arch, Arch.X64 if self.os_arch.is_64bit else Arch.X86)
         expanded, unresolved = expand(vdir.physical_path, env)
-        if unresolved:
+        found = self.image.locate(expanded)
+        if unresolved and found.host_path is None:
+            # NOTE: IIS leaves an unknown %NAME% as it is (ExpandEnvironmentStrings): a folder named so literally is
+            # the one it reads (issue 26); otherwise the variable is most likely one the server sets
             self.problems.append(Problem(vdir.source.file, vdir.source.line,
                                          f"physicalPath '{vdir.physical_path}': %{unresolved[0]}% is not known; web.config files not read"))
             return []
-        found = self.image.locate(expanded)
         if found.problem:
             self.problems.append(Problem(vdir.source.file, vdir.source.line,
                                          f"physicalPath '{vdir.physical_path}': {found.problem}; web.config files not read"))
@@ -400,7 +425,14 @@ class _Reader:
             folder, rel = stack.pop()
             seen += 1
             wc = self.image.find_child(folder, "web.config")
-            if wc is not None and wc.is_file():
+            escapes = self.image.escapes(wc) if wc is not None else None
+            if wc is not None and escapes is not None:
+                self.problems.append(Problem(self.image.display(wc), None, f"{escapes}; this web.config is not analysed",
+                                             unread=True))
+            elif wc is not None and not wc.is_file() and not wc.is_dir():
+                self.problems.append(Problem(self.image.display(wc), None, "not a regular file (a FIFO, a device or a "
+                                             "link to nothing); this web.config is not analysed", unread=True))
+            elif wc is not None and wc.is_file():
                 if rel and not vdir.allow_sub_dir_config:
                     self.problems.append(Problem(self.image.display(wc), None,
                                                  "IIS never reads this web.config: allowSubDirConfig is false for the "

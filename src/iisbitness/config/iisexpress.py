@@ -27,7 +27,6 @@ MSBuild ``Condition`` attributes are not evaluated: the last value in the file c
 
 from __future__ import annotations
 
-import json
 import ntpath
 import os
 import re
@@ -36,6 +35,7 @@ from pathlib import Path
 
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import read_server
+from iisbitness.config.jsonfile import read_json
 from iisbitness.config.xml import children, line_of, local_name, parse_file
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError, ServerImageError
@@ -54,6 +54,11 @@ from iisbitness.model.source import ConfigSource, Problem
 PROJECT_SUFFIXES = (".csproj", ".vbproj")
 _SKIP = {"bin", "obj", ".vs", ".git", "node_modules", "packages", "wwwroot"}
 MAX_DEPTH = 4
+MAX_PROJECT_BYTES = 4 * 1024 * 1024
+"""Largest project (or ``.user``) file read, in bytes: a real one is well under 1 MB, and lxml needs about twenty
+times a file's size (a 37 MB ``.csproj`` took 745 MB and 6.6 s); a bigger one is reported and left out."""
+MAX_LAUNCH_SETTINGS_BYTES = 1024 * 1024
+"""Largest ``launchSettings.json`` read, in bytes (a real one is a few KB)."""
 """Folder depth searched below the solution folder for project files."""
 APPHOST_NAME = "applicationhost.config"
 PER_USER = ("Documents", "IISExpress", "config", APPHOST_NAME)
@@ -157,7 +162,7 @@ def find_project_files(root: Path) -> list[Path]:
 def _msbuild_properties(path: Path, shown: str) -> tuple[dict[str, Setting], bool]:
     """``PropertyGroup`` values of an MSBuild file (lower-case names; the last non-empty wins, conditions
     ignored) and whether the ``Sdk`` is ``Microsoft.NET.Sdk.Web``."""
-    root = parse_file(path, shown)
+    root = parse_file(path, shown, MAX_PROJECT_BYTES)
     props: dict[str, Setting] = {}
     for group in children(root, "PropertyGroup"):
         for el in children(group):
@@ -181,14 +186,13 @@ def _launch_profile(folder: Path, root: Path, problems: list[Problem]) -> tuple[
             continue
         shown = _display(root, f)
         try:
-            text = f.read_text(encoding="utf-8-sig")
-            data = json.loads(text)
-        except (OSError, ValueError) as e:
-            problems.append(Problem(shown, None, f"cannot read launch settings: {e}; the IISExpress profile is not used"))
+            data, text = read_json(f, shown, MAX_LAUNCH_SETTINGS_BYTES, "launch settings")
+        except ConfigError as e:
+            problems.append(Problem(shown, e.line, f"{e.message}; the IISExpress profile is not used"))
             return None
-        profiles = data.get("profiles") if isinstance(data, dict) else None
-        if not isinstance(profiles, dict):
+        if not isinstance(data, dict) or not isinstance(data.get("profiles"), dict):
             return None
+        profiles = data["profiles"]
         iis = data.get("iisSettings", {}).get("iisExpress", {}) if isinstance(data.get("iisSettings"), dict) else {}
         for name, prof in profiles.items():
             if isinstance(prof, dict) and str(prof.get("commandName", "")).lower() == "iisexpress":
@@ -285,7 +289,11 @@ def find_config(solution: Path, projects: list[ProjectFile], image: ServerImage,
     if vs is not None:
         slns = sorted(n for n in os.listdir(solution) if n.lower().endswith((".sln", ".slnx")))
         wanted = [n[:-4] if n.lower().endswith(".sln") else n for n in slns]
-        subs = sorted(d.name for d in os.scandir(vs) if d.is_dir())
+        try:
+            subs = sorted(d.name for d in os.scandir(vs) if d.is_dir())
+        except OSError as e:  # NOTE: a .vs that links to itself, dangles, or is a file (issue 26)
+            raise ServerImageError(f"{vs}: cannot list Visual Studio's folder ({e.strerror or e}); "
+                                   "name the IIS Express configuration with --config") from e
         order = [s for w in wanted for s in subs if s.lower() == w.lower()] + subs
         for sub in dict.fromkeys(order):
             f = _path(vs, sub, "config", APPHOST_NAME)

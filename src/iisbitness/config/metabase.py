@@ -54,6 +54,8 @@ _RESTRICTION_START = re.compile(r"\s+(?=[01],)")
 def is_metabase(path: Path) -> bool:
     """True when ``path`` looks like an IIS 6 MetaBase.xml by content (its namespace or ``MBProperty``)."""
     try:
+        if not path.is_file():  # NOTE: a FIFO would block the open, a device never end (issue 26)
+            return False
         with path.open("rb") as fh:
             head = fh.read(_SNIFF)
     except OSError:

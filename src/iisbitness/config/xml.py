@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import stat
 from pathlib import Path
 
 from lxml import etree
@@ -37,23 +38,31 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def parse_file(path: Path, shown_as: str) -> etree._Element:
+def parse_file(path: Path, shown_as: str, limit: int = MAX_CONFIG_BYTES) -> etree._Element:
     """Parse an XML configuration file and return its root element.
 
     Args:
         path: the real file to read.
         shown_as: the file as the user names it, for messages.
+        limit: the largest file read, in bytes (:data:`MAX_CONFIG_BYTES` unless the caller's kind of file is
+            smaller, e.g. a project file).
 
     Raises:
-        ConfigError: the file is unreadable, too large, not well-formed XML, carries a DTD
-            (entity declarations are refused outright: billion laughs, XXE), or nests too deep.
-            The message names ``shown_as`` and, where known, the line.
+        ConfigError: the file is unreadable, not a regular file (a FIFO would block the read, a device never
+            end it), too large, not well-formed XML, carries a DTD (entity declarations are refused
+            outright: billion laughs, XXE), or nests too deep. The message names ``shown_as`` and, where
+            known, the line.
     """
     try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(shown_as, f"file is {size:,} bytes, over the {MAX_CONFIG_BYTES:,}-byte limit; not read")
-        data = path.read_bytes()
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(shown_as, "not a regular file (a folder, a FIFO or a device); not read")
+        if st.st_size > limit:
+            raise ConfigError(shown_as, f"file is {st.st_size:,} bytes, over the {limit:,}-byte limit; not read")
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:  # NOTE: it grew since stat
+            raise ConfigError(shown_as, f"file is over the {limit:,}-byte limit; not read")
     except OSError as e:
         raise ConfigError(shown_as, f"cannot read: {e.strerror or e}") from e
     return parse_bytes(data, shown_as)

@@ -39,8 +39,15 @@ Event fields:
 
 Errors:
     :class:`EventLogError` (an IisBitnessError) only when nothing can be read at all: the file is missing,
-    unreadable, empty, or neither EVTX nor XML, or the ``evtx`` package cannot be imported for an .evtx.
-    The CLI turns it into exit 2 naming the file.
+    unreadable, not a regular file (a folder, a FIFO, a device), empty, over its size limit, or neither EVTX
+    nor XML, or the ``evtx`` package cannot be imported for an .evtx. The CLI turns it into exit 2 naming the file.
+
+Limits (memory and time grow with the events a file holds, about 1.5 MB and 0.15 s per MB of .evtx):
+    an .evtx over :data:`MAX_EVTX_BYTES` (256 MiB) and event XML over :data:`MAX_EVENT_XML_BYTES` (64 MiB, as
+    configuration files) are refused unread, the message giving the ``wevtutil epl`` command that exports the
+    recent days only. Below them, the file is read through one open descriptor: the header and chunk checks
+    64 KiB at a time, and the ``evtx`` parser through a file object that ends at the size checked, so a log
+    still being written cannot make it read more.
 
 No public .evtx file carries IIS/WAS events (see shared/corpus/evtx/SOURCES.tsv); IIS events are tested from
 XML exports. Sources: pyevtx-rs 0.14 (``PyEvtxParser(path, indent=False).records()``; a bad record raises
@@ -53,13 +60,13 @@ from __future__ import annotations
 import bisect
 import os
 import re
+import stat
 import struct
 import warnings
 import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from lxml import etree
@@ -79,6 +86,15 @@ __all__ = [
     "events_from_xml",
     "read_events",
 ]
+
+MAX_EVTX_BYTES = 256 * 1024 * 1024
+"""Largest .evtx read (bytes); a bigger one is refused with the command that exports fewer days."""
+MAX_EVENT_XML_BYTES = 64 * 1024 * 1024
+"""Largest exported event XML read (bytes), as configuration files (``config.xml.MAX_CONFIG_BYTES``)."""
+_EXPORT_HINT = ("export the recent days only, e.g. the last 7: wevtutil epl Application recent.evtx "
+                '/q:"*[System[TimeCreated[timediff(@SystemTime) <= 604800000]]]"')
+"""``wevtutil epl <log> <file> /q:<XPath>`` (Microsoft Learn, "wevtutil"); ``timediff(@SystemTime)`` in
+milliseconds (Microsoft Learn, "Consuming Events": XPath 1.0 limitations)."""
 
 _EVTX_MAGIC = b"ElfFile\x00"
 _CHUNK_MAGIC = b"ElfChnk\x00"
@@ -502,10 +518,45 @@ def _parse_records(path: str, kb: KnowledgeBase, layout: _Layout, records: Itera
     return out
 
 
-def _read_evtx(path: str, kb: KnowledgeBase) -> EventLogRead:
+class _Bounded:
+    """A read-only file object over ``fh`` that ends at ``size`` bytes (what the ``evtx`` parser is given)."""
+
+    def __init__(self, fh: BinaryIO, size: int) -> None:
+        self._fh = fh
+        self._size = size
+
+    def read(self, n: int = -1) -> bytes:
+        left = max(0, self._size - self._fh.tell())
+        return self._fh.read(left if n is None or n < 0 else min(n, left))
+
+    def readinto(self, buffer: bytearray) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END:
+            return self._fh.seek(self._size + offset)
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+
+def _read_evtx(path: str, fh: BinaryIO, size: int, kb: KnowledgeBase) -> EventLogRead:
+    """An .evtx file already open as ``fh``, ``size`` bytes long as checked (never more is read)."""
+    if size > MAX_EVTX_BYTES:
+        raise EventLogError(f"{path}: .evtx of {size:,} bytes, over the {MAX_EVTX_BYTES:,}-byte limit; not read. "
+                            f"On the server, {_EXPORT_HINT}")
     try:
-        with open(path, "rb") as fh:
-            layout = _evtx_layout(path, fh, os.fstat(fh.fileno()).st_size)
+        fh.seek(0)
+        layout = _evtx_layout(path, fh, size)
     except OSError as e:
         raise EventLogError(f"{path}: cannot read: {e.strerror or e}") from e
     if not layout.readable:
@@ -517,8 +568,10 @@ def _read_evtx(path: str, kb: KnowledgeBase) -> EventLogRead:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            fh.seek(0)
             # NOTE: indent=False renders an empty element as <Data></Data>, not as whitespace text.
-            result = _parse_records(path, kb, layout, iter(PyEvtxParser(path, indent=False).records()))
+            result = _parse_records(path, kb, layout,
+                                    iter(PyEvtxParser(_Bounded(fh, size), indent=False).records()))
         except Exception as e:  # noqa: BLE001 - a file header the library cannot parse at all
             problem = EventLogProblem(path, f"EVTX structure could not be parsed: {_short(str(e))}")
             return EventLogRead(path, "evtx", (), (*layout.problems, problem))
@@ -553,20 +606,30 @@ def read_events(path: str | os.PathLike[str], kb: KnowledgeBase | None = None) -
     """Read one event log file (see the module docstring).
 
     Raises:
-        EventLogError: missing, unreadable, empty, or neither EVTX nor XML.
+        EventLogError: missing, unreadable, not a regular file, empty, over its size limit, or neither EVTX nor XML.
     """
     name = os.fspath(path)
     kb = kb or load_kb()
     try:
-        head = Path(name).read_bytes()[:8] if Path(name).is_file() else None
-    except OSError as e:
-        raise EventLogError(f"{name}: cannot read: {e.strerror or e}") from e
-    if head is None:
-        raise EventLogError(f"{name}: no such file")
-    if head == _EVTX_MAGIC:
-        return _read_evtx(name, kb)
+        st = os.stat(name)
+    except FileNotFoundError:
+        raise EventLogError(f"{name}: no such file") from None
+    except (OSError, ValueError) as e:
+        raise EventLogError(f"{name}: cannot read: {getattr(e, 'strerror', None) or e}") from e
+    if not stat.S_ISREG(st.st_mode):
+        raise EventLogError(f"{name}: not a regular file (a folder, a FIFO or a device); give an .evtx file "
+                            "or exported event XML")
     try:
-        raw = Path(name).read_bytes()
+        with open(name, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(8)
+            if head == _EVTX_MAGIC:
+                return _read_evtx(name, fh, size, kb)
+            if size > MAX_EVENT_XML_BYTES:
+                raise EventLogError(f"{name}: {size:,} bytes, over the {MAX_EVENT_XML_BYTES:,}-byte limit for "
+                                    f"exported event XML; not read. On the server, {_EXPORT_HINT} "
+                                    "(or wevtutil qe with /c:N for the newest N events)")
+            raw = head + fh.read(MAX_EVENT_XML_BYTES - len(head))
     except OSError as e:
         raise EventLogError(f"{name}: cannot read: {e.strerror or e}") from e
     text = decode_bytes(raw)

@@ -19,11 +19,13 @@ from dataclasses import replace
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
 from iisbitness.model.edits import (
+    BITNESS_ATTRIBUTES,
     MoveToNewPool,
     SetFilterPrecondition,
     SetGlobalModulePrecondition,
     SetPoolArch,
 )
+from iisbitness.model.iis7 import AppPool, PoolElement
 
 APPCMD = r"%windir%\system32\inetsrv\appcmd.exe"
 
@@ -234,20 +236,87 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
     )
 
 
-def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arch, like_pool: str,
-                     runtime: str, pipeline: str, os_arch: Arch) -> Fix:
-    """Fix: a new pool at ``arch`` for ``apps`` (the split when one pool cannot serve both)."""
-    e32 = "true" if arch is Arch.X86 else "false"
-    cmds = [cmd_line(f'{APPCMD} add apppool /name:"{new_pool}" /managedRuntimeVersion:"{runtime}" '
-                     f'/managedPipelineMode:{pipeline} /enable32BitAppOnWin64:{e32}', (new_pool, runtime, pipeline))]
-    if os_arch is Arch.ARM64:
-        cmds.append(cmd_line(f'{APPCMD} set apppool "{new_pool}" '
-                             f'/enableEmulationOnWinArm64:{"false" if arch is Arch.ARM64 else "true"}', (new_pool,)))
+def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e32: str
+                   ) -> tuple[list[str], list[str], list[str]]:
+    """``(appcmd, PowerShell, what is not copied)`` that create ``new_pool`` as a copy of every attribute and child
+    element ``like`` stores (:attr:`AppPool.elements`), but its name and bitness.
+
+    appcmd and WebAdministration encrypt the password they are given, so an encrypted ``processModel.password``
+    cannot be passed on as stored: it is read from the old pool and set on the new one (``appcmd list apppool
+    /text:processModel.password``, ``(Get-ItemProperty IIS:\\AppPools\\X -Name processModel).password``);
+    ``fix --apply`` copies the attribute as stored (same server, same keys: "Caution while xcopying IIS 7.0 config
+    files", blogs.iis.net). Collection items (``<add>``) are added with ``set config /+`` /
+    ``Add-WebConfigurationProperty``; a ``<clear />`` or ``<remove>`` is not repeated (a new pool's collections
+    hold only what applicationPoolDefaults gives), and is named in the returned notes."""
+    top: dict[str, str] = {"managedRuntimeVersion": runtime, "managedPipelineMode": pipeline}
+    nested: dict[str, str] = {}
+    items: list[PoolElement] = []
+    password: str | None = None
+    for el in like.elements:
+        if el.item:
+            items.append(el)
+            continue
+        for name, value in el.attributes:
+            if not el.path and (name == "name" or name in BITNESS_ATTRIBUTES):
+                continue
+            path = ".".join((*el.path, name))
+            if value.startswith("[enc:"):
+                password = path
+            elif el.path:
+                nested[path] = value
+            else:
+                top[name] = value
+    cmd_args = " ".join(f'/{k}:"{v}"' for k, v in top.items())
+    cmds = [cmd_line(f'{APPCMD} add apppool /name:"{new_pool}" {cmd_args} /enable32BitAppOnWin64:{e32}',
+                     (new_pool, *top.values()))]
     ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",
-          f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}",
-          f"Set-ItemProperty {_pool_item(new_pool)} -Name managedRuntimeVersion -Value {_ps_quote(runtime)}",
-          f"Set-ItemProperty {_pool_item(new_pool)} -Name managedPipelineMode -Value {_ps_quote(pipeline)}"]
+          f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}"]
+    ps += [f"Set-ItemProperty {_pool_item(new_pool)} -Name {k} -Value {_ps_quote(v)}" for k, v in {**top, **nested}.items()]
+    if nested:
+        cmds.append(cmd_line(f'{APPCMD} set apppool "{new_pool}" ' + " ".join(f'/{k}:"{v}"' for k, v in nested.items()),
+                             (new_pool, *nested.values())))
+    if password is not None:
+        cmds.append(cmd_line(f'for /f "delims=" %p in (\'{APPCMD} list apppool "{like.name}" /text:{password}\') '
+                             f'do {APPCMD} set apppool "{new_pool}" /{password}:"%p"', (new_pool, like.name)))
+        owner, attr = password.rsplit(".", 1)
+        ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name {password} "
+                  f"-Value (Get-ItemProperty {_pool_item(like.name)} -Name {owner}).{attr}")
+    skipped: list[str] = []
+    selector = f"system.applicationHost/applicationPools/add[@name='{new_pool}']"
+    for el in items:
+        collection = ".".join(el.path[:-1])
+        if el.path[-1] != "add":
+            skipped.append(f"<{el.path[-1]}> in {collection}")
+            continue
+        pairs = ",".join(f"{k}='{v}'" for k, v in el.attributes)
+        cmds.append(cmd_line(f'{APPCMD} set config -section:system.applicationHost/applicationPools '
+                             f'/+"[name=\'{new_pool}\'].{collection}.[{pairs}]" /commit:apphost',
+                             selected=(new_pool, *(v for _, v in el.attributes))))
+        table = "; ".join(f"{k}={_ps_quote(v)}" for k, v in el.attributes)
+        ps.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter "
+                  f"{_ps_quote(selector + '/' + '/'.join(el.path[:-1]))} -Name '.' -Value @{{{table}}}")
+    return cmds, ps, skipped
+
+
+def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arch, like_pool: str,
+                     runtime: str, pipeline: str, os_arch: Arch, like: AppPool | None = None) -> Fix:
+    """Fix: a new pool at ``arch`` for ``apps`` (the split when one pool cannot serve both), a copy of ``like``
+    (every attribute and child element it stores: identity with its password, processModel, recycling, failure,
+    cpu, environmentVariables; :func:`_copy_commands`) but its name and bitness."""
+    e32 = "true" if arch is Arch.X86 else "false"
+    skipped: list[str] = []
+    if like is not None and like.elements:
+        cmds, ps, skipped = _copy_commands(new_pool, like, runtime, pipeline, e32)
+    else:
+        cmds = [cmd_line(f'{APPCMD} add apppool /name:"{new_pool}" /managedRuntimeVersion:"{runtime}" '
+                         f'/managedPipelineMode:{pipeline} /enable32BitAppOnWin64:{e32}', (new_pool, runtime, pipeline))]
+        ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",
+              f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}",
+              f"Set-ItemProperty {_pool_item(new_pool)} -Name managedRuntimeVersion -Value {_ps_quote(runtime)}",
+              f"Set-ItemProperty {_pool_item(new_pool)} -Name managedPipelineMode -Value {_ps_quote(pipeline)}"]
     if os_arch is Arch.ARM64:
+        cmds.insert(1, cmd_line(f'{APPCMD} set apppool "{new_pool}" '
+                                f'/enableEmulationOnWinArm64:{"false" if arch is Arch.ARM64 else "true"}', (new_pool,)))
         emu = "false" if arch is Arch.ARM64 else "true"
         ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
     for site, path in apps:
@@ -255,14 +324,21 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
         ps.append(f"Set-ItemProperty {_app_item(site, path)} "
                   f"-Name applicationPool -Value {_ps_quote(new_pool)}")
     names = ", ".join(f"{s}{p}" for s, p in apps)
+    note = f"Pool '{like_pool}' keeps its other applications at their architecture."
+    if like is not None and like.elements:
+        note += f" The new pool copies every setting '{like_pool}' stores but its name and bitness."
+        if any(v.startswith("[enc:") for el in like.elements for _, v in el.attributes):
+            note += (f" Its encrypted password: the commands read it from '{like_pool}'; fix --apply copies it as "
+                     "stored.")
+    if skipped:
+        note += f" Not repeated by the commands: {', '.join(skipped)} (fix --apply copies them as stored)."
     return Fix(
         summary=f"Move {names} to a new {_arch_words(arch)} pool '{new_pool}'",
         label=f"a new {_short_arch_words(arch, os_arch)} pool for {'the app' if len(apps) == 1 else 'the apps'}",
         commands=tuple(cmds),
         powershell=tuple(ps),
         edits=(MoveToNewPool(apps, new_pool, arch, like_pool),),
-        note=f"Pool '{like_pool}' keeps its other applications at their architecture."
-             + (" " + ARM64_NATIVE_NOTE if os_arch is Arch.ARM64 and arch is Arch.ARM64 else ""),
+        note=note + (" " + ARM64_NATIVE_NOTE if os_arch is Arch.ARM64 and arch is Arch.ARM64 else ""),
         verified=False if os_arch is Arch.ARM64 and arch is Arch.ARM64 else None,
     )
 

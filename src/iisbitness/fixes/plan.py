@@ -18,7 +18,7 @@ from lxml import etree
 from iisbitness.arch import Arch
 from iisbitness.config.xml import attr, line_of, local_name
 from iisbitness.errors import FixError
-from iisbitness.fixes.text import Document, Edits, Rewrite, xml_attr_value
+from iisbitness.fixes.text import Document, Edits, Rewrite, set_attributes, xml_attr_value
 from iisbitness.model.edits import (
     FRAMEWORK_FOLDER,
     Edit,
@@ -31,7 +31,7 @@ from iisbitness.model.edits import (
     SetWow64,
 )
 from iisbitness.model.iis6 import Iis6Server
-from iisbitness.model.iis7 import Server
+from iisbitness.model.iis7 import AppPool, Server
 from iisbitness.model.source import ConfigSource
 
 Read = Callable[[str], bytes]
@@ -161,14 +161,33 @@ def _filter(files: _Files, server: Server, edit: SetFilterPrecondition) -> None:
         files.set(src.file, el, {"preCondition": edit.precondition}, f"ISAPI filter '{edit.name}'")
 
 
+def _copy_pool(files: _Files, server: Server, like: AppPool, name: str, values: dict[str, str]) -> None:
+    """Insert after ``like``'s ``<add>`` a copy of its text, every attribute and child element as stored (an encrypted
+    password too: the same server's keys decrypt it), its name and bitness attributes set to ``name`` and ``values``."""
+    e = files.get(server.config_file)
+    el = _element(e.doc, like.source, "add", "name", like.name)
+    span = e.doc.spans[el]
+    text = e.doc.text.text
+    # NOTE: bitness attributes are set, never copied; the start tag keeps its other attributes in place
+    start = set_attributes(text[span.start:span.tag_end], {"name": name, **values})
+    e.insert_after(el, start + text[span.tag_end:span.end])
+    line = e.doc.line_of(el)
+    children = sum(1 for c in el if isinstance(c.tag, str))
+    files.notes[server.config_file].append(
+        (line, f"after line {line}: new pool, a copy of pool '{like.name}': {start}"
+               + (f" with its {children} child element{'s' * (children > 1)}" if children else "")))
+
+
 def _move(files: _Files, server: Server, edit: MoveToNewPool) -> None:
     like = server.pool(edit.like_pool)
     if like is None:
         raise FixError(f"{server.config_file}: no pool {edit.like_pool!r}; not changed")
-    # NOTE: the same attributes as the appcmd fix's `add apppool` (fixes/commands.py move_to_new_pool)
-    values = {"managedRuntimeVersion": like.managed_runtime_version,
-              "managedPipelineMode": like.pipeline_mode.value} | _pool_values(server, edit.arch)
-    _new_pool(files, server, edit.new_pool, values, like.name if like.declared else None)
+    if like.declared:
+        _copy_pool(files, server, like, edit.new_pool, _pool_values(server, edit.arch))
+    else:  # NOTE: a pool only an application names stores nothing to copy: what the appcmd fix gives it
+        values = {"managedRuntimeVersion": like.managed_runtime_version,
+                  "managedPipelineMode": like.pipeline_mode.value} | _pool_values(server, edit.arch)
+        _new_pool(files, server, edit.new_pool, values, None)
     wanted = {(s.lower(), p.lower()) for s, p in edit.apps}
     for app in (a for site in server.sites for a in site.applications):
         if (app.site.lower(), app.path.lower()) in wanted:

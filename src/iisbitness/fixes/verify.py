@@ -11,6 +11,10 @@ load plan is rebuilt and every rule re-run. A fix that leaves its finding in pla
 - IIS 6 (:attr:`Breakage.OFFER_UNVERIFIED`): the worker bitness is server-wide (facts G4), so
   there is no narrower alternative; the switch is offered with ``verified=False`` and a note
   listing every load it would break.
+
+Every kept fix carries its side effects (:mod:`iisbitness.fixes.effects`): the load plans before and after it,
+compared per process. A fix that takes a module or filter out of a process is ranked after the fixes of the
+same finding that keep it (issue 20).
 """
 
 from __future__ import annotations
@@ -19,11 +23,34 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from iisbitness.findings import Finding, Fix, RejectedFix, Severity
+from iisbitness.findings import Finding, Fix, RejectedFix, Severity, SideEffect
+from iisbitness.fixes.effects import side_effects
+from iisbitness.loadplan.plan import LoadPlan
 from iisbitness.model.edits import Edit
 
-Reanalyse = Callable[[tuple[Edit, ...]], list[Finding]]
-"""Apply edits to a copy of the model, re-plan, and return every finding of the result."""
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The server re-analysed with some edits made.
+
+    Attributes:
+        findings: every finding of the edited model (every rule, whatever the report shows).
+        before: the load plan without the edits; after: with them (both of the whole server, or both of
+            the same pools only).
+    """
+
+    findings: list[Finding]
+    before: LoadPlan
+    after: LoadPlan
+
+    @property
+    def side_effects(self) -> tuple[SideEffect, ...]:
+        """What the edits change besides the findings (:func:`iisbitness.fixes.effects.side_effects`)."""
+        return side_effects(self.before, self.after)
+
+
+Reanalyse = Callable[[tuple[Edit, ...]], Analysis]
+"""Apply edits to a copy of the model, re-plan, and return every finding of the result with both plans."""
 
 
 class Breakage(Enum):
@@ -51,11 +78,13 @@ class Outcome:
     Attributes:
         after: every finding of the edited model. remaining: the targeted findings still there.
         added: findings at warning or above that were not there before.
+        side_effects: what else the edits change (the load plans before and after, compared per process).
     """
 
     after: tuple[Finding, ...]
     remaining: tuple[Finding, ...]
     added: tuple[Finding, ...]
+    side_effects: tuple[SideEffect, ...] = ()
 
     @property
     def clears(self) -> bool:
@@ -74,19 +103,28 @@ def check_edits(findings: Sequence[Finding], targets: Collection[tuple[str, ...]
                 reanalyse: Reanalyse) -> Outcome:
     """Re-analyse with ``edits`` (one fix, or several fixes combined) made: the same test
     :func:`verify` applies to each fix alone, for the findings whose keys are ``targets``."""
-    return outcome({f.key for f in findings}, set(targets), reanalyse(edits))
+    analysis = reanalyse(edits)
+    return replace(outcome({f.key for f in findings}, set(targets), analysis.findings),
+                   side_effects=analysis.side_effects)
 
 
 Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
 """The application pools (lower-case names) an edit set can change, or None when it can change anything."""
 
 
+def _rank(fixes: list[Fix]) -> tuple[Fix, ...]:
+    """Fixes that keep every module and filter where it is loaded first (stable otherwise)."""
+    return tuple(sorted(fixes, key=lambda x: bool(x.removes)))
+
+
 def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage, *,
-           scope: Scope | None = None, reanalyse_pools: Reanalyse | None = None) -> list[Finding]:
-    """Return ``findings`` with each fix verified, rejected, or (IIS 6) offered with what it breaks.
+           scope: Scope | None = None, reanalyse_pools: Reanalyse | None = None,
+           everything: Sequence[Finding] | None = None) -> list[Finding]:
+    """Return ``findings`` with each fix verified, rejected, or (IIS 6) offered with what it breaks, with its side
+    effects, ranked (:func:`_rank`).
 
     Args:
-        findings: the findings of the server as analysed now.
+        findings: the findings of the server as analysed now, whose fixes to verify.
         reanalyse: re-runs the analysis on a copy of the model with the edits made.
         breakage: the generation's policy for fixes that break something else.
         scope: which pools an edit set can change (:func:`iisbitness.model.edits.touched_pools`).
@@ -94,12 +132,15 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             (the other pools' loads are the same objects before and after, so their findings cannot
             change); used for a fix whose finding is in one of those pools, so that verifying a
             per-pool fix costs that pool, not the server (issue 11).
+        everything: every finding of every rule, when ``findings`` is a selection (``--select``, ``--ignore``):
+            a fix is judged against all of them, so that what is shown never changes what is verified (issue 20).
 
     Only what the comparison needs is kept per edit set (the keys after, and the new findings), so
     memory stays bounded however many fixes a large server offers.
     """
-    baseline = {f.key for f in findings}
-    cache: dict[tuple[tuple[Edit, ...], bool], tuple[frozenset[tuple[str, ...]], tuple[Finding, ...]]] = {}
+    baseline = {f.key for f in (everything if everything is not None else findings)}
+    cache: dict[tuple[tuple[Edit, ...], bool],
+                tuple[frozenset[tuple[str, ...]], tuple[Finding, ...], tuple[SideEffect, ...]]] = {}
     out: list[Finding] = []
     for finding in findings:
         kept: list[Fix] = []
@@ -112,10 +153,11 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             scoped = pools is not None and finding.pool is not None and finding.pool.lower() in pools
             key = (fix.edits, scoped)
             if key not in cache:
-                after = (reanalyse_pools if scoped and reanalyse_pools is not None else reanalyse)(fix.edits)
-                result = outcome(baseline, (), after)
-                cache[key] = (frozenset(a.key for a in after), result.added)
-            after_keys, added = cache[key]
+                analysis = (reanalyse_pools if scoped and reanalyse_pools is not None else reanalyse)(fix.edits)
+                result = outcome(baseline, (), analysis.findings)
+                cache[key] = (frozenset(a.key for a in analysis.findings), result.added, analysis.side_effects)
+            after_keys, added, effects = cache[key]
+            fix = replace(fix, side_effects=effects)
             if finding.key in after_keys:
                 rejected.append(RejectedFix(fix.summary, "re-analysis with this change still shows the problem"))
                 continue
@@ -129,5 +171,5 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
                 broken = "; ".join(dict.fromkeys(_describe_load(a) for a in new))
                 note = (fix.note + " " if fix.note else "") + f"Re-analysis: this would also break: {broken}."
                 kept.append(replace(fix, verified=False, note=note))
-        out.append(replace(finding, fixes=tuple(kept), rejected_fixes=tuple(rejected)))
+        out.append(replace(finding, fixes=_rank(kept), rejected_fixes=tuple(rejected)))
     return out

@@ -1,24 +1,34 @@
-"""Write configuration changes safely: backup, re-parse, hash check, atomic replace.
+"""Write configuration changes safely: backup, re-parse, hash check, atomic replace, all files or none.
 
 For every file (:class:`iisbitness.fixes.plan.FileChange`), in this order, all files together:
 
-1. check that the file still holds the bytes the plan was made from (SHA-256); refuse, naming
-   the file, when it changed since it was read;
+1. check that the file still holds the bytes the plan was made from (SHA-256), and that it is a
+   regular file, not a symbolic link (a link is never replaced by a file); refuse, naming the file,
+   when it changed since it was read;
 2. re-parse the new content (:func:`iisbitness.config.xml.parse_bytes`): a result that would not
    parse is never written;
 3. write a timestamped backup beside it (``applicationHost.config.iisbitness-20260126T031500Z.bak``),
    itself through a temporary file, flush, fsync and rename;
 4. write the new content to a temporary file in the same folder, flush, fsync;
-5. check the hash again and rename the temporary file over the original (``os.replace``, atomic on
-   one file system, POSIX and Windows), then fsync the folder.
+5. only when every file has its backup and its temporary file: check each hash again and rename its
+   temporary file over it (``os.replace``, atomic on one file system, POSIX and Windows), then fsync
+   the folder, one file after the other.
 
-A process killed at any point leaves each file either as it was or complete with the new content
-(at worst a stray ``.iisbitness-*.tmp`` beside it). ``IISBITNESS_FIX_EXIT_AFTER_STEP=N`` makes the
+All files or none: when any step fails (a full disk, a folder that refuses a new file, a file changed
+by someone else while the first ones were renamed), the files already replaced are put back from their
+backups (a rename, which needs no free space), the backups and temporary files of the refused run are
+removed, and :class:`WriteRefused` says exactly what is on disk: normally "nothing written"; a file that
+could not be put back is named with the backup holding its original.
+
+A process killed at any point leaves each file either as it was or complete with the new content,
+and its backup beside it (at worst a stray ``.iisbitness-*.tmp``); killed during step 5 it may leave
+the first files new and the others old. ``IISBITNESS_FIX_EXIT_AFTER_STEP=N`` makes the
 process ``os._exit(EXIT_AFTER_STEP_CODE)`` right after step N: the test hook that proves it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -78,14 +88,34 @@ def env_step_hook() -> Step | None:
     return step
 
 
+class WriteRefused(FixError):
+    """``write_changes`` stopped: the message names the file and why, and what was left written.
+
+    Attributes:
+        written: the files (as shown) that hold the new content because putting them back failed;
+            empty when nothing was written (the usual case: every replaced file was restored).
+    """
+
+    def __init__(self, message: str, written: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.written = written
+
+
+class _Changed(Exception):
+    """A file is not the one the plan read (the message says how, naming it)."""
+
+
 def _check_unchanged(t: Target) -> None:
+    """Raises _Changed when ``t.path`` is a link, cannot be read, or no longer holds the planned bytes."""
+    if t.path.is_symlink():
+        raise _Changed(f"{t.change.shown}: is a symbolic link; fix --apply never replaces a link with a file "
+                       "(edit the file it points to, or apply the commands instead)")
     try:
         now = t.path.read_bytes()
     except OSError as e:
-        raise FixError(f"{t.change.shown}: cannot read it again ({e.strerror or e}); nothing written") from e
+        raise _Changed(f"{t.change.shown}: cannot read it again ({e.strerror or e})") from e
     if sha256(now) != sha256(t.change.before):
-        raise FixError(f"{t.change.shown}: changed since it was read (SHA-256 differs); nothing written. "
-                       "Run the command again to plan from the current file.")
+        raise _Changed(f"{t.change.shown}: changed since it was read (SHA-256 differs)")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -123,20 +153,30 @@ def _backup_path(path: Path, stamp: str) -> Path:
 
 
 def write_changes(targets: Sequence[Target], stamp: str, step: Step | None = None) -> list[Written]:
-    """Write every change safely (module docstring); all files are checked before any is touched.
+    """Write every change safely (module docstring): all files are checked before any is touched, and
+    either every file is replaced or none is.
 
     Args:
         targets: the changes and their files.
         stamp: the backup time stamp (``20260126T031500Z``).
         step: called after each step with a label (the kill test's hook); default from the environment.
 
+    Returns:
+        The files replaced, each with its backup, in the order of ``targets``.
+
     Raises:
-        FixError: a file changed since it was read, cannot be read or written, or the new content
-            would not parse. Files replaced before the error keep their new content and backup.
+        FixError: a file changed since it was read, is a symbolic link, cannot be read, or the new
+            content would not parse: nothing was written.
+        WriteRefused: a file could not be backed up, written or replaced (named, with the OS's reason);
+            files replaced before were put back and the run's backups removed (``written`` lists any
+            file that could not be put back, whose backup is then kept).
     """
     hook = step or env_step_hook() or (lambda _label: None)
     for t in targets:
-        _check_unchanged(t)
+        try:
+            _check_unchanged(t)
+        except _Changed as e:
+            raise FixError(f"{e}; nothing written. Run the command again to plan from the current file.") from None
         hook(f"checked {t.change.shown}")
         try:
             parse_bytes(t.change.after, t.change.shown)
@@ -144,9 +184,12 @@ def write_changes(targets: Sequence[Target], stamp: str, step: Step | None = Non
             raise FixError(f"{t.change.shown}: the new content would not parse ({e}); nothing written") from e
         hook(f"re-parsed {t.change.shown}")
     temps: list[Path] = []
+    backups: list[Path] = []
+    replaced: list[tuple[Target, Path]] = []
+    doing = ""
     try:
-        backups = []
         for t in targets:
+            doing = f"{t.change.shown}: cannot write its backup"
             backup = _backup_path(t.path, stamp)
             tmp = _temp_with(t.path, t.change.before)
             temps.append(tmp)
@@ -157,6 +200,7 @@ def write_changes(targets: Sequence[Target], stamp: str, step: Step | None = Non
             hook(f"backup {backup.name}")
         news = []
         for t in targets:
+            doing = f"{t.change.shown}: cannot write the new content"
             tmp = _temp_with(t.path, t.change.after)
             temps.append(tmp)
             news.append(tmp)
@@ -164,15 +208,50 @@ def write_changes(targets: Sequence[Target], stamp: str, step: Step | None = Non
         out = []
         for t, tmp, backup in zip(targets, news, backups, strict=True):
             _check_unchanged(t)
+            doing = f"{t.change.shown}: cannot replace it"
             os.replace(tmp, t.path)
             temps.remove(tmp)
+            replaced.append((t, backup))
             hook(f"replaced {t.change.shown}")
+            doing = f"{t.change.shown}: replaced, but its folder cannot be synced"
             _fsync_dir(t.path.parent)
             hook(f"folder synced for {t.change.shown}")
             out.append(Written(t.path, backup, t.change.shown))
         return out
-    except OSError as e:
-        raise FixError(f"cannot write: {e.filename or ''}: {e.strerror or e}") from e
+    except (OSError, _Changed) as e:
+        why = f"{doing} ({e.strerror or e})" if isinstance(e, OSError) else str(e)
+        raise _undo(why, replaced, backups) from e
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
+
+
+def _undo(why: str, replaced: list[tuple[Target, Path]], backups: list[Path]) -> WriteRefused:
+    """Put the replaced files back from their backups, remove the run's other backups, and say what is left."""
+    notes: list[str] = []
+    left: list[str] = []
+    needed: set[Path] = set()
+    for t, backup in reversed(replaced):
+        try:
+            os.replace(backup, t.path)  # NOTE: a rename: needs no free space, and the backup holds the original bytes
+        except OSError as e:
+            left.insert(0, t.change.shown)
+            needed.add(backup)
+            notes.append(f"{t.change.shown} keeps the new content: it could not be put back ({e.strerror or e}); "
+                         f"its original is in {backup.name}")
+            continue
+        with contextlib.suppress(OSError):
+            _fsync_dir(t.path.parent)
+    for backup in backups:
+        if backup not in needed:
+            try:
+                backup.unlink(missing_ok=True)
+            except OSError as e:
+                notes.append(f"its backup {backup.name} could not be removed ({e.strerror or e})")
+    if left:
+        return WriteRefused(f"{why}; " + "; ".join(notes), tuple(left))
+    restored = [t.change.shown for t, _ in replaced]
+    back = (f" ({', '.join(restored)} {'was' if len(restored) == 1 else 'were'} already replaced "
+            "and put back as it was)") if restored else ""
+    extra = ("; " + "; ".join(notes)) if notes else ""
+    return WriteRefused(f"{why}; nothing written{back}{extra}")

@@ -9,11 +9,13 @@ numbers. Nothing is analysed here: every value comes from the report's findings,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from iisbitness.arch import Arch
-from iisbitness.findings import Finding, Fix, RejectedFix, Severity
+from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
+from iisbitness.model.edits import BITNESS_ATTRIBUTES
 from iisbitness.model.source import ConfigSource
 from iisbitness.report import Report
 
@@ -84,19 +86,25 @@ class ReportView:
     report: Report
     causes: tuple[Cause, ...]
     fixes: tuple[NumberedFix, ...]
+    numbers: dict[tuple[object, ...], int] = field(default_factory=dict, compare=False, repr=False)
+    """Each distinct fix's key to its number (:meth:`number`)."""
 
     def fix(self, number: int) -> Fix:
         """The distinct fix numbered ``number`` (1-based)."""
         return self.fixes[number - 1].fix
 
+    def number(self, fix: Fix) -> int | None:
+        """The number of ``fix`` (or of the equal fix another finding offers), or None when not in this view."""
+        return self.numbers.get(_fix_key(fix))
+
     def fix_groups(self, cause: Cause) -> tuple[tuple[str, bool | None, tuple[int, ...]], ...]:
-        """``cause``'s fixes as ``(label, verified, numbers)``, one entry per distinct label and verification,
-        in the order the findings offer them."""
-        groups: dict[tuple[str, bool | None], list[int]] = {}
+        """``cause``'s fixes as ``(label, verified, numbers)``, one entry per distinct label, verification and
+        :func:`removal` text, in the order the findings offer them."""
+        groups: dict[tuple[str, bool | None, str], list[int]] = {}
         for n in cause.fixes:
             fix = self.fix(n)
-            groups.setdefault((fix.label, fix.verified), []).append(n)
-        return tuple((label, verified, tuple(ns)) for (label, verified), ns in groups.items())
+            groups.setdefault((fix.label, fix.verified, removal(fix, cause.pools)), []).append(n)
+        return tuple((label, verified, tuple(ns)) for (label, verified, _), ns in groups.items())
 
     @property
     def verified_fixes(self) -> int:
@@ -158,7 +166,85 @@ def view(report: Report) -> ReportView:
             symptoms=_texts(fs, "symptom"), causes=_texts(fs, "cause"),
             fixes=_distinct(refs), rejected=_distinct([r for f in fs for r in f.rejected_fixes]),
         ))
-    return ReportView(report, tuple(causes), tuple(fixes))
+    return ReportView(report, tuple(causes), tuple(fixes), numbers)
+
+
+def _names(items: list[str], most: int = 3) -> str:
+    items = sorted(set(items), key=str.lower)
+    return ", ".join(items) if len(items) <= most else f"{len(items)} pools"
+
+
+def _effects(fix: Fix | Sequence[SideEffect]) -> Sequence[SideEffect]:
+    return fix.side_effects if isinstance(fix, Fix) else fix
+
+
+def removal(fix: Fix | Sequence[SideEffect], above: Sequence[str] = ()) -> str:
+    """What a fix (or its side effects) takes out of processes, for its label's line: ``PhpPool, IntranetPool
+    then run without FabrikamVendorAuth`` (``9 pools ...`` past eight; ``all 7 pools ...`` when they are
+    the pools ``above``, those the text's ``in`` line just named); "" when nothing."""
+    by_name: dict[str, list[str]] = {}
+    for e in _effects(fix):
+        if e.kind is not EffectKind.UNLOADED:
+            continue
+        by_name.setdefault(e.name, []).append(e.pool or e.process)
+    named = {p.lower() for p in above}
+
+    def who(pools: list[str]) -> str:
+        n = len(set(pools))
+        return f"all {n} pools" if n > 3 and {p.lower() for p in pools} == named else _names(pools, 8)
+
+    return "; ".join(f"{who(pools)} then run{'s' if len(set(pools)) == 1 else ''} without {name}"
+                     for name, pools in by_name.items())
+
+
+def security_warning(fix: Fix | Sequence[SideEffect]) -> str:
+    """A sentence of its own when a fix takes a security module or filter out of a process, else ""."""
+    by_name: dict[str, list[str]] = {}
+    for e in _effects(fix):
+        if e.kind is EffectKind.UNLOADED and e.security:
+            by_name.setdefault(e.name, []).append(e.pool or e.process)
+    return " ".join(f"{name} looks like a security module: sites in {_names(pools)} then run without it."
+                    for name, pools in by_name.items())
+
+
+def _effect(e: SideEffect) -> str:
+    where = e.pool or e.process
+    if e.kind is EffectKind.ARCH:
+        apps = ", ".join(e.applications) or "no application"
+        return (f"{where} runs as {e.after.value if e.after else '?'} (was {e.before.value if e.before else '?'}): "
+                f"{apps}, {e.binaries} binar{'y' if e.binaries == 1 else 'ies'}")
+    settings = ", ".join(f"{k}={v}" if v else k for k, v in e.settings if k not in BITNESS_ATTRIBUTES)
+    return (f"new pool '{e.name}' copies '{e.like}'"
+            + (f": {settings}" if settings else " (its defaults)"))
+
+
+def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[str, ...]:
+    """The side effects of ``fix`` (or these side effects), one line each (a module out of several pools is one
+    line), for the numbered fix list, ``fix`` and HTML. ``brief`` leaves out what the fix's own line already
+    says: a flip of a pool that serves one application, a removal (:func:`removal`)."""
+    out: list[str] = []
+    grouped: dict[tuple[EffectKind, str, str, tuple[str, ...]], list[str]] = {}
+    effects = _effects(fix)
+    if brief:
+        effects = [e for e in effects if not (e.kind is EffectKind.ARCH and len(e.applications) <= 1)
+                   and not (e.kind is EffectKind.UNLOADED and len({x.pool for x in effects if x is e or
+                                                                    x.kind is EffectKind.UNLOADED}) <= 8)]
+    workers: dict[tuple[str, str], list[str]] = {}
+    for e in effects:
+        if e.kind in (EffectKind.UNLOADED, EffectKind.LOADED):
+            grouped.setdefault((e.kind, e.name, (e.load_kind or "").replace("-", " "), e.applications),
+                               []).append(e.pool or e.process)
+        elif e.kind is EffectKind.NEW_POOL and e.like is None:  # NOTE: pools that had no worker (IIS 6, IIS 5 mode)
+            workers.setdefault((e.process, e.after.value if e.after else "?"), []).append(e.name)
+        else:
+            out.append(_effect(e))
+    out += [f"each pool gets a {process} of its own ({arch}): {', '.join(pools)}"
+            for (process, arch), pools in workers.items()]
+    for (kind, name, what, apps), pools in grouped.items():
+        verb = "no longer loads in" if kind is EffectKind.UNLOADED else "now loads in"
+        out.append(f"{what} {name} {verb} {', '.join(sorted(set(pools), key=str.lower))}".strip()
+                   + (f" (for {', '.join(apps)})" if apps else ""))
+    return tuple(out)
 
 
 def arch_label(arches: tuple[Arch, ...]) -> str:

@@ -9,6 +9,7 @@ from iisbitness.errors import FixError
 from iisbitness.findings import Finding
 from iisbitness.fixes.plan import FileChange
 from iisbitness.fixes.text import Text
+from iisbitness.formats.causes import effect_lines, security_warning, view
 from iisbitness.scan.fix import FixPlan
 
 
@@ -32,21 +33,34 @@ def unified_diff(change: FileChange) -> str:
     return "\n".join(diff) + "\n"
 
 
-def render(plan: FixPlan, applied: bool) -> str:
-    """The plan as text: chosen fixes, what they clear, what is left, commands, then the diffs."""
+def render(plan: FixPlan, applied: bool, refused: tuple[str, ...] | None = None) -> str:
+    """The plan as text: chosen fixes (numbered ``[N]`` as ``scan`` numbers them, with the finding each clears,
+    numbered as in JSON), what they clear, what is left, their side effects all together, commands, then the
+    diffs.
+
+    ``refused``: ``--apply`` was refused (the refusal itself goes to stderr); the files it names were left
+    with the new content (they could not be put back), every other file is as it was."""
     out: list[str] = []
     r = plan.report
+    v = view(r)
     out.append(f"iisbitness fix {r.server.image}  ({r.server.kind}, {len(r.findings)} findings)")
     if not plan.chosen:
         out.append("No verified fix to make for the chosen findings.")
     for ch in plan.chosen:
-        out.append(f"  fix #{ch.number} {ch.finding.rule} ({_where(ch.finding)}): {ch.fix.summary}")
+        n = v.number(ch.fix)
+        out.append(f"  [{n}] {ch.fix.summary}  (finding {ch.number} {ch.finding.rule}, {_where(ch.finding)})")
     chosen = {c.number for c in plan.chosen}
     also = [n for n in plan.cleared if n not in chosen]
     if also:
-        out.append("  these fixes also clear: " + ", ".join(f"#{n}" for n in also))
+        out.append("  these fixes also clear finding" + "s" * (len(also) > 1) + " " + ", ".join(str(n) for n in also))
     for left in plan.left:
-        out.append(f"  not fixed #{left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
+        out.append(f"  not fixed: finding {left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
+    if plan.side_effects:
+        out.append("")
+        out.append("Side effects (these fixes together; the load map before and after):")
+        out.extend(f"  {line}" for line in effect_lines(plan.side_effects))
+        if warning := security_warning(plan.side_effects):
+            out.append(f"  WARNING: {warning}")
     if plan.commands:
         out.append("")
         out.append("Equivalent commands (an elevated cmd.exe on the server):")
@@ -57,7 +71,12 @@ def render(plan: FixPlan, applied: bool) -> str:
         out.extend(f"  {c}" for c in change.changes)
         out.append(unified_diff(change).rstrip("\n"))
     out.append("")
-    if applied and plan.changes:
+    if refused is not None:
+        out.append("Not applied: nothing written (the reason follows)." if not refused else
+                   f"Not applied, but {', '.join(refused)} could not be put back and "
+                   f"{'holds' if len(refused) == 1 else 'hold'} the new content (the reason follows); "
+                   "every other file is as it was.")
+    elif applied and plan.changes:
         out.append(f"Written: {len(plan.changes)} file(s), each with a timestamped backup beside it.")
     elif applied:
         out.append("Nothing to write.")

@@ -5,24 +5,48 @@ worker loads, coloured by architecture with a label beside every colour — then
 and every cause (:mod:`iisbitness.formats.causes`) with its symptom, explanation, configuration
 file:line and fix commands in copyable blocks. CSS and JavaScript are inlined from
 ``templates/`` and a Content-Security-Policy forbids any network access, so the file opens from
-disk anywhere. Everything essential is in the HTML; the script only adds filters and copy buttons.
+disk anywhere, and lets only the page's own script run (by its SHA-256), never an inline one. Everything essential is in the HTML; the script only adds filters and copy buttons.
 
 Rendered with Jinja2 with autoescaping on: names from a scanned server (pools, sites, binaries)
-are data, never markup. Reads only a :class:`Report`.
+are data, never markup; their control characters and bidirectional overrides are shown escaped. Reads only a :class:`Report`.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jinja2
+import markupsafe
 
 from iisbitness import __version__
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
-from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
+from iisbitness.formats.causes import (
+    POOL_PLACEHOLDER,
+    Cause,
+    ReportView,
+    arch_label,
+    effect_lines,
+    removal,
+    security_warning,
+    view,
+)
+from iisbitness.formats.table import printable
 from iisbitness.report import LoadEntry, PoolSummary, Report, Verdict
+
+
+def _visible(value: object) -> object:
+    """Every value the template prints: control characters and bidirectional overrides from the server's names
+    shown escaped (``\\u202e``), as the text report shows them (:func:`~iisbitness.formats.table.printable`), so
+    that ``\u202egnp.exe`` does not show as "exe.png"; line breaks kept. Markup (the inlined script) is ours."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup) and not value.isprintable():
+        return "\n".join(printable(line) for line in value.split("\n"))
+    return value
+
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("iisbitness.formats", "templates"),
@@ -31,7 +55,19 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    finalize=_visible,
 )
+
+
+@functools.cache
+def _script() -> tuple[markupsafe.Markup, markupsafe.Markup]:
+    """The page's script and its CSP source (``'sha256-...'``): the policy allows that script and no other, so an
+    injected ``<script>`` or ``onclick`` would not run even if escaping ever failed (a second line of defence;
+    CSP Level 2, hash-source: https://www.w3.org/TR/CSP2/#script-src-hash-usage)."""
+    assert _ENV.loader is not None
+    js, _, _ = _ENV.loader.get_source(_ENV, "scan.js")
+    digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
+    return markupsafe.Markup(js), markupsafe.Markup(f"'sha256-{digest}'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +228,11 @@ def render(reports: Sequence[Report]) -> str:
     """One HTML page for one or more reports (``demo`` scans two servers)."""
     pages = [_page(i, r) for i, r in enumerate(reports, 1)]
     template = _ENV.get_template("scan.html.j2")
+    script, script_source = _script()
     return template.render(pages=pages, version=__version__, Severity=Severity, arch_class=arch_class,
-                           arch_label=arch_label, text=_text, causes_of=_causes_of)
+                           arch_label=arch_label, text=_text, causes_of=_causes_of, removal=removal,
+                           security_warning=security_warning, effect_lines=effect_lines, script=script,
+                           script_source=script_source)
 
 
 def _causes_of(page: Page) -> Sequence[tuple[int, Cause]]:

@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from iisbitness import __version__
 from iisbitness.findings import Finding, Fix, Rule, Severity
+from iisbitness.formats.causes import ReportView, effect_lines, view
 from iisbitness.model.source import Problem
 from iisbitness.report import Coverage, CoverageStatus, Report
 from iisbitness.rules import RULES
@@ -72,10 +73,13 @@ def _descriptor(r: Rule) -> dict[str, Any]:
 
 
 def _uri(file: str) -> dict[str, Any]:
-    """An artifactLocation: relative to the image root, or an absolute file URI (``--config``)."""
+    """An artifactLocation: relative to the image root, or an absolute file URI (``--config``): a drive letter
+    stays as it is, ``file:///D:/x/web.config`` (RFC 8089, appendix E.2), not percent-encoded as ``D%3A``."""
     p = PurePosixPath(file.replace("\\", "/"))
-    if file.startswith("/") or (len(file) > 2 and file[1] == ":"):
-        return {"uri": "file://" + ("" if file.startswith("/") else "/") + quote(p.as_posix())}
+    if file.startswith("/"):
+        return {"uri": "file://" + quote(p.as_posix())}
+    if len(file) > 2 and file[1] == ":" and file[0].isascii() and file[0].isalpha():
+        return {"uri": "file:///" + file[:2] + quote(p.as_posix()[2:])}
     return {"uri": quote(p.as_posix()), "uriBaseId": IMAGE_BASE}
 
 
@@ -89,11 +93,13 @@ def _location(file: str, line: int | None, message: str | None = None) -> dict[s
     return out
 
 
-def _fix(fix: Fix) -> dict[str, Any] | None:
+def _fix(fix: Fix, number: int | None) -> dict[str, Any] | None:
     if not fix.file_edits:
         return None
     return {
-        "description": {"text": fix.summary + (" (verified)" if fix.verified else "")},
+        "description": {"text": f"[{number}] " * (number is not None) + fix.summary
+                        + (" (verified)" if fix.verified else "")},
+        "properties": {"number": number, "sideEffects": list(effect_lines(fix))},
         "artifactChanges": [
             {"artifactLocation": _uri(e.file),
              "replacements": [{"deletedRegion": {"startLine": r.start, "startColumn": 1,
@@ -104,21 +110,25 @@ def _fix(fix: Fix) -> dict[str, Any] | None:
     }
 
 
-def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+def _result(f: Finding, rule_index: dict[str, int], v: ReportView, number: int | None = None) -> dict[str, Any]:
     related = []
     if f.resolved:
         arch = ", ".join(a.value for a in f.binary_arch) or "unknown architecture"
         related.append(_location(f.resolved, None, f"{f.binary} ({arch})") | {"id": 1})
     elif f.binary:
         related.append({"id": 1, "message": {"text": f"{f.binary} (not in the image)"}})
-    fixes = [x for x in (_fix(fx) for fx in f.fixes) if x is not None]
-    props = {k: v for k, v in {
+    fixes = [x for x in (_fix(fx, v.number(fx)) for fx in f.fixes) if x is not None]
+    # NOTE: fix numbers as text and HTML show them ([N], `fix --fix N`); the finding's number is `fix --finding N`
+    props = {k: value for k, value in {
+        "findingNumber": number,
         "pool": f.pool, "site": f.site, "application": f.application, "process": f.process,
         "processArch": f.process_arch.value if f.process_arch else None,
         "binaryArch": [a.value for a in f.binary_arch], "evidence": f.evidence.value,
-        "fixes": [x.summary + (" (verified)" if x.verified else "") for x in f.fixes],
+        "fixes": [f"[{n}] " * (n is not None) + x.summary + (" (verified)" if x.verified else "")
+                  + "".join(f"; also: {line}" for line in effect_lines(x))
+                  for x in f.fixes for n in (v.number(x),)],
         "commands": [c for x in f.fixes for c in x.commands],
-    }.items() if v not in (None, [])}
+    }.items() if value not in (None, [])}
     out: dict[str, Any] = {
         "ruleId": f.rule,
         "level": level(f.severity),
@@ -161,6 +171,7 @@ def run_dict(report: Report) -> dict[str, Any]:
     by_id: dict[str, Rule] = {r.id: r for r in RULES}
     rules = [by_id[i] for i in report.rules if i in by_id]
     index: dict[str, int] = {r.id: i for i, r in enumerate(rules)}
+    v = view(report)
     root = report.server.image
     bases: dict[str, Any] = {}
     if root.startswith("/"):
@@ -175,8 +186,8 @@ def run_dict(report: Report) -> dict[str, Any]:
         "invocations": [{"executionSuccessful": True,
                          "toolExecutionNotifications": [_notification(p) for p in report.problems]
                          + [_coverage_notification(c) for c in report.unchecked()]}],
-        "results": [_result(f, index) for f in report.findings]
-                   + [_result(f, index) | {"suppressions": [{"kind": "external", "status": "accepted",
+        "results": [_result(f, index, v, i) for i, f in enumerate(report.findings, 1)]
+                   + [_result(f, index, v) | {"suppressions": [{"kind": "external", "status": "accepted",
                                                               "justification": "accepted in the baseline"}]}
                       for f in report.suppressed],
         "columnKind": "unicodeCodePoints",

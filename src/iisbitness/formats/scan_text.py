@@ -24,8 +24,17 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
-from iisbitness.findings import Severity
-from iisbitness.formats.causes import POOL_PLACEHOLDER, Cause, ReportView, arch_label, view
+from iisbitness.findings import Fix, Severity
+from iisbitness.formats.causes import (
+    POOL_PLACEHOLDER,
+    Cause,
+    ReportView,
+    arch_label,
+    effect_lines,
+    removal,
+    security_warning,
+    view,
+)
 from iisbitness.formats.table import plain_table, printable
 from iisbitness.report import CoverageStatus, Report
 
@@ -140,13 +149,28 @@ def _cause(out: _Out, v: ReportView, c: Cause) -> None:
             out.field("file", f.resolved)
     if c.fixes:
         # NOTE: no-break spaces keep each group on one line when wrapped (textwrap breaks on ASCII space only)
-        groups = (f"{numbers(ns)} {label}{_MARK[verified]}".replace(" ", NBSP) for label, verified, ns in v.fix_groups(c))
+        # NOTE: a removal's words may wrap; the number, label and verification stay together
+        groups = (f"{numbers(ns)} {label}{_MARK[verified]}".replace(" ", NBSP) if not removal(v.fix(ns[0]))
+                  else f"{numbers(ns)} {label}".replace(" ", NBSP) + mark(v.fix(ns[0]), c.pools)
+                  for label, verified, ns in v.fix_groups(c))
         out.field("fix", "; ".join(groups))
+        for n in dict.fromkeys(c.fixes):
+            if warning := security_warning(v.fix(n)):
+                out.field("warn", f"[{n}] {warning}", "yellow")
     for r in c.rejected:
         out.field("not offered:", f"{r.summary}: {r.reason}", "dim")
 
 
 _MARK = {True: " (verified)", False: " (not verified)", None: ""}
+
+
+def mark(fix: Fix, above: tuple[str, ...] = ()) -> str:
+    """`` (verified)`` and friends; a fix that takes a module out of processes says which on the same line
+    (``above``: the pools the cause's ``in`` line names)."""
+    removed = removal(fix, above)
+    if not removed:
+        return _MARK[fix.verified]
+    return f" ({'verified, but ' if fix.verified else 'not verified; ' if fix.verified is False else ''}{removed})"
 
 
 def numbers(ns: tuple[int, ...]) -> str:
@@ -200,8 +224,10 @@ def _fixes(out: _Out, v: ReportView) -> None:
         commands = fix.powershell if ps and fix.powershell else fix.commands
         rows: list[str | tuple[str, str]] = []
         if out.o.verbose or not commands:
-            rows += _wrap(fix.summary + _MARK[fix.verified], width)
+            rows += _wrap(fix.summary + mark(fix), width)
         rows += [(c, "cyan") for c in commands]
+        rows += [(w if i == 0 else "      " + w, "dim") for line in effect_lines(fix, brief=not out.o.verbose)
+                 for i, w in enumerate(_wrap("also: " + line, width - 6))]
         if out.o.verbose and fix.note:
             rows += [(w, "dim") for w in _wrap(fix.note, width)]
         for i, row in enumerate(rows):

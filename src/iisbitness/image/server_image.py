@@ -176,14 +176,23 @@ class ServerImage:
             if self._loops(folder if parts else None, host):
                 return Resolved(p, None, "is a symbolic link loop; not followed")
         elif not self._inside_image(base, folder if parts else None, host):
-            try:
-                why = f"resolves outside the server image (a link to {host.resolve(strict=True)})"
-            except (OSError, RuntimeError):  # NOTE: a link loop cannot be resolved (issue 7)
-                why = "is a symbolic link loop or a dangling link"
-            return Resolved(p, None, f"{why}; not followed")
+            return Resolved(p, None, f"{_outside(host)}; not followed")
         listing = self.folders.listing(folder) if parts and folder is not None else None
         is_dir = host.name in listing.folders if listing is not None else host.is_dir()
         return Resolved(p, host, shown=self.display(host), is_dir=is_dir)
+
+    def escapes(self, host: Path) -> str | None:
+        """Why ``host``, an entry found in a folder of the image (by :meth:`find_child` or a folder walk), is not
+        to be followed: it is a link that resolves outside the drive (or mount) folder it was found in, or loops;
+        None when it stays inside (issue 26: a web.config that links out of an offline image is not read). On the
+        live machine (:attr:`follow_links`) only a loop is not followed."""
+        if self.follow_links:
+            return "is a symbolic link loop; not followed" if self._loops(host.parent, host) else None
+        bases = sorted((*self.mounts.values(), *self.drives.values()), key=lambda b: len(b.parts), reverse=True)
+        for base in bases:
+            if host == base or base in host.parents:
+                return None if self._inside_image(base, host.parent, host) else f"{_outside(host)}; not followed"
+        return None
 
     def display(self, host_path: Path) -> str:
         """A host path as the user names it: relative to its drive folder (or the scanned project folder), with
@@ -292,3 +301,11 @@ class ServerImage:
             return False
         real = real_folder / host.name  # NOTE: a folder outside the image may still hold the image's own root
         return real == real_base or real_base in real.parents
+
+
+def _outside(host: Path) -> str:
+    """Why ``host`` leaves the image: the link's real target, or a loop."""
+    try:
+        return f"resolves outside the server image (a link to {host.resolve(strict=True)})"
+    except (OSError, RuntimeError):  # NOTE: a link loop cannot be resolved (issue 7)
+        return "is a symbolic link loop or a dangling link"

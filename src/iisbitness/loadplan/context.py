@@ -9,6 +9,8 @@ Search Order").
 from __future__ import annotations
 
 import ntpath
+import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +57,7 @@ class PlanContext:
     env_overrides: dict[str, str] = field(default_factory=dict)
     follow_dependencies: bool = True
     facts: BinaryFacts = field(default_factory=BinaryFacts, repr=False)
-    _dirs: dict[Path, tuple[tuple[str, ...], str | None]] = field(default_factory=dict, repr=False)
+    _dirs: dict[Path, tuple[tuple[str, ...], str | None, dict[str, str]]] = field(default_factory=dict, repr=False)
     _resolved: dict[tuple[Arch, Arch], dict[str, BinaryRef]] = field(default_factory=dict, repr=False)
     _search: dict[tuple[Path, Arch, Arch], tuple[Path, ...]] = field(default_factory=dict, repr=False)
     app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
@@ -104,7 +106,7 @@ class PlanContext:
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         env = process_environment(os_arch, process_arch, self.env_overrides)
         expanded, unresolved = expand(configured, env)
-        if unresolved:
+        if unresolved and not self._literally(expanded, os_arch, process_arch):
             return BinaryRef(configured, None, None, None,
                              problem=f"%{unresolved[0]}% is not an environment variable of {process_arch.value} "
                                      "worker processes (pass --env NAME=VALUE if the server sets it)")
@@ -136,6 +138,11 @@ class PlanContext:
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
             chain = self.dependency_chain(found.host_path, os_arch, process_arch)
         return BinaryRef(configured, seen, shown, got, chain=chain)
+
+    def _literally(self, expanded: str, os_arch: Arch, process_arch: Arch) -> bool:
+        """A path whose unknown ``%NAME%`` stays as it is (as Windows leaves it) names a file of the image."""
+        path = normalize(expanded)
+        return is_absolute(path) and self.image.locate(redirect(path, os_arch, process_arch)).host_path is not None
 
     def absence(self, windows_path: str, os_arch: Arch) -> Absence | None:
         """Whether a file absent from the image is missing on the server: its folder is in the image and
@@ -189,22 +196,47 @@ class PlanContext:
             found = self._search[key] = (folder,) if sys_view is None else (folder, sys_view)
         return found
 
-    def bin_files(self, folder: Path) -> tuple[tuple[str, ...], str | None]:
-        """The names of the ``*.dll`` files of a bin folder that are not links (sorted, capped at MAX_BIN_FILES)
-        and a note if cut or unreadable: the image's one listing of the folder, filtered.
+    def bin_files(self, folder: Path) -> tuple[tuple[str, ...], str | None, dict[str, str]]:
+        """The names of the ``*.dll`` entries of a bin folder that are not folders (sorted, capped at MAX_BIN_FILES),
+        a note if cut or unreadable, and the entries among them that are not files to read, each with why (a FIFO,
+        a device, a link to one or to nothing: issue 26): the image's one listing of the folder, filtered. A link to
+        a file is read like a file (:meth:`ServerImage.locate` refuses it when it leads out of the image).
 
         NOTE: names, not paths: a ``Path`` per file is several strings, and a server holds 100,000 of them.
         """
         found = self._dirs.get(folder)
         if found is None:
             listing = self.image.listing(folder)
-            names = sorted((n for n in listing.plain_files() if n.lower().endswith(".dll")), key=str.lower)
+            names = sorted((n for n in listing.names.values() if n.lower().endswith(".dll") and n not in listing.folders),
+                           key=str.lower)
             note = listing.error
             if len(names) > MAX_BIN_FILES:
                 names = names[:MAX_BIN_FILES]
                 note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
-            found = self._dirs[folder] = (tuple(names), note)
+            unread = {n: why for n in names if (n in listing.links or listing.files.get(n.lower()) != n)
+                      and (why := _not_a_file(folder / n, n in listing.links)) is not None}
+            found = self._dirs[folder] = (tuple(names), note, unread)
         return found
+
+
+def _not_a_file(path: Path, link: bool) -> str | None:
+    """Why a bin entry that is not a regular file is not read (issue 26), or None for a link to a regular file."""
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+    try:
+        st = os.stat(path) if link else os.lstat(path)
+    except (OSError, ValueError):
+        return "a symbolic link to nothing (dangling, or a loop): not read" if link else None
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+        return None
+    kind = next((k for test, k in kinds if test(st.st_mode)), "not a regular file")
+    if not link:
+        return f"{kind}, not a file: not read"
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return f"a symbolic link to {target} ({kind}), not a file: not read"
 
 
 Found = Load | Skipped | Problem

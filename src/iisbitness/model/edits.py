@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from iisbitness.arch import Arch
 from iisbitness.model.iis6 import Iis6App, Iis6Filter, Iis6Server, ScriptMap, WebSvcExt
-from iisbitness.model.iis7 import Application, AppPool, Server, Site, WebConfigEffect
+from iisbitness.model.iis7 import Application, AppPool, PoolElement, Server, Site, WebConfigEffect
 from iisbitness.model.iisexpress import ArchFrom, IisExpressWorkspace
 from iisbitness.model.source import ConfigSource
 
@@ -47,8 +47,9 @@ class SetFilterPrecondition:
 
 @dataclass(frozen=True, slots=True)
 class MoveToNewPool:
-    """Create pool ``new_pool`` at ``arch`` (copying runtime and pipeline from ``like_pool``) and
-    move the applications ``apps`` (``(site, path)`` pairs) into it."""
+    """Create pool ``new_pool`` at ``arch``, a copy of every attribute and child element of ``like_pool`` but its
+    name and bitness (:func:`copy_pool_elements`), and move the applications ``apps`` (``(site, path)`` pairs)
+    into it."""
 
     apps: tuple[tuple[str, str], ...]
     new_pool: str
@@ -58,6 +59,22 @@ class MoveToNewPool:
 
 Iis7Edit = SetPoolArch | SetGlobalModulePrecondition | SetFilterPrecondition | MoveToNewPool
 """An edit of an IIS 7+ configuration (applicationHost.config, web.config)."""
+
+
+BITNESS_ATTRIBUTES = ("enable32BitAppOnWin64", "enableEmulationOnWinArm64")
+"""The pool attributes that decide its worker's architecture (facts A4-A7): a split pool sets them, never copies them."""
+
+
+def copy_pool_elements(elements: tuple[PoolElement, ...], name: str, values: dict[str, str]
+                       ) -> tuple[PoolElement, ...]:
+    """A pool's stored elements (:attr:`AppPool.elements`) for a new pool ``name``: every attribute and child as
+    stored (identity with its encrypted password, processModel, recycling, failure, cpu, environmentVariables),
+    the ``<add>``'s name replaced and its bitness attributes set to ``values`` instead of copied."""
+    if not elements:
+        return (PoolElement((), (("name", name), *values.items())),)
+    head, rest = elements[0], elements[1:]
+    attrs = [(k, v) for k, v in head.attributes if k != "name" and k not in BITNESS_ATTRIBUTES]
+    return (PoolElement((), (("name", name), *attrs, *values.items())), *rest)
 
 
 def _pool_at(pool: AppPool, arch: Arch) -> AppPool:
@@ -80,7 +97,10 @@ def apply(server: Server, edit: Iis7Edit) -> Server:
     like = server.pool(edit.like_pool)
     if like is None:
         return server
-    new = _pool_at(replace(like, name=edit.new_pool, declared=True, source=ConfigSource("(new pool)")), edit.arch)
+    copied = copy_pool_elements(like.elements, edit.new_pool,
+                                {"enable32BitAppOnWin64": "true" if edit.arch is Arch.X86 else "false"})
+    new = _pool_at(replace(like, name=edit.new_pool, declared=True, source=ConfigSource("(new pool)"),
+                           elements=copied, copied_from=like.name), edit.arch)
     moved = {(s.lower(), p.lower()) for s, p in edit.apps}
     sites = tuple(
         replace(s, applications=tuple(

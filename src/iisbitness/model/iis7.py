@@ -28,6 +28,33 @@ class PipelineMode(str, Enum):
     CLASSIC = "Classic"
 
 
+COLLECTION_TAGS = frozenset({"add", "remove", "clear"})
+"""The tags of a configuration collection's items (``<environmentVariables><add .../>``, ``<schedule><clear/>``)."""
+
+ENCRYPTED = "(encrypted)"
+"""How :attr:`AppPool.settings` shows an attribute stored encrypted (``[enc:Provider:...:enc]``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolElement:
+    """One element of a pool's ``<add>`` as stored in applicationHost.config (issue 20: a split pool copies them).
+
+    Attributes:
+        path: the tags from the ``<add>`` down, ``()`` for the ``<add>`` itself, e.g. ``("processModel",)``,
+            ``("recycling", "periodicRestart", "schedule", "add")``, ``("environmentVariables", "add")``.
+        attributes: ``(name, value)`` in document order, values exactly as stored (an encrypted password keeps its
+            ``[enc:...:enc]`` form).
+    """
+
+    path: tuple[str, ...]
+    attributes: tuple[tuple[str, str], ...]
+
+    @property
+    def item(self) -> bool:
+        """True for a collection item (``add``, ``remove``, ``clear``)."""
+        return bool(self.path) and self.path[-1] in COLLECTION_TAGS
+
+
 @dataclass(frozen=True, slots=True)
 class AppPool:
     """An application pool (``system.applicationHost/applicationPools/add``).
@@ -43,6 +70,9 @@ class AppPool:
         source: the pool's ``<add>`` element (or applicationPoolDefaults for a pool only named
             by an application).
         declared: False for a pool an application names but applicationPools does not define.
+        elements: the pool's ``<add>`` and every element below it, as stored (:class:`PoolElement`), in document
+            order; empty for an undeclared pool.
+        copied_from: for a pool a fix creates, the pool whose elements it copies.
         auto_start: effective ``autoStart`` (pool, then applicationPoolDefaults; default true). False: WAS
             leaves the pool stopped when IIS starts, until someone starts it ("Adding Application Pools <add>",
             IIS configuration reference: "autoStart ... automatically started when it is created or when IIS
@@ -57,7 +87,32 @@ class AppPool:
     pipeline_mode: PipelineMode
     source: ConfigSource
     declared: bool = True
+    elements: tuple[PoolElement, ...] = ()
+    copied_from: str | None = None
     auto_start: bool = True
+
+    @property
+    def settings(self) -> tuple[tuple[str, str], ...]:
+        """Every stored setting but the name, as ``(path, value)``: ``processModel.userName`` for an element's
+        attribute, ``environmentVariables[name='X'].value`` for a collection item's; encrypted values as
+        :data:`ENCRYPTED`."""
+        out: list[tuple[str, str]] = []
+
+        def shown(value: str) -> str:
+            return ENCRYPTED if value.startswith("[enc:") else value
+
+        for el in self.elements:
+            prefix = ".".join(el.path[:-1] if el.item else el.path)
+            if el.item and el.attributes:
+                (k, v), rest = el.attributes[0], el.attributes[1:]
+                head = f"{prefix}[{k}='{v}']" if el.path[-1] == "add" else f"{prefix}[{el.path[-1]} {k}='{v}']"
+                out += [(f"{head}.{name}", shown(value)) for name, value in rest] or [(head, "")]
+            elif el.item:
+                out.append((f"{prefix}[{el.path[-1]}]", ""))
+            else:
+                out += [(f"{prefix}.{name}" if prefix else name, shown(value)) for name, value in el.attributes
+                        if el.path or name != "name"]
+        return tuple(out)
 
     def worker_arch(self, os_arch: Arch) -> Arch:
         """Architecture of this pool's w3wp.exe on an OS of ``os_arch`` (facts A4-A7).

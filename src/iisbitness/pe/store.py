@@ -5,13 +5,21 @@ metadata) is stored with the file's :class:`~iisbitness.pe.facts.FileIdentity` a
 that identity is unchanged, so a changed file is never served stale.
 
 Safety:
+- A cache is ours only when it says so: SQLite's ``application_id`` in the file header is
+  :data:`APPLICATION_ID`. Before SQLite opens anything, the path must be absent, an empty file, or a
+  regular file whose first 100 bytes are a SQLite header carrying that id; anything else (another
+  program's database, a text file, ``/dev/full``, a FIFO, a folder, a dangling link) is refused with a
+  :class:`~iisbitness.errors.CacheError` and left byte-for-byte as it was, with nothing created beside it.
+- Its schema version is ``PRAGMA user_version`` (:data:`SCHEMA_VERSION`); a cache of ours with another
+  version has its tables dropped and made again, and the scan says so in ``problems``.
 - Two scans may share a cache: the database runs in WAL mode with a busy timeout, and each scan
   writes its new rows in one short transaction at the end (``INSERT OR REPLACE``; the last writer wins,
-  and either row is correct for its identity).
+  and either row is correct for its identity). A new cache gets its ``application_id`` in one
+  transaction before it is switched to WAL, so that the id is in the main file for the next scan to see.
 - A cache is data, never trusted: facts are stored as JSON (no pickle), every value read back is
-  type-checked while it is rebuilt, and a row that does not rebuild is a miss. A file that is not a
-  SQLite database, fails ``PRAGMA quick_check``, or has another schema version is moved aside
-  (``<name>.corrupt``) and rebuilt; the scan says so in ``problems``.
+  type-checked while it is rebuilt, and a row that does not rebuild is a miss. A cache of ours that
+  fails ``PRAGMA quick_check`` or does not open as a database is moved aside (``<name>.corrupt``) and
+  rebuilt; the scan says so in ``problems``.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 from typing import Any, Self
@@ -31,10 +40,17 @@ from iisbitness.pe.metadata import AssemblyInfo, AssemblyRef, AssemblyReferences
 from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 
 SCHEMA_VERSION = 1
-"""Bumped whenever a stored fact's shape or meaning changes; an older cache is rebuilt."""
+"""``PRAGMA user_version`` of a cache: bumped whenever a stored fact's shape or meaning changes; a cache of
+another version has its tables dropped and made again. (A cache made before ``application_id`` was set kept its
+version in a ``meta`` table: it is refused as not ours, like any other database.)"""
+
+APPLICATION_ID = 0x69697362
+"""``PRAGMA application_id`` of every cache this package makes (``iisb``): the mark that a file is ours.
+SQLite stores it big-endian at offset 68 of the 100-byte file header (https://www.sqlite.org/fileformat.html)."""
+
+_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS facts (
     path TEXT NOT NULL, kind TEXT NOT NULL,
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
@@ -71,12 +87,13 @@ class SqliteFactStore:
         self.close()
 
     def _open(self) -> sqlite3.Connection:
+        new = self._claim()
         # NOTE: "database is locked" (an OperationalError) while another scan creates the file or switches it
-        # to WAL is not damage: wait and try again; only a file that is not a database, or fails its integrity
-        # check, is moved aside (moving a live cache would pull it from under the other scan).
+        # to WAL is not damage: wait and try again; only a cache of ours that does not open as a database, or
+        # fails its integrity check, is moved aside (moving a live cache would pull it from under the other scan).
         for _ in range(100):
             try:
-                return self._connect()
+                return self._connect(new)
             except sqlite3.OperationalError as e:
                 if "locked" not in str(e) and "busy" not in str(e):
                     raise CacheError(f"{self.path}: cannot open the cache: {e}") from e
@@ -87,8 +104,40 @@ class SqliteFactStore:
                 raise CacheError(f"{self.path}: cannot open the cache: {e}") from e
         raise CacheError(f"{self.path}: cannot open the cache: another scan keeps it locked")
 
+    def _claim(self) -> bool:
+        """Check, before SQLite opens anything, that the path is ours to use; True when it is to be made.
+
+        Raises:
+            CacheError: the path is not a regular file, or is a file that is not a cache of ours.
+        """
+        refuse = (f"{self.path}: not an iisbitness cache ({{}}); left as it is. "
+                  "Name a new file, or delete this one if it is an old cache of iisbitness")
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            if os.path.islink(self.path):
+                raise CacheError(refuse.format("a symbolic link to nothing")) from None
+            return True
+        except OSError as e:
+            raise CacheError(f"{self.path}: cannot open the cache: {e.strerror or e}") from e
+        if not stat.S_ISREG(st.st_mode):
+            raise CacheError(refuse.format("not a regular file"))
+        if st.st_size == 0:
+            return True
+        try:
+            with open(self.path, "rb") as f:
+                header = f.read(100)
+        except OSError as e:
+            raise CacheError(f"{self.path}: cannot open the cache: {e.strerror or e}") from e
+        if len(header) < 100 or not header.startswith(_MAGIC):
+            raise CacheError(refuse.format("not a SQLite database"))
+        app_id = int.from_bytes(header[68:72], "big")
+        if app_id != APPLICATION_ID:
+            raise CacheError(refuse.format(f"a SQLite database of another program: application_id {app_id:#x}"))
+        return False
+
     def _rebuild(self, e: sqlite3.DatabaseError) -> sqlite3.Connection:
-        """Move a damaged cache aside and start an empty one."""
+        """Move a damaged cache of ours aside and start an empty one."""
         aside = self.path.with_name(self.path.name + ".corrupt")
         try:
             os.replace(self.path, aside)
@@ -100,28 +149,33 @@ class SqliteFactStore:
             raise CacheError(f"{self.path}: not a usable cache ({e}), and it cannot be moved aside: {move}") from e
         self.notes.append(f"was not a usable cache ({e}): moved to {aside.name} and rebuilt")
         try:
-            return self._connect()
+            return self._connect(new=True)
         except sqlite3.Error as again:
             raise CacheError(f"{self.path}: cannot create a cache: {again}") from again
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, new: bool) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             db.execute("PRAGMA busy_timeout = 30000")
+            if new:
+                _initialise(db)
+            app_id = db.execute("PRAGMA application_id").fetchone()
+            if app_id is None or app_id[0] != APPLICATION_ID:  # NOTE: replaced since _claim looked at it
+                raise _NotOurs(f"{self.path}: not an iisbitness cache (it changed while being opened); left as it is")
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()
             if mode is None:
                 raise sqlite3.DatabaseError("journal_mode unavailable")
             check = db.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check[0] if check else 'no answer'}")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                _initialise(db, drop=True)
+                self.notes.append(f"was written by another version (schema {version}): emptied")
             db.executescript(_SCHEMA)
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None:
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            elif row[0] != str(SCHEMA_VERSION):
-                db.execute("DELETE FROM facts")
-                db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
-                self.notes.append(f"was written by another version (schema {row[0]}): emptied")
+        except _NotOurs as e:
+            db.close()
+            raise CacheError(str(e)) from None
         except BaseException:
             db.close()
             raise
@@ -168,6 +222,42 @@ class SqliteFactStore:
             self.flush()
         finally:
             self._db.close()
+
+
+class _NotOurs(Exception):
+    """The database SQLite opened is not the cache :meth:`SqliteFactStore._claim` checked."""
+
+
+def _initialise(db: sqlite3.Connection, drop: bool = False) -> None:
+    """Mark an empty database (or, with ``drop``, one of ours of another version) as ours and make its tables,
+    in one transaction; a database another scan marked meanwhile is left alone.
+
+    Raises:
+        _NotOurs: the database holds tables and is not marked as ours.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        if app_id == APPLICATION_ID and version == SCHEMA_VERSION:
+            db.execute("COMMIT")  # NOTE: another scan made it first
+            return
+        if app_id != APPLICATION_ID and (tables or app_id != 0):
+            raise _NotOurs("not an iisbitness cache")
+        if app_id == APPLICATION_ID and drop:
+            for name in tables:
+                db.execute(f'DROP TABLE "{name.replace(chr(34), chr(34) * 2)}"')
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 def _encode(fact: Fact) -> dict[str, Any]:

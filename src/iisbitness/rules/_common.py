@@ -95,7 +95,7 @@ def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
         if arch is not load.process.arch and arch in arches:
             name = f"{pool.name} ({arch.value})"
             return move_to_new_pool(((load.site, load.application),), name, arch, pool.name,
-                                    pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch)
+                                    pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch, like=pool)
     return None
 
 

@@ -29,7 +29,7 @@ def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
         for n, (site, path) in enumerate(list(apps)[1:], start=2):
             fix_list.append(move_to_new_pool(((site, path),), f"{name} {n}", pool.worker_arch(plan.server.os_arch),
                                              name, pool.managed_runtime_version, pool.pipeline_mode.value,
-                                             plan.server.os_arch))
+                                             plan.server.os_arch, like=pool))
         moves = fix_list
         combined = Fix(summary="Give " + ", ".join(f"{s}{p}" for s, p in list(apps)[1:]) + " a pool of its own "
                                "(one in-process app per pool)",

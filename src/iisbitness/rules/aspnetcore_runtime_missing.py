@@ -43,7 +43,7 @@ def _fit_fixes(plan: LoadPlan, load: Load) -> tuple[Fix, ...]:
     if len(plan.server.applications_in(pool)) > 1 and load.site is not None and load.application is not None:
         out.append(move_to_new_pool(((load.site, load.application),), f"{pool.name} ({target.value})", target,
                                     pool.name, pool.managed_runtime_version, pool.pipeline_mode.value,
-                                    plan.server.os_arch))
+                                    plan.server.os_arch, like=pool))
     return tuple(out)
 
 

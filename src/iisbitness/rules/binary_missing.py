@@ -25,8 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from iisbitness.findings import Finding, Severity, rule
+from iisbitness.arch import Arch
+from iisbitness.config.precondition import restrict_to_bitness
+from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.fixes.commands import filter_precondition, global_module_precondition
 from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
+from iisbitness.model.iis7 import GlobalModule, IsapiFilter
+from iisbitness.rules._common import build_fix, fixes
 
 _SYMPTOM = {
     LoadKind.GLOBAL_MODULE: "every worker that loads it fails at start (W3SVC-WP event 2280 \"The Module DLL "
@@ -48,29 +53,60 @@ def _fix_note(absence: Absence) -> str:
     return " Reinstall the product that provides it, or remove the entry if the product was uninstalled."
 
 
+def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...]:
+    """When the other architecture's copy is installed (``absence.other_view``): a preCondition that keeps the entry
+    out of this process's bitness (verified like any fix), and installing this architecture's build (advice)."""
+    if absence.other_view is None or load.process.pool is None or plan.iis6 is not None:
+        return ()
+    other = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
+    what = {LoadKind.GLOBAL_MODULE: "global module", LoadKind.ISAPI_FILTER: "ISAPI filter"}.get(load.kind)
+    if what is None:
+        return ()
+    restrict: Fix | None = None
+    entry = load.entry
+    if isinstance(entry, GlobalModule) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
+        # NOTE: the module fails at every worker start there: rapid-fail protection stopped those pools (WAS 5002)
+        stopped = tuple(sorted({ld.process.pool.name for ld in plan.loads_of(LoadKind.GLOBAL_MODULE)
+                                if ld.name == load.name and ld.binary.absent is not None
+                                and ld.process.pool is not None and ld.process.pool.declared}))
+        restrict = global_module_precondition(load.name, pc, stopped)
+    elif isinstance(entry, IsapiFilter) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
+        restrict = filter_precondition(load.name, pc, entry.site or None,
+                                       in_web_config=entry.source.file != plan.server.config_file)
+    return fixes(restrict, build_fix(load, what))
+
+
 @rule("binary-missing", Severity.WARNING, "A configured binary is not where the loading process looks for it")
 def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
-    """One finding per absent binary: an error when its folder is in the image, else a warning when
-    its folder does not decide its architecture."""
-    seen: set[str] = set()
+    """One finding per absent binary and process that looks for it (each pool's worker fails on its own): an error
+    when its folder is in the image, else a warning when its folder does not decide its architecture."""
+    seen: set[tuple[str, str, str]] = set()
     partial: dict[str, list[Load]] = {}
     stock_absent = _stock_absent(plan)
     for load in plan.loads_of(*_KINDS):
         b = load.binary
         if not b.missing or (b.inferred is not None and b.absent is None):
             continue
-        key = (b.windows_path or b.configured).lower()
+        path = (b.windows_path or b.configured).lower()
+        key = (load.process.name, load.process.pool.name.lower() if load.process.pool else "", path)
         if key in seen:
             continue
         seen.add(key)
         users = sorted({ld.process.describe() for ld in plan.loads
-                        if (ld.binary.windows_path or ld.binary.configured).lower() == key})
+                        if (ld.binary.windows_path or ld.binary.configured).lower() == path})
         symptom = _SYMPTOM[load.kind].format(path=b.windows_path or b.configured)
         if b.absent is not None and b.absent.partial_copy:
             partial.setdefault(b.absent.folder, []).append(load)
             continue
+        # NOTE: one finding for the process: where several applications' entries name the file, none is its place
+        # (else the finding's key would follow whichever came first, and a fix that moves one would look new)
+        places = {(ld.site, ld.application) for ld in plan.loads_of(load.kind) if ld.process.pool is load.process.pool
+                  and ld.process.name == load.process.name
+                  and (ld.binary.windows_path or ld.binary.configured).lower() == path}
+        if len(places) > 1:
+            load = replace(load, site=None, application=None)
         if b.absent is not None:
-            yield _missing_on_server(load, b.absent, symptom, users, stock_absent.get(b.absent.folder, ()))
+            yield _missing_on_server(plan, load, b.absent, symptom, users, stock_absent.get(b.absent.folder, ()))
             continue
         yield Finding.for_load(
             load, binary_missing.id, binary_missing.severity,
@@ -112,7 +148,7 @@ def _partial_copy(folder: str, loads: list[Load]) -> Finding:
                                  "the copy may be partial)")
 
 
-def _missing_on_server(load: Load, absence: Absence, symptom: str, users: list[str],
+def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: str, users: list[str],
                        stock_absent: tuple[str, ...] = ()) -> Finding:
     b = load.binary
     if absence.why is not None:
@@ -127,4 +163,5 @@ def _missing_on_server(load: Load, absence: Absence, symptom: str, users: list[s
     if stock_absent:  # NOTE: the same folder lacks Windows' own modules too: the evidence for "missing" is weaker
         cause += (f" The copy of {absence.folder} may be partial, though: it lacks {len(stock_absent)} of Windows' own "
                   f"IIS modules as well ({', '.join(stock_absent)}); check the file on the server before acting.")
-    return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)
+    return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause,
+                            _other_build(plan, load, absence))

@@ -35,7 +35,7 @@ def pool_arch_conflict(plan: LoadPlan) -> Iterator[Finding]:
         binaries = sorted({b for a in outlook.candidates for _, b in outlook.failures_at(a)})
         fix = move_to_new_pool(tuple((apps[m].site, apps[m].path) for m in move), f"{pool.name} ({target.value})",
                                target, pool.name, pool.managed_runtime_version, pool.pipeline_mode.value,
-                               plan.server.os_arch)
+                               plan.server.os_arch, like=pool)
         yield Finding(
             rule=pool_arch_conflict.id, severity=pool_arch_conflict.severity, evidence=Evidence.READ,
             pool=pool.name, site=None, application=None, process="w3wp.exe", process_arch=outlook.current,

@@ -15,11 +15,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from iisbitness.config.jsonfile import read_json
 from iisbitness.errors import ConfigError
 from iisbitness.findings import Finding
 from iisbitness.report import Report
 
 BASELINE_SCHEMA = "iisbitness/baseline/1"
+MAX_BASELINE_BYTES = 64 * 1024 * 1024
+"""Largest baseline read, in bytes (as configuration files; 100,000 accepted findings take about 25 MB)."""
 _FIELDS = ("rule", "pool", "site", "application", "binary", "process")
 
 
@@ -38,14 +41,11 @@ def read_baseline(path: Path) -> frozenset[tuple[str, ...]]:
     """The keys of the findings ``path`` accepts.
 
     Raises:
-        ConfigError: the file cannot be read or is not an ``iisbitness/baseline/1`` document.
+        ConfigError: the file cannot be read, is not a regular file, is over :data:`MAX_BASELINE_BYTES`, is not
+            UTF-8 JSON (any nesting depth: :func:`iisbitness.config.jsonfile.read_json`), or is not an
+            ``iisbitness/baseline/1`` document.
     """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as e:
-        raise ConfigError(str(path), f"cannot read baseline: {e.strerror or e}") from e
-    except json.JSONDecodeError as e:
-        raise ConfigError(str(path), f"baseline is not JSON: {e.msg}", e.lineno) from e
+    doc, _ = read_json(path, str(path), MAX_BASELINE_BYTES, "baseline")
     if not isinstance(doc, dict) or doc.get("schema") != BASELINE_SCHEMA or not isinstance(doc.get("accepted"), list):
         raise ConfigError(str(path), f'not a baseline: expected {{"schema": "{BASELINE_SCHEMA}", "accepted": [...]}}')
     bad = [i for i, e in enumerate(doc["accepted"]) if not isinstance(e, dict) or not e.get("rule")]

@@ -7,7 +7,9 @@ start the pools touched, :func:`pool_actions`):
 2. for each chosen finding (``--rule``, ``--finding``) not yet cleared by the fixes already taken,
    take its first fix that verification marked ``verified=True`` and that still clears every
    targeted finding, adding none, when re-analysed *together* with the fixes already taken
-   (:func:`iisbitness.fixes.verify.check_edits`); a fix that conflicts is left out, with why;
+   (:func:`iisbitness.fixes.verify.check_edits`); a fix that conflicts is left out, with why.
+   ``--fix N`` takes fix N as ``scan`` numbers it (the caller's ``numbering``) for every finding offering it;
+   the plan carries the side effects of all the fixes taken together (:attr:`FixPlan.side_effects`);
 3. turn the combined edits into byte-level file changes (the backend's ``changes``);
 4. ``--apply``: write them (:func:`iisbitness.fixes.write.write_changes`) and scan again.
 """
@@ -15,16 +17,16 @@ start the pools touched, :func:`pool_actions`):
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from iisbitness.errors import FixError, IisBitnessError
-from iisbitness.findings import Finding, Fix
+from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
-from iisbitness.fixes.verify import Outcome, check_edits
+from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits
 from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
@@ -32,8 +34,18 @@ from iisbitness.loadplan.context import PlanContext
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.report import Report
+from iisbitness.rules import RULES
 from iisbitness.scan.backend import Backend
-from iisbitness.scan.pipeline import ScanOptions, analyse, host_path, open_image, read_backend, run_rules
+from iisbitness.scan.baseline import apply_baseline
+from iisbitness.scan.pipeline import (
+    ScanOptions,
+    analyse,
+    host_path,
+    open_image,
+    read_backend,
+    reanalysers,
+    run_rules,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +55,15 @@ class Chosen:
     number: int
     finding: Finding
     fix: Fix
+
+
+Numbering = Callable[[Report], Sequence[Fix]]
+"""A report's distinct fixes in the order ``scan`` numbers them (``[1]`` first): the caller's presentation
+(:func:`iisbitness.formats.causes.view`), so that ``fix --fix N`` is what ``scan`` showed as ``[N]``."""
+
+
+class FixNumberError(IisBitnessError):
+    """``--fix N`` names no fix of the scan, or one that changes no configuration."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +98,11 @@ class FixPlan:
     live: bool
 
     @property
+    def side_effects(self) -> tuple[SideEffect, ...]:
+        """What the chosen fixes, all together, change besides the findings (the load plans compared)."""
+        return self.outcome.side_effects if self.outcome is not None else ()
+
+    @property
     def commands(self) -> tuple[str, ...]:
         """The equivalent appcmd / adsutil.vbs commands of the chosen fixes, in order, once each."""
         return tuple(dict.fromkeys(c for ch in self.chosen for c in ch.fix.commands))
@@ -86,24 +112,29 @@ def _fixable(f: Finding) -> list[Fix]:
     return [x for x in f.fixes if x.verified is True and x.edits]
 
 
-def _choose(report: Report, numbers: list[int], reanalyse: Callable[[tuple[Edit, ...]], list[Finding]]
+def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse: Reanalyse,
+            everything: Sequence[Finding] | None = None
             ) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
+    """``numbers``: finding numbers (their first fix that works), or ``(finding number, fix)`` for that fix;
+    ``everything``: every finding of every rule (the report may show a selection), which a fix must not add to."""
     chosen: list[Chosen] = []
     left: list[Left] = []
     edits: tuple[Edit, ...] = ()
     targets: set[tuple[str, ...]] = set()
     current: Outcome | None = None
-    for n in numbers:
+    for item in numbers:
+        n, want = item if isinstance(item, tuple) else (item, None)
         f = report.findings[n - 1]
         if current is not None and f.key not in {a.key for a in current.after}:
             continue  # cleared by a fix already taken
-        fixes = _fixable(f)
+        fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
         if not fixes:
             left.append(Left(n, f, "no verified fix that changes configuration"))
             continue
         for fix in fixes:
             combined = edits + tuple(e for e in fix.edits if e not in edits)
-            result = check_edits(report.findings, targets | {f.key}, combined, reanalyse)
+            result = check_edits(report.findings if everything is None else everything, targets | {f.key}, combined,
+                                 reanalyse)
             if result.clears:
                 chosen.append(Chosen(n, f, fix))
                 edits, current = combined, result
@@ -132,26 +163,58 @@ def select(report: Report, rules: Collection[str] = (), numbers: Collection[int]
             if (not rules or f.rule in rules) and (not numbers or i in numbers)]
 
 
+def select_fixes(report: Report, fixes: Collection[int], numbering: Numbering) -> list[tuple[int, Fix]]:
+    """``(finding number, fix)`` for every finding that offers one of the fixes numbered ``fixes``, in report order.
+
+    Raises:
+        FixNumberError: a number is not a fix of the report, or names advice (no configuration change).
+    """
+    distinct = list(numbering(report))
+    out: list[tuple[int, Fix]] = []
+    for n in fixes:
+        if not 1 <= n <= len(distinct):
+            raise FixNumberError(f"--fix {n}: the scan has {len(distinct)} fixes (numbered from 1, as scan shows them)")
+        fix = distinct[n - 1]
+        if not (fix.verified is True and fix.edits):
+            raise FixNumberError(f"--fix {n}: {fix.summary}: not a verified configuration change; make it by hand")
+        out += [(i, x) for i, f in enumerate(report.findings, 1) for x in f.fixes if x == fix]
+    return sorted(out, key=lambda t: t[0])
+
+
 def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Collection[str] = (),
-             numbers: Collection[int] = ()) -> FixPlan:
+             numbers: Collection[int] = (), fixes: Collection[int] = (), numbering: Numbering | None = None,
+             accepted: frozenset[tuple[str, ...]] | None = None) -> FixPlan:
     """Scan, choose and verify fixes together, and plan the file changes (nothing is written).
+
+    ``fixes`` (``--fix N``) are numbered by ``numbering``, as ``scan`` shows them; with ``rules`` or ``numbers``
+    too, only the findings those choose are fixed with them. ``options.rules`` (``--select``/``--ignore``) and
+    ``accepted`` (a ``--baseline``'s keys) leave findings out as ``scan`` does, so that finding and fix numbers
+    are those of the same ``scan``; verification runs every rule either way.
 
     Raises:
         ServerImageError, ConfigError: as :func:`iisbitness.scan.pipeline.scan`.
         FixError: a chosen element is not where the model read it, or a file cannot be edited.
+        FindingNumberError, FixNumberError: ``numbers`` or ``fixes`` name nothing the scan has.
     """
     options = options or ScanOptions()
     img = open_image(image, options)
     os_arch, os_from = (options.os_arch, "--os-arch") if options.os_arch else detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
     report = analyse(backend, img, options, str(image) if image is not None else "live")
+    if accepted is not None:
+        report = apply_baseline(report, accepted)
     ctx = PlanContext(img, dict(options.env), facts=BinaryFacts())
-    rule_set = tuple(r for r in options.rules if backend.applies(r))
+    every = tuple(r for r in RULES if backend.applies(r))
+    before = backend.plan(ctx)
+    reanalyse, _ = reanalysers(backend, ctx, before, every)
 
-    def reanalyse(edits: tuple[Edit, ...]) -> list[Finding]:
-        return run_rules(backend.edited(edits).plan(ctx), rule_set)
-
-    chosen, left, edits, result = _choose(report, select(report, rules, numbers), reanalyse)
+    items: list[int | tuple[int, Fix]] = list(select(report, rules, numbers))
+    if fixes:
+        if numbering is None:
+            raise FixNumberError("--fix needs the scan's fix numbering")
+        allowed = set(items) if rules or numbers else None
+        items = [t for t in select_fixes(report, fixes, numbering) if allowed is None or t[0] in allowed]
+    chosen, left, edits, result = _choose(report, items, reanalyse, run_rules(before, every))
     return _planned(backend, img, report, chosen, left, edits, result, image is None)
 
 
@@ -174,10 +237,12 @@ def _planned(backend: Backend, img: ServerImage, report: Report, chosen: list[Ch
 
 
 def apply_fix(plan: FixPlan, stamp: str | None = None, step: Step | None = None) -> list[Written]:
-    """Write the plan's file changes safely (:func:`iisbitness.fixes.write.write_changes`).
+    """Write the plan's file changes safely, all files or none (:func:`iisbitness.fixes.write.write_changes`).
 
     Raises:
-        FixError: a file changed since the plan read it, or cannot be written.
+        FixError: a file changed since the plan read it, or is a symbolic link; nothing written.
+        WriteRefused: a file cannot be written; the files already replaced were put back (the error says
+            which, if any, could not be).
     """
     stamp = stamp or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return write_changes(plan.targets, stamp, step)

@@ -28,12 +28,12 @@ from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
 from iisbitness.errors import CacheError, FixError
 from iisbitness.findings import FileEdit, Finding, LineReplacement, Rule
 from iisbitness.fixes.text import Text
-from iisbitness.fixes.verify import verify
+from iisbitness.fixes.verify import Analysis, verify
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.coverage import plan_coverage
-from iisbitness.loadplan.plan import LoadPlan
+from iisbitness.loadplan.plan import Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
@@ -58,7 +58,8 @@ class ScanOptions:
         drives: extra drive letters, ``{"D": Path(...)}``.
         config: an explicit applicationHost.config (or IIS 6 MetaBase.xml) to read instead of the image's.
         env: environment variables the server sets (``--env NAME=VALUE``).
-        rules: the rules to run (default: all).
+        rules: the rules whose findings are reported (default: all); fix verification always runs every rule,
+            so that what is shown never changes what "verified" means (issue 20).
         progress: called with short status lines during long scans.
         on_read: called with the path of every binary read from disk (for a progress count).
         cache: a SQLite file remembering what was read from each binary (``--cache``); a second
@@ -336,20 +337,52 @@ def _analyse_with_cache(backend: Backend, img: ServerImage, options: ScanOptions
         return report
 
 
+def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple[Rule, ...]
+                ) -> tuple[Callable[[tuple[Edit, ...]], Analysis], Callable[[tuple[Edit, ...]], Analysis]]:
+    """``(reanalyse, reanalyse_pools)`` for :func:`iisbitness.fixes.verify.verify`: ``plan`` (the server as it is)
+    against the edited server's plan, of the whole server or of the pools the edits touch."""
+
+    def whole(edits: tuple[Edit, ...]) -> Analysis:
+        after = backend.edited(edits).plan(ctx)
+        return Analysis(run_rules(after, rules), plan, after)
+
+    by_pool: dict[str, list[Load]] = {}
+
+    def before(edits: tuple[Edit, ...]) -> LoadPlan:
+        """``plan``'s loads of the pools ``edits`` touch, from an index built once (not a pass over the server per
+        fix: issue 11)."""
+        if not by_pool:
+            for ld in plan.loads:
+                if ld.process.pool is not None:
+                    by_pool.setdefault(ld.process.pool.name.lower(), []).append(ld)
+        touched = touched_pools(edits) or frozenset()
+        return replace(plan, loads=tuple(ld for p in sorted(touched) for ld in by_pool.get(p, ())), skipped=(),
+                       outlook=())
+
+    def pools(edits: tuple[Edit, ...]) -> Analysis:
+        after = _of_pools(backend.edited(edits).plan(ctx, touched_pools(edits)), edits)
+        return Analysis(run_rules(after, rules), before(edits), after)
+
+    return whole, pools
+
+
 def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_label: str,
              notes: list[Problem]) -> Report:
+    # NOTE: every rule runs, for verification; options.rules (--select, --ignore) only chooses what is reported
+    every = tuple(r for r in RULES if backend.applies(r))
     rules = tuple(r for r in options.rules if backend.applies(r))
+    shown = {r.id for r in rules}
     if options.progress:
         options.progress("reading binaries")
     plan = backend.plan(ctx)
     problems: list[Problem] = list(backend.problems) + list(plan.problems) + notes
-    findings = run_rules(plan, rules, problems)
+    everything = run_rules(plan, every + tuple(r for r in rules if r not in every), problems)
+    findings = [f for f in everything if f.rule in shown]
     if options.progress:
         options.progress("verifying fixes")
-    findings = verify(findings, lambda edits: run_rules(backend.edited(edits).plan(ctx), rules), backend.breakage,
-                      scope=touched_pools,
-                      reanalyse_pools=lambda edits: run_rules(
-                          _of_pools(backend.edited(edits).plan(ctx, touched_pools(edits)), edits), rules))
+    whole, pools = reanalysers(backend, ctx, plan, every)
+    findings = verify(findings, whole, backend.breakage, scope=touched_pools, reanalyse_pools=pools,
+                      everything=everything)
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
     coverage = plan_coverage(ctx, plan, problems)

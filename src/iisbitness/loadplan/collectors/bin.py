@@ -79,13 +79,15 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
         if host in seen:
             continue
         seen.add(host)
-        files, note = ctx.bin_files(host)
+        files, note, unread = ctx.bin_files(host)
         if note:
             yield Problem(ctx.image.display(host), None, note, unread=True)
         layouts = _native_copies(ctx, server, process, win, host) if with_copies else {}
         shown = ctx.image.display(host)
         plain = BinFile(shown)  # NOTE: one entry for every file without copies (100,000 loads, one object)
-        refs = [(name, ctx.resolve(win + "\\" + name, server.os_arch, process.arch)) for name in files]
+        refs = [(name, ctx.resolve(win + "\\" + name, server.os_arch, process.arch) if name not in unread else
+                 BinaryRef(win + "\\" + name, win + "\\" + name, ctx.image.display(host / name), None,
+                           problem=unread[name])) for name in files]
         callers = _pinvoke_callers(ctx, host, refs) if with_copies else None
         for name, ref in refs:
             native = ref.image is not None and ref.image.is_pe and not ref.image.is_managed

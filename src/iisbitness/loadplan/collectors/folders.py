@@ -24,10 +24,10 @@ def app_folder(ctx: PlanContext, server: Server, app: Application, arch: Arch) -
 
 def _app_folder(ctx: PlanContext, server: Server, physical_path: str, arch: Arch) -> tuple[str, Path | None] | None:
     expanded, unresolved = expand(physical_path, process_environment(server.os_arch, arch, ctx.env_overrides))
-    if unresolved:
-        return None
     win = normalize(expanded).rstrip("\\")
     found = ctx.image.locate(win)
+    if unresolved and found.host_path is None:
+        return None  # NOTE: an unknown %NAME% stays as it is, as IIS leaves it: only a folder named so is used
     host = found.host_path if found.host_path is not None and found.host_path.is_dir() else None
     return win, host
 

@@ -1,0 +1,54 @@
+"""Read a small JSON file that may be hostile (``launchSettings.json``, a ``--baseline`` file).
+
+Only a regular file is opened (a FIFO would block the read, a device never end it), at most ``limit`` bytes
+are read, the text must be UTF-8 (a BOM is allowed, as Visual Studio writes one), and every way the decoder
+can fail (bad syntax, bytes that are not UTF-8, nesting deeper than Python's recursion allows, an integer of
+more than 4,300 digits) is one :class:`~iisbitness.errors.ConfigError` naming the file and, where known, the
+line. Never a traceback (issue 26).
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from iisbitness.errors import ConfigError
+
+
+def read_json(path: Path, shown: str, limit: int, what: str) -> tuple[object, str]:
+    """The JSON document in ``path``, and its text (for finding lines).
+
+    Args:
+        path: the file. shown: the file as the user names it. limit: the largest file read, in bytes.
+        what: what the file is, for messages ("launch settings", "baseline").
+
+    Raises:
+        ConfigError: the file cannot be read, is not a regular file, is over ``limit``, or is not UTF-8 JSON.
+    """
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(shown, f"{what}: not a regular file (a folder, a FIFO or a device); not read")
+        if st.st_size > limit:
+            raise ConfigError(shown, f"{what}: file is {st.st_size:,} bytes, over the {limit:,}-byte limit; not read")
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise ConfigError(shown, f"cannot read {what}: {e.strerror or e}") from e
+    if len(data) > limit:
+        raise ConfigError(shown, f"{what}: file is over the {limit:,}-byte limit; not read")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ConfigError(shown, f"{what} is not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start})",
+                          line) from None
+    try:
+        return json.loads(text), text
+    except json.JSONDecodeError as e:
+        raise ConfigError(shown, f"{what} is not JSON: {e.msg}", e.lineno) from None
+    except RecursionError:
+        raise ConfigError(shown, f"{what} nests arrays or objects too deep to read; not read") from None
+    except ValueError as e:  # NOTE: e.g. an integer longer than sys.get_int_max_str_digits()
+        raise ConfigError(shown, f"{what} is not JSON that can be read: {e}") from None

@@ -1,0 +1,169 @@
+"""A fix's side effects: the load plan before it and the load plan after it, compared per process.
+
+Verification (:mod:`iisbitness.fixes.verify`) already re-plans the server with each fix made; the difference
+between that plan and the plan before, process by process, is everything else the fix changes
+(review 2026-12-06 §2), with no hand-written text per fix:
+
+- a module or filter a process no longer loads (a preCondition now false in that worker, an application moved
+  to a worker that does not load it): :attr:`EffectKind.UNLOADED`, marked when it is a security module;
+- one it now loads: :attr:`EffectKind.LOADED`;
+- a worker that runs at another architecture, with the applications and binaries in it: :attr:`EffectKind.ARCH`;
+- a new worker (a split pool) with the settings it gets: :attr:`EffectKind.NEW_POOL`.
+
+A module replaced by its own build for the other architecture (``ManagedEngineV4.0_32bit`` for
+``ManagedEngineV4.0_64bit``: the same file name under Framework and Framework64) is not lost: the worker's
+architecture change says it. Only the processes both plans hold are compared, so a plan of the pools a fix
+touches (issue 11) gives the same effects as a plan of the whole server.
+"""
+
+from __future__ import annotations
+
+import ntpath
+import re
+from collections.abc import Iterable
+
+from iisbitness.arch import Arch
+from iisbitness.findings import EffectKind, SideEffect
+from iisbitness.loadplan.plan import APP_LEVEL_KINDS, Load, LoadKind, LoadPlan
+from iisbitness.model.iis7 import AppPool
+
+SECURITY_MODULES = frozenset(name.lower() for name in (
+    # IIS's own native modules (applicationHost.config <globalModules>; "IIS Manager Feature to Configuration
+    # Mapping", learn.microsoft.com/iis/get-started/planning-your-iis-architecture/feature-to-configuration-reference:
+    # the [Authentication], [Authorization], IPv4 and Domain Restrictions and Request Filtering features)
+    "AnonymousAuthenticationModule", "BasicAuthenticationModule", "CertificateMappingAuthenticationModule",
+    "DigestAuthenticationModule", "IISCertificateMappingAuthenticationModule", "WindowsAuthenticationModule",
+    "UrlAuthorizationModule", "RequestFilteringModule", "IpRestrictionModule", "DynamicIpRestrictionModule",
+    # ASP.NET's managed modules (<modules> type), by type
+    "System.Web.Security.FormsAuthenticationModule", "System.Web.Security.WindowsAuthenticationModule",
+    "System.Web.Security.UrlAuthorizationModule", "System.Web.Security.FileAuthorizationModule",
+    "System.Web.Security.RoleManagerModule",
+))
+"""IIS's own authentication, authorization and request-filtering modules, by name (native) and type (managed)."""
+
+_IIS_OWN = frozenset(name.lower() for name in (
+    "IsapiFilterModule", "IsapiModule", "StaticFileModule", "UriCacheModule", "FileCacheModule", "TokenCacheModule",
+    "HttpCacheModule", "DynamicCompressionModule", "StaticCompressionModule", "DefaultDocumentModule",
+    "DirectoryListingModule", "ProtocolSupportModule", "HttpRedirectionModule", "ServerSideIncludeModule",
+    "CustomErrorModule", "CustomLoggingModule", "HttpLoggingModule", "FailedRequestsTracingModule",
+    "RequestMonitorModule", "CgiModule", "FastCgiModule", "ConfigurationValidationModule", "WebDAVModule",
+    "ApplicationInitializationModule", "WebSocketModule", "ManagedEngine", "ManagedEngine64",
+    "ManagedEngineV4.0_32bit", "ManagedEngineV4.0_64bit", "TracingModule", "AspNetCoreModule", "AspNetCoreModuleV2",
+))
+"""IIS's own modules that are not security modules (a word like "Filter" in their names says nothing)."""
+
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_SECURITY_WORDS = ("auth", "sso", "waf", "saml", "oauth", "openid", "secur", "shib", "siteminder")
+
+
+def is_security(name: str, image: str = "", kind: LoadKind | None = LoadKind.GLOBAL_MODULE) -> bool:
+    """True for an authentication, authorization or request-filtering module or filter: IIS's own by name or
+    type (:data:`SECURITY_MODULES`), a vendor's when a word of its name, type or file name says auth, SSO,
+    WAF (or security, URLScan, SAML, OAuth, OpenID, Shibboleth, SiteMinder), or, for a module, filter: a site
+    it protected is served without it when a fix takes it out of the site's worker (issue 20).
+
+    Heuristic for vendors' entries: a name can hide what a module does; a false warning costs a line, a missed
+    one an open site."""
+    low = name.lower()
+    if low in SECURITY_MODULES:
+        return True
+    if low in _IIS_OWN:
+        return False
+    words = [w.lower() for text in (name, ntpath.basename(image)) for w in _WORDS.findall(text.replace(".dll", ""))]
+    stems = _SECURITY_WORDS + (("filter",) if kind is not LoadKind.ISAPI_FILTER else ())
+    return "urlscan" in low or any(w.startswith(s) for w in words for s in stems)
+
+
+def _process_key(ld: Load) -> tuple[str, str]:
+    return ld.process.name, ld.process.pool.name.lower() if ld.process.pool is not None else ""
+
+
+def _load_key(ld: Load) -> tuple[str, str, str, str]:
+    return ld.kind.value, ld.name.lower(), (ld.site or "").lower(), (ld.application or "").lower()
+
+
+def _twin(ld: Load) -> tuple[str, str]:
+    """What a module's build for the other architecture shares with it: its kind and file name."""
+    path = ld.binary.windows_path or ld.binary.configured
+    return ld.kind.value, ntpath.basename(path.strip().strip('"')).lower()
+
+
+class _Process:
+    def __init__(self) -> None:
+        self.arch: Arch | None = None
+        self.pool: AppPool | None = None
+        self.name = ""
+        self.loads: dict[tuple[str, str, str, str], Load] = {}
+
+
+def _by_process(loads: Iterable[Load]) -> dict[tuple[str, str], _Process]:
+    out: dict[tuple[str, str], _Process] = {}
+    for ld in loads:
+        p = out.setdefault(_process_key(ld), _Process())
+        p.arch, p.pool, p.name = ld.process.arch, ld.process.pool, ld.process.name
+        p.loads.setdefault(_load_key(ld), ld)
+    return out
+
+
+def _apps(plan: LoadPlan, pool: AppPool | None) -> tuple[str, ...]:
+    if pool is None:
+        return ()
+    found = plan.server.pool(pool.name)
+    return tuple(a.label for a in plan.server.applications_in(found)) if found is not None else ()
+
+
+def _removed(before: _Process, after: _Process | None, pool: str | None, moved: tuple[str, ...] = ()
+             ) -> list[SideEffect]:
+    """Server-level entries (modules, filters) ``before`` loads and ``after`` does not, less those replaced by their
+    build for the other architecture."""
+    kept = after.loads if after is not None else {}
+    twins = {_twin(ld) for ld in kept.values()}
+    out = []
+    for key, ld in before.loads.items():
+        if ld.kind in APP_LEVEL_KINDS or ld.kind is LoadKind.BIN_NATIVE or key in kept or _twin(ld) in twins:
+            continue
+        if moved and ld.site is not None:
+            continue  # NOTE: an application-level entry moves with its application
+        out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
+                              is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
+                              after.arch if after is not None else None, moved))
+    return out
+
+
+def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
+    """What changes from ``before`` to ``after``, per process both plans could hold, in process order.
+
+    A process that only ``after`` has is a new pool (its settings from ``after``'s model), and the modules its
+    moved applications leave behind in their old worker are :attr:`EffectKind.UNLOADED` for them; a process only
+    ``before`` has (a pool left without applications) changes nothing that runs.
+    """
+    old, new = _by_process(before.loads), _by_process(after.loads)
+    out: list[SideEffect] = []
+    for key, b in old.items():
+        a = new.get(key)
+        pool = b.pool.name if b.pool is not None else None
+        if a is None:
+            continue
+        b_twins = {_twin(ld) for ld in b.loads.values()}
+        if a.arch is not b.arch:
+            moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _twin(ld) in b_twins}
+            out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
+                                  applications=_apps(after, a.pool), binaries=len(moving)))
+        out += _removed(b, a, pool)
+        out += [SideEffect(EffectKind.LOADED, pool, a.name, ld.name, ld.kind.value, ld.fits,
+                           is_security(ld.name, ld.binary.configured, ld.kind), b.arch, a.arch)
+                for k, ld in a.loads.items() if k not in b.loads and ld.kind not in APP_LEVEL_KINDS
+                and ld.kind is not LoadKind.BIN_NATIVE and ld.site is None and _twin(ld) not in b_twins]
+    for key, a in new.items():
+        if key in old or a.pool is None:
+            continue
+        apps = _apps(after, a.pool)
+        out.append(SideEffect(EffectKind.NEW_POOL, a.pool.name, a.name, a.pool.name, after=a.arch, applications=apps,
+                              settings=a.pool.settings, like=a.pool.copied_from))
+        # NOTE: what the moved applications' old worker loaded and the new one does not
+        origins = {_process_key(ld) for ld in before.loads if ld.site is not None
+                   and f"{ld.site}{ld.application or ''}" in apps}
+        for origin in sorted(origins):
+            b = old[origin]
+            out += _removed(b, a, a.pool.name, apps)
+    return tuple(out)

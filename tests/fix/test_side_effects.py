@@ -1,0 +1,192 @@
+"""A fix's side effects are the load plans before and after it, compared per process (issue 20 §2), and what
+verification and numbering mean whatever is shown (§3, §6)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from iisbitness.api import ScanOptions, scan
+from iisbitness.cli import main
+from iisbitness.findings import EffectKind
+from iisbitness.fixes.effects import is_security
+from iisbitness.formats import scan_html, scan_sarif, scan_text
+from iisbitness.formats.causes import view
+from iisbitness.loadplan.plan import LoadKind
+from iisbitness.rules import RULES
+from iisbitness.rules.global_module_arch import global_module_arch
+from tests.conftest import DEMO, apphost, make_image, site
+
+VENDOR = "FabrikamVendorAuth"
+
+
+def _precondition(report_findings: tuple, pool: str):  # type: ignore[no-untyped-def]
+    f = next(f for f in report_findings if f.rule == "global-module-arch" and f.pool == pool)
+    return f, next(x for x in f.fixes if x.label == 'preCondition="bitness32"')
+
+
+def test_demo_precondition_takes_the_vendor_module_out_of_seven_pools_and_ranks_last() -> None:
+    report = scan(DEMO / "contoso-iis10")
+    f, fix = _precondition(report.findings, "PhpPool")
+    assert fix.verified is True
+    assert sorted(e.pool or "" for e in fix.removes) == ["CatalogPool", "DefaultAppPool", "IntranetPool", "OrdersAsp",
+                                                        "PhpPool", "StorefrontCore", "WebConnection64"]
+    assert all(e.name == VENDOR and e.security and e.ran is False and e.load_kind == "global-module" for e in fix.removes)
+    labels = [x.label for x in f.fixes]
+    # NOTE: the pool flip keeps the module running in PhpPool: it ranks above the preCondition
+    assert labels.index("run the pool as 32-bit") < labels.index('preCondition="bitness32"') == len(labels) - 1
+    flip = f.fixes[0]
+    assert [(e.kind, e.pool, e.before, e.after) for e in flip.side_effects] == [
+        (EffectKind.ARCH, "PhpPool", flip.side_effects[0].before, flip.side_effects[0].after)]
+    assert flip.side_effects[0].applications == ("Php/",) and flip.side_effects[0].after is not None
+
+
+def test_demo_text_html_json_sarif_say_it_with_one_numbering() -> None:
+    report = scan(DEMO / "contoso-iis10", ScanOptions(text_fixes=True, load_map=True))
+    _, fix = _precondition(report.findings, "IntranetPool")
+    n = view(report).number(fix)
+    assert n is not None
+    text = scan_text.render(report, options=scan_text.TextOptions(width=300))
+    assert f'[{n}] preCondition="bitness32" (verified, but all 7 pools then run without FabrikamVendorAuth)' in text
+    verbose = scan_text.render(report, options=scan_text.TextOptions(width=300, verbose=True))
+    assert ("also: global module FabrikamVendorAuth no longer loads in CatalogPool, DefaultAppPool, IntranetPool, "
+            "OrdersAsp, PhpPool, StorefrontCore, WebConnection64") in verbose
+    assert f"  warn  [{n}] FabrikamVendorAuth looks like a security module" in text
+    html = scan_html.render([report])
+    assert f'<span class="fixno">[{n}]</span>' in html and "security-warning" in html
+    assert "global module FabrikamVendorAuth no longer loads in" in html
+    doc = json.loads(CliRunner().invoke(main, ["demo", "--format", "json"]).output)[0]
+    fixes = [x for f in doc["findings"] for x in f["fixes"] if x["label"] == 'preCondition="bitness32"']
+    assert {x["number"] for x in fixes} == {n} and len(fixes[0]["side_effects"]) == 7
+    assert fixes[0]["side_effects"][0]["security"] is True and fixes[0]["side_effects"][0]["kind"] == "unloaded"
+    assert [f["number"] for f in doc["findings"]] == list(range(1, len(doc["findings"]) + 1))
+    sarif = json.loads(scan_sarif.render(report))
+    descriptions = [x["description"]["text"] for r in sarif["runs"][0]["results"] for x in r.get("fixes", [])]
+    assert any(d.startswith(f"[{n}] Load global module 'FabrikamVendorAuth'") for d in descriptions)
+    assert [r["properties"]["findingNumber"] for r in sarif["runs"][0]["results"]] == \
+        list(range(1, len(report.findings) + 1))
+
+
+def _demo(tmp_path: Path) -> Path:
+    img = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    return img
+
+
+def test_fix_with_a_number_makes_the_fix_scan_showed_and_says_its_side_effects(tmp_path: Path) -> None:
+    img = _demo(tmp_path)
+    report = scan(img)
+    _, fix = _precondition(report.findings, "IntranetPool")
+    n = view(report).number(fix)
+    dry = CliRunner().invoke(main, ["fix", str(img), "--fix", str(n)])
+    assert dry.exit_code == 0, dry.output
+    assert f"  [{n}] Load global module 'FabrikamVendorAuth' only in workers it fits" in dry.output
+    assert "global module FabrikamVendorAuth no longer loads in" in dry.output and "WARNING: FabrikamVendorAuth" in dry.output
+    bad = CliRunner().invoke(main, ["fix", str(img), "--fix", "999"])
+    assert bad.exit_code == 2 and "--fix 999" in bad.output
+
+
+def test_fix_all_says_which_pools_run_without_the_module_before_and_after_apply(tmp_path: Path) -> None:
+    """Issue 20 §2: the fixes taken together flip five pools to 32-bit; PhpPool and IntranetPool stay 64-bit and
+    run without the vendor's authentication module: the plan and the --apply output say so."""
+    img = _demo(tmp_path)
+    dry = CliRunner().invoke(main, ["fix", str(img)])
+    assert "  global module FabrikamVendorAuth no longer loads in IntranetPool, PhpPool" in dry.output
+    assert "WARNING: FabrikamVendorAuth looks like a security module: sites in IntranetPool, PhpPool" in dry.output
+    done = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    assert done.exit_code == 0, done.output
+    assert done.output.rstrip().endswith("every targeted finding is gone; but IntranetPool, PhpPool now run without "
+                                         "FabrikamVendorAuth (side effects above).")
+
+
+def test_select_does_not_change_what_is_verified() -> None:
+    """Issue 20 §3: with only global-module-arch selected, the IntranetPool flip is still refused: it breaks an
+    assembly that only managed-assembly-arch sees."""
+    for rules in ((global_module_arch,), RULES):
+        report = scan(DEMO / "contoso-iis10", ScanOptions(rules=rules))
+        f = next(f for f in report.findings if f.rule == "global-module-arch" and f.pool == "IntranetPool")
+        assert not [x for x in f.fixes if x.label.startswith("run the pool")]
+        assert any("Intranet.Imaging.dll" in r.reason for r in f.rejected_fixes)
+    assert {f.rule for f in scan(DEMO / "contoso-iis10", ScanOptions(rules=(global_module_arch,))).findings} == \
+        {"global-module-arch"}
+
+
+def test_a_flip_that_stops_a_running_security_module_says_so(tmp_path: Path) -> None:
+    """A 64-bit-only authentication module (preCondition bitness64, no 32-bit twin) runs in P64 today; flipping the pool
+    to 32-bit for an x86 assembly stops it there: an unloaded side effect that ran, marked as security, ranked after
+    the advice that keeps it."""
+    pool = '<add name="P64" managedRuntimeVersion="v4.0" />'
+    gm = ('<globalModules><add name="ContosoSsoAuth" image="C:\\Contoso\\sso.dll" preCondition="bitness64" />'
+          '</globalModules>')
+    img = make_image(tmp_path, apphost(pool, site("S", 1, "P64", r"C:\s"), gm),
+                     {"Contoso/sso.dll": "module_x64.dll", "s/bin/Old.dll": "managed_x86.dll"})
+    f = next(f for f in scan(img).findings if f.rule == "managed-assembly-arch")
+    flip = next(x for x in f.fixes if x.label.startswith("run the pool"))
+    assert flip.verified is True and f.fixes[-1] is flip
+    [gone] = flip.removes
+    assert (gone.name, gone.pool, gone.ran, gone.security) == ("ContosoSsoAuth", "P64", True, True)
+    assert any(e.kind is EffectKind.ARCH for e in flip.side_effects)
+
+
+def test_security_modules_by_name_type_and_vendor_words() -> None:
+    for name in ("WindowsAuthenticationModule", "UrlAuthorizationModule", "RequestFilteringModule",
+                 "IpRestrictionModule", "System.Web.Security.FormsAuthenticationModule", "FabrikamVendorAuth",
+                 "OktaSsoModule", "CloudflareWaf", "UrlScan", "ModSecurity IIS", "ShibNativeModule"):
+        assert is_security(name), name
+    for name in ("IsapiFilterModule", "StaticFileModule", "ImageResizer_64", "DynamicCompressionModule", "Processor"):
+        assert not is_security(name), name
+    assert is_security("VendorFilterModule") and not is_security("MyFilter", kind=LoadKind.ISAPI_FILTER)
+    assert is_security("Vendor", "C:\\Vendor\\authsso.dll")
+
+
+def test_fix_numbers_follow_the_same_select_as_scan(tmp_path: Path) -> None:
+    """`scan --select X` and `fix --select X` number the same fixes: [N] is the same change in both."""
+    img = _demo(tmp_path)
+    doc = json.loads(CliRunner().invoke(main, ["scan", str(img), "--select", "managed-assembly-arch",
+                                               "--format", "json"]).output)
+    fix = next(x for f in doc["findings"] for x in f["fixes"] if x["label"] == "run the pool as 32-bit")
+    everything = json.loads(CliRunner().invoke(main, ["scan", str(img), "--format", "json"]).output)
+    other = {x["number"] for f in everything["findings"] for x in f["fixes"] if x["summary"] == fix["summary"]}
+    assert other != {fix["number"]}  # NOTE: without --select the same change has another number
+    out = CliRunner().invoke(main, ["fix", str(img), "--select", "managed-assembly-arch", "--fix", str(fix["number"])])
+    assert out.exit_code == 0, out.output
+    assert f"  [{fix['number']}] {fix['summary']}  (finding " in out.output
+
+
+def test_a_split_says_what_the_moved_application_loses_and_a_flip_what_it_gains(tmp_path: Path) -> None:
+    """The application moved to a new 32-bit pool leaves the 64-bit-only SSO module behind (unloaded, for that
+    application, a security module); a flip of the whole pool would start the 32-bit-only helper (loaded)."""
+    pools = '<add name="P64" managedRuntimeVersion="v4.0" />'
+    gm = ('<globalModules><add name="ContosoSsoAuth" image="C:\\Contoso\\sso.dll" preCondition="bitness64" />'
+          '<add name="Helper32" image="C:\\Contoso\\helper.dll" preCondition="bitness32" /></globalModules>')
+    img = make_image(tmp_path, apphost(pools, site("A", 1, "P64", r"C:\a") + site("B", 2, "P64", r"C:\b"), gm),
+                     {"Contoso/sso.dll": "module_x64.dll", "Contoso/helper.dll": "module_x86.dll",
+                      "a/bin/Old.dll": "managed_x86.dll", "b/bin/New.dll": "managed_x64.dll"})
+    report = scan(img)
+    conflict = next(f for f in report.findings if f.rule == "pool-arch-conflict")
+    (split,) = conflict.fixes
+    new = next(e for e in split.side_effects if e.kind is EffectKind.NEW_POOL)
+    assert (new.name, new.like, new.applications) == ("P64 (x86)", "P64", ("A/",))
+    [lost] = split.removes
+    assert (lost.name, lost.pool, lost.applications, lost.security, lost.ran) == \
+        ("ContosoSsoAuth", "P64 (x86)", ("A/",), True, True)
+    assert not [e for e in split.side_effects if e.kind is EffectKind.LOADED]  # NOTE: a new worker, not a change
+    text = scan_text.render(report, options=scan_text.TextOptions(width=300))
+    assert "(verified, but P64 (x86) then runs without ContosoSsoAuth)" in text
+    assessed = next(f for f in report.findings if f.rule == "managed-assembly-arch" and f.site == "A")
+    assert [x.label for x in assessed.fixes][-1].startswith("a new 32-bit pool")  # NOTE: after the rebuild advice
+
+
+def test_a_flip_says_which_module_the_worker_starts_loading(tmp_path: Path) -> None:
+    pools = '<add name="P64" managedRuntimeVersion="v4.0" />'
+    gm = '<globalModules><add name="Helper32" image="C:\\Contoso\\helper.dll" preCondition="bitness32" /></globalModules>'
+    img = make_image(tmp_path, apphost(pools, site("A", 1, "P64", r"C:\a"), gm),
+                     {"Contoso/helper.dll": "module_x86.dll", "a/bin/Old.dll": "managed_x86.dll"})
+    f = next(f for f in scan(img).findings if f.rule == "managed-assembly-arch")
+    flip = next(x for x in f.fixes if x.label.startswith("run the pool"))
+    assert [(e.kind, e.name, e.pool) for e in flip.side_effects if e.kind is not EffectKind.ARCH] == \
+        [(EffectKind.LOADED, "Helper32", "P64")]
+    assert flip.removes == () and f.fixes[0] is flip

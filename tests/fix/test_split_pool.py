@@ -1,0 +1,122 @@
+"""A split pool (``add apppool`` + move) copies every attribute and child element of the old pool but its name and
+bitness (issue 20 §2): appcmd, PowerShell and ``fix --apply`` forms, on real corpus pool settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from iisbitness.api import scan
+from iisbitness.arch import Arch
+from iisbitness.config.apphost import read_server
+from iisbitness.findings import EffectKind
+from iisbitness.fixes.commands import move_to_new_pool
+from iisbitness.image.server_image import ServerImage
+from iisbitness.model.iis7 import ENCRYPTED
+from iisbitness.scan.fix import apply_fix, plan_fix
+from tests.conftest import CORPUS, apphost, make_image, site
+
+HEALTH = CORPUS / "iis-config-2" / "applicationhost--shubham23nov__Web-Service-Health-Check__applicationHost.config"
+EIC = CORPUS / "iis-config-2" / "applicationhost--dalawton__eic-inventory__applicationHost.config"
+SENTINEL = "Program Files/SentinelOne/Sentinel Agent 24.2.3.471/"
+
+
+def _corpus(path: Path) -> Path:
+    if not path.is_file():
+        pytest.skip("no shared corpus")
+    return path
+
+
+def test_split_commands_copy_every_setting_of_a_corpus_pool(tmp_path: Path) -> None:
+    """SAPImmediatePaymentsAppPool as a real server stores it: 32-bit, SpecificUser NBS-DEVWKS79\\SVC_BTS with an
+    encrypted password, processModel timeouts, recycling, failure and cpu settings."""
+    img = make_image(tmp_path, _corpus(HEALTH))
+    server = read_server(ServerImage.offline(img), Arch.X64, "test")
+    pool = server.pool("SAPImmediatePaymentsAppPool")
+    assert pool is not None
+    fix = move_to_new_pool((("SAPImmediatePayments", "/"),), "SAP (x64)", Arch.X64, pool.name,
+                           pool.managed_runtime_version, pool.pipeline_mode.value, Arch.X64, like=pool)
+    cmd = "\n".join(fix.commands)
+    assert 'add apppool /name:"SAP (x64)"' in cmd and "/enable32BitAppOnWin64:false" in cmd
+    for part in ('/queueLength:"2000"', '/autoStart:"true"', '/processModel.identityType:"SpecificUser"',
+                 '/processModel.userName:"NBS-DEVWKS79\\SVC_BTS"', '/processModel.idleTimeout:"00:00:00"',
+                 '/processModel.pingResponseTime:"00:01:30"', '/recycling.periodicRestart.time:"00:00:00"',
+                 '/failure.rapidFailProtection:"false"', '/cpu.action:"NoAction"', '/cpu.resetInterval:"00:05:00"'):
+        assert part in cmd, part
+    assert "enable32BitAppOnWin64:true" not in cmd and "[enc:" not in cmd
+    assert ('for /f "delims=" %p in (\'%windir%\\system32\\inetsrv\\appcmd.exe list apppool '
+            '"SAPImmediatePaymentsAppPool" /text:processModel.password\') do %windir%\\system32\\inetsrv\\appcmd.exe '
+            'set apppool "SAP (x64)" /processModel.password:"%p"') in fix.commands
+    ps = "\n".join(fix.powershell)
+    assert "Set-ItemProperty 'IIS:\\AppPools\\SAP (x64)' -Name processModel.userName -Value 'NBS-DEVWKS79\\SVC_BTS'" in ps
+    assert ("Set-ItemProperty 'IIS:\\AppPools\\SAP (x64)' -Name processModel.password -Value "
+            "(Get-ItemProperty 'IIS:\\AppPools\\SAPImmediatePaymentsAppPool' -Name processModel).password") in ps
+    assert "-Name failure.rapidFailProtection -Value 'false'" in ps and "[enc:" not in ps
+    assert ("processModel.password", ENCRYPTED) in pool.settings
+
+
+def _eic_image(tmp_path: Path) -> Path:
+    """The corpus server whose DefaultAppPool (64-bit, SpecificUser dlawton@eiclabs.com with a CNG-encrypted password)
+    serves bti-eic-sql2/ (given an x86-only assembly) and test/ (an x64-only one), with both SentinelOne filters."""
+    return make_image(tmp_path, _corpus(EIC), {
+        "inetpub/wwwroot/bin/Old86.dll": "managed_x86.dll", "inetpub/bin/New64.dll": "managed_x64.dll",
+        SENTINEL + "SentinelWSFilter64.dll": "filter_x64.dll", SENTINEL + "SentinelWSFilter32.dll": "filter_x86.dll"})
+
+
+def test_split_apply_copies_the_pool_element_as_stored(tmp_path: Path) -> None:
+    img = _eic_image(tmp_path)
+    report = scan(img)
+    n, f = next((i, f) for i, f in enumerate(report.findings, 1) if f.rule == "pool-arch-conflict")
+    new_pool = next(e for e in f.fixes[0].side_effects if e.kind is EffectKind.NEW_POOL)
+    assert new_pool.like == "DefaultAppPool" and new_pool.applications == ("bti-eic-sql2/",)
+    assert ("processModel.userName", "dlawton@eiclabs.com") in new_pool.settings
+    assert ("processModel.password", ENCRYPTED) in new_pool.settings and ("autoStart", "true") in new_pool.settings
+    cfg = img / "Windows/System32/inetsrv/config/applicationHost.config"
+    stored = etree.parse(str(cfg)).getroot().find(".//applicationPools/add[@name='DefaultAppPool']")
+    assert stored is not None
+    password = stored[0].get("password")
+    plan = plan_fix(img, numbers=[n])
+    apply_fix(plan, stamp="20260101T000000Z")
+    root = etree.parse(str(cfg)).getroot()
+    old, new = (root.find(f".//applicationPools/add[@name='{name}']") for name in ("DefaultAppPool", "DefaultAppPool (x86)"))
+    assert old is not None and new is not None
+    assert new.get("enable32BitAppOnWin64") == "true" and old.get("enable32BitAppOnWin64") is None
+    assert {k: v for k, v in new.attrib.items() if k not in ("name", "enable32BitAppOnWin64")} == \
+        {k: v for k, v in old.attrib.items() if k != "name"}
+    assert [etree.tostring(c) for c in new] == [etree.tostring(c) for c in old]
+    assert new[0].get("identityType") == "SpecificUser" and new[0].get("password") == password
+    assert password is not None and password.startswith("[enc:IISWASOnlyCngProvider:")
+    after = scan(img)
+    assert not [x for x in after.findings if x.rule in ("pool-arch-conflict", "managed-assembly-arch")]
+    pool = next(p for p in after.pools if p.name == "DefaultAppPool (x86)")
+    assert pool.worker_arch is Arch.X86 and pool.applications == ("bti-eic-sql2/",)
+
+
+def test_split_copies_environment_variables_and_names_a_clear(tmp_path: Path) -> None:
+    """IIS 10 pool environment variables (a collection) are added item by item; a <clear /> is not repeated by the
+    commands (the note says so) but fix --apply copies it."""
+    pools = ('<add name="P" managedRuntimeVersion="v4.0"><environmentVariables><add name="TENANT" value="contoso" />'
+             '</environmentVariables><recycling><periodicRestart><schedule><clear /><add value="03:00:00" />'
+             '</schedule></periodicRestart></recycling></add>')
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P", r"C:\s") + site("T", 2, "P", r"C:\t")),
+                     {"s/bin/A64.dll": "managed_x64.dll", "t/bin/B86.dll": "managed_x86.dll"})
+    f = next(f for f in scan(img).findings if f.rule == "pool-arch-conflict")
+    fix = f.fixes[0]
+    assert ("%windir%\\system32\\inetsrv\\appcmd.exe set config -section:system.applicationHost/applicationPools "
+            "/+\"[name='P (x86)'].environmentVariables.[name='TENANT',value='contoso']\" /commit:apphost") in fix.commands
+    assert ("Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter "
+            "'system.applicationHost/applicationPools/add[@name=''P (x86)'']/recycling/periodicRestart/schedule' "
+            "-Name '.' -Value @{value='03:00:00'}") in fix.powershell
+    assert fix.note is not None and "<clear> in recycling.periodicRestart.schedule" in fix.note
+    plan = plan_fix(img, numbers=[next(i for i, x in enumerate(scan(img).findings, 1) if x.rule == f.rule)])
+    text = plan.changes[0].after.decode()
+    assert text.count("<environmentVariables><add name=\"TENANT\" value=\"contoso\" />") == 2
+    assert text.count("<clear />") == 2
+
+
+def test_move_without_stored_settings_keeps_the_short_form() -> None:
+    fx = move_to_new_pool((("S", "/a"),), "P (x86)", Arch.X86, "P", "v4.0", "Integrated", Arch.X64)
+    assert fx.commands[0].endswith('add apppool /name:"P (x86)" /managedRuntimeVersion:"v4.0" '
+                                   "/managedPipelineMode:Integrated /enable32BitAppOnWin64:true")
