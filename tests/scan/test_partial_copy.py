@@ -6,7 +6,6 @@ too instead of resting on "a copy of that folder" alone (issue 22 point 3, docs/
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
