@@ -33,5 +33,6 @@ def test_the_partial_copy_warning_is_not_said_to_fail_on_start(report: Report) -
 
 
 def test_a_non_stock_module_absent_from_a_partial_folder_says_the_copy_may_be_partial(report: Report) -> None:
-    [rewrite] = [f for f in report.findings if f.rule == "binary-missing" and "rewrite.dll" in (f.binary or "")]
-    assert "authanon.dll" in rewrite.cause and "may be partial" in rewrite.cause
+    rewrite = [f for f in report.findings if f.rule == "binary-missing" and "rewrite.dll" in (f.binary or "")]
+    assert rewrite  # NOTE: one per 32-bit pool's worker
+    assert all("authanon.dll" in f.cause and "may be partial" in f.cause for f in rewrite)
