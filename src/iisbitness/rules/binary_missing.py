@@ -143,9 +143,10 @@ def _partial_copy(folder: str, loads: list[Load]) -> Finding:
         f"The image holds {folder} with other binaries, but not {len(names)} of Windows' own IIS modules the "
         f"configuration names ({', '.join(names)}): the copy may be partial rather than the server broken. Copy the "
         "whole folder (docs/images.md) or use iisbitness collect to check them.")
-    # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image")
+    # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image"); every
+    # worker of that bitness reads the folder, so it names the process kind, not the first load's pool
     return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of Windows' own IIS modules: "
-                                 "the copy may be partial)")
+                                 "the copy may be partial)", pool=None, site=None, application=None)
 
 
 def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: str, users: list[str],
