@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,10 @@ def test_only_architecture_evidence_is_specific(kb: KnowledgeBase) -> None:
                         # P/Invoke of a native DLL (an assembly of the other architecture names itself)
                         "pinvoke-bad-format"}
     assert kb.entry("bad-format").code_specificity is Specificity.SUGGESTIVE
+
+
+def test_explain_schema_names_every_rule_a_cause_may_name() -> None:
+    """explain --format json is validated against explain-1.json, whose rule enum must follow SCAN_RULE_IDS (a
+    cause naming gac-assembly-arch made the 'Could not load file or assembly' report invalid)."""
+    schema = json.loads(resources.files("iisbitness.formats").joinpath("schema/explain-1.json").read_text("utf-8"))
+    assert set(schema["$defs"]["rule"]["enum"]) == set(SCAN_RULE_IDS)
