@@ -76,3 +76,23 @@ def test_fail_on_incomplete_when_the_build_s_web_config_cannot_be_read(x86_publi
     [gap] = json.loads(out)["coverage"]["applications"]
     assert gap["status"] == "partly-checked" and "web.config" in gap["reasons"][0]
     assert _run(str(x86_publish), "--pool-arch", "x86", "--fail-on-incomplete")[0] == 1
+
+
+def test_on_a_server_findings_and_problems_name_the_servers_configuration(x86_publish: Path, tmp_path: Path) -> None:
+    """check-app --server scans a temporary copy of applicationHost.config (the application's folder pointed at the
+    build): findings and problems name the server's own file, not the deleted temporary copy (NCIOCPL corpus
+    config: pool-undefined and 50 'drive E: is not mapped' problems at /tmp/iisbitness-check-app-*/...)."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    cfg = image / "Windows/System32/inetsrv/config/applicationHost.config"
+    text = cfg.read_text("utf-8").replace('applicationPool="WebConnection64"', 'applicationPool="Gone"')
+    cfg.write_text(text.replace('physicalPath="C:\\inetpub\\php"', 'physicalPath="Q:\\php"'), "utf-8")
+    code, out = _run(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect", "--format",
+                     "json")
+    assert code == 1, out
+    doc = json.loads(out)
+    named = [f["config"]["file"] for f in doc["findings"] if f["config"]] + [p["file"] for p in doc["problems"]]
+    assert any(f["rule"] == "pool-undefined" for f in doc["findings"]), doc["findings"]
+    apphost = [n for n in named if n.endswith("applicationHost.config")]
+    assert len(apphost) >= 2 and not [n for n in named if "iisbitness-check-app" in n], named
+    assert set(apphost) == {"Windows/System32/inetsrv/config/applicationHost.config"}
