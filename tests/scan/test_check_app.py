@@ -96,3 +96,15 @@ def test_on_a_server_findings_and_problems_name_the_servers_configuration(x86_pu
     apphost = [n for n in named if n.endswith("applicationHost.config")]
     assert len(apphost) >= 2 and not [n for n in named if "iisbitness-check-app" in n], named
     assert set(apphost) == {"Windows/System32/inetsrv/config/applicationHost.config"}
+
+
+def test_alone_a_gac_assembly_not_checked_says_to_check_against_the_server(x86_publish: Path) -> None:
+    """Alone, check-app has no GAC: a strong-named module of the build's web.config leaves it partly checked, and
+    what to give is the server (--server IMAGE --site S/app), not a folder to copy into an image it has not."""
+    (x86_publish / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration><system.webServer><modules><add name="Sso" type="Contoso.Sso.SsoModule, '
+        'Contoso.Sso, Version=1.0.0.0, Culture=neutral, PublicKeyToken=0123456789abcdef" /></modules>'
+        '</system.webServer></configuration>\n')
+    code, out = _run(str(x86_publish), "--pool-arch", "x86", "--format", "json")
+    [gap] = json.loads(out)["coverage"]["applications"]
+    assert code == 0 and gap["status"] == "partly-checked" and "--server" in gap["remedy"], gap

@@ -52,16 +52,22 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         apps = [a for s in server.sites for a in s.applications]
     folders = {id(a): [_folder(ctx, server, v, plan.iisexpress is not None) for v in a.vdirs] for a in apps}
     unread = _unread_by_app(apps, folders, ctx, (p for p in problems if p.unread))
-    for key, found in _unread_by_load(apps, plan, problems).items():
+    gac = _unread_by_load(apps, plan, problems)
+    for key, found in gac.items():
         have = unread.setdefault(key, [])
         have.extend(p for p in found if p not in have)
-    out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), [])) for a in apps)
+    out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), GAC_REMEDY if id(a) in gac else "")
+                for a in apps)
     if plan.iisexpress is None:
         return out
     # NOTE: a project no site's physicalPath leads to is not planned at all: one entry for it, named by its file
     return out + tuple(Coverage(p.file, "", "", CoverageStatus.NOT_CHECKED, (p.message,))
                        for p in plan.iisexpress.problems if p.unread)
 
+
+GAC_REMEDY = ("copy Windows\\Microsoft.NET\\assembly and Windows\\assembly (the GAC) into the image, or scan the zip "
+              "iisbitness collect makes on the server")
+"""What to give a scan that could not look a strong-named assembly up: the GAC folders (an image without them)."""
 
 _Folder = tuple[VirtualDirectory, Path | None, str, str]
 """A virtual directory, its folder in the image (None when not read), and why not and what to give."""
@@ -145,7 +151,7 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
     return out
 
 
-def _coverage(app: Application, folders: list[_Folder], unread: list[Problem]) -> Coverage:
+def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "") -> Coverage:
     root = app.root_vdir
     reasons: list[str] = []
     remedies: list[str] = []
@@ -161,6 +167,8 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem]) -
         if give:
             remedies.append(give)
     reasons.extend(f"{p.file}: {p.message}" for p in unread)
+    if gac_remedy:
+        remedies.append(gac_remedy)
     if not root_read:
         status = CoverageStatus.NOT_CHECKED
     elif reasons:

@@ -31,6 +31,7 @@ from iisbitness.errors import ServerImageError
 from iisbitness.findings import Finding
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan.coverage import GAC_REMEDY
 from iisbitness.model.source import ConfigSource
 from iisbitness.report import Report
 from iisbitness.rules import RULES
@@ -85,7 +86,11 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
         options = ScanOptions(os_arch=os_arch, drives=drives, config=config,
                               rules=tuple(r for r in RULES if r.id not in SERVER_ONLY_RULES))
         report = scan(root, options)
-    return replace(report, server=replace(report.server, image=str(publish), config_file="(check-app pool)"))
+    # NOTE: alone there is no GAC at all: what to give is the server the build goes to, not folders to copy
+    server = f"the server's GAC: iisbitness check-app \"{publish}\" --server IMAGE --site SITE/APP"
+    coverage = tuple(replace(c, remedy=c.remedy.replace(GAC_REMEDY, server)) for c in report.coverage)
+    return replace(report, coverage=coverage,
+                   server=replace(report.server, image=str(publish), config_file="(check-app pool)"))
 
 
 def _split(site_app: str) -> tuple[str, str]:
