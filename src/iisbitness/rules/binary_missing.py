@@ -66,14 +66,38 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
     entry = load.entry
     if isinstance(entry, GlobalModule) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
         # NOTE: the module fails at every worker start there: rapid-fail protection stopped those pools (WAS 5002)
-        stopped = tuple(sorted({ld.process.pool.name for ld in plan.loads_of(LoadKind.GLOBAL_MODULE)
-                                if ld.name == load.name and ld.binary.absent is not None
-                                and ld.process.pool is not None and ld.process.pool.declared}))
+        stopped = plan.derived("binary-missing:stopped", _stopped).get(load.name, ())
         restrict = global_module_precondition(load.name, pc, stopped)
     elif isinstance(entry, IsapiFilter) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
         restrict = filter_precondition(load.name, pc, entry.site or None,
                                        in_web_config=entry.source.file != plan.server.config_file)
     return fixes(restrict, build_fix(load, what))
+
+
+def _stopped(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
+    """Per global module name, the declared pools whose worker does not find it, sorted (one walk per plan)."""
+    pools: dict[str, set[str]] = {}
+    for ld in plan.loads_of(LoadKind.GLOBAL_MODULE):
+        if ld.binary.absent is not None and ld.process.pool is not None and ld.process.pool.declared:
+            pools.setdefault(ld.name, set()).add(ld.process.pool.name)
+    return {name: tuple(sorted(names)) for name, names in pools.items()}
+
+
+def _path(ld: Load) -> str:
+    return (ld.binary.windows_path or ld.binary.configured).lower()
+
+
+def _uses(plan: LoadPlan, paths: set[str]) -> tuple[dict[str, set[str]], dict[tuple[object, ...], set[object]]]:
+    """For the binaries ``paths`` (:func:`_path`): the processes that load each, and the ``(site, application)``
+    of each entry naming it per kind, pool and process: one walk of the plan, not one per finding (issue 25)."""
+    users: dict[str, set[str]] = {}
+    places: dict[tuple[object, ...], set[object]] = {}
+    for ld in plan.loads:
+        if (path := _path(ld)) in paths:
+            users.setdefault(path, set()).add(ld.process.describe())
+            places.setdefault((ld.kind, id(ld.process.pool), ld.process.name, path), set()).add(
+                (ld.site, ld.application))
+    return users, places
 
 
 @rule("binary-missing", Severity.WARNING, "A configured binary is not where the loading process looks for it")
@@ -82,27 +106,25 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     when its folder is in the image, else a warning when its folder does not decide its architecture."""
     seen: set[tuple[str, str, str]] = set()
     partial: dict[str, list[Load]] = {}
-    stock_absent = _stock_absent(plan)
-    for load in plan.loads_of(*_KINDS):
+    missing = [ld for ld in plan.loads_of(*_KINDS)
+               if ld.binary.missing and not (ld.binary.inferred is not None and ld.binary.absent is None)]
+    using, placed = _uses(plan, {_path(ld) for ld in missing}) if missing else ({}, {})
+    stock_absent = _stock_absent(missing)
+    for load in missing:
         b = load.binary
-        if not b.missing or (b.inferred is not None and b.absent is None):
-            continue
-        path = (b.windows_path or b.configured).lower()
+        path = _path(load)
         key = (load.process.name, load.process.pool.name.lower() if load.process.pool else "", path)
         if key in seen:
             continue
         seen.add(key)
-        users = sorted({ld.process.describe() for ld in plan.loads
-                        if (ld.binary.windows_path or ld.binary.configured).lower() == path})
+        users = sorted(using[path])
         symptom = _SYMPTOM[load.kind].format(path=b.windows_path or b.configured)
         if b.absent is not None and b.absent.partial_copy:
             partial.setdefault(b.absent.folder, []).append(load)
             continue
         # NOTE: one finding for the process: where several applications' entries name the file, none is its place
         # (else the finding's key would follow whichever came first, and a fix that moves one would look new)
-        places = {(ld.site, ld.application) for ld in plan.loads_of(load.kind) if ld.process.pool is load.process.pool
-                  and ld.process.name == load.process.name
-                  and (ld.binary.windows_path or ld.binary.configured).lower() == path}
+        places = placed[load.kind, id(load.process.pool), load.process.name, path]
         if len(places) > 1:
             load = replace(load, site=None, application=None)
         if b.absent is not None:
@@ -118,13 +140,13 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         yield _partial_copy(folder, loads)
 
 
-def _stock_absent(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
-    """Per folder (as the user names it), the names of Windows' own IIS modules absent from it: a folder that lacks
-    them is more likely a partial copy (:attr:`Absence.partial_copy`)."""
+def _stock_absent(missing: list[Load]) -> dict[str, tuple[str, ...]]:
+    """Per folder (as the user names it), the names of Windows' own IIS modules absent from it (of the ``missing``
+    loads): a folder that lacks them is more likely a partial copy (:attr:`Absence.partial_copy`)."""
     out: dict[str, set[str]] = {}
-    for load in plan.loads_of(*_KINDS):
+    for load in missing:
         absent = load.binary.absent
-        if load.binary.missing and absent is not None and absent.partial_copy:
+        if absent is not None and absent.partial_copy:
             out.setdefault(absent.folder, set()).add(_file_name(load))
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
