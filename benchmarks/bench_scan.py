@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import floors
@@ -106,16 +107,74 @@ def one(size: int, per_site: int, profile: bool) -> dict[str, float]:
             "metadata_mb": sum(s for _, _, s in spans) / 1e6}
 
 
+def cold(size: int, per_site: int, rounds: int) -> dict[str, float]:
+    """Cold and warm, each beside its floors, in this process (the child): medians of ``rounds``.
+
+    Cold: every binary evicted from the page cache (``posix_fadvise(DONTNEED)``, floors.evict) before each
+    measurement. Floors: one thread, and eight threads, reading each file's first 4 KB and CLR metadata.
+    The scan runs with reading ahead (the default) and without it (``readahead.THREADS = 0``).
+    """
+    import statistics
+
+    from iisbitness.api import ScanOptions, scan
+    from iisbitness.pe import readahead
+
+    sources = inputs.managed(inputs.real_pe_files())
+    out: dict[str, list[float]] = {}
+
+    def timed(name: str, run: Callable[[], object], evict: list[Path] | None) -> None:
+        if evict is not None:
+            floors.evict(evict)
+        t0 = time.perf_counter()
+        run()
+        out.setdefault(name, []).append(time.perf_counter() - t0)
+
+    with tempfile.TemporaryDirectory(prefix="iisbitness-bench-scan-") as tmp:
+        image = Path(tmp)
+        binaries = build(image, sources, size, per_site)
+        spans = floors.metadata_spans(binaries)
+        threads = readahead.THREADS
+        for _ in range(rounds):
+            for mode, ev in (("cold", binaries), ("warm", None)):
+                if ev is None:
+                    floors.floor_metadata(spans)
+                timed(f"{mode} floor 1", lambda: floors.floor_metadata(spans), ev)
+                timed(f"{mode} floor 8", lambda: floors.floor_metadata_threads(spans, 8), ev)
+                readahead.THREADS = 0
+                timed(f"{mode} scan, no read-ahead", lambda: scan(image, ScanOptions()), ev)
+                readahead.THREADS = threads
+                timed(f"{mode} scan", lambda: scan(image, ScanOptions()), ev)
+    return {"binaries": len(binaries), **{k: statistics.median(v) for k, v in out.items()}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--per-site", type=int, default=100)
     parser.add_argument("--huge", action="store_true", help="also 100,000 binaries")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--cold", action="store_true", help="cold and warm scans beside their floors (Linux)")
+    parser.add_argument("--rounds", type=int, default=3, help="--cold: medians of this many runs")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.cold:
+        print(json.dumps(cold(args.child, args.per_site, args.rounds)))
+        return
     if args.child:
         print(json.dumps(one(args.child, args.per_site, args.profile)))
+        return
+    if args.cold:
+        print(f"cold (page cache evicted) and warm scans beside their floors, medians of {args.rounds} (bench_scan.py)")
+        for n in [int(s) for s in args.sizes.split(",")]:
+            cmd = [sys.executable, __file__, "--child", str(n), "--per-site", str(args.per_site), "--cold",
+                   "--rounds", str(args.rounds)]
+            r = json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout.splitlines()[-1])
+            print(f"  {r.pop('binaries'):,} binaries:")
+            for mode in ("cold", "warm"):
+                f1, f8 = r[f"{mode} floor 1"], r[f"{mode} floor 8"]
+                print(f"    {mode}: floor 1 thread {f1:.3f} s, 8 threads {f8:.3f} s; scan {r[f'{mode} scan']:.2f} s "
+                      f"({r[f'{mode} scan'] / f8:.1f}x the 8-thread floor, {r[f'{mode} scan'] / f1:.1f}x the 1-thread), "
+                      f"without read-ahead {r[f'{mode} scan, no read-ahead']:.2f} s")
         return
     sizes = [int(s) for s in args.sizes.split(",")] + ([100_000] if args.huge else [])
     print(f"scan of a generated image, {args.per_site} real assemblies a site (bench_scan.py)")

@@ -89,3 +89,23 @@ def best(fn: Callable[[], object], rounds: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def floor_metadata_threads(spans: Sequence[Span], threads: int = 8) -> int:
+    """:func:`floor_metadata` with ``threads`` reads in flight (a thread pool, files in order)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = [spans[i::threads] for i in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(floor_metadata, chunks))
+
+
+def evict(paths: Sequence[Path]) -> None:
+    """Drop ``paths`` from the page cache (Linux ``posix_fadvise(POSIX_FADV_DONTNEED)``; no root needed): the
+    next read of each comes from the disk, as on a server scanned for the first time."""
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)

@@ -11,10 +11,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.cli import main
+from iisbitness.formats import scan_json
 from iisbitness.pe.facts import BinaryFacts, FileIdentity
 from iisbitness.pe.store import APPLICATION_ID, SCHEMA_VERSION, SqliteFactStore
 from tests.conftest import REPO, apphost, fixture, make_image, site
@@ -102,6 +104,7 @@ def test_a_tampered_row_is_a_miss_not_a_wrong_answer(tmp_path: Path) -> None:
     with sqlite3.connect(cache) as db:
         db.execute("UPDATE facts SET payload = '{\"kind\": 42}' WHERE kind = 'image'")
         db.execute("UPDATE facts SET payload = 'not json' WHERE kind = 'references'")
+        db.execute("DELETE FROM reports")  # NOTE: else the unchanged server's whole report is served (below)
     read, after = _reads(image, cache)
     assert read, "tampered rows must be read again"
     assert after == before
@@ -183,3 +186,108 @@ def test_identity_changes_when_content_changes(tmp_path: Path) -> None:
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert FileIdentity.of(f) != before
     assert FileIdentity.of(tmp_path / "absent.dll") is None
+
+
+def _served_whole(monkeypatch: pytest.MonkeyPatch, image: Path, cache: Path) -> tuple[bool, str]:
+    """Scan with ``cache``; True when the stored whole report was served (nothing planned)."""
+    from iisbitness.scan import pipeline
+
+    planned: list[bool] = []
+    real = pipeline.scan_image
+
+    def spy(*args: object, **kwargs: object) -> object:
+        planned.append(True)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "scan_image", spy)
+    _, report = _reads(image, cache)
+    monkeypatch.undo()
+    return not planned, report
+
+
+def test_an_unchanged_server_gets_its_stored_report_without_planning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    image, cache = _image(tmp_path), tmp_path / "scan.sqlite"
+    served, first = _served_whole(monkeypatch, image, cache)
+    assert not served
+    served, second = _served_whole(monkeypatch, image, cache)
+    assert served and second == first
+    _, uncached = _reads(image)
+    assert uncached == first
+
+
+def test_the_stored_report_is_stale_once_any_input_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A binary replaced, a DLL added to a bin folder, a web.config written, the configuration edited:
+    each makes the next scan plan again, and its report is the one a scan without cache gives."""
+    image, cache = _image(tmp_path), tmp_path / "scan.sqlite"
+    _served_whole(monkeypatch, image, cache)
+    changes = [
+        lambda: shutil.copy(fixture("managed_x64.dll"), image / "a" / "bin" / "managed_x86.dll"),
+        lambda: shutil.copy(fixture("managed_x86.dll"), image / "b" / "bin" / "added_x86.dll"),
+        lambda: (image / "a" / "web.config").write_text("<configuration><system.webServer><globalModules>"
+                                                        "</globalModules></system.webServer></configuration>"),
+        lambda: (image / "Windows/System32/inetsrv/config/applicationHost.config").write_text(
+            TWO_POOLS.replace('enable32BitAppOnWin64="true"', 'enable32BitAppOnWin64="false"')),
+    ]
+    for change in changes:
+        change()
+        served, report = _served_whole(monkeypatch, image, cache)
+        assert not served
+        _, uncached = _reads(image)
+        assert report == uncached
+        served, again = _served_whole(monkeypatch, image, cache)
+        assert served and again == uncached
+
+
+def test_other_options_are_another_stored_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from iisbitness.arch import Arch
+
+    image, cache = _image(tmp_path), tmp_path / "scan.sqlite"
+    _served_whole(monkeypatch, image, cache)
+    x86 = scan(image, ScanOptions(cache=cache, os_arch=Arch.X86))
+    assert x86 == scan(image, ScanOptions(os_arch=Arch.X86))
+
+
+def test_a_tampered_stored_report_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    image, cache = _image(tmp_path), tmp_path / "scan.sqlite"
+    _, first = _served_whole(monkeypatch, image, cache)
+    for report, inputs in (('{"@": "Report", "server": 1}', None), ("[", None), (None, "{}"), (None, '[["x", 1]]')):
+        with sqlite3.connect(cache) as db:
+            if report is not None:
+                db.execute("UPDATE reports SET report = ?", (report,))
+            if inputs is not None:
+                db.execute("UPDATE reports SET inputs = ?", (inputs,))
+        served, again = _served_whole(monkeypatch, image, cache)
+        assert not served and again == first
+
+
+def test_the_report_codec_round_trips_every_kind_of_report_field(tmp_path: Path) -> None:
+    """Fixes with edits (a union of edit types), file edits, a load map, problems: rebuilt equal."""
+    from iisbitness.scan import report_cache
+
+    image = _image(tmp_path)
+    report = scan(image, ScanOptions(load_map=True, text_fixes=True))
+    assert report.loads and any(f.fixes and f.fixes[0].edits for f in report.findings)
+    assert report_cache.decode(report_cache.encode(report)) == report
+
+
+def test_a_config_given_outside_the_image_is_an_input_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    image, cache = _image(tmp_path), tmp_path / "scan.sqlite"
+    outside = tmp_path / "applicationHost.config"
+    outside.write_text(TWO_POOLS)
+
+    def run() -> tuple[bool, str]:
+        from iisbitness.scan import pipeline
+
+        planned: list[bool] = []
+        real = pipeline.scan_image
+        monkeypatch.setattr(pipeline, "scan_image", lambda *a, **k: planned.append(True) or real(*a, **k))
+        report = scan_json.render(scan(image, ScanOptions(cache=cache, config=outside)))
+        monkeypatch.undo()
+        return not planned, report
+
+    run()
+    assert run()[0]
+    outside.write_text(TWO_POOLS.replace('enable32BitAppOnWin64="true"', 'enable32BitAppOnWin64="false"'))
+    served, after = run()
+    assert not served
+    assert after == scan_json.render(scan(image, ScanOptions(config=outside)))

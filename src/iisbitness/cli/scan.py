@@ -169,7 +169,8 @@ def config_only_image(config: Path | None) -> Path | None:
               help="Application/System .evtx or exported event XML: mark findings the log confirms (live: "
                    "Application or System reads the running system's log).")
 @click.option("--cache", type=click.Path(path_type=Path, dir_okay=False),
-              help="SQLite file remembering what was read from each binary; a rescan reads only changed files.")
+              help="SQLite file remembering what each binary holds and the report: a rescan of an unchanged server "
+                   "returns the stored report, else reads only changed files.")
 @click.option("--loads", "show_loads", is_flag=True,
               help="Print the load map instead: every binary each process would load, with its verdict and why "
                    "(json: schema iisbitness/loads/1, see docs/loads.md).")

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from iisbitness.findings import Finding, Fix, RejectedFix, Severity, SideEffect
+from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
 from iisbitness.fixes.effects import side_effects
 from iisbitness.loadplan.plan import LoadPlan
 from iisbitness.model.edits import Edit
@@ -114,7 +114,9 @@ Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
 
 def _rank(fixes: list[Fix]) -> tuple[Fix, ...]:
     """Fixes that keep every module and filter where it is loaded first (stable otherwise)."""
-    return tuple(sorted(fixes, key=lambda x: bool(x.removes)))
+    # NOTE: whether any effect unloads, not the tuple of them: a global module's fix unloads it from every pool,
+    # and each finding of the module ranks that fix again (issue 25)
+    return tuple(sorted(fixes, key=lambda x: any(e.kind is EffectKind.UNLOADED for e in x.side_effects)))
 
 
 def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage, *,

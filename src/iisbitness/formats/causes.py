@@ -90,6 +90,7 @@ class ReportView:
     fixes: tuple[NumberedFix, ...]
     numbers: dict[tuple[object, ...], int] = field(default_factory=dict, compare=False, repr=False)
     """Each distinct fix's key to its number (:meth:`number`)."""
+    _counts: dict[str, dict[Severity, int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def fix(self, number: int) -> Fix:
         """The distinct fix numbered ``number`` (1-based)."""
@@ -120,11 +121,16 @@ class ReportView:
 
     def pool_counts(self, pool: str) -> dict[Severity, int]:
         """Findings per severity in ``pool``."""
-        out = {s: 0 for s in Severity}
-        for f in self.report.findings:
-            if (f.pool or "").lower() == pool.lower():
-                out[f.severity] += 1
-        return out
+        counts = self._counts
+        if counts is None:  # NOTE: one walk of the findings for every pool's row, not one per pool (issue 25)
+            counts = {}
+            for f in self.report.findings:
+                low = (f.pool or "").lower()
+                if low not in counts:
+                    counts[low] = {s: 0 for s in Severity}
+                counts[low][f.severity] += 1
+            object.__setattr__(self, "_counts", counts)
+        return dict(counts.get(pool.lower()) or {s: 0 for s in Severity})
 
 
 def _distinct(items: list[T]) -> tuple[T, ...]:
@@ -189,6 +195,8 @@ def removal(fix: Fix | Sequence[SideEffect], above: Sequence[str] = ()) -> str:
         if e.kind is not EffectKind.UNLOADED:
             continue
         by_name.setdefault(e.name, []).append(e.pool or e.process)
+    if not by_name:  # NOTE: most fixes take nothing out; ``above`` may name every pool of the server (issue 25)
+        return ""
     named = {p.lower() for p in above}
 
     def who(pools: list[str]) -> str:
@@ -228,9 +236,10 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
     grouped: dict[tuple[EffectKind, str, str, tuple[str, ...]], list[str]] = {}
     effects = _effects(fix)
     if brief:
+        # NOTE: the pools out of which something is unloaded, counted once, not once per effect (issue 25)
+        few = len({x.pool for x in effects if x.kind is EffectKind.UNLOADED}) <= 8
         effects = [e for e in effects if not (e.kind is EffectKind.ARCH and len(e.applications) <= 1)
-                   and not (e.kind is EffectKind.UNLOADED and len({x.pool for x in effects if x is e or
-                                                                    x.kind is EffectKind.UNLOADED}) <= 8)]
+                   and not (e.kind is EffectKind.UNLOADED and few)]
     workers: dict[tuple[str, str], list[str]] = {}
     for e in effects:
         if e.kind in (EffectKind.UNLOADED, EffectKind.LOADED):

@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 
 from rich.console import Console, RenderableType
+from rich.control import strip_control_codes
 from rich.table import Table
 from rich.text import Text
 
@@ -49,22 +50,16 @@ def renderables(files: Sequence[InspectedFile], *, show_deps: bool = False) -> l
     table.add_column("File", overflow="fold", min_width=min(longest, 44))
     for col in COLUMNS[1:]:
         table.add_column(col, overflow="fold")
-    notes: list[tuple[str, str]] = []
-    preferred = False
-    for item in files:
-        shown = _relative(item, base)
-        table.add_row(shown, *_row(item))
-        img = item.image
-        if img is None:
-            notes.append((shown, item.error or "unreadable"))
-            continue
-        if img.reason:
-            notes.append((shown, img.reason))
-        notes.extend((shown, note) for note in img.notes)
-        if item.assembly is not None and item.assembly.is_reference_assembly:
-            notes.append((shown, "reference assembly (ReferenceAssemblyAttribute): never loaded for execution"))
-        preferred = preferred or img.platform_target is PlatformTarget.ANYCPU_32BIT_PREFERRED
-    out: list[RenderableType] = [table]
+    shown = [_relative(f, base) for f in files]
+    for name, item in zip(shown, files, strict=True):
+        table.add_row(name, *_row(item))
+    return [table, *_after(files, shown, show_deps)]
+
+
+def _after(files: Sequence[InspectedFile], shown: Sequence[str], show_deps: bool) -> list[RenderableType]:
+    """What follows the table: notes (reasons, CorFlags explanations) and, with ``show_deps``, chains."""
+    notes, preferred = _notes(files, shown)
+    out: list[RenderableType] = []
     if notes:
         out.append(Text("Notes:", style="bold"))
         out.extend(Text(f"  {name}: {note}") for name, note in notes)
@@ -73,6 +68,24 @@ def renderables(files: Sequence[InspectedFile], *, show_deps: bool = False) -> l
     if show_deps:
         out.extend(_deps(files))
     return out
+
+
+def _notes(files: Sequence[InspectedFile], shown: Sequence[str]) -> tuple[list[tuple[str, str]], bool]:
+    """``(file as shown, note)`` for every file, and whether any is AnyCPU 32-bit preferred."""
+    notes: list[tuple[str, str]] = []
+    preferred = False
+    for name, item in zip(shown, files, strict=True):
+        img = item.image
+        if img is None:
+            notes.append((name, item.error or "unreadable"))
+            continue
+        if img.reason:
+            notes.append((name, img.reason))
+        notes.extend((name, note) for note in img.notes)
+        if item.assembly is not None and item.assembly.is_reference_assembly:
+            notes.append((name, "reference assembly (ReferenceAssemblyAttribute): never loaded for execution"))
+        preferred = preferred or img.platform_target is PlatformTarget.ANYCPU_32BIT_PREFERRED
+    return notes, preferred
 
 
 def render(files: Sequence[InspectedFile], *, show_deps: bool = False, width: int = 160) -> str:
@@ -96,9 +109,17 @@ def plain(files: Sequence[InspectedFile], *, show_deps: bool = False, width: int
     """
     base = _common_folder(files)
     lines = [f"in {base}"] if base else []
-    rows = [(_relative(f, base), *_row(f)) for f in files]
+    shown = _relative_all(files, base)
+    rows = [(name, *_row(f)) for name, f in zip(shown, files, strict=True)]
     lines += plain_table(COLUMNS, rows) if width is None else fit_table(COLUMNS, rows, width, items="\n")
-    rest = renderables(files, show_deps=show_deps)[1:]
+    notes, preferred = _notes(files, shown)
+    texts = [f"  {name}: {note}" for name, note in notes] + ([PREFERRED_EXPLAINED] if preferred else [])
+    if width is None and not show_deps and not any("\t" in t for t in texts):
+        # NOTE: what rich prints for these plain texts (soft-wrapped, no style): each line with its control codes
+        # stripped (rich.text.Text does); 8,000 notes through rich took a second (issue 25)
+        tail = (["Notes:"] if notes else []) + [strip_control_codes(t) for t in texts]
+        return "\n".join(lines) + "\n" + "".join(t + "\n" for t in tail)
+    rest = _after(files, shown, show_deps)
     buf = io.StringIO()
     console = Console(file=buf, width=width or 100_000, color_system=None, force_terminal=False, highlight=False,
                       soft_wrap=width is None)
@@ -133,6 +154,20 @@ def _common_folder(files: Sequence[InspectedFile]) -> str:
 
 def _relative(item: InspectedFile, base: str) -> str:
     return printable(os.path.relpath(item.path, base) if base else str(item.path))
+
+
+def _relative_all(files: Sequence[InspectedFile], base: str) -> list[str]:
+    """:func:`_relative` of every file; a path under ``base`` (as given, no ``..``) by cutting its prefix
+    instead of ``os.path.relpath`` (which makes both paths absolute each time)."""
+    prefix = base.rstrip(os.sep) + os.sep if base and printable(base) == base else None
+    out = []
+    for f in files:
+        text = str(f.path)
+        if prefix is not None and text.startswith(prefix) and os.path.normpath(text) == text:
+            out.append(printable(text[len(prefix):]))
+        else:
+            out.append(_relative(f, base))
+    return out
 
 
 def _deps(files: Sequence[InspectedFile]) -> list[RenderableType]:

@@ -8,13 +8,15 @@ per-pool fixes read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
+from typing import cast
 
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
 from iisbitness.loadplan.collectors.bin import collect_iis_manager
+from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector, Found, PlanContext
 from iisbitness.loadplan.plan import (
     APP_LEVEL_KINDS,
@@ -66,19 +68,19 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
             the server-wide configuration it reads, are the same objects as in an earlier plan is not
             collected again).
         collectors: the collectors to run for each worker process.
-        pools: when given (lower-case names), the plan holds only the loads, skipped loads and outlooks of
-            these pools' workers: fix verification re-analyses the pools a fix touches, and a plan of every
-            load per fix would cost the whole server each time (issue 11). Problems, idle pools and
-            ``config_only`` stay those of the whole server.
+        pools: when given (lower-case names), the plan is of these pools' workers only: their loads, skipped
+            loads, outlooks, problems and idle pools, and ``config_only`` judged on them; the other pools are
+            not looked at (fix verification re-analyses the pools a fix touches, and a plan of every pool per
+            fix would cost the whole server each time: issues 11, 25).
 
     Returns:
         A :class:`LoadPlan`. Never raises for bad binaries: they become loads whose
         ``binary.problem`` or ``binary.image.reason`` says what is wrong.
     """
     idle: list[str] = []
-    parts: list[_PoolPart] = []
-    chosen: list[_PoolPart] = []
-    for pool in server.pools:
+    parts: list[_Collected] = []
+    outlooks: list[PoolOutlook] = []
+    for pool in server.pools if pools is None else server.pools_named(pools):
         apps = server.applications_in(pool)
         if not apps:
             idle.append(pool.name)
@@ -87,16 +89,14 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
             continue  # NOTE: applicationPools does not define it: WAS starts no worker, nothing loads (pool-undefined)
         part = _pool_part(ctx, server, pool, apps, collectors)
         parts.append(part)
-        if pools is None or pool.name.lower() in pools:
-            chosen.append(part)
-    everything: list[_Collected] = [*parts, _iis_manager(ctx, server)]
-    shown = everything if pools is None else chosen
+        outlooks.append(part.outlook)
+    everything = parts if pools is not None else [*parts, _iis_manager(ctx, server)]
     config_only = (any(p.loads for p in everything)
                    and not any(ld.binary.resolved is not None for p in everything for ld in p.loads))
-    return LoadPlan(server, tuple(chain.from_iterable(p.loads for p in shown)),
-                    tuple(chain.from_iterable(p.skipped for p in shown)), tuple(idle), config_only,
+    return LoadPlan(server, tuple(chain.from_iterable(p.loads for p in everything)),
+                    tuple(chain.from_iterable(p.skipped for p in everything)), tuple(idle), config_only,
                     tuple(dict.fromkeys(chain.from_iterable(p.problems for p in everything))),
-                    tuple(p.outlook for p in chosen))
+                    tuple(outlooks))
 
 
 def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Application, ...],
@@ -114,10 +114,46 @@ def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Appl
     skipped: list[Skipped] = []
     problems: list[Problem] = []
     for collect in collectors:
-        sort_found(collect(ctx, server, process, apps), mine, skipped, problems)
+        sort_found(_collected(ctx, server, process, apps, collect), mine, skipped, problems)
     part = _PoolPart(tuple(mine), tuple(skipped), tuple(problems), _outlook(ctx, server, pool, collectors, mine))
     ctx.plans[key] = (reads, part)
     return part
+
+
+def _collected(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
+               collect: Collector) -> tuple[Found, ...]:
+    """What one collector finds for one worker, remembered (:func:`_remembered`)."""
+    return cast(tuple[Found, ...], _remembered(ctx, server, process, apps, collect, "found", tuple))
+
+
+def _failing(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
+             collect: Collector) -> tuple[tuple[str, str], ...]:
+    """:func:`_fails` of what one collector finds for a worker at an architecture it does not run as (its
+    outlook keeps what fails there, not every load), remembered (:func:`_remembered`)."""
+    return cast(tuple[tuple[str, str], ...], _remembered(ctx, server, process, apps, collect, "fails", _fails))
+
+
+def _remembered(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
+                collect: Collector, what: str, keep: Callable[[Iterator[Found]], tuple[object, ...]],
+                ) -> tuple[object, ...]:
+    """``keep`` of what ``collect`` finds for one worker, remembered by the model objects it reads: a fix that
+    changes one global module's preCondition re-collects the global modules of every pool, not their bins,
+    COM objects and handlers (issue 25).
+
+    NOTE: only :func:`collect_global_modules` reads ``server.global_modules``, and it reads nothing of the
+    sites; the other collectors read the sites (applications, folders, handlers, filters) and the ISAPI and
+    CGI restriction list.
+    """
+    server_reads: tuple[object, ...] = ((server.global_modules,) if collect is collect_global_modules
+                                        else (server.sites, server.isapi_cgi_restriction))
+    reads = (process.pool, apps, collect, *server_reads)
+    key = (what, process.arch, server.os_arch, *(id(r) for r in reads))
+    hit = ctx.plans.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], reads, strict=True)) and isinstance(hit[1], tuple):
+        return hit[1]
+    kept = keep(collect(ctx, server, process, apps))
+    ctx.plans[key] = (reads, kept)
+    return kept
 
 
 def _iis_manager(ctx: PlanContext, server: Server) -> _Collected:
@@ -142,11 +178,13 @@ def _outlook(ctx: PlanContext, server: Server, pool: AppPool, collectors: tuple[
     per_arch: list[tuple[Arch, tuple[tuple[str, str], ...]]] = []
     for arch in worker_candidates(server.os_arch):
         process = Process("w3wp.exe", arch, pool)
-        candidates = current_loads if arch is current else [
-            item for collect in collectors for item in collect(ctx, server, process, apps) if isinstance(item, Load)]
-        fails: list[tuple[str, str]] = []
-        for ld in candidates:
-            if ld.kind in APP_LEVEL_KINDS and ld.fits is False:
-                fails.append((f"{ld.site}{ld.application}", ld.binary.configured))
+        fails = _fails(current_loads) if arch is current else tuple(chain.from_iterable(
+            _failing(ctx, server, process, apps, collect) for collect in collectors))
         per_arch.append((arch, tuple(dict.fromkeys(fails))))
     return PoolOutlook(pool.name, current, tuple(per_arch))
+
+
+def _fails(found: Iterable[Found]) -> tuple[tuple[str, str], ...]:
+    """``(Site/app, binary as configured)`` of each application-level load in ``found`` that does not fit."""
+    return tuple((f"{ld.site}{ld.application}", ld.binary.configured) for ld in found
+                 if isinstance(ld, Load) and ld.kind in APP_LEVEL_KINDS and ld.fits is False)

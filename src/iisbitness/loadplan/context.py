@@ -11,7 +11,7 @@ from __future__ import annotations
 import ntpath
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +63,8 @@ class PlanContext:
     app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
                                                                                           repr=False)
     """Application folders as each worker architecture resolves them (:mod:`.collectors.folders`)."""
-    plans: dict[tuple[object, ...], tuple[tuple[object, ...], object]] = field(default_factory=dict, repr=False)
+    plans: MutableMapping[tuple[object, ...], tuple[tuple[object, ...], object]] = field(default_factory=dict,
+                                                                                         repr=False)
     """Results of planning steps (per pool, IIS Manager, every application's folder for the COM scan) of
     :func:`iisbitness.loadplan.build.build`, keyed by the model objects they read, so that re-planning after a
     fix that changes one pool re-collects only that pool."""
@@ -216,6 +217,7 @@ class PlanContext:
             unread = {n: why for n in names if (n in listing.links or listing.files.get(n.lower()) != n)
                       and (why := _not_a_file(folder / n, n in listing.links)) is not None}
             found = self._dirs[folder] = (tuple(names), note, unread)
+            self.facts.ahead(folder, (n for n in found[0] if n not in unread))
         return found
 
 

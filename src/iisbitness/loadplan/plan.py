@@ -19,9 +19,10 @@ FastCGI and CGI programs run in their own processes and are not loads of the wor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TypeVar, cast
 
 from iisbitness.arch import Arch
 from iisbitness.config.precondition import Evaluation
@@ -40,6 +41,8 @@ from iisbitness.model.iis7 import (
 from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.types import PeImage
+
+T = TypeVar("T")
 
 
 class LoadKind(str, Enum):
@@ -505,6 +508,22 @@ class LoadPlan:
     iis6: Iis6Server | None = None
     iisexpress: IisExpressWorkspace | None = None
     _by_kind: dict[LoadKind, tuple[Load, ...]] | None = field(default=None, init=False, repr=False, compare=False)
+    _derived: dict[str, object] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def derived(self, name: str, make: Callable[[LoadPlan], T]) -> T:
+        """``make(self)``, computed at the first call for ``name`` and kept with the plan.
+
+        For an index a rule asks of the whole plan once per finding (the pools a global module stops, say):
+        built once per plan, a lookup per finding instead of a walk of every load (issue 25). ``name``
+        must be the same only for the same ``make``.
+        """
+        memo = self._derived
+        if memo is None:
+            memo = {}
+            object.__setattr__(self, "_derived", memo)
+        if name not in memo:
+            memo[name] = make(self)
+        return cast(T, memo[name])
 
     def loads_of(self, *kinds: LoadKind) -> Iterator[Load]:
         """The loads of the given kinds, in plan order (one kind: from an index built at the first call).

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -464,21 +464,49 @@ class Server:
     problems: tuple[Problem, ...] = field(default=())
     kind: ServerKind = ServerKind.IIS7
     isapi_cgi_restriction: IsapiCgiRestriction | None = None
-    _apps_by_pool: dict[str, tuple[Application, ...]] = field(init=False, repr=False, compare=False)
+    _apps_by_pool: dict[str, tuple[Application, ...]] | None = field(default=None, init=False, repr=False,
+                                                                       compare=False)
+    _pool_at: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
+    _site_at: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
+    _undeclared: tuple[AppPool, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _manual: bool | None = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    def _apps_index(self) -> dict[str, tuple[Application, ...]]:
         # NOTE: planning asks for every pool's applications, and fix verification re-plans once per fix:
-        # an index built once per server copy, not a walk of every site per pool (issue 11)
-        index: dict[str, list[Application]] = {}
-        for s in self.sites:
-            for a in s.applications:
-                index.setdefault(a.pool.lower(), []).append(a)
-        object.__setattr__(self, "_apps_by_pool", {k: tuple(v) for k, v in index.items()})
+        # an index built once per server copy, when first asked, not a walk of every site per pool (issue 11);
+        # a copy that keeps the sites keeps the index (with_pool: one copy per verified pool fix, issue 25)
+        index = self._apps_by_pool
+        if index is None:
+            lists: dict[str, list[Application]] = {}
+            for s in self.sites:
+                for a in s.applications:
+                    lists.setdefault(a.pool.lower(), []).append(a)
+            index = {k: tuple(v) for k, v in lists.items()}
+            object.__setattr__(self, "_apps_by_pool", index)
+        return index
+
+    def _site_positions(self) -> dict[str, list[int]]:
+        # NOTE: asked per pool and per finding (manual_start): a lookup, not a walk of every site (issue 25)
+        if self._site_at is None:
+            object.__setattr__(self, "_site_at", _positions(self.sites))
+        assert self._site_at is not None
+        return self._site_at
+
+    def _pool_positions(self) -> dict[str, list[int]]:
+        if self._pool_at is None:
+            object.__setattr__(self, "_pool_at", _positions(self.pools))
+        assert self._pool_at is not None
+        return self._pool_at
 
     def pool(self, name: str) -> AppPool | None:
-        """The pool called ``name`` (case-insensitive), or None."""
-        low = name.lower()
-        return next((p for p in self.pools if p.name.lower() == low), None)
+        """The pool called ``name`` (case-insensitive; the first of that name), or None."""
+        at = self._pool_positions().get(name.lower())
+        return self.pools[at[0]] if at else None
+
+    def pools_named(self, names: Collection[str]) -> tuple[AppPool, ...]:
+        """The pools whose lower-case names are in ``names``, in configuration order (a lookup per name)."""
+        at = self._pool_positions()
+        return tuple(self.pools[i] for i in sorted(i for n in names for i in at.get(n, ())))
 
     def manual_start(self, pool: AppPool, site: str | None = None) -> str | None:
         """Why ``pool``'s worker (or, with ``site``, that site's applications in it) does not start by itself,
@@ -488,21 +516,62 @@ class Server:
         if not pool.auto_start:
             return f"pool '{pool.name}' has autoStart=\"false\""
         names = {a.site.lower() for a in self.applications_in(pool)} if site is None else {site.lower()}
-        sites = [s for s in self.sites if s.name.lower() in names]
+        at = self._site_positions()
+        sites = [self.sites[i] for i in sorted(i for n in names for i in at.get(n, ()))]
         if sites and all(not s.server_auto_start for s in sites):
             which = ", ".join(f"'{s.name}'" for s in sites)
             return f"site {which} has serverAutoStart=\"false\"" if len(sites) == 1 else \
                 f"sites {which} have serverAutoStart=\"false\""
         return None
 
+    def starts_manually(self) -> bool:
+        """True when some pool has ``autoStart="false"`` or some site ``serverAutoStart="false"``
+        (:meth:`manual_start` then has something to say)."""
+        found = self._manual
+        if found is None:
+            found = any(not p.auto_start for p in self.pools) or any(not s.server_auto_start for s in self.sites)
+            object.__setattr__(self, "_manual", found)
+        return found
+
+    def undeclared_pools(self) -> tuple[AppPool, ...]:
+        """The pools applicationPools does not define (only applications name them), in order."""
+        found = self._undeclared
+        if found is None:
+            found = tuple(p for p in self.pools if not p.declared)
+            object.__setattr__(self, "_undeclared", found)
+        return found
+
     def applications_in(self, pool: AppPool) -> tuple[Application, ...]:
         """Every application whose pool is ``pool``."""
-        return self._apps_by_pool.get(pool.name.lower(), ())
+        return self._apps_index().get(pool.name.lower(), ())
 
     def with_pool(self, pool: AppPool) -> Server:
-        """A copy with the pool of the same name replaced (or added) - for fix verification."""
+        """A copy with the pool of the same name replaced (in its place; several of that name: all removed and it
+        added last) or added last - for fix verification."""
         from dataclasses import replace
 
-        low = pool.name.lower()
-        pools = [p for p in self.pools if p.name.lower() != low]
-        return replace(self, pools=tuple(pools) + (pool,))
+        at = self._pool_positions().get(pool.name.lower(), [])
+        if len(at) == 1:  # NOTE: in its place, so the copy shares the name index (issue 25)
+            copy = replace(self, pools=self.pools[:at[0]] + (pool,) + self.pools[at[0] + 1:])
+            object.__setattr__(copy, "_pool_at", self._pool_at)
+            old = self.pools[at[0]]
+            if pool.declared and old.declared:
+                object.__setattr__(copy, "_undeclared", self._undeclared)
+            if pool.auto_start == old.auto_start:
+                object.__setattr__(copy, "_manual", self._manual)
+        else:
+            pools = self.pools
+            for i in reversed(at):
+                pools = pools[:i] + pools[i + 1:]
+            copy = replace(self, pools=pools + (pool,))
+        object.__setattr__(copy, "_apps_by_pool", self._apps_by_pool)
+        object.__setattr__(copy, "_site_at", self._site_at)
+        return copy
+
+
+def _positions(items: Sequence[AppPool | Site]) -> dict[str, list[int]]:
+    """Lower-case name -> the positions of the items of that name, in order."""
+    at: dict[str, list[int]] = {}
+    for i, x in enumerate(items):
+        at.setdefault(x.name.lower(), []).append(i)
+    return at

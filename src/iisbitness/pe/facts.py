@@ -14,7 +14,7 @@ Errors are remembered too: a file that could not be read raises the same
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -29,6 +29,7 @@ from iisbitness.pe.metadata import (
     read_assembly_info,
     read_assembly_references,
 )
+from iisbitness.pe.readahead import ReadAhead
 from iisbitness.pe.types import PeImage
 
 if TYPE_CHECKING:
@@ -87,12 +88,14 @@ class BinaryFacts:
         on_read: called with the path of every file actually read (progress reporting).
         folders: the folder listings and real paths to share (a server image's :attr:`ServerImage.folders
             <iisbitness.image.server_image.ServerImage.folders>`); a memo of its own when None (``inspect``).
+        read_ahead: reads the files :meth:`ahead` names on a few threads (a scan of a cold server, issue 25).
     """
 
     def __init__(self, store: FactStore | None = None, on_read: Callable[[Path], None] | None = None,
-                 folders: Folders | None = None) -> None:
+                 folders: Folders | None = None, read_ahead: ReadAhead | None = None) -> None:
         self._store = store
         self._on_read = on_read
+        self._ahead = read_ahead
         self._memo: dict[str, dict[Path, Fact | ImageReadError]] = {
             "image": {}, "imports": {}, "assembly": {}, "references": {}}
         """Per kind of fact, per file: what was read (NOTE: a dict per kind, not a ``(kind, path)`` key per file:
@@ -156,6 +159,28 @@ class BinaryFacts:
         """The file's identity for cycle checks (real path, case-folded): :meth:`Folders.key
         <iisbitness.image.folders.Folders.key>` of the scan's one folder memo."""
         return self.folders.key(path)
+
+    def ahead(self, folder: Path, names: Iterable[str]) -> None:
+        """The files ``names`` of ``folder`` will be read next, in this order: read them ahead (when reading
+        ahead is on; not the files already known)."""
+        if self._ahead is None or self._ahead.stopped:
+            return
+        known = self._memo["image"]
+        self._ahead.files_ahead(p for n in names if (p := folder / n) not in known)
+
+    def close(self) -> None:
+        """Stop reading ahead (the scan is over)."""
+        if self._ahead is not None:
+            self._ahead.close()
+
+    def inputs(self) -> list[str]:
+        """Every file asked about, as strings, whether read or answered from the store (what a whole-report
+        cache must check besides what the scan opened; the folders listed are the image's)."""
+        paths: dict[str, None] = {}
+        for memo in self._memo.values():
+            paths.update(dict.fromkeys(map(str, memo)))
+        paths.update(dict.fromkeys(map(str, self.deps)))
+        return list(paths)
 
     def listing(self, folder: Path) -> Mapping[str, str]:
         """The files of ``folder``, lower-case name -> name as on disk (first wins); empty when unreadable:

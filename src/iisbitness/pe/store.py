@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS facts (
     payload TEXT NOT NULL,
     PRIMARY KEY (path, kind)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reports (key TEXT PRIMARY KEY, inputs TEXT NOT NULL, report TEXT NOT NULL);
 """
 
 
@@ -78,6 +79,7 @@ class SqliteFactStore:
         self.path = path
         self.notes: list[str] = []
         self._pending: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self._pending_report: tuple[str, str, str] | None = None
         self._db = self._open()
 
     def __enter__(self) -> Self:
@@ -201,20 +203,42 @@ class SqliteFactStore:
         self._pending[(path, kind)] = (path, kind, identity.size, identity.mtime_ns, identity.ctime_ns,
                                        identity.inode, identity.device, json.dumps(_encode(fact), sort_keys=True))
 
+    def report(self, key: str) -> tuple[str, str] | None:
+        """``(inputs, report)`` as stored for ``key`` by :meth:`put_report` (JSON texts, not checked here), or None.
+
+        NOTE: the whole report of a scan, beside the per-file facts: ``scan --cache`` of a server none of whose
+        inputs changed serves it without planning (:mod:`iisbitness.scan.report_cache`, issue 25).
+        """
+        try:
+            row = self._db.execute("SELECT inputs, report FROM reports WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or not isinstance(row[0], str) or not isinstance(row[1], str):
+            return None
+        return row[0], row[1]
+
+    def put_report(self, key: str, inputs: str, report: str) -> None:
+        """Queue a report and the identities of its inputs (JSON texts) for the next :meth:`flush`; one per key."""
+        self._pending_report = (key, inputs, report)
+
     def flush(self) -> None:
-        """Write the queued facts in one transaction. Raises CacheError when the write fails."""
-        if not self._pending:
+        """Write the queued facts (and report) in one transaction. Raises CacheError when the write fails."""
+        if not self._pending and self._pending_report is None:
             return
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._pending.values())
+            if self._pending_report is not None:
+                self._db.execute("INSERT OR REPLACE INTO reports VALUES (?, ?, ?)", self._pending_report)
             self._db.execute("COMMIT")
         except sqlite3.Error as e:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             self._pending.clear()  # NOTE: reported once; closing does not try (and fail) again
+            self._pending_report = None
             raise CacheError(f"{self.path}: cannot write the cache: {e}") from e
         self._pending.clear()
+        self._pending_report = None
 
     def close(self) -> None:
         """Flush and close."""

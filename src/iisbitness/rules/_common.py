@@ -57,9 +57,13 @@ def mismatch_cause(load: Load, what: str) -> str:
 def stops_pool(plan: LoadPlan, pool: str) -> bool:
     """True when a global module fails to load in ``pool``'s worker (wrong architecture, or missing on the
     server): every worker start fails, and rapid-fail protection stops the pool (WAS 5002)."""
-    return any(ld.process.pool is not None and ld.process.pool.name == pool
-               and (ld.fits is False or ld.binary.absent is not None)
-               for ld in plan.loads_of(LoadKind.GLOBAL_MODULE))
+    return pool in plan.derived("stopped-pools", _stopped_pools)
+
+
+def _stopped_pools(plan: LoadPlan) -> frozenset[str]:
+    """The pools :func:`stops_pool` is true of (one walk of the global module loads per plan, issue 25)."""
+    return frozenset(ld.process.pool.name for ld in plan.loads_of(LoadKind.GLOBAL_MODULE)
+                     if ld.process.pool is not None and (ld.fits is False or ld.binary.absent is not None))
 
 
 def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:

@@ -7,7 +7,8 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   case is a DLL installed only in System32, which 32-bit workers look for in SysWOW64 (facts B12:
   WSUS suscomp.dll -> HTTP 500.19; aspnetcore.dll missing from SysWOW64 after an OS upgrade).
   Windows' own IIS modules (``authanon.dll`` ...; :mod:`iisbitness.image.stock`) absent from a populated
-  ``inetsrv`` give one warning that the copy may be partial instead (a hand copy of some of the folder).
+  ``inetsrv`` give one warning that the copy may be partial instead (a hand copy of some of the folder); another
+  file absent from that folder stays an error whose cause says so.
 - The image does not hold the folder (a configuration-only copy): where the folder decides the
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
   rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked.
@@ -65,14 +66,38 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
     entry = load.entry
     if isinstance(entry, GlobalModule) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
         # NOTE: the module fails at every worker start there: rapid-fail protection stopped those pools (WAS 5002)
-        stopped = tuple(sorted({ld.process.pool.name for ld in plan.loads_of(LoadKind.GLOBAL_MODULE)
-                                if ld.name == load.name and ld.binary.absent is not None
-                                and ld.process.pool is not None and ld.process.pool.declared}))
+        stopped = plan.derived("binary-missing:stopped", _stopped).get(load.name, ())
         restrict = global_module_precondition(load.name, pc, stopped)
     elif isinstance(entry, IsapiFilter) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
         restrict = filter_precondition(load.name, pc, entry.site or None,
                                        in_web_config=entry.source.file != plan.server.config_file)
     return fixes(restrict, build_fix(load, what))
+
+
+def _stopped(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
+    """Per global module name, the declared pools whose worker does not find it, sorted (one walk per plan)."""
+    pools: dict[str, set[str]] = {}
+    for ld in plan.loads_of(LoadKind.GLOBAL_MODULE):
+        if ld.binary.absent is not None and ld.process.pool is not None and ld.process.pool.declared:
+            pools.setdefault(ld.name, set()).add(ld.process.pool.name)
+    return {name: tuple(sorted(names)) for name, names in pools.items()}
+
+
+def _path(ld: Load) -> str:
+    return (ld.binary.windows_path or ld.binary.configured).lower()
+
+
+def _uses(plan: LoadPlan, paths: set[str]) -> tuple[dict[str, set[str]], dict[tuple[object, ...], set[object]]]:
+    """For the binaries ``paths`` (:func:`_path`): the processes that load each, and the ``(site, application)``
+    of each entry naming it per kind, pool and process: one walk of the plan, not one per finding (issue 25)."""
+    users: dict[str, set[str]] = {}
+    places: dict[tuple[object, ...], set[object]] = {}
+    for ld in plan.loads:
+        if (path := _path(ld)) in paths:
+            users.setdefault(path, set()).add(ld.process.describe())
+            places.setdefault((ld.kind, id(ld.process.pool), ld.process.name, path), set()).add(
+                (ld.site, ld.application))
+    return users, places
 
 
 @rule("binary-missing", Severity.WARNING, "A configured binary is not where the loading process looks for it")
@@ -81,30 +106,29 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     when its folder is in the image, else a warning when its folder does not decide its architecture."""
     seen: set[tuple[str, str, str]] = set()
     partial: dict[str, list[Load]] = {}
-    for load in plan.loads_of(*_KINDS):
+    missing = [ld for ld in plan.loads_of(*_KINDS)
+               if ld.binary.missing and not (ld.binary.inferred is not None and ld.binary.absent is None)]
+    using, placed = _uses(plan, {_path(ld) for ld in missing}) if missing else ({}, {})
+    stock_absent = _stock_absent(missing)
+    for load in missing:
         b = load.binary
-        if not b.missing or (b.inferred is not None and b.absent is None):
-            continue
-        path = (b.windows_path or b.configured).lower()
+        path = _path(load)
         key = (load.process.name, load.process.pool.name.lower() if load.process.pool else "", path)
         if key in seen:
             continue
         seen.add(key)
-        users = sorted({ld.process.describe() for ld in plan.loads
-                        if (ld.binary.windows_path or ld.binary.configured).lower() == path})
+        users = sorted(using[path])
         symptom = _SYMPTOM[load.kind].format(path=b.windows_path or b.configured)
         if b.absent is not None and b.absent.partial_copy:
             partial.setdefault(b.absent.folder, []).append(load)
             continue
         # NOTE: one finding for the process: where several applications' entries name the file, none is its place
         # (else the finding's key would follow whichever came first, and a fix that moves one would look new)
-        places = {(ld.site, ld.application) for ld in plan.loads_of(load.kind) if ld.process.pool is load.process.pool
-                  and ld.process.name == load.process.name
-                  and (ld.binary.windows_path or ld.binary.configured).lower() == path}
+        places = placed[load.kind, id(load.process.pool), load.process.name, path]
         if len(places) > 1:
             load = replace(load, site=None, application=None)
         if b.absent is not None:
-            yield _missing_on_server(plan, load, b.absent, symptom, users)
+            yield _missing_on_server(plan, load, b.absent, symptom, users, stock_absent.get(b.absent.folder, ()))
             continue
         yield Finding.for_load(
             load, binary_missing.id, binary_missing.severity,
@@ -116,9 +140,24 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         yield _partial_copy(folder, loads)
 
 
+def _stock_absent(missing: list[Load]) -> dict[str, tuple[str, ...]]:
+    """Per folder (as the user names it), the names of Windows' own IIS modules absent from it (of the ``missing``
+    loads): a folder that lacks them is more likely a partial copy (:attr:`Absence.partial_copy`)."""
+    out: dict[str, set[str]] = {}
+    for load in missing:
+        absent = load.binary.absent
+        if absent is not None and absent.partial_copy:
+            out.setdefault(absent.folder, set()).add(_file_name(load))
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def _file_name(load: Load) -> str:
+    return (load.binary.windows_path or load.binary.configured).rsplit("\\", 1)[-1].lower()
+
+
 def _partial_copy(folder: str, loads: list[Load]) -> Finding:
     """One warning for Windows' own IIS modules absent from a populated inetsrv: a partial hand copy, most likely."""
-    names = sorted({(ld.binary.windows_path or ld.binary.configured).rsplit("\\", 1)[-1].lower() for ld in loads})
+    names = sorted({_file_name(ld) for ld in loads})
     found = Finding.for_load(
         loads[0], binary_missing.id, Severity.WARNING,
         "None, if the server has them: the IIS installer adds these entries when it installs the module's role "
@@ -126,12 +165,14 @@ def _partial_copy(folder: str, loads: list[Load]) -> Finding:
         f"The image holds {folder} with other binaries, but not {len(names)} of Windows' own IIS modules the "
         f"configuration names ({', '.join(names)}): the copy may be partial rather than the server broken. Copy the "
         "whole folder (docs/images.md) or use iisbitness collect to check them.")
-    # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image")
+    # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image"); every
+    # worker of that bitness reads the folder, so it names the process kind, not the first load's pool
     return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of Windows' own IIS modules: "
-                                 "the copy may be partial)")
+                                 "the copy may be partial)", pool=None, site=None, application=None)
 
 
-def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: str, users: list[str]) -> Finding:
+def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: str, users: list[str],
+                       stock_absent: tuple[str, ...] = ()) -> Finding:
     b = load.binary
     if absence.why is not None:
         cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}: {absence.why}. "
@@ -142,5 +183,8 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
              f"{absence.folder} with {absence.binaries} other binar{'y' if absence.binaries == 1 else 'ies'} but not "
              "this file, so it is taken as missing on the server (a copy of that folder, not a configuration-only "
              f"image). Loaded by: {'; '.join(users)}." + _fix_note(absence))
+    if stock_absent:  # NOTE: the same folder lacks Windows' own modules too: the evidence for "missing" is weaker
+        cause += (f" The copy of {absence.folder} may be partial, though: it lacks {len(stock_absent)} of Windows' own "
+                  f"IIS modules as well ({', '.join(stock_absent)}); check the file on the server before acting.")
     return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause,
                             _other_build(plan, load, absence))

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from iisbitness.arch import sort_arches
+from iisbitness.arch import Arch, sort_arches
 from iisbitness.config.precondition import restrict_to_bitness
-from iisbitness.findings import Finding, Severity, rule
+from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import global_module_precondition
 from iisbitness.loadplan.plan import LoadKind, LoadPlan
@@ -16,9 +16,23 @@ from iisbitness.model.iis7 import GlobalModule
 from iisbitness.rules._common import build_fix, fixes, flip_fix, loader_arch_name, mismatch_cause, mismatches
 
 
+def _broken_pools(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
+    """Per global module name, the declared pools whose worker it does not fit, sorted."""
+    pools: dict[str, set[str]] = {}
+    for ld in plan.loads_of(LoadKind.GLOBAL_MODULE):
+        if ld.fits is False and ld.process.pool is not None and ld.process.pool.declared:
+            pools.setdefault(ld.name, set()).add(ld.process.pool.name)
+    return {name: tuple(sorted(names)) for name, names in pools.items()}
+
+
 @rule("global-module-arch", Severity.ERROR, "A global native module cannot load in its worker process")
 def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
     """Every site in the pool gets HTTP 503; rapid-fail protection then disables the pool."""
+    # NOTE: one Fix object per module, per pool flip and per build advice, not one per finding: the preCondition fix
+    # names every pool it stops, and a server of 10,000 pools has 40,000 such findings (issue 25)
+    made: dict[tuple[str, str], Fix] = {}
+    flips: dict[tuple[str, bool, Arch, frozenset[Arch]], Fix | None] = {}
+    builds: dict[tuple[Arch, str], Fix] = {}
     for load in mismatches(plan, LoadKind.GLOBAL_MODULE):
         assert load.process.pool is not None and load.binary.arches
         pool = load.process.pool.name
@@ -43,13 +57,20 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
                                                          plan.iisexpress)
         else:
             # NOTE: a pool only an application names (undeclared) does not exist to be started: its 503 stays
-            broken = tuple(sorted({ld.process.pool.name for ld in plan.loads_of(LoadKind.GLOBAL_MODULE)
-                                   if ld.name == load.name and ld.fits is False and ld.process.pool is not None
-                                   and ld.process.pool.declared}))
-            restrict = global_module_precondition(load.name, precondition, broken)
+            broken = plan.derived("global-module-arch:broken", _broken_pools).get(load.name, ())
+            restrict = made.get((load.name, precondition))
+            if restrict is None:
+                restrict = made[load.name, precondition] = global_module_precondition(load.name, precondition, broken)
+        if plan.iisexpress is not None:
+            flip = flip_fix(plan, load)
+        else:
+            key = (pool, load.process.pool.declared, load.process.arch, load.binary.arches)
+            flip = flips[key] if key in flips else flips.setdefault(key, flip_fix(plan, load))
+        build = builds.get((load.process.arch, load.name))
+        if build is None:
+            build = builds[load.process.arch, load.name] = build_fix(load, "global module")
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
             mismatch_cause(load, "global module"),
-            fixes(restrict, flip_fix(plan, load),
-                  build_fix(load, "global module")),
+            fixes(restrict, flip, build),
         )

@@ -30,7 +30,7 @@ def pool_undefined(plan: LoadPlan) -> Iterator[Finding]:
         return
     server = plan.server
     iis6 = plan.iis6 is not None
-    for pool in server.pools:
+    for pool in server.undeclared_pools():  # NOTE: an index, not a walk of every pool per re-plan (issue 25)
         apps = server.applications_in(pool)
         if pool.declared or not apps:
             continue

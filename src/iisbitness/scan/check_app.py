@@ -41,9 +41,10 @@ from iisbitness.fixes.commands import same_in_both
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan.coverage import GAC_REMEDY
 from iisbitness.loadplan.plan import Coverage
 from iisbitness.model.edits import SetPoolArch
-from iisbitness.model.source import Problem
+from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.scan.pipeline import ScanOptions, scan
@@ -120,8 +121,13 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
     shown = shown_path(publish)
     findings = tuple(_build_side(f, pool) for f in _renamed(report.findings, physical, shown))
     runtime = pool.runtime or "No Managed Code"
+    # NOTE: alone there is no GAC at all: what to give is the server the build goes to, not folders to copy
+    server = f"the server's GAC: iisbitness check-app \"{shown}\" --server IMAGE --site SITE/APP"
+    coverage = tuple(replace(c, remedy=c.remedy.replace(GAC_REMEDY, server))
+                     for c in _renamed_coverage(report.coverage, physical, shown))
     return replace(report, findings=findings, problems=_renamed_problems(report, physical, shown),
-                   coverage=_renamed_coverage(report.coverage, physical, shown), server=replace(report.server, image=shown, os_arch_from="that of the target pool, --pool-arch",
+                   coverage=coverage, server=replace(report.server, image=shown,
+                                                     os_arch_from="that of the target pool, --pool-arch",
                                   config_file=f"(none: a target pool of {pool.arch.value}, {runtime}, "
                                               f"{pool.pipeline} pipeline)"))
 
@@ -245,8 +251,21 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
     findings = tuple(f for f in after.findings if about_app(f))
     coverage = tuple(c for c in after.coverage if c.application.lower() == label)  # NOTE: the application checked
     folder = shown_path(publish)
-    return replace(after, findings=_renamed(findings, physical, folder),
-                   coverage=_renamed_coverage(coverage, physical, folder),
-                   problems=_renamed_problems(after, physical, folder),
-                   server=replace(after.server, image=f"{folder} as {site}{app} of {image}", config_file=shown))
+    return _named_as(replace(after, findings=_renamed(findings, physical, folder),
+                             coverage=_renamed_coverage(coverage, physical, folder),
+                             problems=_renamed_problems(after, physical, folder),
+                             server=replace(after.server, image=f"{folder} as {site}{app} of {image}",
+                                            config_file=shown)), str(config), shown)
+
+
+def _named_as(report: Report, temporary: str, shown: str) -> Report:
+    """``report`` with the temporary applicationHost.config (``temporary``, gone once the check ends) named as the
+    server's own file (``shown``) in findings, problems and coverage: the lines are the same, one attribute aside."""
+    def source(s: ConfigSource | None) -> ConfigSource | None:
+        return replace(s, file=shown) if s is not None and s.file == temporary else s
+
+    return replace(report,
+                   findings=tuple(replace(f, config=source(f.config)) for f in report.findings),
+                   problems=tuple(replace(p, file=shown) if p.file == temporary else p for p in report.problems),
+                   coverage=tuple(replace(c, config=source(c.config)) for c in report.coverage))
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import difflib
 import gc
+import json
 import logging
+import os
 import sys
 import threading
+from collections import ChainMap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,6 +33,7 @@ from iisbitness.findings import FileEdit, Finding, LineReplacement, Rule
 from iisbitness.fixes.text import Text
 from iisbitness.fixes.verify import Analysis, verify
 from iisbitness.image.detect import detect_os_arch
+from iisbitness.image.record import Recorder
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.coverage import plan_coverage
@@ -37,9 +41,11 @@ from iisbitness.loadplan.plan import Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
+from iisbitness.pe.readahead import ReadAhead
 from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
 from iisbitness.rules import RULES
+from iisbitness.scan import report_cache
 from iisbitness.scan.backend import Backend, Iis6Backend, Iis7Backend
 from iisbitness.scan.iisexpress import IisExpressBackend
 from iisbitness.scan.loadmap import load_map
@@ -62,8 +68,10 @@ class ScanOptions:
             so that what is shown never changes what "verified" means (issue 20).
         progress: called with short status lines during long scans.
         on_read: called with the path of every binary read from disk (for a progress count).
-        cache: a SQLite file remembering what was read from each binary (``--cache``); a second
-            scan of an unchanged server reads no binary again (:mod:`iisbitness.pe.store`).
+        cache: a SQLite file remembering what was read from each binary, and the whole report with the identity
+            of every input it read (``--cache``): a rescan of a server none of whose inputs changed returns the
+            stored report (:mod:`iisbitness.scan.report_cache`); else it reads only the binaries that changed
+            (:mod:`iisbitness.pe.store`). Not for the live system or IIS Express (facts only there).
         load_map: also build the load map (``Report.loads``, ``scan --loads``).
         iisexpress: scan a Visual Studio solution/project folder for IIS Express (True), a server image
             (False), or decide from the folder (None).
@@ -97,8 +105,7 @@ def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] |
             log.exception("rule %s failed", r.id)
             if problems is not None:
                 problems.append(Problem("(iisbitness)", None, f"rule {r.id} failed: {type(e).__name__}: {e}"))
-    manual = plan.iisexpress is None and (any(not p.auto_start for p in plan.server.pools)
-                                          or any(not s.server_auto_start for s in plan.server.sites))
+    manual = plan.iisexpress is None and plan.server.starts_manually()  # NOTE: cached per server copy (issue 25)
     return sorted((with_start_note(plan, f) for f in out) if manual else out, key=lambda f: f.sort_key)
 
 
@@ -109,11 +116,13 @@ def with_start_note(plan: LoadPlan, finding: Finding) -> Finding:
     if plan.iisexpress is not None:
         return finding  # NOTE: Visual Studio starts IIS Express sites itself, whatever serverAutoStart says
     pool = plan.server.pool(finding.pool) if finding.pool else None
-    why = plan.server.manual_start(pool, finding.site) if pool is not None else None
+    # NOTE: an undefined pool (rule pool-undefined) never starts, by itself or by hand
+    why = plan.server.manual_start(pool, finding.site) if pool is not None and pool.declared else None
     if why is None:
         return finding
+    # NOTE: "applies", not "fails": the finding may be a could-not-check warning (a partial copy) rather than a failure
     return replace(finding, cause=f"{finding.cause} It does not start by itself ({why}): it stays stopped when IIS "
-                                  "starts, and this fails when someone starts it.")
+                                  "starts, and this applies once someone starts it.")
 
 
 def _of_pools(plan: LoadPlan, edits: tuple[Edit, ...]) -> LoadPlan:
@@ -223,12 +232,16 @@ def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
     options = options or ScanOptions()
     if image is not None and wants_iisexpress(image, options):
         return scan_iisexpress(image, options)
+    if image is not None and options.cache is not None:
+        return _scan_with_report_cache(image, options, options.cache)
     return scan_image(open_image(image, options), options, str(image) if image is not None else "live")
 
 
-def scan_image(img: ServerImage, options: ScanOptions, label: str, detected: tuple[Arch, str] | None = None) -> Report:
+def scan_image(img: ServerImage, options: ScanOptions, label: str, detected: tuple[Arch, str] | None = None,
+               store: SqliteFactStore | None = None, facts: BinaryFacts | None = None) -> Report:
     """Scan an already opened server image (a folder, the live machine, a collected zip), shown as ``label``;
-    ``detected``: the OS architecture and how it was decided, when known (a collected zip's manifest).
+    ``detected``: the OS architecture and how it was decided, when known (a collected zip's manifest);
+    ``store``, ``facts``: the ``--cache`` already open and the facts reading through it (see :func:`analyse`).
 
     Raises:
         ServerImageError: no configuration found. ConfigError: applicationHost.config (or the IIS 6
@@ -239,7 +252,53 @@ def scan_image(img: ServerImage, options: ScanOptions, label: str, detected: tup
     else:
         os_arch, os_from = detected or detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
-    return analyse(backend, img, options, label)
+    return analyse(backend, img, options, label, store, facts)
+
+
+def _report_key(image: Path, options: ScanOptions) -> str:
+    """What the report of a scan depends on besides its inputs: the code, the image and every option that
+    changes the report (not the progress callbacks)."""
+    def where(p: Path | None) -> list[str] | None:
+        return None if p is None else [str(p), os.path.abspath(p)]
+
+    return json.dumps([report_cache.code_fingerprint(), where(image), options.os_arch and options.os_arch.value,
+                       sorted((k, where(v)) for k, v in options.drives.items()), where(options.config),
+                       sorted(options.env.items()), [r.id for r in options.rules], options.load_map,
+                       options.iisexpress, options.iisexpress_arch and options.iisexpress_arch.value,
+                       options.text_fixes])
+
+
+def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> Report:
+    """:func:`scan` with ``--cache``: the stored report when none of its inputs changed (and the cache opened
+    clean), else a scan that reads only changed binaries and stores its report for the next time
+    (:mod:`iisbitness.scan.report_cache`)."""
+    with SqliteFactStore(cache) as store:
+        key = _report_key(image, options)
+        stored = store.report(key) if not store.notes else None
+        if stored is not None and report_cache.unchanged(stored[0]):
+            hit = report_cache.decode(stored[1])
+            if hit is not None:
+                return hit
+        img = open_image(image, options)
+        facts = BinaryFacts(store, options.on_read)
+        # NOTE: the image's recorder (what ``collect`` uses) sees every file opened and folder listed below the
+        # image; the facts add the binaries answered from the cache unopened
+        roots = [*img.drives.values(), *([img.shares] if img.shares is not None else [])]
+        with Recorder(roots) as recorder:
+            report = scan_image(img, options, str(image), store=store, facts=facts)
+        notes = {Problem(str(cache), None, f"cache {n}") for n in store.notes}
+        plain = replace(report, problems=tuple(p for p in report.problems if p not in notes))
+        inputs = report_cache.identities(dict.fromkeys([*recorder.opened, *recorder.listed,
+                                                        *(str(f) for f, _ in img.folders.listed()),
+                                                        *facts.inputs(),
+                                                        # NOTE: outside the image's roots, so unrecorded
+                                                        *([str(options.config)] if options.config else [])]))
+        store.put_report(key, json.dumps(inputs, separators=(",", ":")), report_cache.encode(plain))
+        try:
+            store.flush()
+        except CacheError as e:
+            return replace(report, problems=report.problems + (Problem(str(cache), None, str(e)),))
+        return report
 
 
 def wants_iisexpress(folder: Path, options: ScanOptions) -> bool:
@@ -310,20 +369,32 @@ def _rarer_collections() -> Iterator[None]:
                 _gc_saved = None
 
 
-def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str) -> Report:
+def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str,
+            store: SqliteFactStore | None = None, facts: BinaryFacts | None = None) -> Report:
     """Plan, run the rules, verify fixes and build the report for an already-read server.
+
+    ``store`` and ``facts``: the cache already open and the facts reading through it (the caller flushes it);
+    else ``options.cache`` is opened (and flushed) here.
 
     Raises:
         CacheError: ``options.cache`` cannot be opened or created.
     """
     with _rarer_collections():
+        if store is not None:
+            ctx = PlanContext(img, dict(options.env), facts=facts or BinaryFacts(store, options.on_read))
+            notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
+            return _analyse(backend, ctx, options, image_label, notes)
         return _analyse_with_cache(backend, img, options, image_label)
 
 
 def _analyse_with_cache(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str) -> Report:
     if options.cache is None:
-        return _analyse(backend, PlanContext(img, dict(options.env), facts=BinaryFacts(on_read=options.on_read)),
-                        options, image_label, [])
+        # NOTE: read ahead only without a cache: with one, most binaries are answered from it, unread
+        facts = BinaryFacts(on_read=options.on_read, read_ahead=ReadAhead())
+        try:
+            return _analyse(backend, PlanContext(img, dict(options.env), facts=facts), options, image_label, [])
+        finally:
+            facts.close()
     with SqliteFactStore(options.cache) as store:
         ctx = PlanContext(img, dict(options.env), facts=BinaryFacts(store, options.on_read))
         notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
@@ -335,13 +406,21 @@ def _analyse_with_cache(backend: Backend, img: ServerImage, options: ScanOptions
         return report
 
 
+def _scratch(ctx: PlanContext) -> PlanContext:
+    """``ctx`` for the re-plan of one fix's edited model: what that plan adds to the planning memo serves no other
+    fix (each has its own edited model), so it goes in a layer dropped afterwards, reading through to the first
+    plan's (issue 25: 10,000 pools, 40,000 global module loads per server-wide re-plan). Every other cache
+    (binaries, paths, listings) is shared."""
+    return replace(ctx, plans=ChainMap({}, ctx.plans))
+
+
 def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple[Rule, ...]
                 ) -> tuple[Callable[[tuple[Edit, ...]], Analysis], Callable[[tuple[Edit, ...]], Analysis]]:
     """``(reanalyse, reanalyse_pools)`` for :func:`iisbitness.fixes.verify.verify`: ``plan`` (the server as it is)
     against the edited server's plan, of the whole server or of the pools the edits touch."""
 
     def whole(edits: tuple[Edit, ...]) -> Analysis:
-        after = backend.edited(edits).plan(ctx)
+        after = backend.edited(edits).plan(_scratch(ctx))
         return Analysis(run_rules(after, rules), plan, after)
 
     by_pool: dict[str, list[Load]] = {}
@@ -358,7 +437,7 @@ def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple
                        outlook=())
 
     def pools(edits: tuple[Edit, ...]) -> Analysis:
-        after = _of_pools(backend.edited(edits).plan(ctx, touched_pools(edits)), edits)
+        after = _of_pools(backend.edited(edits).plan(_scratch(ctx), touched_pools(edits)), edits)
         return Analysis(run_rules(after, rules), before(edits), after)
 
     return whole, pools

@@ -109,8 +109,12 @@ def _app_roots(ctx: PlanContext, server: Server, arch: Arch) -> frozenset[Path]:
         return hit[1]
     roots = frozenset(f[1] for s in server.sites for a in s.applications
                       if (f := app_folder(ctx, server, a, arch)) is not None and f[1] is not None)
-    ctx.plans[key] = ((server.sites,), roots)
-    return roots
+    # NOTE: the same object for equal sets (both architectures' usually are): _progids keys its memo by the set,
+    # and a lookup with an equal but other set compares every root, once per folder (issue 25)
+    same = ctx.plans.setdefault(("com-roots-of", roots), ((), roots))[1]
+    assert isinstance(same, frozenset)
+    ctx.plans[key] = ((server.sites,), same)
+    return same
 
 
 def _progids(ctx: PlanContext, folder: Path, roots: frozenset[Path]) -> tuple[list[tuple[str, Path, int]], str | None]:

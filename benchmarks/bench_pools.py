@@ -1,0 +1,162 @@
+"""A shared-hosting server: thousands of pools, each with four mismatched x86 global modules (issue 25).
+
+Usage: ``PYTHONPATH=src:benchmarks:tests/pe python benchmarks/bench_pools.py [--sizes 1000,2000,5000,10000]
+[--modules 4] [--apps 2] [--profile] [--dump DIR] [--html]``
+
+For each size N, builds in a temporary folder a server image whose applicationHost.config has N
+64-bit application pools (``enable32BitAppOnWin64="false"``), N sites each with ``--apps``
+applications in its own pool, and ``--modules`` global native modules without a bitness
+preCondition whose images are real 32-bit (x86) DLLs: the compiled test fixture
+``tests/fixtures/pe/bin/module_x86.dll``, hard-linked. Every pool loads every module, so the scan
+finds N x modules ``global-module-arch`` mismatches, each with fixes to verify.
+
+Then, in a child process per size (so the peak memory is that scan's own), times
+``scan(Path(image), ScanOptions())`` (wall and CPU time: on a shared machine compare the CPU time), the text and JSON renderings (and ``--html``), and reads the
+peak RSS. ``--dump DIR`` writes ``pools-N.json`` and ``pools-N.txt`` there (to check that a change
+leaves the reports byte for byte the same). ``--profile`` prints a pyinstrument call tree of the
+largest size's scan on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_scan import APPHOST
+
+FIXTURE = Path(__file__).resolve().parent.parent / "tests/fixtures/pe/bin/module_x86.dll"
+
+GLOBAL_MODULES = """  <system.webServer>
+    <globalModules>
+{modules}
+    </globalModules>
+  </system.webServer>
+"""
+POOL = '      <add name="Pool{i}" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="false" />'
+MODULE = '      <add name="VendorModule{k}" image="C:\\Vendor\\module{k}_x86.dll" />'
+APP = """        <application path="{path}" applicationPool="Pool{i}">
+          <virtualDirectory path="/" physicalPath="C:\\inetpub\\site{i}{folder}" />
+        </application>"""
+SITE = """      <site name="Site{i}" id="{id}">
+{apps}
+        <bindings><binding protocol="http" bindingInformation="*:{port}:" /></bindings>
+      </site>"""
+
+
+def build(root: Path, pools: int, modules: int, apps: int) -> None:
+    """Write the image under ``root``."""
+    conf = root / "Windows/System32/inetsrv/config"
+    conf.mkdir(parents=True)
+    (root / "Windows/SysWOW64").mkdir(parents=True)
+    vendor = root / "Vendor"
+    vendor.mkdir()
+    for k in range(modules):
+        os.link(FIXTURE, vendor / f"module{k}_x86.dll")
+    sites = []
+    for i in range(pools):
+        app_xml = []
+        for a in range(apps):
+            path, folder = ("/", "") if a == 0 else (f"/app{a}", f"\\app{a}")
+            app_xml.append(APP.format(path=path, i=i, folder=folder))
+            (root / f"inetpub/site{i}" / (f"app{a}" if a else "")).mkdir(parents=True, exist_ok=True)
+        sites.append(SITE.format(i=i, id=i + 1, port=8000 + i % 50000, apps="\n".join(app_xml)))
+    text = APPHOST.format(pools="\n".join(POOL.format(i=i) for i in range(pools)), sites="\n".join(sites))
+    webserver = GLOBAL_MODULES.format(modules="\n".join(MODULE.format(k=k) for k in range(modules)))
+    (conf / "applicationHost.config").write_text(text.replace("</configuration>", webserver + "</configuration>"))
+
+
+def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, html: bool,
+        with_json: bool) -> dict[str, float]:
+    """Build, scan and render in this process (the child)."""
+    from iisbitness.api import ScanOptions, scan
+    from iisbitness.formats import scan_html, scan_json, scan_text
+
+    with tempfile.TemporaryDirectory(prefix="iisbitness-bench-pools-") as tmp:
+        image = Path(tmp)
+        build(image, size, modules, apps)
+        prof = None
+        if profile:
+            from pyinstrument import Profiler
+
+            prof = Profiler(interval=0.002)
+            prof.start()
+        t0, c0 = time.perf_counter(), time.process_time()
+        report = scan(image, ScanOptions())
+        t_scan, c_scan = time.perf_counter() - t0, time.process_time() - c0
+        rss_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if prof is not None:
+            prof.stop()
+            print(prof.output_text(unicode=False, color=False), file=sys.stderr)
+        t0 = time.perf_counter()
+        text = scan_text.render(report)
+        t_text = time.perf_counter() - t0
+        t_json, js = 0.0, ""
+        if with_json:
+            t0 = time.perf_counter()
+            js = scan_json.render(report)
+            t_json = time.perf_counter() - t0
+        t_html = html_mb = 0.0
+        if html:
+            t0 = time.perf_counter()
+            page = scan_html.render([report])
+            t_html = time.perf_counter() - t0
+            html_mb = len(page.encode()) / 1e6
+        if dump is not None:
+            # NOTE: the image lives in a random temporary folder: name it the same in every run
+            if with_json:
+                (dump / f"pools-{size}.json").write_text(js.replace(str(image), "IMAGE"))
+            (dump / f"pools-{size}.txt").write_text(text.replace(str(image), "IMAGE"))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"pools": size, "scan_s": t_scan, "scan_cpu_s": c_scan, "text_s": t_text, "json_s": t_json, "html_s": t_html,
+            "html_mb": html_mb, "rss_mb": rss, "rss_scan_mb": rss_scan, "findings": len(report.findings)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,2000,5000,10000")
+    parser.add_argument("--modules", type=int, default=4)
+    parser.add_argument("--apps", type=int, default=2)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--html", action="store_true")
+    parser.add_argument("--json-up-to", type=int, default=2000,
+                        help="render JSON only up to this many pools (every finding carries its fixes in full: "
+                             "the document grows with findings x pools)")
+    parser.add_argument("--dump", type=Path)
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(one(args.child, args.modules, args.apps, args.profile, args.dump, args.html,
+                             args.child <= args.json_up_to)))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"scan of N pools, {args.modules} mismatched x86 global modules, {args.apps} applications a pool "
+          "(bench_pools.py)")
+    for n in sizes:
+        cmd = [sys.executable, __file__, "--child", str(n), "--modules", str(args.modules), "--apps", str(args.apps),
+               "--json-up-to", str(args.json_up_to)]
+        if args.profile and n == max(sizes):
+            cmd.append("--profile")
+        if args.html:
+            cmd.append("--html")
+        if args.dump is not None:
+            args.dump.mkdir(parents=True, exist_ok=True)
+            cmd += ["--dump", str(args.dump)]
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        html = f", html {r['html_s']:.2f} s ({r['html_mb']:.1f} MB)" if args.html else ""
+        print(f"  {r['pools']:>6,} pools: scan {r['scan_s']:7.2f} s ({r['scan_s'] / n * 1000:.2f} ms a pool; CPU "
+              f"{r['scan_cpu_s']:.2f} s = {r['scan_cpu_s'] / n * 1000:.2f} ms a pool), "
+              f"text {r['text_s']:.2f} s, json {r['json_s']:.2f} s{html}; peak RSS after the scan "
+              f"{r['rss_scan_mb']:.0f} MB, after rendering {r['rss_mb']:.0f} MB; "
+              f"{r['findings']:,.0f} findings", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""``scan --cache``: the whole report of a server none of whose inputs changed (issue 25).
+
+The first scan with a cache stores, beside the per-file facts (:mod:`iisbitness.pe.store`), its
+:class:`~iisbitness.report.Report` and the identity (:class:`~iisbitness.pe.facts.FileIdentity`, or "absent")
+of every input it read: configuration files, folders listed, pages and files scanned, binaries (what the
+image's :class:`~iisbitness.image.record.Recorder` saw opened and listed below the image, the folders of the
+image's listing memo, :meth:`iisbitness.pe.facts.BinaryFacts.inputs` for the binaries answered from the cache
+unopened, and a ``--config`` file outside the image). A later scan with the same
+options and the same iisbitness code stats those inputs; when every one is unchanged it returns the stored
+report without reading or planning anything, else it scans again (reading only changed binaries).
+
+A folder's identity changes when an entry is added, removed or renamed in it (POSIX: its mtime and ctime), a
+file's when its content or metadata is written (``FileIdentity``), so a file the scan looked for and did not
+find, or a new web.config or DLL in a folder it listed, makes the stored report stale.
+
+The report is stored as JSON (never pickle) and rebuilt field by field against the dataclasses' type hints;
+anything that does not rebuild is a miss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import iisbitness
+from iisbitness.pe.facts import FileIdentity
+from iisbitness.report import Report
+
+_TAG = "@"
+
+
+def code_fingerprint() -> str:
+    """Size and modification time of every module of the iisbitness package: another build, another key."""
+    return _code_fingerprint()
+
+
+@cache
+def _code_fingerprint() -> str:
+    root = Path(iisbitness.__file__).parent
+    h = hashlib.sha256(iisbitness.__version__.encode())
+    for p in sorted(root.rglob("*")):
+        if p.suffix in (".py", ".toml", ".json", ".j2"):
+            st = p.stat()
+            h.update(f"{p.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def identities(paths: Iterable[str]) -> list[list[Any]]:
+    """``[path, size, mtime_ns, ctime_ns, inode, device]`` per path, ``[path]`` for one that cannot be stat'ed."""
+    out: list[list[Any]] = []
+    for p in paths:
+        i = FileIdentity.of(Path(p))
+        out.append([p] if i is None else [p, i.size, i.mtime_ns, i.ctime_ns, i.inode, i.device])
+    return out
+
+
+def unchanged(stored: str) -> bool:
+    """True when every input in ``stored`` (the JSON of :func:`identities`) still has that identity."""
+    try:
+        rows = json.loads(stored)
+        if not isinstance(rows, list):
+            return False
+        for row in rows:
+            if not isinstance(row, list) or not row or not isinstance(row[0], str):
+                return False
+            now = FileIdentity.of(Path(row[0]))
+            if (now is None) != (len(row) == 1):
+                return False
+            if now is not None and row[1:] != [now.size, now.mtime_ns, now.ctime_ns, now.inode, now.device]:
+                return False
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def encode(report: Report) -> str:
+    """The report as JSON: each dataclass an object with its fields and its class name (for unions)."""
+    return json.dumps(_enc(report), separators=(",", ":"))
+
+
+def decode(text: str) -> Report | None:
+    """The report :func:`encode` wrote, checked against the type hints as it is rebuilt; None if it does not fit."""
+    try:
+        got = _dec(json.loads(text), Report)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None
+    return got if isinstance(got, Report) else None
+
+
+def _enc(v: object) -> object:
+    if isinstance(v, enum.Enum):
+        return v.value
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        out: dict[str, object] = {_TAG: type(v).__name__}
+        for f in dataclasses.fields(v):
+            if f.init:
+                out[f.name] = _enc(getattr(v, f.name))
+        return out
+    if isinstance(v, tuple | list):
+        return [_enc(x) for x in v]
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    raise TypeError(f"cannot store {type(v).__name__} in a cached report")
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    return {k: v for k, v in typing.get_type_hints(cls).items() if k in names}
+
+
+@cache
+def _classes(hint: object) -> dict[str, type]:
+    """The dataclasses a hint allows, by name."""
+    found: dict[str, type] = {}
+    args = typing.get_args(hint)
+    for a in (args if args else (hint,)):
+        if isinstance(a, type) and dataclasses.is_dataclass(a):
+            found[a.__name__] = a
+        elif typing.get_args(a):
+            found.update(_classes(a))
+    return found
+
+
+def _dec(v: object, hint: Any) -> object:
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        args = typing.get_args(hint)
+        if v is None and type(None) in args:
+            return None
+        if isinstance(v, dict):
+            cls = _classes(hint).get(str(v.get(_TAG)))
+            if cls is None:
+                raise TypeError(f"no {v.get(_TAG)!r} in {hint}")
+            return _dec(v, cls)
+        for a in args:
+            if a is not type(None):
+                try:
+                    return _dec(v, a)
+                except (TypeError, ValueError):
+                    continue
+        raise TypeError(f"{v!r} is not {hint}")
+    if origin is tuple:
+        if not isinstance(v, list):
+            raise TypeError("expected a list")
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_dec(x, args[0]) for x in v)
+        if len(args) != len(v):
+            raise TypeError("tuple of another length")
+        return tuple(_dec(x, a) for x, a in zip(v, args, strict=True))
+    if hasattr(hint, "__supertype__"):  # NOTE: a NewType (RuleId)
+        return _dec(v, hint.__supertype__)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(v)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if not isinstance(v, dict) or v.get(_TAG) != hint.__name__:
+            raise TypeError(f"expected {hint.__name__}")
+        fields = _hints(hint)
+        if set(v) - {_TAG} - set(fields):
+            raise TypeError("unknown field")
+        return hint(**{k: _dec(v[k], h) for k, h in fields.items() if k in v})
+    if hint is bool:
+        if not isinstance(v, bool):
+            raise TypeError("expected a boolean")
+        return v
+    if hint is int:
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError("expected an integer")
+        return v
+    if hint is str:
+        if not isinstance(v, str):
+            raise TypeError("expected a string")
+        return v
+    if hint is type(None) or hint is None:
+        if v is not None:
+            raise TypeError("expected null")
+        return None
+    raise TypeError(f"cannot rebuild {hint}")

@@ -1,0 +1,68 @@
+"""A shared-hosting server, many pools, each with the same mismatched global modules (issue 25): the work per
+finding must not grow with the number of pools (benchmarks/bench_pools.py measures it at 10,000)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iisbitness.api import ScanOptions, scan
+from iisbitness.arch import Arch
+from iisbitness.config.apphost import read_server
+from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan.build import build
+from iisbitness.loadplan.collectors.modules import collect_global_modules
+from iisbitness.loadplan.context import Collector, PlanContext
+from iisbitness.model.edits import SetPoolArch, apply_all
+from tests.conftest import apphost, make_image, site
+
+POOLS = 12
+
+
+def _image(tmp_path: Path) -> Path:
+    pools = "\n".join(f'<add name="Pool{i}" managedRuntimeVersion="v4.0" />' for i in range(POOLS))
+    sites = "\n".join(site(f"Site{i}", i + 1, f"Pool{i}", rf"C:\sites\s{i}") for i in range(POOLS))
+    modules = ("<globalModules>" + "".join(f'<add name="Vendor{k}" image="C:\\Vendor\\m{k}.dll" />' for k in range(2))
+               + "</globalModules>")
+    files: dict[str, str | Path | bytes] = {f"Vendor/m{k}.dll": "module_x86.dll" for k in range(2)}
+    files.update({f"sites/s{i}/default.htm": "hello" for i in range(POOLS)})
+    return make_image(tmp_path / "img", apphost(pools, sites, modules), files)
+
+
+def test_every_finding_of_a_module_offers_one_and_the_same_precondition_fix(tmp_path: Path) -> None:
+    """The preCondition fix names every pool the module stops: built once per module and shared, not once per
+    finding (at 10,000 pools, 40,000 copies of a 10,000-name command)."""
+    report = scan(_image(tmp_path), ScanOptions())
+    by_module: dict[str, list[tuple[str, ...]]] = {}
+    for f in report.findings:
+        if f.rule == "global-module-arch":
+            restrict = next(x for x in f.fixes if x.summary.startswith("Load global module"))
+            by_module.setdefault(f.binary or "", []).append(restrict.commands)
+    assert len(by_module) == 2
+    for commands in by_module.values():
+        assert len(commands) == POOLS
+        assert all(c is commands[0] for c in commands)
+        assert f'"Pool{POOLS - 1}"' in commands[0][-1]
+
+
+def test_a_plan_of_some_pools_collects_only_those(tmp_path: Path) -> None:
+    """Verifying a fix to one pool re-plans that pool: the other pools are not collected again, nor walked."""
+    image = _image(tmp_path)
+    img = ServerImage.offline(image)
+    server = read_server(img, Arch.X64, "test")
+    seen: list[str] = []
+
+    def counting(*args: object) -> object:
+        process = args[2]
+        seen.append(process.pool.name)  # type: ignore[attr-defined]
+        return collect_global_modules(*args)  # type: ignore[arg-type]
+
+    collectors: tuple[Collector, ...] = (counting,)  # type: ignore[assignment]
+    ctx = PlanContext(img)
+    build(server, ctx, collectors)
+    assert len(set(seen)) == POOLS
+    seen.clear()
+    flipped = apply_all(server, (SetPoolArch("Pool3", Arch.X86),))
+    plan = build(flipped, PlanContext(img), collectors, pools=frozenset({"pool3"}))
+    assert set(seen) == {"Pool3"}
+    assert {ld.process.pool.name for ld in plan.loads if ld.process.pool} == {"Pool3"}
+    assert [p.name for p in flipped.pools] == [p.name for p in server.pools], "the flipped pool keeps its place"
