@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -107,10 +109,13 @@ def test_minimal_knowledge_parses() -> None:
 
 
 def test_rule_ids_exist_in_scan() -> None:
-    """Every rule a cause may name is a real scan rule (scan may have more, e.g. binary-invalid)."""
+    """Every rule a cause may name is a real scan rule, and every scan rule but binary-invalid (a damaged file,
+    no symptom of its own) can be named: a rule added to scan without an explain cause (gac-assembly-arch,
+    pool-undefined, isapi-not-allowed) fails here."""
     rules = pytest.importorskip("iisbitness.rules")
     ids = {str(r.id) for r in rules.RULES}
     assert set(SCAN_RULE_IDS) <= ids
+    assert ids - set(SCAN_RULE_IDS) == {"binary-invalid"}
 
 
 def test_every_entry_states_specificity_and_not_bitness_entries_say_what_instead(kb: KnowledgeBase) -> None:
@@ -135,3 +140,10 @@ def test_only_architecture_evidence_is_specific(kb: KnowledgeBase) -> None:
                         # P/Invoke of a native DLL (an assembly of the other architecture names itself)
                         "pinvoke-bad-format"}
     assert kb.entry("bad-format").code_specificity is Specificity.SUGGESTIVE
+
+
+def test_explain_schema_names_every_rule_a_cause_may_name() -> None:
+    """explain --format json is validated against explain-1.json, whose rule enum must follow SCAN_RULE_IDS (a
+    cause naming gac-assembly-arch made the 'Could not load file or assembly' report invalid)."""
+    schema = json.loads(resources.files("iisbitness.formats").joinpath("schema/explain-1.json").read_text("utf-8"))
+    assert set(schema["$defs"]["rule"]["enum"]) == set(SCAN_RULE_IDS)

@@ -315,3 +315,14 @@ def test_a_manifest_with_damaged_registry_answers_is_named(tmp_path: Path) -> No
     z2 = _zip(tmp_path / "r2.zip", {}, manifest={**manifest, "files": {}})
     r = CliRunner().invoke(main, ["scan", str(z2)])
     assert r.exit_code == 2 and f"{z2}: not a collected server zip: manifest.json: registry answers" in r.stderr
+
+
+def test_scan_of_a_zip_with_drive_exits_2_instead_of_ignoring_it(tmp_path: Path) -> None:
+    """The zip holds the drives the collecting scan read: a --drive given to `scan server.zip` would be silently
+    unused (its folder never read), so it is refused with exit 2, naming what to do instead."""
+    out = tmp_path / "server.zip"
+    collect(DEMO / "contoso-iis10", out, ScanOptions())
+    (tmp_path / "d").mkdir()
+    r = CliRunner().invoke(main, ["scan", str(out), "--drive", f"D={tmp_path / 'd'}"])
+    assert r.exit_code == 2, r.output
+    assert "--drive" in r.stderr and "collect" in r.stderr and str(out) in r.stderr

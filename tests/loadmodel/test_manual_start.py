@@ -3,10 +3,14 @@ does not start by itself (IIS configuration reference, "Adding Application Pools
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import jsonschema
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
+from iisbitness.formats import scan_json
 from iisbitness.formats.scan_text import render
 from tests.conftest import apphost, make_image
 
@@ -72,3 +76,32 @@ def test_flip_of_a_pool_with_autostart_false_neither_recycles_nor_starts_it(tmp_
     assert not any("Restart-WebAppPool" in c or "Start-WebAppPool" in c for c in flip.powershell)
     assert flip.note is not None and "autoStart" in flip.note
     assert any("recycle" in c for c in other.fixes[0].commands)
+
+
+def test_an_undefined_pool_is_not_said_to_start_once_someone_starts_it(tmp_path: Path) -> None:
+    """An application naming an undefined pool on a site with serverAutoStart="false": the pool never starts
+    (rule pool-undefined), so neither the pool table nor the finding says its findings apply once started, and
+    the finding's 'in' line has no empty worker."""
+    _image(tmp_path, "", 'serverAutoStart="false"')
+    cfg = tmp_path / "Windows/System32/inetsrv/config/applicationHost.config"
+    cfg.write_text(cfg.read_text("utf-8").replace('applicationPool="Shop"', 'applicationPool="Gone"'), "utf-8")
+    report = scan(tmp_path, ScanOptions(os_arch=Arch.X64))
+    undefined = next(f for f in report.findings if f.rule == "pool-undefined")
+    assert "does not start by itself" not in undefined.cause
+    gone = next(p for p in report.pools if p.name == "Gone")
+    assert not gone.defined and gone.manual_start is None
+    text = render(report)
+    assert "manual:" not in text
+    assert "Gone ()" not in text and "in    Gone; Shop/" in text
+
+
+def test_json_pool_table_says_why_the_pool_does_not_start_by_itself(tmp_path: Path) -> None:
+    """Issue 21 point 3 asks the pool table to say it: JSON pools[] carry manual_start (null when the pool starts
+    by itself), valid against scan-2.json."""
+    _image(tmp_path, 'autoStart="false"', "")
+    doc = json.loads(scan_json.render(scan(tmp_path, ScanOptions(os_arch=Arch.X64))))
+    schema = json.loads((Path(__file__).parents[2] / "src/iisbitness/formats/schema/scan-2.json").read_text("utf-8"))
+    jsonschema.validate(doc, schema)
+    pools = {p["name"]: p for p in doc["pools"]}
+    assert pools["Shop"]["manual_start"] == "pool 'Shop' has autoStart=\"false\""
+    assert pools["Other"]["manual_start"] is None

@@ -76,3 +76,35 @@ def test_fail_on_incomplete_when_the_build_s_web_config_cannot_be_read(x86_publi
     [gap] = json.loads(out)["coverage"]["applications"]
     assert gap["status"] == "partly-checked" and "web.config" in gap["reasons"][0]
     assert _run(str(x86_publish), "--pool-arch", "x86", "--fail-on-incomplete")[0] == 1
+
+
+def test_on_a_server_findings_and_problems_name_the_servers_configuration(x86_publish: Path, tmp_path: Path) -> None:
+    """check-app --server scans a temporary copy of applicationHost.config (the application's folder pointed at the
+    build): findings and problems name the server's own file, not the deleted temporary copy (NCIOCPL corpus
+    config: pool-undefined and 50 'drive E: is not mapped' problems at /tmp/iisbitness-check-app-*/...)."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    cfg = image / "Windows/System32/inetsrv/config/applicationHost.config"
+    text = cfg.read_text("utf-8").replace('applicationPool="WebConnection64"', 'applicationPool="Gone"')
+    cfg.write_text(text.replace('physicalPath="C:\\inetpub\\php"', 'physicalPath="Q:\\php"'), "utf-8")
+    code, out = _run(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect", "--format",
+                     "json")
+    assert code == 1, out
+    doc = json.loads(out)
+    named = [f["config"]["file"] for f in doc["findings"] if f["config"]] + [p["file"] for p in doc["problems"]]
+    assert any(f["rule"] == "pool-undefined" for f in doc["findings"]), doc["findings"]
+    apphost = [n for n in named if n.endswith("applicationHost.config")]
+    assert len(apphost) >= 2 and not [n for n in named if "iisbitness-check-app" in n], named
+    assert set(apphost) == {"Windows/System32/inetsrv/config/applicationHost.config"}
+
+
+def test_alone_a_gac_assembly_not_checked_says_to_check_against_the_server(x86_publish: Path) -> None:
+    """Alone, check-app has no GAC: a strong-named module of the build's web.config leaves it partly checked, and
+    what to give is the server (--server IMAGE --site S/app), not a folder to copy into an image it has not."""
+    (x86_publish / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration><system.webServer><modules><add name="Sso" type="Contoso.Sso.SsoModule, '
+        'Contoso.Sso, Version=1.0.0.0, Culture=neutral, PublicKeyToken=0123456789abcdef" /></modules>'
+        '</system.webServer></configuration>\n')
+    code, out = _run(str(x86_publish), "--pool-arch", "x86", "--format", "json")
+    [gap] = json.loads(out)["coverage"]["applications"]
+    assert code == 0 and gap["status"] == "partly-checked" and "--server" in gap["remedy"], gap

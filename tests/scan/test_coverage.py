@@ -185,3 +185,36 @@ def test_iis6_in_iis5_isolation_mode_puts_an_unchecked_application_under_inetinf
     assert [c.application for c in report.unchecked()] == ["Default Web Site/wconnect"]
     [entry] = [e for e in report.loads or () if e.kind == "application"]
     assert (entry.process, entry.name) == ("inetinfo.exe", "Default Web Site/wconnect")
+
+
+def test_unread_paths_are_quoted_as_windows_writes_them(tmp_path: Path) -> None:
+    """A physicalPath on an unmapped drive or with an unknown %VAR% is named with single backslashes in the
+    problem and the coverage reason (a Python repr doubled them: 'E:\\\\pubsprod\\\\root' in every format, seen
+    on the NCIOCPL corpus configuration), so it pastes into Explorer or robocopy."""
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                               site("S", 1, "P", r"E:\pubs\root") + site("T", 2, "P", r"%NOPE%\t")))
+    report = scan(img)
+    texts = [p.message for p in report.problems] + [r for a in report.unchecked() for r in a.reasons]
+    assert any("'E:\\pubs\\root'" in t for t in texts), texts
+    assert any("'%NOPE%\\t'" in t for t in texts), texts
+    assert not [t for t in texts if "\\\\" in t], texts
+
+
+def test_a_server_level_gac_module_not_checked_leaves_its_applications_partly_checked(tmp_path: Path) -> None:
+    """A managed module registered by strong name in applicationHost.config, in an image without GAC folders:
+    every application whose worker loads it was only partly checked (the closing line said 'all 2 applications
+    checked' over it); an application in a No Managed Code pool, which loads no managed module, stays checked."""
+    ws = ('<modules><add name="Sso" type="Contoso.Sso.SsoModule, Contoso.Sso, Version=1.0.0.0, Culture=neutral, '
+          'PublicKeyToken=0123456789abcdef" /></modules>')
+    pools = ('<add name="P" managedRuntimeVersion="v4.0" />'
+             '<add name="N" managedRuntimeVersion="" />')
+    img = make_image(tmp_path / "img", apphost(pools, site("S", 1, "P", r"C:\inetpub\s") + site("T", 2, "N", r"C:\inetpub\t"),
+                                               webserver=ws),
+                     {"inetpub/s/default.htm": b"x", "inetpub/t/default.htm": b"x"})
+    report = scan(img)
+    status = {c.application: c for c in report.coverage}
+    assert status["S/"].status is CoverageStatus.PARTLY, status["S/"]
+    assert any("Contoso.Sso" in r and "no GAC folder" in r for r in status["S/"].reasons)
+    assert "Windows\\Microsoft.NET\\assembly" in status["S/"].remedy  # NOTE: what to give a new scan
+    assert status["T/"].status is CoverageStatus.CHECKED, status["T/"]
+    assert "1 of 2 applications partly checked" in scan_text.render(report, width=200)

@@ -116,7 +116,7 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
                 shared = image.locate(ntpath.join(target, "applicationHost.config"))
                 if shared.host_path is not None:
                     return shared.host_path, image.display(shared.host_path), problems
-                problems.append(Problem(shown, line_of(cr), f"shared configuration at {target!r} is not in the image "
+                problems.append(Problem(shown, line_of(cr), f"shared configuration at '{target}' is not in the image "
                                         f"({shared.problem or 'not found'}); reading the local applicationHost.config instead"))
         except ConfigError as e:
             problems.append(Problem(e.path, e.line, e.message))
@@ -410,11 +410,11 @@ class _Reader:
             # NOTE: IIS leaves an unknown %NAME% as it is (ExpandEnvironmentStrings): a folder named so literally is
             # the one it reads (issue 26); otherwise the variable is most likely one the server sets
             self.problems.append(Problem(vdir.source.file, vdir.source.line,
-                                         f"physicalPath {vdir.physical_path!r}: %{unresolved[0]}% is not known; web.config files not read"))
+                                         f"physicalPath '{vdir.physical_path}': %{unresolved[0]}% is not known; web.config files not read"))
             return []
         if found.problem:
             self.problems.append(Problem(vdir.source.file, vdir.source.line,
-                                         f"physicalPath {vdir.physical_path!r}: {found.problem}; web.config files not read"))
+                                         f"physicalPath '{vdir.physical_path}': {found.problem}; web.config files not read"))
             return []
         if found.host_path is None or not found.host_path.is_dir():
             return []

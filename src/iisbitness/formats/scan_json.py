@@ -98,7 +98,8 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "pools": [{"name": p.name, "worker_arch": p.worker_arch.value,
                    "enable32BitAppOnWin64": p.enable_32bit_app_on_win64, "enable32BitAppOnWin64_from": p.enable_32bit_from,
                    "managedRuntimeVersion": p.managed_runtime_version, "managedPipelineMode": p.pipeline_mode,
-                   "applications": list(p.applications), "process": p.process, "idle": p.idle, "defined": p.defined}
+                   "applications": list(p.applications), "process": p.process, "idle": p.idle, "defined": p.defined,
+                   "manual_start": p.manual_start}
                   for p in report.pools],
         "coverage": coverage_dict(report),
         "findings": [finding_dict(f, i, v, c) for i, (f, c) in enumerate(zip(report.findings, causes), 1)],

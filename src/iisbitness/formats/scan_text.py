@@ -112,7 +112,7 @@ def _pool_table(out: _Out, v: ReportView) -> None:
 
 def _where(c: Cause) -> str:
     procs = ", ".join(f"{name} {arch.value}" if arch else name for name, arch in c.processes)
-    where = f"{', '.join(c.pools)} ({procs})" if c.pools else procs
+    where = (f"{', '.join(c.pools)} ({procs})" if procs else ", ".join(c.pools)) if c.pools else procs
     if c.places:
         where += ("; " if where else "") + ", ".join(c.places)
     return where

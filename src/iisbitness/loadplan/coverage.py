@@ -7,7 +7,9 @@ Coverage is derived from the answers the scan already got, not from checks of it
   is not mapped, on a UNC share, outside the image; an environment variable nobody defined;
 - the problems that readers marked ``unread`` (:class:`iisbitness.model.source.Problem`): a web.config that
   is not usable XML, a folder or ``bin`` that cannot be listed, a ``bin`` cut at its size limit; each
-  counts against the application whose folder holds the file (the deepest one).
+  counts against the application whose folder holds the file (the deepest one), and a problem of an entry a
+  worker loads but the scan could not look up (a strong-named assembly in an image without GAC folders)
+  against every application of that worker, wherever the entry is configured (applicationHost.config too).
 
 An application whose root folder was not read is *not checked*: its ``bin``, web.config files, ASP pages
 and ASP.NET Core files were not seen, so no finding about them means nothing. One whose root was read
@@ -27,7 +29,7 @@ from iisbitness.arch import Arch
 from iisbitness.image.paths import expand, is_absolute, is_unc, normalize, process_environment
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
-from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan
+from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
 from iisbitness.model.iis7 import Application, Server, VirtualDirectory
 from iisbitness.model.source import Problem
 
@@ -50,13 +52,22 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         apps = [a for s in server.sites for a in s.applications]
     folders = {id(a): [_folder(ctx, server, v, plan.iisexpress is not None) for v in a.vdirs] for a in apps}
     unread = _unread_by_app(apps, folders, ctx, (p for p in problems if p.unread))
-    out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), [])) for a in apps)
+    gac = _unread_by_load(apps, plan, problems)
+    for key, found in gac.items():
+        have = unread.setdefault(key, [])
+        have.extend(p for p in found if p not in have)
+    out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), GAC_REMEDY if id(a) in gac else "")
+                for a in apps)
     if plan.iisexpress is None:
         return out
     # NOTE: a project no site's physicalPath leads to is not planned at all: one entry for it, named by its file
     return out + tuple(Coverage(p.file, "", "", CoverageStatus.NOT_CHECKED, (p.message,))
                        for p in plan.iisexpress.problems if p.unread)
 
+
+GAC_REMEDY = ("copy Windows\\Microsoft.NET\\assembly and Windows\\assembly (the GAC) into the image, or scan the zip "
+              "iisbitness collect makes on the server")
+"""What to give a scan that could not look a strong-named assembly up: the GAC folders (an image without them)."""
 
 _Folder = tuple[VirtualDirectory, Path | None, str, str]
 """A virtual directory, its folder in the image (None when not read), and why not and what to give."""
@@ -71,7 +82,7 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
     arch = Arch.X64 if server.os_arch.is_64bit else Arch.X86
     expanded, unresolved = expand(configured, process_environment(server.os_arch, arch, ctx.env_overrides))
     if unresolved:
-        why = f"physicalPath {configured!r}: %{unresolved[0]}% is not an environment variable the scan knows"
+        why = f"physicalPath '{configured}': %{unresolved[0]}% is not an environment variable the scan knows"
         return vdir, None, why, f"--env {unresolved[0]}=VALUE"
     win = normalize(expanded).rstrip("\\")
     found = ctx.image.locate(win)
@@ -122,7 +133,25 @@ def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], c
     return out
 
 
-def _coverage(app: Application, folders: list[_Folder], unread: list[Problem]) -> Coverage:
+def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[Problem]) -> dict[int, list[Problem]]:
+    """Each unread problem of an entry that an application's worker loads but the scan could not look up (a
+    strong-named assembly in an image without GAC folders, :attr:`GacAssembly.unchecked`), under every such
+    application: an entry of applicationHost.config is in no application's folder, yet each application whose
+    worker loads it was only partly checked."""
+    by_line = {(p.file, p.line): p for p in problems if p.unread}
+    by_app = {(a.site.lower(), a.path.lower()): id(a) for a in apps}
+    out: dict[int, list[Problem]] = {}
+    for load in plan.loads:
+        if not isinstance(load.entry, GacAssembly) or not load.entry.unchecked or load.site is None:
+            continue
+        key = by_app.get((load.site.lower(), (load.application or "/").lower()))
+        problem = by_line.get((load.source.file, load.source.line))
+        if key is not None and problem is not None and problem not in out.setdefault(key, []):
+            out[key].append(problem)
+    return out
+
+
+def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "") -> Coverage:
     root = app.root_vdir
     reasons: list[str] = []
     remedies: list[str] = []
@@ -138,6 +167,8 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem]) -
         if give:
             remedies.append(give)
     reasons.extend(f"{p.file}: {p.message}" for p in unread)
+    if gac_remedy:
+        remedies.append(gac_remedy)
     if not root_read:
         status = CoverageStatus.NOT_CHECKED
     elif reasons:

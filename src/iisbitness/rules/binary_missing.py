@@ -7,7 +7,8 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   case is a DLL installed only in System32, which 32-bit workers look for in SysWOW64 (facts B12:
   WSUS suscomp.dll -> HTTP 500.19; aspnetcore.dll missing from SysWOW64 after an OS upgrade).
   Windows' own IIS modules (``authanon.dll`` ...; :mod:`iisbitness.image.stock`) absent from a populated
-  ``inetsrv`` give one warning that the copy may be partial instead (a hand copy of some of the folder).
+  ``inetsrv`` give one warning that the copy may be partial instead (a hand copy of some of the folder); another
+  file absent from that folder stays an error whose cause says so.
 - The image does not hold the folder (a configuration-only copy): where the folder decides the
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
   rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked.
@@ -108,6 +109,7 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     missing = [ld for ld in plan.loads_of(*_KINDS)
                if ld.binary.missing and not (ld.binary.inferred is not None and ld.binary.absent is None)]
     using, placed = _uses(plan, {_path(ld) for ld in missing}) if missing else ({}, {})
+    stock_absent = _stock_absent(missing)
     for load in missing:
         b = load.binary
         path = _path(load)
@@ -126,7 +128,7 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         if len(places) > 1:
             load = replace(load, site=None, application=None)
         if b.absent is not None:
-            yield _missing_on_server(plan, load, b.absent, symptom, users)
+            yield _missing_on_server(plan, load, b.absent, symptom, users, stock_absent.get(b.absent.folder, ()))
             continue
         yield Finding.for_load(
             load, binary_missing.id, binary_missing.severity,
@@ -138,9 +140,24 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         yield _partial_copy(folder, loads)
 
 
+def _stock_absent(missing: list[Load]) -> dict[str, tuple[str, ...]]:
+    """Per folder (as the user names it), the names of Windows' own IIS modules absent from it (of the ``missing``
+    loads): a folder that lacks them is more likely a partial copy (:attr:`Absence.partial_copy`)."""
+    out: dict[str, set[str]] = {}
+    for load in missing:
+        absent = load.binary.absent
+        if absent is not None and absent.partial_copy:
+            out.setdefault(absent.folder, set()).add(_file_name(load))
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def _file_name(load: Load) -> str:
+    return (load.binary.windows_path or load.binary.configured).rsplit("\\", 1)[-1].lower()
+
+
 def _partial_copy(folder: str, loads: list[Load]) -> Finding:
     """One warning for Windows' own IIS modules absent from a populated inetsrv: a partial hand copy, most likely."""
-    names = sorted({(ld.binary.windows_path or ld.binary.configured).rsplit("\\", 1)[-1].lower() for ld in loads})
+    names = sorted({_file_name(ld) for ld in loads})
     found = Finding.for_load(
         loads[0], binary_missing.id, Severity.WARNING,
         "None, if the server has them: the IIS installer adds these entries when it installs the module's role "
@@ -148,12 +165,14 @@ def _partial_copy(folder: str, loads: list[Load]) -> Finding:
         f"The image holds {folder} with other binaries, but not {len(names)} of Windows' own IIS modules the "
         f"configuration names ({', '.join(names)}): the copy may be partial rather than the server broken. Copy the "
         "whole folder (docs/images.md) or use iisbitness collect to check them.")
-    # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image")
+    # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image"); every
+    # worker of that bitness reads the folder, so it names the process kind, not the first load's pool
     return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of Windows' own IIS modules: "
-                                 "the copy may be partial)")
+                                 "the copy may be partial)", pool=None, site=None, application=None)
 
 
-def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: str, users: list[str]) -> Finding:
+def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: str, users: list[str],
+                       stock_absent: tuple[str, ...] = ()) -> Finding:
     b = load.binary
     if absence.why is not None:
         cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}: {absence.why}. "
@@ -164,5 +183,8 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
              f"{absence.folder} with {absence.binaries} other binar{'y' if absence.binaries == 1 else 'ies'} but not "
              "this file, so it is taken as missing on the server (a copy of that folder, not a configuration-only "
              f"image). Loaded by: {'; '.join(users)}." + _fix_note(absence))
+    if stock_absent:  # NOTE: the same folder lacks Windows' own modules too: the evidence for "missing" is weaker
+        cause += (f" The copy of {absence.folder} may be partial, though: it lacks {len(stock_absent)} of Windows' own "
+                  f"IIS modules as well ({', '.join(stock_absent)}); check the file on the server before acting.")
     return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause,
                             _other_build(plan, load, absence))

@@ -138,7 +138,7 @@ class Iis7Backend:
             PoolSummary(p.name, p.worker_arch(s.os_arch), p.enable_32bit_app_on_win64, p.enable_32bit_from,
                         p.managed_runtime_version, p.pipeline_mode.value,
                         tuple(a.label for a in s.applications_in(p)), _w3wp(p.worker_arch(s.os_arch), s.os_arch),
-                        p.name in plan.idle_pools, p.declared, s.manual_start(p))
+                        p.name in plan.idle_pools, p.declared, s.manual_start(p) if p.declared else None)
             for p in s.pools)
 
 

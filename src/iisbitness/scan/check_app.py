@@ -31,6 +31,8 @@ from iisbitness.errors import ServerImageError
 from iisbitness.findings import Finding
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan.coverage import GAC_REMEDY
+from iisbitness.model.source import ConfigSource
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.scan.pipeline import ScanOptions, scan
@@ -84,7 +86,11 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
         options = ScanOptions(os_arch=os_arch, drives=drives, config=config,
                               rules=tuple(r for r in RULES if r.id not in SERVER_ONLY_RULES))
         report = scan(root, options)
-    return replace(report, server=replace(report.server, image=str(publish), config_file="(check-app pool)"))
+    # NOTE: alone there is no GAC at all: what to give is the server the build goes to, not folders to copy
+    server = f"the server's GAC: iisbitness check-app \"{publish}\" --server IMAGE --site SITE/APP"
+    coverage = tuple(replace(c, remedy=c.remedy.replace(GAC_REMEDY, server)) for c in report.coverage)
+    return replace(report, coverage=coverage,
+                   server=replace(report.server, image=str(publish), config_file="(check-app pool)"))
 
 
 def _split(site_app: str) -> tuple[str, str]:
@@ -140,6 +146,19 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
 
     findings = tuple(f for f in after.findings if about_app(f))
     coverage = tuple(c for c in after.coverage if c.application.lower() == label)  # NOTE: the application checked
-    return replace(after, findings=findings, coverage=coverage,
-                   server=replace(after.server, image=f"{publish} as {site}{app} of {image}", config_file=shown))
+    return _named_as(replace(after, findings=findings, coverage=coverage,
+                             server=replace(after.server, image=f"{publish} as {site}{app} of {image}",
+                                            config_file=shown)), str(config), shown)
+
+
+def _named_as(report: Report, temporary: str, shown: str) -> Report:
+    """``report`` with the temporary applicationHost.config (``temporary``, gone once the check ends) named as the
+    server's own file (``shown``) in findings, problems and coverage: the lines are the same, one attribute aside."""
+    def source(s: ConfigSource | None) -> ConfigSource | None:
+        return replace(s, file=shown) if s is not None and s.file == temporary else s
+
+    return replace(report,
+                   findings=tuple(replace(f, config=source(f.config)) for f in report.findings),
+                   problems=tuple(replace(p, file=shown) if p.file == temporary else p for p in report.problems),
+                   coverage=tuple(replace(c, config=source(c.config)) for c in report.coverage))
 

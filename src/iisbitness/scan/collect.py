@@ -182,8 +182,13 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
 
     Raises:
         ServerImageError: the zip is not a collected server, or hostile (:mod:`iisbitness.image.archive`);
-            as :func:`iisbitness.scan.pipeline.scan` otherwise.
+            ``options.drives`` is set (the zip holds the drives the collecting scan read: a folder given for
+            another drive would never be read); as :func:`iisbitness.scan.pipeline.scan` otherwise.
     """
+    if options.drives:
+        raise ServerImageError(f"{path}: --drive does not apply to a collected zip, which holds the drives the "
+                               "collecting scan read: collect again with --drive (iisbitness collect IMAGE --drive "
+                               "D=/path/to/copy -o x.zip), or scan the folders themselves")
     with open_collected(path) as copy:
         detected = None
         if options.os_arch is None:

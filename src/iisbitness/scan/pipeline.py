@@ -116,11 +116,13 @@ def with_start_note(plan: LoadPlan, finding: Finding) -> Finding:
     if plan.iisexpress is not None:
         return finding  # NOTE: Visual Studio starts IIS Express sites itself, whatever serverAutoStart says
     pool = plan.server.pool(finding.pool) if finding.pool else None
-    why = plan.server.manual_start(pool, finding.site) if pool is not None else None
+    # NOTE: an undefined pool (rule pool-undefined) never starts, by itself or by hand
+    why = plan.server.manual_start(pool, finding.site) if pool is not None and pool.declared else None
     if why is None:
         return finding
+    # NOTE: "applies", not "fails": the finding may be a could-not-check warning (a partial copy) rather than a failure
     return replace(finding, cause=f"{finding.cause} It does not start by itself ({why}): it stays stopped when IIS "
-                                  "starts, and this fails when someone starts it.")
+                                  "starts, and this applies once someone starts it.")
 
 
 def _of_pools(plan: LoadPlan, edits: tuple[Edit, ...]) -> LoadPlan:
