@@ -86,7 +86,9 @@ def test_on_a_server_findings_and_problems_name_the_servers_configuration(x86_pu
     shutil.copytree(DEMO / "contoso-iis10", image)
     cfg = image / "Windows/System32/inetsrv/config/applicationHost.config"
     text = cfg.read_text("utf-8").replace('applicationPool="WebConnection64"', 'applicationPool="Gone"')
-    cfg.write_text(text.replace('physicalPath="C:\\inetpub\\php"', 'physicalPath="Q:\\php"'), "utf-8")
+    vdir = '<virtualDirectory path="/" physicalPath="%SystemDrive%\\inetpub\\wconnect" />'
+    # NOTE: a virtual directory of the checked application on a drive not mapped: a problem of the check
+    cfg.write_text(text.replace(vdir, vdir + '<virtualDirectory path="/images" physicalPath="Q:\\images" />'), "utf-8")
     code, out = _run(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect", "--format",
                      "json")
     assert code == 1, out
@@ -108,3 +110,22 @@ def test_alone_a_gac_assembly_not_checked_says_to_check_against_the_server(x86_p
     code, out = _run(str(x86_publish), "--pool-arch", "x86", "--format", "json")
     [gap] = json.loads(out)["coverage"]["applications"]
     assert code == 0 and gap["status"] == "partly-checked" and "--server" in gap["remedy"], gap
+
+
+def test_on_a_server_problems_are_those_of_the_checked_application(x86_publish: Path, tmp_path: Path) -> None:
+    """check-app --server IMAGE --site S/app listed every other application's problems (50 lines of 'drive E: is not
+    mapped' on the NCIOCPL configuration): another application's folder on an unmapped drive is no problem of this
+    check, while the build's own unreadable web.config still is."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    cfg = image / "Windows/System32/inetsrv/config/applicationHost.config"
+    cfg.write_text(cfg.read_text("utf-8").replace('physicalPath="C:\\inetpub\\php"', 'physicalPath="Q:\\php"'), "utf-8")
+    (x86_publish / "web.config").write_text("<configuration><system.webServer>", encoding="utf-8")
+    code, out = _run(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect", "--format",
+                     "json")
+    doc = json.loads(out)
+    assert code in (0, 1), out
+    messages = [p["message"] for p in doc["problems"]]
+    assert not [m for m in messages if "Q:" in m], messages
+    assert [m for m in messages if "XML" in m or "web.config" in m], messages
+    assert [a["application"] for a in doc["coverage"]["applications"]] == ["Default Web Site/wconnect"]
