@@ -125,9 +125,9 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=2)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--html", action="store_true")
-    parser.add_argument("--json-up-to", type=int, default=2000,
-                        help="render JSON only up to this many pools (every finding carries its fixes in full: "
-                             "the document grows with findings x pools)")
+    parser.add_argument("--json-up-to", type=int, default=10000,
+                        help="render JSON only up to this many pools (linear since scan/2's fix table: about "
+                             "9 KB a pool)")
     parser.add_argument("--dump", type=Path)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

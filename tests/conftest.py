@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,11 @@ def corpus_dir(kind: str) -> Path:
     if not d.is_dir():
         pytest.skip(f"no shared corpus at {d}")
     return d
+
+
+def fixes_of(doc: dict[str, Any], finding: dict[str, Any]) -> list[dict[str, Any]]:
+    """A finding's fixes, ranked, from its ``iisbitness/scan/2`` document's ``fixes`` table (``fix_numbers``)."""
+    return [doc["fixes"][n - 1] for n in finding["fix_numbers"]]
 
 
 def fixture(name: str) -> Path:

@@ -11,6 +11,7 @@ import pytest
 from iisbitness.findings import Severity
 from iisbitness.loadplan.collectors.aspnetcore import satisfies
 from iisbitness.loadplan.plan import Evidence
+from iisbitness.report import CoverageStatus
 from tests.aspnetcore.image import CORPUS, make_image, put, rules_of, run, write
 
 X86_SC = "CristopherRoSa__googlemaps__bin__Release__net6.0__win-x86__publish__web.config"
@@ -167,3 +168,20 @@ def test_child_application_under_an_in_process_app(tmp_path: Path, handlers: str
     write(tmp_path, "inetpub/legacy/web.config", LEGACY.format(handlers=handlers))
     _dotnet(tmp_path, "Program Files", "x64", "8.0.1")
     assert rules_of(run(tmp_path)) == expected
+
+
+@pytest.mark.parametrize("process_path", ["dotnet", ".\\Shop.exe"])
+def test_an_in_process_app_whose_folder_holds_only_web_config_is_partly_checked(tmp_path: Path,
+                                                                                process_path: str) -> None:
+    """The folder holds the web.config and none of the app's files (Shop.dll, Shop.runtimeconfig.json): the
+    runtime the app needs was not read, so the application is partly checked, with that reason (it was
+    reported "checked" with no word about them)."""
+    make_image(tmp_path, [("Core64", 'managedRuntimeVersion=""', "shop")])
+    write(tmp_path, "inetpub/shop/web.config", FDD_INPROC.replace('processPath="dotnet"',
+                                                                  f'processPath="{process_path}"'))
+    _dotnet(tmp_path, "Program Files", "x64", "8.0.4")
+    [c] = run(tmp_path).coverage
+    assert c.status is CoverageStatus.PARTLY, c
+    assert any("Shop.runtimeconfig.json" in r and "not in the image" in r for r in c.reasons), c.reasons
+    _fdd_app(tmp_path, "shop", "8.0.0")  # NOTE: with the app's runtimeconfig.json it is checked
+    assert [c.status for c in run(tmp_path).coverage] == [CoverageStatus.CHECKED]

@@ -16,7 +16,7 @@ from iisbitness.config.apphost import read_server
 from iisbitness.config.iisexpress import match_site, site_ports
 from iisbitness.image.server_image import ServerImage
 from iisbitness.scan.pipeline import ScanOptions, scan
-from tests.conftest import REPO, corpus_dir, fixture
+from tests.conftest import REPO, corpus_dir, fixes_of, fixture
 from tests.iisexpress.solution import (
     CLASSIC,
     CORE,
@@ -33,7 +33,8 @@ SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "scan-
 
 
 def _findings(doc: dict[str, Any], rule: str) -> list[dict[str, Any]]:
-    return [f for f in doc["findings"] if f["rule"] == rule]
+    """The findings of ``rule``, each with its ``fixes`` from the document's table (tests read them in place)."""
+    return [{**f, "fixes": fixes_of(doc, f)} for f in doc["findings"] if f["rule"] == rule]
 
 
 def test_32bit_iisexpress_and_x64_bin_assembly_gives_badimageformat_with_the_property_fix(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from iisbitness.api import ScanOptions, scan
+from iisbitness.arch import Arch
 from tests.aspnetcore.image import make_image, put, rules_of, run
 
 
@@ -26,6 +28,17 @@ def test_runtimes_win_x64_native_layout_gives_no_finding(tmp_path: Path) -> None
     put(tmp_path, "nativelib_x64.dll", "inetpub/catalog/bin/runtimes/win-x64/native/nativelib.dll")
     put(tmp_path, "nativelib_x86.dll", "inetpub/catalog/bin/runtimes/win-x86/native/nativelib.dll")
     assert "native-library-arch" not in [r for r, _ in rules_of(run(tmp_path))]
+
+
+def test_the_load_map_agrees_with_the_rule_and_names_the_copy_that_loads(tmp_path: Path) -> None:
+    """The load map said FAIL for bin\\nativelib.dll (x86) in a 64-bit pool while native-library-arch accepted
+    the runtimes\\win-x64\\native copy (the demo's libsodium.dll): it says ok and names the copy that loads."""
+    _app(tmp_path)
+    put(tmp_path, "nativelib_x64.dll", "inetpub/catalog/bin/runtimes/win-x64/native/nativelib.dll")
+    report = scan(tmp_path, ScanOptions(os_arch=Arch.X64, load_map=True))
+    [entry] = [e for e in report.loads or () if e.kind == "bin-native" and e.name == "nativelib.dll"]
+    assert entry.verdict.value == "loads", entry
+    assert "runtimes\\win-x64\\native\\nativelib.dll (x64)" in entry.reason, entry.reason
 
 
 def test_layout_without_a_fitting_copy_is_named(tmp_path: Path) -> None:

@@ -78,16 +78,18 @@ def test_it_speaks_of_the_build_and_the_target_pool(x86_publish: Path, monkeypat
     assert "Or deploy to a pool that runs as 32-bit (x86)" in out
     doc = json.loads(_run("publish", "--pool-arch", "x64", "--format", "json")[1])
     assert doc["server"]["image"] == "publish" and "--os-arch" not in doc["server"]["os_arch_from"]
-    assert all(not c for f in doc["findings"] for x in f["fixes"] for c in x["commands"] if "appcmd" in c)
+    assert not [c for x in doc["fixes"] for c in x["commands"] if "appcmd" in c]
 
 
 def test_aspnetcore_build_side_fixes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     shutil.copytree(DEMO / "contoso-iis10" / "inetpub" / "storefront", tmp_path / "storefront")
     monkeypatch.chdir(tmp_path)
-    [f] = json.loads(_run("storefront", "--pool-arch", "x64", "--runtime", "none", "--format", "json")[1])["findings"]
-    summaries = [x["summary"] for x in f["fixes"]]
+    doc = json.loads(_run("storefront", "--pool-arch", "x64", "--runtime", "none", "--format", "json")[1])
+    [f] = doc["findings"]
+    fixes = [doc["fixes"][n - 1] for n in f["fix_numbers"]]
+    summaries = [x["summary"] for x in fixes]
     assert "<RuntimeIdentifier>win-x64</RuntimeIdentifier>" in summaries[0]
-    assert f["fixes"][0]["commands"] == ["dotnet publish -c Release -r win-x64"]
+    assert fixes[0]["commands"] == ["dotnet publish -c Release -r win-x64"]
     assert any('hostingModel="outofprocess" on <aspNetCore> in the published web.config' in s for s in summaries)
     assert f["config"] == {"file": "storefront/web.config", "line": 8}
 
@@ -123,7 +125,9 @@ def test_on_a_server_findings_and_problems_name_the_servers_configuration(x86_pu
     shutil.copytree(DEMO / "contoso-iis10", image)
     cfg = image / "Windows/System32/inetsrv/config/applicationHost.config"
     text = cfg.read_text("utf-8").replace('applicationPool="WebConnection64"', 'applicationPool="Gone"')
-    cfg.write_text(text.replace('physicalPath="C:\\inetpub\\php"', 'physicalPath="Q:\\php"'), "utf-8")
+    vdir = '<virtualDirectory path="/" physicalPath="%SystemDrive%\\inetpub\\wconnect" />'
+    # NOTE: a virtual directory of the checked application on a drive not mapped: a problem of the check
+    cfg.write_text(text.replace(vdir, vdir + '<virtualDirectory path="/images" physicalPath="Q:\\images" />'), "utf-8")
     code, out = _run(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect", "--format",
                      "json")
     assert code == 1, out
@@ -145,3 +149,22 @@ def test_alone_a_gac_assembly_not_checked_says_to_check_against_the_server(x86_p
     code, out = _run(str(x86_publish), "--pool-arch", "x86", "--format", "json")
     [gap] = json.loads(out)["coverage"]["applications"]
     assert code == 0 and gap["status"] == "partly-checked" and "--server" in gap["remedy"], gap
+
+
+def test_on_a_server_problems_are_those_of_the_checked_application(x86_publish: Path, tmp_path: Path) -> None:
+    """check-app --server IMAGE --site S/app listed every other application's problems (50 lines of 'drive E: is not
+    mapped' on the NCIOCPL configuration): another application's folder on an unmapped drive is no problem of this
+    check, while the build's own unreadable web.config still is."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    cfg = image / "Windows/System32/inetsrv/config/applicationHost.config"
+    cfg.write_text(cfg.read_text("utf-8").replace('physicalPath="C:\\inetpub\\php"', 'physicalPath="Q:\\php"'), "utf-8")
+    (x86_publish / "web.config").write_text("<configuration><system.webServer>", encoding="utf-8")
+    code, out = _run(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect", "--format",
+                     "json")
+    doc = json.loads(out)
+    assert code in (0, 1), out
+    messages = [p["message"] for p in doc["problems"]]
+    assert not [m for m in messages if "Q:" in m], messages
+    assert [m for m in messages if "XML" in m or "web.config" in m], messages
+    assert [a["application"] for a in doc["coverage"]["applications"]] == ["Default Web Site/wconnect"]

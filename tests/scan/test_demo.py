@@ -52,3 +52,22 @@ def test_demo_cli_text_json_and_exit_codes() -> None:
     assert res.exit_code == 1
     jsonschema.validate(json.loads(res.output), SCHEMA)
     assert runner.invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--fail-on", "never"]).exit_code == 0
+
+
+def test_demo_json_numbers_resolve_and_match_the_text() -> None:
+    """The ``fixes`` and ``causes`` tables: fix N is ``fixes[N-1]``, each finding's ``fix_numbers`` name fixes of
+    the table, causes partition the findings, and the counts are those of the text's header line."""
+    docs = json.loads(CliRunner().invoke(main, ["demo", "--format", "json"]).output)
+    doc = docs[0]
+    assert [x["number"] for x in doc["fixes"]] == list(range(1, len(doc["fixes"]) + 1))
+    assert [c["number"] for c in doc["causes"]] == list(range(1, len(doc["causes"]) + 1))
+    assert len(doc["findings"]) == 16 and len(doc["causes"]) == 10  # NOTE: "16 findings from 10 causes"
+    assert sorted(n for c in doc["causes"] for n in c["findings"]) == [f["number"] for f in doc["findings"]]
+    used = set()
+    for f in doc["findings"]:
+        assert f["number"] in doc["causes"][f["cause_number"] - 1]["findings"]
+        assert f["fix_numbers"] and all(1 <= n <= len(doc["fixes"]) for n in f["fix_numbers"])
+        used.update(f["fix_numbers"])
+    assert used == {x["number"] for x in doc["fixes"]}  # NOTE: the table holds only fixes some finding offers
+    vendor = [c for c in doc["causes"] if len(c["pools"]) == 7]
+    assert len(vendor) == 1 and len(vendor[0]["findings"]) == 7  # NOTE: FabrikamVendorAuth, once per pool

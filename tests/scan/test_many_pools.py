@@ -3,11 +3,13 @@ finding must not grow with the number of pools (benchmarks/bench_pools.py measur
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import read_server
+from iisbitness.formats import scan_json
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.build import build
 from iisbitness.loadplan.collectors.modules import collect_global_modules
@@ -18,14 +20,14 @@ from tests.conftest import apphost, make_image, site
 POOLS = 12
 
 
-def _image(tmp_path: Path) -> Path:
-    pools = "\n".join(f'<add name="Pool{i}" managedRuntimeVersion="v4.0" />' for i in range(POOLS))
-    sites = "\n".join(site(f"Site{i}", i + 1, f"Pool{i}", rf"C:\sites\s{i}") for i in range(POOLS))
+def _image(tmp_path: Path, count: int = POOLS) -> Path:
+    pools = "\n".join(f'<add name="Pool{i}" managedRuntimeVersion="v4.0" />' for i in range(count))
+    sites = "\n".join(site(f"Site{i}", i + 1, f"Pool{i}", rf"C:\sites\s{i}") for i in range(count))
     modules = ("<globalModules>" + "".join(f'<add name="Vendor{k}" image="C:\\Vendor\\m{k}.dll" />' for k in range(2))
                + "</globalModules>")
     files: dict[str, str | Path | bytes] = {f"Vendor/m{k}.dll": "module_x86.dll" for k in range(2)}
-    files.update({f"sites/s{i}/default.htm": "hello" for i in range(POOLS)})
-    return make_image(tmp_path / "img", apphost(pools, sites, modules), files)
+    files.update({f"sites/s{i}/default.htm": "hello" for i in range(count)})
+    return make_image(tmp_path / f"img{count}", apphost(pools, sites, modules), files)
 
 
 def test_every_finding_of_a_module_offers_one_and_the_same_precondition_fix(tmp_path: Path) -> None:
@@ -66,3 +68,18 @@ def test_a_plan_of_some_pools_collects_only_those(tmp_path: Path) -> None:
     assert set(seen) == {"Pool3"}
     assert {ld.process.pool.name for ld in plan.loads if ld.process.pool} == {"Pool3"}
     assert [p.name for p in flipped.pools] == [p.name for p in server.pools], "the flipped pool keeps its place"
+
+
+def test_the_json_document_grows_linearly_with_pools(tmp_path: Path) -> None:
+    """Each fix is written once in the document's ``fixes`` table and each cause's pools once in ``causes``:
+    a module's preCondition fix names every pool and serves every pool's finding, so a copy per finding made
+    the document grow with pools x pools (48.7 MB at 150 pools of benchmarks/bench_pools.py)."""
+    per_pool: dict[int, float] = {}
+    for count in (50, 200):
+        text = scan_json.render(scan(_image(tmp_path, count), ScanOptions()))
+        doc = json.loads(text)
+        assert len(doc["findings"]) == 2 * count
+        restrict = [x for x in doc["fixes"] if x["summary"].startswith("Load global module")]
+        assert len(restrict) == 2 and f'"Pool{count - 1}"' in restrict[0]["commands"][-1]
+        per_pool[count] = len(text.encode()) / count
+    assert per_pool[200] < 1.5 * per_pool[50], per_pool

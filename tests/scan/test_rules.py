@@ -397,5 +397,5 @@ def test_module_missing_from_syswow64_is_one_finding_per_32bit_pool_with_fixes(t
         assert install.label == "an x86 build of the global module" and install.verified is None
     from iisbitness.formats import scan_json
     doc = scan_json.report_dict(r)
-    assert [f["pools"] for f in doc["findings"]] == [["P32", "P32b"], ["P32", "P32b"]]
-    assert doc["findings"][0]["fixes"][0]["number"] == doc["findings"][1]["fixes"][0]["number"] == 1
+    assert [doc["causes"][f["cause_number"] - 1]["pools"] for f in doc["findings"]] == [["P32", "P32b"]] * 2
+    assert doc["findings"][0]["fix_numbers"][0] == doc["findings"][1]["fix_numbers"][0] == 1

@@ -72,13 +72,13 @@ def test_text_keeps_every_finding_pool_and_fix() -> None:
                 assert f"{f['config']['file']}" in text
             if f["pool"]:
                 assert f["pool"] in text
-            for fix in f["fixes"]:
-                if not fix["commands"]:  # NOTE: advice is printed in full; a command fix is named by its label
-                    assert " ".join(fix["summary"].split()) in flat
-                for c in fix["commands"]:
-                    assert c in text
-                for c in fix["powershell"]:
-                    assert c in ps
+        for fix in doc["fixes"]:  # NOTE: every fix some finding offers, once
+            if not fix["commands"]:  # NOTE: advice is printed in full; a command fix is named by its label
+                assert " ".join(fix["summary"].split()) in flat
+            for c in fix["commands"]:
+                assert c in text
+            for c in fix["powershell"]:
+                assert c in ps
     for report in (scan(d) for d in demo_images()):
         for f in report.findings:
             for fix in f.fixes:
@@ -110,10 +110,9 @@ def test_verbose_text_holds_every_fix_summary_and_note() -> None:
     docs = json.loads(CliRunner().invoke(main, ["demo", "--format", "json"]).output)
     flat = " ".join(CliRunner().invoke(main, ["demo", "--no-color", "-v"]).output.split())
     for doc in docs:
-        for f in doc["findings"]:
-            for fix in f["fixes"]:
-                assert " ".join(fix["summary"].split()) in flat
-                assert fix["note"] is None or " ".join(fix["note"].split()) in flat
+        for fix in doc["fixes"]:
+            assert " ".join(fix["summary"].split()) in flat
+            assert fix["note"] is None or " ".join(fix["note"].split()) in flat
 
 
 def test_verbose_text_holds_every_symptom_and_cause() -> None:

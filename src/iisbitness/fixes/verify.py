@@ -12,6 +12,20 @@ load plan is rebuilt and every rule re-run. A fix that leaves its finding in pla
   there is no narrower alternative; the switch is offered with ``verified=False`` and a note
   listing every load it would break.
 
+Not every new finding is a breakage (:func:`outcome`, ``Outcome.shown``); these are named in the fix's note,
+and the fix stays verified when nothing else is new:
+
+- a ``binary-missing`` *warning*: the file's folder is not in the image (a configuration-only copy), so re-analysis
+  could not check it; it says nothing the fix breaks ("Not checked, as the image does not hold it ...").
+- in a worker the fix creates (a pool ``pool-undefined`` defines, the new pool of a split), what its applications
+  need whatever its architecture: a file missing from a folder the image holds (``binary-missing`` error without
+  another view's copy), a file that is not a PE image (``binary-invalid``). The fix reveals these, a worker now
+  exists to show them, it does not cause them ("Once it runs, the new pool will also show: ...").
+
+A binary of the wrong architecture in a new worker (any finding whose binary's architectures exclude the process's),
+a file the new worker looks for in its own WOW64 view while the image has the other view's copy, and anything new
+in a worker that existed before stay breakages: the fix chose that architecture or that move.
+
 Every kept fix carries its side effects (:mod:`iisbitness.fixes.effects`): the load plans before and after it,
 compared per process. A fix that takes a module or filter out of a process is ranked after the fixes of the
 same finding that keep it (issue 20).
@@ -77,26 +91,68 @@ class Outcome:
 
     Attributes:
         after: every finding of the edited model. remaining: the targeted findings still there.
-        added: findings at warning or above that were not there before.
+        added: findings at warning or above that were not there before and that the edits break (the module
+            docstring says which new findings are not breakages).
         side_effects: what else the edits change (the load plans before and after, compared per process).
+        shown: the other new findings at warning or above: what re-analysis could not check (a ``binary-missing``
+            warning) and what a worker the edits create reveals rather than causes.
     """
 
     after: tuple[Finding, ...]
     remaining: tuple[Finding, ...]
     added: tuple[Finding, ...]
     side_effects: tuple[SideEffect, ...] = ()
+    shown: tuple[Finding, ...] = ()
 
     @property
     def clears(self) -> bool:
-        """True when every targeted finding is gone and nothing at warning or above is new."""
+        """True when every targeted finding is gone and nothing at warning or above is broken."""
         return not self.remaining and not self.added
 
 
+def _not_checked(f: Finding) -> bool:
+    """A ``binary-missing`` warning: the file's folder is not in the image, so the file could not be checked."""
+    return f.rule == "binary-missing" and f.severity is Severity.WARNING
+
+
+def _wrong_arch(f: Finding) -> bool:
+    return bool(f.binary_arch) and f.process_arch is not None and f.process_arch not in f.binary_arch
+
+
+def _other_view(plan: LoadPlan, f: Finding) -> bool:
+    """True when the load ``f`` is about is absent only from its process's view: the image has the other WOW64
+    view's copy, or the process looks where no server has the file (:class:`iisbitness.loadplan.plan.Absence`)."""
+    pool, binary = (f.pool or "").lower(), (f.binary or "").lower()
+    return any(ld.binary.absent is not None and (ld.binary.absent.other_view is not None or ld.binary.absent.why)
+               for ld in plan.loads if ld.process.pool is not None and ld.process.pool.name.lower() == pool
+               and ld.binary.configured.lower() == binary)
+
+
+_REVEALED = frozenset({"binary-missing", "binary-invalid"})
+"""Rules whose findings in a new worker do not depend on the architecture it runs at (unless :func:`_other_view`)."""
+
+
+def _revealed(f: Finding, created: frozenset[str], plan: LoadPlan | None) -> bool:
+    """True when the new finding ``f`` is not a breakage (the module docstring): not checked, or what a worker
+    the edits create (``created``: lower-case pool names) shows whatever its architecture."""
+    if _not_checked(f):
+        return True
+    if f.pool is None or f.pool.lower() not in created or f.rule not in _REVEALED or _wrong_arch(f):
+        return False
+    return plan is None or not _other_view(plan, f)
+
+
 def outcome(before: Collection[tuple[str, ...]], targets: Collection[tuple[str, ...]],
-            after: Sequence[Finding]) -> Outcome:
-    """Compare findings ``after`` some edits with the keys ``before``, for the ``targets`` keys."""
+            after: Sequence[Finding], analysis: Analysis | None = None) -> Outcome:
+    """Compare findings ``after`` some edits with the keys ``before``, for the ``targets`` keys; with the
+    ``analysis`` they come from, a new finding that is not a breakage (the module docstring) is ``shown``."""
+    effects = analysis.side_effects if analysis is not None else ()
+    created = frozenset(e.pool.lower() for e in effects if e.kind is EffectKind.NEW_POOL and e.pool is not None)
+    plan = analysis.after if analysis is not None else None
+    new = [a for a in after if a.key not in before and a.severity >= Severity.WARNING]
+    shown = tuple(a for a in new if _revealed(a, created, plan))
     return Outcome(tuple(after), tuple(a for a in after if a.key in targets),
-                   tuple(a for a in after if a.key not in before and a.severity >= Severity.WARNING))
+                   tuple(a for a in new if a not in shown), effects, shown)
 
 
 def check_edits(findings: Sequence[Finding], targets: Collection[tuple[str, ...]], edits: tuple[Edit, ...],
@@ -104,8 +160,26 @@ def check_edits(findings: Sequence[Finding], targets: Collection[tuple[str, ...]
     """Re-analyse with ``edits`` (one fix, or several fixes combined) made: the same test
     :func:`verify` applies to each fix alone, for the findings whose keys are ``targets``."""
     analysis = reanalyse(edits)
-    return replace(outcome({f.key for f in findings}, set(targets), analysis.findings),
-                   side_effects=analysis.side_effects)
+    return outcome({f.key for f in findings}, set(targets), analysis.findings, analysis)
+
+
+def _listed(found: Sequence[Finding]) -> str:
+    return "; ".join(_describe(a) for a in found[:4]) + (f"; and {len(found) - 4} more" if len(found) > 4 else "")
+
+
+def _shown_note(shown: Sequence[Finding]) -> str:
+    """The fix's note for what re-analysis could not check and what a new worker will show (empty when none)."""
+    unchecked = [a for a in shown if _not_checked(a)]
+    revealed = [a for a in shown if not _not_checked(a)]
+    out = []
+    if unchecked:
+        files = list(dict.fromkeys(a.binary or "" for a in unchecked))
+        more = f"; and {len(files) - 4} more" if len(files) > 4 else ""
+        out.append(f"Not checked, as the image does not hold it (a configuration-only copy): {'; '.join(files[:4])}{more}.")
+    if revealed:
+        out.append(f"Once it runs, the new pool will also show: {_listed(revealed)} (at either architecture: "
+                   "not caused by this fix).")
+    return " ".join(out)
 
 
 Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
@@ -142,7 +216,7 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
     """
     baseline = {f.key for f in (everything if everything is not None else findings)}
     cache: dict[tuple[tuple[Edit, ...], bool],
-                tuple[frozenset[tuple[str, ...]], tuple[Finding, ...], tuple[SideEffect, ...]]] = {}
+                tuple[frozenset[tuple[str, ...]], tuple[Finding, ...], tuple[SideEffect, ...], str]] = {}
     out: list[Finding] = []
     for finding in findings:
         kept: list[Fix] = []
@@ -156,22 +230,27 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             key = (fix.edits, scoped)
             if key not in cache:
                 analysis = (reanalyse_pools if scoped and reanalyse_pools is not None else reanalyse)(fix.edits)
-                result = outcome(baseline, (), analysis.findings)
-                cache[key] = (frozenset(a.key for a in analysis.findings), result.added, analysis.side_effects)
-            after_keys, added, effects = cache[key]
+                result = outcome(baseline, (), analysis.findings, analysis)
+                cache[key] = (frozenset(a.key for a in analysis.findings), result.added, result.side_effects,
+                              _shown_note(result.shown))
+            after_keys, added, effects, shown = cache[key]
             fix = replace(fix, side_effects=effects)
             if finding.key in after_keys:
                 rejected.append(RejectedFix(fix.summary, "re-analysis with this change still shows the problem"))
                 continue
             new = list(added)
             if not new:  # NOTE: a fix built unverifiable (native ARM64 pools, issue 23) stays unverified
-                kept.append(replace(fix, verified=fix.verified is not False))
+                kept.append(replace(fix, verified=fix.verified is not False, note=_join(fix.note, shown)))
             elif breakage is Breakage.REJECT:
-                broken = "; ".join(_describe(a) for a in new[:4]) + (f"; and {len(new) - 4} more" if len(new) > 4 else "")
-                rejected.append(RejectedFix(fix.summary, f"it would break: {broken}"))
+                rejected.append(RejectedFix(fix.summary, f"it would break: {_listed(new)}"))
             else:
                 broken = "; ".join(dict.fromkeys(_describe_load(a) for a in new))
-                note = (fix.note + " " if fix.note else "") + f"Re-analysis: this would also break: {broken}."
-                kept.append(replace(fix, verified=False, note=note))
+                note = _join(fix.note, f"Re-analysis: this would also break: {broken}.")
+                kept.append(replace(fix, verified=False, note=_join(note, shown)))
         out.append(replace(finding, fixes=_rank(kept), rejected_fixes=tuple(rejected)))
     return out
+
+
+def _join(note: str | None, more: str) -> str | None:
+    """``note`` and ``more`` as one note (None when both are empty)."""
+    return " ".join(x for x in (note, more) if x) or None

@@ -2,7 +2,10 @@
 described in docs/scan-json.md). Sorted keys, no timestamps: the same scan gives the same bytes.
 
 Findings and fixes carry the numbers text and HTML show (:mod:`iisbitness.formats.causes`): a finding's
-``number`` is ``fix --finding N``, a fix's ``number`` is ``[N]`` in text and ``fix --fix N``."""
+``number`` is ``fix --finding N``, a fix's ``number`` is ``[N]`` in text and ``fix --fix N``. Each distinct fix
+is written once, in the document's ``fixes`` table, and each cause's pools once, in its ``causes`` table;
+findings refer to them by number (``fix_numbers``, ``cause_number``), so that the document grows linearly with pools
+(issue 25: a global module's preCondition fix names every pool, and it serves every pool's finding)."""
 
 from __future__ import annotations
 
@@ -21,26 +24,38 @@ def _effect(e: SideEffect) -> dict[str, Any]:
             "binaries": e.binaries, "settings": [{"path": k, "value": v} for k, v in e.settings], "like": e.like}
 
 
-def _fix(fix: Fix, number: int | None) -> dict[str, Any]:
+def _fix(fix: Fix, number: int) -> dict[str, Any]:
     return {"summary": fix.summary, "commands": list(fix.commands), "powershell": list(fix.powershell),
             "verified": fix.verified, "note": fix.note, "number": number, "label": fix.label,
             "side_effects": [_effect(e) for e in fix.side_effects]}
 
 
-def finding_dict(f: Finding, number: int = 1, v: ReportView | None = None,
-                 pools: tuple[str, ...] | None = None) -> dict[str, Any]:
+def finding_dict(f: Finding, number: int, v: ReportView, cause: int) -> dict[str, Any]:
     """One finding as JSON-ready data: ``number`` its place in the report (1-based), ``v`` the report's view
-    (fix numbers), ``pools`` every pool of the finding's cause (default: its own)."""
-    return {"number": number, "pools": list(pools if pools is not None else (f.pool,) if f.pool else ()),
+    (its fixes' numbers, into the document's ``fixes``), ``cause`` its cause's number (into ``causes``).
+
+    Raises:
+        KeyError: a fix of ``f`` is not in ``v`` (``v`` is not the view of ``f``'s report).
+    """
+    return {"number": number, "cause_number": cause,
         "rule": f.rule, "severity": f.severity.label, "evidence": f.evidence.value,
         "pool": f.pool, "site": f.site, "application": f.application,
         "process": f.process, "process_arch": f.process_arch.value if f.process_arch else None,
         "binary": f.binary, "resolved": f.resolved, "binary_arch": [a.value for a in f.binary_arch],
         "config": {"file": f.config.file, "line": f.config.line} if f.config else None,
         "symptom": f.symptom, "cause": f.cause, "chain": list(f.chain),
-        "fixes": [_fix(x, v.number(x) if v else None) for x in f.fixes],
+        "fix_numbers": list(dict.fromkeys(_number(v, x) for x in f.fixes)),
+        # NOTE: kept in the finding: not numbered, at most one per fix, each of bounded size (verify.py names
+        # four breakages at most), so they grow with findings, not with findings x pools
         "rejected_fixes": [{"summary": r.summary, "reason": r.reason} for r in f.rejected_fixes],
     }
+
+
+def _number(v: ReportView, fix: Fix) -> int:
+    n = v.number(fix)
+    if n is None:
+        raise KeyError(fix.summary)
+    return n
 
 
 def coverage_dict(report: Report) -> dict[str, Any]:
@@ -71,7 +86,11 @@ def report_dict(report: Report) -> dict[str, Any]:
 def _report_dict(report: Report) -> dict[str, Any]:
     s = report.server
     v = view(report)
-    pools = {cause_key(c.first): c.pools for c in v.causes}
+    cause_of = {cause_key(c.first): i for i, c in enumerate(v.causes, 1)}
+    causes = [cause_of[cause_key(f)] for f in report.findings]
+    members: dict[int, list[int]] = {}
+    for i, c in enumerate(causes, 1):
+        members.setdefault(c, []).append(i)
     return {
         "schema": report.schema,
         "server": {"kind": s.kind, "image": s.image, "config_file": s.config_file, "os_arch": s.os_arch.value,
@@ -83,7 +102,9 @@ def _report_dict(report: Report) -> dict[str, Any]:
                    "manual_start": p.manual_start}
                   for p in report.pools],
         "coverage": coverage_dict(report),
-        "findings": [finding_dict(f, i, v, pools.get(cause_key(f))) for i, f in enumerate(report.findings, 1)],
+        "findings": [finding_dict(f, i, v, c) for i, (f, c) in enumerate(zip(report.findings, causes), 1)],
+        "fixes": [_fix(n.fix, n.number) for n in v.fixes],
+        "causes": [{"number": i, "pools": list(c.pools), "findings": members[i]} for i, c in enumerate(v.causes, 1)],
         "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
         "observations": [{"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
                           "finding": o.finding_index, "scope": o.scope} for o in report.observations],

@@ -200,6 +200,12 @@ class BinFile:
     copies: tuple[NativeCopy, ...] = ()
     callers: tuple[str, ...] | None = None
 
+    def fitting_copy(self, arch: Arch) -> NativeCopy | None:
+        """The first of :attr:`copies` that a process of ``arch`` can load (dependencies included), or None: the
+        copy the package's managed wrapper picks instead of the DLL in ``bin`` itself."""
+        return next((c for c in self.copies if (a := c.binary.arches) is not None and arch in a
+                     and not c.binary.chain), None)
+
 
 class DeploymentMode(str, Enum):
     """How an in-process ASP.NET Core app brings its runtime: a self-contained deployment or a

@@ -13,15 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from iisbitness.arch import Arch, format_arches
+from iisbitness.arch import format_arches
 from iisbitness.findings import Finding, Fix, Severity, rule
-from iisbitness.loadplan.plan import BinFile, LoadKind, LoadPlan, NativeCopy
+from iisbitness.loadplan.plan import BinFile, LoadKind, LoadPlan
 from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, split_fix
-
-
-def _fits(copy: NativeCopy, arch: Arch) -> bool:
-    arches = copy.binary.arches
-    return arches is not None and arch in arches and not copy.binary.chain
 
 
 @rule("native-library-arch", Severity.WARNING, "A native DLL in bin cannot be loaded by the pool's architecture")
@@ -34,8 +29,8 @@ def native_library_arch(plan: LoadPlan) -> Iterator[Finding]:
         if (load.binary.windows_path or "").lower() in isapi:
             continue  # NOTE: an ISAPI extension kept in bin: isapi-extension-arch reports it
         copies = load.entry.copies if isinstance(load.entry, BinFile) else ()
-        if any(_fits(c, load.process.arch) for c in copies):
-            continue
+        if isinstance(load.entry, BinFile) and load.entry.fitting_copy(load.process.arch) is not None:
+            continue  # NOTE: the load map says which copy loads (scan/loadmap.py)
         arch = load.process.arch
         layout = (" The package layout below bin has " + "; ".join(
             f"{c.layout}\\{load.name} ({format_arches(c.binary.arches or frozenset())})" for c in copies)

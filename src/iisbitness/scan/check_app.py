@@ -13,7 +13,9 @@ image, so nothing is copied or written there; a drive root as the application fo
   the application's root virtual directory pointed at the publish folder (one attribute changed, in
   a temporary copy); the application keeps its real pool, global modules, handlers and runtimes.
   Findings about the application are reported, and findings about its pool that the real
-  application does not already cause (a pool conflict the new build would bring).
+  application does not already cause (a pool conflict the new build would bring). Problems and coverage are
+  the application's: another application's (its ``<application>`` element's lines, what its coverage counts) are
+  left out.
 
 Either way the report speaks of the build: paths as the folder was given (relative to the working
 folder, the repository in a pipeline, when the folder is under it), never the ``P:`` drive. Alone,
@@ -206,20 +208,34 @@ def _url(path: str) -> str:
     return ("/" + path.strip().replace("\\", "/").strip("/")).lower()
 
 
-def _apphost_with(image: Path, site: str, app: str, drives: dict[str, Path], physical: str) -> tuple[bytes, str]:
-    """The image's applicationHost.config with ``site``/``app``'s root folder on the publish drive."""
+def _named(el: etree._Element, tag: str) -> bool:
+    return isinstance(el.tag, str) and local_name(el) == tag
+
+
+def _lines(el: etree._Element) -> range:
+    """The lines of applicationHost.config that ``el`` and its children span."""
+    lines: list[int] = []
+    for e in el.iter():
+        line = e.sourceline
+        if isinstance(e.tag, str) and isinstance(line, int):
+            lines.append(line)
+    return range(min(lines), max(lines) + 1) if lines else range(0)
+
+
+def _apphost_with(image: Path, site: str, app: str, drives: dict[str, Path], physical: str
+                  ) -> tuple[bytes, str, frozenset[int]]:
+    """The image's applicationHost.config with ``site``/``app``'s root folder on the publish drive, and the lines of
+    every other ``<application>`` element (their virtual directories' problems are not the check's)."""
     path, shown, _ = find_apphost(ServerImage.offline(image, drives))
     doc = Document.read(path.read_bytes(), shown)
-
-    def named(el: etree._Element, tag: str) -> bool:
-        return isinstance(el.tag, str) and local_name(el) == tag
-
-    for s in (s for s in doc.root.iter() if named(s, "site") and attr(s, "name").lower() == site.lower()):
-        for a in (a for a in s if named(a, "application") and _url(attr(a, "path", "/")) == _url(app)):
-            for v in (v for v in a if named(v, "virtualDirectory") and _url(attr(v, "path", "/")) == "/"):
+    for s in (s for s in doc.root.iter() if _named(s, "site") and attr(s, "name").lower() == site.lower()):
+        for a in (a for a in s if _named(a, "application") and _url(attr(a, "path", "/")) == _url(app)):
+            for v in (v for v in a if _named(v, "virtualDirectory") and _url(attr(v, "path", "/")) == "/"):
                 edits = Edits.of(doc)
                 edits.set(v, "physicalPath", physical)
-                return edits.result(), shown
+                others = frozenset(n for o in doc.root.iter() if _named(o, "application") and o is not a
+                                   for n in _lines(o))
+                return edits.result(), shown, others
     raise ServerImageError(f"{shown}: no application {site}{app} with a root virtual directory")
 
 
@@ -233,7 +249,7 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
     site, app = _split(site_app)
     before = scan(image, options)
     publish_drive, physical = _publish(publish)
-    data, shown = _apphost_with(image, site, app, dict(options.drives), physical)
+    data, shown, others = _apphost_with(image, site, app, dict(options.drives), physical)
     with tempfile.TemporaryDirectory(prefix="iisbitness-check-app-") as tmp:
         config = Path(tmp) / "applicationHost.config"
         config.write_bytes(data)
@@ -250,10 +266,19 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
 
     findings = tuple(f for f in after.findings if about_app(f))
     coverage = tuple(c for c in after.coverage if c.application.lower() == label)  # NOTE: the application checked
+    # NOTE: another application's problems are not the check's: those of its <application> element (a folder on a
+    # drive not mapped) and those its coverage counts (a file in its folder that could not be read)
+    elsewhere = {r for c in after.coverage if c.application.lower() != label for r in c.reasons}
+    elsewhere -= {r for c in coverage for r in c.reasons}
+
+    def about_others(p: Problem) -> bool:
+        return ((p.file == str(config) and p.line in others) or f"{p.file}: {p.message}" in elsewhere)
+
+    problems = tuple(p for p in after.problems if not about_others(p))
     folder = shown_path(publish)
     return _named_as(replace(after, findings=_renamed(findings, physical, folder),
                              coverage=_renamed_coverage(coverage, physical, folder),
-                             problems=_renamed_problems(after, physical, folder),
+                             problems=_renamed_problems(replace(after, problems=problems), physical, folder),
                              server=replace(after.server, image=f"{folder} as {site}{app} of {image}",
                                             config_file=shown)), str(config), shown)
 

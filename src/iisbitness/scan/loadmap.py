@@ -10,6 +10,7 @@ from __future__ import annotations
 from iisbitness.arch import Arch, format_arches, sort_arches
 from iisbitness.loadplan.plan import (
     BinaryRef,
+    BinFile,
     Coverage,
     CoverageStatus,
     Evidence,
@@ -58,6 +59,12 @@ def _verdict(load: Load) -> tuple[Verdict, str]:
     inferred = f" (inferred: {b.inferred.reason})" if b.evidence is Evidence.INFERRED and b.inferred else ""
     if fits is True:
         return Verdict.LOADS, f"{load.process.arch.value} process, binary loads in {format_arches(b.arches or frozenset())}{inferred}"
+    if fits is False and isinstance(load.entry, BinFile) and (copy := load.entry.fitting_copy(load.process.arch)):
+        # NOTE: as native-library-arch: the package's per-architecture copy loads, not bin's own (facts D5)
+        return Verdict.LOADS, (f"{load.process.arch.value} process loads the package's {copy.layout}\\{load.name} "
+                               f"({format_arches(copy.binary.arches or frozenset())}), which its managed wrapper "
+                               f"picks for this architecture; bin\\{load.name} itself loads only in "
+                               f"{format_arches(b.arches or frozenset())}")
     if fits is False and b.chain:
         return Verdict.CANNOT_LOAD, "a dependency does not fit: " + " -> ".join(b.chain)
     if fits is False:

@@ -37,6 +37,7 @@ from iisbitness.loadplan.plan import (
     worker_candidates,
 )
 from iisbitness.model.iis7 import Application, AspNetCore, Server
+from iisbitness.model.source import Problem
 
 ANCM_MODULES = ("aspnetcoremodulev2", "aspnetcoremodule")
 """Handler ``modules`` values of the ASP.NET Core Module (V2, V1), lower-case."""
@@ -75,14 +76,19 @@ def satisfies(installed: str, wanted: str, roll_forward: str) -> bool:
     return have[:1] == want[:1] and have >= want
 
 
-def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore) -> tuple[str, tuple[tuple[str, str], ...], str]:
-    """``(file shown, ((framework, version), ...), rollForward)`` of the app; empty when none is readable."""
-    stem = ""
+def _app_stem(anc: AspNetCore) -> str:
+    """The app's name as its files carry it (``Shop`` of ``arguments=".\\Shop.dll"`` or ``processPath=".\\Shop.exe"``),
+    or "" when neither names a file."""
     args = anc.arguments.strip().strip('"').split(" ", 1)[0] if anc.arguments.strip() else ""
     for name in (ntpath.basename(args), ntpath.basename(anc.process_path)):
         if name.lower().endswith((".dll", ".exe")):
-            stem = name[:-4]
-            break
+            return name[:-4]
+    return ""
+
+
+def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore) -> tuple[str, tuple[tuple[str, str], ...], str]:
+    """``(file shown, ((framework, version), ...), rollForward)`` of the app; empty when none is readable."""
+    stem = _app_stem(anc)
     candidate = ctx.image.find_child(folder, stem + ".runtimeconfig.json") if stem else None
     if candidate is None:
         try:
@@ -136,6 +142,15 @@ def _runtime_status(ctx: PlanContext, root: Path | None, needs: tuple[tuple[str,
 def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
                          folder: Path | None, win_folder: str) -> Iterator[Found]:
     shown, needs, roll = read_runtimeconfig(ctx, folder, anc) if folder is not None else ("", (), ROLL_FORWARD_DEFAULT)
+    if folder is not None and not shown:
+        # NOTE: coverage counts it against the application (issue 20): the runtime it needs was not read
+        stem = _app_stem(anc)
+        files = f"{stem}.runtimeconfig.json is" if stem else "no <app>.runtimeconfig.json is"
+        if stem and ctx.image.find_child(folder, stem + ".dll") is None:
+            files = f"{stem}.runtimeconfig.json and {stem}.dll are"
+        yield Problem(ctx.image.display(folder), None,
+                      f"in-process ASP.NET Core app: {files} not in the image: the .NET runtime it needs was not "
+                      "checked (copy the published app's folder)", unread=True)
     fits_at: list[Arch] = []
     anywhere = False
     status = installed = root_win = ""

@@ -1,0 +1,62 @@
+"""fixes/verify.py policy for what re-analysis shows that the fix does not break (qa2 point 1): a binary-missing
+warning ("could not check": only the configuration was copied) is not a breakage, and a worker the fix creates
+shows what its applications already need (a file missing from its folder) without that counting against the fix;
+a new worker that would load a binary of the wrong architecture still is one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from iisbitness.api import scan
+from iisbitness.cli import main
+from tests.conftest import apphost, corpus_dir, make_image, site
+
+
+def _undefined(tmp_path: Path, handler: str, gm: str = "", files: dict[str, str | Path | bytes] | None = None) -> Path:
+    loc = f'<location path="S"><system.webServer><handlers>{handler}</handlers></system.webServer></location>'
+    text = apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "Ghost", r"C:\s"), gm)
+    text = text.replace("</configuration>", loc + "\n</configuration>")
+    return make_image(tmp_path / "img", text, {"s/index.htm": "<p>x</p>", **(files or {})})
+
+
+def test_the_nciocpl_undefined_pool_is_defined_by_a_verified_fix_that_names_what_it_could_not_check(
+        tmp_path: Path) -> None:
+    """The NCIOCPL configuration alone: pool 'pubssp.lmbps.com' serves a SharePoint site whose handlers name
+    owssvr.dll under Program Files (not in a configuration-only image): both fixes are verified (they were
+    refused with 'would break: binary-missing ... owssvr.dll'), each saying the file could not be checked."""
+    img = make_image(tmp_path / "img", corpus_dir("iis-config") / "NCIOCPL__pubslocator__applicationHost.config")
+    report = scan(img)
+    [f] = [f for f in report.findings if f.rule == "pool-undefined" and f.pool == "pubssp.lmbps.com"]
+    assert not f.rejected_fixes, f.rejected_fixes
+    assert [x.verified for x in f.fixes] == [True, True]
+    for x in f.fixes:
+        assert x.note is not None and "Not checked, as the image does not hold it" in x.note and "owssvr.dll" in x.note.lower(), x.note
+
+
+def test_a_file_missing_at_either_architecture_is_what_the_new_pool_shows_not_a_breakage(tmp_path: Path) -> None:
+    """The site maps an ISAPI extension in a folder the image holds (with another binary) but without the file:
+    missing on the server at either architecture. The fixes are verified and say what the new pool will show."""
+    img = _undefined(tmp_path, r'<add name="X" path="*.x" verb="*" modules="IsapiModule" '
+                               r'scriptProcessor="C:\V\gone.dll" />', files={"V/other.dll": "module_x64.dll"})
+    [f] = [f for f in scan(img).findings if f.rule == "pool-undefined"]
+    assert not f.rejected_fixes, f.rejected_fixes
+    assert [x.verified for x in f.fixes] == [True, True]
+    for x in f.fixes:
+        assert x.note is not None and "will also show" in x.note and "gone.dll" in x.note, x.note
+
+
+def test_a_new_pool_that_would_load_a_binary_of_the_wrong_architecture_is_still_refused(tmp_path: Path) -> None:
+    """The server's global module is x86: the 64-bit definition of the pool is refused (its worker would fail to
+    load it), the 32-bit one verified, on an image that also lacks a Program Files ISAPI extension."""
+    gm = '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>'
+    img = _undefined(tmp_path, r'<add name="X" path="*.x" verb="*" modules="IsapiModule" '
+                               r'scriptProcessor="C:\Program Files\Vendor\x.dll" />', gm, {"V/m.dll": "module_x86.dll"})
+    [f] = [f for f in scan(img).findings if f.rule == "pool-undefined"]
+    assert [x.verified for x in f.fixes] == [True]
+    assert "32-bit" in f.fixes[0].summary
+    [rejected] = f.rejected_fixes
+    assert "64-bit" in rejected.summary and "global-module-arch" in rejected.reason
+    r = CliRunner().invoke(main, ["fix", str(img)])
+    assert r.exit_code == 0 and "Ghost" in r.output, r.output
