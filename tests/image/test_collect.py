@@ -161,6 +161,11 @@ def _hostile(tmp_path: Path, kind: str) -> Path:
             zf.writestr("C/a.dll", b"x")
             zf.writestr("manifest.json", json.dumps({"format": "iisbitness/collect/1", "files": {}, "folders": {}}))
         return _write(z, buf.getvalue())
+    if kind == "long-name":
+        return _zip(z, {}, manifest={"format": "iisbitness/collect/1", "files": {}, "folders": {"C/" + "a" * 300: {}}})
+    if kind in ("drives", "left-out"):
+        key = kind.replace("-", "_")
+        return _zip(z, {}, manifest={"format": "iisbitness/collect/1", "files": {}, "folders": {}, key: 5})
     raise AssertionError(kind)
 
 
@@ -170,7 +175,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 HOSTILE = ["traversal", "absolute", "drive", "backslash", "link", "bomb", "truncated", "tampered", "case-clash",
-           "unlisted"]
+           "unlisted", "long-name", "drives", "left-out"]
 
 
 @pytest.mark.parametrize("kind", HOSTILE)
