@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,25 @@ def test_no_hive_is_reported_as_a_problem_not_a_finding(tmp_path: Path) -> None:
     report = run(tmp_path)
     assert rules_of(report) == []
     assert any("not checked" in p.message for p in report.problems)
+
+
+class _Hung(BaseException):
+    """The scan blocked."""
+
+
+def test_a_script_file_that_is_a_fifo_is_skipped_not_read_forever(tmp_path: Path) -> None:
+    """A FIFO named like an ASP page (a hostile or damaged image) would block the read for ever."""
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    os.mkfifo(tmp_path / "inetpub/orders/pipe.asp")
+
+    def hung(signum: int, frame: object) -> None:
+        raise _Hung  # NOTE: not an OSError (TimeoutError is one), which the reader would take as unreadable
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        report = run(tmp_path)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert rules_of(report) == [("com-inproc-arch", "S1")]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def scan_progids(folder: Path, skip: frozenset[Path]) -> tuple[list[tuple[str, P
                 return list(found.values()), f"more than {MAX_SCRIPT_FILES} script files: the rest were not read"
             path = Path(dirpath, name)
             try:
-                if path.is_symlink() or path.stat().st_size > MAX_SCRIPT_BYTES:  # NOTE: links may leave the image
+                st = path.lstat()  # NOTE: links may leave the image; a FIFO or device would block the read
+                if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SCRIPT_BYTES:
                     continue
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
