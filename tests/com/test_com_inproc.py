@@ -99,3 +99,22 @@ def test_a_script_file_that_is_a_fifo_is_skipped_not_read_forever(tmp_path: Path
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     assert rules_of(report) == [("com-inproc-arch", "S1")]
+
+
+def test_a_registry_hive_that_is_a_fifo_is_a_problem_not_a_hang(tmp_path: Path) -> None:
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    hive = tmp_path / "Windows/System32/config/SOFTWARE"
+    hive.unlink()
+    os.mkfifo(hive)
+
+    def hung(signum: int, frame: object) -> None:
+        raise _Hung
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        report = run(tmp_path)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert any("not a regular file" in p.message for p in report.problems), report.problems

@@ -13,6 +13,7 @@ Live on Windows both views are read with :mod:`winreg` (``KEY_WOW64_64KEY`` / ``
 
 from __future__ import annotations
 
+import stat
 import sys
 from dataclasses import dataclass
 from enum import Enum
@@ -148,6 +149,8 @@ def open_registry(hive: Path | None, live: bool) -> tuple[ComRegistry | None, st
     if hive is None:
         return None, f"no registry hive in the image ({SOFTWARE_HIVE.replace(chr(92), '/')})"
     try:
+        if not stat.S_ISREG(hive.stat().st_mode):  # NOTE: a FIFO or device would block regipy's read for ever
+            return None, "registry hive is not a regular file (a FIFO, a device or a folder): not read"
         return HiveRegistry(hive), None
     except Exception as e:  # noqa: BLE001 - regipy raises many kinds on a damaged hive
         return None, f"cannot read registry hive: {type(e).__name__}: {e}"
