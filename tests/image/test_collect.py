@@ -161,6 +161,8 @@ def _hostile(tmp_path: Path, kind: str) -> Path:
             zf.writestr("C/a.dll", b"x")
             zf.writestr("manifest.json", json.dumps({"format": "iisbitness/collect/1", "files": {}, "folders": {}}))
         return _write(z, buf.getvalue())
+    if kind == "bad-config":
+        return _zip(z, {"C/Windows/System32/inetsrv/config/applicationHost.config": b"<configuration><system.appl"})
     if kind == "long-name":
         return _zip(z, {}, manifest={"format": "iisbitness/collect/1", "files": {}, "folders": {"C/" + "a" * 300: {}}})
     if kind in ("drives", "left-out"):
@@ -175,7 +177,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 HOSTILE = ["traversal", "absolute", "drive", "backslash", "link", "bomb", "truncated", "tampered", "case-clash",
-           "unlisted", "long-name", "drives", "left-out"]
+           "unlisted", "long-name", "drives", "left-out", "bad-config"]
 
 
 @pytest.mark.parametrize("kind", HOSTILE)
