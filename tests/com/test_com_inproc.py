@@ -118,3 +118,22 @@ def test_a_registry_hive_that_is_a_fifo_is_a_problem_not_a_hang(tmp_path: Path) 
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     assert any("not a regular file" in p.message for p in report.problems), report.problems
+
+
+@pytest.mark.parametrize("kind", ["huge", "not-a-hive"])
+def test_a_huge_or_foreign_registry_hive_is_a_problem_and_not_loaded_into_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """regipy reads the whole hive into memory: a hive over the cap (a sparse file here, the cap lowered) or one
+    without the 'regf' signature is refused before it is read."""
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    hive = tmp_path / "Windows/System32/config/SOFTWARE"
+    if kind == "huge":
+        monkeypatch.setattr("iisbitness.image.registry.MAX_HIVE_BYTES", 1 << 20)
+        with hive.open("r+b") as f:
+            f.truncate(2 << 20)
+        expected = "over the 1,048,576-byte limit"
+    else:
+        hive.write_bytes(b"\0" * 8192)
+        expected = "no 'regf' signature"
+    report = run(tmp_path)
+    assert any(expected in p.message for p in report.problems), report.problems
