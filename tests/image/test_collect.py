@@ -238,6 +238,28 @@ def test_live_event_log_names_are_exported_with_wevtutil(tmp_path: Path, monkeyp
         export_event_log("Application", tmp_path / "x.evtx")
 
 
+def test_on_windows_wevtutil_is_system32s_never_one_in_the_current_folder(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Windows the PATH search looks in the current folder first: a planted wevtutil.exe there (or on the PATH)
+    must not run with the collecting administrator's rights; %SystemRoot%\\System32\\wevtutil.exe does."""
+    from iisbitness.image.windows import export_event_log
+
+    def tool(where: Path, who: str) -> None:
+        where.mkdir(parents=True, exist_ok=True)
+        (where / "wevtutil.exe").write_text(f'#!/bin/sh\necho {who} > {tmp_path}/ran\ncp {EVENTS} "$3"\n')
+        (where / "wevtutil.exe").chmod(0o755)
+
+    tool(tmp_path / "Windows" / "System32", "system32")
+    tool(tmp_path / "downloads", "planted")
+    monkeypatch.chdir(tmp_path / "downloads")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'downloads'}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    monkeypatch.setenv("PATHEXT", ".exe")
+    monkeypatch.setenv("SystemRoot", str(tmp_path / "Windows"))
+    monkeypatch.setattr("sys.platform", "win32")
+    export_event_log("Application", tmp_path / "Application.evtx")
+    assert (tmp_path / "ran").read_text().strip() == "system32"
+
+
 def test_a_32_bit_python_reads_system32_through_sysnative_and_collect_records_it_as_system32(tmp_path: Path) -> None:
     """WOW64: the scan of a 32-bit Python reads Windows\\Sysnative (the real System32); the copy names it System32."""
     from tests.conftest import apphost, make_image, site
