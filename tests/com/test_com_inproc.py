@@ -11,6 +11,7 @@ import pytest
 
 from iisbitness.arch import Arch
 from iisbitness.image.registry import HiveRegistry, RegistryView, view_of
+from iisbitness.report import CoverageStatus
 from tests.aspnetcore.image import make_image, put, rules_of, run, write
 
 HIVE = Path(__file__).resolve().parents[1] / "fixtures" / "registry" / "SOFTWARE"
@@ -99,6 +100,8 @@ def test_a_script_file_that_is_a_fifo_is_skipped_not_read_forever(tmp_path: Path
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     assert rules_of(report) == [("com-inproc-arch", "S1")]
+    [c] = report.coverage  # NOTE: not read, so the application is partly checked, saying which page
+    assert c.status is CoverageStatus.PARTLY and any("pipe.asp" in r for r in c.reasons), c
 
 
 def test_a_registry_hive_that_is_a_fifo_is_a_problem_not_a_hang(tmp_path: Path) -> None:
@@ -137,3 +140,15 @@ def test_a_huge_or_foreign_registry_hive_is_a_problem_and_not_loaded_into_memory
         expected = "no 'regf' signature"
     report = run(tmp_path)
     assert any(expected in p.message for p in report.problems), report.problems
+
+
+def test_a_cut_script_search_leaves_the_application_partly_checked(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_SCRIPT_FILES the pages are not read: the report said so in problems but called the application
+    checked."""
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    for i in range(3):
+        write(tmp_path, f"inetpub/orders/page{i}.asp", "<% Response.Write(1) %>\n")
+    monkeypatch.setattr("iisbitness.loadplan.collectors.com.MAX_SCRIPT_FILES", 2)
+    [c] = run(tmp_path).coverage
+    assert c.status is CoverageStatus.PARTLY and any("more than 2 script files" in r for r in c.reasons), c
