@@ -99,6 +99,9 @@ class Observation:
     Attributes:
         time, provider, event_id, message: from the event. finding_index: index into
         ``Report.findings`` of the finding it confirms, or None when no finding explains it.
+        scope: ``finding`` (the event names the finding's pool, or only that finding loads the binary it
+        names) or ``binary`` (it names a binary that workers of several pools load, and no pool: it shows the
+        binary failing in one of them, not in this finding's pool in particular).
     """
 
     time: str
@@ -106,6 +109,7 @@ class Observation:
     event_id: int
     message: str
     finding_index: int | None
+    scope: str = "finding"
 
 
 LOADS_SCHEMA = "iisbitness/loads/1"
@@ -176,6 +180,8 @@ class Report:
     projects: tuple[ProjectSummary, ...] = ()
     """IIS Express scans only: each Visual Studio project and its ``iisexpress.exe``."""
     suppressed: tuple[Finding, ...] = ()
+    events_read: int | None = None
+    """With ``scan --event-log``: how many events the logs held (bitness-related or not); None without it."""
     coverage: tuple[Coverage, ...] = ()
     """What was read of each application (:mod:`iisbitness.loadplan.coverage`): every format says what was not."""
 

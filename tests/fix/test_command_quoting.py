@@ -43,7 +43,7 @@ def test_powershell_filter_is_single_quoted_so_dollar_is_not_expanded() -> None:
                    "-Filter 'system.webServer/globalModules/add[@name=''M$(calc)'']' -Name preCondition -Value 'bitness32'")]
     assert not any('"' in c and "$(" in c for c in fix.powershell)
     # '$' means nothing to cmd.exe: the appcmd lines stay
-    assert fix.commands[0].endswith("/[name='M$(calc)'].preCondition:\"bitness32\" /commit:apphost")
+    assert fix.commands[0].endswith("\"/[name='M$(calc)'].preCondition:bitness32\" /commit:apphost")
     assert fix.commands[-1].startswith('for %p in ("A" "B") do ')
 
 

@@ -108,6 +108,29 @@ def test_demo_report_in_chromium(browser: Browser, demo: tuple[Path, dict[str, o
         browser.screenshot_top(Path(readme), width=1100, height=1400, scale=0.7)
 
 
+FIRST_SCREEN = """(() => {
+  const box = e => e.getBoundingClientRect();
+  const step = document.querySelector('.steps > li.fix');
+  return {summary: box(document.querySelector('dl.summary')).bottom,
+          heading: document.querySelector('section.first h3').textContent,
+          step: step.querySelector('.fix-summary').textContent.trim(),
+          commands: box(step.querySelector('.cmd')).bottom,
+          firstCause: document.querySelector('article.cause').getBoundingClientRect().top};
+})()"""
+
+
+def test_first_screen_shows_the_summary_and_the_first_fix(browser: Browser,
+                                                          demo: tuple[Path, dict[str, object]]) -> None:
+    """At 1366x768 (a laptop) the summary and the first fix with its commands are on screen, before the map."""
+    path, _ = demo
+    browser.open(path.as_uri(), width=1366, height=768)
+    first = browser.evaluate(FIRST_SCREEN)
+    assert first["summary"] <= 768 and first["commands"] <= 768, first
+    assert first["heading"] == "What to do first" and first["step"].startswith("[1] Run application pool")
+    assert first["firstCause"] > 768  # NOTE: the causes' detail comes after what to do
+    assert browser.errors() == []
+
+
 def test_phone_width_has_no_sideways_scrolling(browser: Browser, demo: tuple[Path, dict[str, object]]) -> None:
     path, _ = demo
     browser.open(path.as_uri(), width=390, height=844)

@@ -46,7 +46,9 @@ def test_demo_html_to_file_names_every_pool_cause_and_command(tmp_path: Path) ->
             for value in (f["pool"], f["binary"], f["resolved"], f["config"] and f["config"]["file"]):
                 assert value is None or str(escape(value)) in html, value
             symptom = str(escape(f["symptom"]))
-            assert symptom in html or symptom.replace(str(escape(f"'{f['pool']}'")), "&lt;pool&gt;") in html
+            each = str(escape(f["symptom"].replace(f"pool '{f['pool']}'", "each pool")))
+            assert symptom in html or each in html
+            assert "&lt;pool&gt;" not in html
         for fix in doc["fixes"]:  # NOTE: every fix some finding offers, once
             assert str(escape(fix["summary"])) in html
             for c in [*fix["commands"], *fix["powershell"]]:
@@ -68,3 +70,45 @@ def test_templates_ship_as_package_data() -> None:
     root = REPO / "src" / "iisbitness"
     files = [p.relative_to(root).as_posix() for p in (root / "formats" / "templates").iterdir()]
     assert files and all(any(fnmatch(f, pat) for pat in patterns) for f in files), (files, patterns)
+
+
+def test_what_to_do_first_and_the_map_keep_to_what_matters(tmp_path: Path) -> None:
+    """Issue 24: the fixes in order at the top (one per cause, worst first); per worker only the binaries that are
+    not Windows's own or that do not fit, the rest behind "show all N"; labels agree with the data."""
+    from iisbitness.api import ScanOptions, scan
+    from iisbitness.formats.causes import view
+
+    report = scan(DEMO / "contoso-iis10", ScanOptions(load_map=True))
+    v = view(report)
+    steps = scan_html.first_steps(v)
+    # the global module: a pool flip for each pool that can flip (no side effect), which also serves the bin
+    # assemblies of those pools; then the split of IntranetPool; then IIS Manager
+    assert steps[0].numbers == (1, 2, 3, 4, 5, 6) and v.fix(1).label == "run the pool as 32-bit" and 1 in steps[0].causes
+    assert [v.fix(s.numbers[0]).label for s in steps[1:]] == ["a new 32-bit pool for the app",
+                                                               "IIS Manager as a 32-bit console"]
+    assert sorted(i for s in steps for i in s.causes) == list(range(1, len(v.causes) + 1))  # every cause, once
+    html = scan_html.render([report])
+    assert html.index("What to do first") < html.index("Server map") < html.index("Findings by cause")
+    first = html[html.index("What to do first"):html.index("Server map")]
+    assert 'set apppool &#34;WebConnection64&#34; /enable32BitAppOnWin64:true' in first and "One of 6 fixes" in first
+    default = next(w for w in scan_html.workers(v, "s1") if w.title == "DefaultAppPool")
+    assert default.stock >= 5 and f"show all {default.total} binaries" in html
+    shown = [b for b in default.shared if not b.stock]
+    assert {b.binary.rsplit("\\", 1)[-1] for b in shown} >= {"vendorauth.dll", "resizer.dll", "aspnetcorev2.dll"}
+    assert all(not b.binary.lower().startswith("%windir%") or b.mismatch for b in shown)
+
+
+def test_labels_agree_with_the_data(tmp_path: Path) -> None:
+    """An unknown architecture is not said not to fit; a finding about something else names its rule only."""
+    from iisbitness.arch import Arch
+    from iisbitness.findings import Finding, RuleId, Severity
+    from iisbitness.loadplan.plan import Evidence
+
+    def finding(rule: str, arches: tuple[Arch, ...]) -> Finding:
+        return Finding(rule=RuleId(rule), severity=Severity.NOTE, evidence=Evidence.READ, pool="P", site="S",
+                       application="/", process="w3wp.exe", process_arch=Arch.X64, binary="C:\\v\\x.dll",
+                       resolved=None, binary_arch=arches, config=None, symptom="s", cause="c")
+    assert scan_html._node(finding("isapi-not-allowed", (Arch.X64,)), "a").mismatch == "isapi-not-allowed"
+    assert scan_html._node(finding("binary-missing", ()), "a").mismatch == "binary-missing: architecture unknown"
+    assert scan_html._node(finding("isapi-extension-arch", (Arch.X86,)), "a").mismatch == \
+        "isapi-extension-arch: does not fit w3wp.exe x64"

@@ -299,7 +299,9 @@ def test_a_global_module_of_the_other_bitness_stops_iisexpress_not_a_pool(tmp_pa
     assert f["fixes"].index(restrict) > 0 and restrict["side_effects"][0]["kind"] == "unloaded"
     assert restrict["commands"][0].startswith('"%ProgramFiles%\\IIS Express\\appcmd.exe" set config')
     assert restrict["commands"][0].endswith('/apphostconfig:".vs\\SampleKVApp\\config\\applicationhost.config"')
-    assert restrict["powershell"] == [] and restrict["verified"] is True
+    assert restrict["powershell"][0].startswith('& "$env:ProgramFiles\\IIS Express\\appcmd.exe" set config ')
+    assert restrict["powershell"][0].endswith("'/apphostconfig:.vs\\SampleKVApp\\config\\applicationhost.config'")
+    assert restrict["verified"] is True
 
 
 def test_a_project_at_the_solution_root_matches_by_its_folder_name_only(tmp_path: Path) -> None:

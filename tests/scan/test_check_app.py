@@ -33,7 +33,7 @@ def test_x86_build_output_against_each_pool_arch(x86_publish: Path, arch: str, c
     exit_code, out = _run(str(x86_publish), "--pool-arch", arch, "--format", "json")
     assert exit_code == code, out
     rules = {(f["rule"], f["binary"]) for f in json.loads(out)["findings"] if f["severity"] == "error"}
-    assert rules == ({("managed-assembly-arch", "P:\\publish\\bin\\managed_x86.dll")} if code else set())
+    assert rules == ({("managed-assembly-arch", f"{x86_publish.as_posix()}/bin/managed_x86.dll")} if code else set())
 
 
 def test_no_managed_code_pool_loads_no_bin_assembly(x86_publish: Path) -> None:
@@ -65,6 +65,45 @@ def test_against_the_pool_the_application_really_runs_in(x86_publish: Path, tmp_
 
 def test_needs_a_pool_or_a_server(x86_publish: Path) -> None:
     assert _run(str(x86_publish))[0] == 2
+
+
+def test_it_speaks_of_the_build_and_the_target_pool(x86_publish: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No invented P: drive, no 'appcmd set apppool "check-app"' that fails on every server, no server header
+    (issue 24): paths as given from the repository, build-side fixes first, the pool's setting as advice."""
+    monkeypatch.chdir(x86_publish.parent)
+    code, out = _run("publish", "--pool-arch", "x64")
+    assert code == 1 and out.startswith("iisbitness check-app publish\n  target a pool of x64 (--pool-arch)")
+    assert "P:" not in out and "appcmd" not in out and "check-app\"" not in out and "--os-arch" not in out
+    assert "publish/bin/managed_x86.dll [x86]" in out and "<PlatformTarget>AnyCPU</PlatformTarget>" in out
+    assert "Or deploy to a pool that runs as 32-bit (x86)" in out
+    doc = json.loads(_run("publish", "--pool-arch", "x64", "--format", "json")[1])
+    assert doc["server"]["image"] == "publish" and "--os-arch" not in doc["server"]["os_arch_from"]
+    assert not [c for x in doc["fixes"] for c in x["commands"] if "appcmd" in c]
+
+
+def test_aspnetcore_build_side_fixes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    shutil.copytree(DEMO / "contoso-iis10" / "inetpub" / "storefront", tmp_path / "storefront")
+    monkeypatch.chdir(tmp_path)
+    doc = json.loads(_run("storefront", "--pool-arch", "x64", "--runtime", "none", "--format", "json")[1])
+    [f] = doc["findings"]
+    fixes = [doc["fixes"][n - 1] for n in f["fix_numbers"]]
+    summaries = [x["summary"] for x in fixes]
+    assert "<RuntimeIdentifier>win-x64</RuntimeIdentifier>" in summaries[0]
+    assert fixes[0]["commands"] == ["dotnet publish -c Release -r win-x64"]
+    assert any('hostingModel="outofprocess" on <aspNetCore> in the published web.config' in s for s in summaries)
+    assert f["config"] == {"file": "storefront/web.config", "line": 8}
+
+
+def test_sarif_locations_are_relative_to_the_repository(x86_publish: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(x86_publish.parent)
+    run = json.loads(_run("publish", "--pool-arch", "x64", "--format", "sarif")[1])["runs"][0]
+    assert run["originalUriBaseIds"] == {"SRCROOT": {
+        "uri": x86_publish.parent.resolve().as_uri() + "/",
+        "description": {"text": "The folder check-app ran in (the repository): paths of the build start there"}}}
+    locations = [loc["physicalLocation"]["artifactLocation"] for r in run["results"]
+                 for loc in r.get("locations", []) + r.get("relatedLocations", []) if "physicalLocation" in loc]
+    assert {"uri": "publish/bin/managed_x86.dll", "uriBaseId": "SRCROOT"} in locations
+    assert "IMAGEROOT" not in json.dumps(run) and "P%3A" not in json.dumps(run)
 
 
 def test_fail_on_incomplete_when_the_build_s_web_config_cannot_be_read(x86_publish: Path) -> None:

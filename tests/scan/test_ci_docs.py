@@ -21,6 +21,13 @@ def _commands(text: str) -> list[list[str]]:
     return out
 
 
+def test_ci_installs_from_the_repository() -> None:
+    """The package is not on a package index: ``pip install iisbitness`` would fail (issue 24)."""
+    text = (REPO / "docs" / "ci.md").read_text()
+    installs = re.findall(r"pip install (\S+)", text)
+    assert installs and all(i.startswith('"git+') for i in installs), installs
+
+
 def test_ci_yaml_parses() -> None:
     yaml = pytest.importorskip("yaml")
     blocks = re.findall(r"```yaml\n(.*?)```", (REPO / "docs" / "ci.md").read_text(), re.DOTALL)

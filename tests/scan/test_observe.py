@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from iisbitness.cli import main
-from tests.conftest import DEMO
+from tests.conftest import DEMO, apphost, make_image, site
 
 EVENTS = """<Events>
 <Event><System><Provider Name="W3SVC-WP"/><EventID>2282</EventID><Level>2</Level><TimeCreated SystemTime="2026-01-05T08:00:01Z"/><Channel>Application</Channel><Computer>WEB01</Computer></System><EventData><Data>C:\\Program Files (x86)\\Fabrikam\\VendorAuth\\vendorauth.dll</Data><Data>AMD64</Data><Binary>C1000000</Binary></EventData></Event>
@@ -29,7 +29,37 @@ def test_event_log_marks_observed_and_unexplained(tmp_path: Path) -> None:
     unexplained = [o for o in obs if o["finding"] is None]
     assert len(unexplained) == 1 and "unrelated.dll" in unexplained[0]["message"]
     text = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--event-log", str(log), "--no-color"]).output
-    assert "no finding explains it" in text and "confirms finding" in text
+    assert "no finding explains it" in text and "confirms global-module-arch" in text
+    # one 2282 event names the module, not a pool: it shows one worker failing, not each of the seven pools
+    assert {o["scope"] for o in confirmed} == {"binary"} and len(confirmed) == 7
+    assert text.count("W3SVC-WP 2282: confirms") == 1 and "failing in a worker of one of 7" in " ".join(text.split())
+    assert "Event log (2 events read, 2 about bitness)" in text
+
+
+def test_an_event_of_a_binary_one_pool_loads_confirms_that_finding(tmp_path: Path) -> None:
+    """Scope 'finding' when only one pool's worker loads the binary the event names."""
+    gm = '<globalModules><add name="M" image="C:\\V\\vendorauth.dll" /></globalModules>'
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                                site("S", 1, "P", r"C:\s"), gm), {"V/vendorauth.dll": "module_x86.dll"})
+    log = tmp_path / "eventlog.xml"
+    log.write_text(EVENTS)
+    doc = json.loads(CliRunner().invoke(main, ["scan", str(img), "--event-log", str(log), "--format", "json"]).output)
+    [confirmed] = [o for o in doc["observations"] if o["finding"] is not None]
+    assert confirmed["scope"] == "finding" and doc["findings"][confirmed["finding"]]["pool"] == "P"
+
+
+def test_an_event_log_with_nothing_about_bitness_says_so(tmp_path: Path) -> None:
+    log = tmp_path / "quiet.xml"
+    log.write_text('<Events><Event><System><Provider Name="Service Control Manager"/><EventID>7036</EventID>'
+                   '<Level>4</Level><TimeCreated SystemTime="2026-01-05T08:00:01Z"/><Channel>System</Channel>'
+                   '</System><EventData><Data>Windows Update</Data><Data>running</Data></EventData></Event></Events>')
+    text = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--event-log", str(log), "--no-color"]).output
+    assert "Event log (1 event read, 0 about bitness)" in text and "none is about bitness" in text
+    doc = json.loads(CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--event-log", str(log),
+                                               "--format", "json"]).output)
+    assert doc["events_read"] == 1 and doc["observations"] == []
+    plain = json.loads(CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--format", "json"]).output)
+    assert plain["events_read"] is None
 
 
 def test_unreadable_event_log_exits_2(tmp_path: Path) -> None:

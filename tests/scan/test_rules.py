@@ -171,7 +171,7 @@ def test_isapi_filter_site_level(tmp_path: Path) -> None:
     assert "not disabled" in f.symptom
     # PowerShell writes the same <location path="S"> of applicationHost.config, not S's web.config
     assert _filter_commands(f) == (
-        '"S" -section:system.webServer/isapiFilters /[name=\'F\'].preCondition:"bitness32" /commit:apphost',
+        '"S" -section:system.webServer/isapiFilters "/[name=\'F\'].preCondition:bitness32" /commit:apphost',
         "-PSPath 'MACHINE/WEBROOT/APPHOST' -Location 'S' -Filter")
 
 
@@ -192,7 +192,7 @@ def test_isapi_filter_in_site_web_config_commands_write_the_web_config(tmp_path:
     [f] = scan(img).findings
     assert f.rule == "isapi-filter-arch" and f.config is not None and f.config.file == "s/web.config"
     assert _filter_commands(f) == (
-        '"My Site" -section:system.webServer/isapiFilters /[name=\'F\'].preCondition:"bitness32"',
+        '"My Site" -section:system.webServer/isapiFilters "/[name=\'F\'].preCondition:bitness32"',
         "-PSPath 'MACHINE/WEBROOT/APPHOST/My Site' -Filter")
 
 

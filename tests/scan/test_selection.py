@@ -54,3 +54,21 @@ def test_bad_baseline_is_an_input_error(tmp_path: Path) -> None:
     base.write_text('{"accepted": []}')
     r = CliRunner().invoke(main, ["scan", IMAGE, "--baseline", str(base)])
     assert r.exit_code == 2 and "not a baseline" in r.output
+
+
+def test_baseline_says_how_many_it_accepted(tmp_path: Path) -> None:
+    """Silence would read as 'nothing accepted' (issue 24): stderr and the text's closing line give the count."""
+    base = tmp_path / "baseline.json"
+    CliRunner().invoke(main, ["scan", IMAGE, "--write-baseline", str(base), "--fail-on", "never"])
+    r = CliRunner().invoke(main, ["scan", IMAGE, "--baseline", str(base), "--no-color"])
+    assert "the baseline accepted 16 findings (left out); 0 not in it" in r.stderr
+    assert "16 more findings accepted by the baseline, not shown." in " ".join(r.stdout.split())
+    doc = json.loads(base.read_text())
+    doc["accepted"] = doc["accepted"][:1]
+    base.write_text(json.dumps(doc))
+    r = CliRunner().invoke(main, ["scan", IMAGE, "--baseline", str(base), "--no-color", "--fail-on", "never"])
+    assert "the baseline accepted 1 finding (left out); 15 not in it" in r.stderr
+    doc["accepted"] = []
+    base.write_text(json.dumps(doc))
+    r = CliRunner().invoke(main, ["scan", IMAGE, "--baseline", str(base), "--fail-on", "never"])
+    assert "the baseline accepted 0 findings" in r.stderr

@@ -31,14 +31,14 @@ def main() -> None:
     """Find and fix 32-bit / 64-bit / ARM64 mismatches on Microsoft IIS servers.
 
     \b
-    iisbitness demo                      scan the example servers shipped in the package
-    iisbitness scan IMAGE                scan a copy of a server (a folder standing for C:\\)
-    iisbitness scan                      on Windows: scan the live server (read-only)
-    iisbitness collect [IMAGE] -o x.zip  copy what a scan reads, to scan elsewhere: scan x.zip
-    iisbitness check-app DIR --pool-arch x64  will this build output load in such a pool?
-    iisbitness fix IMAGE [--apply]       plan (and write) the verified fixes, with a diff
-    iisbitness inspect PATH...           architecture of binaries, like CorFlags.exe / dumpbin
-    iisbitness explain "TEXT"            from an error message, code or event log to the cause
+    iisbitness demo                scan the example servers shipped in the package
+    iisbitness scan IMAGE          scan a copy of a server (a folder for C:\\)
+    iisbitness scan                on Windows: scan the live server (read-only)
+    iisbitness collect -o x.zip    copy what a scan reads; scan x.zip elsewhere
+    iisbitness check-app DIR       will this build load in a pool? (--pool-arch)
+    iisbitness fix IMAGE [--apply] plan (and write) the verified fixes, a diff
+    iisbitness inspect PATH...     architecture of binaries (CorFlags, dumpbin)
+    iisbitness explain "TEXT"      from an error text, code or event to a cause
     """
 
 

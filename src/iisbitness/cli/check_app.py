@@ -6,6 +6,7 @@ Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 it loads (nothing at or above ``
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -44,14 +45,17 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
     """Check a build output (bin, web.config, an ASP.NET Core publish folder) against a pool.
 
     \b
-    iisbitness check-app ./publish --pool-arch x64 --runtime none
-    iisbitness check-app ./publish --server IMAGE --site "Default Web Site/app"
+    Examples:
+      iisbitness check-app bin/Release/net48/publish --pool-arch x64
+      iisbitness check-app publish --pool-arch x64 --format sarif -o a.sarif
+      iisbitness check-app ./publish --server IMAGE --site "Default Web Site/app"
 
     \b
-    Exit codes: 0 it loads; 1 findings at or above --fail-on (default error), or with
-                --fail-on-incomplete a part of the application not checked; 2 the folder or
-                server could not be read.
+    Exit codes: 0 it loads; 1 findings at or above --fail-on (default error),
+                or with --fail-on-incomplete a part of the application not
+                checked; 2 the folder or server could not be read.
     """
+    view = replace(view, command="check-app", source_root=Path.cwd())
     if (server is None) == (pool_arch is None):
         _fatal("give either --pool-arch (a pool on its own) or --server IMAGE --site SITE/APP")
     if server is not None and not site_app:
@@ -61,7 +65,10 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
             report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=_drives(drives)))
         else:
             assert pool_arch is not None
-            report = check_alone(publish_dir, PoolSpec(Arch(pool_arch), _RUNTIMES[runtime], pipeline.capitalize()))
+            spec = PoolSpec(Arch(pool_arch), _RUNTIMES[runtime], pipeline.capitalize())
+            report = check_alone(publish_dir, spec)
+            view = replace(view, target=f"a pool of {spec.arch.value} (--pool-arch), CLR {runtime}, {spec.pipeline} "
+                                        "pipeline; no server (--server IMAGE --site SITE/APP checks against one)")
     except IisBitnessError as e:
         _fatal(str(e))
     _emit([report], fmt, fail_on, color, view, incomplete=fail_on_incomplete)

@@ -40,8 +40,14 @@ def collect_command(image: Path | None, out: Path, drives: tuple[str, ...], os_a
     server. `iisbitness scan server.zip` then gives the same report as scanning the server.
 
     \b
-    Exit codes: 0 written; 2 the server or an event log could not be read, or the zip could not be
-                written (nothing is left at -o then).
+    Examples:
+      iisbitness collect -o server.zip --event-log Application --event-log System
+      iisbitness collect /mnt/server-c --drive D=/mnt/server-d -o server.zip
+      iisbitness scan server.zip
+
+    \b
+    Exit codes: 0 written; 2 the server or an event log could not be read,
+                or the zip could not be written (nothing is left at -o then).
     """
     import sys
 

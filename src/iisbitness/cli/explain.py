@@ -12,6 +12,7 @@ import sys
 import click
 
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
+from iisbitness.cli.scan import text_width
 from iisbitness.explain.events import EventLogError, EventLogRead, decode_bytes, read_events
 from iisbitness.explain.kb import load_kb
 from iisbitness.explain.report import build_report
@@ -30,9 +31,10 @@ def explain_command(text: tuple[str, ...], event_logs: tuple[str, ...], fmt: str
     """Explain an error message, code or event log in terms of bitness causes.
 
     \b
-    iisbitness explain "HRESULT 8007041d"
-    iisbitness explain < aspnet_regiis.log
-    iisbitness explain --event-log Application.evtx --event-log System.xml
+    Examples:
+      iisbitness explain "HRESULT 8007041d"
+      iisbitness explain < aspnet_regiis.log
+      iisbitness explain --event-log Application.evtx --event-log System.xml
     """
     kb = load_kb()
     texts: list[tuple[str, str]] = []
@@ -60,5 +62,6 @@ def explain_command(text: tuple[str, ...], event_logs: tuple[str, ...], fmt: str
     if fmt == "json":
         click.echo(explain_json.render(report), nl=False)
     else:
-        click.echo(explain_text.render(report, color=sys.stdout.isatty()), nl=False)
+        terminal = sys.stdout.isatty()
+        click.echo(explain_text.render(report, width=text_width(terminal), color=terminal), nl=False)
     sys.exit(EXIT_OK if report.recognised else EXIT_FINDINGS)

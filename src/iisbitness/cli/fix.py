@@ -17,35 +17,26 @@ import click
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.scan import _drives, _env, _fatal
-from iisbitness.cli.selection import chosen_rules
+from iisbitness.cli.options import output_and_shell_options
+from iisbitness.cli.scan import _drives, _env, _fatal, check_image, text_width, write_out
+from iisbitness.cli.selection import chosen_rules, rule_options
 from iisbitness.errors import FixError, IisBitnessError
 from iisbitness.fixes.write import WriteRefused
-from iisbitness.formats import fix_text
+from iisbitness.formats import fix_json, fix_text
 from iisbitness.formats.causes import removal, view
-from iisbitness.rules import RULES
 from iisbitness.scan.baseline import read_baseline
-from iisbitness.scan.fix import apply_fix, plan_fix, pool_actions
-
-
-def _ids(values: tuple[str, ...]) -> list[str]:
-    ids = [v.strip() for value in values for v in value.split(",") if v.strip()]
-    unknown = [i for i in ids if i not in {r.id for r in RULES}]
-    if unknown:
-        raise click.BadParameter(f"unknown rule {unknown[0]!r}", param_hint="--rule")
-    return ids
+from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
 
 
 @click.command("fix")
 @click.argument("image", required=False, type=click.Path(path_type=Path))
-@click.option("--rule", "rules", multiple=True, metavar="ID[,ID...]", help="Fix only findings of these rules.")
 @click.option("--fix", "fix_numbers", multiple=True, type=click.IntRange(min=1), metavar="N",
               help="Make fix [N] as `scan` numbers it (text [N], HTML, JSON and SARIF `number`; repeatable).")
 @click.option("--finding", "numbers", multiple=True, type=click.IntRange(min=1), metavar="N",
               help="Fix only finding N (its `number` in `scan --format json`, SARIF `findingNumber`; repeatable).")
-@click.option("--select", "select", multiple=True, metavar="ID[,ID...]",
-              help="As scan --select: the findings (and so the numbers) of that scan.")
-@click.option("--ignore", "ignore", multiple=True, metavar="ID[,ID...]", help="As scan --ignore.")
+@rule_options("As scan --select: fix only findings of these rules (and number as that scan)",
+              "As scan --ignore: leave findings of these rules alone")
+@click.option("--rule", "rules", multiple=True, hidden=True, metavar="ID[,ID...]", help="Old name of --select.")
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="As scan --baseline: leave out the findings it accepts.")
 @click.option("--apply", "apply_", is_flag=True, help="Write the changes (default: a dry run showing them).")
@@ -54,10 +45,17 @@ def _ids(values: tuple[str, ...]) -> list[str]:
 @click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
               help="OS architecture (default: from the image, else x64).")
 @click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="Folder standing for another drive letter.")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
+              help="Read (and with --apply, write) this applicationHost.config (or IIS 6 MetaBase.xml) instead of "
+                   "the image's.")
 @click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
-def fix_command(image: Path | None, rules: tuple[str, ...], fix_numbers: tuple[int, ...], numbers: tuple[int, ...],
-                select: tuple[str, ...], ignore: tuple[str, ...], baseline: Path | None, apply_: bool, recycle: bool,
-                os_arch: str | None, drives: tuple[str, ...], env: tuple[str, ...]) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format (json: schema iisbitness/fix/1, see docs/fix.md).")
+@output_and_shell_options
+def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple[int, ...], select: tuple[str, ...],
+                ignore: tuple[str, ...], rules: tuple[str, ...], baseline: Path | None, apply_: bool, recycle: bool,
+                os_arch: str | None, drives: tuple[str, ...], config: Path | None, env: tuple[str, ...], fmt: str,
+                output: Path | None, shell: str) -> None:
     """Apply verified fixes to a server image (or, on Windows, the live server).
 
     Default is a dry run: the plan and a unified diff of every configuration file it would change.
@@ -66,20 +64,25 @@ def fix_command(image: Path | None, rules: tuple[str, ...], fix_numbers: tuple[i
     replace, and a refusal when a file changed since it was read.
 
     \b
-    Exit codes: 0 planned (or applied, and a second scan shows the targeted findings gone);
-                1 applied, but a second scan still shows one; 2 the input could not be read;
-                3 nothing written (a file changed since it was read, or cannot be written).
+    Examples:
+      iisbitness fix /mnt/server-c
+      iisbitness fix /mnt/server-c --select global-module-arch --shell powershell
+      iisbitness fix /mnt/server-c --fix 1 --apply
+
+    \b
+    Exit codes: 0 planned (or applied, and a second scan shows the targeted
+                findings gone); 1 applied, but a second scan still shows one;
+                2 the input could not be read; 3 nothing written (a file changed
+                since it was read, or cannot be written).
     """
-    if image is None and sys.platform != "win32":
-        _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness fix IMAGE)")
-    if image is not None and not image.is_dir():
-        _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive)")
+    check_image(image, None, "fix", config_alone=False)
     if recycle and (image is not None or not apply_):
         _fatal("--recycle needs --apply on the live server (no IMAGE)")
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), env=_env(env),
-                          rules=chosen_rules(select, ignore))
+                          config=config, rules=chosen_rules(select + rules, ignore))
+    width = _width(output)
     try:
-        plan = plan_fix(image, options, _ids(rules), numbers, fix_numbers,
+        plan = plan_fix(image, options, (), numbers, fix_numbers,
                         numbering=lambda report: [n.fix for n in view(report).fixes],
                         accepted=read_baseline(baseline) if baseline is not None else None)
     except FixError as e:
@@ -88,30 +91,49 @@ def fix_command(image: Path | None, rules: tuple[str, ...], fix_numbers: tuple[i
     except IisBitnessError as e:
         _fatal(str(e))
     if not apply_:
-        click.echo(fix_text.render(plan, applied=False), nl=False)
+        write_out(_render(plan, fmt, False, shell, width), output)
         sys.exit(EXIT_OK)
     try:
         written = apply_fix(plan)
     except FixError as e:
-        click.echo(fix_text.render(plan, applied=False, refused=e.written if isinstance(e, WriteRefused) else ()),
-                   nl=False)
+        write_out(_render(plan, fmt, False, shell, width, refused=e.written if isinstance(e, WriteRefused) else ()),
+                  output)
         click.echo(f"iisbitness: fix refused: {e}", err=True)
         sys.exit(EXIT_FIX_REFUSED)
-    click.echo(fix_text.render(plan, applied=True), nl=False)
-    for w in written:
-        click.echo(f"  {w.shown}: backup {w.backup.name}")
-    if recycle:
-        for cmd in pool_actions(plan):
-            click.echo("ran: " + " ".join(cmd))
+    ran = pool_actions(plan) if recycle else []
     try:
         after = scan(image, options)
     except IisBitnessError as e:
+        if fmt == "text":
+            write_out(fix_text.render(plan, applied=True, shell=shell, width=width), output)
         click.echo(f"iisbitness: error: the second scan failed: {e}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
     targeted = {c.finding.key for c in plan.chosen}
     still = [f for f in after.findings if f.key in targeted]
-    removed = removal(plan.side_effects)
-    click.echo(f"Second scan: {len(after.findings)} findings; "
-               + (f"{len(still)} targeted finding(s) still there" if still else "every targeted finding is gone")
-               + (f"; but {removed.replace(' then run', ' now run')} (side effects above)." if removed else "."))
+    if fmt == "json":
+        write_out(fix_json.render(plan, True, written, (len(after.findings), len(still))), output)
+    else:
+        removed = removal(plan.side_effects)
+        text = fix_text.render(plan, applied=True, shell=shell, width=width)
+        text += "".join(f"  {w.shown}: backup {w.backup.name}\n" for w in written)
+        text += "".join("ran: " + " ".join(cmd) + "\n" for cmd in ran)
+        text += (f"Second scan: {len(after.findings)} findings; "
+                 + (f"{len(still)} targeted finding(s) still there" if still else "every targeted finding is gone")
+                 + (f"; but {removed.replace(' then run', ' now run')} (side effects above)." if removed else ".")
+                 + "\n")
+        write_out(text, output)
     sys.exit(EXIT_FINDINGS if still else EXIT_OK)
+
+
+def _width(output: Path | None) -> int:
+    """The terminal's width, else COLUMNS, else 100 (as scan's text)."""
+    return text_width(terminal=output is None and sys.stdout.isatty())
+
+
+def _render(plan: FixPlan, fmt: str, applied: bool, shell: str, width: int,
+            refused: tuple[str, ...] | None = None) -> str:
+    """The plan in ``fmt``; ``refused``: as :func:`iisbitness.formats.fix_text.render` (text only: JSON's
+    ``applied`` is false and the refusal goes to stderr)."""
+    if fmt == "json":
+        return fix_json.render(plan, applied)
+    return fix_text.render(plan, applied, shell, width, refused=refused)

@@ -16,14 +16,16 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
+from iisbitness.cli.options import AliasChoice
+from iisbitness.cli.scan import text_width
 from iisbitness.formats import inspect_json, inspect_text
 from iisbitness.pe.walk import InspectedFile, cannot_load, inspect_paths
 
 
 @click.command("inspect")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Output format; json follows the schema iisbitness/inspect/1.")
+@click.option("--format", "fmt", type=AliasChoice(["text", "json"], {"table": "text"}), default="text", show_default=True,
+              help="Output format (text: a table; json: schema iisbitness/inspect/1).")
 @click.option("--arch", type=click.Choice([a.value for a in Arch]), default=None,
               help="Process architecture to check against (for --only-mismatch and --deps).")
 @click.option("--only-mismatch", is_flag=True,
@@ -39,6 +41,12 @@ def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mi
     """Show the architecture of binaries, like CorFlags.exe and dumpbin /headers.
 
     PATHS are files or folders (searched recursively; in folders, files starting with MZ count).
+
+    \b
+    Examples:
+      iisbitness inspect bin/
+      iisbitness inspect bin/ --arch x64 --only-mismatch
+      iisbitness inspect vendor.dll --deps --search-dir /mnt/c/Windows/System32
     """
     if only_mismatch and arch is None:
         raise click.UsageError("--only-mismatch needs --arch x86|x64|arm64")
@@ -51,12 +59,9 @@ def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mi
         shown = [f for f in files if f.error or cannot_load(f, target)]
     if fmt == "json":
         click.echo(inspect_json.render(shown), nl=False)
-    elif not sys.stdout.isatty():  # NOTE: a pipe or file: aligned columns, never folded into 80-column cells
-        click.echo(inspect_text.plain(shown, show_deps=deps), nl=False)
-    else:
-        console = Console(highlight=False)
-        for renderable in inspect_text.renderables(shown, show_deps=deps):
-            console.print(renderable)
+    else:  # NOTE: a pipe or file: one file a line (grep, cut); a terminal: fitted to its width, no cell cut
+        terminal = sys.stdout.isatty()
+        click.echo(inspect_text.plain(shown, show_deps=deps, width=text_width(True) if terminal else None), nl=False)
     for f in errors:
         click.echo(f"error: {f.error}", err=True)
     if errors:

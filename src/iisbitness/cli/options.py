@@ -115,11 +115,18 @@ def progress_wanted(quiet: bool) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ViewOptions:
-    """Where the report goes and how text shows it: ``-o FILE`` (None: stdout), ``--shell``, ``--verbose``."""
+    """Where the report goes and how it shows: ``-o FILE`` (None: stdout), ``--shell``, ``--verbose``,
+    ``--rule-docs-url`` (SARIF ``helpUri`` base); set by the command: ``command`` (the text heading's verb),
+    ``target`` (check-app: the pool checked against, instead of a server), ``source_root`` (SARIF: the folder
+    relative paths start from, ``SRCROOT``)."""
 
     output: Path | None = None
     shell: str = "cmd"
     verbose: bool = False
+    docs_url: str | None = None
+    command: str = "scan"
+    target: str | None = None
+    source_root: Path | None = None
 
 
 def view_options(fn: F) -> F:
@@ -130,14 +137,33 @@ def view_options(fn: F) -> F:
     """
 
     @functools.wraps(fn)
-    def wrapped(*args: Any, output: Path | None, shell: str, verbose: bool, **kwargs: Any) -> Any:
-        return fn(*args, view=ViewOptions(output, shell, verbose), **kwargs)
+    def wrapped(*args: Any, output: Path | None, shell: str, verbose: bool, docs_url: str | None,
+                **kwargs: Any) -> Any:
+        return fn(*args, view=ViewOptions(output, shell, verbose, docs_url), **kwargs)
 
     out: Callable[..., Any] = wrapped
+    out = click.option("--rule-docs-url", "docs_url", metavar="URL",
+                       help="SARIF: where the rule pages are published; each rule's helpUri is URL/<rule id>.md "
+                            "(default: no helpUri).")(out)
     out = click.option("-v", "--verbose", is_flag=True,
                        help="Text: also each cause's explanation, resolved files and fix notes.")(out)
-    out = click.option("--shell", type=click.Choice(["cmd", "powershell"]), default="cmd", show_default=True,
-                       help="Text: fix commands for cmd.exe (appcmd) or PowerShell (WebAdministration).")(out)
-    out = click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                       help="Write the report to FILE instead of stdout (any --format).")(out)
-    return cast(F, out)
+    return cast(F, output_and_shell_options(out))
+
+
+def output_and_shell_options(fn: F) -> F:
+    """``-o/--output`` and ``--shell`` (the command takes ``output`` and ``shell``)."""
+    fn = click.option("--shell", type=click.Choice(["cmd", "powershell"]), default="cmd", show_default=True,
+                      help="Text: fix commands for cmd.exe (appcmd) or PowerShell (WebAdministration).")(fn)
+    return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                        help="Write the output to FILE instead of stdout (any --format).")(fn)
+
+
+class AliasChoice(click.Choice):  # type: ignore[type-arg]
+    """A choice that also takes old names (``aliases``: old -> current) without listing them in ``--help``."""
+
+    def __init__(self, choices: list[str], aliases: dict[str, str]) -> None:
+        super().__init__(choices)
+        self.aliases = aliases
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return super().convert(self.aliases.get(value, value), param, ctx)

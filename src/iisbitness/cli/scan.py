@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
 import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -49,6 +51,8 @@ def _drives(values: tuple[str, ...]) -> dict[str, Path]:
         letter, sep, path = v.partition("=")
         if not sep or len(letter.rstrip(":")) != 1 or not letter[0].isalpha():
             raise click.BadParameter(f"{v!r}: expected LETTER=/path, e.g. D=/mnt/d", param_hint="--drive")
+        if not Path(path).is_dir():
+            raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--drive")
         out[letter[0].upper()] = Path(path)
     return out
 
@@ -63,13 +67,19 @@ def _env(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def text_width(terminal: bool) -> int:
+    """Columns for text: a terminal's width; for a pipe or file COLUMNS, else 100."""
+    columns = os.environ.get("COLUMNS", "")
+    return shutil.get_terminal_size((100, 24)).columns if terminal else int(columns) if columns.isdigit() else 100
+
+
 def _text_options(color: bool | None, view: ViewOptions) -> scan_text.TextOptions:
     """A terminal gets its width and colours; a pipe or file gets COLUMNS (else 100) and one table row a line."""
     terminal = view.output is None and sys.stdout.isatty()
-    columns = os.environ.get("COLUMNS", "")
-    width = shutil.get_terminal_size((100, 24)).columns if terminal else int(columns) if columns.isdigit() else 100
-    return scan_text.TextOptions(color=terminal if color is None else color, width=width, wrap_tables=terminal,
-                                 shell=view.shell, verbose=view.verbose)
+    width = text_width(terminal)
+    return scan_text.TextOptions(color=terminal if color is None else color, width=width,
+                                 shell=view.shell, verbose=view.verbose, command=view.command,
+                                 target=view.target)
 
 
 def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: ViewOptions) -> str:
@@ -79,7 +89,7 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
         # NOTE: JSON gets them as \udcNN escapes (json.loads gives back the same str).
         return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", out)
     if fmt is OutputFormat.SARIF:
-        return scan_sarif.render_many(reports)
+        return scan_sarif.render_many(reports, docs_url=view.docs_url, source_root=view.source_root)
     if fmt is OutputFormat.TEXT:
         options = _text_options(color, view)
         return "\n".join(scan_text.render(r, options=options) for r in reports)
@@ -104,16 +114,47 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
         out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
     else:
         out = _render(reports, OutputFormat(fmt), color, view)
+    write_out(out, view.output, color)
+    sys.exit(_exit_code(reports, FailOn(fail_on), incomplete))
+
+
+def write_out(out: str, output: Path | None, color: bool | None = None) -> None:
+    """``out`` to stdout, or to the file ``output`` (UTF-8); exit 2 naming the file when it cannot be written."""
     # NOTE: text shows the bytes of non-UTF-8 names as \xNN.
     out = out.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    if view.output is None:
+    if output is None:
         click.echo(out, nl=False, color=color)  # NOTE: click strips ANSI from a pipe unless --color
     else:
         try:
-            view.output.write_text(out, encoding="utf-8")
+            output.write_text(out, encoding="utf-8")
         except OSError as e:
-            _fatal(f"{view.output}: cannot write: {e.strerror or e}")
-    sys.exit(_exit_code(reports, FailOn(fail_on), incomplete))
+            _fatal(f"{output}: cannot write: {e.strerror or e}")
+
+
+def check_image(image: Path | None, config: Path | None, command: str, config_alone: bool = True,
+                zip_ok: bool = False) -> None:
+    """Exit 2 when ``image`` cannot be a server image: none given off Windows (and no ``--config``), or a file
+    (``zip_ok``: but a zip, which ``iisbitness collect`` makes); ``config_alone``: the command reads a
+    configuration file without an image (``--config FILE``), which the message then suggests for a file."""
+    if image is None and config is None and sys.platform != "win32":
+        _fatal(f"no server image given; on this OS, name a folder that stands for C:\\ (iisbitness {command} IMAGE)"
+               + (f", or a configuration file alone (iisbitness {command} --config applicationHost.config)"
+                  if config_alone else ""))
+    if image is not None and not image.is_dir() and not (zip_ok and zipfile.is_zipfile(image)):
+        hint = (f"; to read this file on its own: iisbitness {command} --config {image}"
+                if image.is_file() and config_alone and image.suffix.lower() != ".zip" else "")
+        zipped = " nor a zip made by iisbitness collect" if zip_ok else ""
+        _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive){zipped}{hint}")
+
+
+def config_only_image(config: Path | None) -> Path | None:
+    """An empty folder standing for C:\\ when ``--config FILE`` is given without an image: the file is then read as
+    the configuration of a configuration-only image (no binaries: architectures inferred from folders)."""
+    if config is None:
+        return None
+    if not config.is_file():
+        _fatal(f"{config}: no such file (--config)")
+    return Path(tempfile.mkdtemp(prefix="iisbitness-config-only-"))
 
 
 @click.command("scan")
@@ -152,22 +193,26 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     IMAGE is a folder standing for the system drive C:\\ (it holds
     Windows/System32/inetsrv/config/applicationHost.config), or a zip made by `iisbitness collect`
     (checked, then laid out in a private temporary folder; docs/images.md). Without IMAGE, on
-    Windows, the live server is scanned: every drive, UNC shares, links followed. A Visual Studio
-    solution or project folder is scanned as IIS Express: each web project in the iisexpress.exe
-    Visual Studio starts for it (docs/iisexpress.md).
+    Windows, the live server is scanned: every drive, UNC shares, links followed; with --config FILE
+    and no IMAGE, that file alone (a configuration-only image). A Visual Studio solution or project
+    folder is scanned as IIS Express: each web project in the iisexpress.exe Visual Studio starts for
+    it (docs/iisexpress.md).
 
     \b
-    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (or, with
-                --fail-on-incomplete, an application not checked); 2 the input could not be read
-                (the message names the file).
+    Examples:
+      iisbitness scan /mnt/server-c --drive D=/mnt/server-d
+      iisbitness scan --config applicationHost.config --format html -o report.html
+      iisbitness scan IMAGE --select global-module-arch --fail-on warning
+
+    \b
+    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it
+                (or, with --fail-on-incomplete, an application not checked);
+                2 the input could not be read (the message names the file).
     """
     if show_loads and fmt not in (OutputFormat.TEXT.value, OutputFormat.JSON.value):
         raise click.UsageError("--loads prints the load map as text or json (--format text|json)")
-    if image is None and sys.platform != "win32":
-        _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness scan IMAGE)")
-    if image is not None and not image.is_dir() and not image.is_file():
-        _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive) nor a zip made "
-               "by iisbitness collect")
+    check_image(image, config, "scan", zip_ok=True)
+    empty = config_only_image(config) if image is None else None
     progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
@@ -175,20 +220,27 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                           iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,
                           text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore))
     try:
-        with progress.shown(), _scanned(image, options, event_logs) as (report, logs):
+        with progress.shown(), _scanned(empty or image, options, event_logs) as (report, logs):
+            if empty is not None:  # NOTE: name the file, not the empty folder that stood for C:\
+                report = dataclasses.replace(report, server=dataclasses.replace(
+                    report.server, image=f"{config} (configuration file only)"))
             if write_baseline is not None:
                 _write(write_baseline, render_baseline([report]))
             for path in (baseline, write_baseline):
                 if path is not None:
                     report = apply_baseline(report, read_baseline(path))
-            if report.suppressed and not quiet:
-                click.echo(f"iisbitness: {len(report.suppressed)} finding(s) accepted by the baseline are left out",
-                           err=True)
+            if (baseline or write_baseline) and not quiet:  # NOTE: none accepted is said too
+                k = len(report.suppressed)
+                click.echo(f"iisbitness: the baseline accepted {k} finding{'s' if k != 1 else ''} "
+                           f"(left out); {len(report.findings)} not in it", err=True)
             if logs:
                 progress.stage("reading event logs")
                 report = observe(report, logs)
     except IisBitnessError as e:
         _fatal(str(e))
+    finally:
+        if empty is not None:
+            shutil.rmtree(empty, ignore_errors=True)
     _emit([report], fmt, fail_on, color, view, show_loads, fail_on_incomplete)
 
 
@@ -237,6 +289,12 @@ def demo_command(fmt: str, fail_on: str, color: bool | None, quiet: bool, view: 
     Program Files (x86) without a bitness preCondition, a correct bitness32/bitness64 pair, a 32-bit
     FastCGI program, a pool whose applications need different architectures, and an IIS 6 server in
     IIS 5 isolation mode with WOW64 on. Binaries are real, built from sources in the repository.
+
+    \b
+    Examples:
+      iisbitness demo
+      iisbitness demo --shell powershell --verbose
+      iisbitness demo --format html -o demo.html
     """
     progress = ScanProgress(progress_wanted(quiet))
     reports: list[Report] = []

@@ -21,12 +21,19 @@ def selection_options(fn: F) -> F:
                       help="Write every current finding to this baseline file as accepted (see docs/ci.md).")(fn)
     fn = click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True),
                       help="Leave out the findings this baseline file accepts (exit code too).")(fn)
-    fn = click.option("--ignore", "ignore", multiple=True, metavar="ID[,ID...]",
-                      help="Do not report these rules (fixes are still verified against every rule).")(fn)
-    fn = click.option("--select", "select", multiple=True, metavar="ID[,ID...]",
-                      help="Report only these rules (default: all; ids as in docs/rules/; fixes are still verified "
-                           "against every rule).")(fn)
-    return fn
+    return rule_options("Report only these rules", "Do not report these rules")(fn)
+
+
+def rule_options(select_help: str, ignore_help: str) -> Callable[[F], F]:
+    """``--select`` and ``--ignore`` (the command takes ``select`` and ``ignore``), as ``scan`` and ``fix`` say them
+    (fixes are verified against every rule either way)."""
+    def wrap(fn: F) -> F:
+        fn = click.option("--ignore", "ignore", multiple=True, metavar="ID[,ID...]",
+                          help=f"{ignore_help} (fixes are still verified against every rule).")(fn)
+        return click.option("--select", "select", multiple=True, metavar="ID[,ID...]",
+                            help=f"{select_help} (default: all; ids as in docs/rules/; fixes are still verified "
+                                 "against every rule).")(fn)
+    return wrap
 
 
 def _ids(values: tuple[str, ...], option: str) -> list[str]:

@@ -2,7 +2,9 @@
 
 Each event that confirms a finding (same rule family and same binary or pool, see
 :mod:`iisbitness.explain.correlate`) becomes an :class:`iisbitness.report.Observation` pointing at
-that finding; bitness-related events no finding explains are listed with ``finding_index`` None.
+that finding (``scope`` ``binary`` when it names only a binary that several pools' findings share: it
+shows one worker failing, not which); bitness-related events no finding explains are listed with
+``finding_index`` None; ``Report.events_read`` says how many events were read, relevant or not.
 Parts of a damaged log that cannot be read become report problems; the rest is used.
 """
 
@@ -18,8 +20,8 @@ from iisbitness.model.source import Problem
 from iisbitness.report import Observation, Report
 
 
-def _observation(event: Event, index: int | None) -> Observation:
-    return Observation(event.time or "", event.source_name, event.event_id, event.message, index)
+def _observation(event: Event, index: int | None, scope: str = "finding") -> Observation:
+    return Observation(event.time or "", event.source_name, event.event_id, event.message, index, scope)
 
 
 def observe(report: Report, logs: Sequence[Path]) -> Report:
@@ -33,10 +35,18 @@ def observe(report: Report, logs: Sequence[Path]) -> Report:
     keys = [FindingKey(f.rule, f.binary, f.pool) for f in report.findings]
     result = correlate(keys, events)
     seen: list[Observation] = []
+    # NOTE: an event that names a binary but no pool, linked to the findings of several pools (one global module,
+    # seven pools), shows the binary failing in one worker: it does not confirm each pool's finding
+    pools_of: dict[int, set[str]] = {}
+    for obs in result.observed:
+        for link in obs.links:
+            if link.on == "binary" and obs.finding.pool:
+                pools_of.setdefault(id(link.event), set()).add(obs.finding.pool.casefold())
     for obs in result.observed:
         index = keys.index(obs.finding)
-        seen.extend(_observation(link.event, index) for link in obs.links)
+        seen.extend(_observation(link.event, index, "binary" if len(pools_of.get(id(link.event), ())) > 1
+                                 and link.on == "binary" else "finding") for link in obs.links)
     seen.extend(_observation(e, None) for e in result.unexplained)
     problems = [Problem(p.path, None, p.message) for r in reads for p in r.problems]
     ordered = tuple(sorted(dict.fromkeys(seen), key=lambda o: (o.time, o.provider, o.event_id, o.finding_index or -1)))
-    return replace(report, observations=ordered, problems=report.problems + tuple(problems))
+    return replace(report, observations=ordered, problems=report.problems + tuple(problems), events_read=len(events))

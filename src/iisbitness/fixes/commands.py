@@ -13,8 +13,9 @@ WebAdministration ``Start-WebAppPool``; facts D2).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
@@ -28,6 +29,122 @@ from iisbitness.model.edits import (
 from iisbitness.model.iis7 import AppPool, PoolElement
 
 APPCMD = r"%windir%\system32\inetsrv\appcmd.exe"
+"""appcmd.exe as cmd.exe names it (``%windir%`` expands there, not in PowerShell: :data:`APPCMD_PROGRAM`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quoted:
+    """A command argument holding a name: cmd.exe gets ``prefix"value"``, PowerShell ``'prefix' + value`` as one
+    single-quoted string (``$`` and backticks stay literal; PowerShell quotes it for the program when it holds a
+    space, which the program's C runtime takes off again, so both shells hand it the same argument)."""
+
+    prefix: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A path under an environment variable, as a program or an argument: ``%windir%\\...`` for cmd.exe;
+    ``"$env:windir\\..."`` for PowerShell, which does not expand ``%VAR%``, run with the call operator ``&``
+    when it is the program ("about_Operators", call operator; "about_Environment_Variables")."""
+
+    path: str
+
+    @property
+    def cmd(self) -> str:
+        """cmd.exe form: the path, in double quotes when it holds a space."""
+        return f'"{self.path}"' if " " in self.path else self.path
+
+    @property
+    def ps_arg(self) -> str:
+        """PowerShell form as an argument: ``"$env:windir\\..."`` (``${env:NAME}`` for names ``$env:`` cannot
+        take); a path without variables or spaces as it is."""
+        if "%" not in self.path and " " not in self.path:
+            return self.path
+        path = re.sub(r"%([^%]+)%", lambda m: f"$env:{m[1]}" if m[1].isalnum() else f"${{env:{m[1]}}}", self.path)
+        return f'"{path}"'
+
+    @property
+    def ps(self) -> str:
+        """PowerShell form as the program: ``& "$env:windir\\..."``, or a bare name (``iisreset``) as it is."""
+        arg = self.ps_arg
+        return f"& {arg}" if arg.startswith('"') else arg
+
+
+Arg = str | Quoted | Program
+"""A literal token (the same text in both shells), a :class:`Quoted` name or a :class:`Program` path."""
+
+
+APPCMD_PROGRAM = Program(APPCMD)
+
+
+_PS_BARE = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_/.:\\-]*|--?[A-Za-z0-9][A-Za-z0-9-]*")
+"""Tokens PowerShell passes to a program as they are; others are single-quoted (Windows PowerShell splits
+``-name.value`` at the dot and takes quotes out of the middle of a bare word)."""
+
+_PS_NATIVE_UNQUOTABLE = frozenset('"\0\r\n')
+"""Characters a name cannot carry in a PowerShell argument to a program: Windows PowerShell 5.1 passes an
+embedded ``"`` unescaped (the program then splits the argument), CR/LF end the line."""
+
+
+def _ps_arg(arg: Arg) -> str:
+    if isinstance(arg, Quoted):
+        return _ps_quote(arg.prefix + arg.value)
+    if isinstance(arg, Program):
+        return arg.ps_arg
+    return arg if _PS_BARE.fullmatch(arg) else _ps_quote(arg)
+
+
+def _cmd_arg(arg: Arg) -> str:
+    if isinstance(arg, Quoted):
+        return f'{arg.prefix}"{arg.value}"'
+    return arg.cmd if isinstance(arg, Program) else arg
+
+
+def native(program: Program | str, *args: Arg, selected: Iterable[str] = ()) -> tuple[str, str]:
+    """``(cmd.exe line, PowerShell line)`` that run ``program`` with ``args``; a line a name would break is a
+    ``rem`` / ``#`` line saying why it is not written. ``selected``: names held in an appcmd ``[name='...']``
+    selector (appcmd cannot take ``'`` or ``]`` there, whichever the shell)."""
+    prog = program if isinstance(program, Program) else Program(program)
+    selected = tuple(selected)
+    quoted = [a.value for a in args if isinstance(a, Quoted)]
+    cmd = cmd_line(" ".join([prog.cmd, *(_cmd_arg(a) for a in args)]), quoted, selected)
+    bad = {c for n in quoted for c in n if c in _PS_NATIVE_UNQUOTABLE}
+    bad |= {c for n in selected for c in n if c in _PS_NATIVE_UNQUOTABLE or c in "']"}
+    if bad:
+        chars = " ".join(repr(c) for c in sorted(bad))
+        return cmd, (f"# Not written: a name in this command holds {chars}, which a program run from PowerShell "
+                     "(or appcmd's [name='...']) cannot take; use fix --apply")
+    return cmd, " ".join([prog.ps, *(_ps_arg(a) for a in args)])
+
+
+def _selector(name: str, attribute: str, value: str) -> Quoted:
+    """appcmd's ``/[name='NAME'].attribute:value`` as one quoted argument: quoted whole, a name with a space stays
+    one argument in both shells ("Getting Started with AppCmd.exe", collection items)."""
+    return Quoted("", f"/[name='{name}'].{attribute}:{value}")
+
+
+_CMD_TOKEN = re.compile(r'(?:[^\s"]|"[^"]*")+')
+
+
+def retarget(line: str, program: Program, *extra: Arg) -> tuple[str, str]:
+    """``(cmd.exe line, PowerShell line)`` of an appcmd line of these fixes (``APPCMD args``, names in
+    ``"..."``) run by ``program`` with ``extra`` arguments after its own; a ``rem`` line (a name it could not
+    quote) stays, with a PowerShell comment."""
+    if not line.startswith(APPCMD + " "):
+        return line, "# Not written: see the cmd.exe line; use fix --apply"
+    args: list[Arg] = []
+    for tok in _CMD_TOKEN.findall(line[len(APPCMD) + 1:]):
+        m = re.fullmatch(r'([^"]*)"([^"]*)"', tok)
+        args.append(Quoted(m[1], m[2]) if m else tok)
+    return native(program, *args, *extra)
+
+
+def same_in_both(*lines: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(cmd.exe lines, PowerShell lines)`` for commands that read the same in both shells (``iisreset``,
+    ``dotnet publish -c Release -r win-x64``): each token checked with :func:`native`."""
+    pairs = [native(*line.split(" ")) for line in lines]
+    return tuple(c for c, _ in pairs), tuple(p for _, p in pairs)
 
 
 _CMD_UNQUOTABLE = frozenset('"%\r\n')
@@ -183,10 +300,10 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
     return Fix(
         summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=tuple(cmd_line(c, selected=(name, precondition)) for c in (
-            f'{APPCMD} set config -section:system.webServer/globalModules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
-            f'{APPCMD} set config -section:system.webServer/modules /[name=\'{name}\'].preCondition:"{precondition}" /commit:apphost',
-        )) + tuple(s[0] for s in starts),
+        commands=tuple(native(APPCMD_PROGRAM, "set", "config", f"-section:system.webServer/{section}",
+                              _selector(name, "preCondition", precondition), "/commit:apphost",
+                              selected=(name, precondition))[0] for section in ("globalModules", "modules"))
+        + tuple(s[0] for s in starts),
         powershell=(
             "Import-Module WebAdministration",
             *(f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name preCondition -Value "
@@ -215,8 +332,7 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
     ("Getting Started with AppCmd.exe"; WebAdministration ``Set-WebConfigurationProperty``). Written at the
     other level, the entry is not found (appcmd) or the section is locked there (isapiFilters is
     overrideModeDefault="Deny", facts B8)."""
-    where = f'"{site}" ' if site else ""
-    commit = "" if site and in_web_config else " /commit:apphost"
+    commit = () if site and in_web_config else ("/commit:apphost",)
     if site and in_web_config:
         pspath = _ps_quote(f"MACHINE/WEBROOT/APPHOST/{site}")
     else:
@@ -224,9 +340,9 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
     return Fix(
         summary=f"Load ISAPI filter '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=(cmd_line(
-            f'{APPCMD} set config {where}-section:system.webServer/isapiFilters /[name=\'{name}\'].preCondition:"{precondition}"{commit}',
-            (site or "",), (name, precondition)),),
+        commands=(native(APPCMD_PROGRAM, "set", "config", *([Quoted("", site)] if site else []),
+                         "-section:system.webServer/isapiFilters", _selector(name, "preCondition", precondition),
+                         *commit, selected=(name, precondition))[0],),
         powershell=(
             "Import-Module WebAdministration",
             f"Set-WebConfigurationProperty -PSPath {pspath} {flt} -Name preCondition -Value {_ps_quote(precondition)}"
@@ -346,9 +462,10 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
 def aspnetcore_out_of_process(app: str) -> Fix:
     """Fix: host ASP.NET Core app ``app`` (``Site/path``) out of process (``hostingModel="outofprocess"``): it then
     runs in its own dotnet.exe / app.exe, whatever the worker's bitness (facts D6)."""
+    cmd, ps = native(APPCMD_PROGRAM, "set", "config", Quoted("", app), "-section:system.webServer/aspNetCore",
+                     "/hostingModel:outofprocess")
     return Fix(summary=f"Host '{app}' out of process (hostingModel=\"outofprocess\"): the app then runs in its own process",
                label="out-of-process hosting",
-               commands=(cmd_line(f'{APPCMD} set config "{app}" -section:system.webServer/aspNetCore '
-                                  "/hostingModel:outofprocess", (app,)),),
+               commands=(cmd,), powershell=(ps,),
                note="Edit the app's web.config (or the publish profile: <AspNetCoreHostingModel>OutOfProcess"
                     "</AspNetCoreHostingModel>) so that the next deployment keeps it; out-of-process is slower.")

@@ -23,13 +23,18 @@ from __future__ import annotations
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
+from iisbitness.fixes.commands import Program, native
 from iisbitness.model.edits import FRAMEWORK_FOLDER, RegisterAspNet, SetIsolation5, SetWow64, aspnet_version
 from iisbitness.model.iis6 import Iis6Server
 
-ADSUTIL = "cscript %SystemDrive%\\Inetpub\\AdminScripts\\adsutil.vbs"
+ADSUTIL = Program("%SystemDrive%\\Inetpub\\AdminScripts\\adsutil.vbs")
+"""adsutil.vbs, an argument of ``cscript`` (``cscript %SystemDrive%\\...`` / ``cscript "$env:SystemDrive\\..."``)."""
+
+IISEXT = Program("%windir%\\system32\\iisext.vbs")
 
 
-IISEXT = "cscript %windir%\\system32\\iisext.vbs"
+def _both(pairs: list[tuple[str, str]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(c for c, _ in pairs), tuple(p for _, p in pairs)
 
 
 def is_aspnet_1x(version: str) -> bool:
@@ -37,14 +42,21 @@ def is_aspnet_1x(version: str) -> bool:
     return version.lower().startswith("v1.")
 
 
-def regiis(arch: Arch, version: str) -> tuple[str, ...]:
-    """The commands that register ASP.NET ``version`` from the ``arch`` Framework folder and allow
-    its Web Service Extension: ``aspnet_regiis.exe -i -enable`` (2.0 and later), or for 1.x
+def regiis_both(arch: Arch, version: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(cmd.exe lines, PowerShell lines)`` that register ASP.NET ``version`` from the ``arch`` Framework folder and
+    allow its Web Service Extension: ``aspnet_regiis.exe -i -enable`` (2.0 and later), or for 1.x
     ``aspnet_regiis.exe -i`` then ``iisext.vbs /EnFile`` on its aspnet_isapi.dll (1.1 has no ``-enable``)."""
     folder = f"%windir%\\Microsoft.NET\\{FRAMEWORK_FOLDER[arch]}\\{version}"
+    regiis_exe = Program(f"{folder}\\aspnet_regiis.exe")
     if is_aspnet_1x(version):
-        return (f"{folder}\\aspnet_regiis.exe -i", f"{IISEXT} /EnFile {folder}\\aspnet_isapi.dll")
-    return (f"{folder}\\aspnet_regiis.exe -i -enable",)
+        return _both([native(regiis_exe, "-i"),
+                      native("cscript", IISEXT, "/EnFile", Program(f"{folder}\\aspnet_isapi.dll"))])
+    return _both([native(regiis_exe, "-i", "-enable")])
+
+
+def regiis(arch: Arch, version: str) -> tuple[str, ...]:
+    """The cmd.exe lines of :func:`regiis_both`."""
+    return regiis_both(arch, version)[0]
 
 
 def aspnet_versions(server: Iis6Server) -> tuple[str, ...]:
@@ -60,14 +72,16 @@ def switch_workers(server: Iis6Server, arch: Arch) -> Fix:
     re-registered from the matching Framework folder."""
     to32 = arch is Arch.X86
     versions = [v for v in aspnet_versions(server) if to32 or not is_aspnet_1x(v)]
-    cmds = [f"{ADSUTIL} SET W3SVC/AppPools/Enable32bitAppOnWin64 {1 if to32 else 0}"]
-    cmds += [c for v in versions for c in regiis(arch, v)]
-    cmds.append("iisreset")
+    pairs = [native("cscript", ADSUTIL, "SET", "W3SVC/AppPools/Enable32bitAppOnWin64", "1" if to32 else "0")]
+    pairs += [p for v in versions for p in zip(*regiis_both(arch, v), strict=True)]
+    pairs.append(native("iisreset"))
+    cmds, ps = _both(pairs)
     return Fix(
         summary=f"Run every IIS 6 worker process as {'32-bit (x86, WOW64)' if to32 else '64-bit'}: "
                 f"Enable32bitAppOnWin64 {1 if to32 else 0} and ASP.NET from {FRAMEWORK_FOLDER[arch]}",
         label=f"every worker as {'32-bit (WOW64)' if to32 else '64-bit'}",
-        commands=tuple(cmds),
+        commands=cmds,
+        powershell=ps,
         edits=(SetWow64(to32), RegisterAspNet(arch)),
         note="IIS 6 runs all workers at one bitness: this affects every site and application pool. aspnet_regiis -i "
              "-enable re-registers ASP.NET's filter and script maps from that folder and allows its Web Service "
@@ -79,10 +93,13 @@ def switch_workers(server: Iis6Server, arch: Arch) -> Fix:
 
 def worker_isolation() -> Fix:
     """Fix: leave IIS 5 isolation mode (filters and applications then run in w3wp.exe)."""
+    cmds, ps = _both([native("cscript", ADSUTIL, "SET", "W3SVC/IIs5IsolationModeEnabled", "0"),
+                      native("net", "stop", "http", "/y"), native("net", "start", "w3svc")])
     return Fix(
         summary="Switch IIS to worker process isolation mode (IIs5IsolationModeEnabled 0)",
         label="worker process isolation mode",
-        commands=(f"{ADSUTIL} SET W3SVC/IIs5IsolationModeEnabled 0", "net stop http /y", "net start w3svc"),
+        commands=cmds,
+        powershell=ps,
         edits=(SetIsolation5(False),),
         note="Applications that rely on IIS 5 mode (in-process state shared with inetinfo.exe, ISAPI filters that "
              "read raw data) must be tested first. 'net stop http /y' stops every service that uses HTTP.sys.",
@@ -91,11 +108,13 @@ def worker_isolation() -> Fix:
 
 def reregister_aspnet(arch: Arch, version: str) -> Fix:
     """Fix: run ``aspnet_regiis -i`` from the Framework folder that matches the worker."""
+    cmds, ps = regiis_both(arch, version)
     return Fix(
         summary=f"Register ASP.NET {version} from {FRAMEWORK_FOLDER[arch]} (the {arch.bits}-bit build) to match the "
                 f"{arch.bits}-bit processes that load it",
         label=f"ASP.NET from {FRAMEWORK_FOLDER[arch]}",
-        commands=(*regiis(arch, version), "iisreset"),
+        commands=(*cmds, "iisreset"),
+        powershell=(*ps, "iisreset"),
         edits=(RegisterAspNet(arch),),
         note="aspnet_regiis run from the other Framework folder registered the wrong build. On IIS 6 x64 each "
              "aspnet_regiis.exe works only in its own mode (facts G6).",

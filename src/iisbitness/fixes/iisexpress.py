@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
-from iisbitness.fixes.commands import APPCMD
+from iisbitness.fixes.commands import Program, Quoted, retarget, same_in_both
 from iisbitness.loadplan.plan import Load
 from iisbitness.model.edits import SetIisExpressArch
 from iisbitness.model.iisexpress import IisExpressProject, IisExpressWorkspace, SwitchKind
@@ -100,10 +100,11 @@ def publish_for(load: Load) -> Fix:
     """ASP.NET Core: build or publish the app for the running ``iisexpress.exe`` (F2.4): advice."""
     arch = load.process.arch
     rid = RID[arch]
+    publish = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained")
     return Fix(summary=f"Build the app for {arch.value}: <RuntimeIdentifier>{rid}</RuntimeIdentifier> (or <PlatformTarget>"
                        f"{PLATFORM[arch]}</PlatformTarget>) in the project, or publish with -r {rid}",
                label=f"build the app for {rid}",
-               commands=(f"dotnet publish -c Release -r {rid} --self-contained",),
+               commands=publish[0], powershell=publish[1],
                note="In-process hosting loads the app's runtime into iisexpress.exe: they must have one architecture.")
 
 
@@ -118,7 +119,7 @@ def out_of_process(workspace: IisExpressWorkspace, load: Load) -> Fix:
                note="Out-of-process is slower; use it to unblock debugging, not as the production setting.")
 
 
-IISEXPRESS_APPCMD = '"%ProgramFiles%\\IIS Express\\appcmd.exe"'
+IISEXPRESS_APPCMD = Program("%ProgramFiles%\\IIS Express\\appcmd.exe")
 """IIS Express ships its own appcmd.exe in its install folder; ``/apphostconfig:`` names the file to edit (the ANCM
 installer runs ``"...\\IIS Express\\appcmd.exe" install module ... /apphostconfig:"..."``, facts F1.6
 ancm_iis_expressv2.wxs; without it appcmd edits the per-user file, not the solution's)."""
@@ -126,10 +127,9 @@ ancm_iis_expressv2.wxs; without it appcmd edits the per-user file, not the solut
 
 def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace) -> Fix:
     """``fix`` with its server appcmd lines run by IIS Express's appcmd.exe against the solution's
-    applicationhost.config (to run from the solution folder); WebAdministration PowerShell does not reach IIS
-    Express, so those lines are dropped."""
+    applicationhost.config (to run from the solution folder), in both shells; WebAdministration PowerShell does not
+    reach IIS Express, so its lines give way to appcmd's."""
     config = workspace.server.config_file.replace("/", "\\")
-    cmds = tuple(f'{IISEXPRESS_APPCMD}{c[len(APPCMD):]} /apphostconfig:"{config}"' if c.startswith(APPCMD) else c
-                 for c in fix.commands)
+    pairs = [retarget(c, IISEXPRESS_APPCMD, Quoted("/apphostconfig:", config)) for c in fix.commands]
     note = ((fix.note + " ") if fix.note else "") + "Run it from the solution folder."
-    return replace(fix, commands=cmds, powershell=(), note=note)
+    return replace(fix, commands=tuple(c for c, _ in pairs), powershell=tuple(p for _, p in pairs), note=note)

@@ -21,8 +21,10 @@ from iisbitness.report import Report
 
 T = TypeVar("T")
 
-POOL_PLACEHOLDER = "\0pool\0"
-"""Stands for the pool's name in :attr:`Cause.symptoms` / :attr:`Cause.causes` shared by several pools."""
+def _each_pool(text: str, pool: str) -> str:
+    """``text`` about one pool said of each pool of its cause (the cause's ``in`` line names them): ``in pool 'P'``
+    and ``of pool 'P'`` become ``in each pool``, ``of each pool``."""
+    return text.replace(f"pool '{pool}'", "each pool").replace(f"'{pool}'", "each pool")
 
 
 def _fix_key(fix: Fix) -> tuple[object, ...]:
@@ -50,7 +52,7 @@ class Cause:
         findings: the findings grouped here (at least one). pools: the distinct pools they hit, in
         order. places: the distinct ``Site/app`` labels. processes: distinct ``(process, arch)``.
         symptoms / causes: the distinct texts; when the texts differ only by the pool's name, one
-        text holding :data:`POOL_PLACEHOLDER` where the name was. fixes: numbers into
+        text that says ``each pool`` where the name was. fixes: numbers into
         :attr:`ReportView.fixes`. rejected: distinct fixes re-analysis ruled out.
     """
 
@@ -139,7 +141,7 @@ def _texts(findings: list[Finding], attr: str) -> tuple[str, ...]:
     raw = _distinct([str(getattr(f, attr)) for f in findings])
     if len(raw) == 1:
         return raw
-    general = _distinct([str(getattr(f, attr)).replace(f"'{f.pool}'", POOL_PLACEHOLDER) if f.pool else
+    general = _distinct([_each_pool(str(getattr(f, attr)), f.pool) if f.pool else
                          str(getattr(f, attr)) for f in findings])
     return general if len(general) == 1 else raw
 
@@ -253,6 +255,44 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
         verb = "no longer loads in" if kind is EffectKind.UNLOADED else "now loads in"
         out.append(f"{what} {name} {verb} {', '.join(sorted(set(pools), key=str.lower))}".strip()
                    + (f" (for {', '.join(apps)})" if apps else ""))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class EventLine:
+    """A bitness-related event of ``scan --event-log``, once, with what it confirms (``tag``)."""
+
+    time: str
+    provider: str
+    event_id: int
+    message: str
+    tag: str
+
+
+def event_lines(report: Report) -> tuple[EventLine, ...]:
+    """Each bitness-related event once: ``confirms RULE in POOL; ...``; for an event that names a binary several
+    pools' findings share and no pool (scope ``binary``), the one worker failure it shows and the pools it may
+    come from; ``no finding explains it`` otherwise."""
+    by_event: dict[tuple[str, str, int, str], list[Finding]] = {}
+    scoped: set[tuple[str, str, int, str]] = set()
+    for o in report.observations:
+        key = (o.time, o.provider, o.event_id, o.message)
+        found = by_event.setdefault(key, [])
+        if o.finding_index is not None:
+            found.append(report.findings[o.finding_index])
+        if o.scope == "binary":
+            scoped.add(key)
+    out = []
+    for key, found in by_event.items():
+        if not found:
+            tag = "no finding explains it"
+        elif key in scoped:
+            pools = sorted({f.pool for f in found if f.pool})
+            tag = (f"confirms {found[0].rule} ({found[0].binary}) failing in a worker of one of {len(pools)} pools; "
+                   f"the event names no pool: {', '.join(pools)}")
+        else:
+            tag = "confirms " + "; ".join(f"{f.rule} in {f.pool or f.process}" for f in found)
+        out.append(EventLine(*key, tag))
     return tuple(out)
 
 

@@ -37,7 +37,7 @@ def _causes(report: ExplainReport) -> Table:
     table.add_column("#", justify="right", width=3)
     table.add_column("scan rule", no_wrap=True)
     table.add_column("confidence", no_wrap=True)
-    table.add_column("what it is")
+    table.add_column("what it is", overflow="fold")
     items: list[RankedCause | OtherCause] = sorted([*report.causes, *report.others], key=lambda c: c.rank)
     for cause in items:
         if isinstance(cause, OtherCause):

@@ -10,6 +10,7 @@ from iisbitness.findings import Finding
 from iisbitness.fixes.plan import FileChange
 from iisbitness.fixes.text import Text
 from iisbitness.formats.causes import effect_lines, security_warning, view
+from iisbitness.formats.table import wrap
 from iisbitness.scan.fix import FixPlan
 
 
@@ -33,38 +34,47 @@ def unified_diff(change: FileChange) -> str:
     return "\n".join(diff) + "\n"
 
 
-def render(plan: FixPlan, applied: bool, refused: tuple[str, ...] | None = None) -> str:
+def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,
+           refused: tuple[str, ...] | None = None) -> str:
     """The plan as text: chosen fixes (numbered ``[N]`` as ``scan`` numbers them, with the finding each clears,
-    numbered as in JSON), what they clear, what is left, their side effects all together, commands, then the
-    diffs.
+    numbered as in JSON), what they clear, what is left, their side effects all together, commands (``shell``
+    ``cmd`` or ``powershell``), then the diffs. Prose wraps at ``width`` between words; commands and diffs never
+    wrap.
 
     ``refused``: ``--apply`` was refused (the refusal itself goes to stderr); the files it names were left
     with the new content (they could not be put back), every other file is as it was."""
     out: list[str] = []
     r = plan.report
     v = view(r)
-    out.append(f"iisbitness fix {r.server.image}  ({r.server.kind}, {len(r.findings)} findings)")
+
+    def para(text: str, first: str = "  ", rest: str = "      ") -> None:
+        out.extend(wrap(text, max(width, 40), first, rest))
+
+    para(f"iisbitness fix {r.server.image}  ({r.server.kind}, {len(r.findings)} findings)", "", "  ")
     if not plan.chosen:
         out.append("No verified fix to make for the chosen findings.")
     for ch in plan.chosen:
         n = v.number(ch.fix)
-        out.append(f"  [{n}] {ch.fix.summary}  (finding {ch.number} {ch.finding.rule}, {_where(ch.finding)})")
+        para(f"[{n}] {ch.fix.summary}  (finding {ch.number} {ch.finding.rule}, {_where(ch.finding)})")
     chosen = {c.number for c in plan.chosen}
     also = [n for n in plan.cleared if n not in chosen]
     if also:
-        out.append("  these fixes also clear finding" + "s" * (len(also) > 1) + " " + ", ".join(str(n) for n in also))
+        para("these fixes also clear finding" + "s" * (len(also) > 1) + " " + ", ".join(str(n) for n in also))
     for left in plan.left:
-        out.append(f"  not fixed: finding {left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
+        para(f"not fixed: finding {left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
     if plan.side_effects:
         out.append("")
         out.append("Side effects (these fixes together; the load map before and after):")
-        out.extend(f"  {line}" for line in effect_lines(plan.side_effects))
+        for line in effect_lines(plan.side_effects):
+            para(line, "  ", "    ")
         if warning := security_warning(plan.side_effects):
-            out.append(f"  WARNING: {warning}")
-    if plan.commands:
+            para(f"WARNING: {warning}")
+    commands = plan.powershell if shell == "powershell" else plan.commands
+    if commands:
         out.append("")
-        out.append("Equivalent commands (an elevated cmd.exe on the server):")
-        out.extend(f"  {c}" for c in plan.commands)
+        out.append("Equivalent commands (an elevated PowerShell on the server):" if shell == "powershell" else
+                   "Equivalent commands (an elevated cmd.exe on the server; --shell powershell for PowerShell):")
+        out.extend(f"  {c}" for c in commands)
     for change in plan.changes:
         out.append("")
         out.append(f"{change.shown}:")

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from iisbitness.arch import format_arches
-from iisbitness.formats.table import plain_table, printable
+from iisbitness.formats.table import fit_table, plain_table, printable
 from iisbitness.pe.clr import cor_flag_names
 from iisbitness.pe.headers import machine_name
 from iisbitness.pe.types import ImageKind, PlatformTarget
@@ -100,26 +100,29 @@ def render(files: Sequence[InspectedFile], *, show_deps: bool = False, width: in
 COLUMNS = ("File", "Kind", "Target", "Loads in", "Machine", "PE", "CLR", "CorFlags")
 
 
-def plain(files: Sequence[InspectedFile], *, show_deps: bool = False) -> str:
-    """The table as aligned columns (one file a line, whatever its length), then notes and chains.
+def plain(files: Sequence[InspectedFile], *, show_deps: bool = False, width: int | None = None) -> str:
+    """The table as aligned columns, then notes and chains. ``width`` None: one file a line, whatever its length
+    (for grep and cut); else the table fits ``width`` (:func:`iisbitness.formats.table.fit_table`: the CorFlags
+    column below its row, or one block per file; never a cell cut) and notes wrap between words.
 
     Paths are relative to the folder all files share, named on the first line.
     """
     base = _common_folder(files)
     lines = [f"in {base}"] if base else []
     shown = _relative_all(files, base)
-    lines += plain_table(COLUMNS, [(name, *_row(f)) for name, f in zip(shown, files, strict=True)])
+    rows = [(name, *_row(f)) for name, f in zip(shown, files, strict=True)]
+    lines += plain_table(COLUMNS, rows) if width is None else fit_table(COLUMNS, rows, width, items="\n")
     notes, preferred = _notes(files, shown)
     texts = [f"  {name}: {note}" for name, note in notes] + ([PREFERRED_EXPLAINED] if preferred else [])
-    if not show_deps and not any("\t" in t for t in texts):
+    if width is None and not show_deps and not any("\t" in t for t in texts):
         # NOTE: what rich prints for these plain texts (soft-wrapped, no style): each line with its control codes
         # stripped (rich.text.Text does); 8,000 notes through rich took a second (issue 25)
         tail = (["Notes:"] if notes else []) + [strip_control_codes(t) for t in texts]
         return "\n".join(lines) + "\n" + "".join(t + "\n" for t in tail)
     rest = _after(files, shown, show_deps)
     buf = io.StringIO()
-    console = Console(file=buf, width=100_000, color_system=None, force_terminal=False, highlight=False,
-                      soft_wrap=True)
+    console = Console(file=buf, width=width or 100_000, color_system=None, force_terminal=False, highlight=False,
+                      soft_wrap=width is None)
     for item in rest:
         console.print(item)
     return "\n".join(lines) + "\n" + buf.getvalue()

@@ -1,9 +1,11 @@
 """``--format html`` for scan and demo: one self-contained page (issue 14).
 
-The page shows the server as people picture it — pools, their applications, and the binaries each
-worker loads, coloured by architecture with a label beside every colour — then a summary, filters,
-and every cause (:mod:`iisbitness.formats.causes`) with its symptom, explanation, configuration
-file:line and fix commands in copyable blocks. CSS and JavaScript are inlined from
+The first screen says what to do: the summary, then "What to do first" (:func:`first_steps`: one fix per
+cause, worst cause first, each with its commands). Then the server as people picture it — pools, their
+applications, and the binaries each worker loads, coloured by architecture with a label beside every
+colour; per worker only the binaries that are not part of Windows or that do not fit are listed, the rest
+behind "show all N" — then filters and every cause (:mod:`iisbitness.formats.causes`) with its symptom,
+explanation, configuration file:line and fix commands in copyable blocks. CSS and JavaScript are inlined from
 ``templates/`` and a Content-Security-Policy forbids any network access, so the file opens from
 disk anywhere, and lets only the page's own script run (by its SHA-256), never an inline one. Everything essential is in the HTML; the script only adds filters and copy buttons.
 
@@ -26,11 +28,12 @@ from iisbitness import __version__
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
 from iisbitness.formats.causes import (
-    POOL_PLACEHOLDER,
     Cause,
+    EventLine,
     ReportView,
     arch_label,
     effect_lines,
+    event_lines,
     removal,
     security_warning,
     view,
@@ -77,8 +80,10 @@ class BinaryNode:
     Attributes:
         binary: path as configured. arch: ``x86``/``x64``/``arm64``/``AnyCPU``/``unknown``
         (:func:`arch_class` gives the CSS class). inferred: from its folder, not its headers.
-        mismatch: what does not fit, e.g. ``cannot load in w3wp.exe x64``, or None.
+        mismatch: what the finding says of it, e.g. ``managed-assembly-arch: does not fit w3wp.exe x64`` (only
+        when its architecture is known and the process's is not among them), or None.
         anchor: the id of the cause explaining it. severity: of that cause.
+        stock: a file of Windows (under its folder: IIS's own modules, the .NET Framework) that loads.
     """
 
     binary: str
@@ -88,6 +93,7 @@ class BinaryNode:
     anchor: str
     severity: Severity
     rule: str
+    stock: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,16 @@ class WorkerNode:
     errors: int
     warnings: int
 
+    @property
+    def total(self) -> int:
+        """How many binaries the worker loads (as listed)."""
+        return len(self.shared) + sum(len(a.binaries) for a in self.apps)
+
+    @property
+    def stock(self) -> int:
+        """How many of them are Windows's own and load: listed only under "show all"."""
+        return sum(b.stock for b in self.shared) + sum(b.stock for a in self.apps for b in a.binaries)
+
 
 def arch_class(label: str) -> str:
     """The CSS class for an architecture label: ``arch-x86``, ``arch-anycpu``, ..."""
@@ -122,16 +138,29 @@ def arch_class(label: str) -> str:
 
 
 def _node(f: Finding, anchor: str) -> BinaryNode:
+    """The binary a finding names, labelled with what the data says: ``does not fit`` only when its architecture
+    is known and the process's is not one of them (an unknown one says so; a finding about something else, such
+    as ``isapi-not-allowed`` on a DLL that fits, names its rule alone)."""
     proc = f"{f.process} {f.process_arch.value}" if f.process and f.process_arch else (f.process or "its process")
+    if not f.binary_arch:
+        label = f"{f.rule}: architecture unknown"
+    elif f.process_arch is not None and f.process_arch not in f.binary_arch:
+        label = f"{f.rule}: does not fit {proc}"
+    else:
+        label = f.rule
     return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch), inferred=f.evidence.value == "inferred",
-                      mismatch=f"{f.rule}: does not fit {proc}", anchor=anchor, severity=f.severity, rule=f.rule)
+                      mismatch=label, anchor=anchor, severity=f.severity, rule=f.rule)
+
+
+_WINDOWS = ("%windir%\\", "%systemroot%\\", "c:\\windows\\")
 
 
 def _plain(e: LoadEntry) -> BinaryNode:
     """A load no finding names: its architecture, and the verdict when it is not a plain load."""
     note = None if e.verdict is Verdict.LOADS else f"{e.verdict.value}: {e.reason}"
+    stock = e.verdict is Verdict.LOADS and (e.windows_path or e.configured).lower().startswith(_WINDOWS)
     return BinaryNode(binary=e.configured or e.name, arch=arch_label(e.binary_arch), inferred=e.evidence == "inferred",
-                      mismatch=note, anchor="", severity=Severity.NOTE, rule=e.verdict.value)
+                      mismatch=note, anchor="", severity=Severity.NOTE, rule=e.verdict.value, stock=stock)
 
 
 def _worker(title: str, pool: PoolSummary | None, arch: Arch | None, process: str,
@@ -190,8 +219,30 @@ def workers(v: ReportView, prefix: str) -> tuple[WorkerNode, ...]:
     return tuple(out)
 
 
-def _text(s: str) -> str:
-    return s.replace(POOL_PLACEHOLDER, "<pool>")
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A step of "What to do first": fixes of one label (a pool flip for each pool the cause hits is one step), and
+    the causes (1-based) it is the first choice for."""
+
+    numbers: tuple[int, ...]
+    causes: tuple[int, ...]
+
+
+def first_steps(v: ReportView) -> tuple[Step, ...]:
+    """One step per cause, worst cause first (the order of :attr:`ReportView.causes`): the first group of its fixes
+    (:meth:`ReportView.fix_groups`, in the order the rules offer them: the fixes without side effects first) that
+    re-analysis verified, else its first group; a cause whose fixes include a step already listed joins it."""
+    steps: list[tuple[tuple[int, ...], list[int]]] = []
+    for i, c in enumerate(v.causes, 1):
+        joined = next((cs for ns, cs in steps if set(ns) & set(c.fixes)), None)
+        if joined is not None:
+            joined.append(i)
+            continue
+        groups = v.fix_groups(c)
+        group = next((g for g in groups if g[1]), groups[0] if groups else None)
+        if group is not None:
+            steps.append((group[2], [i]))
+    return tuple(Step(ns, tuple(cs)) for ns, cs in steps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +253,8 @@ class Page:
     view: ReportView
     workers: tuple[WorkerNode, ...]
     rules: tuple[str, ...]
+    steps: tuple[Step, ...] = ()
+    events: tuple[EventLine, ...] = ()
 
     @property
     def report(self) -> Report:
@@ -221,7 +274,8 @@ class Page:
 def _page(i: int, report: Report) -> Page:
     v = view(report)
     prefix = f"s{i}"
-    return Page(prefix, v, workers(v, prefix), tuple(sorted({c.first.rule for c in v.causes})))
+    return Page(prefix, v, workers(v, prefix), tuple(sorted({c.first.rule for c in v.causes})), first_steps(v),
+                event_lines(report))
 
 
 def render(reports: Sequence[Report]) -> str:
@@ -230,7 +284,7 @@ def render(reports: Sequence[Report]) -> str:
     template = _ENV.get_template("scan.html.j2")
     script, script_source = _script()
     return template.render(pages=pages, version=__version__, Severity=Severity, arch_class=arch_class,
-                           arch_label=arch_label, text=_text, causes_of=_causes_of, removal=removal,
+                           arch_label=arch_label, causes_of=_causes_of, removal=removal,
                            security_warning=security_warning, effect_lines=effect_lines, script=script,
                            script_source=script_source)
 

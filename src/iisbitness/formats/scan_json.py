@@ -107,7 +107,8 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "causes": [{"number": i, "pools": list(c.pools), "findings": members[i]} for i, c in enumerate(v.causes, 1)],
         "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
         "observations": [{"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
-                          "finding": o.finding_index} for o in report.observations],
+                          "finding": o.finding_index, "scope": o.scope} for o in report.observations],
+        "events_read": report.events_read,
         "summary": report.counts(),
         "rules": list(report.rules),
     }

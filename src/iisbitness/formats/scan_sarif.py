@@ -1,7 +1,8 @@
 """``--format sarif`` for scan: SARIF 2.1.0 (OASIS), for code-scanning dashboards and pipelines.
 
-- One ``reportingDescriptor`` per rule that ran: id, summary, the rule's help text, and ``helpUri``
-  to its page ``docs/rules/<id>.md``; ``defaultConfiguration.level`` from its severity.
+- One ``reportingDescriptor`` per rule that ran: id, summary, the rule's help text, and, when the
+  caller says where the rule pages are published (``docs_url``), ``helpUri`` to ``<docs_url>/<id>.md``
+  (none otherwise: a guessed address would be a dead link); ``defaultConfiguration.level`` from its severity.
 - One ``result`` per finding: level from severity (error/warning/note, one function), message =
   symptom and cause, location = the configuration file and line (relative to the image, base id
   ``IMAGEROOT``), the binary as a ``relatedLocation``, the finding's stable ``key`` as a
@@ -22,7 +23,7 @@ official schema (``tests/fixtures/sarif/sarif-2.1.0.json``) and, when present, t
 from __future__ import annotations
 
 import json
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, assert_never
 from urllib.parse import quote
 
@@ -34,15 +35,15 @@ from iisbitness.report import Coverage, CoverageStatus, Report
 from iisbitness.rules import RULES
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-PROJECT_URL = "https://github.com/iisbitness/iisbitness"
-"""NOTE: the project's home as the inspect schema's ``$id`` names it; rule pages are under docs/rules/."""
 FINGERPRINT = "iisbitnessKey/v1"
 IMAGE_BASE = "IMAGEROOT"
+SOURCE_BASE = "SRCROOT"
+"""check-app: paths relative to the folder it ran in (the repository), the base id code scanning maps."""
 
 
-def rule_doc_url(rule_id: str) -> str:
-    """The rule's documentation page (``docs/rules/<id>.md``)."""
-    return f"{PROJECT_URL}/blob/main/docs/rules/{rule_id}.md"
+def rule_doc_url(rule_id: str, docs_url: str) -> str:
+    """The rule's page under ``docs_url`` (where ``docs/rules/`` is published)."""
+    return f"{docs_url.rstrip('/')}/{rule_id}.md"
 
 
 def level(severity: Severity) -> str:
@@ -56,17 +57,18 @@ def level(severity: Severity) -> str:
     assert_never(severity)
 
 
-def _descriptor(r: Rule) -> dict[str, Any]:
+def _descriptor(r: Rule, docs_url: str | None) -> dict[str, Any]:
     detail = " ".join((r.check.__doc__ or "").split())
-    url = rule_doc_url(r.id)
+    url = rule_doc_url(r.id, docs_url) if docs_url else None
+    page = url or f"docs/rules/{r.id}.md"
     return {
         "id": r.id,
         "name": "".join(w.capitalize() for w in r.id.split("-")),
         "shortDescription": {"text": r.summary},
         "fullDescription": {"text": f"{r.summary}. {detail}".strip()},
-        "help": {"text": f"{r.summary}. {detail} See {url}".strip(),
-                 "markdown": f"**{r.summary}.** {detail}\n\nSee [{r.id}]({url})."},
-        "helpUri": url,
+        "help": {"text": f"{r.summary}. {detail} See {page}".strip(),
+                 "markdown": f"**{r.summary}.** {detail}\n\nSee " + (f"[{r.id}]({url})." if url else f"`{page}`.")},
+        **({"helpUri": url} if url else {}),
         "defaultConfiguration": {"level": level(r.severity)},
         "properties": {"tags": ["iis", "bitness"]},
     }
@@ -166,8 +168,18 @@ def _coverage_notification(c: Coverage) -> dict[str, Any]:
     return out
 
 
-def run_dict(report: Report) -> dict[str, Any]:
-    """One SARIF ``run`` for one scanned server."""
+def _rebase(node: Any, base: str) -> Any:
+    """``node`` with every ``uriBaseId`` :data:`IMAGE_BASE` made ``base``."""
+    if isinstance(node, dict):
+        return {k: base if k == "uriBaseId" and v == IMAGE_BASE else _rebase(v, base) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rebase(v, base) for v in node]
+    return node
+
+
+def run_dict(report: Report, docs_url: str | None = None, source_root: Path | None = None) -> dict[str, Any]:
+    """One SARIF ``run`` for one scanned server; ``docs_url``: where the rule pages are published (``helpUri``);
+    ``source_root``: relative paths start there, base id ``SRCROOT`` (check-app in a repository), not the image."""
     by_id: dict[str, Rule] = {r.id: r for r in RULES}
     rules = [by_id[i] for i in report.rules if i in by_id]
     index: dict[str, int] = {r.id: i for i, r in enumerate(rules)}
@@ -179,9 +191,10 @@ def run_dict(report: Report) -> dict[str, Any]:
                              "description": {"text": "The server image: the folder standing for C:\\"}}
     else:
         bases[IMAGE_BASE] = {"description": {"text": f"The server image ({root}): the folder standing for C:\\"}}
-    return {
+    run = {
         "tool": {"driver": {"name": "iisbitness", "version": __version__, "semanticVersion": __version__,
-                            "informationUri": PROJECT_URL, "rules": [_descriptor(r) for r in rules]}},
+                            **({"informationUri": docs_url} if docs_url else {}),
+                            "rules": [_descriptor(r, docs_url) for r in rules]}},
         "originalUriBaseIds": bases,
         "invocations": [{"executionSuccessful": True,
                          "toolExecutionNotifications": [_notification(p) for p in report.problems]
@@ -195,11 +208,20 @@ def run_dict(report: Report) -> dict[str, Any]:
                                   "osArch": report.server.os_arch.value},
                        "coverage": report.coverage_words()},
     }
+    if source_root is None:
+        return run
+    run = _rebase(run, SOURCE_BASE)
+    run["originalUriBaseIds"] = {SOURCE_BASE: {
+        "uri": source_root.resolve().as_uri().rstrip("/") + "/",
+        "description": {"text": "The folder check-app ran in (the repository): paths of the build start there"}}}
+    return dict(run)
 
 
-def render_many(reports: list[Report]) -> str:
-    """A SARIF log with one run per scanned server, as indented JSON with sorted keys."""
-    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run_dict(r) for r in reports]}
+def render_many(reports: list[Report], docs_url: str | None = None, source_root: Path | None = None) -> str:
+    """A SARIF log with one run per scanned server, as indented JSON with sorted keys (``docs_url``,
+    ``source_root``: as :func:`run_dict`)."""
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0",
+           "runs": [run_dict(r, docs_url, source_root) for r in reports]}
     return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

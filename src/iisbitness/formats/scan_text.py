@@ -5,7 +5,7 @@ The shape follows ruff's concise output and capa's collapsing of repeats::
     ERROR global-module-arch  C:\\...\\vendorauth.dll [x86]  7 pools
       --> Windows/System32/inetsrv/config/applicationHost.config:129
       in    CatalogPool, DefaultAppPool, ... (w3wp.exe x64)
-      sees  HTTP 503 Service Unavailable on every site in pool <pool> ...
+      sees  HTTP 503 Service Unavailable on every site in each pool ...
       fix   [1] preCondition="bitness32" (verified); [2]-[7] run the pool as 32-bit (verified); ...
 
 (:attr:`iisbitness.findings.Fix.label` names each fix; a pool flip per pool shares one label), then the
@@ -18,42 +18,40 @@ Colours only when asked; control characters from the input are shown escaped.
 from __future__ import annotations
 
 import io
-import textwrap
 from dataclasses import dataclass
 
 from rich.console import Console
 from rich.text import Text
 
-from iisbitness.findings import Fix, Severity
+from iisbitness.findings import Fix, RejectedFix, Severity
 from iisbitness.formats.causes import (
-    POOL_PLACEHOLDER,
     Cause,
     ReportView,
     arch_label,
     effect_lines,
+    event_lines,
     removal,
     security_warning,
     view,
 )
-from iisbitness.formats.table import plain_table, printable
+from iisbitness.formats.table import NBSP, fit_table, printable, wrap
 from iisbitness.report import CoverageStatus, Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 _LABEL = 6  # "  sees  " and friends: two spaces, a word padded to 6
-NBSP = "\u00a0"
-"""Joins words that wrapping must keep together (``textwrap`` breaks at ASCII whitespace only); printed as a space."""
 
 
 @dataclass(frozen=True, slots=True)
 class TextOptions:
-    """How to print: ``width`` for prose; ``wrap_tables`` wraps a table's last column (a terminal)
-    instead of one row a line (pipes); ``shell`` ``cmd`` or ``powershell``; ``verbose`` adds causes."""
+    """How to print: ``width`` for prose and the pool table (which fits it, :func:`fit_table`); ``shell`` ``cmd`` or ``powershell``; ``verbose`` adds causes; ``command``:
+    the heading's verb; ``target``: check-app's pool, said instead of the server and config lines."""
 
     color: bool = False
     width: int = 100
-    wrap_tables: bool = False
     shell: str = "cmd"
     verbose: bool = False
+    command: str = "scan"
+    target: str | None = None
 
 
 class _Out:
@@ -71,13 +69,12 @@ class _Out:
 
     def field(self, label: str, text: str, style: str = "") -> None:
         """``text`` under ``label``, wrapped at the width; words joined by :data:`NBSP` stay on one line."""
-        lead = f"  {label:<{_LABEL}}" if len(label) <= _LABEL else f"  {label} "
+        lead = f"  {label:<{_LABEL}}" if len(label) < _LABEL else f"  {label} "
         hang = " " * (2 + _LABEL)
-        wrapped = textwrap.wrap(text, max(self.o.width, 40), initial_indent=lead, subsequent_indent=hang,
-                                break_on_hyphens=False, break_long_words=False) or [lead]
-        self.line((lead, "dim"), (wrapped[0][len(lead):].replace(NBSP, " "), style))
+        wrapped = wrap(text, max(self.o.width, 40), lead, hang)
+        self.line((lead, "dim"), (wrapped[0][len(lead):], style))
         for w in wrapped[1:]:
-            self.line(hang, (w[len(hang):].replace(NBSP, " "), style))
+            self.line(hang, (w[len(hang):], style))
 
     def render(self) -> str:
         buf = io.StringIO()
@@ -99,7 +96,7 @@ def _pool_table(out: _Out, v: ReportView) -> None:
                      p.managed_runtime_version or "none", p.pipeline_mode, str(n[Severity.ERROR]),
                      str(n[Severity.WARNING]), ", ".join(p.applications) or "-"))
     header = ("POOL", "WORKER", "32-BIT (FROM)", "CLR", "PIPELINE", "ERR", "WARN", "APPLICATIONS")
-    for text in plain_table(header, rows, wrap_last=out.o.width if out.o.wrap_tables else None):
+    for text in fit_table(header, rows, out.o.width):
         out.line((text, "bold") if text.startswith("POOL ") else text)
     for p in v.report.pools:
         if p.manual_start and not p.idle:
@@ -118,7 +115,8 @@ def _where(c: Cause) -> str:
     return where
 
 
-def _cause(out: _Out, v: ReportView, c: Cause) -> None:
+def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
+    """One cause's block; ``shown``: the rejected fixes already given with their reason (updated)."""
     f = c.first
     head: list[str | tuple[str, str]] = [(f.severity.label.upper(), _STYLE[f.severity]), " ", (f.rule, "bold")]
     if len(c.findings) > 1:
@@ -131,20 +129,27 @@ def _cause(out: _Out, v: ReportView, c: Cause) -> None:
     if binary and len(Text.assemble(*head)) + len(binary) + 2 <= out.o.width:
         head.insert(3, f"  {binary}")
         binary = ""
+    config = c.config and not (c.config.line is None and c.config.file == f.resolved)  # NOTE: a bin file is its own entry
+    if config and not binary and len(Text.assemble(*head)) + len(str(c.config)) + 6 <= out.o.width:
+        head += [("  --> ", "blue"), str(c.config)]  # NOTE: the entry to edit fits on the heading line
+        config = False
     out.line(*head)
     if binary:
         out.field("", binary)
-    if c.config and not (c.config.line is None and c.config.file == f.resolved):  # NOTE: a bin file is its own entry
-        out.line(("  --> ", "blue"), str(c.config))
-    out.field("in", _where(c))
+    where = _where(c)
+    if config and len(f"  in    {where}  --> {c.config}") <= out.o.width:  # NOTE: else a line of its own
+        out.field("in", f"{where}{NBSP}{NBSP}-->{NBSP}{c.config}")
+    else:
+        if config:
+            out.line(("  --> ", "blue"), str(c.config))
+        out.field("in", where)
     if f.chain:
         out.field("via", " -> ".join(f.chain))
     for s in c.symptoms:
-        text = s.replace(POOL_PLACEHOLDER, "<pool>")
-        out.field("sees", text if out.o.verbose else headline(text))
+        out.field("sees", s if out.o.verbose else headline(s))
     if out.o.verbose:
         for text in c.causes:
-            out.field("why", text.replace(POOL_PLACEHOLDER, "<pool>"))
+            out.field("why", text)
         if f.resolved:
             out.field("file", f.resolved)
     if c.fixes:
@@ -157,8 +162,9 @@ def _cause(out: _Out, v: ReportView, c: Cause) -> None:
         for n in dict.fromkeys(c.fixes):
             if warning := security_warning(v.fix(n)):
                 out.field("warn", f"[{n}] {warning}", "yellow")
-    for r in c.rejected:
-        out.field("not offered:", f"{r.summary}: {r.reason}", "dim")
+    for r in c.rejected:  # NOTE: a fix ruled out for several causes gives its reason once
+        out.field("not offered:", f"{r.summary} (as above)" if r in shown else f"{r.summary}: {r.reason}", "dim")
+        shown.add(r)
 
 
 _MARK = {True: " (verified)", False: " (not verified)", None: ""}
@@ -208,7 +214,7 @@ def headline(text: str, least: int = 16, quote_at: int = 40) -> str:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, max(width, 30), break_on_hyphens=False, break_long_words=False)
+    return wrap(text, max(width, 30))
 
 
 def _fixes(out: _Out, v: ReportView) -> None:
@@ -221,7 +227,7 @@ def _fixes(out: _Out, v: ReportView) -> None:
         fix = n.fix
         lead = f"  [{n.number}] "
         width = out.o.width - len(lead)
-        commands = fix.powershell if ps and fix.powershell else fix.commands
+        commands = fix.powershell if ps else fix.commands  # NOTE: never cmd.exe lines under --shell powershell
         rows: list[str | tuple[str, str]] = []
         if out.o.verbose or not commands:
             rows += _wrap(fix.summary + mark(fix), width)
@@ -254,6 +260,9 @@ def _closing(v: ReportView, verbose: bool) -> str:
     if covered:
         text += f"; {covered}"
     text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
+    if v.report.suppressed:
+        k = len(v.report.suppressed)
+        text += f" {k} more finding{'s' if k != 1 else ''} accepted by the baseline, not shown."
     if n and not verbose and not v.fixes:  # NOTE: else the Fixes heading says it
         text += " --verbose for why."
     return text
@@ -265,9 +274,15 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     v = view(report)
     out = _Out(o)
     s = report.server
-    out.line(("iisbitness scan", "bold"), f" {s.image}")
-    out.line(("server ", "dim"), f"{s.kind.upper()}, OS {s.os_arch.value} ({s.os_arch_from})")
-    out.line(("config ", "dim"), s.config_file)
+    out.line((f"iisbitness {o.command}", "bold"), f" {s.image}")
+    server = f"{s.kind.upper()}, OS {s.os_arch.value} ({s.os_arch_from})"
+    if o.target:
+        out.field("target", o.target)
+    elif len(f"server {server}; config {s.config_file}") <= o.width:
+        out.line(("server ", "dim"), server, ("; config ", "dim"), s.config_file)
+    else:
+        out.line(("server ", "dim"), server)
+        out.line(("config ", "dim"), s.config_file)
     if s.config_only:
         out.field("note", "The image holds configuration files only: binary architectures are inferred from their "
                           "folders where Windows decides them; the rest are listed at the end.")
@@ -283,13 +298,15 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     shown = [c for c in v.causes if c not in missing]
     if shown:
         out.line()
+    rejected: set[RejectedFix] = set()
     for i, c in enumerate(shown):
         if i and o.verbose:  # NOTE: compact: each cause starts at column 0 with its severity (ruff's concise form)
             out.line()
-        _cause(out, v, c)
-    if missing:
+        _cause(out, v, c, rejected)
+    if missing:  # NOTE: counted as warnings in the closing line and the pool table: a block with its rule id
         out.line()
-        out.line(("Not in the image", "bold"), f" ({len(missing)}; architecture not inferable from the folder):")
+        out.line(("WARNING", _STYLE[Severity.WARNING]), " ", ("binary-missing", "bold"),
+                 f"  not in the image, architecture unknown ({len(missing)}):")
         for c in missing:
             out.line("  ", (c.first.binary or "", "yellow"), ("  --> ", "blue"), str(c.config), f"  in {_where(c)}")
     if v.fixes:
@@ -297,7 +314,7 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
         _fixes(out, v)
     _problems(out, report)
     out.line()
-    for w in textwrap.wrap(_closing(v, o.verbose), max(o.width, 30), break_on_hyphens=False, break_long_words=False):
+    for w in wrap(_closing(v, o.verbose), max(o.width, 30)):
         out.line((w, "bold"))
     return out.render()
 
@@ -349,11 +366,18 @@ def _problems(out: _Out, report: Report) -> None:
             out.field("", f"{pr.file}:{pr.line}: {pr.message}" if pr.line else f"{pr.file}: {pr.message}")
         if len(report.problems) > 50:
             out.line(f"  ... and {len(report.problems) - 50} more (see --format json)")
-    if report.observations:
-        out.line()
-        out.line(("Event log", "bold"), ":")
-        for o in report.observations:
-            tag = (f"confirms finding {report.findings[o.finding_index].rule} in "
-                   f"{report.findings[o.finding_index].pool or report.findings[o.finding_index].process}"
-                   if o.finding_index is not None else "no finding explains it")
-            out.field("", f"{o.time} {o.provider} {o.event_id}: {tag}")
+    if report.events_read is not None:
+        _events(out, report)
+
+
+def _events(out: _Out, report: Report) -> None:
+    """What the event logs show (:func:`event_lines`), and silence said: how many events were read."""
+    n = report.events_read or 0
+    lines = event_lines(report)
+    out.line()
+    out.line(("Event log", "bold"), f" ({n} event{'s' if n != 1 else ''} read, {len(lines)} about bitness):")
+    if not lines:
+        out.field("", "none is about bitness: the log neither confirms nor contradicts a finding (a finding may "
+                      "still be real: its pool may not have started since the log began)")
+    for e in lines:
+        out.field("", f"{e.time} {e.provider} {e.event_id}: {e.tag}")

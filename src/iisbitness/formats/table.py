@@ -1,12 +1,16 @@
-"""Plain aligned columns: tables for pipes and files, never truncated (issue 14).
+"""Plain aligned columns: tables for pipes and files, never truncated (issue 14), and tables that fit a
+width without cutting a cell (issue 24).
 
 Rich tables fold cells to the console width, which turns ``inspect > out.txt`` into 80-column
-cells. Here every row is one line; columns are padded to their widest cell, so ``grep`` and
-``cut``-like tools keep working. Only the last column may be wrapped, and only when asked.
+cells and cuts ``32BITREQ`` in half. :func:`plain_table`: every row one line; columns padded to their
+widest cell, so ``grep`` and ``cut``-like tools keep working. :func:`fit_table`: the same where it fits
+the width; else the last column goes under its row, and where even that is too wide each row becomes a
+block of ``header: value`` fields wrapped between words. Nothing is ever cut or broken inside a word.
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 
@@ -29,6 +33,69 @@ def _escape(c: str) -> str:
     if "\udc80" <= c <= "\udcff":
         return f"\\x{ord(c) - 0xDC00:02x}"
     return c.encode("unicode_escape").decode("ascii")
+
+
+NBSP = "\u00a0"
+"""Joins the words of one item (``Default Web Site/``) that wrapping must keep on one line; printed as a space."""
+
+
+_WINDOWS_PATH = re.compile(r"[A-Za-z]:\\(?:[^\\\s]+(?: [^\\\s]+)*\\)*[^\\\s]+")
+"""A Windows path whose folders may hold spaces (``C:\\Program Files (x86)\\Vendor\\v.dll``); its last part has none."""
+
+
+def keep_paths(text: str) -> str:
+    """``text`` with the spaces inside Windows paths made :data:`NBSP`: wrapping never splits a path."""
+    return _WINDOWS_PATH.sub(lambda m: m[0].replace(" ", NBSP), text)
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+    """``text`` wrapped at ``width`` between words (never inside one, nor inside a Windows path: a long one
+    overflows), with the prefixes ``first`` and ``rest``; :data:`NBSP` joins words that stay together."""
+    lines = textwrap.wrap(keep_paths(text), max(width, 20), initial_indent=first, subsequent_indent=rest,
+                          break_on_hyphens=False, break_long_words=False) or [first.rstrip()]
+    return [ln.replace(NBSP, " ") for ln in lines]
+
+
+def fit_table(header: Sequence[str], rows: Sequence[Sequence[str]], width: int, *, indent: str = "",
+              items: str = ", ") -> list[str]:
+    """Lines of ``header`` and ``rows`` that fit ``width`` columns, each cell whole.
+
+    Aligned columns when the widest row fits. Else the fewest trailing columns go below each row as
+    ``  header: value`` fields (``  applications: A, B``), wrapped between fields and between the last
+    column's ``items``; when only the last column moves and the header still fits, rows that fit keep it.
+    Else, when even the first two columns do not fit, one block per row: its first cell, then its fields.
+    Lines longer than ``width`` remain only where a single field is.
+    """
+    full = plain_table(header, rows, indent=indent)
+    if max(len(ln) for ln in full) <= width:
+        return full
+
+    def below(row: Sequence[str], start: int) -> list[str]:
+        fields = [f"{h.lower()}: {v}".replace(" ", NBSP) for h, v in zip(header[start:-1], row[start:-1], strict=True)
+                  if v]
+        if row[-1]:
+            fields.append(f"{header[-1].lower()}:{NBSP}"
+                          + items.join(NBSP.join(i.split(" ")) for i in row[-1].split(items)))
+        return wrap("; ".join(fields), width, indent + "  ", indent + "    ") if fields else []
+
+    for keep in range(len(header) - 1, 1, -1):
+        head = plain_table(header[:keep], [r[:keep] for r in rows], indent=indent)
+        if max(len(ln) for ln in head) > width:
+            continue
+        mixed = keep == len(header) - 1 and len(full[0]) <= width  # NOTE: the header names the last column
+        out = [full[0] if mixed else head[0]]
+        for line, short, row in zip(full[1:], head[1:], rows, strict=True):
+            if mixed and len(line) <= width:
+                out.append(line)
+            else:
+                out.append(short)
+                out.extend(below(row, keep))
+        return out
+    out = []
+    for row in rows:
+        out.append(indent + row[0])
+        out.extend(below(row, 1))
+    return out
 
 
 def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, indent: str = "",

@@ -33,4 +33,4 @@ def detect_os_arch(image: ServerImage) -> tuple[Arch, str]:
         return Arch.X64, "image has Windows/SysWOW64"
     if system32 is not None and any(n.endswith((".dll", ".exe")) for n in image.listing(system32).files):
         return Arch.X86, "image has Windows/System32 binaries but no SysWOW64"
-    return Arch.X64, "assumed (the image does not show it; use --os-arch)"
+    return Arch.X64, "assumed: the image does not show it; use --os-arch"

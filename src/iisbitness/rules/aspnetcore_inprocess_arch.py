@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
-from iisbitness.fixes.commands import aspnetcore_out_of_process
+from iisbitness.fixes.commands import aspnetcore_out_of_process, same_in_both
 from iisbitness.loadplan.plan import AspNetCoreHost, DeploymentMode, Load, LoadKind, LoadPlan
 from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
@@ -20,9 +20,10 @@ RID = {Arch.X86: "win-x86", Arch.X64: "win-x64", Arch.ARM64: "win-arm64"}
 def publish_fix(load: Load) -> Fix:
     """Publish the app for the worker's runtime identifier (not checkable offline)."""
     rid = RID[load.process.arch]
+    publish = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained")
     return Fix(summary=f"Publish the app for the pool's architecture ({rid}) and redeploy it",
                label=f"publish for {rid}",
-               commands=(f"dotnet publish -c Release -r {rid} --self-contained",),
+               commands=publish[0], powershell=publish[1],
                note="Framework-dependent apps: publish with -r " + rid + " --self-contained false, and install the "
                     f"{load.process.arch.value} ASP.NET Core runtime (Hosting Bundle).")
 

@@ -5,6 +5,7 @@ Sources: facts D8, D9, E3, H (0x80040154); Persits KB PS080519170."""
 
 from __future__ import annotations
 
+import ntpath
 from collections.abc import Iterator
 
 from iisbitness.arch import Arch
@@ -14,26 +15,24 @@ from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
 
 def _register_fix(load: Load) -> Fix:
-    dll = load.binary.windows_path or load.binary.configured
+    """Advice, not a command: the vendor's build of the other architecture has a path only its installer knows."""
+    dll = ntpath.basename(load.binary.windows_path or load.binary.configured)
     if load.process.arch is Arch.X86:
-        return Fix(summary=f"Register an x86 build of the component in the 32-bit view: "
-                           f"%windir%\\SysWOW64\\regsvr32.exe \"<x86 build of {dll}>\"",
-                   label="register an x86 build (32-bit view)",
-                   commands=(r'%windir%\SysWOW64\regsvr32.exe "<path to the x86 build>"',))
-    return Fix(summary=f"Register an {load.process.arch.value} build of the component in the 64-bit view "
-                       "(%windir%\\System32\\regsvr32.exe)",
+        return Fix(summary=f"Register the vendor's x86 build of {dll} with SysWOW64\\regsvr32.exe (32-bit view)",
+                   label="register an x86 build (32-bit view)")
+    return Fix(summary=f"Register the vendor's {load.process.arch.value} build of {dll} with System32\\regsvr32.exe "
+                       "(64-bit view)",
                label=f"register an {load.process.arch.value} build",
-               commands=(r'%windir%\System32\regsvr32.exe "<path to the 64-bit build>"',),
                note="Only if the vendor ships a 64-bit build; the 32-bit DLL cannot be registered for 64-bit callers.")
 
 
-def _complus_fix() -> Fix:
+def _complus_fix(pool: str) -> Fix:
     return Fix(summary="Keep the component 32-bit and run it out of process: add it to a COM+ server application "
                        "(Component Services, runs in dllhost.exe), so any worker bitness can call it",
                label="a COM+ server application",
-               commands=("mmc comexp.msc /32",),
+               commands=("mmc comexp.msc /32",), powershell=("mmc comexp.msc /32",),
                note="Open Component Services from the 32-bit console (mmc -32) to see 32-bit components and set "
-                    "their DCOM launch permissions for the pool identity (IIS AppPool\\<pool>).")
+                    f"their DCOM launch permissions for the pool identity (IIS AppPool\\{pool}).")
 
 
 @rule("com-inproc-arch", Severity.ERROR, "A page creates an in-process COM object the pool's worker cannot load")
@@ -58,4 +57,5 @@ def com_inproc_arch(plan: LoadPlan) -> Iterator[Finding]:
                    "\"Class not registered\".")
         yield Finding.for_load(load, com_inproc_arch.id, com_inproc_arch.severity, symptom,
                                why + " Out-of-process servers (LocalServer32, COM+ server apps) need not match.",
-                               fixes(flip_fix(plan, load), split_fix(plan, load), _register_fix(load), _complus_fix()))
+                               fixes(flip_fix(plan, load), split_fix(plan, load), _register_fix(load),
+                                     _complus_fix(load.process.pool.name)))

@@ -33,7 +33,7 @@ def iis_manager_32bit_assembly(plan: LoadPlan) -> Iterator[Finding]:
         yield Finding.for_load(load, iis_manager_32bit_assembly.id, iis_manager_32bit_assembly.severity, symptom, cause, (
             Fix(summary="Open IIS Manager as a 32-bit console for these dialogs (elevated prompt)",
                 label="IIS Manager as a 32-bit console",
-                commands=("mmc.exe /32 iis.msc",), note="Workaround from KB 3194551."),
+                commands=("mmc.exe /32 iis.msc",), powershell=("mmc.exe /32 iis.msc",), note="Workaround from KB 3194551."),
             Fix(summary=f"Type the handler/module by hand in web.config, or rebuild '{load.name}' as AnyCPU",
                 label="type it in web.config, or rebuild as AnyCPU"),
         ))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
-from iisbitness.fixes.commands import cmd_line
+from iisbitness.fixes.commands import Quoted, native
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
 from iisbitness.pe.types import ImageKind
 from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, platform_target_fix, split_fix
@@ -27,8 +27,8 @@ def rebuild_fix(load: Load) -> Fix:
         flags = img.cor_flags or 0
         signed = bool(flags & STRONGNAMESIGNED)
         pref = bool(flags & BIT32PREFERRED)
-        cmd = cmd_line(f'corflags "{name}" /32BITREQ-' + (" /32BITPREF-" if pref else "") + (" /Force" if signed else ""),
-                       (name,))
+        cmd, ps = native("corflags", Quoted("", name), "/32BITREQ-", *(["/32BITPREF-"] if pref else []),
+                         *(["/Force"] if signed else []))
         notes = []
         if signed:
             notes.append("It is strong-name signed: CorFlags refuses to change it without /Force, and the change "
@@ -40,7 +40,7 @@ def rebuild_fix(load: Load) -> Fix:
         notes.append("Only if the assembly has no native dependencies that need 32-bit: test before deploying.")
         return Fix(summary=f"Rebuild '{name}' as AnyCPU (it is IL-only, so clearing 32BITREQ also works)",
                    label="rebuild as AnyCPU (or clear 32BITREQ)",
-                   commands=(cmd,), note=" ".join(notes))
+                   commands=(cmd,), powershell=(ps,), note=" ".join(notes))
     return Fix(summary=f"Rebuild '{name}' as AnyCPU or for {load.process.arch.value}",
                label=f"rebuild as AnyCPU or for {load.process.arch.value}",
                note="Mixed-mode (C++/CLI) and platform-specific assemblies need a build for the worker's architecture."

@@ -16,13 +16,21 @@ image, so nothing is copied or written there; a drive root as the application fo
   application does not already cause (a pool conflict the new build would bring). Problems and coverage are
   the application's: another application's (its ``<application>`` element's lines, what its coverage counts) are
   left out.
+
+Either way the report speaks of the build: paths as the folder was given (relative to the working
+folder, the repository in a pipeline, when the folder is under it), never the ``P:`` drive. Alone,
+the site is named after the folder, the pool is the target pool, and fixes are build-side (a
+``PlatformTarget`` or ``RuntimeIdentifier`` for the pool, ``dotnet publish -r``, out-of-process
+hosting in web.config) or advice on the target pool's setting, never a command for a pool of a
+server that does not exist.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
@@ -30,10 +38,14 @@ from iisbitness.arch import Arch
 from iisbitness.config.apphost import find_apphost
 from iisbitness.config.xml import attr, local_name
 from iisbitness.errors import ServerImageError
-from iisbitness.findings import Finding
+from iisbitness.findings import Finding, Fix
+from iisbitness.fixes.commands import same_in_both
+from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.coverage import GAC_REMEDY
+from iisbitness.loadplan.plan import Coverage
+from iisbitness.model.edits import SetPoolArch
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.report import Report
 from iisbitness.rules import RULES
@@ -42,7 +54,7 @@ from iisbitness.scan.pipeline import ScanOptions, scan
 PUBLISH_DRIVE = "P"
 SERVER_ONLY_RULES = frozenset({"aspnetcore-runtime-missing", "com-inproc-arch"})
 """Rules that judge what the server has installed; not run without ``--server``."""
-POOL = "check-app"
+POOL = "target pool"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +72,27 @@ def _publish(publish: Path) -> tuple[dict[str, Path], str]:
     return {PUBLISH_DRIVE: folder.parent}, f"{PUBLISH_DRIVE}:\\{folder.name}"
 
 
-def _synthetic_apphost(pool: PoolSpec, physical: str) -> str:
+def shown_path(publish: Path) -> str:
+    """``publish`` as a report names it: relative to the working folder (the repository, in a pipeline) when it
+    is under it, else absolute; forward slashes."""
+    folder = publish.resolve()
+    try:
+        rel = folder.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return folder.as_posix()
+    return PurePosixPath(rel.as_posix()).as_posix()
+
+
+def _from_publish_drive(value: str, physical: str, shown: str) -> str:
+    """``value`` with the publish folder's ``P:\\name`` (either slash, any case) named as ``shown``, forward
+    slashes after it."""
+    drive, _, name = physical.partition("\\")
+    pattern = re.compile(re.escape(drive) + r"[\\/]" + re.escape(name) + r"(?![\w.-])((?:[\\/][^\s'\"]*)?)",
+                         re.IGNORECASE)
+    return pattern.sub(lambda m: shown + m[1].replace("\\", "/"), value)
+
+
+def _synthetic_apphost(pool: PoolSpec, physical: str, site: str) -> str:
     e32 = "true" if pool.arch is Arch.X86 else "false"
     emu = "false" if pool.arch is Arch.ARM64 else "true"
     return (
@@ -68,7 +100,7 @@ def _synthetic_apphost(pool: PoolSpec, physical: str) -> str:
         f'    <applicationPools>\n      <add name="{POOL}" enable32BitAppOnWin64="{e32}" '
         f'enableEmulationOnWinArm64="{emu}" managedRuntimeVersion="{xml_attr_value(pool.runtime)}" '
         f'managedPipelineMode="{xml_attr_value(pool.pipeline)}" />\n    </applicationPools>\n'
-        f'    <sites>\n      <site name="{POOL}" id="1">\n        <application path="/" applicationPool="{POOL}">\n'
+        f'    <sites>\n      <site name="{xml_attr_value(site)}" id="1">\n        <application path="/" applicationPool="{POOL}">\n'
         f'          <virtualDirectory path="/" physicalPath="{xml_attr_value(physical)}" />\n        </application>\n'
         '      </site>\n    </sites>\n  </system.applicationHost>\n</configuration>\n')
 
@@ -84,15 +116,87 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
         root = Path(tmp)
         config = root / "applicationHost.config"
         drives, physical = _publish(publish)
-        config.write_text(_synthetic_apphost(pool, physical), encoding="utf-8")
+        config.write_text(_synthetic_apphost(pool, physical, publish.resolve().name), encoding="utf-8")
         options = ScanOptions(os_arch=os_arch, drives=drives, config=config,
                               rules=tuple(r for r in RULES if r.id not in SERVER_ONLY_RULES))
         report = scan(root, options)
+    shown = shown_path(publish)
+    findings = tuple(_build_side(f, pool) for f in _renamed(report.findings, physical, shown))
+    runtime = pool.runtime or "No Managed Code"
     # NOTE: alone there is no GAC at all: what to give is the server the build goes to, not folders to copy
-    server = f"the server's GAC: iisbitness check-app \"{publish}\" --server IMAGE --site SITE/APP"
-    coverage = tuple(replace(c, remedy=c.remedy.replace(GAC_REMEDY, server)) for c in report.coverage)
-    return replace(report, coverage=coverage,
-                   server=replace(report.server, image=str(publish), config_file="(check-app pool)"))
+    server = f"the server's GAC: iisbitness check-app \"{shown}\" --server IMAGE --site SITE/APP"
+    coverage = tuple(replace(c, remedy=c.remedy.replace(GAC_REMEDY, server))
+                     for c in _renamed_coverage(report.coverage, physical, shown))
+    return replace(report, findings=findings, problems=_renamed_problems(report, physical, shown),
+                   coverage=coverage, server=replace(report.server, image=shown,
+                                                     os_arch_from="that of the target pool, --pool-arch",
+                                  config_file=f"(none: a target pool of {pool.arch.value}, {runtime}, "
+                                              f"{pool.pipeline} pipeline)"))
+
+
+def _renamed(findings: tuple[Finding, ...], physical: str, shown: str) -> tuple[Finding, ...]:
+    def name(v: str | None) -> str | None:
+        return None if v is None else _from_publish_drive(v, physical, shown)
+
+    return tuple(replace(
+        f, binary=name(f.binary), resolved=name(f.resolved), symptom=_from_publish_drive(f.symptom, physical, shown),
+        cause=_from_publish_drive(f.cause, physical, shown), chain=tuple(_from_publish_drive(c, physical, shown)
+                                                                        for c in f.chain),
+        config=replace(f.config, file=_from_publish_drive(f.config.file, physical, shown)) if f.config else None,
+    ) for f in findings)
+
+
+def _renamed_problems(report: Report, physical: str, shown: str) -> tuple[Problem, ...]:
+    return tuple(replace(p, file=_from_publish_drive(p.file, physical, shown),
+                         message=_from_publish_drive(p.message, physical, shown)) for p in report.problems)
+
+
+def _renamed_coverage(coverage: tuple[Coverage, ...], physical: str, shown: str) -> tuple[Coverage, ...]:
+    def name(v: str) -> str:
+        return _from_publish_drive(v, physical, shown)
+
+    return tuple(replace(c, physical_path=name(c.physical_path), reasons=tuple(name(r) for r in c.reasons),
+                         remedy=name(c.remedy)) for c in coverage)
+
+
+def _build_side(f: Finding, pool: PoolSpec) -> Finding:
+    """``f`` with build-side fixes: its fixes that change a server (a pool's setting, a new pool, an appcmd line)
+    become advice on the target pool, and a rebuild for the pool's architecture comes first."""
+    arch = f.process_arch or pool.arch
+    kept: list[Fix] = []
+    pool_advice: list[Fix] = []
+    for fix in f.fixes:
+        if any("appcmd" in c for c in fix.commands) and "hostingModel" in " ".join(fix.commands):
+            kept.append(Fix(summary="Host the app out of process: hostingModel=\"outofprocess\" on <aspNetCore> in the "
+                                    "published web.config, or <AspNetCoreHostingModel>OutOfProcess"
+                                    "</AspNetCoreHostingModel> in the project",
+                            label="out-of-process hosting (web.config)", verified=fix.verified,
+                            note="The app then runs in its own process, whatever the pool's bitness; it is slower."))
+        elif fix.edits or any("appcmd" in c for c in fix.commands):
+            to = next((e.arch for e in fix.edits if isinstance(e, SetPoolArch)), None)
+            if to is not None:
+                e32 = "true" if to is Arch.X86 else "false"
+                pool_advice.append(Fix(
+                    summary=f"Or deploy to a pool that runs as {to.bits}-bit ({to.value}): enable32BitAppOnWin64="
+                            f"\"{e32}\" on the server's pool (not a setting of the build)",
+                    label=f"or a {to.bits}-bit target pool", verified=fix.verified))
+        else:
+            kept.append(fix)
+    build: list[Fix] = []
+    if f.rule in ("managed-assembly-arch", "native-library-arch") and f.binary:
+        name = PurePosixPath(f.binary.replace("\\", "/")).name
+        build.append(Fix(summary=f"Build '{name}' for the pool: <PlatformTarget>AnyCPU</PlatformTarget> (or "
+                                 f"{PLATFORM[arch]}) in the project that builds it, or reference its AnyCPU / "
+                                 f"{PLATFORM[arch]} package",
+                         label=f"PlatformTarget AnyCPU or {PLATFORM[arch]}"))
+    if f.rule.startswith("aspnetcore-"):
+        cmds, ps = same_in_both(f"dotnet publish -c Release -r {RID[arch]}")
+        build.append(Fix(summary=f"Publish for the pool: <RuntimeIdentifier>{RID[arch]}</RuntimeIdentifier> (or "
+                                 f"<PlatformTarget>{PLATFORM[arch]}</PlatformTarget>) in the project, or "
+                                 f"dotnet publish -r {RID[arch]}",
+                         label=f"RuntimeIdentifier {RID[arch]}", commands=cmds, powershell=ps))
+        kept = [k for k in kept if not any(c.startswith("dotnet publish") for c in k.commands)]
+    return replace(f, fixes=tuple(build + kept + pool_advice), rejected_fixes=())
 
 
 def _split(site_app: str) -> tuple[str, str]:
@@ -171,8 +275,11 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
         return ((p.file == str(config) and p.line in others) or f"{p.file}: {p.message}" in elsewhere)
 
     problems = tuple(p for p in after.problems if not about_others(p))
-    return _named_as(replace(after, findings=findings, coverage=coverage, problems=problems,
-                             server=replace(after.server, image=f"{publish} as {site}{app} of {image}",
+    folder = shown_path(publish)
+    return _named_as(replace(after, findings=_renamed(findings, physical, folder),
+                             coverage=_renamed_coverage(coverage, physical, folder),
+                             problems=_renamed_problems(replace(after, problems=problems), physical, folder),
+                             server=replace(after.server, image=f"{folder} as {site}{app} of {image}",
                                             config_file=shown)), str(config), shown)
 
 

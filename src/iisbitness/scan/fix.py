@@ -107,6 +107,11 @@ class FixPlan:
         """The equivalent appcmd / adsutil.vbs commands of the chosen fixes, in order, once each."""
         return tuple(dict.fromkeys(c for ch in self.chosen for c in ch.fix.commands))
 
+    @property
+    def powershell(self) -> tuple[str, ...]:
+        """The same as PowerShell lines, in order, once each."""
+        return tuple(dict.fromkeys(c for ch in self.chosen for c in ch.fix.powershell))
+
 
 def _fixable(f: Finding) -> list[Fix]:
     return [x for x in f.fixes if x.verified is True and x.edits]

@@ -1,0 +1,51 @@
+"""``iisbitness fix --format json``: the plan (and, with ``--apply``, what was written) as the document
+``iisbitness/fix/1`` (``formats/schema/fix-1.json`` is the contract; docs/fix.md describes it)::
+
+    {"schema": "iisbitness/fix/1", "image", "applied": false,
+     "chosen": [{"fix": 8, "finding": 1, "rule", "pool", "site", "application", "summary", "commands", "powershell",
+                 "note"}],
+     "cleared": [1, 3], "left": [{"finding", "rule", "reason"}],
+     "commands": [...], "powershell": [...],
+     "changes": [{"file", "changes": [...], "diff"}],
+     "written": [{"file", "backup"}], "second_scan": {"findings": 12, "targeted_left": 0} | null}
+
+Findings are numbered from 1 in the order of ``scan --format json``; ``fix`` is the fix's number as ``scan``
+shows it (``[8]``, ``fix --fix 8``). Reads only the plan.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from iisbitness.fixes.write import Written
+from iisbitness.formats.causes import view
+from iisbitness.formats.fix_text import unified_diff
+from iisbitness.scan.fix import FixPlan
+
+SCHEMA_ID = "iisbitness/fix/1"
+
+
+def render(plan: FixPlan, applied: bool, written: Sequence[Written] = (),
+           second_scan: tuple[int, int] | None = None) -> str:
+    """The document, indented, ending in a newline; ``second_scan``: ``(findings, targeted findings left)``."""
+    return json.dumps(to_document(plan, applied, written, second_scan), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_document(plan: FixPlan, applied: bool, written: Sequence[Written] = (),
+                second_scan: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The document as Python data."""
+    v = view(plan.report)
+    return {
+        "schema": SCHEMA_ID, "image": plan.report.server.image, "applied": applied,
+        "chosen": [{"fix": v.number(c.fix), "finding": c.number, "rule": c.finding.rule, "pool": c.finding.pool, "site": c.finding.site,
+                    "application": c.finding.application, "summary": c.fix.summary, "commands": list(c.fix.commands),
+                    "powershell": list(c.fix.powershell), "note": c.fix.note} for c in plan.chosen],
+        "cleared": list(plan.cleared),
+        "left": [{"finding": x.number, "rule": x.finding.rule, "reason": x.reason} for x in plan.left],
+        "commands": list(plan.commands), "powershell": list(plan.powershell),
+        "changes": [{"file": ch.shown, "changes": list(ch.changes), "diff": unified_diff(ch)} for ch in plan.changes],
+        "written": [{"file": w.shown, "backup": w.backup.name} for w in written],
+        "second_scan": None if second_scan is None else {"findings": second_scan[0], "targeted_left": second_scan[1]},
+    }

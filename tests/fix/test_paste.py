@@ -1,0 +1,241 @@
+"""Every command a fix offers pastes as it is into cmd.exe and into PowerShell (issue 24).
+
+Both shells are modelled here on the rules that matter for a pasted line: cmd.exe expands ``%VAR%`` and treats
+``& | < > ^ ( )`` outside double quotes as operators; a program's C runtime splits its command line at spaces
+outside double quotes ("Parsing C++ command-line arguments"). PowerShell expands ``$env:NAME`` inside double
+quotes only, never ``%VAR%``; a single-quoted string is literal with ``''`` for ``'`` (about_Quoting_Rules),
+and ``&`` runs a quoted program path (about_Operators). The model decodes each line to the argument vector
+the program receives; a line it cannot decode, or one that decodes differently in the two shells, fails.
+
+Walked: every fix of the demo images (IIS 10, IIS 6), of the same IIS 10 image with pools, sites and modules
+renamed to hold spaces, apostrophes and ``$``, and of a Visual Studio solution run by IIS Express; the ASP.NET 1.1
+IIS 6 commands by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from iisbitness.api import ScanOptions, scan
+from iisbitness.arch import Arch
+from iisbitness.findings import Fix
+from iisbitness.fixes.commands import aspnetcore_out_of_process, native
+from iisbitness.fixes.commands_iis6 import reregister_aspnet, worker_isolation
+from iisbitness.report import Report
+from tests.conftest import DEMO, fixture
+from tests.iisexpress.solution import classic_solution
+
+ENV = {"windir": r"C:\Windows", "systemdrive": "C:", "programfiles": r"C:\Program Files",
+       "programfiles(x86)": r"C:\Program Files (x86)"}
+NOT_WRITTEN = ("rem Not written: ", "# Not written: ")
+
+
+class ShellError(AssertionError):
+    """The line would not paste: what the shell would do instead."""
+
+
+def cmd_argv(line: str) -> list[str]:
+    """What a program gets from ``line`` pasted at a cmd.exe prompt."""
+    def env(m: re.Match[str]) -> str:
+        if m[1].lower() not in ENV:
+            raise ShellError(f"cmd.exe expands %{m[1]}% in {line!r}")
+        return ENV[m[1].lower()]
+    expanded = re.sub(r"%([^%\s]+)%", env, line)
+    if "%" in expanded:
+        raise ShellError(f"a lone % in {line!r}")
+    argv, cur, quoted, any_ = [], "", False, False
+    for ch in expanded:
+        if ch == '"':
+            quoted, any_ = not quoted, True
+        elif ch in " \t" and not quoted:
+            if cur or any_:
+                argv.append(cur)
+            cur, any_ = "", False
+        elif ch in "&|<>^()" and not quoted:
+            raise ShellError(f"cmd.exe operator {ch!r} outside quotes in {line!r}")
+        else:
+            cur += ch
+    if quoted:
+        raise ShellError(f"unbalanced quote in {line!r}")
+    if cur or any_:
+        argv.append(cur)
+    return argv
+
+
+def cmd_lines(line: str) -> list[list[str]]:
+    """``line`` as the commands it runs: a ``for %p in (...) do X`` runs X once per item."""
+    m = re.fullmatch(r"for %p in \((.*?)\) do (.*)", line)
+    if not m:
+        return [cmd_argv(line)]
+    items = re.findall(r'"[^"]*"|\S+', m[1])
+    return [cmd_argv(m[2].replace("%p", item)) for item in items]
+
+
+_PS_TOKEN = re.compile(r"""\s*(?:'((?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*)'|"([^"`]*)"|([|{},&])|([^\s'"|{},&]+))""")
+_PS_SPECIAL = set("$`'\"();@<>#{}[]")
+_PS_VARS = {"$true", "$false", "$_"}
+
+
+def ps_tokens(line: str) -> list[tuple[str, str]]:
+    """``line`` as PowerShell tokens ``(kind, value)``: ``str`` (quotes decoded, ``$env:`` expanded), ``op``,
+    ``bare``, ``var``."""
+    out, pos = [], 0
+    while pos < len(line):
+        m = _PS_TOKEN.match(line, pos)
+        if not m or m.end() == pos:
+            raise ShellError(f"PowerShell cannot read {line[pos:]!r} in {line!r}")
+        pos = m.end()
+        if m[1] is not None:
+            out.append(("str", re.sub("(['\u2018\u2019\u201a\u201b])['\u2018\u2019\u201a\u201b]", r"\1", m[1])))
+        elif m[2] is not None:
+            def env(v: re.Match[str]) -> str:
+                name = (v[1] or v[2]).lower()
+                if name not in ENV:
+                    raise ShellError(f"$env:{name} in {line!r}")
+                return ENV[name]
+            text = re.sub(r"\$\{env:([^}]+)\}|\$env:(\w+)", env, m[2])
+            if "$" in text:
+                raise ShellError(f"PowerShell expands a $ in {m[2]!r}")
+            out.append(("str", text))
+        elif m[3] is not None:
+            out.append(("op", m[3]))
+        elif m[4] in _PS_VARS:
+            out.append(("var", m[4]))
+        else:
+            word = m[4]
+            if set(word) & _PS_SPECIAL or "%" in word:
+                raise ShellError(f"PowerShell reads the bare word {word!r} differently")
+            if word.startswith("-") and "." in word:
+                raise ShellError(f"Windows PowerShell splits {word!r} at the dot")
+            out.append(("bare", word))
+    return out
+
+
+def ps_argv(line: str) -> list[str] | None:
+    """The argument vector a program run by ``line`` gets; None for a cmdlet line (WebAdministration)."""
+    toks = ps_tokens(line)
+    if toks[0] == ("op", "&"):
+        toks = toks[1:]
+        assert toks[0][0] == "str", line
+    elif not (toks[0][0] == "bare" and re.fullmatch(r"[a-z][a-z0-9.]*", toks[0][1])):
+        return None  # NOTE: a cmdlet (Verb-Noun) or a pipeline
+    if any(k in ("op", "var") for k, _ in toks):
+        raise ShellError(f"not a plain program line: {line!r}")
+    return [v for _, v in toks]
+
+
+def check_fix(fix: Fix) -> None:
+    """Both shells' lines decode; where both run programs, to the same arguments."""
+    assert bool(fix.commands) == bool(fix.powershell), f"{fix.summary}: one shell has no commands"
+    for line in (*fix.commands, *fix.powershell):
+        assert not re.search(r"<[^<>]*(path|build|pool|name)[^<>]*>", line), f"a blank to fill in {line!r}"
+    ps = [p for p in fix.powershell if not p.startswith(NOT_WRITTEN)]
+    for p in ps:
+        assert not re.search(r"%\w+%", p), f"%VAR% in a PowerShell line: {p!r}"
+        ps_argv(p)
+    for c in fix.commands:
+        if not c.startswith(NOT_WRITTEN):
+            cmd_lines(c)
+    native_ps = [a for p in fix.powershell if (a := ps_argv(p) if not p.startswith(NOT_WRITTEN) else None)]
+    if native_ps and len(native_ps) == len(fix.powershell) == len(fix.commands):
+        for c, p in zip(fix.commands, fix.powershell, strict=True):
+            if not c.startswith(NOT_WRITTEN) and not p.startswith(NOT_WRITTEN):
+                assert cmd_lines(c) == [ps_argv(p)], (c, p)
+
+
+WEIRD = {"DefaultAppPool": "Default App$Pool's", "IntranetPool": "Intra net $(calc) Pool", "OrdersAsp": "O'Brien`s $x",
+         "Storefront": "Store front's $env:windir", "FabrikamVendorAuth": "Fabrikam $Vendor Auth",
+         "WebConnection64": "Web \u2019Connection\u2019 64"}
+
+
+def _renamed(tmp: Path) -> Path:
+    img = tmp / "weird"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    cfg = img / "Windows" / "System32" / "inetsrv" / "config" / "applicationHost.config"
+    text = cfg.read_text(encoding="utf-8")
+    for old, new in WEIRD.items():
+        text = re.sub(rf'(name|applicationPool|location path)="{old}(?=["/])', lambda m, n=new: f'{m[1]}="{n}', text)
+    cfg.write_text(text, encoding="utf-8")
+    return img
+
+
+def _fixes(reports: list[Report]) -> Iterator[Fix]:
+    for r in reports:
+        for f in r.findings:
+            yield from f.fixes
+
+
+def _iisexpress(tmp: Path) -> Report:
+    """A Visual Studio solution whose IIS Express loads a global module of the other bitness (IIS Express's own
+    appcmd.exe, against the solution's applicationhost.config)."""
+    sol = classic_solution(tmp / "sol", use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    machine = tmp / "c"
+    (machine / "Program Files (x86)" / "IIS Express").mkdir(parents=True)
+    shutil.copyfile(fixture("module_x64.dll"), machine / "Program Files (x86)" / "IIS Express" / "cachuri.dll")
+    return scan(sol, ScanOptions(drives={"C": machine}))
+
+
+@pytest.fixture(scope="module")
+def walked(tmp_path_factory: pytest.TempPathFactory) -> list[Report]:
+    tmp = tmp_path_factory.mktemp("paste")
+    return [scan(DEMO / "contoso-iis10"), scan(DEMO / "w2003-iis6"), scan(_renamed(tmp)), _iisexpress(tmp)]
+
+
+def test_every_fix_of_the_demo_and_a_renamed_demo_pastes_in_both_shells(walked: list[Report]) -> None:
+    fixes = list(_fixes(walked))
+    assert len(fixes) > 60
+    assert any("IIS Express\\appcmd.exe" in p for fix in _fixes(walked[3:]) for p in fix.powershell)
+    for fix in fixes:
+        check_fix(fix)
+
+
+def test_the_renamed_names_reach_the_programs_intact(walked: list[Report]) -> None:
+    """Names with spaces, apostrophes, ``$`` and ``$(...)`` arrive as they are (or the line says it is not
+    written): PowerShell never expands them, cmd.exe never splits them."""
+    weird = walked[2]
+    assert {p.name for p in weird.pools} >= {WEIRD["DefaultAppPool"], WEIRD["IntranetPool"], WEIRD["OrdersAsp"]}
+    ps_strings = {v for fix in _fixes([weird]) for p in fix.powershell if not p.startswith(NOT_WRITTEN)
+                  for k, v in ps_tokens(p) if k == "str"}
+    cmd_args = {a for fix in _fixes([weird]) for c in fix.commands if not c.startswith(NOT_WRITTEN)
+                for argv in cmd_lines(c) for a in argv}
+    for pool in (WEIRD["DefaultAppPool"], WEIRD["OrdersAsp"]):
+        assert f"IIS:\\AppPools\\{pool}" in ps_strings
+        assert pool in cmd_args
+    assert any("Store front's $env:windir/" in v for v in ps_strings | cmd_args)
+    # the module's name holds no quote: both shells get the appcmd selector
+    assert "/[name='Fabrikam $Vendor Auth'].preCondition:bitness32" in cmd_args
+
+
+def test_out_of_process_and_iis6_commands_in_powershell_form() -> None:
+    fix = aspnetcore_out_of_process("Default Web Site/shop")
+    assert fix.powershell == (("& \"$env:windir\\system32\\inetsrv\\appcmd.exe\" set config 'Default Web Site/shop' "
+                               "'-section:system.webServer/aspNetCore' /hostingModel:outofprocess"),)
+    check_fix(fix)
+    for fix in (worker_isolation(), reregister_aspnet(Arch.X64, "v2.0.50727"), reregister_aspnet(Arch.X86, "v1.1.4322")):
+        check_fix(fix)
+        assert not any("%" in p for p in fix.powershell)
+    assert reregister_aspnet(Arch.X86, "v1.1.4322").powershell[1] == (
+        'cscript "$env:windir\\system32\\iisext.vbs" /EnFile '
+        '"$env:windir\\Microsoft.NET\\Framework\\v1.1.4322\\aspnet_isapi.dll"')
+
+
+def test_the_models_catch_what_would_not_paste() -> None:
+    """The checks fail on the lines issue 24 reported."""
+    with pytest.raises(AssertionError):
+        check_fix(Fix(summary="s", label="l", commands=(r'%windir%\System32\regsvr32.exe "<path to the 64-bit build>"',),
+                      powershell=(r'%windir%\System32\regsvr32.exe "<path to the 64-bit build>"',)))
+    with pytest.raises(AssertionError):
+        check_fix(Fix(summary="s", label="l", commands=("x",), powershell=(r"%windir%\system32\inetsrv\appcmd.exe x",)))
+    with pytest.raises(ShellError):
+        ps_argv("Start-WebAppPool -Name \"Bob's $pool\"")
+    with pytest.raises(ShellError):
+        cmd_argv('appcmd set apppool "a" & calc')
+    with pytest.raises(AssertionError):  # NOTE: PowerShell would take the quotes out of a bare word
+        check_fix(Fix(summary="s", label="l", commands=("corflags \"a b.dll\"",), powershell=("corflags a' 'b.dll",)))
+    cmd, ps = native("corflags", "x")
+    assert cmd_lines(cmd) == [ps_argv(ps)]

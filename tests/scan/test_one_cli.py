@@ -1,0 +1,110 @@
+"""One command line (issue 24): the same options mean the same on every command, each ``--help`` shows
+examples, and a file given where a folder belongs is pointed at ``--config``."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import jsonschema  # type: ignore[import-untyped]
+import pytest
+from click.testing import CliRunner
+
+from iisbitness.cli import main
+from tests.conftest import DEMO, REPO, fixture
+
+CONTOSO = DEMO / "contoso-iis10"
+APPHOST = CONTOSO / "Windows" / "System32" / "inetsrv" / "config" / "applicationHost.config"
+FIX_SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "fix-1.json").read_text())
+
+
+def run(*args: str, columns: str = "100") -> tuple[int, str]:
+    res = CliRunner().invoke(main, list(args), env={"COLUMNS": columns})
+    return res.exit_code, res.output
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_help_shows_two_or_three_examples(command: str) -> None:
+    code, out = run(command, "--help", columns="80")
+    assert code == 0 and max(len(ln) for ln in out.splitlines()) <= 80, out  # NOTE: an 80-column terminal
+    block = out.split("Examples:", 1)[1].split("\n\n", 1)[0]
+    examples = [ln for ln in block.splitlines() if ln.strip().startswith("iisbitness ")]
+    assert 2 <= len(examples) <= 3 and f"iisbitness {command}" in block, out
+
+
+def test_fix_select_is_scan_select_and_rule_is_its_old_name() -> None:
+    _, selected = run("fix", str(CONTOSO), "--select", "global-module-arch")
+    _, old = run("fix", str(CONTOSO), "--rule", "global-module-arch")
+    assert selected == old and "global-module-arch" in selected and "managed-assembly-arch" not in selected
+    assert "--rule" not in run("fix", "--help")[1]
+    _, ignored = run("fix", str(CONTOSO), "--ignore", "global-module-arch,pool-arch-conflict")
+    assert "fix #1 global-module-arch" not in ignored and "pool-arch-conflict" not in ignored.split("Equivalent")[0]
+    assert run("fix", str(CONTOSO), "--select", "no-such-rule")[0] == 2
+
+
+def test_fix_json_shell_and_output_file(tmp_path: Path) -> None:
+    code, out = run("fix", str(CONTOSO), "--select", "global-module-arch", "--format", "json")
+    doc = json.loads(out)
+    jsonschema.validate(doc, FIX_SCHEMA)
+    assert code == 0 and doc["applied"] is False and doc["chosen"][0]["rule"] == "global-module-arch"
+    assert doc["changes"][0]["diff"].startswith("--- a/Windows/System32/inetsrv/config/applicationHost.config")
+    assert doc["powershell"] and not any("%windir%" in p for p in doc["powershell"])
+    _, ps = run("fix", str(CONTOSO), "--shell", "powershell")
+    commands = ps.split("Equivalent commands", 1)[1].split("\n\n", 1)[0]
+    assert "Start-WebAppPool" in commands and not re.search(r"%\w+%", commands)
+    target = tmp_path / "plan.txt"
+    code, out = run("fix", str(CONTOSO), "-o", str(target))
+    assert code == 0 and out == "" and "Dry run: nothing written" in target.read_text(encoding="utf-8")
+
+
+def test_fix_apply_json_says_what_it_wrote(tmp_path: Path) -> None:
+    img = tmp_path / "c"
+    shutil.copytree(CONTOSO, img)
+    code, out = run("fix", str(img), "--select", "global-module-arch", "--format", "json", "--apply")
+    doc = json.loads(out)
+    jsonschema.validate(doc, FIX_SCHEMA)
+    assert doc["applied"] is True and doc["written"][0]["backup"].startswith("applicationHost.config.iisbitness-")
+    assert doc["second_scan"]["targeted_left"] == 0 and code == 0
+
+
+def test_fix_config_reads_that_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "other.config"
+    cfg.write_text(APPHOST.read_text(encoding="utf-8").replace(
+        '<add name="FabrikamVendorAuth" image=', '<add name="FabrikamVendorAuth" preCondition="bitness32" image='),
+        encoding="utf-8")
+    _, plain = run("fix", str(CONTOSO), "--select", "global-module-arch")
+    _, other = run("fix", str(CONTOSO), "--select", "global-module-arch", "--config", str(cfg))
+    assert "FabrikamVendorAuth" in plain and "FabrikamVendorAuth" not in other
+
+
+def test_inspect_format_text_and_table_alias() -> None:
+    dll = str(fixture("managed_x86.dll"))
+    code, text = run("inspect", dll, "--format", "text")
+    assert code == 0 and "32BITREQ" in text
+    assert run("inspect", dll, "--format", "table") == (code, text)
+    assert "[text|json]" in run("inspect", "--help")[1]
+
+
+def test_scan_of_a_file_points_at_config_and_config_alone_scans_it(tmp_path: Path) -> None:
+    code, out = run("scan", str(APPHOST))
+    assert code == 2 and f"iisbitness scan --config {APPHOST}" in out
+    code, out = run("scan", "--config", str(APPHOST), "--format", "json", "--fail-on", "never")
+    doc = json.loads(out)
+    assert code == 0 and doc["server"]["config_only"] is True
+    assert doc["server"]["image"] == f"{APPHOST} (configuration file only)"
+    assert {f["rule"] for f in doc["findings"]} >= {"global-module-arch"}
+    assert run("scan", "--config", str(tmp_path / "missing.config"))[0] == 2
+
+
+def test_a_drive_that_is_not_a_folder_is_an_error(tmp_path: Path) -> None:
+    code, out = run("scan", str(CONTOSO), "--drive", f"D={tmp_path / 'nonexistent'}")
+    assert code == 2 and "is not a folder" in out
+    assert run("fix", str(CONTOSO), "--drive", f"D={tmp_path / 'nonexistent'}")[0] == 2
+
+
+def test_the_main_help_fits_80_columns() -> None:
+    code, out = run("--help", columns="80")
+    assert code == 0 and max(len(ln) for ln in out.splitlines()) <= 80, out
+    assert all(f"iisbitness {c}" in out for c in main.commands)
