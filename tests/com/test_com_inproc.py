@@ -11,7 +11,7 @@ import pytest
 
 from iisbitness.arch import Arch
 from iisbitness.image.registry import HiveRegistry, RegistryView, view_of
-from iisbitness.report import CoverageStatus
+from iisbitness.report import CoverageStatus, Report
 from tests.aspnetcore.image import make_image, put, rules_of, run, write
 
 HIVE = Path(__file__).resolve().parents[1] / "fixtures" / "registry" / "SOFTWARE"
@@ -84,21 +84,26 @@ class _Hung(BaseException):
     """The scan blocked."""
 
 
-def test_a_script_file_that_is_a_fifo_is_skipped_not_read_forever(tmp_path: Path) -> None:
-    """A FIFO named like an ASP page (a hostile or damaged image) would block the read for ever."""
-    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
-    os.mkfifo(tmp_path / "inetpub/orders/pipe.asp")
-
+def _run_within_10_seconds(root: Path) -> Report:
+    """``run(root)``, failing with :class:`_Hung` (not an OSError, which TimeoutError is and the readers would take
+    as an unreadable file) when it blocks."""
     def hung(signum: int, frame: object) -> None:
-        raise _Hung  # NOTE: not an OSError (TimeoutError is one), which the reader would take as unreadable
+        raise _Hung
 
     old = signal.signal(signal.SIGALRM, hung)
     signal.alarm(10)
     try:
-        report = run(tmp_path)
+        return run(root)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_a_script_file_that_is_a_fifo_is_skipped_not_read_forever(tmp_path: Path) -> None:
+    """A FIFO named like an ASP page (a hostile or damaged image) would block the read for ever."""
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    os.mkfifo(tmp_path / "inetpub/orders/pipe.asp")
+    report = _run_within_10_seconds(tmp_path)
     assert rules_of(report) == [("com-inproc-arch", "S1")]
     [c] = report.coverage  # NOTE: not read, so the application is partly checked, saying which page
     assert c.status is CoverageStatus.PARTLY and any("pipe.asp" in r for r in c.reasons), c
@@ -109,17 +114,7 @@ def test_a_registry_hive_that_is_a_fifo_is_a_problem_not_a_hang(tmp_path: Path) 
     hive = tmp_path / "Windows/System32/config/SOFTWARE"
     hive.unlink()
     os.mkfifo(hive)
-
-    def hung(signum: int, frame: object) -> None:
-        raise _Hung
-
-    old = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(10)
-    try:
-        report = run(tmp_path)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    report = _run_within_10_seconds(tmp_path)
     assert any("not a regular file" in p.message for p in report.problems), report.problems
 
 
