@@ -75,6 +75,17 @@ def registry_default(key: str, native_view: bool) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None  # pragma: no cover
 
 
+def _wevtutil() -> str | None:
+    """``%SystemRoot%\\System32\\wevtutil.exe`` on Windows, never a ``wevtutil`` found on the PATH: on Windows
+    ``shutil.which`` looks in the current folder first (Python's shutil docs, NeedCurrentDirectoryForExePathW), so
+    a ``wevtutil.exe`` left in the folder the scan runs from would run with the scan's (administrator's) rights.
+    Elsewhere: the PATH's (a stand-in, for tests)."""
+    if sys.platform == "win32":
+        tool = Path(os.environ.get("SystemRoot", "C:\\Windows")) / "System32" / "wevtutil.exe"
+        return str(tool) if tool.is_file() else None
+    return shutil.which("wevtutil")
+
+
 def export_event_log(name: str, dest: Path) -> Path:
     """Export the live event log ``name`` (``Application``, ``System``) to ``dest`` (an ``.evtx``) with
     ``wevtutil epl`` and return ``dest``.
@@ -82,7 +93,7 @@ def export_event_log(name: str, dest: Path) -> Path:
     Raises:
         ServerImageError: no ``wevtutil`` on the PATH (not Windows), or it failed (its message is given).
     """
-    tool = shutil.which("wevtutil")
+    tool = _wevtutil()
     if tool is None:
         raise ServerImageError(f"--event-log {name}: the live {name} log is read with wevtutil, which only Windows "
                                "has; give an exported .evtx file instead")
