@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -185,3 +186,28 @@ def test_an_in_process_app_whose_folder_holds_only_web_config_is_partly_checked(
     assert any("Shop.runtimeconfig.json" in r and "not in the image" in r for r in c.reasons), c.reasons
     _fdd_app(tmp_path, "shop", "8.0.0")  # NOTE: with the app's runtimeconfig.json it is checked
     assert [c.status for c in run(tmp_path).coverage] == [CoverageStatus.CHECKED]
+
+
+@pytest.mark.parametrize("kind", ["link-out", "not-json", "fifo"])
+def test_a_runtimeconfig_that_links_out_is_damaged_or_special_is_not_read_and_says_so(
+        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, kind: str) -> None:
+    """Shop.runtimeconfig.json linking out of the offline image is never read (the analyst's file); one that is not
+    JSON or not a regular file (a FIFO would block the read) is not read either: each leaves the application partly
+    checked with the reason, never "checked" with the runtime it needs unknown."""
+    make_image(tmp_path, [("Core64", 'managedRuntimeVersion=""', "shop")])
+    _fdd_app(tmp_path, "shop", "8.0.0")
+    _dotnet(tmp_path, "Program Files", "x64", "8.0.4")
+    config = tmp_path / "inetpub" / "shop" / "Shop.runtimeconfig.json"
+    if kind == "link-out":
+        outside = tmp_path_factory.mktemp("outside") / "secret.json"
+        outside.write_text(config.read_text())
+        config.unlink()
+        config.symlink_to(outside)
+    elif kind == "not-json":
+        config.write_text("{not json")
+    else:
+        config.unlink()
+        os.mkfifo(config)
+    [c] = run(tmp_path).coverage
+    assert c.status is CoverageStatus.PARTLY, c
+    assert any("Shop.runtimeconfig.json" in r for r in c.reasons), c.reasons

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
 from iisbitness.arch import Arch
 from iisbitness.image.registry import HiveRegistry, RegistryView, view_of
+from iisbitness.report import CoverageStatus, Report
 from tests.aspnetcore.image import make_image, put, rules_of, run, write
 
 HIVE = Path(__file__).resolve().parents[1] / "fixtures" / "registry" / "SOFTWARE"
@@ -75,3 +78,72 @@ def test_no_hive_is_reported_as_a_problem_not_a_finding(tmp_path: Path) -> None:
     report = run(tmp_path)
     assert rules_of(report) == []
     assert any("not checked" in p.message for p in report.problems)
+
+
+class _Hung(BaseException):
+    """The scan blocked."""
+
+
+def _run_within_10_seconds(root: Path) -> Report:
+    """``run(root)``, failing with :class:`_Hung` (not an OSError, which TimeoutError is and the readers would take
+    as an unreadable file) when it blocks."""
+    def hung(signum: int, frame: object) -> None:
+        raise _Hung
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        return run(root)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_a_script_file_that_is_a_fifo_is_skipped_not_read_forever(tmp_path: Path) -> None:
+    """A FIFO named like an ASP page (a hostile or damaged image) would block the read for ever."""
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    os.mkfifo(tmp_path / "inetpub/orders/pipe.asp")
+    report = _run_within_10_seconds(tmp_path)
+    assert rules_of(report) == [("com-inproc-arch", "S1")]
+    [c] = report.coverage  # NOTE: not read, so the application is partly checked, saying which page
+    assert c.status is CoverageStatus.PARTLY and any("pipe.asp" in r for r in c.reasons), c
+
+
+def test_a_registry_hive_that_is_a_fifo_is_a_problem_not_a_hang(tmp_path: Path) -> None:
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    hive = tmp_path / "Windows/System32/config/SOFTWARE"
+    hive.unlink()
+    os.mkfifo(hive)
+    report = _run_within_10_seconds(tmp_path)
+    assert any("not a regular file" in p.message for p in report.problems), report.problems
+
+
+@pytest.mark.parametrize("kind", ["huge", "not-a-hive"])
+def test_a_huge_or_foreign_registry_hive_is_a_problem_and_not_loaded_into_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """regipy reads the whole hive into memory: a hive over the cap (a sparse file here, the cap lowered) or one
+    without the 'regf' signature is refused before it is read."""
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    hive = tmp_path / "Windows/System32/config/SOFTWARE"
+    if kind == "huge":
+        monkeypatch.setattr("iisbitness.image.registry.MAX_HIVE_BYTES", 1 << 20)
+        with hive.open("r+b") as f:
+            f.truncate(2 << 20)
+        expected = "over the 1,048,576-byte limit"
+    else:
+        hive.write_bytes(b"\0" * 8192)
+        expected = "no 'regf' signature"
+    report = run(tmp_path)
+    assert any(expected in p.message for p in report.problems), report.problems
+
+
+def test_a_cut_script_search_leaves_the_application_partly_checked(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_SCRIPT_FILES the pages are not read: the report said so in problems but called the application
+    checked."""
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    for i in range(3):
+        write(tmp_path, f"inetpub/orders/page{i}.asp", "<% Response.Write(1) %>\n")
+    monkeypatch.setattr("iisbitness.loadplan.collectors.com.MAX_SCRIPT_FILES", 2)
+    [c] = run(tmp_path).coverage
+    assert c.status is CoverageStatus.PARTLY and any("more than 2 script files" in r for r in c.reasons), c

@@ -157,3 +157,24 @@ def test_an_iis6_metabase_linking_out_says_so(tmp_path: Path) -> None:
     r = run("scan", image)
     assert r.exit_code == 2
     assert "MetaBase.xml resolves outside the server image" in r.output and str(outside) in r.output
+
+
+def test_a_web_config_below_a_folder_link_inside_the_image_is_read_one_outside_or_looping_is_not(
+        tmp_path: Path) -> None:
+    """IIS reads the web.config of a folder below a junction or folder link; the walk followed no folder link at
+    all (SECURITY.md: a link that stays inside the image is followed, as IIS would). A folder link out of the
+    image is not walked, and one back up the tree is not walked twice."""
+    image = _image_with_filter(tmp_path)
+    shared = image / "shared" / "reports"
+    shared.mkdir(parents=True)
+    (shared / "web.config").write_text("<configuration><system.webServer")  # not XML: a problem naming it
+    (image / "inetpub/main/reports").symlink_to(shared)
+    outside = tmp_path / "outside-folder"
+    outside.mkdir()
+    (outside / "web.config").write_text("<configuration><system.webServer")
+    (image / "inetpub/main/out").symlink_to(outside)
+    (image / "inetpub/main/up").symlink_to(image / "inetpub")
+    report = _json("scan", image)
+    files = [p["file"] for p in report["problems"]]
+    assert "inetpub/main/reports/web.config" in files, files
+    assert not any("out/web.config" in f for f in files), files

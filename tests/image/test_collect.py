@@ -161,6 +161,13 @@ def _hostile(tmp_path: Path, kind: str) -> Path:
             zf.writestr("C/a.dll", b"x")
             zf.writestr("manifest.json", json.dumps({"format": "iisbitness/collect/1", "files": {}, "folders": {}}))
         return _write(z, buf.getvalue())
+    if kind == "bad-config":
+        return _zip(z, {"C/Windows/System32/inetsrv/config/applicationHost.config": b"<configuration><system.appl"})
+    if kind == "long-name":
+        return _zip(z, {}, manifest={"format": "iisbitness/collect/1", "files": {}, "folders": {"C/" + "a" * 300: {}}})
+    if kind in ("drives", "left-out"):
+        key = kind.replace("-", "_")
+        return _zip(z, {}, manifest={"format": "iisbitness/collect/1", "files": {}, "folders": {}, key: 5})
     raise AssertionError(kind)
 
 
@@ -170,7 +177,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 HOSTILE = ["traversal", "absolute", "drive", "backslash", "link", "bomb", "truncated", "tampered", "case-clash",
-           "unlisted"]
+           "unlisted", "long-name", "drives", "left-out", "bad-config"]
 
 
 @pytest.mark.parametrize("kind", HOSTILE)
@@ -229,6 +236,28 @@ def test_live_event_log_names_are_exported_with_wevtutil(tmp_path: Path, monkeyp
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     with pytest.raises(ServerImageError, match="only Windows has"):
         export_event_log("Application", tmp_path / "x.evtx")
+
+
+def test_on_windows_wevtutil_is_system32s_never_one_in_the_current_folder(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Windows the PATH search looks in the current folder first: a planted wevtutil.exe there (or on the PATH)
+    must not run with the collecting administrator's rights; %SystemRoot%\\System32\\wevtutil.exe does."""
+    from iisbitness.image.windows import export_event_log
+
+    def tool(where: Path, who: str) -> None:
+        where.mkdir(parents=True, exist_ok=True)
+        (where / "wevtutil.exe").write_text(f'#!/bin/sh\necho {who} > {tmp_path}/ran\ncp {EVENTS} "$3"\n')
+        (where / "wevtutil.exe").chmod(0o755)
+
+    tool(tmp_path / "Windows" / "System32", "system32")
+    tool(tmp_path / "downloads", "planted")
+    monkeypatch.chdir(tmp_path / "downloads")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'downloads'}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    monkeypatch.setenv("PATHEXT", ".exe")
+    monkeypatch.setenv("SystemRoot", str(tmp_path / "Windows"))
+    monkeypatch.setattr("sys.platform", "win32")
+    export_event_log("Application", tmp_path / "Application.evtx")
+    assert (tmp_path / "ran").read_text().strip() == "system32"
 
 
 def test_a_32_bit_python_reads_system32_through_sysnative_and_collect_records_it_as_system32(tmp_path: Path) -> None:

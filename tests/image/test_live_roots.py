@@ -146,3 +146,26 @@ def test_live_every_application_on_d_and_the_share_is_checked_and_an_unreadable_
     report = scan_image(ServerImage.machine({"C": c, "D": d}, shares=unc), ScanOptions(os_arch=Arch.X64), "live")
     [farm] = [cov for cov in report.coverage if cov.application == "Shop/farm"]
     assert farm.status.value == "not-checked" and "can read the share" in farm.remedy
+
+
+@pytest.mark.parametrize(("machine", "arch"), [(0xAA64, Arch.ARM64), (0x8664, Arch.X64), (0x014C, Arch.X86)])
+def test_the_native_machine_decides_over_the_environment(monkeypatch: pytest.MonkeyPatch, machine: int,
+                                                         arch: Arch) -> None:
+    """An x64 Python emulated on ARM64 Windows sees PROCESSOR_ARCHITECTURE=AMD64; IsWow64Process2's native
+    machine (IMAGE_FILE_MACHINE_*) is what the live scan takes."""
+    from iisbitness.image.windows import native_arch
+
+    monkeypatch.setenv("PROCESSOR_ARCHITECTURE", "AMD64")
+    monkeypatch.delenv("PROCESSOR_ARCHITEW6432", raising=False)
+    found, source = native_arch(machine)
+    assert found is arch
+    assert "IsWow64Process2" in source
+
+
+def test_without_the_native_machine_the_environment_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    from iisbitness.image.windows import native_arch
+
+    monkeypatch.setenv("PROCESSOR_ARCHITECTURE", "x86")
+    monkeypatch.setenv("PROCESSOR_ARCHITEW6432", "ARM64")
+    assert native_arch()[0] is Arch.ARM64  # not Windows here: no IsWow64Process2, WOW64's variable
+    assert native_arch(0x01C4)[0] is Arch.ARM64  # ARMNT is no native machine IIS runs on: the environment

@@ -13,7 +13,6 @@ Sources: IIS settings schema (lextm/iis_schema), iis-docs "Introduction to Appli
 from __future__ import annotations
 
 import ntpath
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -421,6 +420,7 @@ class _Reader:
         out: list[Contribution] = []
         seen = 0
         stack: list[tuple[Path, tuple[str, ...]]] = [(found.host_path, ())]
+        walked = {self.image.folders.real(found.host_path)}
         while stack and seen < MAX_WEBCONFIG_DIRS:
             folder, rel = stack.pop()
             seen += 1
@@ -441,19 +441,23 @@ class _Reader:
                     out.extend(self._read_webconfig(wc, base + rel))
             if len(rel) >= MAX_WEBCONFIG_DEPTH:
                 continue
-            try:
-                entries = sorted(os.scandir(folder), key=lambda d: d.name, reverse=True)
-            except OSError as e:
-                self.problems.append(Problem(self.image.display(folder), None, f"cannot list folder: {e.strerror or e}",
-                                             unread=True))
+            listing = self.image.listing(folder)  # NOTE: the door's listing, as every other reader's
+            if listing.error is not None:
+                self.problems.append(Problem(self.image.display(folder), None,
+                                             listing.error.replace("cannot list", "cannot list folder"), unread=True))
                 continue
-            for d in entries:
-                try:
-                    is_dir = d.is_dir(follow_symlinks=False)
-                except OSError:
+            for name in sorted(listing.folders, reverse=True):
+                if name.lower() in _SKIP_DIRS:
                     continue
-                if is_dir and d.name.lower() not in _SKIP_DIRS:
-                    stack.append((Path(d.path), rel + (d.name.lower(),)))
+                child = folder / name
+                if name in listing.links:
+                    # NOTE: IIS reads a web.config below a junction or folder link; one that leaves an offline image
+                    # (or loops) is not followed, and a folder already walked is not walked again
+                    real = self.image.folders.real(child)
+                    if real is None or real in walked or self.image.escapes(child) is not None:
+                        continue
+                    walked.add(real)
+                stack.append((child, rel + (name.lower(),)))
         if stack:
             self.problems.append(Problem(self.image.display(found.host_path), None,
                                          f"more than {MAX_WEBCONFIG_DIRS} folders: web.config search stopped there",

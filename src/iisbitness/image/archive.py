@@ -201,7 +201,10 @@ def open_collected(path: Path) -> Iterator[Collected]:
         manifest, members = _check(path, zf)
         root = Path(tempfile.mkdtemp(prefix="iisbitness-collected-"))
         try:
-            _lay_out(path, zf, manifest, members, root)
+            try:
+                _lay_out(path, zf, manifest, members, root)
+            except OSError as e:  # NOTE: a name the host cannot hold (too long, reserved), a full disk
+                raise _bad(path, f"cannot be laid out: {e.strerror or e}") from e
             yield _collected(path, root, manifest)
         finally:
             shutil.rmtree(root, ignore_errors=True)
@@ -267,6 +270,9 @@ def _check(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, Any], dict[str, z
     files, folders = manifest.get("files"), manifest.get("folders")
     if not isinstance(files, dict) or not isinstance(folders, dict):
         raise _bad(path, "manifest.json has no files and folders")
+    for key, want in (("drives", dict), ("left_out", list)):
+        if manifest.get(key) is not None and not isinstance(manifest[key], want):
+            raise _bad(path, f"manifest.json: {key} is not {'an object' if want is dict else 'a list'}")
     if set(files) != set(members):
         extra = sorted(set(members) ^ set(files))[:3]
         raise _bad(path, f"members and manifest.json disagree ({', '.join(extra)})")

@@ -33,10 +33,6 @@ class Listing:
     files: dict[str, str]
     error: str | None = None
 
-    def plain_files(self) -> list[str]:
-        """Names of the regular files that are not links (``is_file(follow_symlinks=False)``), as on disk."""
-        return [n for n in self.files.values() if n not in self.links]
-
 
 class Folders:
     """Per-scan memo of folder listings and real paths.

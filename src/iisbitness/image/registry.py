@@ -13,6 +13,7 @@ Live on Windows both views are read with :mod:`winreg` (``KEY_WOW64_64KEY`` / ``
 
 from __future__ import annotations
 
+import stat
 import sys
 from dataclasses import dataclass
 from enum import Enum
@@ -136,6 +137,10 @@ class LiveRegistry:
         return ComServer(clsid, view, inproc, local, shown)
 
 
+MAX_HIVE_BYTES = 1 << 30
+"""The largest SOFTWARE hive read (1 GiB; regipy holds it in memory, and a server's is typically 50 to 300 MB)."""
+
+
 def open_registry(hive: Path | None, live: bool) -> tuple[ComRegistry | None, str | None]:
     """The registry of an image: ``(registry, None)``, or ``(None, why not)``.
 
@@ -148,6 +153,14 @@ def open_registry(hive: Path | None, live: bool) -> tuple[ComRegistry | None, st
     if hive is None:
         return None, f"no registry hive in the image ({SOFTWARE_HIVE.replace(chr(92), '/')})"
     try:
+        st = hive.stat()
+        if not stat.S_ISREG(st.st_mode):  # NOTE: a FIFO or device would block regipy's read for ever
+            return None, "registry hive is not a regular file (a FIFO, a device or a folder): not read"
+        if st.st_size > MAX_HIVE_BYTES:  # NOTE: regipy reads the whole hive into memory
+            return None, f"registry hive is {st.st_size:,} bytes, over the {MAX_HIVE_BYTES:,}-byte limit: not read"
+        with hive.open("rb") as f:
+            if f.read(4) != b"regf":
+                return None, "not a registry hive (no 'regf' signature at its start): not read"
         return HiveRegistry(hive), None
     except Exception as e:  # noqa: BLE001 - regipy raises many kinds on a damaged hive
         return None, f"cannot read registry hive: {type(e).__name__}: {e}"

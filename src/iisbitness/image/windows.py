@@ -10,6 +10,10 @@ Sources:
 - ``KEY_WOW64_64KEY`` / ``KEY_WOW64_32KEY``: "Accessing an Alternate Registry View" (MicrosoftDocs/win32
   desktop-src/WinProg64/accessing-an-alternate-registry-view.md): a 32-bit process reads the 64-bit view with
   ``KEY_WOW64_64KEY`` (facts E3).
+- ``IsWow64Process2``: its ``pNativeMachine`` is "a possible IMAGE_FILE_MACHINE_* value identifying the native
+  architecture of host system" (MicrosoftDocs/sdk-api wow64apiset/nf-wow64apiset-iswow64process2; Windows 10 and
+  Server 2016 version 1709 and later). ``PROCESSOR_ARCHITECTURE`` cannot tell: an x64 process emulated on ARM64
+  Windows sees ``AMD64`` there.
 - ``wevtutil epl <log> <file>``: "export-log: exports events from an event log ... to the specified file"
   (MicrosoftDocs windows-server administration/windows-commands/wevtutil.md); the live ``.evtx`` files under
   ``%windir%\\System32\\winevt\\Logs`` are held open by the Event Log service.
@@ -51,9 +55,41 @@ def wow64() -> bool:
     return "PROCESSOR_ARCHITEW6432" in os.environ
 
 
-def native_arch() -> tuple[Arch, str]:
-    """The running Windows' architecture and the variable it came from (``PROCESSOR_ARCHITEW6432`` under WOW64,
-    else ``PROCESSOR_ARCHITECTURE``; "WOW64 Implementation Details")."""
+NATIVE_MACHINES = {0x014C: Arch.X86, 0x8664: Arch.X64, 0xAA64: Arch.ARM64}
+"""IMAGE_FILE_MACHINE_I386, _AMD64, _ARM64 (winnt.h) -> the architecture ``IsWow64Process2`` reports."""
+
+
+def _native_machine() -> int | None:
+    """``IsWow64Process2``'s native machine for this process; None where the call does not exist (Windows before
+    10 / Server 2016 version 1709), fails, or elsewhere than Windows."""
+    if sys.platform != "win32":
+        return None
+    import ctypes  # pragma: no cover - exercised on Windows (tools/windows-live-test.ps1)
+    from ctypes import wintypes  # pragma: no cover
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # pragma: no cover
+    call = getattr(kernel32, "IsWow64Process2", None)  # pragma: no cover
+    if call is None:  # pragma: no cover
+        return None
+    kernel32.GetCurrentProcess.restype = wintypes.HANDLE  # pragma: no cover
+    call.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.USHORT), ctypes.POINTER(wintypes.USHORT)]  # pragma: no cover
+    call.restype = wintypes.BOOL  # pragma: no cover
+    process, native = wintypes.USHORT(), wintypes.USHORT()  # pragma: no cover
+    if not call(kernel32.GetCurrentProcess(), ctypes.byref(process), ctypes.byref(native)):  # pragma: no cover
+        return None
+    return int(native.value)  # pragma: no cover
+
+
+def native_arch(machine: int | None = None) -> tuple[Arch, str]:
+    """The running Windows' architecture and where it came from.
+
+    ``IsWow64Process2``'s native machine (``machine``, else asked of Windows) decides where it names an
+    architecture; else the environment: ``PROCESSOR_ARCHITEW6432`` under WOW64, else ``PROCESSOR_ARCHITECTURE``
+    ("WOW64 Implementation Details"), which an x64 Python emulated on ARM64 Windows sees as ``AMD64``.
+    """
+    machine = _native_machine() if machine is None else machine
+    if machine is not None and machine in NATIVE_MACHINES:
+        return NATIVE_MACHINES[machine], f"live system (IsWow64Process2: native machine 0x{machine:04X})"
     native = os.environ.get("PROCESSOR_ARCHITEW6432") or os.environ.get("PROCESSOR_ARCHITECTURE", "AMD64")
     arch = {"AMD64": Arch.X64, "ARM64": Arch.ARM64, "X86": Arch.X86}.get(native.upper(), Arch.X64)
     return arch, f"live system (PROCESSOR_ARCHITECTURE {native})"
@@ -75,6 +111,17 @@ def registry_default(key: str, native_view: bool) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None  # pragma: no cover
 
 
+def _wevtutil() -> str | None:
+    """``%SystemRoot%\\System32\\wevtutil.exe`` on Windows, never a ``wevtutil`` found on the PATH: on Windows
+    ``shutil.which`` looks in the current folder first (Python's shutil docs, NeedCurrentDirectoryForExePathW), so
+    a ``wevtutil.exe`` left in the folder the scan runs from would run with the scan's (administrator's) rights.
+    Elsewhere: the PATH's (a stand-in, for tests)."""
+    if sys.platform == "win32":
+        tool = Path(os.environ.get("SystemRoot", "C:\\Windows")) / "System32" / "wevtutil.exe"
+        return str(tool) if tool.is_file() else None
+    return shutil.which("wevtutil")
+
+
 def export_event_log(name: str, dest: Path) -> Path:
     """Export the live event log ``name`` (``Application``, ``System``) to ``dest`` (an ``.evtx``) with
     ``wevtutil epl`` and return ``dest``.
@@ -82,7 +129,7 @@ def export_event_log(name: str, dest: Path) -> Path:
     Raises:
         ServerImageError: no ``wevtutil`` on the PATH (not Windows), or it failed (its message is given).
     """
-    tool = shutil.which("wevtutil")
+    tool = _wevtutil()
     if tool is None:
         raise ServerImageError(f"--event-log {name}: the live {name} log is read with wevtutil, which only Windows "
                                "has; give an exported .evtx file instead")

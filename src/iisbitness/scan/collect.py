@@ -21,7 +21,7 @@ from pathlib import Path
 
 from iisbitness import __version__
 from iisbitness.arch import Arch
-from iisbitness.errors import ServerImageError
+from iisbitness.errors import ConfigError, ServerImageError
 from iisbitness.image import windows
 from iisbitness.image.archive import EVENT_LOGS, MAX_MEMBER_BYTES, ArchiveWriter, open_collected, zip_name
 from iisbitness.image.detect import detect_os_arch
@@ -184,6 +184,7 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
         ServerImageError: the zip is not a collected server, or hostile (:mod:`iisbitness.image.archive`);
             ``options.drives`` is set (the zip holds the drives the collecting scan read: a folder given for
             another drive would never be read); as :func:`iisbitness.scan.pipeline.scan` otherwise.
+        ConfigError: a configuration file in the zip is unusable, named ``<zip>: <file in the zip>``.
     """
     if options.drives:
         raise ServerImageError(f"{path}: --drive does not apply to a collected zip, which holds the drives the "
@@ -204,5 +205,7 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
         except ServerImageError as e:  # NOTE: named by the zip, not by the temporary folder it is laid out in
             raise ServerImageError(str(e).replace(str(copy.root / "C"), str(path)).replace(str(copy.root), str(path))
                                    ) from e
+        except ConfigError as e:  # NOTE: the file inside the zip, named with the zip
+            raise ConfigError(f"{path}: {e.path}", e.message, e.line) from e
         missing = tuple(Problem(shown, None, f"not in the collected copy: {why}") for shown, why in copy.left_out)
         yield (replace(report, problems=report.problems + missing) if missing else report), copy.event_logs

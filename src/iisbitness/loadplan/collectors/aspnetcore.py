@@ -17,12 +17,13 @@ Every in-process application yields at least one load, so that two in one pool c
 
 from __future__ import annotations
 
-import json
 import ntpath
 from collections.abc import Iterator
 from pathlib import Path
 
 from iisbitness.arch import Arch
+from iisbitness.config.jsonfile import read_json
+from iisbitness.errors import ConfigError
 from iisbitness.image.paths import normalize, process_environment
 from iisbitness.loadplan.collectors.folders import app_folder
 from iisbitness.loadplan.context import Found, PlanContext
@@ -86,25 +87,36 @@ def _app_stem(anc: AspNetCore) -> str:
     return ""
 
 
-def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore) -> tuple[str, tuple[tuple[str, str], ...], str]:
-    """``(file shown, ((framework, version), ...), rollForward)`` of the app; empty when none is readable."""
+def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore
+                       ) -> tuple[str, tuple[tuple[str, str], ...], str, str]:
+    """``(file shown, ((framework, version), ...), rollForward, why not read)`` of the app: all empty but
+    ``rollForward`` when there is none; the file shown and why when it was not read (a link out of an offline
+    image, not a regular file, over :data:`RUNTIMECONFIG_LIMIT`, not JSON)."""
     stem = _app_stem(anc)
     candidate = ctx.image.find_child(folder, stem + ".runtimeconfig.json") if stem else None
+    if candidate is None:  # NOTE: the image's listing (the door), not a walk of the folder of its own
+        found = sorted(n for n in ctx.image.listing(folder).files.values() if n.lower().endswith(".runtimeconfig.json"))
+        candidate = folder / found[0] if found else None
     if candidate is None:
-        try:
-            found = sorted(p for p in folder.iterdir() if p.name.lower().endswith(".runtimeconfig.json"))
-        except OSError:
-            found = []
-        candidate = found[0] if found else None
-    if candidate is None:
-        return "", (), ROLL_FORWARD_DEFAULT
+        return "", (), ROLL_FORWARD_DEFAULT, ""
+    shown = ctx.image.display(candidate)
+    escapes = ctx.image.escapes(candidate)
+    if escapes is not None:
+        return shown, (), ROLL_FORWARD_DEFAULT, escapes
     try:
-        opts = json.loads(candidate.read_text(encoding="utf-8-sig")).get("runtimeOptions", {})
-    except (OSError, ValueError, AttributeError):
-        return ctx.image.display(candidate), (), ROLL_FORWARD_DEFAULT
+        doc, _ = read_json(candidate, shown, RUNTIMECONFIG_LIMIT, "runtimeconfig.json")
+    except ConfigError as e:
+        return shown, (), ROLL_FORWARD_DEFAULT, e.message
+    opts = doc.get("runtimeOptions", {}) if isinstance(doc, dict) else {}
+    opts = opts if isinstance(opts, dict) else {}
     frameworks = opts.get("frameworks") or ([opts["framework"]] if isinstance(opts.get("framework"), dict) else [])
+    frameworks = frameworks if isinstance(frameworks, list) else []
     pairs = tuple((str(f.get("name", "")), str(f.get("version", ""))) for f in frameworks if isinstance(f, dict))
-    return ctx.image.display(candidate), pairs, str(opts.get("rollForward", ROLL_FORWARD_DEFAULT))
+    return shown, pairs, str(opts.get("rollForward", ROLL_FORWARD_DEFAULT)), ""
+
+
+RUNTIMECONFIG_LIMIT = 1 << 20
+"""The largest ``<app>.runtimeconfig.json`` read (1 MiB; a published app's is a few hundred bytes)."""
 
 
 def _dotnet_root(ctx: PlanContext, server: Server, arch: Arch) -> tuple[str, Path | None]:
@@ -141,8 +153,13 @@ def _runtime_status(ctx: PlanContext, root: Path | None, needs: tuple[tuple[str,
 
 def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
                          folder: Path | None, win_folder: str) -> Iterator[Found]:
-    shown, needs, roll = read_runtimeconfig(ctx, folder, anc) if folder is not None else ("", (), ROLL_FORWARD_DEFAULT)
-    if folder is not None and not shown:
+    shown, needs, roll, unread = (read_runtimeconfig(ctx, folder, anc) if folder is not None
+                                  else ("", (), ROLL_FORWARD_DEFAULT, ""))
+    if unread:  # NOTE: coverage counts it against the application: the runtime it needs was not read
+        yield Problem(shown, None, f"in-process ASP.NET Core app: {unread}: the .NET runtime it needs was not checked",
+                      unread=True)
+        shown = ""
+    elif folder is not None and not shown:
         # NOTE: coverage counts it against the application (issue 20): the runtime it needs was not read
         stem = _app_stem(anc)
         files = f"{stem}.runtimeconfig.json is" if stem else "no <app>.runtimeconfig.json is"

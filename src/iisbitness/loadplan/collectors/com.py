@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,12 +41,16 @@ def _registry(ctx: PlanContext) -> tuple[ComRegistry | None, str | None]:
 
 
 def scan_progids(folder: Path, skip: frozenset[Path]) -> tuple[list[tuple[str, Path, int]], str | None]:
-    """``[(progid, file, line)]`` of the first use of each ProgID under ``folder``, and a note if cut.
+    """``[(progid, file, line)]`` of the first use of each ProgID under ``folder``, and a note naming what was not
+    read (the search cut at :data:`MAX_SCRIPT_FILES`; script files that are links, not regular files, over
+    :data:`MAX_SCRIPT_BYTES` or unreadable), or None when every script file was read.
 
     Folders in ``skip`` (applications' roots; ``folder`` itself may be one of them) are not entered below ``folder``.
     """
     found: dict[str, tuple[str, Path, int]] = {}
+    unread: list[str] = []
     seen = 0
+    cut = False
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if Path(dirpath, d) not in skip and d.lower() != "bin")
         for name in sorted(filenames):
@@ -53,18 +58,30 @@ def scan_progids(folder: Path, skip: frozenset[Path]) -> tuple[list[tuple[str, P
                 continue
             seen += 1
             if seen > MAX_SCRIPT_FILES:
-                return list(found.values()), f"more than {MAX_SCRIPT_FILES} script files: the rest were not read"
+                cut = True
+                break
             path = Path(dirpath, name)
             try:
-                if path.is_symlink() or path.stat().st_size > MAX_SCRIPT_BYTES:  # NOTE: links may leave the image
+                st = path.lstat()  # NOTE: links may leave the image; a FIFO or device would block the read
+                if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SCRIPT_BYTES:
+                    unread.append(path.relative_to(folder).as_posix())
                     continue
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
+                unread.append(path.relative_to(folder).as_posix())
                 continue
             for m in _CREATE.finditer(text):
                 progid = m.group(1)
                 found.setdefault(progid.lower(), (progid, path, text.count("\n", 0, m.start()) + 1))
-    return list(found.values()), None
+        if cut:
+            break
+    notes = [f"more than {MAX_SCRIPT_FILES} script files: the rest were not read"] if cut else []
+    if unread:
+        more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
+        notes.append(f"{len(unread)} script file{'s' if len(unread) > 1 else ''} not read for CreateObject (a link, "
+                     f"not a regular file, over {MAX_SCRIPT_BYTES:,} bytes, or unreadable): "
+                     f"{', '.join(unread[:3])}{more}")
+    return list(found.values()), "; ".join(notes) or None
 
 
 def _other_view(view: RegistryView) -> RegistryView:
@@ -84,8 +101,8 @@ def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[
         if where is None or where[1] is None:
             continue
         uses, note = _progids(ctx, where[1], roots)
-        if note:
-            yield Problem(ctx.image.display(where[1]), None, note)
+        if note:  # NOTE: coverage counts it against the application: pages it did not read (issue 20)
+            yield Problem(ctx.image.display(where[1]), None, note, unread=True)
         if not uses:
             continue
         if registry is None:
