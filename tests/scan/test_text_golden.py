@@ -83,7 +83,7 @@ def test_text_keeps_every_finding_pool_and_fix() -> None:
         for f in report.findings:
             for fix in f.fixes:
                 assert fix.label in flat  # NOTE: on the finding's fix line
-    assert len(text.splitlines()) <= 157  # 392 lines before issue 14, 164 on main before issue 24 (100 columns)
+    assert len(text.splitlines()) <= 151  # 392 before issue 14, 164 before issue 24, 157 before the short round
     assert "<pool>" not in text + ps and "\\\\" not in text
 
 
@@ -160,3 +160,27 @@ def test_config_only_image_lists_unknown_binaries_one_a_line(tmp_path: Path) -> 
     assert lines[at + 1] == (f"  C:\\Program Files\\ImageResizer\\resizer.dll  --> {config}:128  "
                              "in CatalogPool, DefaultAppPool, IntranetPool, OrdersAsp, PhpPool, StorefrontCore, "
                              "WebConnection64 (w3wp.exe x64)")  # NOTE: every worker that loads it (issue 20 §4)
+
+
+def test_pool_table_says_the_source_briefly_and_verbose_names_the_key() -> None:
+    """The 32-BIT (FROM) column says ``default`` and ``server-wide`` so that the APPLICATIONS column fits at 100
+    columns (issue 24); ``--verbose`` (and JSON) keep the source as read: ``schema default``, the metabase key."""
+    assert scan_text.source("schema default") == "default"
+    assert scan_text.source("/LM/W3SVC/AppPools (server-wide)") == "server-wide"
+    assert scan_text.source("applicationPoolDefaults") == "applicationPoolDefaults"
+    iis6 = scan(DEMO / "w2003-iis6")
+    text = scan_text.render(iis6, options=scan_text.TextOptions())
+    verbose = scan_text.render(iis6, options=scan_text.TextOptions(verbose=True))
+    assert "true (server-wide)  " in text and "applications:" not in text
+    assert "true (/LM/W3SVC/AppPools (server-wide))" in verbose
+    iis10 = scan_text.render(scan(DEMO / "contoso-iis10"), options=scan_text.TextOptions())
+    assert "false (default)  " in iis10 and "applications: Default Web Site/wconnect" not in iis10
+
+
+def test_symptom_headlines_fit_one_line_at_100_columns() -> None:
+    """The demo's ``sees`` headlines each take one line at 100 columns (the full text is in ``--verbose``)."""
+    for name in ("contoso-iis10", "w2003-iis6"):
+        lines = scan_text.render(scan(DEMO / name), options=scan_text.TextOptions()).splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("  sees  "):
+                assert not lines[i + 1].startswith("        "), line

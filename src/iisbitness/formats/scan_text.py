@@ -92,7 +92,7 @@ def _pool_table(out: _Out, v: ReportView) -> None:
         worker = "none (undefined)" if not p.defined else p.worker_arch.value + (
             " idle" if p.idle else " manual" if p.manual_start else "")
         rows.append((p.name, worker,
-                     f"{str(p.enable_32bit_app_on_win64).lower()} ({p.enable_32bit_from})",
+                     f"{str(p.enable_32bit_app_on_win64).lower()} ({p.enable_32bit_from if out.o.verbose else source(p.enable_32bit_from)})",
                      p.managed_runtime_version or "none", p.pipeline_mode, str(n[Severity.ERROR]),
                      str(n[Severity.WARNING]), ", ".join(p.applications) or "-"))
     header = ("POOL", "WORKER", "32-BIT (FROM)", "CLR", "PIPELINE", "ERR", "WARN", "APPLICATIONS")
@@ -105,6 +105,15 @@ def _pool_table(out: _Out, v: ReportView) -> None:
     unusual = {p.process for p in v.report.pools if p.process.startswith("(")}
     for process in sorted(unusual):
         out.line(("  worker: ", "dim"), process.strip("()"))
+
+
+def source(where: str) -> str:
+    """The pool table's short word for where ``enable32BitAppOnWin64`` came from: ``schema default`` is
+    ``default``; an IIS 6 metabase key said server-wide (``/LM/W3SVC/AppPools (server-wide)``) is ``server-wide``
+    (``--verbose``, JSON and HTML name the key). Any other source is shown as it is."""
+    if where == "schema default":
+        return "default"
+    return "server-wide" if where.endswith("(server-wide)") else where
 
 
 def _where(c: Cause) -> str:

@@ -22,7 +22,7 @@ def _register_fix(load: Load) -> Fix:
                    label="register an x86 build (32-bit view)")
     return Fix(summary=f"Register the vendor's {load.process.arch.value} build of {dll} with System32\\regsvr32.exe "
                        "(64-bit view)",
-               label=f"register an {load.process.arch.value} build",
+               label=f"an {load.process.arch.value} build",  # NOTE: the advice says how (regsvr32); the fix line fits one line
                note="Only if the vendor ships a 64-bit build; the 32-bit DLL cannot be registered for 64-bit callers.")
 
 

@@ -24,8 +24,10 @@ def iis_manager_32bit_assembly(plan: LoadPlan) -> Iterator[Finding]:
         if key in seen:
             continue
         seen.add(key)
-        symptom = (f"In IIS Manager, Handler Mappings / Modules > 'Add Managed Handler...' or 'Add Managed Module...' "
-                   f"for {load.site}{load.application} fails: \"There was an error performing this operation. "
+        # NOTE: the headline (up to the colon) fits one line at 100 columns; the menu items follow it
+        symptom = (f"IIS Manager's Add Managed Handler/Module dialogs fail for {load.site}{load.application}: "
+                   "Handler Mappings / Modules > 'Add Managed Handler...' or 'Add Managed Module...' shows "
+                   "\"There was an error performing this operation. "
                    "Details: ... This method cannot be called during the application's pre-start initialization phase.\"")
         cause = (f"IIS Manager (inetmgr.exe, {load.process.arch.value}) loads every assembly in bin to list handler and "
                  f"module types; '{load.name}' is {load.binary.image.describe()}, which a {load.process.arch.bits}-bit "
