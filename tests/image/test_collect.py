@@ -355,3 +355,15 @@ def test_scan_of_a_zip_with_drive_exits_2_instead_of_ignoring_it(tmp_path: Path)
     r = CliRunner().invoke(main, ["scan", str(out), "--drive", f"D={tmp_path / 'd'}"])
     assert r.exit_code == 2, r.output
     assert "--drive" in r.stderr and "collect" in r.stderr and str(out) in r.stderr
+
+
+def test_scan_of_a_zip_with_cache_exits_2_and_creates_no_cache(tmp_path: Path) -> None:
+    """Each scan of a zip lays it out in a new temporary folder: facts cached under that path are never found
+    again, so a --cache would only grow; it is refused with exit 2 and nothing is created."""
+    out = tmp_path / "server.zip"
+    collect(DEMO / "contoso-iis10", out, ScanOptions())
+    cache = tmp_path / "scan.sqlite"
+    r = CliRunner().invoke(main, ["scan", str(out), "--cache", str(cache)])
+    assert r.exit_code == 2, r.output
+    assert "--cache" in r.stderr and str(out) in r.stderr
+    assert not cache.exists()

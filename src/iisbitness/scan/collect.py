@@ -183,13 +183,18 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
     Raises:
         ServerImageError: the zip is not a collected server, or hostile (:mod:`iisbitness.image.archive`);
             ``options.drives`` is set (the zip holds the drives the collecting scan read: a folder given for
-            another drive would never be read); as :func:`iisbitness.scan.pipeline.scan` otherwise.
+            another drive would never be read), or ``options.cache`` (facts stored under a new temporary folder
+            each run would never be found again); as :func:`iisbitness.scan.pipeline.scan` otherwise.
         ConfigError: a configuration file in the zip is unusable, named ``<zip>: <file in the zip>``.
     """
     if options.drives:
         raise ServerImageError(f"{path}: --drive does not apply to a collected zip, which holds the drives the "
                                "collecting scan read: collect again with --drive (iisbitness collect IMAGE --drive "
                                "D=/path/to/copy -o x.zip), or scan the folders themselves")
+    if options.cache is not None:
+        raise ServerImageError(f"{path}: --cache does not apply to a collected zip: each scan lays it out in a new "
+                               "temporary folder, so the cache would only grow and never be used; scan the zip "
+                               "without --cache")
     with open_collected(path) as copy:
         detected = None
         if options.os_arch is None:
