@@ -330,6 +330,12 @@ class KnowledgeBase:
         key = EventKey(family, event_id)
         return tuple(e for e in self.entries if key in e.events)
 
+    def by_text_event(self, family: str, event_id: int) -> tuple[Entry, ...]:
+        """Entries this event of this provider family counts for only when its text matches them
+        (:attr:`Entry.text_events`)."""
+        key = EventKey(family, event_id)
+        return tuple(e for e in self.entries if key in e.text_events)
+
     def by_http(self, status: str) -> tuple[Entry, ...]:
         """Entries for an HTTP status such as ``"500.32"`` or ``"503"``."""
         return tuple(e for e in self.entries if status in e.http)
