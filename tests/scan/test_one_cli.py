@@ -69,6 +69,34 @@ def test_fix_apply_json_says_what_it_wrote(tmp_path: Path) -> None:
     assert doc["second_scan"]["targeted_left"] == 0 and code == 0
 
 
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_fix_apply_says_what_it_wrote_when_the_second_scan_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 fmt: str) -> None:
+    """The files are written before the second scan: when it fails (exit 2), the output still names each file
+    written and its backup, in JSON (``second_scan`` null) as in text."""
+    import iisbitness.cli.fix as cli_fix
+    from iisbitness.errors import IisBitnessError
+
+    img = tmp_path / "c"
+    shutil.copytree(CONTOSO, img)
+
+    def fails(*_: object) -> None:
+        raise IisBitnessError("applicationHost.config: cannot read")
+
+    monkeypatch.setattr(cli_fix, "scan", fails)  # NOTE: only the second scan; the plan is made by plan_fix
+    res = CliRunner().invoke(main, ["fix", str(img), "--select", "global-module-arch", "--format", fmt, "--apply"])
+    assert res.exit_code == 2 and "the second scan failed" in res.stderr
+    backups = list((img / "Windows/System32/inetsrv/config").glob("applicationHost.config.iisbitness-*"))
+    assert len(backups) == 1
+    if fmt == "json":
+        doc = json.loads(res.stdout)
+        jsonschema.validate(doc, FIX_SCHEMA)
+        assert doc["applied"] is True and doc["second_scan"] is None
+        assert doc["written"][0]["backup"] == backups[0].name
+    else:
+        assert f"backup {backups[0].name}" in res.stdout and "Second scan" not in res.stdout
+
+
 def test_fix_config_reads_that_file(tmp_path: Path) -> None:
     cfg = tmp_path / "other.config"
     cfg.write_text(APPHOST.read_text(encoding="utf-8").replace(

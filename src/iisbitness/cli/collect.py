@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -49,8 +50,6 @@ def collect_command(image: Path | None, out: Path, drives: tuple[str, ...], os_a
     Exit codes: 0 written; 2 the server or an event log could not be read,
                 or the zip could not be written (nothing is left at -o then).
     """
-    import sys
-
     if image is None and sys.platform != "win32":
         _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness collect IMAGE -o x.zip)")
     progress = ScanProgress(progress_wanted(quiet))

@@ -10,6 +10,7 @@ cannot be put back, the message names it and the backup holding its original).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -21,7 +22,7 @@ from iisbitness.cli.options import output_and_shell_options
 from iisbitness.cli.scan import _drives, _env, _fatal, check_image, text_width, write_out
 from iisbitness.cli.selection import chosen_rules, rule_options
 from iisbitness.errors import FixError, IisBitnessError
-from iisbitness.fixes.write import WriteRefused
+from iisbitness.fixes.write import WriteRefused, Written
 from iisbitness.formats import fix_json, fix_text
 from iisbitness.formats.causes import removal, view
 from iisbitness.scan.baseline import read_baseline
@@ -103,26 +104,33 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
     ran = pool_actions(plan) if recycle else []
     try:
         after = scan(image, options)
-    except IisBitnessError as e:
-        if fmt == "text":
-            write_out(fix_text.render(plan, applied=True, shell=shell, width=width), output)
+    except IisBitnessError as e:  # NOTE: the files are written: say which, and their backups, in either format
+        write_out(_applied(plan, fmt, shell, width, written, ran, None), output)
         click.echo(f"iisbitness: error: the second scan failed: {e}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
     targeted = {c.finding.key for c in plan.chosen}
     still = [f for f in after.findings if f.key in targeted]
-    if fmt == "json":
-        write_out(fix_json.render(plan, True, written, (len(after.findings), len(still))), output)
-    else:
-        removed = removal(plan.side_effects)
-        text = fix_text.render(plan, applied=True, shell=shell, width=width)
-        text += "".join(f"  {w.shown}: backup {w.backup.name}\n" for w in written)
-        text += "".join("ran: " + " ".join(cmd) + "\n" for cmd in ran)
-        text += (f"Second scan: {len(after.findings)} findings; "
-                 + (f"{len(still)} targeted finding(s) still there" if still else "every targeted finding is gone")
-                 + (f"; but {removed.replace(' then run', ' now run')} (side effects above)." if removed else ".")
-                 + "\n")
-        write_out(text, output)
+    write_out(_applied(plan, fmt, shell, width, written, ran, (len(after.findings), len(still))), output)
     sys.exit(EXIT_FINDINGS if still else EXIT_OK)
+
+
+def _applied(plan: FixPlan, fmt: str, shell: str, width: int, written: Sequence[Written],
+             ran: Sequence[Sequence[str]], second_scan: tuple[int, int] | None) -> str:
+    """The output after ``--apply``: the plan, each file written with its backup, the pool commands run, and
+    ``second_scan`` (``(findings, targeted findings left)``; None: the second scan failed)."""
+    if fmt == "json":
+        return fix_json.render(plan, True, written, second_scan)
+    text = fix_text.render(plan, applied=True, shell=shell, width=width)
+    text += "".join(f"  {w.shown}: backup {w.backup.name}\n" for w in written)
+    text += "".join("ran: " + " ".join(cmd) + "\n" for cmd in ran)
+    if second_scan is None:
+        return text
+    found, still = second_scan
+    removed = removal(plan.side_effects)
+    return text + (f"Second scan: {found} findings; "
+                   + (f"{still} targeted finding(s) still there" if still else "every targeted finding is gone")
+                   + (f"; but {removed.replace(' then run', ' now run')} (side effects above)." if removed else ".")
+                   + "\n")
 
 
 def _width(output: Path | None) -> int:

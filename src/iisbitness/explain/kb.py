@@ -293,16 +293,16 @@ class Entry:
     """For an entry that is not ``not-bitness`` but has a ``not_bitness`` line (its usual reading: 500.30's
     start-up exception, 500.19's unknown element): cues (:class:`Context` ids, or ``code``) of the same input
     that drop that reading (a 500.19 that shows its HRESULT, a 500.31 whose text names an architecture)."""
-
-    @property
-    def usual(self) -> bool:
-        """True when the entry has a usual not-bitness reading though bitness is one of its causes."""
-        return self.specificity is not Specificity.NOT_BITNESS and self.not_bitness is not None
     overrides: tuple[str, ...] = ()
     """Entry ids whose reading this entry's evidence rules out when both are seen in one input: a "runtime
     newer" BadImageFormatException is a CLR-version problem (bitness causes drop to LOW); a
     BadImageFormatException inside an exception message is not "not bitness" (the not-bitness line is
     dropped)."""
+
+    @property
+    def usual(self) -> bool:
+        """True when the entry has a usual not-bitness reading though bitness is one of its causes."""
+        return self.specificity is not Specificity.NOT_BITNESS and self.not_bitness is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +329,12 @@ class KnowledgeBase:
         """Entries triggered by this event of this provider family."""
         key = EventKey(family, event_id)
         return tuple(e for e in self.entries if key in e.events)
+
+    def by_text_event(self, family: str, event_id: int) -> tuple[Entry, ...]:
+        """Entries this event of this provider family counts for only when its text matches them
+        (:attr:`Entry.text_events`)."""
+        key = EventKey(family, event_id)
+        return tuple(e for e in self.entries if key in e.text_events)
 
     def by_http(self, status: str) -> tuple[Entry, ...]:
         """Entries for an HTTP status such as ``"500.32"`` or ``"503"``."""
@@ -422,6 +428,16 @@ def _specificity(table: dict[str, object], key: str, where: str) -> Specificity:
         raise KnowledgeBaseError(f"{where}: unknown {key} {table.get(key)!r}") from e
 
 
+def _event_keys(table: dict[str, object], key: str, where: str, families: set[str]) -> tuple[EventKey, ...]:
+    """The ``"family:id"`` strings of ``table[key]`` as :class:`EventKey`; a family not among ``families`` is a
+    :class:`KnowledgeBaseError` naming ``where``."""
+    keys = tuple(_event_key(t, where) for t in _strings(table, key, where))
+    unknown = {k.family for k in keys} - families
+    if unknown:
+        raise KnowledgeBaseError(f"{where}: unknown provider family {sorted(unknown)}")
+    return keys
+
+
 def _entry(table: dict[str, object], families: set[str]) -> Entry:
     entry_id = _str(table, "id", "entry")
     where = f"entry {entry_id!r}"
@@ -435,11 +451,8 @@ def _entry(table: dict[str, object], families: set[str]) -> Entry:
         if rule not in SCAN_RULE_IDS:
             raise KnowledgeBaseError(f"{where}: cause names unknown scan rule {rule!r}")
         causes.append(Cause(RuleId(rule), _str(t, "why", where)))
-    events = tuple(_event_key(t, where) for t in _strings(table, "events", where))
-    text_events = tuple(_event_key(t, where) for t in _strings(table, "text_events", where))
-    unknown = {k.family for k in (*events, *text_events)} - families
-    if unknown:
-        raise KnowledgeBaseError(f"{where}: unknown provider family {sorted(unknown)}")
+    events = _event_keys(table, "events", where, families)
+    text_events = _event_keys(table, "text_events", where, families)
     unconfirmed = table.get("unconfirmed")
     if "specificity" not in table:
         raise KnowledgeBaseError(f"{where}: 'specificity' is required")
@@ -474,10 +487,7 @@ def _entry(table: dict[str, object], families: set[str]) -> Entry:
 def _context(table: dict[str, object], families: set[str]) -> Context:
     context_id = _str(table, "id", "context")
     where = f"context {context_id!r}"
-    events = tuple(_event_key(t, where) for t in _strings(table, "events", where))
-    unknown = {k.family for k in events} - families
-    if unknown:
-        raise KnowledgeBaseError(f"{where}: unknown provider family {sorted(unknown)}")
+    events = _event_keys(table, "events", where, families)
     prefer = _strings(table, "prefer", where)
     bad = sorted(set(prefer) - set(SCAN_RULE_IDS))
     if bad:

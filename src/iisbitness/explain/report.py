@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event, EventLogProblem, EventLogRead, events_from_xml
-from iisbitness.explain.kb import Cause, Entry, EntryKind, EventKey, KnowledgeBase, RuleId, Specificity, Step
+from iisbitness.explain.kb import Cause, Entry, EntryKind, KnowledgeBase, RuleId, Specificity, Step
 from iisbitness.explain.match import Signal, Via, apply_overrides, cues_in, match_text, with_cues
 
 __all__ = [
@@ -181,10 +181,9 @@ def match_event(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
     label = f"{event.source_name}/{event.event_id}"
     signals = [Signal(e.id, Confidence.HIGH, Via.EVENT, label, None, binary=event.binary)
                for e in kb.by_event(family, event.event_id)]
-    key = EventKey(family, event.event_id)
     # NOTE: a general event id (ANCM 1027) counts for an entry only with its text (issue 23)
     signals += [Signal(e.id, Confidence.HIGH, Via.EVENT, label, None, binary=event.binary)
-                for e in kb.entries if key in e.text_events and any(p.search(text) for p in e.patterns)]
+                for e in kb.by_text_event(family, event.event_id) if any(p.search(text) for p in e.patterns)]
     if event.error_code is not None:
         signals += [Signal(e.id, Confidence.HIGH, Via.CODE, f"{label} data", None, code=event.error_code,
                            binary=event.binary, detail="event binary data")

@@ -39,6 +39,7 @@ from iisbitness.formats.causes import (
     view,
 )
 from iisbitness.formats.table import printable
+from iisbitness.image.paths import WINDIR
 from iisbitness.report import LoadEntry, PoolSummary, Report, Verdict
 
 
@@ -152,7 +153,8 @@ def _node(f: Finding, anchor: str) -> BinaryNode:
                       mismatch=label, anchor=anchor, severity=f.severity, rule=f.rule)
 
 
-_WINDOWS = ("%windir%\\", "%systemroot%\\", "c:\\windows\\")
+_WINDOWS = ("%windir%\\", "%systemroot%\\", WINDIR.lower() + "\\")
+"""Where Windows's own files are: the resolved path (:data:`~iisbitness.image.paths.WINDIR`), else as configured."""
 
 
 def _plain(e: LoadEntry) -> BinaryNode:
