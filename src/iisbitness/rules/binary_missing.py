@@ -148,7 +148,7 @@ def _stock_absent(missing: list[Load]) -> dict[str, tuple[str, ...]]:
 
 
 def _file_name(load: Load) -> str:
-    return (load.binary.windows_path or load.binary.configured).rsplit("\\", 1)[-1].lower()
+    return _path(load).rsplit("\\", 1)[-1]
 
 
 def _partial_copy(folder: str, loads: list[Load]) -> Finding:
