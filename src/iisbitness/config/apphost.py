@@ -81,8 +81,8 @@ def pool_elements(add: etree._Element) -> tuple[PoolElement, ...]:
     def walk(el: etree._Element, path: tuple[str, ...]) -> None:
         out.append(PoolElement(path, tuple((str(k), str(v)) for k, v in el.attrib.items())))
         for c in el:
-            if isinstance(c.tag, str):
-                walk(c, path + (etree.QName(c).localname,))
+            if name := local_name(c):
+                walk(c, path + (name,))
 
     walk(add, ())
     return tuple(out)

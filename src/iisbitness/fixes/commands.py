@@ -430,10 +430,10 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
               f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}",
               f"Set-ItemProperty {_pool_item(new_pool)} -Name managedRuntimeVersion -Value {_ps_quote(runtime)}",
               f"Set-ItemProperty {_pool_item(new_pool)} -Name managedPipelineMode -Value {_ps_quote(pipeline)}"]
+    native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
     if os_arch is Arch.ARM64:
-        cmds.insert(1, cmd_line(f'{APPCMD} set apppool "{new_pool}" '
-                                f'/enableEmulationOnWinArm64:{"false" if arch is Arch.ARM64 else "true"}', (new_pool,)))
-        emu = "false" if arch is Arch.ARM64 else "true"
+        emu = "false" if native_arm64 else "true"
+        cmds.insert(1, cmd_line(f'{APPCMD} set apppool "{new_pool}" /enableEmulationOnWinArm64:{emu}', (new_pool,)))
         ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
     for site, path in apps:
         cmds.append(cmd_line(f'{APPCMD} set app "{site}{path}" /applicationPool:"{new_pool}"', (site + path, new_pool)))
@@ -454,8 +454,8 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
         commands=tuple(cmds),
         powershell=tuple(ps),
         edits=(MoveToNewPool(apps, new_pool, arch, like_pool),),
-        note=note + (" " + ARM64_NATIVE_NOTE if os_arch is Arch.ARM64 and arch is Arch.ARM64 else ""),
-        verified=False if os_arch is Arch.ARM64 and arch is Arch.ARM64 else None,
+        note=note + (" " + ARM64_NATIVE_NOTE if native_arm64 else ""),
+        verified=False if native_arm64 else None,
     )
 
 

@@ -52,6 +52,9 @@ _IIS_OWN = frozenset(name.lower() for name in (
 ))
 """IIS's own modules that are not security modules (a word like "Filter" in their names says nothing)."""
 
+_APP_FILES = APP_LEVEL_KINDS | {LoadKind.BIN_NATIVE}
+"""Loads of an application's own files: they move with it, so they are no side effect of a worker."""
+
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SECURITY_WORDS = ("auth", "sso", "waf", "saml", "oauth", "openid", "secur", "shib", "siteminder")
 
@@ -120,7 +123,7 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
     twins = {_twin(ld) for ld in kept.values()}
     out = []
     for key, ld in before.loads.items():
-        if ld.kind in APP_LEVEL_KINDS or ld.kind is LoadKind.BIN_NATIVE or key in kept or _twin(ld) in twins:
+        if ld.kind in _APP_FILES or key in kept or _twin(ld) in twins:
             continue
         if moved and ld.site is not None:
             continue  # NOTE: an application-level entry moves with its application
@@ -152,8 +155,8 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         out += _removed(b, a, pool)
         out += [SideEffect(EffectKind.LOADED, pool, a.name, ld.name, ld.kind.value, ld.fits,
                            is_security(ld.name, ld.binary.configured, ld.kind), b.arch, a.arch)
-                for k, ld in a.loads.items() if k not in b.loads and ld.kind not in APP_LEVEL_KINDS
-                and ld.kind is not LoadKind.BIN_NATIVE and ld.site is None and _twin(ld) not in b_twins]
+                for k, ld in a.loads.items() if k not in b.loads and ld.kind not in _APP_FILES
+                and ld.site is None and _twin(ld) not in b_twins]
     for key, a in new.items():
         if key in old or a.pool is None:
             continue

@@ -163,8 +163,9 @@ def check_edits(findings: Sequence[Finding], targets: Collection[tuple[str, ...]
     return outcome({f.key for f in findings}, set(targets), analysis.findings, analysis)
 
 
-def _listed(found: Sequence[Finding]) -> str:
-    return "; ".join(_describe(a) for a in found[:4]) + (f"; and {len(found) - 4} more" if len(found) > 4 else "")
+def _listed(items: Sequence[str]) -> str:
+    """The first four of ``items``, ``; ``-separated, then how many more."""
+    return "; ".join(items[:4]) + (f"; and {len(items) - 4} more" if len(items) > 4 else "")
 
 
 def _shown_note(shown: Sequence[Finding]) -> str:
@@ -174,10 +175,9 @@ def _shown_note(shown: Sequence[Finding]) -> str:
     out = []
     if unchecked:
         files = list(dict.fromkeys(a.binary or "" for a in unchecked))
-        more = f"; and {len(files) - 4} more" if len(files) > 4 else ""
-        out.append(f"Not checked, as the image does not hold it (a configuration-only copy): {'; '.join(files[:4])}{more}.")
+        out.append(f"Not checked, as the image does not hold it (a configuration-only copy): {_listed(files)}.")
     if revealed:
-        out.append(f"Once it runs, the new pool will also show: {_listed(revealed)} (at either architecture: "
+        out.append(f"Once it runs, the new pool will also show: {_listed([_describe(a) for a in revealed])} (at either architecture: "
                    "not caused by this fix).")
     return " ".join(out)
 
@@ -242,7 +242,7 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             if not new:  # NOTE: a fix built unverifiable (native ARM64 pools, issue 23) stays unverified
                 kept.append(replace(fix, verified=fix.verified is not False, note=_join(fix.note, shown)))
             elif breakage is Breakage.REJECT:
-                rejected.append(RejectedFix(fix.summary, f"it would break: {_listed(new)}"))
+                rejected.append(RejectedFix(fix.summary, f"it would break: {_listed([_describe(a) for a in new])}"))
             else:
                 broken = "; ".join(dict.fromkeys(_describe_load(a) for a in new))
                 note = _join(fix.note, f"Re-analysis: this would also break: {broken}.")

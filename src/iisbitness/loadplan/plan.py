@@ -513,7 +513,6 @@ class LoadPlan:
     outlook: tuple[PoolOutlook, ...] = ()
     iis6: Iis6Server | None = None
     iisexpress: IisExpressWorkspace | None = None
-    _by_kind: dict[LoadKind, tuple[Load, ...]] | None = field(default=None, init=False, repr=False, compare=False)
     _derived: dict[str, object] | None = field(default=None, init=False, repr=False, compare=False)
 
     def derived(self, name: str, make: Callable[[LoadPlan], T]) -> T:
@@ -539,11 +538,12 @@ class LoadPlan:
         """
         if len(kinds) != 1:
             return (ld for ld in self.loads if ld.kind in kinds)
-        by_kind = self._by_kind
-        if by_kind is None:
-            index: dict[LoadKind, list[Load]] = {}
-            for ld in self.loads:
-                index.setdefault(ld.kind, []).append(ld)
-            by_kind = {k: tuple(v) for k, v in index.items()}
-            object.__setattr__(self, "_by_kind", by_kind)
-        return iter(by_kind.get(kinds[0], ()))
+        return iter(self.derived("loads-by-kind", _loads_by_kind).get(kinds[0], ()))
+
+
+def _loads_by_kind(plan: LoadPlan) -> dict[LoadKind, tuple[Load, ...]]:
+    """The plan's loads per kind, in plan order (the index :meth:`LoadPlan.loads_of` reads)."""
+    index: dict[LoadKind, list[Load]] = {}
+    for ld in plan.loads:
+        index.setdefault(ld.kind, []).append(ld)
+    return {k: tuple(v) for k, v in index.items()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from iisbitness.arch import Arch, format_arches
 from iisbitness.findings import Fix
@@ -64,6 +64,16 @@ def _stopped_pools(plan: LoadPlan) -> frozenset[str]:
     """The pools :func:`stops_pool` is true of (one walk of the global module loads per plan, issue 25)."""
     return frozenset(ld.process.pool.name for ld in plan.loads_of(LoadKind.GLOBAL_MODULE)
                      if ld.process.pool is not None and (ld.fits is False or ld.binary.absent is not None))
+
+
+def module_failing_pools(plan: LoadPlan, fails: Callable[[Load], bool]) -> dict[str, tuple[str, ...]]:
+    """Per global module name, the declared pools whose worker load of it ``fails``, sorted by name (one walk
+    of the global module loads); the pools a preCondition fix names as stopped (WAS 5002)."""
+    pools: dict[str, set[str]] = {}
+    for ld in plan.loads_of(LoadKind.GLOBAL_MODULE):
+        if fails(ld) and ld.process.pool is not None and ld.process.pool.declared:
+            pools.setdefault(ld.name, set()).add(ld.process.pool.name)
+    return {name: tuple(sorted(names)) for name, names in pools.items()}
 
 
 def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:

@@ -31,7 +31,7 @@ from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import filter_precondition, global_module_precondition
 from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
-from iisbitness.rules._common import build_fix, fixes
+from iisbitness.rules._common import build_fix, fixes, module_failing_pools
 
 _SYMPTOM = {
     LoadKind.GLOBAL_MODULE: "every worker that loads it fails at start (W3SVC-WP event 2280 \"The Module DLL "
@@ -76,11 +76,7 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
 
 def _stopped(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
     """Per global module name, the declared pools whose worker does not find it, sorted (one walk per plan)."""
-    pools: dict[str, set[str]] = {}
-    for ld in plan.loads_of(LoadKind.GLOBAL_MODULE):
-        if ld.binary.absent is not None and ld.process.pool is not None and ld.process.pool.declared:
-            pools.setdefault(ld.name, set()).add(ld.process.pool.name)
-    return {name: tuple(sorted(names)) for name, names in pools.items()}
+    return module_failing_pools(plan, lambda ld: ld.binary.absent is not None)
 
 
 def _path(ld: Load) -> str:
@@ -152,7 +148,7 @@ def _stock_absent(missing: list[Load]) -> dict[str, tuple[str, ...]]:
 
 
 def _file_name(load: Load) -> str:
-    return (load.binary.windows_path or load.binary.configured).rsplit("\\", 1)[-1].lower()
+    return _path(load).rsplit("\\", 1)[-1]
 
 
 def _partial_copy(folder: str, loads: list[Load]) -> Finding:

@@ -13,16 +13,20 @@ from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import global_module_precondition
 from iisbitness.loadplan.plan import LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule
-from iisbitness.rules._common import build_fix, fixes, flip_fix, loader_arch_name, mismatch_cause, mismatches
+from iisbitness.rules._common import (
+    build_fix,
+    fixes,
+    flip_fix,
+    loader_arch_name,
+    mismatch_cause,
+    mismatches,
+    module_failing_pools,
+)
 
 
 def _broken_pools(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
     """Per global module name, the declared pools whose worker it does not fit, sorted."""
-    pools: dict[str, set[str]] = {}
-    for ld in plan.loads_of(LoadKind.GLOBAL_MODULE):
-        if ld.fits is False and ld.process.pool is not None and ld.process.pool.declared:
-            pools.setdefault(ld.name, set()).add(ld.process.pool.name)
-    return {name: tuple(sorted(names)) for name, names in pools.items()}
+    return module_failing_pools(plan, lambda ld: ld.fits is False)
 
 
 @rule("global-module-arch", Severity.ERROR, "A global native module cannot load in its worker process")

@@ -32,7 +32,7 @@ def pool_undefined(plan: LoadPlan) -> Iterator[Finding]:
     iis6 = plan.iis6 is not None
     for pool in server.undeclared_pools():  # NOTE: an index, not a walk of every pool per re-plan (issue 25)
         apps = server.applications_in(pool)
-        if pool.declared or not apps:
+        if not apps:
             continue
         labels = ", ".join(a.label for a in apps)
         one = apps[0] if len(apps) == 1 else None

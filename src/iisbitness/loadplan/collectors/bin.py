@@ -115,8 +115,10 @@ def _pinvoke_callers(ctx: PlanContext, host: Path,
         if ref.image.is_managed:
             targets = pinvoke_targets(host / name, ctx.facts)
         else:
-            # NOTE: a native DLL of bin that imports another loads it with itself (the loader's search starts
-            # in the importing DLL's folder): that counts as a caller too
+            # NOTE: a native DLL of bin that imports another may load it with itself, so it counts as a caller
+            # too. The loader looks in the importing DLL's folder only when that DLL was loaded with
+            # LOAD_WITH_ALTERED_SEARCH_PATH or LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR (Microsoft, "Dynamic-link
+            # library search order"); otherwise bin is searched only if it is on the process's search path
             try:
                 imports = ctx.facts.imports(host / name)
             except ImageReadError:
