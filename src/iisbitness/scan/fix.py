@@ -40,7 +40,6 @@ from iisbitness.scan.baseline import apply_baseline
 from iisbitness.scan.pipeline import (
     ScanOptions,
     analyse,
-    host_path,
     open_image,
     read_backend,
     reanalysers,
@@ -228,7 +227,7 @@ def _planned(backend: Backend, img: ServerImage, report: Report, chosen: list[Ch
     paths: dict[str, Path] = {}
 
     def read(shown: str) -> bytes:
-        paths[shown] = host_path(img, shown)
+        paths[shown] = img.host_of(shown)
         try:
             return paths[shown].read_bytes()
         except OSError as e:

@@ -144,12 +144,6 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
     return ServerImage.offline(image, options.drives)
 
 
-def host_path(img: ServerImage, shown: str) -> Path:
-    """The real file behind a configuration file name as the model gives it
-    (:meth:`iisbitness.image.server_image.ServerImage.host_of`)."""
-    return img.host_of(shown)
-
-
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
     """The whole-line replacements that turn ``before`` into ``after``."""
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
@@ -167,7 +161,7 @@ def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage)
     def read(shown: str) -> bytes:
         if shown not in files:
             try:
-                files[shown] = host_path(img, shown).read_bytes()
+                files[shown] = img.host_of(shown).read_bytes()
             except OSError as e:
                 raise FixError(f"{shown}: cannot read: {e.strerror or e}") from e
         return files[shown]
