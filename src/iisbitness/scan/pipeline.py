@@ -368,15 +368,16 @@ def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_labe
     """Plan, run the rules, verify fixes and build the report for an already-read server.
 
     ``store`` and ``facts``: the cache already open and the facts reading through it (the caller flushes it);
-    else ``options.cache`` is opened (and flushed) here.
+    ``facts`` alone: the binaries are read through them, kept by the caller to plan again (``fix``) and closed
+    by it, and ``options.cache`` is not opened; with neither, ``options.cache`` is opened (and flushed) here.
 
     Raises:
         CacheError: ``options.cache`` cannot be opened or created.
     """
     with _rarer_collections():
-        if store is not None:
+        if store is not None or facts is not None:
             ctx = PlanContext(img, dict(options.env), facts=facts or BinaryFacts(store, options.on_read))
-            notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
+            notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes] if store else []
             return _analyse(backend, ctx, options, image_label, notes)
         return _analyse_with_cache(backend, img, options, image_label)
 
