@@ -277,13 +277,11 @@ def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> R
         facts = BinaryFacts(store, options.on_read)
         # NOTE: the image's recorder (what ``collect`` uses) sees every file opened and folder listed below the
         # image; the facts add the binaries answered from the cache unopened
-        roots = [*img.drives.values(), *([img.shares] if img.shares is not None else [])]
-        with Recorder(roots) as recorder:
+        with Recorder(img) as recorder:
             report = scan_image(img, options, str(image), store=store, facts=facts)
         notes = {Problem(str(cache), None, f"cache {n}") for n in store.notes}
         plain = replace(report, problems=tuple(p for p in report.problems if p not in notes))
-        inputs = report_cache.identities(dict.fromkeys([*recorder.opened, *recorder.listed,
-                                                        *(str(f) for f, _ in img.folders.listed()),
+        inputs = report_cache.identities(dict.fromkeys([*recorder.opened, *map(str, recorder.folders()),
                                                         *facts.inputs(),
                                                         # NOTE: outside the image's roots, so unrecorded
                                                         *([str(options.config)] if options.config else [])]))
