@@ -268,7 +268,7 @@ class ServerImage:
         if self.com_registry is None:
             hive = self.locate("C:\\" + SOFTWARE_HIVE)
             host = hive.host_path if hive.host_path is not None and not hive.is_dir else None
-            registry, why = open_registry(host, self.live)
+            registry, why = open_registry(host, self.live, hive.problem)
             self.com_registry = (self.on_registry(registry) if self.on_registry is not None else registry), why
         return self.com_registry
 
