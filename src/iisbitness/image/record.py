@@ -46,8 +46,7 @@ class Recorder:
     def __init__(self, img: ServerImage, exclude: set[Path] | None = None, unc: bool = False) -> None:
         self._memo = img.folders
         self._unc = unc
-        roots = [*img.drives.values(), *([img.shares] if img.shares is not None else [])]
-        self._roots = [os.path.normcase(os.path.abspath(r)) for r in roots]
+        self._roots = [os.path.normcase(os.path.abspath(r)) for r in img.host_roots]
         self._exclude = {os.path.normcase(os.path.abspath(p)) for p in exclude or set()}
         self.opened: dict[str, None] = {}
         self.listed: dict[str, None] = {}

@@ -131,7 +131,7 @@ def _folders(img: ServerImage, recorder: Recorder, writer: ArchiveWriter) -> lis
     left out (the copy shows them absent)."""
     listed = {f: img.folders.listing(f) for f in recorder.folders()}
     names: list[str] = []
-    roots = [r for r in (img.folders.real(p) for p in [*img.drives.values(), *filter(None, [img.shares])]) if r]
+    roots = [r for r in map(img.folders.real, img.host_roots) if r]
     for folder, listing in listed.items():
         name = zip_name(img, folder)
         if name is None:
