@@ -12,6 +12,7 @@ from pathlib import Path
 from hostile_helpers import APPHOST_REL, PE_BIN, apphost, healthy, make_image, run
 
 from iisbitness.errors import FixError
+from iisbitness.image.server_image import ServerImage
 from iisbitness.scan.fix import apply_fix, plan_fix
 
 # a web.config that, if read, gives a finding: a 32-bit ISAPI filter in the 64-bit pool of site Main
@@ -81,6 +82,18 @@ def test_an_applicationhost_config_linking_out_says_so(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "applicationHost.config resolves outside the server image" in r.output
     assert f"a link to {outside}" in r.output and "no Windows/System32" not in r.output
+
+
+def test_a_registry_hive_linking_out_is_named_as_not_followed(tmp_path: Path) -> None:
+    image = make_image(tmp_path / "img")
+    outside = tmp_path / "SOFTWARE"
+    outside.write_bytes(b"regf")
+    (image / "Windows" / "System32" / "config").mkdir(parents=True, exist_ok=True)
+    (image / "Windows" / "System32" / "config" / "SOFTWARE").symlink_to(outside)
+    registry, why = ServerImage.offline(image).open_registry()
+    assert registry is None and why is not None
+    assert f"Windows/System32/config/SOFTWARE resolves outside the server image (a link to {outside})" in why
+    assert "no registry hive" not in why
 
 
 def _hostile_bin(tmp_path: Path, bin_folder: Path) -> dict[str, str]:

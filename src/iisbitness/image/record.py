@@ -20,6 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from iisbitness.image.server_image import ServerImage
+
 _ACTIVE: list[Recorder] = []
 _LOCK = threading.Lock()
 _INSTALLED = False
@@ -27,21 +29,24 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
 class Recorder:
-    """The files opened and folders listed below ``roots`` while active (a context manager).
+    """The files opened and folders listed below the server image ``img`` while active (a context manager).
 
     Args:
-        roots: host folders standing for the server (drive folders, the share folder, ``C:\\``...).
+        img: the server: below its drive folders and share folder, and what its folder memo
+            (:attr:`ServerImage.folders <iisbitness.image.server_image.ServerImage.folders>`) listed.
         exclude: host files never recorded (the registry hive: its answers are recorded instead).
         unc: also record ``\\\\server\\share`` paths (the live machine reads shares where they are).
 
     Attributes:
         opened: host paths (absolute, not resolved) of files opened for reading, in first-read order.
-        listed: host paths of folders listed, in first-list order.
+        listed: host paths of folders listed by the scan's own ``os.scandir``/``os.listdir``, in first-list
+            order (see :meth:`folders` for every folder listed).
     """
 
-    def __init__(self, roots: list[Path], exclude: set[Path] | None = None, unc: bool = False) -> None:
+    def __init__(self, img: ServerImage, exclude: set[Path] | None = None, unc: bool = False) -> None:
+        self._memo = img.folders
         self._unc = unc
-        self._roots = [os.path.normcase(os.path.abspath(r)) for r in roots]
+        self._roots = [os.path.normcase(os.path.abspath(r)) for r in img.host_roots]
         self._exclude = {os.path.normcase(os.path.abspath(p)) for p in exclude or set()}
         self.opened: dict[str, None] = {}
         self.listed: dict[str, None] = {}
@@ -59,6 +64,11 @@ class Recorder:
                  tb: TracebackType | None) -> None:
         with _LOCK:
             _ACTIVE.remove(self)
+
+    def folders(self) -> list[Path]:
+        """Every folder listed: through the image's memo, in the order read, then by the scan itself (host
+        paths, each once)."""
+        return list(dict.fromkeys([*(f for f, _ in self._memo.listed()), *map(Path, self.listed)]))
 
     def _note(self, event: str, path: str) -> None:
         full = os.path.abspath(path)

@@ -141,17 +141,23 @@ MAX_HIVE_BYTES = 1 << 30
 """The largest SOFTWARE hive read (1 GiB; regipy holds it in memory, and a server's is typically 50 to 300 MB)."""
 
 
-def open_registry(hive: Path | None, live: bool) -> tuple[ComRegistry | None, str | None]:
+def open_registry(hive: Path | None, live: bool, not_located: str | None = None
+                  ) -> tuple[ComRegistry | None, str | None]:
     """The registry of an image: ``(registry, None)``, or ``(None, why not)``.
 
     Args:
         hive: the image's SOFTWARE hive file, or None when the image has none.
         live: True for the running system (read with winreg on Windows).
+        not_located: with ``hive`` None, why the hive was not located though present (a link leading out of
+            the image: not followed, :attr:`iisbitness.image.server_image.Resolved.problem`), or None when absent.
     """
     if live and sys.platform == "win32":
         return LiveRegistry(), None
     if hive is None:
-        return None, f"no registry hive in the image ({SOFTWARE_HIVE.replace(chr(92), '/')})"
+        where = SOFTWARE_HIVE.replace(chr(92), "/")
+        if not_located is not None:
+            return None, f"registry hive {where} {not_located}"
+        return None, f"no registry hive in the image ({where})"
     try:
         st = hive.stat()
         if not stat.S_ISREG(st.st_mode):  # NOTE: a FIFO or device would block regipy's read for ever

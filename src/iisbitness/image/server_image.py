@@ -119,6 +119,11 @@ class ServerImage:
         """The folder standing for C:."""
         return self.drives["C"]
 
+    @property
+    def host_roots(self) -> list[Path]:
+        """The host folders standing for the server: each drive folder, then the share folder if any."""
+        return [*self.drives.values(), *([self.shares] if self.shares is not None else [])]
+
     def locate(self, windows_path: str) -> Resolved:
         """Find ``windows_path`` (absolute, already expanded and redirected) in the image. Cached."""
         # NOTE: cached like the listings: a bin of 20,000 DLLs is located once per worker and per re-plan (issue 7)
@@ -268,7 +273,7 @@ class ServerImage:
         if self.com_registry is None:
             hive = self.locate("C:\\" + SOFTWARE_HIVE)
             host = hive.host_path if hive.host_path is not None and not hive.is_dir else None
-            registry, why = open_registry(host, self.live)
+            registry, why = open_registry(host, self.live, hive.problem)
             self.com_registry = (self.on_registry(registry) if self.on_registry is not None else registry), why
         return self.com_registry
 

@@ -86,10 +86,9 @@ def collect_image(img: ServerImage, label: str, out: Path, options: ScanOptions,
 
     img.on_registry = record_registry
     hive = img.locate("C:\\" + SOFTWARE_HIVE).host_path
-    roots = [*img.drives.values(), *([img.shares] if img.shares is not None else [])]
     if stage:
         stage("scanning (recording what is read)")
-    with Recorder(roots, {hive} if hive is not None else set(), unc=img.live and img.shares is None) as recorder:
+    with Recorder(img, {hive} if hive is not None else set(), unc=img.live and img.shares is None) as recorder:
         os_arch = (options.os_arch, "--os-arch") if options.os_arch is not None else detect_os_arch(img)
         report = scan_image(img, options, label)
     writer = ArchiveWriter(out, max_file_bytes)
@@ -130,11 +129,9 @@ def collect_image(img: ServerImage, label: str, out: Path, options: ScanOptions,
 def _folders(img: ServerImage, recorder: Recorder, writer: ArchiveWriter) -> list[str]:
     """Record every folder the scan listed (through the image, or by itself); links leaving an offline image are
     left out (the copy shows them absent)."""
-    listed: dict[Path, Listing] = dict(img.folders.listed())
-    for seen in recorder.listed:
-        listed.setdefault(Path(seen), img.folders.listing(Path(seen)))
+    listed = {f: img.folders.listing(f) for f in recorder.folders()}
     names: list[str] = []
-    roots = [r for r in (img.folders.real(p) for p in [*img.drives.values(), *filter(None, [img.shares])]) if r]
+    roots = [r for r in map(img.folders.real, img.host_roots) if r]
     for folder, listing in listed.items():
         name = zip_name(img, folder)
         if name is None:

@@ -33,6 +33,7 @@ from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.pe.facts import BinaryFacts
+from iisbitness.pe.readahead import ReadAhead
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.scan.backend import Backend
@@ -40,7 +41,6 @@ from iisbitness.scan.baseline import apply_baseline
 from iisbitness.scan.pipeline import (
     ScanOptions,
     analyse,
-    host_path,
     open_image,
     read_backend,
     reanalysers,
@@ -205,12 +205,18 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     img = open_image(image, options)
     os_arch, os_from = (options.os_arch, "--os-arch") if options.os_arch else detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
-    report = analyse(backend, img, options, str(image) if image is not None else "live")
-    if accepted is not None:
-        report = apply_baseline(report, accepted)
-    ctx = PlanContext(img, dict(options.env), facts=BinaryFacts())
-    every = tuple(r for r in RULES if backend.applies(r))
-    before = backend.plan(ctx)
+    # NOTE: without a cache, the scan's facts serve the plan below too: each binary is read once, not twice
+    facts = BinaryFacts(on_read=options.on_read, read_ahead=ReadAhead()) if options.cache is None else None
+    try:
+        report = analyse(backend, img, options, str(image) if image is not None else "live", facts=facts)
+        if accepted is not None:
+            report = apply_baseline(report, accepted)
+        ctx = PlanContext(img, dict(options.env), facts=facts or BinaryFacts())
+        every = tuple(r for r in RULES if backend.applies(r))
+        before = backend.plan(ctx)
+    finally:
+        if facts is not None:
+            facts.close()
     reanalyse, _ = reanalysers(backend, ctx, before, every)
 
     items: list[int | tuple[int, Fix]] = list(select(report, rules, numbers))
@@ -228,7 +234,7 @@ def _planned(backend: Backend, img: ServerImage, report: Report, chosen: list[Ch
     paths: dict[str, Path] = {}
 
     def read(shown: str) -> bytes:
-        paths[shown] = host_path(img, shown)
+        paths[shown] = img.host_of(shown)
         try:
             return paths[shown].read_bytes()
         except OSError as e:

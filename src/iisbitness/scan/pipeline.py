@@ -144,12 +144,6 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
     return ServerImage.offline(image, options.drives)
 
 
-def host_path(img: ServerImage, shown: str) -> Path:
-    """The real file behind a configuration file name as the model gives it
-    (:meth:`iisbitness.image.server_image.ServerImage.host_of`)."""
-    return img.host_of(shown)
-
-
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
     """The whole-line replacements that turn ``before`` into ``after``."""
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
@@ -167,7 +161,7 @@ def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage)
     def read(shown: str) -> bytes:
         if shown not in files:
             try:
-                files[shown] = host_path(img, shown).read_bytes()
+                files[shown] = img.host_of(shown).read_bytes()
             except OSError as e:
                 raise FixError(f"{shown}: cannot read: {e.strerror or e}") from e
         return files[shown]
@@ -283,13 +277,11 @@ def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> R
         facts = BinaryFacts(store, options.on_read)
         # NOTE: the image's recorder (what ``collect`` uses) sees every file opened and folder listed below the
         # image; the facts add the binaries answered from the cache unopened
-        roots = [*img.drives.values(), *([img.shares] if img.shares is not None else [])]
-        with Recorder(roots) as recorder:
+        with Recorder(img) as recorder:
             report = scan_image(img, options, str(image), store=store, facts=facts)
         notes = {Problem(str(cache), None, f"cache {n}") for n in store.notes}
         plain = replace(report, problems=tuple(p for p in report.problems if p not in notes))
-        inputs = report_cache.identities(dict.fromkeys([*recorder.opened, *recorder.listed,
-                                                        *(str(f) for f, _ in img.folders.listed()),
+        inputs = report_cache.identities(dict.fromkeys([*recorder.opened, *map(str, recorder.folders()),
                                                         *facts.inputs(),
                                                         # NOTE: outside the image's roots, so unrecorded
                                                         *([str(options.config)] if options.config else [])]))
@@ -374,15 +366,16 @@ def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_labe
     """Plan, run the rules, verify fixes and build the report for an already-read server.
 
     ``store`` and ``facts``: the cache already open and the facts reading through it (the caller flushes it);
-    else ``options.cache`` is opened (and flushed) here.
+    ``facts`` alone: the binaries are read through them, kept by the caller to plan again (``fix``) and closed
+    by it, and ``options.cache`` is not opened; with neither, ``options.cache`` is opened (and flushed) here.
 
     Raises:
         CacheError: ``options.cache`` cannot be opened or created.
     """
     with _rarer_collections():
-        if store is not None:
+        if store is not None or facts is not None:
             ctx = PlanContext(img, dict(options.env), facts=facts or BinaryFacts(store, options.on_read))
-            notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
+            notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes] if store else []
             return _analyse(backend, ctx, options, image_label, notes)
         return _analyse_with_cache(backend, img, options, image_label)
 
