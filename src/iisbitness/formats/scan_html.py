@@ -5,7 +5,9 @@ cause, worst cause first, each with its commands). Then the server as people pic
 applications, and the binaries each worker loads, coloured by architecture with a label beside every
 colour; per worker only the binaries that are not part of Windows or that do not fit are listed, the rest
 behind "show all N" — then filters and every cause (:mod:`iisbitness.formats.causes`) with its symptom,
-explanation, configuration file:line and fix commands in copyable blocks. CSS and JavaScript are inlined from
+explanation, configuration file:line and fix commands in copyable blocks. On a server of thousands of pools the
+page groups past :data:`MANY` (issue 25): a cause's pools, fixes of one kind (:class:`Run`) and pools alike
+(:class:`WorkerGroup`) show once with a count, their lists in closed ``<details>``. CSS and JavaScript are inlined from
 ``templates/`` and a Content-Security-Policy forbids any network access, so the file opens from
 disk anywhere, and lets only the page's own script run (by its SHA-256), never an inline one. Everything essential is in the HTML; the script only adds filters and copy buttons.
 
