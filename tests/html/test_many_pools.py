@@ -145,3 +145,7 @@ def test_opening_a_group_shows_its_pools(browser: Browser, reports: dict[int, Re
     assert got["buttonsBefore"] == 0 and got["buttons"] == 2 * 79  # copy buttons come with the opened run
     assert len(got["pools"]) == 80 and "Pool17: Site17/, Site17/app1" in got["pools"]
     assert browser.errors() == []
+    # a phone's width, every list open: the long commands and tables scroll inside their block
+    browser.open(page.as_uri(), width=390, height=844)
+    browser.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 390
