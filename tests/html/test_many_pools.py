@@ -91,8 +91,8 @@ def test_every_fix_and_command_is_on_the_page_once(reports: dict[int, Report]) -
             assert _shown(command) in html, command
     flips = [n.number for n in v.fixes if n.fix.label == "run the pool as 32-bit"]
     assert len(flips) == 80
-    assert html.count('<details class="run" id="s1-fixes-2-80">') == 1
-    assert html.count('<a href="#s1-fixes-2-80">listed above</a>') == MODULES  # each cause links to the list
+    assert html.count('<details class="run" id="s1-step-1-fixes-2">') == 1
+    assert html.count('<a href="#s1-step-1-fixes-2">listed above</a>') == MODULES  # each cause links to the list
     pool17 = str(escape('appcmd.exe set apppool "Pool17" /enable32BitAppOnWin64:true'))
     assert html.count(pool17) == 1
     assert html.count('<li value="1" class="fix">') == 1 + MODULES  # the first flip: in the step and each cause

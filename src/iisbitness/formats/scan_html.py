@@ -357,7 +357,8 @@ class Page:
             out.append(n)
             if n in runs:
                 rest = runs[n][1:]
-                out.append(Run(n, rest, f"{self.prefix}-fixes-{rest[0]}-{rest[-1]}", self.homes.get(rest) == place))
+                home = self.homes.get(rest, place)
+                out.append(Run(n, rest, f"{self.prefix}-{home}-fixes-{rest[0]}", home == place))
         return out
 
     def map(self) -> tuple[WorkerNode | WorkerGroup, ...]:
