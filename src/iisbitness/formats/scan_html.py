@@ -264,8 +264,9 @@ rest on demand."""
 class Run:
     """More than :data:`MANY` fixes of one kind (a pool flip for each pool) after the first, which is shown in full.
 
-    ``first`` is the number shown in full just before; ``numbers`` are listed once on the page, at their ``home`` (the first place they appear: a step of "What to
-    do first", else a cause), behind a closed ``<details id=anchor>``; elsewhere a link leads there."""
+    ``first`` is the number shown in full just before. ``numbers`` are listed once on the page, at their home (the
+    first place they appear: a step of "What to do first", else a cause; ``home`` when this is it), behind a closed
+    ``<details id=anchor>``; elsewhere a link leads there."""
 
     first: int
     numbers: tuple[int, ...]
@@ -341,7 +342,7 @@ class Page:
     steps: tuple[Step, ...] = ()
     events: tuple[EventLine, ...] = ()
     homes: Mapping[tuple[int, ...], str] = field(default_factory=dict)
-    """Each :class:`Run`'s numbers to the place that lists them (``step-N``, ``cause-N``)."""
+    """Each :class:`Run`'s numbers to the place that lists them: ``step-N`` (N: the step's first fix), ``cause-N``."""
     gap_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Each application (``Site/app``) not checked to its coverage statuses, for the map."""
 
