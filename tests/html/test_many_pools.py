@@ -38,7 +38,7 @@ def _name(i: int) -> str:
     return ODD if i == 3 else f"Pool{i}"
 
 
-def _report(root: Path, pools: int) -> Report:
+def _report(root: Path, pools: int, folders: bool = True) -> Report:
     names = [_name(i) for i in range(pools)]
     pool_xml = "\n".join(f'<add name="{n}" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="false" />'
                          for n in names)
@@ -49,7 +49,8 @@ def _report(root: Path, pools: int) -> Report:
     modules = "\n".join(f'<add name="VendorModule{k}" image="C:\\Vendor\\module{k}_x86.dll" />'
                         for k in range(MODULES))
     files: dict[str, str | Path | bytes] = {f"Vendor/module{k}_x86.dll": "module_x86.dll" for k in range(MODULES)}
-    files.update({f"inetpub/site{i}/app1/default.htm": "<p>site</p>" for i in range(pools)})
+    if folders:
+        files.update({f"inetpub/site{i}/app1/default.htm": "<p>site</p>" for i in range(pools)})
     make_image(root, apphost(pool_xml, sites, f"<globalModules>{modules}</globalModules>"), files)
     return scan(root, ScanOptions(load_map=True))  # NOTE: as scan --format html does
 
@@ -76,6 +77,18 @@ def test_each_cause_once_with_its_pools_on_demand(reports: dict[int, Report]) ->
     assert "<li>Pool17: Site17/, Site17/app1</li>" in html
     # names stay escaped in the grouped lists
     assert RLO not in html and "Pool\\u202etxt.exe" in html
+
+
+def test_pools_alike_whose_applications_were_not_checked_say_so(tmp_path: Path) -> None:
+    """The coverage banner names every application not checked (each its own folder), and the one card of the
+    pools alike tags them too."""
+    report = _report(tmp_path, 12, folders=False)
+    assert len(report.unchecked()) == 24
+    html = scan_html.render([report])
+    assert 'data-pools="12"' in html and "Not checked</h3>" in html
+    card = html[html.index('data-pools="12"'):html.index("</article>", html.index('data-pools="12"'))]
+    assert "As in Pool0: the applications of each pool here load binaries alike" in card
+    assert card.count('<span class="sev sev-warning gap-tag">not checked</span>') == 2  # Site0/ and Site0/app1
 
 
 def test_every_fix_and_command_is_on_the_page_once(reports: dict[int, Report]) -> None:

@@ -276,30 +276,38 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class WorkerGroup:
-    """More than :data:`MANY` pools whose workers load the same binaries with the same findings and settings
-    (:func:`_likeness`), shown once; the pools, each with its applications, listed on demand."""
+    """More than :data:`MANY` pools whose workers load the same binaries with the same findings and settings, their
+    applications binaries alike (:func:`_likeness`), shown once: the first pool's card, the pools, each with its
+    applications, listed on demand. The paths each application loads, and why one was not checked, are in
+    ``scan --loads`` and the page's Not checked list."""
 
     workers: tuple[WorkerNode, ...]
+    show_apps: bool
+    """Whether the card lists the first pool's applications: one of them loads a binary of its own or was not
+    (fully) checked (its tag says so; every pool of the group has the same)."""
 
     @property
     def first(self) -> WorkerNode:
         """The first pool's worker: what every worker of the group loads."""
         return self.workers[0]
 
-    @property
-    def apps_load(self) -> bool:
-        """Whether an application loads a binary of its own (then the card lists the first pool's applications)."""
-        return any(a.binaries for a in self.first.apps)
+
+def _shape(b: BinaryNode) -> object:
+    """A binary an application loads, as pools are compared: one a finding names as it is (its cause is the same
+    only for the same binary); another by its architecture and verdict, not its path (each site's own ``bin``
+    assemblies, the folder of an application not checked)."""
+    return b if b.anchor else (b.arch, b.inferred, b.rule, b.severity, b.stock)
 
 
 def _likeness(w: WorkerNode, gaps: Mapping[str, tuple[str, ...]]) -> tuple[object, ...] | None:
-    """What a pool's card shows besides its own name and its applications' names; None outside pools."""
+    """What a pool's card shows besides its own name, its applications' names and the paths of what they load
+    that no finding names (:func:`_shape`); None outside pools."""
     if w.pool is None:
         return None
     p = w.pool
     return (w.arch, w.process, p.idle, p.defined, p.enable_32bit_app_on_win64, p.enable_32bit_from,
             p.managed_runtime_version, p.pipeline_mode, w.errors, w.warnings, w.shared,
-            tuple((a.binaries, gaps.get(a.label, ())) for a in w.apps))
+            tuple((tuple(_shape(b) for b in a.binaries), gaps.get(a.label, ())) for a in w.apps))
 
 
 def map_entries(workers: Sequence[WorkerNode],
@@ -318,7 +326,7 @@ def map_entries(workers: Sequence[WorkerNode],
         if group is None or len(group) <= MANY:
             out.append(w)
         elif group[0] is w:
-            out.append(WorkerGroup(tuple(group)))
+            out.append(WorkerGroup(tuple(group), any(a.binaries or gaps.get(a.label) for a in w.apps)))
     return tuple(out)
 
 
