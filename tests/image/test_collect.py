@@ -4,11 +4,13 @@ is in it; hostile zips exit 2 and write nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import shutil
+import sqlite3
 import stat
 import zipfile
 from pathlib import Path
@@ -357,13 +359,43 @@ def test_scan_of_a_zip_with_drive_exits_2_instead_of_ignoring_it(tmp_path: Path)
     assert "--drive" in r.stderr and "collect" in r.stderr and str(out) in r.stderr
 
 
-def test_scan_of_a_zip_with_cache_exits_2_and_creates_no_cache(tmp_path: Path) -> None:
-    """Each scan of a zip lays it out in a new temporary folder: facts cached under that path are never found
-    again, so a --cache would only grow; it is refused with exit 2 and nothing is created."""
-    out = tmp_path / "server.zip"
+def _stored_text(cache: Path) -> str:
+    with contextlib.closing(sqlite3.connect(cache)) as db:
+        rows = [*db.execute("SELECT path, payload FROM facts"), *db.execute("SELECT * FROM reports")]
+    return json.dumps(rows)
+
+
+def test_scan_of_an_unchanged_zip_with_cache_is_answered_from_it(tmp_path: Path) -> None:
+    """Each scan lays the zip out in a new temporary folder: the cache is keyed by the zip's manifest (the sha256
+    of every file), so the second scan of the same zip reads nothing and gives the same report, and no temporary
+    folder is stored."""
+    out, cache = tmp_path / "server.zip", tmp_path / "scan.sqlite"
     collect(DEMO / "contoso-iis10", out, ScanOptions())
-    cache = tmp_path / "scan.sqlite"
-    r = CliRunner().invoke(main, ["scan", str(out), "--cache", str(cache)])
-    assert r.exit_code == 2, r.output
-    assert "--cache" in r.stderr and str(out) in r.stderr
-    assert not cache.exists()
+    reads: list[Path] = []
+    first = rescanned(out, ScanOptions(cache=cache, on_read=reads.append))
+    assert reads and doc(first) == doc(rescanned(out))
+    reads.clear()
+    assert doc(rescanned(out, ScanOptions(cache=cache, on_read=reads.append))) == doc(first)
+    assert reads == []
+    assert "iisbitness-collected-" not in _stored_text(cache)
+    r = CliRunner().invoke(main, ["scan", str(out), "--cache", str(cache), "--format", "json"])
+    assert r.exit_code == 1, r.output
+    assert r.stdout == CliRunner().invoke(main, ["scan", str(out), "--format", "json"]).stdout
+
+
+def test_a_changed_zip_misses_and_reads_only_the_changed_binary(tmp_path: Path) -> None:
+    """A zip collected again after one DLL changed: not the stored report; the other binaries' facts are found by
+    their sha256 and name in the zip, the changed one is read, and the report is the one an uncached scan gives
+    (facts served carry the new temporary folder, never the old)."""
+    image, out, cache = tmp_path / "image", tmp_path / "server.zip", tmp_path / "scan.sqlite"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    collect(image, out, ScanOptions())
+    rescanned(out, ScanOptions(cache=cache))
+    mailer = image / "Program Files" / "Contoso" / "Mailer" / "mailer.dll"
+    shutil.copyfile(image / "Program Files (x86)" / "Contoso" / "Mailer" / "mailer.dll", mailer)
+    collect(image, out, ScanOptions())
+    reads: list[Path] = []
+    again = rescanned(out, ScanOptions(cache=cache, on_read=reads.append))
+    assert doc(again) == doc(rescanned(out)) == doc(scan(image))
+    assert {p.name for p in reads} == {"mailer.dll"} and all("x86" not in str(p) for p in reads)
+    assert "iisbitness-collected-" not in _stored_text(cache)
