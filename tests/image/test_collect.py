@@ -399,3 +399,30 @@ def test_a_changed_zip_misses_and_reads_only_the_changed_binary(tmp_path: Path) 
     assert doc(again) == doc(rescanned(out)) == doc(scan(image))
     assert {p.name for p in reads} == {"mailer.dll"} and all("x86" not in str(p) for p in reads)
     assert "iisbitness-collected-" not in _stored_text(cache)
+
+
+@pytest.mark.parametrize("key", ["UNC", "eventlogs", "CD", "É", "1", ""])
+def test_a_drive_map_naming_no_drive_letter_exits_2_naming_the_zip(key: str, tmp_path: Path) -> None:
+    """The manifest's drive map holds drive letters (shares are the UNC/ root): a zip whose map names anything
+    else is refused, even where its files would scan."""
+    good = tmp_path / "good.zip"
+    collect(DEMO / "contoso-iis10", good, ScanOptions())
+    out = tmp_path / "bad.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "manifest.json":
+                manifest = json.loads(data)
+                manifest["drives"][key] = key
+                data = json.dumps(manifest).encode()
+            dst.writestr(info, data)
+    r = CliRunner().invoke(main, ["scan", str(out)])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"iisbitness: error: {out}: not a collected server zip: manifest.json: the drive map")
+    assert repr(key) in r.stderr and "Traceback" not in r.output
+
+
+def test_a_member_under_a_letter_of_another_script_is_refused(tmp_path: Path) -> None:
+    z = _zip(tmp_path / "e.zip", {"É/x.txt": b"x"})
+    r = CliRunner().invoke(main, ["scan", str(z)])
+    assert r.exit_code == 2 and f"{z}: not a collected server zip: member 'É/x.txt'" in r.stderr
