@@ -43,6 +43,7 @@ from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts, Fact, FactStore, FileIdentity
 from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
+from iisbitness.scan import report_cache
 from iisbitness.scan.pipeline import (
     ScanOptions,
     cached_report,
@@ -238,16 +239,19 @@ def _scan_cached(path: Path, copy: Collected, options: ScanOptions, detected: tu
     """The scan of the laid out zip ``path`` with ``--cache``: the report is keyed by the sha256 of the zip's
     manifest (every file's sha256 and size, every folder's entries, the drive map, the registry answers, the
     date it was made) beside the usual key (:func:`iisbitness.scan.pipeline.report_key`), its only other input a
-    ``--config`` file; binaries are read through :class:`CollectedFacts`.
+    ``--config`` file; binaries are read through :class:`CollectedFacts`. A report that names the temporary
+    folder (it would name a folder that is gone when served) is not stored.
 
     Raises:
         CacheError: ``cache`` cannot be opened or created. As :func:`iisbitness.scan.pipeline.scan_image`.
     """
     manifest = hashlib.sha256(json.dumps(copy.manifest, sort_keys=True).encode()).hexdigest()
 
-    def run(store: SqliteFactStore) -> tuple[Report, list[str]]:
+    def run(store: SqliteFactStore) -> tuple[Report, list[str] | None]:
         facts = BinaryFacts(CollectedFacts(store, copy.root, copy.manifest["files"]), options.on_read)
         report = scan_image(copy.image, options, str(path), detected, store=store, facts=facts)
+        if str(copy.root) in report_cache.encode(report):
+            return report, None
         return report, [str(options.config)] if options.config else []
 
     return cached_report(cache, json.dumps(["collected", manifest, report_key(path, options)]), run)

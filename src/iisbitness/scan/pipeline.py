@@ -280,10 +280,12 @@ def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> R
     return cached_report(cache, report_key(image, options), run)
 
 
-def cached_report(cache: Path, key: str, run: Callable[[SqliteFactStore], tuple[Report, list[str]]]) -> Report:
+def cached_report(cache: Path, key: str,
+                  run: Callable[[SqliteFactStore], tuple[Report, list[str] | None]]) -> Report:
     """The report stored in ``cache`` under ``key`` when every input it was made from is unchanged (and the cache
     opened clean); else ``run(store)`` (a scan reading binaries through the open cache: ``(report, the paths of
-    its inputs)``), its report stored under ``key`` with those inputs' identities (:mod:`.report_cache`).
+    its inputs)``), its report stored under ``key`` with those inputs' identities (:mod:`.report_cache`); inputs
+    None: the report is not to be stored (the facts are).
 
     Raises:
         CacheError: ``cache`` cannot be opened or created (a failed write is a problem in the report instead);
@@ -298,8 +300,9 @@ def cached_report(cache: Path, key: str, run: Callable[[SqliteFactStore], tuple[
         report, inputs = run(store)
         notes = {Problem(str(cache), None, f"cache {n}") for n in store.notes}
         plain = replace(report, problems=tuple(p for p in report.problems if p not in notes))
-        store.put_report(key, json.dumps(report_cache.identities(dict.fromkeys(inputs)), separators=(",", ":")),
-                         report_cache.encode(plain))
+        if inputs is not None:
+            store.put_report(key, json.dumps(report_cache.identities(dict.fromkeys(inputs)), separators=(",", ":")),
+                             report_cache.encode(plain))
         try:
             store.flush()
         except CacheError as e:
