@@ -4,7 +4,9 @@ and the scan of such a zip, which gives the same report as the scan of the serve
 Collect runs the ordinary scan (:func:`iisbitness.scan.pipeline.scan_image`, fixes verified, so that re-plans
 read what they need) with a :class:`~iisbitness.image.record.Recorder` and the registry's answers recorded, then
 writes the zip (:mod:`iisbitness.image.archive`): every folder the scan listed, every file it opened (whole,
-under a size cap), the registry answers, the event logs asked for, and a manifest.
+under a size cap), the registry answers, the event logs asked for, and a manifest. The scan of a zip under
+``--cache`` is keyed by its manifest and each file's sha256 (:class:`CollectedFacts`), never by the temporary
+folder it is laid out in.
 """
 
 from __future__ import annotations
