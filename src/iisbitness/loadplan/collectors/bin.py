@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 from iisbitness.errors import ImageReadError
 from iisbitness.loadplan.collectors.folders import app_bin_folder
@@ -79,16 +80,10 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
         if host in seen:
             continue
         seen.add(host)
-        files, note, unread = ctx.bin_files(host)
-        if note:
-            yield Problem(ctx.image.display(host), None, note, unread=True)
-        layouts = _native_copies(ctx, server, process, win, host) if with_copies else {}
-        shown = ctx.image.display(host)
+        problem, shown, layouts, refs, callers = _folder(ctx, server, process, win, host, with_copies)
+        if problem is not None:
+            yield problem
         plain = BinFile(shown)  # NOTE: one entry for every file without copies (100,000 loads, one object)
-        refs = [(name, ctx.resolve(win + "\\" + name, server.os_arch, process.arch) if name not in unread else
-                 BinaryRef(win + "\\" + name, win + "\\" + name, ctx.image.display(host / name), None,
-                           problem=unread[name])) for name in files]
-        callers = _pinvoke_callers(ctx, host, refs) if with_copies else None
         for name, ref in refs:
             native = ref.image is not None and ref.image.is_pe and not ref.image.is_managed
             copies = layouts.get(name.lower(), ()) if native else ()
@@ -100,8 +95,34 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
                        application=app.path)
 
 
+_Folder = tuple[Problem | None, str, dict[str, tuple[NativeCopy, ...]], tuple[tuple[str, BinaryRef], ...],
+                dict[str, tuple[str, ...]] | None]
+
+
+def _folder(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, with_copies: bool) -> _Folder:
+    """What one ``bin`` folder holds as a worker of ``process.arch`` sees it, whichever pool and application: a
+    problem reading it, its name as shown, native copies, each file's binary and P/Invoke callers. Once per
+    planning context: fix verification re-plans a pool per fix, and a split pool's two pools see the same
+    folders (issue 25: a server of 10,000 pools, each with its own bin)."""
+    key = ("bin-folder", host, win, server.os_arch, process.arch, with_copies)
+    hit = ctx.plans.get(key)
+    if hit is not None:
+        return cast(_Folder, hit[1])
+    files, note, unread = ctx.bin_files(host)
+    problem = Problem(ctx.image.display(host), None, note, unread=True) if note else None
+    layouts = _native_copies(ctx, server, process, win, host) if with_copies else {}
+    shown = ctx.image.display(host)
+    refs = tuple((name, ctx.resolve(win + "\\" + name, server.os_arch, process.arch) if name not in unread else
+                  BinaryRef(win + "\\" + name, win + "\\" + name, ctx.image.display(host / name), None,
+                            problem=unread[name])) for name in files)
+    callers = _pinvoke_callers(ctx, host, refs) if with_copies else None
+    found: _Folder = (problem, shown, layouts, refs, callers)
+    ctx.plans[key] = ((), found)
+    return found
+
+
 def _pinvoke_callers(ctx: PlanContext, host: Path,
-                     refs: list[tuple[str, BinaryRef]]) -> dict[str, tuple[str, ...]] | None:
+                     refs: tuple[tuple[str, BinaryRef], ...]) -> dict[str, tuple[str, ...]] | None:
     """Per lower-case native DLL file name, the ``bin`` assemblies whose ``[DllImport]`` names it
     (:func:`iisbitness.pe.deps.pinvoke_targets`) and the ``bin`` native DLLs that import it; empty when the
     folder holds no native DLL, None when an assembly's metadata could not be read (then no native DLL is known
