@@ -120,6 +120,9 @@ def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:
                      {"broken/web.config": "<configuration><system.webServer>", "vdir/index.htm": "<p>x</p>"})
     by_app = {c.application: c for c in scan(img).coverage}
     assert by_app["Unc/"].status is CoverageStatus.NOT_CHECKED and "UNC share" in by_app["Unc/"].reasons[0]
+    # NOTE: a folder copy has no place for a share and no option maps one: what works is the server or its zip
+    assert by_app["Unc/"].remedy == ("scan on the server itself, or run iisbitness collect there (the zip holds "
+                                     "the share's files) and scan the zip")
     broken = by_app["Broken/"]
     assert broken.status is CoverageStatus.PARTLY and broken.reasons[0].startswith("broken/web.config")
     assert "left out" in broken.reasons[0]
