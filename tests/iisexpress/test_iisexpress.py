@@ -336,3 +336,19 @@ def test_a_filter_restricted_to_bitness32_with_an_x64_binary_gets_no_contradicto
     [f] = _findings(doc, "isapi-filter-arch")
     assert not [x for x in f["fixes"] if "preCondition" in x["summary"]]
     assert any("<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"] for x in f["fixes"])
+
+
+def test_a_folder_with_the_config_but_no_web_project_is_not_called_clean(tmp_path: Path) -> None:
+    """A real IIS Express config in .vs/config but no web project in the folder (a project folder not copied, or
+    --config given with an empty folder): no site was checked. The report said '0 findings ... in 0 projects'
+    and '(see below)' over nothing, exit 0 even with --fail-on-incomplete; now it names the folder, says the
+    configuration's sites were not checked, and --fail-on-incomplete fails."""
+    (tmp_path / ".vs" / "config").mkdir(parents=True)
+    shutil.copyfile(corpus_file(GANESH), tmp_path / ".vs" / "config" / "applicationhost.config")
+    code, doc = scan_json(tmp_path, "--iisexpress")
+    assert code == 0 and doc["coverage"]["complete"] is False, doc["coverage"]
+    [problem] = [p for p in doc["problems"] if "no web project" in p["message"]]
+    assert "none of the 19 sites" in problem["message"] and "was checked" in problem["message"]
+    text = run(tmp_path, "--iisexpress").output
+    assert "see below" not in text or "no web project" in text.split("see below", 1)[1]
+    assert run(tmp_path, "--iisexpress", "--fail-on-incomplete").exit_code == 1
