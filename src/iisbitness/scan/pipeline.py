@@ -213,7 +213,15 @@ def read_backend(img: ServerImage, os_arch: Arch, os_from: str, options: ScanOpt
         if options.progress:
             options.progress("reading MetaBase.xml")
         return Iis6Backend(read_iis6(metabase[0], metabase[1], os_arch, os_from))
-    return Iis7Backend(read_server(img, os_arch, os_from, options.config, options.progress))
+    server = read_server(img, os_arch, os_from, options.config, options.progress)
+    express = [m for m in server.global_modules if m.image.strip().lower().startswith("%iis_bin%")]
+    if express:
+        # NOTE: only iisexpress.exe sets %IIS_BIN% (facts A10): this is IIS Express's configuration, read as a server's
+        server = replace(server, problems=(*server.problems, Problem(
+            express[0].source.file, express[0].source.line, "this is an IIS Express configuration (its global modules are under %IIS_BIN%): "
+            "its sites run in iisexpress.exe, whose bitness Visual Studio picks, not in one w3wp.exe per pool at the "
+            "pool's bitness as read here; scan the Visual Studio solution folder with it (docs/iisexpress.md)")))
+    return Iis7Backend(server)
 
 
 def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
