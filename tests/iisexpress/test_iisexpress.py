@@ -365,8 +365,9 @@ def test_an_iisexpress_config_scanned_as_a_server_says_what_it_is(tmp_path: Path
     assert res.exit_code == 0, res.output
     [note] = [p for p in json.loads(res.output)["problems"] if "IIS Express" in p["message"]]
     assert "iisexpress.exe" in note["message"] and "docs/iisexpress.md" in note["message"]
-    # NOTE: a server's configuration says nothing of the kind
+    # NOTE: a server's configuration says nothing of the kind, nor one with a single IIS Express line pasted in
     server = REPO / "src" / "iisbitness" / "demo" / "contoso-iis10" / "Windows" / "System32" / "inetsrv" / "config"
-    res = CliRunner().invoke(main, ["scan", "--config", str(server / "applicationHost.config"), "--format", "json",
-                                    "--quiet"])
-    assert not [p for p in json.loads(res.output)["problems"] if "IIS Express" in p["message"]]
+    for other in (server / "applicationHost.config",
+                  corpus_file("UguudeiMijigsengee__cashreceiptupdate__applicationHost.config")):
+        res = CliRunner().invoke(main, ["scan", "--config", str(other), "--format", "json", "--quiet"])
+        assert not [p for p in json.loads(res.output)["problems"] if "IIS Express" in p["message"]], other

@@ -215,8 +215,9 @@ def read_backend(img: ServerImage, os_arch: Arch, os_from: str, options: ScanOpt
         return Iis6Backend(read_iis6(metabase[0], metabase[1], os_arch, os_from))
     server = read_server(img, os_arch, os_from, options.config, options.progress)
     express = [m for m in server.global_modules if m.image.strip().lower().startswith("%iis_bin%")]
-    if express:
+    if len(express) * 2 > len(server.global_modules):
         # NOTE: only iisexpress.exe sets %IIS_BIN% (facts A10): this is IIS Express's configuration, read as a server's
+        # (most of its modules, not one line pasted into a server's file, as in a corpus configuration)
         server = replace(server, problems=(*server.problems, Problem(
             express[0].source.file, express[0].source.line, "this is an IIS Express configuration (its global modules are under %IIS_BIN%): "
             "its sites run in iisexpress.exe, whose bitness Visual Studio picks, not in one w3wp.exe per pool at the "
