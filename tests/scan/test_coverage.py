@@ -280,3 +280,16 @@ def test_a_config_source_file_that_cannot_be_read_leaves_its_application_partly_
     [gap] = report.unchecked()
     assert (gap.application, gap.status) == ("Default Web Site/wconnect", CoverageStatus.PARTLY)
     assert gap.reasons[0].startswith("inetpub/wconnect/web.config: <handlers configSource=\"handlers.config\">"), gap
+
+
+def test_url_rewrite_rules_kept_in_a_file_of_their_own_are_not_a_gap(tmp_path: Path) -> None:
+    """<rewrite><rules configSource="Rewrite.config" /> (URL Rewrite's common layout) names no binary: a copy without
+    that file leaves nothing about loads unread, so the application stays checked (no problem, no partial)."""
+    img = tmp_path / "demo"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    web = img / "inetpub" / "wwwroot" / "web.config"
+    web.write_text(web.read_text(encoding="utf-8").replace(
+        "</configuration>", '<system.webServer><rewrite><rules configSource="Rewrite.config" /></rewrite>'
+        "</system.webServer></configuration>"), encoding="utf-8")
+    report = scan(img)
+    assert not report.unchecked() and not [p for p in report.problems if "configSource" in p.message]

@@ -83,8 +83,11 @@ def contributions(root: etree._Element, file: str, base: tuple[str, ...], file_d
         out.append(Contribution(segments, file_depth, order, g, file, inherit))
         if section_file is None:
             return
-        for el in g.iterdescendants():
-            if not isinstance(el.tag, str) or el.get("configSource") is None:
+        # NOTE: the group's sections and system.webServer/security's (isapiCgiRestriction), what the readers use;
+        # not a module's own sub-elements (<rewrite><rules configSource=...>: URL Rewrite's rules load nothing)
+        sections = [*children(g), *(s for sub in children(g, "security") for s in children(sub))]
+        for el in sections:
+            if el.get("configSource") is None:
                 continue
             read = section_file(el)
             if read is None:
