@@ -92,6 +92,7 @@ class ServerImage:
     _folders: dict[tuple[Path, str], Path | None] = field(default_factory=dict, repr=False)
     _located: dict[str, Resolved] = field(default_factory=dict, repr=False)
     _inside: dict[tuple[Path, Path], bool] = field(default_factory=dict, repr=False)
+    _shown: dict[Path, tuple[str, str] | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None) -> ServerImage:
@@ -182,9 +183,10 @@ class ServerImage:
                 return Resolved(p, None, "is a symbolic link loop; not followed")
         elif not self._inside_image(base, folder if parts else None, host):
             return Resolved(p, None, f"{_outside(host)}; not followed")
-        listing = self.folders.listing(folder) if parts and folder is not None else None
-        is_dir = host.name in listing.folders if listing is not None else host.is_dir()
-        return Resolved(p, host, shown=self.display(host), is_dir=is_dir)
+        if parts and folder is not None:
+            return Resolved(p, host, shown=self._display_in(folder, host),
+                            is_dir=host.name in self.folders.listing(folder).folders)
+        return Resolved(p, host, shown=self.display(host), is_dir=host.is_dir())
 
     def escapes(self, host: Path) -> str | None:
         """Why ``host``, an entry found in a folder of the image (by :meth:`find_child` or a folder walk), is not
@@ -225,6 +227,48 @@ class ServerImage:
         if text.startswith(("\\\\", "//")):  # NOTE: live, a share read where it is: named as from a copy
             return "//" + text.lstrip("\\/").replace("\\", "/")
         return text
+
+    def _display_in(self, folder: Path, host: Path) -> str:
+        """:meth:`display` of ``host``, an entry of ``folder``: the folder's, worked out once, and the entry's name.
+
+        NOTE: ``Path.relative_to`` per file was a tenth of a scan's planning (issue 25). An entry is below a base
+        folder (the label root, a drive, the shares) exactly when its folder is or is below it, unless the entry is
+        that base itself: a folder holding a base, a WOW64 Python's Sysnative renaming and a host path outside
+        every base take :meth:`display` (:meth:`_display_parts`).
+        """
+        if folder in self._shown:
+            parts = self._shown[folder]
+        else:
+            parts = self._shown[folder] = self._display_parts(folder)
+        if parts is None:
+            return self.display(host)
+        head, rel = parts
+        return head + host.name if rel == "." else f"{head}{rel}/{host.name}"
+
+    def _display_parts(self, folder: Path) -> tuple[str, str] | None:
+        """``(head, relative path)`` of ``folder`` as :meth:`display` names it (its name is ``head`` and the relative
+        path, ``.`` for the base itself); None when its entries must go through :meth:`display`."""
+        bases = [*([self.label_root] if self.label_root is not None else []), *self.drives.values(),
+                 *([self.shares] if self.shares is not None else [])]
+        if self.sysnative or any(b.parent == folder for b in bases):
+            return None
+        if self.label_root is not None:
+            try:
+                return "", folder.relative_to(self.label_root).as_posix()
+            except ValueError:
+                pass
+        for letter, base in self.drives.items():
+            try:
+                rel = folder.relative_to(base)
+            except ValueError:
+                continue
+            return ("" if letter == "C" else f"{letter}:/"), rel.as_posix()
+        if self.shares is not None:
+            try:
+                return "//", folder.relative_to(self.shares).as_posix()
+            except ValueError:
+                pass
+        return None
 
     def host_of(self, shown: str) -> Path:
         """The host path of a name :meth:`display` gave (``D:/x`` on drive D, ``//server/share/x`` below

@@ -33,7 +33,7 @@ from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
-from iisbitness.pe.deps import find_mismatch
+from iisbitness.pe.deps import dependency_names, find_mismatch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.types import PeImage
 
@@ -105,8 +105,9 @@ class PlanContext:
         return found
 
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
-        env = process_environment(os_arch, process_arch, self.env_overrides)
-        expanded, unresolved = expand(configured, env)
+        # NOTE: no %NAME% to expand (every bin file): no environment to build (issue 25)
+        expanded, unresolved = ((configured, ()) if "%" not in configured else
+                                expand(configured, process_environment(os_arch, process_arch, self.env_overrides)))
         if unresolved and not self._literally(expanded, os_arch, process_arch):
             return BinaryRef(configured, None, None, None,
                              problem=f"%{unresolved[0]}% is not an environment variable of {process_arch.value} "
@@ -137,7 +138,7 @@ class PlanContext:
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
-            chain = self.dependency_chain(found.host_path, os_arch, process_arch)
+            chain = self.dependency_chain(found.host_path, os_arch, process_arch, got)
         return BinaryRef(configured, seen, shown, got, chain=chain)
 
     def _literally(self, expanded: str, os_arch: Arch, process_arch: Arch) -> bool:
@@ -164,18 +165,23 @@ class PlanContext:
                 break
         return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
 
-    def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch) -> tuple[str, ...]:
+    def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch,
+                         image: PeImage | None = None) -> tuple[str, ...]:
         """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.
 
         Searches the binary's own folder, then the process's view of System32 (SysWOW64 for a
         32-bit process), as the loader does (facts D1; "Dynamic-Link Library Search Order").
         P/Invoke targets are not followed here: they load only when called (native-library-arch).
         Not cached here: :meth:`resolve` caches the reference that holds the chain, and the dependency
-        search remembers each file's dependencies (:class:`~iisbitness.pe.facts.BinaryFacts`).
+        search remembers each file's dependencies (:class:`~iisbitness.pe.facts.BinaryFacts`). ``image``: the
+        headers of ``host`` when the caller has read them and knows ``process_arch`` loads it; then a file with
+        no dependency to search (most files) is answered without a search (issue 25).
         """
+        folders = self._search_folders(host.parent, os_arch, process_arch)  # NOTE: always: what collect records
+        if image is not None and process_arch in image.loadable_by and not dependency_names(host, image, self.facts):
+            return ()
         try:
-            result = find_mismatch(host, process_arch, self._search_folders(host.parent, os_arch, process_arch),
-                                   facts=self.facts)
+            result = find_mismatch(host, process_arch, folders, facts=self.facts)
         except ImageReadError:
             return ()
         if result.mismatch is None or len(result.mismatch.links) <= 1:
