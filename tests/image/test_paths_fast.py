@@ -8,8 +8,6 @@ spaces, drive letters, the folder names redirection looks for).
 
 from __future__ import annotations
 
-import ntpath
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,15 +27,13 @@ PATHS = st.one_of(st.lists(_PARTS, max_size=10).map("".join), _DRIVE_PATHS)
 
 
 def _normalize_long(path: str) -> str:
-    """normalize as it was before the shortcut (the reference)."""
-    p = path.strip().strip('"').strip()
-    if p.startswith("\\\\?\\") and not p.upper().startswith("\\\\?\\UNC\\"):
-        p = p[4:]
-    p = p.replace("/", "\\")
-    if not p:
-        return p
-    normal = ntpath.normpath(p)
-    return path if normal == path else normal
+    """normalize without its shortcut (the reference): every path through ``ntpath.normpath``."""
+    saved = paths._plain
+    paths._plain = lambda _: False
+    try:
+        return normalize(path)
+    finally:
+        paths._plain = saved
 
 
 def _redirect_long(path: str, os_arch: Arch, process_arch: Arch) -> str:

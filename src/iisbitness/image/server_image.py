@@ -204,29 +204,37 @@ class ServerImage:
     def display(self, host_path: Path) -> str:
         """A host path as the user names it: relative to its drive folder (or the scanned project folder), with
         forward slashes."""
-        if self.label_root is not None:
-            try:
-                return host_path.relative_to(self.label_root).as_posix()
-            except ValueError:
-                pass
-        for letter, base in self.drives.items():
-            try:
-                rel = host_path.relative_to(base)
-            except ValueError:
-                continue
-            shown = rel.as_posix()
-            if self.sysnative and letter == "C" and shown.lower().startswith("windows/sysnative"):
+        found = self._relative(host_path)
+        if found is not None:
+            where, shown = found
+            if self.sysnative and where == "C" and shown.lower().startswith("windows/sysnative"):
                 shown = "Windows/System32" + shown[len("windows/sysnative"):]  # NOTE: the name the user knows
-            return shown if letter == "C" else f"{letter}:/{shown}"
-        if self.shares is not None:
-            try:
-                return "//" + host_path.relative_to(self.shares).as_posix()
-            except ValueError:
-                pass
+            return _HEADS.get(where, f"{where}:/") + shown
         text = str(host_path)
         if text.startswith(("\\\\", "//")):  # NOTE: live, a share read where it is: named as from a copy
             return "//" + text.lstrip("\\/").replace("\\", "/")
         return text
+
+    def _relative(self, host_path: Path) -> tuple[str, str] | None:
+        """Where :meth:`display` names ``host_path`` from: ``("", path)`` below the label root, ``(letter, path)``
+        below a drive folder, ``("//", path)`` below the shares (the first that holds it, in that order; the path
+        relative to it with forward slashes, ``.`` for the folder itself); None below none."""
+        if self.label_root is not None:
+            try:
+                return "", host_path.relative_to(self.label_root).as_posix()
+            except ValueError:
+                pass
+        for letter, base in self.drives.items():
+            try:
+                return letter, host_path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+        if self.shares is not None:
+            try:
+                return "//", host_path.relative_to(self.shares).as_posix()
+            except ValueError:
+                pass
+        return None
 
     def _display_in(self, folder: Path, host: Path) -> str:
         """:meth:`display` of ``host``, an entry of ``folder``: the folder's, worked out once, and the entry's name.
@@ -252,23 +260,8 @@ class ServerImage:
                  *([self.shares] if self.shares is not None else [])]
         if self.sysnative or any(b.parent == folder for b in bases):
             return None
-        if self.label_root is not None:
-            try:
-                return "", folder.relative_to(self.label_root).as_posix()
-            except ValueError:
-                pass
-        for letter, base in self.drives.items():
-            try:
-                rel = folder.relative_to(base)
-            except ValueError:
-                continue
-            return ("" if letter == "C" else f"{letter}:/"), rel.as_posix()
-        if self.shares is not None:
-            try:
-                return "//", folder.relative_to(self.shares).as_posix()
-            except ValueError:
-                pass
-        return None
+        found = self._relative(folder)
+        return None if found is None else (_HEADS.get(found[0], f"{found[0]}:/"), found[1])
 
     def host_of(self, shown: str) -> Path:
         """The host path of a name :meth:`display` gave (``D:/x`` on drive D, ``//server/share/x`` below
@@ -350,6 +343,11 @@ class ServerImage:
             return False
         real = real_folder / host.name  # NOTE: a folder outside the image may still hold the image's own root
         return real == real_base or real_base in real.parents
+
+
+_HEADS = {"": "", "C": "", "//": "//"}
+"""What :meth:`ServerImage.display` puts before a path relative to the base :meth:`ServerImage._relative` gives
+(any other drive letter: ``D:/``)."""
 
 
 def _outside(host: Path) -> str:
