@@ -50,6 +50,8 @@ class Resolved:
     """``host_path`` as the user names it (:meth:`ServerImage.display`), when found."""
     is_dir: bool = False
     """``host_path`` is a folder (following links), as its folder's listing said: no ``stat`` per file."""
+    folder: Path | None = None
+    """The folder whose listing held ``host_path`` (its parent, one object per folder), when found in one."""
 
     @property
     def found(self) -> bool:
@@ -93,6 +95,7 @@ class ServerImage:
     _located: dict[str, Resolved] = field(default_factory=dict, repr=False)
     _inside: dict[tuple[Path, Path], bool] = field(default_factory=dict, repr=False)
     _shown: dict[Path, tuple[str, str] | None] = field(default_factory=dict, repr=False)
+    _entry_folders: dict[tuple[Path, str], _FolderEntries | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None) -> ServerImage:
@@ -174,19 +177,41 @@ class ServerImage:
     def _below(self, p: str, base: Path, rest: str) -> Resolved:
         """``rest`` (backslashes) below the folder ``base`` standing for the start of ``p``."""
         parts = [c for c in rest.split("\\") if c]
-        folder = self._folder(base, parts[:-1])
-        host = self.find_child(folder, parts[-1]) if parts and folder is not None else folder
-        if host is None:
+        if not parts:
+            if self.follow_links or self._inside_image(base, None, base):
+                return Resolved(p, base, shown=self.display(base), is_dir=base.is_dir())
+            return Resolved(p, None, f"{_outside(base)}; not followed")
+        at = self._entries(base, parts[:-1])
+        actual = at.listing.names.get(parts[-1].lower()) if at is not None else None
+        if at is None or actual is None:
             return Resolved(p, None)
+        folder = at.folder
+        host = folder / actual
         if self.follow_links:
-            if self._loops(folder if parts else None, host):
+            if self._loops(folder, host):
                 return Resolved(p, None, "is a symbolic link loop; not followed")
-        elif not self._inside_image(base, folder if parts else None, host):
+        elif (not at.inside or actual in at.listing.links) and not self._inside_image(base, folder, host):
             return Resolved(p, None, f"{_outside(host)}; not followed")
-        if parts and folder is not None:
-            return Resolved(p, host, shown=self._display_in(folder, host),
-                            is_dir=host.name in self.folders.listing(folder).folders)
-        return Resolved(p, host, shown=self.display(host), is_dir=host.is_dir())
+        shown = self.display(host) if at.shown is None else _entry_name(at.shown, actual)
+        return Resolved(p, host, shown=shown, is_dir=actual in at.listing.folders, folder=folder)
+
+    def _entries(self, base: Path, parts: list[str]) -> _FolderEntries | None:
+        """The folder ``parts`` below ``base`` (:meth:`_folder`) with what every lookup of one of its entries reads,
+        worked out once per folder (issue 25: a bin of 20,000 DLLs); None when there is no such folder."""
+        key = (base, "\\".join(parts).lower())
+        if key in self._entry_folders:
+            return self._entry_folders[key]
+        folder = self._folder(base, parts)
+        at = None
+        if folder is not None:
+            inside = False
+            if not self.follow_links:  # NOTE: live, links are followed: nothing to check
+                real_base, real_folder = self.folders.real(base), self.folders.real(folder)
+                inside = real_base is not None and real_folder is not None and (
+                    real_folder == real_base or real_base in real_folder.parents)
+            at = _FolderEntries(folder, self.folders.listing(folder), inside, self._shown_parts(folder))
+        self._entry_folders[key] = at
+        return at
 
     def escapes(self, host: Path) -> str | None:
         """Why ``host``, an entry found in a folder of the image (by :meth:`find_child` or a folder walk), is not
@@ -244,14 +269,15 @@ class ServerImage:
         that base itself: a folder holding a base, a WOW64 Python's Sysnative renaming and a host path outside
         every base take :meth:`display` (:meth:`_display_parts`).
         """
+        parts = self._shown_parts(folder)
+        return self.display(host) if parts is None else _entry_name(parts, host.name)
+
+    def _shown_parts(self, folder: Path) -> tuple[str, str] | None:
+        """:meth:`_display_parts` of ``folder``, once per folder."""
         if folder in self._shown:
-            parts = self._shown[folder]
-        else:
-            parts = self._shown[folder] = self._display_parts(folder)
-        if parts is None:
-            return self.display(host)
-        head, rel = parts
-        return head + host.name if rel == "." else f"{head}{rel}/{host.name}"
+            return self._shown[folder]
+        parts = self._shown[folder] = self._display_parts(folder)
+        return parts
 
     def _display_parts(self, folder: Path) -> tuple[str, str] | None:
         """``(head, relative path)`` of ``folder`` as :meth:`display` names it (its name is ``head`` and the relative
@@ -343,6 +369,30 @@ class ServerImage:
             return False
         real = real_folder / host.name  # NOTE: a folder outside the image may still hold the image's own root
         return real == real_base or real_base in real.parents
+
+
+@dataclass(frozen=True, slots=True)
+class _FolderEntries:
+    """What looking up an entry of ``folder`` reads, once per folder (:meth:`ServerImage._entries`).
+
+    Attributes:
+        folder: the host folder.
+        listing: its listing.
+        inside: the folder resolves inside the image's base folder it was found below (an entry that is not a
+            link is then inside too; otherwise :meth:`ServerImage._inside_image` decides).
+        shown: :meth:`ServerImage._display_parts` of the folder.
+    """
+
+    folder: Path
+    listing: Listing
+    inside: bool
+    shown: tuple[str, str] | None
+
+
+def _entry_name(parts: tuple[str, str], name: str) -> str:
+    """The entry ``name`` of a folder shown as ``parts`` (:meth:`ServerImage._display_parts`)."""
+    head, rel = parts
+    return head + name if rel == "." else f"{head}{rel}/{name}"
 
 
 _HEADS = {"": "", "C": "", "//": "//"}

@@ -138,7 +138,7 @@ class PlanContext:
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
-            chain = self.dependency_chain(found.host_path, os_arch, process_arch, got)
+            chain = self.dependency_chain(found.host_path, os_arch, process_arch, got, found.folder)
         return BinaryRef(configured, seen, shown, got, chain=chain)
 
     def _literally(self, expanded: str, os_arch: Arch, process_arch: Arch) -> bool:
@@ -166,7 +166,7 @@ class PlanContext:
         return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
 
     def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch,
-                         image: PeImage | None = None) -> tuple[str, ...]:
+                         image: PeImage | None = None, folder: Path | None = None) -> tuple[str, ...]:
         """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.
 
         Searches the binary's own folder, then the process's view of System32 (SysWOW64 for a
@@ -175,9 +175,11 @@ class PlanContext:
         Not cached here: :meth:`resolve` caches the reference that holds the chain, and the dependency
         search remembers each file's dependencies (:class:`~iisbitness.pe.facts.BinaryFacts`). ``image``: the
         headers of ``host`` when the caller has read them and knows ``process_arch`` loads it; then a file with
-        no dependency to search (most files) is answered without a search (issue 25).
+        no dependency to search (most files) is answered without a search (issue 25). ``folder``: ``host.parent``
+        when the caller has it (:attr:`Resolved.folder <iisbitness.image.server_image.Resolved.folder>`).
         """
-        folders = self._search_folders(host.parent, os_arch, process_arch)  # NOTE: always: what collect records
+        # NOTE: looked up even without a search: System32's listing is part of what collect records
+        folders = self._search_folders(host.parent if folder is None else folder, os_arch, process_arch)
         if image is not None and process_arch in image.loadable_by and not dependency_names(host, image, self.facts):
             return ()
         try:
