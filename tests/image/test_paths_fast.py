@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 
 from iisbitness.arch import Arch
 from iisbitness.image import paths
-from iisbitness.image.paths import WINDIR, is_absolute, normalize, redirect
+from iisbitness.image.paths import (
+    WINDIR,
+    expand,
+    is_absolute,
+    normalize,
+    process_environment,
+    redirect,
+    seen_alike,
+    unseen,
+)
 
 _PARTS = st.sampled_from(["C:", "c:", "D:", "1:", "\\", "/", ".", "..", " ", '"', "\t", "\u3000", "\\\\?\\",
                           "Windows", "WINDOWS", "System32", "sysnative", "SysWOW64", "drivers", "etc", "inetsrv",
@@ -67,3 +76,23 @@ def test_the_shortcuts_are_taken_and_left() -> None:
     assert redirect(WINDIR + "\\System32\\inetsrv\\x.dll", Arch.X64, Arch.X86) == WINDIR + "\\SysWOW64\\inetsrv\\x.dll"
     assert redirect(plain, Arch.X64, Arch.X86) is plain
     assert is_absolute("c:\\x") and not is_absolute("c:x") and not is_absolute("x:/y")
+
+
+@settings(max_examples=600, deadline=None)
+@given(PATHS)
+def test_a_path_seen_alike_is_the_same_to_every_process(path: str) -> None:
+    """What PlanContext relies on to resolve a path once for every worker architecture."""
+    if not seen_alike(path):
+        return
+    assert normalize(path) is path
+    for os_arch in Arch:
+        for process_arch in Arch:
+            assert expand(path, process_environment(os_arch, process_arch)) == (path, ())
+            assert redirect(path, os_arch, process_arch) == path and unseen(path, os_arch, process_arch) is None
+
+
+def test_seen_alike_says_no_where_processes_differ() -> None:
+    assert seen_alike("C:\\inetpub\\wwwroot\\bin\\a.dll")
+    for path in ("C:\\Windows\\System32\\x.dll", "c:\\windows\\sysnative\\x.dll", "%ProgramFiles%\\x.dll",
+                 "C:\\inetpub\\..\\x.dll"):
+        assert not seen_alike(path), path

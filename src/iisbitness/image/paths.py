@@ -119,6 +119,13 @@ def _plain(path: str) -> bool:
             and "/" not in path and "\\\\" not in path and "\\." not in path)
 
 
+def seen_alike(path: str) -> bool:
+    """``path`` is the same Windows path to every process on every OS: no ``%NAME%`` to expand, already normal
+    (:func:`normalize` gives it back), and not below ``%windir%``, where WOW64 redirects System32 and Sysnative
+    (:func:`redirect`, :func:`unseen`). Most configured binaries are (a ``bin`` folder's files)."""
+    return "%" not in path and _plain(path) and path[: len(_WINDIR_SLASH)].lower() != _WINDIR_SLASH
+
+
 def is_unc(path: str) -> bool:
     """True for ``\\\\server\\share`` paths (and ``\\\\?\\UNC\\``)."""
     return path.startswith("\\\\")

@@ -12,7 +12,7 @@ import ntpath
 import os
 import stat
 from collections.abc import Callable, Iterator, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from iisbitness.arch import Arch, format_arches
@@ -26,6 +26,7 @@ from iisbitness.image.paths import (
     normalize,
     process_environment,
     redirect,
+    seen_alike,
     unseen,
 )
 from iisbitness.image.server_image import ServerImage
@@ -101,8 +102,27 @@ class PlanContext:
         known = self._resolved.setdefault((os_arch, process_arch), {})
         found = known.get(configured)
         if found is None:
-            found = known[configured] = self._resolve(configured, os_arch, process_arch)
+            found = self._as_other_worker(configured, os_arch, process_arch)
+            found = known[configured] = found or self._resolve(configured, os_arch, process_arch)
         return found
+
+    def _as_other_worker(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef | None:
+        """``configured`` as resolved for a worker of another architecture, when only the dependency chain can
+        differ: a path that neither environment expansion nor WOW64 redirection changes (:func:`~iisbitness.image.
+        paths.seen_alike`, every ``bin`` file), so the same file, read once. The same reference when the chain is
+        the same too (issue 25: a pool's outlook resolves its bin at the architecture it does not run as)."""
+        if not seen_alike(configured):
+            return None
+        other = next((known[configured] for (os, arch), known in self._resolved.items()
+                      if os is os_arch and arch is not process_arch and configured in known), None)
+        if other is None or other.image is None:
+            return other  # NOTE: absent, a folder, unreadable or outside the image: the same for every process
+        chain: tuple[str, ...] = ()
+        if self.follow_dependencies and other.image.is_pe and process_arch in other.image.loadable_by:
+            found = self.image.locate(configured)
+            assert found.host_path is not None  # NOTE: it was read
+            chain = self.dependency_chain(found.host_path, os_arch, process_arch, other.image, found.folder)
+        return other if chain == other.chain else replace(other, chain=chain)
 
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         # NOTE: no %NAME% to expand (every bin file): no environment to build (issue 25)
