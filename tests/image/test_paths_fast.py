@@ -1,6 +1,6 @@
 """The shortcuts of image/paths.py (issue 25) give what the full computation gives, for any path.
 
-``paths.normalize`` returns a path it can tell is already normal without ``ntpath.normpath``, and ``paths.redirect`` a path
+``normalize`` returns a path it can tell is already normal without ``ntpath.normpath``, and ``redirect`` a path
 outside ``C:\\Windows`` without looking for System32 or Sysnative: both must agree with the long way on every
 string, which these properties check on paths built from the characters that matter (separators, dots, quotes,
 spaces, drive letters, the folder names redirection looks for).
@@ -16,9 +16,9 @@ from iisbitness.image import paths
 
 _PARTS = st.sampled_from(["C:", "c:", "D:", "1:", "\\", "/", ".", "..", " ", '"', "\t", "\u3000", "\\\\?\\",
                           "Windows", "WINDOWS", "System32", "sysnative", "SysWOW64", "drivers", "etc", "inetsrv",
-                          "bin", "a.dll", ".hidden", "x", "%paths.WINDIR%", "UNC"])
+                          "bin", "a.dll", ".hidden", "x", "%WINDIR%", "UNC"])
 _COMPONENTS = st.sampled_from(["", ".", "..", "Windows", "System32", "sysnative", "SysWOW64", "drivers", "etc",
-                                "bin", "a.dll", ".hidden", "x.", " x", "x ", '"x"', "%paths.WINDIR%", "/x", "x/y"])
+                                "bin", "a.dll", ".hidden", "x.", " x", "x ", '"x"', "%WINDIR%", "/x", "x/y"])
 _DRIVE_PATHS = st.builds(lambda drive, names, tail: drive + "\\".join(names) + tail,
                          st.sampled_from(["C:\\", "c:\\", "D:\\", "1:\\", '"C:\\', " C:\\", "C:/", "C:"]),
                          st.lists(_COMPONENTS, max_size=6), st.sampled_from(["", "\\", '"', " ", "/", "\u3000"]))
@@ -26,7 +26,7 @@ PATHS = st.one_of(st.lists(_PARTS, max_size=10).map("".join), _DRIVE_PATHS)
 
 
 def _normalize_long(path: str) -> str:
-    """paths.normalize without its shortcut (the reference): every path through ``ntpath.normpath``."""
+    """normalize without its shortcut (the reference): every path through ``ntpath.normpath``."""
     saved = paths._plain
     paths._plain = lambda _: False
     try:
@@ -36,7 +36,7 @@ def _normalize_long(path: str) -> str:
 
 
 def _redirect_long(path: str, os_arch: Arch, process_arch: Arch) -> str:
-    """paths.redirect without its shortcut: the folders it looks for, looked for."""
+    """redirect without its shortcut: the folders it looks for, looked for."""
     saved = paths._WINDIR_SLASH
     paths._WINDIR_SLASH = ""  # NOTE: every path's first 0 characters match: the shortcut never returns
     try:
