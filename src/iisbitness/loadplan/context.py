@@ -111,11 +111,11 @@ class PlanContext:
         differ: a path that neither environment expansion nor WOW64 redirection changes (:func:`~iisbitness.image.
         paths.seen_alike`, every ``bin`` file), so the same file, read once. The same reference when the chain is
         the same too (issue 25: a pool's outlook resolves its bin at the architecture it does not run as)."""
-        if not seen_alike(configured):
-            return None
         other = next((known[configured] for (os, arch), known in self._resolved.items()
                       if os is os_arch and arch is not process_arch and configured in known), None)
-        if other is None or other.image is None:
+        if other is None or not seen_alike(configured):
+            return None
+        if other.image is None:
             return other  # NOTE: absent, a folder, unreadable or outside the image: the same for every process
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and other.image.is_pe and process_arch in other.image.loadable_by:
