@@ -8,14 +8,19 @@ every fixture and real assembly and on mutated metadata.
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 from dnfile_reference import dnfile_info
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pe_fixtures import metadata_mutated
 from test_metadata_dnfile import FIXTURES, REAL, REAL_SAMPLE, REPO
+from test_property import mutated
 
 from iisbitness.pe import metadata
-from iisbitness.pe.classify import read_image_and_references
+from iisbitness.pe.classify import read_image, read_image_and_references
 from iisbitness.pe.metadata import AssemblyReferences, read_assembly_references, references_from_source
 from iisbitness.pe.source import Source
 
@@ -63,3 +68,19 @@ def test_references_are_shared_not_copied() -> None:
     for r in refs:
         assert by_value.setdefault(r, r) is r
     assert len(by_value) < len(refs)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(mutated(), metadata_mutated()))
+def test_one_open_gives_what_two_reads_give(data: bytes) -> None:
+    """The scan's one open (headers, COR20 header read once, references) against reading the headers and the
+    references separately, on mutated files: the same image, the same references or reason."""
+    fd, name = tempfile.mkstemp(prefix="iisbitness-refs-")
+    try:
+        os.write(fd, data)
+        os.close(fd)
+        image, refs, error = read_image_and_references(name)
+        assert error is None and image == read_image(name)
+        assert refs == (read_assembly_references(name) if image.is_managed else None)
+    finally:
+        os.unlink(name)

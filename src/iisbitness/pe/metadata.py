@@ -47,7 +47,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from iisbitness.errors import ImageReadError
-from iisbitness.pe.clr import has_clr_header, read_cor20
+from iisbitness.pe.clr import Cor20, has_clr_header, read_cor20
 from iisbitness.pe.headers import Headers, parse_headers
 from iisbitness.pe.source import Source, open_binary
 
@@ -243,18 +243,20 @@ def _read_file(path: str | os.PathLike[str], *, attributes: bool) -> AssemblyInf
         os.close(fd)
 
 
-def assembly_info_from_source(src: Source, path: str, headers: Headers | None = None) -> AssemblyInfo:
+def assembly_info_from_source(src: Source, path: str, headers: Headers | None = None,
+                              cor: Cor20 | None = None) -> AssemblyInfo:
     """Like :func:`read_assembly_info` over a Source already open (one open for headers and
-    metadata: :func:`iisbitness.pe.classify.read_image_and_assembly`), with its headers when
-    already parsed. Never raises for content.
+    metadata: :func:`iisbitness.pe.classify.read_image_and_assembly`), with its headers and COR20 header when
+    already read. Never raises for content.
 
     Raises:
         OSError: reading the file failed.
     """
-    return _from_source(src, path, headers, attributes=True)
+    return _from_source(src, path, headers, cor, attributes=True)
 
 
-def references_from_source(src: Source, path: str, headers: Headers | None = None) -> AssemblyReferences:
+def references_from_source(src: Source, path: str, headers: Headers | None = None,
+                           cor: Cor20 | None = None) -> AssemblyReferences:
     """Like :func:`assembly_info_from_source`, only the references. Raises OSError when reading fails.
 
     NOTE: what a scan reads of every assembly, so it skips what only :class:`AssemblyInfo` holds (the assembly's
@@ -264,7 +266,7 @@ def references_from_source(src: Source, path: str, headers: Headers | None = Non
     if src.size > MAX_METADATA_FILE:
         return AssemblyReferences(path, reason=f"larger than {MAX_METADATA_FILE >> 20} MB; metadata not read")
     try:
-        tables = _tables(src, headers)
+        tables = _tables(src, headers, cor)
         if tables is None:
             return AssemblyReferences(path, reason="no .NET metadata")
         return _references(tables, path)
@@ -272,10 +274,11 @@ def references_from_source(src: Source, path: str, headers: Headers | None = Non
         return AssemblyReferences(path, reason=f"metadata unreadable: {e}")  # NOTE: as in _read
 
 
-def _from_source(src: Source, path: str, headers: Headers | None, *, attributes: bool) -> AssemblyInfo:
+def _from_source(src: Source, path: str, headers: Headers | None, cor: Cor20 | None, *,
+                 attributes: bool) -> AssemblyInfo:
     if src.size > MAX_METADATA_FILE:
         return AssemblyInfo(path, reason=f"larger than {MAX_METADATA_FILE >> 20} MB; metadata not read")
-    return _read(src, path, headers, attributes=attributes)
+    return _read(src, path, headers, cor, attributes=attributes)
 
 
 def assembly_info_from_bytes(data: bytes, path: str = "<bytes>") -> AssemblyInfo:
@@ -283,10 +286,11 @@ def assembly_info_from_bytes(data: bytes, path: str = "<bytes>") -> AssemblyInfo
     return _read(Source.from_bytes(bytes(data)), path)
 
 
-def _read(src: Source, path: str, parsed: Headers | None = None, *, attributes: bool = True) -> AssemblyInfo:
+def _read(src: Source, path: str, parsed: Headers | None = None, cor: Cor20 | None = None, *,
+          attributes: bool = True) -> AssemblyInfo:
     """The metadata; without ``attributes`` the TargetFramework and ReferenceAssembly markers are not looked for."""
     try:
-        tables = _tables(src, parsed)
+        tables = _tables(src, parsed, cor)
         if tables is None:
             return AssemblyInfo(path, reason="no .NET metadata")
         return _info(tables, path, attributes)
@@ -297,8 +301,9 @@ def _read(src: Source, path: str, parsed: Headers | None = None, *, attributes: 
         return AssemblyInfo(path, reason=f"metadata unreadable: {e}")
 
 
-def _tables(src: Source, parsed: Headers | None) -> _Tables | None:
-    """The metadata tables of the image in ``src``; None without .NET metadata (no CLR header, or no ``#~``).
+def _tables(src: Source, parsed: Headers | None, cor: Cor20 | None = None) -> _Tables | None:
+    """The metadata tables of the image in ``src`` (with its headers and COR20 header when already read); None
+    without .NET metadata (no CLR header, or no ``#~``).
 
     Raises:
         ValueError: InvalidPe or MetadataError, what was malformed; struct.error or IndexError for a missed check.
@@ -306,7 +311,7 @@ def _tables(src: Source, parsed: Headers | None) -> _Tables | None:
     headers = parsed or parse_headers(src)
     if not has_clr_header(headers):
         return None
-    md_rva, md_size = read_cor20(src, headers).metadata
+    md_rva, md_size = (cor or read_cor20(src, headers)).metadata
     offset = headers.rva_to_offset(md_rva, "metadata")
     region = src.read_span(offset, min(md_size, MAX_METADATA_FILE))
     return _Tables.parse(region)
