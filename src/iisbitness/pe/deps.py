@@ -37,6 +37,7 @@ Raises:
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -137,8 +138,10 @@ def is_os_dll(name: str) -> bool:
     return low in OS_DLLS or low.startswith(OS_DLL_PREFIXES)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_framework_assembly(name: str) -> bool:
-    """True for .NET Framework / shared-framework assembly names (resolved from the GAC/runtime)."""
+    """True for .NET Framework / shared-framework assembly names (resolved from the GAC/runtime). NOTE: cached: a
+    server's assemblies reference a few hundred names between them, asked for once per reference (issue 25)."""
     low = name.lower()
     return low in FRAMEWORK_ASSEMBLIES or low.startswith(FRAMEWORK_PREFIXES)
 

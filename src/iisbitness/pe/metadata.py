@@ -460,6 +460,10 @@ def _present(valid: int) -> tuple[tuple[int, ...], struct.Struct]:
     return tuple(where.get(t, len(present)) for t in range(64)), struct.Struct(f"<{len(present)}I")
 
 
+_NARROW_LAYOUTS = tuple(_layout(heap_sizes, _NARROW, 0) for heap_sizes in range(8))
+"""The layouts of assemblies whose tables all have fewer than :data:`_SMALL_TABLES` rows, by HeapSizes bits 0-2."""
+
+
 class _Tables:
     """The ``#~`` stream of one metadata region, with its heaps: rows read on demand."""
 
@@ -473,7 +477,7 @@ class _Tables:
         self._strings = strings
         self._blob = blob
         if max(rows) < _SMALL_TABLES:
-            layout = _layout(heap_sizes & 7, _NARROW, 0)
+            layout = _NARROW_LAYOUTS[heap_sizes & 7]
         else:
             get = rows.__getitem__
             coded = tuple(2 if max(map(get, targets)) < limit else 4 for limit, targets in _CODED_LIMITS)
