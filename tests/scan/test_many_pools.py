@@ -148,27 +148,3 @@ def test_verifying_a_split_walks_the_pools_it_touches_not_every_application(tmp_
     assert set(asked) <= {f"Site{i}/{a}" for i in range(POOLS) for a in ("", "app")}
     assert len(asked) <= POOLS * 2 * 2, "each split asks for its own pools' applications (at two architectures)"
 
-
-def test_a_re_plan_reads_each_bin_folder_from_the_first_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A pool's re-plan for a fix (its worker flipped, or split) takes what its ``bin`` folders hold (binaries,
-    P/Invoke callers) from the first plan: the folders are the same whichever pool loads them."""
-    from iisbitness.loadplan.collectors import bin as bin_collector
-
-    img = ServerImage.offline(_split_image(tmp_path))
-    server = read_server(img, Arch.X64, "test")
-    ctx = PlanContext(img)
-    first = build(server, ctx)
-    asked: list[Path] = []
-    counted = bin_collector._pinvoke_callers
-
-    def counting(c: PlanContext, host: Path, refs: tuple[tuple[str, object], ...]) -> object:
-        asked.append(host)
-        return counted(c, host, refs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(bin_collector, "_pinvoke_callers", counting)
-    for edit in (SetPoolArch("Pool3", Arch.X86), MoveToNewPool((("Site3", "/app"),), "Pool3_32", Arch.X86, "Pool3")):
-        plan = build(apply_all(server, (edit,)), replace(ctx, plans=ChainMap({}, ctx.plans)),
-                     pools=frozenset({"pool3", "pool3_32"}))
-        assert {ld.binary.resolved for ld in plan.loads} == {ld.binary.resolved for ld in first.loads
-                                                             if ld.process.pool and ld.process.pool.name == "Pool3"}
-    assert asked == []
