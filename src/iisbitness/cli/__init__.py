@@ -37,7 +37,7 @@ class Where(NamedTuple):
     summary: str
 
 
-COMMANDS = {
+COMMANDS: dict[str, Where] = {
     "scan": Where("iisbitness.cli.scan", "scan_command",
                   "Scan an IIS server image for bitness mismatches (read-only)."),
     "demo": Where("iisbitness.cli.scan", "demo_command", "Scan the example servers shipped inside the package."),
