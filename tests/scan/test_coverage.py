@@ -47,6 +47,8 @@ def test_demo_without_wwwroot_says_the_application_was_not_checked_in_every_form
     assert gap.reasons == ("folder C:\\inetpub\\wwwroot is not in the image",)
     assert gap.remedy == "copy C:\\inetpub\\wwwroot into the image as inetpub/wwwroot"
     assert len(report.coverage) == 9 and report.coverage_words() == "1 of 9 applications not checked"
+    assert report.coverage_counts() == {CoverageStatus.CHECKED: 8, CoverageStatus.PARTLY: 0,
+                                        CoverageStatus.NOT_CHECKED: 1}  # the one count JSON and the words read
 
     text = scan_text.render(report, width=200)
     top = text.index("Coverage: 1 of 9 applications not checked")
