@@ -100,7 +100,8 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
     if found.problem is not None:
         if is_unc(win):
             return (vdir, None, f"physicalPath {win} is a UNC share, which is not part of the image",
-                    "scan on the server itself, or copy the share's folder into the image and point the scan at it")
+                    ("scan on the server itself, or run iisbitness collect there (the zip holds the share's files) "
+                     "and scan the zip"))
         if is_absolute(win) and win[0].upper() not in ctx.image.drives:
             return vdir, None, f"physicalPath {win}: drive {win[0].upper()}: is not mapped", \
                 f"--drive {win[0].upper()}=/path/to/copy"

@@ -213,7 +213,16 @@ def read_backend(img: ServerImage, os_arch: Arch, os_from: str, options: ScanOpt
         if options.progress:
             options.progress("reading MetaBase.xml")
         return Iis6Backend(read_iis6(metabase[0], metabase[1], os_arch, os_from))
-    return Iis7Backend(read_server(img, os_arch, os_from, options.config, options.progress))
+    server = read_server(img, os_arch, os_from, options.config, options.progress)
+    express = [m for m in server.global_modules if m.image.strip().lower().startswith("%iis_bin%")]
+    if len(express) * 2 > len(server.global_modules):
+        # NOTE: only iisexpress.exe sets %IIS_BIN% (facts A10): this is IIS Express's configuration, read as a server's
+        # (most of its modules, not one line pasted into a server's file, as in a corpus configuration)
+        server = replace(server, problems=(*server.problems, Problem(
+            express[0].source.file, express[0].source.line, "this is an IIS Express configuration (its global modules are under %IIS_BIN%): "
+            "its sites run in iisexpress.exe, whose bitness Visual Studio picks, not in one w3wp.exe per pool at the "
+            "pool's bitness as read here; scan the Visual Studio solution folder with it (docs/iisexpress.md)")))
+    return Iis7Backend(server)
 
 
 def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
