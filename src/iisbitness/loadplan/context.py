@@ -101,7 +101,9 @@ class PlanContext:
         known = self._resolved.setdefault((os_arch, process_arch), {})
         found = known.get(configured)
         if found is None:
-            found = known[configured] = self._resolve(configured, os_arch, process_arch)
+            # NOTE: the record (and its path strings) another architecture made when it is the same: one per binary
+            found = self._resolve(configured, os_arch, process_arch).shared(self._resolved.values())
+            known[found.configured] = found
         return found
 
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
