@@ -13,6 +13,7 @@ from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.build import build
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import BinaryRef, LoadKind, LoadPlan
+from iisbitness.pe.classify import read_image
 from tests.conftest import apphost, fixture, make_image, site
 
 
@@ -77,3 +78,10 @@ def test_the_worker_and_iis_manager_share_a_bin_assembly_they_see_alike(tmp_path
     assert worker is not manager
     assert worker.chain == ()
     assert manager.chain == ("ManagedApp.dll", "managed_x86.dll (x86)")
+
+
+def test_images_of_one_machine_share_its_value() -> None:
+    """The COFF Machine of every image is one int object per value (0x14C is not one of CPython's small ints)."""
+    first, second = read_image(fixture("managed_x86.dll")), read_image(fixture("managed_anycpu.dll"))
+    assert first.machine == second.machine == 0x14C
+    assert first.machine is second.machine
