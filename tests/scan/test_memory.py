@@ -3,6 +3,7 @@ listing dict per ``bin`` folder, one reference per binary shared by every proces
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -85,3 +86,21 @@ def test_images_of_one_machine_share_its_value() -> None:
     first, second = read_image(fixture("managed_x86.dll")), read_image(fixture("managed_anycpu.dll"))
     assert first.machine == second.machine == 0x14C
     assert first.machine is second.machine
+
+
+def test_after_planning_a_bin_file_is_one_string_not_a_path(tmp_path: Path) -> None:
+    """The image's lookups and the facts read keep a file as the string of its host path, one string shared by
+    both and by its headers (a ``Path`` is that string plus an object, a list of its parts and a hash)."""
+    pools = '<add name="P" managedRuntimeVersion="v4.0" />'
+    image = make_image(tmp_path / "img", apphost(pools, site("S", 1, "P", r"C:\sites\s")),
+                       {"sites/s/bin/Plain.dll": "managed_anycpu.dll"})
+    img = ServerImage.offline(image)
+    ctx = PlanContext(img)
+    plan = build(read_server(img, Arch.X64, "test"), ctx)
+    assert any(ld.name == "Plain.dll" for ld in plan.loads)
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, Path) and o.name == "Plain.dll"]
+    found = img.locate(r"C:\sites\s\bin\Plain.dll")
+    assert found.host == str(image / "sites/s/bin/Plain.dll")
+    assert found.host_path == image / "sites/s/bin/Plain.dll"
+    assert ctx.facts.image(found.host_path or Path()).path is found.host

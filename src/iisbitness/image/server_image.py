@@ -38,13 +38,13 @@ class Resolved:
 
     Attributes:
         windows_path: the normalised Windows path that was looked up.
-        host_path: the real file, or None when absent or not resolvable.
+        host: the real file (``str`` of its host path), or None when absent or not resolvable.
         problem: why it could not be located (UNC share, unmapped drive, relative path,
             outside the image), or None when the lookup ran (found or simply absent).
     """
 
     windows_path: str
-    host_path: Path | None
+    host: str | None
     problem: str | None = None
     shown: str | None = None
     """``host_path`` as the user names it (:meth:`ServerImage.display`), when found."""
@@ -52,9 +52,15 @@ class Resolved:
     """``host_path`` is a folder (following links), as its folder's listing said: no ``stat`` per file."""
 
     @property
+    def host_path(self) -> Path | None:
+        """:attr:`host` as a ``Path``, made when asked (NOTE: the image keeps a string per file it located, not a
+        ``Path`` and its list of parts: 100,000 binaries, issue 25)."""
+        return Path(self.host) if self.host is not None else None
+
+    @property
     def found(self) -> bool:
         """True when the file exists in the image."""
-        return self.host_path is not None
+        return self.host is not None
 
 
 @dataclass
@@ -184,7 +190,7 @@ class ServerImage:
             return Resolved(p, None, f"{_outside(host)}; not followed")
         listing = self.folders.listing(folder) if parts and folder is not None else None
         is_dir = host.name in listing.folders if listing is not None else host.is_dir()
-        return Resolved(p, host, shown=self.display(host), is_dir=is_dir)
+        return Resolved(p, str(host), shown=self.display(host), is_dir=is_dir)
 
     def escapes(self, host: Path) -> str | None:
         """Why ``host``, an entry found in a folder of the image (by :meth:`find_child` or a folder walk), is not

@@ -86,7 +86,7 @@ class PlanContext:
                            "in this worker", SkipReason.PRECONDITION, kind, configured=configured)
         return ev
 
-    def read(self, host: Path) -> PeImage | str:
+    def read(self, host: str | Path) -> PeImage | str:
         """The headers of ``host``, or a reason string when it cannot be read. Cached."""
         try:
             return self.facts.image(host)
@@ -123,7 +123,7 @@ class PlanContext:
         found = self.image.locate(seen)
         if found.problem:
             return BinaryRef(configured, seen, None, None, problem=found.problem)
-        if found.host_path is None:
+        if found.host is None:
             why = unseen(seen, os_arch, process_arch)
             if why is not None:
                 return BinaryRef(configured, seen, None, None, absent=Absence(ntpath.dirname(seen), 0, why=why))
@@ -133,13 +133,13 @@ class PlanContext:
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
         if found.is_dir:
             return BinaryRef(configured, seen, found.shown, None, problem="is a folder, not a file")
-        got = self.read(found.host_path)
+        got = self.read(found.host)
         shown = found.shown
         if isinstance(got, str):
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
-            chain = self.dependency_chain(found.host_path, os_arch, process_arch)
+            chain = self.dependency_chain(Path(found.host), os_arch, process_arch)
         return BinaryRef(configured, seen, shown, got, chain=chain)
 
     def _literally(self, expanded: str, os_arch: Arch, process_arch: Arch) -> bool:

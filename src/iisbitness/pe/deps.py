@@ -211,10 +211,7 @@ def _resolved(link: Link, finder: _Finder, facts: BinaryFacts) -> FoundDependenc
 
 def _dependencies(link: Link, facts: BinaryFacts) -> tuple[tuple[str, str], ...]:
     """(name, via) pairs a loaded image needs, skipping what Windows or .NET provides; once per file."""
-    found = facts.deps.get(link.path)
-    if found is None:
-        found = facts.deps[link.path] = tuple(_read_dependencies(link, facts))
-    return found
+    return facts.dependencies(link.path, lambda: tuple(_read_dependencies(link, facts)))
 
 
 def _read_dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
