@@ -190,6 +190,11 @@ class Report:
         return (tuple(c for c in self.coverage if c.status is CoverageStatus.NOT_CHECKED)
                 + tuple(c for c in self.coverage if c.status is CoverageStatus.PARTLY))
 
+    def coverage_counts(self) -> dict[CoverageStatus, int]:
+        """Applications per coverage status, every status present (0 when none): what every format counts."""
+        c = Counter(x.status for x in self.coverage)
+        return {s: c.get(s, 0) for s in CoverageStatus}
+
     def coverage_words(self) -> str:
         """Coverage in a few words for a summary line: ``all 12 applications checked``, ``3 of 12 applications
         not checked, 1 partly checked``; "" when the server has no application."""
@@ -197,8 +202,8 @@ class Report:
         if not n:
             return ""
         apps = f"application{'s' if n != 1 else ''}"
-        none = sum(c.status is CoverageStatus.NOT_CHECKED for c in self.coverage)
-        part = sum(c.status is CoverageStatus.PARTLY for c in self.coverage)
+        counts = self.coverage_counts()
+        none, part = counts[CoverageStatus.NOT_CHECKED], counts[CoverageStatus.PARTLY]
         if not none and not part:
             return f"all {n} {apps} checked" if n > 1 else "1 of 1 application checked"
         words = [f"{none} of {n} {apps} not checked"] if none else []

@@ -95,6 +95,18 @@ def test_0x8007000b_needs_its_wording_to_be_high(kb: KnowledgeBase) -> None:
     assert worded.causes[0].rule == "managed-assembly-arch" and worded.causes[0].confidence is Confidence.HIGH
 
 
+def test_the_exception_name_alone_is_no_more_than_its_code(kb: KnowledgeBase) -> None:
+    """'System.BadImageFormatException' (or COR_E_BADIMAGEFORMAT / ERROR_BAD_FORMAT) with no message was HIGH while
+    its code 0x8007000B alone is MEDIUM: the type is also what a CLR-version mismatch, a reference assembly and a
+    native DLL loaded as an assembly throw (facts D5), so only the wording makes it architecture-specific."""
+    for text in ("System.BadImageFormatException", "COR_E_BADIMAGEFORMAT", "ERROR_BAD_FORMAT"):
+        report = build_report([("arg", text)], [], kb)
+        assert report.causes and report.causes[0].confidence is Confidence.MEDIUM, text
+    message = "System.BadImageFormatException: An attempt was made to load a program with an incorrect format."
+    worded = build_report([("arg", message)], [], kb)
+    assert worded.causes[0].confidence is Confidence.HIGH
+
+
 def test_event_data_193_makes_a_load_failure_specific(kb: KnowledgeBase) -> None:
     text = "The HTTP Filter DLL C:\\f\\urlscan.dll failed to load. The data is the error.\nData: c1 00 00 00"
     report = build_report([("arg", text)], [], kb)

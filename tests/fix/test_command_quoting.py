@@ -72,7 +72,7 @@ def test_bin_file_name_with_a_quote_is_not_written_for_cmd(tmp_path: Path) -> No
                      {'s/bin/a" & calc & ".dll': "managed_x86.dll", "s/bin/b.dll": "managed_x86.dll"})
     lines = [c for f in scan(img).findings if f.rule == "managed-assembly-arch" for fx in f.fixes for c in fx.commands
              if "corflags" in c or c.startswith("rem ")]
-    assert len(lines) == 2 and 'corflags "b.dll" /32BITREQ-' in lines
+    assert len(lines) == 2 and 'corflags "C:\\s\\bin\\b.dll" /32BITREQ-' in lines
     assert [c for c in lines if c.startswith("rem Not written: ")] and not [c for c in lines if "calc" in c]
 
 

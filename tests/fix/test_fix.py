@@ -83,7 +83,10 @@ def test_iis6_demo_apply_changes_only_metabase_values(tmp_path: Path) -> None:
     img = _copy("w2003-iis6", tmp_path)
     before = (img / METABASE).read_bytes()
     plan = plan_fix(img)
-    assert {c.finding.rule for c in plan.chosen} == {"iis6-filter-arch", "iis6-isolation-wow64"}
+    # NOTE: one fix, the switch to 64-bit workers (it re-registers ASP.NET from Framework64 once IIS is in 64-bit
+    # mode), clears the filter and the isolation findings; re-registering alone cannot run in 32-bit mode (G6)
+    assert {c.finding.rule for c in plan.chosen} == {"iis6-filter-arch"}
+    assert [c.fix.label for c in plan.chosen] == ["every worker as 64-bit"]
     apply_fix(plan, stamp="20260101T000000Z")
     assert _fixable_keys(img) == set()
     after = (img / METABASE).read_bytes()

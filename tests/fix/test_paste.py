@@ -18,8 +18,10 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
+from lxml import etree
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
@@ -27,7 +29,7 @@ from iisbitness.findings import Fix
 from iisbitness.fixes.commands import aspnetcore_out_of_process, native
 from iisbitness.fixes.commands_iis6 import reregister_aspnet, worker_isolation
 from iisbitness.report import Report
-from tests.conftest import DEMO, fixture
+from tests.conftest import DEMO, apphost, fixture, make_image, site
 from tests.iisexpress.solution import classic_solution
 
 ENV = {"windir": r"C:\Windows", "systemdrive": "C:", "programfiles": r"C:\Program Files",
@@ -67,8 +69,16 @@ def cmd_argv(line: str) -> list[str]:
     return argv
 
 
+PASSWORD = "s3cret"
+"""What ``for /f ... %p in ('appcmd list apppool ... /text:processModel.password')`` hands its ``do`` command."""
+
+
 def cmd_lines(line: str) -> list[list[str]]:
-    """``line`` as the commands it runs: a ``for %p in (...) do X`` runs X once per item."""
+    """``line`` as the commands it runs: a ``for %p in (...) do X`` runs X once per item; a ``for /f "delims=" %p
+    in ('C') do X`` runs C, then X with ``%p`` for each line C prints (``for /f``, cmd.exe's command reference)."""
+    m = re.fullmatch(r"""for /f "delims=" %p in \('(.*)'\) do (.*)""", line)
+    if m:
+        return [cmd_argv(m[1]), *cmd_lines(m[2].replace("%p", PASSWORD))]
     m = re.fullmatch(r"for %p in \((.*?)\) do (.*)", line)
     if not m:
         return [cmd_argv(line)]
@@ -76,7 +86,10 @@ def cmd_lines(line: str) -> list[list[str]]:
     return [cmd_argv(m[2].replace("%p", item)) for item in items]
 
 
-_PS_TOKEN = re.compile(r"""\s*(?:'((?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*)'|"([^"`]*)"|([|{},&])|([^\s'"|{},&]+))""")
+_PS_TOKEN = re.compile(r"""\s*(?:'((?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*)'|"([^"`]*)"|"""
+                       r"""(@\{|\)\.[A-Za-z]\w*|[|{},&;=()])|([^\s'"|{},&;=()]+))""")
+"""A single-quoted string, a double-quoted one, an operator (a hashtable's ``@{ ; = }``, a ``( ... ).member``
+expression, a pipeline, the call operator), a bare word."""
 _PS_SPECIAL = set("$`'\"();@<>#{}[]")
 _PS_VARS = {"$true", "$false", "$_"}
 
@@ -239,3 +252,62 @@ def test_the_models_catch_what_would_not_paste() -> None:
         check_fix(Fix(summary="s", label="l", commands=("corflags \"a b.dll\"",), powershell=("corflags a' 'b.dll",)))
     cmd, ps = native("corflags", "x")
     assert cmd_lines(cmd) == [ps_argv(ps)]
+
+
+ODD_POOLS = ("Bob's $x pool", "100% pool", 'Say "hi" pool', "Both ' and \" pool")
+"""Pool names a split copies into cmd.exe, PowerShell and IIS configuration filters: an apostrophe and ``$``, a
+``%``, a double quote, both quotes."""
+
+
+def _split_fixes(tmp: Path) -> dict[str, Fix]:
+    """Per odd pool, the split fix of a pool serving a 64-bit and a 32-bit application, copying a setting with a
+    space, a user name with ``$``, an encrypted password and an environment variable with ``$`` and ``%``."""
+    pools, sites, files = "", "", {}
+    for n, name in enumerate(ODD_POOLS):
+        attr = escape(name, {'"': "&quot;"})
+        pools += (f'<add name="{attr}" managedRuntimeVersion="v4.0" startMode="AlwaysRunning">'
+                  '<processModel identityType="SpecificUser" userName="svc $u" password="[enc:AesProvider:abc:enc]" />'
+                  '<environmentVariables><add name="TENANT ID" value="$contoso 50%" /></environmentVariables></add>')
+        sites += site(f"A{n}", 2 * n + 1, attr, rf"C:\a{n}") + site(f"B{n}", 2 * n + 2, attr, rf"C:\b{n}")
+        files |= {f"a{n}/bin/A64.dll": "managed_x64.dll", f"b{n}/bin/B86.dll": "managed_x86.dll"}
+    report = scan(make_image(tmp, apphost(pools, sites), files))
+    out = {}
+    for f in report.findings:
+        for fix in f.fixes:
+            for name in ODD_POOLS:
+                if fix.summary.endswith(f"pool '{name} (x86)'") or fix.summary.endswith(f"pool '{name} (x64)'"):
+                    out[name] = fix
+    assert set(out) == set(ODD_POOLS)
+    return out
+
+
+def _after(tokens: list[tuple[str, str]], parameter: str) -> str:
+    return tokens[tokens.index(("bare", parameter)) + 1][1]
+
+
+def test_a_split_of_pools_with_odd_names_pastes_and_its_filters_find_the_new_pool(tmp_path: Path) -> None:
+    """Every line of the split decodes in its shell; each IIS configuration filter PowerShell receives is an XPath
+    that selects the new pool (a name with an apostrophe gets a double-quoted literal; with both quotes the line
+    says it is not written); the names reach appcmd and the cmdlets intact or the line says why not."""
+    for name, fix in _split_fixes(tmp_path).items():
+        check_fix(fix)
+        new = fix.summary.rsplit(" pool '", 1)[1][:-1]
+        doc = etree.Element("configuration")
+        pool = etree.SubElement(etree.SubElement(etree.SubElement(doc, "system.applicationHost"), "applicationPools"),
+                                "add", name=new)
+        variables = etree.SubElement(pool, "environmentVariables")
+        filters = [_after(ps_tokens(p), "-Filter") for p in fix.powershell
+                   if not p.startswith(NOT_WRITTEN) and ("bare", "-Filter") in ps_tokens(p)]
+        if "'" in name and '"' in name:
+            assert filters == [] and any(p.startswith(NOT_WRITTEN) for p in fix.powershell)
+        else:
+            assert filters and all(doc.xpath(f) == [variables] for f in filters), filters
+        strings = {v for p in fix.powershell if not p.startswith(NOT_WRITTEN) for k, v in ps_tokens(p) if k == "str"}
+        assert {f"IIS:\\AppPools\\{new}", f"IIS:\\AppPools\\{name}", "svc $u"} <= strings
+        assert ("$contoso 50%" in strings) == bool(filters)
+        args = [a for c in fix.commands if not c.startswith(NOT_WRITTEN) for argv in cmd_lines(c) for a in argv]
+        if not {"%", '"'} & set(name):
+            assert f"/name:{new}" in args and ["/processModel.password:" + PASSWORD] == [
+                a for a in args if a.startswith("/processModel.password:")]
+        else:
+            assert not any(new in a for a in args)

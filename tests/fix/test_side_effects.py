@@ -18,7 +18,7 @@ from iisbitness.formats.causes import view
 from iisbitness.loadplan.plan import LoadKind
 from iisbitness.rules import RULES
 from iisbitness.rules.global_module_arch import global_module_arch
-from tests.conftest import DEMO, apphost, make_image, site
+from tests.conftest import DEMO, apphost, corpus_dir, make_image, site
 
 VENDOR = "FabrikamVendorAuth"
 
@@ -190,3 +190,33 @@ def test_a_flip_says_which_module_the_worker_starts_loading(tmp_path: Path) -> N
     assert [(e.kind, e.name, e.pool) for e in flip.side_effects if e.kind is not EffectKind.ARCH] == \
         [(EffectKind.LOADED, "Helper32", "P64")]
     assert flip.removes == () and f.fixes[0] is flip
+
+
+def _delphi(tmp_path: Path) -> Path:
+    """The real Delphi ISAPI web.config (handler 'miaisapi' for every path, preCondition bitness32,...) over an x64
+    build of its DLL, in a 32-bit pool."""
+    web = corpus_dir("iis-config") / "danieleteti__delphimvcframework__samples__ISAPI__bin__web.config"
+    gm = '<globalModules><add name="IsapiModule" image="%windir%\\System32\\inetsrv\\isapi.dll" /></globalModules>'
+    return make_image(tmp_path, apphost('<add name="P32" enable32BitAppOnWin64="true" managedRuntimeVersion="" />',
+                                        site("Delphi", 1, "P32", r"C:\DEV\dmvcframework\samples\ISAPI\bin")
+                                        + site("Other", 2, "P32", r"C:\inetpub\other"), gm),
+                      {"DEV/dmvcframework/samples/ISAPI/bin/web.config": web,
+                       "DEV/dmvcframework/samples/ISAPI/bin/isapiapp.dll": "isapi_ext_x64.dll",
+                       "Windows/System32/inetsrv/isapi.dll": "module_x64.dll",
+                       "Windows/SysWOW64/inetsrv/isapi.dll": "module_x86.dll", "inetpub/other/default.htm": b"x"})
+
+
+def test_a_fix_that_makes_a_handler_stop_applying_says_so(tmp_path: Path) -> None:
+    """Running the pool (or the application) at 64-bit clears the 500 of the x64 ISAPI DLL only because the handler's
+    own preCondition (bitness32) then leaves it out: every request the mapping took goes elsewhere. The flip and the
+    split were 'verified' with nothing said; each now names the handler it leaves out, on its own line."""
+    report = scan(_delphi(tmp_path))
+    f = next(f for f in report.findings if f.rule == "isapi-extension-arch")
+    changes = [x for x in f.fixes if x.edits]
+    assert sorted(x.label for x in changes) == ["a new 64-bit pool for the app", "run the pool as 64-bit"]
+    for fix in changes:
+        [lost] = fix.removes
+        assert (lost.name, lost.load_kind, lost.applications) == ("miaisapi", "isapi-extension", ("Delphi/",)), fix
+    text = scan_text.render(report, options=scan_text.TextOptions(width=300))
+    assert "run the pool as 64-bit (verified, but P32 then runs without miaisapi)" in text
+    assert "a new 64-bit pool for the app (verified, but P32 (x64) then runs without miaisapi)" in text

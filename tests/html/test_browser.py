@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,20 +21,8 @@ from click.testing import CliRunner
 
 from iisbitness.cli import main
 from iisbitness.formats import scan_html
-from tests.html.cdp import Browser, find_chromium
+from tests.html.cdp import Browser
 from tests.html.hostile import EVIL, hostile_report
-
-CHROMIUM = find_chromium()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if CHROMIUM is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but no chromium on PATH: .ci/run installs Debian's chromium")
-        pytest.skip("chromium not installed (apt-get install chromium); CI runs this test")
-    with Browser(CHROMIUM) as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -305,3 +305,19 @@ def test_not_a_metabase_structure_exits_2(tmp_path: Path) -> None:
                            "<Other/>\n</configuration>\n", {})
     out = CliRunner().invoke(main, ["scan", str(root)])
     assert out.exit_code == 2 and "MetaBase.xml" in out.output and "MBProperty" in out.output
+
+
+def test_no_fix_runs_an_aspnet_regiis_of_the_other_mode(tmp_path: Path) -> None:
+    """The demo runs IIS 5 isolation mode with Enable32BitAppOnWin64 on: the 32-bit aspnet_filter.dll in the 64-bit
+    inetinfo.exe was offered '[1] ASP.NET from Framework64 (verified)', aspnet_regiis -i alone; but on IIS 6 x64
+    the 64-bit aspnet_regiis runs only when IIS is in 64-bit mode (facts G6): the command fails. Each fix that runs
+    the Framework64 aspnet_regiis first sets Enable32bitAppOnWin64 0 (the server-wide switch)."""
+    r = scan(DEMO)
+    offered = [fx for f in r.findings if f.rule in ("iis6-filter-arch", "iis6-extension-arch") for fx in f.fixes]
+    assert offered
+    for fx in offered:
+        regiis = [i for i, c in enumerate(fx.commands) if "Framework64\\v2.0.50727\\aspnet_regiis.exe" in c]
+        switch = [i for i, c in enumerate(fx.commands) if c.endswith("W3SVC/AppPools/Enable32bitAppOnWin64 0")]
+        assert not regiis or (switch and switch[0] < regiis[0]), (fx.summary, fx.commands)
+    fil = next(f for f in r.findings if f.rule == "iis6-filter-arch")
+    assert fil.fixes[0].verified and fil.fixes[0].label == "every worker as 64-bit"

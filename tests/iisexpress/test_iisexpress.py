@@ -10,8 +10,10 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
+from click.testing import CliRunner
 
 from iisbitness.arch import Arch
+from iisbitness.cli import main
 from iisbitness.config.apphost import read_server
 from iisbitness.config.iisexpress import match_site, site_ports
 from iisbitness.image.server_image import ServerImage
@@ -336,3 +338,36 @@ def test_a_filter_restricted_to_bitness32_with_an_x64_binary_gets_no_contradicto
     [f] = _findings(doc, "isapi-filter-arch")
     assert not [x for x in f["fixes"] if "preCondition" in x["summary"]]
     assert any("<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"] for x in f["fixes"])
+
+
+def test_a_folder_with_the_config_but_no_web_project_is_not_called_clean(tmp_path: Path) -> None:
+    """A real IIS Express config in .vs/config but no web project in the folder (a project folder not copied, or
+    --config given with an empty folder): no site was checked. The report said '0 findings ... in 0 projects'
+    and '(see below)' over nothing, exit 0 even with --fail-on-incomplete; now it names the folder, says the
+    configuration's sites were not checked, and --fail-on-incomplete fails."""
+    (tmp_path / ".vs" / "config").mkdir(parents=True)
+    shutil.copyfile(corpus_file(GANESH), tmp_path / ".vs" / "config" / "applicationhost.config")
+    code, doc = scan_json(tmp_path, "--iisexpress")
+    assert code == 0 and doc["coverage"]["complete"] is False, doc["coverage"]
+    [problem] = [p for p in doc["problems"] if "no web project" in p["message"]]
+    assert "none of the 19 sites" in problem["message"] and "was checked" in problem["message"]
+    text = run(tmp_path, "--iisexpress").output
+    assert "see below" not in text or "no web project" in text.split("see below", 1)[1]
+    assert run(tmp_path, "--iisexpress", "--fail-on-incomplete").exit_code == 1
+
+
+def test_an_iisexpress_config_scanned_as_a_server_says_what_it_is(tmp_path: Path) -> None:
+    """scan --config on a real IIS Express applicationhost.config (global modules under %IIS_BIN%, which only
+    iisexpress.exe sets) read it as a server: one w3wp.exe per pool at the pool's bitness, silently. The report
+    now says the sites run in iisexpress.exe, whose bitness Visual Studio picks, and what to scan instead."""
+    cfg = corpus_file("dotnet-koelnbonn__SpeakerNet__.vs__config__applicationhost.config")
+    res = CliRunner().invoke(main, ["scan", "--config", str(cfg), "--format", "json", "--quiet"])
+    assert res.exit_code == 0, res.output
+    [note] = [p for p in json.loads(res.output)["problems"] if "IIS Express" in p["message"]]
+    assert "iisexpress.exe" in note["message"] and "docs/iisexpress.md" in note["message"]
+    # NOTE: a server's configuration says nothing of the kind, nor one with a single IIS Express line pasted in
+    server = REPO / "src" / "iisbitness" / "demo" / "contoso-iis10" / "Windows" / "System32" / "inetsrv" / "config"
+    for other in (server / "applicationHost.config",
+                  corpus_file("UguudeiMijigsengee__cashreceiptupdate__applicationHost.config")):
+        res = CliRunner().invoke(main, ["scan", "--config", str(other), "--format", "json", "--quiet"])
+        assert not [p for p in json.loads(res.output)["problems"] if "IIS Express" in p["message"]], other

@@ -76,6 +76,7 @@ def test_it_speaks_of_the_build_and_the_target_pool(x86_publish: Path, monkeypat
     assert "P:" not in out and "appcmd" not in out and "check-app\"" not in out and "--os-arch" not in out
     assert "publish/bin/managed_x86.dll [x86]" in out and "<PlatformTarget>AnyCPU</PlatformTarget>" in out
     assert "Or deploy to a pool that runs as 32-bit (x86)" in out
+    assert 'corflags "publish/bin/managed_x86.dll" /32BITREQ-' in out  # NOTE: the build's file, as given
     doc = json.loads(_run("publish", "--pool-arch", "x64", "--format", "json")[1])
     assert doc["server"]["image"] == "publish" and "--os-arch" not in doc["server"]["os_arch_from"]
     assert not [c for x in doc["fixes"] for c in x["commands"] if "appcmd" in c]

@@ -133,7 +133,9 @@ def test_corflags_on_strong_named_assembly_needs_force_and_resigning(tmp_path: P
                      {"s/bin/Signed.dll": _with_cor_flags("managed_x86.dll", 0x8)})
     f = next(f for f in scan(img).findings if f.rule == "managed-assembly-arch")
     fx = next(x for x in f.fixes if x.commands and x.commands[0].startswith("corflags"))
-    assert fx.commands == ('corflags "Signed.dll" /32BITREQ- /Force',)
+    # NOTE: the file by its full path: a bare name worked only from the bin folder, not pasted as it is
+    assert fx.commands == ('corflags "C:\\s\\bin\\Signed.dll" /32BITREQ- /Force',)
+    assert fx.powershell == ("corflags 'C:\\s\\bin\\Signed.dll' /32BITREQ- /Force",)
     assert fx.note is not None and "/Force" in fx.note and "re-sign" in fx.note
 
 
@@ -143,7 +145,7 @@ def test_corflags_32bitpref_needs_the_45_corflags(tmp_path: Path) -> None:
     r = scan(img, ScanOptions())
     by = {f.binary.rsplit("\\", 1)[-1]: f for f in r.findings if f.rule == "managed-assembly-arch" and f.binary}
     pref = next(x for x in by["Pref.dll"].fixes if x.commands and x.commands[0].startswith("corflags"))
-    assert pref.commands == ('corflags "Pref.dll" /32BITREQ- /32BITPREF-',)
+    assert pref.commands == ('corflags "C:\\s\\bin\\Pref.dll" /32BITREQ- /32BITPREF-',)
     assert pref.note is not None and ".NET Framework 4.5" in pref.note
     plain = next(x for x in by["X86.dll"].fixes if x.commands and x.commands[0].startswith("corflags"))
-    assert plain.commands == ('corflags "X86.dll" /32BITREQ-',) and "4.5" not in (plain.note or "")
+    assert plain.commands == ('corflags "C:\\s\\bin\\X86.dll" /32BITREQ-',) and "4.5" not in (plain.note or "")

@@ -47,6 +47,8 @@ def test_demo_without_wwwroot_says_the_application_was_not_checked_in_every_form
     assert gap.reasons == ("folder C:\\inetpub\\wwwroot is not in the image",)
     assert gap.remedy == "copy C:\\inetpub\\wwwroot into the image as inetpub/wwwroot"
     assert len(report.coverage) == 9 and report.coverage_words() == "1 of 9 applications not checked"
+    assert report.coverage_counts() == {CoverageStatus.CHECKED: 8, CoverageStatus.PARTLY: 0,
+                                        CoverageStatus.NOT_CHECKED: 1}  # the one count JSON and the words read
 
     text = scan_text.render(report, width=200)
     top = text.index("Coverage: 1 of 9 applications not checked")
@@ -120,6 +122,9 @@ def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:
                      {"broken/web.config": "<configuration><system.webServer>", "vdir/index.htm": "<p>x</p>"})
     by_app = {c.application: c for c in scan(img).coverage}
     assert by_app["Unc/"].status is CoverageStatus.NOT_CHECKED and "UNC share" in by_app["Unc/"].reasons[0]
+    # NOTE: a folder copy has no place for a share and no option maps one: what works is the server or its zip
+    assert by_app["Unc/"].remedy == ("scan on the server itself, or run iisbitness collect there (the zip holds "
+                                     "the share's files) and scan the zip")
     broken = by_app["Broken/"]
     assert broken.status is CoverageStatus.PARTLY and broken.reasons[0].startswith("broken/web.config")
     assert "left out" in broken.reasons[0]
@@ -218,3 +223,73 @@ def test_a_server_level_gac_module_not_checked_leaves_its_applications_partly_ch
     assert "Windows\\Microsoft.NET\\assembly" in status["S/"].remedy  # NOTE: what to give a new scan
     assert status["T/"].status is CoverageStatus.CHECKED, status["T/"]
     assert "1 of 2 applications partly checked" in scan_text.render(report, width=200)
+
+
+def _demo_with_config_source(tmp_path: Path) -> Path:
+    """The demo server with the wconnect web.config's <handlers> and applicationHost.config's <globalModules> each
+    kept in a file of their own (configSource=, as IIS reads it: the file's root is the section element)."""
+    img = tmp_path / "demo"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    web = img / "inetpub" / "wconnect" / "web.config"
+    text = web.read_text(encoding="utf-8")
+    start, end = text.index("<handlers>"), text.index("</handlers>") + len("</handlers>")
+    (web.parent / "Handlers.config").write_text('<?xml version="1.0" encoding="utf-8"?>\n' + text[start:end] + "\n",
+                                                encoding="utf-8")
+    web.write_text(text[:start] + '<handlers configSource="handlers.config" />' + text[end:], encoding="utf-8")
+    host = img / "Windows" / "System32" / "inetsrv" / "config" / "applicationHost.config"
+    text = host.read_text(encoding="utf-8")
+    start, end = text.index("<globalModules>"), text.index("</globalModules>") + len("</globalModules>")
+    (host.parent / "globalModules.config").write_text(text[start:end] + "\n", encoding="utf-8")
+    host.write_text(text[:start] + '<globalModules configSource="globalModules.config" />' + text[end:],
+                    encoding="utf-8")
+    return img
+
+
+def test_sections_kept_in_a_config_source_file_are_read_from_it(tmp_path: Path) -> None:
+    """<handlers configSource="handlers.config" /> in a web.config and <globalModules configSource=...> in
+    applicationHost.config: IIS reads the section from that file, so does the scan (the wc.dll and vendorauth.dll
+    errors were silently gone and the report said all 9 applications checked), naming the file and its line."""
+    report = scan(_demo_with_config_source(tmp_path))
+    wc = [f for f in report.findings if f.rule == "isapi-extension-arch"]
+    assert [(f.config.file, f.config.line) for f in wc if f.config] == [("inetpub/wconnect/Handlers.config", 3)]
+    vendor = [f for f in report.findings if f.rule == "global-module-arch"]
+    assert vendor and {(f.config.file, f.config.line) for f in vendor} == {
+        ("Windows/System32/inetsrv/config/globalModules.config", 12)}
+    assert not report.unchecked()
+
+
+def test_fix_apply_edits_a_global_module_where_its_config_source_file_keeps_it(tmp_path: Path) -> None:
+    """The preCondition fix of a global module kept in globalModules.config edits that file (it was refused:
+    'no global module' in applicationHost.config), and its <modules> entry in applicationHost.config."""
+    img = _demo_with_config_source(tmp_path)
+    r = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    assert r.exit_code == 0, r.output
+    config = img / "Windows" / "System32" / "inetsrv" / "config"
+    assert 'vendorauth.dll" preCondition="bitness32"' in (config / "globalModules.config").read_text(encoding="utf-8")
+    assert '<add name="FabrikamVendorAuth" preCondition="bitness32" />' in (
+        config / "applicationHost.config").read_text(encoding="utf-8")
+
+
+def test_a_config_source_file_that_cannot_be_read_leaves_its_application_partly_checked(tmp_path: Path) -> None:
+    """A configSource file absent from the image (or climbing out of the folder, which IIS refuses): what the
+    section holds was not read; the application is partly checked, the reason naming the file and line."""
+    img = _demo_with_config_source(tmp_path)
+    (img / "inetpub" / "wconnect" / "Handlers.config").unlink()
+    report = scan(img)
+    assert not [f for f in report.findings if f.rule == "isapi-extension-arch"]
+    [gap] = report.unchecked()
+    assert (gap.application, gap.status) == ("Default Web Site/wconnect", CoverageStatus.PARTLY)
+    assert gap.reasons[0].startswith("inetpub/wconnect/web.config: <handlers configSource=\"handlers.config\">"), gap
+
+
+def test_url_rewrite_rules_kept_in_a_file_of_their_own_are_not_a_gap(tmp_path: Path) -> None:
+    """<rewrite><rules configSource="Rewrite.config" /> (URL Rewrite's common layout) names no binary: a copy without
+    that file leaves nothing about loads unread, so the application stays checked (no problem, no partial)."""
+    img = tmp_path / "demo"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    web = img / "inetpub" / "wwwroot" / "web.config"
+    web.write_text(web.read_text(encoding="utf-8").replace(
+        "</configuration>", '<system.webServer><rewrite><rules configSource="Rewrite.config" /></rewrite>'
+        "</system.webServer></configuration>"), encoding="utf-8")
+    report = scan(img)
+    assert not report.unchecked() and not [p for p in report.problems if "configSource" in p.message]

@@ -11,7 +11,7 @@ from iisbitness.arch import Arch
 from iisbitness.findings import Finding
 from iisbitness.image.paths import unseen
 from iisbitness.report import Report
-from tests.conftest import apphost, make_image, site
+from tests.conftest import DEMO, apphost, make_image, site
 
 POOL64 = '<add name="P64" managedRuntimeVersion="v4.0" />'
 POOL32 = '<add name="P32" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
@@ -399,3 +399,15 @@ def test_module_missing_from_syswow64_is_one_finding_per_32bit_pool_with_fixes(t
     doc = scan_json.report_dict(r)
     assert [doc["causes"][f["cause_number"] - 1]["pools"] for f in doc["findings"]] == [["P32", "P32b"]] * 2
     assert doc["findings"][0]["fix_numbers"][0] == doc["findings"][1]["fix_numbers"][0] == 1
+
+
+def test_the_cause_of_an_isapi_extension_without_precondition_says_when_it_loads(tmp_path: Path) -> None:
+    """The demo's wc.dll handler (one application's web.config, no preCondition): the cause said 'so every worker
+    loads it', a global module's words; an ISAPI extension loads in its application's worker on the first request
+    the mapping takes (facts D4), and the missing preCondition only means the mapping holds at either bitness."""
+    [f] = [f for f in scan(DEMO / "contoso-iis10").findings if f.rule == "isapi-extension-arch"]
+    assert "every worker loads it" not in f.cause
+    assert "It has no preCondition, so the mapping holds in a worker of either bitness" in f.cause
+    assert "on the first request it maps" in f.cause
+    [g, *_] = [f for f in scan(DEMO / "contoso-iis10").findings if f.rule == "global-module-arch"]
+    assert "It has no preCondition, so every worker loads it." in g.cause

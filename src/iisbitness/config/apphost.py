@@ -146,9 +146,48 @@ class _Reader:
     _site_names: dict[str, str] = field(default_factory=dict)
     _locks: SectionLocks | None = None
     _lock_noted: set[tuple[str, str]] = field(default_factory=set)
+    apphost_path: Path | None = None
 
     def src(self, el: etree._Element) -> ConfigSource:
         return ConfigSource(self.apphost_file, line_of(el))
+
+    def section_file(self, config: Path, shown: str) -> Callable[[etree._Element], tuple[etree._Element, str] | None]:
+        """Reads the sections of ``config`` (named ``shown``) kept in another file (:data:`merge.SectionFile`).
+
+        ``configSource`` names a file relative to the configuration file's folder whose root element is the
+        section (learn.microsoft.com/dotnet/api/system.configuration.sectioninformation.configsource); IIS's own
+        configuration system honours it in web.config (e.g. ``<rewrite><rules configSource="...">``, a common IIS
+        URL Rewrite layout). INFERENCE: the same for any IIS section and in applicationHost.config. A file that is
+        absent, climbs out of the folder, is not XML or holds another element leaves that section unread: a
+        problem (``unread``, so its application counts as partly checked) naming ``shown`` and the section's line.
+        """
+        def read(el: etree._Element) -> tuple[etree._Element, str] | None:
+            value = attr(el, "configSource").strip()
+            parts = [s for s in value.replace("\\", "/").split("/") if s not in ("", ".")]
+            why = ""
+            found: Path | None = config.parent
+            if not parts or ntpath.isabs(value) or ":" in value or ".." in parts:
+                why = "IIS takes only a file name relative to this file's folder, at or below it"
+            for part in parts if not why else ():
+                found = self.image.find_child(found, part) if found is not None else None
+            if not why and (found is None or not found.is_file()):
+                why = "the file is not in the image"
+            elif not why and found is not None and (escape := self.image.escapes(found)) is not None:
+                why = escape
+            section: etree._Element | None = None
+            if not why and found is not None:
+                try:
+                    section = parse_file(found, self.image.display(found))
+                except ConfigError as e:
+                    why = e.message + (f" (line {e.line})" if e.line else "")
+            if section is not None and local_name(section) != local_name(el):
+                why, section = f"its root element is <{local_name(section)}>, not <{local_name(el)}>", None
+            if section is None or found is None:
+                self.problems.append(Problem(shown, line_of(el), f"<{local_name(el)} configSource=\"{value}\">: {why}; "
+                                             "the section was not read", unread=True))
+                return None
+            return section, self.image.display(found)
+        return read
 
     # -- pools ---------------------------------------------------------------------------
     def pools(self) -> list[AppPool]:
@@ -212,7 +251,8 @@ class _Reader:
 
     # -- global sections -------------------------------------------------------------------
     def apphost_contribs(self) -> list[Contribution]:
-        return contributions(self.root, self.apphost_file, (), 0, "system.webServer")
+        load = self.section_file(self.apphost_path, self.apphost_file) if self.apphost_path is not None else None
+        return contributions(self.root, self.apphost_file, (), 0, "system.webServer", section_file=load)
 
     def isapi_cgi_restriction(self, contribs: list[Contribution]) -> IsapiCgiRestriction | None:
         """The ISAPI and CGI Restrictions list at server level (the section is AppHostOnly)."""
@@ -472,8 +512,9 @@ class _Reader:
             self.problems.append(Problem(e.path, e.line, e.message + "; this web.config is left out", unread=True))
             return []
         # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
-        return (contributions(root, shown, segments, len(segments) + 1, "system.webServer")
-                + contributions(root, shown, segments, len(segments) + 1, SYSTEM_WEB))
+        load = self.section_file(path, shown)
+        return (contributions(root, shown, segments, len(segments) + 1, "system.webServer", section_file=load)
+                + contributions(root, shown, segments, len(segments) + 1, SYSTEM_WEB, section_file=load))
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:
@@ -534,7 +575,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
         path, shown, problems = find_apphost(image)
     root = parse_file(path, shown)
     require_apphost(root, shown)
-    reader = _Reader(image, shown, root, os_arch, progress or (lambda _m: None), problems)
+    reader = _Reader(image, shown, root, os_arch, progress or (lambda _m: None), problems, apphost_path=path)
     contribs = reader.apphost_contribs()
     pools = reader.pools()
     sites = reader.sites(contribs)

@@ -479,6 +479,12 @@ def read_workspace(folder: Path, image: ServerImage, os_arch: Arch, os_arch_from
             SwitchKind.LAUNCH_PROFILE if p.kind is ProjectKind.ASPNETCORE and p.profile is not None
             else SwitchKind.PROJECT_PROPERTY, at, p.profile[0] if p.profile is not None else None, out, note, hosting,
             launcher(p, host_out, out) if p.kind is ProjectKind.ASPNETCORE else ""))
+    if not projects and not any(pr.unread for pr in problems):
+        # NOTE: without a web project nothing is planned: say so, or the report is clean over every site
+        problems.append(Problem(str(solution), None, f"no web project (*.csproj, *.vbproj run by IIS Express) in "
+                                f"this folder: none of the {len(server.sites)} sites of {shown} was checked; scan "
+                                "the Visual Studio solution or project folder that holds them (docs/iisexpress.md)",
+                                unread=True))
     mounted = ServerImage(dict(image.drives), image.sysnative, image.live, mounts, absent_drives=True,
                           label_root=solution)
     # NOTE: re-read with the projects mounted, so web.config files in the project folders take part

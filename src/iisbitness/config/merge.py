@@ -8,13 +8,15 @@ Model (facts B3-B7; "Deep Dive into IIS Configuration with IIS 7 and IIS 8", iis
   applications included (config paths follow URLs), unless the location says
   ``inheritInChildApplications="false"`` (:attr:`Contribution.inherit`).
 - at one config path, applicationHost.config's location is applied before the web.config.
+- a section element with ``configSource="file"`` is kept in that file (relative to the configuration file's
+  folder; its root element is the section): it contributes from there, at the same path and order.
 - collections: ``<clear/>`` drops everything inherited, ``<remove key>`` one entry, ``<add>``
   appends, except ``handlers`` whose lower-level entries go first (``mergeAppend="false"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -55,8 +57,13 @@ def split_location_path(path: str) -> tuple[str, ...]:
     return tuple(s.lower() for s in p.split("/") if s and s != ".")
 
 
+SectionFile = Callable[[etree._Element], "tuple[etree._Element, str] | None"]
+"""Reads the file a section element's ``configSource`` names: its root element (the section) and the file as the
+user names it, or None when it cannot be read (the reader records why)."""
+
+
 def contributions(root: etree._Element, file: str, base: tuple[str, ...], file_depth: int,
-                  group: str, start_order: int = 0) -> list[Contribution]:
+                  group: str, start_order: int = 0, section_file: SectionFile | None = None) -> list[Contribution]:
     """Every ``<group>`` section group of a config file, with the config path it applies at.
 
     Args:
@@ -65,18 +72,43 @@ def contributions(root: etree._Element, file: str, base: tuple[str, ...], file_d
         base: the config path of the file's own level (``()`` for applicationHost.config).
         file_depth: see :class:`Contribution`.
         group: section group name, e.g. ``"system.webServer"``.
+        section_file: reads a section kept in another file (``configSource``); each one read is one more
+            contribution right after its group's, a ``<group>`` of its own holding the file's root, named by that
+            file (so entries name their own file and line). None: such sections stay empty.
     """
     out: list[Contribution] = []
     order = start_order
+
+    def add(segments: tuple[str, ...], g: etree._Element, inherit: bool) -> None:
+        out.append(Contribution(segments, file_depth, order, g, file, inherit))
+        if section_file is None:
+            return
+        # NOTE: the group's sections and system.webServer/security's (isapiCgiRestriction), what the readers use;
+        # not a module's own sub-elements (<rewrite><rules configSource=...>: URL Rewrite's rules load nothing)
+        sections = [*children(g), *(s for sub in children(g, "security") for s in children(sub))]
+        for el in sections:
+            if el.get("configSource") is None:
+                continue
+            read = section_file(el)
+            if read is None:
+                continue
+            section, shown = read
+            holder = etree.Element(g.tag)
+            parent = holder
+            for anc in reversed(list(el.iterancestors())[:-len(list(g.iterancestors())) - 1]):
+                parent = etree.SubElement(parent, anc.tag)
+            parent.append(section)
+            out.append(Contribution(segments, file_depth, order, holder, shown, inherit))
+
     for el in children(root):
         name = local_name(el)
         if name == group:
-            out.append(Contribution(base, file_depth, order, el, file))
+            add(base, el, True)
         elif name == "location":
             sub = split_location_path(attr(el, "path"))
             inherit = parse_bool(el.get("inheritInChildApplications")) is not False
             for g in children(el, group):
-                out.append(Contribution(base + sub, file_depth, order, g, file, inherit))
+                add(base + sub, g, inherit)
         order += 1
     return out
 

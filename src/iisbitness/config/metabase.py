@@ -161,7 +161,13 @@ def _start_lines(data: bytes) -> dict[str, int]:
 
 def keys_of(root: Any, shown_as: str, lines: dict[str, int] | None = None) -> list[MetabaseKey]:
     """The keys under ``root`` (a parsed metabase ``configuration`` element, as lxml returns it;
-    typed ``Any`` so that this module needs no lxml stubs)."""
+    typed ``Any`` so that this module needs no lxml stubs), in file order; ``lines``: filled with each key's
+    ``Location`` -> line in ``shown_as``.
+
+    Raises:
+        ConfigError: ``root`` is not ``<configuration>`` holding ``<MBProperty>`` (not an IIS 6 metabase), or a
+            key has no ``Location``; named ``shown_as`` and line.
+    """
     mb = next(iter(children(root, "MBProperty")), None)
     if local_name(root) != "configuration" or mb is None:
         raise ConfigError(shown_as, "not an IIS 6 metabase: expected <configuration "
@@ -208,7 +214,10 @@ def parse_script_maps(value: str, source: ConfigSource, defined_at: str) -> tupl
 
 
 def parse_restrictions(value: str) -> tuple[WebSvcExt, ...]:
-    """``WebSvcExtRestrictionList`` entries (facts G3)."""
+    """The entries of a ``WebSvcExtRestrictionList`` value (a multi-string of
+    ``AllowDenyFlag,ExtensionPhysicalPath,UIDeletableFlag,GroupID,Description``), in order; an entry with fewer
+    than two fields is skipped. Source: IIS 6 metabase reference "WebSvcExtRestrictionList" (technet cc779909;
+    domain facts G3)."""
     out: list[WebSvcExt] = []
     for entry in split_multisz(value, _RESTRICTION_START):
         parts = entry.split(",")

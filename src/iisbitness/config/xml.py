@@ -69,7 +69,12 @@ def parse_file(path: Path, shown_as: str, limit: int = MAX_CONFIG_BYTES) -> etre
 
 
 def parse_bytes(data: bytes, shown_as: str) -> etree._Element:
-    """Parse configuration XML held in memory; see :func:`parse_file` for errors."""
+    """Parse configuration XML held in memory (entities, DTDs and network off): the root element.
+
+    Raises:
+        ConfigError: empty, not well-formed (with its line), with a DOCTYPE/DTD, or nesting deeper than
+            :data:`MAX_DEPTH`; named ``shown_as`` (see :func:`parse_file`).
+    """
     if not data.strip():
         raise ConfigError(shown_as, "file is empty")
     try:

@@ -118,7 +118,18 @@ def _link(finding: FindingKey, event: Event) -> str | None:
 
 def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]], events: Iterable[Event],
               kb: KnowledgeBase | None = None) -> Correlation:
-    """Join findings and events (see the module docstring)."""
+    """Join scan findings and event-log events (see the module docstring for the matching).
+
+    Args:
+        findings: :class:`FindingKey` or ``(rule id, binary, pool)`` tuples. events: the events read.
+        kb: the knowledge base (the shipped one when None).
+
+    Returns:
+        A :class:`Correlation`: findings an event confirms (``observed``), findings an event may stand for
+        (``possible``), findings no event shows (``unobserved``), and the bitness-related events no finding
+        explains. Raises nothing for unmatched input; :class:`~iisbitness.explain.kb.KnowledgeBaseError` if the
+        shipped knowledge base cannot be loaded.
+    """
     kb = kb or load_kb()
     keys = [f if isinstance(f, FindingKey) else FindingKey(*f) for f in findings]
     related = [(e, fam) for e in events if (fam := _family(e, kb))]

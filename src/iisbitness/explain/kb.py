@@ -68,7 +68,9 @@ SCAN_RULE_IDS: tuple[str, ...] = (
     "isapi-not-allowed",
 )
 """The scan rule ids a cause may name (issue 5; the scan engineer owns the rules themselves): every scan rule but
-``binary-invalid`` (a damaged file has no symptom of its own)."""
+``binary-invalid`` (a damaged file has no symptom of its own). Written out rather than read from
+:data:`iisbitness.rules.RULES` (which would load every rule, the load plan and the PE reader into ``explain``);
+``tests/explain/test_kb.py`` checks that it names exactly those."""
 
 _FLAGS = re.IGNORECASE
 

@@ -174,16 +174,17 @@ def _ps_quote(value: str) -> str:
     return "'" + "".join(c + c if c in _PS_SINGLE_QUOTES else c for c in value) + "'"
 
 
-def _ps_filter(collection: str, name: str) -> str | None:
-    """``-Filter '<collection>[@name=...]'`` as one single-quoted PowerShell string (no ``$(...)`` expansion), the
-    XPath literal in whichever quote the name lacks; None when it holds both (XPath 1.0 has no escape)."""
+def _ps_filter(collection: str, name: str, below: str = "") -> str | None:
+    """``-Filter '<collection>[@name=...]<below>'`` as one single-quoted PowerShell string (no ``$(...)``
+    expansion), the XPath literal in whichever quote the name lacks; None when it holds both (XPath 1.0 has no
+    escape). ``below``: a path under the item (``/environmentVariables``)."""
     if "'" not in name:
         literal = f"'{name}'"
     elif '"' not in name:
         literal = f'"{name}"'
     else:
         return None
-    return "-Filter " + _ps_quote(f"{collection}[@name={literal}]")
+    return "-Filter " + _ps_quote(f"{collection}[@name={literal}]{below}")
 
 
 _PS_NO_FILTER = ("# Not written: the name holds both ' and \", which an IIS configuration filter cannot quote; "
@@ -352,6 +353,18 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
     )
 
 
+def _add_pool_commands(new_pool: str, settings: dict[str, str], e32: str, *plain: str) -> tuple[list[str], list[str]]:
+    """``([appcmd add apppool line], [PowerShell lines])`` that create ``new_pool`` with ``enable32BitAppOnWin64``
+    ``e32`` and each of ``settings`` (attribute -> value, quoted in both shells); ``plain``: appcmd arguments that
+    are plain words, in the cmd.exe line only (their PowerShell lines are the caller's)."""
+    cmd = native(APPCMD_PROGRAM, "add", "apppool", Quoted("/name:", new_pool),
+                 *(Quoted(f"/{k}:", v) for k, v in settings.items()), *plain, f"/enable32BitAppOnWin64:{e32}")[0]
+    return [cmd], ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",
+                   f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}",
+                   *(f"Set-ItemProperty {_pool_item(new_pool)} -Name {k} -Value {_ps_quote(v)}"
+                     for k, v in settings.items())]
+
+
 def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e32: str
                    ) -> tuple[list[str], list[str], list[str]]:
     """``(appcmd, PowerShell, what is not copied)`` that create ``new_pool`` as a copy of every attribute and child
@@ -382,35 +395,33 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
                 nested[path] = value
             else:
                 top[name] = value
-    cmd_args = " ".join(f'/{k}:"{v}"' for k, v in top.items())
-    cmds = [cmd_line(f'{APPCMD} add apppool /name:"{new_pool}" {cmd_args} /enable32BitAppOnWin64:{e32}',
-                     (new_pool, *top.values()))]
-    ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",
-          f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}"]
-    ps += [f"Set-ItemProperty {_pool_item(new_pool)} -Name {k} -Value {_ps_quote(v)}" for k, v in {**top, **nested}.items()]
+    cmds, ps = _add_pool_commands(new_pool, top, e32)
+    ps += [f"Set-ItemProperty {_pool_item(new_pool)} -Name {k} -Value {_ps_quote(v)}" for k, v in nested.items()]
     if nested:
-        cmds.append(cmd_line(f'{APPCMD} set apppool "{new_pool}" ' + " ".join(f'/{k}:"{v}"' for k, v in nested.items()),
-                             (new_pool, *nested.values())))
-    if password is not None:
-        cmds.append(cmd_line(f'for /f "delims=" %p in (\'{APPCMD} list apppool "{like.name}" /text:{password}\') '
-                             f'do {APPCMD} set apppool "{new_pool}" /{password}:"%p"', (new_pool, like.name)))
+        cmds.append(native(APPCMD_PROGRAM, "set", "apppool", Quoted("", new_pool),
+                           *(Quoted(f"/{k}:", v) for k, v in nested.items()))[0])
+    if password is not None:  # NOTE: cmd.exe's for /f runs the command in ('...') and hands its output to do as %p
+        listed = native(APPCMD_PROGRAM, "list", "apppool", Quoted("", like.name), f"/text:{password}")[0]
+        target = native(APPCMD_PROGRAM, "set", "apppool", Quoted("", new_pool))[0]
+        cmds.append(next((line for line in (listed, target) if line.startswith("rem ")),
+                         f"for /f \"delims=\" %p in ('{listed}') do {target} /{password}:\"%p\""))
         owner, attr = password.rsplit(".", 1)
         ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name {password} "
                   f"-Value (Get-ItemProperty {_pool_item(like.name)} -Name {owner}).{attr}")
     skipped: list[str] = []
-    selector = f"system.applicationHost/applicationPools/add[@name='{new_pool}']"
     for el in items:
         collection = ".".join(el.path[:-1])
         if el.path[-1] != "add":
             skipped.append(f"<{el.path[-1]}> in {collection}")
             continue
         pairs = ",".join(f"{k}='{v}'" for k, v in el.attributes)
-        cmds.append(cmd_line(f'{APPCMD} set config -section:system.applicationHost/applicationPools '
-                             f'/+"[name=\'{new_pool}\'].{collection}.[{pairs}]" /commit:apphost',
-                             selected=(new_pool, *(v for _, v in el.attributes))))
+        cmds.append(native(APPCMD_PROGRAM, "set", "config", "-section:system.applicationHost/applicationPools",
+                           Quoted("/+", f"[name='{new_pool}'].{collection}.[{pairs}]"), "/commit:apphost",
+                           selected=(new_pool, *(v for _, v in el.attributes)))[0])
         table = "; ".join(f"{k}={_ps_quote(v)}" for k, v in el.attributes)
-        ps.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter "
-                  f"{_ps_quote(selector + '/' + '/'.join(el.path[:-1]))} -Name '.' -Value @{{{table}}}")
+        flt = _ps_filter("system.applicationHost/applicationPools/add", new_pool, "/" + "/".join(el.path[:-1]))
+        ps.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name '.' -Value @{{{table}}}"
+                  if flt else _PS_NO_FILTER)
     return cmds, ps, skipped
 
 
@@ -423,20 +434,16 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     skipped: list[str] = []
     if like is not None and like.elements:
         cmds, ps, skipped = _copy_commands(new_pool, like, runtime, pipeline, e32)
-    else:
-        cmds = [cmd_line(f'{APPCMD} add apppool /name:"{new_pool}" /managedRuntimeVersion:"{runtime}" '
-                         f'/managedPipelineMode:{pipeline} /enable32BitAppOnWin64:{e32}', (new_pool, runtime, pipeline))]
-        ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",
-              f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}",
-              f"Set-ItemProperty {_pool_item(new_pool)} -Name managedRuntimeVersion -Value {_ps_quote(runtime)}",
-              f"Set-ItemProperty {_pool_item(new_pool)} -Name managedPipelineMode -Value {_ps_quote(pipeline)}"]
+    else:  # NOTE: the pipeline mode is Integrated or Classic (PipelineMode): a plain word, as appcmd's docs write it
+        cmds, ps = _add_pool_commands(new_pool, {"managedRuntimeVersion": runtime}, e32, f"/managedPipelineMode:{pipeline}")
+        ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name managedPipelineMode -Value {_ps_quote(pipeline)}")
     native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
     if os_arch is Arch.ARM64:
         emu = "false" if native_arm64 else "true"
-        cmds.insert(1, cmd_line(f'{APPCMD} set apppool "{new_pool}" /enableEmulationOnWinArm64:{emu}', (new_pool,)))
+        cmds.insert(1, native(APPCMD_PROGRAM, "set", "apppool", Quoted("", new_pool), f"/enableEmulationOnWinArm64:{emu}")[0])
         ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
     for site, path in apps:
-        cmds.append(cmd_line(f'{APPCMD} set app "{site}{path}" /applicationPool:"{new_pool}"', (site + path, new_pool)))
+        cmds.append(native(APPCMD_PROGRAM, "set", "app", Quoted("", site + path), Quoted("/applicationPool:", new_pool))[0])
         ps.append(f"Set-ItemProperty {_app_item(site, path)} "
                   f"-Name applicationPool -Value {_ps_quote(new_pool)}")
     names = ", ".join(f"{s}{p}" for s, p in apps)

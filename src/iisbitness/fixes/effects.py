@@ -5,7 +5,9 @@ between that plan and the plan before, process by process, is everything else th
 (review 2026-12-06 §2), with no hand-written text per fix:
 
 - a module or filter a process no longer loads (a preCondition now false in that worker, an application moved
-  to a worker that does not load it): :attr:`EffectKind.UNLOADED`, marked when it is a security module;
+  to a worker that does not load it): :attr:`EffectKind.UNLOADED`, marked when it is a security module; so is a
+  handler's ISAPI extension whose own bitness preCondition is false where its application then runs (the mapping
+  no longer applies: a fix that clears its 500 that way takes the handler out);
 - one it now loads: :attr:`EffectKind.LOADED`;
 - a worker that runs at another architecture, with the applications and binaries in it: :attr:`EffectKind.ARCH`;
 - a new worker (a split pool) with the settings it gets: :attr:`EffectKind.NEW_POOL`.
@@ -115,15 +117,26 @@ def _apps(plan: LoadPlan, pool: AppPool | None) -> tuple[str, ...]:
     return tuple(a.label for a in plan.server.applications_in(found)) if found is not None else ()
 
 
-def _removed(before: _Process, after: _Process | None, pool: str | None, moved: tuple[str, ...] = ()
-             ) -> list[SideEffect]:
+def _removed(before: _Process, after: _Process | None, pool: str | None, moved: tuple[str, ...] = (),
+             stay: tuple[str, ...] = ()) -> list[SideEffect]:
     """Server-level entries (modules, filters) ``before`` loads and ``after`` does not, less those replaced by their
-    build for the other architecture."""
+    build for the other architecture; and the ISAPI extensions of the applications ``after`` runs (those ``moved``
+    to it, else those that ``stay`` in it) that it no longer loads."""
     kept = after.loads if after is not None else {}
     twins = {_twin(ld) for ld in kept.values()}
     out = []
     for key, ld in before.loads.items():
-        if ld.kind in _APP_FILES or key in kept or _twin(ld) in twins:
+        if key in kept or _twin(ld) in twins:
+            continue
+        app = f"{ld.site}{ld.application or ''}" if ld.site is not None else ""
+        if ld.kind is LoadKind.ISAPI_EXTENSION and app in (moved or stay):
+            # NOTE: a handler whose own bitness preCondition is false where its application now runs: the mapping no
+            # longer applies, and the requests it took go to another handler (the fix "works" by leaving it out)
+            out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
+                                  is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
+                                  after.arch if after is not None else None, (app,)))
+            continue
+        if ld.kind in _APP_FILES:
             continue
         if moved and ld.site is not None:
             continue  # NOTE: an application-level entry moves with its application
@@ -152,7 +165,7 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
             moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _twin(ld) in b_twins}
             out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
                                   applications=_apps(after, a.pool), binaries=len(moving)))
-        out += _removed(b, a, pool)
+        out += _removed(b, a, pool, stay=_apps(after, a.pool))
         out += [SideEffect(EffectKind.LOADED, pool, a.name, ld.name, ld.kind.value, ld.fits,
                            is_security(ld.name, ld.binary.configured, ld.kind), b.arch, a.arch)
                 for k, ld in a.loads.items() if k not in b.loads and ld.kind not in _APP_FILES

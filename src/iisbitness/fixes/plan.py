@@ -137,16 +137,17 @@ def _set_pool_arch(files: _Files, server: Server, edit: SetPoolArch) -> None:
 
 def _global_module(files: _Files, server: Server, edit: SetGlobalModulePrecondition) -> None:
     apphost = server.config_file
-    doc = files.get(apphost).doc
-    targets = _all(doc, "globalModules", "add", edit.name)
+    # NOTE: <globalModules configSource="..."> keeps the entries in a file of their own: edit them where read
+    where = dict.fromkeys(m.source.file for m in server.global_modules if m.name.lower() == edit.name.lower())
+    targets = [(f, el) for f in where or (apphost,) for el in _all(files.get(f).doc, "globalModules", "add", edit.name)]
     if not targets:
         raise FixError(f"{apphost}: no global module {edit.name!r}; not changed")
     # NOTE: the <modules> entry of a native module names its global module; IIS wants their
     # preConditions to agree, as the appcmd fix sets both (fixes/commands.py).
-    modules = [el for el in _all(doc, "modules", "add", edit.name) if el.get("type") is None]
+    modules = [(apphost, el) for el in _all(files.get(apphost).doc, "modules", "add", edit.name) if el.get("type") is None]
     for section, els in (("globalModules", targets), ("modules", modules)):
-        for el in els:
-            files.set(apphost, el, {"preCondition": edit.precondition}, f"{section} entry '{edit.name}'")
+        for file, el in els:
+            files.set(file, el, {"preCondition": edit.precondition}, f"{section} entry '{edit.name}'")
 
 
 def _filter(files: _Files, server: Server, edit: SetFilterPrecondition) -> None:

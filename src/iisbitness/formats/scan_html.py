@@ -5,7 +5,9 @@ cause, worst cause first, each with its commands). Then the server as people pic
 applications, and the binaries each worker loads, coloured by architecture with a label beside every
 colour; per worker only the binaries that are not part of Windows or that do not fit are listed, the rest
 behind "show all N" — then filters and every cause (:mod:`iisbitness.formats.causes`) with its symptom,
-explanation, configuration file:line and fix commands in copyable blocks. CSS and JavaScript are inlined from
+explanation, configuration file:line and fix commands in copyable blocks. On a server of thousands of pools the
+page groups past :data:`MANY` (issue 25): a cause's pools, fixes of one kind (:class:`Run`) and pools alike
+(:class:`WorkerGroup`) show once with a count, their lists in closed ``<details>``. CSS and JavaScript are inlined from
 ``templates/`` and a Content-Security-Policy forbids any network access, so the file opens from
 disk anywhere, and lets only the page's own script run (by its SHA-256), never an inline one. Everything essential is in the HTML; the script only adds filters and copy buttons.
 
@@ -18,8 +20,8 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import jinja2
 import markupsafe
@@ -247,6 +249,96 @@ def first_steps(v: ReportView) -> tuple[Step, ...]:
     return tuple(Step(ns, tuple(cs)) for ns, cs in steps)
 
 
+MANY = 8
+"""Past this many, the page groups (issue 25): a cause's pools, fixes of one kind and pools whose workers look
+the same show as one item with a count, their list behind a closed ``<details>`` (parsed, never laid out until
+opened), so that a server of 10,000 pools gives a page that grows with its causes and distinct fixes, not with
+pools x findings. The demo servers stay below it."""
+
+LONG_TEXT = 1000
+"""A side effect or note longer than this (one that names every pool of a big server) shows its first words, the
+rest on demand."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """More than :data:`MANY` fixes of one kind (a pool flip for each pool) after the first, which is shown in full.
+
+    ``first`` is the number shown in full just before. ``numbers`` are listed once on the page, at their home (the
+    first place they appear: a step of "What to do first", else a cause; ``home`` when this is it), behind a closed
+    ``<details id=anchor>``; elsewhere a link leads there."""
+
+    first: int
+    numbers: tuple[int, ...]
+    anchor: str
+    home: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerGroup:
+    """More than :data:`MANY` pools whose workers load the same binaries with the same findings and settings, their
+    applications binaries alike (:func:`_likeness`), shown once: the first pool's card, the pools, each with its
+    applications, listed on demand. The paths each application loads, and why one was not checked, are in
+    ``scan --loads`` and the page's Not checked list."""
+
+    workers: tuple[WorkerNode, ...]
+    show_apps: bool
+    """Whether the card lists the first pool's applications: one of them loads a binary of its own or was not
+    (fully) checked (its tag says so; every pool of the group has the same)."""
+
+    @property
+    def first(self) -> WorkerNode:
+        """The first pool's worker: what every worker of the group loads."""
+        return self.workers[0]
+
+
+def _shape(b: BinaryNode) -> object:
+    """A binary an application loads, as pools are compared: one a finding names as it is (its cause is the same
+    only for the same binary); another by its architecture and verdict, not its path (each site's own ``bin``
+    assemblies, the folder of an application not checked)."""
+    return b if b.anchor else (b.arch, b.inferred, b.rule, b.severity, b.stock)
+
+
+def _likeness(w: WorkerNode, gaps: Mapping[str, tuple[str, ...]]) -> tuple[object, ...] | None:
+    """What a pool's card shows besides its own name, its applications' names and the paths of what they load
+    that no finding names (:func:`_shape`); None outside pools."""
+    if w.pool is None:
+        return None
+    p = w.pool
+    return (w.arch, w.process, p.idle, p.defined, p.enable_32bit_app_on_win64, p.enable_32bit_from,
+            p.managed_runtime_version, p.pipeline_mode, w.errors, w.warnings, w.shared,
+            tuple((tuple(_shape(b) for b in a.binaries), gaps.get(a.label, ())) for a in w.apps))
+
+
+def map_entries(workers: Sequence[WorkerNode],
+                gaps: Mapping[str, tuple[str, ...]]) -> tuple[WorkerNode | WorkerGroup, ...]:
+    """The server map's cards in report order: a worker alone, or a :class:`WorkerGroup` where more than
+    :data:`MANY` pools look the same (at the place of its first pool)."""
+    alike: dict[tuple[object, ...], list[WorkerNode]] = {}
+    for w in workers:
+        key = _likeness(w, gaps)
+        if key is not None:
+            alike.setdefault(key, []).append(w)
+    out: list[WorkerNode | WorkerGroup] = []
+    for w in workers:
+        key = _likeness(w, gaps)
+        group = alike.get(key) if key is not None else None
+        if group is None or len(group) <= MANY:
+            out.append(w)
+        elif group[0] is w:
+            out.append(WorkerGroup(tuple(group), any(a.binaries or gaps.get(a.label) for a in w.apps)))
+    return tuple(out)
+
+
+def _runs(v: ReportView, numbers: Sequence[int]) -> dict[int, tuple[int, ...]]:
+    """Fixes of one kind (label and verification) among ``numbers`` past :data:`MANY`, by their first number."""
+    kinds: dict[tuple[str, bool | None], list[int]] = {}
+    for n in numbers:
+        fix = v.fix(n)
+        kinds.setdefault((fix.label, fix.verified), []).append(n)
+    return {ns[0]: tuple(ns) for ns in kinds.values() if len(ns) > MANY}
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """One report as the template reads it."""
@@ -257,6 +349,30 @@ class Page:
     rules: tuple[str, ...]
     steps: tuple[Step, ...] = ()
     events: tuple[EventLine, ...] = ()
+    homes: Mapping[tuple[int, ...], str] = field(default_factory=dict)
+    """Each :class:`Run`'s numbers to the place that lists them: ``step-N`` (N: the step's first fix), ``cause-N``."""
+    gap_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Each application (``Site/app``) not checked to its coverage statuses, for the map."""
+
+    def entries(self, numbers: Sequence[int], place: str) -> list[int | Run]:
+        """``numbers`` as shown at ``place``: each fix number, except that more than :data:`MANY` fixes of one kind
+        after the first are one :class:`Run` (right after the first)."""
+        runs = _runs(self.view, numbers)
+        members = {n for ns in runs.values() for n in ns[1:]}
+        out: list[int | Run] = []
+        for n in numbers:
+            if n in members:
+                continue
+            out.append(n)
+            if n in runs:
+                rest = runs[n][1:]
+                home = self.homes.get(rest, place)
+                out.append(Run(n, rest, f"{self.prefix}-{home}-fixes-{rest[0]}", home == place))
+        return out
+
+    def map(self) -> tuple[WorkerNode | WorkerGroup, ...]:
+        """The server map's cards (:func:`map_entries`)."""
+        return map_entries(self.workers, self.gap_tags)
 
     @property
     def report(self) -> Report:
@@ -276,8 +392,18 @@ class Page:
 def _page(i: int, report: Report) -> Page:
     v = view(report)
     prefix = f"s{i}"
-    return Page(prefix, v, workers(v, prefix), tuple(sorted({c.first.rule for c in v.causes})), first_steps(v),
-                event_lines(report))
+    steps = first_steps(v)
+    homes: dict[tuple[int, ...], str] = {}
+    places = [(f"step-{s.numbers[0]}", s.numbers) for s in steps]
+    places += [(f"cause-{k}", c.fixes) for k, c in enumerate(v.causes, 1)]
+    for place, numbers in places:  # NOTE: page order: the steps, then the causes
+        for ns in _runs(v, numbers).values():
+            homes.setdefault(ns[1:], place)
+    gap_tags: dict[str, list[str]] = {}
+    for g in report.unchecked():
+        gap_tags.setdefault(g.application, []).append(g.status.value.replace("-", " "))
+    return Page(prefix, v, workers(v, prefix), tuple(sorted({c.first.rule for c in v.causes})), steps,
+                event_lines(report), homes, {a: tuple(t) for a, t in gap_tags.items()})
 
 
 def render(reports: Sequence[Report]) -> str:
@@ -288,7 +414,24 @@ def render(reports: Sequence[Report]) -> str:
     return template.render(pages=pages, version=__version__, Severity=Severity, arch_class=arch_class,
                            arch_label=arch_label, causes_of=_causes_of, removal=removal,
                            security_warning=security_warning, effect_lines=effect_lines, script=script,
-                           script_source=script_source)
+                           script_source=script_source, many=MANY, long_text=LONG_TEXT, fix_count=fix_count,
+                           hidden_warnings=hidden_warnings)
+
+
+def fix_count(entries: Sequence[int | Run]) -> int:
+    """How many fixes ``entries`` hold (a :class:`Run` counts each of its fixes)."""
+    return sum(len(e.numbers) if isinstance(e, Run) else 1 for e in entries)
+
+
+def hidden_warnings(v: ReportView, entries: Sequence[int | Run]) -> list[tuple[str, str]]:
+    """The security warnings of fixes behind "N more fixes", shown above it: ``("[5]", text)``, and each distinct
+    text of a run once (``("[2]–[900]", text)``)."""
+    out: list[tuple[str, str]] = []
+    for e in entries:
+        numbers = e.numbers if isinstance(e, Run) else (e,)
+        label = f"[{numbers[0]}]–[{numbers[-1]}]" if isinstance(e, Run) else f"[{e}]"
+        out += [(label, text) for text in dict.fromkeys(security_warning(v.fix(n)) for n in numbers) if text]
+    return out
 
 
 def _causes_of(page: Page) -> Sequence[tuple[int, Cause]]:

@@ -60,7 +60,7 @@ def _number(v: ReportView, fix: Fix) -> int:
 
 def coverage_dict(report: Report) -> dict[str, Any]:
     """The report's coverage: counts per status, ``complete``, and each application's entry."""
-    n = {s: sum(c.status is s for c in report.coverage) for s in CoverageStatus}
+    n = report.coverage_counts()
     return {
         "complete": not n[CoverageStatus.PARTLY] and not n[CoverageStatus.NOT_CHECKED],
         "checked": n[CoverageStatus.CHECKED], "partly_checked": n[CoverageStatus.PARTLY],

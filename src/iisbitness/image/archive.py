@@ -224,8 +224,13 @@ def _parts(name: str) -> list[str] | None:
     return parts
 
 
+def _drive_ok(letter: str) -> bool:
+    """A drive letter as the zip names it: one of ``A``-``Z`` (Windows' drive letters, never another script's)."""
+    return len(letter) == 1 and "A" <= letter <= "Z"
+
+
 def _root_ok(first: str) -> bool:
-    return (len(first) == 1 and first.isalpha() and first.isupper()) or first in (SHARES, EVENT_LOGS)
+    return _drive_ok(first) or first in (SHARES, EVENT_LOGS)
 
 
 def _check(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, Any], dict[str, zipfile.ZipInfo]]:
@@ -273,6 +278,10 @@ def _check(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, Any], dict[str, z
     for key, want in (("drives", dict), ("left_out", list)):
         if manifest.get(key) is not None and not isinstance(manifest[key], want):
             raise _bad(path, f"manifest.json: {key} is not {'an object' if want is dict else 'a list'}")
+    for letter in manifest.get("drives") or {}:  # NOTE: shares are the UNC/ root, never a drive of the map
+        if not _drive_ok(letter.upper()):
+            raise _bad(path, f"manifest.json: the drive map names {letter!r}, which is not a drive letter A-Z "
+                             f"(shares are under {SHARES}/, event logs under {EVENT_LOGS}/)")
     if set(files) != set(members):
         extra = sorted(set(members) ^ set(files))[:3]
         raise _bad(path, f"members and manifest.json disagree ({', '.join(extra)})")
@@ -346,7 +355,7 @@ def _lay_out(path: Path, zf: zipfile.ZipFile, manifest: dict[str, Any], members:
 
 def _collected(path: Path, root: Path, manifest: dict[str, Any]) -> Collected:
     drives = manifest.get("drives") or {"C": "C"}
-    image = ServerImage(drives={str(k).upper(): root / str(k).upper() for k in drives if _root_ok(str(k).upper())})
+    image = ServerImage(drives={k.upper(): root / k.upper() for k in drives})
     for folder in image.drives.values():
         folder.mkdir(exist_ok=True)
     if (root / SHARES).is_dir():

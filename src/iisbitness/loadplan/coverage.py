@@ -42,6 +42,16 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         ctx: the planning context the plan was built with (its image answers the folder look-ups, cached).
         plan: the load plan of the server as scanned.
         problems: every problem of the scan (configuration readers and planning).
+
+    Returns:
+        One :class:`Coverage` per application, sites in configuration order and their applications in order
+        (IIS Express: then one ``NOT_CHECKED`` entry per project no site leads to, named by its file):
+        ``NOT_CHECKED`` when the root virtual directory's folder was not read (or there is no root virtual
+        directory); ``PARTLY`` when it was, but another virtual directory's folder was not, a problem marked
+        ``unread`` lies below its folders, or a strong-named assembly could not be looked up in the GAC;
+        ``CHECKED`` (no reasons, no remedy) otherwise. ``reasons`` say why, one sentence each; ``remedy`` what
+        to give a new scan (``--drive``, ``--env``, a folder to copy; "" when nothing offline helps). Empty for a
+        server with no site. Raises nothing: a folder that cannot be resolved is a reason, not an error.
     """
     server = plan.server
     apps: list[Application] = []
@@ -90,7 +100,8 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
     if found.problem is not None:
         if is_unc(win):
             return (vdir, None, f"physicalPath {win} is a UNC share, which is not part of the image",
-                    "scan on the server itself, or copy the share's folder into the image and point the scan at it")
+                    ("scan on the server itself, or run iisbitness collect there (the zip holds the share's files) "
+                     "and scan the zip"))
         if is_absolute(win) and win[0].upper() not in ctx.image.drives:
             return vdir, None, f"physicalPath {win}: drive {win[0].upper()}: is not mapped", \
                 f"--drive {win[0].upper()}=/path/to/copy"

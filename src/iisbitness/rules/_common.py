@@ -44,8 +44,14 @@ def mismatch_cause(load: Load, what: str) -> str:
     if load.precondition is not None and not load.precondition.unknown_tokens and load.kind in (
             LoadKind.GLOBAL_MODULE, LoadKind.ISAPI_FILTER, LoadKind.ISAPI_EXTENSION):
         pc = load.entry.precondition if isinstance(load.entry, GlobalModule | IsapiFilter | Handler) else ""
+        # NOTE: a global module loads at every worker's start (facts D2), an ISAPI filter at the start of the
+        # workers it applies to (D3), an ISAPI extension on the first request its mapping takes (D4)
+        unconditional = {LoadKind.GLOBAL_MODULE: "every worker loads it",
+                         LoadKind.ISAPI_FILTER: "every worker it applies to loads it at start",
+                         LoadKind.ISAPI_EXTENSION: "the mapping holds in a worker of either bitness, which loads "
+                                                   "the DLL on the first request it maps"}[load.kind]
         cause += (f" Its preCondition {pc!r} holds in this worker." if pc else
-                  " It has no preCondition, so every worker loads it.")
+                  f" It has no preCondition, so {unconditional}.")
     if load.precondition is not None and load.precondition.unknown_tokens:
         cause += (f" (preCondition token(s) {', '.join(load.precondition.unknown_tokens)} are not known to iisbitness; "
                   "taken as holding.)")

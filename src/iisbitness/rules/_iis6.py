@@ -35,14 +35,22 @@ def other_worker_arch(server: Iis6Server, load: Load) -> Arch | None:
     return None
 
 
-def aspnet_fix(load: Load) -> Fix | None:
-    """Re-register ASP.NET from the Framework folder of the loading process's bitness."""
+def aspnet_fix(server: Iis6Server, load: Load) -> Fix | None:
+    """Re-register ASP.NET from the Framework folder of the loading process's bitness.
+
+    On IIS 6 x64 each ``aspnet_regiis.exe`` runs only while IIS is in its own mode (facts G6; "ASP.NET IIS
+    Registration Tool": "The 64-bit version runs only if IIS has been set to run in 64-bit mode"): where the loading
+    process is not of the server's mode (inetinfo.exe or dllhost.exe in IIS 5 isolation mode, always 64-bit, with
+    Enable32bitAppOnWin64 on), re-registering alone cannot run, so the fix is the server-wide switch, which sets the
+    mode first."""
     asp = aspnet_version(load.binary.configured)
     arch = load.process.arch
     if asp is None or arch not in (Arch.X86, Arch.X64) or asp[0] is arch:
         return None
     if arch is Arch.X64 and asp[1].lower().startswith("v1."):
         return None  # NOTE: ASP.NET 1.1 has no 64-bit build (facts G6, UNCONFIRMED)
+    if arch is not server.worker_arch:
+        return switch_workers(server, arch)
     return reregister_aspnet(arch, asp[1])
 
 

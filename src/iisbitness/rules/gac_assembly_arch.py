@@ -31,7 +31,18 @@ def _fails(load: Load, entry: GacAssembly) -> str:
 
 
 def install_fix(load: Load, entry: GacAssembly) -> Fix:
-    """Installing a build the worker sees (advice: the build comes from the vendor)."""
+    """The advice for a GAC assembly the worker of ``load`` cannot use: install the AnyCPU (MSIL) or the worker's
+    architecture build of ``entry``'s assembly, or copy that build into the application's ``bin``.
+
+    Returns:
+        A :class:`~iisbitness.findings.Fix` with ``summary``, ``label`` and ``note`` only: no command and no
+        model edit (the build comes from the vendor), so ``verified`` stays None.
+
+    Sources: a 64-bit worker binds from ``GAC_64`` then ``GAC_MSIL``, a 32-bit one from ``GAC_32`` then
+    ``GAC_MSIL`` (domain facts G1, I10); Gacutil.exe is installed with Visual Studio and the Windows SDK and is
+    for development only, installers use Windows Installer (learn.microsoft.com "Gacutil.exe (Global Assembly
+    Cache Tool)" ex0ss12c, "How to: Install an Assembly into the Global Assembly Cache" dkkx7f79).
+    """
     arch = load.process.arch
     return Fix(summary=f"Install the AnyCPU (MSIL) or {arch.value} build of '{entry.assembly.name}' into the GAC "
                        f"(the vendor's {arch.bits}-bit installer, or gacutil /i on that build), or copy that build into "

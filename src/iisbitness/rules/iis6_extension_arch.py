@@ -32,5 +32,5 @@ def iis6_extension_arch(plan: LoadPlan) -> Iterator[Finding]:
             f" The ScriptMaps entry is set on {load.entry.script_map.defined_at} and inherited down the key path.")
         yield Finding.for_load(
             load, iis6_extension_arch.id, iis6_extension_arch.severity, symptom, cause,
-            fixes(aspnet_fix(load), *bitness_fixes(server, load), build_advice(load, "ISAPI extension")),
+            fixes(aspnet_fix(server, load), *bitness_fixes(server, load), build_advice(load, "ISAPI extension")),
         )

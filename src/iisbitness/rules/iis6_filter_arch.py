@@ -34,5 +34,5 @@ def iis6_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
         cause = mismatch_cause(load, f"the {load.entry.level} ISAPI filter")
         yield Finding.for_load(
             load, iis6_filter_arch.id, iis6_filter_arch.severity, symptom, cause,
-            fixes(aspnet_fix(load), *bitness_fixes(server, load), build_advice(load, "ISAPI filter")),
+            fixes(aspnet_fix(server, load), *bitness_fixes(server, load), build_advice(load, "ISAPI filter")),
         )

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import Quoted, native
+from iisbitness.image.paths import is_absolute
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
 from iisbitness.pe.types import ImageKind
 from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, platform_target_fix, split_fix
@@ -27,7 +28,9 @@ def rebuild_fix(load: Load) -> Fix:
         flags = img.cor_flags or 0
         signed = bool(flags & STRONGNAMESIGNED)
         pref = bool(flags & BIT32PREFERRED)
-        cmd, ps = native("corflags", Quoted("", name), "/32BITREQ-", *(["/32BITPREF-"] if pref else []),
+        # NOTE: the file as the server names it, so the command works from any folder (a bare name only in bin)
+        where = load.binary.windows_path if load.binary.windows_path and is_absolute(load.binary.windows_path) else name
+        cmd, ps = native("corflags", Quoted("", where), "/32BITREQ-", *(["/32BITPREF-"] if pref else []),
                          *(["/Force"] if signed else []))
         notes = []
         if signed:

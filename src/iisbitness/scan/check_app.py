@@ -143,6 +143,10 @@ def _renamed(findings: tuple[Finding, ...], physical: str, shown: str) -> tuple[
         cause=_from_publish_drive(f.cause, physical, shown), chain=tuple(_from_publish_drive(c, physical, shown)
                                                                         for c in f.chain),
         config=replace(f.config, file=_from_publish_drive(f.config.file, physical, shown)) if f.config else None,
+        # NOTE: a command naming a file of the build (corflags on a bin assembly) names it as the user gave it
+        fixes=tuple(replace(x, commands=tuple(_from_publish_drive(c, physical, shown) for c in x.commands),
+                            powershell=tuple(_from_publish_drive(c, physical, shown) for c in x.powershell))
+                    for x in f.fixes),
     ) for f in findings)
 
 

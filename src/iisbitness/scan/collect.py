@@ -4,34 +4,56 @@ and the scan of such a zip, which gives the same report as the scan of the serve
 Collect runs the ordinary scan (:func:`iisbitness.scan.pipeline.scan_image`, fixes verified, so that re-plans
 read what they need) with a :class:`~iisbitness.image.record.Recorder` and the registry's answers recorded, then
 writes the zip (:mod:`iisbitness.image.archive`): every folder the scan listed, every file it opened (whole,
-under a size cap), the registry answers, the event logs asked for, and a manifest.
+under a size cap), the registry answers, the event logs asked for, and a manifest. The scan of a zip under
+``--cache`` is keyed by its manifest and each file's sha256 (:class:`CollectedFacts`), never by the temporary
+folder it is laid out in.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import platform
 import socket
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from iisbitness import __version__
 from iisbitness.arch import Arch
 from iisbitness.errors import ConfigError, ServerImageError
 from iisbitness.image import windows
-from iisbitness.image.archive import EVENT_LOGS, MAX_MEMBER_BYTES, ArchiveWriter, open_collected, zip_name
+from iisbitness.image.archive import (
+    EVENT_LOGS,
+    MAX_MEMBER_BYTES,
+    ArchiveWriter,
+    Collected,
+    open_collected,
+    zip_name,
+)
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.folders import Listing
 from iisbitness.image.record import Recorder
 from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, RecordingRegistry
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model.source import Problem
+from iisbitness.pe.facts import BinaryFacts, Fact, FactStore, FileIdentity
+from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
-from iisbitness.scan.pipeline import ScanOptions, open_image, scan_image, wants_iisexpress
+from iisbitness.scan import report_cache
+from iisbitness.scan.pipeline import (
+    ScanOptions,
+    cached_report,
+    open_image,
+    report_key,
+    scan_image,
+    wants_iisexpress,
+)
 
 
 @dataclass(frozen=True)
@@ -177,21 +199,21 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
     logs readable while the ``with`` block runs. The report is the one the scan of the source server gave (its
     image label aside), plus a problem for each file the collector left out.
 
+    With ``options.cache``, the report is stored under the zip's manifest (which names the sha256 of every file
+    in it, checked as the zip is laid out): a zip that holds what it held last time gives the stored report, and
+    a changed zip is scanned again, reading only the binaries whose sha256 is new (:func:`_scan_cached`).
+
     Raises:
         ServerImageError: the zip is not a collected server, or hostile (:mod:`iisbitness.image.archive`);
             ``options.drives`` is set (the zip holds the drives the collecting scan read: a folder given for
-            another drive would never be read), or ``options.cache`` (facts stored under a new temporary folder
-            each run would never be found again); as :func:`iisbitness.scan.pipeline.scan` otherwise.
+            another drive would never be read); as :func:`iisbitness.scan.pipeline.scan` otherwise.
         ConfigError: a configuration file in the zip is unusable, named ``<zip>: <file in the zip>``.
+        CacheError: ``options.cache`` cannot be opened or created.
     """
     if options.drives:
         raise ServerImageError(f"{path}: --drive does not apply to a collected zip, which holds the drives the "
                                "collecting scan read: collect again with --drive (iisbitness collect IMAGE --drive "
                                "D=/path/to/copy -o x.zip), or scan the folders themselves")
-    if options.cache is not None:
-        raise ServerImageError(f"{path}: --cache does not apply to a collected zip: each scan lays it out in a new "
-                               "temporary folder, so the cache would only grow and never be used; scan the zip "
-                               "without --cache")
     with open_collected(path) as copy:
         detected = None
         if options.os_arch is None:
@@ -203,7 +225,8 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
         if isinstance(env, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
             options = replace(options, env={**env, **options.env})  # NOTE: the --env the collecting scan had
         try:
-            report = scan_image(copy.image, options, str(path), detected)
+            report = (scan_image(copy.image, options, str(path), detected) if options.cache is None
+                      else _scan_cached(path, copy, options, detected, options.cache))
         except ServerImageError as e:  # NOTE: named by the zip, not by the temporary folder it is laid out in
             raise ServerImageError(str(e).replace(str(copy.root / "C"), str(path)).replace(str(copy.root), str(path))
                                    ) from e
@@ -211,3 +234,91 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
             raise ConfigError(f"{path}: {e.path}", e.message, e.line) from e
         missing = tuple(Problem(shown, None, f"not in the collected copy: {why}") for shown, why in copy.left_out)
         yield (replace(report, problems=report.problems + missing) if missing else report), copy.event_logs
+
+
+def _scan_cached(path: Path, copy: Collected, options: ScanOptions, detected: tuple[Arch, str] | None,
+                 cache: Path) -> Report:
+    """The scan of the laid out zip ``path`` with ``--cache``: the report is keyed by the sha256 of the zip's
+    manifest (every file's sha256 and size, every folder's entries, the drive map, the registry answers, the
+    date it was made) beside the usual key (:func:`iisbitness.scan.pipeline.report_key`), its only other input a
+    ``--config`` file; binaries are read through :class:`CollectedFacts`. A report that names the temporary
+    folder (it would name a folder that is gone when served) is not stored.
+
+    Raises:
+        CacheError: ``cache`` cannot be opened or created. As :func:`iisbitness.scan.pipeline.scan_image`.
+    """
+    manifest = hashlib.sha256(json.dumps(copy.manifest, sort_keys=True).encode()).hexdigest()
+
+    def run(store: SqliteFactStore) -> tuple[Report, list[str] | None]:
+        facts = BinaryFacts(CollectedFacts(store, copy.root, copy.manifest["files"]), options.on_read)
+        report = scan_image(copy.image, options, str(path), detected, store=store, facts=facts)
+        if str(copy.root) in report_cache.encode(report):
+            return report, None
+        return report, [str(options.config)] if options.config else []
+
+    return cached_report(cache, json.dumps(["collected", manifest, report_key(path, options)]), run)
+
+
+_ROOT = "\x00collected copy\x00"
+"""Stands for the temporary folder a zip is laid out in, in the facts stored about its files."""
+
+
+class CollectedFacts:
+    """The :class:`~iisbitness.pe.facts.FactStore` of a collected zip laid out in ``root``: facts keyed by what
+    the zip says of each file (its name in the zip and its sha256 and size from the manifest, checked as it was
+    laid out), not by the temporary folder nor the file's timestamps there, so that a file the next zip holds
+    unchanged is answered from ``store`` wherever that zip is laid out, and a changed one is read again.
+
+    The strings of a stored fact (its path, reasons, notes) hold a placeholder for ``root``, put back as the
+    current folder when served: a report never names a temporary folder that is gone. A file the zip does not
+    hold (only seen listed, laid out empty) or a path outside ``root`` is neither served nor stored.
+
+    Args:
+        store: the ``--cache``. root: the laid out copy (:attr:`iisbitness.image.archive.Collected.root`).
+        files: the manifest's ``files`` (name in the zip -> ``{"sha256", "size"}``).
+    """
+
+    def __init__(self, store: FactStore, root: Path, files: Mapping[str, object]) -> None:
+        self._store = store
+        self._root = root
+        self._files = files
+
+    def _key(self, path: str) -> tuple[str, FileIdentity] | None:
+        try:
+            name = "/".join(Path(path).relative_to(self._root).parts)
+        except ValueError:
+            return None
+        entry = self._files.get(name)
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            return None
+        size = entry.get("size")
+        if not isinstance(size, int) or isinstance(size, bool):
+            return None
+        return f"collected:{entry['sha256']}:{name}", FileIdentity(size, 0, 0, 0, 0)
+
+    def get(self, path: str, kind: str, identity: FileIdentity) -> Fact | None:
+        """The stored fact of the zip's file at ``path`` (``identity``, of the laid out file, is not used)."""
+        key = self._key(path)
+        fact = self._store.get(key[0], kind, key[1]) if key is not None else None
+        return None if fact is None else _swap(fact, _ROOT, str(self._root))
+
+    def put(self, path: str, kind: str, identity: FileIdentity, fact: Fact) -> None:
+        """Remember ``fact`` under the zip's name and sha256 of the file at ``path``."""
+        key = self._key(path)
+        if key is not None:
+            self._store.put(key[0], kind, key[1], _swap(fact, str(self._root), _ROOT))
+
+
+def _swap(fact: Fact, old: str, new: str) -> Fact:
+    """``fact`` with ``old`` replaced by ``new`` in its strings (a tuple's too); a fact that is no dataclass
+    (``Imports``: DLL names only) as it is."""
+    if not is_dataclass(fact):
+        return fact
+
+    def sub(v: object) -> object:
+        if type(v) is str:  # NOTE: not an enum's value (ImageKind is a str)
+            return v.replace(old, new)
+        return tuple(sub(x) for x in v) if isinstance(v, tuple) else v
+
+    changes: dict[str, Any] = {f.name: sub(getattr(fact, f.name)) for f in fields(fact) if f.init}
+    return replace(fact, **changes)

@@ -213,7 +213,16 @@ def read_backend(img: ServerImage, os_arch: Arch, os_from: str, options: ScanOpt
         if options.progress:
             options.progress("reading MetaBase.xml")
         return Iis6Backend(read_iis6(metabase[0], metabase[1], os_arch, os_from))
-    return Iis7Backend(read_server(img, os_arch, os_from, options.config, options.progress))
+    server = read_server(img, os_arch, os_from, options.config, options.progress)
+    express = [m for m in server.global_modules if m.image.strip().lower().startswith("%iis_bin%")]
+    if len(express) * 2 > len(server.global_modules):
+        # NOTE: only iisexpress.exe sets %IIS_BIN% (facts A10): this is IIS Express's configuration, read as a server's
+        # (most of its modules, not one line pasted into a server's file, as in a corpus configuration)
+        server = replace(server, problems=(*server.problems, Problem(
+            express[0].source.file, express[0].source.line, "this is an IIS Express configuration (its global modules are under %IIS_BIN%): "
+            "its sites run in iisexpress.exe, whose bitness Visual Studio picks, not in one w3wp.exe per pool at the "
+            "pool's bitness as read here; scan the Visual Studio solution folder with it (docs/iisexpress.md)")))
+    return Iis7Backend(server)
 
 
 def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
@@ -249,9 +258,9 @@ def scan_image(img: ServerImage, options: ScanOptions, label: str, detected: tup
     return analyse(backend, img, options, label, store, facts)
 
 
-def _report_key(image: Path, options: ScanOptions) -> str:
+def report_key(image: Path, options: ScanOptions) -> str:
     """What the report of a scan depends on besides its inputs: the code, the image and every option that
-    changes the report (not the progress callbacks)."""
+    changes the report (not the progress callbacks); a JSON text."""
     def where(p: Path | None) -> list[str] | None:
         return None if p is None else [str(p), os.path.abspath(p)]
 
@@ -266,26 +275,43 @@ def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> R
     """:func:`scan` with ``--cache``: the stored report when none of its inputs changed (and the cache opened
     clean), else a scan that reads only changed binaries and stores its report for the next time
     (:mod:`iisbitness.scan.report_cache`)."""
-    with SqliteFactStore(cache) as store:
-        key = _report_key(image, options)
-        stored = store.report(key) if not store.notes else None
-        if stored is not None and report_cache.unchanged(stored[0]):
-            hit = report_cache.decode(stored[1])
-            if hit is not None:
-                return hit
+    def run(store: SqliteFactStore) -> tuple[Report, list[str]]:
         img = open_image(image, options)
         facts = BinaryFacts(store, options.on_read)
         # NOTE: the image's recorder (what ``collect`` uses) sees every file opened and folder listed below the
         # image; the facts add the binaries answered from the cache unopened
         with Recorder(img) as recorder:
             report = scan_image(img, options, str(image), store=store, facts=facts)
+        return report, [*recorder.opened, *map(str, recorder.folders()), *facts.inputs(),
+                        # NOTE: outside the image's roots, so unrecorded
+                        *([str(options.config)] if options.config else [])]
+
+    return cached_report(cache, report_key(image, options), run)
+
+
+def cached_report(cache: Path, key: str,
+                  run: Callable[[SqliteFactStore], tuple[Report, list[str] | None]]) -> Report:
+    """The report stored in ``cache`` under ``key`` when every input it was made from is unchanged (and the cache
+    opened clean); else ``run(store)`` (a scan reading binaries through the open cache: ``(report, the paths of
+    its inputs)``), its report stored under ``key`` with those inputs' identities (:mod:`.report_cache`); inputs
+    None: the report is not to be stored (the facts are).
+
+    Raises:
+        CacheError: ``cache`` cannot be opened or created (a failed write is a problem in the report instead);
+            whatever ``run`` raises.
+    """
+    with SqliteFactStore(cache) as store:
+        stored = store.report(key) if not store.notes else None
+        if stored is not None and report_cache.unchanged(stored[0]):
+            hit = report_cache.decode(stored[1])
+            if hit is not None:
+                return hit
+        report, inputs = run(store)
         notes = {Problem(str(cache), None, f"cache {n}") for n in store.notes}
         plain = replace(report, problems=tuple(p for p in report.problems if p not in notes))
-        inputs = report_cache.identities(dict.fromkeys([*recorder.opened, *map(str, recorder.folders()),
-                                                        *facts.inputs(),
-                                                        # NOTE: outside the image's roots, so unrecorded
-                                                        *([str(options.config)] if options.config else [])]))
-        store.put_report(key, json.dumps(inputs, separators=(",", ":")), report_cache.encode(plain))
+        if inputs is not None:
+            store.put_report(key, json.dumps(report_cache.identities(dict.fromkeys(inputs)), separators=(",", ":")),
+                             report_cache.encode(plain))
         try:
             store.flush()
         except CacheError as e:

@@ -13,6 +13,9 @@ A folder's identity changes when an entry is added, removed or renamed in it (PO
 file's when its content or metadata is written (``FileIdentity``), so a file the scan looked for and did not
 find, or a new web.config or DLL in a folder it listed, makes the stored report stale.
 
+A collected zip (``scan server.zip --cache``) is laid out in a new temporary folder each time: its report is
+keyed by the zip's manifest instead, and its binaries' facts by their sha256 (:func:`iisbitness.scan.collect.scan_collected`).
+
 The report is stored as JSON (never pickle) and rebuilt field by field against the dataclasses' type hints;
 anything that does not rebuild is a miss.
 """

@@ -1,5 +1,6 @@
 // iisbitness report: filters by severity and rule, and copy buttons on command blocks.
 // Progressive: without JavaScript every finding and command is shown and selectable.
+// Grouped lists (a cause's pools, fixes of one kind, pools alike) are plain <details>: no script needed.
 (function () {
   "use strict";
   var form = document.getElementById("filters");
@@ -39,13 +40,15 @@
     try { ok = document.execCommand("copy"); } catch (err) { ok = false; }
     copied(button, ok ? "Copied" : "Selected: press Ctrl+C");
   }
-  Array.prototype.forEach.call(document.querySelectorAll(".cmd"), function (block) {
+  function addCopy(block) {
     var code = block.querySelector("code");
+    var shell = block.querySelector(".shell");
     var button = document.createElement("button");
     button.type = "button";
     button.className = "copy";
     button.textContent = "Copy";
-    button.setAttribute("aria-label", "Copy " + (block.querySelector(".shell") || {}).textContent + " commands");
+    button.setAttribute("aria-label", "Copy " + (shell ? shell.textContent :
+      block.classList.contains("ps1") ? "PowerShell" : "cmd.exe") + " commands");
     button.addEventListener("click", function () {
       var text = code.textContent;
       if (navigator.clipboard && window.isSecureContext) {
@@ -56,7 +59,18 @@
       }
     });
     block.appendChild(button);
+  }
+  // A run of fixes of one kind (one per pool, thousands on a big server) gets its buttons when it is opened.
+  Array.prototype.forEach.call(document.querySelectorAll(".cmd"), function (block) {
+    if (!block.closest("details.run")) { addCopy(block); }
   });
+  document.addEventListener("toggle", function (e) {
+    var run = e.target;
+    if (run.matches && run.matches("details.run") && run.open && !run.hasAttribute("data-copy")) {
+      run.setAttribute("data-copy", "");
+      Array.prototype.forEach.call(run.querySelectorAll(".cmd"), addCopy);
+    }
+  }, true);
 }());
 // Printing (or saving as PDF) shows every fix and every PowerShell block.
 window.addEventListener("beforeprint", function () {

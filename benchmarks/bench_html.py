@@ -1,0 +1,100 @@
+"""The HTML report of a shared-hosting server in headless Chromium: file size, render time, load time (issue 25).
+
+Usage: ``PYTHONPATH=src:benchmarks:tests/pe python benchmarks/bench_html.py [--sizes 1000,10000] [--keep DIR]
+[--rounds 3]``
+
+For each size N, builds the server of ``bench_pools.py`` (N 64-bit pools, two applications each, four x86
+global modules every pool loads: N x 4 findings), scans it once with the load map as ``scan --format html`` does (the report is pickled into ``--keep`` so that
+a later run, say after a change to the HTML, renders the same report without scanning again), renders
+``scan_html.render`` and opens the page in headless Chromium the way ``tests/html/test_browser.py`` does (the
+DevTools protocol over a pipe, ``tests/html/cdp.py``) at 1366x768. Load time: from ``Page.navigate`` to the load
+event, then to the first frame drawn after it (two ``requestAnimationFrame``s: layout and paint of the whole
+page done), and where the first fix's commands end (on the first screen when at most 768 pixels down). Median of ``--rounds``, each in a fresh tab of one browser; the page's console errors are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import pickle
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+from bench_pools import build
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _cdp() -> ModuleType:
+    """tests/html/cdp.py (the tests' DevTools client), without putting the repository on the path."""
+    spec = importlib.util.spec_from_file_location("cdp", REPO / "tests/html/cdp.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def report_for(size: int, keep: Path) -> object:
+    """The scan of the N-pool server, from ``keep`` when an earlier run pickled it."""
+    from iisbitness.api import ScanOptions, scan
+
+    cached = keep / f"pools-{size}-loads.pickle"
+    if cached.exists():
+        return pickle.loads(cached.read_bytes())
+    with tempfile.TemporaryDirectory(prefix="iisbitness-bench-html-") as tmp:
+        build(Path(tmp), size, 4, 2)
+        report = scan(Path(tmp), ScanOptions(load_map=True))  # NOTE: as `scan --format html` does
+    cached.write_bytes(pickle.dumps(report))
+    return report
+
+
+FRAME = "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))"
+FIRST = ("document.querySelector('.steps > li.fix .cmd').getBoundingClientRect().bottom")
+"""Where the first fix's commands end (CSS pixels from the top): on the first 1366x768 screen when <= 768."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keep", type=Path, default=Path(tempfile.gettempdir()) / "iisbitness-bench-html")
+    args = parser.parse_args()
+    from iisbitness.formats import scan_html
+
+    cdp = _cdp()
+    chromium = cdp.find_chromium()
+    if chromium is None:
+        sys.exit("chromium not found (apt-get install chromium)")
+    args.keep.mkdir(parents=True, exist_ok=True)
+    print("HTML report of N pools x 4 mismatched global modules in headless Chromium at 1366x768 (bench_html.py)")
+    for size in (int(s) for s in args.sizes.split(",")):
+        report = report_for(size, args.keep)
+        t0 = time.perf_counter()
+        page = scan_html.render([report])  # type: ignore[list-item]
+        t_render = time.perf_counter() - t0
+        path = args.keep / f"pools-{size}.html"
+        path.write_text(page, encoding="utf-8")
+        loads, frames, errors = [], [], []
+        with cdp.Browser(chromium, timeout=300) as browser:
+            for _ in range(args.rounds):
+                browser.open("about:blank")
+                t0 = time.perf_counter()
+                browser.open(path.as_uri(), width=1366, height=768)
+                loads.append(time.perf_counter() - t0)
+                browser.evaluate(FRAME)
+                frames.append(time.perf_counter() - t0)
+                errors = browser.errors()
+            nodes = browser.evaluate("document.getElementsByTagName('*').length")
+            first = browser.evaluate(FIRST)
+        print(f"  {size:>6,} pools: {path.stat().st_size / 1e6:6.2f} MB, render {t_render:5.2f} s, "
+              f"load {statistics.median(loads):6.2f} s, first frame {statistics.median(frames):6.2f} s "
+              f"(rounds: {', '.join(f'{x:.2f}' for x in frames)}), {nodes:,} elements, first commands end at {first:.0f} px"
+              + (f"; errors: {errors}" if errors else ""), flush=True)
+
+
+if __name__ == "__main__":
+    main()
