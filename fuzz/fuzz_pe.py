@@ -6,7 +6,9 @@ Targets, all fed the same bytes:
 - :func:`iisbitness.pe.imports.imports_from` (import and delay-import tables);
 - :func:`iisbitness.pe.metadata.assembly_info_from_bytes` (our ECMA-335 reader: metadata root,
   stream headers, #~ row counts and rows, #Strings/#Blob): must return an AssemblyInfo with
-  ``reason`` either None or "metadata unreadable: ..." / "no .NET metadata", never raise.
+  ``reason`` either None or "metadata unreadable: ..." / "no .NET metadata", never raise;
+- :func:`iisbitness.pe.metadata.references_from_source` (what a scan reads of each assembly): the same
+  references and reason as the full reader without attributes.
 
 Any exception escaping these is a crash; atheris writes the input to ``crash-<sha1>``.
 Run: see fuzz/README.md.
@@ -23,7 +25,12 @@ with atheris.instrument_imports():
     from iisbitness.pe.classify import classify_bytes
     from iisbitness.pe.headers import parse_headers
     from iisbitness.pe.imports import imports_from
-    from iisbitness.pe.metadata import assembly_info_from_bytes
+    from iisbitness.pe.metadata import (
+        AssemblyReferences,
+        _read,
+        assembly_info_from_bytes,
+        references_from_source,
+    )
     from iisbitness.pe.source import InvalidPe, Source
     from iisbitness.pe.types import ImageKind
 
@@ -42,6 +49,10 @@ def test_one_input(data: bytes) -> None:
             raise AssertionError(f"inconsistent AssemblyInfo: {info!r}")
         if info.reason is not None and not info.reason.startswith(("metadata unreadable: ", "no .NET metadata")):
             raise AssertionError(f"unexpected reason: {info.reason!r}")
+        refs = references_from_source(Source.from_bytes(data), "<fuzz>")  # NOTE: the scan's read (issue 25)
+        full = AssemblyReferences.of(_read(Source.from_bytes(data), "<fuzz>", attributes=False))
+        if refs != full:
+            raise AssertionError(f"the scan's references differ from the full reader's: {refs!r} != {full!r}")
 
 
 def _pe(data: bytes) -> None:

@@ -23,6 +23,7 @@ from iisbitness.arch import Arch
 
 SYSTEM_DRIVE = "C:"
 WINDIR = "C:\\Windows"
+_WINDIR_SLASH = WINDIR.lower() + "\\"
 
 # Folders under System32 that a 32-bit process still sees un-redirected (file-system-redirector.md).
 _EXEMPT = ("catroot", "catroot2", "driverstore", "drivers\\etc", "logfiles", "spool")
@@ -95,6 +96,8 @@ def expand(value: str, env: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
 def normalize(path: str) -> str:
     """Normalise a Windows path: backslashes, no ``.``/``..`` (never above the drive root),
     no ``\\\\?\\`` prefix, surrounding quotes and spaces removed."""
+    if _plain(path):
+        return path
     p = path.strip().strip('"').strip()
     if p.startswith("\\\\?\\") and not p.upper().startswith("\\\\?\\UNC\\"):
         p = p[4:]
@@ -106,6 +109,23 @@ def normalize(path: str) -> str:
     return path if normal == path else normal
 
 
+def _plain(path: str) -> bool:
+    """``path`` is a drive-absolute path that :func:`normalize` returns as it is: no surrounding spaces or quotes,
+    no forward slash, no empty, ``.`` or ``..`` component (nor any component starting with a dot, to keep the test
+    simple), no trailing backslash. NOTE: most paths a scan resolves are (a ``bin`` folder plus a file name), and
+    ``ntpath.normpath`` is Python code on Linux (issue 25)."""
+    return (len(path) > 3 and path[1:3] == ":\\" and path[0] != '"' and not path[0].isspace()
+            and path[-1] not in '"\\' and not path[-1].isspace()
+            and "/" not in path and "\\\\" not in path and "\\." not in path)
+
+
+def seen_alike(path: str) -> bool:
+    """``path`` is the same Windows path to every process on every OS: no ``%NAME%`` to expand, already normal
+    (:func:`normalize` gives it back), and not below ``%windir%``, where WOW64 redirects System32 and Sysnative
+    (:func:`redirect`, :func:`unseen`). Most configured binaries are (a ``bin`` folder's files)."""
+    return "%" not in path and _plain(path) and path[: len(_WINDIR_SLASH)].lower() != _WINDIR_SLASH
+
+
 def is_unc(path: str) -> bool:
     """True for ``\\\\server\\share`` paths (and ``\\\\?\\UNC\\``)."""
     return path.startswith("\\\\")
@@ -113,7 +133,10 @@ def is_unc(path: str) -> bool:
 
 def is_absolute(path: str) -> bool:
     """True for ``X:\\...`` drive-absolute paths and UNC paths."""
-    return is_unc(path) or bool(re.match(r"^[A-Za-z]:\\", path))
+    return is_unc(path) or _DRIVE_ABSOLUTE.match(path) is not None
+
+
+_DRIVE_ABSOLUTE = re.compile(r"[A-Za-z]:\\")
 
 
 def _under(path: str, folder: str) -> str | None:
@@ -134,6 +157,8 @@ def redirect(path: str, os_arch: Arch, process_arch: Arch) -> str:
     real System32 from 32-bit processes only. An x64 process on ARM64 has no WOW64 layer
     (facts A7). Other paths are returned unchanged.
     """
+    if path[: len(_WINDIR_SLASH)].lower() != _WINDIR_SLASH:
+        return path  # NOTE: neither folder below, as for nearly every path a scan resolves (issue 25)
     wow64 = os_arch.is_64bit and process_arch is Arch.X86
     sysnative = _under(path, WINDIR + "\\Sysnative")
     if sysnative is not None:

@@ -50,6 +50,8 @@ class Resolved:
     """``host_path`` as the user names it (:meth:`ServerImage.display`), when found."""
     is_dir: bool = False
     """``host_path`` is a folder (following links), as its folder's listing said: no ``stat`` per file."""
+    folder: Path | None = None
+    """The folder whose listing held ``host_path`` (its parent, one object per folder), when found in one."""
 
     @property
     def host_path(self) -> Path | None:
@@ -98,6 +100,8 @@ class ServerImage:
     _folders: dict[tuple[Path, str], Path | None] = field(default_factory=dict, repr=False)
     _located: dict[str, Resolved] = field(default_factory=dict, repr=False)
     _inside: dict[tuple[Path, Path], bool] = field(default_factory=dict, repr=False)
+    _shown: dict[Path, tuple[str, str] | None] = field(default_factory=dict, repr=False)
+    _entry_folders: dict[tuple[Path, str], _FolderEntries | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None) -> ServerImage:
@@ -179,18 +183,41 @@ class ServerImage:
     def _below(self, p: str, base: Path, rest: str) -> Resolved:
         """``rest`` (backslashes) below the folder ``base`` standing for the start of ``p``."""
         parts = [c for c in rest.split("\\") if c]
-        folder = self._folder(base, parts[:-1])
-        host = self.find_child(folder, parts[-1]) if parts and folder is not None else folder
-        if host is None:
+        if not parts:
+            if self.follow_links or self._inside_image(base, None, base):
+                return Resolved(p, str(base), shown=self.display(base), is_dir=base.is_dir())
+            return Resolved(p, None, f"{_outside(base)}; not followed")
+        at = self._entries(base, parts[:-1])
+        actual = at.listing.names.get(parts[-1].lower()) if at is not None else None
+        if at is None or actual is None:
             return Resolved(p, None)
+        folder = at.folder
+        host = folder / actual
         if self.follow_links:
-            if self._loops(folder if parts else None, host):
+            if self._loops(folder, host):
                 return Resolved(p, None, "is a symbolic link loop; not followed")
-        elif not self._inside_image(base, folder if parts else None, host):
+        elif (not at.inside or actual in at.listing.links) and not self._inside_image(base, folder, host):
             return Resolved(p, None, f"{_outside(host)}; not followed")
-        listing = self.folders.listing(folder) if parts and folder is not None else None
-        is_dir = host.name in listing.folders if listing is not None else host.is_dir()
-        return Resolved(p, str(host), shown=self.display(host), is_dir=is_dir)
+        shown = self.display(host) if at.shown is None else _entry_name(at.shown, actual)
+        return Resolved(p, str(host), shown=shown, is_dir=actual in at.listing.folders, folder=folder)
+
+    def _entries(self, base: Path, parts: list[str]) -> _FolderEntries | None:
+        """The folder ``parts`` below ``base`` (:meth:`_folder`) with what every lookup of one of its entries reads,
+        worked out once per folder (issue 25: a bin of 20,000 DLLs); None when there is no such folder."""
+        key = (base, "\\".join(parts).lower())
+        if key in self._entry_folders:
+            return self._entry_folders[key]
+        folder = self._folder(base, parts)
+        at = None
+        if folder is not None:
+            inside = False
+            if not self.follow_links:  # NOTE: live, links are followed: nothing to check
+                real_base, real_folder = self.folders.real(base), self.folders.real(folder)
+                inside = real_base is not None and real_folder is not None and (
+                    real_folder == real_base or real_base in real_folder.parents)
+            at = _FolderEntries(folder, self.folders.listing(folder), inside, self._shown_parts(folder))
+        self._entry_folders[key] = at
+        return at
 
     def escapes(self, host: Path) -> str | None:
         """Why ``host``, an entry found in a folder of the image (by :meth:`find_child` or a folder walk), is not
@@ -208,29 +235,65 @@ class ServerImage:
     def display(self, host_path: Path) -> str:
         """A host path as the user names it: relative to its drive folder (or the scanned project folder), with
         forward slashes."""
-        if self.label_root is not None:
-            try:
-                return host_path.relative_to(self.label_root).as_posix()
-            except ValueError:
-                pass
-        for letter, base in self.drives.items():
-            try:
-                rel = host_path.relative_to(base)
-            except ValueError:
-                continue
-            shown = rel.as_posix()
-            if self.sysnative and letter == "C" and shown.lower().startswith("windows/sysnative"):
+        found = self._relative(host_path)
+        if found is not None:
+            where, shown = found
+            if self.sysnative and where == "C" and shown.lower().startswith("windows/sysnative"):
                 shown = "Windows/System32" + shown[len("windows/sysnative"):]  # NOTE: the name the user knows
-            return shown if letter == "C" else f"{letter}:/{shown}"
-        if self.shares is not None:
-            try:
-                return "//" + host_path.relative_to(self.shares).as_posix()
-            except ValueError:
-                pass
+            return _HEADS.get(where, f"{where}:/") + shown
         text = str(host_path)
         if text.startswith(("\\\\", "//")):  # NOTE: live, a share read where it is: named as from a copy
             return "//" + text.lstrip("\\/").replace("\\", "/")
         return text
+
+    def _relative(self, host_path: Path) -> tuple[str, str] | None:
+        """Where :meth:`display` names ``host_path`` from: ``("", path)`` below the label root, ``(letter, path)``
+        below a drive folder, ``("//", path)`` below the shares (the first that holds it, in that order; the path
+        relative to it with forward slashes, ``.`` for the folder itself); None below none."""
+        if self.label_root is not None:
+            try:
+                return "", host_path.relative_to(self.label_root).as_posix()
+            except ValueError:
+                pass
+        for letter, base in self.drives.items():
+            try:
+                return letter, host_path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+        if self.shares is not None:
+            try:
+                return "//", host_path.relative_to(self.shares).as_posix()
+            except ValueError:
+                pass
+        return None
+
+    def _display_in(self, folder: Path, host: Path) -> str:
+        """:meth:`display` of ``host``, an entry of ``folder``: the folder's, worked out once, and the entry's name.
+
+        NOTE: ``Path.relative_to`` per file was a tenth of a scan's planning (issue 25). An entry is below a base
+        folder (the label root, a drive, the shares) exactly when its folder is or is below it, unless the entry is
+        that base itself: a folder holding a base, a WOW64 Python's Sysnative renaming and a host path outside
+        every base take :meth:`display` (:meth:`_display_parts`).
+        """
+        parts = self._shown_parts(folder)
+        return self.display(host) if parts is None else _entry_name(parts, host.name)
+
+    def _shown_parts(self, folder: Path) -> tuple[str, str] | None:
+        """:meth:`_display_parts` of ``folder``, once per folder."""
+        if folder in self._shown:
+            return self._shown[folder]
+        parts = self._shown[folder] = self._display_parts(folder)
+        return parts
+
+    def _display_parts(self, folder: Path) -> tuple[str, str] | None:
+        """``(head, relative path)`` of ``folder`` as :meth:`display` names it (its name is ``head`` and the relative
+        path, ``.`` for the base itself); None when its entries must go through :meth:`display`."""
+        bases = [*([self.label_root] if self.label_root is not None else []), *self.drives.values(),
+                 *([self.shares] if self.shares is not None else [])]
+        if self.sysnative or any(b.parent == folder for b in bases):
+            return None
+        found = self._relative(folder)
+        return None if found is None else (_HEADS.get(found[0], f"{found[0]}:/"), found[1])
 
     def host_of(self, shown: str) -> Path:
         """The host path of a name :meth:`display` gave (``D:/x`` on drive D, ``//server/share/x`` below
@@ -312,6 +375,35 @@ class ServerImage:
             return False
         real = real_folder / host.name  # NOTE: a folder outside the image may still hold the image's own root
         return real == real_base or real_base in real.parents
+
+
+@dataclass(frozen=True, slots=True)
+class _FolderEntries:
+    """What looking up an entry of ``folder`` reads, once per folder (:meth:`ServerImage._entries`).
+
+    Attributes:
+        folder: the host folder.
+        listing: its listing.
+        inside: the folder resolves inside the image's base folder it was found below (an entry that is not a
+            link is then inside too; otherwise :meth:`ServerImage._inside_image` decides).
+        shown: :meth:`ServerImage._display_parts` of the folder.
+    """
+
+    folder: Path
+    listing: Listing
+    inside: bool
+    shown: tuple[str, str] | None
+
+
+def _entry_name(parts: tuple[str, str], name: str) -> str:
+    """The entry ``name`` of a folder shown as ``parts`` (:meth:`ServerImage._display_parts`)."""
+    head, rel = parts
+    return head + name if rel == "." else f"{head}{rel}/{name}"
+
+
+_HEADS = {"": "", "C": "", "//": "//"}
+"""What :meth:`ServerImage.display` puts before a path relative to the base :meth:`ServerImage._relative` gives
+(any other drive letter: ``D:/``)."""
 
 
 def _outside(host: Path) -> str:

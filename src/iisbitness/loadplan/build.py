@@ -8,14 +8,14 @@ per-pool fixes read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 from typing import cast
 
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
-from iisbitness.loadplan.collectors.bin import collect_iis_manager
+from iisbitness.loadplan.collectors.bin import bin_fails, collect_bin, collect_iis_manager
 from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector, Found, PlanContext
 from iisbitness.loadplan.plan import (
@@ -123,20 +123,24 @@ def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Appl
 def _collected(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
                collect: Collector) -> tuple[Found, ...]:
     """What one collector finds for one worker, remembered (:func:`_remembered`)."""
-    return cast(tuple[Found, ...], _remembered(ctx, server, process, apps, collect, "found", tuple))
+    return cast(tuple[Found, ...], _remembered(ctx, server, process, apps, collect, "found",
+                                               lambda: tuple(collect(ctx, server, process, apps))))
 
 
 def _failing(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
              collect: Collector) -> tuple[tuple[str, str], ...]:
     """:func:`_fails` of what one collector finds for a worker at an architecture it does not run as (its
     outlook keeps what fails there, not every load), remembered (:func:`_remembered`)."""
-    return cast(tuple[tuple[str, str], ...], _remembered(ctx, server, process, apps, collect, "fails", _fails))
+    # NOTE: the bin collector can say what fails without building its loads (a load per file of every bin: issue 25)
+    work = ((lambda: bin_fails(ctx, server, process, apps)) if collect is collect_bin else
+            (lambda: _fails(collect(ctx, server, process, apps))))
+    return cast(tuple[tuple[str, str], ...], _remembered(ctx, server, process, apps, collect, "fails", work))
 
 
 def _remembered(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
-                collect: Collector, what: str, keep: Callable[[Iterator[Found]], tuple[object, ...]],
+                collect: Collector, what: str, work: Callable[[], tuple[object, ...]],
                 ) -> tuple[object, ...]:
-    """``keep`` of what ``collect`` finds for one worker, remembered by the model objects it reads: a fix that
+    """What ``work`` keeps of what ``collect`` finds for one worker, remembered by the model objects it reads: a fix that
     changes one global module's preCondition re-collects the global modules of every pool, not their bins,
     COM objects and handlers (issue 25).
 
@@ -151,7 +155,7 @@ def _remembered(ctx: PlanContext, server: Server, process: Process, apps: tuple[
     hit = ctx.plans.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], reads, strict=True)) and isinstance(hit[1], tuple):
         return hit[1]
-    kept = keep(collect(ctx, server, process, apps))
+    kept = work()
     ctx.plans[key] = (reads, kept)
     return kept
 

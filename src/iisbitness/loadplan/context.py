@@ -12,7 +12,7 @@ import ntpath
 import os
 import stat
 from collections.abc import Callable, Iterator, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from iisbitness.arch import Arch, format_arches
@@ -26,6 +26,7 @@ from iisbitness.image.paths import (
     normalize,
     process_environment,
     redirect,
+    seen_alike,
     unseen,
 )
 from iisbitness.image.server_image import ServerImage
@@ -33,7 +34,7 @@ from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
-from iisbitness.pe.deps import find_mismatch
+from iisbitness.pe.deps import dependency_names, find_mismatch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.types import PeImage
 
@@ -101,14 +102,34 @@ class PlanContext:
         known = self._resolved.setdefault((os_arch, process_arch), {})
         found = known.get(configured)
         if found is None:
-            # NOTE: the record (and its path strings) another architecture made when it is the same: one per binary
-            found = self._resolve(configured, os_arch, process_arch).shared(self._resolved.values())
-            known[found.configured] = found
+            found = self._as_other_worker(configured, os_arch, process_arch) or self._resolve(configured, os_arch,
+                                                                                              process_arch)
+            known[found.configured] = found  # NOTE: the other architecture's string when shared: one per binary
         return found
 
+    def _as_other_worker(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef | None:
+        """``configured`` as resolved for a worker of another architecture, when only the dependency chain can
+        differ: a path that neither environment expansion nor WOW64 redirection changes (:func:`~iisbitness.image.
+        paths.seen_alike`, every ``bin`` file), so the same file, read once. The same reference when the chain is
+        the same too (issue 25: a pool's outlook resolves its bin at the architecture it does not run as)."""
+        other = next((known[configured] for (os, arch), known in self._resolved.items()
+                      if os is os_arch and arch is not process_arch and configured in known), None)
+        if other is None or not seen_alike(configured):
+            return None
+        if other.image is None:
+            return other  # NOTE: absent, a folder, unreadable or outside the image: the same for every process
+        chain: tuple[str, ...] = ()
+        if self.follow_dependencies and other.image.is_pe and process_arch in other.image.loadable_by:
+            found = self.image.locate(configured)
+            host = found.host_path
+            assert host is not None  # NOTE: it was read
+            chain = self.dependency_chain(host, os_arch, process_arch, other.image, found.folder)
+        return other if chain == other.chain else replace(other, chain=chain)
+
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
-        env = process_environment(os_arch, process_arch, self.env_overrides)
-        expanded, unresolved = expand(configured, env)
+        # NOTE: no %NAME% to expand (every bin file): no environment to build (issue 25)
+        expanded, unresolved = ((configured, ()) if "%" not in configured else
+                                expand(configured, process_environment(os_arch, process_arch, self.env_overrides)))
         if unresolved and not self._literally(expanded, os_arch, process_arch):
             return BinaryRef(configured, None, None, None,
                              problem=f"%{unresolved[0]}% is not an environment variable of {process_arch.value} "
@@ -139,13 +160,13 @@ class PlanContext:
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
-            chain = self.dependency_chain(Path(found.host), os_arch, process_arch)
+            chain = self.dependency_chain(Path(found.host), os_arch, process_arch, got, found.folder)
         return BinaryRef(configured, seen, shown, got, chain=chain)
 
     def _literally(self, expanded: str, os_arch: Arch, process_arch: Arch) -> bool:
         """A path whose unknown ``%NAME%`` stays as it is (as Windows leaves it) names a file of the image."""
         path = normalize(expanded)
-        return is_absolute(path) and self.image.locate(redirect(path, os_arch, process_arch)).host_path is not None
+        return is_absolute(path) and self.image.locate(redirect(path, os_arch, process_arch)).host is not None
 
     def absence(self, windows_path: str, os_arch: Arch) -> Absence | None:
         """Whether a file absent from the image is missing on the server: its folder is in the image and
@@ -166,18 +187,25 @@ class PlanContext:
                 break
         return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
 
-    def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch) -> tuple[str, ...]:
+    def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch,
+                         image: PeImage | None = None, folder: Path | None = None) -> tuple[str, ...]:
         """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.
 
         Searches the binary's own folder, then the process's view of System32 (SysWOW64 for a
         32-bit process), as the loader does (facts D1; "Dynamic-Link Library Search Order").
         P/Invoke targets are not followed here: they load only when called (native-library-arch).
         Not cached here: :meth:`resolve` caches the reference that holds the chain, and the dependency
-        search remembers each file's dependencies (:class:`~iisbitness.pe.facts.BinaryFacts`).
+        search remembers each file's dependencies (:class:`~iisbitness.pe.facts.BinaryFacts`). ``image``: the
+        headers of ``host`` when the caller has read them and knows ``process_arch`` loads it; then a file with
+        no dependency to search (most files) is answered without a search (issue 25). ``folder``: ``host.parent``
+        when the caller has it (:attr:`Resolved.folder <iisbitness.image.server_image.Resolved.folder>`).
         """
+        # NOTE: looked up even without a search: System32's listing is part of what collect records
+        folders = self._search_folders(host.parent if folder is None else folder, os_arch, process_arch)
+        if image is not None and process_arch in image.loadable_by and not dependency_names(host, image, self.facts):
+            return ()
         try:
-            result = find_mismatch(host, process_arch, self._search_folders(host.parent, os_arch, process_arch),
-                                   facts=self.facts)
+            result = find_mismatch(host, process_arch, folders, facts=self.facts)
         except ImageReadError:
             return ()
         if result.mismatch is None or len(result.mismatch.links) <= 1:

@@ -19,7 +19,7 @@ FastCGI and CGI programs run in their own processes and are not loads of the wor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar, cast
@@ -166,16 +166,6 @@ class BinaryRef:
     def missing(self) -> bool:
         """True when the file is not in the image (and nothing else went wrong)."""
         return self.resolved is None and self.problem is None
-
-    def shared(self, known: Iterable[Mapping[str, BinaryRef]]) -> BinaryRef:
-        """This reference, or the equal one of the same configured path in ``known`` (the references made for
-        other process architectures): one record per binary, shared by the loads of every process that sees it
-        the same way (a ``bin`` assembly, outside WOW64 redirection; issue 25, memory)."""
-        for refs in known:
-            twin = refs.get(self.configured)
-            if twin is not None and twin == self:
-                return twin
-        return self
 
 
 @dataclass(frozen=True, slots=True)

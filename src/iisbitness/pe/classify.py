@@ -152,22 +152,29 @@ M = TypeVar("M", AssemblyInfo, AssemblyReferences)
 
 
 def _read_image_and(path: str | os.PathLike[str],
-                    metadata: Callable[[Source, str, Headers | None], M]) -> tuple[PeImage, M | None, str | None]:
+                    metadata: Callable[[Source, str, Headers | None, Cor20 | None], M],
+                    ) -> tuple[PeImage, M | None, str | None]:
     name, fd = open_binary(path)
     try:
+        cor: Cor20 | None = None
         try:
             src = Source.from_fd(fd)
             try:
                 headers: Headers | None = parse_headers(src)
             except (InvalidPe, struct.error):
                 headers = None  # NOTE: _classify parses again and turns the error into NOT_PE
-            image = _classify(src, name, headers)
+            if headers is not None and has_clr_header(headers):
+                try:
+                    cor = read_cor20(src, headers)  # NOTE: once, for the classification and the metadata
+                except (InvalidPe, struct.error):
+                    pass  # NOTE: likewise: _parse reads it again
+            image = _classify(src, name, headers, cor)
         except OSError as e:
             raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
         if not image.is_managed:
             return image, None, None
         try:
-            return image, metadata(src, name, headers), None
+            return image, metadata(src, name, headers, cor), None
         except OSError as e:
             return image, None, f"{name}: cannot read: {e.strerror or e}"
     finally:
@@ -179,20 +186,20 @@ def classify_bytes(data: bytes, path: str = "<bytes>") -> PeImage:
     return _classify(Source.from_bytes(bytes(data)), path)
 
 
-def _classify(src: Source, path: str, headers: Headers | None = None) -> PeImage:
+def _classify(src: Source, path: str, headers: Headers | None = None, cor: Cor20 | None = None) -> PeImage:
     try:
-        return _parse(src, path, headers)
+        return _parse(src, path, headers, cor)
     except (InvalidPe, struct.error) as e:
         # NOTE: struct.error cannot happen when every read is length-checked; it is caught so a
         # missed check still yields NOT_PE rather than a crash in the middle of a scan.
         return PeImage(path=path, kind=ImageKind.NOT_PE, reason=f"not a valid PE: {e}")
 
 
-def _parse(src: Source, path: str, headers: Headers | None = None) -> PeImage:
+def _parse(src: Source, path: str, headers: Headers | None = None, cor20: Cor20 | None = None) -> PeImage:
     h = headers or parse_headers(src)
     if not has_clr_header(h):
         return _native(src, h, path)
-    cor = read_cor20(src, h)
+    cor = cor20 or read_cor20(src, h)
     clr_version = read_clr_version(src, h, cor)
     kind, target, arches, notes, r2r_os, r2r_machine = _managed(src, h, cor)
     if clr_version is None:

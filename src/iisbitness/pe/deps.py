@@ -37,6 +37,7 @@ Raises:
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -137,8 +138,10 @@ def is_os_dll(name: str) -> bool:
     return low in OS_DLLS or low.startswith(OS_DLL_PREFIXES)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_framework_assembly(name: str) -> bool:
-    """True for .NET Framework / shared-framework assembly names (resolved from the GAC/runtime)."""
+    """True for .NET Framework / shared-framework assembly names (resolved from the GAC/runtime). NOTE: cached: a
+    server's assemblies reference a few hundred names between them, asked for once per reference (issue 25)."""
     low = name.lower()
     return low in FRAMEWORK_ASSEMBLIES or low.startswith(FRAMEWORK_PREFIXES)
 
@@ -211,14 +214,21 @@ def _resolved(link: Link, finder: _Finder, facts: BinaryFacts) -> FoundDependenc
 
 def _dependencies(link: Link, facts: BinaryFacts) -> tuple[tuple[str, str], ...]:
     """(name, via) pairs a loaded image needs, skipping what Windows or .NET provides; once per file."""
-    return facts.dependencies(link.path, lambda: tuple(_read_dependencies(link, facts)))
+    return dependency_names(link.path, link.image, facts)
 
 
-def _read_dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
-    image = link.image
+def dependency_names(binary: Path, image: PeImage, facts: BinaryFacts) -> tuple[tuple[str, str], ...]:
+    """(name, via) of each dependency the image at ``binary`` (read as ``image``) has beyond what Windows and .NET
+    provide, in the order :func:`find_mismatch` follows them; read once per file (:attr:`BinaryFacts.deps`).
+    Empty for most files: then :func:`find_mismatch` of a process that loads ``binary`` finds nothing, which a
+    caller may know without searching (issue 25)."""
+    return facts.dependencies(binary, lambda: tuple(_read_dependencies(binary, image, facts)))
+
+
+def _read_dependencies(path: Path, image: PeImage, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
     if image.kind in (ImageKind.NATIVE, ImageKind.MIXED):
         try:
-            imports = facts.imports(link.path)
+            imports = facts.imports(path)
         except ImageReadError:
             return
         for name in imports.dlls:
@@ -229,12 +239,12 @@ def _read_dependencies(link: Link, facts: BinaryFacts) -> Iterator[tuple[str, st
                 yield name, "delay-import"
     if image.is_managed:
         try:
-            info = facts.references(link.path)
+            info = facts.references(path)
         except ImageReadError:
-            facts.unread_metadata.add(link.path)
+            facts.unread_metadata.add(path)
             return
         if info.reason is not None:
-            facts.unread_metadata.add(link.path)
+            facts.unread_metadata.add(path)
         for ref in info.assembly_refs:
             if not is_framework_assembly(ref.name):
                 yield ref.name, "assembly-ref"
@@ -255,7 +265,7 @@ def pinvoke_targets(binary: Path, facts: BinaryFacts) -> tuple[str, ...] | None:
         return None
     if not image.is_managed:
         return ()
-    names = _dependencies(Link(binary.name, binary, image, "root"), facts)
+    names = dependency_names(binary, image, facts)
     if binary in facts.unread_metadata:
         return None
     return tuple(dict.fromkeys(_dll_name(n) for n, via in names if via == "pinvoke"))

@@ -47,7 +47,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from iisbitness.errors import ImageReadError
-from iisbitness.pe.clr import has_clr_header, read_cor20
+from iisbitness.pe.clr import Cor20, has_clr_header, read_cor20
 from iisbitness.pe.headers import Headers, parse_headers
 from iisbitness.pe.source import Source, open_binary
 
@@ -243,26 +243,42 @@ def _read_file(path: str | os.PathLike[str], *, attributes: bool) -> AssemblyInf
         os.close(fd)
 
 
-def assembly_info_from_source(src: Source, path: str, headers: Headers | None = None) -> AssemblyInfo:
+def assembly_info_from_source(src: Source, path: str, headers: Headers | None = None,
+                              cor: Cor20 | None = None) -> AssemblyInfo:
     """Like :func:`read_assembly_info` over a Source already open (one open for headers and
-    metadata: :func:`iisbitness.pe.classify.read_image_and_assembly`), with its headers when
-    already parsed. Never raises for content.
+    metadata: :func:`iisbitness.pe.classify.read_image_and_assembly`), with its headers and COR20 header when
+    already read. Never raises for content.
 
     Raises:
         OSError: reading the file failed.
     """
-    return _from_source(src, path, headers, attributes=True)
+    return _from_source(src, path, headers, cor, attributes=True)
 
 
-def references_from_source(src: Source, path: str, headers: Headers | None = None) -> AssemblyReferences:
-    """Like :func:`assembly_info_from_source`, only the references. Raises OSError when reading fails."""
-    return AssemblyReferences.of(_from_source(src, path, headers, attributes=False))
+def references_from_source(src: Source, path: str, headers: Headers | None = None,
+                           cor: Cor20 | None = None) -> AssemblyReferences:
+    """Like :func:`assembly_info_from_source`, only the references. Raises OSError when reading fails.
+
+    NOTE: what a scan reads of every assembly, so it skips what only :class:`AssemblyInfo` holds (the assembly's
+    own name and version, checked but not decoded) and builds no AssemblyInfo (issue 25); the result is the
+    same as ``AssemblyReferences.of(assembly_info_from_source(...))`` (tests/pe/test_metadata_dnfile.py).
+    """
+    if src.size > MAX_METADATA_FILE:
+        return AssemblyReferences(path, reason=f"larger than {MAX_METADATA_FILE >> 20} MB; metadata not read")
+    try:
+        tables = _tables(src, headers, cor)
+        if tables is None:
+            return AssemblyReferences(path, reason="no .NET metadata")
+        return _references(tables, path)
+    except (ValueError, struct.error, IndexError) as e:
+        return AssemblyReferences(path, reason=f"metadata unreadable: {e}")  # NOTE: as in _read
 
 
-def _from_source(src: Source, path: str, headers: Headers | None, *, attributes: bool) -> AssemblyInfo:
+def _from_source(src: Source, path: str, headers: Headers | None, cor: Cor20 | None, *,
+                 attributes: bool) -> AssemblyInfo:
     if src.size > MAX_METADATA_FILE:
         return AssemblyInfo(path, reason=f"larger than {MAX_METADATA_FILE >> 20} MB; metadata not read")
-    return _read(src, path, headers, attributes=attributes)
+    return _read(src, path, headers, cor, attributes=attributes)
 
 
 def assembly_info_from_bytes(data: bytes, path: str = "<bytes>") -> AssemblyInfo:
@@ -270,16 +286,11 @@ def assembly_info_from_bytes(data: bytes, path: str = "<bytes>") -> AssemblyInfo
     return _read(Source.from_bytes(bytes(data)), path)
 
 
-def _read(src: Source, path: str, parsed: Headers | None = None, *, attributes: bool = True) -> AssemblyInfo:
+def _read(src: Source, path: str, parsed: Headers | None = None, cor: Cor20 | None = None, *,
+          attributes: bool = True) -> AssemblyInfo:
     """The metadata; without ``attributes`` the TargetFramework and ReferenceAssembly markers are not looked for."""
     try:
-        headers = parsed or parse_headers(src)
-        if not has_clr_header(headers):
-            return AssemblyInfo(path, reason="no .NET metadata")
-        md_rva, md_size = read_cor20(src, headers).metadata
-        offset = headers.rva_to_offset(md_rva, "metadata")
-        region = src.read_span(offset, min(md_size, MAX_METADATA_FILE))
-        tables = _Tables.parse(region)
+        tables = _tables(src, parsed, cor)
         if tables is None:
             return AssemblyInfo(path, reason="no .NET metadata")
         return _info(tables, path, attributes)
@@ -288,6 +299,67 @@ def _read(src: Source, path: str, parsed: Headers | None = None, *, attributes: 
         # happen when every read is checked; they are caught so that a missed check still gives
         # a reason rather than a crash in the middle of a scan.
         return AssemblyInfo(path, reason=f"metadata unreadable: {e}")
+
+
+def _tables(src: Source, parsed: Headers | None, cor: Cor20 | None = None) -> _Tables | None:
+    """The metadata tables of the image in ``src`` (with its headers and COR20 header when already read); None
+    without .NET metadata (no CLR header, or no ``#~``).
+
+    Raises:
+        ValueError: InvalidPe or MetadataError, what was malformed; struct.error or IndexError for a missed check.
+    """
+    headers = parsed or parse_headers(src)
+    if not has_clr_header(headers):
+        return None
+    md_rva, md_size = (cor or read_cor20(src, headers)).metadata
+    offset = headers.rva_to_offset(md_rva, "metadata")
+    region = src.read_span(offset, min(md_size, MAX_METADATA_FILE))
+    return _Tables.parse(region)
+
+
+def _references(t: _Tables, path: str) -> AssemblyReferences:
+    """:func:`_info` without ``attributes``, as :class:`AssemblyReferences`: the same checks in the same order, so
+    the same ``reason`` (the Assembly row's name index must be inside #Strings), without decoding the assembly's own
+    name and version (issue 25)."""
+    if t.rows[_ASSEMBLY]:
+        name_idx = t.row(_ASSEMBLY, 1)[7]
+        if name_idx >= t._strings[1]:
+            t.raw_string(name_idx)  # NOTE: raises the MetadataError _info gives
+    data, (start, size) = t._data, t._strings
+    end, find = start + size, data.find
+    refs = []
+    for major, minor, build, rev, _, _, name_idx, _, _ in t.iter_rows(_ASSEMBLYREF):
+        if name_idx >= size:
+            t.raw_string(name_idx)  # NOTE: raises as t.string does
+        at = start + name_idx
+        stop = find(b"\0", at, end)
+        refs.append(_assembly_ref(data[at : stop if stop >= 0 else end], major, minor, build, rev))
+    return AssemblyReferences(path, tuple(refs), _pinvoke_modules(t))
+
+
+_REFS: dict[tuple[bytes, int, int, int, int], AssemblyRef] = {}
+"""AssemblyRef rows already decoded, by raw name and version: a server's assemblies reference a few hundred
+assemblies between them (mostly the framework's), so one object each (memory, and the time to decode)."""
+_MAX_REFS = 1 << 14
+"""Beyond this many distinct references (a hostile image) new ones are decoded without being remembered."""
+
+
+def _assembly_ref(raw: bytes, major: int, minor: int, build: int, rev: int) -> AssemblyRef:
+    key = (raw, major, minor, build, rev)
+    ref = _REFS.get(key)
+    if ref is None:
+        ref = AssemblyRef(raw.decode("utf-8", "replace"), f"{major}.{minor}.{build}.{rev}")
+        if len(_REFS) < _MAX_REFS:
+            _REFS[key] = ref
+    return ref
+
+
+def _pinvoke_modules(t: _Tables) -> tuple[str, ...]:
+    """ModuleRef names used by ImplMap rows (``[DllImport]``), sorted."""
+    if not t.rows[_IMPLMAP]:
+        return ()
+    scopes = {r[3] for r in t.iter_rows(_IMPLMAP)}
+    return tuple(sorted({t.string(t.row(_MODULEREF, s)[0]) for s in scopes if 0 < s <= t.rows[_MODULEREF]}))
 
 
 def _info(t: _Tables, path: str, attributes: bool) -> AssemblyInfo:
@@ -300,10 +372,9 @@ def _info(t: _Tables, path: str, attributes: bool) -> AssemblyInfo:
     refs = tuple(
         AssemblyRef(t.string(r[6]), f"{r[0]}.{r[1]}.{r[2]}.{r[3]}") for r in t.iter_rows(_ASSEMBLYREF)
     )
-    scopes = {r[3] for r in t.iter_rows(_IMPLMAP)}
-    modules = sorted({t.string(t.row(_MODULEREF, s)[0]) for s in scopes if 0 < s <= t.rows[_MODULEREF]})
+    modules = _pinvoke_modules(t)
     framework, is_ref = _assembly_attributes(t) if attributes else (None, False)
-    return AssemblyInfo(path, name, version, arch, framework, is_ref, refs, tuple(modules))
+    return AssemblyInfo(path, name, version, arch, framework, is_ref, refs, modules)
 
 
 def _assembly_attributes(t: _Tables) -> tuple[str | None, bool]:
@@ -373,6 +444,26 @@ def _layout(heap_sizes: int, coded: tuple[int, ...], big: int) -> tuple[tuple[st
     return tuple(out), tuple(f.size for f in out)
 
 
+_U16, _U32, _U32_PAIR = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<II")
+_TABLES_HEADER = struct.Struct("<6xB1xQQ")
+"""HeapSizes, Valid and Sorted of a ``#~`` header (II.24.2.6)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _present(valid: int) -> tuple[tuple[int, ...], struct.Struct]:
+    """Where each of the 64 tables' row count is among the counts the Valid mask ``valid`` says follow (the
+    number of counts for an absent table, whose count is then the 0 appended to them), and the Struct of those
+    counts. NOTE: cached: real assemblies have a few dozen masks between them, and spreading the counts over
+    the 64 tables one by one was a tenth of reading the tables."""
+    present = [i for i in range(64) if valid >> i & 1]
+    where = {t: k for k, t in enumerate(present)}
+    return tuple(where.get(t, len(present)) for t in range(64)), struct.Struct(f"<{len(present)}I")
+
+
+_NARROW_LAYOUTS = tuple(_layout(heap_sizes, _NARROW, 0) for heap_sizes in range(8))
+"""The layouts of assemblies whose tables all have fewer than :data:`_SMALL_TABLES` rows, by HeapSizes bits 0-2."""
+
+
 class _Tables:
     """The ``#~`` stream of one metadata region, with its heaps: rows read on demand."""
 
@@ -386,7 +477,7 @@ class _Tables:
         self._strings = strings
         self._blob = blob
         if max(rows) < _SMALL_TABLES:
-            layout = _layout(heap_sizes & 7, _NARROW, 0)
+            layout = _NARROW_LAYOUTS[heap_sizes & 7]
         else:
             get = rows.__getitem__
             coded = tuple(2 if max(map(get, targets)) < limit else 4 for limit, targets in _CODED_LIMITS)
@@ -402,24 +493,27 @@ class _Tables:
         Raises:
             MetadataError: a bad signature, or a stream or table header outside the region.
         """
-        if len(data) < 16 or data[:4] != b"BSJB":
+        n = len(data)
+        if n < 16 or data[:4] != b"BSJB":
             raise MetadataError("no BSJB metadata signature")
-        (length,) = struct.unpack_from("<I", data, 12)
+        (length,) = _U32.unpack_from(data, 12)
         at = 16 + length
-        if length > 255 or at + 4 > len(data):
+        if length > 255 or at + 4 > n:
             raise MetadataError(f"metadata version string length {length} is out of range")
-        (count,) = struct.unpack_from("<H", data, at + 2)
+        (count,) = _U16.unpack_from(data, at + 2)
         at += 4
         streams: dict[bytes, tuple[int, int]] = {}
+        find = data.find
         for _ in range(count):
-            if at + 8 > len(data):
+            if at + 8 > n:
                 raise MetadataError("stream headers run past the metadata")
-            offset, size = struct.unpack_from("<II", data, at)
-            end = data.find(b"\0", at + 8, min(at + 40, len(data)))
+            offset, size = _U32_PAIR.unpack_from(data, at)
+            end = find(b"\0", at + 8, min(n, at + 40))
             if end < 0:
                 raise MetadataError("unterminated stream name")
             # NOTE: a stream that runs past the region is cut to it; reads inside it are checked.
-            streams[data[at + 8 : end]] = (offset, max(0, min(size, len(data) - offset)))
+            rest = n - offset
+            streams[data[at + 8 : end]] = (offset, size if size < rest else max(0, rest))
             at = (end + 4) & ~3
         table_stream = streams.get(b"#~") or streams.get(b"#-")
         if table_stream is None:
@@ -433,15 +527,13 @@ class _Tables:
         start, size = stream
         if size < 24:
             raise MetadataError("#~ stream is too small for its header")
-        heap_sizes, valid, sorted_mask = struct.unpack_from("<6xB1xQQ", data, start)
-        present = [i for i in range(64) if valid >> i & 1]
+        heap_sizes, valid, sorted_mask = _TABLES_HEADER.unpack_from(data, start)
+        where, counts = _present(valid)
         at = start + 24
-        if at + 4 * len(present) > start + size:
+        if at + counts.size > start + size:
             raise MetadataError("#~ row counts run past the stream")
-        rows = [0] * 64
-        for i, n in zip(present, struct.unpack_from(f"<{len(present)}I", data, at), strict=True):
-            rows[i] = n
-        at += 4 * len(present) + (4 if heap_sizes & 0x40 else 0)  # NOTE: 0x40: an extra dword (#- streams)
+        rows = list(map((*counts.unpack_from(data, at), 0).__getitem__, where))
+        at += counts.size + (4 if heap_sizes & 0x40 else 0)  # NOTE: 0x40: an extra dword (#- streams)
         tables = cls(data, rows, sorted_mask, heap_sizes, at, strings, blob)
         last = _ASSEMBLYREF
         if tables._offsets[last] + tables._formats[last].size * rows[last] > start + size:

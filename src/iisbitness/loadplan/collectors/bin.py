@@ -68,8 +68,44 @@ def collect_iis_manager(ctx: PlanContext, server: Server) -> Iterator[Found]:
             yield found
 
 
-def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
-               with_copies: bool) -> Iterator[Found]:
+def bin_fails(ctx: PlanContext, server: Server, process: Process,
+              apps: tuple[Application, ...]) -> tuple[tuple[str, str], ...]:
+    """``(Site/app, binary as configured)`` of each ``bin`` assembly a worker of ``process.arch`` cannot load: what
+    :func:`iisbitness.loadplan.build._fails` keeps of :func:`collect_bin`, without building a load per file (a
+    pool's outlook at the architecture it does not run as, issue 25). The same files are resolved and read."""
+    assert process.pool is not None
+    # NOTE: without managed code collect_bin gives Skipped loads only, none of which fails; its files are still
+    # resolved (and their dependencies searched) as collect_bin does: what collect records stays the same
+    managed = bool(process.pool.managed_runtime_version)
+    fails: list[tuple[str, str]] = []
+    for app, win, host, (files, _, unread) in _bin_folders(ctx, server, process, apps):
+        if managed:
+            _native_copies(ctx, server, process, win, host)
+        refs = _refs(ctx, server, process, win, host, files, unread)
+        if not managed:
+            continue
+        _pinvoke_callers(ctx, host, refs)
+        for _, ref in refs:
+            image, arches = ref.image, ref.arches
+            native = image is not None and image.is_pe and not image.is_managed  # NOTE: BIN_NATIVE, not app-level
+            if not native and arches is not None and not (process.arch in arches and not ref.chain):
+                fails.append((f"{app.site}{app.path}", ref.configured))
+    return tuple(fails)
+
+
+def _refs(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, files: tuple[str, ...],
+          unread: dict[str, str]) -> list[tuple[str, BinaryRef]]:
+    """Each file of the ``bin`` folder ``host`` (``win``) resolved for ``process``; an entry that is not a file to
+    read (``unread``) with why, unread."""
+    return [(name, ctx.resolve(win + "\\" + name, server.os_arch, process.arch) if name not in unread else
+             BinaryRef(win + "\\" + name, win + "\\" + name, ctx.image.display(host / name), None,
+                       problem=unread[name])) for name in files]
+
+
+def _bin_folders(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
+                 ) -> Iterator[tuple[Application, str, Path, tuple[tuple[str, ...], str | None, dict[str, str]]]]:
+    """Per distinct ``bin`` folder of ``apps`` as ``process`` sees them: the first application using it, its Windows
+    path, host folder and :meth:`PlanContext.bin_files` of it."""
     seen: set[Path] = set()
     for app in apps:
         found = app_bin_folder(ctx, server, app, process.arch)
@@ -79,15 +115,18 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
         if host in seen:
             continue
         seen.add(host)
-        files, note, unread = ctx.bin_files(host)
+        yield app, win, host, ctx.bin_files(host)
+
+
+def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
+               with_copies: bool) -> Iterator[Found]:
+    for app, win, host, (files, note, unread) in _bin_folders(ctx, server, process, apps):
         if note:
             yield Problem(ctx.image.display(host), None, note, unread=True)
         layouts = _native_copies(ctx, server, process, win, host) if with_copies else {}
         shown = ctx.image.display(host)
         plain = BinFile(shown)  # NOTE: one entry for every file without copies (100,000 loads, one object)
-        refs = [(name, ctx.resolve(win + "\\" + name, server.os_arch, process.arch) if name not in unread else
-                 BinaryRef(win + "\\" + name, win + "\\" + name, ctx.image.display(host / name), None,
-                           problem=unread[name])) for name in files]
+        refs = _refs(ctx, server, process, win, host, files, unread)
         callers = _pinvoke_callers(ctx, host, refs) if with_copies else None
         for name, ref in refs:
             native = ref.image is not None and ref.image.is_pe and not ref.image.is_managed

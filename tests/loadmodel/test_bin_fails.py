@@ -1,0 +1,49 @@
+"""A pool's outlook asks the bin collector what fails at the architecture the pool does not run as (issue 25):
+``bin_fails`` must give what ``_fails`` keeps of ``collect_bin``'s loads, for every pool and candidate architecture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iisbitness.arch import Arch
+from iisbitness.config.apphost import read_server
+from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan.build import _fails
+from iisbitness.loadplan.collectors.bin import bin_fails, collect_bin
+from iisbitness.loadplan.context import PlanContext
+from iisbitness.loadplan.plan import Process, worker_candidates
+from tests.conftest import apphost, make_image, site
+
+DEMO = Path(__file__).resolve().parents[2] / "src" / "iisbitness" / "demo" / "contoso-iis10"
+
+
+def _chains(tmp_path: Path) -> Path:
+    """A bin whose AnyCPU assembly needs an x86 one (a chain), a native x64 DLL, and a pool without managed code."""
+    pools = ('<add name="A" managedRuntimeVersion="v4.0" />'
+             '<add name="N" managedRuntimeVersion="" enable32BitAppOnWin64="true" />')
+    sites = site("S1", 1, "A", r"C:\sites\a") + site("S2", 2, "N", r"C:\sites\n")
+    files: dict[str, str | Path | bytes] = {}
+    for folder in ("a", "n"):
+        files.update({f"sites/{folder}/bin/ManagedApp.dll": "ManagedApp.dll",
+                      f"sites/{folder}/bin/managed_x86.dll": "managed_x86.dll",
+                      f"sites/{folder}/bin/native_x64.dll": "isapi_ext_x64.dll"})
+    return make_image(tmp_path / "img", apphost(pools, sites), files)
+
+
+@pytest.mark.parametrize(("image", "os_arch"), [("demo", Arch.X64), ("demo", Arch.ARM64), ("chains", Arch.X64)])
+def test_bin_fails_is_what_the_loads_say(tmp_path: Path, image: str, os_arch: Arch) -> None:
+    img = ServerImage.offline(DEMO if image == "demo" else _chains(tmp_path))
+    server = read_server(img, os_arch, "test")
+    fast, slow = PlanContext(img), PlanContext(img)
+    found = 0
+    for pool in server.pools:
+        apps = server.applications_in(pool)
+        for arch in worker_candidates(os_arch):
+            process = Process("w3wp.exe", arch, pool)
+            fails = bin_fails(fast, server, process, apps)
+            assert fails == _fails(collect_bin(slow, server, process, apps)), (pool.name, arch)
+            found += len(fails)
+    assert found > 0, "bin assemblies fail somewhere"
+    assert fast.facts.reads == slow.facts.reads, "the same files are read"
