@@ -1,6 +1,6 @@
 """``inspect DIR`` (and ``--deps``) over a folder of real PE files, against the I/O floors.
 
-Usage: ``PYTHONPATH=src:benchmarks python benchmarks/bench_inspect.py [--files 8000] [--rounds 3]``
+Usage: ``PYTHONPATH=src:benchmarks python benchmarks/bench_inspect.py [--files 8000] [--rounds 3] [--keep DIR]``
 
 Builds a temporary folder of ``--files`` hard links to the real PE files found on this machine
 (benchmarks/README.md: Mono, Wine, the npm .NET runtime), 100 a folder, warms the page cache,
@@ -11,12 +11,16 @@ then times, best of ``--rounds``, in the same run:
 - ``inspect_paths(DIR, metadata=False)`` (headers only) against floor A; target <= 2x;
 - ``inspect_paths(DIR)`` (what ``iisbitness inspect DIR`` runs: headers + .NET metadata) against B;
 - ``inspect_paths(DIR, deps_arches=[])`` (``inspect --deps``) against B; target <= 3x.
+
+``--keep DIR`` builds the folder in DIR and leaves it there (a DIR already holding files is used as it
+is), to time ``iisbitness inspect DIR`` as a process afterwards, e.g. with ``/usr/bin/time -v``.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 import floors
@@ -30,13 +34,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=8000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="build the folder in DIR and keep it (DIR already holding files: use them)")
     args = parser.parse_args()
     sources = inputs.real_pe_files()
     if not sources:
         raise SystemExit("no real PE files found: see benchmarks/README.md")
-    with tempfile.TemporaryDirectory(prefix="iisbitness-bench-inspect-") as tmp:
+    kept = args.keep is not None and args.keep.is_dir() and any(args.keep.iterdir())
+    with nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(
+            prefix="iisbitness-bench-inspect-") as tmp:
         top = Path(tmp)
-        paths = inputs.populate(top, sources, args.files)
+        paths = (sorted(p for p in top.rglob("*") if p.is_file()) if kept
+                 else inputs.populate(top, sources, args.files))
+        if kept:
+            args.files = len(paths)
         spans = floors.metadata_spans(paths)
         managed = sum(1 for _, _, size in spans if size)
         md_bytes = sum(size for _, _, size in spans)

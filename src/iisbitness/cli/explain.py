@@ -12,7 +12,7 @@ import sys
 import click
 
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.scan import text_width
+from iisbitness.cli.options import text_width
 from iisbitness.explain.events import EventLogError, EventLogRead, decode_bytes, read_events
 from iisbitness.explain.kb import load_kb
 from iisbitness.explain.report import build_report

@@ -18,8 +18,8 @@ import click
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.options import output_and_shell_options
-from iisbitness.cli.scan import _drives, _env, _fatal, check_image, text_width, write_out
+from iisbitness.cli.options import output_and_shell_options, text_width
+from iisbitness.cli.scan import _drives, _env, _fatal, check_image, write_out
 from iisbitness.cli.selection import chosen_rules, rule_options
 from iisbitness.errors import FixError, IisBitnessError
 from iisbitness.fixes.write import WriteRefused, Written

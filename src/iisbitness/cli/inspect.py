@@ -11,13 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.options import AliasChoice
-from iisbitness.cli.scan import text_width
+from iisbitness.cli.options import AliasChoice, text_width
 from iisbitness.formats import inspect_json, inspect_text
 from iisbitness.pe.walk import InspectedFile, cannot_load, inspect_paths
 
@@ -75,6 +72,9 @@ def _run(paths: tuple[Path, ...], deps_arches: list[Arch] | None, search_dirs: l
     """Inspect, with a progress spinner on stderr only when stderr is a terminal."""
     if not sys.stderr.isatty():
         return inspect_paths(paths, deps_arches=deps_arches, search_dirs=search_dirs)
+    from rich.console import Console  # NOTE: here, not above: a pipe or file never needs it (issue 25)
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
     progress = Progress(SpinnerColumn(), TextColumn("{task.completed} files read"),
                         console=Console(stderr=True), transient=True)
     with progress:

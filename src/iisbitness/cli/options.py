@@ -1,25 +1,28 @@
-"""Options shared between subcommands (auditwheel's ``options.py`` idea), and the progress display.
+"""Options shared between subcommands (auditwheel's ``options.py`` idea), the progress display and the
+text width.
 
 Each helper decorates a click command; decorators are applied bottom-up, so each one is written
-where it should appear in ``--help``.
+where it should appear in ``--help``. ``inspect`` imports this module too: what only the scan commands
+use (findings, rich's progress display) is imported where it is used (issue 25: the command's start-up).
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar, assert_never, cast
+from typing import TYPE_CHECKING, Any, TypeVar, assert_never, cast
 
 import click
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from iisbitness.findings import Severity
+if TYPE_CHECKING:
+    from iisbitness.findings import Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +46,8 @@ class FailOn(str, Enum):
 
     def threshold(self) -> Severity | None:
         """The severity at or above which findings fail, or None for ``never``."""
+        from iisbitness.findings import Severity
+
         if self is FailOn.ERROR:
             return Severity.ERROR
         if self is FailOn.WARNING:
@@ -88,6 +93,9 @@ class ScanProgress:
     """
 
     def __init__(self, enabled: bool) -> None:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                                   TextColumn("{task.completed} binaries read"), TimeElapsedColumn(),
                                   console=Console(stderr=True), transient=True, disable=not enabled)
@@ -106,6 +114,12 @@ class ScanProgress:
         """Display while the block runs."""
         with self._progress:
             yield self
+
+
+def text_width(terminal: bool) -> int:
+    """Columns for text: a terminal's width; for a pipe or file COLUMNS, else 100."""
+    columns = os.environ.get("COLUMNS", "")
+    return shutil.get_terminal_size((100, 24)).columns if terminal else int(columns) if columns.isdigit() else 100
 
 
 def progress_wanted(quiet: bool) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import shutil
 import sys
@@ -28,6 +27,7 @@ from iisbitness.cli.options import (
     fail_on_incomplete_option,
     output_options,
     progress_wanted,
+    text_width,
     view_options,
 )
 from iisbitness.cli.selection import chosen_rules, selection_options
@@ -65,12 +65,6 @@ def _env(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{v!r}: expected NAME=VALUE", param_hint="--env")
         out[name] = value
     return out
-
-
-def text_width(terminal: bool) -> int:
-    """Columns for text: a terminal's width; for a pipe or file COLUMNS, else 100."""
-    columns = os.environ.get("COLUMNS", "")
-    return shutil.get_terminal_size((100, 24)).columns if terminal else int(columns) if columns.isdigit() else 100
 
 
 def _text_options(color: bool | None, view: ViewOptions) -> scan_text.TextOptions:

@@ -12,11 +12,11 @@ Files sorted by path, keys sorted, no timestamps: the same input gives the same 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from iisbitness.arch import sort_arches
+from iisbitness.formats import indented_json
 from iisbitness.pe.clr import cor_flag_names, corflags_view
 from iisbitness.pe.deps import DependencyResult
 from iisbitness.pe.headers import machine_name
@@ -27,7 +27,7 @@ SCHEMA_ID = "iisbitness/inspect/1"
 
 def render(files: Sequence[InspectedFile]) -> str:
     """The JSON document for ``files``, indented, ending in a newline."""
-    return json.dumps(to_document(files), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return indented_json.dumps(to_document(files)) + "\n"
 
 
 def to_document(files: Sequence[InspectedFile]) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 Reads only :class:`iisbitness.pe.walk.InspectedFile` values. :func:`renderables` gives rich
 objects for a live console; :func:`render` the same as text; :func:`plain` aligned columns, one
 file a line, never folded or cut, for pipes and files (``inspect bin/ > out.txt``, ``| less``).
+rich's console, table and text are imported where they are used: :func:`plain` into a pipe needs
+none of them (issue 25: a third of this module's import time, in every ``inspect`` run).
 """
 
 from __future__ import annotations
@@ -10,11 +12,9 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from rich.console import Console, RenderableType
 from rich.control import strip_control_codes
-from rich.table import Table
-from rich.text import Text
 
 from iisbitness.arch import format_arches
 from iisbitness.formats.table import fit_table, plain_table, printable
@@ -22,6 +22,9 @@ from iisbitness.pe.clr import cor_flag_names
 from iisbitness.pe.headers import machine_name
 from iisbitness.pe.types import ImageKind, PlatformTarget
 from iisbitness.pe.walk import InspectedFile
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 KIND_LABELS = {
     ImageKind.NATIVE: "native",
@@ -44,6 +47,8 @@ def renderables(files: Sequence[InspectedFile], *, show_deps: bool = False) -> l
 
     Paths in the table are relative to the folder all files share, named in the table title.
     """
+    from rich.table import Table
+
     base = _common_folder(files)
     table = Table(header_style="bold", title=f"in {base}" if base else None, title_justify="left")
     longest = max((len(_relative(f, base)) for f in files), default=4)
@@ -58,6 +63,8 @@ def renderables(files: Sequence[InspectedFile], *, show_deps: bool = False) -> l
 
 def _after(files: Sequence[InspectedFile], shown: Sequence[str], show_deps: bool) -> list[RenderableType]:
     """What follows the table: notes (reasons, CorFlags explanations) and, with ``show_deps``, chains."""
+    from rich.text import Text
+
     notes, preferred = _notes(files, shown)
     out: list[RenderableType] = []
     if notes:
@@ -90,6 +97,8 @@ def _notes(files: Sequence[InspectedFile], shown: Sequence[str]) -> tuple[list[t
 
 def render(files: Sequence[InspectedFile], *, show_deps: bool = False, width: int = 160) -> str:
     """Plain text (no colour) of :func:`renderables`."""
+    from rich.console import Console
+
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False, highlight=False)
     for item in renderables(files, show_deps=show_deps):
@@ -119,6 +128,8 @@ def plain(files: Sequence[InspectedFile], *, show_deps: bool = False, width: int
         # stripped (rich.text.Text does); 8,000 notes through rich took a second (issue 25)
         tail = (["Notes:"] if notes else []) + [strip_control_codes(t) for t in texts]
         return "\n".join(lines) + "\n" + "".join(t + "\n" for t in tail)
+    from rich.console import Console
+
     rest = _after(files, shown, show_deps)
     buf = io.StringIO()
     console = Console(file=buf, width=width or 100_000, color_system=None, force_terminal=False, highlight=False,
@@ -171,6 +182,8 @@ def _relative_all(files: Sequence[InspectedFile], base: str) -> list[str]:
 
 
 def _deps(files: Sequence[InspectedFile]) -> list[RenderableType]:
+    from rich.text import Text
+
     lines: list[RenderableType] = [Text("Dependencies:", style="bold")]
     for item in files:
         for arch, result in item.deps:
