@@ -142,7 +142,7 @@ def plain(files: Sequence[InspectedFile], *, show_deps: bool = False, width: int
 def _row(item: InspectedFile) -> tuple[str, ...]:
     img = item.image
     if img is None:
-        return ("unreadable", "", "", "", "", "", "")
+        return ("not read" if item.skipped else "unreadable", "", "", "", "", "", "")
     if not img.is_pe:
         return (KIND_LABELS[img.kind], "", "none", "", "", "", "")
     machine = f"{machine_name(img.machine)} {img.machine:#x}" if img.machine is not None else ""
