@@ -178,3 +178,18 @@ def test_nothing_skipped_output_unchanged() -> None:
     """Without a non-regular file, no entry carries ``skipped`` (byte-for-byte the same document)."""
     _, doc = _json(str(BIN))
     assert all("skipped" not in f for f in doc["files"])
+
+
+@pytest.mark.parametrize("path", [BIN / "managed_refasm.dll", *sorted(Path("/usr/lib/mono/4.5-api").glob("System.W*.dll"))[:2]])
+def test_reference_assembly_headline_says_it_never_loads(path: Path) -> None:
+    """The Loads in cell of a reference assembly says it does not load at run time, not "x86, x64, arm64";
+    JSON keeps ``loadable_in`` as the header fits and flags ``assembly.reference_assembly``."""
+    text = _invoke(str(path), str(BIN / "managed_anycpu.dll")).stdout
+    rows = {Path(line.split()[0]).name: line for line in text.splitlines()
+            if line.split() and line.split()[0].endswith(".dll")}
+    assert "none at run time (reference assembly)" in rows[path.name]
+    assert "x86, x64, arm64" not in rows[path.name]
+    assert "x86, x64, arm64" in rows["managed_anycpu.dll"]
+    _, doc = _json(str(path))
+    assert doc["files"][0]["loadable_in"] == ["x86", "x64", "arm64"]
+    assert doc["files"][0]["assembly"]["reference_assembly"] is True
