@@ -310,6 +310,23 @@ def test_sites_kept_in_a_config_source_file_are_said_not_read(tmp_path: Path) ->
     assert gap.unread and gap.file == "Windows/System32/inetsrv/config/applicationHost.config" and gap.line
     assert gap.message.startswith('<sites configSource="sites.config">: the sites and their applications kept in '
                                   "sites.config are not read"), gap
+    [entry] = report.unchecked()  # NOTE: no application at all: the file's own entry, so coverage is not complete
+    assert (entry.application, entry.status) == (gap.file, CoverageStatus.NOT_CHECKED), entry
+
+
+def test_a_config_source_file_of_application_host_config_missing_leaves_every_application_partly_checked(
+        tmp_path: Path) -> None:
+    """<globalModules configSource="globalModules.config" /> with no such file: every worker's global modules were
+    not read, so no application is fully checked (the report said "all 9 applications checked")."""
+    img = _demo_with_config_source(tmp_path)
+    (img / "Windows" / "System32" / "inetsrv" / "config" / "globalModules.config").unlink()
+    report = scan(img)
+    assert not [f for f in report.findings if f.rule == "global-module-arch"]
+    gaps = report.unchecked()
+    assert len(gaps) == len(report.coverage) == 9 and {g.status for g in gaps} == {CoverageStatus.PARTLY}
+    assert all(any(r.startswith("Windows/System32/inetsrv/config/applicationHost.config: <globalModules "
+                                'configSource="globalModules.config">: the file is not in the image')
+                   for r in g.reasons) for g in gaps), gaps
 
 
 def test_a_section_read_from_a_config_source_file_of_application_host_config_says_iis_may_not(tmp_path: Path) -> None:
