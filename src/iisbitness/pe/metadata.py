@@ -102,6 +102,8 @@ _NARROW = (2,) * len(_CODED)
 _MAX_OCCURRENCES = 64
 """A real #Strings heap holds an attribute name once (or a few times as the tail of others)."""
 
+_NOWHERE: frozenset[int] = frozenset()
+
 _HAS_CA_ASSEMBLY = (1 << 5) | 14
 """HasCustomAttribute value of Assembly row 1: the Parent of every assembly-level attribute."""
 
@@ -611,8 +613,10 @@ class _Tables:
         in place, rather than holding millions of indexes)."""
         start, size = self._strings
         needle, end = text + b"\0", start + size
-        found: set[int] = set()
         at = self._data.find(needle, start, end)
+        if at < 0:
+            return _NOWHERE  # NOTE: the usual answer for one of the two names: no set built
+        found: set[int] = set()
         while at >= 0:
             if len(found) >= _MAX_OCCURRENCES:
                 return None
@@ -668,12 +672,16 @@ class _Tables:
         ca_rows = memoryview(data)[ca_off : ca_off + ca.size * count]
         parents = _parents(ca_rows, ca)
         lo = bisect.bisect_left(parents, _HAS_CA_ASSEMBLY) if is_sorted else 0
-        hi = lo if is_sorted else count
-        while hi < count and parents[hi] == _HAS_CA_ASSEMBLY:
-            hi += 1  # NOTE: sorted: the run of Assembly rows from lo, as a forward walk stops at the first other
+        hi = count
+        if backward and is_sorted:
+            hi = lo
+            while hi < count and parents[hi] == _HAS_CA_ASSEMBLY:
+                hi += 1  # NOTE: the run of Assembly rows from lo: the rows the forward walk reads
         for i in range(hi - 1, lo - 1, -1) if backward else range(lo, hi):
             parent, ctor, value = ca.unpack_from(data, ca_off + ca.size * i)
             if parent != _HAS_CA_ASSEMBLY:
+                if is_sorted:
+                    return
                 continue
             tag, index = ctor & 7, ctor >> 3
             if tag == 3 and 0 < index <= n_mr:
