@@ -9,7 +9,7 @@ records; docs/images.md).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ class Listing:
         links: names of the entries that are symbolic links (or junctions).
         folders: names of the entries that are folders, following links (as ``Path.is_dir``).
         files: lower-case name -> name as on disk of the entries that are regular files, following links
-            (as ``Path.is_file``).
+            (as ``Path.is_file``); the same dict as ``names`` when every entry is one (neither is ever changed).
         error: why the folder could not be listed (then everything else is empty), or None.
     """
 
@@ -101,14 +101,26 @@ def _read_listing(folder: Path) -> Listing:
         return Listing({}, frozenset(), frozenset(), {}, f"cannot list: {e.strerror or e}")
     except ValueError as e:  # NOTE: a name with a NUL byte
         return Listing({}, frozenset(), frozenset(), {}, f"cannot list: {e}")
+    every_file = all(is_file for _, _, _, is_file in entries)
     names: dict[str, str] = {}
-    files: dict[str, str] = {}
+    files: dict[str, str] = names if every_file else {}  # NOTE: a bin folder: one dict for both (issue 25, memory)
     for n, _, _, is_file in entries:  # NOTE: sorted so that a case clash resolves the same way every run
-        names.setdefault(n.lower(), n)
-        if is_file:
-            files.setdefault(n.lower(), n)
-    return Listing(names, frozenset(n for n, link, _, _ in entries if link),
-                   frozenset(n for n, _, is_folder, _ in entries if is_folder), files)
+        low = n.lower()
+        if low == n:
+            low = n  # NOTE: one string, not two, for a name already in lower case
+        names.setdefault(low, n)
+        if is_file and not every_file:
+            files.setdefault(low, n)
+    return Listing(names, _set(n for n, link, _, _ in entries if link),
+                   _set(n for n, _, is_folder, _ in entries if is_folder), files)
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _set(names: Iterable[str]) -> frozenset[str]:
+    """``frozenset(names)``; the one empty set when there are none (a set object per folder otherwise)."""
+    return frozenset(names) or _NONE
 
 
 def _is(test: Callable[[], bool]) -> bool:

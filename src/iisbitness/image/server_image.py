@@ -38,13 +38,13 @@ class Resolved:
 
     Attributes:
         windows_path: the normalised Windows path that was looked up.
-        host_path: the real file, or None when absent or not resolvable.
+        host: the real file (``str`` of its host path), or None when absent or not resolvable.
         problem: why it could not be located (UNC share, unmapped drive, relative path,
             outside the image), or None when the lookup ran (found or simply absent).
     """
 
     windows_path: str
-    host_path: Path | None
+    host: str | None
     problem: str | None = None
     shown: str | None = None
     """``host_path`` as the user names it (:meth:`ServerImage.display`), when found."""
@@ -54,9 +54,15 @@ class Resolved:
     """The folder whose listing held ``host_path`` (its parent, one object per folder), when found in one."""
 
     @property
+    def host_path(self) -> Path | None:
+        """:attr:`host` as a ``Path``, made when asked (NOTE: the image keeps a string per file it located, not a
+        ``Path`` and its list of parts: 100,000 binaries, issue 25)."""
+        return Path(self.host) if self.host is not None else None
+
+    @property
     def found(self) -> bool:
         """True when the file exists in the image."""
-        return self.host_path is not None
+        return self.host is not None
 
 
 @dataclass
@@ -179,7 +185,7 @@ class ServerImage:
         parts = [c for c in rest.split("\\") if c]
         if not parts:
             if self.follow_links or self._inside_image(base, None, base):
-                return Resolved(p, base, shown=self.display(base), is_dir=base.is_dir())
+                return Resolved(p, str(base), shown=self.display(base), is_dir=base.is_dir())
             return Resolved(p, None, f"{_outside(base)}; not followed")
         at = self._entries(base, parts[:-1])
         actual = at.listing.names.get(parts[-1].lower()) if at is not None else None
@@ -193,7 +199,7 @@ class ServerImage:
         elif (not at.inside or actual in at.listing.links) and not self._inside_image(base, folder, host):
             return Resolved(p, None, f"{_outside(host)}; not followed")
         shown = self.display(host) if at.shown is None else _entry_name(at.shown, actual)
-        return Resolved(p, host, shown=shown, is_dir=actual in at.listing.folders, folder=folder)
+        return Resolved(p, str(host), shown=shown, is_dir=actual in at.listing.folders, folder=folder)
 
     def _entries(self, base: Path, parts: list[str]) -> _FolderEntries | None:
         """The folder ``parts`` below ``base`` (:meth:`_folder`) with what every lookup of one of its entries reads,

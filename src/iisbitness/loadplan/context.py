@@ -87,7 +87,7 @@ class PlanContext:
                            "in this worker", SkipReason.PRECONDITION, kind, configured=configured)
         return ev
 
-    def read(self, host: Path) -> PeImage | str:
+    def read(self, host: str | Path) -> PeImage | str:
         """The headers of ``host``, or a reason string when it cannot be read. Cached."""
         try:
             return self.facts.image(host)
@@ -102,8 +102,9 @@ class PlanContext:
         known = self._resolved.setdefault((os_arch, process_arch), {})
         found = known.get(configured)
         if found is None:
-            found = self._as_other_worker(configured, os_arch, process_arch)
-            found = known[configured] = found or self._resolve(configured, os_arch, process_arch)
+            found = self._as_other_worker(configured, os_arch, process_arch) or self._resolve(configured, os_arch,
+                                                                                              process_arch)
+            known[found.configured] = found  # NOTE: the other architecture's string when shared: one per binary
         return found
 
     def _as_other_worker(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef | None:
@@ -120,8 +121,9 @@ class PlanContext:
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and other.image.is_pe and process_arch in other.image.loadable_by:
             found = self.image.locate(configured)
-            assert found.host_path is not None  # NOTE: it was read
-            chain = self.dependency_chain(found.host_path, os_arch, process_arch, other.image, found.folder)
+            host = found.host_path
+            assert host is not None  # NOTE: it was read
+            chain = self.dependency_chain(host, os_arch, process_arch, other.image, found.folder)
         return other if chain == other.chain else replace(other, chain=chain)
 
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
@@ -142,7 +144,7 @@ class PlanContext:
         found = self.image.locate(seen)
         if found.problem:
             return BinaryRef(configured, seen, None, None, problem=found.problem)
-        if found.host_path is None:
+        if found.host is None:
             why = unseen(seen, os_arch, process_arch)
             if why is not None:
                 return BinaryRef(configured, seen, None, None, absent=Absence(ntpath.dirname(seen), 0, why=why))
@@ -152,19 +154,19 @@ class PlanContext:
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
         if found.is_dir:
             return BinaryRef(configured, seen, found.shown, None, problem="is a folder, not a file")
-        got = self.read(found.host_path)
+        got = self.read(found.host)
         shown = found.shown
         if isinstance(got, str):
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
-            chain = self.dependency_chain(found.host_path, os_arch, process_arch, got, found.folder)
+            chain = self.dependency_chain(Path(found.host), os_arch, process_arch, got, found.folder)
         return BinaryRef(configured, seen, shown, got, chain=chain)
 
     def _literally(self, expanded: str, os_arch: Arch, process_arch: Arch) -> bool:
         """A path whose unknown ``%NAME%`` stays as it is (as Windows leaves it) names a file of the image."""
         path = normalize(expanded)
-        return is_absolute(path) and self.image.locate(redirect(path, os_arch, process_arch)).host_path is not None
+        return is_absolute(path) and self.image.locate(redirect(path, os_arch, process_arch)).host is not None
 
     def absence(self, windows_path: str, os_arch: Arch) -> Absence | None:
         """Whether a file absent from the image is missing on the server: its folder is in the image and

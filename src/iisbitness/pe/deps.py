@@ -222,10 +222,7 @@ def dependency_names(binary: Path, image: PeImage, facts: BinaryFacts) -> tuple[
     provide, in the order :func:`find_mismatch` follows them; read once per file (:attr:`BinaryFacts.deps`).
     Empty for most files: then :func:`find_mismatch` of a process that loads ``binary`` finds nothing, which a
     caller may know without searching (issue 25)."""
-    found = facts.deps.get(binary)
-    if found is None:
-        found = facts.deps[binary] = tuple(_read_dependencies(binary, image, facts))
-    return found
+    return facts.dependencies(binary, lambda: tuple(_read_dependencies(binary, image, facts)))
 
 
 def _read_dependencies(path: Path, image: PeImage, facts: BinaryFacts) -> Iterator[tuple[str, str]]:

@@ -53,7 +53,7 @@ class FileIdentity:
     device: int
 
     @classmethod
-    def of(cls, path: Path) -> FileIdentity | None:
+    def of(cls, path: str | os.PathLike[str]) -> FileIdentity | None:
         """The identity of ``path`` (following symlinks), or None when it cannot be stat'ed."""
         try:
             st = os.stat(path)
@@ -96,14 +96,17 @@ class BinaryFacts:
         self._store = store
         self._on_read = on_read
         self._ahead = read_ahead
-        self._memo: dict[str, dict[Path, Fact | ImageReadError]] = {
+        self._memo: dict[str, dict[str, Fact | ImageReadError]] = {
             "image": {}, "imports": {}, "assembly": {}, "references": {}}
-        """Per kind of fact, per file: what was read (NOTE: a dict per kind, not a ``(kind, path)`` key per file:
-        100,000 fewer tuples for memory and for the garbage collector to walk)."""
+        """Per kind of fact, per file (its path as a string): what was read (NOTE: a dict per kind, not a ``(kind,
+        path)`` key per file: 100,000 fewer tuples for memory and for the garbage collector to walk; strings, not
+        ``Path`` objects: a string per file where the image is read through one, the same as its
+        :attr:`PeImage.path <iisbitness.pe.types.PeImage.path>`; issue 25)."""
         self.folders = folders if folders is not None else Folders()
         """Folder listings and real paths: the server image's own when planning (one memo per scan)."""
-        self.deps: dict[Path, tuple[tuple[str, str], ...]] = {}
-        """Dependency names per file (:mod:`iisbitness.pe.deps`), the same for every architecture."""
+        self.deps: dict[str, tuple[tuple[str, str], ...]] = {}
+        """Dependency names per file (:mod:`iisbitness.pe.deps`), the same for every architecture: see
+        :meth:`dependencies`."""
         self.unread_metadata: set[Path] = set()
         """.NET images whose metadata could not be read (their references are then unknown, not empty)."""
         self.resolved: dict[tuple[Path, tuple[Path, ...]], FoundDependencies] = {}
@@ -113,7 +116,7 @@ class BinaryFacts:
         self.stored = 0
         """Facts served from the persistent store."""
 
-    def image(self, path: Path) -> PeImage:
+    def image(self, path: str | os.PathLike[str]) -> PeImage:
         """The headers of ``path`` (:func:`iisbitness.pe.classify.read_image`). Raises ImageReadError.
 
         NOTE: a .NET image's references are read in the same open and remembered (the dependency search
@@ -121,39 +124,53 @@ class BinaryFacts:
         """
         return self._get("image", path, self._read_image, PeImage)
 
-    def _read_image(self, path: Path) -> PeImage:
+    def _read_image(self, path: str | os.PathLike[str]) -> PeImage:
         image, references, error = read_image_and_references(path)
         known = self._memo["references"]
-        if path not in known and image.is_managed:
+        key = image.path  # NOTE: os.fspath(path), the string the image memo keeps
+        if key not in known and image.is_managed:
             if references is not None:
-                known[path] = references  # NOTE: stored too, by _load, with the same identity
+                known[key] = references  # NOTE: stored too, by _load, with the same identity
             elif error is not None:
-                known[path] = ImageReadError(error)
+                known[key] = ImageReadError(error)
         return image
 
-    def imports(self, path: Path) -> Imports:
+    def imports(self, path: str | os.PathLike[str]) -> Imports:
         """The native imports of ``path`` (:func:`iisbitness.pe.imports.read_imports`). Raises ImageReadError."""
         return self._get("imports", path, read_imports, Imports)
 
-    def assembly(self, path: Path) -> AssemblyInfo:
+    def assembly(self, path: str | os.PathLike[str]) -> AssemblyInfo:
         """The .NET metadata of ``path`` (:func:`iisbitness.pe.metadata.read_assembly_info`). Raises ImageReadError."""
         return self._get("assembly", path, read_assembly_info, AssemblyInfo)
 
-    def references(self, path: Path) -> AssemblyReferences:
+    def references(self, path: str | os.PathLike[str]) -> AssemblyReferences:
         """What ``path`` references (:func:`iisbitness.pe.metadata.read_assembly_references`), forgotten once
         returned: the dependency search keeps only the names it needs, in :attr:`deps` (a server of 100,000
         assemblies would otherwise hold every reference list). Raises ImageReadError."""
         try:
             return self._get("references", path, read_assembly_references, AssemblyReferences)
         finally:
-            self._memo["references"].pop(path, None)
+            self._memo["references"].pop(os.fspath(path), None)
 
-    def seed(self, path: Path, image: PeImage, assembly: AssemblyInfo | None = None) -> None:
+    def seed(self, path: str | os.PathLike[str], image: PeImage, assembly: AssemblyInfo | None = None) -> None:
         """Remember facts a caller read itself (``inspect`` reads headers and metadata in one open): the headers,
         and the references of ``assembly`` for the dependency search."""
-        self._memo["image"][path] = image
+        key = os.fspath(path)
+        self._memo["image"][key] = image
         if assembly is not None:
-            self._memo["references"][path] = AssemblyReferences.of(assembly)
+            self._memo["references"][key] = AssemblyReferences.of(assembly)
+
+    def dependencies(self, path: Path, read: Callable[[], tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
+        """The ``(name, via)`` dependencies of ``path`` (:mod:`iisbitness.pe.deps`), ``read()`` at the first call and
+        kept in :attr:`deps` under the string its image is kept under (one string per file, not one per memo)."""
+        key = os.fspath(path)
+        found = self.deps.get(key)
+        if found is None:
+            image = self._memo["image"].get(key)
+            if isinstance(image, PeImage) and image.path == key:
+                key = image.path
+            found = self.deps[key] = read()
+        return found
 
     def key(self, path: Path) -> str:
         """The file's identity for cycle checks (real path, case-folded): :meth:`Folders.key
@@ -166,7 +183,7 @@ class BinaryFacts:
         if self._ahead is None or self._ahead.stopped:
             return
         known = self._memo["image"]
-        self._ahead.files_ahead(p for n in names if (p := folder / n) not in known)
+        self._ahead.files_ahead(p for n in names if (p := os.path.join(folder, n)) not in known)
 
     def close(self) -> None:
         """Stop reading ahead (the scan is over)."""
@@ -187,20 +204,21 @@ class BinaryFacts:
         the ``files`` of the scan's one listing of it (:class:`~iisbitness.image.folders.Folders`)."""
         return self.folders.listing(folder).files
 
-    def _get(self, kind: str, path: Path, read: Callable[[Path], T], cls: type[T]) -> T:
+    def _get(self, kind: str, path: str | os.PathLike[str], read: Callable[[str], T], cls: type[T]) -> T:
         memo = self._memo[kind]
-        got = memo.get(path)
+        key = os.fspath(path)
+        got = memo.get(key)
         if got is None:
-            got = memo[path] = self._load(kind, path, read)
+            got = memo[key] = self._load(kind, key, read)
         if isinstance(got, ImageReadError):
             raise got
         assert isinstance(got, cls)
         return got
 
-    def _load(self, kind: str, path: Path, read: Callable[[Path], Fact]) -> Fact | ImageReadError:
+    def _load(self, kind: str, path: str, read: Callable[[str], Fact]) -> Fact | ImageReadError:
         identity = FileIdentity.of(path) if self._store is not None else None
         if identity is not None and self._store is not None:
-            hit = self._store.get(str(path), kind, identity)
+            hit = self._store.get(path, kind, identity)
             if hit is not None:
                 self.stored += 1
                 return hit
@@ -210,10 +228,10 @@ class BinaryFacts:
             return e
         self.reads += 1
         if self._on_read is not None:
-            self._on_read(path)
+            self._on_read(Path(path))
         if identity is not None and self._store is not None:
-            self._store.put(str(path), kind, identity, fact)
+            self._store.put(path, kind, identity, fact)
             seeded = self._memo["references"].get(path) if kind == "image" else None
             if isinstance(seeded, AssemblyReferences):
-                self._store.put(str(path), "references", identity, seeded)
+                self._store.put(path, "references", identity, seeded)
         return fact
