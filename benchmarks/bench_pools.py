@@ -1,7 +1,7 @@
 """A shared-hosting server: thousands of pools, each with four mismatched x86 global modules (issue 25).
 
 Usage: ``PYTHONPATH=src:benchmarks:tests/pe python benchmarks/bench_pools.py [--sizes 1000,2000,5000,10000]
-[--modules 4] [--apps 2] [--profile] [--dump DIR] [--html]``
+[--shape global|bin] [--modules 4] [--apps 2] [--profile] [--dump DIR] [--html]``
 
 For each size N, builds in a temporary folder a server image whose applicationHost.config has N
 64-bit application pools (``enable32BitAppOnWin64="false"``), N sites each with ``--apps``
@@ -9,6 +9,14 @@ applications in its own pool, and ``--modules`` global native modules without a 
 preCondition whose images are real 32-bit (x86) DLLs: the compiled test fixture
 ``tests/fixtures/pe/bin/module_x86.dll``, hard-linked. Every pool loads every module, so the scan
 finds N x modules ``global-module-arch`` mismatches, each with fixes to verify.
+
+``--shape bin`` (a cause per pool): no global module (unless ``--modules`` says so); instead every
+application's ``bin`` holds its own copies, hard-linked, of three compiled test fixtures: the AnyCPU
+``ManagedApp.dll``, the x86-only (32BITREQ) assembly ``managed_x86.dll`` it references and, as
+``nativelib.dll``, the native x86 DLL it P/Invokes (``nativelib_x86.dll``). In a 64-bit pool both
+fail to load, so the scan finds per application a ``managed-assembly-arch`` and a
+``native-library-arch`` mismatch, each its own cause: the shared-hosting server where every site
+ships its own 32-bit build, thousands of causes, each fixed by its own pool flip.
 
 Then, in a child process per size (so the peak memory is that scan's own), times
 ``scan(Path(image), ScanOptions())`` (wall and CPU time: on a shared machine compare the CPU time), the text and JSON renderings (and ``--html``), and reads the
@@ -31,7 +39,11 @@ from pathlib import Path
 
 from bench_scan import APPHOST
 
-FIXTURE = Path(__file__).resolve().parent.parent / "tests/fixtures/pe/bin/module_x86.dll"
+PE_BIN = Path(__file__).resolve().parent.parent / "tests/fixtures/pe/bin"
+FIXTURE = PE_BIN / "module_x86.dll"
+BIN_FILES = {"ManagedApp.dll": "ManagedApp.dll", "managed_x86.dll": "managed_x86.dll",
+             "nativelib.dll": "nativelib_x86.dll"}
+"""``--shape bin``: each application's ``bin``, name in the image -> fixture."""
 
 GLOBAL_MODULES = """  <system.webServer>
     <globalModules>
@@ -50,8 +62,8 @@ SITE = """      <site name="Site{i}" id="{id}">
       </site>"""
 
 
-def build(root: Path, pools: int, modules: int, apps: int) -> None:
-    """Write the image under ``root``."""
+def build(root: Path, pools: int, modules: int, apps: int, shape: str = "global") -> None:
+    """Write the image under ``root`` (``shape``: ``global`` or ``bin``, see the module's docstring)."""
     conf = root / "Windows/System32/inetsrv/config"
     conf.mkdir(parents=True)
     (root / "Windows/SysWOW64").mkdir(parents=True)
@@ -65,7 +77,12 @@ def build(root: Path, pools: int, modules: int, apps: int) -> None:
         for a in range(apps):
             path, folder = ("/", "") if a == 0 else (f"/app{a}", f"\\app{a}")
             app_xml.append(APP.format(path=path, i=i, folder=folder))
-            (root / f"inetpub/site{i}" / (f"app{a}" if a else "")).mkdir(parents=True, exist_ok=True)
+            folder_path = root / f"inetpub/site{i}" / (f"app{a}" if a else "")
+            folder_path.mkdir(parents=True, exist_ok=True)
+            if shape == "bin":
+                (folder_path / "bin").mkdir()
+                for name, fixture in BIN_FILES.items():
+                    os.link(PE_BIN / fixture, folder_path / "bin" / name)
         sites.append(SITE.format(i=i, id=i + 1, port=8000 + i % 50000, apps="\n".join(app_xml)))
     text = APPHOST.format(pools="\n".join(POOL.format(i=i) for i in range(pools)), sites="\n".join(sites))
     webserver = GLOBAL_MODULES.format(modules="\n".join(MODULE.format(k=k) for k in range(modules)))
@@ -73,14 +90,14 @@ def build(root: Path, pools: int, modules: int, apps: int) -> None:
 
 
 def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, html: bool,
-        with_json: bool) -> dict[str, float]:
+        with_json: bool, shape: str = "global") -> dict[str, float]:
     """Build, scan and render in this process (the child)."""
     from iisbitness.api import ScanOptions, scan
     from iisbitness.formats import scan_html, scan_json, scan_text
 
     with tempfile.TemporaryDirectory(prefix="iisbitness-bench-pools-") as tmp:
         image = Path(tmp)
-        build(image, size, modules, apps)
+        build(image, size, modules, apps, shape)
         prof = None
         if profile:
             from pyinstrument import Profiler
@@ -111,8 +128,8 @@ def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, ht
         if dump is not None:
             # NOTE: the image lives in a random temporary folder: name it the same in every run
             if with_json:
-                (dump / f"pools-{size}.json").write_text(js.replace(str(image), "IMAGE"))
-            (dump / f"pools-{size}.txt").write_text(text.replace(str(image), "IMAGE"))
+                (dump / f"pools-{shape}-{size}.json").write_text(js.replace(str(image), "IMAGE"))
+            (dump / f"pools-{shape}-{size}.txt").write_text(text.replace(str(image), "IMAGE"))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"pools": size, "scan_s": t_scan, "scan_cpu_s": c_scan, "text_s": t_text, "json_s": t_json, "html_s": t_html,
             "html_mb": html_mb, "rss_mb": rss, "rss_scan_mb": rss_scan, "findings": len(report.findings)}
@@ -121,7 +138,10 @@ def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, ht
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,2000,5000,10000")
-    parser.add_argument("--modules", type=int, default=4)
+    parser.add_argument("--shape", choices=("global", "bin"), default="global",
+                        help="global: every pool loads the same x86 global modules (a few causes); bin: every "
+                             "application's bin holds its own x86 assembly and native DLL (a cause per pool)")
+    parser.add_argument("--modules", type=int, help="x86 global modules (default 4 for --shape global, 0 for bin)")
     parser.add_argument("--apps", type=int, default=2)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--html", action="store_true")
@@ -131,16 +151,19 @@ def main() -> None:
     parser.add_argument("--dump", type=Path)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.modules is None:
+        args.modules = 4 if args.shape == "global" else 0
     if args.child:
         print(json.dumps(one(args.child, args.modules, args.apps, args.profile, args.dump, args.html,
-                             args.child <= args.json_up_to)))
+                             args.child <= args.json_up_to, args.shape)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"scan of N pools, {args.modules} mismatched x86 global modules, {args.apps} applications a pool "
+    bins = ", an x86 assembly and a native x86 DLL in each application's bin" if args.shape == "bin" else ""
+    print(f"scan of N pools, {args.modules} mismatched x86 global modules{bins}, {args.apps} applications a pool "
           "(bench_pools.py)")
     for n in sizes:
-        cmd = [sys.executable, __file__, "--child", str(n), "--modules", str(args.modules), "--apps", str(args.apps),
-               "--json-up-to", str(args.json_up_to)]
+        cmd = [sys.executable, __file__, "--child", str(n), "--shape", args.shape, "--modules", str(args.modules),
+               "--apps", str(args.apps), "--json-up-to", str(args.json_up_to)]
         if args.profile and n == max(sizes):
             cmd.append("--profile")
         if args.html:

@@ -97,3 +97,37 @@ def test_a_project_file_over_its_cap_is_left_out(tmp_path: Path) -> None:
     problems = json.loads(r.output)["problems"] if r.exit_code in (0, 1) else []
     assert any(p["file"] == "App/App.csproj" and f"over the {MAX_PROJECT_BYTES:,}-byte limit" in p["message"]
                for p in problems), r.output
+
+
+def test_a_small_configuration_file_is_read_without_allocating_its_limit(tmp_path: Path) -> None:
+    """``read(limit + 1)`` allocates the whole 64 MiB limit before it reads, once per web.config on a server of
+    thousands; the read asks for the file's size (a file that grows after ``stat`` is still read to its limit)."""
+    import tracemalloc
+
+    from iisbitness.config.jsonfile import read_json
+    from iisbitness.config.xml import parse_file
+
+    config = tmp_path / "web.config"
+    config.write_text("<configuration><system.webServer/></configuration>")
+    settings = tmp_path / "launchSettings.json"
+    settings.write_text('{"profiles": {}}')
+    tracemalloc.start()
+    try:
+        parse_file(config, "web.config")
+        read_json(settings, "launchSettings.json", 64 * 1024 * 1024, "launch settings")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024, f"{peak:,} bytes at peak to read two files of 50 bytes"
+
+
+def test_a_configuration_file_that_grew_after_stat_is_read_to_its_limit(tmp_path: Path) -> None:
+    """The read goes on past the size ``stat`` gave, up to the limit (and one byte more to show it is over)."""
+    import io
+
+    from iisbitness.config.xml import read_capped
+
+    assert read_capped(io.BytesIO(b"x" * 10), 4, 100) == b"x" * 10
+    assert read_capped(io.BytesIO(b"x" * 500), 4, 100) == b"x" * 101
+    assert read_capped(io.BytesIO(b"x" * 4), 4, 100) == b"x" * 4
+    assert read_capped(io.BytesIO(b"x" * 500), 400, 100) == b"x" * 101

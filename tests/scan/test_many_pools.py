@@ -4,7 +4,11 @@ finding must not grow with the number of pools (benchmarks/bench_pools.py measur
 from __future__ import annotations
 
 import json
+from collections import ChainMap
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
@@ -14,7 +18,8 @@ from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.build import build
 from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector, PlanContext
-from iisbitness.model.edits import SetPoolArch, apply_all
+from iisbitness.model.edits import MoveToNewPool, SetPoolArch, apply_all
+from iisbitness.model.iis7 import Application, Server
 from tests.conftest import apphost, make_image, site
 
 POOLS = 12
@@ -83,3 +88,63 @@ def test_the_json_document_grows_linearly_with_pools(tmp_path: Path) -> None:
         assert len(restrict) == 2 and f'"Pool{count - 1}"' in restrict[0]["commands"][-1]
         per_pool[count] = len(text.encode()) / count
     assert per_pool[200] < 1.5 * per_pool[50], per_pool
+
+
+def _split_image(tmp_path: Path, count: int = POOLS) -> Path:
+    """``count`` 64-bit pools, each with a site of two applications whose ``bin`` holds an x86-only assembly: a
+    cause per pool, each offering a split of its pool (``benchmarks/bench_pools.py --shape bin``)."""
+    pools = "\n".join(f'<add name="Pool{i}" managedRuntimeVersion="v4.0" />' for i in range(count))
+    sites = "\n".join(site(f"Site{i}", i + 1, f"Pool{i}", rf"C:\sites\s{i}", extra_apps=(
+        f'<application path="/app" applicationPool="Pool{i}"><virtualDirectory path="/" '
+        f'physicalPath="C:\\sites\\s{i}\\app" /></application>')) for i in range(count))
+    files: dict[str, str | Path | bytes] = {}
+    for i in range(count):
+        files.update({f"sites/s{i}/bin/managed_x86.dll": "managed_x86.dll",
+                      f"sites/s{i}/app/bin/managed_x86.dll": "managed_x86.dll"})
+    return make_image(tmp_path / f"split{count}", apphost(pools, sites), files)
+
+
+def test_a_split_copy_of_the_server_answers_as_one_read_afresh(tmp_path: Path) -> None:
+    """Moving an application to a new pool copies only its site and updates the indexes of the copy: it answers
+    every question as the same server read afresh (no index) does."""
+    img = ServerImage.offline(_split_image(tmp_path))
+    server = read_server(img, Arch.X64, "test")
+    # NOTE: ask once, so that the server has every index the copy is made from
+    server.pool("Pool0"), server.applications_in(server.pools[0]), server.starts_manually(), server.undeclared_pools()
+    moved = apply_all(server, (MoveToNewPool((("Site3", "/app"),), "Pool3_32", Arch.X86, "Pool3"),))
+    fresh = replace(moved)  # NOTE: replace builds a new object: its indexes are built when first asked
+    assert moved == fresh and moved.sites[3] is not server.sites[3] and moved.sites[4] is server.sites[4]
+    for p in moved.pools:
+        assert moved.applications_in(p) == fresh.applications_in(p), p.name
+        assert moved.pool(p.name) == fresh.pool(p.name)
+    assert [a.label for a in moved.applications_in(moved.pools[3])] == ["Site3/"]
+    assert [a.label for a in moved.applications_in(moved.pools[-1])] == ["Site3/app"]
+    assert moved.pools_named({"pool3_32", "pool3"}) == fresh.pools_named({"pool3_32", "pool3"})
+    assert (moved.undeclared_pools(), moved.starts_manually()) == (fresh.undeclared_pools(), fresh.starts_manually())
+
+
+def test_verifying_a_split_walks_the_pools_it_touches_not_every_application(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A split's re-plan (the pool it leaves and the new one) does not work out every application's folder again
+    for COM's application roots: at 10,000 pools, one walk of 20,000 applications per split fix (issue 25)."""
+    from iisbitness.loadplan.collectors import com
+
+    img = ServerImage.offline(_split_image(tmp_path))
+    server = read_server(img, Arch.X64, "test")
+    ctx = PlanContext(img)
+    build(server, ctx)
+    asked: list[str] = []
+    counted = com.app_folder
+
+    def counting(c: PlanContext, s: Server, app: Application, arch: Arch) -> object:
+        asked.append(app.label)
+        return counted(c, s, app, arch)
+
+    monkeypatch.setattr(com, "app_folder", counting)
+    for i in range(POOLS):
+        moved = apply_all(server, (MoveToNewPool(((f"Site{i}", "/app"),), f"Pool{i}_32", Arch.X86, f"Pool{i}"),))
+        plan = build(moved, replace(ctx, plans=ChainMap({}, ctx.plans)), pools=frozenset({f"pool{i}", f"pool{i}_32"}))
+        assert {ld.process.pool.name for ld in plan.loads if ld.process.pool} == {f"Pool{i}", f"Pool{i}_32"}
+    assert set(asked) <= {f"Site{i}/{a}" for i in range(POOLS) for a in ("", "app")}
+    assert len(asked) <= POOLS * 2 * 2, "each split asks for its own pools' applications (at two architectures)"
+

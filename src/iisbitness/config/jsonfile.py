@@ -13,6 +13,7 @@ import json
 import stat
 from pathlib import Path
 
+from iisbitness.config.xml import read_capped
 from iisbitness.errors import ConfigError
 
 
@@ -33,7 +34,7 @@ def read_json(path: Path, shown: str, limit: int, what: str) -> tuple[object, st
         if st.st_size > limit:
             raise ConfigError(shown, f"{what}: file is {st.st_size:,} bytes, over the {limit:,}-byte limit; not read")
         with path.open("rb") as f:
-            data = f.read(limit + 1)
+            data = read_capped(f, st.st_size, limit)
     except OSError as e:
         raise ConfigError(shown, f"cannot read {what}: {e.strerror or e}") from e
     if len(data) > limit:

@@ -12,6 +12,7 @@ import codecs
 import re
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -38,6 +39,22 @@ def _parser() -> etree.XMLParser:
     )
 
 
+def read_capped(f: BinaryIO, size: int, limit: int) -> bytes:
+    """The bytes of an open file, at most ``limit + 1`` of them (one more shows it is over the limit).
+
+    ``size`` is the file's size from ``stat`` (bytes): the first read asks for that much plus one, not for
+    ``limit + 1``, because ``read(n)`` allocates ``n`` bytes before it reads (64 MiB a configuration file
+    otherwise, once per web.config); only a file that grew since ``stat`` is read on, up to the limit.
+
+    Raises:
+        OSError: from the reads.
+    """
+    data = f.read(min(size, limit) + 1)
+    if len(data) > size:  # NOTE: it grew since stat: read on, up to the limit
+        data += f.read(limit + 1 - len(data))
+    return data
+
+
 def parse_file(path: Path, shown_as: str, limit: int = MAX_CONFIG_BYTES) -> etree._Element:
     """Parse an XML configuration file and return its root element.
 
@@ -60,7 +77,7 @@ def parse_file(path: Path, shown_as: str, limit: int = MAX_CONFIG_BYTES) -> etre
         if st.st_size > limit:
             raise ConfigError(shown_as, f"file is {st.st_size:,} bytes, over the {limit:,}-byte limit; not read")
         with path.open("rb") as f:
-            data = f.read(limit + 1)
+            data = read_capped(f, st.st_size, limit)
         if len(data) > limit:  # NOTE: it grew since stat
             raise ConfigError(shown_as, f"file is over the {limit:,}-byte limit; not read")
     except OSError as e:

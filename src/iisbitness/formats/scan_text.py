@@ -59,13 +59,13 @@ class _Out:
 
     def __init__(self, options: TextOptions) -> None:
         self.o = options
-        self.lines: list[Text] = []
+        self.lines: list[tuple[tuple[str, str], ...]] = []
 
     def line(self, *parts: str | tuple[str, str]) -> None:
         """One line of ``parts`` (text, or text and style); control characters from the server's names and
         texts are shown escaped, never sent to the terminal."""
-        self.lines.append(Text.assemble(*(printable(p) if isinstance(p, str) else (printable(p[0]), p[1])
-                                          for p in parts)))
+        # NOTE: kept as (text, style) runs, made rich Texts only when coloured (issue 25: 600,000 lines)
+        self.lines.append(tuple((printable(p), "") if isinstance(p, str) else (printable(p[0]), p[1]) for p in parts))
 
     def field(self, label: str, text: str, style: str = "") -> None:
         """``text`` under ``label``, wrapped at the width; words joined by :data:`NBSP` stay on one line."""
@@ -77,11 +77,16 @@ class _Out:
             self.line(hang, (w[len(hang):], style))
 
     def render(self) -> str:
+        """The lines as text, each ending in a newline; with ANSI styles when coloured."""
+        plain = ["".join(text for text, _ in parts) for parts in self.lines]
+        if not plain or not self.o.color and not any("\t" in p for p in plain):
+            # NOTE: what rich writes without colour, where no tab is to be expanded: a rich print of each of the
+            # 600,000 lines of a 10,000-pool report took most of its rendering (issue 25)
+            return "".join(p + "\n" for p in plain)
         buf = io.StringIO()
         con = Console(file=buf, force_terminal=self.o.color, no_color=not self.o.color, highlight=False,
                       soft_wrap=True, width=max(self.o.width, 40))
-        for t in self.lines:
-            con.print(t)
+        con.print(Text("\n").join(Text.assemble(*parts) for parts in self.lines))
         return buf.getvalue()
 
 

@@ -101,12 +101,7 @@ def apply(server: Server, edit: Iis7Edit) -> Server:
                                 {"enable32BitAppOnWin64": "true" if edit.arch is Arch.X86 else "false"})
     new = _pool_at(replace(like, name=edit.new_pool, declared=True, source=ConfigSource("(new pool)"),
                            elements=copied, copied_from=like.name), edit.arch)
-    moved = {(s.lower(), p.lower()) for s, p in edit.apps}
-    sites = tuple(
-        replace(s, applications=tuple(
-            replace(a, pool=edit.new_pool) if (a.site.lower(), a.path.lower()) in moved else a for a in s.applications))
-        for s in server.sites)
-    return replace(server, sites=sites, pools=server.pools + (new,))
+    return server.with_new_pool(new, {(s.lower(), p.lower()) for s, p in edit.apps})
 
 
 def _site_filters(site: Site, edit: SetFilterPrecondition) -> Site:

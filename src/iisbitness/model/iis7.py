@@ -470,6 +470,7 @@ class Server:
     _site_at: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
     _undeclared: tuple[AppPool, ...] | None = field(default=None, init=False, repr=False, compare=False)
     _manual: bool | None = field(default=None, init=False, repr=False, compare=False)
+    _folders_as: tuple[Site, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def _apps_index(self) -> dict[str, tuple[Application, ...]]:
         # NOTE: planning asks for every pool's applications, and fix verification re-plans once per fix:
@@ -566,7 +567,68 @@ class Server:
             copy = replace(self, pools=pools + (pool,))
         object.__setattr__(copy, "_apps_by_pool", self._apps_by_pool)
         object.__setattr__(copy, "_site_at", self._site_at)
+        object.__setattr__(copy, "_folders_as", self._folders_as)
         return copy
+
+    def with_new_pool(self, pool: AppPool, apps: Collection[tuple[str, str]]) -> Server:
+        """A copy with ``pool`` added last and the applications ``apps`` (lower-case ``(site, path)`` pairs) moved
+        into it; unknown applications are left out - for fix verification (a split of a pool).
+
+        Only the sites of the moved applications are copied, and the copy keeps the indexes, updated for the two
+        pools that change: a split per application of a server of 10,000 pools would otherwise copy and index
+        every site and pool once per fix (issue 25)."""
+        from dataclasses import replace
+
+        names = {site for site, _ in apps}
+        at = self._site_positions()
+        sites = list(self.sites)
+        moved: list[Application] = []
+        left: set[int] = set()
+        sources: set[str] = set()
+        for i in sorted(i for n in names for i in at.get(n, ())):
+            site = sites[i]
+            if not any((a.site.lower(), a.path.lower()) in apps for a in site.applications):
+                continue
+            kept = []
+            for a in site.applications:
+                if (a.site.lower(), a.path.lower()) in apps:
+                    left.add(id(a))
+                    sources.add(a.pool.lower())
+                    a = replace(a, pool=pool.name)
+                    moved.append(a)
+                kept.append(a)
+            sites[i] = replace(site, applications=tuple(kept))
+        copy = replace(self, sites=tuple(sites), pools=self.pools + (pool,))
+        key = pool.name.lower()
+        if self._pool_at is not None:
+            positions = dict(self._pool_at)
+            positions[key] = [*positions.get(key, ()), len(self.pools)]
+            object.__setattr__(copy, "_pool_at", positions)
+        # NOTE: a new pool's name that applications already name (an undeclared pool): the index is built when asked
+        if self._apps_by_pool is not None and key not in self._apps_by_pool:
+            index = dict(self._apps_by_pool)
+            for k in sources:
+                still = tuple(a for a in index.get(k, ()) if id(a) not in left)
+                if still:
+                    index[k] = still
+                else:
+                    index.pop(k, None)
+            if moved:
+                index[key] = tuple(moved)
+            object.__setattr__(copy, "_apps_by_pool", index)
+        object.__setattr__(copy, "_site_at", self._site_at)
+        if self._undeclared is not None:
+            object.__setattr__(copy, "_undeclared", self._undeclared + (() if pool.declared else (pool,)))
+        if self._manual is not None:
+            object.__setattr__(copy, "_manual", self._manual or not pool.auto_start)
+        object.__setattr__(copy, "_folders_as", self.folder_sites())
+        return copy
+
+    def folder_sites(self) -> tuple[Site, ...]:
+        """Sites whose applications have the same physical folders as this server's (as a set): :attr:`sites`, or
+        those of the server this is a copy of with applications moved between pools (:meth:`with_new_pool`), so
+        that what is worked out from every application's folder once is not worked out again per copy."""
+        return self._folders_as if self._folders_as is not None else self.sites
 
 
 def _positions(items: Sequence[AppPool | Site]) -> dict[str, list[int]]:

@@ -14,7 +14,10 @@ skipped when their extension is one of :data:`SKIP_EXTENSIONS` (text, config, ma
 source: never PE images on an IIS server) or they are smaller than 64 bytes (no DOS header fits);
 that costs a ``stat`` from the directory listing, not a read. Other files are read once (the 4 KB
 header read) and dropped silently if they do not start with ``MZ``. An ``MZ`` file that is not a
-valid PE is listed as ``not-pe`` with its reason.
+valid PE is listed as ``not-pe`` with its reason. A name that is not a regular file and would block
+or fail on opening (a FIFO, a device, a socket, a dangling symbolic link) is never opened: when it
+is named explicitly or named like a binary (:data:`BINARY_EXTENSIONS`), it is listed with
+``error`` and ``skipped`` set (what it is), never left out in silence.
 
 Errors: nothing is raised for a file; an unreadable one comes back with ``error`` set. A path
 that does not exist comes back the same way.
@@ -23,6 +26,7 @@ that does not exist comes back the same way.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +68,8 @@ class InspectedFile:
         error: why it could not be read ("<path>: cannot read: Permission denied"), else None.
         assembly: .NET metadata for managed images when requested, else None.
         deps: per process architecture checked, the dependency search result (``--deps``).
+        skipped: why the file was not opened, when it is not a regular file: ``"fifo"``, ``"device"``,
+            ``"socket"``, ``"dangling-link"`` or ``"other"`` (``error`` says it in words); else None.
     """
 
     path: Path
@@ -71,6 +77,7 @@ class InspectedFile:
     error: str | None = None
     assembly: AssemblyInfo | None = None
     deps: tuple[tuple[Arch, DependencyResult], ...] = field(default=())
+    skipped: str | None = None
 
 
 def inspect_paths(
@@ -156,15 +163,17 @@ def iter_candidate_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tu
     for raw in paths:
         path = Path(raw)
         try:
-            is_dir = path.is_dir()
-            path.stat()
+            mode = path.stat().st_mode
         except OSError as e:
-            yield InspectedFile(path, error=f"{path}: cannot read: {e.strerror or e}")
+            yield _not_regular(path) if path.is_symlink() else InspectedFile(
+                path, error=f"{path}: cannot read: {e.strerror or e}")
             continue
-        if is_dir:
+        if stat.S_ISDIR(mode):
             yield from _walk(path, seen_dirs)
-        else:
+        elif stat.S_ISREG(mode):
             yield path, True
+        else:
+            yield _not_regular(path)
 
 
 def _walk(top: Path, seen: set[tuple[int, int]]) -> Iterator[tuple[Path, bool] | InspectedFile]:
@@ -187,8 +196,11 @@ def _walk(top: Path, seen: set[tuple[int, int]]) -> Iterator[tuple[Path, bool] |
             try:
                 if entry.is_dir():
                     subdirs.append(Path(entry.path))
-                elif entry.is_file() and _may_be_pe(entry):
-                    yield Path(entry.path), False
+                elif entry.is_file():
+                    if _may_be_pe(entry):
+                        yield Path(entry.path), False
+                elif _named_as_binary(entry.name):
+                    yield _not_regular(Path(entry.path))
             except OSError as e:
                 yield InspectedFile(Path(entry.path), error=f"{entry.path}: cannot read: {e.strerror or e}")
         stack.extend(reversed(subdirs))
@@ -197,6 +209,22 @@ def _walk(top: Path, seen: set[tuple[int, int]]) -> Iterator[tuple[Path, bool] |
 BINARY_EXTENSIONS = frozenset({".dll", ".exe", ".ocx", ".cpl", ".drv"})
 """Names a loader is asked to load: listed from a folder walk even when they are not valid PE files
 (a truncated or zero-filled ``.dll`` in ``bin`` breaks an application with 0x800700C1; issue 12)."""
+
+
+_NOT_REGULAR = {"fifo": "a FIFO (named pipe)", "device": "a device", "socket": "a socket",
+                "dangling-link": "a symbolic link to nothing", "other": "not a regular file"}
+
+
+def _not_regular(path: Path) -> InspectedFile:
+    """A name that is not a regular file, listed without opening it (opening a FIFO waits for a writer)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        kind = "dangling-link"
+    else:
+        kind = ("fifo" if stat.S_ISFIFO(mode) else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "socket" if stat.S_ISSOCK(mode) else "other")
+    return InspectedFile(path, error=f"{path}: not read: {_NOT_REGULAR[kind]}, not a regular file", skipped=kind)
 
 
 def _named_as_binary(path: str | os.PathLike[str]) -> bool:

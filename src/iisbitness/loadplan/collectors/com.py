@@ -120,17 +120,20 @@ def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[
 def _app_roots(ctx: PlanContext, server: Server, arch: Arch) -> frozenset[Path]:
     """The host folders of every application of the server, as a worker of ``arch`` sees them: once per
     architecture and set of sites, not once per pool (a server of 1,000 pools has 1,000 applications)."""
-    key = ("com-roots", server.os_arch, arch, id(server.sites))
+    # NOTE: a split pool's copy of the server has the same folders: keyed by the sites it shares them with, so
+    # that each split fix does not walk every application again (issue 25)
+    sites = server.folder_sites()
+    key = ("com-roots", server.os_arch, arch, id(sites))
     hit = ctx.plans.get(key)
-    if hit is not None and hit[0][0] is server.sites and isinstance(hit[1], frozenset):
+    if hit is not None and hit[0][0] is sites and isinstance(hit[1], frozenset):
         return hit[1]
-    roots = frozenset(f[1] for s in server.sites for a in s.applications
+    roots = frozenset(f[1] for s in sites for a in s.applications
                       if (f := app_folder(ctx, server, a, arch)) is not None and f[1] is not None)
     # NOTE: the same object for equal sets (both architectures' usually are): _progids keys its memo by the set,
     # and a lookup with an equal but other set compares every root, once per folder (issue 25)
     same = ctx.plans.setdefault(("com-roots-of", roots), ((), roots))[1]
     assert isinstance(same, frozenset)
-    ctx.plans[key] = ((server.sites,), same)
+    ctx.plans[key] = ((sites,), same)
     return same
 
 
