@@ -16,14 +16,17 @@ Files sorted by path, keys sorted, no timestamps: the same input gives the same 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iisbitness.arch import sort_arches
 from iisbitness.formats import indented_json
 from iisbitness.pe.clr import cor_flag_names, corflags_view
-from iisbitness.pe.deps import DependencyResult
 from iisbitness.pe.headers import machine_name
 from iisbitness.pe.walk import InspectedFile
+
+if TYPE_CHECKING:
+    # NOTE: a type only: pe.deps is imported for --deps (issue 25)
+    from iisbitness.pe.deps import DependencyResult
 
 SCHEMA_ID = "iisbitness/inspect/1"
 

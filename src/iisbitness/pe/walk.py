@@ -30,14 +30,19 @@ import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iisbitness.arch import Arch, sort_arches
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.classify import read_image, read_image_and_assembly
-from iisbitness.pe.deps import DependencyResult, find_mismatch
-from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.metadata import AssemblyInfo
 from iisbitness.pe.types import PeImage
+
+if TYPE_CHECKING:
+    # NOTE: imported when ``deps_arches`` asks for the dependency search (pe.deps brings pe.facts, pe.readahead,
+    # concurrent.futures and logging: a fifth of what ``inspect`` imports; issue 25)
+    from iisbitness.pe.deps import DependencyResult
+    from iisbitness.pe.facts import BinaryFacts
 
 SKIP_EXTENSIONS = frozenset(
     {
@@ -94,7 +99,11 @@ def inspect_paths(
         on_file: called once per file before it is read (progress display).
     """
     results = []
-    facts = BinaryFacts() if deps_arches is not None else None
+    facts = None
+    if deps_arches is not None:
+        from iisbitness.pe.facts import BinaryFacts
+
+        facts = BinaryFacts()
     for item in iter_candidate_files(paths):
         if isinstance(item, InspectedFile):
             results.append(item)
@@ -123,6 +132,9 @@ def inspect_file(path: Path, *, metadata: bool = True, deps_arches: Sequence[Arc
         return InspectedFile(path, image, error=error)
     deps: list[tuple[Arch, DependencyResult]] = []
     if deps_arches is not None and image.is_pe:
+        from iisbitness.pe.deps import find_mismatch
+        from iisbitness.pe.facts import BinaryFacts
+
         arches = list(deps_arches) or sort_arches(image.loadable_by)
         folders = [path.parent, *search_dirs]
         facts = facts if facts is not None else BinaryFacts()
