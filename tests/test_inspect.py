@@ -149,3 +149,47 @@ def test_cannot_load_and_document_api() -> None:
     doc = inspect_json.to_document(files)
     jsonschema.validate(doc, SCHEMA)
     assert "assembly" not in doc["files"][0]
+
+
+def test_non_regular_binaries_are_listed_not_read(tmp_path: Path) -> None:
+    """A FIFO, a dangling link named .dll/.exe in a folder, or a FIFO named explicitly: listed as not read,
+    with why, never opened (a FIFO would block the read) and never left out in silence."""
+    shutil.copy(BIN / "module_x64.dll", tmp_path / "good.dll")
+    os.mkfifo(tmp_path / "pipe.dll")
+    os.symlink(tmp_path / "gone.dll", tmp_path / "dangling.exe")
+    os.mkfifo(tmp_path / "notes")  # NOTE: not named like a binary: not listed, as before
+    code, doc = _json(str(tmp_path))
+    assert code == 2
+    by_name = {Path(f["path"]).name: f for f in doc["files"]}
+    assert set(by_name) == {"good.dll", "pipe.dll", "dangling.exe"}
+    assert by_name["pipe.dll"]["skipped"] == "fifo" and by_name["pipe.dll"]["kind"] == "unreadable"
+    assert "not read: a FIFO" in by_name["pipe.dll"]["reason"]
+    assert by_name["dangling.exe"]["skipped"] == "dangling-link"
+    assert "skipped" not in by_name["good.dll"]
+    text = _invoke(str(tmp_path))
+    assert text.exit_code == 2
+    assert "pipe.dll: not read: a FIFO (named pipe), not a regular file" in text.stdout
+    assert any(line.split()[:3] == ["dangling.exe", "not", "read"] for line in text.stdout.splitlines())
+    explicit = _invoke(str(tmp_path / "pipe.dll"))
+    assert explicit.exit_code == 2 and "not read: a FIFO" in explicit.stderr
+
+
+def test_nothing_skipped_output_unchanged() -> None:
+    """Without a non-regular file, no entry carries ``skipped`` (byte-for-byte the same document)."""
+    _, doc = _json(str(BIN))
+    assert all("skipped" not in f for f in doc["files"])
+
+
+@pytest.mark.parametrize("path", [BIN / "managed_refasm.dll", *sorted(Path("/usr/lib/mono/4.5-api").glob("System.W*.dll"))[:2]])
+def test_reference_assembly_headline_says_it_never_loads(path: Path) -> None:
+    """The Loads in cell of a reference assembly says it does not load at run time, not "x86, x64, arm64";
+    JSON keeps ``loadable_in`` as the header fits and flags ``assembly.reference_assembly``."""
+    text = _invoke(str(path), str(BIN / "managed_anycpu.dll")).stdout
+    rows = {Path(line.split()[0]).name: line for line in text.splitlines()
+            if line.split() and line.split()[0].endswith(".dll")}
+    assert "none at run time (reference assembly)" in rows[path.name]
+    assert "x86, x64, arm64" not in rows[path.name]
+    assert "x86, x64, arm64" in rows["managed_anycpu.dll"]
+    _, doc = _json(str(path))
+    assert doc["files"][0]["loadable_in"] == ["x86", "x64", "arm64"]
+    assert doc["files"][0]["assembly"]["reference_assembly"] is True

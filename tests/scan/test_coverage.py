@@ -293,3 +293,47 @@ def test_url_rewrite_rules_kept_in_a_file_of_their_own_are_not_a_gap(tmp_path: P
         "</system.webServer></configuration>"), encoding="utf-8")
     report = scan(img)
     assert not report.unchecked() and not [p for p in report.problems if "configSource" in p.message]
+
+
+def test_sites_kept_in_a_config_source_file_are_said_not_read(tmp_path: Path) -> None:
+    """<sites configSource="sites.config" /> in applicationHost.config: the scan does not read that file, and said
+    nothing (0 findings over no site at all); now a problem names the section, its line and what was not checked."""
+    img = tmp_path / "demo"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    host = img / "Windows" / "System32" / "inetsrv" / "config" / "applicationHost.config"
+    text = host.read_text(encoding="utf-8")
+    start, end = text.index("<sites>"), text.index("</sites>") + len("</sites>")
+    (host.parent / "sites.config").write_text(text[start:end], encoding="utf-8")
+    host.write_text(text[:start] + '<sites configSource="sites.config" />' + text[end:], encoding="utf-8")
+    report = scan(img)
+    [gap] = [p for p in report.problems if "configSource" in p.message]
+    assert gap.unread and gap.file == "Windows/System32/inetsrv/config/applicationHost.config" and gap.line
+    assert gap.message.startswith('<sites configSource="sites.config">: the sites and their applications kept in '
+                                  "sites.config are not read"), gap
+    [entry] = report.unchecked()  # NOTE: no application at all: the file's own entry, so coverage is not complete
+    assert (entry.application, entry.status) == (gap.file, CoverageStatus.NOT_CHECKED), entry
+
+
+def test_a_config_source_file_of_application_host_config_missing_leaves_every_application_partly_checked(
+        tmp_path: Path) -> None:
+    """<globalModules configSource="globalModules.config" /> with no such file: every worker's global modules were
+    not read, so no application is fully checked (the report said "all 9 applications checked")."""
+    img = _demo_with_config_source(tmp_path)
+    (img / "Windows" / "System32" / "inetsrv" / "config" / "globalModules.config").unlink()
+    report = scan(img)
+    assert not [f for f in report.findings if f.rule == "global-module-arch"]
+    gaps = report.unchecked()
+    assert len(gaps) == len(report.coverage) == 9 and {g.status for g in gaps} == {CoverageStatus.PARTLY}
+    assert all(any(r.startswith("Windows/System32/inetsrv/config/applicationHost.config: <globalModules "
+                                'configSource="globalModules.config">: the file is not in the image')
+                   for r in g.reasons) for g in gaps), gaps
+
+
+def test_a_section_read_from_a_config_source_file_of_application_host_config_says_iis_may_not(tmp_path: Path) -> None:
+    """IIS may not honour configSource in applicationHost.config (dotnet/aspnetcore#4151): the section is read and
+    the report says so, once, at the section's line; a web.config's configSource gets no such note."""
+    report = scan(_demo_with_config_source(tmp_path))
+    notes = [p for p in report.problems if "may not honour configSource" in p.message]
+    assert [(p.file, p.unread) for p in notes] == [("Windows/System32/inetsrv/config/applicationHost.config", False)]
+    assert notes[0].message.startswith('<globalModules configSource="globalModules.config">: read from '
+                                       "Windows/System32/inetsrv/config/globalModules.config;"), notes

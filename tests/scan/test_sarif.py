@@ -136,3 +136,21 @@ def test_sarif_multitool_validate(tmp_path: Path, options: tuple[str, ...], advi
     assert not errors, [r["message"] for r in errors]
     # NOTE: the other advice left is SARIF2017 on findings located at a binary (a bin DLL has no lines).
     assert {r["ruleId"] for r in found} <= advice
+
+
+def test_fix_commands_grouped_per_fix() -> None:
+    """Each alternative fix's commands stay apart (``properties.fixCommands``), numbered as text and JSON number
+    them; the flat ``commands`` list is unchanged (compatibility)."""
+    report = scan(DEMO / "contoso-iis10")
+    numbers = {fx["summary"]: fx["number"] for fx in json.loads(scan_json.render(report))["fixes"]}
+    run = json.loads(scan_sarif.render(report))["runs"][0]
+    (res,) = [r for r in run["results"] if "vendorauth" in json.dumps(r.get("relatedLocations")).lower()
+              and r["properties"].get("pool") == "CatalogPool"]
+    groups = res["properties"]["fixCommands"]
+    assert len(groups) == 2
+    for g in groups:
+        assert g["number"] == numbers[g["summary"]] and g["cmd"] and g["powershell"]
+    pool, precondition = groups
+    assert all("apppool" in c for c in pool["cmd"]) and not any("preCondition" in c for c in pool["cmd"])
+    assert any("preCondition:bitness32" in c for c in precondition["cmd"])
+    assert res["properties"]["commands"] == pool["cmd"] + precondition["cmd"]

@@ -155,11 +155,16 @@ class _Reader:
         """Reads the sections of ``config`` (named ``shown``) kept in another file (:data:`merge.SectionFile`).
 
         ``configSource`` names a file relative to the configuration file's folder whose root element is the
-        section (learn.microsoft.com/dotnet/api/system.configuration.sectioninformation.configsource); IIS's own
-        configuration system honours it in web.config (e.g. ``<rewrite><rules configSource="...">``, a common IIS
-        URL Rewrite layout). INFERENCE: the same for any IIS section and in applicationHost.config. A file that is
-        absent, climbs out of the folder, is not XML or holds another element leaves that section unread: a
-        problem (``unread``, so its application counts as partly checked) naming ``shown`` and the section's line.
+        section (.NET configuration: learn.microsoft.com/dotnet/api/system.configuration.sectioninformation
+        .configsource). For IIS sections no Microsoft page says how IIS treats it: in a web.config it is a common
+        layout (URL Rewrite's ``<rewrite><rules configSource="...">``, ``<httpErrors configSource="...">``:
+        github.com/Taritsyn/WebMarkupMin/issues/1), so it is read as .NET reads it (UNSOURCED for IIS). In
+        applicationHost.config a Microsoft engineer answered that only ``childSource`` (for sites) is supported
+        there, not ``configSource`` (github.com/dotnet/aspnetcore/issues/4151): IIS may refuse such a section
+        instead. The scan still reads it (what it names is checked) and, for applicationHost.config, says so in a
+        problem (not ``unread``). A file that is absent, climbs out of the folder, is not XML or holds another
+        element leaves that section unread: a problem (``unread``, so its application counts as partly checked)
+        naming ``shown`` and the section's line.
         """
         def read(el: etree._Element) -> tuple[etree._Element, str] | None:
             value = attr(el, "configSource").strip()
@@ -186,14 +191,34 @@ class _Reader:
                 self.problems.append(Problem(shown, line_of(el), f"<{local_name(el)} configSource=\"{value}\">: {why}; "
                                              "the section was not read", unread=True))
                 return None
+            if config == self.apphost_path:
+                self.problems.append(Problem(shown, line_of(el), f"<{local_name(el)} configSource=\"{value}\">: read "
+                                             f"from {self.image.display(found)}; IIS may not honour configSource in "
+                                             "applicationHost.config (only childSource, for sites: "
+                                             "github.com/dotnet/aspnetcore/issues/4151) and refuse the section "
+                                             "instead: check on the server that IIS reads it"))
             return section, self.image.display(found)
         return read
+
+    def note_kept_elsewhere(self, section: etree._Element, what: str) -> None:
+        """A problem (``unread``) when a system.applicationHost ``section`` names a ``configSource`` file: the scan
+        reads these sections only from applicationHost.config itself, so ``what`` they hold there is not checked
+        (an empty ``<sites configSource="sites.config"/>`` gave a clean report over no site at all). Whether IIS
+        honours configSource there is not documented (see :meth:`section_file`)."""
+        value = section.get("configSource")
+        if value is not None:
+            self.problems.append(Problem(
+                self.apphost_file, line_of(section), f"<{local_name(section)} configSource=\"{value}\">: the {what} "
+                f"kept in {value} are not read (this version reads configSource files only for system.webServer and "
+                "system.web sections): none of them was checked; put the section back into applicationHost.config "
+                "in the copy to scan it", unread=True))
 
     # -- pools ---------------------------------------------------------------------------
     def pools(self) -> list[AppPool]:
         section = child(self.root, "system.applicationHost", "applicationPools")
         if section is None:
             return []
+        self.note_kept_elsewhere(section, "application pools")
         defaults = child(section, "applicationPoolDefaults")
         out: list[AppPool] = []
         for el in children(section, "add"):
@@ -312,6 +337,7 @@ class _Reader:
         section = child(self.root, "system.applicationHost", "sites")
         if section is None:
             return []
+        self.note_kept_elsewhere(section, "sites and their applications")
         app_defaults = child(section, "applicationDefaults")
         default_pool = attr(app_defaults, "applicationPool", "DefaultAppPool") if app_defaults is not None else "DefaultAppPool"
         sub_dir = _sub_dir_default(section, True)

@@ -9,7 +9,9 @@ Model (facts B3-B7; "Deep Dive into IIS Configuration with IIS 7 and IIS 8", iis
   ``inheritInChildApplications="false"`` (:attr:`Contribution.inherit`).
 - at one config path, applicationHost.config's location is applied before the web.config.
 - a section element with ``configSource="file"`` is kept in that file (relative to the configuration file's
-  folder; its root element is the section): it contributes from there, at the same path and order.
+  folder; its root element is the section): it contributes from there, at the same path and order. This is
+  .NET configuration's rule (SectionInformation.ConfigSource); that IIS applies it to its own sections is
+  UNSOURCED, and in applicationHost.config doubtful (see ``config.apphost._Reader.section_file``).
 - collections: ``<clear/>`` drops everything inherited, ``<remove key>`` one entry, ``<add>``
   appends, except ``handlers`` whose lower-level entries go first (``mergeAppend="false"``).
 """

@@ -6,6 +6,9 @@ Shape (``formats/schema/inspect-1.json`` is the contract; tests validate every o
      "files": [{"path", "kind", "machine": "0x14c", "pe32_plus", "cor_flags": "0x20003" | null,
                 "platform_target", "loadable_in": ["x86", ...], "reason", ...details}]}
 
+An ``unreadable`` entry that was never opened because it is not a regular file (a FIFO, a device, a
+dangling link) also has ``"skipped": "fifo" | "device" | "socket" | "dangling-link" | "other"``.
+
 Files sorted by path, keys sorted, no timestamps: the same input gives the same bytes. Reads only
 :class:`iisbitness.pe.walk.InspectedFile` values.
 """
@@ -13,14 +16,17 @@ Files sorted by path, keys sorted, no timestamps: the same input gives the same 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iisbitness.arch import sort_arches
 from iisbitness.formats import indented_json
 from iisbitness.pe.clr import cor_flag_names, corflags_view
-from iisbitness.pe.deps import DependencyResult
 from iisbitness.pe.headers import machine_name
 from iisbitness.pe.walk import InspectedFile
+
+if TYPE_CHECKING:
+    # NOTE: a type only: pe.deps is imported for --deps (issue 25)
+    from iisbitness.pe.deps import DependencyResult
 
 SCHEMA_ID = "iisbitness/inspect/1"
 
@@ -42,8 +48,11 @@ def _hex(value: int | None) -> str | None:
 def _file(item: InspectedFile) -> dict[str, Any]:
     img = item.image
     if img is None:
-        return {"path": str(item.path), "kind": "unreadable", "machine": None, "pe32_plus": None,
-                "cor_flags": None, "platform_target": None, "loadable_in": [], "reason": item.error}
+        bare: dict[str, Any] = {"path": str(item.path), "kind": "unreadable", "machine": None, "pe32_plus": None,
+                                "cor_flags": None, "platform_target": None, "loadable_in": [], "reason": item.error}
+        if item.skipped is not None:  # NOTE: additive (not a regular file, never opened); absent otherwise
+            bare["skipped"] = item.skipped
+        return bare
     out: dict[str, Any] = {
         "path": str(item.path),
         "kind": img.kind.value,

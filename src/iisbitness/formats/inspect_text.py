@@ -89,7 +89,7 @@ def _notes(files: Sequence[InspectedFile], shown: Sequence[str]) -> tuple[list[t
         if img.reason:
             notes.append((name, img.reason))
         notes.extend((name, note) for note in img.notes)
-        if item.assembly is not None and item.assembly.is_reference_assembly:
+        if _is_reference(item):
             notes.append((name, "reference assembly (ReferenceAssemblyAttribute): never loaded for execution"))
         preferred = preferred or img.platform_target is PlatformTarget.ANYCPU_32BIT_PREFERRED
     return notes, preferred
@@ -142,14 +142,24 @@ def plain(files: Sequence[InspectedFile], *, show_deps: bool = False, width: int
 def _row(item: InspectedFile) -> tuple[str, ...]:
     img = item.image
     if img is None:
-        return ("unreadable", "", "", "", "", "", "")
+        return ("not read" if item.skipped else "unreadable", "", "", "", "", "", "")
     if not img.is_pe:
         return (KIND_LABELS[img.kind], "", "none", "", "", "", "")
     machine = f"{machine_name(img.machine)} {img.machine:#x}" if img.machine is not None else ""
     pe = ("PE32+" if img.pe32_plus else "PE32") + (" DLL" if img.is_dll else " EXE")
     flags = "" if img.cor_flags is None else f"{img.cor_flags:#x} " + " ".join(cor_flag_names(img.cor_flags))
     target = img.platform_target.value + (f" ({img.ready_to_run_os})" if img.ready_to_run_os else "")
-    return (KIND_LABELS[img.kind], target, format_arches(img.loadable_by), machine, pe, img.clr_version or "", flags)
+    loads = REFERENCE_LOADS if _is_reference(item) else format_arches(img.loadable_by)
+    return (KIND_LABELS[img.kind], target, loads, machine, pe, img.clr_version or "", flags)
+
+
+REFERENCE_LOADS = "none at run time (reference assembly)"
+"""The Loads in cell of a reference assembly: whatever its header says, the CLR refuses to load it for execution
+(COR_E_LOADING_REFERENCE_ASSEMBLY 0x80131058, a BadImageFormatException; explain's ``reference-assembly``)."""
+
+
+def _is_reference(item: InspectedFile) -> bool:
+    return item.assembly is not None and item.assembly.is_reference_assembly
 
 
 def _common_folder(files: Sequence[InspectedFile]) -> str:

@@ -36,6 +36,7 @@ processor-architecture field (facts sheet I9); the ReferenceAssemblyAttribute ma
 
 from __future__ import annotations
 
+import bisect
 import errno
 import functools
 import itertools
@@ -43,6 +44,7 @@ import operator
 import os
 import stat
 import struct
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -99,6 +101,8 @@ _NARROW = (2,) * len(_CODED)
 
 _MAX_OCCURRENCES = 64
 """A real #Strings heap holds an attribute name once (or a few times as the tail of others)."""
+
+_NOWHERE: frozenset[int] = frozenset()
 
 _HAS_CA_ASSEMBLY = (1 << 5) | 14
 """HasCustomAttribute value of Assembly row 1: the Parent of every assembly-level attribute."""
@@ -325,6 +329,15 @@ def _references(t: _Tables, path: str) -> AssemblyReferences:
         name_idx = t.row(_ASSEMBLY, 1)[7]
         if name_idx >= t._strings[1]:
             t.raw_string(name_idx)  # NOTE: raises the MetadataError _info gives
+    return AssemblyReferences(path, _assembly_refs(t), _pinvoke_modules(t))
+
+
+def _assembly_refs(t: _Tables) -> tuple[AssemblyRef, ...]:
+    """The AssemblyRef rows, in order, each decoded once per process (:data:`_REFS`).
+
+    Raises:
+        MetadataError: a name index past #Strings (the error :meth:`_Tables.string` gives).
+    """
     data, (start, size) = t._data, t._strings
     end, find = start + size, data.find
     refs = []
@@ -334,7 +347,7 @@ def _references(t: _Tables, path: str) -> AssemblyReferences:
         at = start + name_idx
         stop = find(b"\0", at, end)
         refs.append(_assembly_ref(data[at : stop if stop >= 0 else end], major, minor, build, rev))
-    return AssemblyReferences(path, tuple(refs), _pinvoke_modules(t))
+    return tuple(refs)
 
 
 _REFS: dict[tuple[bytes, int, int, int, int], AssemblyRef] = {}
@@ -369,9 +382,7 @@ def _info(t: _Tables, path: str, attributes: bool) -> AssemblyInfo:
         name, version = t.string(name_idx), f"{major}.{minor}.{build}.{rev}"
         pa = flags & 0x70
         arch = PROCESSOR_ARCHITECTURES.get(pa, f"{pa:#x}")
-    refs = tuple(
-        AssemblyRef(t.string(r[6]), f"{r[0]}.{r[1]}.{r[2]}.{r[3]}") for r in t.iter_rows(_ASSEMBLYREF)
-    )
+    refs = _assembly_refs(t)
     modules = _pinvoke_modules(t)
     framework, is_ref = _assembly_attributes(t) if attributes else (None, False)
     return AssemblyInfo(path, name, version, arch, framework, is_ref, refs, modules)
@@ -392,14 +403,15 @@ def _assembly_attributes(t: _Tables) -> tuple[str | None, bool]:
     if tf_names == frozenset() and ref_names == frozenset():
         return None, False
 
-    def named(names: frozenset[int] | None, index: int, text: bytes) -> bool:
-        return index in names if names is not None else t.string_is(index, text)
-
     found_tf = False
-    for namespace, name, value in t.assembly_attribute_types():
-        if named(ref_names, name, _REFERENCE_ASSEMBLY[1]):
+    # NOTE: without a TargetFramework name only "any ReferenceAssembly row" is asked, in whatever order, and a
+    # compiler puts ReferenceAssemblyAttribute among the last (in most reference assemblies, the second to last)
+    for namespace, name, value in t.assembly_attribute_types(backward=tf_names == frozenset()):
+        # NOTE: the name tests are written out (not a helper): this loop runs for every assembly attribute
+        if name in ref_names if ref_names is not None else t.string_is(name, _REFERENCE_ASSEMBLY[1]):
             is_ref = is_ref or t.string_is(namespace, _REFERENCE_ASSEMBLY[0])
-        elif named(tf_names, name, _TARGET_FRAMEWORK[1]) and t.string_is(namespace, _TARGET_FRAMEWORK[0]):
+        elif ((name in tf_names if tf_names is not None else t.string_is(name, _TARGET_FRAMEWORK[1]))
+              and t.string_is(namespace, _TARGET_FRAMEWORK[0])):
             framework, found_tf = _first_string_arg(t.blob(value)), True
         if (found_tf or tf_names == frozenset()) and (is_ref or ref_names == frozenset()):
             break  # NOTE: both allow one use per assembly (AllowMultiple=false): nothing more to find
@@ -442,6 +454,37 @@ def _layout(heap_sizes: int, coded: tuple[int, ...], big: int) -> tuple[tuple[st
                 fmt += codes[c]
         out.append(struct.Struct(fmt))
     return tuple(out), tuple(f.size for f in out)
+
+
+def _parents(table: memoryview, fmt: struct.Struct) -> memoryview | _Column:
+    """The Parent column of CustomAttribute rows ``table`` read with ``fmt``, for :func:`bisect.bisect_left`: a view
+    of the bytes when the three columns have one width (the common case, no copy), else the column read row by row
+    (the same values either way)."""
+    if fmt.format in _SAME_WIDTHS and sys.byteorder == "little":
+        return table.cast("H" if fmt.size == 6 else "I")[::3]
+    return _Column(table, fmt)
+
+
+_SAME_WIDTHS = frozenset({"<HHH", "<III"})
+
+
+class _Column:
+    """Column 0 of the rows in ``table`` read with ``fmt``, each value read when indexed (a sequence for
+    :func:`bisect.bisect_left`)."""
+
+    __slots__ = ("_fmt", "_table")
+
+    def __init__(self, table: memoryview, fmt: struct.Struct) -> None:
+        self._table, self._fmt = table, fmt
+
+    def __len__(self) -> int:
+        return len(self._table) // self._fmt.size
+
+    def __getitem__(self, i: int) -> int:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        value: int = self._fmt.unpack_from(self._table, self._fmt.size * i)[0]
+        return value
 
 
 _U16, _U32, _U32_PAIR = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<II")
@@ -570,8 +613,10 @@ class _Tables:
         in place, rather than holding millions of indexes)."""
         start, size = self._strings
         needle, end = text + b"\0", start + size
-        found: set[int] = set()
         at = self._data.find(needle, start, end)
+        if at < 0:
+            return _NOWHERE  # NOTE: the usual answer for one of the two names: no set built
+        found: set[int] = set()
         while at >= 0:
             if len(found) >= _MAX_OCCURRENCES:
                 return None
@@ -607,12 +652,13 @@ class _Tables:
             raise MetadataError(f"#Blob entry at {index:#x} runs past the heap")
         return data[at : at + length]
 
-    def assembly_attribute_types(self) -> Iterator[tuple[int, int, int]]:
+    def assembly_attribute_types(self, *, backward: bool = False) -> Iterator[tuple[int, int, int]]:
         """(namespace, name, value) of each CustomAttribute row whose Parent is the Assembly row:
         the #Strings indexes of its type's namespace and name, and its #Blob value index.
 
         The table is sorted by Parent (II.22, "Sorted" mask), so a binary search finds the first
         such row and the walk stops at the first other Parent; an unsorted table is walked whole.
+        ``backward``: the same rows, last first.
         The constructor (CustomAttributeType, II.24.2.6: 2 MethodDef, 3 MemberRef) is followed to
         a TypeDef or TypeRef (MemberRefParent 0 or 1); others are skipped. NOTE: rows are read
         with local Structs, not :meth:`row`: this loop runs for every attribute of every assembly.
@@ -623,14 +669,15 @@ class _Tables:
         types = {_TYPEDEF: (fmts[_TYPEDEF], offs[_TYPEDEF], rows[_TYPEDEF]),
                  _TYPEREF: (fmts[_TYPEREF], offs[_TYPEREF], rows[_TYPEREF])}
         is_sorted = bool(self._sorted >> _CUSTOMATTRIBUTE & 1)
-        lo, hi = 0, count
-        while is_sorted and lo < hi:
-            mid = (lo + hi) // 2
-            if ca.unpack_from(data, ca_off + ca.size * mid)[0] < _HAS_CA_ASSEMBLY:
-                lo = mid + 1
-            else:
-                hi = mid
-        for i in range(lo, count):
+        ca_rows = memoryview(data)[ca_off : ca_off + ca.size * count]
+        parents = _parents(ca_rows, ca)
+        lo = bisect.bisect_left(parents, _HAS_CA_ASSEMBLY) if is_sorted else 0
+        hi = count
+        if backward and is_sorted:
+            hi = lo
+            while hi < count and parents[hi] == _HAS_CA_ASSEMBLY:
+                hi += 1  # NOTE: the run of Assembly rows from lo: the rows the forward walk reads
+        for i in range(hi - 1, lo - 1, -1) if backward else range(lo, hi):
             parent, ctor, value = ca.unpack_from(data, ca_off + ca.size * i)
             if parent != _HAS_CA_ASSEMBLY:
                 if is_sorted:

@@ -14,7 +14,10 @@ skipped when their extension is one of :data:`SKIP_EXTENSIONS` (text, config, ma
 source: never PE images on an IIS server) or they are smaller than 64 bytes (no DOS header fits);
 that costs a ``stat`` from the directory listing, not a read. Other files are read once (the 4 KB
 header read) and dropped silently if they do not start with ``MZ``. An ``MZ`` file that is not a
-valid PE is listed as ``not-pe`` with its reason.
+valid PE is listed as ``not-pe`` with its reason. A name that is not a regular file and would block
+or fail on opening (a FIFO, a device, a socket, a dangling symbolic link) is never opened: when it
+is named explicitly or named like a binary (:data:`BINARY_EXTENSIONS`), it is listed with
+``error`` and ``skipped`` set (what it is), never left out in silence.
 
 Errors: nothing is raised for a file; an unreadable one comes back with ``error`` set. A path
 that does not exist comes back the same way.
@@ -23,17 +26,23 @@ that does not exist comes back the same way.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iisbitness.arch import Arch, sort_arches
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.classify import read_image, read_image_and_assembly
-from iisbitness.pe.deps import DependencyResult, find_mismatch
-from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.metadata import AssemblyInfo
 from iisbitness.pe.types import PeImage
+
+if TYPE_CHECKING:
+    # NOTE: imported when ``deps_arches`` asks for the dependency search (pe.deps brings pe.facts, pe.readahead,
+    # concurrent.futures and logging: a fifth of what ``inspect`` imports; issue 25)
+    from iisbitness.pe.deps import DependencyResult
+    from iisbitness.pe.facts import BinaryFacts
 
 SKIP_EXTENSIONS = frozenset(
     {
@@ -59,6 +68,8 @@ class InspectedFile:
         error: why it could not be read ("<path>: cannot read: Permission denied"), else None.
         assembly: .NET metadata for managed images when requested, else None.
         deps: per process architecture checked, the dependency search result (``--deps``).
+        skipped: why the file was not opened, when it is not a regular file: ``"fifo"``, ``"device"``,
+            ``"socket"``, ``"dangling-link"`` or ``"other"`` (``error`` says it in words); else None.
     """
 
     path: Path
@@ -66,6 +77,7 @@ class InspectedFile:
     error: str | None = None
     assembly: AssemblyInfo | None = None
     deps: tuple[tuple[Arch, DependencyResult], ...] = field(default=())
+    skipped: str | None = None
 
 
 def inspect_paths(
@@ -87,7 +99,11 @@ def inspect_paths(
         on_file: called once per file before it is read (progress display).
     """
     results = []
-    facts = BinaryFacts() if deps_arches is not None else None
+    facts = None
+    if deps_arches is not None:
+        from iisbitness.pe.facts import BinaryFacts
+
+        facts = BinaryFacts()
     for item in iter_candidate_files(paths):
         if isinstance(item, InspectedFile):
             results.append(item)
@@ -116,6 +132,9 @@ def inspect_file(path: Path, *, metadata: bool = True, deps_arches: Sequence[Arc
         return InspectedFile(path, image, error=error)
     deps: list[tuple[Arch, DependencyResult]] = []
     if deps_arches is not None and image.is_pe:
+        from iisbitness.pe.deps import find_mismatch
+        from iisbitness.pe.facts import BinaryFacts
+
         arches = list(deps_arches) or sort_arches(image.loadable_by)
         folders = [path.parent, *search_dirs]
         facts = facts if facts is not None else BinaryFacts()
@@ -144,15 +163,17 @@ def iter_candidate_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tu
     for raw in paths:
         path = Path(raw)
         try:
-            is_dir = path.is_dir()
-            path.stat()
+            mode = path.stat().st_mode
         except OSError as e:
-            yield InspectedFile(path, error=f"{path}: cannot read: {e.strerror or e}")
+            yield _not_regular(path) if path.is_symlink() else InspectedFile(
+                path, error=f"{path}: cannot read: {e.strerror or e}")
             continue
-        if is_dir:
+        if stat.S_ISDIR(mode):
             yield from _walk(path, seen_dirs)
-        else:
+        elif stat.S_ISREG(mode):
             yield path, True
+        else:
+            yield _not_regular(path)
 
 
 def _walk(top: Path, seen: set[tuple[int, int]]) -> Iterator[tuple[Path, bool] | InspectedFile]:
@@ -175,8 +196,11 @@ def _walk(top: Path, seen: set[tuple[int, int]]) -> Iterator[tuple[Path, bool] |
             try:
                 if entry.is_dir():
                     subdirs.append(Path(entry.path))
-                elif entry.is_file() and _may_be_pe(entry):
-                    yield Path(entry.path), False
+                elif entry.is_file():
+                    if _may_be_pe(entry):
+                        yield Path(entry.path), False
+                elif _named_as_binary(entry.name):
+                    yield _not_regular(Path(entry.path))
             except OSError as e:
                 yield InspectedFile(Path(entry.path), error=f"{entry.path}: cannot read: {e.strerror or e}")
         stack.extend(reversed(subdirs))
@@ -185,6 +209,22 @@ def _walk(top: Path, seen: set[tuple[int, int]]) -> Iterator[tuple[Path, bool] |
 BINARY_EXTENSIONS = frozenset({".dll", ".exe", ".ocx", ".cpl", ".drv"})
 """Names a loader is asked to load: listed from a folder walk even when they are not valid PE files
 (a truncated or zero-filled ``.dll`` in ``bin`` breaks an application with 0x800700C1; issue 12)."""
+
+
+_NOT_REGULAR = {"fifo": "a FIFO (named pipe)", "device": "a device", "socket": "a socket",
+                "dangling-link": "a symbolic link to nothing", "other": "not a regular file"}
+
+
+def _not_regular(path: Path) -> InspectedFile:
+    """A name that is not a regular file, listed without opening it (opening a FIFO waits for a writer)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        kind = "dangling-link"
+    else:
+        kind = ("fifo" if stat.S_ISFIFO(mode) else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "socket" if stat.S_ISSOCK(mode) else "other")
+    return InspectedFile(path, error=f"{path}: not read: {_NOT_REGULAR[kind]}, not a regular file", skipped=kind)
 
 
 def _named_as_binary(path: str | os.PathLike[str]) -> bool:

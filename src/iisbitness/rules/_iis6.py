@@ -40,7 +40,8 @@ def aspnet_fix(server: Iis6Server, load: Load) -> Fix | None:
 
     On IIS 6 x64 each ``aspnet_regiis.exe`` runs only while IIS is in its own mode (facts G6; "ASP.NET IIS
     Registration Tool": "The 64-bit version runs only if IIS has been set to run in 64-bit mode"): where the loading
-    process is not of the server's mode (inetinfo.exe or dllhost.exe in IIS 5 isolation mode, always 64-bit, with
+    process is not of the server's mode (inetinfo.exe, 64-bit only (facts G4), or dllhost.exe in IIS 5 isolation
+    mode, where no process runs 32-bit: 32-bit code needs worker-process isolation (G4, G5); either with
     Enable32bitAppOnWin64 on), re-registering alone cannot run, so the fix is the server-wide switch, which sets the
     mode first."""
     asp = aspnet_version(load.binary.configured)
