@@ -65,10 +65,10 @@ class PlanContext:
     app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
                                                                                           repr=False)
     """Application folders as each worker architecture resolves them (:mod:`.collectors.folders`)."""
-    bin_extras: dict[tuple[str, Arch, Arch], tuple[Mapping[str, tuple[Any, ...]],
-                                                    Mapping[str, tuple[str, ...]] | None]] = field(
+    bin_extras: dict[tuple[Arch, Arch], dict[str, tuple[Mapping[str, tuple[Any, ...]],
+                                                        Mapping[str, tuple[str, ...]] | None]]] = field(
         default_factory=dict, repr=False)
-    """Per ``bin`` folder's Windows path, the OS and the worker architecture: its native DLLs' per-architecture
+    """Per OS and worker architecture, per ``bin`` folder's Windows path: its native DLLs' per-architecture
     copies and P/Invoke callers (:func:`.collectors.bin._with_copies`)."""
     plans: MutableMapping[tuple[object, ...], tuple[tuple[object, ...], object]] = field(default_factory=dict,
                                                                                          repr=False)

@@ -148,20 +148,21 @@ def _with_copies(ctx: PlanContext, server: Server, process: Process, win: str, h
                  unread: dict[str, str]) -> tuple[Mapping[str, tuple[NativeCopy, ...]], list[tuple[str, BinaryRef]],
                                                   Mapping[str, tuple[str, ...]] | None]:
     """:func:`_native_copies`, :func:`_refs` and :func:`_pinvoke_callers` of the ``bin`` folder ``host`` (``win``) for
-    ``process``, in that order. The copies and callers are worked out once per planning context and folder, Windows
-    path and architectures (:attr:`PlanContext.bin_extras`): they depend on nothing else (the folder's listing and
-    the references resolved for those architectures are remembered by the context too; the Windows path names the
-    host folder), and each pool's outlook and each fix's re-plan asked for them again (issue 25). An empty answer
-    is one shared empty mapping (most folders have no native DLL)."""
-    key = (win, server.os_arch, process.arch)
-    known = ctx.bin_extras.get(key)
+    ``process``, in that order. The copies and callers are worked out once per planning context, ``bin`` folder (by
+    its Windows path, which names the host folder) and architectures (:attr:`PlanContext.bin_extras`): they depend
+    on nothing else (the folder's listing and the references resolved for those architectures are remembered by
+    the context too), and each pool's outlook and each fix's re-plan asked for them again (issue 25). An empty
+    answer is one shared empty mapping (most folders have no native DLL); a dict per architecture pair, keyed by the
+    Windows path: no tuple per folder."""
+    remembered = ctx.bin_extras.setdefault((server.os_arch, process.arch), {})
+    known = remembered.get(win)
     layouts = known[0] if known is not None else _native_copies(ctx, server, process, win, host) or _EMPTY
     refs = _refs(ctx, server, process, win, host, files, unread)
     if known is not None:
         return layouts, refs, known[1]
     found = _pinvoke_callers(ctx, host, refs)
     callers = _EMPTY if found == {} else found
-    ctx.bin_extras[key] = (layouts, callers)
+    remembered[win] = (layouts, callers)
     return layouts, refs, callers
 
 
