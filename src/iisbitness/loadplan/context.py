@@ -11,9 +11,10 @@ from __future__ import annotations
 import ntpath
 import os
 import stat
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from iisbitness.arch import Arch, format_arches
 from iisbitness.config.precondition import Evaluation, evaluate
@@ -64,6 +65,11 @@ class PlanContext:
     app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
                                                                                           repr=False)
     """Application folders as each worker architecture resolves them (:mod:`.collectors.folders`)."""
+    bin_extras: dict[tuple[Arch, Arch], dict[str, tuple[Mapping[str, tuple[Any, ...]],
+                                                        Mapping[str, tuple[str, ...]] | None]]] = field(
+        default_factory=dict, repr=False)
+    """Per OS and worker architecture, per ``bin`` folder's Windows path: its native DLLs' per-architecture
+    copies and P/Invoke callers (:func:`.collectors.bin._with_copies`)."""
     plans: MutableMapping[tuple[object, ...], tuple[tuple[object, ...], object]] = field(default_factory=dict,
                                                                                          repr=False)
     """Results of planning steps (per pool, IIS Manager, every application's folder for the COM scan) of

@@ -10,8 +10,10 @@ Sources: facts D1, D5, F1, F2; KB 3194551; NuGet "Supporting multiple .NET versi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from iisbitness.errors import ImageReadError
 from iisbitness.loadplan.collectors.folders import app_bin_folder
@@ -35,6 +37,8 @@ LAYOUTS: tuple[tuple[str, ...], ...] = (
     ("runtimes", "win-x86", "native"), ("runtimes", "win-x64", "native"), ("runtimes", "win-arm64", "native"),
 )
 """Folders below ``bin`` that hold per-architecture native copies."""
+
+_EMPTY: Mapping[str, tuple[Any, ...]] = MappingProxyType({})
 
 
 def collect_bin(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...]) -> Iterator[Found]:
@@ -79,12 +83,10 @@ def bin_fails(ctx: PlanContext, server: Server, process: Process,
     managed = bool(process.pool.managed_runtime_version)
     fails: list[tuple[str, str]] = []
     for app, win, host, (files, _, unread) in _bin_folders(ctx, server, process, apps):
-        if managed:
-            _native_copies(ctx, server, process, win, host)
-        refs = _refs(ctx, server, process, win, host, files, unread)
         if not managed:
+            _refs(ctx, server, process, win, host, files, unread)
             continue
-        _pinvoke_callers(ctx, host, refs)
+        _, refs, _ = _with_copies(ctx, server, process, win, host, files, unread)
         for _, ref in refs:
             image, arches = ref.image, ref.arches
             native = image is not None and image.is_pe and not image.is_managed  # NOTE: BIN_NATIVE, not app-level
@@ -123,11 +125,14 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
     for app, win, host, (files, note, unread) in _bin_folders(ctx, server, process, apps):
         if note:
             yield Problem(ctx.image.display(host), None, note, unread=True)
-        layouts = _native_copies(ctx, server, process, win, host) if with_copies else {}
+        layouts: Mapping[str, tuple[NativeCopy, ...]] = {}
+        callers: Mapping[str, tuple[str, ...]] | None = None
+        if with_copies:
+            layouts, refs, callers = _with_copies(ctx, server, process, win, host, files, unread)
+        else:
+            refs = _refs(ctx, server, process, win, host, files, unread)
         shown = ctx.image.display(host)
         plain = BinFile(shown)  # NOTE: one entry for every file without copies (100,000 loads, one object)
-        refs = _refs(ctx, server, process, win, host, files, unread)
-        callers = _pinvoke_callers(ctx, host, refs) if with_copies else None
         for name, ref in refs:
             native = ref.image is not None and ref.image.is_pe and not ref.image.is_managed
             copies = layouts.get(name.lower(), ()) if native else ()
@@ -137,6 +142,28 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
             yield Load(process, LoadKind.BIN_NATIVE if native else LoadKind.BIN_ASSEMBLY, name, ref,
                        ConfigSource(ref.resolved or ctx.image.display(host / name)), entry, site=app.site,
                        application=app.path)
+
+
+def _with_copies(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, files: tuple[str, ...],
+                 unread: dict[str, str]) -> tuple[Mapping[str, tuple[NativeCopy, ...]], list[tuple[str, BinaryRef]],
+                                                  Mapping[str, tuple[str, ...]] | None]:
+    """:func:`_native_copies`, :func:`_refs` and :func:`_pinvoke_callers` of the ``bin`` folder ``host`` (``win``) for
+    ``process``, in that order. The copies and callers are worked out once per planning context, ``bin`` folder (by
+    its Windows path, which names the host folder) and architectures (:attr:`PlanContext.bin_extras`): they depend
+    on nothing else (the folder's listing and the references resolved for those architectures are remembered by
+    the context too), and each pool's outlook and each fix's re-plan asked for them again (issue 25). An empty
+    answer is one shared empty mapping (most folders have no native DLL); a dict per architecture pair, keyed by the
+    Windows path: no tuple per folder."""
+    remembered = ctx.bin_extras.setdefault((server.os_arch, process.arch), {})
+    known = remembered.get(win)
+    layouts = known[0] if known is not None else _native_copies(ctx, server, process, win, host) or _EMPTY
+    refs = _refs(ctx, server, process, win, host, files, unread)
+    if known is not None:
+        return layouts, refs, known[1]
+    found = _pinvoke_callers(ctx, host, refs)
+    callers = _EMPTY if found == {} else found
+    remembered[win] = (layouts, callers)
+    return layouts, refs, callers
 
 
 def _pinvoke_callers(ctx: PlanContext, host: Path,
