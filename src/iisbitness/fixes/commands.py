@@ -14,9 +14,7 @@ WebAdministration ``Start-WebAppPool``; facts D2).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from iisbitness.arch import Arch
@@ -32,21 +30,6 @@ from iisbitness.model.iis7 import AppPool, PoolElement
 
 APPCMD = r"%windir%\system32\inetsrv\appcmd.exe"
 """appcmd.exe as cmd.exe names it (``%windir%`` expands there, not in PowerShell: :data:`APPCMD_PROGRAM`)."""
-
-_UNPRINTED: ContextVar[bool] = ContextVar("iisbitness_commands_unprinted", default=False)
-
-
-@contextmanager
-def unprinted() -> Iterator[None]:
-    """Within it (this thread), the fixes built here carry no command lines: ``commands`` and ``powershell`` are
-    empty and :func:`native` gives ``("", "")``; every other field (summary, label, edits, note, verified) is as
-    outside. For fix verification's re-analyses, which compare findings by key and never read or show their fixes
-    (issue 25: building the commands was about 8% of a scan of many pools)."""
-    token = _UNPRINTED.set(True)
-    try:
-        yield
-    finally:
-        _UNPRINTED.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +105,6 @@ def native(program: Program | str, *args: Arg, selected: Iterable[str] = ()) -> 
     """``(cmd.exe line, PowerShell line)`` that run ``program`` with ``args``; a line a name would break is a
     ``rem`` / ``#`` line saying why it is not written. ``selected``: names held in an appcmd ``[name='...']``
     selector (appcmd cannot take ``'`` or ``]`` there, whichever the shell)."""
-    if _UNPRINTED.get():
-        return "", ""
     prog = program if isinstance(program, Program) else Program(program)
     selected = tuple(selected)
     quoted = [a.value for a in args if isinstance(a, Quoted)]
@@ -273,9 +254,7 @@ def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, 
     (instead of recycling it); ``declared``: False for a pool only an application names (the fix then
     creates it); ``auto_start``: False for a pool with ``autoStart="false"``, which may be stopped on purpose:
     neither recycled (that fails on a stopped pool) nor started."""
-    unprinted = _UNPRINTED.get()
-    cmds, ps = ((), ()) if unprinted else pool_arch_commands(pool, arch, os_arch, declared,
-                                                             recycle=auto_start and not pool_stopped)
+    cmds, ps = pool_arch_commands(pool, arch, os_arch, declared, recycle=auto_start and not pool_stopped)
     note = "Every application in the pool then runs at that architecture."
     if not declared:
         note += (" applicationPools does not define this pool (its applications get HTTP 503 until it exists): the "
@@ -284,10 +263,8 @@ def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, 
         note += (" The pool has autoStart=\"false\" and may be stopped on purpose: the change applies when it is "
                  "next started (recycle it yourself if it is running; recycling a stopped pool fails with 0x80070426).")
     elif pool_stopped:
-        note += " " + START_NOTE
-        if not unprinted:
-            start, ps_start = start_pool_commands(pool)
-            cmds, ps = cmds + (start,), ps + (ps_start,)
+        start, ps_start = start_pool_commands(pool)
+        cmds, ps, note = cmds + (start,), ps + (ps_start,), note + " " + START_NOTE
     native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
     return Fix(
         summary=f"Run application pool '{pool}' as {_arch_words(arch)}",
@@ -434,8 +411,8 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
     skipped: list[str] = []
     for el in items:
         collection = ".".join(el.path[:-1])
-        if not_repeated := _not_repeated(el):
-            skipped.append(not_repeated)
+        if el.path[-1] != "add":
+            skipped.append(f"<{el.path[-1]}> in {collection}")
             continue
         pairs = ",".join(f"{k}='{v}'" for k, v in el.attributes)
         cmds.append(native(APPCMD_PROGRAM, "set", "config", "-section:system.applicationHost/applicationPools",
@@ -448,12 +425,6 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
     return cmds, ps, skipped
 
 
-def _not_repeated(el: PoolElement) -> str | None:
-    """What :func:`_copy_commands` says of a child element of a pool it does not repeat (a collection's
-    ``<clear />`` or ``<remove>``), or None."""
-    return f"<{el.path[-1]}> in {'.'.join(el.path[:-1])}" if el.item and el.path[-1] != "add" else None
-
-
 def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arch, like_pool: str,
                      runtime: str, pipeline: str, os_arch: Arch, like: AppPool | None = None) -> Fix:
     """Fix: a new pool at ``arch`` for ``apps`` (the split when one pool cannot serve both), a copy of ``like``
@@ -461,21 +432,17 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     cpu, environmentVariables; :func:`_copy_commands`) but its name and bitness."""
     e32 = "true" if arch is Arch.X86 else "false"
     skipped: list[str] = []
-    unprinted = _UNPRINTED.get()
-    if unprinted:
-        cmds, ps = list[str](), list[str]()
-        skipped = [s for el in (like.elements if like is not None else ()) if (s := _not_repeated(el))]
-    elif like is not None and like.elements:
+    if like is not None and like.elements:
         cmds, ps, skipped = _copy_commands(new_pool, like, runtime, pipeline, e32)
     else:  # NOTE: the pipeline mode is Integrated or Classic (PipelineMode): a plain word, as appcmd's docs write it
         cmds, ps = _add_pool_commands(new_pool, {"managedRuntimeVersion": runtime}, e32, f"/managedPipelineMode:{pipeline}")
         ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name managedPipelineMode -Value {_ps_quote(pipeline)}")
     native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
-    if os_arch is Arch.ARM64 and not unprinted:
+    if os_arch is Arch.ARM64:
         emu = "false" if native_arm64 else "true"
         cmds.insert(1, native(APPCMD_PROGRAM, "set", "apppool", Quoted("", new_pool), f"/enableEmulationOnWinArm64:{emu}")[0])
         ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
-    for site, path in () if unprinted else apps:
+    for site, path in apps:
         cmds.append(native(APPCMD_PROGRAM, "set", "app", Quoted("", site + path), Quoted("/applicationPool:", new_pool))[0])
         ps.append(f"Set-ItemProperty {_app_item(site, path)} "
                   f"-Name applicationPool -Value {_ps_quote(new_pool)}")

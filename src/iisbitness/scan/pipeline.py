@@ -30,7 +30,6 @@ from iisbitness.config.iisexpress import has_project, read_workspace
 from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
 from iisbitness.errors import CacheError, FixError
 from iisbitness.findings import FileEdit, Finding, LineReplacement, Rule
-from iisbitness.fixes.commands import unprinted
 from iisbitness.fixes.text import Text
 from iisbitness.fixes.verify import Analysis, verify
 from iisbitness.image.detect import detect_os_arch
@@ -458,13 +457,6 @@ def _scratch(ctx: PlanContext) -> PlanContext:
     return replace(ctx, plans=ChainMap({}, ctx.plans))
 
 
-def _rerun_rules(plan: LoadPlan, rules: tuple[Rule, ...]) -> list[Finding]:
-    """:func:`run_rules` for a re-analysis: its findings are compared by key and severity and never shown, so their
-    fixes are built without command lines (:func:`iisbitness.fixes.commands.unprinted`, issue 25)."""
-    with unprinted():
-        return run_rules(plan, rules)
-
-
 def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple[Rule, ...]
                 ) -> tuple[Callable[[tuple[Edit, ...]], Analysis], Callable[[tuple[Edit, ...]], Analysis]]:
     """``(reanalyse, reanalyse_pools)`` for :func:`iisbitness.fixes.verify.verify`: ``plan`` (the server as it is)
@@ -472,7 +464,7 @@ def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple
 
     def whole(edits: tuple[Edit, ...]) -> Analysis:
         after = backend.edited(edits).plan(_scratch(ctx))
-        return Analysis(_rerun_rules(after, rules), plan, after)
+        return Analysis(run_rules(after, rules), plan, after)
 
     by_pool: dict[str, list[Load]] = {}
 
@@ -489,7 +481,7 @@ def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple
 
     def pools(edits: tuple[Edit, ...]) -> Analysis:
         after = _of_pools(backend.edited(edits).plan(_scratch(ctx), touched_pools(edits)), edits)
-        return Analysis(_rerun_rules(after, rules), before(edits), after)
+        return Analysis(run_rules(after, rules), before(edits), after)
 
     return whole, pools
 
