@@ -24,6 +24,7 @@ project file).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from iisbitness.arch import Arch
@@ -51,7 +52,9 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         ``unread`` lies below its folders, or a strong-named assembly could not be looked up in the GAC;
         ``CHECKED`` (no reasons, no remedy) otherwise. ``reasons`` say why, one sentence each; ``remedy`` what
         to give a new scan (``--drive``, ``--env``, a folder to copy; "" when nothing offline helps). Empty for a
-        server with no site. Raises nothing: a folder that cannot be resolved is a reason, not an error.
+        server with no site. An unread part of the server's own configuration file (a section in a
+        ``configSource`` file that could not be read) makes every application at most ``PARTLY`` checked
+        (:func:`_server_gaps`). Raises nothing: a folder that cannot be resolved is a reason, not an error.
     """
     server = plan.server
     apps: list[Application] = []
@@ -69,16 +72,41 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         have.extend(p for p in found if p not in have)
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), GAC_REMEDY if id(a) in gac else "")
                 for a in apps)
-    if plan.iisexpress is None:
-        return out
-    # NOTE: a project no site's physicalPath leads to is not planned at all: one entry for it, named by its file
-    return out + tuple(Coverage(p.file, "", "", CoverageStatus.NOT_CHECKED, (p.message,))
-                       for p in plan.iisexpress.problems if p.unread)
+    if plan.iisexpress is not None:
+        # NOTE: a project no site's physicalPath leads to is not planned at all: one entry for it, named by its file
+        out += tuple(Coverage(p.file, "", "", CoverageStatus.NOT_CHECKED, (p.message,))
+                     for p in plan.iisexpress.problems if p.unread)
+    return _server_gaps(out, problems, server.config_file)
 
 
 GAC_REMEDY = ("copy Windows\\Microsoft.NET\\assembly and Windows\\assembly (the GAC) into the image, or scan the zip "
               "iisbitness collect makes on the server")
 """What to give a scan that could not look a strong-named assembly up: the GAC folders (an image without them)."""
+
+
+def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], config_file: str) -> tuple[Coverage, ...]:
+    """``coverage`` with the unread problems of the server's own configuration file (``config_file``, as the
+    problems name it: applicationHost.config's section kept in a ``configSource`` file that could not be read, its
+    ``<sites>`` or ``<applicationPools>`` kept in another file) counted against every application, which it
+    configures: each is then at most partly checked, the problem's ``file: message`` among its reasons. Such a
+    problem lies below no application's folder, so :func:`plan_coverage` gave it to none and the report said
+    "all N applications checked" over an unread ``<globalModules>``. With no application at all, one
+    ``NOT_CHECKED`` entry per problem, named by its file (as IIS Express's project problems), so that
+    ``--fail-on-incomplete`` and JSON ``coverage.complete`` see it. A problem :func:`plan_coverage` already gave to
+    some applications (a GAC module the workers of some pools load) is left as it gave it. Raises nothing."""
+    # NOTE: one plan_coverage already gave to the applications it concerns (a GAC module their workers load) stays
+    given = {r for c in coverage for r in c.reasons}
+    gaps = tuple(g for g in dict.fromkeys(f"{p.file}: {p.message}" for p in problems
+                                          if p.unread and p.file == config_file) if g not in given)
+    if not gaps:
+        return coverage
+    apps = [c for c in coverage if c.pool or c.site]
+    if not apps:
+        return coverage + tuple(Coverage(config_file, "", "", CoverageStatus.NOT_CHECKED, (g,)) for g in gaps)
+    return tuple(replace(c, status=CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
+                         reasons=tuple(dict.fromkeys((*c.reasons, *gaps)))) if c.pool or c.site else c
+                 for c in coverage)
+
 
 _Folder = tuple[VirtualDirectory, Path | None, str, str]
 """A virtual directory, its folder in the image (None when not read), and why not and what to give."""

@@ -19,7 +19,7 @@ import os
 import sys
 import threading
 from collections import ChainMap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,7 +37,7 @@ from iisbitness.image.record import Recorder
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.coverage import plan_coverage
-from iisbitness.loadplan.plan import Coverage, CoverageStatus, Load, LoadPlan
+from iisbitness.loadplan.plan import Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
@@ -223,30 +223,6 @@ def read_backend(img: ServerImage, os_arch: Arch, os_from: str, options: ScanOpt
             "its sites run in iisexpress.exe, whose bitness Visual Studio picks, not in one w3wp.exe per pool at the "
             "pool's bitness as read here; scan the Visual Studio solution folder with it (docs/iisexpress.md)")))
     return Iis7Backend(server)
-
-
-def server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], config_file: str) -> tuple[Coverage, ...]:
-    """``coverage`` with the unread problems of the server's own configuration file (``config_file``, as the
-    problems name it: applicationHost.config's section kept in a ``configSource`` file that could not be read, its
-    ``<sites>`` or ``<applicationPools>`` kept in another file) counted against every application, which it
-    configures: each is then at most partly checked, the problem's ``file: message`` among its reasons. Such a
-    problem lies below no application's folder, so :func:`plan_coverage` gave it to none and the report said
-    "all N applications checked" over an unread ``<globalModules>``. With no application at all, one
-    ``NOT_CHECKED`` entry per problem, named by its file (as IIS Express's project problems), so that
-    ``--fail-on-incomplete`` and JSON ``coverage.complete`` see it. A problem :func:`plan_coverage` already gave to
-    some applications (a GAC module the workers of some pools load) is left as it gave it. Raises nothing."""
-    # NOTE: one plan_coverage already gave to the applications it concerns (a GAC module their workers load) stays
-    given = {r for c in coverage for r in c.reasons}
-    gaps = tuple(g for g in dict.fromkeys(f"{p.file}: {p.message}" for p in problems
-                                          if p.unread and p.file == config_file) if g not in given)
-    if not gaps:
-        return coverage
-    apps = [c for c in coverage if c.pool or c.site]
-    if not apps:
-        return coverage + tuple(Coverage(config_file, "", "", CoverageStatus.NOT_CHECKED, (g,)) for g in gaps)
-    return tuple(replace(c, status=CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
-                         reasons=tuple(dict.fromkeys((*c.reasons, *gaps)))) if c.pool or c.site else c
-                 for c in coverage)
 
 
 def scan(image: Path | None, options: ScanOptions | None = None) -> Report:
@@ -505,7 +481,7 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
                       everything=everything)
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
-    coverage = server_gaps(plan_coverage(ctx, plan, problems), problems, plan.server.config_file)
+    coverage = plan_coverage(ctx, plan, problems)
     return Report(
         loads=load_map(plan, coverage) if options.load_map else None,
         server=backend.server_summary(image_label, plan),
