@@ -27,7 +27,7 @@ from test_property import mutated
 
 from iisbitness.pe import classify, metadata, source
 from iisbitness.pe.classify import read_image_and_references
-from iisbitness.pe.metadata import references_from_source
+from iisbitness.pe.metadata import AssemblyReferences, references_from_source
 from iisbitness.pe.source import Source
 from iisbitness.pe.types import PeImage
 
@@ -203,16 +203,18 @@ def test_a_large_region_is_read_in_parts() -> None:
     assert plain
 
 
-def test_pe_image_init_sets_every_field_as_the_dataclass_would() -> None:
-    """PeImage's own __init__ (slots set directly) has the dataclass fields' names, order and defaults, and sets each."""
-    params = list(inspect.signature(PeImage).parameters.values())
-    assert [p.name for p in params] == [f.name for f in fields(PeImage)]
+@pytest.mark.parametrize("cls", [PeImage, AssemblyReferences])
+def test_own_init_sets_every_field_as_the_dataclass_would(cls: type) -> None:
+    """PeImage's and AssemblyReferences' own __init__ (slots set directly) has the dataclass fields' names, order
+    and defaults, and sets each."""
+    params = list(inspect.signature(cls).parameters.values())
+    assert [p.name for p in params] == [f.name for f in fields(cls)]
     assert [p.default for p in params] == [inspect.Parameter.empty if f.default is MISSING else f.default
-                                           for f in fields(PeImage)]
+                                           for f in fields(cls)]
     values = [object() for _ in params]
-    image = PeImage(*values)  # type: ignore[arg-type]
-    assert [getattr(image, f.name) for f in fields(PeImage)] == values
-    assert PeImage(**{f.name: v for f, v in zip(fields(PeImage), values, strict=True)}) == image  # type: ignore[arg-type]
+    made = cls(*values)
+    assert [getattr(made, f.name) for f in fields(cls)] == values
+    assert cls(**{f.name: v for f, v in zip(fields(cls), values, strict=True)}) == made
 
 
 def _column(fmt_text: str, column: int) -> int:

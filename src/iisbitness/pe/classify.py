@@ -324,6 +324,8 @@ _PLAIN_OPTIONAL = {
 """By optional-header magic (PE32, PE32+): FileAlignment, SizeOfHeaders, Subsystem, NumberOfRvaAndSizes and data
 directory 14 (the COR20 header's RVA and size), and PE32+; the Struct's size is the least SizeOfOptionalHeader
 that holds directory 14."""
+_PLAIN_SECTION = struct.Struct("<8xIIII")
+"""A section header's VirtualSize, VirtualAddress, SizeOfRawData and PointerToRawData."""
 _PLAIN_COR20 = struct.Struct("<IHHIII44xII")
 """IMAGE_COR20_HEADER: cb, runtime version, metadata RVA and size, Flags, ManagedNativeHeader RVA and size."""
 
@@ -360,13 +362,23 @@ def _plain(src: Source, path: str) -> tuple[PeImage, AssemblyReferences, None] |
     file_alignment, size_of_headers, subsystem, directories, clr_rva, clr_size = fmt.unpack_from(head, opt)
     if directories < 15 or not clr_rva or not clr_size:
         return None
-    at = file_offset(head, table, table_end, clr_rva, size_of_headers, file_alignment)
+    # NOTE: the COR20 header and the metadata are nearly always in the first section (.text), where file_offset
+    # would find them first: found there without a call
+    size, start, raw_size, raw_at = _PLAIN_SECTION.unpack_from(head, table) if sections else (0, 0, 0, 0)
+    end, raw_at = start + (size or raw_size), raw_at & ~0x1FF if file_alignment >= 0x200 else raw_at
+    if size_of_headers <= clr_rva and start <= clr_rva < end and clr_rva - start < raw_size:
+        at = raw_at + clr_rva - start
+    else:
+        at = file_offset(head, table, table_end, clr_rva, size_of_headers, file_alignment)
     if not 0 <= at <= len(head) - _PLAIN_COR20.size:
         return None
     cb, major, minor, md_rva, md_size, flags, native_rva, native_size = _PLAIN_COR20.unpack_from(head, at)
     if cb < _PLAIN_COR20.size or (native_rva and native_size >= 16):
         return None  # NOTE: a possible ReadyToRun header (pe/readytorun.py), or a bad COR20 header
-    md_at = file_offset(head, table, table_end, md_rva, size_of_headers, file_alignment)
+    if size_of_headers <= md_rva and start <= md_rva < end and md_rva - start < raw_size:
+        md_at = raw_at + md_rva - start
+    else:
+        md_at = file_offset(head, table, table_end, md_rva, size_of_headers, file_alignment)
     plain = plain_references(src, md_at, md_size, path) if md_at >= 0 else None
     if plain is None:
         return None

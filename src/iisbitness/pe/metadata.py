@@ -46,7 +46,7 @@ import stat
 import struct
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.clr import Cor20, has_clr_header, read_cor20
@@ -190,7 +190,7 @@ class AssemblyInfo:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class AssemblyReferences:
     """What the dependency search (:mod:`iisbitness.pe.deps`) needs from an assembly's metadata: what it references.
 
@@ -206,10 +206,23 @@ class AssemblyReferences:
     pinvoke_modules: tuple[str, ...] = field(default=())
     reason: str | None = None
 
+    def __init__(self, path: str, assembly_refs: tuple[AssemblyRef, ...] = (), pinvoke_modules: tuple[str, ...] = (),
+                 reason: str | None = None) -> None:
+        # NOTE: the slots set directly, not through object.__setattr__ as the frozen dataclass's own __init__ does:
+        # one is built per scanned assembly (issue 25; as PeImage's)
+        s = _SET_REFERENCES
+        s[0](self, path)
+        s[1](self, assembly_refs)
+        s[2](self, pinvoke_modules)
+        s[3](self, reason)
+
     @classmethod
     def of(cls, info: AssemblyInfo) -> AssemblyReferences:
         """The references part of ``info``."""
         return cls(info.path, info.assembly_refs, info.pinvoke_modules, info.reason)
+
+
+_SET_REFERENCES = tuple(getattr(AssemblyReferences, f.name).__set__ for f in fields(AssemblyReferences))
 
 
 def read_assembly_info(path: str | os.PathLike[str]) -> AssemblyInfo:
@@ -391,7 +404,7 @@ def _plain_region(src: Source, offset: int, n: int, buf: bytes, base: int, avail
         return None
     values = counts.unpack_from(buf, base + at - counts.size)
     tables_at = at + (4 if heap_sizes & 0x40 else 0)  # NOTE: 0x40: an extra dword (#- streams)
-    if max(values, default=0) < _SMALL_TABLES:
+    if not values or max(values) < _SMALL_TABLES:
         formats = _NARROW_LAYOUTS[heap_sizes & 7][0]
         pre = len(before)
         offsets = list(itertools.accumulate(map(operator.mul, tail, values[pre : pre + len(tail)]),
