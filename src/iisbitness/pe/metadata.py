@@ -9,8 +9,8 @@ Public API:
 
 A small ECMA-335 reader of its own (no dnfile, which builds every table of the file and took
 seconds on a 5 MB framework assembly). It reads the PE headers and the COR20 header through a
-:class:`~iisbitness.pe.source.Source`, then the metadata region in one positioned read, and from it
-only what it needs:
+:class:`~iisbitness.pe.source.Source`, then the metadata region in one positioned read (what a scan reads,
+:func:`plain_references`, reads a long region in parts), and from it only what it needs:
 
 - the metadata root (II.24.2.1: ``BSJB``, version string, stream count) and stream headers
   (II.24.2.2); the last stream of each name wins, as in the runtime;
