@@ -113,6 +113,69 @@ class PlanContext:
             known[found.configured] = found  # NOTE: the other architecture's string when shared: one per binary
         return found
 
+    def resolve_files(self, win: str, host: Path, names: tuple[str, ...], unread: Mapping[str, str],
+                      os_arch: Arch, process_arch: Arch) -> list[tuple[str, BinaryRef]]:
+        """Each file of ``names`` in the folder ``host`` (whose Windows path is ``win``) with :meth:`resolve` of
+        ``win + "\\" + name``, in that order; an entry of ``unread`` (not a file to read, :meth:`bin_files`) with why,
+        unread and not remembered.
+
+        NOTE: the folder is located once (:meth:`ServerImage.files_of`) and each plain file's host path and name
+        shown are joined from it as strings: no :meth:`ServerImage.locate`, ``Resolved`` or ``Path`` per file (issue
+        25: every ``bin`` file at every worker architecture). A file the loader could see otherwise (``%NAME%``,
+        below ``%windir%``, a link, a name that is no plain Windows file name) takes :meth:`resolve`.
+        """
+        known = self._resolved.setdefault((os_arch, process_arch), {})
+        others = [k for (o, a), k in self._resolved.items() if o is os_arch and a is not process_arch]
+        files = self.image.files_of(win)
+        out: list[tuple[str, BinaryRef]] = []
+        for name in names:
+            configured = win + "\\" + name
+            why = unread.get(name)
+            if why is not None:
+                out.append((name, BinaryRef(configured, configured, self.image.display(host / name), None, problem=why)))
+                continue
+            found = known.get(configured)
+            if found is None:
+                where = files.locate(name) if files is not None and seen_alike(configured) else None
+                if where is None:
+                    found = self.resolve(configured, os_arch, process_arch)
+                else:
+                    assert files is not None
+                    other = next((k[configured] for k in others if configured in k), None)
+                    found = (self._read_file(configured, where[0], where[1], files.folder, os_arch, process_arch)
+                             if other is None else self._other_chain(other, where[0], files.folder, os_arch,
+                                                                     process_arch))
+                    known[found.configured] = found
+            out.append((name, found))
+        return out
+
+    def _read_file(self, configured: str, host: str, shown: str, folder: Path, os_arch: Arch,
+                   process_arch: Arch) -> BinaryRef:
+        """The file ``configured``, found at ``host`` (shown as ``shown``) in ``folder``, read for ``process_arch``."""
+        got = self.read(host)
+        if isinstance(got, str):
+            return BinaryRef(configured, configured, shown, None, problem=f"cannot read: {got}")
+        chain: tuple[str, ...] = ()
+        if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
+            chain = self.dependency_chain(host, os_arch, process_arch, got, folder)
+        return BinaryRef(configured, configured, shown, got, chain=chain)
+
+    def _other_chain(self, other: BinaryRef, host: str | None, folder: Path | None, os_arch: Arch,
+                     process_arch: Arch) -> BinaryRef:
+        """``other``, a file as resolved for a worker of another architecture, with the dependency chain of a
+        ``process_arch`` worker (the same reference when that is the same too); ``host``, ``folder``: where the file
+        is, when the caller knows (else it is located when its dependencies are searched)."""
+        if other.image is None:
+            return other  # NOTE: absent, a folder, unreadable or outside the image: the same for every process
+        chain: tuple[str, ...] = ()
+        if self.follow_dependencies and other.image.is_pe and process_arch in other.image.loadable_by:
+            if host is None:
+                found = self.image.locate(other.configured)
+                host, folder = found.host, found.folder
+                assert host is not None  # NOTE: it was read
+            chain = self.dependency_chain(host, os_arch, process_arch, other.image, folder)
+        return other if chain == other.chain else replace(other, chain=chain)
+
     def _as_other_worker(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef | None:
         """``configured`` as resolved for a worker of another architecture, when only the dependency chain can
         differ: a path that neither environment expansion nor WOW64 redirection changes (:func:`~iisbitness.image.
@@ -122,15 +185,7 @@ class PlanContext:
                       if os is os_arch and arch is not process_arch and configured in known), None)
         if other is None or not seen_alike(configured):
             return None
-        if other.image is None:
-            return other  # NOTE: absent, a folder, unreadable or outside the image: the same for every process
-        chain: tuple[str, ...] = ()
-        if self.follow_dependencies and other.image.is_pe and process_arch in other.image.loadable_by:
-            found = self.image.locate(configured)
-            host = found.host_path
-            assert host is not None  # NOTE: it was read
-            chain = self.dependency_chain(host, os_arch, process_arch, other.image, found.folder)
-        return other if chain == other.chain else replace(other, chain=chain)
+        return self._other_chain(other, None, None, os_arch, process_arch)
 
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         # NOTE: no %NAME% to expand (every bin file): no environment to build (issue 25)
@@ -166,7 +221,7 @@ class PlanContext:
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
-            chain = self.dependency_chain(Path(found.host), os_arch, process_arch, got, found.folder)
+            chain = self.dependency_chain(found.host, os_arch, process_arch, got, found.folder)
         return BinaryRef(configured, seen, shown, got, chain=chain)
 
     def _literally(self, expanded: str, os_arch: Arch, process_arch: Arch) -> bool:
@@ -193,7 +248,7 @@ class PlanContext:
                 break
         return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
 
-    def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch,
+    def dependency_chain(self, host: str | Path, os_arch: Arch, process_arch: Arch,
                          image: PeImage | None = None, folder: Path | None = None) -> tuple[str, ...]:
         """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.
 
@@ -203,15 +258,16 @@ class PlanContext:
         Not cached here: :meth:`resolve` caches the reference that holds the chain, and the dependency
         search remembers each file's dependencies (:class:`~iisbitness.pe.facts.BinaryFacts`). ``image``: the
         headers of ``host`` when the caller has read them and knows ``process_arch`` loads it; then a file with
-        no dependency to search (most files) is answered without a search (issue 25). ``folder``: ``host.parent``
-        when the caller has it (:attr:`Resolved.folder <iisbitness.image.server_image.Resolved.folder>`).
+        no dependency to search (most files) is answered without a search (issue 25). ``host``: a host path, a
+        string when the caller has one (no ``Path`` per file unless its dependencies are searched). ``folder``: its
+        parent when the caller has it (:attr:`Resolved.folder <iisbitness.image.server_image.Resolved.folder>`).
         """
         # NOTE: looked up even without a search: System32's listing is part of what collect records
-        folders = self._search_folders(host.parent if folder is None else folder, os_arch, process_arch)
+        folders = self._search_folders(Path(host).parent if folder is None else folder, os_arch, process_arch)
         if image is not None and process_arch in image.loadable_by and not dependency_names(host, image, self.facts):
             return ()
         try:
-            result = find_mismatch(host, process_arch, folders, facts=self.facts)
+            result = find_mismatch(Path(host), process_arch, folders, facts=self.facts)
         except ImageReadError:
             return ()
         if result.mismatch is None or len(result.mismatch.links) <= 1:
