@@ -127,6 +127,17 @@ class PlanContext:
         known = self._resolved.setdefault((os_arch, process_arch), {})
         others = [k for (o, a), k in self._resolved.items() if o is os_arch and a is not process_arch]
         files = self.image.files_of(win)
+        search: list[tuple[Path, ...]] = []  # NOTE: the dependency search folders, at the first file that needs them
+
+        def chain_of(host: str, image: PeImage) -> tuple[str, ...]:
+            """:meth:`dependency_chain` of ``host`` (read as ``image``), a file of ``files``."""
+            if not (self.follow_dependencies and image.is_pe and process_arch in image.loadable_by):
+                return ()
+            if not search:
+                assert files is not None
+                search.append(self._search_folders(files.folder, os_arch, process_arch))
+            return self._chain(host, process_arch, search[0], image)
+
         out: list[tuple[str, BinaryRef]] = []
         for name in names:
             configured = win + "\\" + name
@@ -136,45 +147,27 @@ class PlanContext:
                 continue
             found = known.get(configured)
             if found is None:
-                where = files.locate(name) if files is not None and seen_alike(configured) else None
-                if where is None:
+                other = next((k[configured] for k in others if configured in k), None) if others else None
+                where = None
+                if files is None or not seen_alike(configured):
+                    found = self.resolve(configured, os_arch, process_arch)
+                elif other is not None:
+                    # NOTE: as :meth:`_as_other_worker`: the file the other worker read (its image keeps the host path
+                    # it was read through), with this worker's chain
+                    found = other
+                    if other.image is not None:
+                        chain = chain_of(other.image.path, other.image)
+                        found = other if chain == other.chain else replace(other, chain=chain)
+                elif (where := files.locate(name)) is None:
                     found = self.resolve(configured, os_arch, process_arch)
                 else:
-                    assert files is not None
-                    other = next((k[configured] for k in others if configured in k), None)
-                    found = (self._read_file(configured, where[0], where[1], files.folder, os_arch, process_arch)
-                             if other is None else self._other_chain(other, where[0], files.folder, os_arch,
-                                                                     process_arch))
-                    known[found.configured] = found
+                    got = self.read(where[0])
+                    found = (BinaryRef(configured, configured, where[1], None, problem=f"cannot read: {got}")
+                             if isinstance(got, str) else
+                             BinaryRef(configured, configured, where[1], got, chain=chain_of(where[0], got)))
+                known[found.configured] = found
             out.append((name, found))
         return out
-
-    def _read_file(self, configured: str, host: str, shown: str, folder: Path, os_arch: Arch,
-                   process_arch: Arch) -> BinaryRef:
-        """The file ``configured``, found at ``host`` (shown as ``shown``) in ``folder``, read for ``process_arch``."""
-        got = self.read(host)
-        if isinstance(got, str):
-            return BinaryRef(configured, configured, shown, None, problem=f"cannot read: {got}")
-        chain: tuple[str, ...] = ()
-        if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
-            chain = self.dependency_chain(host, os_arch, process_arch, got, folder)
-        return BinaryRef(configured, configured, shown, got, chain=chain)
-
-    def _other_chain(self, other: BinaryRef, host: str | None, folder: Path | None, os_arch: Arch,
-                     process_arch: Arch) -> BinaryRef:
-        """``other``, a file as resolved for a worker of another architecture, with the dependency chain of a
-        ``process_arch`` worker (the same reference when that is the same too); ``host``, ``folder``: where the file
-        is, when the caller knows (else it is located when its dependencies are searched)."""
-        if other.image is None:
-            return other  # NOTE: absent, a folder, unreadable or outside the image: the same for every process
-        chain: tuple[str, ...] = ()
-        if self.follow_dependencies and other.image.is_pe and process_arch in other.image.loadable_by:
-            if host is None:
-                found = self.image.locate(other.configured)
-                host, folder = found.host, found.folder
-                assert host is not None  # NOTE: it was read
-            chain = self.dependency_chain(host, os_arch, process_arch, other.image, folder)
-        return other if chain == other.chain else replace(other, chain=chain)
 
     def _as_other_worker(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef | None:
         """``configured`` as resolved for a worker of another architecture, when only the dependency chain can
@@ -185,7 +178,14 @@ class PlanContext:
                       if os is os_arch and arch is not process_arch and configured in known), None)
         if other is None or not seen_alike(configured):
             return None
-        return self._other_chain(other, None, None, os_arch, process_arch)
+        if other.image is None:
+            return other  # NOTE: absent, a folder, unreadable or outside the image: the same for every process
+        chain: tuple[str, ...] = ()
+        if self.follow_dependencies and other.image.is_pe and process_arch in other.image.loadable_by:
+            found = self.image.locate(configured)
+            assert found.host is not None  # NOTE: it was read
+            chain = self.dependency_chain(found.host, os_arch, process_arch, other.image, found.folder)
+        return other if chain == other.chain else replace(other, chain=chain)
 
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         # NOTE: no %NAME% to expand (every bin file): no environment to build (issue 25)
@@ -264,8 +264,15 @@ class PlanContext:
         """
         # NOTE: looked up even without a search: System32's listing is part of what collect records
         folders = self._search_folders(Path(host).parent if folder is None else folder, os_arch, process_arch)
-        if image is not None and process_arch in image.loadable_by and not dependency_names(host, image, self.facts):
-            return ()
+        return self._chain(host, process_arch, folders, image)
+
+    def _chain(self, host: str | Path, process_arch: Arch, folders: tuple[Path, ...],
+               image: PeImage | None) -> tuple[str, ...]:
+        """:meth:`dependency_chain` of ``host`` once its search folders are known."""
+        if image is not None and process_arch in image.loadable_by:
+            names = self.facts.deps.get(host) if isinstance(host, str) else None  # NOTE: dependency_names' own memo
+            if not (names if names is not None else dependency_names(host, image, self.facts)):
+                return ()
         try:
             result = find_mismatch(Path(host), process_arch, folders, facts=self.facts)
         except ImageReadError:
