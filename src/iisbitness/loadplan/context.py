@@ -30,7 +30,7 @@ from iisbitness.image.paths import (
     seen_alike,
     unseen,
 )
-from iisbitness.image.server_image import ServerImage
+from iisbitness.image.server_image import FilesOf, ServerImage
 from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
@@ -126,7 +126,8 @@ class PlanContext:
         """
         known = self._resolved.setdefault((os_arch, process_arch), {})
         others = [k for (o, a), k in self._resolved.items() if o is os_arch and a is not process_arch]
-        files = self.image.files_of(win)
+        files: FilesOf | None = None
+        looked = False  # NOTE: the folder located at its first file to resolve without a redirection (listed as then)
         search: list[tuple[Path, ...]] = []  # NOTE: the dependency search folders, at the first file that needs them
 
         def chain_of(host: str, image: PeImage) -> tuple[str, ...]:
@@ -147,9 +148,12 @@ class PlanContext:
                 continue
             found = known.get(configured)
             if found is None:
+                alike = seen_alike(configured)
+                if alike and not looked:
+                    files, looked = self.image.files_of(win), True
                 other = next((k[configured] for k in others if configured in k), None) if others else None
                 where = None
-                if files is None or not seen_alike(configured):
+                if files is None or not alike:
                     found = self.resolve(configured, os_arch, process_arch)
                 elif other is not None:
                     # NOTE: as :meth:`_as_other_worker`: the file the other worker read (its image keeps the host path
