@@ -189,7 +189,7 @@ class ServerImage:
         at = self._entries(base, [c for c in rest.split("\\") if c][:-1])
         if at is None or at.shown is None or not (at.inside or self.follow_links):
             return None
-        return FilesOf(at.folder, str(at.folder), at.listing, at.shown)
+        return FilesOf(at.folder, os.path.join(at.folder, ""), at.listing, at.shown)
 
     def _locate_unc(self, p: str) -> Resolved:
         """``\\\\server\\share\\rest``: below :attr:`shares`, or live where it is."""
@@ -429,13 +429,14 @@ class FilesOf:
 
     Attributes:
         folder: the host folder (the :attr:`Resolved.folder` of its files).
-        host: ``str(folder)``.
+        prefix: ``os.path.join(str(folder), "")``: an entry's host path is it and the entry's name (as
+            ``os.path.join``, for a name without a separator: the string ``str(folder / name)`` is).
         listing: its listing.
         shown: :meth:`ServerImage._display_parts` of the folder.
     """
 
     folder: Path
-    host: str
+    prefix: str
     listing: Listing
     shown: tuple[str, str]
 
@@ -448,7 +449,7 @@ class FilesOf:
         actual = listing.names.get(name.lower())
         if actual is None or "\\" in name or actual in listing.links or actual in listing.folders:
             return None
-        return os.path.join(self.host, actual), _entry_name(self.shown, actual)
+        return self.prefix + actual, _entry_name(self.shown, actual)
 
 
 def _entry_name(parts: tuple[str, str], name: str) -> str:

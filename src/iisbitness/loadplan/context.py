@@ -25,6 +25,7 @@ from iisbitness.image.paths import (
     infer_from_location,
     is_absolute,
     normalize,
+    plain_name,
     process_environment,
     redirect,
     seen_alike,
@@ -140,6 +141,7 @@ class PlanContext:
             return self._chain(host, process_arch, search[0], image)
 
         out: list[tuple[str, BinaryRef]] = []
+        alike = seen_alike(win + "\\x")  # NOTE: then each file is, when its name is plain (plain_name)
         for name in names:
             configured = win + "\\" + name
             why = unread.get(name)
@@ -148,12 +150,15 @@ class PlanContext:
                 continue
             found = known.get(configured)
             if found is None:
-                alike = seen_alike(configured)
-                if alike and not looked:
+                plain = alike and plain_name(name)
+                if plain and not looked:
                     files, looked = self.image.files_of(win), True
-                other = next((k[configured] for k in others if configured in k), None) if others else None
-                where = None
-                if files is None or not alike:
+                other = None
+                for k in others:
+                    other = k.get(configured)
+                    if other is not None:
+                        break
+                if files is None or not plain:
                     found = self.resolve(configured, os_arch, process_arch)
                 elif other is not None:
                     # NOTE: as :meth:`_as_other_worker`: the file the other worker read (its image keeps the host path
