@@ -130,11 +130,14 @@ class PlanContext:
         files: FilesOf | None = None
         looked = False  # NOTE: the folder located at its first file to resolve without a redirection (listed as then)
         search: list[tuple[Path, ...]] = []  # NOTE: the dependency search folders, at the first file that needs them
+        deps = self.facts.deps
 
         def chain_of(host: str, image: PeImage) -> tuple[str, ...]:
             """:meth:`dependency_chain` of ``host`` (read as ``image``), a file of ``files``."""
             if not (self.follow_dependencies and image.is_pe and process_arch in image.loadable_by):
                 return ()
+            if search and deps.get(host) == ():
+                return ()  # NOTE: a file with no dependency to search (most files), known: no call of _chain
             if not search:
                 assert files is not None
                 search.append(self._search_folders(files.folder, os_arch, process_arch))
