@@ -19,7 +19,7 @@ from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.cli.options import output_and_shell_options, text_width
-from iisbitness.cli.scan import _drives, _env, _fatal, check_image, write_out
+from iisbitness.cli.scan import _drives, _env, _fatal, check_image, say_checked_nothing, write_out
 from iisbitness.cli.selection import chosen_rules, rule_options
 from iisbitness.errors import FixError, IisBitnessError
 from iisbitness.fixes.write import WriteRefused, Written
@@ -73,8 +73,9 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
     \b
     Exit codes: 0 planned (or applied, and a second scan shows the targeted
                 findings gone); 1 applied, but a second scan still shows one;
-                2 the input could not be read; 3 nothing written (a file changed
-                since it was read, or cannot be written).
+                2 the input could not be read (also: not one application
+                could be listed, so nothing was checked); 3 nothing written
+                (a file changed since it was read, or cannot be written).
     """
     check_image(image, None, "fix", config_alone=False)
     if recycle and (image is not None or not apply_):
@@ -93,7 +94,10 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
         _fatal(str(e))
     if not apply_:
         write_out(_render(plan, fmt, False, shell, width), output)
-        sys.exit(EXIT_OK)
+        sys.exit(EXIT_INPUT_ERROR if say_checked_nothing([plan.report]) else EXIT_OK)
+    if say_checked_nothing([plan.report]):  # NOTE: no fix to write, and "nothing to fix" would say all is well
+        write_out(_render(plan, fmt, False, shell, width), output)
+        sys.exit(EXIT_INPUT_ERROR)
     try:
         written = apply_fix(plan)
     except FixError as e:

@@ -93,8 +93,11 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
 
 
 def _exit_code(reports: list[Report], fail_on: FailOn, incomplete: bool = False) -> int:
-    """1 for a finding at or above ``fail_on``, or (``incomplete``: ``--fail-on-incomplete``) for an application
-    not (fully) checked; else 0."""
+    """2 when a report checked nothing (:meth:`Report.checked_nothing`: not one application could be listed, the
+    input was not read), whatever ``fail_on``; 1 for a finding at or above ``fail_on``, or (``incomplete``:
+    ``--fail-on-incomplete``) for an application not (fully) checked; else 0."""
+    if any(r.checked_nothing() for r in reports):
+        return EXIT_INPUT_ERROR
     threshold = fail_on.threshold()
     worst = max((w for w in (r.worst() for r in reports) if w is not None), default=None)
     if threshold is not None and worst is not None and worst >= threshold:
@@ -109,7 +112,23 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
     else:
         out = _render(reports, OutputFormat(fmt), color, view)
     write_out(out, view.output, color)
+    say_checked_nothing(reports)
     sys.exit(_exit_code(reports, FailOn(fail_on), incomplete))
+
+
+def say_checked_nothing(reports: list[Report]) -> bool:
+    """On stderr, for each report that checked nothing (:meth:`Report.checked_nothing`), each input not read
+    (``file:line: why``) and that nothing was checked; True when one did (the caller then exits 2, after writing
+    the report, which says what was not read)."""
+    nothing = False
+    for r in reports:
+        for line in r.unread_inputs():
+            click.echo(f"iisbitness: error: {line}", err=True)
+        if r.checked_nothing():
+            nothing = True
+            click.echo(f"iisbitness: error: nothing was checked in {r.server.image}: no application could be listed",
+                       err=True)
+    return nothing
 
 
 def write_out(out: str, output: Path | None, color: bool | None = None) -> None:
@@ -201,7 +220,9 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     \b
     Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it
                 (or, with --fail-on-incomplete, an application not checked);
-                2 the input could not be read (the message names the file).
+                2 the input could not be read (the message names the file),
+                also when not one application could be listed (<sites> in
+                a file not read): the report is written, nothing was checked.
     """
     if show_loads and fmt not in (OutputFormat.TEXT.value, OutputFormat.JSON.value):
         raise click.UsageError("--loads prints the load map as text or json (--format text|json)")
