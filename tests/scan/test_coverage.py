@@ -112,7 +112,7 @@ def test_unmapped_drive_never_gives_a_clean_html_banner(tmp_path: Path) -> None:
 
 
 def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:
-    """A UNC physicalPath is not checked (nothing offline maps it); a web.config that is not XML leaves its
+    """A UNC physicalPath is not checked (unless --share maps it); a web.config that is not XML leaves its
     application partly checked, the parse error as the reason; a virtual directory's absent folder too."""
     vdir = '<virtualDirectory path="/docs" physicalPath="C:\\docs" />'
     sites = (site("Unc", 1, "P", r"\\fileserver\share\site")
@@ -122,9 +122,10 @@ def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:
                      {"broken/web.config": "<configuration><system.webServer>", "vdir/index.htm": "<p>x</p>"})
     by_app = {c.application: c for c in scan(img).coverage}
     assert by_app["Unc/"].status is CoverageStatus.NOT_CHECKED and "UNC share" in by_app["Unc/"].reasons[0]
-    # NOTE: a folder copy has no place for a share and no option maps one: what works is the server or its zip
-    assert by_app["Unc/"].remedy == ("scan on the server itself, or run iisbitness collect there (the zip holds "
-                                     "the share's files) and scan the zip")
+    # NOTE: a folder copy has no place for a share: --share maps a copy of it, else the server or its zip
+    assert by_app["Unc/"].remedy == ("--share \\\\fileserver\\share=/path/to/copy (a folder holding a copy of the "
+                                     "share, with site in it), or scan on the server itself, or run iisbitness collect "
+                                     "there (the zip holds the share's files) and scan the zip")
     broken = by_app["Broken/"]
     assert broken.status is CoverageStatus.PARTLY and broken.reasons[0].startswith("broken/web.config")
     assert "left out" in broken.reasons[0]

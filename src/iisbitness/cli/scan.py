@@ -27,6 +27,7 @@ from iisbitness.cli.options import (
     fail_on_incomplete_option,
     output_options,
     progress_wanted,
+    share_option,
     text_width,
     view_options,
 )
@@ -34,6 +35,7 @@ from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
 from iisbitness.formats import loads_json, loads_text, scan_html, scan_json, scan_sarif, scan_text
+from iisbitness.image.paths import unc_share
 from iisbitness.image.windows import LIVE_LOGS, export_event_log
 from iisbitness.report import Report
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
@@ -54,6 +56,22 @@ def _drives(values: tuple[str, ...]) -> dict[str, Path]:
         if not Path(path).is_dir():
             raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--drive")
         out[letter[0].upper()] = Path(path)
+    return out
+
+
+def _shares(values: tuple[str, ...]) -> dict[str, Path]:
+    """``--share \\\\server\\share=PATH`` (or ``//server/share=PATH``) values as ``{"\\\\server\\share": PATH}``;
+    a usage error (exit 2) for anything but a share and an existing folder."""
+    out: dict[str, Path] = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        named = unc_share(name.strip())
+        if not sep or named is None or named[2]:
+            raise click.BadParameter(f"{v!r}: expected \\\\SERVER\\SHARE=/path (a share, not a folder in it), e.g. "
+                                     "//fileserver/sites=/mnt/sites", param_hint="--share")
+        if not Path(path).is_dir():
+            raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--share")
+        out[f"\\\\{named[0]}\\{named[1]}"] = Path(path)
     return out
 
 
@@ -175,6 +193,7 @@ def config_only_image(config: Path | None) -> Path | None:
 @click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
               help="OS architecture (default: from the image, else x64).")
 @click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="Folder standing for another drive letter.")
+@share_option
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
               help="Read this applicationHost.config (or IIS 6 MetaBase.xml) instead of the image's.")
 @click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
@@ -196,7 +215,8 @@ def config_only_image(config: Path | None) -> Path | None:
 @output_options(FailOn.ERROR)
 @fail_on_incomplete_option
 @view_options
-def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
+def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], shares: tuple[str, ...],
+                 config: Path | None,
                  env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, show_loads: bool,
                  iisexpress: bool | None, iisexpress_arch: str | None, select: tuple[str, ...],
                  ignore: tuple[str, ...], baseline: Path | None, write_baseline: Path | None, fmt: str, fail_on: str,
@@ -213,7 +233,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
 
     \b
     Examples:
-      iisbitness scan /mnt/server-c --drive D=/mnt/server-d
+      iisbitness scan /mnt/c --drive D=/mnt/d --share //fileserver/sites=/mnt/s
       iisbitness scan --config applicationHost.config --format html -o report.html
       iisbitness scan IMAGE --select global-module-arch --fail-on warning
 
@@ -229,7 +249,8 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     check_image(image, config, "scan", zip_ok=True)
     empty = config_only_image(config) if image is None else None
     progress = ScanProgress(progress_wanted(quiet))
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=_shares(shares),
+                          config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
                           load_map=show_loads or fmt == OutputFormat.HTML.value, iisexpress=True if iisexpress or iisexpress_arch else None,
                           iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,

@@ -76,10 +76,15 @@ class Collected:
 
 
 def zip_name(image: ServerImage, host: Path) -> str | None:
-    """The name in the zip of a host file or folder of ``image`` (``C/Windows/...``, ``UNC/server/share/...``),
+    """The name in the zip of a host file or folder of ``image`` (``C/Windows/...``, ``UNC/server/share/...``, also
+    for a share given offline with ``--share``),
     or None when it is under none of the image's roots. A 32-bit Python on 64-bit Windows reads System32 as
     ``Windows\\Sysnative``: recorded as ``C/Windows/System32``."""
     host = Path(os.path.abspath(host))
+    for name, folder in image.share_folders.items():  # NOTE: before the drives: a share's copy may sit inside C:'s
+        with contextlib.suppress(ValueError):
+            rel = host.relative_to(os.path.abspath(folder)).parts
+            return "/".join((SHARES, *name.replace("/", "\\").strip("\\").split("\\"), *rel))
     for letter, base in image.drives.items():
         with contextlib.suppress(ValueError):
             parts = list(host.relative_to(os.path.abspath(base)).parts)
