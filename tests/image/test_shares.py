@@ -165,3 +165,20 @@ def test_unc_share_parts() -> None:
     assert unc_share("//fs/s/a") == ("fs", "s", "a")
     for p in (r"\\fs", r"\\?\C:\x", "C:\\x", r"\\.\pipe\x", ""):
         assert unc_share(p) is None, p
+
+
+def test_an_iis6_application_on_a_share_is_checked_with_share(tmp_path: Path) -> None:
+    """The case the option is for: an IIS 6 server (no Python 3.11 there, so no live scan or collect) whose wconnect
+    application's Path is on a file server; its copy given with --share, the application is checked."""
+    img, share = tmp_path / "img", tmp_path / "share"
+    shutil.copytree(DEMO / "w2003-iis6", img)
+    shutil.copytree(img / "inetpub" / "wconnect", share / "wconnect")
+    metabase = img / "Windows" / "System32" / "inetsrv" / "MetaBase.xml"
+    text = metabase.read_text(encoding="utf-8")
+    assert 'Path="c:\\inetpub\\wconnect"' in text
+    metabase.write_text(text.replace('Path="c:\\inetpub\\wconnect"', 'Path="\\\\fileserver\\sites\\wconnect"'),
+                        encoding="utf-8")
+    [gap] = scan(img).unchecked()
+    assert gap.application.endswith("wconnect") and gap.remedy.startswith("--share \\\\fileserver\\sites=/path/to/copy")
+    res = _scan(img, "--share", f"//fileserver/sites={share}", "--fail-on", "never")
+    assert res.exit_code == 0 and "; all 2 applications checked;" in " ".join(res.stdout.split()), res.stdout
