@@ -368,6 +368,9 @@ def test_a_scan_that_could_not_list_one_application_exits_2_in_every_format(tmp_
     assert scan_text.render(report, width=200).rstrip().splitlines()[-1] == (
         "0 findings from 0 causes (0 errors, 0 warnings); nothing checked: no application could be listed "
         "(1 input not read); 0 verified fixes.")
+    narrow = scan_text.render(report, width=80).splitlines()  # NOTE: the Coverage heading wraps like other prose
+    at = narrow.index("  finding about what was not read means nothing:") - 1
+    assert narrow[at].startswith("Coverage: nothing") and max(len(line) for line in narrow[at:]) <= 80, narrow
     html = scan_html.render([report])
     assert "No problems found in what was checked" not in html and "Nothing was checked" in html
     for args in ([], ["--apply"]):  # NOTE: "No verified fix to make" over nothing read is no all-clear either
