@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.cli import main
+from iisbitness.image.archive import zip_name
 from iisbitness.image.paths import unc_share
 from iisbitness.image.server_image import ServerImage
 from iisbitness.report import CoverageStatus
@@ -182,3 +183,21 @@ def test_an_iis6_application_on_a_share_is_checked_with_share(tmp_path: Path) ->
     assert gap.application.endswith("wconnect") and gap.remedy.startswith("--share \\\\fileserver\\sites=/path/to/copy")
     res = _scan(img, "--share", f"//fileserver/sites={share}", "--fail-on", "never")
     assert res.exit_code == 0 and "; all 2 applications checked;" in " ".join(res.stdout.split()), res.stdout
+
+
+def test_a_share_copy_inside_the_image_is_named_as_the_share(tmp_path: Path) -> None:
+    """A copy of the share kept inside the C: folder (image/shares/sites) names its files as on the share; one given
+    as the C: folder itself (a slip) does not rename every C: file."""
+    c = tmp_path / "C"
+    (c / "shares" / "sites" / "app").mkdir(parents=True)
+    (c / "inetpub").mkdir()
+    (c / "shares" / "sites" / "app" / "web.config").write_text("<configuration/>")
+    (c / "inetpub" / "web.config").write_text("<configuration/>")
+    img = ServerImage.offline(c, shares={"\\\\fs\\sites": c / "shares" / "sites"})
+    assert img.locate(r"\\fs\sites\app\web.config").shown == "//fs/sites/app/web.config"
+    assert img.locate(r"C:\inetpub\web.config").shown == "inetpub/web.config"
+    assert zip_name(img, c / "shares" / "sites" / "app" / "web.config") == "UNC/fs/sites/app/web.config"
+    slip = ServerImage.offline(c, shares={"//fs/sites": c})
+    assert slip.locate(r"C:\inetpub\web.config").shown == "inetpub/web.config"
+    assert zip_name(slip, c / "inetpub" / "web.config") == "C/inetpub/web.config"
+    assert slip.host_of(slip.locate(r"\\fs\sites\inetpub\web.config").shown or "") == c / "inetpub" / "web.config"

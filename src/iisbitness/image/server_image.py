@@ -111,11 +111,22 @@ class ServerImage:
     def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None,
                 shares: dict[str, Path] | None = None) -> ServerImage:
         """An offline image with ``root`` as C:, optional other drives (``--drive D=/path``) and shares
-        (``--share \\\\server\\share=/path``: ``{"\\\\server\\share": Path}``, see :attr:`share_folders`)."""
+        (``--share \\\\server\\share=/path``: ``{"\\\\server\\share": Path}``, ``//server/share`` alike, see
+        :attr:`share_folders`).
+
+        Raises:
+            ValueError: a key of ``shares`` names no ``\\\\server\\share`` (a drive, a folder below a share).
+        """
         drives = {"C": root}
         for letter, folder in (extra_drives or {}).items():
             drives[letter.upper().rstrip(":")] = folder
-        return cls(drives=drives, share_folders=dict(shares or {}))
+        folders: dict[str, Path] = {}
+        for name, folder in (shares or {}).items():
+            named = unc_share(name)
+            if named is None or named[2]:
+                raise ValueError(f"{name!r} names no \\\\server\\share")
+            folders[f"\\\\{named[0]}\\{named[1]}"] = folder
+        return cls(drives=drives, share_folders=folders)
 
     @classmethod
     def machine(cls, drives: dict[str, Path], shares: Path | None = None, sysnative: bool = False,
@@ -265,26 +276,32 @@ class ServerImage:
 
     def _relative(self, host_path: Path) -> tuple[str, str] | None:
         """Where :meth:`display` names ``host_path`` from: ``("", path)`` below the label root, ``(letter, path)``
-        below a drive folder, ``("//", path)`` below the shares (the first that holds it, in that order, a folder
-        of :attr:`share_folders` before the drives: ``("//", "server/share/path")``; the path relative to it with
-        forward slashes, ``.`` for the folder itself); None below none."""
+        below a drive folder, ``("//", path)`` below the shares (the first that holds it, in that order; a folder of
+        :attr:`share_folders`, ``("//", "server/share/path")``, before a drive folder that holds it too, unless
+        it is that folder or holds it; the path relative to it with forward slashes, ``.`` for the folder itself);
+        None below none."""
         if self.label_root is not None:
             try:
                 return "", host_path.relative_to(self.label_root).as_posix()
             except ValueError:
                 pass
+        share: tuple[Path, tuple[str, str]] | None = None
         for name, base in self.share_folders.items():  # NOTE: a copy of a share may sit inside the C: folder
             try:
                 rel = host_path.relative_to(base).as_posix()
             except ValueError:
                 continue
             head = name.lstrip("\\").replace("\\", "/")
-            return "//", head if rel == "." else f"{head}/{rel}"
+            share = base, ("//", head if rel == "." else f"{head}/{rel}")
+            break
         for letter, base in self.drives.items():
             try:
-                return letter, host_path.relative_to(base).as_posix()
+                rel = host_path.relative_to(base).as_posix()
             except ValueError:
                 continue
+            return share[1] if share is not None and base in share[0].parents else (letter, rel)
+        if share is not None:
+            return share[1]
         if self.shares is not None:
             try:
                 return "//", host_path.relative_to(self.shares).as_posix()
