@@ -26,7 +26,7 @@ from lxml import etree
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
-from iisbitness.fixes.commands import aspnetcore_out_of_process, flip_pool, native
+from iisbitness.fixes.commands import aspnetcore_out_of_process, flip_pool, global_module_precondition, native
 from iisbitness.fixes.commands_iis6 import reregister_aspnet, worker_isolation
 from iisbitness.report import Report
 from tests.conftest import DEMO, apphost, fixture, make_image, site
@@ -375,3 +375,16 @@ def test_a_split_never_passes_a_password_through_a_command_line(tmp_path: Path) 
         assert copy in fix.powershell
         assert f'powershell -NoProfile -Command "Import-Module WebAdministration; {copy}"' in fix.commands
         assert "never print it" in (fix.note or "")
+
+
+def test_starting_several_hostile_pools_starts_each_by_its_name() -> None:
+    """A global module's preCondition fix starts every pool rapid-fail protection stopped: one cmd.exe ``for`` line
+    over the quoted names, one PowerShell pipeline; each name arrives whole (``&``, ``^``, spaces, apostrophes,
+    parentheses), and a ``"`` or ``%`` in any of them makes the cmd.exe line say it is not written."""
+    plain = tuple(n for n in HOSTILE_NAMES if not {'"', "%"} & set(n))
+    fix = global_module_precondition("Vendor Auth", "bitness32", plain)
+    check_fix(fix)
+    assert cmd_lines(fix.commands[-1]) == [[APPCMD_PATH, "start", "apppool", f"/apppool.name:{n}"] for n in plain]
+    assert [v for k, v in ps_tokens(fix.powershell[-1]) if k == "str"] == list(plain)
+    assert global_module_precondition("Vendor Auth", "bitness32", HOSTILE_NAMES).commands[-1].startswith(
+        "rem Not written: ")
