@@ -92,9 +92,9 @@ def main() -> None:
     print(f"HTML report of N pools x {what} in headless Chromium at 1366x768 (bench_html.py)")
     for size in (int(s) for s in args.sizes.split(",")):
         report = report_for(size, args.keep, args.shape)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         page = scan_html.render([report])  # type: ignore[list-item]
-        t_render = time.perf_counter() - t0
+        t_render, c_render = time.perf_counter() - t0, time.process_time() - c0
         path = args.keep / (f"pools-{size}.html" if args.shape == "global" else f"pools-{args.shape}-{size}.html")
         path.write_text(page, encoding="utf-8")
         loads, frames, errors = [], [], []
@@ -111,7 +111,7 @@ def main() -> None:
             first = browser.evaluate(FIRST)
             opened = browser.evaluate(OPEN)
             errors = browser.errors()
-        print(f"  {size:>6,} pools: {path.stat().st_size / 1e6:6.2f} MB, render {t_render:5.2f} s, "
+        print(f"  {size:>6,} pools: {path.stat().st_size / 1e6:6.2f} MB, render {t_render:5.2f} s (CPU {c_render:.2f} s), "
               f"load {statistics.median(loads):6.2f} s, first frame {statistics.median(frames):6.2f} s "
               f"(rounds: {', '.join(f'{x:.2f}' for x in frames)}), {nodes:,} elements, first commands end at {first:.0f} px"
               + (f"; opening {opened[0]}: {opened[1] / 1000:.2f} s to the next frame, {opened[2]} rows built"

@@ -194,3 +194,19 @@ def test_a_group_opens_to_its_causes(browser: Browser, reports: dict[int, Report
     assert browser.evaluate("document.querySelectorAll('tbody.built tr').length") > 200
     assert browser.evaluate("document.documentElement.scrollWidth") <= 390
     assert browser.errors() == []
+
+
+def test_without_javascript_the_patterns_and_values_show(browser: Browser, reports: dict[int, Report],
+                                                         tmp_path: Path) -> None:
+    page = tmp_path / "bin.html"
+    page.write_text(scan_html.render([reports[20]]), encoding="utf-8")
+    browser.call("Emulation.setScriptExecutionDisabled", {"value": True}, session=True)
+    try:
+        browser.open(page.as_uri(), width=1366, height=768)
+        got = browser.evaluate("""(() => { const d = document.querySelector('details.members'); d.open = true;
+          return [d.querySelector('pre.values').checkVisibility(), d.querySelector('tbody.patterns').checkVisibility(),
+                  d.querySelector('.rows-hint').checkVisibility(), d.querySelectorAll('tbody.built tr').length,
+                  d.querySelector('tbody.patterns var').textContent]; })()""")
+    finally:
+        browser.call("Emulation.setScriptExecutionDisabled", {"value": False}, session=True)
+    assert got == [True, True, True, 0, "1"]

@@ -6,10 +6,14 @@ applications, and the binaries each worker loads, coloured by architecture with 
 colour; per worker only the binaries that are not part of Windows or that do not fit are listed, the rest
 behind "show all N" — then filters and every cause (:mod:`iisbitness.formats.causes`) with its symptom,
 explanation, configuration file:line and fix commands in copyable blocks. On a server of thousands of pools the
-page groups past :data:`MANY` (issue 25): a cause's pools, fixes of one kind (:class:`Run`) and pools alike
-(:class:`WorkerGroup`) show once with a count, their lists in closed ``<details>``. CSS and JavaScript are inlined from
-``templates/`` and a Content-Security-Policy forbids any network access, so the file opens from
-disk anywhere, and lets only the page's own script run (by its SHA-256), never an inline one. Everything essential is in the HTML; the script only adds filters and copy buttons.
+page groups past :data:`MANY` (issue 25): a cause's pools, fixes of one kind (:class:`Run`), pools alike
+(:class:`WorkerGroup`), causes alike (:class:`CauseGroup`: each site's own copy of one x86 DLL) and a worker's
+applications alike show once with a count, their lists in closed ``<details>``; long lists (the fixes of a run, the
+causes of a group) as :class:`Rows`, patterns and a line of values per row that the script builds rows from when
+opened. CSS and JavaScript are inlined from ``templates/`` and a Content-Security-Policy forbids any network access,
+so the file opens from disk anywhere, and lets only the page's own script run (by its SHA-256), never an inline
+one. Everything essential is in the HTML; the script adds filters, copy buttons and the rows of long lists (without
+it, their patterns and values are shown).
 
 Rendered with Jinja2 with autoescaping on: names from a scanned server (pools, sites, binaries)
 are data, never markup; their control characters and bidirectional overrides are shown escaped. Reads only a :class:`Report`.
@@ -295,10 +299,6 @@ class Pattern:
     and slots (``int``: the 0-based place of the value in the row's line, after the pattern's number)."""
 
     fields: tuple[tuple[str | int, ...], ...]
-
-    def empty(self, i: int) -> bool:
-        """Whether field ``i`` is empty in every row of the pattern."""
-        return not self.fields[i]
 
 
 @dataclass(frozen=True, slots=True)

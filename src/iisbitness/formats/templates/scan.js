@@ -4,6 +4,8 @@
 // are built from their patterns when opened (without JavaScript the patterns and each row's values are shown).
 (function () {
   "use strict";
+  // With the script, a long table's patterns and values are never laid out (its rows are built instead, scan.css).
+  document.documentElement.classList.add("js");
   var form = document.getElementById("filters");
   var causes = Array.prototype.slice.call(document.querySelectorAll("article.cause"));
   var count = document.getElementById("filter-count");
