@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -339,12 +340,23 @@ def rows(records: Sequence[Sequence[str]]) -> Rows:
         columns = list(zip(*(words[i] for i in members), strict=True))
         slot: dict[tuple[str, ...], int] = {}
         place: list[int | None] = []
-        for col in columns:
-            place.append(slot.setdefault(col, len(slot)) if col.count(col[0]) != len(col) else None)
+        at: list[int] = []  # NOTE: where each slot's value is in a row's words
+        for k, col in enumerate(columns):
+            if col.count(col[0]) == len(col):
+                place.append(None)
+                continue
+            place.append(slot.setdefault(col, len(slot)))
+            if len(at) < len(slot):
+                at.append(k)
         patterns.append(_pattern(skeleton, words[members[0]], place, nul))
-        values = list(slot)
-        for r, i in enumerate(members):
-            lines[i] = " ".join([str(number), *(col[r] for col in values)])
+        head = f"{number} "
+        if len(at) > 1:
+            get = operator.itemgetter(*at)
+            for i in members:
+                lines[i] = head + " ".join(get(words[i]))
+        else:
+            for i in members:
+                lines[i] = head + words[i][at[0]] if at else str(number)
     return Rows(tuple(patterns), "\n".join(lines), len(records))
 
 
