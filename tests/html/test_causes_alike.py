@@ -21,7 +21,7 @@ from iisbitness.formats import scan_html, scan_text
 from iisbitness.formats.causes import view
 from iisbitness.formats.table import printable
 from iisbitness.report import Report
-from tests.conftest import apphost, make_image, site
+from tests.conftest import apphost, corpus_dir, make_image, site
 from tests.html.cdp import Browser
 
 RLO = "\u202e"
@@ -118,6 +118,16 @@ def test_every_cause_and_fix_is_reachable(reports: dict[int, Report]) -> None:
                 assert f'<span class="fixno">[{entry}]</span> {escape(printable(v.fix(entry).summary))}' in html
                 listed.add(entry)
     assert listed == set(range(1, len(v.fixes) + 1))
+
+
+def test_applications_without_causes_alike_keep_their_rows(tmp_path: Path) -> None:
+    """A real server's pool of 29 applications on a drive the image lacks (each not checked, for its own reason):
+    each keeps its row and reason in the map, as before; only applications loading a binary of causes alike are
+    one row."""
+    config = corpus_dir("iis-config") / "NCIOCPL__pubslocator__applicationHost.config"
+    html = scan_html.render([scan(make_image(tmp_path, config), ScanOptions(load_map=True))])
+    assert "more applications whose binaries are alike" not in html
+    assert html.count("drive E: is not mapped; give: --drive E=/path/to/copy</span></li>") > 2 * 8
 
 
 def test_rows_give_back_every_record() -> None:

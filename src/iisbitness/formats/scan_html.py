@@ -631,17 +631,20 @@ class Page:
 
     def apps(self, w: WorkerNode, all_binaries: bool) -> list[tuple[AppNode, tuple[str, ...]]]:
         """``w``'s applications as its card lists them: each with the labels of the others alike it stands for (none
-        but past :data:`MANY` applications that load binaries alike, :func:`_shape`, with the same coverage tags:
-        ``inetmgr.exe`` reads every site's ``bin``), at the place of the first."""
+        but past :data:`MANY` applications that load a binary of causes alike, :class:`CauseGroup`, and binaries
+        alike otherwise, :func:`_shape`, with the same coverage tags: ``inetmgr.exe`` reads every site's ``bin``), at
+        the place of the first. Applications without such a binary are listed each with its own."""
         grouped = self.grouped
         keys = [(tuple(_shape(b, grouped) for b in a.binaries if all_binaries or not b.stock),
-                 self.gap_tags.get(a.label, ())) for a in w.apps]
+                 self.gap_tags.get(a.label, ())) if any(b.anchor in grouped for b in a.binaries) else None
+                for a in w.apps]
         alike: dict[tuple[object, ...], list[AppNode]] = {}
         for a, key in zip(w.apps, keys, strict=True):
-            alike.setdefault(key, []).append(a)
+            if key is not None:
+                alike.setdefault(key, []).append(a)
         out: list[tuple[AppNode, tuple[str, ...]]] = []
         for a, key in zip(w.apps, keys, strict=True):
-            group = alike[key]
+            group = alike[key] if key is not None else [a]
             if len(group) <= MANY:
                 out.append((a, ()))
             elif group[0] is a:
