@@ -204,6 +204,12 @@ def test_a_group_opens_to_its_causes(browser: Browser, reports: dict[int, Report
     assert browser.evaluate("document.querySelectorAll('tbody.built tr').length") > 200
     assert browser.evaluate("document.documentElement.scrollWidth") <= 390
     assert browser.errors() == []
+    # printing builds every row of every table, past the first 500 too
+    browser.open(page.as_uri(), width=1366, height=768)
+    built = browser.evaluate("""(() => { window.dispatchEvent(new Event('beforeprint'));
+      return [...document.querySelectorAll('.rows-box')].map(b => [b.querySelectorAll('tbody.built tr').length,
+                                                                    Number(b.getAttribute('data-rows'))]); })()""")
+    assert built and all(n == rows for n, rows in built), built
 
 
 def test_without_javascript_the_patterns_and_values_show(browser: Browser, reports: dict[int, Report],
