@@ -158,3 +158,13 @@ def test_a_link_to_a_file_searched_is_the_same_file(tmp_path: Path) -> None:
     facts = BinaryFacts()
     result = _search(tmp_path, "ManagedApp.dll", Arch.X64, facts)
     assert result.mismatch is None and result.visited == 2 and not result.truncated
+
+
+def test_a_file_reached_again_through_a_link_is_not_searched_again(tmp_path: Path) -> None:
+    """The file searched, through a linked folder, is its own dependency by a link: one file, by real path."""
+    _layout(tmp_path, {})
+    os.symlink(tmp_path / "bin" / "ManagedApp.dll", tmp_path / "bin" / "managed_x86.dll")
+    os.symlink(tmp_path / "bin", tmp_path / "site")
+    for arch in (Arch.X64, Arch.X86):
+        result = find_mismatch(str(tmp_path / "site" / "ManagedApp.dll"), arch, [tmp_path / "site"], facts=BinaryFacts())
+        assert result.mismatch is None and result.visited == 1

@@ -199,7 +199,7 @@ def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *
             if not first:
                 misses = None
             if not seen:
-                seen.add(facts.key(root_path))
+                seen.add(_key(root, dirs, facts))
             if key in seen:
                 continue
             if len(seen) >= max_files or len(chain) > max_depth:
@@ -227,6 +227,15 @@ def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *
 
 _Step = tuple[str, str, PeImage, str]
 """One binary of a chain being searched: ``(name, path string, image, via)``, a :class:`Link` once returned."""
+
+
+def _key(step: _Step, dirs: tuple[Path, ...], facts: BinaryFacts) -> str:
+    """The cycle-check key of ``step``'s file (:meth:`BinaryFacts.key`), from the first search folder when that is
+    its folder (no ``Path`` made)."""
+    name, path, _, _ = step
+    if dirs and os.path.dirname(path) == os.fspath(dirs[0]):
+        return facts.folders.key_in(dirs[0], name, path)
+    return facts.key(path)
 
 
 def _chain(steps: tuple[_Step, ...], arch: Arch) -> Chain:
