@@ -24,9 +24,9 @@ stops. Elsewhere (Windows: no ``preadv``) it reads ahead to the end of the scan.
 from __future__ import annotations
 
 import os
+import queue
 import struct
 import threading
-from collections import deque
 from collections.abc import Iterable
 
 from iisbitness.pe.clr import COR20_SIZE, has_clr_header
@@ -57,8 +57,9 @@ MAX_AHEAD_FILES = 4 * THREADS
 """Files open at once, read ahead or being read, not yet taken by the parser."""
 
 MAX_AHEAD_BYTES = 16 << 20
-"""Bytes read ahead and not yet taken: a file whose ranges do not fit gets only its first read (the parser reads
-the rest)."""
+"""Bytes read ahead and not yet taken, besides the first reads (at most :data:`MAX_AHEAD_FILES` times
+:data:`FIRST_READ`, 2 MB, more): a file whose ranges do not fit gets only its first read (the parser reads the
+rest)."""
 
 PROBE_EVERY = 8
 """While the files are cold, one in this many is asked whether it is in the page cache; once one is, every file."""
@@ -70,19 +71,43 @@ _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") e
 
 
 class _Entry:
-    """A file a thread started on: ``opened`` once ``done`` (None when the parser must read it itself)."""
+    """A file a thread started on. ``opened`` and ``nbytes`` are set by the thread, then it takes ``token``; whoever
+    takes the token first (the thread when done, or the parser, or :meth:`ReadAhead.close`, giving the file up)
+    decides: a thread that finds it gone closes its file, one that took it has handed ``opened`` over."""
 
-    __slots__ = ("done", "nbytes", "opened", "seq")
+    __slots__ = ("nbytes", "opened", "seq", "token")
 
     def __init__(self, seq: int) -> None:
         self.seq = seq
-        self.done = False
-        self.nbytes = FIRST_READ
+        self.nbytes = 0
         self.opened: tuple[int, Source] | None = None
+        self.token = [True]
+        """NOTE: ``list.pop`` is atomic: the one decision between two threads that needs no lock."""
+
+    def done(self) -> bool:
+        """Whether the thread is done (or the file was given up)."""
+        return not self.token
+
+
+def _claim(entry: _Entry) -> bool:
+    """Take ``entry``'s token: True for the first caller."""
+    try:
+        entry.token.pop()
+    except IndexError:
+        return False
+    return True
 
 
 class ReadAhead:
     """Reads files ahead on :data:`THREADS` threads for :meth:`take`; :meth:`close` when the scan ends.
+
+    NOTE: the parser never takes a lock here, never waits and never blocks on a thread: it hands over and takes files
+    with single dictionary, list and :class:`queue.SimpleQueue` operations (atomic in CPython; ``SimpleQueue.put``
+    never blocks), so a thread that holds a lock while it waits for the GIL or a CPU never stops it; and it wakes one
+    thread per file taken, not all of them (measured: a lock shared with the threads, and an event waking all eight,
+    cost the parser 0.1 to 1 s a scan of 10,000 files on a loaded machine; benchmarks/README.md, issue 25, third
+    round). A thread starts a file only with a token from ``_room`` (:data:`MAX_AHEAD_FILES` of them), which the
+    parser gives back when it takes or gives up the file.
 
     Args:
         threads: the number of threads (default :data:`THREADS`); 0 turns reading ahead off.
@@ -91,19 +116,26 @@ class ReadAhead:
     def __init__(self, threads: int | None = None) -> None:
         threads = THREADS if threads is None else threads
         self._threads = threads
-        self._started = False
-        self._lock = threading.Lock()
-        self._space = threading.Condition(self._lock)
-        """Threads wait here for a file to read and room in the window."""
-        self._ready = threading.Condition(self._lock)
-        """The parser waits here for a file being read."""
-        self._queue: deque[tuple[int, str]] = deque()
+        self._running = False
+        self._todo: queue.SimpleQueue[tuple[int, str] | None] = queue.SimpleQueue()
+        """Files given, in order (None: stop)."""
+        self._room: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        """Tokens: a thread takes one to start a file (False: stop)."""
         self._queued: dict[str, int] = {}
-        """Files given and not started, by path: their place in the order (a queue entry whose path is no longer
-        here, or at another place, was taken by the parser first)."""
+        """Files given and not started, by path: their place in the order. Whoever pops a path from here (a thread
+        starting on it, or the parser asking for it first) has it."""
         self._entries: dict[str, _Entry] = {}
-        self._held = 0
+        """Files started, by path. Whoever pops an entry from here (the parser, or :meth:`close`) decides its fate
+        with its token."""
         self._seq = 0
+        self._lock = threading.Lock()
+        """The threads' own (never the parser's), for ``_reading``."""
+        self._reading = 0
+        """Bytes of ranges past the first read being read (the threads')."""
+        self._handed = 0
+        """Bytes read and handed over, ever (the threads')."""
+        self._returned = 0
+        """Of those, bytes the parser took or gave up, ever (the parser's)."""
         self._warm = 0
         self.stopped = threads <= 0
         """True once reading ahead is off (no threads, the files were warm, or closed)."""
@@ -111,8 +143,8 @@ class ReadAhead:
         """Files given to the threads."""
         self.taken = 0
         """Files the parser took read ahead."""
-        self.waited = 0
-        """Of those, files the parser had to wait for."""
+        self.missed = 0
+        """Files given that the parser asked for before a thread had read them (it read them itself)."""
         self.failures: list[str] = []
         """Unexpected errors in the threads (a defect, not a file that cannot be read: that one is left to the
         parser, which reports it); the file is then read by the parser as without reading ahead."""
@@ -121,127 +153,137 @@ class ReadAhead:
         """Read ``paths`` ahead, in this order (the order the parser will ask for them)."""
         if self.stopped:
             return
-        with self._lock:
-            for p in paths:
-                key = os.fspath(p)
-                if key in self._queued or key in self._entries:
-                    continue
-                self._queued[key] = self._seq
-                self._queue.append((self._seq, key))
-                self._seq += 1
-                self.files += 1
-            self._space.notify_all()
-        if not self._started:
-            self._started = True
+        if not self._running:
+            self._running = True
+            for _ in range(MAX_AHEAD_FILES):
+                self._room.put(True)
             for i in range(self._threads):
                 threading.Thread(target=self._work, name=f"iisbitness-read-ahead-{i}", daemon=True).start()
+        for p in paths:
+            key = os.fspath(p)
+            if key in self._queued or key in self._entries:
+                continue
+            self._queued[key] = self._seq
+            self._todo.put((self._seq, key))
+            self._seq += 1
+            self.files += 1
 
     def take(self, path: str | os.PathLike[str]) -> tuple[int, Source] | None:
-        """``(fd, Source)`` of ``path`` read ahead, now the caller's (it closes ``fd``), waiting for a thread that
-        is reading it; None when the caller must open it itself (never given, not started yet, unreadable here,
-        or reading ahead has stopped)."""
+        """``(fd, Source)`` of ``path`` read ahead, now the caller's (it closes ``fd``); None when the caller must open
+        and read it itself: never given, not read yet, unreadable here, or reading ahead has stopped. Never waits.
+
+        NOTE: a file a thread is still reading is read by the parser too rather than waited for: a thread blocked on
+        the disk makes the parser's read wait for the same pages just as long, and a thread whose read is done but
+        that waits for the GIL or a CPU (a loaded machine) would make it wait longer than reading from the page
+        cache; the thread closes its copy."""
         if self.stopped:
+            if self._entries:
+                self.close()  # NOTE: stopped by a thread (the files are warm): close what it left
             return None
         key = os.fspath(path)
-        with self._lock:
-            seq = self._queued.pop(key, None)
-            if seq is not None:
-                self._forget_before(seq)
-                return None  # NOTE: not started: reading it now is quicker than waiting for a thread to
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if not entry.done:
-                self.waited += 1
-                while not entry.done and not self.stopped:
-                    self._ready.wait(0.1)  # NOTE: a timeout, so Ctrl-C is seen on every platform
-                if self.stopped:
-                    return None  # NOTE: the thread closes it
-            del self._entries[key]
-            self._held -= entry.nbytes
-            self._forget_before(entry.seq)
-            self._space.notify()
-            if entry.opened is not None:
-                self.taken += 1
-            return entry.opened
+        seq = self._queued.pop(key, None)
+        if seq is not None:
+            self.missed += 1
+            self._forget_before(seq)
+            return None  # NOTE: no thread started on it, and none will
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return None
+        self._forget_before(entry.seq)
+        if _claim(entry):
+            self.missed += 1
+            return None  # NOTE: the thread closes it when its read returns, and gives its token back
+        self._give_back(entry)
+        self.taken += entry.opened is not None
+        return entry.opened
 
     def close(self) -> None:
         """Stop: close what was read ahead and not taken, drop what was not read yet (never waits for the disk:
         a thread in the middle of a read closes its file when the read returns)."""
-        with self._lock:
-            self._stop()
-
-    def _stop(self) -> None:
-        """Stop, holding the lock."""
         self.stopped = True
-        for entry in self._entries.values():
-            if entry.done and entry.opened is not None:
-                os.close(entry.opened[0])
-        self._entries.clear()
-        self._queue.clear()
         self._queued.clear()
-        self._held = 0
-        self._space.notify_all()
-        self._ready.notify_all()
+        for key in list(self._entries):
+            entry = self._entries.pop(key, None)
+            if entry is not None and not _claim(entry) and entry.opened is not None:
+                os.close(entry.opened[0])
+        for _ in range(self._threads if self._running else 0):
+            self._todo.put(None)
+            self._room.put(False)
+
+    def _give_back(self, entry: _Entry) -> None:
+        """``entry``, handed over by its thread, is out of the window: its token back to the threads."""
+        self._returned += entry.nbytes
+        self._room.put(True)
 
     def _forget_before(self, seq: int) -> None:
         """With the window full, close the files read ahead that the parser passed by long ago (it read them another
         way, or never will), so the threads go on."""
         if len(self._entries) < MAX_AHEAD_FILES:
             return
-        for key, entry in list(self._entries.items()):
-            if entry.done and entry.seq < seq - MAX_AHEAD_FILES:
-                del self._entries[key]
-                self._held -= entry.nbytes
+        for key, entry in list(self._entries.items()):  # NOTE: list() of a dict's items: one atomic copy
+            if entry.seq < seq - MAX_AHEAD_FILES and entry.done() and self._entries.pop(key, None) is entry:
+                self._give_back(entry)
                 if entry.opened is not None:
                     os.close(entry.opened[0])
-                self._space.notify()
+
+    def _next(self) -> tuple[str, _Entry] | None:
+        """The next file to read, started (in ``_entries``), or None once stopped. Waits for room, then for a file."""
+        if not self._room.get() or self.stopped:
+            return None
+        while (item := self._todo.get()) is not None and not self.stopped:
+            seq, key = item
+            entry = self._entries[key] = _Entry(seq)  # NOTE: before the pop below: the parser finds one of them
+            if self._queued.pop(key, None) == seq:
+                return key, entry
+            if self._entries.get(key) is entry:
+                del self._entries[key]  # NOTE: the parser asked for it first (and read it)
+        return None
 
     def _work(self) -> None:
-        while True:
-            with self._lock:
-                while not self.stopped and not (self._queue and len(self._entries) < MAX_AHEAD_FILES
-                                                and self._held + FIRST_READ <= MAX_AHEAD_BYTES):
-                    self._space.wait()
-                if self.stopped:
-                    return
-                seq, key = self._queue.popleft()
-                if self._queued.get(key) != seq:
-                    continue  # NOTE: the parser took it first
-                del self._queued[key]
-                entry = self._entries[key] = _Entry(seq)
-                self._held += FIRST_READ
-                # NOTE: after a cold file, only every PROBE_EVERY-th is asked whether it is in the page cache (a read
-                # that may not wait fails, and then the file is read: one more system call)
-                probe = _NOWAIT is not None and (self._warm > 0 or seq % PROBE_EVERY == 0)
+        while (started := self._next()) is not None:
+            key, entry = started
+            # NOTE: after a cold file, only every PROBE_EVERY-th is asked whether it is in the page cache (a read
+            # that may not wait fails, and then the file is read: one more system call)
+            probe = _NOWAIT is not None and (self._warm > 0 or entry.seq % PROBE_EVERY == 0)
             warm: bool | None = None
             try:
                 opened, nbytes, warm = self._read(key, probe)
             except Exception as e:  # noqa: BLE001 - kept in failures; the parser reads the file itself
-                opened, nbytes = None, FIRST_READ
+                opened, nbytes = None, 0
                 self.failures.append(f"{key}: {type(e).__name__}: {e}")
+            entry.opened, entry.nbytes = opened, nbytes
             with self._lock:
-                entry.done = True
-                if self.stopped or self._entries.get(key) is not entry:
-                    if opened is not None:
-                        os.close(opened[0])
-                    continue
-                entry.opened = opened
-                self._held += nbytes - entry.nbytes
-                entry.nbytes = nbytes
-                self._ready.notify_all()
-                if warm is not None:
-                    self._warm = self._warm + 1 if warm else 0
-                    if self._warm >= WARM_STREAK:
-                        self._stop()
+                self._handed += nbytes
+            if not _claim(entry):  # NOTE: the parser read it itself, or close()
+                with self._lock:
+                    self._handed -= nbytes
+                if opened is not None:
+                    os.close(opened[0])
+                self._room.put(True)
+                continue
+            if warm is not None:
+                # NOTE: unlocked: two threads may count one file too few; the streak is a heuristic
+                self._warm = self._warm + 1 if warm else 0
+                if self._warm >= WARM_STREAK:
+                    self.stopped = True  # NOTE: the parser closes what is left (take)
+            if self.stopped and self._entries.pop(key, None) is entry and opened is not None:
+                os.close(opened[0])
+
+    def _reserve(self, nbytes: int) -> bool:
+        """Count ``nbytes`` more as being read when :data:`MAX_AHEAD_BYTES` has room for them."""
+        with self._lock:
+            if self._reading + self._handed - self._returned + nbytes > MAX_AHEAD_BYTES:
+                return False
+            self._reading += nbytes
+            return True
 
     def _read(self, path: str, probe: bool) -> tuple[tuple[int, Source] | None, int, bool | None]:
         """``((fd, Source), bytes held, whether the first read found the file in the page cache or None: unknown)``;
-        ``(None, ...)`` when the file cannot be opened or read (the parser opens it and says why)."""
+        ``(None, 0, None)`` when the file cannot be opened or read (the parser opens it and says why)."""
         try:
             fd = os.open(path, _OPEN_FLAGS)
         except (OSError, ValueError):
-            return None, FIRST_READ, None
+            return None, 0, None
         try:
             first, warm = _first(fd, probe)
             spans = [(0, first)]
@@ -249,23 +291,21 @@ class ReadAhead:
             if size is None:
                 ranges = _ranges(fd, first, spans)
                 want = sum(n for _, n in ranges)
-                with self._lock:
-                    fits = self._held + want <= MAX_AHEAD_BYTES
-                    if fits:
-                        self._held += want
-                if fits:
-                    for offset, n in ranges:
-                        data = _pread(fd, n, offset)
-                        spans.append((offset, data))
-                        if len(data) < n:
-                            size = offset + len(data)
-                    with self._lock:
-                        self._held -= want
+                if want and self._reserve(want):
+                    try:
+                        for offset, n in ranges:
+                            data = _pread(fd, n, offset)
+                            spans.append((offset, data))
+                            if len(data) < n:
+                                size = offset + len(data)
+                    finally:
+                        with self._lock:
+                            self._reading -= want
             nbytes = sum(len(d) for _, d in spans)
             return (fd, Source.prefetched(fd, tuple(spans), size)), nbytes, warm
         except OSError:
             os.close(fd)
-            return None, FIRST_READ, None
+            return None, 0, None
         except BaseException:
             os.close(fd)
             raise
