@@ -3,7 +3,9 @@
 Every reader in :mod:`iisbitness.pe` goes through a Source, so no module ever reads a whole file,
 maps it or runs it. A Source reads the first :data:`HEAD_BYTES` once (the DOS, COFF and optional
 headers and the section table almost always sit there) and anything else with one positioned read
-of at most :data:`MAX_READ` bytes.
+of at most :data:`MAX_READ` bytes. A Source built over ranges read ahead on another thread
+(:meth:`Source.prefetched`, :mod:`iisbitness.pe.readahead`: the first :data:`MAX_READ` bytes and the
+ranges the headers point to) serves reads inside them from memory and any other from the file.
 
 Errors: :class:`InvalidPe` (the bytes are not a loadable PE; its message is the reason shown to the
 user) from :meth:`Source.read_at`; :class:`OSError` from a file that vanishes mid-read (callers turn
