@@ -9,7 +9,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -367,13 +367,18 @@ def test_a_scan_gives_the_same_report_with_and_without_reading_ahead(tmp_path: P
     image = _image(tmp_path)
     monkeypatch.setattr(readahead, "_NOWAIT", None)  # NOTE: never stops: every binary through the read ahead
     taken: list[int] = []
-    close = ReadAhead.close
+    close, files_ahead = ReadAhead.close, ReadAhead.files_ahead
+
+    def ahead_of_the_parser(self: ReadAhead, paths: Iterable[str | os.PathLike[str]]) -> None:
+        files_ahead(self, paths)  # NOTE: then the threads win the race: the parser takes what they read
+        assert _wait_for(lambda: not self._queued and all(e.done() for e in self._entries.values()))
 
     def counted(self: ReadAhead) -> None:
         taken.append(self.taken)
         close(self)
 
     monkeypatch.setattr(ReadAhead, "close", counted)
+    monkeypatch.setattr(ReadAhead, "files_ahead", ahead_of_the_parser)
     with_it = scan_json.render(scan(image, ScanOptions()))
     assert taken and taken[0] > 0
     monkeypatch.setattr(readahead, "THREADS", 0)

@@ -204,6 +204,11 @@ class ReadAhead:
         a thread in the middle of a read closes its file when the read returns)."""
         self.stopped = True
         self._queued.clear()
+        while not self._todo.empty():  # NOTE: the paths not started, let go of now
+            try:
+                self._todo.get_nowait()
+            except queue.Empty:
+                break
         for key in list(self._entries):
             entry = self._entries.pop(key, None)
             if entry is not None and not _claim(entry) and entry.opened is not None:
