@@ -344,9 +344,13 @@ def _not_checked(out: _Out, report: Report) -> None:
     if not gaps:
         return
     out.line()
-    out.line(("Coverage", "bold yellow"), f": {report.coverage_words()}; no finding about what was not read "
-             "means nothing:")
     width = max(out.o.width, 40)
+    # NOTE: wrapped like the rest of the prose ("nothing checked: ..." is longer than any width)
+    head = wrap(f"Coverage: {report.coverage_words()}; no finding about what was not read means nothing:", width,
+                "", "  ")
+    out.line(("Coverage", "bold yellow"), head[0][len("Coverage"):])
+    for w in head[1:]:
+        out.line(w)
     for c in gaps[:NOT_CHECKED_SHOWN]:
         part = " (partly)" if c.status is CoverageStatus.PARTLY else ""
         rows = [(f"{c.application}{part}: {'; '.join(c.reasons)}", "")]

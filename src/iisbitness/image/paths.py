@@ -131,6 +131,22 @@ def is_unc(path: str) -> bool:
     return path.startswith("\\\\")
 
 
+def unc_share(path: str) -> tuple[str, str, str] | None:
+    """``(server, share, rest)`` of a UNC path ``\\\\server\\share\\rest`` (also ``\\\\?\\UNC\\server\\share``;
+    ``rest`` without a leading backslash, "" for the share itself), as written; None when ``path`` names no
+    server and share (a drive path, ``\\\\?\\C:\\...``, the device namespace ``\\\\.\\``, ``\\\\server`` alone).
+    Windows names a file on a share by this form (Microsoft Learn, "Naming Files, Paths, and Namespaces": UNC
+    names)."""
+    p = path.replace("/", "\\")
+    if p[:8].upper() == "\\\\?\\UNC\\":
+        p = "\\\\" + p[8:]
+    if not p.startswith("\\\\") or p.startswith(("\\\\?\\", "\\\\.\\")):
+        return None
+    server, _, tail = p[2:].partition("\\")
+    share, _, rest = tail.partition("\\")
+    return (server, share, rest.strip("\\")) if server and share else None
+
+
 def is_absolute(path: str) -> bool:
     """True for ``X:\\...`` drive-absolute paths and UNC paths."""
     return is_unc(path) or _DRIVE_ABSOLUTE.match(path) is not None
