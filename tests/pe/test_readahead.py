@@ -178,7 +178,8 @@ def test_without_pread_and_rwf_nowait_the_same(monkeypatch: pytest.MonkeyPatch) 
         assert _through_read_ahead(path) == read_image_and_references(path)
     fd = os.open(FIXTURES[0], os.O_RDONLY)
     try:
-        assert readahead._first(fd, True) == (FIXTURES[0].read_bytes()[: readahead.FIRST_READ], None)
+        data = FIXTURES[0].read_bytes()
+        assert readahead._first(fd, True) == (data[:1024], len(data) < 1024, None)
     finally:
         os.close(fd)
 
@@ -299,7 +300,7 @@ def test_the_parser_never_waits_for_a_thread(tmp_path: Path, monkeypatch: pytest
     reading = threading.Event()
     real_first = readahead._first
 
-    def hang(fd: int, probe: bool) -> tuple[bytes, bool | None]:
+    def hang(fd: int, probe: bool) -> tuple[bytes, bool, bool | None]:
         reading.set()
         release.wait(10)
         return real_first(fd, probe)
@@ -341,6 +342,28 @@ def test_files_read_ahead_cold_are_served_without_a_read(tmp_path: Path, monkeyp
         assert not ahead.stopped
     finally:
         ahead.close()
+
+
+@linux
+def test_a_file_cached_in_part_is_read_as_far_as_cached_and_counts_as_warm(tmp_path: Path) -> None:
+    """A warm scan's large file: its head and metadata cached, not the rest of the first read. Reading that rest
+    would be disk reads the parser does not need; the head being cached is what makes the file warm."""
+    path = tmp_path / "big.dll"
+    path.write_bytes(fixture("managed_x86.dll").read_bytes().ljust(readahead.FIRST_READ * 2, b"\0"))
+    os.sync()
+    _evict(path)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # NOTE: no read-ahead by the kernel: 16 KB cached, no more
+        os.pread(fd, 4 * HEAD_BYTES, 0)
+        data, whole, warm = readahead._first(fd, True)
+        if len(data) == readahead.FIRST_READ:
+            pytest.skip("this file system keeps evicted pages")
+        assert (len(data), whole, warm) == (4 * HEAD_BYTES, False, True)
+        _evict(path)
+        assert readahead._first(fd, True)[1:] == (False, False)
+    finally:
+        os.close(fd)
 
 
 @linux

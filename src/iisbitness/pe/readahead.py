@@ -41,7 +41,7 @@ from iisbitness.pe.headers import (
     parse_headers,
 )
 from iisbitness.pe.hybrid import CHPE_POINTER_OFFSET_32, CHPE_POINTER_OFFSET_64
-from iisbitness.pe.source import _OPEN_FLAGS, MAX_READ, InvalidPe, Source, _pread
+from iisbitness.pe.source import _OPEN_FLAGS, HEAD_BYTES, MAX_READ, InvalidPe, Source, _pread
 
 THREADS = 8
 """Reads in flight at once: what a disk queue, a SAN or a file share needs to be busy (issue 25: eight threads
@@ -292,9 +292,9 @@ class ReadAhead:
         except (OSError, ValueError):
             return None, 0, None
         try:
-            first, warm = _first(fd, probe)
+            first, whole, warm = _first(fd, probe)
             spans = [(0, first)]
-            size = len(first) if len(first) < FIRST_READ else None
+            size = len(first) if whole else None
             if size is None:
                 ranges = _ranges(fd, first, spans)
                 want = sum(n for _, n in ranges)
@@ -318,23 +318,31 @@ class ReadAhead:
             raise
 
 
-def _first(fd: int, probe: bool) -> tuple[bytes, bool | None]:
-    """The first :data:`FIRST_READ` bytes of ``fd`` (fewer at its end) and whether they were all in the page cache
-    (Linux ``preadv(RWF_NOWAIT)``, 4.14+: EAGAIN when the read would wait for the disk, a short count when part of
-    it would), None when not asked (``probe``) or not known."""
+def _first(fd: int, probe: bool) -> tuple[bytes, bool, bool | None]:
+    """``(data, whole, warm)``: up to the first :data:`FIRST_READ` bytes of ``fd``, whether they are the whole file,
+    and whether its head was in the page cache (Linux ``preadv(RWF_NOWAIT)``, 4.14+: EAGAIN when the read would
+    wait for the disk, a short count when part of it would), None when not asked (``probe``) or not known.
+
+    NOTE: warm means the first :data:`HEAD_BYTES` were cached, as a parser reading the file would find them; when
+    only part of the first read is cached, that part is all that is read here (in a warm scan the pages past it, of a
+    file larger than the parser needs, may not be cached, and reading them would only cost disk reads)."""
     if not probe or _NOWAIT is None:
-        return _pread(fd, FIRST_READ, 0), None
+        data = _pread(fd, FIRST_READ, 0)
+        return data, len(data) < FIRST_READ, None
     buf = bytearray(FIRST_READ)
     try:
         n = os.preadv(fd, [buf], 0, _NOWAIT)
     except BlockingIOError:
-        return _pread(fd, FIRST_READ, 0), False
+        data = _pread(fd, FIRST_READ, 0)
+        return data, len(data) < FIRST_READ, False
     except OSError:  # NOTE: a file system without RWF_NOWAIT (EOPNOTSUPP); a real error comes again below
-        return _pread(fd, FIRST_READ, 0), None
-    if n == FIRST_READ:
-        return bytes(buf), True
+        data = _pread(fd, FIRST_READ, 0)
+        return data, len(data) < FIRST_READ, None
+    if n >= HEAD_BYTES:
+        return bytes(buf[:n]), False, True  # NOTE: the end of the file, or of what is cached: not known which
     rest = _pread(fd, FIRST_READ - n, n)  # NOTE: b"" at the end of the file: it was all cached
-    return bytes(buf[:n]) + rest, not rest
+    data = bytes(buf[:n]) + rest
+    return data, len(data) < FIRST_READ, not rest
 
 
 def _ranges(fd: int, first: bytes, spans: list[tuple[int, bytes]]) -> list[tuple[int, int]]:
