@@ -309,8 +309,8 @@ PLAIN_ROWS = 300
 rows: real text, every command ready to paste, with scripts off too; only a longer one is patterns and values
 (:func:`table`). Chosen from ``benchmarks/bench_html.py --plain-rows`` (benchmarks/README.md, "plain rows without
 a script"): the worst server measured whose tables are just this long (150 pools, each application with its own x86
-copies: five tables of 300 causes, the fixes of each kind) gives a 2.1 MB page that loads in Chromium in about
-0.4 s, a table opening in 0.2 s as fast as when built by the script; at 500 rows, 3.5 MB and about 0.9 s."""
+copies: five tables of 300 causes, the fixes of each kind) gives a 2.1 MB page, its first frame in Chromium in
+0.4-0.5 s, a table opening in 0.2 s, as fast as one the script builds; at 500 rows, 3.5 MB and about 1 s."""
 
 
 @dataclass(frozen=True, slots=True)
