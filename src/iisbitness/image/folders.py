@@ -80,15 +80,16 @@ class Folders:
         """
         key = self._keys.get(path)
         if key is None:
-            listing = self._listings.get(path.parent)
-            link = path.name in listing.links if listing is not None else os.path.islink(path)
-            if link or path.name in ("", ".", ".."):
+            parent, name = path.parent, path.name
+            listing = self._listings.get(parent)
+            link = name in listing.links if listing is not None else os.path.islink(path)
+            if link or name in ("", ".", ".."):
                 key = os.path.normcase(os.path.realpath(path)).lower()
             else:
-                folder = self._keys.get(path.parent)
+                folder = self._keys.get(parent)
                 if folder is None:
-                    folder = self._keys[path.parent] = os.path.normcase(os.path.realpath(path.parent)).lower()
-                key = os.path.normcase(os.path.join(folder, path.name)).lower()
+                    folder = self._keys[parent] = os.path.normcase(os.path.realpath(parent)).lower()
+                key = os.path.normcase(os.path.join(folder, name)).lower()
             self._keys[path] = key
         return key
 

@@ -38,6 +38,7 @@ Raises:
 from __future__ import annotations
 
 import functools
+import os
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -217,7 +218,7 @@ def _dependencies(link: Link, facts: BinaryFacts) -> tuple[tuple[str, str], ...]
     return dependency_names(link.path, link.image, facts)
 
 
-def dependency_names(binary: Path, image: PeImage, facts: BinaryFacts) -> tuple[tuple[str, str], ...]:
+def dependency_names(binary: str | Path, image: PeImage, facts: BinaryFacts) -> tuple[tuple[str, str], ...]:
     """(name, via) of each dependency the image at ``binary`` (read as ``image``) has beyond what Windows and .NET
     provide, in the order :func:`find_mismatch` follows them; read once per file (:attr:`BinaryFacts.deps`).
     Empty for most files: then :func:`find_mismatch` of a process that loads ``binary`` finds nothing, which a
@@ -225,7 +226,7 @@ def dependency_names(binary: Path, image: PeImage, facts: BinaryFacts) -> tuple[
     return facts.dependencies(binary, lambda: tuple(_read_dependencies(binary, image, facts)))
 
 
-def _read_dependencies(path: Path, image: PeImage, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
+def _read_dependencies(path: str | Path, image: PeImage, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
     if image.kind in (ImageKind.NATIVE, ImageKind.MIXED):
         try:
             imports = facts.imports(path)
@@ -241,10 +242,10 @@ def _read_dependencies(path: Path, image: PeImage, facts: BinaryFacts) -> Iterat
         try:
             info = facts.references(path)
         except ImageReadError:
-            facts.unread_metadata.add(path)
+            facts.unread_metadata.add(os.fspath(path))
             return
         if info.reason is not None:
-            facts.unread_metadata.add(path)
+            facts.unread_metadata.add(os.fspath(path))
         for ref in info.assembly_refs:
             if not is_framework_assembly(ref.name):
                 yield ref.name, "assembly-ref"
@@ -266,7 +267,7 @@ def pinvoke_targets(binary: Path, facts: BinaryFacts) -> tuple[str, ...] | None:
     if not image.is_managed:
         return ()
     names = dependency_names(binary, image, facts)
-    if binary in facts.unread_metadata:
+    if os.fspath(binary) in facts.unread_metadata:
         return None
     return tuple(dict.fromkeys(_dll_name(n) for n, via in names if via == "pinvoke"))
 

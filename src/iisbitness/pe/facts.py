@@ -107,8 +107,9 @@ class BinaryFacts:
         self.deps: dict[str, tuple[tuple[str, str], ...]] = {}
         """Dependency names per file (:mod:`iisbitness.pe.deps`), the same for every architecture: see
         :meth:`dependencies`."""
-        self.unread_metadata: set[Path] = set()
-        """.NET images whose metadata could not be read (their references are then unknown, not empty)."""
+        self.unread_metadata: set[str] = set()
+        """.NET images whose metadata could not be read (their references are then unknown, not empty), by path
+        string (as :attr:`deps`)."""
         self.resolved: dict[tuple[Path, tuple[Path, ...]], FoundDependencies] = {}
         """Dependencies found per file and search path (:mod:`iisbitness.pe.deps`)."""
         self.reads = 0
@@ -160,7 +161,7 @@ class BinaryFacts:
         if assembly is not None:
             self._memo["references"][key] = AssemblyReferences.of(assembly)
 
-    def dependencies(self, path: Path, read: Callable[[], tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
+    def dependencies(self, path: str | Path, read: Callable[[], tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
         """The ``(name, via)`` dependencies of ``path`` (:mod:`iisbitness.pe.deps`), ``read()`` at the first call and
         kept in :attr:`deps` under the string its image is kept under (one string per file, not one per memo)."""
         key = os.fspath(path)

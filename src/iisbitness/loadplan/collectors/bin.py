@@ -123,9 +123,7 @@ def _refs(ctx: PlanContext, server: Server, process: Process, win: str, host: Pa
           unread: dict[str, str]) -> list[tuple[str, BinaryRef]]:
     """Each file of the ``bin`` folder ``host`` (``win``) resolved for ``process``; an entry that is not a file to
     read (``unread``) with why, unread."""
-    return [(name, ctx.resolve(win + "\\" + name, server.os_arch, process.arch) if name not in unread else
-             BinaryRef(win + "\\" + name, win + "\\" + name, ctx.image.display(host / name), None,
-                       problem=unread[name])) for name in files]
+    return ctx.resolve_files(win, host, files, unread, server.os_arch, process.arch)
 
 
 def _bin_folders(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
