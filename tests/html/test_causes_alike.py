@@ -4,13 +4,15 @@ A real-format applicationHost.config with N 64-bit pools, a site each with two a
 application's ``bin`` the real fixtures ``ManagedApp.dll`` (AnyCPU), the x86-only ``managed_x86.dll`` it references
 and, as ``nativelib.dll``, the x86 native DLL it P/Invokes (``nativelib_x86.dll``): every copy is a cause of its own
 (10 findings and 7 fixes a pool, as ``benchmarks/bench_pools.py --shape bin``). The page shows each kind of cause
-once ("40 causes alike"), every cause a row of a table built when opened, the fixes of one kind once, one step
+once ("40 causes alike"), every cause a row of a table (plain rows; past PLAIN_ROWS built when opened), the fixes of
+one kind once, one step
 for the pool flips, one map card for the pools and one application row for inetmgr.exe's applications alike.
 One pool's name carries a right-to-left override and one an ampersand and spaces: escaped as today.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,8 +39,8 @@ def _name(i: int) -> str:
     return {3: ODD, 5: AMP}.get(i, f"Pool{i}")
 
 
-def _report(root: Path, pools: int) -> Report:
-    names = [_name(i) for i in range(pools)]
+def _report(root: Path, pools: int, name: Callable[[int], str] = _name) -> Report:
+    names = [name(i) for i in range(pools)]
     pool_xml = "\n".join(f'<add name="{escape(n)}" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="false" />'
                          for n in names)
     app = ('<application path="/app1" applicationPool="{pool}"><virtualDirectory path="/" '
@@ -82,10 +84,14 @@ def test_each_kind_of_cause_once_with_its_count(reports: dict[int, Report]) -> N
     assert RLO not in html and "Pool\\u202etxt.exe" in html and "Shop &amp; Co 5" in html
 
 
-def test_every_cause_and_fix_is_reachable(reports: dict[int, Report]) -> None:
+@pytest.mark.parametrize("plain_rows", [scan_html.PLAIN_ROWS, 0])
+def test_every_cause_and_fix_is_reachable(reports: dict[int, Report], plain_rows: int,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Each cause is a row of its group's table (pools, application, binary, configuration, symptom, cause, fix
-    numbers), each fix either in full or a row of a list of one kind: the rows the script builds from the page's
+    numbers), each fix either in full or a row of a list of one kind: plain rows (40 causes, 19 fixes of a kind: at
+    most :data:`scan_html.PLAIN_ROWS`), or, past it (forced to 0 here), the rows the script builds from the page's
     patterns and values (:func:`scan_html.expand`, checked against the script in Chromium below)."""
+    monkeypatch.setattr(scan_html, "PLAIN_ROWS", plain_rows)
     report = reports[20]
     v = view(report)
     page = scan_html._page(1, report)
@@ -143,9 +149,13 @@ def test_rows_give_back_every_record() -> None:
     assert scan_html.expand(scan_html.rows(records)) == records
 
 
-def test_the_page_grows_with_values_not_with_causes(reports: dict[int, Report]) -> None:
-    """20 more pools add 200 causes and 140 fixes: under 1 KB a pool (about 560 bytes; before grouping causes alike,
-    about 44 KB), under a quarter of what they add to the text report (about 4.4 KB a pool)."""
+def test_the_page_grows_with_values_not_with_causes(reports: dict[int, Report],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables past :data:`scan_html.PLAIN_ROWS` (forced to 0 here: a server of thousands of pools): 20 more pools add
+    200 causes and 140 fixes: under 1 KB a pool (about 560 bytes; before grouping causes alike, about 44 KB), under a
+    quarter of what they add to the text report (about 4.4 KB a pool). As plain rows they add about 13.5 KB a pool
+    (tests/html/test_plain_rows.py)."""
+    monkeypatch.setattr(scan_html, "PLAIN_ROWS", 0)
     size = {n: len(scan_html.render([r]).encode()) for n, r in reports.items()}
     text = {n: len(scan_text.render(r).encode()) for n, r in reports.items()}
     per_pool = (size[40] - size[20]) / 20
@@ -172,7 +182,10 @@ OPEN = """(async () => {
 })()"""
 
 
-def test_a_group_opens_to_its_causes(browser: Browser, reports: dict[int, Report], tmp_path: Path) -> None:
+def test_a_group_opens_to_its_causes(browser: Browser, reports: dict[int, Report], tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables past :data:`scan_html.PLAIN_ROWS` (forced to 0 here) are built by the script when opened."""
+    monkeypatch.setattr(scan_html, "PLAIN_ROWS", 0)
     report = reports[20]
     v = view(report)
     page = tmp_path / "bin.html"
@@ -213,7 +226,9 @@ def test_a_group_opens_to_its_causes(browser: Browser, reports: dict[int, Report
 
 
 def test_without_javascript_the_patterns_and_values_show(browser: Browser, reports: dict[int, Report],
-                                                         tmp_path: Path) -> None:
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table past :data:`scan_html.PLAIN_ROWS` (forced to 0 here) with scripts off: its patterns and values."""
+    monkeypatch.setattr(scan_html, "PLAIN_ROWS", 0)
     page = tmp_path / "bin.html"
     page.write_text(scan_html.render([reports[20]]), encoding="utf-8")
     browser.call("Emulation.setScriptExecutionDisabled", {"value": True}, session=True)

@@ -8,12 +8,14 @@ behind "show all N" — then filters and every cause (:mod:`iisbitness.formats.c
 explanation, configuration file:line and fix commands in copyable blocks. On a server of thousands of pools the
 page groups past :data:`MANY` (issue 25): a cause's pools, fixes of one kind (:class:`Run`), pools alike
 (:class:`WorkerGroup`), causes alike (:class:`CauseGroup`: each site's own copy of one x86 DLL) and a worker's
-applications alike show once with a count, their lists in closed ``<details>``; long lists (the fixes of a run, the
-causes of a group) as :class:`Rows`, patterns and a line of values per row that the script builds rows from when
-opened. CSS and JavaScript are inlined from ``templates/`` and a Content-Security-Policy forbids any network access,
-so the file opens from disk anywhere, and lets only the page's own script run (by its SHA-256), never an inline
-one. Everything essential is in the HTML; the script adds filters, copy buttons and the rows of long lists (without
-it, their patterns and values are shown).
+applications alike show once with a count, their lists in closed ``<details>``; the tables of those lists (the fixes
+of a run, the causes of a group) are :class:`Rows` (:func:`table`): plain HTML rows up to :data:`PLAIN_ROWS` rows,
+past it patterns and a line of values per row that the script builds rows from when opened. CSS and JavaScript are
+inlined from ``templates/`` and a Content-Security-Policy forbids any network access, so the file opens from disk
+anywhere, and lets only the page's own script run (by its SHA-256), never an inline one. The script adds filters and
+copy buttons, and builds the rows of tables past :data:`PLAIN_ROWS`. Without JavaScript everything is shown and
+every command pastes as it is, unless a table has more than :data:`PLAIN_ROWS` rows: there its patterns and values
+are shown.
 
 Rendered with Jinja2 with autoescaping on: names from a scanned server (pools, sites, binaries)
 are data, never markup; their control characters and bidirectional overrides are shown escaped. Reads only a :class:`Report`.
@@ -302,17 +304,39 @@ class Pattern:
     fields: tuple[tuple[str | int, ...], ...]
 
 
+PLAIN_ROWS = 300
+"""A table of at most this many rows (a run of fixes of one kind, the causes of a :class:`CauseGroup`) is plain HTML
+rows: real text, every command ready to paste, with scripts off too; only a longer one is patterns and values
+(:func:`table`). Chosen from ``benchmarks/bench_html.py --plain-rows`` (benchmarks/README.md, "plain rows without
+a script"): the worst server measured whose tables are just this long (150 pools, each application with its own x86
+copies: five tables of 300 causes, the fixes of each kind) gives a 2.1 MB page, its first frame in Chromium in
+0.4-0.5 s, a table opening in 0.2 s, as fast as one the script builds; at 500 rows, 3.5 MB and about 1 s."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rows:
-    """A long table (a run of fixes of one kind, the causes of a :class:`CauseGroup`) as few patterns and one line of
-    values per row (issue 25): ``values`` holds, row by row in order, the row's pattern number, then its values,
-    separated by spaces (a value is a word, :data:`_TOKEN`: never a space). The page shows the patterns (slots as
-    ``{1}``, ``{2}``) and the lines; its script builds the rows from them when the table is opened
-    (``scan.js``: each slot replaced by its value as text). ``count``: how many rows."""
+    """A table (a run of fixes of one kind, the causes of a :class:`CauseGroup`), in one of two forms (:func:`table`).
+
+    Plain (``plain``, at most :data:`PLAIN_ROWS` rows): each of ``patterns`` is a row, every field its text (no slot),
+    shown as HTML rows; ``values`` is empty. Otherwise (issue 25) few patterns and one line of values per row:
+    ``values`` holds, row by row in order, the row's pattern number, then its values, separated by spaces (a value is
+    a word, :data:`_TOKEN`: never a space). The page shows the patterns (slots as ``{1}``, ``{2}``) and the lines;
+    its script builds the rows from them when the table is opened (``scan.js``: each slot replaced by its value as
+    text). ``count``: how many rows."""
 
     patterns: tuple[Pattern, ...]
     values: str
     count: int
+    plain: bool = False
+
+
+def table(records: Sequence[Sequence[str]]) -> Rows:
+    """``records`` (each a row of field texts) as the page holds them: plain rows up to :data:`PLAIN_ROWS`, patterns
+    and values (:func:`rows`) past it. :func:`expand` gives the records back from either."""
+    if len(records) > PLAIN_ROWS:
+        return rows(records)
+    return Rows(tuple(Pattern(tuple((text,) if text else () for text in record)) for record in records), "",
+                len(records), plain=True)
 
 
 def rows(records: Sequence[Sequence[str]]) -> Rows:
@@ -401,7 +425,9 @@ def _pieces(seps: list[str], words: list[str], place: list[int | None]) -> tuple
 
 
 def expand(table: Rows) -> list[tuple[str, ...]]:
-    """The records of ``table`` (what the page's script builds): for tests."""
+    """The records of ``table`` (its plain rows, or the rows the page's script builds): for tests."""
+    if table.plain:
+        return [tuple("".join(str(x) for x in f) for f in pt.fields) for pt in table.patterns]
     out = []
     for line in table.values.split("\n"):
         number, *values = line.split(" ")
@@ -661,8 +687,8 @@ class Page:
         return list(out.items())
 
     def run_rows(self, run: Run) -> Rows:
-        """The fixes of ``run`` as :class:`Rows`: number, summary, what it takes out, security warning, side effects,
-        note (where not that of the run's first fix), cmd.exe and PowerShell commands."""
+        """The fixes of ``run`` as :class:`Rows` (:func:`table`): number, summary, what it takes out, security warning,
+        side effects, note (where not that of the run's first fix), cmd.exe and PowerShell commands."""
         note = self.view.fix(run.first).note
         records = []
         for n in run.numbers:
@@ -670,11 +696,11 @@ class Page:
             records.append((str(n), fix.summary, removal(fix), security_warning(fix), "\n".join(effect_lines(fix)),
                             fix.note if fix.note and fix.note != note else "", "\n".join(fix.commands),
                             "\n".join(fix.powershell)))
-        return rows(records)
+        return table(records)
 
     def members(self, group: CauseGroup) -> Rows:
-        """The causes of ``group`` as :class:`Rows`: pools, applications, binary (configured and resolved),
-        configuration entry, chain, symptoms, causes, fix numbers, fixes ruled out."""
+        """The causes of ``group`` as :class:`Rows` (:func:`table`): pools, applications, binary (configured and
+        resolved), configuration entry, chain, symptoms, causes, fix numbers, fixes ruled out."""
         records = []
         for c in group.causes:
             f = c.first
@@ -685,7 +711,7 @@ class Page:
             records.append((where, ", ".join(c.places), binary, config, " → ".join(f.chain), "\n".join(c.symptoms),
                             "\n".join(c.causes), " ".join(f"[{n}]" for n in c.fixes),
                             "\n".join(f"{r.summary} — {r.reason}" for r in c.rejected)))
-        return rows(records)
+        return table(records)
 
     @property
     def report(self) -> Report:

@@ -138,14 +138,18 @@ def read_image_and_assembly(path: str | os.PathLike[str]) -> tuple[PeImage, Asse
     return _read_image_and(path, assembly_info_from_source)
 
 
-def read_image_and_references(path: str | os.PathLike[str]) -> tuple[PeImage, AssemblyReferences | None, str | None]:
+def read_image_and_references(path: str | os.PathLike[str], opened: tuple[int, Source] | None = None,
+                               ) -> tuple[PeImage, AssemblyReferences | None, str | None]:
     """Like :func:`read_image_and_assembly`, with only the references of a .NET image
     (:class:`~iisbitness.pe.metadata.AssemblyReferences`: what a scan's dependency search needs).
+
+    ``opened``: the file already open, ``(fd, Source over it)``, e.g. with its ranges read ahead
+    (:mod:`iisbitness.pe.readahead`); read through that Source instead of opening ``path``, and ``fd`` closed.
 
     Raises:
         ImageReadError: the file cannot be opened or its headers read.
     """
-    return _read_image_and(path, references_from_source)
+    return _read_image_and(path, references_from_source, opened)
 
 
 M = TypeVar("M", AssemblyInfo, AssemblyReferences)
@@ -153,12 +157,12 @@ M = TypeVar("M", AssemblyInfo, AssemblyReferences)
 
 def _read_image_and(path: str | os.PathLike[str],
                     metadata: Callable[[Source, str, Headers | None, Cor20 | None], M],
-                    ) -> tuple[PeImage, M | None, str | None]:
-    name, fd = open_binary(path)
+                    opened: tuple[int, Source] | None = None) -> tuple[PeImage, M | None, str | None]:
+    name, fd = open_binary(path) if opened is None else (os.fspath(path), opened[0])
     try:
         cor: Cor20 | None = None
         try:
-            src = Source.from_fd(fd)
+            src = Source.from_fd(fd) if opened is None else opened[1]
             try:
                 headers: Headers | None = parse_headers(src)
             except (InvalidPe, struct.error):

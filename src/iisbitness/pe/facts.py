@@ -129,7 +129,9 @@ class BinaryFacts:
         return self._get("image", path, self._read_image, PeImage)
 
     def _read_image(self, path: str | os.PathLike[str]) -> PeImage:
-        image, references, error = read_image_and_references(path)
+        # NOTE: through the bytes read ahead when the file was (no second open or read of them, issue 25)
+        opened = self._ahead.take(path) if self._ahead is not None else None
+        image, references, error = read_image_and_references(path, opened)
         known = self._memo["references"]
         key = image.path  # NOTE: os.fspath(path), the string the image memo keeps
         if key not in known and image.is_managed:

@@ -1,7 +1,8 @@
 // iisbitness report: filters by severity and rule, and copy buttons on command blocks.
-// Progressive: without JavaScript every finding and command is shown and selectable.
-// Grouped lists (a cause's pools, pools alike) are plain <details>; long tables (fixes of one kind, causes alike)
-// are built from their patterns when opened (without JavaScript the patterns and each row's values are shown).
+// Progressive: without JavaScript every finding and command is shown and selectable (but in a table past PLAIN_ROWS).
+// Grouped lists (a cause's pools, pools alike) are plain <details>; so are tables (fixes of one kind, causes alike)
+// of up to scan_html.PLAIN_ROWS rows, as plain rows with their commands. Only a longer table is built from its
+// patterns when opened (without JavaScript the patterns and each row's values are shown).
 (function () {
   "use strict";
   // With the script, a long table's patterns and values are never laid out (its rows are built instead, scan.css).
@@ -65,7 +66,7 @@
     });
     block.appendChild(button);
   }
-  // A long table (a run of fixes of one kind, causes alike: thousands on a big server) comes as patterns and a
+  // A table past PLAIN_ROWS (a run of fixes of one kind, causes alike: thousands on a big server) comes as patterns and a
   // line of values per row (formats/scan_html.py: Rows); its rows, and their copy buttons, are built when opened:
   // each <var>N</var> of the row's pattern replaced by the line's N-th value, as text.
   // Rows are built CHUNK at a time (the first when opened, the next on a button): a table of 20,000 rows would take
@@ -117,6 +118,7 @@
       if (box.closest("details") === details) { build(box, all); }
     });
   }
+  // Every command block but a long table's (its buttons come with its rows): plain rows' too.
   Array.prototype.forEach.call(document.querySelectorAll(".cmd"), function (block) {
     if (!block.closest(".rows-box")) { addCopy(block); }
   });
