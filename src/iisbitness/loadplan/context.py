@@ -286,7 +286,7 @@ class PlanContext:
             if not (names if names is not None else dependency_names(host, image, self.facts)):
                 return ()
         try:
-            result = find_mismatch(Path(host), process_arch, folders, facts=self.facts)
+            result = find_mismatch(host, process_arch, folders, facts=self.facts)
         except ImageReadError:
             return ()
         if result.mismatch is None or len(result.mismatch.links) <= 1:

@@ -33,7 +33,7 @@ from iisbitness.pe.readahead import ReadAhead
 from iisbitness.pe.types import PeImage
 
 if TYPE_CHECKING:
-    from iisbitness.pe.deps import FoundDependencies
+    from iisbitness.pe.deps import FoundDependencies, SharedSearch
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +110,11 @@ class BinaryFacts:
         self.unread_metadata: set[str] = set()
         """.NET images whose metadata could not be read (their references are then unknown, not empty), by path
         string (as :attr:`deps`)."""
-        self.resolved: dict[tuple[Path, tuple[Path, ...]], FoundDependencies] = {}
-        """Dependencies found per file and search path (:mod:`iisbitness.pe.deps`)."""
+        self.resolved: dict[tuple[Path, ...], dict[str, FoundDependencies]] = {}
+        """Dependencies found per search path and file (its path as a string) (:mod:`iisbitness.pe.deps`)."""
+        self.searched: dict[tuple[str, Path | None, int, int], SharedSearch] = {}
+        """Dependency searches whose result holds at other architectures too (:func:`iisbitness.pe.deps.find_mismatch`),
+        by file, first search folder and bounds."""
         self.reads = 0
         """Files read from disk (not served from memory or the store)."""
         self.stored = 0
@@ -175,7 +178,7 @@ class BinaryFacts:
             found = self.deps[key] = read()
         return found
 
-    def key(self, path: Path) -> str:
+    def key(self, path: str | os.PathLike[str]) -> str:
         """The file's identity for cycle checks (real path, case-folded): :meth:`Folders.key
         <iisbitness.image.folders.Folders.key>` of the scan's one folder memo."""
         return self.folders.key(path)
