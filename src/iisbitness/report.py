@@ -195,12 +195,39 @@ class Report:
         c = Counter(x.status for x in self.coverage)
         return {s: c.get(s, 0) for s in CoverageStatus}
 
+    def checked_nothing(self) -> bool:
+        """True when the scan could not list a single application: every coverage entry stands for an input that
+        was not read (named by its file, not an application: ``<sites>`` kept in a ``configSource`` file the scan
+        does not read, an IIS Express folder with no web project, a project no site leads to), so no pool had an
+        application to check and the report is empty because nothing was read (``scan`` exits 2 on it).
+
+        False when the server has no site at all (nothing to check), and when applications were listed, even with
+        none of their folders read (a configuration-only image): the server's configuration (global modules,
+        filters, handler mappings, pools) was still checked, a partial scan ``--fail-on-incomplete`` gates on."""
+        return bool(self.coverage) and not any(c.site or c.pool for c in self.coverage)
+
+    def unread_inputs(self) -> tuple[str, ...]:
+        """When :meth:`checked_nothing`: why, as ``file:line: message`` (``file: message`` without a line): the
+        coverage's own reasons first (from the problems of the files it names, as the readers put them), then the
+        report's other problems (an IIS Express project file left out, which is why no project was found); empty
+        otherwise."""
+        if not self.checked_nothing():
+            return ()
+        files = {c.application for c in self.coverage}
+        said = [f"{p.file}:{p.line}: {p.message}" if p.line else f"{p.file}: {p.message}"
+                for p in sorted(self.problems, key=lambda p: p.file not in files)]
+        return tuple(dict.fromkeys(said or (r if r.startswith(f"{c.application}: ") else f"{c.application}: {r}"
+                                            for c in self.coverage for r in c.reasons)))
+
     def coverage_words(self) -> str:
         """Coverage in a few words for a summary line: ``all 12 applications checked``, ``3 of 12 applications
-        not checked, 1 partly checked``; "" when the server has no application."""
+        not checked, 1 partly checked``; ``nothing checked: no application could be listed (1 input not read)``
+        when :meth:`checked_nothing`; "" when the server has no application."""
         n = len(self.coverage)
         if not n:
             return ""
+        if self.checked_nothing():
+            return f"nothing checked: no application could be listed ({n} input{'s' if n != 1 else ''} not read)"
         apps = f"application{'s' if n != 1 else ''}"
         counts = self.coverage_counts()
         none, part = counts[CoverageStatus.NOT_CHECKED], counts[CoverageStatus.PARTLY]

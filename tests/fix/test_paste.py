@@ -26,7 +26,7 @@ from lxml import etree
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
-from iisbitness.fixes.commands import aspnetcore_out_of_process, native
+from iisbitness.fixes.commands import aspnetcore_out_of_process, flip_pool, global_module_precondition, native
 from iisbitness.fixes.commands_iis6 import reregister_aspnet, worker_isolation
 from iisbitness.report import Report
 from tests.conftest import DEMO, apphost, fixture, make_image, site
@@ -69,19 +69,16 @@ def cmd_argv(line: str) -> list[str]:
     return argv
 
 
-PASSWORD = "s3cret"
-"""What ``for /f ... %p in ('appcmd list apppool ... /text:processModel.password')`` hands its ``do`` command."""
-
-
 def cmd_lines(line: str) -> list[list[str]]:
-    """``line`` as the commands it runs: a ``for %p in (...) do X`` runs X once per item; a ``for /f "delims=" %p
-    in ('C') do X`` runs C, then X with ``%p`` for each line C prints (``for /f``, cmd.exe's command reference)."""
-    m = re.fullmatch(r"""for /f "delims=" %p in \('(.*)'\) do (.*)""", line)
-    if m:
-        return [cmd_argv(m[1]), *cmd_lines(m[2].replace("%p", PASSWORD))]
+    """``line`` as the commands it runs: a ``for %p in (...) do X`` runs X once per item (``for``, cmd.exe's
+    command reference); ``powershell -NoProfile -Command "SCRIPT"`` runs SCRIPT, which must read as PowerShell."""
     m = re.fullmatch(r"for %p in \((.*?)\) do (.*)", line)
     if not m:
-        return [cmd_argv(line)]
+        argv = cmd_argv(line)
+        if argv[:3] == ["powershell", "-NoProfile", "-Command"]:
+            assert len(argv) == 4, f"the script is not one argument: {line!r}"
+            ps_tokens(argv[3])
+        return [argv]
     items = re.findall(r'"[^"]*"|\S+', m[1])
     return [cmd_argv(m[2].replace("%p", item)) for item in items]
 
@@ -307,7 +304,87 @@ def test_a_split_of_pools_with_odd_names_pastes_and_its_filters_find_the_new_poo
         assert ("$contoso 50%" in strings) == bool(filters)
         args = [a for c in fix.commands if not c.startswith(NOT_WRITTEN) for argv in cmd_lines(c) for a in argv]
         if not {"%", '"'} & set(name):
-            assert f"/name:{new}" in args and ["/processModel.password:" + PASSWORD] == [
-                a for a in args if a.startswith("/processModel.password:")]
+            assert f"/name:{new}" in args and not [a for a in args if a.startswith("/processModel.password:")]
+            # NOTE: the password is read from the old pool and set on the new one inside PowerShell, in both forms
+            [script] = [argv[3] for c in fix.commands if c.startswith("powershell ") for argv in cmd_lines(c)]
+            assert script.removeprefix("Import-Module WebAdministration; ") in fix.powershell
+            assert {("str", f"IIS:\\AppPools\\{new}"), ("str", f"IIS:\\AppPools\\{name}")} <= set(ps_tokens(script))
         else:
             assert not any(new in a for a in args)
+
+
+HOSTILE_NAMES = ('Say "hi" pool', "100% pool", "caret^pool", "R&D pool", "two  spaces pool", "O'Brien's pool",
+                 "(x86) pipe|pool")
+"""Pool names with each character cmd.exe or PowerShell treats specially: quotes, ``%``, ``^``, ``&``, spaces,
+apostrophes, parentheses and ``|``."""
+
+HOSTILE_PASSWORDS = ('pa"ss', '"', "50% off", "a^b&c", "two words", "O'Brien", "ends\\", ";first", "$(calc)")
+"""Passwords a pool may store: a ``"`` would end appcmd's quoted argument, a trailing ``\\`` escape its closing quote,
+``%`` expand, ``^``/``&`` act outside quotes, a leading ``;`` be ``for /f``'s end-of-line comment."""
+
+APPCMD_PATH = r"C:\Windows\system32\inetsrv\appcmd.exe"
+
+
+def test_pool_flip_and_start_lines_carry_hostile_names_intact() -> None:
+    """pool_arch_commands and start_pool_commands build their lines with the same quoting as every other fix
+    (:func:`native`, single-quoted PowerShell): each name reaches appcmd and the cmdlets as it is, or (``"``, ``%``)
+    the cmd.exe line says it is not written; on ARM64, the pool an application names but no one defined too."""
+    for name in HOSTILE_NAMES:
+        for fix in (flip_pool(name, Arch.X86, Arch.X64, pool_stopped=True),
+                    flip_pool(name, Arch.X64, Arch.ARM64, declared=False), flip_pool(name, Arch.X86, Arch.X64)):
+            check_fix(fix)
+            item = ("str", f"IIS:\\AppPools\\{name}")
+            assert all(item in ps_tokens(p) for p in fix.powershell if p.startswith("Set-ItemProperty")), fix.powershell
+            if {'"', "%"} & set(name):
+                assert all(c.startswith("rem Not written: ") for c in fix.commands), fix.commands
+                continue
+            argvs = [argv for c in fix.commands for argv in cmd_lines(c)]
+            assert all(argv[0] == APPCMD_PATH for argv in argvs)
+            assert {a for argv in argvs for a in argv[3:4]} <= {name, f"/name:{name}", f"/apppool.name:{name}"}, argvs
+        stopped = flip_pool(name, Arch.X86, Arch.X64, pool_stopped=True)
+        assert ps_tokens(stopped.powershell[-1]) == [("bare", "Start-WebAppPool"), ("bare", "-Name"), ("str", name)]
+        if not {'"', "%"} & set(name):
+            assert cmd_lines(stopped.commands[-1]) == [[APPCMD_PATH, "start", "apppool", f"/apppool.name:{name}"]]
+
+
+def test_a_split_never_passes_a_password_through_a_command_line(tmp_path: Path) -> None:
+    """A pool's password, encrypted or stored in clear text, with any character: the split's commands (both
+    shells) read it from the old pool inside PowerShell and never print it. The cmd.exe form used to pass it to
+    appcmd through ``for /f ... /processModel.password:"%p"``, where a ``"`` in it ended the argument (appcmd set
+    another password without a word), and printed a clear-text one into the report."""
+    pools, sites, files = "", "", {}
+    stored = [*HOSTILE_PASSWORDS, "[enc:AesProvider:abc:enc]"]
+    for n, password in enumerate(stored):
+        pools += (f'<add name="P{n}" managedRuntimeVersion="v4.0"><processModel identityType="SpecificUser" '
+                  f'userName="svc" password="{escape(password, {chr(34): "&quot;"})}" /></add>')
+        sites += site(f"A{n}", 2 * n + 1, f"P{n}", rf"C:\a{n}") + site(f"B{n}", 2 * n + 2, f"P{n}", rf"C:\b{n}")
+        files |= {f"a{n}/bin/A64.dll": "managed_x64.dll", f"b{n}/bin/B86.dll": "managed_x86.dll"}
+    report = scan(make_image(tmp_path, apphost(pools, sites), files))
+    splits = {f.pool: x for f in report.findings if f.rule == "pool-arch-conflict" for x in f.fixes}
+    assert set(splits) == {f"P{n}" for n in range(len(stored))}
+    for n, password in enumerate(stored):
+        fix = splits[f"P{n}"]
+        check_fix(fix)
+        lines = (*fix.commands, *fix.powershell)
+        assert not [line for line in lines if "/processModel.password:" in line], lines  # NOTE: no appcmd argument
+        assert len(password) < 3 or not [line for line in lines if password in line], (password, lines)
+        assert not [c for c in fix.commands if "for /f" in c or "%p" in c], fix.commands
+        new = fix.summary.rsplit(" pool '", 1)[1][:-1]
+        copy = (f"Set-ItemProperty 'IIS:\\AppPools\\{new}' -Name processModel.password -Value "
+                f"(Get-ItemProperty 'IIS:\\AppPools\\P{n}' -Name processModel).password")
+        assert copy in fix.powershell
+        assert f'powershell -NoProfile -Command "Import-Module WebAdministration; {copy}"' in fix.commands
+        assert "never print it" in (fix.note or "")
+
+
+def test_starting_several_hostile_pools_starts_each_by_its_name() -> None:
+    """A global module's preCondition fix starts every pool rapid-fail protection stopped: one cmd.exe ``for`` line
+    over the quoted names, one PowerShell pipeline; each name arrives whole (``&``, ``^``, spaces, apostrophes,
+    parentheses), and a ``"`` or ``%`` in any of them makes the cmd.exe line say it is not written."""
+    plain = tuple(n for n in HOSTILE_NAMES if not {'"', "%"} & set(n))
+    fix = global_module_precondition("Vendor Auth", "bitness32", plain)
+    check_fix(fix)
+    assert cmd_lines(fix.commands[-1]) == [[APPCMD_PATH, "start", "apppool", f"/apppool.name:{n}"] for n in plain]
+    assert [v for k, v in ps_tokens(fix.powershell[-1]) if k == "str"] == list(plain)
+    assert global_module_precondition("Vendor Auth", "bitness32", HOSTILE_NAMES).commands[-1].startswith(
+        "rem Not written: ")

@@ -46,9 +46,10 @@ def test_split_commands_copy_every_setting_of_a_corpus_pool(tmp_path: Path) -> N
                  '/failure.rapidFailProtection:"false"', '/cpu.action:"NoAction"', '/cpu.resetInterval:"00:05:00"'):
         assert part in cmd, part
     assert "enable32BitAppOnWin64:true" not in cmd and "[enc:" not in cmd
-    assert ('for /f "delims=" %p in (\'%windir%\\system32\\inetsrv\\appcmd.exe list apppool '
-            '"SAPImmediatePaymentsAppPool" /text:processModel.password\') do %windir%\\system32\\inetsrv\\appcmd.exe '
-            'set apppool "SAP (x64)" /processModel.password:"%p"') in fix.commands
+    # NOTE: the password never passes through a command line (cmd.exe cannot hand appcmd any password intact)
+    assert ('powershell -NoProfile -Command "Import-Module WebAdministration; Set-ItemProperty '
+            "'IIS:\\AppPools\\SAP (x64)' -Name processModel.password -Value (Get-ItemProperty "
+            "'IIS:\\AppPools\\SAPImmediatePaymentsAppPool' -Name processModel).password\"") in fix.commands
     ps = "\n".join(fix.powershell)
     assert "Set-ItemProperty 'IIS:\\AppPools\\SAP (x64)' -Name processModel.userName -Value 'NBS-DEVWKS79\\SVC_BTS'" in ps
     assert ("Set-ItemProperty 'IIS:\\AppPools\\SAP (x64)' -Name processModel.password -Value "

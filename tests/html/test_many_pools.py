@@ -10,6 +10,7 @@ its distinct fixes, not pools x findings. Without JavaScript every fix and comma
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,14 +39,14 @@ def _name(i: int) -> str:
     return ODD if i == 3 else f"Pool{i}"
 
 
-def _report(root: Path, pools: int, folders: bool = True) -> Report:
-    names = [_name(i) for i in range(pools)]
-    pool_xml = "\n".join(f'<add name="{n}" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="false" />'
+def _report(root: Path, pools: int, folders: bool = True, name: Callable[[int], str] = _name) -> Report:
+    names = [name(i) for i in range(pools)]
+    pool_xml = "\n".join(f'<add name="{escape(n)}" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="false" />'
                          for n in names)
     app = ('<application path="/app1" applicationPool="{pool}"><virtualDirectory path="/" '
            'physicalPath="C:\\inetpub\\site{i}\\app1" /></application>')
-    sites = "\n".join(site(f"Site{i}", i + 1, n, f"C:\\inetpub\\site{i}", app.format(pool=n, i=i))
-                      for i, n in enumerate(names))
+    sites = "\n".join(site(f"Site{i}", i + 1, str(escape(n)), f"C:\\inetpub\\site{i}",
+                           app.format(pool=escape(n), i=i)) for i, n in enumerate(names))
     modules = "\n".join(f'<add name="VendorModule{k}" image="C:\\Vendor\\module{k}_x86.dll" />'
                         for k in range(MODULES))
     files: dict[str, str | Path | bytes] = {f"Vendor/module{k}_x86.dll": "module_x86.dll" for k in range(MODULES)}
@@ -91,23 +92,41 @@ def test_pools_alike_whose_applications_were_not_checked_say_so(tmp_path: Path) 
     assert card.count('<span class="sev sev-warning gap-tag">not checked</span>') == 2  # Site0/ and Site0/app1
 
 
-def test_every_fix_and_command_is_on_the_page_once(reports: dict[int, Report]) -> None:
-    """Nothing essential needs the script: every fix's number, summary and commands are in the HTML; the 80 pool
-    flips (one per pool, offered by both causes and the first step) are listed once, the first shown in full."""
+@pytest.mark.parametrize("plain_rows", [scan_html.PLAIN_ROWS, 0])
+def test_every_fix_and_command_is_on_the_page_once(reports: dict[int, Report], plain_rows: int,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every fix's number, summary and commands are on the page: in full, or (the 79 pool flips after the first, one
+    per pool, offered by both causes and the first step) once, as a row of a table of fixes of one kind: a plain
+    row (79 rows: at most :data:`scan_html.PLAIN_ROWS`), or past it (forced to 0 here) its pattern and each fix's
+    values in the HTML, built by the script when opened (:func:`scan_html.expand` builds them as it does;
+    tests/html/test_causes_alike.py checks the script's rows against the fixes)."""
+    monkeypatch.setattr(scan_html, "PLAIN_ROWS", plain_rows)
     report = reports[80]
     v = view(report)
     html = scan_html.render([report])
+    page = scan_html._page(1, report)
+    run = next(e for e in page.entries(page.steps[0].numbers, "step-1") if isinstance(e, scan_html.Run))
+    built = {int(row[0]): row for row in scan_html.expand(page.run_rows(run))}
     for numbered in v.fixes:
         fix = numbered.fix
+        if numbered.number in built:
+            row = built[numbered.number]
+            assert (row[1], row[6].split("\n"), row[7].split("\n")) == (fix.summary, list(fix.commands),
+                                                                          list(fix.powershell))
+            continue
         assert f'<span class="fixno">[{numbered.number}]</span> {_shown(fix.summary)}' in html, numbered.number
         for command in (*fix.commands, *fix.powershell):
             assert _shown(command) in html, command
     flips = [n.number for n in v.fixes if n.fix.label == "run the pool as 32-bit"]
-    assert len(flips) == 80
+    assert len(flips) == 80 and sorted(built) == flips[1:]
     assert html.count('<details class="run" id="s1-step-1-fixes-2">') == 1
     assert html.count('<a href="#s1-step-1-fixes-2">listed above</a>') == MODULES  # each cause links to the list
-    pool17 = str(escape('appcmd.exe set apppool "Pool17" /enable32BitAppOnWin64:true'))
-    assert html.count(pool17) == 1
+    if plain_rows:  # the flip of Pool17: its commands in a plain row, once
+        fix = next(n.fix for n in v.fixes if n.fix.summary.startswith("Run application pool 'Pool17' "))
+        assert html.count("<code>" + "\n".join(_shown(c) for c in fix.commands) + "</code>") == 1
+        assert '<pre class="values">' not in html and 'data-rows="79"' in html
+    else:  # its number, pool and site, once
+        assert html.count("\n0 10 Pool17 Site17\n") == 1
     assert html.count('<li value="1" class="fix">') == 1 + MODULES  # the first flip: in the step and each cause
 
 
@@ -130,14 +149,16 @@ OPEN = """(async () => {
   const before = seen(names);
   group.querySelector('summary').click();
   const run = document.querySelector('details.run');
-  const row = run.querySelector('tbody tr:nth-child(16)');
-  const rowBefore = seen(row), buttonsBefore = run.querySelectorAll('button.copy').length;
+  const rowBefore = run.querySelectorAll('tbody.plain tr').length;
+  const buttonsBefore = run.querySelectorAll('button.copy').length;
+  const rowSeenBefore = seen(run.querySelector('tbody.plain tr'));
   run.querySelector('summary').click();
   const card = document.querySelector('article.worker details.pool-list');
   card.querySelector('summary').click();
   await new Promise(r => setTimeout(r, 100));  // NOTE: 'toggle' is fired in a task of its own
-  return {before, after: seen(names), text: names.textContent,
-          rowBefore, row: seen(row) ? row.textContent : null, buttonsBefore,
+  const row = run.querySelector('tbody.plain tr:nth-child(16)');
+  return {before, after: seen(names), text: names.textContent, rowBefore, row: seen(row) ? row.textContent : null,
+          buttonsBefore, rowSeenBefore,
           buttons: run.querySelectorAll('button.copy').length,
           pools: [...card.querySelectorAll('li')].filter(seen).map(li => li.textContent)};
 })()"""
@@ -154,8 +175,10 @@ def test_opening_a_group_shows_its_pools(browser: Browser, reports: dict[int, Re
     got = browser.evaluate(OPEN)
     assert got["before"] is False and got["after"] is True  # closed until opened
     assert "Pool17" in got["text"] and "Pool\\u202etxt.exe" in got["text"] and got["text"].count(", ") == 79
-    assert got["rowBefore"] is False and got["row"] is not None and "Run application pool" in got["row"]
-    assert got["buttonsBefore"] == 0 and got["buttons"] == 2 * 79  # copy buttons come with the opened run
+    # 79 rows: plain rows, in the page (not laid out) before the run is opened, with their copy buttons
+    assert got["rowBefore"] == 79 and not got["rowSeenBefore"]
+    assert got["row"] is not None and "Run application pool 'Pool" in got["row"]
+    assert got["buttonsBefore"] == got["buttons"] == 2 * 79
     assert len(got["pools"]) == 80 and "Pool17: Site17/, Site17/app1" in got["pools"]
     assert browser.errors() == []
     # a phone's width, every list open: the long commands and tables scroll inside their block

@@ -138,7 +138,7 @@ def core_solution(root: Path, use64: bool | None, arch: str = "x64", hosting: st
 def scan_json(folder: Path, *args: str) -> tuple[int, dict[str, object]]:
     """``iisbitness scan FOLDER --format json ARGS``: exit code and document."""
     res = run(folder, "--format", "json", *args)
-    return res.exit_code, json.loads(res.output)
+    return res.exit_code, json.loads(res.stdout)
 
 
 def run(folder: Path, *args: str) -> Result:

@@ -318,8 +318,8 @@ def test_a_project_at_the_solution_root_matches_by_its_folder_name_only(tmp_path
     other = tmp_path / "Renamed"
     shutil.copytree(flat, other)
     code2, doc2 = scan_json(other)
-    assert code2 == 0 and doc2["iisexpress"] == []
-    assert "none of the configuration's sites" in run(other).output
+    assert code2 == 2 and doc2["iisexpress"] == []  # NOTE: no project could be checked: the input was not read
+    assert "none of the configuration's sites" in run(other).stdout
     assert any("no site" in p["message"] for p in doc2["problems"])
     [gap] = doc2["coverage"]["applications"]  # issue 20: the project that matches no site is not checked
     assert gap["status"] == "not-checked" and gap["application"].endswith(".csproj") and "no site" in gap["reasons"][0]
@@ -348,12 +348,13 @@ def test_a_folder_with_the_config_but_no_web_project_is_not_called_clean(tmp_pat
     (tmp_path / ".vs" / "config").mkdir(parents=True)
     shutil.copyfile(corpus_file(GANESH), tmp_path / ".vs" / "config" / "applicationhost.config")
     code, doc = scan_json(tmp_path, "--iisexpress")
-    assert code == 0 and doc["coverage"]["complete"] is False, doc["coverage"]
+    assert code == 2 and doc["coverage"]["complete"] is False, doc["coverage"]  # NOTE: nothing checked: exit 2
     [problem] = [p for p in doc["problems"] if "no web project" in p["message"]]
     assert "none of the 19 sites" in problem["message"] and "was checked" in problem["message"]
     text = run(tmp_path, "--iisexpress").output
     assert "see below" not in text or "no web project" in text.split("see below", 1)[1]
-    assert run(tmp_path, "--iisexpress", "--fail-on-incomplete").exit_code == 1
+    res = run(tmp_path, "--iisexpress", "--fail-on-incomplete")
+    assert res.exit_code == 2 and "no web project" in res.stderr and "nothing was checked in" in res.stderr
 
 
 def test_an_iisexpress_config_scanned_as_a_server_says_what_it_is(tmp_path: Path) -> None:

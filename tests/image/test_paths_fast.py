@@ -86,3 +86,25 @@ def test_seen_alike_says_no_where_processes_differ() -> None:
     for path in ("C:\\Windows\\System32\\x.dll", "c:\\windows\\sysnative\\x.dll", "%ProgramFiles%\\x.dll",
                  "C:\\inetpub\\..\\x.dll"):
         assert not paths.seen_alike(path), path
+
+
+_NAMES = st.one_of(st.sampled_from(["a.dll", "", ".x.dll", "a.dll ", 'a.dll"', "a\\b.dll", "a/b.dll", "%WINDIR%.dll",
+                                    "windows\\x.dll", "Windows", "x", "..", "a.dll\t", "a\u3000"]),
+                   st.text(alphabet="aW.%\\/ \"\t:", max_size=12))
+
+
+@settings(max_examples=800, deadline=None)
+@given(PATHS, _NAMES)
+def test_a_plain_name_keeps_a_folder_seen_alike(folder: str, name: str) -> None:
+    """What PlanContext.resolve_files relies on to check a bin folder once and each of its files by name."""
+    if not paths.seen_alike(folder + "\\x"):
+        return
+    if "\\" in name:
+        assert not paths.plain_name(name)
+    else:
+        assert paths.seen_alike(folder + "\\" + name) == paths.plain_name(name), (folder, name)
+
+
+def test_plain_names() -> None:
+    assert paths.plain_name("Newtonsoft.Json.dll") and paths.seen_alike("C:\\inetpub\\bin\\x")
+    assert not any(paths.plain_name(n) for n in ("", ".hidden.dll", "a%b.dll", "a\\b.dll", "a.dll ", 'a.dll"'))

@@ -112,7 +112,7 @@ def test_unmapped_drive_never_gives_a_clean_html_banner(tmp_path: Path) -> None:
 
 
 def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:
-    """A UNC physicalPath is not checked (nothing offline maps it); a web.config that is not XML leaves its
+    """A UNC physicalPath is not checked (unless --share maps it); a web.config that is not XML leaves its
     application partly checked, the parse error as the reason; a virtual directory's absent folder too."""
     vdir = '<virtualDirectory path="/docs" physicalPath="C:\\docs" />'
     sites = (site("Unc", 1, "P", r"\\fileserver\share\site")
@@ -122,9 +122,10 @@ def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:
                      {"broken/web.config": "<configuration><system.webServer>", "vdir/index.htm": "<p>x</p>"})
     by_app = {c.application: c for c in scan(img).coverage}
     assert by_app["Unc/"].status is CoverageStatus.NOT_CHECKED and "UNC share" in by_app["Unc/"].reasons[0]
-    # NOTE: a folder copy has no place for a share and no option maps one: what works is the server or its zip
-    assert by_app["Unc/"].remedy == ("scan on the server itself, or run iisbitness collect there (the zip holds "
-                                     "the share's files) and scan the zip")
+    # NOTE: a folder copy has no place for a share: --share maps a copy of it, else the server or its zip
+    assert by_app["Unc/"].remedy == ("--share \\\\fileserver\\share=/path/to/copy (a folder holding a copy of the "
+                                     "share, with site in it), or scan on the server itself, or run iisbitness collect "
+                                     "there (the zip holds the share's files) and scan the zip")
     broken = by_app["Broken/"]
     assert broken.status is CoverageStatus.PARTLY and broken.reasons[0].startswith("broken/web.config")
     assert "left out" in broken.reasons[0]
@@ -295,9 +296,8 @@ def test_url_rewrite_rules_kept_in_a_file_of_their_own_are_not_a_gap(tmp_path: P
     assert not report.unchecked() and not [p for p in report.problems if "configSource" in p.message]
 
 
-def test_sites_kept_in_a_config_source_file_are_said_not_read(tmp_path: Path) -> None:
-    """<sites configSource="sites.config" /> in applicationHost.config: the scan does not read that file, and said
-    nothing (0 findings over no site at all); now a problem names the section, its line and what was not checked."""
+def _demo_with_sites_kept_apart(tmp_path: Path) -> Path:
+    """The IIS 10 demo with its ``<sites>`` moved into sites.config (``configSource``), which the scan does not read."""
     img = tmp_path / "demo"
     shutil.copytree(DEMO / "contoso-iis10", img)
     host = img / "Windows" / "System32" / "inetsrv" / "config" / "applicationHost.config"
@@ -305,6 +305,13 @@ def test_sites_kept_in_a_config_source_file_are_said_not_read(tmp_path: Path) ->
     start, end = text.index("<sites>"), text.index("</sites>") + len("</sites>")
     (host.parent / "sites.config").write_text(text[start:end], encoding="utf-8")
     host.write_text(text[:start] + '<sites configSource="sites.config" />' + text[end:], encoding="utf-8")
+    return img
+
+
+def test_sites_kept_in_a_config_source_file_are_said_not_read(tmp_path: Path) -> None:
+    """<sites configSource="sites.config" /> in applicationHost.config: the scan does not read that file, and said
+    nothing (0 findings over no site at all); now a problem names the section, its line and what was not checked."""
+    img = _demo_with_sites_kept_apart(tmp_path)
     report = scan(img)
     [gap] = [p for p in report.problems if "configSource" in p.message]
     assert gap.unread and gap.file == "Windows/System32/inetsrv/config/applicationHost.config" and gap.line
@@ -337,3 +344,54 @@ def test_a_section_read_from_a_config_source_file_of_application_host_config_say
     assert [(p.file, p.unread) for p in notes] == [("Windows/System32/inetsrv/config/applicationHost.config", False)]
     assert notes[0].message.startswith('<globalModules configSource="globalModules.config">: read from '
                                        "Windows/System32/inetsrv/config/globalModules.config;"), notes
+
+
+def test_a_scan_that_could_not_list_one_application_exits_2_in_every_format(tmp_path: Path) -> None:
+    """<sites> kept in a file not read: not one application was checked, yet plain scan exited 0 ("1 of 1
+    application not checked"), so a pipeline gating on the exit code passed a server nobody checked. Now every
+    format (and --loads, fix) writes its report, which says what was not read, and exits 2 whatever --fail-on,
+    naming the file and line on stderr, as for other unreadable input; SARIF says the run did not succeed."""
+    img = _demo_with_sites_kept_apart(tmp_path)
+    report = scan(img)
+    assert report.checked_nothing()
+    where = "Windows/System32/inetsrv/config/applicationHost.config:40: <sites configSource=\"sites.config\">"
+    assert report.unread_inputs()[0].startswith(where), report.unread_inputs()
+    for args in (["--format", "text"], ["--format", "json"], ["--format", "sarif"], ["--format", "html"],
+                 ["--loads"], ["--loads", "--format", "json"], ["--fail-on", "never"], ["--fail-on-incomplete"]):
+        res = CliRunner().invoke(main, ["scan", str(img), "--quiet", *args])
+        assert res.exit_code == 2, (args, res.output)
+        assert res.stdout and res.stderr.startswith(f"iisbitness: error: {where}"), (args, res.stderr)
+        assert f"iisbitness: error: nothing was checked in {img}: no application could be listed" in res.stderr
+    assert json.loads(scan_json.render(report))["coverage"]["complete"] is False
+    [inv] = json.loads(scan_sarif.render(report))["runs"][0]["invocations"]
+    assert inv["executionSuccessful"] is False
+    assert scan_text.render(report, width=200).rstrip().splitlines()[-1] == (
+        "0 findings from 0 causes (0 errors, 0 warnings); nothing checked: no application could be listed "
+        "(1 input not read); 0 verified fixes.")
+    narrow = scan_text.render(report, width=80).splitlines()  # NOTE: the Coverage heading wraps like other prose
+    at = narrow.index("  finding about what was not read means nothing:") - 1
+    assert narrow[at].startswith("Coverage: nothing") and max(len(line) for line in narrow[at:]) <= 80, narrow
+    html = scan_html.render([report])
+    assert "No problems found in what was checked" not in html and "Nothing was checked" in html
+    for args in ([], ["--apply"]):  # NOTE: "No verified fix to make" over nothing read is no all-clear either
+        res = CliRunner().invoke(main, ["fix", str(img), *args])
+        assert res.exit_code == 2 and "nothing was checked in" in res.stderr, res.output
+    publish = tmp_path / "publish"
+    publish.mkdir()
+    res = CliRunner().invoke(main, ["check-app", str(publish), "--server", str(img), "--site", "Default Web Site/"])
+    assert res.exit_code == 2 and 'configSource="sites.config">: the sites kept in sites.config are not read' in \
+        res.stderr, res.output
+
+
+def test_applications_listed_but_not_read_are_a_partial_scan_not_exit_2(tmp_path: Path) -> None:
+    """A configuration-only image (the gate docs/ci.md shows) lists its applications and checks the server's own
+    configuration against each pool: a partial scan, exit 0 or 1 as before, never 2; --fail-on-incomplete gates it.
+    The unmapped drive's single application is the same: "1 of 1 application not checked" is a listed one."""
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                               site("S", 1, "P", r"D:\sites\shop")))
+    report = scan(img)
+    assert report.coverage_words() == "1 of 1 application not checked" and not report.checked_nothing()
+    assert _run("scan", img)[0] == 0 and _run("scan", img, "--fail-on-incomplete")[0] == 1
+    src = corpus_dir("iis-config-2") / "applicationhost--shubham23nov__Web-Service-Health-Check__applicationHost.config"
+    corpus = scan(make_image(tmp_path / "corpus", src, wow64=False))
+    assert not corpus.checked_nothing() and corpus.coverage_words() == "66 of 66 applications not checked"

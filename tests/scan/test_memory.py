@@ -89,8 +89,9 @@ def test_images_of_one_machine_share_its_value() -> None:
 
 
 def test_after_planning_a_bin_file_is_one_string_not_a_path(tmp_path: Path) -> None:
-    """The image's lookups and the facts read keep a file as the string of its host path, one string shared by
-    both and by its headers (a ``Path`` is that string plus an object, a list of its parts and a hash)."""
+    """The facts read keep a bin file as the string of its host path, one string shared by their memo and its
+    headers, and the image keeps no lookup of it (a ``Path`` is that string plus an object, a list of its parts and
+    a hash)."""
     pools = '<add name="P" managedRuntimeVersion="v4.0" />'
     image = make_image(tmp_path / "img", apphost(pools, site("S", 1, "P", r"C:\sites\s")),
                        {"sites/s/bin/Plain.dll": "managed_anycpu.dll"})
@@ -100,7 +101,11 @@ def test_after_planning_a_bin_file_is_one_string_not_a_path(tmp_path: Path) -> N
     assert any(ld.name == "Plain.dll" for ld in plan.loads)
     gc.collect()
     assert not [o for o in gc.get_objects() if isinstance(o, Path) and o.name == "Plain.dll"]
+    host = str(image / "sites/s/bin/Plain.dll")
+    # NOTE: a bin folder's files are resolved with their folder (PlanContext.resolve_files): the image keeps no
+    # lookup of its own per file, and the facts keep one string, their key and the headers' path (issue 25)
+    assert r"C:\sites\s\bin\Plain.dll" not in img._located
+    (key,) = [k for k in ctx.facts._memo["image"] if k == host]
+    assert ctx.facts.image(host).path is key
     found = img.locate(r"C:\sites\s\bin\Plain.dll")
-    assert found.host == str(image / "sites/s/bin/Plain.dll")
-    assert found.host_path == image / "sites/s/bin/Plain.dll"
-    assert ctx.facts.image(found.host_path or Path()).path is found.host
+    assert found.host == host and found.host_path == image / "sites/s/bin/Plain.dll"

@@ -12,8 +12,15 @@ from pathlib import Path
 import click
 
 from iisbitness.arch import Arch
-from iisbitness.cli.options import FailOn, OutputFormat, ViewOptions, fail_on_incomplete_option, view_options
-from iisbitness.cli.scan import _drives, _emit, _fatal
+from iisbitness.cli.options import (
+    FailOn,
+    OutputFormat,
+    ViewOptions,
+    fail_on_incomplete_option,
+    share_option,
+    view_options,
+)
+from iisbitness.cli.scan import _drives, _emit, _fatal, _shares
 from iisbitness.errors import IisBitnessError
 from iisbitness.scan.check_app import PoolSpec, check_alone, check_on_server
 from iisbitness.scan.pipeline import ScanOptions
@@ -32,6 +39,7 @@ _RUNTIMES = {"v4.0": "v4.0", "v2.0": "v2.0", "none": ""}
               help="A server image: check against the pool --site really runs in, with its modules and runtimes.")
 @click.option("--site", "site_app", metavar="SITE/APP", help="With --server: the application the build replaces.")
 @click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="With --server: another drive letter.")
+@share_option
 @click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]), default="text",
               show_default=True, help="Output format, as for scan.")
 @click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default=FailOn.ERROR.value,
@@ -40,7 +48,7 @@ _RUNTIMES = {"v4.0": "v4.0", "v2.0": "v2.0", "none": ""}
 @fail_on_incomplete_option
 @view_options
 def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pipeline: str, server: Path | None,
-                      site_app: str | None, drives: tuple[str, ...], fmt: str, fail_on: str,
+                      site_app: str | None, drives: tuple[str, ...], shares: tuple[str, ...], fmt: str, fail_on: str,
                       color: bool | None, fail_on_incomplete: bool, view: ViewOptions) -> None:
     """Check a build output (bin, web.config, an ASP.NET Core publish folder) against a pool.
 
@@ -62,7 +70,8 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
         _fatal("--server needs --site SITE/APP (the application this build replaces)")
     try:
         if server is not None and site_app:
-            report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=_drives(drives)))
+            report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=_drives(drives),
+                                                                                      shares=_shares(shares)))
         else:
             assert pool_arch is not None
             spec = PoolSpec(Arch(pool_arch), _RUNTIMES[runtime], pipeline.capitalize())

@@ -9,8 +9,8 @@ import click
 
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_OK
-from iisbitness.cli.options import ScanProgress, progress_wanted
-from iisbitness.cli.scan import _drives, _env, _fatal
+from iisbitness.cli.options import ScanProgress, progress_wanted, share_option
+from iisbitness.cli.scan import _drives, _env, _fatal, _shares
 from iisbitness.errors import IisBitnessError
 from iisbitness.image.archive import MAX_MEMBER_BYTES
 from iisbitness.scan.collect import collect
@@ -22,6 +22,7 @@ from iisbitness.scan.pipeline import ScanOptions
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="The zip to write (e.g. server.zip).")
 @click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="Folder standing for another drive letter.")
+@share_option
 @click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
               help="OS architecture (default: from the image, else x64).")
 @click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
@@ -30,7 +31,7 @@ from iisbitness.scan.pipeline import ScanOptions
 @click.option("--max-file-size", type=click.IntRange(1), default=MAX_MEMBER_BYTES >> 20, show_default=True,
               metavar="MIB", help="Leave out larger files (named in the manifest).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def collect_command(image: Path | None, out: Path, drives: tuple[str, ...], os_arch: str | None,
+def collect_command(image: Path | None, out: Path, drives: tuple[str, ...], shares: tuple[str, ...], os_arch: str | None,
                     env: tuple[str, ...], event_logs: tuple[str, ...], max_file_size: int, quiet: bool) -> None:
     """Copy what a scan of this server reads into a zip, for analysis elsewhere (read-only).
 
@@ -53,8 +54,8 @@ def collect_command(image: Path | None, out: Path, drives: tuple[str, ...], os_a
     if image is None and sys.platform != "win32":
         _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness collect IMAGE -o x.zip)")
     progress = ScanProgress(progress_wanted(quiet))
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), env=_env(env),
-                          progress=progress.stage, on_read=progress.read)
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=_shares(shares),
+                          env=_env(env), progress=progress.stage, on_read=progress.read)
     try:
         with progress.shown():
             done = collect(image, out, options, event_logs, max_file_size << 20, progress.stage)

@@ -18,8 +18,8 @@ import click
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.options import output_and_shell_options, text_width
-from iisbitness.cli.scan import _drives, _env, _fatal, check_image, write_out
+from iisbitness.cli.options import output_and_shell_options, share_option, text_width
+from iisbitness.cli.scan import _drives, _env, _fatal, _shares, check_image, say_checked_nothing, write_out
 from iisbitness.cli.selection import chosen_rules, rule_options
 from iisbitness.errors import FixError, IisBitnessError
 from iisbitness.fixes.write import WriteRefused, Written
@@ -46,6 +46,7 @@ from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
 @click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
               help="OS architecture (default: from the image, else x64).")
 @click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="Folder standing for another drive letter.")
+@share_option
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
               help="Read (and with --apply, write) this applicationHost.config (or IIS 6 MetaBase.xml) instead of "
                    "the image's.")
@@ -55,7 +56,7 @@ from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
 @output_and_shell_options
 def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple[int, ...], select: tuple[str, ...],
                 ignore: tuple[str, ...], rules: tuple[str, ...], baseline: Path | None, apply_: bool, recycle: bool,
-                os_arch: str | None, drives: tuple[str, ...], config: Path | None, env: tuple[str, ...], fmt: str,
+                os_arch: str | None, drives: tuple[str, ...], shares: tuple[str, ...], config: Path | None, env: tuple[str, ...], fmt: str,
                 output: Path | None, shell: str) -> None:
     """Apply verified fixes to a server image (or, on Windows, the live server).
 
@@ -73,13 +74,14 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
     \b
     Exit codes: 0 planned (or applied, and a second scan shows the targeted
                 findings gone); 1 applied, but a second scan still shows one;
-                2 the input could not be read; 3 nothing written (a file changed
-                since it was read, or cannot be written).
+                2 the input could not be read (also: not one application
+                could be listed, so nothing was checked); 3 nothing written
+                (a file changed since it was read, or cannot be written).
     """
     check_image(image, None, "fix", config_alone=False)
     if recycle and (image is not None or not apply_):
         _fatal("--recycle needs --apply on the live server (no IMAGE)")
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), env=_env(env),
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=_shares(shares), env=_env(env),
                           config=config, rules=chosen_rules(select + rules, ignore))
     width = _width(output)
     try:
@@ -93,7 +95,10 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
         _fatal(str(e))
     if not apply_:
         write_out(_render(plan, fmt, False, shell, width), output)
-        sys.exit(EXIT_OK)
+        sys.exit(EXIT_INPUT_ERROR if say_checked_nothing([plan.report]) else EXIT_OK)
+    if say_checked_nothing([plan.report]):  # NOTE: no fix to write, and "nothing to fix" would say all is well
+        write_out(_render(plan, fmt, False, shell, width), output)
+        sys.exit(EXIT_INPUT_ERROR)
     try:
         written = apply_fix(plan)
     except FixError as e:

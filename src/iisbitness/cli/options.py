@@ -59,6 +59,13 @@ class FailOn(str, Enum):
         assert_never(self)
 
 
+share_option = click.option(
+    "--share", "shares", multiple=True, metavar="\\\\SERVER\\SHARE=PATH",
+    help="Folder holding a copy of a UNC share a physicalPath or binary names (offline; repeatable, like --drive), "
+         "e.g. --share '\\\\fileserver\\sites=/mnt/sites' or //fileserver/sites=/mnt/sites.")
+"""``--share`` (scan, fix, collect, check-app): an offline folder standing for ``\\\\server\\share``."""
+
+
 fail_on_incomplete_option = click.option(
     "--fail-on-incomplete", is_flag=True,
     help="Also exit 1 when an application was not (fully) checked: its folder, drive or web.config could not be "

@@ -27,6 +27,7 @@ from iisbitness.cli.options import (
     fail_on_incomplete_option,
     output_options,
     progress_wanted,
+    share_option,
     text_width,
     view_options,
 )
@@ -34,6 +35,7 @@ from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
 from iisbitness.formats import loads_json, loads_text, scan_html, scan_json, scan_sarif, scan_text
+from iisbitness.image.paths import unc_share
 from iisbitness.image.windows import LIVE_LOGS, export_event_log
 from iisbitness.report import Report
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
@@ -54,6 +56,22 @@ def _drives(values: tuple[str, ...]) -> dict[str, Path]:
         if not Path(path).is_dir():
             raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--drive")
         out[letter[0].upper()] = Path(path)
+    return out
+
+
+def _shares(values: tuple[str, ...]) -> dict[str, Path]:
+    """``--share \\\\server\\share=PATH`` (or ``//server/share=PATH``) values as ``{"\\\\server\\share": PATH}``;
+    a usage error (exit 2) for anything but a share and an existing folder."""
+    out: dict[str, Path] = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        named = unc_share(name.strip())
+        if not sep or named is None or named[2]:
+            raise click.BadParameter(f"{v!r}: expected \\\\SERVER\\SHARE=/path (a share, not a folder in it), e.g. "
+                                     "//fileserver/sites=/mnt/sites", param_hint="--share")
+        if not Path(path).is_dir():
+            raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--share")
+        out[f"\\\\{named[0]}\\{named[1]}"] = Path(path)
     return out
 
 
@@ -93,8 +111,11 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
 
 
 def _exit_code(reports: list[Report], fail_on: FailOn, incomplete: bool = False) -> int:
-    """1 for a finding at or above ``fail_on``, or (``incomplete``: ``--fail-on-incomplete``) for an application
-    not (fully) checked; else 0."""
+    """2 when a report checked nothing (:meth:`Report.checked_nothing`: not one application could be listed, the
+    input was not read), whatever ``fail_on``; 1 for a finding at or above ``fail_on``, or (``incomplete``:
+    ``--fail-on-incomplete``) for an application not (fully) checked; else 0."""
+    if any(r.checked_nothing() for r in reports):
+        return EXIT_INPUT_ERROR
     threshold = fail_on.threshold()
     worst = max((w for w in (r.worst() for r in reports) if w is not None), default=None)
     if threshold is not None and worst is not None and worst >= threshold:
@@ -109,7 +130,23 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
     else:
         out = _render(reports, OutputFormat(fmt), color, view)
     write_out(out, view.output, color)
+    say_checked_nothing(reports)
     sys.exit(_exit_code(reports, FailOn(fail_on), incomplete))
+
+
+def say_checked_nothing(reports: list[Report]) -> bool:
+    """On stderr, for each report that checked nothing (:meth:`Report.checked_nothing`), each input not read
+    (``file:line: why``) and that nothing was checked; True when one did (the caller then exits 2, after writing
+    the report, which says what was not read)."""
+    nothing = False
+    for r in reports:
+        for line in r.unread_inputs():
+            click.echo(f"iisbitness: error: {line}", err=True)
+        if r.checked_nothing():
+            nothing = True
+            click.echo(f"iisbitness: error: nothing was checked in {r.server.image}: no application could be listed",
+                       err=True)
+    return nothing
 
 
 def write_out(out: str, output: Path | None, color: bool | None = None) -> None:
@@ -156,6 +193,7 @@ def config_only_image(config: Path | None) -> Path | None:
 @click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
               help="OS architecture (default: from the image, else x64).")
 @click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="Folder standing for another drive letter.")
+@share_option
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
               help="Read this applicationHost.config (or IIS 6 MetaBase.xml) instead of the image's.")
 @click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
@@ -177,7 +215,8 @@ def config_only_image(config: Path | None) -> Path | None:
 @output_options(FailOn.ERROR)
 @fail_on_incomplete_option
 @view_options
-def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], config: Path | None,
+def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...], shares: tuple[str, ...],
+                 config: Path | None,
                  env: tuple[str, ...], event_logs: tuple[Path, ...], cache: Path | None, show_loads: bool,
                  iisexpress: bool | None, iisexpress_arch: str | None, select: tuple[str, ...],
                  ignore: tuple[str, ...], baseline: Path | None, write_baseline: Path | None, fmt: str, fail_on: str,
@@ -194,21 +233,24 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
 
     \b
     Examples:
-      iisbitness scan /mnt/server-c --drive D=/mnt/server-d
+      iisbitness scan /mnt/c --drive D=/mnt/d --share //fileserver/sites=/mnt/s
       iisbitness scan --config applicationHost.config --format html -o report.html
       iisbitness scan IMAGE --select global-module-arch --fail-on warning
 
     \b
     Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it
                 (or, with --fail-on-incomplete, an application not checked);
-                2 the input could not be read (the message names the file).
+                2 the input could not be read (the message names the file),
+                also when not one application could be listed (<sites> in
+                a file not read): the report is written, nothing was checked.
     """
     if show_loads and fmt not in (OutputFormat.TEXT.value, OutputFormat.JSON.value):
         raise click.UsageError("--loads prints the load map as text or json (--format text|json)")
     check_image(image, config, "scan", zip_ok=True)
     empty = config_only_image(config) if image is None else None
     progress = ScanProgress(progress_wanted(quiet))
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), config=config,
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=_shares(shares),
+                          config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
                           load_map=show_loads or fmt == OutputFormat.HTML.value, iisexpress=True if iisexpress or iisexpress_arch else None,
                           iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,

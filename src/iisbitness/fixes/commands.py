@@ -216,26 +216,30 @@ def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch, declared: bool = Tr
     pool: recycling one fails with 0x80070426, "The service has not been started")."""
     e32 = "true" if arch is Arch.X86 else "false"
     if declared:
-        cmds = [cmd_line(f'{APPCMD} set apppool "{pool}" /enable32BitAppOnWin64:{e32}', (pool,))]
+        cmds = [_appcmd("set", "apppool", Quoted("", pool), f"/enable32BitAppOnWin64:{e32}")]
         ps = ["Import-Module WebAdministration"]
     else:
-        cmds = [cmd_line(f'{APPCMD} add apppool /name:"{pool}" /enable32BitAppOnWin64:{e32}', (pool,))]
+        cmds = [_appcmd("add", "apppool", Quoted("/name:", pool), f"/enable32BitAppOnWin64:{e32}")]
         ps = ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(pool)}"]
     ps.append(f"Set-ItemProperty {_pool_item(pool)} -Name enable32BitAppOnWin64 -Value ${e32}")
     if os_arch is Arch.ARM64:
         emu = "false" if arch is Arch.ARM64 else "true"
-        cmds.append(cmd_line(f'{APPCMD} set apppool "{pool}" /enableEmulationOnWinArm64:{emu}', (pool,)))
+        cmds.append(_appcmd("set", "apppool", Quoted("", pool), f"/enableEmulationOnWinArm64:{emu}"))
         ps.append(f"Set-ItemProperty {_pool_item(pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
     if declared and recycle:  # NOTE: a pool just created has no worker to recycle
-        cmds.append(cmd_line(f'{APPCMD} recycle apppool "{pool}"', (pool,)))
+        cmds.append(_appcmd("recycle", "apppool", Quoted("", pool)))
         ps.append(f"Restart-WebAppPool -Name {_ps_quote(pool)}")
     return tuple(cmds), tuple(ps)
 
 
+def _appcmd(*args: Arg) -> str:
+    """The cmd.exe line of ``appcmd.exe args`` (:func:`native`: names quoted, or a ``rem`` line saying why not)."""
+    return native(APPCMD_PROGRAM, *args)[0]
+
+
 def start_pool_commands(pool: str) -> tuple[str, str]:
     """``(appcmd, PowerShell)`` that start ``pool`` again after rapid-fail protection stopped it."""
-    return (cmd_line(f'{APPCMD} start apppool /apppool.name:"{pool}"', (pool,)),
-            f"Start-WebAppPool -Name {_ps_quote(pool)}")
+    return _appcmd("start", "apppool", Quoted("/apppool.name:", pool)), f"Start-WebAppPool -Name {_ps_quote(pool)}"
 
 
 ARM64_NATIVE_NOTE = ("Native ARM64 workers (enableEmulationOnWinArm64=false) are \"currently not supported\": emulation "
@@ -371,10 +375,14 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
     element ``like`` stores (:attr:`AppPool.elements`), but its name and bitness.
 
     appcmd and WebAdministration encrypt the password they are given, so an encrypted ``processModel.password``
-    cannot be passed on as stored: it is read from the old pool and set on the new one (``appcmd list apppool
-    /text:processModel.password``, ``(Get-ItemProperty IIS:\\AppPools\\X -Name processModel).password``);
-    ``fix --apply`` copies the attribute as stored (same server, same keys: "Caution while xcopying IIS 7.0 config
-    files", blogs.iis.net). Collection items (``<add>``) are added with ``set config /+`` /
+    cannot be passed on as stored: it is read from the old pool and set on the new one,
+    ``(Get-ItemProperty IIS:\\AppPools\\X -Name processModel).password`` (WebAdministration hands it decrypted);
+    the cmd.exe form runs that same PowerShell line (``powershell -NoProfile -Command "..."``), as cmd.exe cannot
+    hand appcmd an arbitrary password: a ``"`` in it would end the quoted argument (and a ``\\`` before the closing
+    quote escape it: "Parsing C++ command-line arguments"), so a ``for /f`` over ``appcmd list apppool
+    /text:processModel.password`` would set another password without a word. A password stored in clear text is
+    copied the same way, never printed in a command (a report is handed around). ``fix --apply`` copies the
+    attribute as stored (same server, same keys: "Caution while xcopying IIS 7.0 config files", blogs.iis.net). Collection items (``<add>``) are added with ``set config /+`` /
     ``Add-WebConfigurationProperty``; a ``<clear />`` or ``<remove>`` is not repeated (a new pool's collections
     hold only what applicationPoolDefaults gives), and is named in the returned notes."""
     top: dict[str, str] = {"managedRuntimeVersion": runtime, "managedPipelineMode": pipeline}
@@ -389,7 +397,7 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
             if not el.path and (name == "name" or name in BITNESS_ATTRIBUTES):
                 continue
             path = ".".join((*el.path, name))
-            if value.startswith("[enc:"):
+            if value.startswith("[enc:") or name.lower() == "password":
                 password = path
             elif el.path:
                 nested[path] = value
@@ -400,14 +408,13 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
     if nested:
         cmds.append(native(APPCMD_PROGRAM, "set", "apppool", Quoted("", new_pool),
                            *(Quoted(f"/{k}:", v) for k, v in nested.items()))[0])
-    if password is not None:  # NOTE: cmd.exe's for /f runs the command in ('...') and hands its output to do as %p
-        listed = native(APPCMD_PROGRAM, "list", "apppool", Quoted("", like.name), f"/text:{password}")[0]
-        target = native(APPCMD_PROGRAM, "set", "apppool", Quoted("", new_pool))[0]
-        cmds.append(next((line for line in (listed, target) if line.startswith("rem ")),
-                         f"for /f \"delims=\" %p in ('{listed}') do {target} /{password}:\"%p\""))
+    if password is not None:  # NOTE: never through a command line: read from the old pool where it is set
         owner, attr = password.rsplit(".", 1)
-        ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name {password} "
-                  f"-Value (Get-ItemProperty {_pool_item(like.name)} -Name {owner}).{attr}")
+        copy = (f"Set-ItemProperty {_pool_item(new_pool)} -Name {password} "
+                f"-Value (Get-ItemProperty {_pool_item(like.name)} -Name {owner}).{attr}")
+        ps.append(copy)
+        cmds.append(cmd_line(f'powershell -NoProfile -Command "Import-Module WebAdministration; {copy}"',
+                             (new_pool, like.name)))
     skipped: list[str] = []
     for el in items:
         collection = ".".join(el.path[:-1])
@@ -450,9 +457,10 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     note = f"Pool '{like_pool}' keeps its other applications at their architecture."
     if like is not None and like.elements:
         note += f" The new pool copies every setting '{like_pool}' stores but its name and bitness."
-        if any(v.startswith("[enc:") for el in like.elements for _, v in el.attributes):
-            note += (f" Its encrypted password: the commands read it from '{like_pool}'; fix --apply copies it as "
-                     "stored.")
+        if any(v.startswith("[enc:") or k.lower() == "password" for el in like.elements for k, v in el.attributes):
+            note += (f" Its password: the commands read it from '{like_pool}' with PowerShell's WebAdministration "
+                     "(the cmd.exe form too: cmd.exe cannot pass any password to appcmd intact) and never print it; "
+                     "fix --apply copies it as stored.")
     if skipped:
         note += f" Not repeated by the commands: {', '.join(skipped)} (fix --apply copies them as stored)."
     return Fix(

@@ -22,6 +22,11 @@ and the fix stays verified when nothing else is new:
   another view's copy), a file that is not a PE image (``binary-invalid``). The fix reveals these, a worker now
   exists to show them, it does not cause them ("Once it runs, the new pool will also show: ...").
 
+A fix that runs an application at another architecture (a pool flip, a split's new pool) whose ``bin`` folder could
+not be listed whole (unreadable, cut at its size limit: :attr:`iisbitness.loadplan.plan.PoolOutlook.unread`) is
+not verified, whatever else re-analysis shows: what that ``bin`` holds at the new architecture is unknown, and
+"verified" would vouch for it (:func:`_unlisted`). Its note says which application and why.
+
 A binary of the wrong architecture in a new worker (any finding whose binary's architectures exclude the process's),
 a file the new worker looks for in its own WOW64 view while the image has the other view's copy, and anything new
 in a worker that existed before stay breakages: the fix chose that architecture or that move.
@@ -182,6 +187,24 @@ def _shown_note(shown: Sequence[Finding]) -> str:
     return " ".join(out)
 
 
+def _unlisted(analysis: Analysis) -> str:
+    """The note for the applications the edits run at another architecture (an ``ARCH`` or ``NEW_POOL`` side
+    effect) whose ``bin`` that worker could not list whole (the edited plan's outlook), or "" when none: such a fix
+    is not verified."""
+    unread: list[str] = []
+    for e in analysis.side_effects:
+        if e.kind not in (EffectKind.ARCH, EffectKind.NEW_POOL) or e.pool is None or e.after is None:
+            continue
+        outlook = next((o for o in analysis.after.outlook if o.pool.lower() == e.pool.lower()), None)
+        mine = {a.lower() for a in e.applications}
+        unread += [f"{app} at {e.after.value} ({why})" for app, why in (outlook.unread_at(e.after) if outlook else ())
+                   if app.lower() in mine]
+    if not unread:
+        return ""
+    return (f"Not verified: the bin folder of {_listed(list(dict.fromkeys(unread)))} could not be listed whole, so what "
+            "it loads at that architecture is unknown; give the scan a readable copy of it.")
+
+
 Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
 """The application pools (lower-case names) an edit set can change, or None when it can change anything."""
 
@@ -216,7 +239,7 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
     """
     baseline = {f.key for f in (everything if everything is not None else findings)}
     cache: dict[tuple[tuple[Edit, ...], bool],
-                tuple[frozenset[tuple[str, ...]], tuple[Finding, ...], tuple[SideEffect, ...], str]] = {}
+                tuple[frozenset[tuple[str, ...]], tuple[Finding, ...], tuple[SideEffect, ...], str, str]] = {}
     out: list[Finding] = []
     for finding in findings:
         kept: list[Fix] = []
@@ -232,21 +255,23 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
                 analysis = (reanalyse_pools if scoped and reanalyse_pools is not None else reanalyse)(fix.edits)
                 result = outcome(baseline, (), analysis.findings, analysis)
                 cache[key] = (frozenset(a.key for a in analysis.findings), result.added, result.side_effects,
-                              _shown_note(result.shown))
-            after_keys, added, effects, shown = cache[key]
+                              _shown_note(result.shown), _unlisted(analysis))
+            after_keys, added, effects, shown, unlisted = cache[key]
             fix = replace(fix, side_effects=effects)
             if finding.key in after_keys:
                 rejected.append(RejectedFix(fix.summary, "re-analysis with this change still shows the problem"))
                 continue
             new = list(added)
-            if not new:  # NOTE: a fix built unverifiable (native ARM64 pools, issue 23) stays unverified
+            if not new and unlisted:  # NOTE: a bin not listed at the new architecture: nothing to vouch for there
+                kept.append(replace(fix, verified=False, note=_join(_join(fix.note, unlisted), shown)))
+            elif not new:  # NOTE: a fix built unverifiable (native ARM64 pools, issue 23) stays unverified
                 kept.append(replace(fix, verified=fix.verified is not False, note=_join(fix.note, shown)))
             elif breakage is Breakage.REJECT:
                 rejected.append(RejectedFix(fix.summary, f"it would break: {_listed([_describe(a) for a in new])}"))
             else:
                 broken = "; ".join(dict.fromkeys(_describe_load(a) for a in new))
                 note = _join(fix.note, f"Re-analysis: this would also break: {broken}.")
-                kept.append(replace(fix, verified=False, note=_join(note, shown)))
+                kept.append(replace(fix, verified=False, note=_join(_join(note, unlisted), shown)))
         out.append(replace(finding, fixes=_rank(kept), rejected_fixes=tuple(rejected)))
     return out
 

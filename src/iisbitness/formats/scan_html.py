@@ -6,10 +6,16 @@ applications, and the binaries each worker loads, coloured by architecture with 
 colour; per worker only the binaries that are not part of Windows or that do not fit are listed, the rest
 behind "show all N" — then filters and every cause (:mod:`iisbitness.formats.causes`) with its symptom,
 explanation, configuration file:line and fix commands in copyable blocks. On a server of thousands of pools the
-page groups past :data:`MANY` (issue 25): a cause's pools, fixes of one kind (:class:`Run`) and pools alike
-(:class:`WorkerGroup`) show once with a count, their lists in closed ``<details>``. CSS and JavaScript are inlined from
-``templates/`` and a Content-Security-Policy forbids any network access, so the file opens from
-disk anywhere, and lets only the page's own script run (by its SHA-256), never an inline one. Everything essential is in the HTML; the script only adds filters and copy buttons.
+page groups past :data:`MANY` (issue 25): a cause's pools, fixes of one kind (:class:`Run`), pools alike
+(:class:`WorkerGroup`), causes alike (:class:`CauseGroup`: each site's own copy of one x86 DLL) and a worker's
+applications alike show once with a count, their lists in closed ``<details>``; the tables of those lists (the fixes
+of a run, the causes of a group) are :class:`Rows` (:func:`table`): plain HTML rows up to :data:`PLAIN_ROWS` rows,
+past it patterns and a line of values per row that the script builds rows from when opened. CSS and JavaScript are
+inlined from ``templates/`` and a Content-Security-Policy forbids any network access, so the file opens from disk
+anywhere, and lets only the page's own script run (by its SHA-256), never an inline one. The script adds filters and
+copy buttons, and builds the rows of tables past :data:`PLAIN_ROWS`. Without JavaScript everything is shown and
+every command pastes as it is, unless a table has more than :data:`PLAIN_ROWS` rows: there its patterns and values
+are shown.
 
 Rendered with Jinja2 with autoescaping on: names from a scanned server (pools, sites, binaries)
 are data, never markup; their control characters and bidirectional overrides are shown escaped. Reads only a :class:`Report`.
@@ -20,6 +26,8 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import operator
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -188,10 +196,9 @@ def _worker(title: str, pool: PoolSummary | None, arch: Arch | None, process: st
         if not f.binary:
             continue
         key = f"{f.binary.lower()}|{f.rule}"
-        if f.site and f.application is not None:
-            apps.setdefault(f"{f.site}{f.application or ''}", {}).setdefault(key, _node(f, anchor))
-        else:
-            shared.setdefault(key, _node(f, anchor))
+        nodes = apps.setdefault(f"{f.site}{f.application or ''}", {}) if f.site and f.application is not None else shared
+        if key not in nodes:  # NOTE: most are in the load map already: no node built to be thrown away (issue 25)
+            nodes[key] = _node(f, anchor)
     return WorkerNode(title=title, pool=pool, arch=arch.value if arch else "unknown", process=process,
                       shared=tuple(shared.values()),
                       apps=tuple(AppNode(label, tuple(b.values())) for label, b in apps.items()),
@@ -199,9 +206,11 @@ def _worker(title: str, pool: PoolSummary | None, arch: Arch | None, process: st
                       warnings=sum(1 for f, _ in findings if f.severity is Severity.WARNING))
 
 
-def workers(v: ReportView, prefix: str) -> tuple[WorkerNode, ...]:
-    """The server map: each pool's worker (report order), then processes outside pools."""
-    anchors = {id(f): f"{prefix}-cause-{i}" for i, c in enumerate(v.causes, 1) for f in c.findings}
+def workers(v: ReportView, prefix: str, shown: Mapping[int, int] | None = None) -> tuple[WorkerNode, ...]:
+    """The server map: each pool's worker (report order), then processes outside pools. A binary links to its cause's
+    article: ``shown`` maps a cause (1-based) to the cause whose article shows it (:class:`CauseGroup`)."""
+    shown = shown or {}
+    anchors = {id(f): f"{prefix}-cause-{shown.get(i, i)}" for i, c in enumerate(v.causes, 1) for f in c.findings}
     by_pool: dict[str, list[tuple[Finding, str]]] = {}
     outside: dict[tuple[str, Arch | None], list[tuple[Finding, str]]] = {}
     for f in v.report.findings:
@@ -237,14 +246,17 @@ def first_steps(v: ReportView) -> tuple[Step, ...]:
     (:meth:`ReportView.fix_groups`, in the order the rules offer them: the fixes without side effects first) that
     re-analysis verified, else its first group; a cause whose fixes include a step already listed joins it."""
     steps: list[tuple[tuple[int, ...], list[int]]] = []
+    step_of: dict[int, int] = {}  # NOTE: a fix number to the first step listing it: no walk of every step (issue 25)
     for i, c in enumerate(v.causes, 1):
-        joined = next((cs for ns, cs in steps if set(ns) & set(c.fixes)), None)
+        joined = min((step_of[n] for n in c.fixes if n in step_of), default=None)
         if joined is not None:
-            joined.append(i)
+            steps[joined][1].append(i)
             continue
         groups = v.fix_groups(c)
         group = next((g for g in groups if g[1]), groups[0] if groups else None)
         if group is not None:
+            for n in group[2]:
+                step_of.setdefault(n, len(steps))
             steps.append((group[2], [i]))
     return tuple(Step(ns, tuple(cs)) for ns, cs in steps)
 
@@ -273,6 +285,156 @@ class Run:
     anchor: str
     home: bool
 
+    @property
+    def span(self) -> str:
+        """The numbers as a label (:func:`span`)."""
+        return span(self.numbers)
+
+
+_TOKEN = re.compile(r"""([^\x00\s"'`\\/:;,()\[\]{}<>=|&*?!^%$@#~+]+)""")
+"""A word of a row's text (a name, a number, a file name): anything between spaces, quotes and the punctuation of
+paths and commands. Rows alike differ in some words only (``Pool17`` for ``Pool18``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """Rows of a :class:`Rows` table that differ only in some words: per field, its text as constant pieces (``str``)
+    and slots (``int``: the 0-based place of the value in the row's line, after the pattern's number)."""
+
+    fields: tuple[tuple[str | int, ...], ...]
+
+
+PLAIN_ROWS = 300
+"""A table of at most this many rows (a run of fixes of one kind, the causes of a :class:`CauseGroup`) is plain HTML
+rows: real text, every command ready to paste, with scripts off too; only a longer one is patterns and values
+(:func:`table`). Chosen from ``benchmarks/bench_html.py --plain-rows`` (benchmarks/README.md, "plain rows without
+a script"): the worst server measured whose tables are just this long (150 pools, each application with its own x86
+copies: five tables of 300 causes, the fixes of each kind) gives a 2.1 MB page, its first frame in Chromium in
+0.4-0.5 s, a table opening in 0.2 s, as fast as one the script builds; at 500 rows, 3.5 MB and about 1 s."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """A table (a run of fixes of one kind, the causes of a :class:`CauseGroup`), in one of two forms (:func:`table`).
+
+    Plain (``plain``, at most :data:`PLAIN_ROWS` rows): each of ``patterns`` is a row, every field its text (no slot),
+    shown as HTML rows; ``values`` is empty. Otherwise (issue 25) few patterns and one line of values per row:
+    ``values`` holds, row by row in order, the row's pattern number, then its values, separated by spaces (a value is
+    a word, :data:`_TOKEN`: never a space). The page shows the patterns (slots as ``{1}``, ``{2}``) and the lines;
+    its script builds the rows from them when the table is opened (``scan.js``: each slot replaced by its value as
+    text). ``count``: how many rows."""
+
+    patterns: tuple[Pattern, ...]
+    values: str
+    count: int
+    plain: bool = False
+
+
+def table(records: Sequence[Sequence[str]]) -> Rows:
+    """``records`` (each a row of field texts) as the page holds them: plain rows up to :data:`PLAIN_ROWS`, patterns
+    and values (:func:`rows`) past it. :func:`expand` gives the records back from either."""
+    if len(records) > PLAIN_ROWS:
+        return rows(records)
+    return Rows(tuple(Pattern(tuple((text,) if text else () for text in record)) for record in records), "",
+                len(records), plain=True)
+
+
+def rows(records: Sequence[Sequence[str]]) -> Rows:
+    """``records`` (each a row of field texts, as many fields in each) as :class:`Rows`: rows whose fields split into
+    the same punctuation share a pattern; words that differ between them are slots, one value for slots that hold the
+    same word in every row of the pattern. :func:`expand` gives the records back."""
+    # NOTE: each record split once, its fields joined by NUL (a separator): one regex call a row, not one a field
+    # (100,000 rows on a 10,000-pool server); where a text holds a NUL itself, each field is split alone
+    nul = any("\0" in text for record in records for text in record)
+    skeletons: dict[tuple[object, ...], list[int]] = {}
+    words: list[list[str]] = []
+    split = _TOKEN.split
+    for i, record in enumerate(records):
+        if nul:
+            pieces = [split(text) for text in record]
+            skeletons.setdefault(tuple(tuple(p[0::2]) for p in pieces), []).append(i)
+            words.append([w for p in pieces for w in p[1::2]])
+        else:
+            parts = split("\0".join(record))
+            skeletons.setdefault(tuple(parts[0::2]), []).append(i)
+            words.append(parts[1::2])
+    patterns: list[Pattern] = []
+    lines: list[str] = [""] * len(records)
+    for number, (skeleton, members) in enumerate(skeletons.items()):
+        columns = list(zip(*(words[i] for i in members), strict=True))
+        slot: dict[tuple[str, ...], int] = {}
+        place: list[int | None] = []
+        at: list[int] = []  # NOTE: where each slot's value is in a row's words
+        for k, col in enumerate(columns):
+            if col.count(col[0]) == len(col):
+                place.append(None)
+                continue
+            place.append(slot.setdefault(col, len(slot)))
+            if len(at) < len(slot):
+                at.append(k)
+        patterns.append(_pattern(skeleton, words[members[0]], place, nul))
+        head = f"{number} "
+        if len(at) > 1:
+            get = operator.itemgetter(*at)
+            for i in members:
+                lines[i] = head + " ".join(get(words[i]))
+        else:
+            for i in members:
+                lines[i] = head + words[i][at[0]] if at else str(number)
+    return Rows(tuple(patterns), "\n".join(lines), len(records))
+
+
+def _pattern(skeleton: tuple[object, ...], first: list[str], place: list[int | None], nul: bool) -> Pattern:
+    """The pattern of rows split into ``skeleton`` (the separators around each word: of the fields joined by NUL, or,
+    where ``nul``, of each field) whose words are ``first``'s where ``place`` is None, else a slot."""
+    if nul:
+        fields, k = [], 0
+        for seps in skeleton:
+            assert isinstance(seps, tuple)
+            n = len(seps) - 1
+            fields.append(_pieces(list(seps), first[k:k + n], place[k:k + n]))
+            k += n
+        return Pattern(tuple(fields))
+    out: list[tuple[str | int, ...]] = [()]
+    for x in _pieces([str(sep) for sep in skeleton], first, place):
+        if isinstance(x, str) and "\0" in x:
+            head, *rest = x.split("\0")
+            out[-1] += (head,) if head else ()
+            out += [(part,) if part else () for part in rest]
+        else:
+            out[-1] += (x,)
+    return Pattern(tuple(out))
+
+
+def _pieces(seps: list[str], words: list[str], place: list[int | None]) -> tuple[str | int, ...]:
+    """Separators and words (constant, or slots) interleaved, adjacent constants merged, empty ones left out."""
+    merged: list[str | int] = []
+    for j, sep in enumerate(seps):
+        if j:
+            at = place[j - 1]
+            x: str | int = words[j - 1] if at is None else at
+            if isinstance(x, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += x
+            else:
+                merged.append(x)
+        if sep and merged and isinstance(merged[-1], str):
+            merged[-1] += sep
+        elif sep:
+            merged.append(sep)
+    return tuple(merged)
+
+
+def expand(table: Rows) -> list[tuple[str, ...]]:
+    """The records of ``table`` (its plain rows, or the rows the page's script builds): for tests."""
+    if table.plain:
+        return [tuple("".join(str(x) for x in f) for f in pt.fields) for pt in table.patterns]
+    out = []
+    for line in table.values.split("\n"):
+        number, *values = line.split(" ")
+        out.append(tuple("".join(x if isinstance(x, str) else values[x] for x in f)
+                         for f in table.patterns[int(number)].fields))
+    return out
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerGroup:
@@ -292,36 +454,42 @@ class WorkerGroup:
         return self.workers[0]
 
 
-def _shape(b: BinaryNode) -> object:
+def _shape(b: BinaryNode, grouped: frozenset[str] = frozenset()) -> object:
     """A binary an application loads, as pools are compared: one a finding names as it is (its cause is the same
-    only for the same binary); another by its architecture and verdict, not its path (each site's own ``bin``
-    assemblies, the folder of an application not checked)."""
+    only for the same binary), but by its file name, not its path, when its cause is one of causes alike
+    (``grouped``: their article's anchor, :class:`CauseGroup`: each site's own copy in its ``bin``); another by
+    its architecture and verdict, not its path (each site's own ``bin`` assemblies, the folder of an application
+    not checked)."""
+    if b.anchor in grouped:
+        return (b.anchor, b.binary.replace("\\", "/").rsplit("/", 1)[-1].lower(), b.arch, b.inferred, b.mismatch,
+                b.rule, b.severity)
     return b if b.anchor else (b.arch, b.inferred, b.rule, b.severity, b.stock)
 
 
-def _likeness(w: WorkerNode, gaps: Mapping[str, tuple[str, ...]]) -> tuple[object, ...] | None:
+def _likeness(w: WorkerNode, gaps: Mapping[str, tuple[str, ...]],
+              grouped: frozenset[str] = frozenset()) -> tuple[object, ...] | None:
     """What a pool's card shows besides its own name, its applications' names and the paths of what they load
-    that no finding names (:func:`_shape`); None outside pools."""
+    that no finding names, or that a finding of causes alike names (:func:`_shape`); None outside pools."""
     if w.pool is None:
         return None
     p = w.pool
     return (w.arch, w.process, p.idle, p.defined, p.enable_32bit_app_on_win64, p.enable_32bit_from,
             p.managed_runtime_version, p.pipeline_mode, w.errors, w.warnings, w.shared,
-            tuple((tuple(_shape(b) for b in a.binaries), gaps.get(a.label, ())) for a in w.apps))
+            tuple((tuple(_shape(b, grouped) for b in a.binaries), gaps.get(a.label, ())) for a in w.apps))
 
 
-def map_entries(workers: Sequence[WorkerNode],
-                gaps: Mapping[str, tuple[str, ...]]) -> tuple[WorkerNode | WorkerGroup, ...]:
+def map_entries(workers: Sequence[WorkerNode], gaps: Mapping[str, tuple[str, ...]],
+                grouped: frozenset[str] = frozenset()) -> tuple[WorkerNode | WorkerGroup, ...]:
     """The server map's cards in report order: a worker alone, or a :class:`WorkerGroup` where more than
-    :data:`MANY` pools look the same (at the place of its first pool)."""
+    :data:`MANY` pools look the same (at the place of its first pool). ``grouped``: the anchors of
+    :class:`CauseGroup` articles (:func:`_shape`)."""
     alike: dict[tuple[object, ...], list[WorkerNode]] = {}
-    for w in workers:
-        key = _likeness(w, gaps)
+    keys = [_likeness(w, gaps, grouped) for w in workers]
+    for w, key in zip(workers, keys, strict=True):
         if key is not None:
             alike.setdefault(key, []).append(w)
     out: list[WorkerNode | WorkerGroup] = []
-    for w in workers:
-        key = _likeness(w, gaps)
+    for w, key in zip(workers, keys, strict=True):
         group = alike.get(key) if key is not None else None
         if group is None or len(group) <= MANY:
             out.append(w)
@@ -339,6 +507,113 @@ def _runs(v: ReportView, numbers: Sequence[int]) -> dict[int, tuple[int, ...]]:
     return {ns[0]: tuple(ns) for ns in kinds.values() if len(ns) > MANY}
 
 
+def span(numbers: Sequence[int]) -> str:
+    """Fix numbers as a label: ``[2]–[900]`` when they follow one another, else ``[8], [15], … [69994]`` (fixes of one
+    kind across :class:`CauseGroup` causes); ``[5]`` alone."""
+    if len(numbers) == 1:
+        return f"[{numbers[0]}]"
+    if numbers[-1] - numbers[0] == len(numbers) - 1:
+        return f"[{numbers[0]}]–[{numbers[-1]}]"
+    return f"[{numbers[0]}], [{numbers[1]}], … [{numbers[-1]}]" if len(numbers) > 3 else ", ".join(
+        f"[{n}]" for n in numbers)
+
+
+def file_name(path: str) -> str:
+    """The last part of a Windows or image path: ``managed_x86.dll``."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _alike(v: ReportView, c: Cause, kind: Sequence[tuple[str, bool | None]]) -> tuple[object, ...]:
+    """What causes alike share (issue 25): rule, severity, the binary's file name (case-insensitive), its
+    architectures and evidence, the processes and theirs, the kinds of fix offered (label, verified) in order, and
+    whether a chain, a configuration entry and fixes ruled out are there. Each site's own copy of one vendor DLL in
+    its ``bin`` is a cause of its own (:func:`~iisbitness.formats.causes.cause_key`); these are alike. ``kind``: each
+    fix's (label, verified), by number - 1."""
+    f = c.first
+    kinds = tuple(dict.fromkeys(kind[n - 1] for n in c.fixes))
+    return (f.rule, c.severity, file_name(f.binary or "").lower(), f.binary_arch, f.evidence, c.processes, kinds,
+            len(f.chain), c.config is None, bool(c.rejected), bool(c.pools), bool(c.places))
+
+
+@dataclass(frozen=True, slots=True)
+class CauseGroup:
+    """More than :data:`MANY` causes alike (:func:`_alike`: "x86 nativelib.dll in 2,000 applications' bin"), one
+    article at the place of the first (its anchor): the first cause's facts in full, each cause a row of a table on
+    demand (:meth:`Page.members`: pools, applications, binary, configuration entry, chain, symptom, cause, fixes),
+    their fixes as one list (fixes of one kind past :data:`MANY` a :class:`Run`).
+
+    Attributes: numbers: the causes' numbers (1-based, as ``causes_of``). causes: the causes. fixes: their fix
+    numbers, each once, in the causes' order."""
+
+    numbers: tuple[int, ...]
+    causes: tuple[Cause, ...]
+    fixes: tuple[int, ...]
+
+    @property
+    def first(self) -> Cause:
+        """The first cause: shown in full."""
+        return self.causes[0]
+
+    @property
+    def pools(self) -> tuple[str, ...]:
+        """The distinct pools the causes hit."""
+        return tuple(dict.fromkeys(p for c in self.causes for p in c.pools))
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        """The distinct applications (``Site/app``)."""
+        return tuple(dict.fromkeys(p for c in self.causes for p in c.places))
+
+    @property
+    def severity(self) -> Severity:
+        """The causes' severity (the same for all)."""
+        return self.first.severity
+
+    @property
+    def findings(self) -> int:
+        """How many findings the causes group."""
+        return sum(len(c.findings) for c in self.causes)
+
+
+def cause_entries(v: ReportView) -> tuple[tuple[int, Cause] | CauseGroup, ...]:
+    """The causes as the page lists them (worst first): each ``(number, cause)``, except that more than :data:`MANY`
+    causes alike are one :class:`CauseGroup` at the place of the first."""
+    alike: dict[tuple[object, ...], list[int]] = {}
+    kind = [(n.fix.label, n.fix.verified) for n in v.fixes]
+    keys = [_alike(v, c, kind) for c in v.causes]
+    for i, key in enumerate(keys, 1):
+        alike.setdefault(key, []).append(i)
+    out: list[tuple[int, Cause] | CauseGroup] = []
+    for i, (c, key) in enumerate(zip(v.causes, keys, strict=True), 1):
+        group = alike[key]
+        if len(group) <= MANY:
+            out.append((i, c))
+        elif group[0] == i:
+            causes = tuple(v.causes[k - 1] for k in group)
+            out.append(CauseGroup(tuple(group), causes, tuple(dict.fromkeys(n for x in causes for n in x.fixes))))
+    return tuple(out)
+
+
+def merge_steps(v: ReportView, steps: Sequence[Step], shown: Mapping[int, int]) -> tuple[Step, ...]:
+    """``steps`` with more than :data:`MANY` steps alike as one (at the first's place): steps of fixes of the same
+    kinds for causes of the same :class:`CauseGroup` s (``shown``: a cause to the first of its group), such as a pool
+    flip for each pool whose bin holds its own x86 copies. A step for a cause shown alone is never merged."""
+    keys = [(tuple((v.fix(n).label, v.fix(n).verified) for n in s.numbers),
+             tuple(sorted({shown.get(i, -i) for i in s.causes}))) for s in steps]
+    alike: dict[tuple[object, ...], list[Step]] = {}
+    for s, key in zip(steps, keys, strict=True):
+        alike.setdefault(key, []).append(s)
+    out: list[Step] = []
+    for s, key in zip(steps, keys, strict=True):
+        group = alike[key]
+        if len(group) <= MANY:
+            out.append(s)
+        elif group[0] is s:
+            out.append(Step(tuple(dict.fromkeys(n for x in group for n in x.numbers)),
+                            tuple(dict.fromkeys(i for x in group for i in x.causes))))
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """One report as the template reads it."""
@@ -353,6 +628,12 @@ class Page:
     """Each :class:`Run`'s numbers to the place that lists them: ``step-N`` (N: the step's first fix), ``cause-N``."""
     gap_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Each application (``Site/app``) not checked to its coverage statuses, for the map."""
+    causes: tuple[tuple[int, Cause] | CauseGroup, ...] = ()
+    """The causes as listed (:func:`cause_entries`)."""
+    shown: Mapping[int, int] = field(default_factory=dict)
+    """Each cause of a :class:`CauseGroup` (1-based) to the first of its group, whose anchor the article has."""
+    grouped: frozenset[str] = frozenset()
+    """The anchors of :class:`CauseGroup` articles."""
 
     def entries(self, numbers: Sequence[int], place: str) -> list[int | Run]:
         """``numbers`` as shown at ``place``: each fix number, except that more than :data:`MANY` fixes of one kind
@@ -372,7 +653,65 @@ class Page:
 
     def map(self) -> tuple[WorkerNode | WorkerGroup, ...]:
         """The server map's cards (:func:`map_entries`)."""
-        return map_entries(self.workers, self.gap_tags)
+        return map_entries(self.workers, self.gap_tags, self.grouped)
+
+    def apps(self, w: WorkerNode, all_binaries: bool) -> list[tuple[AppNode, tuple[str, ...]]]:
+        """``w``'s applications as its card lists them: each with the labels of the others alike it stands for (none
+        but past :data:`MANY` applications that load a binary of causes alike, :class:`CauseGroup`, and binaries
+        alike otherwise, :func:`_shape`, with the same coverage tags: ``inetmgr.exe`` reads every site's ``bin``), at
+        the place of the first. Applications without such a binary are listed each with its own."""
+        grouped = self.grouped
+        keys = [(tuple(_shape(b, grouped) for b in a.binaries if all_binaries or not b.stock),
+                 self.gap_tags.get(a.label, ())) if any(b.anchor in grouped for b in a.binaries) else None
+                for a in w.apps]
+        alike: dict[tuple[object, ...], list[AppNode]] = {}
+        for a, key in zip(w.apps, keys, strict=True):
+            if key is not None:
+                alike.setdefault(key, []).append(a)
+        out: list[tuple[AppNode, tuple[str, ...]]] = []
+        for a, key in zip(w.apps, keys, strict=True):
+            group = alike[key] if key is not None else [a]
+            if len(group) <= MANY:
+                out.append((a, ()))
+            elif group[0] is a:
+                out.append((a, tuple(x.label for x in group[1:])))
+        return out
+
+    def targets(self, causes: Sequence[int]) -> list[tuple[int, Cause | CauseGroup]]:
+        """The articles a step links to for ``causes``: each cause, or its :class:`CauseGroup` once."""
+        groups = {e.numbers[0]: e for e in self.causes if isinstance(e, CauseGroup)}
+        out: dict[int, Cause | CauseGroup] = {}
+        for i in causes:
+            home = self.shown.get(i, i)
+            out.setdefault(home, groups[home] if home in groups else self.view.causes[i - 1])
+        return list(out.items())
+
+    def run_rows(self, run: Run) -> Rows:
+        """The fixes of ``run`` as :class:`Rows` (:func:`table`): number, summary, what it takes out, security warning,
+        side effects, note (where not that of the run's first fix), cmd.exe and PowerShell commands."""
+        note = self.view.fix(run.first).note
+        records = []
+        for n in run.numbers:
+            fix = self.view.fix(n)
+            records.append((str(n), fix.summary, removal(fix), security_warning(fix), "\n".join(effect_lines(fix)),
+                            fix.note if fix.note and fix.note != note else "", "\n".join(fix.commands),
+                            "\n".join(fix.powershell)))
+        return table(records)
+
+    def members(self, group: CauseGroup) -> Rows:
+        """The causes of ``group`` as :class:`Rows` (:func:`table`): pools, applications, binary (configured and
+        resolved), configuration entry, chain, symptoms, causes, fix numbers, fixes ruled out."""
+        records = []
+        for c in group.causes:
+            f = c.first
+            where = ", ".join(c.pools) or ", ".join(f"{p} {a.value}" if a else p for p, a in c.processes)
+            binary = f"{f.binary} → {f.resolved}" if f.binary and f.resolved else f.binary or ""
+            config = (f"{c.config.file}:{c.config.line}" if c.config.line else c.config.file) if c.config else ""
+            config = "" if config == f.resolved else config  # NOTE: a bin file is its own configuration entry
+            records.append((where, ", ".join(c.places), binary, config, " → ".join(f.chain), "\n".join(c.symptoms),
+                            "\n".join(c.causes), " ".join(f"[{n}]" for n in c.fixes),
+                            "\n".join(f"{r.summary} — {r.reason}" for r in c.rejected)))
+        return table(records)
 
     @property
     def report(self) -> Report:
@@ -385,25 +724,29 @@ class Page:
         return self.report.server.image.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or self.report.server.image
 
     def anchor(self, index: int) -> str:
-        """The id of cause ``index`` (1-based)."""
-        return f"{self.prefix}-cause-{index}"
+        """The id of the article showing cause ``index`` (1-based): its own, or its :class:`CauseGroup`'s."""
+        return f"{self.prefix}-cause-{self.shown.get(index, index)}"
 
 
 def _page(i: int, report: Report) -> Page:
     v = view(report)
     prefix = f"s{i}"
-    steps = first_steps(v)
+    causes = cause_entries(v)
+    shown = {k: e.numbers[0] for e in causes if isinstance(e, CauseGroup) for k in e.numbers}
+    steps = merge_steps(v, first_steps(v), shown)
     homes: dict[tuple[int, ...], str] = {}
     places = [(f"step-{s.numbers[0]}", s.numbers) for s in steps]
-    places += [(f"cause-{k}", c.fixes) for k, c in enumerate(v.causes, 1)]
+    places += [(f"cause-{e.numbers[0]}", e.fixes) if isinstance(e, CauseGroup) else (f"cause-{e[0]}", e[1].fixes)
+               for e in causes]
     for place, numbers in places:  # NOTE: page order: the steps, then the causes
         for ns in _runs(v, numbers).values():
             homes.setdefault(ns[1:], place)
     gap_tags: dict[str, list[str]] = {}
     for g in report.unchecked():
         gap_tags.setdefault(g.application, []).append(g.status.value.replace("-", " "))
-    return Page(prefix, v, workers(v, prefix), tuple(sorted({c.first.rule for c in v.causes})), steps,
-                event_lines(report), homes, {a: tuple(t) for a, t in gap_tags.items()})
+    return Page(prefix, v, workers(v, prefix, shown), tuple(sorted({c.first.rule for c in v.causes})), steps,
+                event_lines(report), homes, {a: tuple(t) for a, t in gap_tags.items()}, causes, shown,
+                frozenset(f"{prefix}-cause-{k}" for k in set(shown.values())))
 
 
 def render(reports: Sequence[Report]) -> str:
@@ -415,7 +758,7 @@ def render(reports: Sequence[Report]) -> str:
                            arch_label=arch_label, causes_of=_causes_of, removal=removal,
                            security_warning=security_warning, effect_lines=effect_lines, script=script,
                            script_source=script_source, many=MANY, long_text=LONG_TEXT, fix_count=fix_count,
-                           hidden_warnings=hidden_warnings)
+                           hidden_warnings=hidden_warnings, span=span, file_name=file_name)
 
 
 def fix_count(entries: Sequence[int | Run]) -> int:
@@ -429,10 +772,10 @@ def hidden_warnings(v: ReportView, entries: Sequence[int | Run]) -> list[tuple[s
     out: list[tuple[str, str]] = []
     for e in entries:
         numbers = e.numbers if isinstance(e, Run) else (e,)
-        label = f"[{numbers[0]}]–[{numbers[-1]}]" if isinstance(e, Run) else f"[{e}]"
+        label = e.span if isinstance(e, Run) else f"[{e}]"
         out += [(label, text) for text in dict.fromkeys(security_warning(v.fix(n)) for n in numbers) if text]
     return out
 
 
-def _causes_of(page: Page) -> Sequence[tuple[int, Cause]]:
-    return list(enumerate(page.view.causes, 1))
+def _causes_of(page: Page) -> Sequence[tuple[int, Cause] | CauseGroup]:
+    return page.causes

@@ -16,7 +16,9 @@
   descriptor ``coverage/not-checked`` / ``coverage/partly-checked``. SARIF 2.1.0 Appendix I ("Detecting
   incomplete result sets"): an ``error`` notification means the results cannot be assumed complete, while
   ``executionSuccessful`` stays true: the tool ran to its end (false means it failed to start, exited with a
-  failure code or crashed); a pipeline gates on coverage with ``--fail-on-incomplete``.
+  failure code or crashed); a pipeline gates on coverage with ``--fail-on-incomplete``. A scan that could not list
+  a single application (``Report.checked_nothing``: ``<sites>`` in a file not read) exits 2, so there
+  ``executionSuccessful`` is false.
 - Findings a baseline accepted (``--baseline``) as results with an ``external`` suppression.
 
 No timestamps; keys sorted: the same scan gives the same bytes. Validated in the tests against the
@@ -201,7 +203,7 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
                             **({"informationUri": docs_url} if docs_url else {}),
                             "rules": [_descriptor(r, docs_url) for r in rules]}},
         "originalUriBaseIds": bases,
-        "invocations": [{"executionSuccessful": True,
+        "invocations": [{"executionSuccessful": not report.checked_nothing(),
                          "toolExecutionNotifications": [_notification(p) for p in report.problems]
                          + [_coverage_notification(c) for c in report.unchecked()]}],
         "results": [_result(f, index, v, i) for i, f in enumerate(report.findings, 1)]

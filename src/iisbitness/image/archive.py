@@ -76,11 +76,20 @@ class Collected:
 
 
 def zip_name(image: ServerImage, host: Path) -> str | None:
-    """The name in the zip of a host file or folder of ``image`` (``C/Windows/...``, ``UNC/server/share/...``),
+    """The name in the zip of a host file or folder of ``image`` (``C/Windows/...``, ``UNC/server/share/...``, also
+    for a share given offline with ``--share``),
     or None when it is under none of the image's roots. A 32-bit Python on 64-bit Windows reads System32 as
     ``Windows\\Sysnative``: recorded as ``C/Windows/System32``."""
     host = Path(os.path.abspath(host))
+    share: tuple[Path, str] | None = None
+    for name, folder in image.share_folders.items():  # NOTE: a share's copy may sit inside C:'s folder: it wins there
+        with contextlib.suppress(ValueError):
+            rel = host.relative_to(os.path.abspath(folder)).parts
+            share = Path(os.path.abspath(folder)), "/".join((SHARES, *name.strip("\\").split("\\"), *rel))
+            break
     for letter, base in image.drives.items():
+        if share is not None and Path(os.path.abspath(base)) in share[0].parents:
+            return share[1]
         with contextlib.suppress(ValueError):
             parts = list(host.relative_to(os.path.abspath(base)).parts)
             if image.sysnative and letter == "C" and [p.lower() for p in parts[:2]] == ["windows", "system32"]:
@@ -88,6 +97,8 @@ def zip_name(image: ServerImage, host: Path) -> str | None:
             if image.sysnative and letter == "C" and [p.lower() for p in parts[:2]] == ["windows", "sysnative"]:
                 parts[1] = "System32"  # NOTE: what the scan read as System32 (facts E4)
             return "/".join((letter, *parts))
+    if share is not None:
+        return share[1]
     if image.shares is not None:
         with contextlib.suppress(ValueError):
             return "/".join((SHARES, *host.relative_to(os.path.abspath(image.shares)).parts))

@@ -45,7 +45,8 @@ class Folders:
     def __init__(self) -> None:
         self._listings: dict[Path, Listing] = {}
         self._real: dict[Path, Path | None] = {}
-        self._keys: dict[Path, str] = {}
+        self._keys: dict[str, str] = {}
+        self._folder_keys: dict[Path, str] = {}
 
     def listing(self, folder: Path) -> Listing:
         """The entries of ``folder``; an empty listing with :attr:`Listing.error` set when it cannot be read."""
@@ -71,26 +72,37 @@ class Folders:
                 self._real[path] = None
         return self._real[path]
 
-    def key(self, path: Path) -> str:
+    def key(self, path: str | os.PathLike[str]) -> str:
         """The file's identity for cycle checks: its real path, case-folded (``os.path.realpath``), once per path.
 
         NOTE: the real path of a file that is not a link is its folder's real path plus its name: folders are
         resolved once each, not once per file (``realpath`` stats every component); whether it is a link comes
         from its folder's listing when that was read.
         """
+        text = os.fspath(path)
+        key = self._keys.get(text)
+        if key is None:
+            parent, name = os.path.split(text)
+            key = self._keys[text] = self._key(Path(parent), name, text)
+        return key
+
+    def key_in(self, folder: Path, name: str, path: str) -> str:
+        """:meth:`key` of ``path``, the file ``name`` of ``folder`` (``os.path.join(folder, name)``), when the caller
+        has the folder: no ``Path`` made (issue 25: the dependency search)."""
         key = self._keys.get(path)
         if key is None:
-            listing = self._listings.get(path.parent)
-            link = path.name in listing.links if listing is not None else os.path.islink(path)
-            if link or path.name in ("", ".", ".."):
-                key = os.path.normcase(os.path.realpath(path)).lower()
-            else:
-                folder = self._keys.get(path.parent)
-                if folder is None:
-                    folder = self._keys[path.parent] = os.path.normcase(os.path.realpath(path.parent)).lower()
-                key = os.path.normcase(os.path.join(folder, path.name)).lower()
-            self._keys[path] = key
+            key = self._keys[path] = self._key(folder, name, path)
         return key
+
+    def _key(self, parent: Path, name: str, path: str) -> str:
+        listing = self._listings.get(parent)
+        link = name in listing.links if listing is not None else os.path.islink(path)
+        if link or name in ("", ".", ".."):
+            return os.path.normcase(os.path.realpath(path)).lower()
+        folder = self._folder_keys.get(parent)
+        if folder is None:
+            folder = self._folder_keys[parent] = os.path.normcase(os.path.realpath(parent)).lower()
+        return os.path.normcase(os.path.join(folder, name)).lower()
 
 
 def _read_listing(folder: Path) -> Listing:

@@ -126,9 +126,34 @@ def seen_alike(path: str) -> bool:
     return "%" not in path and _plain(path) and path[: len(_WINDIR_SLASH)].lower() != _WINDIR_SLASH
 
 
+def plain_name(name: str) -> bool:
+    """``name`` is a file name that keeps a folder's paths :func:`seen_alike`: for a folder ``f`` where
+    ``seen_alike(f + "\\x")`` and a name without a backslash, ``seen_alike(f + "\\" + name) == plain_name(name)``: not
+    empty, no ``%``, separator or leading dot, no quote or space at its end; a name with a backslash is never plain (it
+    names a file below another folder). NOTE: a folder checked once and each of its files cheaply (issue 25)."""
+    return (name != "" and "%" not in name and "\\" not in name and "/" not in name and name[0] != "."
+            and name[-1] != '"' and not name[-1].isspace())
+
+
 def is_unc(path: str) -> bool:
     """True for ``\\\\server\\share`` paths (and ``\\\\?\\UNC\\``)."""
     return path.startswith("\\\\")
+
+
+def unc_share(path: str) -> tuple[str, str, str] | None:
+    """``(server, share, rest)`` of a UNC path ``\\\\server\\share\\rest`` (also ``\\\\?\\UNC\\server\\share``;
+    ``rest`` without a leading backslash, "" for the share itself), as written; None when ``path`` names no
+    server and share (a drive path, ``\\\\?\\C:\\...``, the device namespace ``\\\\.\\``, ``\\\\server`` alone).
+    Windows names a file on a share by this form (Microsoft Learn, "Naming Files, Paths, and Namespaces": UNC
+    names)."""
+    p = path.replace("/", "\\")
+    if p[:8].upper() == "\\\\?\\UNC\\":
+        p = "\\\\" + p[8:]
+    if not p.startswith("\\\\") or p.startswith(("\\\\?\\", "\\\\.\\")):
+        return None
+    server, _, tail = p[2:].partition("\\")
+    share, _, rest = tail.partition("\\")
+    return (server, share, rest.strip("\\")) if server and share else None
 
 
 def is_absolute(path: str) -> bool:

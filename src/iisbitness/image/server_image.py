@@ -22,13 +22,14 @@ folders`), shared with the dependency search and the ``bin`` collectors: the one
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from iisbitness.image import windows
 from iisbitness.image.folders import Folders, Listing
-from iisbitness.image.paths import is_absolute, is_unc, normalize
+from iisbitness.image.paths import is_absolute, is_unc, normalize, unc_share
 from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, open_registry
 
 
@@ -79,6 +80,9 @@ class ServerImage:
         shares: folder standing for the UNC namespace (``\\\\server\\share\\x`` is ``shares/server/share/x``,
             matched case-insensitively); None: UNC paths are not part of the image, except live, where they are
             read where they are.
+        share_folders: offline, one share each (``--share \\\\server\\share=PATH``): ``\\\\server\\share`` as given ->
+            the host folder holding a copy of that share (``\\\\server\\share\\app`` is ``PATH/app``), matched
+            case-insensitively, looked up before :attr:`shares`; a link leaving it is refused as for a drive.
         follow_links: links are followed wherever they lead (the live machine); else a link leaving its drive's
             folder is refused and reported (an offline copy must not read the analyst's own files).
         folders: the listings and real paths read (:class:`~iisbitness.image.folders.Folders`).
@@ -93,6 +97,7 @@ class ServerImage:
     absent_drives: bool = False
     label_root: Path | None = None
     shares: Path | None = None
+    share_folders: dict[str, Path] = field(default_factory=dict)
     follow_links: bool = False
     folders: Folders = field(default_factory=Folders, repr=False)
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
@@ -104,12 +109,25 @@ class ServerImage:
     _entry_folders: dict[tuple[Path, str], _FolderEntries | None] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None) -> ServerImage:
-        """An offline image with ``root`` as C: and optional other drives (``--drive D=/path``)."""
+    def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None,
+                shares: dict[str, Path] | None = None) -> ServerImage:
+        """An offline image with ``root`` as C:, optional other drives (``--drive D=/path``) and shares
+        (``--share \\\\server\\share=/path``: ``{"\\\\server\\share": Path}``, ``//server/share`` alike, see
+        :attr:`share_folders`).
+
+        Raises:
+            ValueError: a key of ``shares`` names no ``\\\\server\\share`` (a drive, a folder below a share).
+        """
         drives = {"C": root}
         for letter, folder in (extra_drives or {}).items():
             drives[letter.upper().rstrip(":")] = folder
-        return cls(drives=drives)
+        folders: dict[str, Path] = {}
+        for name, folder in (shares or {}).items():
+            named = unc_share(name)
+            if named is None or named[2]:
+                raise ValueError(f"{name!r} names no \\\\server\\share")
+            folders[f"\\\\{named[0]}\\{named[1]}"] = folder
+        return cls(drives=drives, share_folders=folders)
 
     @classmethod
     def machine(cls, drives: dict[str, Path], shares: Path | None = None, sysnative: bool = False,
@@ -131,8 +149,8 @@ class ServerImage:
 
     @property
     def host_roots(self) -> list[Path]:
-        """The host folders standing for the server: each drive folder, then the share folder if any."""
-        return [*self.drives.values(), *([self.shares] if self.shares is not None else [])]
+        """The host folders standing for the server: each drive folder, then the share folders if any."""
+        return [*self.drives.values(), *self.share_folders.values(), *([self.shares] if self.shares is not None else [])]
 
     def locate(self, windows_path: str) -> Resolved:
         """Find ``windows_path`` (absolute, already expanded and redirected) in the image. Cached."""
@@ -148,6 +166,12 @@ class ServerImage:
             return self._locate_unc(p)
         if not is_absolute(p):
             return Resolved(p, None, "relative path: IIS resolves it against the worker's current folder, which is unknown offline")
+        where = self._base(p)
+        return where if isinstance(where, Resolved) else self._below(p, *where)
+
+    def _base(self, p: str) -> tuple[Path, str] | Resolved:
+        """The host folder standing for the start of the drive-absolute path ``p`` (a mount, or its drive's folder)
+        and the rest of ``p`` below it; a :class:`Resolved` when there is none (an unmapped drive)."""
         drive, rest = p[0].upper(), p[3:]
         base = self.drives.get(drive)
         for prefix in sorted(self.mounts, key=len, reverse=True):
@@ -161,14 +185,39 @@ class ServerImage:
             return Resolved(p, None, f"drive {drive}: is not mapped (use --drive {drive}=/path/to/copy)")
         if self.sysnative and rest.lower().startswith("windows\\system32"):
             rest = "Windows\\Sysnative" + rest[len("windows\\system32"):]
-        return self._below(p, base, rest)
+        return base, rest
+
+    def files_of(self, windows_folder: str) -> FilesOf | None:
+        """The folder ``windows_folder`` (a normal drive-absolute Windows path) for locating many of its files at
+        once (:meth:`FilesOf.locate`: what :meth:`locate` finds, without a :class:`Resolved` or a ``Path`` per file;
+        issue 25: a ``bin`` of 20,000 DLLs at every worker architecture); None when its files take :meth:`locate`
+        one by one: the image lacks the folder, it resolves outside the image (its entries are then checked one by
+        one), a mount lies below it, its entries are not named from it (a WOW64 Python's Sysnative), or the path is
+        not normal."""
+        probe = windows_folder + "\\x"  # NOTE: the folder part of every file path below it is the same
+        low = windows_folder.lower() + "\\"
+        if (self.sysnative or is_unc(probe) or not is_absolute(probe) or normalize(probe) != probe
+                or any(m.lower().rstrip("\\").startswith(low) for m in self.mounts)):
+            return None
+        where = self._base(probe)
+        if isinstance(where, Resolved):
+            return None
+        base, rest = where
+        at = self._entries(base, [c for c in rest.split("\\") if c][:-1])
+        if at is None or at.shown is None or not (at.inside or self.follow_links):
+            return None
+        return FilesOf(at.folder, os.path.join(at.folder, ""), at.listing, at.shown)
 
     def _locate_unc(self, p: str) -> Resolved:
-        """``\\\\server\\share\\rest``: below :attr:`shares`, or live where it is."""
-        server, _, tail = p[2:].partition("\\")
-        share, _, rest = tail.partition("\\")
-        if p.startswith(("\\\\?\\", "\\\\.\\")) or not server or not share:
+        """``\\\\server\\share\\rest`` (or ``\\\\?\\UNC\\server\\share\\rest``): below its folder in
+        :attr:`share_folders`, below :attr:`shares`, or live where it is."""
+        named = unc_share(p)
+        if named is None:
             return Resolved(p, None, "not a \\\\server\\share path: not read")
+        server, share, rest = named
+        mapped = self._share_folder(server, share)
+        if mapped is not None:
+            return self._below(p, mapped[1], rest)
         if self.shares is not None:
             node = self.find_child(self.shares, server)
             base = self.find_child(node, share) if node is not None else None
@@ -177,8 +226,14 @@ class ServerImage:
         elif self.live:
             base = Path(f"//{server}/{share}/")
         else:
-            return Resolved(p, None, "UNC share: not part of the server image")
+            return Resolved(p, None, f"UNC share: not part of the server image (use --share \\\\{server}\\{share}="
+                                     "/path/to/copy)")
         return self._below(p, base, rest)
+
+    def _share_folder(self, server: str, share: str) -> tuple[str, Path] | None:
+        """``(\\\\server\\share as given, its folder)`` from :attr:`share_folders`, matched case-insensitively."""
+        want = f"\\\\{server}\\{share}".lower()
+        return next(((k, v) for k, v in self.share_folders.items() if k.lower() == want), None)
 
     def _below(self, p: str, base: Path, rest: str) -> Resolved:
         """``rest`` (backslashes) below the folder ``base`` standing for the start of ``p``."""
@@ -226,7 +281,8 @@ class ServerImage:
         live machine (:attr:`follow_links`) only a loop is not followed."""
         if self.follow_links:
             return "is a symbolic link loop; not followed" if self._loops(host.parent, host) else None
-        bases = sorted((*self.mounts.values(), *self.drives.values()), key=lambda b: len(b.parts), reverse=True)
+        bases = sorted((*self.mounts.values(), *self.drives.values(), *self.share_folders.values()),
+                       key=lambda b: len(b.parts), reverse=True)
         for base in bases:
             if host == base or base in host.parents:
                 return None if self._inside_image(base, host.parent, host) else f"{_outside(host)}; not followed"
@@ -248,18 +304,32 @@ class ServerImage:
 
     def _relative(self, host_path: Path) -> tuple[str, str] | None:
         """Where :meth:`display` names ``host_path`` from: ``("", path)`` below the label root, ``(letter, path)``
-        below a drive folder, ``("//", path)`` below the shares (the first that holds it, in that order; the path
-        relative to it with forward slashes, ``.`` for the folder itself); None below none."""
+        below a drive folder, ``("//", path)`` below the shares (the first that holds it, in that order; a folder of
+        :attr:`share_folders`, ``("//", "server/share/path")``, before a drive folder that holds it too, unless
+        it is that folder or holds it; the path relative to it with forward slashes, ``.`` for the folder itself);
+        None below none."""
         if self.label_root is not None:
             try:
                 return "", host_path.relative_to(self.label_root).as_posix()
             except ValueError:
                 pass
-        for letter, base in self.drives.items():
+        share: tuple[Path, tuple[str, str]] | None = None
+        for name, base in self.share_folders.items():  # NOTE: a copy of a share may sit inside the C: folder
             try:
-                return letter, host_path.relative_to(base).as_posix()
+                rel = host_path.relative_to(base).as_posix()
             except ValueError:
                 continue
+            head = name.lstrip("\\").replace("\\", "/")
+            share = base, ("//", head if rel == "." else f"{head}/{rel}")
+            break
+        for letter, base in self.drives.items():
+            try:
+                rel = host_path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            return share[1] if share is not None and base in share[0].parents else (letter, rel)
+        if share is not None:
+            return share[1]
         if self.shares is not None:
             try:
                 return "//", host_path.relative_to(self.shares).as_posix()
@@ -289,7 +359,7 @@ class ServerImage:
         """``(head, relative path)`` of ``folder`` as :meth:`display` names it (its name is ``head`` and the relative
         path, ``.`` for the base itself); None when its entries must go through :meth:`display`."""
         bases = [*([self.label_root] if self.label_root is not None else []), *self.drives.values(),
-                 *([self.shares] if self.shares is not None else [])]
+                 *self.share_folders.values(), *([self.shares] if self.shares is not None else [])]
         if self.sysnative or any(b.parent == folder for b in bases):
             return None
         found = self._relative(folder)
@@ -301,6 +371,10 @@ class ServerImage:
         it is."""
         if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in self.drives:
             return self.drives[shown[0].upper()] / shown[3:]
+        named = unc_share(shown) if shown.startswith("//") else None
+        mapped = self._share_folder(named[0], named[1]) if named is not None else None
+        if named is not None and mapped is not None:
+            return mapped[1].joinpath(*named[2].split("\\")) if named[2] else mapped[1]
         if shown.startswith("//") and self.shares is not None:
             return self.shares / shown[2:]
         p = Path(shown)
@@ -393,6 +467,35 @@ class _FolderEntries:
     listing: Listing
     inside: bool
     shown: tuple[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class FilesOf:
+    """A folder of the image whose files are located by name (:meth:`ServerImage.files_of`).
+
+    Attributes:
+        folder: the host folder (the :attr:`Resolved.folder` of its files).
+        prefix: ``os.path.join(str(folder), "")``: an entry's host path is it and the entry's name (as
+            ``os.path.join``, for a name without a separator: the string ``str(folder / name)`` is).
+        listing: its listing.
+        shown: :meth:`ServerImage._display_parts` of the folder.
+    """
+
+    folder: Path
+    prefix: str
+    listing: Listing
+    shown: tuple[str, str]
+
+    def locate(self, name: str) -> tuple[str, str] | None:
+        """``(host, shown)`` of the file ``name`` of this folder: the :attr:`Resolved.host` and :attr:`Resolved.shown`
+        that :meth:`ServerImage.locate` gives for the folder's Windows path and ``"\\" + name``; None when that
+        file must take :meth:`ServerImage.locate`: absent, a folder, a link (to be checked), or a name holding a
+        backslash (a path below another folder on Windows)."""
+        listing = self.listing
+        actual = listing.names.get(name.lower())
+        if actual is None or "\\" in name or actual in listing.links or actual in listing.folders:
+            return None
+        return self.prefix + actual, _entry_name(self.shown, actual)
 
 
 def _entry_name(parts: tuple[str, str], name: str) -> str:

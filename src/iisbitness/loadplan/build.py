@@ -15,7 +15,7 @@ from typing import cast
 
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
-from iisbitness.loadplan.collectors.bin import bin_fails, collect_bin, collect_iis_manager
+from iisbitness.loadplan.collectors.bin import bin_fails, bin_unread, collect_bin, collect_iis_manager
 from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector, Found, PlanContext
 from iisbitness.loadplan.plan import (
@@ -115,7 +115,8 @@ def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Appl
     problems: list[Problem] = []
     for collect in collectors:
         sort_found(_collected(ctx, server, process, apps, collect), mine, skipped, problems)
-    part = _PoolPart(tuple(mine), tuple(skipped), tuple(problems), _outlook(ctx, server, pool, collectors, mine))
+    part = _PoolPart(tuple(mine), tuple(skipped), tuple(problems), _outlook(ctx, server, pool, collectors, mine,
+                                                                             problems))
     ctx.plans[key] = (reads, part)
     return part
 
@@ -127,14 +128,19 @@ def _collected(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
                                                lambda: tuple(collect(ctx, server, process, apps))))
 
 
+_Outlook = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+"""What one collector says of a worker at an architecture: ``(fails, bin folders not listed)``, as :func:`bin_fails`."""
+
+
 def _failing(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
-             collect: Collector) -> tuple[tuple[str, str], ...]:
+             collect: Collector) -> _Outlook:
     """:func:`_fails` of what one collector finds for a worker at an architecture it does not run as (its
-    outlook keeps what fails there, not every load), remembered (:func:`_remembered`)."""
+    outlook keeps what fails there, not every load), and (the bin collector) the bin folders it could not list,
+    remembered (:func:`_remembered`)."""
     # NOTE: the bin collector can say what fails without building its loads (a load per file of every bin: issue 25)
     work = ((lambda: bin_fails(ctx, server, process, apps)) if collect is collect_bin else
-            (lambda: _fails(collect(ctx, server, process, apps))))
-    return cast(tuple[tuple[str, str], ...], _remembered(ctx, server, process, apps, collect, "fails", work))
+            (lambda: (_fails(collect(ctx, server, process, apps)), ())))
+    return cast(_Outlook, _remembered(ctx, server, process, apps, collect, "fails", work))
 
 
 def _remembered(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
@@ -175,17 +181,28 @@ def _iis_manager(ctx: PlanContext, server: Server) -> _Collected:
 
 
 def _outlook(ctx: PlanContext, server: Server, pool: AppPool, collectors: tuple[Collector, ...],
-             current_loads: list[Load]) -> PoolOutlook:
-    """What fails at each candidate architecture; the current one reuses ``current_loads``."""
+             current_loads: list[Load], problems: list[Problem]) -> PoolOutlook:
+    """What fails at each candidate architecture, and where a bin folder could not be listed (never a clean
+    outlook over it); the current one reuses ``current_loads``, and looks for bin folders not listed only when its
+    collection met an unread problem (``problems``), as an unlisted bin is one."""
     apps = server.applications_in(pool)
     current = pool.worker_arch(server.os_arch)
     per_arch: list[tuple[Arch, tuple[tuple[str, str], ...]]] = []
+    unread: list[tuple[Arch, tuple[tuple[str, str], ...]]] = []
     for arch in worker_candidates(server.os_arch):
         process = Process("w3wp.exe", arch, pool)
-        fails = _fails(current_loads) if arch is current else tuple(chain.from_iterable(
-            _failing(ctx, server, process, apps, collect) for collect in collectors))
+        if arch is current:
+            fails = _fails(current_loads)
+            unlisted = (bin_unread(ctx, server, process, apps) if collect_bin in collectors
+                        and any(p.unread for p in problems) else ())
+        else:
+            found = [_failing(ctx, server, process, apps, collect) for collect in collectors]
+            fails = tuple(chain.from_iterable(f for f, _ in found))
+            unlisted = tuple(chain.from_iterable(u for _, u in found))
         per_arch.append((arch, tuple(dict.fromkeys(fails))))
-    return PoolOutlook(pool.name, current, tuple(per_arch))
+        if unlisted:
+            unread.append((arch, unlisted))
+    return PoolOutlook(pool.name, current, tuple(per_arch), tuple(unread))
 
 
 def _fails(found: Iterable[Found]) -> tuple[tuple[str, str], ...]:

@@ -25,12 +25,13 @@ from iisbitness.image.paths import (
     infer_from_location,
     is_absolute,
     normalize,
+    plain_name,
     process_environment,
     redirect,
     seen_alike,
     unseen,
 )
-from iisbitness.image.server_image import ServerImage
+from iisbitness.image.server_image import FilesOf, ServerImage
 from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
@@ -113,6 +114,73 @@ class PlanContext:
             known[found.configured] = found  # NOTE: the other architecture's string when shared: one per binary
         return found
 
+    def resolve_files(self, win: str, host: Path, names: tuple[str, ...], unread: Mapping[str, str],
+                      os_arch: Arch, process_arch: Arch) -> list[tuple[str, BinaryRef]]:
+        """Each file of ``names`` in the folder ``host`` (whose Windows path is ``win``) with :meth:`resolve` of
+        ``win + "\\" + name``, in that order; an entry of ``unread`` (not a file to read, :meth:`bin_files`) with why,
+        unread and not remembered.
+
+        NOTE: the folder is located once (:meth:`ServerImage.files_of`) and each plain file's host path and name
+        shown are joined from it as strings: no :meth:`ServerImage.locate`, ``Resolved`` or ``Path`` per file (issue
+        25: every ``bin`` file at every worker architecture). A file the loader could see otherwise (``%NAME%``,
+        below ``%windir%``, a link, a name that is no plain Windows file name) takes :meth:`resolve`.
+        """
+        known = self._resolved.setdefault((os_arch, process_arch), {})
+        others = [k for (o, a), k in self._resolved.items() if o is os_arch and a is not process_arch]
+        files: FilesOf | None = None
+        looked = False  # NOTE: the folder located at its first file to resolve without a redirection (listed as then)
+        search: list[tuple[Path, ...]] = []  # NOTE: the dependency search folders, at the first file that needs them
+        deps = self.facts.deps
+
+        def chain_of(host: str, image: PeImage) -> tuple[str, ...]:
+            """:meth:`dependency_chain` of ``host`` (read as ``image``), a file of ``files``."""
+            if not (self.follow_dependencies and image.is_pe and process_arch in image.loadable_by):
+                return ()
+            if search and deps.get(host) == ():
+                return ()  # NOTE: a file with no dependency to search (most files), known: no call of _chain
+            if not search:
+                assert files is not None
+                search.append(self._search_folders(files.folder, os_arch, process_arch))
+            return self._chain(host, process_arch, search[0], image)
+
+        out: list[tuple[str, BinaryRef]] = []
+        alike = seen_alike(win + "\\x")  # NOTE: then each file is, when its name is plain (plain_name)
+        for name in names:
+            configured = win + "\\" + name
+            why = unread.get(name)
+            if why is not None:
+                out.append((name, BinaryRef(configured, configured, self.image.display(host / name), None, problem=why)))
+                continue
+            found = known.get(configured)
+            if found is None:
+                plain = alike and plain_name(name)
+                if plain and not looked:
+                    files, looked = self.image.files_of(win), True
+                other = None
+                for k in others:
+                    other = k.get(configured)
+                    if other is not None:
+                        break
+                if files is None or not plain:
+                    found = self.resolve(configured, os_arch, process_arch)
+                elif other is not None:
+                    # NOTE: as :meth:`_as_other_worker`: the file the other worker read (its image keeps the host path
+                    # it was read through), with this worker's chain
+                    found = other
+                    if other.image is not None:
+                        chain = chain_of(other.image.path, other.image)
+                        found = other if chain == other.chain else replace(other, chain=chain)
+                elif (where := files.locate(name)) is None:
+                    found = self.resolve(configured, os_arch, process_arch)
+                else:
+                    got = self.read(where[0])
+                    found = (BinaryRef(configured, configured, where[1], None, problem=f"cannot read: {got}")
+                             if isinstance(got, str) else
+                             BinaryRef(configured, configured, where[1], got, chain=chain_of(where[0], got)))
+                known[found.configured] = found
+            out.append((name, found))
+        return out
+
     def _as_other_worker(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef | None:
         """``configured`` as resolved for a worker of another architecture, when only the dependency chain can
         differ: a path that neither environment expansion nor WOW64 redirection changes (:func:`~iisbitness.image.
@@ -127,9 +195,8 @@ class PlanContext:
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and other.image.is_pe and process_arch in other.image.loadable_by:
             found = self.image.locate(configured)
-            host = found.host_path
-            assert host is not None  # NOTE: it was read
-            chain = self.dependency_chain(host, os_arch, process_arch, other.image, found.folder)
+            assert found.host is not None  # NOTE: it was read
+            chain = self.dependency_chain(found.host, os_arch, process_arch, other.image, found.folder)
         return other if chain == other.chain else replace(other, chain=chain)
 
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
@@ -166,7 +233,7 @@ class PlanContext:
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
-            chain = self.dependency_chain(Path(found.host), os_arch, process_arch, got, found.folder)
+            chain = self.dependency_chain(found.host, os_arch, process_arch, got, found.folder)
         return BinaryRef(configured, seen, shown, got, chain=chain)
 
     def _literally(self, expanded: str, os_arch: Arch, process_arch: Arch) -> bool:
@@ -193,7 +260,7 @@ class PlanContext:
                 break
         return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
 
-    def dependency_chain(self, host: Path, os_arch: Arch, process_arch: Arch,
+    def dependency_chain(self, host: str | Path, os_arch: Arch, process_arch: Arch,
                          image: PeImage | None = None, folder: Path | None = None) -> tuple[str, ...]:
         """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.
 
@@ -203,13 +270,21 @@ class PlanContext:
         Not cached here: :meth:`resolve` caches the reference that holds the chain, and the dependency
         search remembers each file's dependencies (:class:`~iisbitness.pe.facts.BinaryFacts`). ``image``: the
         headers of ``host`` when the caller has read them and knows ``process_arch`` loads it; then a file with
-        no dependency to search (most files) is answered without a search (issue 25). ``folder``: ``host.parent``
-        when the caller has it (:attr:`Resolved.folder <iisbitness.image.server_image.Resolved.folder>`).
+        no dependency to search (most files) is answered without a search (issue 25). ``host``: a host path, a
+        string when the caller has one (no ``Path`` per file unless its dependencies are searched). ``folder``: its
+        parent when the caller has it (:attr:`Resolved.folder <iisbitness.image.server_image.Resolved.folder>`).
         """
         # NOTE: looked up even without a search: System32's listing is part of what collect records
-        folders = self._search_folders(host.parent if folder is None else folder, os_arch, process_arch)
-        if image is not None and process_arch in image.loadable_by and not dependency_names(host, image, self.facts):
-            return ()
+        folders = self._search_folders(Path(host).parent if folder is None else folder, os_arch, process_arch)
+        return self._chain(host, process_arch, folders, image)
+
+    def _chain(self, host: str | Path, process_arch: Arch, folders: tuple[Path, ...],
+               image: PeImage | None) -> tuple[str, ...]:
+        """:meth:`dependency_chain` of ``host`` once its search folders are known."""
+        if image is not None and process_arch in image.loadable_by:
+            names = self.facts.deps.get(host) if isinstance(host, str) else None  # NOTE: dependency_names' own memo
+            if not (names if names is not None else dependency_names(host, image, self.facts)):
+                return ()
         try:
             result = find_mismatch(host, process_arch, folders, facts=self.facts)
         except ImageReadError:

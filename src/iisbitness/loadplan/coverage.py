@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from iisbitness.arch import Arch
-from iisbitness.image.paths import expand, is_absolute, is_unc, normalize, process_environment
+from iisbitness.image.paths import expand, is_absolute, is_unc, normalize, process_environment, unc_share
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
 from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
@@ -126,8 +126,15 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
     win = normalize(expanded).rstrip("\\")
     found = ctx.image.locate(win)
     if found.problem is not None:
+        named = unc_share(win)
+        if named is not None and not ctx.image.live:
+            share = f"\\\\{named[0]}\\{named[1]}"
+            return (vdir, None, f"physicalPath {win} is on the UNC share {share}, which is not part of the image",
+                    f"--share {share}=/path/to/copy (a folder holding a copy of the share"
+                    + (f", with {named[2]} in it" if named[2] else "") + "), or scan on the server itself, or run "
+                    "iisbitness collect there (the zip holds the share's files) and scan the zip")
         if is_unc(win):
-            return (vdir, None, f"physicalPath {win} is a UNC share, which is not part of the image",
+            return (vdir, None, f"physicalPath {win}: {found.problem}",
                     ("scan on the server itself, or run iisbitness collect there (the zip holds the share's files) "
                      "and scan the zip"))
         if is_absolute(win) and win[0].upper() not in ctx.image.drives:
@@ -146,6 +153,10 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
 
 def _copy_hint(ctx: PlanContext, win: str) -> str:
     """What to copy where so that the image holds ``win`` (an absolute path on a mapped drive)."""
+    named = unc_share(win)
+    if named is not None and ctx.image.share_folders:  # NOTE: offline, --share gave the share's copy
+        share = f"\\\\{named[0]}\\{named[1]}"
+        return f"copy {win} into the --share {share}= folder as {named[2].replace(chr(92), '/')}"
     if is_unc(win):  # NOTE: a share the live scan could not read (or its collected copy lacks)
         return "scan on the server with an account that can read the share (iisbitness collect then copies it)"
     drive, rest = win[0].upper(), win[3:].replace("\\", "/")

@@ -463,15 +463,23 @@ class PoolOutlook:
         current: the worker's architecture now.
         app_failures: per candidate architecture, the ``(application label, binary)`` pairs of
             application-level loads that would not fit.
+        unread: per candidate architecture (only those with any), the ``(application label, why)`` pairs of
+            applications whose ``bin`` folder the worker could not list whole (unreadable, or cut at its size
+            limit): no failure there means nothing, so no fix that runs them at that architecture is verified.
     """
 
     pool: str
     current: Arch
     app_failures: tuple[tuple[Arch, tuple[tuple[str, str], ...]], ...]
+    unread: tuple[tuple[Arch, tuple[tuple[str, str], ...]], ...] = ()
 
     def failures_at(self, arch: Arch) -> tuple[tuple[str, str], ...]:
         """The application-level failures at ``arch`` (empty when none or not a candidate)."""
         return next((f for a, f in self.app_failures if a is arch), ())
+
+    def unread_at(self, arch: Arch) -> tuple[tuple[str, str], ...]:
+        """``(application label, why)`` of the applications whose ``bin`` was not listed whole at ``arch``."""
+        return next((u for a, u in self.unread if a is arch), ())
 
     @property
     def candidates(self) -> tuple[Arch, ...]:

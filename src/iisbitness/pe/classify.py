@@ -146,9 +146,13 @@ def read_image_and_assembly(path: str | os.PathLike[str]) -> tuple[PeImage, Asse
     return _read_image_and(path, assembly_info_from_source)
 
 
-def read_image_and_references(path: str | os.PathLike[str]) -> tuple[PeImage, AssemblyReferences | None, str | None]:
+def read_image_and_references(path: str | os.PathLike[str], opened: tuple[int, Source] | None = None,
+                               ) -> tuple[PeImage, AssemblyReferences | None, str | None]:
     """Like :func:`read_image_and_assembly`, with only the references of a .NET image
     (:class:`~iisbitness.pe.metadata.AssemblyReferences`: what a scan's dependency search needs).
+
+    ``opened``: the file already open, ``(fd, Source over it)``, e.g. with its ranges read ahead
+    (:mod:`iisbitness.pe.readahead`); read through that Source instead of opening ``path``, and ``fd`` closed.
 
     NOTE: what a scan reads of every binary. An IL-only or mixed-mode image of the usual shape (headers and COR20
     header in the first 4 KB, a plain metadata region) is read straight through by :func:`_plain`; anything else,
@@ -158,10 +162,10 @@ def read_image_and_references(path: str | os.PathLike[str]) -> tuple[PeImage, As
     Raises:
         ImageReadError: the file cannot be opened or its headers read.
     """
-    name, fd = open_binary(path)
+    name, fd = open_binary(path) if opened is None else (os.fspath(path), opened[0])
     try:
         try:
-            src = Source.from_fd(fd)
+            src = Source.from_fd(fd) if opened is None else opened[1]
         except OSError as e:
             raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
         try:
@@ -178,11 +182,11 @@ M = TypeVar("M", AssemblyInfo, AssemblyReferences)
 
 def _read_image_and(path: str | os.PathLike[str],
                     metadata: Callable[[Source, str, Headers | None, Cor20 | None], M],
-                    ) -> tuple[PeImage, M | None, str | None]:
-    name, fd = open_binary(path)
+                    opened: tuple[int, Source] | None = None) -> tuple[PeImage, M | None, str | None]:
+    name, fd = open_binary(path) if opened is None else (os.fspath(path), opened[0])
     try:
         try:
-            src = Source.from_fd(fd)
+            src = Source.from_fd(fd) if opened is None else opened[1]
         except OSError as e:
             raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
         return _image_and(src, name, metadata)

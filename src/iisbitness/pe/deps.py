@@ -2,7 +2,7 @@
 
 Public API::
 
-    find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
+    find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *,
                   max_depth: int = 8, max_files: int = 256) -> DependencyResult
 
 ``binary`` is a file a process of architecture ``arch`` loads (a global module, an ISAPI DLL, an
@@ -38,6 +38,7 @@ Raises:
 from __future__ import annotations
 
 import functools
+import os
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -146,33 +147,59 @@ def is_framework_assembly(name: str) -> bool:
     return low in FRAMEWORK_ASSEMBLIES or low.startswith(FRAMEWORK_PREFIXES)
 
 
-def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
+def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *,
                   max_depth: int = 8, max_files: int = 256, facts: BinaryFacts | None = None) -> DependencyResult:
     """Breadth-first search for the first dependency ``arch`` cannot load (see module docstring).
 
-    ``facts``: a :class:`~iisbitness.pe.facts.BinaryFacts` shared by every call of a run (architectures,
-    files of one folder, re-plans) so that each file is read, and each folder listed, once; a fresh one
-    when None.
+    ``binary``: a path, or its string (no ``Path`` made for it then unless a chain is returned). ``facts``: a
+    :class:`~iisbitness.pe.facts.BinaryFacts` shared by every call of a run (architectures, files of one folder,
+    re-plans) so that each file is read, each folder listed, and each file's dependencies looked up in a search
+    path, once; a fresh one when None.
+
+    NOTE: the search walks strings: a step is ``(name, path string, image, via)`` and each file's dependencies
+    found in ``search_dirs`` are remembered with the files' cycle-check keys (:attr:`BinaryFacts.resolved`); a
+    :class:`Link` (and its ``Path``) is made only for a chain returned (issue 25: 780 files of a 10,000-assembly
+    server searched at two architectures).
     """
     facts = facts if facts is not None else BinaryFacts()
-    finder = _Finder(search_dirs, facts)
-    root = Link(binary.name, binary, facts.image(binary), "root")
-    if arch not in root.image.loadable_by:
-        return DependencyResult(Chain((root,), arch), visited=1)
-    queue: deque[tuple[Link, ...]] = deque([(root,)])
+    root_path = os.fspath(binary)
+    root: _Step = (os.path.basename(root_path), root_path, facts.image(root_path), "root")
+    if arch not in root[2].loadable_by:
+        return DependencyResult(_chain((root,), arch), visited=1)
+    dirs = tuple(search_dirs)
+    searched = (root_path, dirs[0] if dirs else None, max_depth, max_files)
+    before = facts.searched.get(searched)
+    if before is not None and arch in before[1] and all(_find(n, v, dirs, facts) is None for n, v in before[2]):
+        return before[0]
+    found = facts.resolved.get(dirs)
+    if found is None:
+        found = facts.resolved[dirs] = {}
+    queue: deque[tuple[_Step, ...]] = deque([(root,)])
     seen: set[str] = set()  # NOTE: filled at the first dependency found: most files have none here
     unresolved: list[Unresolved] = []
     truncated = False
+    arches = root[2].loadable_by  # NOTE: the architectures every file searched loads in
+    misses: list[tuple[str, str]] | None = []  # NOTE: the names found in no search folder; None once a name is found
+    # beyond the first search folder
     while queue:
         chain = queue.popleft()
-        for name, via, path, missing in _resolved(chain[-1], finder, facts):
+        _, path, image, _ = chain[-1]
+        deps = found.get(path)
+        if deps is None:
+            deps = _resolved(path, image, dirs, facts)
+            if deps:
+                found[path] = deps  # NOTE: most files need nothing beyond Windows and .NET: nothing to remember
+        for name, via, dep, key, missing, first in deps:
             if missing is not None:
                 unresolved.append(missing)
+                if misses is not None:
+                    misses.append((name, via))
                 continue
-            assert path is not None
+            assert dep is not None and key is not None
+            if not first:
+                misses = None
             if not seen:
-                seen.add(facts.key(binary))
-            key = facts.key(path)
+                seen.add(_key(root, dirs, facts))
             if key in seen:
                 continue
             if len(seen) >= max_files or len(chain) > max_depth:
@@ -180,44 +207,75 @@ def find_mismatch(binary: Path, arch: Arch, search_dirs: Sequence[Path], *,
                 continue
             seen.add(key)
             try:
-                link = Link(name, path, facts.image(path), via)
+                step: _Step = (name, dep, facts.image(dep), via)
             except ImageReadError as e:
-                unresolved.append(Unresolved(name, chain[-1].path, via, str(e)))
+                unresolved.append(Unresolved(name, Path(path), via, str(e)))
                 continue
-            if arch not in link.image.loadable_by:
-                return DependencyResult(Chain((*chain, link), arch), tuple(unresolved), len(seen), truncated)
-            queue.append((*chain, link))
-    return DependencyResult(None, tuple(unresolved), max(len(seen), 1), truncated)
+            if arch not in step[2].loadable_by:
+                return DependencyResult(_chain((*chain, step), arch), tuple(unresolved), len(seen), truncated)
+            arches = arches & step[2].loadable_by
+            queue.append((*chain, step))
+    result = DependencyResult(None, tuple(unresolved), max(len(seen), 1), truncated)
+    if misses is not None and (seen or unresolved) and len(arches) > 1:
+        # NOTE: every file searched loads at each of ``arches`` and every name was found in the first search folder
+        # (the binary's own) or in none: a search at another of them, with the same first folder, walks the same
+        # files and finds the same, as long as the names found nowhere are still found nowhere (the second worker
+        # architecture of a pool's outlook, an AnyCPU chain; issue 25)
+        facts.searched[searched] = (result, arches, tuple(misses))
+    return result
 
 
-FoundDependencies = tuple[tuple[str, str, Path | None, Unresolved | None], ...]
-"""Per dependency of a file: ``(name, via, file found or None, Unresolved when not found)``."""
+_Step = tuple[str, str, PeImage, str]
+"""One binary of a chain being searched: ``(name, path string, image, via)``, a :class:`Link` once returned."""
 
 
-def _resolved(link: Link, finder: _Finder, facts: BinaryFacts) -> FoundDependencies:
-    """(name, via, file found or None, Unresolved when not found) per dependency of ``link``; once
-    per file and search path (the same for every architecture searched)."""
-    names = _dependencies(link, facts)
+def _key(step: _Step, dirs: tuple[Path, ...], facts: BinaryFacts) -> str:
+    """The cycle-check key of ``step``'s file (:meth:`BinaryFacts.key`), from the first search folder when that is
+    its folder (no ``Path`` made)."""
+    name, path, _, _ = step
+    if dirs and os.path.dirname(path) == os.fspath(dirs[0]):
+        return facts.folders.key_in(dirs[0], name, path)
+    return facts.key(path)
+
+
+def _chain(steps: tuple[_Step, ...], arch: Arch) -> Chain:
+    return Chain(tuple(Link(name, Path(path), image, via) for name, path, image, via in steps), arch)
+
+
+FoundDependencies = tuple[tuple[str, str, str | None, str | None, "Unresolved | None", bool], ...]
+"""Per dependency of a file: ``(name, via, file found or None, its cycle-check key or None, Unresolved when not
+found, whether found in the first search folder)``; the file found as a string (its folder's path and its name as on
+disk)."""
+
+_NOT_FOUND = "not found in the search folders"
+
+SharedSearch = tuple[DependencyResult, frozenset[Arch], tuple[tuple[str, str], ...]]
+"""A search result that holds at other architectures (:attr:`BinaryFacts.searched`): the result, the architectures
+every file searched loads in, and the ``(name, via)`` found in no search folder, to look for again."""
+
+
+def _resolved(path: str, image: PeImage, dirs: tuple[Path, ...], facts: BinaryFacts) -> FoundDependencies:
+    """(name, via, file found or None, its key or None, Unresolved when not found) per dependency of the file at
+    ``path``, in the search folders ``dirs``; once per file and search path (:func:`find_mismatch` remembers it: the
+    same for every architecture searched)."""
+    names = dependency_names(path, image, facts)
     if not names:
-        return ()  # NOTE: most files need nothing beyond Windows and .NET: nothing to remember per search path
-    cache_key = (link.path, finder.dirs)
-    found = facts.resolved.get(cache_key)
-    if found is None:
-        out = []
-        for name, via in names:
-            path = finder.find(name, via)
-            missing = None if path is not None else Unresolved(name, link.path, via, "not found in the search folders")
-            out.append((name, via, path, missing))
-        found = facts.resolved[cache_key] = tuple(out)
-    return found
+        return ()
+    out: list[tuple[str, str, str | None, str | None, Unresolved | None, bool]] = []
+    needed_by: Path | None = None  # NOTE: one Path per file, for its dependencies not found
+    for name, via in names:
+        where = _find(name, via, dirs, facts)
+        if where is None:
+            needed_by = Path(path) if needed_by is None else needed_by
+            out.append((name, via, None, None, Unresolved(name, needed_by, via, _NOT_FOUND), False))
+        else:
+            folder, real = where
+            dep = os.path.join(folder, real)
+            out.append((name, via, dep, facts.folders.key_in(folder, real, dep), None, folder is dirs[0]))
+    return tuple(out)
 
 
-def _dependencies(link: Link, facts: BinaryFacts) -> tuple[tuple[str, str], ...]:
-    """(name, via) pairs a loaded image needs, skipping what Windows or .NET provides; once per file."""
-    return dependency_names(link.path, link.image, facts)
-
-
-def dependency_names(binary: Path, image: PeImage, facts: BinaryFacts) -> tuple[tuple[str, str], ...]:
+def dependency_names(binary: str | Path, image: PeImage, facts: BinaryFacts) -> tuple[tuple[str, str], ...]:
     """(name, via) of each dependency the image at ``binary`` (read as ``image``) has beyond what Windows and .NET
     provide, in the order :func:`find_mismatch` follows them; read once per file (:attr:`BinaryFacts.deps`).
     Empty for most files: then :func:`find_mismatch` of a process that loads ``binary`` finds nothing, which a
@@ -225,7 +283,7 @@ def dependency_names(binary: Path, image: PeImage, facts: BinaryFacts) -> tuple[
     return facts.dependencies(binary, lambda: tuple(_read_dependencies(binary, image, facts)))
 
 
-def _read_dependencies(path: Path, image: PeImage, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
+def _read_dependencies(path: str | Path, image: PeImage, facts: BinaryFacts) -> Iterator[tuple[str, str]]:
     if image.kind in (ImageKind.NATIVE, ImageKind.MIXED):
         try:
             imports = facts.imports(path)
@@ -241,10 +299,10 @@ def _read_dependencies(path: Path, image: PeImage, facts: BinaryFacts) -> Iterat
         try:
             info = facts.references(path)
         except ImageReadError:
-            facts.unread_metadata.add(path)
+            facts.unread_metadata.add(os.fspath(path))
             return
         if info.reason is not None:
-            facts.unread_metadata.add(path)
+            facts.unread_metadata.add(os.fspath(path))
         for ref in info.assembly_refs:
             if not is_framework_assembly(ref.name):
                 yield ref.name, "assembly-ref"
@@ -266,7 +324,7 @@ def pinvoke_targets(binary: Path, facts: BinaryFacts) -> tuple[str, ...] | None:
     if not image.is_managed:
         return ()
     names = dependency_names(binary, image, facts)
-    if binary in facts.unread_metadata:
+    if os.fspath(binary) in facts.unread_metadata:
         return None
     return tuple(dict.fromkeys(_dll_name(n) for n, via in names if via == "pinvoke"))
 
@@ -276,26 +334,21 @@ def _dll_name(module: str) -> str:
     return low if "." in low.rsplit("\\", 1)[-1].rsplit("/", 1)[-1] else low + ".dll"
 
 
-class _Finder:
-    """Case-insensitive lookup of file names in the search folders, each folder listed once per run."""
-
-    def __init__(self, dirs: Sequence[Path], facts: BinaryFacts) -> None:
-        self.dirs = tuple(dirs)
-        self._facts = facts
-
-    def find(self, name: str, via: str) -> Path | None:
-        if via == "assembly-ref":
-            candidates = [f"{name}.dll", f"{name}.exe"]
-        elif via == "pinvoke" and not name.lower().endswith((".dll", ".exe")):
-            candidates = [f"{name}.dll", name]
-        else:
-            candidates = [name]
-        if any(sep in name for sep in "/\\") or name in ("", ".", ".."):
-            return None  # NOTE: a path in an import name is never resolved outside the folders
-        for folder in self.dirs:
-            names = self._facts.listing(folder)
-            for cand in candidates:
-                real = names.get(cand.lower())
-                if real is not None:
-                    return folder / real
-        return None
+def _find(name: str, via: str, dirs: tuple[Path, ...], facts: BinaryFacts) -> tuple[Path, str] | None:
+    """The first search folder of ``dirs`` holding a file ``name`` stands for (case-insensitively: each folder
+    listed once per run) and the file's name as on disk; None when none does."""
+    if via == "assembly-ref":
+        candidates = [f"{name}.dll", f"{name}.exe"]
+    elif via == "pinvoke" and not name.lower().endswith((".dll", ".exe")):
+        candidates = [f"{name}.dll", name]
+    else:
+        candidates = [name]
+    if any(sep in name for sep in "/\\") or name in ("", ".", ".."):
+        return None  # NOTE: a path in an import name is never resolved outside the folders
+    for folder in dirs:
+        names = facts.listing(folder)
+        for cand in candidates:
+            real = names.get(cand.lower())
+            if real is not None:
+                return folder, real
+    return None

@@ -33,7 +33,7 @@ from iisbitness.pe.readahead import ReadAhead
 from iisbitness.pe.types import PeImage
 
 if TYPE_CHECKING:
-    from iisbitness.pe.deps import FoundDependencies
+    from iisbitness.pe.deps import FoundDependencies, SharedSearch
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +107,14 @@ class BinaryFacts:
         self.deps: dict[str, tuple[tuple[str, str], ...]] = {}
         """Dependency names per file (:mod:`iisbitness.pe.deps`), the same for every architecture: see
         :meth:`dependencies`."""
-        self.unread_metadata: set[Path] = set()
-        """.NET images whose metadata could not be read (their references are then unknown, not empty)."""
-        self.resolved: dict[tuple[Path, tuple[Path, ...]], FoundDependencies] = {}
-        """Dependencies found per file and search path (:mod:`iisbitness.pe.deps`)."""
+        self.unread_metadata: set[str] = set()
+        """.NET images whose metadata could not be read (their references are then unknown, not empty), by path
+        string (as :attr:`deps`)."""
+        self.resolved: dict[tuple[Path, ...], dict[str, FoundDependencies]] = {}
+        """Dependencies found per search path and file (its path as a string) (:mod:`iisbitness.pe.deps`)."""
+        self.searched: dict[tuple[str, Path | None, int, int], SharedSearch] = {}
+        """Dependency searches whose result holds at other architectures too (:func:`iisbitness.pe.deps.find_mismatch`),
+        by file, first search folder and bounds."""
         self.reads = 0
         """Files read from disk (not served from memory or the store)."""
         self.stored = 0
@@ -125,7 +129,9 @@ class BinaryFacts:
         return self._get("image", path, self._read_image, PeImage)
 
     def _read_image(self, path: str | os.PathLike[str]) -> PeImage:
-        image, references, error = read_image_and_references(path)
+        # NOTE: through the bytes read ahead when the file was (no second open or read of them, issue 25)
+        opened = self._ahead.take(path) if self._ahead is not None else None
+        image, references, error = read_image_and_references(path, opened)
         known = self._memo["references"]
         key = image.path  # NOTE: os.fspath(path), the string the image memo keeps
         if key not in known and image.is_managed:
@@ -160,7 +166,7 @@ class BinaryFacts:
         if assembly is not None:
             self._memo["references"][key] = AssemblyReferences.of(assembly)
 
-    def dependencies(self, path: Path, read: Callable[[], tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
+    def dependencies(self, path: str | Path, read: Callable[[], tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
         """The ``(name, via)`` dependencies of ``path`` (:mod:`iisbitness.pe.deps`), ``read()`` at the first call and
         kept in :attr:`deps` under the string its image is kept under (one string per file, not one per memo)."""
         key = os.fspath(path)
@@ -172,7 +178,7 @@ class BinaryFacts:
             found = self.deps[key] = read()
         return found
 
-    def key(self, path: Path) -> str:
+    def key(self, path: str | os.PathLike[str]) -> str:
         """The file's identity for cycle checks (real path, case-folded): :meth:`Folders.key
         <iisbitness.image.folders.Folders.key>` of the scan's one folder memo."""
         return self.folders.key(path)

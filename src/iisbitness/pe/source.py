@@ -3,7 +3,9 @@
 Every reader in :mod:`iisbitness.pe` goes through a Source, so no module ever reads a whole file,
 maps it or runs it. A Source reads the first :data:`HEAD_BYTES` once (the DOS, COFF and optional
 headers and the section table almost always sit there) and anything else with one positioned read
-of at most :data:`MAX_READ` bytes.
+of at most :data:`MAX_READ` bytes. A Source built over ranges read ahead on another thread
+(:meth:`Source.prefetched`, :mod:`iisbitness.pe.readahead`: the first :data:`MAX_READ` bytes and the
+ranges the headers point to) serves reads inside them from memory and any other from the file.
 
 Errors: :class:`InvalidPe` (the bytes are not a loadable PE; its message is the reason shown to the
 user) from :meth:`Source.read_at`; :class:`OSError` from a file that vanishes mid-read (callers turn
@@ -46,20 +48,22 @@ class InvalidPe(ValueError):
 
 
 class Source:
-    """Positioned reads over a file descriptor or a bytes object.
+    """Positioned reads over a file descriptor or a bytes object, or over byte ranges of a file read beforehand
+    (:meth:`prefetched`) with the descriptor for the rest.
 
     Attributes:
         head: the first ``min(size, HEAD_BYTES)`` bytes.
         size: total length in bytes (``st_size`` for a file), see :attr:`size`.
     """
 
-    __slots__ = ("_data", "_fd", "_size", "head")
+    __slots__ = ("_data", "_fd", "_size", "_spans", "head")
 
     def __init__(self, head: bytes, size: int | None, fd: int | None = None, data: bytes | None = None) -> None:
         self._size = size
         self.head = head
         self._fd = fd
         self._data = data
+        self._spans: tuple[tuple[int, bytes], ...] = ()
 
     @property
     def size(self) -> int:
@@ -86,6 +90,25 @@ class Source:
         head = _pread(fd, HEAD_BYTES, 0)
         return cls(head, len(head) if len(head) < HEAD_BYTES else size, fd=fd)
 
+    @classmethod
+    def prefetched(cls, fd: int, spans: tuple[tuple[int, bytes], ...], size: int | None = None) -> Source:
+        """A Source over an open file descriptor whose byte ranges ``spans`` (``(offset, bytes)``, the first at
+        offset 0) were read already (:mod:`iisbitness.pe.readahead`): reads inside a range are served from it,
+        any other from ``fd``; the same bytes as :meth:`from_fd` for a file that did not change meanwhile.
+        ``size``: the file's length when known (the first range came up short: the whole file).
+        """
+        first = spans[0][1]
+        src = cls(first[:HEAD_BYTES], size, fd=fd)
+        src._spans = spans
+        return src
+
+    def _prefetched(self, offset: int, end: int) -> bytes | None:
+        """The bytes ``offset..end`` when one prefetched range holds them all (the range itself when equal)."""
+        for start, data in self._spans:
+            if start <= offset and end <= start + len(data):
+                return data if offset == start and end == start + len(data) else data[offset - start : end - start]
+        return None
+
     def read_at(self, offset: int, size: int, what: str = "data") -> bytes:
         """Exactly ``size`` bytes at file offset ``offset``.
 
@@ -98,6 +121,8 @@ class Source:
             raise InvalidPe(f"{what}: bad range offset {offset:#x} size {size:#x}")
         if end <= len(self.head):
             return self.head[offset:end]
+        if self._spans and (got := self._prefetched(offset, end)) is not None:
+            return got  # NOTE: bytes the file held, so inside it: what a read would give
         if self._size is None and self._fd is not None:
             # NOTE: read first and ask the OS for the size only when the read comes up short: one
             # system call instead of two for the usual in-bounds read (issue 11).
@@ -118,11 +143,15 @@ class Source:
         """Up to ``size`` bytes at ``offset`` in one read, without the :data:`MAX_READ` limit: for a
         region the caller has already capped (the .NET metadata). Fewer at the end of the file,
         b"" past it."""
+        if self._spans and offset >= 0 and size > 0 and (got := self._prefetched(offset, offset + size)) is not None:
+            return got  # NOTE: read ahead whole: no need to ask the OS for the file's size
         size = max(0, min(size, self.size - offset))
         if offset < 0 or size == 0:
             return b""
         if offset + size <= len(self.head):
             return self.head[offset : offset + size]
+        if self._spans and (got := self._prefetched(offset, offset + size)) is not None:
+            return got  # NOTE: the range read ahead came up short at the end of the file
         if self._data is not None:
             return self._data[offset : offset + size]
         assert self._fd is not None

@@ -33,6 +33,10 @@ def pool_arch_conflict(plan: LoadPlan) -> Iterator[Finding]:
             continue
         needs = "; ".join(f"{label} loads only at {format_arches(ok[label])}" for label in sorted(apps))
         binaries = sorted({b for a in outlook.candidates for _, b in outlook.failures_at(a)})
+        # NOTE: an application whose bin was not listed shows no failure anywhere: said, not taken as fitting everywhere
+        unread = sorted({f"{app} at {a.value} ({why})" for a in outlook.candidates for app, why in outlook.unread_at(a)})
+        unjudged = (f" Not judged: the bin folder of {'; '.join(unread)} could not be listed whole, so where it can "
+                    "run is unknown." if unread else "")
         fix = move_to_new_pool(tuple((apps[m].site, apps[m].path) for m in move), f"{pool.name} ({target.value})",
                                target, pool.name, pool.managed_runtime_version, pool.pipeline_mode.value,
                                plan.server.os_arch, like=pool)
@@ -42,6 +46,6 @@ def pool_arch_conflict(plan: LoadPlan) -> Iterator[Finding]:
             binary=None, resolved=None, binary_arch=(), config=pool.source,
             symptom=(f"An application of pool '{pool.name}' fails whichever bitness the pool runs at: changing "
                      "enable32BitAppOnWin64 fixes one application and breaks another."),
-            cause=f"A worker process has one architecture. {needs}. Binaries involved: {', '.join(binaries)}.",
+            cause=f"A worker process has one architecture. {needs}. Binaries involved: {', '.join(binaries)}.{unjudged}",
             fixes=(fix,),
         )

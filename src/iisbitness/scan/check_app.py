@@ -240,7 +240,12 @@ def _apphost_with(image: Path, site: str, app: str, drives: dict[str, Path], phy
                 others = frozenset(n for o in doc.root.iter() if _named(o, "application") and o is not a
                                    for n in _lines(o))
                 return edits.result(), shown, others
-    raise ServerImageError(f"{shown}: no application {site}{app} with a root virtual directory")
+    kept = next((attr(s, "configSource") for s in doc.root.iter() if _named(s, "sites") and attr(s, "configSource")),
+                "")  # NOTE: the sites are in a file the scan does not read: say so, not only "no application"
+    raise ServerImageError(f"{shown}: no application {site}{app} with a root virtual directory"
+                           + (f' (<sites configSource="{kept}">: the sites kept in {kept} are not read; put the '
+                              "section back into applicationHost.config in the copy to check against it)"
+                              if kept else ""))
 
 
 def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOptions | None = None) -> Report:

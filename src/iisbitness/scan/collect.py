@@ -90,7 +90,8 @@ def collect(image: Path | None, out: Path, options: ScanOptions, event_logs: Seq
         raise ServerImageError(f"{image}: collect copies a server (a folder standing for C:\\ or the live "
                                "server), not a Visual Studio solution")
     img = open_image(Path(os.path.abspath(image)) if image is not None else None,
-                     replace(options, drives={k: Path(os.path.abspath(v)) for k, v in options.drives.items()}))
+                     replace(options, drives={k: Path(os.path.abspath(v)) for k, v in options.drives.items()},
+                             shares={k: Path(os.path.abspath(v)) for k, v in options.shares.items()}))
     return collect_image(img, str(image) if image is not None else "live", out, options, event_logs, max_file_bytes,
                          stage)
 
@@ -205,15 +206,17 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
 
     Raises:
         ServerImageError: the zip is not a collected server, or hostile (:mod:`iisbitness.image.archive`);
-            ``options.drives`` is set (the zip holds the drives the collecting scan read: a folder given for
-            another drive would never be read); as :func:`iisbitness.scan.pipeline.scan` otherwise.
+            ``options.drives`` or ``options.shares`` is set (the zip holds the drives and shares the collecting
+            scan read: a folder given for another would never be read); as :func:`iisbitness.scan.pipeline.scan` otherwise.
         ConfigError: a configuration file in the zip is unusable, named ``<zip>: <file in the zip>``.
         CacheError: ``options.cache`` cannot be opened or created.
     """
-    if options.drives:
-        raise ServerImageError(f"{path}: --drive does not apply to a collected zip, which holds the drives the "
-                               "collecting scan read: collect again with --drive (iisbitness collect IMAGE --drive "
-                               "D=/path/to/copy -o x.zip), or scan the folders themselves")
+    if options.drives or options.shares:
+        flag = "--drive" if options.drives else "--share"
+        raise ServerImageError(f"{path}: {flag} does not apply to a collected zip, which holds the drives and shares "
+                               f"the collecting scan read: collect again with {flag} (iisbitness collect IMAGE --drive "
+                               "D=/path/to/copy --share \\\\server\\share=/path/to/copy -o x.zip), or scan the "
+                               "folders themselves")
     with open_collected(path) as copy:
         detected = None
         if options.os_arch is None:

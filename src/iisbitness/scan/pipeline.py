@@ -62,6 +62,9 @@ class ScanOptions:
     Attributes:
         os_arch: force the OS architecture (else detected from the image).
         drives: extra drive letters, ``{"D": Path(...)}``.
+        shares: offline copies of UNC shares, ``{"\\\\server\\share": Path(...)}`` (``--share``): a ``physicalPath`` or
+            binary on ``\\\\server\\share\\...`` is read below that folder
+            (:attr:`~iisbitness.image.server_image.ServerImage.share_folders`).
         config: an explicit applicationHost.config (or IIS 6 MetaBase.xml) to read instead of the image's.
         env: environment variables the server sets (``--env NAME=VALUE``).
         rules: the rules whose findings are reported (default: all); fix verification always runs every rule,
@@ -83,6 +86,7 @@ class ScanOptions:
 
     os_arch: Arch | None = None
     drives: dict[str, Path] = field(default_factory=dict)
+    shares: dict[str, Path] = field(default_factory=dict)
     config: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
     rules: tuple[Rule, ...] = RULES
@@ -141,7 +145,7 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
     """The server image at ``image``, or the live system when ``image`` is None."""
     if image is None:
         return ServerImage.live_system()
-    return ServerImage.offline(image, options.drives)
+    return ServerImage.offline(image, options.drives, options.shares)
 
 
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
@@ -266,6 +270,7 @@ def report_key(image: Path, options: ScanOptions) -> str:
 
     return json.dumps([report_cache.code_fingerprint(), where(image), options.os_arch and options.os_arch.value,
                        sorted((k, where(v)) for k, v in options.drives.items()), where(options.config),
+                       sorted((k.lower(), where(v)) for k, v in options.shares.items()),
                        sorted(options.env.items()), [r.id for r in options.rules], options.load_map,
                        options.iisexpress, options.iisexpress_arch and options.iisexpress_arch.value,
                        options.text_fixes])

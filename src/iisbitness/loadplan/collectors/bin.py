@@ -72,36 +72,58 @@ def collect_iis_manager(ctx: PlanContext, server: Server) -> Iterator[Found]:
             yield found
 
 
-def bin_fails(ctx: PlanContext, server: Server, process: Process,
-              apps: tuple[Application, ...]) -> tuple[tuple[str, str], ...]:
-    """``(Site/app, binary as configured)`` of each ``bin`` assembly a worker of ``process.arch`` cannot load: what
-    :func:`iisbitness.loadplan.build._fails` keeps of :func:`collect_bin`, without building a load per file (a
-    pool's outlook at the architecture it does not run as, issue 25). The same files are resolved and read."""
+def bin_fails(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
+              ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """``(fails, not listed)``: ``(Site/app, binary as configured)`` of each ``bin`` assembly a worker of
+    ``process.arch`` cannot load: what :func:`iisbitness.loadplan.build._fails` keeps of :func:`collect_bin`, without
+    building a load per file (a pool's outlook at the architecture it does not run as, issue 25), the same files
+    resolved and read; and ``(Site/app, "<bin folder>: why")`` of each ``bin`` folder that could not be listed whole
+    (the note the main plan says as an unread problem: no failure there means nothing)."""
     assert process.pool is not None
     # NOTE: without managed code collect_bin gives Skipped loads only, none of which fails; its files are still
     # resolved (and their dependencies searched) as collect_bin does: what collect records stays the same
     managed = bool(process.pool.managed_runtime_version)
     fails: list[tuple[str, str]] = []
-    for app, win, host, (files, _, unread) in _bin_folders(ctx, server, process, apps):
+    unlisted: list[tuple[str, str]] = []
+    for app, win, host, (files, note, unread) in _bin_folders(ctx, server, process, apps):
         if not managed:
             _refs(ctx, server, process, win, host, files, unread)
             continue
+        if note:
+            unlisted.append((f"{app.site}{app.path}", f"{ctx.image.display(host)}: {note}"))
         _, refs, _ = _with_copies(ctx, server, process, win, host, files, unread)
         for _, ref in refs:
             image, arches = ref.image, ref.arches
             native = image is not None and image.is_pe and not image.is_managed  # NOTE: BIN_NATIVE, not app-level
             if not native and arches is not None and not (process.arch in arches and not ref.chain):
                 fails.append((f"{app.site}{app.path}", ref.configured))
-    return tuple(fails)
+    return tuple(fails), tuple(unlisted)
+
+
+def bin_unread(ctx: PlanContext, server: Server, process: Process,
+               apps: tuple[Application, ...]) -> tuple[tuple[str, str], ...]:
+    """``(Site/app, "<bin folder>: why")`` of each application of ``apps`` whose ``bin`` a worker of ``process.arch``
+    could not list whole (:meth:`PlanContext.bin_files` gave a note: unreadable, or cut at ``MAX_BIN_FILES``): what
+    the main plan says as an unread :class:`Problem`, kept per application for the pool's outlook at the
+    architecture it runs as (:func:`bin_fails` says it for the others). Empty for a pool with No Managed Code (its
+    bin is not loaded)."""
+    assert process.pool is not None
+    if not process.pool.managed_runtime_version:
+        return ()
+    out: list[tuple[str, str]] = []
+    for app in apps:
+        found = app_bin_folder(ctx, server, app, process.arch)
+        note = ctx.bin_files(found[1])[1] if found is not None else None
+        if note:
+            out.append((f"{app.site}{app.path}", f"{ctx.image.display(found[1]) if found else ''}: {note}"))
+    return tuple(out)
 
 
 def _refs(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, files: tuple[str, ...],
           unread: dict[str, str]) -> list[tuple[str, BinaryRef]]:
     """Each file of the ``bin`` folder ``host`` (``win``) resolved for ``process``; an entry that is not a file to
     read (``unread``) with why, unread."""
-    return [(name, ctx.resolve(win + "\\" + name, server.os_arch, process.arch) if name not in unread else
-             BinaryRef(win + "\\" + name, win + "\\" + name, ctx.image.display(host / name), None,
-                       problem=unread[name])) for name in files]
+    return ctx.resolve_files(win, host, files, unread, server.os_arch, process.arch)
 
 
 def _bin_folders(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
