@@ -8,7 +8,9 @@ Targets, all fed the same bytes:
   stream headers, #~ row counts and rows, #Strings/#Blob): must return an AssemblyInfo with
   ``reason`` either None or "metadata unreadable: ..." / "no .NET metadata", never raise;
 - :func:`iisbitness.pe.metadata.references_from_source` (what a scan reads of each assembly): the same
-  references and reason as the full reader without attributes.
+  references and reason as the full reader without attributes;
+- ``iisbitness.pe.classify._plain`` (the scan's straight-through read of a plain .NET image, issue 25): when it
+  answers, the same PeImage and references as the general readers.
 
 Any exception escaping these is a crash; atheris writes the input to ``crash-<sha1>``.
 Run: see fuzz/README.md.
@@ -22,7 +24,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from iisbitness.pe.classify import classify_bytes
+    from iisbitness.pe.classify import _image_and, _plain, classify_bytes
     from iisbitness.pe.headers import parse_headers
     from iisbitness.pe.imports import imports_from
     from iisbitness.pe.metadata import (
@@ -53,6 +55,9 @@ def test_one_input(data: bytes) -> None:
         full = AssemblyReferences.of(_read(Source.from_bytes(data), "<fuzz>", attributes=False))
         if refs != full:
             raise AssertionError(f"the scan's references differ from the full reader's: {refs!r} != {full!r}")
+        plain = _plain(Source.from_bytes(data), "<fuzz>")
+        if plain is not None and plain != (general := _image_and(Source.from_bytes(data), "<fuzz>", references_from_source)):
+            raise AssertionError(f"the scan's straight read differs from the general readers': {plain!r} != {general!r}")
 
 
 def _pe(data: bytes) -> None:

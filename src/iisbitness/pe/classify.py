@@ -35,17 +35,22 @@ from iisbitness.pe.clr import (
     COMIMAGE_FLAGS_ILONLY,
     Cor20,
     bitness_field,
+    clr_version_text,
     has_clr_header,
     read_clr_version,
     read_cor20,
 )
 from iisbitness.pe.headers import (
+    IMAGE_FILE_DLL,
     MACHINE_AMD64,
     MACHINE_ARM64,
     MACHINE_ARMNT,
     MACHINE_I386,
     MACHINE_IA64,
+    MACHINE_NAMES,
+    MAX_SECTIONS,
     Headers,
+    file_offset,
     parse_headers,
 )
 from iisbitness.pe.hybrid import read_hybrid
@@ -53,6 +58,7 @@ from iisbitness.pe.metadata import (
     AssemblyInfo,
     AssemblyReferences,
     assembly_info_from_source,
+    plain_references,
     references_from_source,
 )
 from iisbitness.pe.readytorun import read_ready_to_run
@@ -91,6 +97,8 @@ _NATIVE: dict[int, tuple[PlatformTarget, frozenset[Arch]]] = {
     MACHINE_IA64: (PlatformTarget.ITANIUM, _NONE),
 }
 _UNKNOWN = (PlatformTarget.UNKNOWN, _NONE)
+_MACHINES = {m: m for m in MACHINE_NAMES}
+"""One int object per known Machine value, as :func:`~iisbitness.pe.headers.parse_headers` keeps them."""
 
 _HYBRID: dict[Hybrid, tuple[PlatformTarget, frozenset[Arch], str]] = {
     Hybrid.ARM64X: (
@@ -146,10 +154,27 @@ def read_image_and_references(path: str | os.PathLike[str], opened: tuple[int, S
     ``opened``: the file already open, ``(fd, Source over it)``, e.g. with its ranges read ahead
     (:mod:`iisbitness.pe.readahead`); read through that Source instead of opening ``path``, and ``fd`` closed.
 
+    NOTE: what a scan reads of every binary. An IL-only or mixed-mode image of the usual shape (headers and COR20
+    header in the first 4 KB, a plain metadata region) is read straight through by :func:`_plain`; anything else,
+    and anything it is not sure of, by the general readers, which give the same answers (issue 25:
+    tests/pe/test_scan_read.py).
+
     Raises:
         ImageReadError: the file cannot be opened or its headers read.
     """
-    return _read_image_and(path, references_from_source, opened)
+    name, fd = open_binary(path) if opened is None else (os.fspath(path), opened[0])
+    try:
+        try:
+            src = Source.from_fd(fd) if opened is None else opened[1]
+        except OSError as e:
+            raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+        try:
+            plain = _plain(src, name)
+        except (OSError, InvalidPe):
+            plain = None  # NOTE: the general readers read it again and say what failed
+        return plain or _image_and(src, name, references_from_source)
+    finally:
+        os.close(fd)
 
 
 M = TypeVar("M", AssemblyInfo, AssemblyReferences)
@@ -160,29 +185,37 @@ def _read_image_and(path: str | os.PathLike[str],
                     opened: tuple[int, Source] | None = None) -> tuple[PeImage, M | None, str | None]:
     name, fd = open_binary(path) if opened is None else (os.fspath(path), opened[0])
     try:
-        cor: Cor20 | None = None
         try:
             src = Source.from_fd(fd) if opened is None else opened[1]
-            try:
-                headers: Headers | None = parse_headers(src)
-            except (InvalidPe, struct.error):
-                headers = None  # NOTE: _classify parses again and turns the error into NOT_PE
-            if headers is not None and has_clr_header(headers):
-                try:
-                    cor = read_cor20(src, headers)  # NOTE: once, for the classification and the metadata
-                except (InvalidPe, struct.error):
-                    pass  # NOTE: likewise: _parse reads it again
-            image = _classify(src, name, headers, cor)
         except OSError as e:
             raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
-        if not image.is_managed:
-            return image, None, None
-        try:
-            return image, metadata(src, name, headers, cor), None
-        except OSError as e:
-            return image, None, f"{name}: cannot read: {e.strerror or e}"
+        return _image_and(src, name, metadata)
     finally:
         os.close(fd)
+
+
+def _image_and(src: Source, name: str, metadata: Callable[[Source, str, Headers | None, Cor20 | None], M],
+               ) -> tuple[PeImage, M | None, str | None]:
+    cor: Cor20 | None = None
+    try:
+        try:
+            headers: Headers | None = parse_headers(src)
+        except (InvalidPe, struct.error):
+            headers = None  # NOTE: _classify parses again and turns the error into NOT_PE
+        if headers is not None and has_clr_header(headers):
+            try:
+                cor = read_cor20(src, headers)  # NOTE: once, for the classification and the metadata
+            except (InvalidPe, struct.error):
+                pass  # NOTE: likewise: _parse reads it again
+        image = _classify(src, name, headers, cor)
+    except OSError as e:
+        raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
+    if not image.is_managed:
+        return image, None, None
+    try:
+        return image, metadata(src, name, headers, cor), None
+    except OSError as e:
+        return image, None, f"{name}: cannot read: {e.strerror or e}"
 
 
 def classify_bytes(data: bytes, path: str = "<bytes>") -> PeImage:
@@ -207,7 +240,7 @@ def _parse(src: Source, path: str, headers: Headers | None = None, cor20: Cor20 
     clr_version = read_clr_version(src, h, cor)
     kind, target, arches, notes, r2r_os, r2r_machine = _managed(src, h, cor)
     if clr_version is None:
-        notes += ("the .NET metadata root is missing or unreadable; the runtime will refuse this image",)
+        notes += (_NO_ROOT,)
     return PeImage(
         path, kind, h.machine, h.pe32_plus, h.is_dll, cor.flags, target, arches, None, notes, None,
         clr_version, sys.intern(f"{cor.runtime_version[0]}.{cor.runtime_version[1]}"), r2r_os, r2r_machine,
@@ -248,17 +281,22 @@ def _managed(src: Source, h: Headers, cor: Cor20) -> _Managed:
             notes = ((f"ReadyToRun code for {r2r.os or 'an unknown OS'}: published for another operating "
                      "system's runtime identifier; iisbitness treats it as loadable by no Windows process"),)
         return ImageKind.READY_TO_RUN, target, arches, notes, r2r.os, r2r.machine
-    flags = cor.flags
+    return (*_il_or_mixed(h.machine, h.pe32_plus, h.is_dll, cor.flags), None, None)
+
+
+def _il_or_mixed(machine: int, pe32_plus: bool, is_dll: bool, flags: int,
+                 ) -> tuple[ImageKind, PlatformTarget, frozenset[Arch], tuple[str, ...]]:
+    """(kind, target, loadable_by, notes) of a .NET image without a ReadyToRun header, by its COFF Machine, magic,
+    IMAGE_FILE_DLL and COR20 flags."""
     if not flags & COMIMAGE_FLAGS_ILONLY:
-        target, arches = _NATIVE.get(h.machine, _UNKNOWN)
-        return (ImageKind.MIXED, target, arches,
-                ("mixed-mode (C++/CLI): contains native code, bound to its machine",), None, None)
+        target, arches = _NATIVE.get(machine, _UNKNOWN)
+        return ImageKind.MIXED, target, arches, ("mixed-mode (C++/CLI): contains native code, bound to its machine",)
     field = bitness_field(flags)
-    notes = ()
-    if h.machine == MACHINE_I386 and not h.pe32_plus:
+    notes: tuple[str, ...] = ()
+    if machine == MACHINE_I386 and not pe32_plus:
         if field.preferred:
             target = PlatformTarget.ANYCPU_32BIT_PREFERRED
-            if h.is_dll:
+            if is_dll:
                 arches = _X86
                 notes = (("32BITPREF on a DLL: 64-bit processes cannot load it (the flag is meant for EXEs; "
                          "CorFlags.exe doc)"),)
@@ -273,7 +311,92 @@ def _managed(src: Source, h: Headers, cor: Cor20) -> _Managed:
                 notes = (("32BITPREFERRED without 32BITREQUIRED is an invalid combination (CorFlags.exe refuses "
                          "it); read as AnyCPU, runtime behaviour UNCONFIRMED"),)
     else:
-        target, arches = _NATIVE.get(h.machine, _UNKNOWN)
+        target, arches = _NATIVE.get(machine, _UNKNOWN)
         if flags & (COMIMAGE_FLAGS_32BITREQUIRED | COMIMAGE_FLAGS_32BITPREFERRED):
             notes = (f"32BITREQ/32BITPREF set on a {target.value} image: contradictory flags",)
-    return ImageKind.IL_ONLY, target, arches, notes, None, None
+    return ImageKind.IL_ONLY, target, arches, notes
+
+
+_NO_ROOT = "the .NET metadata root is missing or unreadable; the runtime will refuse this image"
+
+_PLAIN_COFF = struct.Struct("<4sHH12xHH")
+"""Signature, Machine, NumberOfSections, SizeOfOptionalHeader, Characteristics (pe-format.md, COFF File Header)."""
+_PLAIN_OPTIONAL = {
+    b"\x0b\x01": (struct.Struct("<36xI20xI4xH22xI112xII"), False),
+    b"\x0b\x02": (struct.Struct("<36xI20xI4xH38xI112xII"), True),
+}
+"""By optional-header magic (PE32, PE32+): FileAlignment, SizeOfHeaders, Subsystem, NumberOfRvaAndSizes and data
+directory 14 (the COR20 header's RVA and size), and PE32+; the Struct's size is the least SizeOfOptionalHeader
+that holds directory 14."""
+_PLAIN_SECTION = struct.Struct("<8xIIII")
+"""A section header's VirtualSize, VirtualAddress, SizeOfRawData and PointerToRawData."""
+_PLAIN_COR20 = struct.Struct("<IHHIII44xII")
+"""IMAGE_COR20_HEADER: cb, runtime version, metadata RVA and size, Flags, ManagedNativeHeader RVA and size."""
+
+_PLAIN_IMAGES: dict[tuple[int, bool, int, int, int, int, int, bytes], tuple[object, ...]] = {}
+"""The fields after ``path`` of the PeImages :func:`_plain` built, by what decides them: a server's assemblies share a
+few dozen (one set of objects each, and no decision per file)."""
+_MAX_PLAIN_IMAGES = 1 << 10
+
+
+def _plain(src: Source, path: str) -> tuple[PeImage, AssemblyReferences, None] | None:
+    """:func:`read_image_and_references` for an IL-only or mixed-mode image without a ReadyToRun header whose
+    headers, section table and COR20 header lie in ``src.head`` and whose metadata is plain
+    (:func:`~iisbitness.pe.metadata.plain_references`): the same checks and the same result as
+    :func:`_image_and`, straight through, with no Headers or Cor20 built; None for anything else.
+
+    Raises:
+        OSError, InvalidPe: reading the metadata failed (the caller then reads with the general readers).
+    """
+    head = src.head
+    if len(head) < 64 or not head.startswith(b"MZ"):
+        return None
+    opt = int.from_bytes(head[0x3C:0x40], "little") + 24
+    if opt > len(head):
+        return None
+    signature, machine, sections, opt_size, characteristics = _PLAIN_COFF.unpack_from(head, opt - 24)
+    optional = _PLAIN_OPTIONAL.get(head[opt : opt + 2])
+    table = opt + opt_size
+    table_end = table + 40 * sections
+    if signature != b"PE\0\0" or optional is None or sections > MAX_SECTIONS or table_end > len(head):
+        return None
+    fmt, pe32_plus = optional
+    if opt_size < fmt.size:
+        return None
+    file_alignment, size_of_headers, subsystem, directories, clr_rva, clr_size = fmt.unpack_from(head, opt)
+    if directories < 15 or not clr_rva or not clr_size:
+        return None
+    # NOTE: the COR20 header and the metadata are nearly always in the first section (.text), where file_offset
+    # would find them first: found there without a call
+    size, start, raw_size, raw_at = _PLAIN_SECTION.unpack_from(head, table) if sections else (0, 0, 0, 0)
+    end, raw_at = start + (size or raw_size), raw_at & ~0x1FF if file_alignment >= 0x200 else raw_at
+    if size_of_headers <= clr_rva and start <= clr_rva < end and clr_rva - start < raw_size:
+        at = raw_at + clr_rva - start
+    else:
+        at = file_offset(head, table, table_end, clr_rva, size_of_headers, file_alignment)
+    if not 0 <= at <= len(head) - _PLAIN_COR20.size:
+        return None
+    cb, major, minor, md_rva, md_size, flags, native_rva, native_size = _PLAIN_COR20.unpack_from(head, at)
+    if cb < _PLAIN_COR20.size or (native_rva and native_size >= 16):
+        return None  # NOTE: a possible ReadyToRun header (pe/readytorun.py), or a bad COR20 header
+    if size_of_headers <= md_rva and start <= md_rva < end and md_rva - start < raw_size:
+        md_at = raw_at + md_rva - start
+    else:
+        md_at = file_offset(head, table, table_end, md_rva, size_of_headers, file_alignment)
+    plain = plain_references(src, md_at, md_size, path) if md_at >= 0 else None
+    if plain is None:
+        return None
+    version, refs = plain
+    is_dll = characteristics & IMAGE_FILE_DLL
+    key = (machine, pe32_plus, is_dll, flags, major, minor, subsystem, version)
+    fields = _PLAIN_IMAGES.get(key)
+    if fields is None:
+        kind, target, arches, notes = _il_or_mixed(machine, pe32_plus, bool(is_dll), flags)
+        clr_version = clr_version_text(version)
+        if clr_version is None:
+            notes += (_NO_ROOT,)
+        fields = (kind, _MACHINES.get(machine, machine), pe32_plus, bool(is_dll), flags, target, arches, None,
+                  notes, None, clr_version, sys.intern(f"{major}.{minor}"), None, None, subsystem)
+        if len(_PLAIN_IMAGES) < _MAX_PLAIN_IMAGES:
+            _PLAIN_IMAGES[key] = fields
+    return PeImage(path, *fields), refs, None  # type: ignore[arg-type]

@@ -94,6 +94,11 @@ def read_clr_version(src: Source, headers: Headers, cor: Cor20) -> str | None:
         raw = src.read_at(off + 16, length, "metadata version")
     except InvalidPe:
         return None
+    return clr_version_text(raw)
+
+
+def clr_version_text(raw: bytes) -> str | None:
+    """The version string of the metadata root's ``raw`` Version bytes (up to the first NUL); None when empty."""
     text = raw.split(b"\0", 1)[0].decode("ascii", "replace")
     return sys.intern(text) if text else None  # NOTE: a server's 100,000 assemblies share a few versions
 

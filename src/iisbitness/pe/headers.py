@@ -94,21 +94,37 @@ class Headers(NamedTuple):
         Raises:
             InvalidPe: the RVA is in no section, or in a section's zero-filled tail (not in the file).
         """
-        if rva < self.size_of_headers:
-            return rva
         table = self.section_table
-        for i in range(0, len(table), 40):
-            vsize, vaddr, rawsize, rawptr = _SECTION.unpack_from(table, i + 8)
-            delta: int = rva - vaddr
-            if 0 <= delta < (vsize or rawsize):
-                if delta >= rawsize:
-                    raise InvalidPe(f"{what} RVA {rva:#x} is in the uninitialised tail of a section")
-                # NOTE: the loader rounds PointerToRawData down to a multiple of 512 unless the
-                # image uses a smaller FileAlignment; pefile's adjust_FileAlignment does the same.
-                if self.file_alignment >= 0x200:
-                    rawptr &= ~0x1FF
-                return int(rawptr) + delta
+        offset = file_offset(table, 0, len(table), rva, self.size_of_headers, self.file_alignment)
+        if offset >= 0:
+            return offset
+        if offset == IN_TAIL:
+            raise InvalidPe(f"{what} RVA {rva:#x} is in the uninitialised tail of a section")
         raise InvalidPe(f"{what} RVA {rva:#x} is in no section")
+
+
+IN_NO_SECTION, IN_TAIL = -1, -2
+"""What :func:`file_offset` gives for an RVA in no section, and for one in a section's zero-filled tail."""
+
+
+def file_offset(table: bytes, start: int, end: int, rva: int, size_of_headers: int, file_alignment: int) -> int:
+    """File offset of ``rva`` by the section table in ``table[start:end]`` (:meth:`Headers.rva_to_offset` without
+    a Headers, for the scan's read: :func:`iisbitness.pe.classify.read_image_and_references`); :data:`IN_NO_SECTION`
+    or :data:`IN_TAIL` when it is not in the file."""
+    if rva < size_of_headers:
+        return rva
+    for i in range(start + 8, end, 40):
+        vsize, vaddr, rawsize, rawptr = _SECTION.unpack_from(table, i)
+        delta: int = rva - vaddr
+        if 0 <= delta < (vsize or rawsize):
+            if delta >= rawsize:
+                return IN_TAIL
+            # NOTE: the loader rounds PointerToRawData down to a multiple of 512 unless the
+            # image uses a smaller FileAlignment; pefile's adjust_FileAlignment does the same.
+            if file_alignment >= 0x200:
+                rawptr &= ~0x1FF
+            return int(rawptr) + delta
+    return IN_NO_SECTION
 
 
 def parse_headers(src: Source) -> Headers:
