@@ -162,19 +162,15 @@ def read_image_and_references(path: str | os.PathLike[str], opened: tuple[int, S
     Raises:
         ImageReadError: the file cannot be opened or its headers read.
     """
-    name, fd = open_binary(path) if opened is None else (os.fspath(path), opened[0])
+    return _through(path, opened, _plain_or_general)
+
+
+def _plain_or_general(src: Source, name: str) -> tuple[PeImage, AssemblyReferences | None, str | None]:
     try:
-        try:
-            src = Source.from_fd(fd) if opened is None else opened[1]
-        except OSError as e:
-            raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
-        try:
-            plain = _plain(src, name)
-        except (OSError, InvalidPe):
-            plain = None  # NOTE: the general readers read it again and say what failed
-        return plain or _image_and(src, name, references_from_source)
-    finally:
-        os.close(fd)
+        plain = _plain(src, name)
+    except (OSError, InvalidPe):
+        plain = None  # NOTE: the general readers read it again and say what failed
+    return plain or _image_and(src, name, references_from_source)
 
 
 M = TypeVar("M", AssemblyInfo, AssemblyReferences)
@@ -183,13 +179,26 @@ M = TypeVar("M", AssemblyInfo, AssemblyReferences)
 def _read_image_and(path: str | os.PathLike[str],
                     metadata: Callable[[Source, str, Headers | None, Cor20 | None], M],
                     opened: tuple[int, Source] | None = None) -> tuple[PeImage, M | None, str | None]:
+    return _through(path, opened, lambda src, name: _image_and(src, name, metadata))
+
+
+R = TypeVar("R")
+
+
+def _through(path: str | os.PathLike[str], opened: tuple[int, Source] | None,
+             read: Callable[[Source, str], R]) -> R:
+    """``read(Source, name)`` over ``path`` opened here, or over ``opened`` (``(fd, Source)``); the fd closed after.
+
+    Raises:
+        ImageReadError: the file cannot be opened or its head read.
+    """
     name, fd = open_binary(path) if opened is None else (os.fspath(path), opened[0])
     try:
         try:
             src = Source.from_fd(fd) if opened is None else opened[1]
         except OSError as e:
             raise ImageReadError(f"{name}: cannot read: {e.strerror or e}") from e
-        return _image_and(src, name, metadata)
+        return read(src, name)
     finally:
         os.close(fd)
 
