@@ -21,7 +21,7 @@ from iisbitness.image.archive import zip_name
 from iisbitness.image.paths import unc_share
 from iisbitness.image.server_image import ServerImage
 from iisbitness.report import CoverageStatus
-from tests.conftest import CORPUS, DEMO, fixture
+from tests.conftest import DEMO, corpus_dir, fixture
 from tests.image.test_live_roots import machine
 
 SHARE = "\\\\bti-eic-sql2\\EIC Inventory"
@@ -40,7 +40,7 @@ WEB_CONFIG = f"""<?xml version="1.0" encoding="utf-8"?>
 
 def test_the_share_name_is_the_corpus_one() -> None:
     """The share used here is the one a real applicationHost.config names (so the shape is real, space and all)."""
-    real = CORPUS / "iis-config-2" / "applicationhost--dalawton__eic-inventory__applicationHost.config"
+    real = corpus_dir("iis-config-2") / "applicationhost--dalawton__eic-inventory__applicationHost.config"
     assert f'physicalPath="{SHARE}"' in real.read_text(encoding="utf-8")
 
 
