@@ -169,3 +169,15 @@ def test_on_a_server_problems_are_those_of_the_checked_application(x86_publish: 
     assert not [m for m in messages if "Q:" in m], messages
     assert [m for m in messages if "XML" in m or "web.config" in m], messages
     assert [a["application"] for a in doc["coverage"]["applications"]] == ["Default Web Site/wconnect"]
+
+
+def test_the_build_s_folder_as_given_still_pastes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder's name as the user typed it goes into the corflags lines quoted for each shell: a ``'`` doubled
+    in PowerShell's single quotes (the line was built with P:\\ as the folder), kept in cmd.exe's double quotes."""
+    pub = tmp_path / "o'brien"
+    (pub / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture("managed_x86.dll"), pub / "bin" / "managed_x86.dll")
+    monkeypatch.chdir(tmp_path)
+    doc = json.loads(_run("o'brien", "--pool-arch", "x64", "--format", "json")[1])
+    assert 'corflags "o\'brien/bin/managed_x86.dll" /32BITREQ-' in [c for x in doc["fixes"] for c in x["commands"]]
+    assert "corflags 'o''brien/bin/managed_x86.dll' /32BITREQ-" in [c for x in doc["fixes"] for c in x["powershell"]]

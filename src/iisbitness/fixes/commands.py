@@ -14,7 +14,7 @@ WebAdministration ``Start-WebAppPool``; facts D2).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from iisbitness.arch import Arch
@@ -170,8 +170,32 @@ _PS_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 """PowerShell ends a single-quoted string at any of these (its language spec's single-quote-character)."""
 
 
+def ps_escaped(value: str) -> str:
+    """``value`` as it stands inside a PowerShell single-quoted string: each single-quote character doubled
+    (about_Quoting_Rules); :func:`_ps_quote` adds the quotes."""
+    return "".join(c + c if c in _PS_SINGLE_QUOTES else c for c in value)
+
+
 def _ps_quote(value: str) -> str:
-    return "'" + "".join(c + c if c in _PS_SINGLE_QUOTES else c for c in value) + "'"
+    return "'" + ps_escaped(value) + "'"
+
+
+def renamed(line: str, rename: Callable[[str, str], str], shown: str, *, powershell: bool) -> str:
+    """A command line built by these fixes with a path renamed by ``rename(line, text)`` to ``shown`` (check-app
+    names a file of the build as the user typed it), still pasting as it is: in a PowerShell line ``shown`` goes
+    into a single-quoted string with its quotes doubled, or the line becomes a ``#`` comment when a program run
+    from PowerShell cannot take it; in a cmd.exe line it is checked as a quoted name (:func:`cmd_line`). ``rename``:
+    ``(line, replacement) -> line`` (the caller's pattern; in a PowerShell line the old path stands as
+    :func:`ps_escaped` made it); a line it leaves unchanged is returned as it is."""
+    if not powershell:
+        new = rename(line, shown)
+        return new if new == line else cmd_line(new, (shown,))
+    new = rename(line, ps_escaped(shown))
+    if new == line or not any(c in _PS_NATIVE_UNQUOTABLE for c in shown):
+        return new
+    chars = " ".join(repr(c) for c in sorted({c for c in shown if c in _PS_NATIVE_UNQUOTABLE}))
+    return (f"# Not written: a name in this command holds {chars}, which a program run from PowerShell cannot "
+            "take; use fix --apply")
 
 
 def _ps_filter(collection: str, name: str, below: str = "") -> str | None:

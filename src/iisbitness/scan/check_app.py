@@ -39,7 +39,7 @@ from iisbitness.config.apphost import find_apphost
 from iisbitness.config.xml import attr, local_name
 from iisbitness.errors import ServerImageError
 from iisbitness.findings import Finding, Fix
-from iisbitness.fixes.commands import same_in_both
+from iisbitness.fixes.commands import ps_escaped, renamed, same_in_both
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
@@ -138,14 +138,20 @@ def _renamed(findings: tuple[Finding, ...], physical: str, shown: str) -> tuple[
     def name(v: str | None) -> str | None:
         return None if v is None else _from_publish_drive(v, physical, shown)
 
+    def rename(line: str, replacement: str) -> str:
+        return _from_publish_drive(line, physical, replacement)
+
+    def rename_ps(line: str, replacement: str) -> str:
+        return _from_publish_drive(line, ps_escaped(physical), replacement)
+
     return tuple(replace(
         f, binary=name(f.binary), resolved=name(f.resolved), symptom=_from_publish_drive(f.symptom, physical, shown),
         cause=_from_publish_drive(f.cause, physical, shown), chain=tuple(_from_publish_drive(c, physical, shown)
                                                                         for c in f.chain),
         config=replace(f.config, file=_from_publish_drive(f.config.file, physical, shown)) if f.config else None,
         # NOTE: a command naming a file of the build (corflags on a bin assembly) names it as the user gave it
-        fixes=tuple(replace(x, commands=tuple(_from_publish_drive(c, physical, shown) for c in x.commands),
-                            powershell=tuple(_from_publish_drive(c, physical, shown) for c in x.powershell))
+        fixes=tuple(replace(x, commands=tuple(renamed(c, rename, shown, powershell=False) for c in x.commands),
+                            powershell=tuple(renamed(c, rename_ps, shown, powershell=True) for c in x.powershell))
                     for x in f.fixes),
     ) for f in findings)
 
