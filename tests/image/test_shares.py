@@ -201,3 +201,15 @@ def test_a_share_copy_inside_the_image_is_named_as_the_share(tmp_path: Path) -> 
     assert slip.locate(r"C:\inetpub\web.config").shown == "inetpub/web.config"
     assert zip_name(slip, c / "inetpub" / "web.config") == "C/inetpub/web.config"
     assert slip.host_of(slip.locate(r"\\fs\sites\inetpub\web.config").shown or "") == c / "inetpub" / "web.config"
+
+
+def test_an_application_folder_linked_out_of_the_share_copy_says_so(tmp_path: Path) -> None:
+    """With the share mapped, an application folder that is a link leading out of the copy is not "on a share
+    that is not part of the image": the coverage gives the image's own reason, and no --share advice."""
+    img, share = _demo_on_a_share(tmp_path)
+    outside = tmp_path / "elsewhere"
+    shutil.move(str(share / "Web Root"), outside)
+    os.symlink(outside, share / "Web Root")
+    [gap] = scan(img, ScanOptions(shares={SHARE: share})).unchecked()
+    assert "not part of the image" not in " ".join(gap.reasons) and "outside the server image" in " ".join(gap.reasons)
+    assert "--share" not in gap.remedy

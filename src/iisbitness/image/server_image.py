@@ -215,9 +215,9 @@ class ServerImage:
         if named is None:
             return Resolved(p, None, "not a \\\\server\\share path: not read")
         server, share, rest = named
-        mapped = self._share_folder(server, share)
+        mapped = self.share_folder(server, share)
         if mapped is not None:
-            return self._below(p, mapped[1], rest)
+            return self._below(p, mapped, rest)
         if self.shares is not None:
             node = self.find_child(self.shares, server)
             base = self.find_child(node, share) if node is not None else None
@@ -230,10 +230,11 @@ class ServerImage:
                                      "/path/to/copy)")
         return self._below(p, base, rest)
 
-    def _share_folder(self, server: str, share: str) -> tuple[str, Path] | None:
-        """``(\\\\server\\share as given, its folder)`` from :attr:`share_folders`, matched case-insensitively."""
+    def share_folder(self, server: str, share: str) -> Path | None:
+        """The folder standing for ``\\\\server\\share`` (:attr:`share_folders`, ``--share``), matched
+        case-insensitively as Windows matches server and share names; None when the share is not mapped."""
         want = f"\\\\{server}\\{share}".lower()
-        return next(((k, v) for k, v in self.share_folders.items() if k.lower() == want), None)
+        return next((v for k, v in self.share_folders.items() if k.lower() == want), None)
 
     def _below(self, p: str, base: Path, rest: str) -> Resolved:
         """``rest`` (backslashes) below the folder ``base`` standing for the start of ``p``."""
@@ -372,9 +373,9 @@ class ServerImage:
         if len(shown) > 2 and shown[1:3] == ":/" and shown[0].upper() in self.drives:
             return self.drives[shown[0].upper()] / shown[3:]
         named = unc_share(shown) if shown.startswith("//") else None
-        mapped = self._share_folder(named[0], named[1]) if named is not None else None
+        mapped = self.share_folder(named[0], named[1]) if named is not None else None
         if named is not None and mapped is not None:
-            return mapped[1].joinpath(*named[2].split("\\")) if named[2] else mapped[1]
+            return mapped.joinpath(*named[2].split("\\")) if named[2] else mapped
         if shown.startswith("//") and self.shares is not None:
             return self.shares / shown[2:]
         p = Path(shown)

@@ -127,7 +127,8 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
     found = ctx.image.locate(win)
     if found.problem is not None:
         named = unc_share(win)
-        if named is not None and not ctx.image.live:
+        if (named is not None and not ctx.image.live and ctx.image.shares is None
+                and ctx.image.share_folder(named[0], named[1]) is None):  # NOTE: a share no folder stands for
             share = f"\\\\{named[0]}\\{named[1]}"
             return (vdir, None, f"physicalPath {win} is on the UNC share {share}, which is not part of the image",
                     f"--share {share}=/path/to/copy (a folder holding a copy of the share"
