@@ -395,3 +395,14 @@ def test_applications_listed_but_not_read_are_a_partial_scan_not_exit_2(tmp_path
     src = corpus_dir("iis-config-2") / "applicationhost--shubham23nov__Web-Service-Health-Check__applicationHost.config"
     corpus = scan(make_image(tmp_path / "corpus", src, wow64=False))
     assert not corpus.checked_nothing() and corpus.coverage_words() == "66 of 66 applications not checked"
+
+
+def test_fix_text_says_what_was_not_checked(tmp_path: Path) -> None:
+    """``fix``'s plan said only "No verified fix to make" over a server nobody checked (stdout; stderr said why),
+    and nothing of an application left out: its text now carries scan's coverage words when coverage is not whole."""
+    nothing = CliRunner().invoke(main, ["fix", str(_demo_with_sites_kept_apart(tmp_path / "a"))])
+    assert "Coverage: nothing checked: no application could be listed" in nothing.stdout, nothing.stdout
+    partial = CliRunner().invoke(main, ["fix", str(_demo_without_wwwroot(tmp_path / "b")), "--fix", "1"])
+    assert "Coverage: 1 of 9 applications not checked" in partial.stdout, partial.stdout
+    whole = CliRunner().invoke(main, ["fix", str(DEMO / "contoso-iis10"), "--fix", "1"])
+    assert "Coverage" not in whole.stdout

@@ -37,7 +37,7 @@ def unified_diff(change: FileChange) -> str:
 def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,
            refused: tuple[str, ...] | None = None) -> str:
     """The plan as text: chosen fixes (numbered ``[N]`` as ``scan`` numbers them, with the finding each clears,
-    numbered as in JSON), what they clear, what is left, their side effects all together, commands (``shell``
+    numbered as in JSON), the coverage when an application was not (fully) checked, what they clear, what is left, their side effects all together, commands (``shell``
     ``cmd`` or ``powershell``), then the diffs. Prose wraps at ``width`` between words; commands and diffs never
     wrap.
 
@@ -53,6 +53,9 @@ def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,
     para(f"iisbitness fix {r.server.image}  ({r.server.kind}, {len(r.findings)} findings)", "", "  ")
     if not plan.chosen:
         out.append("No verified fix to make for the chosen findings.")
+    if r.checked_nothing() or r.unchecked():
+        # NOTE: "no fix to make" over applications not (fully) read is not "all is well" (as scan's Coverage line)
+        para(f"Coverage: {r.coverage_words()}; no finding about what was not read means nothing (see scan)", "", "  ")
     for ch in plan.chosen:
         n = v.number(ch.fix)
         para(f"[{n}] {ch.fix.summary}  (finding {ch.number} {ch.finding.rule}, {_where(ch.finding)})")
