@@ -42,12 +42,12 @@ from iisbitness.pe.clr import (
 )
 from iisbitness.pe.headers import (
     IMAGE_FILE_DLL,
+    KNOWN_MACHINES,
     MACHINE_AMD64,
     MACHINE_ARM64,
     MACHINE_ARMNT,
     MACHINE_I386,
     MACHINE_IA64,
-    MACHINE_NAMES,
     MAX_SECTIONS,
     Headers,
     file_offset,
@@ -97,8 +97,6 @@ _NATIVE: dict[int, tuple[PlatformTarget, frozenset[Arch]]] = {
     MACHINE_IA64: (PlatformTarget.ITANIUM, _NONE),
 }
 _UNKNOWN = (PlatformTarget.UNKNOWN, _NONE)
-_MACHINES = {m: m for m in MACHINE_NAMES}
-"""One int object per known Machine value, as :func:`~iisbitness.pe.headers.parse_headers` keeps them."""
 
 _HYBRID: dict[Hybrid, tuple[PlatformTarget, frozenset[Arch], str]] = {
     Hybrid.ARM64X: (
@@ -178,8 +176,8 @@ M = TypeVar("M", AssemblyInfo, AssemblyReferences)
 
 def _read_image_and(path: str | os.PathLike[str],
                     metadata: Callable[[Source, str, Headers | None, Cor20 | None], M],
-                    opened: tuple[int, Source] | None = None) -> tuple[PeImage, M | None, str | None]:
-    return _through(path, opened, lambda src, name: _image_and(src, name, metadata))
+                    ) -> tuple[PeImage, M | None, str | None]:
+    return _through(path, None, lambda src, name: _image_and(src, name, metadata))
 
 
 R = TypeVar("R")
@@ -404,7 +402,7 @@ def _plain(src: Source, path: str) -> tuple[PeImage, AssemblyReferences, None] |
         clr_version = clr_version_text(version)
         if clr_version is None:
             notes += (_NO_ROOT,)
-        fields = (kind, _MACHINES.get(machine, machine), pe32_plus, bool(is_dll), flags, target, arches, None,
+        fields = (kind, KNOWN_MACHINES.get(machine, machine), pe32_plus, bool(is_dll), flags, target, arches, None,
                   notes, None, clr_version, sys.intern(f"{major}.{minor}"), None, None, subsystem)
         if len(_PLAIN_IMAGES) < _MAX_PLAIN_IMAGES:
             _PLAIN_IMAGES[key] = fields

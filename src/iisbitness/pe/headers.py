@@ -35,7 +35,7 @@ MACHINE_NAMES: dict[int, str] = {
 }
 """COFF Machine values by the names of winnt.h's ``IMAGE_FILE_MACHINE_*`` (without the prefix)."""
 
-_MACHINE = {m: m for m in MACHINE_NAMES}
+KNOWN_MACHINES = {m: m for m in MACHINE_NAMES}
 """NOTE: one int object per known Machine value, kept by every image's headers instead of one per file (0x14C and
 0x8664 are above CPython's cached small ints; 100,000 images, 3 MB: issue 25, memory)."""
 
@@ -180,7 +180,7 @@ def parse_headers(src: Source) -> Headers:
     else:
         table = src.read_at(table_off, nsections * 40, "section table")
     return Headers(
-        _MACHINE.get(machine, machine), characteristics, pe32_plus, subsystem, size_of_headers, file_alignment, image_base, dirs, table
+        KNOWN_MACHINES.get(machine, machine), characteristics, pe32_plus, subsystem, size_of_headers, file_alignment, image_base, dirs, table
     )
 
 

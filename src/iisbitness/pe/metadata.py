@@ -223,6 +223,8 @@ class AssemblyReferences:
 
 
 _SET_REFERENCES = tuple(getattr(AssemblyReferences, f.name).__set__ for f in fields(AssemblyReferences))
+if len(_SET_REFERENCES) != 4:  # NOTE: AssemblyReferences.__init__ sets 4 slots by hand (as PeImage's)
+    raise ImportError("AssemblyReferences.__init__ must set every field")
 
 
 def read_assembly_info(path: str | os.PathLike[str]) -> AssemblyInfo:

@@ -15,8 +15,9 @@ What is read ahead and not yet taken is bounded: :data:`MAX_AHEAD_FILES` open fi
 A file that cannot be opened or read ahead is left to the parser, which opens it itself and reports why it cannot
 be read, as without reading ahead; so is a file the parser asks for before a thread has read it (the parser never
 waits for a thread). A Source is handed from the thread that read it to the parser once (whoever first takes the
-file's token decides, atomically) and never shared. Defects in a thread are kept in :attr:`ReadAhead.failures`,
-and the parser reads that file itself.
+file's token decides, atomically) and never shared. Defects in a thread are kept in :attr:`ReadAhead.failures`
+(for tests and benchmarks: no report shows them, since the parser then reads that file itself, so the scan's answers
+do not depend on them).
 
 When the files turn out to be in the page cache already (Linux: a read that may not wait for the disk,
 ``RWF_NOWAIT``, succeeds for :data:`WARM_STREAK` files in a row), reading ahead only costs the parser time: it

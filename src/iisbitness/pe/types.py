@@ -146,3 +146,5 @@ class PeImage:
 
 _SET_FIELD = tuple(getattr(PeImage, f.name).__set__ for f in fields(PeImage))
 """Per field of :class:`PeImage`, in order, what sets its slot (see ``PeImage.__init__``)."""
+if len(_SET_FIELD) != 16:  # NOTE: PeImage.__init__ sets 16 slots by hand: a field added there would never be set
+    raise ImportError("PeImage.__init__ must set every field")
