@@ -23,8 +23,9 @@ from iisbitness.formats import scan_html, scan_text
 from iisbitness.formats.causes import view
 from iisbitness.formats.table import printable
 from iisbitness.report import Report
-from tests.conftest import apphost, corpus_dir, make_image, site
+from tests.conftest import apphost, corpus_dir, make_image
 from tests.html.cdp import Browser
+from tests.html.test_many_pools import pools_and_sites
 
 RLO = "\u202e"
 ODD = f"Pool{RLO}txt.exe"
@@ -41,12 +42,7 @@ def _name(i: int) -> str:
 
 def _report(root: Path, pools: int, name: Callable[[int], str] = _name) -> Report:
     names = [name(i) for i in range(pools)]
-    pool_xml = "\n".join(f'<add name="{escape(n)}" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="false" />'
-                         for n in names)
-    app = ('<application path="/app1" applicationPool="{pool}"><virtualDirectory path="/" '
-           'physicalPath="C:\\inetpub\\site{i}\\app1" /></application>')
-    sites = "\n".join(site(f"Site{i}", i + 1, str(escape(n)), f"C:\\inetpub\\site{i}",
-                           app.format(pool=escape(n), i=i)) for i, n in enumerate(names))
+    pool_xml, sites = pools_and_sites(names)
     files: dict[str, str | Path | bytes] = {f"inetpub/site{i}/{folder}bin/{name}": fixture
                                             for i in range(pools) for folder in ("", "app1/")
                                             for name, fixture in BIN.items()}

@@ -39,14 +39,21 @@ def _name(i: int) -> str:
     return ODD if i == 3 else f"Pool{i}"
 
 
-def _report(root: Path, pools: int, folders: bool = True, name: Callable[[int], str] = _name) -> Report:
-    names = [name(i) for i in range(pools)]
+def pools_and_sites(names: list[str]) -> tuple[str, str]:
+    """``(<applicationPools> items, <sites> items)``: a 64-bit pool per name, each with a site ``Site{i}`` whose root
+    and ``/app1`` run in it (folders ``C:\\inetpub\\site{i}`` and its ``app1``); names XML-escaped."""
     pool_xml = "\n".join(f'<add name="{escape(n)}" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="false" />'
                          for n in names)
     app = ('<application path="/app1" applicationPool="{pool}"><virtualDirectory path="/" '
            'physicalPath="C:\\inetpub\\site{i}\\app1" /></application>')
     sites = "\n".join(site(f"Site{i}", i + 1, str(escape(n)), f"C:\\inetpub\\site{i}",
                            app.format(pool=escape(n), i=i)) for i, n in enumerate(names))
+    return pool_xml, sites
+
+
+def _report(root: Path, pools: int, folders: bool = True, name: Callable[[int], str] = _name) -> Report:
+    names = [name(i) for i in range(pools)]
+    pool_xml, sites = pools_and_sites(names)
     modules = "\n".join(f'<add name="VendorModule{k}" image="C:\\Vendor\\module{k}_x86.dll" />'
                         for k in range(MODULES))
     files: dict[str, str | Path | bytes] = {f"Vendor/module{k}_x86.dll": "module_x86.dll" for k in range(MODULES)}
