@@ -46,12 +46,13 @@ import stat
 import struct
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.clr import Cor20, has_clr_header, read_cor20
 from iisbitness.pe.headers import Headers, parse_headers
 from iisbitness.pe.source import MAX_READ, Source, open_binary
+from iisbitness.slots import direct_init
 
 MAX_METADATA_FILE = 64 << 20
 """Files larger than this are not read for metadata: no real assembly comes near it (the largest
@@ -190,7 +191,8 @@ class AssemblyInfo:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@direct_init  # NOTE: one is built per scanned assembly (issue 25)
+@dataclass(frozen=True, slots=True)
 class AssemblyReferences:
     """What the dependency search (:mod:`iisbitness.pe.deps`) needs from an assembly's metadata: what it references.
 
@@ -206,25 +208,10 @@ class AssemblyReferences:
     pinvoke_modules: tuple[str, ...] = field(default=())
     reason: str | None = None
 
-    def __init__(self, path: str, assembly_refs: tuple[AssemblyRef, ...] = (), pinvoke_modules: tuple[str, ...] = (),
-                 reason: str | None = None) -> None:
-        # NOTE: the slots set directly, not through object.__setattr__ as the frozen dataclass's own __init__ does:
-        # one is built per scanned assembly (issue 25; as PeImage's)
-        s = _SET_REFERENCES
-        s[0](self, path)
-        s[1](self, assembly_refs)
-        s[2](self, pinvoke_modules)
-        s[3](self, reason)
-
     @classmethod
     def of(cls, info: AssemblyInfo) -> AssemblyReferences:
         """The references part of ``info``."""
         return cls(info.path, info.assembly_refs, info.pinvoke_modules, info.reason)
-
-
-_SET_REFERENCES = tuple(getattr(AssemblyReferences, f.name).__set__ for f in fields(AssemblyReferences))
-if len(_SET_REFERENCES) != 4:  # NOTE: AssemblyReferences.__init__ sets 4 slots by hand (as PeImage's)
-    raise ImportError("AssemblyReferences.__init__ must set every field")
 
 
 def read_assembly_info(path: str | os.PathLike[str]) -> AssemblyInfo:
