@@ -45,7 +45,7 @@ import os
 import stat
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from iisbitness.errors import ImageReadError
@@ -94,6 +94,11 @@ _CODED: dict[str, tuple[int, tuple[int | None, ...]]] = {
 
 _CODED_LIMITS = tuple((1 << (16 - bits), tuple(t for t in targets if t is not None)) for bits, targets in _CODED.values())
 """Per coded index: the row count from which it takes 4 bytes, and its tables."""
+_CODED_BY_TABLE: dict[int, tuple[tuple[int, int], ...]] = {
+    t: tuple((kind, limit) for kind, (limit, targets) in enumerate(_CODED_LIMITS) if t in targets)
+    for t in {t for _, targets in _CODED_LIMITS for t in targets}}
+"""Per table: the coded indexes that can point into it (their place in :data:`_CODED` order) and the row count of
+the table from which each takes 4 bytes."""
 
 _SMALL_TABLES = 1 << 11
 """Below this many rows in every table, every coded index (at most 5 tag bits) and every simple
@@ -405,7 +410,7 @@ def _plain_region(src: Source, offset: int, n: int, buf: bytes, base: int, avail
         at_moduleref, at_implmap = offsets[p_moduleref], offsets[p_implmap]
         at_assembly, at_assemblyref, hi = offsets[p_assembly], offsets[p_assemblyref], offsets[-1]
     else:
-        rows = list(map((*values, 0).__getitem__, _present(valid)[0]))
+        rows = _rows(valid, values)
         formats, offsets = _placed(rows, heap_sizes, tables_at)
         n_moduleref, n_implmap, n_assembly = rows[_MODULEREF], rows[_IMPLMAP], rows[_ASSEMBLY]
         at_moduleref, at_implmap = offsets[_MODULEREF], offsets[_IMPLMAP]
@@ -541,7 +546,7 @@ def _plain_plan(valid: int, heap_sizes: int) -> tuple[struct.Struct, tuple[int, 
     tables are among the offsets of that second group (an absent table lies where the next present one starts).
     NOTE: cached: real assemblies share a few dozen masks, and the tables before ModuleRef are added up in one
     C-level sum, not one by one."""
-    where, counts = _present(valid)
+    where, counts, _ = _present(valid)
     sizes = _NARROW_LAYOUTS[heap_sizes][1]
     present = [t for t in range(64) if valid >> t & 1]
     tail = [t for t in present if _MODULEREF <= t <= _ASSEMBLYREF]
@@ -769,14 +774,21 @@ _TABLES_HEADER = struct.Struct("<6xB1xQQ")
 
 
 @functools.lru_cache(maxsize=256)
-def _present(valid: int) -> tuple[tuple[int, ...], struct.Struct]:
+def _present(valid: int) -> tuple[tuple[int, ...], struct.Struct, Callable[[tuple[int, ...]], tuple[int, ...]]]:
     """Where each of the 64 tables' row count is among the counts the Valid mask ``valid`` says follow (the
-    number of counts for an absent table, whose count is then the 0 appended to them), and the Struct of those
-    counts. NOTE: cached: real assemblies have a few dozen masks between them, and spreading the counts over
-    the 64 tables one by one was a tenth of reading the tables."""
+    number of counts for an absent table, whose count is then the 0 appended to them), the Struct of those
+    counts, and what spreads them (with that 0 appended) over the 64 tables, in one call. NOTE: cached: real
+    assemblies have a few dozen masks between them, and spreading the counts over the 64 tables one by one was a
+    tenth of reading the tables."""
     present = [i for i in range(64) if valid >> i & 1]
     where = {t: k for k, t in enumerate(present)}
-    return tuple(where.get(t, len(present)) for t in range(64)), struct.Struct(f"<{len(present)}I")
+    spread = tuple(where.get(t, len(present)) for t in range(64))
+    return spread, struct.Struct(f"<{len(present)}I"), operator.itemgetter(*spread)
+
+
+def _rows(valid: int, counts: tuple[int, ...]) -> list[int]:
+    """The row counts of the 64 tables, from the ``counts`` of those the Valid mask ``valid`` says are present."""
+    return list(_present(valid)[2]((*counts, 0)))
 
 
 _NARROW_LAYOUTS = tuple(_layout(heap_sizes, _NARROW, 0) for heap_sizes in range(8))
@@ -789,10 +801,18 @@ def _placed(rows: list[int], heap_sizes: int, tables_at: int) -> tuple[tuple[str
     if max(rows) < _SMALL_TABLES:
         formats, sizes = _NARROW_LAYOUTS[heap_sizes & 7]
     else:
-        get = rows.__getitem__
-        coded = tuple(2 if max(map(get, targets)) < limit else 4 for limit, targets in _CODED_LIMITS)
-        big = sum(1 << t for t in range(_ASSEMBLYREF + 1) if rows[t] >= 1 << 16)
-        formats, sizes = _layout(heap_sizes & 7, coded, big)
+        # NOTE: a coded index is 4 bytes from 2^11 rows at least (5 tag bits) and a table index from 2^16: only the
+        # tables of 2^11 rows or more (a few, in the largest assemblies) can widen one; they are looked at alone
+        coded = list(_NARROW)
+        big = 0
+        for t in [t for t, n in enumerate(rows) if n >= _SMALL_TABLES]:
+            n = rows[t]
+            for kind, limit in _CODED_BY_TABLE.get(t, ()):
+                if n >= limit:
+                    coded[kind] = 4
+            if n >= 1 << 16 and t <= _ASSEMBLYREF:
+                big |= 1 << t
+        formats, sizes = _layout(heap_sizes & 7, tuple(coded), big)
     return formats, list(itertools.accumulate(map(operator.mul, sizes, rows), initial=tables_at))
 
 
@@ -852,11 +872,11 @@ class _Tables:
         if size < 24:
             raise MetadataError("#~ stream is too small for its header")
         heap_sizes, valid, sorted_mask = _TABLES_HEADER.unpack_from(data, start)
-        where, counts = _present(valid)
+        counts = _present(valid)[1]
         at = start + 24
         if at + counts.size > start + size:
             raise MetadataError("#~ row counts run past the stream")
-        rows = list(map((*counts.unpack_from(data, at), 0).__getitem__, where))
+        rows = _rows(valid, counts.unpack_from(data, at))
         at += counts.size + (4 if heap_sizes & 0x40 else 0)  # NOTE: 0x40: an extra dword (#- streams)
         tables = cls(data, rows, sorted_mask, heap_sizes, at, strings, blob)
         last = _ASSEMBLYREF
