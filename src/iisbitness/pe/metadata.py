@@ -367,19 +367,22 @@ def _plain_region(src: Source, offset: int, n: int, buf: bytes, base: int, avail
             return None
         version = buf[base + 16 : base + at - 4]
         (count,) = _U16.unpack_from(buf, base + at - 2)
-    streams = None
     if count == 5 and not at & 3 and at + _PLAIN_STREAMS.size <= avail:
-        (tables_at, tables_size, tables_name, strings_at, strings_size, strings_name, _, _, us_name, _, _,
+        (start, stream_size, tables_name, s_start, s_size, strings_name, _, _, us_name, _, _,
          guid_name, _, _, blob_name) = _PLAIN_STREAMS.unpack_from(buf, base + at)
-        if (tables_name, strings_name, us_name, guid_name, blob_name) == _PLAIN_STREAM_NAMES:
-            rest, s_rest = n - tables_at, n - strings_at
-            streams = ((tables_at, tables_size if tables_size < rest else max(0, rest)),
-                       (strings_at, strings_size if strings_size < s_rest else max(0, s_rest)))
-    if streams is None:
+        plain = (tables_name, strings_name, us_name, guid_name, blob_name) == _PLAIN_STREAM_NAMES
+    else:
+        plain = False
+    if plain:  # NOTE: each stream cut to the region, as _Tables.parse does
+        if stream_size > n - start:
+            stream_size = n - start if n > start else 0
+        if s_size > n - s_start:
+            s_size = n - s_start if n > s_start else 0
+    else:
         streams = _plain_streams(buf, base, avail, n, at, count)
         if streams is None:
             return None
-    (start, stream_size), (s_start, s_size) = streams
+        (start, stream_size), (s_start, s_size) = streams
     # The #~ header (II.24.2.6) and where the tables lie.
     if stream_size < 24:
         return None
@@ -513,16 +516,18 @@ def _plain_names(src: Source, buf: bytes, base: int, avail: int, offset: int, he
             names.append(b"")
     if not far:
         return names
-    spans: list[tuple[int, int, list[int]]] = []
+    spans: list[list[int]] = []  # NOTE: each [first byte, end, the places of its names...], grown in place
     for i in sorted(far, key=indexes.__getitem__):
         at = start + indexes[i]
+        hi = min(end, at + _PLAIN_NAME)
         if spans and at < spans[-1][1] + _PLAIN_GAP and at + _PLAIN_NAME - spans[-1][0] <= MAX_READ:
-            spans[-1] = (spans[-1][0], min(end, at + _PLAIN_NAME), [*spans[-1][2], i])
+            spans[-1][1] = hi
+            spans[-1].append(i)
         else:
-            spans.append((at, min(end, at + _PLAIN_NAME), [i]))
-    if sum(hi - lo for lo, hi, _ in spans) > budget:
+            spans.append([at, hi, i])
+    if sum(span[1] - span[0] for span in spans) > budget:
         raise _Whole
-    for lo, hi, which in spans:
+    for lo, hi, *which in spans:
         chunk = src.read_at(offset + lo, hi - lo, "#Strings")
         for i in which:
             at = start + indexes[i] - lo
