@@ -73,7 +73,9 @@ class Signal:
 
 
 _PATH = re.compile(r"""(?:[a-z]:\\|\\\\\?\\[a-z]:\\|%\w+%\\)[^'"<>|\r\n*?]*?\.(?:dll|exe)\b""", re.IGNORECASE)
-_ARCH = re.compile(r"images\s+built\s+for\s+an?\s+(\w+)\s+processor\s+architecture", re.IGNORECASE)
+_ARCH = re.compile(r"images\s+built\s+for\s+an?\s+(\w+)\s+processor\s+architecture"
+                   r"|仅支持加载为\s*(\w+)\s*处理器架构", re.IGNORECASE)
+"""The worker's architecture a 2274/2282 message names (English; zh-CN "仅支持加载为 x86 处理器架构")."""
 _EVENT_ID = re.compile(
     r"(?:\bevent\s*(?:id)?|\bEventCode(?==)"
     # NOTE: the "Event ID:" label of Event Viewer's copied details on localised Windows (de, fr, es, pt, it, nl,
@@ -131,7 +133,7 @@ def _clip(text: str) -> str:
 
 def _detail(evidence: str) -> str | None:
     m = _ARCH.search(evidence)
-    return f"worker process architecture: {m.group(1)}" if m else None
+    return f"worker process architecture: {m.group(1) or m.group(2)}" if m else None
 
 
 def _pattern_signals(text: str, entry: Entry) -> list[Signal]:
@@ -251,13 +253,16 @@ def _w3c_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
 
 def apply_overrides(signals: tuple[Signal, ...], kb: KnowledgeBase) -> tuple[Signal, ...]:
     """``signals`` of ONE input with ``demoted_by`` set where a seen entry overrides theirs (see module doc)."""
-    by: dict[str, str] = {}
+    claims: dict[str, list[str]] = {}
     for entry_id in dict.fromkeys(s.entry_id for s in signals):
         for target in kb.entry(entry_id).overrides:
-            by.setdefault(target, entry_id)
+            claims.setdefault(target, []).append(entry_id)
     # NOTE: an overridden entry overrides nothing ("runtime newer" beats BadImageFormatException, which then
-    # no longer beats the exception message around it).
-    by = {target: source for target, source in by.items() if source not in by}
+    # no longer beats the exception message around it); a target keeps the first claim of an entry that is not
+    # overridden itself ("Bad IL format" rules out the exception message around it even though the
+    # BadImageFormatException it also beats claimed that message first)
+    by = {target: source for target, sources in claims.items()
+          for source in [next((src for src in sources if src not in claims), None)] if source is not None}
     codes = {s.code for s in signals if s.code is not None and s.confidence >= Confidence.MEDIUM}
     out = []
     for s in signals:

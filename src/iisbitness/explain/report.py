@@ -81,6 +81,13 @@ class Explanation:
     bitness_confidence: Confidence = Confidence.LOW
     """What this explanation lends its bitness causes: recognition capped by specificity."""
 
+    @property
+    def causes(self) -> tuple[Cause, ...]:
+        """The entry's causes that hold in this input, in the entry's order: a cause tied to a context
+        (:attr:`Cause.context`) only when one of the signals' inputs shows it."""
+        cues = frozenset().union(*(s.cues for s in self.signals))
+        return tuple(c for c in self.entry.causes if c.context is None or c.context in cues)
+
 
 @dataclass(frozen=True, slots=True)
 class RankedCause:
@@ -233,7 +240,7 @@ def in_context(x: Explanation, kb: KnowledgeBase) -> tuple[Cause, ...]:
     is the in-process app, a filter that "only supports AMD64" on IIS 6 an IIS 6 filter), the rest in the
     entry's order."""
     cues = frozenset().union(*(s.cues for s in x.signals))
-    causes = x.entry.causes
+    causes = x.causes
     # NOTE: one stable partition per context shown, in file order, so a later (narrower) context wins: IIS 6
     # puts the IIS 6 rules first in the entry's own order, IIS 5.0 isolation mode then its own rule before them
     for context in kb.contexts:
