@@ -53,6 +53,7 @@ def test_pasted_text_gets_its_verdict(case: dict[str, Any]) -> None:
     assert doc["bitness_likely"] is (best == "high" and lead in {c["rule"] for c in doc["causes"]})
     shown = {f"not:{o['id']}" for o in doc["not_bitness"]}
     assert set(case.get("shows", ())) <= shown
+    assert set(case.get("entries", ())) <= {x["id"] for x in doc["explanations"]}
     text_code, text = _explain(case["text"], "text")
     assert text_code == code and text.strip()
 

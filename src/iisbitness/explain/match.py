@@ -84,6 +84,10 @@ _EVENT_ID = re.compile(
     r"|\bIdentifica(?:ção|cao)\s+do\s+evento|\bID\s+(?:do\s+)?evento|\bGebeurtenis-id|\bIdentyfikator\s+zdarzenia"
     r"|イベント\s*ID|事件\s*ID|Код\s+события)"
     r"\s*[:#=：]?\s*(\d{3,5})\b", re.IGNORECASE)
+_XML_EVENT_ID = re.compile(r"<EventID(?:\s[^<>]{0,200})?>\s*(\d{1,10})\s*</EventID>", re.IGNORECASE)
+"""An event's XML pasted cut off before its ``</Event>`` (so not read as an event): its ``<EventID>``, written with
+or without its qualifiers (``<EventID Qualifiers="49152">2280</EventID>``; a full 32-bit id is read as its low 16
+bits, as an event log's is)."""
 _HTTP = re.compile(
     r"(?:\bHTTP(?:/1\.[01])?(?:\s+Error|-Fehler|\s+エラー|\s*错误|\s*錯誤)?"
     # NOTE: IIS error pages with a language pack: "Erreur HTTP 500.19", "Error HTTP", "Errore HTTP", "Erro HTTP",
@@ -188,8 +192,9 @@ def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     Application Hang 1002 or an Application Error 1000 is not W3SVC 1002 (IIS 6) or ANCM 1000)."""
     out = []
     named, source_given = _named_families(text, kb)
-    for m in _EVENT_ID.finditer(text):
-        event_id = int(m.group(1))
+    found = [(m, int(m.group(1))) for m in _EVENT_ID.finditer(text)]
+    found += [(m, int(m.group(1)) & 0xFFFF) for m in _XML_EVENT_ID.finditer(text)]
+    for m, event_id in found:
         for entry in kb.entries:
             families = {k.family for k in entry.events if k.event_id == event_id}
             if not families or (source_given and not families & named):
