@@ -26,7 +26,7 @@ from iisbitness.model.edits import (
     SetGlobalModulePrecondition,
     SetPoolArch,
 )
-from iisbitness.model.iis7 import AppPool, PoolElement
+from iisbitness.model.iis7 import AppPool, PoolElement, secret_shown
 
 APPCMD = r"%windir%\system32\inetsrv\appcmd.exe"
 """appcmd.exe as cmd.exe names it (``%windir%`` expands there, not in PowerShell: :data:`APPCMD_PROGRAM`)."""
@@ -405,14 +405,18 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
     hand appcmd an arbitrary password: a ``"`` in it would end the quoted argument (and a ``\\`` before the closing
     quote escape it: "Parsing C++ command-line arguments"), so a ``for /f`` over ``appcmd list apppool
     /text:processModel.password`` would set another password without a word. A password stored in clear text is
-    copied the same way, never printed in a command (a report is handed around). ``fix --apply`` copies the
-    attribute as stored (same server, same keys: "Caution while xcopying IIS 7.0 config files", blogs.iis.net). Collection items (``<add>``) are added with ``set config /+`` /
+    copied the same way, never printed in a command (a report is handed around); so is every other secret
+    (:func:`iisbitness.model.iis7.secret_shown`, the one check: any value stored encrypted), each on a line of its
+    own. ``fix --apply`` copies the attribute as stored (same server, same keys: "Caution while xcopying IIS 7.0
+    config files", blogs.iis.net). Collection items (``<add>``) are added with ``set config /+`` /
     ``Add-WebConfigurationProperty``; a ``<clear />`` or ``<remove>`` is not repeated (a new pool's collections
-    hold only what applicationPoolDefaults gives), and is named in the returned notes."""
+    hold only what applicationPoolDefaults gives), nor is an item holding a secret or a secret on the ``<add>``
+    itself (the schema puts none there): each is named in the returned notes."""
     top: dict[str, str] = {"managedRuntimeVersion": runtime, "managedPipelineMode": pipeline}
     nested: dict[str, str] = {}
     items: list[PoolElement] = []
-    password: str | None = None
+    copied: list[str] = []
+    skipped: list[str] = []
     for el in like.elements:
         if el.item:
             items.append(el)
@@ -421,8 +425,10 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
             if not el.path and (name == "name" or name in BITNESS_ATTRIBUTES):
                 continue
             path = ".".join((*el.path, name))
-            if value.startswith("[enc:") or name.lower() == "password":
-                password = path
+            if secret_shown(name, value) is not None:
+                # NOTE: read from the old pool where it is set, never through a command line; one on the <add>
+                # itself has no element to read it from (the schema puts none there)
+                (copied if el.path else skipped).append(path)
             elif el.path:
                 nested[path] = value
             else:
@@ -430,20 +436,18 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
     cmds, ps = _add_pool_commands(new_pool, top, e32)
     ps += [f"Set-ItemProperty {_pool_item(new_pool)} -Name {k} -Value {_ps_quote(v)}" for k, v in nested.items()]
     if nested:
-        cmds.append(native(APPCMD_PROGRAM, "set", "apppool", Quoted("", new_pool),
-                           *(Quoted(f"/{k}:", v) for k, v in nested.items()))[0])
-    if password is not None:  # NOTE: never through a command line: read from the old pool where it is set
-        owner, attr = password.rsplit(".", 1)
-        copy = (f"Set-ItemProperty {_pool_item(new_pool)} -Name {password} "
+        cmds.append(_appcmd("set", "apppool", Quoted("", new_pool), *(Quoted(f"/{k}:", v) for k, v in nested.items())))
+    for path in copied:
+        owner, attr = path.rsplit(".", 1)
+        copy = (f"Set-ItemProperty {_pool_item(new_pool)} -Name {path} "
                 f"-Value (Get-ItemProperty {_pool_item(like.name)} -Name {owner}).{attr}")
         ps.append(copy)
         cmds.append(cmd_line(f'powershell -NoProfile -Command "Import-Module WebAdministration; {copy}"',
                              (new_pool, like.name)))
-    skipped: list[str] = []
     for el in items:
         collection = ".".join(el.path[:-1])
-        if el.path[-1] != "add":
-            skipped.append(f"<{el.path[-1]}> in {collection}")
+        if el.path[-1] != "add" or any(secret_shown(k, v) is not None for k, v in el.attributes):
+            skipped.append(f"<{el.path[-1]}> in {collection}" + (" (it holds a secret)" if el.path[-1] == "add" else ""))
             continue
         pairs = ",".join(f"{k}='{v}'" for k, v in el.attributes)
         cmds.append(native(APPCMD_PROGRAM, "set", "config", "-section:system.applicationHost/applicationPools",
@@ -481,10 +485,13 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     note = f"Pool '{like_pool}' keeps its other applications at their architecture."
     if like is not None and like.elements:
         note += f" The new pool copies every setting '{like_pool}' stores but its name and bitness."
-        if any(v.startswith("[enc:") or k.lower() == "password" for el in like.elements for k, v in el.attributes):
-            note += (f" Its password: the commands read it from '{like_pool}' with PowerShell's WebAdministration "
-                     "(the cmd.exe form too: cmd.exe cannot pass any password to appcmd intact) and never print it; "
-                     "fix --apply copies it as stored.")
+        secrets = [".".join((*el.path, name)) for el, name in like.secrets]
+        if secrets:
+            its = "Its password" if secrets == ["processModel.password"] else f"Its secrets ({', '.join(secrets)})"
+            note += (f" {its}: the commands read {'it' if len(secrets) == 1 else 'each'} from '{like_pool}' with "
+                     "PowerShell's WebAdministration (the cmd.exe form too: cmd.exe cannot pass any password to appcmd "
+                     f"intact) and never print {'it' if len(secrets) == 1 else 'them'}; fix --apply copies "
+                     f"{'it' if len(secrets) == 1 else 'them'} as stored.")
     if skipped:
         note += f" Not repeated by the commands: {', '.join(skipped)} (fix --apply copies them as stored)."
     return Fix(
