@@ -15,9 +15,11 @@ from iisbitness.findings import EffectKind
 from iisbitness.fixes.commands import move_to_new_pool
 from iisbitness.formats import scan_json, scan_text
 from iisbitness.image.server_image import ServerImage
-from iisbitness.model.iis7 import ENCRYPTED, NOT_SHOWN
+from iisbitness.model.iis7 import ENCRYPTED, NOT_SHOWN, AppPool, PipelineMode, PoolElement
+from iisbitness.model.source import ConfigSource
 from iisbitness.scan.fix import apply_fix, plan_fix
 from tests.conftest import CORPUS, apphost, make_image, site
+from tests.fix.test_paste import cmd_argv
 
 HEALTH = CORPUS / "iis-config-2" / "applicationhost--shubham23nov__Web-Service-Health-Check__applicationHost.config"
 EIC = CORPUS / "iis-config-2" / "applicationhost--dalawton__eic-inventory__applicationHost.config"
@@ -119,9 +121,17 @@ def test_split_copies_environment_variables_and_names_a_clear(tmp_path: Path) ->
 
 
 def test_move_without_stored_settings_keeps_the_short_form() -> None:
+    """Without the old pool's elements the short form: the same line as the copy's first one (the pipeline mode
+    quoted as every setting is; it was the one bare value, built by hand beside the one appcmd builder)."""
     fx = move_to_new_pool((("S", "/a"),), "P (x86)", Arch.X86, "P", "v4.0", "Integrated", Arch.X64)
-    assert fx.commands[0].endswith('add apppool /name:"P (x86)" /managedRuntimeVersion:"v4.0" '
-                                   "/managedPipelineMode:Integrated /enable32BitAppOnWin64:true")
+    line = ('%windir%\\system32\\inetsrv\\appcmd.exe add apppool /name:"P (x86)" /managedRuntimeVersion:"v4.0" '
+            '/managedPipelineMode:"Integrated" /enable32BitAppOnWin64:true')
+    assert fx.commands[0] == line
+    assert cmd_argv(line)[5] == "/managedPipelineMode:Integrated"  # NOTE: appcmd gets the argument it got unquoted
+    like = AppPool("P", False, "pool", True, "v4.0", PipelineMode.INTEGRATED, ConfigSource("applicationHost.config"),
+                   elements=(PoolElement((), (("name", "P"), ("managedRuntimeVersion", "v4.0"))),))
+    copied = move_to_new_pool((("S", "/a"),), "P (x86)", Arch.X86, "P", "v4.0", "Integrated", Arch.X64, like=like)
+    assert copied.commands[0] == line and copied.powershell[:5] == fx.powershell[:5]
 
 
 def test_every_secret_of_a_pool_is_copied_by_reading_it_and_never_printed(tmp_path: Path) -> None:

@@ -256,9 +256,10 @@ def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch, declared: bool = Tr
     return tuple(cmds), tuple(ps)
 
 
-def _appcmd(*args: Arg) -> str:
-    """The cmd.exe line of ``appcmd.exe args`` (:func:`native`: names quoted, or a ``rem`` line saying why not)."""
-    return native(APPCMD_PROGRAM, *args)[0]
+def _appcmd(*args: Arg, selected: Iterable[str] = ()) -> str:
+    """The cmd.exe line of ``appcmd.exe args`` (:func:`native`: names quoted, or a ``rem`` line saying why not;
+    ``selected``: names in an appcmd ``[name='...']`` selector)."""
+    return native(APPCMD_PROGRAM, *args, selected=selected)[0]
 
 
 def start_pool_commands(pool: str) -> tuple[str, str]:
@@ -329,9 +330,9 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
     return Fix(
         summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=tuple(native(APPCMD_PROGRAM, "set", "config", f"-section:system.webServer/{section}",
-                              _selector(name, "preCondition", precondition), "/commit:apphost",
-                              selected=(name, precondition))[0] for section in ("globalModules", "modules"))
+        commands=tuple(_appcmd("set", "config", f"-section:system.webServer/{section}",
+                               _selector(name, "preCondition", precondition), "/commit:apphost",
+                               selected=(name, precondition)) for section in ("globalModules", "modules"))
         + tuple(s[0] for s in starts),
         powershell=(
             "Import-Module WebAdministration",
@@ -369,9 +370,9 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
     return Fix(
         summary=f"Load ISAPI filter '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=(native(APPCMD_PROGRAM, "set", "config", *([Quoted("", site)] if site else []),
-                         "-section:system.webServer/isapiFilters", _selector(name, "preCondition", precondition),
-                         *commit, selected=(name, precondition))[0],),
+        commands=(_appcmd("set", "config", *([Quoted("", site)] if site else []),
+                          "-section:system.webServer/isapiFilters", _selector(name, "preCondition", precondition),
+                          *commit, selected=(name, precondition)),),
         powershell=(
             "Import-Module WebAdministration",
             f"Set-WebConfigurationProperty -PSPath {pspath} {flt} -Name preCondition -Value {_ps_quote(precondition)}"
@@ -381,12 +382,11 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
     )
 
 
-def _add_pool_commands(new_pool: str, settings: dict[str, str], e32: str, *plain: str) -> tuple[list[str], list[str]]:
+def _add_pool_commands(new_pool: str, settings: dict[str, str], e32: str) -> tuple[list[str], list[str]]:
     """``([appcmd add apppool line], [PowerShell lines])`` that create ``new_pool`` with ``enable32BitAppOnWin64``
-    ``e32`` and each of ``settings`` (attribute -> value, quoted in both shells); ``plain``: appcmd arguments that
-    are plain words, in the cmd.exe line only (their PowerShell lines are the caller's)."""
-    cmd = native(APPCMD_PROGRAM, "add", "apppool", Quoted("/name:", new_pool),
-                 *(Quoted(f"/{k}:", v) for k, v in settings.items()), *plain, f"/enable32BitAppOnWin64:{e32}")[0]
+    ``e32`` and each of ``settings`` (attribute -> value, quoted in both shells)."""
+    cmd = _appcmd("add", "apppool", Quoted("/name:", new_pool), *(Quoted(f"/{k}:", v) for k, v in settings.items()),
+                  f"/enable32BitAppOnWin64:{e32}")
     return [cmd], ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",
                    f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}",
                    *(f"Set-ItemProperty {_pool_item(new_pool)} -Name {k} -Value {_ps_quote(v)}"
@@ -450,9 +450,9 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
             skipped.append(f"<{el.path[-1]}> in {collection}" + (" (it holds a secret)" if el.path[-1] == "add" else ""))
             continue
         pairs = ",".join(f"{k}='{v}'" for k, v in el.attributes)
-        cmds.append(native(APPCMD_PROGRAM, "set", "config", "-section:system.applicationHost/applicationPools",
-                           Quoted("/+", f"[name='{new_pool}'].{collection}.[{pairs}]"), "/commit:apphost",
-                           selected=(new_pool, *(v for _, v in el.attributes)))[0])
+        cmds.append(_appcmd("set", "config", "-section:system.applicationHost/applicationPools",
+                            Quoted("/+", f"[name='{new_pool}'].{collection}.[{pairs}]"), "/commit:apphost",
+                            selected=(new_pool, *(v for _, v in el.attributes))))
         table = "; ".join(f"{k}={_ps_quote(v)}" for k, v in el.attributes)
         flt = _ps_filter("system.applicationHost/applicationPools/add", new_pool, "/" + "/".join(el.path[:-1]))
         ps.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name '.' -Value @{{{table}}}"
@@ -469,16 +469,15 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     skipped: list[str] = []
     if like is not None and like.elements:
         cmds, ps, skipped = _copy_commands(new_pool, like, runtime, pipeline, e32)
-    else:  # NOTE: the pipeline mode is Integrated or Classic (PipelineMode): a plain word, as appcmd's docs write it
-        cmds, ps = _add_pool_commands(new_pool, {"managedRuntimeVersion": runtime}, e32, f"/managedPipelineMode:{pipeline}")
-        ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name managedPipelineMode -Value {_ps_quote(pipeline)}")
+    else:  # NOTE: quoted as the copy quotes it (and as every other setting): one line for one pool, either way
+        cmds, ps = _add_pool_commands(new_pool, {"managedRuntimeVersion": runtime, "managedPipelineMode": pipeline}, e32)
     native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
     if os_arch is Arch.ARM64:
         emu = "false" if native_arm64 else "true"
-        cmds.insert(1, native(APPCMD_PROGRAM, "set", "apppool", Quoted("", new_pool), f"/enableEmulationOnWinArm64:{emu}")[0])
+        cmds.insert(1, _appcmd("set", "apppool", Quoted("", new_pool), f"/enableEmulationOnWinArm64:{emu}"))
         ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
     for site, path in apps:
-        cmds.append(native(APPCMD_PROGRAM, "set", "app", Quoted("", site + path), Quoted("/applicationPool:", new_pool))[0])
+        cmds.append(_appcmd("set", "app", Quoted("", site + path), Quoted("/applicationPool:", new_pool)))
         ps.append(f"Set-ItemProperty {_app_item(site, path)} "
                   f"-Name applicationPool -Value {_ps_quote(new_pool)}")
     names = ", ".join(f"{s}{p}" for s, p in apps)
