@@ -156,12 +156,17 @@ CR/LF end the command. appcmd's ``[name='...']`` selector cannot hold ``'`` or `
 def cmd_line(line: str, quoted: Iterable[str] = (), selected: Iterable[str] = ()) -> str:
     """``line`` for cmd.exe, or a ``rem`` line saying why it is not written: a configuration is untrusted, and a
     name that ends the quoting would turn a pasted fix into other commands. ``quoted``: the names the line holds
-    in ``"..."``; ``selected``: those it holds in an appcmd ``[name='...']`` selector."""
+    in ``"..."``; ``selected``: those it holds in an appcmd ``[name='...']`` selector. The ``rem`` line points at
+    what does the job instead: PowerShell (its single quotes take ``%``), and for an appcmd line ``fix --apply``
+    (another program's, e.g. ``corflags`` on a file of a build, it does not write)."""
     bad = {c for n in quoted for c in n if c in _CMD_UNQUOTABLE}
     bad |= {c for n in selected for c in n if c in _CMD_UNQUOTABLE or c in "']"}
     if not bad:
         return line
     chars = " ".join(repr(c) for c in sorted(bad))
+    if not line.startswith(APPCMD + " "):  # NOTE: corflags, dotnet: no appcmd, and fix --apply writes no binary
+        return (f"rem Not written: a name in this command holds {chars}, which cmd.exe cannot take quoted (it expands "
+                "environment variables inside double quotes too); use --shell powershell")
     return (f"rem Not written: a name in this command holds {chars}, which cmd.exe or appcmd cannot take quoted; "
             "use --shell powershell, or fix --apply")
 
@@ -504,13 +509,17 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     )
 
 
+OUT_OF_PROCESS = "out-of-process hosting"
+"""The label of :func:`aspnetcore_out_of_process`'s fix (check-app turns it into advice on the published web.config)."""
+
+
 def aspnetcore_out_of_process(app: str) -> Fix:
     """Fix: host ASP.NET Core app ``app`` (``Site/path``) out of process (``hostingModel="outofprocess"``): it then
     runs in its own dotnet.exe / app.exe, whatever the worker's bitness (facts D6)."""
     cmd, ps = native(APPCMD_PROGRAM, "set", "config", Quoted("", app), "-section:system.webServer/aspNetCore",
                      "/hostingModel:outofprocess")
     return Fix(summary=f"Host '{app}' out of process (hostingModel=\"outofprocess\"): the app then runs in its own process",
-               label="out-of-process hosting",
+               label=OUT_OF_PROCESS,
                commands=(cmd,), powershell=(ps,),
                note="Edit the app's web.config (or the publish profile: <AspNetCoreHostingModel>OutOfProcess"
                     "</AspNetCoreHostingModel>) so that the next deployment keeps it; out-of-process is slower.")
