@@ -313,13 +313,33 @@ def _order(causes: Sequence[RankedCause],
             tuple(replace(o, rank=ranks[id(o)]) for o in others))
 
 
+_CLSID = re.compile(r"\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}", re.IGNORECASE)
+"""A COM class id as .NET and COM errors print it ("Retrieving the COM class factory for component with CLSID
+{0006F03A-...} failed")."""
+_MAX_CLSIDS = 3
+
+
+def _clsid_steps(text: str) -> tuple[Step, ...]:
+    """For each COM class id ``text`` names (at most three): which DLL serves it in each registry view, and so in
+    each bitness of worker (WOW64 keeps HKLM\\SOFTWARE\\Classes\\CLSID apart for 32-bit processes, facts E3).
+    ``reg.exe``'s ``/reg:64`` and ``/reg:32`` pick the view from a prompt of either bitness (Microsoft's reg
+    command reference); the commands paste as they are into cmd.exe and PowerShell."""
+    found = list(dict.fromkeys(m.group(0).upper() for m in _CLSID.finditer(text)))[:_MAX_CLSIDS]
+    return tuple(Step(f"see which DLL serves COM class {clsid} in {bits}-bit processes (the key missing: the class "
+                      f"is not registered for them)",
+                      f'reg query "HKLM\\SOFTWARE\\Classes\\CLSID\\{clsid}\\InprocServer32" /reg:{bits}')
+                 for clsid in found for bits in (64, 32))
+
+
 def _next_steps(explanations: Sequence[Explanation], causes: Sequence[RankedCause], others: Sequence[OtherCause],
-                kb: KnowledgeBase) -> tuple[Step, ...]:
+                kb: KnowledgeBase, com_steps: tuple[Step, ...] = ()) -> tuple[Step, ...]:
     reading: list[Step] = [step for o in others for step in o.read_next]
     reading += [step for x in explanations if x.specificity is not Specificity.SPECIFIC
                 for step in x.entry.read_next]
     steps: list[Step] = list(SCAN_STEPS)
     for cause in [c for c in causes if c.confidence > Confidence.LOW][:_TOP_CAUSES_WITH_CHECKS]:
+        # NOTE: the class id the error names before the generic checks of the COM rule (issue: fix advice)
+        steps.extend(com_steps if cause.rule == "com-inproc-arch" else ())
         info = kb.rules.get(cause.rule)
         steps.extend(info.checks if info else ())
     for x in explanations:
@@ -353,6 +373,7 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
     events (provider and id, data, binary), the rest of the text as text."""
     signals: list[Signal] = []
     inputs: list[InputSummary] = []
+    com_steps = _clsid_steps("\n".join(text for _, text in texts))
     read: list[EventLogRead] = []
     for name, text in texts:
         rest, log = _pasted_events(name, text, kb)
@@ -381,6 +402,6 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
     return ExplainReport(
         inputs=tuple(inputs), explanations=explanations, causes=causes, events=tuple(hits),
         problems=tuple(problems),
-        next_steps=_next_steps(explanations, causes, others, kb) if explanations else (),
+        next_steps=_next_steps(explanations, causes, others, kb, com_steps) if explanations else (),
         rules={c.rule: kb.rules[c.rule].summary for c in causes if c.rule in kb.rules}, others=others,
     )
