@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from iisbitness.cli import main
+from tests.explain.test_kb_cases import wrap60
 
 HERE = Path(__file__).parent
 CASES: list[dict[str, Any]] = tomllib.loads((HERE / "pasted_cases.toml").read_text("utf-8"))["case"]
@@ -59,8 +61,15 @@ def test_pasted_text_gets_its_verdict(case: dict[str, Any]) -> None:
     assert text_code == code and text.strip()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_windows_line_ends_and_trailing_blanks_change_nothing(case: dict[str, Any]) -> None:
+def _notepad(text: str) -> str:
     """A paste from Notepad or a Windows console: CRLF line ends, blanks at line ends and after the text."""
-    pasted = "\r\n".join(line + "  " for line in case["text"].split("\n")) + "\r\n\r\n"
+    return "\r\n".join(line + "  " for line in text.split("\n")) + "\r\n\r\n"
+
+
+@pytest.mark.parametrize("reshape", [_notepad, wrap60], ids=["crlf-and-blanks", "wrapped-at-60"])
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_line_ends_blanks_and_wrapping_change_nothing(case: dict[str, Any], reshape: Callable[[str], str]) -> None:
+    """The same text with Windows line ends and trailing blanks, or hard-wrapped at 60 columns by a mail client
+    or a forum, gets the same verdict."""
+    pasted = reshape(case["text"])
     assert _verdict(json.loads(_explain(pasted, "json")[1])) == _verdict(json.loads(_explain(case["text"], "json")[1]))
