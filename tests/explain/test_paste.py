@@ -170,3 +170,18 @@ def test_httperr_app_offline_is_the_pool_down_and_401_2_5_is_a_challenge(kb: Kno
     signals = match_text(w3c, kb)
     assert not [s for s in signals if s.code == 0x80070005]
     assert [s.confidence for s in signals if s.entry_id == "http-503-pool"] == [Confidence.MEDIUM]
+
+
+_CUT_OFF = ('- <Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">\n- <System>\n'
+            '  <Provider Name="{provider}" EventSourceName="{source}" /> \n'
+            '  <EventID Qualifiers="49152">{event_id}</EventID> \n  <Version>0</Version> \n  <EventRec')
+
+
+def test_event_xml_cut_off_before_its_end_is_read_by_its_provider_and_id(kb: KnowledgeBase) -> None:
+    """A browser's XML view pasted, cut off before </Event> (tjanczuk/iisnode #27): not an event for the XML
+    reader, but its <EventID> and the provider its <Provider Name> names are read as a Source: line and an
+    Event ID are."""
+    text = _CUT_OFF.format(provider="Microsoft-Windows-IIS-W3SVC-WP", source="W3SVC-WP", event_id=2280)
+    assert [(s.entry_id, s.confidence) for s in match_text(text, kb)] == [("event-2280", Confidence.HIGH)]
+    other = _CUT_OFF.format(provider="Application Error", source="Application Error", event_id=1000)
+    assert match_text(other, kb) == ()  # NOTE: Application Error 1000 is not ANCM 1000

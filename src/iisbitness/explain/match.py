@@ -88,6 +88,9 @@ _XML_EVENT_ID = re.compile(r"<EventID(?:\s[^<>]{0,200})?>\s*(\d{1,10})\s*</Event
 """An event's XML pasted cut off before its ``</Event>`` (so not read as an event): its ``<EventID>``, written with
 or without its qualifiers (``<EventID Qualifiers="49152">2280</EventID>``; a full 32-bit id is read as its low 16
 bits, as an event log's is)."""
+_XML_PROVIDER = re.compile(r"""<Provider\s[^<>]{0,300}?\bName=["']([^"'<>]{1,200})["']""", re.IGNORECASE)
+"""The provider an event's XML names (``<Provider Name="Microsoft-Windows-IIS-W3SVC-WP" .../>``): a source, as a
+``Source:`` line is, when the XML is pasted cut off and read as text."""
 _HTTP = re.compile(
     r"(?:\bHTTP(?:/1\.[01])?(?:\s+Error|-Fehler|\s+エラー|\s*错误|\s*錯誤)?"
     # NOTE: IIS error pages with a language pack: "Erreur HTTP 500.19", "Error HTTP", "Errore HTTP", "Erro HTTP",
@@ -175,6 +178,7 @@ def _named_families(text: str, kb: KnowledgeBase) -> tuple[set[str], bool]:
     ``Source:`` line; without such a line, the families whose long provider names occur in the text
     (a short one such as ``WAS`` only as a whole upper-case word: "was" is English)."""
     sources = [m.group(1).strip("'\"") for m in _SOURCE.finditer(text)]
+    sources += [m.group(1) for m in _XML_PROVIDER.finditer(text)]
     if sources:
         return {f for f in (kb.family_of(src, text) for src in sources) if f is not None}, True
     found = set()
