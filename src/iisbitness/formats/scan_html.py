@@ -356,7 +356,7 @@ class Rows:
 
 def table(records: Sequence[Sequence[str]]) -> Rows:
     """``records`` (each a row of field texts) as the page holds them: plain rows up to :data:`PLAIN_ROWS`, patterns
-    and values (:func:`rows`) past it. :func:`expand` gives the records back from either."""
+    and values (:func:`rows`) past it."""
     if len(records) > PLAIN_ROWS:
         return rows(records)
     return Rows(tuple(Pattern(tuple((text,) if text else () for text in record)) for record in records), "",
@@ -366,7 +366,7 @@ def table(records: Sequence[Sequence[str]]) -> Rows:
 def rows(records: Sequence[Sequence[str]]) -> Rows:
     """``records`` (each a row of field texts, as many fields in each) as :class:`Rows`: rows whose fields split into
     the same punctuation share a pattern; words that differ between them are slots, one value for slots that hold the
-    same word in every row of the pattern. :func:`expand` gives the records back."""
+    same word in every row of the pattern; the page's script (``scan.js``) builds the records back from them."""
     # NOTE: each record split once, its fields joined by NUL (a separator): one regex call a row, not one a field
     # (100,000 rows on a 10,000-pool server); where a text holds a NUL itself, each field is split alone
     nul = any("\0" in text for record in records for text in record)
@@ -446,18 +446,6 @@ def _pieces(seps: list[str], words: list[str], place: list[int | None]) -> tuple
         elif sep:
             merged.append(sep)
     return tuple(merged)
-
-
-def expand(table: Rows) -> list[tuple[str, ...]]:
-    """The records of ``table`` (its plain rows, or the rows the page's script builds): for tests."""
-    if table.plain:
-        return [tuple("".join(str(x) for x in f) for f in pt.fields) for pt in table.patterns]
-    out = []
-    for line in table.values.split("\n"):
-        number, *values = line.split(" ")
-        out.append(tuple("".join(x if isinstance(x, str) else values[x] for x in f)
-                         for f in table.patterns[int(number)].fields))
-    return out
 
 
 @dataclass(frozen=True, slots=True)
