@@ -490,6 +490,8 @@ class Server:
     problems: tuple[Problem, ...] = field(default=())
     kind: ServerKind = ServerKind.IIS7
     isapi_cgi_restriction: IsapiCgiRestriction | None = None
+    # NOTE: indexes, each built when first asked; with_pool and with_new_pool carry them into their copies by hand
+    # (a copy per verified fix, issue 25): tests/loadmodel/test_server_indexes.py checks copies against a rebuild
     _apps_by_pool: dict[str, tuple[Application, ...]] | None = field(default=None, init=False, repr=False,
                                                                        compare=False)
     _pool_at: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
