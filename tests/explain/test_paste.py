@@ -185,3 +185,15 @@ def test_event_xml_cut_off_before_its_end_is_read_by_its_provider_and_id(kb: Kno
     assert [(s.entry_id, s.confidence) for s in match_text(text, kb)] == [("event-2280", Confidence.HIGH)]
     other = _CUT_OFF.format(provider="Application Error", source="Application Error", event_id=1000)
     assert match_text(other, kb) == ()  # NOTE: Application Error 1000 is not ANCM 1000
+
+
+def test_com_steps_name_only_the_class_ids_the_text_calls_clsid(kb: KnowledgeBase) -> None:
+    """The COM class a class-factory error names is looked up in both registry views; an event provider's
+    Guid="{...}" in the same paste is not a class."""
+    text = ('Retrieving the COM class factory for component with CLSID {0006F03A-0000-0000-C000-000000000046} failed '
+            'due to the following error: 80040154 Class not registered\n'
+            '<Provider Name="Microsoft-Windows-IIS-W3SVC-WP" Guid="{670080D9-742A-4187-8D16-41143D1290BD}" />')
+    commands = [s.command for s in build_report([("t", text)], [], kb).next_steps]
+    assert 'reg query "HKLM\\SOFTWARE\\Classes\\CLSID\\{0006F03A-0000-0000-C000-000000000046}\\InprocServer32" /reg:32' \
+        in commands
+    assert not [c for c in commands if "670080D9" in c]

@@ -313,9 +313,9 @@ def _order(causes: Sequence[RankedCause],
             tuple(replace(o, rank=ranks[id(o)]) for o in others))
 
 
-_CLSID = re.compile(r"\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}", re.IGNORECASE)
-"""A COM class id as .NET and COM errors print it ("Retrieving the COM class factory for component with CLSID
-{0006F03A-...} failed")."""
+_CLSID = re.compile(r"\bCLSID\W{0,4}(\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\})", re.IGNORECASE)
+"""A COM class id as .NET and COM errors print it, after the word CLSID ("Retrieving the COM class factory for
+component with CLSID {0006F03A-...} failed"); other GUIDs (an event provider's Guid="{...}") are not classes."""
 _MAX_CLSIDS = 3
 
 
@@ -324,7 +324,7 @@ def _clsid_steps(text: str) -> tuple[Step, ...]:
     each bitness of worker (WOW64 keeps HKLM\\SOFTWARE\\Classes\\CLSID apart for 32-bit processes, facts E3).
     ``reg.exe``'s ``/reg:64`` and ``/reg:32`` pick the view from a prompt of either bitness (Microsoft's reg
     command reference); the commands paste as they are into cmd.exe and PowerShell."""
-    found = list(dict.fromkeys(m.group(0).upper() for m in _CLSID.finditer(text)))[:_MAX_CLSIDS]
+    found = list(dict.fromkeys(m.group(1).upper() for m in _CLSID.finditer(text)))[:_MAX_CLSIDS]
     return tuple(Step(f"see which DLL serves COM class {clsid} in {bits}-bit processes (the key missing: the class "
                       f"is not registered for them)",
                       f'reg query "HKLM\\SOFTWARE\\Classes\\CLSID\\{clsid}\\InprocServer32" /reg:{bits}')
