@@ -87,9 +87,9 @@ def bin_fails(ctx: PlanContext, server: Server, process: Process, apps: tuple[Ap
     for app, win, host, (files, note, unread), first in _bin_folders(ctx, server, process, apps):
         if managed and note:
             unlisted.append(_unlisted(ctx, app, host, note))
-        if not first:
-            continue
         if not managed:
+            if not first:
+                continue
             _refs(ctx, server, process, win, host, files, unread)
             continue
         _, refs, _ = _with_copies(ctx, server, process, win, host, files, unread)
@@ -130,8 +130,11 @@ def _refs(ctx: PlanContext, server: Server, process: Process, win: str, host: Pa
 def _bin_folders(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
                  ) -> Iterator[tuple[Application, str, Path, tuple[tuple[str, ...], str | None, dict[str, str]], bool]]:
     """Per application of ``apps`` with a ``bin`` folder as ``process`` sees it: the application, the folder's Windows
-    path, host folder, :meth:`PlanContext.bin_files` of it, and whether it is the first application using that folder
-    (its files are loaded for that one only)."""
+    path, host folder, :meth:`PlanContext.bin_files` of it, and whether it is the first application using that folder.
+    Every application loads its ``bin``, a folder shared with another too (each IIS application is an AppDomain of
+    its own, which loads its ``bin`` at start: facts D5; Microsoft, "Programming with application domains and
+    assemblies": ASP.NET creates an application domain and loads user code into it); the first is where a folder's own note (cannot list) is
+    said once. The folder's listing and resolved files are remembered by the context, so a twin costs its loads."""
     seen: set[Path] = set()
     for app in apps:
         found = app_bin_folder(ctx, server, app, process.arch)
@@ -146,9 +149,7 @@ def _bin_folders(ctx: PlanContext, server: Server, process: Process, apps: tuple
 def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
                with_copies: bool) -> Iterator[Found]:
     for app, win, host, (files, note, unread), first in _bin_folders(ctx, server, process, apps):
-        if not first:
-            continue
-        if note:
+        if note and first:
             yield Problem(ctx.image.display(host), None, note, unread=True)
         layouts: Mapping[str, tuple[NativeCopy, ...]] = {}
         callers: Mapping[str, tuple[str, ...]] | None = None
