@@ -131,10 +131,11 @@ def _bin_folders(ctx: PlanContext, server: Server, process: Process, apps: tuple
                  ) -> Iterator[tuple[Application, str, Path, tuple[tuple[str, ...], str | None, dict[str, str]], bool]]:
     """Per application of ``apps`` with a ``bin`` folder as ``process`` sees it: the application, the folder's Windows
     path, host folder, :meth:`PlanContext.bin_files` of it, and whether it is the first application using that folder.
-    Every application loads its ``bin``, a folder shared with another too (each IIS application is an AppDomain of
-    its own, which loads its ``bin`` at start: facts D5; Microsoft, "Programming with application domains and
-    assemblies": ASP.NET creates an application domain and loads user code into it); the first is where a folder's own note (cannot list) is
-    said once. The folder's listing and resolved files are remembered by the context, so a twin costs its loads."""
+    Every application loads its ``bin``, a folder shared with another too: each IIS application is an AppDomain of
+    its own, which loads its ``bin`` at start (facts D5; Microsoft, "Programming with application domains and
+    assemblies": ASP.NET creates an application domain and loads user code into it). The first is where a folder's
+    own note (cannot list) is said once. The folder's listing and resolved files are remembered by the context, so a
+    twin costs its loads only."""
     seen: set[Path] = set()
     for app in apps:
         found = app_bin_folder(ctx, server, app, process.arch)
