@@ -809,7 +809,7 @@ def _placed(rows: list[int], heap_sizes: int, tables_at: int) -> tuple[tuple[str
         # tables of 2^11 rows or more (a few, in the largest assemblies) can widen one; they are looked at alone
         coded = list(_NARROW)
         big = 0
-        for t in [t for t, n in enumerate(rows) if n >= _SMALL_TABLES]:
+        for t in [t for t, count in enumerate(rows) if count >= _SMALL_TABLES]:
             n = rows[t]
             for kind, limit in _CODED_BY_TABLE.get(t, ()):
                 if n >= limit:
