@@ -10,12 +10,10 @@ reads stay bounded.
 
 from __future__ import annotations
 
-import inspect
 import os
 import struct
 import tempfile
 from collections.abc import Iterator
-from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
@@ -27,9 +25,8 @@ from test_property import mutated
 
 from iisbitness.pe import classify, metadata, source
 from iisbitness.pe.classify import read_image_and_references
-from iisbitness.pe.metadata import AssemblyReferences, references_from_source
+from iisbitness.pe.metadata import references_from_source
 from iisbitness.pe.source import Source
-from iisbitness.pe.types import PeImage
 
 PARTS = [
     pytest.param(({}, 4096), id="as-shipped"),
@@ -203,20 +200,6 @@ def test_a_large_region_is_read_in_parts() -> None:
     assert plain
 
 
-@pytest.mark.parametrize("cls", [PeImage, AssemblyReferences])
-def test_own_init_sets_every_field_as_the_dataclass_would(cls: type) -> None:
-    """PeImage's and AssemblyReferences' own __init__ (slots set directly) has the dataclass fields' names, order
-    and defaults, and sets each."""
-    params = list(inspect.signature(cls).parameters.values())
-    assert [p.name for p in params] == [f.name for f in fields(cls)]
-    assert [p.default for p in params] == [inspect.Parameter.empty if f.default is MISSING else f.default
-                                           for f in fields(cls)]
-    values = [object() for _ in params]
-    made = cls(*values)
-    assert [getattr(made, f.name) for f in fields(cls)] == values
-    assert cls(**{f.name: v for f, v in zip(fields(cls), values, strict=True)}) == made
-
-
 def _column(fmt_text: str, column: int) -> int:
     """Byte offset of ``column`` in a row read with the Struct format ``fmt_text`` ("<IHH...")."""
     return struct.calcsize(fmt_text[: column + 1])
@@ -241,3 +224,33 @@ def test_a_name_at_the_end_of_strings(limits: int, table: int, column: int, past
     data[at : at + width] = (tables._strings[1] + past).to_bytes(width, "little")
     answered = _same(bytes(data), head=limits)
     assert answered == (past < 0)  # NOTE: at and past the end, the general reader gives a reason
+
+
+def _first_section_edges() -> list[tuple[str, str, int]]:
+    return [(what, field, shift) for what in ("cor20", "metadata") for field in ("raw", "virtual", "headers")
+            for shift in (-1, 0, 1)]
+
+
+@pytest.mark.parametrize(("what", "field", "shift"), _first_section_edges(),
+                         ids=[f"{w}-{f}{s:+d}" for w, f, s in _first_section_edges()])
+def test_an_rva_at_the_edges_of_the_first_section(what: str, field: str, shift: int) -> None:
+    """The COR20 header's or the metadata's RVA just inside, at and past the end of the first section's raw data
+    (SizeOfRawData moved), of its virtual size (VirtualSize moved) and of SizeOfHeaders (moved to the RVA): the
+    straight read, which finds an RVA of the first section without a call, answers only as the general readers do
+    (an RVA past the raw data is in no file bytes; one below SizeOfHeaders is its own file offset)."""
+    data = bytearray((BIN / "ManagedApp.dll").read_bytes())
+    src = Source.from_bytes(bytes(data))
+    headers = classify.parse_headers(src)
+    rva = headers.directory(14)[0] if what == "cor20" else classify.read_cor20(src, headers).metadata[0]
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    opt_size = struct.unpack_from("<H", data, pe + 20)[0]
+    section = pe + 24 + opt_size
+    vaddr = struct.unpack_from("<I", data, section + 12)[0]
+    assert vaddr <= rva
+    if field == "raw":
+        struct.pack_into("<I", data, section + 16, rva - vaddr + shift)
+    elif field == "virtual":
+        struct.pack_into("<I", data, section + 8, rva - vaddr + shift)
+    else:
+        struct.pack_into("<I", data, pe + 24 + 60, rva + shift)  # NOTE: SizeOfHeaders, at 60 in PE32 and PE32+
+    _same(bytes(data), "x")

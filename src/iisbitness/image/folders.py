@@ -108,7 +108,11 @@ class Folders:
 def _read_listing(folder: Path) -> Listing:
     try:
         with os.scandir(folder) as it:
-            entries = sorted((e.name, e.is_symlink(), _is(e.is_dir), _is(e.is_file)) for e in it)
+            found = list(it)
+        try:  # NOTE: the entry type from the listing itself (no stat but for links): _is per entry only when one failed
+            entries = sorted((e.name, e.is_symlink(), e.is_dir(), e.is_file()) for e in found)
+        except OSError:
+            entries = sorted((e.name, e.is_symlink(), _is(e.is_dir), _is(e.is_file)) for e in found)
     except OSError as e:
         return Listing({}, frozenset(), frozenset(), {}, f"cannot list: {e.strerror or e}")
     except ValueError as e:  # NOTE: a name with a NUL byte

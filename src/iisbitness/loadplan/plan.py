@@ -41,6 +41,7 @@ from iisbitness.model.iis7 import (
 from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.types import PeImage
+from iisbitness.slots import direct_init
 
 T = TypeVar("T")
 
@@ -118,6 +119,7 @@ class Absence:
     partial_copy: bool = False
 
 
+@direct_init  # NOTE: one per binary and worker architecture (issue 25)
 @dataclass(frozen=True, slots=True)
 class BinaryRef:
     """A configured binary resolved as one process sees it.
@@ -336,6 +338,7 @@ Entry = (GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComSe
 """The configuration entry (or, for bin files, the probing rule) behind a load."""
 
 
+@direct_init  # NOTE: one per bin file and worker (issue 25)
 @dataclass(frozen=True, slots=True)
 class Load:
     """One binary loaded by one process because of one configuration entry.

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from iisbitness.slots import direct_init
 
+
+@direct_init  # NOTE: one per bin file and worker (issue 25)
 @dataclass(frozen=True, slots=True)
 class ConfigSource:
     """Where a configuration object was read.

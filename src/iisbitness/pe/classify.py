@@ -374,22 +374,22 @@ def _plain(src: Source, path: str) -> tuple[PeImage, AssemblyReferences, None] |
     if directories < 15 or not clr_rva or not clr_size:
         return None
     # NOTE: the COR20 header and the metadata are nearly always in the first section (.text), where file_offset
-    # would find them first: found there without a call
+    # would find them first: an RVA from ``lo`` to ``hi`` is found there without a call (past SizeOfHeaders, in the
+    # section's raw data), at the RVA plus ``delta`` (conditional expressions, not max and min: these take keyword
+    # arguments, and cost more than the rest of these lines)
     size, start, raw_size, raw_at = _PLAIN_SECTION.unpack_from(head, table) if sections else (0, 0, 0, 0)
-    end, raw_at = start + (size or raw_size), raw_at & ~0x1FF if file_alignment >= 0x200 else raw_at
-    if size_of_headers <= clr_rva and start <= clr_rva < end and clr_rva - start < raw_size:
-        at = raw_at + clr_rva - start
-    else:
-        at = file_offset(head, table, table_end, clr_rva, size_of_headers, file_alignment)
+    lo = start if start > size_of_headers else size_of_headers  # noqa: FURB136
+    hi = start + (size if 0 < size < raw_size else raw_size)
+    delta = (raw_at & ~0x1FF if file_alignment >= 0x200 else raw_at) - start
+    at = clr_rva + delta if lo <= clr_rva < hi else file_offset(head, table, table_end, clr_rva, size_of_headers,
+                                                                  file_alignment)
     if not 0 <= at <= len(head) - _PLAIN_COR20.size:
         return None
     cb, major, minor, md_rva, md_size, flags, native_rva, native_size = _PLAIN_COR20.unpack_from(head, at)
     if cb < _PLAIN_COR20.size or (native_rva and native_size >= 16):
         return None  # NOTE: a possible ReadyToRun header (pe/readytorun.py), or a bad COR20 header
-    if size_of_headers <= md_rva and start <= md_rva < end and md_rva - start < raw_size:
-        md_at = raw_at + md_rva - start
-    else:
-        md_at = file_offset(head, table, table_end, md_rva, size_of_headers, file_alignment)
+    md_at = md_rva + delta if lo <= md_rva < hi else file_offset(head, table, table_end, md_rva, size_of_headers,
+                                                                 file_alignment)
     plain = plain_references(src, md_at, md_size, path) if md_at >= 0 else None
     if plain is None:
         return None

@@ -45,13 +45,14 @@ import os
 import stat
 import struct
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.clr import Cor20, has_clr_header, read_cor20
 from iisbitness.pe.headers import Headers, parse_headers
 from iisbitness.pe.source import MAX_READ, Source, open_binary
+from iisbitness.slots import direct_init
 
 MAX_METADATA_FILE = 64 << 20
 """Files larger than this are not read for metadata: no real assembly comes near it (the largest
@@ -93,6 +94,11 @@ _CODED: dict[str, tuple[int, tuple[int | None, ...]]] = {
 
 _CODED_LIMITS = tuple((1 << (16 - bits), tuple(t for t in targets if t is not None)) for bits, targets in _CODED.values())
 """Per coded index: the row count from which it takes 4 bytes, and its tables."""
+_CODED_BY_TABLE: dict[int, tuple[tuple[int, int], ...]] = {
+    t: tuple((kind, limit) for kind, (limit, targets) in enumerate(_CODED_LIMITS) if t in targets)
+    for t in {t for _, targets in _CODED_LIMITS for t in targets}}
+"""Per table: the coded indexes that can point into it (their place in :data:`_CODED` order) and the row count of
+the table from which each takes 4 bytes."""
 
 _SMALL_TABLES = 1 << 11
 """Below this many rows in every table, every coded index (at most 5 tag bits) and every simple
@@ -190,7 +196,8 @@ class AssemblyInfo:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@direct_init  # NOTE: one is built per scanned assembly (issue 25)
+@dataclass(frozen=True, slots=True)
 class AssemblyReferences:
     """What the dependency search (:mod:`iisbitness.pe.deps`) needs from an assembly's metadata: what it references.
 
@@ -206,25 +213,10 @@ class AssemblyReferences:
     pinvoke_modules: tuple[str, ...] = field(default=())
     reason: str | None = None
 
-    def __init__(self, path: str, assembly_refs: tuple[AssemblyRef, ...] = (), pinvoke_modules: tuple[str, ...] = (),
-                 reason: str | None = None) -> None:
-        # NOTE: the slots set directly, not through object.__setattr__ as the frozen dataclass's own __init__ does:
-        # one is built per scanned assembly (issue 25; as PeImage's)
-        s = _SET_REFERENCES
-        s[0](self, path)
-        s[1](self, assembly_refs)
-        s[2](self, pinvoke_modules)
-        s[3](self, reason)
-
     @classmethod
     def of(cls, info: AssemblyInfo) -> AssemblyReferences:
         """The references part of ``info``."""
         return cls(info.path, info.assembly_refs, info.pinvoke_modules, info.reason)
-
-
-_SET_REFERENCES = tuple(getattr(AssemblyReferences, f.name).__set__ for f in fields(AssemblyReferences))
-if len(_SET_REFERENCES) != 4:  # NOTE: AssemblyReferences.__init__ sets 4 slots by hand (as PeImage's)
-    raise ImportError("AssemblyReferences.__init__ must set every field")
 
 
 def read_assembly_info(path: str | os.PathLike[str]) -> AssemblyInfo:
@@ -375,19 +367,22 @@ def _plain_region(src: Source, offset: int, n: int, buf: bytes, base: int, avail
             return None
         version = buf[base + 16 : base + at - 4]
         (count,) = _U16.unpack_from(buf, base + at - 2)
-    streams = None
     if count == 5 and not at & 3 and at + _PLAIN_STREAMS.size <= avail:
-        (tables_at, tables_size, tables_name, strings_at, strings_size, strings_name, _, _, us_name, _, _,
+        (start, stream_size, tables_name, s_start, s_size, strings_name, _, _, us_name, _, _,
          guid_name, _, _, blob_name) = _PLAIN_STREAMS.unpack_from(buf, base + at)
-        if (tables_name, strings_name, us_name, guid_name, blob_name) == _PLAIN_STREAM_NAMES:
-            rest, s_rest = n - tables_at, n - strings_at
-            streams = ((tables_at, tables_size if tables_size < rest else max(0, rest)),
-                       (strings_at, strings_size if strings_size < s_rest else max(0, s_rest)))
-    if streams is None:
+        plain = (tables_name, strings_name, us_name, guid_name, blob_name) == _PLAIN_STREAM_NAMES
+    else:
+        plain = False
+    if plain:  # NOTE: each stream cut to the region, as _Tables.parse does
+        if stream_size > n - start:
+            stream_size = n - start if n > start else 0
+        if s_size > n - s_start:
+            s_size = n - s_start if n > s_start else 0
+    else:
         streams = _plain_streams(buf, base, avail, n, at, count)
         if streams is None:
             return None
-    (start, stream_size), (s_start, s_size) = streams
+        (start, stream_size), (s_start, s_size) = streams
     # The #~ header (II.24.2.6) and where the tables lie.
     if stream_size < 24:
         return None
@@ -418,7 +413,7 @@ def _plain_region(src: Source, offset: int, n: int, buf: bytes, base: int, avail
         at_moduleref, at_implmap = offsets[p_moduleref], offsets[p_implmap]
         at_assembly, at_assemblyref, hi = offsets[p_assembly], offsets[p_assemblyref], offsets[-1]
     else:
-        rows = list(map((*values, 0).__getitem__, _present(valid)[0]))
+        rows = _rows(valid, values)
         formats, offsets = _placed(rows, heap_sizes, tables_at)
         n_moduleref, n_implmap, n_assembly = rows[_MODULEREF], rows[_IMPLMAP], rows[_ASSEMBLY]
         at_moduleref, at_implmap = offsets[_MODULEREF], offsets[_IMPLMAP]
@@ -447,9 +442,8 @@ def _plain_region(src: Source, offset: int, n: int, buf: bytes, base: int, avail
     if indexes and max(indexes) >= s_size:
         return None
     names = _plain_names(src, buf, base, avail, offset, (s_start, s_start + s_size), indexes, budget)
-    get, found = _REFS.get, []
-    for raw, (major, minor, build, rev, *_) in zip(names, refs):
-        found.append(get((raw, major, minor, build, rev)) or _assembly_ref(raw, major, minor, build, rev))
+    get = _REFS.get  # NOTE: a comprehension, the version read by index: a quarter fewer instructions per reference
+    found = [get((raw, row[0], row[1], row[2], row[3])) or _assembly_ref(raw, *row[:4]) for raw, row in zip(names, refs)]
     modules = tuple(sorted({raw.decode("utf-8", "replace") for raw in names[len(refs):]})) if n_implmap else ()
     return version, AssemblyReferences(path, tuple(found), modules)
 
@@ -522,16 +516,18 @@ def _plain_names(src: Source, buf: bytes, base: int, avail: int, offset: int, he
             names.append(b"")
     if not far:
         return names
-    spans: list[tuple[int, int, list[int]]] = []
+    spans: list[list[int]] = []  # NOTE: each [first byte, end, the places of its names...], grown in place
     for i in sorted(far, key=indexes.__getitem__):
         at = start + indexes[i]
+        hi = min(end, at + _PLAIN_NAME)
         if spans and at < spans[-1][1] + _PLAIN_GAP and at + _PLAIN_NAME - spans[-1][0] <= MAX_READ:
-            spans[-1] = (spans[-1][0], min(end, at + _PLAIN_NAME), [*spans[-1][2], i])
+            spans[-1][1] = hi
+            spans[-1].append(i)
         else:
-            spans.append((at, min(end, at + _PLAIN_NAME), [i]))
-    if sum(hi - lo for lo, hi, _ in spans) > budget:
+            spans.append([at, hi, i])
+    if sum(span[1] - span[0] for span in spans) > budget:
         raise _Whole
-    for lo, hi, which in spans:
+    for lo, hi, *which in spans:
         chunk = src.read_at(offset + lo, hi - lo, "#Strings")
         for i in which:
             at = start + indexes[i] - lo
@@ -554,7 +550,7 @@ def _plain_plan(valid: int, heap_sizes: int) -> tuple[struct.Struct, tuple[int, 
     tables are among the offsets of that second group (an absent table lies where the next present one starts).
     NOTE: cached: real assemblies share a few dozen masks, and the tables before ModuleRef are added up in one
     C-level sum, not one by one."""
-    where, counts = _present(valid)
+    where, counts, _ = _present(valid)
     sizes = _NARROW_LAYOUTS[heap_sizes][1]
     present = [t for t in range(64) if valid >> t & 1]
     tail = [t for t in present if _MODULEREF <= t <= _ASSEMBLYREF]
@@ -782,14 +778,21 @@ _TABLES_HEADER = struct.Struct("<6xB1xQQ")
 
 
 @functools.lru_cache(maxsize=256)
-def _present(valid: int) -> tuple[tuple[int, ...], struct.Struct]:
+def _present(valid: int) -> tuple[tuple[int, ...], struct.Struct, Callable[[tuple[int, ...]], tuple[int, ...]]]:
     """Where each of the 64 tables' row count is among the counts the Valid mask ``valid`` says follow (the
-    number of counts for an absent table, whose count is then the 0 appended to them), and the Struct of those
-    counts. NOTE: cached: real assemblies have a few dozen masks between them, and spreading the counts over
-    the 64 tables one by one was a tenth of reading the tables."""
+    number of counts for an absent table, whose count is then the 0 appended to them), the Struct of those
+    counts, and what spreads them (with that 0 appended) over the 64 tables, in one call. NOTE: cached: real
+    assemblies have a few dozen masks between them, and spreading the counts over the 64 tables one by one was a
+    tenth of reading the tables."""
     present = [i for i in range(64) if valid >> i & 1]
     where = {t: k for k, t in enumerate(present)}
-    return tuple(where.get(t, len(present)) for t in range(64)), struct.Struct(f"<{len(present)}I")
+    spread = tuple(where.get(t, len(present)) for t in range(64))
+    return spread, struct.Struct(f"<{len(present)}I"), operator.itemgetter(*spread)
+
+
+def _rows(valid: int, counts: tuple[int, ...]) -> list[int]:
+    """The row counts of the 64 tables, from the ``counts`` of those the Valid mask ``valid`` says are present."""
+    return list(_present(valid)[2]((*counts, 0)))
 
 
 _NARROW_LAYOUTS = tuple(_layout(heap_sizes, _NARROW, 0) for heap_sizes in range(8))
@@ -802,10 +805,18 @@ def _placed(rows: list[int], heap_sizes: int, tables_at: int) -> tuple[tuple[str
     if max(rows) < _SMALL_TABLES:
         formats, sizes = _NARROW_LAYOUTS[heap_sizes & 7]
     else:
-        get = rows.__getitem__
-        coded = tuple(2 if max(map(get, targets)) < limit else 4 for limit, targets in _CODED_LIMITS)
-        big = sum(1 << t for t in range(_ASSEMBLYREF + 1) if rows[t] >= 1 << 16)
-        formats, sizes = _layout(heap_sizes & 7, coded, big)
+        # NOTE: a coded index is 4 bytes from 2^11 rows at least (5 tag bits) and a table index from 2^16: only the
+        # tables of 2^11 rows or more (a few, in the largest assemblies) can widen one; they are looked at alone
+        coded = list(_NARROW)
+        big = 0
+        for t in [t for t, count in enumerate(rows) if count >= _SMALL_TABLES]:
+            n = rows[t]
+            for kind, limit in _CODED_BY_TABLE.get(t, ()):
+                if n >= limit:
+                    coded[kind] = 4
+            if n >= 1 << 16 and t <= _ASSEMBLYREF:
+                big |= 1 << t
+        formats, sizes = _layout(heap_sizes & 7, tuple(coded), big)
     return formats, list(itertools.accumulate(map(operator.mul, sizes, rows), initial=tables_at))
 
 
@@ -865,11 +876,11 @@ class _Tables:
         if size < 24:
             raise MetadataError("#~ stream is too small for its header")
         heap_sizes, valid, sorted_mask = _TABLES_HEADER.unpack_from(data, start)
-        where, counts = _present(valid)
+        counts = _present(valid)[1]
         at = start + 24
         if at + counts.size > start + size:
             raise MetadataError("#~ row counts run past the stream")
-        rows = list(map((*counts.unpack_from(data, at), 0).__getitem__, where))
+        rows = _rows(valid, counts.unpack_from(data, at))
         at += counts.size + (4 if heap_sizes & 0x40 else 0)  # NOTE: 0x40: an extra dword (#- streams)
         tables = cls(data, rows, sorted_mask, heap_sizes, at, strings, blob)
         last = _ASSEMBLYREF

@@ -6,10 +6,11 @@ the load plan and rules only read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import Enum
 
 from iisbitness.arch import Arch, format_arches
+from iisbitness.slots import direct_init
 
 
 class ImageKind(str, Enum):
@@ -23,6 +24,9 @@ class ImageKind(str, Enum):
 
 
 _KIND_WORDS = {ImageKind.IL_ONLY: "IL-only", ImageKind.READY_TO_RUN: "ReadyToRun"}
+_NOT_PE = ImageKind.NOT_PE
+"""NOTE: a module constant: reading an Enum member through its class costs about four times as much in Python 3.11,
+and :attr:`PeImage.is_pe` is asked a dozen times per scanned file (issue 25)."""
 _NO_ARCH: frozenset[Arch] = frozenset()
 
 
@@ -49,7 +53,8 @@ class Hybrid(str, Enum):
     CHPE_X86 = "CHPE-x86"  # Machine 0x14C: x86 compiled-hybrid image, loads like any x86 image
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@direct_init  # NOTE: one is built per scanned file (issue 25)
+@dataclass(frozen=True, slots=True)
 class PeImage:
     """What a binary's PE and CLR headers say about who can load it.
 
@@ -93,38 +98,10 @@ class PeImage:
     ready_to_run_machine: int | None = None
     subsystem: int | None = None
 
-    def __init__(self, path: str, kind: ImageKind, machine: int | None = None, pe32_plus: bool | None = None,
-                 is_dll: bool | None = None, cor_flags: int | None = None,
-                 platform_target: PlatformTarget = PlatformTarget.UNKNOWN, loadable_by: frozenset[Arch] = _NO_ARCH,
-                 reason: str | None = None, notes: tuple[str, ...] = (), hybrid: Hybrid | None = None,
-                 clr_version: str | None = None, cor_header_version: str | None = None,
-                 ready_to_run_os: str | None = None, ready_to_run_machine: int | None = None,
-                 subsystem: int | None = None) -> None:
-        # NOTE: the dataclass's own __init__ (the same signature) sets each field through object.__setattr__, as a
-        # frozen dataclass must; setting the slots directly is half the cost of building the one PeImage per
-        # scanned file (issue 25).
-        s = _SET_FIELD
-        s[0](self, path)
-        s[1](self, kind)
-        s[2](self, machine)
-        s[3](self, pe32_plus)
-        s[4](self, is_dll)
-        s[5](self, cor_flags)
-        s[6](self, platform_target)
-        s[7](self, loadable_by)
-        s[8](self, reason)
-        s[9](self, notes)
-        s[10](self, hybrid)
-        s[11](self, clr_version)
-        s[12](self, cor_header_version)
-        s[13](self, ready_to_run_os)
-        s[14](self, ready_to_run_machine)
-        s[15](self, subsystem)
-
     @property
     def is_pe(self) -> bool:
         """True unless the file is NOT_PE."""
-        return self.kind is not ImageKind.NOT_PE
+        return self.kind is not _NOT_PE
 
     @property
     def is_managed(self) -> bool:
@@ -142,9 +119,3 @@ class PeImage:
             return f"a .NET {_KIND_WORDS.get(self.kind, self.kind.value)} {what}, platform {self.platform_target.value} {loads}"
         platform = self.platform_target.value
         return f"{'an' if platform[:1].lower() in 'aeioux' else 'a'} {platform} native {what} {loads}"
-
-
-_SET_FIELD = tuple(getattr(PeImage, f.name).__set__ for f in fields(PeImage))
-"""Per field of :class:`PeImage`, in order, what sets its slot (see ``PeImage.__init__``)."""
-if len(_SET_FIELD) != 16:  # NOTE: PeImage.__init__ sets 16 slots by hand: a field added there would never be set
-    raise ImportError("PeImage.__init__ must set every field")
