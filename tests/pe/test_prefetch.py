@@ -39,17 +39,28 @@ _LARGE = [p for p in REAL if p.stat().st_size > 4 * readahead.FIRST_READ][:3]
 
 
 def _cached(path: Path, offset: int = 0, size: int = 4096) -> bool:
-    """Whether ``size`` bytes at ``offset`` of ``path`` are in the page cache (a read that may not wait for the disk
-    gets them all)."""
-    fd = os.open(path, os.O_RDONLY)
+    """Whether the pages of ``size`` bytes at ``offset`` of ``path`` are in the page cache (``mincore`` of a mapping
+    that is never touched; NOTE: not a read with RWF_NOWAIT, which starts the kernel's read-ahead of a missing page)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    page = mmap.PAGESIZE
+    with path.open("rb") as f:
+        length = os.fstat(f.fileno()).st_size
+        mapped = mmap.mmap(f.fileno(), length, access=mmap.ACCESS_COPY)
     try:
-        size = min(size, os.fstat(fd).st_size - offset)
+        pages = (length + page - 1) // page
+        vec = (ctypes.c_ubyte * pages)()
+        base = ctypes.c_char.from_buffer(mapped)
         try:
-            return os.preadv(fd, [bytearray(size)], offset, os.RWF_NOWAIT) == size
-        except BlockingIOError:
-            return False
+            if libc.mincore(ctypes.c_void_p(ctypes.addressof(base)), ctypes.c_size_t(length), vec) != 0:
+                raise OSError(ctypes.get_errno(), "mincore")
+        finally:
+            del base
+        end = min(offset + size, length)
+        return all(vec[i] & 1 for i in range(offset // page, (end + page - 1) // page))
     finally:
-        os.close(fd)
+        mapped.close()
 
 
 def _evicted(paths: list[Path]) -> list[Path]:
@@ -81,8 +92,10 @@ def _reaped(pid: int) -> bool:
 
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The helper starts at the first file (not after :data:`prefetch.START_FILES`)."""
+    """The helper starts at the first file (not after :data:`prefetch.START_FILES`), whether or not the files are
+    in the page cache (test_a_rescan_starts_no_helper)."""
     monkeypatch.setattr(prefetch, "START_FILES", 1)
+    monkeypatch.setattr(prefetch, "_warm", lambda paths: False)
 
 
 def test_a_scan_reads_ahead_from_a_helper_process_where_posix_allows(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -236,6 +249,7 @@ def test_the_parser_never_waits_for_the_helper(tmp_path: Path, started: None) ->
     done = threading.Event()
     try:
         ahead.files_ahead(paths[:1])
+        assert ahead.pid > 0
         os.kill(ahead.pid, signal.SIGSTOP)
 
         def parse() -> None:
@@ -253,11 +267,34 @@ def test_the_parser_never_waits_for_the_helper(tmp_path: Path, started: None) ->
 
 
 @linux
-def test_warm_files_stop_the_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: None) -> None:
+def test_a_rescan_starts_no_helper(tmp_path: Path) -> None:
+    """The files sampled among the first given are all in the page cache: nothing to bring in, no fork."""
+    files = _copies(tmp_path, prefetch.START_FILES)
+    for f in files:
+        f.read_bytes()
+    ahead = Prefetch()
+    try:
+        ahead.files_ahead(files)
+        assert ahead.started and ahead.stopped and ahead.pid == 0
+    finally:
+        ahead.close()
+    _evicted(files[8:9])  # NOTE: one of the files sampled (every eighth)
+    ahead = Prefetch()
+    try:
+        ahead.files_ahead(files)
+        assert ahead.pid, "one file sampled is cold: the helper starts"
+    finally:
+        ahead.close()
+
+
+@linux
+def test_files_found_warm_stop_the_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prefetch, "START_FILES", 1)
     monkeypatch.setattr(readahead, "WARM_STREAK", 3)
     files = _copies(tmp_path, 6)
     for f in files:
         f.read_bytes()
+    _evicted(files[:1])  # NOTE: the file sampled before the start is cold; the rest are warm
     ahead = Prefetch()
     try:
         ahead.files_ahead(files)
@@ -315,7 +352,7 @@ def test_the_helper_ends_with_a_scan_that_fails(tmp_path: Path, monkeypatch: pyt
 def test_the_helper_ends_when_the_parent_is_gone(tmp_path: Path) -> None:
     """A scan killed outright (no close): the helper sees the end of its pipe and ends too."""
     files = _copies(tmp_path, 2)
-    code = ("import os, sys\nfrom iisbitness.pe import prefetch\nprefetch.START_FILES = 1\n"
+    code = ("import os, sys\nfrom iisbitness.pe import prefetch\nprefetch.START_FILES = 1\nprefetch._warm = lambda paths: False\n"
             "p = prefetch.Prefetch()\np.files_ahead(sys.argv[1:])\nprint(p.pid, flush=True)\nos._exit(0)\n")
     out = subprocess.run([sys.executable, "-c", code, *map(str, files)], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, timeout=60)

@@ -62,6 +62,10 @@ START_FILES = 64
 """The helper starts once the scan has given this many files: a smaller scan has little to overlap (a fork, and a
 process, for nothing)."""
 
+WARM_SAMPLE = 8
+"""Files among the first :data:`START_FILES` whose heads are looked up in the page cache before the helper starts:
+when all are there (a rescan), it does not start."""
+
 _CHUNK = 128 << 10
 """Bytes asked for per ``posix_fadvise`` call: Linux reads at most a device's read-ahead window (128 KB by default)
 per call (``force_page_cache_ra``)."""
@@ -123,6 +127,10 @@ class Prefetch:
         if not self.started:
             if seq < START_FILES:
                 return
+            self.started = True
+            if _warm(list(given)[:START_FILES:max(1, START_FILES // WARM_SAMPLE)]):
+                self.stopped = True  # NOTE: a rescan: nothing to bring in (and no fork, whose copy-on-write costs)
+                return
             self._start()
         self._send()
 
@@ -150,7 +158,6 @@ class Prefetch:
         self._shared = None
 
     def _start(self) -> None:
-        self.started = True
         rfd, wfd = os.pipe()
         with contextlib.suppress(AttributeError, OSError):
             import fcntl
@@ -195,10 +202,43 @@ def _end(pid: int, wfd: int) -> None:
     """End the helper ``pid`` and close the pipe's end ``wfd``."""
     with contextlib.suppress(OSError):
         os.close(wfd)
+    if pid <= 0:
+        return  # NOTE: never a process group
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, 0)  # NOTE: a killed process is reaped at once (a read in flight finishes first)
+
+
+def _head_cached(fd: int, size: int, buffer: bytearray) -> bool:
+    """Whether the first :data:`~iisbitness.pe.source.HEAD_BYTES` of ``fd`` (``size`` bytes long) are in the page
+    cache: a read that may not wait for the disk (Linux ``preadv(RWF_NOWAIT)``, 4.14+) gets them all. False where
+    that cannot be told (no ``RWF_NOWAIT``, or not on this file system)."""
+    if _NOWAIT is None:
+        return False
+    try:
+        return os.preadv(fd, [buffer], 0, _NOWAIT) >= min(size, HEAD_BYTES)
+    except OSError:  # NOTE: BlockingIOError: not cached; EOPNOTSUPP: not known
+        return False
+
+
+def _warm(paths: list[str]) -> bool:
+    """Whether ``paths`` (at least one opened) all have their heads in the page cache."""
+    buffer, seen = bytearray(HEAD_BYTES), 0
+    for path in paths:
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except (OSError, ValueError):
+            continue
+        try:
+            if not _head_cached(fd, os.fstat(fd).st_size, buffer):
+                return False
+            seen += 1
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+    return seen > 0
 
 
 def read_ahead(threads: int | None = None) -> ReadAhead | Prefetch:
@@ -295,12 +335,7 @@ class _Reader:
             if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
                 return True
             if _NOWAIT is not None and (self.warm > 0 or seq % PROBE_EVERY == 0):
-                try:
-                    cached = os.preadv(fd, [self.head], 0, _NOWAIT) >= min(st.st_size, HEAD_BYTES)
-                except BlockingIOError:
-                    cached = False
-                except OSError:  # NOTE: no RWF_NOWAIT on this file system: never known warm
-                    cached = False
+                cached = _head_cached(fd, st.st_size, self.head)
                 self.warm = self.warm + 1 if cached else 0
                 if self.warm >= readahead.WARM_STREAK:
                     return False
