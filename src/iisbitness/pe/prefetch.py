@@ -66,9 +66,12 @@ WARM_SAMPLE = 8
 """Files among the first :data:`START_FILES` whose heads are looked up in the page cache before the helper starts:
 when all are there (a rescan), it does not start."""
 
-_CHUNK = 128 << 10
-"""Bytes asked for per ``posix_fadvise`` call: Linux reads at most a device's read-ahead window (128 KB by default)
-per call (``force_page_cache_ra``)."""
+_CHUNK = 1 << 20
+"""Bytes asked for per ``posix_fadvise`` call. NOTE: Linux reads at most the larger of a device's read-ahead window
+(``read_ahead_kb``, 128 KB by default) and its largest request (``max_sectors_kb``, 512 KB to 4 MB on most disks)
+per call (``force_page_cache_ra``; 8 MB measured here), and each call is a request of its own: 128 KB calls made
+15% more requests than 8 MB calls on this machine (benchmarks/README.md, issue 25, fourth round). A device with a
+smaller limit gets the start of each MB; the parser reads the rest of what it needs itself."""
 
 _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -334,6 +337,9 @@ class _Reader:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
                 return True
+            os.posix_fadvise(fd, 0, min(st.st_size, FIRST_READ), os.POSIX_FADV_WILLNEED)
+            # NOTE: looked up after the reads are asked for: a read that may not wait, of a page not cached, starts
+            # a read of its own (Linux's read-ahead), one more disk request where requests are what storage limits
             if _NOWAIT is not None and (self.warm > 0 or seq % PROBE_EVERY == 0):
                 cached = _head_cached(fd, st.st_size, self.head)
                 self.warm = self.warm + 1 if cached else 0
@@ -341,7 +347,6 @@ class _Reader:
                     return False
                 if cached:
                     return True
-            os.posix_fadvise(fd, 0, min(st.st_size, FIRST_READ), os.POSIX_FADV_WILLNEED)
             if st.st_size > FIRST_READ:
                 self.large.append((seq, fd))
                 keep = True
