@@ -16,7 +16,8 @@ helper hands it nothing, so the report is the same with it or without it.
 Bounded: the helper stays at most :data:`WINDOW_FILES` files and :data:`~iisbitness.pe.readahead.MAX_AHEAD_BYTES`
 of ranges ahead of the parser (whose progress it reads from a shared page), holds at most
 :data:`~iisbitness.pe.readahead.THREADS` large files open, skips what the parser has passed, and stops when the
-files turn out to be in the page cache already (:data:`~iisbitness.pe.readahead.WARM_STREAK` in a row). It opens
+files turn out to be in the page cache already (:data:`~iisbitness.pe.readahead.WARM_STREAK` in a row); it does not
+start for a scan of fewer than :data:`START_FILES` files, nor when the first are in the page cache (a rescan). It opens
 only the paths it is given (files of the image's ``bin`` folders), read-only, not following a last symbolic link,
 regular files only; it never maps, loads or runs one. The parser never waits for it: it writes paths to a pipe that
 does not block (what does not fit waits in memory) and its progress to the shared page. It ends with the scan
@@ -70,7 +71,7 @@ _CHUNK = 1 << 20
 """Bytes asked for per ``posix_fadvise`` call. NOTE: Linux reads at most the larger of a device's read-ahead window
 (``read_ahead_kb``, 128 KB by default) and its largest request (``max_sectors_kb``, 512 KB to 4 MB on most disks)
 per call (``force_page_cache_ra``; 8 MB measured here), and each call is a request of its own: 128 KB calls made
-15% more requests than 8 MB calls on this machine (benchmarks/README.md, issue 25, fourth round). A device with a
+16% more requests than 8 MB calls on this machine (benchmarks/README.md, issue 25, fourth round). A device with a
 smaller limit gets the start of each MB; the parser reads the rest of what it needs itself."""
 
 _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
@@ -87,7 +88,10 @@ NOTE: no lock: a torn read of the progress only moves the helper's window for a 
 _WARM = 8
 
 _POLL = 0.0005
-"""Seconds the helper sleeps while it is a whole window ahead of the parser."""
+"""Seconds the helper first sleeps while it is a whole window ahead of the parser, doubled each time up to
+:data:`_POLL_MAX`."""
+
+_POLL_MAX = 0.05
 
 
 class Prefetch:
@@ -97,13 +101,15 @@ class Prefetch:
 
     def __init__(self) -> None:
         self.stopped = False
-        """True once reading ahead is off (the helper found the files warm, could not start, or closed)."""
+        """True once reading ahead is off (the first files were in the page cache, the helper found the files warm or
+        could not start, or closed)."""
         self.files = 0
         """Files given to the helper."""
         self.started = False
-        """Whether the helper was started (:data:`START_FILES`)."""
+        """Whether enough files were given to start the helper (:data:`START_FILES`); :attr:`pid` says whether it
+        was."""
         self.pid = 0
-        """The helper's process id (0: none running)."""
+        """The helper's process id (0: never started)."""
         self._given: dict[str, int] = {}
         """Files given and not reached by the parser: their order numbers."""
         self._progress = 0
@@ -132,9 +138,11 @@ class Prefetch:
                 return
             self.started = True
             if _warm(list(given)[:START_FILES:max(1, START_FILES // WARM_SAMPLE)]):
-                self.stopped = True  # NOTE: a rescan: nothing to bring in (and no fork, whose copy-on-write costs)
+                self.close()  # NOTE: a rescan: nothing to bring in (and no fork, whose copy-on-write costs)
                 return
             self._start()
+            if self.stopped:
+                return
         self._send()
 
     def take(self, path: str | os.PathLike[str]) -> None:
@@ -288,9 +296,11 @@ def _bring_in(rfd: int, shared: mmap.mmap, parent: int, reader: _Reader | None =
             continue
         path, pos, seq = buffer[pos:end], end + 1, seq + 1
         progress = reader.passed(shared)
+        pause = _POLL
         while seq >= progress + WINDOW_FILES or reader.held > MAX_AHEAD_BYTES:
             if not reader.finish_one():
-                time.sleep(_POLL)
+                time.sleep(pause)
+                pause = min(2 * pause, _POLL_MAX)  # NOTE: a parser busy elsewhere (verifying fixes) is not polled hard
                 if os.getppid() != parent:
                     return
             progress = reader.passed(shared)
