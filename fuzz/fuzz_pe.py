@@ -24,6 +24,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
+    from iisbitness.pe import metadata
     from iisbitness.pe.classify import _image_and, _plain, classify_bytes
     from iisbitness.pe.headers import parse_headers
     from iisbitness.pe.imports import imports_from
@@ -40,6 +41,17 @@ MAX_LEN = 1 << 16
 TARGET = os.environ.get("FUZZ_TARGET", "all")
 """``all`` (default), ``pe`` (header readers only: about 50x faster) or ``metadata`` (the metadata reader only)."""
 
+SMALL_PARTS = os.environ.get("FUZZ_PARTS") == "small"
+"""``FUZZ_PARTS=small``: the straight read reads every metadata region in parts, with little read first, names one
+by one and a head of 768 bytes (tests/pe/test_scan_read.py's ``small-parts``), so that inputs under ``MAX_LEN`` take
+the path of a region over 64 KB and each structure may lie past what was read first."""
+HEAD = 768 if SMALL_PARTS else None
+if SMALL_PARTS:
+    for _name, _value in {"PLAIN_WHOLE": 0, "_PLAIN_FIRST": 64, "_PLAIN_GAP": 0, "_PLAIN_NAME": 8}.items():
+        if not hasattr(metadata, _name):
+            raise SystemExit(f"fuzz_pe: iisbitness.pe.metadata has no {_name}: update FUZZ_PARTS")
+        setattr(metadata, _name, _value)
+
 
 def test_one_input(data: bytes) -> None:
     """One fuzz input: every reader must answer, none may raise."""
@@ -55,7 +67,7 @@ def test_one_input(data: bytes) -> None:
         full = AssemblyReferences.of(_read(Source.from_bytes(data), "<fuzz>", attributes=False))
         if refs != full:
             raise AssertionError(f"the scan's references differ from the full reader's: {refs!r} != {full!r}")
-        plain = _plain(Source.from_bytes(data), "<fuzz>")
+        plain = _plain(Source.from_bytes(data) if HEAD is None else Source(data[:HEAD], len(data), data=data), "<fuzz>")
         if plain is not None and plain != (general := _image_and(Source.from_bytes(data), "<fuzz>", references_from_source)):
             raise AssertionError(f"the scan's straight read differs from the general readers': {plain!r} != {general!r}")
 

@@ -48,6 +48,15 @@ def test_stdin_log() -> None:
     assert doc["explanations"][0]["signals"][0]["line"] == 1
 
 
+def test_a_dash_reads_stdin() -> None:
+    """``... | iisbitness explain -`` (the usual spelling of stdin) explains the text piped in, not the word "-"."""
+    code, out, _ = _run("--format", "json", "-", stdin="Failed while restarting W3SVC. Error code: 0x8007041d\n")
+    assert code == 0, out
+    doc = json.loads(out)
+    assert doc["inputs"][0]["name"] == "stdin"
+    assert doc["causes"][0]["rule"] == "iis6-isolation-wow64"
+
+
 def test_unrecognised_exits_1_and_says_so() -> None:
     code, out, _ = _run("the weather is fine, 193 degrees")
     assert code == 1

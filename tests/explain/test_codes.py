@@ -35,6 +35,8 @@ from iisbitness.explain.match import match_text
     ("#define E_BADFORMAT 0x800700C1L", 0x800700C1, CodeForm.HEX),
     ("hr = 0x8007000bUL", 0x8007000B, CodeForm.HEX),
     ("Data:\n0000: 000000c1", 0x800700C1, CodeForm.DATA_WORDS),
+    ("Handleriisnode Error Code0x8007000d", 0x8007000D, CodeForm.HEX),
+    ("Error Code\t0x00000005", 0x80070005, CodeForm.WIN32),
 ])
 def test_spellings(text: str, code: int, form: CodeForm) -> None:
     assert any(h.code == code and h.form == form for h in find_codes(text)), find_codes(text)
@@ -115,3 +117,11 @@ def test_a_suffix_needs_0x_and_words_need_the_data_offset() -> None:
     """``800700C1L`` is not a C literal (no ``0x``); an eight-digit word reads as a Win32 error only after ``0000:``."""
     assert find_codes("800700C1L") == []
     assert not any(h.form == CodeForm.DATA_WORDS for h in find_codes("build 000000c1 of the file"))
+
+
+@pytest.mark.parametrize("text", ["Keywords 0x00000005", "<Opcode>0x00000001</Opcode>", "abc0x800700c1",
+                                  "id0x8007000d", "Version 0x00000002"])
+def test_no_code_from_a_glued_or_unlabelled_small_hex(text: str) -> None:
+    """Only an error label may touch a glued 0x code ("Error Code0x8007000d", a table copied without its cell
+    breaks), and a small 0x0000xxxx is a Win32 error only right after one."""
+    assert not [h for h in find_codes(text) if h.code & 0x80000000], find_codes(text)

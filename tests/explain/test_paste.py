@@ -170,3 +170,30 @@ def test_httperr_app_offline_is_the_pool_down_and_401_2_5_is_a_challenge(kb: Kno
     signals = match_text(w3c, kb)
     assert not [s for s in signals if s.code == 0x80070005]
     assert [s.confidence for s in signals if s.entry_id == "http-503-pool"] == [Confidence.MEDIUM]
+
+
+_CUT_OFF = ('- <Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">\n- <System>\n'
+            '  <Provider Name="{provider}" EventSourceName="{source}" /> \n'
+            '  <EventID Qualifiers="49152">{event_id}</EventID> \n  <Version>0</Version> \n  <EventRec')
+
+
+def test_event_xml_cut_off_before_its_end_is_read_by_its_provider_and_id(kb: KnowledgeBase) -> None:
+    """A browser's XML view pasted, cut off before </Event> (tjanczuk/iisnode #27): not an event for the XML
+    reader, but its <EventID> and the provider its <Provider Name> names are read as a Source: line and an
+    Event ID are."""
+    text = _CUT_OFF.format(provider="Microsoft-Windows-IIS-W3SVC-WP", source="W3SVC-WP", event_id=2280)
+    assert [(s.entry_id, s.confidence) for s in match_text(text, kb)] == [("event-2280", Confidence.HIGH)]
+    other = _CUT_OFF.format(provider="Application Error", source="Application Error", event_id=1000)
+    assert match_text(other, kb) == ()  # NOTE: Application Error 1000 is not ANCM 1000
+
+
+def test_com_steps_name_only_the_class_ids_the_text_calls_clsid(kb: KnowledgeBase) -> None:
+    """The COM class a class-factory error names is looked up in both registry views; an event provider's
+    Guid="{...}" in the same paste is not a class."""
+    text = ('Retrieving the COM class factory for component with CLSID {0006F03A-0000-0000-C000-000000000046} failed '
+            'due to the following error: 80040154 Class not registered\n'
+            '<Provider Name="Microsoft-Windows-IIS-W3SVC-WP" Guid="{670080D9-742A-4187-8D16-41143D1290BD}" />')
+    commands = [s.command for s in build_report([("t", text)], [], kb).next_steps]
+    assert 'reg query "HKLM\\SOFTWARE\\Classes\\CLSID\\{0006F03A-0000-0000-C000-000000000046}\\InprocServer32" /reg:32' \
+        in commands
+    assert not [c for c in commands if "670080D9" in c]

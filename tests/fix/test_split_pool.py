@@ -13,10 +13,13 @@ from iisbitness.arch import Arch
 from iisbitness.config.apphost import read_server
 from iisbitness.findings import EffectKind
 from iisbitness.fixes.commands import move_to_new_pool
+from iisbitness.formats import scan_json, scan_text
 from iisbitness.image.server_image import ServerImage
-from iisbitness.model.iis7 import ENCRYPTED
+from iisbitness.model.iis7 import ENCRYPTED, NOT_SHOWN, AppPool, PipelineMode, PoolElement
+from iisbitness.model.source import ConfigSource
 from iisbitness.scan.fix import apply_fix, plan_fix
 from tests.conftest import CORPUS, apphost, make_image, site
+from tests.fix.test_paste import cmd_argv
 
 HEALTH = CORPUS / "iis-config-2" / "applicationhost--shubham23nov__Web-Service-Health-Check__applicationHost.config"
 EIC = CORPUS / "iis-config-2" / "applicationhost--dalawton__eic-inventory__applicationHost.config"
@@ -118,6 +121,43 @@ def test_split_copies_environment_variables_and_names_a_clear(tmp_path: Path) ->
 
 
 def test_move_without_stored_settings_keeps_the_short_form() -> None:
+    """Without the old pool's elements the short form: the same line as the copy's first one (the pipeline mode
+    quoted as every setting is; it was the one bare value, built by hand beside the one appcmd builder)."""
     fx = move_to_new_pool((("S", "/a"),), "P (x86)", Arch.X86, "P", "v4.0", "Integrated", Arch.X64)
-    assert fx.commands[0].endswith('add apppool /name:"P (x86)" /managedRuntimeVersion:"v4.0" '
-                                   "/managedPipelineMode:Integrated /enable32BitAppOnWin64:true")
+    line = ('%windir%\\system32\\inetsrv\\appcmd.exe add apppool /name:"P (x86)" /managedRuntimeVersion:"v4.0" '
+            '/managedPipelineMode:"Integrated" /enable32BitAppOnWin64:true')
+    assert fx.commands[0] == line
+    assert cmd_argv(line)[5] == "/managedPipelineMode:Integrated"  # NOTE: appcmd gets the argument it got unquoted
+    like = AppPool("P", False, "pool", True, "v4.0", PipelineMode.INTEGRATED, ConfigSource("applicationHost.config"),
+                   elements=(PoolElement((), (("name", "P"), ("managedRuntimeVersion", "v4.0"))),))
+    copied = move_to_new_pool((("S", "/a"),), "P (x86)", Arch.X86, "P", "v4.0", "Integrated", Arch.X64, like=like)
+    assert copied.commands[0] == line and copied.powershell[:5] == fx.powershell[:5]
+
+
+def test_every_secret_of_a_pool_is_copied_by_reading_it_and_never_printed(tmp_path: Path) -> None:
+    """The split's commands copy a secret by reading it from the old pool (never through a command line), but the
+    check was written twice and kept one secret: with processModel's password in clear text (set by hand) and a
+    second value stored encrypted, the password was dropped without a word (the new SpecificUser pool had none),
+    and the side effects printed it as a setting. Now one check (``model.iis7.secret_shown``) finds each secret:
+    each is copied the same way in both shells, and none is printed anywhere (text, JSON, commands, note)."""
+    pools = ('<add name="P" managedRuntimeVersion="v4.0"><processModel identityType="SpecificUser" '
+             'userName="CONTOSO\\svc_web" password="Pa55w0rd!" /><failure rapidFailProtection="false" '
+             'autoShutdownParams="[enc:AesProvider:QUJDREVG:enc]" /></add>')
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P", r"C:\s") + site("T", 2, "P", r"C:\t")),
+                     {"s/bin/A64.dll": "managed_x64.dll", "t/bin/B86.dll": "managed_x86.dll"})
+    report = scan(img)
+    fix = next(f for f in report.findings if f.rule == "pool-arch-conflict").fixes[0]
+    for path, owner, attr in (("processModel.password", "processModel", "password"),
+                              ("failure.autoShutdownParams", "failure", "autoShutdownParams")):
+        copy = (f"Set-ItemProperty 'IIS:\\AppPools\\P (x86)' -Name {path} -Value "
+                f"(Get-ItemProperty 'IIS:\\AppPools\\P' -Name {owner}).{attr}")
+        assert copy in fix.powershell, path
+        assert f'powershell -NoProfile -Command "Import-Module WebAdministration; {copy}"' in fix.commands, path
+    assert fix.note is not None and "never print" in fix.note
+    printed = [*fix.commands, *fix.powershell, fix.note, scan_text.render(report, width=200),
+               scan_text.render(report, options=scan_text.TextOptions(verbose=True, width=200)),
+               scan_json.render(report)]
+    assert not [p for p in printed if "Pa55w0rd" in p or "QUJDREVG" in p]
+    effects = [e for f in report.findings for x in f.fixes for e in x.side_effects if e.settings]
+    assert effects and all({("processModel.password", NOT_SHOWN), ("failure.autoShutdownParams", ENCRYPTED)}
+                           <= set(e.settings) for e in effects), effects

@@ -25,6 +25,7 @@ from iisbitness.formats.table import printable
 from iisbitness.report import Report
 from tests.conftest import apphost, corpus_dir, make_image
 from tests.html.cdp import Browser
+from tests.html.rows import expand
 from tests.html.test_many_pools import pools_and_sites
 
 RLO = "\u202e"
@@ -86,14 +87,14 @@ def test_every_cause_and_fix_is_reachable(reports: dict[int, Report], plain_rows
     """Each cause is a row of its group's table (pools, application, binary, configuration, symptom, cause, fix
     numbers), each fix either in full or a row of a list of one kind: plain rows (40 causes, 19 fixes of a kind: at
     most :data:`scan_html.PLAIN_ROWS`), or, past it (forced to 0 here), the rows the script builds from the page's
-    patterns and values (:func:`scan_html.expand`, checked against the script in Chromium below)."""
+    patterns and values (:func:`tests.html.rows.expand`, checked against the script in Chromium below)."""
     monkeypatch.setattr(scan_html, "PLAIN_ROWS", plain_rows)
     report = reports[20]
     v = view(report)
     page = scan_html._page(1, report)
     rows = {}
     for g in _groups(page):
-        built = scan_html.expand(page.members(g))
+        built = expand(page.members(g))
         assert len(built) == len(g.causes)
         for c, row in zip(g.causes, built, strict=True):
             f = c.first
@@ -111,7 +112,7 @@ def test_every_cause_and_fix_is_reachable(reports: dict[int, Report], plain_rows
         assert isinstance(e, scan_html.CauseGroup)
         for entry in page.entries(e.fixes, f"cause-{e.numbers[0]}"):
             if isinstance(entry, scan_html.Run):
-                for row in scan_html.expand(page.run_rows(entry)):
+                for row in expand(page.run_rows(entry)):
                     fix = v.fix(int(row[0]))
                     assert (row[1], row[6], row[7]) == (fix.summary, "\n".join(fix.commands),
                                                         "\n".join(fix.powershell))
@@ -138,11 +139,11 @@ def test_rows_give_back_every_record() -> None:
                for n in ("Pool1", "Pool10", "My Pool", "Pool''s", "<script>x</script>", ODD, "a\tb", "Pool1")]
     records += [("9", "", "", "note"), ("10", "—", "\u00a0", "")]
     table = scan_html.rows(records)
-    assert scan_html.expand(table) == records
+    assert expand(table) == records
     assert all(" " not in v and "\n" not in v for line in table.values.split("\n") for v in line.split(" ")[1:])
     assert len(table.patterns) < len(records)
     records.append(("11", "a\0b", "", "\0"))  # NOTE: fields are joined by NUL unless a text holds one
-    assert scan_html.expand(scan_html.rows(records)) == records
+    assert expand(scan_html.rows(records)) == records
 
 
 def test_the_page_grows_with_values_not_with_causes(reports: dict[int, Report],

@@ -23,6 +23,7 @@ from iisbitness.formats.table import printable
 from iisbitness.report import Report
 from tests.conftest import apphost, make_image, site
 from tests.html.cdp import Browser
+from tests.html.rows import expand
 
 MODULES = 2
 RLO = "\u202e"
@@ -105,7 +106,7 @@ def test_every_fix_and_command_is_on_the_page_once(reports: dict[int, Report], p
     """Every fix's number, summary and commands are on the page: in full, or (the 79 pool flips after the first, one
     per pool, offered by both causes and the first step) once, as a row of a table of fixes of one kind: a plain
     row (79 rows: at most :data:`scan_html.PLAIN_ROWS`), or past it (forced to 0 here) its pattern and each fix's
-    values in the HTML, built by the script when opened (:func:`scan_html.expand` builds them as it does;
+    values in the HTML, built by the script when opened (:func:`tests.html.rows.expand` builds them as it does;
     tests/html/test_causes_alike.py checks the script's rows against the fixes)."""
     monkeypatch.setattr(scan_html, "PLAIN_ROWS", plain_rows)
     report = reports[80]
@@ -113,7 +114,7 @@ def test_every_fix_and_command_is_on_the_page_once(reports: dict[int, Report], p
     html = scan_html.render([report])
     page = scan_html._page(1, report)
     run = next(e for e in page.entries(page.steps[0].numbers, "step-1") if isinstance(e, scan_html.Run))
-    built = {int(row[0]): row for row in scan_html.expand(page.run_rows(run))}
+    built = {int(row[0]): row for row in expand(page.run_rows(run))}
     for numbered in v.fixes:
         fix = numbered.fix
         if numbered.number in built:

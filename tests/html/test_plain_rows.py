@@ -22,6 +22,7 @@ from iisbitness.formats.table import printable
 from iisbitness.report import Report
 from tests.html import test_causes_alike, test_many_pools
 from tests.html.cdp import Browser
+from tests.html.rows import expand
 
 N = scan_html.PLAIN_ROWS
 RLO = "\u202e"
@@ -73,7 +74,7 @@ def test_n_rows_are_plain_and_n_plus_one_are_patterns(flips: dict[int, Report]) 
         assert f'<span class="fixno">[{n}]</span> {_shown(fix.summary)}' in html, n
         assert html.count(f'<td class="cmd"><code>{_shown(chr(10).join(fix.commands))}</code></td>') == 1, n
         assert html.count(f'<td class="cmd ps1"><code>{_shown(chr(10).join(fix.powershell))}</code></td>') == 1, n
-    assert not page.run_rows(run).values and scan_html.expand(page.run_rows(run))[0][0] == str(run.numbers[0])
+    assert not page.run_rows(run).values and expand(page.run_rows(run))[0][0] == str(run.numbers[0])
 
     longer = flips[N + 1]
     html = scan_html.render([longer])
@@ -83,7 +84,7 @@ def test_n_rows_are_plain_and_n_plus_one_are_patterns(flips: dict[int, Report]) 
     assert '<tbody class="plain">' not in html and 'class="rows-plain' not in html
     table = page.run_rows(run)
     assert html.count('<pre class="values">') == 1 and len(table.values.split("\n")) == N + 1
-    assert [int(row[0]) for row in scan_html.expand(table)] == list(run.numbers)
+    assert [int(row[0]) for row in expand(table)] == list(run.numbers)
 
 
 def test_hostile_names_in_plain_rows_are_text(flips: dict[int, Report], copies: Report) -> None:

@@ -372,3 +372,46 @@ def test_an_iisexpress_config_scanned_as_a_server_says_what_it_is(tmp_path: Path
                   corpus_file("UguudeiMijigsengee__cashreceiptupdate__applicationHost.config")):
         res = CliRunner().invoke(main, ["scan", "--config", str(other), "--format", "json", "--quiet"])
         assert not [p for p in json.loads(res.output)["problems"] if "IIS Express" in p["message"]], other
+
+
+def test_a_site_s_application_on_a_unc_share_is_read_from_its_share_copy(tmp_path: Path) -> None:
+    """An application of the project's site on \\\\fileserver\\apps (the real per-solution config with a second
+    <application> as IIS Express keeps one) was "not checked" even with --share: the IIS Express scan built its
+    image without the share folders. With --share it is read like a server's: its bin's x64 assembly fails in the
+    32-bit iisexpress.exe, and the coverage is whole; without, the coverage says which share to give."""
+    sol = classic_solution(tmp_path / "sol", use64="")
+    cfg = sol / ".vs" / CLASSIC / "config" / "applicationhost.config"
+    text = cfg.read_text(encoding="utf-8")
+    site = text.index(f'<site name="{CLASSIC}"')
+    at = text.index("</application>", site) + len("</application>")
+    cfg.write_text(text[:at] + '\n                <application path="/legacy" applicationPool="Clr4IntegratedAppPool">'
+                   '\n                    <virtualDirectory path="/" physicalPath="\\\\fileserver\\apps\\legacy" />'
+                   "\n                </application>" + text[at:], encoding="utf-8")
+    share = tmp_path / "apps"
+    (share / "legacy" / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture("managed_x64.dll"), share / "legacy" / "bin" / "Legacy.dll")
+    code, doc = scan_json(sol)
+    [gap] = [a for a in doc["coverage"]["applications"] if a["status"] != "checked"]
+    assert gap["application"] == f"{CLASSIC}/legacy" and gap["status"] == "not-checked"
+    assert gap["remedy"].startswith("--share \\\\fileserver\\apps=")
+    code, doc = scan_json(sol, "--share", f"\\\\fileserver\\apps={share}")
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["coverage"]["complete"] is True and doc["coverage"]["checked"] == 2, doc["coverage"]
+    [f] = [f for f in _findings(doc, "managed-assembly-arch") if f["binary"].endswith("Legacy.dll")]
+    assert f["binary"] == "\\\\fileserver\\apps\\legacy\\bin\\Legacy.dll" and f["process_arch"] == "x86" and code == 1
+
+
+def test_a_project_whose_site_is_on_a_unc_share_is_read_from_the_scanned_folder(tmp_path: Path) -> None:
+    """A solution kept on \\\\fileserver\\src (Visual Studio writes the site's physicalPath as that share path): the
+    scanned folder is that project, yet it was "not part of the image" (a UNC path never looked at the project's
+    mount) and the scan checked nothing of it. Now it is read from the scanned folder, as a drive path is."""
+    sol = classic_solution(tmp_path / "sol", use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    cfg = sol / ".vs" / CLASSIC / "config" / "applicationhost.config"
+    text = cfg.read_text(encoding="utf-8")
+    old = "c:\\users\\ganeshkumbhar\\documents\\visual studio 2013\\Projects\\SampleKVApp\\SampleKVApp"
+    assert old in text
+    cfg.write_text(text.replace(old, "\\\\fileserver\\src\\SampleKVApp\\SampleKVApp"), encoding="utf-8")
+    code, doc = scan_json(sol)
+    assert doc["coverage"]["complete"] is True and doc["coverage"]["checked"] == 1, doc["coverage"]
+    [f] = _findings(doc, "managed-assembly-arch")
+    assert f["binary"] == "\\\\fileserver\\src\\SampleKVApp\\SampleKVApp\\bin\\Vendor.Imaging.dll" and code == 1

@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.cli import main
+from iisbitness.cli.options import parse_shares
 from iisbitness.image.archive import zip_name
 from iisbitness.image.paths import unc_share
 from iisbitness.image.server_image import ServerImage
@@ -121,11 +122,22 @@ def test_a_share_copy_keeps_the_image_protections(tmp_path: Path) -> None:
 
 
 def test_bad_share_values_exit_2(tmp_path: Path) -> None:
+    """Every command taking --share (scan, fix, collect, check-app --server) reads it with the one parser of the
+    shared CLI options (cli.options.parse_shares): the same usage error for each bad value, exit 2."""
     img, share = _demo_on_a_share(tmp_path)
+    publish = tmp_path / "publish"
+    publish.mkdir()
+    commands = (["scan", str(img)], ["fix", str(img)], ["collect", str(img), "-o", str(tmp_path / "x.zip")],
+                ["check-app", str(publish), "--server", str(img), "--site", "Default Web Site/"])
     for value in (f"bti-eic-sql2={share}", f"{ROOT}={share}", f"{SHARE}={tmp_path / 'absent'}", f"C:\\x={share}",
                   SHARE):
-        res = _scan(img, "--share", value)
-        assert res.exit_code == 2 and "--share" in res.output and "Traceback" not in res.output, (value, res.output)
+        errors = set()
+        for command in commands:
+            res = CliRunner().invoke(main, [*command, "--share", value])
+            assert res.exit_code == 2 and "--share" in res.output and "Traceback" not in res.output, (value, res.output)
+            errors.add(res.stderr.splitlines()[-1])
+        assert len(errors) == 1, (value, errors)
+    assert parse_shares((f"//bti-eic-sql2/EIC Inventory={share}",)) == {SHARE: share}
 
 
 def test_collect_with_share_then_scan_zip_is_the_same_report(tmp_path: Path) -> None:

@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from iisbitness.api import scan
+from iisbitness.arch import Arch
+from iisbitness.config.apphost import read_server
 from iisbitness.findings import Finding, Fix
+from iisbitness.image.server_image import ServerImage
+from iisbitness.loadplan.collectors.bin import bin_fails, bin_unread
+from iisbitness.loadplan.context import PlanContext
+from iisbitness.loadplan.plan import Process, worker_candidates
 from iisbitness.report import CoverageStatus
 from tests.conftest import DEMO, apphost, make_image, site
 
@@ -77,3 +83,30 @@ def test_a_pool_conflict_says_which_application_was_not_judged(tmp_path: Path, m
             in conflict.cause), conflict.cause
     [split] = conflict.fixes
     assert split.verified is True and "S/old" in split.summary  # NOTE: S/unread stays where it runs today
+
+
+def test_applications_sharing_an_unlisted_bin_are_each_not_judged(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """S/unread and S/twin share one physical folder whose bin cannot be listed: neither was judged, at either
+    architecture. The outlook at the architecture the pool runs as named both, the one at the other architecture
+    only the first (it walked each folder once, for its first application): now both, at both."""
+    apps = "".join(f"""<application path="/{n}" applicationPool="P">
+                    <virtualDirectory path="/" physicalPath="C:\\inetpub\\{folder}" />
+                </application>""" for n, folder in (("old", "old"), ("unread", "unread"), ("twin", "unread")))
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                               site("S", 1, "P", r"C:\inetpub\root", apps)),
+                     {"inetpub/root/bin/New.dll": "managed_x64.dll", "inetpub/old/bin/Old.dll": "managed_x86.dll",
+                      "inetpub/unread/bin/Unread.dll": "managed_x86.dll"})
+    _deny_listing(monkeypatch, img / "inetpub" / "unread" / "bin")
+    [conflict] = [f for f in scan(img).findings if f.rule == "pool-arch-conflict"]
+    why = "(inetpub/unread/bin: cannot list: Permission denied)"
+    assert (f"Not judged: the bin folder of S/twin at x64 {why}; S/twin at x86 {why}; S/unread at x64 {why}; "
+            f"S/unread at x86 {why} could not be listed whole" in conflict.cause), conflict.cause
+    image = ServerImage.offline(img)
+    server = read_server(image, Arch.X64, "test")
+    [pool] = server.pools
+    for arch in worker_candidates(Arch.X64):  # NOTE: one answer whichever of the two asks
+        process = Process("w3wp.exe", arch, pool)
+        unlisted = bin_unread(PlanContext(image), server, process, server.applications_in(pool))
+        assert [app for app, _ in unlisted] == ["S/unread", "S/twin"]
+        assert bin_fails(PlanContext(image), server, process, server.applications_in(pool))[1] == unlisted

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from iisbitness.cli import main
 from tests.conftest import DEMO, fixture
+from tests.fix.test_paste import ps_argv
 
 
 @pytest.fixture
@@ -181,3 +182,27 @@ def test_the_build_s_folder_as_given_still_pastes(tmp_path: Path, monkeypatch: p
     doc = json.loads(_run("o'brien", "--pool-arch", "x64", "--format", "json")[1])
     assert 'corflags "o\'brien/bin/managed_x86.dll" /32BITREQ-' in [c for x in doc["fixes"] for c in x["commands"]]
     assert "corflags 'o''brien/bin/managed_x86.dll' /32BITREQ-" in [c for x in doc["fixes"] for c in x["powershell"]]
+
+
+def test_a_build_folder_holding_a_percent_sign_keeps_its_corflags_fix_in_both_shells(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder named ``100%build``: the corflags line cannot be written for cmd.exe (it expands ``%NAME%`` inside
+    double quotes too, and a prompt has no escape for it there), so its cmd.exe form is a ``rem`` line, which
+    mentions appcmd; check-app took a fix with "appcmd" in a line for a server-side one and dropped it, so the
+    corflags fix was gone in both shells. Now PowerShell gets the line (``%`` is literal in single quotes) and
+    cmd.exe says why it has none and where to look, without advice that does not apply (fix --apply)."""
+    pub = tmp_path / "100%build"
+    (pub / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture("managed_x86.dll"), pub / "bin" / "managed_x86.dll")
+    monkeypatch.chdir(tmp_path)
+    doc = json.loads(_run("100%build", "--pool-arch", "x64", "--format", "json")[1])
+    [fix] = [x for x in doc["fixes"] if x["summary"].startswith("Rebuild 'managed_x86.dll' as AnyCPU (it is IL-only")]
+    assert fix["powershell"] == ["corflags '100%build/bin/managed_x86.dll' /32BITREQ-"]
+    assert ps_argv(fix["powershell"][0]) == ["corflags", "100%build/bin/managed_x86.dll", "/32BITREQ-"]
+    [rem] = fix["commands"]
+    assert rem.startswith("rem Not written: ") and "'%'" in rem and "--shell powershell" in rem, rem
+    assert "fix --apply" not in rem and "appcmd" not in rem, rem
+    ps = CliRunner().invoke(main, ["check-app", "100%build", "--pool-arch", "x64", "--shell", "powershell"]).output
+    assert "corflags '100%build/bin/managed_x86.dll' /32BITREQ-" in ps, ps
+    cmd = CliRunner().invoke(main, ["check-app", "100%build", "--pool-arch", "x64", "--shell", "cmd"]).output
+    assert "rem Not written: a name in this command holds '%'" in cmd, cmd

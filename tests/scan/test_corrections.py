@@ -72,7 +72,7 @@ def test_flip_for_a_500_cause_only_recycles(tmp_path: Path) -> None:
 
 def test_move_to_new_pool_powershell_sets_the_pipeline_mode_like_appcmd() -> None:
     fx = move_to_new_pool((("S", "/old"),), "P (x86)", Arch.X86, "P", "v2.0", "Classic", Arch.X64)
-    assert "/managedPipelineMode:Classic" in fx.commands[0]
+    assert '/managedPipelineMode:"Classic"' in fx.commands[0]
     assert "Set-ItemProperty 'IIS:\\AppPools\\P (x86)' -Name managedPipelineMode -Value 'Classic'" in fx.powershell
     arm = move_to_new_pool((("S", "/a"),), "P (x64)", Arch.X64, "P", "v4.0", "Integrated", Arch.ARM64)
     assert "Set-ItemProperty 'IIS:\\AppPools\\P (x64)' -Name enableEmulationOnWinArm64 -Value $true" in arm.powershell

@@ -406,3 +406,26 @@ def test_fix_text_says_what_was_not_checked(tmp_path: Path) -> None:
     assert "Coverage: 1 of 9 applications not checked" in partial.stdout, partial.stdout
     whole = CliRunner().invoke(main, ["fix", str(DEMO / "contoso-iis10"), "--fix", "1"])
     assert "Coverage" not in whole.stdout
+
+
+FIX_SCHEMA = json.loads((REPO / "src/iisbitness/formats/schema/fix-1.json").read_text())
+
+
+def test_fix_json_carries_the_scan_s_coverage(tmp_path: Path) -> None:
+    """``fix --format json`` had no coverage: a fix list over a server of which an application (or everything) was
+    not read read as complete. Its ``coverage`` is now scan's, the same object with the same words, in every case
+    (whole, partial, nothing listed), and the exit code stays 2 when nothing was checked, as for scan."""
+    cases = ((DEMO / "contoso-iis10", ["--fix", "1"], True, 0), (_demo_without_wwwroot(tmp_path / "b"), ["--fix", "1"], False, 0),
+             (_demo_with_sites_kept_apart(tmp_path / "a"), [], False, 2))
+    for img, extra, complete, code in cases:
+        fixed = CliRunner().invoke(main, ["fix", str(img), "--format", "json", *extra])
+        scanned = CliRunner().invoke(main, ["scan", str(img), "--format", "json", "--quiet"])
+        doc = json.loads(fixed.stdout)
+        jsonschema.validate(doc, FIX_SCHEMA)
+        assert doc["coverage"] == json.loads(scanned.stdout)["coverage"] and doc["coverage"]["complete"] is complete
+        assert fixed.exit_code == code, (img, fixed.stderr)
+    assert doc["coverage"]["not_checked"] == 1 and scanned.exit_code == 2
+    [gap] = doc["coverage"]["applications"]
+    assert gap["status"] == "not-checked" and gap["application"].endswith("applicationHost.config")
+    # NOTE: one contract for both documents: the fix schema's coverage is the scan schema's
+    assert FIX_SCHEMA["properties"]["coverage"] == SCAN_SCHEMA["properties"]["coverage"]

@@ -17,10 +17,11 @@ from iisbitness.cli.options import (
     OutputFormat,
     ViewOptions,
     fail_on_incomplete_option,
+    parse_shares,
     share_option,
     view_options,
 )
-from iisbitness.cli.scan import _drives, _emit, _fatal, _shares
+from iisbitness.cli.scan import _drives, _emit, _fatal
 from iisbitness.errors import IisBitnessError
 from iisbitness.scan.check_app import PoolSpec, check_alone, check_on_server
 from iisbitness.scan.pipeline import ScanOptions
@@ -71,7 +72,7 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
     try:
         if server is not None and site_app:
             report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=_drives(drives),
-                                                                                      shares=_shares(shares)))
+                                                                                      shares=parse_shares(shares)))
         else:
             assert pool_arch is not None
             spec = PoolSpec(Arch(pool_arch), _RUNTIMES[runtime], pipeline.capitalize())

@@ -9,8 +9,8 @@ import click
 
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_OK
-from iisbitness.cli.options import ScanProgress, progress_wanted, share_option
-from iisbitness.cli.scan import _drives, _env, _fatal, _shares
+from iisbitness.cli.options import ScanProgress, parse_shares, progress_wanted, share_option
+from iisbitness.cli.scan import _drives, _env, _fatal
 from iisbitness.errors import IisBitnessError
 from iisbitness.image.archive import MAX_MEMBER_BYTES
 from iisbitness.scan.collect import collect
@@ -54,7 +54,7 @@ def collect_command(image: Path | None, out: Path, drives: tuple[str, ...], shar
     if image is None and sys.platform != "win32":
         _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness collect IMAGE -o x.zip)")
     progress = ScanProgress(progress_wanted(quiet))
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=_shares(shares),
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=parse_shares(shares),
                           env=_env(env), progress=progress.stage, on_read=progress.read)
     try:
         with progress.shown():

@@ -34,13 +34,19 @@ def explain_command(text: tuple[str, ...], event_logs: tuple[str, ...], fmt: str
     Examples:
       iisbitness explain "HRESULT 8007041d"
       iisbitness explain < aspnet_regiis.log
+      type error.txt | iisbitness explain -
       iisbitness explain --event-log Application.evtx --event-log System.xml
+
+    TEXT "-" (or no TEXT) reads the text from stdin.
     """
     kb = load_kb()
     texts: list[tuple[str, str]] = []
-    if text:
+    if text and text != ("-",):
         texts.append(("argument", " ".join(text)))
-    elif not event_logs or not sys.stdin.isatty():
+    elif text or not event_logs or not sys.stdin.isatty():
+        if sys.stdin.isatty():  # NOTE: a bare `explain` at a prompt would wait without a word
+            click.echo("iisbitness explain: paste the error text, then Ctrl-D (Ctrl-Z and Enter on Windows)",
+                       err=True)
         # NOTE: bytes, so a UTF-16 file (Notepad "Unicode", PowerShell 5 redirection) or an ANSI one reads too
         buffer = getattr(sys.stdin, "buffer", None)
         raw = buffer.read(MAX_STDIN_BYTES + 1) if buffer is not None else sys.stdin.read(MAX_STDIN_BYTES + 1)

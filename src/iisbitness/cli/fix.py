@@ -18,8 +18,8 @@ import click
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.options import output_and_shell_options, share_option, text_width
-from iisbitness.cli.scan import _drives, _env, _fatal, _shares, check_image, say_checked_nothing, write_out
+from iisbitness.cli.options import output_and_shell_options, parse_shares, share_option, text_width
+from iisbitness.cli.scan import _drives, _env, _fatal, check_image, say_checked_nothing, write_out
 from iisbitness.cli.selection import chosen_rules, rule_options
 from iisbitness.errors import FixError, IisBitnessError
 from iisbitness.fixes.write import WriteRefused, Written
@@ -81,7 +81,7 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
     check_image(image, None, "fix", config_alone=False)
     if recycle and (image is not None or not apply_):
         _fatal("--recycle needs --apply on the live server (no IMAGE)")
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=_shares(shares), env=_env(env),
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=parse_shares(shares), env=_env(env),
                           config=config, rules=chosen_rules(select + rules, ignore))
     width = _width(output)
     try:

@@ -66,6 +66,25 @@ share_option = click.option(
 """``--share`` (scan, fix, collect, check-app): an offline folder standing for ``\\\\server\\share``."""
 
 
+def parse_shares(values: tuple[str, ...]) -> dict[str, Path]:
+    """``--share \\\\server\\share=PATH`` (or ``//server/share=PATH``) values as ``{"\\\\server\\share": PATH}``;
+    a usage error (exit 2) for anything but a share and an existing folder. The one parser of :data:`share_option`
+    (scan, fix, collect, check-app)."""
+    from iisbitness.image.paths import unc_share  # NOTE: inspect imports this module without it
+
+    out: dict[str, Path] = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        named = unc_share(name.strip())
+        if not sep or named is None or named[2]:
+            raise click.BadParameter(f"{v!r}: expected \\\\SERVER\\SHARE=/path (a share, not a folder in it), e.g. "
+                                     "//fileserver/sites=/mnt/sites", param_hint="--share")
+        if not Path(path).is_dir():
+            raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--share")
+        out[f"\\\\{named[0]}\\{named[1]}"] = Path(path)
+    return out
+
+
 fail_on_incomplete_option = click.option(
     "--fail-on-incomplete", is_flag=True,
     help="Also exit 1 when an application was not (fully) checked: its folder, drive or web.config could not be "

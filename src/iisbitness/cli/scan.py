@@ -26,6 +26,7 @@ from iisbitness.cli.options import (
     ViewOptions,
     fail_on_incomplete_option,
     output_options,
+    parse_shares,
     progress_wanted,
     share_option,
     text_width,
@@ -35,7 +36,6 @@ from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.explain.observe import observe
 from iisbitness.formats import loads_json, loads_text, scan_html, scan_json, scan_sarif, scan_text
-from iisbitness.image.paths import unc_share
 from iisbitness.image.windows import LIVE_LOGS, export_event_log
 from iisbitness.report import Report
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
@@ -56,22 +56,6 @@ def _drives(values: tuple[str, ...]) -> dict[str, Path]:
         if not Path(path).is_dir():
             raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--drive")
         out[letter[0].upper()] = Path(path)
-    return out
-
-
-def _shares(values: tuple[str, ...]) -> dict[str, Path]:
-    """``--share \\\\server\\share=PATH`` (or ``//server/share=PATH``) values as ``{"\\\\server\\share": PATH}``;
-    a usage error (exit 2) for anything but a share and an existing folder."""
-    out: dict[str, Path] = {}
-    for v in values:
-        name, sep, path = v.partition("=")
-        named = unc_share(name.strip())
-        if not sep or named is None or named[2]:
-            raise click.BadParameter(f"{v!r}: expected \\\\SERVER\\SHARE=/path (a share, not a folder in it), e.g. "
-                                     "//fileserver/sites=/mnt/sites", param_hint="--share")
-        if not Path(path).is_dir():
-            raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--share")
-        out[f"\\\\{named[0]}\\{named[1]}"] = Path(path)
     return out
 
 
@@ -249,7 +233,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     check_image(image, config, "scan", zip_ok=True)
     empty = config_only_image(config) if image is None else None
     progress = ScanProgress(progress_wanted(quiet))
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=_shares(shares),
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=parse_shares(shares),
                           config=config,
                           env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
                           load_map=show_loads or fmt == OutputFormat.HTML.value, iisexpress=True if iisexpress or iisexpress_arch else None,

@@ -137,6 +137,8 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
 @dataclass
 class _Reader:
     image: ServerImage
+    apphost_path: Path
+    """applicationHost.config (the image's, or ``--config``) as a host path; ``apphost_file`` names it in problems."""
     apphost_file: str
     root: etree._Element
     os_arch: Arch
@@ -146,7 +148,6 @@ class _Reader:
     _site_names: dict[str, str] = field(default_factory=dict)
     _locks: SectionLocks | None = None
     _lock_noted: set[tuple[str, str]] = field(default_factory=set)
-    apphost_path: Path | None = None
 
     def src(self, el: etree._Element) -> ConfigSource:
         return ConfigSource(self.apphost_file, line_of(el))
@@ -276,8 +277,8 @@ class _Reader:
 
     # -- global sections -------------------------------------------------------------------
     def apphost_contribs(self) -> list[Contribution]:
-        load = self.section_file(self.apphost_path, self.apphost_file) if self.apphost_path is not None else None
-        return contributions(self.root, self.apphost_file, (), 0, "system.webServer", section_file=load)
+        return contributions(self.root, self.apphost_file, (), 0, "system.webServer",
+                             section_file=self.section_file(self.apphost_path, self.apphost_file))
 
     def isapi_cgi_restriction(self, contribs: list[Contribution]) -> IsapiCgiRestriction | None:
         """The ISAPI and CGI Restrictions list at server level (the section is AppHostOnly)."""
@@ -601,7 +602,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
         path, shown, problems = find_apphost(image)
     root = parse_file(path, shown)
     require_apphost(root, shown)
-    reader = _Reader(image, shown, root, os_arch, progress or (lambda _m: None), problems, apphost_path=path)
+    reader = _Reader(image, path, shown, root, os_arch, progress or (lambda _m: None), problems)
     contribs = reader.apphost_contribs()
     pools = reader.pools()
     sites = reader.sites(contribs)

@@ -442,7 +442,8 @@ def read_workspace(folder: Path, image: ServerImage, os_arch: Arch, os_arch_from
     """Read a solution or project folder for IIS Express.
 
     Returns:
-        The workspace and the image with each matched project folder mounted at its site's physicalPath.
+        The workspace and the image with each matched project folder mounted at its site's physicalPath (and
+        ``image``'s share folders, ``--share``, kept).
 
     Raises:
         ServerImageError: no IIS Express configuration found. ConfigError: it is not usable XML.
@@ -451,7 +452,8 @@ def read_workspace(folder: Path, image: ServerImage, os_arch: Arch, os_arch_from
     problems: list[Problem] = []
     files = [p for f in find_project_files(solution) if (p := read_project(f, solution, problems)) is not None]
     path, shown, why = find_config(solution, files, image, config)
-    bare = ServerImage(dict(image.drives), image.sysnative, image.live, absent_drives=True, label_root=solution)
+    bare = ServerImage(dict(image.drives), image.sysnative, image.live, absent_drives=True, label_root=solution,
+                       shares=image.shares, share_folders=dict(image.share_folders))
     server = read_server(bare, os_arch, os_arch_from, path, shown_as=shown)
     projects: list[IisExpressProject] = []
     mounts: dict[str, Path] = {}
@@ -486,7 +488,7 @@ def read_workspace(folder: Path, image: ServerImage, os_arch: Arch, os_arch_from
                                 "the Visual Studio solution or project folder that holds them (docs/iisexpress.md)",
                                 unread=True))
     mounted = ServerImage(dict(image.drives), image.sysnative, image.live, mounts, absent_drives=True,
-                          label_root=solution)
+                          label_root=solution, shares=image.shares, share_folders=dict(image.share_folders))
     # NOTE: re-read with the projects mounted, so web.config files in the project folders take part
     server2 = read_server(mounted, os_arch, os_arch_from, path, shown_as=shown)
     # NOTE: sites of other solutions (WebSite1 under %IIS_SITES_HOME%, projects elsewhere on the machine) are not

@@ -15,7 +15,9 @@ does. It is HIGH when the text names it a Win32 error (``Win32 error 193``, ``[W
 another error word. Forms that are unambiguous on their own (eight hex digits, ten-digit decimals, signed decimals) are
 HIGH (``0x`` hex may carry a C suffix, ``0x800700C1L``); context-dependent ones are MEDIUM; data bytes are HIGH
 after ``data``/``0000:`` and MEDIUM otherwise; a small DWORD after ``0000:`` (Event Viewer's Words view,
-``0000: 000000c1``) is that Win32 error, HIGH.
+``0000: 000000c1``) is that Win32 error, HIGH; a ``0x0000xxxx`` right after an error word (``Error Code
+0x00000005``) is that Win32 error, MEDIUM. A ``0x`` code glued to an error label (``Error Code0x8007000d``, a
+table copied without its cell breaks) is read; glued to any other word it is not.
 No errors are raised.
 """
 
@@ -80,9 +82,11 @@ class CodeHit:
     confidence: Confidence
 
 
-_HEX8 = re.compile(r"(?<![0-9a-z])(?:0x)?([0-9a-f]{8})(?:(?<=0x[0-9a-f]{8})(?:u?l{1,2}|u))?(?![0-9a-z])",
-                   re.IGNORECASE)
-"""Eight hex digits; with ``0x``, a C integer suffix may follow, as headers and debuggers print them (``0x800700C1L``)."""
+_HEX8 = re.compile(r"(?:(?<![0-9a-z])(?:0x)?|(?:(?<=code)|(?<=error)|(?<=hresult)|(?<=hr))0x)([0-9a-f]{8})"
+                   r"(?:(?<=0x[0-9a-f]{8})(?:u?l{1,2}|u))?(?![0-9a-z])", re.IGNORECASE)
+"""Eight hex digits; with ``0x``, a C integer suffix may follow, as headers and debuggers print them (``0x800700C1L``).
+A ``0x`` code glued to its label counts too: an IIS error page copied without its table's cell breaks reads
+"Error Code0x8007000d" (tjanczuk/iisnode issue #85)."""
 _SIGNED = re.compile(r"(?<![\w.])-(\d{9,10})(?![\d.])")
 _DEC10 = re.compile(r"(?<![\w.-])(\d{10})(?![\d.])")
 _BYTES = re.compile(r"(?<![0-9a-z])([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2})(?![0-9a-z])",
@@ -110,6 +114,9 @@ _PAIRED = re.compile(r"(?<![\w.])(?:(\d{1,5})\s*\(\s*0x([0-9a-f]{1,4})\s*\)|0x([
 _PAIR_CONTEXT = re.compile(r"\b(?:error|err|errno|code|hr|hresult|status|win32|failed|failure)\b[^\n]{0,40}$",
                            re.IGNORECASE)
 """An error word before the pair on its line: "byte 193 (0xC1)" in a dump is a value, not an error."""
+_ERROR_LABEL = re.compile(r"\b(?:error|err|errno|code|hr|hresult|status)\b[ \t:=#]{0,6}$", re.IGNORECASE)
+"""An error word right before a number: "Error Code\t0x00000005" (an IIS error page from a module that reports
+a Win32 error as it is, not as an HRESULT)."""
 _EXIT_CODE = re.compile(r"\bexit(?:ed)?\s+(?:with\s+)?code\s*[:=]?\s*$", re.IGNORECASE)
 """A process exit code ("has exited with code 11 (0xb)") is the program's own number, not a Win32 error."""
 
@@ -145,17 +152,21 @@ def find_codes(text: str) -> list[CodeHit]:
     hits: list[CodeHit] = []
     for m in _HEX8.finditer(text):
         hits.append(CodeHit(int(m.group(1), 16), m.group(0), m.start(), CodeForm.HEX, Confidence.HIGH))
-        if not m.group(0).lower().startswith("0x"):
-            # NOTE: an event's <Binary> pasted as text ("c1000000", "02000780") is little-endian bytes.
-            value = int.from_bytes(bytes.fromhex(m.group(1)), "little")
-            if value:
-                hits.append(CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES,
+        word = int(m.group(1), 16)
+        if m.group(0).lower().startswith("0x"):
+            if 0 < word < 0x10000 and _ERROR_LABEL.search(text[max(0, m.start() - 30):m.start()]):
+                # NOTE: "Error Code 0x00000005" is Win32 error 5 (tjanczuk/iisnode issue #522: HTTP 500.1000)
+                hits.append(CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.WIN32,
                                     Confidence.MEDIUM))
-            word = int(m.group(1), 16)
-            if 0 < word < 0x10000 and _WORDS_ROW.search(text[max(0, m.start() - 120):m.start()]):
-                # NOTE: Event Viewer's Words view prints each DWORD as a number: "0000: 000000c1" is error 193
-                hits.append(CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.DATA_WORDS,
-                                    Confidence.HIGH))
+            continue
+        # NOTE: an event's <Binary> pasted as text ("c1000000", "02000780") is little-endian bytes.
+        value = int.from_bytes(bytes.fromhex(m.group(1)), "little")
+        if value:
+            hits.append(CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES, Confidence.MEDIUM))
+        if 0 < word < 0x10000 and _WORDS_ROW.search(text[max(0, m.start() - 120):m.start()]):
+            # NOTE: Event Viewer's Words view prints each DWORD as a number: "0000: 000000c1" is error 193
+            hits.append(CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.DATA_WORDS,
+                                Confidence.HIGH))
     for m in _SIGNED.finditer(text):
         n = int(m.group(1))
         if 0x80000000 >= n >= 0x40000000:

@@ -104,8 +104,11 @@ def basename(path: str) -> str:
 
 def _family(event: Event, kb: KnowledgeBase, *, own_only: bool = False) -> frozenset[str]:
     """Rules the event's entries list; ``own_only``: only entries of its provider/id, not codes or text."""
-    ids = {s.entry_id for s in match_event(event, kb) if not own_only or s.via is Via.EVENT}
-    return frozenset(c.rule for e in kb.entries if e.id in ids for c in e.causes)
+    signals = [s for s in match_event(event, kb) if not own_only or s.via is Via.EVENT]
+    ids = {s.entry_id for s in signals}
+    cues = frozenset().union(*(s.cues for s in signals))
+    return frozenset(c.rule for e in kb.entries if e.id in ids for c in e.causes
+                     if c.context is None or c.context in cues)
 
 
 def _link(finding: FindingKey, event: Event) -> str | None:

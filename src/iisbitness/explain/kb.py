@@ -174,6 +174,9 @@ class Cause:
     """The scan rule that detects the situation."""
     why: str
     """How the situation produces the signal."""
+    context: str | None = None
+    """A :class:`Context` id: the cause holds only in an input that shows that context (error 193 is a COM
+    server of the other bitness only inside a COM activation); None: always."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,7 +455,10 @@ def _entry(table: dict[str, object], families: set[str]) -> Entry:
         rule = _str(t, "rule", where)
         if rule not in SCAN_RULE_IDS:
             raise KnowledgeBaseError(f"{where}: cause names unknown scan rule {rule!r}")
-        causes.append(Cause(RuleId(rule), _str(t, "why", where)))
+        context = t.get("context")
+        if context is not None and not isinstance(context, str):
+            raise KnowledgeBaseError(f"{where}: a cause's 'context' must be a string")
+        causes.append(Cause(RuleId(rule), _str(t, "why", where), context))
     events = _event_keys(table, "events", where, families)
     text_events = _event_keys(table, "text_events", where, families)
     unconfirmed = table.get("unconfirmed")
@@ -531,6 +537,10 @@ def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:
         if set(item.usual_unless) - cues:
             raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: usual_unless names unknown cues "
                                      f"{sorted(set(item.usual_unless) - cues)}")
+    for item in entries:
+        unknown_contexts = sorted({c.context for c in item.causes if c.context is not None} - cues)
+        if unknown_contexts:
+            raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: a cause names unknown contexts {unknown_contexts}")
     ids = [e.id for e in entries]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -73,7 +73,9 @@ class Signal:
 
 
 _PATH = re.compile(r"""(?:[a-z]:\\|\\\\\?\\[a-z]:\\|%\w+%\\)[^'"<>|\r\n*?]*?\.(?:dll|exe)\b""", re.IGNORECASE)
-_ARCH = re.compile(r"images\s+built\s+for\s+an?\s+(\w+)\s+processor\s+architecture", re.IGNORECASE)
+_ARCH = re.compile(r"images\s+built\s+for\s+an?\s+(\w+)\s+processor\s+architecture"
+                   r"|仅支持加载为\s*(\w+)\s*处理器架构", re.IGNORECASE)
+"""The worker's architecture a 2274/2282 message names (English; zh-CN "仅支持加载为 x86 处理器架构")."""
 _EVENT_ID = re.compile(
     r"(?:\bevent\s*(?:id)?|\bEventCode(?==)"
     # NOTE: the "Event ID:" label of Event Viewer's copied details on localised Windows (de, fr, es, pt, it, nl,
@@ -82,6 +84,13 @@ _EVENT_ID = re.compile(
     r"|\bIdentifica(?:ção|cao)\s+do\s+evento|\bID\s+(?:do\s+)?evento|\bGebeurtenis-id|\bIdentyfikator\s+zdarzenia"
     r"|イベント\s*ID|事件\s*ID|Код\s+события)"
     r"\s*[:#=：]?\s*(\d{3,5})\b", re.IGNORECASE)
+_XML_EVENT_ID = re.compile(r"<EventID(?:\s[^<>]{0,200})?>\s*(\d{1,10})\s*</EventID>", re.IGNORECASE)
+"""An event's XML pasted cut off before its ``</Event>`` (so not read as an event): its ``<EventID>``, written with
+or without its qualifiers (``<EventID Qualifiers="49152">2280</EventID>``; a full 32-bit id is read as its low 16
+bits, as an event log's is)."""
+_XML_PROVIDER = re.compile(r"""<Provider\s[^<>]{0,300}?\bName=["']([^"'<>]{1,200})["']""", re.IGNORECASE)
+"""The provider an event's XML names (``<Provider Name="Microsoft-Windows-IIS-W3SVC-WP" .../>``): a source, as a
+``Source:`` line is, when the XML is pasted cut off and read as text."""
 _HTTP = re.compile(
     r"(?:\bHTTP(?:/1\.[01])?(?:\s+Error|-Fehler|\s+エラー|\s*错误|\s*錯誤)?"
     # NOTE: IIS error pages with a language pack: "Erreur HTTP 500.19", "Error HTTP", "Errore HTTP", "Erro HTTP",
@@ -131,7 +140,7 @@ def _clip(text: str) -> str:
 
 def _detail(evidence: str) -> str | None:
     m = _ARCH.search(evidence)
-    return f"worker process architecture: {m.group(1)}" if m else None
+    return f"worker process architecture: {m.group(1) or m.group(2)}" if m else None
 
 
 def _pattern_signals(text: str, entry: Entry) -> list[Signal]:
@@ -169,6 +178,7 @@ def _named_families(text: str, kb: KnowledgeBase) -> tuple[set[str], bool]:
     ``Source:`` line; without such a line, the families whose long provider names occur in the text
     (a short one such as ``WAS`` only as a whole upper-case word: "was" is English)."""
     sources = [m.group(1).strip("'\"") for m in _SOURCE.finditer(text)]
+    sources += [m.group(1) for m in _XML_PROVIDER.finditer(text)]
     if sources:
         return {f for f in (kb.family_of(src, text) for src in sources) if f is not None}, True
     found = set()
@@ -186,8 +196,9 @@ def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     Application Hang 1002 or an Application Error 1000 is not W3SVC 1002 (IIS 6) or ANCM 1000)."""
     out = []
     named, source_given = _named_families(text, kb)
-    for m in _EVENT_ID.finditer(text):
-        event_id = int(m.group(1))
+    found = [(m, int(m.group(1))) for m in _EVENT_ID.finditer(text)]
+    found += [(m, int(m.group(1)) & 0xFFFF) for m in _XML_EVENT_ID.finditer(text)]
+    for m, event_id in found:
         for entry in kb.entries:
             families = {k.family for k in entry.events if k.event_id == event_id}
             if not families or (source_given and not families & named):
@@ -251,13 +262,16 @@ def _w3c_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
 
 def apply_overrides(signals: tuple[Signal, ...], kb: KnowledgeBase) -> tuple[Signal, ...]:
     """``signals`` of ONE input with ``demoted_by`` set where a seen entry overrides theirs (see module doc)."""
-    by: dict[str, str] = {}
+    claims: dict[str, list[str]] = {}
     for entry_id in dict.fromkeys(s.entry_id for s in signals):
         for target in kb.entry(entry_id).overrides:
-            by.setdefault(target, entry_id)
+            claims.setdefault(target, []).append(entry_id)
     # NOTE: an overridden entry overrides nothing ("runtime newer" beats BadImageFormatException, which then
-    # no longer beats the exception message around it).
-    by = {target: source for target, source in by.items() if source not in by}
+    # no longer beats the exception message around it); a target keeps the first claim of an entry that is not
+    # overridden itself ("Bad IL format" rules out the exception message around it even though the
+    # BadImageFormatException it also beats claimed that message first)
+    by = {target: source for target, sources in claims.items()
+          for source in [next((src for src in sources if src not in claims), None)] if source is not None}
     codes = {s.code for s in signals if s.code is not None and s.confidence >= Confidence.MEDIUM}
     out = []
     for s in signals:

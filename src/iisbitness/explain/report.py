@@ -81,6 +81,13 @@ class Explanation:
     bitness_confidence: Confidence = Confidence.LOW
     """What this explanation lends its bitness causes: recognition capped by specificity."""
 
+    @property
+    def causes(self) -> tuple[Cause, ...]:
+        """The entry's causes that hold in this input, in the entry's order: a cause tied to a context
+        (:attr:`Cause.context`) only when one of the signals' inputs shows it."""
+        cues = frozenset().union(*(s.cues for s in self.signals))
+        return tuple(c for c in self.entry.causes if c.context is None or c.context in cues)
+
 
 @dataclass(frozen=True, slots=True)
 class RankedCause:
@@ -233,7 +240,7 @@ def in_context(x: Explanation, kb: KnowledgeBase) -> tuple[Cause, ...]:
     is the in-process app, a filter that "only supports AMD64" on IIS 6 an IIS 6 filter), the rest in the
     entry's order."""
     cues = frozenset().union(*(s.cues for s in x.signals))
-    causes = x.entry.causes
+    causes = x.causes
     # NOTE: one stable partition per context shown, in file order, so a later (narrower) context wins: IIS 6
     # puts the IIS 6 rules first in the entry's own order, IIS 5.0 isolation mode then its own rule before them
     for context in kb.contexts:
@@ -306,13 +313,33 @@ def _order(causes: Sequence[RankedCause],
             tuple(replace(o, rank=ranks[id(o)]) for o in others))
 
 
+_CLSID = re.compile(r"\bCLSID\W{0,4}(\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\})", re.IGNORECASE)
+"""A COM class id as .NET and COM errors print it, after the word CLSID ("Retrieving the COM class factory for
+component with CLSID {0006F03A-...} failed"); other GUIDs (an event provider's Guid="{...}") are not classes."""
+_MAX_CLSIDS = 3
+
+
+def _clsid_steps(text: str) -> tuple[Step, ...]:
+    """For each COM class id ``text`` names (at most three): which DLL serves it in each registry view, and so in
+    each bitness of worker (WOW64 keeps HKLM\\SOFTWARE\\Classes\\CLSID apart for 32-bit processes, facts E3).
+    ``reg.exe``'s ``/reg:64`` and ``/reg:32`` pick the view from a prompt of either bitness (Microsoft's reg
+    command reference); the commands paste as they are into cmd.exe and PowerShell."""
+    found = list(dict.fromkeys(m.group(1).upper() for m in _CLSID.finditer(text)))[:_MAX_CLSIDS]
+    return tuple(Step(f"see which DLL serves COM class {clsid} in {bits}-bit processes (the key missing: the class "
+                      f"is not registered for them)",
+                      f'reg query "HKLM\\SOFTWARE\\Classes\\CLSID\\{clsid}\\InprocServer32" /reg:{bits}')
+                 for clsid in found for bits in (64, 32))
+
+
 def _next_steps(explanations: Sequence[Explanation], causes: Sequence[RankedCause], others: Sequence[OtherCause],
-                kb: KnowledgeBase) -> tuple[Step, ...]:
+                kb: KnowledgeBase, com_steps: tuple[Step, ...] = ()) -> tuple[Step, ...]:
     reading: list[Step] = [step for o in others for step in o.read_next]
     reading += [step for x in explanations if x.specificity is not Specificity.SPECIFIC
                 for step in x.entry.read_next]
     steps: list[Step] = list(SCAN_STEPS)
     for cause in [c for c in causes if c.confidence > Confidence.LOW][:_TOP_CAUSES_WITH_CHECKS]:
+        # NOTE: the class id the error names before the generic checks of the COM rule (issue: fix advice)
+        steps.extend(com_steps if cause.rule == "com-inproc-arch" else ())
         info = kb.rules.get(cause.rule)
         steps.extend(info.checks if info else ())
     for x in explanations:
@@ -346,6 +373,7 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
     events (provider and id, data, binary), the rest of the text as text."""
     signals: list[Signal] = []
     inputs: list[InputSummary] = []
+    com_steps = _clsid_steps("\n".join(text for _, text in texts))
     read: list[EventLogRead] = []
     for name, text in texts:
         rest, log = _pasted_events(name, text, kb)
@@ -374,6 +402,6 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
     return ExplainReport(
         inputs=tuple(inputs), explanations=explanations, causes=causes, events=tuple(hits),
         problems=tuple(problems),
-        next_steps=_next_steps(explanations, causes, others, kb) if explanations else (),
+        next_steps=_next_steps(explanations, causes, others, kb, com_steps) if explanations else (),
         rules={c.rule: kb.rules[c.rule].summary for c in causes if c.rule in kb.rules}, others=others,
     )

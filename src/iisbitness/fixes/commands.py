@@ -26,7 +26,7 @@ from iisbitness.model.edits import (
     SetGlobalModulePrecondition,
     SetPoolArch,
 )
-from iisbitness.model.iis7 import AppPool, PoolElement
+from iisbitness.model.iis7 import AppPool, PoolElement, secret_shown
 
 APPCMD = r"%windir%\system32\inetsrv\appcmd.exe"
 """appcmd.exe as cmd.exe names it (``%windir%`` expands there, not in PowerShell: :data:`APPCMD_PROGRAM`)."""
@@ -156,12 +156,17 @@ CR/LF end the command. appcmd's ``[name='...']`` selector cannot hold ``'`` or `
 def cmd_line(line: str, quoted: Iterable[str] = (), selected: Iterable[str] = ()) -> str:
     """``line`` for cmd.exe, or a ``rem`` line saying why it is not written: a configuration is untrusted, and a
     name that ends the quoting would turn a pasted fix into other commands. ``quoted``: the names the line holds
-    in ``"..."``; ``selected``: those it holds in an appcmd ``[name='...']`` selector."""
+    in ``"..."``; ``selected``: those it holds in an appcmd ``[name='...']`` selector. The ``rem`` line points at
+    what does the job instead: PowerShell (its single quotes take ``%``), and for an appcmd line ``fix --apply``
+    (another program's, e.g. ``corflags`` on a file of a build, it does not write)."""
     bad = {c for n in quoted for c in n if c in _CMD_UNQUOTABLE}
     bad |= {c for n in selected for c in n if c in _CMD_UNQUOTABLE or c in "']"}
     if not bad:
         return line
     chars = " ".join(repr(c) for c in sorted(bad))
+    if not line.startswith(APPCMD + " "):  # NOTE: corflags, dotnet: no appcmd, and fix --apply writes no binary
+        return (f"rem Not written: a name in this command holds {chars}, which cmd.exe cannot take quoted (it expands "
+                "environment variables inside double quotes too); use --shell powershell")
     return (f"rem Not written: a name in this command holds {chars}, which cmd.exe or appcmd cannot take quoted; "
             "use --shell powershell, or fix --apply")
 
@@ -256,9 +261,10 @@ def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch, declared: bool = Tr
     return tuple(cmds), tuple(ps)
 
 
-def _appcmd(*args: Arg) -> str:
-    """The cmd.exe line of ``appcmd.exe args`` (:func:`native`: names quoted, or a ``rem`` line saying why not)."""
-    return native(APPCMD_PROGRAM, *args)[0]
+def _appcmd(*args: Arg, selected: Iterable[str] = ()) -> str:
+    """The cmd.exe line of ``appcmd.exe args`` (:func:`native`: names quoted, or a ``rem`` line saying why not;
+    ``selected``: names in an appcmd ``[name='...']`` selector)."""
+    return native(APPCMD_PROGRAM, *args, selected=selected)[0]
 
 
 def start_pool_commands(pool: str) -> tuple[str, str]:
@@ -329,9 +335,9 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
     return Fix(
         summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=tuple(native(APPCMD_PROGRAM, "set", "config", f"-section:system.webServer/{section}",
-                              _selector(name, "preCondition", precondition), "/commit:apphost",
-                              selected=(name, precondition))[0] for section in ("globalModules", "modules"))
+        commands=tuple(_appcmd("set", "config", f"-section:system.webServer/{section}",
+                               _selector(name, "preCondition", precondition), "/commit:apphost",
+                               selected=(name, precondition)) for section in ("globalModules", "modules"))
         + tuple(s[0] for s in starts),
         powershell=(
             "Import-Module WebAdministration",
@@ -369,9 +375,9 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
     return Fix(
         summary=f"Load ISAPI filter '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=(native(APPCMD_PROGRAM, "set", "config", *([Quoted("", site)] if site else []),
-                         "-section:system.webServer/isapiFilters", _selector(name, "preCondition", precondition),
-                         *commit, selected=(name, precondition))[0],),
+        commands=(_appcmd("set", "config", *([Quoted("", site)] if site else []),
+                          "-section:system.webServer/isapiFilters", _selector(name, "preCondition", precondition),
+                          *commit, selected=(name, precondition)),),
         powershell=(
             "Import-Module WebAdministration",
             f"Set-WebConfigurationProperty -PSPath {pspath} {flt} -Name preCondition -Value {_ps_quote(precondition)}"
@@ -381,12 +387,11 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
     )
 
 
-def _add_pool_commands(new_pool: str, settings: dict[str, str], e32: str, *plain: str) -> tuple[list[str], list[str]]:
+def _add_pool_commands(new_pool: str, settings: dict[str, str], e32: str) -> tuple[list[str], list[str]]:
     """``([appcmd add apppool line], [PowerShell lines])`` that create ``new_pool`` with ``enable32BitAppOnWin64``
-    ``e32`` and each of ``settings`` (attribute -> value, quoted in both shells); ``plain``: appcmd arguments that
-    are plain words, in the cmd.exe line only (their PowerShell lines are the caller's)."""
-    cmd = native(APPCMD_PROGRAM, "add", "apppool", Quoted("/name:", new_pool),
-                 *(Quoted(f"/{k}:", v) for k, v in settings.items()), *plain, f"/enable32BitAppOnWin64:{e32}")[0]
+    ``e32`` and each of ``settings`` (attribute -> value, quoted in both shells)."""
+    cmd = _appcmd("add", "apppool", Quoted("/name:", new_pool), *(Quoted(f"/{k}:", v) for k, v in settings.items()),
+                  f"/enable32BitAppOnWin64:{e32}")
     return [cmd], ["Import-Module WebAdministration", f"New-WebAppPool -Name {_ps_quote(new_pool)}",
                    f"Set-ItemProperty {_pool_item(new_pool)} -Name enable32BitAppOnWin64 -Value ${e32}",
                    *(f"Set-ItemProperty {_pool_item(new_pool)} -Name {k} -Value {_ps_quote(v)}"
@@ -405,14 +410,18 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
     hand appcmd an arbitrary password: a ``"`` in it would end the quoted argument (and a ``\\`` before the closing
     quote escape it: "Parsing C++ command-line arguments"), so a ``for /f`` over ``appcmd list apppool
     /text:processModel.password`` would set another password without a word. A password stored in clear text is
-    copied the same way, never printed in a command (a report is handed around). ``fix --apply`` copies the
-    attribute as stored (same server, same keys: "Caution while xcopying IIS 7.0 config files", blogs.iis.net). Collection items (``<add>``) are added with ``set config /+`` /
+    copied the same way, never printed in a command (a report is handed around); so is every other secret
+    (:func:`iisbitness.model.iis7.secret_shown`, the one check: any value stored encrypted), each on a line of its
+    own. ``fix --apply`` copies the attribute as stored (same server, same keys: "Caution while xcopying IIS 7.0
+    config files", blogs.iis.net). Collection items (``<add>``) are added with ``set config /+`` /
     ``Add-WebConfigurationProperty``; a ``<clear />`` or ``<remove>`` is not repeated (a new pool's collections
-    hold only what applicationPoolDefaults gives), and is named in the returned notes."""
+    hold only what applicationPoolDefaults gives), nor is an item holding a secret or a secret on the ``<add>``
+    itself (the schema puts none there): each is named in the returned notes."""
     top: dict[str, str] = {"managedRuntimeVersion": runtime, "managedPipelineMode": pipeline}
     nested: dict[str, str] = {}
     items: list[PoolElement] = []
-    password: str | None = None
+    copied: list[str] = []
+    skipped: list[str] = []
     for el in like.elements:
         if el.item:
             items.append(el)
@@ -421,8 +430,10 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
             if not el.path and (name == "name" or name in BITNESS_ATTRIBUTES):
                 continue
             path = ".".join((*el.path, name))
-            if value.startswith("[enc:") or name.lower() == "password":
-                password = path
+            if secret_shown(name, value) is not None:
+                # NOTE: read from the old pool where it is set, never through a command line; one on the <add>
+                # itself has no element to read it from (the schema puts none there)
+                (copied if el.path else skipped).append(path)
             elif el.path:
                 nested[path] = value
             else:
@@ -430,25 +441,23 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
     cmds, ps = _add_pool_commands(new_pool, top, e32)
     ps += [f"Set-ItemProperty {_pool_item(new_pool)} -Name {k} -Value {_ps_quote(v)}" for k, v in nested.items()]
     if nested:
-        cmds.append(native(APPCMD_PROGRAM, "set", "apppool", Quoted("", new_pool),
-                           *(Quoted(f"/{k}:", v) for k, v in nested.items()))[0])
-    if password is not None:  # NOTE: never through a command line: read from the old pool where it is set
-        owner, attr = password.rsplit(".", 1)
-        copy = (f"Set-ItemProperty {_pool_item(new_pool)} -Name {password} "
+        cmds.append(_appcmd("set", "apppool", Quoted("", new_pool), *(Quoted(f"/{k}:", v) for k, v in nested.items())))
+    for path in copied:
+        owner, attr = path.rsplit(".", 1)
+        copy = (f"Set-ItemProperty {_pool_item(new_pool)} -Name {path} "
                 f"-Value (Get-ItemProperty {_pool_item(like.name)} -Name {owner}).{attr}")
         ps.append(copy)
         cmds.append(cmd_line(f'powershell -NoProfile -Command "Import-Module WebAdministration; {copy}"',
                              (new_pool, like.name)))
-    skipped: list[str] = []
     for el in items:
         collection = ".".join(el.path[:-1])
-        if el.path[-1] != "add":
-            skipped.append(f"<{el.path[-1]}> in {collection}")
+        if el.path[-1] != "add" or any(secret_shown(k, v) is not None for k, v in el.attributes):
+            skipped.append(f"<{el.path[-1]}> in {collection}" + (" (it holds a secret)" if el.path[-1] == "add" else ""))
             continue
         pairs = ",".join(f"{k}='{v}'" for k, v in el.attributes)
-        cmds.append(native(APPCMD_PROGRAM, "set", "config", "-section:system.applicationHost/applicationPools",
-                           Quoted("/+", f"[name='{new_pool}'].{collection}.[{pairs}]"), "/commit:apphost",
-                           selected=(new_pool, *(v for _, v in el.attributes)))[0])
+        cmds.append(_appcmd("set", "config", "-section:system.applicationHost/applicationPools",
+                            Quoted("/+", f"[name='{new_pool}'].{collection}.[{pairs}]"), "/commit:apphost",
+                            selected=(new_pool, *(v for _, v in el.attributes))))
         table = "; ".join(f"{k}={_ps_quote(v)}" for k, v in el.attributes)
         flt = _ps_filter("system.applicationHost/applicationPools/add", new_pool, "/" + "/".join(el.path[:-1]))
         ps.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name '.' -Value @{{{table}}}"
@@ -465,26 +474,28 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     skipped: list[str] = []
     if like is not None and like.elements:
         cmds, ps, skipped = _copy_commands(new_pool, like, runtime, pipeline, e32)
-    else:  # NOTE: the pipeline mode is Integrated or Classic (PipelineMode): a plain word, as appcmd's docs write it
-        cmds, ps = _add_pool_commands(new_pool, {"managedRuntimeVersion": runtime}, e32, f"/managedPipelineMode:{pipeline}")
-        ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name managedPipelineMode -Value {_ps_quote(pipeline)}")
+    else:  # NOTE: quoted as the copy quotes it (and as every other setting): one line for one pool, either way
+        cmds, ps = _add_pool_commands(new_pool, {"managedRuntimeVersion": runtime, "managedPipelineMode": pipeline}, e32)
     native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
     if os_arch is Arch.ARM64:
         emu = "false" if native_arm64 else "true"
-        cmds.insert(1, native(APPCMD_PROGRAM, "set", "apppool", Quoted("", new_pool), f"/enableEmulationOnWinArm64:{emu}")[0])
+        cmds.insert(1, _appcmd("set", "apppool", Quoted("", new_pool), f"/enableEmulationOnWinArm64:{emu}"))
         ps.append(f"Set-ItemProperty {_pool_item(new_pool)} -Name enableEmulationOnWinArm64 -Value ${emu}")
     for site, path in apps:
-        cmds.append(native(APPCMD_PROGRAM, "set", "app", Quoted("", site + path), Quoted("/applicationPool:", new_pool))[0])
+        cmds.append(_appcmd("set", "app", Quoted("", site + path), Quoted("/applicationPool:", new_pool)))
         ps.append(f"Set-ItemProperty {_app_item(site, path)} "
                   f"-Name applicationPool -Value {_ps_quote(new_pool)}")
     names = ", ".join(f"{s}{p}" for s, p in apps)
     note = f"Pool '{like_pool}' keeps its other applications at their architecture."
     if like is not None and like.elements:
         note += f" The new pool copies every setting '{like_pool}' stores but its name and bitness."
-        if any(v.startswith("[enc:") or k.lower() == "password" for el in like.elements for k, v in el.attributes):
-            note += (f" Its password: the commands read it from '{like_pool}' with PowerShell's WebAdministration "
-                     "(the cmd.exe form too: cmd.exe cannot pass any password to appcmd intact) and never print it; "
-                     "fix --apply copies it as stored.")
+        secrets = [".".join((*el.path, name)) for el, name in like.secrets]
+        if secrets:
+            its = "Its password" if secrets == ["processModel.password"] else f"Its secrets ({', '.join(secrets)})"
+            note += (f" {its}: the commands read {'it' if len(secrets) == 1 else 'each'} from '{like_pool}' with "
+                     "PowerShell's WebAdministration (the cmd.exe form too: cmd.exe cannot pass any password to appcmd "
+                     f"intact) and never print {'it' if len(secrets) == 1 else 'them'}; fix --apply copies "
+                     f"{'it' if len(secrets) == 1 else 'them'} as stored.")
     if skipped:
         note += f" Not repeated by the commands: {', '.join(skipped)} (fix --apply copies them as stored)."
     return Fix(
@@ -498,13 +509,17 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     )
 
 
+OUT_OF_PROCESS = "out-of-process hosting"
+"""The label of :func:`aspnetcore_out_of_process`'s fix (check-app turns it into advice on the published web.config)."""
+
+
 def aspnetcore_out_of_process(app: str) -> Fix:
     """Fix: host ASP.NET Core app ``app`` (``Site/path``) out of process (``hostingModel="outofprocess"``): it then
     runs in its own dotnet.exe / app.exe, whatever the worker's bitness (facts D6)."""
     cmd, ps = native(APPCMD_PROGRAM, "set", "config", Quoted("", app), "-section:system.webServer/aspNetCore",
                      "/hostingModel:outofprocess")
     return Fix(summary=f"Host '{app}' out of process (hostingModel=\"outofprocess\"): the app then runs in its own process",
-               label="out-of-process hosting",
+               label=OUT_OF_PROCESS,
                commands=(cmd,), powershell=(ps,),
                note="Edit the app's web.config (or the publish profile: <AspNetCoreHostingModel>OutOfProcess"
                     "</AspNetCoreHostingModel>) so that the next deployment keeps it; out-of-process is slower.")

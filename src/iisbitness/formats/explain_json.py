@@ -38,7 +38,7 @@ def _explanation(x: Explanation) -> Json:
     return {
         "id": e.id, "kind": e.kind.value, "title": e.title, "meaning": e.meaning,
         "confidence": x.confidence.label, "signals": [_signal(s) for s in x.signals],
-        "causes": [{"rank": n, "rule": c.rule, "why": c.why} for n, c in enumerate(e.causes, 1)],
+        "causes": [{"rank": n, "rule": c.rule, "why": c.why} for n, c in enumerate(x.causes, 1)],
         "steps": [_step(s) for s in e.steps],
         "sources": [{"key": s.key, "ref": s.ref} for s in e.sources],
         "unconfirmed": e.unconfirmed,

@@ -66,7 +66,7 @@ def _explanation(x: Explanation) -> Panel:
                           style="dim"))
     if len(x.signals) > 5:
         lines.append(Text(f"  ... and {len(x.signals) - 5} more", style="dim"))
-    for n, c in enumerate(x.entry.causes, 1):
+    for n, c in enumerate(x.causes, 1):
         lines.append(Text(f"  {n}. {c.rule}: {c.why}"))
     lines.append(Text("  sources: " + "; ".join(f"[{s.key}] {s.ref}" for s in x.entry.sources), style="dim"))
     for step in x.entry.read_next:

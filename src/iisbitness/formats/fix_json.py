@@ -7,10 +7,14 @@
      "cleared": [1, 3], "left": [{"finding", "rule", "reason"}],
      "commands": [...], "powershell": [...],
      "changes": [{"file", "changes": [...], "diff"}],
-     "written": [{"file", "backup"}], "second_scan": {"findings": 12, "targeted_left": 0} | null}
+     "written": [{"file", "backup"}], "second_scan": {"findings": 12, "targeted_left": 0} | null,
+     "coverage": {"complete", "checked", "partly_checked", "not_checked", "applications": [...]}}
 
 Findings are numbered from 1 in the order of ``scan --format json``; ``fix`` is the fix's number as ``scan``
-shows it (``[8]``, ``fix --fix 8``). Reads only the plan.
+shows it (``[8]``, ``fix --fix 8``). ``coverage`` is the scan's, as ``scan --format json`` writes it
+(:func:`iisbitness.formats.scan_json.coverage_dict`): a plan over applications that were not read is no
+all-clear for them. Added to ``iisbitness/fix/1`` without a new schema id (an added key; none changed).
+Reads only the plan.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from iisbitness.fixes.write import Written
 from iisbitness.formats.causes import view
 from iisbitness.formats.fix_text import unified_diff
+from iisbitness.formats.scan_json import coverage_dict
 from iisbitness.scan.fix import FixPlan
 
 SCHEMA_ID = "iisbitness/fix/1"
@@ -48,4 +53,5 @@ def to_document(plan: FixPlan, applied: bool, written: Sequence[Written] = (),
         "changes": [{"file": ch.shown, "changes": list(ch.changes), "diff": unified_diff(ch)} for ch in plan.changes],
         "written": [{"file": w.shown, "backup": w.backup.name} for w in written],
         "second_scan": None if second_scan is None else {"findings": second_scan[0], "targeted_left": second_scan[1]},
+        "coverage": coverage_dict(plan.report),
     }

@@ -28,8 +28,9 @@ import functools
 import hashlib
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import jinja2
 import markupsafe
@@ -267,6 +268,29 @@ the same show as one item with a count, their list behind a closed ``<details>``
 opened), so that a server of 10,000 pools gives a page that grows with its causes and distinct fixes, not with
 pools x findings. The demo servers stay below it."""
 
+_T = TypeVar("_T")
+_G = TypeVar("_G")
+
+
+def _past_many(items: Sequence[_T], keys: Sequence[Hashable | None],
+               many: Callable[[list[_T]], _G]) -> list[_T | _G]:
+    """``items`` in order, except that more than :data:`MANY` items of one key are ``many(those items)``, at the
+    place of the first (the one grouping of the page: pools alike, causes alike, steps alike, applications alike).
+    An item whose key is None stands alone."""
+    alike: dict[Hashable, list[int]] = {}
+    for at, key in enumerate(keys):
+        if key is not None:
+            alike.setdefault(key, []).append(at)
+    out: list[_T | _G] = []
+    for at, (item, key) in enumerate(zip(items, keys, strict=True)):
+        group = alike[key] if key is not None else None
+        if group is None or len(group) <= MANY:
+            out.append(item)
+        elif group[0] == at:
+            out.append(many([items[k] for k in group]))
+    return out
+
+
 LONG_TEXT = 1000
 """A side effect or note longer than this (one that names every pool of a big server) shows its first words, the
 rest on demand."""
@@ -332,7 +356,7 @@ class Rows:
 
 def table(records: Sequence[Sequence[str]]) -> Rows:
     """``records`` (each a row of field texts) as the page holds them: plain rows up to :data:`PLAIN_ROWS`, patterns
-    and values (:func:`rows`) past it. :func:`expand` gives the records back from either."""
+    and values (:func:`rows`) past it."""
     if len(records) > PLAIN_ROWS:
         return rows(records)
     return Rows(tuple(Pattern(tuple((text,) if text else () for text in record)) for record in records), "",
@@ -342,7 +366,7 @@ def table(records: Sequence[Sequence[str]]) -> Rows:
 def rows(records: Sequence[Sequence[str]]) -> Rows:
     """``records`` (each a row of field texts, as many fields in each) as :class:`Rows`: rows whose fields split into
     the same punctuation share a pattern; words that differ between them are slots, one value for slots that hold the
-    same word in every row of the pattern. :func:`expand` gives the records back."""
+    same word in every row of the pattern; the page's script (``scan.js``) builds the records back from them."""
     # NOTE: each record split once, its fields joined by NUL (a separator): one regex call a row, not one a field
     # (100,000 rows on a 10,000-pool server); where a text holds a NUL itself, each field is split alone
     nul = any("\0" in text for record in records for text in record)
@@ -424,18 +448,6 @@ def _pieces(seps: list[str], words: list[str], place: list[int | None]) -> tuple
     return tuple(merged)
 
 
-def expand(table: Rows) -> list[tuple[str, ...]]:
-    """The records of ``table`` (its plain rows, or the rows the page's script builds): for tests."""
-    if table.plain:
-        return [tuple("".join(str(x) for x in f) for f in pt.fields) for pt in table.patterns]
-    out = []
-    for line in table.values.split("\n"):
-        number, *values = line.split(" ")
-        out.append(tuple("".join(x if isinstance(x, str) else values[x] for x in f)
-                         for f in table.patterns[int(number)].fields))
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class WorkerGroup:
     """More than :data:`MANY` pools whose workers load the same binaries with the same findings and settings, their
@@ -483,19 +495,11 @@ def map_entries(workers: Sequence[WorkerNode], gaps: Mapping[str, tuple[str, ...
     """The server map's cards in report order: a worker alone, or a :class:`WorkerGroup` where more than
     :data:`MANY` pools look the same (at the place of its first pool). ``grouped``: the anchors of
     :class:`CauseGroup` articles (:func:`_shape`)."""
-    alike: dict[tuple[object, ...], list[WorkerNode]] = {}
-    keys = [_likeness(w, gaps, grouped) for w in workers]
-    for w, key in zip(workers, keys, strict=True):
-        if key is not None:
-            alike.setdefault(key, []).append(w)
-    out: list[WorkerNode | WorkerGroup] = []
-    for w, key in zip(workers, keys, strict=True):
-        group = alike.get(key) if key is not None else None
-        if group is None or len(group) <= MANY:
-            out.append(w)
-        elif group[0] is w:
-            out.append(WorkerGroup(tuple(group), any(a.binaries or gaps.get(a.label) for a in w.apps)))
-    return tuple(out)
+    def card(group: list[WorkerNode]) -> WorkerGroup:
+        return WorkerGroup(tuple(group), any(a.binaries or gaps.get(a.label) for a in group[0].apps))
+
+    cards = _past_many(workers, [_likeness(w, gaps, grouped) for w in workers], card)
+    return tuple(cards)
 
 
 def _runs(v: ReportView, numbers: Sequence[int]) -> dict[int, tuple[int, ...]]:
@@ -578,20 +582,14 @@ class CauseGroup:
 def cause_entries(v: ReportView) -> tuple[tuple[int, Cause] | CauseGroup, ...]:
     """The causes as the page lists them (worst first): each ``(number, cause)``, except that more than :data:`MANY`
     causes alike are one :class:`CauseGroup` at the place of the first."""
-    alike: dict[tuple[object, ...], list[int]] = {}
     kind = [(n.fix.label, n.fix.verified) for n in v.fixes]
-    keys = [_alike(v, c, kind) for c in v.causes]
-    for i, key in enumerate(keys, 1):
-        alike.setdefault(key, []).append(i)
-    out: list[tuple[int, Cause] | CauseGroup] = []
-    for i, (c, key) in enumerate(zip(v.causes, keys, strict=True), 1):
-        group = alike[key]
-        if len(group) <= MANY:
-            out.append((i, c))
-        elif group[0] == i:
-            causes = tuple(v.causes[k - 1] for k in group)
-            out.append(CauseGroup(tuple(group), causes, tuple(dict.fromkeys(n for x in causes for n in x.fixes))))
-    return tuple(out)
+
+    def article(group: list[tuple[int, Cause]]) -> CauseGroup:
+        causes = tuple(c for _, c in group)
+        return CauseGroup(tuple(i for i, _ in group), causes, tuple(dict.fromkeys(n for x in causes for n in x.fixes)))
+
+    entries = _past_many(list(enumerate(v.causes, 1)), [_alike(v, c, kind) for c in v.causes], article)
+    return tuple(entries)
 
 
 def merge_steps(v: ReportView, steps: Sequence[Step], shown: Mapping[int, int]) -> tuple[Step, ...]:
@@ -600,18 +598,12 @@ def merge_steps(v: ReportView, steps: Sequence[Step], shown: Mapping[int, int]) 
     flip for each pool whose bin holds its own x86 copies. A step for a cause shown alone is never merged."""
     keys = [(tuple((v.fix(n).label, v.fix(n).verified) for n in s.numbers),
              tuple(sorted({shown.get(i, -i) for i in s.causes}))) for s in steps]
-    alike: dict[tuple[object, ...], list[Step]] = {}
-    for s, key in zip(steps, keys, strict=True):
-        alike.setdefault(key, []).append(s)
-    out: list[Step] = []
-    for s, key in zip(steps, keys, strict=True):
-        group = alike[key]
-        if len(group) <= MANY:
-            out.append(s)
-        elif group[0] is s:
-            out.append(Step(tuple(dict.fromkeys(n for x in group for n in x.numbers)),
-                            tuple(dict.fromkeys(i for x in group for i in x.causes))))
-    return tuple(out)
+
+    def merged(group: list[Step]) -> Step:
+        return Step(tuple(dict.fromkeys(n for x in group for n in x.numbers)),
+                    tuple(dict.fromkeys(i for x in group for i in x.causes)))
+
+    return tuple(_past_many(steps, keys, merged))
 
 
 @dataclass(frozen=True, slots=True)
@@ -634,6 +626,8 @@ class Page:
     """Each cause of a :class:`CauseGroup` (1-based) to the first of its group, whose anchor the article has."""
     grouped: frozenset[str] = frozenset()
     """The anchors of :class:`CauseGroup` articles."""
+    groups: Mapping[int, CauseGroup] = field(default_factory=dict)
+    """Each :class:`CauseGroup` of :attr:`causes` by its first cause (1-based)."""
 
     def entries(self, numbers: Sequence[int], place: str) -> list[int | Run]:
         """``numbers`` as shown at ``place``: each fix number, except that more than :data:`MANY` fixes of one kind
@@ -664,26 +658,18 @@ class Page:
         keys = [(tuple(_shape(b, grouped) for b in a.binaries if all_binaries or not b.stock),
                  self.gap_tags.get(a.label, ())) if any(b.anchor in grouped for b in a.binaries) else None
                 for a in w.apps]
-        alike: dict[tuple[object, ...], list[AppNode]] = {}
-        for a, key in zip(w.apps, keys, strict=True):
-            if key is not None:
-                alike.setdefault(key, []).append(a)
-        out: list[tuple[AppNode, tuple[str, ...]]] = []
-        for a, key in zip(w.apps, keys, strict=True):
-            group = alike[key] if key is not None else [a]
-            if len(group) <= MANY:
-                out.append((a, ()))
-            elif group[0] is a:
-                out.append((a, tuple(x.label for x in group[1:])))
-        return out
+
+        def row(group: list[tuple[AppNode, tuple[str, ...]]]) -> tuple[AppNode, tuple[str, ...]]:
+            return group[0][0], tuple(x.label for x, _ in group[1:])
+
+        return _past_many([(a, ()) for a in w.apps], keys, row)
 
     def targets(self, causes: Sequence[int]) -> list[tuple[int, Cause | CauseGroup]]:
         """The articles a step links to for ``causes``: each cause, or its :class:`CauseGroup` once."""
-        groups = {e.numbers[0]: e for e in self.causes if isinstance(e, CauseGroup)}
         out: dict[int, Cause | CauseGroup] = {}
         for i in causes:
             home = self.shown.get(i, i)
-            out.setdefault(home, groups[home] if home in groups else self.view.causes[i - 1])
+            out.setdefault(home, self.groups[home] if home in self.groups else self.view.causes[i - 1])
         return list(out.items())
 
     def run_rows(self, run: Run) -> Rows:
@@ -732,7 +718,8 @@ def _page(i: int, report: Report) -> Page:
     v = view(report)
     prefix = f"s{i}"
     causes = cause_entries(v)
-    shown = {k: e.numbers[0] for e in causes if isinstance(e, CauseGroup) for k in e.numbers}
+    groups = {e.numbers[0]: e for e in causes if isinstance(e, CauseGroup)}
+    shown = {k: first for first, g in groups.items() for k in g.numbers}
     steps = merge_steps(v, first_steps(v), shown)
     homes: dict[tuple[int, ...], str] = {}
     places = [(f"step-{s.numbers[0]}", s.numbers) for s in steps]
@@ -746,7 +733,7 @@ def _page(i: int, report: Report) -> Page:
         gap_tags.setdefault(g.application, []).append(g.status.value.replace("-", " "))
     return Page(prefix, v, workers(v, prefix, shown), tuple(sorted({c.first.rule for c in v.causes})), steps,
                 event_lines(report), homes, {a: tuple(t) for a, t in gap_tags.items()}, causes, shown,
-                frozenset(f"{prefix}-cause-{k}" for k in set(shown.values())))
+                frozenset(f"{prefix}-cause-{k}" for k in groups), groups)
 
 
 def render(reports: Sequence[Report]) -> str:

@@ -121,13 +121,23 @@ class ServerImage:
         drives = {"C": root}
         for letter, folder in (extra_drives or {}).items():
             drives[letter.upper().rstrip(":")] = folder
+        return cls(drives=drives, share_folders=cls.share_map(shares or {}))
+
+    @staticmethod
+    def share_map(shares: dict[str, Path]) -> dict[str, Path]:
+        """``--share`` values (``{"\\\\server\\share": Path}``, ``//server/share`` alike) as :attr:`share_folders`
+        holds them (``\\\\server\\share``): what :meth:`offline` takes, for an image built otherwise (IIS Express).
+
+        Raises:
+            ValueError: a key names no ``\\\\server\\share`` (a drive, a folder below a share).
+        """
         folders: dict[str, Path] = {}
-        for name, folder in (shares or {}).items():
+        for name, folder in shares.items():
             named = unc_share(name)
             if named is None or named[2]:
                 raise ValueError(f"{name!r} names no \\\\server\\share")
             folders[f"\\\\{named[0]}\\{named[1]}"] = folder
-        return cls(drives=drives, share_folders=folders)
+        return folders
 
     @classmethod
     def machine(cls, drives: dict[str, Path], shares: Path | None = None, sysnative: bool = False,
@@ -174,11 +184,9 @@ class ServerImage:
         and the rest of ``p`` below it; a :class:`Resolved` when there is none (an unmapped drive)."""
         drive, rest = p[0].upper(), p[3:]
         base = self.drives.get(drive)
-        for prefix in sorted(self.mounts, key=len, reverse=True):
-            low, pre = p.lower(), prefix.lower().rstrip("\\")
-            if low == pre or low.startswith(pre + "\\"):
-                base, rest = self.mounts[prefix], p[len(pre):]
-                break
+        mounted = self._mounted(p)
+        if mounted is not None:
+            base, rest = mounted
         if base is None:
             if self.absent_drives:
                 return Resolved(p, None)
@@ -186,6 +194,16 @@ class ServerImage:
         if self.sysnative and rest.lower().startswith("windows\\system32"):
             rest = "Windows\\Sysnative" + rest[len("windows\\system32"):]
         return base, rest
+
+    def _mounted(self, p: str) -> tuple[Path, str] | None:
+        """The mount (:attr:`mounts`, the longest) that ``p`` is or is below, as its host folder and the rest of
+        ``p``; None when there is none. A drive path or a UNC one (a project folder on a share, IIS Express)."""
+        low = p.lower()
+        for prefix in sorted(self.mounts, key=len, reverse=True):
+            pre = prefix.lower().rstrip("\\")
+            if low == pre or low.startswith(pre + "\\"):
+                return self.mounts[prefix], p[len(pre):]
+        return None
 
     def files_of(self, windows_folder: str) -> FilesOf | None:
         """The folder ``windows_folder`` (a normal drive-absolute Windows path) for locating many of its files at
@@ -209,12 +227,15 @@ class ServerImage:
         return FilesOf(at.folder, os.path.join(at.folder, ""), at.listing, at.shown)
 
     def _locate_unc(self, p: str) -> Resolved:
-        """``\\\\server\\share\\rest`` (or ``\\\\?\\UNC\\server\\share\\rest``): below its folder in
-        :attr:`share_folders`, below :attr:`shares`, or live where it is."""
+        """``\\\\server\\share\\rest`` (or ``\\\\?\\UNC\\server\\share\\rest``): below a mount it is in (a
+        scanned project), its folder in :attr:`share_folders`, below :attr:`shares`, or live where it is."""
         named = unc_share(p)
         if named is None:
             return Resolved(p, None, "not a \\\\server\\share path: not read")
         server, share, rest = named
+        mounted = self._mounted(p)  # NOTE: IIS Express: the scanned project is where its site's share path says
+        if mounted is not None:
+            return self._below(p, *mounted)
         mapped = self.share_folder(server, share)
         if mapped is not None:
             return self._below(p, mapped, rest)

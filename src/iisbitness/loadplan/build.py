@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
-from typing import cast
+from typing import TypeVar, cast
 
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
@@ -105,20 +105,36 @@ def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Appl
     # the restriction list and (COM) every site's folders; fix edits replace what they change and keep the
     # rest, so identity of the server-wide parts is a sound key (the objects are held in the memo value).
     reads = (server.global_modules, server.sites, server.isapi_cgi_restriction, collectors)
-    key = ("pool", pool, apps, server.os_arch, *(id(r) for r in reads))
-    hit = ctx.plans.get(key)
-    if hit is not None and all(a is b for a, b in zip(hit[0], reads, strict=True)) and isinstance(hit[1], _PoolPart):
+
+    def work() -> _PoolPart:
+        process = Process("w3wp.exe", pool.worker_arch(server.os_arch), pool)
+        mine: list[Load] = []
+        skipped: list[Skipped] = []
+        problems: list[Problem] = []
+        for collect in collectors:
+            sort_found(_collected(ctx, server, process, apps, collect), mine, skipped, problems)
+        return _PoolPart(tuple(mine), tuple(skipped), tuple(problems), _outlook(ctx, server, pool, collectors, mine,
+                                                                                 problems))
+
+    return _memo(ctx, ("pool", pool, apps, server.os_arch), reads, _PoolPart, work)
+
+
+_T = TypeVar("_T")
+
+
+def _memo(ctx: PlanContext, key: tuple[object, ...], reads: tuple[object, ...], kind: type[_T],
+          work: Callable[[], _T]) -> _T:
+    """What ``work`` gives, remembered in :attr:`PlanContext.plans` under ``key`` and the identities of the model
+    objects it ``reads`` (a fix's edits replace what they change and keep the rest: an unchanged part is the same
+    object). The memo holds those objects, so no other object can take their ids while the entry lives, and a hit
+    is checked object by object (``is``) all the same."""
+    full = (*key, *(id(r) for r in reads))
+    hit = ctx.plans.get(full)
+    if hit is not None and all(a is b for a, b in zip(hit[0], reads, strict=True)) and isinstance(hit[1], kind):
         return hit[1]
-    process = Process("w3wp.exe", pool.worker_arch(server.os_arch), pool)
-    mine: list[Load] = []
-    skipped: list[Skipped] = []
-    problems: list[Problem] = []
-    for collect in collectors:
-        sort_found(_collected(ctx, server, process, apps, collect), mine, skipped, problems)
-    part = _PoolPart(tuple(mine), tuple(skipped), tuple(problems), _outlook(ctx, server, pool, collectors, mine,
-                                                                             problems))
-    ctx.plans[key] = (reads, part)
-    return part
+    value = work()
+    ctx.plans[full] = (reads, value)
+    return value
 
 
 def _collected(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
@@ -156,28 +172,18 @@ def _remembered(ctx: PlanContext, server: Server, process: Process, apps: tuple[
     """
     server_reads: tuple[object, ...] = ((server.global_modules,) if collect is collect_global_modules
                                         else (server.sites, server.isapi_cgi_restriction))
-    reads = (process.pool, apps, collect, *server_reads)
-    key = (what, process.arch, server.os_arch, *(id(r) for r in reads))
-    hit = ctx.plans.get(key)
-    if hit is not None and all(a is b for a, b in zip(hit[0], reads, strict=True)) and isinstance(hit[1], tuple):
-        return hit[1]
-    kept = work()
-    ctx.plans[key] = (reads, kept)
-    return kept
+    return _memo(ctx, (what, process.arch, server.os_arch), (process.pool, apps, collect, *server_reads), tuple, work)
 
 
 def _iis_manager(ctx: PlanContext, server: Server) -> _Collected:
-    key = ("inetmgr", server.os_arch, id(server.sites))
-    hit = ctx.plans.get(key)
-    if hit is not None and hit[0][0] is server.sites and isinstance(hit[1], _Collected):
-        return hit[1]
-    loads: list[Load] = []
-    skipped: list[Skipped] = []
-    problems: list[Problem] = []
-    sort_found(collect_iis_manager(ctx, server), loads, skipped, problems)
-    found = _Collected(tuple(loads), tuple(skipped), tuple(problems))
-    ctx.plans[key] = ((server.sites,), found)
-    return found
+    def work() -> _Collected:
+        loads: list[Load] = []
+        skipped: list[Skipped] = []
+        problems: list[Problem] = []
+        sort_found(collect_iis_manager(ctx, server), loads, skipped, problems)
+        return _Collected(tuple(loads), tuple(skipped), tuple(problems))
+
+    return _memo(ctx, ("inetmgr", server.os_arch), (server.sites,), _Collected, work)
 
 
 def _outlook(ctx: PlanContext, server: Server, pool: AppPool, collectors: tuple[Collector, ...],

@@ -34,6 +34,24 @@ COLLECTION_TAGS = frozenset({"add", "remove", "clear"})
 ENCRYPTED = "(encrypted)"
 """How :attr:`AppPool.settings` shows an attribute stored encrypted (``[enc:Provider:...:enc]``)."""
 
+NOT_SHOWN = "(not shown)"
+"""How :attr:`AppPool.settings` shows a secret stored in clear text (a password written by hand)."""
+
+SECRET_ATTRIBUTES = frozenset({"password"})
+"""Attributes IIS's schema stores encrypted (``encrypted="true"``); of a pool's, only ``processModel``'s
+``password`` (``%windir%\\System32\\inetsrv\\config\\schema\\IIS_schema.xml``, section
+``system.applicationHost/applicationPools``). Set by hand in the file, it stays clear text until IIS rewrites it."""
+
+
+def secret_shown(name: str, value: str) -> str | None:
+    """How a stored attribute ``name`` = ``value`` may be shown when it is a secret, never to be printed or passed
+    on a command line: :data:`ENCRYPTED` for a value IIS stored encrypted (``[enc:Provider:...:enc]``, whatever
+    the attribute), :data:`NOT_SHOWN` for one of :data:`SECRET_ATTRIBUTES` in clear text; None: not a secret.
+    The one check for every secret a pool carries (its settings, the split's commands)."""
+    if value.startswith("[enc:"):
+        return ENCRYPTED
+    return NOT_SHOWN if name.lower() in SECRET_ATTRIBUTES else None
+
 
 @dataclass(frozen=True, slots=True)
 class PoolElement:
@@ -94,25 +112,33 @@ class AppPool:
     @property
     def settings(self) -> tuple[tuple[str, str], ...]:
         """Every stored setting but the name, as ``(path, value)``: ``processModel.userName`` for an element's
-        attribute, ``environmentVariables[name='X'].value`` for a collection item's; encrypted values as
-        :data:`ENCRYPTED`."""
+        attribute, ``environmentVariables[name='X'].value`` for a collection item's; secrets as
+        :func:`secret_shown` shows them (:data:`ENCRYPTED`, :data:`NOT_SHOWN`)."""
         out: list[tuple[str, str]] = []
 
-        def shown(value: str) -> str:
-            return ENCRYPTED if value.startswith("[enc:") else value
+        def shown(name: str, value: str) -> str:
+            return secret_shown(name, value) or value
 
         for el in self.elements:
             prefix = ".".join(el.path[:-1] if el.item else el.path)
             if el.item and el.attributes:
                 (k, v), rest = el.attributes[0], el.attributes[1:]
-                head = f"{prefix}[{k}='{v}']" if el.path[-1] == "add" else f"{prefix}[{el.path[-1]} {k}='{v}']"
-                out += [(f"{head}.{name}", shown(value)) for name, value in rest] or [(head, "")]
+                head = f"{prefix}[{k}='{shown(k, v)}']" if el.path[-1] == "add" else \
+                    f"{prefix}[{el.path[-1]} {k}='{shown(k, v)}']"
+                out += [(f"{head}.{name}", shown(name, value)) for name, value in rest] or [(head, "")]
             elif el.item:
                 out.append((f"{prefix}[{el.path[-1]}]", ""))
             else:
-                out += [(f"{prefix}.{name}" if prefix else name, shown(value)) for name, value in el.attributes
+                out += [(f"{prefix}.{name}" if prefix else name, shown(name, value)) for name, value in el.attributes
                         if el.path or name != "name"]
         return tuple(out)
+
+    @property
+    def secrets(self) -> tuple[tuple[PoolElement, str], ...]:
+        """The secrets the pool stores (:func:`secret_shown`), as ``(element, attribute name)`` in document order:
+        what a copy of the pool must read from it rather than print."""
+        return tuple((el, name) for el in self.elements for name, value in el.attributes
+                     if secret_shown(name, value) is not None)
 
     def worker_arch(self, os_arch: Arch) -> Arch:
         """Architecture of this pool's w3wp.exe on an OS of ``os_arch`` (facts A4-A7).
@@ -464,6 +490,8 @@ class Server:
     problems: tuple[Problem, ...] = field(default=())
     kind: ServerKind = ServerKind.IIS7
     isapi_cgi_restriction: IsapiCgiRestriction | None = None
+    # NOTE: indexes, each built when first asked; with_pool and with_new_pool carry them into their copies by hand
+    # (a copy per verified fix, issue 25): tests/loadmodel/test_server_indexes.py checks copies against a rebuild
     _apps_by_pool: dict[str, tuple[Application, ...]] | None = field(default=None, init=False, repr=False,
                                                                        compare=False)
     _pool_at: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)

@@ -39,7 +39,7 @@ from iisbitness.config.apphost import find_apphost
 from iisbitness.config.xml import attr, local_name
 from iisbitness.errors import ServerImageError
 from iisbitness.findings import Finding, Fix
-from iisbitness.fixes.commands import ps_escaped, renamed, same_in_both
+from iisbitness.fixes.commands import APPCMD, OUT_OF_PROCESS, ps_escaped, renamed, same_in_both
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
@@ -176,13 +176,15 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
     kept: list[Fix] = []
     pool_advice: list[Fix] = []
     for fix in f.fixes:
-        if any("appcmd" in c for c in fix.commands) and "hostingModel" in " ".join(fix.commands):
+        # NOTE: by what the fix is, not by words in its lines: a cmd.exe "rem Not written" line names appcmd too,
+        # and a corflags fix whose path holds % was taken for a server's and dropped
+        if fix.label == OUT_OF_PROCESS:
             kept.append(Fix(summary="Host the app out of process: hostingModel=\"outofprocess\" on <aspNetCore> in the "
                                     "published web.config, or <AspNetCoreHostingModel>OutOfProcess"
                                     "</AspNetCoreHostingModel> in the project",
                             label="out-of-process hosting (web.config)", verified=fix.verified,
                             note="The app then runs in its own process, whatever the pool's bitness; it is slower."))
-        elif fix.edits or any("appcmd" in c for c in fix.commands):
+        elif fix.edits or any(c.startswith(APPCMD + " ") for c in fix.commands):
             to = next((e.arch for e in fix.edits if isinstance(e, SetPoolArch)), None)
             if to is not None:
                 e32 = "true" if to is Arch.X86 else "false"

@@ -337,6 +337,7 @@ def scan_iisexpress(folder: Path, options: ScanOptions) -> Report:
     The machine's own files (``Program Files\\IIS Express``, ``dotnet``) come from ``--drive C=...`` or, on
     Windows, the live system drive; without them they are absent and their architecture is inferred from
     their folder. The OS is x64 unless ``--os-arch`` or that drive says otherwise.
+    A physicalPath on a UNC share is read from its ``--share`` folder (``options.shares``), as on a server.
 
     Raises:
         ServerImageError: no IIS Express configuration. ConfigError: it is not usable XML.
@@ -349,6 +350,8 @@ def scan_iisexpress(folder: Path, options: ScanOptions) -> Report:
         machine = ServerImage.live_system()
     else:
         machine = ServerImage({})
+    if options.shares:  # NOTE: a site's application on a UNC share reads its copy, as a server's does
+        machine = replace(machine, share_folders=ServerImage.share_map(options.shares))
     if options.os_arch is not None:
         os_arch, os_from = options.os_arch, "--os-arch"
     elif "C" in machine.drives:

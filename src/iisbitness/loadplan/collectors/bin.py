@@ -77,20 +77,21 @@ def bin_fails(ctx: PlanContext, server: Server, process: Process, apps: tuple[Ap
     """``(fails, not listed)``: ``(Site/app, binary as configured)`` of each ``bin`` assembly a worker of
     ``process.arch`` cannot load: what :func:`iisbitness.loadplan.build._fails` keeps of :func:`collect_bin`, without
     building a load per file (a pool's outlook at the architecture it does not run as, issue 25), the same files
-    resolved and read; and ``(Site/app, "<bin folder>: why")`` of each ``bin`` folder that could not be listed whole
-    (the note the main plan says as an unread problem: no failure there means nothing)."""
+    resolved and read; and :func:`bin_unread`, from the same walk (no failure there means nothing)."""
     assert process.pool is not None
     # NOTE: without managed code collect_bin gives Skipped loads only, none of which fails; its files are still
     # resolved (and their dependencies searched) as collect_bin does: what collect records stays the same
     managed = bool(process.pool.managed_runtime_version)
     fails: list[tuple[str, str]] = []
     unlisted: list[tuple[str, str]] = []
-    for app, win, host, (files, note, unread) in _bin_folders(ctx, server, process, apps):
+    for app, win, host, (files, note, unread), first in _bin_folders(ctx, server, process, apps):
+        if managed and note:
+            unlisted.append(_unlisted(ctx, app, host, note))
         if not managed:
+            if not first:
+                continue
             _refs(ctx, server, process, win, host, files, unread)
             continue
-        if note:
-            unlisted.append((f"{app.site}{app.path}", f"{ctx.image.display(host)}: {note}"))
         _, refs, _ = _with_copies(ctx, server, process, win, host, files, unread)
         for _, ref in refs:
             image, arches = ref.image, ref.arches
@@ -103,20 +104,20 @@ def bin_fails(ctx: PlanContext, server: Server, process: Process, apps: tuple[Ap
 def bin_unread(ctx: PlanContext, server: Server, process: Process,
                apps: tuple[Application, ...]) -> tuple[tuple[str, str], ...]:
     """``(Site/app, "<bin folder>: why")`` of each application of ``apps`` whose ``bin`` a worker of ``process.arch``
-    could not list whole (:meth:`PlanContext.bin_files` gave a note: unreadable, or cut at ``MAX_BIN_FILES``): what
-    the main plan says as an unread :class:`Problem`, kept per application for the pool's outlook at the
-    architecture it runs as (:func:`bin_fails` says it for the others). Empty for a pool with No Managed Code (its
-    bin is not loaded)."""
+    could not list whole (:meth:`PlanContext.bin_files` gave a note: unreadable, or cut at ``MAX_BIN_FILES``), in
+    the order of ``apps``, every application sharing such a folder: what the main plan says as an unread
+    :class:`Problem`, kept per application for the pool's outlook at the architecture it runs as (:func:`bin_fails`
+    says the same for the others). Empty for a pool with No Managed Code (its bin is not loaded)."""
     assert process.pool is not None
     if not process.pool.managed_runtime_version:
         return ()
-    out: list[tuple[str, str]] = []
-    for app in apps:
-        found = app_bin_folder(ctx, server, app, process.arch)
-        note = ctx.bin_files(found[1])[1] if found is not None else None
-        if note:
-            out.append((f"{app.site}{app.path}", f"{ctx.image.display(found[1]) if found else ''}: {note}"))
-    return tuple(out)
+    return tuple(_unlisted(ctx, app, host, note)
+                 for app, _, host, (_, note, _), _ in _bin_folders(ctx, server, process, apps) if note)
+
+
+def _unlisted(ctx: PlanContext, app: Application, host: Path, note: str) -> tuple[str, str]:
+    """``(Site/app, "<bin folder>: why")`` of an application whose ``bin`` (``host``) was not listed whole."""
+    return f"{app.site}{app.path}", f"{ctx.image.display(host)}: {note}"
 
 
 def _refs(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, files: tuple[str, ...],
@@ -127,25 +128,29 @@ def _refs(ctx: PlanContext, server: Server, process: Process, win: str, host: Pa
 
 
 def _bin_folders(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
-                 ) -> Iterator[tuple[Application, str, Path, tuple[tuple[str, ...], str | None, dict[str, str]]]]:
-    """Per distinct ``bin`` folder of ``apps`` as ``process`` sees them: the first application using it, its Windows
-    path, host folder and :meth:`PlanContext.bin_files` of it."""
+                 ) -> Iterator[tuple[Application, str, Path, tuple[tuple[str, ...], str | None, dict[str, str]], bool]]:
+    """Per application of ``apps`` with a ``bin`` folder as ``process`` sees it: the application, the folder's Windows
+    path, host folder, :meth:`PlanContext.bin_files` of it, and whether it is the first application using that folder.
+    Every application loads its ``bin``, a folder shared with another too: each IIS application is an AppDomain of
+    its own, which loads its ``bin`` at start (facts D5; Microsoft, "Programming with application domains and
+    assemblies": ASP.NET creates an application domain and loads user code into it). The first is where a folder's
+    own note (cannot list) is said once. The folder's listing and resolved files are remembered by the context, so a
+    twin costs its loads only."""
     seen: set[Path] = set()
     for app in apps:
         found = app_bin_folder(ctx, server, app, process.arch)
         if found is None:
             continue
         win, host = found
-        if host in seen:
-            continue
+        first = host not in seen
         seen.add(host)
-        yield app, win, host, ctx.bin_files(host)
+        yield app, win, host, ctx.bin_files(host), first
 
 
 def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
                with_copies: bool) -> Iterator[Found]:
-    for app, win, host, (files, note, unread) in _bin_folders(ctx, server, process, apps):
-        if note:
+    for app, win, host, (files, note, unread), first in _bin_folders(ctx, server, process, apps):
+        if note and first:
             yield Problem(ctx.image.display(host), None, note, unread=True)
         layouts: Mapping[str, tuple[NativeCopy, ...]] = {}
         callers: Mapping[str, tuple[str, ...]] | None = None
