@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -379,3 +379,26 @@ def test_a_scan_gives_the_same_report_with_and_without_the_helper(tmp_path: Path
     monkeypatch.setattr(readahead, "THREADS", 0)
     monkeypatch.setattr(pipeline, "read_ahead", prefetch.read_ahead)
     assert scan_json.render(scan(image, ScanOptions())) == with_it
+
+
+def test_a_link_in_a_bin_folder_is_not_read_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It may lead out of the image: only the parser resolves it (and refuses that); nothing reads it ahead, on
+    threads or in the helper."""
+    from iisbitness.scan import pipeline
+    from tests.scan.test_cache import _image
+
+    image = _image(tmp_path)
+    outside = tmp_path / "outside.dll"
+    shutil.copy(fixture("managed_x86.dll"), outside)
+    bins = sorted(image.rglob("bin"))
+    assert bins
+    (bins[0] / "escape.dll").symlink_to(outside)
+    given: list[str] = []
+
+    class Recorded(ReadAhead):
+        def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+            given.extend(map(os.fspath, paths))
+
+    monkeypatch.setattr(pipeline, "read_ahead", lambda: Recorded(1))  # NOTE: no thread starts: files_ahead records
+    scan(image, ScanOptions())
+    assert given and not any(p.endswith("escape.dll") for p in given)

@@ -1,4 +1,6 @@
-"""Read binaries ahead of the parser on a few threads, so that their disk reads overlap (issue 25).
+"""Read binaries ahead of the parser on a few threads, so that their disk reads overlap (issue 25), where the helper
+process of :mod:`iisbitness.pe.prefetch` cannot run (Windows, macOS), and only where the threads pay
+(:func:`worth_threads`: one core, or storage slower than :data:`FAST_READ`).
 
 A scan parses one binary at a time, and on a server scanned cold (its files not in the page cache; content on a
 SAN or a file share) each file's reads wait for the disk in turn. :class:`ReadAhead` is given the files the
