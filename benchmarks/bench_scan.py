@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,19 +110,42 @@ def one(size: int, per_site: int, profile: bool) -> dict[str, float]:
             "py_peak_mb": peak / 1e6, "findings": len(report.findings), "metadata_mb": metadata_mb}
 
 
+def private(sources: list[Path], folder: Path) -> list[Path]:
+    """Copies of ``sources`` under ``folder`` (each in a folder of its own, its name kept), written out to the disk.
+
+    NOTE: the real assemblies are shared with other benchmarks and tests running on the machine; their reads brought
+    evicted files back into the page cache in the middle of a cold run (1,339 of 3,000 within a second, 2026-12-06
+    17:10): the cold runs read files of their own."""
+    out = []
+    for i, src in enumerate(sources):
+        dst = folder / str(i) / src.name
+        dst.parent.mkdir(parents=True)
+        shutil.copyfile(src, dst)
+        out.append(dst)
+    os.sync()  # NOTE: dirty pages are not evicted
+    return out
+
+
 def cold(size: int, per_site: int, rounds: int) -> dict[str, float]:
     """Cold and warm, each beside its floors, in this process (the child): medians of ``rounds``.
 
     Cold: every binary evicted from the page cache (``posix_fadvise(DONTNEED)``, floors.evict) before each
-    measurement. Floors: one thread, and eight threads, reading each file's first 4 KB and CLR metadata.
-    The scan runs with reading ahead (the default) and without it (``readahead.THREADS = 0``). Each time also as
-    CPU seconds of the process (every thread: the read-ahead's too), which a shared machine disturbs less, and of
-    the thread that parses (what reading ahead must not cost).
+    measurement; the image's binaries are links to copies of the real assemblies that no other process reads
+    (:func:`private`). Floors: one thread, and eight threads, reading each file's first 4 KB and CLR metadata.
+    The scan runs with reading ahead (the default: a helper process where the platform allows), on threads
+    (``prefetch.PROCESS = False``, where the default is not already that) and without it (``readahead.THREADS = 0``).
+    Each time also as CPU seconds of the process (every thread: the read-ahead's too), which a shared machine
+    disturbs less, of the thread that parses (what reading ahead must not cost), and of the helper process.
     """
     import statistics
 
     from iisbitness.api import ScanOptions, scan
     from iisbitness.pe import readahead
+
+    try:
+        from iisbitness.pe import prefetch
+    except ImportError:  # NOTE: a tree from before the helper process (benchmarks/README.md, fourth round)
+        prefetch = None
 
     sources = inputs.managed(inputs.real_pe_files())
     out: dict[str, list[float]] = {}
@@ -128,15 +153,19 @@ def cold(size: int, per_site: int, rounds: int) -> dict[str, float]:
     def timed(name: str, run: Callable[[], object], evict: list[Path] | None) -> None:
         if evict is not None:
             floors.evict(evict)
+        h0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0, c0, p0 = time.perf_counter(), time.process_time(), time.thread_time()
         run()
         out.setdefault(name, []).append(time.perf_counter() - t0)
         out.setdefault(f"{name} CPU", []).append(time.process_time() - c0)
         out.setdefault(f"{name} parser CPU", []).append(time.thread_time() - p0)
+        h1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # NOTE: the helper, reaped when the scan ends
+        out.setdefault(f"{name} helper CPU", []).append(h1.ru_utime + h1.ru_stime - h0.ru_utime - h0.ru_stime)
 
     with tempfile.TemporaryDirectory(prefix="iisbitness-bench-scan-") as tmp:
-        image = Path(tmp)
-        binaries = build(image, sources, size, per_site)
+        image = Path(tmp) / "image"
+        image.mkdir()
+        binaries = build(image, private(sources, Path(tmp) / "copies"), size, per_site)
         spans = floors.metadata_spans(binaries)
         threads = readahead.THREADS
         for _ in range(rounds):
@@ -148,6 +177,10 @@ def cold(size: int, per_site: int, rounds: int) -> dict[str, float]:
                 readahead.THREADS = 0
                 timed(f"{mode} scan, no read-ahead", lambda: scan(image, ScanOptions()), ev)
                 readahead.THREADS = threads
+                if prefetch is not None and prefetch.PROCESS and prefetch.CAN_FORK:
+                    prefetch.PROCESS = False
+                    timed(f"{mode} scan, threads", lambda: scan(image, ScanOptions()), ev)
+                    prefetch.PROCESS = True
                 timed(f"{mode} scan", lambda: scan(image, ScanOptions()), ev)
     return {"binaries": len(binaries), **{k: statistics.median(v) for k, v in out.items()}}
 
@@ -180,7 +213,10 @@ def main() -> None:
                 print(f"    {mode}: floor 1 thread {f1:.3f} s, 8 threads {f8:.3f} s; scan {r[f'{mode} scan']:.2f} s "
                       f"({r[f'{mode} scan'] / f8:.1f}x the 8-thread floor, {r[f'{mode} scan'] / f1:.1f}x the 1-thread; "
                       f"CPU {r[f'{mode} scan CPU']:.2f} s, parser thread {r[f'{mode} scan parser CPU']:.2f} s), without "
-                      f"read-ahead {r[f'{mode} scan, no read-ahead']:.2f} s (CPU {r[f'{mode} scan, no read-ahead CPU']:.2f} s)")
+                      f"read-ahead {r[f'{mode} scan, no read-ahead']:.2f} s (CPU {r[f'{mode} scan, no read-ahead CPU']:.2f} s)"
+                      + (f"; helper process CPU {r[f'{mode} scan helper CPU']:.2f} s; on threads {r[f'{mode} scan, threads']:.2f} s "
+                         f"(CPU {r[f'{mode} scan, threads CPU']:.2f} s, parser thread "
+                         f"{r[f'{mode} scan, threads parser CPU']:.2f} s)" if f"{mode} scan, threads" in r else ""))
         return
     sizes = [int(s) for s in args.sizes.split(",")] + ([100_000] if args.huge else [])
     print(f"scan of a generated image, {args.per_site} real assemblies a site (bench_scan.py)")

@@ -19,7 +19,7 @@ from test_property import mutated
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.formats import scan_json
-from iisbitness.pe import readahead, source
+from iisbitness.pe import prefetch, readahead, source
 from iisbitness.pe.classify import read_image_and_references
 from iisbitness.pe.readahead import ReadAhead
 from iisbitness.pe.source import HEAD_BYTES, Source
@@ -279,7 +279,7 @@ def test_a_defect_in_a_thread_is_kept_and_the_parser_reads_the_file(tmp_path: Pa
     def broken(fd: int, first: bytes, spans: object) -> list[tuple[int, int]]:
         raise TypeError("a defect")
 
-    monkeypatch.setattr(readahead, "_ranges", broken)
+    monkeypatch.setattr(readahead, "ranges_past", broken)
     monkeypatch.setattr(readahead, "FIRST_READ", 1024)
     path = tmp_path / "a.dll"
     shutil.copy(fixture("managed_x86.dll"), path)
@@ -388,6 +388,8 @@ def test_a_scan_gives_the_same_report_with_and_without_reading_ahead(tmp_path: P
     from tests.scan.test_cache import _image
 
     image = _image(tmp_path)
+    monkeypatch.setattr(prefetch, "PROCESS", False)  # NOTE: the threads (Windows'); the helper process: test_prefetch
+    monkeypatch.setattr(readahead, "FAST_READ", 0.0)  # NOTE: as on slow storage: the threads start
     monkeypatch.setattr(readahead, "_NOWAIT", None)  # NOTE: never stops: every binary through the read ahead
     taken: list[int] = []
     close, files_ahead = ReadAhead.close, ReadAhead.files_ahead
@@ -406,3 +408,61 @@ def test_a_scan_gives_the_same_report_with_and_without_reading_ahead(tmp_path: P
     assert taken and taken[0] > 0
     monkeypatch.setattr(readahead, "THREADS", 0)
     assert scan_json.render(scan(image, ScanOptions())) == with_it
+
+
+@pytest.mark.parametrize(("latency", "cores", "worth"), [
+    (60e-6, 2, False),  # NOTE: this machine's SSD, two cores: the threads cost the parser more than they save
+    (60e-6, 8, False),
+    (60e-6, 1, True),  # NOTE: one core: they pay (measured)
+    (5e-3, 2, True),  # NOTE: a disk, a SAN, a share
+    (readahead.FAST_READ, 2, True),
+    (None, 2, True),  # NOTE: nothing could be timed: as before
+])
+def test_threads_read_ahead_where_they_pay(latency: float | None, cores: int, worth: bool) -> None:
+    assert readahead.worth_threads(latency, cores) is worth
+
+
+def _slow_storage(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Every positioned read takes at least ``seconds`` (a share or a SAN), the parser's and the threads'."""
+    real = source._pread
+
+    def slow(fd: int, size: int, offset: int) -> bytes:
+        time.sleep(seconds)
+        return real(fd, size, offset)
+
+    monkeypatch.setattr(source, "_pread", slow)
+    monkeypatch.setattr(readahead, "_pread", slow)
+
+
+def test_first_reads_are_timed_on_the_files_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _copies(tmp_path, 3)
+    assert readahead.first_read_latency([str(tmp_path / "missing.dll"), str(tmp_path)]) is None
+    _slow_storage(monkeypatch, 2 * readahead.FAST_READ)
+    latency = readahead.first_read_latency([str(f) for f in files])
+    assert latency is not None and latency >= 2 * readahead.FAST_READ
+
+
+@pytest.mark.parametrize(("cores", "slow", "threads"), [(2, False, False), (1, False, True), (2, True, True)],
+                         ids=["fast storage, two cores: off", "one core: on", "slow storage: on"])
+def test_the_threads_start_only_where_they_pay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int,
+                                              slow: bool, threads: bool) -> None:
+    files = _copies(tmp_path, 6)
+    monkeypatch.setattr(readahead, "usable_cores", lambda: cores)
+    if slow:
+        _slow_storage(monkeypatch, 2 * readahead.FAST_READ)
+    else:
+        monkeypatch.setattr(readahead, "first_read_latency", lambda paths: 60e-6)
+    ahead = ReadAhead(2, judge=True)
+    try:
+        ahead.files_ahead(files)
+        assert ahead.stopped is not threads and ahead._running is threads
+        if threads:
+            assert _read_ahead(ahead, files[-1]), "the threads read what is given"
+            assert ahead.take(files[-1]) is not None
+    finally:
+        ahead.close()
+
+
+def test_usable_cores_are_those_this_process_may_run_on() -> None:
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert readahead.usable_cores() == expected

@@ -328,7 +328,8 @@ class PlanContext:
             unread = {n: why for n in names if (n in listing.links or listing.files.get(n.lower()) != n)
                       and (why := _not_a_file(folder / n, n in listing.links)) is not None}
             found = self._dirs[folder] = (tuple(names), note, unread)
-            self.facts.ahead(folder, (n for n in found[0] if n not in unread))
+            # NOTE: no link read ahead: it may lead out of the image (the parser resolves it, and refuses that)
+            self.facts.ahead(folder, (n for n in found[0] if n not in unread and n not in listing.links))
         return found
 
 

@@ -29,7 +29,7 @@ from iisbitness.pe.metadata import (
     read_assembly_info,
     read_assembly_references,
 )
-from iisbitness.pe.readahead import ReadAhead
+from iisbitness.pe.readahead import Ahead
 from iisbitness.pe.types import PeImage
 
 if TYPE_CHECKING:
@@ -88,11 +88,12 @@ class BinaryFacts:
         on_read: called with the path of every file actually read (progress reporting).
         folders: the folder listings and real paths to share (a server image's :attr:`ServerImage.folders
             <iisbitness.image.server_image.ServerImage.folders>`); a memo of its own when None (``inspect``).
-        read_ahead: reads the files :meth:`ahead` names on a few threads (a scan of a cold server, issue 25).
+        read_ahead: reads the files :meth:`ahead` names ahead of the parser (a scan of a cold server, issue 25:
+            :func:`iisbitness.pe.prefetch.read_ahead`).
     """
 
     def __init__(self, store: FactStore | None = None, on_read: Callable[[Path], None] | None = None,
-                 folders: Folders | None = None, read_ahead: ReadAhead | None = None) -> None:
+                 folders: Folders | None = None, read_ahead: Ahead | None = None) -> None:
         self._store = store
         self._on_read = on_read
         self._ahead = read_ahead

@@ -1,4 +1,6 @@
-"""Read binaries ahead of the parser on a few threads, so that their disk reads overlap (issue 25).
+"""Read binaries ahead of the parser on a few threads, so that their disk reads overlap (issue 25), where the helper
+process of :mod:`iisbitness.pe.prefetch` cannot run (Windows, macOS), and only where the threads pay
+(:func:`worth_threads`: one core, or storage slower than :data:`FAST_READ`).
 
 A scan parses one binary at a time, and on a server scanned cold (its files not in the page cache; content on a
 SAN or a file share) each file's reads wait for the disk in turn. :class:`ReadAhead` is given the files the
@@ -28,9 +30,12 @@ from __future__ import annotations
 
 import os
 import queue
+import statistics
 import struct
 import threading
+import time
 from collections.abc import Iterable
+from typing import Protocol
 
 from iisbitness.pe.clr import COR20_SIZE, has_clr_header
 from iisbitness.pe.headers import (
@@ -67,10 +72,34 @@ rest)."""
 PROBE_EVERY = 8
 """While the files are cold, one in this many is asked whether it is in the page cache; once one is, every file."""
 
+FAST_READ = 0.001
+"""Seconds: a file whose head is opened and read faster than this is on fast local storage (an SSD: 60 us here) or
+in the page cache; slower is a disk, a SAN or a file share, where reads in flight matter most."""
+
+PROBE_FILES = 4
+"""Files whose first read is timed (the median) to tell fast storage from slow before threads start."""
+
 _MERGE_GAP = 4096
 """Ranges of a file closer than this are read as one (one system call, one disk request)."""
 
 _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") else None
+
+
+class Ahead(Protocol):
+    """What a scan's :class:`~iisbitness.pe.facts.BinaryFacts` asks of a read-ahead: :class:`ReadAhead` (threads) or
+    :class:`~iisbitness.pe.prefetch.Prefetch` (a helper process)."""
+
+    stopped: bool
+    """True once it is off: no more files need be given."""
+
+    def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """The parser will read ``paths`` next, in this order."""
+
+    def take(self, path: str | os.PathLike[str]) -> tuple[int, Source] | None:
+        """The parser reads ``path`` now: ``(fd, Source)`` over what was read of it, or None (it reads it itself)."""
+
+    def close(self) -> None:
+        """The scan is over."""
 
 
 class _Entry:
@@ -114,11 +143,16 @@ class ReadAhead:
 
     Args:
         threads: the number of threads (default :data:`THREADS`); 0 turns reading ahead off.
+        judge: before the threads start, time the first reads of the first :data:`PROBE_FILES` files and leave
+            reading ahead off when they do not pay (:func:`worth_threads`).
     """
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, judge: bool = False) -> None:
         threads = THREADS if threads is None else threads
         self._threads = threads
+        self._judge = judge
+        self.latency: float | None = None
+        """Median seconds of the first reads timed (``judge``), None when none was."""
         self._running = False
         self._todo: queue.SimpleQueue[tuple[int, str] | None] = queue.SimpleQueue()
         """Files given, in order (None: stop)."""
@@ -156,6 +190,14 @@ class ReadAhead:
         """Read ``paths`` ahead, in this order (the order the parser will ask for them)."""
         if self.stopped:
             return
+        if self._judge:
+            self._judge = False
+            given = [os.fspath(p) for p in paths]
+            paths = given
+            self.latency = first_read_latency(given[:PROBE_FILES])
+            if not worth_threads(self.latency, usable_cores()):
+                self.stopped = True
+                return
         if not self._running:
             self._running = True
             for _ in range(MAX_AHEAD_FILES):
@@ -297,7 +339,7 @@ class ReadAhead:
             spans = [(0, first)]
             size = len(first) if whole else None
             if size is None:
-                ranges = _ranges(fd, first, spans)
+                ranges = ranges_past(fd, first, spans)
                 want = sum(n for _, n in ranges)
                 if want and self._reserve(want):
                     try:
@@ -317,6 +359,45 @@ class ReadAhead:
         except BaseException:
             os.close(fd)
             raise
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (``sched_getaffinity``: a ``taskset`` or a container's cpuset counts), or
+    all of them where that is not known (Windows, macOS)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def worth_threads(latency: float | None, cores: int) -> bool:
+    """Whether threads reading ahead pay, given the median first-read ``latency`` of the first files (seconds, None:
+    unknown) and the ``cores`` usable: on one core, and on storage slower than :data:`FAST_READ` (a disk, a SAN, a
+    share), yes; on fast storage with two cores or more, no. Measured (benchmarks/README.md, issue 25, third and
+    fourth rounds; an SSD, 60 us a cold file): on two cores the threads' system calls and their GIL hand-overs with
+    the parsing thread (CPython's convoy effect) cost it more than the reads they overlap (1.66 s against 1.18 s a
+    cold scan of 10,000 assemblies); on one core they pay (1.24 s against 1.51 s)."""
+    return cores < 2 or latency is None or latency >= FAST_READ
+
+
+def first_read_latency(paths: list[str]) -> float | None:
+    """The median seconds to open each of ``paths`` and read its first :data:`~iisbitness.pe.source.HEAD_BYTES`
+    (what the parser does first with each: its pages are then cached for it); None when none can be read."""
+    times = []
+    for path in paths:
+        start = time.perf_counter()
+        try:
+            fd = os.open(path, _OPEN_FLAGS | getattr(os, "O_NOFOLLOW", 0))
+        except (OSError, ValueError):
+            continue
+        try:
+            _pread(fd, HEAD_BYTES, 0)
+            times.append(time.perf_counter() - start)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return statistics.median(times) if times else None
 
 
 def _first(fd: int, probe: bool) -> tuple[bytes, bool, bool | None]:
@@ -346,7 +427,7 @@ def _first(fd: int, probe: bool) -> tuple[bytes, bool, bool | None]:
     return data, len(data) < FIRST_READ, not rest
 
 
-def _ranges(fd: int, first: bytes, spans: list[tuple[int, bytes]]) -> list[tuple[int, int]]:
+def ranges_past(fd: int, first: bytes, spans: list[tuple[int, bytes]]) -> list[tuple[int, int]]:
     """The ``(offset, size)`` ranges past ``first`` that the parser will read of this image (merged when close),
     found from its headers as the parser finds them; none when the headers are not all in ``first`` or are not
     valid (the parser reads what it needs, and reports). A COR20 header past ``first`` is read here and added

@@ -33,7 +33,7 @@ from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.pe.facts import BinaryFacts
-from iisbitness.pe.readahead import ReadAhead
+from iisbitness.pe.prefetch import read_ahead
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.scan.backend import Backend
@@ -206,7 +206,7 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     os_arch, os_from = (options.os_arch, "--os-arch") if options.os_arch else detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
     # NOTE: without a cache, the scan's facts serve the plan below too: each binary is read once, not twice
-    facts = BinaryFacts(on_read=options.on_read, read_ahead=ReadAhead()) if options.cache is None else None
+    facts = BinaryFacts(on_read=options.on_read, read_ahead=read_ahead()) if options.cache is None else None
     try:
         report = analyse(backend, img, options, str(image) if image is not None else "live", facts=facts)
         if accepted is not None:

@@ -41,7 +41,7 @@ from iisbitness.loadplan.plan import Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
-from iisbitness.pe.readahead import ReadAhead
+from iisbitness.pe.prefetch import read_ahead
 from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
 from iisbitness.rules import RULES
@@ -417,7 +417,7 @@ def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_labe
 def _analyse_with_cache(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str) -> Report:
     if options.cache is None:
         # NOTE: read ahead only without a cache: with one, most binaries are answered from it, unread
-        facts = BinaryFacts(on_read=options.on_read, read_ahead=ReadAhead())
+        facts = BinaryFacts(on_read=options.on_read, read_ahead=read_ahead())
         try:
             return _analyse(backend, PlanContext(img, dict(options.env), facts=facts), options, image_label, [])
         finally:
