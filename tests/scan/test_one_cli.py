@@ -12,7 +12,7 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
 
-from iisbitness.cli import main
+from iisbitness.cli import EXIT_INTERRUPTED, main
 from tests.conftest import DEMO, REPO, fixture
 
 CONTOSO = DEMO / "contoso-iis10"
@@ -136,3 +136,17 @@ def test_the_main_help_fits_80_columns() -> None:
     code, out = run("--help", columns="80")
     assert code == 0 and max(len(ln) for ln in out.splitlines()) <= 80, out
     assert all(f"iisbitness {c}" in out for c in main.commands)
+
+
+def test_ctrl_c_exits_130_not_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan interrupted (Ctrl-C, a cancelled CI job's SIGINT) is no verdict: 130 with a line on stderr, where
+    click's own "Aborted!" exit 1 reads as "findings" to a pipeline."""
+    from iisbitness.cli import explain as explain_cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(explain_cli, "load_kb", interrupted)
+    result = CliRunner().invoke(main, ["explain", "HRESULT 8007000b"])
+    assert result.exit_code == EXIT_INTERRUPTED == 130, result.output
+    assert "iisbitness: interrupted" in result.stderr

@@ -11,6 +11,7 @@ Exit codes (one place, for pipelines):
     2  the input could not be read or analysed (the message names the file and why)
     3  ``fix --apply`` wrote nothing: a file changed since it was read, an element is no longer
        where the scan read it, or a file cannot be written (the message names the file)
+    130  interrupted (Ctrl-C): not a verdict (click's own answer was 1, "findings")
 """
 
 from __future__ import annotations
@@ -23,9 +24,15 @@ import click
 from click.utils import make_default_short_help
 
 from iisbitness import __version__
-from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
+from iisbitness.cli.exitcodes import (
+    EXIT_FINDINGS,
+    EXIT_FIX_REFUSED,
+    EXIT_INPUT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+)
 
-__all__ = ["EXIT_FINDINGS", "EXIT_FIX_REFUSED", "EXIT_INPUT_ERROR", "EXIT_OK", "main"]
+__all__ = ["EXIT_FINDINGS", "EXIT_FIX_REFUSED", "EXIT_INPUT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "main"]
 
 
 class Where(NamedTuple):
@@ -106,6 +113,15 @@ class LazyGroup(click.Group):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["commands"] = LazyCommands(COMMANDS)
         super().__init__(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """As :meth:`click.Group.invoke`; Ctrl-C exits :data:`EXIT_INTERRUPTED` with a line on stderr (click would
+        print "Aborted!" and exit 1, which a pipeline reads as "findings")."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("iisbitness: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """As :meth:`click.Group.format_commands`, the short help from :meth:`LazyCommands.short_help`."""

@@ -9,3 +9,6 @@ EXIT_INPUT_ERROR = 2
 EXIT_FIX_REFUSED = 3
 """``fix --apply`` wrote nothing: a file changed since it was read, an element is no longer where the
 scan read it, or a file cannot be written (the message names the file)."""
+EXIT_INTERRUPTED = 130
+"""Interrupted (Ctrl-C, SIGINT): the shells' 128 + SIGINT, not 1 ("findings"); whatever the command was to write
+may be missing or partial."""
