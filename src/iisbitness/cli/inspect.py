@@ -46,8 +46,9 @@ def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mi
       iisbitness inspect vendor.dll --deps --search-dir /mnt/c/Windows/System32
 
     \b
-    Exit codes: 0 listed (a file that is not a PE image is a row, not an error);
-                1 with --only-mismatch, anything listed; 2 a path could not be read.
+    Exit codes: 0 listed (a file that is not a PE image is a row, not an
+                error); 1 with --only-mismatch, anything listed; 2 a path
+                could not be read.
     """
     if only_mismatch and arch is None:
         raise click.UsageError("--only-mismatch needs --arch x86|x64|arm64")
