@@ -4,7 +4,9 @@ Findings are grouped by *cause* — the same rule, binary and configuration line
 global module hit by seven pools is shown once with the pools it hits (capa collapses repeats the
 same way). Fixes are numbered once per report: equal fixes offered by several findings get one
 number, and fixes of one cause with the same label (a pool flip for each of its pools) get consecutive
-numbers. Nothing is analysed here: every value comes from the report's findings, only grouped.
+numbers. Past :data:`MANY`, causes alike (:func:`alike`: each site's own copy of one x86 DLL) are one
+:class:`CauseGroup` (:func:`cause_entries`), in the page and the text. Nothing is analysed here: every value comes
+from the report's findings, only grouped.
 """
 
 from __future__ import annotations
