@@ -150,14 +150,18 @@ def test_the_page_grows_with_values_not_with_causes(reports: dict[int, Report],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Tables past :data:`scan_html.PLAIN_ROWS` (forced to 0 here: a server of thousands of pools): 20 more pools add
     200 causes and 140 fixes: under 1 KB a pool (about 560 bytes; before grouping causes alike, about 44 KB), under a
-    quarter of what they add to the text report (about 4.4 KB a pool). As plain rows they add about 13.5 KB a pool
-    (tests/html/test_plain_rows.py)."""
+    quarter of what they add to the text report with every cause (``--verbose``; about 4.4 KB a pool without it before
+    the text grouped causes alike too, now a pool table row, tests/scan/test_text_causes_alike.py). As plain rows
+    they add about 13.5 KB a pool (tests/html/test_plain_rows.py)."""
     monkeypatch.setattr(scan_html, "PLAIN_ROWS", 0)
     size = {n: len(scan_html.render([r]).encode()) for n, r in reports.items()}
-    text = {n: len(scan_text.render(r).encode()) for n, r in reports.items()}
+    every = scan_text.TextOptions(verbose=True)
+    text = {n: len(scan_text.render(r, options=every).encode()) for n, r in reports.items()}
     per_pool = (size[40] - size[20]) / 20
     assert per_pool < 1000, per_pool
     assert size[40] - size[20] < (text[40] - text[20]) / 4, (size, text)
+    brief = {n: len(scan_text.render(r).encode()) for n, r in reports.items()}
+    assert brief[40] - brief[20] < 100 * 20, brief  # a pool table row a pool
 
 
 OPEN = """(async () => {

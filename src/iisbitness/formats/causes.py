@@ -4,12 +4,14 @@ Findings are grouped by *cause* — the same rule, binary and configuration line
 global module hit by seven pools is shown once with the pools it hits (capa collapses repeats the
 same way). Fixes are numbered once per report: equal fixes offered by several findings get one
 number, and fixes of one cause with the same label (a pool flip for each of its pools) get consecutive
-numbers. Nothing is analysed here: every value comes from the report's findings, only grouped.
+numbers. Past :data:`MANY`, causes alike (:func:`alike`: each site's own copy of one x86 DLL) are one
+:class:`CauseGroup` (:func:`cause_entries`), in the page and the text. Nothing is analysed here: every value comes
+from the report's findings, only grouped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -303,3 +305,102 @@ def arch_label(arches: tuple[Arch, ...]) -> str:
     if len(arches) == len(Arch):
         return "AnyCPU"
     return "/".join(a.value for a in arches)
+
+
+MANY = 8
+"""Past this many, the page groups (issue 25): a cause's pools, fixes of one kind and pools whose workers look
+the same show as one item with a count, their list behind a closed ``<details>`` (parsed, never laid out until
+opened), so that a server of 10,000 pools gives a page that grows with its causes and distinct fixes, not with
+pools x findings. The text groups causes alike past it too (:func:`cause_entries`). The demo servers stay below
+it."""
+
+G = TypeVar("G")
+
+
+def past_many(items: Sequence[T], keys: Sequence[Hashable | None],
+              many: Callable[[list[T]], G]) -> list[T | G]:
+    """``items`` in order, except that more than :data:`MANY` items of one key are ``many(those items)``, at the
+    place of the first (the one grouping of the page: pools alike, causes alike, steps alike, applications alike;
+    and the text's causes alike). An item whose key is None stands alone."""
+    by_key: dict[Hashable, list[int]] = {}
+    for at, key in enumerate(keys):
+        if key is not None:
+            by_key.setdefault(key, []).append(at)
+    out: list[T | G] = []
+    for at, (item, key) in enumerate(zip(items, keys, strict=True)):
+        group = by_key[key] if key is not None else None
+        if group is None or len(group) <= MANY:
+            out.append(item)
+        elif group[0] == at:
+            out.append(many([items[k] for k in group]))
+    return out
+
+
+def file_name(path: str) -> str:
+    """The last part of a Windows or image path: ``managed_x86.dll``."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def alike(c: Cause, kind: Sequence[tuple[str, bool | None]]) -> tuple[object, ...]:
+    """What causes alike share (issue 25): rule, severity, the binary's file name (case-insensitive), its
+    architectures and evidence, the processes and theirs, the kinds of fix offered (label, verified) in order, and
+    whether a chain, a configuration entry and fixes ruled out are there. Each site's own copy of one vendor DLL in
+    its ``bin`` is a cause of its own (:func:`~iisbitness.formats.causes.cause_key`); these are alike. ``kind``: each
+    fix's (label, verified), by number - 1."""
+    f = c.first
+    kinds = tuple(dict.fromkeys(kind[n - 1] for n in c.fixes))
+    return (f.rule, c.severity, file_name(f.binary or "").lower(), f.binary_arch, f.evidence, c.processes, kinds,
+            len(f.chain), c.config is None, bool(c.rejected), bool(c.pools), bool(c.places))
+
+
+@dataclass(frozen=True, slots=True)
+class CauseGroup:
+    """More than :data:`MANY` causes alike (:func:`alike`: "x86 nativelib.dll in 2,000 applications' bin"), one
+    entry at the place of the first. The page (:mod:`~iisbitness.formats.scan_html`) shows one article: the first
+    cause's facts in full, each cause a row of a table on demand (pools, applications, binary, configuration entry,
+    chain, symptom, cause, fixes), their fixes as one list; the text, the first cause in full and a count.
+
+    Attributes: numbers: the causes' numbers (1-based, as ``causes_of``). causes: the causes. fixes: their fix
+    numbers, each once, in the causes' order."""
+
+    numbers: tuple[int, ...]
+    causes: tuple[Cause, ...]
+    fixes: tuple[int, ...]
+
+    @property
+    def first(self) -> Cause:
+        """The first cause: shown in full."""
+        return self.causes[0]
+
+    @property
+    def pools(self) -> tuple[str, ...]:
+        """The distinct pools the causes hit."""
+        return tuple(dict.fromkeys(p for c in self.causes for p in c.pools))
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        """The distinct applications (``Site/app``)."""
+        return tuple(dict.fromkeys(p for c in self.causes for p in c.places))
+
+    @property
+    def severity(self) -> Severity:
+        """The causes' severity (the same for all)."""
+        return self.first.severity
+
+    @property
+    def findings(self) -> int:
+        """How many findings the causes group."""
+        return sum(len(c.findings) for c in self.causes)
+
+
+def cause_entries(v: ReportView) -> tuple[tuple[int, Cause] | CauseGroup, ...]:
+    """The causes as the page and the text list them (worst first): each ``(number, cause)``, except that more than
+    :data:`MANY` causes alike are one :class:`CauseGroup` at the place of the first."""
+    kind = [(n.fix.label, n.fix.verified) for n in v.fixes]
+
+    def article(group: list[tuple[int, Cause]]) -> CauseGroup:
+        causes = tuple(c for _, c in group)
+        return CauseGroup(tuple(i for i, _ in group), causes, tuple(dict.fromkeys(n for x in causes for n in x.fixes)))
+
+    entries = past_many(list(enumerate(v.causes, 1)), [alike(c, kind) for c in v.causes], article)
+    return tuple(entries)

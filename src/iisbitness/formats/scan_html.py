@@ -28,9 +28,8 @@ import functools
 import hashlib
 import operator
 import re
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import jinja2
 import markupsafe
@@ -39,12 +38,17 @@ from iisbitness import __version__
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
 from iisbitness.formats.causes import (
+    MANY,
     Cause,
+    CauseGroup,
     EventLine,
     ReportView,
     arch_label,
+    cause_entries,
     effect_lines,
     event_lines,
+    file_name,
+    past_many,
     removal,
     security_warning,
     view,
@@ -262,35 +266,6 @@ def first_steps(v: ReportView) -> tuple[Step, ...]:
     return tuple(Step(ns, tuple(cs)) for ns, cs in steps)
 
 
-MANY = 8
-"""Past this many, the page groups (issue 25): a cause's pools, fixes of one kind and pools whose workers look
-the same show as one item with a count, their list behind a closed ``<details>`` (parsed, never laid out until
-opened), so that a server of 10,000 pools gives a page that grows with its causes and distinct fixes, not with
-pools x findings. The demo servers stay below it."""
-
-_T = TypeVar("_T")
-_G = TypeVar("_G")
-
-
-def _past_many(items: Sequence[_T], keys: Sequence[Hashable | None],
-               many: Callable[[list[_T]], _G]) -> list[_T | _G]:
-    """``items`` in order, except that more than :data:`MANY` items of one key are ``many(those items)``, at the
-    place of the first (the one grouping of the page: pools alike, causes alike, steps alike, applications alike).
-    An item whose key is None stands alone."""
-    alike: dict[Hashable, list[int]] = {}
-    for at, key in enumerate(keys):
-        if key is not None:
-            alike.setdefault(key, []).append(at)
-    out: list[_T | _G] = []
-    for at, (item, key) in enumerate(zip(items, keys, strict=True)):
-        group = alike[key] if key is not None else None
-        if group is None or len(group) <= MANY:
-            out.append(item)
-        elif group[0] == at:
-            out.append(many([items[k] for k in group]))
-    return out
-
-
 LONG_TEXT = 1000
 """A side effect or note longer than this (one that names every pool of a big server) shows its first words, the
 rest on demand."""
@@ -498,7 +473,7 @@ def map_entries(workers: Sequence[WorkerNode], gaps: Mapping[str, tuple[str, ...
     def card(group: list[WorkerNode]) -> WorkerGroup:
         return WorkerGroup(tuple(group), any(a.binaries or gaps.get(a.label) for a in group[0].apps))
 
-    cards = _past_many(workers, [_likeness(w, gaps, grouped) for w in workers], card)
+    cards = past_many(workers, [_likeness(w, gaps, grouped) for w in workers], card)
     return tuple(cards)
 
 
@@ -522,76 +497,6 @@ def span(numbers: Sequence[int]) -> str:
         f"[{n}]" for n in numbers)
 
 
-def file_name(path: str) -> str:
-    """The last part of a Windows or image path: ``managed_x86.dll``."""
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def _alike(v: ReportView, c: Cause, kind: Sequence[tuple[str, bool | None]]) -> tuple[object, ...]:
-    """What causes alike share (issue 25): rule, severity, the binary's file name (case-insensitive), its
-    architectures and evidence, the processes and theirs, the kinds of fix offered (label, verified) in order, and
-    whether a chain, a configuration entry and fixes ruled out are there. Each site's own copy of one vendor DLL in
-    its ``bin`` is a cause of its own (:func:`~iisbitness.formats.causes.cause_key`); these are alike. ``kind``: each
-    fix's (label, verified), by number - 1."""
-    f = c.first
-    kinds = tuple(dict.fromkeys(kind[n - 1] for n in c.fixes))
-    return (f.rule, c.severity, file_name(f.binary or "").lower(), f.binary_arch, f.evidence, c.processes, kinds,
-            len(f.chain), c.config is None, bool(c.rejected), bool(c.pools), bool(c.places))
-
-
-@dataclass(frozen=True, slots=True)
-class CauseGroup:
-    """More than :data:`MANY` causes alike (:func:`_alike`: "x86 nativelib.dll in 2,000 applications' bin"), one
-    article at the place of the first (its anchor): the first cause's facts in full, each cause a row of a table on
-    demand (:meth:`Page.members`: pools, applications, binary, configuration entry, chain, symptom, cause, fixes),
-    their fixes as one list (fixes of one kind past :data:`MANY` a :class:`Run`).
-
-    Attributes: numbers: the causes' numbers (1-based, as ``causes_of``). causes: the causes. fixes: their fix
-    numbers, each once, in the causes' order."""
-
-    numbers: tuple[int, ...]
-    causes: tuple[Cause, ...]
-    fixes: tuple[int, ...]
-
-    @property
-    def first(self) -> Cause:
-        """The first cause: shown in full."""
-        return self.causes[0]
-
-    @property
-    def pools(self) -> tuple[str, ...]:
-        """The distinct pools the causes hit."""
-        return tuple(dict.fromkeys(p for c in self.causes for p in c.pools))
-
-    @property
-    def places(self) -> tuple[str, ...]:
-        """The distinct applications (``Site/app``)."""
-        return tuple(dict.fromkeys(p for c in self.causes for p in c.places))
-
-    @property
-    def severity(self) -> Severity:
-        """The causes' severity (the same for all)."""
-        return self.first.severity
-
-    @property
-    def findings(self) -> int:
-        """How many findings the causes group."""
-        return sum(len(c.findings) for c in self.causes)
-
-
-def cause_entries(v: ReportView) -> tuple[tuple[int, Cause] | CauseGroup, ...]:
-    """The causes as the page lists them (worst first): each ``(number, cause)``, except that more than :data:`MANY`
-    causes alike are one :class:`CauseGroup` at the place of the first."""
-    kind = [(n.fix.label, n.fix.verified) for n in v.fixes]
-
-    def article(group: list[tuple[int, Cause]]) -> CauseGroup:
-        causes = tuple(c for _, c in group)
-        return CauseGroup(tuple(i for i, _ in group), causes, tuple(dict.fromkeys(n for x in causes for n in x.fixes)))
-
-    entries = _past_many(list(enumerate(v.causes, 1)), [_alike(v, c, kind) for c in v.causes], article)
-    return tuple(entries)
-
-
 def merge_steps(v: ReportView, steps: Sequence[Step], shown: Mapping[int, int]) -> tuple[Step, ...]:
     """``steps`` with more than :data:`MANY` steps alike as one (at the first's place): steps of fixes of the same
     kinds for causes of the same :class:`CauseGroup` s (``shown``: a cause to the first of its group), such as a pool
@@ -603,7 +508,7 @@ def merge_steps(v: ReportView, steps: Sequence[Step], shown: Mapping[int, int]) 
         return Step(tuple(dict.fromkeys(n for x in group for n in x.numbers)),
                     tuple(dict.fromkeys(i for x in group for i in x.causes)))
 
-    return tuple(_past_many(steps, keys, merged))
+    return tuple(past_many(steps, keys, merged))
 
 
 @dataclass(frozen=True, slots=True)
@@ -662,7 +567,7 @@ class Page:
         def row(group: list[tuple[AppNode, tuple[str, ...]]]) -> tuple[AppNode, tuple[str, ...]]:
             return group[0][0], tuple(x.label for x, _ in group[1:])
 
-        return _past_many([(a, ()) for a in w.apps], keys, row)
+        return past_many([(a, ()) for a in w.apps], keys, row)
 
     def targets(self, causes: Sequence[int]) -> list[tuple[int, Cause | CauseGroup]]:
         """The articles a step links to for ``causes``: each cause, or its :class:`CauseGroup` once."""

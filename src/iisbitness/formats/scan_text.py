@@ -27,10 +27,13 @@ from rich.text import Text
 from iisbitness.findings import Fix, RejectedFix, Severity
 from iisbitness.formats.causes import (
     Cause,
+    CauseGroup,
     ReportView,
     arch_label,
+    cause_entries,
     effect_lines,
     event_lines,
+    file_name,
     removal,
     security_warning,
     view,
@@ -248,13 +251,32 @@ def _wrap(text: str, width: int) -> list[str]:
     return wrap(text, max(width, 30))
 
 
-def _fixes(out: _Out, v: ReportView) -> None:
+def _alike(out: _Out, g: CauseGroup, listed: set[int]) -> None:
+    """After the first cause of ``g`` (shown in full): how many more causes alike, the applications and pools
+    they hit with the first few names, and how many of their fixes the list leaves out (not in ``listed``)."""
+    f = g.first.first
+    counts = [f"{len(g.places)} applications"] if g.places else []
+    counts += [f"{len(g.pools)} pools"] if g.pools else []
+    names = g.pools or g.places
+    what = f"{file_name(f.binary) if f.binary else f.rule}{' in ' + ', '.join(counts) if counts else ''}"
+    if names:
+        what += f" ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+    more = len(set(g.fixes) - listed)
+    fixes = f"; their {more} other fixes, of the same kinds, are not listed below" if more else ""
+    out.field("and", f"{len(g.causes) - 1} more causes alike: {what}{fixes}; --verbose, --format{NBSP}json or "
+                     f"--format{NBSP}html lists each")
+
+
+def _fixes(out: _Out, v: ReportView, listed: set[int]) -> None:
     """Each distinct fix once: its commands (the finding's ``fix`` line names it), or its advice when it has
-    none; ``verbose`` adds the full summary before the commands and the note after them."""
+    none; ``verbose`` adds the full summary before the commands and the note after them. Only the fixes
+    ``listed`` (those of the causes shown in full), then how many others there are."""
     ps = out.o.shell == "powershell"
     shells = "PowerShell" if ps else "cmd.exe; --shell powershell for PowerShell"
     out.line(("Fixes", "bold"), f" ({shells}{'' if out.o.verbose else '; --verbose for why'})")
     for n in v.fixes:
+        if n.number not in listed:
+            continue
         fix = n.fix
         lead = f"  [{n.number}] "
         width = out.o.width - len(lead)
@@ -269,6 +291,10 @@ def _fixes(out: _Out, v: ReportView) -> None:
             rows += [(w, "dim") for w in _wrap(fix.note, width)]
         for i, row in enumerate(rows):
             out.line(lead if i == 0 else " " * len(lead), row)
+    if len(listed) < len(v.fixes):
+        k = len(v.fixes) - len(listed)
+        out.line(f"  ... and {k} more fix{'es' if k != 1 else ''} of causes alike (--verbose, --format json or "
+                 "--format html lists each)")
 
 
 def _closing(v: ReportView, verbose: bool) -> str:
@@ -326,14 +352,22 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     # NOTE: a binary-missing warning is "could not check" (configuration-only copy): listed briefly at the end;
     # a binary-missing error (missing on the server) is a cause like any other
     missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING]
-    shown = [c for c in v.causes if c not in missing]
+    # NOTE: past MANY causes alike (each site's own x86 copy), the first in full and a count; --verbose prints each
+    entries = [e if isinstance(e, CauseGroup) else e[1] for e in cause_entries(v)] if not o.verbose else v.causes
+    shown = [e for e in entries if (e.first if isinstance(e, CauseGroup) else e) not in missing]
+    hidden = {id(c) for e in shown if isinstance(e, CauseGroup) for c in e.causes[1:]}
+    listed = {n for c in v.causes if id(c) not in hidden for n in c.fixes}
     if shown:
         out.line()
     rejected: set[RejectedFix] = set()
-    for i, c in enumerate(shown):
+    for i, e in enumerate(shown):
         if i and o.verbose:  # NOTE: compact: each cause starts at column 0 with its severity (ruff's concise form)
             out.line()
-        _cause(out, v, c, rejected)
+        if isinstance(e, CauseGroup):
+            _cause(out, v, e.first, rejected)
+            _alike(out, e, listed)
+        else:
+            _cause(out, v, e, rejected)
     if missing:  # NOTE: counted as warnings in the closing line and the pool table: a block with its rule id
         out.line()
         out.line(("WARNING", _STYLE[Severity.WARNING]), " ", ("binary-missing", "bold"),
@@ -342,7 +376,7 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
             out.line("  ", (c.first.binary or "", "yellow"), ("  --> ", "blue"), str(c.config), f"  in {_where(c)}")
     if v.fixes:
         out.line()
-        _fixes(out, v)
+        _fixes(out, v, listed)
     _problems(out, report)
     out.line()
     for w in wrap(_closing(v, o.verbose), max(o.width, 30)):
