@@ -193,3 +193,11 @@ def test_reference_assembly_headline_says_it_never_loads(path: Path) -> None:
     _, doc = _json(str(path))
     assert doc["files"][0]["loadable_in"] == ["x86", "x64", "arm64"]
     assert doc["files"][0]["assembly"]["reference_assembly"] is True
+
+
+def test_help_gives_the_exit_codes_and_an_unreadable_path_is_named_as_every_command_does(tmp_path: Path) -> None:
+    """Every other command's --help lists its exit codes, and its errors start "iisbitness: error:"."""
+    helped = _invoke("--help")
+    assert "Exit codes: 0" in helped.output and "1 with --only-mismatch" in helped.output
+    missing = _invoke(str(tmp_path / "gone.dll"))
+    assert missing.exit_code == 2 and missing.stderr.startswith(f"iisbitness: error: {tmp_path / 'gone.dll'}: ")

@@ -110,3 +110,15 @@ def test_every_corpus_log_gives_a_sensible_answer(path: Path) -> None:
     doc = json.loads(out)
     jsonschema.validate(doc, SCHEMA)
     assert not doc["bitness_likely"] and all(c["confidence"] != "high" for c in doc["causes"])
+
+
+def test_an_event_log_with_nothing_recognised_says_how_many_events_were_read(tmp_path: Path) -> None:
+    """"Nothing recognised" over a log must show the log was read, and how much of it (JSON has events_read)."""
+    log = tmp_path / "app.xml"
+    log.write_text('<Events><Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
+                   '<Provider Name="Application Error"/><EventID>1000</EventID><Level>2</Level>'
+                   '<TimeCreated SystemTime="2024-01-01T00:00:00Z"/></System><EventData><Data>the weather is fine'
+                   '</Data></EventData></Event></Events>\n', encoding="utf-8")
+    code, out, _ = _run("--event-log", str(log))
+    assert code == 1 and out.startswith("Nothing recognised")
+    assert f"{log}: 1 event read (xml), none a bitness symptom" in " ".join(out.split())

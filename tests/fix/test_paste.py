@@ -388,3 +388,22 @@ def test_starting_several_hostile_pools_starts_each_by_its_name() -> None:
     assert [v for k, v in ps_tokens(fix.powershell[-1]) if k == "str"] == list(plain)
     assert global_module_precondition("Vendor Auth", "bitness32", HOSTILE_NAMES).commands[-1].startswith(
         "rem Not written: ")
+
+
+def test_a_site_name_with_brackets_is_set_by_literal_path(tmp_path: Path) -> None:
+    """A site name may hold ``[`` ``]`` (IIS forbids only ``/ \\ . ?`` in one: IAppHostPropertySchema::ValidationType,
+    siteName), but Set-ItemProperty's -Path is a wildcard pattern ("Intranet [HR]" matches "Intranet H" and
+    "Intranet R", never itself); the split then names the application by -LiteralPath (Set-ItemProperty,
+    Microsoft.PowerShell.Management: "used exactly as it's typed"). Names without wildcard characters keep -Path."""
+    img = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    cfg = img / "Windows" / "System32" / "inetsrv" / "config" / "applicationHost.config"
+    text = cfg.read_text(encoding="utf-8")
+    assert '<site name="Intranet" id="3">' in text
+    cfg.write_text(text.replace('<site name="Intranet" id="3">', '<site name="Intranet [HR]" id="3">'), encoding="utf-8")
+    lines = [p for f in _fixes([scan(img)]) for p in f.powershell]
+    sites = [ps_tokens(p) for p in lines if "IIS:\\Sites\\" in p]
+    assert sites and all(("bare", "-LiteralPath") in t for t in sites), sites
+    assert all(t[t.index(("bare", "-LiteralPath")) + 1][1].startswith("IIS:\\Sites\\Intranet [HR]") for t in sites)
+    pools = [ps_tokens(p) for p in lines if "IIS:\\AppPools\\" in p]
+    assert pools and not any(("bare", "-LiteralPath") in t for t in pools)

@@ -415,3 +415,14 @@ def test_a_project_whose_site_is_on_a_unc_share_is_read_from_the_scanned_folder(
     assert doc["coverage"]["complete"] is True and doc["coverage"]["checked"] == 1, doc["coverage"]
     [f] = _findings(doc, "managed-assembly-arch")
     assert f["binary"] == "\\\\fileserver\\src\\SampleKVApp\\SampleKVApp\\bin\\Vendor.Imaging.dll" and code == 1
+
+
+@pytest.mark.parametrize("name", [f"{CLASSIC}.sln", f"{CLASSIC}/{CLASSIC}.csproj"])
+def test_a_solution_or_project_file_given_as_the_image_names_its_folder(name: str, tmp_path: Path) -> None:
+    """A developer's first try, ``scan MySolution.sln``: exit 2 naming the folder to scan, not "--config" (a
+    solution or project file is no IIS configuration)."""
+    root = classic_solution(tmp_path / "sol")
+    res = run(root / name)
+    assert res.exit_code == 2
+    assert "--config" not in res.stderr and "Visual Studio" in res.stderr, res.stderr
+    assert f"iisbitness scan {(root / name).parent}" in res.stderr

@@ -446,3 +446,20 @@ def test_a_member_under_a_letter_of_another_script_is_refused(tmp_path: Path) ->
     z = _zip(tmp_path / "e.zip", {"É/x.txt": b"x"})
     r = CliRunner().invoke(main, ["scan", str(z)])
     assert r.exit_code == 2 and f"{z}: not a collected server zip: member 'É/x.txt'" in r.stderr
+
+
+def test_collect_says_when_the_recorded_scan_did_not_check_an_application(tmp_path: Path) -> None:
+    """A zip cannot take --drive later (scan refuses it), so collect itself says, on stderr, which applications
+    it did not check and what to give it: here Php/ on a D: drive the collecting scan had no folder for."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    config = image / "Windows/System32/inetsrv/config/applicationHost.config"
+    text = config.read_text(encoding="utf-8")
+    assert 'physicalPath="C:\\inetpub\\php"' in text
+    config.write_text(text.replace('physicalPath="C:\\inetpub\\php"', 'physicalPath="D:\\sites\\php"'), encoding="utf-8")
+    r = CliRunner().invoke(main, ["collect", str(image), "-o", str(tmp_path / "s.zip")])
+    assert r.exit_code == 0, r.output
+    assert "1 of 9 applications not checked" in r.stderr
+    assert "Php/: " in r.stderr and "drive D: is not mapped" in r.stderr and "--drive D=" in r.stderr
+    r = CliRunner().invoke(main, ["collect", str(DEMO / "contoso-iis10"), "-o", str(tmp_path / "t.zip")])
+    assert r.exit_code == 0 and "not checked" not in r.stderr, r.stderr

@@ -206,3 +206,10 @@ def test_a_build_folder_holding_a_percent_sign_keeps_its_corflags_fix_in_both_sh
     assert "corflags '100%build/bin/managed_x86.dll' /32BITREQ-" in ps, ps
     cmd = CliRunner().invoke(main, ["check-app", "100%build", "--pool-arch", "x64", "--shell", "cmd"]).output
     assert "rem Not written: a name in this command holds '%'" in cmd, cmd
+
+
+def test_an_application_the_server_lacks_is_named_with_those_it_has(x86_publish: Path) -> None:
+    """A mistyped --site in a pipeline: the error lists the applications the server has, as --site takes them."""
+    code, out = _run(str(x86_publish), "--server", str(DEMO / "contoso-iis10"), "--site", "Default Web Site/wconect")
+    assert code == 2 and "no application Default Web Site/wconect" in out
+    assert "Default Web Site/, Default Web Site/wconnect, Legacy/, Intranet/, Intranet/timesheets," in out

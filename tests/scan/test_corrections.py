@@ -149,3 +149,16 @@ def test_corflags_32bitpref_needs_the_45_corflags(tmp_path: Path) -> None:
     assert pref.note is not None and ".NET Framework 4.5" in pref.note
     plain = next(x for x in by["X86.dll"].fixes if x.commands and x.commands[0].startswith("corflags"))
     assert plain.commands == ('corflags "C:\\s\\bin\\X86.dll" /32BITREQ-',) and "4.5" not in (plain.note or "")
+
+
+def test_a_pool_defined_twice_is_one_pool_and_a_problem_naming_both_lines(tmp_path: Path) -> None:
+    """A second ``<add name="P64">`` in applicationPools: IIS refuses it ("Cannot add duplicate collection entry of
+    type 'add' with unique key attribute 'name'", KB 949349); the report listed the pool twice, once per
+    architecture, with the same application under each. Now: the first entry, and a problem at the second's line."""
+    dup = '<add name="P64" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
+    img = make_image(tmp_path, apphost(f"{POOL64}\n{dup}", site("S", 1, "P64", r"C:\s")))
+    report = scan(img)
+    assert [p.name for p in report.pools] == ["P64"] and report.pools[0].worker_arch is Arch.X64
+    [problem] = [p for p in report.problems if "P64" in p.message]
+    assert problem.file.endswith("applicationHost.config") and problem.line == 6
+    assert "line 5" in problem.message and "Cannot add duplicate collection entry" in problem.message

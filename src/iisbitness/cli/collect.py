@@ -13,6 +13,7 @@ from iisbitness.cli.options import ScanProgress, parse_shares, progress_wanted, 
 from iisbitness.cli.scan import _drives, _env, _fatal
 from iisbitness.errors import IisBitnessError
 from iisbitness.image.archive import MAX_MEMBER_BYTES
+from iisbitness.report import Report
 from iisbitness.scan.collect import collect
 from iisbitness.scan.pipeline import ScanOptions
 
@@ -68,4 +69,21 @@ def collect_command(image: Path | None, out: Path, drives: tuple[str, ...], shar
             click.echo(f"iisbitness: left out {path}: {why}", err=True)
         if len(done.left_out) > 10:
             click.echo(f"iisbitness: {len(done.left_out) - 10} more left out (manifest.json lists them)", err=True)
+    _say_unchecked(done.report)
     sys.exit(EXIT_OK)
+
+
+def _say_unchecked(report: Report) -> None:
+    """On stderr (even with --quiet: a warning, not progress), the applications the recorded scan did not (fully)
+    check, with what to give ``collect``: ``scan server.zip`` refuses ``--drive`` and ``--share``, so what the
+    collecting scan did not read can only be added by collecting again."""
+    gaps = report.unchecked()
+    if not gaps:
+        return
+    click.echo(f"iisbitness: warning: the recorded scan did not read everything ({report.coverage_words()}); "
+               "a scan of the zip cannot add it: collect again with what each needs", err=True)
+    for c in gaps[:10]:
+        give = f"; give: {c.remedy}" if c.remedy else ""
+        click.echo(f"iisbitness:   {c.application}: {'; '.join(c.reasons)}{give}", err=True)
+    if len(gaps) > 10:
+        click.echo(f"iisbitness:   ... and {len(gaps) - 10} more (iisbitness scan ZIP lists each)", err=True)

@@ -44,6 +44,11 @@ def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mi
       iisbitness inspect bin/
       iisbitness inspect bin/ --arch x64 --only-mismatch
       iisbitness inspect vendor.dll --deps --search-dir /mnt/c/Windows/System32
+
+    \b
+    Exit codes: 0 listed (a file that is not a PE image is a row, not an
+                error); 1 with --only-mismatch, anything listed; 2 a path
+                could not be read.
     """
     if only_mismatch and arch is None:
         raise click.UsageError("--only-mismatch needs --arch x86|x64|arm64")
@@ -60,7 +65,7 @@ def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mi
         terminal = sys.stdout.isatty()
         click.echo(inspect_text.plain(shown, show_deps=deps, width=text_width(True) if terminal else None), nl=False)
     for f in errors:
-        click.echo(f"error: {f.error}", err=True)
+        click.echo(f"iisbitness: error: {f.error}", err=True)
     if errors:
         sys.exit(EXIT_INPUT_ERROR)
     if only_mismatch and any(not f.error for f in shown):

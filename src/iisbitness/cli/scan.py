@@ -146,6 +146,11 @@ def write_out(out: str, output: Path | None, color: bool | None = None) -> None:
             _fatal(f"{output}: cannot write: {e.strerror or e}")
 
 
+_VS_FILES = {".sln": "solution", ".slnx": "solution", ".csproj": "project", ".vbproj": "project",
+             ".fsproj": "project"}
+"""Visual Studio files a developer may name instead of their folder (docs/iisexpress.md)."""
+
+
 def check_image(image: Path | None, config: Path | None, command: str, config_alone: bool = True,
                 zip_ok: bool = False) -> None:
     """Exit 2 when ``image`` cannot be a server image: none given off Windows (and no ``--config``), or a file
@@ -158,6 +163,11 @@ def check_image(image: Path | None, config: Path | None, command: str, config_al
     if image is not None and not image.is_dir() and not (zip_ok and zipfile.is_zipfile(image)):
         hint = (f"; to read this file on its own: iisbitness {command} --config {image}"
                 if image.is_file() and config_alone and image.suffix.lower() != ".zip" else "")
+        if image.is_file() and command == "scan" and image.suffix.lower() in _VS_FILES:
+            # NOTE: a solution or project file is no configuration: --config would read it as one
+            folder = str(image.parent)
+            hint = (f"; it is a Visual Studio {_VS_FILES[image.suffix.lower()]} file: scan its folder (IIS Express, "
+                    f"docs/iisexpress.md): iisbitness scan {folder if ' ' not in folder else chr(34) + folder + chr(34)}")
         zipped = " nor a zip made by iisbitness collect" if zip_ok else ""
         _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive){zipped}{hint}")
 

@@ -222,7 +222,18 @@ class _Reader:
         self.note_kept_elsewhere(section, "application pools")
         defaults = child(section, "applicationPoolDefaults")
         out: list[AppPool] = []
+        first: dict[str, int | None] = {}
         for el in children(section, "add"):
+            name = attr(el, "name")
+            if name in first:
+                # NOTE: IIS refuses a second entry of one key: "Cannot add duplicate collection entry of type 'add'
+                # with unique key attribute 'name'" (KB 949349); one pool listed twice, at two architectures, misled
+                self.problems.append(Problem(
+                    self.apphost_file, line_of(el), f"application pool '{name}' is defined again (first at line "
+                    f"{first[name]}): IIS reports \"Cannot add duplicate collection entry of type 'add' with unique key "
+                    f"attribute 'name' set to '{name}'\" for this file (0x800700B7, KB 949349); this entry is left out"))
+                continue
+            first[name] = line_of(el)
             out.append(self._pool(el, defaults, declared=True))
         return out
 

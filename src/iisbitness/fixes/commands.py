@@ -220,12 +220,24 @@ _PS_NO_FILTER = ("# Not written: the name holds both ' and \", which an IIS conf
                  "use fix --apply")
 
 
+_PS_WILDCARDS = frozenset("[]*?`")
+"""Characters a provider path given to -Path matches as a wildcard pattern (about_Wildcards; ``` ` ``` escapes one)."""
+
+
+def _ps_item(path: str) -> str:
+    """``path`` (an ``IIS:\\`` item) as a Set-/Get-ItemProperty argument: single-quoted; behind ``-LiteralPath`` when
+    it holds a wildcard character, where -Path would match other items or none (a site name may hold ``[ ]``: IIS
+    forbids only ``/ \\ . ?`` in one, IAppHostPropertySchema::ValidationType ``siteName``; Set-ItemProperty's
+    -LiteralPath "is used exactly as it's typed", Microsoft.PowerShell.Management)."""
+    return f"-LiteralPath {_ps_quote(path)}" if _PS_WILDCARDS & set(path) else _ps_quote(path)
+
+
 def _pool_item(pool: str) -> str:
-    return _ps_quote("IIS:\\AppPools\\" + pool)
+    return _ps_item("IIS:\\AppPools\\" + pool)
 
 
 def _app_item(site: str, path: str) -> str:
-    return _ps_quote("IIS:\\Sites\\" + site + path.replace("/", "\\").rstrip("\\"))
+    return _ps_item("IIS:\\Sites\\" + site + path.replace("/", "\\").rstrip("\\"))
 
 
 def _arch_words(arch: Arch) -> str:

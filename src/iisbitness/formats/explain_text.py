@@ -98,6 +98,11 @@ def render(report: ExplainReport, width: int = 100, color: bool = False) -> str:
                       force_terminal=color, file=io.StringIO())
     if not report.recognised:
         console.print(UNRECOGNISED)
+        for i in report.inputs:  # NOTE: "nothing" over a log must show that, and how much of it, was read
+            if i.kind == "event-log" and i.events_read is not None:
+                n = i.events_read
+                console.print(Text(printable(f"{i.name}: {n} event{'s' if n != 1 else ''} read"
+                                             + (f" ({i.format})" if i.format else "") + ", none a bitness symptom")))
     else:
         console.print(_causes(report))
         for x in report.explanations:

@@ -250,10 +250,14 @@ def _apphost_with(image: Path, site: str, app: str, drives: dict[str, Path], phy
                 return edits.result(), shown, others
     kept = next((attr(s, "configSource") for s in doc.root.iter() if _named(s, "sites") and attr(s, "configSource")),
                 "")  # NOTE: the sites are in a file the scan does not read: say so, not only "no application"
+    has = [f"{attr(s, 'name')}{attr(a, 'path', '/')}" for s in doc.root.iter() if _named(s, "site")
+           for a in s if _named(a, "application")]
+    listed = "" if kept or not has else (f"; it has {', '.join(has[:12])}"
+                                         + (f" and {len(has) - 12} more" if len(has) > 12 else ""))
     raise ServerImageError(f"{shown}: no application {site}{app} with a root virtual directory"
                            + (f' (<sites configSource="{kept}">: the sites kept in {kept} are not read; put the '
                               "section back into applicationHost.config in the copy to check against it)"
-                              if kept else ""))
+                              if kept else listed))
 
 
 def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOptions | None = None) -> Report:
