@@ -83,7 +83,7 @@ def test_a_pool_no_applicationpools_entry_defines_is_one_finding_whose_fix_creat
     server's global module, and the other architecture is refused for what it would break."""
     gm = '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>'
     img = make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "Ghost", r"C:\s"),
-                                       gm), {"V/m.dll": "module_x86.dll"})
+                                       gm), {"V/m.dll": "module_x86.dll", "s/default.htm": b"<p>S</p>"})
     [finding] = scan(img).findings
     assert (finding.rule, finding.pool, finding.process) == ("pool-undefined", "Ghost", None)
     assert finding.symptom.startswith("HTTP 503 Service Unavailable on every request to S/")

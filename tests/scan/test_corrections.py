@@ -44,7 +44,7 @@ def test_global_module_fixes_start_the_stopped_pool(tmp_path: Path) -> None:
     """Rapid-fail protection stops the pool (WAS 5002); a recycle does not start it."""
     img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s"),
                                        '<globalModules><add name="Vendor" image="C:\\Vendor\\v.dll" /></globalModules>'),
-                     {"Vendor/v.dll": "module_x86.dll"})
+                     {"Vendor/v.dll": "module_x86.dll", "s/default.htm": b"<p>S</p>"})
     f = next(f for f in scan(img).findings if f.rule == "global-module-arch")
     pre = f.fixes[0]
     assert pre.verified is True and pre.commands[-1] == START_P64

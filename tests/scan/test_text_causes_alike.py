@@ -26,12 +26,14 @@ from tests.html.test_many_pools import pools_and_sites
 
 def _report(root: Path, apps: int) -> Report:
     """``apps`` applications with their own copies, two to a pool (the last pool's second one without a ``bin``
-    when ``apps`` is odd)."""
+    when ``apps`` is odd: its folder is there, so that it is checked and its pool's flip verified as the others)."""
     pools = (apps + 1) // 2
     pool_xml, sites = pools_and_sites([f"Pool{i}" for i in range(pools)])
-    folders = [(i, folder) for i in range(pools) for folder in ("", "app1/")][:apps]
+    both = [(i, folder) for i in range(pools) for folder in ("", "app1/")]
+    folders = both[:apps]
     files: dict[str, str | Path | bytes] = {f"inetpub/site{i}/{folder}bin/{name}": fixture
                                             for i, folder in folders for name, fixture in BIN.items()}
+    files.update({f"inetpub/site{i}/{folder}default.htm": b"<p>no bin</p>" for i, folder in both[apps:]})
     make_image(root, apphost(pool_xml, sites), files)
     return scan(root, ScanOptions())
 

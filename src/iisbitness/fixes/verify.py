@@ -22,8 +22,9 @@ and the fix stays verified when nothing else is new:
   another view's copy), a file that is not a PE image (``binary-invalid``). The fix reveals these, a worker now
   exists to show them, it does not cause them ("Once it runs, the new pool will also show: ...").
 
-A fix that runs an application at another architecture (a pool flip, a split's new pool) whose ``bin`` folder could
-not be listed whole (unreadable, cut at its size limit: :attr:`iisbitness.loadplan.plan.PoolOutlook.unread`) is
+A fix that runs an application at another architecture (a pool flip, a split's new pool) that the scan did not read
+whole (not, or partly, checked: its folder absent from the image, on a drive not mapped; :mod:`iisbitness.loadplan.
+coverage`), or whose ``bin`` folder could not be listed whole (unreadable, cut at its size limit: :attr:`iisbitness.loadplan.plan.PoolOutlook.unread`) is
 not verified, whatever else re-analysis shows: what that ``bin`` holds at the new architecture is unknown, and
 "verified" would vouch for it (:func:`_unlisted`). Its note says which application and why.
 
@@ -38,13 +39,13 @@ same finding that keep it (issue 20).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
 from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
 from iisbitness.fixes.effects import side_effects
-from iisbitness.loadplan.plan import LoadPlan
+from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan
 from iisbitness.model.edits import Edit
 
 
@@ -187,22 +188,42 @@ def _shown_note(shown: Sequence[Finding]) -> str:
     return " ".join(out)
 
 
-def _unlisted(analysis: Analysis) -> str:
+def _unlisted(analysis: Analysis, unchecked: Mapping[str, Coverage]) -> str:
     """The note for the applications the edits run at another architecture (an ``ARCH`` or ``NEW_POOL`` side
-    effect) whose ``bin`` that worker could not list whole (the edited plan's outlook), or "" when none: such a fix
-    is not verified."""
+    effect) that the scan did not read whole: not (fully) checked (``unchecked``, by lower-case ``Site/path``: its
+    folder absent from the image, on a drive not mapped, a web.config not read), or whose ``bin`` that worker could
+    not list whole (the edited plan's outlook); "" when none. Such a fix is not verified: what those applications
+    load at the new architecture is unknown, and "verified" would vouch for it."""
     unread: list[str] = []
+    uncovered: list[Coverage] = []
     for e in analysis.side_effects:
         if e.kind not in (EffectKind.ARCH, EffectKind.NEW_POOL) or e.pool is None or e.after is None:
             continue
+        uncovered += [c for a in e.applications if (c := unchecked.get(a.lower())) is not None]
         outlook = next((o for o in analysis.after.outlook if o.pool.lower() == e.pool.lower()), None)
         mine = {a.lower() for a in e.applications}
         unread += [f"{app} at {e.after.value} ({why})" for app, why in (outlook.unread_at(e.after) if outlook else ())
                    if app.lower() in mine]
-    if not unread:
-        return ""
-    return (f"Not verified: the bin folder of {_listed(list(dict.fromkeys(unread)))} could not be listed whole, so what "
-            "it loads at that architecture is unknown; give the scan a readable copy of it.")
+    notes: list[str] = []
+    if uncovered:
+        seen = list({c.application: c for c in uncovered}.values())
+        named = [f"{c.application} ({_why(c)})" for c in seen]
+        if len(seen) == 1:
+            how = "not checked" if seen[0].status is CoverageStatus.NOT_CHECKED else "only partly checked"
+            said = f"{named[0]} was {how}, so what it loads"
+        else:
+            said = f"{_listed(named)} were not (fully) checked, so what they load"
+        notes.append(f"Not verified: {said} at that architecture is unknown; the coverage says what to give the scan.")
+    if unread:
+        notes.append(f"Not verified: the bin folder of {_listed(list(dict.fromkeys(unread)))} could not be listed "
+                     "whole, so what it loads at that architecture is unknown; give the scan a readable copy of it.")
+    return " ".join(notes)
+
+
+def _why(c: Coverage) -> str:
+    """The first reason of ``c`` without the application's own name in front of it, nor its full stop."""
+    why = c.reasons[0] if c.reasons else c.status.value
+    return why.removeprefix(f"{c.application}: ").rstrip(".")
 
 
 Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
@@ -218,7 +239,8 @@ def _rank(fixes: list[Fix]) -> tuple[Fix, ...]:
 
 def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage, *,
            scope: Scope | None = None, reanalyse_pools: Reanalyse | None = None,
-           everything: Sequence[Finding] | None = None) -> list[Finding]:
+           everything: Sequence[Finding] | None = None, unchecked: Mapping[str, Coverage] | None = None,
+           ) -> list[Finding]:
     """Return ``findings`` with each fix verified, rejected, or (IIS 6) offered with what it breaks, with its side
     effects, ranked (:func:`_rank`).
 
@@ -233,6 +255,8 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             per-pool fix costs that pool, not the server (issue 11).
         everything: every finding of every rule, when ``findings`` is a selection (``--select``, ``--ignore``):
             a fix is judged against all of them, so that what is shown never changes what is verified (issue 20).
+        unchecked: the coverage of each application the scan did not read whole (by lower-case ``Site/path``): a
+            fix that runs one at another architecture is not verified (:func:`_unlisted`).
 
     Only what the comparison needs is kept per edit set (the keys after, and the new findings), so
     memory stays bounded however many fixes a large server offers.
@@ -255,7 +279,7 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
                 analysis = (reanalyse_pools if scoped and reanalyse_pools is not None else reanalyse)(fix.edits)
                 result = outcome(baseline, (), analysis.findings, analysis)
                 cache[key] = (frozenset(a.key for a in analysis.findings), result.added, result.side_effects,
-                              _shown_note(result.shown), _unlisted(analysis))
+                              _shown_note(result.shown), _unlisted(analysis, unchecked or {}))
             after_keys, added, effects, shown, unlisted = cache[key]
             fix = replace(fix, side_effects=effects)
             if finding.key in after_keys:

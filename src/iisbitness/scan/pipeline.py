@@ -37,7 +37,7 @@ from iisbitness.image.record import Recorder
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.coverage import plan_coverage
-from iisbitness.loadplan.plan import Load, LoadPlan
+from iisbitness.loadplan.plan import CoverageStatus, Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
@@ -485,11 +485,12 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
     if options.progress:
         options.progress("verifying fixes")
     whole, pools = reanalysers(backend, ctx, plan, every)
+    coverage = plan_coverage(ctx, plan, problems)
+    unchecked = {c.application.lower(): c for c in coverage if c.status is not CoverageStatus.CHECKED}
     findings = verify(findings, whole, backend.breakage, scope=touched_pools, reanalyse_pools=pools,
-                      everything=everything)
+                      everything=everything, unchecked=unchecked)
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
-    coverage = plan_coverage(ctx, plan, problems)
     return Report(
         loads=load_map(plan, coverage) if options.load_map else None,
         server=backend.server_summary(image_label, plan),
