@@ -186,7 +186,8 @@ def view_options(fn: F) -> F:
                        help="SARIF: where the rule pages are published; each rule's helpUri is URL/<rule id>.md "
                             "(default: no helpUri).")(out)
     out = click.option("-v", "--verbose", is_flag=True,
-                       help="Text: also each cause's explanation, resolved files and fix notes.")(out)
+                       help="Text: also each cause's explanation, resolved files and fix notes, and every one of "
+                            "more than 8 causes alike (grouped otherwise).")(out)
     return cast(F, output_and_shell_options(out))
 
 
