@@ -38,3 +38,13 @@ def test_a_pool_split_moves_every_application_on_the_shared_folder(tmp_path: Pat
     [split] = conflict.fixes
     assert split.verified is True, split.note
     assert "S/app" in split.summary and "S/alias" in split.summary, split.summary
+
+
+def test_each_finding_s_split_moves_the_applications_sharing_its_file(tmp_path: Path) -> None:
+    """The managed-assembly-arch finding of each twin offers one split moving both (the same fix as the conflict's):
+    a split of one alone left the other failing, and two of them created the same pool twice."""
+    report = scan(_twins(tmp_path))
+    splits = {x.commands for f in report.findings if f.rule == "managed-assembly-arch"
+              and (f.binary or "").endswith("Old.dll") for x in f.fixes if x.summary.startswith("Move")}
+    [commands] = splits
+    assert sum("set app" in c for c in commands) == 2, commands

@@ -109,14 +109,32 @@ def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
     arches = load.binary.arches
     if pool is None or arches is None or load.site is None or load.application is None:
         return None
-    if len(plan.server.applications_in(pool)) < 2:
-        return None  # NOTE: alone in its pool, the split is the same as a flip
+    # NOTE: every application of the pool that loads this file moves with it (applications over one folder load
+    # its bin each): moving one alone leaves the others failing, and a second split would create the same pool
+    moved = plan.derived("apps-by-binary", _apps_by_binary).get(_binary_key(load), ((load.site, load.application),))
+    if len(plan.server.applications_in(pool)) <= len(moved):
+        return None  # NOTE: every application of its pool moves: the split is the same as a flip
     for arch in worker_candidates(plan.server.os_arch):
         if arch is not load.process.arch and arch in arches:
             name = f"{pool.name} ({arch.value})"
-            return move_to_new_pool(((load.site, load.application),), name, arch, pool.name,
+            return move_to_new_pool(moved, name, arch, pool.name,
                                     pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch, like=pool)
     return None
+
+
+def _binary_key(load: Load) -> tuple[str, str, str]:
+    """The pool, architecture and file of ``load`` (lower case): loads alike for :func:`split_fix`."""
+    pool = load.process.pool.name.lower() if load.process.pool is not None else ""
+    return pool, load.process.arch.value, (load.binary.resolved or load.binary.configured).lower()
+
+
+def _apps_by_binary(plan: LoadPlan) -> dict[tuple[str, str, str], tuple[tuple[str, str], ...]]:
+    """Per :func:`_binary_key`, the ``(site, application)`` that load that file in that pool, in plan order."""
+    index: dict[tuple[str, str, str], dict[tuple[str, str], None]] = {}
+    for ld in plan.loads:
+        if ld.process.pool is not None and ld.site is not None and ld.application is not None:
+            index.setdefault(_binary_key(ld), {})[(ld.site, ld.application)] = None
+    return {k: tuple(v) for k, v in index.items()}
 
 
 def build_fix(load: Load, what: str) -> Fix:
