@@ -161,3 +161,34 @@ def test_every_secret_of_a_pool_is_copied_by_reading_it_and_never_printed(tmp_pa
     effects = [e for f in report.findings for x in f.fixes for e in x.side_effects if e.settings]
     assert effects and all({("processModel.password", NOT_SHOWN), ("failure.autoShutdownParams", ENCRYPTED)}
                            <= set(e.settings) for e in effects), effects
+
+
+def test_a_pool_password_never_reaches_a_diff_or_sarif(tmp_path: Path) -> None:
+    """The split writes the old pool's processModel (its clear-text password too) into the new pool's element: the
+    file must have it, a report must not. ``fix``'s diff (text and JSON) printed the line as written, and SARIF's
+    ``artifactChanges`` carried it twice; now the diff shows "(not shown)" and SARIF gives no text edit for such a
+    fix (its commands copy the password by reading it). The file ``fix --apply`` writes keeps the password."""
+    import json
+
+    from click.testing import CliRunner
+
+    from iisbitness.cli import main
+
+    pools = ('<add name="P" managedRuntimeVersion="v4.0"><processModel identityType="SpecificUser" '
+             'userName="CONTOSO\\svc_web" password="Pa55w0rd!" /></add>')
+    img = make_image(tmp_path / "img", apphost(pools, site("S", 1, "P", r"C:\s") + site("T", 2, "P", r"C:\t")),
+                     {"s/bin/A64.dll": "managed_x64.dll", "t/bin/B86.dll": "managed_x86.dll"})
+    runner = CliRunner()
+    doc = json.loads(runner.invoke(main, ["scan", str(img), "--format", "json"]).stdout)
+    [number] = [x["number"] for x in doc["fixes"] if "new 32-bit pool" in x["label"]]
+    sarif = runner.invoke(main, ["scan", str(img), "--format", "sarif"]).stdout
+    text = runner.invoke(main, ["fix", str(img), "--fix", str(number)]).stdout
+    fix_json = runner.invoke(main, ["fix", str(img), "--fix", str(number), "--format", "json"]).stdout
+    assert 'identityType="SpecificUser"' in text and '+' in text  # NOTE: the diff is there, the new pool's line in it
+    for printed in (sarif, text, fix_json):
+        assert "Pa55w0rd" not in printed
+    assert 'password="(not shown)"' in text
+    applied = runner.invoke(main, ["fix", str(img), "--fix", str(number), "--apply"])
+    assert applied.exit_code == 0, applied.output
+    config = (img / "Windows/System32/inetsrv/config/applicationHost.config").read_text("utf-8")
+    assert config.count('password="Pa55w0rd!"') == 2  # NOTE: the old pool's and the new pool's

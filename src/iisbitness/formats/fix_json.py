@@ -27,6 +27,7 @@ from iisbitness.fixes.write import Written
 from iisbitness.formats.causes import view
 from iisbitness.formats.fix_text import unified_diff
 from iisbitness.formats.scan_json import coverage_dict
+from iisbitness.model.iis7 import without_secrets
 from iisbitness.scan.fix import FixPlan
 
 SCHEMA_ID = "iisbitness/fix/1"
@@ -50,7 +51,7 @@ def to_document(plan: FixPlan, applied: bool, written: Sequence[Written] = (),
         "cleared": list(plan.cleared),
         "left": [{"finding": x.number, "rule": x.finding.rule, "reason": x.reason} for x in plan.left],
         "commands": list(plan.commands), "powershell": list(plan.powershell),
-        "changes": [{"file": ch.shown, "changes": list(ch.changes), "diff": unified_diff(ch)} for ch in plan.changes],
+        "changes": [{"file": ch.shown, "changes": [without_secrets(c) for c in ch.changes], "diff": unified_diff(ch)} for ch in plan.changes],
         "written": [{"file": w.shown, "backup": w.backup.name} for w in written],
         "second_scan": None if second_scan is None else {"findings": second_scan[0], "targeted_left": second_scan[1]},
         "coverage": coverage_dict(plan.report),

@@ -11,6 +11,7 @@ from iisbitness.fixes.plan import FileChange
 from iisbitness.fixes.text import Text
 from iisbitness.formats.causes import effect_lines, security_warning, view
 from iisbitness.formats.table import wrap
+from iisbitness.model.iis7 import without_secrets
 from iisbitness.scan.fix import FixPlan
 
 
@@ -28,10 +29,12 @@ def _lines(data: bytes, shown: str) -> list[str]:
 
 
 def unified_diff(change: FileChange) -> str:
-    """A unified diff of one file change (line endings not shown; they are kept in the file)."""
+    """A unified diff of one file change (line endings not shown; they are kept in the file), every secret attribute
+    shown as :func:`~iisbitness.model.iis7.without_secrets` shows it: a split pool copies its old pool's password
+    into the file, never into a report."""
     diff = difflib.unified_diff(_lines(change.before, change.shown), _lines(change.after, change.shown),
                                 "a/" + change.shown, "b/" + change.shown, lineterm="")
-    return "\n".join(diff) + "\n"
+    return without_secrets("\n".join(diff) + "\n")
 
 
 def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,

@@ -53,6 +53,19 @@ def secret_shown(name: str, value: str) -> str | None:
     return NOT_SHOWN if name.lower() in SECRET_ATTRIBUTES else None
 
 
+_XML_ATTRIBUTE = re.compile(r"""([A-Za-z_][\w.:-]*)(\s*=\s*)(["'])(.*?)\3""", re.DOTALL)
+
+
+def without_secrets(text: str) -> str:
+    """``text`` (XML: a configuration file's lines, a diff of them) with the value of every secret attribute
+    (:func:`secret_shown`) replaced by how it may be shown: for a diff or a report, never for a file to write."""
+    def shown(m: re.Match[str]) -> str:
+        said = secret_shown(m.group(1), m.group(4))
+        return m.group(0) if said is None else f"{m.group(1)}{m.group(2)}{m.group(3)}{said}{m.group(3)}"
+
+    return _XML_ATTRIBUTE.sub(shown, text) if "=" in text else text
+
+
 @dataclass(frozen=True, slots=True)
 class PoolElement:
     """One element of a pool's ``<add>`` as stored in applicationHost.config (issue 20: a split pool copies them).

@@ -39,6 +39,7 @@ from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.coverage import plan_coverage
 from iisbitness.loadplan.plan import CoverageStatus, Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
+from iisbitness.model.iis7 import without_secrets
 from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.prefetch import read_ahead
@@ -182,9 +183,13 @@ def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage)
                     except FixError as e:
                         log.info("no text edits for %r: %s", fix.summary, e)
                         changes = []
-                    done[fix.edits] = tuple(
+                    edits = tuple(
                         FileEdit(c.shown, line_replacements(*(Text.decode(b, c.shown).text for b in (c.before, c.after))))
                         for c in changes)
+                    # NOTE: a split copying a pool's password writes it into the file: the report (SARIF's
+                    # artifactChanges) gets no text edits for it, the commands copy it by reading the old pool
+                    secret = any(without_secrets(r.text) != r.text for e in edits for r in e.replacements)
+                    done[fix.edits] = () if secret else edits
                 fix = replace(fix, file_edits=done[fix.edits])
             fixes.append(fix)
         out.append(replace(f, fixes=tuple(fixes)))
