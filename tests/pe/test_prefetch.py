@@ -402,3 +402,31 @@ def test_a_link_in_a_bin_folder_is_not_read_ahead(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(pipeline, "read_ahead", lambda: Recorded(1))  # NOTE: no thread starts: files_ahead records
     scan(image, ScanOptions())
     assert given and not any(p.endswith("escape.dll") for p in given)
+
+
+def test_no_file_is_read_ahead_through_a_folder_linked_out_of_the_image(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """bin\\runtimes linked to a folder outside the image: the parser refuses its files (they resolve outside), and
+    read-ahead was still given them (only a link as the last part of a path was left out), so the helper opened
+    and read files outside the image. Now a folder that escapes the image gives read-ahead nothing."""
+    from iisbitness.api import scan
+    from iisbitness.pe import facts
+    from tests.conftest import apphost, make_image, site
+
+    outside = tmp_path / "outside" / "win-x64" / "native"
+    outside.mkdir(parents=True)
+    (outside / "secret.dll").write_bytes(b"MZ" + bytes(200))
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />', site("S", 1, "P", r"C:\s")),
+                     {"s/bin/A.dll": "managed_x86.dll"})
+    (img / "s" / "bin" / "runtimes").symlink_to(tmp_path / "outside", target_is_directory=True)
+    given: list[str] = []
+    real = facts.BinaryFacts.ahead
+
+    def ahead(self: facts.BinaryFacts, folder: Path, names: object) -> None:
+        given.append(str(folder))
+        real(self, folder, names)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(facts.BinaryFacts, "ahead", ahead)
+    scan(img)
+    assert any(g.endswith("bin") for g in given), given  # NOTE: the bin folder itself is read ahead
+    assert not [g for g in given if "runtimes" in g], given

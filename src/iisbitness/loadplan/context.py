@@ -328,8 +328,10 @@ class PlanContext:
             unread = {n: why for n in names if (n in listing.links or listing.files.get(n.lower()) != n)
                       and (why := _not_a_file(folder / n, n in listing.links)) is not None}
             found = self._dirs[folder] = (tuple(names), note, unread)
-            # NOTE: no link read ahead: it may lead out of the image (the parser resolves it, and refuses that)
-            self.facts.ahead(folder, (n for n in found[0] if n not in unread and n not in listing.links))
+            # NOTE: no link read ahead, nor a folder reached through one (bin\runtimes linked elsewhere): either may
+            # lead out of the image (the parser resolves each file, and refuses that; read-ahead would not)
+            if self.image.escapes(folder) is None:
+                self.facts.ahead(folder, (n for n in found[0] if n not in unread and n not in listing.links))
         return found
 
 

@@ -175,7 +175,13 @@ class Prefetch:
 
             fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 1 << 20)  # NOTE: Linux; room for ~15,000 paths
         os.set_blocking(wfd, False)
-        shared = mmap.mmap(-1, _WARM + 1)  # NOTE: anonymous and MAP_SHARED: the same page in both processes
+        try:
+            shared = mmap.mmap(-1, _WARM + 1)  # NOTE: anonymous and MAP_SHARED: the same page in both processes
+        except OSError:
+            os.close(rfd)
+            os.close(wfd)
+            self.stopped = True
+            return
         parent = os.getpid()
         # NOTE: SIGINT blocked from before the fork until the child runs in its try (it never unblocks it): a Ctrl-C
         # reaches the whole process group, and must not raise KeyboardInterrupt in a copy of the caller's stack
@@ -184,6 +190,11 @@ class Prefetch:
             pid = os.fork()
             if pid == 0:
                 _child(rfd, wfd, shared, parent)  # NOTE: never returns
+            # NOTE: before SIGINT is unblocked: a Ctrl-C pending since the fork raises when the mask is restored, and
+            # the helper must be tracked by then (else never killed, and the pipe it waits on never closed)
+            os.close(rfd)
+            self.pid, self._wfd, self._shared = pid, wfd, shared
+            self._end = weakref.finalize(self, _end, pid, wfd)
         except OSError:
             os.close(rfd)
             os.close(wfd)
@@ -191,9 +202,6 @@ class Prefetch:
             return
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        os.close(rfd)
-        self.pid, self._wfd, self._shared = pid, wfd, shared
-        self._end = weakref.finalize(self, _end, pid, wfd)
 
     def _send(self) -> None:
         """Write what the pipe takes of the paths not sent; never blocks."""
@@ -271,7 +279,7 @@ def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int) -> None:
         os.close(wfd)
         with contextlib.suppress(OSError):  # NOTE: none of the parent's files (its output, pipes, sockets) held here
             os.closerange(0, rfd)
-            os.closerange(rfd + 1, 1 << 16)
+            os.closerange(rfd + 1, max(os.sysconf("SC_OPEN_MAX"), 1 << 16))
         _bring_in(rfd, shared, parent)
     except BaseException:  # noqa: BLE001, S110 - nothing to tell: the parser reads every file itself anyway
         pass
