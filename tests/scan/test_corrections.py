@@ -162,3 +162,12 @@ def test_a_pool_defined_twice_is_one_pool_and_a_problem_naming_both_lines(tmp_pa
     [problem] = [p for p in report.problems if "P64" in p.message]
     assert problem.file.endswith("applicationHost.config") and problem.line == 6
     assert "line 5" in problem.message and "Cannot add duplicate collection entry" in problem.message
+
+
+def test_a_pool_defined_again_in_other_case_is_the_same_pool(tmp_path: Path) -> None:
+    """IIS compares a collection's unique key without case (the scan looks pools up the same way): ``P64`` and
+    ``p64`` are one pool, the second entry refused as above, not a second pool at another architecture."""
+    dup = '<add name="p64" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
+    report = scan(make_image(tmp_path, apphost(f"{POOL64}\n{dup}", site("S", 1, "P64", r"C:\s"))))
+    assert [(p.name, p.worker_arch) for p in report.pools] == [("P64", Arch.X64)]
+    assert [p for p in report.problems if "'p64' is defined again" in p.message]

@@ -225,15 +225,19 @@ class _Reader:
         first: dict[str, int | None] = {}
         for el in children(section, "add"):
             name = attr(el, "name")
-            if name in first:
+            # NOTE: without case, as IIS compares a key attribute whose schema does not set caseSensitive (its default
+            # is false: IAppHostPropertySchema::IsCaseSensitive) and as the scan looks pools up everywhere else
+            key = name.lower() if name is not None else None
+            if key is not None and key in first:
                 # NOTE: IIS refuses a second entry of one key: "Cannot add duplicate collection entry of type 'add'
                 # with unique key attribute 'name'" (KB 949349); one pool listed twice, at two architectures, misled
                 self.problems.append(Problem(
                     self.apphost_file, line_of(el), f"application pool '{name}' is defined again (first at line "
-                    f"{first[name]}): IIS reports \"Cannot add duplicate collection entry of type 'add' with unique key "
+                    f"{first[key]}): IIS reports \"Cannot add duplicate collection entry of type 'add' with unique key "
                     f"attribute 'name' set to '{name}'\" for this file (0x800700B7, KB 949349); this entry is left out"))
                 continue
-            first[name] = line_of(el)
+            if key is not None:
+                first[key] = line_of(el)
             out.append(self._pool(el, defaults, declared=True))
         return out
 

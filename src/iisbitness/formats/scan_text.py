@@ -354,7 +354,8 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING]
     # NOTE: past MANY causes alike (each site's own x86 copy), the first in full and a count; --verbose prints each
     entries = [e if isinstance(e, CauseGroup) else e[1] for e in cause_entries(v)] if not o.verbose else v.causes
-    shown = [e for e in entries if (e.first if isinstance(e, CauseGroup) else e) not in missing]
+    missed = {id(c) for c in missing}  # NOTE: by identity: a list's "in" compares each Cause field by field
+    shown = [e for e in entries if id(e.first if isinstance(e, CauseGroup) else e) not in missed]
     hidden = {id(c) for e in shown if isinstance(e, CauseGroup) for c in e.causes[1:]}
     listed = {n for c in v.causes if id(c) not in hidden for n in c.fixes}
     if shown:
