@@ -463,6 +463,23 @@ def test_the_threads_start_only_where_they_pay(tmp_path: Path, monkeypatch: pyte
         ahead.close()
 
 
+def test_the_threads_are_judged_at_the_first_files_not_an_empty_batch(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first bin folder with nothing to read ahead (empty, only links) gave an empty batch: no latency, so the
+    threads started on fast storage with two cores, where they cost; now the judgement waits for files."""
+    files = _copies(tmp_path, 6)
+    monkeypatch.setattr(readahead, "usable_cores", lambda: 2)
+    monkeypatch.setattr(readahead, "first_read_latency", lambda paths: 60e-6 if paths else None)
+    ahead = ReadAhead(2, judge=True)
+    try:
+        ahead.files_ahead([])
+        assert not ahead.stopped and not ahead._running
+        ahead.files_ahead(files)
+        assert ahead.stopped and not ahead._running
+    finally:
+        ahead.close()
+
+
 def test_usable_cores_are_those_this_process_may_run_on() -> None:
     expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert readahead.usable_cores() == expected

@@ -191,8 +191,10 @@ class ReadAhead:
         if self.stopped:
             return
         if self._judge:
-            self._judge = False
             given = [os.fspath(p) for p in paths]
+            if not given:
+                return  # NOTE: judged at the first files given, not at an empty batch (no latency: threads on)
+            self._judge = False
             paths = given
             self.latency = first_read_latency(given[:PROBE_FILES])
             if not worth_threads(self.latency, usable_cores()):
