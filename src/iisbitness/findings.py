@@ -108,6 +108,10 @@ class SideEffect:
     like: str | None = None
 
 
+NOT_WRITTEN = ("rem Not written", "# Not written")
+"""How a command line a name would break starts instead (:func:`iisbitness.fixes.commands.cmd_line`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Fix:
     """One way to fix a finding.
@@ -139,6 +143,16 @@ class Fix:
     note: str | None = None
     file_edits: tuple[FileEdit, ...] = ()
     side_effects: tuple[SideEffect, ...] = ()
+
+    def __post_init__(self) -> None:
+        # NOTE: a line not written (a name the shell cannot take, fixes.commands.cmd_line) is said once, not once
+        # per line it stands for (a pool flip's set and start printed the same rem line twice)
+        for name in ("commands", "powershell"):
+            lines: tuple[str, ...] = getattr(self, name)
+            kept = tuple(line for i, line in enumerate(lines)
+                         if not (i and line == lines[i - 1] and line.startswith(NOT_WRITTEN)))
+            if len(kept) != len(lines):
+                object.__setattr__(self, name, kept)
 
     @property
     def removes(self) -> tuple[SideEffect, ...]:

@@ -94,3 +94,13 @@ def test_a_pool_no_applicationpools_entry_defines_is_one_finding_whose_fix_creat
                                      "Set-ItemProperty 'IIS:\\AppPools\\Ghost' -Name enable32BitAppOnWin64 -Value $true")
     [refused] = finding.rejected_fixes
     assert "64-bit" in refused.summary and "global-module-arch in 'Ghost'" in refused.reason
+
+def test_a_line_not_written_is_said_once(tmp_path: Path) -> None:
+    """Pool 'P%x' (cmd.exe expands % inside quotes too): its flip's set and start lines each became the same rem
+    line, printed twice; now once. PowerShell takes the name in single quotes: its lines stay written."""
+    gm = '<globalModules><add name="M" image="C:\\V\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost('<add name="P%x" managedRuntimeVersion="v4.0" />', site("S", 1, "P%x", r"C:\s"),
+                                       gm), {"V/m.dll": "module_x86.dll", "s/default.htm": b"<p>S</p>"})
+    flip = next(x for f in scan(img).findings for x in f.fixes if x.summary.startswith("Run application pool 'P%x'"))
+    assert len(flip.commands) == 1 and flip.commands[0].startswith("rem Not written"), flip.commands
+    assert len(flip.powershell) >= 2 and not any(line.startswith("# Not written") for line in flip.powershell)
