@@ -278,13 +278,18 @@ def test_a_rescan_starts_no_helper(tmp_path: Path) -> None:
         assert ahead.started and ahead.stopped and ahead.pid == 0
     finally:
         ahead.close()
-    _evicted(files[8:9])  # NOTE: one of the files sampled (every eighth)
-    ahead = Prefetch()
-    try:
-        ahead.files_ahead(files)
-        assert ahead.pid, "one file sampled is cold: the helper starts"
-    finally:
-        ahead.close()
+    for attempt in range(2):
+        # NOTE: twice at most: once in a full CI run the evicted file was found cached again before the helper
+        # could start (a page cache shared with the machine); a helper that never starts for a cold file fails both
+        _evicted(files[8:9])  # NOTE: one of the files sampled (every eighth)
+        ahead = Prefetch()
+        try:
+            ahead.files_ahead(files)
+            if ahead.pid or attempt:
+                assert ahead.pid, "one file sampled is cold: the helper starts"
+                break
+        finally:
+            ahead.close()
 
 
 @linux
