@@ -101,8 +101,10 @@ def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:
 
 
 def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
-    """Moving the load's application into a new pool of an architecture the binary fits (not IIS Express:
-    each project has its own iisexpress.exe already)."""
+    """Moving the load's application, with every other application of its pool that loads the same file (those over
+    one folder load its ``bin`` each), into a new pool of an architecture the binary fits; None where that would move
+    every application of the pool (the flip is that fix), or for IIS Express (each project has its own
+    iisexpress.exe already)."""
     if plan.iisexpress is not None:
         return None
     pool = load.process.pool
