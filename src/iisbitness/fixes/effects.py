@@ -9,7 +9,9 @@ between that plan and the plan before, process by process, is everything else th
   handler's ISAPI extension whose own bitness preCondition is false where its application then runs (the mapping
   no longer applies: a fix that clears its 500 that way takes the handler out);
 - one it now loads: :attr:`EffectKind.LOADED`;
-- a worker that runs at another architecture, with the applications and binaries in it: :attr:`EffectKind.ARCH`;
+- a worker that runs at another architecture, with the applications and binaries in it: :attr:`EffectKind.ARCH`
+  (IIS 6, where the switch is server-wide: with the ISAPI filters and extensions it runs at the new bitness, named;
+  the ``bin`` assemblies of its ASP.NET applications are among its binaries);
 - a new worker (a split pool) with the settings it gets: :attr:`EffectKind.NEW_POOL`.
 
 A module replaced by its own build for the other architecture (``ManagedEngineV4.0_32bit`` for
@@ -146,6 +148,17 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
     return out
 
 
+_ISAPI = (LoadKind.ISAPI_FILTER, LoadKind.ISAPI_EXTENSION)
+
+
+def _isapi(after: _Process, before: set[tuple[str, str]]) -> tuple[str, ...]:
+    """The ISAPI filter and extension DLLs (file names, in load order) that ``after`` loads and that its process
+    loaded before too, as the same file or its build for the other architecture (``before``: :func:`_twin` of each
+    load before): what runs at the new architecture with the worker."""
+    return tuple(dict.fromkeys(ntpath.basename((ld.binary.windows_path or ld.binary.configured).strip().strip('"'))
+                               for ld in after.loads.values() if ld.kind in _ISAPI and _twin(ld) in before))
+
+
 def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
     """What changes from ``before`` to ``after``, per process both plans could hold, in process order.
 
@@ -164,7 +177,8 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         if a.arch is not b.arch:
             moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _twin(ld) in b_twins}
             out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
-                                  applications=_apps(after, a.pool), binaries=len(moving)))
+                                  applications=_apps(after, a.pool), binaries=len(moving),
+                                  isapi=_isapi(a, b_twins) if after.iis6 is not None else ()))
         out += _removed(b, a, pool, stay=_apps(after, a.pool))
         out += [SideEffect(EffectKind.LOADED, pool, a.name, ld.name, ld.kind.value, ld.fits,
                            is_security(ld.name, ld.binary.configured, ld.kind), b.arch, a.arch)

@@ -7,6 +7,17 @@
 - IIS 5 isolation mode (G5): filters and in-process applications (``AppIsolated`` 0) load into
   inetinfo.exe, which is always native. INFERENCE / UNCONFIRMED: out-of-process applications
   (``AppIsolated`` 1 or 2) run in dllhost.exe, taken here as native too.
+- ASP.NET applications' ``bin`` (:func:`_aspnet_bin`): an application (``AppRoot``) whose ``ScriptMaps`` send an
+  extension to ``aspnet_isapi.dll`` runs ASP.NET, whose CLR loads every assembly in its ``bin`` (facts D5); a
+  wrong-architecture one gives ``BadImageFormatException``. In worker process isolation mode ASP.NET runs in the
+  pool's w3wp.exe, at the server-wide bitness; in IIS 5 isolation mode in ASP.NET's own process model,
+  aspnet_wp.exe (Microsoft, "Reviewing How ASP.NET Applications Run In Each Application Isolation Mode",
+  Windows Server 2003 docs cc740165: "When running in worker process isolation mode, ASP.NET applications use the
+  W3wp.exe worker process ... in IIS 5.0 isolation mode, ASP.NET applications use the ASP.NET request processing
+  model, Aspnet_wp.exe"). INFERENCE: aspnet_wp.exe is native (x64 on x64 Windows): the aspnet_isapi.dll that starts
+  it from its own Framework folder runs in inetinfo.exe/dllhost.exe, which are native (G4, G5). The files are
+  read as for IIS 7+ (:func:`iisbitness.loadplan.collectors.bin.app_bin_loads`); a ``bin`` that cannot be listed
+  is an unread problem, which coverage counts against its application.
 
 Extensions the ``WebSvcExtRestrictionList`` prohibits never load (HTTP 404.2): they are skipped.
 CGI programs (``.exe``) run in their own process: not loads. The result is a
@@ -16,8 +27,10 @@ CGI programs (``.exe``) run in their own process: not loads. The result is a
 
 from __future__ import annotations
 
+import ntpath
 import re
 
+from iisbitness.loadplan.collectors.bin import app_bin_loads
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import (
     Iis6IsapiFilter,
@@ -31,7 +44,7 @@ from iisbitness.loadplan.plan import (
 )
 from iisbitness.model.iis6 import Iis6App, Iis6Server
 from iisbitness.model.iis7 import Application, AppPool, PipelineMode, Server, Site, VirtualDirectory
-from iisbitness.model.source import ServerKind
+from iisbitness.model.source import Problem, ServerKind
 
 _RUNTIME = re.compile(r"\\Microsoft\.NET\\Framework(?:64)?\\v(\d+)\.(\d+)", re.IGNORECASE)
 
@@ -110,6 +123,36 @@ def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, 
     return loads
 
 
+def runs_aspnet(server: Iis6Server, app: Iis6App) -> bool:
+    """True when ``app`` is an application (``AppRoot``) whose effective ``ScriptMaps`` send an extension to
+    ASP.NET's ``aspnet_isapi.dll`` (of any Framework folder) that ``WebSvcExtRestrictionList`` does not prohibit
+    (facts G2, G3): requests to it start ASP.NET, and with it the application's AppDomain, which loads its ``bin``
+    (D5)."""
+    return app.is_application and any(
+        sm.is_isapi and ntpath.basename(sm.processor.strip().strip('"')).lower() == "aspnet_isapi.dll"
+        and server.restriction_for(sm.processor) is not False for sm in app.script_maps)
+
+
+def _aspnet_bin(ctx: PlanContext, server: Iis6Server, view: Server, process: Process, apps: tuple[Iis6App, ...],
+                problems: list[Problem]) -> list[Load]:
+    """The ``bin`` loads of the applications of ``apps`` that run ASP.NET (:func:`runs_aspnet`), in ``process``
+    (see the module docstring), read as :func:`iisbitness.loadplan.collectors.bin.app_bin_loads` reads them for IIS
+    7+; its unread problems go to ``problems`` (each folder once). Native DLLs in ``bin`` are left out: ASP.NET's
+    ``bin`` scan skips them (facts C2), only a P/Invoke loads one (P1), which IIS 7+'s ``native-library-arch``
+    models and IIS 6 scans do not."""
+    projected = {(a.site.lower(), a.path.lower()): a for s in view.sites for a in s.applications}
+    chosen = tuple(found for a in apps if runs_aspnet(server, a)
+                   and (found := projected.get((a.site_name.lower(), a.path.lower()))) is not None)
+    loads: list[Load] = []
+    for item in app_bin_loads(ctx, view, process, chosen):
+        if isinstance(item, Load):
+            if item.kind is LoadKind.BIN_ASSEMBLY:
+                loads.append(item)
+        elif isinstance(item, Problem) and item not in problems:
+            problems.append(item)
+    return loads
+
+
 def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
     """Build the load plan of an IIS 6 server (see the module docstring)."""
     view = project(server)
@@ -117,12 +160,14 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
     skipped: list[Skipped] = []
     idle: list[str] = []
     done: set[tuple[str, str]] = set()
+    problems: list[Problem] = []
     if server.iis5_mode:
         inetinfo = Process("inetinfo.exe", server.os_arch)
         dllhost = Process("dllhost.exe", server.os_arch)
         loads.extend(_filter_loads(ctx, server, inetinfo, [s.id for s in server.sites], done))
         process_of = {a.location: inetinfo if a.isolated == 0 else dllhost for a in server.apps}
         loads.extend(_extension_loads(ctx, server, server.apps, process_of, skipped))
+        loads.extend(_aspnet_bin(ctx, server, view, Process("aspnet_wp.exe", server.os_arch), server.apps, problems))
         idle = [p.name for p in view.pools]
     else:
         for pool in view.pools:
@@ -136,6 +181,7 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
             site_ids = list(dict.fromkeys(a.site_id for a in apps))
             loads.extend(_filter_loads(ctx, server, process, site_ids, done))
             loads.extend(_extension_loads(ctx, server, apps, {a.location: process for a in apps}, skipped))
+            loads.extend(_aspnet_bin(ctx, server, view, process, apps, problems))
     present = [ld for ld in loads if ld.binary.resolved is not None]
     config_only = bool(loads) and not present
-    return LoadPlan(view, tuple(loads), tuple(skipped), tuple(idle), config_only, (), (), server)
+    return LoadPlan(view, tuple(loads), tuple(skipped), tuple(idle), config_only, tuple(problems), (), server)
