@@ -9,12 +9,15 @@ import json
 import shutil
 from pathlib import Path
 
+import jsonschema
+import pytest
 from click.testing import CliRunner
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli import main
 from iisbitness.findings import EffectKind, Finding
+from iisbitness.loadplan import context
 from iisbitness.report import CoverageStatus, Report
 
 from .test_iis6 import ASPNET_FILES, DEMO, FW, FW64, FX, aspnet, image, metabase
@@ -180,7 +183,34 @@ def test_json_names_the_isapi_of_an_iis6_switch_only(tmp_path: Path) -> None:
     root = server(tmp_path, FW64, False, app("legacy"), {"inetpub/legacy/bin/Legacy.dll": "managed_x86.dll"})
     out = CliRunner().invoke(main, ["scan", str(root), "--format", "json"])
     doc = json.loads(out.output)
+    schema = json.loads((Path(__file__).parents[2] / "src/iisbitness/formats/schema/scan-2.json").read_text("utf-8"))
+    jsonschema.validate(doc, schema)
     effects = [e for fx in doc["fixes"] for e in fx["side_effects"]]
     assert [e["isapi"] for e in effects if "isapi" in e] == [["aspnet_filter.dll", "aspnet_isapi.dll"]]
     demo7 = CliRunner().invoke(main, ["scan", str(DEMO.parent / "contoso-iis10"), "--format", "json"])
     assert '"isapi"' not in demo7.output
+
+
+def test_bin_not_listed_whole_makes_the_application_partly_checked_and_the_switch_not_verified(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bin cut at its listing limit (MAX_BIN_FILES, lowered here) is an unread problem of its application: partly
+    checked, and the switch that runs it at the other bitness is not verified."""
+    monkeypatch.setattr(context, "MAX_BIN_FILES", 3)
+    files = {f"inetpub/reports/bin/Any{i}.dll": "managed_anycpu.dll" for i in range(5)}
+    body = "\n".join((pool("Reports"), app("legacy"), app("reports", "Reports")))
+    r = scan(server(tmp_path, FW64, False, body, {**files, "inetpub/legacy/bin/Legacy.dll": "managed_x86.dll",
+                                                  "inetpub/wwwroot/Default.htm": "not_pe.txt"}))
+    cov = {c.application: c for c in r.coverage}
+    assert cov["Default Web Site/reports"].status is CoverageStatus.PARTLY
+    assert "more than 3" in " ".join(cov["Default Web Site/reports"].reasons)
+    switch = bin_findings(r)[0].fixes[0]
+    assert switch.verified is False
+    assert switch.note is not None and "Default Web Site/reports (inetpub/reports/bin: " in switch.note
+
+
+def test_cached_report_keeps_the_isapi_of_a_side_effect(tmp_path: Path) -> None:
+    """scan --cache gives an unchanged server's stored report: the side effect's ``isapi`` comes back from it."""
+    root = server(tmp_path, FW64, False, app("legacy"), {"inetpub/legacy/bin/Legacy.dll": "managed_x86.dll"})
+    args = ["scan", str(root), "--format", "json", "--cache", str(tmp_path / "c.sqlite"), "-q"]
+    first, second = (CliRunner().invoke(main, args).output for _ in range(2))
+    assert first == second and '"isapi": [' in second
