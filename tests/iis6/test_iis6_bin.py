@@ -214,3 +214,16 @@ def test_cached_report_keeps_the_isapi_of_a_side_effect(tmp_path: Path) -> None:
     args = ["scan", str(root), "--format", "json", "--cache", str(tmp_path / "c.sqlite"), "-q"]
     first, second = (CliRunner().invoke(main, args).output for _ in range(2))
     assert first == second and '"isapi": [' in second
+
+
+def test_32bit_preferred_dll_and_an_anycpu_assembly_needing_an_x86_one_fail_in_64bit_workers(tmp_path: Path) -> None:
+    """A DLL carrying 32BITPREFERRED loads in no 64-bit process (facts I6), and an AnyCPU assembly whose reference is
+    x86-only fails "or one of its dependencies" (mcs-built ManagedApp.dll references managed_x86)."""
+    r = scan(server(tmp_path, FW64, False, "", {"inetpub/wwwroot/bin/ManagedApp.dll": "ManagedApp.dll",
+                                                "inetpub/wwwroot/bin/managed_x86.dll": "managed_x86.dll",
+                                                "inetpub/wwwroot/bin/Pref.dll": "managed_anycpu32bitpreferred.dll"}))
+    by_file = {f.binary.rsplit("\\", 1)[-1]: f for f in bin_findings(r)}
+    assert set(by_file) == {"ManagedApp.dll", "managed_x86.dll", "Pref.dll"}
+    assert by_file["ManagedApp.dll"].chain == ("ManagedApp.dll", "managed_x86.dll (x86)")
+    assert by_file["Pref.dll"].fixes[-1].commands == ('corflags "c:\\inetpub\\wwwroot\\bin\\Pref.dll" /32BITREQ- /32BITPREF-',)
+    assert all(f.fixes[0].commands[0] == SWITCH_32 and f.fixes[0].verified for f in by_file.values())
