@@ -159,6 +159,8 @@ def test_iis5_isolation_mode_loads_bin_in_aspnet_wp_and_leaving_it_is_the_fix(tm
     assert isolation.commands[0].endswith("adsutil.vbs SET W3SVC/IIs5IsolationModeEnabled 0")
     new = [e for e in isolation.side_effects if e.kind is EffectKind.NEW_POOL]
     assert [(e.pool, e.after, e.applications) for e in new] == [("DefaultAppPool", Arch.X86, ("Default Web Site/",))]
+    # the ISAPI DLLs inetinfo.exe/dllhost.exe ran at x64 now run at x86 in it, named (the bin is among binaries)
+    assert new[0].isapi == ("aspnet_filter.dll", "aspnet_isapi.dll")
 
 
 def test_demo_copy_with_a_bin_shows_it_in_aspnet_wp(tmp_path: Path) -> None:

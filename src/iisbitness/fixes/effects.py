@@ -12,7 +12,9 @@ between that plan and the plan before, process by process, is everything else th
 - a worker that runs at another architecture, with the applications and binaries in it: :attr:`EffectKind.ARCH`
   (IIS 6, where the switch is server-wide: with the ISAPI filters and extensions it runs at the new bitness, named;
   the ``bin`` assemblies of its ASP.NET applications are among its binaries);
-- a new worker (a split pool) with the settings it gets: :attr:`EffectKind.NEW_POOL`.
+- a new worker (a split pool) with the settings it gets: :attr:`EffectKind.NEW_POOL` (IIS 6 leaving IIS 5 isolation
+  mode: each pool's w3wp.exe, with the ISAPI filters and extensions that ran at another bitness in inetinfo.exe or
+  dllhost.exe before, named).
 
 A module replaced by its own build for the other architecture (``ManagedEngineV4.0_32bit`` for
 ``ManagedEngineV4.0_64bit``: the same file name under Framework and Framework64) is not lost: the worker's
@@ -184,12 +186,19 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
                            is_security(ld.name, ld.binary.configured, ld.kind), b.arch, a.arch)
                 for k, ld in a.loads.items() if k not in b.loads and ld.kind not in _APP_FILES
                 and ld.site is None and _twin(ld) not in b_twins]
+    elsewhere: dict[Arch, set[tuple[str, str]]] = {}
     for key, a in new.items():
         if key in old or a.pool is None:
             continue
         apps = _apps(after, a.pool)
+        isapi: tuple[str, ...] = ()
+        if after.iis6 is not None and a.arch is not None:
+            # NOTE: IIS 5 isolation mode left: what inetinfo.exe/dllhost.exe ran at another bitness, now in this worker
+            if a.arch not in elsewhere:
+                elsewhere[a.arch] = {_twin(ld) for ld in before.loads if ld.process.arch is not a.arch}
+            isapi = _isapi(a, elsewhere[a.arch])
         out.append(SideEffect(EffectKind.NEW_POOL, a.pool.name, a.name, a.pool.name, after=a.arch, applications=apps,
-                              settings=a.pool.settings, like=a.pool.copied_from))
+                              settings=a.pool.settings, like=a.pool.copied_from, isapi=isapi))
         # NOTE: what the moved applications' old worker loaded and the new one does not
         origins = {_process_key(ld) for ld in before.loads if ld.site is not None
                    and f"{ld.site}{ld.application or ''}" in apps}

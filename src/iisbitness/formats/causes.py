@@ -245,15 +245,18 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
         effects = [e for e in effects if not (e.kind is EffectKind.ARCH and len(e.applications) <= 1 and not e.isapi)
                    and not (e.kind is EffectKind.UNLOADED and few)]
     workers: dict[tuple[str, str], list[str]] = {}
+    moved: dict[tuple[str, str], dict[str, None]] = {}
     for e in effects:
         if e.kind in (EffectKind.UNLOADED, EffectKind.LOADED):
             grouped.setdefault((e.kind, e.name, (e.load_kind or "").replace("-", " "), e.applications),
                                []).append(e.pool or e.process)
         elif e.kind is EffectKind.NEW_POOL and e.like is None:  # NOTE: pools that had no worker (IIS 6, IIS 5 mode)
             workers.setdefault((e.process, e.after.value if e.after else "?"), []).append(e.name)
+            moved.setdefault((e.process, e.after.value if e.after else "?"), {}).update(dict.fromkeys(e.isapi))
         else:
             out.append(_effect(e))
     out += [f"each pool gets a {process} of its own ({arch}): {', '.join(pools)}"
+            + (f" (ISAPI now at {arch}: {', '.join(moved[process, arch])})" if moved.get((process, arch)) else "")
             for (process, arch), pools in workers.items()]
     for (kind, name, what, apps), pools in grouped.items():
         verb = "no longer loads in" if kind is EffectKind.UNLOADED else "now loads in"
