@@ -229,3 +229,17 @@ def test_32bit_preferred_dll_and_an_anycpu_assembly_needing_an_x86_one_fail_in_6
     assert by_file["ManagedApp.dll"].chain == ("ManagedApp.dll", "managed_x86.dll (x86)")
     assert by_file["Pref.dll"].fixes[-1].commands == ('corflags "c:\\inetpub\\wwwroot\\bin\\Pref.dll" /32BITREQ- /32BITPREF-',)
     assert all(f.fixes[0].commands[0] == SWITCH_32 and f.fixes[0].verified for f in by_file.values())
+
+
+def test_a_directory_mapping_aspnet_below_an_application_makes_it_load_its_bin(tmp_path: Path) -> None:
+    """An application whose own ScriptMaps name only asp.dll, with a directory below it (no AppRoot) whose ScriptMaps
+    send .aspx to aspnet_isapi.dll: requests there start ASP.NET in the application's AppDomain, which loads the
+    application's bin."""
+    asp = 'ScriptMaps=".asp,C:\\WINDOWS\\system32\\inetsrv\\asp.dll,5,GET,HEAD,POST"'
+    sub = ('<IIsWebDirectory\tLocation ="/LM/W3SVC/1/ROOT/shop/reports"\n'
+           f'\t\tScriptMaps=".aspx,{FW64}\\aspnet_isapi.dll,1,GET,HEAD,POST,DEBUG"\n\t>\n</IIsWebDirectory>')
+    files = {"inetpub/shop/bin/Legacy.dll": "managed_x86.dll", "Windows/System32/inetsrv/asp.dll": "isapi_ext_x64.dll"}
+    r = scan(server(tmp_path, FW64, False, app("shop", maps=asp) + "\n" + sub, files))
+    assert [(f.application, f.binary) for f in bin_findings(r)] == [("/shop", "c:\\inetpub\\shop\\bin\\Legacy.dll")]
+    r = scan(server(tmp_path / "2", FW64, False, app("shop", maps=asp), files))
+    assert bin_findings(r) == []

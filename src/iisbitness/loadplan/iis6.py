@@ -7,8 +7,8 @@
 - IIS 5 isolation mode (G5): filters and in-process applications (``AppIsolated`` 0) load into
   inetinfo.exe, which is always native. INFERENCE / UNCONFIRMED: out-of-process applications
   (``AppIsolated`` 1 or 2) run in dllhost.exe, taken here as native too.
-- ASP.NET applications' ``bin`` (:func:`_aspnet_bin`): an application (``AppRoot``) whose ``ScriptMaps`` send an
-  extension to ``aspnet_isapi.dll`` runs ASP.NET, whose CLR loads every assembly in its ``bin`` (facts D5); a
+- ASP.NET applications' ``bin`` (:func:`_aspnet_bin`): an application (``AppRoot``) whose ``ScriptMaps`` (or a
+  directory's below it) send an extension to ``aspnet_isapi.dll`` runs ASP.NET, whose CLR loads every assembly in its ``bin`` (facts D5); a
   wrong-architecture one gives ``BadImageFormatException``. In worker process isolation mode ASP.NET runs in the
   pool's w3wp.exe, at the server-wide bitness; in IIS 5 isolation mode in ASP.NET's own process model,
   aspnet_wp.exe (Microsoft, "Reviewing How ASP.NET Applications Run In Each Application Isolation Mode",
@@ -123,25 +123,40 @@ def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, 
     return loads
 
 
-def runs_aspnet(server: Iis6Server, app: Iis6App) -> bool:
-    """True when ``app`` is an application (``AppRoot``) whose effective ``ScriptMaps`` send an extension to
-    ASP.NET's ``aspnet_isapi.dll`` (of any Framework folder) that ``WebSvcExtRestrictionList`` does not prohibit
-    (facts G2, G3): requests to it start ASP.NET, and with it the application's AppDomain, which loads its ``bin``
-    (D5)."""
-    return app.is_application and any(
-        sm.is_isapi and ntpath.basename(sm.processor.strip().strip('"')).lower() == "aspnet_isapi.dll"
-        and server.restriction_for(sm.processor) is not False for sm in app.script_maps)
+def _maps_aspnet(server: Iis6Server, app: Iis6App) -> bool:
+    """True when the effective ``ScriptMaps`` of ``app`` send an extension to ASP.NET's ``aspnet_isapi.dll`` (of any
+    Framework folder) that ``WebSvcExtRestrictionList`` does not prohibit (facts G2, G3)."""
+    return any(sm.is_isapi and ntpath.basename(sm.processor.strip().strip('"')).lower() == "aspnet_isapi.dll"
+               and server.restriction_for(sm.processor) is not False for sm in app.script_maps)
+
+
+def aspnet_applications(server: Iis6Server) -> frozenset[str]:
+    """The key locations (lower case) of the applications (``AppRoot``) that run ASP.NET: their own ``ScriptMaps``, or
+    those of a directory below them that is no application of its own, send a request to ``aspnet_isapi.dll``
+    (:func:`_maps_aspnet`). Such a request starts ASP.NET, and with it the application's AppDomain, which loads its
+    ``bin`` (facts D5)."""
+    roots = sorted((a.location.lower() for a in server.apps if a.is_application), key=len, reverse=True)
+    out: set[str] = set()
+    for a in server.apps:
+        if not _maps_aspnet(server, a):
+            continue
+        low = a.location.lower()
+        owner = next((r for r in roots if low == r or low.startswith(r + "/")), None)  # NOTE: the deepest first
+        if owner is not None:
+            out.add(owner)
+    return frozenset(out)
 
 
 def _aspnet_bin(ctx: PlanContext, server: Iis6Server, view: Server, process: Process, apps: tuple[Iis6App, ...],
                 problems: list[Problem]) -> list[Load]:
-    """The ``bin`` loads of the applications of ``apps`` that run ASP.NET (:func:`runs_aspnet`), in ``process``
+    """The ``bin`` loads of the applications of ``apps`` that run ASP.NET (:func:`aspnet_applications`), in ``process``
     (see the module docstring), read as :func:`iisbitness.loadplan.collectors.bin.app_bin_loads` reads them for IIS
     7+; its unread problems go to ``problems`` (each folder once). Native DLLs in ``bin`` are left out: ASP.NET's
     ``bin`` scan skips them (facts C2), only a P/Invoke loads one (P1), which IIS 7+'s ``native-library-arch``
     models and IIS 6 scans do not."""
     projected = {(a.site.lower(), a.path.lower()): a for s in view.sites for a in s.applications}
-    chosen = tuple(found for a in apps if runs_aspnet(server, a)
+    aspnet = aspnet_applications(server)
+    chosen = tuple(found for a in apps if a.is_application and a.location.lower() in aspnet
                    and (found := projected.get((a.site_name.lower(), a.path.lower()))) is not None)
     loads: list[Load] = []
     for item in app_bin_loads(ctx, view, process, chosen):
