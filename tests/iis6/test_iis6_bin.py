@@ -95,11 +95,19 @@ def test_anycpu_bin_and_applications_without_aspnet_give_nothing(tmp_path: Path)
     assert r.findings == ()
     loads = scan(server(tmp_path / "2", FW64, False, body, files), ScanOptions(load_map=True)).loads
     assert loads is not None
-    assert [e.resolved for e in loads if e.kind == "bin-assembly"] == ["inetpub/wwwroot/bin/Any.dll"]
+    bins = [(e.resolved, e.verdict.value, e.reason) for e in loads if e.kind == "bin-assembly"]
+    assert bins == [("inetpub/wwwroot/bin/Any.dll", "loads", "x64 process, binary loads in x86, x64, arm64"),
+                    ("inetpub/asp/bin/Legacy.dll", "skipped", ("ASP.NET never starts for Default Web Site/asp: no "
+                     "script map of it names aspnet_isapi.dll, so its bin is never loaded"))]
     restricted = metabase(aspnet(FW64)[0] + '\n\t\tIIs5IsolationModeEnabled="FALSE"\n\t\tWebSvcExtRestrictionList="0,*.dll\n'
                           f'\t\t\t0,{FW64}\\aspnet_isapi.dll,0,ASP.NET v2.0.50727,ASP.NET v2.0.50727"')
     root = image(tmp_path / "3", restricted, {**ASPNET_FILES, "inetpub/wwwroot/bin/Legacy.dll": "managed_x86.dll"})
-    assert bin_findings(scan(root)) == []
+    r = scan(root, ScanOptions(load_map=True))
+    assert [f.rule for f in r.findings] == ["isapi-not-allowed"]  # the 404.2 note of aspnet_isapi.dll, not of bin
+    assert r.loads is not None
+    assert [e.reason for e in r.loads if e.kind == "bin-assembly"] == [
+        ("ASP.NET never starts for Default Web Site/: the WebSvcExtRestrictionList prohibits the aspnet_isapi.dll its "
+        "script maps name (HTTP 404.2), so its bin is never loaded")]
 
 
 def test_switch_that_breaks_another_applications_bin_is_not_verified(tmp_path: Path) -> None:

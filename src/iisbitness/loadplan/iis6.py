@@ -123,22 +123,22 @@ def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, 
     return loads
 
 
-def _maps_aspnet(server: Iis6Server, app: Iis6App) -> bool:
+def _maps_aspnet(server: Iis6Server, app: Iis6App, allowed: bool) -> bool:
     """True when the effective ``ScriptMaps`` of ``app`` send an extension to ASP.NET's ``aspnet_isapi.dll`` (of any
-    Framework folder) that ``WebSvcExtRestrictionList`` does not prohibit (facts G2, G3)."""
+    Framework folder), with ``allowed`` one that ``WebSvcExtRestrictionList`` does not prohibit (facts G2, G3)."""
     return any(sm.is_isapi and ntpath.basename(sm.processor.strip().strip('"')).lower() == "aspnet_isapi.dll"
-               and server.restriction_for(sm.processor) is not False for sm in app.script_maps)
+               and (not allowed or server.restriction_for(sm.processor) is not False) for sm in app.script_maps)
 
 
-def aspnet_applications(server: Iis6Server) -> frozenset[str]:
+def aspnet_applications(server: Iis6Server, allowed: bool = True) -> frozenset[str]:
     """The key locations (lower case) of the applications (``AppRoot``) that run ASP.NET: their own ``ScriptMaps``, or
     those of a directory below them that is no application of its own, send a request to ``aspnet_isapi.dll``
-    (:func:`_maps_aspnet`). Such a request starts ASP.NET, and with it the application's AppDomain, which loads its
-    ``bin`` (facts D5)."""
+    (:func:`_maps_aspnet`; with ``allowed`` False, also where ``WebSvcExtRestrictionList`` prohibits it). Such a
+    request starts ASP.NET, and with it the application's AppDomain, which loads its ``bin`` (facts D5)."""
     roots = sorted((a.location.lower() for a in server.apps if a.is_application), key=len, reverse=True)
     out: set[str] = set()
     for a in server.apps:
-        if not _maps_aspnet(server, a):
+        if not _maps_aspnet(server, a, allowed):
             continue
         low = a.location.lower()
         owner = next((r for r in roots if low == r or low.startswith(r + "/")), None)  # NOTE: the deepest first
@@ -148,23 +148,36 @@ def aspnet_applications(server: Iis6Server) -> frozenset[str]:
 
 
 def _aspnet_bin(ctx: PlanContext, server: Iis6Server, view: Server, process: Process, apps: tuple[Iis6App, ...],
-                problems: list[Problem]) -> list[Load]:
+                problems: list[Problem], skipped: list[Skipped]) -> list[Load]:
     """The ``bin`` loads of the applications of ``apps`` that run ASP.NET (:func:`aspnet_applications`), in ``process``
     (see the module docstring), read as :func:`iisbitness.loadplan.collectors.bin.app_bin_loads` reads them for IIS
     7+; its unread problems go to ``problems`` (each folder once). Native DLLs in ``bin`` are left out: ASP.NET's
     ``bin`` scan skips them (facts C2), only a P/Invoke loads one (P1), which IIS 7+'s ``native-library-arch``
-    models and IIS 6 scans do not."""
+    models and IIS 6 scans do not. The ``bin`` assemblies of the other applications go to ``skipped``, each with why
+    ASP.NET never starts for its application (no script map to ``aspnet_isapi.dll``, or one the
+    ``WebSvcExtRestrictionList`` prohibits), so that the load map says why they give no finding."""
     projected = {(a.site.lower(), a.path.lower()): a for s in view.sites for a in s.applications}
-    aspnet = aspnet_applications(server)
-    chosen = tuple(found for a in apps if a.is_application and a.location.lower() in aspnet
-                   and (found := projected.get((a.site_name.lower(), a.path.lower()))) is not None)
+    aspnet, mapped = aspnet_applications(server), aspnet_applications(server, allowed=False)
     loads: list[Load] = []
-    for item in app_bin_loads(ctx, view, process, chosen):
-        if isinstance(item, Load):
-            if item.kind is LoadKind.BIN_ASSEMBLY:
-                loads.append(item)
-        elif isinstance(item, Problem) and item not in problems:
-            problems.append(item)
+    for a in apps:
+        found = projected.get((a.site_name.lower(), a.path.lower())) if a.is_application else None
+        if found is None:
+            continue
+        runs = a.location.lower() in aspnet
+        for item in app_bin_loads(ctx, view, process, (found,)):
+            if isinstance(item, Problem):
+                if runs and item not in problems:
+                    problems.append(item)
+            elif isinstance(item, Load) and item.kind is LoadKind.BIN_ASSEMBLY:
+                if runs:
+                    loads.append(item)
+                    continue
+                why = ("the WebSvcExtRestrictionList prohibits the aspnet_isapi.dll its script maps name (HTTP 404.2)"
+                       if a.location.lower() in mapped else "no script map of it names aspnet_isapi.dll")
+                skipped.append(Skipped(process, item.name, item.source,
+                                       f"ASP.NET never starts for {a.label}: {why}, so its bin is never loaded",
+                                       SkipReason.NO_MANAGED_CODE, item.kind, item.binary, site=item.site,
+                                       application=item.application))
     return loads
 
 
@@ -182,7 +195,8 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
         loads.extend(_filter_loads(ctx, server, inetinfo, [s.id for s in server.sites], done))
         process_of = {a.location: inetinfo if a.isolated == 0 else dllhost for a in server.apps}
         loads.extend(_extension_loads(ctx, server, server.apps, process_of, skipped))
-        loads.extend(_aspnet_bin(ctx, server, view, Process("aspnet_wp.exe", server.os_arch), server.apps, problems))
+        loads.extend(_aspnet_bin(ctx, server, view, Process("aspnet_wp.exe", server.os_arch), server.apps, problems,
+                                 skipped))
         idle = [p.name for p in view.pools]
     else:
         for pool in view.pools:
@@ -196,7 +210,7 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
             site_ids = list(dict.fromkeys(a.site_id for a in apps))
             loads.extend(_filter_loads(ctx, server, process, site_ids, done))
             loads.extend(_extension_loads(ctx, server, apps, {a.location: process for a in apps}, skipped))
-            loads.extend(_aspnet_bin(ctx, server, view, process, apps, problems))
+            loads.extend(_aspnet_bin(ctx, server, view, process, apps, problems, skipped))
     present = [ld for ld in loads if ld.binary.resolved is not None]
     config_only = bool(loads) and not present
     return LoadPlan(view, tuple(loads), tuple(skipped), tuple(idle), config_only, tuple(problems), (), server)
