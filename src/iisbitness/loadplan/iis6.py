@@ -8,8 +8,8 @@
   inetinfo.exe, which is always native. INFERENCE / UNCONFIRMED: out-of-process applications
   (``AppIsolated`` 1 or 2) run in dllhost.exe, taken here as native too.
 - ASP.NET applications' ``bin`` (:func:`_aspnet_bin`): an application (``AppRoot``) whose ``ScriptMaps`` (or a
-  directory's below it) send an extension to ``aspnet_isapi.dll`` runs ASP.NET, whose CLR loads every assembly in its ``bin`` (facts D5); a
-  wrong-architecture one gives ``BadImageFormatException``. In worker process isolation mode ASP.NET runs in the
+  directory's below it) send an extension to ``aspnet_isapi.dll`` runs ASP.NET, whose CLR loads every assembly in
+  its ``bin`` (facts D5); a wrong-architecture one gives ``BadImageFormatException``. In worker process isolation mode ASP.NET runs in the
   pool's w3wp.exe, at the server-wide bitness; in IIS 5 isolation mode in ASP.NET's own process model,
   aspnet_wp.exe (Microsoft, "Reviewing How ASP.NET Applications Run In Each Application Isolation Mode",
   Windows Server 2003 docs cc740165: "When running in worker process isolation mode, ASP.NET applications use the
@@ -147,17 +147,28 @@ def aspnet_applications(server: Iis6Server, allowed: bool = True) -> frozenset[s
     return frozenset(out)
 
 
-def _aspnet_bin(ctx: PlanContext, server: Iis6Server, view: Server, process: Process, apps: tuple[Iis6App, ...],
+_AspNetIndex = tuple[dict[tuple[str, str], Application], frozenset[str], frozenset[str]]
+"""Per :func:`_aspnet_index`."""
+
+
+def _aspnet_index(server: Iis6Server, view: Server) -> _AspNetIndex:
+    """``(projected applications by (site, path) lower case, aspnet_applications allowed, and with prohibited ones)``
+    of ``server``: what :func:`_aspnet_bin` asks for each pool, worked out once per plan."""
+    projected = {(a.site.lower(), a.path.lower()): a for s in view.sites for a in s.applications}
+    return projected, aspnet_applications(server), aspnet_applications(server, allowed=False)
+
+
+def _aspnet_bin(ctx: PlanContext, view: Server, index: _AspNetIndex, process: Process, apps: tuple[Iis6App, ...],
                 problems: list[Problem], skipped: list[Skipped]) -> list[Load]:
-    """The ``bin`` loads of the applications of ``apps`` that run ASP.NET (:func:`aspnet_applications`), in ``process``
+    """The ``bin`` loads of the applications of ``apps`` that run ASP.NET (:func:`aspnet_applications`, in
+    ``index``: :func:`_aspnet_index`), in ``process``
     (see the module docstring), read as :func:`iisbitness.loadplan.collectors.bin.app_bin_loads` reads them for IIS
     7+; its unread problems go to ``problems`` (each folder once). Native DLLs in ``bin`` are left out: ASP.NET's
     ``bin`` scan skips them (facts C2), only a P/Invoke loads one (P1), which IIS 7+'s ``native-library-arch``
     models and IIS 6 scans do not. The ``bin`` assemblies of the other applications go to ``skipped``, each with why
     ASP.NET never starts for its application (no script map to ``aspnet_isapi.dll``, or one the
     ``WebSvcExtRestrictionList`` prohibits), so that the load map says why they give no finding."""
-    projected = {(a.site.lower(), a.path.lower()): a for s in view.sites for a in s.applications}
-    aspnet, mapped = aspnet_applications(server), aspnet_applications(server, allowed=False)
+    projected, aspnet, mapped = index
     loads: list[Load] = []
     for a in apps:
         found = projected.get((a.site_name.lower(), a.path.lower())) if a.is_application else None
@@ -189,13 +200,14 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
     idle: list[str] = []
     done: set[tuple[str, str]] = set()
     problems: list[Problem] = []
+    index = _aspnet_index(server, view)
     if server.iis5_mode:
         inetinfo = Process("inetinfo.exe", server.os_arch)
         dllhost = Process("dllhost.exe", server.os_arch)
         loads.extend(_filter_loads(ctx, server, inetinfo, [s.id for s in server.sites], done))
         process_of = {a.location: inetinfo if a.isolated == 0 else dllhost for a in server.apps}
         loads.extend(_extension_loads(ctx, server, server.apps, process_of, skipped))
-        loads.extend(_aspnet_bin(ctx, server, view, Process("aspnet_wp.exe", server.os_arch), server.apps, problems,
+        loads.extend(_aspnet_bin(ctx, view, index, Process("aspnet_wp.exe", server.os_arch), server.apps, problems,
                                  skipped))
         idle = [p.name for p in view.pools]
     else:
@@ -210,7 +222,7 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
             site_ids = list(dict.fromkeys(a.site_id for a in apps))
             loads.extend(_filter_loads(ctx, server, process, site_ids, done))
             loads.extend(_extension_loads(ctx, server, apps, {a.location: process for a in apps}, skipped))
-            loads.extend(_aspnet_bin(ctx, server, view, process, apps, problems, skipped))
+            loads.extend(_aspnet_bin(ctx, view, index, process, apps, problems, skipped))
     present = [ld for ld in loads if ld.binary.resolved is not None]
     config_only = bool(loads) and not present
     return LoadPlan(view, tuple(loads), tuple(skipped), tuple(idle), config_only, tuple(problems), (), server)
