@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli import main
-from iisbitness.findings import EffectKind, Finding
+from iisbitness.findings import EffectKind, Finding, Fix
 from iisbitness.loadplan import context
 from iisbitness.report import CoverageStatus, Report
 
@@ -155,11 +155,13 @@ def test_application_folder_missing_makes_the_switch_not_verified_and_coverage_s
     assert again.verified is True
 
 
-def test_iis5_isolation_mode_loads_bin_in_aspnet_wp_and_leaving_it_is_the_fix(tmp_path: Path) -> None:
-    """IIS 5 isolation mode: ASP.NET applications run in aspnet_wp.exe (native on x64), so an x86-only assembly
-    fails there even with Enable32bitAppOnWin64 on; worker process isolation puts it in a 32-bit w3wp.exe."""
-    root = server(tmp_path, FW, True, "", {"inetpub/wwwroot/bin/Legacy.dll": "managed_x86.dll"}, iis5=True)
-    r = scan(root)
+def test_iis5_isolation_mode_loads_bin_in_the_aspnet_wp_of_the_registered_framework(tmp_path: Path) -> None:
+    """IIS 5 isolation mode: ASP.NET applications run in aspnet_wp.exe, here of Framework64 (x64), so an x86-only
+    assembly fails there; with 32-bit workers (Enable32bitAppOnWin64 on) leaving IIS 5 isolation mode is the fix
+    (each pool's w3wp.exe then x86, naming the ISAPI DLLs that ran at x64), with 64-bit workers no configuration
+    fits it (32-bit ASP.NET needs 32-bit workers): only the rebuild."""
+    files = {"inetpub/wwwroot/bin/Legacy.dll": "managed_x86.dll"}
+    r = scan(server(tmp_path, FW64, True, "", files, iis5=True))
     [f] = bin_findings(r)
     assert (f.process, f.process_arch, f.pool) == ("aspnet_wp.exe", Arch.X64, None)
     assert "aspnet_wp.exe" in f.cause and "IIS 5 isolation mode" in f.cause
@@ -169,23 +171,65 @@ def test_iis5_isolation_mode_loads_bin_in_aspnet_wp_and_leaving_it_is_the_fix(tm
     assert [(e.pool, e.after, e.applications) for e in new] == [("DefaultAppPool", Arch.X86, ("Default Web Site/",))]
     # the ISAPI DLLs inetinfo.exe/dllhost.exe ran at x64 now run at x86 in it, named (the bin is among binaries)
     assert new[0].isapi == ("aspnet_filter.dll", "aspnet_isapi.dll")
+    [f] = bin_findings(scan(server(tmp_path / "2", FW64, False, "", files, iis5=True)))
+    assert [x.label for x in f.fixes] == ["rebuild as AnyCPU (or clear 32BITREQ)"]
 
 
-def test_demo_copy_with_a_bin_shows_it_in_aspnet_wp(tmp_path: Path) -> None:
-    """The demo's own metabase (IIS 5 isolation mode, WOW64 on), copied, with an x86-only assembly in wwwroot's
-    bin: a managed-assembly-arch finding in aspnet_wp.exe, fixed by worker process isolation (32-bit workers),
-    still not verified for the demo's 64-bit-only site filter."""
+def demo_copy(tmp_path: Path, bin_file: str | None) -> Path:
+    """The demo server (IIS 5 isolation mode, Enable32bitAppOnWin64 on, ASP.NET from Framework), copied, with
+    ``bin_file`` as wwwroot's bin\\Legacy.dll (None: without inetpub/wwwroot at all)."""
     root = tmp_path / "demo"
     shutil.copytree(DEMO, root)
-    (root / "inetpub" / "wwwroot" / "bin").mkdir()
-    shutil.copy(FX / "managed_x86.dll", root / "inetpub" / "wwwroot" / "bin" / "Legacy.dll")
-    r = scan(root)
-    [f] = bin_findings(r)
-    assert (f.process, f.site, f.application) == ("aspnet_wp.exe", "Default Web Site", "/")
-    assert [x.label for x in f.fixes] == ["worker process isolation mode", "rebuild as AnyCPU (or clear 32BITREQ)"]
-    assert f.fixes[0].verified is False and "rewrite64.dll" in (f.fixes[0].note or "")
-    assert len(r.findings) == len(scan(DEMO).findings) + 1
+    if bin_file is None:
+        shutil.rmtree(root / "inetpub" / "wwwroot")
+    else:
+        (root / "inetpub" / "wwwroot" / "bin").mkdir()
+        shutil.copy(FX / bin_file, root / "inetpub" / "wwwroot" / "bin" / "Legacy.dll")
+    return root
 
+
+def switch_of(r: Report) -> Fix:
+    return next(x for f in r.findings for x in f.fixes if x.label == "every worker as 64-bit")
+
+
+def test_demo_switch_moves_aspnet_wp_and_breaks_an_x86_only_bin(tmp_path: Path) -> None:
+    """The demo's ASP.NET is registered from Framework (x86): its aspnet_wp.exe is x86, where an x86-only assembly
+    loads. The server-wide switch to 64-bit registers Framework64: aspnet_wp.exe then runs as x64 (a side effect
+    naming both ASP.NET applications) and the assembly fails there, so the switch is not verified (it was)."""
+    r = scan(demo_copy(tmp_path, "managed_x86.dll"))
+    assert bin_findings(r) == []
+    switch = switch_of(r)
+    assert switch.verified is False
+    assert switch.note is not None and ("managed-assembly-arch c:\\inetpub\\wwwroot\\bin\\Legacy.dll (aspnet_wp.exe x64"
+                                        in switch.note)
+    wp = [e for e in switch.side_effects if e.process == "aspnet_wp.exe"]
+    assert [(e.kind, e.before, e.after, e.applications, e.binaries) for e in wp] == [
+        (EffectKind.ARCH, Arch.X86, Arch.X64, ("Default Web Site/", "Default Web Site/wconnect"), 1)]
+    text = " ".join(CliRunner().invoke(main, ["scan", str(tmp_path / "demo"), "--no-color"]).output.split())
+    assert "also: aspnet_wp.exe runs as x64 (was x86): Default Web Site/, Default Web Site/wconnect, 1 binary" in text
+
+
+def test_demo_switch_is_not_verified_over_an_application_not_in_the_image(tmp_path: Path) -> None:
+    """Without inetpub/wwwroot the switch would run Default Web Site/'s ASP.NET (and its unread bin) at x64: not
+    verified, naming it (it was 'verified': the bin was not modelled); the coverage says what to copy."""
+    r = scan(demo_copy(tmp_path, None))
+    switch = switch_of(r)
+    assert switch.verified is False
+    assert switch.note is not None and ("Not verified: Default Web Site/ (folder c:\\inetpub\\wwwroot is not in the "
+                                        "image) was not checked") in switch.note
+    [cov] = [c for c in r.coverage if c.status is CoverageStatus.NOT_CHECKED]
+    assert cov.application == "Default Web Site/" and cov.remedy == "copy c:\\inetpub\\wwwroot into the image as inetpub/wwwroot"
+    assert switch_of(scan(DEMO)).verified is True  # with the folder (no bin), as before
+
+
+def test_demo_with_an_x64_only_bin_gets_the_switch_to_64bit(tmp_path: Path) -> None:
+    """An x64-only assembly in the demo's x86 aspnet_wp.exe: the fix is the switch that registers Framework64."""
+    r = scan(demo_copy(tmp_path, "managed_x64.dll"))
+    [f] = bin_findings(r)
+    assert (f.process, f.process_arch, f.site, f.application) == ("aspnet_wp.exe", Arch.X86, "Default Web Site", "/")
+    assert f.fixes[0].label == "every worker as 64-bit" and f.fixes[0].commands[0] == SWITCH_64
+    assert f.fixes[0].verified is True
+    assert len(r.findings) == len(scan(DEMO).findings) + 1
 
 def test_json_names_the_isapi_of_an_iis6_switch_only(tmp_path: Path) -> None:
     """Additive within iisbitness/scan/2: a side effect's ``isapi`` is written only where it names something (an IIS

@@ -14,7 +14,9 @@ between that plan and the plan before, process by process, is everything else th
   the ``bin`` assemblies of its ASP.NET applications are among its binaries);
 - a new worker (a split pool) with the settings it gets: :attr:`EffectKind.NEW_POOL` (IIS 6 leaving IIS 5 isolation
   mode: each pool's w3wp.exe, with the ISAPI filters and extensions that ran at another bitness in inetinfo.exe or
-  dllhost.exe before, named).
+  dllhost.exe before, named);
+- IIS 6 in IIS 5 isolation mode: ASP.NET's own ``aspnet_wp.exe`` at another architecture (ASP.NET registered from the
+  other Framework folder), with the applications it runs, from the metabase (:func:`_aspnet_wp`).
 
 A module replaced by its own build for the other architecture (``ManagedEngineV4.0_32bit`` for
 ``ManagedEngineV4.0_64bit``: the same file name under Framework and Framework64) is not lost: the worker's
@@ -30,6 +32,7 @@ from collections.abc import Iterable
 
 from iisbitness.arch import Arch
 from iisbitness.findings import EffectKind, SideEffect
+from iisbitness.loadplan.iis6 import aspnet_processes
 from iisbitness.loadplan.plan import APP_LEVEL_KINDS, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import AppPool
 
@@ -176,7 +179,7 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         if a is None:
             continue
         b_twins = {_twin(ld) for ld in b.loads.values()}
-        if a.arch is not b.arch:
+        if a.arch is not b.arch and (b.pool is not None or after.iis6 is None):  # NOTE: IIS 6 aspnet_wp.exe below
             moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _twin(ld) in b_twins}
             out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
                                   applications=_apps(after, a.pool), binaries=len(moving),
@@ -205,4 +208,28 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         for origin in sorted(origins):
             b = old[origin]
             out += _removed(b, a, a.pool.name, apps)
-    return tuple(out)
+    return tuple(out + _aspnet_wp(before, after))
+
+
+def _aspnet_wp(before: LoadPlan, after: LoadPlan) -> list[SideEffect]:
+    """IIS 6 in IIS 5 isolation mode after the fix: the ASP.NET applications whose ``aspnet_wp.exe`` then runs at
+    another architecture than their ASP.NET ran before (:func:`iisbitness.loadplan.iis6.aspnet_processes`: ASP.NET
+    registered from the other Framework folder), one :attr:`EffectKind.ARCH` per change, whether or not their
+    ``bin`` was read (a folder not in the image holds no load, yet the application moves: verification names it).
+    Empty otherwise (the w3wp.exe of each pool says it)."""
+    if before.iis6 is None or after.iis6 is None or not after.iis6.iis5_mode:
+        return []
+    was, now = aspnet_processes(before.iis6), aspnet_processes(after.iis6)
+    labels = {a.location.lower(): a.label for a in after.iis6.apps}
+    moved: dict[tuple[Arch, Arch], list[str]] = {}
+    for loc, (_, arch) in now.items():
+        old = was.get(loc)
+        if old is not None and old[1] is not arch:
+            moved.setdefault((old[1], arch), []).append(labels[loc])
+    out = []
+    for (old_arch, arch), apps in moved.items():
+        files = {_twin(ld) for ld in after.loads if ld.process.name == "aspnet_wp.exe" and ld.process.arch is arch
+                 and f"{ld.site}{ld.application or ''}" in apps}
+        out.append(SideEffect(EffectKind.ARCH, None, "aspnet_wp.exe", "aspnet_wp.exe", before=old_arch, after=arch,
+                              applications=tuple(apps), binaries=len(files)))
+    return out

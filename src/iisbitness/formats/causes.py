@@ -224,7 +224,7 @@ def _effect(e: SideEffect) -> str:
     if e.kind is EffectKind.ARCH:
         apps = ", ".join(e.applications) or "no application"
         return (f"{where} runs as {e.after.value if e.after else '?'} (was {e.before.value if e.before else '?'}): "
-                f"{apps}, {e.binaries} binar{'y' if e.binaries == 1 else 'ies'}"
+                f"{apps}" + (f", {e.binaries} binar{'y' if e.binaries == 1 else 'ies'}" if e.binaries else "")
                 + (f" (ISAPI: {', '.join(e.isapi)})" if e.isapi else ""))
     settings = ", ".join(f"{k}={v}" if v else k for k, v in e.settings if k not in BITNESS_ATTRIBUTES)
     return (f"new pool '{e.name}' copies '{e.like}'"

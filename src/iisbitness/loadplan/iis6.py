@@ -14,8 +14,8 @@
   aspnet_wp.exe (Microsoft, "Reviewing How ASP.NET Applications Run In Each Application Isolation Mode",
   Windows Server 2003 docs cc740165: "When running in worker process isolation mode, ASP.NET applications use the
   W3wp.exe worker process ... in IIS 5.0 isolation mode, ASP.NET applications use the ASP.NET request processing
-  model, Aspnet_wp.exe"). INFERENCE: aspnet_wp.exe is native (x64 on x64 Windows): the aspnet_isapi.dll that starts
-  it from its own Framework folder runs in inetinfo.exe/dllhost.exe, which are native (G4, G5). The files are
+  model, Aspnet_wp.exe"), of the bitness of the Framework folder ASP.NET is registered from
+  (:func:`aspnet_processes`). The files are
   read as for IIS 7+ (:func:`iisbitness.loadplan.collectors.bin.app_bin_loads`); a ``bin`` that cannot be listed
   is an unread problem, which coverage counts against its application.
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 import ntpath
 import re
 
+from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors.bin import app_bin_loads
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import (
@@ -42,6 +43,7 @@ from iisbitness.loadplan.plan import (
     Skipped,
     SkipReason,
 )
+from iisbitness.model.edits import aspnet_version
 from iisbitness.model.iis6 import Iis6App, Iis6Server
 from iisbitness.model.iis7 import Application, AppPool, PipelineMode, Server, Site, VirtualDirectory
 from iisbitness.model.source import Problem, ServerKind
@@ -123,28 +125,54 @@ def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, 
     return loads
 
 
-def _maps_aspnet(server: Iis6Server, app: Iis6App, allowed: bool) -> bool:
-    """True when the effective ``ScriptMaps`` of ``app`` send an extension to ASP.NET's ``aspnet_isapi.dll`` (of any
-    Framework folder), with ``allowed`` one that ``WebSvcExtRestrictionList`` does not prohibit (facts G2, G3)."""
-    return any(sm.is_isapi and ntpath.basename(sm.processor.strip().strip('"')).lower() == "aspnet_isapi.dll"
-               and (not allowed or server.restriction_for(sm.processor) is not False) for sm in app.script_maps)
+def _aspnet_isapi(server: Iis6Server, app: Iis6App, allowed: bool) -> str | None:
+    """The first ``aspnet_isapi.dll`` (of any folder) the effective ``ScriptMaps`` of ``app`` send an extension to,
+    with ``allowed`` one that ``WebSvcExtRestrictionList`` does not prohibit (facts G2, G3); None when there is none."""
+    return next((sm.processor for sm in app.script_maps
+                 if sm.is_isapi and ntpath.basename(sm.processor.strip().strip('"')).lower() == "aspnet_isapi.dll"
+                 and (not allowed or server.restriction_for(sm.processor) is not False)), None)
 
 
-def aspnet_applications(server: Iis6Server, allowed: bool = True) -> frozenset[str]:
-    """The key locations (lower case) of the applications (``AppRoot``) that run ASP.NET: their own ``ScriptMaps``, or
-    those of a directory below them that is no application of its own, send a request to ``aspnet_isapi.dll``
-    (:func:`_maps_aspnet`; with ``allowed`` False, also where ``WebSvcExtRestrictionList`` prohibits it). Such a
-    request starts ASP.NET, and with it the application's AppDomain, which loads its ``bin`` (facts D5)."""
+def aspnet_applications(server: Iis6Server, allowed: bool = True) -> dict[str, str]:
+    """The applications (``AppRoot``) that run ASP.NET, by key location (lower case), each with the ``aspnet_isapi.dll``
+    path that starts it: their own ``ScriptMaps``, or else those of a directory below them that is no application of
+    its own, send a request to ``aspnet_isapi.dll`` (:func:`_aspnet_isapi`; with ``allowed`` False, also where
+    ``WebSvcExtRestrictionList`` prohibits it). Such a request starts ASP.NET, and with it the application's AppDomain,
+    which loads its ``bin`` (facts D5)."""
     roots = sorted((a.location.lower() for a in server.apps if a.is_application), key=len, reverse=True)
-    out: set[str] = set()
-    for a in server.apps:
-        if not _maps_aspnet(server, a, allowed):
+    out: dict[str, str] = {}
+    for a in sorted(server.apps, key=lambda x: not x.is_application):  # NOTE: an application's own maps first
+        isapi = _aspnet_isapi(server, a, allowed)
+        if isapi is None:
             continue
         low = a.location.lower()
         owner = next((r for r in roots if low == r or low.startswith(r + "/")), None)  # NOTE: the deepest first
         if owner is not None:
-            out.add(owner)
-    return frozenset(out)
+            out.setdefault(owner, isapi)
+    return out
+
+
+def aspnet_processes(server: Iis6Server) -> dict[str, tuple[str, Arch]]:
+    """Per application that runs ASP.NET (:func:`aspnet_applications`, by key location in lower case), the process its
+    ASP.NET runs in and that process's architecture: in worker process isolation mode its pool's ``w3wp.exe``, at the
+    server-wide bitness (none for a pool with no ``IIsApplicationPool`` key: no worker starts); in IIS 5 isolation
+    mode ``aspnet_wp.exe`` (cc740165, module docstring), of the Framework folder of the ``aspnet_isapi.dll`` that
+    starts it (``Framework64``: x64; ``Framework``: x86; another folder: the OS's architecture). INFERENCE: the
+    ``aspnet_isapi.dll`` starts the ``aspnet_wp.exe`` of its own folder; one of the other bitness than
+    inetinfo.exe/dllhost.exe does not load at all (``iis6-extension-arch`` says so), and the fix that registers the
+    other Framework's runs it there."""
+    pools = {p.name.lower(): p for p in server.pools}
+    out: dict[str, tuple[str, Arch]] = {}
+    apps = {a.location.lower(): a for a in server.apps}
+    for loc, isapi in aspnet_applications(server).items():
+        if server.iis5_mode:
+            framework = aspnet_version(isapi)
+            out[loc] = ("aspnet_wp.exe", framework[0] if framework is not None else server.os_arch)
+            continue
+        pool = pools.get(apps[loc].pool.lower())
+        if pool is not None and pool.declared:
+            out[loc] = ("w3wp.exe", server.worker_arch)
+    return out
 
 
 _AspNetIndex = tuple[dict[tuple[str, str], Application], frozenset[str], frozenset[str]]
@@ -155,7 +183,7 @@ def _aspnet_index(server: Iis6Server, view: Server) -> _AspNetIndex:
     """``(projected applications by (site, path) lower case, aspnet_applications allowed, and with prohibited ones)``
     of ``server``: what :func:`_aspnet_bin` asks for each pool, worked out once per plan."""
     projected = {(a.site.lower(), a.path.lower()): a for s in view.sites for a in s.applications}
-    return projected, aspnet_applications(server), aspnet_applications(server, allowed=False)
+    return projected, frozenset(aspnet_applications(server)), frozenset(aspnet_applications(server, allowed=False))
 
 
 def _aspnet_bin(ctx: PlanContext, view: Server, index: _AspNetIndex, process: Process, apps: tuple[Iis6App, ...],
@@ -207,8 +235,13 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
         loads.extend(_filter_loads(ctx, server, inetinfo, [s.id for s in server.sites], done))
         process_of = {a.location: inetinfo if a.isolated == 0 else dllhost for a in server.apps}
         loads.extend(_extension_loads(ctx, server, server.apps, process_of, skipped))
-        loads.extend(_aspnet_bin(ctx, view, index, Process("aspnet_wp.exe", server.os_arch), server.apps, problems,
-                                 skipped))
+        # NOTE: one aspnet_wp.exe per Framework folder's bitness (aspnet_processes); the others' bin is skipped
+        at = aspnet_processes(server)
+        for arch in dict.fromkeys(a for _, a in at.values()):
+            mine = tuple(a for a in server.apps if a.is_application and at.get(a.location.lower(), ("", None))[1] is arch)
+            loads.extend(_aspnet_bin(ctx, view, index, Process("aspnet_wp.exe", arch), mine, problems, skipped))
+        rest = tuple(a for a in server.apps if a.is_application and a.location.lower() not in at)
+        loads.extend(_aspnet_bin(ctx, view, index, Process("aspnet_wp.exe", server.os_arch), rest, problems, skipped))
         idle = [p.name for p in view.pools]
     else:
         for pool in view.pools:

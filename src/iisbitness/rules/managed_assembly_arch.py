@@ -11,8 +11,8 @@ switch with ASP.NET registered from the matching Framework folder (KB 894435, "H
 versions of ASP.NET 1.1 and the 64-bit version of ASP.NET 2.0 on a 64-bit version of Windows":
 ``adsutil.vbs SET W3SVC/AppPools/Enable32bitAppOnWin64 1`` then ``Framework\v2.0.50727\aspnet_regiis.exe -i``;
 "Appendix D: Running 32-bit Applications on 64-bit Windows", IIS 6.0 docs: 32- and 64-bit workers never run
-together), leaving IIS 5 isolation mode where that puts the application in a worker it fits, or rebuilding the
-assembly."""
+together); in IIS 5 isolation mode ASP.NET registered from the Framework folder the assembly fits, or leaving IIS 5
+isolation mode for 32-bit workers (:func:`iisbitness.rules._iis6.aspnet_wp_fix`); or rebuilding the assembly."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from iisbitness.image.paths import is_absolute
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
 from iisbitness.pe.types import ImageKind
 from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, platform_target_fix, split_fix
-from iisbitness.rules._iis6 import bitness_fixes
+from iisbitness.rules._iis6 import aspnet_wp_fix, bitness_fixes
 
 STRONGNAMESIGNED = 0x8
 BIT32PREFERRED = 0x20000
@@ -79,9 +79,9 @@ def managed_assembly_arch(plan: LoadPlan) -> Iterator[Finding]:
         if iis6 is None:
             candidates = (flip_fix(plan, load), split_fix(plan, load), platform_target_fix(plan, load))
         elif iis6.iis5_mode:
-            cause += (" IIS 5 isolation mode runs every ASP.NET application in aspnet_wp.exe, at the architecture of "
-                      "the aspnet_isapi.dll that starts it, which inetinfo.exe/dllhost.exe (native only) load.")
-            candidates = tuple(bitness_fixes(iis6, load))
+            cause += (" IIS 5 isolation mode runs ASP.NET applications in aspnet_wp.exe, from the Framework folder "
+                      "ASP.NET is registered from (its script maps' aspnet_isapi.dll).")
+            candidates = (aspnet_wp_fix(iis6, load),)
         else:
             where = iis6.enable_32bit_from if iis6.enable_32bit_source is not None else "its schema default"
             cause += (f" On IIS 6 every worker process runs at one bitness, set server-wide by Enable32bitAppOnWin64 "
