@@ -295,3 +295,14 @@ def test_a_directory_mapping_aspnet_below_an_application_makes_it_load_its_bin(t
     assert [(f.application, f.binary) for f in bin_findings(r)] == [("/shop", "c:\\inetpub\\shop\\bin\\Legacy.dll")]
     r = scan(server(tmp_path / "2", FW64, False, app("shop", maps=asp), files))
     assert bin_findings(r) == []
+
+
+def test_32bit_windows_offers_only_the_rebuild(tmp_path: Path) -> None:
+    """On 32-bit Windows every worker is 32-bit and nothing switches (facts A5): an x64-only assembly gets the rebuild
+    only, and its cause does not speak of a server-wide switch."""
+    r = scan(server(tmp_path, FW, False, "", {"inetpub/wwwroot/bin/Native64.dll": "managed_x64.dll"}),
+             ScanOptions(os_arch=Arch.X86))
+    [f] = bin_findings(r)
+    assert (f.process, f.process_arch) == ("w3wp.exe", Arch.X86)
+    assert [x.label for x in f.fixes] == ["rebuild as AnyCPU or for x86"]
+    assert "Enable32bitAppOnWin64" not in f.cause

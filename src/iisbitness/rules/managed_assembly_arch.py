@@ -84,8 +84,9 @@ def managed_assembly_arch(plan: LoadPlan) -> Iterator[Finding]:
             candidates = (aspnet_wp_fix(iis6, load),)
         else:
             where = iis6.enable_32bit_from if iis6.enable_32bit_source is not None else "its schema default"
-            cause += (f" On IIS 6 every worker process runs at one bitness, set server-wide by Enable32bitAppOnWin64 "
-                      f"({where}): the pool cannot change it alone.")
+            if iis6.os_arch.is_64bit:  # NOTE: 32-bit Windows runs 32-bit workers only (facts A5)
+                cause += (f" On IIS 6 every worker process runs at one bitness, set server-wide by "
+                          f"Enable32bitAppOnWin64 ({where}): the pool cannot change it alone.")
             candidates = tuple(bitness_fixes(iis6, load))
         yield Finding.for_load(load, managed_assembly_arch.id, managed_assembly_arch.severity, symptom, cause,
                                fixes(*candidates, rebuild_fix(load)))
