@@ -89,3 +89,18 @@ def test_an_x64_only_dependency_in_a_32bit_pool_gets_a_rebuild_of_the_dependency
     assert remedy.note is not None and "PE32+" in remedy.note
     assert "'managed_x64.dll' in the same bin folder, which 'ManagedApp64.dll' needs" in f.cause
 
+
+
+def test_a_dependency_outside_bin_gets_its_build_and_the_corflags_condition(tmp_path: Path) -> None:
+    """The dependency search looks in bin, then the worker's System32 view (facts D1): a dependency found there is not
+    a bin load of the plan, so its kind is not told; the remedy is its build, with when CorFlags would do."""
+    r = _scan(tmp_path, POOL64, {"s/bin/ManagedApp.dll": "ManagedApp.dll",
+                                 "Windows/System32/managed_x86.dll": "managed_x86.dll"})
+    f = _bin(r, "ManagedApp.dll")
+    assert f.chain == ("ManagedApp.dll", "managed_x86.dll (x86)")
+    remedy = f.fixes[-1]
+    assert remedy.commands == () and remedy.summary == (
+        "Install the x64 or AnyCPU build of 'managed_x86.dll', which 'ManagedApp.dll' needs")
+    assert remedy.note is not None and "ILONLY : 1" in remedy.note
+    assert "not among the bin files read (found in the worker's System32 view" in f.cause
+    assert "'ManagedApp'" in f.symptom  # NOTE: its kind not known: the assembly that needs it is named
