@@ -30,7 +30,7 @@ from iisbitness.config.merge import (
     sections_named,
     split_location_path,
 )
-from iisbitness.config.xml import attr, child, children, line_of, local_name, parse_file
+from iisbitness.config.xml import attr, child, children, line_of, local_name, not_well_formed, parse_file
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError, ServerImageError
 from iisbitness.image.paths import expand, normalize, process_environment
@@ -132,6 +132,27 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
             f"{image.root}: no Windows/System32/inetsrv/config/applicationHost.config (nor IIS 6 MetaBase.xml) "
             "in this server image; give the folder that stands for C:\\ or name the file with --config")
     return found.host_path, image.display(found.host_path), problems
+
+
+POOL_NAME_REFUSED = '\\/"|<>:*?[]+=;,@&'
+"""The characters IIS refuses in an application pool name: the ``applicationPoolName`` validator of IIS_schema.xml
+(lextm/iis_schema: "fails on these characters: |<>&\\"/[]+=;:,?*@", on ``applicationPools/add/@name`` and
+``application/@applicationPool``), the same set as Microsoft.Web.Administration's
+``ApplicationPoolCollection.InvalidApplicationPoolNameCharacters`` (learn.microsoft.com)."""
+
+
+def refused_pool_name(name: str | None, required: bool = True) -> str | None:
+    """Why IIS's schema validation refuses ``name`` as an application pool name, or None.
+
+    ``"holds / :, which IIS refuses in a pool name"`` for characters of :data:`POOL_NAME_REFUSED`;
+    ``"is missing, which IIS requires"`` for no name at all where one
+    is ``required`` (a pool's own ``name`` is ``required="true"`` in IIS_schema.xml; an application's
+    ``applicationPool`` is not: its pool is then the default).
+    """
+    if name is None:
+        return "is missing, which IIS requires" if required else None
+    bad = "".join(dict.fromkeys(c for c in name if c in POOL_NAME_REFUSED))
+    return f"holds {' '.join(bad)}, which IIS refuses in a pool name" if bad else None
 
 
 @dataclass
@@ -238,8 +259,27 @@ class _Reader:
                 continue
             if key is not None:
                 first[key] = line_of(el)
+            self._check_pool_name(el, "name", f"application pool name '{name}'" if name is not None
+                                  else "an application pool's name")
             out.append(self._pool(el, defaults, declared=True))
         return out
+
+    def _check_pool_name(self, el: etree._Element, attribute: str, what: str) -> None:
+        """A problem (``refused``, ``unread``) when ``el``'s pool name ``attribute`` is one IIS's schema validation
+        refuses (:func:`refused_pool_name`; ``what`` names it for the message). IIS validates attributes "when parsing
+        the XML to get a section from the file" and a failed validation "fails the desired operation (getting the
+        section ...)" (iis-docs "Introduction to ApplicationHost.config", Attribute Validation; IIS_schema.xml's
+        header): the section holding it is not read, so the scan's verdicts rest on a configuration IIS does not
+        run. ``unread`` makes every application at most partly checked (:mod:`iisbitness.loadplan.coverage`)."""
+        value = el.get(attribute)
+        why = refused_pool_name(value, required=attribute == "name")
+        if why is None:
+            return
+        section = "applicationPools" if attribute == "name" else "sites"
+        self.problems.append(Problem(
+            self.apphost_file, line_of(el), f"{what} {why}: IIS fails reading the "
+            f"system.applicationHost/{section} section of this file, so it does not run the server as configured "
+            "here; every application was checked as written, not as IIS would run it", unread=True, refused=True))
 
     def _pool(self, el: etree._Element, defaults: etree._Element | None, declared: bool) -> AppPool:
         def pick(name: str) -> tuple[str | None, str]:
@@ -367,7 +407,8 @@ class _Reader:
             site_defaults = child(s, "applicationDefaults")
             site_pool = attr(site_defaults, "applicationPool", default_pool) if site_defaults is not None else default_pool
             site_sub_dir = _sub_dir_default(s, sub_dir)
-            apps = [self._application(name, a, site_pool, site_sub_dir) for a in children(s, "application")]
+            apps = [app for a in children(s, "application")
+                    if (app := self._application(name, a, site_pool, site_sub_dir)) is not None]
             index = _SiteApps(name, apps)
             apps = [self._with_effects(a, apps, index, contribs) for a in apps]
             auto = _bool(s.get("serverAutoStart"))
@@ -375,7 +416,21 @@ class _Reader:
                             server_auto_start=(auto if auto is not None else auto_default) is not False))
         return out
 
-    def _application(self, site: str, el: etree._Element, default_pool: str, sub_dir: bool) -> Application:
+    def _application(self, site: str, el: etree._Element, default_pool: str, sub_dir: bool) -> Application | None:
+        """The application ``el``, or None (a problem said, ``refused``) for one without ``path``: the attribute is
+        ``required="true"`` in IIS_schema.xml (lextm/iis_schema, ``system.applicationHost/sites``), and IIS fails
+        reading the section that lacks it (see :meth:`_check_pool_name`)."""
+        if not attr(el, "path").strip():
+            # NOTE: "/" taken for a missing path made a second root application out of an entry IIS refuses
+            self.problems.append(Problem(
+                self.apphost_file, line_of(el), f"<application> of site '{site}' has no path, which IIS requires: "
+                "IIS fails reading the system.applicationHost/sites section of this file, so it does not run the "
+                "server as configured here; this application is left out, and every other one was checked as "
+                "written, not as IIS would run it", unread=True, refused=True))
+            return None
+        if el.get("applicationPool") is not None:
+            self._check_pool_name(el, "applicationPool", f"application {site}{_url(attr(el, 'path'))}'s "
+                                                         f"applicationPool '{el.get('applicationPool')}'")
         vdir_default = _sub_dir_default(el, sub_dir)
         vdirs = tuple(
             VirtualDirectory(_url(attr(v, "path", "/")), attr(v, "physicalPath"), self.src(v),
@@ -551,12 +606,44 @@ class _Reader:
         try:
             root = parse_file(path, shown)
         except ConfigError as e:
-            self.problems.append(Problem(e.path, e.line, e.message + "; this web.config is left out", unread=True))
+            refused = not_well_formed(e)
+            # NOTE: IIS cannot read it either: every request at or below the folder gets 500.19 (KB 942055)
+            said = ("; IIS answers HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder, "
+                    "so nothing configured there runs" if refused else "")
+            self.problems.append(Problem(e.path, e.line, e.message + said + "; this web.config is left out",
+                                         unread=True, refused=refused))
             return []
+        self._note_apphost_only(root, shown)
         # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
         load = self.section_file(path, shown)
         return (contributions(root, shown, segments, len(segments) + 1, "system.webServer", section_file=load)
                 + contributions(root, shown, segments, len(segments) + 1, SYSTEM_WEB, section_file=load))
+
+
+    def _note_apphost_only(self, root: etree._Element, shown: str) -> None:
+        """A problem (``refused``, ``unread``) for each section of the web.config ``root`` (named ``shown``) that IIS
+        allows only in applicationHost.config (:meth:`SectionLocks.apphost_only`: ``globalModules``, ``fastCgi``,
+        ``isapiCgiRestriction``, any ``system.applicationHost`` section), at the file's own level or in a
+        ``<location>``. IIS refuses the file: HTTP 500.19 for every request at or below its folder (KB 942055), so
+        the application is not served as the scan models it; the scan never reads such sections from a web.config
+        (a global module configured there was silently ignored before)."""
+        groups = [g for g in children(root) if local_name(g) in ("system.webServer", "system.applicationHost")]
+        groups += [g for loc in children(root, "location") for g in children(loc)
+                   if local_name(g) in ("system.webServer", "system.applicationHost")]
+        for group in groups:
+            sections = [*children(group), *(s for sub in children(group, "security") for s in children(sub))]
+            for el in sections:
+                parent = el.getparent()
+                inner = "security/" if parent is not None and parent is not group else ""
+                name = f"{local_name(group)}/{inner}{local_name(el)}"
+                where = self.locks.apphost_only(name)
+                if where is None:
+                    continue
+                self.problems.append(Problem(
+                    shown, line_of(el), f"HTTP 500.19 for every request at or below this folder: this web.config "
+                    f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
+                    f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs and what "
+                    f"<{local_name(el)}> lists is never loaded from it: not analysed", unread=True, refused=True))
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:

@@ -16,7 +16,9 @@
   descriptor ``coverage/not-checked`` / ``coverage/partly-checked``. SARIF 2.1.0 Appendix I ("Detecting
   incomplete result sets"): an ``error`` notification means the results cannot be assumed complete, while
   ``executionSuccessful`` stays true: the tool ran to its end (false means it failed to start, exited with a
-  failure code or crashed); a pipeline gates on coverage with ``--fail-on-incomplete``. A scan that could not list
+  failure code or crashed); a pipeline gates on coverage with ``--fail-on-incomplete``. Configuration IIS itself
+  refuses (``Problem.refused``: a web.config answered with HTTP 500.19, a section of applicationHost.config IIS
+  fails to read) is an ``error`` notification with descriptor ``config/refused-by-iis``. A scan that could not list
   a single application (``Report.checked_nothing``: ``<sites>`` in a file not read) exits 2, so there
   ``executionSuccessful`` is false.
 - Findings a baseline accepted (``--baseline``) as results with an ``external`` suppression.
@@ -155,9 +157,19 @@ def _result(f: Finding, rule_index: dict[str, int], v: ReportView, number: int |
     return out
 
 
+REFUSED = "config/refused-by-iis"
+"""The ``descriptor.id`` of a notification for configuration IIS itself refuses (``Problem.refused``)."""
+
+
 def _notification(p: Problem) -> dict[str, Any]:
-    return {"level": "error" if p.fatal else "warning", "message": {"text": p.message},
-            "locations": [_location(p.file, p.line)]}
+    """A problem as a notification: ``error`` when fatal, or when IIS itself refuses the configuration (descriptor
+    :data:`REFUSED`: SARIF 2.1.0 Appendix I, the results cannot be taken as complete for what it concerns), else
+    ``warning``."""
+    out: dict[str, Any] = {"level": "error" if p.fatal or p.refused else "warning", "message": {"text": p.message},
+                           "locations": [_location(p.file, p.line)]}
+    if p.refused:
+        out["descriptor"] = {"id": REFUSED}
+    return out
 
 
 def _coverage_notification(c: Coverage) -> dict[str, Any]:

@@ -429,13 +429,18 @@ def _projects(out: _Out, report: Report) -> None:
 
 
 def _problems(out: _Out, report: Report) -> None:
-    if report.problems:
+    """The problems met reading the server: first those IIS itself refuses (``Problem.refused``: what it then does,
+    under their own heading, so that they do not read as the scan's own difficulty), then the others."""
+    refused = [p for p in report.problems if p.refused]
+    for title, problems in (("IIS refuses", refused), ("Could not read", [p for p in report.problems if not p.refused])):
+        if not problems:
+            continue
         out.line()
-        out.line(("Could not read", "bold"), f" ({len(report.problems)}):")
-        for pr in report.problems[:50]:
+        out.line((title, "bold"), f" ({len(problems)}):")
+        for pr in problems[:50]:
             out.field("", f"{pr.file}:{pr.line}: {pr.message}" if pr.line else f"{pr.file}: {pr.message}")
-        if len(report.problems) > 50:
-            out.line(f"  ... and {len(report.problems) - 50} more (see --format json)")
+        if len(problems) > 50:
+            out.line(f"  ... and {len(problems) - 50} more (see --format json)")
     if report.events_read is not None:
         _events(out, report)
 

@@ -1,0 +1,144 @@
+"""Configuration IIS itself refuses is reported as such (``Problem.refused``), never under a clean report.
+
+A real IIS 8.5 applicationHost.config of the corpus (c1982/IIS-SharedGitConfig) and a real web.config, copied into
+temporary images and changed in one place each: a pool name with a character IIS's ``applicationPoolName``
+validator refuses, an ``<application>`` without ``path``, a web.config setting ``globalModules``
+(``allowDefinition="AppHostOnly"``). Each must name the file and line, say what IIS does with it, leave the
+applications it concerns at most partly checked, and reach text, JSON (``problems[].refused``, schema-valid) and
+SARIF (an ``error`` notification, ``config/refused-by-iis``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from iisbitness.cli import main
+from iisbitness.config.apphost import refused_pool_name
+from tests.conftest import REPO, corpus_dir
+
+SCAN_SCHEMA = json.loads((REPO / "src/iisbitness/formats/schema/scan-2.json").read_text())
+APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
+
+
+def _image(tmp_path: Path, edit: tuple[str, str] | None, files: dict[str, str] | None = None) -> tuple[Path, str]:
+    """A configuration-only image of the corpus server with ``edit`` (old, new: old must occur) applied, and
+    ``files`` (image-relative path -> text)."""
+    text = (corpus_dir("iis-config") / "c1982__IIS-SharedGitConfig__applicationHost.config").read_text("utf-8-sig")
+    if edit is not None:
+        assert edit[0] in text
+        text = text.replace(*edit)
+    image = tmp_path / "img"
+    (image / APPHOST).parent.mkdir(parents=True)
+    (image / APPHOST).write_text(text, encoding="utf-8")
+    (image / "Windows/SysWOW64").mkdir(parents=True)
+    for rel, content in (files or {}).items():
+        (image / rel).parent.mkdir(parents=True, exist_ok=True)
+        (image / rel).write_text(content, encoding="utf-8")
+    return image, text
+
+
+def _line(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def _scan(image: Path, fmt: str) -> tuple[int, str]:
+    r = CliRunner().invoke(main, ["scan", str(image), "--format", fmt])
+    return r.exit_code, r.stdout
+
+
+def _refused(image: Path) -> list[dict[str, Any]]:
+    code, out = _scan(image, "json")
+    assert code in (0, 1), out
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCAN_SCHEMA)
+    assert not doc["coverage"]["complete"], doc["coverage"]  # NOTE: never a clean report over what IIS refuses
+    return [p for p in doc["problems"] if p["refused"]]
+
+
+def _sarif_refused(image: Path) -> list[dict[str, Any]]:
+    code, out = _scan(image, "sarif")
+    assert code in (0, 1), out
+    notes = json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    return [n for n in notes if n.get("descriptor", {}).get("id") == "config/refused-by-iis"]
+
+
+def test_a_pool_name_iis_refuses(tmp_path: Path) -> None:
+    """``ikinci.com`` renamed ``ikinci:com`` (the pool and the application that names it): IIS_schema.xml's
+    applicationPoolName validator refuses ':' and IIS fails reading the section; before, the scan said nothing."""
+    image, text = _image(tmp_path, ('"ikinci.com"', '"ikinci:com"'))
+    refused = _refused(image)
+    assert [(p["file"], p["line"]) for p in refused] == [
+        (APPHOST, _line(text, '<add name="ikinci:com"')), (APPHOST, _line(text, 'applicationPool="ikinci:com"'))]
+    assert "'ikinci:com' holds :, which IIS refuses in a pool name" in refused[0]["message"]
+    assert "system.applicationHost/applicationPools" in refused[0]["message"]
+    assert "system.applicationHost/sites" in refused[1]["message"]
+    [note, _] = _sarif_refused(image)
+    assert note["level"] == "error" and note["locations"][0]["physicalLocation"]["region"]["startLine"] == refused[0][
+        "line"]
+    out = _scan(image, "text")[1]
+    assert "IIS refuses (2):" in out and f"applicationHost.config:{refused[0]['line']}: application pool name" in out
+
+
+def test_an_application_without_path(tmp_path: Path) -> None:
+    """An ``<application>`` without ``path`` was taken for the site's root; IIS requires the attribute and fails
+    reading the sites section. It is left out, and every other application is at most partly checked."""
+    old = '<application path="/" applicationPool="deneme.com">'
+    image, text = _image(tmp_path, (old, '<application applicationPool="deneme.com">'))
+    [problem] = _refused(image)
+    assert (problem["file"], problem["line"]) == (APPHOST, _line(text, '<application applicationPool="deneme.com">'))
+    assert "<application> of site 'deneme.com' has no path, which IIS requires" in problem["message"]
+    doc = json.loads(_scan(image, "json")[1])
+    apps = [a["application"] for a in doc["coverage"]["applications"]]
+    assert "deneme.com/" not in apps and apps, apps
+    assert all(a["status"] != "checked" for a in doc["coverage"]["applications"]), doc["coverage"]
+    assert len(_sarif_refused(image)) == 1
+
+
+@pytest.mark.parametrize("where", ["top", "location"])
+def test_a_web_config_setting_global_modules(tmp_path: Path, where: str) -> None:
+    """A real web.config (i-e-b/RawIsapi) given a ``<globalModules>`` section, at its own level or in a
+    ``<location>``: IIS allows the section only in applicationHost.config and answers HTTP 500.19; the scan never
+    read the module from there and said nothing."""
+    web = (corpus_dir("iis-config") / "i-e-b__RawIsapi__web.config").read_text("utf-8")
+    module = ('<globalModules>\n            <add name="Shim" image="C:\\shim\\shim.dll" />\n'
+              '        </globalModules>')
+    if where == "top":
+        web = web.replace("<system.webServer>", f"<system.webServer>\n        {module}")
+    else:
+        web = web.replace("</configuration>", f'<location path="api">\n<system.webServer>\n{module}\n'
+                                               "</system.webServer>\n</location>\n</configuration>")
+    image, _ = _image(tmp_path, None, {"vhosts/ikinci.com/http/web.config": web})
+    [problem] = _refused(image)
+    assert (problem["file"], problem["line"]) == ("vhosts/ikinci.com/http/web.config", _line(web, "<globalModules>"))
+    assert "HTTP 500.19" in problem["message"] and "system.webServer/globalModules" in problem["message"]
+    assert "allowDefinition=\"AppHostOnly\", declared so at " + APPHOST in problem["message"], problem["message"]
+    doc = json.loads(_scan(image, "json")[1])
+    [app] = [a for a in doc["coverage"]["applications"] if a["application"] == "ikinci.com/"]
+    assert app["status"] == "partly-checked" and "globalModules" in app["reasons"][0], app
+    assert not any("shim" in f["binary"].lower() for f in doc["findings"])  # NOTE: IIS never loads it from here
+
+
+def test_every_pool_name_of_the_corpus_is_one_iis_takes() -> None:
+    """The validator refuses no pool name (``applicationPools/add/@name``, ``application/@applicationPool``) of the
+    real configurations in the corpus, which IIS ran."""
+    names: list[str] = []
+    for d in ("iis-config", "iis-config-2"):
+        for f in sorted(corpus_dir(d).glob("*")):
+            if "applicationhost" not in f.name.lower() or not f.name.endswith(".config"):
+                continue
+            try:
+                root = etree.parse(str(f), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+            except etree.XMLSyntaxError:
+                continue
+            names += [str(v) for v in root.xpath("//applicationPools/add/@name | //application/@applicationPool")]
+    assert len(names) > 100
+    assert [n for n in names if refused_pool_name(n) is not None] == []
+    assert refused_pool_name("a/b") and refused_pool_name("x[1]") and refused_pool_name(None)
+    assert refused_pool_name(None, required=False) is None
