@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -108,14 +108,19 @@ def _exit_code(reports: list[Report], fail_on: FailOn, incomplete: bool = False)
 
 
 def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, view: ViewOptions,
-          loads: bool = False, incomplete: bool = False) -> NoReturn:
+          loads: bool = False, incomplete: bool = False, input_errors: Sequence[str] = ()) -> NoReturn:
+    """Write the reports, then exit with :func:`_exit_code`'s code; ``input_errors``: lines (``file:line: why``) that
+    make the input unusable all the same (check-app: the build's own configuration IIS refuses), each said on stderr
+    after the report is written, then exit 2."""
     if loads:
         out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
     else:
         out = _render(reports, OutputFormat(fmt), color, view)
     write_out(out, view.output, color)
     say_checked_nothing(reports)
-    sys.exit(_exit_code(reports, FailOn(fail_on), incomplete))
+    for line in input_errors:
+        click.echo(f"iisbitness: error: {line}", err=True)
+    sys.exit(EXIT_INPUT_ERROR if input_errors else _exit_code(reports, FailOn(fail_on), incomplete))
 
 
 def say_checked_nothing(reports: list[Report]) -> bool:
