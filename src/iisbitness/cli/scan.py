@@ -233,8 +233,8 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     \b
     Examples:
       iisbitness scan /mnt/c --drive D=/mnt/d --share //fileserver/sites=/mnt/s
-      iisbitness scan --config applicationHost.config --format html -o report.html
-      iisbitness scan IMAGE --select global-module-arch --fail-on warning
+      iisbitness scan web01.zip --format html -o report.html
+      iisbitness scan ~/src/MyShop --iisexpress --fail-on warning
 
     \b
     Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it
