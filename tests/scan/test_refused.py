@@ -3,9 +3,10 @@
 A real IIS 8.5 applicationHost.config of the corpus (c1982/IIS-SharedGitConfig) and a real web.config, copied into
 temporary images and changed in one place each: a pool name with a character IIS's ``applicationPoolName``
 validator refuses, an ``<application>`` without ``path``, a web.config setting ``globalModules``
-(``allowDefinition="AppHostOnly"``). Each must name the file and line, say what IIS does with it, leave the
-applications it concerns at most partly checked, and reach text, JSON (``problems[].refused``, schema-valid) and
-SARIF (an ``error`` notification, ``config/refused-by-iis``).
+(``allowDefinition="AppHostOnly"``). Each must name the file and line, say what IIS does with it, keep the report
+from reading clean (the text's closing line, ``--fail-on-incomplete``; a web.config's leaves its application partly
+checked: what it configures was not analysed), and reach text, JSON (``problems[].refused``, schema-valid), SARIF
+(an ``error`` notification, ``config/refused-by-iis``) and HTML.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from lxml import etree
 
 from iisbitness.cli import main
 from iisbitness.config.apphost import refused_pool_name
-from tests.conftest import REPO, corpus_dir
+from tests.conftest import REPO, apphost, corpus_dir, make_image, site
 
 SCAN_SCHEMA = json.loads((REPO / "src/iisbitness/formats/schema/scan-2.json").read_text())
 APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
@@ -54,12 +55,19 @@ def _scan(image: Path, fmt: str) -> tuple[int, str]:
 
 
 def _refused(image: Path) -> list[dict[str, Any]]:
+    """The refused problems of the image's JSON report (schema-valid), after checking that the report does not read
+    clean: the closing line of the text says so, and --fail-on-incomplete fails on it."""
     code, out = _scan(image, "json")
     assert code in (0, 1), out
     doc = json.loads(out)
     jsonschema.validate(doc, SCAN_SCHEMA)
-    assert not doc["coverage"]["complete"], doc["coverage"]  # NOTE: never a clean report over what IIS refuses
-    return [p for p in doc["problems"] if p["refused"]]
+    refused = [p for p in doc["problems"] if p["refused"]]
+    text = " ".join(_scan(image, "text")[1].split())  # NOTE: the closing line may wrap
+    n = len(refused)
+    assert f"; IIS refuses {n} part{'s' if n != 1 else ''} of this configuration (see IIS refuses)" in text, text
+    r = CliRunner().invoke(main, ["scan", str(image), "--fail-on", "never", "--fail-on-incomplete"])
+    assert r.exit_code == 1, r.output
+    return refused
 
 
 def _sarif_refused(image: Path) -> list[dict[str, Any]]:
@@ -84,6 +92,8 @@ def test_a_pool_name_iis_refuses(tmp_path: Path) -> None:
         "line"]
     out = _scan(image, "text")[1]
     assert "IIS refuses (2):" in out and f"applicationHost.config:{refused[0]['line']}: application pool name" in out
+    html = _scan(image, "html")[1]
+    assert "<h3>IIS refuses (2)</h3>" in html and "Could not read" not in html
 
 
 def test_an_application_without_path(tmp_path: Path) -> None:
@@ -97,7 +107,6 @@ def test_an_application_without_path(tmp_path: Path) -> None:
     doc = json.loads(_scan(image, "json")[1])
     apps = [a["application"] for a in doc["coverage"]["applications"]]
     assert "deneme.com/" not in apps and apps, apps
-    assert all(a["status"] != "checked" for a in doc["coverage"]["applications"]), doc["coverage"]
     assert len(_sarif_refused(image)) == 1
 
 
@@ -123,6 +132,19 @@ def test_a_web_config_setting_global_modules(tmp_path: Path, where: str) -> None
     [app] = [a for a in doc["coverage"]["applications"] if a["application"] == "ikinci.com/"]
     assert app["status"] == "partly-checked" and "globalModules" in app["reasons"][0], app
     assert not any("shim" in f["binary"].lower() for f in doc["findings"])  # NOTE: IIS never loads it from here
+
+
+def test_a_server_read_whole_with_a_pool_name_iis_refuses_is_not_clean(tmp_path: Path) -> None:
+    """Every folder in the image and no finding: the report read clean ("all 1 application checked", HTML's ✔)
+    over a pool IIS cannot read. Now the closing line and the HTML say that IIS refuses it."""
+    image = make_image(tmp_path / "img", apphost('<add name="Shop &amp; Co" />',
+                                                  site("Shop", 1, "Shop &amp; Co", "C:\\inetpub\\shop")),
+                       {"inetpub/shop/default.htm": "<p>shop</p>"})
+    assert [p["line"] for p in _refused(image)] == [5, 9]  # the pool, the application naming it
+    html = _scan(image, "html")[1]
+    assert "✔ Nothing to do" not in html and "✔ No bitness problems found" not in html
+    assert "No bitness problem found in what was checked; IIS refuses 2 parts" in html
+    assert "No fix to make in what was checked; IIS refuses 2 parts of this configuration" in html
 
 
 def test_every_pool_name_of_the_corpus_is_one_iis_takes() -> None:

@@ -97,14 +97,15 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
 def _exit_code(reports: list[Report], fail_on: FailOn, incomplete: bool = False) -> int:
     """2 when a report checked nothing (:meth:`Report.checked_nothing`: not one application could be listed, the
     input was not read), whatever ``fail_on``; 1 for a finding at or above ``fail_on``, or (``incomplete``:
-    ``--fail-on-incomplete``) for an application not (fully) checked; else 0."""
+    ``--fail-on-incomplete``) for an application not (fully) checked or configuration IIS itself refuses
+    (:meth:`Report.refusals`); else 0."""
     if any(r.checked_nothing() for r in reports):
         return EXIT_INPUT_ERROR
     threshold = fail_on.threshold()
     worst = max((w for w in (r.worst() for r in reports) if w is not None), default=None)
     if threshold is not None and worst is not None and worst >= threshold:
         return EXIT_FINDINGS
-    return EXIT_FINDINGS if incomplete and any(r.unchecked() for r in reports) else EXIT_OK
+    return EXIT_FINDINGS if incomplete and any(r.unchecked() or r.refusals() for r in reports) else EXIT_OK
 
 
 def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, view: ViewOptions,

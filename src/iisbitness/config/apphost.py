@@ -265,21 +265,26 @@ class _Reader:
         return out
 
     def _check_pool_name(self, el: etree._Element, attribute: str, what: str) -> None:
-        """A problem (``refused``, ``unread``) when ``el``'s pool name ``attribute`` is one IIS's schema validation
+        """A problem (``refused``) when ``el``'s pool name ``attribute`` is one IIS's schema validation
         refuses (:func:`refused_pool_name`; ``what`` names it for the message). IIS validates attributes "when parsing
         the XML to get a section from the file" and a failed validation "fails the desired operation (getting the
         section ...)" (iis-docs "Introduction to ApplicationHost.config", Attribute Validation; IIS_schema.xml's
         header): the section holding it is not read, so the scan's verdicts rest on a configuration IIS does not
-        run. ``unread`` makes every application at most partly checked (:mod:`iisbitness.loadplan.coverage`)."""
+        run (:meth:`_refuse`)."""
         value = el.get(attribute)
         why = refused_pool_name(value, required=attribute == "name")
         if why is None:
             return
-        section = "applicationPools" if attribute == "name" else "sites"
+        self._refuse("applicationPools" if attribute == "name" else "sites", line_of(el), f"{what} {why}")
+
+    def _refuse(self, section: str, line: int | None, what: str) -> None:
+        """A problem (``refused``, not ``unread``: the scan read it) of applicationHost.config: ``what`` (at ``line``)
+        makes IIS fail reading its ``system.applicationHost/<section>``, so no verdict of the scan is about a server
+        IIS runs (:meth:`iisbitness.report.Report.refusals` keeps the report from reading clean)."""
         self.problems.append(Problem(
-            self.apphost_file, line_of(el), f"{what} {why}: IIS fails reading the "
-            f"system.applicationHost/{section} section of this file, so it does not run the server as configured "
-            "here; every application was checked as written, not as IIS would run it", unread=True, refused=True))
+            self.apphost_file, line, f"{what}: IIS fails reading the system.applicationHost/{section} section of "
+            "this file, so it does not run the server as configured here; every application was checked as "
+            "written, not as IIS would run it", refused=True))
 
     def _pool(self, el: etree._Element, defaults: etree._Element | None, declared: bool) -> AppPool:
         def pick(name: str) -> tuple[str | None, str]:
@@ -422,11 +427,8 @@ class _Reader:
         reading the section that lacks it (see :meth:`_check_pool_name`)."""
         if not attr(el, "path").strip():
             # NOTE: "/" taken for a missing path made a second root application out of an entry IIS refuses
-            self.problems.append(Problem(
-                self.apphost_file, line_of(el), f"<application> of site '{site}' has no path, which IIS requires: "
-                "IIS fails reading the system.applicationHost/sites section of this file, so it does not run the "
-                "server as configured here; this application is left out, and every other one was checked as "
-                "written, not as IIS would run it", unread=True, refused=True))
+            self._refuse("sites", line_of(el), f"<application> of site '{site}' has no path, which IIS requires (this "
+                         "application is left out)")
             return None
         if el.get("applicationPool") is not None:
             self._check_pool_name(el, "applicationPool", f"application {site}{_url(attr(el, 'path'))}'s "

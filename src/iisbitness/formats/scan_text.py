@@ -327,6 +327,8 @@ def _closing(v: ReportView, verbose: bool) -> str:
     covered = v.report.coverage_words()
     if covered:
         text += f"; {covered}"
+    if refused := v.report.refusal_words():
+        text += f"; {refused} (see IIS refuses)"
     text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
     if v.report.suppressed:
         k = len(v.report.suppressed)

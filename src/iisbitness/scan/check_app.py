@@ -108,8 +108,11 @@ def _synthetic_apphost(pool: PoolSpec, physical: str, site: str) -> str:
 def check_alone(publish: Path, pool: PoolSpec) -> Report:
     """Check ``publish`` in a pool of ``pool`` on a server that holds nothing else.
 
+    A web.config of the build that cannot be parsed is a problem of the report, not an error: ``refused`` when IIS
+    refuses it too (:func:`refused_in_build`, which ``check-app`` exits 2 on), else a gap in its coverage.
+
     Raises:
-        ConfigError: a web.config of the publish folder cannot be parsed.
+        IisBitnessError: as :func:`iisbitness.scan.pipeline.scan` does (not expected of the synthetic server).
     """
     os_arch = Arch.ARM64 if pool.arch is Arch.ARM64 else Arch.X64
     with tempfile.TemporaryDirectory(prefix="iisbitness-check-app-") as tmp:
