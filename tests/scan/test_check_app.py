@@ -131,6 +131,11 @@ def test_a_build_whose_web_config_is_not_well_formed_fails_the_gate_with_2(x86_p
         assert err.startswith(f"iisbitness: error: {x86_publish.as_posix()}/web.config:{problem['line']}: "), err
     code, out, _ = _run_apart(str(x86_publish), "--pool-arch", "x86")
     assert code == 2 and "IIS refuses (1):" in out and "Could not read" not in out, out
+    code, out, _ = _run_apart(str(x86_publish), "--pool-arch", "x86", "--format", "sarif")
+    [run] = json.loads(out)["runs"]
+    [note] = [n for n in run["invocations"][0]["toolExecutionNotifications"] if n.get("descriptor")
+              and n["descriptor"]["id"] == "config/refused-by-iis"]
+    assert code == 2 and run["invocations"][0]["executionSuccessful"] is False and note["level"] == "error"
 
 
 def test_a_build_whose_web_config_sets_global_modules_fails_the_gate_with_2(x86_publish: Path, tmp_path: Path) -> None:

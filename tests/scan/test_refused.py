@@ -23,6 +23,7 @@ from lxml import etree
 from iisbitness.cli import main
 from iisbitness.config.apphost import refused_pool_name
 from tests.conftest import REPO, apphost, corpus_dir, make_image, site
+from tests.scan.test_sarif import _validate as validate_sarif
 
 SCAN_SCHEMA = json.loads((REPO / "src/iisbitness/formats/schema/scan-2.json").read_text())
 APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
@@ -73,7 +74,9 @@ def _refused(image: Path) -> list[dict[str, Any]]:
 def _sarif_refused(image: Path) -> list[dict[str, Any]]:
     code, out = _scan(image, "sarif")
     assert code in (0, 1), out
-    notes = json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    log = json.loads(out)
+    validate_sarif(log)
+    notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     return [n for n in notes if n.get("descriptor", {}).get("id") == "config/refused-by-iis"]
 
 

@@ -78,14 +78,17 @@ def _text_options(color: bool | None, view: ViewOptions) -> scan_text.TextOption
                                  target=view.target)
 
 
-def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: ViewOptions) -> str:
-    """The whole output; file names that are not UTF-8 arrive as surrogate escapes (issue 7)."""
+def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: ViewOptions,
+            unusable: bool = False) -> str:
+    """The whole output; file names that are not UTF-8 arrive as surrogate escapes (issue 7); ``unusable``: the
+    command exits 2 on the input all the same (SARIF: ``executionSuccessful`` false)."""
     if fmt is OutputFormat.JSON:
         out = scan_json.render(reports[0]) if len(reports) == 1 else scan_json.render_many(reports)
         # NOTE: JSON gets them as \udcNN escapes (json.loads gives back the same str).
         return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", out)
     if fmt is OutputFormat.SARIF:
-        return scan_sarif.render_many(reports, docs_url=view.docs_url, source_root=view.source_root)
+        return scan_sarif.render_many(reports, docs_url=view.docs_url, source_root=view.source_root,
+                                      unusable=unusable)
     if fmt is OutputFormat.TEXT:
         options = _text_options(color, view)
         return "\n".join(scan_text.render(r, options=options) for r in reports)
@@ -116,7 +119,7 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
     if loads:
         out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
     else:
-        out = _render(reports, OutputFormat(fmt), color, view)
+        out = _render(reports, OutputFormat(fmt), color, view, unusable=bool(input_errors))
     write_out(out, view.output, color)
     say_checked_nothing(reports)
     for line in input_errors:
