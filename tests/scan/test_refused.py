@@ -87,7 +87,7 @@ def test_a_pool_name_iis_refuses(tmp_path: Path) -> None:
     refused = _refused(image)
     assert [(p["file"], p["line"]) for p in refused] == [
         (APPHOST, _line(text, '<add name="ikinci:com"')), (APPHOST, _line(text, 'applicationPool="ikinci:com"'))]
-    assert "'ikinci:com' holds :, which IIS refuses in a pool name" in refused[0]["message"]
+    assert "'ikinci:com' holds ':', which IIS refuses in a pool name" in refused[0]["message"]
     assert "system.applicationHost/applicationPools" in refused[0]["message"]
     assert "system.applicationHost/sites" in refused[1]["message"]
     [note, _] = _sarif_refused(image)
@@ -97,6 +97,16 @@ def test_a_pool_name_iis_refuses(tmp_path: Path) -> None:
     assert "IIS refuses (2):" in out and f"applicationHost.config:{refused[0]['line']}: application pool name" in out
     html = _scan(image, "html")[1]
     assert "<h3>IIS refuses (2)</h3>" in html and "Could not read" not in html
+
+
+def test_a_default_pool_name_iis_refuses(tmp_path: Path) -> None:
+    """``<applicationDefaults applicationPool>`` has the same validator as an application's own attribute."""
+    image, text = _image(tmp_path, ('<applicationDefaults applicationPool="DefaultAppPool" />',
+                                    '<applicationDefaults applicationPool="Default,AppPool" />'))
+    [problem] = _refused(image)
+    assert problem["line"] == _line(text, '<applicationDefaults applicationPool="Default,AppPool"')
+    assert problem["message"].startswith("the applicationDefaults of <sites>: applicationPool 'Default,AppPool' "
+                                         "holds ',', which IIS refuses in a pool name"), problem
 
 
 def test_an_application_without_path(tmp_path: Path) -> None:

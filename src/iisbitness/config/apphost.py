@@ -144,7 +144,7 @@ POOL_NAME_REFUSED = '\\/"|<>:*?[]+=;,@&'
 def refused_pool_name(name: str | None, required: bool = True) -> str | None:
     """Why IIS's schema validation refuses ``name`` as an application pool name, or None.
 
-    ``"holds / :, which IIS refuses in a pool name"`` for characters of :data:`POOL_NAME_REFUSED`;
+    ``"holds '/' ':', which IIS refuses in a pool name"`` for characters of :data:`POOL_NAME_REFUSED`;
     ``"is missing, which IIS requires"`` for no name at all where one
     is ``required`` (a pool's own ``name`` is ``required="true"`` in IIS_schema.xml; an application's
     ``applicationPool`` is not: its pool is then the default).
@@ -152,7 +152,8 @@ def refused_pool_name(name: str | None, required: bool = True) -> str | None:
     if name is None:
         return "is missing, which IIS requires" if required else None
     bad = "".join(dict.fromkeys(c for c in name if c in POOL_NAME_REFUSED))
-    return f"holds {' '.join(bad)}, which IIS refuses in a pool name" if bad else None
+    quoted = " ".join(f"'{c}'" for c in bad)
+    return f"holds {quoted}, which IIS refuses in a pool name" if bad else None
 
 
 @dataclass
@@ -401,6 +402,7 @@ class _Reader:
         self.note_kept_elsewhere(section, "sites and their applications")
         app_defaults = child(section, "applicationDefaults")
         default_pool = attr(app_defaults, "applicationPool", "DefaultAppPool") if app_defaults is not None else "DefaultAppPool"
+        self._check_default_pool(app_defaults, "<sites>")
         sub_dir = _sub_dir_default(section, True)
         site_defaults_el = child(section, "siteDefaults")
         auto_default = _bool(site_defaults_el.get("serverAutoStart")) if site_defaults_el is not None else None
@@ -411,6 +413,7 @@ class _Reader:
             self.progress(f"reading site {name}")
             site_defaults = child(s, "applicationDefaults")
             site_pool = attr(site_defaults, "applicationPool", default_pool) if site_defaults is not None else default_pool
+            self._check_default_pool(site_defaults, f"site '{name}'")
             site_sub_dir = _sub_dir_default(s, sub_dir)
             apps = [app for a in children(s, "application")
                     if (app := self._application(name, a, site_pool, site_sub_dir)) is not None]
@@ -420,6 +423,13 @@ class _Reader:
             out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s),
                             server_auto_start=(auto if auto is not None else auto_default) is not False))
         return out
+
+    def _check_default_pool(self, defaults: etree._Element | None, whose: str) -> None:
+        """:meth:`_check_pool_name` for an ``<applicationDefaults applicationPool>`` (the schema gives it the same
+        ``applicationPoolName`` validator as an application's own), ``whose`` naming where it is."""
+        if defaults is not None and defaults.get("applicationPool") is not None:
+            self._check_pool_name(defaults, "applicationPool", f"the applicationDefaults of {whose}: applicationPool "
+                                                               f"'{defaults.get('applicationPool')}'")
 
     def _application(self, site: str, el: etree._Element, default_pool: str, sub_dir: bool) -> Application | None:
         """The application ``el``, or None (a problem said, ``refused``) for one without ``path``: the attribute is
