@@ -109,6 +109,16 @@ def test_a_default_pool_name_iis_refuses(tmp_path: Path) -> None:
                                          "holds ',', which IIS refuses in a pool name"), problem
 
 
+def test_a_pool_without_a_name(tmp_path: Path) -> None:
+    """``name`` is required="true" in the schema: a pool ``<add>`` without it is refused as well."""
+    image, text = _image(tmp_path, ('<add name=".NET v4.5" managedRuntimeVersion="v4.0" />',
+                                    '<add managedRuntimeVersion="v4.0" />'))
+    [problem] = _refused(image)
+    assert problem["line"] == _line(text, '<add managedRuntimeVersion="v4.0" />')
+    assert problem["message"].startswith("an application pool's name is missing, which IIS requires: IIS fails "
+                                         "reading the system.applicationHost/applicationPools section"), problem
+
+
 def test_an_application_without_path(tmp_path: Path) -> None:
     """An ``<application>`` without ``path`` was taken for the site's root; IIS requires the attribute and fails
     reading the sites section. It is left out, and every other application is at most partly checked."""

@@ -260,8 +260,8 @@ class _Reader:
                 continue
             if key is not None:
                 first[key] = line_of(el)
-            self._check_pool_name(el, "name", f"application pool name '{name}'" if name is not None
-                                  else "an application pool's name")
+            self._check_pool_name(el, "name", "an application pool's name" if el.get("name") is None
+                                  else f"application pool name '{el.get('name')}'")
             out.append(self._pool(el, defaults, declared=True))
         return out
 
@@ -630,7 +630,6 @@ class _Reader:
         load = self.section_file(path, shown)
         return (contributions(root, shown, segments, len(segments) + 1, "system.webServer", section_file=load)
                 + contributions(root, shown, segments, len(segments) + 1, SYSTEM_WEB, section_file=load))
-
 
     def _note_apphost_only(self, root: etree._Element, shown: str) -> None:
         """A problem (``refused``, ``unread``) for each section of the web.config ``root`` (named ``shown``) that IIS
