@@ -154,6 +154,9 @@ def test_a_build_whose_web_config_sets_global_modules_fails_the_gate_with_2(x86_
     code, out, err = _run_apart(str(x86_publish), "--server", str(DEMO / "contoso-iis10"), "--site",
                                 "Default Web Site/wconnect", "--format", "json")
     assert code == 2 and "web.config:5: HTTP 500.19" in err, (out, err)
+    # NOTE: the declaration is named in the server's own file, not the check's deleted temporary copy
+    assert "declared so at Windows/System32/inetsrv/config/applicationHost.config:" in err, err
+    assert "iisbitness-check-app-" not in out + err
 
 
 def test_a_web_config_only_the_scan_cannot_read_leaves_the_build_partly_checked(x86_publish: Path) -> None:

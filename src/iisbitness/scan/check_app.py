@@ -324,8 +324,20 @@ def _named_as(report: Report, temporary: str, shown: str) -> Report:
     def source(s: ConfigSource | None) -> ConfigSource | None:
         return replace(s, file=shown) if s is not None and s.file == temporary else s
 
+    # NOTE: texts name it too: a lock or an AppHostOnly declaration "at <file>:<line>" (the build's web.config refused
+    # for a section the server declares so), the ISAPI and CGI Restrictions entry of isapi-not-allowed's cause, and
+    # coverage reasons quote such messages
+    def named(text: str) -> str:
+        return text.replace(temporary, shown)
+
     return replace(report,
-                   findings=tuple(replace(f, config=source(f.config)) for f in report.findings),
-                   problems=tuple(replace(p, file=shown) if p.file == temporary else p for p in report.problems),
-                   coverage=tuple(replace(c, config=source(c.config)) for c in report.coverage))
+                   findings=tuple(replace(f, config=source(f.config), symptom=named(f.symptom), cause=named(f.cause),
+                                          fixes=tuple(replace(x, summary=named(x.summary),
+                                                              note=named(x.note) if x.note else x.note)
+                                                      for x in f.fixes))
+                                  for f in report.findings),
+                   problems=tuple(replace(p, file=shown if p.file == temporary else p.file, message=named(p.message))
+                                  for p in report.problems),
+                   coverage=tuple(replace(c, config=source(c.config), reasons=tuple(named(r) for r in c.reasons))
+                                  for c in report.coverage))
 
