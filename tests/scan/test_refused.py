@@ -119,6 +119,15 @@ def test_a_pool_without_a_name(tmp_path: Path) -> None:
                                          "reading the system.applicationHost/applicationPools section"), problem
 
 
+def test_a_pool_defined_twice(tmp_path: Path) -> None:
+    """A second ``<add>`` of one pool: IIS refuses the file (0x800700B7, KB 949349). The scan said so under
+    "Could not read", as if it were its own difficulty, and its report read clean otherwise."""
+    pool = '<add name="DefaultAppPool" />'
+    image, text = _image(tmp_path, (pool, f'{pool}\n            <add name="defaultapppool" enable32BitAppOnWin64="true" />'))
+    [problem] = _refused(image)
+    assert problem["line"] == _line(text, '<add name="defaultapppool"') and "0x800700B7" in problem["message"]
+
+
 def test_an_application_without_path(tmp_path: Path) -> None:
     """An ``<application>`` without ``path`` was taken for the site's root; IIS requires the attribute and fails
     reading the sites section. It is left out, and every other application is at most partly checked."""

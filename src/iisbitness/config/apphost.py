@@ -256,7 +256,8 @@ class _Reader:
                 self.problems.append(Problem(
                     self.apphost_file, line_of(el), f"application pool '{name}' is defined again (first at line "
                     f"{first[key]}): IIS reports \"Cannot add duplicate collection entry of type 'add' with unique key "
-                    f"attribute 'name' set to '{name}'\" for this file (0x800700B7, KB 949349); this entry is left out"))
+                    f"attribute 'name' set to '{name}'\" for this file (0x800700B7, KB 949349); this entry is left out",
+                    refused=True))
                 continue
             if key is not None:
                 first[key] = line_of(el)
