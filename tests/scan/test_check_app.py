@@ -159,6 +159,26 @@ def test_a_build_whose_web_config_sets_global_modules_fails_the_gate_with_2(x86_
     assert "iisbitness-check-app-" not in out + err
 
 
+def test_a_build_setting_a_section_the_server_locks_fails_the_gate_with_2(x86_publish: Path, tmp_path: Path) -> None:
+    """The server locks handlers (its <location path=""> made overrideMode="Deny"); the build's web.config (a real
+    one of the corpus) sets them: IIS answers HTTP 500.19 (0x80070021) for every request of the application. The
+    scan said so in a problem, and check-app passed the build with 0."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    cfg = image / "Windows/System32/inetsrv/config/applicationHost.config"
+    text = cfg.read_text("utf-8")
+    assert '<location path="" overrideMode="Allow">' in text
+    cfg.write_text(text.replace('<location path="" overrideMode="Allow">', '<location path="" overrideMode="Deny">'),
+                   "utf-8")
+    shutil.copyfile(corpus_dir("iis-config") / "i-e-b__RawIsapi__web.config", x86_publish / "web.config")
+    code, out, err = _run_apart(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect",
+                                "--format", "json")
+    assert code == 2 and "web.config:5: HTTP 500.19 (0x80070021)" in err, (out, err)
+    [problem] = [p for p in json.loads(out)["problems"]
+                 if p["refused"] and p["file"] == f"{x86_publish.as_posix()}/web.config"]
+    assert "system.webServer/handlers" in problem["message"] and problem["line"] == 5
+
+
 def test_a_web_config_only_the_scan_cannot_read_leaves_the_build_partly_checked(x86_publish: Path) -> None:
     """What the scan alone could not read (a DOCTYPE, which it refuses to parse) is a gap, not IIS's refusal: exit 0
     and partly checked, which --fail-on-incomplete turns into exit 1 (issue 20)."""

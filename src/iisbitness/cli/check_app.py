@@ -2,8 +2,8 @@
 
 Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 it loads (nothing at or above ``--fail-on``);
 1 findings at or above it; 2 the folder or the server could not be read, or IIS would refuse the build's own
-configuration (a web.config of the build that is not well-formed XML or sets a section IIS allows only in
-applicationHost.config: HTTP 500.19 for every request, KB 942055), whatever ``--fail-on``: the report is written,
+configuration (a web.config of the build that is not well-formed XML, sets a section IIS allows only in
+applicationHost.config, or, with ``--server``, one the server locks: HTTP 500.19 for every request, KB 942055), whatever ``--fail-on``: the report is written,
 then each such file:line is said on stderr (:func:`iisbitness.scan.check_app.refused_in_build`).
 
 Why 2 and not 1: 1 means findings at or above ``--fail-on`` (``--fail-on never`` never fails on them), and
@@ -73,8 +73,9 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
                 or with --fail-on-incomplete a part of the application not
                 checked; 2 the folder or server could not be read, or IIS
                 would refuse the build's own web.config (HTTP 500.19: not
-                well-formed XML, or a section IIS allows only in
-                applicationHost.config), named by file and line.
+                well-formed XML, a section IIS allows only in
+                applicationHost.config or one the server locks), named
+                by file and line.
     """
     view = replace(view, command="check-app", source_root=Path.cwd())
     if (server is None) == (pool_arch is None):
