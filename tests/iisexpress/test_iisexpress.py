@@ -438,3 +438,6 @@ def test_text_says_the_file_was_read_and_the_worker_s_bitness_assumed(tmp_path: 
     assert "[x64, inferred]" not in out
     out = " ".join(run(sol, "--iisexpress-arch", "x86").stdout.split())
     assert "Vendor.Imaging.dll [x64]" in out and "assumed]" not in out, out
+    html = run(sol, "--format", "html").stdout
+    assert "(read from its headers; iisexpress.exe x86 assumed)" in html and "(inferred from its folder)" not in html
+    assert "x64, inferred" not in html
