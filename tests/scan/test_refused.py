@@ -12,6 +12,7 @@ checked: what it configures was not analysed), and reach text, JSON (``problems[
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from lxml import etree
 
 from iisbitness.cli import main
 from iisbitness.config.apphost import refused_pool_name
-from tests.conftest import REPO, apphost, corpus_dir, make_image, site
+from tests.conftest import DEMO, REPO, apphost, corpus_dir, make_image, site
 from tests.scan.test_sarif import _validate as validate_sarif
 
 SCAN_SCHEMA = json.loads((REPO / "src/iisbitness/formats/schema/scan-2.json").read_text())
@@ -177,6 +178,22 @@ def test_a_server_read_whole_with_a_pool_name_iis_refuses_is_not_clean(tmp_path:
     assert "✔ Nothing to do" not in html and "✔ No bitness problems found" not in html
     assert "No bitness problem found in what was checked; IIS refuses 2 parts" in html
     assert "No fix to make in what was checked; IIS refuses 2 parts of this configuration" in html
+
+
+def test_a_web_config_setting_a_locked_section(tmp_path: Path) -> None:
+    """The contoso demo with its ``<location path="">`` made ``overrideMode="Deny"``: the web.config files that set
+    handlers get HTTP 500.19 (0x80070021). Their entries were never analysed, yet the applications read as checked;
+    now each is refused, and its application partly checked."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    cfg = image / APPHOST
+    cfg.write_text(cfg.read_text("utf-8").replace('<location path="" overrideMode="Allow">',
+                                                  '<location path="" overrideMode="Deny">'), "utf-8")
+    refused = {p["file"]: p for p in _refused(image)}
+    assert "inetpub/legacy/web.config" in refused and "0x80070021" in refused["inetpub/legacy/web.config"]["message"]
+    doc = json.loads(_scan(image, "json")[1])
+    legacy = [a for a in doc["coverage"]["applications"] if a["physical_path"].lower().endswith("\\legacy")]
+    assert legacy and all(a["status"] == "partly-checked" for a in legacy), doc["coverage"]
 
 
 def test_every_pool_name_of_the_corpus_is_one_iis_takes() -> None:

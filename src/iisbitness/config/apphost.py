@@ -388,7 +388,7 @@ class _Reader:
                 self.problems.append(Problem(c.file, line_of(el),
                                              f"HTTP 500.19 (0x80070021) below {'/'.join(c.segments)}: this web.config "
                                              f"sets {name}, which is locked there ({why}); its entries never take "
-                                             "effect and are not analysed", refused=True))
+                                             "effect and are not analysed", unread=True, refused=True))
         return out
 
     def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
