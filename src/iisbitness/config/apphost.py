@@ -620,7 +620,8 @@ class _Reader:
             root = parse_file(path, shown)
         except ConfigError as e:
             refused = not_well_formed(e)
-            # NOTE: IIS cannot read it either: every request at or below the folder gets 500.19 (KB 942055)
+            # NOTE: IIS cannot read it either: every request at or below the folder (whose configuration path reads
+            # it: facts B3) gets 500.19, 0x8007000D (KB 942055)
             said = ("; IIS answers HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder, "
                     "so nothing configured there runs" if refused else "")
             self.problems.append(Problem(e.path, e.line, e.message + said + "; this web.config is left out",
@@ -636,7 +637,8 @@ class _Reader:
         """A problem (``refused``, ``unread``) for each section of the web.config ``root`` (named ``shown``) that IIS
         allows only in applicationHost.config (:meth:`SectionLocks.apphost_only`: ``globalModules``, ``fastCgi``,
         ``isapiCgiRestriction``, any ``system.applicationHost`` section), at the file's own level or in a
-        ``<location>``. IIS refuses the file: HTTP 500.19 for every request at or below its folder (KB 942055), so
+        ``<location>``. IIS refuses the file: HTTP 500.19 for every request at or below its folder (KB 942055; a
+        web.config is read for the URLs at and below its folder's, facts B3), so
         the application is not served as the scan models it; the scan never reads such sections from a web.config
         (a global module configured there was silently ignored before)."""
         groups = [g for g in children(root) if local_name(g) in ("system.webServer", "system.applicationHost")]
