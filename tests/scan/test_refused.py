@@ -63,7 +63,7 @@ def _refused(image: Path) -> list[dict[str, Any]]:
     assert code in (0, 1), out
     doc = json.loads(out)
     jsonschema.validate(doc, SCAN_SCHEMA)
-    refused = [p for p in doc["problems"] if p["refused"]]
+    refused = [p for p in doc["problems"] if p.get("refused")]
     text = " ".join(_scan(image, "text")[1].split())  # NOTE: the closing line may wrap
     n = len(refused)
     assert f"; IIS refuses {n} part{'s' if n != 1 else ''} of this configuration (see IIS refuses)" in text, text
