@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from iisbitness.api import scan
+from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding
 from iisbitness.report import Report
@@ -151,6 +151,26 @@ def test_iis_manager_x86_assembly_itself_gets_its_remedy_by_kind(tmp_path: Path)
     assert f.chain == () and "which a 64-bit process cannot load. By design" in f.cause
     assert f.fixes[-1].summary.startswith("Install the x64 build of 'Mixed.dll'")
     assert f.fixes[-1] == _bin(r, "Mixed.dll").fixes[-1]
+
+
+def test_arm64_pool_gets_the_x64_flip_and_split_for_an_x64_only_dependency(tmp_path: Path) -> None:
+    """Windows 11 on Arm runs x86 and x64 workers by emulation (facts A6, A7): an AnyCPU assembly in a native ARM64
+    pool that needs an x64-only one fits the x64 worker, not the x86 one listed first, which verification rejects;
+    the flip and the split run it at x64, as the dependency's own finding does."""
+    pools = ('<add name="Native" enableEmulationOnWinArm64="false" managedRuntimeVersion="v4.0" />'
+             '<add name="Other" enableEmulationOnWinArm64="false" managedRuntimeVersion="v4.0" />')
+    sites = site("S", 1, "Native", r"C:\s") + site("T", 2, "Native", r"C:\t") + site("U", 3, "Other", r"C:\u")
+    r = scan(make_image(tmp_path, apphost(pools, sites), {"s/bin/ManagedApp64.dll": "ManagedApp64.dll",
+                                                          "s/bin/managed_x64.dll": "managed_x64.dll",
+                                                          "t/bin/Any.dll": "managed_anycpu.dll"}),
+             ScanOptions(os_arch=Arch.ARM64))
+    f = _bin(r, "ManagedApp64.dll")
+    assert f.process_arch is Arch.ARM64 and f.chain == ("ManagedApp64.dll", "managed_x64.dll (x64)")
+    flip, split, remedy = f.fixes
+    assert flip.verified is True and flip.summary == "Run application pool 'Native' as 64-bit (x64)"
+    assert split.verified is True and "'Native (x64)'" in split.summary
+    assert remedy.summary == "Rebuild 'managed_x64.dll' as AnyCPU or for arm64"
+    assert f.fixes == _bin(r, "managed_x64.dll").fixes
 
 
 def test_iis_manager_native_dependency_is_the_workers_bin_file_built_for_inetmgr(tmp_path: Path) -> None:
