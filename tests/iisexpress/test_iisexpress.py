@@ -144,6 +144,32 @@ def test_aspnetcore_use64bit_true_is_clean(tmp_path: Path) -> None:
     assert code == 0 and doc["findings"] == []
 
 
+@pytest.mark.parametrize("use64", [True, False])
+def test_launch_settings_with_comments_and_trailing_commas_is_read_as_visual_studio_reads_it(
+        tmp_path: Path, use64: bool) -> None:
+    """Visual Studio and ``dotnet run`` accept comments and trailing commas in launchSettings.json
+    (dotnet/cli#11860, dotnet/sdk#36744): a profile's use64Bit there decides, on its own line. Before, the file
+    was 'not JSON', the project fell back to Visual Studio's assumed 32-bit option, and a 64-bit profile with an
+    x64 publish got a false 500.32 error whose fix named <Use64BitIISExpress>."""
+    sol = core_solution(tmp_path, use64=use64, arch="x64")
+    settings = sol / CORE / "Properties" / "launchSettings.json"
+    text = settings.read_text(encoding="utf-8")
+    text = text.replace('"profiles": {', '// IIS Express runs the profile below /* not this one */\n  "profiles": {', 1)
+    flag = f'      "use64Bit": {str(use64).lower()}'
+    # NOTE: use64Bit after the nested environmentVariables object, then a trailing comma, as a hand edit leaves it
+    text = text.replace(flag + ",\n", "", 1).replace(
+        '"Development"\n      }\n', f'"Development"\n      }},\n{flag}, // set by hand\n', 1)
+    settings.write_text(text, encoding="utf-8")
+    code, doc = scan_json(sol)
+    jsonschema.validate(doc, SCHEMA)
+    [p] = doc["iisexpress"]
+    line = text.splitlines().index(f"{flag}, // set by hand") + 1
+    assert (p["arch"], p["decided_by"], p["assumed"]) == ("x64" if use64 else "x86", "launch-profile", False)
+    assert p["switch_at"] == f"{CORE}/Properties/launchSettings.json:{line}"
+    assert doc["problems"] == []
+    assert (code, len(_findings(doc, "aspnetcore-inprocess-arch"))) == ((0, 0) if use64 else (1, 1))
+
+
 def test_aspnetcore_profile_without_use64bit_takes_the_schema_default_and_says_so(tmp_path: Path) -> None:
     code, doc = scan_json(core_solution(tmp_path, use64=None, arch="x86"))
     [p] = doc["iisexpress"]

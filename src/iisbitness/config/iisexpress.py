@@ -27,6 +27,7 @@ MSBuild ``Condition`` attributes are not evaluated: the last value in the file c
 
 from __future__ import annotations
 
+import json
 import ntpath
 import os
 import re
@@ -186,7 +187,7 @@ def _launch_profile(folder: Path, root: Path, problems: list[Problem]) -> tuple[
             continue
         shown = _display(root, f)
         try:
-            data, text = read_json(f, shown, MAX_LAUNCH_SETTINGS_BYTES, "launch settings")
+            data, text = read_json(f, shown, MAX_LAUNCH_SETTINGS_BYTES, "launch settings", comments=True)
         except ConfigError as e:
             problems.append(Problem(shown, e.line, f"{e.message}; the IISExpress profile is not used"))
             return None
@@ -209,8 +210,12 @@ def _json_line(text: str, profile: str, key: str) -> int | None:
     if m is None:
         return None
     start = text.count("\n", 0, m.start()) + 1
-    end = text.find("}", m.end())
-    k = re.compile(r'"' + re.escape(key) + r'"\s*:', re.IGNORECASE).search(text, m.end(), end if end > 0 else len(text))
+    value = len(text) - len(text[m.end():].lstrip())
+    try:  # NOTE: the profile's own end, past nested objects (environmentVariables before use64Bit)
+        end = json.JSONDecoder().raw_decode(text, value)[1]
+    except ValueError:
+        end = len(text)
+    k = re.compile(r'"' + re.escape(key) + r'"\s*:', re.IGNORECASE).search(text, m.end(), end)
     return text.count("\n", 0, k.start()) + 1 if k else start
 
 
