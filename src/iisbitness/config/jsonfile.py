@@ -23,7 +23,6 @@ from pathlib import Path
 from iisbitness.config.xml import read_capped
 from iisbitness.errors import ConfigError
 
-
 _COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?|//[^\n]*|/\*(?:.*?\*/|.*\Z)', re.DOTALL)
 """A string (kept; an unterminated one runs to its line's end), a line comment, or a block comment (an
 unterminated one runs to the end): each alternative always matches, so the scan is linear."""

@@ -27,6 +27,7 @@ server that does not exist.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from dataclasses import dataclass, replace
@@ -64,6 +65,58 @@ class PoolSpec:
     arch: Arch
     runtime: str = "v4.0"
     pipeline: str = "Integrated"
+
+
+_NOT_BUILDS = frozenset({"obj", "node_modules", ".git", ".vs", "packages"})
+_LOOK_DEPTH = 4
+_LOOK_FOLDERS = 2000
+
+
+def _is_build(names: set[str]) -> bool:
+    return "web.config" in names or "bin" in names
+
+
+def _names(folder: Path) -> tuple[set[str], list[Path]]:
+    """The entries of ``folder`` (lower case) and its sub-folders (links not followed); nothing when unreadable."""
+    try:
+        with os.scandir(folder) as it:
+            entries = list(it)
+    except OSError:
+        return set(), []
+    return ({e.name.lower() for e in entries},
+            [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False) and e.name.lower() not in _NOT_BUILDS])
+
+
+def require_build(publish: Path) -> None:
+    """Refuse a folder that holds nothing an IIS application loads: no ``web.config`` and no ``bin`` (a wrong path in
+    a pipeline: an empty folder, the folder above the publish output, a project's ``bin`` itself), which would pass
+    as "1 of 1 application checked" with nothing read.
+
+    Raises:
+        ServerImageError: naming the folder and, when it has some, the folders below it that hold a build.
+    """
+    names, subs = _names(publish)
+    if _is_build(names):
+        return
+    shown = shown_path(publish)
+    found: list[str] = []
+    queue, seen = [(s, 1) for s in sorted(subs)], 0
+    while queue and len(found) < 3 and seen < _LOOK_FOLDERS:
+        folder, depth = queue.pop(0)
+        seen += 1
+        below, more = _names(folder)
+        if _is_build(below):
+            found.append(shown_path(folder))
+        elif depth < _LOOK_DEPTH:
+            queue.extend((m, depth + 1) for m in sorted(more))
+    dlls = sorted(n for n in names if n.endswith((".dll", ".exe")))
+    why = (f"its {len(dlls)} .dll/.exe files are not where IIS loads them: an ASP.NET application's assemblies are "
+           "in its bin folder (give the folder above bin) and an ASP.NET Core app needs the web.config its publish "
+           "writes" if dlls else "an ASP.NET application has its assemblies in bin, an ASP.NET Core publish folder "
+                                "has a web.config")
+    raise ServerImageError(
+        f"{shown}: nothing of a build to check: it holds no web.config and no bin folder ({why}); "
+        + (f"give the build output, e.g. {', '.join(found)}" if found else "give the build output (the publish folder)"))
 
 
 def _publish(publish: Path) -> tuple[dict[str, Path], str]:
@@ -109,8 +162,10 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
     """Check ``publish`` in a pool of ``pool`` on a server that holds nothing else.
 
     Raises:
-        ConfigError: a web.config of the publish folder cannot be parsed.
+        ConfigError: a web.config of the publish folder cannot be parsed. ServerImageError: the folder holds no
+            web.config and no bin (:func:`require_build`).
     """
+    require_build(publish)
     os_arch = Arch.ARM64 if pool.arch is Arch.ARM64 else Arch.X64
     with tempfile.TemporaryDirectory(prefix="iisbitness-check-app-") as tmp:
         root = Path(tmp)
@@ -264,8 +319,10 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
     """Check ``publish`` as application ``site_app`` (``Site/app``) of the server image ``image``.
 
     Raises:
-        ServerImageError: no such application. ConfigError: a configuration file cannot be parsed.
+        ServerImageError: no such application, or ``publish`` holds no build (:func:`require_build`).
+        ConfigError: a configuration file cannot be parsed.
     """
+    require_build(publish)
     options = options or ScanOptions()
     site, app = _split(site_app)
     before = scan(image, options)
