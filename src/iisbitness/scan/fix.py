@@ -16,6 +16,7 @@ start the pools touched, :func:`pool_actions`):
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -101,6 +102,18 @@ class FixPlan:
     def side_effects(self) -> tuple[SideEffect, ...]:
         """What the chosen fixes, all together, change besides the findings (the load plans compared)."""
         return self.outcome.side_effects if self.outcome is not None else ()
+
+    @property
+    def plan_id(self) -> str:
+        """12 hex digits naming exactly what ``--apply`` would write: each file, its bytes as read and as written
+        (SHA-256 of them all). The dry run prints it; ``fix --apply --plan ID`` writes only a plan of that id, so a
+        file changed since the dry run, or a fix number that now means another fix, refuses instead of writing
+        what was not reviewed."""
+        digest = hashlib.sha256()
+        for c in self.changes:
+            for part in (c.shown.encode("utf-8"), hashlib.sha256(c.before).digest(), hashlib.sha256(c.after).digest()):
+                digest.update(len(part).to_bytes(4, "big") + part)
+        return digest.hexdigest()[:12]
 
     @property
     def commands(self) -> tuple[str, ...]:
