@@ -75,7 +75,6 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
       iisbitness fix /mnt/server-c
       iisbitness fix /mnt/server-c --select global-module-arch --shell powershell
       iisbitness fix /mnt/server-c --fix 1 --apply
-      iisbitness fix /mnt/server-c --apply --plan 3f2a9c01b7de
 
     \b
     Exit codes: 0 planned (or applied, and a second scan shows the targeted
