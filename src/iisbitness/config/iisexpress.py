@@ -237,11 +237,32 @@ def read_project(path: Path, root: Path, problems: list[Problem]) -> ProjectFile
     return ProjectFile(path, shown, sdk, props, user, _launch_profile(path.parent, root, problems))
 
 
+DEFAULT_PROFILE = "IIS Express"
+"""The name Visual Studio's ASP.NET Core templates give the profile with ``"commandName": "IISExpress"``."""
+
+
+def _launch_settings_of(p: ProjectFile) -> str:
+    """The project's ``Properties/launchSettings.json``, as the report names files (beside its project file)."""
+    folder = p.shown.rsplit("/", 1)[0] if "/" in p.shown else ""
+    return f"{folder}/Properties/launchSettings.json" if folder else "Properties/launchSettings.json"
+
+
 def _bitness(p: ProjectFile, forced: Arch | None, os_arch: Arch) -> tuple[Arch, ArchFrom, str, ConfigSource]:
     """``(arch, from, reason, where to flip it)`` for project ``p`` (F2.1-F2.3)."""
     wide = Arch.ARM64 if os_arch is Arch.ARM64 else Arch.X64
     if os_arch is Arch.X86:
         return Arch.X86, ArchFrom.OS, "32-bit Windows has only the 32-bit iisexpress.exe (facts F1.1)", ConfigSource(p.shown)
+    if p.kind is ProjectKind.ASPNETCORE and p.profile is None:
+        # NOTE: an SDK-style project's bitness is its launch profile's (F2.3), never <Use64BitIISExpress> (F2.2, .NET
+        # Framework projects): without one read, the profile Visual Studio writes (no use64Bit) is assumed
+        at = ConfigSource(_launch_settings_of(p))
+        why = (f"no IIS Express launch profile was read from {at.file} (absent, unreadable, or no profile with "
+               "\"commandName\": \"IISExpress\")")
+        if forced is not None:
+            return forced, ArchFrom.OPTION, f"{why}; --iisexpress-arch {forced.value}", at
+        return (wide, ArchFrom.LAUNCH_PROFILE_DEFAULT,
+                (f"{why}: the profile Visual Studio writes has no use64Bit, so the launchSettings.json schema "
+                 "default true (64-bit) is assumed (facts F2.3)"), at)
     if p.kind is ProjectKind.ASPNETCORE and p.profile is not None:
         name, prof, at = p.profile
         val = prof.get("use64Bit")
@@ -483,8 +504,9 @@ def read_workspace(folder: Path, image: ServerImage, os_arch: Arch, os_arch_from
         hosting = str(profile.get("ancmHostingModel") or (s.value if (s := p.prop("AspNetCoreHostingModel")) else ""))
         projects.append(IisExpressProject(
             p.name, p.shown, p.kind, site, arch, arch_from, reason,
-            SwitchKind.LAUNCH_PROFILE if p.kind is ProjectKind.ASPNETCORE and p.profile is not None
-            else SwitchKind.PROJECT_PROPERTY, at, p.profile[0] if p.profile is not None else None, out, note, hosting,
+            SwitchKind.LAUNCH_PROFILE if p.kind is ProjectKind.ASPNETCORE else SwitchKind.PROJECT_PROPERTY, at,
+            p.profile[0] if p.profile is not None else DEFAULT_PROFILE if p.kind is ProjectKind.ASPNETCORE else None,
+            out, note, hosting,
             launcher(p, host_out, out) if p.kind is ProjectKind.ASPNETCORE else ""))
     if not projects and not any(pr.unread for pr in problems):
         # NOTE: without a web project nothing is planned: say so, or the report is clean over every site
