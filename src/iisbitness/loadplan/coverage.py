@@ -88,7 +88,8 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     """``coverage`` with the unread problems of the server's own configuration file (``config_file``, as the
     problems name it: applicationHost.config's section kept in a ``configSource`` file that could not be read, its
     ``<sites>`` or ``<applicationPools>`` kept in another file) counted against every application, which it
-    configures: each is then at most partly checked, the problem's ``file: message`` among its reasons. Such a
+    configures: each is then at most partly checked, the problem's ``file: message`` among its reasons (not checked
+    when it is redirection.config's shared configuration that was not read: what was read is not what IIS runs). Such a
     problem lies below no application's folder, so :func:`plan_coverage` gave it to none and the report said
     "all N applications checked" over an unread ``<globalModules>``. With no application at all, one
     ``NOT_CHECKED`` entry per problem, named by its file (as IIS Express's project problems), so that
@@ -97,15 +98,26 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     # NOTE: one plan_coverage already gave to the applications it concerns (a GAC module their workers load) stays
     given = {r for c in coverage for r in c.reasons}
     gaps = tuple(g for g in dict.fromkeys(f"{p.file}: {p.message}" for p in problems
-                                          if p.unread and p.file == config_file) if g not in given)
+                                          if p.unread and (p.file == config_file or _redirection(p.file)))
+                 if g not in given)
     if not gaps:
         return coverage
     apps = [c for c in coverage if c.pool or c.site]
     if not apps:
         return coverage + tuple(Coverage(config_file, "", "", CoverageStatus.NOT_CHECKED, (g,)) for g in gaps)
-    return tuple(replace(c, status=CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
+    # NOTE: shared configuration not read: the applications listed are the local file's, which IIS does not run
+    whole = any(_redirection(g.split(": ", 1)[0]) for g in gaps)
+    return tuple(replace(c, status=CoverageStatus.NOT_CHECKED if whole else
+                         CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
                          reasons=tuple(dict.fromkeys((*c.reasons, *gaps)))) if c.pool or c.site else c
                  for c in coverage)
+
+
+def _redirection(file: str) -> bool:
+    """Whether ``file`` (as problems name it) is ``inetsrv\\config\\redirection.config``: its unread shared
+    configuration (``configurationRedirection`` enabled, the target not in the image) means the applicationHost.config
+    read is not the one IIS runs (:func:`iisbitness.config.apphost.find_apphost`)."""
+    return file.replace("\\", "/").lower().endswith("inetsrv/config/redirection.config")
 
 
 _Folder = tuple[VirtualDirectory, Path | None, str, str]
