@@ -66,3 +66,20 @@ def test_with_the_share_given_the_shared_configuration_is_scanned(tmp_path: Path
     assert doc["coverage"]["complete"] is True  # type: ignore[index]
     assert code == 1 and [f["rule"] for f in doc["findings"]  # type: ignore[attr-defined]
                           if f["severity"] == "error"] == ["managed-assembly-arch"]
+
+
+def test_fix_never_plans_the_local_file_iis_does_not_run(tmp_path: Path) -> None:
+    """Before: `fix --apply` verified the flip of the local file's pool and wrote the local applicationHost.config,
+    which IIS does not read while redirection is enabled ('every targeted finding is gone', exit 0)."""
+    image = _node(tmp_path)
+    cfg = image / "Windows/System32/inetsrv/config/applicationHost.config"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+        'physicalPath="%SystemDrive%\\inetpub\\wwwroot"', 'physicalPath="%SystemDrive%\\inetpub\\wwwroot\\MySite"'),
+        encoding="utf-8")
+    before = cfg.read_bytes()
+    for args in ([], ["--apply"]):
+        r = CliRunner().invoke(main, ["fix", str(image), *args])
+        assert r.exit_code == 2 and "fix edits the configuration IIS runs" in r.stderr, r.output
+        assert r.stderr.startswith("iisbitness: error: Windows/System32/inetsrv/config/redirection.config:")
+    assert cfg.read_bytes() == before and sorted(p.name for p in cfg.parent.iterdir()) == [
+        "applicationHost.config", "redirection.config"]

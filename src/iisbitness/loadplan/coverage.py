@@ -113,6 +113,12 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
                  for c in coverage)
 
 
+def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
+    """The problem saying redirection.config's shared configuration was not read (the applicationHost.config read
+    is then the local one, which IIS does not run), or None."""
+    return next((p for p in problems if p.unread and _redirection(p.file)), None)
+
+
 def _redirection(file: str) -> bool:
     """Whether ``file`` (as problems name it) is ``inetsrv\\config\\redirection.config``: its unread shared
     configuration (``configurationRedirection`` enabled, the target not in the image) means the applicationHost.config

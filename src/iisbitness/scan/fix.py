@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from iisbitness.errors import FixError, IisBitnessError
+from iisbitness.errors import FixError, IisBitnessError, ServerImageError
 from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
@@ -32,6 +32,7 @@ from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
+from iisbitness.loadplan.coverage import shared_config_unread
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.prefetch import read_ahead
@@ -210,7 +211,8 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     are those of the same ``scan``; verification runs every rule either way.
 
     Raises:
-        ServerImageError, ConfigError: as :func:`iisbitness.scan.pipeline.scan`.
+        ServerImageError, ConfigError: as :func:`iisbitness.scan.pipeline.scan`; also a shared configuration
+            (redirection.config) not in the image: the local file IIS does not run is never planned.
         FixError: a chosen element is not where the model read it, or a file cannot be edited.
         FindingNumberError, FixNumberError: ``numbers`` or ``fixes`` name nothing the scan has.
     """
@@ -230,6 +232,10 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     finally:
         if facts is not None:
             facts.close()
+    if (shared := shared_config_unread(report.problems)) is not None:
+        # NOTE: the plan would edit the local applicationHost.config, which IIS does not run under shared configuration
+        raise ServerImageError(f"{shared.file}:{shared.line}: {shared.message}; fix edits the configuration IIS runs: "
+                               "give the share's copy (--share), or run fix where the shared file is")
     reanalyse, _ = reanalysers(backend, ctx, before, every)
 
     items: list[int | tuple[int, Fix]] = list(select(report, rules, numbers))
