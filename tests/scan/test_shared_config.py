@@ -14,7 +14,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from iisbitness.cli import main
-from tests.conftest import corpus_dir, make_image
+from tests.conftest import corpus_dir, fixture, make_image
 
 REDIRECTION = "redirection--c1982__IIS-SharedGitConfig__redirection.config"
 SHARED = "Nordstrom__epg-interview-sysadmin__iis__applicationHost.config"
@@ -83,3 +83,22 @@ def test_fix_never_plans_the_local_file_iis_does_not_run(tmp_path: Path) -> None
         assert r.stderr.startswith("iisbitness: error: Windows/System32/inetsrv/config/redirection.config:")
     assert cfg.read_bytes() == before and sorted(p.name for p in cfg.parent.iterdir()) == [
         "applicationHost.config", "redirection.config"]
+
+
+def test_check_app_checks_against_the_shared_configuration(tmp_path: Path) -> None:
+    """Before: with --share, 'no application mysite.example.com/' (check-app looked the site up in the local file);
+    without it, the build was checked against the local file's Default Web Site/, '1 of 1 application checked'."""
+    image = _node(tmp_path / "node")
+    share = tmp_path / "share"
+    share.mkdir()
+    shutil.copy(corpus_dir("iis-config") / SHARED, share / "applicationHost.config")
+    publish = tmp_path / "publish"
+    (publish / "bin").mkdir(parents=True)
+    shutil.copy(fixture("managed_x86.dll"), publish / "bin" / "Shop.dll")
+    r = CliRunner().invoke(main, ["check-app", str(publish), "--server", str(image), "--site", "mysite.example.com/",
+                                  "--share", f"\\\\webfarm-cfg\\IISConfig={share}", "--format", "json"])
+    doc = json.loads(r.stdout)
+    assert r.exit_code == 1 and [(f["rule"], f["pool"]) for f in doc["findings"] if f["severity"] == "error"] == [
+        ("managed-assembly-arch", "MyPool")], r.output
+    r = CliRunner().invoke(main, ["check-app", str(publish), "--server", str(image), "--site", "Default Web Site/"])
+    assert r.exit_code == 2 and r.stdout == "" and "redirection.config:" in r.stderr and "--share" in r.stderr

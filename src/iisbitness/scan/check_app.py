@@ -44,7 +44,7 @@ from iisbitness.fixes.commands import APPCMD, OUT_OF_PROCESS, ps_escaped, rename
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan.coverage import GAC_REMEDY
+from iisbitness.loadplan.coverage import GAC_REMEDY, shared_config_unread
 from iisbitness.loadplan.plan import Coverage
 from iisbitness.model.edits import SetPoolArch
 from iisbitness.model.source import ConfigSource, Problem
@@ -289,11 +289,12 @@ def _lines(el: etree._Element) -> range:
     return range(min(lines), max(lines) + 1) if lines else range(0)
 
 
-def _apphost_with(image: Path, site: str, app: str, drives: dict[str, Path], physical: str
+def _apphost_with(image: Path, site: str, app: str, options: ScanOptions, physical: str
                   ) -> tuple[bytes, str, frozenset[int]]:
-    """The image's applicationHost.config with ``site``/``app``'s root folder on the publish drive, and the lines of
-    every other ``<application>`` element (their virtual directories' problems are not the check's)."""
-    path, shown, _ = find_apphost(ServerImage.offline(image, drives))
+    """The image's applicationHost.config (the shared one when redirection.config enables it and ``--share`` gives
+    it) with ``site``/``app``'s root folder on the publish drive, and the lines of every other ``<application>``
+    element (their virtual directories' problems are not the check's)."""
+    path, shown, _ = find_apphost(ServerImage.offline(image, dict(options.drives), options.shares))
     doc = Document.read(path.read_bytes(), shown)
     for s in (s for s in doc.root.iter() if _named(s, "site") and attr(s, "name").lower() == site.lower()):
         for a in (a for a in s if _named(a, "application") and _url(attr(a, "path", "/")) == _url(app)):
@@ -319,15 +320,19 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
     """Check ``publish`` as application ``site_app`` (``Site/app``) of the server image ``image``.
 
     Raises:
-        ServerImageError: no such application, or ``publish`` holds no build (:func:`require_build`).
+        ServerImageError: no such application, or ``publish`` holds no build (:func:`require_build`), or the
+            server's shared configuration (redirection.config) is not in the image.
         ConfigError: a configuration file cannot be parsed.
     """
     require_build(publish)
     options = options or ScanOptions()
     site, app = _split(site_app)
     before = scan(image, options)
+    if (shared := shared_config_unread(before.problems)) is not None:
+        # NOTE: the application would be checked in the local file, which IIS does not run under shared configuration
+        raise ServerImageError(f"{shared.file}:{shared.line}: {shared.message}; give the share's copy (--share)")
     publish_drive, physical = _publish(publish)
-    data, shown, others = _apphost_with(image, site, app, dict(options.drives), physical)
+    data, shown, others = _apphost_with(image, site, app, options, physical)
     with tempfile.TemporaryDirectory(prefix="iisbitness-check-app-") as tmp:
         config = Path(tmp) / "applicationHost.config"
         config.write_bytes(data)
