@@ -138,7 +138,9 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
         return vdir, None, "no physicalPath is configured", ""
     arch = Arch.X64 if server.os_arch.is_64bit else Arch.X86
     expanded, unresolved = expand(configured, process_environment(server.os_arch, arch, ctx.env_overrides))
-    if unresolved:
+    if unresolved and not ctx.image.locate(normalize(expanded).rstrip("\\")).is_dir:
+        # NOTE: Windows leaves an unknown %NAME% as it is, and the plan reads that folder when the image holds it
+        # (C:\sites\50%off%sale): checked then, as its findings say; else what the variable names is unknown
         why = f"physicalPath '{configured}': %{unresolved[0]}% is not an environment variable the scan knows"
         return vdir, None, why, f"--env {unresolved[0]}=VALUE"
     win = normalize(expanded).rstrip("\\")
