@@ -23,6 +23,7 @@ project file).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -106,11 +107,13 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     if not apps:
         return coverage + tuple(Coverage(config_file, "", "", CoverageStatus.NOT_CHECKED, (g,)) for g in gaps)
     # NOTE: shared configuration not read: the applications listed are the local file's, which IIS does not run
-    whole = any(_redirection(g.split(": ", 1)[0]) for g in gaps)
+    whole = next((g for g in gaps if _redirection(g.split(": ", 1)[0])), None)
+    share = re.search(r"\(use (--share .+?=/path/to/copy)\)", whole) if whole is not None else None
     return tuple(replace(c, status=CoverageStatus.NOT_CHECKED if whole else
                          CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
-                         reasons=tuple(dict.fromkeys((*c.reasons, *gaps)))) if c.pool or c.site else c
-                 for c in coverage)
+                         reasons=tuple(dict.fromkeys((*c.reasons, *gaps))),
+                         remedy=share[1] if share is not None and not c.remedy else c.remedy)
+                 if c.pool or c.site else c for c in coverage)
 
 
 def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
