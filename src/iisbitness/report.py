@@ -132,7 +132,7 @@ class LoadEntry:
 
     Attributes:
         process, process_arch, pool: the loading process (``w3wp.exe`` of a pool, ``inetmgr.exe``,
-            ``inetinfo.exe``, ``dllhost.exe``) and its architecture.
+            ``inetinfo.exe``, ``dllhost.exe``, IIS 6's ``aspnet_wp.exe``) and its architecture.
         kind: why it loads (``global-module``, ``bin-assembly``, ...). name: the configuration entry.
         site, application: where, for per-application loads.
         configured: the path as configured; windows_path: as the process resolves it; resolved: the

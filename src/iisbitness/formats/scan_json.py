@@ -18,10 +18,13 @@ from iisbitness.report import CoverageStatus, Report
 
 
 def _effect(e: SideEffect) -> dict[str, Any]:
-    return {"kind": e.kind.value, "pool": e.pool, "process": e.process, "name": e.name, "load_kind": e.load_kind,
-            "ran": e.ran, "security": e.security, "before": e.before.value if e.before else None,
-            "after": e.after.value if e.after else None, "applications": list(e.applications),
-            "binaries": e.binaries, "settings": [{"path": k, "value": v} for k, v in e.settings], "like": e.like}
+    out = {"kind": e.kind.value, "pool": e.pool, "process": e.process, "name": e.name, "load_kind": e.load_kind,
+           "ran": e.ran, "security": e.security, "before": e.before.value if e.before else None,
+           "after": e.after.value if e.after else None, "applications": list(e.applications),
+           "binaries": e.binaries, "settings": [{"path": k, "value": v} for k, v in e.settings], "like": e.like}
+    if e.isapi:  # NOTE: optional, added to scan/2 (an IIS 6 switch): every other document is byte-for-byte as before
+        out["isapi"] = list(e.isapi)
+    return out
 
 
 def _fix(fix: Fix, number: int) -> dict[str, Any]:
