@@ -185,6 +185,18 @@ class Report:
     coverage: tuple[Coverage, ...] = ()
     """What was read of each application (:mod:`iisbitness.loadplan.coverage`): every format says what was not."""
 
+    def refusals(self) -> tuple[Problem, ...]:
+        """The problems about configuration IIS itself refuses (:attr:`Problem.refused`: a web.config answered with
+        HTTP 500.19, a section of applicationHost.config IIS fails to read), in report order. Like :meth:`unchecked`,
+        they keep a report from reading clean: the text's closing line and the HTML say so, and
+        ``--fail-on-incomplete`` fails on them."""
+        return tuple(p for p in self.problems if p.refused)
+
+    def refusal_words(self) -> str:
+        """``IIS refuses 2 parts of this configuration`` for a summary line; "" when :meth:`refusals` is empty."""
+        n = len(self.refusals())
+        return f"IIS refuses {n} part{'s' if n != 1 else ''} of this configuration" if n else ""
+
     def unchecked(self) -> tuple[Coverage, ...]:
         """The applications not (fully) checked: not checked first, then partly checked, each in site order."""
         return (tuple(c for c in self.coverage if c.status is CoverageStatus.NOT_CHECKED)

@@ -108,7 +108,9 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "findings": [finding_dict(f, i, v, c) for i, (f, c) in enumerate(zip(report.findings, causes), 1)],
         "fixes": [_fix(n.fix, n.number) for n in v.fixes],
         "causes": [{"number": i, "pools": list(c.pools), "findings": members[i]} for i, c in enumerate(v.causes, 1)],
-        "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
+        # NOTE: "refused" only where true (added within scan/2): every other document is byte-for-byte as before
+        "problems": [{"file": p.file, "line": p.line, "message": p.message, **({"refused": True} if p.refused else {})}
+                     for p in report.problems],
         "observations": [{"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
                           "finding": o.finding_index, "scope": o.scope} for o in report.observations],
         "events_read": report.events_read,
