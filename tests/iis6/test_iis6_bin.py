@@ -81,7 +81,7 @@ def test_x64_only_assembly_in_32bit_workers_gets_the_switch_to_64bit(tmp_path: P
     switch = f.fixes[0]
     assert switch.commands[:2] == (SWITCH_64, "%windir%\\Microsoft.NET\\Framework64\\v2.0.50727\\aspnet_regiis.exe -i -enable")
     assert switch.verified is True
-    assert f.fixes[-1].label == "rebuild as AnyCPU or for x86"
+    assert f.fixes[-1].label == "the x64 DLL: rebuild AnyCPU or x86"
 
 
 def test_anycpu_bin_and_applications_without_aspnet_give_nothing(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_iis5_isolation_mode_loads_bin_in_the_aspnet_wp_of_the_registered_framew
     # the ISAPI DLLs inetinfo.exe/dllhost.exe ran at x64 now run at x86 in it, named (the bin is among binaries)
     assert new[0].isapi == ("aspnet_filter.dll", "aspnet_isapi.dll")
     [f] = bin_findings(scan(server(tmp_path / "2", FW64, False, "", files, iis5=True)))
-    assert [x.label for x in f.fixes] == ["rebuild as AnyCPU (or clear 32BITREQ)"]
+    assert [x.label for x in f.fixes] == ["the x86 DLL: rebuild or clear 32BITREQ"]
 
 
 def demo_copy(tmp_path: Path, bin_file: str | None) -> Path:
@@ -304,5 +304,5 @@ def test_32bit_windows_offers_only_the_rebuild(tmp_path: Path) -> None:
              ScanOptions(os_arch=Arch.X86))
     [f] = bin_findings(r)
     assert (f.process, f.process_arch) == ("w3wp.exe", Arch.X86)
-    assert [x.label for x in f.fixes] == ["rebuild as AnyCPU or for x86"]
+    assert [x.label for x in f.fixes] == ["the x64 DLL: rebuild AnyCPU or x86"]
     assert "Enable32bitAppOnWin64" not in f.cause
