@@ -267,10 +267,9 @@ def test_the_parser_never_waits_for_the_helper(tmp_path: Path, started: None) ->
 
 
 @linux
-def test_a_rescan_starts_no_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The files sampled among the first given are all in the page cache: nothing to bring in, no fork (a helper that
-    would also parse starts later: test_prefetch_parse.py)."""
-    monkeypatch.setattr(prefetch, "PARSE", False)
+def test_a_rescan_starts_no_helper(tmp_path: Path) -> None:
+    """The files sampled among the first given are all in the page cache: nothing to bring in, no fork (not even to
+    parse them)."""
     files = _copies(tmp_path, prefetch.START_FILES)
     for f in files:
         f.read_bytes()

@@ -1,8 +1,8 @@
 """The helper process that also parses the files it brings in (issue 25, fifth round): its answers are the facts the
-parser would read (real fixtures and assemblies, a helper started at the first file or late), it answers nothing for
-a file it may not or cannot read, on one core it only brings files in, a helper that dies or answers garbage changes
-nothing but speed, a rescan's helper starts only for a large scan, and it is ended through a pidfd where Linux has one
-(never a process that took its pid)."""
+parser would read (real fixtures and assemblies), it answers nothing for a file it may not or cannot read, on one
+core it only brings files in, a helper that dies or answers garbage changes nothing but speed, files found warm stop
+its bringing in and not its parse, and it is ended through a pidfd where Linux has one (never a process that took
+its pid)."""
 
 from __future__ import annotations
 
@@ -72,24 +72,13 @@ def _take_all(ahead: Prefetch, files: list[Path]) -> int:
 
 
 @posix
-@pytest.mark.parametrize("late", [False, True], ids=["from the first file", "started late"])
-def test_the_helper_answers_what_the_parser_would_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        parsing: None, late: bool) -> None:
+def test_the_helper_answers_what_the_parser_would_read(parsing: None) -> None:
     """Every fixture and demo binary and a few hundred real assemblies, given in one list (twice the helper's
-    window, so it waits for the parser): each answer is the PeImage and references the parser reads of that file.
-    Started late (a rescan: after :data:`prefetch.WARM_START_FILES` files), the helper numbers the files from there."""
+    window, so it waits for the parser): each answer is the PeImage and references the parser reads of that file."""
     files = [p for p in FIXTURES + _REAL if p.is_file()]
     assert sum(map(_plain, files)) > 20
     ahead = Prefetch()
     try:
-        if late:
-            monkeypatch.setattr(prefetch, "_warm", lambda paths: True)
-            monkeypatch.setattr(prefetch, "WARM_START_FILES", 40)
-            early = _copies(tmp_path, 30)
-            ahead.files_ahead(early)
-            for p in early[:25]:
-                assert ahead.take(p) is None
-            assert ahead.started and ahead.warm and not ahead.pid
         ahead.files_ahead(files)
         # NOTE: at once, as the parser does (while the helper starts): it numbers the files as given all the same
         early_answered = sum(ahead.take(p) is not None for p in files[:3])
@@ -174,34 +163,6 @@ def test_answers_that_cannot_be_read_are_dropped(tmp_path: Path, parsing: None) 
         assert all(ahead.take(f) is None for f in files)
         os.close(rfd)
         os.close(wfd)
-    finally:
-        ahead.close()
-
-
-@posix
-def test_a_rescan_starts_a_parsing_helper_only_for_a_large_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                 parsing: None) -> None:
-    """The first files in the page cache: nothing to bring in, and the fork's copy-on-write would cost a small scan
-    more than the helper's parse saves: it starts at :data:`prefetch.WARM_START_FILES`, with the files given then,
-    and only parses."""
-    monkeypatch.setattr(prefetch, "_warm", lambda paths: True)
-    monkeypatch.setattr(prefetch, "WARM_START_FILES", 8)
-    files = _copies(tmp_path, 12)
-    ahead = Prefetch()
-    try:
-        ahead.files_ahead(files[:6])
-        assert ahead.started and ahead.warm and not ahead.pid and not ahead.stopped
-        for f in files[:6]:
-            assert ahead.take(f) is None
-        ahead.files_ahead(files[6:])
-        assert ahead.pid and ahead._progress == 6
-    finally:
-        ahead.close()
-    monkeypatch.setattr(prefetch, "_cores", lambda: 1)
-    ahead = Prefetch()
-    try:
-        ahead.files_ahead(files)
-        assert ahead.stopped and not ahead.pid, "one core: no helper for a rescan (it would only parse)"
     finally:
         ahead.close()
 

@@ -1,4 +1,5 @@
-"""Bring the next binaries into the page cache from a helper process, a bounded window ahead of the parser (issue 25).
+"""Bring the next binaries into the page cache from a helper process, a bounded window ahead of the parser, and
+parse them there where two cores can share the work (issue 25).
 
 A scan of a cold server (its files not in the page cache; content on a SAN or a file share) waits for the disk at
 each binary it parses. :mod:`iisbitness.pe.readahead`'s threads read ahead, but in CPython every one of their
@@ -10,19 +11,36 @@ will parse, in that order, through a pipe, and asks the kernel to read, with ``p
 first :data:`~iisbitness.pe.readahead.FIRST_READ` bytes, and for a larger file the ranges its headers point to
 (:func:`iisbitness.pe.readahead.ranges_past`: COR20 header, CLR metadata up to
 :data:`~iisbitness.pe.readahead.MAX_AHEAD_BYTES`, ReadyToRun header; a native image's load config), which it finds
-by reading that file's head into a scratch buffer. The parser then reads each file itself, as it would warm: the
-helper hands it nothing, so the report is the same with it or without it.
+by reading that file's head into a scratch buffer.
+
+Parsing there too (fifth round): where the scan may run on two cores or more (:func:`_cores`, the CPU affinity:
+on one, the helper's parse would take the parser's own time), the helper also parses the files it is given, in
+order, while it has nothing to bring in: each plain .NET assembly (:func:`iisbitness.pe.classify.plain_read`, the
+parser's own code; nearly every file of a ``bin`` folder) gives an answer of plain data (:data:`_Answers`: the
+numbers of its image key and AssemblyRef rows, each key and row sent once, and its P/Invoke module names) on a pipe
+of its own, in :mod:`marshal` frames. :meth:`Prefetch.take` hands the parser the facts built from an answer with the
+parser's own code (:func:`iisbitness.pe.classify.plain_facts`, as :func:`~iisbitness.pe.classify._plain` builds
+them from its own read), or None: the parser then reads the file itself, as without the helper. So whatever the
+helper does (slow, dead, a file it may not open, a frame that cannot be read: then no more answers are read), the
+report is the same; only the time changes. The helper skips the files the parser has nearly reached
+(:data:`LEAD`: it would answer too late). A rescan (the first files in the page cache) starts no helper, not even to
+parse: on a loaded machine the parser then waited longer for a core than the helper's parse saved it (benchmarks/
+README.md, issue 25, fifth round).
 
 Bounded: the helper stays at most :data:`WINDOW_FILES` files and :data:`~iisbitness.pe.readahead.MAX_AHEAD_BYTES`
-of ranges ahead of the parser (whose progress it reads from a shared page), holds at most
-:data:`~iisbitness.pe.readahead.THREADS` large files open, skips what the parser has passed, and stops when the
-files turn out to be in the page cache already (:data:`~iisbitness.pe.readahead.WARM_STREAK` in a row); it does not
-start for a scan of fewer than :data:`START_FILES` files, nor when the first are in the page cache (a rescan). It opens
-only the paths it is given (files of the image's ``bin`` folders), read-only, not following a last symbolic link,
-regular files only; it never maps, loads or runs one. The parser never waits for it: it writes paths to a pipe that
-does not block (what does not fit waits in memory) and its progress to the shared page. It ends with the scan
-(:meth:`Prefetch.close`, also on an exception or Ctrl-C, and when the object is collected), and by itself when the
-parent goes away (end of file on the pipe, or a new parent); it ignores Ctrl-C, which the parent handles.
+of ranges ahead of the parser (whose progress, the first file given it has not reached, it reads from a shared
+page), holds at most :data:`~iisbitness.pe.readahead.THREADS` large files open, skips what the parser has passed,
+and stops bringing files in when they turn out to be in the page cache already
+(:data:`~iisbitness.pe.readahead.WARM_STREAK` in a row: a helper that does not parse then ends); it does not start
+for a scan of fewer than :data:`START_FILES` files, nor when the first are in the page cache (a rescan). The answers not yet taken are those of at most a window of files. It opens only the paths it is given
+(files of the image's ``bin`` folders, none through a folder that leads out of the image), read-only, not following
+a last symbolic link, regular files only; it never maps, loads or runs one. The parser never waits for it: it
+writes paths to a pipe that does not block (what does not fit waits in memory) and its progress to the shared page,
+and reads answers from a pipe that does not block. It ends with the scan (:meth:`Prefetch.close`, also on an
+exception or Ctrl-C, and when the object is collected: killed and reaped through a pidfd where Linux has one,
+``pidfd_open`` 5.3+, so a host that reaps children itself cannot have let its pid go to another process), and by
+itself when the parent goes away (end of file on the pipe, a pipe with no reader, or a new parent); it ignores
+Ctrl-C, which the parent handles.
 """
 
 from __future__ import annotations
@@ -67,11 +85,6 @@ WINDOW_FILES = 128
 START_FILES = 64
 """The helper starts once the scan has given this many files: a smaller scan has little to overlap (a fork, and a
 process, for nothing)."""
-
-WARM_START_FILES = 2000
-"""Where the first files are in the page cache (a rescan), the helper (which then only parses) starts once the scan
-has given this many: the fork's copy-on-write costs the parser about as much as the helper's parse of 2,000 files
-saves it (benchmarks/README.md, issue 25, fifth round)."""
 
 WARM_SAMPLE = 8
 """Files among the first :data:`START_FILES` whose heads are looked up in the page cache before the helper starts:
@@ -127,8 +140,8 @@ from 0), then per file parsed ``(order, image key number, AssemblyRef numbers, P
 
 class Prefetch:
     """The helper process's parser side: :meth:`files_ahead` gives it files in the order the parser will read
-    them, :meth:`take` tells it the parser reached one, :meth:`close` ends it. Same calls as
-    :class:`~iisbitness.pe.readahead.ReadAhead`; :meth:`take` always answers None (the parser reads the file)."""
+    them, :meth:`take` tells it the parser reached one (and gives the file's facts when the helper parsed it),
+    :meth:`close` ends it. Same calls as :class:`~iisbitness.pe.readahead.ReadAhead`."""
 
     def __init__(self) -> None:
         self.stopped = False
@@ -141,9 +154,6 @@ class Prefetch:
         was."""
         self.pid = 0
         """The helper's process id (0: never started)."""
-        self.warm = False
-        """Whether the first files were in the page cache (a rescan): the helper then only parses, and starts at
-        :data:`WARM_START_FILES`."""
         self._given: dict[str, int] = {}
         """Files given and not reached by the parser: their order numbers."""
         self._progress = 0
@@ -174,7 +184,6 @@ class Prefetch:
         if self.stopped:
             return
         given, out, seq = self._given, self._out, self.files
-        first, mark = seq, len(out)
         for p in paths:
             key = os.fspath(p)
             if key in given or "\0" in key:
@@ -184,22 +193,15 @@ class Prefetch:
             out += os.fsencode(key)
             out += b"\0"
         self.files = seq
-        if not self.pid:
-            if not self.started:
-                if seq < START_FILES:
-                    return
-                self.started = True
-                if _warm(list(given)[:START_FILES:max(1, START_FILES // WARM_SAMPLE)]):
-                    if not self.parses:
-                        self.close()  # NOTE: a rescan: nothing to bring in (and no fork, whose copy-on-write costs)
-                        return
-                    self.warm = True
-            if self.warm:
-                if seq < WARM_START_FILES:
-                    return
-                # NOTE: the files given before these the parser has read, or nearly: the helper starts at these
-                del out[:mark]
-                self._progress = first
+        if not self.started:
+            if seq < START_FILES:
+                return
+            self.started = True
+            if _warm(list(given)[:START_FILES:max(1, START_FILES // WARM_SAMPLE)]):
+                # NOTE: a rescan: nothing to bring in, and no fork (whose copy-on-write costs), even to parse: on a
+                # loaded machine the parser waited longer for a core than the helper's parse saved it (fifth round)
+                self.close()
+                return
             self._start()
             if self.stopped:
                 return
@@ -325,7 +327,6 @@ class Prefetch:
             _close(rfd, wfd, answers, answered)
             self.stopped = True
             return
-        _PROGRESS.pack_into(shared, 0, self._progress)
         parent = os.getpid()
         # NOTE: SIGINT blocked from before the fork until the child runs in its try (it never unblocks it): a Ctrl-C
         # reaches the whole process group, and must not raise KeyboardInterrupt in a copy of the caller's stack
@@ -333,7 +334,7 @@ class Prefetch:
         try:
             pid = os.fork()
             if pid == 0:
-                _child(rfd, wfd, shared, parent, answered, self._progress, not self.warm)  # NOTE: never returns
+                _child(rfd, wfd, shared, parent, answered)  # NOTE: never returns
             # NOTE: before SIGINT is unblocked: a Ctrl-C pending since the fork raises when the mask is restored, and
             # the helper must be tracked by then (else never killed, and the pipe it waits on never closed)
             _close(rfd, answered)
@@ -452,10 +453,9 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int, first: int, bring: bool) -> None:
+def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int) -> None:
     """The helper, in the forked process: runs :func:`_bring_in` (parsing too when ``answers``, the pipe for its
-    answers, is open; the first path's order number ``first``; bringing files in unless ``bring`` is False: they
-    are in the page cache), then ends the process, whatever happens (a copy of the caller's stack must never go on
+    answers, is open), then ends the process, whatever happens (a copy of the caller's stack must never go on
     running)."""
     try:
         gc.disable()  # NOTE: a collection would write to every object's page, copying the parent's memory
@@ -464,7 +464,7 @@ def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int, fir
         with contextlib.suppress(OSError):  # NOTE: none of the parent's files (its output, pipes, sockets) held here
             for lo, hi in zip([0] + [fd + 1 for fd in keep], [*keep, max(os.sysconf("SC_OPEN_MAX"), 1 << 16)]):
                 os.closerange(lo, hi)
-        _bring_in(rfd, shared, parent, parser=_Parser(answers) if answers >= 0 else None, first=first, bring=bring)
+        _bring_in(rfd, shared, parent, parser=_Parser(answers) if answers >= 0 else None)
     except BaseException:  # noqa: BLE001, S110 - nothing to tell: the parser reads every file itself anyway
         pass
     finally:
@@ -472,15 +472,13 @@ def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int, fir
 
 
 def _bring_in(rfd: int, shared: mmap.mmap, parent: int, reader: _Reader | None = None,
-              parser: _Parser | None = None, *, first: int = 0, bring: bool = True) -> None:
+              parser: _Parser | None = None) -> None:
     """The helper's loop: read NUL-terminated paths from ``rfd`` until its end, and bring each in (``reader``),
     at most a window ahead of the parser's progress in ``shared``, and with a ``parser`` parse each (it answers on
     a pipe of its own) while it waits for the parser or for paths; returns when the parent is gone or the files are
-    warm and it does not parse (then says so in ``shared``). ``bring``: False when the files are known to be in the
-    page cache (it only parses). ``first``: the order number of the first path (a helper started late starts
-    there)."""
+    warm and it does not parse (then says so in ``shared``)."""
     reader = reader or _Reader()
-    buffer, pos, seq, bringing = b"", 0, first - 1, bring or parser is None
+    buffer, pos, seq, bringing = b"", 0, -1, True
     poll = select.poll()
     poll.register(rfd, select.POLLIN)
     while True:
