@@ -28,6 +28,7 @@ import os
 import time
 import tomllib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from iisbitness.explain.events import EventLogRead, read_events
@@ -95,8 +96,8 @@ def main() -> None:
         if shape == "evtx":
             logs: list[EventLogRead] = [read_events(p, kb) for p in sorted((corpus / "evtx").glob("*.evtx"))]
             report = build_report([], logs, kb)
-            seconds = _cpu(lambda: build_report([], logs, kb), opts.rounds)
-            rendered = _cpu(lambda: explain_json.render(report), opts.rounds)
+            seconds = _cpu(partial(build_report, [], logs, kb), opts.rounds)
+            rendered = _cpu(partial(explain_json.render, report), opts.rounds)
             total = sum(p.stat().st_size for p in (corpus / "evtx").glob("*.evtx"))
             print(f"{'evtx':<16} {total:>11,} {sum(len(g.events) for g in logs):>7,} {seconds:>10.2f}s "
                   f"{rendered:>8.2f}s {len(report.explanations):>12}")
@@ -108,8 +109,8 @@ def main() -> None:
         for size in ([len(blob)] if shape == "events" else []) + sizes:
             text = _repeat(blob, size)
             report = build_report([("stdin", text)], [], kb)
-            seconds = _cpu(lambda text=text: build_report([("stdin", text)], [], kb), opts.rounds)  # type: ignore[misc]
-            rendered = _cpu(lambda report=report: explain_json.render(report), opts.rounds)  # type: ignore[misc]
+            seconds = _cpu(partial(build_report, [("stdin", text)], [], kb), opts.rounds)
+            rendered = _cpu(partial(explain_json.render, report), opts.rounds)
             events = report.inputs[0].events_read or 0
             print(f"{shape:<16} {len(text):>11,} {events:>7,} {seconds:>10.2f}s {rendered:>8.2f}s "
                   f"{len(report.explanations):>12}")
