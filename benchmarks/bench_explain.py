@@ -66,7 +66,7 @@ def _forget() -> None:
         from iisbitness.explain import spans
     except ImportError:  # NOTE: a tree from before spans.py
         return
-    spans.haystack.cache_clear()
+    spans.forget()
 
 
 def _cpu(run: Callable[[], object], rounds: int) -> float:

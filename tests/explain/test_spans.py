@@ -108,8 +108,19 @@ def test_report_of_a_large_input_is_that_of_whole_scans(kind: str, monkeypatch: 
     else:
         text = _paste(600_000, "wrap")
     fast = explain_json.render(build_report([("stdin", text)], [], KB))
-    spans.haystack.cache_clear()
+    spans.forget()
     monkeypatch.setattr(spans, "shape_of", lambda pattern: None)
     slow = explain_json.render(build_report([("stdin", text + "")], [], KB))
-    spans.haystack.cache_clear()
+    spans.forget()
     assert fast == slow
+
+
+def test_prepared_texts_are_kept_by_identity_not_compared_whole() -> None:
+    """A second report on a paste equal to the first (plain_text makes its copy anew) prepares it again instead of
+    comparing 5 MB on each lookup, which an lru_cache keyed by the text did: 4x the time of the first report."""
+    first = "x" * 10_000 + "\nHTTP Error 503"
+    second = "".join(["x" * 10_000, "\nHTTP Error 503"])
+    assert first == second and first is not second
+    assert spans.haystack(first) is spans.haystack(first)
+    assert spans.haystack(second) is not spans.haystack(first)
+    assert spans.line_breaks(second) == spans.line_breaks(first) == [10_000]

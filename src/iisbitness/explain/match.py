@@ -32,7 +32,7 @@ from functools import lru_cache
 
 from iisbitness.explain.codes import CodeHit, Confidence, find_codes, has_code, hresult_from_win32
 from iisbitness.explain.kb import CODE_CUE, Entry, KnowledgeBase
-from iisbitness.explain.spans import haystack
+from iisbitness.explain.spans import haystack, line_breaks
 
 __all__ = ["Signal", "Via", "apply_overrides", "binaries_in", "cues_in", "line_of", "match_text", "plain_text",
            "with_cues"]
@@ -123,15 +123,11 @@ def binaries_in(text: str) -> tuple[str, ...]:
     return tuple(sorted(found, key=lambda p: p.casefold().endswith(_WORKERS)))
 
 
-@lru_cache(maxsize=4)
-def _newlines(text: str) -> list[int]:
-    return [m.start() for m in re.finditer("\n", text)]
-
-
 def line_of(text: str, offset: int) -> int:
     """1-based line number of ``offset`` in ``text`` (a binary search over the text's line breaks, found once per
-    text: counting them per signal made a large paste quadratic)."""
-    return bisect.bisect_left(_newlines(text), offset) + 1
+    text: counting them per signal made a large paste quadratic; kept by the text's identity, see
+    :func:`~iisbitness.explain.spans.haystack`)."""
+    return bisect.bisect_left(line_breaks(text), offset) + 1
 
 
 def _clip(text: str) -> str:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["Haystack", "Shape", "fold", "haystack", "shape_of"]
+__all__ = ["Haystack", "Shape", "fold", "forget", "haystack", "line_breaks", "shape_of"]
 
 _MIN_ANCHOR = 2
 """Shortest anchor used; a pattern without one is scanned whole."""
@@ -85,8 +85,8 @@ _LOWER_FIRST = {0x130: "i"}
 _EXTRA = _extra_cases()
 
 
-_SPECIAL = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_EXTRA)) + "]")
-"""A character of :data:`_EXTRA` (``str.translate`` is slow, and most texts have none)."""
+_SPECIAL = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_EXTRA)) + "]") if _EXTRA else None
+"""A character of :data:`_EXTRA` (``str.translate`` is slow, and most texts have none); None without them."""
 
 
 def fold(text: str) -> str:
@@ -95,7 +95,7 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     lowered = (text.translate(_LOWER_FIRST) if "\u0130" in text else text).lower()
-    return lowered.translate(_EXTRA) if _EXTRA and _SPECIAL.search(lowered) else lowered
+    return lowered.translate(_EXTRA) if _SPECIAL is not None and _SPECIAL.search(lowered) else lowered
 
 
 _Term = str | re.Pattern[str]
@@ -345,6 +345,7 @@ class Haystack:
         self.text = text
         self._folded: str | None = None
         self._measures: dict[_Term, int] = {}
+        self._breaks: list[int] | None = None
         self._found: dict[str, tuple[list[int], bool]] = {}
         """Per literal: its offsets, and whether that is all of them (else there are more than listed)."""
         self._counts: dict[str, int] = {}
@@ -358,6 +359,12 @@ class Haystack:
         if self._folded is None:
             self._folded = fold(self.text)
         return self._folded
+
+    def line_breaks(self) -> list[int]:
+        """Offsets of the text's ``\\n`` characters, sorted (found once)."""
+        if self._breaks is None:
+            self._breaks = [m.start() for m in re.finditer("\n", self.text)]
+        return self._breaks
 
     def measure(self, term: _Term) -> int:
         """The length in characters of one unit :data:`_Term` in this text (cached)."""
@@ -479,8 +486,44 @@ class Haystack:
         return next(self.finditer(pattern), None)
 
 
-@lru_cache(maxsize=4)
+class _Recent:
+    """The last few values made for texts, found by the text's identity: an ``lru_cache`` finds a text equal to a
+    cached one by comparing them whole, a megabyte compare on every lookup when a caller makes the same text again
+    (``plain_text`` of the same paste in a second report: 4x the time of a 5 MB paste)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: list[tuple[str, object]] = []
+
+    def get(self, text: str) -> object | None:
+        return next((value for key, value in self.items if key is text), None)
+
+    def put(self, text: str, value: object) -> None:
+        self.items = [(text, value), *self.items[: self.size - 1]]
+
+    def clear(self) -> None:
+        self.items = []
+
+
+_HAYSTACKS = _Recent(4)
+
+
 def haystack(text: str) -> Haystack:
     """The :class:`Haystack` of ``text``, kept for the last four texts (one input is matched by several steps)."""
-    return Haystack(text)
+    found = _HAYSTACKS.get(text)
+    if isinstance(found, Haystack):
+        return found
+    made = Haystack(text)
+    _HAYSTACKS.put(text, made)
+    return made
+
+
+def forget() -> None:
+    """Drop the kept :class:`Haystack` objects (a benchmark's cold round, a test)."""
+    _HAYSTACKS.clear()
+
+
+def line_breaks(text: str) -> list[int]:
+    """Offsets of the line breaks of ``text``, kept with its :class:`Haystack` (see :func:`haystack`)."""
+    return haystack(text).line_breaks()
 
