@@ -553,6 +553,11 @@ class Page:
                 out.append(Run(n, rest, f"{self.prefix}-{home}-fixes-{rest[0]}", home == place))
         return out
 
+    def unchecked(self, w: WorkerNode) -> int:
+        """How many of ``w``'s applications were not (fully) checked: its card says "no findings in what was read"
+        for them, never a plain "no findings" (its applications' tags say what was not read)."""
+        return sum(1 for a in w.apps if self.gap_tags.get(a.label))
+
     def map(self) -> tuple[WorkerNode | WorkerGroup, ...]:
         """The server map's cards (:func:`map_entries`)."""
         return map_entries(self.workers, self.gap_tags, self.grouped)
