@@ -39,6 +39,7 @@ same finding that keep it (issue 20).
 
 from __future__ import annotations
 
+import ntpath
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -301,7 +302,8 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             else:
                 broken = "; ".join(dict.fromkeys(_describe_load(a) for a in new))
                 note = _join(fix.note, f"Re-analysis: this would also break: {broken}.")
-                kept.append(replace(fix, verified=False, note=_join(_join(note, unlisted), shown)))
+                breaks = tuple(dict.fromkeys(ntpath.basename(a.binary) if a.binary else a.rule for a in new))
+                kept.append(replace(fix, verified=False, note=_join(_join(note, unlisted), shown), breaks=breaks))
         if unverifiable:
             kept = [replace(x, verified=False, note=_join(x.note, unverifiable)) if x.edits else x for x in kept]
         out.append(replace(finding, fixes=_rank(kept), rejected_fixes=tuple(rejected)))
