@@ -77,3 +77,19 @@ def test_scan_verifies_no_fix_when_the_shared_configuration_is_not_read(tmp_path
     assert all("redirection.config" in str(f["note"]) and "not the one IIS runs" in str(f["note"]) for f in edits)
     r = CliRunner().invoke(main, ["scan", str(image)])
     assert "0 verified fixes" in r.output and "(verified" not in r.output
+
+
+def test_a_refused_web_config_leaves_only_the_fixes_that_run_its_application_unverified(tmp_path: Path) -> None:
+    """A web.config IIS refuses (500.19: it sets globalModules, AppHostOnly) is one application's: the split that
+    moves Intranet/timesheets is not verified (its application only partly checked: fixes.verify._unlisted), the other
+    pools' flips stay verified. Pins the behaviour the applicationHost.config refusal above must not widen."""
+    image = _demo(tmp_path, "", "")
+    (image / "inetpub/intranet/timesheets/web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration>\n  <system.webServer>\n    <globalModules>\n'
+        '      <add name="X" image="C:\\x.dll" />\n    </globalModules>\n  </system.webServer>\n</configuration>\n',
+        encoding="utf-8")
+    fixes = {f["summary"]: f for f in _fixes(image)}
+    split = fixes["Move Intranet/timesheets to a new 32-bit (x86) pool 'IntranetPool (x86)'"]
+    assert split["verified"] is False and "Intranet/timesheets" in str(split["note"])
+    assert [f for f in fixes.values() if f["verified"]]
+    assert not [f for f in fixes.values() if "correct that first" in str(f["note"])]
