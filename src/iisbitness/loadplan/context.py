@@ -339,8 +339,10 @@ class PlanContext:
             if len(names) > MAX_BIN_FILES:
                 names = names[:MAX_BIN_FILES]
                 note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
-            unread = {n: why for n in names if (n in listing.links or listing.files.get(n.lower()) != n)
-                      and (why := _not_a_file(folder / n, n in listing.links)) is not None}
+            # NOTE: a folder of regular files alone (most bins) has none: no lookup per file (issue 25)
+            unread = {} if listing.files is listing.names and not listing.links else {
+                n: why for n in names if (n in listing.links or listing.files.get(n.lower()) != n)
+                and (why := _not_a_file(folder / n, n in listing.links)) is not None}
             found = self._dirs[folder] = (tuple(names), note, unread)
             # NOTE: no link read ahead, nor a folder reached through one (bin\runtimes linked elsewhere): either may
             # lead out of the image (the parser resolves each file, and refuses that; read-ahead would not)
