@@ -62,11 +62,13 @@ class PlanContext:
     facts: BinaryFacts = field(default_factory=BinaryFacts, repr=False)
     _dirs: dict[Path, tuple[tuple[str, ...], str | None, dict[str, str]]] = field(default_factory=dict, repr=False)
     _resolved: dict[tuple[Arch, Arch], dict[str, BinaryRef]] = field(default_factory=dict, repr=False)
-    _search: dict[tuple[Path, Arch, Arch], tuple[Path, ...]] = field(default_factory=dict, repr=False)
+    _search: dict[tuple[Path | None, Arch, Arch], tuple[Path, ...]] = field(default_factory=dict, repr=False)
     app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
                                                                                           repr=False)
     """Application folders as each worker architecture resolves them (:mod:`.collectors.folders`)."""
     app_bins: dict[tuple[str, str, Path], tuple[str, Path] | None] = field(default_factory=dict, repr=False)
+    shown: dict[Path, str] = field(default_factory=dict, repr=False)
+    """Folders as the user names them (:meth:`ServerImage.display`), where asked per pool (``bin`` folders)."""
     """Each application folder's ``bin`` (:func:`.collectors.folders.app_bin_folder`), by the folder's Windows path
     and host folder."""
     bin_extras: dict[tuple[Arch, Arch], dict[str, tuple[Mapping[str, tuple[Any, ...]],
@@ -318,8 +320,11 @@ class PlanContext:
         key = (folder, os_arch, process_arch)
         found = self._search.get(key)
         if found is None:
-            sys_view = self.image.locate(redirect("C:\\Windows\\System32", os_arch, process_arch)).host_path
-            found = self._search[key] = (folder,) if sys_view is None else (folder, sys_view)
+            views = self._search.get((None, os_arch, process_arch))  # NOTE: System32's view, once per architecture
+            if views is None:
+                sys_view = self.image.locate(redirect("C:\\Windows\\System32", os_arch, process_arch)).host_path
+                views = self._search[(None, os_arch, process_arch)] = () if sys_view is None else (sys_view,)
+            found = self._search[key] = (folder, *views)
         return found
 
     def bin_files(self, folder: Path) -> tuple[tuple[str, ...], str | None, dict[str, str]]:

@@ -192,7 +192,7 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
             layouts, (refs, kinds, sources), callers = _with_copies(ctx, server, process, win, host, files, unread)
         else:
             refs, kinds, sources = _files(ctx, server, process, win, host, files, unread)
-        shown = ctx.image.display(host)
+        shown = ctx.shown.get(host) or ctx.shown.setdefault(host, ctx.image.display(host))
         plain = BinFile(shown)  # NOTE: one entry for every file without copies (100,000 loads, one object)
         site, path = app.site, app.path
         for name, ref, kind, source in zip(files, refs, kinds, sources):

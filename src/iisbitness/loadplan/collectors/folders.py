@@ -42,5 +42,7 @@ def app_bin_folder(ctx: PlanContext, server: Server, app: Application, arch: Arc
     if key in ctx.app_bins:
         return ctx.app_bins[key]
     found = ctx.image.find_child(where[1], "bin")
-    ctx.app_bins[key] = None if found is None or not found.is_dir() else (where[0] + "\\bin", found)
+    # NOTE: a folder (a link to one too) as its folder's listing says: no stat
+    ctx.app_bins[key] = (None if found is None or found.name not in ctx.image.listing(where[1]).folders else
+                         (where[0] + "\\bin", found))
     return ctx.app_bins[key]
