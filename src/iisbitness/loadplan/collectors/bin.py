@@ -219,19 +219,20 @@ def _with_copies(ctx: PlanContext, server: Server, process: Process, win: str, h
     refs = _files(ctx, server, process, win, host, files, unread)
     if known is not None:
         return layouts, refs, known[1]
-    found = _pinvoke_callers(ctx, host, files, refs[0])
+    found = _pinvoke_callers(ctx, host, files, refs)
     callers = _EMPTY if found == {} else found
     remembered[win] = (layouts, callers)
     return layouts, refs, callers
 
 
 def _pinvoke_callers(ctx: PlanContext, host: Path, names: tuple[str, ...],
-                     refs: tuple[BinaryRef, ...]) -> dict[str, tuple[str, ...]] | None:
-    """Per lower-case native DLL file name (of the files ``names`` of ``host``, resolved as ``refs``), the ``bin`` assemblies whose ``[DllImport]`` names it
+                     files: _Files) -> dict[str, tuple[str, ...]] | None:
+    """Per lower-case native DLL file name (of the files ``names`` of ``host``, :func:`_files` of them), the ``bin`` assemblies whose ``[DllImport]`` names it
     (:func:`iisbitness.pe.deps.pinvoke_targets`) and the ``bin`` native DLLs that import it; empty when the
     folder holds no native DLL, None when an assembly's metadata could not be read (then no native DLL is known
     to be uncalled)."""
-    if not any(r.image is not None and r.image.is_pe and not r.image.is_managed for r in refs):
+    refs, kinds, _ = files
+    if _BIN_NATIVE not in kinds:
         return {}
     found: dict[str, list[str]] = {}
     for name, ref in zip(names, refs):
