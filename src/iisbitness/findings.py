@@ -91,6 +91,11 @@ class SideEffect:
         settings: NEW_POOL: the pool's settings as the fix writes them, ``(attribute path, value)``, e.g.
             ``("processModel.identityType", "SpecificUser")``; an encrypted password shows as ``(encrypted)``.
         like: NEW_POOL: the pool whose settings were copied.
+        isapi: ARCH of an IIS 6 worker (the server-wide switch): the ISAPI filter and extension DLLs (file names) it
+            loads before and after the fix, the same file or its build for the other architecture, which run at the
+            new bitness with it (the extensions of every application of the pool, named); NEW_POOL of an IIS 6 worker
+            (IIS 5 isolation mode left): those it loads that another process (inetinfo.exe, dllhost.exe) loaded at
+            another bitness before. IIS 7+: empty (a flip or split changes its own pools only).
     """
 
     kind: EffectKind
@@ -106,6 +111,7 @@ class SideEffect:
     binaries: int = 0
     settings: tuple[tuple[str, str], ...] = ()
     like: str | None = None
+    isapi: tuple[str, ...] = ()
 
 
 NOT_WRITTEN = ("rem Not written", "# Not written")

@@ -134,7 +134,7 @@ class LoadEntry:
 
     Attributes:
         process, process_arch, pool: the loading process (``w3wp.exe`` of a pool, ``inetmgr.exe``,
-            ``inetinfo.exe``, ``dllhost.exe``) and its architecture.
+            ``inetinfo.exe``, ``dllhost.exe``, IIS 6's ``aspnet_wp.exe``) and its architecture.
         kind: why it loads (``global-module``, ``bin-assembly``, ...). name: the configuration entry.
         site, application: where, for per-application loads.
         configured: the path as configured; windows_path: as the process resolves it; resolved: the
@@ -186,6 +186,18 @@ class Report:
     """With ``scan --event-log``: how many events the logs held (bitness-related or not); None without it."""
     coverage: tuple[Coverage, ...] = ()
     """What was read of each application (:mod:`iisbitness.loadplan.coverage`): every format says what was not."""
+
+    def refusals(self) -> tuple[Problem, ...]:
+        """The problems about configuration IIS itself refuses (:attr:`Problem.refused`: a web.config answered with
+        HTTP 500.19, a section of applicationHost.config IIS fails to read), in report order. Like :meth:`unchecked`,
+        they keep a report from reading clean: the text's closing line and the HTML say so, and
+        ``--fail-on-incomplete`` fails on them."""
+        return tuple(p for p in self.problems if p.refused)
+
+    def refusal_words(self) -> str:
+        """``IIS refuses 2 parts of this configuration`` for a summary line; "" when :meth:`refusals` is empty."""
+        n = len(self.refusals())
+        return f"IIS refuses {n} part{'s' if n != 1 else ''} of this configuration" if n else ""
 
     def unchecked(self) -> tuple[Coverage, ...]:
         """The applications not (fully) checked: not checked first, then partly checked, each in site order."""

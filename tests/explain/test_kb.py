@@ -95,6 +95,9 @@ sources = [{ key = "S1", ref = "r" }]
     (lambda s: s.replace('"specific"', '"not-bitness"'), "needs a 'not_bitness' line"),
     (lambda s: s.replace('causes = [{ rule = "binary-missing", why = "w" }]', ""), "'causes' is required"),
     (lambda s: s.replace('title = "t"', 'title = "t"\noverrides = ["nope"]'), "overrides unknown entries"),
+    (lambda s: s.replace('title = "t"', 'title = "t"\nspecific_in = ["nope"]\nelsewhere = "suggestive"'),
+     "names known contexts"),
+    (lambda s: s.replace('title = "t"', 'title = "t"\nelsewhere = "suggestive"'), "'specific_in' needs 'elsewhere'"),
 ])
 def test_malformed_knowledge_is_rejected(edit: object, message: str) -> None:
     text = _MINIMAL.replace("RULE", "binary-missing") if message != "unknown scan rule" else _MINIMAL

@@ -426,3 +426,18 @@ def test_a_solution_or_project_file_given_as_the_image_names_its_folder(name: st
     assert res.exit_code == 2
     assert "--config" not in res.stderr and "Visual Studio" in res.stderr, res.stderr
     assert f"iisbitness scan {(root / name).parent}" in res.stderr
+
+
+def test_text_says_the_file_was_read_and_the_worker_s_bitness_assumed(tmp_path: Path) -> None:
+    """The text printed ``[x64, inferred]`` for an x64 assembly whose headers were read, when only iisexpress.exe's
+    bitness was Visual Studio's default: it now says which part is inferred. Stated (``--iisexpress-arch``), the
+    label is the file's alone."""
+    sol = classic_solution(tmp_path, use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    out = " ".join(run(sol).stdout.split())  # NOTE: the label may wrap onto a line of its own
+    assert "Vendor.Imaging.dll [x64, read; iisexpress.exe x86 assumed]" in out, out
+    assert "[x64, inferred]" not in out
+    out = " ".join(run(sol, "--iisexpress-arch", "x86").stdout.split())
+    assert "Vendor.Imaging.dll [x64]" in out and "assumed]" not in out, out
+    html = run(sol, "--format", "html").stdout
+    assert "(read from its headers; iisexpress.exe x86 assumed)" in html and "(inferred from its folder)" not in html
+    assert "x64, inferred" not in html

@@ -268,7 +268,8 @@ def test_the_parser_never_waits_for_the_helper(tmp_path: Path, started: None) ->
 
 @linux
 def test_a_rescan_starts_no_helper(tmp_path: Path) -> None:
-    """The files sampled among the first given are all in the page cache: nothing to bring in, no fork."""
+    """The files sampled among the first given are all in the page cache: nothing to bring in, no fork (not even to
+    parse them)."""
     files = _copies(tmp_path, prefetch.START_FILES)
     for f in files:
         f.read_bytes()
@@ -294,6 +295,8 @@ def test_a_rescan_starts_no_helper(tmp_path: Path) -> None:
 
 @linux
 def test_files_found_warm_stop_the_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A helper that only brings files in (one core; a parsing one goes on parsing)."""
+    monkeypatch.setattr(prefetch, "PARSE", False)
     monkeypatch.setattr(prefetch, "START_FILES", 1)
     monkeypatch.setattr(readahead, "WARM_STREAK", 3)
     files = _copies(tmp_path, 6)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from iisbitness.cli import main
-from tests.conftest import DEMO, fixture
+from tests.conftest import DEMO, corpus_dir, fixture
 from tests.fix.test_paste import ps_argv
 
 
@@ -108,14 +108,94 @@ def test_sarif_locations_are_relative_to_the_repository(x86_publish: Path, monke
     assert "IMAGEROOT" not in json.dumps(run) and "P%3A" not in json.dumps(run)
 
 
-def test_fail_on_incomplete_when_the_build_s_web_config_cannot_be_read(x86_publish: Path) -> None:
-    """A web.config that is not usable XML is left out: the application is partly checked (issue 20), which
-    --fail-on-incomplete turns into exit 1 although the build loads."""
-    (x86_publish / "web.config").write_text("<configuration><system.webServer>", encoding="utf-8")
+def _run_apart(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, ["check-app", *args])
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_a_build_whose_web_config_is_not_well_formed_fails_the_gate_with_2(x86_publish: Path) -> None:
+    """A web.config IIS cannot parse gets HTTP 500.19 (0x8007000D, KB 942055) for every request of the application.
+    This used to pass with exit 0 and "partly checked" (issue 20 made it a gap, which only --fail-on-incomplete
+    gated): a pre-deploy gate passed a build IIS never serves. Now exit 2 (the input cannot be used: what 2 means for
+    every command), whatever --fail-on, after the report, with file and line on stderr (a real web.config of the
+    corpus, cut off inside <handlers>)."""
+    real = (corpus_dir("iis-config") / "i-e-b__RawIsapi__web.config").read_text(encoding="utf-8")
+    (x86_publish / "web.config").write_text(real[: real.index("</handlers>")], encoding="utf-8")
+    for fail_on in ("error", "never"):
+        code, out, err = _run_apart(str(x86_publish), "--pool-arch", "x86", "--format", "json", "--fail-on", fail_on)
+        assert code == 2, (out, err)
+        doc = json.loads(out)  # NOTE: the report is still written, then the error
+        [problem] = [p for p in doc["problems"] if p.get("refused")]
+        assert problem["file"] == f"{x86_publish.as_posix()}/web.config" and problem["line"], problem
+        assert "500.19" in problem["message"] and "not well-formed XML" in problem["message"]
+        assert err.startswith(f"iisbitness: error: {x86_publish.as_posix()}/web.config:{problem['line']}: "), err
+    code, out, _ = _run_apart(str(x86_publish), "--pool-arch", "x86")
+    assert code == 2 and "IIS refuses (1):" in out and "Could not read" not in out, out
+    code, out, _ = _run_apart(str(x86_publish), "--pool-arch", "x86", "--format", "sarif")
+    [run] = json.loads(out)["runs"]
+    [note] = [n for n in run["invocations"][0]["toolExecutionNotifications"] if n.get("descriptor")
+              and n["descriptor"]["id"] == "config/refused-by-iis"]
+    assert code == 2 and run["invocations"][0]["executionSuccessful"] is False and note["level"] == "error"
+
+
+def test_a_build_whose_web_config_sets_global_modules_fails_the_gate_with_2(x86_publish: Path, tmp_path: Path) -> None:
+    """globalModules is AppHostOnly (facts B8): IIS refuses a web.config that sets it (HTTP 500.19), alone and on a
+    server, and the scan never loaded the module from there: before, the build passed clean (exit 0)."""
+    real = (corpus_dir("iis-config") / "i-e-b__RawIsapi__web.config").read_text(encoding="utf-8")
+    (x86_publish / "web.config").write_text(real.replace(
+        "<system.webServer>", '<system.webServer>\n        <globalModules>\n            <add name="Shim" '
+        'image="%windir%\\System32\\inetsrv\\shim.dll" />\n        </globalModules>'), encoding="utf-8")
+    code, out, err = _run_apart(str(x86_publish), "--pool-arch", "x86", "--format", "json")
+    assert code == 2, (out, err)
+    [problem] = [p for p in json.loads(out)["problems"] if p.get("refused")]
+    assert problem["line"] == 5 and "system.webServer/globalModules" in problem["message"], problem
+    assert "AppHostOnly" in problem["message"] and "500.19" in problem["message"]
+    assert "web.config:5: HTTP 500.19" in err
+    code, out, err = _run_apart(str(x86_publish), "--server", str(DEMO / "contoso-iis10"), "--site",
+                                "Default Web Site/wconnect", "--format", "json")
+    assert code == 2 and "web.config:5: HTTP 500.19" in err, (out, err)
+    # NOTE: the declaration is named in the server's own file, not the check's deleted temporary copy
+    assert "declared so at Windows/System32/inetsrv/config/applicationHost.config:" in err, err
+    assert "iisbitness-check-app-" not in out + err
+
+
+def test_a_build_setting_a_section_the_server_locks_fails_the_gate_with_2(x86_publish: Path, tmp_path: Path) -> None:
+    """The server locks handlers (its <location path=""> made overrideMode="Deny"); the build's web.config (a real
+    one of the corpus) sets them: IIS answers HTTP 500.19 (0x80070021) for every request of the application. The
+    scan said so in a problem, and check-app passed the build with 0."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    cfg = image / "Windows/System32/inetsrv/config/applicationHost.config"
+    text = cfg.read_text("utf-8")
+    assert '<location path="" overrideMode="Allow">' in text
+    cfg.write_text(text.replace('<location path="" overrideMode="Allow">', '<location path="" overrideMode="Deny">'),
+                   "utf-8")
+    shutil.copyfile(corpus_dir("iis-config") / "i-e-b__RawIsapi__web.config", x86_publish / "web.config")
+    code, out, err = _run_apart(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect",
+                                "--format", "json")
+    assert code == 2 and "web.config:5: HTTP 500.19 (0x80070021)" in err, (out, err)
+    [problem] = [p for p in json.loads(out)["problems"]
+                 if p.get("refused") and p["file"] == f"{x86_publish.as_posix()}/web.config"]
+    assert "system.webServer/handlers" in problem["message"] and problem["line"] == 5
+    # NOTE: the other applications' web.config files set handlers too: refused, but not this build's, so not listed,
+    # and --fail-on-incomplete does not fail this build on them
+    (x86_publish / "web.config").write_text('<?xml version="1.0"?>\n<configuration><system.web /></configuration>\n')
+    code, out, err = _run_apart(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect",
+                                "--format", "json", "--fail-on", "never", "--fail-on-incomplete")
+    assert code == 0 and not [p for p in json.loads(out)["problems"] if p.get("refused")], (out, err)
+
+
+def test_a_web_config_only_the_scan_cannot_read_leaves_the_build_partly_checked(x86_publish: Path) -> None:
+    """What the scan alone could not read (a DOCTYPE, which it refuses to parse) is a gap, not IIS's refusal: exit 0
+    and partly checked, which --fail-on-incomplete turns into exit 1 (issue 20)."""
+    (x86_publish / "web.config").write_text('<?xml version="1.0"?>\n<!DOCTYPE configuration>\n<configuration/>\n',
+                                            encoding="utf-8")
     code, out = _run(str(x86_publish), "--pool-arch", "x86", "--format", "json")
     assert code == 0, out
-    [gap] = json.loads(out)["coverage"]["applications"]
+    doc = json.loads(out)
+    [gap] = doc["coverage"]["applications"]
     assert gap["status"] == "partly-checked" and "web.config" in gap["reasons"][0]
+    assert all("refused" not in p for p in doc["problems"])  # NOTE: only where true: byte for byte as before
     assert _run(str(x86_publish), "--pool-arch", "x86", "--fail-on-incomplete")[0] == 1
 
 
@@ -162,10 +242,10 @@ def test_on_a_server_problems_are_those_of_the_checked_application(x86_publish: 
     cfg = image / "Windows/System32/inetsrv/config/applicationHost.config"
     cfg.write_text(cfg.read_text("utf-8").replace('physicalPath="C:\\inetpub\\php"', 'physicalPath="Q:\\php"'), "utf-8")
     (x86_publish / "web.config").write_text("<configuration><system.webServer>", encoding="utf-8")
-    code, out = _run(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect", "--format",
-                     "json")
+    code, out, err = _run_apart(str(x86_publish), "--server", str(image), "--site", "Default Web Site/wconnect",
+                                "--format", "json")
     doc = json.loads(out)
-    assert code in (0, 1), out
+    assert code == 2 and "/web.config:1: not well-formed XML" in err, (out, err)  # NOTE: IIS refuses it: 500.19
     messages = [p["message"] for p in doc["problems"]]
     assert not [m for m in messages if "Q:" in m], messages
     assert [m for m in messages if "XML" in m or "web.config" in m], messages

@@ -110,10 +110,14 @@ def test_unmapped_drive_never_gives_a_clean_html_banner(tmp_path: Path) -> None:
     html = scan_html.render([report])
     assert "No bitness problems found" not in html
     assert "No problems found in what was checked; 1 of 1 application not checked" in html
+    assert "no findings in what was read: 1 application not (fully) checked" in html
+    assert "✔ no findings" not in html  # NOTE: the pool's card said so over its one application, not read
     d = tmp_path / "d"
     (d / "sites" / "shop").mkdir(parents=True)
     checked = scan(img, ScanOptions(drives={"D": d}))
-    assert not checked.unchecked() and "No bitness problems found" in scan_html.render([checked])
+    html = scan_html.render([checked])
+    assert not checked.unchecked() and "No bitness problems found" in html and "✔ no findings" in html
+    assert "not (fully) checked" not in html
 
 
 def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:

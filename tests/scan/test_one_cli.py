@@ -34,6 +34,14 @@ def test_every_help_shows_two_or_three_examples(command: str) -> None:
     assert 2 <= len(examples) <= 3 and f"iisbitness {command}" in block, out
 
 
+def test_scan_help_shows_a_zip_and_a_visual_studio_solution() -> None:
+    """The two inputs besides an image folder that the help's first paragraph names: a zip from ``collect`` and a
+    solution folder run by IIS Express; an example of each (none before)."""
+    block = run("scan", "--help", columns="80")[1].split("Examples:", 1)[1].split("\n\n", 1)[0]
+    assert any(".zip" in ln for ln in block.splitlines()), block
+    assert any("--iisexpress" in ln for ln in block.splitlines()), block
+
+
 def test_fix_select_is_scan_select_and_rule_is_its_old_name() -> None:
     _, selected = run("fix", str(CONTOSO), "--select", "global-module-arch")
     _, old = run("fix", str(CONTOSO), "--rule", "global-module-arch")

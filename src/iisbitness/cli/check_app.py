@@ -1,7 +1,16 @@
 """``iisbitness check-app PUBLISH_DIR``: would this build output load in such a pool? For pipelines.
 
 Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 it loads (nothing at or above ``--fail-on``);
-1 findings at or above it; 2 the folder or the server could not be read.
+1 findings at or above it; 2 the folder or the server could not be read, or IIS would refuse the build's own
+configuration (a web.config of the build that is not well-formed XML, sets a section IIS allows only in
+applicationHost.config, or, with ``--server``, one the server locks: HTTP 500.19 for every request, KB 942055), whatever ``--fail-on``: the report is written,
+then each such file:line is said on stderr (:func:`iisbitness.scan.check_app.refused_in_build`).
+
+Why 2 and not 1: 1 means findings at or above ``--fail-on`` (``--fail-on never`` never fails on them), and
+"partly checked" is only a failure with ``--fail-on-incomplete``; a configuration IIS cannot read is an input that
+cannot be used, which is what 2 means for every command (``EXIT_INPUT_ERROR``: "the input could not be read or
+analysed"; ``scan`` exits 2 on an applicationHost.config that is not well-formed), and ``check_alone`` already
+documented a ConfigError for a web.config of the build that cannot be parsed.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from iisbitness.cli.options import (
 )
 from iisbitness.cli.scan import _drives, _emit, _fatal
 from iisbitness.errors import IisBitnessError
-from iisbitness.scan.check_app import PoolSpec, check_alone, check_on_server
+from iisbitness.scan.check_app import PoolSpec, check_alone, check_on_server, refused_in_build
 from iisbitness.scan.pipeline import ScanOptions
 
 _RUNTIMES = {"v4.0": "v4.0", "v2.0": "v2.0", "none": ""}
@@ -62,7 +71,11 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
     \b
     Exit codes: 0 it loads; 1 findings at or above --fail-on (default error),
                 or with --fail-on-incomplete a part of the application not
-                checked; 2 the folder or server could not be read.
+                checked; 2 the folder or server could not be read, or IIS
+                would refuse the build's own web.config (HTTP 500.19: not
+                well-formed XML, a section IIS allows only in
+                applicationHost.config or one the server locks), named
+                by file and line.
     """
     view = replace(view, command="check-app", source_root=Path.cwd())
     if (server is None) == (pool_arch is None):
@@ -81,4 +94,6 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
                                         "pipeline; no server (--server IMAGE --site SITE/APP checks against one)")
     except IisBitnessError as e:
         _fatal(str(e))
-    _emit([report], fmt, fail_on, color, view, incomplete=fail_on_incomplete)
+    refused = [f"{p.file}:{p.line}: {p.message}" if p.line else f"{p.file}: {p.message}"
+               for p in refused_in_build(report, publish_dir)]
+    _emit([report], fmt, fail_on, color, view, incomplete=fail_on_incomplete, input_errors=refused)

@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -84,8 +84,10 @@ def _text_options(color: bool | None, view: ViewOptions) -> TextOptions:
                                  target=view.target)
 
 
-def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: ViewOptions) -> str:
-    """The whole output; file names that are not UTF-8 arrive as surrogate escapes (issue 7)."""
+def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: ViewOptions,
+            unusable: bool = False) -> str:
+    """The whole output; file names that are not UTF-8 arrive as surrogate escapes (issue 7); ``unusable``: the
+    command exits 2 on the input all the same (SARIF: ``executionSuccessful`` false)."""
     if fmt is OutputFormat.JSON:
         from iisbitness.formats import scan_json
 
@@ -95,7 +97,8 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
     if fmt is OutputFormat.SARIF:
         from iisbitness.formats import scan_sarif
 
-        return scan_sarif.render_many(reports, docs_url=view.docs_url, source_root=view.source_root)
+        return scan_sarif.render_many(reports, docs_url=view.docs_url, source_root=view.source_root,
+                                      unusable=unusable)
     if fmt is OutputFormat.TEXT:
         from iisbitness.formats import scan_text
 
@@ -111,27 +114,33 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
 def _exit_code(reports: list[Report], fail_on: FailOn, incomplete: bool = False) -> int:
     """2 when a report checked nothing (:meth:`Report.checked_nothing`: not one application could be listed, the
     input was not read), whatever ``fail_on``; 1 for a finding at or above ``fail_on``, or (``incomplete``:
-    ``--fail-on-incomplete``) for an application not (fully) checked; else 0."""
+    ``--fail-on-incomplete``) for an application not (fully) checked or configuration IIS itself refuses
+    (:meth:`Report.refusals`); else 0."""
     if any(r.checked_nothing() for r in reports):
         return EXIT_INPUT_ERROR
     threshold = fail_on.threshold()
     worst = max((w for w in (r.worst() for r in reports) if w is not None), default=None)
     if threshold is not None and worst is not None and worst >= threshold:
         return EXIT_FINDINGS
-    return EXIT_FINDINGS if incomplete and any(r.unchecked() for r in reports) else EXIT_OK
+    return EXIT_FINDINGS if incomplete and any(r.unchecked() or r.refusals() for r in reports) else EXIT_OK
 
 
 def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, view: ViewOptions,
-          loads: bool = False, incomplete: bool = False) -> NoReturn:
+          loads: bool = False, incomplete: bool = False, input_errors: Sequence[str] = ()) -> NoReturn:
+    """Write the reports, then exit with :func:`_exit_code`'s code; ``input_errors``: lines (``file:line: why``) that
+    make the input unusable all the same (check-app: the build's own configuration IIS refuses), each said on stderr
+    after the report is written, then exit 2."""
     if loads:
         from iisbitness.formats import loads_json, loads_text
 
         out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
     else:
-        out = _render(reports, OutputFormat(fmt), color, view)
+        out = _render(reports, OutputFormat(fmt), color, view, unusable=bool(input_errors))
     write_out(out, view.output, color)
     say_checked_nothing(reports)
-    sys.exit(_exit_code(reports, FailOn(fail_on), incomplete))
+    for line in input_errors:
+        click.echo(f"iisbitness: error: {line}", err=True)
+    sys.exit(EXIT_INPUT_ERROR if input_errors else _exit_code(reports, FailOn(fail_on), incomplete))
 
 
 def say_checked_nothing(reports: list[Report]) -> bool:
@@ -244,8 +253,8 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     \b
     Examples:
       iisbitness scan /mnt/c --drive D=/mnt/d --share //fileserver/sites=/mnt/s
-      iisbitness scan --config applicationHost.config --format html -o report.html
-      iisbitness scan IMAGE --select global-module-arch --fail-on warning
+      iisbitness scan web01.zip --format html -o report.html
+      iisbitness scan ~/src/MyShop --iisexpress --fail-on warning
 
     \b
     Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it

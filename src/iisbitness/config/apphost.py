@@ -30,7 +30,7 @@ from iisbitness.config.merge import (
     sections_named,
     split_location_path,
 )
-from iisbitness.config.xml import attr, child, children, line_of, local_name, parse_file
+from iisbitness.config.xml import attr, child, children, line_of, local_name, not_well_formed, parse_file
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError, ServerImageError
 from iisbitness.image.paths import expand, normalize, process_environment
@@ -134,6 +134,28 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
     return found.host_path, image.display(found.host_path), problems
 
 
+POOL_NAME_REFUSED = '\\/"|<>:*?[]+=;,@&'
+"""The characters IIS refuses in an application pool name: the ``applicationPoolName`` validator of IIS_schema.xml
+(lextm/iis_schema: "fails on these characters: |<>&\\"/[]+=;:,?*@", on ``applicationPools/add/@name`` and
+``application/@applicationPool``), the same set as Microsoft.Web.Administration's
+``ApplicationPoolCollection.InvalidApplicationPoolNameCharacters`` (learn.microsoft.com)."""
+
+
+def refused_pool_name(name: str | None, required: bool = True) -> str | None:
+    """Why IIS's schema validation refuses ``name`` as an application pool name, or None.
+
+    ``"holds '/' ':', which IIS refuses in a pool name"`` for characters of :data:`POOL_NAME_REFUSED`;
+    ``"is missing, which IIS requires"`` for no name at all where one
+    is ``required`` (a pool's own ``name`` is ``required="true"`` in IIS_schema.xml; an application's
+    ``applicationPool`` is not: its pool is then the default).
+    """
+    if name is None:
+        return "is missing, which IIS requires" if required else None
+    bad = "".join(dict.fromkeys(c for c in name if c in POOL_NAME_REFUSED))
+    quoted = " ".join(f"'{c}'" for c in bad)
+    return f"holds {quoted}, which IIS refuses in a pool name" if bad else None
+
+
 @dataclass
 class _Reader:
     image: ServerImage
@@ -234,12 +256,37 @@ class _Reader:
                 self.problems.append(Problem(
                     self.apphost_file, line_of(el), f"application pool '{name}' is defined again (first at line "
                     f"{first[key]}): IIS reports \"Cannot add duplicate collection entry of type 'add' with unique key "
-                    f"attribute 'name' set to '{name}'\" for this file (0x800700B7, KB 949349); this entry is left out"))
+                    f"attribute 'name' set to '{name}'\" for this file (0x800700B7, KB 949349); this entry is left out",
+                    refused=True))
                 continue
             if key is not None:
                 first[key] = line_of(el)
+            self._check_pool_name(el, "name", "an application pool's name" if el.get("name") is None
+                                  else f"application pool name '{el.get('name')}'")
             out.append(self._pool(el, defaults, declared=True))
         return out
+
+    def _check_pool_name(self, el: etree._Element, attribute: str, what: str) -> None:
+        """A problem (``refused``) when ``el``'s pool name ``attribute`` is one IIS's schema validation
+        refuses (:func:`refused_pool_name`; ``what`` names it for the message). IIS validates attributes "when parsing
+        the XML to get a section from the file" and a failed validation "fails the desired operation (getting the
+        section ...)" (iis-docs "Introduction to ApplicationHost.config", Attribute Validation; IIS_schema.xml's
+        header): the section holding it is not read, so the scan's verdicts rest on a configuration IIS does not
+        run (:meth:`_refuse`)."""
+        value = el.get(attribute)
+        why = refused_pool_name(value, required=attribute == "name")
+        if why is None:
+            return
+        self._refuse("applicationPools" if attribute == "name" else "sites", line_of(el), f"{what} {why}")
+
+    def _refuse(self, section: str, line: int | None, what: str) -> None:
+        """A problem (``refused``, not ``unread``: the scan read it) of applicationHost.config: ``what`` (at ``line``)
+        makes IIS fail reading its ``system.applicationHost/<section>``, so no verdict of the scan is about a server
+        IIS runs (:meth:`iisbitness.report.Report.refusals` keeps the report from reading clean)."""
+        self.problems.append(Problem(
+            self.apphost_file, line, f"{what}: IIS fails reading the system.applicationHost/{section} section of "
+            "this file, so it does not run the server as configured here; every application was checked as "
+            "written, not as IIS would run it", refused=True))
 
     def _pool(self, el: etree._Element, defaults: etree._Element | None, declared: bool) -> AppPool:
         def pick(name: str) -> tuple[str | None, str]:
@@ -341,7 +388,7 @@ class _Reader:
                 self.problems.append(Problem(c.file, line_of(el),
                                              f"HTTP 500.19 (0x80070021) below {'/'.join(c.segments)}: this web.config "
                                              f"sets {name}, which is locked there ({why}); its entries never take "
-                                             "effect and are not analysed"))
+                                             "effect and are not analysed", unread=True, refused=True))
         return out
 
     def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
@@ -356,6 +403,7 @@ class _Reader:
         self.note_kept_elsewhere(section, "sites and their applications")
         app_defaults = child(section, "applicationDefaults")
         default_pool = attr(app_defaults, "applicationPool", "DefaultAppPool") if app_defaults is not None else "DefaultAppPool"
+        self._check_default_pool(app_defaults, "<sites>")
         sub_dir = _sub_dir_default(section, True)
         site_defaults_el = child(section, "siteDefaults")
         auto_default = _bool(site_defaults_el.get("serverAutoStart")) if site_defaults_el is not None else None
@@ -366,8 +414,10 @@ class _Reader:
             self.progress(f"reading site {name}")
             site_defaults = child(s, "applicationDefaults")
             site_pool = attr(site_defaults, "applicationPool", default_pool) if site_defaults is not None else default_pool
+            self._check_default_pool(site_defaults, f"site '{name}'")
             site_sub_dir = _sub_dir_default(s, sub_dir)
-            apps = [self._application(name, a, site_pool, site_sub_dir) for a in children(s, "application")]
+            apps = [app for a in children(s, "application")
+                    if (app := self._application(name, a, site_pool, site_sub_dir)) is not None]
             index = _SiteApps(name, apps)
             apps = [self._with_effects(a, apps, index, contribs) for a in apps]
             auto = _bool(s.get("serverAutoStart"))
@@ -375,7 +425,25 @@ class _Reader:
                             server_auto_start=(auto if auto is not None else auto_default) is not False))
         return out
 
-    def _application(self, site: str, el: etree._Element, default_pool: str, sub_dir: bool) -> Application:
+    def _check_default_pool(self, defaults: etree._Element | None, whose: str) -> None:
+        """:meth:`_check_pool_name` for an ``<applicationDefaults applicationPool>`` (the schema gives it the same
+        ``applicationPoolName`` validator as an application's own), ``whose`` naming where it is."""
+        if defaults is not None and defaults.get("applicationPool") is not None:
+            self._check_pool_name(defaults, "applicationPool", f"the applicationDefaults of {whose}: applicationPool "
+                                                               f"'{defaults.get('applicationPool')}'")
+
+    def _application(self, site: str, el: etree._Element, default_pool: str, sub_dir: bool) -> Application | None:
+        """The application ``el``, or None (a problem said, ``refused``) for one without ``path``: the attribute is
+        ``required="true"`` in IIS_schema.xml (lextm/iis_schema, ``system.applicationHost/sites``), and IIS fails
+        reading the section that lacks it (see :meth:`_check_pool_name`)."""
+        if not attr(el, "path").strip():
+            # NOTE: "/" taken for a missing path made a second root application out of an entry IIS refuses
+            self._refuse("sites", line_of(el), f"<application> of site '{site}' has no path, which IIS requires (this "
+                         "application is left out)")
+            return None
+        if el.get("applicationPool") is not None:
+            self._check_pool_name(el, "applicationPool", f"application {site}{_url(attr(el, 'path'))}'s "
+                                                         f"applicationPool '{el.get('applicationPool')}'")
         vdir_default = _sub_dir_default(el, sub_dir)
         vdirs = tuple(
             VirtualDirectory(_url(attr(v, "path", "/")), attr(v, "physicalPath"), self.src(v),
@@ -551,12 +619,45 @@ class _Reader:
         try:
             root = parse_file(path, shown)
         except ConfigError as e:
-            self.problems.append(Problem(e.path, e.line, e.message + "; this web.config is left out", unread=True))
+            refused = not_well_formed(e)
+            # NOTE: IIS cannot read it either: every request at or below the folder (whose configuration path reads
+            # it: facts B3) gets 500.19, 0x8007000D (KB 942055)
+            said = ("; IIS answers HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder, "
+                    "so nothing configured there runs" if refused else "")
+            self.problems.append(Problem(e.path, e.line, e.message + said + "; this web.config is left out",
+                                         unread=True, refused=refused))
             return []
+        self._note_apphost_only(root, shown)
         # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
         load = self.section_file(path, shown)
         return (contributions(root, shown, segments, len(segments) + 1, "system.webServer", section_file=load)
                 + contributions(root, shown, segments, len(segments) + 1, SYSTEM_WEB, section_file=load))
+
+    def _note_apphost_only(self, root: etree._Element, shown: str) -> None:
+        """A problem (``refused``, ``unread``) for each section of the web.config ``root`` (named ``shown``) that IIS
+        allows only in applicationHost.config (:meth:`SectionLocks.apphost_only`: ``globalModules``, ``fastCgi``,
+        ``isapiCgiRestriction``, any ``system.applicationHost`` section), at the file's own level or in a
+        ``<location>``. IIS refuses the file: HTTP 500.19 for every request at or below its folder (KB 942055; a
+        web.config is read for the URLs at and below its folder's, facts B3), so
+        the application is not served as the scan models it; the scan never reads such sections from a web.config
+        (a global module configured there was silently ignored before)."""
+        groups = [g for g in children(root) if local_name(g) in ("system.webServer", "system.applicationHost")]
+        groups += [g for loc in children(root, "location") for g in children(loc)
+                   if local_name(g) in ("system.webServer", "system.applicationHost")]
+        for group in groups:
+            sections = [*children(group), *(s for sub in children(group, "security") for s in children(sub))]
+            for el in sections:
+                parent = el.getparent()
+                inner = "security/" if parent is not None and parent is not group else ""
+                name = f"{local_name(group)}/{inner}{local_name(el)}"
+                where = self.locks.apphost_only(name)
+                if where is None:
+                    continue
+                self.problems.append(Problem(
+                    shown, line_of(el), f"HTTP 500.19 for every request at or below this folder: this web.config "
+                    f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
+                    f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs and what "
+                    f"<{local_name(el)}> lists is never loaded from it: not analysed", unread=True, refused=True))
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:

@@ -9,11 +9,16 @@ IIS decides per section and path (iis-docs "How to Use Locking in IIS Configurat
 
 A web.config that sets a locked section gets HTTP 500.19 ("This configuration section cannot be used
 at this path. This happens when the section is locked at a parent level", 0x80070021).
+
+Apart from locking, a section declared ``allowDefinition="AppHostOnly"`` "can be defined only in
+ApplicationHost.config" (iis-docs "ConfigurationSection.GetAllowDefinition Method"): no ``overrideMode`` lets a
+web.config set it, and IIS refuses the web.config that does (HTTP 500.19, KB 942055). :meth:`SectionLocks.apphost_only`
+says which.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -41,11 +46,14 @@ class SectionLocks:
 
     defaults: dict[str, tuple[bool, str]]
     locations: tuple[_LocationLock, ...]
+    declared_apphost_only: dict[str, str] = field(default_factory=dict)
+    """section path -> where configSections declares it ``allowDefinition="AppHostOnly"``."""
 
     @classmethod
     def read(cls, root: etree._Element, file: str) -> SectionLocks:
         """Read ``<configSections>`` and the locking ``<location>`` elements of applicationHost.config."""
         defaults: dict[str, tuple[bool, str]] = {}
+        apphost_only: dict[str, str] = {}
 
         def walk(group: etree._Element, prefix: str) -> None:
             for el in children(group):
@@ -56,6 +64,8 @@ class SectionLocks:
                     mode = attr(el, "overrideModeDefault").strip().lower()
                     defaults[f"{prefix}{attr(el, 'name')}"] = (
                         mode == "deny", f"overrideModeDefault=\"Deny\" at {file}:{line_of(el)}")
+                    if attr(el, "allowDefinition").strip().lower() == "apphostonly":
+                        apphost_only[f"{prefix}{attr(el, 'name')}"] = f"declared so at {file}:{line_of(el)}"
 
         for sections in children(root, "configSections"):
             walk(sections, "")
@@ -70,7 +80,7 @@ class SectionLocks:
             contained = frozenset(f"{local_name(group)}/{_path(sec)}" for group in children(loc) for sec in _leaves(group))
             where = f"<location path=\"{attr(loc, 'path')}\" overrideMode=\"{mode.title()}\"> at {file}:{line_of(loc)}"
             locations.append(_LocationLock(split_location_path(attr(loc, "path")), mode == "deny", contained, where))
-        return cls(defaults, tuple(locations))
+        return cls(defaults, tuple(locations), apphost_only)
 
     def locked(self, section: str, segments: tuple[str, ...]) -> str | None:
         """Why ``section`` is locked at config path ``segments`` (the rule that locks it), or None when a
@@ -84,6 +94,25 @@ class SectionLocks:
             return best.where if best.deny else None
         deny, where = self.defaults.get(section, (False, ""))
         return where if deny else None
+
+
+    def apphost_only(self, section: str) -> str | None:
+        """Where ``section`` (``system.webServer/globalModules``) is declared ``allowDefinition="AppHostOnly"``, so
+        that IIS refuses a web.config setting it: this file's ``<configSections>``, else, for a file without them
+        (a configuration copied without its head, check-app's synthetic pool), the declarations every IIS 7+
+        applicationHost.config carries (:data:`APPHOST_ONLY`); None when a web.config may set it."""
+        if section in self.declared_apphost_only:
+            return self.declared_apphost_only[section]
+        if section in APPHOST_ONLY or section.startswith("system.applicationHost/"):
+            return "as in every IIS applicationHost.config"
+        return None
+
+
+APPHOST_ONLY = frozenset({"system.webServer/globalModules", "system.webServer/fastCgi",
+                          "system.webServer/security/isapiCgiRestriction"})
+"""The ``system.webServer`` sections the scan reads that IIS declares ``allowDefinition="AppHostOnly"`` (a real
+IIS 8.5 applicationHost.config's ``<configSections>``, c1982/IIS-SharedGitConfig: facts B8, which also has every
+``system.applicationHost`` section so)."""
 
 
 def _leaves(group: etree._Element) -> list[etree._Element]:

@@ -26,6 +26,18 @@ MAX_DEPTH = 64
 256 on its own, so this limit is what a user meets, with a message naming the line."""
 
 
+NOT_WELL_FORMED = "not well-formed XML"
+"""How a :class:`ConfigError` of :func:`parse_bytes` begins when the text is not well-formed XML (what IIS refuses
+too: :func:`not_well_formed`)."""
+
+
+def not_well_formed(e: ConfigError) -> bool:
+    """True when ``e`` says the file is not well-formed XML, which IIS refuses as well (HTTP 500.19, 0x8007000D:
+    "the ApplicationHost.config or Web.config file contains a malformed or unidentified XML element", KB 942055);
+    False when the scan alone could not read it (too large for the scan, unreadable, a DTD, too deep)."""
+    return e.message.startswith(NOT_WELL_FORMED)
+
+
 def _parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
@@ -99,7 +111,7 @@ def parse_bytes(data: bytes, shown_as: str) -> etree._Element:
     except etree.XMLSyntaxError as e:
         line = e.lineno if e.lineno and e.lineno > 0 else None
         msg = e.msg or str(e)
-        raise ConfigError(shown_as, f"not well-formed XML: {msg}", line) from e
+        raise ConfigError(shown_as, f"{NOT_WELL_FORMED}: {msg}", line) from e
     except (ValueError, etree.LxmlError) as e:
         raise ConfigError(shown_as, f"cannot parse as XML: {e}") from e
     tree = root.getroottree()

@@ -24,8 +24,11 @@ No errors are raised.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+
+from iisbitness.explain.spans import haystack
 
 __all__ = [
     "CodeForm",
@@ -34,6 +37,7 @@ __all__ = [
     "code_from_event_binary",
     "find_codes",
     "format_code",
+    "has_code",
     "hresult_from_win32",
 ]
 
@@ -82,12 +86,13 @@ class CodeHit:
     confidence: Confidence
 
 
-_HEX8 = re.compile(r"(?:(?<![0-9a-z])(?:0x)?|(?:(?<=code)|(?<=error)|(?<=hresult)|(?<=hr))0x)([0-9a-f]{8})"
+_HEX8 = re.compile(r"(?=[0-9a-f])(?:(?<![0-9a-z])(?:0x)?|(?:(?<=code)|(?<=error)|(?<=hresult)|(?<=hr))0x)([0-9a-f]{8})"
                    r"(?:(?<=0x[0-9a-f]{8})(?:u?l{1,2}|u))?(?![0-9a-z])", re.IGNORECASE)
 """Eight hex digits; with ``0x``, a C integer suffix may follow, as headers and debuggers print them (``0x800700C1L``).
 A ``0x`` code glued to its label counts too: an IIS error page copied without its table's cell breaks reads
-"Error Code0x8007000d" (tjanczuk/iisnode issue #85)."""
-_SIGNED = re.compile(r"(?<![\w.])-(\d{9,10})(?![\d.])")
+"Error Code0x8007000d" (tjanczuk/iisnode issue #85). The leading ``(?=[0-9a-f])`` (as ``_SIGNED``'s ``(?=-)``) changes no
+match: every match starts so; it lets the engine skip to such a character (twice as fast on a large paste)."""
+_SIGNED = re.compile(r"(?=-)(?<![\w.])-(\d{9,10})(?![\d.])")
 _DEC10 = re.compile(r"(?<![\w.-])(\d{10})(?![\d.])")
 _BYTES = re.compile(r"(?<![0-9a-z])([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2})(?![0-9a-z])",
                     re.IGNORECASE)
@@ -149,52 +154,61 @@ def format_code(code: int) -> str:
 
 def find_codes(text: str) -> list[CodeHit]:
     """Every number in ``text`` that reads as an error code, in order of position (see module doc)."""
-    hits: list[CodeHit] = []
+    return sorted(_codes(text), key=lambda h: h.start)
+
+
+def has_code(text: str) -> bool:
+    """True when :func:`find_codes` would find anything (it stops at the first: a large text seldom has none)."""
+    return next(_codes(text), None) is not None
+
+
+def _codes(text: str) -> Iterator[CodeHit]:
+    """The hits of :func:`find_codes`, form by form."""
+    hay = haystack(text)
     for m in _HEX8.finditer(text):
-        hits.append(CodeHit(int(m.group(1), 16), m.group(0), m.start(), CodeForm.HEX, Confidence.HIGH))
+        yield (CodeHit(int(m.group(1), 16), m.group(0), m.start(), CodeForm.HEX, Confidence.HIGH))
         word = int(m.group(1), 16)
         if m.group(0).lower().startswith("0x"):
             if 0 < word < 0x10000 and _ERROR_LABEL.search(text[max(0, m.start() - 30):m.start()]):
                 # NOTE: "Error Code 0x00000005" is Win32 error 5 (tjanczuk/iisnode issue #522: HTTP 500.1000)
-                hits.append(CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.WIN32,
+                yield (CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.WIN32,
                                     Confidence.MEDIUM))
             continue
         # NOTE: an event's <Binary> pasted as text ("c1000000", "02000780") is little-endian bytes.
         value = int.from_bytes(bytes.fromhex(m.group(1)), "little")
         if value:
-            hits.append(CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES, Confidence.MEDIUM))
+            yield (CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES, Confidence.MEDIUM))
         if 0 < word < 0x10000 and _WORDS_ROW.search(text[max(0, m.start() - 120):m.start()]):
             # NOTE: Event Viewer's Words view prints each DWORD as a number: "0000: 000000c1" is error 193
-            hits.append(CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.DATA_WORDS,
+            yield (CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.DATA_WORDS,
                                 Confidence.HIGH))
     for m in _SIGNED.finditer(text):
         n = int(m.group(1))
         if 0x80000000 >= n >= 0x40000000:
-            hits.append(CodeHit((1 << 32) - n, m.group(0), m.start(), CodeForm.SIGNED_DECIMAL, Confidence.HIGH))
+            yield (CodeHit((1 << 32) - n, m.group(0), m.start(), CodeForm.SIGNED_DECIMAL, Confidence.HIGH))
     for m in _DEC10.finditer(text):
         n = int(m.group(1))
         if 0x80000000 <= n <= 0xFFFFFFFF:
-            hits.append(CodeHit(n, m.group(0), m.start(), CodeForm.DECIMAL, Confidence.HIGH))
+            yield (CodeHit(n, m.group(0), m.start(), CodeForm.DECIMAL, Confidence.HIGH))
     for m in _BYTES.finditer(text):
         value = int.from_bytes(bytes(int(g, 16) for g in m.groups()), "little")
         if value:
             before = text[max(0, m.start() - 60):m.start()]
             sure = Confidence.HIGH if _DATA_CONTEXT.search(before) else Confidence.MEDIUM
-            hits.append(CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES, sure))
-    for m in _CONTEXT_WIN32.finditer(text):
+            yield (CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES, sure))
+    for m in hay.finditer(_CONTEXT_WIN32):
         number = int(m.group(1), 16) if m.group(1) else int(m.group(2))
         if number:
-            hits.append(CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32,
+            yield (CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32,
                                 Confidence.MEDIUM))
-    for m in _NAMED_WIN32.finditer(text):
+    for m in hay.finditer(_NAMED_WIN32):
         number = int(m.group(1), 16) if m.group(1) else int(m.group(2))
         if number:
-            hits.append(CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32, Confidence.HIGH))
-    for m in _PAIRED.finditer(text):
+            yield (CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32, Confidence.HIGH))
+    for m in hay.finditer(_PAIRED):
         decimal, hexa = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
         before = text[max(0, m.start() - 60):m.start()]
         if int(decimal) == int(hexa, 16) and int(decimal) and _PAIR_CONTEXT.search(before) \
                 and not _EXIT_CODE.search(before):
-            hits.append(CodeHit(hresult_from_win32(int(decimal)), m.group(0), m.start(), CodeForm.WIN32,
+            yield (CodeHit(hresult_from_win32(int(decimal)), m.group(0), m.start(), CodeForm.WIN32,
                                 Confidence.HIGH))
-    return sorted(hits, key=lambda h: h.start)

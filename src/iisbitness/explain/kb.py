@@ -281,6 +281,13 @@ class Entry:
     """How specific the evidence is to architecture (see :class:`Specificity`)."""
     code_specificity: Specificity | None = None
     """Specificity when only the entry's code was seen, none of its wording (0x8007000B alone); None: same."""
+    specific_in: tuple[str, ...] = ()
+    """Contexts (:class:`Context` ids) one of which the input must show for :attr:`specificity` to hold: "An attempt
+    was made to load a program with an incorrect format" is architecture-specific only where an image is loaded;
+    ERROR_BAD_FORMAT is also what native code returns for data it cannot parse (tjanczuk/iisnode: a response from
+    node.exe that is not HTTP). Empty: always."""
+    elsewhere: Specificity | None = None
+    """Specificity in an input that shows none of :attr:`specific_in`."""
     not_bitness: str | None = None
     """For ``not-bitness`` entries: what the problem is instead, one line."""
     read_next: tuple[Step, ...] = ()
@@ -484,6 +491,8 @@ def _entry(table: dict[str, object], families: set[str]) -> Entry:
         unconfirmed=unconfirmed if isinstance(unconfirmed, str) else None,
         specificity=specificity,
         code_specificity=_specificity(table, "code_specificity", where) if "code_specificity" in table else None,
+        specific_in=_strings(table, "specific_in", where),
+        elsewhere=_specificity(table, "elsewhere", where) if "elsewhere" in table else None,
         not_bitness=not_bitness, read_next=_steps(table, "read_next", where),
         overrides=_strings(table, "overrides", where),
         specific_with=tuple(_code(c, where) for c in _strings(table, "specific_with", where)),
@@ -538,6 +547,9 @@ def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:
             raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: usual_unless names unknown cues "
                                      f"{sorted(set(item.usual_unless) - cues)}")
     for item in entries:
+        if bool(item.specific_in) != (item.elsewhere is not None) or set(item.specific_in) - cues:
+            raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: 'specific_in' needs 'elsewhere' (and the other way "
+                                     f"round) and names known contexts")
         unknown_contexts = sorted({c.context for c in item.causes if c.context is not None} - cues)
         if unknown_contexts:
             raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: a cause names unknown contexts {unknown_contexts}")

@@ -30,8 +30,9 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
 
-from iisbitness.explain.codes import CodeHit, Confidence, find_codes, hresult_from_win32
+from iisbitness.explain.codes import CodeHit, Confidence, find_codes, has_code, hresult_from_win32
 from iisbitness.explain.kb import CODE_CUE, Entry, KnowledgeBase
+from iisbitness.explain.spans import haystack, line_breaks
 
 __all__ = ["Signal", "Via", "apply_overrides", "binaries_in", "cues_in", "line_of", "match_text", "plain_text",
            "with_cues"]
@@ -122,15 +123,11 @@ def binaries_in(text: str) -> tuple[str, ...]:
     return tuple(sorted(found, key=lambda p: p.casefold().endswith(_WORKERS)))
 
 
-@lru_cache(maxsize=4)
-def _newlines(text: str) -> list[int]:
-    return [m.start() for m in re.finditer("\n", text)]
-
-
 def line_of(text: str, offset: int) -> int:
     """1-based line number of ``offset`` in ``text`` (a binary search over the text's line breaks, found once per
-    text: counting them per signal made a large paste quadratic)."""
-    return bisect.bisect_left(_newlines(text), offset) + 1
+    text: counting them per signal made a large paste quadratic; kept by the text's identity, see
+    :func:`~iisbitness.explain.spans.haystack`)."""
+    return bisect.bisect_left(line_breaks(text), offset) + 1
 
 
 def _clip(text: str) -> str:
@@ -145,10 +142,11 @@ def _detail(evidence: str) -> str | None:
 
 def _pattern_signals(text: str, entry: Entry) -> list[Signal]:
     out = []
+    hay = haystack(text)
     for patterns, sure in ((entry.patterns, Confidence.HIGH), (entry.weak, Confidence.MEDIUM),
                            (entry.hints, Confidence.LOW)):
         for pattern in patterns:
-            for m in pattern.finditer(text):
+            for m in hay.finditer(pattern):
                 evidence = m.group(0)
                 paths = binaries_in(evidence)
                 out.append(Signal(entry.id, sure, Via.TEXT, _clip(evidence), line_of(text, m.start()),
@@ -173,19 +171,27 @@ _SOURCE = re.compile(
 """A source line's value ends at the line's end or at two spaces ("Source: W3SVC-WP  Event ID: 2281")."""
 
 
+@lru_cache(maxsize=64)
+def _provider_name(name: str) -> re.Pattern[str]:
+    """A provider name as a whole word: a long one in any case, a short one (``WAS``) only in upper case."""
+    pattern = re.escape(name) if len(name) > 5 else re.escape(name.upper())
+    return re.compile(rf"(?<![\w-]){pattern}(?![\w-])", 0 if len(name) <= 5 else re.IGNORECASE)
+
+
 def _named_families(text: str, kb: KnowledgeBase) -> tuple[set[str], bool]:
     """``(families, a source is named)``: the provider families of the sources the text names on a
     ``Source:`` line; without such a line, the families whose long provider names occur in the text
     (a short one such as ``WAS`` only as a whole upper-case word: "was" is English)."""
-    sources = [m.group(1).strip("'\"") for m in _SOURCE.finditer(text)]
-    sources += [m.group(1) for m in _XML_PROVIDER.finditer(text)]
+    hay = haystack(text)
+    sources = [m.group(1).strip("'\"") for m in hay.finditer(_SOURCE)]
+    sources += [m.group(1) for m in hay.finditer(_XML_PROVIDER)]
     if sources:
-        return {f for f in (kb.family_of(src, text) for src in sources) if f is not None}, True
+        # NOTE: each distinct source once: a whole Event Viewer export names the same few on every event
+        return {f for f in (kb.family_of(src, text) for src in dict.fromkeys(sources)) if f is not None}, True
     found = set()
     for fam in kb.families:
         for name in fam.names:
-            pattern = re.escape(name) if len(name) > 5 else re.escape(name.upper())
-            if re.search(rf"(?<![\w-]){pattern}(?![\w-])", text, 0 if len(name) <= 5 else re.IGNORECASE):
+            if hay.search(_provider_name(name)):
                 found.add(fam.family)
     return found, False
 
@@ -196,8 +202,9 @@ def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     Application Hang 1002 or an Application Error 1000 is not W3SVC 1002 (IIS 6) or ANCM 1000)."""
     out = []
     named, source_given = _named_families(text, kb)
-    found = [(m, int(m.group(1))) for m in _EVENT_ID.finditer(text)]
-    found += [(m, int(m.group(1)) & 0xFFFF) for m in _XML_EVENT_ID.finditer(text)]
+    hay = haystack(text)
+    found = [(m, int(m.group(1))) for m in hay.finditer(_EVENT_ID)]
+    found += [(m, int(m.group(1)) & 0xFFFF) for m in hay.finditer(_XML_EVENT_ID)]
     for m, event_id in found:
         for entry in kb.entries:
             families = {k.family for k in entry.events if k.event_id == event_id}
@@ -210,8 +217,9 @@ def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
 
 def _http_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     out = []
+    hay = haystack(text)
     for regex, sure in ((_HTTP, Confidence.HIGH), (_SUBSTATUS, Confidence.MEDIUM)):
-        for m in regex.finditer(text):
+        for m in hay.finditer(regex):
             for entry in kb.by_http(m.group(1)):
                 out.append(Signal(entry.id, sure, Via.HTTP, _clip(m.group(0)), line_of(text, m.start())))
     return out
@@ -301,10 +309,12 @@ def cues_in(text: str, kb: KnowledgeBase, events: tuple[tuple[str, int], ...] = 
     ``events``, ``(family, event id)`` pairs, is one of the context's events), and ``code`` when the text holds
     an error code read at medium confidence or more (any code, known to the knowledge base or not; an HTTP
     status is not one)."""
+    hay = haystack(text)
     found = {c.id for c in kb.contexts
-             if any(p.search(text) for p in c.cues) or any((k.family, k.event_id) in events for k in c.events)}
+             if any(hay.search(p) for p in c.cues) or any((k.family, k.event_id) in events for k in c.events)}
     # NOTE: an HTTP status after "Error" ("HTTP Error 503") is not an error code
-    if any(hit.confidence >= Confidence.MEDIUM for hit in find_codes(_SUBSTATUS.sub(" ", _HTTP.sub(" ", text)))):
+    # NOTE: every hit find_codes gives is MEDIUM or HIGH: has_code stops at the first
+    if has_code(_SUBSTATUS.sub(" ", _HTTP.sub(" ", text))):
         found.add(CODE_CUE)
     return frozenset(found)
 

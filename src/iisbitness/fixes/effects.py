@@ -9,8 +9,14 @@ between that plan and the plan before, process by process, is everything else th
   handler's ISAPI extension whose own bitness preCondition is false where its application then runs (the mapping
   no longer applies: a fix that clears its 500 that way takes the handler out);
 - one it now loads: :attr:`EffectKind.LOADED`;
-- a worker that runs at another architecture, with the applications and binaries in it: :attr:`EffectKind.ARCH`;
-- a new worker (a split pool) with the settings it gets: :attr:`EffectKind.NEW_POOL`.
+- a worker that runs at another architecture, with the applications and binaries in it: :attr:`EffectKind.ARCH`
+  (IIS 6, where the switch is server-wide: with the ISAPI filters and extensions it runs at the new bitness, named;
+  the ``bin`` assemblies of its ASP.NET applications are among its binaries);
+- a new worker (a split pool) with the settings it gets: :attr:`EffectKind.NEW_POOL` (IIS 6 leaving IIS 5 isolation
+  mode: each pool's w3wp.exe, with the ISAPI filters and extensions that ran at another bitness in inetinfo.exe or
+  dllhost.exe before, named);
+- IIS 6 in IIS 5 isolation mode: ASP.NET's own ``aspnet_wp.exe`` at another architecture (ASP.NET registered from the
+  other Framework folder), with the applications it runs, from the metabase (:func:`_aspnet_wp`).
 
 A module replaced by its own build for the other architecture (``ManagedEngineV4.0_32bit`` for
 ``ManagedEngineV4.0_64bit``: the same file name under Framework and Framework64) is not lost: the worker's
@@ -26,6 +32,7 @@ from collections.abc import Iterable
 
 from iisbitness.arch import Arch
 from iisbitness.findings import EffectKind, SideEffect
+from iisbitness.loadplan.iis6 import aspnet_processes
 from iisbitness.loadplan.plan import APP_LEVEL_KINDS, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import AppPool
 
@@ -146,6 +153,17 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
     return out
 
 
+_ISAPI = (LoadKind.ISAPI_FILTER, LoadKind.ISAPI_EXTENSION)
+
+
+def _isapi(after: _Process, before: set[tuple[str, str]]) -> tuple[str, ...]:
+    """The ISAPI filter and extension DLLs (file names, in load order) that ``after`` loads and that its process
+    loaded before too, as the same file or its build for the other architecture (``before``: :func:`_twin` of each
+    load before): what runs at the new architecture with the worker."""
+    return tuple(dict.fromkeys(ntpath.basename((ld.binary.windows_path or ld.binary.configured).strip().strip('"'))
+                               for ld in after.loads.values() if ld.kind in _ISAPI and _twin(ld) in before))
+
+
 def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
     """What changes from ``before`` to ``after``, per process both plans could hold, in process order.
 
@@ -161,25 +179,57 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         if a is None:
             continue
         b_twins = {_twin(ld) for ld in b.loads.values()}
-        if a.arch is not b.arch:
+        if a.arch is not b.arch and (b.pool is not None or after.iis6 is None):  # NOTE: IIS 6 aspnet_wp.exe below
             moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _twin(ld) in b_twins}
             out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
-                                  applications=_apps(after, a.pool), binaries=len(moving)))
+                                  applications=_apps(after, a.pool), binaries=len(moving),
+                                  isapi=_isapi(a, b_twins) if after.iis6 is not None else ()))
         out += _removed(b, a, pool, stay=_apps(after, a.pool))
         out += [SideEffect(EffectKind.LOADED, pool, a.name, ld.name, ld.kind.value, ld.fits,
                            is_security(ld.name, ld.binary.configured, ld.kind), b.arch, a.arch)
                 for k, ld in a.loads.items() if k not in b.loads and ld.kind not in _APP_FILES
                 and ld.site is None and _twin(ld) not in b_twins]
+    elsewhere: dict[Arch, set[tuple[str, str]]] = {}
     for key, a in new.items():
         if key in old or a.pool is None:
             continue
         apps = _apps(after, a.pool)
+        isapi: tuple[str, ...] = ()
+        if after.iis6 is not None and a.arch is not None:
+            # NOTE: IIS 5 isolation mode left: what inetinfo.exe/dllhost.exe ran at another bitness, now in this worker
+            if a.arch not in elsewhere:
+                elsewhere[a.arch] = {_twin(ld) for ld in before.loads if ld.process.arch is not a.arch}
+            isapi = _isapi(a, elsewhere[a.arch])
         out.append(SideEffect(EffectKind.NEW_POOL, a.pool.name, a.name, a.pool.name, after=a.arch, applications=apps,
-                              settings=a.pool.settings, like=a.pool.copied_from))
+                              settings=a.pool.settings, like=a.pool.copied_from, isapi=isapi))
         # NOTE: what the moved applications' old worker loaded and the new one does not
         origins = {_process_key(ld) for ld in before.loads if ld.site is not None
                    and f"{ld.site}{ld.application or ''}" in apps}
         for origin in sorted(origins):
             b = old[origin]
             out += _removed(b, a, a.pool.name, apps)
-    return tuple(out)
+    return tuple(out + _aspnet_wp(before, after))
+
+
+def _aspnet_wp(before: LoadPlan, after: LoadPlan) -> list[SideEffect]:
+    """IIS 6 in IIS 5 isolation mode after the fix: the ASP.NET applications whose ``aspnet_wp.exe`` then runs at
+    another architecture than their ASP.NET ran before (:func:`iisbitness.loadplan.iis6.aspnet_processes`: ASP.NET
+    registered from the other Framework folder), one :attr:`EffectKind.ARCH` per change, whether or not their
+    ``bin`` was read (a folder not in the image holds no load, yet the application moves: verification names it).
+    Empty otherwise (the w3wp.exe of each pool says it)."""
+    if before.iis6 is None or after.iis6 is None or not after.iis6.iis5_mode:
+        return []
+    was, now = aspnet_processes(before.iis6), aspnet_processes(after.iis6)
+    labels = {a.location.lower(): a.label for a in after.iis6.apps}
+    moved: dict[tuple[Arch, Arch], list[str]] = {}
+    for loc, (_, arch) in now.items():
+        old = was.get(loc)
+        if old is not None and old[1] is not arch:
+            moved.setdefault((old[1], arch), []).append(labels[loc])
+    out = []
+    for (old_arch, arch), apps in moved.items():
+        files = {_twin(ld) for ld in after.loads if ld.process.name == "aspnet_wp.exe" and ld.process.arch is arch
+                 and f"{ld.site}{ld.application or ''}" in apps}
+        out.append(SideEffect(EffectKind.ARCH, None, "aspnet_wp.exe", "aspnet_wp.exe", before=old_arch, after=arch,
+                              applications=tuple(apps), binaries=len(files)))
+    return out

@@ -197,9 +197,12 @@ def _unlisted(analysis: Analysis, unchecked: Mapping[str, Coverage]) -> str:
     unread: list[str] = []
     uncovered: list[Coverage] = []
     for e in analysis.side_effects:
-        if e.kind not in (EffectKind.ARCH, EffectKind.NEW_POOL) or e.pool is None or e.after is None:
+        if e.kind not in (EffectKind.ARCH, EffectKind.NEW_POOL) or e.after is None:
             continue
+        # NOTE: a process outside pools that runs applications at another architecture (IIS 6's aspnet_wp.exe) too
         uncovered += [c for a in e.applications if (c := unchecked.get(a.lower())) is not None]
+        if e.pool is None:
+            continue
         outlook = next((o for o in analysis.after.outlook if o.pool.lower() == e.pool.lower()), None)
         mine = {a.lower() for a in e.applications}
         unread += [f"{app} at {e.after.value} ({why})" for app, why in (outlook.unread_at(e.after) if outlook else ())

@@ -224,7 +224,8 @@ def _effect(e: SideEffect) -> str:
     if e.kind is EffectKind.ARCH:
         apps = ", ".join(e.applications) or "no application"
         return (f"{where} runs as {e.after.value if e.after else '?'} (was {e.before.value if e.before else '?'}): "
-                f"{apps}, {e.binaries} binar{'y' if e.binaries == 1 else 'ies'}")
+                f"{apps}" + (f", {e.binaries} binar{'y' if e.binaries == 1 else 'ies'}" if e.binaries else "")
+                + (f" (ISAPI: {', '.join(e.isapi)})" if e.isapi else ""))
     settings = ", ".join(f"{k}={v}" if v else k for k, v in e.settings if k not in BITNESS_ATTRIBUTES)
     return (f"new pool '{e.name}' copies '{e.like}'"
             + (f": {settings}" if settings else " (its defaults)"))
@@ -240,18 +241,22 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
     if brief:
         # NOTE: the pools out of which something is unloaded, counted once, not once per effect (issue 25)
         few = len({x.pool for x in effects if x.kind is EffectKind.UNLOADED}) <= 8
-        effects = [e for e in effects if not (e.kind is EffectKind.ARCH and len(e.applications) <= 1)
+        # NOTE: an IIS 6 switch (isapi named) moves every pool, each named: the fix's own line names none
+        effects = [e for e in effects if not (e.kind is EffectKind.ARCH and len(e.applications) <= 1 and not e.isapi)
                    and not (e.kind is EffectKind.UNLOADED and few)]
     workers: dict[tuple[str, str], list[str]] = {}
+    moved: dict[tuple[str, str], dict[str, None]] = {}
     for e in effects:
         if e.kind in (EffectKind.UNLOADED, EffectKind.LOADED):
             grouped.setdefault((e.kind, e.name, (e.load_kind or "").replace("-", " "), e.applications),
                                []).append(e.pool or e.process)
         elif e.kind is EffectKind.NEW_POOL and e.like is None:  # NOTE: pools that had no worker (IIS 6, IIS 5 mode)
             workers.setdefault((e.process, e.after.value if e.after else "?"), []).append(e.name)
+            moved.setdefault((e.process, e.after.value if e.after else "?"), {}).update(dict.fromkeys(e.isapi))
         else:
             out.append(_effect(e))
     out += [f"each pool gets a {process} of its own ({arch}): {', '.join(pools)}"
+            + (f" (ISAPI now at {arch}: {', '.join(moved[process, arch])})" if moved.get((process, arch)) else "")
             for (process, arch), pools in workers.items()]
     for (kind, name, what, apps), pools in grouped.items():
         verb = "no longer loads in" if kind is EffectKind.UNLOADED else "now loads in"

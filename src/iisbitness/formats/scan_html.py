@@ -164,7 +164,10 @@ def _node(f: Finding, anchor: str) -> BinaryNode:
         label = f"{f.rule}: does not fit {proc}"
     else:
         label = f.rule
-    return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch), inferred=f.evidence.value == "inferred",
+    # NOTE: a file read in an IIS Express worker whose bitness is assumed is evidence "inferred" too; its own
+    # architecture was read (the finding's text says which part is assumed)
+    inferred = f.evidence.value == "inferred" and not f.resolved
+    return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch), inferred=inferred,
                       mismatch=label, anchor=anchor, severity=f.severity, rule=f.rule)
 
 
@@ -549,6 +552,11 @@ class Page:
                 home = self.homes.get(rest, place)
                 out.append(Run(n, rest, f"{self.prefix}-{home}-fixes-{rest[0]}", home == place))
         return out
+
+    def unchecked(self, w: WorkerNode) -> int:
+        """How many of ``w``'s applications were not (fully) checked: its card says "no findings in what was read"
+        for them, never a plain "no findings" (its applications' tags say what was not read)."""
+        return sum(1 for a in w.apps if self.gap_tags.get(a.label))
 
     def map(self) -> tuple[WorkerNode | WorkerGroup, ...]:
         """The server map's cards (:func:`map_entries`)."""

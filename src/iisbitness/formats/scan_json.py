@@ -18,10 +18,13 @@ from iisbitness.report import CoverageStatus, Report
 
 
 def _effect(e: SideEffect) -> dict[str, Any]:
-    return {"kind": e.kind.value, "pool": e.pool, "process": e.process, "name": e.name, "load_kind": e.load_kind,
-            "ran": e.ran, "security": e.security, "before": e.before.value if e.before else None,
-            "after": e.after.value if e.after else None, "applications": list(e.applications),
-            "binaries": e.binaries, "settings": [{"path": k, "value": v} for k, v in e.settings], "like": e.like}
+    out = {"kind": e.kind.value, "pool": e.pool, "process": e.process, "name": e.name, "load_kind": e.load_kind,
+           "ran": e.ran, "security": e.security, "before": e.before.value if e.before else None,
+           "after": e.after.value if e.after else None, "applications": list(e.applications),
+           "binaries": e.binaries, "settings": [{"path": k, "value": v} for k, v in e.settings], "like": e.like}
+    if e.isapi:  # NOTE: optional, added to scan/2 (an IIS 6 switch): every other document is byte-for-byte as before
+        out["isapi"] = list(e.isapi)
+    return out
 
 
 def _fix(fix: Fix, number: int) -> dict[str, Any]:
@@ -105,7 +108,9 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "findings": [finding_dict(f, i, v, c) for i, (f, c) in enumerate(zip(report.findings, causes), 1)],
         "fixes": [_fix(n.fix, n.number) for n in v.fixes],
         "causes": [{"number": i, "pools": list(c.pools), "findings": members[i]} for i, c in enumerate(v.causes, 1)],
-        "problems": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
+        # NOTE: "refused" only where true (added within scan/2): every other document is byte-for-byte as before
+        "problems": [{"file": p.file, "line": p.line, "message": p.message, **({"refused": True} if p.refused else {})}
+                     for p in report.problems],
         "observations": [{"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
                           "finding": o.finding_index, "scope": o.scope} for o in report.observations],
         "events_read": report.events_read,

@@ -16,7 +16,9 @@
   descriptor ``coverage/not-checked`` / ``coverage/partly-checked``. SARIF 2.1.0 Appendix I ("Detecting
   incomplete result sets"): an ``error`` notification means the results cannot be assumed complete, while
   ``executionSuccessful`` stays true: the tool ran to its end (false means it failed to start, exited with a
-  failure code or crashed); a pipeline gates on coverage with ``--fail-on-incomplete``. A scan that could not list
+  failure code or crashed); a pipeline gates on coverage with ``--fail-on-incomplete``. Configuration IIS itself
+  refuses (``Problem.refused``: a web.config answered with HTTP 500.19, a section of applicationHost.config IIS
+  fails to read) is an ``error`` notification with descriptor ``config/refused-by-iis``. A scan that could not list
   a single application (``Report.checked_nothing``: ``<sites>`` in a file not read) exits 2, so there
   ``executionSuccessful`` is false.
 - Findings a baseline accepted (``--baseline``) as results with an ``external`` suppression.
@@ -155,9 +157,19 @@ def _result(f: Finding, rule_index: dict[str, int], v: ReportView, number: int |
     return out
 
 
+REFUSED = "config/refused-by-iis"
+"""The ``descriptor.id`` of a notification for configuration IIS itself refuses (``Problem.refused``)."""
+
+
 def _notification(p: Problem) -> dict[str, Any]:
-    return {"level": "error" if p.fatal else "warning", "message": {"text": p.message},
-            "locations": [_location(p.file, p.line)]}
+    """A problem as a notification: ``error`` when fatal, or when IIS itself refuses the configuration (descriptor
+    :data:`REFUSED`: SARIF 2.1.0 Appendix I, the results cannot be taken as complete for what it concerns), else
+    ``warning``."""
+    out: dict[str, Any] = {"level": "error" if p.fatal or p.refused else "warning", "message": {"text": p.message},
+                           "locations": [_location(p.file, p.line)]}
+    if p.refused:
+        out["descriptor"] = {"id": REFUSED}
+    return out
 
 
 def _coverage_notification(c: Coverage) -> dict[str, Any]:
@@ -184,9 +196,12 @@ def _rebase(node: Any, base: str) -> Any:
     return node
 
 
-def run_dict(report: Report, docs_url: str | None = None, source_root: Path | None = None) -> dict[str, Any]:
+def run_dict(report: Report, docs_url: str | None = None, source_root: Path | None = None,
+             unusable: bool = False) -> dict[str, Any]:
     """One SARIF ``run`` for one scanned server; ``docs_url``: where the rule pages are published (``helpUri``);
-    ``source_root``: relative paths start there, base id ``SRCROOT`` (check-app in a repository), not the image."""
+    ``source_root``: relative paths start there, base id ``SRCROOT`` (check-app in a repository), not the image;
+    ``unusable``: the command exits 2 on this input all the same (check-app: the build's own configuration IIS
+    refuses), so ``executionSuccessful`` is false, as when nothing was checked."""
     by_id: dict[str, Rule] = {r.id: r for r in RULES}
     rules = [by_id[i] for i in report.rules if i in by_id]
     index: dict[str, int] = {r.id: i for i, r in enumerate(rules)}
@@ -203,7 +218,7 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
                             **({"informationUri": docs_url} if docs_url else {}),
                             "rules": [_descriptor(r, docs_url) for r in rules]}},
         "originalUriBaseIds": bases,
-        "invocations": [{"executionSuccessful": not report.checked_nothing(),
+        "invocations": [{"executionSuccessful": not (unusable or report.checked_nothing()),
                          "toolExecutionNotifications": [_notification(p) for p in report.problems]
                          + [_coverage_notification(c) for c in report.unchecked()]}],
         "results": [_result(f, index, v, i) for i, f in enumerate(report.findings, 1)]
@@ -224,11 +239,12 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
     return dict(run)
 
 
-def render_many(reports: list[Report], docs_url: str | None = None, source_root: Path | None = None) -> str:
+def render_many(reports: list[Report], docs_url: str | None = None, source_root: Path | None = None,
+                unusable: bool = False) -> str:
     """A SARIF log with one run per scanned server, as indented JSON with sorted keys (``docs_url``,
-    ``source_root``: as :func:`run_dict`)."""
+    ``source_root``, ``unusable``: as :func:`run_dict`)."""
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0",
-           "runs": [run_dict(r, docs_url, source_root) for r in reports]}
+           "runs": [run_dict(r, docs_url, source_root, unusable) for r in reports]}
     return indented_json.dumps(log) + "\n"
 
 

@@ -24,7 +24,7 @@ from rich.console import COLOR_SYSTEMS, Console
 from rich.style import Style
 from rich.text import Text
 
-from iisbitness.findings import Fix, RejectedFix, Severity
+from iisbitness.findings import Finding, Fix, RejectedFix, Severity
 from iisbitness.formats.causes import (
     Cause,
     CauseGroup,
@@ -149,17 +149,28 @@ def _where(c: Cause) -> str:
     return where
 
 
+def _arch_evidence(v: ReportView, f: Finding) -> str:
+    """The binary's architectures and which part of the verdict is inferred: ``x64`` (read), ``x86, inferred`` (from
+    its folder: not in the image), ``x64, not in image``, and for IIS Express, whose worker's bitness can be Visual
+    Studio's unrecorded default (``Finding.evidence`` is then ``inferred`` although the file was read),
+    ``x64, read; iisexpress.exe x86 assumed``: the file's headers were read, the worker's architecture is assumed."""
+    assumed = f.pool is not None and any(p.assumed and p.pool == f.pool for p in v.report.projects)
+    inferred = f.evidence.value == "inferred" and not (assumed and f.resolved)  # NOTE: the file's own, not the worker's
+    arch = arch_label(f.binary_arch) + (", inferred" if inferred else "")
+    arch += "" if f.resolved or inferred else ", not in image"
+    if assumed and f.process_arch is not None:
+        arch += (", read" if f.resolved and f.evidence.value != "unknown" else "") + (
+            f"; {f.process} {f.process_arch.value} assumed")
+    return arch
+
+
 def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
     """One cause's block; ``shown``: the rejected fixes already given with their reason (updated)."""
     f = c.first
     head: list[str | tuple[str, str]] = [(f.severity.label.upper(), _STYLE[f.severity]), " ", (f.rule, "bold")]
     if len(c.findings) > 1:
         head.append(f"  {len(c.pools)} pools" if len(c.pools) == len(c.findings) else f"  {len(c.findings)} findings")
-    binary = ""
-    if f.binary:
-        arch = arch_label(f.binary_arch) + (", inferred" if f.evidence.value == "inferred" else "")
-        arch += "" if f.resolved or f.evidence.value == "inferred" else ", not in image"
-        binary = f"{f.binary} [{arch}]"
+    binary = f"{f.binary} [{_arch_evidence(v, f)}]" if f.binary else ""
     if binary and len(Text.assemble(*head)) + len(binary) + 2 <= out.o.width:
         head.insert(3, f"  {binary}")
         binary = ""
@@ -316,6 +327,8 @@ def _closing(v: ReportView, verbose: bool) -> str:
     covered = v.report.coverage_words()
     if covered:
         text += f"; {covered}"
+    if refused := v.report.refusal_words():
+        text += f"; {refused} (see IIS refuses)"
     text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
     if v.report.suppressed:
         k = len(v.report.suppressed)
@@ -429,13 +442,18 @@ def _projects(out: _Out, report: Report) -> None:
 
 
 def _problems(out: _Out, report: Report) -> None:
-    if report.problems:
+    """The problems met reading the server: first those IIS itself refuses (``Problem.refused``: what it then does,
+    under their own heading, so that they do not read as the scan's own difficulty), then the others."""
+    refused = [p for p in report.problems if p.refused]
+    for title, problems in (("IIS refuses", refused), ("Could not read", [p for p in report.problems if not p.refused])):
+        if not problems:
+            continue
         out.line()
-        out.line(("Could not read", "bold"), f" ({len(report.problems)}):")
-        for pr in report.problems[:50]:
+        out.line((title, "bold"), f" ({len(problems)}):")
+        for pr in problems[:50]:
             out.field("", f"{pr.file}:{pr.line}: {pr.message}" if pr.line else f"{pr.file}: {pr.message}")
-        if len(report.problems) > 50:
-            out.line(f"  ... and {len(report.problems) - 50} more (see --format json)")
+        if len(problems) > 50:
+            out.line(f"  ... and {len(problems) - 50} more (see --format json)")
     if report.events_read is not None:
         _events(out, report)
 

@@ -15,7 +15,8 @@ Coverage is derived from the answers the scan already got, not from checks of it
 An application whose root folder was not read is *not checked*: its ``bin``, web.config files, ASP pages
 and ASP.NET Core files were not seen, so no finding about them means nothing. One whose root was read
 but some virtual directory or file was not is *partly checked*. IIS 6: the metabase holds the script
-maps and filters, so only the folder is judged. IIS Express: each project's site, as Visual Studio
+maps and filters, so the folder is judged, and the ``bin`` an ASP.NET application loads (one not listed whole is an
+unread problem: partly checked). IIS Express: each project's site, as Visual Studio
 launches it (:func:`iisbitness.loadplan.iisexpress.as_launched`); a folder outside the scanned solution is
 not part of the scan; a project that no site's ``physicalPath`` leads to is not checked (named by its
 project file).

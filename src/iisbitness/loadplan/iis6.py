@@ -7,6 +7,17 @@
 - IIS 5 isolation mode (G5): filters and in-process applications (``AppIsolated`` 0) load into
   inetinfo.exe, which is always native. INFERENCE / UNCONFIRMED: out-of-process applications
   (``AppIsolated`` 1 or 2) run in dllhost.exe, taken here as native too.
+- ASP.NET applications' ``bin`` (:func:`_aspnet_bin`): an application (``AppRoot``) whose ``ScriptMaps`` (or a
+  directory's below it) send an extension to ``aspnet_isapi.dll`` runs ASP.NET, whose CLR loads every assembly in
+  its ``bin`` (facts D5); a wrong-architecture one gives ``BadImageFormatException``. In worker process isolation mode ASP.NET runs in the
+  pool's w3wp.exe, at the server-wide bitness; in IIS 5 isolation mode in ASP.NET's own process model,
+  aspnet_wp.exe (Microsoft, "Reviewing How ASP.NET Applications Run In Each Application Isolation Mode",
+  Windows Server 2003 docs cc740165: "When running in worker process isolation mode, ASP.NET applications use the
+  W3wp.exe worker process ... in IIS 5.0 isolation mode, ASP.NET applications use the ASP.NET request processing
+  model, Aspnet_wp.exe"), of the bitness of the Framework folder ASP.NET is registered from
+  (:func:`aspnet_processes`). The files are
+  read as for IIS 7+ (:func:`iisbitness.loadplan.collectors.bin.app_bin_loads`); a ``bin`` that cannot be listed
+  is an unread problem, which coverage counts against its application.
 
 Extensions the ``WebSvcExtRestrictionList`` prohibits never load (HTTP 404.2): they are skipped.
 CGI programs (``.exe``) run in their own process: not loads. The result is a
@@ -16,8 +27,11 @@ CGI programs (``.exe``) run in their own process: not loads. The result is a
 
 from __future__ import annotations
 
+import ntpath
 import re
 
+from iisbitness.arch import Arch
+from iisbitness.loadplan.collectors.bin import app_bin_loads
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import (
     Iis6IsapiFilter,
@@ -29,9 +43,10 @@ from iisbitness.loadplan.plan import (
     Skipped,
     SkipReason,
 )
+from iisbitness.model.edits import aspnet_version
 from iisbitness.model.iis6 import Iis6App, Iis6Server
 from iisbitness.model.iis7 import Application, AppPool, PipelineMode, Server, Site, VirtualDirectory
-from iisbitness.model.source import ServerKind
+from iisbitness.model.source import Problem, ServerKind
 
 _RUNTIME = re.compile(r"\\Microsoft\.NET\\Framework(?:64)?\\v(\d+)\.(\d+)", re.IGNORECASE)
 
@@ -110,6 +125,101 @@ def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, 
     return loads
 
 
+def _aspnet_isapi(server: Iis6Server, app: Iis6App, allowed: bool) -> str | None:
+    """The first ``aspnet_isapi.dll`` (of any folder) the effective ``ScriptMaps`` of ``app`` send an extension to,
+    with ``allowed`` one that ``WebSvcExtRestrictionList`` does not prohibit (facts G2, G3); None when there is none."""
+    return next((sm.processor for sm in app.script_maps
+                 if sm.is_isapi and ntpath.basename(sm.processor.strip().strip('"')).lower() == "aspnet_isapi.dll"
+                 and (not allowed or server.restriction_for(sm.processor) is not False)), None)
+
+
+def aspnet_applications(server: Iis6Server, allowed: bool = True) -> dict[str, str]:
+    """The applications (``AppRoot``) that run ASP.NET, by key location (lower case), each with the ``aspnet_isapi.dll``
+    path that starts it: their own ``ScriptMaps``, or else those of a directory below them that is no application of
+    its own, send a request to ``aspnet_isapi.dll`` (:func:`_aspnet_isapi`; with ``allowed`` False, also where
+    ``WebSvcExtRestrictionList`` prohibits it). Such a request starts ASP.NET, and with it the application's AppDomain,
+    which loads its ``bin`` (facts D5)."""
+    roots = sorted((a.location.lower() for a in server.apps if a.is_application), key=len, reverse=True)
+    out: dict[str, str] = {}
+    for a in sorted(server.apps, key=lambda x: not x.is_application):  # NOTE: an application's own maps first
+        isapi = _aspnet_isapi(server, a, allowed)
+        if isapi is None:
+            continue
+        low = a.location.lower()
+        owner = next((r for r in roots if low == r or low.startswith(r + "/")), None)  # NOTE: the deepest first
+        if owner is not None:
+            out.setdefault(owner, isapi)
+    return out
+
+
+def aspnet_processes(server: Iis6Server) -> dict[str, tuple[str, Arch]]:
+    """Per application that runs ASP.NET (:func:`aspnet_applications`, by key location in lower case), the process its
+    ASP.NET runs in and that process's architecture: in worker process isolation mode its pool's ``w3wp.exe``, at the
+    server-wide bitness (none for a pool with no ``IIsApplicationPool`` key: no worker starts); in IIS 5 isolation
+    mode ``aspnet_wp.exe`` (cc740165, module docstring), of the Framework folder of the ``aspnet_isapi.dll`` that
+    starts it (``Framework64``: x64; ``Framework``: x86; another folder: the OS's architecture). INFERENCE: the
+    ``aspnet_isapi.dll`` starts the ``aspnet_wp.exe`` of its own folder; one of the other bitness than
+    inetinfo.exe/dllhost.exe does not load at all (``iis6-extension-arch`` says so), and the fix that registers the
+    other Framework's runs it there."""
+    pools = {p.name.lower(): p for p in server.pools}
+    out: dict[str, tuple[str, Arch]] = {}
+    apps = {a.location.lower(): a for a in server.apps}
+    for loc, isapi in aspnet_applications(server).items():
+        if server.iis5_mode:
+            framework = aspnet_version(isapi)
+            out[loc] = ("aspnet_wp.exe", framework[0] if framework is not None else server.os_arch)
+            continue
+        pool = pools.get(apps[loc].pool.lower())
+        if pool is not None and pool.declared:
+            out[loc] = ("w3wp.exe", server.worker_arch)
+    return out
+
+
+_AspNetIndex = tuple[dict[tuple[str, str], Application], frozenset[str], frozenset[str]]
+"""Per :func:`_aspnet_index`."""
+
+
+def _aspnet_index(server: Iis6Server, view: Server) -> _AspNetIndex:
+    """``(projected applications by (site, path) lower case, aspnet_applications allowed, and with prohibited ones)``
+    of ``server``: what :func:`_aspnet_bin` asks for each pool, worked out once per plan."""
+    projected = {(a.site.lower(), a.path.lower()): a for s in view.sites for a in s.applications}
+    return projected, frozenset(aspnet_applications(server)), frozenset(aspnet_applications(server, allowed=False))
+
+
+def _aspnet_bin(ctx: PlanContext, view: Server, index: _AspNetIndex, process: Process, apps: tuple[Iis6App, ...],
+                problems: list[Problem], skipped: list[Skipped]) -> list[Load]:
+    """The ``bin`` loads of the applications of ``apps`` that run ASP.NET (:func:`aspnet_applications`, in
+    ``index``: :func:`_aspnet_index`), in ``process``
+    (see the module docstring), read as :func:`iisbitness.loadplan.collectors.bin.app_bin_loads` reads them for IIS
+    7+; its unread problems go to ``problems`` (each folder once). Native DLLs in ``bin`` are left out: ASP.NET's
+    ``bin`` scan skips them (facts C2), only a P/Invoke loads one (P1), which IIS 7+'s ``native-library-arch``
+    models and IIS 6 scans do not. The ``bin`` assemblies of the other applications go to ``skipped``, each with why
+    ASP.NET never starts for its application (no script map to ``aspnet_isapi.dll``, or one the
+    ``WebSvcExtRestrictionList`` prohibits), so that the load map says why they give no finding."""
+    projected, aspnet, mapped = index
+    loads: list[Load] = []
+    for a in apps:
+        found = projected.get((a.site_name.lower(), a.path.lower())) if a.is_application else None
+        if found is None:
+            continue
+        runs = a.location.lower() in aspnet
+        for item in app_bin_loads(ctx, view, process, (found,)):
+            if isinstance(item, Problem):
+                if runs and item not in problems:
+                    problems.append(item)
+            elif isinstance(item, Load) and item.kind is LoadKind.BIN_ASSEMBLY:
+                if runs:
+                    loads.append(item)
+                    continue
+                why = ("the WebSvcExtRestrictionList prohibits the aspnet_isapi.dll its script maps name (HTTP 404.2)"
+                       if a.location.lower() in mapped else "no script map of it names aspnet_isapi.dll")
+                skipped.append(Skipped(process, item.name, item.source,
+                                       f"ASP.NET never starts for {a.label}: {why}, so its bin is never loaded",
+                                       SkipReason.NO_MANAGED_CODE, item.kind, item.binary, site=item.site,
+                                       application=item.application))
+    return loads
+
+
 def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
     """Build the load plan of an IIS 6 server (see the module docstring)."""
     view = project(server)
@@ -117,12 +227,21 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
     skipped: list[Skipped] = []
     idle: list[str] = []
     done: set[tuple[str, str]] = set()
+    problems: list[Problem] = []
+    index = _aspnet_index(server, view)
     if server.iis5_mode:
         inetinfo = Process("inetinfo.exe", server.os_arch)
         dllhost = Process("dllhost.exe", server.os_arch)
         loads.extend(_filter_loads(ctx, server, inetinfo, [s.id for s in server.sites], done))
         process_of = {a.location: inetinfo if a.isolated == 0 else dllhost for a in server.apps}
         loads.extend(_extension_loads(ctx, server, server.apps, process_of, skipped))
+        # NOTE: one aspnet_wp.exe per Framework folder's bitness (aspnet_processes); the others' bin is skipped
+        at = aspnet_processes(server)
+        for arch in dict.fromkeys(a for _, a in at.values()):
+            mine = tuple(a for a in server.apps if a.is_application and at.get(a.location.lower(), ("", None))[1] is arch)
+            loads.extend(_aspnet_bin(ctx, view, index, Process("aspnet_wp.exe", arch), mine, problems, skipped))
+        rest = tuple(a for a in server.apps if a.is_application and a.location.lower() not in at)
+        loads.extend(_aspnet_bin(ctx, view, index, Process("aspnet_wp.exe", server.os_arch), rest, problems, skipped))
         idle = [p.name for p in view.pools]
     else:
         for pool in view.pools:
@@ -136,6 +255,7 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
             site_ids = list(dict.fromkeys(a.site_id for a in apps))
             loads.extend(_filter_loads(ctx, server, process, site_ids, done))
             loads.extend(_extension_loads(ctx, server, apps, {a.location: process for a in apps}, skipped))
+            loads.extend(_aspnet_bin(ctx, view, index, process, apps, problems, skipped))
     present = [ld for ld in loads if ld.binary.resolved is not None]
     config_only = bool(loads) and not present
-    return LoadPlan(view, tuple(loads), tuple(skipped), tuple(idle), config_only, (), (), server)
+    return LoadPlan(view, tuple(loads), tuple(skipped), tuple(idle), config_only, tuple(problems), (), server)

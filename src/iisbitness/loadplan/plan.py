@@ -385,7 +385,8 @@ class SkipReason(str, Enum):
     it: requests get HTTP 404.2 (KB 943891)."""
     NO_MANAGED_CODE = "no-managed-code"
     """The pool runs No Managed Code (``managedRuntimeVersion=""``): no CLR starts in its worker, so the
-    application's ``bin`` is never loaded (facts A9, D5)."""
+    application's ``bin`` is never loaded (facts A9, D5). IIS 6: no script map of the application sends a request to
+    an allowed ``aspnet_isapi.dll``, so ASP.NET never starts for it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,9 +56,12 @@ from iisbitness.pe.headers import (
 from iisbitness.pe.hybrid import read_hybrid
 from iisbitness.pe.metadata import (
     AssemblyInfo,
+    AssemblyRef,
     AssemblyReferences,
+    RefKey,
     assembly_info_from_source,
     plain_references,
+    plain_refs,
     references_from_source,
 )
 from iisbitness.pe.readytorun import read_ready_to_run
@@ -340,7 +343,16 @@ _PLAIN_SECTION = struct.Struct("<8xIIII")
 _PLAIN_COR20 = struct.Struct("<IHHIII44xII")
 """IMAGE_COR20_HEADER: cb, runtime version, metadata RVA and size, Flags, ManagedNativeHeader RVA and size."""
 
-_PLAIN_IMAGES: dict[tuple[int, bool, int, int, int, int, int, bytes], tuple[object, ...]] = {}
+PlainKey = tuple[int, bool, int, int, int, int, int, bytes]
+"""What decides a plain image's :class:`PeImage` besides its path: Machine, PE32+, IMAGE_FILE_DLL, COR20 flags and
+runtime version (major, minor), Subsystem and the metadata version string."""
+
+PlainRead = tuple[PlainKey, list[RefKey], tuple[str, ...]]
+"""What :func:`plain_read` reads of a file: its :data:`PlainKey`, AssemblyRef rows and P/Invoke modules (plain data:
+bytes, ints, strings)."""
+
+
+_PLAIN_IMAGES: dict[PlainKey, tuple[object, ...]] = {}
 """The fields after ``path`` of the PeImages :func:`_plain` built, by what decides them: a server's assemblies share a
 few dozen (one set of objects each, and no decision per file)."""
 _MAX_PLAIN_IMAGES = 1 << 10
@@ -351,9 +363,24 @@ def _plain(src: Source, path: str) -> tuple[PeImage, AssemblyReferences, None] |
     headers, section table and COR20 header lie in ``src.head`` and whose metadata is plain
     (:func:`~iisbitness.pe.metadata.plain_references`): the same checks and the same result as
     :func:`_image_and`, straight through, with no Headers or Cor20 built; None for anything else.
+    :func:`plain_read` and :func:`plain_facts` (what the helper process of :mod:`iisbitness.pe.prefetch` and
+    the parser each do of it).
 
     Raises:
         OSError, InvalidPe: reading the metadata failed (the caller then reads with the general readers).
+    """
+    read = plain_read(src)
+    if read is None:
+        return None
+    key, refs, modules = read
+    return plain_facts(path, key, plain_refs(refs), modules)
+
+
+def plain_read(src: Source) -> PlainRead | None:
+    """The reading half of :func:`_plain`: what decides the facts of a plain image, or None (not one).
+
+    Raises:
+        OSError, InvalidPe: reading the metadata failed.
     """
     head = src.head
     if len(head) < 64 or not head.startswith(b"MZ"):
@@ -390,14 +417,21 @@ def _plain(src: Source, path: str) -> tuple[PeImage, AssemblyReferences, None] |
         return None  # NOTE: a possible ReadyToRun header (pe/readytorun.py), or a bad COR20 header
     md_at = md_rva + delta if lo <= md_rva < hi else file_offset(head, table, table_end, md_rva, size_of_headers,
                                                                  file_alignment)
-    plain = plain_references(src, md_at, md_size, path) if md_at >= 0 else None
+    plain = plain_references(src, md_at, md_size) if md_at >= 0 else None
     if plain is None:
         return None
-    version, refs = plain
-    is_dll = characteristics & IMAGE_FILE_DLL
-    key = (machine, pe32_plus, is_dll, flags, major, minor, subsystem, version)
+    version, refs, modules = plain
+    return (machine, pe32_plus, characteristics & IMAGE_FILE_DLL, flags, major, minor, subsystem, version), refs, modules
+
+
+def plain_facts(path: str, key: PlainKey, refs: tuple[AssemblyRef, ...], modules: tuple[str, ...],
+                ) -> tuple[PeImage, AssemblyReferences, None]:
+    """The deciding half of :func:`_plain`: the facts of the plain image ``path`` from its :data:`PlainKey`,
+    references and P/Invoke modules (:func:`plain_read`); the PeImage's fields after ``path`` shared with every
+    image of the same key (:data:`_PLAIN_IMAGES`)."""
     fields = _PLAIN_IMAGES.get(key)
     if fields is None:
+        machine, pe32_plus, is_dll, flags, major, minor, subsystem, version = key
         kind, target, arches, notes = _il_or_mixed(machine, pe32_plus, bool(is_dll), flags)
         clr_version = clr_version_text(version)
         if clr_version is None:
@@ -406,4 +440,4 @@ def _plain(src: Source, path: str) -> tuple[PeImage, AssemblyReferences, None] |
                   notes, None, clr_version, sys.intern(f"{major}.{minor}"), None, None, subsystem)
         if len(_PLAIN_IMAGES) < _MAX_PLAIN_IMAGES:
             _PLAIN_IMAGES[key] = fields
-    return PeImage(path, *fields), refs, None  # type: ignore[arg-type]
+    return PeImage(path, *fields), AssemblyReferences(path, refs, modules), None  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from iisbitness.pe.metadata import (
     read_assembly_info,
     read_assembly_references,
 )
-from iisbitness.pe.readahead import Ahead
+from iisbitness.pe.readahead import Ahead, Parsed
 from iisbitness.pe.types import PeImage
 
 if TYPE_CHECKING:
@@ -130,9 +130,13 @@ class BinaryFacts:
         return self._get("image", path, self._read_image, PeImage)
 
     def _read_image(self, path: str | os.PathLike[str]) -> PeImage:
-        # NOTE: through the bytes read ahead when the file was (no second open or read of them, issue 25)
-        opened = self._ahead.take(path) if self._ahead is not None else None
-        image, references, error = read_image_and_references(path, opened)
+        # NOTE: through the bytes read ahead when the file was (no second open or read of them, issue 25), or its
+        # facts when the helper process read them (Parsed: as read_image_and_references would give them)
+        got = self._ahead.take(path) if self._ahead is not None else None
+        if isinstance(got, Parsed):
+            image, references, error = got.image, got.references, None
+        else:
+            image, references, error = read_image_and_references(path, got)
         known = self._memo["references"]
         key = image.path  # NOTE: os.fspath(path), the string the image memo keeps
         if key not in known and image.is_managed:

@@ -303,10 +303,20 @@ class _Whole(Exception):
     by part would read more than half the region: the region is then read whole."""
 
 
-def plain_references(src: Source, offset: int, size: int, path: str) -> tuple[bytes, AssemblyReferences] | None:
+RefKey = tuple[bytes, int, int, int, int]
+"""An AssemblyRef row as read: its raw name (#Strings bytes) and version (major, minor, build, revision)."""
+
+PlainReferences = tuple[bytes, list[RefKey], tuple[str, ...]]
+"""What :func:`plain_references` reads: the metadata version string (raw), the AssemblyRef rows in order, and the
+P/Invoke module names (sorted). Plain data (bytes, ints, strings), so the helper process of
+:mod:`iisbitness.pe.prefetch` can hand it over."""
+
+
+def plain_references(src: Source, offset: int, size: int) -> PlainReferences | None:
     """What a scan reads of a .NET image whose metadata is plain, straight through: the metadata root's version
-    string (undecoded, as :func:`iisbitness.pe.clr.read_clr_version` reads it) and the references, the same as
-    :func:`references_from_source` gives; None for anything else (no metadata, a malformed or unusual region, a
+    string (undecoded, as :func:`iisbitness.pe.clr.read_clr_version` reads it), each AssemblyRef row as a
+    :data:`RefKey` and the P/Invoke module names: the references :func:`references_from_source` gives, once
+    :func:`plain_refs` has made them objects; None for anything else (no metadata, a malformed or unusual region, a
     reason to give), which the caller then reads with the general reader. Never raises for content.
 
     ``offset``, ``size``: the metadata region's file offset and the COR20 header's size of it. A region up to
@@ -326,22 +336,21 @@ def plain_references(src: Source, offset: int, size: int, path: str) -> tuple[by
     head = src.head
     n = min(size, MAX_METADATA_FILE, file_size - offset)  # NOTE: the length of the general reader's region
     if offset + n <= len(head):
-        return _plain_region(src, offset, n, head, offset, n, path)
+        return _plain_region(src, offset, n, head, offset, n)
     if n > PLAIN_WHOLE:
         if len(head) - offset >= _PLAIN_FIRST:
             first, base = head, offset
         else:
             first, base = src.read_span(offset, _PLAIN_FIRST), 0
         try:
-            return _plain_region(src, offset, n, first, base, len(first) - base, path)
+            return _plain_region(src, offset, n, first, base, len(first) - base)
         except _Whole:
             pass
     region = src.read_span(offset, n)
-    return _plain_region(src, offset, n, region, 0, len(region), path) if len(region) == n else None
+    return _plain_region(src, offset, n, region, 0, len(region)) if len(region) == n else None
 
 
-def _plain_region(src: Source, offset: int, n: int, buf: bytes, base: int, avail: int, path: str,
-                  ) -> tuple[bytes, AssemblyReferences] | None:
+def _plain_region(src: Source, offset: int, n: int, buf: bytes, base: int, avail: int) -> PlainReferences | None:
     """:func:`plain_references` of the region at file ``offset``, ``n`` bytes long, whose first ``avail`` bytes
     are ``buf[base:]`` (all of it, or the first part of a long region).
 
@@ -442,10 +451,10 @@ def _plain_region(src: Source, offset: int, n: int, buf: bytes, base: int, avail
     if indexes and max(indexes) >= s_size:
         return None
     names = _plain_names(src, buf, base, avail, offset, (s_start, s_start + s_size), indexes, budget)
-    get = _REFS.get  # NOTE: a comprehension, the version read by index: a quarter fewer instructions per reference
-    found = [get((raw, row[0], row[1], row[2], row[3])) or _assembly_ref(raw, *row[:4]) for raw, row in zip(names, refs)]
+    # NOTE: a comprehension, the version read by index: a quarter fewer instructions per reference
+    keys = [(raw, row[0], row[1], row[2], row[3]) for raw, row in zip(names, refs)]
     modules = tuple(sorted({raw.decode("utf-8", "replace") for raw in names[len(refs):]})) if n_implmap else ()
-    return version, AssemblyReferences(path, tuple(found), modules)
+    return version, keys, modules
 
 
 _PLAIN_ROOT = struct.Struct("<4s8xI12s2xH")
@@ -635,11 +644,17 @@ def _assembly_refs(t: _Tables) -> tuple[AssemblyRef, ...]:
     return tuple(refs)
 
 
-_REFS: dict[tuple[bytes, int, int, int, int], AssemblyRef] = {}
+_REFS: dict[RefKey, AssemblyRef] = {}
 """AssemblyRef rows already decoded, by raw name and version: a server's assemblies reference a few hundred
 assemblies between them (mostly the framework's), so one object each (memory, and the time to decode)."""
 _MAX_REFS = 1 << 14
 """Beyond this many distinct references (a hostile image) new ones are decoded without being remembered."""
+
+
+def plain_refs(keys: list[RefKey]) -> tuple[AssemblyRef, ...]:
+    """The AssemblyRef of each of ``keys`` (:func:`plain_references`), each decoded once per process (:data:`_REFS`)."""
+    get = _REFS.get
+    return tuple([get(k) or _assembly_ref(*k) for k in keys])
 
 
 def _assembly_ref(raw: bytes, major: int, minor: int, build: int, rev: int) -> AssemblyRef:

@@ -1,4 +1,5 @@
-"""Bring the next binaries into the page cache from a helper process, a bounded window ahead of the parser (issue 25).
+"""Bring the next binaries into the page cache from a helper process, a bounded window ahead of the parser, and
+parse them there where two cores can share the work (issue 25).
 
 A scan of a cold server (its files not in the page cache; content on a SAN or a file share) waits for the disk at
 each binary it parses. :mod:`iisbitness.pe.readahead`'s threads read ahead, but in CPython every one of their
@@ -10,19 +11,36 @@ will parse, in that order, through a pipe, and asks the kernel to read, with ``p
 first :data:`~iisbitness.pe.readahead.FIRST_READ` bytes, and for a larger file the ranges its headers point to
 (:func:`iisbitness.pe.readahead.ranges_past`: COR20 header, CLR metadata up to
 :data:`~iisbitness.pe.readahead.MAX_AHEAD_BYTES`, ReadyToRun header; a native image's load config), which it finds
-by reading that file's head into a scratch buffer. The parser then reads each file itself, as it would warm: the
-helper hands it nothing, so the report is the same with it or without it.
+by reading that file's head into a scratch buffer.
+
+Parsing there too (fifth round): where the scan may run on two cores or more (:func:`_cores`, the CPU affinity:
+on one, the helper's parse would take the parser's own time), the helper also parses the files it is given, in
+order, while it has nothing to bring in: each plain .NET assembly (:func:`iisbitness.pe.classify.plain_read`, the
+parser's own code; nearly every file of a ``bin`` folder) gives an answer of plain data (:data:`_Answers`: the
+numbers of its image key and AssemblyRef rows, each key and row sent once, and its P/Invoke module names) on a pipe
+of its own, in :mod:`marshal` frames. :meth:`Prefetch.take` hands the parser the facts built from an answer with the
+parser's own code (:func:`iisbitness.pe.classify.plain_facts`, as :func:`~iisbitness.pe.classify._plain` builds
+them from its own read), or None: the parser then reads the file itself, as without the helper. So whatever the
+helper does (slow, dead, a file it may not open, a frame that cannot be read: then no more answers are read), the
+report is the same; only the time changes. The helper skips the files the parser has nearly reached
+(:data:`LEAD`: it would answer too late). A rescan (the first files in the page cache) starts no helper, not even to
+parse: on a loaded machine the parser then waited longer for a core than the helper's parse saved it (benchmarks/
+README.md, issue 25, fifth round).
 
 Bounded: the helper stays at most :data:`WINDOW_FILES` files and :data:`~iisbitness.pe.readahead.MAX_AHEAD_BYTES`
-of ranges ahead of the parser (whose progress it reads from a shared page), holds at most
-:data:`~iisbitness.pe.readahead.THREADS` large files open, skips what the parser has passed, and stops when the
-files turn out to be in the page cache already (:data:`~iisbitness.pe.readahead.WARM_STREAK` in a row); it does not
-start for a scan of fewer than :data:`START_FILES` files, nor when the first are in the page cache (a rescan). It opens
-only the paths it is given (files of the image's ``bin`` folders), read-only, not following a last symbolic link,
-regular files only; it never maps, loads or runs one. The parser never waits for it: it writes paths to a pipe that
-does not block (what does not fit waits in memory) and its progress to the shared page. It ends with the scan
-(:meth:`Prefetch.close`, also on an exception or Ctrl-C, and when the object is collected), and by itself when the
-parent goes away (end of file on the pipe, or a new parent); it ignores Ctrl-C, which the parent handles.
+of ranges ahead of the parser (whose progress, the first file given it has not reached, it reads from a shared
+page), holds at most :data:`~iisbitness.pe.readahead.THREADS` large files open, skips what the parser has passed,
+and stops bringing files in when they turn out to be in the page cache already
+(:data:`~iisbitness.pe.readahead.WARM_STREAK` in a row: a helper that does not parse then ends); it does not start
+for a scan of fewer than :data:`START_FILES` files, nor when the first are in the page cache (a rescan). The answers not yet taken are those of at most a window of files. It opens only the paths it is given
+(files of the image's ``bin`` folders, none through a folder that leads out of the image), read-only, not following
+a last symbolic link, regular files only; it never maps, loads or runs one. The parser never waits for it: it
+writes paths to a pipe that does not block (what does not fit waits in memory) and its progress to the shared page,
+and reads answers from a pipe that does not block. It ends with the scan (:meth:`Prefetch.close`, also on an
+exception or Ctrl-C, and when the object is collected: killed and reaped through a pidfd where Linux has one,
+``pidfd_open`` 5.3+, so a host that reaps children itself cannot have let its pid go to another process), and by
+itself when the parent goes away (end of file on the pipe, a pipe with no reader, or a new parent); it ignores
+Ctrl-C, which the parent handles.
 """
 
 from __future__ import annotations
@@ -30,8 +48,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import heapq
+import marshal
 import mmap
 import os
+import select
 import signal
 import stat
 import struct
@@ -41,14 +61,17 @@ from collections import deque
 from collections.abc import Iterable
 
 from iisbitness.pe import readahead
+from iisbitness.pe.classify import PlainKey, PlainRead, plain_facts, plain_read
+from iisbitness.pe.metadata import AssemblyRef, RefKey, plain_refs
 from iisbitness.pe.readahead import (
     FIRST_READ,
     MAX_AHEAD_BYTES,
     PROBE_EVERY,
+    Parsed,
     ReadAhead,
     ranges_past,
 )
-from iisbitness.pe.source import HEAD_BYTES
+from iisbitness.pe.source import HEAD_BYTES, Source
 
 PROCESS = True
 """Read ahead from a helper process where the platform allows (:data:`CAN_FORK`); False: on threads."""
@@ -93,11 +116,32 @@ _POLL = 0.0005
 
 _POLL_MAX = 0.05
 
+PARSE = True
+"""Let the helper also parse the files it brings in, where the scan may use two cores or more (:func:`_cores`);
+False: it only brings them in."""
+
+LEAD = 2
+"""Files past the parser's progress that the helper does not parse: the parser reaches them before the helper's
+answer would (it would parse them twice)."""
+
+_BATCH = 8
+"""Answers the helper sends at once, fewer when the parser is close behind (within twice as many files)."""
+
+_MAX_REFS = 1 << 16
+"""Distinct AssemblyRef rows the helper numbers; past them (a hostile server) it parses no more."""
+
+_FRAME = struct.Struct("<I")
+"""The length of one frame of the helper's answers (a :mod:`marshal` dump of :data:`_Answers`) on its pipe."""
+
+_Answers = tuple[list[PlainKey], list[RefKey], list[tuple[int, int, tuple[int, ...], tuple[str, ...]]]]
+"""A frame of the helper's answers: the image keys and AssemblyRef rows not sent before (numbered in the order sent,
+from 0), then per file parsed ``(order, image key number, AssemblyRef numbers, P/Invoke modules)``."""
+
 
 class Prefetch:
     """The helper process's parser side: :meth:`files_ahead` gives it files in the order the parser will read
-    them, :meth:`take` tells it the parser reached one, :meth:`close` ends it. Same calls as
-    :class:`~iisbitness.pe.readahead.ReadAhead`; :meth:`take` always answers None (the parser reads the file)."""
+    them, :meth:`take` tells it the parser reached one (and gives the file's facts when the helper parsed it),
+    :meth:`close` ends it. Same calls as :class:`~iisbitness.pe.readahead.ReadAhead`."""
 
     def __init__(self) -> None:
         self.stopped = False
@@ -113,11 +157,27 @@ class Prefetch:
         self._given: dict[str, int] = {}
         """Files given and not reached by the parser: their order numbers."""
         self._progress = 0
+        """The order number of the first file given that the parser has not reached (what the helper is told)."""
+        self._reached: set[int] = set()
+        """Order numbers past :attr:`_progress` the parser reached out of order (a dependency read before its
+        turn)."""
         self._out = bytearray()
         """Paths (NUL-terminated) not yet written to the pipe: it was full."""
         self._wfd = -1
         self._shared: mmap.mmap | None = None
-        self._end: weakref.finalize[[int, int], Prefetch] | None = None
+        self._end: weakref.finalize[[int, int, int, int], Prefetch] | None = None
+        self.parses = PARSE and _cores() >= 2
+        """Whether the helper also parses the files (:data:`PARSE`, and two cores or more to run on: on one, its parse
+        would take the parser's time)."""
+        self.answered = 0
+        """Files whose facts the helper gave (for tests and benchmarks)."""
+        self._rfd = -1
+        """The helper's answers (a pipe that does not block), -1 when it does not parse or they are no longer read."""
+        self._inbox = bytearray()
+        self._answers: dict[int, tuple[int, tuple[int, ...], tuple[str, ...]]] = {}
+        """Per order number, the facts the helper sent (:data:`_Answers`) and the parser has not reached."""
+        self._keys: list[PlainKey] = []
+        self._refs: list[AssemblyRef] = []
 
     def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """Bring ``paths`` in, in this order (the order the parser will read them)."""
@@ -138,26 +198,64 @@ class Prefetch:
                 return
             self.started = True
             if _warm(list(given)[:START_FILES:max(1, START_FILES // WARM_SAMPLE)]):
-                self.close()  # NOTE: a rescan: nothing to bring in (and no fork, whose copy-on-write costs)
+                # NOTE: a rescan: nothing to bring in, and no fork (whose copy-on-write costs), even to parse: on a
+                # loaded machine the parser waited longer for a core than the helper's parse saved it (fifth round)
+                self.close()
                 return
             self._start()
             if self.stopped:
                 return
         self._send()
 
-    def take(self, path: str | os.PathLike[str]) -> None:
+    def take(self, path: str | os.PathLike[str]) -> Parsed | None:
         """The parser is about to read ``path``: the helper need not bring it, or anything given before it, in.
-        Always None: the parser reads the file itself (through the page cache)."""
-        seq = self._given.pop(os.fspath(path), None)
-        if seq is None or seq < self._progress or self._shared is None:
-            return
-        self._progress = seq + 1
+        Its facts when the helper parsed it (as :func:`~iisbitness.pe.classify.read_image_and_references` gives
+        them: :func:`~iisbitness.pe.classify.plain_facts` of what :func:`~iisbitness.pe.classify.plain_read` read
+        there), else None: the parser reads the file itself (through the page cache). Never waits for the helper."""
+        key = os.fspath(path)
+        seq = self._given.pop(key, None)
+        if seq is None or self._shared is None:
+            return None
         shared = self._shared
-        _PROGRESS.pack_into(shared, 0, seq + 1)
+        progress = self._progress
+        if seq == progress:
+            progress += 1
+            reached = self._reached
+            while reached and progress in reached:
+                reached.remove(progress)
+                progress += 1
+            self._progress = progress
+            _PROGRESS.pack_into(shared, 0, progress)
+        elif seq > progress:
+            # NOTE: read before its turn (a dependency): the files before it are still to be read, so the helper goes
+            # on with them, unless this leaves them far behind (files given and never read: a cut bin folder)
+            self._reached.add(seq)
+            if seq - progress > WINDOW_FILES // 2:
+                self._progress = seq + 1 - WINDOW_FILES // 2
+                self._reached = {s for s in self._reached if s > self._progress}
+                _PROGRESS.pack_into(shared, 0, self._progress)
         if self._out and seq % 16 == 0:
             self._send()
         if shared[_WARM]:
             self.close()  # NOTE: the helper found the files warm and ended
+            return None
+        if self._rfd < 0:
+            return None
+        answer = self._answers.pop(seq, None)
+        if answer is None:
+            self._receive()
+            answer = self._answers.pop(seq, None)
+            if answer is None:
+                return None
+        try:
+            number, ids, modules = answer
+            refs = self._refs
+            image, references, _ = plain_facts(key, self._keys[number], tuple([refs[i] for i in ids]), modules)
+        except (IndexError, TypeError, ValueError):
+            self._unanswered()  # NOTE: a defect: the parser reads every file itself from now on
+            return None
+        self.answered += 1
+        return Parsed(image, references)
 
     def close(self) -> None:
         """Stop: end the helper (killed and reaped: it holds nothing but open files to read)."""
@@ -167,6 +265,51 @@ class Prefetch:
         if self._end is not None:
             self._end()
         self._shared = None
+        self._rfd = -1
+        self._answers.clear()
+
+    def _receive(self) -> None:
+        """Take in the answers the helper has sent (:data:`_Answers`), without waiting for more."""
+        inbox = self._inbox
+        while True:
+            try:
+                chunk = os.read(self._rfd, 1 << 16)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:  # NOTE: the helper is gone
+                self._unanswered()
+                return
+            inbox += chunk
+            if len(chunk) < 1 << 16:
+                break
+        at, answers, progress = 0, self._answers, self._progress
+        try:
+            while len(inbox) - at >= _FRAME.size:
+                (n,) = _FRAME.unpack_from(inbox, at)
+                if len(inbox) - at - _FRAME.size < n:
+                    break
+                keys, refs, records = marshal.loads(inbox[at + _FRAME.size : at + _FRAME.size + n])
+                at += _FRAME.size + n
+                self._keys += keys
+                self._refs += plain_refs(refs)
+                for seq, number, ids, modules in records:
+                    if seq >= progress:
+                        answers[seq] = (number, ids, modules)
+        except (EOFError, TypeError, ValueError):
+            self._unanswered()
+            return
+        del inbox[:at]
+        if len(answers) > 2 * WINDOW_FILES:  # NOTE: files read out of order before their answer came, or never
+            for seq in [s for s in answers if s < progress]:
+                del answers[seq]
+
+    def _unanswered(self) -> None:
+        """Read no more answers: the helper is gone, or sent what cannot be read (the pipe is closed with the
+        helper's end, :func:`_end`)."""
+        self._rfd = -1
+        self._answers.clear()
 
     def _start(self) -> None:
         rfd, wfd = os.pipe()
@@ -175,11 +318,13 @@ class Prefetch:
 
             fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 1 << 20)  # NOTE: Linux; room for ~15,000 paths
         os.set_blocking(wfd, False)
+        answers, answered = os.pipe() if self.parses else (-1, -1)
+        if answers >= 0:
+            os.set_blocking(answers, False)
         try:
             shared = mmap.mmap(-1, _WARM + 1)  # NOTE: anonymous and MAP_SHARED: the same page in both processes
         except OSError:
-            os.close(rfd)
-            os.close(wfd)
+            _close(rfd, wfd, answers, answered)
             self.stopped = True
             return
         parent = os.getpid()
@@ -189,15 +334,14 @@ class Prefetch:
         try:
             pid = os.fork()
             if pid == 0:
-                _child(rfd, wfd, shared, parent)  # NOTE: never returns
+                _child(rfd, wfd, shared, parent, answered)  # NOTE: never returns
             # NOTE: before SIGINT is unblocked: a Ctrl-C pending since the fork raises when the mask is restored, and
             # the helper must be tracked by then (else never killed, and the pipe it waits on never closed)
-            os.close(rfd)
-            self.pid, self._wfd, self._shared = pid, wfd, shared
-            self._end = weakref.finalize(self, _end, pid, wfd)
+            _close(rfd, answered)
+            self._end = weakref.finalize(self, _end, pid, _pidfd(pid), wfd, answers)
+            self.pid, self._wfd, self._shared, self._rfd = pid, wfd, shared, answers
         except OSError:
-            os.close(rfd)
-            os.close(wfd)
+            _close(rfd, wfd, answers, answered)
             self.stopped = True
             return
         finally:
@@ -217,14 +361,44 @@ class Prefetch:
             del out[:n]
 
 
-def _end(pid: int, wfd: int) -> None:
-    """End the helper ``pid`` and close the pipe's end ``wfd``."""
-    with contextlib.suppress(OSError):
-        os.close(wfd)
+def _close(*fds: int) -> None:
+    for fd in fds:
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _pidfd(pid: int) -> int:
+    """A descriptor of the process ``pid`` (Linux 5.3+, ``pidfd_open``), -1 where there is none: signalled and
+    waited for through it, the helper cannot be mistaken for a process that took its pid (on a host that reaps
+    children itself, the helper's pid may be reused once it has ended)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return -1
+
+
+def _end(pid: int, pidfd: int, wfd: int, answers: int) -> None:
+    """End the helper ``pid`` (through ``pidfd`` when there is one) and close the pipes' ends ``wfd`` and
+    ``answers``."""
+    _close(wfd, answers)
     if pid <= 0:
         return  # NOTE: never a process group
-    with contextlib.suppress(OSError):
-        os.kill(pid, signal.SIGKILL)
+    if pidfd >= 0:
+        try:
+            with contextlib.suppress(OSError):  # NOTE: ESRCH: it has ended (and may have been reaped by the host)
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            os.waitid(os.P_PIDFD, pidfd, os.WEXITED)  # NOTE: Linux 5.4+
+            return
+        except ChildProcessError:
+            return  # NOTE: reaped by the host already: no pid to wait for, or to reuse
+        except (AttributeError, OSError):
+            pass  # NOTE: no waitid on a pidfd here: waited for by its pid (killed: it is ours until reaped)
+        finally:
+            _close(pidfd)
+    else:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, 0)  # NOTE: a killed process is reaped at once (a read in flight finishes first)
 
@@ -271,32 +445,51 @@ def read_ahead(threads: int | None = None) -> ReadAhead | Prefetch:
     return ReadAhead(threads, judge=True)
 
 
-def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int) -> None:
-    """The helper, in the forked process: runs :func:`_bring_in`, then ends the process, whatever happens (a copy
-    of the caller's stack must never go on running)."""
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform tells it: ``taskset -c 0`` gives 1)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int) -> None:
+    """The helper, in the forked process: runs :func:`_bring_in` (parsing too when ``answers``, the pipe for its
+    answers, is open), then ends the process, whatever happens (a copy of the caller's stack must never go on
+    running)."""
     try:
         gc.disable()  # NOTE: a collection would write to every object's page, copying the parent's memory
         os.close(wfd)
+        keep = sorted(fd for fd in (rfd, answers) if fd >= 0)
         with contextlib.suppress(OSError):  # NOTE: none of the parent's files (its output, pipes, sockets) held here
-            os.closerange(0, rfd)
-            os.closerange(rfd + 1, max(os.sysconf("SC_OPEN_MAX"), 1 << 16))
-        _bring_in(rfd, shared, parent)
+            for lo, hi in zip([0] + [fd + 1 for fd in keep], [*keep, max(os.sysconf("SC_OPEN_MAX"), 1 << 16)]):
+                os.closerange(lo, hi)
+        _bring_in(rfd, shared, parent, parser=_Parser(answers) if answers >= 0 else None)
     except BaseException:  # noqa: BLE001, S110 - nothing to tell: the parser reads every file itself anyway
         pass
     finally:
         os._exit(0)
 
 
-def _bring_in(rfd: int, shared: mmap.mmap, parent: int, reader: _Reader | None = None) -> None:
+def _bring_in(rfd: int, shared: mmap.mmap, parent: int, reader: _Reader | None = None,
+              parser: _Parser | None = None) -> None:
     """The helper's loop: read NUL-terminated paths from ``rfd`` until its end, and bring each in (``reader``),
-    at most a window ahead of the parser's progress in ``shared``; returns when the parent is gone or the files are
-    warm (then says so in ``shared``)."""
+    at most a window ahead of the parser's progress in ``shared``, and with a ``parser`` parse each (it answers on
+    a pipe of its own) while it waits for the parser or for paths; returns when the parent is gone or the files are
+    warm and it does not parse (then says so in ``shared``)."""
     reader = reader or _Reader()
-    buffer, pos, seq = b"", 0, -1
+    buffer, pos, seq, bringing = b"", 0, -1, True
+    poll = select.poll()
+    poll.register(rfd, select.POLLIN)
     while True:
         end = buffer.find(b"\0", pos)
         if end < 0:
             reader.finish_all()
+            if parser is not None:
+                # NOTE: paths given are taken in first (brought in: reads in flight); between them, files parsed
+                while not poll.poll(0) and parser.parse_one(reader.passed(shared)):
+                    pass
+                parser.flush()
             chunk = os.read(rfd, 1 << 16)
             if not chunk:
                 return
@@ -306,7 +499,9 @@ def _bring_in(rfd: int, shared: mmap.mmap, parent: int, reader: _Reader | None =
         progress = reader.passed(shared)
         pause = _POLL
         while seq >= progress + WINDOW_FILES or reader.held > MAX_AHEAD_BYTES:
-            if not reader.finish_one():
+            if not reader.finish_one() and not (parser is not None and parser.parse_one(progress)):
+                if parser is not None:
+                    parser.flush()
                 time.sleep(pause)
                 pause = min(2 * pause, _POLL_MAX)  # NOTE: a parser busy elsewhere (verifying fixes) is not polled hard
                 if os.getppid() != parent:
@@ -314,9 +509,86 @@ def _bring_in(rfd: int, shared: mmap.mmap, parent: int, reader: _Reader | None =
             progress = reader.passed(shared)
         if seq < progress:
             continue
-        if not reader.bring(seq, path):
-            shared[_WARM] = 1
+        if bringing and not reader.bring(seq, path):
+            if parser is None:
+                shared[_WARM] = 1
+                return
+            bringing = False  # NOTE: warm files: nothing to bring in, still files to parse
+        if parser is not None:
+            parser.queue.append((seq, path))
+
+
+class _Parser:
+    """What the helper parses, and its answers to the parser (:data:`_Answers`, in frames on the pipe ``wfd``)."""
+
+    def __init__(self, wfd: int) -> None:
+        self.wfd = wfd
+        self.queue: deque[tuple[int, bytes]] = deque()
+        """``(order, path)`` of the files given and not parsed, in order."""
+        self.keys: dict[PlainKey, int] = {}
+        self.refs: dict[RefKey, int] = {}
+        """The image keys and AssemblyRef rows sent, by their numbers (the parser's lists, the other way round)."""
+        self.answers: _Answers = ([], [], [])
+        """What is not yet sent."""
+
+    def parse_one(self, progress: int) -> bool:
+        """Parse the next file the parser has not nearly reached (:data:`LEAD`); False when there is none. A file
+        not plain (:func:`~iisbitness.pe.classify.plain_read`), or that cannot be read, gets no answer: the parser
+        reads it itself (and says why it cannot)."""
+        queue = self.queue
+        while queue and queue[0][0] < progress + LEAD:
+            queue.popleft()
+        if not queue:
+            return False
+        seq, path = queue.popleft()
+        read = _read(path)
+        if read is None or len(self.refs) > _MAX_REFS:
+            return True
+        key, rows, modules = read
+        new_keys, new_refs, records = self.answers
+        keys, refs = self.keys, self.refs
+        number = keys.get(key)
+        if number is None:
+            number = keys[key] = len(keys)
+            new_keys.append(key)
+        ids = []
+        for row in rows:
+            i = refs.get(row)
+            if i is None:
+                i = refs[row] = len(refs)
+                new_refs.append(row)
+            ids.append(i)
+        records.append((seq, number, tuple(ids), modules))
+        if len(records) >= _BATCH or seq < progress + 2 * _BATCH:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Send the answers not yet sent (waits while the pipe is full: the parser reads it as it goes)."""
+        if not self.answers[2]:
             return
+        data = marshal.dumps(self.answers)
+        self.answers = ([], [], [])
+        out = memoryview(_FRAME.pack(len(data)) + data)
+        while out:
+            out = out[os.write(self.wfd, out) :]
+
+
+def _read(path: bytes) -> PlainRead | None:
+    """:func:`~iisbitness.pe.classify.plain_read` of the regular file ``path`` (not through a last symbolic link);
+    None when it is not one, cannot be read or is not plain."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return plain_read(Source.from_fd(fd))
+    except Exception:  # noqa: BLE001 - whatever it is, the parser reads the file itself and says it
+        return None
+    finally:
+        os.close(fd)
 
 
 class _Reader:

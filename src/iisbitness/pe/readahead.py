@@ -35,7 +35,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from iisbitness.pe.clr import COR20_SIZE, has_clr_header
 from iisbitness.pe.headers import (
@@ -47,7 +47,9 @@ from iisbitness.pe.headers import (
     parse_headers,
 )
 from iisbitness.pe.hybrid import CHPE_POINTER_OFFSET_32, CHPE_POINTER_OFFSET_64
+from iisbitness.pe.metadata import AssemblyReferences
 from iisbitness.pe.source import _OPEN_FLAGS, HEAD_BYTES, MAX_READ, InvalidPe, Source, _pread
+from iisbitness.pe.types import PeImage
 
 THREADS = 8
 """Reads in flight at once: what a disk queue, a SAN or a file share needs to be busy (issue 25: eight threads
@@ -85,6 +87,14 @@ _MERGE_GAP = 4096
 _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") else None
 
 
+class Parsed(NamedTuple):
+    """A file's facts as :func:`iisbitness.pe.classify.read_image_and_references` gives them (with no error), read
+    ahead of the parser by the helper process of :mod:`iisbitness.pe.prefetch`."""
+
+    image: PeImage
+    references: AssemblyReferences | None
+
+
 class Ahead(Protocol):
     """What a scan's :class:`~iisbitness.pe.facts.BinaryFacts` asks of a read-ahead: :class:`ReadAhead` (threads) or
     :class:`~iisbitness.pe.prefetch.Prefetch` (a helper process)."""
@@ -95,8 +105,9 @@ class Ahead(Protocol):
     def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """The parser will read ``paths`` next, in this order."""
 
-    def take(self, path: str | os.PathLike[str]) -> tuple[int, Source] | None:
-        """The parser reads ``path`` now: ``(fd, Source)`` over what was read of it, or None (it reads it itself)."""
+    def take(self, path: str | os.PathLike[str]) -> tuple[int, Source] | Parsed | None:
+        """The parser reads ``path`` now: ``(fd, Source)`` over what was read of it, its facts (:class:`Parsed`), or
+        None (it reads it itself)."""
 
     def close(self) -> None:
         """The scan is over."""

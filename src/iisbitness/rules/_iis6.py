@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
-from iisbitness.fixes.commands_iis6 import reregister_aspnet, switch_workers, worker_isolation
+from iisbitness.fixes.commands_iis6 import (
+    aspnet_versions,
+    is_aspnet_1x,
+    reregister_aspnet,
+    switch_workers,
+    worker_isolation,
+)
 from iisbitness.image.paths import basename
 from iisbitness.loadplan.plan import Load
 from iisbitness.model.edits import aspnet_version
@@ -72,6 +78,25 @@ def bitness_fixes(server: Iis6Server, load: Load) -> list[Fix | None]:
         out.append(Fix(summary=f"Replace {basename(load.binary.configured)} with the vendor's managed handler",
                        label="the vendor's managed handler", note=alt))
     return out
+
+
+def aspnet_wp_fix(server: Iis6Server, load: Load) -> Fix | None:
+    """IIS 5 isolation mode: a ``bin`` assembly that does not fit ``aspnet_wp.exe``, which runs at the bitness of the
+    Framework folder ASP.NET is registered from (:func:`iisbitness.loadplan.iis6.aspnet_processes`). Where the
+    assembly fits the OS's own architecture: ASP.NET registered from ``Framework64`` (after the server-wide switch
+    when ``Enable32bitAppOnWin64`` is on: each ``aspnet_regiis.exe`` runs only in its own mode, facts G6). Where it fits
+    x86 only: 32-bit ASP.NET needs 32-bit worker processes, which need worker process isolation mode (G4, G5):
+    leaving IIS 5 isolation mode, when the workers are 32-bit (``Enable32bitAppOnWin64`` on); else None."""
+    arches = load.binary.arches or frozenset()
+    native = server.os_arch
+    if native.is_64bit and native in arches and load.process.arch is not native:
+        if server.worker_arch is not native:
+            return switch_workers(server, native)
+        versions = [v for v in aspnet_versions(server) if not is_aspnet_1x(v)]
+        return reregister_aspnet(native, versions[-1]) if versions else None
+    if Arch.X86 in arches and load.process.arch is not Arch.X86 and server.worker_arch is Arch.X86:
+        return worker_isolation()
+    return None
 
 
 def build_advice(load: Load, what: str) -> Fix:

@@ -10,8 +10,9 @@ same steps for either and never asks which it was given.
 - :class:`~iisbitness.scan.iisexpress.IisExpressBackend` (its own module): IIS Express under Visual
   Studio, one ``iisexpress.exe`` per project.
 - :class:`Iis6Backend`: MetaBase.xml (IIS 6). Only rules that understand an IIS 6 plan run: the
-  ``iis6-*`` rules and the generic ``binary-missing`` / ``binary-invalid``; the IIS 7+ rules' fixes
-  (appcmd, preConditions, per-pool bitness) do not exist on IIS 6.
+  ``iis6-*`` rules and the generic ones (``binary-missing``, ``binary-invalid``, ``managed-assembly-arch`` for the
+  ``bin`` of ASP.NET applications, with IIS 6 fixes); the IIS 7+ rules' fixes (appcmd, preConditions, per-pool
+  bitness) do not exist on IIS 6.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ from iisbitness.model.iis7 import Server
 from iisbitness.model.source import Problem
 from iisbitness.report import PoolSummary, ProjectSummary, ServerSummary
 
-GENERIC_RULES = frozenset({"binary-missing", "binary-invalid", "isapi-not-allowed", "pool-undefined"})
-"""Rules that read only loads (or the projected pools) and apply to IIS 6 plans as they are."""
+GENERIC_RULES = frozenset({"binary-missing", "binary-invalid", "isapi-not-allowed", "pool-undefined",
+                           "managed-assembly-arch"})
+"""Rules that read only loads (or the projected pools) and apply to IIS 6 plans as they are (``managed-assembly-arch``
+with IIS 6's own fixes for an IIS 6 plan: an ASP.NET application's ``bin``)."""
 
 
 class Backend(Protocol):

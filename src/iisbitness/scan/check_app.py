@@ -108,8 +108,11 @@ def _synthetic_apphost(pool: PoolSpec, physical: str, site: str) -> str:
 def check_alone(publish: Path, pool: PoolSpec) -> Report:
     """Check ``publish`` in a pool of ``pool`` on a server that holds nothing else.
 
+    A web.config of the build that cannot be parsed is a problem of the report, not an error: ``refused`` when IIS
+    refuses it too (:func:`refused_in_build`, which ``check-app`` exits 2 on), else a gap in its coverage.
+
     Raises:
-        ConfigError: a web.config of the publish folder cannot be parsed.
+        IisBitnessError: as :func:`iisbitness.scan.pipeline.scan` does (not expected of the synthetic server).
     """
     os_arch = Arch.ARM64 if pool.arch is Arch.ARM64 else Arch.X64
     with tempfile.TemporaryDirectory(prefix="iisbitness-check-app-") as tmp:
@@ -132,6 +135,17 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
                                                      os_arch_from="that of the target pool, --pool-arch",
                                   config_file=f"(none: a target pool of {pool.arch.value}, {runtime}, "
                                               f"{pool.pipeline} pipeline)"))
+
+
+def refused_in_build(report: Report, publish: Path) -> tuple[Problem, ...]:
+    """The problems of ``report`` (from :func:`check_alone` or :func:`check_on_server`) about configuration of the
+    build folder ``publish`` itself that IIS refuses (:attr:`Problem.refused`: a web.config that is not well-formed
+    XML, sets a section IIS allows only in applicationHost.config, or one the server locks): IIS answers HTTP 500.19
+    for every request at or below that folder (KB 942055), so the build is not served at all, whatever its
+    binaries. Problems of the server's own files (``--server``) are not the build's and are left out."""
+    shown = shown_path(publish)
+    below = "" if shown == "." else shown.rstrip("/") + "/"
+    return tuple(p for p in report.problems if p.refused and (p.file == shown or p.file.startswith(below)))
 
 
 def _renamed(findings: tuple[Finding, ...], physical: str, shown: str) -> tuple[Finding, ...]:
@@ -310,8 +324,20 @@ def _named_as(report: Report, temporary: str, shown: str) -> Report:
     def source(s: ConfigSource | None) -> ConfigSource | None:
         return replace(s, file=shown) if s is not None and s.file == temporary else s
 
+    # NOTE: texts name it too: a lock or an AppHostOnly declaration "at <file>:<line>" (the build's web.config refused
+    # for a section the server declares so), the ISAPI and CGI Restrictions entry of isapi-not-allowed's cause, and
+    # coverage reasons quote such messages
+    def named(text: str) -> str:
+        return text.replace(temporary, shown)
+
     return replace(report,
-                   findings=tuple(replace(f, config=source(f.config)) for f in report.findings),
-                   problems=tuple(replace(p, file=shown) if p.file == temporary else p for p in report.problems),
-                   coverage=tuple(replace(c, config=source(c.config)) for c in report.coverage))
+                   findings=tuple(replace(f, config=source(f.config), symptom=named(f.symptom), cause=named(f.cause),
+                                          fixes=tuple(replace(x, summary=named(x.summary),
+                                                              note=named(x.note) if x.note else x.note)
+                                                      for x in f.fixes))
+                                  for f in report.findings),
+                   problems=tuple(replace(p, file=shown if p.file == temporary else p.file, message=named(p.message))
+                                  for p in report.problems),
+                   coverage=tuple(replace(c, config=source(c.config), reasons=tuple(named(r) for r in c.reasons))
+                                  for c in report.coverage))
 

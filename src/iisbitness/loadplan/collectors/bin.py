@@ -64,6 +64,15 @@ def collect_bin(ctx: PlanContext, server: Server, process: Process, apps: tuple[
     yield from _bin_loads(ctx, server, process, apps, with_copies=True)
 
 
+def app_bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...]) -> Iterator[Found]:
+    """What :func:`collect_bin` yields for a worker whose CLR loads the ``bin`` of every application of ``apps``, the
+    caller having chosen them: IIS 6, where an application runs ASP.NET when its ``ScriptMaps`` name
+    ``aspnet_isapi.dll`` (:mod:`iisbitness.loadplan.iis6`), not by a pool's ``managedRuntimeVersion``. ``process``
+    may have no pool (``aspnet_wp.exe`` in IIS 5 isolation mode). Loads, :class:`Skipped` entries and unread
+    :class:`Problem` s, as :func:`collect_bin` gives them."""
+    return _bin_loads(ctx, server, process, apps, with_copies=True)
+
+
 def collect_iis_manager(ctx: PlanContext, server: Server) -> Iterator[Found]:
     """IIS Manager loads every ``bin`` assembly into inetmgr.exe to list types (facts F1, F2; KB 3194551).
 

@@ -1,0 +1,246 @@
+"""The helper process that also parses the files it brings in (issue 25, fifth round): its answers are the facts the
+parser would read (real fixtures and assemblies), it answers nothing for a file it may not or cannot read, on one
+core it only brings files in, a helper that dies or answers garbage changes nothing but speed, files found warm stop
+its bringing in and not its parse, and it is ended through a pidfd where Linux has one (never a process that took
+its pid)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+from test_metadata_dnfile import FIXTURES, REAL
+from test_prefetch import _reaped, posix
+from test_readahead import _copies, _wait_for
+
+from iisbitness.api import ScanOptions, scan
+from iisbitness.formats import scan_json
+from iisbitness.pe import classify, prefetch, readahead
+from iisbitness.pe.classify import read_image_and_references
+from iisbitness.pe.prefetch import Prefetch
+from iisbitness.pe.readahead import Parsed
+from iisbitness.pe.source import Source
+from tests.conftest import fixture
+
+_REAL = REAL[:: max(1, len(REAL) // 300)]
+"""About 300 real assemblies, spread over all found (the whole set takes the helper seconds)."""
+
+
+@pytest.fixture
+def parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper starts at the first file, whether or not the files are in the page cache, parses on this machine
+    whatever its cores, and parses from the first file on (no lead)."""
+    monkeypatch.setattr(prefetch, "START_FILES", 1)
+    monkeypatch.setattr(prefetch, "_warm", lambda paths: False)
+    monkeypatch.setattr(prefetch, "_cores", lambda: 2)
+    monkeypatch.setattr(prefetch, "LEAD", 0)
+
+
+def _plain(path: Path) -> bool:
+    """Whether the parser reads ``path`` straight through (the files the helper answers for)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return classify.plain_read(Source.from_fd(fd)) is not None
+    except (OSError, ValueError):
+        return False
+    finally:
+        os.close(fd)
+
+
+def _take_all(ahead: Prefetch, files: list[Path]) -> int:
+    """Take ``files`` in order, each plain one once its answer came, and check each answer against the parser's own
+    read of the file; the number answered."""
+    answered = 0
+    for i, path in enumerate(files):
+        if _plain(path):
+            seq = ahead._given[str(path)]
+            assert _wait_for(lambda s=seq: ahead._receive() or s in ahead._answers, 10), f"{path}: no answer"
+        got = ahead.take(path)
+        if got is None:
+            assert not _plain(path), f"{path}: plain, and not answered"
+            continue
+        assert isinstance(got, Parsed)
+        image, references, error = read_image_and_references(path)
+        assert error is None
+        assert (got.image, got.references) == (image, references), f"file {i}, {path}"
+        assert got.image.path == str(path)
+        answered += 1
+    return answered
+
+
+@posix
+def test_the_helper_answers_what_the_parser_would_read(parsing: None) -> None:
+    """Every fixture and demo binary and a few hundred real assemblies, given in one list (twice the helper's
+    window, so it waits for the parser): each answer is the PeImage and references the parser reads of that file."""
+    files = [p for p in FIXTURES + _REAL if p.is_file()]
+    assert sum(map(_plain, files)) > 20
+    ahead = Prefetch()
+    try:
+        ahead.files_ahead(files)
+        # NOTE: at once, as the parser does (while the helper starts): it numbers the files as given all the same
+        early_answered = sum(ahead.take(p) is not None for p in files[:3])
+        assert ahead.pid and ahead.parses
+        answered = _take_all(ahead, files[3:])
+    finally:
+        ahead.close()
+    assert answered + early_answered == ahead.answered and answered == sum(map(_plain, files[3:]))
+    assert _reaped(ahead.pid)
+
+
+@posix
+def test_the_helper_reads_only_regular_files_and_no_link(tmp_path: Path) -> None:
+    """A link may lead out of the image, a FIFO would block: the helper reads neither (the parser resolves and
+    refuses them itself), a regular file it does."""
+    outside = tmp_path / "outside.dll"
+    shutil.copy(fixture("managed_x86.dll"), outside)
+    (tmp_path / "link.dll").symlink_to(outside)
+    os.mkfifo(tmp_path / "fifo.dll")
+    assert prefetch._read(os.fsencode(tmp_path / "link.dll")) is None
+    assert prefetch._read(os.fsencode(tmp_path / "fifo.dll")) is None
+    assert prefetch._read(os.fsencode(outside)) is not None
+
+
+@posix
+def test_on_one_core_the_helper_only_brings_files_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     parsing: None) -> None:
+    """Its parse would take the parser's own core (``taskset -c 0``): no answers, as before."""
+    monkeypatch.setattr(prefetch, "_cores", lambda: 1)
+    files = _copies(tmp_path, 10)
+    ahead = Prefetch()
+    try:
+        ahead.files_ahead(files)
+        assert ahead.pid and not ahead.parses and ahead._rfd < 0
+        assert all(ahead.take(f) is None for f in files)
+    finally:
+        ahead.close()
+
+
+@posix
+def test_a_helper_that_dies_changes_nothing_but_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      parsing: None) -> None:
+    """The helper killed after its first answer: the parser reads the rest itself; the report is the one read
+    without any helper."""
+    from iisbitness.scan import pipeline
+    from tests.scan.test_cache import _image
+
+    image = _image(tmp_path)
+    threads = readahead.THREADS
+    monkeypatch.setattr(readahead, "THREADS", 0)
+    alone = scan_json.render(scan(image, ScanOptions()))
+    monkeypatch.setattr(readahead, "THREADS", threads)
+    made: list[Prefetch] = []
+
+    class Dies(Prefetch):
+        def take(self, path: str | os.PathLike[str]) -> Parsed | None:
+            if self.pid and not self.answered:
+                _wait_for(lambda: self._receive() or bool(self._answers) or self._rfd < 0)
+            got = super().take(path)
+            if got is not None and self.answered == 1:
+                os.kill(self.pid, signal.SIGKILL)
+            return got
+
+    monkeypatch.setattr(pipeline, "read_ahead", lambda: made.append(Dies()) or made[-1])
+    assert scan_json.render(scan(image, ScanOptions())) == alone
+    assert made[0].answered >= 1 and made[0].stopped and _reaped(made[0].pid)
+
+
+@posix
+def test_answers_that_cannot_be_read_are_dropped(tmp_path: Path, parsing: None) -> None:
+    """A frame that is not what the helper sends (a defect): the parser reads every file itself from then on."""
+    files = _copies(tmp_path, 4)
+    ahead = Prefetch()
+    try:
+        ahead.files_ahead(files)
+        assert ahead._rfd >= 0
+        rfd, wfd = os.pipe()
+        os.write(wfd, prefetch._FRAME.pack(5) + b"\xffjunk")
+        ahead._rfd = rfd  # NOTE: the helper's own pipe is closed with it, by close
+        ahead._receive()
+        assert ahead._rfd < 0 and not ahead._answers
+        assert all(ahead.take(f) is None for f in files)
+        os.close(rfd)
+        os.close(wfd)
+    finally:
+        ahead.close()
+
+
+@posix
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd here (Linux 5.3+)")
+def test_the_helper_is_ended_through_its_pidfd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               parsing: None) -> None:
+    """A host that reaps children itself (here: the test) reaped the helper, and its pid may be another process's
+    by now: ending the scan signals nothing by pid."""
+    ahead = Prefetch()
+    try:
+        ahead.files_ahead(_copies(tmp_path, 2))
+        assert ahead.pid
+        os.kill(ahead.pid, signal.SIGKILL)
+        os.waitpid(ahead.pid, 0)  # NOTE: the host's reaper
+        killed: list[int] = []
+        monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append(pid))
+        monkeypatch.setattr(os, "waitpid", lambda pid, options: killed.append(pid) or (0, 0))
+    finally:
+        ahead.close()
+    assert killed == []
+
+
+@posix
+def test_without_pidfd_the_helper_is_ended_by_its_pid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      parsing: None) -> None:
+    monkeypatch.delattr(os, "pidfd_open", raising=False)
+    ahead = Prefetch()
+    try:
+        ahead.files_ahead(_copies(tmp_path, 2))
+        assert ahead.pid
+    finally:
+        ahead.close()
+    assert _reaped(ahead.pid)
+
+
+class _Warm(prefetch._Reader):
+    """Every file found in the page cache."""
+
+    def bring(self, seq: int, path: bytes) -> bool:
+        return False
+
+
+@posix
+def test_files_found_warm_stop_the_bringing_in_not_the_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper's loop (in a thread here) with every file in the page cache: it answers for each all the same, and
+    does not say it ended."""
+    import marshal
+    import mmap
+    import select
+    import threading
+
+    monkeypatch.setattr(prefetch, "LEAD", 0)
+    files = [p for p in FIXTURES if p.is_file() and _plain(p)][:10]
+    rfd, wfd = os.pipe()
+    answers, answered = os.pipe()
+    shared = mmap.mmap(-1, prefetch._WARM + 1)
+    helper = threading.Thread(target=prefetch._bring_in, args=(rfd, shared, os.getppid(), _Warm(),
+                                                               prefetch._Parser(answered)), daemon=True)
+    helper.start()
+    records: list[tuple[int, int, tuple[int, ...], tuple[str, ...]]] = []
+    try:
+        os.write(wfd, b"".join(os.fsencode(p) + b"\0" for p in files))
+        data = b""
+        while len(records) < len(files) and select.select([answers], [], [], 10)[0]:
+            data += os.read(answers, 1 << 16)
+            while len(data) >= prefetch._FRAME.size:
+                (n,) = prefetch._FRAME.unpack_from(data)
+                if len(data) < prefetch._FRAME.size + n:
+                    break
+                records += marshal.loads(data[prefetch._FRAME.size : prefetch._FRAME.size + n])[2]
+                data = data[prefetch._FRAME.size + n :]
+    finally:
+        os.close(wfd)
+        helper.join(10)
+        for fd in (rfd, answers, answered):
+            os.close(fd)
+    assert not helper.is_alive()
+    assert not shared[prefetch._WARM], "not ended: it still parses"
+    assert [r[0] for r in records] == list(range(len(files)))
