@@ -20,20 +20,16 @@ from iisbitness.loadplan.build import build
 from iisbitness.loadplan.collectors import bin as bin_collector
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import Load
-from tests.conftest import apphost, make_image, site
+from tests.conftest import bin_image
 
 
 def _image(tmp_path: Path) -> Path:
     """A 64-bit and a 32-bit pool, each a site whose bin holds an x86 and an AnyCPU assembly and a native DLL."""
     pools = ('<add name="P64" managedRuntimeVersion="v4.0" />'
              '<add name="P32" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />')
-    sites = site("A", 1, "P64", r"C:\sites\a") + site("B", 2, "P32", r"C:\sites\b")
-    files: dict[str, str | Path | bytes] = {}
-    for folder in ("a", "b"):
-        files.update({f"sites/{folder}/bin/ManagedApp.dll": "ManagedApp.dll",
-                      f"sites/{folder}/bin/managed_x86.dll": "managed_x86.dll",
-                      f"sites/{folder}/bin/nativelib.dll": "nativelib_x86.dll"})
-    return make_image(tmp_path / "img", apphost(pools, sites), files)
+    return bin_image(tmp_path / "img", pools, {"A": ("P64", "a"), "B": ("P32", "b")},
+                     {"ManagedApp.dll": "ManagedApp.dll", "managed_x86.dll": "managed_x86.dll",
+                      "nativelib.dll": "nativelib_x86.dll"})
 
 
 def test_each_folder_is_resolved_once_per_architecture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
