@@ -15,6 +15,7 @@ from iisbitness.cli import main
 from iisbitness.explain.kb import load_kb
 from iisbitness.explain.report import build_report
 from iisbitness.formats import explain_text, fix_text, inspect_text, scan_text
+from iisbitness.formats.table import wrap
 from iisbitness.pe.walk import inspect_paths
 from iisbitness.scan.fix import plan_fix
 from tests.conftest import DEMO, PE_BIN, REPO
@@ -77,3 +78,15 @@ def test_fix_plan_wraps_between_words(tmp_path: Path) -> None:
     words = set(re.findall(r"\S+", fix_text.render(plan_fix(img), applied=False, width=1000).split("\nEquiv")[0]))
     assert set(re.findall(r"\S+", prose)) == words  # NOTE: the same words: none broken in two
     assert (REPO / "tests").is_dir()
+
+
+def test_a_sentence_naming_two_windows_paths_wraps_between_them() -> None:
+    """A folder name never holds ':': 'D:\\resources\\web: drive D: is not mapped; ... D:\\resources\\ftp:' was taken
+    for one path whose folders hold spaces (up to the next backslash), a 100-column token no break could split, so the
+    Coverage block put 'physicalPath' alone on a line and ran the rest past the width (found by the user audit)."""
+    text = ("Supernova/: physicalPath D:\\resources\\web: drive D: is not mapped; virtual directory /cdn: physicalPath "
+            "D:\\resources\\ftp: drive D: is not mapped")
+    lines = wrap(text, 60, "  ", "    ")
+    assert max(len(ln) for ln in lines) <= 60 and lines[0].startswith("  Supernova/: physicalPath D:\\resources\\web:")
+    assert wrap("see C:\\Program Files (x86)\\Vendor Name\\v.dll now", 20) == [
+        "see", "C:\\Program Files (x86)\\Vendor Name\\v.dll", "now"]

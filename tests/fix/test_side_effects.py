@@ -220,3 +220,50 @@ def test_a_fix_that_makes_a_handler_stop_applying_says_so(tmp_path: Path) -> Non
     text = scan_text.render(report, options=scan_text.TextOptions(width=300))
     assert "run the pool as 64-bit (verified, but P32 then runs without miaisapi)" in text
     assert "a new 64-bit pool for the app (verified, but P32 (x64) then runs without miaisapi)" in text
+
+
+DALAWTON = "applicationhost--dalawton__eic-inventory__applicationHost.config"
+"""A real server's configuration: two sites in DefaultAppPool (x64), SentinelOne's web filter as a pair of server-level
+ISAPI filters, SentinelWSFilter64.dll preCondition="bitness64" and SentinelWSFilter32.dll preCondition="bitness32",
+side by side in the agent's folder."""
+
+
+def _sentinel(tmp_path: Path, drop: str = "") -> dict[str, object]:
+    """That server with an x86-only assembly in the first site's bin, ``drop``: a filter line taken out; the JSON of
+    its scan."""
+    text = (corpus_dir("iis-config-2") / DALAWTON).read_text(encoding="utf-8-sig")
+    if drop:
+        text = "\n".join(line for line in text.splitlines() if f'name="{drop}"' not in line) + "\n"
+    agent = "Program Files/SentinelOne/Sentinel Agent 24.2.3.471"
+    img = make_image(tmp_path, text, {"inetpub/wwwroot/bin/Legacy.dll": "managed_x86.dll",
+                                      f"{agent}/SentinelWSFilter64.dll": "filter_x64.dll",
+                                      f"{agent}/SentinelWSFilter32.dll": "filter_x86.dll"})
+    res = CliRunner().invoke(main, ["scan", str(img), "--format", "json", "--quiet"])
+    doc: dict[str, object] = json.loads(res.stdout)
+    return doc
+
+
+def _flip(doc: dict[str, object]) -> dict[str, object]:
+    f = next(f for f in doc["findings"] if f["rule"] == "managed-assembly-arch")  # type: ignore[attr-defined]
+    fixes = [doc["fixes"][n - 1] for n in f["fix_numbers"]]  # type: ignore[index]
+    flip: dict[str, object] = next(x for x in fixes if x["label"] == "run the pool as 32-bit")
+    return flip
+
+
+def test_a_vendor_s_filter_pair_of_both_bitnesses_is_no_side_effect_of_a_flip(tmp_path: Path) -> None:
+    """Before: 'DefaultAppPool then runs without SentinelWSFilter64' on the fix's line (twice in JSON, once per site
+    of the pool), the flip ranked after the other fixes as one that takes a filter out, and nothing said of
+    SentinelWSFilter32 starting: the x86 worker loads the agent's 32-bit build instead, and loses nothing."""
+    flip = _flip(_sentinel(tmp_path))
+    assert [e["kind"] for e in flip["side_effects"]] == ["arch"], flip  # type: ignore[attr-defined]
+
+
+def test_a_filter_a_flip_starts_or_stops_is_said_once_per_worker(tmp_path: Path) -> None:
+    """Without the pair, the flip to 32-bit stops the 64-bit filter (once, not once per site) and starts the 32-bit
+    one (before: not said at all, a filter being listed per site)."""
+    stops = _flip(_sentinel(tmp_path / "a", drop="SentinelWSFilter32"))
+    assert [(e["kind"], e["name"], e["pool"]) for e in stops["side_effects"]] == [  # type: ignore[attr-defined]
+        ("arch", "DefaultAppPool", "DefaultAppPool"), ("unloaded", "SentinelWSFilter64", "DefaultAppPool")]
+    starts = _flip(_sentinel(tmp_path / "b", drop="SentinelWSFilter64"))
+    assert [(e["kind"], e["name"], e["load_kind"]) for e in starts["side_effects"]] == [  # type: ignore[attr-defined]
+        ("arch", "DefaultAppPool", None), ("loaded", "SentinelWSFilter32", "isapi-filter")]

@@ -144,6 +144,62 @@ def test_aspnetcore_use64bit_true_is_clean(tmp_path: Path) -> None:
     assert code == 0 and doc["findings"] == []
 
 
+@pytest.mark.parametrize("use64", [True, False])
+def test_launch_settings_with_comments_and_trailing_commas_is_read_as_visual_studio_reads_it(
+        tmp_path: Path, use64: bool) -> None:
+    """Visual Studio and ``dotnet run`` accept comments and trailing commas in launchSettings.json
+    (dotnet/cli#11860, dotnet/sdk#36744): a profile's use64Bit there decides, on its own line. Before, the file
+    was 'not JSON', the project fell back to Visual Studio's assumed 32-bit option, and a 64-bit profile with an
+    x64 publish got a false 500.32 error whose fix named <Use64BitIISExpress>."""
+    sol = core_solution(tmp_path, use64=use64, arch="x64")
+    settings = sol / CORE / "Properties" / "launchSettings.json"
+    text = settings.read_text(encoding="utf-8")
+    text = text.replace('"profiles": {', '// IIS Express runs the profile below /* not this one */\n  "profiles": {', 1)
+    flag = f'      "use64Bit": {str(use64).lower()}'
+    # NOTE: use64Bit after the nested environmentVariables object, then a trailing comma, as a hand edit leaves it
+    text = text.replace(flag + ",\n", "", 1).replace(
+        '"Development"\n      }\n', f'"Development"\n      }},\n{flag}, // set by hand\n', 1)
+    settings.write_text(text, encoding="utf-8")
+    code, doc = scan_json(sol)
+    jsonschema.validate(doc, SCHEMA)
+    [p] = doc["iisexpress"]
+    line = text.splitlines().index(f"{flag}, // set by hand") + 1
+    assert (p["arch"], p["decided_by"], p["assumed"]) == ("x64" if use64 else "x86", "launch-profile", False)
+    assert p["switch_at"] == f"{CORE}/Properties/launchSettings.json:{line}"
+    assert doc["problems"] == []
+    assert (code, len(_findings(doc, "aspnetcore-inprocess-arch"))) == ((0, 0) if use64 else (1, 1))
+
+
+@pytest.mark.parametrize("settings", ["absent", "broken"])
+@pytest.mark.parametrize("arch", ["x64", "x86"])
+def test_aspnetcore_project_with_no_launch_profile_read_is_judged_by_the_profile_default_not_use64bitiisexpress(
+        tmp_path: Path, settings: str, arch: str) -> None:
+    """An SDK-style project's bitness is its launch profile's (F2.3); <Use64BitIISExpress> is the .NET Framework
+    projects' switch (F2.2). Before, a project whose launchSettings.json was absent or unreadable fell back to it:
+    32-bit assumed, a false 500.32 error over an x64 publish, and a fix naming <Use64BitIISExpress> 'in the
+    PropertyGroup with <UseIISExpress>', which an SDK-style project has not and Visual Studio does not read for it."""
+    sol = core_solution(tmp_path, use64=True, arch=arch)
+    launch = sol / CORE / "Properties" / "launchSettings.json"
+    if settings == "absent":
+        launch.unlink()
+    else:
+        launch.write_text(launch.read_text(encoding="utf-8")[:200], encoding="utf-8")
+    code, doc = scan_json(sol)
+    jsonschema.validate(doc, SCHEMA)
+    [p] = doc["iisexpress"]
+    assert (p["arch"], p["decided_by"], p["assumed"], p["switch"]) == ("x64", "launch-profile-default", True,
+                                                                       "launch-profile")
+    assert p["switch_at"] == f"{CORE}/Properties/launchSettings.json" and "Use64BitIISExpress" not in p["reason"]
+    assert [pr["file"] for pr in doc["problems"]] == ([] if settings == "absent" else [p["switch_at"]])
+    found = _findings(doc, "aspnetcore-inprocess-arch")
+    assert (code, len(found)) == ((0, 0) if arch == "x64" else (1, 1))
+    if found:
+        fix = found[0]["fixes"][0]
+        assert fix["summary"].startswith(f"Run project '{CORE}' in the 32-bit (x86) IIS Express: set \"use64Bit\": "
+                                         f"false in launch profile 'IIS Express' ({CORE}/Properties/launchSettings.json")
+        assert found[0]["evidence"] == "inferred" and fix["verified"] is True
+
+
 def test_aspnetcore_profile_without_use64bit_takes_the_schema_default_and_says_so(tmp_path: Path) -> None:
     code, doc = scan_json(core_solution(tmp_path, use64=None, arch="x86"))
     [p] = doc["iisexpress"]

@@ -114,15 +114,20 @@ def test_a_file_over_the_size_cap_is_left_out_and_named(tmp_path: Path) -> None:
         assert any("applicationHost.config" in x["path"] for x in json.loads(zf.read("manifest.json"))["left_out"])
 
 
+def write_members(zf: zipfile.ZipFile, members: dict[str, bytes], link: str | None = None) -> None:
+    """``members`` into ``zf``, and ``link`` as a symbolic-link member to /etc/passwd."""
+    for name, data in members.items():
+        zf.writestr(name, data)
+    if link is not None:
+        info = zipfile.ZipInfo(link)
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "/etc/passwd")
+
+
 def _zip(path: Path, members: dict[str, bytes], manifest: dict[str, object] | None = None,
          link: str | None = None, tamper: bool = False) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-        if link is not None:
-            info = zipfile.ZipInfo(link)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, "/etc/passwd")
+        write_members(zf, members, link)
         files = {n: {"sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in members.items()}
         if tamper:
             for entry in files.values():

@@ -68,6 +68,23 @@ def test_needs_a_pool_or_a_server(x86_publish: Path) -> None:
     assert _run(str(x86_publish))[0] == 2
 
 
+@pytest.mark.parametrize("where", ["empty", "above", "bin"])
+def test_a_folder_holding_no_build_is_exit_2_not_a_pass(x86_publish: Path, tmp_path: Path, where: str) -> None:
+    """A wrong path in a pipeline (an empty folder, the folder above the publish output, the build's bin itself)
+    held no web.config and no bin: check-app read nothing there and said "1 of 1 application checked", exit 0,
+    whatever the x86 assembly. Now exit 2 naming the folder, and the build output below it when there is one."""
+    folder = {"empty": tmp_path / "empty", "above": tmp_path, "bin": x86_publish / "bin"}[where]
+    folder.mkdir(exist_ok=True)
+    for args in (["--pool-arch", "x64"], ["--pool-arch", "x64", "--format", "json", "--fail-on-incomplete"],
+                 ["--server", str(DEMO / "contoso-iis10"), "--site", "Default Web Site/wconnect"]):
+        r = CliRunner().invoke(main, ["check-app", str(folder), *args])
+        assert r.exit_code == 2 and r.stdout == "", (args, r.output)
+        assert r.stderr.startswith(f"iisbitness: error: {folder.as_posix()}: nothing of a build to check: it holds "
+                                   "no web.config and no bin folder"), r.stderr
+        assert (f"e.g. {x86_publish.as_posix()}" in r.stderr) is (where == "above"), r.stderr
+        assert ("2 .dll/.exe files are not where IIS loads them" in r.stderr) is (where == "bin"), r.stderr
+
+
 def test_it_speaks_of_the_build_and_the_target_pool(x86_publish: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No invented P: drive, no 'appcmd set apppool "check-app"' that fails on every server, no server header
     (issue 24): paths as given from the repository, build-side fixes first, the pool's setting as advice."""

@@ -387,6 +387,7 @@ def test_a_scan_that_could_not_list_one_application_exits_2_in_every_format(tmp_
         assert res.exit_code == 2 and "nothing was checked in" in res.stderr, res.output
     publish = tmp_path / "publish"
     publish.mkdir()
+    (publish / "web.config").write_text('<?xml version="1.0"?>\n<configuration />\n', encoding="utf-8")
     res = CliRunner().invoke(main, ["check-app", str(publish), "--server", str(img), "--site", "Default Web Site/"])
     assert res.exit_code == 2 and 'configSource="sites.config">: the sites kept in sites.config are not read' in \
         res.stderr, res.output

@@ -41,6 +41,9 @@ from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="As scan --baseline: leave out the findings it accepts.")
 @click.option("--apply", "apply_", is_flag=True, help="Write the changes (default: a dry run showing them).")
+@click.option("--plan", "plan_id", metavar="ID",
+              help="With --apply: write only the plan the dry run showed as ID; refuse (exit 3) when a file or a "
+                   "fix changed since.")
 @click.option("--recycle", is_flag=True,
               help="Live server only: after --apply, recycle each pool touched (start it if it is stopped).")
 @click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
@@ -55,7 +58,8 @@ from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
               help="Output format (json: schema iisbitness/fix/1, see docs/fix.md).")
 @output_and_shell_options
 def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple[int, ...], select: tuple[str, ...],
-                ignore: tuple[str, ...], rules: tuple[str, ...], baseline: Path | None, apply_: bool, recycle: bool,
+                ignore: tuple[str, ...], rules: tuple[str, ...], baseline: Path | None, apply_: bool,
+                plan_id: str | None, recycle: bool,
                 os_arch: str | None, drives: tuple[str, ...], shares: tuple[str, ...], config: Path | None, env: tuple[str, ...], fmt: str,
                 output: Path | None, shell: str) -> None:
     """Apply verified fixes to a server image (or, on Windows, the live server).
@@ -63,7 +67,8 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
     Default is a dry run: the plan and a unified diff of every configuration file it would change.
     Only fixes that re-analysis verified, alone and all together, are taken. --apply writes them:
     only the changed attributes and elements, a timestamped backup beside each file, an atomic
-    replace, and a refusal when a file changed since it was read.
+    replace, and a refusal when a file changed since it was read; with --plan ID (printed by the
+    dry run), a refusal when what it would write is not what the dry run showed.
 
     \b
     Examples:
@@ -76,11 +81,14 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
                 findings gone); 1 applied, but a second scan still shows one;
                 2 the input could not be read (also: not one application
                 could be listed, so nothing was checked); 3 nothing written
-                (a file changed since it was read, or cannot be written).
+                (a file changed since it was read, or cannot be written, or
+                the plan is not the --plan ID reviewed).
     """
     check_image(image, None, "fix", config_alone=False)
     if recycle and (image is not None or not apply_):
         _fatal("--recycle needs --apply on the live server (no IMAGE)")
+    if plan_id is not None and not apply_:
+        _fatal("--plan ID goes with --apply (the dry run prints the ID of what it shows)")
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=parse_shares(shares), env=_env(env),
                           config=config, rules=chosen_rules(select + rules, ignore))
     width = _width(output)
@@ -99,6 +107,12 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
     if say_checked_nothing([plan.report]):  # NOTE: no fix to write, and "nothing to fix" would say all is well
         write_out(_render(plan, fmt, False, shell, width), output)
         sys.exit(EXIT_INPUT_ERROR)
+    if plan_id is not None and plan_id.strip().lower() != plan.plan_id:
+        write_out(_render(plan, fmt, False, shell, width, refused=()), output)
+        click.echo(f"iisbitness: fix refused: the plan is now {plan.plan_id}, not {plan_id.strip()} (the one reviewed): "
+                   "a configuration file or the fixes changed since that dry run; nothing written. Review the plan "
+                   "above and run again with --plan " + plan.plan_id, err=True)
+        sys.exit(EXIT_FIX_REFUSED)
     try:
         written = apply_fix(plan)
     except FixError as e:

@@ -193,7 +193,8 @@ def check_image(image: Path | None, config: Path | None, command: str, config_al
             folder = str(image.parent)
             hint = (f"; it is a Visual Studio {_VS_FILES[image.suffix.lower()]} file: scan its folder (IIS Express, "
                     f"docs/iisexpress.md): iisbitness scan {folder if ' ' not in folder else chr(34) + folder + chr(34)}")
-        zipped = " nor a zip made by iisbitness collect" if zip_ok else ""
+        zipped = " nor a zip made by iisbitness collect" if zip_ok else (
+            f"; {command} writes to a folder: unzip it and give the folder" if zipfile.is_zipfile(image) else "")
         _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive){zipped}{hint}")
 
 

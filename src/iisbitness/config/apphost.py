@@ -115,8 +115,12 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
                 shared = image.locate(ntpath.join(target, "applicationHost.config"))
                 if shared.host_path is not None:
                     return shared.host_path, image.display(shared.host_path), problems
+                # NOTE: IIS reads the shared file, never the local one (facts: configurationRedirection): what the local
+                # file says is no verdict on the server; unread, so that coverage counts it against every application
                 problems.append(Problem(shown, line_of(cr), f"shared configuration at '{target}' is not in the image "
-                                        f"({shared.problem or 'not found'}); reading the local applicationHost.config instead"))
+                                        f"({shared.problem or 'not found'}); the local applicationHost.config was "
+                                        "read instead, which IIS does not use while redirection is enabled",
+                                        unread=True))
         except ConfigError as e:
             problems.append(Problem(e.path, e.line, e.message))
     found = image.locate(APPHOST)

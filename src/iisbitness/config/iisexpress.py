@@ -27,6 +27,7 @@ MSBuild ``Condition`` attributes are not evaluated: the last value in the file c
 
 from __future__ import annotations
 
+import json
 import ntpath
 import os
 import re
@@ -186,7 +187,7 @@ def _launch_profile(folder: Path, root: Path, problems: list[Problem]) -> tuple[
             continue
         shown = _display(root, f)
         try:
-            data, text = read_json(f, shown, MAX_LAUNCH_SETTINGS_BYTES, "launch settings")
+            data, text = read_json(f, shown, MAX_LAUNCH_SETTINGS_BYTES, "launch settings", comments=True)
         except ConfigError as e:
             problems.append(Problem(shown, e.line, f"{e.message}; the IISExpress profile is not used"))
             return None
@@ -209,8 +210,12 @@ def _json_line(text: str, profile: str, key: str) -> int | None:
     if m is None:
         return None
     start = text.count("\n", 0, m.start()) + 1
-    end = text.find("}", m.end())
-    k = re.compile(r'"' + re.escape(key) + r'"\s*:', re.IGNORECASE).search(text, m.end(), end if end > 0 else len(text))
+    value = len(text) - len(text[m.end():].lstrip())
+    try:  # NOTE: the profile's own end, past nested objects (environmentVariables before use64Bit)
+        end = json.JSONDecoder().raw_decode(text, value)[1]
+    except ValueError:
+        end = len(text)
+    k = re.compile(r'"' + re.escape(key) + r'"\s*:', re.IGNORECASE).search(text, m.end(), end)
     return text.count("\n", 0, k.start()) + 1 if k else start
 
 
@@ -232,11 +237,32 @@ def read_project(path: Path, root: Path, problems: list[Problem]) -> ProjectFile
     return ProjectFile(path, shown, sdk, props, user, _launch_profile(path.parent, root, problems))
 
 
+DEFAULT_PROFILE = "IIS Express"
+"""The name Visual Studio's ASP.NET Core templates give the profile with ``"commandName": "IISExpress"``."""
+
+
+def _launch_settings_of(p: ProjectFile) -> str:
+    """The project's ``Properties/launchSettings.json``, as the report names files (beside its project file)."""
+    folder = p.shown.rsplit("/", 1)[0] if "/" in p.shown else ""
+    return f"{folder}/Properties/launchSettings.json" if folder else "Properties/launchSettings.json"
+
+
 def _bitness(p: ProjectFile, forced: Arch | None, os_arch: Arch) -> tuple[Arch, ArchFrom, str, ConfigSource]:
     """``(arch, from, reason, where to flip it)`` for project ``p`` (F2.1-F2.3)."""
     wide = Arch.ARM64 if os_arch is Arch.ARM64 else Arch.X64
     if os_arch is Arch.X86:
         return Arch.X86, ArchFrom.OS, "32-bit Windows has only the 32-bit iisexpress.exe (facts F1.1)", ConfigSource(p.shown)
+    if p.kind is ProjectKind.ASPNETCORE and p.profile is None:
+        # NOTE: an SDK-style project's bitness is its launch profile's (F2.3), never <Use64BitIISExpress> (F2.2, .NET
+        # Framework projects): without one read, the profile Visual Studio writes (no use64Bit) is assumed
+        at = ConfigSource(_launch_settings_of(p))
+        why = (f"no IIS Express launch profile was read from {at.file} (absent, unreadable, or no profile with "
+               "\"commandName\": \"IISExpress\")")
+        if forced is not None:
+            return forced, ArchFrom.OPTION, f"{why}; --iisexpress-arch {forced.value}", at
+        return (wide, ArchFrom.LAUNCH_PROFILE_DEFAULT,
+                (f"{why}: the profile Visual Studio writes has no use64Bit, so the launchSettings.json schema "
+                 "default true (64-bit) is assumed (facts F2.3)"), at)
     if p.kind is ProjectKind.ASPNETCORE and p.profile is not None:
         name, prof, at = p.profile
         val = prof.get("use64Bit")
@@ -478,8 +504,9 @@ def read_workspace(folder: Path, image: ServerImage, os_arch: Arch, os_arch_from
         hosting = str(profile.get("ancmHostingModel") or (s.value if (s := p.prop("AspNetCoreHostingModel")) else ""))
         projects.append(IisExpressProject(
             p.name, p.shown, p.kind, site, arch, arch_from, reason,
-            SwitchKind.LAUNCH_PROFILE if p.kind is ProjectKind.ASPNETCORE and p.profile is not None
-            else SwitchKind.PROJECT_PROPERTY, at, p.profile[0] if p.profile is not None else None, out, note, hosting,
+            SwitchKind.LAUNCH_PROFILE if p.kind is ProjectKind.ASPNETCORE else SwitchKind.PROJECT_PROPERTY, at,
+            p.profile[0] if p.profile is not None else DEFAULT_PROFILE if p.kind is ProjectKind.ASPNETCORE else None,
+            out, note, hosting,
             launcher(p, host_out, out) if p.kind is ProjectKind.ASPNETCORE else ""))
     if not projects and not any(pr.unread for pr in problems):
         # NOTE: without a web project nothing is planned: say so, or the report is clean over every site

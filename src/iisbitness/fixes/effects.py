@@ -19,8 +19,10 @@ between that plan and the plan before, process by process, is everything else th
   other Framework folder), with the applications it runs, from the metabase (:func:`_aspnet_wp`).
 
 A module replaced by its own build for the other architecture (``ManagedEngineV4.0_32bit`` for
-``ManagedEngineV4.0_64bit``: the same file name under Framework and Framework64) is not lost: the worker's
-architecture change says it. Only the processes both plans hold are compared, so a plan of the pools a fix
+``ManagedEngineV4.0_64bit``: the same file name under Framework and Framework64; a vendor's pair of entries of
+the two bitnesses whose names differ only in it, ``SentinelWSFilter64`` bitness64 and ``SentinelWSFilter32`` bitness32)
+is not lost: the worker's architecture change says it. An ISAPI filter is the worker's once, whatever the number
+of its sites that list it. Only the processes both plans hold are compared, so a plan of the pools a fix
 touches (issue 11) gives the same effects as a plan of the whole server.
 """
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import ntpath
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 from iisbitness.arch import Arch
 from iisbitness.findings import EffectKind, SideEffect
@@ -91,7 +94,26 @@ def _process_key(ld: Load) -> tuple[str, str]:
 
 
 def _load_key(ld: Load) -> tuple[str, str, str, str]:
+    if ld.kind is LoadKind.ISAPI_FILTER:  # NOTE: listed once per site the worker serves, loaded once by the worker
+        return ld.kind.value, ld.name.lower(), "", ""
     return ld.kind.value, ld.name.lower(), (ld.site or "").lower(), (ld.application or "").lower()
+
+
+def _worker_level(ld: Load) -> bool:
+    """A load of the worker itself (a global module, an ISAPI filter of a site it serves), not an application's own
+    entry that moves with its application."""
+    return ld.kind not in _APP_FILES and (ld.site is None or ld.kind is LoadKind.ISAPI_FILTER)
+
+
+def _added(before: _Process, after: _Process, pool: str | None, twins: set[tuple[str, ...]]) -> list[SideEffect]:
+    """Worker-level entries ``after`` loads and ``before`` did not (not a build of one ``before`` loads for the
+    other architecture)."""
+    return [SideEffect(EffectKind.LOADED, pool, after.name, ld.name, ld.kind.value, ld.fits,
+                       is_security(ld.name, ld.binary.configured, ld.kind), before.arch, after.arch)
+            for k, ld in after.loads.items() if k not in before.loads and _worker_level(ld) and not _replaced(ld, twins)]
+
+
+_BITNESS = re.compile(r"\bbitness(32|64)\b", re.IGNORECASE)
 
 
 def _twin(ld: Load) -> tuple[str, str]:
@@ -100,12 +122,50 @@ def _twin(ld: Load) -> tuple[str, str]:
     return ld.kind.value, ntpath.basename(path.strip().strip('"')).lower()
 
 
+_ARCH_WORD = re.compile(r"[_.-]?(?:x86|x64|amd64|wow64|(?:32|64)(?:bit)?)", re.IGNORECASE)
+
+
+def _pair(ld: Load) -> tuple[str, str, str] | None:
+    """A vendor's pair of entries for both bitnesses (``SentinelWSFilter64`` preCondition="bitness64" and
+    ``SentinelWSFilter32`` preCondition="bitness32"): ``(kind, name without its bitness, bitness)`` of an entry
+    whose preCondition names a bitness; None for others. Two entries of one kind whose names differ only in the
+    bitness they name, each restricted to its bitness, are one product's two builds: the worker that loads one
+    instead of the other loses nothing. Entries of other names (an SSO module for 64-bit, a helper for 32-bit)
+    are not a pair, even from one folder."""
+    m = _BITNESS.search(getattr(ld.entry, "precondition", "") or "")
+    if m is None:
+        return None
+    stem = _ARCH_WORD.sub("", ld.name).lower()
+    return (ld.kind.value, stem, m.group(1)) if stem and stem != ld.name.lower() else None
+
+
+def _twins(loads: Iterable[Load]) -> set[tuple[str, ...]]:
+    """What the entries ``loads`` stand for once a worker changes architecture: their file names (a module's
+    build for the other architecture under the same name) and, for a bitness pair (:func:`_pair`), the other
+    entry of the pair."""
+    out: set[tuple[str, ...]] = set()
+    for ld in loads:
+        out.add(_twin(ld))
+        pair = _pair(ld)
+        if pair is not None:
+            out.add((pair[0], pair[1], "64" if pair[2] == "32" else "32"))
+    return out
+
+
+def _replaced(ld: Load, twins: set[tuple[str, ...]]) -> bool:
+    """Whether ``ld`` has its other architecture's build among ``twins`` (:func:`_twins` of the other worker)."""
+    pair = _pair(ld)
+    return _twin(ld) in twins or (pair is not None and pair in twins)
+
+
 class _Process:
     def __init__(self) -> None:
         self.arch: Arch | None = None
         self.pool: AppPool | None = None
         self.name = ""
         self.loads: dict[tuple[str, str, str, str], Load] = {}
+        self.sites: dict[tuple[str, str, str, str], set[str]] = {}
+        """Per ISAPI filter: the sites (lower case) it is loaded for."""
 
 
 def _by_process(loads: Iterable[Load]) -> dict[tuple[str, str], _Process]:
@@ -114,6 +174,8 @@ def _by_process(loads: Iterable[Load]) -> dict[tuple[str, str], _Process]:
         p = out.setdefault(_process_key(ld), _Process())
         p.arch, p.pool, p.name = ld.process.arch, ld.process.pool, ld.process.name
         p.loads.setdefault(_load_key(ld), ld)
+        if ld.kind is LoadKind.ISAPI_FILTER and ld.site is not None:
+            p.sites.setdefault(_load_key(ld), set()).add(ld.site.lower())
     return out
 
 
@@ -130,10 +192,10 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
     build for the other architecture; and the ISAPI extensions of the applications ``after`` runs (those ``moved``
     to it, else those that ``stay`` in it) that it no longer loads."""
     kept = after.loads if after is not None else {}
-    twins = {_twin(ld) for ld in kept.values()}
+    twins = _twins(kept.values())
     out = []
     for key, ld in before.loads.items():
-        if key in kept or _twin(ld) in twins:
+        if key in kept or _replaced(ld, twins):
             continue
         app = f"{ld.site}{ld.application or ''}" if ld.site is not None else ""
         if ld.kind is LoadKind.ISAPI_EXTENSION and app in (moved or stay):
@@ -145,8 +207,10 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
             continue
         if ld.kind in _APP_FILES:
             continue
-        if moved and ld.site is not None:
-            continue  # NOTE: an application-level entry moves with its application
+        if moved and ld.site is not None and not (
+                ld.kind is LoadKind.ISAPI_FILTER and any(m.split("/", 1)[0].lower() in before.sites.get(key, ())
+                                                         for m in moved)):
+            continue  # NOTE: an application-level entry moves with its application; a filter of its site does not
         out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
                               is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
                               after.arch if after is not None else None, moved))
@@ -156,7 +220,7 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
 _ISAPI = (LoadKind.ISAPI_FILTER, LoadKind.ISAPI_EXTENSION)
 
 
-def _isapi(after: _Process, before: set[tuple[str, str]]) -> tuple[str, ...]:
+def _isapi(after: _Process, before: AbstractSet[tuple[str, ...]]) -> tuple[str, ...]:
     """The ISAPI filter and extension DLLs (file names, in load order) that ``after`` loads and that its process
     loaded before too, as the same file or its build for the other architecture (``before``: :func:`_twin` of each
     load before): what runs at the new architecture with the worker."""
@@ -178,17 +242,14 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         pool = b.pool.name if b.pool is not None else None
         if a is None:
             continue
-        b_twins = {_twin(ld) for ld in b.loads.values()}
+        b_twins = _twins(b.loads.values())
         if a.arch is not b.arch and (b.pool is not None or after.iis6 is None):  # NOTE: IIS 6 aspnet_wp.exe below
-            moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _twin(ld) in b_twins}
+            moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _replaced(ld, b_twins)}
             out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
                                   applications=_apps(after, a.pool), binaries=len(moving),
                                   isapi=_isapi(a, b_twins) if after.iis6 is not None else ()))
         out += _removed(b, a, pool, stay=_apps(after, a.pool))
-        out += [SideEffect(EffectKind.LOADED, pool, a.name, ld.name, ld.kind.value, ld.fits,
-                           is_security(ld.name, ld.binary.configured, ld.kind), b.arch, a.arch)
-                for k, ld in a.loads.items() if k not in b.loads and ld.kind not in _APP_FILES
-                and ld.site is None and _twin(ld) not in b_twins]
+        out += _added(b, a, pool, b_twins)
     elsewhere: dict[Arch, set[tuple[str, str]]] = {}
     for key, a in new.items():
         if key in old or a.pool is None:

@@ -97,5 +97,6 @@ def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,
     elif applied:
         out.append("Nothing to write.")
     elif plan.changes:
-        out.append("Dry run: nothing written. Run again with --apply to write these changes.")
+        out.append("Dry run: nothing written. Run again with --apply to write these changes; add "
+                   f"--plan {plan.plan_id} to write exactly these (refused, exit 3, if a file or a fix changed since).")
     return "\n".join(out) + "\n"

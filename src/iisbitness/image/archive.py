@@ -14,6 +14,9 @@ case), no member may be a link or encrypted, sizes must stay under :data:`MAX_ME
 (size and sha256). Only then is the copy laid out, below a new private temporary folder that is removed
 afterwards; names are joined one checked component at a time. Any failure raises
 :class:`~iisbitness.errors.ServerImageError` naming the zip, and leaves nothing behind.
+
+A zip with no ``manifest.json`` is a zip of an image folder as someone made it by hand (:func:`open_plain`): the
+same refusals, any plain relative path, laid out whole; the folder holding the IIS configuration is the image.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,6 +228,91 @@ def _bad(path: Path, why: str) -> ServerImageError:
     return ServerImageError(f"{path}: not a collected server zip: {why}")
 
 
+def _bad_plain(path: Path, why: str) -> ServerImageError:
+    return ServerImageError(f"{path}: a zip of a server image that cannot be read: {why}")
+
+
+def is_collected(path: Path) -> bool:
+    """Whether the zip ``path`` is one ``iisbitness collect`` wrote (it holds ``manifest.json`` at its top); a zip
+    that cannot be opened counts as collected, so that :func:`open_collected` says why."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(i.filename == MANIFEST for i in zf.infolist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return True
+
+
+@dataclass
+class PlainCopy:
+    """A zip of a server image folder, laid out for scanning.
+
+    Attributes:
+        root: the temporary folder it is laid out in (removed after the ``with`` block).
+        image: the folder in it standing for C:\\ (it holds the IIS configuration).
+        drives: other drives the zip holds beside it: when that folder is named ``C``, its siblings named by one
+            letter (``D/``, as ``collect`` and a copy by hand lay drives out).
+        shown: the image folder as named in the zip (``coso/``; ``""`` at its top).
+    """
+
+    root: Path
+    image: Path
+    drives: dict[str, Path]
+    shown: str
+
+
+_CONFIGS = ("windows/system32/inetsrv/config/applicationhost.config", "windows/system32/inetsrv/metabase.xml")
+
+
+@contextlib.contextmanager
+def open_plain(path: Path) -> Iterator[PlainCopy]:
+    """Check a zip of a server image folder (a customer's copy of C:\\ zipped as it is, with no ``manifest.json``)
+    and lay it out in a private temporary folder for the ``with`` block, as :func:`open_collected` does and with the
+    same refusals (module docstring), no manifest to check against. The image is the folder holding
+    ``Windows/System32/inetsrv/config/applicationHost.config`` (or the IIS 6 ``MetaBase.xml``), at any depth.
+
+    Raises:
+        ServerImageError: damaged, hostile, or holding no IIS configuration or two images (named); nothing is left
+            on disk.
+    """
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        raise _bad_plain(path, str(e)) from e
+    with zf:
+        members = _members(path, zf, plain=True)
+        found = sorted({name[:len(name) - len(c)] for name in members for c in _CONFIGS
+                        if name.lower() == c or name.lower().endswith("/" + c)}, key=lambda p: (p.count("/"), p))
+        if not found:
+            raise _bad_plain(path, "no manifest.json (it is not one iisbitness collect made) and no "
+                                   "Windows/System32/inetsrv/config/applicationHost.config (nor IIS 6 MetaBase.xml) "
+                                   "at any depth: zip the folder standing for C:\\, or run iisbitness collect")
+        if len(found) > 1 and found[0].count("/") == found[1].count("/"):
+            raise _bad_plain(path, f"it holds more than one server image ({', '.join(repr(f) for f in found[:3])}): "
+                                   "unzip it and scan each folder")
+        root = Path(tempfile.mkdtemp(prefix="iisbitness-zipped-image-"))
+        try:
+            try:
+                for info in zf.infolist():  # NOTE: an empty folder is a fact too (a folder the image holds)
+                    folder = info.filename.replace("\\", "/").rstrip("/")
+                    if (info.is_dir() or info.filename.endswith(("/", "\\"))) and _parts(folder) is not None:
+                        _place(path, root, folder).mkdir(parents=True, exist_ok=True)
+                for name, info in members.items():
+                    target = _place(path, root, name)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    _extract(path, zf, info, target, _bad_plain)
+            except OSError as e:  # NOTE: a name the host cannot hold (too long, reserved), a full disk
+                raise _bad_plain(path, f"cannot be laid out: {e.strerror or e}") from e
+            image = _place(path, root, found[0].rstrip("/")) if found[0] else root
+            image.mkdir(parents=True, exist_ok=True)
+            drives: dict[str, Path] = {}
+            if found[0] and _drive_ok(image.name.upper()) and image.name.upper() == "C":
+                drives = {d.name.upper(): d for d in image.parent.iterdir()
+                          if d.is_dir() and not d.is_symlink() and _drive_ok(d.name.upper()) and d != image}
+            yield PlainCopy(root, image, drives, found[0])
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def _parts(name: str) -> list[str] | None:
     """The components of a member name, or None when it is not a plain relative path."""
     if not name or name.startswith("/") or "\\" in name or "\x00" in name:
@@ -244,36 +332,46 @@ def _root_ok(first: str) -> bool:
     return _drive_ok(first) or first in (SHARES, EVENT_LOGS)
 
 
-def _check(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, Any], dict[str, zipfile.ZipInfo]]:
+def _members(path: Path, zf: zipfile.ZipFile, plain: bool = False) -> dict[str, zipfile.ZipInfo]:
+    """The zip's files by name, each checked (module docstring); ``plain``: any plain relative path (a zip of an
+    image folder, :func:`open_plain`), a backslash read as the separator old Windows zip tools wrote."""
+    bad = _bad_plain if plain else _bad
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
-        raise _bad(path, f"{len(infos)} members (at most {MAX_MEMBERS})")
+        raise bad(path, f"{len(infos)} members (at most {MAX_MEMBERS})")
     members: dict[str, zipfile.ZipInfo] = {}
     seen: set[str] = set()
     total = 0
     for info in infos:
-        name = info.filename
+        name = info.filename.replace("\\", "/") if plain else info.filename
         parts = _parts(name)
-        if parts is None or (name != MANIFEST and not _root_ok(parts[0])):
+        if plain and parts is None:
+            raise bad(path, f"member {info.filename!r} is not a plain relative path")
+        if not plain and (parts is None or (name != MANIFEST and not _root_ok(parts[0]))):
             raise _bad(path, f"member {name!r} is not a plain relative path under a drive, UNC or eventlogs")
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise _bad(path, f"member {name!r} is a symbolic link")
+            raise bad(path, f"member {name!r} is a symbolic link")
         if info.flag_bits & 0x1:
-            raise _bad(path, f"member {name!r} is encrypted")
-        if info.is_dir():
+            raise bad(path, f"member {name!r} is encrypted")
+        if info.is_dir() or name.endswith("/"):
             continue
         if name.lower() in seen:
-            raise _bad(path, f"member {name!r} appears twice (names differ only in case)")
+            raise bad(path, f"member {name!r} appears twice (names differ only in case)")
         seen.add(name.lower())
         if info.file_size > MAX_MEMBER_BYTES:
-            raise _bad(path, f"member {name!r} unpacks to {info.file_size} bytes (at most {MAX_MEMBER_BYTES})")
+            raise bad(path, f"member {name!r} unpacks to {info.file_size} bytes (at most {MAX_MEMBER_BYTES})")
         if info.file_size > (1 << 20) and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise _bad(path, f"member {name!r} expands {info.file_size // max(info.compress_size, 1)} times "
-                             f"(at most {MAX_RATIO}): a zip bomb")
+            raise bad(path, f"member {name!r} expands {info.file_size // max(info.compress_size, 1)} times "
+                            f"(at most {MAX_RATIO}): a zip bomb")
         total += info.file_size
         if total > MAX_TOTAL_BYTES:
-            raise _bad(path, f"members unpack to more than {MAX_TOTAL_BYTES} bytes")
+            raise bad(path, f"members unpack to more than {MAX_TOTAL_BYTES} bytes")
         members[name] = info
+    return members
+
+
+def _check(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, Any], dict[str, zipfile.ZipInfo]]:
+    members = _members(path, zf)
     if MANIFEST not in members:
         raise _bad(path, "no manifest.json (made by iisbitness collect)")
     raw = _read(path, zf, members.pop(MANIFEST), MAX_MANIFEST_BYTES)
@@ -320,15 +418,42 @@ def _read(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> b
     return bytes(out)
 
 
+def _place(path: Path, root: Path, name: str) -> Path:
+    """Where member ``name`` goes below ``root``, joined one checked component at a time."""
+    target = root
+    for part in name.split("/"):
+        target = target / part
+        if target.is_symlink():
+            raise _bad(path, f"{name!r}: laid out over a link")
+    return target
+
+
+def _extract(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path,
+             bad: Callable[[Path, str], ServerImageError]) -> tuple[int, str]:
+    """Member ``info`` written to the new file ``target``, never more than its header says: ``(size, sha256)``.
+
+    Raises:
+        ServerImageError (``bad``): larger than its header, truncated or damaged. OSError: ``target`` cannot be written.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with zf.open(info) as src, target.open("xb") as dst:
+            while chunk := src.read(1 << 20):
+                size += len(chunk)
+                if size > info.file_size:
+                    raise bad(path, f"member {info.filename!r} is larger than its header says")
+                digest.update(chunk)
+                dst.write(chunk)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as e:
+        raise bad(path, f"member {info.filename!r} cannot be read (truncated or damaged: {e})") from e
+    return size, digest.hexdigest()
+
+
 def _lay_out(path: Path, zf: zipfile.ZipFile, manifest: dict[str, Any], members: dict[str, zipfile.ZipInfo],
              root: Path) -> None:
     def place(name: str) -> Path:
-        target = root
-        for part in name.split("/"):
-            target = target / part
-            if target.is_symlink():
-                raise _bad(path, f"{name!r}: laid out over a link")
-        return target
+        return _place(path, root, name)
 
     for name in sorted(manifest["folders"]):
         place(name).mkdir(parents=True, exist_ok=True)
@@ -338,19 +463,11 @@ def _lay_out(path: Path, zf: zipfile.ZipFile, manifest: dict[str, Any], members:
             raise _bad(path, f"manifest.json: no sha256 for {name!r}")
         target = place(name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
         try:
-            with zf.open(info) as src, target.open("xb") as dst:
-                while chunk := src.read(1 << 20):
-                    size += len(chunk)
-                    if size > info.file_size:
-                        raise _bad(path, f"member {name!r} is larger than its header says")
-                    digest.update(chunk)
-                    dst.write(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as e:
+            size, sha256 = _extract(path, zf, info, target, _bad)
+        except OSError as e:
             raise _bad(path, f"member {name!r} cannot be read (truncated or damaged: {e})") from e
-        if size != expected.get("size") or digest.hexdigest() != expected["sha256"]:
+        if size != expected.get("size") or sha256 != expected["sha256"]:
             raise _bad(path, f"member {name!r} does not match the sha256 and size in manifest.json")
     present = {n.lower() for n in members}
     for name, listing in sorted(manifest["folders"].items()):

@@ -24,6 +24,7 @@ project file).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -89,7 +90,8 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     """``coverage`` with the unread problems of the server's own configuration file (``config_file``, as the
     problems name it: applicationHost.config's section kept in a ``configSource`` file that could not be read, its
     ``<sites>`` or ``<applicationPools>`` kept in another file) counted against every application, which it
-    configures: each is then at most partly checked, the problem's ``file: message`` among its reasons. Such a
+    configures: each is then at most partly checked, the problem's ``file: message`` among its reasons (not checked
+    when it is redirection.config's shared configuration that was not read: what was read is not what IIS runs). Such a
     problem lies below no application's folder, so :func:`plan_coverage` gave it to none and the report said
     "all N applications checked" over an unread ``<globalModules>``. With no application at all, one
     ``NOT_CHECKED`` entry per problem, named by its file (as IIS Express's project problems), so that
@@ -98,15 +100,34 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     # NOTE: one plan_coverage already gave to the applications it concerns (a GAC module their workers load) stays
     given = {r for c in coverage for r in c.reasons}
     gaps = tuple(g for g in dict.fromkeys(f"{p.file}: {p.message}" for p in problems
-                                          if p.unread and p.file == config_file) if g not in given)
+                                          if p.unread and (p.file == config_file or _redirection(p.file)))
+                 if g not in given)
     if not gaps:
         return coverage
     apps = [c for c in coverage if c.pool or c.site]
     if not apps:
         return coverage + tuple(Coverage(config_file, "", "", CoverageStatus.NOT_CHECKED, (g,)) for g in gaps)
-    return tuple(replace(c, status=CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
-                         reasons=tuple(dict.fromkeys((*c.reasons, *gaps)))) if c.pool or c.site else c
-                 for c in coverage)
+    # NOTE: shared configuration not read: the applications listed are the local file's, which IIS does not run
+    whole = next((g for g in gaps if _redirection(g.split(": ", 1)[0])), None)
+    share = re.search(r"\(use (--share .+?=/path/to/copy)\)", whole) if whole is not None else None
+    return tuple(replace(c, status=CoverageStatus.NOT_CHECKED if whole else
+                         CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
+                         reasons=tuple(dict.fromkeys((*c.reasons, *gaps))),
+                         remedy=share[1] if share is not None and not c.remedy else c.remedy)
+                 if c.pool or c.site else c for c in coverage)
+
+
+def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
+    """The problem saying redirection.config's shared configuration was not read (the applicationHost.config read
+    is then the local one, which IIS does not run), or None."""
+    return next((p for p in problems if p.unread and _redirection(p.file)), None)
+
+
+def _redirection(file: str) -> bool:
+    """Whether ``file`` (as problems name it) is ``inetsrv\\config\\redirection.config``: its unread shared
+    configuration (``configurationRedirection`` enabled, the target not in the image) means the applicationHost.config
+    read is not the one IIS runs (:func:`iisbitness.config.apphost.find_apphost`)."""
+    return file.replace("\\", "/").lower().endswith("inetsrv/config/redirection.config")
 
 
 _Folder = tuple[VirtualDirectory, Path | None, str, str]
@@ -121,7 +142,9 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
         return vdir, None, "no physicalPath is configured", ""
     arch = Arch.X64 if server.os_arch.is_64bit else Arch.X86
     expanded, unresolved = expand(configured, process_environment(server.os_arch, arch, ctx.env_overrides))
-    if unresolved:
+    if unresolved and not ctx.image.locate(normalize(expanded).rstrip("\\")).is_dir:
+        # NOTE: Windows leaves an unknown %NAME% as it is, and the plan reads that folder when the image holds it
+        # (C:\sites\50%off%sale): checked then, as its findings say; else what the variable names is unknown
         why = f"physicalPath '{configured}': %{unresolved[0]}% is not an environment variable the scan knows"
         return vdir, None, why, f"--env {unresolved[0]}=VALUE"
     win = normalize(expanded).rstrip("\\")

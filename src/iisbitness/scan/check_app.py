@@ -27,6 +27,7 @@ server that does not exist.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from dataclasses import dataclass, replace
@@ -43,7 +44,7 @@ from iisbitness.fixes.commands import APPCMD, OUT_OF_PROCESS, ps_escaped, rename
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan.coverage import GAC_REMEDY
+from iisbitness.loadplan.coverage import GAC_REMEDY, shared_config_unread
 from iisbitness.loadplan.plan import Coverage
 from iisbitness.model.edits import SetPoolArch
 from iisbitness.model.source import ConfigSource, Problem
@@ -64,6 +65,58 @@ class PoolSpec:
     arch: Arch
     runtime: str = "v4.0"
     pipeline: str = "Integrated"
+
+
+_NOT_BUILDS = frozenset({"obj", "node_modules", ".git", ".vs", "packages"})
+_LOOK_DEPTH = 4
+_LOOK_FOLDERS = 2000
+
+
+def _is_build(names: set[str]) -> bool:
+    return "web.config" in names or "bin" in names
+
+
+def _names(folder: Path) -> tuple[set[str], list[Path]]:
+    """The entries of ``folder`` (lower case) and its sub-folders (links not followed); nothing when unreadable."""
+    try:
+        with os.scandir(folder) as it:
+            entries = list(it)
+    except OSError:
+        return set(), []
+    return ({e.name.lower() for e in entries},
+            [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False) and e.name.lower() not in _NOT_BUILDS])
+
+
+def require_build(publish: Path) -> None:
+    """Refuse a folder that holds nothing an IIS application loads: no ``web.config`` and no ``bin`` (a wrong path in
+    a pipeline: an empty folder, the folder above the publish output, a project's ``bin`` itself), which would pass
+    as "1 of 1 application checked" with nothing read.
+
+    Raises:
+        ServerImageError: naming the folder and, when it has some, the folders below it that hold a build.
+    """
+    names, subs = _names(publish)
+    if _is_build(names):
+        return
+    shown = shown_path(publish)
+    found: list[str] = []
+    queue, seen = [(s, 1) for s in sorted(subs)], 0
+    while queue and len(found) < 3 and seen < _LOOK_FOLDERS:
+        folder, depth = queue.pop(0)
+        seen += 1
+        below, more = _names(folder)
+        if _is_build(below):
+            found.append(shown_path(folder))
+        elif depth < _LOOK_DEPTH:
+            queue.extend((m, depth + 1) for m in sorted(more))
+    dlls = sorted(n for n in names if n.endswith((".dll", ".exe")))
+    why = (f"its {len(dlls)} .dll/.exe files are not where IIS loads them: an ASP.NET application's assemblies are "
+           "in its bin folder (give the folder above bin) and an ASP.NET Core app needs the web.config its publish "
+           "writes" if dlls else "an ASP.NET application has its assemblies in bin, an ASP.NET Core publish folder "
+                                "has a web.config")
+    raise ServerImageError(
+        f"{shown}: nothing of a build to check: it holds no web.config and no bin folder ({why}); "
+        + (f"give the build output, e.g. {', '.join(found)}" if found else "give the build output (the publish folder)"))
 
 
 def _publish(publish: Path) -> tuple[dict[str, Path], str]:
@@ -112,8 +165,10 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
     refuses it too (:func:`refused_in_build`, which ``check-app`` exits 2 on), else a gap in its coverage.
 
     Raises:
+        ServerImageError: the folder holds no web.config and no bin (:func:`require_build`).
         IisBitnessError: as :func:`iisbitness.scan.pipeline.scan` does (not expected of the synthetic server).
     """
+    require_build(publish)
     os_arch = Arch.ARM64 if pool.arch is Arch.ARM64 else Arch.X64
     with tempfile.TemporaryDirectory(prefix="iisbitness-check-app-") as tmp:
         root = Path(tmp)
@@ -248,11 +303,12 @@ def _lines(el: etree._Element) -> range:
     return range(min(lines), max(lines) + 1) if lines else range(0)
 
 
-def _apphost_with(image: Path, site: str, app: str, drives: dict[str, Path], physical: str
+def _apphost_with(image: Path, site: str, app: str, options: ScanOptions, physical: str
                   ) -> tuple[bytes, str, frozenset[int]]:
-    """The image's applicationHost.config with ``site``/``app``'s root folder on the publish drive, and the lines of
-    every other ``<application>`` element (their virtual directories' problems are not the check's)."""
-    path, shown, _ = find_apphost(ServerImage.offline(image, drives))
+    """The image's applicationHost.config (the shared one when redirection.config enables it and ``--share`` gives
+    it) with ``site``/``app``'s root folder on the publish drive, and the lines of every other ``<application>``
+    element (their virtual directories' problems are not the check's)."""
+    path, shown, _ = find_apphost(ServerImage.offline(image, dict(options.drives), options.shares))
     doc = Document.read(path.read_bytes(), shown)
     for s in (s for s in doc.root.iter() if _named(s, "site") and attr(s, "name").lower() == site.lower()):
         for a in (a for a in s if _named(a, "application") and _url(attr(a, "path", "/")) == _url(app)):
@@ -278,13 +334,19 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
     """Check ``publish`` as application ``site_app`` (``Site/app``) of the server image ``image``.
 
     Raises:
-        ServerImageError: no such application. ConfigError: a configuration file cannot be parsed.
+        ServerImageError: no such application, or ``publish`` holds no build (:func:`require_build`), or the
+            server's shared configuration (redirection.config) is not in the image.
+        ConfigError: a configuration file cannot be parsed.
     """
+    require_build(publish)
     options = options or ScanOptions()
     site, app = _split(site_app)
     before = scan(image, options)
+    if (shared := shared_config_unread(before.problems)) is not None:
+        # NOTE: the application would be checked in the local file, which IIS does not run under shared configuration
+        raise ServerImageError(f"{shared.file}:{shared.line}: {shared.message}; give the share's copy (--share)")
     publish_drive, physical = _publish(publish)
-    data, shown, others = _apphost_with(image, site, app, dict(options.drives), physical)
+    data, shown, others = _apphost_with(image, site, app, options, physical)
     with tempfile.TemporaryDirectory(prefix="iisbitness-check-app-") as tmp:
         config = Path(tmp) / "applicationHost.config"
         config.write_bytes(data)

@@ -33,7 +33,10 @@ from iisbitness.image.archive import (
     MAX_MEMBER_BYTES,
     ArchiveWriter,
     Collected,
+    PlainCopy,
+    is_collected,
     open_collected,
+    open_plain,
     zip_name,
 )
 from iisbitness.image.detect import detect_os_arch
@@ -198,7 +201,9 @@ def _add_event_logs(writer: ArchiveWriter, logs: Sequence[str], live: bool, stag
 def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, list[Path]]]:
     """Scan the collected zip ``path`` (``iisbitness scan server.zip``): ``(report, the zip's event logs)``, the
     logs readable while the ``with`` block runs. The report is the one the scan of the source server gave (its
-    image label aside), plus a problem for each file the collector left out.
+    image label aside), plus a problem for each file the collector left out. A zip with no ``manifest.json`` is
+    taken as a zip of an image folder (a customer's copy zipped as it is): laid out as safely and scanned as
+    that folder would be (:func:`iisbitness.image.archive.open_plain`, :func:`_scan_plain`).
 
     With ``options.cache``, the report is stored under the zip's manifest (which names the sha256 of every file
     in it, checked as the zip is laid out): a zip that holds what it held last time gives the stored report, and
@@ -211,6 +216,10 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
         ConfigError: a configuration file in the zip is unusable, named ``<zip>: <file in the zip>``.
         CacheError: ``options.cache`` cannot be opened or created.
     """
+    if not is_collected(path):
+        with open_plain(path) as plain:
+            yield _scan_plain(path, plain, options), []
+        return
     if options.drives or options.shares:
         flag = "--drive" if options.drives else "--share"
         raise ServerImageError(f"{path}: {flag} does not apply to a collected zip, which holds the drives and shares "
@@ -237,6 +246,24 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
             raise ConfigError(f"{path}: {e.path}", e.message, e.line) from e
         missing = tuple(Problem(shown, None, f"not in the collected copy: {why}") for shown, why in copy.left_out)
         yield (replace(report, problems=report.problems + missing) if missing else report), copy.event_logs
+
+
+def _scan_plain(path: Path, plain: PlainCopy, options: ScanOptions) -> Report:
+    """The scan of a zip of an image folder laid out in ``plain``, named by the zip: its drives beside C (``D/``)
+    unless ``--drive`` names them, ``--share`` as for a folder; ``--cache`` is not used (the copy is new each time).
+
+    Raises:
+        ServerImageError, ConfigError: as :func:`iisbitness.scan.pipeline.scan_image`, naming the zip.
+    """
+    options = replace(options, drives={**plain.drives, **options.drives}, cache=None)
+    inside = f"{path}:{plain.shown}" if plain.shown else f"{path}:"
+    try:
+        return scan_image(open_image(plain.image, options), options, str(path))
+    except ServerImageError as e:  # NOTE: named by the zip, not by the temporary folder it is laid out in
+        raise ServerImageError(str(e).replace(str(plain.image), inside.rstrip("/")).replace(str(plain.root), str(path))
+                               ) from e
+    except ConfigError as e:
+        raise ConfigError(f"{inside}{e.path}", e.message, e.line) from e
 
 
 def _scan_cached(path: Path, copy: Collected, options: ScanOptions, detected: tuple[Arch, str] | None,

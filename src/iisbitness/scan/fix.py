@@ -16,13 +16,14 @@ start the pools touched, :func:`pool_actions`):
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from iisbitness.errors import FixError, IisBitnessError
+from iisbitness.errors import FixError, IisBitnessError, ServerImageError
 from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
@@ -31,6 +32,7 @@ from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
+from iisbitness.loadplan.coverage import shared_config_unread
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.prefetch import read_ahead
@@ -101,6 +103,18 @@ class FixPlan:
     def side_effects(self) -> tuple[SideEffect, ...]:
         """What the chosen fixes, all together, change besides the findings (the load plans compared)."""
         return self.outcome.side_effects if self.outcome is not None else ()
+
+    @property
+    def plan_id(self) -> str:
+        """12 hex digits naming exactly what ``--apply`` would write: each file, its bytes as read and as written
+        (SHA-256 of them all). The dry run prints it; ``fix --apply --plan ID`` writes only a plan of that id, so a
+        file changed since the dry run, or a fix number that now means another fix, refuses instead of writing
+        what was not reviewed."""
+        digest = hashlib.sha256()
+        for c in self.changes:
+            for part in (c.shown.encode("utf-8"), hashlib.sha256(c.before).digest(), hashlib.sha256(c.after).digest()):
+                digest.update(len(part).to_bytes(4, "big") + part)
+        return digest.hexdigest()[:12]
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -197,7 +211,8 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     are those of the same ``scan``; verification runs every rule either way.
 
     Raises:
-        ServerImageError, ConfigError: as :func:`iisbitness.scan.pipeline.scan`.
+        ServerImageError, ConfigError: as :func:`iisbitness.scan.pipeline.scan`; also a shared configuration
+            (redirection.config) not in the image: the local file IIS does not run is never planned.
         FixError: a chosen element is not where the model read it, or a file cannot be edited.
         FindingNumberError, FixNumberError: ``numbers`` or ``fixes`` name nothing the scan has.
     """
@@ -217,6 +232,10 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     finally:
         if facts is not None:
             facts.close()
+    if (shared := shared_config_unread(report.problems)) is not None:
+        # NOTE: the plan would edit the local applicationHost.config, which IIS does not run under shared configuration
+        raise ServerImageError(f"{shared.file}:{shared.line}: {shared.message}; fix edits the configuration IIS runs: "
+                               "give the share's copy (--share), or run fix where the shared file is")
     reanalyse, _ = reanalysers(backend, ctx, before, every)
 
     items: list[int | tuple[int, Fix]] = list(select(report, rules, numbers))

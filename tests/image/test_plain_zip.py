@@ -1,0 +1,125 @@
+"""A zip of a server image folder (a customer's copy of C:\\ zipped as it is, no manifest.json): `scan X.zip` lays
+it out as safely as a collected zip and gives the report of the folder itself; hostile or unusable ones exit 2,
+naming the zip, and write nothing.
+
+Real inputs: the shared corpus's coso-configuration applicationHost.config (a site on D:), the committed PE
+fixtures in bin folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from iisbitness.cli import main
+from tests.conftest import corpus_dir, fixture, make_image
+from tests.image.test_collect import write_members
+
+COSO = "coso-configuration__supernova__applicationHost.config"
+"""A real configuration: site Supernova on D:\\resources\\web (/cdn on D:\\resources\\ftp), /api on D:\\resources\\web\\api,
+one 32-bit pool."""
+
+
+def _copy(root: Path) -> Path:
+    """The customer's copy: C (configuration), D (the site: x64 assemblies for a 32-bit pool, an empty folder)."""
+    make_image(root / "C", corpus_dir("iis-config") / COSO)
+    cfg = root / "C" / "Windows" / "System32" / "inetsrv" / "config" / "applicationHost.config"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('managedRuntimeVersion=""', 'managedRuntimeVersion="v4.0"'),
+                   encoding="utf-8")
+    for rel in ("resources/web/bin/Web.dll", "resources/web/api/bin/Api.dll"):
+        (root / "D" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(fixture("managed_x64.dll"), root / "D" / rel)
+    (root / "D" / "resources" / "ftp").mkdir(parents=True)
+    return root
+
+
+def _zip(folder: Path, out: Path, prefix: str = "", backslash: bool = False) -> Path:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(folder.rglob("*")):
+            name = prefix + p.relative_to(folder).as_posix()
+            if backslash:
+                name = name.replace("/", "\\")
+            if p.is_dir():
+                zf.writestr(name + ("\\" if backslash else "/"), b"")
+            else:
+                zf.writestr(name, p.read_bytes())
+    return out
+
+
+def _json(*args: str) -> tuple[int, dict[str, object]]:
+    r = CliRunner().invoke(main, ["scan", *args, "--format", "json", "--quiet"])
+    return r.exit_code, json.loads(r.stdout)
+
+
+def _same(doc: dict[str, object]) -> dict[str, object]:
+    server = dict(doc["server"])  # type: ignore[call-overload]
+    server.pop("image")
+    return {**doc, "server": server}
+
+
+@pytest.mark.parametrize("layout", ["named-folder", "backslash-names"])
+def test_a_zipped_copy_with_its_drives_gives_the_report_of_the_folders(tmp_path: Path, layout: str) -> None:
+    """Before: exit 2, "not a collected server zip: member 'srv/' is not a plain relative path under a drive, UNC
+    or eventlogs", and nothing said of unzipping. Now the zip's C folder is the image and its D folder drive D:."""
+    copy = _copy(tmp_path / "srv")
+    z = _zip(copy, tmp_path / "srv.zip", prefix="srv/", backslash=layout == "backslash-names")
+    code, doc = _json(str(z))
+    want_code, want = _json(str(copy / "C"), "--drive", f"D={copy / 'D'}")
+    assert (code, _same(doc)) == (want_code, _same(want))
+    assert code == 1 and doc["server"]["image"] == str(z)  # type: ignore[index]
+    assert {f["rule"] for f in doc["findings"]} == {"managed-assembly-arch"}  # type: ignore[attr-defined]
+    assert doc["coverage"]["complete"] is True  # type: ignore[index]  # NOTE: the empty D:\resources\ftp is laid out
+
+
+def test_a_zip_of_the_image_folder_alone_is_its_configuration_only_scan(tmp_path: Path) -> None:
+    copy = _copy(tmp_path / "srv")
+    z = _zip(copy / "C", tmp_path / "c.zip")
+    code, doc = _json(str(z))
+    want_code, want = _json(str(copy / "C"))
+    assert (code, _same(doc)) == (want_code, _same(want))
+    assert doc["coverage"]["not_checked"] == 2  # type: ignore[index]
+    code, doc = _json(str(z), "--drive", f"D={copy / 'D'}")  # NOTE: --drive applies to a plain zip
+    assert code == 1 and doc["coverage"]["complete"] is True  # type: ignore[index]
+
+
+def _plain(path: Path, members: dict[str, bytes], link: str | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        write_members(zf, members, link)
+    return path
+
+
+CONFIG = "Windows/System32/inetsrv/config/applicationHost.config"
+GOOD = (corpus_dir("iis-config") / COSO).read_bytes() if (corpus_dir("iis-config") / COSO).is_file() else b""
+HOSTILE = {
+    "traversal": ({CONFIG: GOOD, "../../evil.txt": b"x"}, None, "is not a plain relative path"),
+    "absolute": ({CONFIG: GOOD, "/tmp/evil.txt": b"x"}, None, "is not a plain relative path"),
+    "link": ({CONFIG: GOOD}, "Windows/evil", "is a symbolic link"),
+    "bomb": ({CONFIG: GOOD, "bomb.bin": b"\0" * (64 << 20)}, None, "a zip bomb"),
+    "case-clash": ({CONFIG: GOOD, "a.dll": b"x", "A.DLL": b"y"}, None, "names differ only in case"),
+    "no-config": ({"inetpub/wwwroot/web.config": b"<configuration />"}, None,
+                  ("no manifest.json (it is not one iisbitness collect made) and no "
+                   "Windows/System32/inetsrv/config/applicationHost.config")),
+    "two-images": ({f"a/{CONFIG}": GOOD, f"b/{CONFIG}": GOOD}, None, "more than one server image ('a/', 'b/')"),
+    "bad-config": ({CONFIG: b"<configuration><system.appl"}, None, f"{CONFIG}:1: not well-formed XML"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_a_hostile_or_unusable_plain_zip_exits_2_naming_it_and_writes_nothing(
+        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    members, link, said = HOSTILE[kind]
+    z = _plain(tmp_path / f"{kind}.zip", members, link)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    monkeypatch.chdir(scratch)
+    r = CliRunner().invoke(main, ["scan", str(z), "--quiet"])
+    assert r.exit_code == 2 and r.stderr.startswith(f"iisbitness: error: {z}"), r.output
+    assert said in r.stderr and "iisbitness-zipped-image-" not in r.stderr and "Traceback" not in r.output, r.stderr
+    assert os.listdir(scratch) == [] and not (tmp_path.parent / "evil.txt").exists()
