@@ -5,6 +5,7 @@ a fresh context gives."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from iisbitness.loadplan.build import build
 from iisbitness.loadplan.collectors import bin as bin_collector
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import Load
+from iisbitness.pe.facts import BinaryFacts
 from tests.conftest import bin_image
 
 
@@ -79,3 +81,39 @@ def test_the_load_map_is_a_fresh_contexts_per_folder(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(bin_collector, "_files", forgetful)
         assert loads_json.render([scan(image, ScanOptions(load_map=True))]) == remembered
+
+
+class _Recorder:
+    """A read-ahead (:class:`~iisbitness.pe.readahead.Ahead`) that reads nothing and notes what it was told, in order:
+    ``("given", path)`` per file given, ``("read", path)`` per file the parser reads."""
+
+    stopped = False
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def files_ahead(self, paths: Any) -> None:
+        self.events.extend(("given", str(p)) for p in paths)
+
+    def take(self, path: Any) -> None:
+        self.events.append(("read", str(path)))
+
+    def close(self) -> None:
+        pass
+
+
+def test_every_bin_folder_is_given_to_the_read_ahead_before_the_first_is_read(tmp_path: Path) -> None:
+    """The read-ahead is told every pool's bin files, in the order they will be read, before the parser reads the
+    first: its helper works whole folders ahead (issue 25), not one folder at a time as the parser reaches it.
+    The plan is that of a context without read-ahead."""
+    pools = "".join(f'<add name="P{i}" managedRuntimeVersion="v4.0" />' for i in range(3))
+    img = ServerImage.offline(bin_image(tmp_path / "img", pools, {f"S{i}": (f"P{i}", f"s{i}") for i in range(3)},
+                                        {"ManagedApp.dll": "ManagedApp.dll", "managed_x86.dll": "managed_x86.dll"}))
+    server = read_server(img, Arch.X64, "test")
+    recorder = _Recorder()
+    plan = build(server, PlanContext(img, facts=BinaryFacts(read_ahead=recorder)))
+    bins = [(kind, p) for kind, p in recorder.events if f"{os.sep}bin{os.sep}" in p]
+    given = [p for kind, p in bins if kind == "given"]
+    assert len(given) == 6 and bins[:6] == [("given", p) for p in given], bins
+    assert [p for kind, p in bins if kind == "read"][:6] == given
+    assert plan == build(read_server(img, Arch.X64, "test"), PlanContext(img))
