@@ -30,7 +30,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from iisbitness.arch import Arch
-from iisbitness.image.paths import expand, is_absolute, is_unc, normalize, process_environment, unc_share
+from iisbitness.image.paths import (
+    expand, is_absolute, is_unc, normalize, process_environment, share_argument, unc_share,
+)
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
 from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
@@ -109,7 +111,7 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
         return coverage + tuple(Coverage(config_file, "", "", CoverageStatus.NOT_CHECKED, (g,)) for g in gaps)
     # NOTE: shared configuration not read: the applications listed are the local file's, which IIS does not run
     whole = next((g for g in gaps if _redirection(g.split(": ", 1)[0])), None)
-    share = re.search(r"\(use (--share .+?=/path/to/copy)\)", whole) if whole is not None else None
+    share = re.search(r"\(use (--share .+?=/path/to/copy['\"]?)\)", whole) if whole is not None else None
     return tuple(replace(c, status=CoverageStatus.NOT_CHECKED if whole else
                          CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
                          reasons=tuple(dict.fromkeys((*c.reasons, *gaps))),
@@ -155,7 +157,7 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
                 and ctx.image.share_folder(named[0], named[1]) is None):  # NOTE: a share no folder stands for
             share = f"\\\\{named[0]}\\{named[1]}"
             return (vdir, None, f"physicalPath {win} is on the UNC share {share}, which is not part of the image",
-                    f"--share {share}=/path/to/copy (a folder holding a copy of the share"
+                    f"{share_argument(named[0], named[1])} (a folder holding a copy of the share"
                     + (f", with {named[2]} in it" if named[2] else "") + "), or scan on the server itself, or run "
                     "iisbitness collect there (the zip holds the share's files) and scan the zip")
         if is_unc(win):
