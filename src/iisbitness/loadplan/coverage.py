@@ -31,7 +31,13 @@ from pathlib import Path
 
 from iisbitness.arch import Arch
 from iisbitness.image.paths import (
-    expand, is_absolute, is_unc, normalize, process_environment, share_argument, unc_share,
+    expand,
+    is_absolute,
+    is_unc,
+    normalize,
+    process_environment,
+    share_argument,
+    unc_share,
 )
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
