@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 from click.testing import CliRunner
 
 from iisbitness.arch import Arch
 from iisbitness.cli import main
 from iisbitness.findings import EffectKind, Fix, SideEffect
 from iisbitness.fixes.verify import _rank
-from tests.conftest import corpus_dir, make_image
+from tests.conftest import REPO, corpus_dir, make_image
+
+SCHEMA = json.loads((REPO / "src/iisbitness/formats/schema/scan-2.json").read_text(encoding="utf-8"))
 
 MLBAKERAK = "mlbakerak__WinIRISBuild__applicationHost.config"
 """A real server's configuration: InterSystems' CSP gateway, global module CSPms (no preCondition), named by nine
@@ -56,6 +59,7 @@ def test_precondition_fix_names_the_handler_mappings_it_breaks_in_text(tmp_path:
 def test_precondition_fix_names_the_handler_mappings_in_json_and_html(tmp_path: Path) -> None:
     img = _image(tmp_path)
     doc = json.loads(_scan(img, "--format", "json"))
+    jsonschema.validate(doc, SCHEMA)
     fix = next(x for x in doc["fixes"] if x["label"] == 'preCondition="bitness32"')
     [effect] = fix["side_effects"]
     assert (effect["kind"], effect["name"], effect["pool"]) == ("unloaded", "CSPms", "DefaultAppPool")

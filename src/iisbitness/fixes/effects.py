@@ -207,7 +207,7 @@ def _handlers(plan: LoadPlan, after: _Process | None, apps: tuple[str, ...], nam
             continue
         for effect in app.effects:
             for h in effect.handlers:
-                if low in h.module_names and evaluate(h.precondition, pool, after.arch,
+                if low in h.modules.lower() and low in h.module_names and evaluate(h.precondition, pool, after.arch,
                                                        plan.server.os_arch).may_load:
                     found.setdefault((h.name, h.path, h.verb), {})[app.label] = None
     return tuple((*key, tuple(labels)) for key, labels in found.items())
@@ -239,7 +239,8 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
                 ld.kind is LoadKind.ISAPI_FILTER and any(m.split("/", 1)[0].lower() in before.sites.get(key, ())
                                                          for m in moved)):
             continue  # NOTE: an application-level entry moves with its application; a filter of its site does not
-        handlers = _handlers(plan, after, moved or stay, ld.name) if plan is not None else ()
+        handlers = (_handlers(plan, after, moved or stay, ld.name)
+                    if plan is not None and ld.kind is LoadKind.GLOBAL_MODULE else ())
         out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
                               is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
                               after.arch if after is not None else None, moved, handlers=handlers))

@@ -238,7 +238,7 @@ def _handler_lines(effects: Sequence[SideEffect]) -> list[str]:
         text = "; ".join(f"{', '.join(hs)} (verb {verb})" + (f" in {', '.join(apps)}" if apps else "")
                          for (verb, apps), hs in groups.items())
         more = len(handlers) - HANDLERS_SHOWN
-        out.append(f"{', '.join(sorted(set(pools), key=str.lower))}: HTTP 500.21 on the handler mapping"
+        out.append(f"{_names(pools, 8)}: HTTP 500.21 on the handler mapping"
                    f"{'s' if len(handlers) != 1 else ''} that name {name}: {text}"
                    + (f"; and {more} more (--format json lists each)" if more > 0 else ""))
     return out
