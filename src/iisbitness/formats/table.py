@@ -39,10 +39,11 @@ NBSP = "\u00a0"
 """Joins the words of one item (``Default Web Site/``) that wrapping must keep on one line; printed as a space."""
 
 
-_WINDOWS_PATH = re.compile(r"[A-Za-z]:\\(?:[^\\\s:]+(?: [^\\\s:]+)*\\)*[^\\\s]+")
+_WINDOWS_PATH = re.compile(r'[A-Za-z]:\\(?:[^\\\s:*?"<>|]+(?: [^\\\s:*?"<>|]+)*\\)*[^\\\s]+')
 """A Windows path whose folders may hold spaces (``C:\\Program Files (x86)\\Vendor\\v.dll``); its last part has none.
-A folder name never holds ``:`` (Windows forbids it), so a sentence that names two paths (``D:\\web: drive D: is not
-mapped; ... D:\\ftp``) is not taken for one path with spaces, which no line break could split."""
+A folder name holds none of ``:*?"<>|`` ("Naming Files, Paths, and Namespaces", learn.microsoft.com: reserved
+characters), so the words after a path never run on into the next one (``C:\\a\\x.dll, C:\\b\\y.dll``: two; ``D:\\web:
+drive D: is not mapped; ... D:\\ftp``), which no line break could split."""
 
 
 def keep_paths(text: str) -> str:

@@ -92,12 +92,26 @@ def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:
     arches = load.binary.arches
     if pool is None or arches is None:
         return None
-    stopped = stops_pool(plan, pool.name)
-    for arch in worker_candidates(plan.server.os_arch):
-        if arch is not load.process.arch and arch in arches:
-            return flip_pool(pool.name, arch, plan.server.os_arch, stopped, declared=pool.declared,
-                             auto_start=pool.auto_start)
-    return None
+    arch = target_arch(plan, load, arches)
+    if arch is None:
+        return None
+    return flip_pool(pool.name, arch, plan.server.os_arch, stops_pool(plan, pool.name), declared=pool.declared,
+                     auto_start=pool.auto_start)
+
+
+def target_arch(plan: LoadPlan, load: Load, arches: frozenset[Arch]) -> Arch | None:
+    """The architecture a flip or a split runs ``load``'s pool at: the first worker architecture of the OS (facts
+    A4-A7) other than the load's own that its binary (loadable at ``arches``) fits; for a binary that fits but fails
+    through a dependency (``load.binary.chain``), the first at which the pool's outlook (its dependencies searched at
+    each architecture) lists it as not failing, when there is one: on ARM64 an AnyCPU assembly needing an x64-only one
+    fits the x64 worker (emulated), not the x86 one listed first. None when no other architecture fits."""
+    others = [a for a in worker_candidates(plan.server.os_arch) if a is not load.process.arch and a in arches]
+    if load.binary.chain and len(others) > 1 and load.process.pool is not None:
+        outlook = next((o for o in plan.outlook if o.pool == load.process.pool.name), None)
+        failing = (f"{load.site}{load.application}", load.binary.configured)
+        if outlook is not None:
+            return next((a for a in others if failing not in outlook.failures_at(a)), others[0])
+    return others[0] if others else None
 
 
 def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
@@ -116,12 +130,11 @@ def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
     moved = plan.derived("apps-by-binary", _apps_by_binary).get(_binary_key(load), ((load.site, load.application),))
     if len(plan.server.applications_in(pool)) <= len(moved):
         return None  # NOTE: every application of its pool moves: the split is the same as a flip
-    for arch in worker_candidates(plan.server.os_arch):
-        if arch is not load.process.arch and arch in arches:
-            name = _split_name(plan, pool.name, arch, moved)
-            return move_to_new_pool(moved, name, arch, pool.name,
-                                    pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch, like=pool)
-    return None
+    arch = target_arch(plan, load, arches)
+    if arch is None:
+        return None
+    return move_to_new_pool(moved, _split_name(plan, pool.name, arch, moved), arch, pool.name,
+                            pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch, like=pool)
 
 
 def _split_name(plan: LoadPlan, pool: str, arch: Arch, moved: tuple[tuple[str, str], ...]) -> str:
@@ -143,8 +156,7 @@ def _split_groups(plan: LoadPlan) -> dict[tuple[str, Arch], tuple[tuple[tuple[st
         pool, arches = ld.process.pool, ld.binary.arches
         if pool is None or arches is None or ld.site is None or ld.application is None or ld.fits is not False:
             continue
-        arch = next((a for a in worker_candidates(plan.server.os_arch)
-                     if a is not ld.process.arch and a in arches), None)
+        arch = target_arch(plan, ld, arches)
         if arch is not None:
             out.setdefault((pool.name.lower(), arch), {})[by_binary.get(_binary_key(ld), ((ld.site, ld.application),))] = None
     return {k: tuple(v) for k, v in out.items()}
