@@ -449,7 +449,7 @@ def test_a_site_s_application_on_a_unc_share_is_read_from_its_share_copy(tmp_pat
     code, doc = scan_json(sol)
     [gap] = [a for a in doc["coverage"]["applications"] if a["status"] != "checked"]
     assert gap["application"] == f"{CLASSIC}/legacy" and gap["status"] == "not-checked"
-    assert gap["remedy"].startswith("--share \\\\fileserver\\apps=")
+    assert gap["remedy"].startswith("--share //fileserver/apps=")
     code, doc = scan_json(sol, "--share", f"\\\\fileserver\\apps={share}")
     jsonschema.validate(doc, SCHEMA)
     assert doc["coverage"]["complete"] is True and doc["coverage"]["checked"] == 2, doc["coverage"]

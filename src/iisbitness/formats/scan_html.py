@@ -252,7 +252,9 @@ class Step:
 def first_steps(v: ReportView) -> tuple[Step, ...]:
     """One step per cause, worst cause first (the order of :attr:`ReportView.causes`): the first group of its fixes
     (:meth:`ReportView.fix_groups`, in the order the rules offer them: the fixes without side effects first) that
-    re-analysis verified, else its first group; a cause whose fixes include a step already listed joins it."""
+    re-analysis verified, else its first group; a cause whose fixes include a step already listed joins it. A group
+    after which requests fail (a module handler mappings name taken out: HTTP 500.21, :attr:`SideEffect.handlers`)
+    is the step only when every group does so: a verified fix is not a harmless one."""
     steps: list[tuple[tuple[int, ...], list[int]]] = []
     step_of: dict[int, int] = {}  # NOTE: a fix number to the first step listing it: no walk of every step (issue 25)
     for i, c in enumerate(v.causes, 1):
@@ -261,7 +263,8 @@ def first_steps(v: ReportView) -> tuple[Step, ...]:
             steps[joined][1].append(i)
             continue
         groups = v.fix_groups(c)
-        group = next((g for g in groups if g[1]), groups[0] if groups else None)
+        safe = [g for g in groups if not any(e.breaks_requests for n in g[2] for e in v.fix(n).side_effects)] or groups
+        group = next((g for g in safe if g[1]), safe[0] if safe else None)
         if group is not None:
             for n in group[2]:
                 step_of.setdefault(n, len(steps))

@@ -18,12 +18,14 @@ from iisbitness.report import CoverageStatus, Report
 
 
 def _effect(e: SideEffect) -> dict[str, Any]:
-    out = {"kind": e.kind.value, "pool": e.pool, "process": e.process, "name": e.name, "load_kind": e.load_kind,
+    out: dict[str, Any] = {"kind": e.kind.value, "pool": e.pool, "process": e.process, "name": e.name, "load_kind": e.load_kind,
            "ran": e.ran, "security": e.security, "before": e.before.value if e.before else None,
            "after": e.after.value if e.after else None, "applications": list(e.applications),
            "binaries": e.binaries, "settings": [{"path": k, "value": v} for k, v in e.settings], "like": e.like}
     if e.isapi:  # NOTE: optional, added to scan/2 (an IIS 6 switch): every other document is byte-for-byte as before
         out["isapi"] = list(e.isapi)
+    if e.handlers:  # NOTE: optional, added to scan/2 (a module handler mappings name, unloaded): as above
+        out["handlers"] = [{"name": n, "path": p, "verb": v, "applications": list(apps)} for n, p, v, apps in e.handlers]
     return out
 
 
