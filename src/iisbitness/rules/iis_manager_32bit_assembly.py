@@ -65,8 +65,8 @@ def _console_fix(load: Load, wrong: PeImage | None) -> Fix:
     Else (an x64-only assembly on ARM64 Windows, an ARM64-only one on x64 Windows) no console the server has loads it:
     IIS Manager runs at the OS's architecture (facts F1; ARM64 on ARM64 Windows) and the console the KB offers besides
     it is 32-bit x86 (under WOW64, also on ARM64 Windows: "How emulation works on Arm", learn.microsoft.com, facts A7),
-    so neither can list its types; the fix is then the handler or module typed by hand in web.config, which the KB also
-    names (advisory, no command), beside the file's rebuild."""
+    so neither can list its types; the fix is then the handler or module typed by hand in web.config, the entry those
+    dialogs only write (advisory, no command), beside the file's rebuild."""
     img = load.binary.image
     if all(f is None or Arch.X86 in f.loadable_by for f in (img, wrong)):
         return Fix(summary="Open IIS Manager as a 32-bit console for these dialogs (elevated prompt)",
@@ -78,6 +78,6 @@ def _console_fix(load: Load, wrong: PeImage | None) -> Fix:
     return Fix(summary="Add the managed handler/module to web.config by hand (no IIS Manager console loads the file)",
                label="the handler/module typed in web.config",
                note=(f"The file IIS Manager cannot load loads in: {loads}; IIS Manager runs at "
-                     f"{load.process.arch.value} and its only other console (mmc.exe /32 iis.msc, KB 3194551) is 32-bit "
-                     "x86, so neither lists its types. Add the <add name=... type=...> entry under "
+                     f"{load.process.arch.value} and the console KB 3194551 offers besides it (mmc.exe /32 iis.msc) is "
+                     "32-bit x86, so neither lists its types. Add the <add name=... type=...> entry under "
                      "system.webServer/handlers or modules in web.config, or rebuild the file (below)."))
