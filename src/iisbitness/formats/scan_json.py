@@ -9,10 +9,10 @@ findings refer to them by number (``fix_numbers``, ``cause_number``), so that th
 
 from __future__ import annotations
 
-import json as _json
 from typing import Any
 
 from iisbitness.findings import Finding, Fix, SideEffect
+from iisbitness.formats import indented_json
 from iisbitness.formats.causes import ReportView, cause_key, view
 from iisbitness.report import CoverageStatus, Report
 
@@ -121,9 +121,9 @@ def _report_dict(report: Report) -> dict[str, Any]:
 
 def render(report: Report) -> str:
     """The report as indented JSON text with sorted keys."""
-    return _json.dumps(report_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return indented_json.dumps(report_dict(report)) + "\n"
 
 
 def render_many(reports: list[Report]) -> str:
     """Several reports (``demo`` scans more than one image) as a JSON list."""
-    return _json.dumps([report_dict(r) for r in reports], indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return indented_json.dumps([report_dict(r) for r in reports]) + "\n"

@@ -144,10 +144,15 @@ def _binary_key(load: Load) -> tuple[str, str, str]:
 
 
 def _apps_by_binary(plan: LoadPlan) -> dict[tuple[str, str, str], tuple[tuple[str, str], ...]]:
-    """Per :func:`_binary_key`, the ``(site, application)`` that load that file in that pool, in plan order."""
+    """Per :func:`_binary_key` of a load that does not fit, the ``(site, application)`` that load that file in that
+    pool, in plan order.
+
+    NOTE: only the loads that do not fit: :func:`split_fix` is asked of those alone (every rule offers it for a
+    mismatch), and the loads of one file by one pool's worker fit alike (the same file read, the same dependency
+    search from its folder); an index of every load cost a key and a set per file of every ``bin`` (issue 25)."""
     index: dict[tuple[str, str, str], dict[tuple[str, str], None]] = {}
     for ld in plan.loads:
-        if ld.process.pool is not None and ld.site is not None and ld.application is not None:
+        if ld.process.pool is not None and ld.site is not None and ld.application is not None and ld.fits is False:
             index.setdefault(_binary_key(ld), {})[(ld.site, ld.application)] = None
     return {k: tuple(v) for k, v in index.items()}
 
