@@ -118,6 +118,7 @@ def test_vs2015_layout_and_text_output(tmp_path: Path) -> None:
     assert ".vs/config/applicationhost.config" in res.output and "F3.2" in res.output
     flat = " ".join(res.output.split())  # NOTE: prose wraps to the terminal width
     assert "iisexpress.exe x86 (assumed)" in flat
+    assert "OS x64 (assumed: a developer machine; no --drive C= given;" in flat and "((" not in flat
     assert "Use64BitIISExpress" in res.output and "in 1 project;" in res.output
 
 
