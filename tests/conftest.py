@@ -101,3 +101,11 @@ def site(name: str, sid: int, pool: str, physical: str, extra_apps: str = "") ->
                 </application>
 {extra_apps}
             </site>"""
+
+
+def bin_image(root: Path, pools: str, sites: dict[str, tuple[str, str]], files: dict[str, str]) -> Path:
+    """An image under ``root`` whose sites (name -> (pool, folder below ``C:\\sites``), ids in order from 1) each hold
+    ``files`` (name in ``bin`` -> fixture) in their ``bin``; ``pools``: the ``<add>`` elements."""
+    text = "".join(site(name, i, pool, f"C:\\sites\\{folder}") for i, (name, (pool, folder)) in enumerate(sites.items(), 1))
+    return make_image(root, apphost(pools, text),
+                      {f"sites/{folder}/bin/{name}": f for _, folder in sites.values() for name, f in files.items()})

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from iisbitness.cli import COMMANDS, main
-from tests.conftest import PE_BIN, REPO
+from tests.conftest import DEMO, PE_BIN, REPO
 
 # NOTE: run in a fresh interpreter, then list the iisbitness modules it imported (stderr, last line)
 _MODULES_AFTER = """
@@ -44,6 +44,17 @@ def test_inspect_imports_pe_reading_and_its_formats_only() -> None:
                                                           "config", "report", "fixes")}, modules
     assert {m for m in modules if m.startswith("iisbitness.cli.")} <= {
         "iisbitness.cli.inspect", "iisbitness.cli.options", "iisbitness.cli.exitcodes"}
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "sarif", "html"])
+def test_scan_imports_the_format_it_writes_only(fmt: str) -> None:
+    """A scan of a folder imports its one format, not the others, nor the event log reader (without --event-log),
+    the collected zip's scan or ``inspect``'s walk (issue 25: the command's start-up)."""
+    modules = _imported("scan", str(DEMO / "w2003-iis6"), "-q", "--format", fmt, "-o", os.devnull)
+    formats = {"iisbitness.formats.scan_json", "iisbitness.formats.scan_text", "iisbitness.formats.scan_sarif",
+               "iisbitness.formats.scan_html", "iisbitness.formats.loads_json", "iisbitness.formats.loads_text"}
+    assert modules & formats == {f"iisbitness.formats.scan_{fmt}"}, modules & formats
+    assert not modules & {"iisbitness.explain.observe", "iisbitness.scan.collect", "iisbitness.pe.walk"}, modules
 
 
 def test_help_and_version_import_no_command() -> None:

@@ -96,6 +96,10 @@ class SideEffect:
             new bitness with it (the extensions of every application of the pool, named); NEW_POOL of an IIS 6 worker
             (IIS 5 isolation mode left): those it loads that another process (inetinfo.exe, dllhost.exe) loaded at
             another bitness before. IIS 7+: empty (a flip or split changes its own pools only).
+        handlers: UNLOADED of a module: the handler mappings of the applications the worker serves (those moved,
+            for a moved application) whose ``modules`` name it, ``(name, path, verb, applications)`` each: their
+            requests then fail with HTTP 500.21 "Handler ... has a bad module ... in its module list" (KB 943891:
+            500.21 module not recognized). Empty when none does.
     """
 
     kind: EffectKind
@@ -112,6 +116,12 @@ class SideEffect:
     settings: tuple[tuple[str, str], ...] = ()
     like: str | None = None
     isapi: tuple[str, ...] = ()
+    handlers: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+
+    @property
+    def breaks_requests(self) -> bool:
+        """True when requests of handler mappings fail after it (:attr:`handlers`)."""
+        return bool(self.handlers)
 
 
 NOT_WRITTEN = ("rem Not written", "# Not written")

@@ -13,6 +13,7 @@ from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
 from iisbitness.loadplan.plan import Coverage, CoverageStatus
 from iisbitness.model.source import ConfigSource, Problem
+from iisbitness.slots import direct_init
 
 SCAN_SCHEMA = "iisbitness/scan/2"
 
@@ -126,6 +127,7 @@ class Verdict(str, Enum):
     SKIPPED = "skipped"
 
 
+@direct_init  # NOTE: one per load of the load map (issue 25)
 @dataclass(frozen=True, slots=True)
 class LoadEntry:
     """One binary one process would load (or skips), as the load map shows it.

@@ -84,6 +84,29 @@ def test_a_pattern_without_anchor_or_bound_is_scanned_whole() -> None:
     assert _spans(spans.Haystack(text).finditer(pattern)) == _spans(pattern.finditer(text))
 
 
+@pytest.mark.parametrize(("pattern", "inner"), [
+    (re.compile(r"START(?s:.)*?END"), "\n".join(["line"] * 3000)),  # NOTE: DOTALL inside a repeat: lines apart
+    (re.compile(r"START(?:(?s:.))+END"), "\n".join(["line"] * 3000)),
+    (re.compile(r"xx(?i:[a-z\n]+)yy"), "Q" * 300),  # NOTE: IGNORECASE scoped: the run is of upper case letters
+    (re.compile(r"xx(?u:\s)+yy", re.ASCII), "\u00a0" * 300),  # NOTE: Unicode scoped in an ASCII pattern
+], ids=["dotall-lazy", "dotall-plus", "ignorecase", "unicode"])
+def test_scoped_flags_are_scanned_whole(pattern: re.Pattern[str], inner: str) -> None:
+    """A group with flags of its own is judged with them by the engine, not by this walk: no bound from it."""
+    start, end = ("START", "END") if "START" in pattern.pattern else ("xx", "yy")
+    filler = "123456789\n" * 1000
+    text = filler + start + inner + end + filler
+    assert spans.shape_of(pattern) is None
+    assert _spans(spans.Haystack(text).finditer(pattern)) == _spans(pattern.finditer(text)) != []
+
+
+def test_another_engine_s_constants_mean_whole_scans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python whose ``re._constants`` lacks a name this walk reads: every pattern is scanned whole, no error."""
+    import re._constants as constants  # type: ignore[import-not-found]
+
+    monkeypatch.delattr(constants, "MAX_REPEAT")
+    assert spans._load_parser() is None
+
+
 def test_fold_agrees_with_the_engine_on_every_character_an_anchor_can_match() -> None:
     """For each character of the knowledge base's anchors, the characters IGNORECASE matches to it are exactly
     those with the same fold (the Latin, Greek and Cyrillic blocks, and the odd ones: Kelvin, Ohm, ſ, İ, ı)."""

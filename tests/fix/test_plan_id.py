@@ -7,14 +7,16 @@ applicationHost.config (a 32-bit pool, a site on D:) with x64 assemblies in the 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
 
+import jsonschema
 from click.testing import CliRunner
 
 from iisbitness.cli import main
-from tests.conftest import corpus_dir, fixture, make_image
+from tests.conftest import REPO, corpus_dir, fixture, make_image
 
 COSO = "coso-configuration__supernova__applicationHost.config"
 
@@ -72,3 +74,16 @@ def test_the_same_plan_applies_and_plan_needs_apply(tmp_path: Path) -> None:
     before = cfg.read_bytes()
     code, out, _ = _fix(image, tmp_path, "--apply", "--plan", reviewed.upper())
     assert code == 0 and "Written: 1 file(s)" in out and cfg.read_bytes() != before, out
+
+
+def test_fix_json_carries_the_plan_id_a_pipeline_applies(tmp_path: Path) -> None:
+    """The dry run's JSON has the id its text prints, so a pipeline can review the JSON and apply exactly it."""
+    image, cfg = _server(tmp_path)
+    code, out, _ = _fix(image, tmp_path, "--format", "json")
+    doc = json.loads(out)
+    jsonschema.validate(doc, json.loads((REPO / "src/iisbitness/formats/schema/fix-1.json").read_text()))
+    assert code == 0 and doc["plan_id"] == _plan_id(_fix(image, tmp_path)[1])
+    code, out, _ = _fix(image, tmp_path, "--apply", "--plan", doc["plan_id"], "--format", "json")
+    assert code == 0 and json.loads(out)["plan_id"] == doc["plan_id"] and len(list(cfg.parent.glob("*.bak"))) == 1
+    code, out, _ = _fix(image, tmp_path, "--format", "json")
+    assert code == 0 and json.loads(out)["plan_id"] is None  # NOTE: nothing left to write

@@ -192,3 +192,44 @@ def test_a_pool_password_never_reaches_a_diff_or_sarif(tmp_path: Path) -> None:
     assert applied.exit_code == 0, applied.output
     config = (img / "Windows/System32/inetsrv/config/applicationHost.config").read_text("utf-8")
     assert config.count('password="Pa55w0rd!"') == 2  # NOTE: the old pool's and the new pool's
+
+
+def _two_splits(tmp_path: Path) -> Path:
+    """Pool (x64) serving Web/, Web/a and Web/b; /a and /b each hold another x86-only assembly in their bin: two
+    causes, each with a split of its application to a new 32-bit pool."""
+    apps = "\n".join(f'                <application path="/{a}" applicationPool="Pool"><virtualDirectory path="/" '
+                     f'physicalPath="C:\\sites\\{a}" /></application>' for a in ("a", "b"))
+    return make_image(tmp_path, apphost('<add name="Pool" managedRuntimeVersion="v4.0" />',
+                                        site("Web", 1, "Pool", "C:\\sites\\root", apps)),
+                      {"sites/root/index.htm": "<p>x</p>", "sites/a/bin/Legacy.dll": "managed_x86.dll",
+                       "sites/b/bin/Old.dll": "managed_x86.dll"})
+
+
+def test_two_splits_of_one_pool_create_pools_of_their_own_names(tmp_path: Path) -> None:
+    """Pasting both split fixes of one scan used to fail on the second ``appcmd add apppool`` (both 'Pool (x86)',
+    user audit 2026-12-06): the second is 'Pool (x86) 2', in cmd.exe and PowerShell alike, and its application moves
+    there; applied together, both applications run in 32-bit pools and nothing is left."""
+    from click.testing import CliRunner
+
+    from iisbitness.cli import main
+
+    img = _two_splits(tmp_path)
+    report = scan(img)
+    splits = {f.application: x for f in report.findings for x in f.fixes if x.label == "a new 32-bit pool for the app"}
+    assert sorted(splits) == ["/a", "/b"]
+    for app, pool in (("/a", "Pool (x86)"), ("/b", "Pool (x86) 2")):
+        fix = splits[app]
+        assert [c for c in fix.commands if " add apppool " in c] == [
+            (f'%windir%\\system32\\inetsrv\\appcmd.exe add apppool /name:"{pool}" /managedRuntimeVersion:"v4.0" '
+             '/managedPipelineMode:"Integrated" /enable32BitAppOnWin64:true')]
+        assert f'set app "Web{app}" /applicationPool:"{pool}"' in fix.commands[-1]
+        assert f"New-WebAppPool -Name '{pool}'" in fix.powershell
+        assert fix.powershell[-1] == f"Set-ItemProperty 'IIS:\\Sites\\Web\\{app[1:]}' -Name applicationPool -Value '{pool}'"
+    text = scan_text.render(report)
+    numbers = [line.split("]")[0].strip(" [") for line in text.splitlines() if " add apppool " in line]
+    res = CliRunner().invoke(main, ["fix", str(img), "--apply", *(a for n in numbers for a in ("--fix", n))])
+    assert res.exit_code == 0, res.output
+    after = scan(img)
+    assert {p.name: p.worker_arch for p in after.pools} == {"Pool": Arch.X64, "Pool (x86)": Arch.X86,
+                                                            "Pool (x86) 2": Arch.X86}
+    assert not [f for f in after.findings if f.rule == "managed-assembly-arch"]

@@ -118,6 +118,7 @@ def test_vs2015_layout_and_text_output(tmp_path: Path) -> None:
     assert ".vs/config/applicationhost.config" in res.output and "F3.2" in res.output
     flat = " ".join(res.output.split())  # NOTE: prose wraps to the terminal width
     assert "iisexpress.exe x86 (assumed)" in flat
+    assert "OS x64 (assumed: a developer machine; no --drive C= given;" in flat and "((" not in flat
     assert "Use64BitIISExpress" in res.output and "in 1 project;" in res.output
 
 
@@ -449,7 +450,7 @@ def test_a_site_s_application_on_a_unc_share_is_read_from_its_share_copy(tmp_pat
     code, doc = scan_json(sol)
     [gap] = [a for a in doc["coverage"]["applications"] if a["status"] != "checked"]
     assert gap["application"] == f"{CLASSIC}/legacy" and gap["status"] == "not-checked"
-    assert gap["remedy"].startswith("--share \\\\fileserver\\apps=")
+    assert gap["remedy"].startswith("--share //fileserver/apps=")
     code, doc = scan_json(sol, "--share", f"\\\\fileserver\\apps={share}")
     jsonschema.validate(doc, SCHEMA)
     assert doc["coverage"]["complete"] is True and doc["coverage"]["checked"] == 2, doc["coverage"]

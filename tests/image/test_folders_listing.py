@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from iisbitness.image.folders import Folders
 
 
@@ -28,3 +30,38 @@ def test_plain_files_only(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"MZ")
     listing = Folders().listing(tmp_path)
     assert dict(listing.files) == {"a.dll": "a.dll", "b.dll": "B.dll"} and not listing.folders and not listing.links
+
+
+def test_real_paths_of_entries_are_their_folders_and_links_resolved(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Folders.real`` of an entry of a listed folder whose real path is known is that path and its name, without a
+    ``realpath`` (issue 25: every site folder and bin); a link, a name in another case, an absent entry or a folder
+    not listed are resolved as ``Path.resolve`` does (None for a loop)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    top = tmp_path / "link-to-top"
+    (tmp_path / "top").mkdir()
+    top.symlink_to(tmp_path / "top", target_is_directory=True)  # NOTE: the folder's own real path is elsewhere
+    (top / "site").mkdir()
+    (top / "site" / "bin").mkdir()
+    (top / "App.dll").write_bytes(b"MZ")
+    (top / "out").symlink_to(outside, target_is_directory=True)
+    (top / "loop").symlink_to(top / "loop")
+    entries = ["site", "App.dll", "out", "loop", "APP.DLL", "absent", "site/bin"]
+    expected: dict[str, Path | None] = {}
+    for name in entries:
+        try:
+            expected[name] = (top / name).resolve()
+        except (OSError, RuntimeError):
+            expected[name] = None
+    resolved: list[Path] = []
+    resolve = Path.resolve
+    monkeypatch.setattr(Path, "resolve", lambda self, *a, **k: resolved.append(self) or resolve(self, *a, **k))
+    folders = Folders()
+    assert folders.real(top) == tmp_path / "top"
+    folders.listing(top)
+    folders.listing(top / "site")
+    for name in entries:
+        assert folders.real(top / name) == expected[name], name
+    assert top / "site" not in resolved and top / "App.dll" not in resolved and top / "site/bin" not in resolved
+    assert {top / n for n in ("out", "loop", "APP.DLL", "absent")} <= set(resolved), "links and others: resolved"

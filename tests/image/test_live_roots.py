@@ -65,7 +65,7 @@ def test_offline_the_same_tree_refuses_the_share_and_the_link(tmp_path: Path) ->
     c, d, _ = machine(tmp_path)
     img = ServerImage.offline(c, {"D": d})
     assert img.locate(r"\\fileserver\sites\app\bin\Farm.dll").problem == (
-        "UNC share: not part of the server image (use --share \\\\fileserver\\sites=/path/to/copy)")
+        "UNC share: not part of the server image (use --share //fileserver/sites=/path/to/copy)")
     linked = img.locate(r"C:\inetpub\linked\bin\Linked.dll")
     assert linked.host_path is None and "outside the server image" in (linked.problem or "")
     assert img.locate(r"D:\inetpub\shop\bin\Shop.dll").found

@@ -74,8 +74,9 @@ def test_an_application_on_an_unmapped_share_names_the_option(tmp_path: Path) ->
     [gap] = report.unchecked()
     assert (gap.application, gap.status) == ("Default Web Site/", CoverageStatus.NOT_CHECKED)
     assert gap.reasons == (f"physicalPath {ROOT} is on the UNC share {SHARE}, which is not part of the image",)
-    assert gap.remedy.startswith(f"--share {SHARE}=/path/to/copy (a folder holding a copy of the share, with Web Root "
-                                 "in it), or scan on the server itself"), gap.remedy
+    # NOTE: forward slashes and double quotes: it pastes into sh, PowerShell and cmd.exe (the share name has a space)
+    assert gap.remedy.startswith('--share "//bti-eic-sql2/EIC Inventory=/path/to/copy" (a folder holding a copy of the '
+                                 "share, with Web Root in it), or scan on the server itself"), gap.remedy
     assert not [f for f in report.findings if "LegacyReports" in (f.binary or "") or "legacy_isapi" in (f.binary or "")]
 
 
@@ -118,7 +119,7 @@ def test_a_share_copy_keeps_the_image_protections(tmp_path: Path) -> None:
     out = img.locate(r"\\fileserver\sites\app\bin\Out.dll")
     assert out.host is None and "outside the server image" in (out.problem or "")
     other = img.locate(r"\\fileserver\archive\x.dll")
-    assert other.problem == "UNC share: not part of the server image (use --share \\\\fileserver\\archive=/path/to/copy)"
+    assert other.problem == "UNC share: not part of the server image (use --share //fileserver/archive=/path/to/copy)"
 
 
 def test_bad_share_values_exit_2(tmp_path: Path) -> None:
@@ -192,7 +193,7 @@ def test_an_iis6_application_on_a_share_is_checked_with_share(tmp_path: Path) ->
     metabase.write_text(text.replace('Path="c:\\inetpub\\wconnect"', 'Path="\\\\fileserver\\sites\\wconnect"'),
                         encoding="utf-8")
     [gap] = scan(img).unchecked()
-    assert gap.application.endswith("wconnect") and gap.remedy.startswith("--share \\\\fileserver\\sites=/path/to/copy")
+    assert gap.application.endswith("wconnect") and gap.remedy.startswith("--share //fileserver/sites=/path/to/copy")
     res = _scan(img, "--share", f"//fileserver/sites={share}", "--fail-on", "never")
     assert res.exit_code == 0 and "; all 2 applications checked;" in " ".join(res.stdout.split()), res.stdout
 
@@ -225,3 +226,36 @@ def test_an_application_folder_linked_out_of_the_share_copy_says_so(tmp_path: Pa
     [gap] = scan(img, ScanOptions(shares={SHARE: share})).unchecked()
     assert "not part of the image" not in " ".join(gap.reasons) and "outside the server image" in " ".join(gap.reasons)
     assert "--share" not in gap.remedy
+
+
+def test_the_share_remedy_pastes_into_a_posix_shell_as_it_is(tmp_path: Path) -> None:
+    """The remedy coverage gives (``--share "//bti-eic-sql2/EIC Inventory=/path/to/copy"``: forward slashes, quoted
+    for the space) run by sh with the copy's path put in: the application is then checked. The backslash form used
+    to lose its backslashes in sh and split at the space (user audit, 2026-12-06); the same quoting holds in
+    PowerShell and cmd.exe (double quotes, no ``$``, backtick or ``%`` inside)."""
+    import subprocess
+    import sys
+
+    img, share = _demo_on_a_share(tmp_path)
+    [gap] = scan(img).unchecked()
+    option = gap.remedy.split(" (a folder", 1)[0].replace("/path/to/copy", str(share))
+    assert option == f'--share "//bti-eic-sql2/EIC Inventory={share}"' and " " not in str(share)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(["sh", "-c", f"{sys.executable} -m iisbitness scan {img} {option} --format json --quiet"],
+                         capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 1, out.stderr
+    assert json.loads(out.stdout)["coverage"]["complete"] is True
+
+
+def test_a_hidden_share_s_remedy_keeps_its_dollar_in_sh() -> None:
+    """A hidden share (``sites$``) is single-quoted: sh and PowerShell keep ``$`` there as it is."""
+    import subprocess
+
+    from iisbitness.image.paths import share_argument
+
+    for server, name in (("fs", "sites$"), ("fs", "Web Sites"), ("fs", "sites")):
+        option = share_argument(server, name)
+        out = subprocess.run(["sh", "-c", f"printf '%s\\n' {option}"], capture_output=True, text=True, check=True)
+        assert out.stdout.splitlines() == ["--share", f"//{server}/{name}=/path/to/copy"], option
+        assert parse_shares((out.stdout.splitlines()[1].replace("/path/to/copy", "/"),)) == {
+            f"\\\\{server}\\{name}": Path("/")}

@@ -45,7 +45,7 @@ def test_remembered_copies_and_callers_are_a_fresh_contexts(tmp_path: Path, os_a
     worked: list[Path] = []
     callers = bin_collector._pinvoke_callers
     monkeypatch.setattr(bin_collector, "_pinvoke_callers",
-                        lambda ctx, host, refs: worked.append(host) or callers(ctx, host, refs))
+                        lambda ctx, host, names, refs: worked.append(host) or callers(ctx, host, names, refs))
     copies = 0
     for arch in worker_candidates(os_arch):
         process = Process("w3wp.exe", arch, pool)

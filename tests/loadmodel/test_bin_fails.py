@@ -15,7 +15,7 @@ from iisbitness.loadplan.collectors.bin import bin_fails, collect_bin
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.plan import Process, worker_candidates
 from iisbitness.model.source import Problem
-from tests.conftest import apphost, make_image, site
+from tests.conftest import bin_image
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "iisbitness" / "demo" / "contoso-iis10"
 
@@ -24,13 +24,9 @@ def _chains(tmp_path: Path) -> Path:
     """A bin whose AnyCPU assembly needs an x86 one (a chain), a native x64 DLL, and a pool without managed code."""
     pools = ('<add name="A" managedRuntimeVersion="v4.0" />'
              '<add name="N" managedRuntimeVersion="" enable32BitAppOnWin64="true" />')
-    sites = site("S1", 1, "A", r"C:\sites\a") + site("S2", 2, "N", r"C:\sites\n")
-    files: dict[str, str | Path | bytes] = {}
-    for folder in ("a", "n"):
-        files.update({f"sites/{folder}/bin/ManagedApp.dll": "ManagedApp.dll",
-                      f"sites/{folder}/bin/managed_x86.dll": "managed_x86.dll",
-                      f"sites/{folder}/bin/native_x64.dll": "isapi_ext_x64.dll"})
-    return make_image(tmp_path / "img", apphost(pools, sites), files)
+    return bin_image(tmp_path / "img", pools, {"S1": ("A", "a"), "S2": ("N", "n")},
+                     {"ManagedApp.dll": "ManagedApp.dll", "managed_x86.dll": "managed_x86.dll",
+                      "native_x64.dll": "isapi_ext_x64.dll"})
 
 
 @pytest.mark.parametrize(("image", "os_arch"), [("demo", Arch.X64), ("demo", Arch.ARM64), ("chains", Arch.X64)])

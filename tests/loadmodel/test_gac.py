@@ -299,3 +299,23 @@ def test_image_without_gac_folders_makes_the_application_partly_checked(tmp_path
     report = _run(tmp_path)
     [cov] = [c for c in report.coverage if c.application == "Shop/"]
     assert cov.status.value == "partly-checked" and any("no GAC folder" in r for r in cov.reasons)
+
+
+def test_an_assembly_in_no_gac_folder_of_the_image_leaves_its_application_partly_checked(tmp_path: Path) -> None:
+    """The image holds the GAC (another assembly in GAC_MSIL) but not Contoso.Sso, nor does bin: the CLR's binding,
+    and the assembly's architecture, rest on nothing read. The warning says it could not be checked; the application
+    used to count as checked (a clean coverage over an unread part: user audit 2026-12-06). Now it is partly checked,
+    with why and the GAC to give."""
+    _image(tmp_path)
+    _gac(tmp_path, V4, "GAC_MSIL", name="Other.Lib")
+    report = _run(tmp_path)
+    assert [f.rule for f in report.findings] == ["binary-invalid"]
+    [gap] = report.unchecked()
+    assert (gap.application, gap.status.value) == ("Shop/", "partly-checked")
+    assert gap.reasons == ("inetpub/shop/web.config: system.webServer/modules names '" + SSO.split(", ", 1)[1]
+                           + "', which is in no GAC folder of the image nor in bin (missing on the server, or the "
+                             "image's GAC is a partial copy): its architecture was not checked",)
+    assert "(the GAC) into the image" in gap.remedy
+    _gac(tmp_path, V4, "GAC_MSIL")  # NOTE: the GAC copy completed: checked, nothing to say
+    report = _run(tmp_path)
+    assert report.findings == () and report.unchecked() == ()

@@ -98,12 +98,12 @@ def _image(root: Path, how: str) -> ServerImage:
     return img
 
 
-def _one_by_one(ctx: PlanContext, win: str, host: Path, os_arch: Arch, arch: Arch) -> list[tuple[str, BinaryRef]]:
+def _one_by_one(ctx: PlanContext, win: str, host: Path, os_arch: Arch, arch: Arch) -> tuple[BinaryRef, ...]:
     """What the bin collector did before the batch: each file resolved on its own."""
     names, _, unread = ctx.bin_files(host)
-    return [(n, ctx.resolve(win + "\\" + n, os_arch, arch) if n not in unread else
-             BinaryRef(win + "\\" + n, win + "\\" + n, ctx.image.display(host / n), None, problem=unread[n]))
-            for n in names]
+    return tuple(ctx.resolve(win + "\\" + n, os_arch, arch) if n not in unread else
+                 BinaryRef(win + "\\" + n, win + "\\" + n, ctx.image.display(host / n), None, problem=unread[n])
+                 for n in names)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -153,7 +153,7 @@ def test_the_batch_is_taken_and_left(tmp_path: Path) -> None:
     root, win, host = _layout(tmp_path, "plain", entries)
     ctx = PlanContext(ServerImage.offline(root))
     names, _, unread = ctx.bin_files(host)
-    refs = dict(ctx.resolve_files(win, host, names, unread, Arch.X64, Arch.X64))
+    refs = dict(zip(names, ctx.resolve_files(win, host, names, unread, Arch.X64, Arch.X64), strict=True))
     assert refs["a.dll"].image is not None and refs["Lib.DLL"].resolved == "sites/a/bin/Lib.DLL"
     located = set(ctx.image._located)
     assert win + "\\a.dll" not in located and win + "\\Lib.DLL" not in located, "a plain file: from the batch"

@@ -160,6 +160,7 @@ def test_answers_that_cannot_be_read_are_dropped(tmp_path: Path, parsing: None) 
         ahead._rfd = rfd  # NOTE: the helper's own pipe is closed with it, by close
         ahead._receive()
         assert ahead._rfd < 0 and not ahead._answers
+        assert ahead.stopped and _reaped(ahead.pid)  # NOTE: ended: left running, it would wait on a full pipe
         assert all(ahead.take(f) is None for f in files)
         os.close(rfd)
         os.close(wfd)
@@ -244,3 +245,67 @@ def test_files_found_warm_stop_the_bringing_in_not_the_parse(monkeypatch: pytest
     assert not helper.is_alive()
     assert not shared[prefetch._WARM], "not ended: it still parses"
     assert [r[0] for r in records] == list(range(len(files)))
+
+
+@posix
+def test_a_file_changed_since_the_helper_read_it_is_read_by_the_parser(tmp_path: Path, parsing: None) -> None:
+    """Files replaced by another build, written to in place, deleted, or made a link between the helper's read and
+    the parser's turn (a deploy during the scan): no answer, the parser reads each as it is then."""
+    files = []
+    for i in range(8):
+        files.append(tmp_path / f"lib{i}.dll")
+        shutil.copy(fixture("managed_x86.dll"), files[-1])
+    ahead = Prefetch()
+    try:
+        ahead.files_ahead(files)
+        for path in files:
+            seq = ahead._given[str(path)]
+            assert _wait_for(lambda s=seq: ahead._receive() or s in ahead._answers, 10), f"{path}: no answer"
+        new = tmp_path / "new.dll"
+        shutil.copy(fixture("managed_x64.dll"), new)
+        os.replace(new, files[1])
+        with open(files[2], "r+b") as f:  # NOTE: the same inode and size, another time stamp
+            f.write(f.read(2))
+        os.utime(files[2], ns=(1, 1))
+        files[3].unlink()
+        files[4].unlink()
+        files[4].symlink_to(fixture("managed_x64.dll"))
+        got = [ahead.take(p) for p in files]
+    finally:
+        ahead.close()
+    assert [g is not None for g in got] == [True, False, False, False, False, True, True, True], got
+    assert read_image_and_references(files[1])[0].machine != got[0].image.machine  # type: ignore[union-attr]
+
+
+@posix
+def test_no_descriptor_for_the_helper_leaves_nothing_open(tmp_path: Path, parsing: None) -> None:
+    """Out of file descriptors when the helper would start (its second pipe fails): no reading ahead, no error,
+    nothing left open."""
+    import resource
+
+    files = _copies(tmp_path, 2)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc/self/fd here")
+    used = _open_fds()
+    limit = next(n for n in range(soft) if sum(1 for fd in range(n) if fd not in used) == 3)
+    ahead = Prefetch()
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    try:
+        ahead.files_ahead(files)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert ahead.stopped and not ahead.pid
+    assert _open_fds() <= used
+
+
+def _open_fds() -> set[int]:
+    """The descriptors open now (not the one listing them)."""
+    out = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            os.fstat(int(name))
+        except OSError:
+            continue
+        out.add(int(name))
+    return out

@@ -132,7 +132,7 @@ def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:
     by_app = {c.application: c for c in scan(img).coverage}
     assert by_app["Unc/"].status is CoverageStatus.NOT_CHECKED and "UNC share" in by_app["Unc/"].reasons[0]
     # NOTE: a folder copy has no place for a share: --share maps a copy of it, else the server or its zip
-    assert by_app["Unc/"].remedy == ("--share \\\\fileserver\\share=/path/to/copy (a folder holding a copy of the "
+    assert by_app["Unc/"].remedy == ("--share //fileserver/share=/path/to/copy (a folder holding a copy of the "
                                      "share, with site in it), or scan on the server itself, or run iisbitness collect "
                                      "there (the zip holds the share's files) and scan the zip")
     broken = by_app["Broken/"]

@@ -178,6 +178,11 @@ def test_a_server_read_whole_with_a_pool_name_iis_refuses_is_not_clean(tmp_path:
     assert "✔ Nothing to do" not in html and "✔ No bitness problems found" not in html
     assert "No bitness problem found in what was checked; IIS refuses 2 parts" in html
     assert "No fix to make in what was checked; IIS refuses 2 parts of this configuration" in html
+    card = html[html.index('<article class="worker" data-pool="Shop &amp; Co">'):]
+    card = card[:card.index("</article>")]
+    assert "✔ no findings" not in card and "▲ no findings in what was read: IIS refuses this pool" in card
+    assert card.count('<p class="wrefused">IIS refuses <code>') == 2  # the pool, the application naming it
+    assert "application pool name &#39;Shop &amp; Co&#39; holds &#39;&amp;&#39;, which IIS refuses" in card
 
 
 def test_a_web_config_setting_a_locked_section(tmp_path: Path) -> None:

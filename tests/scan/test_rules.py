@@ -261,6 +261,17 @@ def test_iis_manager_rule_silent_on_32bit_os(tmp_path: Path) -> None:
     assert scan(img, ScanOptions(os_arch=Arch.X86)).findings == ()
 
 
+def test_iis_manager_32bit_console_only_where_x86_loads_the_file(tmp_path: Path) -> None:
+    """On ARM64 Windows inetmgr.exe is ARM64 and mmc.exe /32 is x86: neither loads an x64-only assembly (facts A7, F2)."""
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s")),
+                     {"s/bin/X64.dll": "managed_x64.dll", "s/bin/X86.dll": "managed_x86.dll"})
+    fixes = {f.binary.rsplit("\\", 1)[-1]: f.fixes for f in scan(img, ScanOptions(os_arch=Arch.ARM64)).findings
+             if f.rule == "iis-manager-32bit-assembly" and f.binary}
+    assert [c for fx in fixes["X64.dll"] for c in fx.commands + fx.powershell if "mmc" in c] == []
+    assert "web.config by hand" in fixes["X64.dll"][0].summary and "loads in: x64" in fixes["X64.dll"][0].note
+    assert fixes["X86.dll"][0].commands == ("mmc.exe /32 iis.msc",)
+
+
 def test_pool_conflict_offers_split_and_rejects_flip(tmp_path: Path) -> None:
     apps = ('                <application path="/old" applicationPool="P64">\n'
             '                    <virtualDirectory path="/" physicalPath="C:\\s\\old" />\n'

@@ -55,7 +55,7 @@ def test_a_node_whose_shared_configuration_is_not_in_the_image_is_not_checked(tm
     assert why.startswith("Windows/System32/inetsrv/config/redirection.config: shared configuration at "
                           "'\\\\webfarm-cfg\\IISConfig' is not in the image") and "--share" in why
     assert "which IIS does not use while redirection is enabled" in why
-    assert app["remedy"] == "--share \\\\webfarm-cfg\\IISConfig=/path/to/copy"
+    assert app["remedy"] == "--share //webfarm-cfg/IISConfig=/path/to/copy"
 
 
 def test_with_the_share_given_the_shared_configuration_is_scanned(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import NoReturn, assert_never
+from typing import TYPE_CHECKING, NoReturn, assert_never
 
 import click
 
@@ -34,12 +34,16 @@ from iisbitness.cli.options import (
 )
 from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
-from iisbitness.explain.observe import observe
-from iisbitness.formats import loads_json, loads_text, scan_html, scan_json, scan_sarif, scan_text
 from iisbitness.image.windows import LIVE_LOGS, export_event_log
 from iisbitness.report import Report
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
-from iisbitness.scan.collect import scan_collected
+
+if TYPE_CHECKING:
+    from iisbitness.formats.scan_text import TextOptions
+
+# NOTE: each format, the event log reader and the collected zip's scan are imported where they are used: a scan
+# needs one format, and most none of the rest (issue 25: the command's start-up; the HTML format and its Jinja2
+# alone took a fifth of it)
 
 
 def _fatal(message: str) -> NoReturn:
@@ -69,8 +73,10 @@ def _env(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _text_options(color: bool | None, view: ViewOptions) -> scan_text.TextOptions:
+def _text_options(color: bool | None, view: ViewOptions) -> TextOptions:
     """A terminal gets its width and colours; a pipe or file gets COLUMNS (else 100) and one table row a line."""
+    from iisbitness.formats import scan_text
+
     terminal = view.output is None and sys.stdout.isatty()
     width = text_width(terminal)
     return scan_text.TextOptions(color=terminal if color is None else color, width=width,
@@ -83,16 +89,24 @@ def _render(reports: list[Report], fmt: OutputFormat, color: bool | None, view: 
     """The whole output; file names that are not UTF-8 arrive as surrogate escapes (issue 7); ``unusable``: the
     command exits 2 on the input all the same (SARIF: ``executionSuccessful`` false)."""
     if fmt is OutputFormat.JSON:
+        from iisbitness.formats import scan_json
+
         out = scan_json.render(reports[0]) if len(reports) == 1 else scan_json.render_many(reports)
         # NOTE: JSON gets them as \udcNN escapes (json.loads gives back the same str).
         return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", out)
     if fmt is OutputFormat.SARIF:
+        from iisbitness.formats import scan_sarif
+
         return scan_sarif.render_many(reports, docs_url=view.docs_url, source_root=view.source_root,
                                       unusable=unusable)
     if fmt is OutputFormat.TEXT:
+        from iisbitness.formats import scan_text
+
         options = _text_options(color, view)
         return "\n".join(scan_text.render(r, options=options) for r in reports)
     if fmt is OutputFormat.HTML:
+        from iisbitness.formats import scan_html
+
         return scan_html.render(reports)
     assert_never(fmt)
 
@@ -117,6 +131,8 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
     make the input unusable all the same (check-app: the build's own configuration IIS refuses), each said on stderr
     after the report is written, then exit 2."""
     if loads:
+        from iisbitness.formats import loads_json, loads_text
+
         out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
     else:
         out = _render(reports, OutputFormat(fmt), color, view, unusable=bool(input_errors))
@@ -274,6 +290,8 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                 click.echo(f"iisbitness: the baseline accepted {k} finding{'s' if k != 1 else ''} "
                            f"(left out); {len(report.findings)} not in it", err=True)
             if logs:
+                from iisbitness.explain.observe import observe
+
                 progress.stage("reading event logs")
                 report = observe(report, logs)
     except IisBitnessError as e:
@@ -291,6 +309,8 @@ def _scanned(image: Path | None, options: ScanOptions, event_logs: tuple[Path, .
     logs to read: live, ``Application``/``System`` name the running system's logs (exported with ``wevtutil epl``
     to a temporary file, removed afterwards)."""
     if image is not None and image.is_file():
+        from iisbitness.scan.collect import scan_collected
+
         with scan_collected(image, options) as (report, logs):
             yield report, list(event_logs) + logs
         return

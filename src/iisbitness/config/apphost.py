@@ -281,16 +281,17 @@ class _Reader:
         why = refused_pool_name(value, required=attribute == "name")
         if why is None:
             return
-        self._refuse("applicationPools" if attribute == "name" else "sites", line_of(el), f"{what} {why}")
+        self._refuse("applicationPools" if attribute == "name" else "sites", line_of(el), f"{what} {why}", value)
 
-    def _refuse(self, section: str, line: int | None, what: str) -> None:
+    def _refuse(self, section: str, line: int | None, what: str, pool: str | None = None) -> None:
         """A problem (``refused``, not ``unread``: the scan read it) of applicationHost.config: ``what`` (at ``line``)
         makes IIS fail reading its ``system.applicationHost/<section>``, so no verdict of the scan is about a server
-        IIS runs (:meth:`iisbitness.report.Report.refusals` keeps the report from reading clean)."""
+        IIS runs (:meth:`iisbitness.report.Report.refusals` keeps the report from reading clean); ``pool``: the pool
+        name it is about, if any (:attr:`Problem.pool`)."""
         self.problems.append(Problem(
             self.apphost_file, line, f"{what}: IIS fails reading the system.applicationHost/{section} section of "
             "this file, so it does not run the server as configured here; every application was checked as "
-            "written, not as IIS would run it", refused=True))
+            "written, not as IIS would run it", refused=True, pool=pool))
 
     def _pool(self, el: etree._Element, defaults: etree._Element | None, declared: bool) -> AppPool:
         def pick(name: str) -> tuple[str | None, str]:

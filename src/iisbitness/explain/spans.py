@@ -166,6 +166,8 @@ class _Analyser:
             if op in ("LITERAL", "NOT_LITERAL", "ANY", "IN"):
                 kinds.add(self._one_char(op, av))
             elif op in ("SUBPATTERN", "ATOMIC_GROUP"):
+                if op == "SUBPATTERN" and (av[1] or av[2]):
+                    raise _Unbounded  # NOTE: scoped flags ((?s:.), (?i:[a-z\n])): classes judged with others'
                 kinds |= self._kinds(av[3] if op == "SUBPATTERN" else av)
             elif op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
                 kinds |= self._kinds(av[2])
@@ -196,8 +198,8 @@ class _Analyser:
             elif op == "AT":
                 continue
             elif op == "SUBPATTERN":
-                if av[1] & re.DOTALL:
-                    raise _Unbounded
+                if av[1] or av[2]:
+                    raise _Unbounded  # NOTE: scoped flags: this walk judges classes with the pattern's own flags
                 total = _add(total, self.width(av[3]))
             elif op == "ATOMIC_GROUP":
                 total = _add(total, self.width(av))
@@ -292,10 +294,10 @@ def _load_parser() -> tuple[Any, Any] | None:
         parser = importlib.import_module("re._parser")
         compiler = importlib.import_module("re._compiler")
         constants = importlib.import_module("re._constants")
-    except ImportError:
+        ops = {name: getattr(constants, name) for name in ("IN", "LITERAL", "NOT_LITERAL", "ANY", "MAX_REPEAT")}
+    except (ImportError, AttributeError):  # NOTE: another Python's engine: every pattern scanned whole
         return None
-    for name in ("IN", "LITERAL", "NOT_LITERAL", "ANY", "MAX_REPEAT"):
-        _OPS[name] = getattr(constants, name)
+    _OPS.update(ops)
     return parser, compiler
 
 
@@ -315,7 +317,7 @@ def shape_of(pattern: re.Pattern[str]) -> Shape | None:
         walker = _Analyser(parser, compiler, pattern.flags)
         width = walker.width(tree.data)
         options = walker.requirements(tree.data)
-    except (_Unbounded, re.error, AttributeError, TypeError, ValueError, KeyError, IndexError):
+    except Exception:  # noqa: BLE001 - _Unbounded, re.error, another engine's tree: scanned whole
         return None
     # NOTE: a literal that holds another of its alternative is redundant there; the longest few are kept
     kept = tuple(tuple(tuple(sorted((a for a in alternative if not any(b != a and b in a for b in alternative)),

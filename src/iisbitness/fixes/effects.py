@@ -7,7 +7,10 @@ between that plan and the plan before, process by process, is everything else th
 - a module or filter a process no longer loads (a preCondition now false in that worker, an application moved
   to a worker that does not load it): :attr:`EffectKind.UNLOADED`, marked when it is a security module; so is a
   handler's ISAPI extension whose own bitness preCondition is false where its application then runs (the mapping
-  no longer applies: a fix that clears its 500 that way takes the handler out);
+  no longer applies: a fix that clears its 500 that way takes the handler out); the handler mappings of the
+  applications the worker serves whose ``modules`` name an entry it no longer loads are named with it
+  (:attr:`SideEffect.handlers`): IIS answers their requests with HTTP 500.21 "Handler ... has a bad module ... in
+  its module list" (KB 943891, "The HTTP status code in IIS 7 and later": 500.21 module not recognized);
 - one it now loads: :attr:`EffectKind.LOADED`;
 - a worker that runs at another architecture, with the applications and binaries in it: :attr:`EffectKind.ARCH`
   (IIS 6, where the switch is server-wide: with the ISAPI filters and extensions it runs at the new bitness, named;
@@ -34,6 +37,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
 from iisbitness.arch import Arch
+from iisbitness.config.precondition import evaluate
 from iisbitness.findings import EffectKind, SideEffect
 from iisbitness.loadplan.iis6 import aspnet_processes
 from iisbitness.loadplan.plan import APP_LEVEL_KINDS, Load, LoadKind, LoadPlan
@@ -186,11 +190,35 @@ def _apps(plan: LoadPlan, pool: AppPool | None) -> tuple[str, ...]:
     return tuple(a.label for a in plan.server.applications_in(found)) if found is not None else ()
 
 
+_Handlers = tuple[tuple[str, str, str, tuple[str, ...]], ...]
+
+
+def _handlers(plan: LoadPlan, after: _Process | None, apps: tuple[str, ...], name: str) -> _Handlers:
+    """The handler mappings of ``apps`` (``Site/app`` labels, run by ``after``'s worker) whose ``modules`` name
+    ``name`` and whose own preCondition holds in that worker: ``(name, path, verb, applications)`` each, in
+    configuration order. Empty without a worker or an IIS 7+ model (IIS 6 has no ``modules`` list)."""
+    if after is None or after.pool is None or after.arch is None or not apps or plan.iis6 is not None:
+        return ()
+    pool = plan.server.pool(after.pool.name) or after.pool
+    low, wanted = name.lower(), {a.lower() for a in apps}
+    found: dict[tuple[str, str, str], dict[str, None]] = {}
+    for app in plan.server.applications_in(pool):
+        if app.label.lower() not in wanted:
+            continue
+        for effect in app.effects:
+            for h in effect.handlers:
+                if low in h.modules.lower() and low in h.module_names and evaluate(h.precondition, pool, after.arch,
+                                                       plan.server.os_arch).may_load:
+                    found.setdefault((h.name, h.path, h.verb), {})[app.label] = None
+    return tuple((*key, tuple(labels)) for key, labels in found.items())
+
+
 def _removed(before: _Process, after: _Process | None, pool: str | None, moved: tuple[str, ...] = (),
-             stay: tuple[str, ...] = ()) -> list[SideEffect]:
+             stay: tuple[str, ...] = (), plan: LoadPlan | None = None) -> list[SideEffect]:
     """Server-level entries (modules, filters) ``before`` loads and ``after`` does not, less those replaced by their
     build for the other architecture; and the ISAPI extensions of the applications ``after`` runs (those ``moved``
-    to it, else those that ``stay`` in it) that it no longer loads."""
+    to it, else those that ``stay`` in it) that it no longer loads. A module's effect names the handler mappings of
+    those applications that name it (:func:`_handlers`, from ``plan``, the plan after)."""
     kept = after.loads if after is not None else {}
     twins = _twins(kept.values())
     out = []
@@ -211,9 +239,11 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
                 ld.kind is LoadKind.ISAPI_FILTER and any(m.split("/", 1)[0].lower() in before.sites.get(key, ())
                                                          for m in moved)):
             continue  # NOTE: an application-level entry moves with its application; a filter of its site does not
+        handlers = (_handlers(plan, after, moved or stay, ld.name)
+                    if plan is not None and ld.kind is LoadKind.GLOBAL_MODULE else ())
         out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
                               is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
-                              after.arch if after is not None else None, moved))
+                              after.arch if after is not None else None, moved, handlers=handlers))
     return out
 
 
@@ -248,7 +278,7 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
             out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
                                   applications=_apps(after, a.pool), binaries=len(moving),
                                   isapi=_isapi(a, b_twins) if after.iis6 is not None else ()))
-        out += _removed(b, a, pool, stay=_apps(after, a.pool))
+        out += _removed(b, a, pool, stay=_apps(after, a.pool), plan=after)
         out += _added(b, a, pool, b_twins)
     elsewhere: dict[Arch, set[tuple[str, str]]] = {}
     for key, a in new.items():
@@ -268,7 +298,7 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
                    and f"{ld.site}{ld.application or ''}" in apps}
         for origin in sorted(origins):
             b = old[origin]
-            out += _removed(b, a, a.pool.name, apps)
+            out += _removed(b, a, a.pool.name, apps, plan=after)
     return tuple(out + _aspnet_wp(before, after))
 
 

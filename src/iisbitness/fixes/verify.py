@@ -235,10 +235,12 @@ Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
 
 
 def _rank(fixes: list[Fix]) -> tuple[Fix, ...]:
-    """Fixes that keep every module and filter where it is loaded first (stable otherwise)."""
+    """Fixes that keep every module and filter where it is loaded first, those after which requests of handler
+    mappings fail (HTTP 500.21: :attr:`SideEffect.handlers`) last (stable otherwise)."""
     # NOTE: whether any effect unloads, not the tuple of them: a global module's fix unloads it from every pool,
     # and each finding of the module ranks that fix again (issue 25)
-    return tuple(sorted(fixes, key=lambda x: any(e.kind is EffectKind.UNLOADED for e in x.side_effects)))
+    return tuple(sorted(fixes, key=lambda x: (any(e.breaks_requests for e in x.side_effects),
+                                              any(e.kind is EffectKind.UNLOADED for e in x.side_effects))))
 
 
 def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage, *,

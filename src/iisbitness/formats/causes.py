@@ -193,10 +193,12 @@ def removal(fix: Fix | Sequence[SideEffect], above: Sequence[str] = ()) -> str:
     then run without FabrikamVendorAuth`` (``9 pools ...`` past eight; ``all 7 pools ...`` when they are
     the pools ``above``, those the text's ``in`` line just named); "" when nothing."""
     by_name: dict[str, list[str]] = {}
+    broken: dict[str, set[tuple[str, str, str]]] = {}
     for e in _effects(fix):
         if e.kind is not EffectKind.UNLOADED:
             continue
         by_name.setdefault(e.name, []).append(e.pool or e.process)
+        broken.setdefault(e.name, set()).update((n, p, v) for n, p, v, _ in e.handlers)
     if not by_name:  # NOTE: most fixes take nothing out; ``above`` may name every pool of the server (issue 25)
         return ""
     named = {p.lower() for p in above}
@@ -205,8 +207,41 @@ def removal(fix: Fix | Sequence[SideEffect], above: Sequence[str] = ()) -> str:
         n = len(set(pools))
         return f"all {n} pools" if n > 3 and {p.lower() for p in pools} == named else _names(pools, 8)
 
-    return "; ".join(f"{who(pools)} then run{'s' if len(set(pools)) == 1 else ''} without {name}"
+    def fails(name: str) -> str:
+        n = len(broken[name])
+        return f": HTTP 500.21 on {n} handler mapping{'s' if n != 1 else ''}" if n else ""
+
+    return "; ".join(f"{who(pools)} then run{'s' if len(set(pools)) == 1 else ''} without {name}{fails(name)}"
                      for name, pools in by_name.items())
+
+
+HANDLERS_SHOWN = 12
+"""Past this many handler mappings a side effect breaks, its line names the first ones and a count."""
+
+
+def _handler_lines(effects: Sequence[SideEffect]) -> list[str]:
+    """Per module a fix takes out, the handler mappings whose requests then fail (:attr:`SideEffect.handlers`):
+    ``DefaultAppPool: HTTP 500.21 on handler mappings that name CSPms: CSPGateway_zen *.zen, ... (verb *) in
+    Default Web Site/csp``, grouped by verb and applications; "HTTP 500.21 Handler ... has a bad module ... in its
+    module list" (KB 943891)."""
+    by_name: dict[str, tuple[list[str], dict[tuple[str, str, str, tuple[str, ...]], None]]] = {}
+    for e in effects:
+        if e.kind is EffectKind.UNLOADED and e.handlers:
+            pools, handlers = by_name.setdefault(e.name, ([], {}))
+            pools.append(e.pool or e.process)
+            handlers.update(dict.fromkeys(e.handlers))
+    out = []
+    for name, (pools, handlers) in by_name.items():
+        groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        for h, path, verb, apps in list(handlers)[:HANDLERS_SHOWN]:
+            groups.setdefault((verb, apps), []).append(f"{h} {path}")
+        text = "; ".join(f"{', '.join(hs)} (verb {verb})" + (f" in {', '.join(apps)}" if apps else "")
+                         for (verb, apps), hs in groups.items())
+        more = len(handlers) - HANDLERS_SHOWN
+        out.append(f"{_names(pools, 8)}: HTTP 500.21 on the handler mapping"
+                   f"{'s' if len(handlers) != 1 else ''} that name {name}: {text}"
+                   + (f"; and {more} more (--format json lists each)" if more > 0 else ""))
+    return out
 
 
 def security_warning(fix: Fix | Sequence[SideEffect]) -> str:
@@ -262,7 +297,8 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
         verb = "no longer loads in" if kind is EffectKind.UNLOADED else "now loads in"
         out.append(f"{what} {name} {verb} {', '.join(sorted(set(pools), key=str.lower))}".strip()
                    + (f" (for {', '.join(apps)})" if apps else ""))
-    return tuple(out)
+    # NOTE: never left out as brief: the requests that fail are what the administrator approves beside the commands
+    return tuple(out + _handler_lines(_effects(fix)))
 
 
 @dataclass(frozen=True, slots=True)

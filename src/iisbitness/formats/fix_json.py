@@ -1,7 +1,7 @@
 """``iisbitness fix --format json``: the plan (and, with ``--apply``, what was written) as the document
 ``iisbitness/fix/1`` (``formats/schema/fix-1.json`` is the contract; docs/fix.md describes it)::
 
-    {"schema": "iisbitness/fix/1", "image", "applied": false,
+    {"schema": "iisbitness/fix/1", "image", "applied": false, "plan_id": "9d7f53d06c0c" | null,
      "chosen": [{"fix": 8, "finding": 1, "rule", "pool", "site", "application", "summary", "commands", "powershell",
                  "note"}],
      "cleared": [1, 3], "left": [{"finding", "rule", "reason"}],
@@ -13,7 +13,9 @@
 Findings are numbered from 1 in the order of ``scan --format json``; ``fix`` is the fix's number as ``scan``
 shows it (``[8]``, ``fix --fix 8``). ``coverage`` is the scan's, as ``scan --format json`` writes it
 (:func:`iisbitness.formats.scan_json.coverage_dict`): a plan over applications that were not read is no
-all-clear for them. Added to ``iisbitness/fix/1`` without a new schema id (an added key; none changed).
+all-clear for them. ``plan_id`` is the id the text dry run prints (:attr:`iisbitness.scan.fix.FixPlan.plan_id`), for
+``fix --apply --plan ID``; null when there is nothing to write. Both were added to ``iisbitness/fix/1`` without a new
+schema id (added keys; none changed).
 Reads only the plan.
 """
 
@@ -45,6 +47,7 @@ def to_document(plan: FixPlan, applied: bool, written: Sequence[Written] = (),
     v = view(plan.report)
     return {
         "schema": SCHEMA_ID, "image": plan.report.server.image, "applied": applied,
+        "plan_id": plan.plan_id if plan.changes else None,
         "chosen": [{"fix": v.number(c.fix), "finding": c.number, "rule": c.finding.rule, "pool": c.finding.pool, "site": c.finding.site,
                     "application": c.finding.application, "summary": c.fix.summary, "commands": list(c.fix.commands),
                     "powershell": list(c.fix.powershell), "note": c.fix.note} for c in plan.chosen],

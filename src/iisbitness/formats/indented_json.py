@@ -73,5 +73,10 @@ def dumps(doc: Any) -> str:
     try:
         encode(doc, "\n")
     except (_Unhandled, TypeError):
+        out.clear()
         return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
-    return "".join(out)
+    text = "".join(out)
+    # NOTE: ``encode`` refers to itself (a cycle only the garbage collector frees) and holds ``out``: emptied here,
+    # the pieces go now, not after a caller's next copy of the text (a 10,000-pool report: 60 MB more at its peak)
+    out.clear()
+    return text

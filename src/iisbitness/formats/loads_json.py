@@ -3,10 +3,10 @@ described in docs/loads.md). Sorted keys, no timestamps: the same scan gives the
 
 from __future__ import annotations
 
-import json as _json
 from collections import Counter
 from typing import Any
 
+from iisbitness.formats import indented_json
 from iisbitness.report import LOADS_SCHEMA, LoadEntry, Report, Verdict
 
 
@@ -33,4 +33,4 @@ def loads_dict(report: Report) -> dict[str, Any]:
 def render(reports: list[Report]) -> str:
     """One map as an object, several (``demo``) as a list; indented, sorted keys."""
     data: Any = loads_dict(reports[0]) if len(reports) == 1 else [loads_dict(r) for r in reports]
-    return _json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return indented_json.dumps(data) + "\n"

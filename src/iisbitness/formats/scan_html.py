@@ -55,6 +55,7 @@ from iisbitness.formats.causes import (
 )
 from iisbitness.formats.table import printable
 from iisbitness.image.paths import WINDIR
+from iisbitness.model.source import Problem
 from iisbitness.report import LoadEntry, PoolSummary, Report, Verdict
 
 
@@ -252,7 +253,9 @@ class Step:
 def first_steps(v: ReportView) -> tuple[Step, ...]:
     """One step per cause, worst cause first (the order of :attr:`ReportView.causes`): the first group of its fixes
     (:meth:`ReportView.fix_groups`, in the order the rules offer them: the fixes without side effects first) that
-    re-analysis verified, else its first group; a cause whose fixes include a step already listed joins it."""
+    re-analysis verified, else its first group; a cause whose fixes include a step already listed joins it. A group
+    after which requests fail (a module handler mappings name taken out: HTTP 500.21, :attr:`SideEffect.handlers`)
+    is the step only when every group does so: a verified fix is not a harmless one."""
     steps: list[tuple[tuple[int, ...], list[int]]] = []
     step_of: dict[int, int] = {}  # NOTE: a fix number to the first step listing it: no walk of every step (issue 25)
     for i, c in enumerate(v.causes, 1):
@@ -261,7 +264,8 @@ def first_steps(v: ReportView) -> tuple[Step, ...]:
             steps[joined][1].append(i)
             continue
         groups = v.fix_groups(c)
-        group = next((g for g in groups if g[1]), groups[0] if groups else None)
+        safe = [g for g in groups if not any(e.breaks_requests for n in g[2] for e in v.fix(n).side_effects)] or groups
+        group = next((g for g in safe if g[1]), safe[0] if safe else None)
         if group is not None:
             for n in group[2]:
                 step_of.setdefault(n, len(steps))
@@ -457,26 +461,30 @@ def _shape(b: BinaryNode, grouped: frozenset[str] = frozenset()) -> object:
 
 
 def _likeness(w: WorkerNode, gaps: Mapping[str, tuple[str, ...]],
-              grouped: frozenset[str] = frozenset()) -> tuple[object, ...] | None:
+              grouped: frozenset[str] = frozenset(), refused: frozenset[str] = frozenset()) -> tuple[object, ...] | None:
     """What a pool's card shows besides its own name, its applications' names and the paths of what they load
-    that no finding names, or that a finding of causes alike names (:func:`_shape`); None outside pools."""
+    that no finding names, or that a finding of causes alike names (:func:`_shape`), and whether IIS refuses the pool
+    (its name, lower case, in ``refused``: a card of its own); None outside pools."""
     if w.pool is None:
         return None
     p = w.pool
     return (w.arch, w.process, p.idle, p.defined, p.enable_32bit_app_on_win64, p.enable_32bit_from,
             p.managed_runtime_version, p.pipeline_mode, w.errors, w.warnings, w.shared,
-            tuple((tuple(_shape(b, grouped) for b in a.binaries), gaps.get(a.label, ())) for a in w.apps))
+            tuple((tuple(_shape(b, grouped) for b in a.binaries), gaps.get(a.label, ())) for a in w.apps),
+            p.name.lower() in refused)
 
 
 def map_entries(workers: Sequence[WorkerNode], gaps: Mapping[str, tuple[str, ...]],
-                grouped: frozenset[str] = frozenset()) -> tuple[WorkerNode | WorkerGroup, ...]:
+                grouped: frozenset[str] = frozenset(),
+                refused: frozenset[str] = frozenset()) -> tuple[WorkerNode | WorkerGroup, ...]:
     """The server map's cards in report order: a worker alone, or a :class:`WorkerGroup` where more than
     :data:`MANY` pools look the same (at the place of its first pool). ``grouped``: the anchors of
-    :class:`CauseGroup` articles (:func:`_shape`)."""
+    :class:`CauseGroup` articles (:func:`_shape`); ``refused``: the names (lower case) of pools IIS refuses, never
+    grouped with pools it takes."""
     def card(group: list[WorkerNode]) -> WorkerGroup:
         return WorkerGroup(tuple(group), any(a.binaries or gaps.get(a.label) for a in group[0].apps))
 
-    cards = past_many(workers, [_likeness(w, gaps, grouped) for w in workers], card)
+    cards = past_many(workers, [_likeness(w, gaps, grouped, refused) for w in workers], card)
     return tuple(cards)
 
 
@@ -536,6 +544,8 @@ class Page:
     """The anchors of :class:`CauseGroup` articles."""
     groups: Mapping[int, CauseGroup] = field(default_factory=dict)
     """Each :class:`CauseGroup` of :attr:`causes` by its first cause (1-based)."""
+    refused_pools: Mapping[str, tuple[Problem, ...]] = field(default_factory=dict)
+    """Each pool name (lower case) IIS refuses to the refused problems about it (:attr:`Problem.pool`)."""
 
     def entries(self, numbers: Sequence[int], place: str) -> list[int | Run]:
         """``numbers`` as shown at ``place``: each fix number, except that more than :data:`MANY` fixes of one kind
@@ -558,9 +568,14 @@ class Page:
         for them, never a plain "no findings" (its applications' tags say what was not read)."""
         return sum(1 for a in w.apps if self.gap_tags.get(a.label))
 
+    def refusals(self, w: WorkerNode) -> tuple[Problem, ...]:
+        """The problems IIS refuses ``w``'s pool for (a name its ``applicationPoolName`` validator refuses): its card
+        says so, never a plain "no findings"; () for a pool IIS takes and outside pools."""
+        return self.refused_pools.get(w.pool.name.lower(), ()) if w.pool is not None else ()
+
     def map(self) -> tuple[WorkerNode | WorkerGroup, ...]:
         """The server map's cards (:func:`map_entries`)."""
-        return map_entries(self.workers, self.gap_tags, self.grouped)
+        return map_entries(self.workers, self.gap_tags, self.grouped, frozenset(self.refused_pools))
 
     def apps(self, w: WorkerNode, all_binaries: bool) -> list[tuple[AppNode, tuple[str, ...]]]:
         """``w``'s applications as its card lists them: each with the labels of the others alike it stands for (none
@@ -644,9 +659,13 @@ def _page(i: int, report: Report) -> Page:
     gap_tags: dict[str, list[str]] = {}
     for g in report.unchecked():
         gap_tags.setdefault(g.application, []).append(g.status.value.replace("-", " "))
+    refused: dict[str, list[Problem]] = {}
+    for pr in report.refusals():
+        if pr.pool is not None:
+            refused.setdefault(pr.pool.lower(), []).append(pr)
     return Page(prefix, v, workers(v, prefix, shown), tuple(sorted({c.first.rule for c in v.causes})), steps,
                 event_lines(report), homes, {a: tuple(t) for a, t in gap_tags.items()}, causes, shown,
-                frozenset(f"{prefix}-cause-{k}" for k in groups), groups)
+                frozenset(f"{prefix}-cause-{k}" for k in groups), groups, {k: tuple(ps) for k, ps in refused.items()})
 
 
 def render(reports: Sequence[Report]) -> str:

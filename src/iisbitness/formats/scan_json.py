@@ -9,21 +9,23 @@ findings refer to them by number (``fix_numbers``, ``cause_number``), so that th
 
 from __future__ import annotations
 
-import json as _json
 from typing import Any
 
 from iisbitness.findings import Finding, Fix, SideEffect
+from iisbitness.formats import indented_json
 from iisbitness.formats.causes import ReportView, cause_key, view
 from iisbitness.report import CoverageStatus, Report
 
 
 def _effect(e: SideEffect) -> dict[str, Any]:
-    out = {"kind": e.kind.value, "pool": e.pool, "process": e.process, "name": e.name, "load_kind": e.load_kind,
+    out: dict[str, Any] = {"kind": e.kind.value, "pool": e.pool, "process": e.process, "name": e.name, "load_kind": e.load_kind,
            "ran": e.ran, "security": e.security, "before": e.before.value if e.before else None,
            "after": e.after.value if e.after else None, "applications": list(e.applications),
            "binaries": e.binaries, "settings": [{"path": k, "value": v} for k, v in e.settings], "like": e.like}
     if e.isapi:  # NOTE: optional, added to scan/2 (an IIS 6 switch): every other document is byte-for-byte as before
         out["isapi"] = list(e.isapi)
+    if e.handlers:  # NOTE: optional, added to scan/2 (a module handler mappings name, unloaded): as above
+        out["handlers"] = [{"name": n, "path": p, "verb": v, "applications": list(apps)} for n, p, v, apps in e.handlers]
     return out
 
 
@@ -121,9 +123,9 @@ def _report_dict(report: Report) -> dict[str, Any]:
 
 def render(report: Report) -> str:
     """The report as indented JSON text with sorted keys."""
-    return _json.dumps(report_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return indented_json.dumps(report_dict(report)) + "\n"
 
 
 def render_many(reports: list[Report]) -> str:
     """Several reports (``demo`` scans more than one image) as a JSON list."""
-    return _json.dumps([report_dict(r) for r in reports], indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return indented_json.dumps([report_dict(r) for r in reports]) + "\n"

@@ -29,13 +29,13 @@ official schema (``tests/fixtures/sarif/sarif-2.1.0.json``) and, when present, t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path, PurePosixPath
 from typing import Any, assert_never
 from urllib.parse import quote
 
 from iisbitness import __version__
 from iisbitness.findings import Finding, Fix, Rule, Severity
+from iisbitness.formats import indented_json
 from iisbitness.formats.causes import ReportView, effect_lines, view
 from iisbitness.model.source import Problem
 from iisbitness.report import Coverage, CoverageStatus, Report
@@ -245,7 +245,7 @@ def render_many(reports: list[Report], docs_url: str | None = None, source_root:
     ``source_root``, ``unusable``: as :func:`run_dict`)."""
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0",
            "runs": [run_dict(r, docs_url, source_root, unusable) for r in reports]}
-    return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return indented_json.dumps(log) + "\n"
 
 
 def render(report: Report) -> str:

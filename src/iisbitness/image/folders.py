@@ -64,13 +64,28 @@ class Folders:
         return list(self._listings.items())
 
     def real(self, path: Path) -> Path | None:
-        """``path.resolve()`` (links followed), once per path; None for a link loop."""
-        if path not in self._real:
+        """``path.resolve()`` (links followed), once per path; None for a link loop.
+
+        NOTE: an entry of a folder whose real path is known and whose listing was read, and that is no link there, is
+        that real path and its name: no ``realpath``, which looks at every component again (issue 25: each site's
+        folder and ``bin``)."""
+        if path in self._real:
+            return self._real[path]
+        parent = path.parent
+        listing = self._listings.get(parent)
+        up = self._real.get(parent) if listing is not None and parent != path else None
+        name = path.name
+        found: Path | None
+        if up is not None and listing is not None and listing.names.get(name.lower()) == name \
+                and name not in listing.links:
+            found = up / name
+        else:
             try:
-                self._real[path] = path.resolve()
+                found = path.resolve()
             except (OSError, RuntimeError):
-                self._real[path] = None
-        return self._real[path]
+                found = None
+        self._real[path] = found
+        return found
 
     def key(self, path: str | os.PathLike[str]) -> str:
         """The file's identity for cycle checks: its real path, case-folded (``os.path.realpath``), once per path.

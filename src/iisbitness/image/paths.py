@@ -156,6 +156,26 @@ def unc_share(path: str) -> tuple[str, str, str] | None:
     return (server, share, rest.strip("\\")) if server and share else None
 
 
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/=")
+_IN_DOUBLE_QUOTES = frozenset("$`\\\"%!")
+"""What double quotes do not keep as it is in one shell or another: POSIX sh ``$ ` \\ "``, PowerShell ``$ `
+"``, cmd.exe ``% "`` (and ``!`` under delayed expansion)."""
+
+
+def share_argument(server: str, share: str, path: str = "/path/to/copy") -> str:
+    """``--share //server/share=PATH`` as it pastes into POSIX sh, PowerShell and cmd.exe, for a remedy: forward
+    slashes (the ``--share`` parser takes them; a backslash is an escape in sh), bare when every character is plain,
+    else in double quotes (a space: ``"//fileserver/Web Sites=/path/to/copy"``), else (a ``$``, as in a hidden share
+    ``sites$``, a ``%``, a backtick) in single quotes, which sh and PowerShell keep as they are (cmd.exe does not:
+    there, type the double-quoted form)."""
+    value = f"//{server}/{share}={path}"
+    if set(value) <= _PLAIN:
+        return f"--share {value}"
+    if not set(value) & _IN_DOUBLE_QUOTES:
+        return f'--share "{value}"'
+    return "--share '" + value.replace("'", "'\\''") + "'"
+
+
 def is_absolute(path: str) -> bool:
     """True for ``X:\\...`` drive-absolute paths and UNC paths."""
     return is_unc(path) or _DRIVE_ABSOLUTE.match(path) is not None

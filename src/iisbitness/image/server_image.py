@@ -29,7 +29,7 @@ from pathlib import Path
 
 from iisbitness.image import windows
 from iisbitness.image.folders import Folders, Listing
-from iisbitness.image.paths import is_absolute, is_unc, normalize, unc_share
+from iisbitness.image.paths import is_absolute, is_unc, normalize, share_argument, unc_share
 from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, open_registry
 
 
@@ -247,8 +247,7 @@ class ServerImage:
         elif self.live:
             base = Path(f"//{server}/{share}/")
         else:
-            return Resolved(p, None, f"UNC share: not part of the server image (use --share \\\\{server}\\{share}="
-                                     "/path/to/copy)")
+            return Resolved(p, None, f"UNC share: not part of the server image (use {share_argument(server, share)})")
         return self._below(p, base, rest)
 
     def share_folder(self, server: str, share: str) -> Path | None:

@@ -16,6 +16,7 @@ from typing import TypeVar, cast
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
 from iisbitness.loadplan.collectors.bin import bin_fails, bin_unread, collect_bin, collect_iis_manager
+from iisbitness.loadplan.collectors.folders import app_bin_folder
 from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector, Found, PlanContext
 from iisbitness.loadplan.plan import (
@@ -80,6 +81,8 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
     idle: list[str] = []
     parts: list[_Collected] = []
     outlooks: list[PoolOutlook] = []
+    if pools is None and collect_bin in collectors:
+        _bins_ahead(ctx, server)
     for pool in server.pools if pools is None else server.pools_named(pools):
         apps = server.applications_in(pool)
         if not apps:
@@ -97,6 +100,23 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
                     tuple(chain.from_iterable(p.skipped for p in everything)), tuple(idle), config_only,
                     tuple(dict.fromkeys(chain.from_iterable(p.problems for p in everything))),
                     tuple(outlooks))
+
+
+def _bins_ahead(ctx: PlanContext, server: Server) -> None:
+    """List every application's ``bin`` folder now, in the order the pools' workers will load them
+    (:func:`~.collectors.bin.collect_bin`): the read-ahead (:mod:`iisbitness.pe.prefetch`) is then given all their
+    files at once, not one folder at a time as the parser reaches it, so that its helper can work whole folders
+    ahead (issue 25). Nothing else changes: the folders and listings are the context's, remembered for the
+    collectors."""
+    for pool in server.pools:
+        apps = server.applications_in(pool)
+        if not apps or not pool.declared:
+            continue
+        arch = pool.worker_arch(server.os_arch)
+        for app in apps:
+            found = app_bin_folder(ctx, server, app, arch)
+            if found is not None:
+                ctx.bin_files(found[1])
 
 
 def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Application, ...],

@@ -62,15 +62,27 @@ class PlanContext:
     facts: BinaryFacts = field(default_factory=BinaryFacts, repr=False)
     _dirs: dict[Path, tuple[tuple[str, ...], str | None, dict[str, str]]] = field(default_factory=dict, repr=False)
     _resolved: dict[tuple[Arch, Arch], dict[str, BinaryRef]] = field(default_factory=dict, repr=False)
-    _search: dict[tuple[Path, Arch, Arch], tuple[Path, ...]] = field(default_factory=dict, repr=False)
+    _search: dict[tuple[Path | None, Arch, Arch], tuple[Path, ...]] = field(default_factory=dict, repr=False)
     app_folders: dict[tuple[str, str, Arch, Arch], tuple[str, Path | None] | None] = field(default_factory=dict,
                                                                                           repr=False)
     """Application folders as each worker architecture resolves them (:mod:`.collectors.folders`)."""
+    app_bins: dict[tuple[str, str, Path], tuple[str, Path] | None] = field(default_factory=dict, repr=False)
+    shown: dict[Path, str] = field(default_factory=dict, repr=False)
+    """Folders as the user names them (:meth:`ServerImage.display`), where asked per pool (``bin`` folders)."""
+    """Each application folder's ``bin`` (:func:`.collectors.folders.app_bin_folder`), by the folder's Windows path
+    and host folder."""
     bin_extras: dict[tuple[Arch, Arch], dict[str, tuple[Mapping[str, tuple[Any, ...]],
                                                         Mapping[str, tuple[str, ...]] | None]]] = field(
         default_factory=dict, repr=False)
     """Per OS and worker architecture, per ``bin`` folder's Windows path: its native DLLs' per-architecture
     copies and P/Invoke callers (:func:`.collectors.bin._with_copies`)."""
+    bin_refs: dict[tuple[Arch, Arch], dict[str, tuple[tuple[str, ...], tuple[tuple[BinaryRef, ...],
+                                                                       tuple[LoadKind, ...],
+                                                                       tuple[ConfigSource, ...]]]]] = field(
+        default_factory=dict, repr=False)
+    """Per OS and worker architecture, per ``bin`` folder's Windows path: the names of its files (from
+    :meth:`bin_files`), and per file its reference (:meth:`resolve_files`), kind of load and source
+    (:func:`.collectors.bin._files`)."""
     plans: MutableMapping[tuple[object, ...], tuple[tuple[object, ...], object]] = field(default_factory=dict,
                                                                                          repr=False)
     """Results of planning steps (per pool, IIS Manager, every application's folder for the COM scan) of
@@ -115,10 +127,10 @@ class PlanContext:
         return found
 
     def resolve_files(self, win: str, host: Path, names: tuple[str, ...], unread: Mapping[str, str],
-                      os_arch: Arch, process_arch: Arch) -> list[tuple[str, BinaryRef]]:
-        """Each file of ``names`` in the folder ``host`` (whose Windows path is ``win``) with :meth:`resolve` of
-        ``win + "\\" + name``, in that order; an entry of ``unread`` (not a file to read, :meth:`bin_files`) with why,
-        unread and not remembered.
+                      os_arch: Arch, process_arch: Arch) -> tuple[BinaryRef, ...]:
+        """:meth:`resolve` of ``win + "\\" + name`` for each file of ``names`` in the folder ``host`` (whose Windows path
+        is ``win``), in that order (a tuple as long as ``names``); an entry of ``unread`` (not a file to read,
+        :meth:`bin_files`) with why, unread and not remembered.
 
         NOTE: the folder is located once (:meth:`ServerImage.files_of`) and each plain file's host path and name
         shown are joined from it as strings: no :meth:`ServerImage.locate`, ``Resolved`` or ``Path`` per file (issue
@@ -131,25 +143,29 @@ class PlanContext:
         looked = False  # NOTE: the folder located at its first file to resolve without a redirection (listed as then)
         search: list[tuple[Path, ...]] = []  # NOTE: the dependency search folders, at the first file that needs them
         deps = self.facts.deps
+        follow = self.follow_dependencies
 
         def chain_of(host: str, image: PeImage) -> tuple[str, ...]:
             """:meth:`dependency_chain` of ``host`` (read as ``image``), a file of ``files``."""
-            if not (self.follow_dependencies and image.is_pe and process_arch in image.loadable_by):
+            if not (follow and process_arch in image.loadable_by and image.is_pe):
                 return ()
-            if search and deps.get(host) == ():
-                return ()  # NOTE: a file with no dependency to search (most files), known: no call of _chain
             if not search:
                 assert files is not None
                 search.append(self._search_folders(files.folder, os_arch, process_arch))
+            names = deps.get(host)
+            if names is None:
+                names = dependency_names(host, image, self.facts)
+            if not names:
+                return ()  # NOTE: a file with no dependency to search (most files): no search (issue 25)
             return self._chain(host, process_arch, search[0], image)
 
-        out: list[tuple[str, BinaryRef]] = []
+        out: list[BinaryRef] = []
         alike = seen_alike(win + "\\x")  # NOTE: then each file is, when its name is plain (plain_name)
         for name in names:
             configured = win + "\\" + name
-            why = unread.get(name)
+            why = unread.get(name) if unread else None
             if why is not None:
-                out.append((name, BinaryRef(configured, configured, self.image.display(host / name), None, problem=why)))
+                out.append(BinaryRef(configured, configured, self.image.display(host / name), None, problem=why))
                 continue
             found = known.get(configured)
             if found is None:
@@ -178,8 +194,8 @@ class PlanContext:
                              if isinstance(got, str) else
                              BinaryRef(configured, configured, where[1], got, chain=chain_of(where[0], got)))
                 known[found.configured] = found
-            out.append((name, found))
-        return out
+            out.append(found)
+        return tuple(out)
 
     def _as_other_worker(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef | None:
         """``configured`` as resolved for a worker of another architecture, when only the dependency chain can
@@ -304,8 +320,11 @@ class PlanContext:
         key = (folder, os_arch, process_arch)
         found = self._search.get(key)
         if found is None:
-            sys_view = self.image.locate(redirect("C:\\Windows\\System32", os_arch, process_arch)).host_path
-            found = self._search[key] = (folder,) if sys_view is None else (folder, sys_view)
+            views = self._search.get((None, os_arch, process_arch))  # NOTE: System32's view, once per architecture
+            if views is None:
+                sys_view = self.image.locate(redirect("C:\\Windows\\System32", os_arch, process_arch)).host_path
+                views = self._search[(None, os_arch, process_arch)] = () if sys_view is None else (sys_view,)
+            found = self._search[key] = (folder, *views)
         return found
 
     def bin_files(self, folder: Path) -> tuple[tuple[str, ...], str | None, dict[str, str]]:
@@ -325,8 +344,10 @@ class PlanContext:
             if len(names) > MAX_BIN_FILES:
                 names = names[:MAX_BIN_FILES]
                 note = f"more than {MAX_BIN_FILES} DLLs: only the first {MAX_BIN_FILES} were read"
-            unread = {n: why for n in names if (n in listing.links or listing.files.get(n.lower()) != n)
-                      and (why := _not_a_file(folder / n, n in listing.links)) is not None}
+            # NOTE: a folder of regular files alone (most bins) has none: no lookup per file (issue 25)
+            unread = {} if listing.files is listing.names and not listing.links else {
+                n: why for n in names if (n in listing.links or listing.files.get(n.lower()) != n)
+                and (why := _not_a_file(folder / n, n in listing.links)) is not None}
             found = self._dirs[folder] = (tuple(names), note, unread)
             # NOTE: no link read ahead, nor a folder reached through one (bin\runtimes linked elsewhere): either may
             # lead out of the image (the parser resolves each file, and refuses that; read-ahead would not)

@@ -30,7 +30,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from iisbitness.arch import Arch
-from iisbitness.image.paths import expand, is_absolute, is_unc, normalize, process_environment, unc_share
+from iisbitness.image.paths import (
+    expand,
+    is_absolute,
+    is_unc,
+    normalize,
+    process_environment,
+    share_argument,
+    unc_share,
+)
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
 from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
@@ -51,7 +59,8 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         (IIS Express: then one ``NOT_CHECKED`` entry per project no site leads to, named by its file):
         ``NOT_CHECKED`` when the root virtual directory's folder was not read (or there is no root virtual
         directory); ``PARTLY`` when it was, but another virtual directory's folder was not, a problem marked
-        ``unread`` lies below its folders, or a strong-named assembly could not be looked up in the GAC;
+        ``unread`` lies below its folders, or a strong-named assembly could not be looked up in the GAC (the image
+        holds no GAC folder, or none of its GAC folders holds it, nor ``bin``);
         ``CHECKED`` (no reasons, no remedy) otherwise. ``reasons`` say why, one sentence each; ``remedy`` what
         to give a new scan (``--drive``, ``--env``, a folder to copy; "" when nothing offline helps). Empty for a
         server with no site. An unread part of the server's own configuration file (a section in a
@@ -109,7 +118,7 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
         return coverage + tuple(Coverage(config_file, "", "", CoverageStatus.NOT_CHECKED, (g,)) for g in gaps)
     # NOTE: shared configuration not read: the applications listed are the local file's, which IIS does not run
     whole = next((g for g in gaps if _redirection(g.split(": ", 1)[0])), None)
-    share = re.search(r"\(use (--share .+?=/path/to/copy)\)", whole) if whole is not None else None
+    share = re.search(r"\(use (--share .+?=/path/to/copy['\"]?)\)", whole) if whole is not None else None
     return tuple(replace(c, status=CoverageStatus.NOT_CHECKED if whole else
                          CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
                          reasons=tuple(dict.fromkeys((*c.reasons, *gaps))),
@@ -179,7 +188,7 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
                 and ctx.image.share_folder(named[0], named[1]) is None):  # NOTE: a share no folder stands for
             share = f"\\\\{named[0]}\\{named[1]}"
             return (vdir, None, f"physicalPath {win} is on the UNC share {share}, which is not part of the image",
-                    f"--share {share}=/path/to/copy (a folder holding a copy of the share"
+                    f"{share_argument(named[0], named[1])} (a folder holding a copy of the share"
                     + (f", with {named[2]} in it" if named[2] else "") + "), or scan on the server itself, or run "
                     "iisbitness collect there (the zip holds the share's files) and scan the zip")
         if is_unc(win):
@@ -235,17 +244,28 @@ def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], c
 
 def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[Problem]) -> dict[int, list[Problem]]:
     """Each unread problem of an entry that an application's worker loads but the scan could not look up (a
-    strong-named assembly in an image without GAC folders, :attr:`GacAssembly.unchecked`), under every such
-    application: an entry of applicationHost.config is in no application's folder, yet each application whose
-    worker loads it was only partly checked."""
+    strong-named assembly in an image without GAC folders, :attr:`GacAssembly.unchecked`; or one in none of the
+    image's GAC folders nor in ``bin``, which the ``binary-invalid`` warning says could not be checked: the image's
+    GAC may be a partial copy), under every such application: an entry of applicationHost.config is in no
+    application's folder, yet each application whose worker loads it was only partly checked."""
     by_line = {(p.file, p.line): p for p in problems if p.unread}
     by_app = {(a.site.lower(), a.path.lower()): id(a) for a in apps}
     out: dict[int, list[Problem]] = {}
     for load in plan.loads:
-        if not isinstance(load.entry, GacAssembly) or not load.entry.unchecked or load.site is None:
+        if not isinstance(load.entry, GacAssembly) or load.site is None:
             continue
         key = by_app.get((load.site.lower(), (load.application or "/").lower()))
-        problem = by_line.get((load.source.file, load.source.line))
+        if load.entry.unchecked:
+            problem = by_line.get((load.source.file, load.source.line))
+        elif not load.entry.found_in and load.binary.resolved is None:
+            # NOTE: GAC folders in the image, the assembly in none of them nor in bin: missing on the server, or the
+            # image's GAC a partial copy; either way what the worker binds, and its architecture, were not read
+            problem = Problem(load.source.file, load.source.line,
+                              f"{load.entry.managed.section} names '{load.entry.assembly.display}', which is in no GAC "
+                              "folder of the image nor in bin (missing on the server, or the image's GAC is a partial "
+                              "copy): its architecture was not checked", unread=True)
+        else:
+            continue
         if key is not None and problem is not None and problem not in out.setdefault(key, []):
             out[key].append(problem)
     return out

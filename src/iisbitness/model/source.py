@@ -53,6 +53,9 @@ class Problem:
             character the ``applicationPoolName`` validator refuses, an ``<application>`` without ``path``: IIS fails
             reading that section). ``message`` says what IIS does and what the scan could therefore not check;
             ``check-app`` exits 2 on one in the build's own files.
+        pool: the application pool name (as written) a ``refused`` problem is about, where it is one: a pool's name,
+            or an application's ``applicationPool``, that IIS's ``applicationPoolName`` validator refuses; the HTML
+            server map says so on that pool's card. None otherwise.
     """
 
     file: str
@@ -61,3 +64,4 @@ class Problem:
     fatal: bool = False
     unread: bool = False
     refused: bool = False
+    pool: str | None = None

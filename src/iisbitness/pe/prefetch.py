@@ -133,9 +133,20 @@ _MAX_REFS = 1 << 16
 _FRAME = struct.Struct("<I")
 """The length of one frame of the helper's answers (a :mod:`marshal` dump of :data:`_Answers`) on its pipe."""
 
-_Answers = tuple[list[PlainKey], list[RefKey], list[tuple[int, int, tuple[int, ...], tuple[str, ...]]]]
+_Identity = tuple[int, int, int, int, int]
+"""What says a file is the one the helper read: ``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)``."""
+
+_Answers = tuple[list[PlainKey], list[RefKey], list[tuple[int, int, tuple[int, ...], tuple[str, ...], _Identity]]]
 """A frame of the helper's answers: the image keys and AssemblyRef rows not sent before (numbered in the order sent,
-from 0), then per file parsed ``(order, image key number, AssemblyRef numbers, P/Invoke modules)``."""
+from 0), then per file parsed ``(order, image key number, AssemblyRef numbers, P/Invoke modules, identity)``: the
+identity (:func:`_identity`) of the file as the helper read it, which :meth:`Prefetch.take` compares with the
+file's when the parser reaches it."""
+
+
+def _identity(st: os.stat_result) -> _Identity:
+    """The identity of a file's contents for an answer: a file replaced, written to (its times change), deleted, or
+    made a link to another between the helper's read and the parser's turn has another, or none."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class Prefetch:
@@ -174,7 +185,7 @@ class Prefetch:
         self._rfd = -1
         """The helper's answers (a pipe that does not block), -1 when it does not parse or they are no longer read."""
         self._inbox = bytearray()
-        self._answers: dict[int, tuple[int, tuple[int, ...], tuple[str, ...]]] = {}
+        self._answers: dict[int, tuple[int, tuple[int, ...], tuple[str, ...], _Identity]] = {}
         """Per order number, the facts the helper sent (:data:`_Answers`) and the parser has not reached."""
         self._keys: list[PlainKey] = []
         self._refs: list[AssemblyRef] = []
@@ -248,12 +259,20 @@ class Prefetch:
             if answer is None:
                 return None
         try:
-            number, ids, modules = answer
+            number, ids, modules, identity = answer
             refs = self._refs
+            if min(ids, default=0) < 0 or number < 0:
+                raise ValueError(number)
             image, references, _ = plain_facts(key, self._keys[number], tuple([refs[i] for i in ids]), modules)
-        except (IndexError, TypeError, ValueError):
+        except (AttributeError, IndexError, TypeError, ValueError):
             self._unanswered()  # NOTE: a defect: the parser reads every file itself from now on
             return None
+        try:
+            now = _identity(os.stat(key))  # NOTE: through a last link, as the parser opens it
+        except (OSError, ValueError):
+            return None
+        if now != tuple(identity):
+            return None  # NOTE: changed since the helper read it (a deploy mid-scan): the parser reads it as it is now
         self.answered += 1
         return Parsed(image, references)
 
@@ -294,10 +313,10 @@ class Prefetch:
                 at += _FRAME.size + n
                 self._keys += keys
                 self._refs += plain_refs(refs)
-                for seq, number, ids, modules in records:
+                for seq, number, ids, modules, identity in records:
                     if seq >= progress:
-                        answers[seq] = (number, ids, modules)
-        except (EOFError, TypeError, ValueError):
+                        answers[seq] = (number, ids, modules, identity)
+        except (AttributeError, EOFError, IndexError, TypeError, ValueError):
             self._unanswered()
             return
         del inbox[:at]
@@ -306,24 +325,24 @@ class Prefetch:
                 del answers[seq]
 
     def _unanswered(self) -> None:
-        """Read no more answers: the helper is gone, or sent what cannot be read (the pipe is closed with the
-        helper's end, :func:`_end`)."""
-        self._rfd = -1
-        self._answers.clear()
+        """Read no more answers, and end the helper: it is gone, or sent what cannot be read (left running, it
+        would wait for good on a full pipe nobody reads, bringing nothing in)."""
+        self.close()
 
     def _start(self) -> None:
-        rfd, wfd = os.pipe()
-        with contextlib.suppress(AttributeError, OSError):
-            import fcntl
-
-            fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 1 << 20)  # NOTE: Linux; room for ~15,000 paths
-        os.set_blocking(wfd, False)
-        answers, answered = os.pipe() if self.parses else (-1, -1)
-        if answers >= 0:
-            os.set_blocking(answers, False)
+        rfd = wfd = answers = answered = -1
         try:
+            rfd, wfd = os.pipe()
+            with contextlib.suppress(AttributeError, OSError):
+                import fcntl
+
+                fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 1 << 20)  # NOTE: Linux; room for ~15,000 paths
+            os.set_blocking(wfd, False)
+            if self.parses:
+                answers, answered = os.pipe()
+                os.set_blocking(answers, False)
             shared = mmap.mmap(-1, _WARM + 1)  # NOTE: anonymous and MAP_SHARED: the same page in both processes
-        except OSError:
+        except OSError:  # NOTE: out of descriptors or memory: no reading ahead, nothing left open
             _close(rfd, wfd, answers, answered)
             self.stopped = True
             return
@@ -544,7 +563,7 @@ class _Parser:
         read = _read(path)
         if read is None or len(self.refs) > _MAX_REFS:
             return True
-        key, rows, modules = read
+        (key, rows, modules), identity = read
         new_keys, new_refs, records = self.answers
         keys, refs = self.keys, self.refs
         number = keys.get(key)
@@ -558,7 +577,7 @@ class _Parser:
                 i = refs[row] = len(refs)
                 new_refs.append(row)
             ids.append(i)
-        records.append((seq, number, tuple(ids), modules))
+        records.append((seq, number, tuple(ids), modules, identity))
         if len(records) >= _BATCH or seq < progress + 2 * _BATCH:
             self.flush()
         return True
@@ -574,17 +593,20 @@ class _Parser:
             out = out[os.write(self.wfd, out) :]
 
 
-def _read(path: bytes) -> PlainRead | None:
-    """:func:`~iisbitness.pe.classify.plain_read` of the regular file ``path`` (not through a last symbolic link);
-    None when it is not one, cannot be read or is not plain."""
+def _read(path: bytes) -> tuple[PlainRead, _Identity] | None:
+    """:func:`~iisbitness.pe.classify.plain_read` of the regular file ``path`` (not through a last symbolic link),
+    and the file's identity as it was before the read (:func:`_identity`); None when it is not one, cannot be read
+    or is not plain."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except (OSError, ValueError):
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             return None
-        return plain_read(Source.from_fd(fd))
+        read = plain_read(Source.from_fd(fd))
+        return None if read is None else (read, _identity(st))
     except Exception:  # noqa: BLE001 - whatever it is, the parser reads the file itself and says it
         return None
     finally:

@@ -133,8 +133,33 @@ def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
     arch = target_arch(plan, load, arches)
     if arch is None:
         return None
-    return move_to_new_pool(moved, f"{pool.name} ({arch.value})", arch, pool.name,
+    return move_to_new_pool(moved, _split_name(plan, pool.name, arch, moved), arch, pool.name,
                             pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch, like=pool)
+
+
+def _split_name(plan: LoadPlan, pool: str, arch: Arch, moved: tuple[tuple[str, str], ...]) -> str:
+    """The new pool's name for the split of ``moved`` out of ``pool`` at ``arch``: ``Pool (x64)``; the second split of
+    that pool at that architecture (other applications that load another file) ``Pool (x64) 2``, and so on in plan
+    order, so that two split fixes of one scan never both run ``appcmd add apppool`` for one name (the second would
+    fail on a name that exists)."""
+    groups = plan.derived("split-groups", _split_groups).get((pool.lower(), arch), ())
+    n = groups.index(moved) + 1 if moved in groups else 1
+    return f"{pool} ({arch.value})" + (f" {n}" if n > 1 else "")
+
+
+def _split_groups(plan: LoadPlan) -> dict[tuple[str, Arch], tuple[tuple[tuple[str, str], ...], ...]]:
+    """Per (pool in lower case, new architecture), the distinct groups of applications :func:`split_fix` moves out
+    of it, in plan order: the applications that load each binary that does not fit their worker."""
+    by_binary = plan.derived("apps-by-binary", _apps_by_binary)
+    out: dict[tuple[str, Arch], dict[tuple[tuple[str, str], ...], None]] = {}
+    for ld in plan.loads:
+        pool, arches = ld.process.pool, ld.binary.arches
+        if pool is None or arches is None or ld.site is None or ld.application is None or ld.fits is not False:
+            continue
+        arch = target_arch(plan, ld, arches)
+        if arch is not None:
+            out.setdefault((pool.name.lower(), arch), {})[by_binary.get(_binary_key(ld), ((ld.site, ld.application),))] = None
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _binary_key(load: Load) -> tuple[str, str, str]:
@@ -144,10 +169,15 @@ def _binary_key(load: Load) -> tuple[str, str, str]:
 
 
 def _apps_by_binary(plan: LoadPlan) -> dict[tuple[str, str, str], tuple[tuple[str, str], ...]]:
-    """Per :func:`_binary_key`, the ``(site, application)`` that load that file in that pool, in plan order."""
+    """Per :func:`_binary_key` of a load that does not fit, the ``(site, application)`` that load that file in that
+    pool, in plan order.
+
+    NOTE: only the loads that do not fit: :func:`split_fix` is asked of those alone (every rule offers it for a
+    mismatch), and the loads of one file by one pool's worker fit alike (the same file read, the same dependency
+    search from its folder); an index of every load cost a key and a set per file of every ``bin`` (issue 25)."""
     index: dict[tuple[str, str, str], dict[tuple[str, str], None]] = {}
     for ld in plan.loads:
-        if ld.process.pool is not None and ld.site is not None and ld.application is not None:
+        if ld.process.pool is not None and ld.site is not None and ld.application is not None and ld.fits is False:
             index.setdefault(_binary_key(ld), {})[(ld.site, ld.application)] = None
     return {k: tuple(v) for k, v in index.items()}
 

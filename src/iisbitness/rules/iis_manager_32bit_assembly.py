@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from iisbitness.arch import Arch, format_arches
 from iisbitness.findings import Finding, Fix, Severity, rule
-from iisbitness.loadplan.plan import LoadKind, LoadPlan
+from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
+from iisbitness.pe.types import PeImage
 from iisbitness.rules._assembly import culprit, dependency_cause, dependency_fix, rebuild_fix
 
 
@@ -40,9 +42,11 @@ def iis_manager_32bit_assembly(plan: LoadPlan) -> Iterator[Finding]:
         process = f"a {load.process.arch.bits}-bit process"
         what = f"'{load.name}' is {load.binary.image.describe()}"
         remedy = rebuild_fix(load)
+        wrong: PeImage | None = load.binary.image
         if load.binary.chain:
             # NOTE: the assembly loads; the file with the wrong architecture is the dependency, and so is the remedy
             name, needed_by, found = culprit(plan, load)
+            wrong = found.binary.image if found is not None else None
             what += (f", which {process} loads, but it needs a dependency {process} cannot load: "
                      f"{' -> '.join(load.binary.chain)}.{dependency_cause(load, name, needed_by, found)}")
             remedy = dependency_fix(load, name, found)
@@ -50,10 +54,30 @@ def iis_manager_32bit_assembly(plan: LoadPlan) -> Iterator[Finding]:
             what += f", which {process} cannot load."
         cause = (f"IIS Manager (inetmgr.exe, {load.process.arch.value}) loads every assembly in bin to list handler and "
                  f"module types; {what} By design (KB 3194551); the site itself is not affected by this.")
-        yield Finding.for_load(load, iis_manager_32bit_assembly.id, iis_manager_32bit_assembly.severity, symptom, cause, (
-            Fix(summary="Open IIS Manager as a 32-bit console for these dialogs (elevated prompt)",
-                label="IIS Manager as a 32-bit console",
-                commands=("mmc.exe /32 iis.msc",), powershell=("mmc.exe /32 iis.msc",),
-                note="Workaround from KB 3194551; or type the handler/module by hand in web.config."),
-            remedy,
-        ))
+        yield Finding.for_load(load, iis_manager_32bit_assembly.id, iis_manager_32bit_assembly.severity, symptom, cause,
+                               (_console_fix(load, wrong), remedy))
+
+
+def _console_fix(load: Load, wrong: PeImage | None) -> Fix:
+    """KB 3194551's workaround, IIS Manager as a 32-bit console (``mmc.exe /32 iis.msc``), where a 32-bit process can
+    load the assembly of ``load`` and ``wrong``, the file inetmgr.exe cannot load (the assembly, or the dependency in
+    its ``bin``; None where the dependency was found in System32, which a 32-bit console sees as SysWOW64, facts E1).
+    Else (an x64-only assembly on ARM64 Windows, an ARM64-only one on x64 Windows) no console the server has loads it:
+    IIS Manager runs at the OS's architecture (facts F1; ARM64 on ARM64 Windows) and the console the KB offers besides
+    it is 32-bit x86 (under WOW64, also on ARM64 Windows: "How emulation works on Arm", learn.microsoft.com, facts A7),
+    so neither can list its types; the fix is then the handler or module typed by hand in web.config, the entry those
+    dialogs only write (advisory, no command), beside the file's rebuild."""
+    img = load.binary.image
+    if all(f is None or Arch.X86 in f.loadable_by for f in (img, wrong)):
+        return Fix(summary="Open IIS Manager as a 32-bit console for these dialogs (elevated prompt)",
+                   label="IIS Manager as a 32-bit console",
+                   commands=("mmc.exe /32 iis.msc",), powershell=("mmc.exe /32 iis.msc",),
+                   note="Workaround from KB 3194551; or type the handler/module by hand in web.config.")
+    shown = wrong if wrong is not None else img
+    loads = format_arches(shown.loadable_by) if shown is not None else "unknown"
+    return Fix(summary="Add the managed handler/module to web.config by hand (no IIS Manager console loads the file)",
+               label="the handler/module typed in web.config",
+               note=(f"The file IIS Manager cannot load loads in: {loads}; IIS Manager runs at "
+                     f"{load.process.arch.value} and the console KB 3194551 offers besides it (mmc.exe /32 iis.msc) is "
+                     "32-bit x86, so neither lists its types. Add the <add name=... type=...> entry under "
+                     "system.webServer/handlers or modules in web.config, or rebuild the file (below)."))

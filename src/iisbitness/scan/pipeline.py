@@ -362,7 +362,7 @@ def scan_iisexpress(folder: Path, options: ScanOptions) -> Report:
     elif "C" in machine.drives:
         os_arch, os_from = detect_os_arch(machine)
     else:
-        os_arch, os_from = Arch.X64, "assumed (a developer machine; no --drive C= given; --os-arch to change)"
+        os_arch, os_from = Arch.X64, "assumed: a developer machine; no --drive C= given; --os-arch to change"
     workspace, img = read_workspace(folder, machine, os_arch, os_from, options.iisexpress_arch, options.config)
     return analyse(IisExpressBackend(workspace), img, options, str(folder))
 

@@ -103,13 +103,13 @@ def bin_fails(ctx: PlanContext, server: Server, process: Process, apps: tuple[Ap
         if not managed:
             if not first:
                 continue
-            _refs(ctx, server, process, win, host, files, unread)
+            _files(ctx, server, process, win, host, files, unread)
             continue
-        _, refs, _ = _with_copies(ctx, server, process, win, host, files, unread)
-        for _, ref in refs:
-            image, arches = ref.image, ref.arches
-            native = image is not None and image.is_pe and not image.is_managed  # NOTE: BIN_NATIVE, not app-level
-            if not native and arches is not None and not (process.arch in arches and not ref.chain):
+        _, (refs, kinds, _), _ = _with_copies(ctx, server, process, win, host, files, unread)
+        for ref, kind in zip(refs, kinds):
+            # NOTE: a native DLL (BIN_NATIVE) is no application-level load
+            if kind is not _BIN_NATIVE and (arches := ref.arches) is not None and not (process.arch in arches
+                                                                                       and not ref.chain):
                 fails.append((f"{app.site}{app.path}", ref.configured))
     return tuple(fails), tuple(unlisted)
 
@@ -133,11 +133,41 @@ def _unlisted(ctx: PlanContext, app: Application, host: Path, note: str) -> tupl
     return f"{app.site}{app.path}", f"{ctx.image.display(host)}: {note}"
 
 
-def _refs(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, files: tuple[str, ...],
-          unread: dict[str, str]) -> list[tuple[str, BinaryRef]]:
-    """Each file of the ``bin`` folder ``host`` (``win``) resolved for ``process``; an entry that is not a file to
-    read (``unread``) with why, unread."""
-    return ctx.resolve_files(win, host, files, unread, server.os_arch, process.arch)
+_Files = tuple[tuple[BinaryRef, ...], tuple[LoadKind, ...], tuple[ConfigSource, ...]]
+"""Per file of a ``bin`` folder, in the order of its names: the reference, the kind of load, the source."""
+
+
+def _files(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, files: tuple[str, ...],
+           unread: dict[str, str]) -> _Files:
+    """Each file of the ``bin`` folder ``host`` (``win``) resolved for ``process`` (an entry that is not a file to
+    read, ``unread``, with why, unread: :meth:`PlanContext.resolve_files`), the kind of its load (a native DLL or an
+    assembly) and the source its load names (the file as the user names it), in the order of ``files``.
+
+    Worked out once per planning context, folder and architectures (:attr:`PlanContext.bin_refs`): the pool's
+    collection, its outlook at the architecture it does not run as and IIS Manager ask for the same folders, and each
+    fix's re-plan again (issue 25). A file resolved alike at another worker architecture (the same reference, or the
+    same file read) takes the kind and source worked out there: one source object per file."""
+    memo = ctx.bin_refs.setdefault((server.os_arch, process.arch), {})
+    hit = memo.get(win)
+    if hit is not None and hit[0] is files:
+        return hit[1]
+    refs = ctx.resolve_files(win, host, files, unread, server.os_arch, process.arch)
+    other = next((m[win][1] for (os_arch, arch), m in ctx.bin_refs.items()
+                  if os_arch is server.os_arch and arch is not process.arch and win in m and m[win][0] is files), None)
+    kinds: list[LoadKind] = []
+    sources: list[ConfigSource] = []
+    for i, ref in enumerate(refs):
+        if other is not None and ((seen := other[0][i]) is ref or (seen.image is ref.image and seen.image is not None
+                                                                    and seen.resolved == ref.resolved)):
+            kinds.append(other[1][i])
+            sources.append(other[2][i])
+            continue
+        image = ref.image
+        kinds.append(_BIN_NATIVE if image is not None and image.is_pe and not image.is_managed else _BIN_ASSEMBLY)
+        sources.append(ConfigSource(ref.resolved or ctx.image.display(host / files[i])))
+    found = (refs, tuple(kinds), tuple(sources))
+    memo[win] = (files, found)
+    return found
 
 
 def _bin_folders(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
@@ -168,26 +198,24 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
         layouts: Mapping[str, tuple[NativeCopy, ...]] = {}
         callers: Mapping[str, tuple[str, ...]] | None = None
         if with_copies:
-            layouts, refs, callers = _with_copies(ctx, server, process, win, host, files, unread)
+            layouts, (refs, kinds, sources), callers = _with_copies(ctx, server, process, win, host, files, unread)
         else:
-            refs = _refs(ctx, server, process, win, host, files, unread)
-        shown = ctx.image.display(host)
+            refs, kinds, sources = _files(ctx, server, process, win, host, files, unread)
+        shown = ctx.shown.get(host) or ctx.shown.setdefault(host, ctx.image.display(host))
         plain = BinFile(shown)  # NOTE: one entry for every file without copies (100,000 loads, one object)
-        for name, ref in refs:
-            native = ref.image is not None and ref.image.is_pe and not ref.image.is_managed
-            copies = layouts.get(name.lower(), ()) if native else ()
+        site, path = app.site, app.path
+        for name, ref, kind, source in zip(files, refs, kinds, sources):
             entry = plain
-            if native and with_copies:
-                entry = BinFile(shown, copies, callers.get(name.lower(), ()) if callers is not None else None)
-            yield Load(process, _BIN_NATIVE if native else _BIN_ASSEMBLY, name, ref,
-                       ConfigSource(ref.resolved or ctx.image.display(host / name)), entry, site=app.site,
-                       application=app.path)
+            if kind is _BIN_NATIVE and with_copies:
+                low = name.lower()
+                entry = BinFile(shown, layouts.get(low, ()), callers.get(low, ()) if callers is not None else None)
+            yield Load(process, kind, name, ref, source, entry, site, path)
 
 
 def _with_copies(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, files: tuple[str, ...],
-                 unread: dict[str, str]) -> tuple[Mapping[str, tuple[NativeCopy, ...]], list[tuple[str, BinaryRef]],
+                 unread: dict[str, str]) -> tuple[Mapping[str, tuple[NativeCopy, ...]], _Files,
                                                   Mapping[str, tuple[str, ...]] | None]:
-    """:func:`_native_copies`, :func:`_refs` and :func:`_pinvoke_callers` of the ``bin`` folder ``host`` (``win``) for
+    """:func:`_native_copies`, :func:`_files` and :func:`_pinvoke_callers` of the ``bin`` folder ``host`` (``win``) for
     ``process``, in that order. The copies and callers are worked out once per planning context, ``bin`` folder (by
     its Windows path, which names the host folder) and architectures (:attr:`PlanContext.bin_extras`): they depend
     on nothing else (the folder's listing and the references resolved for those architectures are remembered by
@@ -197,25 +225,26 @@ def _with_copies(ctx: PlanContext, server: Server, process: Process, win: str, h
     remembered = ctx.bin_extras.setdefault((server.os_arch, process.arch), {})
     known = remembered.get(win)
     layouts = known[0] if known is not None else _native_copies(ctx, server, process, win, host) or _EMPTY
-    refs = _refs(ctx, server, process, win, host, files, unread)
+    refs = _files(ctx, server, process, win, host, files, unread)
     if known is not None:
         return layouts, refs, known[1]
-    found = _pinvoke_callers(ctx, host, refs)
+    found = _pinvoke_callers(ctx, host, files, refs)
     callers = _EMPTY if found == {} else found
     remembered[win] = (layouts, callers)
     return layouts, refs, callers
 
 
-def _pinvoke_callers(ctx: PlanContext, host: Path,
-                     refs: list[tuple[str, BinaryRef]]) -> dict[str, tuple[str, ...]] | None:
-    """Per lower-case native DLL file name, the ``bin`` assemblies whose ``[DllImport]`` names it
+def _pinvoke_callers(ctx: PlanContext, host: Path, names: tuple[str, ...],
+                     files: _Files) -> dict[str, tuple[str, ...]] | None:
+    """Per lower-case native DLL file name (of the files ``names`` of ``host``, :func:`_files` of them), the ``bin`` assemblies whose ``[DllImport]`` names it
     (:func:`iisbitness.pe.deps.pinvoke_targets`) and the ``bin`` native DLLs that import it; empty when the
     folder holds no native DLL, None when an assembly's metadata could not be read (then no native DLL is known
     to be uncalled)."""
-    if not any(r.image is not None and r.image.is_pe and not r.image.is_managed for _, r in refs):
+    refs, kinds, _ = files
+    if _BIN_NATIVE not in kinds:
         return {}
     found: dict[str, list[str]] = {}
-    for name, ref in refs:
+    for name, ref in zip(names, refs):
         if ref.image is None or not ref.image.is_pe:
             continue
         if ref.image.is_managed:

@@ -33,11 +33,16 @@ def _app_folder(ctx: PlanContext, server: Server, physical_path: str, arch: Arch
 
 
 def app_bin_folder(ctx: PlanContext, server: Server, app: Application, arch: Arch) -> tuple[str, Path] | None:
-    """The application's ``bin`` folder as ``(windows path, host Path)``, or None when the image has none."""
+    """The application's ``bin`` folder as ``(windows path, host Path)``, or None when the image has none.
+    Cached in ``ctx`` as :func:`app_folder` (NOTE: every pool's collection, outlook and IIS Manager ask: issue 25)."""
     where = app_folder(ctx, server, app, arch)
     if where is None or where[1] is None:
         return None
+    key = ("bin", where[0], where[1])
+    if key in ctx.app_bins:
+        return ctx.app_bins[key]
     found = ctx.image.find_child(where[1], "bin")
-    if found is None or not found.is_dir():
-        return None
-    return where[0] + "\\bin", found
+    # NOTE: a folder (a link to one too) as its folder's listing says: no stat
+    ctx.app_bins[key] = (None if found is None or found.name not in ctx.image.listing(where[1]).folders else
+                         (where[0] + "\\bin", found))
+    return ctx.app_bins[key]
