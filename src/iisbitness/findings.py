@@ -148,6 +148,9 @@ class Fix:
             asked, ``ScanOptions.text_fixes``; what ``iisbitness fix`` would write for this fix alone).
         side_effects: what else the fix changes, this fix alone against the server as it is (verification
             fills it: the load plans before and after compared per process).
+        breaks: the binaries (file names; a rule id when none) a fix offered although re-analysis shows it breaks
+            them would stop loading (IIS 6's server-wide switch, ``verified=False``: its note says each in full);
+            empty otherwise. Not in the JSON (the note says it).
     """
 
     summary: str
@@ -159,6 +162,7 @@ class Fix:
     note: str | None = None
     file_edits: tuple[FileEdit, ...] = ()
     side_effects: tuple[SideEffect, ...] = ()
+    breaks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # NOTE: a line not written (a name the shell cannot take, fixes.commands.cmd_line) is said once, not once

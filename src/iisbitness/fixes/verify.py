@@ -39,6 +39,7 @@ same finding that keep it (issue 20).
 
 from __future__ import annotations
 
+import ntpath
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -245,7 +246,7 @@ def _rank(fixes: list[Fix]) -> tuple[Fix, ...]:
 def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage, *,
            scope: Scope | None = None, reanalyse_pools: Reanalyse | None = None,
            everything: Sequence[Finding] | None = None, unchecked: Mapping[str, Coverage] | None = None,
-           ) -> list[Finding]:
+           unverifiable: str = "") -> list[Finding]:
     """Return ``findings`` with each fix verified, rejected, or (IIS 6) offered with what it breaks, with its side
     effects, ranked (:func:`_rank`).
 
@@ -262,6 +263,9 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             a fix is judged against all of them, so that what is shown never changes what is verified (issue 20).
         unchecked: the coverage of each application the scan did not read whole (by lower-case ``Site/path``): a
             fix that runs one at another architecture is not verified (:func:`_unlisted`).
+        unverifiable: why no fix can be verified, or "" (:func:`iisbitness.loadplan.coverage.fixes_unverifiable`:
+            the configuration read is not the one IIS runs, or IIS refuses part of it): every kept fix with edits is
+            then ``verified=False``, this in its note; rejections stand (the finding stays after them anyway).
 
     Only what the comparison needs is kept per edit set (the keys after, and the new findings), so
     memory stays bounded however many fixes a large server offers.
@@ -300,7 +304,10 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             else:
                 broken = "; ".join(dict.fromkeys(_describe_load(a) for a in new))
                 note = _join(fix.note, f"Re-analysis: this would also break: {broken}.")
-                kept.append(replace(fix, verified=False, note=_join(_join(note, unlisted), shown)))
+                breaks = tuple(dict.fromkeys(ntpath.basename(a.binary) if a.binary else a.rule for a in new))
+                kept.append(replace(fix, verified=False, note=_join(_join(note, unlisted), shown), breaks=breaks))
+        if unverifiable:
+            kept = [replace(x, verified=False, note=_join(x.note, unverifiable)) if x.edits else x for x in kept]
         out.append(replace(finding, fixes=_rank(kept), rejected_fixes=tuple(rejected)))
     return out
 

@@ -108,7 +108,7 @@ class ReportView:
         groups: dict[tuple[str, bool | None, str], list[int]] = {}
         for n in cause.fixes:
             fix = self.fix(n)
-            groups.setdefault((fix.label, fix.verified, removal(fix, cause.pools)), []).append(n)
+            groups.setdefault((fix.label, fix.verified, removal(fix, cause.pools) + "|".join(fix.breaks)), []).append(n)
         return tuple((label, verified, tuple(ns)) for (label, verified, _), ns in groups.items())
 
     @property

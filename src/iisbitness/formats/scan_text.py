@@ -200,7 +200,8 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
     if c.fixes:
         # NOTE: no-break spaces keep each group on one line when wrapped (textwrap breaks on ASCII space only)
         # NOTE: a removal's words may wrap; the number, label and verification stay together
-        groups = (f"{numbers(ns)} {label}{_MARK[verified]}".replace(" ", NBSP) if not removal(v.fix(ns[0]))
+        groups = (f"{numbers(ns)} {label}{_MARK[verified]}".replace(" ", NBSP)
+                  if not removal(v.fix(ns[0])) and not v.fix(ns[0]).breaks
                   else f"{numbers(ns)} {label}".replace(" ", NBSP) + mark(v.fix(ns[0]), c.pools)
                   for label, verified, ns in v.fix_groups(c))
         out.field("fix", "; ".join(groups))
@@ -219,6 +220,9 @@ def mark(fix: Fix, above: tuple[str, ...] = ()) -> str:
     """`` (verified)`` and friends; a fix that takes a module out of processes says which on the same line
     (``above``: the pools the cause's ``in`` line names)."""
     removed = removal(fix, above)
+    if fix.breaks:  # NOTE: IIS 6's server-wide switch, offered though it breaks these: say which, as IIS 7+'s "not offered"
+        broken = f"it would break {', '.join(fix.breaks[:3])}{' and more' if len(fix.breaks) > 3 else ''}"
+        removed = f"{removed}; {broken}" if removed else broken
     if not removed:
         return _MARK[fix.verified]
     return f" ({'verified, but ' if fix.verified else 'not verified; ' if fix.verified is False else ''}{removed})"

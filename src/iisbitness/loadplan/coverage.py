@@ -132,6 +132,30 @@ def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
     return next((p for p in problems if p.unread and _redirection(p.file)), None)
 
 
+def config_refused(problems: Sequence[Problem], config_file: str) -> Problem | None:
+    """The first problem saying IIS refuses part of the server's own configuration file (``config_file``, as problems
+    name it: applicationHost.config with a pool name IIS's schema validation rejects, an ``<application>`` without
+    ``path``, a pool defined twice; :attr:`iisbitness.model.source.Problem.refused`), or None. IIS fails reading that
+    section, so nothing runs as the file configures it (iis-docs "Introduction to ApplicationHost.config", Attribute
+    Validation; KB 949349)."""
+    return next((p for p in problems if p.refused and p.file == config_file), None)
+
+
+def fixes_unverifiable(problems: Sequence[Problem], config_file: str) -> str:
+    """Why no fix of the server can be verified, or "": the configuration read is not the one IIS runs (shared
+    configuration not read: :func:`shared_config_unread`), or IIS refuses part of it (:func:`config_refused`), so
+    re-analysis of an edited copy says nothing about what IIS would do with it. Names the file and line."""
+    if (p := shared_config_unread(problems)) is not None:
+        at = f"{p.file}:{p.line}" if p.line is not None else p.file
+        return (f"Not verified: the shared configuration {at} enables was not read, so the applicationHost.config "
+                "read is not the one IIS runs.")
+    if (p := config_refused(problems, config_file)) is not None:
+        at = f"{p.file}:{p.line}" if p.line is not None else p.file
+        return (f"Not verified: IIS refuses {at} (see IIS refuses), so it does not run this configuration as "
+                "written; correct that first.")
+    return ""
+
+
 def _redirection(file: str) -> bool:
     """Whether ``file`` (as problems name it) is ``inetsrv\\config\\redirection.config``: its unread shared
     configuration (``configurationRedirection`` enabled, the target not in the image) means the applicationHost.config

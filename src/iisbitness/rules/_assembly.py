@@ -10,6 +10,7 @@ Framework 4.5 and later; its options set the CorFlags header's flags only (none 
 from __future__ import annotations
 
 import ntpath
+import re
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
@@ -79,6 +80,16 @@ def rebuild_fix(load: Load, arch: Arch | None = None) -> Fix:
                label=f"rebuild as AnyCPU or for {arch.value}")
 
 
+_ARCH_BUILD = "the {arch} build of the {built} DLL"
+"""The label of :func:`arch_build_fix`'s fix (:func:`is_arch_build` recognises it)."""
+
+
+def is_arch_build(fix: Fix) -> bool:
+    """Whether ``fix`` is :func:`arch_build_fix`'s: the binary holds native code for one CPU, so no AnyCPU build of
+    it exists (check-app offers no ``<PlatformTarget>AnyCPU`` beside it)."""
+    return re.fullmatch(_ARCH_BUILD.format(arch=r"\S+", built=r"\S+"), fix.label) is not None
+
+
 def arch_build_fix(load: Load, arch: Arch | None = None) -> Fix:
     """The build of a mixed-mode, ReadyToRun or native binary (``load``'s, read) for its process's architecture (or
     ``arch``, when given): such
@@ -100,7 +111,7 @@ def arch_build_fix(load: Load, arch: Arch | None = None) -> Fix:
                 img.kind, "CorFlags applies to .NET assemblies only.")
     return Fix(summary=(f"Install the {arch.value} build of '{name}' (e.g. the vendor's {arch.value} package)"
                         + (f" in {folder}" if folder else "")),
-               label=f"the {arch.value} build of the {built} DLL",
+               label=_ARCH_BUILD.format(arch=arch.value, built=built),
                note=(f"'{name}' is {what}: it loads only at that architecture whatever its flags, so CorFlags cannot "
                      f"make it load in a {arch.bits}-bit process. {tail}"))
 

@@ -50,6 +50,7 @@ from iisbitness.model.edits import SetPoolArch
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.report import Report
 from iisbitness.rules import RULES
+from iisbitness.rules._assembly import is_arch_build
 from iisbitness.scan.pipeline import ScanOptions, scan
 
 PUBLISH_DRIVE = "P"
@@ -219,7 +220,9 @@ def _renamed(findings: tuple[Finding, ...], physical: str, shown: str) -> tuple[
                                                                         for c in f.chain),
         config=replace(f.config, file=_from_publish_drive(f.config.file, physical, shown)) if f.config else None,
         # NOTE: a command naming a file of the build (corflags on a bin assembly) names it as the user gave it
-        fixes=tuple(replace(x, commands=tuple(renamed(c, rename, shown, powershell=False) for c in x.commands),
+        # NOTE: and its text names them so too ("Install the x64 build of 'X.dll' ... in app/bin", not P:\app\bin)
+        fixes=tuple(replace(x, summary=_from_publish_drive(x.summary, physical, shown), note=name(x.note),
+                            commands=tuple(renamed(c, rename, shown, powershell=False) for c in x.commands),
                             powershell=tuple(renamed(c, rename_ps, shown, powershell=True) for c in x.powershell))
                     for x in f.fixes),
     ) for f in findings)
@@ -256,15 +259,19 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
         elif fix.edits or any(c.startswith(APPCMD + " ") for c in fix.commands):
             to = next((e.arch for e in fix.edits if isinstance(e, SetPoolArch)), None)
             if to is not None:
-                e32 = "true" if to is Arch.X86 else "false"
                 pool_advice.append(Fix(
-                    summary=f"Or deploy to a pool that runs as {to.bits}-bit ({to.value}): enable32BitAppOnWin64="
-                            f"\"{e32}\" on the server's pool (not a setting of the build)",
-                    label=f"or a {to.bits}-bit target pool", verified=fix.verified))
+                    summary=f"Or deploy to a pool that runs as {_runs_as(to, pool)}: {_pool_attributes(to, pool)} on "
+                            "the server's pool (not a setting of the build)",
+                    label=(f"or an {'' if to is Arch.ARM64 else 'emulated '}{to.value} target pool"
+                           if pool.arch is Arch.ARM64 else f"or a {to.bits}-bit target pool"), verified=fix.verified))
         else:
             kept.append(fix)
     build: list[Fix] = []
-    if f.rule in ("managed-assembly-arch", "native-library-arch") and f.binary:
+    # NOTE: not for a binary that fails only through a dependency (already AnyCPU: the dependency's fix is there), nor
+    # for native code (a native DLL, a mixed-mode or ReadyToRun assembly: no AnyCPU build exists; its build for the
+    # pool's architecture is there, rules._assembly.arch_build_fix)
+    if (f.rule == "managed-assembly-arch" and f.binary and not f.chain
+            and not any(is_arch_build(x) for x in f.fixes)):
         name = PurePosixPath(f.binary.replace("\\", "/")).name
         build.append(Fix(summary=f"Build '{name}' for the pool: <PlatformTarget>AnyCPU</PlatformTarget> (or "
                                  f"{PLATFORM[arch]}) in the project that builds it, or reference its AnyCPU / "
@@ -278,6 +285,23 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                          label=f"RuntimeIdentifier {RID[arch]}", commands=cmds, powershell=ps))
         kept = [k for k in kept if not any(c.startswith("dotnet publish") for c in k.commands)]
     return replace(f, fixes=tuple(build + kept + pool_advice), rejected_fixes=())
+
+
+def _runs_as(to: Arch, pool: PoolSpec) -> str:
+    """``32-bit (x86)``; on ARM64 Windows (a target pool of arm64) x86 and x64 workers are emulated (facts A6, A7)."""
+    emulated = pool.arch is Arch.ARM64 and to is not Arch.ARM64
+    return f"{to.bits}-bit ({to.value}{', emulated' if emulated else ''})"
+
+
+def _pool_attributes(to: Arch, pool: PoolSpec) -> str:
+    """The pool attributes that make its worker run as ``to``, as :func:`iisbitness.fixes.commands.pool_arch_commands`
+    sets them: ``enable32BitAppOnWin64`` alone on x64 Windows; on ARM64 Windows (a target pool of arm64) with
+    ``enableEmulationOnWinArm64`` too: x86 true/true, x64 emulated false/true, native ARM64 false/false (facts A6)."""
+    e32 = "true" if to is Arch.X86 else "false"
+    if pool.arch is not Arch.ARM64:
+        return f'enable32BitAppOnWin64="{e32}"'
+    emu = "false" if to is Arch.ARM64 else "true"
+    return f'enable32BitAppOnWin64="{e32}" and enableEmulationOnWinArm64="{emu}"'
 
 
 def _split(site_app: str) -> tuple[str, str]:

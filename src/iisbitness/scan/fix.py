@@ -32,7 +32,7 @@ from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
-from iisbitness.loadplan.coverage import shared_config_unread
+from iisbitness.loadplan.coverage import config_refused, shared_config_unread
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.prefetch import read_ahead
@@ -247,6 +247,11 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
         # NOTE: the plan would edit the local applicationHost.config, which IIS does not run under shared configuration
         raise ServerImageError(f"{shared.file}:{shared.line}: {shared.message}; fix edits the configuration IIS runs: "
                                "give the share's copy (--share), or run fix where the shared file is")
+    if (refused := config_refused(report.problems, before.server.config_file)) is not None:
+        # NOTE: IIS fails reading that section, so no edit of the file runs as verified until the refusal is corrected
+        at = f"{refused.file}:{refused.line}" if refused.line is not None else refused.file
+        raise ServerImageError(f"{at}: {refused.message}; fix does not edit a configuration IIS refuses: correct "
+                               "this first, then run fix again")
     reanalyse, _ = reanalysers(backend, ctx, before, every)
 
     items: list[int | tuple[int, Fix]] = list(select(report, rules, numbers))

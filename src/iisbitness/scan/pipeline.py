@@ -36,7 +36,7 @@ from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.record import Recorder
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
-from iisbitness.loadplan.coverage import plan_coverage
+from iisbitness.loadplan.coverage import fixes_unverifiable, plan_coverage
 from iisbitness.loadplan.plan import CoverageStatus, Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.iis7 import without_secrets
@@ -493,7 +493,8 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
     coverage = plan_coverage(ctx, plan, problems)
     unchecked = {c.application.lower(): c for c in coverage if c.status is not CoverageStatus.CHECKED}
     findings = verify(findings, whole, backend.breakage, scope=touched_pools, reanalyse_pools=pools,
-                      everything=everything, unchecked=unchecked)
+                      everything=everything, unchecked=unchecked,
+                      unverifiable=fixes_unverifiable(problems, plan.server.config_file))
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
     return Report(

@@ -1,0 +1,95 @@
+"""No fix is verified, nor written, over a configuration IIS does not run as it reads.
+
+Real inputs: the contoso IIS 10 demo image copied to a temporary folder and changed in one place each: a pool name
+IIS's ``applicationPoolName`` validator refuses (``Spare:Pool``), an ``<application>`` without ``path`` (IIS fails
+reading that section of applicationHost.config), and redirection.config's shared configuration enabled on a share the
+image does not hold (the applicationHost.config read is then not the one IIS runs).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from iisbitness.cli import main
+from tests.conftest import DEMO
+
+APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
+REDIRECTION = ('<?xml version="1.0" encoding="UTF-8"?>\n<configuration>\n  <configSections>\n'
+               '    <section name="configurationRedirection" />\n  </configSections>\n'
+               '  <configurationRedirection enabled="true" path="\\\\webfarm-cfg\\IISConfig" />\n</configuration>\n')
+
+
+def _demo(tmp_path: Path, old: str, new: str) -> Path:
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    host = image / APPHOST
+    text = host.read_text(encoding="utf-8")
+    assert old in text
+    host.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return image
+
+
+def _fixes(image: Path) -> list[dict[str, object]]:
+    r = CliRunner().invoke(main, ["scan", str(image), "--format", "json", "--quiet"])
+    assert r.exit_code in (0, 1), r.output
+    return json.loads(r.stdout)["fixes"]  # type: ignore[no-any-return]
+
+
+REFUSED = [pytest.param('<add name="SpareAppPool"', '<add name="Spare:Pool"', 31, id="pool-name"),
+           pytest.param('<application path="/wconnect" ', '<application ', 45, id="application-without-path")]
+
+
+@pytest.mark.parametrize(("old", "new", "line"), REFUSED)
+def test_scan_verifies_no_fix_over_a_configuration_iis_refuses(tmp_path: Path, old: str, new: str, line: int) -> None:
+    """Before: '8 verified fixes' though IIS fails reading the section: nothing runs as configured."""
+    fixes = _fixes(_demo(tmp_path, old, new))
+    edits = [f for f in fixes if f["verified"] is not None]
+    assert edits and not any(f["verified"] for f in edits)
+    assert all(f"IIS refuses {APPHOST}:{line}" in str(f["note"]) for f in edits)
+
+
+@pytest.mark.parametrize(("old", "new", "line"), REFUSED)
+def test_fix_apply_refuses_a_configuration_iis_refuses(tmp_path: Path, old: str, new: str, line: int) -> None:
+    """Before: fix --apply wrote the file, exit 0, 'every targeted finding is gone'."""
+    image = _demo(tmp_path, old, new)
+    before = (image / APPHOST).read_bytes()
+    r = CliRunner().invoke(main, ["fix", str(image), "--apply"])
+    assert r.exit_code == 2, r.output
+    assert f"{APPHOST}:{line}:" in r.output and "correct this first" in r.output
+    assert "Traceback" not in r.output
+    assert (image / APPHOST).read_bytes() == before
+    assert sorted(p.name for p in (image / APPHOST).parent.iterdir()) == ["applicationHost.config"]
+
+
+def test_scan_verifies_no_fix_when_the_shared_configuration_is_not_read(tmp_path: Path) -> None:
+    """Before: with every application not checked, scan still said '[8] preCondition="bitness32" (verified, ...)';
+    fix (rightly) exited 2."""
+    image = _demo(tmp_path, "", "")
+    (image / "Windows/System32/inetsrv/config/redirection.config").write_text(REDIRECTION, encoding="utf-8")
+    fixes = _fixes(image)
+    edits = [f for f in fixes if f["verified"] is not None]
+    assert edits and not any(f["verified"] for f in edits)
+    assert all("redirection.config" in str(f["note"]) and "not the one IIS runs" in str(f["note"]) for f in edits)
+    r = CliRunner().invoke(main, ["scan", str(image)])
+    assert "0 verified fixes" in r.output and "(verified" not in r.output
+
+
+def test_a_refused_web_config_leaves_only_the_fixes_that_run_its_application_unverified(tmp_path: Path) -> None:
+    """A web.config IIS refuses (500.19: it sets globalModules, AppHostOnly) is one application's: the split that
+    moves Intranet/timesheets is not verified (its application only partly checked: fixes.verify._unlisted), the other
+    pools' flips stay verified. Pins the behaviour the applicationHost.config refusal above must not widen."""
+    image = _demo(tmp_path, "", "")
+    (image / "inetpub/intranet/timesheets/web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration>\n  <system.webServer>\n    <globalModules>\n'
+        '      <add name="X" image="C:\\x.dll" />\n    </globalModules>\n  </system.webServer>\n</configuration>\n',
+        encoding="utf-8")
+    fixes = {f["summary"]: f for f in _fixes(image)}
+    split = fixes["Move Intranet/timesheets to a new 32-bit (x86) pool 'IntranetPool (x86)'"]
+    assert split["verified"] is False and "Intranet/timesheets" in str(split["note"])
+    assert [f for f in fixes.values() if f["verified"]]
+    assert not [f for f in fixes.values() if "correct that first" in str(f["note"])]
