@@ -89,7 +89,8 @@ class _Recorder:
 
     stopped = False
 
-    def __init__(self) -> None:
+    def __init__(self, parses: bool = True) -> None:
+        self.parses = parses
         self.events: list[tuple[str, str]] = []
 
     def files_ahead(self, paths: Any) -> None:
@@ -117,3 +118,8 @@ def test_every_bin_folder_is_given_to_the_read_ahead_before_the_first_is_read(tm
     assert len(given) == 6 and bins[:6] == [("given", p) for p in given], bins
     assert [p for kind, p in bins if kind == "read"][:6] == given
     assert plan == build(read_server(img, Arch.X64, "test"), PlanContext(img))
+    # NOTE: a read-ahead that only brings files in (one core) is given each folder as the parser reaches it
+    recorder = _Recorder(parses=False)
+    assert build(server, PlanContext(img, facts=BinaryFacts(read_ahead=recorder))) == plan
+    kinds = [kind for kind, p in recorder.events if f"{os.sep}bin{os.sep}" in p]
+    assert kinds[:4] == ["given", "given", "read", "read"], kinds

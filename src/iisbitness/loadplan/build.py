@@ -81,7 +81,7 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
     idle: list[str] = []
     parts: list[_Collected] = []
     outlooks: list[PoolOutlook] = []
-    if pools is None and collect_bin in collectors:
+    if pools is None and collect_bin in collectors and ctx.facts.ahead_parses:
         _bins_ahead(ctx, server)
     for pool in server.pools if pools is None else server.pools_named(pools):
         apps = server.applications_in(pool)
@@ -105,9 +105,9 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
 def _bins_ahead(ctx: PlanContext, server: Server) -> None:
     """List every application's ``bin`` folder now, in the order the pools' workers will load them
     (:func:`~.collectors.bin.collect_bin`): the read-ahead (:mod:`iisbitness.pe.prefetch`) is then given all their
-    files at once, not one folder at a time as the parser reaches it, so that its helper can work whole folders
-    ahead (issue 25). Nothing else changes: the folders and listings are the context's, remembered for the
-    collectors."""
+    files at once, not one folder at a time as the parser reaches it, so that its helper can parse whole folders
+    ahead (issue 25; only where it parses: on one core, bringing files in, the earlier list cost the parser's
+    core time). Nothing else changes: the folders and listings are the context's, remembered for the collectors."""
     for pool in server.pools:
         apps = server.applications_in(pool)
         if not apps or not pool.declared:

@@ -196,6 +196,13 @@ class BinaryFacts:
         known = self._memo["image"]
         self._ahead.files_ahead(p for n in names if (p := os.path.join(folder, n)) not in known)
 
+    @property
+    def ahead_parses(self) -> bool:
+        """Whether the read-ahead also parses what it is given (:attr:`~iisbitness.pe.readahead.Ahead.parses`: a
+        helper process with a core of its own), so that it pays to name every file early (on one core, the
+        helper's extra work is the parser's time)."""
+        return self._ahead is not None and not self._ahead.stopped and self._ahead.parses
+
     def close(self) -> None:
         """Stop reading ahead (the scan is over)."""
         if self._ahead is not None:

@@ -102,6 +102,9 @@ class Ahead(Protocol):
     stopped: bool
     """True once it is off: no more files need be given."""
 
+    parses: bool
+    """Whether it also parses the files (on another core): then the earlier it is given them, the more it answers."""
+
     def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """The parser will read ``paths`` next, in this order."""
 
@@ -186,6 +189,7 @@ class ReadAhead:
         """Of those, bytes the parser took or gave up, ever (the parser's)."""
         self._warm = 0
         self.stopped = threads <= 0
+        self.parses = False  # NOTE: threads read; the parser parses (one GIL)
         """True once reading ahead is off (no threads, the files were warm, or closed)."""
         self.files = 0
         """Files given to the threads."""
