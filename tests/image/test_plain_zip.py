@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from iisbitness.cli import main
-from tests.conftest import corpus_dir, fixture, make_image
+from tests.conftest import CORPUS, DEMO, corpus_dir, fixture, make_image
 from tests.image.test_collect import write_members
 
 COSO = "coso-configuration__supernova__applicationHost.config"
@@ -94,7 +94,9 @@ def _plain(path: Path, members: dict[str, bytes], link: str | None = None) -> Pa
 
 
 CONFIG = "Windows/System32/inetsrv/config/applicationHost.config"
-GOOD = (corpus_dir("iis-config") / COSO).read_bytes() if (corpus_dir("iis-config") / COSO).is_file() else b""
+GOOD = ((CORPUS / "iis-config" / COSO) if (CORPUS / "iis-config" / COSO).is_file()
+        else DEMO / "contoso-iis10" / CONFIG).read_bytes()
+"""A real applicationHost.config: the corpus's, or (a checkout without shared/ beside it) the demo's."""
 HOSTILE = {
     "traversal": ({CONFIG: GOOD, "../../evil.txt": b"x"}, None, "is not a plain relative path"),
     "absolute": ({CONFIG: GOOD, "/tmp/evil.txt": b"x"}, None, "is not a plain relative path"),
