@@ -248,12 +248,17 @@ def test_the_share_remedy_pastes_into_a_posix_shell_as_it_is(tmp_path: Path) -> 
 
 
 def test_a_hidden_share_s_remedy_keeps_its_dollar_in_sh() -> None:
-    """A hidden share (``sites$``) is single-quoted: sh and PowerShell keep ``$`` there as it is."""
+    """A hidden share (``sites$``, ``IIS Config$``) is double-quoted, as cmd.exe needs (it keeps single quotes, and
+    ``--share`` then refused them): a ``$`` before ``=`` is itself in sh and PowerShell too. A ``$`` before a name
+    would be a variable there: single quotes."""
     import subprocess
 
     from iisbitness.image.paths import share_argument
 
-    for server, name in (("fs", "sites$"), ("fs", "Web Sites"), ("fs", "sites")):
+    assert share_argument("fs", "sites$") == '--share "//fs/sites$=/path/to/copy"'
+    assert share_argument("fs", "IIS Config$") == '--share "//fs/IIS Config$=/path/to/copy"'
+    assert share_argument("fs", "a$b") == "--share '//fs/a$b=/path/to/copy'"
+    for server, name in (("fs", "sites$"), ("fs", "IIS Config$"), ("fs", "a$b"), ("fs", "Web Sites"), ("fs", "sites")):
         option = share_argument(server, name)
         out = subprocess.run(["sh", "-c", f"printf '%s\\n' {option}"], capture_output=True, text=True, check=True)
         assert out.stdout.splitlines() == ["--share", f"//{server}/{name}=/path/to/copy"], option

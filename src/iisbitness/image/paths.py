@@ -165,13 +165,14 @@ _IN_DOUBLE_QUOTES = frozenset("$`\\\"%!")
 def share_argument(server: str, share: str, path: str = "/path/to/copy") -> str:
     """``--share //server/share=PATH`` as it pastes into POSIX sh, PowerShell and cmd.exe, for a remedy: forward
     slashes (the ``--share`` parser takes them; a backslash is an escape in sh), bare when every character is plain,
-    else in double quotes (a space: ``"//fileserver/Web Sites=/path/to/copy"``), else (a ``$``, as in a hidden share
-    ``sites$``, a ``%``, a backtick) in single quotes, which sh and PowerShell keep as they are (cmd.exe does not:
-    there, type the double-quoted form)."""
+    else in double quotes (a space: ``"//fileserver/Web Sites=/path/to/copy"``; a hidden or administrative share's
+    ``$`` before ``=`` or ``/``, ``"//fs01/sites$=/path/to/copy"``: a ``$`` not followed by a name, ``{`` or ``(`` is
+    itself in sh and PowerShell, and nothing in cmd.exe), else (a ``%``, a backtick, another ``$``) in single quotes,
+    which sh and PowerShell keep as they are (cmd.exe does not: there, type the double-quoted form)."""
     value = f"//{server}/{share}={path}"
     if set(value) <= _PLAIN:
         return f"--share {value}"
-    if not set(value) & _IN_DOUBLE_QUOTES:
+    if not set(value.replace("$=", "=").replace("$/", "/")) & _IN_DOUBLE_QUOTES:
         return f'--share "{value}"'
     return "--share '" + value.replace("'", "'\\''") + "'"
 
