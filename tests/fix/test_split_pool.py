@@ -233,3 +233,29 @@ def test_two_splits_of_one_pool_create_pools_of_their_own_names(tmp_path: Path) 
     assert {p.name: p.worker_arch for p in after.pools} == {"Pool": Arch.X64, "Pool (x86)": Arch.X86,
                                                             "Pool (x86) 2": Arch.X86}
     assert not [f for f in after.findings if f.rule == "managed-assembly-arch"]
+
+
+def test_a_split_passes_over_a_pool_name_the_server_has(tmp_path: Path) -> None:
+    """One split applied, then a new scan: the other application's split was named 'Pool (x86)' again, the pool that
+    exists, and was refused with a false reason (re-analysis took the existing pool for the new one: "it would break
+    ... Old.dll", the file it moves). It is 'Pool (x86) 2', verified, and applied it leaves nothing (review
+    2026-12-06)."""
+    from click.testing import CliRunner
+
+    from iisbitness.cli import main
+
+    def split_numbers() -> list[str]:
+        text = scan_text.render(scan(img))
+        assert "not offered" not in text
+        return [line.split("]")[0].strip(" [") for line in text.splitlines() if " add apppool " in line]
+
+    img = _two_splits(tmp_path)
+    first = split_numbers()[0]
+    assert CliRunner().invoke(main, ["fix", str(img), "--apply", "--fix", first]).exit_code == 0
+    report = scan(img)
+    [split] = [x for f in report.findings if f.application == "/b" for x in f.fixes
+               if x.label == "a new 32-bit pool for the app"]
+    assert 'add apppool /name:"Pool (x86) 2"' in split.commands[0] and split.verified, split
+    [second] = split_numbers()
+    assert CliRunner().invoke(main, ["fix", str(img), "--apply", "--fix", second]).exit_code == 0
+    assert not [f for f in scan(img).findings if f.rule == "managed-assembly-arch"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import count, islice
 
 from iisbitness.arch import Arch, format_arches
 from iisbitness.findings import Fix
@@ -141,10 +142,19 @@ def _split_name(plan: LoadPlan, pool: str, arch: Arch, moved: tuple[tuple[str, s
     """The new pool's name for the split of ``moved`` out of ``pool`` at ``arch``: ``Pool (x64)``; the second split of
     that pool at that architecture (other applications that load another file) ``Pool (x64) 2``, and so on in plan
     order, so that two split fixes of one scan never both run ``appcmd add apppool`` for one name (the second would
-    fail on a name that exists)."""
+    fail on a name that exists). A name the server already has (an earlier split applied, then a new scan) is
+    passed over: the group takes the next free one, ``Pool (x64) 2`` after an existing ``Pool (x64)``."""
     groups = plan.derived("split-groups", _split_groups).get((pool.lower(), arch), ())
-    n = groups.index(moved) + 1 if moved in groups else 1
-    return f"{pool} ({arch.value})" + (f" {n}" if n > 1 else "")
+    return new_pool_name(plan, f"{pool} ({arch.value})", groups.index(moved) if moved in groups else 0)
+
+
+def new_pool_name(plan: LoadPlan, base: str, index: int = 0, start: int = 1) -> str:
+    """The ``index``-th (from 0) name of ``base``, ``base 2``, ``base 3``, ... (from ``base {start}`` when ``start`` is
+    above 1) that no pool of the server has, compared case-insensitively as IIS compares pool names: for a pool a fix
+    creates. On a name that exists, ``appcmd add apppool`` fails and re-analysis takes the existing pool for the new
+    one (a split applied earlier, then a new scan, names its pool ``Pool (x86)``)."""
+    names = (base if n == 1 else f"{base} {n}" for n in count(start))
+    return next(islice((name for name in names if plan.server.pool(name) is None), index, None))
 
 
 def _split_groups(plan: LoadPlan) -> dict[tuple[str, Arch], tuple[tuple[tuple[str, str], ...], ...]]:

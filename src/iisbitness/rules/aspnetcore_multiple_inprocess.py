@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import move_to_new_pool
 from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan
+from iisbitness.rules._common import new_pool_name
 
 
 @rule("aspnetcore-multiple-inprocess", Severity.ERROR, "One application pool hosts two in-process ASP.NET Core apps")
@@ -26,8 +27,9 @@ def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
         assert pool is not None
         labels = [f"{s}{p}" for s, p in apps]
         fix_list: list[Fix] = []
-        for n, (site, path) in enumerate(list(apps)[1:], start=2):
-            fix_list.append(move_to_new_pool(((site, path),), f"{name} {n}", pool.worker_arch(plan.server.os_arch),
+        for n, (site, path) in enumerate(list(apps)[1:]):
+            fix_list.append(move_to_new_pool(((site, path),), new_pool_name(plan, name, n, start=2),
+                                             pool.worker_arch(plan.server.os_arch),
                                              name, pool.managed_runtime_version, pool.pipeline_mode.value,
                                              plan.server.os_arch, like=pool))
         moves = fix_list

@@ -17,6 +17,7 @@ from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import flip_pool, move_to_new_pool
 from iisbitness.loadplan.plan import AspNetCoreHost, Evidence, Load, LoadKind, LoadPlan, RuntimeCheck
+from iisbitness.rules._common import new_pool_name
 
 
 def _runtime(load: Load) -> RuntimeCheck | None:
@@ -41,7 +42,8 @@ def _fit_fixes(plan: LoadPlan, load: Load) -> tuple[Fix, ...]:
         return (iisexpress.bitness_fix(project, target),) if project is not None else ()
     out = [flip_pool(pool.name, target, plan.server.os_arch, declared=pool.declared)]
     if len(plan.server.applications_in(pool)) > 1 and load.site is not None and load.application is not None:
-        out.append(move_to_new_pool(((load.site, load.application),), f"{pool.name} ({target.value})", target,
+        out.append(move_to_new_pool(((load.site, load.application),), new_pool_name(plan, f"{pool.name} ({target.value})"),
+                                    target,
                                     pool.name, pool.managed_runtime_version, pool.pipeline_mode.value,
                                     plan.server.os_arch, like=pool))
     return tuple(out)

@@ -10,6 +10,7 @@ from iisbitness.arch import Arch, format_arches
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.fixes.commands import move_to_new_pool
 from iisbitness.loadplan.plan import Evidence, LoadPlan, PoolOutlook
+from iisbitness.rules._common import new_pool_name
 
 
 def _ok_arches(outlook: PoolOutlook, label: str) -> frozenset[Arch]:
@@ -37,7 +38,8 @@ def pool_arch_conflict(plan: LoadPlan) -> Iterator[Finding]:
         unread = sorted({f"{app} at {a.value} ({why})" for a in outlook.candidates for app, why in outlook.unread_at(a)})
         unjudged = (f" Not judged: the bin folder of {'; '.join(unread)} could not be listed whole, so where it can "
                     "run is unknown." if unread else "")
-        fix = move_to_new_pool(tuple((apps[m].site, apps[m].path) for m in move), f"{pool.name} ({target.value})",
+        fix = move_to_new_pool(tuple((apps[m].site, apps[m].path) for m in move),
+                               new_pool_name(plan, f"{pool.name} ({target.value})"),
                                target, pool.name, pool.managed_runtime_version, pool.pipeline_mode.value,
                                plan.server.os_arch, like=pool)
         yield Finding(
