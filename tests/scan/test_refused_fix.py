@@ -93,3 +93,13 @@ def test_a_refused_web_config_leaves_only_the_fixes_that_run_its_application_unv
     assert split["verified"] is False and "Intranet/timesheets" in str(split["note"])
     assert [f for f in fixes.values() if f["verified"]]
     assert not [f for f in fixes.values() if "correct that first" in str(f["note"])]
+
+
+def test_html_first_steps_do_not_call_unverified_fixes_verified(tmp_path: Path) -> None:
+    """"What to do first" said "its first verified fixes" over fixes none of which is verified (review 2026-12-06)."""
+    from iisbitness.api import scan
+    from iisbitness.formats import scan_html
+
+    html = scan_html.render([scan(_demo(tmp_path, '<add name="SpareAppPool"', '<add name="Spare:Pool"'))])
+    assert "its first fixes (none is verified: see each fix&#39;s note)" in html and "first verified fixes" not in html
+    assert "its first verified fixes" in scan_html.render([scan(DEMO / "contoso-iis10")])
