@@ -35,7 +35,7 @@ def parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     whatever its cores, and parses from the first file on (no lead)."""
     monkeypatch.setattr(prefetch, "START_FILES", 1)
     monkeypatch.setattr(prefetch, "_warm", lambda paths: False)
-    monkeypatch.setattr(prefetch, "_cores", lambda: 2)
+    monkeypatch.setattr(readahead, "usable_cores", lambda: 2)
     monkeypatch.setattr(prefetch, "LEAD", 0)
 
 
@@ -107,7 +107,7 @@ def test_the_helper_reads_only_regular_files_and_no_link(tmp_path: Path) -> None
 def test_on_one_core_the_helper_only_brings_files_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      parsing: None) -> None:
     """Its parse would take the parser's own core (``taskset -c 0``): no answers, as before."""
-    monkeypatch.setattr(prefetch, "_cores", lambda: 1)
+    monkeypatch.setattr(readahead, "usable_cores", lambda: 1)
     files = _copies(tmp_path, 10)
     ahead = Prefetch()
     try:

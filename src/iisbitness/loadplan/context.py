@@ -67,10 +67,10 @@ class PlanContext:
                                                                                           repr=False)
     """Application folders as each worker architecture resolves them (:mod:`.collectors.folders`)."""
     app_bins: dict[tuple[str, str, Path], tuple[str, Path] | None] = field(default_factory=dict, repr=False)
-    shown: dict[Path, str] = field(default_factory=dict, repr=False)
-    """Folders as the user names them (:meth:`ServerImage.display`), where asked per pool (``bin`` folders)."""
     """Each application folder's ``bin`` (:func:`.collectors.folders.app_bin_folder`), by the folder's Windows path
     and host folder."""
+    shown: dict[Path, str] = field(default_factory=dict, repr=False)
+    """Folders as the user names them (:meth:`ServerImage.display`), where asked per pool (``bin`` folders)."""
     bin_extras: dict[tuple[Arch, Arch], dict[str, tuple[Mapping[str, tuple[Any, ...]],
                                                         Mapping[str, tuple[str, ...]] | None]]] = field(
         default_factory=dict, repr=False)

@@ -13,7 +13,7 @@ first :data:`~iisbitness.pe.readahead.FIRST_READ` bytes, and for a larger file t
 :data:`~iisbitness.pe.readahead.MAX_AHEAD_BYTES`, ReadyToRun header; a native image's load config), which it finds
 by reading that file's head into a scratch buffer.
 
-Parsing there too (fifth round): where the scan may run on two cores or more (:func:`_cores`, the CPU affinity:
+Parsing there too (fifth round): where the scan may run on two cores or more (:func:`~iisbitness.pe.readahead.usable_cores`, the CPU affinity:
 on one, the helper's parse would take the parser's own time), the helper also parses the files it is given, in
 order, while it has nothing to bring in: each plain .NET assembly (:func:`iisbitness.pe.classify.plain_read`, the
 parser's own code; nearly every file of a ``bin`` folder) gives an answer of plain data (:data:`_Answers`: the
@@ -117,7 +117,7 @@ _POLL = 0.0005
 _POLL_MAX = 0.05
 
 PARSE = True
-"""Let the helper also parse the files it brings in, where the scan may use two cores or more (:func:`_cores`);
+"""Let the helper also parse the files it brings in, where the scan may use two cores or more (:func:`~iisbitness.pe.readahead.usable_cores`);
 False: it only brings them in."""
 
 LEAD = 2
@@ -177,7 +177,7 @@ class Prefetch:
         self._wfd = -1
         self._shared: mmap.mmap | None = None
         self._end: weakref.finalize[[int, int, int, int], Prefetch] | None = None
-        self.parses = PARSE and _cores() >= 2
+        self.parses = PARSE and readahead.usable_cores() >= 2
         """Whether the helper also parses the files (:data:`PARSE`, and two cores or more to run on: on one, its parse
         would take the parser's time)."""
         self.answered = 0
@@ -265,7 +265,7 @@ class Prefetch:
                 raise ValueError(number)
             image, references, _ = plain_facts(key, self._keys[number], tuple([refs[i] for i in ids]), modules)
         except (AttributeError, IndexError, TypeError, ValueError):
-            self._unanswered()  # NOTE: a defect: the parser reads every file itself from now on
+            self.close()  # NOTE: a defect: the parser reads every file itself from now on
             return None
         try:
             now = _identity(os.stat(key))  # NOTE: through a last link, as the parser opens it
@@ -298,7 +298,7 @@ class Prefetch:
             except OSError:
                 chunk = b""
             if not chunk:  # NOTE: the helper is gone
-                self._unanswered()
+                self.close()
                 return
             inbox += chunk
             if len(chunk) < 1 << 16:
@@ -317,17 +317,12 @@ class Prefetch:
                     if seq >= progress:
                         answers[seq] = (number, ids, modules, identity)
         except (AttributeError, EOFError, IndexError, TypeError, ValueError):
-            self._unanswered()
+            self.close()
             return
         del inbox[:at]
         if len(answers) > 2 * WINDOW_FILES:  # NOTE: files read out of order before their answer came, or never
             for seq in [s for s in answers if s < progress]:
                 del answers[seq]
-
-    def _unanswered(self) -> None:
-        """Read no more answers, and end the helper: it is gone, or sent what cannot be read (left running, it
-        would wait for good on a full pipe nobody reads, bringing nothing in)."""
-        self.close()
 
     def _start(self) -> None:
         rfd = wfd = answers = answered = -1
@@ -462,14 +457,6 @@ def read_ahead(threads: int | None = None) -> ReadAhead | Prefetch:
     if threads > 0 and PROCESS and CAN_FORK:
         return Prefetch()
     return ReadAhead(threads, judge=True)
-
-
-def _cores() -> int:
-    """The cores this process may run on (its CPU affinity where the platform tells it: ``taskset -c 0`` gives 1)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int) -> None:
