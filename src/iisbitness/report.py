@@ -228,7 +228,7 @@ class Report:
         if not self.checked_nothing():
             return ()
         files = {c.application for c in self.coverage}
-        said = [f"{p.file}:{p.line}: {p.message}" if p.line else f"{p.file}: {p.message}"
+        said = [f"{p.where}: {p.message}"
                 for p in sorted(self.problems, key=lambda p: p.file not in files)]
         return tuple(dict.fromkeys(said or (r if r.startswith(f"{c.application}: ") else f"{c.application}: {r}"
                                             for c in self.coverage for r in c.reasons)))

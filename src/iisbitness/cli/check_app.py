@@ -94,6 +94,6 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
                                         "pipeline; no server (--server IMAGE --site SITE/APP checks against one)")
     except IisBitnessError as e:
         _fatal(str(e))
-    refused = [f"{p.file}:{p.line}: {p.message}" if p.line else f"{p.file}: {p.message}"
+    refused = [f"{p.where}: {p.message}"
                for p in refused_in_build(report, publish_dir)]
     _emit([report], fmt, fail_on, color, view, incomplete=fail_on_incomplete, input_errors=refused)

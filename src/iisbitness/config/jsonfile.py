@@ -34,7 +34,7 @@ def _blanked(m: re.Match[str]) -> str:
     return text if text.startswith('"') else re.sub(r"[^\r\n]", " ", text)
 
 
-def without_comments(text: str) -> str:
+def _without_comments(text: str) -> str:
     """``text`` with its comments and trailing commas (before ``}`` or ``]``) turned into spaces, strings
     untouched: the same length and the same lines, strict JSON when the rest is."""
     text = _COMMENT_OR_STRING.sub(_blanked, text)
@@ -72,7 +72,7 @@ def read_json(path: Path, shown: str, limit: int, what: str, comments: bool = Fa
         raise ConfigError(shown, f"{what} is not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start})",
                           line) from None
     if comments:
-        text = without_comments(text)
+        text = _without_comments(text)
     try:
         return json.loads(text), text
     except json.JSONDecodeError as e:

@@ -107,8 +107,7 @@ def _family(event: Event, kb: KnowledgeBase, *, own_only: bool = False) -> froze
     signals = [s for s in match_event(event, kb) if not own_only or s.via is Via.EVENT]
     ids = {s.entry_id for s in signals}
     cues = frozenset().union(*(s.cues for s in signals))
-    return frozenset(c.rule for e in kb.entries if e.id in ids for c in e.causes
-                     if c.context is None or c.context in cues)
+    return frozenset(c.rule for e in kb.entries if e.id in ids for c in e.causes if c.holds(cues))
 
 
 def _link(finding: FindingKey, event: Event) -> str | None:

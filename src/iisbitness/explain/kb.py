@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -177,6 +178,10 @@ class Cause:
     context: str | None = None
     """A :class:`Context` id: the cause holds only in an input that shows that context (error 193 is a COM
     server of the other bitness only inside a COM activation); None: always."""
+
+    def holds(self, cues: AbstractSet[str]) -> bool:
+        """Whether the cause holds in an input showing the contexts ``cues`` (:attr:`context`)."""
+        return self.context is None or self.context in cues
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ class Explanation:
         """The entry's causes that hold in this input, in the entry's order: a cause tied to a context
         (:attr:`Cause.context`) only when one of the signals' inputs shows it."""
         cues = frozenset().union(*(s.cues for s in self.signals))
-        return tuple(c for c in self.entry.causes if c.context is None or c.context in cues)
+        return tuple(c for c in self.entry.causes if c.holds(cues))
 
 
 @dataclass(frozen=True, slots=True)

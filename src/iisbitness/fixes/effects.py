@@ -120,10 +120,14 @@ def _added(before: _Process, after: _Process, pool: str | None, twins: set[tuple
 _BITNESS = re.compile(r"\bbitness(32|64)\b", re.IGNORECASE)
 
 
+def _file(ld: Load) -> str:
+    """The file name a load's entry names (as written: ``isapi.dll``)."""
+    return ntpath.basename((ld.binary.windows_path or ld.binary.configured).strip().strip('"'))
+
+
 def _twin(ld: Load) -> tuple[str, str]:
     """What a module's build for the other architecture shares with it: its kind and file name."""
-    path = ld.binary.windows_path or ld.binary.configured
-    return ld.kind.value, ntpath.basename(path.strip().strip('"')).lower()
+    return ld.kind.value, _file(ld).lower()
 
 
 _ARCH_WORD = re.compile(r"[_.-]?(?:x86|x64|amd64|wow64|(?:32|64)(?:bit)?)", re.IGNORECASE)
@@ -214,7 +218,7 @@ def _handlers(plan: LoadPlan, after: _Process | None, apps: tuple[str, ...], nam
 
 
 def _removed(before: _Process, after: _Process | None, pool: str | None, moved: tuple[str, ...] = (),
-             stay: tuple[str, ...] = (), plan: LoadPlan | None = None) -> list[SideEffect]:
+             stay: tuple[str, ...] = (), *, plan: LoadPlan) -> list[SideEffect]:
     """Server-level entries (modules, filters) ``before`` loads and ``after`` does not, less those replaced by their
     build for the other architecture; and the ISAPI extensions of the applications ``after`` runs (those ``moved``
     to it, else those that ``stay`` in it) that it no longer loads. A module's effect names the handler mappings of
@@ -239,8 +243,7 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
                 ld.kind is LoadKind.ISAPI_FILTER and any(m.split("/", 1)[0].lower() in before.sites.get(key, ())
                                                          for m in moved)):
             continue  # NOTE: an application-level entry moves with its application; a filter of its site does not
-        handlers = (_handlers(plan, after, moved or stay, ld.name)
-                    if plan is not None and ld.kind is LoadKind.GLOBAL_MODULE else ())
+        handlers = _handlers(plan, after, moved or stay, ld.name) if ld.kind is LoadKind.GLOBAL_MODULE else ()
         out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
                               is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
                               after.arch if after is not None else None, moved, handlers=handlers))
@@ -254,8 +257,7 @@ def _isapi(after: _Process, before: AbstractSet[tuple[str, ...]]) -> tuple[str, 
     """The ISAPI filter and extension DLLs (file names, in load order) that ``after`` loads and that its process
     loaded before too, as the same file or its build for the other architecture (``before``: :func:`_twin` of each
     load before): what runs at the new architecture with the worker."""
-    return tuple(dict.fromkeys(ntpath.basename((ld.binary.windows_path or ld.binary.configured).strip().strip('"'))
-                               for ld in after.loads.values() if ld.kind in _ISAPI and _twin(ld) in before))
+    return tuple(dict.fromkeys(_file(ld) for ld in after.loads.values() if ld.kind in _ISAPI and _twin(ld) in before))
 
 
 def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:

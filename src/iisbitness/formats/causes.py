@@ -105,11 +105,11 @@ class ReportView:
     def fix_groups(self, cause: Cause) -> tuple[tuple[str, bool | None, tuple[int, ...]], ...]:
         """``cause``'s fixes as ``(label, verified, numbers)``, one entry per distinct label, verification and
         :func:`removal` text, in the order the findings offer them."""
-        groups: dict[tuple[str, bool | None, str], list[int]] = {}
+        groups: dict[tuple[str, bool | None, str, tuple[str, ...]], list[int]] = {}
         for n in cause.fixes:
             fix = self.fix(n)
-            groups.setdefault((fix.label, fix.verified, removal(fix, cause.pools) + "|".join(fix.breaks)), []).append(n)
-        return tuple((label, verified, tuple(ns)) for (label, verified, _), ns in groups.items())
+            groups.setdefault((fix.label, fix.verified, removal(fix, cause.pools), fix.breaks), []).append(n)
+        return tuple((label, verified, tuple(ns)) for (label, verified, _, _), ns in groups.items())
 
     @property
     def verified_fixes(self) -> int:

@@ -455,7 +455,7 @@ def _problems(out: _Out, report: Report) -> None:
         out.line()
         out.line((title, "bold"), f" ({len(problems)}):")
         for pr in problems[:50]:
-            out.field("", f"{pr.file}:{pr.line}: {pr.message}" if pr.line else f"{pr.file}: {pr.message}")
+            out.field("", f"{pr.where}: {pr.message}")
         if len(problems) > 50:
             out.line(f"  ... and {len(problems) - 50} more (see --format json)")
     if report.events_read is not None:

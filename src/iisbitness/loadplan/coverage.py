@@ -146,12 +146,10 @@ def fixes_unverifiable(problems: Sequence[Problem], config_file: str) -> str:
     configuration not read: :func:`shared_config_unread`), or IIS refuses part of it (:func:`config_refused`), so
     re-analysis of an edited copy says nothing about what IIS would do with it. Names the file and line."""
     if (p := shared_config_unread(problems)) is not None:
-        at = f"{p.file}:{p.line}" if p.line is not None else p.file
-        return (f"Not verified: the shared configuration {at} enables was not read, so the applicationHost.config "
+        return (f"Not verified: the shared configuration {p.where} enables was not read, so the applicationHost.config "
                 "read is not the one IIS runs.")
     if (p := config_refused(problems, config_file)) is not None:
-        at = f"{p.file}:{p.line}" if p.line is not None else p.file
-        return (f"Not verified: IIS refuses {at} (see IIS refuses), so it does not run this configuration as "
+        return (f"Not verified: IIS refuses {p.where} (see IIS refuses), so it does not run this configuration as "
                 "written; correct that first.")
     return ""
 

@@ -64,4 +64,9 @@ class Problem:
     fatal: bool = False
     unread: bool = False
     refused: bool = False
+
+    @property
+    def where(self) -> str:
+        """``file:line``, or ``file`` when the line is unknown (as :class:`ConfigSource` prints)."""
+        return f"{self.file}:{self.line}" if self.line else self.file
     pool: str | None = None

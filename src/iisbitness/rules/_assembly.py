@@ -95,7 +95,10 @@ def arch_build_fix(load: Load, arch: Arch | None = None) -> Fix:
     ``arch``, when given): such
     a binary holds native code compiled for one CPU (facts I7, I8), so neither AnyCPU nor CorFlags (which changes the
     CLR header's flags, not the code: "CorFlags.exe (CorFlags Conversion Tool)", learn.microsoft.com) makes it load
-    at another architecture."""
+    at another architecture.
+
+    Raises:
+        AssertionError: ``load``'s headers were not read (``load.binary.image`` is None)."""
     img = load.binary.image
     assert img is not None
     arch = arch or load.process.arch
@@ -140,7 +143,11 @@ def culprit(plan: LoadPlan, load: Load) -> tuple[str, str, Load | None]:
     another process of that application: the file is the same, read the same), or None where the plan has none (found
     in the process's System32 view). The dependency search looks in the assembly's own
     folder first (:meth:`iisbitness.loadplan.context.PlanContext.dependency_chain`, facts D1), so a file of that name
-    in the same ``bin`` is the one found."""
+    in the same ``bin`` is the one found.
+
+    Raises:
+        IndexError: ``load.binary.chain`` has fewer than two links (call it only for a load that fails through a
+            dependency)."""
     chain = load.binary.chain
     name = chain[-1].rsplit(" (", 1)[0]
     index = plan.derived("rules/bin-by-name", _bin_by_name)

@@ -245,11 +245,11 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
             facts.close()
     if (shared := shared_config_unread(report.problems)) is not None:
         # NOTE: the plan would edit the local applicationHost.config, which IIS does not run under shared configuration
-        raise ServerImageError(f"{shared.file}:{shared.line}: {shared.message}; fix edits the configuration IIS runs: "
+        raise ServerImageError(f"{shared.where}: {shared.message}; fix edits the configuration IIS runs: "
                                "give the share's copy (--share), or run fix where the shared file is")
     if (refused := config_refused(report.problems, before.server.config_file)) is not None:
         # NOTE: IIS fails reading that section, so no edit of the file runs as verified until the refusal is corrected
-        at = f"{refused.file}:{refused.line}" if refused.line is not None else refused.file
+        at = refused.where
         raise ServerImageError(f"{at}: {refused.message}; fix does not edit a configuration IIS refuses: correct "
                                "this first, then run fix again")
     reanalyse, _ = reanalysers(backend, ctx, before, every)
