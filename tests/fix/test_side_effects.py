@@ -267,3 +267,29 @@ def test_a_filter_a_flip_starts_or_stops_is_said_once_per_worker(tmp_path: Path)
     starts = _flip(_sentinel(tmp_path / "b", drop="SentinelWSFilter64"))
     assert [(e["kind"], e["name"], e["load_kind"]) for e in starts["side_effects"]] == [  # type: ignore[attr-defined]
         ("arch", "DefaultAppPool", None), ("loaded", "SentinelWSFilter32", "isapi-filter")]
+
+
+def test_a_fix_that_moves_applications_to_a_32_bit_worker_says_its_memory_limit(tmp_path: Path) -> None:
+    """A pool flip to 32-bit and a split into a new 32-bit pool take their applications from a 64-bit worker to one
+    that addresses at most 4 GB: ``fix`` (the plan approved), HTML and ``--verbose`` say so beside the worker's
+    change; a flip to 64-bit does not; scan's compact text keeps its line count."""
+    from dataclasses import replace
+
+    from iisbitness.arch import Arch
+    from iisbitness.formats.causes import MEMORY_LIMIT, effect_lines
+
+    img = tmp_path / "demo"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    plan = CliRunner().invoke(main, ["fix", str(img)])
+    flat = " ".join(plan.stdout.split())
+    said = " ".join(MEMORY_LIMIT.split())
+    assert f"DefaultAppPool runs as x86 (was x64): Default Web Site/, 13 binaries{said}" in flat, plan.stdout
+    assert f"new pool 'IntranetPool (x86)' copies 'IntranetPool': managedRuntimeVersion=v4.0{said}" in flat
+    report = scan(img)
+    flip = next(x for f in report.findings for x in f.fixes if x.summary.startswith("Run application pool 'Catalog"))
+    [arch] = [e for e in flip.side_effects if e.kind is EffectKind.ARCH]
+    assert effect_lines([arch])[0].endswith(MEMORY_LIMIT)
+    assert "4 GB" not in scan_text.render(report) and "4 GB" in scan_text.render(
+        report, options=scan_text.TextOptions(verbose=True))
+    assert MEMORY_LIMIT not in effect_lines([replace(arch, before=Arch.X86, after=Arch.X64)])[0]
+    assert "4 GB of memory" in scan_html.render([report])
