@@ -90,15 +90,24 @@ def test_fix_with_a_number_makes_the_fix_scan_showed_and_says_its_side_effects(t
 
 
 def test_fix_all_says_which_pools_run_without_the_module_before_and_after_apply(tmp_path: Path) -> None:
-    """Issue 20 §2: the fixes taken together flip five pools to 32-bit; PhpPool and IntranetPool stay 64-bit and
-    run without the vendor's authentication module: the plan and the --apply output say so."""
+    """Issue 20 §2: IntranetPool's only verified fix takes the vendor's authentication module out of pools. ``fix``
+    alone no longer takes it (its sites would be served without it, where the pool failed closed with 503: user
+    audit, 2026-12-06) and says so; ``--fix 8`` takes it knowingly, and the plan and the --apply output say which
+    pools then run without the module."""
     img = _demo(tmp_path)
     dry = CliRunner().invoke(main, ["fix", str(img)])
-    assert "  global module FabrikamVendorAuth no longer loads in IntranetPool, PhpPool" in dry.output
-    assert "WARNING: FabrikamVendorAuth looks like a security module: sites in IntranetPool, PhpPool" in dry.output
-    done = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    flat = " ".join(dry.output.split())
+    assert ("not fixed: finding 5 global-module-arch (pool 'IntranetPool'): its verified fixes take the security "
+            "module FabrikamVendorAuth out of pools, whose sites are then served without it: take one knowingly with "
+            "--fix N") in flat, dry.output
+    assert "FabrikamVendorAuth no longer loads" not in flat and "WARNING" not in flat
+    dry = CliRunner().invoke(main, ["fix", str(img), "--fix", "8"])
+    assert "  global module FabrikamVendorAuth no longer loads in CatalogPool, DefaultAppPool, IntranetPool," in dry.output
+    assert "WARNING: FabrikamVendorAuth looks like a security module: sites in 7 pools then run without it." in dry.output
+    done = CliRunner().invoke(main, ["fix", str(img), "--fix", "8", "--apply"])
     assert done.exit_code == 0, done.output
-    assert done.output.rstrip().endswith("every targeted finding is gone; but IntranetPool, PhpPool now run without "
+    assert done.output.rstrip().endswith("every targeted finding is gone; but CatalogPool, DefaultAppPool, IntranetPool, "
+                                         "OrdersAsp, PhpPool, StorefrontCore, WebConnection64 now run without "
                                          "FabrikamVendorAuth (side effects above).")
 
 

@@ -277,7 +277,8 @@ def test_fix_apply_edits_a_global_module_where_its_config_source_file_keeps_it(t
     """The preCondition fix of a global module kept in globalModules.config edits that file (it was refused:
     'no global module' in applicationHost.config), and its <modules> entry in applicationHost.config."""
     img = _demo_with_config_source(tmp_path)
-    r = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    # NOTE: it takes the security module out of pools, so fix takes it only by number (the demo's [8])
+    r = CliRunner().invoke(main, ["fix", str(img), "--apply", "--fix", "8"])
     assert r.exit_code == 0, r.output
     config = img / "Windows" / "System32" / "inetsrv" / "config"
     assert 'vendorauth.dll" preCondition="bitness32"' in (config / "globalModules.config").read_text(encoding="utf-8")
