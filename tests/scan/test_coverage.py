@@ -520,3 +520,21 @@ def test_a_web_config_iis_refuses_above_a_child_application_leaves_it_partly_che
     child = by_app["S/sub/child"]
     assert child.status is CoverageStatus.PARTLY and child.reasons[0].startswith("sites/s/sub/web.config:"), child
     assert by_app["S/other"].status is CoverageStatus.CHECKED
+
+
+def test_what_a_parent_application_alone_did_not_read_stays_its_own(tmp_path: Path) -> None:
+    """An in-process ASP.NET Core site root whose runtimeconfig.json is not in the image (its web.config wraps its
+    settings in ``inheritInChildApplications="false"``, as the publish template does) is partly checked; its child
+    application, which neither that runtime nor those files concern, stays checked."""
+    web = ('<?xml version="1.0"?>\n<configuration><location path="." inheritInChildApplications="false">'
+           '<system.webServer><handlers><add name="aspNetCore" path="*" verb="*" modules="AspNetCoreModuleV2" '
+           'resourceType="Unspecified" /></handlers><aspNetCore processPath="dotnet" arguments=".\\\\Shop.dll" '
+           'hostingModel="inprocess" /></system.webServer></location></configuration>\n')
+    child = ('<application path="/child" applicationPool="P">'
+             '<virtualDirectory path="/" physicalPath="C:\\\\sites\\\\child" /></application>')
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="" />',
+                                               site("S", 1, "P", r"C:\\sites\\s", child)),
+                     {"sites/s/web.config": web, "sites/child/index.htm": "x"})
+    by_app = {c.application: c for c in scan(img).coverage}
+    assert by_app["S/"].status is CoverageStatus.PARTLY and "runtimeconfig.json" in by_app["S/"].reasons[0]
+    assert by_app["S/child"].status is CoverageStatus.CHECKED, by_app["S/child"]

@@ -250,6 +250,8 @@ def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], c
             continue
         owner, url = roots[name]
         out.setdefault(id(owner), []).append(p)
+        if not _config_gap(p):
+            continue  # NOTE: a bin, ASP pages or an ASP.NET Core app's files are the owner's alone
         where = url + tuple(rel[:-1] if rel and rel[-1] == "web.config" else rel)
         for a in apps:
             seg = _segments(a.path)
@@ -257,6 +259,14 @@ def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], c
                     and seg[:len(where)] == where and p not in out.setdefault(id(a), [])):
                 out[id(a)].append(p)
     return out
+
+
+def _config_gap(p: Problem) -> bool:
+    """Whether ``p`` is a gap in the web.config files read (one not used, a folder the web.config search could not
+    list or stopped in: :meth:`iisbitness.config.apphost._Reader._walk_vdir`), which reaches child applications; not
+    a ``bin``, ASP pages or ASP.NET Core files not read, which are their application's own."""
+    return (p.file.replace("\\", "/").lower().rsplit("/", 1)[-1] == "web.config"
+            or p.message.startswith("cannot list folder") or "web.config search stopped" in p.message)
 
 
 def _segments(url: str) -> tuple[str, ...]:
