@@ -290,26 +290,27 @@ def _inherited_gaps(apps: list[Application], folders: dict[int, list[_Folder]]) 
     by_site: dict[str, list[Application]] = {}
     for a in apps:
         by_site.setdefault(a.site.lower(), []).append(a)
-    out: dict[int, tuple[tuple[str, str], ...]] = {}
-    for a in apps:
-        if any(host is None for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir):
-            continue  # NOTE: not checked already: its own folder's reason is the one to give
-        mine = _segments(a.path)
-        gaps: list[tuple[str, str]] = []
-        for other in by_site[a.site.lower()]:
-            if other is a:
-                continue
+    # NOTE: the unread folders first, per site (few or none): a site of thousands of applications costs one pass
+    unread: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+    for site, members in by_site.items():
+        paths = {_segments(b.path): b for b in members}
+        for other in members:
             for vdir, host, why, give in folders[id(other)]:
                 url = _url_of(other, vdir)
-                if host is not None or len(url) >= len(mine) or mine[:len(url)] != url:
-                    continue
-                owner = max((b for b in by_site[a.site.lower()] if _segments(b.path) == url[:len(_segments(b.path))]),
-                            key=lambda b: len(_segments(b.path)))
-                if owner is other:
+                owner = next((paths[url[:k]] for k in range(len(url), -1, -1) if url[:k] in paths), None)
+                if host is None and owner is other:
                     where = other.label if vdir.path == "/" else f"{other.label}, virtual directory {vdir.path}"
-                    gaps.append((f"the web.config files of {where} reach it and were not read ({why})", give))
+                    unread.setdefault(site, []).append(
+                        (url, f"the web.config files of {where} reach it and were not read ({why})", give))
+    out: dict[int, tuple[tuple[str, str], ...]] = {}
+    for a in apps:
+        gaps_here = unread.get(a.site.lower())
+        if not gaps_here or any(host is None for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir):
+            continue  # NOTE: not checked already: its own folder's reason is the one to give
+        mine = _segments(a.path)
+        gaps = tuple((why, give) for url, why, give in gaps_here if len(url) < len(mine) and mine[:len(url)] == url)
         if gaps:
-            out[id(a)] = tuple(gaps)
+            out[id(a)] = gaps
     return out
 
 
