@@ -165,6 +165,26 @@ def test_every_secret_of_a_pool_is_copied_by_reading_it_and_never_printed(tmp_pa
                            <= set(e.settings) for e in effects), effects
 
 
+
+def test_the_note_names_each_secret_once_as_copied_or_as_not_repeated(tmp_path: Path) -> None:
+    """A pool with an encrypted processModel password and an environment variable stored encrypted: the commands read
+    the password from the old pool and leave the variable's ``<add>`` to ``fix --apply``. The note walked the pool's
+    secrets again and said the commands read both, then that they did not repeat the variable: now each secret is
+    named once, as the commands treat it."""
+    pools = ('<add name="P" managedRuntimeVersion="v4.0"><processModel identityType="SpecificUser" '
+             'userName="CONTOSO\\svc_web" password="[enc:IISWASOnlyCngProvider:QUJDREVG:enc]" /><environmentVariables>'
+             '<add name="DB_PASSWORD" value="[enc:IISWASOnlyCngProvider:R0hJSktM:enc]" />'
+             '<add name="TENANT" value="contoso" /></environmentVariables></add>')
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P", r"C:\s") + site("T", 2, "P", r"C:\t")),
+                     {"s/bin/A64.dll": "managed_x64.dll", "t/bin/B86.dll": "managed_x86.dll"})
+    fix = next(f for f in scan(img).findings if f.rule == "pool-arch-conflict").fixes[0]
+    assert fix.note is not None
+    assert "Its password: the commands read it from 'P'" in fix.note and "environmentVariables.add" not in fix.note
+    assert "Not repeated by the commands: <add> in environmentVariables (it holds a secret)" in fix.note
+    assert not [c for c in fix.commands if "DB_PASSWORD" in c or "R0hJSktM" in c]
+    assert [c for c in fix.commands if "TENANT" in c]
+
+
 def test_a_pool_password_never_reaches_a_diff_or_sarif(tmp_path: Path) -> None:
     """The split writes the old pool's processModel (its clear-text password too) into the new pool's element: the
     file must have it, a report must not. ``fix``'s diff (text and JSON) printed the line as written, and SARIF's

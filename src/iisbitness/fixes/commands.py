@@ -411,9 +411,11 @@ def _add_pool_commands(new_pool: str, settings: dict[str, str], e32: str) -> tup
 
 
 def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e32: str
-                   ) -> tuple[list[str], list[str], list[str]]:
-    """``(appcmd, PowerShell, what is not copied)`` that create ``new_pool`` as a copy of every attribute and child
-    element ``like`` stores (:attr:`AppPool.elements`), but its name and bitness.
+                   ) -> tuple[list[str], list[str], list[str], list[str]]:
+    """``(appcmd, PowerShell, secrets copied, what is not copied)`` that create ``new_pool`` as a copy of every
+    attribute and child element ``like`` stores (:attr:`AppPool.elements`), but its name and bitness. Secrets
+    copied: the attribute paths (``processModel.password``) the commands read from ``like``; not copied: what the
+    commands leave to ``fix --apply`` (each secret is in one list or the other, never both).
 
     appcmd and WebAdministration encrypt the password they are given, so an encrypted ``processModel.password``
     cannot be passed on as stored: it is read from the old pool and set on the new one,
@@ -428,7 +430,7 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
     config files", blogs.iis.net). Collection items (``<add>``) are added with ``set config /+`` /
     ``Add-WebConfigurationProperty``; a ``<clear />`` or ``<remove>`` is not repeated (a new pool's collections
     hold only what applicationPoolDefaults gives), nor is an item holding a secret or a secret on the ``<add>``
-    itself (the schema puts none there): each is named in the returned notes."""
+    itself (the schema puts none there): each is named in the returned list."""
     top: dict[str, str] = {"managedRuntimeVersion": runtime, "managedPipelineMode": pipeline}
     nested: dict[str, str] = {}
     items: list[PoolElement] = []
@@ -474,7 +476,7 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
         flt = _ps_filter("system.applicationHost/applicationPools/add", new_pool, "/" + "/".join(el.path[:-1]))
         ps.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name '.' -Value @{{{table}}}"
                   if flt else _PS_NO_FILTER)
-    return cmds, ps, skipped
+    return cmds, ps, copied, skipped
 
 
 def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arch, like_pool: str,
@@ -483,9 +485,10 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     (every attribute and child element it stores: identity with its password, processModel, recycling, failure,
     cpu, environmentVariables; :func:`_copy_commands`) but its name and bitness."""
     e32 = "true" if arch is Arch.X86 else "false"
+    copied: list[str] = []
     skipped: list[str] = []
     if like is not None and like.elements:
-        cmds, ps, skipped = _copy_commands(new_pool, like, runtime, pipeline, e32)
+        cmds, ps, copied, skipped = _copy_commands(new_pool, like, runtime, pipeline, e32)
     else:  # NOTE: quoted as the copy quotes it (and as every other setting): one line for one pool, either way
         cmds, ps = _add_pool_commands(new_pool, {"managedRuntimeVersion": runtime, "managedPipelineMode": pipeline}, e32)
     native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
@@ -501,13 +504,12 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     note = f"Pool '{like_pool}' keeps its other applications at their architecture."
     if like is not None and like.elements:
         note += f" The new pool copies every setting '{like_pool}' stores but its name and bitness."
-        secrets = [".".join((*el.path, name)) for el, name in like.secrets]
-        if secrets:
-            its = "Its password" if secrets == ["processModel.password"] else f"Its secrets ({', '.join(secrets)})"
-            note += (f" {its}: the commands read {'it' if len(secrets) == 1 else 'each'} from '{like_pool}' with "
-                     "PowerShell's WebAdministration (the cmd.exe form too: cmd.exe cannot pass any password to appcmd "
-                     f"intact) and never print {'it' if len(secrets) == 1 else 'them'}; fix --apply copies "
-                     f"{'it' if len(secrets) == 1 else 'them'} as stored.")
+        if copied:
+            one = len(copied) == 1
+            its = "Its password" if copied == ["processModel.password"] else f"Its secrets ({', '.join(copied)})"
+            note += (f" {its}: the commands read {'it' if one else 'each'} from '{like_pool}' with PowerShell's "
+                     "WebAdministration (the cmd.exe form too: cmd.exe cannot pass any password to appcmd intact) and "
+                     f"never print {'it' if one else 'them'}; fix --apply copies {'it' if one else 'them'} as stored.")
     if skipped:
         note += f" Not repeated by the commands: {', '.join(skipped)} (fix --apply copies them as stored)."
     return Fix(
