@@ -31,7 +31,7 @@ def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
         combined = Fix(summary="Give " + ", ".join(f"{s}{p}" for s, p in list(apps)[1:]) + " a pool of its own "
                                "(one in-process app per pool)",
                        label="a pool of its own for each other app",
-                       commands=tuple(c for f in moves for c in f.commands),
+                       commands=tuple(dict.fromkeys(c for f in moves for c in f.commands)),
                        powershell=tuple(dict.fromkeys(c for f in moves for c in f.powershell)),
                        edits=tuple(e for f in moves for e in f.edits), note=moves[0].note)
         yield Finding(
