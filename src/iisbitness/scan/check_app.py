@@ -375,7 +375,7 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
     before = scan(image, options)
     if (shared := shared_config_unread(before.problems)) is not None:
         # NOTE: the application would be checked in the local file, which IIS does not run under shared configuration
-        raise ServerImageError(f"{shared.where}: {shared.message}; give the share's copy (--share)")
+        raise ServerImageError(f"{shared.where}: {shared.message}; check-app checks no build against it")
     publish_drive, physical = _publish(publish)
     data, shown, others = _apphost_with(image, site, app, options, physical)
     with tempfile.TemporaryDirectory(prefix="iisbitness-check-app-") as tmp:
