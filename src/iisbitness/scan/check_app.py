@@ -43,8 +43,9 @@ from iisbitness.findings import Finding, Fix
 from iisbitness.fixes.commands import APPCMD, OUT_OF_PROCESS, ps_escaped, renamed, same_in_both
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
+from iisbitness.fixes.verify import shared_config_unread
 from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan.coverage import GAC_REMEDY, shared_config_unread
+from iisbitness.loadplan.coverage import GAC_REMEDY
 from iisbitness.loadplan.plan import Coverage
 from iisbitness.model.edits import SetPoolArch
 from iisbitness.model.source import ConfigSource, Problem

@@ -27,12 +27,11 @@ from iisbitness.errors import FixError, IisBitnessError, ServerImageError
 from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
-from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits
+from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits, config_refused, shared_config_unread
 from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
-from iisbitness.loadplan.coverage import config_refused, shared_config_unread
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.prefetch import read_ahead
