@@ -20,7 +20,7 @@ from iisbitness.loadplan.plan import (
     RuntimeCheck,
     worker_candidates,
 )
-from iisbitness.model.iis7 import GlobalModule, Handler, IsapiFilter
+from iisbitness.model.iis7 import AppPool, GlobalModule, Handler, IsapiFilter
 
 _ARCH_NAME = {Arch.X86: "x86", Arch.X64: "AMD64", Arch.ARM64: "ARM64"}
 
@@ -134,11 +134,20 @@ def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
     one folder load its ``bin`` each), into a new pool of an architecture the binary fits; None where that would move
     every application of the pool (the flip is that fix), or for IIS Express (each project has its own
     iisexpress.exe already)."""
-    if plan.iisexpress is not None:
+    split = _split_move(plan, load)
+    if split is None:
         return None
+    pool, moved, arch = split
+    return move_to_new_pool(moved, new_pool_for(plan, f"{pool.name} ({arch.value})", pool.name, arch, moved), arch,
+                            pool.name, pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch,
+                            like=pool)
+
+
+def _split_move(plan: LoadPlan, load: Load) -> tuple[AppPool, Move, Arch] | None:
+    """What :func:`split_fix` moves: the pool, the applications and the new pool's architecture, or None."""
     pool = load.process.pool
     arches = load.binary.arches
-    if pool is None or arches is None or load.site is None or load.application is None:
+    if plan.iisexpress is not None or pool is None or arches is None or load.site is None or load.application is None:
         return None
     # NOTE: every application of the pool that loads this file moves with it (applications over one folder load
     # its bin each): moving one alone leaves the others failing, and a second split would create the same pool
@@ -146,11 +155,7 @@ def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
     if len(plan.server.applications_in(pool)) <= len(moved):
         return None  # NOTE: every application of its pool moves: the split is the same as a flip
     arch = target_arch(plan, load, arches)
-    if arch is None:
-        return None
-    return move_to_new_pool(moved, new_pool_for(plan, f"{pool.name} ({arch.value})", pool.name, arch, moved), arch,
-                            pool.name, pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch,
-                            like=pool)
+    return (pool, moved, arch) if arch is not None else None
 
 
 def new_pool_for(plan: LoadPlan, base: str, like: str, arch: Arch, moved: Move) -> str:
@@ -194,14 +199,9 @@ def _new_pools(plan: LoadPlan) -> dict[str, tuple[MoveKey, ...]]:
     def add(pool: str, arch: Arch, moved: Move, base: str | None = None) -> None:
         out.setdefault((base or f"{pool} ({arch.value})").lower(), {})[_move_key(pool, arch, moved)] = None
 
-    by_binary = plan.derived("apps-by-binary", _apps_by_binary)
     for ld in plan.loads:
-        pool, arches = ld.process.pool, ld.binary.arches
-        if pool is None or arches is None or ld.site is None or ld.application is None or ld.fits is not False:
-            continue
-        arch = target_arch(plan, ld, arches)
-        if arch is not None:
-            add(pool.name, arch, by_binary.get(_binary_key(ld), ((ld.site, ld.application),)))
+        if ld.fits is False and (move := _split_move(plan, ld)) is not None:
+            add(move[0].name, move[2], move[1])
     for outlook in plan.outlook:
         split = pool_split(plan, outlook)
         if split is not None:
