@@ -531,10 +531,31 @@ def test_what_a_parent_application_alone_did_not_read_stays_its_own(tmp_path: Pa
            'resourceType="Unspecified" /></handlers><aspNetCore processPath="dotnet" arguments=".\\\\Shop.dll" '
            'hostingModel="inprocess" /></system.webServer></location></configuration>\n')
     child = ('<application path="/child" applicationPool="P">'
-             '<virtualDirectory path="/" physicalPath="C:\\\\sites\\\\child" /></application>')
+             '<virtualDirectory path="/" physicalPath="C:\\sites\\child" /></application>')
     img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="" />',
-                                               site("S", 1, "P", r"C:\\sites\\s", child)),
+                                               site("S", 1, "P", r"C:\sites\s", child)),
                      {"sites/s/web.config": web, "sites/child/index.htm": "x"})
     by_app = {c.application: c for c in scan(img).coverage}
     assert by_app["S/"].status is CoverageStatus.PARTLY and "runtimeconfig.json" in by_app["S/"].reasons[0]
     assert by_app["S/child"].status is CoverageStatus.CHECKED, by_app["S/child"]
+
+
+def test_a_child_application_below_an_unread_virtual_directory_of_its_parent_is_partly_checked(tmp_path: Path) -> None:
+    """The site root's virtual directory /docs points at a folder the image lacks; the application /docs/app (its own
+    folder read) lies below that URL, so web.config files there reach it: partly checked, the virtual directory
+    named; /other is not below it and stays checked."""
+    vdir = '<virtualDirectory path="/docs" physicalPath="C:\\docs" />'
+    apps = ('<application path="/docs/app" applicationPool="P">'
+            '<virtualDirectory path="/" physicalPath="C:\\sites\\app" /></application>'
+            '<application path="/other" applicationPool="P">'
+            '<virtualDirectory path="/" physicalPath="C:\\sites\\other" /></application>')
+    sites = site("S", 1, "P", r"C:\sites\s", apps).replace("</application>", vdir + "</application>", 1)
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />', sites),
+                     {"sites/s/index.htm": "x", "sites/app/index.htm": "x", "sites/other/index.htm": "x"})
+    by_app = {c.application: c for c in scan(img).coverage}
+    assert by_app["S/docs/app"].status is CoverageStatus.PARTLY
+    [why] = by_app["S/docs/app"].reasons
+    assert why == ("the web.config files of S/, virtual directory /docs reach it and were not read (folder C:\\docs "
+                   "is not in the image)")
+    assert by_app["S/docs/app"].remedy == "copy C:\\docs into the image as docs"
+    assert by_app["S/other"].status is CoverageStatus.CHECKED
