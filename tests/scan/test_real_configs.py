@@ -121,3 +121,22 @@ def test_fix_declares_a_pool_beside_application_pool_defaults(tmp_path: Path) ->
     assert ("      </applicationPoolDefaults>\r\n"
             '     <add name="DefaultAppPool" enable32BitAppOnWin64="false" />\r\n   </applicationPools>') in after
     assert scan(img).findings == ()
+
+
+def test_utf8_file_declared_utf16_is_named_so(tmp_path: Path) -> None:
+    """A real configuration written out as UTF-8 under an XML declaration that says UTF-16 (what .NET's or
+    PowerShell's XML string gives when saved as UTF-8): exit 2 at line 1 saying so, not libxml2's "Blank needed here";
+    as a web.config the same words in its problem. The same text with a UTF-8 byte order mark parses (the mark wins)."""
+    text = (REAL / "apphost--karthickvkumar__docker-react__applicationHost.config").read_text("utf-8")
+    declared = '<?xml version="1.0" encoding="utf-16"?>\n' + text
+    res = CliRunner().invoke(main, ["scan", str(make_image(tmp_path / "a", declared.encode("utf-8")))])
+    assert res.exit_code == 2
+    assert res.output.startswith("iisbitness: error: Windows/System32/inetsrv/config/applicationHost.config:1: ")
+    assert 'declaration says encoding="utf-16", but the file is not UTF-16' in res.output
+    assert scan(make_image(tmp_path / "b", b"\xef\xbb\xbf" + declared.encode("utf-8"))).findings
+    web = (REAL / "web--tasox__Apophis__Templates__ASPX__shellcode_runner_template.aspx").read_bytes()
+    img = make_image(tmp_path / "c", apphost(POOLS["C64"], site("S", 1, "C64", r"C:\inetpub\s")),
+                     {"inetpub/s/web.config": web.replace(b'encoding="UTF-8"', b'encoding="UTF-16"', 1)})
+    [problem] = scan(img).problems
+    assert (problem.file, problem.line) == ("inetpub/s/web.config", 1) and "not UTF-16" in problem.message
+
