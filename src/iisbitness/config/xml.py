@@ -112,7 +112,9 @@ def parse_bytes(data: bytes, shown_as: str) -> etree._Element:
         line = e.lineno if e.lineno and e.lineno > 0 else None
         msg = e.msg or str(e)
         if _UTF16_DECLARED.match(data) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            msg = _UTF16_WITHOUT_BOM + f" ({msg})"
+            # NOTE: not "not well-formed" (what IIS refuses too): whether IIS's own reader, which takes a file without
+            # a byte order mark as UTF-8, refuses it as well is not known; the scan reports it unread, not refused
+            raise ConfigError(shown_as, f"cannot be read as XML: {_UTF16_WITHOUT_BOM} ({msg})", line) from e
         raise ConfigError(shown_as, f"{NOT_WELL_FORMED}: {msg}", line) from e
     except (ValueError, etree.LxmlError) as e:
         raise ConfigError(shown_as, f"cannot parse as XML: {e}") from e
