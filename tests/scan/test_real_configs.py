@@ -31,7 +31,11 @@ APPHOST_REFUSED: dict[str, tuple[str, int]] = {
 }
 """Named applicationHost.config but not one: exit 2, the message says what the file is, at file:line."""
 
+CEPIIS_POOLS = ("CamstarAppServer", "DefaultAppPool", "Labels", "Modeling", "Query", "Shopfloor")
 APPHOST_PINNED: dict[str, set[tuple[str, str | None]]] = {
+    # NOTE: the vendor module's folder is the root application's physicalPath, absent from a config-only image: its
+    # architecture is unknown in every 64-bit worker that loads it (every pool with an application)
+    "apphost--Gowthamdccpl__AWS-Deployment__applicationHost.config": {("binary-missing", p) for p in CEPIIS_POOLS},
     "apphost--holymosh__computer_graphics_labs__applicationHost.config": set(),
     "apphost--karthickvkumar__docker-react__applicationHost.config": {("pool-undefined", "DefaultAppPool")},
 }
