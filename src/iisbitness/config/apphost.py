@@ -145,6 +145,13 @@ POOL_NAME_REFUSED = '\\/"|<>:*?[]+=;,@&'
 ``ApplicationPoolCollection.InvalidApplicationPoolNameCharacters`` (learn.microsoft.com)."""
 
 
+def is_redirection(file: str) -> bool:
+    """Whether ``file`` (as a :class:`Problem` names it) is ``inetsrv\\config\\redirection.config``: a problem of it
+    that is ``unread`` is shared configuration :func:`find_apphost` could not follow (``configurationRedirection``
+    enabled, the target not in the image), so the applicationHost.config read is not the one IIS runs."""
+    return file.replace("\\", "/").lower().endswith("inetsrv/config/redirection.config")
+
+
 def refused_pool_name(name: str | None, required: bool = True) -> str | None:
     """Why IIS's schema validation refuses ``name`` as an application pool name, or None.
 
@@ -518,8 +525,10 @@ class _Reader:
                 )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
         managed = self._managed(here, handlers, applicable(asp, target))
+        listed = sections_named(self.unlocked(here, "modules"), "modules")
+        modules = tuple(attr(e.element, "name").lower() for e in merge_collection(listed, "add", ("name",)))
         return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files,
-                               tuple(managed))
+                               tuple(managed), modules if listed else None)
 
     def _managed(self, here: list[Contribution], handlers: list[Handler], asp: list[Contribution]) -> list[ManagedType]:
         """The managed types and assemblies the merged configuration names that carry an assembly name

@@ -387,6 +387,11 @@ class SkipReason(str, Enum):
     """The pool runs No Managed Code (``managedRuntimeVersion=""``): no CLR starts in its worker, so the
     application's ``bin`` is never loaded (facts A9, D5). IIS 6: no script map of the application sends a request to
     an allowed ``aspnet_isapi.dll``, so ASP.NET never starts for it."""
+    MODULE_NOT_ENABLED = "module-not-enabled"
+    """The handler mapping names a module (``IsapiModule``) that the application's ``<modules>`` list does not hold
+    (a ``<clear/>`` or ``<remove>`` took it out): requests get HTTP 500.21 "Handler ... has a bad module ... in its
+    module list" (KB 943891), or 500.19 "Lock violation" for an entry applicationHost.config locks (``lockItem``), and
+    the ISAPI extension is never loaded."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,13 +146,6 @@ class AppPool:
                         if el.path or name != "name"]
         return tuple(out)
 
-    @property
-    def secrets(self) -> tuple[tuple[PoolElement, str], ...]:
-        """The secrets the pool stores (:func:`secret_shown`), as ``(element, attribute name)`` in document order:
-        what a copy of the pool must read from it rather than print."""
-        return tuple((el, name) for el in self.elements for name, value in el.attributes
-                     if secret_shown(name, value) is not None)
-
     def worker_arch(self, os_arch: Arch) -> Arch:
         """Architecture of this pool's w3wp.exe on an OS of ``os_arch`` (facts A4-A7).
 
@@ -387,6 +380,11 @@ class WebConfigEffect:
         web_configs: the web.config files that took part, as ConfigSource files.
         managed: the managed types and assemblies it names with an assembly name (:class:`ManagedType`), in
             section order.
+        modules: the names (lower-case) of the ``system.webServer/modules`` entries in effect there after
+            ``<clear/>`` and ``<remove>``; None when no ``<modules>`` section applies (a configuration that does not
+            say: nothing is taken for removed). A handler mapping whose ``modules`` names one not listed gets HTTP
+            500.21 "Handler ... has a bad module ... in its module list" (KB 943891) and its ISAPI extension is never
+            loaded.
     """
 
     config_path: str
@@ -395,6 +393,7 @@ class WebConfigEffect:
     aspnetcore: AspNetCore | None
     web_configs: tuple[str, ...] = ()
     managed: tuple[ManagedType, ...] = ()
+    modules: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,15 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from iisbitness.errors import FixError, IisBitnessError, ServerImageError
-from iisbitness.findings import Finding, Fix, SideEffect
+from iisbitness.findings import EffectKind, Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
-from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits
+from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits, config_refused, shared_config_unread
 from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
-from iisbitness.loadplan.coverage import config_refused, shared_config_unread
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.prefetch import read_ahead
@@ -136,6 +135,13 @@ def _breaks_requests(fix: Fix) -> bool:
     return any(e.breaks_requests for e in fix.side_effects)
 
 
+def _unguards(fix: Fix) -> tuple[str, ...]:
+    """The security modules and filters ``fix`` takes out of a worker (:attr:`~iisbitness.findings.SideEffect.security`):
+    the sites they protected are then served without them, open where they were closed (a pool that failed to start
+    serves again, unauthenticated)."""
+    return tuple(dict.fromkeys(e.name for e in fix.side_effects if e.kind is EffectKind.UNLOADED and e.security))
+
+
 def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse: Reanalyse,
             everything: Sequence[Finding] | None = None
             ) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
@@ -152,12 +158,18 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
         if current is not None and f.key not in {a.key for a in current.after}:
             continue  # cleared by a fix already taken
         fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
-        if want is None and fixes and all(_breaks_requests(x) for x in fixes):
+        harmless = [x for x in fixes if not _breaks_requests(x) and not _unguards(x)] if want is None else fixes
+        if fixes and not harmless:
             # NOTE: verified is not harmless: a module handler mappings name taken out leaves their requests with
-            # HTTP 500.21; taken only when asked for by number (fix --fix N), the side effect shown
+            # HTTP 500.21; a security module taken out leaves its sites served without it. Taken only when asked
+            # for by number (fix --fix N), the side effect shown
+            guards = [m for x in fixes for m in _unguards(x)]
             left.append(Left(n, f, "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
-                                   "names them): take one knowingly with --fix N"))
+                                   "names them): take one knowingly with --fix N" if not guards else
+                             f"its verified fixes take the security module {', '.join(dict.fromkeys(guards))} out of "
+                             "pools, whose sites are then served without it: take one knowingly with --fix N"))
             continue
+        fixes = harmless
         if not fixes:
             left.append(Left(n, f, "no verified fix that changes configuration"))
             continue
@@ -243,15 +255,15 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     finally:
         if facts is not None:
             facts.close()
+    # NOTE: the problem says what is wrong, what IIS does and how to give what is missing; the error adds only what fix
+    # does about it (it said again that IIS does not run the file, and the --share the problem names)
     if (shared := shared_config_unread(report.problems)) is not None:
         # NOTE: the plan would edit the local applicationHost.config, which IIS does not run under shared configuration
-        raise ServerImageError(f"{shared.where}: {shared.message}; fix edits the configuration IIS runs: "
-                               "give the share's copy (--share), or run fix where the shared file is")
+        raise ServerImageError(f"{shared.where}: {shared.message}; fix plans no edit of the local file (or run fix "
+                               "where the shared file is)")
     if (refused := config_refused(report.problems, before.server.config_file)) is not None:
         # NOTE: IIS fails reading that section, so no edit of the file runs as verified until the refusal is corrected
-        at = refused.where
-        raise ServerImageError(f"{at}: {refused.message}; fix does not edit a configuration IIS refuses: correct "
-                               "this first, then run fix again")
+        raise ServerImageError(f"{refused.where}: {refused.message}; fix plans no edit until this is corrected")
     reanalyse, _ = reanalysers(backend, ctx, before, every)
 
     items: list[int | tuple[int, Fix]] = list(select(report, rules, numbers))
