@@ -10,6 +10,7 @@ from iisbitness.rules.aspnetcore_runtime_missing import aspnetcore_runtime_missi
 from iisbitness.rules.binary_invalid import binary_invalid
 from iisbitness.rules.binary_missing import binary_missing
 from iisbitness.rules.com_inproc_arch import com_inproc_arch
+from iisbitness.rules.compression_scheme_arch import compression_scheme_arch
 from iisbitness.rules.gac_assembly_arch import gac_assembly_arch
 from iisbitness.rules.global_module_arch import global_module_arch
 from iisbitness.rules.iis6_extension_arch import iis6_extension_arch
@@ -44,5 +45,6 @@ RULES: tuple[Rule, ...] = (
     native_library_arch,
     com_inproc_arch,
     isapi_not_allowed,
+    compression_scheme_arch,
 )
 """Every rule, in report order."""
