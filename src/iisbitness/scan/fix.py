@@ -131,7 +131,8 @@ def _fixable(f: Finding) -> list[Fix]:
 
 
 def _breaks_requests(fix: Fix) -> bool:
-    """Whether requests of handler mappings fail after ``fix`` (:attr:`~iisbitness.findings.SideEffect.handlers`)."""
+    """Whether requests of handler mappings fail or go to another mapping after ``fix``
+    (:attr:`~iisbitness.findings.SideEffect.handlers`, :attr:`~iisbitness.findings.SideEffect.bypassed`)."""
     return any(e.breaks_requests for e in fix.side_effects)
 
 
@@ -154,7 +155,10 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
         if want is None and fixes and all(_breaks_requests(x) for x in fixes):
             # NOTE: verified is not harmless: a module handler mappings name taken out leaves their requests with
             # HTTP 500.21; taken only when asked for by number (fix --fix N), the side effect shown
-            left.append(Left(n, f, "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
+            left.append(Left(n, f, "its verified fixes make requests of handler mappings fail (HTTP 500.21) or go to "
+                                   "another mapping (scan names them): take one knowingly with --fix N"
+                                   if any(e.bypassed for x in fixes for e in x.side_effects) else
+                                   "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
                                    "names them): take one knowingly with --fix N"))
             continue
         if not fixes:
