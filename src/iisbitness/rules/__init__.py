@@ -13,6 +13,7 @@ from iisbitness.rules.com_inproc_arch import com_inproc_arch
 from iisbitness.rules.compression_scheme_arch import compression_scheme_arch
 from iisbitness.rules.gac_assembly_arch import gac_assembly_arch
 from iisbitness.rules.global_module_arch import global_module_arch
+from iisbitness.rules.handler_module_skipped import handler_module_skipped
 from iisbitness.rules.iis6_extension_arch import iis6_extension_arch
 from iisbitness.rules.iis6_filter_arch import iis6_filter_arch
 from iisbitness.rules.iis6_isolation_wow64 import iis6_isolation_wow64
@@ -46,5 +47,6 @@ RULES: tuple[Rule, ...] = (
     com_inproc_arch,
     isapi_not_allowed,
     compression_scheme_arch,
+    handler_module_skipped,
 )
 """Every rule, in report order."""
