@@ -120,7 +120,7 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
                 problems.append(Problem(shown, line_of(cr), f"shared configuration at '{target}' is not in the image "
                                         f"({shared.problem or 'not found'}); the local applicationHost.config was "
                                         "read instead, which IIS does not use while redirection is enabled",
-                                        unread=True))
+                                        unread=True, remedy=shared.remedy))
         except ConfigError as e:
             problems.append(Problem(e.path, e.line, e.message))
     found = image.locate(APPHOST)
