@@ -167,8 +167,7 @@ def _node(f: Finding, anchor: str) -> BinaryNode:
         label = f.rule
     # NOTE: a file read in an IIS Express worker whose bitness is assumed is evidence "inferred" too; its own
     # architecture was read (the finding's text says which part is assumed)
-    inferred = f.evidence.value == "inferred" and not f.resolved
-    return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch), inferred=inferred,
+    return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch), inferred=f.arch_inferred,
                       mismatch=label, anchor=anchor, severity=f.severity, rule=f.rule)
 
 
