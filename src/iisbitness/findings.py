@@ -179,6 +179,13 @@ class Fix:
         """The side effects that take a module or filter out of a process (:attr:`EffectKind.UNLOADED`)."""
         return tuple(e for e in self.side_effects if e.kind is EffectKind.UNLOADED)
 
+    @property
+    def breaks_requests(self) -> bool:
+        """True when requests fail after this fix: it takes out of a worker a module that handler mappings name
+        (:attr:`SideEffect.breaks_requests`: HTTP 500.21, KB 943891). Every reader asks this: the fix ranking, "What
+        to do first" and ``fix`` (which takes such a fix only when asked for by number)."""
+        return any(e.breaks_requests for e in self.side_effects)
+
 
 @dataclass(frozen=True, slots=True)
 class RejectedFix:

@@ -263,7 +263,7 @@ def first_steps(v: ReportView) -> tuple[Step, ...]:
             steps[joined][1].append(i)
             continue
         groups = v.fix_groups(c)
-        safe = [g for g in groups if not any(e.breaks_requests for n in g[2] for e in v.fix(n).side_effects)] or groups
+        safe = [g for g in groups if not any(v.fix(n).breaks_requests for n in g[2])] or groups
         group = next((g for g in safe if g[1]), safe[0] if safe else None)
         if group is not None:
             for n in group[2]:

@@ -131,11 +131,6 @@ def _fixable(f: Finding) -> list[Fix]:
     return [x for x in f.fixes if x.verified is True and x.edits]
 
 
-def _breaks_requests(fix: Fix) -> bool:
-    """Whether requests of handler mappings fail after ``fix`` (:attr:`~iisbitness.findings.SideEffect.handlers`)."""
-    return any(e.breaks_requests for e in fix.side_effects)
-
-
 def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse: Reanalyse,
             everything: Sequence[Finding] | None = None
             ) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
@@ -152,7 +147,7 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
         if current is not None and f.key not in {a.key for a in current.after}:
             continue  # cleared by a fix already taken
         fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
-        if want is None and fixes and all(_breaks_requests(x) for x in fixes):
+        if want is None and fixes and all(x.breaks_requests for x in fixes):
             # NOTE: verified is not harmless: a module handler mappings name taken out leaves their requests with
             # HTTP 500.21; taken only when asked for by number (fix --fix N), the side effect shown
             left.append(Left(n, f, "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
