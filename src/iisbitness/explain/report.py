@@ -218,7 +218,7 @@ def _matched(event: Event, kb: KnowledgeBase, seen: dict[tuple[object, ...], tup
 def signal_specificity(signal: Signal, entry: Entry) -> Specificity:
     """How specific ``signal`` (of ``entry``) is: not-bitness when overridden in its input, specific when its
     input shows one of the entry's ``specific_with`` codes, the entry's ``code_specificity`` when it was read
-    from the code alone, its ``elsewhere`` when its input shows none of the entry's ``specific_in`` contexts (the
+    from the code alone, its ``specific_in.elsewhere`` when its input shows none of ``specific_in.contexts`` (the
     "incorrect format" wording outside an image load), else the entry's specificity."""
     if signal.demoted_by is not None:
         return Specificity.NOT_BITNESS
@@ -226,8 +226,8 @@ def signal_specificity(signal: Signal, entry: Entry) -> Specificity:
         return Specificity.SPECIFIC
     if signal.via is Via.CODE and entry.code_specificity is not None:
         return entry.code_specificity
-    if entry.elsewhere is not None and not signal.cues & set(entry.specific_in):
-        return entry.elsewhere
+    if entry.specific_in is not None and not signal.cues & set(entry.specific_in.contexts):
+        return entry.specific_in.elsewhere
     return entry.specificity
 
 
