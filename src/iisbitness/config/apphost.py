@@ -525,8 +525,10 @@ class _Reader:
                 )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
         managed = self._managed(here, handlers, applicable(asp, target))
+        listed = sections_named(self.unlocked(here, "modules"), "modules")
+        modules = tuple(attr(e.element, "name").lower() for e in merge_collection(listed, "add", ("name",)))
         return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files,
-                               tuple(managed))
+                               tuple(managed), modules if listed else None)
 
     def _managed(self, here: list[Contribution], handlers: list[Handler], asp: list[Contribution]) -> list[ManagedType]:
         """The managed types and assemblies the merged configuration names that carry an assembly name

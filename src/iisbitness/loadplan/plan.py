@@ -391,6 +391,11 @@ class SkipReason(str, Enum):
     WebSvcExtRestrictionList allows (none names one, or the one named is prohibited: HTTP 404.2), so ASP.NET never
     starts for it and its ``bin`` is never loaded (facts G2, G3, D5). Not :attr:`NO_MANAGED_CODE`: IIS 6 pools have
     no ``managedRuntimeVersion``; the application's script maps decide."""
+    MODULE_NOT_ENABLED = "module-not-enabled"
+    """The handler mapping names a module (``IsapiModule``) that the application's ``<modules>`` list does not hold
+    (a ``<clear/>`` or ``<remove>`` took it out): requests get HTTP 500.21 "Handler ... has a bad module ... in its
+    module list" (KB 943891), or 500.19 "Lock violation" for an entry applicationHost.config locks (``lockItem``), and
+    the ISAPI extension is never loaded."""
 
 
 @dataclass(frozen=True, slots=True)
