@@ -130,11 +130,6 @@ def _fixable(f: Finding) -> list[Fix]:
     return [x for x in f.fixes if x.verified is True and x.edits]
 
 
-def _breaks_requests(fix: Fix) -> bool:
-    """Whether requests of handler mappings fail after ``fix`` (:attr:`~iisbitness.findings.SideEffect.handlers`)."""
-    return any(e.breaks_requests for e in fix.side_effects)
-
-
 def _unguards(fix: Fix) -> tuple[str, ...]:
     """The security modules and filters ``fix`` takes out of a worker (:attr:`~iisbitness.findings.SideEffect.security`):
     the sites they protected are then served without them, open where they were closed (a pool that failed to start
@@ -158,7 +153,7 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
         if current is not None and f.key not in {a.key for a in current.after}:
             continue  # cleared by a fix already taken
         fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
-        harmless = [x for x in fixes if not _breaks_requests(x) and not _unguards(x)] if want is None else fixes
+        harmless = [x for x in fixes if not x.breaks_requests and not _unguards(x)] if want is None else fixes
         if fixes and not harmless:
             # NOTE: verified is not harmless: a module handler mappings name taken out leaves their requests with
             # HTTP 500.21; a security module taken out leaves its sites served without it. Taken only when asked
