@@ -123,6 +123,12 @@ class SideEffect:
         """True when requests of handler mappings fail after it (:attr:`handlers`)."""
         return bool(self.handlers)
 
+    @property
+    def unguards(self) -> bool:
+        """True when it takes a security module or filter (:attr:`security`) out of a process: the sites it protected
+        are then served without it."""
+        return self.kind is EffectKind.UNLOADED and self.security
+
 
 @dataclass(frozen=True, slots=True)
 class Fix:
@@ -171,6 +177,13 @@ class Fix:
         (:attr:`SideEffect.breaks_requests`: HTTP 500.21, KB 943891). Every reader asks this: the fix ranking, "What
         to do first" and ``fix`` (which takes such a fix only when asked for by number)."""
         return any(e.breaks_requests for e in self.side_effects)
+
+    @property
+    def unguards(self) -> tuple[str, ...]:
+        """The security modules and filters this fix takes out of a worker (:attr:`SideEffect.unguards`), each once:
+        the sites they protected are then served without them, open where they were closed (a pool that failed to
+        start serves again, unauthenticated). ``fix`` takes such a fix only when asked for by number."""
+        return tuple(dict.fromkeys(e.name for e in self.side_effects if e.unguards))
 
 
 @dataclass(frozen=True, slots=True)
