@@ -364,9 +364,11 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     else:
         _pool_table(out, v)
     _not_checked(out, report)
-    # NOTE: a binary-missing warning is "could not check" (configuration-only copy): listed briefly at the end;
-    # a binary-missing error (missing on the server) is a cause like any other
-    missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING]
+    # NOTE: a binary-missing warning with nothing to do but give a copy is "could not check" (configuration-only
+    # copy): listed briefly at the end; a binary-missing error (missing on the server), or a warning with fixes (the
+    # image holds only the other architecture's build), is a cause like any other
+    missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING
+               and not c.first.fixes]
     # NOTE: past MANY causes alike (each site's own x86 copy), the first in full and a count; --verbose prints each
     entries = [e if isinstance(e, CauseGroup) else e[1] for e in cause_entries(v)] if not o.verbose else v.causes
     missed = {id(c) for c in missing}  # NOTE: by identity: a list's "in" compares each Cause field by field

@@ -12,14 +12,11 @@ worker, ``System32`` is ``SysWOW64``: facts B12, E1).
 
 from __future__ import annotations
 
-import ntpath
 from collections.abc import Iterator
-from dataclasses import replace
 
 from iisbitness.config.precondition import evaluate
-from iisbitness.image.paths import counterparts
 from iisbitness.loadplan.context import Found, PlanContext
-from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process
+from iisbitness.loadplan.plan import Load, LoadKind, Process
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import Problem
 
@@ -41,23 +38,6 @@ def collect_compression_schemes(ctx: PlanContext, server: Server, process: Proce
             yield Problem(scheme.source.file, scheme.source.line, f"compression scheme {scheme.name!r} names no DLL "
                           "(dll=\"\"): nothing to check; the compression modules cannot load it")
             continue
-        ref = _only_other_build(ctx, ctx.resolve(scheme.dll, server.os_arch, process.arch), server)
+        ref = ctx.resolve(scheme.dll, server.os_arch, process.arch)
         yield Load(process, LoadKind.COMPRESSION_SCHEME, scheme.name, ref, scheme.source, scheme)
 
-
-def _only_other_build(ctx: PlanContext, ref: BinaryRef, server: Server) -> BinaryRef:
-    """``ref``, or, when it is absent from a folder the image does not hold while the image holds the same file in
-    the other ``Program Files`` / WOW64 view (:func:`~iisbitness.image.paths.counterparts`), that absence with the
-    other build named (:class:`Absence` ``other_view``, no binaries counted) instead of an architecture inferred
-    from the folder: the provider's installer wrote one architecture's build (IIS Compression ships separate x86
-    and amd64 MSIs, github.com/microsoft/IIS.Compression releases), and this worker looks where it put none.
-
-    NOTE: kept to this collector: the folder inference stays as it is for the other kinds of load."""
-    if not ref.missing or ref.absent is not None or ref.windows_path is None:
-        return ref
-    for other in counterparts(ref.windows_path, server.os_arch):
-        hit = ctx.image.locate(other)
-        if hit.host_path is not None and not hit.is_dir:
-            return replace(ref, inferred=None, absent=Absence(ntpath.dirname(ref.windows_path), 0,
-                                                              ctx.image.display(hit.host_path)))
-    return ref
