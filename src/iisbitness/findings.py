@@ -124,10 +124,6 @@ class SideEffect:
         return bool(self.handlers)
 
 
-NOT_WRITTEN = ("rem Not written", "# Not written")
-"""How a command line a name would break starts instead (:func:`iisbitness.fixes.commands.cmd_line`)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Fix:
     """One way to fix a finding.
@@ -163,16 +159,6 @@ class Fix:
     file_edits: tuple[FileEdit, ...] = ()
     side_effects: tuple[SideEffect, ...] = ()
     breaks: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        # NOTE: a line not written (a name the shell cannot take, fixes.commands.cmd_line) is said once, not once
-        # per line it stands for (a pool flip's set and start printed the same rem line twice)
-        for name in ("commands", "powershell"):
-            lines: tuple[str, ...] = getattr(self, name)
-            kept = tuple(line for i, line in enumerate(lines)
-                         if not (i and line == lines[i - 1] and line.startswith(NOT_WRITTEN)))
-            if len(kept) != len(lines):
-                object.__setattr__(self, name, kept)
 
     @property
     def removes(self) -> tuple[SideEffect, ...]:

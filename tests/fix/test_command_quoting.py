@@ -104,3 +104,34 @@ def test_a_line_not_written_is_said_once(tmp_path: Path) -> None:
     flip = next(x for f in scan(img).findings for x in f.fixes if x.summary.startswith("Run application pool 'P%x'"))
     assert len(flip.commands) == 1 and flip.commands[0].startswith("rem Not written"), flip.commands
     assert len(flip.powershell) >= 2 and not any(line.startswith("# Not written") for line in flip.powershell)
+
+
+def _repeated(lines: tuple[str, ...]) -> list[str]:
+    return [line for i, line in enumerate(lines) if line.startswith(("rem Not written", "# Not written"))
+            and line in lines[:i]]
+
+
+def test_a_name_no_line_can_take_is_said_once_by_every_fix(tmp_path: Path) -> None:
+    """Pool 'P%x' serves S/ (an x64-only assembly) and T/ (an x86-only one), pool 'Q%y' serves U/, and global module
+    "Vendor's Auth" (appcmd's [name='...'] cannot hold an apostrophe) is an x86 DLL: the flip's set, recycle and
+    start lines, the split's add apppool, set apppool, environment variable and set app lines and the preCondition's
+    globalModules and modules lines each became the same rem line (a Fix collapsed those in a row afterwards: the
+    split's came back after its password line's). Each fix now says it once: a split whose pool cannot be created in
+    cmd.exe has that one line (no later line would help: each needs the pool)."""
+    pools = ('<add name="P%x" managedRuntimeVersion="v4.0"><processModel identityType="SpecificUser" userName="svc" '
+             'password="[enc:IISWASOnlyCngProvider:QUJDREVG:enc]" /><environmentVariables><add name="A" value="1" />'
+             '<add name="B" value="2" /></environmentVariables></add><add name="Q%y" managedRuntimeVersion="v4.0" />')
+    gm = '<globalModules><add name="Vendor&apos;s Auth" image="C:\\V\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P%x", r"C:\s") + site("T", 2, "P%x", r"C:\t")
+                                       + site("U", 3, "Q%y", r"C:\u"), gm),
+                     {"s/bin/A64.dll": "managed_x64.dll", "t/bin/B86.dll": "managed_x86.dll", "V/m.dll": "module_x86.dll",
+                      "u/default.htm": b"<p>U</p>"})
+    fixes = {x.summary: x for f in scan(img).findings for x in f.fixes}
+    kinds = {"Run application pool 'Q%y'", "Move T/ to a new", "Load global module 'Vendor's Auth'"}
+    assert {k for k in kinds for s in fixes if s.startswith(k)} == kinds, list(fixes)
+    for fix in fixes.values():
+        assert not _repeated(fix.commands) and not _repeated(fix.powershell), (fix.summary, fix.commands, fix.powershell)
+    [move] = [x for s, x in fixes.items() if s.startswith("Move T/")]
+    assert len(move.commands) == 1 and move.commands[0].startswith("rem Not written"), move.commands
+    [gm_fix] = [x for s, x in fixes.items() if s.startswith("Load global module")]
+    assert len(gm_fix.commands) == 2 and "holds \"'\"" in gm_fix.commands[0], gm_fix.commands  # NOTE: then the start

@@ -15,8 +15,10 @@ from iisbitness.findings import EffectKind
 from iisbitness.fixes.commands import move_to_new_pool
 from iisbitness.formats import scan_json, scan_text
 from iisbitness.image.server_image import ServerImage
+from iisbitness.model.edits import MoveToNewPool
 from iisbitness.model.iis7 import ENCRYPTED, NOT_SHOWN, AppPool, PipelineMode, PoolElement
 from iisbitness.model.source import ConfigSource
+from iisbitness.report import Report
 from iisbitness.scan.fix import apply_fix, plan_fix
 from tests.conftest import CORPUS, apphost, make_image, site
 from tests.fix.test_paste import cmd_argv
@@ -163,6 +165,26 @@ def test_every_secret_of_a_pool_is_copied_by_reading_it_and_never_printed(tmp_pa
                            <= set(e.settings) for e in effects), effects
 
 
+
+def test_the_note_names_each_secret_once_as_copied_or_as_not_repeated(tmp_path: Path) -> None:
+    """A pool with an encrypted processModel password and an environment variable stored encrypted: the commands read
+    the password from the old pool and leave the variable's ``<add>`` to ``fix --apply``. The note walked the pool's
+    secrets again and said the commands read both, then that they did not repeat the variable: now each secret is
+    named once, as the commands treat it."""
+    pools = ('<add name="P" managedRuntimeVersion="v4.0"><processModel identityType="SpecificUser" '
+             'userName="CONTOSO\\svc_web" password="[enc:IISWASOnlyCngProvider:QUJDREVG:enc]" /><environmentVariables>'
+             '<add name="DB_PASSWORD" value="[enc:IISWASOnlyCngProvider:R0hJSktM:enc]" />'
+             '<add name="TENANT" value="contoso" /></environmentVariables></add>')
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P", r"C:\s") + site("T", 2, "P", r"C:\t")),
+                     {"s/bin/A64.dll": "managed_x64.dll", "t/bin/B86.dll": "managed_x86.dll"})
+    fix = next(f for f in scan(img).findings if f.rule == "pool-arch-conflict").fixes[0]
+    assert fix.note is not None
+    assert "Its password: the commands read it from 'P'" in fix.note and "environmentVariables.add" not in fix.note
+    assert "Not repeated by the commands: <add> in environmentVariables (it holds a secret)" in fix.note
+    assert not [c for c in fix.commands if "DB_PASSWORD" in c or "R0hJSktM" in c]
+    assert [c for c in fix.commands if "TENANT" in c]
+
+
 def test_a_pool_password_never_reaches_a_diff_or_sarif(tmp_path: Path) -> None:
     """The split writes the old pool's processModel (its clear-text password too) into the new pool's element: the
     file must have it, a report must not. ``fix``'s diff (text and JSON) printed the line as written, and SARIF's
@@ -259,3 +281,52 @@ def test_a_split_passes_over_a_pool_name_the_server_has(tmp_path: Path) -> None:
     [second] = split_numbers()
     assert CliRunner().invoke(main, ["fix", str(img), "--apply", "--fix", second]).exit_code == 0
     assert not [f for f in scan(img).findings if f.rule == "managed-assembly-arch"]
+
+
+def _new_pools(report: Report) -> dict[str, set[tuple[str, frozenset[tuple[str, str]]]]]:
+    """Per new pool name any fix of ``report`` creates, the distinct moves named so: (rule, applications moved)."""
+    out: dict[str, set[tuple[str, frozenset[tuple[str, str]]]]] = {}
+    for f in report.findings:
+        for x in f.fixes:
+            for e in x.edits:
+                if isinstance(e, MoveToNewPool):
+                    out.setdefault(e.new_pool, set()).add((f.rule, frozenset(e.apps)))
+    return out
+
+
+def test_a_conflict_split_and_the_splits_of_its_apps_name_their_pools_apart(tmp_path: Path) -> None:
+    """Pool P serves S/ and T/, each with an x86-only assembly of its own in its bin, and U/ with an x64-only one:
+    pool-arch-conflict moves S/ and T/ together, managed-assembly-arch splits each alone. The conflict's move was
+    named 'P (x86)' like S/'s split (both 'appcmd add apppool /name:"P (x86)"'; applied both, T/ joined S/'s pool):
+    one numbering per scan gives each move its own name, S/ and T/ alone first, then both."""
+    img = make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                       site("S", 1, "P", r"C:\s") + site("T", 2, "P", r"C:\t") + site("U", 3, "P", r"C:\u")),
+                     {"s/bin/A86.dll": "managed_x86.dll", "t/bin/B86.dll": "managed_x86.dll",
+                      "u/bin/C64.dll": "managed_x64.dll"})
+    report = scan(img)
+    assert _new_pools(report) == {
+        "P (x86)": {("managed-assembly-arch", frozenset({("S", "/")}))},
+        "P (x86) 2": {("managed-assembly-arch", frozenset({("T", "/")}))},
+        "P (x86) 3": {("pool-arch-conflict", frozenset({("S", "/"), ("T", "/")}))}}
+    conflict = next(x for f in report.findings if f.rule == "pool-arch-conflict" for x in f.fixes)
+    assert conflict.commands[0].startswith('%windir%\\system32\\inetsrv\\appcmd.exe add apppool /name:"P (x86) 3"')
+    assert conflict.verified is True
+
+
+def test_a_runtime_move_and_a_split_of_one_pool_name_their_pools_apart(tmp_path: Path) -> None:
+    """Pool Core64 serves S1/, a framework-dependent in-process ASP.NET Core app whose runtime is installed for x86
+    only, and S2/, with an x86-only assembly in its bin: aspnetcore-runtime-missing moves S1/ to a new 32-bit pool,
+    managed-assembly-arch splits S2/ to one. Both were named 'Core64 (x86)'."""
+    from tests.aspnetcore.image import make_image as core_image
+    from tests.aspnetcore.image import put, run
+    from tests.aspnetcore.test_aspnetcore_inprocess import _dotnet, _fdd_app
+
+    core_image(tmp_path, [("Core64", 'managedRuntimeVersion="v4.0"', "shop"), ("Core64", "", "old")])
+    _fdd_app(tmp_path, "shop", "8.0.0")
+    _dotnet(tmp_path, "Program Files (x86)", "x86", "8.0.4")
+    put(tmp_path, "managed_x86.dll", "inetpub/old/bin/Old.dll")
+    report = run(tmp_path)
+    assert {f.rule for f in report.findings} >= {"aspnetcore-runtime-missing", "managed-assembly-arch"}
+    assert _new_pools(report) == {
+        "Core64 (x86)": {("managed-assembly-arch", frozenset({("S2", "/")}))},
+        "Core64 (x86) 2": {("aspnetcore-runtime-missing", frozenset({("S1", "/")}))}}

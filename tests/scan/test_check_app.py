@@ -92,7 +92,7 @@ def test_it_speaks_of_the_build_and_the_target_pool(x86_publish: Path, monkeypat
     code, out = _run("publish", "--pool-arch", "x64")
     assert code == 1 and out.startswith("iisbitness check-app publish\n  target a pool of x64 (--pool-arch)")
     assert "P:" not in out and "appcmd" not in out and "check-app\"" not in out and "--os-arch" not in out
-    assert "publish/bin/managed_x86.dll [x86]" in out and "<PlatformTarget>AnyCPU</PlatformTarget>" in out
+    assert "publish/bin/managed_x86.dll [x86]" in out and "PlatformTarget AnyCPU or x64, or clear 32BITREQ" in out
     assert "Or deploy to a pool that runs as 32-bit (x86)" in out
     assert 'corflags "publish/bin/managed_x86.dll" /32BITREQ-' in out  # NOTE: the build's file, as given
     doc = json.loads(_run("publish", "--pool-arch", "x64", "--format", "json")[1])
@@ -269,6 +269,29 @@ def test_on_a_server_problems_are_those_of_the_checked_application(x86_publish: 
     assert [a["application"] for a in doc["coverage"]["applications"]] == ["Default Web Site/wconnect"]
 
 
+
+@pytest.mark.parametrize(("built", "arch", "label"), [
+    ("managed_x64.dll", "arm64", "PlatformTarget AnyCPU or ARM64"),
+    ("managed_x64.dll", "x86", "PlatformTarget AnyCPU or x86"),
+    ("managed_x86.dll", "x64", "PlatformTarget AnyCPU or x64, or clear 32BITREQ")])
+def test_one_rebuild_fix_for_one_assembly(tmp_path: Path, built: str, arch: str, label: str) -> None:
+    """An x64 IL-only assembly (mcs -platform:x64) against an arm64 target pool: check-app listed its own
+    '<PlatformTarget>AnyCPU</PlatformTarget> (or ARM64)' beside the rules' 'Rebuild as AnyCPU or for arm64', two
+    numbers for one change (three findings' worth with IIS Manager's). Now the rules' rebuild is worded as the build's
+    setting, one fix that keeps its note and, for an x86 IL-only one, its CorFlags line."""
+    pub = tmp_path / "publish"
+    (pub / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture(built), pub / "bin" / "Legacy.dll")
+    doc = json.loads(_run(str(pub), "--pool-arch", arch, "--format", "json")[1])
+    rebuilds = [x for x in doc["fixes"] if "Legacy.dll" in x["summary"]]
+    assert [x["label"] for x in rebuilds] == [label], [x["summary"] for x in rebuilds]
+    assert {n for f in doc["findings"] if f["rule"] == "managed-assembly-arch" for n in f["fix_numbers"]} >= \
+        {rebuilds[0]["number"]}
+    assert bool(rebuilds[0]["commands"]) is (built == "managed_x86.dll")
+    assert "corflags" not in " ".join(rebuilds[0]["commands"]) or rebuilds[0]["summary"].endswith(
+        "or clear its 32BITREQ flag (it is IL-only): the command")
+
+
 def test_the_build_s_folder_as_given_still_pastes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The folder's name as the user typed it goes into the corflags lines quoted for each shell: a ``'`` doubled
     in PowerShell's single quotes (the line was built with P:\\ as the folder), kept in cmd.exe's double quotes."""
@@ -293,7 +316,7 @@ def test_a_build_folder_holding_a_percent_sign_keeps_its_corflags_fix_in_both_sh
     shutil.copyfile(fixture("managed_x86.dll"), pub / "bin" / "managed_x86.dll")
     monkeypatch.chdir(tmp_path)
     doc = json.loads(_run("100%build", "--pool-arch", "x64", "--format", "json")[1])
-    [fix] = [x for x in doc["fixes"] if x["summary"].startswith("Rebuild 'managed_x86.dll' as AnyCPU (it is IL-only")]
+    [fix] = [x for x in doc["fixes"] if x["summary"].startswith("Build 'managed_x86.dll' for the pool")]
     assert fix["powershell"] == ["corflags '100%build/bin/managed_x86.dll' /32BITREQ-"]
     assert ps_argv(fix["powershell"][0]) == ["corflags", "100%build/bin/managed_x86.dll", "/32BITREQ-"]
     [rem] = fix["commands"]

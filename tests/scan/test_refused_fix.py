@@ -60,7 +60,7 @@ def test_fix_apply_refuses_a_configuration_iis_refuses(tmp_path: Path, old: str,
     before = (image / APPHOST).read_bytes()
     r = CliRunner().invoke(main, ["fix", str(image), "--apply"])
     assert r.exit_code == 2, r.output
-    assert f"{APPHOST}:{line}:" in r.output and "correct this first" in r.output
+    assert f"{APPHOST}:{line}:" in r.output and "fix plans no edit until this is corrected" in r.output
     assert "Traceback" not in r.output
     assert (image / APPHOST).read_bytes() == before
     assert sorted(p.name for p in (image / APPHOST).parent.iterdir()) == ["applicationHost.config"]
@@ -103,3 +103,20 @@ def test_html_first_steps_do_not_call_unverified_fixes_verified(tmp_path: Path) 
     html = scan_html.render([scan(_demo(tmp_path, '<add name="SpareAppPool"', '<add name="Spare:Pool"'))])
     assert "its first fixes (none is verified: see each fix&#39;s note)" in html and "first verified fixes" not in html
     assert "its first verified fixes" in scan_html.render([scan(DEMO / "contoso-iis10")])
+
+
+def test_fix_says_each_thing_of_a_refusal_once(tmp_path: Path) -> None:
+    """The refusal added its own ending to the problem's, saying again what the problem says: for a pool name IIS
+    refuses, "fix does not edit a configuration IIS refuses" after "... which IIS refuses ... does not run the server
+    as configured here"; for shared configuration not read, "fix edits the configuration IIS runs: give the share's
+    copy (--share)" after "... which IIS does not use ... (use --share //webfarm-cfg/IISConfig=/path/to/copy)". Now
+    it adds only what fix does about it."""
+    refused = _demo(tmp_path / "refused", '<add name="SpareAppPool"', '<add name="Spare:Pool"')
+    shared = _demo(tmp_path / "shared", "", "")
+    (shared / "Windows/System32/inetsrv/config/redirection.config").write_text(REDIRECTION, encoding="utf-8")
+    for image, said in ((refused, "refuse"), (shared, "--share")):
+        for args in ((), ("--apply",)):
+            r = CliRunner().invoke(main, ["fix", str(image), *args])
+            assert r.exit_code == 2 and r.stderr.count("\n") == 1, r.stderr
+            assert r.stderr.lower().count(said) == 1, r.stderr
+            assert "IIS runs" not in r.stderr and r.stderr.count("IIS does not") <= 1, r.stderr

@@ -80,7 +80,7 @@ def test_fix_never_plans_the_local_file_iis_does_not_run(tmp_path: Path) -> None
     before = cfg.read_bytes()
     for args in ([], ["--apply"]):
         r = CliRunner().invoke(main, ["fix", str(image), *args])
-        assert r.exit_code == 2 and "fix edits the configuration IIS runs" in r.stderr, r.output
+        assert r.exit_code == 2 and "fix plans no edit of the local file" in r.stderr, r.output
         assert r.stderr.startswith("iisbitness: error: Windows/System32/inetsrv/config/redirection.config:")
     assert cfg.read_bytes() == before and sorted(p.name for p in cfg.parent.iterdir()) == [
         "applicationHost.config", "redirection.config"]

@@ -145,6 +145,13 @@ POOL_NAME_REFUSED = '\\/"|<>:*?[]+=;,@&'
 ``ApplicationPoolCollection.InvalidApplicationPoolNameCharacters`` (learn.microsoft.com)."""
 
 
+def is_redirection(file: str) -> bool:
+    """Whether ``file`` (as a :class:`Problem` names it) is ``inetsrv\\config\\redirection.config``: a problem of it
+    that is ``unread`` is shared configuration :func:`find_apphost` could not follow (``configurationRedirection``
+    enabled, the target not in the image), so the applicationHost.config read is not the one IIS runs."""
+    return file.replace("\\", "/").lower().endswith("inetsrv/config/redirection.config")
+
+
 def refused_pool_name(name: str | None, required: bool = True) -> str | None:
     """Why IIS's schema validation refuses ``name`` as an application pool name, or None.
 

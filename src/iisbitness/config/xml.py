@@ -111,6 +111,10 @@ def parse_bytes(data: bytes, shown_as: str) -> etree._Element:
     except etree.XMLSyntaxError as e:
         line = e.lineno if e.lineno and e.lineno > 0 else None
         msg = e.msg or str(e)
+        if _UTF16_DECLARED.match(data) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            # NOTE: not "not well-formed" (what IIS refuses too): whether IIS's own reader, which takes a file without
+            # a byte order mark as UTF-8, refuses it as well is not known; the scan reports it unread, not refused
+            raise ConfigError(shown_as, f"cannot be read as XML: {_UTF16_WITHOUT_BOM} ({msg})", line) from e
         raise ConfigError(shown_as, f"{NOT_WELL_FORMED}: {msg}", line) from e
     except (ValueError, etree.LxmlError) as e:
         raise ConfigError(shown_as, f"cannot parse as XML: {e}") from e
@@ -122,6 +126,16 @@ def parse_bytes(data: bytes, shown_as: str) -> etree._Element:
     _start_lines(data, root)
     return root
 
+
+_UTF16_DECLARED = re.compile(rb"""\s*<\?xml[^>]{0,200}?\bencoding\s*=\s*["'](?:utf-16|unicode)["']""", re.IGNORECASE)
+"""An XML declaration naming UTF-16, read as single bytes: the file is not UTF-16 (it would have NUL bytes here)."""
+_UTF16_WITHOUT_BOM = ('its XML declaration says encoding="utf-16", but the file is not UTF-16 (no UTF-16 byte order '
+                      'mark; single-byte text, as when an XML string from .NET or PowerShell is written out as UTF-8): '
+                      'XML parsers refuse it (.NET\'s: "There is no Unicode byte order mark. Cannot switch to '
+                      'Unicode"); save it with encoding="utf-8"')
+"""Why such a file does not parse, in place of libxml2's "Blank needed here". .NET's wording: XmlDocument.Load of a
+UTF-8 text declared as UTF-16 ("Creating a RESTful Web Service Using ASP.Net MVC Part 16 - XML Encoding",
+shouldersofgiants.co.uk, 2009)."""
 
 _MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^>]*>|<(?P<open>[^\s/>!?]+)", re.DOTALL)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))

@@ -99,6 +99,9 @@ _BYTES = re.compile(r"(?<![0-9a-z])([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2}) ([0
 _DATA_CONTEXT = re.compile(r"(?:\bdata\b|\bbinary\b|\b0000:)[^\n]{0,40}$", re.IGNORECASE)
 _WORDS_ROW = re.compile(r"(?:^|\n)[ \t]*[0-9a-f]{4}:[ \t]+(?:[0-9a-f]{8}[ \t]+)*$", re.IGNORECASE)
 """What precedes a DWORD in Event Viewer's Words view: the row's offset (``0000:``) and the DWORDs before it."""
+_MODULE_DATA = re.compile(r"Module DLL|data is the error", re.IGNORECASE)
+"""A W3SVC-WP module-load event (2280, 2282), whose data is a Win32 error: a small DWORD in eight hex digits there is
+that error, not little-endian bytes."""
 _CONTEXT_WIN32 = re.compile(
     r"\b(?:error|err|errno|code|hr|hresult|status|win32)\b[\s:=#'\"(]{0,4}"
     r"(?:(?:code|number|no\.?|is|was)\b[\s:=#'\"(]{0,4})?"
@@ -165,6 +168,7 @@ def has_code(text: str) -> bool:
 def _codes(text: str) -> Iterator[CodeHit]:
     """The hits of :func:`find_codes`, form by form."""
     hay = haystack(text)
+    module_data: bool | None = None  # NOTE: whether the text is a module-load event's, looked up at most once
     for m in _HEX8.finditer(text):
         yield (CodeHit(int(m.group(1), 16), m.group(0), m.start(), CodeForm.HEX, Confidence.HIGH))
         word = int(m.group(1), 16)
@@ -182,6 +186,12 @@ def _codes(text: str) -> Iterator[CodeHit]:
             # NOTE: Event Viewer's Words view prints each DWORD as a number: "0000: 000000c1" is error 193
             yield (CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.DATA_WORDS,
                                 Confidence.HIGH))
+        elif 0 < word < 0x10000 and module_data is not False and (module_data := module_data or bool(
+                _MODULE_DATA.search(text))):
+            # NOTE: the data of a module-load event written as that DWORD, without the Words view's row offset
+            # ("The Module DLL iisnode.dll failed to load ... 0000007f": Win32 error 127, tjanczuk/iisnode issue #47)
+            yield (CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.DATA_WORDS,
+                                Confidence.MEDIUM))
     for m in _SIGNED.finditer(text):
         n = int(m.group(1))
         if 0x80000000 >= n >= 0x40000000:

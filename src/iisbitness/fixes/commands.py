@@ -31,6 +31,16 @@ from iisbitness.model.iis7 import AppPool, PoolElement, secret_shown
 APPCMD = r"%windir%\system32\inetsrv\appcmd.exe"
 """appcmd.exe as cmd.exe names it (``%windir%`` expands there, not in PowerShell: :data:`APPCMD_PROGRAM`)."""
 
+NOT_WRITTEN = ("rem Not written: ", "# Not written: ")
+"""How a command line a name would break starts instead, in cmd.exe and PowerShell (:func:`cmd_line`, :func:`native`)."""
+
+
+def _said_once(lines: list[str]) -> list[str]:
+    """``lines`` of one change that all name the same thing (a pool that the first line sets or creates, a module):
+    where the first cannot be written, no later one can be (the same name) or would help (the pool it creates does not
+    exist), so the first alone says so, once."""
+    return lines[:1] if lines and lines[0].startswith(NOT_WRITTEN) else lines
+
 
 @dataclass(frozen=True, slots=True)
 class Quoted:
@@ -270,7 +280,7 @@ def pool_arch_commands(pool: str, arch: Arch, os_arch: Arch, declared: bool = Tr
     if declared and recycle:  # NOTE: a pool just created has no worker to recycle
         cmds.append(_appcmd("recycle", "apppool", Quoted("", pool)))
         ps.append(f"Restart-WebAppPool -Name {_ps_quote(pool)}")
-    return tuple(cmds), tuple(ps)
+    return tuple(_said_once(cmds)), tuple(ps)
 
 
 def _appcmd(*args: Arg, selected: Iterable[str] = ()) -> str:
@@ -310,7 +320,7 @@ def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, 
                  "next started (recycle it yourself if it is running; recycling a stopped pool fails with 0x80070426).")
     elif pool_stopped:
         start, ps_start = start_pool_commands(pool)
-        cmds, ps, note = cmds + (start,), ps + (ps_start,), note + " " + START_NOTE
+        cmds, ps, note = tuple(_said_once([*cmds, start])), ps + (ps_start,), note + " " + START_NOTE
     native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
     return Fix(
         summary=f"Run application pool '{pool}' as {_arch_words(arch)}",
@@ -344,20 +354,16 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
         starts = [(cmd_line(f"for %p in ({names}) do {APPCMD} start apppool /apppool.name:%p", stopped_pools),
                    f"{', '.join(_ps_quote(p) for p in stopped_pools)} | ForEach-Object {{ Start-WebAppPool -Name $_ }}")]
     stopped = ", ".join(f"'{p}'" for p in stopped_pools)
+    sets = [_appcmd("set", "config", f"-section:system.webServer/{section}", _selector(name, "preCondition", precondition),
+                    "/commit:apphost", selected=(name, precondition)) for section in ("globalModules", "modules")]
+    ps_sets = [f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name preCondition -Value "
+               f"{_ps_quote(precondition)}" if (flt := _ps_filter(f"system.webServer/{section}", name)) else _PS_NO_FILTER
+               for section in ("globalModules/add", "modules/add")]
     return Fix(
         summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=tuple(_appcmd("set", "config", f"-section:system.webServer/{section}",
-                               _selector(name, "preCondition", precondition), "/commit:apphost",
-                               selected=(name, precondition)) for section in ("globalModules", "modules"))
-        + tuple(s[0] for s in starts),
-        powershell=(
-            "Import-Module WebAdministration",
-            *(f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name preCondition -Value "
-              f"{_ps_quote(precondition)}" if (flt := _ps_filter(f"system.webServer/{section}", name)) else _PS_NO_FILTER
-              for section in ("globalModules/add", "modules/add")),
-            *(s[1] for s in starts),
-        ),
+        commands=(*_said_once(sets), *(s[0] for s in starts)),
+        powershell=("Import-Module WebAdministration", *_said_once(ps_sets), *(s[1] for s in starts)),
         edits=(SetGlobalModulePrecondition(name, precondition),),
         note="Workers of the other bitness then run without this module; sites that need it must use a pool of its "
              "bitness (or install the vendor's build for the other architecture as a second entry). The second "
@@ -411,9 +417,11 @@ def _add_pool_commands(new_pool: str, settings: dict[str, str], e32: str) -> tup
 
 
 def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e32: str
-                   ) -> tuple[list[str], list[str], list[str]]:
-    """``(appcmd, PowerShell, what is not copied)`` that create ``new_pool`` as a copy of every attribute and child
-    element ``like`` stores (:attr:`AppPool.elements`), but its name and bitness.
+                   ) -> tuple[list[str], list[str], list[str], list[str]]:
+    """``(appcmd, PowerShell, secrets copied, what is not copied)`` that create ``new_pool`` as a copy of every
+    attribute and child element ``like`` stores (:attr:`AppPool.elements`), but its name and bitness. Secrets
+    copied: the attribute paths (``processModel.password``) the commands read from ``like``; not copied: what the
+    commands leave to ``fix --apply`` (each secret is in one list or the other, never both).
 
     appcmd and WebAdministration encrypt the password they are given, so an encrypted ``processModel.password``
     cannot be passed on as stored: it is read from the old pool and set on the new one,
@@ -428,7 +436,7 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
     config files", blogs.iis.net). Collection items (``<add>``) are added with ``set config /+`` /
     ``Add-WebConfigurationProperty``; a ``<clear />`` or ``<remove>`` is not repeated (a new pool's collections
     hold only what applicationPoolDefaults gives), nor is an item holding a secret or a secret on the ``<add>``
-    itself (the schema puts none there): each is named in the returned notes."""
+    itself (the schema puts none there): each is named in the returned list."""
     top: dict[str, str] = {"managedRuntimeVersion": runtime, "managedPipelineMode": pipeline}
     nested: dict[str, str] = {}
     items: list[PoolElement] = []
@@ -472,9 +480,10 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
                             selected=(new_pool, *(v for _, v in el.attributes))))
         table = "; ".join(f"{k}={_ps_quote(v)}" for k, v in el.attributes)
         flt = _ps_filter("system.applicationHost/applicationPools/add", new_pool, "/" + "/".join(el.path[:-1]))
-        ps.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name '.' -Value @{{{table}}}"
-                  if flt else _PS_NO_FILTER)
-    return cmds, ps, skipped
+        if flt or _PS_NO_FILTER not in ps:  # NOTE: the filter names the new pool: one that cannot take it, said once
+            ps.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name '.' -Value "
+                      f"@{{{table}}}" if flt else _PS_NO_FILTER)
+    return cmds, ps, copied, skipped
 
 
 def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arch, like_pool: str,
@@ -483,9 +492,10 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     (every attribute and child element it stores: identity with its password, processModel, recycling, failure,
     cpu, environmentVariables; :func:`_copy_commands`) but its name and bitness."""
     e32 = "true" if arch is Arch.X86 else "false"
+    copied: list[str] = []
     skipped: list[str] = []
     if like is not None and like.elements:
-        cmds, ps, skipped = _copy_commands(new_pool, like, runtime, pipeline, e32)
+        cmds, ps, copied, skipped = _copy_commands(new_pool, like, runtime, pipeline, e32)
     else:  # NOTE: quoted as the copy quotes it (and as every other setting): one line for one pool, either way
         cmds, ps = _add_pool_commands(new_pool, {"managedRuntimeVersion": runtime, "managedPipelineMode": pipeline}, e32)
     native_arm64 = os_arch is Arch.ARM64 and arch is Arch.ARM64
@@ -501,19 +511,18 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
     note = f"Pool '{like_pool}' keeps its other applications at their architecture."
     if like is not None and like.elements:
         note += f" The new pool copies every setting '{like_pool}' stores but its name and bitness."
-        secrets = [".".join((*el.path, name)) for el, name in like.secrets]
-        if secrets:
-            its = "Its password" if secrets == ["processModel.password"] else f"Its secrets ({', '.join(secrets)})"
-            note += (f" {its}: the commands read {'it' if len(secrets) == 1 else 'each'} from '{like_pool}' with "
-                     "PowerShell's WebAdministration (the cmd.exe form too: cmd.exe cannot pass any password to appcmd "
-                     f"intact) and never print {'it' if len(secrets) == 1 else 'them'}; fix --apply copies "
-                     f"{'it' if len(secrets) == 1 else 'them'} as stored.")
+        if copied:
+            one = len(copied) == 1
+            its = "Its password" if copied == ["processModel.password"] else f"Its secrets ({', '.join(copied)})"
+            note += (f" {its}: the commands read {'it' if one else 'each'} from '{like_pool}' with PowerShell's "
+                     "WebAdministration (the cmd.exe form too: cmd.exe cannot pass any password to appcmd intact) and "
+                     f"never print {'it' if one else 'them'}; fix --apply copies {'it' if one else 'them'} as stored.")
     if skipped:
         note += f" Not repeated by the commands: {', '.join(skipped)} (fix --apply copies them as stored)."
     return Fix(
         summary=f"Move {names} to a new {_arch_words(arch)} pool '{new_pool}'",
         label=f"a new {_short_arch_words(arch, os_arch)} pool for {'the app' if len(apps) == 1 else 'the apps'}",
-        commands=tuple(cmds),
+        commands=tuple(_said_once(cmds)),
         powershell=tuple(ps),
         edits=(MoveToNewPool(apps, new_pool, arch, like_pool),),
         note=note + (" " + ARM64_NATIVE_NOTE if native_arm64 else ""),

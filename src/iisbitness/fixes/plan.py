@@ -116,12 +116,53 @@ def _new_pool(files: _Files, server: Server, name: str, values: dict[str, str], 
     if not pools:
         pools = [el for el in e.doc.root.iter() if isinstance(el.tag, str) and local_name(el) == "add"
                  and (p := el.getparent()) is not None and local_name(p) == "applicationPools"]
-    if not pools:
-        raise FixError(f"{server.config_file}: no <applicationPools><add> to add pool {name!r} beside; not changed")
     text = f'<add name="{xml_attr_value(name)}"' + "".join(f' {k}="{xml_attr_value(v)}"' for k, v in values.items())
+    if not pools:
+        _new_pools_section(files, server, name, text + " />")
+        return
     e.insert_after(pools[-1], text + " />")
     line = e.doc.line_of(pools[-1])
     files.notes[server.config_file].append((line, f"after line {line}: new pool: {text} />"))
+
+
+def _new_pools_section(files: _Files, server: Server, name: str, add: str) -> None:
+    """Add pool ``add`` (its ``<add .../>`` text) to an applicationHost.config that declares no pool: after its
+    ``<applicationPoolDefaults>``, or in a new ``<applicationPools>`` after the last element of
+    ``<system.applicationHost>`` (a configuration written by hand for a container holds only ``<sites>``). Order is
+    free: IIS_schema.xml declares the section's ``add`` collection and ``applicationPoolDefaults`` element, and the
+    sections of ``system.applicationHost``, with no order among them.
+
+    Raises:
+        FixError: the file has neither (no ``<system.applicationHost>`` element with a child to add beside), or an
+            empty ``<applicationPools>`` (beside which a second one would be a duplicate section).
+    """
+    e = files.get(server.config_file)
+    doc = e.doc
+    defaults = [el for el in doc.root.iter() if isinstance(el.tag, str) and local_name(el) == "applicationPoolDefaults"
+                and (p := el.getparent()) is not None and local_name(p) == "applicationPools"]
+    if defaults:
+        e.insert_after(defaults[-1], add)
+        line = _end_line(doc, defaults[-1])
+        files.notes[server.config_file].append((line, f"after line {line}: new pool: {add}"))
+        return
+    hosts = [el for el in doc.root if isinstance(el.tag, str) and local_name(el) == "system.applicationHost"]
+    last = [c for c in hosts[-1] if isinstance(c.tag, str)] if hosts else []
+    if any(local_name(c) == "applicationPools" for c in last):  # NOTE: an empty one: a second would be a duplicate
+        raise FixError(f"{server.config_file}: no <applicationPools><add> to add pool {name!r} beside; not changed")
+    if not last:
+        raise FixError(f"{server.config_file}: no <system.applicationHost> section to add pool {name!r} to; not changed")
+    indent = doc.spans[last[-1]].indent
+    inner = [c for c in last[-1] if isinstance(c.tag, str)]
+    step = doc.spans[inner[0]].indent[len(indent):] if inner and doc.spans[inner[0]].indent.startswith(indent) else ""
+    nl = doc.newline()
+    e.insert_after(last[-1], f"<applicationPools>{nl}{indent}{step or '    '}{add}{nl}{indent}</applicationPools>")
+    line = _end_line(doc, last[-1])
+    files.notes[server.config_file].append((line, f"after line {line}: new <applicationPools> with the pool: {add}"))
+
+
+def _end_line(doc: Document, el: etree._Element) -> int:
+    """1-based line of ``el``'s end tag (of its start tag when it has none)."""
+    return doc.text.text.count("\n", 0, doc.spans[el].end) + 1
 
 
 def _set_pool_arch(files: _Files, server: Server, edit: SetPoolArch) -> None:

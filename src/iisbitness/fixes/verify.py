@@ -44,10 +44,12 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from iisbitness.config.apphost import is_redirection
 from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
 from iisbitness.fixes.effects import side_effects
 from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan
 from iisbitness.model.edits import Edit
+from iisbitness.model.source import Problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +265,7 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             a fix is judged against all of them, so that what is shown never changes what is verified (issue 20).
         unchecked: the coverage of each application the scan did not read whole (by lower-case ``Site/path``): a
             fix that runs one at another architecture is not verified (:func:`_unlisted`).
-        unverifiable: why no fix can be verified, or "" (:func:`iisbitness.loadplan.coverage.fixes_unverifiable`:
+        unverifiable: why no fix can be verified, or "" (:func:`fixes_unverifiable`:
             the configuration read is not the one IIS runs, or IIS refuses part of it): every kept fix with edits is
             then ``verified=False``, this in its note; rejections stand (the finding stays after them anyway).
 
@@ -315,3 +317,32 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
 def _join(note: str | None, more: str) -> str | None:
     """``note`` and ``more`` as one note (None when both are empty)."""
     return " ".join(x for x in (note, more) if x) or None
+
+
+def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
+    """The problem saying redirection.config's shared configuration was not read (the applicationHost.config read
+    is then the local one, which IIS does not run), or None."""
+    return next((p for p in problems if p.unread and is_redirection(p.file)), None)
+
+
+def config_refused(problems: Sequence[Problem], config_file: str) -> Problem | None:
+    """The first problem saying IIS refuses part of the server's own configuration file (``config_file``, as problems
+    name it: applicationHost.config with a pool name IIS's schema validation rejects, an ``<application>`` without
+    ``path``, a pool defined twice; :attr:`iisbitness.model.source.Problem.refused`), or None. IIS fails reading that
+    section, so nothing runs as the file configures it (iis-docs "Introduction to ApplicationHost.config", Attribute
+    Validation; KB 949349)."""
+    return next((p for p in problems if p.refused and p.file == config_file), None)
+
+
+def fixes_unverifiable(problems: Sequence[Problem], config_file: str) -> str:
+    """Why no fix of the server can be verified, or "": the configuration read is not the one IIS runs (shared
+    configuration not read: :func:`shared_config_unread`), or IIS refuses part of it (:func:`config_refused`), so
+    re-analysis of an edited copy says nothing about what IIS would do with it (:func:`verify`'s ``unverifiable``).
+    Names the file and line."""
+    if (p := shared_config_unread(problems)) is not None:
+        return (f"Not verified: the shared configuration {p.where} enables was not read, so the applicationHost.config "
+                "read is not the one IIS runs.")
+    if (p := config_refused(problems, config_file)) is not None:
+        return (f"Not verified: IIS refuses {p.where} (see IIS refuses), so it does not run this configuration as "
+                "written; correct that first.")
+    return ""

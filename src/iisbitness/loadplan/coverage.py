@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from iisbitness.arch import Arch
+from iisbitness.config.apphost import is_redirection
 from iisbitness.image.paths import (
     expand,
     is_absolute,
@@ -109,7 +110,7 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     # NOTE: one plan_coverage already gave to the applications it concerns (a GAC module their workers load) stays
     given = {r for c in coverage for r in c.reasons}
     gaps = tuple(g for g in dict.fromkeys(f"{p.file}: {p.message}" for p in problems
-                                          if p.unread and (p.file == config_file or _redirection(p.file)))
+                                          if p.unread and (p.file == config_file or is_redirection(p.file)))
                  if g not in given)
     if not gaps:
         return coverage
@@ -117,48 +118,13 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     if not apps:
         return coverage + tuple(Coverage(config_file, "", "", CoverageStatus.NOT_CHECKED, (g,)) for g in gaps)
     # NOTE: shared configuration not read: the applications listed are the local file's, which IIS does not run
-    whole = next((g for g in gaps if _redirection(g.split(": ", 1)[0])), None)
+    whole = next((g for g in gaps if is_redirection(g.split(": ", 1)[0])), None)
     share = re.search(r"\(use (--share .+?=/path/to/copy['\"]?)\)", whole) if whole is not None else None
     return tuple(replace(c, status=CoverageStatus.NOT_CHECKED if whole else
                          CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
                          reasons=tuple(dict.fromkeys((*c.reasons, *gaps))),
                          remedy=share[1] if share is not None and not c.remedy else c.remedy)
                  if c.pool or c.site else c for c in coverage)
-
-
-def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
-    """The problem saying redirection.config's shared configuration was not read (the applicationHost.config read
-    is then the local one, which IIS does not run), or None."""
-    return next((p for p in problems if p.unread and _redirection(p.file)), None)
-
-
-def config_refused(problems: Sequence[Problem], config_file: str) -> Problem | None:
-    """The first problem saying IIS refuses part of the server's own configuration file (``config_file``, as problems
-    name it: applicationHost.config with a pool name IIS's schema validation rejects, an ``<application>`` without
-    ``path``, a pool defined twice; :attr:`iisbitness.model.source.Problem.refused`), or None. IIS fails reading that
-    section, so nothing runs as the file configures it (iis-docs "Introduction to ApplicationHost.config", Attribute
-    Validation; KB 949349)."""
-    return next((p for p in problems if p.refused and p.file == config_file), None)
-
-
-def fixes_unverifiable(problems: Sequence[Problem], config_file: str) -> str:
-    """Why no fix of the server can be verified, or "": the configuration read is not the one IIS runs (shared
-    configuration not read: :func:`shared_config_unread`), or IIS refuses part of it (:func:`config_refused`), so
-    re-analysis of an edited copy says nothing about what IIS would do with it. Names the file and line."""
-    if (p := shared_config_unread(problems)) is not None:
-        return (f"Not verified: the shared configuration {p.where} enables was not read, so the applicationHost.config "
-                "read is not the one IIS runs.")
-    if (p := config_refused(problems, config_file)) is not None:
-        return (f"Not verified: IIS refuses {p.where} (see IIS refuses), so it does not run this configuration as "
-                "written; correct that first.")
-    return ""
-
-
-def _redirection(file: str) -> bool:
-    """Whether ``file`` (as problems name it) is ``inetsrv\\config\\redirection.config``: its unread shared
-    configuration (``configurationRedirection`` enabled, the target not in the image) means the applicationHost.config
-    read is not the one IIS runs (:func:`iisbitness.config.apphost.find_apphost`)."""
-    return file.replace("\\", "/").lower().endswith("inetsrv/config/redirection.config")
 
 
 _Folder = tuple[VirtualDirectory, Path | None, str, str]

@@ -146,13 +146,6 @@ class AppPool:
                         if el.path or name != "name"]
         return tuple(out)
 
-    @property
-    def secrets(self) -> tuple[tuple[PoolElement, str], ...]:
-        """The secrets the pool stores (:func:`secret_shown`), as ``(element, attribute name)`` in document order:
-        what a copy of the pool must read from it rather than print."""
-        return tuple((el, name) for el in self.elements for name, value in el.attributes
-                     if secret_shown(name, value) is not None)
-
     def worker_arch(self, os_arch: Arch) -> Arch:
         """Architecture of this pool's w3wp.exe on an OS of ``os_arch`` (facts A4-A7).
 

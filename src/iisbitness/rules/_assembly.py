@@ -65,29 +65,33 @@ def rebuild_fix(load: Load, arch: Arch | None = None) -> Fix:
             notes.append("/32BITPREF needs the CorFlags.exe of .NET Framework 4.5 or later (an older CorFlags "
                          "does not know the option).")
         notes.append("Only if the assembly has no native dependencies that need 32-bit: test before deploying.")
-        return Fix(summary=f"Rebuild '{name}' as AnyCPU (it is IL-only, so clearing 32BITREQ also works)",
+        return Fix(summary=_REBUILD_32.format(name=name),
                    label="the x86 DLL: rebuild or clear 32BITREQ",
                    commands=(cmd,), powershell=(ps,), note=" ".join(notes))
     if img is not None and img.kind in (ImageKind.MIXED, ImageKind.READY_TO_RUN, ImageKind.NATIVE) and img.is_pe:
         return arch_build_fix(load, arch)
     if img is not None and img.kind is ImageKind.IL_ONLY and img.pe32_plus:
-        return Fix(summary=f"Rebuild '{name}' as AnyCPU or for {arch.value}",
+        return Fix(summary=_REBUILD.format(name=name, arch=arch.value),
                    label=f"the {img.platform_target.value} DLL: rebuild AnyCPU or {arch.value}",
                    note=(f"It is IL-only but PE32+ (platform {img.platform_target.value}): CorFlags sets flags only and "
                          f"cannot change the PE format, so only a build as AnyCPU or for {arch.value} loads in this "
                          "process."))
-    return Fix(summary=f"Rebuild '{name}' as AnyCPU or for {arch.value}",
+    return Fix(summary=_REBUILD.format(name=name, arch=arch.value),
                label=f"rebuild as AnyCPU or for {arch.value}")
 
 
-_ARCH_BUILD = "the {arch} build of the {built} DLL"
-"""The label of :func:`arch_build_fix`'s fix (:func:`is_arch_build` recognises it)."""
+_REBUILD_32 = "Rebuild '{name}' as AnyCPU (it is IL-only, so clearing 32BITREQ also works)"
+_REBUILD = "Rebuild '{name}' as AnyCPU or for {arch}"
+_REBUILT = re.compile(r"Rebuild '(?P<name>.+)' as AnyCPU(?: or for \S+| \(it is IL-only, so clearing 32BITREQ also works\))")
+""":data:`_REBUILD_32` and :data:`_REBUILD` as :func:`rebuilt` reads them back."""
 
 
-def is_arch_build(fix: Fix) -> bool:
-    """Whether ``fix`` is :func:`arch_build_fix`'s: the binary holds native code for one CPU, so no AnyCPU build of
-    it exists (check-app offers no ``<PlatformTarget>AnyCPU`` beside it)."""
-    return re.fullmatch(_ARCH_BUILD.format(arch=r"\S+", built=r"\S+"), fix.label) is not None
+def rebuilt(fix: Fix) -> str | None:
+    """The file name of the assembly ``fix`` rebuilds when it is :func:`rebuild_fix`'s rebuild (as AnyCPU or for the
+    process, or its flags cleared: an IL-only or unread assembly; not :func:`arch_build_fix`'s build of native code,
+    which has no AnyCPU form), else None: check-app words it as the build's ``<PlatformTarget>``."""
+    m = _REBUILT.fullmatch(fix.summary)
+    return m["name"] if m else None
 
 
 def arch_build_fix(load: Load, arch: Arch | None = None) -> Fix:
@@ -114,7 +118,7 @@ def arch_build_fix(load: Load, arch: Arch | None = None) -> Fix:
                 img.kind, "CorFlags applies to .NET assemblies only.")
     return Fix(summary=(f"Install the {arch.value} build of '{name}' (e.g. the vendor's {arch.value} package)"
                         + (f" in {folder}" if folder else "")),
-               label=_ARCH_BUILD.format(arch=arch.value, built=built),
+               label=f"the {arch.value} build of the {built} DLL",
                note=(f"'{name}' is {what}: it loads only at that architecture whatever its flags, so CorFlags cannot "
                      f"make it load in a {arch.bits}-bit process. {tail}"))
 

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import count, islice
 
-from iisbitness.arch import Arch, format_arches
+from iisbitness.arch import Arch, format_arches, sort_arches
 from iisbitness.findings import Fix
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import flip_pool, move_to_new_pool
-from iisbitness.loadplan.plan import Evidence, Load, LoadKind, LoadPlan, worker_candidates
-from iisbitness.model.iis7 import GlobalModule, Handler, IsapiFilter
+from iisbitness.loadplan.plan import (
+    AspNetCoreHost,
+    Evidence,
+    Load,
+    LoadKind,
+    LoadPlan,
+    PoolOutlook,
+    RuntimeCheck,
+    worker_candidates,
+)
+from iisbitness.model.iis7 import AppPool, GlobalModule, Handler, IsapiFilter
 
 _ARCH_NAME = {Arch.X86: "x86", Arch.X64: "AMD64", Arch.ARM64: "ARM64"}
 
@@ -115,16 +125,29 @@ def target_arch(plan: LoadPlan, load: Load, arches: frozenset[Arch]) -> Arch | N
     return others[0] if others else None
 
 
+Move = tuple[tuple[str, str], ...]
+"""The applications a fix moves to a new pool, ``(site, application path)`` each."""
+
+
 def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
     """Moving the load's application, with every other application of its pool that loads the same file (those over
     one folder load its ``bin`` each), into a new pool of an architecture the binary fits; None where that would move
     every application of the pool (the flip is that fix), or for IIS Express (each project has its own
     iisexpress.exe already)."""
-    if plan.iisexpress is not None:
+    split = _split_move(plan, load)
+    if split is None:
         return None
+    pool, moved, arch = split
+    return move_to_new_pool(moved, new_pool_for(plan, f"{pool.name} ({arch.value})", pool.name, arch, moved), arch,
+                            pool.name, pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch,
+                            like=pool)
+
+
+def _split_move(plan: LoadPlan, load: Load) -> tuple[AppPool, Move, Arch] | None:
+    """What :func:`split_fix` moves: the pool, the applications and the new pool's architecture, or None."""
     pool = load.process.pool
     arches = load.binary.arches
-    if pool is None or arches is None or load.site is None or load.application is None:
+    if plan.iisexpress is not None or pool is None or arches is None or load.site is None or load.application is None:
         return None
     # NOTE: every application of the pool that loads this file moves with it (applications over one folder load
     # its bin each): moving one alone leaves the others failing, and a second split would create the same pool
@@ -132,44 +155,150 @@ def split_fix(plan: LoadPlan, load: Load) -> Fix | None:
     if len(plan.server.applications_in(pool)) <= len(moved):
         return None  # NOTE: every application of its pool moves: the split is the same as a flip
     arch = target_arch(plan, load, arches)
-    if arch is None:
-        return None
-    return move_to_new_pool(moved, _split_name(plan, pool.name, arch, moved), arch, pool.name,
-                            pool.managed_runtime_version, pool.pipeline_mode.value, plan.server.os_arch, like=pool)
+    return (pool, moved, arch) if arch is not None else None
 
 
-def _split_name(plan: LoadPlan, pool: str, arch: Arch, moved: tuple[tuple[str, str], ...]) -> str:
-    """The new pool's name for the split of ``moved`` out of ``pool`` at ``arch``: ``Pool (x64)``; the second split of
-    that pool at that architecture (other applications that load another file) ``Pool (x64) 2``, and so on in plan
-    order, so that two split fixes of one scan never both run ``appcmd add apppool`` for one name (the second would
-    fail on a name that exists). A name the server already has (an earlier split applied, then a new scan) is
-    passed over: the group takes the next free one, ``Pool (x64) 2`` after an existing ``Pool (x64)``."""
-    groups = plan.derived("split-groups", _split_groups).get((pool.lower(), arch), ())
-    return new_pool_name(plan, f"{pool} ({arch.value})", groups.index(moved) if moved in groups else 0)
+def new_pool_for(plan: LoadPlan, base: str, like: str, arch: Arch, moved: Move) -> str:
+    """The name of the new pool at ``arch`` that ``moved`` go to out of pool ``like``: :func:`new_pool_name` of
+    ``base`` (``Pool (x64)``; the pool's own name for aspnetcore-multiple-inprocess), numbered once per scan for every
+    fix of every rule that moves applications to a new pool (:func:`_new_pools`): the first move named from ``base``
+    gets ``Pool (x64)``, the next other move ``Pool (x64) 2``, and so on, so that two fixes of one scan that move
+    different applications never name one new pool (the second ``appcmd add apppool`` would fail on a name that
+    exists, and its applications would join the first's pool); the same move, offered by two findings, gets the same
+    name. A name the server already has (an earlier split applied, then a new scan) is passed over."""
+    groups = plan.derived("new-pools", _new_pools).get(base.lower(), ())
+    key = _move_key(like, arch, moved)
+    return new_pool_name(plan, base, groups.index(key) if key in groups else len(groups))
 
 
-def new_pool_name(plan: LoadPlan, base: str, index: int = 0, start: int = 1) -> str:
-    """The ``index``-th (from 0) name of ``base``, ``base 2``, ``base 3``, ... (from ``base {start}`` when ``start`` is
-    above 1) that no pool of the server has, compared case-insensitively as IIS compares pool names: for a pool a fix
-    creates. On a name that exists, ``appcmd add apppool`` fails and re-analysis takes the existing pool for the new
-    one (a split applied earlier, then a new scan, names its pool ``Pool (x86)``)."""
-    names = (base if n == 1 else f"{base} {n}" for n in count(start))
+def new_pool_name(plan: LoadPlan, base: str, index: int = 0) -> str:
+    """The ``index``-th (from 0) name of ``base``, ``base 2``, ``base 3``, ... that no pool of the server has,
+    compared case-insensitively as IIS compares pool names: for a pool a fix creates. On a name that exists,
+    ``appcmd add apppool`` fails and re-analysis takes the existing pool for the new one (a split applied earlier,
+    then a new scan, names its pool ``Pool (x86)``)."""
+    names = (base if n == 1 else f"{base} {n}" for n in count(1))
     return next(islice((name for name in names if plan.server.pool(name) is None), index, None))
 
 
-def _split_groups(plan: LoadPlan) -> dict[tuple[str, Arch], tuple[tuple[tuple[str, str], ...], ...]]:
-    """Per (pool in lower case, new architecture), the distinct groups of applications :func:`split_fix` moves out
-    of it, in plan order: the applications that load each binary that does not fit their worker."""
-    by_binary = plan.derived("apps-by-binary", _apps_by_binary)
-    out: dict[tuple[str, Arch], dict[tuple[tuple[str, str], ...], None]] = {}
+MoveKey = tuple[str, Arch, frozenset[tuple[str, str]]]
+"""A move to a new pool, as :func:`new_pool_for` tells moves apart: the pool moved out of (lower case), the new
+pool's architecture, the applications (lower case: IIS compares site names and paths so)."""
+
+
+def _move_key(like: str, arch: Arch, moved: Move) -> MoveKey:
+    return like.lower(), arch, frozenset((s.lower(), p.lower()) for s, p in moved)
+
+
+def _new_pools(plan: LoadPlan) -> dict[str, tuple[MoveKey, ...]]:
+    """Per base name of a new pool (lower case), the distinct moves named from it (:func:`new_pool_for`), in one
+    fixed order: the splits in plan order (:func:`split_fix`), then the moves of pool-arch-conflict
+    (:func:`pool_split`), aspnetcore-runtime-missing (:func:`runtime_move`) and aspnetcore-multiple-inprocess
+    (:func:`inprocess_apps`)."""
+    out: dict[str, dict[MoveKey, None]] = {}
+
+    def add(pool: str, arch: Arch, moved: Move, base: str | None = None) -> None:
+        out.setdefault((base or f"{pool} ({arch.value})").lower(), {})[_move_key(pool, arch, moved)] = None
+
     for ld in plan.loads:
-        pool, arches = ld.process.pool, ld.binary.arches
-        if pool is None or arches is None or ld.site is None or ld.application is None or ld.fits is not False:
-            continue
-        arch = target_arch(plan, ld, arches)
-        if arch is not None:
-            out.setdefault((pool.name.lower(), arch), {})[by_binary.get(_binary_key(ld), ((ld.site, ld.application),))] = None
+        if ld.fits is False and (move := _split_move(plan, ld)) is not None:
+            add(move[0].name, move[2], move[1])
+    for outlook in plan.outlook:
+        split = pool_split(plan, outlook)
+        if split is not None:
+            add(outlook.pool, split.target, split.moved)
+    for ld in plan.loads_of(LoadKind.ASPNETCORE):
+        target = runtime_move(plan, ld)
+        if target is not None and ld.process.pool is not None and ld.site is not None and ld.application is not None:
+            add(ld.process.pool.name, target, ((ld.site, ld.application),))
+    for name, apps in inprocess_apps(plan).items():
+        pool = plan.server.pool(name)
+        if pool is not None:
+            for app in list(apps)[1:]:
+                add(name, pool.worker_arch(plan.server.os_arch), (app,), base=name)
     return {k: tuple(v) for k, v in out.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSplit:
+    """How pool-arch-conflict splits a pool no architecture serves whole.
+
+    Attributes:
+        ok: per application label (``Site/app``), the candidate architectures at which it has no failing load.
+        moved: the applications that fail at the pool's architecture now, ``(site, path)`` each.
+        target: the architecture of their new pool, one at which each of them loads.
+    """
+
+    ok: dict[str, frozenset[Arch]]
+    moved: Move
+    target: Arch
+
+
+def pool_split(plan: LoadPlan, outlook: PoolOutlook) -> PoolSplit | None:
+    """The split of ``outlook``'s pool when no architecture serves all its applications and each loads at one of
+    them (a worker has one architecture, facts A4); None for a pool of one application, a pool with an application
+    that fails everywhere or an architecture that serves all, or when no other architecture serves every
+    application that fails now."""
+    return plan.derived("pool-splits", _pool_splits).get(outlook.pool)
+
+
+def _pool_splits(plan: LoadPlan) -> dict[str, PoolSplit]:
+    return {o.pool: split for o in plan.outlook if (split := _pool_split(plan, o)) is not None}
+
+
+def _pool_split(plan: LoadPlan, outlook: PoolOutlook) -> PoolSplit | None:
+    pool = plan.server.pool(outlook.pool)
+    if pool is None:
+        return None
+    apps = {a.label: a for a in plan.server.applications_in(pool)}
+    ok = {label: frozenset(a for a in outlook.candidates if all(app != label for app, _ in outlook.failures_at(a)))
+          for label in apps}
+    if len(apps) < 2 or not all(ok.values()) or frozenset.intersection(*ok.values()):
+        return None
+    move = [label for label, arches in ok.items() if outlook.current not in arches]
+    target = next((a for a in outlook.candidates if a is not outlook.current and all(a in ok[m] for m in move)), None)
+    if not move or target is None:
+        return None
+    return PoolSplit(ok, tuple((apps[m].site, apps[m].path) for m in move), target)
+
+
+def runtime_check(load: Load) -> RuntimeCheck | None:
+    """The runtime check of a framework-dependent app's hostfxr load, else None."""
+    return load.entry.runtime if isinstance(load.entry, AspNetCoreHost) else None
+
+
+def runtime_target(load: Load) -> Arch | None:
+    """The first worker architecture but the load's own whose .NET install satisfies its app (aspnetcore-runtime-missing's
+    flip and move), or None."""
+    runtime = runtime_check(load)
+    arches = sort_arches(runtime.fits_at) if runtime is not None else []
+    return next((a for a in arches if a is not load.process.arch), None)
+
+
+def runtime_move(plan: LoadPlan, load: Load) -> Arch | None:
+    """The architecture of the new pool aspnetcore-runtime-missing moves ``load``'s app to: :func:`runtime_target`
+    when the app lacks its runtime and shares its pool (alone in it, the flip is that fix); None otherwise and for
+    IIS Express (the project's bitness switch instead)."""
+    runtime, pool = runtime_check(load), load.process.pool
+    if plan.iisexpress is not None or runtime is None or runtime.status == "ok" or pool is None:
+        return None
+    if load.site is None or load.application is None or len(plan.server.applications_in(pool)) < 2:
+        return None
+    return runtime_target(load)
+
+
+def inprocess_apps(plan: LoadPlan) -> dict[str, dict[tuple[str, str], str]]:
+    """Per pool name, the in-process ASP.NET Core apps its worker hosts, ``(site, path) -> config location``, in plan
+    order (aspnetcore-multiple-inprocess: every app but the first moves to a pool of its own)."""
+    return plan.derived("inprocess-apps", _inprocess_apps)
+
+
+def _inprocess_apps(plan: LoadPlan) -> dict[str, dict[tuple[str, str], str]]:
+    by_pool: dict[str, dict[tuple[str, str], str]] = {}
+    for load in plan.loads_of(LoadKind.ASPNETCORE):
+        if load.process.pool is not None:
+            by_pool.setdefault(load.process.pool.name, {}).setdefault(
+                (load.site or "", load.application or ""), str(load.source))
+    return by_pool
 
 
 def _binary_key(load: Load) -> tuple[str, str, str]:

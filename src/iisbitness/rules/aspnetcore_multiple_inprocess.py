@@ -8,35 +8,30 @@ from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import move_to_new_pool
-from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan
-from iisbitness.rules._common import new_pool_name
+from iisbitness.loadplan.plan import Evidence, LoadPlan
+from iisbitness.rules._common import inprocess_apps, new_pool_for
 
 
 @rule("aspnetcore-multiple-inprocess", Severity.ERROR, "One application pool hosts two in-process ASP.NET Core apps")
 def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
     """Only the first app to start runs; the others answer 500.35."""
-    by_pool: dict[str, dict[tuple[str, str], str]] = {}
-    for load in plan.loads_of(LoadKind.ASPNETCORE):
-        if load.process.pool is not None:
-            by_pool.setdefault(load.process.pool.name, {}).setdefault(
-                (load.site or "", load.application or ""), str(load.source))
-    for name, apps in by_pool.items():
+    for name, apps in inprocess_apps(plan).items():
         if len(apps) < 2:
             continue
         pool = plan.server.pool(name)
         assert pool is not None
         labels = [f"{s}{p}" for s, p in apps]
         fix_list: list[Fix] = []
-        for n, (site, path) in enumerate(list(apps)[1:]):
-            fix_list.append(move_to_new_pool(((site, path),), new_pool_name(plan, name, n, start=2),
-                                             pool.worker_arch(plan.server.os_arch),
+        arch = pool.worker_arch(plan.server.os_arch)
+        for app in list(apps)[1:]:
+            fix_list.append(move_to_new_pool((app,), new_pool_for(plan, name, name, arch, (app,)), arch,
                                              name, pool.managed_runtime_version, pool.pipeline_mode.value,
                                              plan.server.os_arch, like=pool))
         moves = fix_list
         combined = Fix(summary="Give " + ", ".join(f"{s}{p}" for s, p in list(apps)[1:]) + " a pool of its own "
                                "(one in-process app per pool)",
                        label="a pool of its own for each other app",
-                       commands=tuple(c for f in moves for c in f.commands),
+                       commands=tuple(dict.fromkeys(c for f in moves for c in f.commands)),
                        powershell=tuple(dict.fromkeys(c for f in moves for c in f.powershell)),
                        edits=tuple(e for f in moves for e in f.edits), note=moves[0].note)
         yield Finding(

@@ -12,17 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from iisbitness.arch import format_arches, sort_arches
+from iisbitness.arch import format_arches
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import flip_pool, move_to_new_pool
-from iisbitness.loadplan.plan import AspNetCoreHost, Evidence, Load, LoadKind, LoadPlan, RuntimeCheck
-from iisbitness.rules._common import new_pool_name
-
-
-def _runtime(load: Load) -> RuntimeCheck | None:
-    """The runtime check of a framework-dependent app's hostfxr load, else None."""
-    return load.entry.runtime if isinstance(load.entry, AspNetCoreHost) else None
+from iisbitness.loadplan.plan import AspNetCoreHost, Evidence, Load, LoadKind, LoadPlan
+from iisbitness.rules._common import new_pool_for, runtime_check, runtime_move, runtime_target
 
 
 def _process_path(load: Load) -> str:
@@ -32,19 +27,17 @@ def _process_path(load: Load) -> str:
 def _fit_fixes(plan: LoadPlan, load: Load) -> tuple[Fix, ...]:
     pool = load.process.pool
     assert pool is not None
-    runtime = _runtime(load)
-    arches = sort_arches(runtime.fits_at) if runtime is not None else []
-    target = next((a for a in arches if a is not load.process.arch), None)
+    target = runtime_target(load)
     if target is None:
         return ()
     if plan.iisexpress is not None:  # NOTE: IIS Express: the project's bitness switch, not the pool (fixes/iisexpress.py)
         project = iisexpress.project_of(plan.iisexpress, load)
         return (iisexpress.bitness_fix(project, target),) if project is not None else ()
     out = [flip_pool(pool.name, target, plan.server.os_arch, declared=pool.declared)]
-    if len(plan.server.applications_in(pool)) > 1 and load.site is not None and load.application is not None:
-        out.append(move_to_new_pool(((load.site, load.application),), new_pool_name(plan, f"{pool.name} ({target.value})"),
-                                    target,
-                                    pool.name, pool.managed_runtime_version, pool.pipeline_mode.value,
+    if runtime_move(plan, load) is not None and load.site is not None and load.application is not None:
+        moved = ((load.site, load.application),)
+        out.append(move_to_new_pool(moved, new_pool_for(plan, f"{pool.name} ({target.value})", pool.name, target, moved),
+                                    target, pool.name, pool.managed_runtime_version, pool.pipeline_mode.value,
                                     plan.server.os_arch, like=pool))
     return tuple(out)
 
@@ -54,7 +47,7 @@ def _fit_fixes(plan: LoadPlan, load: Load) -> tuple[Fix, ...]:
 def aspnetcore_runtime_missing(plan: LoadPlan) -> Iterator[Finding]:
     """HTTP 500.31 on every request of the app."""
     for load in plan.loads_of(LoadKind.ASPNETCORE):
-        runtime = _runtime(load)
+        runtime = runtime_check(load)
         if load.process.pool is None or runtime is None or runtime.status == "ok":
             continue
         status = runtime.status

@@ -43,14 +43,15 @@ from iisbitness.findings import Finding, Fix
 from iisbitness.fixes.commands import APPCMD, OUT_OF_PROCESS, ps_escaped, renamed, same_in_both
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
+from iisbitness.fixes.verify import shared_config_unread
 from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan.coverage import GAC_REMEDY, shared_config_unread
+from iisbitness.loadplan.coverage import GAC_REMEDY
 from iisbitness.loadplan.plan import Coverage
 from iisbitness.model.edits import SetPoolArch
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.report import Report
 from iisbitness.rules import RULES
-from iisbitness.rules._assembly import is_arch_build
+from iisbitness.rules._assembly import rebuilt
 from iisbitness.scan.pipeline import ScanOptions, scan
 
 PUBLISH_DRIVE = "P"
@@ -243,8 +244,10 @@ def _renamed_coverage(coverage: tuple[Coverage, ...], physical: str, shown: str)
 
 def _build_side(f: Finding, pool: PoolSpec) -> Finding:
     """``f`` with build-side fixes: its fixes that change a server (a pool's setting, a new pool, an appcmd line)
-    become advice on the target pool, and a rebuild for the pool's architecture comes first."""
+    become advice on the target pool, and a rebuild of an assembly as the build's ``<PlatformTarget>`` comes first
+    (:func:`_platform_target`)."""
     arch = f.process_arch or pool.arch
+    build: list[Fix] = []
     kept: list[Fix] = []
     pool_advice: list[Fix] = []
     for fix in f.fixes:
@@ -256,6 +259,8 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                                     "</AspNetCoreHostingModel> in the project",
                             label="out-of-process hosting (web.config)", verified=fix.verified,
                             note="The app then runs in its own process, whatever the pool's bitness; it is slower."))
+        elif (name := rebuilt(fix)) is not None:
+            build.append(_platform_target(fix, name, arch))
         elif fix.edits or any(c.startswith(APPCMD + " ") for c in fix.commands):
             to = next((e.arch for e in fix.edits if isinstance(e, SetPoolArch)), None)
             if to is not None:
@@ -266,17 +271,6 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                            if pool.arch is Arch.ARM64 else f"or a {to.bits}-bit target pool"), verified=fix.verified))
         else:
             kept.append(fix)
-    build: list[Fix] = []
-    # NOTE: not for a binary that fails only through a dependency (already AnyCPU: the dependency's fix is there), nor
-    # for native code (a native DLL, a mixed-mode or ReadyToRun assembly: no AnyCPU build exists; its build for the
-    # pool's architecture is there, rules._assembly.arch_build_fix)
-    if (f.rule == "managed-assembly-arch" and f.binary and not f.chain
-            and not any(is_arch_build(x) for x in f.fixes)):
-        name = PurePosixPath(f.binary.replace("\\", "/")).name
-        build.append(Fix(summary=f"Build '{name}' for the pool: <PlatformTarget>AnyCPU</PlatformTarget> (or "
-                                 f"{PLATFORM[arch]}) in the project that builds it, or reference its AnyCPU / "
-                                 f"{PLATFORM[arch]} package",
-                         label=f"PlatformTarget AnyCPU or {PLATFORM[arch]}"))
     if f.rule.startswith("aspnetcore-"):
         cmds, ps = same_in_both(f"dotnet publish -c Release -r {RID[arch]}")
         build.append(Fix(summary=f"Publish for the pool: <RuntimeIdentifier>{RID[arch]}</RuntimeIdentifier> (or "
@@ -285,6 +279,20 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                          label=f"RuntimeIdentifier {RID[arch]}", commands=cmds, powershell=ps))
         kept = [k for k in kept if not any(c.startswith("dotnet publish") for c in k.commands)]
     return replace(f, fixes=tuple(build + kept + pool_advice), rejected_fixes=())
+
+
+def _platform_target(fix: Fix, name: str, arch: Arch) -> Fix:
+    """The rules' rebuild of assembly ``name`` (:func:`iisbitness.rules._assembly.rebuilt`: as AnyCPU or for the
+    process, or its 32BITREQ flag cleared with the CorFlags line it keeps) as the build's setting: one fix, where
+    check-app listed its own ``<PlatformTarget>`` beside the rules' rebuild of the same file. Its note and commands
+    stay; every finding that offers the rebuild (a worker's, IIS Manager's, an assembly that needs it) gets this one
+    (one number). Not for native code (a native DLL, a mixed-mode or ReadyToRun assembly: no AnyCPU build exists;
+    :func:`iisbitness.rules._assembly.arch_build_fix`)."""
+    clear = "; or clear its 32BITREQ flag (it is IL-only): the command" if fix.commands else ""
+    return replace(fix, summary=(f"Build '{name}' for the pool: <PlatformTarget>AnyCPU</PlatformTarget> (or "
+                                 f"{PLATFORM[arch]}) in the project that builds it, or reference its AnyCPU / "
+                                 f"{PLATFORM[arch]} package{clear}"),
+                   label=f"PlatformTarget AnyCPU or {PLATFORM[arch]}" + (", or clear 32BITREQ" if clear else ""))
 
 
 def _runs_as(to: Arch, pool: PoolSpec) -> str:
@@ -368,7 +376,7 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
     before = scan(image, options)
     if (shared := shared_config_unread(before.problems)) is not None:
         # NOTE: the application would be checked in the local file, which IIS does not run under shared configuration
-        raise ServerImageError(f"{shared.where}: {shared.message}; give the share's copy (--share)")
+        raise ServerImageError(f"{shared.where}: {shared.message}; check-app checks no build against it")
     publish_drive, physical = _publish(publish)
     data, shown, others = _apphost_with(image, site, app, options, physical)
     with tempfile.TemporaryDirectory(prefix="iisbitness-check-app-") as tmp:

@@ -27,12 +27,11 @@ from iisbitness.errors import FixError, IisBitnessError, ServerImageError
 from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
-from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits
+from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits, config_refused, shared_config_unread
 from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
-from iisbitness.loadplan.coverage import config_refused, shared_config_unread
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.prefetch import read_ahead
@@ -243,15 +242,15 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     finally:
         if facts is not None:
             facts.close()
+    # NOTE: the problem says what is wrong, what IIS does and how to give what is missing; the error adds only what fix
+    # does about it (it said again that IIS does not run the file, and the --share the problem names)
     if (shared := shared_config_unread(report.problems)) is not None:
         # NOTE: the plan would edit the local applicationHost.config, which IIS does not run under shared configuration
-        raise ServerImageError(f"{shared.where}: {shared.message}; fix edits the configuration IIS runs: "
-                               "give the share's copy (--share), or run fix where the shared file is")
+        raise ServerImageError(f"{shared.where}: {shared.message}; fix plans no edit of the local file (or run fix "
+                               "where the shared file is)")
     if (refused := config_refused(report.problems, before.server.config_file)) is not None:
         # NOTE: IIS fails reading that section, so no edit of the file runs as verified until the refusal is corrected
-        at = refused.where
-        raise ServerImageError(f"{at}: {refused.message}; fix does not edit a configuration IIS refuses: correct "
-                               "this first, then run fix again")
+        raise ServerImageError(f"{refused.where}: {refused.message}; fix plans no edit until this is corrected")
     reanalyse, _ = reanalysers(backend, ctx, before, every)
 
     items: list[int | tuple[int, Fix]] = list(select(report, rules, numbers))

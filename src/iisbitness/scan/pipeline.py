@@ -31,12 +31,12 @@ from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
 from iisbitness.errors import CacheError, FixError
 from iisbitness.findings import FileEdit, Finding, LineReplacement, Rule
 from iisbitness.fixes.text import Text
-from iisbitness.fixes.verify import Analysis, verify
+from iisbitness.fixes.verify import Analysis, fixes_unverifiable, verify
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.record import Recorder
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
-from iisbitness.loadplan.coverage import fixes_unverifiable, plan_coverage
+from iisbitness.loadplan.coverage import plan_coverage
 from iisbitness.loadplan.plan import CoverageStatus, Load, LoadPlan
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.iis7 import without_secrets
