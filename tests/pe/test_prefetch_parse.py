@@ -11,6 +11,7 @@ import os
 import select
 import shutil
 import signal
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -396,9 +397,13 @@ def test_a_helper_held_up_changes_nothing_but_speed(tmp_path: Path, monkeypatch:
     taken: list[bool] = []
 
     class HeldUp(Prefetch):
+        def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+            started = self.pid
+            super().files_ahead(paths)
+            if self.pid and not started:
+                os.kill(self.pid, signal.SIGSTOP)  # NOTE: it may have answered a few files already
+
         def take(self, path: str | os.PathLike[str]) -> Parsed | None:
-            if self.pid and not taken:
-                os.kill(self.pid, signal.SIGSTOP)
             if len(taken) == self.files // 2:
                 os.kill(self.pid, signal.SIGCONT)
                 _wait_for(lambda: self._receive() or self.files - 1 in self._answers or self._rfd < 0)
@@ -410,5 +415,5 @@ def test_a_helper_held_up_changes_nothing_but_speed(tmp_path: Path, monkeypatch:
     assert scan_json.render(scan(image, ScanOptions())) == alone
     ahead = made[0]
     assert ahead.files == 2 * len(plain) and len(taken) >= ahead.files
-    assert not any(taken[: ahead.files // 2]) and taken[ahead.files - 1], taken
+    assert sum(taken[: ahead.files // 2]) < ahead.files // 4 and taken[ahead.files - 1], taken
     assert _reaped(ahead.pid)

@@ -551,11 +551,12 @@ def _bring_in(rfd: int, shared: mmap.mmap, parent: int, reader: _Reader | None =
                 worked = True
                 progress = reader.passed(shared)
             front = max(front + 1, progress)
-        worked = reader.finish_one() or worked
         if parser is not None and parser.parse_one(progress):
             pause = _POLL
             continue
-        if worked:
+        if reader.finish_one() or worked:
+            # NOTE: a large file's head is read (waiting for it) only when there is nothing to parse, or when more
+            # than THREADS wait (_Reader.bring)
             continue
         if parser is not None:
             parser.flush()
