@@ -90,15 +90,24 @@ def test_fix_with_a_number_makes_the_fix_scan_showed_and_says_its_side_effects(t
 
 
 def test_fix_all_says_which_pools_run_without_the_module_before_and_after_apply(tmp_path: Path) -> None:
-    """Issue 20 §2: the fixes taken together flip five pools to 32-bit; PhpPool and IntranetPool stay 64-bit and
-    run without the vendor's authentication module: the plan and the --apply output say so."""
+    """Issue 20 §2: IntranetPool's only verified fix takes the vendor's authentication module out of pools. ``fix``
+    alone no longer takes it (its sites would be served without it, where the pool failed closed with 503: user
+    audit, 2026-12-06) and says so; ``--fix 8`` takes it knowingly, and the plan and the --apply output say which
+    pools then run without the module."""
     img = _demo(tmp_path)
     dry = CliRunner().invoke(main, ["fix", str(img)])
-    assert "  global module FabrikamVendorAuth no longer loads in IntranetPool, PhpPool" in dry.output
-    assert "WARNING: FabrikamVendorAuth looks like a security module: sites in IntranetPool, PhpPool" in dry.output
-    done = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    flat = " ".join(dry.output.split())
+    assert ("not fixed: finding 5 global-module-arch (pool 'IntranetPool'): its verified fixes take the security "
+            "module FabrikamVendorAuth out of pools, whose sites are then served without it: take one knowingly with "
+            "--fix N") in flat, dry.output
+    assert "FabrikamVendorAuth no longer loads" not in flat and "WARNING" not in flat
+    dry = CliRunner().invoke(main, ["fix", str(img), "--fix", "8"])
+    assert "  global module FabrikamVendorAuth no longer loads in CatalogPool, DefaultAppPool, IntranetPool," in dry.output
+    assert "WARNING: FabrikamVendorAuth looks like a security module: sites in 7 pools then run without it." in dry.output
+    done = CliRunner().invoke(main, ["fix", str(img), "--fix", "8", "--apply"])
     assert done.exit_code == 0, done.output
-    assert done.output.rstrip().endswith("every targeted finding is gone; but IntranetPool, PhpPool now run without "
+    assert done.output.rstrip().endswith("every targeted finding is gone; but CatalogPool, DefaultAppPool, IntranetPool, "
+                                         "OrdersAsp, PhpPool, StorefrontCore, WebConnection64 now run without "
                                          "FabrikamVendorAuth (side effects above).")
 
 
@@ -267,3 +276,29 @@ def test_a_filter_a_flip_starts_or_stops_is_said_once_per_worker(tmp_path: Path)
     starts = _flip(_sentinel(tmp_path / "b", drop="SentinelWSFilter64"))
     assert [(e["kind"], e["name"], e["load_kind"]) for e in starts["side_effects"]] == [  # type: ignore[attr-defined]
         ("arch", "DefaultAppPool", None), ("loaded", "SentinelWSFilter32", "isapi-filter")]
+
+
+def test_a_fix_that_moves_applications_to_a_32_bit_worker_says_its_memory_limit(tmp_path: Path) -> None:
+    """A pool flip to 32-bit and a split into a new 32-bit pool take their applications from a 64-bit worker to one
+    that addresses at most 4 GB: ``fix`` (the plan approved), HTML and ``--verbose`` say so beside the worker's
+    change; a flip to 64-bit does not; scan's compact text keeps its line count."""
+    from dataclasses import replace
+
+    from iisbitness.arch import Arch
+    from iisbitness.formats.causes import MEMORY_LIMIT, effect_lines
+
+    img = tmp_path / "demo"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    plan = CliRunner().invoke(main, ["fix", str(img)])
+    flat = " ".join(plan.stdout.split())
+    said = " ".join(MEMORY_LIMIT.split())
+    assert f"DefaultAppPool runs as x86 (was x64): Default Web Site/, 13 binaries{said}" in flat, plan.stdout
+    assert f"new pool 'IntranetPool (x86)' copies 'IntranetPool': managedRuntimeVersion=v4.0{said}" in flat
+    report = scan(img)
+    flip = next(x for f in report.findings for x in f.fixes if x.summary.startswith("Run application pool 'Catalog"))
+    [arch] = [e for e in flip.side_effects if e.kind is EffectKind.ARCH]
+    assert effect_lines([arch])[0].endswith(MEMORY_LIMIT)
+    assert "4 GB" not in scan_text.render(report) and "4 GB" in scan_text.render(
+        report, options=scan_text.TextOptions(verbose=True))
+    assert MEMORY_LIMIT not in effect_lines([replace(arch, before=Arch.X86, after=Arch.X64)])[0]
+    assert "4 GB of memory" in scan_html.render([report])

@@ -333,3 +333,20 @@ def test_an_application_the_server_lacks_is_named_with_those_it_has(x86_publish:
     code, out = _run(str(x86_publish), "--server", str(DEMO / "contoso-iis10"), "--site", "Default Web Site/wconect")
     assert code == 2 and "no application Default Web Site/wconect" in out
     assert "Default Web Site/, Default Web Site/wconnect, Legacy/, Intranet/, Intranet/timesheets," in out
+
+
+def test_an_option_the_chosen_check_does_not_use_is_exit_2_not_ignored(x86_publish: Path) -> None:
+    """A pipeline's typo: ``--site`` (or ``--drive``, ``--share``) without ``--server`` was ignored and the build was
+    checked against a pool of its own (an x86 pool here: exit 0, a pass of another check than the one asked);
+    ``--runtime``/``--pipeline`` with ``--server`` were ignored for the server's own pool. Each is now exit 2 saying
+    which option and why; the checks without them are unchanged."""
+    site = "Default Web Site/"
+    for extra, named in ((["--pool-arch", "x86", "--site", site], "--site is not used without --server IMAGE"),
+                         (["--pool-arch", "x86", "--drive", "D=/tmp", "--share", "//fs/web=/tmp"],
+                          "--drive and --share are not used without --server IMAGE"),
+                         (["--server", str(DEMO / "contoso-iis10"), "--site", site, "--runtime", "v2.0"],
+                          "--runtime is not used with --server")):
+        code, out = _run(str(x86_publish), *extra)
+        assert code == 2 and named in out, out
+    assert _run(str(x86_publish), "--pool-arch", "x86")[0] == 0
+    assert _run(str(x86_publish), "--server", str(DEMO / "contoso-iis10"), "--site", site)[0] == 1

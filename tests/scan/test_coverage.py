@@ -42,26 +42,31 @@ def test_demo_without_wwwroot_says_the_application_was_not_checked_in_every_form
     img = _demo_without_wwwroot(tmp_path)
     report = scan(img, ScanOptions(load_map=True))
     assert not [f for f in report.findings if "LegacyReports" in (f.binary or "")]
-    [gap] = report.unchecked()
+    [gap, below] = report.unchecked()
     assert (gap.application, gap.status, gap.pool) == ("Default Web Site/", CoverageStatus.NOT_CHECKED, "DefaultAppPool")
     assert gap.reasons == ("folder C:\\inetpub\\wwwroot is not in the image",)
     assert gap.remedy == "copy C:\\inetpub\\wwwroot into the image as inetpub/wwwroot"
-    assert len(report.coverage) == 9 and report.coverage_words() == "1 of 9 applications not checked"
-    assert report.coverage_counts() == {CoverageStatus.CHECKED: 8, CoverageStatus.PARTLY: 0,
+    # NOTE: the site root's web.config reaches its child application /wconnect (facts B3): not read, so partly
+    assert (below.application, below.status, below.remedy) == ("Default Web Site/wconnect", CoverageStatus.PARTLY,
+                                                               gap.remedy)
+    assert len(report.coverage) == 9
+    assert report.coverage_words() == "1 of 9 applications not checked, 1 partly checked"
+    assert report.coverage_counts() == {CoverageStatus.CHECKED: 7, CoverageStatus.PARTLY: 1,
                                         CoverageStatus.NOT_CHECKED: 1}  # the one count JSON and the words read
 
     text = scan_text.render(report, width=200)
-    top = text.index("Coverage: 1 of 9 applications not checked")
+    top = text.index("Coverage: 1 of 9 applications not checked, 1 partly checked")
     assert top < text.index("ERROR ")  # near the top, before the first cause
-    assert text.rstrip().splitlines()[-1].endswith("in 7 of 9 pools, inetmgr.exe; 1 of 9 applications not checked; "
-                                                   "7 verified fixes.")
+    assert text.rstrip().splitlines()[-1].endswith("in 7 of 9 pools, inetmgr.exe; 1 of 9 applications not checked, "
+                                                   "1 partly checked; 6 verified fixes.")
     # NOTE: the DefaultAppPool flip runs Default Web Site/ at x86, whose folder nobody read: not verified
     [flip] = [x for f in report.findings for x in f.fixes if x.summary.startswith("Run application pool 'DefaultAppPool'")][:1]
     assert flip.verified is False and flip.note is not None
     assert ("Not verified: Default Web Site/ (folder C:\\inetpub\\wwwroot is not in the image) was not checked, so what "
             "it loads at that architecture is unknown" in flip.note), flip.note
 
-    [entry] = [e for e in report.loads or () if e.kind == "application"]
+    [entry, partly] = [e for e in report.loads or () if e.kind == "application"]
+    assert partly.application == "/wconnect" and partly.reason.startswith("partly checked: the web.config files of ")
     assert (entry.pool, entry.verdict.value, entry.site, entry.application) == (
         "DefaultAppPool", "unknown", "Default Web Site", "/")
     assert entry.reason.startswith("not checked: folder C:\\inetpub\\wwwroot is not in the image; give: copy")
@@ -72,7 +77,7 @@ def test_demo_without_wwwroot_says_the_application_was_not_checked_in_every_form
     jsonschema.validate(doc, SCAN_SCHEMA)
     assert doc["schema"] == "iisbitness/scan/2"
     assert {k: doc["coverage"][k] for k in ("complete", "checked", "partly_checked", "not_checked")} == {
-        "complete": False, "checked": 8, "partly_checked": 0, "not_checked": 1}
+        "complete": False, "checked": 7, "partly_checked": 1, "not_checked": 1}
 
     sarif = json.loads(scan_sarif.render(report))
     _validate(sarif)
@@ -272,7 +277,8 @@ def test_fix_apply_edits_a_global_module_where_its_config_source_file_keeps_it(t
     """The preCondition fix of a global module kept in globalModules.config edits that file (it was refused:
     'no global module' in applicationHost.config), and its <modules> entry in applicationHost.config."""
     img = _demo_with_config_source(tmp_path)
-    r = CliRunner().invoke(main, ["fix", str(img), "--apply"])
+    # NOTE: it takes the security module out of pools, so fix takes it only by number (the demo's [8])
+    r = CliRunner().invoke(main, ["fix", str(img), "--apply", "--fix", "8"])
     assert r.exit_code == 0, r.output
     config = img / "Windows" / "System32" / "inetsrv" / "config"
     assert 'vendorauth.dll" preCondition="bitness32"' in (config / "globalModules.config").read_text(encoding="utf-8")
@@ -439,3 +445,117 @@ def test_fix_json_carries_the_scan_s_coverage(tmp_path: Path) -> None:
     assert gap["status"] == "not-checked" and gap["application"].endswith("applicationHost.config")
     # NOTE: one contract for both documents: the fix schema's coverage is the scan schema's
     assert FIX_SCHEMA["properties"]["coverage"] == SCAN_SCHEMA["properties"]["coverage"]
+
+
+_PARENT_HANDLER = """<?xml version="1.0" encoding="UTF-8"?>
+<configuration>
+  <system.webServer>
+    <handlers>
+      <add name="Reports" path="*.rpt" verb="*" modules="IsapiModule" scriptProcessor="C:\\isapi\\rpt.dll" />
+    </handlers>
+  </system.webServer>
+</configuration>
+"""
+
+
+def _nested_on_d(tmp_path: Path) -> Path:
+    """Site S: its root application on D: (not mapped unless --drive), a child application /child on C: in pool
+    P (x64), whose bin holds an AnyCPU assembly; C:\\isapi\\rpt.dll an x86 ISAPI extension the ISAPI and CGI
+    restrictions allow."""
+    child = ('<application path="/child" applicationPool="P">'
+             '<virtualDirectory path="/" physicalPath="C:\\sites\\child" /></application>')
+    restrict = ('<security><isapiCgiRestriction notListedIsapisAllowed="true" notListedCgisAllowed="true" />'
+                '</security>')
+    return make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                                site("S", 1, "P", r"D:\sites\s", child), restrict,
+                                                '<modules><add name="IsapiModule" /></modules>'),
+                      {"sites/child/bin/App.dll": "managed_anycpu.dll", "isapi/rpt.dll": "isapi_ext_x86.dll"})
+
+
+def test_a_child_application_under_an_unread_parent_folder_is_partly_checked(tmp_path: Path) -> None:
+    """Configuration follows URLs into child applications (facts B3): the web.config of a site root on a drive that
+    is not mapped reaches its child application on C:, which was called "checked" (and check-app's JSON
+    ``complete``) over it. With --drive the parent's handler shows in the child: what was not read mattered."""
+    img = _nested_on_d(tmp_path)
+    report = scan(img)
+    by_app = {c.application: c for c in report.coverage}
+    assert by_app["S/"].status is CoverageStatus.NOT_CHECKED
+    child = by_app["S/child"]
+    assert child.status is CoverageStatus.PARTLY, child
+    assert child.reasons == (
+        "the web.config files of S/ reach it and were not read (physicalPath D:\\sites\\s: drive D: is not mapped)",)
+    assert child.remedy == "--drive D=/path/to/copy"
+    assert not report.findings
+    d = tmp_path / "d"
+    (d / "sites" / "s").mkdir(parents=True)
+    (d / "sites" / "s" / "web.config").write_text(_PARENT_HANDLER, encoding="utf-8")
+    mapped = scan(img, ScanOptions(drives={"D": d}))
+    assert not mapped.unchecked()
+    assert {(f.rule, f.application) for f in mapped.findings if f.rule == "isapi-extension-arch"} == {
+        ("isapi-extension-arch", "/"), ("isapi-extension-arch", "/child")}
+    publish = tmp_path / "publish"
+    (publish / "bin").mkdir(parents=True)
+    shutil.copy(REPO / "tests/fixtures/pe/bin/managed_anycpu.dll", publish / "bin" / "App.dll")
+    res = CliRunner().invoke(main, ["check-app", str(publish), "--server", str(img), "--site", "S/child",
+                                    "--format", "json", "--fail-on-incomplete"])
+    assert res.exit_code == 1, res.output
+    cov = json.loads(res.stdout)["coverage"]
+    assert (cov["complete"], cov["partly_checked"]) == (False, 1), cov
+
+
+def test_a_web_config_iis_refuses_above_a_child_application_leaves_it_partly_checked(tmp_path: Path) -> None:
+    """A web.config that is not well-formed in the parent application's folder ``sub`` is read for every URL below
+    /sub, the child application /sub/child's too (HTTP 500.19 there as well): that child is partly checked, the file
+    named; /other, whose URL is not below /sub, stays checked."""
+    apps = ('<application path="/sub/child" applicationPool="P">'
+            '<virtualDirectory path="/" physicalPath="C:\\sites\\child" /></application>'
+            '<application path="/other" applicationPool="P">'
+            '<virtualDirectory path="/" physicalPath="C:\\sites\\other" /></application>')
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />',
+                                               site("S", 1, "P", r"C:\sites\s", apps)),
+                     {"sites/s/sub/web.config": "<configuration><system.webServer>", "sites/s/index.htm": "x",
+                      "sites/child/index.htm": "x", "sites/other/index.htm": "x"})
+    by_app = {c.application: c for c in scan(img).coverage}
+    assert by_app["S/"].status is CoverageStatus.PARTLY
+    child = by_app["S/sub/child"]
+    assert child.status is CoverageStatus.PARTLY and child.reasons[0].startswith("sites/s/sub/web.config:"), child
+    assert by_app["S/other"].status is CoverageStatus.CHECKED
+
+
+def test_what_a_parent_application_alone_did_not_read_stays_its_own(tmp_path: Path) -> None:
+    """An in-process ASP.NET Core site root whose runtimeconfig.json is not in the image (its web.config wraps its
+    settings in ``inheritInChildApplications="false"``, as the publish template does) is partly checked; its child
+    application, which neither that runtime nor those files concern, stays checked."""
+    web = ('<?xml version="1.0"?>\n<configuration><location path="." inheritInChildApplications="false">'
+           '<system.webServer><handlers><add name="aspNetCore" path="*" verb="*" modules="AspNetCoreModuleV2" '
+           'resourceType="Unspecified" /></handlers><aspNetCore processPath="dotnet" arguments=".\\\\Shop.dll" '
+           'hostingModel="inprocess" /></system.webServer></location></configuration>\n')
+    child = ('<application path="/child" applicationPool="P">'
+             '<virtualDirectory path="/" physicalPath="C:\\sites\\child" /></application>')
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="" />',
+                                               site("S", 1, "P", r"C:\sites\s", child)),
+                     {"sites/s/web.config": web, "sites/child/index.htm": "x"})
+    by_app = {c.application: c for c in scan(img).coverage}
+    assert by_app["S/"].status is CoverageStatus.PARTLY and "runtimeconfig.json" in by_app["S/"].reasons[0]
+    assert by_app["S/child"].status is CoverageStatus.CHECKED, by_app["S/child"]
+
+
+def test_a_child_application_below_an_unread_virtual_directory_of_its_parent_is_partly_checked(tmp_path: Path) -> None:
+    """The site root's virtual directory /docs points at a folder the image lacks; the application /docs/app (its own
+    folder read) lies below that URL, so web.config files there reach it: partly checked, the virtual directory
+    named; /other is not below it and stays checked."""
+    vdir = '<virtualDirectory path="/docs" physicalPath="C:\\docs" />'
+    apps = ('<application path="/docs/app" applicationPool="P">'
+            '<virtualDirectory path="/" physicalPath="C:\\sites\\app" /></application>'
+            '<application path="/other" applicationPool="P">'
+            '<virtualDirectory path="/" physicalPath="C:\\sites\\other" /></application>')
+    sites = site("S", 1, "P", r"C:\sites\s", apps).replace("</application>", vdir + "</application>", 1)
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="v4.0" />', sites),
+                     {"sites/s/index.htm": "x", "sites/app/index.htm": "x", "sites/other/index.htm": "x"})
+    by_app = {c.application: c for c in scan(img).coverage}
+    assert by_app["S/docs/app"].status is CoverageStatus.PARTLY
+    [why] = by_app["S/docs/app"].reasons
+    assert why == ("the web.config files of S/, virtual directory /docs reach it and were not read (folder C:\\docs "
+                   "is not in the image)")
+    assert by_app["S/docs/app"].remedy == "copy C:\\docs into the image as docs"
+    assert by_app["S/other"].status is CoverageStatus.CHECKED

@@ -7,9 +7,10 @@ inheritInChildApplications="false">`` stops a section at the application that ow
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from iisbitness.api import scan
+from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import read_server
 from iisbitness.image.server_image import ServerImage
@@ -102,3 +103,35 @@ def test_site_filters_reach_every_worker_of_the_site_whatever_inherit_in_child_a
            '<system.webServer><isapiFilters><filter name="F" path="C:\\Vendor\\isapi.dll" /></isapiFilters>'
            "</system.webServer></location></configuration>\n")
     assert _hits(_image(tmp_path, web)) == {("isapi-filter-arch", "P64", None)}
+
+
+def _modules_web(modules: str) -> str:
+    return (f'<?xml version="1.0"?>\n<configuration>\n  <system.webServer><modules>{modules}</modules>{HANDLER}'
+            '</system.webServer>\n</configuration>\n')
+
+
+SERVER_MODULES = ('<modules><add name="StaticFileModule" /><add name="IsapiModule" /></modules>'
+                  '<handlers><add name="StaticFile" path="*" verb="*" modules="StaticFileModule" /></handlers>')
+
+
+def test_an_isapi_extension_whose_isapimodule_the_application_clears_is_never_loaded(tmp_path: Path) -> None:
+    """The site root's web.config clears ``<modules>`` (keeping StaticFileModule) and maps *.vnd to an x86 ISAPI
+    extension with modules="IsapiModule": IIS answers those requests with HTTP 500.21 "bad module" (KB 943891) in the
+    root and in /child, which inherits the list, and never loads the DLL, so no bitness finding (it said HTTP 500
+    0x800700C1 and offered an x64 build that would change nothing); the load map says why. A ``<remove>`` of
+    another module keeps the finding; so does a configuration with no ``<modules>`` section at all."""
+    cleared = _modules_web('<clear /><add name="StaticFileModule" />')
+    img = make_image(tmp_path / "a", apphost(POOLS, site("S", 1, "P32", r"C:\inetpub\s",
+                                                         extra_apps=CHILD.format(physical=r"C:\apps\child")),
+                                             location=SERVER_MODULES),
+                     {"inetpub/s/web.config": cleared, "Vendor/isapi.dll": "isapi_ext_x86.dll",
+                      "apps/child/default.htm": "<html></html>"})
+    assert _hits(img) == set()
+    skipped = [e for e in scan(img, ScanOptions(load_map=True)).loads or () if e.name == "Vendor"]
+    assert {e.application for e in skipped} == {"/", "/child"} and all(e.verdict.value == "skipped" for e in skipped)
+    assert "HTTP 500.21" in skipped[0].reason and "IsapiModule" in skipped[0].reason
+    kept = tmp_path / "b"
+    shutil.copytree(img, kept)
+    (kept / "inetpub/s/web.config").write_text(_modules_web('<remove name="StaticFileModule" />'), encoding="utf-8")
+    assert _hits(kept) == {("isapi-extension-arch", "P64", "/child")}
+    assert _hits(_image(tmp_path / "c", _web(None))) == {("isapi-extension-arch", "P64", "/child")}

@@ -75,13 +75,26 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
                 would refuse the build's own web.config (HTTP 500.19: not
                 well-formed XML, a section IIS allows only in
                 applicationHost.config or one the server locks), named
-                by file and line.
+                by file and line; or an option this check does not use
+                (--site, --drive, --share without --server; --runtime,
+                --pipeline with it).
     """
     view = replace(view, command="check-app", source_root=Path.cwd())
     if (server is None) == (pool_arch is None):
         _fatal("give either --pool-arch (a pool on its own) or --server IMAGE --site SITE/APP")
     if server is not None and not site_app:
         _fatal("--server needs --site SITE/APP (the application this build replaces)")
+    # NOTE: an option that changes nothing is a pipeline's typo: the gate would pass on another check than the one asked
+    given = click.get_current_context().get_parameter_source
+    unused = ([name for name, value in (("--site", site_app), ("--drive", drives), ("--share", shares)) if value]
+              if server is None else
+              [f"--{name}" for name in ("runtime", "pipeline") if given(name) is click.core.ParameterSource.COMMANDLINE])
+    if unused:
+        _fatal(f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used "
+               + ("without --server IMAGE: --pool-arch checks the build against a pool of its own, not a server's"
+                  if server is None else "with --server: the pool --site runs in on that server has its own")
+               + f"; drop {'it' if len(unused) == 1 else 'them'}, or give " + ("--server" if server is None else
+                                                                              "--pool-arch instead of --server"))
     try:
         if server is not None and site_app:
             report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=_drives(drives),

@@ -21,7 +21,7 @@ from lxml import etree
 
 from iisbitness.arch import Arch
 from iisbitness.config.kind import require_apphost
-from iisbitness.config.locks import SectionLocks
+from iisbitness.config.locks import SectionLocks, section_elements
 from iisbitness.config.merge import (
     Contribution,
     applicable,
@@ -120,7 +120,7 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
                 problems.append(Problem(shown, line_of(cr), f"shared configuration at '{target}' is not in the image "
                                         f"({shared.problem or 'not found'}); the local applicationHost.config was "
                                         "read instead, which IIS does not use while redirection is enabled",
-                                        unread=True))
+                                        unread=True, remedy=shared.remedy))
         except ConfigError as e:
             problems.append(Problem(e.path, e.line, e.message))
     found = image.locate(APPHOST)
@@ -525,8 +525,10 @@ class _Reader:
                 )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
         managed = self._managed(here, handlers, applicable(asp, target))
+        listed = sections_named(self.unlocked(here, "modules"), "modules")
+        modules = tuple(attr(e.element, "name").lower() for e in merge_collection(listed, "add", ("name",)))
         return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files,
-                               tuple(managed))
+                               tuple(managed), modules if listed else None)
 
     def _managed(self, here: list[Contribution], handlers: list[Handler], asp: list[Contribution]) -> list[ManagedType]:
         """The managed types and assemblies the merged configuration names that carry an assembly name
@@ -657,11 +659,8 @@ class _Reader:
         groups += [g for loc in children(root, "location") for g in children(loc)
                    if local_name(g) in ("system.webServer", "system.applicationHost")]
         for group in groups:
-            sections = [*children(group), *(s for sub in children(group, "security") for s in children(sub))]
-            for el in sections:
-                parent = el.getparent()
-                inner = "security/" if parent is not None and parent is not group else ""
-                name = f"{local_name(group)}/{inner}{local_name(el)}"
+            for path, el in section_elements(group):
+                name = f"{local_name(group)}/{path}"
                 where = self.locks.apphost_only(name)
                 if where is None:
                     continue

@@ -241,7 +241,7 @@ def _rank(fixes: list[Fix]) -> tuple[Fix, ...]:
     mappings fail (HTTP 500.21: :attr:`SideEffect.handlers`) last (stable otherwise)."""
     # NOTE: whether any effect unloads, not the tuple of them: a global module's fix unloads it from every pool,
     # and each finding of the module ranks that fix again (issue 25)
-    return tuple(sorted(fixes, key=lambda x: (any(e.breaks_requests for e in x.side_effects),
+    return tuple(sorted(fixes, key=lambda x: (x.breaks_requests,
                                               any(e.kind is EffectKind.UNLOADED for e in x.side_effects))))
 
 

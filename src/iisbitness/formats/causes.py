@@ -248,22 +248,33 @@ def security_warning(fix: Fix | Sequence[SideEffect]) -> str:
     """A sentence of its own when a fix takes a security module or filter out of a process, else ""."""
     by_name: dict[str, list[str]] = {}
     for e in _effects(fix):
-        if e.kind is EffectKind.UNLOADED and e.security:
+        if e.unguards:
             by_name.setdefault(e.name, []).append(e.pool or e.process)
     return " ".join(f"{name} looks like a security module: sites in {_names(pools)} then run without it."
                     for name, pools in by_name.items())
 
 
-def _effect(e: SideEffect) -> str:
+MEMORY_LIMIT = "; as a 32-bit process at most 4 GB of memory (OutOfMemoryException past it; it had terabytes)"
+"""Said of a side effect that moves applications from a 64-bit worker to a 32-bit one: a 32-bit process on 64-bit
+Windows has at most a 4 GB user address space (2 GB unless large-address aware), a 64-bit one 8 TB or 128 TB
+(learn.microsoft.com/windows/win32/memory/memory-limits-for-windows-releases)."""
+
+
+def _effect(e: SideEffect, brief: bool = False) -> str:
+    """One side effect's line; ``brief`` (scan's compact text) leaves out :data:`MEMORY_LIMIT`, which ``fix``, HTML,
+    SARIF and ``--verbose`` say."""
     where = e.pool or e.process
+    memory = "" if brief else MEMORY_LIMIT
     if e.kind is EffectKind.ARCH:
         apps = ", ".join(e.applications) or "no application"
         return (f"{where} runs as {e.after.value if e.after else '?'} (was {e.before.value if e.before else '?'}): "
                 f"{apps}" + (f", {e.binaries} binar{'y' if e.binaries == 1 else 'ies'}" if e.binaries else "")
-                + (f" (ISAPI: {', '.join(e.isapi)})" if e.isapi else ""))
+                + (f" (ISAPI: {', '.join(e.isapi)})" if e.isapi else "")
+                + (memory if e.after is Arch.X86 and e.before is not None and e.before.is_64bit else ""))
     settings = ", ".join(f"{k}={v}" if v else k for k, v in e.settings if k not in BITNESS_ATTRIBUTES)
+    # NOTE: a split moves its applications to the other bitness, so a new pool at x86 takes them from a 64-bit one
     return (f"new pool '{e.name}' copies '{e.like}'"
-            + (f": {settings}" if settings else " (its defaults)"))
+            + (f": {settings}" if settings else " (its defaults)") + (memory if e.after is Arch.X86 else ""))
 
 
 def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[str, ...]:
@@ -289,7 +300,7 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
             workers.setdefault((e.process, e.after.value if e.after else "?"), []).append(e.name)
             moved.setdefault((e.process, e.after.value if e.after else "?"), {}).update(dict.fromkeys(e.isapi))
         else:
-            out.append(_effect(e))
+            out.append(_effect(e, brief))
     out += [f"each pool gets a {process} of its own ({arch}): {', '.join(pools)}"
             + (f" (ISAPI now at {arch}: {', '.join(moved[process, arch])})" if moved.get((process, arch)) else "")
             for (process, arch), pools in workers.items()]

@@ -14,7 +14,8 @@ Coverage is derived from the answers the scan already got, not from checks of it
 
 An application whose root folder was not read is *not checked*: its ``bin``, web.config files, ASP pages
 and ASP.NET Core files were not seen, so no finding about them means nothing. One whose root was read
-but some virtual directory or file was not is *partly checked*. IIS 6: the metabase holds the script
+but some virtual directory or file was not is *partly checked*, and so is one below an application whose folder
+(or a web.config in it) was not read: configuration follows URLs into child applications (facts B3). IIS 6: the metabase holds the script
 maps and filters, so the folder is judged, and the ``bin`` an ASP.NET application loads (one not listed whole is an
 unread problem: partly checked). IIS Express: each project's site, as Visual Studio
 launches it (:func:`iisbitness.loadplan.iisexpress.as_launched`); a folder outside the scanned solution is
@@ -24,7 +25,6 @@ project file).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -60,7 +60,9 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         (IIS Express: then one ``NOT_CHECKED`` entry per project no site leads to, named by its file):
         ``NOT_CHECKED`` when the root virtual directory's folder was not read (or there is no root virtual
         directory); ``PARTLY`` when it was, but another virtual directory's folder was not, a problem marked
-        ``unread`` lies below its folders, or a strong-named assembly could not be looked up in the GAC (the image
+        ``unread`` lies below its folders (or in a folder of an application above it whose URL leads to it: a
+        web.config there reaches it, facts B3), the folder of an application above it that its URL lies under was not
+        read (:func:`_inherited_gaps`), or a strong-named assembly could not be looked up in the GAC (the image
         holds no GAC folder, or none of its GAC folders holds it, nor ``bin``);
         ``CHECKED`` (no reasons, no remedy) otherwise. ``reasons`` say why, one sentence each; ``remedy`` what
         to give a new scan (``--drive``, ``--env``, a folder to copy; "" when nothing offline helps). Empty for a
@@ -82,7 +84,10 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
     for key, found in gac.items():
         have = unread.setdefault(key, [])
         have.extend(p for p in found if p not in have)
-    out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), GAC_REMEDY if id(a) in gac else "")
+    # NOTE: IIS 6 reads its handlers and filters from the metabase, and the scan no web.config of it
+    inherited = _inherited_gaps(apps, folders) if plan.iis6 is None else {}
+    out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), GAC_REMEDY if id(a) in gac else "",
+                          inherited.get(id(a), ()))
                 for a in apps)
     if plan.iisexpress is not None:
         # NOTE: a project no site's physicalPath leads to is not planned at all: one entry for it, named by its file
@@ -101,7 +106,8 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     problems name it: applicationHost.config's section kept in a ``configSource`` file that could not be read, its
     ``<sites>`` or ``<applicationPools>`` kept in another file) counted against every application, which it
     configures: each is then at most partly checked, the problem's ``file: message`` among its reasons (not checked
-    when it is redirection.config's shared configuration that was not read: what was read is not what IIS runs). Such a
+    when it is redirection.config's shared configuration that was not read: what was read is not what IIS runs, and
+    that problem's :attr:`~iisbitness.model.source.Problem.remedy` the remedy of those without one). Such a
     problem lies below no application's folder, so :func:`plan_coverage` gave it to none and the report said
     "all N applications checked" over an unread ``<globalModules>``. With no application at all, one
     ``NOT_CHECKED`` entry per problem, named by its file (as IIS Express's project problems), so that
@@ -109,21 +115,22 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     some applications (a GAC module the workers of some pools load) is left as it gave it. Raises nothing."""
     # NOTE: one plan_coverage already gave to the applications it concerns (a GAC module their workers load) stays
     given = {r for c in coverage for r in c.reasons}
-    gaps = tuple(g for g in dict.fromkeys(f"{p.file}: {p.message}" for p in problems
-                                          if p.unread and (p.file == config_file or is_redirection(p.file)))
-                 if g not in given)
+    by_text: dict[str, Problem] = {}
+    for p in problems:
+        if p.unread and (p.file == config_file or is_redirection(p.file)):
+            by_text.setdefault(f"{p.file}: {p.message}", p)
+    gaps = tuple(g for g in by_text if g not in given)
     if not gaps:
         return coverage
     apps = [c for c in coverage if c.pool or c.site]
     if not apps:
         return coverage + tuple(Coverage(config_file, "", "", CoverageStatus.NOT_CHECKED, (g,)) for g in gaps)
     # NOTE: shared configuration not read: the applications listed are the local file's, which IIS does not run
-    whole = next((g for g in gaps if is_redirection(g.split(": ", 1)[0])), None)
-    share = re.search(r"\(use (--share .+?=/path/to/copy['\"]?)\)", whole) if whole is not None else None
+    whole = next((by_text[g] for g in gaps if is_redirection(by_text[g].file)), None)
+    remedy = whole.remedy if whole is not None else ""
     return tuple(replace(c, status=CoverageStatus.NOT_CHECKED if whole else
                          CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
-                         reasons=tuple(dict.fromkeys((*c.reasons, *gaps))),
-                         remedy=share[1] if share is not None and not c.remedy else c.remedy)
+                         reasons=tuple(dict.fromkeys((*c.reasons, *gaps))), remedy=c.remedy or remedy)
                  if c.pool or c.site else c for c in coverage)
 
 
@@ -190,19 +197,87 @@ def _copy_hint(ctx: PlanContext, win: str) -> str:
 def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], ctx: PlanContext,
                    unread: Iterable[Problem]) -> dict[int, list[Problem]]:
     """Each unread problem under the application whose read folder holds its file most closely (the deepest
-    folder wins: a nested application's own folder before its parent's)."""
-    roots: dict[str, int] = {}
+    folder wins: a nested application's own folder before its parent's), and under every application of that site
+    whose URL lies below the URL of the problem's folder (a web.config's own folder; a folder that could not be
+    listed, itself): configuration follows URLs into child applications (facts B3), so what that folder's
+    web.config files say reaches them too, and was not read."""
+    roots: dict[str, tuple[Application, tuple[str, ...]]] = {}
     for a in apps:
-        for _, host, _, _ in folders[id(a)]:
+        for vdir, host, _, _ in folders[id(a)]:
             if host is not None:
-                roots.setdefault(ctx.image.display(host).lower().rstrip("/"), id(a))
+                roots.setdefault(ctx.image.display(host).lower().rstrip("/"), (a, _url_of(a, vdir)))
     out: dict[int, list[Problem]] = {}
     for p in unread:
         name = p.file.lower().replace("\\", "/").rstrip("/")
+        rel: list[str] = []
         while name and name not in roots:
-            name = name.rpartition("/")[0]
-        if name:
-            out.setdefault(roots[name], []).append(p)
+            name, _, last = name.rpartition("/")
+            rel.insert(0, last)
+        if not name:
+            continue
+        owner, url = roots[name]
+        out.setdefault(id(owner), []).append(p)
+        if not _config_gap(p):
+            continue  # NOTE: a bin, ASP pages or an ASP.NET Core app's files are the owner's alone
+        where = url + tuple(rel[:-1] if rel and rel[-1] == "web.config" else rel)
+        for a in apps:
+            seg = _segments(a.path)
+            if (a is not owner and a.site.lower() == owner.site.lower() and len(seg) > len(where)
+                    and seg[:len(where)] == where and p not in out.setdefault(id(a), [])):
+                out[id(a)].append(p)
+    return out
+
+
+def _config_gap(p: Problem) -> bool:
+    """Whether ``p`` is a gap in the web.config files read (one not used, a folder the web.config search could not
+    list or stopped in: :meth:`iisbitness.config.apphost._Reader._walk_vdir`), which reaches child applications; not
+    a ``bin``, ASP pages or ASP.NET Core files not read, which are their application's own."""
+    return (p.file.replace("\\", "/").lower().rsplit("/", 1)[-1] == "web.config"
+            or p.message.startswith("cannot list folder") or "web.config search stopped" in p.message)
+
+
+def _segments(url: str) -> tuple[str, ...]:
+    """``/App/Sub/`` -> ``("app", "sub")``: a URL path's segments, lower-case (IIS matches them so)."""
+    return tuple(s.lower() for s in url.replace("\\", "/").split("/") if s)
+
+
+def _url_of(app: Application, vdir: VirtualDirectory) -> tuple[str, ...]:
+    """The URL segments (below the site) that ``vdir`` of ``app`` serves."""
+    return _segments(app.path) + _segments(vdir.path)
+
+
+def _inherited_gaps(apps: list[Application], folders: dict[int, list[_Folder]]) -> dict[int, tuple[tuple[str, str], ...]]:
+    """Per application, ``(reason, remedy)`` for each folder of another application of its site that was not read
+    and whose URL its own URL lies below: the web.config files there reach it (configuration paths follow URLs across
+    applications, facts B3; iis-docs "Deep Dive into IIS Configuration with IIS 7 and IIS 8"), so its merged
+    handlers, modules and ISAPI filters lack what they say. A site whose root lies on a drive that is not mapped, with
+    a child application on C:, left that child "checked" and a fix for it verified. A virtual directory whose URL a
+    deeper application owns is left out (IIS serves that URL from the application's own folder), and so is an
+    application whose own root folder was not read (not checked already, for that reason)."""
+    by_site: dict[str, list[Application]] = {}
+    for a in apps:
+        by_site.setdefault(a.site.lower(), []).append(a)
+    # NOTE: the unread folders first, per site (few or none): a site of thousands of applications costs one pass
+    unread: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+    for site, members in by_site.items():
+        paths = {_segments(b.path): b for b in members}
+        for other in members:
+            for vdir, host, why, give in folders[id(other)]:
+                url = _url_of(other, vdir)
+                owner = next((paths[url[:k]] for k in range(len(url), -1, -1) if url[:k] in paths), None)
+                if host is None and owner is other:
+                    where = other.label if vdir.path == "/" else f"{other.label}, virtual directory {vdir.path}"
+                    unread.setdefault(site, []).append(
+                        (url, f"the web.config files of {where} reach it and were not read ({why})", give))
+    out: dict[int, tuple[tuple[str, str], ...]] = {}
+    for a in apps:
+        gaps_here = unread.get(a.site.lower())
+        if not gaps_here or any(host is None for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir):
+            continue  # NOTE: not checked already: its own folder's reason is the one to give
+        mine = _segments(a.path)
+        gaps = tuple((why, give) for url, why, give in gaps_here if len(url) < len(mine) and mine[:len(url)] == url)
+        if gaps:
+            out[id(a)] = gaps
     return out
 
 
@@ -235,7 +310,8 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
     return out
 
 
-def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "") -> Coverage:
+def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "",
+              inherited: tuple[tuple[str, str], ...] = ()) -> Coverage:
     root = app.root_vdir
     reasons: list[str] = []
     remedies: list[str] = []
@@ -248,6 +324,10 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
         if vdir is root:
             root_read = False
         reasons.append(why if vdir is root else f"virtual directory {vdir.path}: {why}")
+        if give:
+            remedies.append(give)
+    for why, give in inherited:
+        reasons.append(why)
         if give:
             remedies.append(give)
     reasons.extend(f"{p.file}: {p.message}" for p in unread)

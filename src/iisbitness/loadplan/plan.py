@@ -384,9 +384,18 @@ class SkipReason(str, Enum):
     """The ISAPI and CGI Restrictions list (IIS 7+) or WebSvcExtRestrictionList (IIS 6) does not allow
     it: requests get HTTP 404.2 (KB 943891)."""
     NO_MANAGED_CODE = "no-managed-code"
-    """The pool runs No Managed Code (``managedRuntimeVersion=""``): no CLR starts in its worker, so the
-    application's ``bin`` is never loaded (facts A9, D5). IIS 6: no script map of the application sends a request to
-    an allowed ``aspnet_isapi.dll``, so ASP.NET never starts for it."""
+    """IIS 7+: the pool runs No Managed Code (``managedRuntimeVersion=""``): no CLR starts in its worker, so the
+    application's ``bin`` is never loaded (facts A9, D5)."""
+    NO_ASPNET_SCRIPT_MAP = "no-aspnet-script-map"
+    """IIS 6: no script map of the application sends a request to an ``aspnet_isapi.dll`` the
+    WebSvcExtRestrictionList allows (none names one, or the one named is prohibited: HTTP 404.2), so ASP.NET never
+    starts for it and its ``bin`` is never loaded (facts G2, G3, D5). Not :attr:`NO_MANAGED_CODE`: IIS 6 pools have
+    no ``managedRuntimeVersion``; the application's script maps decide."""
+    MODULE_NOT_ENABLED = "module-not-enabled"
+    """The handler mapping names a module (``IsapiModule``) that the application's ``<modules>`` list does not hold
+    (a ``<clear/>`` or ``<remove>`` took it out): requests get HTTP 500.21 "Handler ... has a bad module ... in its
+    module list" (KB 943891), or 500.19 "Lock violation" for an entry applicationHost.config locks (``lockItem``), and
+    the ISAPI extension is never loaded."""
 
 
 @dataclass(frozen=True, slots=True)

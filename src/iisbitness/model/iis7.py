@@ -380,6 +380,11 @@ class WebConfigEffect:
         web_configs: the web.config files that took part, as ConfigSource files.
         managed: the managed types and assemblies it names with an assembly name (:class:`ManagedType`), in
             section order.
+        modules: the names (lower-case) of the ``system.webServer/modules`` entries in effect there after
+            ``<clear/>`` and ``<remove>``; None when no ``<modules>`` section applies (a configuration that does not
+            say: nothing is taken for removed). A handler mapping whose ``modules`` names one not listed gets HTTP
+            500.21 "Handler ... has a bad module ... in its module list" (KB 943891) and its ISAPI extension is never
+            loaded.
     """
 
     config_path: str
@@ -388,6 +393,7 @@ class WebConfigEffect:
     aspnetcore: AspNetCore | None
     web_configs: tuple[str, ...] = ()
     managed: tuple[ManagedType, ...] = ()
+    modules: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

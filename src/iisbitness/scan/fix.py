@@ -130,11 +130,6 @@ def _fixable(f: Finding) -> list[Fix]:
     return [x for x in f.fixes if x.verified is True and x.edits]
 
 
-def _breaks_requests(fix: Fix) -> bool:
-    """Whether requests of handler mappings fail after ``fix`` (:attr:`~iisbitness.findings.SideEffect.handlers`)."""
-    return any(e.breaks_requests for e in fix.side_effects)
-
-
 def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse: Reanalyse,
             everything: Sequence[Finding] | None = None
             ) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
@@ -151,12 +146,18 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
         if current is not None and f.key not in {a.key for a in current.after}:
             continue  # cleared by a fix already taken
         fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
-        if want is None and fixes and all(_breaks_requests(x) for x in fixes):
+        harmless = [x for x in fixes if not x.breaks_requests and not x.unguards] if want is None else fixes
+        if fixes and not harmless:
             # NOTE: verified is not harmless: a module handler mappings name taken out leaves their requests with
-            # HTTP 500.21; taken only when asked for by number (fix --fix N), the side effect shown
+            # HTTP 500.21; a security module taken out leaves its sites served without it. Taken only when asked
+            # for by number (fix --fix N), the side effect shown
+            guards = [m for x in fixes for m in x.unguards]
             left.append(Left(n, f, "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
-                                   "names them): take one knowingly with --fix N"))
+                                   "names them): take one knowingly with --fix N" if not guards else
+                             f"its verified fixes take the security module {', '.join(dict.fromkeys(guards))} out of "
+                             "pools, whose sites are then served without it: take one knowingly with --fix N"))
             continue
+        fixes = harmless
         if not fixes:
             left.append(Left(n, f, "no verified fix that changes configuration"))
             continue

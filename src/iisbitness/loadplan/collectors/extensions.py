@@ -16,7 +16,8 @@ from iisbitness.model.iis7 import Application, Server
 
 def collect_isapi_extensions(ctx: PlanContext, server: Server, process: Process,
                              apps: tuple[Application, ...]) -> Iterator[Found]:
-    """One load per (application, scriptProcessor) whose handler's preCondition holds in ``process``."""
+    """One load per (application, scriptProcessor) whose handler's preCondition holds in ``process``; a handler
+    whose ``IsapiModule`` the application's ``<modules>`` list does not hold is skipped (HTTP 500.21, KB 943891)."""
     for app in apps:
         seen: set[str] = set()
         for effect in app.effects:
@@ -25,6 +26,16 @@ def collect_isapi_extensions(ctx: PlanContext, server: Server, process: Process,
                     continue
                 key = h.script_processor.strip().lower()
                 if key in seen:
+                    continue
+                if effect.modules is not None and "isapimodule" not in effect.modules:
+                    # NOTE: a <clear/> or <remove name="IsapiModule"/> at this path: IIS answers 500.21, never loads it
+                    yield Skipped(process, h.name, h.source,
+                                  f"IsapiModule is not in the modules list at {effect.config_path} (a <clear/> or "
+                                  "<remove> took it out): the DLL is never loaded; requests get HTTP 500.21 \"Handler "
+                                  "... has a bad module 'IsapiModule' in its module list\" (KB 943891), or HTTP 500.19 "
+                                  "\"Lock violation\" where applicationHost.config locks that entry (lockItem)",
+                                  SkipReason.MODULE_NOT_ENABLED, LoadKind.ISAPI_EXTENSION,
+                                  configured=h.script_processor, site=app.site, application=app.path)
                     continue
                 ev = ctx.precondition(server, process, h.precondition, h.name, h.source,
                                     LoadKind.ISAPI_EXTENSION, h.script_processor)
