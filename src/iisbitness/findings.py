@@ -100,6 +100,10 @@ class SideEffect:
             for a moved application) whose ``modules`` name it, ``(name, path, verb, applications)`` each: their
             requests then fail with HTTP 500.21 "Handler ... has a bad module ... in its module list" (KB 943891:
             500.21 module not recognized). Empty when none does.
+        bypassed: UNLOADED of a module: the handler mappings of those applications that name it and applied in the
+            worker before the fix, but whose own preCondition is false in it after (``bitness64`` in a worker now
+            32-bit): IIS skips them and their requests go to the next mapping that matches (often ``StaticFile``), so
+            the application's code silently stops serving them; the same ``(name, path, verb, applications)``.
     """
 
     kind: EffectKind
@@ -117,11 +121,13 @@ class SideEffect:
     like: str | None = None
     isapi: tuple[str, ...] = ()
     handlers: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+    bypassed: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
     @property
     def breaks_requests(self) -> bool:
-        """True when requests of handler mappings fail after it (:attr:`handlers`)."""
-        return bool(self.handlers)
+        """True when requests of handler mappings fail (:attr:`handlers`) or silently go to another mapping
+        (:attr:`bypassed`) after it."""
+        return bool(self.handlers or self.bypassed)
 
     @property
     def unguards(self) -> bool:
@@ -174,7 +180,8 @@ class Fix:
     @property
     def breaks_requests(self) -> bool:
         """True when requests fail after this fix: it takes out of a worker a module that handler mappings name
-        (:attr:`SideEffect.breaks_requests`: HTTP 500.21, KB 943891). Every reader asks this: the fix ranking, "What
+        (:attr:`SideEffect.breaks_requests`: HTTP 500.21, KB 943891; or those mappings are skipped and their requests go
+        to another mapping). Every reader asks this: the fix ranking, "What
         to do first" and ``fix`` (which takes such a fix only when asked for by number)."""
         return any(e.breaks_requests for e in self.side_effects)
 

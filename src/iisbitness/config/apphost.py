@@ -40,6 +40,7 @@ from iisbitness.model.iis7 import (
     AppPool,
     AspNetCore,
     AssemblyName,
+    CompressionScheme,
     GlobalModule,
     Handler,
     IsapiCgiRestriction,
@@ -403,6 +404,12 @@ class _Reader:
                                              "effect and are not analysed", unread=True, refused=True))
         return out
 
+    def compression_schemes(self, contribs: list[Contribution]) -> list[CompressionScheme]:
+        """``httpCompression/scheme`` at server level, merged by name (the section is AppHostOnly; its schema keys
+        the collection on ``name``)."""
+        entries = merge_collection(sections_named(applicable(contribs, ()), "httpCompression"), "scheme", ("name",))
+        return [CompressionScheme(e.get("name"), e.get("dll"), e.source) for e in entries]
+
     def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
         entries = merge_collection(sections_named(applicable(contribs, ()), "globalModules"), "add", ("name",))
         return [GlobalModule(e.get("name"), e.get("image"), e.get("preCondition"), e.source) for e in entries]
@@ -748,4 +755,5 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
                                            f"no site ({c.segments[0]!r}); its settings apply nowhere"))
     restriction = reader.isapi_cgi_restriction(contribs)
     return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), tuple(reader.global_modules(contribs)),
-                  tuple(reader.problems), isapi_cgi_restriction=restriction)
+                  tuple(reader.problems), isapi_cgi_restriction=restriction,
+                  compression_schemes=tuple(reader.compression_schemes(contribs)))

@@ -66,7 +66,7 @@ SCAN_RULE_IDS: tuple[str, ...] = (
     "iis-manager-32bit-assembly", "pool-arch-conflict", "binary-missing", "iis6-isolation-wow64",
     "iis6-filter-arch", "iis6-extension-arch", "aspnetcore-inprocess-arch", "aspnetcore-multiple-inprocess",
     "aspnetcore-runtime-missing", "native-library-arch", "com-inproc-arch", "gac-assembly-arch", "pool-undefined",
-    "isapi-not-allowed",
+    "isapi-not-allowed", "compression-scheme-arch", "handler-module-skipped",
 )
 """The scan rule ids a cause may name (issue 5; the scan engineer owns the rules themselves): every scan rule but
 ``binary-invalid`` (a damaged file has no symptom of its own). Written out rather than read from

@@ -7,6 +7,7 @@ functions of a :class:`LoadPlan`.
 
 Who loads what (facts D1-D7, F2):
 - every worker loads every global module whose preCondition holds, at start;
+- a worker whose static or dynamic compression module loads loads each ``httpCompression`` scheme DLL;
 - a worker loads the ISAPI filters of the sites it serves, at start;
 - a worker loads an ISAPI extension (IsapiModule + scriptProcessor) on the first request;
 - the CLR in a worker loads the assemblies in an application's ``bin``;
@@ -32,6 +33,7 @@ from iisbitness.model.iis7 import (
     AppPool,
     AspNetCore,
     AssemblyName,
+    CompressionScheme,
     GlobalModule,
     Handler,
     IsapiFilter,
@@ -57,6 +59,7 @@ class LoadKind(str, Enum):
     ASPNETCORE = "aspnetcore"
     COM_INPROC = "com-inproc"
     GAC_ASSEMBLY = "gac-assembly"
+    COMPRESSION_SCHEME = "compression-scheme"
 
 
 class Evidence(str, Enum):
@@ -334,7 +337,7 @@ class GacAssembly:
 
 
 Entry = (GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | Iis6IsapiFilter | ScriptMapGroup
-         | GacAssembly)
+         | GacAssembly | CompressionScheme)
 """The configuration entry (or, for bin files, the probing rule) behind a load."""
 
 

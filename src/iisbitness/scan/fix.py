@@ -152,8 +152,12 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
             # HTTP 500.21; a security module taken out leaves its sites served without it. Taken only when asked
             # for by number (fix --fix N), the side effect shown
             guards = [m for x in fixes for m in x.unguards]
-            left.append(Left(n, f, "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
-                                   "names them): take one knowingly with --fix N" if not guards else
+            broken = ("its verified fixes make requests of handler mappings fail (HTTP 500.21) or go to another mapping "
+                      "(scan names them): take one knowingly with --fix N"
+                      if any(e.bypassed for x in fixes for e in x.side_effects) else
+                      "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
+                      "names them): take one knowingly with --fix N")
+            left.append(Left(n, f, broken if not guards else
                              f"its verified fixes take the security module {', '.join(dict.fromkeys(guards))} out of "
                              "pools, whose sites are then served without it: take one knowingly with --fix N"))
             continue
