@@ -100,6 +100,10 @@ class SideEffect:
             for a moved application) whose ``modules`` name it, ``(name, path, verb, applications)`` each: their
             requests then fail with HTTP 500.21 "Handler ... has a bad module ... in its module list" (KB 943891:
             500.21 module not recognized). Empty when none does.
+        bypassed: UNLOADED of a module: the handler mappings of those applications that name it and applied in the
+            worker before the fix, but whose own preCondition is false in it after (``bitness64`` in a worker now
+            32-bit): IIS skips them and their requests go to the next mapping that matches (often ``StaticFile``), so
+            the application's code silently stops serving them; the same ``(name, path, verb, applications)``.
     """
 
     kind: EffectKind
@@ -117,11 +121,19 @@ class SideEffect:
     like: str | None = None
     isapi: tuple[str, ...] = ()
     handlers: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+    bypassed: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
     @property
     def breaks_requests(self) -> bool:
-        """True when requests of handler mappings fail after it (:attr:`handlers`)."""
-        return bool(self.handlers)
+        """True when requests of handler mappings fail (:attr:`handlers`) or silently go to another mapping
+        (:attr:`bypassed`) after it."""
+        return bool(self.handlers or self.bypassed)
+
+    @property
+    def unguards(self) -> bool:
+        """True when it takes a security module or filter (:attr:`security`) out of a process: the sites it protected
+        are then served without it."""
+        return self.kind is EffectKind.UNLOADED and self.security
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +177,21 @@ class Fix:
         """The side effects that take a module or filter out of a process (:attr:`EffectKind.UNLOADED`)."""
         return tuple(e for e in self.side_effects if e.kind is EffectKind.UNLOADED)
 
+    @property
+    def breaks_requests(self) -> bool:
+        """True when requests fail after this fix: it takes out of a worker a module that handler mappings name
+        (:attr:`SideEffect.breaks_requests`: HTTP 500.21, KB 943891; or those mappings are skipped and their requests go
+        to another mapping). Every reader asks this: the fix ranking, "What
+        to do first" and ``fix`` (which takes such a fix only when asked for by number)."""
+        return any(e.breaks_requests for e in self.side_effects)
+
+    @property
+    def unguards(self) -> tuple[str, ...]:
+        """The security modules and filters this fix takes out of a worker (:attr:`SideEffect.unguards`), each once:
+        the sites they protected are then served without them, open where they were closed (a pool that failed to
+        start serves again, unauthenticated). ``fix`` takes such a fix only when asked for by number."""
+        return tuple(dict.fromkeys(e.name for e in self.side_effects if e.unguards))
+
 
 @dataclass(frozen=True, slots=True)
 class RejectedFix:
@@ -191,6 +218,9 @@ class Finding:
         symptom: what the user sees. cause: why.
         fixes: verified or advisory fixes; rejected_fixes: fixes re-analysis ruled out.
         chain: dependency chain when a dependency is what does not fit.
+        process_arch_assumed: the process's architecture is a default assumption, not a setting that was read (IIS
+            Express under Visual Studio's unrecorded "64 bit IIS Express" option,
+            :attr:`iisbitness.loadplan.plan.Process.arch_assumption`, iis-express-facts.md F2.1).
     """
 
     rule: RuleId
@@ -210,6 +240,20 @@ class Finding:
     fixes: tuple[Fix, ...] = ()
     rejected_fixes: tuple[RejectedFix, ...] = ()
     chain: tuple[str, ...] = ()
+    process_arch_assumed: bool = False
+
+    @property
+    def arch_inferred(self) -> bool:
+        """True when the binary's own architecture was inferred from its folder (the file is not in the image), not
+        read from its headers: :attr:`evidence` is ``inferred`` for that, and also for a file that was read in a
+        process whose architecture is assumed (:attr:`read_worker_assumed`). Every format says one or the other."""
+        return self.evidence is Evidence.INFERRED and not (self.process_arch_assumed and self.resolved)
+
+    @property
+    def read_worker_assumed(self) -> bool:
+        """True when the binary was read (it is in the image, its architecture known) and the process's architecture
+        is the assumption (:attr:`process_arch_assumed`): "read from its headers; iisexpress.exe x86 assumed"."""
+        return self.process_arch_assumed and self.resolved is not None and self.evidence is not Evidence.UNKNOWN
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -241,6 +285,7 @@ class Finding:
             binary=load.binary.configured, resolved=load.binary.resolved,
             binary_arch=tuple(sort_arches(arches)) if arches is not None else (),
             config=load.source, symptom=symptom, cause=cause, fixes=fixes, chain=load.binary.chain,
+            process_arch_assumed=load.process.arch_assumption is not None,
         )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import tracemalloc
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,10 +15,12 @@ from iisbitness.explain.codes import (
     code_from_event_binary,
     find_codes,
     format_code,
+    has_code,
     hresult_from_win32,
 )
-from iisbitness.explain.kb import KnowledgeBase
-from iisbitness.explain.match import match_text
+from iisbitness.explain.kb import CODE_CUE, KnowledgeBase
+from iisbitness.explain.match import cues_in, match_text
+from iisbitness.explain.spans import haystack
 
 
 @pytest.mark.parametrize(("text", "code", "form"), [
@@ -125,3 +130,35 @@ def test_no_code_from_a_glued_or_unlabelled_small_hex(text: str) -> None:
     """Only an error label may touch a glued 0x code ("Error Code0x8007000d", a table copied without its cell
     breaks), and a small 0x0000xxxx is a Win32 error only right after one."""
     assert not [h for h in find_codes(text) if h.code & 0x80000000], find_codes(text)
+
+
+def test_has_code_leaves_out_hits_that_overlap_a_match_of_the_patterns_it_is_given() -> None:
+    status, c1 = re.compile(r"\b50\d\b"), re.compile("C1")
+    assert has_code("HTTP Error 503 0x800700C1") and has_code("503 0x800700C1", [status])
+    assert not has_code("code: 503", [status]) and not has_code("0x800700C1", [c1])
+    assert has_code("status 503 error 193", [status]) and not has_code("status 503 error 193",
+                                                                       [status, re.compile("error 193")])
+
+
+@pytest.mark.parametrize("text", ["status 503.0 11", "code: 502.3 193", "HTTP Error 500.19"])
+def test_an_http_status_is_no_error_code_nor_is_the_number_after_it(text: str, kb: KnowledgeBase) -> None:
+    """The statuses are left out of the text as it is (hits that overlap one), not blanked out of a copy: blanked,
+    "status 503.0 11" read as "status  11", Win32 error 11, and "code: 502.3 193" as error 193."""
+    assert CODE_CUE not in cues_in(text, kb)
+    assert CODE_CUE in cues_in(text + " 0x800700C1", kb)
+
+
+def test_the_code_cue_of_a_large_paste_copies_nothing(kb: KnowledgeBase) -> None:
+    """has_code reads the paste itself: before, the paste with its HTTP statuses blanked out (two copies) and that
+    copy's own prepared text (a folded copy) were made, 16 times the paste's size at the peak for a paste without a
+    code; now the statuses' offsets, a third of it."""
+    text = ("HTTP Error 503. The service is unavailable.\nThe application pool stopped after repeated failures.\n"
+            * 20_000)
+    assert haystack(text).folded  # NOTE: as match_text has prepared it before cues_in asks
+    tracemalloc.start()
+    try:
+        found = cues_in(text, kb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert CODE_CUE not in found and peak < len(text), (peak, len(text))  # NOTE: less than one copy (1 byte a character)

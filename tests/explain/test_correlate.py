@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.correlate import FindingKey, basename, correlate
-from iisbitness.explain.events import events_from_xml, read_events
+from iisbitness.explain.events import Event, events_from_xml, read_events
 from iisbitness.explain.kb import KnowledgeBase
+from iisbitness.explain.match import Signal
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
 
@@ -73,3 +76,22 @@ def test_generic_pool_event_alone_does_not_confirm(kb: KnowledgeBase) -> None:
     assert [f.rule_id for f in result.unobserved] == ["global-module-arch"]
     assert [o.finding.pool for o in result.possible] == ["LegacyPool"]
     assert result.unexplained == ()  # a finding may explain it, so it is not "unexplained" either
+
+
+def test_correlate_matches_each_distinct_event_once(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log repeats one failure at every request: correlate matches it once (report.EventMatches, the cache
+    build_report keeps too), not once per event and again per rule family and confidence."""
+    from iisbitness.explain import report
+
+    calls: list[int] = []
+    real = report.match_event
+
+    def counted(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
+        calls.append(event.event_id)
+        return real(event, kb)
+
+    monkeypatch.setattr(report, "match_event", counted)
+    events = read_events(FIXTURES / "wevtutil-iis10.xml", kb).events
+    result = correlate([("global-module-arch", "%ProgramFiles%\\Contoso\\RewriteX\\rewritex64.dll", "LegacyPool")],
+                       list(events) * 20, kb)
+    assert result.observed and sorted(calls) == sorted(e.event_id for e in events)

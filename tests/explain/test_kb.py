@@ -95,9 +95,13 @@ sources = [{ key = "S1", ref = "r" }]
     (lambda s: s.replace('"specific"', '"not-bitness"'), "needs a 'not_bitness' line"),
     (lambda s: s.replace('causes = [{ rule = "binary-missing", why = "w" }]', ""), "'causes' is required"),
     (lambda s: s.replace('title = "t"', 'title = "t"\noverrides = ["nope"]'), "overrides unknown entries"),
-    (lambda s: s.replace('title = "t"', 'title = "t"\nspecific_in = ["nope"]\nelsewhere = "suggestive"'),
+    (lambda s: s.replace('title = "t"', 'title = "t"\nspecific_in = { contexts = ["nope"], elsewhere = "suggestive" }'),
      "names known contexts"),
-    (lambda s: s.replace('title = "t"', 'title = "t"\nelsewhere = "suggestive"'), "'specific_in' needs 'elsewhere'"),
+    (lambda s: s.replace('title = "t"', 'title = "t"\nspecific_in = { contexts = ["nope"] }'),
+     "'specific_in' needs 'elsewhere'"),
+    (lambda s: s.replace('title = "t"', 'title = "t"\nspecific_in = { contexts = [], elsewhere = "suggestive" }'),
+     "at least one of its 'contexts'"),
+    (lambda s: s.replace('title = "t"', 'title = "t"\nelsewhere = "suggestive"'), "belongs in the 'specific_in' table"),
 ])
 def test_malformed_knowledge_is_rejected(edit: object, message: str) -> None:
     text = _MINIMAL.replace("RULE", "binary-missing") if message != "unknown scan rule" else _MINIMAL

@@ -112,3 +112,20 @@ def test_labels_agree_with_the_data(tmp_path: Path) -> None:
     assert scan_html._node(finding("binary-missing", ()), "a").mismatch == "binary-missing: architecture unknown"
     assert scan_html._node(finding("isapi-extension-arch", (Arch.X86,)), "a").mismatch == \
         "isapi-extension-arch: does not fit w3wp.exe x64"
+
+
+def test_text_and_html_say_the_same_of_what_was_inferred_and_what_assumed(tmp_path: Path) -> None:
+    """One decision (Finding.arch_inferred, Finding.read_worker_assumed) for both formats. The demo's COM server
+    registered only in the 32-bit view has its architecture from the registration, not its headers (evidence
+    inferred, the file in the image): the text said "x86, inferred", the HTML "read from its headers; w3wp.exe x64
+    assumed", of a worker whose bitness is configured, and no "inferred" on the map."""
+    out = tmp_path / "demo.html"
+    assert CliRunner().invoke(main, ["demo", "--format", "html", "-o", str(out)]).exit_code == 0
+    html = out.read_text(encoding="utf-8")
+    text = CliRunner().invoke(main, ["demo", "--no-color"]).output
+    assert "pdfstamp.dll [x86, inferred]" in text
+    assert "w3wp.exe x64 assumed" not in html and "w3wp.exe x64 assumed" not in text
+    [dd] = [d for d in re.findall(r"<dt>Binary</dt><dd>(.*?)</dd>", html) if "pdfstamp.dll" in d]
+    assert dd.endswith('<span class="arch arch-x86">x86</span> (inferred)'), dd
+    assert re.search(r'<span class="arch arch-x86">x86, inferred</span>\s*<code class="bname" title="[^"]*pdfstamp\.dll"',
+                     html)

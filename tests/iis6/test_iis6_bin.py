@@ -110,6 +110,20 @@ def test_anycpu_bin_and_applications_without_aspnet_give_nothing(tmp_path: Path)
         "script maps name (HTTP 404.2), so its bin is never loaded")]
 
 
+def test_applications_without_aspnet_are_skipped_for_their_script_maps_not_a_pool_setting(tmp_path: Path) -> None:
+    """The skip reason of an IIS 6 application's bin without an (allowed) aspnet_isapi.dll script map is its own,
+    not IIS 7+'s No Managed Code pool (``managedRuntimeVersion=""``), which IIS 6 does not have."""
+    from iisbitness.image.server_image import ServerImage
+    from iisbitness.loadplan.context import PlanContext
+    from iisbitness.loadplan.plan import SkipReason
+    from iisbitness.scan.pipeline import read_backend
+
+    body = app("asp", maps='ScriptMaps=".asp,C:\\WINDOWS\\system32\\inetsrv\\asp.dll,5,GET,HEAD,POST"')
+    img = ServerImage.offline(server(tmp_path, FW64, False, body, {"inetpub/asp/bin/Legacy.dll": "managed_x86.dll"}))
+    plan = read_backend(img, Arch.X64, "test", ScanOptions()).plan(PlanContext(img))
+    assert [(s.name, s.why) for s in plan.skipped if s.kind is not None and s.kind.value == "bin-assembly"] == [
+        ("Legacy.dll", SkipReason.NO_ASPNET_SCRIPT_MAP)]
+
 def test_switch_that_breaks_another_applications_bin_is_not_verified(tmp_path: Path) -> None:
     """A 32-bit-only ISAPI extension (wc.dll) in 64-bit workers gets the switch to 32-bit; an x64-only assembly in
     another pool's application then fails: the switch is offered not verified, naming that assembly (the bin was not

@@ -6,9 +6,12 @@ its pid)."""
 
 from __future__ import annotations
 
+import marshal
 import os
+import select
 import shutil
 import signal
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -201,6 +204,21 @@ def test_without_pidfd_the_helper_is_ended_by_its_pid(tmp_path: Path, monkeypatc
     assert _reaped(ahead.pid)
 
 
+def _records(answers: int, count: int) -> list[tuple[int, int, tuple[int, ...], tuple[str, ...], tuple[int, ...]]]:
+    """The first ``count`` answers the helper sends on the pipe ``answers`` (fewer when none come for 10 s)."""
+    records = []
+    data = b""
+    while len(records) < count and select.select([answers], [], [], 10)[0]:
+        data += os.read(answers, 1 << 16)
+        while len(data) >= prefetch._FRAME.size:
+            (n,) = prefetch._FRAME.unpack_from(data)
+            if len(data) < prefetch._FRAME.size + n:
+                break
+            records += marshal.loads(data[prefetch._FRAME.size : prefetch._FRAME.size + n])[2]
+            data = data[prefetch._FRAME.size + n :]
+    return records
+
+
 class _Warm(prefetch._Reader):
     """Every file found in the page cache."""
 
@@ -212,9 +230,7 @@ class _Warm(prefetch._Reader):
 def test_files_found_warm_stop_the_bringing_in_not_the_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     """The helper's loop (in a thread here) with every file in the page cache: it answers for each all the same, and
     does not say it ended."""
-    import marshal
     import mmap
-    import select
     import threading
 
     monkeypatch.setattr(prefetch, "LEAD", 0)
@@ -225,18 +241,9 @@ def test_files_found_warm_stop_the_bringing_in_not_the_parse(monkeypatch: pytest
     helper = threading.Thread(target=prefetch._bring_in, args=(rfd, shared, os.getppid(), _Warm(),
                                                                prefetch._Parser(answered)), daemon=True)
     helper.start()
-    records: list[tuple[int, int, tuple[int, ...], tuple[str, ...]]] = []
     try:
         os.write(wfd, b"".join(os.fsencode(p) + b"\0" for p in files))
-        data = b""
-        while len(records) < len(files) and select.select([answers], [], [], 10)[0]:
-            data += os.read(answers, 1 << 16)
-            while len(data) >= prefetch._FRAME.size:
-                (n,) = prefetch._FRAME.unpack_from(data)
-                if len(data) < prefetch._FRAME.size + n:
-                    break
-                records += marshal.loads(data[prefetch._FRAME.size : prefetch._FRAME.size + n])[2]
-                data = data[prefetch._FRAME.size + n :]
+        records = _records(answers, len(files))
     finally:
         os.close(wfd)
         helper.join(10)
@@ -309,3 +316,104 @@ def _open_fds() -> set[int]:
             continue
         out.add(int(name))
     return out
+
+
+@posix
+def test_the_helper_parses_as_far_ahead_as_it_is_given(tmp_path: Path, parsing: None) -> None:
+    """Sixth round: the helper's parse is not held to the window it brings in for the parser (the fifth round's
+    was: the parser caught up with it, and the two raced for the same files): given every file at once, it answers
+    the last before the parser has taken one; then, taken in order, the answers are the parser's own reads."""
+    files = _copies(tmp_path, 3 * prefetch.WINDOW_FILES)  # NOTE: every other one a plain assembly, the last too
+    ahead = Prefetch()
+    try:
+        ahead.files_ahead(files)
+        last = len(files) - 1
+        assert _wait_for(lambda: ahead._receive() or last in ahead._answers, 10), "the last file not answered before the parser took one"
+        assert ahead._progress == 0
+        answered = _take_all(ahead, files)
+    finally:
+        ahead.close()
+    assert answered == ahead.answered == sum(map(_plain, files))
+    assert _reaped(ahead.pid)
+
+
+@posix
+def test_the_helper_opens_each_file_it_parses_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files it parses beyond its window for the parser are opened once, to ask for their first reads and to
+    parse them (the fifth round's helper opened each twice, and parsed none beyond the window)."""
+    import mmap
+    import threading
+
+    monkeypatch.setattr(prefetch, "LEAD", 0)
+    monkeypatch.setattr(prefetch, "WINDOW_FILES", 4)
+    monkeypatch.setattr(prefetch, "OPENED", 3)
+    files = [os.fsencode(p) for p in FIXTURES if p.is_file() and _plain(p)][:20]
+    assert len(files) == 20
+    opened: list[bytes] = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *args: opened.append(path) or real_open(path, *args))
+    rfd, wfd = os.pipe()
+    answers, answered = os.pipe()
+    shared = mmap.mmap(-1, prefetch._WARM + 1)
+    parser = prefetch._Parser(answered)
+    helper = threading.Thread(target=prefetch._bring_in, args=(rfd, shared, os.getppid(), prefetch._Reader(), parser),
+                              daemon=True)
+    try:
+        os.write(wfd, b"".join(p + b"\0" for p in files))
+        os.close(wfd)
+        helper.start()
+        assert len(_records(answers, len(files))) == len(files)
+        prefetch._PROGRESS.pack_into(shared, 0, len(files))  # NOTE: the parser is done: the helper ends
+        helper.join(10)
+        assert not helper.is_alive()
+    finally:
+        for fd in (rfd, answers, answered):
+            os.close(fd)
+    assert not parser.opened
+    assert all(opened.count(p) == 1 for p in files[4:]), [opened.count(p) for p in files]
+    assert all(opened.count(p) == 2 for p in files[:4]), "brought in for the parser, then parsed"
+
+
+@posix
+def test_a_helper_held_up_changes_nothing_but_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  parsing: None) -> None:
+    """The helper stopped (SIGSTOP: a loaded machine) while the parser reads the first half of the files itself,
+    then let go: it skips what the parser passed and answers the rest; the report is the one read without it."""
+    from iisbitness.scan import pipeline
+    from tests.conftest import apphost, make_image, site
+
+    plain = [p for p in FIXTURES + _REAL if p.is_file() and _plain(p)][:60]
+    pools = '<add name="P64" managedRuntimeVersion="v4.0" /><add name="P32" enable32BitAppOnWin64="true" />'
+    sites = site("A", 1, "P64", "C:\\sites\\a") + site("B", 2, "P32", "C:\\sites\\b")
+    files: dict[str, str | Path | bytes] = {f"sites/{f}/bin/lib{i}.dll": p for f in "ab" for i, p in enumerate(plain)}
+    image = make_image(tmp_path / "img", apphost(pools, sites), files)
+    monkeypatch.setattr(readahead, "THREADS", 0)
+    alone = scan_json.render(scan(image, ScanOptions()))
+    monkeypatch.undo()
+    monkeypatch.setattr(prefetch, "START_FILES", 1)
+    monkeypatch.setattr(prefetch, "_warm", lambda paths: False)
+    monkeypatch.setattr(readahead, "usable_cores", lambda: 2)
+    made: list[Prefetch] = []
+    taken: list[bool] = []
+
+    class HeldUp(Prefetch):
+        def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+            started = self.pid
+            super().files_ahead(paths)
+            if self.pid and not started:
+                os.kill(self.pid, signal.SIGSTOP)  # NOTE: it may have answered a few files already
+
+        def take(self, path: str | os.PathLike[str]) -> Parsed | None:
+            if len(taken) == self.files // 2:
+                os.kill(self.pid, signal.SIGCONT)
+                _wait_for(lambda: self._receive() or self.files - 1 in self._answers or self._rfd < 0)
+            got = super().take(path)
+            taken.append(got is not None)
+            return got
+
+    monkeypatch.setattr(pipeline, "read_ahead", lambda: made.append(HeldUp()) or made[-1])
+    assert scan_json.render(scan(image, ScanOptions())) == alone
+    ahead = made[0]
+    assert ahead.files == 2 * len(plain) and len(taken) >= ahead.files
+    assert sum(taken[: ahead.files // 2]) < ahead.files // 4 and taken[ahead.files - 1], taken
+    assert _reaped(ahead.pid)

@@ -167,6 +167,19 @@ def test_a_web_config_setting_global_modules(tmp_path: Path, where: str) -> None
     assert not any("shim" in f["binary"].lower() for f in doc["findings"])  # NOTE: IIS never loads it from here
 
 
+def test_a_web_config_setting_sections_below_security_is_refused_for_each_in_file_order(tmp_path: Path) -> None:
+    """The AppHostOnly check walks a web.config's sections as the lock reader walks applicationHost.config's
+    (locks.section_elements): ``security/isapiCgiRestriction`` two levels down, each problem in file order (before:
+    every direct section first, ``<globalModules>`` before the ``<security>`` above it)."""
+    web = (corpus_dir("iis-config") / "i-e-b__RawIsapi__web.config").read_text("utf-8")
+    web = web.replace("<system.webServer>", '<system.webServer>\n<security>\n<isapiCgiRestriction>\n'
+                      '<add path="C:\\shim\\shim.dll" allowed="true" />\n</isapiCgiRestriction>\n</security>\n'
+                      '<globalModules>\n<add name="Shim" image="C:\\shim\\shim.dll" />\n</globalModules>', 1)
+    image, _ = _image(tmp_path, None, {"vhosts/ikinci.com/http/web.config": web})
+    problems = _refused(image)
+    assert [p["line"] for p in problems] == [_line(web, "<isapiCgiRestriction>"), _line(web, "<globalModules>")]
+    assert "system.webServer/security/isapiCgiRestriction" in problems[0]["message"]
+
 def test_a_server_read_whole_with_a_pool_name_iis_refuses_is_not_clean(tmp_path: Path) -> None:
     """Every folder in the image and no finding: the report read clean ("all 1 application checked", HTML's ✔)
     over a pool IIS cannot read. Now the closing line and the HTML say that IIS refuses it."""

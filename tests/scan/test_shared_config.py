@@ -58,6 +58,20 @@ def test_a_node_whose_shared_configuration_is_not_in_the_image_is_not_checked(tm
     assert app["remedy"] == "--share //webfarm-cfg/IISConfig=/path/to/copy"
 
 
+def test_a_shared_configuration_on_an_unmapped_drive_gives_the_drive_as_the_remedy(tmp_path: Path) -> None:
+    """The remedy is the problem's own (Problem.remedy, set where redirection.config's problem is made), not read back
+    out of its message: before, only a --share in the message came back as the remedy, and a shared configuration
+    on D:\\ (a drive the image does not map) left the applications with none."""
+    image = _node(tmp_path)
+    redirection = image / "Windows/System32/inetsrv/config/redirection.config"
+    redirection.write_text(redirection.read_text(encoding="utf-8").replace(
+        'path="\\\\webfarm-cfg\\IISConfig"', 'path="D:\\IISConfig"'), encoding="utf-8")
+    code, doc = _scan(str(image))
+    [app] = doc["coverage"]["applications"]  # type: ignore[index]
+    assert code == 1 and app["status"] == "not-checked" and "D:\\IISConfig" in app["reasons"][0]
+    assert app["remedy"] == "--drive D=/path/to/copy"
+
+
 def test_with_the_share_given_the_shared_configuration_is_scanned(tmp_path: Path) -> None:
     share = tmp_path / "share"
     share.mkdir()

@@ -62,7 +62,7 @@ class FailOn(str, Enum):
 share_option = click.option(
     "--share", "shares", multiple=True, metavar="\\\\SERVER\\SHARE=PATH",
     help="Folder holding a copy of a UNC share a physicalPath or binary names (offline; repeatable, like --drive), "
-         "e.g. --share '\\\\fileserver\\sites=/mnt/sites' or //fileserver/sites=/mnt/sites.")
+         "e.g. --share //fileserver/sites=/mnt/sites (the form that pastes into sh, PowerShell and cmd.exe alike).")
 """``--share`` (scan, fix, collect, check-app): an offline folder standing for ``\\\\server\\share``."""
 
 

@@ -21,7 +21,7 @@ from lxml import etree
 
 from iisbitness.arch import Arch
 from iisbitness.config.kind import require_apphost
-from iisbitness.config.locks import SectionLocks
+from iisbitness.config.locks import SectionLocks, section_elements
 from iisbitness.config.merge import (
     Contribution,
     applicable,
@@ -40,6 +40,7 @@ from iisbitness.model.iis7 import (
     AppPool,
     AspNetCore,
     AssemblyName,
+    CompressionScheme,
     GlobalModule,
     Handler,
     IsapiCgiRestriction,
@@ -120,7 +121,7 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
                 problems.append(Problem(shown, line_of(cr), f"shared configuration at '{target}' is not in the image "
                                         f"({shared.problem or 'not found'}); the local applicationHost.config was "
                                         "read instead, which IIS does not use while redirection is enabled",
-                                        unread=True))
+                                        unread=True, remedy=shared.remedy))
         except ConfigError as e:
             problems.append(Problem(e.path, e.line, e.message))
     found = image.locate(APPHOST)
@@ -403,6 +404,12 @@ class _Reader:
                                              "effect and are not analysed", unread=True, refused=True))
         return out
 
+    def compression_schemes(self, contribs: list[Contribution]) -> list[CompressionScheme]:
+        """``httpCompression/scheme`` at server level, merged by name (the section is AppHostOnly; its schema keys
+        the collection on ``name``)."""
+        entries = merge_collection(sections_named(applicable(contribs, ()), "httpCompression"), "scheme", ("name",))
+        return [CompressionScheme(e.get("name"), e.get("dll"), e.source) for e in entries]
+
     def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
         entries = merge_collection(sections_named(applicable(contribs, ()), "globalModules"), "add", ("name",))
         return [GlobalModule(e.get("name"), e.get("image"), e.get("preCondition"), e.source) for e in entries]
@@ -659,11 +666,8 @@ class _Reader:
         groups += [g for loc in children(root, "location") for g in children(loc)
                    if local_name(g) in ("system.webServer", "system.applicationHost")]
         for group in groups:
-            sections = [*children(group), *(s for sub in children(group, "security") for s in children(sub))]
-            for el in sections:
-                parent = el.getparent()
-                inner = "security/" if parent is not None and parent is not group else ""
-                name = f"{local_name(group)}/{inner}{local_name(el)}"
+            for path, el in section_elements(group):
+                name = f"{local_name(group)}/{path}"
                 where = self.locks.apphost_only(name)
                 if where is None:
                     continue
@@ -751,4 +755,5 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
                                            f"no site ({c.segments[0]!r}); its settings apply nowhere"))
     restriction = reader.isapi_cgi_restriction(contribs)
     return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), tuple(reader.global_modules(contribs)),
-                  tuple(reader.problems), isapi_cgi_restriction=restriction)
+                  tuple(reader.problems), isapi_cgi_restriction=restriction,
+                  compression_schemes=tuple(reader.compression_schemes(contribs)))

@@ -77,7 +77,8 @@ class SectionLocks:
                 if legacy is None:
                     continue
                 mode = "allow" if legacy else "deny"
-            contained = frozenset(f"{local_name(group)}/{_path(sec)}" for group in children(loc) for sec in _leaves(group))
+            contained = frozenset(f"{local_name(group)}/{path}" for group in children(loc)
+                                  for path, _ in section_elements(group))
             where = f"<location path=\"{attr(loc, 'path')}\" overrideMode=\"{mode.title()}\"> at {file}:{line_of(loc)}"
             locations.append(_LocationLock(split_location_path(attr(loc, "path")), mode == "deny", contained, where))
         return cls(defaults, tuple(locations), apphost_only)
@@ -115,21 +116,17 @@ IIS 8.5 applicationHost.config's ``<configSections>``, c1982/IIS-SharedGitConfig
 ``system.applicationHost`` section so)."""
 
 
-def _leaves(group: etree._Element) -> list[etree._Element]:
-    """The section elements below a section group element (one level: ``handlers``; two: ``security/...``)."""
-    out: list[etree._Element] = []
+def section_elements(group: etree._Element) -> list[tuple[str, etree._Element]]:
+    """The section elements below a section group element (``system.webServer``, ``system.applicationHost``), in
+    document order, each with its path below the group: one level (``handlers``), two below ``security``
+    (``security/isapiCgiRestriction``; an empty ``<security/>`` is ``security``). The one walk of a configuration
+    file's sections: the sections an applicationHost.config ``<location>`` locks (:meth:`SectionLocks.read`) and those
+    of a web.config IIS allows only in applicationHost.config (:mod:`iisbitness.config.apphost`)."""
+    out: list[tuple[str, etree._Element]] = []
     for el in children(group):
         nested = children(el)
         if local_name(el) == "security" and nested:
-            out.extend(nested)
+            out.extend((f"security/{local_name(n)}", n) for n in nested)
         else:
-            out.append(el)
+            out.append((local_name(el), el))
     return out
-
-
-def _path(el: etree._Element) -> str:
-    """``handlers`` or ``security/isapiCgiRestriction`` for an element below ``system.webServer``."""
-    parent = el.getparent()
-    if parent is not None and local_name(parent) == "security":
-        return f"security/{local_name(el)}"
-    return local_name(el)

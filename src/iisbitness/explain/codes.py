@@ -23,8 +23,11 @@ No errors are raised.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
@@ -160,9 +163,24 @@ def find_codes(text: str) -> list[CodeHit]:
     return sorted(_codes(text), key=lambda h: h.start)
 
 
-def has_code(text: str) -> bool:
-    """True when :func:`find_codes` would find anything (it stops at the first: a large text seldom has none)."""
-    return next(_codes(text), None) is not None
+def has_code(text: str, besides: Sequence[re.Pattern[str]] = ()) -> bool:
+    """True when :func:`find_codes` would find anything in ``text`` that overlaps no match of the patterns
+    ``besides`` (HTTP statuses, which are not error codes). Stops at the first hit: a large text seldom has none.
+    Reads ``text`` itself, never a copy with those matches blanked out (whose
+    :func:`~iisbitness.explain.spans.haystack` would fold a copy again): the matches are kept as two arrays of
+    offsets, 16 bytes each."""
+    starts, ends = array("q"), array("q")
+    for start, end in heapq.merge(*((m.span() for m in p.finditer(text)) for p in besides)):
+        if ends and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    for hit in _codes(text):
+        i = bisect.bisect_left(starts, hit.start + len(hit.text)) - 1  # NOTE: the last match starting before its end
+        if i < 0 or ends[i] <= hit.start:
+            return True
+    return False
 
 
 def _codes(text: str) -> Iterator[CodeHit]:

@@ -41,7 +41,7 @@ from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event
 from iisbitness.explain.kb import KnowledgeBase, load_kb
 from iisbitness.explain.match import Via
-from iisbitness.explain.report import match_event, rule_confidence
+from iisbitness.explain.report import EventMatches, rule_confidence
 
 __all__ = ["Correlation", "FindingKey", "Link", "Observation", "basename", "correlate"]
 
@@ -102,9 +102,10 @@ def basename(path: str) -> str:
     return path.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1].casefold()
 
 
-def _family(event: Event, kb: KnowledgeBase, *, own_only: bool = False) -> frozenset[str]:
+def _family(event: Event, matched: EventMatches, *, own_only: bool = False) -> frozenset[str]:
     """Rules the event's entries list; ``own_only``: only entries of its provider/id, not codes or text."""
-    signals = [s for s in match_event(event, kb) if not own_only or s.via is Via.EVENT]
+    kb = matched.kb
+    signals = [s for s in matched(event) if not own_only or s.via is Via.EVENT]
     ids = {s.entry_id for s in signals}
     cues = frozenset().union(*(s.cues for s in signals))
     return frozenset(c.rule for e in kb.entries if e.id in ids for c in e.causes if c.holds(cues))
@@ -134,8 +135,9 @@ def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]
     """
     kb = kb or load_kb()
     keys = [f if isinstance(f, FindingKey) else FindingKey(*f) for f in findings]
-    related = [(e, fam) for e in events if (fam := _family(e, kb))]
-    confidence = [rule_confidence(match_event(e, kb), kb) for e, _ in related]
+    matched = EventMatches(kb)
+    related = [(e, fam) for e in events if (fam := _family(e, matched))]
+    confidence = [rule_confidence(matched(e), kb) for e, _ in related]
     observed: list[Observation] = []
     possible: list[Observation] = []
     unobserved: list[FindingKey] = []
@@ -160,5 +162,5 @@ def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]
     unexplained = tuple(
         e for i, (e, _) in enumerate(related)
         if i not in used
-        and not (e.binary is None and e.pool is None and _family(e, kb, own_only=True) & linked_rules))
+        and not (e.binary is None and e.pool is None and _family(e, matched, own_only=True) & linked_rules))
     return Correlation(tuple(observed), tuple(unobserved), unexplained, tuple(possible))

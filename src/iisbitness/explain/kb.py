@@ -66,7 +66,7 @@ SCAN_RULE_IDS: tuple[str, ...] = (
     "iis-manager-32bit-assembly", "pool-arch-conflict", "binary-missing", "iis6-isolation-wow64",
     "iis6-filter-arch", "iis6-extension-arch", "aspnetcore-inprocess-arch", "aspnetcore-multiple-inprocess",
     "aspnetcore-runtime-missing", "native-library-arch", "com-inproc-arch", "gac-assembly-arch", "pool-undefined",
-    "isapi-not-allowed",
+    "isapi-not-allowed", "compression-scheme-arch", "handler-module-skipped",
 )
 """The scan rule ids a cause may name (issue 5; the scan engineer owns the rules themselves): every scan rule but
 ``binary-invalid`` (a damaged file has no symptom of its own). Written out rather than read from
@@ -263,6 +263,19 @@ class RuleInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class SpecificIn:
+    """Where an entry's :attr:`Entry.specificity` holds, and what it is elsewhere (knowledge.toml's ``specific_in``
+    table): "An attempt was made to load a program with an incorrect format" is architecture-specific only where an
+    image is loaded; ERROR_BAD_FORMAT is also what native code returns for data it cannot parse (tjanczuk/iisnode: a
+    response from node.exe that is not HTTP)."""
+
+    contexts: tuple[str, ...]
+    """:class:`Context` ids one of which the input must show for the entry's specificity to hold (at least one)."""
+    elsewhere: Specificity
+    """Specificity in an input that shows none of :attr:`contexts`."""
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One recognisable signal (see knowledge.toml's header for each field)."""
 
@@ -286,13 +299,9 @@ class Entry:
     """How specific the evidence is to architecture (see :class:`Specificity`)."""
     code_specificity: Specificity | None = None
     """Specificity when only the entry's code was seen, none of its wording (0x8007000B alone); None: same."""
-    specific_in: tuple[str, ...] = ()
-    """Contexts (:class:`Context` ids) one of which the input must show for :attr:`specificity` to hold: "An attempt
-    was made to load a program with an incorrect format" is architecture-specific only where an image is loaded;
-    ERROR_BAD_FORMAT is also what native code returns for data it cannot parse (tjanczuk/iisnode: a response from
-    node.exe that is not HTTP). Empty: always."""
-    elsewhere: Specificity | None = None
-    """Specificity in an input that shows none of :attr:`specific_in`."""
+    specific_in: SpecificIn | None = None
+    """The contexts one of which the input must show for :attr:`specificity` to hold, and the specificity elsewhere;
+    None: it always holds."""
     not_bitness: str | None = None
     """For ``not-bitness`` entries: what the problem is instead, one line."""
     read_next: tuple[Step, ...] = ()
@@ -424,6 +433,23 @@ def _steps(table: dict[str, object], key: str, where: str) -> tuple[Step, ...]:
     return tuple(Step(_str(t, "how", where), _str(t, "command", where)) for t in _tables(table, key, where))
 
 
+def _specific_in(table: dict[str, object], where: str) -> SpecificIn | None:
+    """The entry's ``specific_in = { contexts = [...], elsewhere = "..." }`` table, both keys required; None when
+    absent. Its context ids are checked against the knowledge base's contexts by :func:`parse_kb`."""
+    if "elsewhere" in table:
+        raise KnowledgeBaseError(f"{where}: 'elsewhere' belongs in the 'specific_in' table")
+    if "specific_in" not in table:
+        return None
+    t = table["specific_in"]
+    if not isinstance(t, dict) or set(t) != {"contexts", "elsewhere"}:
+        raise KnowledgeBaseError(f"{where}: 'specific_in' needs 'elsewhere' and 'contexts' (a table of both, and "
+                                 "nothing else)")
+    contexts = _strings(t, "contexts", where)
+    if not contexts:
+        raise KnowledgeBaseError(f"{where}: 'specific_in' needs at least one of its 'contexts'")
+    return SpecificIn(contexts, _specificity(t, "elsewhere", where))
+
+
 def _event_key(text: str, where: str) -> EventKey:
     family, _, number = text.partition(":")
     if not family or not number.isdigit():
@@ -496,8 +522,7 @@ def _entry(table: dict[str, object], families: set[str]) -> Entry:
         unconfirmed=unconfirmed if isinstance(unconfirmed, str) else None,
         specificity=specificity,
         code_specificity=_specificity(table, "code_specificity", where) if "code_specificity" in table else None,
-        specific_in=_strings(table, "specific_in", where),
-        elsewhere=_specificity(table, "elsewhere", where) if "elsewhere" in table else None,
+        specific_in=_specific_in(table, where),
         not_bitness=not_bitness, read_next=_steps(table, "read_next", where),
         overrides=_strings(table, "overrides", where),
         specific_with=tuple(_code(c, where) for c in _strings(table, "specific_with", where)),
@@ -552,9 +577,9 @@ def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:
             raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: usual_unless names unknown cues "
                                      f"{sorted(set(item.usual_unless) - cues)}")
     for item in entries:
-        if bool(item.specific_in) != (item.elsewhere is not None) or set(item.specific_in) - cues:
-            raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: 'specific_in' needs 'elsewhere' (and the other way "
-                                     f"round) and names known contexts")
+        if item.specific_in is not None and set(item.specific_in.contexts) - cues:
+            raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: 'specific_in' names known contexts only, not "
+                                     f"{sorted(set(item.specific_in.contexts) - cues)}")
         unknown_contexts = sorted({c.context for c in item.causes if c.context is not None} - cues)
         if unknown_contexts:
             raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: a cause names unknown contexts {unknown_contexts}")

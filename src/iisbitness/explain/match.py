@@ -314,7 +314,7 @@ def cues_in(text: str, kb: KnowledgeBase, events: tuple[tuple[str, int], ...] = 
              if any(hay.search(p) for p in c.cues) or any((k.family, k.event_id) in events for k in c.events)}
     # NOTE: an HTTP status after "Error" ("HTTP Error 503") is not an error code
     # NOTE: every hit find_codes gives is MEDIUM or HIGH: has_code stops at the first
-    if has_code(_SUBSTATUS.sub(" ", _HTTP.sub(" ", text))):
+    if has_code(text, (_HTTP, _SUBSTATUS)):
         found.add(CODE_CUE)
     return frozenset(found)
 

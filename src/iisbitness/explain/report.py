@@ -43,6 +43,7 @@ __all__ = [
     "SCAN_STEPS",
     "SCHEMA",
     "EventHit",
+    "EventMatches",
     "ExplainReport",
     "Explanation",
     "InputSummary",
@@ -205,20 +206,32 @@ def match_event(event: Event, kb: KnowledgeBase) -> tuple[Signal, ...]:
     return with_cues(apply_overrides(tuple(signals), kb), cues_in(text, kb, ((family, event.event_id),)))
 
 
-def _matched(event: Event, kb: KnowledgeBase, seen: dict[tuple[object, ...], tuple[Signal, ...]]) -> tuple[Signal, ...]:
-    """:func:`match_event` of ``event``, once per distinct event content (a log repeats the same failure at every
-    request or recycle: thousands of events that differ only in time and record number)."""
-    key = (event.provider, event.event_source, event.event_id, event.error_code, event.binary, event.text)
-    found = seen.get(key)
-    if found is None:
-        found = seen[key] = match_event(event, kb)
-    return found
+class EventMatches:
+    """:func:`match_event` with one knowledge base, once per distinct event content (a log repeats the same failure at
+    every request or recycle: thousands of events that differ only in time and record number). The one cache of event
+    matches: :func:`build_report` and :func:`iisbitness.explain.correlate.correlate` (which asks again per event and
+    rule family) each keep one for their call.
+
+    Shape: ``EventMatches(kb)(event) -> tuple[Signal, ...]``, as ``match_event(event, kb)``."""
+
+    __slots__ = ("_seen", "kb")
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._seen: dict[tuple[object, ...], tuple[Signal, ...]] = {}
+
+    def __call__(self, event: Event) -> tuple[Signal, ...]:
+        key = (event.provider, event.event_source, event.event_id, event.error_code, event.binary, event.text)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = match_event(event, self.kb)
+        return found
 
 
 def signal_specificity(signal: Signal, entry: Entry) -> Specificity:
     """How specific ``signal`` (of ``entry``) is: not-bitness when overridden in its input, specific when its
     input shows one of the entry's ``specific_with`` codes, the entry's ``code_specificity`` when it was read
-    from the code alone, its ``elsewhere`` when its input shows none of the entry's ``specific_in`` contexts (the
+    from the code alone, its ``specific_in.elsewhere`` when its input shows none of ``specific_in.contexts`` (the
     "incorrect format" wording outside an image load), else the entry's specificity."""
     if signal.demoted_by is not None:
         return Specificity.NOT_BITNESS
@@ -226,8 +239,8 @@ def signal_specificity(signal: Signal, entry: Entry) -> Specificity:
         return Specificity.SPECIFIC
     if signal.via is Via.CODE and entry.code_specificity is not None:
         return entry.code_specificity
-    if entry.elsewhere is not None and not signal.cues & set(entry.specific_in):
-        return entry.elsewhere
+    if entry.specific_in is not None and not signal.cues & set(entry.specific_in.contexts):
+        return entry.specific_in.elsewhere
     return entry.specificity
 
 
@@ -399,10 +412,10 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
     hits: list[EventHit] = []
     problems: list[EventLogProblem] = []
     server_wide = {c.id for c in kb.contexts if c.server}
-    seen: dict[tuple[object, ...], tuple[Signal, ...]] = {}
+    matched = EventMatches(kb)
     for log in read:
         problems.extend(log.problems)
-        found_in_log = [(event, _matched(event, kb, seen)) for event in log.events]
+        found_in_log = [(event, matched(event)) for event in log.events]
         # NOTE: one log is one server: W3SVC 1009 anywhere in it makes its W3SVC-WP 2274 an IIS 6 filter
         shared = frozenset().union(*(s.cues & server_wide for _, found in found_in_log for s in found))
         for event, found in found_in_log:

@@ -10,7 +10,10 @@ between that plan and the plan before, process by process, is everything else th
   no longer applies: a fix that clears its 500 that way takes the handler out); the handler mappings of the
   applications the worker serves whose ``modules`` name an entry it no longer loads are named with it
   (:attr:`SideEffect.handlers`): IIS answers their requests with HTTP 500.21 "Handler ... has a bad module ... in
-  its module list" (KB 943891, "The HTTP status code in IIS 7 and later": 500.21 module not recognized);
+  its module list" (KB 943891, "The HTTP status code in IIS 7 and later": 500.21 module not recognized); those
+  whose own preCondition is false there after the fix (a ``bitness64`` handler in a worker now 32-bit) are named
+  apart (:attr:`SideEffect.bypassed`): IIS skips a mapping whose preCondition does not hold, so their requests go
+  to the next mapping (``StaticFile``, say) and the application's code silently stops serving them;
 - one it now loads: :attr:`EffectKind.LOADED`;
 - a worker that runs at another architecture, with the applications and binaries in it: :attr:`EffectKind.ARCH`
   (IIS 6, where the switch is server-wide: with the ISAPI filters and extensions it runs at the new bitness, named;
@@ -248,24 +251,33 @@ def _apps(plan: LoadPlan, pool: AppPool | None) -> tuple[str, ...]:
 _Handlers = tuple[tuple[str, str, str, tuple[str, ...]], ...]
 
 
-def _handlers(plan: LoadPlan, after: _Process | None, apps: tuple[str, ...], name: str) -> _Handlers:
+def _handlers(plan: LoadPlan, before: _Process, after: _Process | None, apps: tuple[str, ...],
+              name: str) -> tuple[_Handlers, _Handlers]:
     """The handler mappings of ``apps`` (``Site/app`` labels, run by ``after``'s worker) whose ``modules`` name
-    ``name`` and whose own preCondition holds in that worker: ``(name, path, verb, applications)`` each, in
-    configuration order. Empty without a worker or an IIS 7+ model (IIS 6 has no ``modules`` list)."""
+    ``name``: ``(failing, bypassed)``, ``(name, path, verb, applications)`` each, in configuration order. Failing:
+    their own preCondition holds in that worker (HTTP 500.21). Bypassed: it held in ``before``'s worker and does
+    not in ``after``'s (IIS skips the mapping: :attr:`SideEffect.bypassed`). Empty without a worker or an IIS 7+
+    model (IIS 6 has no ``modules`` list)."""
     if after is None or after.pool is None or after.arch is None or not apps or plan.iis6 is not None:
-        return ()
+        return (), ()
     pool = plan.server.pool(after.pool.name) or after.pool
     low, wanted = name.lower(), {a.lower() for a in apps}
-    found: dict[tuple[str, str, str], dict[str, None]] = {}
+    found: tuple[dict[tuple[str, str, str], dict[str, None]], ...] = ({}, {})
+    os_arch = plan.server.os_arch
     for app in plan.server.applications_in(pool):
         if app.label.lower() not in wanted:
             continue
         for effect in app.effects:
             for h in effect.handlers:
-                if low in h.modules.lower() and low in h.module_names and evaluate(h.precondition, pool, after.arch,
-                                                       plan.server.os_arch).may_load:
-                    found.setdefault((h.name, h.path, h.verb), {})[app.label] = None
-    return tuple((*key, tuple(labels)) for key, labels in found.items())
+                if not (low in h.modules.lower() and low in h.module_names):
+                    continue
+                if evaluate(h.precondition, pool, after.arch, os_arch).may_load:
+                    found[0].setdefault((h.name, h.path, h.verb), {})[app.label] = None
+                elif (before.pool is not None and before.arch is not None
+                      and evaluate(h.precondition, before.pool, before.arch, os_arch).may_load):
+                    found[1].setdefault((h.name, h.path, h.verb), {})[app.label] = None
+    failing, bypassed = (tuple((*key, tuple(labels)) for key, labels in f.items()) for f in found)
+    return failing, bypassed
 
 
 def _removed(before: _Process, after: _Process | None, pool: str | None, moved: tuple[str, ...] = (),
@@ -294,10 +306,11 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
                 ld.kind is LoadKind.ISAPI_FILTER and any(m.split("/", 1)[0].lower() in before.sites.get(key, ())
                                                          for m in moved)):
             continue  # NOTE: an application-level entry moves with its application; a filter of its site does not
-        handlers = _handlers(plan, after, moved or stay, ld.name) if ld.kind is LoadKind.GLOBAL_MODULE else ()
+        handlers, bypassed = (_handlers(plan, before, after, moved or stay, ld.name) if ld.kind is LoadKind.GLOBAL_MODULE
+                              else ((), ()))
         out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
                               is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
-                              after.arch if after is not None else None, moved, handlers=handlers))
+                              after.arch if after is not None else None, moved, handlers=handlers, bypassed=bypassed))
     return out
 
 

@@ -28,6 +28,9 @@ coverage`), or whose ``bin`` folder could not be listed whole (unreadable, cut a
 not verified, whatever else re-analysis shows: what that ``bin`` holds at the new architecture is unknown, and
 "verified" would vouch for it (:func:`_unlisted`). Its note says which application and why.
 
+A ``handler-module-skipped`` finding a fix adds is no breakage either: it is the fix's side effect (a module taken out
+of a worker, the handler mappings that name it failing with 500.21 or skipped), said there and ranked by it.
+
 A binary of the wrong architecture in a new worker (any finding whose binary's architectures exclude the process's),
 a file the new worker looks for in its own WOW64 view while the image has the other view's copy, and anything new
 in a worker that existed before stay breakages: the fix chose that architecture or that move.
@@ -142,6 +145,9 @@ def _other_view(plan: LoadPlan, f: Finding) -> bool:
                and ld.binary.configured.lower() == binary)
 
 
+_AS_EFFECTS = frozenset({"handler-module-skipped"})
+"""Rules whose new findings a fix's side effects already say (:mod:`iisbitness.fixes.effects`): never a breakage."""
+
 _REVEALED = frozenset({"binary-missing", "binary-invalid"})
 """Rules whose findings in a new worker do not depend on the architecture it runs at (unless :func:`_other_view`)."""
 
@@ -163,7 +169,9 @@ def outcome(before: Collection[tuple[str, ...]], targets: Collection[tuple[str, 
     effects = analysis.side_effects if analysis is not None else ()
     created = frozenset(e.pool.lower() for e in effects if e.kind is EffectKind.NEW_POOL and e.pool is not None)
     plan = analysis.after if analysis is not None else None
-    new = [a for a in after if a.key not in before and a.severity >= Severity.WARNING]
+    # NOTE: a handler-module-skipped finding a fix adds is the fix's side effect already (a module it takes out of a
+    # worker, with the mappings that name it: SideEffect.handlers, bypassed): said there and ranked by it, not a rejection
+    new = [a for a in after if a.key not in before and a.severity >= Severity.WARNING and a.rule not in _AS_EFFECTS]
     shown = tuple(a for a in new if _revealed(a, created, plan))
     return Outcome(tuple(after), tuple(a for a in after if a.key in targets),
                    tuple(a for a in new if a not in shown), effects, shown)
@@ -243,7 +251,7 @@ Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
 
 def _order(effects: tuple[SideEffect, ...]) -> tuple[bool, bool]:
     """:func:`_rank`'s key of a fix with side effects ``effects``: whether requests of a handler mapping fail after
-    it, whether it unloads anything."""
+    it (:attr:`Fix.breaks_requests`), whether it unloads anything."""
     # NOTE: whether any effect unloads, not the tuple of them: a global module's fix unloads it from every pool
     return any(e.breaks_requests for e in effects), any(e.kind is EffectKind.UNLOADED for e in effects)
 

@@ -194,11 +194,13 @@ def removal(fix: Fix | Sequence[SideEffect], above: Sequence[str] = ()) -> str:
     the pools ``above``, those the text's ``in`` line just named); "" when nothing."""
     by_name: dict[str, list[str]] = {}
     broken: dict[str, set[tuple[str, str, str]]] = {}
+    bypassed: dict[str, set[tuple[str, str, str]]] = {}
     for e in _effects(fix):
         if e.kind is not EffectKind.UNLOADED:
             continue
         by_name.setdefault(e.name, []).append(e.pool or e.process)
         broken.setdefault(e.name, set()).update((n, p, v) for n, p, v, _ in e.handlers)
+        bypassed.setdefault(e.name, set()).update((n, p, v) for n, p, v, _ in e.bypassed)
     if not by_name:  # NOTE: most fixes take nothing out; ``above`` may name every pool of the server (issue 25)
         return ""
     named = {p.lower() for p in above}
@@ -208,8 +210,10 @@ def removal(fix: Fix | Sequence[SideEffect], above: Sequence[str] = ()) -> str:
         return f"all {n} pools" if n > 3 and {p.lower() for p in pools} == named else _names(pools, 8)
 
     def fails(name: str) -> str:
-        n = len(broken[name])
-        return f": HTTP 500.21 on {n} handler mapping{'s' if n != 1 else ''}" if n else ""
+        n, m = len(broken[name]), len(bypassed[name])
+        return ((f": HTTP 500.21 on {n} handler mapping{'s' if n != 1 else ''}" if n else "")
+                + (f"{'; ' if n else ': '}{m} handler mapping{'s' if m != 1 else ''} no longer appl"
+                   f"{'y' if m != 1 else 'ies'}" if m else ""))
 
     return "; ".join(f"{who(pools)} then run{'s' if len(set(pools)) == 1 else ''} without {name}{fails(name)}"
                      for name, pools in by_name.items())
@@ -223,13 +227,22 @@ def _handler_lines(effects: Sequence[SideEffect]) -> list[str]:
     """Per module a fix takes out, the handler mappings whose requests then fail (:attr:`SideEffect.handlers`):
     ``DefaultAppPool: HTTP 500.21 on handler mappings that name CSPms: CSPGateway_zen *.zen, ... (verb *) in
     Default Web Site/csp``, grouped by verb and applications; "HTTP 500.21 Handler ... has a bad module ... in its
-    module list" (KB 943891)."""
+    module list" (KB 943891); then those that no longer apply (:attr:`SideEffect.bypassed`)."""
+    return (_mapping_lines(effects, False, "HTTP 500.21 on the handler mapping{s} that name{name}: ")
+            + _mapping_lines(effects, True, "the handler mapping{s} naming{name} no longer appl{ies} (a preCondition "
+                             "false in the worker then): IIS skips {them}, and {their} requests go to the next mapping "
+                             "that matches (StaticFile, say), not to the application's code: "))
+
+
+def _mapping_lines(effects: Sequence[SideEffect], skipped: bool, head: str) -> list[str]:
+    """:func:`_handler_lines` of :attr:`SideEffect.bypassed` (``skipped``) or :attr:`SideEffect.handlers`."""
     by_name: dict[str, tuple[list[str], dict[tuple[str, str, str, tuple[str, ...]], None]]] = {}
     for e in effects:
-        if e.kind is EffectKind.UNLOADED and e.handlers:
+        mappings = e.bypassed if skipped else e.handlers
+        if e.kind is EffectKind.UNLOADED and mappings:
             pools, handlers = by_name.setdefault(e.name, ([], {}))
             pools.append(e.pool or e.process)
-            handlers.update(dict.fromkeys(e.handlers))
+            handlers.update(dict.fromkeys(mappings))
     out = []
     for name, (pools, handlers) in by_name.items():
         groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
@@ -238,9 +251,11 @@ def _handler_lines(effects: Sequence[SideEffect]) -> list[str]:
         text = "; ".join(f"{', '.join(hs)} (verb {verb})" + (f" in {', '.join(apps)}" if apps else "")
                          for (verb, apps), hs in groups.items())
         more = len(handlers) - HANDLERS_SHOWN
-        out.append(f"{_names(pools, 8)}: HTTP 500.21 on the handler mapping"
-                   f"{'s' if len(handlers) != 1 else ''} that name {name}: {text}"
-                   + (f"; and {more} more (--format json lists each)" if more > 0 else ""))
+        one = len(handlers) == 1
+        words = head.format(s="" if one else "s", name=f" {name}", ies="ies" if one else "y",
+                            them="it" if one else "them", their="its" if one else "their")
+        out.append(f"{_names(pools, 8)}: {words}{text}" + (f"; and {more} more (--format json lists each)"
+                                                            if more > 0 else ""))
     return out
 
 
@@ -248,7 +263,7 @@ def security_warning(fix: Fix | Sequence[SideEffect]) -> str:
     """A sentence of its own when a fix takes a security module or filter out of a process, else ""."""
     by_name: dict[str, list[str]] = {}
     for e in _effects(fix):
-        if e.kind is EffectKind.UNLOADED and e.security:
+        if e.unguards:
             by_name.setdefault(e.name, []).append(e.pool or e.process)
     return " ".join(f"{name} looks like a security module: sites in {_names(pools)} then run without it."
                     for name, pools in by_name.items())

@@ -167,8 +167,7 @@ def _node(f: Finding, anchor: str) -> BinaryNode:
         label = f.rule
     # NOTE: a file read in an IIS Express worker whose bitness is assumed is evidence "inferred" too; its own
     # architecture was read (the finding's text says which part is assumed)
-    inferred = f.evidence.value == "inferred" and not f.resolved
-    return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch), inferred=inferred,
+    return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch), inferred=f.arch_inferred,
                       mismatch=label, anchor=anchor, severity=f.severity, rule=f.rule)
 
 
@@ -264,7 +263,7 @@ def first_steps(v: ReportView) -> tuple[Step, ...]:
             steps[joined][1].append(i)
             continue
         groups = v.fix_groups(c)
-        safe = [g for g in groups if not any(e.breaks_requests for n in g[2] for e in v.fix(n).side_effects)] or groups
+        safe = [g for g in groups if not any(v.fix(n).breaks_requests for n in g[2])] or groups
         group = next((g for g in safe if g[1]), safe[0] if safe else None)
         if group is not None:
             for n in group[2]:
@@ -538,14 +537,21 @@ class Page:
     """Each application (``Site/app``) not checked to its coverage statuses, for the map."""
     causes: tuple[tuple[int, Cause] | CauseGroup, ...] = ()
     """The causes as listed (:func:`cause_entries`)."""
-    shown: Mapping[int, int] = field(default_factory=dict)
-    """Each cause of a :class:`CauseGroup` (1-based) to the first of its group, whose anchor the article has."""
-    grouped: frozenset[str] = frozenset()
-    """The anchors of :class:`CauseGroup` articles."""
-    groups: Mapping[int, CauseGroup] = field(default_factory=dict)
-    """Each :class:`CauseGroup` of :attr:`causes` by its first cause (1-based)."""
     refused_pools: Mapping[str, tuple[Problem, ...]] = field(default_factory=dict)
     """Each pool name (lower case) IIS refuses to the refused problems about it (:attr:`Problem.pool`)."""
+    groups: Mapping[int, CauseGroup] = field(init=False)
+    """Each :class:`CauseGroup` of :attr:`causes` by its first cause (1-based); derived from :attr:`causes`."""
+    shown: Mapping[int, int] = field(init=False)
+    """Each cause of a :class:`CauseGroup` (1-based) to the first of its group, whose anchor the article has
+    (:func:`group_homes`); derived from :attr:`causes`."""
+    grouped: frozenset[str] = field(init=False)
+    """The anchors of :class:`CauseGroup` articles; derived from :attr:`causes`."""
+
+    def __post_init__(self) -> None:
+        groups = {e.numbers[0]: e for e in self.causes if isinstance(e, CauseGroup)}
+        object.__setattr__(self, "groups", groups)
+        object.__setattr__(self, "shown", group_homes(self.causes))
+        object.__setattr__(self, "grouped", frozenset(f"{self.prefix}-cause-{k}" for k in groups))
 
     def entries(self, numbers: Sequence[int], place: str) -> list[int | Run]:
         """``numbers`` as shown at ``place``: each fix number, except that more than :data:`MANY` fixes of one kind
@@ -642,12 +648,17 @@ class Page:
         return f"{self.prefix}-cause-{self.shown.get(index, index)}"
 
 
+def group_homes(causes: Sequence[tuple[int, Cause] | CauseGroup]) -> dict[int, int]:
+    """Each cause of a :class:`CauseGroup` among ``causes`` (:func:`cause_entries`; 1-based) to the first cause of its
+    group, whose article shows it; a cause listed alone is not in it."""
+    return {k: e.numbers[0] for e in causes if isinstance(e, CauseGroup) for k in e.numbers}
+
+
 def _page(i: int, report: Report) -> Page:
     v = view(report)
     prefix = f"s{i}"
     causes = cause_entries(v)
-    groups = {e.numbers[0]: e for e in causes if isinstance(e, CauseGroup)}
-    shown = {k: first for first, g in groups.items() for k in g.numbers}
+    shown = group_homes(causes)
     steps = merge_steps(v, first_steps(v), shown)
     homes: dict[tuple[int, ...], str] = {}
     places = [(f"step-{s.numbers[0]}", s.numbers) for s in steps]
@@ -664,8 +675,8 @@ def _page(i: int, report: Report) -> Page:
         if pr.pool is not None:
             refused.setdefault(pr.pool.lower(), []).append(pr)
     return Page(prefix, v, workers(v, prefix, shown), tuple(sorted({c.first.rule for c in v.causes})), steps,
-                event_lines(report), homes, {a: tuple(t) for a, t in gap_tags.items()}, causes, shown,
-                frozenset(f"{prefix}-cause-{k}" for k in groups), groups, {k: tuple(ps) for k, ps in refused.items()})
+                event_lines(report), homes, {a: tuple(t) for a, t in gap_tags.items()}, causes,
+                {k: tuple(ps) for k, ps in refused.items()})
 
 
 def render(reports: Sequence[Report]) -> str:

@@ -26,6 +26,8 @@ def _effect(e: SideEffect) -> dict[str, Any]:
         out["isapi"] = list(e.isapi)
     if e.handlers:  # NOTE: optional, added to scan/2 (a module handler mappings name, unloaded): as above
         out["handlers"] = [{"name": n, "path": p, "verb": v, "applications": list(apps)} for n, p, v, apps in e.handlers]
+    if e.bypassed:  # NOTE: optional, added to scan/2 (such mappings whose preCondition no longer holds): as above
+        out["bypassed"] = [{"name": n, "path": p, "verb": v, "applications": list(apps)} for n, p, v, apps in e.bypassed]
     return out
 
 

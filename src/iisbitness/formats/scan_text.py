@@ -149,18 +149,16 @@ def _where(c: Cause) -> str:
     return where
 
 
-def _arch_evidence(v: ReportView, f: Finding) -> str:
+def _arch_evidence(f: Finding) -> str:
     """The binary's architectures and which part of the verdict is inferred: ``x64`` (read), ``x86, inferred`` (from
     its folder: not in the image), ``x64, not in image``, and for IIS Express, whose worker's bitness can be Visual
     Studio's unrecorded default (``Finding.evidence`` is then ``inferred`` although the file was read),
-    ``x64, read; iisexpress.exe x86 assumed``: the file's headers were read, the worker's architecture is assumed."""
-    assumed = f.pool is not None and any(p.assumed and p.pool == f.pool for p in v.report.projects)
-    inferred = f.evidence.value == "inferred" and not (assumed and f.resolved)  # NOTE: the file's own, not the worker's
-    arch = arch_label(f.binary_arch) + (", inferred" if inferred else "")
-    arch += "" if f.resolved or inferred else ", not in image"
-    if assumed and f.process_arch is not None:
-        arch += (", read" if f.resolved and f.evidence.value != "unknown" else "") + (
-            f"; {f.process} {f.process_arch.value} assumed")
+    ``x64, read; iisexpress.exe x86 assumed``: the file's headers were read, the worker's architecture is assumed
+    (:attr:`Finding.arch_inferred`, :attr:`Finding.read_worker_assumed`, as the HTML says them)."""
+    arch = arch_label(f.binary_arch) + (", inferred" if f.arch_inferred else "")
+    arch += "" if f.resolved or f.arch_inferred else ", not in image"
+    if f.process_arch_assumed and f.process_arch is not None:
+        arch += (", read" if f.read_worker_assumed else "") + f"; {f.process} {f.process_arch.value} assumed"
     return arch
 
 
@@ -170,7 +168,7 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
     head: list[str | tuple[str, str]] = [(f.severity.label.upper(), _STYLE[f.severity]), " ", (f.rule, "bold")]
     if len(c.findings) > 1:
         head.append(f"  {len(c.pools)} pools" if len(c.pools) == len(c.findings) else f"  {len(c.findings)} findings")
-    binary = f"{f.binary} [{_arch_evidence(v, f)}]" if f.binary else ""
+    binary = f"{f.binary} [{_arch_evidence(f)}]" if f.binary else ""
     if binary and len(Text.assemble(*head)) + len(binary) + 2 <= out.o.width:
         head.insert(3, f"  {binary}")
         binary = ""
@@ -366,9 +364,11 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     else:
         _pool_table(out, v)
     _not_checked(out, report)
-    # NOTE: a binary-missing warning is "could not check" (configuration-only copy): listed briefly at the end;
-    # a binary-missing error (missing on the server) is a cause like any other
-    missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING]
+    # NOTE: a binary-missing warning with nothing to do but give a copy is "could not check" (configuration-only
+    # copy): listed briefly at the end; a binary-missing error (missing on the server), or a warning with fixes (the
+    # image holds only the other architecture's build), is a cause like any other
+    missing = [c for c in v.causes if c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING
+               and not c.first.fixes]
     # NOTE: past MANY causes alike (each site's own x86 copy), the first in full and a count; --verbose prints each
     entries = [e if isinstance(e, CauseGroup) else e[1] for e in cause_entries(v)] if not o.verbose else v.causes
     missed = {id(c) for c in missing}  # NOTE: by identity: a list's "in" compares each Cause field by field

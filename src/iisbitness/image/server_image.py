@@ -42,6 +42,9 @@ class Resolved:
         host: the real file (``str`` of its host path), or None when absent or not resolvable.
         problem: why it could not be located (UNC share, unmapped drive, relative path,
             outside the image), or None when the lookup ran (found or simply absent).
+        remedy: what to give a new scan so that it finds the path, where an option does (``--drive D=/path/to/copy``
+            for an unmapped drive, ``--share //server/share=/path/to/copy`` for a share offline: the ``use ...`` of
+            :attr:`problem`); "" otherwise.
     """
 
     windows_path: str
@@ -53,6 +56,7 @@ class Resolved:
     """``host_path`` is a folder (following links), as its folder's listing said: no ``stat`` per file."""
     folder: Path | None = None
     """The folder whose listing held ``host_path`` (its parent, one object per folder), when found in one."""
+    remedy: str = ""
 
     @property
     def host_path(self) -> Path | None:
@@ -190,7 +194,8 @@ class ServerImage:
         if base is None:
             if self.absent_drives:
                 return Resolved(p, None)
-            return Resolved(p, None, f"drive {drive}: is not mapped (use --drive {drive}=/path/to/copy)")
+            remedy = f"--drive {drive}=/path/to/copy"
+            return Resolved(p, None, f"drive {drive}: is not mapped (use {remedy})", remedy=remedy)
         if self.sysnative and rest.lower().startswith("windows\\system32"):
             rest = "Windows\\Sysnative" + rest[len("windows\\system32"):]
         return base, rest
@@ -247,7 +252,8 @@ class ServerImage:
         elif self.live:
             base = Path(f"//{server}/{share}/")
         else:
-            return Resolved(p, None, f"UNC share: not part of the server image (use {share_argument(server, share)})")
+            remedy = share_argument(server, share)
+            return Resolved(p, None, f"UNC share: not part of the server image (use {remedy})", remedy=remedy)
         return self._below(p, base, rest)
 
     def share_folder(self, server: str, share: str) -> Path | None:

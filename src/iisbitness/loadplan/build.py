@@ -16,6 +16,7 @@ from typing import TypeVar, cast
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
 from iisbitness.loadplan.collectors.bin import bin_fails, bin_unread, collect_bin, collect_iis_manager
+from iisbitness.loadplan.collectors.compression import collect_compression_schemes
 from iisbitness.loadplan.collectors.folders import app_bin_folder
 from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector, Found, PlanContext
@@ -124,7 +125,7 @@ def _pool_part(ctx: PlanContext, server: Server, pool: AppPool, apps: tuple[Appl
     # NOTE: collectors read the pool, its applications and, server-wide, the OS architecture, global modules,
     # the restriction list and (COM) every site's folders; fix edits replace what they change and keep the
     # rest, so identity of the server-wide parts is a sound key (the objects are held in the memo value).
-    reads = (server.global_modules, server.sites, server.isapi_cgi_restriction, collectors)
+    reads = (server.global_modules, server.sites, server.isapi_cgi_restriction, server.compression_schemes, collectors)
 
     def work() -> _PoolPart:
         process = Process("w3wp.exe", pool.worker_arch(server.os_arch), pool)
@@ -187,10 +188,12 @@ def _remembered(ctx: PlanContext, server: Server, process: Process, apps: tuple[
     COM objects and handlers (issue 25).
 
     NOTE: only :func:`collect_global_modules` reads ``server.global_modules``, and it reads nothing of the
-    sites; the other collectors read the sites (applications, folders, handlers, filters) and the ISAPI and
-    CGI restriction list.
+    sites; :func:`collect_compression_schemes` reads the global modules and the compression schemes; the other
+    collectors read the sites (applications, folders, handlers, filters) and the ISAPI and CGI restriction list.
     """
-    server_reads: tuple[object, ...] = ((server.global_modules,) if collect is collect_global_modules
+    server_reads: tuple[object, ...] = ((server.global_modules,) if collect is collect_global_modules else
+                                        (server.global_modules, server.compression_schemes)
+                                        if collect is collect_compression_schemes
                                         else (server.sites, server.isapi_cgi_restriction))
     return _memo(ctx, (what, process.arch, server.os_arch), (process.pool, apps, collect, *server_reads), tuple, work)
 

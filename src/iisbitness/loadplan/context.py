@@ -237,7 +237,7 @@ class PlanContext:
             why = unseen(seen, os_arch, process_arch)
             if why is not None:
                 return BinaryRef(configured, seen, None, None, absent=Absence(ntpath.dirname(seen), 0, why=why))
-            absence = self.absence(seen, os_arch)
+            absence = self.absence(seen, os_arch) or self._other_build_only(seen, os_arch)
             if absence is not None:
                 return BinaryRef(configured, seen, None, None, absent=absence)
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
@@ -275,6 +275,20 @@ class PlanContext:
                 other = self.image.display(hit.host_path)
                 break
         return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
+
+    def _other_build_only(self, windows_path: str, os_arch: Arch) -> Absence | None:
+        """A file absent from a folder the image does not hold (or holds without binaries), while the image holds the
+        same file in the other ``Program Files`` / WOW64 / ``Framework`` folder
+        (:func:`~iisbitness.image.paths.counterparts`): that absence, the other build named (``binaries`` 0), instead
+        of an architecture inferred from the folder. A product's x86 and x64 builds come from separate installers
+        (IIS Compression's MSIs, github.com/microsoft/IIS.Compression releases; facts B12's ANCM missing from
+        SysWOW64): the image shows one installed, and nothing shows the other; the folder alone would have called it
+        loadable. None when the image holds no such copy."""
+        for alternative in counterparts(windows_path, os_arch):
+            hit = self.image.locate(alternative)
+            if hit.host_path is not None and not hit.is_dir:
+                return Absence(ntpath.dirname(windows_path), 0, self.image.display(hit.host_path))
+        return None
 
     def dependency_chain(self, host: str | Path, os_arch: Arch, process_arch: Arch,
                          image: PeImage | None = None, folder: Path | None = None) -> tuple[str, ...]:

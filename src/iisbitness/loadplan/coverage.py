@@ -25,7 +25,6 @@ project file).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -107,7 +106,8 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     problems name it: applicationHost.config's section kept in a ``configSource`` file that could not be read, its
     ``<sites>`` or ``<applicationPools>`` kept in another file) counted against every application, which it
     configures: each is then at most partly checked, the problem's ``file: message`` among its reasons (not checked
-    when it is redirection.config's shared configuration that was not read: what was read is not what IIS runs). Such a
+    when it is redirection.config's shared configuration that was not read: what was read is not what IIS runs, and
+    that problem's :attr:`~iisbitness.model.source.Problem.remedy` the remedy of those without one). Such a
     problem lies below no application's folder, so :func:`plan_coverage` gave it to none and the report said
     "all N applications checked" over an unread ``<globalModules>``. With no application at all, one
     ``NOT_CHECKED`` entry per problem, named by its file (as IIS Express's project problems), so that
@@ -115,21 +115,22 @@ def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], co
     some applications (a GAC module the workers of some pools load) is left as it gave it. Raises nothing."""
     # NOTE: one plan_coverage already gave to the applications it concerns (a GAC module their workers load) stays
     given = {r for c in coverage for r in c.reasons}
-    gaps = tuple(g for g in dict.fromkeys(f"{p.file}: {p.message}" for p in problems
-                                          if p.unread and (p.file == config_file or is_redirection(p.file)))
-                 if g not in given)
+    by_text: dict[str, Problem] = {}
+    for p in problems:
+        if p.unread and (p.file == config_file or is_redirection(p.file)):
+            by_text.setdefault(f"{p.file}: {p.message}", p)
+    gaps = tuple(g for g in by_text if g not in given)
     if not gaps:
         return coverage
     apps = [c for c in coverage if c.pool or c.site]
     if not apps:
         return coverage + tuple(Coverage(config_file, "", "", CoverageStatus.NOT_CHECKED, (g,)) for g in gaps)
     # NOTE: shared configuration not read: the applications listed are the local file's, which IIS does not run
-    whole = next((g for g in gaps if is_redirection(g.split(": ", 1)[0])), None)
-    share = re.search(r"\(use (--share .+?=/path/to/copy['\"]?)\)", whole) if whole is not None else None
+    whole = next((by_text[g] for g in gaps if is_redirection(by_text[g].file)), None)
+    remedy = whole.remedy if whole is not None else ""
     return tuple(replace(c, status=CoverageStatus.NOT_CHECKED if whole else
                          CoverageStatus.PARTLY if c.status is CoverageStatus.CHECKED else c.status,
-                         reasons=tuple(dict.fromkeys((*c.reasons, *gaps))),
-                         remedy=share[1] if share is not None and not c.remedy else c.remedy)
+                         reasons=tuple(dict.fromkeys((*c.reasons, *gaps))), remedy=c.remedy or remedy)
                  if c.pool or c.site else c for c in coverage)
 
 

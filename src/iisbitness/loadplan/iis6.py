@@ -230,7 +230,7 @@ def _aspnet_bin(ctx: PlanContext, view: Server, index: _AspNetIndex, process: Pr
                        if a.location.lower() in mapped else "no script map of it names aspnet_isapi.dll")
                 skipped.append(Skipped(process, item.name, item.source,
                                        f"ASP.NET never starts for {a.label}: {why}, so its bin is never loaded",
-                                       SkipReason.NO_MANAGED_CODE, item.kind, item.binary, site=item.site,
+                                       SkipReason.NO_ASPNET_SCRIPT_MAP, item.kind, item.binary, site=item.site,
                                        application=item.application))
     return loads
 

@@ -7,6 +7,7 @@ functions of a :class:`LoadPlan`.
 
 Who loads what (facts D1-D7, F2):
 - every worker loads every global module whose preCondition holds, at start;
+- a worker whose static or dynamic compression module loads loads each ``httpCompression`` scheme DLL;
 - a worker loads the ISAPI filters of the sites it serves, at start;
 - a worker loads an ISAPI extension (IsapiModule + scriptProcessor) on the first request;
 - the CLR in a worker loads the assemblies in an application's ``bin``;
@@ -32,6 +33,7 @@ from iisbitness.model.iis7 import (
     AppPool,
     AspNetCore,
     AssemblyName,
+    CompressionScheme,
     GlobalModule,
     Handler,
     IsapiFilter,
@@ -57,6 +59,7 @@ class LoadKind(str, Enum):
     ASPNETCORE = "aspnetcore"
     COM_INPROC = "com-inproc"
     GAC_ASSEMBLY = "gac-assembly"
+    COMPRESSION_SCHEME = "compression-scheme"
 
 
 class Evidence(str, Enum):
@@ -334,7 +337,7 @@ class GacAssembly:
 
 
 Entry = (GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | Iis6IsapiFilter | ScriptMapGroup
-         | GacAssembly)
+         | GacAssembly | CompressionScheme)
 """The configuration entry (or, for bin files, the probing rule) behind a load."""
 
 
@@ -384,9 +387,13 @@ class SkipReason(str, Enum):
     """The ISAPI and CGI Restrictions list (IIS 7+) or WebSvcExtRestrictionList (IIS 6) does not allow
     it: requests get HTTP 404.2 (KB 943891)."""
     NO_MANAGED_CODE = "no-managed-code"
-    """The pool runs No Managed Code (``managedRuntimeVersion=""``): no CLR starts in its worker, so the
-    application's ``bin`` is never loaded (facts A9, D5). IIS 6: no script map of the application sends a request to
-    an allowed ``aspnet_isapi.dll``, so ASP.NET never starts for it."""
+    """IIS 7+: the pool runs No Managed Code (``managedRuntimeVersion=""``): no CLR starts in its worker, so the
+    application's ``bin`` is never loaded (facts A9, D5)."""
+    NO_ASPNET_SCRIPT_MAP = "no-aspnet-script-map"
+    """IIS 6: no script map of the application sends a request to an ``aspnet_isapi.dll`` the
+    WebSvcExtRestrictionList allows (none names one, or the one named is prohibited: HTTP 404.2), so ASP.NET never
+    starts for it and its ``bin`` is never loaded (facts G2, G3, D5). Not :attr:`NO_MANAGED_CODE`: IIS 6 pools have
+    no ``managedRuntimeVersion``; the application's script maps decide."""
     MODULE_NOT_ENABLED = "module-not-enabled"
     """The handler mapping names a module (``IsapiModule``) that the application's ``<modules>`` list does not hold
     (a ``<clear/>`` or ``<remove>`` took it out): requests get HTTP 500.21 "Handler ... has a bad module ... in its

@@ -171,6 +171,18 @@ class GlobalModule:
 
 
 @dataclass(frozen=True, slots=True)
+class CompressionScheme:
+    """A compression scheme provider (``system.webServer/httpCompression/scheme``): a native DLL that the static and
+    dynamic compression modules (``StaticCompressionModule``, ``DynamicCompressionModule``) load into the worker and
+    call (``InitCompression``, "InitCompression Function", IIS native-code API reference). ``dll`` is expanded in the
+    worker (``expanded="true"``, facts B10, B11). The section is AppHostOnly: read from applicationHost.config."""
+
+    name: str
+    dll: str
+    source: ConfigSource
+
+
+@dataclass(frozen=True, slots=True)
 class IsapiFilter:
     """An ISAPI filter (``system.webServer/isapiFilters/filter``), server-level or site-level."""
 
@@ -491,6 +503,7 @@ class Server:
         global_modules: effective globalModules list.
         problems: what could not be read, with file and line.
         isapi_cgi_restriction: the ISAPI and CGI Restrictions list, or None when not configured (all allowed).
+        compression_schemes: ``httpCompression/scheme`` entries at server level, in order (name unique).
     """
 
     os_arch: Arch
@@ -502,6 +515,7 @@ class Server:
     problems: tuple[Problem, ...] = field(default=())
     kind: ServerKind = ServerKind.IIS7
     isapi_cgi_restriction: IsapiCgiRestriction | None = None
+    compression_schemes: tuple[CompressionScheme, ...] = ()
     # NOTE: indexes, each built when first asked; with_pool and with_new_pool carry them into their copies by hand
     # (a copy per verified fix, issue 25): tests/loadmodel/test_server_indexes.py checks copies against a rebuild
     _apps_by_pool: dict[str, tuple[Application, ...]] | None = field(default=None, init=False, repr=False,

@@ -56,6 +56,10 @@ class Problem:
         pool: the application pool name (as written) a ``refused`` problem is about, where it is one: a pool's name,
             or an application's ``applicationPool``, that IIS's ``applicationPoolName`` validator refuses; the HTML
             server map says so on that pool's card. None otherwise.
+        remedy: what to give a new scan so that it reads what this problem says was not read (``--share
+            //server/share=/path/to/copy`` for redirection.config's shared configuration on a share the image does not
+            hold), set where the problem is made; "" when no option does. Coverage gives it as the remedy of the
+            applications the problem leaves unread.
     """
 
     file: str
@@ -64,9 +68,10 @@ class Problem:
     fatal: bool = False
     unread: bool = False
     refused: bool = False
+    pool: str | None = None
+    remedy: str = ""
 
     @property
     def where(self) -> str:
         """``file:line``, or ``file`` when the line is unknown (as :class:`ConfigSource` prints)."""
         return f"{self.file}:{self.line}" if self.line else self.file
-    pool: str | None = None

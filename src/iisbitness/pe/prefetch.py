@@ -1,5 +1,5 @@
 """Bring the next binaries into the page cache from a helper process, a bounded window ahead of the parser, and
-parse them there where two cores can share the work (issue 25).
+parse them there, ahead of the parser, where two cores can share the work (issue 25).
 
 A scan of a cold server (its files not in the page cache; content on a SAN or a file share) waits for the disk at
 each binary it parses. :mod:`iisbitness.pe.readahead`'s threads read ahead, but in CPython every one of their
@@ -13,26 +13,37 @@ first :data:`~iisbitness.pe.readahead.FIRST_READ` bytes, and for a larger file t
 :data:`~iisbitness.pe.readahead.MAX_AHEAD_BYTES`, ReadyToRun header; a native image's load config), which it finds
 by reading that file's head into a scratch buffer.
 
-Parsing there too (fifth round): where the scan may run on two cores or more (:func:`~iisbitness.pe.readahead.usable_cores`, the CPU affinity:
-on one, the helper's parse would take the parser's own time), the helper also parses the files it is given, in
-order, while it has nothing to bring in: each plain .NET assembly (:func:`iisbitness.pe.classify.plain_read`, the
-parser's own code; nearly every file of a ``bin`` folder) gives an answer of plain data (:data:`_Answers`: the
-numbers of its image key and AssemblyRef rows, each key and row sent once, and its P/Invoke module names) on a pipe
-of its own, in :mod:`marshal` frames. :meth:`Prefetch.take` hands the parser the facts built from an answer with the
-parser's own code (:func:`iisbitness.pe.classify.plain_facts`, as :func:`~iisbitness.pe.classify._plain` builds
-them from its own read), or None: the parser then reads the file itself, as without the helper. So whatever the
-helper does (slow, dead, a file it may not open, a frame that cannot be read: then no more answers are read), the
-report is the same; only the time changes. The helper skips the files the parser has nearly reached
-(:data:`LEAD`: it would answer too late). A rescan (the first files in the page cache) starts no helper, not even to
-parse: on a loaded machine the parser then waited longer for a core than the helper's parse saved it (benchmarks/
-README.md, issue 25, fifth round).
+Parsing there too (fifth round): where the scan may run on two cores or more
+(:func:`~iisbitness.pe.readahead.usable_cores`, the CPU affinity: on one, the helper's parse would take the parser's
+own time), the helper also parses the files it is given: each plain .NET assembly
+(:func:`iisbitness.pe.classify.plain_read`, the parser's own code; nearly every file of a ``bin`` folder) gives an
+answer of plain data (:data:`_Answers`: the numbers of its image key and AssemblyRef rows, each key and row sent
+once, and its P/Invoke module names) on a pipe of its own, in :mod:`marshal` frames. :meth:`Prefetch.take` hands the
+parser the facts built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_facts`, as
+:func:`~iisbitness.pe.classify._plain` builds them from its own read), or None: the parser then reads the file
+itself, as without the helper. So whatever the helper does (slow, dead, a file it may not open, a frame that cannot
+be read: then no more answers are read), the report is the same; only the time changes. A rescan (the first files
+in the page cache) starts no helper, not even to parse: on a loaded machine the parser then waited longer for a
+core than the helper's parse saved it (benchmarks/README.md, issue 25, fifth round).
 
-Bounded: the helper stays at most :data:`WINDOW_FILES` files and :data:`~iisbitness.pe.readahead.MAX_AHEAD_BYTES`
-of ranges ahead of the parser (whose progress, the first file given it has not reached, it reads from a shared
-page), holds at most :data:`~iisbitness.pe.readahead.THREADS` large files open, skips what the parser has passed,
-and stops bringing files in when they turn out to be in the page cache already
-(:data:`~iisbitness.pe.readahead.WARM_STREAK` in a row: a helper that does not parse then ends); it does not start
-for a scan of fewer than :data:`START_FILES` files, nor when the first are in the page cache (a rescan). The answers not yet taken are those of at most a window of files. It opens only the paths it is given
+In what order (sixth round): the helper parses the files in the parser's order, from the first the parser has not
+nearly reached (:data:`LEAD`: it would answer too late) on, as far ahead as the files given allow (it is given every
+``bin`` file before planning starts, :func:`iisbitness.loadplan.build.build`), opening each once to bring it in and
+parse it (:data:`OPENED` of them open ahead, their first reads asked for). Taking an answer and planning its file
+costs the parser about as much as the helper's parse of it, so a helper that starts first stays ahead to the end;
+one slowed down (a loaded machine) is caught up with, and from then on parses the files just past the parser's. Tried
+and measured worse: parsing from the last file backwards, to meet the parser in the middle (the helper idles once
+they meet, while the parser still takes and plans every answered file; benchmarks/README.md, issue 25, sixth round).
+
+Bounded: the helper brings files in for the parser at most :data:`WINDOW_FILES` files and
+:data:`~iisbitness.pe.readahead.MAX_AHEAD_BYTES` of ranges ahead of it (whose progress, the first file given it has
+not reached, it reads from a shared page), holds at most :data:`~iisbitness.pe.readahead.THREADS` large files and
+:data:`OPENED` files to parse open, skips what the parser has passed, and stops bringing files in when they turn out
+to be in the page cache already (:data:`~iisbitness.pe.readahead.WARM_STREAK` in a row: a helper that does not parse
+then ends); it does not start for a scan of fewer than :data:`START_FILES` files, nor when the first are in the page
+cache (a rescan). Its answers not yet taken are at most those of the files given and not reached: what its pipe
+holds (:data:`PIPE_BYTES`, about 10,000 answers; the helper waits while it is full) and what the parser read of
+it. It opens only the paths it is given
 (files of the image's ``bin`` folders, none through a folder that leads out of the image), read-only, not following
 a last symbolic link, regular files only; it never maps, loads or runs one. The parser never waits for it: it
 writes paths to a pipe that does not block (what does not fit waits in memory) and its progress to the shared page,
@@ -117,18 +128,30 @@ _POLL = 0.0005
 _POLL_MAX = 0.05
 
 PARSE = True
-"""Let the helper also parse the files it brings in, where the scan may use two cores or more (:func:`~iisbitness.pe.readahead.usable_cores`);
+"""Let the helper also parse the files it is given, where the scan may use two cores or more (:func:`~iisbitness.pe.readahead.usable_cores`);
 False: it only brings them in."""
 
 LEAD = 2
 """Files past the parser's progress that the helper does not parse: the parser reaches them before the helper's
 answer would (it would parse them twice)."""
 
-_BATCH = 8
-"""Answers the helper sends at once, fewer when the parser is close behind (within twice as many files)."""
+_BATCH = 32
+"""Answers the helper sends at once, fewer when the parser is close behind (within :data:`_NEAR` files)."""
+
+_NEAR = 4 * _BATCH
+"""Files past the parser's progress within which each answer is sent at once."""
+
+_TRIM = 4096
+"""Files parsed (or passed) after which the helper lets go of their paths."""
+
+OPENED = 32
+"""Files the helper holds open ahead of its parse, their first reads asked for: reads in flight while it parses."""
 
 _MAX_REFS = 1 << 16
 """Distinct AssemblyRef rows the helper numbers; past them (a hostile server) it parses no more."""
+
+PIPE_BYTES = 1 << 20
+"""The size asked for each pipe to the helper and back (:func:`_widen`)."""
 
 _FRAME = struct.Struct("<I")
 """The length of one frame of the helper's answers (a :mod:`marshal` dump of :data:`_Answers`) on its pipe."""
@@ -189,6 +212,9 @@ class Prefetch:
         """Per order number, the facts the helper sent (:data:`_Answers`) and the parser has not reached."""
         self._keys: list[PlainKey] = []
         self._refs: list[AssemblyRef] = []
+        self._ref_sets: dict[tuple[int, ...], tuple[AssemblyRef, ...]] = {}
+        """The references of each set of AssemblyRef numbers answered: one tuple for the files that share it (the
+        same assembly in many sites' ``bin``)."""
 
     def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """Bring ``paths`` in, in this order (the order the parser will read them)."""
@@ -260,18 +286,22 @@ class Prefetch:
                 return None
         try:
             number, ids, modules, identity = answer
-            refs = self._refs
-            if min(ids, default=0) < 0 or number < 0:
+            refs = self._ref_sets.get(ids)
+            if refs is None:
+                if min(ids, default=0) < 0:
+                    raise ValueError(ids)
+                refs = self._ref_sets[ids] = tuple([self._refs[i] for i in ids])
+            if number < 0:
                 raise ValueError(number)
-            image, references, _ = plain_facts(key, self._keys[number], tuple([refs[i] for i in ids]), modules)
+            image, references, _ = plain_facts(key, self._keys[number], refs, modules)
         except (AttributeError, IndexError, TypeError, ValueError):
             self.close()  # NOTE: a defect: the parser reads every file itself from now on
             return None
         try:
-            now = _identity(os.stat(key))  # NOTE: through a last link, as the parser opens it
+            st = os.stat(key)  # NOTE: through a last link, as the parser opens it
         except (OSError, ValueError):
             return None
-        if now != tuple(identity):
+        if _identity(st) != identity:
             return None  # NOTE: changed since the helper read it (a deploy mid-scan): the parser reads it as it is now
         self.answered += 1
         return Parsed(image, references)
@@ -320,7 +350,10 @@ class Prefetch:
             self.close()
             return
         del inbox[:at]
-        if len(answers) > 2 * WINDOW_FILES:  # NOTE: files read out of order before their answer came, or never
+        if len(answers) > len(self._given) + WINDOW_FILES:
+            # NOTE: answers for files the parser read before they came (out of order), or never will: each answer
+            # is of a file given and not reached but these (answers come from the last file given backwards: most
+            # wait for the parser), so they are looked for only when there are a window of them
             for seq in [s for s in answers if s < progress]:
                 del answers[seq]
 
@@ -328,13 +361,11 @@ class Prefetch:
         rfd = wfd = answers = answered = -1
         try:
             rfd, wfd = os.pipe()
-            with contextlib.suppress(AttributeError, OSError):
-                import fcntl
-
-                fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 1 << 20)  # NOTE: Linux; room for ~15,000 paths
+            _widen(wfd)  # NOTE: room for ~15,000 paths
             os.set_blocking(wfd, False)
             if self.parses:
                 answers, answered = os.pipe()
+                _widen(answered)  # NOTE: room for ~10,000 answers, which the parser takes in only as it goes
                 os.set_blocking(answers, False)
             shared = mmap.mmap(-1, _WARM + 1)  # NOTE: anonymous and MAP_SHARED: the same page in both processes
         except OSError:  # NOTE: out of descriptors or memory: no reading ahead, nothing left open
@@ -373,6 +404,15 @@ class Prefetch:
                 self.close()
                 return
             del out[:n]
+
+
+def _widen(fd: int) -> None:
+    """Make the pipe of ``fd`` hold :data:`PIPE_BYTES` (Linux, ``F_SETPIPE_SZ``; up to ``/proc/sys/fs/pipe-max-size``,
+    1 MB by default; 64 KB elsewhere): a writer that does not block, or does not wait, for that much."""
+    with contextlib.suppress(AttributeError, OSError):
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 def _close(*fds: int) -> None:
@@ -479,75 +519,119 @@ def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int) -> 
 
 def _bring_in(rfd: int, shared: mmap.mmap, parent: int, reader: _Reader | None = None,
               parser: _Parser | None = None) -> None:
-    """The helper's loop: read NUL-terminated paths from ``rfd`` until its end, and bring each in (``reader``),
-    at most a window ahead of the parser's progress in ``shared``, and with a ``parser`` parse each (it answers on
-    a pipe of its own) while it waits for the parser or for paths; returns when the parent is gone or the files are
-    warm and it does not parse (then says so in ``shared``)."""
+    """The helper's loop: take in the NUL-terminated paths of ``rfd`` as they come (to its end), bring the next
+    ones in for the parser (``reader``), at most a window ahead of its progress in ``shared``, and with a
+    ``parser`` parse them (it answers on a pipe of its own) as far ahead as they go, between those; returns when
+    the parent is gone or the files are warm and it does not parse (then says so in ``shared``).
+
+    NOTE: every path given is taken in at once (sixth round): the fifth round's helper took in only those of the
+    window, and so parsed at most a window ahead; the parser, which takes an answer about as fast as the helper
+    parses, caught up with it, and the two then raced for the same files (a third of them parsed by the parser)."""
     reader = reader or _Reader()
-    buffer, pos, seq, bringing = b"", 0, -1, True
+    paths: list[bytes] = []
+    buffer, front, bringing, given = b"", 0, True, True
     poll = select.poll()
     poll.register(rfd, select.POLLIN)
+    pause = _POLL
     while True:
-        end = buffer.find(b"\0", pos)
-        if end < 0:
-            reader.finish_all()
-            if parser is not None:
-                # NOTE: paths given are taken in first (brought in: reads in flight); between them, files parsed
-                while not poll.poll(0) and parser.parse_one(reader.passed(shared)):
-                    pass
-                parser.flush()
+        while given and poll.poll(0):  # NOTE: every path given so far, so that the helper parses from the last
             chunk = os.read(rfd, 1 << 16)
+            given = bool(chunk)  # NOTE: the end: the parent is gone (what was given is done first, as it was)
+            buffer = _paths(buffer + chunk, paths, parser)
+        progress = reader.passed(shared)
+        front = max(front, progress)  # NOTE: what the parser passed is not brought in (slow storage)
+        worked = False
+        while bringing and front < len(paths) and front < progress + WINDOW_FILES and reader.held <= MAX_AHEAD_BYTES:
+            if parser is None or not parser.has(front):
+                if not reader.bring(front, paths[front]):
+                    if parser is None:
+                        shared[_WARM] = 1
+                        return
+                    bringing = False  # NOTE: warm files: nothing to bring in, still files to parse
+                worked = True
+                progress = reader.passed(shared)
+            front = max(front + 1, progress)
+        if parser is not None and parser.parse_one(progress):
+            pause = _POLL
+            continue
+        if reader.finish_one() or worked:
+            # NOTE: a large file's head is read (waiting for it) only when there is nothing to parse, or when more
+            # than THREADS wait (_Reader.bring)
+            continue
+        if parser is not None:
+            parser.flush()
+        if not bringing or front >= len(paths):  # NOTE: nothing to do until more paths come
+            chunk = os.read(rfd, 1 << 16) if given else b""
             if not chunk:
                 return
-            buffer, pos = buffer[pos:] + chunk, 0
+            buffer = _paths(buffer + chunk, paths, parser)
             continue
-        path, pos, seq = buffer[pos:end], end + 1, seq + 1
-        progress = reader.passed(shared)
-        pause = _POLL
-        while seq >= progress + WINDOW_FILES or reader.held > MAX_AHEAD_BYTES:
-            if not reader.finish_one() and not (parser is not None and parser.parse_one(progress)):
-                if parser is not None:
-                    parser.flush()
-                time.sleep(pause)
-                pause = min(2 * pause, _POLL_MAX)  # NOTE: a parser busy elsewhere (verifying fixes) is not polled hard
-                if os.getppid() != parent:
-                    return
-            progress = reader.passed(shared)
-        if seq < progress:
-            continue
-        if bringing and not reader.bring(seq, path):
-            if parser is None:
-                shared[_WARM] = 1
-                return
-            bringing = False  # NOTE: warm files: nothing to bring in, still files to parse
-        if parser is not None:
-            parser.queue.append((seq, path))
+        time.sleep(pause)  # NOTE: a window ahead of the parser, which is busy elsewhere (verifying fixes)
+        pause = min(2 * pause, _POLL_MAX)
+        if os.getppid() != parent:
+            return
+
+
+def _paths(buffer: bytes, paths: list[bytes], parser: _Parser | None) -> bytes:
+    """Add the NUL-terminated paths of ``buffer`` to ``paths`` (and ``parser``'s); the rest of ``buffer``."""
+    *new, rest = buffer.split(b"\0")
+    if parser is not None:
+        parser.push(len(paths), new)
+    paths += new
+    return rest
 
 
 class _Parser:
-    """What the helper parses, and its answers to the parser (:data:`_Answers`, in frames on the pipe ``wfd``)."""
+    """What the helper parses, in order and as far ahead of the parser as the files given allow, and its answers
+    to the parser (:data:`_Answers`, in frames on the pipe ``wfd``)."""
 
     def __init__(self, wfd: int) -> None:
         self.wfd = wfd
-        self.queue: deque[tuple[int, bytes]] = deque()
-        """``(order, path)`` of the files given and not parsed, in order."""
+        self.todo: list[tuple[int, bytes]] = []
+        """``(order, path)`` of the files given, in order; those from :attr:`at` on are not parsed yet."""
+        self.at = 0
+        self.opened: dict[int, tuple[int, os.stat_result]] = {}
+        """The next files to parse, opened and asked for (:data:`OPENED`): their descriptors and stats, by order."""
+        self._next = 0
+        """The next file of :attr:`todo` to open."""
+        self._mine = bytearray()
+        """Per order number, 1 once the helper opened the file to parse it (and brought it in so)."""
         self.keys: dict[PlainKey, int] = {}
         self.refs: dict[RefKey, int] = {}
         """The image keys and AssemblyRef rows sent, by their numbers (the parser's lists, the other way round)."""
         self.answers: _Answers = ([], [], [])
         """What is not yet sent."""
 
+    def push(self, seq: int, paths: list[bytes]) -> None:
+        """The files ``paths`` were given, numbered from ``seq``."""
+        self.todo += zip(range(seq, seq + len(paths)), paths)
+        self._mine += bytes(len(paths))
+
+    def has(self, seq: int) -> bool:
+        """Whether the helper opened file ``seq`` to parse it (it brought it in too)."""
+        return bool(self._mine[seq])
+
     def parse_one(self, progress: int) -> bool:
-        """Parse the next file the parser has not nearly reached (:data:`LEAD`); False when there is none. A file
-        not plain (:func:`~iisbitness.pe.classify.plain_read`), or that cannot be read, gets no answer: the parser
-        reads it itself (and says why it cannot)."""
-        queue = self.queue
-        while queue and queue[0][0] < progress + LEAD:
-            queue.popleft()
-        if not queue:
+        """Parse the next file that the parser has not nearly reached (:data:`LEAD`); False when there is none. A
+        file not plain (:func:`~iisbitness.pe.classify.plain_read`), or that cannot be read, gets no answer: the
+        parser reads it itself (and says why it cannot)."""
+        todo, opened, at = self.todo, self.opened, self.at
+        while at < len(todo) and todo[at][0] < progress + LEAD:
+            skipped = opened.pop(todo[at][0], None)  # NOTE: the parser reached it first
+            if skipped is not None:
+                _close(skipped[0])
+            at += 1
+        if at >= len(todo):
+            self.at = at
+            self.flush()
             return False
-        seq, path = queue.popleft()
-        read = _read(path)
+        seq, path = todo[at]
+        self.at = at + 1
+        if at >= _TRIM:
+            del todo[:at]
+            self.at, self._next = 1, max(self._next - at, 1)
+        self._open_next(progress)  # NOTE: their reads in flight while this one is parsed
+        read = _read(path, opened.pop(seq, None))
         if read is None or len(self.refs) > _MAX_REFS:
             return True
         (key, rows, modules), identity = read
@@ -565,9 +649,35 @@ class _Parser:
                 new_refs.append(row)
             ids.append(i)
         records.append((seq, number, tuple(ids), modules, identity))
-        if len(records) >= _BATCH or seq < progress + 2 * _BATCH:
+        if len(records) >= _BATCH or seq < progress + _NEAR:
             self.flush()
         return True
+
+    def _open_next(self, progress: int) -> None:
+        """Open the next files to parse, up to :data:`OPENED`, and ask for their first reads (``posix_fadvise``,
+        as :meth:`_Reader.bring` does): each opened once, to bring it in and to parse it."""
+        todo, opened = self.todo, self.opened
+        nxt = max(self._next, self.at)
+        while len(opened) < OPENED and nxt < len(todo):
+            seq, path = todo[nxt]
+            nxt += 1
+            if seq < progress + LEAD:
+                continue
+            self._mine[seq] = 1
+            try:
+                fd = os.open(path, _OPEN_FLAGS)
+            except (OSError, ValueError):
+                continue  # NOTE: _read tries again, and gives no answer
+            try:
+                st = os.fstat(fd)
+                if stat.S_ISREG(st.st_mode) and st.st_size:
+                    os.posix_fadvise(fd, 0, min(st.st_size, FIRST_READ), os.POSIX_FADV_WILLNEED)
+                    opened[seq] = (fd, st)
+                    continue
+            except OSError:
+                pass
+            os.close(fd)
+        self._next = nxt
 
     def flush(self) -> None:
         """Send the answers not yet sent (waits while the pipe is full: the parser reads it as it goes)."""
@@ -580,19 +690,22 @@ class _Parser:
             out = out[os.write(self.wfd, out) :]
 
 
-def _read(path: bytes) -> tuple[PlainRead, _Identity] | None:
+def _read(path: bytes, opened: tuple[int, os.stat_result] | None = None) -> tuple[PlainRead, _Identity] | None:
     """:func:`~iisbitness.pe.classify.plain_read` of the regular file ``path`` (not through a last symbolic link),
-    and the file's identity as it was before the read (:func:`_identity`); None when it is not one, cannot be read
-    or is not plain."""
+    or of its descriptor and stat when ``opened`` (then closed), and the file's identity as it was before the read
+    (:func:`_identity`); None when it is not one, cannot be read or is not plain."""
+    if opened is None:
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except (OSError, ValueError):
+            return None
+    else:
+        fd = opened[0]
     try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except (OSError, ValueError):
-        return None
-    try:
-        st = os.fstat(fd)
+        st = os.fstat(fd) if opened is None else opened[1]
         if not stat.S_ISREG(st.st_mode):
             return None
-        read = plain_read(Source.from_fd(fd))
+        read = plain_read(Source.from_fd(fd, st.st_size))
         return None if read is None else (read, _identity(st))
     except Exception:  # noqa: BLE001 - whatever it is, the parser reads the file itself and says it
         return None

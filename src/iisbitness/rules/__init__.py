@@ -10,8 +10,10 @@ from iisbitness.rules.aspnetcore_runtime_missing import aspnetcore_runtime_missi
 from iisbitness.rules.binary_invalid import binary_invalid
 from iisbitness.rules.binary_missing import binary_missing
 from iisbitness.rules.com_inproc_arch import com_inproc_arch
+from iisbitness.rules.compression_scheme_arch import compression_scheme_arch
 from iisbitness.rules.gac_assembly_arch import gac_assembly_arch
 from iisbitness.rules.global_module_arch import global_module_arch
+from iisbitness.rules.handler_module_skipped import handler_module_skipped
 from iisbitness.rules.iis6_extension_arch import iis6_extension_arch
 from iisbitness.rules.iis6_filter_arch import iis6_filter_arch
 from iisbitness.rules.iis6_isolation_wow64 import iis6_isolation_wow64
@@ -44,5 +46,7 @@ RULES: tuple[Rule, ...] = (
     native_library_arch,
     com_inproc_arch,
     isapi_not_allowed,
+    compression_scheme_arch,
+    handler_module_skipped,
 )
 """Every rule, in report order."""

@@ -11,7 +11,9 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   file absent from that folder stays an error whose cause says so.
 - The image does not hold the folder (a configuration-only copy): where the folder decides the
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
-  rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked.
+  rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked. A warning
+  too, naming the copy, where the image holds the other architecture's build of the file (the other
+  ``Program Files`` or WOW64 view): the folder alone must not call it loadable then.
 
 Symptoms: a global module that fails to load stops the worker at start (W3SVC-WP event 2280 "The
 Module DLL ... failed to load. The data is the error.", data 7E 00 00 00), and rapid-fail protection
@@ -175,6 +177,17 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
                  f"Loaded by: {'; '.join(users)}. Name the file by its real folder (%windir%\\System32, which each "
                  "process sees as its own view).")
         return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)
+    if not absence.binaries and absence.other_view is not None:
+        # NOTE: the folder is not in the image, so nothing says the server lacks the file; the other build in the
+        # image says the folder alone must not decide it loads (context._other_build_only)
+        cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}. The image does not "
+                 f"hold {absence.folder}, but it holds the other architecture's build, {absence.other_view}: the "
+                 "product's installer may have put only that build on the server (its x86 and x64 installers are "
+                 f"separate), or the copy left {absence.folder} out. Not checked: look for the file there on the "
+                 f"server, or give the scan a copy of that folder. Loaded by: {'; '.join(users)}.")
+        return Finding.for_load(load, binary_missing.id, Severity.WARNING,
+                                f"If the file is missing on the server too: {symptom}.", cause,
+                                _other_build(plan, load, absence))
     cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}. The image holds "
              f"{absence.folder} with {absence.binaries} other binar{'y' if absence.binaries == 1 else 'ies'} but not "
              "this file, so it is taken as missing on the server (a copy of that folder, not a configuration-only "

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from iisbitness.errors import FixError, IisBitnessError, ServerImageError
-from iisbitness.findings import EffectKind, Finding, Fix, SideEffect
+from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
 from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits, config_refused, shared_config_unread
@@ -130,18 +130,6 @@ def _fixable(f: Finding) -> list[Fix]:
     return [x for x in f.fixes if x.verified is True and x.edits]
 
 
-def _breaks_requests(fix: Fix) -> bool:
-    """Whether requests of handler mappings fail after ``fix`` (:attr:`~iisbitness.findings.SideEffect.handlers`)."""
-    return any(e.breaks_requests for e in fix.side_effects)
-
-
-def _unguards(fix: Fix) -> tuple[str, ...]:
-    """The security modules and filters ``fix`` takes out of a worker (:attr:`~iisbitness.findings.SideEffect.security`):
-    the sites they protected are then served without them, open where they were closed (a pool that failed to start
-    serves again, unauthenticated)."""
-    return tuple(dict.fromkeys(e.name for e in fix.side_effects if e.kind is EffectKind.UNLOADED and e.security))
-
-
 def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse: Reanalyse,
             everything: Sequence[Finding] | None = None
             ) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
@@ -158,14 +146,18 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
         if current is not None and f.key not in {a.key for a in current.after}:
             continue  # cleared by a fix already taken
         fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
-        harmless = [x for x in fixes if not _breaks_requests(x) and not _unguards(x)] if want is None else fixes
+        harmless = [x for x in fixes if not x.breaks_requests and not x.unguards] if want is None else fixes
         if fixes and not harmless:
             # NOTE: verified is not harmless: a module handler mappings name taken out leaves their requests with
             # HTTP 500.21; a security module taken out leaves its sites served without it. Taken only when asked
             # for by number (fix --fix N), the side effect shown
-            guards = [m for x in fixes for m in _unguards(x)]
-            left.append(Left(n, f, "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
-                                   "names them): take one knowingly with --fix N" if not guards else
+            guards = [m for x in fixes for m in x.unguards]
+            broken = ("its verified fixes make requests of handler mappings fail (HTTP 500.21) or go to another mapping "
+                      "(scan names them): take one knowingly with --fix N"
+                      if any(e.bypassed for x in fixes for e in x.side_effects) else
+                      "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
+                      "names them): take one knowingly with --fix N")
+            left.append(Left(n, f, broken if not guards else
                              f"its verified fixes take the security module {', '.join(dict.fromkeys(guards))} out of "
                              "pools, whose sites are then served without it: take one knowingly with --fix N"))
             continue

@@ -1,0 +1,123 @@
+"""handler-module-skipped: a handler mapping names a global module that a preCondition keeps out of the worker.
+
+A global module whose preCondition is false in a worker is never loaded there (facts C7); a handler mapping of the
+worker's applications that names it in ``modules`` then:
+
+- when its own preCondition holds there: IIS answers its requests with HTTP 500.21 "Handler ... has a bad module
+  ... in its module list" (KB 943891, "The HTTP status code in IIS 7 and later": 500.21 module not recognized);
+- when its own preCondition is false there too (a vendor's ``*`` handler with ``bitness64`` beside its ``bitness64``
+  module, Camstar's ``cepiis.dll``): IIS skips the mapping (facts C7: a handler's preCondition is evaluated during
+  mapping, false -> entry skipped) and its requests go to the next mapping that matches (``StaticFile``, say): no
+  error, the application's code silently does not serve them. Not said where another mapping of the same path
+  applies there with a module of its own (the vendor's build for this bitness).
+
+The same side effects :mod:`iisbitness.fixes.effects` names for a fix that takes such a module out, for a worker that
+runs so already. IIS 7+ only (IIS Express runs each project's own configuration; IIS 6 has no ``modules``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iisbitness.arch import Arch
+from iisbitness.config.precondition import evaluate
+from iisbitness.findings import Finding, Severity, rule
+from iisbitness.fixes.commands import flip_pool
+from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan, Skipped, SkipReason
+from iisbitness.model.iis7 import Handler
+from iisbitness.rules._common import fixes, stops_pool
+
+_STATIC = frozenset({"staticfilemodule", "defaultdocumentmodule", "directorylistingmodule"})
+"""IIS's own modules that serve files: a mapping of the same path naming only these is where requests fall to."""
+
+
+def _bitness_of(precondition: str) -> Arch | None:
+    """The worker architecture a ``bitness32`` / ``bitness64`` preCondition names (x64 for bitness64), else None."""
+    tokens = {t.strip().lower() for t in precondition.split(",")}
+    return Arch.X64 if "bitness64" in tokens else Arch.X86 if "bitness32" in tokens else None
+
+
+@rule("handler-module-skipped", Severity.WARNING,
+      "A handler mapping names a global module a preCondition keeps out of the worker: HTTP 500.21, or its requests "
+      "silently served by the next mapping")
+def handler_module_skipped(plan: LoadPlan) -> Iterator[Finding]:
+    """One finding per worker and skipped global module that mappings name: an error where one gives HTTP 500.21,
+    else a warning where they are skipped (their requests served by another mapping)."""
+    if plan.iis6 is not None or plan.iisexpress is not None:
+        return
+    server = plan.server
+    for skip in plan.skipped:
+        pool = skip.process.pool
+        if (skip.kind is not LoadKind.GLOBAL_MODULE or skip.why is not SkipReason.PRECONDITION or pool is None):
+            continue
+        low = skip.name.lower()
+        failing: dict[tuple[str, str, str], dict[str, None]] = {}
+        bypassed: dict[tuple[str, str, str], dict[str, None]] = {}
+        for app in server.applications_in(pool):
+            for effect in app.effects:  # NOTE: its merged configuration, and each folder's below it
+                for h in effect.handlers:
+                    if low not in h.module_names:
+                        continue
+                    if evaluate(h.precondition, pool, skip.process.arch, server.os_arch).may_load:
+                        failing.setdefault((h.name, h.path, h.verb), {})[app.label] = None
+                    elif not _twin_applies(effect.handlers, h, plan, skip):
+                        bypassed.setdefault((h.name, h.path, h.verb), {})[app.label] = None
+        if failing:  # NOTE: one finding per worker and module (its key): the 500.21s, the skipped mappings with them
+            yield _finding(plan, skip, failing, False, bypassed)
+        elif bypassed:
+            yield _finding(plan, skip, bypassed, True)
+
+
+def _twin_applies(handlers: tuple[Handler, ...], h: Handler, plan: LoadPlan, skip: Skipped) -> bool:
+    """Whether another mapping of ``h``'s path applies in the worker with a module of its own (not only IIS's file
+    modules): the vendor's mapping for this bitness, where the requests go instead."""
+    assert skip.process.pool is not None
+    return any(o is not h and o.path.strip().lower() == h.path.strip().lower() and o.module_names
+               and not set(o.module_names) <= _STATIC
+               and evaluate(o.precondition, skip.process.pool, skip.process.arch, plan.server.os_arch).may_load
+               for o in handlers)
+
+
+_Mappings = dict[tuple[str, str, str], dict[str, None]]
+
+
+def _listed(mappings: _Mappings) -> str:
+    return "; ".join(f"{n} {p} (verb {v}) in {', '.join(apps)}" for (n, p, v), apps in mappings.items())
+
+
+def _finding(plan: LoadPlan, skip: Skipped, mappings: _Mappings, bypassed: bool, also: _Mappings | None = None
+             ) -> Finding:
+    pool = skip.process.pool
+    assert pool is not None
+    labels = tuple(dict.fromkeys(a for apps in mappings.values() for a in apps))
+    listed = _listed(mappings)
+    if bypassed:
+        symptom = (f"No error: requests to {listed} are served by the next handler mapping that matches (StaticFile, "
+                   f"say), not by global module '{skip.name}': the application's code silently does not run for them "
+                   "in this pool (a page's source or a 404 instead of its output).")
+        what = ("its own preCondition is false there too, so IIS skips the mapping (facts C7) and its requests go to "
+                "the next mapping")
+    else:
+        symptom = (f"HTTP 500.21 \"Handler ... has a bad module '{skip.name}' in its module list\" on requests to "
+                   f"{listed} (KB 943891).")
+        what = "its own preCondition holds there, so IIS maps requests to a module it never loaded"
+    cause = (f"Global module '{skip.name}' ({skip.configured or 'no image'}) is skipped in {skip.process.describe()}: "
+             f"{skip.reason}. The handler mapping{'s' if len(mappings) != 1 else ''} "
+             f"{', '.join(n for n, _, _ in mappings)} name{'' if len(mappings) != 1 else 's'} it in modules; {what}.")
+    if also:
+        cause += (f" Mappings whose own preCondition is false there too are skipped, their requests served by the next "
+                  f"mapping: {_listed(also)}.")
+    module = next((gm for gm in plan.server.global_modules if gm.name.lower() == skip.name.lower()), None)
+    target = _bitness_of(module.precondition) if module is not None else None
+    flip = None
+    if target is not None and target is not skip.process.arch and plan.server.os_arch is Arch.X64:
+        flip = flip_pool(pool.name, target, plan.server.os_arch, stops_pool(plan, pool.name), declared=pool.declared,
+                         auto_start=pool.auto_start)
+    one = labels[0] if len(labels) == 1 else None
+    app = next((a for a in plan.server.applications_in(pool) if a.label == one), None) if one else None
+    return Finding(
+        rule=handler_module_skipped.id, severity=Severity.WARNING if bypassed else Severity.ERROR,
+        evidence=Evidence.READ, pool=pool.name, site=app.site if app else None, application=app.path if app else None,
+        process=skip.process.name, process_arch=skip.process.arch,
+        binary=skip.configured or skip.name, resolved=None, binary_arch=(), config=skip.source,
+        symptom=symptom, cause=cause, fixes=fixes(flip))
