@@ -185,3 +185,27 @@ def test_iis_manager_native_dependency_is_the_workers_bin_file_built_for_inetmgr
     remedy = f.fixes[-1]
     assert remedy.summary == "Install the x64 build of 'managed_x86.dll' (e.g. the vendor's x64 package) in C:\\s\\bin"
     assert remedy.note is not None and "a 64-bit process" in remedy.note and remedy.commands == ()
+
+
+def test_the_dependency_index_keys_only_the_files_a_chain_ends_at(tmp_path: Path) -> None:
+    """culprit's index of a plan (issue 25: a key per ``bin`` file cost 20 ms of a 10,000-assembly scan) holds the
+    dependency a chain ends at, by process and by application, and no other file of the ``bin``; culprit finds it."""
+    from iisbitness.config.apphost import read_server
+    from iisbitness.image.server_image import ServerImage
+    from iisbitness.loadplan.build import build
+    from iisbitness.loadplan.context import PlanContext
+    from iisbitness.loadplan.plan import LoadKind
+    from iisbitness.rules._assembly import _bin_by_name, culprit
+
+    image = make_image(tmp_path, apphost(POOL64 + OTHER, site("S", 1, "P64", r"C:\s") + site("T", 2, "Other", r"C:\t")),
+                       {"s/bin/ManagedApp.dll": "ManagedApp.dll", "s/bin/managed_x86.dll": "managed_x86.dll",
+                        "s/bin/Plain.dll": "managed_anycpu.dll", "t/bin/Any.dll": "managed_anycpu.dll"})
+    img = ServerImage.offline(image)
+    plan = build(read_server(img, Arch.X64, "test"), PlanContext(img))
+    index = _bin_by_name(plan)
+    assert index and {k[-1] for k in index} == {"managed_x86.dll"}
+    [app] = [ld for ld in plan.loads_of(LoadKind.BIN_ASSEMBLY)
+             if ld.name == "ManagedApp.dll" and ld.binary.chain and ld.process.pool is not None]
+    name, needed_by, found = culprit(plan, app)
+    assert (name, needed_by) == ("managed_x86.dll", "ManagedApp.dll")
+    assert found is not None and found.name == "managed_x86.dll" and found.process == app.process

@@ -177,6 +177,15 @@ class _Process:
         self.loads: dict[tuple[str, str, str, str], Load] = {}
         self.sites: dict[tuple[str, str, str, str], set[str]] = {}
         """Per ISAPI filter: the sites (lower case) it is loaded for."""
+        self._twins: set[tuple[str, ...]] | None = None
+
+    @property
+    def twins(self) -> set[tuple[str, ...]]:
+        """:func:`_twins` of the process's loads, worked out at the first call (a process of the plan before every
+        fix is asked once per fix: issue 25)."""
+        if self._twins is None:
+            self._twins = _twins(self.loads.values())
+        return self._twins
 
 
 def _by_process(loads: Iterable[Load]) -> dict[tuple[str, str], _Process]:
@@ -188,6 +197,48 @@ def _by_process(loads: Iterable[Load]) -> dict[tuple[str, str], _Process]:
         if ld.kind is LoadKind.ISAPI_FILTER and ld.site is not None:
             p.sites.setdefault(_load_key(ld), set()).add(ld.site.lower())
     return out
+
+
+class _Before:
+    """What :func:`side_effects` asks of the plan before a fix, worked out once per plan (:meth:`LoadPlan.derived`):
+    verification compares the same plan with the plan after each fix, and rebuilt per fix, the processes of the plan
+    before and their :func:`_twins` were most of the comparison (issue 25)."""
+
+    def __init__(self, plan: LoadPlan) -> None:
+        self.processes = _by_process(plan.loads)
+        self._plan = plan
+        self._elsewhere: dict[Arch, set[tuple[str, str]]] = {}
+        self._origins: dict[str, set[tuple[str, str]]] | None = None
+        self._aspnet: dict[str, tuple[str, Arch]] | None = None
+
+    def elsewhere(self, arch: Arch) -> set[tuple[str, str]]:
+        """:func:`_twin` of every load of a process at another architecture than ``arch``."""
+        if arch not in self._elsewhere:
+            self._elsewhere[arch] = {_twin(ld) for ld in self._plan.loads if ld.process.arch is not arch}
+        return self._elsewhere[arch]
+
+    def origins(self, apps: Iterable[str]) -> set[tuple[str, str]]:
+        """The processes (:func:`_process_key`) that load an entry of one of ``apps`` (``Site/path`` labels, as
+        :func:`_apps` gives them)."""
+        if self._origins is None:
+            self._origins = {}
+            for ld in self._plan.loads:
+                if ld.site is not None:
+                    self._origins.setdefault(f"{ld.site}{ld.application or ''}", set()).add(_process_key(ld))
+        return {key for app in apps for key in self._origins.get(app, ())}
+
+    @property
+    def aspnet(self) -> dict[str, tuple[str, Arch]]:
+        """:func:`iisbitness.loadplan.iis6.aspnet_processes` of the plan's IIS 6 model (a plan of IIS 6 only)."""
+        if self._aspnet is None:
+            assert self._plan.iis6 is not None
+            self._aspnet = aspnet_processes(self._plan.iis6)
+        return self._aspnet
+
+
+def _before(plan: LoadPlan) -> _Before:
+    """The plan's :class:`_Before`, kept with it."""
+    return plan.derived("fixes/effects-before", _Before)
 
 
 def _apps(plan: LoadPlan, pool: AppPool | None) -> tuple[str, ...]:
@@ -236,7 +287,7 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
     to it, else those that ``stay`` in it) that it no longer loads. A module's effect names the handler mappings of
     those applications that name it (:func:`_handlers`, from ``plan``, the plan after)."""
     kept = after.loads if after is not None else {}
-    twins = _twins(kept.values())
+    twins = after.twins if after is not None else set()
     out = []
     for key, ld in before.loads.items():
         if key in kept or _replaced(ld, twins):
@@ -280,14 +331,15 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
     moved applications leave behind in their old worker are :attr:`EffectKind.UNLOADED` for them; a process only
     ``before`` has (a pool left without applications) changes nothing that runs.
     """
-    old, new = _by_process(before.loads), _by_process(after.loads)
+    was = _before(before)
+    old, new = was.processes, _by_process(after.loads)
     out: list[SideEffect] = []
     for key, b in old.items():
         a = new.get(key)
         pool = b.pool.name if b.pool is not None else None
-        if a is None:
-            continue
-        b_twins = _twins(b.loads.values())
+        if a is None or (a.arch is b.arch and a.loads.keys() == b.loads.keys()):
+            continue  # NOTE: the same entries at the same architecture: nothing loaded, unloaded nor moved
+        b_twins = b.twins
         if a.arch is not b.arch and (b.pool is not None or after.iis6 is None):  # NOTE: IIS 6 aspnet_wp.exe below
             moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _replaced(ld, b_twins)}
             out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
@@ -295,7 +347,6 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
                                   isapi=_isapi(a, b_twins) if after.iis6 is not None else ()))
         out += _removed(b, a, pool, stay=_apps(after, a.pool), plan=after)
         out += _added(b, a, pool, b_twins)
-    elsewhere: dict[Arch, set[tuple[str, str]]] = {}
     for key, a in new.items():
         if key in old or a.pool is None:
             continue
@@ -303,15 +354,11 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         isapi: tuple[str, ...] = ()
         if after.iis6 is not None and a.arch is not None:
             # NOTE: IIS 5 isolation mode left: what inetinfo.exe/dllhost.exe ran at another bitness, now in this worker
-            if a.arch not in elsewhere:
-                elsewhere[a.arch] = {_twin(ld) for ld in before.loads if ld.process.arch is not a.arch}
-            isapi = _isapi(a, elsewhere[a.arch])
+            isapi = _isapi(a, was.elsewhere(a.arch))
         out.append(SideEffect(EffectKind.NEW_POOL, a.pool.name, a.name, a.pool.name, after=a.arch, applications=apps,
                               settings=a.pool.settings, like=a.pool.copied_from, isapi=isapi))
         # NOTE: what the moved applications' old worker loaded and the new one does not
-        origins = {_process_key(ld) for ld in before.loads if ld.site is not None
-                   and f"{ld.site}{ld.application or ''}" in apps}
-        for origin in sorted(origins):
+        for origin in sorted(was.origins(apps)):
             b = old[origin]
             out += _removed(b, a, a.pool.name, apps, plan=after)
     return tuple(out + _aspnet_wp(before, after))
@@ -325,7 +372,7 @@ def _aspnet_wp(before: LoadPlan, after: LoadPlan) -> list[SideEffect]:
     Empty otherwise (the w3wp.exe of each pool says it)."""
     if before.iis6 is None or after.iis6 is None or not after.iis6.iis5_mode:
         return []
-    was, now = aspnet_processes(before.iis6), aspnet_processes(after.iis6)
+    was, now = _before(before).aspnet, aspnet_processes(after.iis6)
     labels = {a.location.lower(): a.label for a in after.iis6.apps}
     moved: dict[tuple[Arch, Arch], list[str]] = {}
     for loc, (_, arch) in now.items():

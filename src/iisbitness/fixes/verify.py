@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import ntpath
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from iisbitness.config.apphost import is_redirection
@@ -68,11 +68,16 @@ class Analysis:
     findings: list[Finding]
     before: LoadPlan
     after: LoadPlan
+    _effects: tuple[SideEffect, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def side_effects(self) -> tuple[SideEffect, ...]:
-        """What the edits change besides the findings (:func:`iisbitness.fixes.effects.side_effects`)."""
-        return side_effects(self.before, self.after)
+        """What the edits change besides the findings (:func:`iisbitness.fixes.effects.side_effects`), compared at
+        the first call and kept (verification asks twice per fix: issue 25)."""
+        if self._effects is None:
+            object.__setattr__(self, "_effects", side_effects(self.before, self.after))
+        assert self._effects is not None
+        return self._effects
 
 
 Reanalyse = Callable[[tuple[Edit, ...]], Analysis]
@@ -244,13 +249,20 @@ Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
 """The application pools (lower-case names) an edit set can change, or None when it can change anything."""
 
 
-def _rank(fixes: list[Fix]) -> tuple[Fix, ...]:
+def _order(effects: tuple[SideEffect, ...]) -> tuple[bool, bool]:
+    """:func:`_rank`'s key of a fix with side effects ``effects``: whether requests of a handler mapping fail after
+    it (:attr:`Fix.breaks_requests`), whether it unloads anything."""
+    # NOTE: whether any effect unloads, not the tuple of them: a global module's fix unloads it from every pool
+    return any(e.breaks_requests for e in effects), any(e.kind is EffectKind.UNLOADED for e in effects)
+
+
+def _rank(fixes: list[Fix], orders: list[tuple[bool, bool]] | None = None) -> tuple[Fix, ...]:
     """Fixes that keep every module and filter where it is loaded first, those after which requests of handler
-    mappings fail (HTTP 500.21: :attr:`SideEffect.handlers`) last (stable otherwise)."""
-    # NOTE: whether any effect unloads, not the tuple of them: a global module's fix unloads it from every pool,
-    # and each finding of the module ranks that fix again (issue 25)
-    return tuple(sorted(fixes, key=lambda x: (x.breaks_requests,
-                                              any(e.kind is EffectKind.UNLOADED for e in x.side_effects))))
+    mappings fail (HTTP 500.21: :attr:`SideEffect.handlers`) last (stable otherwise); ``orders``: :func:`_order` of
+    each fix's side effects, in the same order, when the caller has them (:func:`verify` works them out once per edit
+    set: a global module's fix is ranked again for each finding of the module, its effects one per pool, issue 25)."""
+    keys = orders if orders is not None else [_order(f.side_effects) for f in fixes]
+    return tuple(f for _, f in sorted(zip(keys, fixes, strict=True), key=lambda p: p[0]))
 
 
 def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage, *,
@@ -281,15 +293,17 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
     memory stays bounded however many fixes a large server offers.
     """
     baseline = {f.key for f in (everything if everything is not None else findings)}
-    cache: dict[tuple[tuple[Edit, ...], bool],
-                tuple[frozenset[tuple[str, ...]], tuple[Finding, ...], tuple[SideEffect, ...], str, str]] = {}
+    cache: dict[tuple[tuple[Edit, ...], bool], tuple[frozenset[tuple[str, ...]], tuple[Finding, ...],
+                                                    tuple[SideEffect, ...], str, str, tuple[bool, bool]]] = {}
     out: list[Finding] = []
     for finding in findings:
         kept: list[Fix] = []
+        orders: list[tuple[bool, bool]] = []
         rejected: list[RejectedFix] = list(finding.rejected_fixes)
         for fix in finding.fixes:
             if not fix.edits:
                 kept.append(fix)
+                orders.append(_order(fix.side_effects))
                 continue
             pools = scope(fix.edits) if scope is not None and reanalyse_pools is not None else None
             scoped = pools is not None and finding.pool is not None and finding.pool.lower() in pools
@@ -298,19 +312,22 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
                 analysis = (reanalyse_pools if scoped and reanalyse_pools is not None else reanalyse)(fix.edits)
                 result = outcome(baseline, (), analysis.findings, analysis)
                 cache[key] = (frozenset(a.key for a in analysis.findings), result.added, result.side_effects,
-                              _shown_note(result.shown), _unlisted(analysis, unchecked or {}))
-            after_keys, added, effects, shown, unlisted = cache[key]
+                              _shown_note(result.shown), _unlisted(analysis, unchecked or {}),
+                              _order(result.side_effects))
+            after_keys, added, effects, shown, unlisted, order = cache[key]
             fix = replace(fix, side_effects=effects)
             if finding.key in after_keys:
                 rejected.append(RejectedFix(fix.summary, "re-analysis with this change still shows the problem"))
                 continue
             new = list(added)
+            if new and breakage is Breakage.REJECT:
+                rejected.append(RejectedFix(fix.summary, f"it would break: {_listed([_describe(a) for a in new])}"))
+                continue
+            orders.append(order)
             if not new and unlisted:  # NOTE: a bin not listed at the new architecture: nothing to vouch for there
                 kept.append(replace(fix, verified=False, note=_join(_join(fix.note, unlisted), shown)))
             elif not new:  # NOTE: a fix built unverifiable (native ARM64 pools, issue 23) stays unverified
                 kept.append(replace(fix, verified=fix.verified is not False, note=_join(fix.note, shown)))
-            elif breakage is Breakage.REJECT:
-                rejected.append(RejectedFix(fix.summary, f"it would break: {_listed([_describe(a) for a in new])}"))
             else:
                 broken = "; ".join(dict.fromkeys(_describe_load(a) for a in new))
                 note = _join(fix.note, f"Re-analysis: this would also break: {broken}.")
@@ -318,7 +335,7 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
                 kept.append(replace(fix, verified=False, note=_join(_join(note, unlisted), shown), breaks=breaks))
         if unverifiable:
             kept = [replace(x, verified=False, note=_join(x.note, unverifiable)) if x.edits else x for x in kept]
-        out.append(replace(finding, fixes=_rank(kept), rejected_fixes=tuple(rejected)))
+        out.append(replace(finding, fixes=_rank(kept, orders), rejected_fixes=tuple(rejected)))
     return out
 
 

@@ -125,35 +125,48 @@ def _extension_loads(ctx: PlanContext, server: Iis6Server, apps: tuple[Iis6App, 
     return loads
 
 
-def _aspnet_isapi(server: Iis6Server, app: Iis6App, allowed: bool) -> str | None:
-    """The first ``aspnet_isapi.dll`` (of any folder) the effective ``ScriptMaps`` of ``app`` send an extension to,
-    with ``allowed`` one that ``WebSvcExtRestrictionList`` does not prohibit (facts G2, G3); None when there is none."""
-    return next((sm.processor for sm in app.script_maps
-                 if sm.is_isapi and ntpath.basename(sm.processor.strip().strip('"')).lower() == "aspnet_isapi.dll"
-                 and (not allowed or server.restriction_for(sm.processor) is not False)), None)
+def _aspnet_isapi(server: Iis6Server, app: Iis6App) -> tuple[str | None, str | None]:
+    """The first ``aspnet_isapi.dll`` (of any folder) the effective ``ScriptMaps`` of ``app`` send an extension to, and
+    the first one that ``WebSvcExtRestrictionList`` does not prohibit (facts G2, G3); None where there is none."""
+    first: str | None = None
+    for sm in app.script_maps:
+        if sm.is_isapi and ntpath.basename(sm.processor.strip().strip('"')).lower() == "aspnet_isapi.dll":
+            first = first or sm.processor
+            if server.restriction_for(sm.processor) is not False:
+                return first, sm.processor
+    return first, None
+
+
+def _aspnet_both(server: Iis6Server) -> tuple[dict[str, str], dict[str, str]]:
+    """:func:`aspnet_applications` with ``allowed`` True and False, from one walk of the applications."""
+    roots = sorted((a.location.lower() for a in server.apps if a.is_application), key=len, reverse=True)
+    allowed: dict[str, str] = {}
+    mapped: dict[str, str] = {}
+    for a in sorted(server.apps, key=lambda x: not x.is_application):  # NOTE: an application's own maps first
+        first, isapi = _aspnet_isapi(server, a)
+        if first is None:
+            continue
+        low = a.location.lower()
+        owner = next((r for r in roots if low == r or low.startswith(r + "/")), None)  # NOTE: the deepest first
+        if owner is not None:
+            mapped.setdefault(owner, first)
+            if isapi is not None:
+                allowed.setdefault(owner, isapi)
+    return allowed, mapped
 
 
 def aspnet_applications(server: Iis6Server, allowed: bool = True) -> dict[str, str]:
     """The applications (``AppRoot``) that run ASP.NET, by key location (lower case), each with the ``aspnet_isapi.dll``
     path that starts it: their own ``ScriptMaps``, or else those of a directory below them that is no application of
-    its own, send a request to ``aspnet_isapi.dll`` (:func:`_aspnet_isapi`; with ``allowed`` False, also where
-    ``WebSvcExtRestrictionList`` prohibits it). Such a request starts ASP.NET, and with it the application's AppDomain,
-    which loads its ``bin`` (facts D5)."""
-    roots = sorted((a.location.lower() for a in server.apps if a.is_application), key=len, reverse=True)
-    out: dict[str, str] = {}
-    for a in sorted(server.apps, key=lambda x: not x.is_application):  # NOTE: an application's own maps first
-        isapi = _aspnet_isapi(server, a, allowed)
-        if isapi is None:
-            continue
-        low = a.location.lower()
-        owner = next((r for r in roots if low == r or low.startswith(r + "/")), None)  # NOTE: the deepest first
-        if owner is not None:
-            out.setdefault(owner, isapi)
-    return out
+    its own, send a request to ``aspnet_isapi.dll`` (:func:`_aspnet_isapi`: the first one ``WebSvcExtRestrictionList``
+    does not prohibit; with ``allowed`` False, the first one, prohibited or not). Such a request starts ASP.NET, and
+    with it the application's AppDomain, which loads its ``bin`` (facts D5)."""
+    return _aspnet_both(server)[0 if allowed else 1]
 
 
-def aspnet_processes(server: Iis6Server) -> dict[str, tuple[str, Arch]]:
-    """Per application that runs ASP.NET (:func:`aspnet_applications`, by key location in lower case), the process its
+def aspnet_processes(server: Iis6Server, running: dict[str, str] | None = None) -> dict[str, tuple[str, Arch]]:
+    """Per application that runs ASP.NET (:func:`aspnet_applications`, by key location in lower case; ``running``:
+    what it returns for ``server``, when the caller has it), the process its
     ASP.NET runs in and that process's architecture: in worker process isolation mode its pool's ``w3wp.exe``, at the
     server-wide bitness (none for a pool with no ``IIsApplicationPool`` key: no worker starts); in IIS 5 isolation
     mode ``aspnet_wp.exe`` (cc740165, module docstring), of the Framework folder of the ``aspnet_isapi.dll`` that
@@ -164,7 +177,7 @@ def aspnet_processes(server: Iis6Server) -> dict[str, tuple[str, Arch]]:
     pools = {p.name.lower(): p for p in server.pools}
     out: dict[str, tuple[str, Arch]] = {}
     apps = {a.location.lower(): a for a in server.apps}
-    for loc, isapi in aspnet_applications(server).items():
+    for loc, isapi in (aspnet_applications(server) if running is None else running).items():
         if server.iis5_mode:
             framework = aspnet_version(isapi)
             out[loc] = ("aspnet_wp.exe", framework[0] if framework is not None else server.os_arch)
@@ -175,15 +188,17 @@ def aspnet_processes(server: Iis6Server) -> dict[str, tuple[str, Arch]]:
     return out
 
 
-_AspNetIndex = tuple[dict[tuple[str, str], Application], frozenset[str], frozenset[str]]
+_AspNetIndex = tuple[dict[tuple[str, str], Application], dict[str, str], frozenset[str]]
 """Per :func:`_aspnet_index`."""
 
 
 def _aspnet_index(server: Iis6Server, view: Server) -> _AspNetIndex:
     """``(projected applications by (site, path) lower case, aspnet_applications allowed, and with prohibited ones)``
-    of ``server``: what :func:`_aspnet_bin` asks for each pool, worked out once per plan."""
+    of ``server``: what :func:`_aspnet_bin` asks for each pool, worked out once per plan (one walk of the
+    applications for both: :func:`_aspnet_both`)."""
     projected = {(a.site.lower(), a.path.lower()): a for s in view.sites for a in s.applications}
-    return projected, frozenset(aspnet_applications(server)), frozenset(aspnet_applications(server, allowed=False))
+    allowed, mapped = _aspnet_both(server)
+    return projected, allowed, frozenset(mapped)
 
 
 def _aspnet_bin(ctx: PlanContext, view: Server, index: _AspNetIndex, process: Process, apps: tuple[Iis6App, ...],
@@ -236,7 +251,7 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
         process_of = {a.location: inetinfo if a.isolated == 0 else dllhost for a in server.apps}
         loads.extend(_extension_loads(ctx, server, server.apps, process_of, skipped))
         # NOTE: one aspnet_wp.exe per Framework folder's bitness (aspnet_processes); the others' bin is skipped
-        at = aspnet_processes(server)
+        at = aspnet_processes(server, index[1])
         for arch in dict.fromkeys(a for _, a in at.values()):
             mine = tuple(a for a in server.apps if a.is_application and at.get(a.location.lower(), ("", None))[1] is arch)
             loads.extend(_aspnet_bin(ctx, view, index, Process("aspnet_wp.exe", arch), mine, problems, skipped))

@@ -129,14 +129,27 @@ def _bin_key(load: Load, name: str) -> tuple[object, ...]:
     return load.process.name, load.process.arch, pool, load.site, load.application, name.lower()
 
 
+def _culprit_name(load: Load) -> str:
+    """The file name the last link of ``load.binary.chain`` names (``"managed_x86.dll (x86)"``: ``managed_x86.dll``)."""
+    return load.binary.chain[-1].rsplit(" (", 1)[0]
+
+
 def _bin_by_name(plan: LoadPlan) -> dict[tuple[object, ...], Load]:
-    """Every ``bin`` load (assemblies and native DLLs) of the plan by :func:`_bin_key`, the first of each, and by its
-    application and file name alone (``(site, application, name)``, lower case), the first of any process: inetmgr.exe
-    loads the assemblies of a ``bin`` only, so a native DLL one of them needs is the worker's load."""
+    """The ``bin`` loads (assemblies and native DLLs) of the plan that a chain of one of them ends at (:func:`culprit`
+    asks for no others), by :func:`_bin_key`, the first of each, and by application and file name alone (``(site,
+    application, name)``, lower case), the first of any process: inetmgr.exe loads the assemblies of a ``bin`` only,
+    so a native DLL one of them needs is the worker's load.
+
+    NOTE: only the names some chain ends at are keyed: most plans have no chain or a few, and a key per ``bin`` file
+    cost 20 ms of a 10,000-assembly scan (issue 25)."""
+    bins = tuple(plan.loads_of(LoadKind.BIN_ASSEMBLY, LoadKind.BIN_NATIVE))
+    wanted = {_culprit_name(ld).lower() for ld in bins if ld.binary.chain}
     index: dict[tuple[object, ...], Load] = {}
-    for ld in plan.loads_of(LoadKind.BIN_ASSEMBLY, LoadKind.BIN_NATIVE):
-        index.setdefault(_bin_key(ld, ld.name), ld)
-        index.setdefault((ld.site, ld.application, ld.name.lower()), ld)
+    for ld in bins if wanted else ():
+        low = ld.name.lower()
+        if low in wanted:
+            index.setdefault(_bin_key(ld, low), ld)
+            index.setdefault((ld.site, ld.application, low), ld)
     return index
 
 
@@ -153,7 +166,7 @@ def culprit(plan: LoadPlan, load: Load) -> tuple[str, str, Load | None]:
         IndexError: ``load.binary.chain`` has fewer than two links (call it only for a load that fails through a
             dependency)."""
     chain = load.binary.chain
-    name = chain[-1].rsplit(" (", 1)[0]
+    name = _culprit_name(load)
     index = plan.derived("rules/bin-by-name", _bin_by_name)
     found = index.get(_bin_key(load, name)) or index.get((load.site, load.application, name.lower()))
     return name, chain[-2], found

@@ -26,8 +26,24 @@ _ARCH_NAME = {Arch.X86: "x86", Arch.X64: "AMD64", Arch.ARM64: "ARM64"}
 
 
 def mismatches(plan: LoadPlan, *kinds: LoadKind) -> Iterator[Load]:
-    """Loads of ``kinds`` whose binary's architecture is known and does not fit the process."""
-    return (ld for ld in plan.loads_of(*kinds) if ld.fits is False)
+    """Loads of ``kinds`` whose binary's architecture is known and does not fit the process, in plan order (every
+    kind when none is given), from an index built once per plan (:func:`_misfits`)."""
+    index = plan.derived("rules/misfits", _misfits)
+    if len(kinds) == 1:
+        return iter(index.get(kinds[0], ()))
+    return (ld for ld in index[None] if not kinds or ld.kind in kinds)
+
+
+def _misfits(plan: LoadPlan) -> dict[LoadKind | None, tuple[Load, ...]]:
+    """The loads that do not fit their process (``fits`` False), per kind and all of them (key None), in plan order.
+
+    NOTE: most rules ask for these alone; asked of every load, ``fits`` was evaluated three times per ``bin`` file of
+    a 10,000-assembly scan (issue 25)."""
+    every = tuple(ld for ld in plan.loads if ld.fits is False)
+    by_kind: dict[LoadKind | None, list[Load]] = {}
+    for ld in every:
+        by_kind.setdefault(ld.kind, []).append(ld)
+    return {None: every, **{k: tuple(v) for k, v in by_kind.items()}}
 
 
 def loader_arch_name(arch: Arch) -> str:
@@ -199,8 +215,8 @@ def _new_pools(plan: LoadPlan) -> dict[str, tuple[MoveKey, ...]]:
     def add(pool: str, arch: Arch, moved: Move, base: str | None = None) -> None:
         out.setdefault((base or f"{pool} ({arch.value})").lower(), {})[_move_key(pool, arch, moved)] = None
 
-    for ld in plan.loads:
-        if ld.fits is False and (move := _split_move(plan, ld)) is not None:
+    for ld in mismatches(plan):
+        if (move := _split_move(plan, ld)) is not None:
             add(move[0].name, move[2], move[1])
     for outlook in plan.outlook:
         split = pool_split(plan, outlook)
@@ -315,8 +331,8 @@ def _apps_by_binary(plan: LoadPlan) -> dict[tuple[str, str, str], tuple[tuple[st
     mismatch), and the loads of one file by one pool's worker fit alike (the same file read, the same dependency
     search from its folder); an index of every load cost a key and a set per file of every ``bin`` (issue 25)."""
     index: dict[tuple[str, str, str], dict[tuple[str, str], None]] = {}
-    for ld in plan.loads:
-        if ld.process.pool is not None and ld.site is not None and ld.application is not None and ld.fits is False:
+    for ld in mismatches(plan):
+        if ld.process.pool is not None and ld.site is not None and ld.application is not None:
             index.setdefault(_binary_key(ld), {})[(ld.site, ld.application)] = None
     return {k: tuple(v) for k, v in index.items()}
 

@@ -17,6 +17,7 @@ from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
 from iisbitness.pe.types import PeImage
 from iisbitness.rules._assembly import culprit, dependency_cause, dependency_fix, rebuild_fix
+from iisbitness.rules._common import mismatches
 
 
 @rule("iis-manager-32bit-assembly", Severity.WARNING,
@@ -25,8 +26,8 @@ def iis_manager_32bit_assembly(plan: LoadPlan) -> Iterator[Finding]:
     """IIS Manager (64-bit) loads every bin assembly to list types, and fails on 32-bit ones (or on an assembly
     whose dependency is one)."""
     seen: set[str] = set()
-    for load in plan.loads_of(LoadKind.BIN_ASSEMBLY):
-        if load.process.name != "inetmgr.exe" or load.fits is not False or not load.process.arch.is_64bit:
+    for load in mismatches(plan, LoadKind.BIN_ASSEMBLY):
+        if load.process.name != "inetmgr.exe" or not load.process.arch.is_64bit:
             continue
         if load.binary.image is None or not load.binary.image.is_managed:
             continue

@@ -28,7 +28,14 @@ from collections.abc import Iterator
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.loadplan.plan import LoadKind, LoadPlan
 from iisbitness.rules._assembly import culprit, dependency_cause, dependency_fix, rebuild_fix
-from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, platform_target_fix, split_fix
+from iisbitness.rules._common import (
+    fixes,
+    flip_fix,
+    mismatch_cause,
+    mismatches,
+    platform_target_fix,
+    split_fix,
+)
 from iisbitness.rules._iis6 import aspnet_wp_fix, bitness_fixes
 
 
@@ -36,8 +43,8 @@ from iisbitness.rules._iis6 import aspnet_wp_fix, bitness_fixes
 def managed_assembly_arch(plan: LoadPlan) -> Iterator[Finding]:
     """The application fails with BadImageFormatException (0x8007000B)."""
     iis6 = plan.iis6
-    for load in plan.loads_of(LoadKind.BIN_ASSEMBLY):
-        if (load.process.pool is None and iis6 is None) or load.fits is not False:
+    for load in mismatches(plan, LoadKind.BIN_ASSEMBLY):
+        if load.process.pool is None and iis6 is None:
             continue  # NOTE: inetmgr.exe's bin loads are iis-manager-32bit-assembly's; IIS 5 mode's aspnet_wp.exe ours
         if load.binary.image is None or not load.binary.image.is_managed:
             continue

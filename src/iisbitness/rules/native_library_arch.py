@@ -16,15 +16,15 @@ from collections.abc import Iterator
 from iisbitness.arch import format_arches
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.loadplan.plan import BinFile, LoadKind, LoadPlan
-from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, split_fix
+from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, mismatches, split_fix
 
 
 @rule("native-library-arch", Severity.WARNING, "A native DLL in bin cannot be loaded by the pool's architecture")
 def native_library_arch(plan: LoadPlan) -> Iterator[Finding]:
     """The first call into the DLL fails; the rest of the app may work."""
     isapi = {(ld.binary.windows_path or "").lower() for ld in plan.loads_of(LoadKind.ISAPI_EXTENSION)}
-    for load in plan.loads_of(LoadKind.BIN_NATIVE):
-        if load.process.pool is None or load.fits is not False:
+    for load in mismatches(plan, LoadKind.BIN_NATIVE):
+        if load.process.pool is None:
             continue
         if (load.binary.windows_path or "").lower() in isapi:
             continue  # NOTE: an ISAPI extension kept in bin: isapi-extension-arch reports it
