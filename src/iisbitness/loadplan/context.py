@@ -237,7 +237,7 @@ class PlanContext:
             why = unseen(seen, os_arch, process_arch)
             if why is not None:
                 return BinaryRef(configured, seen, None, None, absent=Absence(ntpath.dirname(seen), 0, why=why))
-            absence = self.absence(seen, os_arch) or self._other_build_only(seen, os_arch)
+            absence = self.absence(seen, os_arch)
             if absence is not None:
                 return BinaryRef(configured, seen, None, None, absent=absence)
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
@@ -258,37 +258,30 @@ class PlanContext:
         return is_absolute(path) and self.image.locate(redirect(path, os_arch, process_arch)).host is not None
 
     def absence(self, windows_path: str, os_arch: Arch) -> Absence | None:
-        """Whether a file absent from the image is missing on the server: its folder is in the image and
-        holds other binaries (see :class:`Absence`); None when the folder is absent or holds none."""
+        """Whether a file absent from the image is missing on the server: its folder is in the image and holds other
+        binaries (see :class:`Absence`); or, its folder not in the image (or without binaries), the image holds the
+        same file in the other ``Program Files`` / WOW64 / ``Framework`` folder
+        (:func:`~iisbitness.image.paths.counterparts`): then the other build is named (:attr:`Absence.other_build_only`)
+        instead of an architecture inferred from the folder. A product's x86 and x64 builds come from separate
+        installers (IIS Compression's MSIs, github.com/microsoft/IIS.Compression releases; facts B12's ANCM missing
+        from SysWOW64): the image shows one installed and nothing shows the other, so the folder alone must not call
+        it loadable. None when neither holds."""
         where = self.image.locate(ntpath.dirname(windows_path))
         folder = where.host_path
-        if folder is None or not where.is_dir:
-            return None
-        name = ntpath.basename(windows_path).lower()
-        binaries = sum(1 for n in self.image.listing(folder).files if n.endswith((".dll", ".exe")) and n != name)
-        if binaries == 0:
-            return None
+        binaries = 0
+        if folder is not None and where.is_dir:
+            name = ntpath.basename(windows_path).lower()
+            binaries = sum(1 for n in self.image.listing(folder).files if n.endswith((".dll", ".exe")) and n != name)
         other = None
         for alternative in counterparts(windows_path, os_arch):
             hit = self.image.locate(alternative)
             if hit.host_path is not None and not hit.is_dir:
                 other = self.image.display(hit.host_path)
                 break
-        return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
-
-    def _other_build_only(self, windows_path: str, os_arch: Arch) -> Absence | None:
-        """A file absent from a folder the image does not hold (or holds without binaries), while the image holds the
-        same file in the other ``Program Files`` / WOW64 / ``Framework`` folder
-        (:func:`~iisbitness.image.paths.counterparts`): that absence, the other build named (``binaries`` 0), instead
-        of an architecture inferred from the folder. A product's x86 and x64 builds come from separate installers
-        (IIS Compression's MSIs, github.com/microsoft/IIS.Compression releases; facts B12's ANCM missing from
-        SysWOW64): the image shows one installed, and nothing shows the other; the folder alone would have called it
-        loadable. None when the image holds no such copy."""
-        for alternative in counterparts(windows_path, os_arch):
-            hit = self.image.locate(alternative)
-            if hit.host_path is not None and not hit.is_dir:
-                return Absence(ntpath.dirname(windows_path), 0, self.image.display(hit.host_path))
-        return None
+        if binaries:
+            assert folder is not None
+            return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
+        return None if other is None else Absence(ntpath.dirname(windows_path), 0, other)
 
     def dependency_chain(self, host: str | Path, os_arch: Arch, process_arch: Arch,
                          image: PeImage | None = None, folder: Path | None = None) -> tuple[str, ...]:

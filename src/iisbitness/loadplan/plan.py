@@ -101,8 +101,10 @@ class Absence:
 
     The image holds the folder the file should be in, with other binaries in it: it is a copy of
     that folder, so the file is not there on the server either and the loader fails with
-    ERROR_MOD_NOT_FOUND (126, 0x8007007E). Folder inference (:class:`Inference`) is kept for
-    configuration-only images, whose folders are absent or hold no binary.
+    ERROR_MOD_NOT_FOUND (126, 0x8007007E). Or (:attr:`other_build_only`) the image does not hold the
+    folder but holds the other architecture's build of the file: not checked, and not inferred either.
+    Folder inference (:class:`Inference`) is kept for configuration-only images, whose folders are
+    absent or hold no binary.
 
     Attributes:
         folder: the folder as the user names it (``Windows/SysWOW64/inetsrv``).
@@ -120,6 +122,12 @@ class Absence:
     other_view: str | None = None
     why: str | None = None
     partial_copy: bool = False
+
+    @property
+    def other_build_only(self) -> bool:
+        """True when the folder is not in the image (no binaries counted) but the other architecture's build of the
+        file is (:attr:`other_view`): the file may or may not be on the server."""
+        return not self.binaries and self.other_view is not None and self.why is None
 
 
 @direct_init  # NOTE: one per binary and worker architecture (issue 25)

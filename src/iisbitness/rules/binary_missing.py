@@ -177,9 +177,9 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
                  f"Loaded by: {'; '.join(users)}. Name the file by its real folder (%windir%\\System32, which each "
                  "process sees as its own view).")
         return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)
-    if not absence.binaries and absence.other_view is not None:
+    if absence.other_build_only:
         # NOTE: the folder is not in the image, so nothing says the server lacks the file; the other build in the
-        # image says the folder alone must not decide it loads (context._other_build_only)
+        # image says the folder alone must not decide it loads (PlanContext.absence)
         cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}. The image does not "
                  f"hold {absence.folder}, but it holds the other architecture's build, {absence.other_view}: the "
                  "product's installer may have put only that build on the server (its x86 and x64 installers are "

@@ -48,7 +48,7 @@ def compression_scheme_arch(plan: LoadPlan) -> Iterator[Finding]:
         if absent is None or absent.why is not None:
             continue
         b = load.binary
-        if absent.binaries:
+        if not absent.other_build_only:
             where = (f"The image holds {absent.folder} with {absent.binaries} other "
                      f"binar{'y' if absent.binaries == 1 else 'ies'} but not this file: taken as missing on the server.")
         else:
@@ -65,4 +65,4 @@ def compression_scheme_arch(plan: LoadPlan) -> Iterator[Finding]:
                              declared=pool.declared, auto_start=pool.auto_start)
         found = Finding.for_load(load, compression_scheme_arch.id, compression_scheme_arch.severity, _symptom(load),
                                  cause, fixes(flip, build_fix(load, _WHAT + " DLL")))
-        yield found if absent.binaries else replace(found, evidence=Evidence.INFERRED)
+        yield replace(found, evidence=Evidence.INFERRED) if absent.other_build_only else found

@@ -61,7 +61,7 @@ def _verdict(load: Load) -> tuple[Verdict, str]:
         return Verdict.INVALID, b.image.reason or "not a valid PE"
     if b.absent is not None and b.absent.why is not None:
         return Verdict.MISSING, f"not on any server: {b.absent.why}"
-    if b.absent is not None and not b.absent.binaries and b.absent.other_view:
+    if b.absent is not None and b.absent.other_build_only:
         return Verdict.MISSING, (f"not in {b.absent.folder}, which the image does not hold; the image has the other "
                                  f"architecture's build, {b.absent.other_view}")
     if b.absent is not None:
