@@ -31,6 +31,7 @@ from pathlib import Path
 
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import is_redirection
+from iisbitness.config.merge import split_location_path
 from iisbitness.image.paths import (
     expand,
     is_absolute,
@@ -167,8 +168,7 @@ def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress
                     ("scan on the server itself, or run iisbitness collect there (the zip holds the share's files) "
                      "and scan the zip"))
         if is_absolute(win) and win[0].upper() not in ctx.image.drives:
-            return vdir, None, f"physicalPath {win}: drive {win[0].upper()}: is not mapped", \
-                f"--drive {win[0].upper()}=/path/to/copy"
+            return vdir, None, f"physicalPath {win}: drive {win[0].upper()}: is not mapped", found.remedy
         return vdir, None, f"physicalPath {win}: {found.problem}", ""
     if found.host_path is None:
         if iisexpress:
@@ -221,7 +221,7 @@ def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], c
             continue  # NOTE: a bin, ASP pages or an ASP.NET Core app's files are the owner's alone
         where = url + tuple(rel[:-1] if rel and rel[-1] == "web.config" else rel)
         for a in apps:
-            seg = _segments(a.path)
+            seg = split_location_path(a.path)
             if (a is not owner and a.site.lower() == owner.site.lower() and len(seg) > len(where)
                     and seg[:len(where)] == where and p not in out.setdefault(id(a), [])):
                 out[id(a)].append(p)
@@ -236,14 +236,9 @@ def _config_gap(p: Problem) -> bool:
             or p.message.startswith("cannot list folder") or "web.config search stopped" in p.message)
 
 
-def _segments(url: str) -> tuple[str, ...]:
-    """``/App/Sub/`` -> ``("app", "sub")``: a URL path's segments, lower-case (IIS matches them so)."""
-    return tuple(s.lower() for s in url.replace("\\", "/").split("/") if s)
-
-
 def _url_of(app: Application, vdir: VirtualDirectory) -> tuple[str, ...]:
     """The URL segments (below the site) that ``vdir`` of ``app`` serves."""
-    return _segments(app.path) + _segments(vdir.path)
+    return split_location_path(app.path) + split_location_path(vdir.path)
 
 
 def _inherited_gaps(apps: list[Application], folders: dict[int, list[_Folder]]) -> dict[int, tuple[tuple[str, str], ...]]:
@@ -260,7 +255,7 @@ def _inherited_gaps(apps: list[Application], folders: dict[int, list[_Folder]]) 
     # NOTE: the unread folders first, per site (few or none): a site of thousands of applications costs one pass
     unread: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
     for site, members in by_site.items():
-        paths = {_segments(b.path): b for b in members}
+        paths = {split_location_path(b.path): b for b in members}
         for other in members:
             for vdir, host, why, give in folders[id(other)]:
                 url = _url_of(other, vdir)
@@ -274,7 +269,7 @@ def _inherited_gaps(apps: list[Application], folders: dict[int, list[_Folder]]) 
         gaps_here = unread.get(a.site.lower())
         if not gaps_here or any(host is None for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir):
             continue  # NOTE: not checked already: its own folder's reason is the one to give
-        mine = _segments(a.path)
+        mine = split_location_path(a.path)
         gaps = tuple((why, give) for url, why, give in gaps_here if len(url) < len(mine) and mine[:len(url)] == url)
         if gaps:
             out[id(a)] = gaps
