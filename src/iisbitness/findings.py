@@ -130,7 +130,7 @@ class SideEffect:
         return bool(self.handlers or self.bypassed)
 
     @property
-    def unguards(self) -> bool:
+    def removes_security(self) -> bool:
         """True when it takes a security module or filter (:attr:`security`) out of a process: the sites it protected
         are then served without it."""
         return self.kind is EffectKind.UNLOADED and self.security
@@ -186,11 +186,11 @@ class Fix:
         return any(e.breaks_requests for e in self.side_effects)
 
     @property
-    def unguards(self) -> tuple[str, ...]:
-        """The security modules and filters this fix takes out of a worker (:attr:`SideEffect.unguards`), each once:
-        the sites they protected are then served without them, open where they were closed (a pool that failed to
+    def removes_security(self) -> tuple[str, ...]:
+        """The security modules and filters this fix takes out of a worker (:attr:`SideEffect.removes_security`), each
+        once: the sites they protected are then served without them, open where they were closed (a pool that failed to
         start serves again, unauthenticated). ``fix`` takes such a fix only when asked for by number."""
-        return tuple(dict.fromkeys(e.name for e in self.side_effects if e.unguards))
+        return tuple(dict.fromkeys(e.name for e in self.side_effects if e.removes_security))
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,3 +162,14 @@ def test_the_code_cue_of_a_large_paste_copies_nothing(kb: KnowledgeBase) -> None
     finally:
         tracemalloc.stop()
     assert CODE_CUE not in found and peak < len(text), (peak, len(text))  # NOTE: less than one copy (1 byte a character)
+
+
+def test_module_load_data_is_read_near_its_event_only() -> None:
+    """"The Module DLL ... failed to load ... 0000007f" is Win32 error 127 (tjanczuk/iisnode issue #47); an eight-digit
+    hex word far from such a line in a large paste is not that event's data (one "Module DLL" anywhere made every
+    small hex word a Win32 error)."""
+    event = "The Module DLL C:\\Program Files\\iisnode\\iisnode.dll failed to load.  The data is the error.\n0000007f"
+    near = [h for h in find_codes(event) if h.form is CodeForm.DATA_WORDS]
+    assert [h.code for h in near] == [hresult_from_win32(127)]
+    far = event + "\n" + "log line without codes\n" * 100 + "build 00000123 done"
+    assert [h.text for h in find_codes(far) if h.form is CodeForm.DATA_WORDS] == ["0000007f"]

@@ -105,6 +105,9 @@ _WORDS_ROW = re.compile(r"(?:^|\n)[ \t]*[0-9a-f]{4}:[ \t]+(?:[0-9a-f]{8}[ \t]+)*
 _MODULE_DATA = re.compile(r"Module DLL|data is the error", re.IGNORECASE)
 """A W3SVC-WP module-load event (2280, 2282), whose data is a Win32 error: a small DWORD in eight hex digits there is
 that error, not little-endian bytes."""
+MODULE_DATA_REACH = 400
+"""How far (characters) before a DWORD :data:`_MODULE_DATA` is looked for: the event's own text, not a line anywhere in
+a large paste (which would make every small eight-digit hex word there a Win32 error)."""
 _CONTEXT_WIN32 = re.compile(
     r"\b(?:error|err|errno|code|hr|hresult|status|win32)\b[\s:=#'\"(]{0,4}"
     r"(?:(?:code|number|no\.?|is|was)\b[\s:=#'\"(]{0,4})?"
@@ -186,7 +189,6 @@ def has_code(text: str, besides: Sequence[re.Pattern[str]] = ()) -> bool:
 def _codes(text: str) -> Iterator[CodeHit]:
     """The hits of :func:`find_codes`, form by form."""
     hay = haystack(text)
-    module_data: bool | None = None  # NOTE: whether the text is a module-load event's, looked up at most once
     for m in _HEX8.finditer(text):
         yield (CodeHit(int(m.group(1), 16), m.group(0), m.start(), CodeForm.HEX, Confidence.HIGH))
         word = int(m.group(1), 16)
@@ -204,8 +206,7 @@ def _codes(text: str) -> Iterator[CodeHit]:
             # NOTE: Event Viewer's Words view prints each DWORD as a number: "0000: 000000c1" is error 193
             yield (CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.DATA_WORDS,
                                 Confidence.HIGH))
-        elif 0 < word < 0x10000 and module_data is not False and (module_data := module_data or bool(
-                _MODULE_DATA.search(text))):
+        elif 0 < word < 0x10000 and _MODULE_DATA.search(text, max(0, m.start() - MODULE_DATA_REACH), m.start()):
             # NOTE: the data of a module-load event written as that DWORD, without the Words view's row offset
             # ("The Module DLL iisnode.dll failed to load ... 0000007f": Win32 error 127, tjanczuk/iisnode issue #47)
             yield (CodeHit(hresult_from_win32(word), m.group(0), m.start(), CodeForm.DATA_WORDS,

@@ -263,7 +263,7 @@ def security_warning(fix: Fix | Sequence[SideEffect]) -> str:
     """A sentence of its own when a fix takes a security module or filter out of a process, else ""."""
     by_name: dict[str, list[str]] = {}
     for e in _effects(fix):
-        if e.unguards:
+        if e.removes_security:
             by_name.setdefault(e.name, []).append(e.pool or e.process)
     return " ".join(f"{name} looks like a security module: sites in {_names(pools)} then run without it."
                     for name, pools in by_name.items())

@@ -146,12 +146,12 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
         if current is not None and f.key not in {a.key for a in current.after}:
             continue  # cleared by a fix already taken
         fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
-        harmless = [x for x in fixes if not x.breaks_requests and not x.unguards] if want is None else fixes
+        harmless = [x for x in fixes if not x.breaks_requests and not x.removes_security] if want is None else fixes
         if fixes and not harmless:
             # NOTE: verified is not harmless: a module handler mappings name taken out leaves their requests with
             # HTTP 500.21; a security module taken out leaves its sites served without it. Taken only when asked
             # for by number (fix --fix N), the side effect shown
-            guards = [m for x in fixes for m in x.unguards]
+            guards = [m for x in fixes for m in x.removes_security]
             broken = ("its verified fixes make requests of handler mappings fail (HTTP 500.21) or go to another mapping "
                       "(scan names them): take one knowingly with --fix N"
                       if any(e.bypassed for x in fixes for e in x.side_effects) else
