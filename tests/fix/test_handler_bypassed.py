@@ -22,19 +22,26 @@ MODULE = '<add name="CamstarAppServer" image="C:\\CamstarAppServer\\cepiis.dll" 
 HANDLER = '<add name="CamstarRequestHandler" path="*" verb="*" modules="CamstarAppServer" preCondition="bitness64" />'
 
 
-def _image(tmp_path: Path, handler: str = HANDLER) -> Path:
+TWIN_MODULE = '<add name="Camstar32" image="C:\\CamstarAppServer\\cepiis32.dll" preCondition="bitness32" />'
+TWIN = '<add name="Camstar32Handler" path="*" verb="*" modules="Camstar32" preCondition="bitness32" />'
+
+
+def _image(tmp_path: Path, handler: str = HANDLER, twin: str = "") -> Path:
     """The real server's module and handler entries (as found), in a v4.0 pool whose site's bin holds an x86-only
-    assembly: the pool's flip to 32-bit is the verified fix that takes the module out."""
+    assembly: the pool's flip to 32-bit is the verified fix that takes the module out. ``twin``: the vendor's
+    bitness32 mapping of the same path (and its module)."""
     real = REAL.read_text("utf-8")
     assert MODULE in real and HANDLER in real
     static = ('<add name="StaticFile" path="*" verb="*" modules="StaticFileModule,DefaultDocumentModule" '
               'resourceType="Either" requireAccess="Read" />')
     location = (f'<modules><add name="CamstarAppServer" preCondition="bitness64" /></modules>\n'
-                f'<handlers accessPolicy="Read, Script">\n{handler}\n{static}\n</handlers>')
+                f'<handlers accessPolicy="Read, Script">\n{handler}\n{twin}\n{static}\n</handlers>')
+    modules = MODULE + (TWIN_MODULE if twin else "")
     return make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />',
-                                        site("A", 1, "P", "C:\\sites\\a"), f"<globalModules>{MODULE}</globalModules>",
+                                        site("A", 1, "P", "C:\\sites\\a"), f"<globalModules>{modules}</globalModules>",
                                         location),
-                      {"CamstarAppServer/cepiis.dll": "module_x64.dll", "sites/a/bin/x86only.dll": "managed_x86.dll"})
+                      {"CamstarAppServer/cepiis.dll": "module_x64.dll", "CamstarAppServer/cepiis32.dll": "module_x86.dll",
+                       "sites/a/bin/x86only.dll": "managed_x86.dll"})
 
 
 def _scan(img: Path, *args: str) -> str:
@@ -68,14 +75,22 @@ def test_a_handler_without_the_precondition_stays_a_500_21(tmp_path: Path) -> No
     assert [h["name"] for h in effect["handlers"]] == ["CamstarRequestHandler"] and "bypassed" not in effect
 
 
+def test_a_flip_onto_the_vendors_bitness32_mapping_bypasses_nothing(tmp_path: Path) -> None:
+    """The flip's 32-bit worker serves ``*`` with the vendor's bitness32 mapping: the bitness64 one is skipped, and its
+    requests go to the vendor's 32-bit build, not to StaticFile; the fix says no mapping is bypassed (the rule for a
+    worker that runs so already says the same), so it is not ranked or refused as one that breaks requests."""
+    doc = json.loads(_scan(_image(tmp_path, twin=TWIN), "--format", "json"))
+    flip = next(x for x in doc["fixes"] if x["label"] == "run the pool as 32-bit")
+    assert not [e for e in flip["side_effects"] if e.get("bypassed") or e.get("handlers")]
+
+
 def _pool32(tmp_path: Path, handler: str = HANDLER, twin: str = "") -> Path:
     """The same entries served by a 32-bit pool: the bitness64 module is skipped in its worker."""
     location = (f'<modules><add name="CamstarAppServer" preCondition="bitness64" /></modules>\n'
                 f'<handlers accessPolicy="Read, Script">\n{handler}\n{twin}\n'
                 '<add name="StaticFile" path="*" verb="*" modules="StaticFileModule,DefaultDocumentModule" '
                 'resourceType="Either" requireAccess="Read" />\n</handlers>')
-    modules = MODULE + ('<add name="Camstar32" image="C:\\CamstarAppServer\\cepiis32.dll" preCondition="bitness32" />'
-                        if twin else "")
+    modules = MODULE + (TWIN_MODULE if twin else "")
     return make_image(tmp_path, apphost('<add name="P" enable32BitAppOnWin64="true" />',
                                         site("A", 1, "P", "C:\\sites\\a"), f"<globalModules>{modules}</globalModules>",
                                         location),
@@ -101,7 +116,6 @@ def test_a_32bit_pool_with_a_handler_without_the_precondition_gets_500_21(tmp_pa
 
 
 def test_the_vendors_bitness32_mapping_of_the_same_path_is_where_requests_go(tmp_path: Path) -> None:
-    twin = '<add name="Camstar32Handler" path="*" verb="*" modules="Camstar32" preCondition="bitness32" />'
-    res = CliRunner(env={"COLUMNS": "200"}).invoke(main, ["scan", str(_pool32(tmp_path, twin=twin)), "--format",
+    res = CliRunner(env={"COLUMNS": "200"}).invoke(main, ["scan", str(_pool32(tmp_path, twin=TWIN)), "--format",
                                                           "json"])
     assert not [f for f in json.loads(res.stdout)["findings"] if f["rule"] == "handler-module-skipped"]

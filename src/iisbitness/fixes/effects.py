@@ -44,7 +44,7 @@ from iisbitness.config.precondition import evaluate
 from iisbitness.findings import EffectKind, SideEffect
 from iisbitness.loadplan.iis6 import aspnet_processes
 from iisbitness.loadplan.plan import APP_LEVEL_KINDS, Load, LoadKind, LoadPlan
-from iisbitness.model.iis7 import AppPool
+from iisbitness.model.iis7 import Application, AppPool, Handler
 
 SECURITY_MODULES = frozenset(name.lower() for name in (
     # IIS's own native modules (applicationHost.config <globalModules>; "IIS Manager Feature to Configuration
@@ -248,36 +248,66 @@ def _apps(plan: LoadPlan, pool: AppPool | None) -> tuple[str, ...]:
     return tuple(a.label for a in plan.server.applications_in(found)) if found is not None else ()
 
 
-_Handlers = tuple[tuple[str, str, str, tuple[str, ...]], ...]
+Mappings = tuple[tuple[str, str, str, tuple[str, ...]], ...]
+"""Handler mappings as ``(name, path, verb, applications)`` each (:func:`mapping_fates`)."""
+
+_STATIC = frozenset({"staticfilemodule", "defaultdocumentmodule", "directorylistingmodule"})
+"""IIS's own modules that serve files: a mapping of the same path naming only these is where requests fall to."""
 
 
-def _handlers(plan: LoadPlan, before: _Process, after: _Process | None, apps: tuple[str, ...],
-              name: str) -> tuple[_Handlers, _Handlers]:
-    """The handler mappings of ``apps`` (``Site/app`` labels, run by ``after``'s worker) whose ``modules`` name
-    ``name``: ``(failing, bypassed)``, ``(name, path, verb, applications)`` each, in configuration order. Failing:
-    their own preCondition holds in that worker (HTTP 500.21). Bypassed: it held in ``before``'s worker and does
-    not in ``after``'s (IIS skips the mapping: :attr:`SideEffect.bypassed`). Empty without a worker or an IIS 7+
-    model (IIS 6 has no ``modules`` list)."""
-    if after is None or after.pool is None or after.arch is None or not apps or plan.iis6 is not None:
+def mapping_fates(plan: LoadPlan, pool: AppPool, arch: Arch, apps: Iterable[Application], module: str,
+                  before: tuple[AppPool, Arch] | None = None) -> tuple[Mappings, Mappings]:
+    """The handler mappings of ``apps`` (run by ``pool``'s worker at ``arch``) whose ``modules`` name global module
+    ``module``, when that module is not loaded there: ``(failing, bypassed)``, ``(name, path, verb, applications)``
+    each, in configuration order.
+
+    Failing: the mapping's own preCondition holds in that worker, so IIS maps requests to a module it never loaded:
+    HTTP 500.21 "Handler ... has a bad module ... in its module list" (KB 943891). Bypassed: its own preCondition is
+    false there (facts C7: IIS skips the mapping; its requests go to the next one that matches, StaticFile, say) and
+    no other mapping of its path applies there with a module of its own (the vendor's build for this bitness, where
+    the requests go instead); with ``before`` (the worker that ran them before a fix), only a mapping that applied
+    there. Empty for IIS 6 (no ``modules`` list). One walk for :mod:`iisbitness.rules.handler_module_skipped` (a
+    worker that runs so now) and :func:`side_effects` (a fix that makes it so)."""
+    if plan.iis6 is not None:
         return (), ()
-    pool = plan.server.pool(after.pool.name) or after.pool
-    low, wanted = name.lower(), {a.lower() for a in apps}
+    low, os_arch = module.lower(), plan.server.os_arch
     found: tuple[dict[tuple[str, str, str], dict[str, None]], ...] = ({}, {})
-    os_arch = plan.server.os_arch
-    for app in plan.server.applications_in(pool):
-        if app.label.lower() not in wanted:
-            continue
-        for effect in app.effects:
+    for app in apps:
+        for effect in app.effects:  # NOTE: its merged configuration, and each folder's below it
             for h in effect.handlers:
                 if not (low in h.modules.lower() and low in h.module_names):
                     continue
-                if evaluate(h.precondition, pool, after.arch, os_arch).may_load:
+                if evaluate(h.precondition, pool, arch, os_arch).may_load:
                     found[0].setdefault((h.name, h.path, h.verb), {})[app.label] = None
-                elif (before.pool is not None and before.arch is not None
-                      and evaluate(h.precondition, before.pool, before.arch, os_arch).may_load):
+                elif ((before is None or evaluate(h.precondition, before[0], before[1], os_arch).may_load)
+                      and not _twin_applies(effect.handlers, h, pool, arch, os_arch)):
                     found[1].setdefault((h.name, h.path, h.verb), {})[app.label] = None
     failing, bypassed = (tuple((*key, tuple(labels)) for key, labels in f.items()) for f in found)
     return failing, bypassed
+
+
+def _twin_applies(handlers: tuple[Handler, ...], h: Handler, pool: AppPool, arch: Arch, os_arch: Arch) -> bool:
+    """Whether another mapping of ``h``'s path applies in the worker with a module of its own (not only IIS's file
+    modules): the vendor's mapping for this bitness, where the requests go instead."""
+    path = h.path.strip().lower()
+    return any(o is not h and o.path.strip().lower() == path and o.module_names
+               and not set(o.module_names) <= _STATIC and evaluate(o.precondition, pool, arch, os_arch).may_load
+               for o in handlers)
+
+
+def _handlers(plan: LoadPlan, before: _Process, after: _Process | None, apps: tuple[str, ...],
+              name: str) -> tuple[Mappings, Mappings]:
+    """:func:`mapping_fates` of the applications ``apps`` (``Site/app`` labels) that ``after``'s worker runs, against
+    ``before``'s worker. Empty without a worker."""
+    if after is None or after.pool is None or after.arch is None or not apps:
+        return (), ()
+    pool = plan.server.pool(after.pool.name) or after.pool
+    wanted = {a.lower() for a in apps}
+    was = (before.pool, before.arch) if before.pool is not None and before.arch is not None else None
+    chosen = [a for a in plan.server.applications_in(pool) if a.label.lower() in wanted]
+    if was is None:  # NOTE: nothing ran them before: no mapping applied there to be bypassed
+        return mapping_fates(plan, pool, after.arch, chosen, name)[0], ()
+    return mapping_fates(plan, pool, after.arch, chosen, name, was)
 
 
 def _removed(before: _Process, after: _Process | None, pool: str | None, moved: tuple[str, ...] = (),

@@ -20,15 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.arch import Arch
-from iisbitness.config.precondition import evaluate
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.fixes.commands import flip_pool
+from iisbitness.fixes.effects import Mappings, mapping_fates
 from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan, Skipped, SkipReason
-from iisbitness.model.iis7 import Handler
 from iisbitness.rules._common import fixes, stops_pool
-
-_STATIC = frozenset({"staticfilemodule", "defaultdocumentmodule", "directorylistingmodule"})
-"""IIS's own modules that serve files: a mapping of the same path naming only these is where requests fall to."""
 
 
 def _bitness_of(precondition: str) -> Arch | None:
@@ -45,51 +41,25 @@ def handler_module_skipped(plan: LoadPlan) -> Iterator[Finding]:
     else a warning where they are skipped (their requests served by another mapping)."""
     if plan.iis6 is not None or plan.iisexpress is not None:
         return
-    server = plan.server
     for skip in plan.skipped:
         pool = skip.process.pool
         if (skip.kind is not LoadKind.GLOBAL_MODULE or skip.why is not SkipReason.PRECONDITION or pool is None):
             continue
-        low = skip.name.lower()
-        failing: dict[tuple[str, str, str], dict[str, None]] = {}
-        bypassed: dict[tuple[str, str, str], dict[str, None]] = {}
-        for app in server.applications_in(pool):
-            for effect in app.effects:  # NOTE: its merged configuration, and each folder's below it
-                for h in effect.handlers:
-                    if low not in h.module_names:
-                        continue
-                    if evaluate(h.precondition, pool, skip.process.arch, server.os_arch).may_load:
-                        failing.setdefault((h.name, h.path, h.verb), {})[app.label] = None
-                    elif not _twin_applies(effect.handlers, h, plan, skip):
-                        bypassed.setdefault((h.name, h.path, h.verb), {})[app.label] = None
+        failing, bypassed = mapping_fates(plan, pool, skip.process.arch, plan.server.applications_in(pool), skip.name)
         if failing:  # NOTE: one finding per worker and module (its key): the 500.21s, the skipped mappings with them
             yield _finding(plan, skip, failing, False, bypassed)
         elif bypassed:
             yield _finding(plan, skip, bypassed, True)
 
 
-def _twin_applies(handlers: tuple[Handler, ...], h: Handler, plan: LoadPlan, skip: Skipped) -> bool:
-    """Whether another mapping of ``h``'s path applies in the worker with a module of its own (not only IIS's file
-    modules): the vendor's mapping for this bitness, where the requests go instead."""
-    assert skip.process.pool is not None
-    return any(o is not h and o.path.strip().lower() == h.path.strip().lower() and o.module_names
-               and not set(o.module_names) <= _STATIC
-               and evaluate(o.precondition, skip.process.pool, skip.process.arch, plan.server.os_arch).may_load
-               for o in handlers)
+def _listed(mappings: Mappings) -> str:
+    return "; ".join(f"{n} {p} (verb {v}) in {', '.join(apps)}" for n, p, v, apps in mappings)
 
 
-_Mappings = dict[tuple[str, str, str], dict[str, None]]
-
-
-def _listed(mappings: _Mappings) -> str:
-    return "; ".join(f"{n} {p} (verb {v}) in {', '.join(apps)}" for (n, p, v), apps in mappings.items())
-
-
-def _finding(plan: LoadPlan, skip: Skipped, mappings: _Mappings, bypassed: bool, also: _Mappings | None = None
-             ) -> Finding:
+def _finding(plan: LoadPlan, skip: Skipped, mappings: Mappings, bypassed: bool, also: Mappings = ()) -> Finding:
     pool = skip.process.pool
     assert pool is not None
-    labels = tuple(dict.fromkeys(a for apps in mappings.values() for a in apps))
+    labels = tuple(dict.fromkeys(a for *_, apps in mappings for a in apps))
     listed = _listed(mappings)
     if bypassed:
         symptom = (f"No error: requests to {listed} are served by the next handler mapping that matches (StaticFile, "
@@ -103,7 +73,7 @@ def _finding(plan: LoadPlan, skip: Skipped, mappings: _Mappings, bypassed: bool,
         what = "its own preCondition holds there, so IIS maps requests to a module it never loaded"
     cause = (f"Global module '{skip.name}' ({skip.configured or 'no image'}) is skipped in {skip.process.describe()}: "
              f"{skip.reason}. The handler mapping{'s' if len(mappings) != 1 else ''} "
-             f"{', '.join(n for n, _, _ in mappings)} name{'' if len(mappings) != 1 else 's'} it in modules; {what}.")
+             f"{', '.join(m[0] for m in mappings)} name{'' if len(mappings) != 1 else 's'} it in modules; {what}.")
     if also:
         cause += (f" Mappings whose own preCondition is false there too are skipped, their requests served by the next "
                   f"mapping: {_listed(also)}.")
