@@ -149,7 +149,8 @@ POOL_NAME_REFUSED = '\\/"|<>:*?[]+=;,@&'
 def is_redirection(file: str) -> bool:
     """Whether ``file`` (as a :class:`Problem` names it) is ``inetsrv\\config\\redirection.config``: a problem of it
     that is ``unread`` is shared configuration :func:`find_apphost` could not follow (``configurationRedirection``
-    enabled, the target not in the image), so the applicationHost.config read is not the one IIS runs."""
+    enabled, the target not in the image), so the applicationHost.config read is not the one IIS runs
+    ("Configuration Redirection <configurationRedirection>", learn.microsoft.com/iis/configuration; facts S25d)."""
     return file.replace("\\", "/").lower().endswith("inetsrv/config/redirection.config")
 
 

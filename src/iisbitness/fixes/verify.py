@@ -346,7 +346,8 @@ def _join(note: str | None, more: str) -> str | None:
 
 def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
     """The problem saying redirection.config's shared configuration was not read (the applicationHost.config read
-    is then the local one, which IIS does not run), or None."""
+    is then the local one, which IIS does not run: "Configuration Redirection <configurationRedirection>",
+    learn.microsoft.com/iis/configuration), or None. ``problems``: the scan's, any order."""
     return next((p for p in problems if p.unread and is_redirection(p.file)), None)
 
 

@@ -155,13 +155,13 @@ def _aspnet_both(server: Iis6Server) -> tuple[dict[str, str], dict[str, str]]:
     return allowed, mapped
 
 
-def aspnet_applications(server: Iis6Server, allowed: bool = True) -> dict[str, str]:
+def aspnet_applications(server: Iis6Server) -> dict[str, str]:
     """The applications (``AppRoot``) that run ASP.NET, by key location (lower case), each with the ``aspnet_isapi.dll``
     path that starts it: their own ``ScriptMaps``, or else those of a directory below them that is no application of
     its own, send a request to ``aspnet_isapi.dll`` (:func:`_aspnet_isapi`: the first one ``WebSvcExtRestrictionList``
-    does not prohibit; with ``allowed`` False, the first one, prohibited or not). Such a request starts ASP.NET, and
+    does not prohibit). Such a request starts ASP.NET, and
     with it the application's AppDomain, which loads its ``bin`` (facts D5)."""
-    return _aspnet_both(server)[0 if allowed else 1]
+    return _aspnet_both(server)[0]
 
 
 def aspnet_processes(server: Iis6Server, running: dict[str, str] | None = None) -> dict[str, tuple[str, Arch]]:

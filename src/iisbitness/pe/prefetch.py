@@ -352,8 +352,8 @@ class Prefetch:
         del inbox[:at]
         if len(answers) > len(self._given) + WINDOW_FILES:
             # NOTE: answers for files the parser read before they came (out of order), or never will: each answer
-            # is of a file given and not reached but these (answers come from the last file given backwards: most
-            # wait for the parser), so they are looked for only when there are a window of them
+            # is of a file given and not reached but these, so they are looked for only when there are a window of
+            # them
             for seq in [s for s in answers if s < progress]:
                 del answers[seq]
 
@@ -534,7 +534,7 @@ def _bring_in(rfd: int, shared: mmap.mmap, parent: int, reader: _Reader | None =
     poll.register(rfd, select.POLLIN)
     pause = _POLL
     while True:
-        while given and poll.poll(0):  # NOTE: every path given so far, so that the helper parses from the last
+        while given and poll.poll(0):  # NOTE: every path given so far, so that the helper parses as far ahead as they go
             chunk = os.read(rfd, 1 << 16)
             given = bool(chunk)  # NOTE: the end: the parent is gone (what was given is done first, as it was)
             buffer = _paths(buffer + chunk, paths, parser)
