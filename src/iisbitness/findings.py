@@ -85,6 +85,9 @@ class SideEffect:
         security: UNLOADED: the entry is an authentication, authorization or request-filtering module or
             filter (:func:`iisbitness.fixes.effects.is_security`): the sites it protected are served without it.
         before, after: the process's architecture before and after (None where it did not exist / is gone).
+        moved_from: NEW_POOL: the architecture its applications ran at before, where they all ran at one (a split
+            takes them from a 64-bit worker; aspnetcore-multiple-inprocess's new pool copies its pool's); else None.
+            Not in the JSON (``before`` stays None there: the pool did not exist).
         applications: the ``Site/app`` labels the process serves after the fix (ARCH, NEW_POOL), or whose
             process no longer loads the entry (UNLOADED for an application moved to another pool).
         binaries: ARCH: how many binaries of the process run at the new architecture.
@@ -122,6 +125,7 @@ class SideEffect:
     isapi: tuple[str, ...] = ()
     handlers: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
     bypassed: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+    moved_from: Arch | None = None
 
     @property
     def breaks_requests(self) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from iisbitness.findings import Severity
+from iisbitness.formats.causes import effect_lines
 from iisbitness.loadplan.collectors.aspnetcore import satisfies
 from iisbitness.loadplan.plan import Evidence
 from iisbitness.report import CoverageStatus
@@ -211,3 +212,20 @@ def test_a_runtimeconfig_that_links_out_is_damaged_or_special_is_not_read_and_sa
     [c] = run(tmp_path).coverage
     assert c.status is CoverageStatus.PARTLY, c
     assert any("Shop.runtimeconfig.json" in r for r in c.reasons), c.reasons
+
+
+@pytest.mark.parametrize(("pool", "sc", "exe", "arch", "said"), [
+    ('enable32BitAppOnWin64="true" managedRuntimeVersion=""', X86_SC, "googlemaps.exe", "x86", False),
+    ('managedRuntimeVersion=""', X64_SC, "myITOffice.exe", "x64", False),
+])
+def test_the_new_pool_of_500_35_claims_no_memory_it_did_not_have(tmp_path: Path, pool: str, sc: str, exe: str,
+                                                                  arch: str, said: bool) -> None:
+    """The new pool a 500.35 fix makes copies its pool's bitness: a 32-bit pool's applications get no "at most 4 GB
+    ... it had terabytes" line (they had 4 GB before too); the line is for applications moved from a 64-bit worker."""
+    make_image(tmp_path, [("Core", pool, "a"), ("Core", pool, "b")])
+    _self_contained(tmp_path, "a", sc, exe, arch)
+    _self_contained(tmp_path, "b", sc, exe, arch)
+    [f] = [f for f in run(tmp_path).findings if f.rule == "aspnetcore-multiple-inprocess"]
+    [effect] = [e for e in f.fixes[0].side_effects if e.kind.value == "new-pool"]
+    assert effect.moved_from is not None and effect.moved_from.value == arch
+    assert ("terabytes" in " ".join(effect_lines(f.fixes[0]))) is said

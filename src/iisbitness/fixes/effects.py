@@ -385,10 +385,15 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         if after.iis6 is not None and a.arch is not None:
             # NOTE: IIS 5 isolation mode left: what inetinfo.exe/dllhost.exe ran at another bitness, now in this worker
             isapi = _isapi(a, was.elsewhere(a.arch))
+        origins = sorted(was.origins(apps))
+        # NOTE: the architecture the moved applications ran at, where they all ran at one (a split moves them from a
+        # 64-bit worker; aspnetcore-multiple-inprocess's new pool copies its pool's, 32-bit or not)
+        ran = {old[o].arch for o in origins}
         out.append(SideEffect(EffectKind.NEW_POOL, a.pool.name, a.name, a.pool.name, after=a.arch, applications=apps,
-                              settings=a.pool.settings, like=a.pool.copied_from, isapi=isapi))
+                              settings=a.pool.settings, like=a.pool.copied_from, isapi=isapi,
+                              moved_from=ran.pop() if len(ran) == 1 else None))
         # NOTE: what the moved applications' old worker loaded and the new one does not
-        for origin in sorted(was.origins(apps)):
+        for origin in origins:
             b = old[origin]
             out += _removed(b, a, a.pool.name, apps, plan=after)
     return tuple(out + _aspnet_wp(before, after))

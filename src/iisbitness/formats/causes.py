@@ -287,9 +287,9 @@ def _effect(e: SideEffect, brief: bool = False) -> str:
                 + (f" (ISAPI: {', '.join(e.isapi)})" if e.isapi else "")
                 + (memory if e.after is Arch.X86 and e.before is not None and e.before.is_64bit else ""))
     settings = ", ".join(f"{k}={v}" if v else k for k, v in e.settings if k not in BITNESS_ATTRIBUTES)
-    # NOTE: a split moves its applications to the other bitness, so a new pool at x86 takes them from a 64-bit one
     return (f"new pool '{e.name}' copies '{e.like}'"
-            + (f": {settings}" if settings else " (its defaults)") + (memory if e.after is Arch.X86 else ""))
+            + (f": {settings}" if settings else " (its defaults)")
+            + (memory if e.after is Arch.X86 and e.moved_from is not None and e.moved_from.is_64bit else ""))
 
 
 def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[str, ...]:
