@@ -54,7 +54,9 @@ def _read_ahead(ahead: ReadAhead, path: Path, seconds: float = 5.0) -> bool:
     return _wait_for(lambda: (e := ahead._entries.get(str(path))) is not None and e.done(), seconds)
 
 
-def _wait_for(test: Callable[[], bool], seconds: float = 5.0) -> bool:
+def _wait_for(test: Callable[[], bool], seconds: float = 30.0) -> bool:
+    """Whether ``test`` holds within ``seconds`` (polled every 10 ms; returns as soon as it holds). The default is long:
+    on a loaded machine the helper waits for a core (5 s failed there with several test suites running at once)."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if test():
