@@ -616,7 +616,8 @@ class _Reader:
             listing = self.image.listing(folder)  # NOTE: the door's listing, as every other reader's
             if listing.error is not None:
                 self.problems.append(Problem(self.image.display(folder), None,
-                                             listing.error.replace("cannot list", "cannot list folder"), unread=True))
+                                             listing.error.replace("cannot list", "cannot list folder"), unread=True,
+                                             search_gap=True))
                 continue
             for name in sorted(listing.folders, reverse=True):
                 if name.lower() in _SKIP_DIRS:
@@ -633,7 +634,7 @@ class _Reader:
         if stack:
             self.problems.append(Problem(self.image.display(found.host_path), None,
                                          f"more than {MAX_WEBCONFIG_DIRS} folders: web.config search stopped there",
-                                         unread=True))
+                                         unread=True, search_gap=True))
         return out
 
     def _read_webconfig(self, path: Path, segments: tuple[str, ...]) -> list[Contribution]:

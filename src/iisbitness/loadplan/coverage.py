@@ -232,8 +232,7 @@ def _config_gap(p: Problem) -> bool:
     """Whether ``p`` is a gap in the web.config files read (one not used, a folder the web.config search could not
     list or stopped in: :meth:`iisbitness.config.apphost._Reader._walk_vdir`), which reaches child applications; not
     a ``bin``, ASP pages or ASP.NET Core files not read, which are their application's own."""
-    return (p.file.replace("\\", "/").lower().rsplit("/", 1)[-1] == "web.config"
-            or p.message.startswith("cannot list folder") or "web.config search stopped" in p.message)
+    return p.search_gap or p.file.replace("\\", "/").lower().rsplit("/", 1)[-1] == "web.config"
 
 
 def _url_of(app: Application, vdir: VirtualDirectory) -> tuple[str, ...]:

@@ -60,6 +60,9 @@ class Problem:
             //server/share=/path/to/copy`` for redirection.config's shared configuration on a share the image does not
             hold), set where the problem is made; "" when no option does. Coverage gives it as the remedy of the
             applications the problem leaves unread.
+        search_gap: True for a folder the web.config search could not list or stopped in (``unread``): the
+            web.config files below it were not read, and they reach the applications below it (coverage counts it
+            against those too).
     """
 
     file: str
@@ -70,6 +73,7 @@ class Problem:
     refused: bool = False
     pool: str | None = None
     remedy: str = ""
+    search_gap: bool = False
 
     @property
     def where(self) -> str:
