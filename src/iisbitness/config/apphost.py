@@ -24,6 +24,7 @@ from iisbitness.config.kind import require_apphost
 from iisbitness.config.locks import SectionLocks, section_elements
 from iisbitness.config.merge import (
     Contribution,
+    Entry,
     applicable,
     contributions,
     merge_collection,
@@ -532,21 +533,22 @@ class _Reader:
                     inherited=len(c.segments) < len(app_seg),
                 )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
-        managed = self._managed(here, handlers, applicable(asp, target))
         listed = sections_named(self.unlocked(here, "modules"), "modules")
-        modules = tuple(attr(e.element, "name").lower() for e in merge_collection(listed, "add", ("name",)))
+        merged = merge_collection(listed, "add", ("name",))
+        managed = self._managed(merged, handlers, applicable(asp, target))
+        modules = tuple(attr(e.element, "name").lower() for e in merged)
         return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files,
                                tuple(managed), modules if listed else None)
 
-    def _managed(self, here: list[Contribution], handlers: list[Handler], asp: list[Contribution]) -> list[ManagedType]:
+    def _managed(self, modules: list[Entry], handlers: list[Handler], asp: list[Contribution]) -> list[ManagedType]:
         """The managed types and assemblies the merged configuration names that carry an assembly name
         (:class:`ManagedType`): managed modules (``system.webServer/modules`` entries with a ``type``) and handlers
         with a ``type``; ``system.web`` ``httpModules`` (key ``name``), ``httpHandlers`` (key ``verb`` + ``path``) and
         ``compilation/assemblies`` (key ``assembly``) from web.config files. Sources: IIS configuration reference
         "Modules <modules>", "Handlers <handlers>"; ASP.NET configuration schema "httpModules", "httpHandlers",
-        "assemblies Element for compilation"."""
+        "assemblies Element for compilation". ``modules``: the merged ``system.webServer/modules`` entries."""
         found: list[tuple[str, str, str, str, ConfigSource]] = []
-        for e in merge_collection(sections_named(self.unlocked(here, "modules"), "modules"), "add", ("name",)):
+        for e in modules:
             found.append(("system.webServer/modules", e.get("name"), e.get("type"), e.get("preCondition"), e.source))
         found.extend(("system.webServer/handlers", h.name, h.type, h.precondition, h.source) for h in handlers)
         for e in merge_collection(sections_named(asp, "httpModules"), "add", ("name",)):
