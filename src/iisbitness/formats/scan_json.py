@@ -25,10 +25,14 @@ def _effect(e: SideEffect) -> dict[str, Any]:
     if e.isapi:  # NOTE: optional, added to scan/2 (an IIS 6 switch): every other document is byte-for-byte as before
         out["isapi"] = list(e.isapi)
     if e.handlers:  # NOTE: optional, added to scan/2 (a module handler mappings name, unloaded): as above
-        out["handlers"] = [{"name": n, "path": p, "verb": v, "applications": list(apps)} for n, p, v, apps in e.handlers]
+        out["handlers"] = _mappings(e.handlers)
     if e.bypassed:  # NOTE: optional, added to scan/2 (such mappings whose preCondition no longer holds): as above
-        out["bypassed"] = [{"name": n, "path": p, "verb": v, "applications": list(apps)} for n, p, v, apps in e.bypassed]
+        out["bypassed"] = _mappings(e.bypassed)
     return out
+
+
+def _mappings(rows: tuple[tuple[str, str, str, tuple[str, ...]], ...]) -> list[dict[str, Any]]:
+    return [{"name": n, "path": p, "verb": v, "applications": list(apps)} for n, p, v, apps in rows]
 
 
 def _fix(fix: Fix, number: int) -> dict[str, Any]:
