@@ -120,8 +120,12 @@ def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:
     if pool is None or arches is None:
         return None
     arch = target_arch(plan, load, arches)
-    if arch is None:
-        return None
+    return None if arch is None else pool_flip(plan, pool, arch)
+
+
+def pool_flip(plan: LoadPlan, pool: AppPool, arch: Arch) -> Fix:
+    """Running ``pool`` (IIS 7+) at ``arch`` (:func:`iisbitness.fixes.commands.flip_pool`), starting it where a global
+    module stops it (:func:`stops_pool`): every flip of one pool is the same fix, whichever finding offers it."""
     return flip_pool(pool.name, arch, plan.server.os_arch, stops_pool(plan, pool.name), declared=pool.declared,
                      auto_start=pool.auto_start)
 

@@ -16,9 +16,8 @@ from dataclasses import replace
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.fixes.commands import flip_pool
 from iisbitness.loadplan.plan import Evidence, Load, LoadKind, LoadPlan
-from iisbitness.rules._common import build_fix, fixes, flip_fix, mismatch_cause, stops_pool
+from iisbitness.rules._common import build_fix, fixes, flip_fix, mismatch_cause, pool_flip
 
 _WHAT = "compression scheme"
 
@@ -61,8 +60,7 @@ def compression_scheme_arch(plan: LoadPlan) -> Iterator[Finding]:
         if absent.other_view and plan.iisexpress is None and plan.server.os_arch is Arch.X64:
             pool = load.process.pool
             target = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
-            flip = flip_pool(pool.name, target, plan.server.os_arch, stops_pool(plan, pool.name),
-                             declared=pool.declared, auto_start=pool.auto_start)
+            flip = pool_flip(plan, pool, target)
         found = Finding.for_load(load, compression_scheme_arch.id, compression_scheme_arch.severity, _symptom(load),
                                  cause, fixes(flip, build_fix(load, _WHAT + " DLL")))
         yield replace(found, evidence=Evidence.INFERRED) if absent.other_build_only else found

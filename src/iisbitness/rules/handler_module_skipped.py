@@ -19,18 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from iisbitness.arch import Arch
+from iisbitness.config.precondition import evaluate
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.fixes.commands import flip_pool
 from iisbitness.fixes.effects import Mappings, mapping_fates
-from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan, Skipped, SkipReason
-from iisbitness.rules._common import fixes, stops_pool
-
-
-def _bitness_of(precondition: str) -> Arch | None:
-    """The worker architecture a ``bitness32`` / ``bitness64`` preCondition names (x64 for bitness64), else None."""
-    tokens = {t.strip().lower() for t in precondition.split(",")}
-    return Arch.X64 if "bitness64" in tokens else Arch.X86 if "bitness32" in tokens else None
+from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan, Skipped, SkipReason, worker_candidates
+from iisbitness.rules._common import fixes, pool_flip
 
 
 @rule("handler-module-skipped", Severity.WARNING,
@@ -78,11 +71,11 @@ def _finding(plan: LoadPlan, skip: Skipped, mappings: Mappings, bypassed: bool, 
         cause += (f" Mappings whose own preCondition is false there too are skipped, their requests served by the next "
                   f"mapping: {_listed(also)}.")
     module = next((gm for gm in plan.server.global_modules if gm.name.lower() == skip.name.lower()), None)
-    target = _bitness_of(module.precondition) if module is not None else None
-    flip = None
-    if target is not None and target is not skip.process.arch and plan.server.os_arch is Arch.X64:
-        flip = flip_pool(pool.name, target, plan.server.os_arch, stops_pool(plan, pool.name), declared=pool.declared,
-                         auto_start=pool.auto_start)
+    # NOTE: the first other worker architecture of the OS (ARM64 included) at which the module's preCondition holds
+    target = None if module is None else next(
+        (a for a in worker_candidates(plan.server.os_arch) if a is not skip.process.arch
+         and evaluate(module.precondition, pool, a, plan.server.os_arch).may_load), None)
+    flip = None if target is None else pool_flip(plan, pool, target)
     one = labels[0] if len(labels) == 1 else None
     app = next((a for a in plan.server.applications_in(pool) if a.label == one), None) if one else None
     return Finding(
