@@ -206,6 +206,9 @@ def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], c
         for vdir, host, _, _ in folders[id(a)]:
             if host is not None:
                 roots.setdefault(ctx.image.display(host).lower().rstrip("/"), (a, _url_of(a, vdir)))
+    by_site: dict[str, list[tuple[tuple[str, ...], Application]]] = {}  # NOTE: once, not per problem (issue 25)
+    for a in apps:
+        by_site.setdefault(a.site.lower(), []).append((split_location_path(a.path), a))
     out: dict[int, list[Problem]] = {}
     for p in unread:
         name = p.file.lower().replace("\\", "/").rstrip("/")
@@ -220,11 +223,11 @@ def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], c
         if not _config_gap(p):
             continue  # NOTE: a bin, ASP pages or an ASP.NET Core app's files are the owner's alone
         where = url + tuple(rel[:-1] if rel and rel[-1] == "web.config" else rel)
-        for a in apps:
-            seg = split_location_path(a.path)
-            if (a is not owner and a.site.lower() == owner.site.lower() and len(seg) > len(where)
-                    and seg[:len(where)] == where and p not in out.setdefault(id(a), [])):
-                out[id(a)].append(p)
+        for seg, a in by_site[owner.site.lower()]:
+            if a is not owner and len(seg) > len(where) and seg[:len(where)] == where:
+                below = out.setdefault(id(a), [])
+                if p not in below:
+                    below.append(p)
     return out
 
 
