@@ -26,10 +26,11 @@ TWIN_MODULE = '<add name="Camstar32" image="C:\\CamstarAppServer\\cepiis32.dll" 
 TWIN = '<add name="Camstar32Handler" path="*" verb="*" modules="Camstar32" preCondition="bitness32" />'
 
 
-def _image(tmp_path: Path, handler: str = HANDLER, twin: str = "") -> Path:
-    """The real server's module and handler entries (as found), in a v4.0 pool whose site's bin holds an x86-only
-    assembly: the pool's flip to 32-bit is the verified fix that takes the module out. ``twin``: the vendor's
-    bitness32 mapping of the same path (and its module)."""
+def _image(tmp_path: Path, handler: str = HANDLER, twin: str = "", *, pool: str = 'managedRuntimeVersion="v4.0"',
+           content: tuple[str, str] = ("sites/a/bin/x86only.dll", "managed_x86.dll")) -> Path:
+    """The real server's module and handler entries (as found), by default in a v4.0 pool whose site's bin holds an
+    x86-only assembly: the pool's flip to 32-bit is the verified fix that takes the module out. ``twin``: the vendor's
+    bitness32 mapping of the same path (and its module); ``pool``: the pool's attributes; ``content``: the site's file."""
     real = REAL.read_text("utf-8")
     assert MODULE in real and HANDLER in real
     static = ('<add name="StaticFile" path="*" verb="*" modules="StaticFileModule,DefaultDocumentModule" '
@@ -37,11 +38,10 @@ def _image(tmp_path: Path, handler: str = HANDLER, twin: str = "") -> Path:
     location = (f'<modules><add name="CamstarAppServer" preCondition="bitness64" /></modules>\n'
                 f'<handlers accessPolicy="Read, Script">\n{handler}\n{twin}\n{static}\n</handlers>')
     modules = MODULE + (TWIN_MODULE if twin else "")
-    return make_image(tmp_path, apphost('<add name="P" managedRuntimeVersion="v4.0" />',
-                                        site("A", 1, "P", "C:\\sites\\a"), f"<globalModules>{modules}</globalModules>",
-                                        location),
+    return make_image(tmp_path, apphost(f'<add name="P" {pool} />', site("A", 1, "P", "C:\\sites\\a"),
+                                        f"<globalModules>{modules}</globalModules>", location),
                       {"CamstarAppServer/cepiis.dll": "module_x64.dll", "CamstarAppServer/cepiis32.dll": "module_x86.dll",
-                       "sites/a/bin/x86only.dll": "managed_x86.dll"})
+                       content[0]: content[1]})
 
 
 def _scan(img: Path, *args: str) -> str:
@@ -86,16 +86,7 @@ def test_a_flip_onto_the_vendors_bitness32_mapping_bypasses_nothing(tmp_path: Pa
 
 def _pool32(tmp_path: Path, handler: str = HANDLER, twin: str = "") -> Path:
     """The same entries served by a 32-bit pool: the bitness64 module is skipped in its worker."""
-    location = (f'<modules><add name="CamstarAppServer" preCondition="bitness64" /></modules>\n'
-                f'<handlers accessPolicy="Read, Script">\n{handler}\n{twin}\n'
-                '<add name="StaticFile" path="*" verb="*" modules="StaticFileModule,DefaultDocumentModule" '
-                'resourceType="Either" requireAccess="Read" />\n</handlers>')
-    modules = MODULE + (TWIN_MODULE if twin else "")
-    return make_image(tmp_path, apphost('<add name="P" enable32BitAppOnWin64="true" />',
-                                        site("A", 1, "P", "C:\\sites\\a"), f"<globalModules>{modules}</globalModules>",
-                                        location),
-                      {"CamstarAppServer/cepiis.dll": "module_x64.dll", "CamstarAppServer/cepiis32.dll": "module_x86.dll",
-                       "sites/a/index.htm": "a"})
+    return _image(tmp_path, handler, twin, pool='enable32BitAppOnWin64="true"', content=("sites/a/index.htm", "a"))
 
 
 def _rule(img: Path) -> list[dict[str, object]]:
