@@ -36,14 +36,14 @@ from __future__ import annotations
 
 import ntpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 
 from iisbitness.arch import Arch
 from iisbitness.config.precondition import evaluate
 from iisbitness.findings import EffectKind, SideEffect
 from iisbitness.loadplan.iis6 import aspnet_processes
-from iisbitness.loadplan.plan import APP_LEVEL_KINDS, Load, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import APP_LEVEL_KINDS, Load, LoadKind, LoadPlan, Process
 from iisbitness.model.iis7 import Application, AppPool, Handler
 
 SECURITY_MODULES = frozenset(name.lower() for name in (
@@ -96,8 +96,12 @@ def is_security(name: str, image: str = "", kind: LoadKind | None = LoadKind.GLO
     return "urlscan" in low or any(w.startswith(s) for w in words for s in stems)
 
 
+def _key(process: Process) -> tuple[str, str]:
+    return process.name, process.pool.name.lower() if process.pool is not None else ""
+
+
 def _process_key(ld: Load) -> tuple[str, str]:
-    return ld.process.name, ld.process.pool.name.lower() if ld.process.pool is not None else ""
+    return _key(ld.process)
 
 
 def _load_key(ld: Load) -> tuple[str, str, str, str]:
@@ -188,11 +192,32 @@ class _Process:
         return self._twins
 
 
-def _by_process(loads: Iterable[Load]) -> dict[tuple[str, str], _Process]:
+def _workers(plan: LoadPlan) -> Iterator[Process]:
+    """Every process ``plan`` holds, loads or not: those of its loads and skipped loads, and (IIS 7+) the worker of each
+    pool it planned (:attr:`LoadPlan.outlook`: a declared pool that hosts applications). A pool's worker exists
+    whether or not it loads anything of ours: WAS starts a w3wp.exe for it at the pool's bitness ("Application Pools",
+    iis-docs configuration/system.applicationHost/applicationPools; facts A4), so a worker whose entries a preCondition
+    all keeps out is still the same worker when a fix runs it at another architecture, not a new one."""
+    for ld in plan.loads:
+        yield ld.process
+    for sk in plan.skipped:
+        yield sk.process
+    for outlook in plan.outlook:
+        pool = plan.server.pool(outlook.pool)
+        if pool is not None:
+            yield Process("w3wp.exe", outlook.current, pool)
+
+
+def _by_process(plan: LoadPlan) -> dict[tuple[str, str], _Process]:
+    """The processes of ``plan`` (:func:`_workers`), by :func:`_process_key`, each with its loads."""
     out: dict[tuple[str, str], _Process] = {}
-    for ld in loads:
-        p = out.setdefault(_process_key(ld), _Process())
-        p.arch, p.pool, p.name = ld.process.arch, ld.process.pool, ld.process.name
+    for proc in _workers(plan):
+        key = _key(proc)
+        if key not in out:
+            p = out[key] = _Process()
+            p.arch, p.pool, p.name = proc.arch, proc.pool, proc.name
+    for ld in plan.loads:
+        p = out[_process_key(ld)]
         p.loads.setdefault(_load_key(ld), ld)
         if ld.kind is LoadKind.ISAPI_FILTER and ld.site is not None:
             p.sites.setdefault(_load_key(ld), set()).add(ld.site.lower())
@@ -205,7 +230,7 @@ class _Before:
     before and their :func:`_twins` were most of the comparison (issue 25)."""
 
     def __init__(self, plan: LoadPlan) -> None:
-        self.processes = _by_process(plan.loads)
+        self.processes = _by_process(plan)
         self._plan = plan
         self._elsewhere: dict[Arch, set[tuple[str, str]]] = {}
         self._origins: dict[str, set[tuple[str, str]]] | None = None
@@ -362,7 +387,7 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
     ``before`` has (a pool left without applications) changes nothing that runs.
     """
     was = _before(before)
-    old, new = was.processes, _by_process(after.loads)
+    old, new = was.processes, _by_process(after)
     out: list[SideEffect] = []
     for key, b in old.items():
         a = new.get(key)
