@@ -79,3 +79,14 @@ def test_real_camstar_config_loads_gzip_in_every_worker(tmp_path: Path) -> None:
     assert gzip and {ld.name for ld in gzip} == {"gzip"}
     assert {ld.binary.configured for ld in gzip} == {"%Windir%\\system32\\inetsrv\\gzip.dll"}
     assert all(ld.fits for ld in gzip)
+
+
+def test_schemes_follow_the_global_module_collectors_decision(tmp_path: Path) -> None:
+    """The scheme DLLs load where a compression module loads, as the global module collector decided it: a module that
+    names no image loads nothing (W3SVC-WP 2280), so neither do its schemes (they were collected from a second
+    evaluation of its preCondition alone)."""
+    modules = MODULES.replace('image="%windir%\\System32\\inetsrv\\compstat.dll"', 'image=""').replace(
+        '<add name="DynamicCompressionModule" image="%windir%\\System32\\inetsrv\\compdyn.dll" />', "")
+    image = _image(tmp_path, {BROTLI: "module_x64.dll"}, modules=modules)
+    assert not _schemes(image)
+    assert _schemes(_image(tmp_path / "both", {BROTLI: "module_x64.dll"}))
