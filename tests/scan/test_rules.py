@@ -401,7 +401,7 @@ def test_module_missing_from_syswow64_is_one_finding_per_32bit_pool_with_fixes(t
     """Issue 20 §4: a module installed only in System32 breaks every 32-bit worker that loads it: one finding per
     pool (each in its own table row, JSON ``pools`` of the cause names both), each with the advice to install the x86
     build and a verified bitness64 preCondition, ranked after it: its side effect is that the 32-bit workers then run
-    without the module (it never ran there; ``ran`` is None, as for any load whose file was not read), as the demo's
+    without the module (it never ran there: the file is missing from SysWOW64\\inetsrv, ``ran`` False), as the demo's
     FabrikamVendorAuth preCondition says."""
     pool32b = '<add name="P32b" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
     gm = '<globalModules><add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
@@ -416,7 +416,7 @@ def test_module_missing_from_syswow64_is_one_finding_per_32bit_pool_with_fixes(t
         assert restrict.label == 'preCondition="bitness64"' and restrict.verified is True
         # NOTE: the 32-bit workers never loaded it (the file is missing there); the 64-bit one keeps it
         assert [(e.kind.value, e.name, e.pool, e.ran) for e in restrict.side_effects] == [
-            ("unloaded", "Own", "P32", None), ("unloaded", "Own", "P32b", None)]
+            ("unloaded", "Own", "P32", False), ("unloaded", "Own", "P32b", False)]
         assert 'start apppool /apppool.name:%p' in restrict.commands[-1] and '"P32" "P32b"' in restrict.commands[-1]
         assert install.label == "an x86 build of the global module" and install.verified is None
     from iisbitness.formats import scan_json

@@ -110,6 +110,17 @@ def _load_key(ld: Load) -> tuple[str, str, str, str]:
     return ld.kind.value, ld.name.lower(), (ld.site or "").lower(), (ld.application or "").lower()
 
 
+def _ran(ld: Load) -> bool | None:
+    """Whether ``ld``'s binary loads (runs) in its process, for :attr:`SideEffect.ran`: :attr:`Load.fits`, and False for
+    a file missing on the server (absent from a folder the image holds, or where no server has it: the loader fails
+    with ERROR_MOD_NOT_FOUND, binary-missing's error), which ``fits`` leaves unknown (None). A file that is only
+    perhaps missing (its folder not in the image, or a partial copy of Windows' own modules) stays unknown."""
+    absent = ld.binary.absent
+    if absent is not None and not absent.other_build_only and not absent.partial_copy:
+        return False
+    return ld.fits
+
+
 def _worker_level(ld: Load) -> bool:
     """A load of the worker itself (a global module, an ISAPI filter of a site it serves), not an application's own
     entry that moves with its application."""
@@ -119,7 +130,7 @@ def _worker_level(ld: Load) -> bool:
 def _added(before: _Process, after: _Process, pool: str | None, twins: set[tuple[str, ...]]) -> list[SideEffect]:
     """Worker-level entries ``after`` loads and ``before`` did not (not a build of one ``before`` loads for the
     other architecture)."""
-    return [SideEffect(EffectKind.LOADED, pool, after.name, ld.name, ld.kind.value, ld.fits,
+    return [SideEffect(EffectKind.LOADED, pool, after.name, ld.name, ld.kind.value, _ran(ld),
                        is_security(ld.name, ld.binary.configured, ld.kind), before.arch, after.arch)
             for k, ld in after.loads.items() if k not in before.loads and _worker_level(ld) and not _replaced(ld, twins)]
 
@@ -351,7 +362,7 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
         if ld.kind is LoadKind.ISAPI_EXTENSION and app in (moved or stay):
             # NOTE: a handler whose own bitness preCondition is false where its application now runs: the mapping no
             # longer applies, and the requests it took go to another handler (the fix "works" by leaving it out)
-            out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
+            out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, _ran(ld),
                                   is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
                                   after.arch if after is not None else None, (app,)))
             continue
@@ -363,7 +374,7 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
             continue  # NOTE: an application-level entry moves with its application; a filter of its site does not
         handlers, bypassed = (_handlers(plan, before, after, moved or stay, ld.name) if ld.kind is LoadKind.GLOBAL_MODULE
                               else ((), ()))
-        out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
+        out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, _ran(ld),
                               is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
                               after.arch if after is not None else None, moved, handlers=handlers, bypassed=bypassed))
     return out
