@@ -28,7 +28,9 @@ A module replaced by its own build for the other architecture (``ManagedEngineV4
 ``ManagedEngineV4.0_64bit``: the same file name under Framework and Framework64; a vendor's pair of entries of
 the two bitnesses whose names differ only in it, ``SentinelWSFilter64`` bitness64 and ``SentinelWSFilter32`` bitness32)
 is not lost: the worker's architecture change says it. An ISAPI filter is the worker's once, whatever the number
-of its sites that list it. Only the processes both plans hold are compared, so a plan of the pools a fix
+of its sites that list it. A plan's processes are its workers whether or not they load anything of ours
+(:func:`_workers`: a worker whose every entry a preCondition keeps out is the same worker at another architecture
+after a flip, not a new one). Only the processes both plans hold are compared, so a plan of the pools a fix
 touches (issue 11) gives the same effects as a plan of the whole server.
 """
 

@@ -71,7 +71,7 @@ def _fix_note(absence: Absence, kind: LoadKind) -> str:
                  if kind is LoadKind.COMPRESSION_SCHEME else
                  "guard the entry with a bitness preCondition so that this process skips it")
         return (f" The image has {absence.other_view}: the other architecture's copy was installed and this one "
-                f"was not. Install the package's build for this process (its x86 and x64 installers are separate), "
+                "was not. Install the package's build for this process (its x86 and x64 installers are separate), "
                 f"or {guard}.")
     return " Reinstall the product that provides it, or remove the entry if the product was uninstalled."
 
