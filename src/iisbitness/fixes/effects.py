@@ -206,11 +206,13 @@ class _Process:
 
 
 def _workers(plan: LoadPlan) -> Iterator[Process]:
-    """Every process ``plan`` holds, loads or not: those of its loads and skipped loads, and (IIS 7+) the worker of each
-    pool it planned (:attr:`LoadPlan.outlook`: a declared pool that hosts applications). A pool's worker exists
+    """Every process ``plan`` holds, loads or not: those of its loads and skipped loads, and the worker of each pool it
+    planned: IIS 7+, each of :attr:`LoadPlan.outlook` (a declared pool that hosts applications); IIS 6 in worker
+    process isolation mode, each declared pool not idle, at the server-wide bitness (facts G4). A pool's worker exists
     whether or not it loads anything of ours: WAS starts a w3wp.exe for it at the pool's bitness ("Application Pools",
     iis-docs configuration/system.applicationHost/applicationPools; facts A4), so a worker whose entries a preCondition
-    all keeps out is still the same worker when a fix runs it at another architecture, not a new one."""
+    all keeps out (or that serves static files only) is still the same worker when a fix runs it at another
+    architecture, not a new one, and it runs its applications there."""
     for ld in plan.loads:
         yield ld.process
     for sk in plan.skipped:
@@ -219,6 +221,11 @@ def _workers(plan: LoadPlan) -> Iterator[Process]:
         pool = plan.server.pool(outlook.pool)
         if pool is not None:
             yield Process("w3wp.exe", outlook.current, pool)
+    if plan.iis6 is not None and not plan.iis6.iis5_mode:  # NOTE: IIS 5 isolation mode runs no w3wp.exe
+        idle = {name.lower() for name in plan.idle_pools}
+        for pool in plan.server.pools:
+            if pool.declared and pool.name.lower() not in idle:
+                yield Process("w3wp.exe", plan.iis6.worker_arch, pool)
 
 
 def _by_process(plan: LoadPlan) -> dict[tuple[str, str], _Process]:
