@@ -350,3 +350,23 @@ def test_an_option_the_chosen_check_does_not_use_is_exit_2_not_ignored(x86_publi
         assert code == 2 and named in out, out
     assert _run(str(x86_publish), "--pool-arch", "x86")[0] == 0
     assert _run(str(x86_publish), "--server", str(DEMO / "contoso-iis10"), "--site", site)[0] == 1
+
+
+def test_alone_a_file_not_found_is_not_in_the_build_folder_not_the_image(x86_publish: Path) -> None:
+    """Checked alone, the "image" is the check's own temporary folder holding the build: a handler's ISAPI DLL on the
+    server's C:, and a strong-named assembly the build names from the GAC, were said to be "not in the image" (an
+    image the user never gave). Each format now says the build folder, and that the server's file needs --server."""
+    (x86_publish / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration><system.webServer><handlers><add name="Ext" path="*.ext" verb="*" '
+        'modules="IsapiModule" scriptProcessor="C:\\ext\\isapi.dll" resourceType="Unspecified" /></handlers>'
+        '</system.webServer><system.web><compilation><assemblies><add assembly="Contoso.Sso, Version=1.0.0.0, '
+        'Culture=neutral, PublicKeyToken=7a56440f9e8f6ed6" /></assemblies></compilation></system.web>'
+        '</configuration>\n')
+    outs = {fmt: _run(str(x86_publish), "--pool-arch", "x64", "--format", fmt, "-v")[1]
+            for fmt in ("text", "json", "sarif", "html")}
+    assert all("not in the image" not in out and "image holds no GAC" not in out for out in outs.values()), outs["text"]
+    assert "not in the build folder, architecture unknown (1):" in outs["text"]
+    cause = next(f["cause"] for f in json.loads(outs["json"])["findings"] if f["rule"] == "binary-missing")
+    assert "a file of the server, whose architecture only check-app --server IMAGE --site SITE/APP can check" in cause
+    assert "C:\\\\ext\\\\isapi.dll (not in the build folder)" in outs["sarif"]
+    assert "(not in the build folder)" in outs["html"]

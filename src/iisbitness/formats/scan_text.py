@@ -149,14 +149,15 @@ def _where(c: Cause) -> str:
     return where
 
 
-def _arch_evidence(f: Finding) -> str:
+def _arch_evidence(f: Finding, absent_from: str) -> str:
     """The binary's architectures and which part of the verdict is inferred: ``x64`` (read), ``x86, inferred`` (from
-    its folder: not in the image), ``x64, not in image``, and for IIS Express, whose worker's bitness can be Visual
-    Studio's unrecorded default (``Finding.evidence`` is then ``inferred`` although the file was read),
-    ``x64, read; iisexpress.exe x86 assumed``: the file's headers were read, the worker's architecture is assumed
+    its folder: not in the image), ``x64, not in image`` (``absent_from``, :attr:`ServerSummary.absent_from`: ``not in
+    build folder`` for check-app alone), and for IIS Express, whose worker's bitness can be Visual Studio's
+    unrecorded default (``Finding.evidence`` is then ``inferred`` although the file was read), ``x64, read;
+    iisexpress.exe x86 assumed``: the file's headers were read, the worker's architecture is assumed
     (:attr:`Finding.arch_inferred`, :attr:`Finding.read_worker_assumed`, as the HTML says them)."""
     arch = arch_label(f.binary_arch) + (", inferred" if f.arch_inferred else "")
-    arch += "" if f.resolved or f.arch_inferred else ", not in image"
+    arch += "" if f.resolved or f.arch_inferred else f", not in {absent_from.removeprefix('the ')}"
     if f.process_arch_assumed and f.process_arch is not None:
         arch += (", read" if f.read_worker_assumed else "") + f"; {f.process} {f.process_arch.value} assumed"
     return arch
@@ -168,7 +169,7 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
     head: list[str | tuple[str, str]] = [(f.severity.label.upper(), _STYLE[f.severity]), " ", (f.rule, "bold")]
     if len(c.findings) > 1:
         head.append(f"  {len(c.pools)} pools" if len(c.pools) == len(c.findings) else f"  {len(c.findings)} findings")
-    binary = f"{f.binary} [{_arch_evidence(f)}]" if f.binary else ""
+    binary = f"{f.binary} [{_arch_evidence(f, v.report.server.absent_from)}]" if f.binary else ""
     if binary and len(Text.assemble(*head)) + len(binary) + 2 <= out.o.width:
         head.insert(3, f"  {binary}")
         binary = ""
@@ -389,7 +390,7 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     if missing:  # NOTE: counted as warnings in the closing line and the pool table: a block with its rule id
         out.line()
         out.line(("WARNING", _STYLE[Severity.WARNING]), " ", ("binary-missing", "bold"),
-                 f"  not in the image, architecture unknown ({len(missing)}):")
+                 f"  not in {report.server.absent_from}, architecture unknown ({len(missing)}):")
         for c in missing:
             out.line("  ", (c.first.binary or "", "yellow"), ("  --> ", "blue"), str(c.config), f"  in {_where(c)}")
     if v.fixes:

@@ -181,17 +181,41 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
                               rules=tuple(r for r in RULES if r.id not in SERVER_ONLY_RULES))
         report = scan(root, options)
     shown = shown_path(publish)
-    findings = tuple(_build_side(f, pool) for f in _renamed(report.findings, physical, shown))
+    findings = tuple(_build_side(replace(f, cause=_build_words(f.cause), symptom=_build_words(f.symptom)), pool)
+                     for f in _renamed(report.findings, physical, shown))
     runtime = pool.runtime or "No Managed Code"
     # NOTE: alone there is no GAC at all: what to give is the server the build goes to, not folders to copy
     server = f"the server's GAC: iisbitness check-app \"{shown}\" --server IMAGE --site SITE/APP"
-    coverage = tuple(replace(c, remedy=c.remedy.replace(GAC_REMEDY, server))
+    coverage = tuple(replace(c, remedy=c.remedy.replace(GAC_REMEDY, server),
+                             reasons=tuple(_build_words(r) for r in c.reasons))
                      for c in _renamed_coverage(report.coverage, physical, shown))
-    return replace(report, findings=findings, problems=_renamed_problems(report, physical, shown),
-                   coverage=coverage, server=replace(report.server, image=shown,
+    problems = tuple(replace(p, message=_build_words(p.message)) for p in _renamed_problems(report, physical, shown))
+    return replace(report, findings=findings, problems=problems,
+                   coverage=coverage, server=replace(report.server, image=shown, absent_from=BUILD_FOLDER,
                                                      os_arch_from="that of the target pool, --pool-arch",
                                   config_file=f"(none: a target pool of {pool.arch.value}, {runtime}, "
                                               f"{pool.pipeline} pipeline)"))
+
+
+BUILD_FOLDER = "the build folder"
+"""What a file not found is absent from when the build is checked alone (:attr:`ServerSummary.absent_from`): the
+"image" is a folder of the check's own holding the build and nothing of a server."""
+
+_SERVER_FILE = ("which is not in the image; its folder is not in the image either and does not decide its "
+                "architecture")
+"""binary-missing's words for a file whose folder the image lacks: alone, a file outside the build (a handler's
+``scriptProcessor`` under C:\\), which is the server's, not the build's."""
+
+
+def _build_words(text: str) -> str:
+    """``text`` (of the build checked alone: a finding's, a problem's, a coverage reason) in a build's words: a file
+    the check did not find is not in the build folder (not "the image", which the user never gave), and one outside
+    it is the server's, which only ``--server`` reads."""
+    text = text.replace(_SERVER_FILE, "which is not in the build folder: a file of the server, whose architecture "
+                                      "only check-app --server IMAGE --site SITE/APP can check")
+    text = text.replace("the image holds no GAC folder", "no server is given, so there is no GAC")
+    return text.replace("The image holds", "The build folder holds").replace("not in the image",
+                                                                             f"not in {BUILD_FOLDER}")
 
 
 def refused_in_build(report: Report, publish: Path) -> tuple[Problem, ...]:
