@@ -146,6 +146,9 @@ class LoadEntry:
         evidence: ``read``, ``inferred`` or ``unknown``.
         verdict: see :class:`Verdict`. reason: why, in a sentence.
         config: the configuration entry (file, line).
+        skip_reason: for a ``skipped`` entry, the kind of reason
+            (:class:`iisbitness.loadplan.plan.SkipReason` value: ``precondition``, ``restricted``, ``no-managed-code``,
+            ``no-aspnet-script-map``, ``module-not-enabled``); None for every other verdict.
     """
 
     process: str
@@ -163,6 +166,7 @@ class LoadEntry:
     verdict: Verdict
     reason: str
     config: ConfigSource
+    skip_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
