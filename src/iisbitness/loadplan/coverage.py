@@ -141,7 +141,42 @@ _Folder = tuple[VirtualDirectory, Path | None, str, str]
 
 def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress: bool) -> _Folder:
     """Where a virtual directory's folder is in the image, as a worker of the OS's own architecture resolves it
-    (as the web.config reader does), or why it is not there and what to give."""
+    (as the web.config reader does), or why it is not there and what to give (:func:`_on_the_server`: said of the
+    server itself where the image is the server or a zip collected on it)."""
+    found = _image_folder(ctx, server, vdir, iisexpress)
+    return found if found[1] is not None else _on_the_server(ctx, found)
+
+
+def _on_the_server(ctx: PlanContext, found: _Folder) -> _Folder:
+    """``found`` (a folder not read) as the image's origin makes it: on the live server (``ServerImage.live``) or a
+    zip ``iisbitness collect`` made there (``collected == "server"``), a folder absent or a drive unmapped is absent
+    from the server itself: nothing to copy or map (the application cannot be served from it there either), where
+    the offline words said "not in the image" and gave a folder to copy or a ``--drive``; the UNC share a zip from
+    the server lacks was not readable there. A zip made from an image folder (``collected == "image"``) takes no
+    ``--drive`` or ``--share`` (refused, exit 2) and no folder copied into it: its remedy is a new ``collect``."""
+    vdir, _, why, give = found
+    on_server = ctx.image.live or ctx.image.collected == "server"
+    where = "this server" if ctx.image.live else "the server when it was collected"
+    if on_server and why.endswith(" is not in the image") and why.startswith("folder "):
+        if give.startswith("scan on the server with an account"):  # NOTE: a UNC folder (_copy_hint)
+            return (vdir, None, why.removesuffix(" is not in the image") + f" could not be read from {where} (it "
+                    "does not exist, or the scan's account cannot reach the share)", give)
+        return vdir, None, why.removesuffix(" is not in the image") + f" does not exist on {where}", ""
+    if on_server and give.startswith("--drive "):
+        return vdir, None, why.removesuffix(" is not mapped") + f" is not a drive of {where}", ""
+    if ctx.image.collected == "server" and give.startswith("--share "):
+        return (vdir, None, why.replace("which is not part of the image", "which the collecting scan could not read"),
+                "scan on the server with an account that can read the share (iisbitness collect then copies it)")
+    if ctx.image.collected == "image" and give.startswith(("--drive ", "--share ")):
+        return (vdir, None, why,
+                f"a new zip (a scan of this one takes no {give.split()[0]}): iisbitness collect again with {give}")
+    if ctx.image.collected == "image" and give.startswith("copy "):
+        return vdir, None, why, f"a new zip: {give}, then iisbitness collect again"
+    return found
+
+
+def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress: bool) -> _Folder:
+    """:func:`_folder` in the words of an offline image."""
     configured = vdir.physical_path
     if not configured.strip():
         return vdir, None, "no physicalPath is configured", ""

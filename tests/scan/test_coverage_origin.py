@@ -1,0 +1,60 @@
+"""Coverage said of the server itself where the image is the server (live) or a zip collected on it, and a new
+``collect`` as the remedy of a zip made from an image folder: the offline words ("not in the image", "copy ... into
+the image", ``--drive``, ``--share``) named an image that does not exist, or an option the zip's scan refuses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from iisbitness.api import ScanOptions
+from iisbitness.arch import Arch
+from iisbitness.cli import main
+from iisbitness.image.server_image import ServerImage
+from iisbitness.report import Report
+from iisbitness.scan.pipeline import scan_image
+from tests.conftest import apphost, make_image, site
+
+POOL = '<add name="P64" managedRuntimeVersion="v4.0" />'
+SITES = (site("Gone", 1, "P64", r"C:\inetpub\gone") + site("OnE", 2, "P64", r"E:\sites\x")
+         + site("Share", 3, "P64", r"\\fs\sites\x"))
+
+
+def _coverage(report: Report) -> dict[str, tuple[tuple[str, ...], str]]:
+    return {c.application: (c.reasons, c.remedy) for c in report.coverage}
+
+
+def test_live_an_absent_folder_or_drive_is_absent_from_this_server(tmp_path: Path) -> None:
+    c, unc = tmp_path / "C", tmp_path / "UNC"
+    make_image(c, apphost(POOL, SITES))
+    unc.mkdir()
+    got = _coverage(scan_image(ServerImage.machine({"C": c}, shares=unc), ScanOptions(os_arch=Arch.X64), "live"))
+    assert got["Gone/"] == (("folder C:\\inetpub\\gone does not exist on this server",), "")
+    assert got["OnE/"] == (("physicalPath E:\\sites\\x: drive E: is not a drive of this server",), "")
+    assert got["Share/"][0] == (("folder \\\\fs\\sites\\x could not be read from this server (it does not exist, or "
+                                 "the scan's account cannot reach the share)"),)
+    assert got["Share/"][1].startswith("scan on the server with an account that can read the share")
+
+
+def test_a_zip_collected_on_the_server_lacks_what_the_server_lacked(tmp_path: Path) -> None:
+    make_image(tmp_path, apphost(POOL, site("Gone", 1, "P64", r"C:\inetpub\gone")))
+    image = ServerImage.offline(tmp_path, {})
+    image.collected = "server"  # NOTE: as archive._collected lays out a zip whose manifest names the server's host
+    got = _coverage(scan_image(image, ScanOptions(os_arch=Arch.X64), "server.zip"))
+    assert got["Gone/"] == (("folder C:\\inetpub\\gone does not exist on the server when it was collected",), "")
+
+
+def test_a_zip_collected_from_an_image_folder_names_a_new_collect(tmp_path: Path) -> None:
+    img = make_image(tmp_path / "img", apphost(POOL, SITES))
+    zipped = tmp_path / "server.zip"
+    assert CliRunner().invoke(main, ["collect", str(img), "-o", str(zipped)]).exit_code == 0
+    got = _coverage(scan_image(ServerImage.offline(img, {}), ScanOptions(os_arch=Arch.X64), "img"))
+    res = CliRunner().invoke(main, ["scan", str(zipped), "--format", "json"])
+    remedies = {a["application"]: a["remedy"] for a in json.loads(res.output)["coverage"]["applications"]}
+    assert remedies["Gone/"] == f"a new zip: {got['Gone/'][1]}, then iisbitness collect again"
+    assert remedies["OnE/"] == ("a new zip (a scan of this one takes no --drive): iisbitness collect again with "
+                                "--drive E=/path/to/copy")
+    assert remedies["Share/"].startswith("a new zip (a scan of this one takes no --share): iisbitness collect again "
+                                         "with --share //fs/sites=/path/to/copy")
