@@ -370,3 +370,33 @@ def test_alone_a_file_not_found_is_not_in_the_build_folder_not_the_image(x86_pub
     assert "a file of the server, whose architecture only check-app --server IMAGE --site SITE/APP can check" in cause
     assert "C:\\\\ext\\\\isapi.dll (not in the build folder)" in outs["sarif"]
     assert "(not in the build folder)" in outs["html"]
+
+
+def test_alone_a_build_setting_isapi_filters_meets_iis_default_lock(tmp_path: Path) -> None:
+    """A stock IIS locks ``isapiFilters`` (``overrideModeDefault="Deny"``; the stock ``<location path="">`` unlocks only
+    handlers and modules): a build whose web.config sets it gets HTTP 500.19 on a server that has not unlocked it.
+    Alone, the synthetic server declared no lock, so the check analysed the filter as if IIS read it and passed
+    (exit 0). Now it is refused as IIS refuses it (exit 2), naming the stock lock and --server for a server that
+    unlocked it; against such a server (--server) the filter is analysed."""
+    pub = tmp_path / "publish"
+    (pub / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture("managed_anycpu.dll"), pub / "bin" / "App.dll")
+    (pub / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration><system.webServer><isapiFilters><filter name="F" '
+        'path="%SystemDrive%\\filters\\f.dll" /></isapiFilters></system.webServer></configuration>\n')
+    res = CliRunner().invoke(main, ["check-app", str(pub), "--pool-arch", "x64", "--format", "json"])
+    assert res.exit_code == 2, res.output
+    [problem] = [p for p in json.loads(res.stdout)["problems"] if p.get("refused")]
+    assert "system.webServer/isapiFilters, which is locked there" in problem["message"]
+    assert 'overrideModeDefault="Deny" in a stock IIS applicationHost.config' in problem["message"]
+    assert "applicationHost.config:" not in problem["message"]  # NOTE: not the check's own temporary file
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    config = image / "Windows/System32/inetsrv/config/applicationHost.config"
+    config.write_text(config.read_text(encoding="utf-8-sig").replace(
+        '<section name="isapiFilters" allowDefinition="MachineToApplication" overrideModeDefault="Deny" />',
+        '<section name="isapiFilters" allowDefinition="MachineToApplication" overrideModeDefault="Allow" />'),
+        encoding="utf-8")
+    code, out = _run(str(pub), "--server", str(image), "--site", "Catalog/", "--format", "json")
+    assert code in (0, 1), out
+    assert not [p for p in json.loads(out)["problems"] if p.get("refused")]
