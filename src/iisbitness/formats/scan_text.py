@@ -196,9 +196,8 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
         # that cannot be read) is what to act on, and "could not check this binary" alone said nothing of it
         for text in c.causes:
             out.field("why", text)
-    if out.o.verbose:
-        if f.resolved:
-            out.field("file", f.resolved)
+    if out.o.verbose and f.resolved:
+        out.field("file", f.resolved)
     if c.fixes:
         # NOTE: no-break spaces keep each group on one line when wrapped (textwrap breaks on ASCII space only)
         # NOTE: a removal's words may wrap; the number, label and verification stay together
