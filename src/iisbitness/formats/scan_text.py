@@ -191,7 +191,7 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
         out.field("via", " -> ".join(f.chain))
     for s in c.symptoms:
         out.field("sees", s if out.o.verbose else headline(s))
-    if out.o.verbose or (not c.fixes and f.rule == "binary-invalid" and f.severity is Severity.WARNING):
+    if out.o.verbose or f.unchecked:
         # NOTE: a binary the scan could not check has no fix: its why (a drive not mapped, a share not given, a file
         # that cannot be read) is what to act on, and "could not check this binary" alone said nothing of it
         for text in c.causes:
