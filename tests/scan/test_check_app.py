@@ -400,3 +400,18 @@ def test_alone_a_build_setting_isapi_filters_meets_iis_default_lock(tmp_path: Pa
     code, out = _run(str(pub), "--server", str(image), "--site", "Catalog/", "--format", "json")
     assert code in (0, 1), out
     assert not [p for p in json.loads(out)["problems"] if p.get("refused")]
+
+
+def test_on_a_server_a_fix_not_offered_names_the_build_as_given(tmp_path: Path) -> None:
+    """A fix not offered says what it would break, a file of the build among them: it named the check's own drive
+    (``P:\\publish\\bin\\managed_x64.dll``), which the user never gave; now the folder as given, as findings do."""
+    pub = tmp_path / "publish"
+    (pub / "bin").mkdir(parents=True)
+    for name in ("managed_x86.dll", "managed_x64.dll"):
+        shutil.copyfile(fixture(name), pub / "bin" / name)
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    code, out = _run(str(pub), "--server", str(image), "--site", "Intranet/", "--format", "json")
+    rejected = [r["reason"] for f in json.loads(out)["findings"] for r in f["rejected_fixes"]]
+    assert any(f"{pub.as_posix()}/bin/managed_" in r for r in rejected), rejected
+    assert "P:\\\\" not in out

@@ -264,6 +264,9 @@ def _renamed(findings: tuple[Finding, ...], physical: str, shown: str) -> tuple[
                             commands=tuple(renamed(c, rename, shown, powershell=False) for c in x.commands),
                             powershell=tuple(renamed(c, rename_ps, shown, powershell=True) for c in x.powershell))
                     for x in f.fixes),
+        # NOTE: a fix not offered names what it would break, the build's files among them (P:\pub\bin\X.dll)
+        rejected_fixes=tuple(replace(r, summary=_from_publish_drive(r.summary, physical, shown),
+                                     reason=_from_publish_drive(r.reason, physical, shown)) for r in f.rejected_fixes),
     ) for f in findings)
 
 
