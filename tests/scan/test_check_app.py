@@ -412,6 +412,7 @@ def test_on_a_server_a_fix_not_offered_names_the_build_as_given(tmp_path: Path) 
     image = tmp_path / "img"
     shutil.copytree(DEMO / "contoso-iis10", image)
     code, out = _run(str(pub), "--server", str(image), "--site", "Intranet/", "--format", "json")
+    assert code == 1, out
     rejected = [r["reason"] for f in json.loads(out)["findings"] for r in f["rejected_fixes"]]
     assert any(f"{pub.as_posix()}/bin/managed_" in r for r in rejected), rejected
     assert "P:\\\\" not in out
