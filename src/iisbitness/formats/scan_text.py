@@ -189,8 +189,12 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
         out.field("in", where)
     if f.chain:
         out.field("via", " -> ".join(f.chain))
+    # NOTE: a symptom that opens with its application ("BankTech_API_V1/: HTTP Error 500.32 ...") is cut past that
+    # label: a label of 16 characters or more was the whole headline ("sees  BankTech_API_V1/ ...")
+    label = f"{f.site}{f.application}: " if f.site and f.application is not None else ""
     for s in c.symptoms:
-        out.field("sees", s if out.o.verbose else headline(s))
+        skip = len(label) if label and s.startswith(label) else 0
+        out.field("sees", s if out.o.verbose else headline(s, 16 + skip, 40 + skip))
     if out.o.verbose or f.unchecked:
         # NOTE: a binary the scan could not check has no fix: its why (a drive not mapped, a share not given, a file
         # that cannot be read) is what to act on, and "could not check this binary" alone said nothing of it

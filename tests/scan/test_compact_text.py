@@ -1,5 +1,6 @@
-"""The compact text of a binary the scan could not check (binary-invalid warning): it has no fix, and "iisbitness
-could not check this binary" alone did not say why nor what to give (a drive not mapped: --drive) unless --verbose."""
+"""The compact text report (no --verbose) says what a user acts on: a binary the scan could not check (binary-invalid
+warning) has no fix, and "iisbitness could not check this binary" alone did not say why nor what to give (a drive
+not mapped: --drive); a symptom's headline is cut past its application's label, whatever its length."""
 
 from __future__ import annotations
 
@@ -40,3 +41,16 @@ def test_fix_says_why_it_leaves_a_binary_it_could_not_check(tmp_path: Path) -> N
     want = ("not checked, so nothing to fix: 'E:\\Vendor\\e.dll' (global-module 'EVendor'): drive E: is not mapped "
             "(use --drive E=/path/to/copy).")
     assert reasons == {want}, reasons
+
+
+def test_a_long_application_label_does_not_make_the_whole_headline(tmp_path: Path) -> None:
+    """A symptom that opens with its application ("Catalog/: calls into 'sqlite3.dll' fail ...") was cut at the first
+    colon past 16 characters: with a site name of 16 or more, the compact "sees" line was the label alone
+    ("sees  ContosoCatalogService/ ..."). It is cut past the label now, as for a short one."""
+    img = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    config = img / APPHOST
+    config.write_text(config.read_text(encoding="utf-8-sig").replace('<site name="Catalog"', '<site name="ContosoCatalogService"'),
+                      encoding="utf-8")
+    out = scan_text.render(scan(img), width=200)
+    assert "  sees  ContosoCatalogService/: calls into 'sqlite3.dll' fail with System.BadImageFormatException ..." in out
