@@ -15,7 +15,7 @@ from iisbitness.cli import main
 from iisbitness.image.server_image import ServerImage
 from iisbitness.report import Report
 from iisbitness.scan.pipeline import scan_image
-from tests.conftest import apphost, make_image, site
+from tests.conftest import apphost, fixture, make_image, site
 
 POOL = '<add name="P64" managedRuntimeVersion="v4.0" />'
 SITES = (site("Gone", 1, "P64", r"C:\inetpub\gone") + site("OnE", 2, "P64", r"E:\sites\x")
@@ -58,3 +58,28 @@ def test_a_zip_collected_from_an_image_folder_names_a_new_collect(tmp_path: Path
                                 "--drive E=/path/to/copy")
     assert remedies["Share/"].startswith("a new zip (a scan of this one takes no --share): iisbitness collect again "
                                          "with --share //fs/sites=/path/to/copy")
+
+
+def test_a_global_module_not_read_leaves_its_pools_applications_partly_checked(tmp_path: Path) -> None:
+    """A global module on drive E:, which no --drive maps, is loaded by every worker: the applications of those pools
+    were "checked" over it (a binary-invalid warning aside), and --fail-on-incomplete passed. Now each is partly
+    checked, with the module, why and the --drive to give; an application not checked already keeps its own reason."""
+    globals_ = '<globalModules><add name="EVendor" image="E:\\Vendor\\e.dll" /></globalModules>'
+    img = make_image(tmp_path / "img", apphost(POOL, site("Shop", 1, "P64", r"C:\shop") + site("Gone", 2, "P64",
+                                                                                             r"C:\gone"), globals_))
+    (img / "shop").mkdir()
+    got = {c.application: c for c in scan_image(ServerImage.offline(img, {}), ScanOptions(os_arch=Arch.X64),
+                                                 "img").coverage}
+    assert got["Shop/"].status.value == "partly-checked"
+    why = ("'E:\\Vendor\\e.dll' (global-module 'EVendor'), which its worker loads, was not read: drive E: is not mapped "
+           "(use --drive E=/path/to/copy)")
+    assert got["Shop/"].reasons == (why,)
+    assert got["Shop/"].remedy == "--drive E=/path/to/copy"
+    assert got["Gone/"].reasons == ("folder C:\\gone is not in the image",)
+    res = CliRunner().invoke(main, ["scan", str(img), "--fail-on", "never", "--fail-on-incomplete"])
+    assert res.exit_code == 1, res.output
+    e = tmp_path / "E"
+    (e / "Vendor").mkdir(parents=True)
+    (e / "Vendor" / "e.dll").write_bytes(fixture("module_x64.dll").read_bytes())
+    mapped = scan_image(ServerImage.offline(img, {"E": e}), ScanOptions(os_arch=Arch.X64), "img")
+    assert {c.application: c.status.value for c in mapped.coverage}["Shop/"] == "checked"
