@@ -83,3 +83,20 @@ def test_a_global_module_not_read_leaves_its_pools_applications_partly_checked(t
     (e / "Vendor" / "e.dll").write_bytes(fixture("module_x64.dll").read_bytes())
     mapped = scan_image(ServerImage.offline(img, {"E": e}), ScanOptions(os_arch=Arch.X64), "img")
     assert {c.application: c.status.value for c in mapped.coverage}["Shop/"] == "checked"
+
+
+def test_live_a_global_module_on_a_drive_the_server_lacks_gives_no_drive_to_map(tmp_path: Path) -> None:
+    """Live, every drive of the server is mapped: a binary on another drive letter said "drive E: is not mapped (use
+    --drive E=/path/to/copy)", an option of offline scans, in the finding and now in coverage."""
+    c = tmp_path / "C"
+    globals_ = '<globalModules><add name="EVendor" image="E:\\Vendor\\e.dll" /></globalModules>'
+    make_image(c, apphost(POOL, site("Shop", 1, "P64", r"C:\shop"), globals_))
+    (c / "shop").mkdir()
+    (tmp_path / "UNC").mkdir()
+    report = scan_image(ServerImage.machine({"C": c}, shares=tmp_path / "UNC"), ScanOptions(os_arch=Arch.X64), "live")
+    [shop] = report.coverage
+    why = ("'E:\\Vendor\\e.dll' (global-module 'EVendor'), which its worker loads, was not read: drive E: is not a "
+           "drive of this server")
+    assert shop.reasons == (why,), shop.reasons
+    assert shop.remedy == ""
+    assert not [f for f in report.findings if "--drive" in f.cause]

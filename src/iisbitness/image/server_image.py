@@ -199,6 +199,9 @@ class ServerImage:
         if base is None:
             if self.absent_drives:
                 return Resolved(p, None)
+            if self.live or self.collected == "server":  # NOTE: every drive of the server is mapped: it has no such
+                return Resolved(p, None, f"drive {drive}: is not a drive of "
+                                         f"{'this server' if self.live else 'the server when it was collected'}")
             remedy = f"--drive {drive}=/path/to/copy"
             return Resolved(p, None, f"drive {drive}: is not mapped (use {remedy})", remedy=remedy)
         if self.sysnative and rest.lower().startswith("windows\\system32"):

@@ -165,7 +165,7 @@ def _on_the_server(ctx: PlanContext, found: _Folder) -> _Folder:
             return (vdir, None, why.removesuffix(" is not in the image") + f" could not be read from {where} (it "
                     "does not exist, or the scan's account cannot reach the share)", give)
         return vdir, None, why.removesuffix(" is not in the image") + f" does not exist on {where}", ""
-    if on_server and give.startswith("--drive "):
+    if on_server and why.endswith(" is not mapped"):
         return vdir, None, why.removesuffix(" is not mapped") + f" is not a drive of {where}", ""
     if ctx.image.collected == "server" and give.startswith("--share "):
         return (vdir, None, why.replace("which is not part of the image", "which the collecting scan could not read"),
