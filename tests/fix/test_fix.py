@@ -296,3 +296,21 @@ def test_multi_line_start_tags_are_numbered_by_their_first_line(tmp_path: Path) 
     assert [c.changes for c in plan.changes] == [("line 5: ISAPI filter 'F': preCondition=\"bitness32\"",)]
     apply_fix(plan, stamp="20260101T000000Z")
     assert scan(img).findings == ()
+
+
+def test_apply_on_a_utf16_apphost_without_a_bom(tmp_path: Path) -> None:
+    """The demo's applicationHost.config saved as UTF-16 without a byte order mark: ``scan`` read it (the parser
+    detects UTF-16 from its first bytes), but ``fix`` decoded it as UTF-8 and refused it ("cannot match the file's
+    start tags to its elements"). Now the verified fixes apply, and the file stays UTF-16 LE without a mark."""
+    img = _copy("contoso-iis10", tmp_path)
+    path = img / APPHOST
+    text = path.read_text(encoding="utf-8-sig").replace('encoding="UTF-8"', 'encoding="UTF-16"', 1)
+    path.write_bytes(text.encode("utf-16-le"))
+    fixable = _fixable_keys(img)
+    assert fixable
+    apply_fix(plan_fix(img), stamp="20260101T000000Z")
+    assert _fixable_keys(img) == _vendor_auth_only(img) != fixable
+    after = path.read_bytes()
+    assert after.startswith('<?xml version="1.0" encoding="UTF-16"?>'.encode("utf-16-le"))
+    assert after.decode("utf-16-le").replace("\r\n", "\n").count('enable32BitAppOnWin64="true"') > text.count(
+        'enable32BitAppOnWin64="true"')

@@ -3,7 +3,8 @@
 Every configuration file is untrusted. The parser resolves no entities, loads no DTD, reaches
 no network and refuses huge trees (lxml ``resolve_entities=False``, ``no_network=True``,
 ``load_dtd=False``, ``huge_tree=False``). Encodings: UTF-8 with or without BOM and UTF-16 with
-BOM (as Notepad writes it) are decoded by lxml from the BOM / XML declaration.
+BOM (as Notepad writes it) are decoded by lxml from the BOM / XML declaration, and UTF-16 without a BOM from its
+first bytes (:func:`text_encoding`).
 """
 
 from __future__ import annotations
@@ -137,6 +138,23 @@ _UTF16_WITHOUT_BOM = ('its XML declaration says encoding="utf-16", but the file 
 UTF-8 text declared as UTF-16 ("Creating a RESTful Web Service Using ASP.Net MVC Part 16 - XML Encoding",
 shouldersofgiants.co.uk, 2009)."""
 
+def text_encoding(data: bytes) -> tuple[bytes, str]:
+    """``(bom, codec)`` of configuration bytes, decided as the XML parser decides them (XML 1.0, Appendix F
+    "Autodetection of Character Encodings", which libxml2 follows): a byte order mark (UTF-8, UTF-16 little- or
+    big-endian); without one, UTF-16 when the text opens with ``<?`` in 16-bit units (``3C 00 3F 00`` little-endian,
+    ``00 3C 00 3F`` big-endian: UTF-16 written without its mark, as .NET's ``UnicodeEncoding(false, false)`` does),
+    ``bom`` then b""; else UTF-8 (as IIS reads configuration). ``codec`` is ``utf-8``, ``utf-16-le`` or
+    ``utf-16-be``. Raises nothing."""
+    found = next(((b, e) for b, e in _BOMS if data.startswith(b)), None)
+    if found is not None:
+        return found
+    if data.startswith(b"<\0?\0"):
+        return b"", "utf-16-le"
+    if data.startswith(b"\0<\0?"):
+        return b"", "utf-16-be"
+    return b"", "utf-8"
+
+
 _MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^>]*>|<(?P<open>[^\s/>!?]+)", re.DOTALL)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
@@ -149,7 +167,7 @@ def _start_lines(data: bytes, root: etree._Element) -> None:
     line. The start tags of the text are matched to the elements in document order; when they do not
     match one to one, or a line is past libxml2's 65535 limit, lxml's value is kept.
     """
-    bom, enc = next(((b, e) for b, e in _BOMS if data.startswith(b)), (b"", "utf-8"))
+    bom, enc = text_encoding(data)
     try:
         text = data[len(bom):].decode(enc)
     except UnicodeDecodeError:

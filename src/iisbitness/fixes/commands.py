@@ -516,9 +516,11 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
             its = "Its password" if copied == ["processModel.password"] else f"Its secrets ({', '.join(copied)})"
             note += (f" {its}: the commands read {'it' if one else 'each'} from '{like_pool}' with PowerShell's "
                      "WebAdministration (the cmd.exe form too: cmd.exe cannot pass any password to appcmd intact) and "
-                     f"never print {'it' if one else 'them'}; fix --apply copies {'it' if one else 'them'} as stored.")
+                     f"never print {'it' if one else 'them'}.")
     if skipped:
-        note += f" Not repeated by the commands: {', '.join(skipped)} (fix --apply copies them as stored)."
+        note += f" Not repeated by the commands: {', '.join(skipped)}."
+    if copied or skipped:  # NOTE: said once for both lists (it was said after each)
+        note += f" fix --apply copies {'it' if len(copied) + len(skipped) == 1 else 'each'} as stored."
     return Fix(
         summary=f"Move {names} to a new {_arch_words(arch)} pool '{new_pool}'",
         label=f"a new {_short_arch_words(arch, os_arch)} pool for {'the app' if len(apps) == 1 else 'the apps'}",
