@@ -122,7 +122,7 @@ def _new_pool(files: _Files, server: Server, name: str, values: dict[str, str]) 
         _new_pools_section(files, server, name, text + " />")
         return
     e.insert_after(pools[-1], text + " />")
-    line = e.doc.line_of(pools[-1])
+    line = e.doc.line_of(pools[-1], end=True)
     files.notes[server.config_file].append((line, f"after line {line}: new pool: {text} />"))
 
 
@@ -208,7 +208,7 @@ def _copy_pool(files: _Files, server: Server, like: AppPool, name: str, values: 
     # NOTE: bitness attributes are set, never copied; the start tag keeps its other attributes in place
     start = set_attributes(text[span.start:span.tag_end], {"name": name, **values})
     e.insert_after(el, start + text[span.tag_end:span.end])
-    line = e.doc.line_of(el)
+    line = e.doc.line_of(el, end=True)
     children = sum(1 for c in el if isinstance(c.tag, str))
     files.notes[server.config_file].append(
         (line, f"after line {line}: new pool, a copy of pool '{like.name}': {start}"
