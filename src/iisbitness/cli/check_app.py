@@ -26,11 +26,12 @@ from iisbitness.cli.options import (
     OutputFormat,
     ViewOptions,
     fail_on_incomplete_option,
+    parse_drives,
     parse_shares,
     share_option,
     view_options,
 )
-from iisbitness.cli.scan import _drives, _emit, _fatal
+from iisbitness.cli.scan import _emit, _fatal
 from iisbitness.errors import IisBitnessError
 from iisbitness.scan.check_app import PoolSpec, check_alone, check_on_server, refused_in_build
 from iisbitness.scan.pipeline import ScanOptions
@@ -109,7 +110,7 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
         _fatal(_not_used(unused, with_server=server is not None))
     try:
         if server is not None and site_app:
-            report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=_drives(drives),
+            report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=parse_drives(drives),
                                                                                       shares=parse_shares(shares)))
         else:
             assert pool_arch is not None
