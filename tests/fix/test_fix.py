@@ -314,3 +314,16 @@ def test_apply_on_a_utf16_apphost_without_a_bom(tmp_path: Path) -> None:
     assert after.startswith('<?xml version="1.0" encoding="UTF-16"?>'.encode("utf-16-le"))
     assert after.decode("utf-16-le").replace("\r\n", "\n").count('enable32BitAppOnWin64="true"') > text.count(
         'enable32BitAppOnWin64="true"')
+
+
+def test_a_pool_copied_after_a_pool_of_several_lines_is_said_to_follow_its_end_tag(tmp_path: Path) -> None:
+    """Pool P spans lines 5 to 9 (its <environmentVariables>) and serves S/ (an x64-only assembly) and T/ (an
+    x86-only one): the split's copy is inserted after P's </add> on line 9, and the plan said "after line 5"."""
+    pools = ('            <add name="P" managedRuntimeVersion="v4.0">\n                <environmentVariables>\n'
+             '                    <add name="A" value="1" />\n                </environmentVariables>\n            </add>')
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P", r"C:\s") + site("T", 2, "P", r"C:\t")),
+                     {"s/bin/A64.dll": "managed_x64.dll", "t/bin/B86.dll": "managed_x86.dll"})
+    (change,) = plan_fix(img, rules=["pool-arch-conflict"]).changes
+    assert change.before.decode().splitlines()[8].strip() == "</add>"
+    assert change.after.decode().splitlines()[9].strip().startswith('<add name="P (x86)"')
+    assert change.changes[0].startswith("after line 9: new pool, a copy of pool 'P': "), change.changes

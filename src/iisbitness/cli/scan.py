@@ -24,8 +24,13 @@ from iisbitness.cli.options import (
     OutputFormat,
     ScanProgress,
     ViewOptions,
+    drive_option,
+    env_option,
     fail_on_incomplete_option,
+    os_arch_option,
     output_options,
+    parse_drives,
+    parse_env,
     parse_shares,
     progress_wanted,
     share_option,
@@ -49,28 +54,6 @@ if TYPE_CHECKING:
 def _fatal(message: str) -> NoReturn:
     click.echo(f"iisbitness: error: {message}", err=True)
     sys.exit(EXIT_INPUT_ERROR)
-
-
-def _drives(values: tuple[str, ...]) -> dict[str, Path]:
-    out: dict[str, Path] = {}
-    for v in values:
-        letter, sep, path = v.partition("=")
-        if not sep or len(letter.rstrip(":")) != 1 or not letter[0].isalpha():
-            raise click.BadParameter(f"{v!r}: expected LETTER=/path, e.g. D=/mnt/d", param_hint="--drive")
-        if not Path(path).is_dir():
-            raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--drive")
-        out[letter[0].upper()] = Path(path)
-    return out
-
-
-def _env(values: tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for v in values:
-        name, sep, value = v.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{v!r}: expected NAME=VALUE", param_hint="--env")
-        out[name] = value
-    return out
 
 
 def _text_options(color: bool | None, view: ViewOptions) -> TextOptions:
@@ -239,13 +222,12 @@ def config_only_image(config: Path | None) -> Path | None:
 
 @click.command("scan")
 @click.argument("image", required=False, type=click.Path(path_type=Path))
-@click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
-              help="OS architecture (default: from the image, else x64).")
-@click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="Folder standing for another drive letter.")
+@os_arch_option
+@drive_option
 @share_option
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
               help="Read this applicationHost.config (or IIS 6 MetaBase.xml) instead of the image's.")
-@click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
+@env_option
 @click.option("--event-log", "event_logs", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Application/System .evtx or exported event XML: mark findings the log confirms (live: "
                    "Application or System reads the running system's log).")
@@ -298,9 +280,9 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     check_image(image, config, "scan", zip_ok=True)
     empty = config_only_image(config) if image is None else None
     progress = ScanProgress(progress_wanted(quiet))
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=parse_shares(shares),
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=parse_drives(drives), shares=parse_shares(shares),
                           config=config,
-                          env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
+                          env=parse_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
                           load_map=show_loads or fmt == OutputFormat.HTML.value, iisexpress=True if iisexpress or iisexpress_arch else None,
                           iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,
                           text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore))

@@ -83,19 +83,31 @@ def parse_file(path: Path, shown_as: str, limit: int = MAX_CONFIG_BYTES) -> etre
             outright: billion laughs, XXE), or nests too deep. The message names ``shown_as`` and, where
             known, the line.
     """
+    return parse_bytes(read_bounded(path, shown_as, limit), shown_as)
+
+
+def read_bounded(path: Path, shown: str, limit: int, what: str = "") -> bytes:
+    """The bytes of the configuration file ``path`` (XML, JSON), at most ``limit`` of them; ``shown``: the file as
+    the user names it, ``what``: what it is ("baseline"), each message's start when given.
+
+    Raises:
+        ConfigError: the file is unreadable, not a regular file (a FIFO would block the read, a device never end
+            it) or over ``limit`` bytes (also when it grew past it since ``stat``).
+    """
+    lead = f"{what}: " if what else ""
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(shown_as, "not a regular file (a folder, a FIFO or a device); not read")
+            raise ConfigError(shown, f"{lead}not a regular file (a folder, a FIFO or a device); not read")
         if st.st_size > limit:
-            raise ConfigError(shown_as, f"file is {st.st_size:,} bytes, over the {limit:,}-byte limit; not read")
+            raise ConfigError(shown, f"{lead}file is {st.st_size:,} bytes, over the {limit:,}-byte limit; not read")
         with path.open("rb") as f:
             data = read_capped(f, st.st_size, limit)
-        if len(data) > limit:  # NOTE: it grew since stat
-            raise ConfigError(shown_as, f"file is over the {limit:,}-byte limit; not read")
     except OSError as e:
-        raise ConfigError(shown_as, f"cannot read: {e.strerror or e}") from e
-    return parse_bytes(data, shown_as)
+        raise ConfigError(shown, f"cannot read{' ' + what if what else ''}: {e.strerror or e}") from e
+    if len(data) > limit:  # NOTE: it grew since stat
+        raise ConfigError(shown, f"{lead}file is over the {limit:,}-byte limit; not read")
+    return data
 
 
 def parse_bytes(data: bytes, shown_as: str) -> etree._Element:

@@ -469,6 +469,7 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
         ps.append(copy)
         cmds.append(cmd_line(f'powershell -NoProfile -Command "Import-Module WebAdministration; {copy}"',
                              (new_pool, like.name)))
+    ps_items: list[str] = []  # NOTE: each names the new pool in its filter: one that cannot take it, said once
     for el in items:
         collection = ".".join(el.path[:-1])
         if el.path[-1] != "add" or any(secret_shown(k, v) is not None for k, v in el.attributes):
@@ -480,10 +481,9 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
                             selected=(new_pool, *(v for _, v in el.attributes))))
         table = "; ".join(f"{k}={_ps_quote(v)}" for k, v in el.attributes)
         flt = _ps_filter("system.applicationHost/applicationPools/add", new_pool, "/" + "/".join(el.path[:-1]))
-        if flt or _PS_NO_FILTER not in ps:  # NOTE: the filter names the new pool: one that cannot take it, said once
-            ps.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name '.' -Value "
-                      f"@{{{table}}}" if flt else _PS_NO_FILTER)
-    return cmds, ps, copied, skipped
+        ps_items.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name '.' -Value "
+                        f"@{{{table}}}" if flt else _PS_NO_FILTER)
+    return cmds, ps + _said_once(ps_items), copied, skipped
 
 
 def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arch, like_pool: str,

@@ -163,9 +163,11 @@ class Document:
             raise FixError(f"{e}; not changed") from e
         return cls(shown, data, text, root, element_spans(text.text, root, shown))
 
-    def line_of(self, el: etree._Element) -> int:
-        """1-based line of ``el``'s start tag in the text."""
-        return self.text.text.count("\n", 0, self.spans[el].start) + 1
+    def line_of(self, el: etree._Element, *, end: bool = False) -> int:
+        """1-based line of ``el``'s start tag in the text; with ``end``, of its end tag (its start tag when it has
+        none): the line an element inserted after ``el`` follows."""
+        span = self.spans[el]
+        return self.text.text.count("\n", 0, span.end if end else span.start) + 1
 
     def newline(self) -> str:
         """The file's line ending (``\\r\\n`` when it has any, else ``\\n``)."""
