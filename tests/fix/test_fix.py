@@ -307,3 +307,34 @@ def test_multi_line_start_tags_are_numbered_by_their_first_line(tmp_path: Path) 
     assert [c.changes for c in plan.changes] == [("line 5: ISAPI filter 'F': preCondition=\"bitness32\"",)]
     apply_fix(plan, stamp="20260101T000000Z")
     assert scan(img).findings == ()
+
+
+def test_apply_on_a_utf16_apphost_without_a_bom(tmp_path: Path) -> None:
+    """The demo's applicationHost.config saved as UTF-16 without a byte order mark: ``scan`` read it (the parser
+    detects UTF-16 from its first bytes), but ``fix`` decoded it as UTF-8 and refused it ("cannot match the file's
+    start tags to its elements"). Now the verified fixes apply, and the file stays UTF-16 LE without a mark."""
+    img = _copy("contoso-iis10", tmp_path)
+    path = img / APPHOST
+    text = path.read_text(encoding="utf-8-sig").replace('encoding="UTF-8"', 'encoding="UTF-16"', 1)
+    path.write_bytes(text.encode("utf-16-le"))
+    fixable = _fixable_keys(img)
+    assert fixable
+    apply_fix(plan_fix(img), stamp="20260101T000000Z")
+    assert _fixable_keys(img) == _vendor_auth_only(img) != fixable
+    after = path.read_bytes()
+    assert after.startswith('<?xml version="1.0" encoding="UTF-16"?>'.encode("utf-16-le"))
+    assert after.decode("utf-16-le").replace("\r\n", "\n").count('enable32BitAppOnWin64="true"') > text.count(
+        'enable32BitAppOnWin64="true"')
+
+
+def test_a_pool_copied_after_a_pool_of_several_lines_is_said_to_follow_its_end_tag(tmp_path: Path) -> None:
+    """Pool P spans lines 5 to 9 (its <environmentVariables>) and serves S/ (an x64-only assembly) and T/ (an
+    x86-only one): the split's copy is inserted after P's </add> on line 9, and the plan said "after line 5"."""
+    pools = ('            <add name="P" managedRuntimeVersion="v4.0">\n                <environmentVariables>\n'
+             '                    <add name="A" value="1" />\n                </environmentVariables>\n            </add>')
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P", r"C:\s") + site("T", 2, "P", r"C:\t")),
+                     {"s/bin/A64.dll": "managed_x64.dll", "t/bin/B86.dll": "managed_x86.dll"})
+    (change,) = plan_fix(img, rules=["pool-arch-conflict"]).changes
+    assert change.before.decode().splitlines()[8].strip() == "</add>"
+    assert change.after.decode().splitlines()[9].strip().startswith('<add name="P (x86)"')
+    assert change.changes[0].startswith("after line 9: new pool, a copy of pool 'P': "), change.changes

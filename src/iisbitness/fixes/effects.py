@@ -287,10 +287,16 @@ def _before(plan: LoadPlan) -> _Before:
 
 
 def _apps(plan: LoadPlan, pool: AppPool | None) -> tuple[str, ...]:
+    """The applications ``pool``'s worker serves in ``plan``: IIS Express, those of the sites its projects launch
+    (Visual Studio starts ``iisexpress.exe /site:NAME``, one site a process; the configuration's other sites, of every
+    project the file ever held, run in none), not every application of the file that names the pool."""
     if pool is None:
         return ()
     found = plan.server.pool(pool.name)
-    return tuple(a.label for a in plan.server.applications_in(found)) if found is not None else ()
+    if found is None:
+        return ()
+    launched = {p.site.lower() for p in plan.iisexpress.projects} if plan.iisexpress is not None else None
+    return tuple(a.label for a in plan.server.applications_in(found) if launched is None or a.site.lower() in launched)
 
 
 Mappings = tuple[tuple[str, str, str, tuple[str, ...]], ...]
