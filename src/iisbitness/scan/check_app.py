@@ -111,14 +111,20 @@ def require_build(publish: Path) -> None:
             found.append(shown_path(folder))
         elif depth < _LOOK_DEPTH:
             queue.extend((m, depth + 1) for m in sorted(more))
-    dlls = sorted(n for n in names if n.endswith((".dll", ".exe")))
-    why = (f"its {len(dlls)} .dll/.exe files are not where IIS loads them: an ASP.NET application's assemblies are "
-           "in its bin folder (give the folder above bin) and an ASP.NET Core app needs the web.config its publish "
-           "writes" if dlls else "an ASP.NET application has its assemblies in bin, an ASP.NET Core publish folder "
-                                "has a web.config")
-    raise ServerImageError(
-        f"{shown}: nothing of a build to check: it holds no web.config and no bin folder ({why}); "
-        + (f"give the build output, e.g. {', '.join(found)}" if found else "give the build output (the publish folder)"))
+    raise ServerImageError(_not_a_build(shown, sum(1 for n in names if n.endswith((".dll", ".exe"))), found))
+
+
+def _not_a_build(shown: str, binaries: int, found: list[str]) -> str:
+    """The error for folder ``shown``, which holds ``binaries`` .dll/.exe files but nothing of a build: why (where
+    IIS looks for them, or what a build holds), then what to give (the builds ``found`` below it, if any)."""
+    if binaries:
+        why = (f"its {binaries} .dll/.exe files are not where IIS loads them: an ASP.NET application's assemblies are "
+               "in its bin folder (give the folder above bin) and an ASP.NET Core app needs the web.config its "
+               "publish writes")
+    else:
+        why = "an ASP.NET application has its assemblies in bin, an ASP.NET Core publish folder has a web.config"
+    give = f"give the build output, e.g. {', '.join(found)}" if found else "give the build output (the publish folder)"
+    return f"{shown}: nothing of a build to check: it holds no web.config and no bin folder ({why}); {give}"
 
 
 def _publish(publish: Path) -> tuple[dict[str, Path], str]:
@@ -395,12 +401,20 @@ def _apphost_with(image: Path, site: str, app: str, options: ScanOptions, physic
                 "")  # NOTE: the sites are in a file the scan does not read: say so, not only "no application"
     has = [f"{attr(s, 'name')}{attr(a, 'path', '/')}" for s in doc.root.iter() if _named(s, "site")
            for a in s if _named(a, "application")]
-    listed = "" if kept or not has else (f"; it has {', '.join(has[:12])}"
-                                         + (f" and {len(has) - 12} more" if len(has) > 12 else ""))
-    raise ServerImageError(f"{shown}: no application {site}{app} with a root virtual directory"
-                           + (f' (<sites configSource="{kept}">: the sites kept in {kept} are not read; put the '
-                              "section back into applicationHost.config in the copy to check against it)"
-                              if kept else listed))
+    raise ServerImageError(_no_application(f"{shown}: no application {site}{app} with a root virtual directory",
+                                           kept, has))
+
+
+def _no_application(error: str, kept: str, has: list[str]) -> str:
+    """``error`` (no such application) with why: the ``<sites>`` kept in file ``kept``, which is not read; else the
+    applications the file ``has`` (the first 12, and how many more), when it has any."""
+    if kept:
+        return (f'{error} (<sites configSource="{kept}">: the sites kept in {kept} are not read; put the section back '
+                "into applicationHost.config in the copy to check against it)")
+    if not has:
+        return error
+    more = f" and {len(has) - 12} more" if len(has) > 12 else ""
+    return f"{error}; it has {', '.join(has[:12])}{more}"
 
 
 def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOptions | None = None) -> Report:
