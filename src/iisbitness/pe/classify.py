@@ -427,8 +427,13 @@ def plain_read(src: Source) -> PlainRead | None:
 def plain_facts(path: str, key: PlainKey, refs: tuple[AssemblyRef, ...], modules: tuple[str, ...],
                 ) -> tuple[PeImage, AssemblyReferences, None]:
     """The deciding half of :func:`_plain`: the facts of the plain image ``path`` from its :data:`PlainKey`,
-    references and P/Invoke modules (:func:`plain_read`); the PeImage's fields after ``path`` shared with every
-    image of the same key (:data:`_PLAIN_IMAGES`)."""
+    references and P/Invoke modules (:func:`plain_read`): :func:`plain_image` and the references."""
+    return plain_image(path, key), AssemblyReferences(path, refs, modules), None
+
+
+def plain_image(path: str, key: PlainKey) -> PeImage:
+    """The headers of the plain image ``path`` from its :data:`PlainKey` (:func:`plain_read`), their fields after
+    ``path`` shared with every image of the same key (:data:`_PLAIN_IMAGES`)."""
     fields = _PLAIN_IMAGES.get(key)
     if fields is None:
         machine, pe32_plus, is_dll, flags, major, minor, subsystem, version = key
@@ -440,4 +445,4 @@ def plain_facts(path: str, key: PlainKey, refs: tuple[AssemblyRef, ...], modules
                   notes, None, clr_version, sys.intern(f"{major}.{minor}"), None, None, subsystem)
         if len(_PLAIN_IMAGES) < _MAX_PLAIN_IMAGES:
             _PLAIN_IMAGES[key] = fields
-    return PeImage(path, *fields), AssemblyReferences(path, refs, modules), None  # type: ignore[arg-type]
+    return PeImage(path, *fields)  # type: ignore[arg-type]

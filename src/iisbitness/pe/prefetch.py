@@ -19,8 +19,9 @@ own time), the helper also parses the files it is given: each plain .NET assembl
 (:func:`iisbitness.pe.classify.plain_read`, the parser's own code; nearly every file of a ``bin`` folder) gives an
 answer of plain data (:data:`_Answers`: the numbers of its image key and AssemblyRef rows, each key and row sent
 once, and its P/Invoke module names) on a pipe of its own, in :mod:`marshal` frames. :meth:`Prefetch.take` hands the
-parser the facts built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_facts`, as
-:func:`~iisbitness.pe.classify._plain` builds them from its own read), or None: the parser then reads the file
+parser the facts built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_image`, as
+:func:`~iisbitness.pe.classify._plain` builds them from its own read, and the dependency names the references give,
+:func:`iisbitness.pe.deps.assembly_dependencies`, worked out once per set of them), or None: the parser then reads the file
 itself, as without the helper. So whatever the helper does (slow, dead, a file it may not open, a frame that cannot
 be read: then no more answers are read), the report is the same; only the time changes. A rescan (the first files
 in the page cache) starts no helper, not even to parse: on a loaded machine the parser then waited longer for a
@@ -72,8 +73,9 @@ from collections import deque
 from collections.abc import Iterable
 
 from iisbitness.pe import readahead
-from iisbitness.pe.classify import PlainKey, PlainRead, plain_facts, plain_read
-from iisbitness.pe.metadata import AssemblyRef, RefKey, plain_refs
+from iisbitness.pe.classify import PlainKey, PlainRead, plain_image, plain_read
+from iisbitness.pe.deps import assembly_dependencies
+from iisbitness.pe.metadata import AssemblyRef, AssemblyReferences, RefKey, plain_refs
 from iisbitness.pe.readahead import (
     FIRST_READ,
     MAX_AHEAD_BYTES,
@@ -215,6 +217,10 @@ class Prefetch:
         self._ref_sets: dict[tuple[int, ...], tuple[AssemblyRef, ...]] = {}
         """The references of each set of AssemblyRef numbers answered: one tuple for the files that share it (the
         same assembly in many sites' ``bin``)."""
+        self._dependencies: dict[tuple[int, tuple[int, ...], tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
+        """The dependency names (:func:`~iisbitness.pe.deps.assembly_dependencies`) of the images of each image key,
+        set of AssemblyRef numbers and P/Invoke modules answered, whose references are all their dependencies: worked
+        out once per set, one tuple for the files that share it."""
 
     def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """Bring ``paths`` in, in this order (the order the parser will read them)."""
@@ -246,9 +252,9 @@ class Prefetch:
 
     def take(self, path: str | os.PathLike[str]) -> Parsed | None:
         """The parser is about to read ``path``: the helper need not bring it, or anything given before it, in.
-        Its facts when the helper parsed it (as :func:`~iisbitness.pe.classify.read_image_and_references` gives
-        them: :func:`~iisbitness.pe.classify.plain_facts` of what :func:`~iisbitness.pe.classify.plain_read` read
-        there), else None: the parser reads the file itself (through the page cache). Never waits for the helper."""
+Its facts when the helper parsed it (as :func:`~iisbitness.pe.classify.read_image_and_references` gives
+        them: :func:`~iisbitness.pe.classify.plain_image` of what :func:`~iisbitness.pe.classify.plain_read` read
+        there, with its dependency names, or for a mixed-mode image its references), else None: the parser reads the file itself (through the page cache). Never waits for the helper."""
         key = os.fspath(path)
         seq = self._given.pop(key, None)
         if seq is None or self._shared is None:
@@ -286,14 +292,18 @@ class Prefetch:
                 return None
         try:
             number, ids, modules, identity = answer
-            refs = self._ref_sets.get(ids)
-            if refs is None:
-                if min(ids, default=0) < 0:
-                    raise ValueError(ids)
-                refs = self._ref_sets[ids] = tuple([self._refs[i] for i in ids])
             if number < 0:
                 raise ValueError(number)
-            image, references, _ = plain_facts(key, self._keys[number], refs, modules)
+            image = plain_image(key, self._keys[number])
+            references = None
+            found = self._dependencies.get((number, ids, modules))
+            if found is None:
+                refs = self._references(ids)
+                found = assembly_dependencies(image, refs, modules)
+                if found is None:
+                    references = AssemblyReferences(key, refs, modules)  # NOTE: mixed-mode: its imports count too
+                else:
+                    self._dependencies[(number, ids, modules)] = found
         except (AttributeError, IndexError, TypeError, ValueError):
             self.close()  # NOTE: a defect: the parser reads every file itself from now on
             return None
@@ -304,7 +314,17 @@ class Prefetch:
         if _identity(st) != identity:
             return None  # NOTE: changed since the helper read it (a deploy mid-scan): the parser reads it as it is now
         self.answered += 1
-        return Parsed(image, references)
+        return Parsed(image, references, found)
+
+    def _references(self, ids: tuple[int, ...]) -> tuple[AssemblyRef, ...]:
+        """The AssemblyRefs numbered ``ids`` in the answers; one tuple per set of numbers (the same assembly in many
+        sites' ``bin``). Raises IndexError, ValueError for a number never sent."""
+        refs = self._ref_sets.get(ids)
+        if refs is None:
+            if min(ids, default=0) < 0:
+                raise ValueError(ids)
+            refs = self._ref_sets[ids] = tuple([self._refs[i] for i in ids])
+        return refs
 
     def close(self) -> None:
         """Stop: end the helper (killed and reaped: it holds nothing but open files to read)."""
