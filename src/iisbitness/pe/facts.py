@@ -202,12 +202,13 @@ class BinaryFacts:
         return self.folders.key(path)
 
     def ahead(self, folder: Path, names: Iterable[str]) -> None:
-        """The files ``names`` of ``folder`` will be read next, in this order: read them ahead (when reading
-        ahead is on; not the files already known)."""
+        """The files ``names`` of ``folder`` (file names, without a separator) will be read next, in this order: read
+        them ahead (when reading ahead is on; not the files already known)."""
         if self._ahead is None or self._ahead.stopped:
             return
-        known = self._memo["image"]
-        self._ahead.files_ahead(p for n in names if (p := os.path.join(folder, n)) not in known)
+        known = self._images
+        prefix = os.path.join(folder, "")  # NOTE: then each file's path is it and its name (a name has no separator)
+        self._ahead.files_ahead(p for n in names if (p := prefix + n) not in known)
 
     @property
     def ahead_parses(self) -> bool:
