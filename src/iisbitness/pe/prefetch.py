@@ -226,15 +226,18 @@ class Prefetch:
         """Bring ``paths`` in, in this order (the order the parser will read them)."""
         if self.stopped:
             return
-        given, out, seq = self._given, self._out, self.files
+        given, seq = self._given, self.files
+        new: list[str] = []
         for p in paths:
             key = os.fspath(p)
             if key in given or "\0" in key:
                 continue
             given[key] = seq
             seq += 1
-            out += os.fsencode(key)
-            out += b"\0"
+            new.append(key)
+        if new:
+            new.append("")  # NOTE: each path NUL-terminated, all encoded at once (not an fsencode per file)
+            self._out += os.fsencode("\0".join(new))
         self.files = seq
         if not self.started:
             if seq < START_FILES:
