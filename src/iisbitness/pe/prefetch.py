@@ -18,10 +18,13 @@ Parsing there too (fifth round): where the scan may run on two cores or more
 own time), the helper also parses the files it is given: each plain .NET assembly
 (:func:`iisbitness.pe.classify.plain_read`, the parser's own code; nearly every file of a ``bin`` folder) gives an
 answer of plain data (:data:`_Answers`: the numbers of its image key and AssemblyRef rows, each key and row sent
-once, and its P/Invoke module names) on a pipe of its own, in :mod:`marshal` frames. :meth:`Prefetch.take` hands the
+once, and its P/Invoke module names) on a pipe of its own, in :mod:`marshal` frames; any other file it can read (a
+ReadyToRun or native image, a file that is no PE: seventh round) its facts as the parser's general readers give them
+(:func:`iisbitness.pe.classify.general_read`). :meth:`Prefetch.take` hands the
 parser the facts built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_image`, as
-:func:`~iisbitness.pe.classify._plain` builds them from its own read, and the dependency names the references give,
-:func:`iisbitness.pe.deps.assembly_dependencies`, worked out once per set of them), or None: the parser then reads the file
+:func:`~iisbitness.pe.classify._plain` builds them from its own read, or :func:`~iisbitness.pe.classify.general_facts`;
+and the dependency names the references give, :func:`iisbitness.pe.deps.assembly_dependencies`, worked out once per
+set of them for plain files), or None: the parser then reads the file
 itself, as without the helper. So whatever the helper does (slow, dead, a file it may not open, a frame that cannot
 be read: then no more answers are read), the report is the same; only the time changes. A rescan (the first files
 in the page cache) starts no helper, not even to parse: on a loaded machine the parser then waited longer for a
@@ -270,9 +273,11 @@ class Prefetch:
 
     def take(self, path: str | os.PathLike[str]) -> Parsed | None:
         """The parser is about to read ``path``: the helper need not bring it, or anything given before it, in.
-Its facts when the helper parsed it (as :func:`~iisbitness.pe.classify.read_image_and_references` gives
-        them: :func:`~iisbitness.pe.classify.plain_image` of what :func:`~iisbitness.pe.classify.plain_read` read
-        there, with its dependency names, or for a mixed-mode image its references), else None: the parser reads the file itself (through the page cache). Never waits for the helper."""
+        Its facts when the helper parsed it (as :func:`~iisbitness.pe.classify.read_image_and_references` gives them:
+        :func:`~iisbitness.pe.classify.plain_image` of what :func:`~iisbitness.pe.classify.plain_read` read there, or
+        :func:`~iisbitness.pe.classify.general_facts` of what :func:`~iisbitness.pe.classify.general_read` read; with
+        the dependency names where its references are all of them, else the references), else None: the parser
+        reads the file itself (through the page cache). Never waits for the helper."""
         key = os.fspath(path)
         seq = self._given.pop(key, None)
         if seq is None or self._shared is None:
