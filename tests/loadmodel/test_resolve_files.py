@@ -160,8 +160,9 @@ def test_the_batch_is_taken_and_left(tmp_path: Path) -> None:
     assert win + "\\deep.dll" in located, "a link: located (and checked) on its own"
     assert win + "\\C:\\Windows.dll" in located, "a %NAME%: expanded, then located on its own"
     assert ctx.image.files_of("C:\\Windows\\System32\\inetsrv") is not None
-    ctx.image.mounts["C:\\sites\\a\\bin\\sub"] = tmp_path
-    assert ctx.image.files_of(win) is None, "a mount below the folder: its files are located one by one"
+    mounted = ServerImage.offline(root)  # NOTE: a new image: what files_of finds is kept for the image's life
+    mounted.mounts["C:\\sites\\a\\bin\\sub"] = tmp_path
+    assert mounted.files_of(win) is None, "a mount below the folder: its files are located one by one"
 
 
 def _scan_image(tmp_path: Path) -> Path:

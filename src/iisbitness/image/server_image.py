@@ -116,6 +116,7 @@ class ServerImage:
     _inside: dict[tuple[Path, Path], bool] = field(default_factory=dict, repr=False)
     _shown: dict[Path, tuple[str, str] | None] = field(default_factory=dict, repr=False)
     _entry_folders: dict[tuple[Path, str], _FolderEntries | None] = field(default_factory=dict, repr=False)
+    _files_of: dict[str, FilesOf | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def offline(cls, root: Path, extra_drives: dict[str, Path] | None = None,
@@ -224,7 +225,13 @@ class ServerImage:
         issue 25: a ``bin`` of 20,000 DLLs at every worker architecture); None when its files take :meth:`locate`
         one by one: the image lacks the folder, it resolves outside the image (its entries are then checked one by
         one), a mount lies below it, its entries are not named from it (a WOW64 Python's Sysnative), or the path is
-        not normal."""
+        not normal. Cached (NOTE: asked per ``bin`` folder at each worker architecture and re-plan; issue 25)."""
+        if windows_folder in self._files_of:
+            return self._files_of[windows_folder]
+        found = self._files_of[windows_folder] = self._find_files_of(windows_folder)
+        return found
+
+    def _find_files_of(self, windows_folder: str) -> FilesOf | None:
         probe = windows_folder + "\\x"  # NOTE: the folder part of every file path below it is the same
         low = windows_folder.lower() + "\\"
         if (self.sysnative or is_unc(probe) or not is_absolute(probe) or normalize(probe) != probe

@@ -323,8 +323,8 @@ class PlanContext:
         found = self._dirs.get(folder)
         if found is None:
             listing = self.image.listing(folder)
-            names = sorted((n for n in listing.names.values() if n.lower().endswith(".dll") and n not in listing.folders),
-                           key=str.lower)
+            # NOTE: sorted by the lower-case names the listing is keyed by (one entry each): no lower() per file
+            names = [n for low, n in sorted(listing.names.items()) if low.endswith(".dll") and n not in listing.folders]
             note = listing.error
             if len(names) > MAX_BIN_FILES:
                 names = names[:MAX_BIN_FILES]

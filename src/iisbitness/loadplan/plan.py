@@ -42,10 +42,13 @@ from iisbitness.model.iis7 import (
 )
 from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.model.source import ConfigSource, Problem
-from iisbitness.pe.types import PeImage
+from iisbitness.pe.types import ImageKind, PeImage
 from iisbitness.slots import direct_init
 
 T = TypeVar("T")
+
+_NOT_PE = ImageKind.NOT_PE
+"""NOTE: a module constant: an Enum member read through its class costs about four times as much in Python 3.11."""
 
 
 class LoadKind(str, Enum):
@@ -160,8 +163,10 @@ class BinaryRef:
     @property
     def arches(self) -> frozenset[Arch] | None:
         """Architectures that can load it, from its headers or inferred; None when unknown."""
-        if self.image is not None:
-            return self.image.loadable_by if self.image.is_pe else None
+        # NOTE: the image's kind compared here, not through PeImage.is_pe: asked a few times per load (issue 25)
+        image = self.image
+        if image is not None:
+            return image.loadable_by if image.kind is not _NOT_PE else None
         if self.inferred is not None:
             return self.inferred.arches
         return None

@@ -25,7 +25,7 @@ import os
 import struct
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from iisbitness.arch import Arch
 from iisbitness.errors import ImageReadError
@@ -427,8 +427,13 @@ def plain_read(src: Source) -> PlainRead | None:
 def plain_facts(path: str, key: PlainKey, refs: tuple[AssemblyRef, ...], modules: tuple[str, ...],
                 ) -> tuple[PeImage, AssemblyReferences, None]:
     """The deciding half of :func:`_plain`: the facts of the plain image ``path`` from its :data:`PlainKey`,
-    references and P/Invoke modules (:func:`plain_read`); the PeImage's fields after ``path`` shared with every
-    image of the same key (:data:`_PLAIN_IMAGES`)."""
+    references and P/Invoke modules (:func:`plain_read`): :func:`plain_image` and the references."""
+    return plain_image(path, key), AssemblyReferences(path, refs, modules), None
+
+
+def plain_image(path: str, key: PlainKey) -> PeImage:
+    """The headers of the plain image ``path`` from its :data:`PlainKey` (:func:`plain_read`), their fields after
+    ``path`` shared with every image of the same key (:data:`_PLAIN_IMAGES`)."""
     fields = _PLAIN_IMAGES.get(key)
     if fields is None:
         machine, pe32_plus, is_dll, flags, major, minor, subsystem, version = key
@@ -440,4 +445,47 @@ def plain_facts(path: str, key: PlainKey, refs: tuple[AssemblyRef, ...], modules
                   notes, None, clr_version, sys.intern(f"{major}.{minor}"), None, None, subsystem)
         if len(_PLAIN_IMAGES) < _MAX_PLAIN_IMAGES:
             _PLAIN_IMAGES[key] = fields
-    return PeImage(path, *fields), AssemblyReferences(path, refs, modules), None  # type: ignore[arg-type]
+    return PeImage(path, *fields)  # type: ignore[arg-type]
+
+
+GeneralFacts = tuple[tuple[object, ...], tuple[tuple[str, str], ...] | None, tuple[str, ...], str | None]
+"""What :func:`general_read` reads of a file that is not plain, as plain data (:mod:`marshal` carries it): the
+PeImage's fields after ``path`` (enumerations by value, ``loadable_by`` as a sorted tuple), and for a .NET image its
+AssemblyRefs as ``(name, version)``, P/Invoke modules and why its metadata could not be read (None when it could);
+``None`` and ``()`` for a native image."""
+
+
+def general_read(src: Source, name: str) -> GeneralFacts | None:
+    """:func:`read_image_and_references` of a file :func:`plain_read` leaves (ReadyToRun, native, not a PE) through
+    the general readers, as plain data (:func:`general_facts` makes the facts again); None when reading it failed
+    (the caller reads it itself and says why)."""
+    try:
+        image, references, error = _image_and(src, name, references_from_source)
+    except ImageReadError:
+        return None
+    if error is not None:
+        return None
+    hybrid = image.hybrid.value if image.hybrid is not None else None
+    fields = (image.kind.value, image.machine, image.pe32_plus, image.is_dll, image.cor_flags,
+              image.platform_target.value, tuple(sorted(a.value for a in image.loadable_by)), image.reason,
+              image.notes, hybrid, image.clr_version, image.cor_header_version, image.ready_to_run_os,
+              image.ready_to_run_machine, image.subsystem)
+    if references is None:
+        return fields, None, (), None
+    refs = tuple((r.name, r.version) for r in references.assembly_refs)
+    return fields, refs, references.pinvoke_modules, references.reason
+
+
+def general_facts(path: str, facts: GeneralFacts) -> tuple[PeImage, AssemblyReferences | None]:
+    """The headers and references of ``path`` from :func:`general_read`'s plain data: what
+    :func:`read_image_and_references` gives. Raises ValueError, TypeError for data it never makes."""
+    fields, refs, modules, reason = facts
+    values: tuple[Any, ...] = fields  # NOTE: each of the types general_read gives it (checked by the constructors)
+    (kind, machine, pe32_plus, is_dll, cor_flags, target, arches, why, notes, hybrid, clr_version, cor_header_version,
+     r2r_os, r2r_machine, subsystem) = values
+    image = PeImage(path, ImageKind(kind), machine, pe32_plus, is_dll, cor_flags, PlatformTarget(target),
+                    frozenset(Arch(a) for a in arches), why, tuple(notes), None if hybrid is None else Hybrid(hybrid),
+                    clr_version, cor_header_version, r2r_os, r2r_machine, subsystem)
+    if refs is None:
+        return image, None
+    return image, AssemblyReferences(path, tuple(AssemblyRef(n, v) for n, v in refs), tuple(modules), reason)

@@ -40,13 +40,14 @@ from __future__ import annotations
 import functools
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from iisbitness.arch import Arch, format_arches
 from iisbitness.errors import ImageReadError
 from iisbitness.pe.facts import BinaryFacts
+from iisbitness.pe.metadata import AssemblyRef
 from iisbitness.pe.types import ImageKind, PeImage
 
 _OS_DLL_STEMS = (
@@ -308,12 +309,29 @@ def _read_dependencies(path: str | Path, image: PeImage, facts: BinaryFacts) -> 
             return
         if info.reason is not None:
             facts.unread_metadata.add(os.fspath(path))
-        for ref in info.assembly_refs:
-            if not is_framework_assembly(ref.name):
-                yield ref.name, "assembly-ref"
-        for module in info.pinvoke_modules:
-            if not is_os_dll(module) and not is_os_dll(f"{module}.dll"):
-                yield module, "pinvoke"
+        yield from _assembly_dependencies(info.assembly_refs, info.pinvoke_modules)
+
+
+def assembly_dependencies(image: PeImage, refs: Iterable[AssemblyRef],
+                          modules: Iterable[str]) -> tuple[tuple[str, str], ...] | None:
+    """:func:`dependency_names` of the .NET image ``image`` whose metadata holds the AssemblyRef rows ``refs`` and the
+    P/Invoke modules ``modules`` (read whole), when they are all its dependencies; None for an image whose native
+    imports are dependencies too (mixed-mode: they are read from the file). What a caller that has the references
+    already (:mod:`iisbitness.pe.prefetch`'s answers) seeds :attr:`BinaryFacts.deps <iisbitness.pe.facts.BinaryFacts.deps>`
+    with."""
+    if image.kind in _WITH_IMPORTS:
+        return None
+    return tuple(_assembly_dependencies(refs, modules))
+
+
+def _assembly_dependencies(refs: Iterable[AssemblyRef], modules: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``(name, via)`` of the AssemblyRefs and P/Invoke modules that name neither .NET's assemblies nor Windows' DLLs."""
+    for ref in refs:
+        if not is_framework_assembly(ref.name):
+            yield ref.name, "assembly-ref"
+    for module in modules:
+        if not is_os_dll(module) and not is_os_dll(f"{module}.dll"):
+            yield module, "pinvoke"
 
 
 def pinvoke_targets(binary: Path, facts: BinaryFacts) -> tuple[str, ...] | None:

@@ -103,6 +103,7 @@ class BinaryFacts:
         path)`` key per file: 100,000 fewer tuples for memory and for the garbage collector to walk; strings, not
         ``Path`` objects: a string per file where the image is read through one, the same as its
         :attr:`PeImage.path <iisbitness.pe.types.PeImage.path>`; issue 25)."""
+        self._images = self._memo["image"]
         self.folders = folders if folders is not None else Folders()
         """Folder listings and real paths: the server image's own when planning (one memo per scan)."""
         self.deps: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -125,16 +126,28 @@ class BinaryFacts:
         """The headers of ``path`` (:func:`iisbitness.pe.classify.read_image`). Raises ImageReadError.
 
         NOTE: a .NET image's references are read in the same open and remembered (the dependency search
-        asks for them next): one open per file instead of two (issue 11).
+        asks for them next): one open per file instead of two (issue 11). :meth:`_get` written out: asked for
+        each file at each worker architecture (issue 25).
         """
-        return self._get("image", path, self._read_image, PeImage)
+        key = os.fspath(path)
+        got = self._images.get(key)
+        if got is None:
+            got = self._images[key] = self._load("image", key, self._read_image)
+        if isinstance(got, PeImage):
+            return got
+        assert isinstance(got, ImageReadError)
+        raise got
 
     def _read_image(self, path: str | os.PathLike[str]) -> PeImage:
         # NOTE: through the bytes read ahead when the file was (no second open or read of them, issue 25), or its
-        # facts when the helper process read them (Parsed: as read_image_and_references would give them)
+        # facts when the helper process read them (Parsed: as read_image_and_references would give them, with the
+        # dependency names instead of the references when those are all of them: seeded as dependency_names would
+        # give them, no object made of its references)
         got = self._ahead.take(path) if self._ahead is not None else None
         if isinstance(got, Parsed):
             image, references, error = got.image, got.references, None
+            if got.dependencies is not None:
+                self.deps[image.path] = got.dependencies
         else:
             image, references, error = read_image_and_references(path, got)
         known = self._memo["references"]
@@ -189,12 +202,13 @@ class BinaryFacts:
         return self.folders.key(path)
 
     def ahead(self, folder: Path, names: Iterable[str]) -> None:
-        """The files ``names`` of ``folder`` will be read next, in this order: read them ahead (when reading
-        ahead is on; not the files already known)."""
+        """The files ``names`` of ``folder`` (file names, without a separator) will be read next, in this order: read
+        them ahead (when reading ahead is on; not the files already known)."""
         if self._ahead is None or self._ahead.stopped:
             return
-        known = self._memo["image"]
-        self._ahead.files_ahead(p for n in names if (p := os.path.join(folder, n)) not in known)
+        known = self._images
+        prefix = os.path.join(folder, "")  # NOTE: then each file's path is it and its name (a name has no separator)
+        self._ahead.files_ahead(p for n in names if (p := prefix + n) not in known)
 
     @property
     def ahead_parses(self) -> bool:

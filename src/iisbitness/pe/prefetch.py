@@ -18,9 +18,13 @@ Parsing there too (fifth round): where the scan may run on two cores or more
 own time), the helper also parses the files it is given: each plain .NET assembly
 (:func:`iisbitness.pe.classify.plain_read`, the parser's own code; nearly every file of a ``bin`` folder) gives an
 answer of plain data (:data:`_Answers`: the numbers of its image key and AssemblyRef rows, each key and row sent
-once, and its P/Invoke module names) on a pipe of its own, in :mod:`marshal` frames. :meth:`Prefetch.take` hands the
-parser the facts built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_facts`, as
-:func:`~iisbitness.pe.classify._plain` builds them from its own read), or None: the parser then reads the file
+once, and its P/Invoke module names) on a pipe of its own, in :mod:`marshal` frames; any other file it can read (a
+ReadyToRun or native image, a file that is no PE: seventh round) its facts as the parser's general readers give them
+(:func:`iisbitness.pe.classify.general_read`). :meth:`Prefetch.take` hands the
+parser the facts built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_image`, as
+:func:`~iisbitness.pe.classify._plain` builds them from its own read, or :func:`~iisbitness.pe.classify.general_facts`;
+and the dependency names the references give, :func:`iisbitness.pe.deps.assembly_dependencies`, worked out once per
+set of them for plain files), or None: the parser then reads the file
 itself, as without the helper. So whatever the helper does (slow, dead, a file it may not open, a frame that cannot
 be read: then no more answers are read), the report is the same; only the time changes. A rescan (the first files
 in the page cache) starts no helper, not even to parse: on a loaded machine the parser then waited longer for a
@@ -72,8 +76,17 @@ from collections import deque
 from collections.abc import Iterable
 
 from iisbitness.pe import readahead
-from iisbitness.pe.classify import PlainKey, PlainRead, plain_facts, plain_read
-from iisbitness.pe.metadata import AssemblyRef, RefKey, plain_refs
+from iisbitness.pe.classify import (
+    GeneralFacts,
+    PlainKey,
+    PlainRead,
+    general_facts,
+    general_read,
+    plain_image,
+    plain_read,
+)
+from iisbitness.pe.deps import assembly_dependencies
+from iisbitness.pe.metadata import AssemblyRef, AssemblyReferences, RefKey, plain_refs
 from iisbitness.pe.readahead import (
     FIRST_READ,
     MAX_AHEAD_BYTES,
@@ -82,7 +95,8 @@ from iisbitness.pe.readahead import (
     ReadAhead,
     ranges_past,
 )
-from iisbitness.pe.source import HEAD_BYTES, Source
+from iisbitness.pe.source import HEAD_BYTES, InvalidPe, Source
+from iisbitness.pe.types import PeImage
 
 PROCESS = True
 """Read ahead from a helper process where the platform allows (:data:`CAN_FORK`); False: on threads."""
@@ -159,11 +173,17 @@ _FRAME = struct.Struct("<I")
 _Identity = tuple[int, int, int, int, int]
 """What says a file is the one the helper read: ``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)``."""
 
-_Answers = tuple[list[PlainKey], list[RefKey], list[tuple[int, int, tuple[int, ...], tuple[str, ...], _Identity]]]
+_Answers = tuple[list[PlainKey], list[RefKey], list[tuple[int, int, tuple[int, ...], tuple[str, ...], _Identity]],
+                 list[tuple[int, GeneralFacts, _Identity]]]
 """A frame of the helper's answers: the image keys and AssemblyRef rows not sent before (numbered in the order sent,
-from 0), then per file parsed ``(order, image key number, AssemblyRef numbers, P/Invoke modules, identity)``: the
-identity (:func:`_identity`) of the file as the helper read it, which :meth:`Prefetch.take` compares with the
-file's when the parser reaches it."""
+from 0), then per plain file parsed ``(order, image key number, AssemblyRef numbers, P/Invoke modules, identity)``,
+and per other file parsed (ReadyToRun, native, not a PE) ``(order, its facts as plain data, identity)``: the identity
+(:func:`_identity`) of the file as the helper read it, which :meth:`Prefetch.take` compares with the file's when the
+parser reaches it."""
+
+_Answer = tuple[int, tuple[int, ...], tuple[str, ...], _Identity] | tuple[GeneralFacts, _Identity]
+"""What the parser keeps of a file's answer until it reaches the file: a plain file's record without its order
+number, or another file's facts and identity."""
 
 
 def _identity(st: os.stat_result) -> _Identity:
@@ -208,27 +228,34 @@ class Prefetch:
         self._rfd = -1
         """The helper's answers (a pipe that does not block), -1 when it does not parse or they are no longer read."""
         self._inbox = bytearray()
-        self._answers: dict[int, tuple[int, tuple[int, ...], tuple[str, ...], _Identity]] = {}
+        self._answers: dict[int, _Answer] = {}
         """Per order number, the facts the helper sent (:data:`_Answers`) and the parser has not reached."""
         self._keys: list[PlainKey] = []
         self._refs: list[AssemblyRef] = []
         self._ref_sets: dict[tuple[int, ...], tuple[AssemblyRef, ...]] = {}
         """The references of each set of AssemblyRef numbers answered: one tuple for the files that share it (the
         same assembly in many sites' ``bin``)."""
+        self._dependencies: dict[tuple[int, tuple[int, ...], tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
+        """The dependency names (:func:`~iisbitness.pe.deps.assembly_dependencies`) of the images of each image key,
+        set of AssemblyRef numbers and P/Invoke modules answered, whose references are all their dependencies: worked
+        out once per set, one tuple for the files that share it."""
 
     def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """Bring ``paths`` in, in this order (the order the parser will read them)."""
         if self.stopped:
             return
-        given, out, seq = self._given, self._out, self.files
+        given, seq = self._given, self.files
+        new: list[str] = []
         for p in paths:
             key = os.fspath(p)
             if key in given or "\0" in key:
                 continue
             given[key] = seq
             seq += 1
-            out += os.fsencode(key)
-            out += b"\0"
+            new.append(key)
+        if new:
+            new.append("")  # NOTE: each path NUL-terminated, all encoded at once (not an fsencode per file)
+            self._out += os.fsencode("\0".join(new))
         self.files = seq
         if not self.started:
             if seq < START_FILES:
@@ -246,9 +273,11 @@ class Prefetch:
 
     def take(self, path: str | os.PathLike[str]) -> Parsed | None:
         """The parser is about to read ``path``: the helper need not bring it, or anything given before it, in.
-        Its facts when the helper parsed it (as :func:`~iisbitness.pe.classify.read_image_and_references` gives
-        them: :func:`~iisbitness.pe.classify.plain_facts` of what :func:`~iisbitness.pe.classify.plain_read` read
-        there), else None: the parser reads the file itself (through the page cache). Never waits for the helper."""
+        Its facts when the helper parsed it (as :func:`~iisbitness.pe.classify.read_image_and_references` gives them:
+        :func:`~iisbitness.pe.classify.plain_image` of what :func:`~iisbitness.pe.classify.plain_read` read there, or
+        :func:`~iisbitness.pe.classify.general_facts` of what :func:`~iisbitness.pe.classify.general_read` read; with
+        the dependency names where its references are all of them, else the references), else None: the parser
+        reads the file itself (through the page cache). Never waits for the helper."""
         key = os.fspath(path)
         seq = self._given.pop(key, None)
         if seq is None or self._shared is None:
@@ -285,15 +314,10 @@ class Prefetch:
             if answer is None:
                 return None
         try:
-            number, ids, modules, identity = answer
-            refs = self._ref_sets.get(ids)
-            if refs is None:
-                if min(ids, default=0) < 0:
-                    raise ValueError(ids)
-                refs = self._ref_sets[ids] = tuple([self._refs[i] for i in ids])
-            if number < 0:
-                raise ValueError(number)
-            image, references, _ = plain_facts(key, self._keys[number], refs, modules)
+            if len(answer) == 2:
+                image, references, found, identity = self._general(key, *answer)
+            else:
+                image, references, found, identity = self._plain(key, *answer)
         except (AttributeError, IndexError, TypeError, ValueError):
             self.close()  # NOTE: a defect: the parser reads every file itself from now on
             return None
@@ -304,7 +328,47 @@ class Prefetch:
         if _identity(st) != identity:
             return None  # NOTE: changed since the helper read it (a deploy mid-scan): the parser reads it as it is now
         self.answered += 1
-        return Parsed(image, references)
+        return Parsed(image, references, found)
+
+    def _plain(self, key: str, number: int, ids: tuple[int, ...], modules: tuple[str, ...], identity: _Identity,
+               ) -> tuple[PeImage, AssemblyReferences | None, tuple[tuple[str, str], ...] | None, _Identity]:
+        """The facts of the plain file ``key`` from its answer: its headers and, once per set of references, its
+        dependency names, or its references when those are not all of them (mixed-mode: its imports count too); and
+        the identity. Raises what a number never sent raises (IndexError, ValueError)."""
+        if number < 0:
+            raise ValueError(number)
+        image = plain_image(key, self._keys[number])
+        found = self._dependencies.get((number, ids, modules))
+        if found is not None:
+            return image, None, found, identity
+        refs = self._references(ids)
+        found = assembly_dependencies(image, refs, modules)
+        if found is None:
+            return image, AssemblyReferences(key, refs, modules), None, identity
+        self._dependencies[(number, ids, modules)] = found
+        return image, None, found, identity
+
+    @staticmethod
+    def _general(key: str, facts: GeneralFacts, identity: _Identity,
+                 ) -> tuple[PeImage, AssemblyReferences | None, tuple[tuple[str, str], ...] | None, _Identity]:
+        """The facts of another file ``key`` from its answer (:func:`~iisbitness.pe.classify.general_facts`), with
+        its dependency names instead of its references where those are all of them and were read whole. Raises
+        ValueError, TypeError for facts the helper never sends."""
+        image, references = general_facts(key, facts)
+        if references is None or references.reason is not None:
+            return image, references, None, identity
+        found = assembly_dependencies(image, references.assembly_refs, references.pinvoke_modules)
+        return image, None if found is not None else references, found, identity
+
+    def _references(self, ids: tuple[int, ...]) -> tuple[AssemblyRef, ...]:
+        """The AssemblyRefs numbered ``ids`` in the answers; one tuple per set of numbers (the same assembly in many
+        sites' ``bin``). Raises IndexError, ValueError for a number never sent."""
+        refs = self._ref_sets.get(ids)
+        if refs is None:
+            if min(ids, default=0) < 0:
+                raise ValueError(ids)
+            refs = self._ref_sets[ids] = tuple([self._refs[i] for i in ids])
+        return refs
 
     def close(self) -> None:
         """Stop: end the helper (killed and reaped: it holds nothing but open files to read)."""
@@ -339,13 +403,16 @@ class Prefetch:
                 (n,) = _FRAME.unpack_from(inbox, at)
                 if len(inbox) - at - _FRAME.size < n:
                     break
-                keys, refs, records = marshal.loads(inbox[at + _FRAME.size : at + _FRAME.size + n])
+                keys, refs, records, others = marshal.loads(inbox[at + _FRAME.size : at + _FRAME.size + n])
                 at += _FRAME.size + n
                 self._keys += keys
                 self._refs += plain_refs(refs)
                 for seq, number, ids, modules, identity in records:
                     if seq >= progress:
                         answers[seq] = (number, ids, modules, identity)
+                for seq, facts, identity in others:
+                    if seq >= progress:
+                        answers[seq] = (facts, identity)
         except (AttributeError, EOFError, IndexError, TypeError, ValueError):
             self.close()
             return
@@ -599,7 +666,7 @@ class _Parser:
         self.keys: dict[PlainKey, int] = {}
         self.refs: dict[RefKey, int] = {}
         """The image keys and AssemblyRef rows sent, by their numbers (the parser's lists, the other way round)."""
-        self.answers: _Answers = ([], [], [])
+        self.answers: _Answers = ([], [], [], [])
         """What is not yet sent."""
 
     def push(self, seq: int, paths: list[bytes]) -> None:
@@ -634,8 +701,15 @@ class _Parser:
         read = _read(path, opened.pop(seq, None))
         if read is None or len(self.refs) > _MAX_REFS:
             return True
-        (key, rows, modules), identity = read
-        new_keys, new_refs, records = self.answers
+        plain, general, identity = read
+        new_keys, new_refs, records, others = self.answers
+        if plain is None:
+            assert general is not None
+            others.append((seq, general, identity))
+            if len(records) + len(others) >= _BATCH or seq < progress + _NEAR:
+                self.flush()
+            return True
+        key, rows, modules = plain
         keys, refs = self.keys, self.refs
         number = keys.get(key)
         if number is None:
@@ -649,7 +723,7 @@ class _Parser:
                 new_refs.append(row)
             ids.append(i)
         records.append((seq, number, tuple(ids), modules, identity))
-        if len(records) >= _BATCH or seq < progress + _NEAR:
+        if len(records) + len(others) >= _BATCH or seq < progress + _NEAR:
             self.flush()
         return True
 
@@ -681,19 +755,22 @@ class _Parser:
 
     def flush(self) -> None:
         """Send the answers not yet sent (waits while the pipe is full: the parser reads it as it goes)."""
-        if not self.answers[2]:
+        if not self.answers[2] and not self.answers[3]:
             return
         data = marshal.dumps(self.answers)
-        self.answers = ([], [], [])
+        self.answers = ([], [], [], [])
         out = memoryview(_FRAME.pack(len(data)) + data)
         while out:
             out = out[os.write(self.wfd, out) :]
 
 
-def _read(path: bytes, opened: tuple[int, os.stat_result] | None = None) -> tuple[PlainRead, _Identity] | None:
+def _read(path: bytes, opened: tuple[int, os.stat_result] | None = None,
+          ) -> tuple[PlainRead | None, GeneralFacts | None, _Identity] | None:
     """:func:`~iisbitness.pe.classify.plain_read` of the regular file ``path`` (not through a last symbolic link),
-    or of its descriptor and stat when ``opened`` (then closed), and the file's identity as it was before the read
-    (:func:`_identity`); None when it is not one, cannot be read or is not plain."""
+    or of its descriptor and stat when ``opened`` (then closed), or when it is not plain (a ReadyToRun or native
+    image, or not a PE), :func:`~iisbitness.pe.classify.general_read` of it, as the parser decides between them
+    (:func:`~iisbitness.pe.classify.read_image_and_references`); and the file's identity as it was before the read
+    (:func:`_identity`); None when it is not a regular file or cannot be read."""
     if opened is None:
         try:
             fd = os.open(path, _OPEN_FLAGS)
@@ -705,8 +782,15 @@ def _read(path: bytes, opened: tuple[int, os.stat_result] | None = None) -> tupl
         st = os.fstat(fd) if opened is None else opened[1]
         if not stat.S_ISREG(st.st_mode):
             return None
-        read = plain_read(Source.from_fd(fd, st.st_size))
-        return None if read is None else (read, _identity(st))
+        src = Source.from_fd(fd, st.st_size)
+        try:
+            read = plain_read(src)
+        except (OSError, InvalidPe):
+            read = None  # NOTE: as the parser: the general readers read it again and say what failed
+        if read is not None:
+            return read, None, _identity(st)
+        general = general_read(src, os.fsdecode(path))
+        return None if general is None else (None, general, _identity(st))
     except Exception:  # noqa: BLE001 - whatever it is, the parser reads the file itself and says it
         return None
     finally:

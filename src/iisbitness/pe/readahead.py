@@ -89,10 +89,14 @@ _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") e
 
 class Parsed(NamedTuple):
     """A file's facts as :func:`iisbitness.pe.classify.read_image_and_references` gives them (with no error), read
-    ahead of the parser by the helper process of :mod:`iisbitness.pe.prefetch`."""
+    ahead of the parser by the helper process of :mod:`iisbitness.pe.prefetch`: its headers, and either its
+    references or, when they are all its dependencies, its dependency names as
+    :func:`iisbitness.pe.deps.dependency_names` gives them (:func:`~iisbitness.pe.deps.assembly_dependencies`: the
+    references are read for nothing else, so no object per file is made of them)."""
 
     image: PeImage
     references: AssemblyReferences | None
+    dependencies: tuple[tuple[str, str], ...] | None = None
 
 
 class Ahead(Protocol):

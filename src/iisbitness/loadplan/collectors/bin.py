@@ -10,6 +10,7 @@ Sources: facts D1, D5, F1, F2; KB 3194551; NuGet "Supporting multiple .NET versi
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -154,6 +155,9 @@ def _files(ctx: PlanContext, server: Server, process: Process, win: str, host: P
     refs = ctx.resolve_files(win, host, files, unread, server.os_arch, process.arch)
     other = next((m[win][1] for (os_arch, arch), m in ctx.bin_refs.items()
                   if os_arch is server.os_arch and arch is not process.arch and win in m and m[win][0] is files), None)
+    if other is not None and all(map(operator.is_, refs, other[0])):
+        memo[win] = (files, other)  # NOTE: every file resolved alike (most folders): the other's, one set of tuples
+        return other
     kinds: list[LoadKind] = []
     sources: list[ConfigSource] = []
     for i, ref in enumerate(refs):
