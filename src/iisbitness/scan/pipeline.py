@@ -459,11 +459,18 @@ def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple
 
     def before(edits: tuple[Edit, ...]) -> LoadPlan:
         """``plan``'s loads of the pools ``edits`` touch, from an index built once (not a pass over the server per
-        fix: issue 11)."""
+        fix: issue 11).
+
+        NOTE: a process's loads follow one another in the plan: its pool's list is looked up (and its name lower-cased)
+        once per run of them, not per load (19,194 loads of 101 processes in a 10,000-assembly scan: issue 25)."""
         if not by_pool:
+            process, loads = None, None
             for ld in plan.loads:
-                if ld.process.pool is not None:
-                    by_pool.setdefault(ld.process.pool.name.lower(), []).append(ld)
+                if ld.process is not process:
+                    process, pool = ld.process, ld.process.pool
+                    loads = by_pool.setdefault(pool.name.lower(), []) if pool is not None else None
+                if loads is not None:
+                    loads.append(ld)
         touched = touched_pools(edits) or frozenset()
         return replace(plan, loads=tuple(ld for p in sorted(touched) for ld in by_pool.get(p, ())), skipped=(),
                        outlook=())
