@@ -20,6 +20,7 @@ from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector, PlanContext
 from iisbitness.model.edits import MoveToNewPool, SetPoolArch, apply_all
 from iisbitness.model.iis7 import Application, Server
+from iisbitness.scan.backend import Iis7Backend
 from tests.conftest import apphost, make_image, site
 
 POOLS = 12
@@ -148,3 +149,29 @@ def test_verifying_a_split_walks_the_pools_it_touches_not_every_application(tmp_
     assert set(asked) <= {f"Site{i}/{a}" for i in range(POOLS) for a in ("", "app")}
     assert len(asked) <= POOLS * 2 * 2, "each split asks for its own pools' applications (at two architectures)"
 
+
+
+class _CountingTuple(tuple[str, ...]):
+    """A tuple that counts the ``in`` tests made of it."""
+
+    tests = 0
+
+    def __contains__(self, item: object) -> bool:
+        type(self).tests += 1
+        return super().__contains__(item)
+
+
+def test_the_pool_table_looks_no_pool_up_in_the_tuple_of_idle_pools(tmp_path: Path) -> None:
+    """Each pool's row asks whether the pool is idle of a set made once: asked of the plan's tuple of every idle pool,
+    the table was quadratic (a scan of 10,000 pools that host nothing: 1.03 s of CPU, 0.28 s with the set)."""
+    pools = "\n".join(f'<add name="Idle{i}" managedRuntimeVersion="v4.0" />' for i in range(POOLS))
+    image = make_image(tmp_path / "idle", apphost(pools + '<add name="Pool0" />', site("Site0", 1, "Pool0", r"C:\s0")),
+                       {"s0/default.htm": "hello"})
+    img = ServerImage.offline(image)
+    backend = Iis7Backend(read_server(img, Arch.X64, "test"))
+    plan = backend.plan(PlanContext(img))
+    assert len(plan.idle_pools) == POOLS
+    counted = replace(plan, idle_pools=_CountingTuple(plan.idle_pools))
+    rows = backend.pool_summaries(counted)
+    assert [r.idle for r in rows] == [True] * POOLS + [False]
+    assert _CountingTuple.tests == 0
