@@ -254,6 +254,13 @@ class Finding:
         return self.evidence is Evidence.INFERRED and not (self.process_arch_assumed and self.resolved)
 
     @property
+    def unchecked(self) -> bool:
+        """True for a binary the scan could not check (a ``binary-invalid`` warning with no fix: a path on a drive
+        not mapped, a share not given, a file that cannot be read): nothing to fix, and :attr:`cause` says what to
+        give the scan instead."""
+        return self.rule == "binary-invalid" and self.severity is Severity.WARNING and not self.fixes
+
+    @property
     def read_worker_assumed(self) -> bool:
         """True when the binary was read (it is in the image, its architecture known) and the process's architecture
         is the assumption (:attr:`process_arch_assumed`): "read from its headers; iisexpress.exe x86 assumed"."""

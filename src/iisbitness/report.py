@@ -28,7 +28,9 @@ class ServerSummary:
     Attributes:
         kind: ``iis7+``, ``iis6`` or ``iisexpress``. image: the image folder (or ``live``). config_file: the
         main configuration file read. os_arch / os_arch_from: the OS architecture and how it was
-        decided. config_only: the image holds none of the configured binaries.
+        decided. config_only: the image holds none of the configured binaries. absent_from: what a file not found is
+        absent from, as the text and HTML say it ("the image"; ``check-app`` without ``--server``: "the build
+        folder", which holds nothing of the server).
     """
 
     kind: str
@@ -37,6 +39,7 @@ class ServerSummary:
     os_arch: Arch
     os_arch_from: str
     config_only: bool
+    absent_from: str = "the image"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,9 @@ class LoadEntry:
         evidence: ``read``, ``inferred`` or ``unknown``.
         verdict: see :class:`Verdict`. reason: why, in a sentence.
         config: the configuration entry (file, line).
+        skip_reason: for a ``skipped`` entry, the kind of reason
+            (:class:`iisbitness.loadplan.plan.SkipReason` value: ``precondition``, ``restricted``, ``no-managed-code``,
+            ``no-aspnet-script-map``, ``module-not-enabled``); None for every other verdict.
     """
 
     process: str
@@ -160,6 +166,7 @@ class LoadEntry:
     verdict: Verdict
     reason: str
     config: ConfigSource
+    skip_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

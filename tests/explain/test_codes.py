@@ -154,7 +154,7 @@ def test_the_code_cue_of_a_large_paste_copies_nothing(kb: KnowledgeBase) -> None
     code; now the statuses' offsets, a third of it."""
     text = ("HTTP Error 503. The service is unavailable.\nThe application pool stopped after repeated failures.\n"
             * 20_000)
-    assert haystack(text).folded  # NOTE: as match_text has prepared it before cues_in asks
+    assert haystack(text).line_breaks()  # NOTE: as match_text has prepared it before cues_in asks
     tracemalloc.start()
     try:
         found = cues_in(text, kb)

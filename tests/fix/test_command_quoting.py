@@ -135,3 +135,17 @@ def test_a_name_no_line_can_take_is_said_once_by_every_fix(tmp_path: Path) -> No
     assert len(move.commands) == 1 and move.commands[0].startswith("rem Not written"), move.commands
     [gm_fix] = [x for s, x in fixes.items() if s.startswith("Load global module")]
     assert len(gm_fix.commands) == 2 and "holds \"'\"" in gm_fix.commands[0], gm_fix.commands  # NOTE: then the start
+
+
+def test_a_split_whose_pool_name_no_filter_can_quote_says_so_once_in_powershell(tmp_path: Path) -> None:
+    """Pool "P'x\\"" (both quotes: no XPath literal holds it) serves S/ (an x64-only assembly) and T/ (an x86-only
+    one); the split copies its two environment variables, each an Add-WebConfigurationProperty whose filter names
+    the new pool: the one PowerShell line saying it cannot be written stands once, not once per variable."""
+    pools = ('<add name="P&apos;x&quot;" managedRuntimeVersion="v4.0"><environmentVariables><add name="A" value="1" />'
+             '<add name="B" value="2" /></environmentVariables></add>')
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P'x&quot;", r"C:\s") + site("T", 2, "P'x&quot;", r"C:\t")),
+                     {"s/bin/A64.dll": "managed_x64.dll", "t/bin/B86.dll": "managed_x86.dll"})
+    [move] = {x.summary: x for f in scan(img).findings for x in f.fixes if x.summary.startswith("Move T/")}.values()
+    not_written = [line for line in move.powershell if line.startswith("# Not written")]
+    assert len(not_written) == 1 and "both ' and \"" in not_written[0], move.powershell
+    assert any(line.startswith("Set-ItemProperty") and "-Name applicationPool" in line for line in move.powershell)

@@ -12,9 +12,10 @@ from iisbitness.api import scan
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import read_server
 from iisbitness.errors import FixError
+from iisbitness.formats.causes import view
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model.edits import MoveToNewPool
-from iisbitness.scan.fix import apply_fix, plan_fix, pool_actions
+from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
 from tests.conftest import DEMO, apphost, make_image, site
 
 APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
@@ -182,6 +183,13 @@ def test_pool_actions_start_a_stopped_pool_and_recycle_a_running_one(tmp_path: P
                                             ("start", "OrdersAsp")]
 
 
+def _plan_numbered(img: Path, summary: str) -> FixPlan:
+    """The plan of the fix whose summary starts with ``summary``, taken by its number as ``fix --fix N`` takes it."""
+    numbers = [n.number for n in view(scan(img)).fixes if n.fix.summary.startswith(summary)]
+    assert len(numbers) == 1, numbers
+    return plan_fix(img, fixes=numbers, numbering=lambda report: [n.fix for n in view(report).fixes])
+
+
 def test_filter_precondition_in_a_site_web_config_with_crlf_and_bom(tmp_path: Path) -> None:
     pools = '<add name="P64" managedRuntimeVersion="v4.0" />'
     web = ('\ufeff<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <!-- keep me -->\r\n'
@@ -192,7 +200,7 @@ def test_filter_precondition_in_a_site_web_config_with_crlf_and_bom(tmp_path: Pa
                      {"F/f.dll": "filter_x86.dll", "s/web.config": web.encode("utf-8")})
     report = scan(img)
     assert [f.rule for f in report.findings] == ["isapi-filter-arch"]
-    plan = plan_fix(img, rules=["isapi-filter-arch"])
+    plan = _plan_numbered(img, "Load ISAPI filter 'F' only in workers it fits")
     (chosen,) = plan.chosen
     assert chosen.fix.summary.startswith("Load ISAPI filter 'F' only in workers it fits")
     apply_fix(plan, stamp="20260101T000000Z")
@@ -292,7 +300,41 @@ def test_multi_line_start_tags_are_numbered_by_their_first_line(tmp_path: Path) 
     assert finding.config is not None and (finding.config.file, finding.config.line) == ("s/web.config", 5)
     [pool] = read_server(ServerImage.offline(img, {}), Arch.X64, "test").pools
     assert pool.source.line == text.splitlines().index('<add name="P64"') + 1
-    plan = plan_fix(img, rules=["isapi-filter-arch"])
+    # NOTE: the flip keeps F running in P64's worker; the preCondition takes it out of it, so ranks after the flip
+    flip = plan_fix(img, rules=["isapi-filter-arch"])
+    assert [c.changes for c in flip.changes] == [(f"line {pool.source.line}: pool 'P64': enable32BitAppOnWin64=\"true\"",)]
+    plan = _plan_numbered(img, "Load ISAPI filter 'F' only in workers it fits")
     assert [c.changes for c in plan.changes] == [("line 5: ISAPI filter 'F': preCondition=\"bitness32\"",)]
     apply_fix(plan, stamp="20260101T000000Z")
     assert scan(img).findings == ()
+
+
+def test_apply_on_a_utf16_apphost_without_a_bom(tmp_path: Path) -> None:
+    """The demo's applicationHost.config saved as UTF-16 without a byte order mark: ``scan`` read it (the parser
+    detects UTF-16 from its first bytes), but ``fix`` decoded it as UTF-8 and refused it ("cannot match the file's
+    start tags to its elements"). Now the verified fixes apply, and the file stays UTF-16 LE without a mark."""
+    img = _copy("contoso-iis10", tmp_path)
+    path = img / APPHOST
+    text = path.read_text(encoding="utf-8-sig").replace('encoding="UTF-8"', 'encoding="UTF-16"', 1)
+    path.write_bytes(text.encode("utf-16-le"))
+    fixable = _fixable_keys(img)
+    assert fixable
+    apply_fix(plan_fix(img), stamp="20260101T000000Z")
+    assert _fixable_keys(img) == _vendor_auth_only(img) != fixable
+    after = path.read_bytes()
+    assert after.startswith('<?xml version="1.0" encoding="UTF-16"?>'.encode("utf-16-le"))
+    assert after.decode("utf-16-le").replace("\r\n", "\n").count('enable32BitAppOnWin64="true"') > text.count(
+        'enable32BitAppOnWin64="true"')
+
+
+def test_a_pool_copied_after_a_pool_of_several_lines_is_said_to_follow_its_end_tag(tmp_path: Path) -> None:
+    """Pool P spans lines 5 to 9 (its <environmentVariables>) and serves S/ (an x64-only assembly) and T/ (an
+    x86-only one): the split's copy is inserted after P's </add> on line 9, and the plan said "after line 5"."""
+    pools = ('            <add name="P" managedRuntimeVersion="v4.0">\n                <environmentVariables>\n'
+             '                    <add name="A" value="1" />\n                </environmentVariables>\n            </add>')
+    img = make_image(tmp_path, apphost(pools, site("S", 1, "P", r"C:\s") + site("T", 2, "P", r"C:\t")),
+                     {"s/bin/A64.dll": "managed_x64.dll", "t/bin/B86.dll": "managed_x86.dll"})
+    (change,) = plan_fix(img, rules=["pool-arch-conflict"]).changes
+    assert change.before.decode().splitlines()[8].strip() == "</add>"
+    assert change.after.decode().splitlines()[9].strip().startswith('<add name="P (x86)"')
+    assert change.changes[0].startswith("after line 9: new pool, a copy of pool 'P': "), change.changes

@@ -183,6 +183,8 @@ def test_the_note_names_each_secret_once_as_copied_or_as_not_repeated(tmp_path: 
     assert "Not repeated by the commands: <add> in environmentVariables (it holds a secret)" in fix.note
     assert not [c for c in fix.commands if "DB_PASSWORD" in c or "R0hJSktM" in c]
     assert [c for c in fix.commands if "TENANT" in c]
+    # NOTE: the two lists share one sentence on fix --apply (it was said after each: "copies ... as stored" twice)
+    assert fix.note.count("as stored") == 1 and fix.note.endswith("fix --apply copies each as stored."), fix.note
 
 
 def test_a_pool_password_never_reaches_a_diff_or_sarif(tmp_path: Path) -> None:

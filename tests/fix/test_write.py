@@ -80,6 +80,20 @@ def test_edit_keeps_crlf_bom_and_utf16(tmp_path: Path) -> None:
     assert edits.result() == b"\xff\xfe" + expected.encode("utf-16-le")
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_edit_keeps_utf16_without_a_bom(codec: str) -> None:
+    """UTF-16 without a byte order mark (.NET's ``UnicodeEncoding(false, false)``): the scan's parser reads it (XML
+    1.0 Appendix F: ``<?`` in 16-bit units), but the edit decoded it as UTF-8 (its NUL bytes are valid UTF-8) and
+    refused the file ("cannot match the file's start tags"). Now it is decoded as the parser decoded it, edited, and
+    written back in the same encoding, still without a mark."""
+    xml = '<?xml version="1.0" encoding="utf-16"?>\r\n<configuration>\r\n  <!-- é -->\r\n  <a name="x"/>\r\n</configuration>\r\n'
+    doc = Document.read(xml.encode(codec), "web.config")
+    edits = Edits.of(doc)
+    (a,) = [el for el in doc.root.iter() if local_name(el) == "a"]
+    edits.set(a, "preCondition", "bitness32")
+    assert edits.result() == xml.replace('<a name="x"/>', '<a name="x" preCondition="bitness32"/>').encode(codec)
+
+
 _TWO_FILES = r"""
 import sys
 from pathlib import Path

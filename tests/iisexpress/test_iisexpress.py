@@ -16,6 +16,7 @@ from iisbitness.arch import Arch
 from iisbitness.cli import main
 from iisbitness.config.apphost import read_server
 from iisbitness.config.iisexpress import match_site, site_ports
+from iisbitness.findings import EffectKind
 from iisbitness.image.server_image import ServerImage
 from iisbitness.scan.pipeline import ScanOptions, scan
 from tests.conftest import REPO, corpus_dir, fixes_of, fixture
@@ -498,3 +499,14 @@ def test_text_says_the_file_was_read_and_the_worker_s_bitness_assumed(tmp_path: 
     html = run(sol, "--format", "html").stdout
     assert "(read from its headers; iisexpress.exe x86 assumed)" in html and "(inferred from its folder)" not in html
     assert "x64, inferred" not in html
+
+
+def test_a_bitness_fix_moves_only_the_projects_own_site(tmp_path: Path) -> None:
+    """The real per-solution applicationhost.config (VS 2013) holds 18 sites of other projects in the same pool; the
+    project's iisexpress.exe serves only its own site (Visual Studio starts it with /site:NAME). The fix's side
+    effect said the pool "runs as x86" with every one of those sites; now it names the project's site alone."""
+    sol = classic_solution(tmp_path, use64="true", bin_files={"Legacy.Interop.dll": "managed_x86.dll"})
+    report = scan(sol, ScanOptions())
+    [fix] = [x for f in report.findings if f.rule == "managed-assembly-arch" for x in f.fixes if x.verified]
+    moved = [e.applications for e in fix.side_effects if e.kind is EffectKind.ARCH]
+    assert moved == [(f"{CLASSIC}/",)], moved

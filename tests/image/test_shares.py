@@ -154,6 +154,8 @@ def test_collect_with_share_then_scan_zip_is_the_same_report(tmp_path: Path) -> 
     assert a.stdout.replace(str(img), "X") == b.stdout.replace(str(out), "X")
     refused = _scan(out, "--share", f"{SHARE}={share}")
     assert refused.exit_code == 2 and "--share does not apply to a collected zip" in refused.stderr
+    # NOTE: the command it gives pastes into sh, PowerShell and cmd.exe alike (a \\server\share= did not in sh)
+    assert "--share //server/share=/path/to/copy -o x.zip" in refused.stderr
 
 
 def test_fix_and_check_app_take_share_too(tmp_path: Path) -> None:

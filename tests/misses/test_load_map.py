@@ -100,3 +100,18 @@ def test_bin_in_a_no_managed_code_pool_is_skipped_with_its_reason(tmp_path: Path
     assert "No Managed Code" in entry["reason"] and "never loaded" in entry["reason"]
     res = CliRunner().invoke(main, ["scan", str(img), "--format", "json"])
     assert [f["rule"] for f in json.loads(res.output)["findings"]] == ["iis-manager-32bit-assembly"]
+
+
+def test_a_skipped_entry_names_its_kind_of_reason(tmp_path: Path) -> None:
+    """The kind of reason a skipped entry has (a false preCondition, the restriction list, ...) was only words in
+    ``reason``: a pipeline had to match English. Now ``skip_reason`` holds it, on skipped entries only, and the
+    schema's list is the plan's :class:`SkipReason` values."""
+    from iisbitness.loadplan.plan import SkipReason
+
+    data = _map(tmp_path)
+    by = {(e["pool"], e["name"]): e for e in data["loads"]}  # type: ignore[union-attr, index]
+    assert by[("P64", "Only32")]["skip_reason"] == "precondition"
+    assert by[("P64", "Ext")]["skip_reason"] == "restricted"
+    assert all(("skip_reason" in e) == (e["verdict"] == "skipped") for e in data["loads"])  # type: ignore[union-attr, index]
+    listed = SCHEMA["$defs"]["entry"]["properties"]["skip_reason"]["enum"]
+    assert sorted(listed) == sorted(r.value for r in SkipReason)

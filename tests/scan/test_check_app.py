@@ -350,3 +350,69 @@ def test_an_option_the_chosen_check_does_not_use_is_exit_2_not_ignored(x86_publi
         assert code == 2 and named in out, out
     assert _run(str(x86_publish), "--pool-arch", "x86")[0] == 0
     assert _run(str(x86_publish), "--server", str(DEMO / "contoso-iis10"), "--site", site)[0] == 1
+
+
+def test_alone_a_file_not_found_is_not_in_the_build_folder_not_the_image(x86_publish: Path) -> None:
+    """Checked alone, the "image" is the check's own temporary folder holding the build: a handler's ISAPI DLL on the
+    server's C:, and a strong-named assembly the build names from the GAC, were said to be "not in the image" (an
+    image the user never gave). Each format now says the build folder, and that the server's file needs --server."""
+    (x86_publish / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration><system.webServer><handlers><add name="Ext" path="*.ext" verb="*" '
+        'modules="IsapiModule" scriptProcessor="C:\\ext\\isapi.dll" resourceType="Unspecified" /></handlers>'
+        '</system.webServer><system.web><compilation><assemblies><add assembly="Contoso.Sso, Version=1.0.0.0, '
+        'Culture=neutral, PublicKeyToken=7a56440f9e8f6ed6" /></assemblies></compilation></system.web>'
+        '</configuration>\n')
+    outs = {fmt: _run(str(x86_publish), "--pool-arch", "x64", "--format", fmt, "-v")[1]
+            for fmt in ("text", "json", "sarif", "html")}
+    assert all("not in the image" not in out and "image holds no GAC" not in out for out in outs.values()), outs["text"]
+    assert "not in the build folder, architecture unknown (1):" in outs["text"]
+    cause = next(f["cause"] for f in json.loads(outs["json"])["findings"] if f["rule"] == "binary-missing")
+    assert "a file of the server, whose architecture only check-app --server IMAGE --site SITE/APP can check" in cause
+    assert "C:\\\\ext\\\\isapi.dll (not in the build folder)" in outs["sarif"]
+    assert "(not in the build folder)" in outs["html"]
+
+
+def test_alone_a_build_setting_isapi_filters_meets_iis_default_lock(tmp_path: Path) -> None:
+    """A stock IIS locks ``isapiFilters`` (``overrideModeDefault="Deny"``; the stock ``<location path="">`` unlocks only
+    handlers and modules): a build whose web.config sets it gets HTTP 500.19 on a server that has not unlocked it.
+    Alone, the synthetic server declared no lock, so the check analysed the filter as if IIS read it and passed
+    (exit 0). Now it is refused as IIS refuses it (exit 2), naming the stock lock and --server for a server that
+    unlocked it; against such a server (--server) the filter is analysed."""
+    pub = tmp_path / "publish"
+    (pub / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture("managed_anycpu.dll"), pub / "bin" / "App.dll")
+    (pub / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration><system.webServer><isapiFilters><filter name="F" '
+        'path="%SystemDrive%\\filters\\f.dll" /></isapiFilters></system.webServer></configuration>\n')
+    res = CliRunner().invoke(main, ["check-app", str(pub), "--pool-arch", "x64", "--format", "json"])
+    assert res.exit_code == 2, res.output
+    [problem] = [p for p in json.loads(res.stdout)["problems"] if p.get("refused")]
+    assert "system.webServer/isapiFilters, which is locked there" in problem["message"]
+    assert 'overrideModeDefault="Deny" in a stock IIS applicationHost.config' in problem["message"]
+    assert "applicationHost.config:" not in problem["message"]  # NOTE: not the check's own temporary file
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    config = image / "Windows/System32/inetsrv/config/applicationHost.config"
+    config.write_text(config.read_text(encoding="utf-8-sig").replace(
+        '<section name="isapiFilters" allowDefinition="MachineToApplication" overrideModeDefault="Deny" />',
+        '<section name="isapiFilters" allowDefinition="MachineToApplication" overrideModeDefault="Allow" />'),
+        encoding="utf-8")
+    code, out = _run(str(pub), "--server", str(image), "--site", "Catalog/", "--format", "json")
+    assert code in (0, 1), out
+    assert not [p for p in json.loads(out)["problems"] if p.get("refused")]
+
+
+def test_on_a_server_a_fix_not_offered_names_the_build_as_given(tmp_path: Path) -> None:
+    """A fix not offered says what it would break, a file of the build among them: it named the check's own drive
+    (``P:\\publish\\bin\\managed_x64.dll``), which the user never gave; now the folder as given, as findings do."""
+    pub = tmp_path / "publish"
+    (pub / "bin").mkdir(parents=True)
+    for name in ("managed_x86.dll", "managed_x64.dll"):
+        shutil.copyfile(fixture(name), pub / "bin" / name)
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    code, out = _run(str(pub), "--server", str(image), "--site", "Intranet/", "--format", "json")
+    assert code == 1, out
+    rejected = [r["reason"] for f in json.loads(out)["findings"] for r in f["rejected_fixes"]]
+    assert any(f"{pub.as_posix()}/bin/managed_" in r for r in rejected), rejected
+    assert "P:\\\\" not in out

@@ -8,6 +8,7 @@ from pathlib import Path
 from iisbitness.api import scan
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import read_server
+from iisbitness.findings import Finding, Severity
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.build import build
 from iisbitness.loadplan.context import PlanContext
@@ -28,6 +29,7 @@ POOLS = '<add name="P32" enable32BitAppOnWin64="true" />\n<add name="P64" />'
 SITES = site("A", 1, "P32", "C:\\sites\\a") + site("B", 2, "P64", "C:\\sites\\b")
 BROTLI = "Program Files/IIS/IIS Compression/iisbrotli.dll"
 BROTLI_X86 = "Program Files (x86)/IIS/IIS Compression/iisbrotli.dll"
+ZLIB_X86 = "Program Files (x86)/IIS/IIS Compression/iiszlib.dll"
 
 
 def _image(root: Path, files: dict[str, str], modules: str = MODULES) -> Path:
@@ -40,24 +42,70 @@ def _schemes(image: Path) -> list[Load]:
     return list(build(read_server(img, Arch.X64, "test"), PlanContext(img)).loads_of(LoadKind.COMPRESSION_SCHEME))
 
 
-def test_x64_only_scheme_is_reported_in_the_32bit_pool_with_a_verified_flip(tmp_path: Path) -> None:
+def test_x64_only_scheme_in_the_image_is_not_checked_for_the_32bit_pool(tmp_path: Path) -> None:
+    """The image holds the x64 build in Program Files but not Program Files (x86), where the 32-bit worker looks: the
+    copy may have left that folder out (IIS Compression's x64 installer puts its x86 build there), so binary-missing
+    says it was not checked, once, with the scheme's symptom; compression-scheme-arch says nothing of a missing file."""
     report = scan(_image(tmp_path, {BROTLI: "module_x64.dll"}))
-    found = [f for f in report.findings if f.rule == "compression-scheme-arch"]
-    assert [(f.pool, f.evidence) for f in found] == [("P32", Evidence.INFERRED)]
+    found = [f for f in report.findings if f.rule in ("binary-missing", "compression-scheme-arch")]
+    assert [(f.rule, f.pool, f.severity) for f in found] == [("binary-missing", "P32", Severity.WARNING)]
     assert "C:\\Program Files (x86)\\IIS\\IIS Compression\\iisbrotli.dll" in found[0].cause
     assert "Program Files/IIS/IIS Compression/iisbrotli.dll" in found[0].cause
-    assert "503" not in found[0].symptom.replace("no HTTP 503", "")
+    assert found[0].symptom.startswith("If the file is missing on the server too: ") and "HTTP 500.19" in found[0].symptom
     flip = found[0].fixes[0]
     assert (flip.summary, flip.verified) == ("Run application pool 'P32' as 64-bit (x64)", True)
-    assert all(f.rule != "binary-missing" for f in report.findings)
+    assert "preCondition" not in found[0].fixes[1].note.replace("takes no preCondition", "")
+
+
+def test_scheme_dll_missing_from_a_folder_the_image_holds_is_one_binary_missing_error(tmp_path: Path) -> None:
+    """Program Files (x86)\\IIS\\IIS Compression is in the image with iiszlib.dll but not iisbrotli.dll: missing on
+    the server, an error with the scheme's symptom (HTTP 500.19, 0x8007007E), said once."""
+    report = scan(_image(tmp_path, {BROTLI: "module_x64.dll", ZLIB_X86: "module_x86.dll"}))
+    found = [f for f in report.findings if f.rule in ("binary-missing", "compression-scheme-arch")]
+    assert [(f.rule, f.pool, f.severity) for f in found] == [("binary-missing", "P32", Severity.ERROR)]
+    assert "HTTP 500.19" in found[0].symptom and "0x8007007E" in found[0].symptom
+    assert "with 1 other binary but not this file" in found[0].cause
+    assert "run the pool at the other bitness (a compression scheme takes no preCondition)" in found[0].cause
 
 
 def test_scheme_dll_of_the_other_architecture_in_the_worker_view(tmp_path: Path) -> None:
     report = scan(_image(tmp_path, {BROTLI: "module_x64.dll", BROTLI_X86: "module_x64.dll"}))
-    found = [f for f in report.findings if f.rule == "compression-scheme-arch"]
-    assert [(f.pool, f.evidence, f.process_arch.value if f.process_arch else None) for f in found] == [
-        ("P32", Evidence.READ, "x86")]
+    found = [f for f in report.findings if f.rule in ("binary-missing", "compression-scheme-arch")]
+    assert [(f.rule, f.pool, f.evidence, f.severity, f.process_arch.value if f.process_arch else None)
+            for f in found] == [("compression-scheme-arch", "P32", Evidence.READ, Severity.ERROR, "x86")]
     assert "x64 native DLL" in found[0].cause
+    assert "HTTP 500.19" in found[0].symptom and "KB 4468361" in found[0].symptom
+
+
+def _pool64(root: Path, files: dict[str, str]) -> list[Finding]:
+    """A v4.0 pool at x64 whose site's bin holds an x86-only assembly: running it as 32-bit is the flip offered."""
+    image = make_image(root, apphost('<add name="P64" managedRuntimeVersion="v4.0" />', site("B", 1, "P64", "C:\\b"),
+                                     MODULES + SCHEMES), {**files, "b/bin/x86only.dll": "managed_x86.dll"})
+    return [f for f in scan(image).findings if f.rule == "managed-assembly-arch"]
+
+
+def test_a_flip_that_leaves_the_pool_without_its_schemes_build_is_refused(tmp_path: Path) -> None:
+    """A 32-bit worker would find the scheme's DLL missing (the x86 folder held without it) or of the wrong
+    architecture: HTTP 500.19 on the pool's requests (KB 4468361). A breakage, not a side effect: the flip is refused,
+    naming it."""
+    [missing] = _pool64(tmp_path / "missing", {BROTLI: "module_x64.dll", ZLIB_X86: "module_x86.dll"})
+    [wrong] = _pool64(tmp_path / "wrong", {BROTLI: "module_x64.dll", BROTLI_X86: "module_x64.dll"})
+    for finding, rule in ((missing, "binary-missing"), (wrong, "compression-scheme-arch")):
+        assert all(not x.summary.startswith("Run application pool") for x in finding.fixes)
+        [rejected] = [r for r in finding.rejected_fixes if r.summary == "Run application pool 'P64' as 32-bit (x86)"]
+        assert rejected.reason == f"it would break: {rule} in 'P64' (%ProgramFiles%\\IIS\\IIS Compression\\iisbrotli.dll)"
+
+
+def test_a_flip_onto_a_scheme_folder_the_image_lacks_stays_verified_naming_it(tmp_path: Path) -> None:
+    """Where the image does not hold Program Files (x86)\\IIS\\IIS Compression, re-analysis cannot tell: the flip stays
+    verified and its note names the file not checked; with the x86 build there, nothing to say."""
+    [unknown] = _pool64(tmp_path / "unknown", {BROTLI: "module_x64.dll"})
+    flip = unknown.fixes[0]
+    assert (flip.summary, flip.verified) == ("Run application pool 'P64' as 32-bit (x86)", True)
+    assert flip.note is not None and flip.note.endswith(
+        "Not checked, as the image does not hold its folder: %ProgramFiles%\\IIS\\IIS Compression\\iisbrotli.dll.")
+    [both] = _pool64(tmp_path / "both", {BROTLI: "module_x64.dll", BROTLI_X86: "module_x86.dll"})
+    assert both.fixes[0].verified is True and "Not checked" not in (both.fixes[0].note or "")
 
 
 def test_each_worker_loads_its_own_build(tmp_path: Path) -> None:
@@ -79,3 +127,24 @@ def test_real_camstar_config_loads_gzip_in_every_worker(tmp_path: Path) -> None:
     assert gzip and {ld.name for ld in gzip} == {"gzip"}
     assert {ld.binary.configured for ld in gzip} == {"%Windir%\\system32\\inetsrv\\gzip.dll"}
     assert all(ld.fits for ld in gzip)
+
+
+def test_schemes_follow_the_global_module_collectors_decision(tmp_path: Path) -> None:
+    """The scheme DLLs load where a compression module loads, as the global module collector decided it: a module that
+    names no image loads nothing (W3SVC-WP 2280), so neither do its schemes (they were collected from a second
+    evaluation of its preCondition alone)."""
+    modules = MODULES.replace('image="%windir%\\System32\\inetsrv\\compstat.dll"', 'image=""').replace(
+        '<add name="DynamicCompressionModule" image="%windir%\\System32\\inetsrv\\compdyn.dll" />', "")
+    image = _image(tmp_path, {BROTLI: "module_x64.dll"}, modules=modules)
+    assert not _schemes(image)
+    assert _schemes(_image(tmp_path / "both", {BROTLI: "module_x64.dll"}))
+
+
+def test_windows_gzip_scheme_absent_from_a_partial_inetsrv_copy_is_the_partial_copy_warning(tmp_path: Path) -> None:
+    """gzip.dll is Windows' own, installed with the compression modules: absent from a populated SysWOW64\\inetsrv (a
+    hand copy of part of it), it joins the one partial-copy warning with them, not an error of its own."""
+    report = scan(_image(tmp_path, {BROTLI: "module_x64.dll", BROTLI_X86: "module_x86.dll",
+                                    "Windows/SysWOW64/inetsrv/cachuri.dll": "module_x86.dll"}))
+    found = [(f.rule, f.severity, f.binary) for f in report.findings if f.rule == "binary-missing"]
+    assert [(rule, severity) for rule, severity, _ in found] == [("binary-missing", Severity.WARNING)]
+    assert "compdyn.dll, compstat.dll, gzip.dll" in str(found[0][2])

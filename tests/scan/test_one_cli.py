@@ -134,6 +134,22 @@ def test_scan_of_a_file_points_at_config_and_config_alone_scans_it(tmp_path: Pat
     assert run("scan", "--config", str(tmp_path / "missing.config"))[0] == 2
 
 
+def test_config_alone_gives_a_folder_to_copy_into_an_image_to_make(tmp_path: Path) -> None:
+    """``scan --config FILE`` alone reads the file as an image without folders: every application is not checked,
+    and the remedy said "copy C:\\inetpub\\wwwroot into the image as inetpub/wwwroot", an image the user has not
+    got. It now says to make one, with the file as its applicationHost.config, in coverage and the load map."""
+    code, out = run("scan", "--config", str(APPHOST), "--format", "json", "--fail-on", "never")
+    assert code == 0, out
+    want = ("copy C:\\inetpub\\wwwroot into a server image folder as inetpub/wwwroot, with this file in it as "
+            "Windows/System32/inetsrv/config/applicationHost.config, and scan that folder (docs/images.md)")
+    remedies = {a["application"]: a["remedy"] for a in json.loads(out)["coverage"]["applications"]}
+    assert remedies["Default Web Site/"] == want, remedies
+    code, out = run("scan", "--config", str(APPHOST), "--loads", "--format", "json", "--fail-on", "never")
+    assert code == 0, out
+    [entry] = [e for e in json.loads(out)["loads"] if e["kind"] == "application" and e["name"] == "Default Web Site/"]
+    assert entry["reason"].endswith(f"; give: {want}"), entry["reason"]
+
+
 def test_a_drive_that_is_not_a_folder_is_an_error(tmp_path: Path) -> None:
     code, out = run("scan", str(CONTOSO), "--drive", f"D={tmp_path / 'nonexistent'}")
     assert code == 2 and "is not a folder" in out

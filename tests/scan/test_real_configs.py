@@ -100,6 +100,10 @@ def test_real_web_config_in_each_pool(web: Path, pool: str, tmp_path: Path) -> N
         assert problems == ([("inetpub/s/web.config", NOT_WELL_FORMED[web.name])] if web.name in NOT_WELL_FORMED else [])
 
 
+WWWROOT = {"inetpub/wwwroot/index.html": "<p>hi</p>"}
+"""The site's folder (``C:\\inetpub\\wwwroot``) in the image: the new worker's application was read."""
+
+
 def _undefined_pool_fix(img: Path) -> tuple[int, str, str]:
     """``fix IMAGE --apply`` of the image's one pool-undefined finding: exit code, output, the file written."""
     res = CliRunner().invoke(main, ["fix", str(img), "--apply"])
@@ -110,8 +114,16 @@ def _undefined_pool_fix(img: Path) -> tuple[int, str, str]:
 def test_fix_declares_a_pool_where_the_file_has_no_application_pools(tmp_path: Path) -> None:
     """docker-react's applicationHost.config has <sites> only: the root application runs in DefaultAppPool, which it
     does not define (pool-undefined). scan offers "define the pool" as verified; fix refused it (exit 3, "no
-    <applicationPools><add> to add pool beside"). It writes a new <applicationPools> in <system.applicationHost>."""
-    img = make_image(tmp_path, REAL / "apphost--karthickvkumar__docker-react__applicationHost.config")
+    <applicationPools><add> to add pool beside"). It writes a new <applicationPools> in <system.applicationHost>.
+
+    The pool defined is a new worker, which runs the site: verified only where the scan read the site's folder (as
+    for a split's new pool); without it, "not verified", saying which folder to give."""
+    bare = make_image(tmp_path / "bare", REAL / "apphost--karthickvkumar__docker-react__applicationHost.config")
+    [unread] = scan(bare).findings
+    assert [x.verified for x in unread.fixes] == [False, False]
+    assert all("Not verified: Default Web Site/ (folder C:\\inetpub\\wwwroot is not in the image) was not checked"
+               in (x.note or "") for x in unread.fixes)
+    img = make_image(tmp_path, REAL / "apphost--karthickvkumar__docker-react__applicationHost.config", WWWROOT)
     code, out, after = _undefined_pool_fix(img)
     assert code == 0, out
     assert ("    </sites>\n    <applicationPools>\n"
@@ -126,7 +138,7 @@ def test_fix_declares_a_pool_beside_application_pool_defaults(tmp_path: Path) ->
     one <add>, CRLF line ends): the pool is added after the defaults, in the file's line ends."""
     text = (REAL / "apphost--holymosh__computer_graphics_labs__applicationHost.config").read_text("utf-8")
     text = text.replace('      <add name="DefaultAppPool" />\n', "").replace("\n", "\r\n")
-    img = make_image(tmp_path, text.encode("utf-8"))
+    img = make_image(tmp_path, text.encode("utf-8"), WWWROOT)
     assert [(f.rule, f.pool) for f in scan(img).findings] == [("pool-undefined", "DefaultAppPool")]
     code, out, after = _undefined_pool_fix(img)
     assert code == 0, out

@@ -3,7 +3,7 @@
 Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 it loads (nothing at or above ``--fail-on``);
 1 findings at or above it; 2 the folder or the server could not be read, or IIS would refuse the build's own
 configuration (a web.config of the build that is not well-formed XML, sets a section IIS allows only in
-applicationHost.config, or, with ``--server``, one the server locks: HTTP 500.19 for every request, KB 942055), whatever ``--fail-on``: the report is written,
+applicationHost.config, or one the server locks (alone, as a stock IIS does: ``isapiFilters``): HTTP 500.19 for every request, KB 942055), whatever ``--fail-on``: the report is written,
 then each such file:line is said on stderr (:func:`iisbitness.scan.check_app.refused_in_build`).
 
 Why 2 and not 1: 1 means findings at or above ``--fail-on`` (``--fail-on never`` never fails on them), and
@@ -26,16 +26,32 @@ from iisbitness.cli.options import (
     OutputFormat,
     ViewOptions,
     fail_on_incomplete_option,
+    parse_drives,
     parse_shares,
     share_option,
     view_options,
 )
-from iisbitness.cli.scan import _drives, _emit, _fatal
+from iisbitness.cli.scan import _emit, _fatal
 from iisbitness.errors import IisBitnessError
 from iisbitness.scan.check_app import PoolSpec, check_alone, check_on_server, refused_in_build
 from iisbitness.scan.pipeline import ScanOptions
 
 _RUNTIMES = {"v4.0": "v4.0", "v2.0": "v2.0", "none": ""}
+
+_UNUSED = {
+    False: ("without --server IMAGE: --pool-arch checks the build against a pool of its own, not a server's",
+            "--server"),
+    True: ("with --server: the pool --site runs in on that server has its own", "--pool-arch instead of --server"),
+}
+"""Whether ``--server`` was given -> why the other check's options are not used, and what to give instead."""
+
+
+def _not_used(options: list[str], *, with_server: bool) -> str:
+    """The error for ``options`` (``--site``, ...) given on the command line that the chosen check does not use."""
+    why, instead = _UNUSED[with_server]
+    one = len(options) == 1
+    return (f"{' and '.join(options)} {'is' if one else 'are'} not used {why}; "
+            f"drop {'it' if one else 'them'}, or give {instead}")
 
 
 @click.command("check-app")
@@ -74,7 +90,8 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
                 checked; 2 the folder or server could not be read, or IIS
                 would refuse the build's own web.config (HTTP 500.19: not
                 well-formed XML, a section IIS allows only in
-                applicationHost.config or one the server locks), named
+                applicationHost.config or one the server locks; alone,
+                isapiFilters, as a stock IIS locks it), named
                 by file and line; or an option this check does not use
                 (--site, --drive, --share without --server; --runtime,
                 --pipeline with it).
@@ -85,19 +102,16 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
     if server is not None and not site_app:
         _fatal("--server needs --site SITE/APP (the application this build replaces)")
     # NOTE: an option that changes nothing is a pipeline's typo: the gate would pass on another check than the one asked
-    given = click.get_current_context().get_parameter_source
-    unused = ([name for name, value in (("--site", site_app), ("--drive", drives), ("--share", shares)) if value]
-              if server is None else
-              [f"--{name}" for name in ("runtime", "pipeline") if given(name) is click.core.ParameterSource.COMMANDLINE])
+    if server is None:
+        unused = [name for name, value in (("--site", site_app), ("--drive", drives), ("--share", shares)) if value]
+    else:
+        given = click.get_current_context().get_parameter_source
+        unused = [f"--{name}" for name in ("runtime", "pipeline") if given(name) is click.core.ParameterSource.COMMANDLINE]
     if unused:
-        _fatal(f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used "
-               + ("without --server IMAGE: --pool-arch checks the build against a pool of its own, not a server's"
-                  if server is None else "with --server: the pool --site runs in on that server has its own")
-               + f"; drop {'it' if len(unused) == 1 else 'them'}, or give " + ("--server" if server is None else
-                                                                              "--pool-arch instead of --server"))
+        _fatal(_not_used(unused, with_server=server is not None))
     try:
         if server is not None and site_app:
-            report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=_drives(drives),
+            report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=parse_drives(drives),
                                                                                       shares=parse_shares(shares)))
         else:
             assert pool_arch is not None

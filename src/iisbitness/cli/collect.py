@@ -9,8 +9,18 @@ import click
 
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_OK
-from iisbitness.cli.options import ScanProgress, parse_shares, progress_wanted, share_option
-from iisbitness.cli.scan import _drives, _env, _fatal
+from iisbitness.cli.options import (
+    ScanProgress,
+    drive_option,
+    env_option,
+    os_arch_option,
+    parse_drives,
+    parse_env,
+    parse_shares,
+    progress_wanted,
+    share_option,
+)
+from iisbitness.cli.scan import _fatal
 from iisbitness.errors import IisBitnessError
 from iisbitness.image.archive import MAX_MEMBER_BYTES
 from iisbitness.report import Report
@@ -22,11 +32,10 @@ from iisbitness.scan.pipeline import ScanOptions
 @click.argument("image", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="The zip to write (e.g. server.zip).")
-@click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="Folder standing for another drive letter.")
+@drive_option
 @share_option
-@click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
-              help="OS architecture (default: from the image, else x64).")
-@click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
+@os_arch_option
+@env_option
 @click.option("--event-log", "event_logs", multiple=True, metavar="NAME|FILE",
               help="Add an event log: live, Application or System (exported with wevtutil epl), or an .evtx file.")
 @click.option("--max-file-size", type=click.IntRange(1), default=MAX_MEMBER_BYTES >> 20, show_default=True,
@@ -55,8 +64,8 @@ def collect_command(image: Path | None, out: Path, drives: tuple[str, ...], shar
     if image is None and sys.platform != "win32":
         _fatal("no server image given; on this OS, name a folder that stands for C:\\ (iisbitness collect IMAGE -o x.zip)")
     progress = ScanProgress(progress_wanted(quiet))
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=parse_shares(shares),
-                          env=_env(env), progress=progress.stage, on_read=progress.read)
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=parse_drives(drives), shares=parse_shares(shares),
+                          env=parse_env(env), progress=progress.stage, on_read=progress.read)
     try:
         with progress.shown():
             done = collect(image, out, options, event_logs, max_file_size << 20, progress.stage)

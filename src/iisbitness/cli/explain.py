@@ -19,8 +19,8 @@ from iisbitness.explain.report import build_report
 from iisbitness.formats import explain_json, explain_text
 
 MAX_STDIN_BYTES = 8 * 1024 * 1024
-"""Most text read from stdin: a pasted error is a few KB; matching runs in windows around the knowledge base's
-literals (:mod:`iisbitness.explain.spans`), about 1.5 s per MB of a paste full of errors, less for a log."""
+"""Most text read from stdin: a pasted error is a few KB; matching is linear in the text's size
+(:mod:`iisbitness.explain.spans`), about 1.5 s per MB of a paste full of errors, less for a log."""
 
 
 @click.command("explain")

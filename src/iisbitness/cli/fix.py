@@ -18,8 +18,18 @@ import click
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.options import output_and_shell_options, parse_shares, share_option, text_width
-from iisbitness.cli.scan import _drives, _env, _fatal, check_image, say_checked_nothing, write_out
+from iisbitness.cli.options import (
+    drive_option,
+    env_option,
+    os_arch_option,
+    output_and_shell_options,
+    parse_drives,
+    parse_env,
+    parse_shares,
+    share_option,
+    text_width,
+)
+from iisbitness.cli.scan import _fatal, check_image, say_checked_nothing, write_out
 from iisbitness.cli.selection import chosen_rules, rule_options
 from iisbitness.errors import FixError, IisBitnessError
 from iisbitness.fixes.write import WriteRefused, Written
@@ -46,14 +56,13 @@ from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
                    "fix changed since.")
 @click.option("--recycle", is_flag=True,
               help="Live server only: after --apply, recycle each pool touched (start it if it is stopped).")
-@click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
-              help="OS architecture (default: from the image, else x64).")
-@click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="Folder standing for another drive letter.")
+@os_arch_option
+@drive_option
 @share_option
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
               help="Read (and with --apply, write) this applicationHost.config (or IIS 6 MetaBase.xml) instead of "
                    "the image's.")
-@click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
+@env_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format (json: schema iisbitness/fix/1, see docs/fix.md).")
 @output_and_shell_options
@@ -89,7 +98,7 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
         _fatal("--recycle needs --apply on the live server (no IMAGE)")
     if plan_id is not None and not apply_:
         _fatal("--plan ID goes with --apply (the dry run prints the ID of what it shows)")
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=parse_shares(shares), env=_env(env),
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=parse_drives(drives), shares=parse_shares(shares), env=parse_env(env),
                           config=config, rules=chosen_rules(select + rules, ignore))
     width = _width(output)
     try:

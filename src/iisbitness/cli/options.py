@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, assert_never, cast
 
 import click
 
+from iisbitness.arch import Arch
+
 if TYPE_CHECKING:
     from iisbitness.findings import Severity
 
@@ -57,6 +59,44 @@ class FailOn(str, Enum):
         if self is FailOn.NEVER:
             return None
         assert_never(self)
+
+
+os_arch_option = click.option(
+    "--os-arch", type=click.Choice([a.value for a in Arch]), help="OS architecture (default: from the image, else x64).")
+"""``--os-arch`` (scan, fix, collect): the server's Windows architecture, when the image does not show it."""
+
+drive_option = click.option("--drive", "drives", multiple=True, metavar="D=PATH",
+                            help="Folder standing for another drive letter.")
+"""``--drive`` (scan, fix, collect; check-app says it is for ``--server``): read by :func:`parse_drives`."""
+
+env_option = click.option("--env", "env", multiple=True, metavar="NAME=VALUE",
+                          help="An environment variable the server sets.")
+"""``--env`` (scan, fix, collect): read by :func:`parse_env`."""
+
+
+def parse_drives(values: tuple[str, ...]) -> dict[str, Path]:
+    """``--drive D=PATH`` values as ``{"D": PATH}``; a usage error (exit 2) for anything but a letter and an
+    existing folder."""
+    out: dict[str, Path] = {}
+    for v in values:
+        letter, sep, path = v.partition("=")
+        if not sep or len(letter.rstrip(":")) != 1 or not letter[0].isalpha():
+            raise click.BadParameter(f"{v!r}: expected LETTER=/path, e.g. D=/mnt/d", param_hint="--drive")
+        if not Path(path).is_dir():
+            raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--drive")
+        out[letter[0].upper()] = Path(path)
+    return out
+
+
+def parse_env(values: tuple[str, ...]) -> dict[str, str]:
+    """``--env NAME=VALUE`` values as ``{NAME: VALUE}``; a usage error (exit 2) for one without a name or ``=``."""
+    out: dict[str, str] = {}
+    for v in values:
+        name, sep, value = v.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{v!r}: expected NAME=VALUE", param_hint="--env")
+        out[name] = value
+    return out
 
 
 share_option = click.option(

@@ -24,8 +24,13 @@ from iisbitness.cli.options import (
     OutputFormat,
     ScanProgress,
     ViewOptions,
+    drive_option,
+    env_option,
     fail_on_incomplete_option,
+    os_arch_option,
     output_options,
+    parse_drives,
+    parse_env,
     parse_shares,
     progress_wanted,
     share_option,
@@ -35,7 +40,7 @@ from iisbitness.cli.options import (
 from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.image.windows import LIVE_LOGS, export_event_log
-from iisbitness.report import Report
+from iisbitness.report import Report, Verdict
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
 
 if TYPE_CHECKING:
@@ -49,28 +54,6 @@ if TYPE_CHECKING:
 def _fatal(message: str) -> NoReturn:
     click.echo(f"iisbitness: error: {message}", err=True)
     sys.exit(EXIT_INPUT_ERROR)
-
-
-def _drives(values: tuple[str, ...]) -> dict[str, Path]:
-    out: dict[str, Path] = {}
-    for v in values:
-        letter, sep, path = v.partition("=")
-        if not sep or len(letter.rstrip(":")) != 1 or not letter[0].isalpha():
-            raise click.BadParameter(f"{v!r}: expected LETTER=/path, e.g. D=/mnt/d", param_hint="--drive")
-        if not Path(path).is_dir():
-            raise click.BadParameter(f"{v}: {path} is not a folder", param_hint="--drive")
-        out[letter[0].upper()] = Path(path)
-    return out
-
-
-def _env(values: tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for v in values:
-        name, sep, value = v.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{v!r}: expected NAME=VALUE", param_hint="--env")
-        out[name] = value
-    return out
 
 
 def _text_options(color: bool | None, view: ViewOptions) -> TextOptions:
@@ -198,6 +181,35 @@ def check_image(image: Path | None, config: Path | None, command: str, config_al
         _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive){zipped}{hint}")
 
 
+_INTO_IMAGE = " into the image as "
+"""How a coverage remedy names a folder to copy into the image (:func:`iisbitness.loadplan.coverage._copy_hint`)."""
+
+
+def _config_file_only(report: Report, label: str) -> Report:
+    """``report`` of ``scan --config FILE`` without an image, named ``label``: its remedies that copy a folder "into
+    the image" (there is none: an empty folder stood for C:\\) say to make one, with the file in it as its
+    applicationHost.config, in coverage and in the load map's entries that quote them."""
+    def remedy(text: str) -> str:
+        if not text.startswith("copy ") or _INTO_IMAGE not in text:
+            return text
+        return (text.replace(_INTO_IMAGE, " into a server image folder as ", 1) + ", with this file in it as "
+                "Windows/System32/inetsrv/config/applicationHost.config, and scan that folder (docs/images.md)")
+
+    given = {c.remedy: remedy(c.remedy) for c in report.coverage if remedy(c.remedy) != c.remedy}
+
+    def quoted(reason: str) -> str:  # NOTE: a load-map entry ends "...; give: <remedy>" (scan.loadmap._unchecked)
+        head, sep, old = reason.rpartition("; give: ")
+        return f"{head}{sep}{given[old]}" if sep and old in given else reason
+
+    loads = report.loads
+    if loads is not None and given:
+        loads = tuple(dataclasses.replace(e, reason=quoted(e.reason)) if e.verdict is Verdict.UNKNOWN else e
+                      for e in loads)
+    return dataclasses.replace(report, server=dataclasses.replace(report.server, image=label), loads=loads,
+                               coverage=tuple(dataclasses.replace(c, remedy=given.get(c.remedy, c.remedy))
+                                              for c in report.coverage))
+
+
 def config_only_image(config: Path | None) -> Path | None:
     """An empty folder standing for C:\\ when ``--config FILE`` is given without an image: the file is then read as
     the configuration of a configuration-only image (no binaries: architectures inferred from folders)."""
@@ -210,13 +222,12 @@ def config_only_image(config: Path | None) -> Path | None:
 
 @click.command("scan")
 @click.argument("image", required=False, type=click.Path(path_type=Path))
-@click.option("--os-arch", type=click.Choice([a.value for a in Arch]),
-              help="OS architecture (default: from the image, else x64).")
-@click.option("--drive", "drives", multiple=True, metavar="D=PATH", help="Folder standing for another drive letter.")
+@os_arch_option
+@drive_option
 @share_option
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
               help="Read this applicationHost.config (or IIS 6 MetaBase.xml) instead of the image's.")
-@click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable the server sets.")
+@env_option
 @click.option("--event-log", "event_logs", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Application/System .evtx or exported event XML: mark findings the log confirms (live: "
                    "Application or System reads the running system's log).")
@@ -269,17 +280,16 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
     check_image(image, config, "scan", zip_ok=True)
     empty = config_only_image(config) if image is None else None
     progress = ScanProgress(progress_wanted(quiet))
-    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=_drives(drives), shares=parse_shares(shares),
+    options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=parse_drives(drives), shares=parse_shares(shares),
                           config=config,
-                          env=_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
+                          env=parse_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
                           load_map=show_loads or fmt == OutputFormat.HTML.value, iisexpress=True if iisexpress or iisexpress_arch else None,
                           iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,
                           text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore))
     try:
         with progress.shown(), _scanned(empty or image, options, event_logs) as (report, logs):
             if empty is not None:  # NOTE: name the file, not the empty folder that stood for C:\
-                report = dataclasses.replace(report, server=dataclasses.replace(
-                    report.server, image=f"{config} (configuration file only)"))
+                report = _config_file_only(report, f"{config} (configuration file only)")
             if write_baseline is not None:
                 _write(write_baseline, render_baseline([report]))
             for path in (baseline, write_baseline):

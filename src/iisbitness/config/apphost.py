@@ -653,6 +653,7 @@ class _Reader:
                                          unread=True, refused=refused))
             return []
         self._note_apphost_only(root, shown)
+        self._note_unrecognized(root, shown)
         # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
         load = self.section_file(path, shown)
         return (contributions(root, shown, segments, len(segments) + 1, "system.webServer", section_file=load)
@@ -680,6 +681,34 @@ class _Reader:
                     f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
                     f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs and what "
                     f"<{local_name(el)}> lists is never loaded from it: not analysed", unread=True, refused=True))
+
+
+    def _note_unrecognized(self, root: etree._Element, shown: str) -> None:
+        """A problem (``refused``, ``unread``) for each element of a collection the scan reads from the web.config
+        ``root`` (``handlers``, ``modules``: ``<add>``; ``isapiFilters``: ``<filter>``; each also ``<remove>`` and
+        ``<clear/>``, facts B7) that the collection does not take (``<add>`` in ``<isapiFilters>``, a misspelt
+        ``<ad>``): IIS validates the file against its schema and refuses it, HTTP 500.19 "Unrecognized element"
+        (0x8007000D: "a malformed or unidentified XML element", KB 942055) for every request at or below its folder.
+        The merge skipped such an element without a word, so a filter written ``<add>`` was neither analysed nor
+        said."""
+        groups = [g for g in children(root, "system.webServer")]
+        groups += [g for loc in children(root, "location") for g in children(loc, "system.webServer")]
+        for group in groups:
+            for section, add in _COLLECTIONS:
+                for el in children(group, section):
+                    for item in children(el):
+                        if local_name(item) in (add, "remove", "clear"):
+                            continue
+                        self.problems.append(Problem(
+                            shown, line_of(item), f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below "
+                            f"this folder: <{local_name(item)}> in system.webServer/{section} is not an element IIS "
+                            f"knows there (it takes <{add}>, <remove> and <clear/>): IIS refuses the file "
+                            "(\"Unrecognized element\"), so nothing configured there runs; the element is not analysed",
+                            unread=True, refused=True))
+
+
+_COLLECTIONS = (("handlers", "add"), ("modules", "add"), ("isapiFilters", "filter"))
+"""The collections the scan reads from a web.config, each with its add element (IIS_schema.xml; facts B7)."""
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import json
 import re
-import stat
 from pathlib import Path
 
-from iisbitness.config.xml import read_capped
+from iisbitness.config.xml import read_bounded
 from iisbitness.errors import ConfigError
 
 _COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?|//[^\n]*|/\*(?:.*?\*/|.*\Z)', re.DOTALL)
@@ -53,18 +52,7 @@ def read_json(path: Path, shown: str, limit: int, what: str, comments: bool = Fa
     Raises:
         ConfigError: the file cannot be read, is not a regular file, is over ``limit``, or is not UTF-8 JSON.
     """
-    try:
-        st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(shown, f"{what}: not a regular file (a folder, a FIFO or a device); not read")
-        if st.st_size > limit:
-            raise ConfigError(shown, f"{what}: file is {st.st_size:,} bytes, over the {limit:,}-byte limit; not read")
-        with path.open("rb") as f:
-            data = read_capped(f, st.st_size, limit)
-    except OSError as e:
-        raise ConfigError(shown, f"cannot read {what}: {e.strerror or e}") from e
-    if len(data) > limit:
-        raise ConfigError(shown, f"{what}: file is over the {limit:,}-byte limit; not read")
+    data = read_bounded(path, shown, limit, what)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

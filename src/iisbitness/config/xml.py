@@ -3,7 +3,8 @@
 Every configuration file is untrusted. The parser resolves no entities, loads no DTD, reaches
 no network and refuses huge trees (lxml ``resolve_entities=False``, ``no_network=True``,
 ``load_dtd=False``, ``huge_tree=False``). Encodings: UTF-8 with or without BOM and UTF-16 with
-BOM (as Notepad writes it) are decoded by lxml from the BOM / XML declaration.
+BOM (as Notepad writes it) are decoded by lxml from the BOM / XML declaration, and UTF-16 without a BOM from its
+first bytes (:func:`text_encoding`).
 """
 
 from __future__ import annotations
@@ -82,19 +83,31 @@ def parse_file(path: Path, shown_as: str, limit: int = MAX_CONFIG_BYTES) -> etre
             outright: billion laughs, XXE), or nests too deep. The message names ``shown_as`` and, where
             known, the line.
     """
+    return parse_bytes(read_bounded(path, shown_as, limit), shown_as)
+
+
+def read_bounded(path: Path, shown: str, limit: int, what: str = "") -> bytes:
+    """The bytes of the configuration file ``path`` (XML, JSON), at most ``limit`` of them; ``shown``: the file as
+    the user names it, ``what``: what it is ("baseline"), each message's start when given.
+
+    Raises:
+        ConfigError: the file is unreadable, not a regular file (a FIFO would block the read, a device never end
+            it) or over ``limit`` bytes (also when it grew past it since ``stat``).
+    """
+    lead = f"{what}: " if what else ""
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(shown_as, "not a regular file (a folder, a FIFO or a device); not read")
+            raise ConfigError(shown, f"{lead}not a regular file (a folder, a FIFO or a device); not read")
         if st.st_size > limit:
-            raise ConfigError(shown_as, f"file is {st.st_size:,} bytes, over the {limit:,}-byte limit; not read")
+            raise ConfigError(shown, f"{lead}file is {st.st_size:,} bytes, over the {limit:,}-byte limit; not read")
         with path.open("rb") as f:
             data = read_capped(f, st.st_size, limit)
-        if len(data) > limit:  # NOTE: it grew since stat
-            raise ConfigError(shown_as, f"file is over the {limit:,}-byte limit; not read")
     except OSError as e:
-        raise ConfigError(shown_as, f"cannot read: {e.strerror or e}") from e
-    return parse_bytes(data, shown_as)
+        raise ConfigError(shown, f"cannot read{' ' + what if what else ''}: {e.strerror or e}") from e
+    if len(data) > limit:  # NOTE: it grew since stat
+        raise ConfigError(shown, f"{lead}file is over the {limit:,}-byte limit; not read")
+    return data
 
 
 def parse_bytes(data: bytes, shown_as: str) -> etree._Element:
@@ -137,6 +150,23 @@ _UTF16_WITHOUT_BOM = ('its XML declaration says encoding="utf-16", but the file 
 UTF-8 text declared as UTF-16 ("Creating a RESTful Web Service Using ASP.Net MVC Part 16 - XML Encoding",
 shouldersofgiants.co.uk, 2009)."""
 
+def text_encoding(data: bytes) -> tuple[bytes, str]:
+    """``(bom, codec)`` of configuration bytes, decided as the XML parser decides them (XML 1.0, Appendix F
+    "Autodetection of Character Encodings", which libxml2 follows): a byte order mark (UTF-8, UTF-16 little- or
+    big-endian); without one, UTF-16 when the text opens with ``<?`` in 16-bit units (``3C 00 3F 00`` little-endian,
+    ``00 3C 00 3F`` big-endian: UTF-16 written without its mark, as .NET's ``UnicodeEncoding(false, false)`` does),
+    ``bom`` then b""; else UTF-8 (as IIS reads configuration). ``codec`` is ``utf-8``, ``utf-16-le`` or
+    ``utf-16-be``. Raises nothing."""
+    found = next(((b, e) for b, e in _BOMS if data.startswith(b)), None)
+    if found is not None:
+        return found
+    if data.startswith(b"<\0?\0"):
+        return b"", "utf-16-le"
+    if data.startswith(b"\0<\0?"):
+        return b"", "utf-16-be"
+    return b"", "utf-8"
+
+
 _MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^>]*>|<(?P<open>[^\s/>!?]+)", re.DOTALL)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
@@ -149,7 +179,7 @@ def _start_lines(data: bytes, root: etree._Element) -> None:
     line. The start tags of the text are matched to the elements in document order; when they do not
     match one to one, or a line is past libxml2's 65535 limit, lxml's value is kept.
     """
-    bom, enc = next(((b, e) for b, e in _BOMS if data.startswith(b)), (b"", "utf-8"))
+    bom, enc = text_encoding(data)
     try:
         text = data[len(bom):].decode(enc)
     except UnicodeDecodeError:

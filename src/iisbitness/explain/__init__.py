@@ -5,7 +5,7 @@ Layers (each module's docstring gives shapes, errors and sources):
     codes.py        error numbers in any spelling      match.py     text -> signals
     events.py       .evtx / event XML -> Event         report.py    signals -> ExplainReport
     correlate.py    scan findings x events (for ``scan --event-log``)
-    spans.py        where a pattern can match in a large text: anchors and bounded windows (same matches)
+    spans.py        the patterns matched in a text of any size (the ``regex`` module, re's matches); line breaks
 Formats: :mod:`iisbitness.formats.explain_text`, :mod:`iisbitness.formats.explain_json`.
 """
 

@@ -169,9 +169,8 @@ def find_codes(text: str) -> list[CodeHit]:
 def has_code(text: str, besides: Sequence[re.Pattern[str]] = ()) -> bool:
     """True when :func:`find_codes` would find anything in ``text`` that overlaps no match of the patterns
     ``besides`` (HTTP statuses, which are not error codes). Stops at the first hit: a large text seldom has none.
-    Reads ``text`` itself, never a copy with those matches blanked out (whose
-    :func:`~iisbitness.explain.spans.haystack` would fold a copy again): the matches are kept as two arrays of
-    offsets, 16 bytes each."""
+    Reads ``text`` itself, never a copy with those matches blanked out (a second text as large, matched again):
+    the matches are kept as two arrays of offsets, 16 bytes each."""
     starts, ends = array("q"), array("q")
     for start, end in heapq.merge(*((m.span() for m in p.finditer(text)) for p in besides)):
         if ends and start <= ends[-1]:
@@ -225,19 +224,20 @@ def _codes(text: str) -> Iterator[CodeHit]:
             before = text[max(0, m.start() - 60):m.start()]
             sure = Confidence.HIGH if _DATA_CONTEXT.search(before) else Confidence.MEDIUM
             yield (CodeHit(_from_dword(value), m.group(0), m.start(), CodeForm.DATA_BYTES, sure))
-    for m in hay.finditer(_CONTEXT_WIN32):
-        number = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    # NOTE: `w`, a regex.Match (explain.spans), not the re.Match `m` of the loops above
+    for w in hay.finditer(_CONTEXT_WIN32):
+        number = int(w.group(1), 16) if w.group(1) else int(w.group(2))
         if number:
-            yield (CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32,
+            yield (CodeHit(hresult_from_win32(number), w.group(0), w.start(), CodeForm.WIN32,
                                 Confidence.MEDIUM))
-    for m in hay.finditer(_NAMED_WIN32):
-        number = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    for w in hay.finditer(_NAMED_WIN32):
+        number = int(w.group(1), 16) if w.group(1) else int(w.group(2))
         if number:
-            yield (CodeHit(hresult_from_win32(number), m.group(0), m.start(), CodeForm.WIN32, Confidence.HIGH))
-    for m in hay.finditer(_PAIRED):
-        decimal, hexa = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        before = text[max(0, m.start() - 60):m.start()]
+            yield (CodeHit(hresult_from_win32(number), w.group(0), w.start(), CodeForm.WIN32, Confidence.HIGH))
+    for w in hay.finditer(_PAIRED):
+        decimal, hexa = (w.group(1), w.group(2)) if w.group(1) else (w.group(4), w.group(3))
+        before = text[max(0, w.start() - 60):w.start()]
         if int(decimal) == int(hexa, 16) and int(decimal) and _PAIR_CONTEXT.search(before) \
                 and not _EXIT_CODE.search(before):
-            yield (CodeHit(hresult_from_win32(int(decimal)), m.group(0), m.start(), CodeForm.WIN32,
+            yield (CodeHit(hresult_from_win32(int(decimal)), w.group(0), w.start(), CodeForm.WIN32,
                                 Confidence.HIGH))

@@ -472,6 +472,7 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
         ps.append(copy)
         cmds.append(cmd_line(f'powershell -NoProfile -Command "Import-Module WebAdministration; {copy}"',
                              (new_pool, like.name)))
+    ps_items: list[str] = []  # NOTE: each names the new pool in its filter: one that cannot take it, said once
     for el in items:
         collection = ".".join(el.path[:-1])
         if el.path[-1] != "add" or any(secret_shown(k, v) is not None for k, v in el.attributes):
@@ -483,10 +484,9 @@ def _copy_commands(new_pool: str, like: AppPool, runtime: str, pipeline: str, e3
                             selected=(new_pool, *(v for _, v in el.attributes))))
         table = "; ".join(f"{k}={_ps_quote(v)}" for k, v in el.attributes)
         flt = _ps_filter("system.applicationHost/applicationPools/add", new_pool, "/" + "/".join(el.path[:-1]))
-        if flt or _PS_NO_FILTER not in ps:  # NOTE: the filter names the new pool: one that cannot take it, said once
-            ps.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name '.' -Value "
-                      f"@{{{table}}}" if flt else _PS_NO_FILTER)
-    return cmds, ps, copied, skipped
+        ps_items.append(f"Add-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name '.' -Value "
+                        f"@{{{table}}}" if flt else _PS_NO_FILTER)
+    return cmds, ps + _said_once(ps_items), copied, skipped
 
 
 def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arch, like_pool: str,
@@ -519,9 +519,11 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
             its = "Its password" if copied == ["processModel.password"] else f"Its secrets ({', '.join(copied)})"
             note += (f" {its}: the commands read {'it' if one else 'each'} from '{like_pool}' with PowerShell's "
                      "WebAdministration (the cmd.exe form too: cmd.exe cannot pass any password to appcmd intact) and "
-                     f"never print {'it' if one else 'them'}; fix --apply copies {'it' if one else 'them'} as stored.")
+                     f"never print {'it' if one else 'them'}.")
     if skipped:
-        note += f" Not repeated by the commands: {', '.join(skipped)} (fix --apply copies them as stored)."
+        note += f" Not repeated by the commands: {', '.join(skipped)}."
+    if copied or skipped:  # NOTE: said once for both lists (it was said after each)
+        note += f" fix --apply copies {'it' if len(copied) + len(skipped) == 1 else 'each'} as stored."
     return Fix(
         summary=f"Move {names} to a new {_arch_words(arch)} pool '{new_pool}'",
         label=f"a new {_short_arch_words(arch, os_arch)} pool for {'the app' if len(apps) == 1 else 'the apps'}",

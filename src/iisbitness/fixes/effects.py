@@ -28,7 +28,9 @@ A module replaced by its own build for the other architecture (``ManagedEngineV4
 ``ManagedEngineV4.0_64bit``: the same file name under Framework and Framework64; a vendor's pair of entries of
 the two bitnesses whose names differ only in it, ``SentinelWSFilter64`` bitness64 and ``SentinelWSFilter32`` bitness32)
 is not lost: the worker's architecture change says it. An ISAPI filter is the worker's once, whatever the number
-of its sites that list it. Only the processes both plans hold are compared, so a plan of the pools a fix
+of its sites that list it. A plan's processes are its workers whether or not they load anything of ours
+(:func:`_workers`: a worker whose every entry a preCondition keeps out is the same worker at another architecture
+after a flip, not a new one). Only the processes both plans hold are compared, so a plan of the pools a fix
 touches (issue 11) gives the same effects as a plan of the whole server.
 """
 
@@ -36,14 +38,14 @@ from __future__ import annotations
 
 import ntpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 
 from iisbitness.arch import Arch
 from iisbitness.config.precondition import evaluate
 from iisbitness.findings import EffectKind, SideEffect
 from iisbitness.loadplan.iis6 import aspnet_processes
-from iisbitness.loadplan.plan import APP_LEVEL_KINDS, Load, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import APP_LEVEL_KINDS, Load, LoadKind, LoadPlan, Process
 from iisbitness.model.iis7 import Application, AppPool, Handler
 
 SECURITY_MODULES = frozenset(name.lower() for name in (
@@ -96,14 +98,29 @@ def is_security(name: str, image: str = "", kind: LoadKind | None = LoadKind.GLO
     return "urlscan" in low or any(w.startswith(s) for w in words for s in stems)
 
 
+def _key(process: Process) -> tuple[str, str]:
+    return process.name, process.pool.name.lower() if process.pool is not None else ""
+
+
 def _process_key(ld: Load) -> tuple[str, str]:
-    return ld.process.name, ld.process.pool.name.lower() if ld.process.pool is not None else ""
+    return _key(ld.process)
 
 
 def _load_key(ld: Load) -> tuple[str, str, str, str]:
     if ld.kind is LoadKind.ISAPI_FILTER:  # NOTE: listed once per site the worker serves, loaded once by the worker
         return ld.kind.value, ld.name.lower(), "", ""
     return ld.kind.value, ld.name.lower(), (ld.site or "").lower(), (ld.application or "").lower()
+
+
+def _ran(ld: Load) -> bool | None:
+    """Whether ``ld``'s binary loads (runs) in its process, for :attr:`SideEffect.ran`: :attr:`Load.fits`, and False for
+    a file missing on the server (absent from a folder the image holds, or where no server has it: the loader fails
+    with ERROR_MOD_NOT_FOUND, binary-missing's error), which ``fits`` leaves unknown (None). A file that is only
+    perhaps missing (its folder not in the image, or a partial copy of Windows' own modules) stays unknown."""
+    absent = ld.binary.absent
+    if absent is not None and not absent.other_build_only and not absent.partial_copy:
+        return False
+    return ld.fits
 
 
 def _worker_level(ld: Load) -> bool:
@@ -115,7 +132,7 @@ def _worker_level(ld: Load) -> bool:
 def _added(before: _Process, after: _Process, pool: str | None, twins: set[tuple[str, ...]]) -> list[SideEffect]:
     """Worker-level entries ``after`` loads and ``before`` did not (not a build of one ``before`` loads for the
     other architecture)."""
-    return [SideEffect(EffectKind.LOADED, pool, after.name, ld.name, ld.kind.value, ld.fits,
+    return [SideEffect(EffectKind.LOADED, pool, after.name, ld.name, ld.kind.value, _ran(ld),
                        is_security(ld.name, ld.binary.configured, ld.kind), before.arch, after.arch)
             for k, ld in after.loads.items() if k not in before.loads and _worker_level(ld) and not _replaced(ld, twins)]
 
@@ -188,11 +205,39 @@ class _Process:
         return self._twins
 
 
-def _by_process(loads: Iterable[Load]) -> dict[tuple[str, str], _Process]:
+def _workers(plan: LoadPlan) -> Iterator[Process]:
+    """Every process ``plan`` holds, loads or not: those of its loads and skipped loads, and the worker of each pool it
+    planned: IIS 7+, each of :attr:`LoadPlan.outlook` (a declared pool that hosts applications); IIS 6 in worker
+    process isolation mode, each declared pool not idle, at the server-wide bitness (facts G4). A pool's worker exists
+    whether or not it loads anything of ours: WAS starts a w3wp.exe for it at the pool's bitness ("Application Pools",
+    iis-docs configuration/system.applicationHost/applicationPools; facts A4), so a worker whose entries a preCondition
+    all keeps out (or that serves static files only) is still the same worker when a fix runs it at another
+    architecture, not a new one, and it runs its applications there."""
+    for ld in plan.loads:
+        yield ld.process
+    for sk in plan.skipped:
+        yield sk.process
+    for outlook in plan.outlook:
+        pool = plan.server.pool(outlook.pool)
+        if pool is not None:
+            yield Process("w3wp.exe", outlook.current, pool)
+    if plan.iis6 is not None and not plan.iis6.iis5_mode:  # NOTE: IIS 5 isolation mode runs no w3wp.exe
+        idle = {name.lower() for name in plan.idle_pools}
+        for pool in plan.server.pools:
+            if pool.declared and pool.name.lower() not in idle:
+                yield Process("w3wp.exe", plan.iis6.worker_arch, pool)
+
+
+def _by_process(plan: LoadPlan) -> dict[tuple[str, str], _Process]:
+    """The processes of ``plan`` (:func:`_workers`), by :func:`_process_key`, each with its loads."""
     out: dict[tuple[str, str], _Process] = {}
-    for ld in loads:
-        p = out.setdefault(_process_key(ld), _Process())
-        p.arch, p.pool, p.name = ld.process.arch, ld.process.pool, ld.process.name
+    for proc in _workers(plan):
+        key = _key(proc)
+        if key not in out:
+            p = out[key] = _Process()
+            p.arch, p.pool, p.name = proc.arch, proc.pool, proc.name
+    for ld in plan.loads:
+        p = out[_process_key(ld)]
         p.loads.setdefault(_load_key(ld), ld)
         if ld.kind is LoadKind.ISAPI_FILTER and ld.site is not None:
             p.sites.setdefault(_load_key(ld), set()).add(ld.site.lower())
@@ -205,7 +250,7 @@ class _Before:
     before and their :func:`_twins` were most of the comparison (issue 25)."""
 
     def __init__(self, plan: LoadPlan) -> None:
-        self.processes = _by_process(plan.loads)
+        self.processes = _by_process(plan)
         self._plan = plan
         self._elsewhere: dict[Arch, set[tuple[str, str]]] = {}
         self._origins: dict[str, set[tuple[str, str]]] | None = None
@@ -242,10 +287,16 @@ def _before(plan: LoadPlan) -> _Before:
 
 
 def _apps(plan: LoadPlan, pool: AppPool | None) -> tuple[str, ...]:
+    """The applications ``pool``'s worker serves in ``plan``: IIS Express, those of the sites its projects launch
+    (Visual Studio starts ``iisexpress.exe /site:NAME``, one site a process; the configuration's other sites, of every
+    project the file ever held, run in none), not every application of the file that names the pool."""
     if pool is None:
         return ()
     found = plan.server.pool(pool.name)
-    return tuple(a.label for a in plan.server.applications_in(found)) if found is not None else ()
+    if found is None:
+        return ()
+    launched = {p.site.lower() for p in plan.iisexpress.projects} if plan.iisexpress is not None else None
+    return tuple(a.label for a in plan.server.applications_in(found) if launched is None or a.site.lower() in launched)
 
 
 Mappings = tuple[tuple[str, str, str, tuple[str, ...]], ...]
@@ -326,7 +377,7 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
         if ld.kind is LoadKind.ISAPI_EXTENSION and app in (moved or stay):
             # NOTE: a handler whose own bitness preCondition is false where its application now runs: the mapping no
             # longer applies, and the requests it took go to another handler (the fix "works" by leaving it out)
-            out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
+            out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, _ran(ld),
                                   is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
                                   after.arch if after is not None else None, (app,)))
             continue
@@ -338,7 +389,7 @@ def _removed(before: _Process, after: _Process | None, pool: str | None, moved: 
             continue  # NOTE: an application-level entry moves with its application; a filter of its site does not
         handlers, bypassed = (_handlers(plan, before, after, moved or stay, ld.name) if ld.kind is LoadKind.GLOBAL_MODULE
                               else ((), ()))
-        out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, ld.fits,
+        out.append(SideEffect(EffectKind.UNLOADED, pool, before.name, ld.name, ld.kind.value, _ran(ld),
                               is_security(ld.name, ld.binary.configured, ld.kind), before.arch,
                               after.arch if after is not None else None, moved, handlers=handlers, bypassed=bypassed))
     return out
@@ -362,7 +413,7 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
     ``before`` has (a pool left without applications) changes nothing that runs.
     """
     was = _before(before)
-    old, new = was.processes, _by_process(after.loads)
+    old, new = was.processes, _by_process(after)
     out: list[SideEffect] = []
     for key, b in old.items():
         a = new.get(key)

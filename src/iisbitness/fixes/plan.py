@@ -92,10 +92,12 @@ def _element(doc: Document, src: ConfigSource, tag: str, key: str, value: str) -
     return found[0]
 
 
-def _all(doc: Document, parent: str, tag: str, name: str) -> list[etree._Element]:
-    low = name.lower()
+def _all(doc: Document, parent: str, tag: str, name: str | None = None) -> list[etree._Element]:
+    """Every ``<tag>`` child of a ``<parent>`` in ``doc``, in document order; with ``name``, those of that ``name``
+    attribute (case-insensitive)."""
+    low = None if name is None else name.lower()
     return [el for el in doc.root.iter() if isinstance(el.tag, str) and local_name(el) == tag
-            and attr(el, "name").strip().lower() == low
+            and (low is None or attr(el, "name").strip().lower() == low)
             and (p := el.getparent()) is not None and local_name(p) == parent]
 
 
@@ -110,18 +112,17 @@ def _pool_values(server: Server, arch: Arch) -> dict[str, str]:
     return values
 
 
-def _new_pool(files: _Files, server: Server, name: str, values: dict[str, str], after_pool: str | None) -> None:
+def _new_pool(files: _Files, server: Server, name: str, values: dict[str, str]) -> None:
+    """Add pool ``name`` with ``values`` after the last pool of applicationHost.config (:func:`_new_pools_section`
+    when it declares none)."""
     e = files.get(server.config_file)
-    pools = [el for el in _all(e.doc, "applicationPools", "add", after_pool or "")] if after_pool else []
-    if not pools:
-        pools = [el for el in e.doc.root.iter() if isinstance(el.tag, str) and local_name(el) == "add"
-                 and (p := el.getparent()) is not None and local_name(p) == "applicationPools"]
+    pools = _all(e.doc, "applicationPools", "add")
     text = f'<add name="{xml_attr_value(name)}"' + "".join(f' {k}="{xml_attr_value(v)}"' for k, v in values.items())
     if not pools:
         _new_pools_section(files, server, name, text + " />")
         return
     e.insert_after(pools[-1], text + " />")
-    line = e.doc.line_of(pools[-1])
+    line = e.doc.line_of(pools[-1], end=True)
     files.notes[server.config_file].append((line, f"after line {line}: new pool: {text} />"))
 
 
@@ -138,11 +139,10 @@ def _new_pools_section(files: _Files, server: Server, name: str, add: str) -> No
     """
     e = files.get(server.config_file)
     doc = e.doc
-    defaults = [el for el in doc.root.iter() if isinstance(el.tag, str) and local_name(el) == "applicationPoolDefaults"
-                and (p := el.getparent()) is not None and local_name(p) == "applicationPools"]
+    defaults = _all(doc, "applicationPools", "applicationPoolDefaults")
     if defaults:
         e.insert_after(defaults[-1], add)
-        line = _end_line(doc, defaults[-1])
+        line = doc.line_of(defaults[-1], end=True)
         files.notes[server.config_file].append((line, f"after line {line}: new pool: {add}"))
         return
     hosts = [el for el in doc.root if isinstance(el.tag, str) and local_name(el) == "system.applicationHost"]
@@ -156,13 +156,8 @@ def _new_pools_section(files: _Files, server: Server, name: str, add: str) -> No
     step = doc.spans[inner[0]].indent[len(indent):] if inner and doc.spans[inner[0]].indent.startswith(indent) else ""
     nl = doc.newline()
     e.insert_after(last[-1], f"<applicationPools>{nl}{indent}{step or '    '}{add}{nl}{indent}</applicationPools>")
-    line = _end_line(doc, last[-1])
+    line = doc.line_of(last[-1], end=True)
     files.notes[server.config_file].append((line, f"after line {line}: new <applicationPools> with the pool: {add}"))
-
-
-def _end_line(doc: Document, el: etree._Element) -> int:
-    """1-based line of ``el``'s end tag (of its start tag when it has none)."""
-    return doc.text.text.count("\n", 0, doc.spans[el].end) + 1
 
 
 def _set_pool_arch(files: _Files, server: Server, edit: SetPoolArch) -> None:
@@ -170,7 +165,7 @@ def _set_pool_arch(files: _Files, server: Server, edit: SetPoolArch) -> None:
     if pool is None:
         raise FixError(f"{server.config_file}: no pool {edit.pool!r}; not changed")
     if not pool.declared:  # named by an application only: declare it, at the new architecture
-        _new_pool(files, server, pool.name, _pool_values(server, edit.arch), None)
+        _new_pool(files, server, pool.name, _pool_values(server, edit.arch))
         return
     el = _element(files.get(server.config_file).doc, pool.source, "add", "name", pool.name)
     files.set(server.config_file, el, _pool_values(server, edit.arch), f"pool '{pool.name}'")
@@ -213,7 +208,7 @@ def _copy_pool(files: _Files, server: Server, like: AppPool, name: str, values: 
     # NOTE: bitness attributes are set, never copied; the start tag keeps its other attributes in place
     start = set_attributes(text[span.start:span.tag_end], {"name": name, **values})
     e.insert_after(el, start + text[span.tag_end:span.end])
-    line = e.doc.line_of(el)
+    line = e.doc.line_of(el, end=True)
     children = sum(1 for c in el if isinstance(c.tag, str))
     files.notes[server.config_file].append(
         (line, f"after line {line}: new pool, a copy of pool '{like.name}': {start}"
@@ -229,7 +224,7 @@ def _move(files: _Files, server: Server, edit: MoveToNewPool) -> None:
     else:  # NOTE: a pool only an application names stores nothing to copy: what the appcmd fix gives it
         values = {"managedRuntimeVersion": like.managed_runtime_version,
                   "managedPipelineMode": like.pipeline_mode.value} | _pool_values(server, edit.arch)
-        _new_pool(files, server, edit.new_pool, values, None)
+        _new_pool(files, server, edit.new_pool, values)
     wanted = {(s.lower(), p.lower()) for s, p in edit.apps}
     for app in (a for site in server.sites for a in site.applications):
         if (app.site.lower(), app.path.lower()) in wanted:

@@ -9,17 +9,15 @@ start tags of the text are matched one to one, in document order, with lxml's el
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
 
-from iisbitness.config.xml import local_name, parse_bytes
+from iisbitness.config.xml import local_name, parse_bytes, text_encoding
 from iisbitness.errors import ConfigError, FixError
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _TOKEN = re.compile(
     r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^>]*>"
     r"|</(?P<close>[^\s>]+)\s*>"
@@ -43,12 +41,13 @@ class Text:
 
     @classmethod
     def decode(cls, data: bytes, shown: str) -> Text:
-        """Decode ``data`` by its BOM (else UTF-8, as IIS reads configuration).
+        """Decode ``data`` as the scan's parser did (:func:`iisbitness.config.xml.text_encoding`: by its BOM; UTF-16
+        without one when its first bytes say so; else UTF-8, as IIS reads configuration).
 
         Raises:
             FixError: not decodable, or decoding and encoding again would not give the same bytes.
         """
-        bom, enc = next(((b, e) for b, e in _BOMS if data.startswith(b)), (b"", "utf-8"))
+        bom, enc = text_encoding(data)
         try:
             text = data[len(bom):].decode(enc)
         except UnicodeDecodeError as e:
@@ -164,9 +163,11 @@ class Document:
             raise FixError(f"{e}; not changed") from e
         return cls(shown, data, text, root, element_spans(text.text, root, shown))
 
-    def line_of(self, el: etree._Element) -> int:
-        """1-based line of ``el``'s start tag in the text."""
-        return self.text.text.count("\n", 0, self.spans[el].start) + 1
+    def line_of(self, el: etree._Element, *, end: bool = False) -> int:
+        """1-based line of ``el``'s start tag in the text; with ``end``, of its end tag (its start tag when it has
+        none): the line an element inserted after ``el`` follows."""
+        span = self.spans[el]
+        return self.text.text.count("\n", 0, span.end if end else span.start) + 1
 
     def newline(self) -> str:
         """The file's line ending (``\\r\\n`` when it has any, else ``\\n``)."""

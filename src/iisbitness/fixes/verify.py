@@ -15,8 +15,11 @@ load plan is rebuilt and every rule re-run. A fix that leaves its finding in pla
 Not every new finding is a breakage (:func:`outcome`, ``Outcome.shown``); these are named in the fix's note,
 and the fix stays verified when nothing else is new:
 
-- a ``binary-missing`` *warning*: the file's folder is not in the image (a configuration-only copy), so re-analysis
-  could not check it; it says nothing the fix breaks ("Not checked, as the image does not hold it ...").
+- a ``binary-missing`` *warning*: the file's folder is not in the image (a configuration-only copy, or a copy that left
+  that folder out while it holds the other architecture's build), so re-analysis could not check it; it says nothing
+  the fix breaks ("Not checked, as the image does not hold its folder: ..."). A file that re-analysis finds missing
+  from a folder the image holds, or of the wrong architecture, is a breakage: for a compression scheme DLL, say, HTTP
+  500.19 on the pool's responses (rules/compression_scheme_arch.py, rules/binary_missing.py).
 - in a worker the fix creates (a pool ``pool-undefined`` defines, the new pool of a split), what its applications
   need whatever its architecture: a file missing from a folder the image holds (``binary-missing`` error without
   another view's copy), a file that is not a PE image (``binary-invalid``). The fix reveals these, a worker now
@@ -197,7 +200,7 @@ def _shown_note(shown: Sequence[Finding]) -> str:
     out = []
     if unchecked:
         files = list(dict.fromkeys(a.binary or "" for a in unchecked))
-        out.append(f"Not checked, as the image does not hold it (a configuration-only copy): {_listed(files)}.")
+        out.append(f"Not checked, as the image does not hold its folder: {_listed(files)}.")
     if revealed:
         out.append(f"Once it runs, the new pool will also show: {_listed([_describe(a) for a in revealed])} (at either architecture: "
                    "not caused by this fix).")

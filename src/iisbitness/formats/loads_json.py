@@ -11,12 +11,17 @@ from iisbitness.report import LOADS_SCHEMA, LoadEntry, Report, Verdict
 
 
 def entry_dict(e: LoadEntry) -> dict[str, Any]:
-    """One load-map entry as JSON-ready data."""
-    return {"process": e.process, "process_arch": e.process_arch.value, "pool": e.pool, "kind": e.kind,
-            "name": e.name, "site": e.site, "application": e.application, "configured": e.configured,
-            "windows_path": e.windows_path, "resolved": e.resolved, "binary_arch": [a.value for a in e.binary_arch],
-            "evidence": e.evidence, "verdict": e.verdict.value, "reason": e.reason,
-            "config": {"file": e.config.file, "line": e.config.line}}
+    """One load-map entry as JSON-ready data; ``skip_reason`` only on a ``skipped`` entry (added to loads/1 after
+    its first release: an optional field)."""
+    out: dict[str, Any] = {
+        "process": e.process, "process_arch": e.process_arch.value, "pool": e.pool, "kind": e.kind,
+        "name": e.name, "site": e.site, "application": e.application, "configured": e.configured,
+        "windows_path": e.windows_path, "resolved": e.resolved, "binary_arch": [a.value for a in e.binary_arch],
+        "evidence": e.evidence, "verdict": e.verdict.value, "reason": e.reason,
+        "config": {"file": e.config.file, "line": e.config.line}}
+    if e.skip_reason is not None:
+        out["skip_reason"] = e.skip_reason
+    return out
 
 
 def loads_dict(report: Report) -> dict[str, Any]:

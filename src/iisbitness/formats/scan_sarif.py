@@ -125,7 +125,7 @@ def _result(f: Finding, rule_index: dict[str, int], v: ReportView, number: int |
         arch = ", ".join(a.value for a in f.binary_arch) or "unknown architecture"
         related.append(_location(f.resolved, None, f"{f.binary} ({arch})") | {"id": 1})
     elif f.binary:
-        related.append({"id": 1, "message": {"text": f"{f.binary} (not in the image)"}})
+        related.append({"id": 1, "message": {"text": f"{f.binary} (not in {v.report.server.absent_from})"}})
     fixes = [x for x in (_fix(fx, v.number(fx)) for fx in f.fixes) if x is not None]
     # NOTE: fix numbers as text and HTML show them ([N], `fix --fix N`); the finding's number is `fix --finding N`
     props = {k: value for k, value in {

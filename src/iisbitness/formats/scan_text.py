@@ -149,14 +149,15 @@ def _where(c: Cause) -> str:
     return where
 
 
-def _arch_evidence(f: Finding) -> str:
+def _arch_evidence(f: Finding, absent_from: str) -> str:
     """The binary's architectures and which part of the verdict is inferred: ``x64`` (read), ``x86, inferred`` (from
-    its folder: not in the image), ``x64, not in image``, and for IIS Express, whose worker's bitness can be Visual
-    Studio's unrecorded default (``Finding.evidence`` is then ``inferred`` although the file was read),
-    ``x64, read; iisexpress.exe x86 assumed``: the file's headers were read, the worker's architecture is assumed
+    its folder: not in the image), ``x64, not in image`` (``absent_from``, :attr:`ServerSummary.absent_from`: ``not in
+    build folder`` for check-app alone), and for IIS Express, whose worker's bitness can be Visual Studio's
+    unrecorded default (``Finding.evidence`` is then ``inferred`` although the file was read), ``x64, read;
+    iisexpress.exe x86 assumed``: the file's headers were read, the worker's architecture is assumed
     (:attr:`Finding.arch_inferred`, :attr:`Finding.read_worker_assumed`, as the HTML says them)."""
     arch = arch_label(f.binary_arch) + (", inferred" if f.arch_inferred else "")
-    arch += "" if f.resolved or f.arch_inferred else ", not in image"
+    arch += "" if f.resolved or f.arch_inferred else f", not in {absent_from.removeprefix('the ')}"
     if f.process_arch_assumed and f.process_arch is not None:
         arch += (", read" if f.read_worker_assumed else "") + f"; {f.process} {f.process_arch.value} assumed"
     return arch
@@ -168,7 +169,7 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
     head: list[str | tuple[str, str]] = [(f.severity.label.upper(), _STYLE[f.severity]), " ", (f.rule, "bold")]
     if len(c.findings) > 1:
         head.append(f"  {len(c.pools)} pools" if len(c.pools) == len(c.findings) else f"  {len(c.findings)} findings")
-    binary = f"{f.binary} [{_arch_evidence(f)}]" if f.binary else ""
+    binary = f"{f.binary} [{_arch_evidence(f, v.report.server.absent_from)}]" if f.binary else ""
     if binary and len(Text.assemble(*head)) + len(binary) + 2 <= out.o.width:
         head.insert(3, f"  {binary}")
         binary = ""
@@ -188,13 +189,19 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
         out.field("in", where)
     if f.chain:
         out.field("via", " -> ".join(f.chain))
+    # NOTE: a symptom that opens with its application ("BankTech_API_V1/: HTTP Error 500.32 ...") is cut past that
+    # label: a label of 16 characters or more was the whole headline ("sees  BankTech_API_V1/ ...")
+    label = f"{f.site}{f.application}: " if f.site and f.application is not None else ""
     for s in c.symptoms:
-        out.field("sees", s if out.o.verbose else headline(s))
-    if out.o.verbose:
+        skip = len(label) if label and s.startswith(label) else 0
+        out.field("sees", s if out.o.verbose else headline(s, 16 + skip, 40 + skip))
+    if out.o.verbose or f.unchecked:
+        # NOTE: a binary the scan could not check has no fix: its why (a drive not mapped, a share not given, a file
+        # that cannot be read) is what to act on, and "could not check this binary" alone said nothing of it
         for text in c.causes:
             out.field("why", text)
-        if f.resolved:
-            out.field("file", f.resolved)
+    if out.o.verbose and f.resolved:
+        out.field("file", f.resolved)
     if c.fixes:
         # NOTE: no-break spaces keep each group on one line when wrapped (textwrap breaks on ASCII space only)
         # NOTE: a removal's words may wrap; the number, label and verification stay together
@@ -389,7 +396,7 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     if missing:  # NOTE: counted as warnings in the closing line and the pool table: a block with its rule id
         out.line()
         out.line(("WARNING", _STYLE[Severity.WARNING]), " ", ("binary-missing", "bold"),
-                 f"  not in the image, architecture unknown ({len(missing)}):")
+                 f"  not in {report.server.absent_from}, architecture unknown ({len(missing)}):")
         for c in missing:
             out.line("  ", (c.first.binary or "", "yellow"), ("  --> ", "blue"), str(c.config), f"  in {_where(c)}")
     if v.fixes:

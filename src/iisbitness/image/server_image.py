@@ -92,6 +92,10 @@ class ServerImage:
         folders: the listings and real paths read (:class:`~iisbitness.image.folders.Folders`).
         com_registry: the registry :meth:`open_registry` gives, once opened or when set (a collected image).
         on_registry: applied to the registry when :meth:`open_registry` opens it (``collect`` records answers).
+        collected: where a collected zip's copy was made: ``server`` (``iisbitness collect`` on the server itself:
+            what it lacks was not on the server, or not readable there), ``image`` (from an image folder: what it
+            lacks was not in that folder, and only a new ``collect`` adds it, as a scan of the zip takes no
+            ``--drive`` or ``--share``); "" when this is no collected zip.
     """
 
     drives: dict[str, Path]
@@ -103,6 +107,7 @@ class ServerImage:
     shares: Path | None = None
     share_folders: dict[str, Path] = field(default_factory=dict)
     follow_links: bool = False
+    collected: str = ""
     folders: Folders = field(default_factory=Folders, repr=False)
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     on_registry: Callable[[ComRegistry | None], ComRegistry | None] | None = field(default=None, repr=False)
@@ -194,6 +199,9 @@ class ServerImage:
         if base is None:
             if self.absent_drives:
                 return Resolved(p, None)
+            if self.live or self.collected == "server":  # NOTE: every drive of the server is mapped: it has no such
+                return Resolved(p, None, f"drive {drive}: is not a drive of "
+                                         f"{'this server' if self.live else 'the server when it was collected'}")
             remedy = f"--drive {drive}=/path/to/copy"
             return Resolved(p, None, f"drive {drive}: is not mapped (use {remedy})", remedy=remedy)
         if self.sysnative and rest.lower().startswith("windows\\system32"):

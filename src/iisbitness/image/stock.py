@@ -24,8 +24,11 @@ STOCK_IIS_MODULES = frozenset({
     "iisfcgi.dll", "iisfreb.dll", "iisreqs.dll", "iiswsock.dll", "iprestr.dll", "isapi.dll", "logcust.dll",
     "loghttp.dll", "modrqflt.dll", "protsup.dll", "redirect.dll", "static.dll", "urlauthz.dll", "validcfg.dll",
     "warmup.dll", "webdav.dll",
+    # NOTE: not a module: the gzip compression scheme the compression role services install beside compstat.dll and
+    # compdyn.dll (the default <httpCompression> names %Windir%\system32\inetsrv\gzip.dll; facts S2)
+    "gzip.dll",
 })
-"""DLL names of the native modules Windows ships with IIS 7 and later (lower case)."""
+"""DLL names of the native modules Windows ships with IIS 7 and later, and its gzip compression scheme (lower case)."""
 
 _FOLDERS = (WINDIR + "\\System32\\inetsrv").lower(), (WINDIR + "\\SysWOW64\\inetsrv").lower()
 

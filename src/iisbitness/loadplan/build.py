@@ -16,7 +16,6 @@ from typing import TypeVar, cast
 from iisbitness.arch import Arch
 from iisbitness.loadplan.collectors import COLLECTORS
 from iisbitness.loadplan.collectors.bin import bin_fails, bin_unread, collect_bin, collect_iis_manager
-from iisbitness.loadplan.collectors.compression import collect_compression_schemes
 from iisbitness.loadplan.collectors.folders import app_bin_folder
 from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector, Found, PlanContext
@@ -187,13 +186,12 @@ def _remembered(ctx: PlanContext, server: Server, process: Process, apps: tuple[
     changes one global module's preCondition re-collects the global modules of every pool, not their bins,
     COM objects and handlers (issue 25).
 
-    NOTE: only :func:`collect_global_modules` reads ``server.global_modules``, and it reads nothing of the
-    sites; :func:`collect_compression_schemes` reads the global modules and the compression schemes; the other
-    collectors read the sites (applications, folders, handlers, filters) and the ISAPI and CGI restriction list.
+    NOTE: only :func:`collect_global_modules` reads ``server.global_modules`` (and, for the scheme DLLs of a
+    compression module, the compression schemes), and it reads nothing of the sites; the other collectors read the
+    sites (applications, folders, handlers, filters) and the ISAPI and CGI restriction list.
     """
-    server_reads: tuple[object, ...] = ((server.global_modules,) if collect is collect_global_modules else
-                                        (server.global_modules, server.compression_schemes)
-                                        if collect is collect_compression_schemes
+    server_reads: tuple[object, ...] = ((server.global_modules, server.compression_schemes)
+                                        if collect is collect_global_modules
                                         else (server.sites, server.isapi_cgi_restriction))
     return _memo(ctx, (what, process.arch, server.os_arch), (process.pool, apps, collect, *server_reads), tuple, work)
 

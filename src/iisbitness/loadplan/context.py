@@ -141,24 +141,6 @@ class PlanContext:
         others = [k for (o, a), k in self._resolved.items() if o is os_arch and a is not process_arch]
         files: FilesOf | None = None
         looked = False  # NOTE: the folder located at its first file to resolve without a redirection (listed as then)
-        search: list[tuple[Path, ...]] = []  # NOTE: the dependency search folders, at the first file that needs them
-        deps = self.facts.deps
-        follow = self.follow_dependencies
-
-        def chain_of(host: str, image: PeImage) -> tuple[str, ...]:
-            """:meth:`dependency_chain` of ``host`` (read as ``image``), a file of ``files``."""
-            if not (follow and process_arch in image.loadable_by and image.is_pe):
-                return ()
-            if not search:
-                assert files is not None
-                search.append(self._search_folders(files.folder, os_arch, process_arch))
-            names = deps.get(host)
-            if names is None:
-                names = dependency_names(host, image, self.facts)
-            if not names:
-                return ()  # NOTE: a file with no dependency to search (most files): no search (issue 25)
-            return self._chain(host, process_arch, search[0], image)
-
         out: list[BinaryRef] = []
         alike = seen_alike(win + "\\x")  # NOTE: then each file is, when its name is plain (plain_name)
         for name in names:
@@ -184,7 +166,8 @@ class PlanContext:
                     # it was read through), with this worker's chain
                     found = other
                     if other.image is not None:
-                        chain = chain_of(other.image.path, other.image)
+                        chain = self.dependency_chain(other.image.path, os_arch, process_arch, other.image,
+                                                      files.folder)
                         found = other if chain == other.chain else replace(other, chain=chain)
                 elif (where := files.locate(name)) is None:
                     found = self.resolve(configured, os_arch, process_arch)
@@ -192,7 +175,8 @@ class PlanContext:
                     got = self.read(where[0])
                     found = (BinaryRef(configured, configured, where[1], None, problem=f"cannot read: {got}")
                              if isinstance(got, str) else
-                             BinaryRef(configured, configured, where[1], got, chain=chain_of(where[0], got)))
+                             BinaryRef(configured, configured, where[1], got,
+                                       chain=self.dependency_chain(where[0], os_arch, process_arch, got, files.folder)))
                 known[found.configured] = found
             out.append(found)
         return tuple(out)
@@ -208,11 +192,8 @@ class PlanContext:
             return None
         if other.image is None:
             return other  # NOTE: absent, a folder, unreadable or outside the image: the same for every process
-        chain: tuple[str, ...] = ()
-        if self.follow_dependencies and other.image.is_pe and process_arch in other.image.loadable_by:
-            found = self.image.locate(configured)
-            assert found.host is not None  # NOTE: it was read
-            chain = self.dependency_chain(found.host, os_arch, process_arch, other.image, found.folder)
+        # NOTE: the image keeps the host path it was read through (:attr:`Resolved.host`), in the folder it was found in
+        chain = self.dependency_chain(other.image.path, os_arch, process_arch, other.image)
         return other if chain == other.chain else replace(other, chain=chain)
 
     def _resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
@@ -247,10 +228,8 @@ class PlanContext:
         shown = found.shown
         if isinstance(got, str):
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
-        chain: tuple[str, ...] = ()
-        if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
-            chain = self.dependency_chain(found.host, os_arch, process_arch, got, found.folder)
-        return BinaryRef(configured, seen, shown, got, chain=chain)
+        return BinaryRef(configured, seen, shown, got,
+                         chain=self.dependency_chain(found.host, os_arch, process_arch, got, found.folder))
 
     def _literally(self, expanded: str, os_arch: Arch, process_arch: Arch) -> bool:
         """A path whose unknown ``%NAME%`` stays as it is (as Windows leaves it) names a file of the image."""
@@ -283,31 +262,30 @@ class PlanContext:
             return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
         return None if other is None else Absence(ntpath.dirname(windows_path), 0, other)
 
-    def dependency_chain(self, host: str | Path, os_arch: Arch, process_arch: Arch,
-                         image: PeImage | None = None, folder: Path | None = None) -> tuple[str, ...]:
-        """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load.
+    def dependency_chain(self, host: str | Path, os_arch: Arch, process_arch: Arch, image: PeImage,
+                         folder: Path | None = None) -> tuple[str, ...]:
+        """The chain to the first dependency of ``host`` that a ``process_arch`` process cannot load; ``()`` when
+        dependencies are not followed (:attr:`follow_dependencies`) or ``image`` is not a PE file such a process
+        loads (its own mismatch is a finding of its own), as when no dependency fails.
 
         Searches the binary's own folder, then the process's view of System32 (SysWOW64 for a
         32-bit process), as the loader does (facts D1; "Dynamic-Link Library Search Order").
         P/Invoke targets are not followed here: they load only when called (native-library-arch).
         Not cached here: :meth:`resolve` caches the reference that holds the chain, and the dependency
         search remembers each file's dependencies (:class:`~iisbitness.pe.facts.BinaryFacts`). ``image``: the
-        headers of ``host`` when the caller has read them and knows ``process_arch`` loads it; then a file with
-        no dependency to search (most files) is answered without a search (issue 25). ``host``: a host path, a
-        string when the caller has one (no ``Path`` per file unless its dependencies are searched). ``folder``: its
-        parent when the caller has it (:attr:`Resolved.folder <iisbitness.image.server_image.Resolved.folder>`).
+        headers of ``host``; a file with no dependency to search (most files) is answered without a search (issue
+        25). ``host``: a host path, a string when the caller has one (no ``Path`` per file unless its dependencies
+        are searched). ``folder``: its parent when the caller has it (:attr:`Resolved.folder
+        <iisbitness.image.server_image.Resolved.folder>`, :attr:`FilesOf.folder
+        <iisbitness.image.server_image.FilesOf.folder>`).
         """
+        if not (self.follow_dependencies and image.is_pe and process_arch in image.loadable_by):
+            return ()
         # NOTE: looked up even without a search: System32's listing is part of what collect records
         folders = self._search_folders(Path(host).parent if folder is None else folder, os_arch, process_arch)
-        return self._chain(host, process_arch, folders, image)
-
-    def _chain(self, host: str | Path, process_arch: Arch, folders: tuple[Path, ...],
-               image: PeImage | None) -> tuple[str, ...]:
-        """:meth:`dependency_chain` of ``host`` once its search folders are known."""
-        if image is not None and process_arch in image.loadable_by:
-            names = self.facts.deps.get(host) if isinstance(host, str) else None  # NOTE: dependency_names' own memo
-            if not (names if names is not None else dependency_names(host, image, self.facts)):
-                return ()
+        names = self.facts.deps.get(host) if isinstance(host, str) else None  # NOTE: dependency_names' own memo
+        if not (names if names is not None else dependency_names(host, image, self.facts)):
+            return ()
         try:
             result = find_mismatch(host, process_arch, folders, facts=self.facts)
         except ImageReadError:

@@ -63,8 +63,9 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         directory); ``PARTLY`` when it was, but another virtual directory's folder was not, a problem marked
         ``unread`` lies below its folders (or in a folder of an application above it whose URL leads to it: a
         web.config there reaches it, facts B3), the folder of an application above it that its URL lies under was not
-        read (:func:`_inherited_gaps`), or a strong-named assembly could not be looked up in the GAC (the image
-        holds no GAC folder, or none of its GAC folders holds it, nor ``bin``);
+        read (:func:`_inherited_gaps`), a binary its worker loads could not be read (:func:`_unread_binaries`), or a
+        strong-named assembly could not be looked up in the GAC (the image holds no GAC folder, or none of its GAC
+        folders holds it, nor ``bin``);
         ``CHECKED`` (no reasons, no remedy) otherwise. ``reasons`` say why, one sentence each; ``remedy`` what
         to give a new scan (``--drive``, ``--env``, a folder to copy; "" when nothing offline helps). Empty for a
         server with no site. An unread part of the server's own configuration file (a section in a
@@ -87,6 +88,8 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         have.extend(p for p in found if p not in have)
     # NOTE: IIS 6 reads its handlers and filters from the metabase, and the scan no web.config of it
     inherited = _inherited_gaps(apps, folders) if plan.iis6 is None else {}
+    for key, gaps in _unread_binaries(apps, folders, plan, ctx).items():
+        inherited[key] = tuple(dict.fromkeys((*inherited.get(key, ()), *gaps)))
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), GAC_REMEDY if id(a) in gac else "",
                           inherited.get(id(a), ()))
                 for a in apps)
@@ -141,7 +144,42 @@ _Folder = tuple[VirtualDirectory, Path | None, str, str]
 
 def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress: bool) -> _Folder:
     """Where a virtual directory's folder is in the image, as a worker of the OS's own architecture resolves it
-    (as the web.config reader does), or why it is not there and what to give."""
+    (as the web.config reader does), or why it is not there and what to give (:func:`_on_the_server`: said of the
+    server itself where the image is the server or a zip collected on it)."""
+    found = _image_folder(ctx, server, vdir, iisexpress)
+    return found if found[1] is not None else _on_the_server(ctx, found)
+
+
+def _on_the_server(ctx: PlanContext, found: _Folder) -> _Folder:
+    """``found`` (a folder not read) as the image's origin makes it: on the live server (``ServerImage.live``) or a
+    zip ``iisbitness collect`` made there (``collected == "server"``), a folder absent or a drive unmapped is absent
+    from the server itself: nothing to copy or map (the application cannot be served from it there either), where
+    the offline words said "not in the image" and gave a folder to copy or a ``--drive``; the UNC share a zip from
+    the server lacks was not readable there. A zip made from an image folder (``collected == "image"``) takes no
+    ``--drive`` or ``--share`` (refused, exit 2) and no folder copied into it: its remedy is a new ``collect``."""
+    vdir, _, why, give = found
+    on_server = ctx.image.live or ctx.image.collected == "server"
+    where = "this server" if ctx.image.live else "the server when it was collected"
+    if on_server and why.endswith(" is not in the image") and why.startswith("folder "):
+        if give.startswith("scan on the server with an account"):  # NOTE: a UNC folder (_copy_hint)
+            return (vdir, None, why.removesuffix(" is not in the image") + f" could not be read from {where} (it "
+                    "does not exist, or the scan's account cannot reach the share)", give)
+        return vdir, None, why.removesuffix(" is not in the image") + f" does not exist on {where}", ""
+    if on_server and why.endswith(" is not mapped"):
+        return vdir, None, why.removesuffix(" is not mapped") + f" is not a drive of {where}", ""
+    if ctx.image.collected == "server" and give.startswith("--share "):
+        return (vdir, None, why.replace("which is not part of the image", "which the collecting scan could not read"),
+                "scan on the server with an account that can read the share (iisbitness collect then copies it)")
+    if ctx.image.collected == "image" and give.startswith(("--drive ", "--share ")):
+        return (vdir, None, why,
+                f"a new zip (a scan of this one takes no {give.split()[0]}): iisbitness collect again with {give}")
+    if ctx.image.collected == "image" and give.startswith("copy "):
+        return vdir, None, why, f"a new zip: {give}, then iisbitness collect again"
+    return found
+
+
+def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress: bool) -> _Folder:
+    """:func:`_folder` in the words of an offline image."""
     configured = vdir.physical_path
     if not configured.strip():
         return vdir, None, "no physicalPath is configured", ""
@@ -276,6 +314,38 @@ def _inherited_gaps(apps: list[Application], folders: dict[int, list[_Folder]]) 
         if gaps:
             out[id(a)] = gaps
     return out
+
+
+def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]], plan: LoadPlan,
+                     ctx: PlanContext) -> dict[int, tuple[tuple[str, str], ...]]:
+    """Per application, ``(reason, remedy)`` for each binary its worker loads that the scan could not read (the
+    binary's ``problem``: on a drive not mapped, a UNC share not given, outside the image, an unknown variable, a
+    file that cannot be read): a global module or compression scheme DLL counts against every application of the
+    pool, a site's ISAPI filter against the site's applications there, an application's own entry against it. Such
+    a binary is a ``binary-invalid`` warning, and the applications were said "checked" over it (``--fail-on-incomplete``
+    passed). Strong-named assemblies are :func:`_unread_by_load`'s; IIS Manager's copies of ``bin`` loads and IIS 6's
+    processes without a pool are left to the worker's; an application whose own root folder was not read is left out
+    (not checked already: that folder's reason is the one to give)."""
+    in_pool: dict[str, list[Application]] = {}
+    for a in apps:
+        if all(host is not None for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir):
+            in_pool.setdefault(a.pool.lower(), []).append(a)
+    out: dict[int, dict[tuple[str, str], None]] = {}
+    for load in plan.loads:
+        b = load.binary
+        if b.problem is None or b.image is not None or load.process.pool is None or isinstance(load.entry, GacAssembly):
+            continue
+        site, app = (load.site or "").lower(), (load.application or "").lower()
+        targets = [a for a in in_pool.get(load.process.pool.name.lower(), ())
+                   if not site or (a.site.lower() == site and (not app or a.path.lower() == app))]
+        if not targets:
+            continue
+        give = ctx.image.locate(b.windows_path).remedy if b.windows_path else ""
+        gap = (f"'{b.configured}' ({load.kind.value} '{load.name}'), which its worker loads, was not read: {b.problem}",
+               give or "")
+        for a in targets:
+            out.setdefault(id(a), {})[gap] = None
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[Problem]) -> dict[int, list[Problem]]:

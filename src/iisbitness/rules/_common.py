@@ -350,12 +350,22 @@ def _apps_by_binary(plan: LoadPlan) -> dict[tuple[str, str, str], tuple[tuple[st
     return {k: tuple(v) for k, v in index.items()}
 
 
+_EACH_ITS_OWN = "Register each build with a bitness32 / bitness64 preCondition so that each worker loads its own."
+_SCHEME_BUILDS = ("A scheme names one dll for every worker and takes no preCondition: install each build where that "
+                  "worker resolves the path (%ProgramFiles% is Program Files (x86) in a 32-bit worker, System32 is "
+                  "SysWOW64), as IIS Compression's x64 installer puts its x86 build in Program Files (x86).")
+"""The note of a scheme DLL's build: ``httpCompression/scheme`` has no preCondition (facts C1); the path is expanded
+and redirected in each worker (facts B10-B12); microsoft/IIS.Compression ``Installer/iiscompression.wxs``, "WOW64
+Support", installs the x86 DLLs under ``ProgramFilesFolder`` in the x64 package."""
+
+
 def build_fix(load: Load, what: str) -> Fix:
-    """Advice to install or build the binary for the process's architecture (not checkable)."""
+    """Advice to install or build the binary for the process's architecture (not checkable); for a compression scheme
+    DLL, where to put each build (:data:`_SCHEME_BUILDS`), for the rest, a bitness preCondition on each entry."""
     arch = load.process.arch
     return Fix(summary=f"Install or build an {arch.value} version of {what} '{load.name}' for {arch.bits}-bit workers",
                label=f"an {arch.value} build of the {what}",
-               note="Register each build with a bitness32 / bitness64 preCondition so that each worker loads its own.")
+               note=_SCHEME_BUILDS if load.kind is LoadKind.COMPRESSION_SCHEME else _EACH_ITS_OWN)
 
 
 def platform_target_fix(plan: LoadPlan, load: Load) -> Fix | None:

@@ -15,11 +15,16 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   too, naming the copy, where the image holds the other architecture's build of the file (the other
   ``Program Files`` or WOW64 view): the folder alone must not call it loadable then.
 
-Symptoms: a global module that fails to load stops the worker at start (W3SVC-WP event 2280 "The
-Module DLL ... failed to load. The data is the error.", data 7E 00 00 00), and rapid-fail protection
-then disables the pool (HTTP 503, WAS 5002); an ISAPI filter gives the site HTTP 500.0 "Calling
-LoadLibraryEx on ISAPI filter ... failed"; an ISAPI extension HTTP 500 "The specified module could
-not be found." on mapped requests; an in-process COM server makes ``Server.CreateObject`` fail.
+Symptoms, per kind of load (:data:`_SYMPTOM`, each with its source): a global module that fails to load stops the
+worker at start (W3SVC-WP event 2280 "The Module DLL ... failed to load. The data is the error.", data 7E 00 00 00),
+and rapid-fail protection then disables the pool (HTTP 503, WAS 5002); an ISAPI filter gives the site HTTP 500.0
+"Calling LoadLibraryEx on ISAPI filter ... failed"; an ISAPI extension HTTP 500 "The specified module could not be
+found." on mapped requests; an in-process COM server makes ``Server.CreateObject`` fail; an ``httpCompression``
+scheme DLL gives HTTP 500.19 (module DynamicCompressionModule or StaticCompressionModule, error 0x8007007E) on the
+responses the compression modules handle, in every pool whose worker looks for it (WSUS's ``suscomp.dll`` installed
+only in System32: Lex Li, "IIS 7 and WSUS on Windows Server x64"; KB 4468361, "Management points stop responding to
+HTTP requests with error 500.19"). Each missing file is said once, here: compression-scheme-arch says only a scheme
+DLL of the other architecture.
 """
 
 from __future__ import annotations
@@ -33,37 +38,60 @@ from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import filter_precondition, global_module_precondition
 from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
-from iisbitness.rules._common import build_fix, fixes, module_failing_pools
+from iisbitness.rules._common import build_fix, fixes, module_failing_pools, pool_flip
 
 _SYMPTOM = {
+    # facts D2 (W3SVC-WP 2280, WAS 5002; "IIS W3SVC Module Configuration", "IIS Application Pool Availability")
     LoadKind.GLOBAL_MODULE: "every worker that loads it fails at start (W3SVC-WP event 2280 \"The Module DLL "
                             "'{path}' failed to load. The data is the error.\", data 7E 00 00 00 = error 126), "
                             "then rapid-fail protection disables the pool: HTTP 503",
+    # facts D3, correction C4 (technet cc735094: W3SVC-WP 2214; KB 895976)
     LoadKind.ISAPI_FILTER: "the site's requests get HTTP 500.0 \"Calling LoadLibraryEx on ISAPI filter '{path}' "
                            "failed\" (0x8007007E)",
+    # facts D4 (KB 895976; KB 943891 "HTTP status codes in IIS")
     LoadKind.ISAPI_EXTENSION: "HTTP 500 on mapped requests: \"The specified module could not be found.\" (0x8007007E)",
+    # facts D8 (Persits KB PS080519170: ASP 0177, 8007007e)
     LoadKind.COM_INPROC: "Server.CreateObject fails: \"The specified module could not be found.\" (8007007E)",
+    # Lex Li, "IIS 7 and WSUS on Windows Server x64" (suscomp.dll absent from SysWOW64\inetsrv: 500.19, Module
+    # DynamicCompressionModule, Notification SendResponseHandler, 0x8007007e); KB 4468361 (the same scheme DLL of the
+    # wrong architecture: HTTP 500.19 on every request of the pool)
+    LoadKind.COMPRESSION_SCHEME: "the pool's responses that the compression modules handle fail with HTTP 500.19 "
+                                 "(Module DynamicCompressionModule or StaticCompressionModule, Notification "
+                                 "SendResponseHandler, Error Code 0x8007007E \"The specified module could not be "
+                                 "found.\")",
 }
+"""What the user sees when the loading process does not find the file, by kind of load (each with its source)."""
 _KINDS = tuple(_SYMPTOM)
 
 
-def _fix_note(absence: Absence) -> str:
+def _fix_note(absence: Absence, kind: LoadKind) -> str:
     if absence.other_view is not None:
+        # NOTE: a compression scheme takes no preCondition (facts C1): the worker's bitness is the other way out
+        guard = ("run the pool at the other bitness (a compression scheme takes no preCondition)"
+                 if kind is LoadKind.COMPRESSION_SCHEME else
+                 "guard the entry with a bitness preCondition so that this process skips it")
         return (f" The image has {absence.other_view}: the other architecture's copy was installed and this one "
                 "was not. Install the package's build for this process (its x86 and x64 installers are separate), "
-                "or guard the entry with a bitness preCondition so that this process skips it.")
+                f"or {guard}.")
     return " Reinstall the product that provides it, or remove the entry if the product was uninstalled."
 
 
 def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...]:
     """When the other architecture's copy is installed (``absence.other_view``): a preCondition that keeps the entry
-    out of this process's bitness (verified like any fix), and installing this architecture's build (advice)."""
+    out of this process's bitness (verified like any fix), and installing this architecture's build (advice). A
+    compression scheme has no preCondition (``httpCompression/scheme``, facts C1): the pool's worker run at the
+    other architecture instead, where the OS has two (x64)."""
     if absence.other_view is None or load.process.pool is None or plan.iis6 is not None:
         return ()
     other = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
-    what = {LoadKind.GLOBAL_MODULE: "global module", LoadKind.ISAPI_FILTER: "ISAPI filter"}.get(load.kind)
+    what = {LoadKind.GLOBAL_MODULE: "global module", LoadKind.ISAPI_FILTER: "ISAPI filter",
+            LoadKind.COMPRESSION_SCHEME: "compression scheme DLL"}.get(load.kind)
     if what is None:
         return ()
+    if load.kind is LoadKind.COMPRESSION_SCHEME:
+        flip = (pool_flip(plan, load.process.pool, other)
+                if plan.iisexpress is None and plan.server.os_arch is Arch.X64 else None)
+        return fixes(flip, build_fix(load, what))
     restrict: Fix | None = None
     entry = load.entry
     if isinstance(entry, GlobalModule) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
@@ -191,7 +219,7 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
     cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}. The image holds "
              f"{absence.folder} with {absence.binaries} other binar{'y' if absence.binaries == 1 else 'ies'} but not "
              "this file, so it is taken as missing on the server (a copy of that folder, not a configuration-only "
-             f"image). Loaded by: {'; '.join(users)}." + _fix_note(absence))
+             f"image). Loaded by: {'; '.join(users)}." + _fix_note(absence, load.kind))
     if stock_absent:  # NOTE: the same folder lacks Windows' own modules too: the evidence for "missing" is weaker
         cause += (f" The copy of {absence.folder} may be partial, though: it lacks {len(stock_absent)} of Windows' own "
                   f"IIS modules as well ({', '.join(stock_absent)}); check the file on the server before acting.")

@@ -147,11 +147,23 @@ def _from_publish_drive(value: str, physical: str, shown: str) -> str:
     return pattern.sub(lambda m: shown + m[1].replace("\\", "/"), value)
 
 
+STOCK_LOCKS = ('  <configSections>\n    <sectionGroup name="system.webServer">\n      <section name="isapiFilters" '
+               'allowDefinition="MachineToApplication" overrideModeDefault="Deny" />\n    </sectionGroup>\n'
+               '  </configSections>\n')
+"""The locks of a stock IIS applicationHost.config that the synthetic server keeps (facts B8: ``isapiFilters`` is
+``overrideModeDefault="Deny"``, and the stock ``<location path="" overrideMode="Allow">`` unlocks only ``handlers``
+and ``modules``; 42 of the 43 real applicationHost.config files of the corpus declare it so): a build's web.config that
+sets ``isapiFilters`` gets HTTP 500.19 (0x80070021) on a server that has not unlocked it, and alone the check said
+nothing and analysed its filters as if IIS read them."""
+_STOCK_LOCK = re.compile(r'overrideModeDefault="Deny" at [^)]*?applicationHost\.config:\d+')
+"""How the reader names the synthetic server's lock (:data:`STOCK_LOCKS`), a temporary file the user never gave."""
+
+
 def _synthetic_apphost(pool: PoolSpec, physical: str, site: str) -> str:
     e32 = "true" if pool.arch is Arch.X86 else "false"
     emu = "false" if pool.arch is Arch.ARM64 else "true"
     return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<configuration>\n  <system.applicationHost>\n'
+        '<?xml version="1.0" encoding="UTF-8"?>\n<configuration>\n' + STOCK_LOCKS + '  <system.applicationHost>\n'
         f'    <applicationPools>\n      <add name="{POOL}" enable32BitAppOnWin64="{e32}" '
         f'enableEmulationOnWinArm64="{emu}" managedRuntimeVersion="{xml_attr_value(pool.runtime)}" '
         f'managedPipelineMode="{xml_attr_value(pool.pipeline)}" />\n    </applicationPools>\n'
@@ -181,17 +193,43 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
                               rules=tuple(r for r in RULES if r.id not in SERVER_ONLY_RULES))
         report = scan(root, options)
     shown = shown_path(publish)
-    findings = tuple(_build_side(f, pool) for f in _renamed(report.findings, physical, shown))
+    findings = tuple(_build_side(replace(f, cause=_build_words(f.cause), symptom=_build_words(f.symptom)), pool)
+                     for f in _renamed(report.findings, physical, shown))
     runtime = pool.runtime or "No Managed Code"
     # NOTE: alone there is no GAC at all: what to give is the server the build goes to, not folders to copy
     server = f"the server's GAC: iisbitness check-app \"{shown}\" --server IMAGE --site SITE/APP"
-    coverage = tuple(replace(c, remedy=c.remedy.replace(GAC_REMEDY, server))
+    coverage = tuple(replace(c, remedy=c.remedy.replace(GAC_REMEDY, server),
+                             reasons=tuple(_build_words(r) for r in c.reasons))
                      for c in _renamed_coverage(report.coverage, physical, shown))
-    return replace(report, findings=findings, problems=_renamed_problems(report, physical, shown),
-                   coverage=coverage, server=replace(report.server, image=shown,
+    problems = tuple(replace(p, message=_build_words(p.message)) for p in _renamed_problems(report, physical, shown))
+    return replace(report, findings=findings, problems=problems,
+                   coverage=coverage, server=replace(report.server, image=shown, absent_from=BUILD_FOLDER,
                                                      os_arch_from="that of the target pool, --pool-arch",
                                   config_file=f"(none: a target pool of {pool.arch.value}, {runtime}, "
                                               f"{pool.pipeline} pipeline)"))
+
+
+BUILD_FOLDER = "the build folder"
+"""What a file not found is absent from when the build is checked alone (:attr:`ServerSummary.absent_from`): the
+"image" is a folder of the check's own holding the build and nothing of a server."""
+
+_SERVER_FILE = ("which is not in the image; its folder is not in the image either and does not decide its "
+                "architecture")
+"""binary-missing's words for a file whose folder the image lacks: alone, a file outside the build (a handler's
+``scriptProcessor`` under C:\\), which is the server's, not the build's."""
+
+
+def _build_words(text: str) -> str:
+    """``text`` (of the build checked alone: a finding's, a problem's, a coverage reason) in a build's words: a file
+    the check did not find is not in the build folder (not "the image", which the user never gave), and one outside
+    it is the server's, which only ``--server`` reads."""
+    text = text.replace(_SERVER_FILE, "which is not in the build folder: a file of the server, whose architecture "
+                                      "only check-app --server IMAGE --site SITE/APP can check")
+    text = text.replace("the image holds no GAC folder", "no server is given, so there is no GAC")
+    text = _STOCK_LOCK.sub('overrideModeDefault="Deny" in a stock IIS applicationHost.config; a server that unlocked '
+                           "it: check-app --server IMAGE --site SITE/APP", text)
+    return text.replace("The image holds", "The build folder holds").replace("not in the image",
+                                                                             f"not in {BUILD_FOLDER}")
 
 
 def refused_in_build(report: Report, publish: Path) -> tuple[Problem, ...]:
@@ -226,6 +264,9 @@ def _renamed(findings: tuple[Finding, ...], physical: str, shown: str) -> tuple[
                             commands=tuple(renamed(c, rename, shown, powershell=False) for c in x.commands),
                             powershell=tuple(renamed(c, rename_ps, shown, powershell=True) for c in x.powershell))
                     for x in f.fixes),
+        # NOTE: a fix not offered names what it would break, the build's files among them (P:\pub\bin\X.dll)
+        rejected_fixes=tuple(replace(r, summary=_from_publish_drive(r.summary, physical, shown),
+                                     reason=_from_publish_drive(r.reason, physical, shown)) for r in f.rejected_fixes),
     ) for f in findings)
 
 

@@ -224,7 +224,7 @@ def scan_collected(path: Path, options: ScanOptions) -> Iterator[tuple[Report, l
         flag = "--drive" if options.drives else "--share"
         raise ServerImageError(f"{path}: {flag} does not apply to a collected zip, which holds the drives and shares "
                                f"the collecting scan read: collect again with {flag} (iisbitness collect IMAGE --drive "
-                               "D=/path/to/copy --share \\\\server\\share=/path/to/copy -o x.zip), or scan the "
+                               "D=/path/to/copy --share //server/share=/path/to/copy -o x.zip), or scan the "
                                "folders themselves")
     with open_collected(path) as copy:
         detected = None

@@ -163,7 +163,9 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
             continue
         fixes = harmless
         if not fixes:
-            left.append(Left(n, f, "no verified fix that changes configuration"))
+            # NOTE: a binary the scan could not check is no configuration to fix: what to give the scan is its cause
+            left.append(Left(n, f, f"not checked, so nothing to fix: {f.cause}" if f.unchecked else
+                             "no verified fix that changes configuration"))
             continue
         for fix in fixes:
             combined = edits + tuple(e for e in fix.edits if e not in edits)

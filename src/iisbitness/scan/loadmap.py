@@ -114,7 +114,8 @@ def _skipped(s: Skipped) -> LoadEntry:
     return LoadEntry(s.process.name, s.process.arch, s.process.pool.name if s.process.pool else None,
                      s.kind.value if s.kind else "", s.name, s.site, s.application, b.configured if b else s.configured,
                      b.windows_path if b else None, b.resolved if b else None, _arches(b),
-                     b.evidence.value if b else Evidence.UNKNOWN.value, Verdict.SKIPPED, s.reason, s.source)
+                     b.evidence.value if b else Evidence.UNKNOWN.value, Verdict.SKIPPED, s.reason, s.source,
+                     s.why.value)
 
 
 def _pool_processes(plan: LoadPlan) -> dict[str, Process]:

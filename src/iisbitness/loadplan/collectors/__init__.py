@@ -9,7 +9,6 @@ from __future__ import annotations
 from iisbitness.loadplan.collectors.aspnetcore import collect_aspnetcore
 from iisbitness.loadplan.collectors.bin import collect_bin
 from iisbitness.loadplan.collectors.com import collect_com
-from iisbitness.loadplan.collectors.compression import collect_compression_schemes
 from iisbitness.loadplan.collectors.extensions import collect_isapi_extensions
 from iisbitness.loadplan.collectors.filters import collect_isapi_filters
 from iisbitness.loadplan.collectors.gac import collect_gac
@@ -18,7 +17,6 @@ from iisbitness.loadplan.context import Collector
 
 COLLECTORS: tuple[Collector, ...] = (
     collect_global_modules,
-    collect_compression_schemes,
     collect_isapi_filters,
     collect_isapi_extensions,
     collect_bin,

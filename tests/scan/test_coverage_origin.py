@@ -1,0 +1,102 @@
+"""Coverage said of the server itself where the image is the server (live) or a zip collected on it, and a new
+``collect`` as the remedy of a zip made from an image folder: the offline words ("not in the image", "copy ... into
+the image", ``--drive``, ``--share``) named an image that does not exist, or an option the zip's scan refuses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from iisbitness.api import ScanOptions
+from iisbitness.arch import Arch
+from iisbitness.cli import main
+from iisbitness.image.server_image import ServerImage
+from iisbitness.report import Report
+from iisbitness.scan.pipeline import scan_image
+from tests.conftest import apphost, fixture, make_image, site
+
+POOL = '<add name="P64" managedRuntimeVersion="v4.0" />'
+SITES = (site("Gone", 1, "P64", r"C:\inetpub\gone") + site("OnE", 2, "P64", r"E:\sites\x")
+         + site("Share", 3, "P64", r"\\fs\sites\x"))
+
+
+def _coverage(report: Report) -> dict[str, tuple[tuple[str, ...], str]]:
+    return {c.application: (c.reasons, c.remedy) for c in report.coverage}
+
+
+def test_live_an_absent_folder_or_drive_is_absent_from_this_server(tmp_path: Path) -> None:
+    c, unc = tmp_path / "C", tmp_path / "UNC"
+    make_image(c, apphost(POOL, SITES))
+    unc.mkdir()
+    got = _coverage(scan_image(ServerImage.machine({"C": c}, shares=unc), ScanOptions(os_arch=Arch.X64), "live"))
+    assert got["Gone/"] == (("folder C:\\inetpub\\gone does not exist on this server",), "")
+    assert got["OnE/"] == (("physicalPath E:\\sites\\x: drive E: is not a drive of this server",), "")
+    assert got["Share/"][0] == (("folder \\\\fs\\sites\\x could not be read from this server (it does not exist, or "
+                                 "the scan's account cannot reach the share)"),)
+    assert got["Share/"][1].startswith("scan on the server with an account that can read the share")
+
+
+def test_a_zip_collected_on_the_server_lacks_what_the_server_lacked(tmp_path: Path) -> None:
+    make_image(tmp_path, apphost(POOL, site("Gone", 1, "P64", r"C:\inetpub\gone")))
+    image = ServerImage.offline(tmp_path, {})
+    image.collected = "server"  # NOTE: as archive._collected lays out a zip whose manifest names the server's host
+    got = _coverage(scan_image(image, ScanOptions(os_arch=Arch.X64), "server.zip"))
+    assert got["Gone/"] == (("folder C:\\inetpub\\gone does not exist on the server when it was collected",), "")
+
+
+def test_a_zip_collected_from_an_image_folder_names_a_new_collect(tmp_path: Path) -> None:
+    img = make_image(tmp_path / "img", apphost(POOL, SITES))
+    zipped = tmp_path / "server.zip"
+    assert CliRunner().invoke(main, ["collect", str(img), "-o", str(zipped)]).exit_code == 0
+    got = _coverage(scan_image(ServerImage.offline(img, {}), ScanOptions(os_arch=Arch.X64), "img"))
+    res = CliRunner().invoke(main, ["scan", str(zipped), "--format", "json"])
+    remedies = {a["application"]: a["remedy"] for a in json.loads(res.output)["coverage"]["applications"]}
+    assert remedies["Gone/"] == f"a new zip: {got['Gone/'][1]}, then iisbitness collect again"
+    assert remedies["OnE/"] == ("a new zip (a scan of this one takes no --drive): iisbitness collect again with "
+                                "--drive E=/path/to/copy")
+    assert remedies["Share/"].startswith("a new zip (a scan of this one takes no --share): iisbitness collect again "
+                                         "with --share //fs/sites=/path/to/copy")
+
+
+def test_a_global_module_not_read_leaves_its_pools_applications_partly_checked(tmp_path: Path) -> None:
+    """A global module on drive E:, which no --drive maps, is loaded by every worker: the applications of those pools
+    were "checked" over it (a binary-invalid warning aside), and --fail-on-incomplete passed. Now each is partly
+    checked, with the module, why and the --drive to give; an application not checked already keeps its own reason."""
+    globals_ = '<globalModules><add name="EVendor" image="E:\\Vendor\\e.dll" /></globalModules>'
+    img = make_image(tmp_path / "img", apphost(POOL, site("Shop", 1, "P64", r"C:\shop") + site("Gone", 2, "P64",
+                                                                                             r"C:\gone"), globals_))
+    (img / "shop").mkdir()
+    got = {c.application: c for c in scan_image(ServerImage.offline(img, {}), ScanOptions(os_arch=Arch.X64),
+                                                 "img").coverage}
+    assert got["Shop/"].status.value == "partly-checked"
+    why = ("'E:\\Vendor\\e.dll' (global-module 'EVendor'), which its worker loads, was not read: drive E: is not mapped "
+           "(use --drive E=/path/to/copy)")
+    assert got["Shop/"].reasons == (why,)
+    assert got["Shop/"].remedy == "--drive E=/path/to/copy"
+    assert got["Gone/"].reasons == ("folder C:\\gone is not in the image",)
+    res = CliRunner().invoke(main, ["scan", str(img), "--fail-on", "never", "--fail-on-incomplete"])
+    assert res.exit_code == 1, res.output
+    e = tmp_path / "E"
+    (e / "Vendor").mkdir(parents=True)
+    (e / "Vendor" / "e.dll").write_bytes(fixture("module_x64.dll").read_bytes())
+    mapped = scan_image(ServerImage.offline(img, {"E": e}), ScanOptions(os_arch=Arch.X64), "img")
+    assert {c.application: c.status.value for c in mapped.coverage}["Shop/"] == "checked"
+
+
+def test_live_a_global_module_on_a_drive_the_server_lacks_gives_no_drive_to_map(tmp_path: Path) -> None:
+    """Live, every drive of the server is mapped: a binary on another drive letter said "drive E: is not mapped (use
+    --drive E=/path/to/copy)", an option of offline scans, in the finding and now in coverage."""
+    c = tmp_path / "C"
+    globals_ = '<globalModules><add name="EVendor" image="E:\\Vendor\\e.dll" /></globalModules>'
+    make_image(c, apphost(POOL, site("Shop", 1, "P64", r"C:\shop"), globals_))
+    (c / "shop").mkdir()
+    (tmp_path / "UNC").mkdir()
+    report = scan_image(ServerImage.machine({"C": c}, shares=tmp_path / "UNC"), ScanOptions(os_arch=Arch.X64), "live")
+    [shop] = report.coverage
+    why = ("'E:\\Vendor\\e.dll' (global-module 'EVendor'), which its worker loads, was not read: drive E: is not a "
+           "drive of this server")
+    assert shop.reasons == (why,), shop.reasons
+    assert shop.remedy == ""
+    assert not [f for f in report.findings if "--drive" in f.cause]
