@@ -175,6 +175,7 @@ def test_the_pool_table_looks_no_pool_up_in_the_tuple_of_idle_pools(tmp_path: Pa
     backend = Iis7Backend(read_server(img, Arch.X64, "test"))
     plan = backend.plan(PlanContext(img))
     assert len(plan.idle_pools) == POOLS
+    _CountingTuple.tests = 0
     counted = replace(plan, idle_pools=_CountingTuple(plan.idle_pools))
     rows = backend.pool_summaries(counted)
     assert [r.idle for r in rows] == [True] * POOLS + [False]
@@ -203,6 +204,7 @@ def test_the_load_map_finds_the_processes_of_applications_not_read_in_one_walk(t
     plan = build(read_server(img, Arch.X64, "test"), ctx)
     coverage = plan_coverage(ctx, plan, [])
     assert sum(c.status is not CoverageStatus.CHECKED for c in coverage) == POOLS
+    _CountingLoads.walks = 0
     entries = load_map(replace(plan, loads=_CountingLoads(plan.loads)), coverage)
     assert _CountingLoads.walks <= 2
     apps = [e for e in entries if e.kind == APPLICATION]
