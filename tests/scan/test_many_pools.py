@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import ChainMap
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +19,12 @@ from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.build import build
 from iisbitness.loadplan.collectors.modules import collect_global_modules
 from iisbitness.loadplan.context import Collector, PlanContext
+from iisbitness.loadplan.coverage import plan_coverage
+from iisbitness.loadplan.plan import CoverageStatus, Load
 from iisbitness.model.edits import MoveToNewPool, SetPoolArch, apply_all
 from iisbitness.model.iis7 import Application, Server
+from iisbitness.scan.backend import Iis7Backend
+from iisbitness.scan.loadmap import APPLICATION, load_map
 from tests.conftest import apphost, make_image, site
 
 POOLS = 12
@@ -148,3 +153,60 @@ def test_verifying_a_split_walks_the_pools_it_touches_not_every_application(tmp_
     assert set(asked) <= {f"Site{i}/{a}" for i in range(POOLS) for a in ("", "app")}
     assert len(asked) <= POOLS * 2 * 2, "each split asks for its own pools' applications (at two architectures)"
 
+
+
+class _CountingTuple(tuple[str, ...]):
+    """A tuple that counts the ``in`` tests made of it."""
+
+    tests = 0
+
+    def __contains__(self, item: object) -> bool:
+        type(self).tests += 1
+        return super().__contains__(item)
+
+
+def test_the_pool_table_looks_no_pool_up_in_the_tuple_of_idle_pools(tmp_path: Path) -> None:
+    """Each pool's row asks whether the pool is idle of a set made once: asked of the plan's tuple of every idle pool,
+    the table was quadratic (a scan of 10,000 pools that host nothing: 1.03 s of CPU, 0.28 s with the set)."""
+    pools = "\n".join(f'<add name="Idle{i}" managedRuntimeVersion="v4.0" />' for i in range(POOLS))
+    image = make_image(tmp_path / "idle", apphost(pools + '<add name="Pool0" />', site("Site0", 1, "Pool0", r"C:\s0")),
+                       {"s0/default.htm": "hello"})
+    img = ServerImage.offline(image)
+    backend = Iis7Backend(read_server(img, Arch.X64, "test"))
+    plan = backend.plan(PlanContext(img))
+    assert len(plan.idle_pools) == POOLS
+    _CountingTuple.tests = 0
+    counted = replace(plan, idle_pools=_CountingTuple(plan.idle_pools))
+    rows = backend.pool_summaries(counted)
+    assert [r.idle for r in rows] == [True] * POOLS + [False]
+    assert _CountingTuple.tests == 0
+
+
+class _CountingLoads(tuple[Load, ...]):
+    """A tuple of loads that counts the walks made of it."""
+
+    walks = 0
+
+    def __iter__(self) -> Iterator[Load]:
+        type(self).walks += 1
+        return super().__iter__()
+
+
+def test_the_load_map_finds_the_processes_of_applications_not_read_in_one_walk(tmp_path: Path) -> None:
+    """Each application not read is shown under the first process of its pool, from one walk of the plan: a walk per
+    application made the map of 2,000 pools whose content is not in the image take 0.84 s of CPU (0.04 s now)."""
+    pools = "\n".join(f'<add name="Pool{i}" managedRuntimeVersion="v4.0" />' for i in range(POOLS))
+    sites = "\n".join(site(f"Site{i}", i + 1, f"Pool{i}", rf"C:\sites\s{i}") for i in range(POOLS))
+    modules = '<globalModules><add name="Vendor" image="C:\\Vendor\\m.dll" /></globalModules>'
+    image = make_image(tmp_path / "nocontent", apphost(pools, sites, modules), {"Vendor/m.dll": "module_x86.dll"})
+    img = ServerImage.offline(image)
+    ctx = PlanContext(img)
+    plan = build(read_server(img, Arch.X64, "test"), ctx)
+    coverage = plan_coverage(ctx, plan, [])
+    assert sum(c.status is not CoverageStatus.CHECKED for c in coverage) == POOLS
+    _CountingLoads.walks = 0
+    entries = load_map(replace(plan, loads=_CountingLoads(plan.loads)), coverage)
+    assert _CountingLoads.walks <= 2
+    apps = [e for e in entries if e.kind == APPLICATION]
+    assert [(e.pool, e.process, e.process_arch) for e in apps] == [(f"Pool{i}", "w3wp.exe", Arch.X64)
+                                                                    for i in range(POOLS)]

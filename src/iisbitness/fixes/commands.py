@@ -119,8 +119,7 @@ def native(program: Program | str, *args: Arg, selected: Iterable[str] = ()) -> 
     selected = tuple(selected)
     quoted = [a.value for a in args if isinstance(a, Quoted)]
     cmd = cmd_line(" ".join([prog.cmd, *(_cmd_arg(a) for a in args)]), quoted, selected)
-    bad = {c for n in quoted for c in n if c in _PS_NATIVE_UNQUOTABLE}
-    bad |= {c for n in selected for c in n if c in _PS_NATIVE_UNQUOTABLE or c in "']"}
+    bad = _PS_NATIVE_UNQUOTABLE.intersection("".join(quoted)) | _SELECTOR_PS.intersection("".join(selected))
     if bad:
         chars = " ".join(repr(c) for c in sorted(bad))
         return cmd, (f"# Not written: a name in this command holds {chars}, which a program run from PowerShell "
@@ -161,6 +160,9 @@ _CMD_UNQUOTABLE = frozenset('"%\r\n')
 """Characters a name cannot carry inside a cmd.exe double-quoted argument: ``"`` ends the quoting (``&``, ``|``,
 ``<``, ``>`` after it run as cmd.exe operators), ``%`` starts a variable expansion (and an appcmd ``%u`` escape),
 CR/LF end the command. appcmd's ``[name='...']`` selector cannot hold ``'`` or ``]`` either."""
+_SELECTOR_CMD = _CMD_UNQUOTABLE | frozenset("']")
+_SELECTOR_PS = _PS_NATIVE_UNQUOTABLE | frozenset("']")
+"""What a name in an appcmd ``[name='...']`` selector cannot hold in a cmd.exe line, in a PowerShell line."""
 
 
 def cmd_line(line: str, quoted: Iterable[str] = (), selected: Iterable[str] = ()) -> str:
@@ -169,8 +171,7 @@ def cmd_line(line: str, quoted: Iterable[str] = (), selected: Iterable[str] = ()
     in ``"..."``; ``selected``: those it holds in an appcmd ``[name='...']`` selector. The ``rem`` line points at
     what does the job instead: PowerShell (its single quotes take ``%``), and for an appcmd line ``fix --apply``
     (another program's, e.g. ``corflags`` on a file of a build, it does not write)."""
-    bad = {c for n in quoted for c in n if c in _CMD_UNQUOTABLE}
-    bad |= {c for n in selected for c in n if c in _CMD_UNQUOTABLE or c in "']"}
+    bad = _CMD_UNQUOTABLE.intersection("".join(quoted)) | _SELECTOR_CMD.intersection("".join(selected))
     if not bad:
         return line
     chars = " ".join(repr(c) for c in sorted(bad))
@@ -183,12 +184,14 @@ def cmd_line(line: str, quoted: Iterable[str] = (), selected: Iterable[str] = ()
 
 _PS_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 """PowerShell ends a single-quoted string at any of these (its language spec's single-quote-character)."""
+_PS_DOUBLED = {ord(q): q + q for q in _PS_SINGLE_QUOTES}
+"""Each of :data:`_PS_SINGLE_QUOTES` doubled, for ``str.translate``."""
 
 
 def ps_escaped(value: str) -> str:
     """``value`` as it stands inside a PowerShell single-quoted string: each single-quote character doubled
     (about_Quoting_Rules); :func:`_ps_quote` adds the quotes."""
-    return "".join(c + c if c in _PS_SINGLE_QUOTES else c for c in value)
+    return value.translate(_PS_DOUBLED)
 
 
 def _ps_quote(value: str) -> str:

@@ -223,26 +223,35 @@ HANDLERS_SHOWN = 12
 """Past this many handler mappings a side effect breaks, its line names the first ones and a count."""
 
 
+_ByModule = dict[str, tuple[list[str], dict[tuple[str, str, str, tuple[str, ...]], None]]]
+"""Per module a fix takes out: the pools (or processes) it leaves, and the handler mappings concerned, each once in
+order (:func:`_handler_lines`)."""
+
+
 def _handler_lines(effects: Sequence[SideEffect]) -> list[str]:
     """Per module a fix takes out, the handler mappings whose requests then fail (:attr:`SideEffect.handlers`):
     ``DefaultAppPool: HTTP 500.21 on handler mappings that name CSPms: CSPGateway_zen *.zen, ... (verb *) in
     Default Web Site/csp``, grouped by verb and applications; "HTTP 500.21 Handler ... has a bad module ... in its
     module list" (KB 943891); then those that no longer apply (:attr:`SideEffect.bypassed`)."""
-    return (_mapping_lines(effects, False, "HTTP 500.21 on the handler mapping{s} that name{name}: ")
-            + _mapping_lines(effects, True, "the handler mapping{s} naming{name} no longer appl{ies} (a preCondition "
-                             "false in the worker then): IIS skips {them}, and {their} requests go to the next mapping "
-                             "that matches (StaticFile, say), not to the application's code: "))
-
-
-def _mapping_lines(effects: Sequence[SideEffect], skipped: bool, head: str) -> list[str]:
-    """:func:`_handler_lines` of :attr:`SideEffect.bypassed` (``skipped``) or :attr:`SideEffect.handlers`."""
-    by_name: dict[str, tuple[list[str], dict[tuple[str, str, str, tuple[str, ...]], None]]] = {}
+    failing: _ByModule = {}
+    bypassed: _ByModule = {}
     for e in effects:
-        mappings = e.bypassed if skipped else e.handlers
-        if e.kind is EffectKind.UNLOADED and mappings:
-            pools, handlers = by_name.setdefault(e.name, ([], {}))
-            pools.append(e.pool or e.process)
-            handlers.update(dict.fromkeys(mappings))
+        if e.kind is not EffectKind.UNLOADED:
+            continue
+        for mappings, by_name in ((e.handlers, failing), (e.bypassed, bypassed)):
+            if mappings:
+                pools, handlers = by_name.setdefault(e.name, ([], {}))
+                pools.append(e.pool or e.process)
+                handlers.update(dict.fromkeys(mappings))
+    return (_mapping_lines(failing, "HTTP 500.21 on the handler mapping{s} that name{name}: ")
+            + _mapping_lines(bypassed, "the handler mapping{s} naming{name} no longer appl{ies} (a preCondition false in "
+                             "the worker then): IIS skips {them}, and {their} requests go to the next mapping that "
+                             "matches (StaticFile, say), not to the application's code: "))
+
+
+def _mapping_lines(by_name: _ByModule, head: str) -> list[str]:
+    """One line per module of ``by_name``: ``head`` (its ``{s}``, ``{name}``, ``{ies}``, ``{them}``, ``{their}``
+    filled for one mapping or several), then the first :data:`HANDLERS_SHOWN` mappings by verb and applications."""
     out = []
     for name, (pools, handlers) in by_name.items():
         groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}

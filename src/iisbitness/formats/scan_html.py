@@ -539,18 +539,17 @@ class Page:
     """The causes as listed (:func:`cause_entries`)."""
     refused_pools: Mapping[str, tuple[Problem, ...]] = field(default_factory=dict)
     """Each pool name (lower case) IIS refuses to the refused problems about it (:attr:`Problem.pool`)."""
+    shown: Mapping[int, int] = field(default_factory=dict)
+    """Each cause of a :class:`CauseGroup` (1-based) to the first of its group, whose anchor the article has:
+    :func:`group_homes` of :attr:`causes`, which :func:`_page` works out first for the steps and the map."""
     groups: Mapping[int, CauseGroup] = field(init=False)
     """Each :class:`CauseGroup` of :attr:`causes` by its first cause (1-based); derived from :attr:`causes`."""
-    shown: Mapping[int, int] = field(init=False)
-    """Each cause of a :class:`CauseGroup` (1-based) to the first of its group, whose anchor the article has
-    (:func:`group_homes`); derived from :attr:`causes`."""
     grouped: frozenset[str] = field(init=False)
     """The anchors of :class:`CauseGroup` articles; derived from :attr:`causes`."""
 
     def __post_init__(self) -> None:
         groups = {e.numbers[0]: e for e in self.causes if isinstance(e, CauseGroup)}
         object.__setattr__(self, "groups", groups)
-        object.__setattr__(self, "shown", group_homes(self.causes))
         object.__setattr__(self, "grouped", frozenset(f"{self.prefix}-cause-{k}" for k in groups))
 
     def entries(self, numbers: Sequence[int], place: str) -> list[int | Run]:
@@ -676,7 +675,7 @@ def _page(i: int, report: Report) -> Page:
             refused.setdefault(pr.pool.lower(), []).append(pr)
     return Page(prefix, v, workers(v, prefix, shown), tuple(sorted({c.first.rule for c in v.causes})), steps,
                 event_lines(report), homes, {a: tuple(t) for a, t in gap_tags.items()}, causes,
-                {k: tuple(ps) for k, ps in refused.items()})
+                {k: tuple(ps) for k, ps in refused.items()}, shown)
 
 
 def render(reports: Sequence[Report]) -> str:

@@ -137,11 +137,12 @@ class Iis7Backend:
     def pool_summaries(self, plan: LoadPlan) -> tuple[PoolSummary, ...]:
         """One row per application pool."""
         s = self.server
+        idle = frozenset(plan.idle_pools)  # NOTE: a set: a pool row looked up in a tuple of every idle pool was quadratic
         return tuple(
             PoolSummary(p.name, p.worker_arch(s.os_arch), p.enable_32bit_app_on_win64, p.enable_32bit_from,
                         p.managed_runtime_version, p.pipeline_mode.value,
                         tuple(a.label for a in s.applications_in(p)), _w3wp(p.worker_arch(s.os_arch), s.os_arch),
-                        p.name in plan.idle_pools, p.declared, s.manual_start(p) if p.declared else None)
+                        p.name in idle, p.declared, s.manual_start(p) if p.declared else None)
             for p in s.pools)
 
 
@@ -191,9 +192,10 @@ class Iis6Backend:
         s = self.server
         process = ("(IIS 5 isolation mode: no worker; inetinfo.exe)" if s.iis5_mode
                    else _w3wp(s.worker_arch, s.os_arch))
+        idle = frozenset(plan.idle_pools)
         return tuple(
             PoolSummary(p.name, s.worker_arch, p.enable_32bit_app_on_win64, p.enable_32bit_from,
                         p.managed_runtime_version, p.pipeline_mode.value,
-                        tuple(a.label for a in plan.server.applications_in(p)), process, p.name in plan.idle_pools,
+                        tuple(a.label for a in plan.server.applications_in(p)), process, p.name in idle,
                         p.declared or s.iis5_mode)
             for p in plan.server.pools)

@@ -17,6 +17,7 @@ from iisbitness.loadplan.plan import (
     GacAssembly,
     Load,
     LoadPlan,
+    Process,
     Skipped,
 )
 from iisbitness.model.source import ConfigSource
@@ -45,8 +46,10 @@ def load_map(plan: LoadPlan, coverage: tuple[Coverage, ...] = ()) -> tuple[LoadE
     """The map of ``plan``: its loads, then what it skipped, then an ``application`` entry for each application
     of ``coverage`` not (fully) checked (whatever its folder holds is missing from the map), grouped by process in
     plan order."""
+    unchecked = [c for c in coverage if c.status is not CoverageStatus.CHECKED]
+    processes = _pool_processes(plan) if unchecked else {}
     entries = ([_entry(ld) for ld in plan.loads] + [_skipped(s) for s in plan.skipped]
-               + [_unchecked(plan, c) for c in coverage if c.status is not CoverageStatus.CHECKED])
+               + [_unchecked(plan, c, processes.get(c.pool)) for c in unchecked])
     order = {key: i for i, key in enumerate(dict.fromkeys((e.process, e.pool or "") for e in entries))}
     return tuple(sorted(entries, key=lambda e: order[(e.process, e.pool or "")]))
 
@@ -115,11 +118,22 @@ def _skipped(s: Skipped) -> LoadEntry:
                      s.why.value)
 
 
-def _unchecked(plan: LoadPlan, c: Coverage) -> LoadEntry:
-    """An application not (fully) read, under the process that would serve it: ``unknown``, with why and what to
-    give."""
-    process = next((ld.process for ld in plan.loads if ld.process.pool is not None and ld.process.pool.name == c.pool),
-                   None)
+def _pool_processes(plan: LoadPlan) -> dict[str, Process]:
+    """The first process of each pool in the plan, by the pool's name: one walk of the plan for every application not
+    read (a walk per application made the map of 2,000 pools whose content is not in the image take 0.84 s)."""
+    out: dict[str, Process] = {}
+    process = None
+    for ld in plan.loads:
+        if ld.process is not process:  # NOTE: a process's loads follow one another
+            process = ld.process
+            if process.pool is not None:
+                out.setdefault(process.pool.name, process)
+    return out
+
+
+def _unchecked(plan: LoadPlan, c: Coverage, process: Process | None) -> LoadEntry:
+    """An application not (fully) read, under the process that would serve it (``process``: the first of its pool in
+    the plan, if any): ``unknown``, with why and what to give."""
     pool = plan.server.pool(c.pool)
     if process is not None:
         name, arch = process.name, process.arch
