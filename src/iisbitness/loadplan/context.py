@@ -36,6 +36,7 @@ from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
+from iisbitness.pe.classify import on_os
 from iisbitness.pe.deps import dependency_names, find_mismatch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.types import PeImage
@@ -190,6 +191,8 @@ class PlanContext:
                     found = self.resolve(configured, os_arch, process_arch)
                 else:
                     got = self.read(where[0])
+                    if not isinstance(got, str) and got.hybrid is not None:
+                        got = on_os(got, os_arch)
                     found = (BinaryRef(configured, configured, where[1], None, problem=f"cannot read: {got}")
                              if isinstance(got, str) else
                              BinaryRef(configured, configured, where[1], got, chain=chain_of(where[0], got)))
@@ -247,6 +250,8 @@ class PlanContext:
         shown = found.shown
         if isinstance(got, str):
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
+        if got.hybrid is not None:
+            got = on_os(got, os_arch)  # NOTE: ARM64X/ARM64EC load nowhere outside Windows on Arm
         chain: tuple[str, ...] = ()
         if self.follow_dependencies and got.is_pe and process_arch in got.loadable_by:
             chain = self.dependency_chain(found.host, os_arch, process_arch, got, found.folder)
