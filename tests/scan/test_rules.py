@@ -448,3 +448,14 @@ def test_an_itanium_filter_is_reported_not_a_failed_rule(tmp_path: Path) -> None
     [f] = scan(img).findings
     assert (f.rule, f.pool, f.binary_arch) == ("isapi-filter-arch", "P64", ())
     assert "platform Itanium (loads in: none)" in f.cause
+
+
+def test_an_arm64x_runtime_beside_an_x64_module_breaks_it_on_x64_windows_only(tmp_path: Path) -> None:
+    """The module fits the x64 pool; its dependency chain_dep.dll, an ARM64X build in its folder, does not on x64
+    Windows (the chain is the cause), and does in an x64 (emulated) worker of Windows on Arm."""
+    gm = '<globalModules><add name="M" image="C:\\M\\chain_top_x64.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm),
+                     {"M/chain_top_x64.dll": "chain_top_x64.dll", "M/chain_dep.dll": "hybrid_arm64x_marker.dll"})
+    [f] = scan(img).findings
+    assert f.rule == "global-module-arch" and "chain_top_x64.dll -> chain_dep.dll (none)" in f.cause
+    assert scan(img, ScanOptions(os_arch=Arch.ARM64)).findings == ()

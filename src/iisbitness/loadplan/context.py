@@ -158,7 +158,7 @@ class PlanContext:
                 names = dependency_names(host, image, self.facts)
             if not names:
                 return ()  # NOTE: a file with no dependency to search (most files): no search (issue 25)
-            return self._chain(host, process_arch, search[0], image)
+            return self._chain(host, process_arch, search[0], image, os_arch)
 
         out: list[BinaryRef] = []
         alike = seen_alike(win + "\\x")  # NOTE: then each file is, when its name is plain (plain_name)
@@ -304,17 +304,17 @@ class PlanContext:
         """
         # NOTE: looked up even without a search: System32's listing is part of what collect records
         folders = self._search_folders(Path(host).parent if folder is None else folder, os_arch, process_arch)
-        return self._chain(host, process_arch, folders, image)
+        return self._chain(host, process_arch, folders, image, os_arch)
 
     def _chain(self, host: str | Path, process_arch: Arch, folders: tuple[Path, ...],
-               image: PeImage | None) -> tuple[str, ...]:
+               image: PeImage | None, os_arch: Arch) -> tuple[str, ...]:
         """:meth:`dependency_chain` of ``host`` once its search folders are known."""
         if image is not None and process_arch in image.loadable_by:
             names = self.facts.deps.get(host) if isinstance(host, str) else None  # NOTE: dependency_names' own memo
             if not (names if names is not None else dependency_names(host, image, self.facts)):
                 return ()
         try:
-            result = find_mismatch(host, process_arch, folders, facts=self.facts)
+            result = find_mismatch(host, process_arch, folders, facts=self.facts, os_arch=os_arch)
         except ImageReadError:
             return ()
         if result.mismatch is None or len(result.mismatch.links) <= 1:
