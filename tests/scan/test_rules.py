@@ -437,6 +437,9 @@ def test_a_hybrid_arm64_module_fits_x64_pools_only_on_windows_on_arm(tmp_path: P
     assert (f.rule, f.pool, f.process_arch) == ("global-module-arch", "P64", Arch.X64)
     assert "on x64 Windows: its code is ARM64" in f.cause and f.binary_arch == ()
     assert [x.label for x in f.fixes] == ["an x64 build of the global module"]
+    [entry] = [e for e in scan(img, ScanOptions(load_map=True)).loads or () if e.name == "M"]
+    assert entry.verdict.value == "cannot-load" and "loads in no process of this server" in entry.reason, entry.reason
+    assert "on x64 Windows: its code is ARM64" in entry.reason
     assert scan(img, ScanOptions(os_arch=Arch.ARM64)).findings == ()
 
 
