@@ -62,7 +62,7 @@ WHEELS = (
     "pyyaml", "charset-normalizer", "pyinstaller", "debugpy", "uv", "pywinpty", "pyodbc", "pycryptodome", "ruff",
     "zstandard", "orjson", "greenlet", "onnxruntime", "pythonnet", "clr-loader", "winrt-runtime", "pyzmq",
     "kiwisolver", "msgpack", "websockets", "aiohttp", "yarl", "frozenlist", "multidict", "bcrypt", "rpds-py",
-    "jiter", "tokenizers", "pynacl", "pymssql", "scipy",
+    "jiter", "tokenizers", "pynacl", "pymssql", "scipy", "dotnetcore2",
 )
 """PyPI projects fetched for each of :data:`PLATFORMS` (those that publish no wheel for one are skipped)."""
 PLATFORMS = ("win32", "win_amd64", "win_arm64")
