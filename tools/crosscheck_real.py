@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -136,7 +137,7 @@ def fetch(cache: Path) -> None:
                             plat, "--python-version", "3.12", "--no-deps", project, "-d", str(wheels / plat)],
                            check=False, capture_output=True, timeout=600)
     npm.mkdir(parents=True, exist_ok=True)
-    for package in NPM:
+    for package in NPM if shutil.which("npm") else ():  # NOTE: without npm, the wheels and Debian's files alone
         subprocess.run(["npm", "pack", "--silent", package], cwd=npm, check=False, capture_output=True, timeout=600)
     for wheel in wheels.rglob("*.whl"):
         with zipfile.ZipFile(wheel) as z:
