@@ -9,7 +9,9 @@ files), and compares for every file our reader against pefile and dnfile and aga
   same AssemblyRefs and P/Invoke modules;
 - COFF Machine, PE32/PE32+, IMAGE_FILE_DLL, the COR20 Flags and metadata version string, the hybrid (CHPE) marker,
   the ReadyToRun header, import and delay-import DLL names: against pefile and dnfile;
-- AssemblyRef names and versions and the ImplMap modules against dnfile;
+- AssemblyRef names and versions and the ImplMap modules, the Assembly row's name, version and processor
+  architecture, TargetFrameworkAttribute and ReferenceAssemblyAttribute against dnfile (the tests' reader,
+  tests/pe/dnfile_reference.py, for the attributes);
 - the architecture the package's platform tag or folder names (``win_arm64``, ``win32-ia32``, ``x64/``) promise
   must be among the ones we say the file loads in; a file we call "unknown" is listed;
 - the time our reader takes per file (best of three, CPU), files over 5 ms listed.
@@ -51,9 +53,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from inputs import extract_bundle
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "pe"))
+from dnfile_reference import _assembly_attributes  # NOTE: the tests' dnfile reader of TargetFramework and
+
+# ReferenceAssemblyAttribute (tests/pe/dnfile_reference.py)
 from iisbitness.arch import Arch
 from iisbitness.pe.classify import read_image_and_assembly, read_image_and_references
 from iisbitness.pe.imports import read_imports
+from iisbitness.pe.metadata import PROCESSOR_ARCHITECTURES
 from iisbitness.pe.types import ImageKind, PeImage, PlatformTarget
 
 CACHE = Path(os.environ.get("IISBITNESS_REALBIN_CACHE", Path.home() / ".cache" / "iisbitness-realbin"))
@@ -240,14 +247,19 @@ def reference(path: Path) -> dict[str, Any]:
             dn: Any = dnfile.dnPE(str(path), clr_lazy_load=True)  # type: ignore[no-untyped-call]
         net = dn.net
         out["cor_flags"] = net.struct.Flags if net is not None else None
-        mnh = net.struct.ManagedNativeHeader if net is not None else None
-        out["native_header"] = (mnh.VirtualAddress, mnh.Size) if mnh is not None else (0, 0)
+        out["native_header"] = ((net.struct.ManagedNativeHeaderRva, net.struct.ManagedNativeHeaderSize)
+                                if net is not None else (0, 0))
         md = net.metadata if net is not None else None
         out["version"] = md.struct.Version.rstrip(b"\0").decode("ascii", "replace") if md is not None else None
         tables = net.mdtables if net is not None else None
         if tables is not None:
             out["refs"] = sorted((str(r.Name), f"{r.MajorVersion}.{r.MinorVersion}.{r.BuildNumber}.{r.RevisionNumber}")
                                  for r in (tables.AssemblyRef or ()))
+            if tables.Assembly:
+                row = tables.Assembly[0]
+                out["assembly"] = (str(row.Name), (f"{row.MajorVersion}.{row.MinorVersion}.{row.BuildNumber}."
+                                   f"{row.RevisionNumber}"), int(row.struct.Flags) & 0x70)
+                out["attributes"] = _assembly_attributes(_AssemblyAttributesOnly(tables))
             modules = tables.ModuleRef or ()
             out["pinvoke"] = sorted({str(modules[m.struct.ImportScope_Index - 1].Name) for m in (tables.ImplMap or ())
                                      if 0 < m.struct.ImportScope_Index <= len(modules)})
@@ -256,6 +268,18 @@ def reference(path: Path) -> dict[str, Any]:
     finally:
         logging.disable(logging.NOTSET)
     return out
+
+
+class _AssemblyAttributesOnly:
+    """dnfile's tables with only the CustomAttribute rows whose Parent is the Assembly row (HasCustomAttribute tag 14,
+    ECMA-335 II.24.2.6): the tests' reader resolves every row it is given, minutes for a mscorlib."""
+
+    def __init__(self, tables: Any) -> None:
+        self._tables = tables
+        self.CustomAttribute = [ca for ca in (tables.CustomAttribute or ()) if ca.struct.Parent_CodedIndex & 0x1F == 14]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tables, name)
 
 
 def _text(raw: bytes | None) -> str:
@@ -294,7 +318,9 @@ def compare(path: Path, promised: Arch | None) -> tuple[dict[str, Any], list[str
         found.append(f"hybrid: ours {image.hybrid}, pefile CHPEMetadataPointer {'set' if r['chpe'] else 'clear'}")
     if image.is_managed != r["clr"]:
         found.append(f"managed: ours {image.is_managed}, pefile CLR directory {r['clr']}")
-    if r["clr"] and "dnfile_error" not in r:
+    if r["clr"] and "dnfile_error" in r:
+        found.append(f"dnfile failed: {r['dnfile_error']}")  # NOTE: a comparison not made is a finding too
+    elif r["clr"]:
         found += _managed_diffs(image, o, r)
     if image.platform_target is PlatformTarget.UNKNOWN and image.subsystem not in _EFI:
         found.append(f"unknown: {image.describe()} {image.notes}")
@@ -317,13 +343,21 @@ def _managed_diffs(image: PeImage, o: dict[str, Any], r: dict[str, Any]) -> list
         if info is None or info.reason:
             found.append(f"metadata: ours failed ({info.reason if info else 'none'}), dnfile reads it")
         else:
-            mine = sorted((a.name, a.version) for a in info.references)
+            mine = sorted((a.name, a.version) for a in info.assembly_refs)
             if mine != r["refs"]:
                 found.append(f"AssemblyRefs: ours {mine}, dnfile {r['refs']}")
             if sorted(info.pinvoke_modules) != r["pinvoke"]:
                 found.append(f"P/Invoke modules: ours {sorted(info.pinvoke_modules)}, dnfile {r['pinvoke']}")
+            if "assembly" in r:
+                name, version, pa = r["assembly"]
+                mine_asm = (info.name, info.version, info.target_framework, info.is_reference_assembly)
+                theirs = (name, version, *r["attributes"])
+                if mine_asm != theirs:
+                    found.append(f"assembly, TargetFramework, reference: ours {mine_asm}, dnfile {theirs}")
+                if info.processor_architecture != PROCESSOR_ARCHITECTURES.get(pa, f"{pa:#x}"):
+                    found.append(f"processor architecture: ours {info.processor_architecture}, dnfile {pa:#x}")
             refs = o["refs"]
-            if refs is None or sorted((a.name, a.version) for a in refs.references) != mine:
+            if refs is None or sorted((a.name, a.version) for a in refs.assembly_refs) != mine:
                 found.append("scan's AssemblyRefs differ from inspect's")
     return found
 
