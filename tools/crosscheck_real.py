@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from inputs import CACHE as BENCH_CACHE
 from inputs import extract_bundle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "pe"))
@@ -100,9 +101,11 @@ SYSTEM = (
     Path("/usr/lib/shim"), Path("/usr/lib/grub/x86_64-efi-signed"), Path("/usr/lib/systemd/boot/efi"),
     Path("/usr/lib/ipxe"),                                  # EFI images, Authenticode-signed ones
     Path("/usr/share/clamav-testfiles"),                    # clamav-testfiles: small odd PEs
+    BENCH_CACHE / "sarif-multitool" / "bundle",             # benchmarks/inputs.py: the Linux .NET runtime
 )
 """Folders Debian packages install Windows binaries into (``apt-get install mono-complete libwine nsis shim-signed
-grub-efi-amd64-signed systemd-boot-efi ipxe clamav-testfiles``); absent ones are skipped."""
+grub-efi-amd64-signed systemd-boot-efi ipxe clamav-testfiles``), and the Linux .NET runtime the benchmarks unpack
+(``benchmarks/inputs.py``'s ``npm_runtime()`` fetches it); absent ones are skipped."""
 
 _SUFFIXES = {".dll", ".exe", ".pyd", ".node", ".efi", ".sys", ".signed", ".ocx", ".cpl", ".drv", ".mui", ".winmd"}
 _TAG_ARCH = {"win32": Arch.X86, "win_amd64": Arch.X64, "win_arm64": Arch.ARM64}
