@@ -86,3 +86,15 @@ def test_os_and_framework_names() -> None:
     assert not is_os_dll("vcruntime140.dll")
     assert is_framework_assembly("System.Web") and is_framework_assembly("mscorlib")
     assert not is_framework_assembly("Newtonsoft.Json")
+
+
+@pytest.mark.parametrize("os_arch", [Arch.X64, Arch.ARM64, None])
+def test_a_hybrid_dependency_fits_x64_only_on_windows_on_arm(tmp_path: Path, os_arch: Arch | None) -> None:
+    """An ARM64X chain_dep.dll beside an x64 module (an ARM64 Visual C++ runtime copied app-locally): x64 processes
+    of Windows on Arm load it, those of x64 Windows cannot (its code is ARM64); without an OS, as the headers say."""
+    folder = _layout(tmp_path, "hybrid_arm64x_marker.dll")
+    result = find_mismatch(folder / "chain_top_x64.dll", Arch.X64, [folder], os_arch=os_arch)
+    if os_arch is Arch.X64:
+        assert str(result.mismatch) == "chain_top_x64.dll → chain_dep.dll (none)"
+    else:
+        assert result.mismatch is None

@@ -435,3 +435,43 @@ def test_the_cause_of_an_isapi_extension_without_precondition_says_when_it_loads
     assert "on the first request it maps" in f.cause
     [g, *_] = [f for f in scan(DEMO / "contoso-iis10").findings if f.rule == "global-module-arch"]
     assert "It has no preCondition, so every worker loads it." in g.cause
+
+
+@pytest.mark.parametrize("dll", ["hybrid_arm64x_marker.dll", "hybrid_arm64ec_marker.dll"])
+def test_a_hybrid_arm64_module_fits_x64_pools_only_on_windows_on_arm(tmp_path: Path, dll: str) -> None:
+    """ARM64X and ARM64EC images hold ARM64 code: an x64 worker of Windows on Arm loads them (emulated, the EC view),
+    an x64 worker of x64 Windows cannot (an ARM64X forwarder copied from an ARM64 hosting bundle, facts A8). The
+    reader's loadable_by ({x64, arm64} / {x64}) is the Windows on Arm answer; before, it was taken on x64 Windows too
+    and the module 'fitted' the x64 pool there. A binary that loads in no process also made the rule fail (an
+    assertion) instead of reporting it."""
+    gm = '<globalModules><add name="M" image="C:\\M\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm), {"M/m.dll": dll})
+    [f] = scan(img).findings
+    assert (f.rule, f.pool, f.process_arch) == ("global-module-arch", "P64", Arch.X64)
+    assert "on x64 Windows: its code is ARM64" in f.cause and f.binary_arch == ()
+    assert [x.label for x in f.fixes] == ["an x64 build of the global module"]
+    [entry] = [e for e in scan(img, ScanOptions(load_map=True)).loads or () if e.name == "M"]
+    assert entry.verdict.value == "cannot-load" and "loads in no process of this server" in entry.reason, entry.reason
+    assert "on x64 Windows: its code is ARM64" in entry.reason
+    assert scan(img, ScanOptions(os_arch=Arch.ARM64)).findings == ()
+
+
+def test_an_itanium_filter_is_reported_not_a_failed_rule(tmp_path: Path) -> None:
+    """A binary that loads in no process of any Windows IIS runs on (IA64, ARM32) has no architecture to restrict a
+    preCondition to: the finding with the build advice, where the rule used to fail on an assertion."""
+    filters = '<isapiFilters><filter name="F" path="C:\\M\\f.dll" /></isapiFilters>'
+    img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), filters), {"M/f.dll": "managed_itanium.dll"})
+    [f] = scan(img).findings
+    assert (f.rule, f.pool, f.binary_arch) == ("isapi-filter-arch", "P64", ())
+    assert "platform Itanium (loads in: none)" in f.cause
+
+
+def test_an_arm64x_runtime_beside_an_x64_module_breaks_it_on_x64_windows_only(tmp_path: Path) -> None:
+    """The module fits the x64 pool; its dependency chain_dep.dll, an ARM64X build in its folder, does not on x64
+    Windows (the chain is the cause), and does in an x64 (emulated) worker of Windows on Arm."""
+    gm = '<globalModules><add name="M" image="C:\\M\\chain_top_x64.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm),
+                     {"M/chain_top_x64.dll": "chain_top_x64.dll", "M/chain_dep.dll": "hybrid_arm64x_marker.dll"})
+    [f] = scan(img).findings
+    assert f.rule == "global-module-arch" and "chain_top_x64.dll -> chain_dep.dll (none)" in f.cause
+    assert scan(img, ScanOptions(os_arch=Arch.ARM64)).findings == ()

@@ -36,6 +36,7 @@ from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
+from iisbitness.pe.classify import on_os
 from iisbitness.pe.deps import dependency_names, find_mismatch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.types import PeImage
@@ -113,6 +114,12 @@ class PlanContext:
         except ImageReadError as e:
             return str(e).split(": ", 1)[-1]
 
+    def _read_on(self, host: str | Path, os_arch: Arch) -> PeImage | str:
+        """:meth:`read`, an ARM64X/ARM64EC image as ``os_arch`` Windows sees it (:func:`~iisbitness.pe.classify.on_os`:
+        loadable nowhere outside Windows on Arm)."""
+        got = self.read(host)
+        return on_os(got, os_arch) if not isinstance(got, str) and got.hybrid is not None else got
+
     def resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         """Resolve a configured binary path as a process of ``process_arch`` would (facts B11, B12, E1). Cached."""
         # NOTE: a bin of 20,000 DLLs is resolved for every worker, candidate and re-plan (issue 7)
@@ -172,7 +179,7 @@ class PlanContext:
                 elif (where := files.locate(name)) is None:
                     found = self.resolve(configured, os_arch, process_arch)
                 else:
-                    got = self.read(where[0])
+                    got = self._read_on(where[0], os_arch)
                     found = (BinaryRef(configured, configured, where[1], None, problem=f"cannot read: {got}")
                              if isinstance(got, str) else
                              BinaryRef(configured, configured, where[1], got,
@@ -224,7 +231,7 @@ class PlanContext:
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
         if found.is_dir:
             return BinaryRef(configured, seen, found.shown, None, problem="is a folder, not a file")
-        got = self.read(found.host)
+        got = self._read_on(found.host, os_arch)
         shown = found.shown
         if isinstance(got, str):
             return BinaryRef(configured, seen, shown, None, problem=f"cannot read: {got}")
@@ -287,7 +294,7 @@ class PlanContext:
         if not (names if names is not None else dependency_names(host, image, self.facts)):
             return ()
         try:
-            result = find_mismatch(host, process_arch, folders, facts=self.facts)
+            result = find_mismatch(host, process_arch, folders, facts=self.facts, os_arch=os_arch)
         except ImageReadError:
             return ()
         if result.mismatch is None or len(result.mismatch.links) <= 1:

@@ -25,6 +25,7 @@ import os
 import struct
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from iisbitness.arch import Arch
@@ -79,6 +80,7 @@ __all__ = [
     "MACHINE_I386",
     "MACHINE_IA64",
     "classify_bytes",
+    "on_os",
     "read_image",
     "read_image_and_assembly",
     "read_image_and_references",
@@ -115,6 +117,32 @@ _HYBRID: dict[Hybrid, tuple[PlatformTarget, frozenset[Arch], str]] = {
     ),
     Hybrid.CHPE_X86: (PlatformTarget.X86, _X86, "x86 CHPE (compiled hybrid PE): loads like any x86 image"),
 }
+
+
+_NOT_ON_X64_WINDOWS = {
+    Hybrid.ARM64X: ("ARM64X on {os} Windows: its code is ARM64 (native and ARM64EC views), which only Windows on Arm "
+                    "runs; no process of this server loads it (Windows on Arm's x64 and ARM64 processes would)"),
+    Hybrid.ARM64EC: ("ARM64EC on {os} Windows: its code is ARM64, which only Windows 11 on Arm runs (in its emulated "
+                     "x64 processes); no process of this server loads it"),
+}
+
+
+def on_os(image: PeImage, os_arch: Arch) -> PeImage:
+    """``image`` as a server whose Windows runs on ``os_arch`` sees it: an ARM64X or ARM64EC image (a CHPE load
+    config, :mod:`iisbitness.pe.hybrid`) is loadable by no process outside Windows on Arm, with a note saying why;
+    any other image is returned as it is.
+
+    Why: both hold ARM64 code only (ARM64X: an ARM64 view and an ARM64EC view; ARM64EC: ARM64 code with x64
+    conventions), and ARM64EC "is a new ABI for apps running on Arm devices with Windows 11"
+    (learn.microsoft.com/windows/arm/arm64ec, "Arm64X PE files": learn.microsoft.com/windows/arm/arm64x-pe): an x64
+    worker on x64 Windows cannot run it, whatever the x64 view of an ARM64X says (an ARM64X forwarder of ANCM copied
+    from an ARM64 hosting bundle, facts A8). ``loadable_by`` stays OS-neutral because ``inspect`` has no OS.
+    x86 CHPE images are left as x86 (Windows' own SysWOW64 DLLs on Arm; UNCONFIRMED elsewhere).
+    """
+    note = _NOT_ON_X64_WINDOWS.get(image.hybrid) if image.hybrid is not None else None
+    if note is None or os_arch is Arch.ARM64:
+        return image
+    return replace(image, loadable_by=_NONE, notes=(*image.notes, note.format(os=os_arch.value)))
 
 
 def read_image(path: str | os.PathLike[str]) -> PeImage:

@@ -46,6 +46,7 @@ from pathlib import Path
 
 from iisbitness.arch import Arch, format_arches
 from iisbitness.errors import ImageReadError
+from iisbitness.pe.classify import on_os
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.metadata import AssemblyRef
 from iisbitness.pe.types import ImageKind, PeImage
@@ -149,8 +150,15 @@ def is_framework_assembly(name: str) -> bool:
 
 
 def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *,
-                  max_depth: int = 8, max_files: int = 256, facts: BinaryFacts | None = None) -> DependencyResult:
+                  max_depth: int = 8, max_files: int = 256, facts: BinaryFacts | None = None,
+                  os_arch: Arch | None = None) -> DependencyResult:
     """Breadth-first search for the first dependency ``arch`` cannot load (see module docstring).
+
+    ``os_arch``: the architecture of the server's Windows, when known: each file is then taken as that Windows sees
+    it (:func:`~iisbitness.pe.classify.on_os`: an ARM64X or ARM64EC file loads nowhere outside Windows on Arm, so an
+    ARM64 Visual C++ runtime copied beside an x64 module is the link that does not fit). None: as the headers say
+    (``inspect``, which knows no OS). NOTE: a run's searches share :attr:`BinaryFacts.searched`, which one scan
+    fills at its one ``os_arch``.
 
     ``binary``: a path, or its string (no ``Path`` made for it then unless a chain is returned). ``facts``: a
     :class:`~iisbitness.pe.facts.BinaryFacts` shared by every call of a run (architectures, files of one folder,
@@ -164,7 +172,7 @@ def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *
     """
     facts = facts if facts is not None else BinaryFacts()
     root_path = os.fspath(binary)
-    root: _Step = (os.path.basename(root_path), root_path, facts.image(root_path), "root")
+    root: _Step = (os.path.basename(root_path), root_path, _seen(facts.image(root_path), os_arch), "root")
     if arch not in root[2].loadable_by:
         return DependencyResult(_chain((root,), arch), visited=1)
     dirs = tuple(search_dirs)
@@ -208,7 +216,7 @@ def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *
                 continue
             seen.add(key)
             try:
-                step: _Step = (name, dep, facts.image(dep), via)
+                step: _Step = (name, dep, _seen(facts.image(dep), os_arch), via)
             except ImageReadError as e:
                 unresolved.append(Unresolved(name, Path(path), via, str(e)))
                 continue
@@ -224,6 +232,11 @@ def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *
         # architecture of a pool's outlook, an AnyCPU chain; issue 25)
         facts.searched[searched] = (result, arches, tuple(misses))
     return result
+
+
+def _seen(image: PeImage, os_arch: Arch | None) -> PeImage:
+    """``image`` as a Windows of ``os_arch`` sees it (a hybrid image off Windows on Arm); as it is when None."""
+    return image if os_arch is None or image.hybrid is None else on_os(image, os_arch)
 
 
 _Step = tuple[str, str, PeImage, str]

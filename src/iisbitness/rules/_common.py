@@ -55,6 +55,8 @@ def binary_words(load: Load) -> str:
     """What the binary is, with how that is known, e.g. ``"an x86 native DLL"`` or an inference."""
     b = load.binary
     if b.image is not None and b.image.is_pe:
+        if b.image.hybrid is not None and not b.image.loadable_by:  # NOTE: an ARM64X/ARM64EC image off Windows on Arm
+            return f"{b.image.describe()}: {b.image.notes[-1]}"
         return b.image.describe()
     if b.inferred is not None:
         return f"built for {format_arches(b.inferred.arches)} (inferred, file not in the image: {b.inferred.reason})"

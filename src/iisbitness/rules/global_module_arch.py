@@ -38,9 +38,11 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
     flips: dict[tuple[str, bool, Arch, frozenset[Arch]], Fix | None] = {}
     builds: dict[tuple[Arch, str], Fix] = {}
     for load in mismatches(plan, LoadKind.GLOBAL_MODULE):
-        assert load.process.pool is not None and load.binary.arches
+        assert load.process.pool is not None and load.binary.arches is not None
         pool = load.process.pool.name
-        bin_arch = sort_arches(load.binary.arches)[0]
+        # NOTE: none for a binary no process of the server loads (IA64, ARM32, ARM64X on x64 Windows): no preCondition
+        # then makes a worker load it
+        bin_arch = sort_arches(load.binary.arches)[0] if load.binary.arches else None
         symptom = (f"HTTP 503 Service Unavailable on every site in pool '{pool}': the worker fails at start "
                    f"(W3SVC-WP event 2282 \"The Module DLL '{load.binary.windows_path}' could not be loaded due to a "
                    f"configuration problem. The current configuration only supports loading images built for a "
@@ -53,7 +55,7 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
                        f"it runs; Application log: \"The Module DLL '{load.binary.windows_path}' could not be loaded ... only "
                        f"supports loading images built for a {loader_arch_name(load.process.arch)} processor architecture\".")
         assert isinstance(load.entry, GlobalModule)
-        precondition = restrict_to_bitness(load.entry.precondition, bin_arch)
+        precondition = None if bin_arch is None else restrict_to_bitness(load.entry.precondition, bin_arch)
         if precondition is None:
             restrict = None
         elif plan.iisexpress is not None:

@@ -26,8 +26,10 @@ from iisbitness.rules._common import build_fix, fixes, flip_fix, loader_arch_nam
 def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
     """The site's requests fail with HTTP 500.0 "Calling LoadLibraryEx on ISAPI filter ... failed"; the pool stays up."""
     for load in mismatches(plan, LoadKind.ISAPI_FILTER):
-        assert load.process.pool is not None and load.binary.arches
-        bin_arch = sort_arches(load.binary.arches)[0]
+        assert load.process.pool is not None and load.binary.arches is not None
+        # NOTE: none for a binary no process of the server loads (IA64, ARM32, ARM64X on x64 Windows): no preCondition
+        # then makes a worker load it
+        bin_arch = sort_arches(load.binary.arches)[0] if load.binary.arches else None
         symptom = (f"HTTP Error 500.0 - Internal Server Error on every request to site '{load.site}' (pool "
                    f"'{load.process.pool.name}'): \"Calling LoadLibraryEx on ISAPI filter "
                    f"\"{load.binary.windows_path}\" failed\" (error code 0x800700C1, Win32 error 193). The pool "
@@ -35,7 +37,7 @@ def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
                    f"loading images built for a {loader_arch_name(load.process.arch)} processor architecture\".")
         assert isinstance(load.entry, IsapiFilter)
         declared_for = load.entry.site or None
-        precondition = restrict_to_bitness(load.entry.precondition, bin_arch)
+        precondition = None if bin_arch is None else restrict_to_bitness(load.entry.precondition, bin_arch)
         restrict = None if precondition is None else filter_precondition(
             load.name, precondition, declared_for, in_web_config=load.entry.source.file != plan.server.config_file)
         if restrict is not None and plan.iisexpress is not None:  # NOTE: IIS Express's own appcmd.exe and config, not the machine's IIS

@@ -89,6 +89,11 @@ def _verdict(load: Load) -> tuple[Verdict, str]:
                                f"{_shown(b.arches)[0]}")
     if fits is False and b.chain:
         return Verdict.CANNOT_LOAD, "a dependency does not fit: " + " -> ".join(b.chain)
+    if fits is False and not b.arches and b.image is not None:
+        # NOTE: not "loads only in none": IA64, ARM32, an ARM64X/ARM64EC image off Windows on Arm (its note says why)
+        why = f": {b.image.notes[-1]}" if b.image.notes else ""
+        return Verdict.CANNOT_LOAD, (f"{load.process.arch.value} process, binary loads in no process of this "
+                                     f"server ({b.image.describe()}){why}")
     if fits is False:
         return Verdict.CANNOT_LOAD, (f"{load.process.arch.value} process, binary loads only in "
                                      f"{_shown(b.arches)[0]}{inferred}")
