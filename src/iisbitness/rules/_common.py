@@ -352,6 +352,20 @@ def _apps_by_binary(plan: LoadPlan) -> dict[tuple[str, str, str], tuple[tuple[st
     return {k: tuple(v) for k, v in index.items()}
 
 
+def scheme_symptom(pool: str, error: str = "") -> str:
+    """What a worker that cannot load a compression scheme's DLL shows, for both rules that say it
+    (compression-scheme-arch, binary-missing): ``pool`` names the pool as the sentence needs it (``pool 'X'``, ``the
+    pool``), ``error`` is appended to the error page's fields (``, Error Code 0x8007007E ...``); no braces added.
+
+    Every response fails, not only compressible ones: Lex Li's 500.19 came on a plain static file (Lex Li, "IIS 7 and
+    WSUS on Windows Server x64": ``Module DynamicCompressionModule``, ``Notification SendResponseHandler``, handler
+    ``StaticFile``, ``0x8007007e``), and KB 4468361 ("Management points stop responding to HTTP requests with error
+    500.19") has the site stop responding to requests."""
+    return (f"every response of the sites of {pool} where DynamicCompressionModule or StaticCompressionModule is enabled "
+            "fails with HTTP 500.19, a static file too (Module DynamicCompressionModule or StaticCompressionModule, "
+            f"Notification SendResponseHandler, Handler StaticFile on a static file{error})")
+
+
 _EACH_ITS_OWN = "Register each build with a bitness32 / bitness64 preCondition so that each worker loads its own."
 _SCHEME_BUILDS = ("A scheme names one dll for every worker and takes no preCondition: install each build where that "
                   "worker resolves the path (%ProgramFiles% is Program Files (x86) in a 32-bit worker, System32 is "
