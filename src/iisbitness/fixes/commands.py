@@ -22,6 +22,7 @@ from iisbitness.findings import Fix
 from iisbitness.model.edits import (
     BITNESS_ATTRIBUTES,
     MoveToNewPool,
+    RemoveCompressionScheme,
     SetFilterPrecondition,
     SetGlobalModulePrecondition,
     SetPoolArch,
@@ -375,6 +376,33 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
                 "event 5002) and a configuration change does not start "
                 f"{'it' if len(stopped_pools) == 1 else 'them'}: the last "
                 f"{'command does' if len(stopped_pools) == 1 else 'commands do'}." if stopped_pools else ""),
+    )
+
+
+def remove_compression_scheme(name: str, dll: str) -> Fix:
+    """Fix: remove compression scheme ``name`` (its DLL ``dll``, as configured) from ``httpCompression``, as KB 4468361
+    ("Management points stop responding to HTTP requests with error 500.19") does for WSUS's ``xpress`` scheme:
+    ``appcmd set config -section:system.webServer/httpCompression /-[name='xpress']`` ("Getting Started with
+    AppCmd.exe": ``/-`` removes a collection item); PowerShell ``Remove-WebConfigurationProperty ... -Name '.'
+    -AtElement @{name='...'}`` (WebAdministration). The section is AppHostOnly: ``/commit:apphost``,
+    ``MACHINE/WEBROOT/APPHOST``. Every pool then serves without the scheme (the side effect the verification names);
+    the WMI ``HttpCompressionSchemeElement`` reference has a scheme's DLL change take effect when the WWW service
+    restarts, which the note says."""
+    remove = _appcmd("set", "config", "-section:system.webServer/httpCompression", Quoted("", f"/-[name='{name}']"),
+                     "/commit:apphost", selected=(name,))
+    ps = ("Remove-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter 'system.webServer/httpCompression' "
+          f"-Name '.' -AtElement @{{name={_ps_quote(name)}}}")
+    return Fix(
+        summary=f"Remove compression scheme '{name}' ({dll}) from httpCompression (KB 4468361)",
+        label=f"remove compression scheme '{name}'",
+        commands=(remove,),
+        powershell=("Import-Module WebAdministration", ps),
+        edits=(RemoveCompressionScheme(name),),
+        note=f"No pool compresses with '{name}' any more: a client that accepts only it gets responses uncompressed "
+             "(another scheme it accepts, gzip say, still applies). KB 4468361 removes WSUS's xpress scheme this way on "
+             "Configuration Manager management points. A scheme takes no preCondition: it cannot be kept out of one "
+             "bitness's workers only. The IIS WMI reference (HttpCompressionSchemeElement) has a change of a scheme's "
+             "DLL take effect once the WWW service restarts: run iisreset in a quiet moment if the 500.19 stays.",
     )
 
 

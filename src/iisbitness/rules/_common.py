@@ -9,7 +9,7 @@ from itertools import count, islice
 from iisbitness.arch import Arch, format_arches, sort_arches
 from iisbitness.findings import Fix
 from iisbitness.fixes import iisexpress
-from iisbitness.fixes.commands import flip_pool, move_to_new_pool
+from iisbitness.fixes.commands import flip_pool, move_to_new_pool, remove_compression_scheme
 from iisbitness.loadplan.plan import (
     AspNetCoreHost,
     Evidence,
@@ -20,7 +20,7 @@ from iisbitness.loadplan.plan import (
     RuntimeCheck,
     worker_candidates,
 )
-from iisbitness.model.iis7 import AppPool, GlobalModule, Handler, IsapiFilter
+from iisbitness.model.iis7 import AppPool, CompressionScheme, GlobalModule, Handler, IsapiFilter
 
 _ARCH_NAME = {Arch.X86: "x86", Arch.X64: "AMD64", Arch.ARM64: "ARM64"}
 
@@ -382,6 +382,16 @@ def build_fix(load: Load, what: str) -> Fix:
     return Fix(summary=f"Install or build an {arch.value} version of {what} '{load.name}' for {arch.bits}-bit workers",
                label=f"an {arch.value} build of the {what}",
                note=_SCHEME_BUILDS if load.kind is LoadKind.COMPRESSION_SCHEME else _EACH_ITS_OWN)
+
+
+def scheme_removal(plan: LoadPlan, load: Load) -> Fix | None:
+    """IIS 7+ only (not IIS Express, whose fixes write the project's settings): removing the compression scheme of
+    ``load`` (a ``compression-scheme`` load), KB 4468361's fix, verified like any other and ranked after the fixes that
+    keep the scheme (its side effect unloads it from every worker: :func:`iisbitness.fixes.verify._rank`)."""
+    entry = load.entry
+    if plan.iis6 is not None or plan.iisexpress is not None or not isinstance(entry, CompressionScheme):
+        return None
+    return remove_compression_scheme(entry.name, entry.dll)
 
 
 def platform_target_fix(plan: LoadPlan, load: Load) -> Fix | None:

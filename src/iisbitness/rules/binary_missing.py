@@ -65,7 +65,8 @@ _KINDS = tuple(_SYMPTOM)
 def _fix_note(absence: Absence, kind: LoadKind) -> str:
     if absence.other_view is not None:
         # NOTE: a compression scheme takes no preCondition (facts C1): the worker's bitness is the other way out
-        guard = ("run the pool at the other bitness (a compression scheme takes no preCondition)"
+        guard = ("run the pool at the other bitness (a compression scheme takes no preCondition), or remove the scheme "
+                 "as KB 4468361 does for WSUS's xpress (no pool compresses with it then)"
                  if kind is LoadKind.COMPRESSION_SCHEME else
                  "guard the entry with a bitness preCondition so that this process skips it")
         return (f" The image has {absence.other_view}: the other architecture's copy was installed and this one "

@@ -18,7 +18,14 @@ from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
-from iisbitness.rules._common import build_fix, fixes, flip_fix, mismatch_cause, scheme_symptom
+from iisbitness.rules._common import (
+    build_fix,
+    fixes,
+    flip_fix,
+    mismatch_cause,
+    scheme_removal,
+    scheme_symptom,
+)
 
 _WHAT = "compression scheme"
 
@@ -39,4 +46,5 @@ def compression_scheme_arch(plan: LoadPlan) -> Iterator[Finding]:
             continue
         yield Finding.for_load(load, compression_scheme_arch.id, compression_scheme_arch.severity, _symptom(load),
                                mismatch_cause(load, _WHAT + " DLL"),
-                               fixes(flip_fix(plan, load), build_fix(load, _WHAT + " DLL")))
+                               fixes(flip_fix(plan, load), build_fix(load, _WHAT + " DLL"),
+                                     scheme_removal(plan, load)))
