@@ -380,29 +380,29 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
 
 
 def remove_compression_scheme(name: str, dll: str) -> Fix:
-    """Fix: remove compression scheme ``name`` (its DLL ``dll``, as configured) from ``httpCompression``, as KB 4468361
-    ("Management points stop responding to HTTP requests with error 500.19") does for WSUS's ``xpress`` scheme:
-    ``appcmd set config -section:system.webServer/httpCompression /-[name='xpress']`` ("Getting Started with
-    AppCmd.exe": ``/-`` removes a collection item); PowerShell ``Remove-WebConfigurationProperty ... -Name '.'
-    -AtElement @{name='...'}`` (WebAdministration). The section is AppHostOnly: ``/commit:apphost``,
-    ``MACHINE/WEBROOT/APPHOST``. Every pool then serves without the scheme (the side effect the verification names);
-    the WMI ``HttpCompressionSchemeElement`` reference has a scheme's DLL change take effect when the WWW service
-    restarts, which the note says."""
+    """Fix: remove compression scheme ``name`` (its DLL ``dll``, as configured) from ``httpCompression``, then
+    ``iisreset``, as KB 4468361 ("Management points stop responding to HTTP requests with error 500.19") does for
+    WSUS's ``xpress`` scheme: ``%windir%\\system32\\inetsrv\\appcmd.exe set config
+    -section:system.webServer/httpCompression /-[name='xpress']``, then ``iisreset`` ("Getting Started with
+    AppCmd.exe": ``/-`` removes a collection item). PowerShell: ``Remove-WebConfigurationProperty ... -Name '.'
+    -AtElement @{name='...'}`` (WebAdministration). The section is AppHostOnly: ``/commit:apphost`` (where appcmd
+    writes it without a path anyway), ``MACHINE/WEBROOT/APPHOST``. Every pool then serves without the scheme (the
+    side effect the verification names)."""
     remove = _appcmd("set", "config", "-section:system.webServer/httpCompression", Quoted("", f"/-[name='{name}']"),
                      "/commit:apphost", selected=(name,))
     ps = ("Remove-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter 'system.webServer/httpCompression' "
           f"-Name '.' -AtElement @{{name={_ps_quote(name)}}}")
+    written = not remove.startswith(NOT_WRITTEN)
     return Fix(
         summary=f"Remove compression scheme '{name}' ({dll}) from httpCompression (KB 4468361)",
         label=f"remove compression scheme '{name}'",
-        commands=(remove,),
-        powershell=("Import-Module WebAdministration", ps),
+        commands=(remove, *(("iisreset",) if written else ())),
+        powershell=("Import-Module WebAdministration", ps, "iisreset"),
         edits=(RemoveCompressionScheme(name),),
         note=f"No pool compresses with '{name}' any more: a client that accepts only it gets responses uncompressed "
              "(another scheme it accepts, gzip say, still applies). KB 4468361 removes WSUS's xpress scheme this way on "
              "Configuration Manager management points. A scheme takes no preCondition: it cannot be kept out of one "
-             "bitness's workers only. The IIS WMI reference (HttpCompressionSchemeElement) has a change of a scheme's "
-             "DLL take effect once the WWW service restarts: run iisreset in a quiet moment if the 500.19 stays.",
+             "bitness's workers only. The last command, as in the KB, restarts IIS: every site stops for a moment.",
     )
 
 
