@@ -9,7 +9,7 @@ from pathlib import Path
 from iisbitness.api import scan
 from iisbitness.fixes.commands import remove_compression_scheme
 from iisbitness.fixes.text import Document, Edits
-from iisbitness.formats.causes import effect_lines, removal
+from iisbitness.formats.causes import effect_lines, removal, view
 from iisbitness.model.edits import RemoveCompressionScheme
 from iisbitness.scan.fix import apply_fix, plan_fix
 from tests.conftest import apphost, make_image, site
@@ -46,7 +46,8 @@ def test_removal_is_verified_ranked_last_and_says_no_pool_compresses_with_it(tmp
     assert found.pool == "Legacy"
     summaries = [x.summary for x in found.fixes]
     assert summaries[0] == "Run application pool 'Legacy' as 64-bit (x64)"
-    remove = found.fixes[-1]
+    [remove] = [x for x in found.fixes if x.label == "remove compression scheme 'xpress'"]
+    assert found.fixes.index(remove) > 1  # NOTE: after the flip and the build, which keep compression
     assert remove.summary == ("Remove compression scheme 'xpress' (C:\\Program Files\\Update Services\\WebServices\\"
                               "suscomp.dll) from httpCompression (KB 4468361)")
     assert (remove.verified, remove.edits) == (True, (RemoveCompressionScheme("xpress"),))
@@ -64,7 +65,8 @@ def test_removal_is_verified_ranked_last_and_says_no_pool_compresses_with_it(tmp
 def test_fix_apply_removes_the_scheme_line_and_the_rescan_is_clean(tmp_path: Path) -> None:
     img = _image(tmp_path, bin32=True)
     [found] = [f for f in scan(img).findings if f.rule == "compression-scheme-arch"]
-    assert [x.summary for x in found.fixes if x.verified] == [found.fixes[-1].summary]
+    assert [x.label for x in found.fixes if x.verified] == ["remove compression scheme 'xpress'",
+                                                             "compression modules only in 64-bit workers"]
     assert any(r.summary == "Run application pool 'Legacy' as 64-bit (x64)" for r in found.rejected_fixes)
     config = img / "Windows/System32/inetsrv/config/applicationHost.config"
     before = config.read_bytes()
@@ -104,3 +106,29 @@ def test_removal_of_an_element_sharing_its_line_takes_only_its_text() -> None:
     edits.remove(els["c"])
     assert edits.result() == data.replace(b'<scheme name="a" dll="a.dll" />', b"").replace(
         b'      <scheme name="c" dll="c.dll">\r\n      </scheme>\r\n', b"")
+
+
+def test_compression_modules_precondition_is_verified_last_and_apply_rescans_clean(tmp_path: Path) -> None:
+    """The optional way out: the compression modules (and so every scheme DLL) kept out of 32-bit workers by a
+    bitness64 preCondition; ranked after the fixes that keep compression; its side effects are the two modules, not
+    'no pool compresses with xpress' (the scheme stays configured and compresses in 64-bit workers)."""
+    img = _image(tmp_path, bin32=True)
+    [found] = [f for f in scan(img).findings if f.rule == "compression-scheme-arch"]
+    modules = found.fixes[-1]
+    assert modules.summary == ("Load the compression modules (StaticCompressionModule, DynamicCompressionModule) only "
+                               "in 64-bit workers, so that their scheme DLLs load only there: no compression in 32-bit "
+                               "workers")
+    assert modules.verified is True and [x.label for x in found.fixes][-2:] == [
+        "remove compression scheme 'xpress'", "compression modules only in 64-bit workers"]
+    assert sorted((e.name, e.load_kind, e.pool) for e in modules.side_effects) == [
+        ("DynamicCompressionModule", "global-module", "Legacy"), ("StaticCompressionModule", "global-module", "Legacy")]
+    assert "no pool compresses" not in removal(modules)
+    config = img / "Windows/System32/inetsrv/config/applicationHost.config"
+    before = config.read_text("utf-8")
+    plan = plan_fix(img, fixes=(3,), numbering=lambda report: [n.fix for n in view(report).fixes])
+    assert plan.chosen and plan.chosen[0].fix.summary == modules.summary
+    apply_fix(plan, stamp="20260101T000000Z")
+    after = config.read_text("utf-8")
+    assert after.count('preCondition="bitness64"') == 2 and 'name="xpress"' in after
+    assert after.replace(' preCondition="bitness64"', "") == before
+    assert _scheme_findings(img) == []

@@ -406,6 +406,28 @@ def remove_compression_scheme(name: str, dll: str) -> Fix:
     )
 
 
+def compression_modules_precondition(modules: tuple[tuple[str, str], ...], bits: int) -> Fix:
+    """Fix: a bitness preCondition (``(name, preCondition)`` each) on the compression global modules
+    (StaticCompressionModule, DynamicCompressionModule) and their ``<modules>`` entries, so that only ``bits``-bit
+    workers load them and, with them, the ``httpCompression`` scheme DLLs, which take no preCondition of their own
+    (facts C1; "IIS Compression Overview": scheme providers are extensions of those two modules). Workers of the other
+    bitness then compress nothing, with any scheme: the summary and the side effects say it."""
+    parts = [global_module_precondition(name, pc) for name, pc in modules]
+    names = ", ".join(name for name, _ in modules)
+    other = 32 if bits == 64 else 64
+    return Fix(
+        summary=f"Load the compression modules ({names}) only in {bits}-bit workers, so that their scheme DLLs load "
+                f"only there: no compression in {other}-bit workers",
+        label=f"compression modules only in {bits}-bit workers",
+        commands=tuple(c for f in parts for c in f.commands),
+        powershell=("Import-Module WebAdministration", *(c for f in parts for c in f.powershell[1:])),
+        edits=tuple(e for f in parts for e in f.edits),
+        note=f"{other}-bit workers then send every response uncompressed (static and dynamic, every scheme, gzip "
+             "included), and no scheme DLL loads there: a compression scheme takes no preCondition of its own. The "
+             "second command of each module applies only if it is also listed in <modules>.",
+    )
+
+
 def filter_precondition(name: str, precondition: str, site: str | None, in_web_config: bool = False) -> Fix:
     """Fix: restrict an ISAPI filter with a preCondition (server level, or the site's).
 

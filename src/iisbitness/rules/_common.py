@@ -7,9 +7,16 @@ from dataclasses import dataclass
 from itertools import count, islice
 
 from iisbitness.arch import Arch, format_arches, sort_arches
+from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Fix
 from iisbitness.fixes import iisexpress
-from iisbitness.fixes.commands import flip_pool, move_to_new_pool, remove_compression_scheme
+from iisbitness.fixes.commands import (
+    compression_modules_precondition,
+    flip_pool,
+    move_to_new_pool,
+    remove_compression_scheme,
+)
+from iisbitness.loadplan.collectors.compression import COMPRESSION_MODULES
 from iisbitness.loadplan.plan import (
     AspNetCoreHost,
     Evidence,
@@ -392,6 +399,21 @@ def scheme_removal(plan: LoadPlan, load: Load) -> Fix | None:
     if plan.iis6 is not None or plan.iisexpress is not None or not isinstance(entry, CompressionScheme):
         return None
     return remove_compression_scheme(entry.name, entry.dll)
+
+
+def compression_modules_fix(plan: LoadPlan, load: Load) -> Fix | None:
+    """IIS 7+ on x64 Windows only: a bitness preCondition on the compression global modules that keeps them (and the
+    scheme DLLs they load, ``load``'s among them) out of ``load``'s worker's bitness; None where a module already
+    names a bitness (:func:`iisbitness.config.precondition.restrict_to_bitness`) or none is configured. Verified like
+    any fix, ranked after those that keep compression (it unloads both modules from those workers)."""
+    if plan.iis6 is not None or plan.iisexpress is not None or plan.server.os_arch is not Arch.X64:
+        return None
+    other = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
+    modules = [m for m in plan.server.global_modules if m.name.lower() in COMPRESSION_MODULES]
+    restricted = [(m.name, restrict_to_bitness(m.precondition, other)) for m in modules]
+    if not restricted or any(pc is None for _, pc in restricted):
+        return None
+    return compression_modules_precondition(tuple((n, pc) for n, pc in restricted if pc is not None), other.bits)
 
 
 def platform_target_fix(plan: LoadPlan, load: Load) -> Fix | None:

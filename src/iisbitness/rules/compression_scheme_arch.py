@@ -20,6 +20,7 @@ from iisbitness.findings import Finding, Severity, rule
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
 from iisbitness.rules._common import (
     build_fix,
+    compression_modules_fix,
     fixes,
     flip_fix,
     mismatch_cause,
@@ -47,4 +48,4 @@ def compression_scheme_arch(plan: LoadPlan) -> Iterator[Finding]:
         yield Finding.for_load(load, compression_scheme_arch.id, compression_scheme_arch.severity, _symptom(load),
                                mismatch_cause(load, _WHAT + " DLL"),
                                fixes(flip_fix(plan, load), build_fix(load, _WHAT + " DLL"),
-                                     scheme_removal(plan, load)))
+                                     scheme_removal(plan, load), compression_modules_fix(plan, load)))
