@@ -140,20 +140,11 @@ def target_arch(plan: LoadPlan, load: Load, arches: frozenset[Arch]) -> Arch | N
     fits the x64 worker (emulated), not the x86 one listed first. None when no other architecture fits."""
     others = [a for a in worker_candidates(plan.server.os_arch) if a is not load.process.arch and a in arches]
     if load.binary.chain and len(others) > 1 and load.process.pool is not None:
-        outlook = plan.derived("rules/outlooks", _outlooks).get(load.process.pool.name)
+        outlook = plan.outlook_of(load.process.pool.name)
         failing = (f"{load.site}{load.application}", load.binary.configured)
         if outlook is not None:
             return next((a for a in others if failing not in outlook.failures_at(a)), others[0])
     return others[0] if others else None
-
-
-def _outlooks(plan: LoadPlan) -> dict[str, PoolOutlook]:
-    """The plan's outlook of each pool by its name (the first, as the plan lists them): one walk per plan, not one
-    per finding (a finding per application of 10,000 pools on ARM64 walked them all)."""
-    out: dict[str, PoolOutlook] = {}
-    for o in plan.outlook:
-        out.setdefault(o.pool, o)
-    return out
 
 
 Move = tuple[tuple[str, str], ...]
