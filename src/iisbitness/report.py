@@ -149,6 +149,9 @@ class LoadEntry:
         skip_reason: for a ``skipped`` entry, the kind of reason
             (:class:`iisbitness.loadplan.plan.SkipReason` value: ``precondition``, ``restricted``, ``no-managed-code``,
             ``no-aspnet-script-map``, ``module-not-enabled``); None for every other verdict.
+        process_site: IIS Express: the site of the project whose ``iisexpress.exe`` this is
+            (:attr:`iisbitness.loadplan.plan.Process.site`: one process per project, so two projects of one pool are
+            two processes); None elsewhere.
     """
 
     process: str
@@ -167,6 +170,7 @@ class LoadEntry:
     reason: str
     config: ConfigSource
     skip_reason: str | None = None
+    process_site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,7 +232,7 @@ def _new_pools(plan: LoadPlan) -> dict[str, tuple[MoveKey, ...]]:
         target = runtime_move(plan, ld)
         if target is not None and ld.process.pool is not None and ld.site is not None and ld.application is not None:
             add(ld.process.pool.name, target, ((ld.site, ld.application),))
-    for name, apps in inprocess_apps(plan).items():
+    for (name, _), apps in inprocess_apps(plan).items():
         pool = plan.server.pool(name)
         if pool is not None:
             for app in list(apps)[1:]:
@@ -308,19 +308,21 @@ def runtime_move(plan: LoadPlan, load: Load) -> Arch | None:
     return runtime_target(load)
 
 
-def inprocess_apps(plan: LoadPlan) -> dict[str, dict[tuple[str, str], str]]:
-    """Per pool name, the in-process ASP.NET Core apps its worker hosts, ``(site, path) -> config location``, in plan
-    order (aspnetcore-multiple-inprocess: every app but the first moves to a pool of its own)."""
+def inprocess_apps(plan: LoadPlan) -> dict[tuple[str, str], dict[tuple[str, str], str]]:
+    """Per process, ``(pool name, its site)`` (the site "" but under IIS Express, where each project's site has an
+    ``iisexpress.exe`` of its own, :attr:`iisbitness.loadplan.plan.Process.site`: two projects of one pool are not one
+    process), the in-process ASP.NET Core apps it hosts, ``(site, path) -> config location``, in plan order
+    (aspnetcore-multiple-inprocess: every app but the first moves to a pool of its own)."""
     return plan.derived("inprocess-apps", _inprocess_apps)
 
 
-def _inprocess_apps(plan: LoadPlan) -> dict[str, dict[tuple[str, str], str]]:
-    by_pool: dict[str, dict[tuple[str, str], str]] = {}
+def _inprocess_apps(plan: LoadPlan) -> dict[tuple[str, str], dict[tuple[str, str], str]]:
+    by_process: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
     for load in plan.loads_of(LoadKind.ASPNETCORE):
         if load.process.pool is not None:
-            by_pool.setdefault(load.process.pool.name, {}).setdefault(
+            by_process.setdefault((load.process.pool.name, load.process.site or ""), {}).setdefault(
                 (load.site or "", load.application or ""), str(load.source))
-    return by_pool
+    return by_process
 
 
 def _binary_key(load: Load) -> tuple[str, str, str]:
