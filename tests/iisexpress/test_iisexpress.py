@@ -605,3 +605,17 @@ def test_an_application_not_read_is_mapped_under_its_own_project_s_process(tmp_p
     assert (gap["name"], gap["process_site"], gap["process_arch"]) == (f"{CLASSIC}/legacy", CLASSIC, "x64"), gap
     shown = [(e["process_site"], e["process_arch"]) for e in doc["loads"]]
     assert [k for i, k in enumerate(shown) if i == 0 or k != shown[i - 1]] == list(dict.fromkeys(shown))
+
+
+def test_the_html_map_puts_each_project_s_binaries_and_findings_under_its_own_process(tmp_path: Path) -> None:
+    """The HTML server map has a worker per project's iisexpress.exe; keyed by pool, each of two projects sharing one
+    showed both projects' binaries and SampleKVApp's x64 failure under KeyVaultDemo's x86 process too."""
+    sol = classic_solution(tmp_path, use64="true", bin_files={"Legacy.Interop.dll": "managed_x86.dll"})
+    second_project(sol, "KeyVaultDemo", "false", {"Other.dll": "managed_x86.dll"})
+    html = run(sol, "--format", "html").stdout
+    marks = {name: html.index(f"(project &#39;{name}&#39;:") for name in ("KeyVaultDemo", CLASSIC)}
+    assert marks["KeyVaultDemo"] < marks[CLASSIC]
+    keyvault = html[marks["KeyVaultDemo"]:marks[CLASSIC]]
+    sample = html[marks[CLASSIC]:]
+    assert "Other.dll" in keyvault and "Legacy.Interop.dll" not in keyvault and "SampleKVApp.dll" not in keyvault
+    assert "Legacy.Interop.dll" in sample and "Other.dll" not in sample.split("</section>")[0]
