@@ -245,6 +245,10 @@ class Finding:
     rejected_fixes: tuple[RejectedFix, ...] = ()
     chain: tuple[str, ...] = ()
     process_arch_assumed: bool = False
+    process_site: str | None = None
+    """IIS Express: the site of the project whose ``iisexpress.exe`` the finding is about
+    (:attr:`iisbitness.loadplan.plan.Process.site`), part of :attr:`key`: two projects of one pool are two processes,
+    and a fix of one project's leaves the other's finding standing. None elsewhere."""
 
     @property
     def arch_inferred(self) -> bool:
@@ -268,9 +272,12 @@ class Finding:
 
     @property
     def key(self) -> tuple[str, ...]:
-        """Identity across re-analyses: rule, pool, site, application, binary, process."""
-        return (self.rule, (self.pool or "").lower(), (self.site or "").lower(), (self.application or "").lower(),
-                (self.binary or "").lower(), self.process or "")
+        """Identity across re-analyses: rule, pool, site, application, binary, process, and under IIS Express the
+        process's site (:attr:`process_site`), only there: SARIF's fingerprints (``"|".join(key)``) of every other
+        finding stay what they were."""
+        key = (self.rule, (self.pool or "").lower(), (self.site or "").lower(), (self.application or "").lower(),
+               (self.binary or "").lower(), self.process or "")
+        return key if self.process_site is None else (*key, self.process_site.lower())
 
     @property
     def sort_key(self) -> tuple[object, ...]:
@@ -296,7 +303,7 @@ class Finding:
             binary=load.binary.configured, resolved=load.binary.resolved,
             binary_arch=tuple(sort_arches(arches)) if arches is not None else (),
             config=load.source, symptom=symptom, cause=cause, fixes=fixes, chain=load.binary.chain,
-            process_arch_assumed=load.process.arch_assumption is not None,
+            process_arch_assumed=load.process.arch_assumption is not None, process_site=load.process.site,
         )
 
 

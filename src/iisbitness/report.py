@@ -52,7 +52,8 @@ class PoolSummary:
         (hosts no application: its worker never starts), defined (False: applications name the pool but the
         configuration does not define it, so no worker ever starts; rule ``pool-undefined``), manual_start (why
         it does not start by itself: ``pool 'X' has autoStart="false"`` or its sites' ``serverAutoStart="false"``;
-        None when it does).
+        None when it does), site (IIS Express: the site of the project whose ``iisexpress.exe`` the row is, one row
+        per project even where two projects' sites share the pool; None elsewhere).
     """
 
     name: str
@@ -66,6 +67,7 @@ class PoolSummary:
     idle: bool
     defined: bool = True
     manual_start: str | None = None
+    site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,9 @@ class LoadEntry:
         skip_reason: for a ``skipped`` entry, the kind of reason
             (:class:`iisbitness.loadplan.plan.SkipReason` value: ``precondition``, ``restricted``, ``no-managed-code``,
             ``no-aspnet-script-map``, ``module-not-enabled``); None for every other verdict.
+        process_site: IIS Express: the site of the project whose ``iisexpress.exe`` this is
+            (:attr:`iisbitness.loadplan.plan.Process.site`: one process per project, so two projects of one pool are
+            two processes); None elsewhere.
     """
 
     process: str
@@ -167,6 +172,7 @@ class LoadEntry:
     reason: str
     config: ConfigSource
     skip_reason: str | None = None
+    process_site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,19 @@ def classic_solution(root: Path, use64: str | None = "", bin_files: dict[str, st
     return root
 
 
+def second_project(root: Path, name: str, use64: str | None, bin_files: dict[str, str] | None = None) -> Path:
+    """Add web project ``name`` to the solution at ``root`` (made by :func:`classic_solution`): another site of the same
+    real config whose folder ends ``\\name\\name`` (KeyVaultDemo, GorillaExpense.Web, ...), in the same pool as
+    SampleKVApp (Clr4IntegratedAppPool), with its own ``Use64BitIISExpress`` and ``bin``."""
+    proj = root / name
+    (proj / "bin").mkdir(parents=True)
+    (proj / f"{name}.csproj").write_text(csproj_classic(use64), encoding="utf-8")
+    shutil.copyfile(corpus_file(GANESH_WEB), proj / "Web.config")
+    for file, fx in {f"{name}.dll": "managed_anycpu.dll", **(bin_files or {})}.items():
+        shutil.copyfile(fixture(fx), proj / "bin" / file)
+    return proj
+
+
 def core_solution(root: Path, use64: bool | None, arch: str = "x64", hosting: str | None = None) -> Path:
     """A solution folder with the BankTech_API_V1 ASP.NET Core project and a self-contained ``arch`` publish."""
     proj = root / CORE
@@ -150,3 +163,23 @@ def tree_digest(root: Path) -> dict[str, str]:
     """Every file below ``root`` with its SHA-256 (to show a scan wrote nothing)."""
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def second_core_project(sol: Path, name: str) -> Path:
+    """Add ASP.NET Core project ``name`` to the solution made by :func:`core_solution`: a copy of BankTech_API_V1 (its
+    files renamed), and a site of its own in the real config, with its own ``aspNetCore`` ``<location>``, in the same
+    pool ("BankTech_API_V1 AppPool"), as Visual Studio adds a project of the solution."""
+    shutil.copytree(sol / CORE, sol / name)
+    for p in sorted((sol / name).rglob(f"{CORE}*"), key=lambda p: -len(p.parts)):
+        p.rename(p.with_name(p.name.replace(CORE, name)))
+    cfg = sol / ".vs" / CORE / "config" / "applicationhost.config"
+    text = cfg.read_text(encoding="utf-8")
+    s0 = text.index(f'<site name="{CORE}"')
+    s1 = text.index("</site>", s0) + len("</site>")
+    site = (text[s0:s1].replace(f'"{CORE}"', f'"{name}"').replace(f"\\{CORE}\\{CORE}", f"\\{name}\\{name}")
+            .replace('id="2"', 'id="3"').replace(":39905:", ":39906:").replace(":8081:", ":8082:"))
+    l0 = text.index(f'<location path="{CORE}"')
+    l1 = text.index("</location>", l0) + len("</location>")
+    location = text[l0:l1].replace(f'path="{CORE}"', f'path="{name}"')
+    cfg.write_text(text[:s1] + "\n      " + site + text[s1:l0] + location + "\n  " + text[l0:], encoding="utf-8")
+    return sol / name

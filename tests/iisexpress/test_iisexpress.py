@@ -29,6 +29,8 @@ from tests.iisexpress.solution import (
     corpus_file,
     run,
     scan_json,
+    second_core_project,
+    second_project,
     tree_digest,
 )
 
@@ -510,3 +512,110 @@ def test_a_bitness_fix_moves_only_the_projects_own_site(tmp_path: Path) -> None:
     [fix] = [x for f in report.findings if f.rule == "managed-assembly-arch" for x in f.fixes if x.verified]
     moved = [e.applications for e in fix.side_effects if e.kind is EffectKind.ARCH]
     assert moved == [(f"{CLASSIC}/",)], moved
+
+
+LOADS_SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "loads-1.json").read_text(encoding="utf-8"))
+
+
+def test_two_projects_of_one_pool_are_two_processes_in_side_effects_and_the_load_map(tmp_path: Path) -> None:
+    """Two projects whose sites both use Clr4IntegratedAppPool (as the real config of SampleKVApp and KeyVaultDemo
+    does) run as two iisexpress.exe, SampleKVApp's 64-bit (with an x86 assembly in its bin), KeyVaultDemo's 32-bit.
+    Keyed by (process name, pool), they merged into one: the fix that runs SampleKVApp 32-bit was verified with no
+    side effect at all, and the load map interleaved four headings of one pool. Keyed by project, the fix names its
+    architecture change of SampleKVApp alone, and the map has one heading per project, each entry under its own."""
+    sol = classic_solution(tmp_path, use64="true", bin_files={"Legacy.Interop.dll": "managed_x86.dll"})
+    second_project(sol, "KeyVaultDemo", "false", {"Other.dll": "managed_x86.dll"})
+    report = scan(sol, ScanOptions(load_map=True))
+    [fix] = [x for f in report.findings if f.rule == "managed-assembly-arch" for x in f.fixes if x.verified]
+    assert "Run project 'SampleKVApp' in the 32-bit" in fix.summary
+    assert [(e.kind, e.before, e.after, e.applications) for e in fix.side_effects] == [
+        (EffectKind.ARCH, Arch.X64, Arch.X86, (f"{CLASSIC}/",))], fix.side_effects
+    res = run(sol, "--loads")
+    headings = [line for line in res.stdout.splitlines() if line.startswith("iisexpress.exe")]
+    assert headings == ["iisexpress.exe of site 'KeyVaultDemo' in pool 'Clr4IntegratedAppPool' (x86, 32-bit)",
+                        "iisexpress.exe of site 'SampleKVApp' in pool 'Clr4IntegratedAppPool' (x64, 64-bit)"], headings
+    code, doc = scan_json(sol, "--loads")
+    assert code == 1
+    jsonschema.validate(doc, LOADS_SCHEMA)
+    bins = {(e["process_site"], e["process_arch"], e["name"]) for e in doc["loads"] if e["kind"] == "bin-assembly"}
+    assert bins == {("KeyVaultDemo", "x86", "KeyVaultDemo.dll"), ("KeyVaultDemo", "x86", "Other.dll"),
+                    (CLASSIC, "x64", f"{CLASSIC}.dll"), (CLASSIC, "x64", "Legacy.Interop.dll")}, bins
+
+
+def test_a_global_module_that_stops_two_projects_of_one_pool_offers_each_its_own_switch(tmp_path: Path) -> None:
+    """Both projects run the 32-bit iisexpress.exe (Visual Studio's default) in one pool; an x64 cachuri.dll stops
+    both. Which project a global module's load belongs to was guessed from its pool and architecture, two projects
+    matched, and neither finding offered the 64-bit switch. Each finding now names its project's process and fix."""
+    sol = classic_solution(tmp_path / "sol", use64="")
+    second_project(sol, "KeyVaultDemo", "")
+    machine = tmp_path / "c"
+    (machine / "Program Files (x86)" / "IIS Express").mkdir(parents=True)
+    shutil.copyfile(fixture("module_x64.dll"), machine / "Program Files (x86)" / "IIS Express" / "cachuri.dll")
+    _, doc = scan_json(sol, "--drive", f"C={machine}")
+    found = _findings(doc, "global-module-arch")
+    switches = sorted(x["summary"].split("'")[1] for f in found for x in f["fixes"]
+                      if "<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"])
+    assert switches == ["KeyVaultDemo", CLASSIC], [f["fixes"] for f in found]
+    assert sorted(f["cause"].split("'")[1] for f in found) == ["KeyVaultDemo", CLASSIC]
+
+
+def test_a_baseline_of_two_projects_of_one_pool_accepts_each_project_s_findings(tmp_path: Path) -> None:
+    """A finding's identity names its project's process under IIS Express (two projects of one pool are two
+    iisexpress.exe): the baseline written keeps it (``process_site``), so the findings it accepts stay accepted."""
+    sol = classic_solution(tmp_path / "sol", use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    second_project(sol, "KeyVaultDemo", "", {"Other.Imaging.dll": "managed_x64.dll"})
+    baseline = tmp_path / "accepted.json"
+    assert run(sol, "--write-baseline", str(baseline)).exit_code == 0
+    accepted = json.loads(baseline.read_text(encoding="utf-8"))["accepted"]
+    assert sorted(e.get("process_site") for e in accepted) == ["KeyVaultDemo", CLASSIC], accepted
+    code, doc = scan_json(sol, "--baseline", str(baseline))
+    assert code == 0 and doc["findings"] == [], doc["findings"]
+
+
+def test_two_aspnetcore_projects_of_one_pool_are_not_two_in_process_apps_of_one_process(tmp_path: Path) -> None:
+    """Two ASP.NET Core projects whose sites share a pool run in two iisexpress.exe, one in-process app each: counted
+    per pool, they were "HTTP Error 500.35 - ANCM Multiple In-Process Applications in same Process", an error that
+    never happens there. Per process, nothing; each project's app loads in its own process."""
+    sol = core_solution(tmp_path, use64=True)
+    second_core_project(sol, "BankTech_API_V2")
+    code, doc = scan_json(sol, "--loads")
+    assert code == 0
+    hosts = {(e["process_site"], e["name"]) for e in doc["loads"] if e["kind"] == "aspnetcore" and "exe" in e["name"]}
+    assert hosts == {(CORE, f"{CORE}.exe"), ("BankTech_API_V2", "BankTech_API_V2.exe")}, hosts
+    code, doc = scan_json(sol)
+    assert sorted(p["site"] for p in doc["iisexpress"]) == sorted([CORE, "BankTech_API_V2"])
+    assert code == 0 and not _findings(doc, "aspnetcore-multiple-inprocess"), doc["findings"]
+
+
+def test_an_application_not_read_is_mapped_under_its_own_project_s_process(tmp_path: Path) -> None:
+    """SampleKVApp's site has an application on a share not given; KeyVaultDemo's project shares its pool. The load
+    map put the application under the first process of the pool (KeyVaultDemo's 32-bit iisexpress.exe); it is
+    SampleKVApp's 64-bit one that would load it."""
+    sol = classic_solution(tmp_path, use64="true")
+    second_project(sol, "KeyVaultDemo", "false")
+    cfg = sol / ".vs" / CLASSIC / "config" / "applicationhost.config"
+    text = cfg.read_text(encoding="utf-8")
+    at = text.index("</application>", text.index(f'<site name="{CLASSIC}"')) + len("</application>")
+    cfg.write_text(text[:at] + '\n                <application path="/legacy" applicationPool="Clr4IntegratedAppPool">'
+                   '\n                    <virtualDirectory path="/" physicalPath="\\\\fileserver\\apps\\legacy" />'
+                   "\n                </application>" + text[at:], encoding="utf-8")
+    _, doc = scan_json(sol, "--loads")
+    jsonschema.validate(doc, LOADS_SCHEMA)
+    [gap] = [e for e in doc["loads"] if e["kind"] == "application"]
+    assert (gap["name"], gap["process_site"], gap["process_arch"]) == (f"{CLASSIC}/legacy", CLASSIC, "x64"), gap
+    shown = [(e["process_site"], e["process_arch"]) for e in doc["loads"]]
+    assert [k for i, k in enumerate(shown) if i == 0 or k != shown[i - 1]] == list(dict.fromkeys(shown))
+
+
+def test_the_html_map_puts_each_project_s_binaries_and_findings_under_its_own_process(tmp_path: Path) -> None:
+    """The HTML server map has a worker per project's iisexpress.exe; keyed by pool, each of two projects sharing one
+    showed both projects' binaries and SampleKVApp's x64 failure under KeyVaultDemo's x86 process too."""
+    sol = classic_solution(tmp_path, use64="true", bin_files={"Legacy.Interop.dll": "managed_x86.dll"})
+    second_project(sol, "KeyVaultDemo", "false", {"Other.dll": "managed_x86.dll"})
+    html = run(sol, "--format", "html").stdout
+    marks = {name: html.index(f"(project &#39;{name}&#39;:") for name in ("KeyVaultDemo", CLASSIC)}
+    assert marks["KeyVaultDemo"] < marks[CLASSIC]
+    keyvault = html[marks["KeyVaultDemo"]:marks[CLASSIC]]
+    sample = html[marks[CLASSIC]:]
+    assert "Other.dll" in keyvault and "Legacy.Interop.dll" not in keyvault and "SampleKVApp.dll" not in keyvault
+    assert "Legacy.Interop.dll" in sample and "Other.dll" not in sample.split("</section>")[0]

@@ -98,12 +98,9 @@ def is_security(name: str, image: str = "", kind: LoadKind | None = LoadKind.GLO
     return "urlscan" in low or any(w.startswith(s) for w in words for s in stems)
 
 
-def _key(process: Process) -> tuple[str, str]:
-    return process.name, process.pool.name.lower() if process.pool is not None else ""
-
-
-def _process_key(ld: Load) -> tuple[str, str]:
-    return _key(ld.process)
+def _process_key(ld: Load) -> tuple[str, str, str]:
+    """:attr:`Process.key` of ``ld``'s process: a worker per pool, an ``iisexpress.exe`` per project's site."""
+    return ld.process.key
 
 
 def _load_key(ld: Load) -> tuple[str, str, str, str]:
@@ -191,6 +188,8 @@ class _Process:
         self.arch: Arch | None = None
         self.pool: AppPool | None = None
         self.name = ""
+        self.site: str | None = None
+        """IIS Express: the site of the project the process runs (:attr:`Process.site`)."""
         self.loads: dict[tuple[str, str, str, str], Load] = {}
         self.sites: dict[tuple[str, str, str, str], set[str]] = {}
         """Per ISAPI filter: the sites (lower case) it is loaded for."""
@@ -207,7 +206,8 @@ class _Process:
 
 def _workers(plan: LoadPlan) -> Iterator[Process]:
     """Every process ``plan`` holds, loads or not: those of its loads and skipped loads, and the worker of each pool it
-    planned: IIS 7+, each of :attr:`LoadPlan.outlook` (a declared pool that hosts applications); IIS 6 in worker
+    planned: IIS 7+, each of :attr:`LoadPlan.outlook` (a declared pool that hosts applications; its
+    :meth:`LoadPlan.worker_of`); IIS Express, one ``iisexpress.exe`` per project (:attr:`Process.key`); IIS 6 in worker
     process isolation mode, each declared pool not idle, at the server-wide bitness (facts G4). A pool's worker exists
     whether or not it loads anything of ours: WAS starts a w3wp.exe for it at the pool's bitness ("Application Pools",
     iis-docs configuration/system.applicationHost/applicationPools; facts A4), so a worker whose entries a preCondition
@@ -218,9 +218,9 @@ def _workers(plan: LoadPlan) -> Iterator[Process]:
     for sk in plan.skipped:
         yield sk.process
     for outlook in plan.outlook:
-        pool = plan.server.pool(outlook.pool)
-        if pool is not None:
-            yield Process("w3wp.exe", outlook.current, pool)
+        worker = plan.worker_of(outlook.pool)
+        if worker is not None:
+            yield worker
     if plan.iis6 is not None and not plan.iis6.iis5_mode:  # NOTE: IIS 5 isolation mode runs no w3wp.exe
         idle = {name.lower() for name in plan.idle_pools}
         for pool in plan.server.pools:
@@ -228,14 +228,15 @@ def _workers(plan: LoadPlan) -> Iterator[Process]:
                 yield Process("w3wp.exe", plan.iis6.worker_arch, pool)
 
 
-def _by_process(plan: LoadPlan) -> dict[tuple[str, str], _Process]:
-    """The processes of ``plan`` (:func:`_workers`), by :func:`_process_key`, each with its loads."""
-    out: dict[tuple[str, str], _Process] = {}
+def _by_process(plan: LoadPlan) -> dict[tuple[str, str, str], _Process]:
+    """The processes of ``plan`` (:func:`_workers`), by :attr:`Process.key` (IIS Express: two projects of one pool are
+    two processes), each with its loads."""
+    out: dict[tuple[str, str, str], _Process] = {}
     for proc in _workers(plan):
-        key = _key(proc)
+        key = proc.key
         if key not in out:
             p = out[key] = _Process()
-            p.arch, p.pool, p.name = proc.arch, proc.pool, proc.name
+            p.arch, p.pool, p.name, p.site = proc.arch, proc.pool, proc.name, proc.site
     for ld in plan.loads:
         p = out[_process_key(ld)]
         p.loads.setdefault(_load_key(ld), ld)
@@ -253,7 +254,7 @@ class _Before:
         self.processes = _by_process(plan)
         self._plan = plan
         self._elsewhere: dict[Arch, set[tuple[str, str]]] = {}
-        self._origins: dict[str, set[tuple[str, str]]] | None = None
+        self._origins: dict[str, set[tuple[str, str, str]]] | None = None
         self._aspnet: dict[str, tuple[str, Arch]] | None = None
 
     def elsewhere(self, arch: Arch) -> set[tuple[str, str]]:
@@ -262,7 +263,7 @@ class _Before:
             self._elsewhere[arch] = {_twin(ld) for ld in self._plan.loads if ld.process.arch is not arch}
         return self._elsewhere[arch]
 
-    def origins(self, apps: Iterable[str]) -> set[tuple[str, str]]:
+    def origins(self, apps: Iterable[str]) -> set[tuple[str, str, str]]:
         """The processes (:func:`_process_key`) that load an entry of one of ``apps`` (``Site/path`` labels, as
         :func:`_apps` gives them)."""
         if self._origins is None:
@@ -286,17 +287,20 @@ def _before(plan: LoadPlan) -> _Before:
     return plan.derived("fixes/effects-before", _Before)
 
 
-def _apps(plan: LoadPlan, pool: AppPool | None) -> tuple[str, ...]:
-    """The applications ``pool``'s worker serves in ``plan``: IIS Express, those of the sites its projects launch
-    (Visual Studio starts ``iisexpress.exe /site:NAME``, one site a process; the configuration's other sites, of every
-    project the file ever held, run in none), not every application of the file that names the pool."""
-    if pool is None:
+def _apps(plan: LoadPlan, process: _Process) -> tuple[str, ...]:
+    """The applications ``process`` (a pool's worker) serves in ``plan``: IIS Express, those of its own site (Visual
+    Studio starts ``iisexpress.exe /site:NAME``, one site a process, :attr:`Process.site`; the other sites of the
+    pool, another project's or of no project the folder holds, are not this process's), not every application of the
+    file that names the pool."""
+    if process.pool is None:
         return ()
-    found = plan.server.pool(pool.name)
+    found = plan.server.pool(process.pool.name)
     if found is None:
         return ()
-    launched = {p.site.lower() for p in plan.iisexpress.projects} if plan.iisexpress is not None else None
-    return tuple(a.label for a in plan.server.applications_in(found) if launched is None or a.site.lower() in launched)
+    if plan.iisexpress is None:
+        return tuple(a.label for a in plan.server.applications_in(found))
+    site = (process.site or "").lower()
+    return tuple(a.label for a in plan.server.applications_in(found) if a.site.lower() == site)
 
 
 Mappings = tuple[tuple[str, str, str, tuple[str, ...]], ...]
@@ -429,14 +433,14 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         if a.arch is not b.arch and (b.pool is not None or after.iis6 is None):  # NOTE: IIS 6 aspnet_wp.exe below
             moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _replaced(ld, b_twins)}
             out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
-                                  applications=_apps(after, a.pool), binaries=len(moving),
+                                  applications=_apps(after, a), binaries=len(moving),
                                   isapi=_isapi(a, b_twins) if after.iis6 is not None else ()))
-        out += _removed(b, a, pool, stay=_apps(after, a.pool), plan=after)
+        out += _removed(b, a, pool, stay=_apps(after, a), plan=after)
         out += _added(b, a, pool, b_twins)
     for key, a in new.items():
         if key in old or a.pool is None:
             continue
-        apps = _apps(after, a.pool)
+        apps = _apps(after, a)
         isapi: tuple[str, ...] = ()
         if after.iis6 is not None and a.arch is not None:
             # NOTE: IIS 5 isolation mode left: what inetinfo.exe/dllhost.exe ran at another bitness, now in this worker

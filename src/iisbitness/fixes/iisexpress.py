@@ -34,8 +34,10 @@ PLATFORM = {Arch.X86: "x86", Arch.X64: "x64", Arch.ARM64: "ARM64"}
 
 
 def project_of(workspace: IisExpressWorkspace, load: Load) -> IisExpressProject | None:
-    """The project whose ``iisexpress.exe`` made ``load``: by site, else the only project of that pool and arch."""
-    by_site = workspace.project_for_site(load.site) if load.site else None
+    """The project whose ``iisexpress.exe`` made ``load``: by the process's site (one process per project,
+    :attr:`iisbitness.loadplan.plan.Process.site`; a global module's load names no site of its own), by the load's
+    site, else the only project of that pool and arch."""
+    by_site = workspace.project_for_site(load.process.site or load.site) if load.process.site or load.site else None
     if by_site is not None:
         return by_site
     pool = load.process.pool.name.lower() if load.process.pool else ""

@@ -222,7 +222,7 @@ def _unlisted(analysis: Analysis, unchecked: Mapping[str, Coverage]) -> str:
         uncovered += [c for a in e.applications if (c := unchecked.get(a.lower())) is not None]
         if e.pool is None:
             continue
-        outlook = next((o for o in analysis.after.outlook if o.pool.lower() == e.pool.lower()), None)
+        outlook = analysis.after.outlook_of(e.pool)
         mine = {a.lower() for a in e.applications}
         unread += [f"{app} at {e.after.value} ({why})" for app, why in (outlook.unread_at(e.after) if outlook else ())
                    if app.lower() in mine]

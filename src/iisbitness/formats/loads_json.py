@@ -11,8 +11,8 @@ from iisbitness.report import LOADS_SCHEMA, LoadEntry, Report, Verdict
 
 
 def entry_dict(e: LoadEntry) -> dict[str, Any]:
-    """One load-map entry as JSON-ready data; ``skip_reason`` only on a ``skipped`` entry (added to loads/1 after
-    its first release: an optional field)."""
+    """One load-map entry as JSON-ready data; ``skip_reason`` only on a ``skipped`` entry, ``process_site`` only on an
+    IIS Express process's (both added to loads/1 after its first release: optional fields)."""
     out: dict[str, Any] = {
         "process": e.process, "process_arch": e.process_arch.value, "pool": e.pool, "kind": e.kind,
         "name": e.name, "site": e.site, "application": e.application, "configured": e.configured,
@@ -21,6 +21,8 @@ def entry_dict(e: LoadEntry) -> dict[str, Any]:
         "config": {"file": e.config.file, "line": e.config.line}}
     if e.skip_reason is not None:
         out["skip_reason"] = e.skip_reason
+    if e.process_site is not None:
+        out["process_site"] = e.process_site
     return out
 
 

@@ -10,8 +10,10 @@ _MARK = {"loads": "ok  ", "cannot-load": "FAIL", "missing": "MISS", "invalid": "
 
 
 def _process(e: LoadEntry) -> str:
+    """The heading of ``e``'s process, as :meth:`iisbitness.loadplan.plan.Process.describe` words it."""
     bits = "32-bit" if e.process_arch.value == "x86" else "64-bit"
-    who = f"{e.process} of pool '{e.pool}'" if e.pool else e.process
+    site = f" of site '{e.process_site}' in" if e.process_site is not None else " of"
+    who = f"{e.process}{site} pool '{e.pool}'" if e.pool else e.process
     return f"{who} ({e.process_arch.value}, {bits})"
 
 

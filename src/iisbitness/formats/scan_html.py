@@ -219,23 +219,35 @@ def workers(v: ReportView, prefix: str, shown: Mapping[int, int] | None = None) 
     article: ``shown`` maps a cause (1-based) to the cause whose article shows it (:class:`CauseGroup`)."""
     shown = shown or {}
     anchors = {id(f): f"{prefix}-cause-{shown.get(i, i)}" for i, c in enumerate(v.causes, 1) for f in c.findings}
-    by_pool: dict[str, list[tuple[Finding, str]]] = {}
+    rows = {(p.name.lower(), (p.site or "").lower()) for p in v.report.pools}
+    first: dict[str, tuple[str, str]] = {}
+    for p in v.report.pools:
+        first.setdefault(p.name.lower(), (p.name.lower(), (p.site or "").lower()))
+
+    def row(pool: str, site: str | None) -> tuple[str, str]:
+        """The row of a pool's process: IIS Express's of the project's site (one ``iisexpress.exe`` per project, two
+        projects of one pool being two rows), else the pool's first."""
+        key = (pool.lower(), (site or "").lower())
+        return key if key in rows else first.get(key[0], key)
+
+    by_pool: dict[tuple[str, str], list[tuple[Finding, str]]] = {}
     outside: dict[tuple[str, Arch | None], list[tuple[Finding, str]]] = {}
     for f in v.report.findings:
         if f.pool:
-            by_pool.setdefault(f.pool.lower(), []).append((f, anchors[id(f)]))
+            by_pool.setdefault(row(f.pool, f.process_site), []).append((f, anchors[id(f)]))
         else:
             outside.setdefault((f.process or "other", f.process_arch), []).append((f, anchors[id(f)]))
     loads = v.report.loads
-    pool_loads: dict[str, list[LoadEntry]] = {}
+    pool_loads: dict[tuple[str, str], list[LoadEntry]] = {}
     for e in loads or ():
-        key = e.pool.lower() if e.pool else f"process:{e.process}"
+        key = row(e.pool, e.process_site) if e.pool else (f"process:{e.process}", "")
         pool_loads.setdefault(key, []).append(e)
         if not e.pool:
             outside.setdefault((e.process, e.process_arch), [])
-    out = [_worker(p.name, p, p.worker_arch, p.process, by_pool.get(p.name.lower(), []),
-                   pool_loads.get(p.name.lower(), []) if loads is not None else None) for p in v.report.pools]
-    out.extend(_worker(proc, None, arch, proc, fs, pool_loads.get(f"process:{proc}", []) if loads is not None else None)
+    out = [_worker(p.name, p, p.worker_arch, p.process, by_pool.get(row(p.name, p.site), []),
+                   pool_loads.get(row(p.name, p.site), []) if loads is not None else None) for p in v.report.pools]
+    out.extend(_worker(proc, None, arch, proc, fs,
+                       pool_loads.get((f"process:{proc}", ""), []) if loads is not None else None)
                for (proc, arch), fs in sorted(outside.items(), key=lambda kv: kv[0][0]))
     return tuple(out)
 

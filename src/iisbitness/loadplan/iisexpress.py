@@ -47,13 +47,14 @@ def as_launched(app: Application, project: IisExpressProject) -> Application:
 
 
 def process_for(server: Server, project: IisExpressProject, apps: tuple[Application, ...]) -> Process | None:
-    """The ``iisexpress.exe`` that serves ``project``: its architecture, and its site's pool."""
+    """The ``iisexpress.exe`` that serves ``project``: its architecture, its site (one process per project, whatever
+    pool other projects' sites share with it: :attr:`Process.site`), and its site's pool."""
     root = next((a for a in apps if a.path == "/"), apps[0] if apps else None)
     pool = server.pool(root.pool) if root is not None else None
     if pool is None:
         return None
     assumed = project.reason if project.arch_from.assumed else None
-    return Process(IISEXPRESS, project.arch, pool, assumed)
+    return Process(IISEXPRESS, project.arch, pool, assumed, project.site)
 
 
 def build_iisexpress(workspace: IisExpressWorkspace, ctx: PlanContext,

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import chain
 from typing import TypeVar, cast
 
 from iisbitness.arch import Arch
@@ -84,18 +85,39 @@ class Process:
         arch_assumption: when ``arch`` is a default assumption rather than a setting that was read
             (IIS Express: Visual Studio's option, not on disk), why; findings about this process are
             then INFERRED, not READ (iis-express-facts.md F2.1).
+        site: IIS Express only: the site the process serves. Visual Studio starts one ``iisexpress.exe
+            /site:NAME`` per project ("Running IIS Express from the Command Line", iis-docs
+            running-iis-express-from-the-command-line.md: ``/site:`` "The name of the site to launch"), so
+            two projects whose sites name one pool are two processes, each at its project's bitness
+            (iis-express-facts.md F2.1-F2.3). None for IIS, where WAS starts one worker per pool.
     """
 
     name: str
     arch: Arch
     pool: AppPool | None = None
     arch_assumption: str | None = None
+    site: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The process's identity: ``(executable name, pool name, site)``, the names in lower case (IIS pool and
+        site names are case-insensitive) and "" where there is none. One ``w3wp.exe`` per pool; one
+        ``iisexpress.exe`` per project's site (:attr:`site`); ``inetmgr.exe``, ``inetinfo.exe`` one each."""
+        return (self.name, self.pool.name.lower() if self.pool is not None else "",
+                self.site.lower() if self.site is not None else "")
 
     def describe(self) -> str:
-        """E.g. ``"w3wp.exe of pool 'X' (x86, 32-bit under WOW64)"``."""
+        """E.g. ``"w3wp.exe of pool 'X' (x86, 32-bit under WOW64)"``; IIS Express:
+        ``"iisexpress.exe of site 'S' in pool 'X' (x64, 64-bit)"``."""
         bits = "32-bit" if self.arch is Arch.X86 else "64-bit"
-        what = f"{self.name} of pool '{self.pool.name}'" if self.pool else self.name
-        return f"{what} ({self.arch.value}, {bits})"
+        return f"{self.label} ({self.arch.value}, {bits})"
+
+    @property
+    def label(self) -> str:
+        """The process without its architecture: ``w3wp.exe of pool 'X'``, ``iisexpress.exe of site 'S' in pool
+        'X'``, ``inetmgr.exe``."""
+        site = f" of site '{self.site}' in" if self.site is not None else " of"
+        return f"{self.name}{site} pool '{self.pool.name}'" if self.pool else self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,7 +549,13 @@ class LoadPlan:
 
     Attributes:
         server: the model it was built from.
-        loads: all loads, in a stable order (pool, kind, configuration order).
+        loads: all loads, in a stable order (pool, kind, configuration order). The loads of one pool's process
+            (:attr:`Process.key`: a pool's ``w3wp.exe``, a project's ``iisexpress.exe``) follow one another, as each
+            builder collects them together; those of processes of no pool need not (IIS 6 in IIS 5 isolation mode:
+            ``inetinfo.exe``'s filters, then ``dllhost.exe``'s extensions, then ``inetinfo.exe``'s again). Readers
+            that look a process up once per run of its loads (the pipeline's per-pool index,
+            :meth:`worker_of`'s index) rely on it for speed only: a process met again later is looked up again,
+            not lost; the load map groups by first appearance.
         skipped: entries that a process never loads, with the reason (kept so reports can say why
             nothing was found).
         idle_pools: pools that host no application (their worker never starts).
@@ -567,6 +595,25 @@ class LoadPlan:
             memo[name] = make(self)
         return cast(T, memo[name])
 
+    def outlook_of(self, pool: str) -> PoolOutlook | None:
+        """The :class:`PoolOutlook` of ``pool`` (its name in any case: IIS pool names are case-insensitive, "Application
+        Pools" ``<add name>``, iis-docs configuration/system.applicationHost/applicationPools/add), or None when the
+        plan has none (an idle or undefined pool, IIS 6, IIS Express). The first, where the plan lists two names
+        that differ only in case (configuration IIS refuses). From an index built at the first call."""
+        return self.derived("outlook-by-pool", _outlooks_by_pool).get(pool.lower())
+
+    def worker_of(self, pool: str, site: str | None = None) -> Process | None:
+        """The process that runs ``pool``'s applications (its name in any case): the first the plan holds for it,
+        from its loads, then its skipped loads, then its outlook (a worker whose every entry a preCondition keeps
+        out, or that loads nothing of ours, still runs at :attr:`PoolOutlook.current`: ``w3wp.exe``). Under IIS
+        Express, with ``site``, the ``iisexpress.exe`` of that site (:attr:`Process.site`: one per project, each at
+        its own bitness), never another project's; without, the first of the pool's. None when the plan holds no process of the pool (an
+        idle pool, one the plan left out). From an index built at the first call."""
+        index = self.derived("worker-by-pool", _workers_by_pool)
+        if site is not None and self.iisexpress is not None:  # NOTE: never another project's iisexpress.exe
+            return index.get((pool.lower(), site.lower()))
+        return index.get((pool.lower(), ""))
+
     def loads_of(self, *kinds: LoadKind) -> Iterator[Load]:
         """The loads of the given kinds, in plan order (one kind: from an index built at the first call).
 
@@ -584,3 +631,32 @@ def _loads_by_kind(plan: LoadPlan) -> dict[LoadKind, tuple[Load, ...]]:
     for ld in plan.loads:
         index.setdefault(ld.kind, []).append(ld)
     return {k: tuple(v) for k, v in index.items()}
+
+
+def _outlooks_by_pool(plan: LoadPlan) -> dict[str, PoolOutlook]:
+    """The plan's outlooks by lower-case pool name, the first of each (the index :meth:`LoadPlan.outlook_of` reads)."""
+    index: dict[str, PoolOutlook] = {}
+    for o in plan.outlook:
+        index.setdefault(o.pool.lower(), o)
+    return index
+
+
+def _workers_by_pool(plan: LoadPlan) -> dict[tuple[str, str], Process]:
+    """The plan's processes by ``(pool, "")`` and, for those of a site (IIS Express), ``(pool, site)`` too, lower case,
+    the first of each in plan order: loads, skipped loads, then outlooks (the index :meth:`LoadPlan.worker_of`
+    reads). One look-up per run of a process's loads (:attr:`LoadPlan.loads`)."""
+    index: dict[tuple[str, str], Process] = {}
+    last: Process | None = None
+    for process in chain((ld.process for ld in plan.loads), (sk.process for sk in plan.skipped)):
+        if process is last or process.pool is None:
+            continue
+        last = process
+        pool = process.pool.name.lower()
+        index.setdefault((pool, ""), process)
+        if process.site is not None:
+            index.setdefault((pool, process.site.lower()), process)
+    for o in plan.outlook:
+        declared = plan.server.pool(o.pool)
+        if declared is not None and (o.pool.lower(), "") not in index:
+            index[o.pool.lower(), ""] = Process("w3wp.exe", o.current, declared)
+    return index

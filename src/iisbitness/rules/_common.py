@@ -147,20 +147,11 @@ def target_arch(plan: LoadPlan, load: Load, arches: frozenset[Arch]) -> Arch | N
     fits the x64 worker (emulated), not the x86 one listed first. None when no other architecture fits."""
     others = [a for a in worker_candidates(plan.server.os_arch) if a is not load.process.arch and a in arches]
     if load.binary.chain and len(others) > 1 and load.process.pool is not None:
-        outlook = plan.derived("rules/outlooks", _outlooks).get(load.process.pool.name)
+        outlook = plan.outlook_of(load.process.pool.name)
         failing = (f"{load.site}{load.application}", load.binary.configured)
         if outlook is not None:
             return next((a for a in others if failing not in outlook.failures_at(a)), others[0])
     return others[0] if others else None
-
-
-def _outlooks(plan: LoadPlan) -> dict[str, PoolOutlook]:
-    """The plan's outlook of each pool by its name (the first, as the plan lists them): one walk per plan, not one
-    per finding (a finding per application of 10,000 pools on ARM64 walked them all)."""
-    out: dict[str, PoolOutlook] = {}
-    for o in plan.outlook:
-        out.setdefault(o.pool, o)
-    return out
 
 
 Move = tuple[tuple[str, str], ...]
@@ -248,7 +239,7 @@ def _new_pools(plan: LoadPlan) -> dict[str, tuple[MoveKey, ...]]:
         target = runtime_move(plan, ld)
         if target is not None and ld.process.pool is not None and ld.site is not None and ld.application is not None:
             add(ld.process.pool.name, target, ((ld.site, ld.application),))
-    for name, apps in inprocess_apps(plan).items():
+    for (name, _), apps in inprocess_apps(plan).items():
         pool = plan.server.pool(name)
         if pool is not None:
             for app in list(apps)[1:]:
@@ -324,19 +315,21 @@ def runtime_move(plan: LoadPlan, load: Load) -> Arch | None:
     return runtime_target(load)
 
 
-def inprocess_apps(plan: LoadPlan) -> dict[str, dict[tuple[str, str], str]]:
-    """Per pool name, the in-process ASP.NET Core apps its worker hosts, ``(site, path) -> config location``, in plan
-    order (aspnetcore-multiple-inprocess: every app but the first moves to a pool of its own)."""
+def inprocess_apps(plan: LoadPlan) -> dict[tuple[str, str], dict[tuple[str, str], str]]:
+    """Per process, ``(pool name, its site)`` (the site "" but under IIS Express, where each project's site has an
+    ``iisexpress.exe`` of its own, :attr:`iisbitness.loadplan.plan.Process.site`: two projects of one pool are not one
+    process), the in-process ASP.NET Core apps it hosts, ``(site, path) -> config location``, in plan order
+    (aspnetcore-multiple-inprocess: every app but the first moves to a pool of its own)."""
     return plan.derived("inprocess-apps", _inprocess_apps)
 
 
-def _inprocess_apps(plan: LoadPlan) -> dict[str, dict[tuple[str, str], str]]:
-    by_pool: dict[str, dict[tuple[str, str], str]] = {}
+def _inprocess_apps(plan: LoadPlan) -> dict[tuple[str, str], dict[tuple[str, str], str]]:
+    by_process: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
     for load in plan.loads_of(LoadKind.ASPNETCORE):
         if load.process.pool is not None:
-            by_pool.setdefault(load.process.pool.name, {}).setdefault(
+            by_process.setdefault((load.process.pool.name, load.process.site or ""), {}).setdefault(
                 (load.site or "", load.application or ""), str(load.source))
-    return by_pool
+    return by_process
 
 
 def _binary_key(load: Load) -> tuple[str, str, str]:

@@ -15,7 +15,7 @@ from iisbitness.rules._common import inprocess_apps, new_pool_for
 @rule("aspnetcore-multiple-inprocess", Severity.ERROR, "One application pool hosts two in-process ASP.NET Core apps")
 def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
     """Only the first app to start runs; the others answer 500.35."""
-    for name, apps in inprocess_apps(plan).items():
+    for (name, _), apps in inprocess_apps(plan).items():  # NOTE: per process: IIS Express runs one per project
         if len(apps) < 2:
             continue
         pool = plan.server.pool(name)

@@ -28,8 +28,7 @@ def binary_invalid(plan: LoadPlan) -> Iterator[Finding]:
         if load.kind in (LoadKind.BIN_ASSEMBLY, LoadKind.BIN_NATIVE) and load.process.pool is None:
             continue  # NOTE: the inetmgr.exe copy of a bin load would repeat the worker's finding
         # NOTE: one finding per process that fails on it (each pool's worker fails on its own, issue 20)
-        key = "|".join((load.process.name, load.process.pool.name.lower() if load.process.pool else "",
-                        (b.windows_path or b.configured).lower(), b.problem or ""))
+        key = "|".join((*load.process.key, (b.windows_path or b.configured).lower(), b.problem or ""))
         if key in seen:
             continue
         seen.add(key)

@@ -120,7 +120,7 @@ def _uses(plan: LoadPlan, paths: set[str]) -> tuple[dict[str, set[str]], dict[tu
     for ld in plan.loads:
         if (path := _path(ld)) in paths:
             users.setdefault(path, set()).add(ld.process.describe())
-            places.setdefault((ld.kind, id(ld.process.pool), ld.process.name, path), set()).add(
+            places.setdefault((ld.kind, ld.process.key, path), set()).add(
                 (ld.site, ld.application))
     return users, places
 
@@ -129,7 +129,7 @@ def _uses(plan: LoadPlan, paths: set[str]) -> tuple[dict[str, set[str]], dict[tu
 def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     """One finding per absent binary and process that looks for it (each pool's worker fails on its own): an error
     when its folder is in the image, else a warning when its folder does not decide its architecture."""
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, ...]] = set()
     partial: dict[str, list[Load]] = {}
     missing = [ld for ld in plan.loads_of(*_KINDS)
                if ld.binary.missing and not (ld.binary.inferred is not None and ld.binary.absent is None)]
@@ -138,7 +138,7 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     for load in missing:
         b = load.binary
         path = _path(load)
-        key = (load.process.name, load.process.pool.name.lower() if load.process.pool else "", path)
+        key = (*load.process.key, path)  # NOTE: IIS Express: one iisexpress.exe per project, not per pool
         if key in seen:
             continue
         seen.add(key)
@@ -149,7 +149,7 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
             continue
         # NOTE: one finding for the process: where several applications' entries name the file, none is its place
         # (else the finding's key would follow whichever came first, and a fix that moves one would look new)
-        places = placed[load.kind, id(load.process.pool), load.process.name, path]
+        places = placed[load.kind, load.process.key, path]
         if len(places) > 1:
             load = replace(load, site=None, application=None)
         if b.absent is not None:

@@ -36,13 +36,13 @@ def _bitness_note(s: Skipped) -> str:
 @rule("isapi-not-allowed", Severity.NOTE, "A mapped ISAPI extension is refused by the restriction list (HTTP 404.2)")
 def isapi_not_allowed(plan: LoadPlan) -> Iterator[Finding]:
     """One note per (process, DLL) the restriction list refuses."""
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, ...]] = set()
     for s in plan.skipped:
         if s.why is not SkipReason.RESTRICTED:
             continue
         b = s.binary
         path = (b.windows_path or b.configured) if b is not None else s.name
-        key = (s.process.name, s.process.pool.name if s.process.pool else "", path.lower())
+        key = (*s.process.key, path.lower())  # NOTE: IIS Express: one iisexpress.exe per project, not per pool
         if key in seen:
             continue
         seen.add(key)
@@ -57,5 +57,5 @@ def isapi_not_allowed(plan: LoadPlan) -> Iterator[Finding]:
             symptom=(f"Requests mapped to '{s.name}' get HTTP 404.2 (\"The page you are requesting cannot be served "
                      "because of the ISAPI and CGI Restriction list settings on the Web server\"); the DLL is never "
                      "loaded."),
-            cause=f"{s.process.describe()}: '{path}': {s.reason}." + _bitness_note(s),
+            cause=f"{s.process.describe()}: '{path}': {s.reason}." + _bitness_note(s), process_site=s.process.site,
         )

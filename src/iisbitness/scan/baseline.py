@@ -2,7 +2,7 @@
 
 A baseline is a JSON file (``iisbitness/baseline/1``) listing accepted findings by their stable
 identity (:attr:`iisbitness.findings.Finding.key`: rule, pool, site, application, binary,
-process), each with an optional ``note`` saying why it was accepted. ``scan --write-baseline FILE``
+process, and under IIS Express ``process_site``, the project's site whose ``iisexpress.exe`` it is), each with an optional ``note`` saying why it was accepted. ``scan --write-baseline FILE``
 writes one from the current findings; ``scan --baseline FILE`` moves matching findings to
 ``Report.suppressed`` (SARIF shows them as suppressed results; text and JSON leave them out).
 A finding that changes (another binary, another pool) no longer matches and is reported again.
@@ -27,14 +27,21 @@ _FIELDS = ("rule", "pool", "site", "application", "binary", "process")
 
 
 def entry(f: Finding) -> dict[str, Any]:
-    """A baseline entry for ``f``: its key fields as the finding shows them, and an empty note."""
-    return {"rule": f.rule, "pool": f.pool, "site": f.site, "application": f.application, "binary": f.binary,
-            "process": f.process, "note": ""}
+    """A baseline entry for ``f``: its key fields as the finding shows them (``process_site`` only where the finding has
+    one: IIS Express), and an empty note."""
+    out: dict[str, Any] = {"rule": f.rule, "pool": f.pool, "site": f.site, "application": f.application,
+                           "binary": f.binary, "process": f.process, "note": ""}
+    if f.process_site is not None:
+        out["process_site"] = f.process_site
+    return out
 
 
 def _key(e: dict[str, Any]) -> tuple[str, ...]:
+    """:attr:`Finding.key` of a baseline entry (``process_site`` where it has one)."""
     v = [str(e.get(k) or "") for k in _FIELDS]
-    return (v[0], v[1].lower(), v[2].lower(), v[3].lower(), v[4].lower(), v[5])
+    key = (v[0], v[1].lower(), v[2].lower(), v[3].lower(), v[4].lower(), v[5])
+    site = e.get("process_site")
+    return key if site is None else (*key, str(site).lower())
 
 
 def read_baseline(path: Path) -> frozenset[tuple[str, ...]]:

@@ -98,7 +98,8 @@ class IisExpressBackend:
                 continue
             rows.append(PoolSummary(pool.name, p.arch, p.arch is Arch.X86, f"project '{p.name}': {p.reason}",
                                     pool.managed_runtime_version, pool.pipeline_mode.value,
-                                    tuple(a.label for a in site.applications), iisexpress_path(p.arch, s.os_arch), False))
+                                    tuple(a.label for a in site.applications), iisexpress_path(p.arch, s.os_arch), False,
+                                    site=p.site))
         return tuple(rows)
 
     def project_summaries(self) -> tuple[ProjectSummary, ...]:

@@ -8,6 +8,7 @@ after the rules, read by formats through :class:`iisbitness.report.LoadEntry`.
 from __future__ import annotations
 
 from iisbitness.arch import Arch, format_arches, sort_arches
+from iisbitness.loadplan.iisexpress import IISEXPRESS
 from iisbitness.loadplan.plan import (
     BinaryRef,
     BinFile,
@@ -17,7 +18,6 @@ from iisbitness.loadplan.plan import (
     GacAssembly,
     Load,
     LoadPlan,
-    Process,
     Skipped,
 )
 from iisbitness.model.source import ConfigSource
@@ -47,11 +47,16 @@ def load_map(plan: LoadPlan, coverage: tuple[Coverage, ...] = ()) -> tuple[LoadE
     of ``coverage`` not (fully) checked (whatever its folder holds is missing from the map), grouped by process in
     plan order."""
     unchecked = [c for c in coverage if c.status is not CoverageStatus.CHECKED]
-    processes = _pool_processes(plan) if unchecked else {}
     entries = ([_entry(ld) for ld in plan.loads] + [_skipped(s) for s in plan.skipped]
-               + [_unchecked(plan, c, processes.get(c.pool)) for c in unchecked])
-    order = {key: i for i, key in enumerate(dict.fromkeys((e.process, e.pool or "") for e in entries))}
-    return tuple(sorted(entries, key=lambda e: order[(e.process, e.pool or "")]))
+               + [_unchecked(plan, c) for c in unchecked])
+    order = {key: i for i, key in enumerate(dict.fromkeys(_process_of(e) for e in entries))}
+    return tuple(sorted(entries, key=lambda e: order[_process_of(e)]))
+
+
+def _process_of(e: LoadEntry) -> tuple[str, str, str]:
+    """The process an entry is under (:attr:`Process.key`, with the pool as the entry names it): IIS Express's
+    processes are one per project's site, not one per pool."""
+    return e.process, e.pool or "", (e.process_site or "").lower()
 
 
 def _verdict(load: Load) -> tuple[Verdict, str]:
@@ -111,7 +116,7 @@ def _entry(load: Load) -> LoadEntry:
     process = load.process
     return LoadEntry(process.name, process.arch, process.pool.name if process.pool else None,
                      load.kind._value_, load.name, load.site, load.application, b.configured, b.windows_path,
-                     b.resolved, _arches(b), b.evidence._value_, verdict, reason, load.source)
+                     b.resolved, _arches(b), b.evidence._value_, verdict, reason, load.source, None, process.site)
 
 
 def _skipped(s: Skipped) -> LoadEntry:
@@ -120,28 +125,21 @@ def _skipped(s: Skipped) -> LoadEntry:
                      s.kind.value if s.kind else "", s.name, s.site, s.application, b.configured if b else s.configured,
                      b.windows_path if b else None, b.resolved if b else None, _arches(b),
                      b.evidence.value if b else Evidence.UNKNOWN.value, Verdict.SKIPPED, s.reason, s.source,
-                     s.why.value)
+                     s.why.value, s.process.site)
 
 
-def _pool_processes(plan: LoadPlan) -> dict[str, Process]:
-    """The first process of each pool in the plan, by the pool's name: one walk of the plan for every application not
-    read (a walk per application made the map of 2,000 pools whose content is not in the image take 0.84 s)."""
-    out: dict[str, Process] = {}
-    process = None
-    for ld in plan.loads:
-        if ld.process is not process:  # NOTE: a process's loads follow one another
-            process = ld.process
-            if process.pool is not None:
-                out.setdefault(process.pool.name, process)
-    return out
-
-
-def _unchecked(plan: LoadPlan, c: Coverage, process: Process | None) -> LoadEntry:
-    """An application not (fully) read, under the process that would serve it (``process``: the first of its pool in
-    the plan, if any): ``unknown``, with why and what to give."""
+def _unchecked(plan: LoadPlan, c: Coverage) -> LoadEntry:
+    """An application not (fully) read, under the process that would serve it (:meth:`LoadPlan.worker_of` its pool;
+    IIS Express: its project's ``iisexpress.exe``, even when the plan holds no load of it): ``unknown``, with why and
+    what to give."""
     pool = plan.server.pool(c.pool)
+    process = plan.worker_of(c.pool, c.site or None) if c.pool else None
+    project = plan.iisexpress.project_for_site(c.site) if plan.iisexpress is not None and c.site else None
+    site = project.site if project is not None else None
     if process is not None:
         name, arch = process.name, process.arch
+    elif project is not None:
+        name, arch = IISEXPRESS, project.arch
     elif plan.iis6 is not None and plan.iis6.iis5_mode:
         name, arch = "inetinfo.exe", plan.server.os_arch  # NOTE: IIS 5 isolation mode has no worker processes
     else:
@@ -149,4 +147,4 @@ def _unchecked(plan: LoadPlan, c: Coverage, process: Process | None) -> LoadEntr
     reason = f"{c.status.value.replace('-', ' ')}: {'; '.join(c.reasons)}" + (f"; give: {c.remedy}" if c.remedy else "")
     return LoadEntry(name, arch, c.pool or None, APPLICATION, c.application, c.site or None, c.path or None,
                      c.physical_path, None, None, (), Evidence.UNKNOWN.value, Verdict.UNKNOWN, reason,
-                     c.config or ConfigSource(plan.server.config_file))
+                     c.config or ConfigSource(plan.server.config_file), None, site)

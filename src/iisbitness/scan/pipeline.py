@@ -37,7 +37,7 @@ from iisbitness.image.record import Recorder
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.coverage import plan_coverage
-from iisbitness.loadplan.plan import CoverageStatus, Load, LoadPlan, PoolOutlook, Skipped
+from iisbitness.loadplan.plan import CoverageStatus, Load, LoadPlan, Skipped
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.iis7 import without_secrets
 from iisbitness.model.source import Problem
@@ -455,34 +455,34 @@ def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple
         after = backend.edited(edits).plan(_scratch(ctx))
         return Analysis(run_rules(after, rules), plan, after)
 
-    by_pool: dict[str, tuple[list[Load], list[Skipped], list[PoolOutlook]]] = {}
+    by_pool: dict[str, tuple[list[Load], list[Skipped]]] = {}
 
     def before(edits: tuple[Edit, ...]) -> LoadPlan:
         """``plan``'s loads, skipped loads and outlooks of the pools ``edits`` touch, from an index built once (not a
-        pass over the server per fix: issue 11). Its skips and outlooks too, as :func:`_of_pools` keeps them in the
-        plan after: a worker whose entries a preCondition all keeps out is in both plans, so a fix that runs it at
-        another architecture is not taken for a new worker (:func:`iisbitness.fixes.effects.side_effects`).
+        pass over the server per fix: issue 11; the outlooks by :meth:`LoadPlan.outlook_of`). Its skips and outlooks
+        too, as :func:`_of_pools` keeps them in the plan after: a worker whose entries a preCondition all keeps out is
+        in both plans, so a fix that runs it at another architecture is not taken for a new worker
+        (:func:`iisbitness.fixes.effects.side_effects`).
 
-        NOTE: a process's loads follow one another in the plan: its pool's lists are looked up (and its name
-        lower-cased) once per run of them, not per load (19,194 loads of 101 processes in a 10,000-assembly scan:
-        issue 25)."""
+        NOTE: a process's loads follow one another in the plan (:attr:`LoadPlan.loads`): its pool's lists are looked
+        up (and its name lower-cased) once per run of them, not per load (19,194 loads of 101 processes in a
+        10,000-assembly scan: issue 25)."""
         if not by_pool:
             process, loads = None, None
             for ld in plan.loads:
                 if ld.process is not process:
                     process, pool = ld.process, ld.process.pool
-                    loads = by_pool.setdefault(pool.name.lower(), ([], [], []))[0] if pool is not None else None
+                    loads = by_pool.setdefault(pool.name.lower(), ([], []))[0] if pool is not None else None
                 if loads is not None:
                     loads.append(ld)
             for sk in plan.skipped:
                 if sk.process.pool is not None:
-                    by_pool.setdefault(sk.process.pool.name.lower(), ([], [], []))[1].append(sk)
-            for o in plan.outlook:
-                by_pool.setdefault(o.pool.lower(), ([], [], []))[2].append(o)
-        parts = [by_pool.get(p, ([], [], [])) for p in sorted(touched_pools(edits) or frozenset())]
+                    by_pool.setdefault(sk.process.pool.name.lower(), ([], []))[1].append(sk)
+        touched = sorted(touched_pools(edits) or frozenset())
+        parts = [by_pool.get(p, ([], [])) for p in touched]
         return replace(plan, loads=tuple(ld for part in parts for ld in part[0]),
                        skipped=tuple(sk for part in parts for sk in part[1]),
-                       outlook=tuple(o for part in parts for o in part[2]))
+                       outlook=tuple(o for p in touched if (o := plan.outlook_of(p)) is not None))
 
     def pools(edits: tuple[Edit, ...]) -> Analysis:
         after = _of_pools(backend.edited(edits).plan(_scratch(ctx), touched_pools(edits)), edits)
