@@ -144,3 +144,19 @@ def test_a_web_config_setting_an_apphost_only_section_is_left_out(tmp_path: Path
     [problem] = report.refusals()
     assert problem.line == 4 and problem.message.endswith("this web.config is left out")
     assert not [f for f in report.findings if "rpt.dll" in f.cause + f.symptom], report.findings
+
+
+def test_check_app_exits_2_on_an_unrecognized_element_and_says_so_in_its_help(tmp_path: Path) -> None:
+    """check-app exits 2 on an element a collection of the build's web.config does not take; its --help, docs/ci.md
+    and --fail-on-incomplete's help (a binary a worker loads that could not be read) said neither."""
+    build = tmp_path / "publish"
+    build.mkdir()
+    (build / "web.config").write_bytes(_web('  <system.webServer>\n    <handlers>\n      <ad name="H" />\n'
+                                            '    </handlers>\n  </system.webServer>\n'))
+    res = CliRunner().invoke(main, ["check-app", str(build), "--pool-arch", "x64"])
+    assert res.exit_code == 2 and "<ad> in system.webServer/handlers" in res.output, res.output
+    help_text = " ".join(CliRunner().invoke(main, ["check-app", "--help"]).output.split())
+    assert "an element a collection does not take" in help_text
+    assert "or a binary one of its workers loads, could not be read" in help_text
+    ci = " ".join((Path(__file__).parents[2] / "docs" / "ci.md").read_text(encoding="utf-8").split())
+    assert "holds an element a collection does not take" in ci and "a binary one of its workers loads" in ci

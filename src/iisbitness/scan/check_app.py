@@ -241,7 +241,9 @@ def _build_words(text: str) -> str:
 def refused_in_build(report: Report, publish: Path) -> tuple[Problem, ...]:
     """The problems of ``report`` (from :func:`check_alone` or :func:`check_on_server`) about configuration of the
     build folder ``publish`` itself that IIS refuses (:attr:`Problem.refused`: a web.config that is not well-formed
-    XML, sets a section IIS allows only in applicationHost.config, or one the server locks): IIS answers HTTP 500.19
+    XML, sets a section IIS allows only in applicationHost.config, holds an element a collection does not take
+    (``<add>`` in ``<isapiFilters>``, a misspelt ``<ad>``: "Unrecognized element", 0x8007000D), or sets a section the
+    server locks): IIS answers HTTP 500.19
     for every request at or below that folder (KB 942055), so the build is not served at all, whatever its
     binaries. Problems of the server's own files (``--server``) are not the build's and are left out."""
     shown = shown_path(publish)
