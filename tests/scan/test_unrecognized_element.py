@@ -101,7 +101,7 @@ def test_a_locked_section_gives_one_refusal_not_two(tmp_path: Path) -> None:
     (0x80070021); the scan said both the lock and the unrecognized element."""
     web = _web('  <system.webServer>\n    <isapiFilters>\n      <add name="F" path="C:\\F\\f.dll" />\n'
                '    </isapiFilters>\n  </system.webServer>\n')
-    config = apphost('<add name="P" />', site("S", 1, "P", r"C:\s")).replace("<configuration>\n", _DENY_FILTERS, 1)
+    config = apphost('<add name="P" />', site("S", 1, "P", r"C:\s")).replace("<configuration>\n", _DENY_FILTERS, 1).replace("<isapiFilters />", "")
     img = make_image(tmp_path / "img", config, {"s/web.config": web})
     [problem] = scan(img).refusals()
     assert "0x80070021" in problem.message and problem.line == 4
@@ -160,3 +160,15 @@ def test_check_app_exits_2_on_an_unrecognized_element_and_says_so_in_its_help(tm
     assert "or a binary one of its workers loads, could not be read" in help_text
     ci = " ".join((Path(__file__).parents[2] / "docs" / "ci.md").read_text(encoding="utf-8").split())
     assert "holds an element a collection does not take" in ci and "a binary one of its workers loads" in ci
+
+
+def test_a_server_that_does_not_declare_isapi_filters_locks_it_as_a_stock_iis(tmp_path: Path) -> None:
+    """An applicationHost.config without the section's declaration (copied without its head) keeps the stock lock
+    (SectionLocks.locked); before, only check-app's synthetic server had it, from XML injected into its file."""
+    web = _web('  <system.webServer>\n    <isapiFilters>\n      <filter name="F" path="C:\\F\\f.dll" />\n'
+               '    </isapiFilters>\n  </system.webServer>\n')
+    config = apphost('<add name="P" />', site("S", 1, "P", r"C:\s")).replace("<isapiFilters />", "")
+    img = make_image(tmp_path / "img", config, {"s/web.config": web, "F/f.dll": "filter_x86.dll"})
+    [problem] = scan(img).refusals()
+    assert "0x80070021" in problem.message
+    assert 'overrideModeDefault="Deny" as in a stock IIS applicationHost.config' in problem.message
