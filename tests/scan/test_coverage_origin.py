@@ -5,6 +5,7 @@ the image", ``--drive``, ``--share``) named an image that does not exist, or an 
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -39,11 +40,24 @@ def test_live_an_absent_folder_or_drive_is_absent_from_this_server(tmp_path: Pat
 
 
 def test_a_zip_collected_on_the_server_lacks_what_the_server_lacked(tmp_path: Path) -> None:
-    make_image(tmp_path, apphost(POOL, site("Gone", 1, "P64", r"C:\inetpub\gone")))
-    image = ServerImage.offline(tmp_path, {})
-    image.collected = "server"  # NOTE: as archive._collected lays out a zip whose manifest names the server's host
-    got = _coverage(scan_image(image, ScanOptions(os_arch=Arch.X64), "server.zip"))
-    assert got["Gone/"] == (("folder C:\\inetpub\\gone does not exist on the server when it was collected",), "")
+    """A zip whose manifest names the host it was collected on (``iisbitness collect`` on the server writes it) is
+    the server's: image/archive.py maps it to ``collected == "server"``, and its gaps are the server's own. (The
+    test set ``collected`` by hand before, so that mapping was never exercised.)"""
+    img = make_image(tmp_path / "img", apphost(POOL, site("Gone", 1, "P64", r"C:\inetpub\gone")))
+    zipped, on_server = tmp_path / "image.zip", tmp_path / "server.zip"
+    assert CliRunner().invoke(main, ["collect", str(img), "-o", str(zipped)]).exit_code == 0
+    with zipfile.ZipFile(zipped) as src, zipfile.ZipFile(on_server, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "manifest.json":
+                manifest = json.loads(data)
+                assert manifest.get("host") is None  # NOTE: collected from an image folder: no host
+                data = json.dumps({**manifest, "host": "WEB01"}, indent=1, sort_keys=True).encode()
+            out.writestr(info, data)
+    res = CliRunner().invoke(main, ["scan", str(on_server), "--format", "json"])
+    [gone] = [a for a in json.loads(res.output)["coverage"]["applications"] if a["application"] == "Gone/"]
+    assert gone["reasons"] == ["folder C:\\inetpub\\gone does not exist on the server when it was collected"]
+    assert not gone["remedy"], gone
 
 
 def test_a_zip_collected_from_an_image_folder_names_a_new_collect(tmp_path: Path) -> None:
