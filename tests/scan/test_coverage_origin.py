@@ -114,3 +114,21 @@ def test_live_a_global_module_on_a_drive_the_server_lacks_gives_no_drive_to_map(
     assert shop.reasons == (why,), shop.reasons
     assert shop.remedy == ""
     assert not [f for f in report.findings if "--drive" in f.cause]
+
+
+def test_one_predicate_for_a_binary_the_scan_could_not_read(tmp_path: Path) -> None:
+    """A finding about a binary the scan could not read and the coverage that counts it used two predicates (the
+    finding's rule, severity and fixes; the load's problem and image): now both read BinaryRef.unreadable. A
+    module on a drive not mapped is one (its pool's application partly checked); a file read that is not a PE is
+    not (an error with its own cause, the application checked)."""
+    globals_ = ('<globalModules><add name="EVendor" image="E:\\Vendor\\e.dll" />'
+                '<add name="Broken" image="C:\\Vendor\\broken.dll" /></globalModules>')
+    img = make_image(tmp_path / "img", apphost(POOL, site("Shop", 1, "P64", r"C:\shop"), globals_),
+                     {"Vendor/broken.dll": "corrupt_mz_only.dll"})
+    (img / "shop").mkdir()
+    report = scan_image(ServerImage.offline(img, {}), ScanOptions(os_arch=Arch.X64), "img")
+    by_binary = {f.binary: f for f in report.findings if f.rule == "binary-invalid"}
+    assert by_binary["E:\\Vendor\\e.dll"].unreadable_binary
+    assert not by_binary["C:\\Vendor\\broken.dll"].unreadable_binary
+    [shop] = report.coverage
+    assert shop.status.value == "partly-checked" and len(shop.reasons) == 1 and "e.dll" in shop.reasons[0]

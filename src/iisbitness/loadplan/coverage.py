@@ -333,7 +333,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
     out: dict[int, dict[tuple[str, str], None]] = {}
     for load in plan.loads:
         b = load.binary
-        if b.problem is None or b.image is not None or load.process.pool is None or isinstance(load.entry, GacAssembly):
+        if not b.unreadable or load.process.pool is None or isinstance(load.entry, GacAssembly):
             continue
         site, app = (load.site or "").lower(), (load.application or "").lower()
         targets = [a for a in in_pool.get(load.process.pool.name.lower(), ())
