@@ -132,3 +132,17 @@ def test_one_predicate_for_a_binary_the_scan_could_not_read(tmp_path: Path) -> N
     assert not by_binary["C:\\Vendor\\broken.dll"].unreadable_binary
     [shop] = report.coverage
     assert shop.status.value == "partly-checked" and len(shop.reasons) == 1 and "e.dll" in shop.reasons[0]
+
+
+def test_live_a_unc_path_not_read_gives_no_remedy_of_scanning_on_the_server(tmp_path: Path) -> None:
+    """On the live server a UNC physicalPath that is no \\\\server\\share path said "scan on the server itself, or
+    run iisbitness collect there" as its remedy: the scan was on the server. (coverage now decides by the kind of
+    gap, not by rewriting its own sentences.)"""
+    c, unc = tmp_path / "C", tmp_path / "UNC"
+    make_image(c, apphost(POOL, site("Bad", 1, "P64", r"\\fs")))
+    unc.mkdir()
+    got = _coverage(scan_image(ServerImage.machine({"C": c}, shares=unc), ScanOptions(os_arch=Arch.X64), "live"))
+    reasons, remedy = got["Bad/"]
+    assert reasons and "not a \\\\server\\share path" in reasons[0] and remedy == "", got
+    offline = _coverage(scan_image(ServerImage.offline(c, {}), ScanOptions(os_arch=Arch.X64), "img"))
+    assert offline["Bad/"][1].startswith("scan on the server itself"), offline
