@@ -172,3 +172,13 @@ def test_a_server_that_does_not_declare_isapi_filters_locks_it_as_a_stock_iis(tm
     [problem] = scan(img).refusals()
     assert "0x80070021" in problem.message
     assert 'overrideModeDefault="Deny" as in a stock IIS applicationHost.config' in problem.message
+
+
+def test_an_unrecognized_element_in_a_location_of_the_apphost_names_its_path_as_written(tmp_path: Path) -> None:
+    config = apphost('<add name="P" />', site("Shop Site", 1, "P", r"C:\s"), location="")
+    config = config.replace("</configuration>", '    <location path="Shop Site/App">\n        <system.webServer>\n'
+                            '            <handlers>\n                <ad name="H" />\n            </handlers>\n'
+                            '        </system.webServer>\n    </location>\n</configuration>')
+    img = make_image(tmp_path / "img", config)
+    [problem] = scan(img).refusals()
+    assert "HTTP 500.19 to every request at or below Shop Site/App" in problem.message, problem.message

@@ -719,7 +719,8 @@ class _Reader:
                     effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so no "
                               "application pool serves a request (HTTP 503)")
                 else:
-                    where = (f"at or below {'/'.join(rel)}" if rel else "of every site")
+                    loc = group.getparent() if rel else None
+                    where = f"at or below {attr(loc, 'path')}" if loc is not None else "of every site"
                     effect = f"IIS answers HTTP 500.19 to every request {where}"
                 for line, what in _unrecognized(el, path):
                     self.problems.append(Problem(
