@@ -70,7 +70,11 @@ def make_image(root: Path, apphost: str | bytes | Path, files: dict[str, str | P
 
 
 def apphost(pools: str, sites: str, webserver: str = "", location: str = "") -> str:
-    """A minimal but real-format applicationHost.config."""
+    """A minimal but real-format applicationHost.config, of a server that unlocked ``isapiFilters`` (a stock IIS locks
+    it, ``iisbitness.config.locks.STOCK_DENY``; the tests' web.config files set it): an empty ``<isapiFilters />`` in
+    its ``<location path="" overrideMode="Allow">``, unless ``location`` holds the section, on the line of that
+    ``<system.webServer>`` so that every line keeps its number."""
+    unlock = "" if "<isapiFilters" in location else "<isapiFilters />"
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <configuration>
     <system.applicationHost>
@@ -85,7 +89,7 @@ def apphost(pools: str, sites: str, webserver: str = "", location: str = "") -> 
 {webserver}
     </system.webServer>
     <location path="" overrideMode="Allow">
-        <system.webServer>
+        <system.webServer>{unlock}
 {location}
         </system.webServer>
     </location>

@@ -225,6 +225,10 @@ class Finding:
         process_arch_assumed: the process's architecture is a default assumption, not a setting that was read (IIS
             Express under Visual Studio's unrecorded "64 bit IIS Express" option,
             :attr:`iisbitness.loadplan.plan.Process.arch_assumption`, iis-express-facts.md F2.1).
+        unreadable_binary: the binary could not be read at all (:attr:`iisbitness.loadplan.plan.BinaryRef.unreadable`,
+            of the load the finding is about): nothing to fix, and :attr:`cause` says what to give the scan instead.
+            Not coverage's "not checked" (:meth:`iisbitness.report.Report.unchecked`: applications), though such a
+            binary also leaves its applications partly checked.
     """
 
     rule: RuleId
@@ -249,6 +253,7 @@ class Finding:
     """IIS Express: the site of the project whose ``iisexpress.exe`` the finding is about
     (:attr:`iisbitness.loadplan.plan.Process.site`), part of :attr:`key`: two projects of one pool are two processes,
     and a fix of one project's leaves the other's finding standing. None elsewhere."""
+    unreadable_binary: bool = False
 
     @property
     def arch_inferred(self) -> bool:
@@ -256,13 +261,6 @@ class Finding:
         read from its headers: :attr:`evidence` is ``inferred`` for that, and also for a file that was read in a
         process whose architecture is assumed (:attr:`read_worker_assumed`). Every format says one or the other."""
         return self.evidence is Evidence.INFERRED and not (self.process_arch_assumed and self.resolved)
-
-    @property
-    def unchecked(self) -> bool:
-        """True for a binary the scan could not check (a ``binary-invalid`` warning with no fix: a path on a drive
-        not mapped, a share not given, a file that cannot be read): nothing to fix, and :attr:`cause` says what to
-        give the scan instead."""
-        return self.rule == "binary-invalid" and self.severity is Severity.WARNING and not self.fixes
 
     @property
     def read_worker_assumed(self) -> bool:
@@ -304,6 +302,7 @@ class Finding:
             binary_arch=tuple(sort_arches(arches)) if arches is not None else (),
             config=load.source, symptom=symptom, cause=cause, fixes=fixes, chain=load.binary.chain,
             process_arch_assumed=load.process.arch_assumption is not None, process_site=load.process.site,
+            unreadable_binary=load.binary.unreadable,
         )
 
 

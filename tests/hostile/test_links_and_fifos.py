@@ -30,9 +30,11 @@ def _json(*args: str | os.PathLike[str]) -> dict:  # type: ignore[type-arg]
 
 def _image_with_filter(tmp_path: Path) -> Path:
     """The base image, a 32-bit ISAPI filter for a web.config to name, and a 64-bit-only module that keeps the pool
-    64-bit (so that the filter's fix is its preCondition, in the web.config)."""
+    64-bit (so that the filter's fix is its preCondition, in the web.config); isapiFilters unlocked, as a web.config
+    may set it only then (a stock IIS locks it)."""
     module = '<add name="M64" image="C:\\filters\\m64.dll" preCondition="bitness64" />'
-    image = make_image(tmp_path / "img", apphost(extra_modules=module))
+    unlock = '<location path="" overrideMode="Allow"><system.webServer><isapiFilters /></system.webServer></location>'
+    image = make_image(tmp_path / "img", apphost(extra_modules=module, extra=unlock))
     (image / "filters").mkdir()
     shutil.copy(PE_BIN / "filter_x86.dll", image / "filters" / "f.dll")
     shutil.copy(PE_BIN / "module_x64.dll", image / "filters" / "m64.dll")

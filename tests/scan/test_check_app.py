@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -381,12 +382,7 @@ def test_alone_a_build_setting_isapi_filters_meets_iis_default_lock(tmp_path: Pa
     pub = tmp_path / "publish"
     (pub / "bin").mkdir(parents=True)
     shutil.copyfile(fixture("managed_anycpu.dll"), pub / "bin" / "App.dll")
-    (pub / "web.config").write_text(
-        '<?xml version="1.0"?>\n<configuration><system.webServer><isapiFilters><filter name="F" '
-        'path="%SystemDrive%\\filters\\f.dll" /></isapiFilters></system.webServer></configuration>\n')
-    res = CliRunner().invoke(main, ["check-app", str(pub), "--pool-arch", "x64", "--format", "json"])
-    assert res.exit_code == 2, res.output
-    [problem] = [p for p in json.loads(res.stdout)["problems"] if p.get("refused")]
+    problem = _filter_refused_alone(pub)
     assert "system.webServer/isapiFilters, which is locked there" in problem["message"]
     assert 'overrideModeDefault="Deny" in a stock IIS applicationHost.config' in problem["message"]
     assert "applicationHost.config:" not in problem["message"]  # NOTE: not the check's own temporary file
@@ -416,3 +412,31 @@ def test_on_a_server_a_fix_not_offered_names_the_build_as_given(tmp_path: Path) 
     rejected = [r["reason"] for f in json.loads(out)["findings"] for r in f["rejected_fixes"]]
     assert any(f"{pub.as_posix()}/bin/managed_" in r for r in rejected), rejected
     assert "P:\\\\" not in out
+
+
+def test_the_stock_lock_is_named_whatever_the_temporary_folder_holds(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stock lock came from XML injected in the synthetic server and a regex over its messages, ``[^)]*?``,
+    that broke on a temporary folder with ")" (C:\\Users\\Jo (Admin)\\AppData\\Local\\Temp): the check's own file
+    was named. Now SectionLocks locks isapiFilters where no configSections declare it, as a stock IIS does."""
+    temp = tmp_path / "Jo (Admin)" / "Temp"
+    temp.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    pub = tmp_path / "publish"
+    pub.mkdir()
+    problem = _filter_refused_alone(pub)
+    assert 'overrideModeDefault="Deny" in a stock IIS applicationHost.config; a server that unlocked it: ' \
+           "check-app --server IMAGE --site SITE/APP" in problem["message"]
+    assert "Jo (Admin)" not in problem["message"] and "applicationHost.config:" not in problem["message"]
+
+
+def _filter_refused_alone(pub: Path) -> dict[str, object]:
+    """The one refused problem of check-app alone (x64, JSON, exit 2) on ``pub`` once its web.config sets an ISAPI
+    filter."""
+    (pub / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration><system.webServer><isapiFilters><filter name="F" '
+        'path="%SystemDrive%\\filters\\f.dll" /></isapiFilters></system.webServer></configuration>\n')
+    res = CliRunner().invoke(main, ["check-app", str(pub), "--pool-arch", "x64", "--format", "json"])
+    assert res.exit_code == 2, res.output
+    [problem] = [p for p in json.loads(res.stdout)["problems"] if p.get("refused")]
+    return problem  # type: ignore[no-any-return]

@@ -5,6 +5,7 @@ the image", ``--drive``, ``--share``) named an image that does not exist, or an 
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -39,11 +40,24 @@ def test_live_an_absent_folder_or_drive_is_absent_from_this_server(tmp_path: Pat
 
 
 def test_a_zip_collected_on_the_server_lacks_what_the_server_lacked(tmp_path: Path) -> None:
-    make_image(tmp_path, apphost(POOL, site("Gone", 1, "P64", r"C:\inetpub\gone")))
-    image = ServerImage.offline(tmp_path, {})
-    image.collected = "server"  # NOTE: as archive._collected lays out a zip whose manifest names the server's host
-    got = _coverage(scan_image(image, ScanOptions(os_arch=Arch.X64), "server.zip"))
-    assert got["Gone/"] == (("folder C:\\inetpub\\gone does not exist on the server when it was collected",), "")
+    """A zip whose manifest names the host it was collected on (``iisbitness collect`` on the server writes it) is
+    the server's: image/archive.py maps it to ``collected == "server"``, and its gaps are the server's own. (The
+    test set ``collected`` by hand before, so that mapping was never exercised.)"""
+    img = make_image(tmp_path / "img", apphost(POOL, site("Gone", 1, "P64", r"C:\inetpub\gone")))
+    zipped, on_server = tmp_path / "image.zip", tmp_path / "server.zip"
+    assert CliRunner().invoke(main, ["collect", str(img), "-o", str(zipped)]).exit_code == 0
+    with zipfile.ZipFile(zipped) as src, zipfile.ZipFile(on_server, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "manifest.json":
+                manifest = json.loads(data)
+                assert manifest.get("host") is None  # NOTE: collected from an image folder: no host
+                data = json.dumps({**manifest, "host": "WEB01"}, indent=1, sort_keys=True).encode()
+            out.writestr(info, data)
+    res = CliRunner().invoke(main, ["scan", str(on_server), "--format", "json"])
+    [gone] = [a for a in json.loads(res.output)["coverage"]["applications"] if a["application"] == "Gone/"]
+    assert gone["reasons"] == ["folder C:\\inetpub\\gone does not exist on the server when it was collected"]
+    assert not gone["remedy"], gone
 
 
 def test_a_zip_collected_from_an_image_folder_names_a_new_collect(tmp_path: Path) -> None:
@@ -100,3 +114,35 @@ def test_live_a_global_module_on_a_drive_the_server_lacks_gives_no_drive_to_map(
     assert shop.reasons == (why,), shop.reasons
     assert shop.remedy == ""
     assert not [f for f in report.findings if "--drive" in f.cause]
+
+
+def test_one_predicate_for_a_binary_the_scan_could_not_read(tmp_path: Path) -> None:
+    """A finding about a binary the scan could not read and the coverage that counts it used two predicates (the
+    finding's rule, severity and fixes; the load's problem and image): now both read BinaryRef.unreadable. A
+    module on a drive not mapped is one (its pool's application partly checked); a file read that is not a PE is
+    not (an error with its own cause, the application checked)."""
+    globals_ = ('<globalModules><add name="EVendor" image="E:\\Vendor\\e.dll" />'
+                '<add name="Broken" image="C:\\Vendor\\broken.dll" /></globalModules>')
+    img = make_image(tmp_path / "img", apphost(POOL, site("Shop", 1, "P64", r"C:\shop"), globals_),
+                     {"Vendor/broken.dll": "corrupt_mz_only.dll"})
+    (img / "shop").mkdir()
+    report = scan_image(ServerImage.offline(img, {}), ScanOptions(os_arch=Arch.X64), "img")
+    by_binary = {f.binary: f for f in report.findings if f.rule == "binary-invalid"}
+    assert by_binary["E:\\Vendor\\e.dll"].unreadable_binary
+    assert not by_binary["C:\\Vendor\\broken.dll"].unreadable_binary
+    [shop] = report.coverage
+    assert shop.status.value == "partly-checked" and len(shop.reasons) == 1 and "e.dll" in shop.reasons[0]
+
+
+def test_live_a_unc_path_not_read_gives_no_remedy_of_scanning_on_the_server(tmp_path: Path) -> None:
+    """On the live server a UNC physicalPath that is no \\\\server\\share path said "scan on the server itself, or
+    run iisbitness collect there" as its remedy: the scan was on the server. (coverage now decides by the kind of
+    gap, not by rewriting its own sentences.)"""
+    c, unc = tmp_path / "C", tmp_path / "UNC"
+    make_image(c, apphost(POOL, site("Bad", 1, "P64", r"\\fs")))
+    unc.mkdir()
+    got = _coverage(scan_image(ServerImage.machine({"C": c}, shares=unc), ScanOptions(os_arch=Arch.X64), "live"))
+    reasons, remedy = got["Bad/"]
+    assert reasons and "not a \\\\server\\share path" in reasons[0] and remedy == "", got
+    offline = _coverage(scan_image(ServerImage.offline(c, {}), ScanOptions(os_arch=Arch.X64), "img"))
+    assert offline["Bad/"][1].startswith("scan on the server itself"), offline

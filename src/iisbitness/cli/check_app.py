@@ -3,7 +3,9 @@
 Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 it loads (nothing at or above ``--fail-on``);
 1 findings at or above it; 2 the folder or the server could not be read, or IIS would refuse the build's own
 configuration (a web.config of the build that is not well-formed XML, sets a section IIS allows only in
-applicationHost.config, or one the server locks (alone, as a stock IIS does: ``isapiFilters``): HTTP 500.19 for every request, KB 942055), whatever ``--fail-on``: the report is written,
+applicationHost.config, holds an element a collection does not take (``<add>`` in ``<isapiFilters>``: "Unrecognized
+element", 0x8007000D), or sets a section the server locks (alone, as a stock IIS does: ``isapiFilters``): HTTP 500.19
+for every request, KB 942055), whatever ``--fail-on``: the report is written,
 then each such file:line is said on stderr (:func:`iisbitness.scan.check_app.refused_in_build`).
 
 Why 2 and not 1: 1 means findings at or above ``--fail-on`` (``--fail-on never`` never fails on them), and
@@ -90,8 +92,10 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
                 checked; 2 the folder or server could not be read, or IIS
                 would refuse the build's own web.config (HTTP 500.19: not
                 well-formed XML, a section IIS allows only in
-                applicationHost.config or one the server locks; alone,
-                isapiFilters, as a stock IIS locks it), named
+                applicationHost.config, an element a collection does
+                not take, <add> in <isapiFilters>, or a section the
+                server locks; alone, isapiFilters, as a stock IIS
+                locks it), named
                 by file and line; or an option this check does not use
                 (--site, --drive, --share without --server; --runtime,
                 --pipeline with it).

@@ -127,9 +127,9 @@ def parse_shares(values: tuple[str, ...]) -> dict[str, Path]:
 
 fail_on_incomplete_option = click.option(
     "--fail-on-incomplete", is_flag=True,
-    help="Also exit 1 when an application was not (fully) checked: its folder, drive or web.config could not be "
-         "read (the report's coverage says which, and what to give); or when IIS itself refuses part of the "
-         "configuration (the report's 'IIS refuses').")
+    help="Also exit 1 when an application was not (fully) checked: its folder, drive or web.config, or a binary "
+         "one of its workers loads, could not be read (the report's coverage says which, and what to give); or when "
+         "IIS itself refuses part of the configuration (the report's 'IIS refuses').")
 """``--fail-on-incomplete`` (scan, check-app): a pipeline gate on coverage (issue 20)."""
 
 

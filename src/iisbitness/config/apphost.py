@@ -652,63 +652,111 @@ class _Reader:
             self.problems.append(Problem(e.path, e.line, e.message + said + "; this web.config is left out",
                                          unread=True, refused=refused))
             return []
-        self._note_apphost_only(root, shown)
-        self._note_unrecognized(root, shown)
+        refusals = self._refusals(root, shown, segments)
+        if refusals:
+            # NOTE: IIS answers every request at or below the folder with the first of them (500.19): nothing of the
+            # file runs, so none of it is analysed, as for a file that is not well-formed (a finding from a later
+            # line of a refused file described a server IIS does not run)
+            self.problems.extend(refusals)
+            return []
         # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
         load = self.section_file(path, shown)
         return (contributions(root, shown, segments, len(segments) + 1, "system.webServer", section_file=load)
                 + contributions(root, shown, segments, len(segments) + 1, SYSTEM_WEB, section_file=load))
 
-    def _note_apphost_only(self, root: etree._Element, shown: str) -> None:
-        """A problem (``refused``, ``unread``) for each section of the web.config ``root`` (named ``shown``) that IIS
-        allows only in applicationHost.config (:meth:`SectionLocks.apphost_only`: ``globalModules``, ``fastCgi``,
-        ``isapiCgiRestriction``, any ``system.applicationHost`` section), at the file's own level or in a
-        ``<location>``. IIS refuses the file: HTTP 500.19 for every request at or below its folder (KB 942055; a
-        web.config is read for the URLs at and below its folder's, facts B3), so
-        the application is not served as the scan models it; the scan never reads such sections from a web.config
-        (a global module configured there was silently ignored before)."""
-        groups = [g for g in children(root) if local_name(g) in ("system.webServer", "system.applicationHost")]
-        groups += [g for loc in children(root, "location") for g in children(loc)
-                   if local_name(g) in ("system.webServer", "system.applicationHost")]
-        for group in groups:
+    def _refusals(self, root: etree._Element, shown: str, segments: tuple[str, ...]) -> list[Problem]:
+        """The problems (``refused``, ``unread``), in document order, that make IIS refuse the web.config ``root``
+        (named ``shown``, read for config path ``segments``), each ending "this web.config is left out":
+
+        - a section IIS allows only in applicationHost.config (:meth:`SectionLocks.apphost_only`: ``globalModules``,
+          ``fastCgi``, ``isapiCgiRestriction``, any ``system.applicationHost`` section), at the file's own level or
+          in a ``<location>``: ``allowDefinition="AppHostOnly"`` (KB 942055);
+        - an element a collection the scan reads does not take (:data:`_WEB_COLLECTIONS`: ``<add>`` in
+          ``<isapiFilters>``, a misspelt ``<ad>``): HTTP 500.19 "Unrecognized element" (0x8007000D, "a malformed or
+          unidentified XML element", KB 942055). Not for a section the server locks at that path: IIS shows the
+          lock (0x80070021, :meth:`unlocked`) for it, one error, not two.
+
+        IIS answers HTTP 500.19 for every request at or below the file's folder (a web.config is read for the URLs at
+        and below its folder's, facts B3), so nothing configured in it runs: the caller leaves the whole file out,
+        as one that is not well-formed XML."""
+        out: list[Problem] = []
+        for group, rel in _section_groups(root):
             for path, el in section_elements(group):
                 name = f"{local_name(group)}/{path}"
                 where = self.locks.apphost_only(name)
-                if where is None:
+                if where is not None:
+                    out.append(Problem(
+                        shown, line_of(el), f"HTTP 500.19 for every request at or below this folder: this web.config "
+                        f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
+                        f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs: this "
+                        "web.config is left out", unread=True, refused=True))
+                elif local_name(group) == "system.webServer" and path in _WEB_COLLECTIONS and (
+                        self.locks.locked(name, segments + rel) is None):
+                    out.extend(Problem(
+                        shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder: "
+                        f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
+                        "this web.config is left out", unread=True, refused=True)
+                        for line, what in _unrecognized(el, path))
+        return out
+
+    def apphost_refusals(self) -> None:
+        """A problem (``refused``, not ``unread``: the scan reads the rest of the file) for each element of a
+        collection the scan reads from applicationHost.config's ``system.webServer`` (:data:`_WEB_COLLECTIONS` and
+        ``globalModules``), at its own level or in a ``<location>``, that the collection does not take, in document
+        order. IIS validates the file against its schema and fails reading that section ("Unrecognized element",
+        0x8007000D, KB 942055): ``globalModules``, which every worker process reads when it starts (facts C7),
+        keeps every application pool from serving a request (HTTP 503; INFERENCE: no Microsoft page names the
+        event); any other section answers HTTP 500.19 to every request whose configuration path reads it (every
+        request of the server at its own level). The scan's verdicts rest on the file as written (as for a pool
+        name IIS refuses, :meth:`_refuse`)."""
+        for group, rel in _section_groups(self.root):
+            if local_name(group) != "system.webServer":
+                continue
+            for path, el in section_elements(group):
+                if path not in _APPHOST_COLLECTIONS:
                     continue
-                self.problems.append(Problem(
-                    shown, line_of(el), f"HTTP 500.19 for every request at or below this folder: this web.config "
-                    f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
-                    f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs and what "
-                    f"<{local_name(el)}> lists is never loaded from it: not analysed", unread=True, refused=True))
+                if path == "globalModules":
+                    effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so no "
+                              "application pool serves a request (HTTP 503)")
+                else:
+                    loc = group.getparent() if rel else None
+                    where = f"at or below {attr(loc, 'path')}" if loc is not None else "of every site"
+                    effect = f"IIS answers HTTP 500.19 to every request {where}"
+                for line, what in _unrecognized(el, path):
+                    self.problems.append(Problem(
+                        self.apphost_file, line, f"{what}: IIS refuses this file there (\"Unrecognized element\", "
+                        f"0x8007000D, KB 942055): {effect}; every application was checked as written, not as IIS "
+                        "would run it", refused=True))
 
 
-    def _note_unrecognized(self, root: etree._Element, shown: str) -> None:
-        """A problem (``refused``, ``unread``) for each element of a collection the scan reads from the web.config
-        ``root`` (``handlers``, ``modules``: ``<add>``; ``isapiFilters``: ``<filter>``; each also ``<remove>`` and
-        ``<clear/>``, facts B7) that the collection does not take (``<add>`` in ``<isapiFilters>``, a misspelt
-        ``<ad>``): IIS validates the file against its schema and refuses it, HTTP 500.19 "Unrecognized element"
-        (0x8007000D: "a malformed or unidentified XML element", KB 942055) for every request at or below its folder.
-        The merge skipped such an element without a word, so a filter written ``<add>`` was neither analysed nor
-        said."""
-        groups = [g for g in children(root, "system.webServer")]
-        groups += [g for loc in children(root, "location") for g in children(loc, "system.webServer")]
-        for group in groups:
-            for section, add in _COLLECTIONS:
-                for el in children(group, section):
-                    for item in children(el):
-                        if local_name(item) in (add, "remove", "clear"):
-                            continue
-                        self.problems.append(Problem(
-                            shown, line_of(item), f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below "
-                            f"this folder: <{local_name(item)}> in system.webServer/{section} is not an element IIS "
-                            f"knows there (it takes <{add}>, <remove> and <clear/>): IIS refuses the file "
-                            "(\"Unrecognized element\"), so nothing configured there runs; the element is not analysed",
-                            unread=True, refused=True))
+def _section_groups(root: etree._Element) -> list[tuple[etree._Element, tuple[str, ...]]]:
+    """The ``system.webServer`` and ``system.applicationHost`` elements of the configuration file ``root``, at its
+    own level or in a ``<location>``, in document order, each with the location's path segments (``()`` at the
+    file's own level)."""
+    out: list[tuple[etree._Element, tuple[str, ...]]] = []
+    for el in children(root):
+        if local_name(el) == "location":
+            rel = split_location_path(attr(el, "path"))
+            out.extend((g, rel) for g in children(el) if local_name(g) in _GROUPS)
+        elif local_name(el) in _GROUPS:
+            out.append((el, ()))
+    return out
 
 
-_COLLECTIONS = (("handlers", "add"), ("modules", "add"), ("isapiFilters", "filter"))
+def _unrecognized(section: etree._Element, path: str) -> list[tuple[int | None, str]]:
+    """Each child of the collection ``section`` (``system.webServer/<path>``) it does not take: (its line, what it
+    is, in words)."""
+    add = _APPHOST_COLLECTIONS[path]
+    return [(line_of(item), (f"<{local_name(item)}> in system.webServer/{path} is not an element IIS knows there (it "
+                             f"takes <{add}>, <remove> and <clear/>)"))
+            for item in children(section) if local_name(item) not in (add, "remove", "clear")]
+
+
+_GROUPS = ("system.webServer", "system.applicationHost")
+_WEB_COLLECTIONS = {"handlers": "add", "modules": "add", "isapiFilters": "filter"}
 """The collections the scan reads from a web.config, each with its add element (IIS_schema.xml; facts B7)."""
+_APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": "add"}
+""":data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7)."""
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:
@@ -770,6 +818,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     root = parse_file(path, shown)
     require_apphost(root, shown)
     reader = _Reader(image, path, shown, root, os_arch, progress or (lambda _m: None), problems)
+    reader.apphost_refusals()
     contribs = reader.apphost_contribs()
     pools = reader.pools()
     sites = reader.sites(contribs)

@@ -85,7 +85,9 @@ class SectionLocks:
 
     def locked(self, section: str, segments: tuple[str, ...]) -> str | None:
         """Why ``section`` is locked at config path ``segments`` (the rule that locks it), or None when a
-        web.config may set it there."""
+        web.config may set it there. A section this file's ``<configSections>`` does not declare (a configuration
+        copied without its head, check-app's synthetic pool) is locked as in a stock IIS applicationHost.config
+        (:data:`STOCK_DENY`: :data:`STOCK_DENY_WHERE` says so)."""
         best: _LocationLock | None = None
         for loc in self.locations:
             if section in loc.sections and loc.segments == segments[: len(loc.segments)] and (
@@ -93,7 +95,7 @@ class SectionLocks:
                 best = loc
         if best is not None:
             return best.where if best.deny else None
-        deny, where = self.defaults.get(section, (False, ""))
+        deny, where = self.defaults.get(section, (section in STOCK_DENY, STOCK_DENY_WHERE))
         return where if deny else None
 
 
@@ -114,6 +116,14 @@ APPHOST_ONLY = frozenset({"system.webServer/globalModules", "system.webServer/fa
 """The ``system.webServer`` sections the scan reads that IIS declares ``allowDefinition="AppHostOnly"`` (a real
 IIS 8.5 applicationHost.config's ``<configSections>``, c1982/IIS-SharedGitConfig: facts B8, which also has every
 ``system.applicationHost`` section so)."""
+
+STOCK_DENY = frozenset({"system.webServer/isapiFilters"})
+"""The ``system.webServer`` sections the scan reads that a stock IIS applicationHost.config locks
+(``overrideModeDefault="Deny"``, facts B8; its ``<location path="" overrideMode="Allow">`` unlocks only ``handlers``
+and ``modules``; 42 of the 43 real applicationHost.config files of the corpus declare ``isapiFilters`` so): a
+web.config setting one gets HTTP 500.19 (0x80070021) where the server has not unlocked it."""
+STOCK_DENY_WHERE = 'overrideModeDefault="Deny" as in a stock IIS applicationHost.config (this one does not declare it)'
+"""Why :meth:`SectionLocks.locked` holds a section of :data:`STOCK_DENY` the file does not declare locked."""
 
 
 def section_elements(group: etree._Element) -> list[tuple[str, etree._Element]]:

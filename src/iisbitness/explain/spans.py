@@ -1,8 +1,9 @@
 """Matching the knowledge base's patterns in a text of any size, and the text's line breaks, kept per text.
 
 Shapes:
-    ``Haystack(text)``: one text; ``Haystack.finditer(pattern) -> Iterator[regex.Match[str]]``: exactly the
-    matches of ``pattern.finditer(text)`` (spans, groups), in order; ``Haystack.search(pattern)``: the first.
+    ``Haystack(text)``: one text; ``Haystack.finditer(pattern) -> Iterator[regex.Match[str]]``: the matches of
+    ``pattern.finditer(text)`` (spans, groups), in order, but for the character classes below;
+    ``Haystack.search(pattern)``: the first.
     ``haystack(text) -> Haystack``: the same, kept for the last four texts (one input is matched by several steps).
     ``line_breaks(text) -> list[int]``: offsets of the text's ``\\n``, found once per text.
 
@@ -10,6 +11,14 @@ How: each ``re`` pattern runs as its twin in the ``regex`` module (PyPI ``regex`
 expression module, to replace re"), compiled once with ``VERSION0`` (``re``'s syntax and behaviour, zero-width
 matches as ``re`` finds them) and the same flags (:data:`_FLAGS`). Its search skips to the literals a match needs
 by itself, so a whole Event Viewer export or a long IIS log is scanned whole, once per pattern.
+
+Where the twin differs from ``re`` (``regex`` 2026.5.9 against Python 3.11's ``re``, every code point compared;
+``tests/explain/test_spans.py`` pins them): ``\\s`` does not match U+001C-U+001F (the information separators, which
+``str.isspace`` takes); ``\\w`` follows Unicode's word characters instead of ``str.isalnum``: it does not match the
+numbers of category No (superscripts ``²`` ``³``, fractions ``½``) and does match combining marks (Mn, Mc, Me:
+U+0301 ...), connector punctuation (U+203F), ZWNJ/ZWJ, circled letters (U+24B6 ...) and characters assigned after
+Python's Unicode 14.0 (so does ``\\d`` for digits assigned since). A text holding them may match otherwise than
+under ``re``; the real pastes the tests compare hold none that changes a match.
 
 Why the library and not our own windowing any more: until 2026-12 this module (530 lines) parsed every pattern's
 tree (``re._parser``) for the literals each match needs and a bound on a match's length, and ran ``re`` only over

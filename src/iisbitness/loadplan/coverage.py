@@ -25,6 +25,7 @@ project file).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -142,94 +143,119 @@ _Folder = tuple[VirtualDirectory, Path | None, str, str]
 """A virtual directory, its folder in the image (None when not read), and why not and what to give."""
 
 
+class _Gap(enum.Enum):
+    """Why a virtual directory's folder was not read, where the image's origin changes what to say of it
+    (:func:`_on_the_server`)."""
+
+    ABSENT = "absent"
+    """Absent from a drive (or a ``--share`` copy) the image holds: something to copy."""
+    UNREAD_SHARE = "unread-share"
+    """A UNC folder the scan looked for itself (live, or the scan a zip was collected with) and did not find."""
+    UNMAPPED = "unmapped"
+    """On a drive the image does not map (``ServerImage.locate``'s problem and remedy)."""
+    SHARE_NOT_GIVEN = "share-not-given"
+    """On a UNC share no ``--share`` folder stands for."""
+
+
 def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress: bool) -> _Folder:
     """Where a virtual directory's folder is in the image, as a worker of the OS's own architecture resolves it
     (as the web.config reader does), or why it is not there and what to give (:func:`_on_the_server`: said of the
     server itself where the image is the server or a zip collected on it)."""
-    found = _image_folder(ctx, server, vdir, iisexpress)
-    return found if found[1] is not None else _on_the_server(ctx, found)
+    found, gap, win = _image_folder(ctx, server, vdir, iisexpress)
+    return found if gap is None else _on_the_server(ctx, found, gap, win)
 
 
-def _on_the_server(ctx: PlanContext, found: _Folder) -> _Folder:
-    """``found`` (a folder not read) as the image's origin makes it: on the live server (``ServerImage.live``) or a
-    zip ``iisbitness collect`` made there (``collected == "server"``), a folder absent or a drive unmapped is absent
-    from the server itself: nothing to copy or map (the application cannot be served from it there either), where
-    the offline words said "not in the image" and gave a folder to copy or a ``--drive``; the UNC share a zip from
-    the server lacks was not readable there. A zip made from an image folder (``collected == "image"``) takes no
-    ``--drive`` or ``--share`` (refused, exit 2) and no folder copied into it: its remedy is a new ``collect``."""
+def _on_the_server(ctx: PlanContext, found: _Folder, gap: _Gap, win: str) -> _Folder:
+    """``found`` (the folder ``win`` not read, for the reason ``gap``) as the image's origin makes it: on the live
+    server (``ServerImage.live``) or a zip ``iisbitness collect`` made there (``collected == "server"``), a folder
+    absent is absent from the server itself: nothing to copy (the application cannot be served from it there
+    either), where the offline words said "not in the image" and gave a folder to copy; a drive not mapped is
+    ``ServerImage.locate``'s own words there ("not a drive of this server"); the UNC share a zip from the server
+    lacks was not readable there. A zip made from an image folder (``collected == "image"``) takes no ``--drive``
+    or ``--share`` (refused, exit 2) and no folder copied into it: its remedy is a new ``collect``."""
     vdir, _, why, give = found
     on_server = ctx.image.live or ctx.image.collected == "server"
     where = "this server" if ctx.image.live else "the server when it was collected"
-    if on_server and why.endswith(" is not in the image") and why.startswith("folder "):
-        if give.startswith("scan on the server with an account"):  # NOTE: a UNC folder (_copy_hint)
-            return (vdir, None, why.removesuffix(" is not in the image") + f" could not be read from {where} (it "
-                    "does not exist, or the scan's account cannot reach the share)", give)
-        return vdir, None, why.removesuffix(" is not in the image") + f" does not exist on {where}", ""
-    if on_server and why.endswith(" is not mapped"):
-        return vdir, None, why.removesuffix(" is not mapped") + f" is not a drive of {where}", ""
-    if ctx.image.collected == "server" and give.startswith("--share "):
-        return (vdir, None, why.replace("which is not part of the image", "which the collecting scan could not read"),
-                "scan on the server with an account that can read the share (iisbitness collect then copies it)")
-    if ctx.image.collected == "image" and give.startswith(("--drive ", "--share ")):
-        return (vdir, None, why,
-                f"a new zip (a scan of this one takes no {give.split()[0]}): iisbitness collect again with {give}")
-    if ctx.image.collected == "image" and give.startswith("copy "):
+    if on_server and gap is _Gap.UNREAD_SHARE:
+        unread = f"folder {win} could not be read from {where} (it does not exist, or the scan's account cannot reach " \
+                 "the share)"
+        return vdir, None, unread, give
+    if on_server and gap is _Gap.ABSENT:
+        return vdir, None, f"folder {win} does not exist on {where}", ""
+    if ctx.image.collected == "server" and gap is _Gap.SHARE_NOT_GIVEN:
+        named = unc_share(win)
+        share = f"\\\\{named[0]}\\{named[1]}" if named is not None else win
+        return vdir, None, f"physicalPath {win} is on the UNC share {share}, which the collecting scan could not read", \
+            "scan on the server with an account that can read the share (iisbitness collect then copies it)"
+    if ctx.image.collected == "image" and gap in (_Gap.UNMAPPED, _Gap.SHARE_NOT_GIVEN):
+        option = "--drive" if gap is _Gap.UNMAPPED else "--share"
+        return vdir, None, why, f"a new zip (a scan of this one takes no {option}): iisbitness collect again with {give}"
+    if ctx.image.collected == "image" and gap is _Gap.ABSENT:
         return vdir, None, why, f"a new zip: {give}, then iisbitness collect again"
     return found
 
 
-def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress: bool) -> _Folder:
-    """:func:`_folder` in the words of an offline image."""
+def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory,
+                  iisexpress: bool) -> tuple[_Folder, _Gap | None, str]:
+    """:func:`_folder` in the words of an offline image, with the kind of gap where the image's origin changes them
+    and the folder's Windows path."""
     configured = vdir.physical_path
     if not configured.strip():
-        return vdir, None, "no physicalPath is configured", ""
+        return (vdir, None, "no physicalPath is configured", ""), None, configured
     arch = Arch.X64 if server.os_arch.is_64bit else Arch.X86
     expanded, unresolved = expand(configured, process_environment(server.os_arch, arch, ctx.env_overrides))
     if unresolved and not ctx.image.locate(normalize(expanded).rstrip("\\")).is_dir:
         # NOTE: Windows leaves an unknown %NAME% as it is, and the plan reads that folder when the image holds it
         # (C:\sites\50%off%sale): checked then, as its findings say; else what the variable names is unknown
         why = f"physicalPath '{configured}': %{unresolved[0]}% is not an environment variable the scan knows"
-        return vdir, None, why, f"--env {unresolved[0]}=VALUE"
+        return (vdir, None, why, f"--env {unresolved[0]}=VALUE"), None, configured
     win = normalize(expanded).rstrip("\\")
     found = ctx.image.locate(win)
+    on_server = ctx.image.live or ctx.image.collected == "server"
     if found.problem is not None:
         named = unc_share(win)
         if (named is not None and not ctx.image.live and ctx.image.shares is None
                 and ctx.image.share_folder(named[0], named[1]) is None):  # NOTE: a share no folder stands for
             share = f"\\\\{named[0]}\\{named[1]}"
-            return (vdir, None, f"physicalPath {win} is on the UNC share {share}, which is not part of the image",
-                    f"{share_argument(named[0], named[1])} (a folder holding a copy of the share"
-                    + (f", with {named[2]} in it" if named[2] else "") + "), or scan on the server itself, or run "
-                    "iisbitness collect there (the zip holds the share's files) and scan the zip")
+            return ((vdir, None, f"physicalPath {win} is on the UNC share {share}, which is not part of the image",
+                     f"{share_argument(named[0], named[1])} (a folder holding a copy of the share"
+                     + (f", with {named[2]} in it" if named[2] else "") + "), or scan on the server itself, or run "
+                     "iisbitness collect there (the zip holds the share's files) and scan the zip"),
+                    _Gap.SHARE_NOT_GIVEN, win)
         if is_unc(win):
-            return (vdir, None, f"physicalPath {win}: {found.problem}",
-                    ("scan on the server itself, or run iisbitness collect there (the zip holds the share's files) "
-                     "and scan the zip"))
+            # NOTE: on the server (or its zip) "scan on the server itself" is what was done: nothing more to give
+            return ((vdir, None, f"physicalPath {win}: {found.problem}",
+                     "" if on_server else ("scan on the server itself, or run iisbitness collect there (the zip "
+                                           "holds the share's files) and scan the zip")), None, win)
         if is_absolute(win) and win[0].upper() not in ctx.image.drives:
-            return vdir, None, f"physicalPath {win}: drive {win[0].upper()}: is not mapped", found.remedy
-        return vdir, None, f"physicalPath {win}: {found.problem}", ""
+            # NOTE: locate's problem on the server ("not a drive of this server"); offline its remedy apart
+            why = found.problem if on_server or not found.remedy else f"drive {win[0].upper()}: is not mapped"
+            return (vdir, None, f"physicalPath {win}: {why}", found.remedy), _Gap.UNMAPPED, win
+        return (vdir, None, f"physicalPath {win}: {found.problem}", ""), None, win
     if found.host_path is None:
         if iisexpress:
-            return (vdir, None, f"folder {win} is outside the scanned solution (no project of it is there)",
-                    "scan the solution or project folder that holds it")
-        return vdir, None, f"folder {win} is not in the image", _copy_hint(ctx, win)
+            return ((vdir, None, f"folder {win} is outside the scanned solution (no project of it is there)",
+                     "scan the solution or project folder that holds it"), None, win)
+        give, gap = _copy_hint(ctx, win)
+        return (vdir, None, f"folder {win} is not in the image", give), gap, win
     if not found.is_dir:
-        return vdir, None, f"physicalPath {win} is a file, not a folder", ""
-    return vdir, found.host_path, "", ""
+        return (vdir, None, f"physicalPath {win} is a file, not a folder", ""), None, win
+    return (vdir, found.host_path, "", ""), None, win
 
 
-def _copy_hint(ctx: PlanContext, win: str) -> str:
-    """What to copy where so that the image holds ``win`` (an absolute path on a mapped drive)."""
+def _copy_hint(ctx: PlanContext, win: str) -> tuple[str, _Gap]:
+    """What to copy where so that the image holds ``win`` (an absolute path on a mapped drive), and the gap it is."""
     named = unc_share(win)
     if named is not None and ctx.image.share_folders:  # NOTE: offline, --share gave the share's copy
         share = f"\\\\{named[0]}\\{named[1]}"
-        return f"copy {win} into the --share {share}= folder as {named[2].replace(chr(92), '/')}"
+        return f"copy {win} into the --share {share}= folder as {named[2].replace(chr(92), '/')}", _Gap.ABSENT
     if is_unc(win):  # NOTE: a share the live scan could not read (or its collected copy lacks)
-        return "scan on the server with an account that can read the share (iisbitness collect then copies it)"
+        return ("scan on the server with an account that can read the share (iisbitness collect then copies it)",
+                _Gap.UNREAD_SHARE)
     drive, rest = win[0].upper(), win[3:].replace("\\", "/")
     if drive == "C":
-        return f"copy {win} into the image as {rest}"
-    return f"copy {win} into the --drive {drive}= folder as {rest}"
+        return f"copy {win} into the image as {rest}", _Gap.ABSENT
+    return f"copy {win} into the --drive {drive}= folder as {rest}", _Gap.ABSENT
 
 
 def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], ctx: PlanContext,
@@ -333,7 +359,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
     out: dict[int, dict[tuple[str, str], None]] = {}
     for load in plan.loads:
         b = load.binary
-        if b.problem is None or b.image is not None or load.process.pool is None or isinstance(load.entry, GacAssembly):
+        if not b.unreadable or load.process.pool is None or isinstance(load.entry, GacAssembly):
             continue
         site, app = (load.site or "").lower(), (load.application or "").lower()
         targets = [a for a in in_pool.get(load.process.pool.name.lower(), ())

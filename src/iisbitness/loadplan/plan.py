@@ -183,6 +183,14 @@ class BinaryRef:
     absent: Absence | None = None
 
     @property
+    def unreadable(self) -> bool:
+        """True when the scan could not read the file at all (:attr:`problem` said, no :attr:`image`): a path on a
+        drive not mapped, a share not given, outside the image, an unknown variable, a file that cannot be read. The
+        one test of it: a finding about such a load (:attr:`iisbitness.findings.Finding.unreadable_binary`) and the
+        coverage of the applications whose worker loads it (``loadplan.coverage``)."""
+        return self.problem is not None and self.image is None
+
+    @property
     def arches(self) -> frozenset[Arch] | None:
         """Architectures that can load it, from its headers or inferred; None when unknown."""
         # NOTE: the image's kind compared here, not through PeImage.is_pe: asked a few times per load (issue 25)

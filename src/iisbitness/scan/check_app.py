@@ -37,6 +37,7 @@ from lxml import etree
 
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import find_apphost
+from iisbitness.config.locks import STOCK_DENY_WHERE
 from iisbitness.config.xml import attr, local_name
 from iisbitness.errors import ServerImageError
 from iisbitness.findings import Finding, Fix
@@ -153,23 +154,11 @@ def _from_publish_drive(value: str, physical: str, shown: str) -> str:
     return pattern.sub(lambda m: shown + m[1].replace("\\", "/"), value)
 
 
-STOCK_LOCKS = ('  <configSections>\n    <sectionGroup name="system.webServer">\n      <section name="isapiFilters" '
-               'allowDefinition="MachineToApplication" overrideModeDefault="Deny" />\n    </sectionGroup>\n'
-               '  </configSections>\n')
-"""The locks of a stock IIS applicationHost.config that the synthetic server keeps (facts B8: ``isapiFilters`` is
-``overrideModeDefault="Deny"``, and the stock ``<location path="" overrideMode="Allow">`` unlocks only ``handlers``
-and ``modules``; 42 of the 43 real applicationHost.config files of the corpus declare it so): a build's web.config that
-sets ``isapiFilters`` gets HTTP 500.19 (0x80070021) on a server that has not unlocked it, and alone the check said
-nothing and analysed its filters as if IIS read them."""
-_STOCK_LOCK = re.compile(r'overrideModeDefault="Deny" at [^)]*?applicationHost\.config:\d+')
-"""How the reader names the synthetic server's lock (:data:`STOCK_LOCKS`), a temporary file the user never gave."""
-
-
 def _synthetic_apphost(pool: PoolSpec, physical: str, site: str) -> str:
     e32 = "true" if pool.arch is Arch.X86 else "false"
     emu = "false" if pool.arch is Arch.ARM64 else "true"
     return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<configuration>\n' + STOCK_LOCKS + '  <system.applicationHost>\n'
+        '<?xml version="1.0" encoding="UTF-8"?>\n<configuration>\n  <system.applicationHost>\n'
         f'    <applicationPools>\n      <add name="{POOL}" enable32BitAppOnWin64="{e32}" '
         f'enableEmulationOnWinArm64="{emu}" managedRuntimeVersion="{xml_attr_value(pool.runtime)}" '
         f'managedPipelineMode="{xml_attr_value(pool.pipeline)}" />\n    </applicationPools>\n'
@@ -232,8 +221,9 @@ def _build_words(text: str) -> str:
     text = text.replace(_SERVER_FILE, "which is not in the build folder: a file of the server, whose architecture "
                                       "only check-app --server IMAGE --site SITE/APP can check")
     text = text.replace("the image holds no GAC folder", "no server is given, so there is no GAC")
-    text = _STOCK_LOCK.sub('overrideModeDefault="Deny" in a stock IIS applicationHost.config; a server that unlocked '
-                           "it: check-app --server IMAGE --site SITE/APP", text)
+    # NOTE: the synthetic server declares no section: isapiFilters is locked as on a stock IIS (SectionLocks.locked)
+    text = text.replace(STOCK_DENY_WHERE, 'overrideModeDefault="Deny" in a stock IIS applicationHost.config; a server '
+                                          "that unlocked it: check-app --server IMAGE --site SITE/APP")
     return text.replace("The image holds", "The build folder holds").replace("not in the image",
                                                                              f"not in {BUILD_FOLDER}")
 
@@ -241,7 +231,9 @@ def _build_words(text: str) -> str:
 def refused_in_build(report: Report, publish: Path) -> tuple[Problem, ...]:
     """The problems of ``report`` (from :func:`check_alone` or :func:`check_on_server`) about configuration of the
     build folder ``publish`` itself that IIS refuses (:attr:`Problem.refused`: a web.config that is not well-formed
-    XML, sets a section IIS allows only in applicationHost.config, or one the server locks): IIS answers HTTP 500.19
+    XML, sets a section IIS allows only in applicationHost.config, holds an element a collection does not take
+    (``<add>`` in ``<isapiFilters>``, a misspelt ``<ad>``: "Unrecognized element", 0x8007000D), or sets a section the
+    server locks): IIS answers HTTP 500.19
     for every request at or below that folder (KB 942055), so the build is not served at all, whatever its
     binaries. Problems of the server's own files (``--server``) are not the build's and are left out."""
     shown = shown_path(publish)
