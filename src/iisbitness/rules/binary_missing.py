@@ -106,7 +106,7 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
 
 def _stopped(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
     """Per global module name, the declared pools whose worker does not find it, sorted (one walk per plan)."""
-    return module_failing_pools(plan, lambda ld: ld.binary.absent is not None)
+    return module_failing_pools(plan, lambda ld: ld.binary.missing_on_server)
 
 
 def _path(ld: Load) -> str:
