@@ -33,9 +33,9 @@ def test_global_module_x86_without_precondition_in_64bit_pool(tmp_path: Path) ->
     line = next(i for i, ln in enumerate(text.splitlines(), 1) if 'name="Vendor"' in ln)
     assert f.config is not None and f.config.line == line and f.config.file.endswith("applicationHost.config")
     assert "503" in f.symptom and "AMD64" in f.symptom
-    # NOTE: the flip keeps Vendor in P64's worker (as x86); the preCondition takes it out of it (it never ran there:
-    # the pool stopped), so ranks after the flip, as on a server whose worker loads IIS's own modules too
-    flip, restrict = (x for x in f.fixes if x.edits)
+    # NOTE: the preCondition takes Vendor out of P64's worker, where it never ran (ran False: the pool stopped), so it
+    # takes nothing from the sites and is not ranked after the flip (verify._order counts only unloads that ran)
+    restrict, flip = (x for x in f.fixes if x.edits)
     assert flip.verified is True and "enable32BitAppOnWin64:true" in flip.commands[0]
     assert restrict.verified is True and "bitness32" in restrict.commands[0]
     assert [(e.kind.value, e.name, e.pool, e.ran) for e in restrict.side_effects] == [
@@ -53,15 +53,15 @@ def test_precondition_skips_module_in_other_bitness(tmp_path: Path) -> None:
 def test_a_bitness_precondition_with_the_other_bitness_binary_gets_no_contradictory_fix(tmp_path: Path) -> None:
     """preCondition="bitness64" on a module whose DLL is x86: the 64-bit worker fails to load it. Adding bitness32
     would make it load nowhere, so the fixes are the right build (and the pool flip), not a preCondition. The flip
-    clears the 503 by leaving V out (a 32-bit worker skips a bitness64 entry): it says so, and ranks after the build
-    that keeps V."""
+    clears the 503 by leaving V out (a 32-bit worker skips a bitness64 entry): it says so, but V never ran in P64
+    (ran False), so the verified flip that restarts the pool stopped by the 503 ranks before the build advice."""
     gm = '<globalModules><add name="V" image="C:\\Vendor\\v.dll" preCondition="bitness64" /></globalModules>'
     img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm), {"Vendor/v.dll": "module_x86.dll"})
     [f] = scan(img).findings
     assert f.rule == "global-module-arch"
     assert not [x for x in f.fixes if "preCondition" in x.summary or "bitness32" in " ".join(x.commands)]
-    assert [x.label for x in f.fixes] == ["an x64 build of the global module", "run the pool as 32-bit"]
-    assert [(e.kind.value, e.name, e.ran) for e in f.fixes[1].side_effects] == [
+    assert [x.label for x in f.fixes] == ["run the pool as 32-bit", "an x64 build of the global module"]
+    assert [(e.kind.value, e.name, e.ran) for e in f.fixes[0].side_effects] == [
         ("arch", "P64", None), ("unloaded", "V", False)]
 
 
@@ -399,10 +399,10 @@ def test_empty_module_image_and_filter_path_are_said_not_skipped_silently(tmp_pa
 
 def test_module_missing_from_syswow64_is_one_finding_per_32bit_pool_with_fixes(tmp_path: Path) -> None:
     """Issue 20 §4: a module installed only in System32 breaks every 32-bit worker that loads it: one finding per
-    pool (each in its own table row, JSON ``pools`` of the cause names both), each with the advice to install the x86
-    build and a verified bitness64 preCondition, ranked after it: its side effect is that the 32-bit workers then run
-    without the module (it never ran there: the file is missing from SysWOW64\\inetsrv, ``ran`` False), as the demo's
-    FabrikamVendorAuth preCondition says."""
+    pool (each in its own table row, JSON ``pools`` of the cause names both), each with a verified bitness64
+    preCondition and the advice to install the x86 build: its side effect is that the 32-bit workers then run without
+    the module, but it never ran there (the file is missing from SysWOW64\\inetsrv, ``ran`` False), so the fix that
+    restarts the pools the 503 stopped ranks before the advice (verify._order counts only unloads that ran)."""
     pool32b = '<add name="P32b" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
     gm = '<globalModules><add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
     img = make_image(tmp_path, apphost(POOL64 + POOL32 + pool32b, site("A", 1, "P64", r"C:\a")
@@ -412,7 +412,7 @@ def test_module_missing_from_syswow64_is_one_finding_per_32bit_pool_with_fixes(t
     r = scan(img)
     assert [(f.rule, f.pool) for f in r.findings] == [("binary-missing", "P32"), ("binary-missing", "P32b")]
     for f in r.findings:
-        install, restrict = f.fixes
+        restrict, install = f.fixes
         assert restrict.label == 'preCondition="bitness64"' and restrict.verified is True
         # NOTE: the 32-bit workers never loaded it (the file is missing there); the 64-bit one keeps it
         assert [(e.kind.value, e.name, e.pool, e.ran) for e in restrict.side_effects] == [

@@ -254,9 +254,12 @@ Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
 
 def _order(effects: tuple[SideEffect, ...]) -> tuple[bool, bool]:
     """:func:`_rank`'s key of a fix with side effects ``effects``: whether requests of a handler mapping fail after
-    it (:attr:`Fix.breaks_requests`), whether it unloads anything."""
+    it (:attr:`Fix.breaks_requests`), whether it unloads anything that ran (or might have: :attr:`SideEffect.ran` not
+    False) or a security module. Taking out a module that never loaded there (its file missing on the server, or of
+    the wrong architecture: ``ran`` False) takes nothing from the sites: such a fix is not ranked after advice."""
     # NOTE: whether any effect unloads, not the tuple of them: a global module's fix unloads it from every pool
-    return any(e.breaks_requests for e in effects), any(e.kind is EffectKind.UNLOADED for e in effects)
+    return any(e.breaks_requests for e in effects), any(e.kind is EffectKind.UNLOADED and (e.ran is not False or e.security)
+                                                        for e in effects)
 
 
 def _rank(fixes: list[Fix], orders: list[tuple[bool, bool]] | None = None) -> tuple[Fix, ...]:
