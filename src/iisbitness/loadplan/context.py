@@ -251,7 +251,12 @@ class PlanContext:
         instead of an architecture inferred from the folder. A product's x86 and x64 builds come from separate
         installers (IIS Compression's MSIs, github.com/microsoft/IIS.Compression releases; facts B12's ANCM missing
         from SysWOW64): the image shows one installed and nothing shows the other, so the folder alone must not call
-        it loadable. None when neither holds."""
+        it loadable. None when neither holds.
+
+        On the live server, or a zip collected on it (``ServerImage.live``, ``ServerImage.collected == "server"``),
+        every drive and folder of the server is there: a file absent where the process looks is missing on the
+        server, whatever its folder holds (:attr:`Absence.on_server`, never a partial copy), and its architecture is
+        never inferred from the folder of a file that does not exist."""
         where = self.image.locate(ntpath.dirname(windows_path))
         folder = where.host_path
         binaries = 0
@@ -264,6 +269,9 @@ class PlanContext:
             if hit.host_path is not None and not hit.is_dir:
                 other = self.image.display(hit.host_path)
                 break
+        if self.image.live or self.image.collected == "server":
+            shown = self.image.display(folder) if folder is not None and where.is_dir else ntpath.dirname(windows_path)
+            return Absence(shown, binaries, other, on_server=True)
         if binaries:
             assert folder is not None
             return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))

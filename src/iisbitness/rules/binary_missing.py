@@ -9,6 +9,9 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   Windows' own IIS modules (``authanon.dll`` ...; :mod:`iisbitness.image.stock`) absent from a populated
   ``inetsrv`` give one warning that the copy may be partial instead (a hand copy of some of the folder); another
   file absent from that folder stays an error whose cause says so.
+- The image is the server itself (the live server, or a zip collected on it: :attr:`Absence.on_server`): every folder
+  of the server is there, so a file absent where the process looks is missing on the server, an error, whatever its
+  folder holds; never inferred from the folder, never a partial copy.
 - The image does not hold the folder (a configuration-only copy): where the folder decides the
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
   rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked. A warning
@@ -205,6 +208,13 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
                  f"Loaded by: {'; '.join(users)}. Name the file by its real folder (%windir%\\System32, which each "
                  "process sees as its own view).")
         return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)
+    if absence.on_server:
+        # NOTE: the live server or a zip collected on it: every folder of the server is there (PlanContext.absence)
+        cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}, and the scan read the "
+                 f"server itself (live, or a zip collected on it): {absence.folder} does not hold this file there, so "
+                 f"it is missing on the server. Loaded by: {'; '.join(users)}." + _fix_note(absence, load.kind))
+        return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause,
+                                _other_build(plan, load, absence))
     if absence.other_build_only:
         # NOTE: the folder is not in the image, so nothing says the server lacks the file; the other build in the
         # image says the folder alone must not decide it loads (PlanContext.absence)

@@ -67,6 +67,8 @@ def _verdict(load: Load) -> tuple[Verdict, str]:
     if b.absent is not None and b.absent.other_build_only:
         return Verdict.MISSING, (f"not in {b.absent.folder}, which the image does not hold; the image has the other "
                                  f"architecture's build, {b.absent.other_view}")
+    if b.absent is not None and b.absent.on_server:
+        return Verdict.MISSING, f"not in {b.absent.folder} on the server, which the scan read itself: missing on the server"
     if b.absent is not None:
         return Verdict.MISSING, (f"not in {b.absent.folder}, which the image holds with {b.absent.binaries} other "
                                  "binaries: missing on the server")
