@@ -39,9 +39,10 @@ from iisbitness.arch import Arch
 from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import filter_precondition, global_module_precondition
+from iisbitness.image.paths import Inference
 from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
-from iisbitness.rules._common import build_fix, fixes, module_failing_pools, pool_flip
+from iisbitness.rules._common import build_fix, fixes, flip_fix, module_failing_pools
 
 _SYMPTOM = {
     # facts D2 (W3SVC-WP 2280, WAS 5002; "IIS W3SVC Module Configuration", "IIS Application Pool Availability")
@@ -82,8 +83,10 @@ def _fix_note(absence: Absence, kind: LoadKind) -> str:
 def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...]:
     """When the other architecture's copy is installed (``absence.other_view``): a preCondition that keeps the entry
     out of this process's bitness (verified like any fix), and installing this architecture's build (advice). A
-    compression scheme has no preCondition (``httpCompression/scheme``, facts C1): the pool's worker run at the
-    other architecture instead, where the OS has two (x64)."""
+    compression scheme has no preCondition (``httpCompression/scheme``, facts C1): the pool's worker run instead at an
+    architecture that loads the copy the image has (its headers as another worker read them; on x64 Windows, when
+    none did, the other WOW64 view's), the flip chosen as every rule's (:func:`~iisbitness.rules._common.flip_fix`:
+    the OS's worker architectures, ARM64's included; IIS Express's ``iisexpress.exe`` bitness)."""
     if absence.other_view is None or load.process.pool is None or plan.iis6 is not None:
         return ()
     other = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
@@ -92,8 +95,13 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
     if what is None:
         return ()
     if load.kind is LoadKind.COMPRESSION_SCHEME:
-        flip = (pool_flip(plan, load.process.pool, other)
-                if plan.iisexpress is None and plan.server.os_arch is Arch.X64 else None)
+        # NOTE: the flip chosen as every rule chooses it (rules/_common.flip_fix: IIS Express's iisexpress.exe, ARM64's
+        # worker architectures), at the architectures that load the copy the image has
+        arches = _other_build_arches(plan, load, absence)
+        if not arches and plan.server.os_arch is Arch.X64:
+            arches = frozenset({other})  # NOTE: no worker read that copy: on x64 it is the other WOW64 view's
+        flip = (flip_fix(plan, replace(load, binary=replace(load.binary, inferred=Inference(
+            arches, f"the image's copy {absence.other_view}")))) if arches else None)
         return fixes(flip, build_fix(load, what))
     restrict: Fix | None = None
     entry = load.entry
@@ -105,6 +113,18 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
         restrict = filter_precondition(load.name, pc, entry.site or None,
                                        in_web_config=entry.source.file != plan.server.config_file)
     return fixes(restrict, build_fix(load, what))
+
+
+def _other_build_arches(plan: LoadPlan, load: Load, absence: Absence) -> frozenset[Arch]:
+    """The architectures that can load the other view's copy of ``load``'s file (``absence.other_view``), from its
+    headers as the plan's other workers read them (each resolves the same entry to it); empty when none did."""
+    want = (absence.other_view or "").lower()
+    out: set[Arch] = set()
+    for ld in plan.loads_of(load.kind):
+        b = ld.binary
+        if b.resolved is not None and b.resolved.lower() == want and b.image is not None and (arches := b.arches):
+            out |= arches
+    return frozenset(out)
 
 
 def _stopped(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
