@@ -8,7 +8,7 @@ import pytest
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
-from iisbitness.findings import Finding
+from iisbitness.findings import Finding, Severity
 from iisbitness.image.paths import unseen
 from iisbitness.report import Report
 from tests.conftest import DEMO, apphost, make_image, site
@@ -120,12 +120,34 @@ def test_sysnative_is_no_folder_for_a_64bit_worker(tmp_path: Path) -> None:
 
 
 def test_absent_from_a_folder_the_image_lacks_is_inferred(tmp_path: Path) -> None:
-    """A configuration-only image (SysWOW64\\inetsrv absent, or holding no binary): the folder decides x86,
-    the worker fits by inference, and the report says nothing."""
-    gm = '<globalModules><add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
+    """A configuration-only image (SysWOW64\\inetsrv absent, or holding no binary): for one of Windows' own IIS
+    modules, which IIS installs in both views, the folder decides x86, the worker fits by inference, and the report
+    says nothing."""
+    gm = ('<globalModules><add name="AnonymousAuthenticationModule" image="%windir%\\System32\\inetsrv\\authanon.dll" />'
+          '</globalModules>')
     img = make_image(tmp_path, apphost(POOL32, site("B", 2, "P32", r"C:\b"), gm),
                      {"Windows/SysWOW64/inetsrv/readme.txt": "not a binary"})
     assert scan(img).findings == ()
+
+
+def test_a_vendor_file_reached_through_redirection_on_a_configuration_only_image_is_not_checked(tmp_path: Path) -> None:
+    """A configuration-only image: a vendor's global module, ISAPI filter and WSUS's suscomp.dll scheme named under
+    System32\\inetsrv, which a 32-bit worker reaches in SysWOW64. IIS installs only Windows' own modules in both views;
+    a product's x86 build is a separate install, the very file WSUS leaves out (facts B12, KB 4468361). Each is
+    binary-missing's "not checked" warning with its kind's symptom; SysWOW64 used to infer x86 and call them loaded:
+    0 findings, "all applications checked"."""
+    gm = ('<globalModules><add name="StaticCompressionModule" image="%windir%\\System32\\inetsrv\\compstat.dll" />'
+          '<add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
+          '<isapiFilters><filter name="F" path="%windir%\\System32\\inetsrv\\vendorfilter.dll" /></isapiFilters>'
+          '<httpCompression><scheme name="xpress" dll="%windir%\\system32\\inetsrv\\suscomp.dll" /></httpCompression>')
+    img = make_image(tmp_path, apphost(POOL32, site("B", 2, "P32", r"C:\b"), gm), {"b/index.htm": "b"})
+    found = {(f.binary or "").rsplit("\\", 1)[-1]: f for f in scan(img).findings}
+    assert set(found) == {"own.dll", "vendorfilter.dll", "suscomp.dll"}
+    assert all(f.rule == "binary-missing" and f.severity is Severity.WARNING and f.pool == "P32" and not f.arch_inferred
+               and "IIS installs only Windows' own modules in both views" in f.cause for f in found.values())
+    assert "W3SVC-WP event 2280" in found["own.dll"].symptom
+    assert "Calling LoadLibraryEx on ISAPI filter" in found["vendorfilter.dll"].symptom
+    assert "HTTP 500.19" in found["suscomp.dll"].symptom
 
 
 def test_absent_from_a_held_vendor_folder_is_missing_on_the_server(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from iisbitness.image.paths import (
     process_environment,
     redirect,
     seen_alike,
+    under_syswow64,
     unseen,
 )
 from iisbitness.image.server_image import FilesOf, ServerImage
@@ -228,6 +229,11 @@ class PlanContext:
             absence = self.absence(seen, os_arch)
             if absence is not None:
                 return BinaryRef(configured, seen, None, None, absent=absence)
+            if seen != path and under_syswow64(seen) and not is_stock_iis_module(seen):
+                # NOTE: reached through System32 -> SysWOW64 redirection: IIS installs only Windows' own modules in
+                # both views; a product's x86 build is a separate install (facts B12: WSUS's suscomp.dll, KB 4468361),
+                # so SysWOW64 does not decide that the file is there: not checked (binary-missing), never inferred
+                return BinaryRef(configured, seen, None, None)
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
         if found.is_dir:
             return BinaryRef(configured, seen, found.shown, None, problem="is a folder, not a file")

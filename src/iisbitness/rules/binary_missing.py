@@ -14,7 +14,11 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   folder holds; never inferred from the folder, never a partial copy.
 - The image does not hold the folder (a configuration-only copy): where the folder decides the
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
-  rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked. A warning
+  rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked. A file a 32-bit
+  process reaches through System32 -> SysWOW64 redirection that is not one of Windows' own IIS modules
+  (:func:`iisbitness.image.stock.is_stock_iis_module`) is never inferred: IIS installs only those in both views, and a
+  product's x86 build is a separate install (facts B12: WSUS's ``suscomp.dll``, KB 4468361), so the warning says it
+  could not be checked, with the kind's symptom (global modules, filters, extensions and schemes alike). A warning
   too, naming the copy, where the image holds the other architecture's build of the file (the other
   ``Program Files`` or WOW64 view): the folder alone must not call it loadable then.
 
@@ -39,7 +43,7 @@ from iisbitness.arch import Arch
 from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import filter_precondition, global_module_precondition
-from iisbitness.image.paths import Inference
+from iisbitness.image.paths import Inference, under_syswow64
 from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
 from iisbitness.rules._common import build_fix, fixes, flip_fix, module_failing_pools
@@ -179,11 +183,18 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         if b.absent is not None:
             yield _missing_on_server(plan, load, b.absent, symptom, users, stock_absent.get(b.absent.folder, ()))
             continue
+        where = ("; its folder is not in the image either and does not decide its architecture"
+                 if b.windows_path is None or not under_syswow64(b.windows_path) else
+                 # NOTE: reached through System32 -> SysWOW64 redirection (PlanContext._resolve): not inferred
+                 f": {load.process.describe()} looks there as WOW64 redirects System32 for 32-bit processes. IIS installs only Windows' own modules in both views; a product's "
+                 "x86 build is a separate install, often missing (WSUS's suscomp.dll installed only in System32: "
+                 "HTTP 500.19, KB 4468361), so the folder does not say it is there. Not checked: look for the file "
+                 "there on the server, or give the scan a copy of that folder")
         yield Finding.for_load(
             load, binary_missing.id, binary_missing.severity,
             f"If the file is missing on the server too: {symptom}.",
-            f"'{b.configured}' resolves to {b.windows_path}, which is not in the image; its folder is not in the image "
-            f"either and does not decide its architecture. Loaded by: {'; '.join(users)}.",
+            f"'{b.configured}' resolves to {b.windows_path}, which is not in the image{where}. "
+            f"Loaded by: {'; '.join(users)}.",
         )
     for folder, loads in partial.items():
         yield _partial_copy(folder, loads)
