@@ -56,7 +56,7 @@ from enum import Enum
 from iisbitness.config.apphost import is_redirection
 from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
 from iisbitness.fixes.effects import side_effects
-from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan
+from iisbitness.loadplan.plan import Coverage, CoverageStatus, Load, LoadPlan
 from iisbitness.model.edits import Edit
 from iisbitness.model.source import Problem
 
@@ -150,23 +150,38 @@ def _not_checked(f: Finding, plan: LoadPlan | None) -> tuple[str, str] | None:
     if plan is None:
         return (_NO_FOLDER, f.binary or "") if f.severity is Severity.WARNING else None
     pool, binary = (f.pool or "").lower(), (f.binary or "").lower()
-    partial: list[str] = []
-    folder = ""
-    for ld in plan.loads:
+    missing, partial = plan.derived("verify:missing", _missing_index)
+    if f.pool is None and ": " in binary:  # NOTE: binary-missing's one warning for a partial folder: "FOLDER: a, b (...)"
+        folder = binary.split(": ", 1)[0]
+        if folder in partial:
+            shown, names = partial[folder]
+            return f"The image's copy of {shown} may be partial", ", ".join(sorted(names, key=str.lower))
+    for ld in missing.get(binary, ()):
+        if f.pool is not None and (ld.process.pool is None or ld.process.pool.name.lower() != pool):
+            continue
+        if ld.binary.missing_on_server:
+            return None
         absent = ld.binary.absent
-        if (absent is not None and absent.partial_copy and f.pool is None
-                and binary.startswith(absent.folder.lower() + ":")):
-            folder = absent.folder
-            partial.append(ntpath.basename(ld.binary.windows_path or ld.binary.configured))
-        elif (ld.binary.configured.lower() == binary and ld.binary.missing
-              and (f.pool is None or (ld.process.pool is not None and ld.process.pool.name.lower() == pool))):
-            if ld.binary.missing_on_server:
-                return None
-            if absent is not None and absent.partial_copy:
-                return f"The image's copy of {absent.folder} may be partial", ntpath.basename(ld.binary.configured)
-    if partial:
-        return f"The image's copy of {folder} may be partial", ", ".join(sorted(set(partial), key=str.lower))
+        if absent is not None and absent.partial_copy:
+            return f"The image's copy of {absent.folder} may be partial", ntpath.basename(ld.binary.configured)
     return (_NO_FOLDER, f.binary or "") if f.severity is Severity.WARNING else None
+
+
+def _missing_index(plan: LoadPlan) -> tuple[dict[str, list[Load]], dict[str, tuple[str, set[str]]]]:
+    """The plan's loads of files not in the image by their configured path (lower case), and per folder of a partial
+    copy (:attr:`~iisbitness.loadplan.plan.Absence.partial_copy`, lower case) its name as shown and the file names it
+    lacks: one walk per plan, a lookup per finding (issue 25)."""
+    missing: dict[str, list[Load]] = {}
+    partial: dict[str, tuple[str, set[str]]] = {}
+    for ld in plan.loads:
+        b = ld.binary
+        if not b.missing:
+            continue
+        missing.setdefault(b.configured.lower(), []).append(ld)
+        if b.absent is not None and b.absent.partial_copy:
+            partial.setdefault(b.absent.folder.lower(), (b.absent.folder, set()))[1].add(
+                ntpath.basename(b.windows_path or b.configured))
+    return missing, partial
 
 
 def _wrong_arch(f: Finding) -> bool:
