@@ -169,3 +169,20 @@ def test_a_scheme_missing_from_syswow64_on_arm64_offers_the_flip_every_rule_choo
     assert (found.pool, found.severity) == ("P32", Severity.ERROR)
     [flip] = [x for x in found.fixes if x.edits]
     assert flip.summary == "Run application pool 'P32' as 64-bit (x64)" and flip.verified is True
+
+
+def test_both_rules_say_every_response_of_the_pools_sites_fails_a_static_file_too(tmp_path: Path) -> None:
+    """Lex Li's 500.19 came on a plain static file (Handler StaticFile) and KB 4468361 has the site stop responding:
+    both rules say every response of the pool's sites fails, in one wording (not "responses the compression modules
+    handle")."""
+    missing = scan(_image(tmp_path / "m", {BROTLI: "module_x64.dll", ZLIB_X86: "module_x86.dll"}))
+    wrong = scan(_image(tmp_path / "w", {BROTLI: "module_x64.dll", BROTLI_X86: "module_x64.dll"}))
+    said = [f.symptom for r in (missing, wrong) for f in r.findings
+            if f.rule in ("binary-missing", "compression-scheme-arch")]
+    assert len(said) == 2
+    common = (" where DynamicCompressionModule or StaticCompressionModule is enabled fails with HTTP 500.19, a "
+              "static file too (Module DynamicCompressionModule or StaticCompressionModule, Notification "
+              "SendResponseHandler, Handler StaticFile on a static file")
+    assert said[0].startswith("Every response of the sites of the pool" + common) and "0x8007007E" in said[0]
+    assert said[1].startswith("Every response of the sites of pool 'P32'" + common) and "KB 4468361" in said[1]
+    assert not any("compression modules handle" in s for s in said)

@@ -154,7 +154,6 @@ def test_verifying_a_split_walks_the_pools_it_touches_not_every_application(tmp_
     assert len(asked) <= POOLS * 2 * 2, "each split asks for its own pools' applications (at two architectures)"
 
 
-
 class _CountingTuple(tuple[str, ...]):
     """A tuple that counts the ``in`` tests made of it."""
 

@@ -539,9 +539,10 @@ class Page:
     """The causes as listed (:func:`cause_entries`)."""
     refused_pools: Mapping[str, tuple[Problem, ...]] = field(default_factory=dict)
     """Each pool name (lower case) IIS refuses to the refused problems about it (:attr:`Problem.pool`)."""
-    shown: Mapping[int, int] = field(default_factory=dict)
+    shown: Mapping[int, int] = field(kw_only=True)
     """Each cause of a :class:`CauseGroup` (1-based) to the first of its group, whose anchor the article has:
-    :func:`group_homes` of :attr:`causes`, which :func:`_page` works out first for the steps and the map."""
+    :func:`group_homes` of :attr:`causes`, which :func:`_page` works out first for the steps and the map (required:
+    left empty, the group anchors would be lost)."""
     groups: Mapping[int, CauseGroup] = field(init=False)
     """Each :class:`CauseGroup` of :attr:`causes` by its first cause (1-based); derived from :attr:`causes`."""
     grouped: frozenset[str] = field(init=False)
@@ -675,7 +676,7 @@ def _page(i: int, report: Report) -> Page:
             refused.setdefault(pr.pool.lower(), []).append(pr)
     return Page(prefix, v, workers(v, prefix, shown), tuple(sorted({c.first.rule for c in v.causes})), steps,
                 event_lines(report), homes, {a: tuple(t) for a, t in gap_tags.items()}, causes,
-                {k: tuple(ps) for k, ps in refused.items()}, shown)
+                {k: tuple(ps) for k, ps in refused.items()}, shown=shown)
 
 
 def render(reports: Sequence[Report]) -> str:

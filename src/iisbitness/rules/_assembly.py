@@ -156,7 +156,6 @@ def _bin_by_name(plan: LoadPlan) -> dict[tuple[object, ...], Load]:
     return index
 
 
-
 def culprit(plan: LoadPlan, load: Load) -> tuple[str, str, Load | None]:
     """For a load whose binary fits but whose dependency chain ends at one that does not (``load.binary.chain``,
     e.g. ``("ManagedApp.dll", "managed_x86.dll (x86)")``): the dependency's file name, the file that needs it (the
