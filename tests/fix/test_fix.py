@@ -300,8 +300,11 @@ def test_multi_line_start_tags_are_numbered_by_their_first_line(tmp_path: Path) 
     assert finding.config is not None and (finding.config.file, finding.config.line) == ("s/web.config", 5)
     [pool] = read_server(ServerImage.offline(img, {}), Arch.X64, "test").pools
     assert pool.source.line == text.splitlines().index('<add name="P64"') + 1
-    # NOTE: the flip keeps F running in P64's worker; the preCondition takes it out of it, so ranks after the flip
-    flip = plan_fix(img, rules=["isapi-filter-arch"])
+    # NOTE: the preCondition takes F out of P64's worker, where it never loaded (ran False): it takes nothing from the
+    # site, so it is not ranked after the flip (verify._order); the flip is taken by its number
+    restrict = plan_fix(img, rules=["isapi-filter-arch"])
+    assert [c.changes for c in restrict.changes] == [("line 5: ISAPI filter 'F': preCondition=\"bitness32\"",)]
+    flip = _plan_numbered(img, "Run application pool 'P64'")
     assert [c.changes for c in flip.changes] == [(f"line {pool.source.line}: pool 'P64': enable32BitAppOnWin64=\"true\"",)]
     plan = _plan_numbered(img, "Load ISAPI filter 'F' only in workers it fits")
     assert [c.changes for c in plan.changes] == [("line 5: ISAPI filter 'F': preCondition=\"bitness32\"",)]

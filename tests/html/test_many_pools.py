@@ -55,7 +55,10 @@ def pools_and_sites(names: list[str]) -> tuple[str, str]:
 def _report(root: Path, pools: int, folders: bool = True, name: Callable[[int], str] = _name) -> Report:
     names = [name(i) for i in range(pools)]
     pool_xml, sites = pools_and_sites(names)
-    modules = "\n".join(f'<add name="VendorModule{k}" image="C:\\Vendor\\module{k}_x86.dll" />'
+    # NOTE: authentication modules: a preCondition would serve the sites without them, so it ranks after the flips
+    # (verify._order), which stay the first step; a module that is not one never ran in these 64-bit workers, and its
+    # preCondition would rank first (ran False takes nothing from the sites)
+    modules = "\n".join(f'<add name="VendorAuth{k}" image="C:\\Vendor\\module{k}_x86.dll" />'
                         for k in range(MODULES))
     files: dict[str, str | Path | bytes] = {f"Vendor/module{k}_x86.dll": "module_x86.dll" for k in range(MODULES)}
     if folders:

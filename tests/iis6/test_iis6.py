@@ -321,3 +321,17 @@ def test_no_fix_runs_an_aspnet_regiis_of_the_other_mode(tmp_path: Path) -> None:
         assert not regiis or (switch and switch[0] < regiis[0]), (fx.summary, fx.commands)
     fil = next(f for f in r.findings if f.rule == "iis6-filter-arch")
     assert fil.fixes[0].verified and fil.fixes[0].label == "every worker as 64-bit"
+
+
+def test_iis6_own_extensions_in_a_32bit_worker_are_inferred_a_vendor_one_not_checked(tmp_path: Path) -> None:
+    """A configuration-only IIS 6 image in 32-bit mode: the worker reaches System32\\inetsrv in SysWOW64. IIS's own
+    ssinc.dll and httpodbc.dll (installed in both views) are inferred x86 and fit; a vendor's extension there is not
+    one of Windows' own, so binary-missing says it was not checked instead of inferring it."""
+    maps, filters = aspnet(FW)
+    maps = maps.removesuffix('"') + ('\n\t\t\t.shtm,C:\\WINDOWS\\system32\\inetsrv\\ssinc.dll,5,GET,POST'
+                                      '\n\t\t\t.idc,C:\\WINDOWS\\system32\\inetsrv\\httpodbc.dll,5,GET,POST'
+                                      '\n\t\t\t.vnd,C:\\WINDOWS\\system32\\inetsrv\\vendorext.dll,5,GET,POST"')
+    w3svc = maps + '\n\t\tIIs5IsolationModeEnabled="FALSE"'
+    r = scan(image(tmp_path, metabase(w3svc, 'Enable32BitAppOnWin64="TRUE"', filters), ASPNET_FILES))
+    assert [(f.rule, f.severity.name, f.binary) for f in r.findings if "inetsrv" in (f.binary or "")] == [
+        ("binary-missing", "WARNING", "C:\\WINDOWS\\system32\\inetsrv\\vendorext.dll")]

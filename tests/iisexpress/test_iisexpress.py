@@ -356,9 +356,11 @@ def test_a_global_module_of_the_other_bitness_stops_iisexpress_not_a_pool(tmp_pa
     [f] = _findings(doc, "global-module-arch")
     assert "Unable to start iisexpress" in f["symptom"] and "WAS" not in f["symptom"]
     assert any("<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"] for x in f["fixes"])
-    # NOTE: the preCondition takes the module out of the 32-bit iisexpress.exe: ranked after the 64-bit switch
+    # NOTE: the preCondition takes the module out of the 32-bit iisexpress.exe, where it never loaded (ran False): it
+    # takes nothing that ran, so it is not ranked after the 64-bit switch (verify._order), the rule's order stands
     restrict = next(x for x in f["fixes"] if x["label"].startswith("preCondition="))
-    assert f["fixes"].index(restrict) > 0 and restrict["side_effects"][0]["kind"] == "unloaded"
+    assert f["fixes"].index(restrict) == 0 and restrict["side_effects"][0]["kind"] == "unloaded"
+    assert restrict["side_effects"][0]["ran"] is False
     assert restrict["commands"][0].startswith('"%ProgramFiles%\\IIS Express\\appcmd.exe" set config')
     assert restrict["commands"][0].endswith('/apphostconfig:".vs\\SampleKVApp\\config\\applicationhost.config"')
     assert restrict["powershell"][0].startswith('& "$env:ProgramFiles\\IIS Express\\appcmd.exe" set config ')

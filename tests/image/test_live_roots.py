@@ -170,3 +170,43 @@ def test_without_the_native_machine_the_environment_decides(monkeypatch: pytest.
     monkeypatch.setenv("PROCESSOR_ARCHITEW6432", "ARM64")
     assert native_arch()[0] is Arch.ARM64  # not Windows here: no IsWow64Process2, WOW64's variable
     assert native_arch(0x01C4)[0] is Arch.ARM64  # ARMNT is no native machine IIS runs on: the environment
+
+
+def _absent_modules(tmp_path: Path) -> Path:
+    """A live C: whose configuration names a vendor module under %ProgramFiles% that is in neither Program Files
+    folder, and Windows' own authanon.dll, absent from a populated inetsrv (its role service removed, its entry left)."""
+    c = tmp_path / "C"
+    gm = ('<globalModules><add name="Vendor" image="%ProgramFiles%\\Vendor\\m.dll" />'
+          '<add name="AnonymousAuthenticationModule" image="%windir%\\System32\\inetsrv\\authanon.dll" />'
+          '</globalModules>')
+    pools = '<add name="P32" enable32BitAppOnWin64="true" />\n<add name="P64" />'
+    make_image(c, apphost(pools, site("A", 1, "P32", "C:\\sites\\a") + site("B", 2, "P64", "C:\\sites\\b"), gm),
+               {"sites/a/x.htm": "x", "sites/b/x.htm": "x", "Windows/System32/inetsrv/cachuri.dll": "module_x64.dll",
+                "Windows/SysWOW64/inetsrv/cachuri.dll": "module_x86.dll"})
+    return c
+
+
+def _missing_on_server(report: Report) -> None:
+    """Each absent file is missing on the server in each worker that looks for it: an error with error 126, never
+    "ok [x86, inferred]" from Program Files (x86), never the partial-copy warning for authanon.dll."""
+    got = {(f.rule, f.severity.name, f.pool, f.binary) for f in report.findings}
+    assert got == {("binary-missing", "ERROR", pool, binary) for pool in ("P32", "P64")
+                   for binary in ("%ProgramFiles%\\Vendor\\m.dll", "%windir%\\System32\\inetsrv\\authanon.dll")}
+    assert all("error 126" in f.symptom and "missing on the server" in f.cause and not f.arch_inferred
+               for f in report.findings)
+
+
+def test_live_a_file_absent_where_the_process_looks_is_missing_on_the_server(tmp_path: Path) -> None:
+    """Live, every folder of the server is there (PlanContext.absence, Absence.on_server): a file absent where the
+    worker looks is missing on the server whatever its folder holds. Before, Program Files (x86)\\Vendor (absent)
+    decided x86 and the 32-bit worker was taken to load a file that does not exist; authanon.dll was a partial copy."""
+    report = scan_image(ServerImage.machine({"C": _absent_modules(tmp_path)}), ScanOptions(os_arch=Arch.X64), "live")
+    _missing_on_server(report)
+
+
+def test_a_zip_collected_on_the_server_decides_missing_as_live(tmp_path: Path) -> None:
+    from iisbitness.scan.collect import collect_image, scan_collected
+    img = ServerImage.machine({"C": _absent_modules(tmp_path)})
+    collect_image(img, "live", tmp_path / "m.zip", ScanOptions(os_arch=Arch.X64))
+    with scan_collected(tmp_path / "m.zip", ScanOptions()) as (report, _logs):
+        _missing_on_server(report)

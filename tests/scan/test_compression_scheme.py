@@ -150,6 +150,27 @@ def test_windows_gzip_scheme_absent_from_a_partial_inetsrv_copy_is_the_partial_c
     assert "compdyn.dll, compstat.dll, gzip.dll" in str(found[0][2])
 
 
+def test_a_scheme_missing_from_syswow64_on_arm64_offers_the_flip_every_rule_chooses(tmp_path: Path) -> None:
+    """ARM64 Windows: WSUS's suscomp.dll only in System32 (an Arm64X build, as System32 holds there, which P64's x64
+    worker loads), absent from a populated SysWOW64\\inetsrv: missing in P32's x86 worker. The flip is chosen as
+    rules/_common chooses every flip (target_arch over the OS's worker architectures, at the architectures that load the
+    copy the image has): P32 as x64, verified. binary-missing picked it inline before (x86 <-> x64 on x64 Windows
+    only): no flip at all here."""
+    from iisbitness.api import ScanOptions
+    schemes = ('<httpCompression><scheme name="xpress" dll="%windir%\\system32\\inetsrv\\suscomp.dll" />'
+               '</httpCompression>')
+    files = {f"Windows/{folder}/inetsrv/{name}": build for folder, build in (("System32", "hybrid_arm64x_marker.dll"),
+                                                                             ("SysWOW64", "module_x86.dll"))
+             for name in ("compstat.dll", "compdyn.dll")}
+    image = make_image(tmp_path, apphost(POOLS, SITES, MODULES + schemes),
+                       {"sites/a/index.htm": "a", "sites/b/index.htm": "b", **files,
+                        "Windows/System32/inetsrv/suscomp.dll": "hybrid_arm64x_marker.dll"})
+    [found] = [f for f in scan(image, ScanOptions(os_arch=Arch.ARM64)).findings if f.rule == "binary-missing"]
+    assert (found.pool, found.severity) == ("P32", Severity.ERROR)
+    [flip] = [x for x in found.fixes if x.edits]
+    assert flip.summary == "Run application pool 'P32' as 64-bit (x64)" and flip.verified is True
+
+
 def test_both_rules_say_every_response_of_the_pools_sites_fails_a_static_file_too(tmp_path: Path) -> None:
     """Lex Li's 500.19 came on a plain static file (Handler StaticFile) and KB 4468361 has the site stop responding:
     both rules say every response of the pool's sites fails, in one wording (not "responses the compression modules

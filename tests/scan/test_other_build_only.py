@@ -64,3 +64,21 @@ def test_without_either_build_the_folder_still_decides(tmp_path: Path) -> None:
     before; the 64-bit workers' Program Files decides nothing, so each of them says it could not check it."""
     found = _vendor(scan(_image(tmp_path, x64_build=False)))
     assert found and all(f.process_arch is not None and f.process_arch.is_64bit and not f.fixes for f in found)
+
+
+def test_its_precondition_fix_claims_no_stopped_pool(tmp_path: Path) -> None:
+    """Nobody checked that the x86 build is missing on the server (the image has no Program Files (x86)\\Vendor):
+    the verified bitness64 fix must not say rapid-fail protection stopped the 32-bit pool, nor start it (one decision,
+    Absence.missing_on_server, read by binary-missing, stops_pool, effects and verify alike)."""
+    from tests.conftest import apphost, make_image, site
+    gm = '<globalModules><add name="Vendor" image="%ProgramFiles%\\Vendor\\m.dll" /></globalModules>'
+    pools = '<add name="P32" enable32BitAppOnWin64="true" />\n<add name="P64" />'
+    img = make_image(tmp_path, apphost(pools, site("A", 1, "P32", "C:\\sites\\a") + site("B", 2, "P64", "C:\\sites\\b"),
+                                       gm),
+                     {"Program Files/Vendor/m.dll": "module_x64.dll", "sites/a/x.htm": "x", "sites/b/x.htm": "x"})
+    [found] = scan(img).findings
+    assert (found.rule, found.severity, found.pool) == ("binary-missing", Severity.WARNING, "P32")
+    [restrict] = [x for x in found.fixes if x.verified]
+    assert "bitness64" in restrict.label
+    assert "Rapid-fail" not in restrict.note and not any("start apppool" in c for c in restrict.commands)
+    assert [(e.kind.value, e.pool, e.ran) for e in restrict.side_effects] == [("unloaded", "P32", None)]

@@ -6,6 +6,7 @@ too instead of resting on "a copy of that folder" alone (issue 22 point 3, docs/
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,26 @@ def test_the_partial_copy_warning_names_no_single_pool(report: Report) -> None:
     [partial] = [f for f in report.findings if f.rule == "binary-missing" and "may be partial" in (f.binary or "")]
     assert partial.pool is None and partial.site is None and partial.application is None
     assert partial.process == "w3wp.exe" and partial.process_arch is not None and partial.process_arch.value == "x86"
+
+
+def test_a_flip_that_meets_a_partial_copy_says_so_not_that_the_folder_is_absent(tmp_path: Path) -> None:
+    """A 64-bit pool whose bin holds an x86-only assembly: the flip to 32-bit meets SysWOW64\\inetsrv, which the image
+    holds with a binary but without compstat.dll, compdyn.dll and gzip.dll (Windows' own: a partial copy, most likely).
+    The flip's note says the copy may be partial and names them, decided from the load's Absence; it said "Not
+    checked, as the image does not hold its folder", though the image holds it (fixes/verify._not_checked)."""
+    from tests.conftest import apphost, make_image, site
+    from tests.scan.test_compression_scheme import BROTLI, BROTLI_X86, MODULES, SCHEMES
+    image = make_image(tmp_path, apphost('<add name="P64" managedRuntimeVersion="v4.0" />', site("B", 1, "P64", "C:\\b"),
+                                         MODULES + SCHEMES),
+                       {BROTLI: "module_x64.dll", BROTLI_X86: "module_x86.dll",
+                        "Windows/System32/inetsrv/compstat.dll": "module_x64.dll",
+                        "Windows/System32/inetsrv/compdyn.dll": "module_x64.dll",
+                        "Windows/System32/inetsrv/gzip.dll": "module_x64.dll",
+                        "Windows/SysWOW64/inetsrv/cachuri.dll": "module_x86.dll",
+                        "b/bin/x86only.dll": "managed_x86.dll"})
+    [found] = [f for f in scan(image).findings if f.rule == "managed-assembly-arch"]
+    [flip] = [x for x in found.fixes if x.label == "run the pool as 32-bit"]
+    assert flip.verified is True and flip.note is not None
+    assert ("The image's copy of Windows/SysWOW64/inetsrv may be partial: compdyn.dll, compstat.dll, gzip.dll not "
+            "checked.") in flip.note
+    assert "does not hold its folder" not in flip.note

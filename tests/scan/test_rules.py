@@ -8,7 +8,7 @@ import pytest
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
-from iisbitness.findings import Finding
+from iisbitness.findings import Finding, Severity
 from iisbitness.image.paths import unseen
 from iisbitness.report import Report
 from tests.conftest import DEMO, apphost, make_image, site
@@ -33,9 +33,9 @@ def test_global_module_x86_without_precondition_in_64bit_pool(tmp_path: Path) ->
     line = next(i for i, ln in enumerate(text.splitlines(), 1) if 'name="Vendor"' in ln)
     assert f.config is not None and f.config.line == line and f.config.file.endswith("applicationHost.config")
     assert "503" in f.symptom and "AMD64" in f.symptom
-    # NOTE: the flip keeps Vendor in P64's worker (as x86); the preCondition takes it out of it (it never ran there:
-    # the pool stopped), so ranks after the flip, as on a server whose worker loads IIS's own modules too
-    flip, restrict = (x for x in f.fixes if x.edits)
+    # NOTE: the preCondition takes Vendor out of P64's worker, where it never ran (ran False: the pool stopped), so it
+    # takes nothing from the sites and is not ranked after the flip (verify._order counts only unloads that ran)
+    restrict, flip = (x for x in f.fixes if x.edits)
     assert flip.verified is True and "enable32BitAppOnWin64:true" in flip.commands[0]
     assert restrict.verified is True and "bitness32" in restrict.commands[0]
     assert [(e.kind.value, e.name, e.pool, e.ran) for e in restrict.side_effects] == [
@@ -53,15 +53,15 @@ def test_precondition_skips_module_in_other_bitness(tmp_path: Path) -> None:
 def test_a_bitness_precondition_with_the_other_bitness_binary_gets_no_contradictory_fix(tmp_path: Path) -> None:
     """preCondition="bitness64" on a module whose DLL is x86: the 64-bit worker fails to load it. Adding bitness32
     would make it load nowhere, so the fixes are the right build (and the pool flip), not a preCondition. The flip
-    clears the 503 by leaving V out (a 32-bit worker skips a bitness64 entry): it says so, and ranks after the build
-    that keeps V."""
+    clears the 503 by leaving V out (a 32-bit worker skips a bitness64 entry): it says so, but V never ran in P64
+    (ran False), so the verified flip that restarts the pool stopped by the 503 ranks before the build advice."""
     gm = '<globalModules><add name="V" image="C:\\Vendor\\v.dll" preCondition="bitness64" /></globalModules>'
     img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm), {"Vendor/v.dll": "module_x86.dll"})
     [f] = scan(img).findings
     assert f.rule == "global-module-arch"
     assert not [x for x in f.fixes if "preCondition" in x.summary or "bitness32" in " ".join(x.commands)]
-    assert [x.label for x in f.fixes] == ["an x64 build of the global module", "run the pool as 32-bit"]
-    assert [(e.kind.value, e.name, e.ran) for e in f.fixes[1].side_effects] == [
+    assert [x.label for x in f.fixes] == ["run the pool as 32-bit", "an x64 build of the global module"]
+    assert [(e.kind.value, e.name, e.ran) for e in f.fixes[0].side_effects] == [
         ("arch", "P64", None), ("unloaded", "V", False)]
 
 
@@ -120,12 +120,34 @@ def test_sysnative_is_no_folder_for_a_64bit_worker(tmp_path: Path) -> None:
 
 
 def test_absent_from_a_folder_the_image_lacks_is_inferred(tmp_path: Path) -> None:
-    """A configuration-only image (SysWOW64\\inetsrv absent, or holding no binary): the folder decides x86,
-    the worker fits by inference, and the report says nothing."""
-    gm = '<globalModules><add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
+    """A configuration-only image (SysWOW64\\inetsrv absent, or holding no binary): for one of Windows' own IIS
+    modules, which IIS installs in both views, the folder decides x86, the worker fits by inference, and the report
+    says nothing."""
+    gm = ('<globalModules><add name="AnonymousAuthenticationModule" image="%windir%\\System32\\inetsrv\\authanon.dll" />'
+          '</globalModules>')
     img = make_image(tmp_path, apphost(POOL32, site("B", 2, "P32", r"C:\b"), gm),
                      {"Windows/SysWOW64/inetsrv/readme.txt": "not a binary"})
     assert scan(img).findings == ()
+
+
+def test_a_vendor_file_reached_through_redirection_on_a_configuration_only_image_is_not_checked(tmp_path: Path) -> None:
+    """A configuration-only image: a vendor's global module, ISAPI filter and WSUS's suscomp.dll scheme named under
+    System32\\inetsrv, which a 32-bit worker reaches in SysWOW64. IIS installs only Windows' own modules in both views;
+    a product's x86 build is a separate install, the very file WSUS leaves out (facts B12, KB 4468361). Each is
+    binary-missing's "not checked" warning with its kind's symptom; SysWOW64 used to infer x86 and call them loaded:
+    0 findings, "all applications checked"."""
+    gm = ('<globalModules><add name="StaticCompressionModule" image="%windir%\\System32\\inetsrv\\compstat.dll" />'
+          '<add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
+          '<isapiFilters><filter name="F" path="%windir%\\System32\\inetsrv\\vendorfilter.dll" /></isapiFilters>'
+          '<httpCompression><scheme name="xpress" dll="%windir%\\system32\\inetsrv\\suscomp.dll" /></httpCompression>')
+    img = make_image(tmp_path, apphost(POOL32, site("B", 2, "P32", r"C:\b"), gm), {"b/index.htm": "b"})
+    found = {(f.binary or "").rsplit("\\", 1)[-1]: f for f in scan(img).findings}
+    assert set(found) == {"own.dll", "vendorfilter.dll", "suscomp.dll"}
+    assert all(f.rule == "binary-missing" and f.severity is Severity.WARNING and f.pool == "P32" and not f.arch_inferred
+               and "IIS installs only Windows' own modules in both views" in f.cause for f in found.values())
+    assert "W3SVC-WP event 2280" in found["own.dll"].symptom
+    assert "Calling LoadLibraryEx on ISAPI filter" in found["vendorfilter.dll"].symptom
+    assert "HTTP 500.19" in found["suscomp.dll"].symptom
 
 
 def test_absent_from_a_held_vendor_folder_is_missing_on_the_server(tmp_path: Path) -> None:
@@ -399,10 +421,10 @@ def test_empty_module_image_and_filter_path_are_said_not_skipped_silently(tmp_pa
 
 def test_module_missing_from_syswow64_is_one_finding_per_32bit_pool_with_fixes(tmp_path: Path) -> None:
     """Issue 20 §4: a module installed only in System32 breaks every 32-bit worker that loads it: one finding per
-    pool (each in its own table row, JSON ``pools`` of the cause names both), each with the advice to install the x86
-    build and a verified bitness64 preCondition, ranked after it: its side effect is that the 32-bit workers then run
-    without the module (it never ran there: the file is missing from SysWOW64\\inetsrv, ``ran`` False), as the demo's
-    FabrikamVendorAuth preCondition says."""
+    pool (each in its own table row, JSON ``pools`` of the cause names both), each with a verified bitness64
+    preCondition and the advice to install the x86 build: its side effect is that the 32-bit workers then run without
+    the module, but it never ran there (the file is missing from SysWOW64\\inetsrv, ``ran`` False), so the fix that
+    restarts the pools the 503 stopped ranks before the advice (verify._order counts only unloads that ran)."""
     pool32b = '<add name="P32b" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
     gm = '<globalModules><add name="Own" image="%windir%\\System32\\inetsrv\\own.dll" /></globalModules>'
     img = make_image(tmp_path, apphost(POOL64 + POOL32 + pool32b, site("A", 1, "P64", r"C:\a")
@@ -412,7 +434,7 @@ def test_module_missing_from_syswow64_is_one_finding_per_32bit_pool_with_fixes(t
     r = scan(img)
     assert [(f.rule, f.pool) for f in r.findings] == [("binary-missing", "P32"), ("binary-missing", "P32b")]
     for f in r.findings:
-        install, restrict = f.fixes
+        restrict, install = f.fixes
         assert restrict.label == 'preCondition="bitness64"' and restrict.verified is True
         # NOTE: the 32-bit workers never loaded it (the file is missing there); the 64-bit one keeps it
         assert [(e.kind.value, e.name, e.pool, e.ran) for e in restrict.side_effects] == [

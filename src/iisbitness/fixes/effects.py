@@ -114,8 +114,7 @@ def _ran(ld: Load) -> bool | None:
     a file missing on the server (absent from a folder the image holds, or where no server has it: the loader fails
     with ERROR_MOD_NOT_FOUND, binary-missing's error), which ``fits`` leaves unknown (None). A file that is only
     perhaps missing (its folder not in the image, or a partial copy of Windows' own modules) stays unknown."""
-    absent = ld.binary.absent
-    if absent is not None and not absent.other_build_only and not absent.partial_copy:
+    if ld.binary.missing_on_server:
         return False
     return ld.fits
 

@@ -15,10 +15,13 @@ load plan is rebuilt and every rule re-run. A fix that leaves its finding in pla
 Not every new finding is a breakage (:func:`outcome`, ``Outcome.shown``); these are named in the fix's note,
 and the fix stays verified when nothing else is new:
 
-- a ``binary-missing`` *warning*: the file's folder is not in the image (a configuration-only copy, or a copy that left
-  that folder out while it holds the other architecture's build), so re-analysis could not check it; it says nothing
-  the fix breaks ("Not checked, as the image does not hold its folder: ..."). A file that re-analysis finds missing
-  from a folder the image holds, or of the wrong architecture, is a breakage: for a compression scheme DLL, say, HTTP
+- a ``binary-missing`` finding about a file re-analysis could not check, decided from the load's
+  :class:`~iisbitness.loadplan.plan.Absence` (not :attr:`~iisbitness.loadplan.plan.Absence.missing_on_server`), each
+  case in its own words (:func:`_not_checked`): its folder is not in the image (a configuration-only copy, or a copy
+  that left that folder out while it holds the other architecture's build: "Not checked, as the image does not hold
+  its folder: ..."), or the image holds a populated ``inetsrv`` that lacks some of Windows' own modules ("The image's
+  copy of FOLDER may be partial: A, B not checked."); it says nothing the fix breaks. A file that re-analysis finds
+  missing on the server, or of the wrong architecture, is a breakage: for a compression scheme DLL, say, HTTP
   500.19 on the pool's responses (rules/compression_scheme_arch.py, rules/binary_missing.py).
 - in a worker the fix creates (a pool ``pool-undefined`` defines, the new pool of a split), what its applications
   need whatever its architecture: a file missing from a folder the image holds (``binary-missing`` error without
@@ -53,7 +56,7 @@ from enum import Enum
 from iisbitness.config.apphost import is_redirection
 from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
 from iisbitness.fixes.effects import side_effects
-from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan
+from iisbitness.loadplan.plan import Coverage, CoverageStatus, Load, LoadPlan
 from iisbitness.model.edits import Edit
 from iisbitness.model.source import Problem
 
@@ -130,9 +133,55 @@ class Outcome:
         return not self.remaining and not self.added
 
 
-def _not_checked(f: Finding) -> bool:
-    """A ``binary-missing`` warning: the file's folder is not in the image, so the file could not be checked."""
-    return f.rule == "binary-missing" and f.severity is Severity.WARNING
+_NO_FOLDER = "Not checked, as the image does not hold its folder"
+
+
+def _not_checked(f: Finding, plan: LoadPlan | None) -> tuple[str, str] | None:
+    """For a ``binary-missing`` finding about a file the scan could not check, what a fix's note says of it: ``(why,
+    what)``, ``("Not checked, as the image does not hold its folder", file)`` or ``("The image's copy of FOLDER may be
+    partial", the names of Windows' own modules it lacks)``; None for any other finding, a breakage or a revealed one.
+
+    Decided from the load's :class:`~iisbitness.loadplan.plan.Absence` in ``plan`` (the plan the finding comes from),
+    as every reader decides "missing on the server" (:attr:`~iisbitness.loadplan.plan.Absence.missing_on_server`): a
+    file known to be missing is no "not checked". Without a plan, by severity (binary-missing's warnings are those it
+    could not check)."""
+    if f.rule != "binary-missing":
+        return None
+    if plan is None:
+        return (_NO_FOLDER, f.binary or "") if f.severity is Severity.WARNING else None
+    pool, binary = (f.pool or "").lower(), (f.binary or "").lower()
+    missing, partial = plan.derived("verify:missing", _missing_index)
+    if f.pool is None and ": " in binary:  # NOTE: binary-missing's one warning for a partial folder: "FOLDER: a, b (...)"
+        folder = binary.split(": ", 1)[0]
+        if folder in partial:
+            shown, names = partial[folder]
+            return f"The image's copy of {shown} may be partial", ", ".join(sorted(names, key=str.lower))
+    for ld in missing.get(binary, ()):
+        if f.pool is not None and (ld.process.pool is None or ld.process.pool.name.lower() != pool):
+            continue
+        if ld.binary.missing_on_server:
+            return None
+        absent = ld.binary.absent
+        if absent is not None and absent.partial_copy:
+            return f"The image's copy of {absent.folder} may be partial", ntpath.basename(ld.binary.configured)
+    return (_NO_FOLDER, f.binary or "") if f.severity is Severity.WARNING else None
+
+
+def _missing_index(plan: LoadPlan) -> tuple[dict[str, list[Load]], dict[str, tuple[str, set[str]]]]:
+    """The plan's loads of files not in the image by their configured path (lower case), and per folder of a partial
+    copy (:attr:`~iisbitness.loadplan.plan.Absence.partial_copy`, lower case) its name as shown and the file names it
+    lacks: one walk per plan, a lookup per finding (issue 25)."""
+    missing: dict[str, list[Load]] = {}
+    partial: dict[str, tuple[str, set[str]]] = {}
+    for ld in plan.loads:
+        b = ld.binary
+        if not b.missing:
+            continue
+        missing.setdefault(b.configured.lower(), []).append(ld)
+        if b.absent is not None and b.absent.partial_copy:
+            partial.setdefault(b.absent.folder.lower(), (b.absent.folder, set()))[1].add(
+                ntpath.basename(b.windows_path or b.configured))
+    return missing, partial
 
 
 def _wrong_arch(f: Finding) -> bool:
@@ -158,7 +207,7 @@ _REVEALED = frozenset({"binary-missing", "binary-invalid"})
 def _revealed(f: Finding, created: frozenset[str], plan: LoadPlan | None) -> bool:
     """True when the new finding ``f`` is not a breakage (the module docstring): not checked, or what a worker
     the edits create (``created``: lower-case pool names) shows whatever its architecture."""
-    if _not_checked(f):
+    if _not_checked(f, plan) is not None:
         return True
     if f.pool is None or f.pool.lower() not in created or f.rule not in _REVEALED or _wrong_arch(f):
         return False
@@ -193,14 +242,20 @@ def _listed(items: Sequence[str]) -> str:
     return "; ".join(items[:4]) + (f"; and {len(items) - 4} more" if len(items) > 4 else "")
 
 
-def _shown_note(shown: Sequence[Finding]) -> str:
-    """The fix's note for what re-analysis could not check and what a new worker will show (empty when none)."""
-    unchecked = [a for a in shown if _not_checked(a)]
-    revealed = [a for a in shown if not _not_checked(a)]
+def _shown_note(shown: Sequence[Finding], plan: LoadPlan | None = None) -> str:
+    """The fix's note for what re-analysis could not check, each case in its own words (:func:`_not_checked`; ``plan``:
+    the plan after the edits), and what a new worker will show (empty when none)."""
+    unchecked: dict[str, list[str]] = {}
+    revealed = []
+    for a in shown:
+        said = _not_checked(a, plan)
+        if said is None:
+            revealed.append(a)
+            continue
+        unchecked.setdefault(said[0], []).append(said[1])
     out = []
-    if unchecked:
-        files = list(dict.fromkeys(a.binary or "" for a in unchecked))
-        out.append(f"Not checked, as the image does not hold its folder: {_listed(files)}.")
+    for why, files in unchecked.items():
+        out.append(f"{why}: {_listed(list(dict.fromkeys(files)))}{'.' if why == _NO_FOLDER else ' not checked.'}")
     if revealed:
         out.append(f"Once it runs, the new pool will also show: {_listed([_describe(a) for a in revealed])} (at either architecture: "
                    "not caused by this fix).")
@@ -254,9 +309,12 @@ Scope = Callable[[tuple[Edit, ...]], frozenset[str] | None]
 
 def _order(effects: tuple[SideEffect, ...]) -> tuple[bool, bool]:
     """:func:`_rank`'s key of a fix with side effects ``effects``: whether requests of a handler mapping fail after
-    it (:attr:`Fix.breaks_requests`), whether it unloads anything."""
+    it (:attr:`Fix.breaks_requests`), whether it unloads anything that ran (or might have: :attr:`SideEffect.ran` not
+    False) or a security module. Taking out a module that never loaded there (its file missing on the server, or of
+    the wrong architecture: ``ran`` False) takes nothing from the sites: such a fix is not ranked after advice."""
     # NOTE: whether any effect unloads, not the tuple of them: a global module's fix unloads it from every pool
-    return any(e.breaks_requests for e in effects), any(e.kind is EffectKind.UNLOADED for e in effects)
+    return any(e.breaks_requests for e in effects), any(e.kind is EffectKind.UNLOADED and (e.ran is not False or e.security)
+                                                        for e in effects)
 
 
 def _rank(fixes: list[Fix], orders: list[tuple[bool, bool]] | None = None) -> tuple[Fix, ...]:
@@ -315,7 +373,7 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
                 analysis = (reanalyse_pools if scoped and reanalyse_pools is not None else reanalyse)(fix.edits)
                 result = outcome(baseline, (), analysis.findings, analysis)
                 cache[key] = (frozenset(a.key for a in analysis.findings), result.added, result.side_effects,
-                              _shown_note(result.shown), _unlisted(analysis, unchecked or {}),
+                              _shown_note(result.shown, analysis.after), _unlisted(analysis, unchecked or {}),
                               _order(result.side_effects))
             after_keys, added, effects, shown, unlisted, order = cache[key]
             if finding.key in after_keys:

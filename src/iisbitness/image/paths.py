@@ -217,6 +217,11 @@ def redirect(path: str, os_arch: Arch, process_arch: Arch) -> str:
     return ntpath.join(WINDIR, "SysWOW64", rest) if rest else ntpath.join(WINDIR, "SysWOW64")
 
 
+def under_syswow64(path: str) -> bool:
+    """True when the normalised absolute ``path`` is ``%windir%\\SysWOW64`` or below it."""
+    return _under(path, WINDIR + "\\SysWOW64") is not None
+
+
 def unseen(path: str, os_arch: Arch, process_arch: Arch) -> str | None:
     """Why no server has ``path`` for a process of ``process_arch``, or None.
 

@@ -27,8 +27,13 @@ STOCK_IIS_MODULES = frozenset({
     # NOTE: not a module: the gzip compression scheme the compression role services install beside compstat.dll and
     # compdyn.dll (the default <httpCompression> names %Windir%\system32\inetsrv\gzip.dll; facts S2)
     "gzip.dll",
+    # NOTE: IIS 6's own ISAPI extensions its installer maps (IIS 6.0 SDK "Running SQL Queries from an IDC File on IIS":
+    # ".idc is mapped to the Internet Database Connector (Httpodbc.dll) when you install IIS"; ssinc.dll for .shtm/.stm,
+    # httpext.dll for WebDAV): a 32-bit IIS 6 (Enable32BitAppOnWin64) runs them from SysWOW64\inetsrv
+    "httpext.dll", "httpodbc.dll", "ssinc.dll",
 })
-"""DLL names of the native modules Windows ships with IIS 7 and later, and its gzip compression scheme (lower case)."""
+"""DLL names of the native modules Windows ships with IIS 7 and later, its gzip compression scheme, and IIS 6's own
+ISAPI extensions (lower case)."""
 
 _FOLDERS = (WINDIR + "\\System32\\inetsrv").lower(), (WINDIR + "\\SysWOW64\\inetsrv").lower()
 

@@ -29,6 +29,7 @@ from iisbitness.image.paths import (
     process_environment,
     redirect,
     seen_alike,
+    under_syswow64,
     unseen,
 )
 from iisbitness.image.server_image import FilesOf, ServerImage
@@ -228,6 +229,11 @@ class PlanContext:
             absence = self.absence(seen, os_arch)
             if absence is not None:
                 return BinaryRef(configured, seen, None, None, absent=absence)
+            if seen != path and under_syswow64(seen) and not is_stock_iis_module(seen):
+                # NOTE: reached through System32 -> SysWOW64 redirection: IIS installs only Windows' own modules in
+                # both views; a product's x86 build is a separate install (facts B12: WSUS's suscomp.dll, KB 4468361),
+                # so SysWOW64 does not decide that the file is there: not checked (binary-missing), never inferred
+                return BinaryRef(configured, seen, None, None)
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
         if found.is_dir:
             return BinaryRef(configured, seen, found.shown, None, problem="is a folder, not a file")
@@ -251,7 +257,12 @@ class PlanContext:
         instead of an architecture inferred from the folder. A product's x86 and x64 builds come from separate
         installers (IIS Compression's MSIs, github.com/microsoft/IIS.Compression releases; facts B12's ANCM missing
         from SysWOW64): the image shows one installed and nothing shows the other, so the folder alone must not call
-        it loadable. None when neither holds."""
+        it loadable. None when neither holds.
+
+        On the live server, or a zip collected on it (``ServerImage.live``, ``ServerImage.collected == "server"``),
+        every drive and folder of the server is there: a file absent where the process looks is missing on the
+        server, whatever its folder holds (:attr:`Absence.on_server`, never a partial copy), and its architecture is
+        never inferred from the folder of a file that does not exist."""
         where = self.image.locate(ntpath.dirname(windows_path))
         folder = where.host_path
         binaries = 0
@@ -264,6 +275,9 @@ class PlanContext:
             if hit.host_path is not None and not hit.is_dir:
                 other = self.image.display(hit.host_path)
                 break
+        if self.image.live or self.image.collected == "server":
+            shown = self.image.display(folder) if folder is not None and where.is_dir else ntpath.dirname(windows_path)
+            return Absence(shown, binaries, other, on_server=True)
         if binaries:
             assert folder is not None
             return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))

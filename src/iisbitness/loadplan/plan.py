@@ -140,6 +140,10 @@ class Absence:
             (``%windir%\\Sysnative`` in a 64-bit process); ``folder`` is then that Windows folder.
         partial_copy: the file is one of Windows' own IIS modules (:mod:`iisbitness.image.stock`): the copy of
             ``inetsrv`` is more likely partial than the server broken.
+        on_server: the image is the server itself (``ServerImage.live``, or a zip collected on the server,
+            ``ServerImage.collected == "server"``): every drive and folder of the server is there, so the file is
+            missing on the server whatever its folder holds (never :attr:`partial_copy`: a stock module absent from a
+            live ``inetsrv`` is a role service removed with its configuration entry left).
     """
 
     folder: str
@@ -147,12 +151,23 @@ class Absence:
     other_view: str | None = None
     why: str | None = None
     partial_copy: bool = False
+    on_server: bool = False
 
     @property
     def other_build_only(self) -> bool:
         """True when the folder is not in the image (no binaries counted) but the other architecture's build of the
         file is (:attr:`other_view`): the file may or may not be on the server."""
-        return not self.binaries and self.other_view is not None and self.why is None
+        return not self.binaries and self.other_view is not None and self.why is None and not self.on_server
+
+    @property
+    def missing_on_server(self) -> bool:
+        """True when the file is known to be missing on the server, so the loader fails with ERROR_MOD_NOT_FOUND
+        (126): no server has it where the process looks (:attr:`why`), the image is the server (:attr:`on_server`), or
+        the image holds its folder with other binaries and it is not one of Windows' own modules (a copy that may be
+        partial, :attr:`partial_copy`). False when it is only perhaps missing (:attr:`other_build_only`,
+        :attr:`partial_copy`): nothing may then be said of it as a fact (a stopped pool, a module that never ran).
+        The one decision every rule and fix reads."""
+        return not self.other_build_only and not self.partial_copy
 
 
 @direct_init  # NOTE: one per binary and worker architecture (issue 25)
@@ -214,6 +229,11 @@ class BinaryRef:
     def missing(self) -> bool:
         """True when the file is not in the image (and nothing else went wrong)."""
         return self.resolved is None and self.problem is None
+
+    @property
+    def missing_on_server(self) -> bool:
+        """True when the file is known to be missing on the server (:attr:`Absence.missing_on_server`)."""
+        return self.absent is not None and self.absent.missing_on_server
 
 
 @dataclass(frozen=True, slots=True)

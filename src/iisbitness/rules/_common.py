@@ -105,7 +105,7 @@ def stops_pool(plan: LoadPlan, pool: str) -> bool:
 def _stopped_pools(plan: LoadPlan) -> frozenset[str]:
     """The pools :func:`stops_pool` is true of (one walk of the global module loads per plan, issue 25)."""
     return frozenset(ld.process.pool.name for ld in plan.loads_of(LoadKind.GLOBAL_MODULE)
-                     if ld.process.pool is not None and (ld.fits is False or ld.binary.absent is not None))
+                     if ld.process.pool is not None and (ld.fits is False or ld.binary.missing_on_server))
 
 
 def module_failing_pools(plan: LoadPlan, fails: Callable[[Load], bool]) -> dict[str, tuple[str, ...]]:

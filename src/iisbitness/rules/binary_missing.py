@@ -9,9 +9,16 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   Windows' own IIS modules (``authanon.dll`` ...; :mod:`iisbitness.image.stock`) absent from a populated
   ``inetsrv`` give one warning that the copy may be partial instead (a hand copy of some of the folder); another
   file absent from that folder stays an error whose cause says so.
+- The image is the server itself (the live server, or a zip collected on it: :attr:`Absence.on_server`): every folder
+  of the server is there, so a file absent where the process looks is missing on the server, an error, whatever its
+  folder holds; never inferred from the folder, never a partial copy.
 - The image does not hold the folder (a configuration-only copy): where the folder decides the
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
-  rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked. A warning
+  rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked. A file a 32-bit
+  process reaches through System32 -> SysWOW64 redirection that is not one of Windows' own IIS modules
+  (:func:`iisbitness.image.stock.is_stock_iis_module`) is never inferred: IIS installs only those in both views, and a
+  product's x86 build is a separate install (facts B12: WSUS's ``suscomp.dll``, KB 4468361), so the warning says it
+  could not be checked, with the kind's symptom (global modules, filters, extensions and schemes alike). A warning
   too, naming the copy, where the image holds the other architecture's build of the file (the other
   ``Program Files`` or WOW64 view): the folder alone must not call it loadable then.
 
@@ -36,9 +43,10 @@ from iisbitness.arch import Arch
 from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import filter_precondition, global_module_precondition
+from iisbitness.image.paths import Inference, under_syswow64
 from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
-from iisbitness.rules._common import build_fix, fixes, module_failing_pools, pool_flip, scheme_symptom
+from iisbitness.rules._common import build_fix, fixes, flip_fix, module_failing_pools, scheme_symptom
 
 _SYMPTOM = {
     # facts D2 (W3SVC-WP 2280, WAS 5002; "IIS W3SVC Module Configuration", "IIS Application Pool Availability")
@@ -78,8 +86,10 @@ def _fix_note(absence: Absence, kind: LoadKind) -> str:
 def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...]:
     """When the other architecture's copy is installed (``absence.other_view``): a preCondition that keeps the entry
     out of this process's bitness (verified like any fix), and installing this architecture's build (advice). A
-    compression scheme has no preCondition (``httpCompression/scheme``, facts C1): the pool's worker run at the
-    other architecture instead, where the OS has two (x64)."""
+    compression scheme has no preCondition (``httpCompression/scheme``, facts C1): the pool's worker run instead at an
+    architecture that loads the copy the image has (its headers as another worker read them; on x64 Windows, when
+    none did, the other WOW64 view's), the flip chosen as every rule's (:func:`~iisbitness.rules._common.flip_fix`:
+    the OS's worker architectures, ARM64's included; IIS Express's ``iisexpress.exe`` bitness)."""
     if absence.other_view is None or load.process.pool is None or plan.iis6 is not None:
         return ()
     other = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
@@ -88,8 +98,13 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
     if what is None:
         return ()
     if load.kind is LoadKind.COMPRESSION_SCHEME:
-        flip = (pool_flip(plan, load.process.pool, other)
-                if plan.iisexpress is None and plan.server.os_arch is Arch.X64 else None)
+        # NOTE: the flip chosen as every rule chooses it (rules/_common.flip_fix: IIS Express's iisexpress.exe, ARM64's
+        # worker architectures), at the architectures that load the copy the image has
+        arches = _other_build_arches(plan, load, absence)
+        if not arches and plan.server.os_arch is Arch.X64:
+            arches = frozenset({other})  # NOTE: no worker read that copy: on x64 it is the other WOW64 view's
+        flip = (flip_fix(plan, replace(load, binary=replace(load.binary, inferred=Inference(
+            arches, f"the image's copy {absence.other_view}")))) if arches else None)
         return fixes(flip, build_fix(load, what))
     restrict: Fix | None = None
     entry = load.entry
@@ -103,9 +118,21 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
     return fixes(restrict, build_fix(load, what))
 
 
+def _other_build_arches(plan: LoadPlan, load: Load, absence: Absence) -> frozenset[Arch]:
+    """The architectures that can load the other view's copy of ``load``'s file (``absence.other_view``), from its
+    headers as the plan's other workers read them (each resolves the same entry to it); empty when none did."""
+    want = (absence.other_view or "").lower()
+    out: set[Arch] = set()
+    for ld in plan.loads_of(load.kind):
+        b = ld.binary
+        if b.resolved is not None and b.resolved.lower() == want and b.image is not None and (arches := b.arches):
+            out |= arches
+    return frozenset(out)
+
+
 def _stopped(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
     """Per global module name, the declared pools whose worker does not find it, sorted (one walk per plan)."""
-    return module_failing_pools(plan, lambda ld: ld.binary.absent is not None)
+    return module_failing_pools(plan, lambda ld: ld.binary.missing_on_server)
 
 
 def _path(ld: Load) -> str:
@@ -155,11 +182,18 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         if b.absent is not None:
             yield _missing_on_server(plan, load, b.absent, symptom, users, stock_absent.get(b.absent.folder, ()))
             continue
+        where = ("; its folder is not in the image either and does not decide its architecture"
+                 if b.windows_path is None or not under_syswow64(b.windows_path) else
+                 # NOTE: reached through System32 -> SysWOW64 redirection (PlanContext._resolve): not inferred
+                 f": {load.process.describe()} looks there as WOW64 redirects System32 for 32-bit processes. IIS installs only Windows' own modules in both views; a product's "
+                 "x86 build is a separate install, often missing (WSUS's suscomp.dll installed only in System32: "
+                 "HTTP 500.19, KB 4468361), so the folder does not say it is there. Not checked: look for the file "
+                 "there on the server, or give the scan a copy of that folder")
         yield Finding.for_load(
             load, binary_missing.id, binary_missing.severity,
             f"If the file is missing on the server too: {symptom}.",
-            f"'{b.configured}' resolves to {b.windows_path}, which is not in the image; its folder is not in the image "
-            f"either and does not decide its architecture. Loaded by: {'; '.join(users)}.",
+            f"'{b.configured}' resolves to {b.windows_path}, which is not in the image{where}. "
+            f"Loaded by: {'; '.join(users)}.",
         )
     for folder, loads in partial.items():
         yield _partial_copy(folder, loads)
@@ -204,6 +238,13 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
                  f"Loaded by: {'; '.join(users)}. Name the file by its real folder (%windir%\\System32, which each "
                  "process sees as its own view).")
         return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)
+    if absence.on_server:
+        # NOTE: the live server or a zip collected on it: every folder of the server is there (PlanContext.absence)
+        cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}, and the scan read the "
+                 f"server itself (live, or a zip collected on it): {absence.folder} does not hold this file there, so "
+                 f"it is missing on the server. Loaded by: {'; '.join(users)}." + _fix_note(absence, load.kind))
+        return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause,
+                                _other_build(plan, load, absence))
     if absence.other_build_only:
         # NOTE: the folder is not in the image, so nothing says the server lacks the file; the other build in the
         # image says the folder alone must not decide it loads (PlanContext.absence)
