@@ -55,11 +55,15 @@ class PlanContext:
         follow_dependencies: follow imports / assembly references of loaded binaries.
         facts: what was read from each binary and folder, read once per scan (and, with a store,
             served from the previous scan's cache).
+        os_assumed: the server's OS architecture is an assumption (:attr:`Server.os_arch_assumed
+            <iisbitness.model.iis7.Server.os_arch_assumed>`), set by the plan builders: an ARM64X/ARM64EC image is
+            then kept as its headers say (:meth:`_read_on`), not judged by an OS nobody saw.
     """
 
     image: ServerImage
     env_overrides: dict[str, str] = field(default_factory=dict)
     follow_dependencies: bool = True
+    os_assumed: bool = False
     facts: BinaryFacts = field(default_factory=BinaryFacts, repr=False)
     _dirs: dict[Path, tuple[tuple[str, ...], str | None, dict[str, str]]] = field(default_factory=dict, repr=False)
     _resolved: dict[tuple[Arch, Arch], dict[str, BinaryRef]] = field(default_factory=dict, repr=False)
@@ -116,9 +120,13 @@ class PlanContext:
 
     def _read_on(self, host: str | Path, os_arch: Arch) -> PeImage | str:
         """:meth:`read`, an ARM64X/ARM64EC image as ``os_arch`` Windows sees it (:func:`~iisbitness.pe.classify.on_os`:
-        loadable nowhere outside Windows on Arm)."""
+        loadable nowhere outside Windows on Arm); as its headers say when the OS is only assumed (:attr:`os_assumed`:
+        such an image is itself a sign of Windows on Arm, facts A8, and the binary-invalid rule asks for
+        ``--os-arch``)."""
         got = self.read(host)
-        return on_os(got, os_arch) if not isinstance(got, str) and got.hybrid is not None else got
+        if isinstance(got, str) or got.hybrid is None or self.os_assumed:
+            return got
+        return on_os(got, os_arch)
 
     def resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         """Resolve a configured binary path as a process of ``process_arch`` would (facts B11, B12, E1). Cached."""
@@ -294,7 +302,8 @@ class PlanContext:
         if not (names if names is not None else dependency_names(host, image, self.facts)):
             return ()
         try:
-            result = find_mismatch(host, process_arch, folders, facts=self.facts, os_arch=os_arch)
+            result = find_mismatch(host, process_arch, folders, facts=self.facts,
+                                   os_arch=None if self.os_assumed else os_arch)
         except ImageReadError:
             return ()
         if result.mismatch is None or len(result.mismatch.links) <= 1:

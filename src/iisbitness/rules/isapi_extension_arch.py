@@ -22,6 +22,6 @@ def isapi_extension_arch(plan: LoadPlan) -> Iterator[Finding]:
                    "The pool stays up; other requests work.")
         yield Finding.for_load(
             load, isapi_extension_arch.id, isapi_extension_arch.severity, symptom,
-            mismatch_cause(load, "the ISAPI extension of handler"),
+            mismatch_cause(load, "the ISAPI extension of handler", plan.server.os_arch),
             fixes(flip_fix(plan, load), split_fix(plan, load), build_fix(load, "ISAPI extension")),
         )
