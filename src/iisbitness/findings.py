@@ -225,6 +225,9 @@ class Finding:
         process_arch_assumed: the process's architecture is a default assumption, not a setting that was read (IIS
             Express under Visual Studio's unrecorded "64 bit IIS Express" option,
             :attr:`iisbitness.loadplan.plan.Process.arch_assumption`, iis-express-facts.md F2.1).
+        binary_target: for a binary read whose headers name no process of this server that loads it (``binary_arch``
+            empty: IA64, ARM32, an ARM64X/ARM64EC image off Windows on Arm), its platform target (``"ARM64X"``), so
+            that a format says what it is instead of "unknown"; None otherwise.
     """
 
     rule: RuleId
@@ -245,6 +248,7 @@ class Finding:
     rejected_fixes: tuple[RejectedFix, ...] = ()
     chain: tuple[str, ...] = ()
     process_arch_assumed: bool = False
+    binary_target: str | None = None
 
     @property
     def arch_inferred(self) -> bool:
@@ -297,7 +301,17 @@ class Finding:
             binary_arch=tuple(sort_arches(arches)) if arches is not None else (),
             config=load.source, symptom=symptom, cause=cause, fixes=fixes, chain=load.binary.chain,
             process_arch_assumed=load.process.arch_assumption is not None,
+            binary_target=_no_process_target(load),
         )
+
+
+def _no_process_target(load: Load) -> str | None:
+    """:attr:`Finding.binary_target`: the platform target of ``load``'s binary when it was read and loads in no
+    process of the server; None otherwise."""
+    image = load.binary.image
+    if image is None or not image.is_pe or image.loadable_by:
+        return None
+    return image.platform_target.value
 
 
 Check = Callable[[LoadPlan], Iterator[Finding]]

@@ -511,6 +511,22 @@ def test_an_arm64ec_module_on_x64_windows_fails_on_rtliseccode_not_on_its_archit
         assert ("RtlIsEcCode" in flt.symptom) is not quote
 
 
+def test_a_read_binary_that_loads_nowhere_shows_its_platform_target_not_unknown(tmp_path: Path) -> None:
+    """Review r10 #3: an ARM64X module read off Windows on Arm loads in no process (binary_arch empty, evidence read);
+    the compact text said ``[unknown]`` and the HTML "architecture unknown", as for a file nobody read. Now
+    ``[none: ARM64X]`` and the class arch-none; an absent file keeps ``unknown``."""
+    from iisbitness.formats import scan_html, scan_text
+    gm = '<globalModules><add name="M" image="C:\\M\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm), {"M/m.dll": "hybrid_arm64x_marker.dll"})
+    r = scan(img)
+    [f] = r.findings
+    assert (f.binary_arch, f.binary_target, f.evidence.value) == ((), "ARM64X", "read")
+    text = scan_text.render(r)
+    assert "m.dll [none: ARM64X]" in text and "[unknown]" not in text
+    page = scan_html.render([r])
+    assert 'class="arch arch-none">none: ARM64X<' in page and "architecture unknown" not in page
+
+
 def test_an_itanium_filter_is_reported_not_a_failed_rule(tmp_path: Path) -> None:
     """A binary that loads in no process of any Windows IIS runs on (IA64, ARM32) has no architecture to restrict a
     preCondition to: the finding with the build advice, where the rule used to fail on an assertion."""
@@ -528,5 +544,6 @@ def test_an_arm64x_runtime_beside_an_x64_module_breaks_it_on_x64_windows_only(tm
     img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm),
                      {"M/chain_top_x64.dll": "chain_top_x64.dll", "M/chain_dep.dll": "hybrid_arm64x_marker.dll"})
     [f] = scan(img).findings
-    assert f.rule == "global-module-arch" and "chain_top_x64.dll -> chain_dep.dll (none)" in f.cause
+    assert f.rule == "global-module-arch"
+    assert "chain_top_x64.dll -> chain_dep.dll (ARM64X: Windows on Arm only)" in f.cause, f.cause
     assert scan(img, ScanOptions(os_arch=Arch.ARM64)).findings == ()

@@ -36,7 +36,7 @@ from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
-from iisbitness.pe.classify import on_os
+from iisbitness.pe.classify import ARM64_HYBRIDS, on_os
 from iisbitness.pe.deps import dependency_names, find_mismatch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.types import PeImage
@@ -311,9 +311,7 @@ class PlanContext:
         links = result.mismatch.links
         if any(link.via == "pinvoke" for link in links):
             return ()
-        last = links[-1].image
-        why = format_arches(last.loadable_by) if last.is_pe else "not a valid PE"
-        return tuple(link.path.name for link in links[:-1]) + (f"{links[-1].path.name} ({why})",)
+        return tuple(link.path.name for link in links[:-1]) + (f"{links[-1].path.name} ({_loads_in(links[-1].image)})",)
 
     def _search_folders(self, folder: Path, os_arch: Arch, process_arch: Arch) -> tuple[Path, ...]:
         """``folder``, then the process's view of System32 when the image has it: one tuple per folder and
@@ -355,6 +353,18 @@ class PlanContext:
             if self.image.escapes(folder) is None:
                 self.facts.ahead(folder, (n for n in found[0] if n not in unread and n not in listing.links))
         return found
+
+
+def _loads_in(image: PeImage) -> str:
+    """Where the last file of a dependency chain loads: its architectures (``x86``), ``ARM64X: Windows on Arm only``
+    for a hybrid that loads nowhere on this server (:func:`~iisbitness.pe.classify.on_os`), ``<target>: none`` for
+    another file no process loads (IA64, ARM32), ``not a valid PE``."""
+    if not image.is_pe:
+        return "not a valid PE"
+    if image.loadable_by:
+        return format_arches(image.loadable_by)
+    target = image.platform_target.value
+    return f"{target}: Windows on Arm only" if image.hybrid in ARM64_HYBRIDS else f"{target}: none"
 
 
 def _not_a_file(path: Path, link: bool) -> str | None:

@@ -70,6 +70,7 @@ from iisbitness.pe.source import HEAD_BYTES, InvalidPe, Source, open_binary
 from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 
 __all__ = [
+    "ARM64_HYBRIDS",
     "COMIMAGE_FLAGS_32BITPREFERRED",
     "COMIMAGE_FLAGS_32BITREQUIRED",
     "COMIMAGE_FLAGS_ILONLY",
@@ -163,6 +164,10 @@ _OFF_WINDOWS_ON_ARM = {
 """Per hybrid kind, :class:`OffArm` with ``{os}`` for the server's architecture. Sources: learn.microsoft.com/
 windows/arm/arm64x-pe and /arm64ec (ARM64EC "can include x64 code"); the Entry Point Not Found on x64 Windows 10 and
 Bad Image on Windows 7 of an ARM64EC DLL: github.com/jcsteh/osara issues 1369 and 1372 (facts I2, A8)."""
+
+
+ARM64_HYBRIDS = frozenset(_OFF_WINDOWS_ON_ARM)
+"""The hybrid kinds whose code is ARM64, loadable only on Windows on Arm (ARM64X, ARM64EC; not x86 CHPE)."""
 
 
 def off_arm(image: PeImage, os_arch: Arch, process_arch: Arch = Arch.X64) -> OffArm | None:

@@ -14,10 +14,7 @@ from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
-from iisbitness.pe.types import Hybrid
-
-_ARM_ONLY = (Hybrid.ARM64X, Hybrid.ARM64EC)
-"""The hybrid kinds whose code is ARM64: loaded only on Windows on Arm (:func:`iisbitness.pe.classify.on_os`)."""
+from iisbitness.pe.classify import ARM64_HYBRIDS
 
 
 @rule("binary-invalid", Severity.WARNING, "A configured binary is not a valid PE, cannot be read, or cannot be resolved")
@@ -28,7 +25,7 @@ def binary_invalid(plan: LoadPlan) -> Iterator[Finding]:
     for load in plan.loads:
         b = load.binary
         bad_pe = b.image is not None and not b.image.is_pe
-        if assumed and b.image is not None and b.image.hybrid in _ARM_ONLY:
+        if assumed and b.image is not None and b.image.hybrid in ARM64_HYBRIDS:
             if (b.windows_path or b.configured).lower() not in seen:
                 seen.add((b.windows_path or b.configured).lower())
                 yield _os_unknown(plan, load)
