@@ -189,3 +189,26 @@ def test_off_arm_says_why_and_how_a_hybrid_fails_per_process() -> None:
     for got in (off_arm(ec, Arch.X64, Arch.X86), off_arm(ec, Arch.X86, Arch.X86), off_arm(x, Arch.X64)):
         assert got is not None and (got.error, got.machine_quote) == ("0x800700C1", True)
     assert on_os(ec, Arch.X64).notes[-1] == on_x64.reason and not on_os(ec, Arch.X64).loadable_by
+
+
+def test_the_helpers_plain_data_carries_every_field_of_an_image() -> None:
+    """Review r10 #6: general_read/general_facts listed PeImage's fields by hand: a field added to PeImage and not
+    to them would be lost (default) for every file the prefetch helper answers. An image with every field set
+    (none at its default) goes through image_fields, marshal (the pipe) and image_from_fields unchanged; a field not
+    in this table fails here."""
+    import dataclasses
+    import marshal
+
+    from iisbitness.pe.classify import image_fields, image_from_fields
+    from iisbitness.pe.types import PeImage
+
+    values: dict[str, object] = {
+        "path": "x.dll", "kind": ImageKind.READY_TO_RUN, "machine": 0xFD1D, "pe32_plus": True, "is_dll": True,
+        "cor_flags": 0x9, "platform_target": PlatformTarget.ARM64X, "loadable_by": frozenset({Arch.X64, Arch.ARM64}),
+        "reason": "why", "notes": ("one", "two"), "hybrid": Hybrid.ARM64X, "clr_version": "v4.0.30319",
+        "cor_header_version": "2.5", "ready_to_run_os": "linux", "ready_to_run_machine": 0x8664, "subsystem": 3}
+    fields = dataclasses.fields(PeImage)
+    assert [f.name for f in fields] == list(values)
+    assert all(values[f.name] != f.default for f in fields if f.default is not dataclasses.MISSING)
+    image = PeImage(**values)  # type: ignore[arg-type]
+    assert image_from_fields("x.dll", marshal.loads(marshal.dumps(image_fields(image)))) == image

@@ -547,6 +547,28 @@ AssemblyRefs as ``(name, version)``, P/Invoke modules and why its metadata could
 ``None`` and ``()`` for a native image."""
 
 
+def image_fields(image: PeImage) -> tuple[object, ...]:
+    """``image``'s fields after ``path``, in declaration order, as plain data (:mod:`marshal` carries it): enumerations
+    by value, ``loadable_by`` as a sorted tuple of values, ``notes`` a tuple; :func:`image_from_fields` makes the
+    image again (tests/pe/test_prefetch_parse.py checks the pair on an image with every field set)."""
+    hybrid = image.hybrid.value if image.hybrid is not None else None
+    return (image.kind.value, image.machine, image.pe32_plus, image.is_dll, image.cor_flags,
+            image.platform_target.value, tuple(sorted(a.value for a in image.loadable_by)), image.reason,
+            image.notes, hybrid, image.clr_version, image.cor_header_version, image.ready_to_run_os,
+            image.ready_to_run_machine, image.subsystem)
+
+
+def image_from_fields(path: str, fields: tuple[object, ...]) -> PeImage:
+    """The :class:`PeImage` of ``path`` whose other fields :func:`image_fields` gave. Raises ValueError, TypeError
+    for data it never makes."""
+    values: tuple[Any, ...] = fields  # NOTE: each of the types image_fields gives (checked by the constructors)
+    (kind, machine, pe32_plus, is_dll, cor_flags, target, arches, why, notes, hybrid, clr_version, cor_header_version,
+     r2r_os, r2r_machine, subsystem) = values
+    return PeImage(path, ImageKind(kind), machine, pe32_plus, is_dll, cor_flags, PlatformTarget(target),
+                   frozenset(Arch(a) for a in arches), why, tuple(notes), None if hybrid is None else Hybrid(hybrid),
+                   clr_version, cor_header_version, r2r_os, r2r_machine, subsystem)
+
+
 def general_read(src: Source, name: str) -> GeneralFacts | None:
     """:func:`read_image_and_references` of a file :func:`plain_read` leaves (ReadyToRun, native, not a PE) through
     the general readers, as plain data (:func:`general_facts` makes the facts again); None when reading it failed
@@ -557,11 +579,7 @@ def general_read(src: Source, name: str) -> GeneralFacts | None:
         return None
     if error is not None:
         return None
-    hybrid = image.hybrid.value if image.hybrid is not None else None
-    fields = (image.kind.value, image.machine, image.pe32_plus, image.is_dll, image.cor_flags,
-              image.platform_target.value, tuple(sorted(a.value for a in image.loadable_by)), image.reason,
-              image.notes, hybrid, image.clr_version, image.cor_header_version, image.ready_to_run_os,
-              image.ready_to_run_machine, image.subsystem)
+    fields = image_fields(image)
     if references is None:
         return fields, None, (), None
     refs = tuple((r.name, r.version) for r in references.assembly_refs)
@@ -572,12 +590,7 @@ def general_facts(path: str, facts: GeneralFacts) -> tuple[PeImage, AssemblyRefe
     """The headers and references of ``path`` from :func:`general_read`'s plain data: what
     :func:`read_image_and_references` gives. Raises ValueError, TypeError for data it never makes."""
     fields, refs, modules, reason = facts
-    values: tuple[Any, ...] = fields  # NOTE: each of the types general_read gives it (checked by the constructors)
-    (kind, machine, pe32_plus, is_dll, cor_flags, target, arches, why, notes, hybrid, clr_version, cor_header_version,
-     r2r_os, r2r_machine, subsystem) = values
-    image = PeImage(path, ImageKind(kind), machine, pe32_plus, is_dll, cor_flags, PlatformTarget(target),
-                    frozenset(Arch(a) for a in arches), why, tuple(notes), None if hybrid is None else Hybrid(hybrid),
-                    clr_version, cor_header_version, r2r_os, r2r_machine, subsystem)
+    image = image_from_fields(path, fields)
     if refs is None:
         return image, None
     return image, AssemblyReferences(path, tuple(AssemblyRef(n, v) for n, v in refs), tuple(modules), reason)
