@@ -509,6 +509,12 @@ def test_an_arm64ec_module_on_x64_windows_fails_on_rtliseccode_not_on_its_archit
         assert ("W3SVC-WP event 2280" in module.symptom) is not quote
         assert ("processor architecture" in flt.symptom) is quote and error in flt.symptom, flt.symptom
         assert ("RtlIsEcCode" in flt.symptom) is not quote
+        handlers = ('<handlers><add name="H" path="*.x" verb="*" modules="IsapiModule" scriptProcessor="C:\\M\\m.dll" />'
+                    '</handlers>')
+        root = tmp_path / f"ext-{dll}"
+        img = make_image(root, apphost(POOL64, site("A", 1, "P64", r"C:\a"), location=handlers), {"M/m.dll": dll})
+        [ext] = [f for f in scan(img).findings if f.rule == "isapi-extension-arch"]
+        assert ("error 193" in ext.symptom) is quote and error in ext.symptom and ("RtlIsEcCode" in ext.symptom) is not quote
 
 
 def test_a_read_binary_that_loads_nowhere_shows_its_platform_target_not_unknown(tmp_path: Path) -> None:
