@@ -199,9 +199,11 @@ def on_os(image: PeImage, os_arch: Arch) -> PeImage:
     from an ARM64 hosting bundle, facts A8), and an x86 worker never could. ``loadable_by`` stays OS-neutral because
     ``inspect`` has no OS.
 
-    x86 CHPE images are left as x86: their code is x86 with ARM64-compiled parts that only Windows on Arm's x86
-    emulator uses (the hybrid x86 DLLs of ``Windows\\SyChpe32``, which x86 processes there load instead of SysWOW64's);
-    an x86 CHPE is otherwise a valid x86 image, and whether other Windows load one is UNCONFIRMED.
+    x86 CHPE images are left as x86, unlike ARM64X/ARM64EC: their Machine is I386 and they hold x86 code with
+    ARM64-compiled parts for Windows on Arm's x86 emulator: Windows on Arm's own hybrid x86 system DLLs, in
+    ``Windows\\SyChpe32`` (which its x86 processes may load in place of SysWOW64's when CHPE is enabled; facts A7,
+    image/detect.py), and x86 builds made for Windows on Arm: built for the x86 processes of
+    Windows on Arm, where x86 is the answer. Whether other Windows could load one is UNCONFIRMED.
     """
     off = off_arm(image, os_arch)
     if off is None:
