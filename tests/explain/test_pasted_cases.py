@@ -56,6 +56,7 @@ def test_pasted_text_gets_its_verdict(case: dict[str, Any]) -> None:
     shown = {f"not:{o['id']}" for o in doc["not_bitness"]}
     assert set(case.get("shows", ())) <= shown
     assert set(case.get("entries", ())) <= {x["id"] for x in doc["explanations"]}
+    assert set(case.get("causes", ())) <= {c["rule"] for c in doc["causes"]}
     assert set(case.get("steps", ())) <= {step["command"] for step in doc["next_steps"]}
     text_code, text = _explain(case["text"], "text")
     assert text_code == code and text.strip()

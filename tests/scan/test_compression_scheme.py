@@ -148,3 +148,20 @@ def test_windows_gzip_scheme_absent_from_a_partial_inetsrv_copy_is_the_partial_c
     found = [(f.rule, f.severity, f.binary) for f in report.findings if f.rule == "binary-missing"]
     assert [(rule, severity) for rule, severity, _ in found] == [("binary-missing", Severity.WARNING)]
     assert "compdyn.dll, compstat.dll, gzip.dll" in str(found[0][2])
+
+
+def test_both_rules_say_every_response_of_the_pools_sites_fails_a_static_file_too(tmp_path: Path) -> None:
+    """Lex Li's 500.19 came on a plain static file (Handler StaticFile) and KB 4468361 has the site stop responding:
+    both rules say every response of the pool's sites fails, in one wording (not "responses the compression modules
+    handle")."""
+    missing = scan(_image(tmp_path / "m", {BROTLI: "module_x64.dll", ZLIB_X86: "module_x86.dll"}))
+    wrong = scan(_image(tmp_path / "w", {BROTLI: "module_x64.dll", BROTLI_X86: "module_x64.dll"}))
+    said = [f.symptom for r in (missing, wrong) for f in r.findings
+            if f.rule in ("binary-missing", "compression-scheme-arch")]
+    assert len(said) == 2
+    common = (" where DynamicCompressionModule or StaticCompressionModule is enabled fails with HTTP 500.19, a "
+              "static file too (Module DynamicCompressionModule or StaticCompressionModule, Notification "
+              "SendResponseHandler, Handler StaticFile on a static file")
+    assert said[0].startswith("Every response of the sites of the pool" + common) and "0x8007007E" in said[0]
+    assert said[1].startswith("Every response of the sites of pool 'P32'" + common) and "KB 4468361" in said[1]
+    assert not any("compression modules handle" in s for s in said)

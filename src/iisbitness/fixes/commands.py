@@ -22,6 +22,7 @@ from iisbitness.findings import Fix
 from iisbitness.model.edits import (
     BITNESS_ATTRIBUTES,
     MoveToNewPool,
+    RemoveCompressionScheme,
     SetFilterPrecondition,
     SetGlobalModulePrecondition,
     SetPoolArch,
@@ -375,6 +376,55 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
                 "event 5002) and a configuration change does not start "
                 f"{'it' if len(stopped_pools) == 1 else 'them'}: the last "
                 f"{'command does' if len(stopped_pools) == 1 else 'commands do'}." if stopped_pools else ""),
+    )
+
+
+def remove_compression_scheme(name: str, dll: str) -> Fix:
+    """Fix: remove compression scheme ``name`` (its DLL ``dll``, as configured) from ``httpCompression``, then
+    ``iisreset``, as KB 4468361 ("Management points stop responding to HTTP requests with error 500.19") does for
+    WSUS's ``xpress`` scheme: ``%windir%\\system32\\inetsrv\\appcmd.exe set config
+    -section:system.webServer/httpCompression /-[name='xpress']``, then ``iisreset`` ("Getting Started with
+    AppCmd.exe": ``/-`` removes a collection item). PowerShell: ``Remove-WebConfigurationProperty ... -Name '.'
+    -AtElement @{name='...'}`` (WebAdministration). The section is AppHostOnly: ``/commit:apphost`` (where appcmd
+    writes it without a path anyway), ``MACHINE/WEBROOT/APPHOST``. Every pool then serves without the scheme (the
+    side effect the verification names)."""
+    remove = _appcmd("set", "config", "-section:system.webServer/httpCompression", Quoted("", f"/-[name='{name}']"),
+                     "/commit:apphost", selected=(name,))
+    ps = ("Remove-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter 'system.webServer/httpCompression' "
+          f"-Name '.' -AtElement @{{name={_ps_quote(name)}}}")
+    written = not remove.startswith(NOT_WRITTEN)
+    return Fix(
+        summary=f"Remove compression scheme '{name}' ({dll}) from httpCompression (KB 4468361)",
+        label=f"remove compression scheme '{name}'",
+        commands=(remove, *(("iisreset",) if written else ())),
+        powershell=("Import-Module WebAdministration", ps, "iisreset"),
+        edits=(RemoveCompressionScheme(name),),
+        note=f"No pool compresses with '{name}' any more: a client that accepts only it gets responses uncompressed "
+             "(another scheme it accepts, gzip say, still applies). KB 4468361 removes WSUS's xpress scheme this way on "
+             "Configuration Manager management points. A scheme takes no preCondition: it cannot be kept out of one "
+             "bitness's workers only. The last command, as in the KB, restarts IIS: every site stops for a moment.",
+    )
+
+
+def compression_modules_precondition(modules: tuple[tuple[str, str], ...], bits: int) -> Fix:
+    """Fix: a bitness preCondition (``(name, preCondition)`` each) on the compression global modules
+    (StaticCompressionModule, DynamicCompressionModule) and their ``<modules>`` entries, so that only ``bits``-bit
+    workers load them and, with them, the ``httpCompression`` scheme DLLs, which take no preCondition of their own
+    (facts C1; "IIS Compression Overview": scheme providers are extensions of those two modules). Workers of the other
+    bitness then compress nothing, with any scheme: the summary and the side effects say it."""
+    parts = [global_module_precondition(name, pc) for name, pc in modules]
+    names = ", ".join(name for name, _ in modules)
+    other = 32 if bits == 64 else 64
+    return Fix(
+        summary=f"Load the compression modules ({names}) only in {bits}-bit workers, so that their scheme DLLs load "
+                f"only there: no compression in {other}-bit workers",
+        label=f"compression modules only in {bits}-bit workers",
+        commands=tuple(c for f in parts for c in f.commands),
+        powershell=("Import-Module WebAdministration", *(c for f in parts for c in f.powershell[1:])),
+        edits=tuple(e for f in parts for e in f.edits),
+        note=f"{other}-bit workers then send every response uncompressed (static and dynamic, every scheme, gzip "
+             "included), and no scheme DLL loads there: a compression scheme takes no preCondition of its own. The "
+             "second command of each module applies only if it is also listed in <modules>.",
     )
 
 

@@ -363,15 +363,20 @@ def _handlers(plan: LoadPlan, before: _Process, after: _Process | None, apps: tu
 
 def _removed(before: _Process, after: _Process | None, pool: str | None, moved: tuple[str, ...] = (),
              stay: tuple[str, ...] = (), *, plan: LoadPlan) -> list[SideEffect]:
-    """Server-level entries (modules, filters) ``before`` loads and ``after`` does not, less those replaced by their
-    build for the other architecture; and the ISAPI extensions of the applications ``after`` runs (those ``moved``
+    """Server-level entries (modules, filters, compression schemes removed from the server) ``before`` loads and
+    ``after`` does not, less those replaced by their build for the other architecture; and the ISAPI extensions of the applications ``after`` runs (those ``moved``
     to it, else those that ``stay`` in it) that it no longer loads. A module's effect names the handler mappings of
     those applications that name it (:func:`_handlers`, from ``plan``, the plan after)."""
     kept = after.loads if after is not None else {}
     twins = after.twins if after is not None else set()
+    configured = {c.name.lower() for c in plan.server.compression_schemes}
     out = []
     for key, ld in before.loads.items():
         if key in kept or _replaced(ld, twins):
+            continue
+        if ld.kind is LoadKind.COMPRESSION_SCHEME and ld.name.lower() in configured:
+            # NOTE: still configured, no longer loaded: the compression modules left the worker, and their own effect
+            # says it; a scheme's effect stands for the scheme removed from the server (no pool compresses with it)
             continue
         app = f"{ld.site}{ld.application or ''}" if ld.site is not None else ""
         if ld.kind is LoadKind.ISAPI_EXTENSION and app in (moved or stay):

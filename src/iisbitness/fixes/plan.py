@@ -24,6 +24,7 @@ from iisbitness.model.edits import (
     Edit,
     MoveToNewPool,
     RegisterAspNet,
+    RemoveCompressionScheme,
     SetFilterPrecondition,
     SetGlobalModulePrecondition,
     SetIsolation5,
@@ -198,6 +199,19 @@ def _filter(files: _Files, server: Server, edit: SetFilterPrecondition) -> None:
         files.set(src.file, el, {"preCondition": edit.precondition}, f"ISAPI filter '{edit.name}'")
 
 
+def _remove_scheme(files: _Files, server: Server, edit: RemoveCompressionScheme) -> None:
+    """Take out the ``<scheme>`` element the model read scheme ``edit.name`` from (``httpCompression`` is AppHostOnly:
+    applicationHost.config, or the file its ``configSource`` names), its whole line with it."""
+    scheme = next((c for c in server.compression_schemes if c.name.lower() == edit.name.lower()), None)
+    if scheme is None:
+        raise FixError(f"{server.config_file}: no compression scheme {edit.name!r}; not changed")
+    e = files.get(scheme.source.file)
+    el = _element(e.doc, scheme.source, "scheme", "name", edit.name)
+    e.remove(el)
+    line = e.doc.line_of(el)
+    files.notes[scheme.source.file].append((line, f"line {line}: compression scheme '{edit.name}': removed"))
+
+
 def _copy_pool(files: _Files, server: Server, like: AppPool, name: str, values: dict[str, str]) -> None:
     """Insert after ``like``'s ``<add>`` a copy of its text, every attribute and child element as stored (an encrypted
     password too: the same server's keys decrypt it), its name and bitness attributes set to ``name`` and ``values``."""
@@ -251,6 +265,8 @@ def _iis7(files: _Files, server: Server, edit: Edit) -> None:
         _filter(files, server, edit)
     elif isinstance(edit, MoveToNewPool):
         _move(files, server, edit)
+    elif isinstance(edit, RemoveCompressionScheme):
+        _remove_scheme(files, server, edit)
 
 
 _ASPNET_PATH = re.compile(r"(\\Microsoft\.NET\\)(Framework(?:64)?)(\\v[\d.]+\\aspnet_(?:isapi|filter)\.dll)", re.IGNORECASE)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -181,11 +181,32 @@ class Edits:
     doc: Document
     attrs: dict[etree._Element, dict[str, str | Rewrite]]
     inserts: list[tuple[int, str]]
+    removed: list[etree._Element] = field(default_factory=list)
 
     @classmethod
     def of(cls, doc: Document) -> Edits:
         """No edits yet."""
         return cls(doc, {}, [])
+
+    def remove(self, el: etree._Element) -> None:
+        """Take ``el`` out, its end tag and content with it; alone on its line(s), the whole line(s) with it (its
+        indentation and line break), else only its text. Raises FixError when ``el`` was edited or has content
+        inserted after it (one change per element)."""
+        if el in self.attrs or any(at == self.doc.spans[el].end for at, _ in self.inserts):
+            raise FixError(f"{self.doc.shown}: <{local_name(el)}> is both edited and removed; not changed")
+        if el not in self.removed:
+            self.removed.append(el)
+
+    def _removal(self, el: etree._Element) -> tuple[int, int]:
+        """The text range :meth:`remove` takes out for ``el``."""
+        text = self.doc.text.text
+        span = self.doc.spans[el]
+        line_start = text.rfind("\n", 0, span.start) + 1
+        eol = text.find("\n", span.end)
+        eol = len(text) if eol < 0 else eol
+        if text[line_start:span.start].strip() or text[span.end:eol].strip():
+            return span.start, span.end
+        return line_start, min(eol + 1, len(text))
 
     def set(self, el: etree._Element, name: str, value: str | Rewrite) -> None:
         """Set attribute ``name`` of ``el`` to ``value``, or rewrite its text (a later call for the
@@ -208,6 +229,7 @@ class Edits:
         for el, values in self.attrs.items():
             span = self.doc.spans[el]
             ops.append((span.start, span.tag_end, 0, set_attributes(text[span.start:span.tag_end], values)))
+        ops += [(*self._removal(el), 0, "") for el in self.removed]
         # NOTE: from the end backwards, so earlier offsets stay valid; insertions at one place keep their order
         for start, end, _, new in sorted(ops, reverse=True):
             text = text[:start] + new + text[end:]

@@ -195,14 +195,19 @@ def removal(fix: Fix | Sequence[SideEffect], above: Sequence[str] = ()) -> str:
     by_name: dict[str, list[str]] = {}
     broken: dict[str, set[tuple[str, str, str]]] = {}
     bypassed: dict[str, set[tuple[str, str, str]]] = {}
+    schemes: dict[str, None] = {}
     for e in _effects(fix):
         if e.kind is not EffectKind.UNLOADED:
+            continue
+        if e.load_kind == SCHEME_KIND:  # NOTE: a scheme is server-wide: out of every worker at once
+            schemes[e.name] = None
             continue
         by_name.setdefault(e.name, []).append(e.pool or e.process)
         broken.setdefault(e.name, set()).update((n, p, v) for n, p, v, _ in e.handlers)
         bypassed.setdefault(e.name, set()).update((n, p, v) for n, p, v, _ in e.bypassed)
+    gone = [_no_scheme(name) for name in schemes]
     if not by_name:  # NOTE: most fixes take nothing out; ``above`` may name every pool of the server (issue 25)
-        return ""
+        return "; ".join(gone)
     named = {p.lower() for p in above}
 
     def who(pools: list[str]) -> str:
@@ -215,8 +220,17 @@ def removal(fix: Fix | Sequence[SideEffect], above: Sequence[str] = ()) -> str:
                 + (f"{'; ' if n else ': '}{m} handler mapping{'s' if m != 1 else ''} no longer appl"
                    f"{'y' if m != 1 else 'ies'}" if m else ""))
 
-    return "; ".join(f"{who(pools)} then run{'s' if len(set(pools)) == 1 else ''} without {name}{fails(name)}"
-                     for name, pools in by_name.items())
+    return "; ".join([f"{who(pools)} then run{'s' if len(set(pools)) == 1 else ''} without {name}{fails(name)}"
+                      for name, pools in by_name.items()] + gone)
+
+
+SCHEME_KIND = "compression-scheme"
+"""The ``load_kind`` of an :attr:`EffectKind.UNLOADED` side effect of a compression scheme removed (KB 4468361's fix):
+no pool compresses with it any more (:func:`_no_scheme`)."""
+
+
+def _no_scheme(name: str) -> str:
+    return f"no pool compresses with '{name}' any more"
 
 
 HANDLERS_SHOWN = 12
@@ -330,7 +344,8 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
             for (process, arch), pools in workers.items()]
     for (kind, name, what, apps), pools in grouped.items():
         verb = "no longer loads in" if kind is EffectKind.UNLOADED else "now loads in"
-        out.append(f"{what} {name} {verb} {', '.join(sorted(set(pools), key=str.lower))}".strip()
+        lead = f"{_no_scheme(name)}: " if kind is EffectKind.UNLOADED and what == SCHEME_KIND.replace("-", " ") else ""
+        out.append(lead + f"{what} {name} {verb} {', '.join(sorted(set(pools), key=str.lower))}".strip()
                    + (f" (for {', '.join(apps)})" if apps else ""))
     # NOTE: never left out as brief: the requests that fail are what the administrator approves beside the commands
     return tuple(out + _handler_lines(_effects(fix)))

@@ -57,7 +57,18 @@ class MoveToNewPool:
     like_pool: str
 
 
-Iis7Edit = SetPoolArch | SetGlobalModulePrecondition | SetFilterPrecondition | MoveToNewPool
+@dataclass(frozen=True, slots=True)
+class RemoveCompressionScheme:
+    """Remove compression scheme ``name`` (``system.webServer/httpCompression/scheme``, AppHostOnly) from the server:
+    no worker loads its DLL any more, and no pool compresses with it. What KB 4468361 ("Management points stop
+    responding to HTTP requests with error 500.19") does for WSUS's ``xpress`` scheme, whose ``suscomp.dll`` has no
+    build for the other architecture; a scheme takes no preCondition (facts C1), so this is the one configuration
+    change that keeps it out of a worker short of flipping the pool."""
+
+    name: str
+
+
+Iis7Edit = SetPoolArch | SetGlobalModulePrecondition | SetFilterPrecondition | MoveToNewPool | RemoveCompressionScheme
 """An edit of an IIS 7+ configuration (applicationHost.config, web.config)."""
 
 
@@ -94,6 +105,9 @@ def apply(server: Server, edit: Iis7Edit) -> Server:
         return replace(server, global_modules=mods)
     if isinstance(edit, SetFilterPrecondition):
         return replace(server, sites=tuple(_site_filters(s, edit) for s in server.sites))
+    if isinstance(edit, RemoveCompressionScheme):
+        return replace(server, compression_schemes=tuple(c for c in server.compression_schemes
+                                                         if c.name.lower() != edit.name.lower()))
     like = server.pool(edit.like_pool)
     if like is None:
         return server
@@ -121,7 +135,8 @@ def _site_filters(site: Site, edit: SetFilterPrecondition) -> Site:
 def apply_all(server: Server, edits: tuple[Edit, ...]) -> Server:
     """``server`` with every IIS 7+ edit made, in order (IIS 6 edits are ignored)."""
     for e in edits:
-        if isinstance(e, SetPoolArch | SetGlobalModulePrecondition | SetFilterPrecondition | MoveToNewPool):
+        if isinstance(e, SetPoolArch | SetGlobalModulePrecondition | SetFilterPrecondition | MoveToNewPool
+                      | RemoveCompressionScheme):
             server = apply(server, e)
     return server
 

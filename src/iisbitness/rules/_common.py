@@ -7,9 +7,16 @@ from dataclasses import dataclass
 from itertools import count, islice
 
 from iisbitness.arch import Arch, format_arches, sort_arches
+from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Fix
 from iisbitness.fixes import iisexpress
-from iisbitness.fixes.commands import flip_pool, move_to_new_pool
+from iisbitness.fixes.commands import (
+    compression_modules_precondition,
+    flip_pool,
+    move_to_new_pool,
+    remove_compression_scheme,
+)
+from iisbitness.loadplan.collectors.compression import COMPRESSION_MODULES
 from iisbitness.loadplan.plan import (
     AspNetCoreHost,
     Evidence,
@@ -20,7 +27,7 @@ from iisbitness.loadplan.plan import (
     RuntimeCheck,
     worker_candidates,
 )
-from iisbitness.model.iis7 import AppPool, GlobalModule, Handler, IsapiFilter
+from iisbitness.model.iis7 import AppPool, CompressionScheme, GlobalModule, Handler, IsapiFilter
 from iisbitness.pe.classify import OffArm, off_arm
 
 _ARCH_NAME = {Arch.X86: "x86", Arch.X64: "AMD64", Arch.ARM64: "ARM64"}
@@ -373,6 +380,20 @@ def _apps_by_binary(plan: LoadPlan) -> dict[tuple[str, str, str], tuple[tuple[st
     return {k: tuple(v) for k, v in index.items()}
 
 
+def scheme_symptom(pool: str, error: str = "") -> str:
+    """What a worker that cannot load a compression scheme's DLL shows, for both rules that say it
+    (compression-scheme-arch, binary-missing): ``pool`` names the pool as the sentence needs it (``pool 'X'``, ``the
+    pool``), ``error`` is appended to the error page's fields (``, Error Code 0x8007007E ...``); no braces added.
+
+    Every response fails, not only compressible ones: Lex Li's 500.19 came on a plain static file (Lex Li, "IIS 7 and
+    WSUS on Windows Server x64": ``Module DynamicCompressionModule``, ``Notification SendResponseHandler``, handler
+    ``StaticFile``, ``0x8007007e``), and KB 4468361 ("Management points stop responding to HTTP requests with error
+    500.19") has the site stop responding to requests."""
+    return (f"every response of the sites of {pool} where DynamicCompressionModule or StaticCompressionModule is enabled "
+            "fails with HTTP 500.19, a static file too (Module DynamicCompressionModule or StaticCompressionModule, "
+            f"Notification SendResponseHandler, Handler StaticFile on a static file{error})")
+
+
 _EACH_ITS_OWN = "Register each build with a bitness32 / bitness64 preCondition so that each worker loads its own."
 _SCHEME_BUILDS = ("A scheme names one dll for every worker and takes no preCondition: install each build where that "
                   "worker resolves the path (%ProgramFiles% is Program Files (x86) in a 32-bit worker, System32 is "
@@ -389,6 +410,31 @@ def build_fix(load: Load, what: str) -> Fix:
     return Fix(summary=f"Install or build an {arch.value} version of {what} '{load.name}' for {arch.bits}-bit workers",
                label=f"an {arch.value} build of the {what}",
                note=_SCHEME_BUILDS if load.kind is LoadKind.COMPRESSION_SCHEME else _EACH_ITS_OWN)
+
+
+def scheme_removal(plan: LoadPlan, load: Load) -> Fix | None:
+    """IIS 7+ only (not IIS Express, whose fixes write the project's settings): removing the compression scheme of
+    ``load`` (a ``compression-scheme`` load), KB 4468361's fix, verified like any other and ranked after the fixes that
+    keep the scheme (its side effect unloads it from every worker: :func:`iisbitness.fixes.verify._rank`)."""
+    entry = load.entry
+    if plan.iis6 is not None or plan.iisexpress is not None or not isinstance(entry, CompressionScheme):
+        return None
+    return remove_compression_scheme(entry.name, entry.dll)
+
+
+def compression_modules_fix(plan: LoadPlan, load: Load) -> Fix | None:
+    """IIS 7+ on x64 Windows only: a bitness preCondition on the compression global modules that keeps them (and the
+    scheme DLLs they load, ``load``'s among them) out of ``load``'s worker's bitness; None where a module already
+    names a bitness (:func:`iisbitness.config.precondition.restrict_to_bitness`) or none is configured. Verified like
+    any fix, ranked after those that keep compression (it unloads both modules from those workers)."""
+    if plan.iis6 is not None or plan.iisexpress is not None or plan.server.os_arch is not Arch.X64:
+        return None
+    other = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
+    modules = [m for m in plan.server.global_modules if m.name.lower() in COMPRESSION_MODULES]
+    restricted = [(m.name, restrict_to_bitness(m.precondition, other)) for m in modules]
+    if not restricted or any(pc is None for _, pc in restricted):
+        return None
+    return compression_modules_precondition(tuple((n, pc) for n, pc in restricted if pc is not None), other.bits)
 
 
 def platform_target_fix(plan: LoadPlan, load: Load) -> Fix | None:

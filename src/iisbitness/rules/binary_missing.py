@@ -20,8 +20,8 @@ worker at start (W3SVC-WP event 2280 "The Module DLL ... failed to load. The dat
 and rapid-fail protection then disables the pool (HTTP 503, WAS 5002); an ISAPI filter gives the site HTTP 500.0
 "Calling LoadLibraryEx on ISAPI filter ... failed"; an ISAPI extension HTTP 500 "The specified module could not be
 found." on mapped requests; an in-process COM server makes ``Server.CreateObject`` fail; an ``httpCompression``
-scheme DLL gives HTTP 500.19 (module DynamicCompressionModule or StaticCompressionModule, error 0x8007007E) on the
-responses the compression modules handle, in every pool whose worker looks for it (WSUS's ``suscomp.dll`` installed
+scheme DLL gives HTTP 500.19 (module DynamicCompressionModule or StaticCompressionModule, error 0x8007007E) on
+every response of the sites where a compression module is enabled, a static file too, in every pool whose worker looks for it (WSUS's ``suscomp.dll`` installed
 only in System32: Lex Li, "IIS 7 and WSUS on Windows Server x64"; KB 4468361, "Management points stop responding to
 HTTP requests with error 500.19"). Each missing file is said once, here: compression-scheme-arch says only a scheme
 DLL of the other architecture.
@@ -38,7 +38,7 @@ from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes.commands import filter_precondition, global_module_precondition
 from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
-from iisbitness.rules._common import build_fix, fixes, module_failing_pools, pool_flip
+from iisbitness.rules._common import build_fix, fixes, module_failing_pools, pool_flip, scheme_symptom
 
 _SYMPTOM = {
     # facts D2 (W3SVC-WP 2280, WAS 5002; "IIS W3SVC Module Configuration", "IIS Application Pool Availability")
@@ -55,10 +55,8 @@ _SYMPTOM = {
     # Lex Li, "IIS 7 and WSUS on Windows Server x64" (suscomp.dll absent from SysWOW64\inetsrv: 500.19, Module
     # DynamicCompressionModule, Notification SendResponseHandler, 0x8007007e); KB 4468361 (the same scheme DLL of the
     # wrong architecture: HTTP 500.19 on every request of the pool)
-    LoadKind.COMPRESSION_SCHEME: "the pool's responses that the compression modules handle fail with HTTP 500.19 "
-                                 "(Module DynamicCompressionModule or StaticCompressionModule, Notification "
-                                 "SendResponseHandler, Error Code 0x8007007E \"The specified module could not be "
-                                 "found.\")",
+    LoadKind.COMPRESSION_SCHEME: scheme_symptom("the pool", ", Error Code 0x8007007E \"The specified module could not "
+                                                "be found.\""),
 }
 """What the user sees when the loading process does not find the file, by kind of load (each with its source)."""
 _KINDS = tuple(_SYMPTOM)
@@ -67,7 +65,8 @@ _KINDS = tuple(_SYMPTOM)
 def _fix_note(absence: Absence, kind: LoadKind) -> str:
     if absence.other_view is not None:
         # NOTE: a compression scheme takes no preCondition (facts C1): the worker's bitness is the other way out
-        guard = ("run the pool at the other bitness (a compression scheme takes no preCondition)"
+        guard = ("run the pool at the other bitness (a compression scheme takes no preCondition), or remove the scheme "
+                 "as KB 4468361 does for WSUS's xpress (no pool compresses with it then)"
                  if kind is LoadKind.COMPRESSION_SCHEME else
                  "guard the entry with a bitness preCondition so that this process skips it")
         return (f" The image has {absence.other_view}: the other architecture's copy was installed and this one "

@@ -5,7 +5,7 @@ The static and dynamic compression modules load each scheme's DLL into the worke
 when the compression scheme DLL is loaded by IIS compression module", IIS native-code API reference; "IIS Compression
 Overview": a scheme provider "is a pluggable extension of IIS StaticCompressionModule and DynamicCompressionModule").
 "Compression schemes are defined globally" and load in every application pool: one of the wrong architecture gives
-HTTP 500.19 on the pool's requests (KB 4468361, "Management points stop responding to HTTP requests with error
+HTTP 500.19 on every response of the pool's sites, a static file too (KB 4468361, "Management points stop responding to HTTP requests with error
 500.19": WSUS's 32-bit ``suscomp.dll`` in a 64-bit pool). An error, then, like a global module's; the symptom names
 the module and notification IIS reports. A scheme DLL absent where the worker looks (``%ProgramFiles%`` is
 ``Program Files (x86)`` in a 32-bit worker, facts B11, B12) is ``binary-missing``'s, with its symptom for schemes:
@@ -18,16 +18,24 @@ from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
-from iisbitness.rules._common import build_fix, fixes, flip_fix, mismatch_cause
+from iisbitness.rules._common import (
+    build_fix,
+    compression_modules_fix,
+    fixes,
+    flip_fix,
+    mismatch_cause,
+    scheme_removal,
+    scheme_symptom,
+)
 
 _WHAT = "compression scheme"
 
 
 def _symptom(load: Load) -> str:
     assert load.process.pool is not None
-    return (f"Responses of pool '{load.process.pool.name}' that the compression modules handle fail with HTTP 500.19 "
-            "(Module DynamicCompressionModule or StaticCompressionModule, Notification SendResponseHandler): its "
-            f"worker cannot load the DLL of compression scheme '{load.name}' (KB 4468361).")
+    text = scheme_symptom(f"pool '{load.process.pool.name}'")
+    return (f"{text[0].upper()}{text[1:]}: its worker cannot load the DLL of compression scheme '{load.name}' "
+            "(KB 4468361).")
 
 
 @rule("compression-scheme-arch", Severity.ERROR,
@@ -39,4 +47,5 @@ def compression_scheme_arch(plan: LoadPlan) -> Iterator[Finding]:
             continue
         yield Finding.for_load(load, compression_scheme_arch.id, compression_scheme_arch.severity, _symptom(load),
                                mismatch_cause(load, _WHAT + " DLL", plan.server.os_arch),
-                               fixes(flip_fix(plan, load), build_fix(load, _WHAT + " DLL")))
+                               fixes(flip_fix(plan, load), build_fix(load, _WHAT + " DLL"),
+                                     scheme_removal(plan, load), compression_modules_fix(plan, load)))
