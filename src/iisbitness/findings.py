@@ -229,6 +229,9 @@ class Finding:
             of the load the finding is about): nothing to fix, and :attr:`cause` says what to give the scan instead.
             Not coverage's "not checked" (:meth:`iisbitness.report.Report.unchecked`: applications), though such a
             binary also leaves its applications partly checked.
+        binary_target: for a binary read whose headers name no process of this server that loads it (``binary_arch``
+            empty: IA64, ARM32, an ARM64X/ARM64EC image off Windows on Arm), its platform target (``"ARM64X"``), so
+            that a format says what it is instead of "unknown"; None otherwise.
     """
 
     rule: RuleId
@@ -254,6 +257,7 @@ class Finding:
     (:attr:`iisbitness.loadplan.plan.Process.site`), part of :attr:`key`: two projects of one pool are two processes,
     and a fix of one project's leaves the other's finding standing. None elsewhere."""
     unreadable_binary: bool = False
+    binary_target: str | None = None
 
     @property
     def arch_inferred(self) -> bool:
@@ -303,7 +307,17 @@ class Finding:
             config=load.source, symptom=symptom, cause=cause, fixes=fixes, chain=load.binary.chain,
             process_arch_assumed=load.process.arch_assumption is not None, process_site=load.process.site,
             unreadable_binary=load.binary.unreadable,
+            binary_target=_no_process_target(load),
         )
+
+
+def _no_process_target(load: Load) -> str | None:
+    """:attr:`Finding.binary_target`: the platform target of ``load``'s binary when it was read and loads in no
+    process of the server; None otherwise."""
+    image = load.binary.image
+    if image is None or not image.is_pe or image.loadable_by:
+        return None
+    return image.platform_target.value
 
 
 Check = Callable[[LoadPlan], Iterator[Finding]]

@@ -13,7 +13,7 @@ from pe_fixtures import BIN, MANIFEST, make_ready_to_run, pe_offsets
 
 from iisbitness.arch import Arch
 from iisbitness.errors import ImageReadError
-from iisbitness.pe.classify import classify_bytes, read_image
+from iisbitness.pe.classify import classify_bytes, off_arm, on_os, read_image
 from iisbitness.pe.clr import bitness_field, cor_flag_names, corflags_view
 from iisbitness.pe.readytorun import decode_machine
 from iisbitness.pe.types import Hybrid, ImageKind, PlatformTarget
@@ -173,3 +173,42 @@ def test_fifo_does_not_block(tmp_path: Path) -> None:
     except ImageReadError:
         return
     assert not img.is_pe
+
+
+def test_off_arm_says_why_and_how_a_hybrid_fails_per_process() -> None:
+    """The one decision of a hybrid off Windows on Arm (review r10 #2): an ARM64X is refused for its Machine (193,
+    IIS's architecture words apply); an ARM64EC (Machine AMD64) fails in an x64 process on KERNEL32!RtlIsEcCode (127),
+    and in an x86 process, as any AMD64 image, for its Machine (193). None on Windows on Arm and for other images."""
+    x = read_image(BIN / "hybrid_arm64x_marker.dll")
+    ec = read_image(BIN / "hybrid_arm64ec_marker.dll")
+    assert off_arm(x, Arch.ARM64) is None and off_arm(ec, Arch.ARM64) is None
+    assert off_arm(read_image(BIN / "isapi_ext_arm64.dll"), Arch.X64) is None
+    on_x64 = off_arm(ec, Arch.X64)
+    assert on_x64 is not None and (on_x64.error, on_x64.machine_quote) == ("0x8007007F", False)
+    assert "RtlIsEcCode" in on_x64.failure and on_x64.reason.startswith("ARM64EC on x64 Windows")
+    for got in (off_arm(ec, Arch.X64, Arch.X86), off_arm(ec, Arch.X86, Arch.X86), off_arm(x, Arch.X64)):
+        assert got is not None and (got.error, got.machine_quote) == ("0x800700C1", True)
+    assert on_os(ec, Arch.X64).notes[-1] == on_x64.reason and not on_os(ec, Arch.X64).loadable_by
+
+
+def test_the_helpers_plain_data_carries_every_field_of_an_image() -> None:
+    """Review r10 #6: general_read/general_facts listed PeImage's fields by hand: a field added to PeImage and not
+    to them would be lost (default) for every file the prefetch helper answers. An image with every field set
+    (none at its default) goes through image_fields, marshal (the pipe) and image_from_fields unchanged; a field not
+    in this table fails here."""
+    import dataclasses
+    import marshal
+
+    from iisbitness.pe.classify import image_fields, image_from_fields
+    from iisbitness.pe.types import PeImage
+
+    values: dict[str, object] = {
+        "path": "x.dll", "kind": ImageKind.READY_TO_RUN, "machine": 0xFD1D, "pe32_plus": True, "is_dll": True,
+        "cor_flags": 0x9, "platform_target": PlatformTarget.ARM64X, "loadable_by": frozenset({Arch.X64, Arch.ARM64}),
+        "reason": "why", "notes": ("one", "two"), "hybrid": Hybrid.ARM64X, "clr_version": "v4.0.30319",
+        "cor_header_version": "2.5", "ready_to_run_os": "linux", "ready_to_run_machine": 0x8664, "subsystem": 3}
+    fields = dataclasses.fields(PeImage)
+    assert [f.name for f in fields] == list(values)
+    assert all(values[f.name] != f.default for f in fields if f.default is not dataclasses.MISSING)
+    image = PeImage(**values)  # type: ignore[arg-type]
+    assert image_from_fields("x.dll", marshal.loads(marshal.dumps(image_fields(image)))) == image

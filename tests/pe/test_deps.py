@@ -10,6 +10,7 @@ from pe_fixtures import BIN
 
 from iisbitness.arch import Arch
 from iisbitness.pe.deps import find_mismatch, is_framework_assembly, is_os_dll
+from iisbitness.pe.facts import BinaryFacts
 
 
 def _layout(tmp_path: Path, dep: str, *, upper: bool = False) -> Path:
@@ -98,3 +99,18 @@ def test_a_hybrid_dependency_fits_x64_only_on_windows_on_arm(tmp_path: Path, os_
         assert str(result.mismatch) == "chain_top_x64.dll → chain_dep.dll (none)"
     else:
         assert result.mismatch is None
+
+
+def test_a_shared_search_is_not_reused_across_os_architectures(tmp_path: Path) -> None:
+    """Review r10 #7: the memo of searches (``BinaryFacts.searched``) was keyed without ``os_arch``, though an
+    ARM64X dependency fits an x64 process on Windows on Arm and no process on x64 Windows: the first search's
+    answer (no mismatch, on ARM64) was returned for the second (x64), hiding the P/Invoke target that loads nowhere."""
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    shutil.copy(BIN / "ManagedApp.dll", bin_ / "ManagedApp.dll")
+    shutil.copy(BIN / "hybrid_arm64x_marker.dll", bin_ / "NativeLib.dll")
+    facts = BinaryFacts()
+    on_arm = find_mismatch(bin_ / "ManagedApp.dll", Arch.X64, [bin_], facts=facts, os_arch=Arch.ARM64)
+    assert on_arm.mismatch is None and facts.searched
+    on_x64 = find_mismatch(bin_ / "ManagedApp.dll", Arch.X64, [bin_], facts=facts, os_arch=Arch.X64)
+    assert str(on_x64.mismatch) == "ManagedApp.dll → NativeLib.dll (none)"

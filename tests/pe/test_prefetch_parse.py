@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from pe_fixtures import make_ready_to_run
 from test_metadata_dnfile import FIXTURES, REAL
 from test_prefetch import _reaped, posix
 from test_readahead import _copies, _wait_for
@@ -112,6 +113,39 @@ def test_the_helper_answers_what_the_parser_would_read(parsing: None) -> None:
     assert answered + early_answered == ahead.answered and answered == sum(map(_answerable, files[3:]))
     assert answered > sum(map(_plain, files[3:])), "files not plain answered too"
     assert _reaped(ahead.pid)
+
+
+_R2R_MACHINES = (0x8664, 0xAA64, 0x14C, 0x8664 ^ 0x7B79, 0xAA64 ^ 0x4644)
+"""ReadyToRun Machines: Windows x64, ARM64 and x86, Linux x64, macOS ARM64 (the architecture XOR an OS value, facts I9,
+dotnet/runtime crossgen2 ``MachineOSOverride``)."""
+
+
+@posix
+def test_the_helper_answers_ready_to_run_native_and_hybrid_files_as_the_parser_reads_them(tmp_path: Path,
+                                                                                             parsing: None) -> None:
+    """Review r10 #5: the helper's answers for files the parser does not read straight through (ReadyToRun, native,
+    ARM64X/ARM64EC, no PE) were compared with the parser's read only where ~/.cache or /usr/lib/mono held such
+    files, never on CI. Generated ReadyToRun images (pe_fixtures.make_ready_to_run, five Machines) and the committed
+    native and hybrid fixtures, in tmp_path: each answered, each answer the parser's own read."""
+    files = []
+    for machine in _R2R_MACHINES:
+        files.append(tmp_path / f"r2r_{machine:04x}.dll")
+        files[-1].write_bytes(make_ready_to_run(machine))
+    for name in ("hybrid_arm64x_marker.dll", "hybrid_arm64ec_marker.dll", "module_x86.dll", "module_arm64.dll",
+                 "mixed_x86_marker.dll", "not_pe.txt"):
+        shutil.copy(fixture(name), tmp_path / name)
+        files.append(tmp_path / name)
+    assert not any(map(_plain, files[:len(_R2R_MACHINES)])) and sum(map(_plain, files)) <= 1  # NOTE: mixed_x86 may be
+    kinds = {read_image_and_references(p)[0].kind for p in files}
+    assert {ImageKind.READY_TO_RUN, ImageKind.NATIVE, ImageKind.NOT_PE} <= kinds, kinds
+    ahead = Prefetch()
+    try:
+        ahead.files_ahead(files)
+        assert ahead.parses
+        answered = _take_all(ahead, files)
+    finally:
+        ahead.close()
+    assert answered == len(files) == sum(map(_answerable, files))
 
 
 @posix
@@ -283,6 +317,9 @@ def test_a_file_changed_since_the_helper_read_it_is_read_by_the_parser(tmp_path:
     for i in range(8):
         files.append(tmp_path / f"lib{i}.dll")
         shutil.copy(fixture("managed_x86.dll"), files[-1])
+    for i in range(2):  # NOTE: native files: answered through general_read, not the plain read (review r10 #5)
+        files.append(tmp_path / f"native{i}.dll")
+        shutil.copy(fixture("module_x86.dll"), files[-1])
     ahead = Prefetch()
     try:
         ahead.files_ahead(files)
@@ -298,11 +335,14 @@ def test_a_file_changed_since_the_helper_read_it_is_read_by_the_parser(tmp_path:
         files[3].unlink()
         files[4].unlink()
         files[4].symlink_to(fixture("managed_x64.dll"))
+        shutil.copy(fixture("module_x64.dll"), new)
+        os.replace(new, files[8])
         got = [ahead.take(p) for p in files]
     finally:
         ahead.close()
-    assert [g is not None for g in got] == [True, False, False, False, False, True, True, True], got
+    assert [g is not None for g in got] == [True, False, False, False, False, True, True, True, False, True], got
     assert read_image_and_references(files[1])[0].machine != got[0].image.machine  # type: ignore[union-attr]
+    assert read_image_and_references(files[8])[0].machine != got[9].image.machine  # type: ignore[union-attr]
 
 
 @posix

@@ -99,6 +99,22 @@ def test_a_global_module_not_read_leaves_its_pools_applications_partly_checked(t
     assert {c.application: c.status.value for c in mapped.coverage}["Shop/"] == "checked"
 
 
+def test_a_global_module_behind_an_unknown_variable_gives_the_env_to_pass(tmp_path: Path) -> None:
+    """Review r10 #8: a module at ``%MYVAR%\\m.dll`` (a variable the worker does not have) left its pool's applications
+    partly checked with a reason that says --env, and no remedy: now ``--env MYVAR=VALUE``, and with it the module
+    is read."""
+    globals_ = '<globalModules><add name="Mine" image="%MYVAR%\\m.dll" /></globalModules>'
+    img = make_image(tmp_path / "img", apphost(POOL, site("Shop", 1, "P64", r"C:\shop"), globals_),
+                     {"Vendor/m.dll": "module_x64.dll"})
+    (img / "shop").mkdir()
+    got = {c.application: c for c in scan_image(ServerImage.offline(img, {}), ScanOptions(os_arch=Arch.X64),
+                                                 "img").coverage}
+    assert got["Shop/"].status.value == "partly-checked" and "--env" in got["Shop/"].reasons[0]
+    assert got["Shop/"].remedy == "--env MYVAR=VALUE"
+    given = scan_image(ServerImage.offline(img, {}), ScanOptions(os_arch=Arch.X64, env={"MYVAR": "C:\\Vendor"}), "img")
+    assert {c.application: c.status.value for c in given.coverage}["Shop/"] == "checked"
+
+
 def test_live_a_global_module_on_a_drive_the_server_lacks_gives_no_drive_to_map(tmp_path: Path) -> None:
     """Live, every drive of the server is mapped: a binary on another drive letter said "drive E: is not mapped (use
     --drive E=/path/to/copy)", an option of offline scans, in the finding and now in coverage."""

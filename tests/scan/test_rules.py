@@ -11,7 +11,7 @@ from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Severity
 from iisbitness.image.paths import unseen
 from iisbitness.report import Report
-from tests.conftest import DEMO, apphost, make_image, site
+from tests.conftest import DEMO, PE_BIN, apphost, make_image, site
 
 POOL64 = '<add name="P64" managedRuntimeVersion="v4.0" />'
 POOL32 = '<add name="P32" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
@@ -478,6 +478,83 @@ def test_a_hybrid_arm64_module_fits_x64_pools_only_on_windows_on_arm(tmp_path: P
     assert scan(img, ScanOptions(os_arch=Arch.ARM64)).findings == ()
 
 
+def _ancm_without_windows(tmp_path: Path, dll: str) -> tuple[Path, Path]:
+    """An image without a Windows folder (the OS not shown) whose global module is ANCM V2 as ``dll``, and its
+    applicationHost.config given beside it."""
+    gm = ('<globalModules><add name="AspNetCoreModuleV2" '
+          'image="%ProgramFiles%\\IIS\\Asp.Net Core Module\\V2\\aspnetcorev2.dll" /></globalModules>')
+    config = tmp_path / "applicationHost.config"
+    config.write_text(apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm), encoding="utf-8")
+    img = tmp_path / "img"
+    module = img / "Program Files" / "IIS" / "Asp.Net Core Module" / "V2" / "aspnetcorev2.dll"
+    module.parent.mkdir(parents=True)
+    module.write_bytes((PE_BIN / dll).read_bytes())
+    return img, config
+
+
+@pytest.mark.parametrize("dll", ["hybrid_arm64x_marker.dll", "hybrid_arm64ec_marker.dll"])
+def test_a_hybrid_module_on_an_assumed_os_asks_for_the_os_instead_of_stating_a_failure(tmp_path: Path,
+                                                                                        dll: str) -> None:
+    """Review r10 #1: the OS only assumed (x64: the image has no Windows folder), an ARM64X ANCM forwarder was an ERROR
+    global-module-arch with evidence "read", "no process of this server loads it" stated as fact, though the arm64
+    hosting bundle alone installs that file (facts A8): itself a sign of Windows on Arm. Now one could-not-check
+    warning that says so and asks for --os-arch; with the OS given, the verdict as before (x64: the error; arm64:
+    nothing)."""
+    img, config = _ancm_without_windows(tmp_path, dll)
+    r = scan(img, ScanOptions(config=config))
+    assert r.server.os_arch_from.startswith("assumed")
+    [f] = r.findings
+    assert (f.rule, f.severity, f.unchecked) == ("binary-invalid", Severity.WARNING, True)
+    assert "loads only on Windows on Arm" in f.cause and "give --os-arch arm64 or --os-arch x64" in f.cause
+    assert "no process of this server loads it" not in f.cause and "If this server is x64 Windows" in f.cause
+    [g] = scan(img, ScanOptions(config=config, os_arch=Arch.X64)).findings
+    assert (g.rule, g.severity, g.evidence.value) == ("global-module-arch", Severity.ERROR, "read")
+    assert "on x64 Windows: its code is ARM64" in g.cause
+    assert scan(img, ScanOptions(config=config, os_arch=Arch.ARM64)).findings == ()
+
+
+def test_an_arm64ec_module_on_x64_windows_fails_on_rtliseccode_not_on_its_architecture(tmp_path: Path) -> None:
+    """Review r10 #2: an ARM64EC DLL's Machine is AMD64 (0x8664): the x64 loader maps it and fails on
+    KERNEL32!RtlIsEcCode (error 127, 0x8007007F; github jcsteh/osara #1369), so W3SVC-WP 2282's "only supports loading
+    images built for a AMD64 processor architecture" and error 193 were false for it; an ARM64X (Machine ARM64) keeps
+    them. ISAPI filters alike (HTTP 500.0 with 0x8007007F)."""
+    for dll, quote, error in (("hybrid_arm64ec_marker.dll", False, "0x8007007F"),
+                              ("hybrid_arm64x_marker.dll", True, "0x800700C1")):
+        gm = '<globalModules><add name="M" image="C:\\M\\m.dll" /></globalModules>'
+        filters = '<isapiFilters><filter name="F" path="C:\\M\\m.dll" /></isapiFilters>'
+        root = tmp_path / dll
+        img = make_image(root, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm + filters), {"M/m.dll": dll})
+        found = {f.rule: f for f in scan(img).findings}
+        module, flt = found["global-module-arch"], found["isapi-filter-arch"]
+        assert ("processor architecture" in module.symptom) is quote, module.symptom
+        assert ("RtlIsEcCode" in module.symptom) is not quote and (quote or error in module.symptom)
+        assert ("W3SVC-WP event 2280" in module.symptom) is not quote
+        assert ("processor architecture" in flt.symptom) is quote and error in flt.symptom, flt.symptom
+        assert ("RtlIsEcCode" in flt.symptom) is not quote
+        handlers = ('<handlers><add name="H" path="*.x" verb="*" modules="IsapiModule" scriptProcessor="C:\\M\\m.dll" />'
+                    '</handlers>')
+        root = tmp_path / f"ext-{dll}"
+        img = make_image(root, apphost(POOL64, site("A", 1, "P64", r"C:\a"), location=handlers), {"M/m.dll": dll})
+        [ext] = [f for f in scan(img).findings if f.rule == "isapi-extension-arch"]
+        assert ("error 193" in ext.symptom) is quote and error in ext.symptom and ("RtlIsEcCode" in ext.symptom) is not quote
+
+
+def test_a_read_binary_that_loads_nowhere_shows_its_platform_target_not_unknown(tmp_path: Path) -> None:
+    """Review r10 #3: an ARM64X module read off Windows on Arm loads in no process (binary_arch empty, evidence read);
+    the compact text said ``[unknown]`` and the HTML "architecture unknown", as for a file nobody read. Now
+    ``[none: ARM64X]`` and the class arch-none; an absent file keeps ``unknown``."""
+    from iisbitness.formats import scan_html, scan_text
+    gm = '<globalModules><add name="M" image="C:\\M\\m.dll" /></globalModules>'
+    img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm), {"M/m.dll": "hybrid_arm64x_marker.dll"})
+    r = scan(img)
+    [f] = r.findings
+    assert (f.binary_arch, f.binary_target, f.evidence.value) == ((), "ARM64X", "read")
+    text = scan_text.render(r)
+    assert "m.dll [none: ARM64X]" in text and "[unknown]" not in text
+    page = scan_html.render([r])
+    assert 'class="arch arch-none">none: ARM64X<' in page and "architecture unknown" not in page
+
+
 def test_an_itanium_filter_is_reported_not_a_failed_rule(tmp_path: Path) -> None:
     """A binary that loads in no process of any Windows IIS runs on (IA64, ARM32) has no architecture to restrict a
     preCondition to: the finding with the build advice, where the rule used to fail on an assertion."""
@@ -495,5 +572,6 @@ def test_an_arm64x_runtime_beside_an_x64_module_breaks_it_on_x64_windows_only(tm
     img = make_image(tmp_path, apphost(POOL64, site("A", 1, "P64", r"C:\a"), gm),
                      {"M/chain_top_x64.dll": "chain_top_x64.dll", "M/chain_dep.dll": "hybrid_arm64x_marker.dll"})
     [f] = scan(img).findings
-    assert f.rule == "global-module-arch" and "chain_top_x64.dll -> chain_dep.dll (none)" in f.cause
+    assert f.rule == "global-module-arch"
+    assert "chain_top_x64.dll -> chain_dep.dll (ARM64X: Windows on Arm only)" in f.cause, f.cause
     assert scan(img, ScanOptions(os_arch=Arch.ARM64)).findings == ()

@@ -389,10 +389,12 @@ def event_lines(report: Report) -> tuple[EventLine, ...]:
     return tuple(out)
 
 
-def arch_label(arches: tuple[Arch, ...]) -> str:
-    """``x86``, ``x64``, ``arm64``, ``AnyCPU`` (loads at every architecture) or ``unknown``."""
+def arch_label(arches: tuple[Arch, ...], target: str | None = None) -> str:
+    """``x86``, ``x64``, ``arm64``, ``AnyCPU`` (loads at every architecture), ``none: <target>`` for a binary read
+    that loads in no process of the server (``target``, :attr:`Finding.binary_target <iisbitness.findings.Finding.
+    binary_target>`: ``none: ARM64X``) or ``unknown``."""
     if not arches:
-        return "unknown"
+        return f"none: {target}" if target else "unknown"
     if len(arches) == len(Arch):
         return "AnyCPU"
     return "/".join(a.value for a in arches)

@@ -150,8 +150,8 @@ class WorkerNode:
 
 
 def arch_class(label: str) -> str:
-    """The CSS class for an architecture label: ``arch-x86``, ``arch-anycpu``, ..."""
-    return "arch-" + label.lower().replace("/", "-")
+    """The CSS class for an architecture label: ``arch-x86``, ``arch-anycpu``, ``arch-none`` (``none: ARM64X``)..."""
+    return "arch-" + label.lower().split(":", 1)[0].replace("/", "-")
 
 
 def _node(f: Finding, anchor: str) -> BinaryNode:
@@ -159,7 +159,9 @@ def _node(f: Finding, anchor: str) -> BinaryNode:
     is known and the process's is not one of them (an unknown one says so; a finding about something else, such
     as ``isapi-not-allowed`` on a DLL that fits, names its rule alone)."""
     proc = f"{f.process} {f.process_arch.value}" if f.process and f.process_arch else (f.process or "its process")
-    if not f.binary_arch:
+    if not f.binary_arch and f.binary_target:
+        label = f"{f.rule}: loads in no process of this server"
+    elif not f.binary_arch:
         label = f"{f.rule}: architecture unknown"
     elif f.process_arch is not None and f.process_arch not in f.binary_arch:
         label = f"{f.rule}: does not fit {proc}"
@@ -167,7 +169,7 @@ def _node(f: Finding, anchor: str) -> BinaryNode:
         label = f.rule
     # NOTE: a file read in an IIS Express worker whose bitness is assumed is evidence "inferred" too; its own
     # architecture was read (the finding's text says which part is assumed)
-    return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch), inferred=f.arch_inferred,
+    return BinaryNode(binary=f.binary or "", arch=arch_label(f.binary_arch, f.binary_target), inferred=f.arch_inferred,
                       mismatch=label, anchor=anchor, severity=f.severity, rule=f.rule)
 
 

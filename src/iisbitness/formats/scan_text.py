@@ -156,7 +156,7 @@ def _arch_evidence(f: Finding, absent_from: str) -> str:
     unrecorded default (``Finding.evidence`` is then ``inferred`` although the file was read), ``x64, read;
     iisexpress.exe x86 assumed``: the file's headers were read, the worker's architecture is assumed
     (:attr:`Finding.arch_inferred`, :attr:`Finding.read_worker_assumed`, as the HTML says them)."""
-    arch = arch_label(f.binary_arch) + (", inferred" if f.arch_inferred else "")
+    arch = arch_label(f.binary_arch, f.binary_target) + (", inferred" if f.arch_inferred else "")
     arch += "" if f.resolved or f.arch_inferred else f", not in {absent_from.removeprefix('the ')}"
     if f.process_arch_assumed and f.process_arch is not None:
         arch += (", read" if f.read_worker_assumed else "") + f"; {f.process} {f.process_arch.value} assumed"

@@ -78,6 +78,7 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
         A :class:`LoadPlan`. Never raises for bad binaries: they become loads whose
         ``binary.problem`` or ``binary.image.reason`` says what is wrong.
     """
+    ctx.os_assumed = server.os_arch_assumed  # NOTE: one OS per scan: the context serves one server
     idle: list[str] = []
     parts: list[_Collected] = []
     outlooks: list[PoolOutlook] = []

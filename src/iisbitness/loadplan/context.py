@@ -37,7 +37,7 @@ from iisbitness.image.stock import is_stock_iis_module
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
-from iisbitness.pe.classify import on_os
+from iisbitness.pe.classify import ARM64_HYBRIDS, on_os
 from iisbitness.pe.deps import dependency_names, find_mismatch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.types import PeImage
@@ -56,11 +56,15 @@ class PlanContext:
         follow_dependencies: follow imports / assembly references of loaded binaries.
         facts: what was read from each binary and folder, read once per scan (and, with a store,
             served from the previous scan's cache).
+        os_assumed: the server's OS architecture is an assumption (:attr:`Server.os_arch_assumed
+            <iisbitness.model.iis7.Server.os_arch_assumed>`), set by the plan builders: an ARM64X/ARM64EC image is
+            then kept as its headers say (:meth:`_read_on`), not judged by an OS nobody saw.
     """
 
     image: ServerImage
     env_overrides: dict[str, str] = field(default_factory=dict)
     follow_dependencies: bool = True
+    os_assumed: bool = False
     facts: BinaryFacts = field(default_factory=BinaryFacts, repr=False)
     _dirs: dict[Path, tuple[tuple[str, ...], str | None, dict[str, str]]] = field(default_factory=dict, repr=False)
     _resolved: dict[tuple[Arch, Arch], dict[str, BinaryRef]] = field(default_factory=dict, repr=False)
@@ -117,9 +121,13 @@ class PlanContext:
 
     def _read_on(self, host: str | Path, os_arch: Arch) -> PeImage | str:
         """:meth:`read`, an ARM64X/ARM64EC image as ``os_arch`` Windows sees it (:func:`~iisbitness.pe.classify.on_os`:
-        loadable nowhere outside Windows on Arm)."""
+        loadable nowhere outside Windows on Arm); as its headers say when the OS is only assumed (:attr:`os_assumed`:
+        such an image is itself a sign of Windows on Arm, facts A8, and the binary-invalid rule asks for
+        ``--os-arch``)."""
         got = self.read(host)
-        return on_os(got, os_arch) if not isinstance(got, str) and got.hybrid is not None else got
+        if isinstance(got, str) or got.hybrid is None or self.os_assumed:
+            return got
+        return on_os(got, os_arch)
 
     def resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         """Resolve a configured binary path as a process of ``process_arch`` would (facts B11, B12, E1). Cached."""
@@ -308,7 +316,8 @@ class PlanContext:
         if not (names if names is not None else dependency_names(host, image, self.facts)):
             return ()
         try:
-            result = find_mismatch(host, process_arch, folders, facts=self.facts, os_arch=os_arch)
+            result = find_mismatch(host, process_arch, folders, facts=self.facts,
+                                   os_arch=None if self.os_assumed else os_arch)
         except ImageReadError:
             return ()
         if result.mismatch is None or len(result.mismatch.links) <= 1:
@@ -316,9 +325,7 @@ class PlanContext:
         links = result.mismatch.links
         if any(link.via == "pinvoke" for link in links):
             return ()
-        last = links[-1].image
-        why = format_arches(last.loadable_by) if last.is_pe else "not a valid PE"
-        return tuple(link.path.name for link in links[:-1]) + (f"{links[-1].path.name} ({why})",)
+        return tuple(link.path.name for link in links[:-1]) + (f"{links[-1].path.name} ({_loads_in(links[-1].image)})",)
 
     def _search_folders(self, folder: Path, os_arch: Arch, process_arch: Arch) -> tuple[Path, ...]:
         """``folder``, then the process's view of System32 when the image has it: one tuple per folder and
@@ -360,6 +367,18 @@ class PlanContext:
             if self.image.escapes(folder) is None:
                 self.facts.ahead(folder, (n for n in found[0] if n not in unread and n not in listing.links))
         return found
+
+
+def _loads_in(image: PeImage) -> str:
+    """Where the last file of a dependency chain loads: its architectures (``x86``), ``ARM64X: Windows on Arm only``
+    for a hybrid that loads nowhere on this server (:func:`~iisbitness.pe.classify.on_os`), ``<target>: none`` for
+    another file no process loads (IA64, ARM32), ``not a valid PE``."""
+    if not image.is_pe:
+        return "not a valid PE"
+    if image.loadable_by:
+        return format_arches(image.loadable_by)
+    target = image.platform_target.value
+    return f"{target}: Windows on Arm only" if image.hybrid in ARM64_HYBRIDS else f"{target}: none"
 
 
 def _not_a_file(path: Path, link: bool) -> str | None:

@@ -366,12 +366,22 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
                    if not site or (a.site.lower() == site and (not app or a.path.lower() == app))]
         if not targets:
             continue
-        give = ctx.image.locate(b.windows_path).remedy if b.windows_path else ""
+        give = (ctx.image.locate(b.windows_path).remedy if b.windows_path
+                else _env_remedy(b.configured, plan, load.process.arch, ctx))
         gap = (f"'{b.configured}' ({load.kind.value} '{load.name}'), which its worker loads, was not read: {b.problem}",
                give or "")
         for a in targets:
             out.setdefault(id(a), {})[gap] = None
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _env_remedy(configured: str, plan: LoadPlan, process_arch: Arch, ctx: PlanContext) -> str:
+    """What to give for a binary path that names a variable the worker does not have (``%MYVAR%\\m.dll``):
+    ``--env MYVAR=VALUE`` per such variable, as the reason says; "" when there is none."""
+    if "%" not in configured:
+        return ""
+    _, unresolved = expand(configured, process_environment(plan.server.os_arch, process_arch, ctx.env_overrides))
+    return " ".join(f"--env {name}=VALUE" for name in dict.fromkeys(unresolved))
 
 
 def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[Problem]) -> dict[int, list[Problem]]:

@@ -526,6 +526,12 @@ class Server:
     _manual: bool | None = field(default=None, init=False, repr=False, compare=False)
     _folders_as: tuple[Site, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
+    @property
+    def os_arch_assumed(self) -> bool:
+        """True when :attr:`os_arch` is the default assumption (:attr:`os_arch_from` begins "assumed": no
+        ``--os-arch``, and neither the image nor the running Windows showed it), not a fact of the server."""
+        return self.os_arch_from.startswith("assumed")
+
     def _apps_index(self) -> dict[str, tuple[Application, ...]]:
         # NOTE: planning asks for every pool's applications, and fix verification re-plans once per fix:
         # an index built once per server copy, when first asked, not a walk of every site per pool (issue 11);

@@ -25,7 +25,7 @@ import os
 import struct
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from iisbitness.arch import Arch
@@ -70,6 +70,7 @@ from iisbitness.pe.source import HEAD_BYTES, InvalidPe, Source, open_binary
 from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 
 __all__ = [
+    "ARM64_HYBRIDS",
     "COMIMAGE_FLAGS_32BITPREFERRED",
     "COMIMAGE_FLAGS_32BITREQUIRED",
     "COMIMAGE_FLAGS_ILONLY",
@@ -79,7 +80,9 @@ __all__ = [
     "MACHINE_ARMNT",
     "MACHINE_I386",
     "MACHINE_IA64",
+    "OffArm",
     "classify_bytes",
+    "off_arm",
     "on_os",
     "read_image",
     "read_image_and_assembly",
@@ -119,30 +122,93 @@ _HYBRID: dict[Hybrid, tuple[PlatformTarget, frozenset[Arch], str]] = {
 }
 
 
-_NOT_ON_X64_WINDOWS = {
-    Hybrid.ARM64X: ("ARM64X on {os} Windows: its code is ARM64 (native and ARM64EC views), which only Windows on Arm "
-                    "runs; no process of this server loads it (Windows on Arm's x64 and ARM64 processes would)"),
-    Hybrid.ARM64EC: ("ARM64EC on {os} Windows: its code is ARM64, which only Windows 11 on Arm runs (in its emulated "
-                     "x64 processes); no process of this server loads it"),
+@dataclass(frozen=True, slots=True)
+class OffArm:
+    """Why a Windows that is not Windows on Arm loads an ARM64X or ARM64EC image in no process, and how the load fails
+    (:func:`off_arm`): the one statement of it, for the load plan, the rules' causes and symptoms and the load map.
+
+    Attributes:
+        reason: why no process of the server loads it, one sentence without a final period, e.g. ``"ARM64X on x64
+            Windows: ..."``.
+        error: the Win32 error a ``LoadLibraryEx`` of it gives, as IIS shows it in HRESULT form (``"0x800700C1"``).
+        failure: the loader's failure in words, with the error number and its name, for a symptom.
+        machine_quote: True when the loader refuses it for its Machine field (ARM64X: 0xAA64), so that IIS's
+            "only supports loading images built for a <arch> processor architecture" (W3SVC-WP 2282) applies; False
+            for ARM64EC, whose Machine is AMD64 (0x8664): the x64 loader maps it and fails on an import instead.
+    """
+
+    reason: str
+    error: str
+    failure: str
+    machine_quote: bool
+
+
+_BAD_EXE = OffArm("", "0x800700C1", "\"%1 is not a valid Win32 application\" (ERROR_BAD_EXE_FORMAT, Win32 error 193, "
+                 "0x800700C1):", True)
+
+_OFF_WINDOWS_ON_ARM = {
+    Hybrid.ARM64X: OffArm(
+        "ARM64X on {os} Windows: its code is ARM64 (native and ARM64EC views), which only Windows on Arm runs; no "
+        "process of this server loads it (Windows on Arm's x64 and ARM64 processes would)",
+        _BAD_EXE.error, f"{_BAD_EXE.failure} its Machine is ARM64 (0xAA64)", True),
+    Hybrid.ARM64EC: OffArm(
+        "ARM64EC on {os} Windows: its code is ARM64 with x64 conventions (it may hold x64 code too), which only "
+        "Windows 11 on Arm runs (in its emulated x64 processes); no process of this server loads it",
+        "0x8007007F",
+        "\"The procedure entry point RtlIsEcCode could not be located\" (ERROR_PROC_NOT_FOUND, Win32 error 127, "
+        "0x8007007F) on x64 Windows 10 and later: its Machine is AMD64 (0x8664), so the x64 loader maps it and fails "
+        "on an import only Windows on Arm's KERNEL32 exports (its Visual C++ runtime's RtlIsEcCode); Windows 7 "
+        "refuses it as a bad image (0xC000007B)",
+        False),
 }
+"""Per hybrid kind, :class:`OffArm` with ``{os}`` for the server's architecture. Sources: learn.microsoft.com/
+windows/arm/arm64x-pe and /arm64ec (ARM64EC "can include x64 code"); the Entry Point Not Found on x64 Windows 10 and
+Bad Image on Windows 7 of an ARM64EC DLL: github.com/jcsteh/osara issues 1369 and 1372 (facts I2, A8)."""
+
+
+ARM64_HYBRIDS = frozenset(_OFF_WINDOWS_ON_ARM)
+"""The hybrid kinds whose code is ARM64, loadable only on Windows on Arm (ARM64X, ARM64EC; not x86 CHPE)."""
+
+
+def off_arm(image: PeImage, os_arch: Arch, process_arch: Arch = Arch.X64) -> OffArm | None:
+    """Why a server whose Windows runs on ``os_arch`` loads ``image`` in no process, and how its load fails in a
+    ``process_arch`` process: an :class:`OffArm` for an ARM64X or ARM64EC image (a CHPE load config,
+    :mod:`iisbitness.pe.hybrid`) when ``os_arch`` is not ARM64; None for any other image or on Windows on Arm (x86
+    CHPE images included, see :func:`on_os`). An x86 process (every process of x86 Windows) refuses an ARM64EC image
+    for its Machine (AMD64), with error 193, as it does any non-x86 image."""
+    off = _OFF_WINDOWS_ON_ARM.get(image.hybrid) if image.hybrid is not None and os_arch is not Arch.ARM64 else None
+    if off is None:
+        return None
+    if (os_arch is Arch.X86 or process_arch is Arch.X86) and not off.machine_quote:
+        # NOTE: an x86 process refuses any image whose Machine is not I386, AMD64 included
+        off = replace(off, error=_BAD_EXE.error, failure=f"{_BAD_EXE.failure} its Machine is AMD64 (0x8664)",
+                      machine_quote=True)
+    return replace(off, reason=off.reason.format(os=os_arch.value))
 
 
 def on_os(image: PeImage, os_arch: Arch) -> PeImage:
     """``image`` as a server whose Windows runs on ``os_arch`` sees it: an ARM64X or ARM64EC image (a CHPE load
-    config, :mod:`iisbitness.pe.hybrid`) is loadable by no process outside Windows on Arm, with a note saying why;
-    any other image is returned as it is.
+    config, :mod:`iisbitness.pe.hybrid`) is loadable by no process outside Windows on Arm, with a note saying why
+    (:func:`off_arm`'s reason, also asked of it directly by the rules and the load map); any other image is returned
+    as it is.
 
-    Why: both hold ARM64 code only (ARM64X: an ARM64 view and an ARM64EC view; ARM64EC: ARM64 code with x64
-    conventions), and ARM64EC "is a new ABI for apps running on Arm devices with Windows 11"
+    Why: ARM64X holds ARM64 code in two views (native ARM64 and ARM64EC); ARM64EC holds ARM64 code with x64 calling
+    conventions and may hold x64 code too, and "is a new ABI for apps running on Arm devices with Windows 11"
     (learn.microsoft.com/windows/arm/arm64ec, "Arm64X PE files": learn.microsoft.com/windows/arm/arm64x-pe): an x64
     worker on x64 Windows cannot run it, whatever the x64 view of an ARM64X says (an ARM64X forwarder of ANCM copied
-    from an ARM64 hosting bundle, facts A8). ``loadable_by`` stays OS-neutral because ``inspect`` has no OS.
-    x86 CHPE images are left as x86 (Windows' own SysWOW64 DLLs on Arm; UNCONFIRMED elsewhere).
+    from an ARM64 hosting bundle, facts A8), and an x86 worker never could. ``loadable_by`` stays OS-neutral because
+    ``inspect`` has no OS.
+
+    x86 CHPE images are left as x86, unlike ARM64X/ARM64EC: their Machine is I386 and they hold x86 code with
+    ARM64-compiled parts for Windows on Arm's x86 emulator: Windows on Arm's own hybrid x86 system DLLs, in
+    ``Windows\\SyChpe32`` (which its x86 processes may load in place of SysWOW64's when CHPE is enabled; facts A7,
+    image/detect.py), and x86 builds made for Windows on Arm: built for the x86 processes of
+    Windows on Arm, where x86 is the answer. Whether other Windows could load one is UNCONFIRMED.
     """
-    note = _NOT_ON_X64_WINDOWS.get(image.hybrid) if image.hybrid is not None else None
-    if note is None or os_arch is Arch.ARM64:
+    off = off_arm(image, os_arch)
+    if off is None:
         return image
-    return replace(image, loadable_by=_NONE, notes=(*image.notes, note.format(os=os_arch.value)))
+    return replace(image, loadable_by=_NONE, notes=(*image.notes, off.reason))
 
 
 def read_image(path: str | os.PathLike[str]) -> PeImage:
@@ -483,6 +549,28 @@ AssemblyRefs as ``(name, version)``, P/Invoke modules and why its metadata could
 ``None`` and ``()`` for a native image."""
 
 
+def image_fields(image: PeImage) -> tuple[object, ...]:
+    """``image``'s fields after ``path``, in declaration order, as plain data (:mod:`marshal` carries it): enumerations
+    by value, ``loadable_by`` as a sorted tuple of values, ``notes`` a tuple; :func:`image_from_fields` makes the
+    image again (tests/pe/test_prefetch_parse.py checks the pair on an image with every field set)."""
+    hybrid = image.hybrid.value if image.hybrid is not None else None
+    return (image.kind.value, image.machine, image.pe32_plus, image.is_dll, image.cor_flags,
+            image.platform_target.value, tuple(sorted(a.value for a in image.loadable_by)), image.reason,
+            image.notes, hybrid, image.clr_version, image.cor_header_version, image.ready_to_run_os,
+            image.ready_to_run_machine, image.subsystem)
+
+
+def image_from_fields(path: str, fields: tuple[object, ...]) -> PeImage:
+    """The :class:`PeImage` of ``path`` whose other fields :func:`image_fields` gave. Raises ValueError, TypeError
+    for data it never makes."""
+    values: tuple[Any, ...] = fields  # NOTE: each of the types image_fields gives (checked by the constructors)
+    (kind, machine, pe32_plus, is_dll, cor_flags, target, arches, why, notes, hybrid, clr_version, cor_header_version,
+     r2r_os, r2r_machine, subsystem) = values
+    return PeImage(path, ImageKind(kind), machine, pe32_plus, is_dll, cor_flags, PlatformTarget(target),
+                   frozenset(Arch(a) for a in arches), why, tuple(notes), None if hybrid is None else Hybrid(hybrid),
+                   clr_version, cor_header_version, r2r_os, r2r_machine, subsystem)
+
+
 def general_read(src: Source, name: str) -> GeneralFacts | None:
     """:func:`read_image_and_references` of a file :func:`plain_read` leaves (ReadyToRun, native, not a PE) through
     the general readers, as plain data (:func:`general_facts` makes the facts again); None when reading it failed
@@ -493,11 +581,7 @@ def general_read(src: Source, name: str) -> GeneralFacts | None:
         return None
     if error is not None:
         return None
-    hybrid = image.hybrid.value if image.hybrid is not None else None
-    fields = (image.kind.value, image.machine, image.pe32_plus, image.is_dll, image.cor_flags,
-              image.platform_target.value, tuple(sorted(a.value for a in image.loadable_by)), image.reason,
-              image.notes, hybrid, image.clr_version, image.cor_header_version, image.ready_to_run_os,
-              image.ready_to_run_machine, image.subsystem)
+    fields = image_fields(image)
     if references is None:
         return fields, None, (), None
     refs = tuple((r.name, r.version) for r in references.assembly_refs)
@@ -508,12 +592,7 @@ def general_facts(path: str, facts: GeneralFacts) -> tuple[PeImage, AssemblyRefe
     """The headers and references of ``path`` from :func:`general_read`'s plain data: what
     :func:`read_image_and_references` gives. Raises ValueError, TypeError for data it never makes."""
     fields, refs, modules, reason = facts
-    values: tuple[Any, ...] = fields  # NOTE: each of the types general_read gives it (checked by the constructors)
-    (kind, machine, pe32_plus, is_dll, cor_flags, target, arches, why, notes, hybrid, clr_version, cor_header_version,
-     r2r_os, r2r_machine, subsystem) = values
-    image = PeImage(path, ImageKind(kind), machine, pe32_plus, is_dll, cor_flags, PlatformTarget(target),
-                    frozenset(Arch(a) for a in arches), why, tuple(notes), None if hybrid is None else Hybrid(hybrid),
-                    clr_version, cor_header_version, r2r_os, r2r_machine, subsystem)
+    image = image_from_fields(path, fields)
     if refs is None:
         return image, None
     return image, AssemblyReferences(path, tuple(AssemblyRef(n, v) for n, v in refs), tuple(modules), reason)

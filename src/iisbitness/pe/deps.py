@@ -157,8 +157,8 @@ def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *
     ``os_arch``: the architecture of the server's Windows, when known: each file is then taken as that Windows sees
     it (:func:`~iisbitness.pe.classify.on_os`: an ARM64X or ARM64EC file loads nowhere outside Windows on Arm, so an
     ARM64 Visual C++ runtime copied beside an x64 module is the link that does not fit). None: as the headers say
-    (``inspect``, which knows no OS). NOTE: a run's searches share :attr:`BinaryFacts.searched`, which one scan
-    fills at its one ``os_arch``.
+    (``inspect``, which knows no OS). NOTE: a run's searches share :attr:`BinaryFacts.searched`, keyed by
+    ``os_arch`` too.
 
     ``binary``: a path, or its string (no ``Path`` made for it then unless a chain is returned). ``facts``: a
     :class:`~iisbitness.pe.facts.BinaryFacts` shared by every call of a run (architectures, files of one folder,
@@ -176,7 +176,7 @@ def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *
     if arch not in root[2].loadable_by:
         return DependencyResult(_chain((root,), arch), visited=1)
     dirs = tuple(search_dirs)
-    searched = (root_path, dirs[0] if dirs else None, max_depth, max_files)
+    searched = (root_path, dirs[0] if dirs else None, max_depth, max_files, os_arch)
     before = facts.searched.get(searched)
     if before is not None and arch in before[1] and all(_find(n, v, dirs, facts) is None for n, v in before[2]):
         return before[0]

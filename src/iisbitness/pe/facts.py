@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from iisbitness.arch import Arch
 from iisbitness.errors import ImageReadError
 from iisbitness.image.folders import Folders
 from iisbitness.pe.classify import read_image_and_references
@@ -114,9 +115,10 @@ class BinaryFacts:
         string (as :attr:`deps`)."""
         self.resolved: dict[tuple[Path, ...], dict[str, FoundDependencies]] = {}
         """Dependencies found per search path and file (its path as a string) (:mod:`iisbitness.pe.deps`)."""
-        self.searched: dict[tuple[str, Path | None, int, int], SharedSearch] = {}
+        self.searched: dict[tuple[str, Path | None, int, int, Arch | None], SharedSearch] = {}
         """Dependency searches whose result holds at other architectures too (:func:`iisbitness.pe.deps.find_mismatch`),
-        by file, first search folder and bounds."""
+        by file, first search folder, bounds and the OS architecture the files were taken on (an ARM64X file loads
+        in x64 processes of Windows on Arm only)."""
         self.reads = 0
         """Files read from disk (not served from memory or the store)."""
         self.stored = 0

@@ -28,6 +28,7 @@ from iisbitness.loadplan.plan import (
     worker_candidates,
 )
 from iisbitness.model.iis7 import AppPool, CompressionScheme, GlobalModule, Handler, IsapiFilter
+from iisbitness.pe.classify import OffArm, off_arm
 
 _ARCH_NAME = {Arch.X86: "x86", Arch.X64: "AMD64", Arch.ARM64: "ARM64"}
 
@@ -58,22 +59,42 @@ def loader_arch_name(arch: Arch) -> str:
     return _ARCH_NAME[arch]
 
 
-def binary_words(load: Load) -> str:
-    """What the binary is, with how that is known, e.g. ``"an x86 native DLL"`` or an inference."""
+def off_windows_on_arm(load: Load, os_arch: Arch) -> OffArm | None:
+    """Why ``load``'s binary, an ARM64X or ARM64EC image the plan read as loadable nowhere on this server's
+    ``os_arch`` Windows, loads in no process, and how it fails in the load's process (:func:`~iisbitness.pe.classify.
+    off_arm`); None for any other binary (an OS the scan only assumed keeps the image's own view, so none)."""
+    image = load.binary.image
+    if image is None or image.hybrid is None or image.loadable_by:
+        return None
+    return off_arm(image, os_arch, load.process.arch)
+
+
+def import_failure(load: Load, os_arch: Arch) -> OffArm | None:
+    """:func:`off_windows_on_arm` when the load fails on an import rather than for its Machine field (an ARM64EC image
+    in an x64 process of x64 Windows: ``RtlIsEcCode``, error 127), so a symptom must not quote IIS's "only supports
+    loading images built for a ... processor architecture"; None otherwise."""
+    off = off_windows_on_arm(load, os_arch)
+    return None if off is None or off.machine_quote else off
+
+
+def binary_words(load: Load, os_arch: Arch) -> str:
+    """What the binary is, with how that is known, e.g. ``"an x86 native DLL"`` or an inference; for an ARM64X or
+    ARM64EC image off Windows on Arm (on the server's ``os_arch``), why no process loads it."""
     b = load.binary
     if b.image is not None and b.image.is_pe:
-        if b.image.hybrid is not None and not b.image.loadable_by:  # NOTE: an ARM64X/ARM64EC image off Windows on Arm
-            return f"{b.image.describe()}: {b.image.notes[-1]}"
+        if (off := off_windows_on_arm(load, os_arch)) is not None:
+            return f"{b.image.describe()}: {off.reason}"
         return b.image.describe()
     if b.inferred is not None:
         return f"built for {format_arches(b.inferred.arches)} (inferred, file not in the image: {b.inferred.reason})"
     return "of unknown architecture"
 
 
-def mismatch_cause(load: Load, what: str) -> str:
-    """The standard cause sentence: the process cannot load a binary of another architecture."""
+def mismatch_cause(load: Load, what: str, os_arch: Arch) -> str:
+    """The standard cause sentence: the process cannot load a binary of another architecture (on a server whose
+    Windows runs on ``os_arch``)."""
     cause = (f"{load.process.describe()} loads {what} '{load.name}' from {load.binary.windows_path or load.binary.configured}, "
-             f"which is {binary_words(load)}. A process can only load DLLs of its own architecture.")
+             f"which is {binary_words(load, os_arch)}. A process can only load DLLs of its own architecture.")
     if load.binary.chain:
         cause += (f" The binary itself fits, but it needs a dependency that does not: {' -> '.join(load.binary.chain)} "
                   "(\"or one of its dependencies\").")

@@ -43,7 +43,7 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
             bad.setdefault((load.process.pool.name, load.site or "", load.application or ""), []).append(load)
     for loads in bad.values():
         first = loads[0]
-        files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld)}" for ld in loads)
+        files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld, plan.server.os_arch)}" for ld in loads)
         entry = first.entry
         assert isinstance(entry, AspNetCoreHost)
         model = (entry.deployment or DeploymentMode.SELF_CONTAINED).value

@@ -13,16 +13,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.loadplan.plan import LoadKind, LoadPlan
+from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
+from iisbitness.pe.classify import ARM64_HYBRIDS
 
 
 @rule("binary-invalid", Severity.WARNING, "A configured binary is not a valid PE, cannot be read, or cannot be resolved")
 def binary_invalid(plan: LoadPlan) -> Iterator[Finding]:
     """The process would fail to load it; iisbitness cannot tell its architecture."""
     seen: set[str] = set()
+    assumed = plan.server.os_arch_assumed
     for load in plan.loads:
         b = load.binary
         bad_pe = b.image is not None and not b.image.is_pe
+        if assumed and b.image is not None and b.image.hybrid in ARM64_HYBRIDS:
+            if (b.windows_path or b.configured).lower() not in seen:
+                seen.add((b.windows_path or b.configured).lower())
+                yield _os_unknown(plan, load)
+            continue
         if not (bad_pe or b.problem):
             continue
         if load.kind in (LoadKind.BIN_ASSEMBLY, LoadKind.BIN_NATIVE) and load.process.pool is None:
@@ -49,3 +56,21 @@ def binary_invalid(plan: LoadPlan) -> Iterator[Finding]:
         yield Finding.for_load(load, binary_invalid.id, Severity.ERROR, symptom,
                                f"'{b.configured}' ({load.kind.value} '{load.name}') is in the image but is not a "
                                f"Windows binary: {why}. Replace it with the vendor's original file.")
+
+
+def _os_unknown(plan: LoadPlan, load: Load) -> Finding:
+    """The warning for an ARM64X/ARM64EC binary on a server whose OS architecture was only assumed: whether any process
+    loads it depends on that OS (none outside Windows on Arm, :func:`iisbitness.pe.classify.off_arm`), and the file
+    itself is a sign of Windows on Arm (the arm64 ASP.NET Core Hosting Bundle installs ANCM as an ARM64X forwarder,
+    facts A8), so neither verdict is stated as fact: one per file, asking for ``--os-arch``."""
+    b = load.binary
+    assert b.image is not None and b.image.hybrid is not None
+    kind = b.image.hybrid.value
+    os_arch = plan.server.os_arch.value
+    return Finding.for_load(
+        load, binary_invalid.id, binary_invalid.severity, "iisbitness could not check this binary.",
+        f"'{b.configured}' ({load.kind.value} '{load.name}') is {b.image.describe()}: an {kind} image holds ARM64 code "
+        f"and loads only on Windows on Arm. The scan took the OS as {os_arch} ({plan.server.os_arch_from}), but an "
+        f"{kind} binary is itself a sign of Windows on Arm (the arm64 ASP.NET Core Hosting Bundle installs ANCM's "
+        f"aspnetcorev2.dll as an ARM64X forwarder): give --os-arch arm64 or --os-arch {os_arch}. If this server is "
+        f"{os_arch} Windows, no process of it loads the file.")

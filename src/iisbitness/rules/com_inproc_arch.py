@@ -50,7 +50,7 @@ def com_inproc_arch(plan: LoadPlan) -> Iterator[Finding]:
                    f"{load.process.describe()} reads the {com.view} view, where the class does not exist.")
         else:
             why = (f"{load.process.describe()} finds '{progid}' ({clsid}) at {com.registry_key}; its "
-                   f"InprocServer32 {load.binary.windows_path or load.binary.configured} is {binary_words(load)}. "
+                   f"InprocServer32 {load.binary.windows_path or load.binary.configured} is {binary_words(load, plan.server.os_arch)}. "
                    "A process can only load DLLs of its own architecture.")
         symptom = (f"{load.site}{load.application}: Server.CreateObject(\"{progid}\") fails: \"ActiveX component "
                    "can't create object\" (800A01AD), ASP 0177 \"Server.CreateObject Failed\" or 80040154 "

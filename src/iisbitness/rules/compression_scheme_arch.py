@@ -46,6 +46,6 @@ def compression_scheme_arch(plan: LoadPlan) -> Iterator[Finding]:
         if load.process.pool is None or load.fits is not False:
             continue
         yield Finding.for_load(load, compression_scheme_arch.id, compression_scheme_arch.severity, _symptom(load),
-                               mismatch_cause(load, _WHAT + " DLL"),
+                               mismatch_cause(load, _WHAT + " DLL", plan.server.os_arch),
                                fixes(flip_fix(plan, load), build_fix(load, _WHAT + " DLL"),
                                      scheme_removal(plan, load), compression_modules_fix(plan, load)))

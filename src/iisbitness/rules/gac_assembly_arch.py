@@ -74,7 +74,7 @@ def gac_assembly_arch(plan: LoadPlan) -> Iterator[Finding]:
             symptom = (f"{_fails(load, entry)}: System.BadImageFormatException \"Could not load file or assembly "
                        f"'{asm.display}' or one of its dependencies. An attempt was made to load a program with an "
                        "incorrect format.\" (0x8007000B)")
-            cause = f"{where} names it; the CLR binds it from {entry.found_in}. " + mismatch_cause(load, "the assembly")
+            cause = f"{where} names it; the CLR binds it from {entry.found_in}. " + mismatch_cause(load, "the assembly", plan.server.os_arch)
         else:
             continue
         yield Finding.for_load(load, gac_assembly_arch.id, gac_assembly_arch.severity, symptom, cause,

@@ -17,6 +17,7 @@ from iisbitness.rules._common import (
     build_fix,
     fixes,
     flip_fix,
+    import_failure,
     loader_arch_name,
     mismatch_cause,
     mismatches,
@@ -48,12 +49,23 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
                    f"configuration problem. The current configuration only supports loading images built for a "
                    f"{loader_arch_name(load.process.arch)} processor architecture\"), and rapid-fail protection "
                    f"disables the pool (WAS event 5002).")
+        if (off := import_failure(load, plan.server.os_arch)) is not None:
+            # NOTE: W3SVC-WP 2280 gives the Win32 error, not 2282's architecture words (facts D2)
+            symptom = (f"HTTP 503 Service Unavailable on every site in pool '{pool}': the worker fails at start, its "
+                       f"load of the module failing with {off.failure} (W3SVC-WP event 2280 \"The Module DLL "
+                       f"'{load.binary.windows_path}' failed to load. The data is the error.\"), and rapid-fail "
+                       "protection disables the pool (WAS event 5002).")
         if plan.iisexpress is not None:  # NOTE: no WAS in IIS Express: the process itself fails to start (facts sheet
             # iis-express-facts.md section 5, dotnet/aspnetcore #1067, iisnode #523)
             symptom = (f"The {load.process.arch.value} iisexpress.exe does not start (\"Failed processing with hr = 800700c1 "
                        "... Error loading global modules ... Unable to start iisexpress.\"), so F5 fails for every project "
                        f"it runs; Application log: \"The Module DLL '{load.binary.windows_path}' could not be loaded ... only "
                        f"supports loading images built for a {loader_arch_name(load.process.arch)} processor architecture\".")
+            if off is not None:
+                symptom = (f"The {load.process.arch.value} iisexpress.exe does not start (\"Failed processing with hr = "
+                           f"{off.error[2:].lower()} ... Error loading global modules ... Unable to start iisexpress.\"), "
+                           f"so F5 fails for every project it runs: its load of '{load.binary.windows_path}' fails with "
+                           f"{off.failure}.")
         assert isinstance(load.entry, GlobalModule)
         precondition = None if bin_arch is None else restrict_to_bitness(load.entry.precondition, bin_arch)
         if precondition is None:
@@ -77,6 +89,6 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
             build = builds[load.process.arch, load.name] = build_fix(load, "global module")
         yield Finding.for_load(
             load, global_module_arch.id, global_module_arch.severity, symptom,
-            mismatch_cause(load, "global module"),
+            mismatch_cause(load, "global module", plan.server.os_arch),
             fixes(restrict, flip, build),
         )

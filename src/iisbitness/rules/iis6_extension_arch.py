@@ -28,7 +28,7 @@ def iis6_extension_arch(plan: LoadPlan) -> Iterator[Finding]:
         assert isinstance(load.entry, ScriptMapGroup)
         symptom = (f"HTTP 500 on requests for {_paths(load.entry)} in {', '.join(load.entry.applications)}: \"%1 is not a valid Win32 "
                    "application.\" (0x800700C1, Win32 error 193). Other requests work.")
-        cause = mismatch_cause(load, "the ISAPI extension of script map") + (
+        cause = mismatch_cause(load, "the ISAPI extension of script map", plan.server.os_arch) + (
             f" The ScriptMaps entry is set on {load.entry.script_map.defined_at} and inherited down the key path.")
         yield Finding.for_load(
             load, iis6_extension_arch.id, iis6_extension_arch.severity, symptom, cause,

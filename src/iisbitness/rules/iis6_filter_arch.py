@@ -31,7 +31,7 @@ def iis6_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
             symptom = ("W3SVC does not start: \"System error 193 has occurred. *** is not a valid Win32 application.\"; "
                        f"the event log shows \"Could not load all ISAPI filters for site/service\" for '{path}'.")
         assert isinstance(load.entry, Iis6IsapiFilter)
-        cause = mismatch_cause(load, f"the {load.entry.level} ISAPI filter")
+        cause = mismatch_cause(load, f"the {load.entry.level} ISAPI filter", plan.server.os_arch)
         yield Finding.for_load(
             load, iis6_filter_arch.id, iis6_filter_arch.severity, symptom, cause,
             fixes(aspnet_fix(server, load), *bitness_fixes(server, load), build_advice(load, "ISAPI filter")),

@@ -19,6 +19,7 @@ from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import filter_precondition
 from iisbitness.loadplan.plan import LoadKind, LoadPlan
 from iisbitness.model.iis7 import IsapiFilter
+from iisbitness.rules import _common as common
 from iisbitness.rules._common import build_fix, fixes, flip_fix, loader_arch_name, mismatch_cause, mismatches
 
 
@@ -35,6 +36,8 @@ def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
                    f"\"{load.binary.windows_path}\" failed\" (error code 0x800700C1, Win32 error 193). The pool "
                    "stays up (it is not disabled); W3SVC-WP event 2274 may name the filter: \"...only supports "
                    f"loading images built for a {loader_arch_name(load.process.arch)} processor architecture\".")
+        if (off := common.import_failure(load, plan.server.os_arch)) is not None:  # NOTE: no 2274 architecture words
+            symptom = symptom.split(" (error code", 1)[0] + f" (error code {off.error}): {off.failure}. The pool stays up."
         assert isinstance(load.entry, IsapiFilter)
         declared_for = load.entry.site or None
         precondition = None if bin_arch is None else restrict_to_bitness(load.entry.precondition, bin_arch)
@@ -43,6 +46,6 @@ def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
         if restrict is not None and plan.iisexpress is not None:  # NOTE: IIS Express's own appcmd.exe and config, not the machine's IIS
             restrict = iisexpress.with_iisexpress_appcmd(restrict, plan.iisexpress)
         yield Finding.for_load(
-            load, isapi_filter_arch.id, isapi_filter_arch.severity, symptom, mismatch_cause(load, "ISAPI filter"),
+            load, isapi_filter_arch.id, isapi_filter_arch.severity, symptom, mismatch_cause(load, "ISAPI filter", plan.server.os_arch),
             fixes(restrict, flip_fix(plan, load), build_fix(load, "ISAPI filter")),
         )

@@ -50,7 +50,7 @@ def managed_assembly_arch(plan: LoadPlan) -> Iterator[Finding]:
             continue
         remedy = rebuild_fix(load)
         failing = load.name
-        cause = mismatch_cause(load, "the bin assembly")
+        cause = mismatch_cause(load, "the bin assembly", plan.server.os_arch)
         if load.binary.chain:
             # NOTE: the file that has the wrong architecture is the dependency: the remedy is on it (an AnyCPU
             # assembly's own flags change nothing), and the exception names the assembly whose load fails: the

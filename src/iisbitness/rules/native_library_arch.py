@@ -57,5 +57,5 @@ def native_library_arch(plan: LoadPlan) -> Iterator[Finding]:
                    note="NuGet packages with native code ship one copy per architecture; publishing for one RID, "
                         "or copying a single build into bin, drops the others.")
         yield Finding.for_load(load, native_library_arch.id, severity, symptom,
-                               mismatch_cause(load, "the native library") + layout,
+                               mismatch_cause(load, "the native library", plan.server.os_arch) + layout,
                                fixes(flip_fix(plan, load), split_fix(plan, load), ship))

@@ -22,6 +22,7 @@ from iisbitness.loadplan.plan import (
     Skipped,
 )
 from iisbitness.model.source import ConfigSource
+from iisbitness.pe.classify import off_arm
 from iisbitness.report import LoadEntry, Verdict
 
 APPLICATION = "application"
@@ -48,7 +49,8 @@ def load_map(plan: LoadPlan, coverage: tuple[Coverage, ...] = ()) -> tuple[LoadE
     of ``coverage`` not (fully) checked (whatever its folder holds is missing from the map), grouped by process in
     plan order."""
     unchecked = [c for c in coverage if c.status is not CoverageStatus.CHECKED]
-    entries = ([_entry(ld) for ld in plan.loads] + [_skipped(s) for s in plan.skipped]
+    os_arch = plan.server.os_arch
+    entries = ([_entry(ld, os_arch) for ld in plan.loads] + [_skipped(s) for s in plan.skipped]
                + [_unchecked(plan, c) for c in unchecked])
     order = {key: i for i, key in enumerate(dict.fromkeys(_process_of(e) for e in entries))}
     return tuple(sorted(entries, key=lambda e: order[_process_of(e)]))
@@ -60,7 +62,7 @@ def _process_of(e: LoadEntry) -> tuple[str, str, str]:
     return e.process, e.pool or "", (e.process_site or "").lower()
 
 
-def _verdict(load: Load) -> tuple[Verdict, str]:
+def _verdict(load: Load, os_arch: Arch) -> tuple[Verdict, str]:
     b = load.binary
     if isinstance(load.entry, GacAssembly) and load.entry.unchecked:
         return Verdict.UNKNOWN, load.entry.unchecked
@@ -101,8 +103,9 @@ def _verdict(load: Load) -> tuple[Verdict, str]:
     if fits is False and b.chain:
         return Verdict.CANNOT_LOAD, "a dependency does not fit: " + " -> ".join(b.chain)
     if fits is False and not b.arches and b.image is not None:
-        # NOTE: not "loads only in none": IA64, ARM32, an ARM64X/ARM64EC image off Windows on Arm (its note says why)
-        why = f": {b.image.notes[-1]}" if b.image.notes else ""
+        # NOTE: not "loads only in none": IA64, ARM32, an ARM64X/ARM64EC image off Windows on Arm (off_arm says why)
+        off = off_arm(b.image, os_arch, load.process.arch) if b.image.hybrid is not None else None
+        why = f": {off.reason}" if off is not None else ""
         return Verdict.CANNOT_LOAD, (f"{load.process.arch.value} process, binary loads in no process of this "
                                      f"server ({b.image.describe()}){why}")
     if fits is False:
@@ -116,8 +119,8 @@ def _arches(b: BinaryRef | None) -> tuple[Arch, ...]:
     return _shown(arches)[1] if arches is not None else ()
 
 
-def _entry(load: Load) -> LoadEntry:
-    verdict, reason = _verdict(load)
+def _entry(load: Load, os_arch: Arch) -> LoadEntry:
+    verdict, reason = _verdict(load, os_arch)
     b = load.binary
     process = load.process
     return LoadEntry(process.name, process.arch, process.pool.name if process.pool else None,
