@@ -225,10 +225,12 @@ class Finding:
         process_arch_assumed: the process's architecture is a default assumption, not a setting that was read (IIS
             Express under Visual Studio's unrecorded "64 bit IIS Express" option,
             :attr:`iisbitness.loadplan.plan.Process.arch_assumption`, iis-express-facts.md F2.1).
-        unreadable_binary: the binary could not be read at all (:attr:`iisbitness.loadplan.plan.BinaryRef.unreadable`,
-            of the load the finding is about): nothing to fix, and :attr:`cause` says what to give the scan instead.
-            Not coverage's "not checked" (:meth:`iisbitness.report.Report.unchecked`: applications), though such a
-            binary also leaves its applications partly checked.
+        binary_not_checked: the scan could not check the binary: it could not be read at all
+            (:attr:`iisbitness.loadplan.plan.BinaryRef.unreadable`, of the load the finding is about; such a binary
+            also leaves its applications partly checked), or whether any process loads it depends on an OS
+            architecture the scan only assumed (an ARM64X/ARM64EC image, binary-invalid). Nothing to fix, and
+            :attr:`cause` says what to give the scan instead. Not coverage's "not checked"
+            (:meth:`iisbitness.report.Report.unchecked`: applications).
         binary_target: for a binary read whose headers name no process of this server that loads it (``binary_arch``
             empty: IA64, ARM32, an ARM64X/ARM64EC image off Windows on Arm), its platform target (``"ARM64X"``), so
             that a format says what it is instead of "unknown"; None otherwise.
@@ -256,7 +258,7 @@ class Finding:
     """IIS Express: the site of the project whose ``iisexpress.exe`` the finding is about
     (:attr:`iisbitness.loadplan.plan.Process.site`), part of :attr:`key`: two projects of one pool are two processes,
     and a fix of one project's leaves the other's finding standing. None elsewhere."""
-    unreadable_binary: bool = False
+    binary_not_checked: bool = False
     binary_target: str | None = None
 
     @property
@@ -306,7 +308,7 @@ class Finding:
             binary_arch=tuple(sort_arches(arches)) if arches is not None else (),
             config=load.source, symptom=symptom, cause=cause, fixes=fixes, chain=load.binary.chain,
             process_arch_assumed=load.process.arch_assumption is not None, process_site=load.process.site,
-            unreadable_binary=load.binary.unreadable,
+            binary_not_checked=load.binary.unreadable,
             binary_target=_no_process_target(load),
         )
 

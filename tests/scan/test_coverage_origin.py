@@ -144,8 +144,8 @@ def test_one_predicate_for_a_binary_the_scan_could_not_read(tmp_path: Path) -> N
     (img / "shop").mkdir()
     report = scan_image(ServerImage.offline(img, {}), ScanOptions(os_arch=Arch.X64), "img")
     by_binary = {f.binary: f for f in report.findings if f.rule == "binary-invalid"}
-    assert by_binary["E:\\Vendor\\e.dll"].unreadable_binary
-    assert not by_binary["C:\\Vendor\\broken.dll"].unreadable_binary
+    assert by_binary["E:\\Vendor\\e.dll"].binary_not_checked
+    assert not by_binary["C:\\Vendor\\broken.dll"].binary_not_checked
     [shop] = report.coverage
     assert shop.status.value == "partly-checked" and len(shop.reasons) == 1 and "e.dll" in shop.reasons[0]
 

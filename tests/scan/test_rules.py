@@ -504,7 +504,7 @@ def test_a_hybrid_module_on_an_assumed_os_asks_for_the_os_instead_of_stating_a_f
     r = scan(img, ScanOptions(config=config))
     assert r.server.os_arch_from.startswith("assumed")
     [f] = r.findings
-    assert (f.rule, f.severity, f.unchecked) == ("binary-invalid", Severity.WARNING, True)
+    assert (f.rule, f.severity, f.binary_not_checked) == ("binary-invalid", Severity.WARNING, True)
     assert "loads only on Windows on Arm" in f.cause and "give --os-arch arm64 or --os-arch x64" in f.cause
     assert "no process of this server loads it" not in f.cause and "If this server is x64 Windows" in f.cause
     [g] = scan(img, ScanOptions(config=config, os_arch=Arch.X64)).findings

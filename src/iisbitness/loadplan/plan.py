@@ -201,7 +201,7 @@ class BinaryRef:
     def unreadable(self) -> bool:
         """True when the scan could not read the file at all (:attr:`problem` said, no :attr:`image`): a path on a
         drive not mapped, a share not given, outside the image, an unknown variable, a file that cannot be read. The
-        one test of it: a finding about such a load (:attr:`iisbitness.findings.Finding.unreadable_binary`) and the
+        one test of it: a finding about such a load (:attr:`iisbitness.findings.Finding.binary_not_checked`) and the
         coverage of the applications whose worker loads it (``loadplan.coverage``)."""
         return self.problem is not None and self.image is None
 

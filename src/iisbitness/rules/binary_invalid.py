@@ -11,6 +11,7 @@ resolvable offline) stays a warning."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
@@ -67,10 +68,10 @@ def _os_unknown(plan: LoadPlan, load: Load) -> Finding:
     assert b.image is not None and b.image.hybrid is not None
     kind = b.image.hybrid.value
     os_arch = plan.server.os_arch.value
-    return Finding.for_load(
+    return replace(Finding.for_load(
         load, binary_invalid.id, binary_invalid.severity, "iisbitness could not check this binary.",
         f"'{b.configured}' ({load.kind.value} '{load.name}') is {b.image.describe()}: an {kind} image holds ARM64 code "
         f"and loads only on Windows on Arm. The scan took the OS as {os_arch} ({plan.server.os_arch_from}), but an "
         f"{kind} binary is itself a sign of Windows on Arm (the arm64 ASP.NET Core Hosting Bundle installs ANCM's "
         f"aspnetcorev2.dll as an ARM64X forwarder): give --os-arch arm64 or --os-arch {os_arch}. If this server is "
-        f"{os_arch} Windows, no process of it loads the file.")
+        f"{os_arch} Windows, no process of it loads the file."), binary_not_checked=True)

@@ -164,7 +164,7 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
         fixes = harmless
         if not fixes:
             # NOTE: a binary the scan could not check is no configuration to fix: what to give the scan is its cause
-            left.append(Left(n, f, f"not checked, so nothing to fix: {f.cause}" if f.unreadable_binary else
+            left.append(Left(n, f, f"not checked, so nothing to fix: {f.cause}" if f.binary_not_checked else
                              "no verified fix that changes configuration"))
             continue
         for fix in fixes:
