@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from iisbitness.api import scan
+from iisbitness.findings import Severity
 from iisbitness.fixes.commands import remove_compression_scheme
 from iisbitness.fixes.text import Document, Edits
 from iisbitness.formats.causes import effect_lines, removal, view
@@ -132,3 +133,30 @@ def test_compression_modules_precondition_is_verified_last_and_apply_rescans_cle
     assert after.count('preCondition="bitness64"') == 2 and 'name="xpress"' in after
     assert after.replace(' preCondition="bitness64"', "") == before
     assert _scheme_findings(img) == []
+
+
+def test_the_kb_case_a_scheme_dll_absent_from_syswow64_is_offered_its_removal(tmp_path: Path) -> None:
+    """KB 4468361's own case: WSUS's ``suscomp.dll`` named under ``%windir%\\system32\\inetsrv``, installed there only
+    (x64), so a 32-bit pool looks for it in SysWOW64\\inetsrv, which holds IIS's own x86 modules but not it
+    (binary-missing, an error). Its fixes are the flip to 64-bit and the build advice, and, as for a scheme DLL of the
+    wrong build, the KB's removal of the scheme and the compression modules' preCondition (binary-missing offered
+    neither)."""
+    schemes = SCHEMES.replace("C:\\Program Files\\Update Services\\WebServices\\suscomp.dll",
+                              "%windir%\\system32\\inetsrv\\suscomp.dll")
+    pools = '<add name="WsusPool" managedRuntimeVersion="v4.0" />\n' \
+            '<add name="Legacy" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />'
+    files: dict[str, str | Path | bytes] = {"wsus/index.htm": "w", "legacy/index.htm": "l",
+                                             "Windows/System32/inetsrv/suscomp.dll": "module_x64.dll"}
+    for name in ("compstat.dll", "compdyn.dll", "gzip.dll"):
+        files[f"Windows/System32/inetsrv/{name}"] = "module_x64.dll"
+        files[f"Windows/SysWOW64/inetsrv/{name}"] = "module_x86.dll"
+    img = make_image(tmp_path, apphost(pools, site("WSUS Administration", 1, "WsusPool", "C:\\wsus")
+                                       + site("Legacy", 2, "Legacy", "C:\\legacy"), MODULES + schemes), files)
+    [found] = [f for f in scan(img).findings if f.rule == "binary-missing"]
+    assert (found.pool, found.severity) == ("Legacy", Severity.ERROR)
+    labels = [x.label for x in found.fixes]
+    assert "remove compression scheme 'xpress'" in labels
+    assert "compression modules only in 64-bit workers" in labels
+    assert found.fixes[0].summary == "Run application pool 'Legacy' as 64-bit (x64)"
+    [remove] = [x for x in found.fixes if x.label == "remove compression scheme 'xpress'"]
+    assert remove.verified and labels.index(remove.label) > labels.index(found.fixes[0].label)

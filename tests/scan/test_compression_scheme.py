@@ -167,7 +167,7 @@ def test_a_scheme_missing_from_syswow64_on_arm64_offers_the_flip_every_rule_choo
                         "Windows/System32/inetsrv/suscomp.dll": "hybrid_arm64x_marker.dll"})
     [found] = [f for f in scan(image, ScanOptions(os_arch=Arch.ARM64)).findings if f.rule == "binary-missing"]
     assert (found.pool, found.severity) == ("P32", Severity.ERROR)
-    [flip] = [x for x in found.fixes if x.edits]
+    [flip] = [x for x in found.fixes if x.summary.startswith("Run application pool")]
     assert flip.summary == "Run application pool 'P32' as 64-bit (x64)" and flip.verified is True
 
 

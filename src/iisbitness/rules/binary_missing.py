@@ -46,7 +46,15 @@ from iisbitness.fixes.commands import filter_precondition, global_module_precond
 from iisbitness.image.paths import Inference, under_syswow64
 from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
-from iisbitness.rules._common import build_fix, fixes, flip_fix, module_failing_pools, scheme_symptom
+from iisbitness.rules._common import (
+    build_fix,
+    compression_modules_fix,
+    fixes,
+    flip_fix,
+    module_failing_pools,
+    scheme_removal,
+    scheme_symptom,
+)
 
 _SYMPTOM = {
     # facts D2 (W3SVC-WP 2280, WAS 5002; "IIS W3SVC Module Configuration", "IIS Application Pool Availability")
@@ -86,26 +94,16 @@ def _fix_note(absence: Absence, kind: LoadKind) -> str:
 def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...]:
     """When the other architecture's copy is installed (``absence.other_view``): a preCondition that keeps the entry
     out of this process's bitness (verified like any fix), and installing this architecture's build (advice). A
-    compression scheme has no preCondition (``httpCompression/scheme``, facts C1): the pool's worker run instead at an
-    architecture that loads the copy the image has (its headers as another worker read them; on x64 Windows, when
-    none did, the other WOW64 view's), the flip chosen as every rule's (:func:`~iisbitness.rules._common.flip_fix`:
-    the OS's worker architectures, ARM64's included; IIS Express's ``iisexpress.exe`` bitness)."""
+    compression scheme, which takes no preCondition (``httpCompression/scheme``, facts C1), has its own
+    (:func:`_scheme_fixes`)."""
+    if load.kind is LoadKind.COMPRESSION_SCHEME:
+        return _scheme_fixes(plan, load, absence)
     if absence.other_view is None or load.process.pool is None or plan.iis6 is not None:
         return ()
     other = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
-    what = {LoadKind.GLOBAL_MODULE: "global module", LoadKind.ISAPI_FILTER: "ISAPI filter",
-            LoadKind.COMPRESSION_SCHEME: "compression scheme DLL"}.get(load.kind)
+    what = {LoadKind.GLOBAL_MODULE: "global module", LoadKind.ISAPI_FILTER: "ISAPI filter"}.get(load.kind)
     if what is None:
         return ()
-    if load.kind is LoadKind.COMPRESSION_SCHEME:
-        # NOTE: the flip chosen as every rule chooses it (rules/_common.flip_fix: IIS Express's iisexpress.exe, ARM64's
-        # worker architectures), at the architectures that load the copy the image has
-        arches = _other_build_arches(plan, load, absence)
-        if not arches and plan.server.os_arch is Arch.X64:
-            arches = frozenset({other})  # NOTE: no worker read that copy: on x64 it is the other WOW64 view's
-        flip = (flip_fix(plan, replace(load, binary=replace(load.binary, inferred=Inference(
-            arches, f"the image's copy {absence.other_view}")))) if arches else None)
-        return fixes(flip, build_fix(load, what))
     restrict: Fix | None = None
     entry = load.entry
     if isinstance(entry, GlobalModule) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
@@ -116,6 +114,31 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
         restrict = filter_precondition(load.name, pc, entry.site or None,
                                        in_web_config=entry.source.file != plan.server.config_file)
     return fixes(restrict, build_fix(load, what))
+
+
+def _scheme_fixes(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...]:
+    """A compression scheme DLL its worker does not find: where the image holds the other copy
+    (``absence.other_view``), the pool's worker run at an architecture that loads it (its headers as another worker
+    read them; on x64 Windows, when none did, the other WOW64 view's; the flip chosen as every rule's,
+    :func:`~iisbitness.rules._common.flip_fix`: ARM64's worker architectures, IIS Express's bitness) and installing
+    this build (advice); always, as for a scheme DLL of the wrong build (compression-scheme-arch), removing
+    the scheme (KB 4468361's own fix for WSUS's ``suscomp.dll``, which has no x86 build) and a bitness preCondition on
+    the compression modules, each verified like any fix and ranked after those that keep compression."""
+    if load.process.pool is None or plan.iis6 is not None:
+        return ()
+    flip: Fix | None = None
+    build: Fix | None = None
+    if absence.other_view is not None:
+        # NOTE: the flip chosen as every rule chooses it (rules/_common.flip_fix: IIS Express's iisexpress.exe, ARM64's
+        # worker architectures), at the architectures that load the copy the image has
+        arches = _other_build_arches(plan, load, absence)
+        if not arches and plan.server.os_arch is Arch.X64:
+            # NOTE: no worker read that copy: on x64 it is the other WOW64 view's
+            arches = frozenset({Arch.X64 if load.process.arch is Arch.X86 else Arch.X86})
+        flip = (flip_fix(plan, replace(load, binary=replace(load.binary, inferred=Inference(
+            arches, f"the image's copy {absence.other_view}")))) if arches else None)
+        build = build_fix(load, "compression scheme DLL")
+    return fixes(flip, build, scheme_removal(plan, load), compression_modules_fix(plan, load))
 
 
 def _other_build_arches(plan: LoadPlan, load: Load, absence: Absence) -> frozenset[Arch]:
