@@ -513,6 +513,26 @@ def test_a_hybrid_module_on_an_assumed_os_asks_for_the_os_instead_of_stating_a_f
     assert scan(img, ScanOptions(config=config, os_arch=Arch.ARM64)).findings == ()
 
 
+@pytest.mark.parametrize("dll", ["hybrid_arm64x_marker.dll", "hybrid_arm64ec_marker.dll"])
+def test_the_load_map_of_a_hybrid_module_on_an_assumed_os_says_unknown_as_the_finding_does(tmp_path: Path,
+                                                                                          dll: str) -> None:
+    """The OS only assumed: the finding is a could-not-check warning, and the load map said "loads" (the module's
+    ARM64X view fits an x64 worker on Windows on Arm): it says unknown and asks for --os-arch; with the OS given, the
+    map's verdict follows the OS, as the findings do (x64: cannot load; arm64: loads)."""
+    img, config = _ancm_without_windows(tmp_path, dll)
+
+    def verdict(os_arch: Arch | None) -> tuple[str, str]:
+        loads = scan(img, ScanOptions(config=config, os_arch=os_arch, load_map=True)).loads
+        assert loads is not None
+        [e] = [e for e in loads if e.kind == "global-module"]
+        return e.verdict.value, e.reason
+
+    assumed = verdict(None)
+    assert assumed[0] == "unknown" and "give --os-arch" in assumed[1]
+    assert verdict(Arch.X64)[0] == "cannot-load"
+    assert verdict(Arch.ARM64)[0] == "loads"  # NOTE: as the finding test above: no finding on ARM64
+
+
 def test_an_arm64ec_module_on_x64_windows_fails_on_rtliseccode_not_on_its_architecture(tmp_path: Path) -> None:
     """Review r10 #2: an ARM64EC DLL's Machine is AMD64 (0x8664): the x64 loader maps it and fails on
     KERNEL32!RtlIsEcCode (error 127, 0x8007007F; github jcsteh/osara #1369), so W3SVC-WP 2282's "only supports loading

@@ -22,7 +22,7 @@ from iisbitness.loadplan.plan import (
     Skipped,
 )
 from iisbitness.model.source import ConfigSource
-from iisbitness.pe.classify import off_arm
+from iisbitness.pe.classify import ARM64_HYBRIDS, off_arm
 from iisbitness.report import LoadEntry, Verdict
 
 APPLICATION = "application"
@@ -49,7 +49,7 @@ def load_map(plan: LoadPlan, coverage: tuple[Coverage, ...] = ()) -> tuple[LoadE
     of ``coverage`` not (fully) checked (whatever its folder holds is missing from the map), grouped by process in
     plan order."""
     unchecked = [c for c in coverage if c.status is not CoverageStatus.CHECKED]
-    os_arch = plan.server.os_arch
+    os_arch = None if plan.server.os_arch_assumed else plan.server.os_arch
     entries = ([_entry(ld, os_arch) for ld in plan.loads] + [_skipped(s) for s in plan.skipped]
                + [_unchecked(plan, c) for c in unchecked])
     order = {key: i for i, key in enumerate(dict.fromkeys(_process_of(e) for e in entries))}
@@ -62,7 +62,8 @@ def _process_of(e: LoadEntry) -> tuple[str, str, str]:
     return e.process, e.pool or "", (e.process_site or "").lower()
 
 
-def _verdict(load: Load, os_arch: Arch) -> tuple[Verdict, str]:
+def _verdict(load: Load, os_arch: Arch | None) -> tuple[Verdict, str]:
+    """The verdict of ``load`` and why, on ``os_arch`` Windows (None: an OS architecture the scan only assumed)."""
     b = load.binary
     if isinstance(load.entry, GacAssembly) and load.entry.unchecked:
         return Verdict.UNKNOWN, load.entry.unchecked
@@ -89,6 +90,11 @@ def _verdict(load: Load, os_arch: Arch) -> tuple[Verdict, str]:
         return Verdict.CANNOT_LOAD, (f"not in {', '.join(load.entry.searched)} nor bin: only in {load.entry.found_in} "
                                      f"({_shown(b.arches)[0]}), where a {load.process.arch.value} "
                                      "process never looks")
+    if os_arch is None and b.image is not None and b.image.hybrid in ARM64_HYBRIDS:
+        # NOTE: as binary-invalid says it (a could-not-check warning): whether any process loads an ARM64X/ARM64EC
+        # image depends on the OS, which the scan only assumed; the file itself is a sign of Windows on Arm
+        return Verdict.UNKNOWN, (f"{b.image.describe()}: loads only on Windows on Arm, and the OS architecture was "
+                                 "assumed: give --os-arch")
     fits = load.fits
     inferred = f" (inferred: {b.inferred.reason})" if b.inferred and b.evidence is Evidence.INFERRED else ""
     if fits is True:
@@ -104,7 +110,7 @@ def _verdict(load: Load, os_arch: Arch) -> tuple[Verdict, str]:
         return Verdict.CANNOT_LOAD, "a dependency does not fit: " + " -> ".join(b.chain)
     if fits is False and not b.arches and b.image is not None:
         # NOTE: not "loads only in none": IA64, ARM32, an ARM64X/ARM64EC image off Windows on Arm (off_arm says why)
-        off = off_arm(b.image, os_arch, load.process.arch) if b.image.hybrid is not None else None
+        off = off_arm(b.image, os_arch, load.process.arch) if b.image.hybrid is not None and os_arch is not None else None
         why = f": {off.reason}" if off is not None else ""
         return Verdict.CANNOT_LOAD, (f"{load.process.arch.value} process, binary loads in no process of this "
                                      f"server ({b.image.describe()}){why}")
@@ -119,7 +125,7 @@ def _arches(b: BinaryRef | None) -> tuple[Arch, ...]:
     return _shown(arches)[1] if arches is not None else ()
 
 
-def _entry(load: Load, os_arch: Arch) -> LoadEntry:
+def _entry(load: Load, os_arch: Arch | None) -> LoadEntry:
     verdict, reason = _verdict(load, os_arch)
     b = load.binary
     process = load.process
