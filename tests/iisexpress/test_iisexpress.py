@@ -621,3 +621,24 @@ def test_the_html_map_puts_each_project_s_binaries_and_findings_under_its_own_pr
     sample = html[marks[CLASSIC]:]
     assert "Other.dll" in keyvault and "Legacy.Interop.dll" not in keyvault and "SampleKVApp.dll" not in keyvault
     assert "Legacy.Interop.dll" in sample and "Other.dll" not in sample.split("</section>")[0]
+
+
+def test_a_global_module_not_read_leaves_only_its_own_project_partly_checked(tmp_path: Path) -> None:
+    """Two projects of one pool, SampleKVApp's iisexpress.exe 64-bit and KeyVaultDemo's 32-bit; a global module behind
+    a variable the scan does not know, with preCondition bitness64, is loaded (and not read) by SampleKVApp's process
+    alone. It counted against every application of the pool, so KeyVaultDemo, whose process never loads it, was
+    "partly checked" too; iisexpress.exe /site:NAME serves one project's site."""
+    sol = classic_solution(tmp_path / "sol", use64="true")
+    second_project(sol, "KeyVaultDemo", "false")
+    config = sol / ".vs" / CLASSIC / "config" / "applicationhost.config"
+    text = config.read_text(encoding="utf-8-sig")
+    at = text.index("<globalModules>\n")  # NOTE: the element, not the comment that names it
+    config.write_text(text[:at] + '<globalModules>\n            <add name="Vendor" image="%VENDOR_HOME%\\v.dll" '
+                      'preCondition="bitness64" />' + text[at + len("<globalModules>"):], encoding="utf-8")
+    machine = tmp_path / "c"
+    (machine / "Program Files" / "IIS Express").mkdir(parents=True)
+    (machine / "Program Files (x86)" / "IIS Express").mkdir(parents=True)
+    _, doc = scan_json(sol, "--drive", f"C={machine}")
+    reasons = {a["application"]: " ".join(a["reasons"]) for a in doc["coverage"]["applications"]}
+    assert "v.dll" in reasons[f"{CLASSIC}/"], reasons
+    assert "v.dll" not in reasons["KeyVaultDemo/"], reasons

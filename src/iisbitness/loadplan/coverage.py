@@ -361,7 +361,9 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         b = load.binary
         if not b.unreadable or load.process.pool is None or isinstance(load.entry, GacAssembly):
             continue
-        site, app = (load.site or "").lower(), (load.application or "").lower()
+        # NOTE: IIS Express: a process serves its project's site alone (iisexpress.exe /site:NAME), so a global
+        # module its process loads counts against that site's applications, not every application of the pool
+        site, app = (load.site or load.process.site or "").lower(), (load.application or "").lower()
         targets = [a for a in in_pool.get(load.process.pool.name.lower(), ())
                    if not site or (a.site.lower() == site and (not app or a.path.lower() == app))]
         if not targets:
