@@ -595,3 +595,19 @@ def test_an_arm64x_runtime_beside_an_x64_module_breaks_it_on_x64_windows_only(tm
     assert f.rule == "global-module-arch"
     assert "chain_top_x64.dll -> chain_dep.dll (ARM64X: Windows on Arm only)" in f.cause, f.cause
     assert scan(img, ScanOptions(os_arch=Arch.ARM64)).findings == ()
+
+
+@pytest.mark.parametrize("dll", ["hybrid_arm64x_marker.dll", "hybrid_arm64ec_marker.dll"])
+def test_an_application_whose_worker_loads_a_hybrid_on_an_assumed_os_is_partly_checked(tmp_path: Path,
+                                                                                        dll: str) -> None:
+    """The could-not-check warning of a hybrid module on an assumed OS left coverage "1 of 1 application checked" and
+    --fail-on-incomplete passing: the application is partly checked, and the remedy is the OS to give."""
+    img, config = _ancm_without_windows(tmp_path, dll)
+    (img / "a").mkdir()
+    (img / "a" / "index.htm").write_text("a", encoding="utf-8")
+    [c] = scan(img, ScanOptions(config=config)).coverage
+    assert c.status.value == "partly-checked", c
+    assert "--os-arch arm64" in c.remedy and any("loads only on Windows on Arm" in r for r in c.reasons), c
+    [c] = scan(img, ScanOptions(config=config, os_arch=Arch.X64)).coverage
+    assert c.status.value == "checked", c
+

@@ -47,6 +47,7 @@ from iisbitness.loadplan.iisexpress import as_launched
 from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
 from iisbitness.model.iis7 import Application, Server, VirtualDirectory
 from iisbitness.model.source import Problem
+from iisbitness.pe.classify import ARM64_HYBRIDS
 
 
 def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem]) -> tuple[Coverage, ...]:
@@ -344,12 +345,12 @@ def _inherited_gaps(apps: list[Application], folders: dict[int, list[_Folder]]) 
 
 def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]], plan: LoadPlan,
                      ctx: PlanContext) -> dict[int, tuple[tuple[str, str], ...]]:
-    """Per application, ``(reason, remedy)`` for each binary its worker loads that the scan could not read (the
-    binary's ``problem``: on a drive not mapped, a UNC share not given, outside the image, an unknown variable, a
-    file that cannot be read): a global module or compression scheme DLL counts against every application of the
-    pool, a site's ISAPI filter against the site's applications there, an application's own entry against it. Such
-    a binary is a ``binary-invalid`` warning, and the applications were said "checked" over it (``--fail-on-incomplete``
-    passed). Strong-named assemblies are :func:`_unread_by_load`'s; IIS Manager's copies of ``bin`` loads and IIS 6's
+    """Per application, ``(reason, remedy)`` for each binary its worker loads that the scan could not check: not read
+    (the binary's ``problem``: on a drive not mapped, a UNC share not given, outside the image, an unknown variable, a
+    file that cannot be read), or an ARM64X/ARM64EC image on an OS architecture the scan only assumed
+    (binary-invalid's could-not-check warning): a global module or compression scheme DLL counts against every application of the
+    pool, a site's ISAPI filter against the site's applications there, an application's own entry against it. The
+    applications were said "checked" over such a binary (``--fail-on-incomplete`` passed). Strong-named assemblies are :func:`_unread_by_load`'s; IIS Manager's copies of ``bin`` loads and IIS 6's
     processes without a pool are left to the worker's; an application whose own root folder was not read is left out
     (not checked already: that folder's reason is the one to give)."""
     in_pool: dict[str, list[Application]] = {}
@@ -357,9 +358,15 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         if all(host is not None for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir):
             in_pool.setdefault(a.pool.lower(), []).append(a)
     out: dict[int, dict[tuple[str, str], None]] = {}
+    os_assumed = plan.server.os_arch_assumed
     for load in plan.loads:
         b = load.binary
-        if not b.unreadable or load.process.pool is None or isinstance(load.entry, GacAssembly):
+        # NOTE: an ARM64X/ARM64EC image on an OS the scan only assumed: whether any process loads it is not known
+        # (binary-invalid's could-not-check warning)
+        hybrid = os_assumed and b.image is not None and b.image.hybrid in ARM64_HYBRIDS
+        if (not (b.unreadable or hybrid)
+                or load.process.pool is None
+                or isinstance(load.entry, GacAssembly)):
             continue
         # NOTE: IIS Express: a process serves its project's site alone (iisexpress.exe /site:NAME), so a global
         # module its process loads counts against that site's applications, not every application of the pool
@@ -370,8 +377,14 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
             continue
         give = (ctx.image.locate(b.windows_path).remedy if b.windows_path
                 else _env_remedy(b.configured, plan, load.process.arch, ctx))
-        gap = (f"'{b.configured}' ({load.kind.value} '{load.name}'), which its worker loads, was not read: {b.problem}",
-               give or "")
+        if b.unreadable:
+            why = f"was not read: {b.problem}"
+        else:
+            assert b.image is not None
+            why = (f"was not checked: it is {b.image.describe()}, which loads only on Windows on Arm, and the OS "
+                   "architecture was assumed")
+            give = "--os-arch arm64 or --os-arch x64"
+        gap = (f"'{b.configured}' ({load.kind.value} '{load.name}'), which its worker loads, {why}", give or "")
         for a in targets:
             out.setdefault(id(a), {})[gap] = None
     return {k: tuple(v) for k, v in out.items()}
