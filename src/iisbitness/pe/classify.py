@@ -155,10 +155,10 @@ _OFF_WINDOWS_ON_ARM = {
         "ARM64EC on {os} Windows: its code is ARM64 with x64 conventions (it may hold x64 code too), which only "
         "Windows 11 on Arm runs (in its emulated x64 processes); no process of this server loads it",
         "0x8007007F",
-        "\"The procedure entry point RtlIsEcCode could not be located\" (ERROR_PROC_NOT_FOUND, Win32 error 127, "
-        "0x8007007F) on x64 Windows 10 and later: its Machine is AMD64 (0x8664), so the x64 loader maps it and fails "
-        "on an import only Windows on Arm's KERNEL32 exports (its Visual C++ runtime's RtlIsEcCode); Windows 7 "
-        "refuses it as a bad image (0xC000007B)",
+        "its Machine is AMD64 (0x8664), so the x64 loader maps it, and the load then fails on what only Windows on "
+        "Arm provides: where the DLL or its ARM64EC Visual C++ runtime imports RtlIsEcCode, \"The procedure entry "
+        "point RtlIsEcCode could not be located\" (ERROR_PROC_NOT_FOUND, Win32 error 127, 0x8007007F) on x64 Windows "
+        "10 and later; Windows 7 refuses it as a bad image (0xC000007B); the exact error depends on what it imports",
         False),
 }
 """Per hybrid kind, :class:`OffArm` with ``{os}`` for the server's architecture. Sources: learn.microsoft.com/
