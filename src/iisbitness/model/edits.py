@@ -62,8 +62,8 @@ class RemoveCompressionScheme:
     """Remove compression scheme ``name`` (``system.webServer/httpCompression/scheme``, AppHostOnly) from the server:
     no worker loads its DLL any more, and no pool compresses with it. What KB 4468361 ("Management points stop
     responding to HTTP requests with error 500.19") does for WSUS's ``xpress`` scheme, whose ``suscomp.dll`` has no
-    build for the other architecture; a scheme takes no preCondition (facts C1), so this is the one configuration
-    change that keeps it out of a worker short of flipping the pool."""
+    build for the other architecture. A scheme takes no preCondition (facts C1): short of flipping the pool, the other
+    way to keep it out of a worker is a bitness preCondition on the compression modules themselves."""
 
     name: str
 

@@ -69,8 +69,8 @@ _SYMPTOM = {
     # facts D8 (Persits KB PS080519170: ASP 0177, 8007007e)
     LoadKind.COM_INPROC: "Server.CreateObject fails: \"The specified module could not be found.\" (8007007E)",
     # Lex Li, "IIS 7 and WSUS on Windows Server x64" (suscomp.dll absent from SysWOW64\inetsrv: 500.19, Module
-    # DynamicCompressionModule, Notification SendResponseHandler, 0x8007007e); KB 4468361 (the same scheme DLL of the
-    # wrong architecture: HTTP 500.19 on every request of the pool)
+    # DynamicCompressionModule, Notification SendResponseHandler, 0x8007007e); KB 4468361 (the same x64-only DLL
+    # that a 32-bit pool looks for in SysWOW64: HTTP 500.19 on every request of the pool)
     LoadKind.COMPRESSION_SCHEME: scheme_symptom("the pool", ", Error Code 0x8007007E \"The specified module could not "
                                                 "be found.\""),
 }

@@ -6,7 +6,8 @@ when the compression scheme DLL is loaded by IIS compression module", IIS native
 Overview": a scheme provider "is a pluggable extension of IIS StaticCompressionModule and DynamicCompressionModule").
 "Compression schemes are defined globally" and load in every application pool: one of the wrong architecture gives
 HTTP 500.19 on every response of the pool's sites, a static file too (KB 4468361, "Management points stop responding to HTTP requests with error
-500.19": WSUS's 32-bit ``suscomp.dll`` in a 64-bit pool). An error, then, like a global module's; the symptom names
+500.19": WSUS's x64-only ``suscomp.dll``, which a 32-bit pool looks for in SysWOW64, where it is absent: the
+absent case, binary-missing's; the wrong build gives the same 500.19 with its own error). An error, then, like a global module's; the symptom names
 the module and notification IIS reports. A scheme DLL absent where the worker looks (``%ProgramFiles%`` is
 ``Program Files (x86)`` in a 32-bit worker, facts B11, B12) is ``binary-missing``'s, with its symptom for schemes:
 each missing file is said once, in one rule.
