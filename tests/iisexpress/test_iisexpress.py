@@ -517,6 +517,7 @@ def test_a_bitness_fix_moves_only_the_projects_own_site(tmp_path: Path) -> None:
 
 
 LOADS_SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "loads-1.json").read_text(encoding="utf-8"))
+SCAN_SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "scan-2.json").read_text(encoding="utf-8"))
 
 
 def test_two_projects_of_one_pool_are_two_processes_in_side_effects_and_the_load_map(tmp_path: Path) -> None:
@@ -559,6 +560,8 @@ def test_a_global_module_that_stops_two_projects_of_one_pool_offers_each_its_own
                       if "<Use64BitIISExpress>true</Use64BitIISExpress>" in x["summary"])
     assert switches == ["KeyVaultDemo", CLASSIC], [f["fixes"] for f in found]
     assert sorted(f["cause"].split("'")[1] for f in found) == ["KeyVaultDemo", CLASSIC]
+    assert sorted(f["process_site"] for f in found) == ["KeyVaultDemo", CLASSIC]  # NOTE: not only in prose
+    jsonschema.validate(doc, SCAN_SCHEMA)
 
 
 def test_a_baseline_of_two_projects_of_one_pool_accepts_each_project_s_findings(tmp_path: Path) -> None:

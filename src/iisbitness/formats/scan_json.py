@@ -43,12 +43,13 @@ def _fix(fix: Fix, number: int) -> dict[str, Any]:
 
 def finding_dict(f: Finding, number: int, v: ReportView, cause: int) -> dict[str, Any]:
     """One finding as JSON-ready data: ``number`` its place in the report (1-based), ``v`` the report's view
-    (its fixes' numbers, into the document's ``fixes``), ``cause`` its cause's number (into ``causes``).
+    (its fixes' numbers, into the document's ``fixes``), ``cause`` its cause's number (into ``causes``);
+    ``process_site`` only under IIS Express (:attr:`Finding.process_site`).
 
     Raises:
         KeyError: a fix of ``f`` is not in ``v`` (``v`` is not the view of ``f``'s report).
     """
-    return {"number": number, "cause_number": cause,
+    out = {"number": number, "cause_number": cause,
         "rule": f.rule, "severity": f.severity.label, "evidence": f.evidence.value,
         "pool": f.pool, "site": f.site, "application": f.application,
         "process": f.process, "process_arch": f.process_arch.value if f.process_arch else None,
@@ -60,6 +61,9 @@ def finding_dict(f: Finding, number: int, v: ReportView, cause: int) -> dict[str
         # four breakages at most), so they grow with findings, not with findings x pools
         "rejected_fixes": [{"summary": r.summary, "reason": r.reason} for r in f.rejected_fixes],
     }
+    if f.process_site is not None:  # NOTE: IIS Express only (added within version 2): absent elsewhere
+        out["process_site"] = f.process_site
+    return out
 
 
 def _number(v: ReportView, fix: Fix) -> int:
