@@ -47,7 +47,6 @@ from iisbitness.loadplan.iisexpress import as_launched
 from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
 from iisbitness.model.iis7 import Application, Server, VirtualDirectory
 from iisbitness.model.source import Problem
-from iisbitness.pe.classify import ARM64_HYBRIDS
 
 
 def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem]) -> tuple[Coverage, ...]:
@@ -358,12 +357,9 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         if all(host is not None for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir):
             in_pool.setdefault(a.pool.lower(), []).append(a)
     out: dict[int, dict[tuple[str, str], None]] = {}
-    os_assumed = plan.server.os_arch_assumed
     for load in plan.loads:
         b = load.binary
-        # NOTE: an ARM64X/ARM64EC image on an OS the scan only assumed: whether any process loads it is not known
-        # (binary-invalid's could-not-check warning)
-        hybrid = os_assumed and b.image is not None and b.image.hybrid in ARM64_HYBRIDS
+        hybrid = plan.os_undecided(b)  # NOTE: binary-invalid's could-not-check warning
         if (not (b.unreadable or hybrid)
                 or load.process.pool is None
                 or isinstance(load.entry, GacAssembly)):

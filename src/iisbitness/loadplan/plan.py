@@ -43,6 +43,7 @@ from iisbitness.model.iis7 import (
 )
 from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.model.source import ConfigSource, Problem
+from iisbitness.pe.classify import ARM64_HYBRIDS
 from iisbitness.pe.types import ImageKind, PeImage
 from iisbitness.slots import direct_init
 
@@ -607,6 +608,15 @@ class LoadPlan:
     iis6: Iis6Server | None = None
     iisexpress: IisExpressWorkspace | None = None
     _derived: dict[str, object] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def os_undecided(self, binary: BinaryRef) -> bool:
+        """True when whether any process of the server loads ``binary`` depends on an OS architecture the scan only
+        assumed (:attr:`Server.os_arch_assumed <iisbitness.model.iis7.Server.os_arch_assumed>`): an ARM64X or
+        ARM64EC image, whose code only Windows on Arm runs (:data:`iisbitness.pe.classify.ARM64_HYBRIDS`;
+        learn.microsoft.com/windows/arm arm64x-pe, arm64ec). The one test binary-invalid (its could-not-check
+        warning), coverage (partly checked) and the load map (unknown) read."""
+        image = binary.image
+        return image is not None and image.hybrid in ARM64_HYBRIDS and self.server.os_arch_assumed
 
     def derived(self, name: str, make: Callable[[LoadPlan], T]) -> T:
         """``make(self)``, computed at the first call for ``name`` and kept with the plan.

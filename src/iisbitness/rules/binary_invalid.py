@@ -15,18 +15,16 @@ from dataclasses import replace
 
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
-from iisbitness.pe.classify import ARM64_HYBRIDS
 
 
 @rule("binary-invalid", Severity.WARNING, "A configured binary is not a valid PE, cannot be read, or cannot be resolved")
 def binary_invalid(plan: LoadPlan) -> Iterator[Finding]:
     """The process would fail to load it; iisbitness cannot tell its architecture."""
     seen: set[str] = set()
-    assumed = plan.server.os_arch_assumed
     for load in plan.loads:
         b = load.binary
         bad_pe = b.image is not None and not b.image.is_pe
-        if assumed and b.image is not None and b.image.hybrid in ARM64_HYBRIDS:
+        if plan.os_undecided(b):
             if (b.windows_path or b.configured).lower() not in seen:
                 seen.add((b.windows_path or b.configured).lower())
                 yield _os_unknown(plan, load)

@@ -22,7 +22,7 @@ from iisbitness.loadplan.plan import (
     Skipped,
 )
 from iisbitness.model.source import ConfigSource
-from iisbitness.pe.classify import ARM64_HYBRIDS, off_arm
+from iisbitness.pe.classify import off_arm
 from iisbitness.report import LoadEntry, Verdict
 
 APPLICATION = "application"
@@ -49,9 +49,9 @@ def load_map(plan: LoadPlan, coverage: tuple[Coverage, ...] = ()) -> tuple[LoadE
     of ``coverage`` not (fully) checked (whatever its folder holds is missing from the map), grouped by process in
     plan order."""
     unchecked = [c for c in coverage if c.status is not CoverageStatus.CHECKED]
-    os_arch = None if plan.server.os_arch_assumed else plan.server.os_arch
-    entries = ([_entry(ld, os_arch) for ld in plan.loads] + [_skipped(s) for s in plan.skipped]
-               + [_unchecked(plan, c) for c in unchecked])
+    os_arch = plan.server.os_arch
+    entries = ([_entry(ld, os_arch, plan.os_undecided(ld.binary)) for ld in plan.loads]
+               + [_skipped(s) for s in plan.skipped] + [_unchecked(plan, c) for c in unchecked])
     order = {key: i for i, key in enumerate(dict.fromkeys(_process_of(e) for e in entries))}
     return tuple(sorted(entries, key=lambda e: order[_process_of(e)]))
 
@@ -62,8 +62,9 @@ def _process_of(e: LoadEntry) -> tuple[str, str, str]:
     return e.process, e.pool or "", (e.process_site or "").lower()
 
 
-def _verdict(load: Load, os_arch: Arch | None) -> tuple[Verdict, str]:
-    """The verdict of ``load`` and why, on ``os_arch`` Windows (None: an OS architecture the scan only assumed)."""
+def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Verdict, str]:
+    """The verdict of ``load`` and why, on ``os_arch`` Windows; ``os_undecided``: whether any process loads it
+    depends on an OS architecture the scan only assumed (:meth:`LoadPlan.os_undecided`)."""
     b = load.binary
     if isinstance(load.entry, GacAssembly) and load.entry.unchecked:
         return Verdict.UNKNOWN, load.entry.unchecked
@@ -90,7 +91,7 @@ def _verdict(load: Load, os_arch: Arch | None) -> tuple[Verdict, str]:
         return Verdict.CANNOT_LOAD, (f"not in {', '.join(load.entry.searched)} nor bin: only in {load.entry.found_in} "
                                      f"({_shown(b.arches)[0]}), where a {load.process.arch.value} "
                                      "process never looks")
-    if os_arch is None and b.image is not None and b.image.hybrid in ARM64_HYBRIDS:
+    if os_undecided and b.image is not None:
         # NOTE: as binary-invalid says it (a could-not-check warning): whether any process loads an ARM64X/ARM64EC
         # image depends on the OS, which the scan only assumed; the file itself is a sign of Windows on Arm
         return Verdict.UNKNOWN, (f"{b.image.describe()}: loads only on Windows on Arm, and the OS architecture was "
@@ -110,7 +111,7 @@ def _verdict(load: Load, os_arch: Arch | None) -> tuple[Verdict, str]:
         return Verdict.CANNOT_LOAD, "a dependency does not fit: " + " -> ".join(b.chain)
     if fits is False and not b.arches and b.image is not None:
         # NOTE: not "loads only in none": IA64, ARM32, an ARM64X/ARM64EC image off Windows on Arm (off_arm says why)
-        off = off_arm(b.image, os_arch, load.process.arch) if b.image.hybrid is not None and os_arch is not None else None
+        off = off_arm(b.image, os_arch, load.process.arch) if b.image.hybrid is not None else None
         why = f": {off.reason}" if off is not None else ""
         return Verdict.CANNOT_LOAD, (f"{load.process.arch.value} process, binary loads in no process of this "
                                      f"server ({b.image.describe()}){why}")
@@ -125,8 +126,8 @@ def _arches(b: BinaryRef | None) -> tuple[Arch, ...]:
     return _shown(arches)[1] if arches is not None else ()
 
 
-def _entry(load: Load, os_arch: Arch | None) -> LoadEntry:
-    verdict, reason = _verdict(load, os_arch)
+def _entry(load: Load, os_arch: Arch, os_undecided: bool = False) -> LoadEntry:
+    verdict, reason = _verdict(load, os_arch, os_undecided)
     b = load.binary
     process = load.process
     return LoadEntry(process.name, process.arch, process.pool.name if process.pool else None,
