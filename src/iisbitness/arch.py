@@ -33,6 +33,12 @@ class Arch(str, Enum):
         """True for x64 and ARM64 processes (the ``bitness64`` preCondition holds)."""
         return self is not Arch.X86
 
+    @property
+    def other_bitness(self) -> Arch:
+        """The worker architecture of the other bitness on x64 Windows (WOW64): x64 for x86, x86 for x64 (and for
+        ARM64, whose 32-bit processes are x86 too; "WOW64 Implementation Details", Win32 docs)."""
+        return Arch.X64 if self is Arch.X86 else Arch.X86
+
     def __str__(self) -> str:
         return self.value
 

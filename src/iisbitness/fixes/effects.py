@@ -98,11 +98,6 @@ def is_security(name: str, image: str = "", kind: LoadKind | None = LoadKind.GLO
     return "urlscan" in low or any(w.startswith(s) for w in words for s in stems)
 
 
-def _process_key(ld: Load) -> tuple[str, str, str]:
-    """:attr:`Process.key` of ``ld``'s process: a worker per pool, an ``iisexpress.exe`` per project's site."""
-    return ld.process.key
-
-
 def _load_key(ld: Load) -> tuple[str, str, str, str]:
     if ld.kind is LoadKind.ISAPI_FILTER:  # NOTE: listed once per site the worker serves, loaded once by the worker
         return ld.kind.value, ld.name.lower(), "", ""
@@ -237,7 +232,7 @@ def _by_process(plan: LoadPlan) -> dict[tuple[str, str, str], _Process]:
             p = out[key] = _Process()
             p.arch, p.pool, p.name, p.site = proc.arch, proc.pool, proc.name, proc.site
     for ld in plan.loads:
-        p = out[_process_key(ld)]
+        p = out[ld.process.key]
         p.loads.setdefault(_load_key(ld), ld)
         if ld.kind is LoadKind.ISAPI_FILTER and ld.site is not None:
             p.sites.setdefault(_load_key(ld), set()).add(ld.site.lower())
@@ -263,13 +258,13 @@ class _Before:
         return self._elsewhere[arch]
 
     def origins(self, apps: Iterable[str]) -> set[tuple[str, str, str]]:
-        """The processes (:func:`_process_key`) that load an entry of one of ``apps`` (``Site/path`` labels, as
+        """The processes (:attr:`Process.key`) that load an entry of one of ``apps`` (``Site/path`` labels, as
         :func:`_apps` gives them)."""
         if self._origins is None:
             self._origins = {}
             for ld in self._plan.loads:
                 if ld.site is not None:
-                    self._origins.setdefault(f"{ld.site}{ld.application or ''}", set()).add(_process_key(ld))
+                    self._origins.setdefault(f"{ld.site}{ld.application or ''}", set()).add(ld.process.key)
         return {key for app in apps for key in self._origins.get(app, ())}
 
     @property

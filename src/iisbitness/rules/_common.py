@@ -422,7 +422,7 @@ def compression_modules_fix(plan: LoadPlan, load: Load) -> Fix | None:
     any fix, ranked after those that keep compression (it unloads both modules from those workers)."""
     if plan.iis6 is not None or plan.iisexpress is not None or plan.server.os_arch is not Arch.X64:
         return None
-    other = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
+    other = load.process.arch.other_bitness
     modules = [m for m in plan.server.global_modules if m.name.lower() in COMPRESSION_MODULES]
     restricted = [(m.name, restrict_to_bitness(m.precondition, other)) for m in modules]
     if not restricted or any(pc is None for _, pc in restricted):

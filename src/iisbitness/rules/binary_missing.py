@@ -100,7 +100,7 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
         return _scheme_fixes(plan, load, absence)
     if absence.other_view is None or load.process.pool is None or plan.iis6 is not None:
         return ()
-    other = Arch.X64 if load.process.arch is Arch.X86 else Arch.X86
+    other = load.process.arch.other_bitness
     what = {LoadKind.GLOBAL_MODULE: "global module", LoadKind.ISAPI_FILTER: "ISAPI filter"}.get(load.kind)
     if what is None:
         return ()
@@ -134,7 +134,7 @@ def _scheme_fixes(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ..
         arches = _other_build_arches(plan, load, absence)
         if not arches and plan.server.os_arch is Arch.X64:
             # NOTE: no worker read that copy: on x64 it is the other WOW64 view's
-            arches = frozenset({Arch.X64 if load.process.arch is Arch.X86 else Arch.X86})
+            arches = frozenset({load.process.arch.other_bitness})
         flip = (flip_fix(plan, replace(load, binary=replace(load.binary, inferred=Inference(
             arches, f"the image's copy {absence.other_view}")))) if arches else None)
         build = build_fix(load, "compression scheme DLL")
