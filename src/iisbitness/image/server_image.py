@@ -149,6 +149,13 @@ class ServerImage:
             folders[f"\\\\{named[0]}\\{named[1]}"] = folder
         return folders
 
+    @property
+    def is_the_server(self) -> bool:
+        """True when what this image lacks, the server lacks: the live server (:attr:`live`) or a zip ``iisbitness
+        collect`` made on the server itself (:attr:`collected` ``server``), where every drive and folder the scan asked
+        for was answered; not a copy made by hand, nor a zip made from one."""
+        return self.live or self.collected == "server"
+
     @classmethod
     def machine(cls, drives: dict[str, Path], shares: Path | None = None, sysnative: bool = False,
                 live: bool = True) -> ServerImage:
@@ -200,7 +207,7 @@ class ServerImage:
         if base is None:
             if self.absent_drives:
                 return Resolved(p, None)
-            if self.live or self.collected == "server":  # NOTE: every drive of the server is mapped: it has no such
+            if self.is_the_server:  # NOTE: every drive of the server is mapped: it has no such
                 return Resolved(p, None, f"drive {drive}: is not a drive of "
                                          f"{'this server' if self.live else 'the server when it was collected'}")
             remedy = f"--drive {drive}=/path/to/copy"

@@ -283,7 +283,7 @@ class PlanContext:
             if hit.host_path is not None and not hit.is_dir:
                 other = self.image.display(hit.host_path)
                 break
-        if self.image.live or self.image.collected == "server":
+        if self.image.is_the_server:
             shown = self.image.display(folder) if folder is not None and where.is_dir else ntpath.dirname(windows_path)
             return Absence(shown, binaries, other, on_server=True)
         if binaries:

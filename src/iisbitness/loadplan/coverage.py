@@ -174,7 +174,7 @@ def _on_the_server(ctx: PlanContext, found: _Folder, gap: _Gap, win: str) -> _Fo
     lacks was not readable there. A zip made from an image folder (``collected == "image"``) takes no ``--drive``
     or ``--share`` (refused, exit 2) and no folder copied into it: its remedy is a new ``collect``."""
     vdir, _, why, give = found
-    on_server = ctx.image.live or ctx.image.collected == "server"
+    on_server = ctx.image.is_the_server
     where = "this server" if ctx.image.live else "the server when it was collected"
     if on_server and gap is _Gap.UNREAD_SHARE:
         unread = f"folder {win} could not be read from {where} (it does not exist, or the scan's account cannot reach " \
@@ -211,7 +211,7 @@ def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory,
         return (vdir, None, why, f"--env {unresolved[0]}=VALUE"), None, configured
     win = normalize(expanded).rstrip("\\")
     found = ctx.image.locate(win)
-    on_server = ctx.image.live or ctx.image.collected == "server"
+    on_server = ctx.image.is_the_server
     if found.problem is not None:
         named = unc_share(win)
         if (named is not None and not ctx.image.live and ctx.image.shares is None
