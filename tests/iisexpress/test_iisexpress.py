@@ -717,3 +717,19 @@ def test_every_fix_under_iis_express_runs_its_appcmd_on_the_solution_s_config_an
     lines = [c for x in doc["fixes"] for c in (*x["commands"], *x["powershell"])]
     assert lines and not [c for c in lines if any(w in c.lower() for w in (
         "inetsrv", "webadministration", "apppool", "iisreset", "iis:\\", "machine/webroot"))], lines
+
+
+def test_an_application_of_the_site_is_made_out_of_process_in_its_own_project_not_the_launch_profile(
+        tmp_path: Path) -> None:
+    """In the 32-bit iisexpress.exe both x64 apps fail with 500.32. The /api application's out-of-process fix named the
+    project's launch profile ("ancmHostingModel"), which sets only the project's own app; it now names the setting of
+    the project that builds /api, or its web.config. The project's own app keeps the launch profile."""
+    sol = core_solution(tmp_path / "sol", use64=False)
+    _nested_core_app(sol, tmp_path / "apps", "BankTech_API_V1 AppPool")
+    _, doc = scan_json(sol, "--share", f"\\\\fileserver\\apps={tmp_path / 'apps'}")
+    found = {f["application"]: f for f in _findings(doc, "aspnetcore-inprocess-arch")}
+    assert sorted(found) == ["/", "/api"], sorted(found)
+    [root] = [x for x in found["/"]["fixes"] if x["label"] == "out-of-process hosting"]
+    [api] = [x for x in found["/api"]["fixes"] if x["label"] == "out-of-process hosting"]
+    assert '"ancmHostingModel": "OutOfProcess" in launch profile' in root["summary"]
+    assert "launch profile" not in api["summary"] and 'hostingModel="outofprocess"' in api["summary"], api["summary"]

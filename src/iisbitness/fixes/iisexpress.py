@@ -111,37 +111,35 @@ def publish_for(load: Load) -> Fix:
                note="In-process hosting loads the app's runtime into iisexpress.exe: they must have one architecture.")
 
 
+def hosting_switch(project: IisExpressProject | None, application: str | None) -> str:
+    """Where a developer makes ``application`` (a URL path of ``project``'s site; None or ``/`` for the project's own
+    app) host out of process: the project's own app in its launch profile (``"ancmHostingModel"``, F2.3) or project
+    file (``<AspNetCoreHostingModel>``); another application of the site, which the project's launch profile does not
+    reach, in the project that builds it or on the ``aspNetCore`` element of its web.config (``hostingModel``)."""
+    if application not in (None, "", "/"):
+        return ("<AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in the project that builds it, or "
+                "hostingModel=\"outofprocess\" on the aspNetCore element of its web.config")
+    if project is not None and project.profile is not None:
+        return f"\"ancmHostingModel\": \"OutOfProcess\" in launch profile '{project.profile}' ({project.switch_at.file})"
+    return "<AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in the project file"
+
+
 def out_of_process(workspace: IisExpressWorkspace, load: Load) -> Fix:
-    """ASP.NET Core: host out of process under IIS Express, where a developer sets it: advice."""
-    project = project_of(workspace, load)
-    where = (f"\"ancmHostingModel\": \"OutOfProcess\" in launch profile '{project.profile}' ({project.switch_at.file})"
-             if project is not None and project.profile is not None else
-             "<AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in the project file")
+    """ASP.NET Core: host ``load``'s app out of process under IIS Express, where a developer sets it
+    (:func:`hosting_switch`): advice."""
+    where = hosting_switch(project_of(workspace, load), load.application)
     return Fix(summary=f"Host the app out of process: {where}; it then runs in its own process beside iisexpress.exe",
                label="out-of-process hosting",
                note="Out-of-process is slower; use it to unblock debugging, not as the production setting.")
 
 
-
 def others_out_of_process(project: IisExpressProject | None, apps: list[tuple[str, str]]) -> Fix:
     """aspnetcore-multiple-inprocess under IIS Express: host ``apps`` (``(site, path)``, all the site's in-process
-    apps but the first) out of process, each where a developer sets it: the project's own app (``/``) in its launch
-    profile (``ancmHostingModel``, F2.3) or project file (``AspNetCoreHostingModel``), another application of the
-    site in the project that builds it or its web.config (``hostingModel``). Advice: the files are the
-    developer's."""
-    parts: list[str] = []
-    for site, path in apps:
-        if path == "/" and project is not None and project.profile is not None:
-            parts.append(f"{site}{path}: \"ancmHostingModel\": \"OutOfProcess\" in launch profile '{project.profile}' "
-                         f"({project.switch_at.file})")
-        elif path == "/":
-            parts.append(f"{site}{path}: <AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in its project file")
-        else:
-            parts.append(f"{site}{path}: <AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in the project "
-                         "that builds it, or hostingModel=\"outofprocess\" on the aspNetCore element of its web.config")
+    apps but the first) out of process, each where a developer sets it (:func:`hosting_switch`). Advice: the files
+    are the developer's."""
     labels = ", ".join(f"{s}{p}" for s, p in apps)
     return Fix(summary=f"Host {labels} out of process, so that the site's iisexpress.exe hosts one in-process app: "
-                       + "; ".join(parts),
+                       + "; ".join(f"{s}{p}: {hosting_switch(project, p)}" for s, p in apps),
                label="host the others out of process",
                note="An out-of-process app runs in its own process beside iisexpress.exe, so the site's one "
                     "iisexpress.exe then hosts one in-process app. Out-of-process is slower; use it to unblock "
