@@ -699,7 +699,8 @@ def test_every_fix_under_iis_express_runs_its_appcmd_on_the_solution_s_config_an
     with /apphostconfig: (the solution's file), in cmd.exe and PowerShell; none runs the machine's appcmd, the
     WebAdministration provider (it edits the machine's IIS, not the solution's), or starts or recycles a pool (IIS
     Express has none: the note says to stop IIS Express). binary-missing's preCondition fix, for cachuri.dll found only
-    in the 64-bit IIS Express, ran %windir%\\system32\\inetsrv\\appcmd.exe and 'start apppool' / Start-WebAppPool."""
+    in the 64-bit IIS Express, ran %windir%\\system32\\inetsrv\\appcmd.exe and 'start apppool' / Start-WebAppPool.
+    Its side effect names the project's iisexpress.exe by its site (it named the pool, which two projects share)."""
     sol = classic_solution(tmp_path / "sol", use64="")
     machine = _machine_with(tmp_path, x86, {"cachuri.dll": "module_x64.dll"})
     _, doc = scan_json(sol, "--drive", f"C={machine}")
@@ -712,6 +713,10 @@ def test_every_fix_under_iis_express_runs_its_appcmd_on_the_solution_s_config_an
                and c.endswith(f'/apphostconfig:"{config}"') for c in restrict["commands"])
     assert all(c.startswith('& "$env:ProgramFiles\\IIS Express\\appcmd.exe" set config ')
                and c.endswith(f"'/apphostconfig:{config}'") for c in restrict["powershell"])
+    [effect] = restrict["side_effects"]  # NOTE: the 32-bit iisexpress.exe of the project's site, named by its site
+    assert (effect["process"], effect["process_site"], effect["kind"]) == ("iisexpress.exe", CLASSIC, "unloaded")
+    text = " ".join(run(sol, "--drive", f"C={machine}").stdout.split())
+    assert f"iisexpress.exe of site '{CLASSIC}' then runs without UriCacheModule" in text
     assert restrict["summary"].endswith('only in the 64-bit iisexpress.exe: preCondition="bitness64"')
     assert "tray icon > Exit" in restrict["note"] and "32-bit iisexpress.exe then runs without" in restrict["note"]
     lines = [c for x in doc["fixes"] for c in (*x["commands"], *x["powershell"])]
