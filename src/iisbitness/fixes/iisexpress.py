@@ -160,6 +160,7 @@ def site_of_its_own(site: str, apps: list[tuple[str, str]]) -> Fix:
                     "site in the one iisexpress.exe, whatever pool each names. Each site then has its own URL; a "
                     "link from one app to the other under one host name no longer works.")
 
+
 IISEXPRESS_APPCMD = Program("%ProgramFiles%\\IIS Express\\appcmd.exe")
 """IIS Express ships its own appcmd.exe in its install folder; ``/apphostconfig:`` names the file to edit (the ANCM
 installer runs ``"...\\IIS Express\\appcmd.exe" install module ... /apphostconfig:"..."``, facts F1.6
@@ -206,8 +207,8 @@ def _precondition_words(fix: Fix) -> tuple[str, str | None]:
     what = "global module" if isinstance(edit, SetGlobalModulePrecondition) else "ISAPI filter"
     where = f"the {bits}-bit iisexpress.exe" if bits else "the iisexpress.exe it fits"
     note = (f"The {other} iisexpress.exe then runs without this {what}, for every project Visual Studio runs at that "
-            "bitness; a project that needs it must run in " + (f"the {bits}-bit IIS Express" if bits else "the other")
-            + " (its <Use64BitIISExpress> or launch profile \"use64Bit\"), or install the vendor's build for the other "
+            "bitness; a project that needs it must run in " + (f"the {bits}-bit IIS Express" if bits else "the IIS "
+            "Express that loads it") + " (its <Use64BitIISExpress> or launch profile \"use64Bit\"), or install the vendor's build for the other "
             "architecture as a second entry.")
     if isinstance(edit, SetGlobalModulePrecondition):
         note += " The second command applies only if the module is also listed in <modules>."
