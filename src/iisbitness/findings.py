@@ -126,12 +126,22 @@ class SideEffect:
     handlers: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
     bypassed: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
     moved_from: Arch | None = None
+    site: str | None = None
+    """IIS Express: the site of the project whose ``iisexpress.exe`` this is (:attr:`Process.site`,
+    ``process_site`` in JSON): two projects of one pool are two processes, and a side effect names its own. None
+    elsewhere."""
 
     @property
     def breaks_requests(self) -> bool:
         """True when requests of handler mappings fail (:attr:`handlers`) or silently go to another mapping
         (:attr:`bypassed`) after it."""
         return bool(self.handlers or self.bypassed)
+
+    @property
+    def where(self) -> str:
+        """The process, as a side effect's line names it: the pool (``w3wp.exe`` of a pool), ``iisexpress.exe of site
+        'S'`` under IIS Express (:attr:`site`), or the process (``aspnet_wp.exe``)."""
+        return f"{self.process} of site '{self.site}'" if self.site is not None else self.pool or self.process
 
     @property
     def removes_security(self) -> bool:

@@ -645,3 +645,96 @@ def test_a_global_module_not_read_leaves_only_its_own_project_partly_checked(tmp
     reasons = {a["application"]: " ".join(a["reasons"]) for a in doc["coverage"]["applications"]}
     assert "v.dll" in reasons[f"{CLASSIC}/"], reasons
     assert "v.dll" not in reasons["KeyVaultDemo/"], reasons
+
+
+def _nested_core_app(sol: Path, share: Path, pool: str) -> None:
+    """An application ``/api`` of BankTech_API_V1's site in ``pool`` (its own, as in dotnet/aspnetcore #31544), on
+    \\\\fileserver\\apps\\api, whose copy at ``share/api`` is a real win-x64 publish (its web.config: InProcess)."""
+    cfg = sol / ".vs" / CORE / "config" / "applicationhost.config"
+    text = cfg.read_text(encoding="utf-8")
+    at = text.index("</application>", text.index(f'<site name="{CORE}"')) + len("</application>")
+    cfg.write_text(text[:at] + f'\n        <application path="/api" applicationPool="{pool}">'
+                   '\n          <virtualDirectory path="/" physicalPath="\\\\fileserver\\apps\\api" />'
+                   "\n        </application>" + text[at:], encoding="utf-8")
+    shutil.copytree(sol / CORE / "bin" / "Release" / "net8.0" / "win-x64" / "publish", share / "api")
+    (share / "api" / f"{CORE}.exe").rename(share / "api" / "TestSommee.exe")
+
+
+def test_two_in_process_apps_of_one_site_share_its_iisexpress_exe_whatever_their_pools(tmp_path: Path) -> None:
+    """The project's app and an application /api of its site in another pool: IIS Express runs both in the site's one
+    iisexpress.exe (no WAS; dotnet/aspnetcore #31544), so 500.35. The finding named w3wp.exe and 'Pool X hosts 2
+    apps', and offered a pool move that re-analysis rejected; now it names the site's iisexpress.exe and both pools,
+    and offers what works there: out-of-process hosting, or a site of its own, never a pool or an appcmd line."""
+    sol = core_solution(tmp_path / "sol", use64=True)
+    _nested_core_app(sol, tmp_path / "apps", "Clr4IntegratedAppPool")
+    code, doc = scan_json(sol, "--share", f"\\\\fileserver\\apps={tmp_path / 'apps'}")
+    jsonschema.validate(doc, SCHEMA)
+    [f] = _findings(doc, "aspnetcore-multiple-inprocess")
+    assert code == 1 and f["process"] == "iisexpress.exe" and f["process_arch"] == "x64"
+    assert f["process_site"] == CORE and "500.35" in f["symptom"]
+    assert "'Clr4IntegratedAppPool'" in f["cause"] and "no WAS" in f["cause"] and "w3wp" not in json.dumps(f)
+    assert not f["rejected_fixes"], f["rejected_fixes"]
+    assert [x["label"] for x in f["fixes"]] == ["host the others out of process", "a site of its own for each other app"]
+    assert all(not x["commands"] and not x["powershell"] and "pool of its own" not in x["summary"] for x in f["fixes"])
+    assert f"{CORE}/api: <AspNetCoreHostingModel>OutOfProcess" in f["fixes"][0]["summary"]
+
+
+def _machine_with(tmp_path: Path, x86: dict[str, str], x64: dict[str, str]) -> Path:
+    """A drive C: with the two IIS Express folders holding ``name -> fixture`` each."""
+    machine = tmp_path / "c"
+    for folder, files in (("Program Files (x86)", x86), ("Program Files", x64)):
+        (machine / folder / "IIS Express").mkdir(parents=True)
+        for name, fx in files.items():
+            shutil.copyfile(fixture(fx), machine / folder / "IIS Express" / name)
+    return machine
+
+
+@pytest.mark.parametrize("x86, rule", [
+    ({"cachuri.dll": "module_x64.dll"}, "global-module-arch"),
+    ({"iisfcgi.dll": "module_x86.dll"}, "binary-missing"),  # NOTE: cachuri.dll only in the 64-bit folder
+])
+def test_every_fix_under_iis_express_runs_its_appcmd_on_the_solution_s_config_and_starts_no_pool(
+        tmp_path: Path, x86: dict[str, str], rule: str) -> None:
+    """Every fix of every finding of an IIS Express scan that edits IIS configuration runs IIS Express's own appcmd.exe
+    with /apphostconfig: (the solution's file), in cmd.exe and PowerShell; none runs the machine's appcmd, the
+    WebAdministration provider (it edits the machine's IIS, not the solution's), or starts or recycles a pool (IIS
+    Express has none: the note says to stop IIS Express). binary-missing's preCondition fix, for cachuri.dll found only
+    in the 64-bit IIS Express, ran %windir%\\system32\\inetsrv\\appcmd.exe and 'start apppool' / Start-WebAppPool.
+    Its side effect names the project's iisexpress.exe by its site (it named the pool, which two projects share)."""
+    sol = classic_solution(tmp_path / "sol", use64="")
+    machine = _machine_with(tmp_path, x86, {"cachuri.dll": "module_x64.dll"})
+    _, doc = scan_json(sol, "--drive", f"C={machine}")
+    jsonschema.validate(doc, SCHEMA)
+    [f] = [f for f in _findings(doc, rule) if f["binary"] == "%IIS_BIN%\\cachuri.dll"]
+    restrict = next(x for x in f["fixes"] if x["label"] == 'preCondition="bitness64"')
+    assert len(restrict["commands"]) == len(restrict["powershell"]) == 2
+    config = ".vs\\SampleKVApp\\config\\applicationhost.config"
+    assert all(c.startswith('"%ProgramFiles%\\IIS Express\\appcmd.exe" set config ')
+               and c.endswith(f'/apphostconfig:"{config}"') for c in restrict["commands"])
+    assert all(c.startswith('& "$env:ProgramFiles\\IIS Express\\appcmd.exe" set config ')
+               and c.endswith(f"'/apphostconfig:{config}'") for c in restrict["powershell"])
+    [effect] = restrict["side_effects"]  # NOTE: the 32-bit iisexpress.exe of the project's site, named by its site
+    assert (effect["process"], effect["process_site"], effect["kind"]) == ("iisexpress.exe", CLASSIC, "unloaded")
+    text = " ".join(run(sol, "--drive", f"C={machine}").stdout.split())
+    assert f"iisexpress.exe of site '{CLASSIC}' then runs without UriCacheModule" in text
+    assert restrict["summary"].endswith('only in the 64-bit iisexpress.exe: preCondition="bitness64"')
+    assert "tray icon > Exit" in restrict["note"] and "32-bit iisexpress.exe then runs without" in restrict["note"]
+    lines = [c for x in doc["fixes"] for c in (*x["commands"], *x["powershell"])]
+    assert lines and not [c for c in lines if any(w in c.lower() for w in (
+        "inetsrv", "webadministration", "apppool", "iisreset", "iis:\\", "machine/webroot"))], lines
+
+
+def test_an_application_of_the_site_is_made_out_of_process_in_its_own_project_not_the_launch_profile(
+        tmp_path: Path) -> None:
+    """In the 32-bit iisexpress.exe both x64 apps fail with 500.32. The /api application's out-of-process fix named the
+    project's launch profile ("ancmHostingModel"), which sets only the project's own app; it now names the setting of
+    the project that builds /api, or its web.config. The project's own app keeps the launch profile."""
+    sol = core_solution(tmp_path / "sol", use64=False)
+    _nested_core_app(sol, tmp_path / "apps", "BankTech_API_V1 AppPool")
+    _, doc = scan_json(sol, "--share", f"\\\\fileserver\\apps={tmp_path / 'apps'}")
+    found = {f["application"]: f for f in _findings(doc, "aspnetcore-inprocess-arch")}
+    assert sorted(found) == ["/", "/api"], sorted(found)
+    [root] = [x for x in found["/"]["fixes"] if x["label"] == "out-of-process hosting"]
+    [api] = [x for x in found["/api"]["fixes"] if x["label"] == "out-of-process hosting"]
+    assert '"ancmHostingModel": "OutOfProcess" in launch profile' in root["summary"]
+    assert "launch profile" not in api["summary"] and 'hostingModel="outofprocess"' in api["summary"], api["summary"]

@@ -40,6 +40,7 @@ import ntpath
 import re
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
+from dataclasses import replace
 
 from iisbitness.arch import Arch
 from iisbitness.config.precondition import evaluate
@@ -424,6 +425,7 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
         if a is None or (a.arch is b.arch and a.loads.keys() == b.loads.keys()):
             continue  # NOTE: the same entries at the same architecture: nothing loaded, unloaded nor moved
         b_twins = b.twins
+        first = len(out)
         if a.arch is not b.arch and (b.pool is not None or after.iis6 is None):  # NOTE: IIS 6 aspnet_wp.exe below
             moving = {_twin(ld) for k, ld in a.loads.items() if k in b.loads or _replaced(ld, b_twins)}
             out.append(SideEffect(EffectKind.ARCH, pool, b.name, pool or b.name, before=b.arch, after=a.arch,
@@ -431,6 +433,8 @@ def side_effects(before: LoadPlan, after: LoadPlan) -> tuple[SideEffect, ...]:
                                   isapi=_isapi(a, b_twins) if after.iis6 is not None else ()))
         out += _removed(b, a, pool, stay=_apps(after, a), plan=after)
         out += _added(b, a, pool, b_twins)
+        if b.site is not None:  # NOTE: IIS Express: each project's iisexpress.exe named by its site (Process.site)
+            out[first:] = [replace(e, site=b.site) for e in out[first:]]
     for key, a in new.items():
         if key in old or a.pool is None:
             continue

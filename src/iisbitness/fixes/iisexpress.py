@@ -17,13 +17,14 @@ copy of the workspace like any other fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
 from iisbitness.fixes.commands import Program, Quoted, retarget, same_in_both
 from iisbitness.loadplan.plan import Load
-from iisbitness.model.edits import SetIisExpressArch
+from iisbitness.model.edits import SetFilterPrecondition, SetGlobalModulePrecondition, SetIisExpressArch
 from iisbitness.model.iisexpress import IisExpressProject, IisExpressWorkspace, SwitchKind
 
 VS_OPTION = ("Tools > Options > Projects and Solutions > Web Projects > \"Use the 64 bit version of IIS Express "
@@ -110,15 +111,54 @@ def publish_for(load: Load) -> Fix:
                note="In-process hosting loads the app's runtime into iisexpress.exe: they must have one architecture.")
 
 
+def hosting_switch(project: IisExpressProject | None, application: str | None) -> str:
+    """Where a developer makes ``application`` (a URL path of ``project``'s site; None or ``/`` for the project's own
+    app) host out of process: the project's own app in its launch profile (``"ancmHostingModel"``, F2.3) or project
+    file (``<AspNetCoreHostingModel>``); another application of the site, which the project's launch profile does not
+    reach, in the project that builds it or on the ``aspNetCore`` element of its web.config (``hostingModel``)."""
+    if application not in (None, "", "/"):
+        return ("<AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in the project that builds it, or "
+                "hostingModel=\"outofprocess\" on the aspNetCore element of its web.config")
+    if project is not None and project.profile is not None:
+        return f"\"ancmHostingModel\": \"OutOfProcess\" in launch profile '{project.profile}' ({project.switch_at.file})"
+    return "<AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in the project file"
+
+
 def out_of_process(workspace: IisExpressWorkspace, load: Load) -> Fix:
-    """ASP.NET Core: host out of process under IIS Express, where a developer sets it: advice."""
-    project = project_of(workspace, load)
-    where = (f"\"ancmHostingModel\": \"OutOfProcess\" in launch profile '{project.profile}' ({project.switch_at.file})"
-             if project is not None and project.profile is not None else
-             "<AspNetCoreHostingModel>OutOfProcess</AspNetCoreHostingModel> in the project file")
+    """ASP.NET Core: host ``load``'s app out of process under IIS Express, where a developer sets it
+    (:func:`hosting_switch`): advice."""
+    where = hosting_switch(project_of(workspace, load), load.application)
     return Fix(summary=f"Host the app out of process: {where}; it then runs in its own process beside iisexpress.exe",
                label="out-of-process hosting",
                note="Out-of-process is slower; use it to unblock debugging, not as the production setting.")
+
+
+def others_out_of_process(project: IisExpressProject | None, apps: list[tuple[str, str]]) -> Fix:
+    """aspnetcore-multiple-inprocess under IIS Express: host ``apps`` (``(site, path)``, all the site's in-process
+    apps but the first) out of process, each where a developer sets it (:func:`hosting_switch`). Advice: the files
+    are the developer's."""
+    labels = ", ".join(f"{s}{p}" for s, p in apps)
+    return Fix(summary=f"Host {labels} out of process, so that the site's iisexpress.exe hosts one in-process app: "
+                       + "; ".join(f"{s}{p}: {hosting_switch(project, p)}" for s, p in apps),
+               label="host the others out of process",
+               note="An out-of-process app runs in its own process beside iisexpress.exe, so the site's one "
+                    "iisexpress.exe then hosts one in-process app. Out-of-process is slower; use it to unblock "
+                    "debugging, not as the production setting.")
+
+
+def site_of_its_own(site: str, apps: list[tuple[str, str]]) -> Fix:
+    """aspnetcore-multiple-inprocess under IIS Express: run ``apps`` as sites of their own, each started by Visual
+    Studio in an ``iisexpress.exe /site:`` of its own (one process per project's site). Advice: no pool of the
+    site's configuration separates them (IIS Express has no WAS, F4.1; dotnet/aspnetcore #31544)."""
+    labels = ", ".join(f"{s}{p}" for s, p in apps)
+    return Fix(summary=f"Or run {labels} as a site of its own: remove its <application> from site '{site}' in the "
+                       "solution's applicationhost.config and give its project a URL with a port of its own (the "
+                       "launch profile's App URL, or Project > Properties > Web > Project Url), so that F5 starts it "
+                       "in an iisexpress.exe of its own",
+               label="a site of its own for each other app",
+               note="A different application pool does not help here: IIS Express runs every application of the "
+                    "site in the one iisexpress.exe, whatever pool each names. Each site then has its own URL; a "
+                    "link from one app to the other under one host name no longer works.")
 
 
 IISEXPRESS_APPCMD = Program("%ProgramFiles%\\IIS Express\\appcmd.exe")
@@ -126,12 +166,50 @@ IISEXPRESS_APPCMD = Program("%ProgramFiles%\\IIS Express\\appcmd.exe")
 installer runs ``"...\\IIS Express\\appcmd.exe" install module ... /apphostconfig:"..."``, facts F1.6
 ancm_iis_expressv2.wxs; without it appcmd edits the per-user file, not the solution's)."""
 
+RESTART = ("IIS Express has no application pool to start or recycle: stop IIS Express (tray icon > Exit) so that the "
+           "next F5 starts the project's iisexpress.exe with the change.")
+"""What replaces a server fix's ``start apppool`` / recycle / ``iisreset`` under IIS Express: there is no WAS
+("In IIS Express, there is no WAS"; "User launches and terminates sites": iis-docs iis-express-overview.md, facts
+F4.1), a process reads its global modules when it starts, and the tray icon's Exit "Closes all the sites that you are
+currently running" (iis-docs using-the-windows-system-tray-to-manage-websites-and-applications.md)."""
+
+_POOL_LINE = re.compile(r"\b(?:start|recycle|stop) apppool\b|\biisreset\b", re.IGNORECASE)
+"""A server line that starts, recycles or stops a pool's worker, or restarts IIS: nothing to run under IIS Express."""
+
 
 def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace) -> Fix:
     """``fix`` with its server appcmd lines run by IIS Express's appcmd.exe against the solution's
-    applicationhost.config (to run from the solution folder), in both shells; WebAdministration PowerShell does not
-    reach IIS Express, so its lines give way to appcmd's."""
+    applicationhost.config (to run from the solution folder), in both shells. WebAdministration PowerShell
+    (``IIS:\\``, ``MACHINE/WEBROOT/APPHOST``) edits the machine's IIS configuration, never a solution's, so its lines
+    give way to appcmd's; lines that start or recycle a pool (``appcmd start apppool``, a ``for`` over pools,
+    ``iisreset``) are dropped, IIS Express having no pool to start: the note says to restart IIS Express instead
+    (:data:`RESTART`). A preCondition fix's summary and note speak of ``iisexpress.exe``, not of a server's
+    workers and pools."""
     config = workspace.server.config_file.replace("/", "\\")
-    pairs = [retarget(c, IISEXPRESS_APPCMD, Quoted("/apphostconfig:", config)) for c in fix.commands]
-    note = ((fix.note + " ") if fix.note else "") + "Run it from the solution folder."
-    return replace(fix, commands=tuple(c for c, _ in pairs), powershell=tuple(p for _, p in pairs), note=note)
+    kept = [c for c in fix.commands if not _POOL_LINE.search(c)]
+    pairs = [retarget(c, IISEXPRESS_APPCMD, Quoted("/apphostconfig:", config)) for c in kept]
+    summary, note = _precondition_words(fix)
+    note = ((note + " ") if note else "") + "Run it from the solution folder. " + RESTART
+    return replace(fix, summary=summary, commands=tuple(c for c, _ in pairs), powershell=tuple(p for _, p in pairs),
+                   note=note)
+
+
+def _precondition_words(fix: Fix) -> tuple[str, str | None]:
+    """The summary and note of a global module or ISAPI filter preCondition fix as IIS Express meets it: the
+    ``iisexpress.exe`` of the other bitness skips the entry ("bitness32" / "bitness64": a 32-bit / 64-bit worker
+    process, iis-docs moduleaction-class.md, facts F1.3), every project run there goes without it; any other fix
+    as it is."""
+    edit = next((e for e in fix.edits if isinstance(e, (SetGlobalModulePrecondition, SetFilterPrecondition))), None)
+    if edit is None:
+        return fix.summary, fix.note
+    bits = "64" if "bitness64" in edit.precondition.lower() else "32" if "bitness32" in edit.precondition.lower() else ""
+    other = {"64": "32-bit", "32": "64-bit"}.get(bits, "other")
+    what = "global module" if isinstance(edit, SetGlobalModulePrecondition) else "ISAPI filter"
+    where = f"the {bits}-bit iisexpress.exe" if bits else "the iisexpress.exe it fits"
+    note = (f"The {other} iisexpress.exe then runs without this {what}, for every project Visual Studio runs at that "
+            "bitness; a project that needs it must run in " + (f"the {bits}-bit IIS Express" if bits else "the IIS "
+            "Express that loads it") + " (its <Use64BitIISExpress> or launch profile \"use64Bit\"), or install the vendor's build for the other "
+            "architecture as a second entry.")
+    if isinstance(edit, SetGlobalModulePrecondition):
+        note += " The second command applies only if the module is also listed in <modules>."
+    return (f"Load {what} '{edit.name}' only in {where}: preCondition=\"{edit.precondition}\"", note)

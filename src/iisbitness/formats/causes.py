@@ -202,7 +202,7 @@ def removal(fix: Fix | Sequence[SideEffect], above: Sequence[str] = ()) -> str:
         if e.load_kind == SCHEME_KIND:  # NOTE: a scheme is server-wide: out of every worker at once
             schemes[e.name] = None
             continue
-        by_name.setdefault(e.name, []).append(e.pool or e.process)
+        by_name.setdefault(e.name, []).append(e.where)
         broken.setdefault(e.name, set()).update((n, p, v) for n, p, v, _ in e.handlers)
         bypassed.setdefault(e.name, set()).update((n, p, v) for n, p, v, _ in e.bypassed)
     gone = [_no_scheme(name) for name in schemes]
@@ -255,7 +255,7 @@ def _handler_lines(effects: Sequence[SideEffect]) -> list[str]:
         for mappings, by_name in ((e.handlers, failing), (e.bypassed, bypassed)):
             if mappings:
                 pools, handlers = by_name.setdefault(e.name, ([], {}))
-                pools.append(e.pool or e.process)
+                pools.append(e.where)
                 handlers.update(dict.fromkeys(mappings))
     return (_mapping_lines(failing, "HTTP 500.21 on the handler mapping{s} that name{name}: ")
             + _mapping_lines(bypassed, "the handler mapping{s} naming{name} no longer appl{ies} (a preCondition false in "
@@ -287,7 +287,7 @@ def security_warning(fix: Fix | Sequence[SideEffect]) -> str:
     by_name: dict[str, list[str]] = {}
     for e in _effects(fix):
         if e.removes_security:
-            by_name.setdefault(e.name, []).append(e.pool or e.process)
+            by_name.setdefault(e.name, []).append(e.where)
     return " ".join(f"{name} looks like a security module: sites in {_names(pools)} then run without it."
                     for name, pools in by_name.items())
 
@@ -301,7 +301,7 @@ Windows has at most a 4 GB user address space (2 GB unless large-address aware),
 def _effect(e: SideEffect, brief: bool = False) -> str:
     """One side effect's line; ``brief`` (scan's compact text) leaves out :data:`MEMORY_LIMIT`, which ``fix``, HTML,
     SARIF and ``--verbose`` say."""
-    where = e.pool or e.process
+    where = e.where
     memory = "" if brief else MEMORY_LIMIT
     if e.kind is EffectKind.ARCH:
         apps = ", ".join(e.applications) or "no application"
@@ -333,7 +333,7 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
     for e in effects:
         if e.kind in (EffectKind.UNLOADED, EffectKind.LOADED):
             grouped.setdefault((e.kind, e.name, (e.load_kind or "").replace("-", " "), e.applications),
-                               []).append(e.pool or e.process)
+                               []).append(e.where)
         elif e.kind is EffectKind.NEW_POOL and e.like is None:  # NOTE: pools that had no worker (IIS 6, IIS 5 mode)
             workers.setdefault((e.process, e.after.value if e.after else "?"), []).append(e.name)
             moved.setdefault((e.process, e.after.value if e.after else "?"), {}).update(dict.fromkeys(e.isapi))

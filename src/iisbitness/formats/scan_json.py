@@ -28,6 +28,8 @@ def _effect(e: SideEffect) -> dict[str, Any]:
         out["handlers"] = _mappings(e.handlers)
     if e.bypassed:  # NOTE: optional, added to scan/2 (such mappings whose preCondition no longer holds): as above
         out["bypassed"] = _mappings(e.bypassed)
+    if e.site is not None:  # NOTE: optional, added to scan/2 (IIS Express: the project's iisexpress.exe): as above
+        out["process_site"] = e.site
     return out
 
 

@@ -1,26 +1,46 @@
-"""aspnetcore-multiple-inprocess: two in-process ASP.NET Core apps in one application pool.
+"""aspnetcore-multiple-inprocess: two in-process ASP.NET Core apps in one worker process.
 Source: facts D6 (AspNetCore.Docs in-process-hosting.md: one in-process app per pool; troubleshoot.md:
-500.35 "ANCM Multiple In-Process Applications in same Process")."""
+500.35 "ANCM Multiple In-Process Applications in same Process").
+
+On IIS the worker is a pool's ``w3wp.exe``, and the fix a pool of its own for every app but one. Under IIS Express
+the process is the project's ``iisexpress.exe /site:``, which runs every application of its site whatever pool each
+names (no WAS: iis-express-facts.md F4.1): two in-process apps of one site answer 500.35 even in two pools
+(dotnet/aspnetcore #31544, "IIS Express: HTTP Error 500.35 - ANCM Multiple In-Process Applications in same
+Process", "Each iis application has its own application pool"), so a pool move fixes nothing there. What does:
+hosting all but one out of process (Tratcher, dotnet/aspnetcore #15371: "If you're running multiple apps together
+then you'll need to switch back to OutOfProcess"), or giving the app a site of its own, which Visual Studio starts
+in an ``iisexpress.exe`` of its own.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import move_to_new_pool
-from iisbitness.loadplan.plan import Evidence, LoadPlan
+from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan, Process
+from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.rules._common import inprocess_apps, new_pool_for
 
 
 @rule("aspnetcore-multiple-inprocess", Severity.ERROR, "One application pool hosts two in-process ASP.NET Core apps")
 def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
     """Only the first app to start runs; the others answer 500.35."""
-    for (name, _), apps in inprocess_apps(plan).items():  # NOTE: per process: IIS Express runs one per project
+    for (name, site), apps in inprocess_apps(plan).items():  # NOTE: per process: IIS Express runs one per project
         if len(apps) < 2:
             continue
         pool = plan.server.pool(name)
         assert pool is not None
         labels = [f"{s}{p}" for s, p in apps]
+        symptom = (f"Whichever of {', '.join(labels)} starts first works; the others answer \"HTTP Error 500.35 - "
+                   "ANCM Multiple In-Process Applications in same Process\".")
+        where = "; ".join(f"{label} at {src}" for label, src in zip(labels, apps.values()))
+        if plan.iisexpress is not None:
+            process = _process(plan, name, site)
+            if process is not None:
+                yield _iisexpress_finding(plan, plan.iisexpress, process, apps, symptom, where)
+                continue
         fix_list: list[Fix] = []
         arch = pool.worker_arch(plan.server.os_arch)
         for app in list(apps)[1:]:
@@ -38,13 +58,40 @@ def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
             rule=aspnetcore_multiple_inprocess.id, severity=aspnetcore_multiple_inprocess.severity,
             evidence=Evidence.READ, pool=name, site=None, application=None, process="w3wp.exe",
             process_arch=pool.worker_arch(plan.server.os_arch), binary=None, resolved=None, binary_arch=(),
-            config=pool.source,
-            symptom=(f"Whichever of {', '.join(labels)} starts first works; the others answer \"HTTP Error 500.35 - "
-                     "ANCM Multiple In-Process Applications in same Process\"."),
-            cause=(f"Pool '{name}' hosts {len(labels)} in-process ASP.NET Core apps ("
-                   + "; ".join(f"{label} at {src}" for label, src in zip(labels, apps.values()))
-                   + "). ANCM V2 loads one .NET runtime per worker process, so a pool serves one in-process app."),
+            config=pool.source, symptom=symptom,
+            cause=(f"Pool '{name}' hosts {len(labels)} in-process ASP.NET Core apps ({where}). ANCM V2 loads one .NET "
+                   "runtime per worker process, so a pool serves one in-process app."),
             fixes=(combined, Fix(summary="Or host all but one of them out of process "
                                                  "(hostingModel=\"outofprocess\" in their web.config)",
                                          label="host the others out of process"),),
         )
+
+
+def _process(plan: LoadPlan, pool: str, site: str) -> Process | None:
+    """The ``iisexpress.exe`` of ``site`` that hosts the in-process apps counted for ``(pool, site)``."""
+    return next((ld.process for ld in plan.loads_of(LoadKind.ASPNETCORE) if ld.process.pool is not None
+                 and ld.process.pool.name == pool and (ld.process.site or "") == site), None)
+
+
+def _iisexpress_finding(plan: LoadPlan, ws: IisExpressWorkspace, process: Process, apps: dict[tuple[str, str], str],
+                        symptom: str, where: str) -> Finding:
+    """The finding under IIS Express: the site's one ``iisexpress.exe``, whatever pool each app names; fixes that
+    work there (out-of-process hosting for all but the first app, or a site of its own), never a pool move."""
+    assert process.pool is not None
+    site = process.site or ""
+    pools = {a.path: a.pool for s in plan.server.sites if s.name == site for a in s.applications}
+    named = sorted({pools.get(path, "") for _, path in apps} - {""}, key=str.lower)
+    others = list(apps)[1:]
+    project = ws.project_for_site(site)
+    cause = (f"{process.describe()} hosts {len(apps)} in-process ASP.NET Core apps ({where}). Visual Studio starts one "
+             f"iisexpress.exe per project's site, and it runs every application of site '{site}'"
+             + (f", whatever pool each names (here {', '.join(repr(p) for p in named)})" if len(named) > 1 else "")
+             + ": IIS Express has no WAS to start a process per pool. ANCM V2 loads one .NET runtime per process, so "
+             "the process serves one in-process app; giving an app another pool does not change that.")
+    return Finding(
+        rule=aspnetcore_multiple_inprocess.id, severity=aspnetcore_multiple_inprocess.severity,
+        evidence=Evidence.READ, pool=process.pool.name, site=site, application=None, process=process.name,
+        process_arch=process.arch, binary=None, resolved=None, binary_arch=(), config=process.pool.source,
+        symptom=symptom, cause=cause, process_arch_assumed=process.arch_assumption is not None, process_site=site,
+        fixes=(iisexpress.others_out_of_process(project, others), iisexpress.site_of_its_own(site, others)),
+    )

@@ -42,6 +42,7 @@ from dataclasses import replace
 from iisbitness.arch import Arch
 from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Fix, Severity, rule
+from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import filter_precondition, global_module_precondition
 from iisbitness.image.paths import Inference, under_syswow64
 from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
@@ -113,6 +114,8 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
     elif isinstance(entry, IsapiFilter) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
         restrict = filter_precondition(load.name, pc, entry.site or None,
                                        in_web_config=entry.source.file != plan.server.config_file)
+    if restrict is not None and plan.iisexpress is not None:  # NOTE: IIS Express's own appcmd.exe and config, no pool
+        restrict = iisexpress.with_iisexpress_appcmd(restrict, plan.iisexpress)
     return fixes(restrict, build_fix(load, what))
 
 
