@@ -484,7 +484,8 @@ def _lay_out(path: Path, zf: zipfile.ZipFile, manifest: dict[str, Any], members:
 def _collected(path: Path, root: Path, manifest: dict[str, Any]) -> Collected:
     drives = manifest.get("drives") or {"C": "C"}
     image = ServerImage(drives={k.upper(): root / k.upper() for k in drives},
-                        collected="server" if manifest.get("host") is not None else "image")
+                        collected="server" if manifest.get("host") is not None else "image",
+                        recorded=frozenset(root.joinpath(*name.split("/")) for name in manifest["folders"]))
     for folder in image.drives.values():
         folder.mkdir(exist_ok=True)
     if (root / SHARES).is_dir():

@@ -44,7 +44,10 @@ class Resolved:
             outside the image), or None when the lookup ran (found or simply absent).
         remedy: what to give a new scan so that it finds the path, where an option does (``--drive D=/path/to/copy``
             for an unmapped drive, ``--share //server/share=/path/to/copy`` for a share offline: the ``use ...`` of
-            :attr:`problem`); "" otherwise.
+            :attr:`problem`; a new ``collect`` for a folder a collected zip's recorder never listed); "" otherwise.
+        gone: set, with no :attr:`host` and no :attr:`problem`, when the path is absent from the server for a reason
+            beyond its folder's listing: on the server itself (:attr:`ServerImage.is_the_server`), a drive letter it
+            does not have (``"drive E: is not a drive of this server"``); "" otherwise.
     """
 
     windows_path: str
@@ -57,6 +60,7 @@ class Resolved:
     folder: Path | None = None
     """The folder whose listing held ``host_path`` (its parent, one object per folder), when found in one."""
     remedy: str = ""
+    gone: str = ""
 
     @property
     def host_path(self) -> Path | None:
@@ -96,6 +100,9 @@ class ServerImage:
             what it lacks was not on the server, or not readable there), ``image`` (from an image folder: what it
             lacks was not in that folder, and only a new ``collect`` adds it, as a scan of the zip takes no
             ``--drive`` or ``--share``); "" when this is no collected zip.
+        recorded: a collected zip: the host folders (of the laid out copy) whose listing the zip holds, the only
+            folders whose lack of an entry is evidence (a folder the recorder never listed is laid out empty, or not
+            at all: a path into it is not checked, never absent); None otherwise (every folder is read as it is).
     """
 
     drives: dict[str, Path]
@@ -108,6 +115,7 @@ class ServerImage:
     share_folders: dict[str, Path] = field(default_factory=dict)
     follow_links: bool = False
     collected: str = ""
+    recorded: frozenset[Path] | None = None
     folders: Folders = field(default_factory=Folders, repr=False)
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     on_registry: Callable[[ComRegistry | None], ComRegistry | None] | None = field(default=None, repr=False)
@@ -207,14 +215,18 @@ class ServerImage:
         if base is None:
             if self.absent_drives:
                 return Resolved(p, None)
-            if self.is_the_server:  # NOTE: every drive of the server is mapped: it has no such
-                return Resolved(p, None, f"drive {drive}: is not a drive of "
-                                         f"{'this server' if self.live else 'the server when it was collected'}")
+            if self.is_the_server:  # NOTE: every drive of the server is mapped: it has no such drive, so no such file
+                return Resolved(p, None, gone=f"drive {drive}: is not a drive of {self._the_server}")
             remedy = f"--drive {drive}=/path/to/copy"
             return Resolved(p, None, f"drive {drive}: is not mapped (use {remedy})", remedy=remedy)
         if self.sysnative and rest.lower().startswith("windows\\system32"):
             rest = "Windows\\Sysnative" + rest[len("windows\\system32"):]
         return base, rest
+
+    @property
+    def _the_server(self) -> str:
+        """The server as a reason names it: ``this server`` live, else ``the server when it was collected``."""
+        return "this server" if self.live else "the server when it was collected"
 
     def _mounted(self, p: str) -> tuple[Path, str] | None:
         """The mount (:attr:`mounts`, the longest) that ``p`` is or is below, as its host folder and the rest of
@@ -270,13 +282,72 @@ class ServerImage:
             node = self.find_child(self.shares, server)
             base = self.find_child(node, share) if node is not None else None
             if base is None:
+                if self.live or self.recorded is not None:  # NOTE: a share not read is not a share that lacks it
+                    return self._share_unread(p, server, share, None)
                 return Resolved(p, None)
         elif self.live:
             base = Path(f"//{server}/{share}/")
+        elif self.recorded is not None:  # NOTE: a collected zip takes no --share: collect did not read the share
+            return self._share_unread(p, server, share, None)
         else:
             remedy = share_argument(server, share)
             return Resolved(p, None, f"UNC share: not part of the server image (use {remedy})", remedy=remedy)
         return self._below(p, base, rest)
+
+    def _absent(self, p: str, base: Path, parts: list[str]) -> Resolved:
+        """``p`` (``parts`` below ``base``) not found: absent where the folder the lookup stopped in was read (listed,
+        and, in a collected zip, listed by its recorder); else not checked, with why (a folder that could not be
+        listed, a share not reached, a folder the recorder never listed) and what to do. Never "absent" for what the
+        scan did not look at: on the server that would say the file is missing there."""
+        node = base
+        for i, part in enumerate(parts):
+            listing = self.folders.listing(node)
+            unread = self._unread(p, node, listing.error, i == 0)
+            if unread is not None:
+                return unread
+            actual = listing.names.get(part.lower())
+            if actual is None or actual not in listing.folders:
+                return Resolved(p, None)  # NOTE: the folder read lacks it (or holds a file by that name)
+            node = node / actual
+        return Resolved(p, None)
+
+    def _unread(self, p: str, folder: Path, error: str | None, top: bool) -> Resolved | None:
+        """Why the listing of ``folder`` (a folder on the way to ``p``; ``top``: the drive, share or mount folder)
+        is no evidence of what it lacks: it could not be listed (``error``), or a collected zip's recorder never
+        listed it; None when it is evidence."""
+        named = unc_share(p) if top and is_unc(p) else None
+        if error is not None and named is not None and self.live and self.shares is None:
+            return self._share_unread(p, named[0], named[1], error.removeprefix("cannot list: "))
+        if error is not None:
+            return Resolved(p, None, f"folder {self._folder_name(folder)} could not be listed "
+                                     f"({error.removeprefix('cannot list: ')}): not checked")
+        if self.recorded is not None and folder not in self.recorded:
+            if named is not None:
+                return self._share_unread(p, named[0], named[1], None)
+            remedy = "iisbitness collect again, with the --env and --os-arch values given to this scan"
+            return Resolved(p, None, f"folder {self._folder_name(folder)} was never listed by the scan that collected "
+                                     "the zip (a scan of the zip with other --env or --os-arch values than collect's "
+                                     f"looks in other folders): not checked ({remedy})", remedy=remedy)
+        return None
+
+    def _folder_name(self, folder: Path) -> str:
+        """:meth:`display` of a folder, a drive's own folder named as its root (``C:/``, ``D:/``), not ``.``."""
+        shown = self.display(folder)
+        return next((f"{letter}:/" for letter, base in self.drives.items() if base == folder), shown)
+
+    def _share_unread(self, p: str, server: str, share: str, error: str | None) -> Resolved:
+        """``p`` on the share ``\\\\server\\share`` that the server (live) or the collecting scan could not read: not
+        checked, never missing (the share may be there for the worker's account). A zip collected from an image
+        folder: the share was not given to ``collect`` (``--share``), and a new ``collect`` is the remedy."""
+        if self.collected == "image":
+            remedy = f"iisbitness collect again with {share_argument(server, share)}"
+            return Resolved(p, None, f"share \\\\{server}\\{share} is not in the collected copy: not checked "
+                                     f"({remedy})", remedy=remedy)
+        why = f": {error}" if error else ""
+        return Resolved(p, None, f"share \\\\{server}\\{share} could not be read from {self._the_server} (it does "
+                                 f"not exist, or the scan's account cannot reach it{why}): not checked",
+                        remedy="scan on the server with an account that can read the share (iisbitness collect then "
+                               "copies it)")
 
     def share_folder(self, server: str, share: str) -> Path | None:
         """The folder standing for ``\\\\server\\share`` (:attr:`share_folders`, ``--share``), matched
@@ -294,7 +365,7 @@ class ServerImage:
         at = self._entries(base, parts[:-1])
         actual = at.listing.names.get(parts[-1].lower()) if at is not None else None
         if at is None or actual is None:
-            return Resolved(p, None)
+            return self._absent(p, base, parts)
         folder = at.folder
         host = folder / actual
         if self.follow_links:
