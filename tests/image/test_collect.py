@@ -211,7 +211,7 @@ def test_a_collected_zip_without_a_configuration_is_named_in_the_error(tmp_path:
     r = CliRunner().invoke(main, ["scan", str(z)])
     # NOTE: its manifest records no folder listing: not even C:\ was looked at, so nothing is "absent" from it
     assert r.exit_code == 2 and r.stderr.startswith(f"iisbitness: error: {z}: Windows/System32/inetsrv/config/"
-                                                    "applicationHost.config folder C:/ was never listed"), r.stderr
+                                                    "applicationHost.config folder C:\\ was never listed"), r.stderr
     assert "iisbitness-collected-" not in r.stderr
 
 

@@ -300,9 +300,13 @@ class ServerImage:
         listed, a share not reached, a folder the recorder never listed) and what to do. Never "absent" for what the
         scan did not look at: on the server that would say the file is missing there."""
         node = base
+        below = "\\".join(parts)
+        head = p[:len(p) - len(below)] if p.lower().endswith(below.lower()) else None  # NOTE: not via Sysnative
         for i, part in enumerate(parts):
             listing = self.folders.listing(node)
-            unread = self._unread(p, node, listing.error, i == 0)
+            named = self._folder_name(node) if head is None else (head if i == 0 else head.rstrip("\\") + "\\"
+                                                                  + "\\".join(parts[:i]))
+            unread = self._unread(p, node, named, listing.error, i == 0)
             if unread is not None:
                 return unread
             actual = listing.names.get(part.lower())
@@ -311,21 +315,21 @@ class ServerImage:
             node = node / actual
         return Resolved(p, None)
 
-    def _unread(self, p: str, folder: Path, error: str | None, top: bool) -> Resolved | None:
-        """Why the listing of ``folder`` (a folder on the way to ``p``; ``top``: the drive, share or mount folder)
-        is no evidence of what it lacks: it could not be listed (``error``), or a collected zip's recorder never
-        listed it; None when it is evidence."""
-        named = unc_share(p) if top and is_unc(p) else None
-        if error is not None and named is not None and self.live and self.shares is None:
-            return self._share_unread(p, named[0], named[1], error.removeprefix("cannot list: "))
+    def _unread(self, p: str, folder: Path, named: str, error: str | None, top: bool) -> Resolved | None:
+        """Why the listing of ``folder`` (a folder on the way to ``p``, its Windows path ``named``; ``top``: the
+        drive, share or mount folder) is no evidence of what it lacks: it could not be listed (``error``), or a
+        collected zip's recorder never listed it; None when it is evidence."""
+        share = unc_share(p) if top and is_unc(p) else None
+        if error is not None and share is not None and self.live and self.shares is None:
+            return self._share_unread(p, share[0], share[1], error.removeprefix("cannot list: "))
         if error is not None:
-            return Resolved(p, None, f"folder {self._folder_name(folder)} could not be listed "
+            return Resolved(p, None, f"folder {named} could not be listed "
                                      f"({error.removeprefix('cannot list: ')}): not checked")
         if self.recorded is not None and folder not in self.recorded:
-            if named is not None:
-                return self._share_unread(p, named[0], named[1], None)
+            if share is not None:
+                return self._share_unread(p, share[0], share[1], None)
             remedy = "iisbitness collect again, with the --env and --os-arch values given to this scan"
-            return Resolved(p, None, f"folder {self._folder_name(folder)} was never listed by the scan that collected "
+            return Resolved(p, None, f"folder {named} was never listed by the scan that collected "
                                      "the zip (a scan of the zip with other --env or --os-arch values than collect's "
                                      f"looks in other folders): not checked ({remedy})", remedy=remedy)
         return None
