@@ -32,6 +32,10 @@ from iisbitness.image.folders import Folders, Listing
 from iisbitness.image.paths import is_absolute, is_unc, normalize, share_argument, unc_share
 from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, open_registry
 
+COLLECT_AGAIN = "iisbitness collect again, with the --env and --os-arch values given to this scan"
+"""The remedy of what a collected zip does not hold because the scan of it resolves other paths (or asks other registry
+views) than the scan that collected it: a folder its recorder never listed, a registry answer never asked."""
+
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
@@ -328,7 +332,7 @@ class ServerImage:
         if self.recorded is not None and folder not in self.recorded:
             if share is not None:
                 return self._share_unread(p, share[0], share[1], None)
-            remedy = "iisbitness collect again, with the --env and --os-arch values given to this scan"
+            remedy = COLLECT_AGAIN
             return Resolved(p, None, f"folder {named} was never listed by the scan that collected "
                                      "the zip (a scan of the zip with other --env or --os-arch values than collect's "
                                      f"looks in other folders): not checked ({remedy})", remedy=remedy)
