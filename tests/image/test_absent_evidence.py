@@ -135,3 +135,29 @@ def test_a_zip_does_not_call_missing_what_is_on_a_share_the_collecting_scan_neve
         assert not [f for f in report.findings if f.binary == "\\\\fs\\mods\\m.dll"]
         _not_checked(_about(report, "\\\\fs\\gone\\u.dll"),
                      "share \\\\fs\\gone could not be read from the server when it was collected")
+
+
+def test_a_module_on_a_network_drive_of_the_scans_session_is_not_checked_live_or_in_its_zip(tmp_path: Path) -> None:
+    """Z: is a network drive mapped for the account running the scan (``GetDriveTypeW``: DRIVE_REMOTE, the live map's
+    ``network_drives``). The worker, in a logon session of its own, does not see it ("Services and Redirected
+    Drives"): reading the DLL there and calling it loadable said what the scan sees, not what the worker reaches.
+    Not checked, naming why and the UNC path to configure; the zip collected there says the same."""
+    c, z = tmp_path / "C", tmp_path / "Z"
+    make_image(c, apphost(POOL, site("Shop", 1, "P64", r"C:\shop"),
+                          '<globalModules><add name="Vendor" image="Z:\\Vendor\\m.dll" /></globalModules>'),
+               {"shop/default.htm": "x"})
+    (z / "Vendor").mkdir(parents=True)
+    (z / "Vendor" / "m.dll").write_bytes(fixture("module_x86.dll").read_bytes())  # NOTE: a mismatch, if it were read
+    live = ServerImage.machine({"C": c, "Z": z}, network_drives=frozenset({"Z"}))
+    report = scan_image(live, ScanOptions(os_arch=Arch.X64), "live")
+    why = "drive Z: is a network drive mapped in the logon session of the scan"
+    _not_checked(_about(report, "Z:\\Vendor\\m.dll"), why)
+    assert "Services and Redirected Drives" in _about(report, "Z:\\Vendor\\m.dll").cause
+    assert not [f for f in report.findings if f.rule == "global-module-arch"]
+    zipped = tmp_path / "web01.zip"
+    collect_image(ServerImage.machine({"C": c, "Z": z}, network_drives=frozenset({"Z"})), "live", zipped,
+                  ScanOptions(os_arch=Arch.X64))
+    with scan_collected(zipped, ScanOptions()) as (collected, _):
+        _not_checked(_about(collected, "Z:\\Vendor\\m.dll"), why)
+    local = scan_image(ServerImage.machine({"C": c, "Z": z}), ScanOptions(os_arch=Arch.X64), "live")
+    assert [f.rule for f in local.findings if f.binary == "Z:\\Vendor\\m.dll"] == ["global-module-arch"]

@@ -104,6 +104,11 @@ class ServerImage:
             what it lacks was not on the server, or not readable there), ``image`` (from an image folder: what it
             lacks was not in that folder, and only a new ``collect`` adds it, as a scan of the zip takes no
             ``--drive`` or ``--share``); "" when this is no collected zip.
+        network_drives: on the server (:attr:`is_the_server`), the drive letters that were network drives mapped in
+            the logon session of the scan (live: ``GetDriveTypeW``'s ``DRIVE_REMOTE``, :func:`iisbitness.image.windows.
+            network_drives`; a zip collected there: its manifest's ``network_drives``). IIS worker processes run in
+            logon sessions of their own and do not see such a mapping ("Services and Redirected Drives"): a path on one
+            is not checked (what the scan reads there is not what the worker reaches), never read as the worker's.
         recorded: a collected zip: the host folders (of the laid out copy) whose listing the zip holds, the only
             folders whose lack of an entry is evidence (a folder the recorder never listed is laid out empty, or not
             at all: a path into it is not checked, never absent); None otherwise (every folder is read as it is).
@@ -120,6 +125,7 @@ class ServerImage:
     follow_links: bool = False
     collected: str = ""
     recorded: frozenset[Path] | None = None
+    network_drives: frozenset[str] = frozenset()
     folders: Folders = field(default_factory=Folders, repr=False)
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     on_registry: Callable[[ComRegistry | None], ComRegistry | None] | None = field(default=None, repr=False)
@@ -170,16 +176,19 @@ class ServerImage:
 
     @classmethod
     def machine(cls, drives: dict[str, Path], shares: Path | None = None, sysnative: bool = False,
-                live: bool = True) -> ServerImage:
+                live: bool = True, network_drives: frozenset[str] = frozenset()) -> ServerImage:
         """A whole machine: every drive in ``drives``, UNC paths (below ``shares``, or where they are when None),
-        links followed. :meth:`live_system` is this with Windows' own drives; tests give a folder tree."""
-        return cls(drives=dict(drives), sysnative=sysnative, live=live, shares=shares, follow_links=True)
+        links followed; ``network_drives``: :attr:`network_drives`. :meth:`live_system` is this with Windows' own
+        drives; tests give a folder tree."""
+        return cls(drives=dict(drives), sysnative=sysnative, live=live, shares=shares, follow_links=True,
+                   network_drives=network_drives)
 
     @classmethod
     def live_system(cls) -> ServerImage:
         """The running Windows system (read-only use): every drive, UNC, links followed; reads System32 via
-        Sysnative from WOW64."""
-        return cls.machine(windows.logical_drives(), sysnative=windows.wow64())
+        Sysnative from WOW64; the network drives of the scan's logon session (:attr:`network_drives`)."""
+        drives = windows.logical_drives()
+        return cls.machine(drives, sysnative=windows.wow64(), network_drives=windows.network_drives(drives))
 
     @property
     def root(self) -> Path:
@@ -223,6 +232,12 @@ class ServerImage:
                 return Resolved(p, None, gone=f"drive {drive}: is not a drive of {self._the_server}")
             remedy = f"--drive {drive}=/path/to/copy"
             return Resolved(p, None, f"drive {drive}: is not mapped (use {remedy})", remedy=remedy)
+        if drive in self.network_drives and mounted is None and self.is_the_server:
+            return Resolved(p, None, f"drive {drive}: is a network drive mapped in the logon session of the scan "
+                                     f"{'' if self.live else 'that collected the zip '}(GetDriveType: DRIVE_REMOTE); IIS "
+                                     "worker processes run in logon sessions of their own and do not see another "
+                                     "session's mapped drives (Microsoft: Services and Redirected Drives): not checked; "
+                                     "configure the file by its UNC path (\\\\server\\share\\...)")
         if self.sysnative and rest.lower().startswith("windows\\system32"):
             rest = "Windows\\Sysnative" + rest[len("windows\\system32"):]
         return base, rest
