@@ -119,6 +119,22 @@ def test_a_zip_scanned_with_another_env_does_not_call_unlisted_folders_missing(t
         assert "missing on the server" in found.cause
 
 
+def test_a_zip_does_not_read_a_file_its_collecting_scan_only_saw_listed(tmp_path: Path) -> None:
+    """C:\\Vendor holds m.dll (read by collect, %MOD% named it) and x.dll (only listed: a zero-byte placeholder in the
+    copy). The zip scanned with --env MOD=C:\\Vendor\\x.dll read the placeholder: "not a Windows binary ... replace it
+    with the vendor's original", an error about a file the zip does not hold. Now not checked, with a new collect."""
+    c = _server(tmp_path, "%MOD%", {"Vendor/m.dll": "module_x64.dll", "Vendor/x.dll": "module_x86.dll"})
+    zipped = tmp_path / "web01.zip"
+    collect_image(ServerImage.machine({"C": c}), "live", zipped,
+                  ScanOptions(os_arch=Arch.X64, env={"MOD": "C:\\Vendor\\m.dll"}))
+    with scan_collected(zipped, ScanOptions(env={"MOD": "C:\\Vendor\\x.dll"})) as (report, _):
+        found = _about(report, "%MOD%")
+        _not_checked(found, "Vendor/x.dll is only a name in the zip: the scan that collected it saw it listed but did "
+                            "not copy it")
+        [shop] = report.coverage
+        assert shop.status.value == "partly-checked"
+
+
 def test_a_zip_does_not_call_missing_what_is_on_a_share_the_collecting_scan_never_read(tmp_path: Path) -> None:
     """The collecting scan read one share (its files are in the zip's UNC/ folder), and could not reach another: the
     zip's scan has no listing of it, so the module on it is not checked, as live."""

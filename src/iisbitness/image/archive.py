@@ -484,9 +484,13 @@ def _lay_out(path: Path, zf: zipfile.ZipFile, manifest: dict[str, Any], members:
 
 def _collected(path: Path, root: Path, manifest: dict[str, Any]) -> Collected:
     drives = manifest.get("drives") or {"C": "C"}
+    held = {n.lower() for n in manifest["files"]}
+    placeholders = frozenset(str(root.joinpath(*name.split("/"), entry)) for name, listing in manifest["folders"].items()
+                             for entry in listing.get("files", []) if f"{name}/{entry}".lower() not in held)
     image = ServerImage(drives={k.upper(): root / k.upper() for k in drives},
                         collected="server" if manifest.get("host") is not None else "image",
                         recorded=frozenset(root.joinpath(*name.split("/")) for name in manifest["folders"]),
+                        placeholders=placeholders,
                         network_drives=frozenset(d.upper() for d in manifest.get("network_drives") or ()
                                                  if isinstance(d, str) and _drive_ok(d.upper())))
     for folder in image.drives.values():

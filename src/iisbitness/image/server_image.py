@@ -104,6 +104,9 @@ class ServerImage:
             what it lacks was not on the server, or not readable there), ``image`` (from an image folder: what it
             lacks was not in that folder, and only a new ``collect`` adds it, as a scan of the zip takes no
             ``--drive`` or ``--share``); "" when this is no collected zip.
+        placeholders: a collected zip: the host paths (``str``) of the files its recorder saw listed but never read,
+            laid out empty so that the listing keeps its meaning: located as not checked, never read (an empty file
+            would be "not a Windows binary"); empty otherwise.
         network_drives: on the server (:attr:`is_the_server`), the drive letters that were network drives mapped in
             the logon session of the scan (live: ``GetDriveTypeW``'s ``DRIVE_REMOTE``, :func:`iisbitness.image.windows.
             network_drives`; a zip collected there: its manifest's ``network_drives``). IIS worker processes run in
@@ -126,6 +129,8 @@ class ServerImage:
     collected: str = ""
     recorded: frozenset[Path] | None = None
     network_drives: frozenset[str] = frozenset()
+    placeholders: frozenset[str] = frozenset()
+    _placeholder_folders: frozenset[str] | None = field(default=None, repr=False)
     folders: Folders = field(default_factory=Folders, repr=False)
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     on_registry: Callable[[ComRegistry | None], ComRegistry | None] | None = field(default=None, repr=False)
@@ -257,6 +262,12 @@ class ServerImage:
                 return self.mounts[prefix], p[len(pre):]
         return None
 
+    def _placeholder_parents(self) -> frozenset[str]:
+        """The host folders (``str``) holding a :attr:`placeholders` file, worked out once."""
+        if self._placeholder_folders is None:
+            self._placeholder_folders = frozenset(os.path.dirname(f) for f in self.placeholders)
+        return self._placeholder_folders
+
     def files_of(self, windows_folder: str) -> FilesOf | None:
         """The folder ``windows_folder`` (a normal drive-absolute Windows path) for locating many of its files at
         once (:meth:`FilesOf.locate`: what :meth:`locate` finds, without a :class:`Resolved` or a ``Path`` per file;
@@ -282,6 +293,8 @@ class ServerImage:
         at = self._entries(base, [c for c in rest.split("\\") if c][:-1])
         if at is None or at.shown is None or not (at.inside or self.follow_links):
             return None
+        if self.placeholders and str(at.folder) in self._placeholder_parents():
+            return None  # NOTE: a collected zip's folder with files never read: each through locate, which says so
         return FilesOf(at.folder, os.path.join(at.folder, ""), at.listing, at.shown)
 
     def _locate_unc(self, p: str) -> Resolved:
@@ -397,6 +410,11 @@ class ServerImage:
         elif (not at.inside or actual in at.listing.links) and not self._inside_image(base, folder, host):
             return Resolved(p, None, f"{_outside(host)}; not followed")
         shown = self.display(host) if at.shown is None else _entry_name(at.shown, actual)
+        if self.placeholders and str(host) in self.placeholders:
+            return Resolved(p, None, f"{shown} is only a name in the zip: the scan that collected it saw it listed but "
+                                     "did not copy it (it did not read it: a scan of the zip with other --env or "
+                                     "--os-arch values than collect's reads other files; or it left it out, as the "
+                                     f"problems say): not checked ({COLLECT_AGAIN})", remedy=COLLECT_AGAIN)
         return Resolved(p, str(host), shown=shown, is_dir=actual in at.listing.folders, folder=folder)
 
     def _entries(self, base: Path, parts: list[str]) -> _FolderEntries | None:
