@@ -177,3 +177,12 @@ def test_a_module_on_a_network_drive_of_the_scans_session_is_not_checked_live_or
         _not_checked(_about(collected, "Z:\\Vendor\\m.dll"), why)
     local = scan_image(ServerImage.machine({"C": c, "Z": z}), ScanOptions(os_arch=Arch.X64), "live")
     assert [f.rule for f in local.findings if f.binary == "Z:\\Vendor\\m.dll"] == ["global-module-arch"]
+
+
+def test_the_load_map_names_the_drive_the_server_lacks(tmp_path: Path) -> None:
+    report = scan_image(ServerImage.machine({"C": _server(tmp_path, r"E:\Vendor\m.dll")}),
+                        ScanOptions(os_arch=Arch.X64, load_map=True), "live")
+    assert report.loads is not None
+    rows = [(e.verdict.value, e.reason) for e in report.loads if e.configured == "E:\\Vendor\\m.dll"]
+    why = "drive E: is not a drive of this server, which the scan read itself: missing on the server"
+    assert rows == [("missing", why)], rows
