@@ -147,3 +147,29 @@ def test_a_cut_script_search_leaves_the_application_partly_checked(tmp_path: Pat
     monkeypatch.setattr("iisbitness.loadplan.collectors.com.MAX_SCRIPT_FILES", 2)
     [c] = run(tmp_path).coverage
     assert c.status is CoverageStatus.PARTLY and any("more than 2 script files" in r for r in c.reasons), c
+
+
+def test_a_zip_scanned_with_another_os_arch_does_not_take_an_unrecorded_registry_view_as_absent(tmp_path: Path) -> None:
+    """``collect --os-arch x86``: the 32-bit pool is native there and only the native view was asked. The scan of the
+    zip with ``--os-arch x64`` asks the 32-bit view (WOW6432Node), which the zip does not hold: it was answered
+    "absent", and Contoso.Mailer (registered in both views) became "registered only in the 64-bit view", a
+    com-inproc-arch error. Now the object is not checked, its application partly checked, with a new collect."""
+    from iisbitness.scan.collect import collect, scan_collected
+    from iisbitness.scan.pipeline import ScanOptions
+
+    image = tmp_path / "img"
+    _image(image, 'enable32BitAppOnWin64="true" managedRuntimeVersion=""', "Contoso.Mailer")
+    zipped = tmp_path / "web01.zip"
+    collect(image, zipped, ScanOptions(os_arch=Arch.X86))
+    with scan_collected(zipped, ScanOptions(os_arch=Arch.X86)) as (same, _):  # NOTE: as collect saw it (the
+        # fixture hive's native view names the x64 mailer.dll, which a 32-bit Windows' worker cannot load)
+        assert [f.binary for f in same.findings if f.rule == "com-inproc-arch"] == [
+            "C:\\Program Files\\Contoso\\Mailer\\mailer.dll"]
+        assert not [p for p in same.problems if "COM object" in p.message]
+    with scan_collected(zipped, ScanOptions(os_arch=Arch.X64)) as (other, _):
+        assert not [f for f in other.findings if f.rule == "com-inproc-arch"], other.findings
+        [unasked] = [p for p in other.problems if "COM object 'Contoso.Mailer'" in p.message]
+        assert "32-bit registry view's registration" in unasked.message and "not in the zip" in unasked.message
+        [orders] = other.coverage
+        assert orders.status is CoverageStatus.PARTLY
+        assert orders.remedy == "iisbitness collect again, with the --env and --os-arch values given to this scan"

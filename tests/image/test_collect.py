@@ -209,7 +209,9 @@ def test_a_hostile_zip_exits_2_and_writes_nothing(kind: str, tmp_path: Path, mon
 def test_a_collected_zip_without_a_configuration_is_named_in_the_error(tmp_path: Path) -> None:
     z = _zip(tmp_path / "empty.zip", {"C/readme.txt": b"x"})
     r = CliRunner().invoke(main, ["scan", str(z)])
-    assert r.exit_code == 2 and r.stderr.startswith(f"iisbitness: error: {z}: no Windows/System32"), r.stderr
+    # NOTE: its manifest records no folder listing: not even C:\ was looked at, so nothing is "absent" from it
+    assert r.exit_code == 2 and r.stderr.startswith(f"iisbitness: error: {z}: Windows/System32/inetsrv/config/"
+                                                    "applicationHost.config folder C:\\ was never listed"), r.stderr
     assert "iisbitness-collected-" not in r.stderr
 
 

@@ -33,9 +33,9 @@ def test_live_an_absent_folder_or_drive_is_absent_from_this_server(tmp_path: Pat
     unc.mkdir()
     got = _coverage(scan_image(ServerImage.machine({"C": c}, shares=unc), ScanOptions(os_arch=Arch.X64), "live"))
     assert got["Gone/"] == (("folder C:\\inetpub\\gone does not exist on this server",), "")
-    assert got["OnE/"] == (("physicalPath E:\\sites\\x: drive E: is not a drive of this server",), "")
-    assert got["Share/"][0] == (("folder \\\\fs\\sites\\x could not be read from this server (it does not exist, or "
-                                 "the scan's account cannot reach the share)"),)
+    assert got["OnE/"] == (("folder E:\\sites\\x does not exist on this server",), "")  # NOTE: the server has no E:
+    assert got["Share/"][0] == (("physicalPath \\\\fs\\sites\\x: share \\\\fs\\sites could not be read from this server (it "
+                                 "does not exist, or the scan's account cannot reach it): not checked"),)
     assert got["Share/"][1].startswith("scan on the server with an account that can read the share")
 
 
@@ -115,9 +115,11 @@ def test_a_global_module_behind_an_unknown_variable_gives_the_env_to_pass(tmp_pa
     assert {c.application: c.status.value for c in given.coverage}["Shop/"] == "checked"
 
 
-def test_live_a_global_module_on_a_drive_the_server_lacks_gives_no_drive_to_map(tmp_path: Path) -> None:
+def test_live_a_global_module_on_a_drive_the_server_lacks_is_missing_on_the_server(tmp_path: Path) -> None:
     """Live, every drive of the server is mapped: a binary on another drive letter said "drive E: is not mapped (use
-    --drive E=/path/to/copy)", an option of offline scans, in the finding and now in coverage."""
+    --drive E=/path/to/copy)", an option of offline scans; then a could-not-check binary-invalid warning, its pool's
+    application partly checked. The server has no E:, so the worker cannot load the file (error 126): binary-missing's
+    "missing on the server" error, naming the drive, the application checked."""
     c = tmp_path / "C"
     globals_ = '<globalModules><add name="EVendor" image="E:\\Vendor\\e.dll" /></globalModules>'
     make_image(c, apphost(POOL, site("Shop", 1, "P64", r"C:\shop"), globals_))
@@ -125,10 +127,11 @@ def test_live_a_global_module_on_a_drive_the_server_lacks_gives_no_drive_to_map(
     (tmp_path / "UNC").mkdir()
     report = scan_image(ServerImage.machine({"C": c}, shares=tmp_path / "UNC"), ScanOptions(os_arch=Arch.X64), "live")
     [shop] = report.coverage
-    why = ("'E:\\Vendor\\e.dll' (global-module 'EVendor'), which its worker loads, was not read: drive E: is not a "
-           "drive of this server")
-    assert shop.reasons == (why,), shop.reasons
-    assert shop.remedy == ""
+    assert shop.status.value == "checked" and shop.reasons == () and shop.remedy == "", shop
+    [found] = [f for f in report.findings if f.binary == "E:\\Vendor\\e.dll"]
+    assert (found.rule, found.severity.name, found.binary_not_checked) == ("binary-missing", "ERROR", False)
+    assert "error 126" in found.symptom
+    assert "drive E: is not a drive of this server, so it is missing on the server" in found.cause
     assert not [f for f in report.findings if "--drive" in f.cause]
 
 

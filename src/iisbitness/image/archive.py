@@ -3,7 +3,8 @@
 
 Layout: ``manifest.json`` (:data:`FORMAT`), then one folder per root: ``C/...``, ``D/...`` for drive letters,
 ``UNC/server/share/...`` for shares, and ``eventlogs/`` for exported event logs. The manifest holds the tool
-version, date, host name, OS architecture, the drive map, the sha256 and size of every file, each recorded
+version, date, host name, OS architecture, the drive map (and which drives were network drives the workers do not
+see), the sha256 and size of every file, each recorded
 folder's entries (so that a file the scan only saw listed keeps its place and "absent from a populated folder"
 keeps its meaning), the registry answers, and what was left out and why.
 
@@ -384,7 +385,7 @@ def _check(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, Any], dict[str, z
     files, folders = manifest.get("files"), manifest.get("folders")
     if not isinstance(files, dict) or not isinstance(folders, dict):
         raise _bad(path, "manifest.json has no files and folders")
-    for key, want in (("drives", dict), ("left_out", list)):
+    for key, want in (("drives", dict), ("left_out", list), ("network_drives", list)):
         if manifest.get(key) is not None and not isinstance(manifest[key], want):
             raise _bad(path, f"manifest.json: {key} is not {'an object' if want is dict else 'a list'}")
     for letter in manifest.get("drives") or {}:  # NOTE: shares are the UNC/ root, never a drive of the map
@@ -483,8 +484,15 @@ def _lay_out(path: Path, zf: zipfile.ZipFile, manifest: dict[str, Any], members:
 
 def _collected(path: Path, root: Path, manifest: dict[str, Any]) -> Collected:
     drives = manifest.get("drives") or {"C": "C"}
+    held = {n.lower() for n in manifest["files"]}
+    placeholders = frozenset(str(root.joinpath(*name.split("/"), entry)) for name, listing in manifest["folders"].items()
+                             for entry in listing.get("files", []) if f"{name}/{entry}".lower() not in held)
     image = ServerImage(drives={k.upper(): root / k.upper() for k in drives},
-                        collected="server" if manifest.get("host") is not None else "image")
+                        collected="server" if manifest.get("host") is not None else "image",
+                        recorded=frozenset(root.joinpath(*name.split("/")) for name in manifest["folders"]),
+                        placeholders=placeholders,
+                        network_drives=frozenset(d.upper() for d in manifest.get("network_drives") or ()
+                                                 if isinstance(d, str) and _drive_ok(d.upper())))
     for folder in image.drives.values():
         folder.mkdir(exist_ok=True)
     if (root / SHARES).is_dir():

@@ -66,8 +66,16 @@ class ComServer:
     key: str
 
 
+class NotRecorded(LookupError):
+    """A collected zip's registry (:class:`RecordedRegistry`) was asked what the collecting scan never asked: its
+    answer is unknown, never "absent" (the message says so, for the report)."""
+
+
 class ComRegistry(Protocol):
-    """Read access to COM registrations."""
+    """Read access to COM registrations.
+
+    Both methods raise :class:`NotRecorded` where the registry is a collected zip's answers and the question was
+    not asked by the scan that collected it."""
 
     def progid_clsid(self, progid: str) -> str | None:
         """The CLSID of ``progid`` (``Classes\\<ProgID>\\CLSID``, shared by both views), or None."""
@@ -204,7 +212,9 @@ class RecordingRegistry:
 
 class RecordedRegistry:
     """The registry answers a collected image recorded (:meth:`RecordingRegistry.answers`): the same questions get
-    the same answers; a question the recording scan did not ask is answered "absent".
+    the same answers; a question the recording scan did not ask (a scan of the zip with another ``--os-arch`` asks
+    another registry view) raises :class:`NotRecorded`: the zip does not know, and "absent" would say that the class
+    is not registered there.
 
     Raises:
         ValueError, TypeError: ``answers`` is not in the recorded shape (the caller names the file).
@@ -237,9 +247,25 @@ class RecordedRegistry:
             self._servers[k] = ComServer(str(values[0]), views[view_name], values[1], values[2], str(values[3]))
 
     def progid_clsid(self, progid: str) -> str | None:
-        """The recorded CLSID of ``progid``."""
-        return self._progids.get(progid.lower())
+        """The recorded CLSID of ``progid``.
+
+        Raises:
+            NotRecorded: the collecting scan never asked.
+        """
+        if progid.lower() not in self._progids:
+            raise NotRecorded(f"the registry's answer for ProgID {progid} is not in the zip (the scan that collected "
+                              "it never asked)")
+        return self._progids[progid.lower()]
 
     def server(self, clsid: str, view: RegistryView) -> ComServer | None:
-        """The recorded registration of ``clsid`` in ``view``."""
-        return self._servers.get(f"{view.value}:{clsid.lower()}")
+        """The recorded registration of ``clsid`` in ``view``.
+
+        Raises:
+            NotRecorded: the collecting scan never asked (another ``--os-arch``: another view).
+        """
+        key = f"{view.value}:{clsid.lower()}"
+        if key not in self._servers:
+            raise NotRecorded(f"the {view.value} registry view's registration of {clsid} is not in the zip (the scan "
+                              "that collected it never read that view: a scan of the zip with another --os-arch than "
+                              "collect's reads other views)")
+        return self._servers[key]

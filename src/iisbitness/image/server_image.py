@@ -32,6 +32,10 @@ from iisbitness.image.folders import Folders, Listing
 from iisbitness.image.paths import is_absolute, is_unc, normalize, share_argument, unc_share
 from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, open_registry
 
+COLLECT_AGAIN = "iisbitness collect again, with the --env and --os-arch values given to this scan"
+"""The remedy of what a collected zip does not hold because the scan of it resolves other paths (or asks other registry
+views) than the scan that collected it: a folder its recorder never listed, a registry answer never asked."""
+
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
@@ -44,7 +48,10 @@ class Resolved:
             outside the image), or None when the lookup ran (found or simply absent).
         remedy: what to give a new scan so that it finds the path, where an option does (``--drive D=/path/to/copy``
             for an unmapped drive, ``--share //server/share=/path/to/copy`` for a share offline: the ``use ...`` of
-            :attr:`problem`); "" otherwise.
+            :attr:`problem`; a new ``collect`` for a folder a collected zip's recorder never listed); "" otherwise.
+        gone: set, with no :attr:`host` and no :attr:`problem`, when the path is absent from the server for a reason
+            beyond its folder's listing: on the server itself (:attr:`ServerImage.is_the_server`), a drive letter it
+            does not have (``"drive E: is not a drive of this server"``); "" otherwise.
     """
 
     windows_path: str
@@ -57,6 +64,7 @@ class Resolved:
     folder: Path | None = None
     """The folder whose listing held ``host_path`` (its parent, one object per folder), when found in one."""
     remedy: str = ""
+    gone: str = ""
 
     @property
     def host_path(self) -> Path | None:
@@ -96,6 +104,17 @@ class ServerImage:
             what it lacks was not on the server, or not readable there), ``image`` (from an image folder: what it
             lacks was not in that folder, and only a new ``collect`` adds it, as a scan of the zip takes no
             ``--drive`` or ``--share``); "" when this is no collected zip.
+        placeholders: a collected zip: the host paths (``str``) of the files its recorder saw listed but never read,
+            laid out empty so that the listing keeps its meaning: located as not checked, never read (an empty file
+            would be "not a Windows binary"); empty otherwise.
+        network_drives: on the server (:attr:`is_the_server`), the drive letters that were network drives mapped in
+            the logon session of the scan (live: ``GetDriveTypeW``'s ``DRIVE_REMOTE``, :func:`iisbitness.image.windows.
+            network_drives`; a zip collected there: its manifest's ``network_drives``). IIS worker processes run in
+            logon sessions of their own and do not see such a mapping ("Services and Redirected Drives"): a path on one
+            is not checked (what the scan reads there is not what the worker reaches), never read as the worker's.
+        recorded: a collected zip: the host folders (of the laid out copy) whose listing the zip holds, the only
+            folders whose lack of an entry is evidence (a folder the recorder never listed is laid out empty, or not
+            at all: a path into it is not checked, never absent); None otherwise (every folder is read as it is).
     """
 
     drives: dict[str, Path]
@@ -108,6 +127,10 @@ class ServerImage:
     share_folders: dict[str, Path] = field(default_factory=dict)
     follow_links: bool = False
     collected: str = ""
+    recorded: frozenset[Path] | None = None
+    network_drives: frozenset[str] = frozenset()
+    placeholders: frozenset[str] = frozenset()
+    _placeholder_folders: frozenset[str] | None = field(default=None, repr=False)
     folders: Folders = field(default_factory=Folders, repr=False)
     com_registry: tuple[ComRegistry | None, str | None] | None = field(default=None, repr=False)
     on_registry: Callable[[ComRegistry | None], ComRegistry | None] | None = field(default=None, repr=False)
@@ -158,16 +181,19 @@ class ServerImage:
 
     @classmethod
     def machine(cls, drives: dict[str, Path], shares: Path | None = None, sysnative: bool = False,
-                live: bool = True) -> ServerImage:
+                live: bool = True, network_drives: frozenset[str] = frozenset()) -> ServerImage:
         """A whole machine: every drive in ``drives``, UNC paths (below ``shares``, or where they are when None),
-        links followed. :meth:`live_system` is this with Windows' own drives; tests give a folder tree."""
-        return cls(drives=dict(drives), sysnative=sysnative, live=live, shares=shares, follow_links=True)
+        links followed; ``network_drives``: :attr:`network_drives`. :meth:`live_system` is this with Windows' own
+        drives; tests give a folder tree."""
+        return cls(drives=dict(drives), sysnative=sysnative, live=live, shares=shares, follow_links=True,
+                   network_drives=network_drives)
 
     @classmethod
     def live_system(cls) -> ServerImage:
         """The running Windows system (read-only use): every drive, UNC, links followed; reads System32 via
-        Sysnative from WOW64."""
-        return cls.machine(windows.logical_drives(), sysnative=windows.wow64())
+        Sysnative from WOW64; the network drives of the scan's logon session (:attr:`network_drives`)."""
+        drives = windows.logical_drives()
+        return cls.machine(drives, sysnative=windows.wow64(), network_drives=windows.network_drives(drives))
 
     @property
     def root(self) -> Path:
@@ -207,14 +233,24 @@ class ServerImage:
         if base is None:
             if self.absent_drives:
                 return Resolved(p, None)
-            if self.is_the_server:  # NOTE: every drive of the server is mapped: it has no such
-                return Resolved(p, None, f"drive {drive}: is not a drive of "
-                                         f"{'this server' if self.live else 'the server when it was collected'}")
+            if self.is_the_server:  # NOTE: every drive of the server is mapped: it has no such drive, so no such file
+                return Resolved(p, None, gone=f"drive {drive}: is not a drive of {self._the_server}")
             remedy = f"--drive {drive}=/path/to/copy"
             return Resolved(p, None, f"drive {drive}: is not mapped (use {remedy})", remedy=remedy)
+        if drive in self.network_drives and mounted is None and self.is_the_server:
+            return Resolved(p, None, f"drive {drive}: is a network drive mapped in the logon session of the scan "
+                                     f"{'' if self.live else 'that collected the zip '}(GetDriveType: DRIVE_REMOTE); IIS "
+                                     "worker processes run in logon sessions of their own and do not see another "
+                                     "session's mapped drives (Microsoft: Services and Redirected Drives): not checked; "
+                                     "configure the file by its UNC path (\\\\server\\share\\...)")
         if self.sysnative and rest.lower().startswith("windows\\system32"):
             rest = "Windows\\Sysnative" + rest[len("windows\\system32"):]
         return base, rest
+
+    @property
+    def _the_server(self) -> str:
+        """The server as a reason names it: ``this server`` live, else ``the server when it was collected``."""
+        return "this server" if self.live else "the server when it was collected"
 
     def _mounted(self, p: str) -> tuple[Path, str] | None:
         """The mount (:attr:`mounts`, the longest) that ``p`` is or is below, as its host folder and the rest of
@@ -225,6 +261,12 @@ class ServerImage:
             if low == pre or low.startswith(pre + "\\"):
                 return self.mounts[prefix], p[len(pre):]
         return None
+
+    def _placeholder_parents(self) -> frozenset[str]:
+        """The host folders (``str``) holding a :attr:`placeholders` file, worked out once."""
+        if self._placeholder_folders is None:
+            self._placeholder_folders = frozenset(os.path.dirname(f) for f in self.placeholders)
+        return self._placeholder_folders
 
     def files_of(self, windows_folder: str) -> FilesOf | None:
         """The folder ``windows_folder`` (a normal drive-absolute Windows path) for locating many of its files at
@@ -251,6 +293,8 @@ class ServerImage:
         at = self._entries(base, [c for c in rest.split("\\") if c][:-1])
         if at is None or at.shown is None or not (at.inside or self.follow_links):
             return None
+        if self.placeholders and str(at.folder) in self._placeholder_parents():
+            return None  # NOTE: a collected zip's folder with files never read: each through locate, which says so
         return FilesOf(at.folder, os.path.join(at.folder, ""), at.listing, at.shown)
 
     def _locate_unc(self, p: str) -> Resolved:
@@ -270,13 +314,76 @@ class ServerImage:
             node = self.find_child(self.shares, server)
             base = self.find_child(node, share) if node is not None else None
             if base is None:
+                if self.live or self.recorded is not None:  # NOTE: a share not read is not a share that lacks it
+                    return self._share_unread(p, server, share, None)
                 return Resolved(p, None)
         elif self.live:
             base = Path(f"//{server}/{share}/")
+        elif self.recorded is not None:  # NOTE: a collected zip takes no --share: collect did not read the share
+            return self._share_unread(p, server, share, None)
         else:
             remedy = share_argument(server, share)
             return Resolved(p, None, f"UNC share: not part of the server image (use {remedy})", remedy=remedy)
         return self._below(p, base, rest)
+
+    def _absent(self, p: str, base: Path, parts: list[str]) -> Resolved:
+        """``p`` (``parts`` below ``base``) not found: absent where the folder the lookup stopped in was read (listed,
+        and, in a collected zip, listed by its recorder); else not checked, with why (a folder that could not be
+        listed, a share not reached, a folder the recorder never listed) and what to do. Never "absent" for what the
+        scan did not look at: on the server that would say the file is missing there."""
+        node = base
+        below = "\\".join(parts)
+        head = p[:len(p) - len(below)] if p.lower().endswith(below.lower()) else None  # NOTE: not via Sysnative
+        for i, part in enumerate(parts):
+            listing = self.folders.listing(node)
+            named = self._folder_name(node) if head is None else (head if i == 0 else head.rstrip("\\") + "\\"
+                                                                  + "\\".join(parts[:i]))
+            unread = self._unread(p, node, named, listing.error, i == 0)
+            if unread is not None:
+                return unread
+            actual = listing.names.get(part.lower())
+            if actual is None or actual not in listing.folders:
+                return Resolved(p, None)  # NOTE: the folder read lacks it (or holds a file by that name)
+            node = node / actual
+        return Resolved(p, None)
+
+    def _unread(self, p: str, folder: Path, named: str, error: str | None, top: bool) -> Resolved | None:
+        """Why the listing of ``folder`` (a folder on the way to ``p``, its Windows path ``named``; ``top``: the
+        drive, share or mount folder) is no evidence of what it lacks: it could not be listed (``error``), or a
+        collected zip's recorder never listed it; None when it is evidence."""
+        share = unc_share(p) if top and is_unc(p) else None
+        if error is not None and share is not None and self.live and self.shares is None:
+            return self._share_unread(p, share[0], share[1], error.removeprefix("cannot list: "))
+        if error is not None:
+            return Resolved(p, None, f"folder {named} could not be listed "
+                                     f"({error.removeprefix('cannot list: ')}): not checked")
+        if self.recorded is not None and folder not in self.recorded:
+            if share is not None:
+                return self._share_unread(p, share[0], share[1], None)
+            remedy = COLLECT_AGAIN
+            return Resolved(p, None, f"folder {named} was never listed by the scan that collected "
+                                     "the zip (a scan of the zip with other --env or --os-arch values than collect's "
+                                     f"looks in other folders): not checked ({remedy})", remedy=remedy)
+        return None
+
+    def _folder_name(self, folder: Path) -> str:
+        """:meth:`display` of a folder, a drive's own folder named as its root (``C:/``, ``D:/``), not ``.``."""
+        shown = self.display(folder)
+        return next((f"{letter}:/" for letter, base in self.drives.items() if base == folder), shown)
+
+    def _share_unread(self, p: str, server: str, share: str, error: str | None) -> Resolved:
+        """``p`` on the share ``\\\\server\\share`` that the server (live) or the collecting scan could not read: not
+        checked, never missing (the share may be there for the worker's account). A zip collected from an image
+        folder: the share was not given to ``collect`` (``--share``), and a new ``collect`` is the remedy."""
+        if self.collected == "image":
+            remedy = f"iisbitness collect again with {share_argument(server, share)}"
+            return Resolved(p, None, f"share \\\\{server}\\{share} is not in the collected copy: not checked "
+                                     f"({remedy})", remedy=remedy)
+        why = f": {error}" if error else ""
+        return Resolved(p, None, f"share \\\\{server}\\{share} could not be read from {self._the_server} (it does "
+                                 f"not exist, or the scan's account cannot reach it{why}): not checked",
+                        remedy="scan on the server with an account that can read the share (iisbitness collect then "
+                               "copies it)")
 
     def share_folder(self, server: str, share: str) -> Path | None:
         """The folder standing for ``\\\\server\\share`` (:attr:`share_folders`, ``--share``), matched
@@ -294,7 +401,7 @@ class ServerImage:
         at = self._entries(base, parts[:-1])
         actual = at.listing.names.get(parts[-1].lower()) if at is not None else None
         if at is None or actual is None:
-            return Resolved(p, None)
+            return self._absent(p, base, parts)
         folder = at.folder
         host = folder / actual
         if self.follow_links:
@@ -303,6 +410,11 @@ class ServerImage:
         elif (not at.inside or actual in at.listing.links) and not self._inside_image(base, folder, host):
             return Resolved(p, None, f"{_outside(host)}; not followed")
         shown = self.display(host) if at.shown is None else _entry_name(at.shown, actual)
+        if self.placeholders and str(host) in self.placeholders:
+            return Resolved(p, None, f"{shown} is only a name in the zip: the scan that collected it saw it listed but "
+                                     "did not copy it (it did not read it: a scan of the zip with other --env or "
+                                     "--os-arch values than collect's reads other files; or it left it out, as the "
+                                     f"problems say): not checked ({COLLECT_AGAIN})", remedy=COLLECT_AGAIN)
         return Resolved(p, str(host), shown=shown, is_dir=actual in at.listing.folders, folder=folder)
 
     def _entries(self, base: Path, parts: list[str]) -> _FolderEntries | None:

@@ -10,6 +10,12 @@ Sources:
 - ``KEY_WOW64_64KEY`` / ``KEY_WOW64_32KEY``: "Accessing an Alternate Registry View" (MicrosoftDocs/win32
   desktop-src/WinProg64/accessing-an-alternate-registry-view.md): a 32-bit process reads the 64-bit view with
   ``KEY_WOW64_64KEY`` (facts E3).
+- ``GetDriveTypeW``: ``DRIVE_REMOTE`` (4), "the drive is a remote (network) drive" (MicrosoftDocs/sdk-api
+  fileapi/nf-fileapi-getdrivetypew). "Services and Redirected Drives" (MicrosoftDocs/win32 desktop-src/Services/
+  services-and-redirected-drives.md): "Each logon session receives its own set of drive letters from A to Z ... a
+  service (or any process running within its own logon session) cannot access the drive letters that were established
+  within a different logon session": an IIS worker process, started by WAS under its pool's identity, does not see
+  a network drive the scanning account mapped.
 - ``IsWow64Process2``: its ``pNativeMachine`` is "a possible IMAGE_FILE_MACHINE_* value identifying the native
   architecture of host system" (MicrosoftDocs/sdk-api wow64apiset/nf-wow64apiset-iswow64process2; Windows 10 and
   Server 2016 version 1709 and later). ``PROCESSOR_ARCHITECTURE`` cannot tell: an x64 process emulated on ARM64
@@ -48,6 +54,23 @@ def logical_drives() -> dict[str, Path]:
     mask = ctypes.windll.kernel32.GetLogicalDrives()  # pragma: no cover
     letters = [c for i, c in enumerate(string.ascii_uppercase) if mask >> i & 1]  # pragma: no cover
     return {c: Path(c + ":\\") for c in letters or [system]}  # pragma: no cover
+
+
+DRIVE_REMOTE = 4
+"""``GetDriveTypeW``'s value for a remote (network) drive (fileapi.h)."""
+
+
+def network_drives(drives: dict[str, Path]) -> frozenset[str]:
+    """The letters of ``drives`` (as :func:`logical_drives` gives them) that are network drives in this process's
+    logon session (``GetDriveTypeW`` is ``DRIVE_REMOTE``): mapped for the account running the scan, which IIS worker
+    processes, in logon sessions of their own, do not see (module docstring). Elsewhere than Windows: none.
+    """
+    if sys.platform != "win32":
+        return frozenset()
+    import ctypes  # pragma: no cover - exercised on Windows (tools/windows-live-test.ps1)
+
+    kind = ctypes.windll.kernel32.GetDriveTypeW  # pragma: no cover
+    return frozenset(c for c, root in drives.items() if kind(str(root)) == DRIVE_REMOTE)  # pragma: no cover
 
 
 def wow64() -> bool:

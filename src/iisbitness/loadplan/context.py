@@ -285,7 +285,7 @@ class PlanContext:
                 break
         if self.image.is_the_server:
             shown = self.image.display(folder) if folder is not None and where.is_dir else ntpath.dirname(windows_path)
-            return Absence(shown, binaries, other, on_server=True)
+            return Absence(shown, binaries, other, on_server=True, gone=where.gone or None)
         if binaries:
             assert folder is not None
             return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))

@@ -223,10 +223,11 @@ def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory,
                      "iisbitness collect there (the zip holds the share's files) and scan the zip"),
                     _Gap.SHARE_NOT_GIVEN, win)
         if is_unc(win):
-            # NOTE: on the server (or its zip) "scan on the server itself" is what was done: nothing more to give
+            # NOTE: on the server (or its zip) "scan on the server itself" is what was done: locate's own remedy there
+            # (a share the scan's account could not read: an account that can)
             return ((vdir, None, f"physicalPath {win}: {found.problem}",
-                     "" if on_server else ("scan on the server itself, or run iisbitness collect there (the zip "
-                                           "holds the share's files) and scan the zip")), None, win)
+                     found.remedy if on_server else ("scan on the server itself, or run iisbitness collect there (the "
+                                                     "zip holds the share's files) and scan the zip")), None, win)
         if is_absolute(win) and win[0].upper() not in ctx.image.drives:
             # NOTE: locate's problem on the server ("not a drive of this server"); offline its remedy apart
             why = found.problem if on_server or not found.remedy else f"drive {win[0].upper()}: is not mapped"

@@ -145,6 +145,9 @@ class Absence:
             ``ServerImage.collected == "server"``): every drive and folder of the server is there, so the file is
             missing on the server whatever its folder holds (never :attr:`partial_copy`: a stock module absent from a
             live ``inetsrv`` is a role service removed with its configuration entry left).
+        gone: with :attr:`on_server`, why the folder itself is not on the server, where that is known beyond its
+            parent's listing (``"drive E: is not a drive of this server"``: :attr:`iisbitness.image.server_image.
+            Resolved.gone`); None otherwise.
     """
 
     folder: str
@@ -153,6 +156,7 @@ class Absence:
     why: str | None = None
     partial_copy: bool = False
     on_server: bool = False
+    gone: str | None = None
 
     @property
     def other_build_only(self) -> bool:

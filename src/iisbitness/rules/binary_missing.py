@@ -266,9 +266,10 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
         return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)
     if absence.on_server:
         # NOTE: the live server or a zip collected on it: every folder of the server is there (PlanContext.absence)
+        lacks = absence.gone or f"{absence.folder} does not hold this file there"  # NOTE: gone: a drive it lacks
         cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}, and the scan read the "
-                 f"server itself (live, or a zip collected on it): {absence.folder} does not hold this file there, so "
-                 f"it is missing on the server. Loaded by: {'; '.join(users)}." + _fix_note(absence, load.kind))
+                 f"server itself (live, or a zip collected on it): {lacks}, so it is missing on the server. Loaded by: "
+                 f"{'; '.join(users)}." + _fix_note(absence, load.kind))
         return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause,
                                 _other_build(plan, load, absence))
     if absence.other_build_only:

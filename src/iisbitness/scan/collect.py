@@ -140,6 +140,7 @@ def collect_image(img: ServerImage, label: str, out: Path, options: ScanOptions,
             "os_arch_from": os_arch[1],
             "collector_os": f"{platform.system()} {platform.machine()}",
             "drives": {letter: letter for letter in img.drives},
+            "network_drives": sorted(img.network_drives),  # NOTE: what the worker does not see (ServerImage)
             "env": dict(options.env),
             "registry": recording[0].answers() if recording else None,
             "registry_problem": registry[1] if registry is not None else None,

@@ -77,6 +77,8 @@ def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Ver
     if b.absent is not None and b.absent.other_build_only:
         return Verdict.MISSING, (f"not in {b.absent.folder}, which the image does not hold; the image has the other "
                                  f"architecture's build, {b.absent.other_view}")
+    if b.absent is not None and b.absent.on_server and b.absent.gone is not None:  # NOTE: a drive the server lacks
+        return Verdict.MISSING, f"{b.absent.gone}, which the scan read itself: missing on the server"
     if b.absent is not None and b.absent.on_server:
         return Verdict.MISSING, f"not in {b.absent.folder} on the server, which the scan read itself: missing on the server"
     if b.absent is not None:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from iisbitness.arch import Arch
 from iisbitness.image.paths import Inference
-from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, RegistryView, view_of
+from iisbitness.image.registry import SOFTWARE_HIVE, ComRegistry, NotRecorded, RegistryView, view_of
+from iisbitness.image.server_image import COLLECT_AGAIN
 from iisbitness.loadplan.collectors.folders import app_folder
 from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import BinaryRef, ComServer, Load, LoadKind, Process
@@ -112,7 +113,13 @@ def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[
                               f"COM objects used by pages were not checked: {why}")
                 return
         for progid, file, line in uses:
-            load = _com_load(ctx, server, process, app, registry, progid, ConfigSource(ctx.image.display(file), line))
+            source = ConfigSource(ctx.image.display(file), line)
+            try:
+                load = _com_load(ctx, server, process, app, registry, progid, source)
+            except NotRecorded as e:  # NOTE: a collected zip's registry that was not asked this: not checked
+                yield Problem(source.file, line, f"COM object '{progid}' was not checked: {e}", unread=True,
+                              remedy=COLLECT_AGAIN)
+                continue
             if load is not None:
                 yield load
 
