@@ -26,6 +26,7 @@ project file).
 from __future__ import annotations
 
 import enum
+import ntpath
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -44,7 +45,7 @@ from iisbitness.image.paths import (
 )
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
-from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
+from iisbitness.loadplan.plan import BinaryRef, Coverage, CoverageStatus, GacAssembly, LoadPlan
 from iisbitness.model.iis7 import Application, Server, VirtualDirectory
 from iisbitness.model.source import Problem
 
@@ -64,7 +65,7 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         directory); ``PARTLY`` when it was, but another virtual directory's folder was not, a problem marked
         ``unread`` lies below its folders (or in a folder of an application above it whose URL leads to it: a
         web.config there reaches it, facts B3), the folder of an application above it that its URL lies under was not
-        read (:func:`_inherited_gaps`), a binary its worker loads could not be read (:func:`_unread_binaries`), or a
+        read (:func:`_inherited_gaps`), a binary its worker loads could not be read or checked (:func:`_unread_binaries`), or a
         strong-named assembly could not be looked up in the GAC (the image holds no GAC folder, or none of its GAC
         folders holds it, nor ``bin``);
         ``CHECKED`` (no reasons, no remedy) otherwise. ``reasons`` say why, one sentence each; ``remedy`` what
@@ -89,10 +90,11 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         have.extend(p for p in found if p not in have)
     # NOTE: IIS 6 reads its handlers and filters from the metabase, and the scan no web.config of it
     inherited = _inherited_gaps(apps, folders) if plan.iis6 is None else {}
-    for key, gaps in _unread_binaries(apps, folders, plan, ctx).items():
+    binaries = _unread_binaries(apps, folders, plan, ctx)
+    for key, gaps in binaries.items():
         inherited[key] = tuple(dict.fromkeys((*inherited.get(key, ()), *gaps)))
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), GAC_REMEDY if id(a) in gac else "",
-                          inherited.get(id(a), ()))
+                          inherited.get(id(a), ()), tuple(why for why, _ in binaries.get(id(a), ())))
                 for a in apps)
     if plan.iisexpress is not None:
         # NOTE: a project no site's physicalPath leads to is not planned at all: one entry for it, named by its file
@@ -346,7 +348,10 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
                      ctx: PlanContext) -> dict[int, tuple[tuple[str, str], ...]]:
     """Per application, ``(reason, remedy)`` for each binary its worker loads that the scan could not check: not read
     (the binary's ``problem``: on a drive not mapped, a UNC share not given, outside the image, an unknown variable, a
-    file that cannot be read), or an ARM64X/ARM64EC image on an OS architecture the scan only assumed
+    file that cannot be read), absent from the image where nothing says whether the server has it
+    (:attr:`Load.not_checked`, binary-missing's could-not-check warnings: the other build only, a copy of a folder
+    that may be partial, a file reached through System32 -> SysWOW64 redirection; the remedy a copy of its folder), or
+    an ARM64X/ARM64EC image on an OS architecture the scan only assumed
     (binary-invalid's could-not-check warning): a global module or compression scheme DLL counts against every application of the
     pool, a site's ISAPI filter against the site's applications there, an application's own entry against it. The
     applications were said "checked" over such a binary (``--fail-on-incomplete`` passed). Strong-named assemblies are :func:`_unread_by_load`'s; IIS Manager's copies of ``bin`` loads and IIS 6's
@@ -357,10 +362,14 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         if all(host is not None for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir):
             in_pool.setdefault(a.pool.lower(), []).append(a)
     out: dict[int, dict[tuple[str, str], None]] = {}
+    # NOTE: the files not checked, grouped per folder and case (a partial inetsrv copy lacks dozens of modules): one
+    # reason per group, naming the files, in load order
+    groups: dict[tuple[str, str], tuple[str, str, dict[str, None], list[Application]]] = {}
     for load in plan.loads:
         b = load.binary
-        hybrid = plan.os_undecided(b)  # NOTE: binary-invalid's could-not-check warning
-        if (not (b.unreadable or hybrid)
+        unchecked = load.not_checked  # NOTE: binary-missing's could-not-check warnings (Load.not_checked)
+        hybrid = not unchecked and plan.os_undecided(b)  # NOTE: binary-invalid's could-not-check warning
+        if (not (b.unreadable or hybrid or unchecked)
                 or load.process.pool is None
                 or isinstance(load.entry, GacAssembly)):
             continue
@@ -373,6 +382,13 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
             continue
         give = (ctx.image.locate(b.windows_path).remedy if b.windows_path
                 else _env_remedy(b.configured, plan, load.process.arch, ctx))
+        if unchecked:
+            why, give = _not_checked(ctx, b)
+            assert b.windows_path is not None
+            group = groups.setdefault((ntpath.dirname(b.windows_path).lower(), why), (why, give, {}, []))
+            group[2][ntpath.basename(b.windows_path)] = None
+            group[3].extend(a for a in targets if a not in group[3])
+            continue
         if b.unreadable:
             why = f"was not read: {b.problem}"
         else:
@@ -383,7 +399,36 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         gap = (f"'{b.configured}' ({load.kind.value} '{load.name}'), which its worker loads, {why}", give or "")
         for a in targets:
             out.setdefault(id(a), {})[gap] = None
+    for why, give, names, targets in groups.values():
+        listed = list(names)
+        files = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
+        gap = (f"{files}, which its worker loads, {'was' if len(listed) == 1 else 'were'} not checked: {why}", give)
+        for a in targets:
+            out.setdefault(id(a), {})[gap] = None
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _not_checked(ctx: PlanContext, b: BinaryRef) -> tuple[str, str]:
+    """Why the binary ``b`` a worker loads was not checked (:attr:`BinaryRef.not_checked`: absent from the image where
+    nothing says whether the server has it), said of its folder (the files of one folder are one reason of
+    :func:`_unread_binaries`), and what to give: a copy of that folder (:func:`_copy_hint`; a zip made from an image
+    folder takes none: a new one)."""
+    assert b.windows_path is not None
+    folder = ntpath.dirname(b.windows_path)
+    absent = b.absent
+    if absent is not None and absent.partial_copy:
+        why = f"the image's copy of {absent.folder} lacks some of Windows' own IIS modules (the copy may be partial)"
+    elif absent is not None and absent.other_build_only:
+        why = f"the image does not hold {folder}, only the other architecture's build in the other folder"
+    elif absent is not None and absent.redirected:
+        why = (f"the worker looks in {folder} (WOW64 redirects System32 to SysWOW64 for 32-bit processes), which the "
+               "image does not hold")
+    else:
+        why = f"the image does not hold {folder}, which does not decide the architecture"
+    give, _ = _copy_hint(ctx, folder)
+    if ctx.image.collected == "image":
+        give = f"a new zip: {give}, then iisbitness collect again"
+    return why, give
 
 
 def _env_remedy(configured: str, plan: LoadPlan, process_arch: Arch, ctx: PlanContext) -> str:
@@ -425,7 +470,7 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
 
 
 def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "",
-              inherited: tuple[tuple[str, str], ...] = ()) -> Coverage:
+              inherited: tuple[tuple[str, str], ...] = (), worker_binaries: tuple[str, ...] = ()) -> Coverage:
     root = app.root_vdir
     reasons: list[str] = []
     remedies: list[str] = []
@@ -454,4 +499,5 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
     else:
         status = CoverageStatus.CHECKED
     return Coverage(app.label, app.pool, root.physical_path if root is not None else "", status,
-                    tuple(dict.fromkeys(reasons)), "; ".join(dict.fromkeys(remedies)), app.site, app.path, app.source)
+                    tuple(dict.fromkeys(reasons)), "; ".join(dict.fromkeys(remedies)), app.site, app.path, app.source,
+                    worker_binaries)
