@@ -83,6 +83,9 @@ class ScanOptions:
             (``--iisexpress-arch``), instead of reading/assuming it (iis-express-facts.md F2.1).
         text_fixes: give each verified fix its configuration change as text edits
             (``Fix.file_edits``, for SARIF ``fixes``); reads the configuration files once more.
+        config_file_only: the image is an empty folder standing for C:\\ beside ``config`` (``scan --config FILE``
+            without an image): a folder coverage says to copy goes into a server image folder to make, with the file
+            in it as its applicationHost.config (:func:`iisbitness.loadplan.coverage.plan_coverage`).
     """
 
     os_arch: Arch | None = None
@@ -98,6 +101,7 @@ class ScanOptions:
     iisexpress: bool | None = None
     iisexpress_arch: Arch | None = None
     text_fixes: bool = False
+    config_file_only: bool = False
 
 
 def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] | None = None) -> list[Finding]:
@@ -506,7 +510,7 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
     if options.progress:
         options.progress("verifying fixes")
     whole, pools = reanalysers(backend, ctx, plan, every)
-    coverage = plan_coverage(ctx, plan, problems)
+    coverage = plan_coverage(ctx, plan, problems, config_file_only=options.config_file_only)
     unchecked = {c.application.lower(): c for c in coverage if c.status is not CoverageStatus.CHECKED}
     findings = verify(findings, whole, backend.breakage, scope=touched_pools, reanalyse_pools=pools,
                       everything=everything, unchecked=unchecked,
