@@ -7,6 +7,7 @@ The three shapes: a vendor file reached through System32 -> SysWOW64 redirection
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -15,7 +16,7 @@ from iisbitness.api import scan
 from iisbitness.cli import main
 from iisbitness.findings import Severity
 from iisbitness.report import CoverageStatus
-from tests.conftest import apphost, make_image, site
+from tests.conftest import PE_BIN, apphost, make_image, site
 from tests.scan.test_compression_scheme import BROTLI, BROTLI_X86, MODULES, POOLS, SCHEMES, SITES
 
 POOL32 = '<add name="P32" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
@@ -87,3 +88,23 @@ def test_a_partial_inetsrv_copy_is_one_reason_per_folder_and_the_finding_names_i
     [reason] = [r for r in a.reasons if "may be partial" in r]
     assert reason.startswith("compstat.dll, compdyn.dll, gzip.dll, which its worker loads, were not checked")
     assert a.remedy == "copy C:\\Windows\\SysWOW64\\inetsrv into the image as Windows/SysWOW64/inetsrv"
+
+
+def test_a_build_checked_alone_is_partly_checked_over_a_server_file_it_maps_with_the_server_as_remedy(
+        tmp_path: Path) -> None:
+    """check-app without --server: a handler's ISAPI DLL on the server's C: is not checked (binary-missing's warning),
+    so the build's application is partly checked; its reason and remedy are worded for a build folder where coverage
+    makes them (ScanOptions.given), not "copy C:\\ext into the image", an image the user never gave."""
+    publish = tmp_path / "pub"
+    (publish / "bin").mkdir(parents=True)
+    (publish / "bin" / "a.dll").write_bytes((PE_BIN / "managed_x86.dll").read_bytes())
+    (publish / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration><system.webServer><handlers><add name="Ext" path="*.ext" verb="*" '
+        'modules="IsapiModule" scriptProcessor="C:\\ext\\isapi.dll" resourceType="Unspecified" /></handlers>'
+        "</system.webServer></configuration>\n", "utf-8")
+    r = CliRunner().invoke(main, ["check-app", str(publish), "--pool-arch", "x86", "--format", "json"])
+    [app] = json.loads(r.output)["coverage"]["applications"]
+    assert app["status"] == "partly-checked", app
+    why = "isapi.dll, which its worker loads, was not checked: C:\\ext is not in the build folder: a folder of the server"
+    assert app["reasons"] == [why]
+    assert app["remedy"] == "check-app --server IMAGE --site SITE/APP (a file of the server, outside the build)"

@@ -40,6 +40,7 @@ from iisbitness.cli.options import (
 from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.image.windows import LIVE_LOGS, export_event_log
+from iisbitness.loadplan.coverage import Given
 from iisbitness.report import Report
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
 
@@ -183,7 +184,7 @@ def check_image(image: Path | None, config: Path | None, command: str, config_al
 
 def _config_file_only(report: Report, label: str) -> Report:
     """``report`` of ``scan --config FILE`` without an image, named ``label`` (the file, not the empty folder that stood
-    for C:\\). Its remedies already say to make an image folder with the file in it (``ScanOptions.config_file_only``:
+    for C:\\). Its remedies already say to make an image folder with the file in it (``ScanOptions.given``:
     coverage words them so where it makes them, and the load map quotes them)."""
     return dataclasses.replace(report, server=dataclasses.replace(report.server, image=label))
 
@@ -264,7 +265,7 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                           load_map=show_loads or fmt == OutputFormat.HTML.value, iisexpress=True if iisexpress or iisexpress_arch else None,
                           iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,
                           text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore),
-                          config_file_only=empty is not None)
+                          given=Given.CONFIG_FILE if empty is not None else Given.IMAGE)
     try:
         with progress.shown(), _scanned(empty or image, options, event_logs) as (report, logs):
             if empty is not None:  # NOTE: name the file, not the empty folder that stood for C:\

@@ -50,18 +50,32 @@ from iisbitness.model.iis7 import Application, Server, VirtualDirectory
 from iisbitness.model.source import Problem
 
 
+class Given(enum.Enum):
+    """What the user gave the scan as its image, which decides how a remedy says to give what was not read."""
+
+    IMAGE = "image"
+    """A server image folder, a collected zip or the live server (``ServerImage`` says which)."""
+    CONFIG_FILE = "config-file"
+    """A configuration file alone (``scan --config FILE``): an empty folder stood for C:\\, so a folder of C: goes into
+    a server image folder to make, with the file in it."""
+    BUILD = "build"
+    """A build folder checked alone (``check-app`` without ``--server``): a file outside it is the server's, which only
+    ``check-app --server IMAGE --site SITE/APP`` reads."""
+
+
 def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem], *,
-                  config_file_only: bool = False) -> tuple[Coverage, ...]:
+                  given: Given = Given.IMAGE) -> tuple[Coverage, ...]:
     """One :class:`Coverage` per application of ``plan`` (IIS Express: of each project's site), in site order.
 
     Args:
         ctx: the planning context the plan was built with (its image answers the folder look-ups, cached).
         plan: the load plan of the server as scanned.
         problems: every problem of the scan (configuration readers and planning).
-        config_file_only: the image is an empty folder beside a configuration file given alone (``scan --config
-            FILE``): a folder of C: to copy goes "into a server image folder as ..., with this file in it as
-            Windows/System32/inetsrv/config/applicationHost.config, and scan that folder" (there is no image to copy
-            it into), in coverage and so in the load map's entries that quote it.
+        given: what the user gave as the image (:class:`Given`), which words the remedies where they are made (so
+            the load map's entries quote them as they are): a configuration file alone (``scan --config FILE``): a
+            folder of C: to copy goes "into a server image folder as ..., with this file in it as
+            Windows/System32/inetsrv/config/applicationHost.config, and scan that folder"; a build folder checked
+            alone: a file outside it is the server's, for ``check-app --server``.
 
     Returns:
         One :class:`Coverage` per application, sites in configuration order and their applications in order
@@ -87,7 +101,7 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
             apps.extend(as_launched(a, project) for a in (site.applications if site is not None else ()))
     else:
         apps = [a for s in server.sites for a in s.applications]
-    folders = {id(a): [_folder(ctx, server, v, plan.iisexpress is not None, config_file_only) for v in a.vdirs]
+    folders = {id(a): [_folder(ctx, server, v, plan.iisexpress is not None, given) for v in a.vdirs]
                for a in apps}
     unread = _unread_by_app(apps, folders, ctx, (p for p in problems if p.unread))
     gac = _unread_by_load(apps, plan, problems)
@@ -96,7 +110,7 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
         have.extend(p for p in found if p not in have)
     # NOTE: IIS 6 reads its handlers and filters from the metabase, and the scan no web.config of it
     inherited = _inherited_gaps(apps, folders) if plan.iis6 is None else {}
-    binaries = _unread_binaries(apps, folders, plan, ctx, config_file_only)
+    binaries = _unread_binaries(apps, folders, plan, ctx, given)
     for key, gaps in binaries.items():
         inherited[key] = tuple(dict.fromkeys((*inherited.get(key, ()), *gaps)))
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), GAC_REMEDY if id(a) in gac else "",
@@ -166,11 +180,11 @@ class _Gap(enum.Enum):
 
 
 def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress: bool,
-            config_file_only: bool = False) -> _Folder:
+            given: Given = Given.IMAGE) -> _Folder:
     """Where a virtual directory's folder is in the image, as a worker of the OS's own architecture resolves it
     (as the web.config reader does), or why it is not there and what to give (:func:`_on_the_server`: said of the
     server itself where the image is the server or a zip collected on it)."""
-    found, gap, win = _image_folder(ctx, server, vdir, iisexpress, config_file_only)
+    found, gap, win = _image_folder(ctx, server, vdir, iisexpress, given)
     return found if gap is None else _on_the_server(ctx, found, gap, win)
 
 
@@ -205,7 +219,7 @@ def _on_the_server(ctx: PlanContext, found: _Folder, gap: _Gap, win: str) -> _Fo
 
 
 def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory,
-                  iisexpress: bool, config_file_only: bool = False) -> tuple[_Folder, _Gap | None, str]:
+                  iisexpress: bool, given: Given = Given.IMAGE) -> tuple[_Folder, _Gap | None, str]:
     """:func:`_folder` in the words of an offline image, with the kind of gap where the image's origin changes them
     and the folder's Windows path."""
     configured = vdir.physical_path
@@ -245,17 +259,18 @@ def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory,
         if iisexpress:
             return ((vdir, None, f"folder {win} is outside the scanned solution (no project of it is there)",
                      "scan the solution or project folder that holds it"), None, win)
-        give, gap = _copy_hint(ctx, win, config_file_only)
+        give, gap = _copy_hint(ctx, win, given)
         return (vdir, None, f"folder {win} is not in the image", give), gap, win
     if not found.is_dir:
         return (vdir, None, f"physicalPath {win} is a file, not a folder", ""), None, win
     return (vdir, found.host_path, "", ""), None, win
 
 
-def _copy_hint(ctx: PlanContext, win: str, config_file_only: bool = False) -> tuple[str, _Gap]:
+def _copy_hint(ctx: PlanContext, win: str, given: Given = Given.IMAGE) -> tuple[str, _Gap]:
     """What to copy where so that the image holds ``win`` (an absolute path on a mapped drive), and the gap it is;
-    ``config_file_only``: there is no image, only a configuration file (:func:`plan_coverage`): a folder of C: goes
-    into a server image folder to make, with the file in it."""
+    ``given``: what the user gave as the image (:class:`Given`): with a configuration file alone, a folder of C: goes
+    into a server image folder to make, with the file in it; with a build folder alone, the server's files are
+    ``check-app --server``'s."""
     named = unc_share(win)
     if named is not None and ctx.image.share_folders:  # NOTE: offline, --share gave the share's copy
         share = f"\\\\{named[0]}\\{named[1]}"
@@ -264,7 +279,9 @@ def _copy_hint(ctx: PlanContext, win: str, config_file_only: bool = False) -> tu
         return ("scan on the server with an account that can read the share (iisbitness collect then copies it)",
                 _Gap.UNREAD_SHARE)
     drive, rest = win[0].upper(), win[3:].replace("\\", "/")
-    if drive == "C" and config_file_only:
+    if given is Given.BUILD:
+        return "check-app --server IMAGE --site SITE/APP (a file of the server, outside the build)", _Gap.ABSENT
+    if drive == "C" and given is Given.CONFIG_FILE:
         made = (f"copy {win} into a server image folder as {rest}, with this file in it as "
                 "Windows/System32/inetsrv/config/applicationHost.config, and scan that folder (docs/images.md)")
         return made, _Gap.ABSENT
@@ -358,7 +375,7 @@ def _inherited_gaps(apps: list[Application], folders: dict[int, list[_Folder]]) 
 
 
 def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]], plan: LoadPlan,
-                     ctx: PlanContext, config_file_only: bool = False) -> dict[int, tuple[tuple[str, str], ...]]:
+                     ctx: PlanContext, given: Given = Given.IMAGE) -> dict[int, tuple[tuple[str, str], ...]]:
     """Per application, ``(reason, remedy)`` for each binary its worker loads that the scan could not check: not read
     (the binary's ``problem``: on a drive not mapped, a UNC share not given, outside the image, an unknown variable, a
     file that cannot be read), absent from the image where nothing says whether the server has it
@@ -396,7 +413,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         give = (ctx.image.locate(b.windows_path).remedy if b.windows_path
                 else _env_remedy(b.configured, plan, load.process.arch, ctx))
         if unchecked:
-            why, give = _not_checked(ctx, b, config_file_only)
+            why, give = _not_checked(ctx, b, given)
             assert b.windows_path is not None
             group = groups.setdefault((ntpath.dirname(b.windows_path).lower(), why), (why, give, {}, []))
             group[2][ntpath.basename(b.windows_path)] = None
@@ -421,7 +438,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
     return {k: tuple(v) for k, v in out.items()}
 
 
-def _not_checked(ctx: PlanContext, b: BinaryRef, config_file_only: bool = False) -> tuple[str, str]:
+def _not_checked(ctx: PlanContext, b: BinaryRef, given: Given = Given.IMAGE) -> tuple[str, str]:
     """Why the binary ``b`` a worker loads was not checked (:attr:`BinaryRef.not_checked`: absent from the image where
     nothing says whether the server has it), said of its folder (the files of one folder are one reason of
     :func:`_unread_binaries`), and what to give: a copy of that folder (:func:`_copy_hint`; a zip made from an image
@@ -436,9 +453,11 @@ def _not_checked(ctx: PlanContext, b: BinaryRef, config_file_only: bool = False)
     elif absent is not None and absent.redirected:
         why = (f"the worker looks in {folder} (WOW64 redirects System32 to SysWOW64 for 32-bit processes), which the "
                "image does not hold")
+    elif given is Given.BUILD:
+        why = f"{folder} is not in the build folder: a folder of the server"
     else:
         why = f"the image does not hold {folder}, which does not decide the architecture"
-    give, _ = _copy_hint(ctx, folder, config_file_only)
+    give, _ = _copy_hint(ctx, folder, given)
     if ctx.image.collected == "image":
         give = f"a new zip: {give}, then iisbitness collect again"
     return why, give
