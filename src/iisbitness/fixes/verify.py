@@ -12,17 +12,19 @@ load plan is rebuilt and every rule re-run. A fix that leaves its finding in pla
   there is no narrower alternative; the switch is offered with ``verified=False`` and a note
   listing every load it would break.
 
-Not every new finding is a breakage (:func:`outcome`, ``Outcome.shown``); these are named in the fix's note,
-and the fix stays verified when nothing else is new:
+Not every new finding is a breakage (:func:`outcome`, ``Outcome.shown``); these are named in the fix's note, and
+the fix is kept (verified when nothing else is new, but for the first case):
 
-- a ``binary-missing`` finding about a file re-analysis could not check, decided from the load's
-  :class:`~iisbitness.loadplan.plan.Absence` (not :attr:`~iisbitness.loadplan.plan.Absence.missing_on_server`), each
-  case in its own words (:func:`_not_checked`): its folder is not in the image (a configuration-only copy, or a copy
-  that left that folder out while it holds the other architecture's build: "Not checked, as the image does not hold
-  its folder: ..."), or the image holds a populated ``inetsrv`` that lacks some of Windows' own modules ("The image's
-  copy of FOLDER may be partial: A, B not checked."); it says nothing the fix breaks. A file that re-analysis finds
-  missing on the server, or of the wrong architecture, is a breakage: for a compression scheme DLL, say, HTTP
-  500.19 on the pool's responses (rules/compression_scheme_arch.py, rules/binary_missing.py).
+- a ``binary-missing`` finding about a file re-analysis could not check (:attr:`Finding.binary_not_checked`, decided
+  from the load: :attr:`~iisbitness.loadplan.plan.Load.not_checked`), each case in its own words (:func:`_not_checked`):
+  its folder is not in the image (a configuration-only copy, a file reached through System32 -> SysWOW64 redirection,
+  or a copy that left that folder out while it holds the other architecture's build: "Not checked, as the image does
+  not hold its folder: ..."), or the image holds a populated ``inetsrv`` that lacks some of Windows' own modules
+  (:attr:`Finding.partial_copy`: "The image's copy of FOLDER may be partial: A, B not checked."). It breaks nothing
+  the scan knows of, but the fix's result depends on a file nobody checked: the fix is offered **not verified**
+  (:func:`_held_back`). A file that re-analysis finds missing on the server, or of the wrong architecture, is a
+  breakage: for a compression scheme DLL, say, HTTP 500.19 on the pool's responses (rules/compression_scheme_arch.py,
+  rules/binary_missing.py).
 - in a worker the fix creates (a pool ``pool-undefined`` defines, the new pool of a split), what its applications
   need whatever its architecture: a file missing from a folder the image holds (``binary-missing`` error without
   another view's copy), a file that is not a PE image (``binary-invalid``). The fix reveals these, a worker now
@@ -32,7 +34,11 @@ A fix that runs an application at another architecture (a pool flip, a split's n
 whole (not, or partly, checked: its folder absent from the image, on a drive not mapped; :mod:`iisbitness.loadplan.
 coverage`), or whose ``bin`` folder could not be listed whole (unreadable, cut at its size limit: :attr:`iisbitness.loadplan.plan.PoolOutlook.unread`) is
 not verified, whatever else re-analysis shows: what that ``bin`` holds at the new architecture is unknown, and
-"verified" would vouch for it (:func:`_unlisted`). Its note says which application and why.
+"verified" would vouch for it (:func:`_unlisted`). Its note says which application and why. An application partly
+checked only because its worker loads, at its current architecture, a binary the scan could not read or check
+(:attr:`Coverage.worker_binaries`) is judged by what the worker loads after the fix instead (:func:`_unchecked_after`):
+a flip that moves it to the copy the image holds (read, so checked) is verified; one after which it still loads a file
+nobody checked is not.
 
 A ``handler-module-skipped`` finding a fix adds is no breakage either: it is the fix's side effect (a module taken out
 of a worker, the handler mappings that name it failing with 500.21 or skipped), said there and ranked by it.
