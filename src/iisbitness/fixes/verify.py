@@ -263,6 +263,10 @@ def _unchecked_after(analysis: Analysis, shown: Sequence[Finding]) -> str:
     none. Such a fix is not verified: its result depends on a file nobody checked. One that moves the worker to the
     copy the image holds (read, checked) is not held back by the file it no longer loads. Files the ``shown``
     findings name (:func:`_shown_note` says them in their own words) are not named twice."""
+    moved = [(e.pool.lower(), e.after) for e in analysis.side_effects
+             if e.kind in (EffectKind.ARCH, EffectKind.NEW_POOL) and e.after is not None and e.pool is not None]
+    if not moved:
+        return ""  # NOTE: the index is a walk of the plan: only for a fix that moves a worker (issue 25)
     index = analysis.after.derived("verify:unchecked", _unchecked_index)
     if not index:
         return ""
@@ -270,11 +274,9 @@ def _unchecked_after(analysis: Analysis, shown: Sequence[Finding]) -> str:
             for n in (a.partial_copy[1:] if a.partial_copy else (a.binary or "",))}
     found = False
     named: list[str] = []
-    for e in analysis.side_effects:
-        if e.kind not in (EffectKind.ARCH, EffectKind.NEW_POOL) or e.after is None or e.pool is None:
-            continue
-        for arch, configured, why in index.get(e.pool.lower(), ()):
-            if arch is e.after:
+    for pool, after in moved:
+        for arch, configured, why in index.get(pool, ()):
+            if arch is after:
                 found = True
                 if configured.lower() not in said and ntpath.basename(configured).lower() not in said:
                     named.append(f"{configured} ({why})")
