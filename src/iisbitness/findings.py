@@ -236,10 +236,14 @@ class Finding:
             Express under Visual Studio's unrecorded "64 bit IIS Express" option,
             :attr:`iisbitness.loadplan.plan.Process.arch_assumption`, iis-express-facts.md F2.1).
         binary_not_checked: the scan could not check the binary: it could not be read at all
-            (:attr:`iisbitness.loadplan.plan.BinaryRef.unreadable`, of the load the finding is about; such a binary
-            also leaves its applications partly checked), or whether any process loads it depends on an OS
-            architecture the scan only assumed (an ARM64X/ARM64EC image, binary-invalid). Nothing to fix, and
-            :attr:`cause` says what to give the scan instead. Not coverage's "not checked"
+            (:attr:`iisbitness.loadplan.plan.BinaryRef.unreadable`, of the load the finding is about), it is absent
+            from the image where nothing says whether the server has it (:attr:`iisbitness.loadplan.plan.Load.
+            not_checked`: binary-missing's warnings: the other build only, a copy that may be partial, a file reached
+            through System32 -> SysWOW64 redirection, a folder that does not decide its architecture), or whether
+            any process loads it depends on an OS architecture the scan only assumed (an ARM64X/ARM64EC image,
+            binary-invalid). Such a binary also leaves the applications of its worker partly checked, and
+            :attr:`cause` says what to give the scan; its fixes, if any, act on what the image shows, and the fix
+            of another finding whose worker still loads it is not verified. Not coverage's "not checked"
             (:meth:`iisbitness.report.Report.unchecked`: applications).
         binary_target: for a binary read whose headers name no process of this server that loads it (``binary_arch``
             empty: IA64, ARM32, an ARM64X/ARM64EC image off Windows on Arm), its platform target (``"ARM64X"``), so
@@ -270,6 +274,11 @@ class Finding:
     and a fix of one project's leaves the other's finding standing. None elsewhere."""
     binary_not_checked: bool = False
     binary_target: str | None = None
+    partial_copy: tuple[str, ...] = ()
+    """binary-missing's one warning for Windows' own IIS modules absent from a populated folder (the copy may be
+    partial: :attr:`iisbitness.loadplan.plan.Absence.partial_copy`): that folder as the user names it, then the file
+    names it lacks, sorted; empty for every other finding. What a fix's note says of it, not parsed from
+    :attr:`binary` (``fixes.verify``)."""
 
     @property
     def arch_inferred(self) -> bool:
@@ -318,7 +327,7 @@ class Finding:
             binary_arch=tuple(sort_arches(arches)) if arches is not None else (),
             config=load.source, symptom=symptom, cause=cause, fixes=fixes, chain=load.binary.chain,
             process_arch_assumed=load.process.arch_assumption is not None, process_site=load.process.site,
-            binary_not_checked=load.binary.unreadable,
+            binary_not_checked=load.binary.unreadable or load.not_checked,
             binary_target=_no_process_target(load),
         )
 

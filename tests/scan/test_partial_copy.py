@@ -67,7 +67,7 @@ def test_a_flip_that_meets_a_partial_copy_says_so_not_that_the_folder_is_absent(
                         "b/bin/x86only.dll": "managed_x86.dll"})
     [found] = [f for f in scan(image).findings if f.rule == "managed-assembly-arch"]
     [flip] = [x for x in found.fixes if x.label == "run the pool as 32-bit"]
-    assert flip.verified is True and flip.note is not None
+    assert flip.verified is False and flip.note is not None  # NOTE: its worker would load files nobody checked
     assert ("The image's copy of Windows/SysWOW64/inetsrv may be partial: compdyn.dll, compstat.dll, gzip.dll not "
             "checked.") in flip.note
     assert "does not hold its folder" not in flip.note

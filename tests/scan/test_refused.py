@@ -163,7 +163,7 @@ def test_a_web_config_setting_global_modules(tmp_path: Path, where: str) -> None
     assert "allowDefinition=\"AppHostOnly\", declared so at " + APPHOST in problem["message"], problem["message"]
     doc = json.loads(_scan(image, "json")[1])
     [app] = [a for a in doc["coverage"]["applications"] if a["application"] == "ikinci.com/"]
-    assert app["status"] == "partly-checked" and "globalModules" in app["reasons"][0], app
+    assert app["status"] == "partly-checked" and any("globalModules" in r for r in app["reasons"]), app
     assert not any("shim" in f["binary"].lower() for f in doc["findings"])  # NOTE: IIS never loads it from here
 
 

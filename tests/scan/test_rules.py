@@ -132,8 +132,9 @@ def test_absent_from_a_folder_the_image_lacks_is_inferred(tmp_path: Path) -> Non
 
 def test_a_vendor_file_reached_through_redirection_on_a_configuration_only_image_is_not_checked(tmp_path: Path) -> None:
     """A configuration-only image: a vendor's global module, ISAPI filter and WSUS's suscomp.dll scheme named under
-    System32\\inetsrv, which a 32-bit worker reaches in SysWOW64. IIS installs only Windows' own modules in both views;
-    a product's x86 build is a separate install, the very file WSUS leaves out (facts B12, KB 4468361). Each is
+    System32\\inetsrv, which a 32-bit worker reaches in SysWOW64. Windows installs its own IIS modules in both views;
+    which builds a product puts in SysWOW64 is its installer's choice, and WSUS leaves that file out (facts B12, KB
+    4468361). Each is
     binary-missing's "not checked" warning with its kind's symptom; SysWOW64 used to infer x86 and call them loaded:
     0 findings, "all applications checked"."""
     gm = ('<globalModules><add name="StaticCompressionModule" image="%windir%\\System32\\inetsrv\\compstat.dll" />'
@@ -144,7 +145,7 @@ def test_a_vendor_file_reached_through_redirection_on_a_configuration_only_image
     found = {(f.binary or "").rsplit("\\", 1)[-1]: f for f in scan(img).findings}
     assert set(found) == {"own.dll", "vendorfilter.dll", "suscomp.dll"}
     assert all(f.rule == "binary-missing" and f.severity is Severity.WARNING and f.pool == "P32" and not f.arch_inferred
-               and "IIS installs only Windows' own modules in both views" in f.cause for f in found.values())
+               and "Windows installs its own IIS modules in both views" in f.cause for f in found.values())
     assert "W3SVC-WP event 2280" in found["own.dll"].symptom
     assert "Calling LoadLibraryEx on ISAPI filter" in found["vendorfilter.dll"].symptom
     assert "HTTP 500.19" in found["suscomp.dll"].symptom

@@ -40,7 +40,8 @@ from iisbitness.cli.options import (
 from iisbitness.cli.selection import chosen_rules, selection_options
 from iisbitness.errors import IisBitnessError
 from iisbitness.image.windows import LIVE_LOGS, export_event_log
-from iisbitness.report import Report, Verdict
+from iisbitness.loadplan.coverage import Given
+from iisbitness.report import Report
 from iisbitness.scan.baseline import apply_baseline, read_baseline, render_baseline
 
 if TYPE_CHECKING:
@@ -181,33 +182,11 @@ def check_image(image: Path | None, config: Path | None, command: str, config_al
         _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive){zipped}{hint}")
 
 
-_INTO_IMAGE = " into the image as "
-"""How a coverage remedy names a folder to copy into the image (:func:`iisbitness.loadplan.coverage._copy_hint`)."""
-
-
 def _config_file_only(report: Report, label: str) -> Report:
-    """``report`` of ``scan --config FILE`` without an image, named ``label``: its remedies that copy a folder "into
-    the image" (there is none: an empty folder stood for C:\\) say to make one, with the file in it as its
-    applicationHost.config, in coverage and in the load map's entries that quote them."""
-    def remedy(text: str) -> str:
-        if not text.startswith("copy ") or _INTO_IMAGE not in text:
-            return text
-        return (text.replace(_INTO_IMAGE, " into a server image folder as ", 1) + ", with this file in it as "
-                "Windows/System32/inetsrv/config/applicationHost.config, and scan that folder (docs/images.md)")
-
-    given = {c.remedy: remedy(c.remedy) for c in report.coverage if remedy(c.remedy) != c.remedy}
-
-    def quoted(reason: str) -> str:  # NOTE: a load-map entry ends "...; give: <remedy>" (scan.loadmap._unchecked)
-        head, sep, old = reason.rpartition("; give: ")
-        return f"{head}{sep}{given[old]}" if sep and old in given else reason
-
-    loads = report.loads
-    if loads is not None and given:
-        loads = tuple(dataclasses.replace(e, reason=quoted(e.reason)) if e.verdict is Verdict.UNKNOWN else e
-                      for e in loads)
-    return dataclasses.replace(report, server=dataclasses.replace(report.server, image=label), loads=loads,
-                               coverage=tuple(dataclasses.replace(c, remedy=given.get(c.remedy, c.remedy))
-                                              for c in report.coverage))
+    """``report`` of ``scan --config FILE`` without an image, named ``label`` (the file, not the empty folder that stood
+    for C:\\). Its remedies already say to make an image folder with the file in it (``ScanOptions.given``:
+    coverage words them so where it makes them, and the load map quotes them)."""
+    return dataclasses.replace(report, server=dataclasses.replace(report.server, image=label))
 
 
 def config_only_image(config: Path | None) -> Path | None:
@@ -285,7 +264,8 @@ def scan_command(image: Path | None, os_arch: str | None, drives: tuple[str, ...
                           env=parse_env(env), progress=progress.stage, on_read=progress.read, cache=cache,
                           load_map=show_loads or fmt == OutputFormat.HTML.value, iisexpress=True if iisexpress or iisexpress_arch else None,
                           iisexpress_arch=Arch(iisexpress_arch) if iisexpress_arch else None,
-                          text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore))
+                          text_fixes=fmt == OutputFormat.SARIF.value, rules=chosen_rules(select, ignore),
+                          given=Given.CONFIG_FILE if empty is not None else Given.IMAGE)
     try:
         with progress.shown(), _scanned(empty or image, options, event_logs) as (report, logs):
             if empty is not None:  # NOTE: name the file, not the empty folder that stood for C:\

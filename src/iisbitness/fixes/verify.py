@@ -12,17 +12,19 @@ load plan is rebuilt and every rule re-run. A fix that leaves its finding in pla
   there is no narrower alternative; the switch is offered with ``verified=False`` and a note
   listing every load it would break.
 
-Not every new finding is a breakage (:func:`outcome`, ``Outcome.shown``); these are named in the fix's note,
-and the fix stays verified when nothing else is new:
+Not every new finding is a breakage (:func:`outcome`, ``Outcome.shown``); these are named in the fix's note, and
+the fix is kept (verified when nothing else is new, but for the first case):
 
-- a ``binary-missing`` finding about a file re-analysis could not check, decided from the load's
-  :class:`~iisbitness.loadplan.plan.Absence` (not :attr:`~iisbitness.loadplan.plan.Absence.missing_on_server`), each
-  case in its own words (:func:`_not_checked`): its folder is not in the image (a configuration-only copy, or a copy
-  that left that folder out while it holds the other architecture's build: "Not checked, as the image does not hold
-  its folder: ..."), or the image holds a populated ``inetsrv`` that lacks some of Windows' own modules ("The image's
-  copy of FOLDER may be partial: A, B not checked."); it says nothing the fix breaks. A file that re-analysis finds
-  missing on the server, or of the wrong architecture, is a breakage: for a compression scheme DLL, say, HTTP
-  500.19 on the pool's responses (rules/compression_scheme_arch.py, rules/binary_missing.py).
+- a ``binary-missing`` finding about a file re-analysis could not check (:attr:`Finding.binary_not_checked`, decided
+  from the load: :attr:`~iisbitness.loadplan.plan.Load.not_checked`), each case in its own words (:func:`_not_checked`):
+  its folder is not in the image (a configuration-only copy, a file reached through System32 -> SysWOW64 redirection,
+  or a copy that left that folder out while it holds the other architecture's build: "Not checked, as the image does
+  not hold its folder: ..."), or the image holds a populated ``inetsrv`` that lacks some of Windows' own modules
+  (:attr:`Finding.partial_copy`: "The image's copy of FOLDER may be partial: A, B not checked."). It breaks nothing
+  the scan knows of, but the fix's result depends on a file nobody checked: the fix is offered **not verified**
+  (:func:`_held_back`). A file that re-analysis finds missing on the server, or of the wrong architecture, is a
+  breakage: for a compression scheme DLL, say, HTTP 500.19 on the pool's responses (rules/compression_scheme_arch.py,
+  rules/binary_missing.py).
 - in a worker the fix creates (a pool ``pool-undefined`` defines, the new pool of a split), what its applications
   need whatever its architecture: a file missing from a folder the image holds (``binary-missing`` error without
   another view's copy), a file that is not a PE image (``binary-invalid``). The fix reveals these, a worker now
@@ -32,7 +34,11 @@ A fix that runs an application at another architecture (a pool flip, a split's n
 whole (not, or partly, checked: its folder absent from the image, on a drive not mapped; :mod:`iisbitness.loadplan.
 coverage`), or whose ``bin`` folder could not be listed whole (unreadable, cut at its size limit: :attr:`iisbitness.loadplan.plan.PoolOutlook.unread`) is
 not verified, whatever else re-analysis shows: what that ``bin`` holds at the new architecture is unknown, and
-"verified" would vouch for it (:func:`_unlisted`). Its note says which application and why.
+"verified" would vouch for it (:func:`_unlisted`). Its note says which application and why. An application partly
+checked only because its worker loads, at its current architecture, a binary the scan could not read or check
+(:attr:`Coverage.worker_binaries`) is judged by what the worker loads after the fix instead (:func:`_unchecked_after`):
+a flip that moves it to the copy the image holds (read, so checked) is verified; one after which it still loads a file
+nobody checked is not.
 
 A ``handler-module-skipped`` finding a fix adds is no breakage either: it is the fix's side effect (a module taken out
 of a worker, the handler mappings that name it failing with 500.21 or skipped), said there and ranked by it.
@@ -53,10 +59,11 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from iisbitness.arch import Arch
 from iisbitness.config.apphost import is_redirection
 from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
 from iisbitness.fixes.effects import side_effects
-from iisbitness.loadplan.plan import Coverage, CoverageStatus, Load, LoadPlan
+from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
 from iisbitness.model.edits import Edit
 from iisbitness.model.source import Problem
 
@@ -136,52 +143,18 @@ class Outcome:
 _NO_FOLDER = "Not checked, as the image does not hold its folder"
 
 
-def _not_checked(f: Finding, plan: LoadPlan | None) -> tuple[str, str] | None:
-    """For a ``binary-missing`` finding about a file the scan could not check, what a fix's note says of it: ``(why,
-    what)``, ``("Not checked, as the image does not hold its folder", file)`` or ``("The image's copy of FOLDER may be
-    partial", the names of Windows' own modules it lacks)``; None for any other finding, a breakage or a revealed one.
-
-    Decided from the load's :class:`~iisbitness.loadplan.plan.Absence` in ``plan`` (the plan the finding comes from),
-    as every reader decides "missing on the server" (:attr:`~iisbitness.loadplan.plan.Absence.missing_on_server`): a
-    file known to be missing is no "not checked". Without a plan, by severity (binary-missing's warnings are those it
-    could not check)."""
-    if f.rule != "binary-missing":
+def _not_checked(f: Finding) -> tuple[str, str] | None:
+    """For a ``binary-missing`` finding about a file the scan could not check (:attr:`Finding.binary_not_checked`,
+    decided from the load's :attr:`~iisbitness.loadplan.plan.BinaryRef.not_checked`), what a fix's note says of it:
+    ``(why, what)``, ``("The image's copy of FOLDER may be partial", the names of Windows' own modules it lacks)``
+    (:attr:`Finding.partial_copy`) or ``("Not checked, as the image does not hold its folder", file)`` (the other
+    build only, a file reached through System32 -> SysWOW64 redirection, a folder that does not decide its
+    architecture); None for any other finding: a file known to be missing on the server is a breakage, not this."""
+    if f.rule != "binary-missing" or not f.binary_not_checked:
         return None
-    if plan is None:
-        return (_NO_FOLDER, f.binary or "") if f.severity is Severity.WARNING else None
-    pool, binary = (f.pool or "").lower(), (f.binary or "").lower()
-    missing, partial = plan.derived("verify:missing", _missing_index)
-    if f.pool is None and ": " in binary:  # NOTE: binary-missing's one warning for a partial folder: "FOLDER: a, b (...)"
-        folder = binary.split(": ", 1)[0]
-        if folder in partial:
-            shown, names = partial[folder]
-            return f"The image's copy of {shown} may be partial", ", ".join(sorted(names, key=str.lower))
-    for ld in missing.get(binary, ()):
-        if f.pool is not None and (ld.process.pool is None or ld.process.pool.name.lower() != pool):
-            continue
-        if ld.binary.missing_on_server:
-            return None
-        absent = ld.binary.absent
-        if absent is not None and absent.partial_copy:
-            return f"The image's copy of {absent.folder} may be partial", ntpath.basename(ld.binary.configured)
-    return (_NO_FOLDER, f.binary or "") if f.severity is Severity.WARNING else None
-
-
-def _missing_index(plan: LoadPlan) -> tuple[dict[str, list[Load]], dict[str, tuple[str, set[str]]]]:
-    """The plan's loads of files not in the image by their configured path (lower case), and per folder of a partial
-    copy (:attr:`~iisbitness.loadplan.plan.Absence.partial_copy`, lower case) its name as shown and the file names it
-    lacks: one walk per plan, a lookup per finding (issue 25)."""
-    missing: dict[str, list[Load]] = {}
-    partial: dict[str, tuple[str, set[str]]] = {}
-    for ld in plan.loads:
-        b = ld.binary
-        if not b.missing:
-            continue
-        missing.setdefault(b.configured.lower(), []).append(ld)
-        if b.absent is not None and b.absent.partial_copy:
-            partial.setdefault(b.absent.folder.lower(), (b.absent.folder, set()))[1].add(
-                ntpath.basename(b.windows_path or b.configured))
-    return missing, partial
+    if f.partial_copy:
+        return f"The image's copy of {f.partial_copy[0]} may be partial", ", ".join(f.partial_copy[1:])
+    return _NO_FOLDER, f.binary or ""
 
 
 def _wrong_arch(f: Finding) -> bool:
@@ -207,7 +180,7 @@ _REVEALED = frozenset({"binary-missing", "binary-invalid"})
 def _revealed(f: Finding, created: frozenset[str], plan: LoadPlan | None) -> bool:
     """True when the new finding ``f`` is not a breakage (the module docstring): not checked, or what a worker
     the edits create (``created``: lower-case pool names) shows whatever its architecture."""
-    if _not_checked(f, plan) is not None:
+    if _not_checked(f) is not None:
         return True
     if f.pool is None or f.pool.lower() not in created or f.rule not in _REVEALED or _wrong_arch(f):
         return False
@@ -242,13 +215,13 @@ def _listed(items: Sequence[str]) -> str:
     return "; ".join(items[:4]) + (f"; and {len(items) - 4} more" if len(items) > 4 else "")
 
 
-def _shown_note(shown: Sequence[Finding], plan: LoadPlan | None = None) -> str:
-    """The fix's note for what re-analysis could not check, each case in its own words (:func:`_not_checked`; ``plan``:
-    the plan after the edits), and what a new worker will show (empty when none)."""
+def _shown_note(shown: Sequence[Finding]) -> str:
+    """The fix's note for what re-analysis could not check, each case in its own words (:func:`_not_checked`), and
+    what a new worker will show (empty when none)."""
     unchecked: dict[str, list[str]] = {}
     revealed = []
     for a in shown:
-        said = _not_checked(a, plan)
+        said = _not_checked(a)
         if said is None:
             revealed.append(a)
             continue
@@ -262,6 +235,70 @@ def _shown_note(shown: Sequence[Finding], plan: LoadPlan | None = None) -> str:
     return " ".join(out)
 
 
+def _unchecked_index(plan: LoadPlan) -> dict[str, list[tuple[Arch, str, str]]]:
+    """Per pool (lower case), ``(worker architecture, file as configured, why)`` for each binary its worker loads that
+    the scan could not check (:attr:`Load.not_checked`), read (:attr:`BinaryRef.unreadable`) or judge on an
+    assumed OS (:meth:`LoadPlan.os_undecided`): one walk per plan (issue 25). Strong-named assemblies are the
+    coverage's (a GAC not read), as in :mod:`iisbitness.loadplan.coverage`."""
+    out: dict[str, list[tuple[Arch, str, str]]] = {}
+    for ld in plan.loads:
+        b = ld.binary
+        if ld.process.pool is None or isinstance(ld.entry, GacAssembly):
+            continue
+        if ld.not_checked:
+            why = "not in the image"
+        elif b.unreadable:
+            why = f"not read: {b.problem}"
+        elif plan.os_undecided(b):
+            why = "loads only on Windows on Arm, and the OS architecture was assumed"
+        else:
+            continue
+        out.setdefault(ld.process.pool.name.lower(), []).append((ld.process.arch, b.configured, why))
+    return out
+
+
+def _unchecked_after(analysis: Analysis, shown: Sequence[Finding]) -> str:
+    """The note for a fix after which a worker it runs at another architecture (an ``ARCH`` or ``NEW_POOL`` side
+    effect) loads a binary the scan could not check (:func:`_unchecked_index` of the plan after the edits); "" when
+    none. Such a fix is not verified: its result depends on a file nobody checked. One that moves the worker to the
+    copy the image holds (read, checked) is not held back by the file it no longer loads. Files the ``shown``
+    findings name (:func:`_shown_note` says them in their own words) are not named twice."""
+    moved = [(e.pool.lower(), e.after) for e in analysis.side_effects
+             if e.kind in (EffectKind.ARCH, EffectKind.NEW_POOL) and e.after is not None and e.pool is not None]
+    if not moved:
+        return ""  # NOTE: the index is a walk of the plan: only for a fix that moves a worker (issue 25)
+    index = analysis.after.derived("verify:unchecked", _unchecked_index)
+    if not index:
+        return ""
+    said = {n.lower() for a in shown if _not_checked(a) is not None
+            for n in (a.partial_copy[1:] if a.partial_copy else (a.binary or "",))}
+    found = False
+    named: list[str] = []
+    for pool, after in moved:
+        for arch, configured, why in index.get(pool, ()):
+            if arch is after:
+                found = True
+                if configured.lower() not in said and ntpath.basename(configured).lower() not in said:
+                    named.append(f"{configured} ({why})")
+    if not found:
+        return ""
+    if not named:
+        return "Not verified: at that architecture its worker loads what the scan could not check."
+    return (f"Not verified: at that architecture its worker loads {_listed(list(dict.fromkeys(named)))}, which the "
+            "scan could not check.")
+
+
+def _held_back(analysis: Analysis, result: Outcome, unchecked: Mapping[str, Coverage]) -> str:
+    """Why a fix that clears its finding is still not verified, or "": an application it runs at another
+    architecture was not read whole (:func:`_unlisted`), the worker it runs at another architecture loads a binary
+    the scan could not check (:func:`_unchecked_after`), or another new finding is about a file the scan could not
+    check (:func:`_not_checked`; named in the note by :func:`_shown_note`)."""
+    held = _join(_unlisted(analysis, unchecked), _unchecked_after(analysis, result.shown))
+    if held is None and any(_not_checked(a) is not None for a in result.shown):
+        held = "Not verified: after it, a worker loads a file the scan could not check."
+    return held or ""
+
+
 def _unlisted(analysis: Analysis, unchecked: Mapping[str, Coverage]) -> str:
     """The note for the applications the edits run at another architecture (an ``ARCH`` or ``NEW_POOL`` side
     effect) that the scan did not read whole: not (fully) checked (``unchecked``, by lower-case ``Site/path``: its
@@ -273,8 +310,11 @@ def _unlisted(analysis: Analysis, unchecked: Mapping[str, Coverage]) -> str:
     for e in analysis.side_effects:
         if e.kind not in (EffectKind.ARCH, EffectKind.NEW_POOL) or e.after is None:
             continue
-        # NOTE: a process outside pools that runs applications at another architecture (IIS 6's aspnet_wp.exe) too
-        uncovered += [c for a in e.applications if (c := unchecked.get(a.lower())) is not None]
+        # NOTE: a process outside pools that runs applications at another architecture (IIS 6's aspnet_wp.exe) too;
+        # a gap that is only a binary the worker loads at its current architecture is judged after the fix instead
+        # (_unchecked_after): the flip to the build the image holds leaves it behind
+        uncovered += [c for a in e.applications if (c := unchecked.get(a.lower())) is not None
+                      and (e.pool is None or not set(c.reasons) <= set(c.worker_binaries))]
         if e.pool is None:
             continue
         outlook = analysis.after.outlook_of(e.pool)
@@ -373,7 +413,7 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
                 analysis = (reanalyse_pools if scoped and reanalyse_pools is not None else reanalyse)(fix.edits)
                 result = outcome(baseline, (), analysis.findings, analysis)
                 cache[key] = (frozenset(a.key for a in analysis.findings), result.added, result.side_effects,
-                              _shown_note(result.shown, analysis.after), _unlisted(analysis, unchecked or {}),
+                              _shown_note(result.shown), _held_back(analysis, result, unchecked or {}),
                               _order(result.side_effects))
             after_keys, added, effects, shown, unlisted, order = cache[key]
             if finding.key in after_keys:

@@ -268,7 +268,12 @@ def infer_from_location(path: str, os_arch: Arch) -> Inference | None:
     """Infer a missing binary's architecture from a well-known Windows folder (facts B12, I10).
 
     ``path`` is the path as the loading process sees it (after :func:`redirect`). Decides:
-    ``SysWOW64`` (x86), ``System32`` (the OS's own architecture; Arm64X on ARM64, loadable by
+    ``SysWOW64`` (x86: the 32-bit view of System32, so a file a 32-bit process finds there loads at x86), asked only
+    for a path configured in SysWOW64 itself or for one of Windows' own IIS modules reached there through System32 ->
+    SysWOW64 redirection (Windows installs those in both views); a vendor file reached through redirection is never
+    inferred, as which builds a product's installer puts in SysWOW64 is its own choice (WSUS's ``suscomp.dll`` is x64
+    only, KB 4468361): the load plan decides that case once (``loadplan.plan.Absence.redirected``) and does not call
+    this. ``System32`` (the OS's own architecture; Arm64X on ARM64, loadable by
     x64 and arm64), ``Microsoft.NET\\Framework`` (x86) vs ``Framework64`` (x64) vs
     ``FrameworkArm64`` (arm64), ``Program Files (x86)`` (x86), and on x64 Windows Microsoft's
     ``Program Files\\IIS`` and ``Program Files\\IIS Express`` (x64). Returns None when the folder

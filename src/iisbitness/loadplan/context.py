@@ -238,10 +238,12 @@ class PlanContext:
             if absence is not None:
                 return BinaryRef(configured, seen, None, None, absent=absence)
             if seen != path and under_syswow64(seen) and not is_stock_iis_module(seen):
-                # NOTE: reached through System32 -> SysWOW64 redirection: IIS installs only Windows' own modules in
-                # both views; a product's x86 build is a separate install (facts B12: WSUS's suscomp.dll, KB 4468361),
-                # so SysWOW64 does not decide that the file is there: not checked (binary-missing), never inferred
-                return BinaryRef(configured, seen, None, None)
+                # NOTE: reached through System32 -> SysWOW64 redirection: Windows installs its own IIS modules in both
+                # views; which builds a product puts there is its installer's choice (WSUS's suscomp.dll is x64 only,
+                # KB 4468361), so SysWOW64 does not decide that the file is there: not checked, never inferred. The
+                # one place this is decided (Absence.redirected): binary-missing, coverage and verify read it
+                return BinaryRef(configured, seen, None, None,
+                                 absent=Absence(ntpath.dirname(seen), 0, redirected=True))
             return BinaryRef(configured, seen, None, None, inferred=infer_from_location(seen, os_arch))
         if found.is_dir:
             return BinaryRef(configured, seen, found.shown, None, problem="is a folder, not a file")

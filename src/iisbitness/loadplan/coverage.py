@@ -26,6 +26,7 @@ project file).
 from __future__ import annotations
 
 import enum
+import ntpath
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -44,18 +45,37 @@ from iisbitness.image.paths import (
 )
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
-from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
+from iisbitness.loadplan.plan import BinaryRef, Coverage, CoverageStatus, GacAssembly, LoadPlan
 from iisbitness.model.iis7 import Application, Server, VirtualDirectory
 from iisbitness.model.source import Problem
 
 
-def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem]) -> tuple[Coverage, ...]:
+class Given(enum.Enum):
+    """What the user gave the scan as its image, which decides how a remedy says to give what was not read."""
+
+    IMAGE = "image"
+    """A server image folder, a collected zip or the live server (``ServerImage`` says which)."""
+    CONFIG_FILE = "config-file"
+    """A configuration file alone (``scan --config FILE``): an empty folder stood for C:\\, so a folder of C: goes into
+    a server image folder to make, with the file in it."""
+    BUILD = "build"
+    """A build folder checked alone (``check-app`` without ``--server``): a file outside it is the server's, which only
+    ``check-app --server IMAGE --site SITE/APP`` reads."""
+
+
+def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem], *,
+                  given: Given = Given.IMAGE) -> tuple[Coverage, ...]:
     """One :class:`Coverage` per application of ``plan`` (IIS Express: of each project's site), in site order.
 
     Args:
         ctx: the planning context the plan was built with (its image answers the folder look-ups, cached).
         plan: the load plan of the server as scanned.
         problems: every problem of the scan (configuration readers and planning).
+        given: what the user gave as the image (:class:`Given`), which words the remedies where they are made (so
+            the load map's entries quote them as they are): a configuration file alone (``scan --config FILE``): a
+            folder of C: to copy goes "into a server image folder as ..., with this file in it as
+            Windows/System32/inetsrv/config/applicationHost.config, and scan that folder"; a build folder checked
+            alone: a file outside it is the server's, for ``check-app --server``.
 
     Returns:
         One :class:`Coverage` per application, sites in configuration order and their applications in order
@@ -64,7 +84,7 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         directory); ``PARTLY`` when it was, but another virtual directory's folder was not, a problem marked
         ``unread`` lies below its folders (or in a folder of an application above it whose URL leads to it: a
         web.config there reaches it, facts B3), the folder of an application above it that its URL lies under was not
-        read (:func:`_inherited_gaps`), a binary its worker loads could not be read (:func:`_unread_binaries`), or a
+        read (:func:`_inherited_gaps`), a binary its worker loads could not be read or checked (:func:`_unread_binaries`), or a
         strong-named assembly could not be looked up in the GAC (the image holds no GAC folder, or none of its GAC
         folders holds it, nor ``bin``);
         ``CHECKED`` (no reasons, no remedy) otherwise. ``reasons`` say why, one sentence each; ``remedy`` what
@@ -81,7 +101,8 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
             apps.extend(as_launched(a, project) for a in (site.applications if site is not None else ()))
     else:
         apps = [a for s in server.sites for a in s.applications]
-    folders = {id(a): [_folder(ctx, server, v, plan.iisexpress is not None) for v in a.vdirs] for a in apps}
+    folders = {id(a): [_folder(ctx, server, v, plan.iisexpress is not None, given) for v in a.vdirs]
+               for a in apps}
     unread = _unread_by_app(apps, folders, ctx, (p for p in problems if p.unread))
     gac = _unread_by_load(apps, plan, problems)
     for key, found in gac.items():
@@ -89,10 +110,11 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem])
         have.extend(p for p in found if p not in have)
     # NOTE: IIS 6 reads its handlers and filters from the metabase, and the scan no web.config of it
     inherited = _inherited_gaps(apps, folders) if plan.iis6 is None else {}
-    for key, gaps in _unread_binaries(apps, folders, plan, ctx).items():
+    binaries = _unread_binaries(apps, folders, plan, ctx, given)
+    for key, gaps in binaries.items():
         inherited[key] = tuple(dict.fromkeys((*inherited.get(key, ()), *gaps)))
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), GAC_REMEDY if id(a) in gac else "",
-                          inherited.get(id(a), ()))
+                          inherited.get(id(a), ()), tuple(why for why, _ in binaries.get(id(a), ())))
                 for a in apps)
     if plan.iisexpress is not None:
         # NOTE: a project no site's physicalPath leads to is not planned at all: one entry for it, named by its file
@@ -157,11 +179,12 @@ class _Gap(enum.Enum):
     """On a UNC share no ``--share`` folder stands for."""
 
 
-def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress: bool) -> _Folder:
+def _folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory, iisexpress: bool,
+            given: Given = Given.IMAGE) -> _Folder:
     """Where a virtual directory's folder is in the image, as a worker of the OS's own architecture resolves it
     (as the web.config reader does), or why it is not there and what to give (:func:`_on_the_server`: said of the
     server itself where the image is the server or a zip collected on it)."""
-    found, gap, win = _image_folder(ctx, server, vdir, iisexpress)
+    found, gap, win = _image_folder(ctx, server, vdir, iisexpress, given)
     return found if gap is None else _on_the_server(ctx, found, gap, win)
 
 
@@ -196,7 +219,7 @@ def _on_the_server(ctx: PlanContext, found: _Folder, gap: _Gap, win: str) -> _Fo
 
 
 def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory,
-                  iisexpress: bool) -> tuple[_Folder, _Gap | None, str]:
+                  iisexpress: bool, given: Given = Given.IMAGE) -> tuple[_Folder, _Gap | None, str]:
     """:func:`_folder` in the words of an offline image, with the kind of gap where the image's origin changes them
     and the folder's Windows path."""
     configured = vdir.physical_path
@@ -237,15 +260,18 @@ def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory,
         if iisexpress:
             return ((vdir, None, f"folder {win} is outside the scanned solution (no project of it is there)",
                      "scan the solution or project folder that holds it"), None, win)
-        give, gap = _copy_hint(ctx, win)
+        give, gap = _copy_hint(ctx, win, given)
         return (vdir, None, f"folder {win} is not in the image", give), gap, win
     if not found.is_dir:
         return (vdir, None, f"physicalPath {win} is a file, not a folder", ""), None, win
     return (vdir, found.host_path, "", ""), None, win
 
 
-def _copy_hint(ctx: PlanContext, win: str) -> tuple[str, _Gap]:
-    """What to copy where so that the image holds ``win`` (an absolute path on a mapped drive), and the gap it is."""
+def _copy_hint(ctx: PlanContext, win: str, given: Given = Given.IMAGE) -> tuple[str, _Gap]:
+    """What to copy where so that the image holds ``win`` (an absolute path on a mapped drive), and the gap it is;
+    ``given``: what the user gave as the image (:class:`Given`): with a configuration file alone, a folder of C: goes
+    into a server image folder to make, with the file in it; with a build folder alone, the server's files are
+    ``check-app --server``'s."""
     named = unc_share(win)
     if named is not None and ctx.image.share_folders:  # NOTE: offline, --share gave the share's copy
         share = f"\\\\{named[0]}\\{named[1]}"
@@ -254,6 +280,12 @@ def _copy_hint(ctx: PlanContext, win: str) -> tuple[str, _Gap]:
         return ("scan on the server with an account that can read the share (iisbitness collect then copies it)",
                 _Gap.UNREAD_SHARE)
     drive, rest = win[0].upper(), win[3:].replace("\\", "/")
+    if given is Given.BUILD:
+        return "check-app --server IMAGE --site SITE/APP (a file of the server, outside the build)", _Gap.ABSENT
+    if drive == "C" and given is Given.CONFIG_FILE:
+        made = (f"copy {win} into a server image folder as {rest}, with this file in it as "
+                "Windows/System32/inetsrv/config/applicationHost.config, and scan that folder (docs/images.md)")
+        return made, _Gap.ABSENT
     if drive == "C":
         return f"copy {win} into the image as {rest}", _Gap.ABSENT
     return f"copy {win} into the --drive {drive}= folder as {rest}", _Gap.ABSENT
@@ -344,10 +376,13 @@ def _inherited_gaps(apps: list[Application], folders: dict[int, list[_Folder]]) 
 
 
 def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]], plan: LoadPlan,
-                     ctx: PlanContext) -> dict[int, tuple[tuple[str, str], ...]]:
+                     ctx: PlanContext, given: Given = Given.IMAGE) -> dict[int, tuple[tuple[str, str], ...]]:
     """Per application, ``(reason, remedy)`` for each binary its worker loads that the scan could not check: not read
     (the binary's ``problem``: on a drive not mapped, a UNC share not given, outside the image, an unknown variable, a
-    file that cannot be read), or an ARM64X/ARM64EC image on an OS architecture the scan only assumed
+    file that cannot be read), absent from the image where nothing says whether the server has it
+    (:attr:`Load.not_checked`, binary-missing's could-not-check warnings: the other build only, a copy of a folder
+    that may be partial, a file reached through System32 -> SysWOW64 redirection; the remedy a copy of its folder), or
+    an ARM64X/ARM64EC image on an OS architecture the scan only assumed
     (binary-invalid's could-not-check warning): a global module or compression scheme DLL counts against every application of the
     pool, a site's ISAPI filter against the site's applications there, an application's own entry against it. The
     applications were said "checked" over such a binary (``--fail-on-incomplete`` passed). Strong-named assemblies are :func:`_unread_by_load`'s; IIS Manager's copies of ``bin`` loads and IIS 6's
@@ -358,10 +393,14 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         if all(host is not None for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir):
             in_pool.setdefault(a.pool.lower(), []).append(a)
     out: dict[int, dict[tuple[str, str], None]] = {}
+    # NOTE: the files not checked, grouped per folder and case (a partial inetsrv copy lacks dozens of modules): one
+    # reason per group, naming the files, in load order
+    groups: dict[tuple[str, str], tuple[str, str, dict[str, None], list[Application]]] = {}
     for load in plan.loads:
         b = load.binary
-        hybrid = plan.os_undecided(b)  # NOTE: binary-invalid's could-not-check warning
-        if (not (b.unreadable or hybrid)
+        unchecked = load.not_checked  # NOTE: binary-missing's could-not-check warnings (Load.not_checked)
+        hybrid = not unchecked and plan.os_undecided(b)  # NOTE: binary-invalid's could-not-check warning
+        if (not (b.unreadable or hybrid or unchecked)
                 or load.process.pool is None
                 or isinstance(load.entry, GacAssembly)):
             continue
@@ -374,6 +413,13 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
             continue
         give = (ctx.image.locate(b.windows_path).remedy if b.windows_path
                 else _env_remedy(b.configured, plan, load.process.arch, ctx))
+        if unchecked:
+            why, give = _not_checked(ctx, b, given)
+            assert b.windows_path is not None
+            group = groups.setdefault((ntpath.dirname(b.windows_path).lower(), why), (why, give, {}, []))
+            group[2][ntpath.basename(b.windows_path)] = None
+            group[3].extend(a for a in targets if a not in group[3])
+            continue
         if b.unreadable:
             why = f"was not read: {b.problem}"
         else:
@@ -384,7 +430,38 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         gap = (f"'{b.configured}' ({load.kind.value} '{load.name}'), which its worker loads, {why}", give or "")
         for a in targets:
             out.setdefault(id(a), {})[gap] = None
+    for why, give, names, targets in groups.values():
+        listed = list(names)
+        files = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
+        gap = (f"{files}, which its worker loads, {'was' if len(listed) == 1 else 'were'} not checked: {why}", give)
+        for a in targets:
+            out.setdefault(id(a), {})[gap] = None
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _not_checked(ctx: PlanContext, b: BinaryRef, given: Given = Given.IMAGE) -> tuple[str, str]:
+    """Why the binary ``b`` a worker loads was not checked (:attr:`BinaryRef.not_checked`: absent from the image where
+    nothing says whether the server has it), said of its folder (the files of one folder are one reason of
+    :func:`_unread_binaries`), and what to give: a copy of that folder (:func:`_copy_hint`; a zip made from an image
+    folder takes none: a new one)."""
+    assert b.windows_path is not None
+    folder = ntpath.dirname(b.windows_path)
+    absent = b.absent
+    if absent is not None and absent.partial_copy:
+        why = f"the image's copy of {absent.folder} lacks some of Windows' own IIS modules (the copy may be partial)"
+    elif absent is not None and absent.other_build_only:
+        why = f"the image does not hold {folder}, only the other architecture's build in the other folder"
+    elif absent is not None and absent.redirected:
+        why = (f"the worker looks in {folder} (WOW64 redirects System32 to SysWOW64 for 32-bit processes), which the "
+               "image does not hold")
+    elif given is Given.BUILD:
+        why = f"{folder} is not in the build folder: a folder of the server"
+    else:
+        why = f"the image does not hold {folder}, which does not decide the architecture"
+    give, _ = _copy_hint(ctx, folder, given)
+    if ctx.image.collected == "image":
+        give = f"a new zip: {give}, then iisbitness collect again"
+    return why, give
 
 
 def _env_remedy(configured: str, plan: LoadPlan, process_arch: Arch, ctx: PlanContext) -> str:
@@ -426,7 +503,7 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
 
 
 def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "",
-              inherited: tuple[tuple[str, str], ...] = ()) -> Coverage:
+              inherited: tuple[tuple[str, str], ...] = (), worker_binaries: tuple[str, ...] = ()) -> Coverage:
     root = app.root_vdir
     reasons: list[str] = []
     remedies: list[str] = []
@@ -455,4 +532,5 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
     else:
         status = CoverageStatus.CHECKED
     return Coverage(app.label, app.pool, root.physical_path if root is not None else "", status,
-                    tuple(dict.fromkeys(reasons)), "; ".join(dict.fromkeys(remedies)), app.site, app.path, app.source)
+                    tuple(dict.fromkeys(reasons)), "; ".join(dict.fromkeys(remedies)), app.site, app.path, app.source,
+                    worker_binaries)

@@ -130,7 +130,8 @@ class Absence:
     ERROR_MOD_NOT_FOUND (126, 0x8007007E). Or (:attr:`other_build_only`) the image does not hold the
     folder but holds the other architecture's build of the file: not checked, and not inferred either.
     Folder inference (:class:`Inference`) is kept for configuration-only images, whose folders are
-    absent or hold no binary.
+    absent or hold no binary, except (:attr:`redirected`) for a file reached through System32 -> SysWOW64 redirection.
+    Whether the scan could check the file at all is :attr:`not_checked`, decided here once.
 
     Attributes:
         folder: the folder as the user names it (``Windows/SysWOW64/inetsrv``).
@@ -148,6 +149,12 @@ class Absence:
         gone: with :attr:`on_server`, why the folder itself is not on the server, where that is known beyond its
             parent's listing (``"drive E: is not a drive of this server"``: :attr:`iisbitness.image.server_image.
             Resolved.gone`); None otherwise.
+        redirected: the image does not hold the folder, and the process reached it through System32 -> SysWOW64
+            redirection (a 32-bit process on 64-bit Windows) for a file that is not one of Windows' own IIS modules
+            (:func:`iisbitness.image.stock.is_stock_iis_module`): SysWOW64 does not decide that it is there, as an
+            installer decides which builds it puts in each view (WSUS's ``suscomp.dll`` is x64 only, KB 4468361), so
+            the file is not checked, and not inferred either (:func:`iisbitness.image.paths.infer_from_location`
+            is not asked). Decided once, in :meth:`iisbitness.loadplan.context.PlanContext.absence`'s caller.
     """
 
     folder: str
@@ -157,6 +164,7 @@ class Absence:
     partial_copy: bool = False
     on_server: bool = False
     gone: str | None = None
+    redirected: bool = False
 
     @property
     def other_build_only(self) -> bool:
@@ -165,14 +173,21 @@ class Absence:
         return not self.binaries and self.other_view is not None and self.why is None and not self.on_server
 
     @property
+    def not_checked(self) -> bool:
+        """True when the scan could not check the file: the image may lack it while the server has it (the other
+        build only, :attr:`other_build_only`; a copy of ``inetsrv`` that may be partial, :attr:`partial_copy`; a
+        vendor file reached through System32 -> SysWOW64 redirection into a folder the image lacks,
+        :attr:`redirected`). The complement of :attr:`missing_on_server`."""
+        return self.other_build_only or self.partial_copy or self.redirected
+
+    @property
     def missing_on_server(self) -> bool:
         """True when the file is known to be missing on the server, so the loader fails with ERROR_MOD_NOT_FOUND
         (126): no server has it where the process looks (:attr:`why`), the image is the server (:attr:`on_server`), or
         the image holds its folder with other binaries and it is not one of Windows' own modules (a copy that may be
-        partial, :attr:`partial_copy`). False when it is only perhaps missing (:attr:`other_build_only`,
-        :attr:`partial_copy`): nothing may then be said of it as a fact (a stopped pool, a module that never ran).
-        The one decision every rule and fix reads."""
-        return not self.other_build_only and not self.partial_copy
+        partial, :attr:`partial_copy`). False when it is only perhaps missing (:attr:`not_checked`): nothing may then
+        be said of it as a fact (a stopped pool, a module that never ran). The one decision every rule and fix reads."""
+        return not self.not_checked
 
 
 @direct_init  # NOTE: one per binary and worker architecture (issue 25)
@@ -239,6 +254,21 @@ class BinaryRef:
     def missing_on_server(self) -> bool:
         """True when the file is known to be missing on the server (:attr:`Absence.missing_on_server`)."""
         return self.absent is not None and self.absent.missing_on_server
+
+    @property
+    def not_checked(self) -> bool:
+        """True when the file is not in the image and the scan could not check it: its :attr:`absent` says so
+        (:attr:`Absence.not_checked`: the other build only, a copy that may be partial, a file reached through
+        System32 -> SysWOW64 redirection), or nothing was decided of it (no :attr:`absent`, no :attr:`inferred`: a
+        folder the image lacks that does not decide its architecture). The one notion of "a binary the worker loads
+        that nobody checked" (of the kinds a process looks for by path: :attr:`Load.not_checked`) for binary-missing's
+        warnings (:attr:`iisbitness.findings.Finding.binary_not_checked`), the coverage of the applications of its
+        worker (partly checked) and verification (a fix whose worker still loads such a file is not verified). Not
+        :attr:`unreadable` (a file that could not be read at all)."""
+        if self.resolved is not None or self.problem is not None:
+            return False
+        absent = self.absent
+        return absent.not_checked if absent is not None else self.inferred is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +475,20 @@ class Load:
             return None
         return self.process.arch in arches and not self.binary.chain
 
+    @property
+    def not_checked(self) -> bool:
+        """True when the process looks for a native binary by its configured path (:data:`LOOKED_UP_KINDS`) that the
+        scan could not check (:attr:`BinaryRef.not_checked`): binary-missing's could-not-check warnings, the partly
+        checked coverage of the worker's applications and a fix left unverified all read this one test."""
+        return self.kind in LOOKED_UP_KINDS and self.binary.not_checked
+
+
+LOOKED_UP_KINDS = frozenset({LoadKind.GLOBAL_MODULE, LoadKind.ISAPI_FILTER, LoadKind.ISAPI_EXTENSION,
+                             LoadKind.COM_INPROC, LoadKind.COMPRESSION_SCHEME})
+"""Loads of a native binary the process looks for by the path configured or registered, which binary-missing judges
+when the image lacks it (:attr:`Load.not_checked`). Not ``bin`` and GAC files (listed, never looked for by a path
+that can be absent) nor ASP.NET Core's runtime (aspnetcore-runtime-missing's)."""
+
 
 class SkipReason(str, Enum):
     """Why a configured binary is never loaded by a process."""
@@ -520,6 +564,11 @@ class Coverage:
         remedy: what to give a new scan so that it reads the rest (``--drive D=...``, the folder to copy),
             "" when checked or when nothing offline can help.
         site, path: the application's site and URL path. config: its ``<application>`` element.
+        worker_binaries: the reasons (among :attr:`reasons`) that are binaries its worker loads, at the architecture
+            it runs as now, that the scan could not read or check (:attr:`BinaryRef.unreadable`,
+            :attr:`BinaryRef.not_checked`, an ARM64X/ARM64EC image on an assumed OS): a fix that runs the worker at
+            another architecture is judged by what that worker loads then, not by these
+            (:func:`iisbitness.fixes.verify.verify`).
     """
 
     application: str
@@ -531,6 +580,7 @@ class Coverage:
     site: str = ""
     path: str = ""
     config: ConfigSource | None = None
+    worker_binaries: tuple[str, ...] = ()
 
 
 APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC,

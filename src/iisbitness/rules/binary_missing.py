@@ -16,11 +16,16 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
   rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked. A file a 32-bit
   process reaches through System32 -> SysWOW64 redirection that is not one of Windows' own IIS modules
-  (:func:`iisbitness.image.stock.is_stock_iis_module`) is never inferred: IIS installs only those in both views, and a
-  product's x86 build is a separate install (facts B12: WSUS's ``suscomp.dll``, KB 4468361), so the warning says it
-  could not be checked, with the kind's symptom (global modules, filters, extensions and schemes alike). A warning
-  too, naming the copy, where the image holds the other architecture's build of the file (the other
-  ``Program Files`` or WOW64 view): the folder alone must not call it loadable then.
+  (:attr:`Absence.redirected`, decided once in the load plan) is never inferred: Windows installs its own IIS modules
+  in both views, but which builds a product's installer puts in SysWOW64 is the installer's choice (WSUS's
+  ``suscomp.dll`` is x64 only, facts B12, KB 4468361), so the warning says it could not be checked, with the kind's
+  symptom (global modules, filters, extensions and schemes alike). A warning too, naming the copy, where the image
+  holds the other architecture's build of the file (the other ``Program Files`` or WOW64 view): the folder alone must
+  not call it loadable then.
+
+Every warning of this rule is about a file the scan could not check (:attr:`Load.not_checked`, the one notion):
+the finding carries it (:attr:`Finding.binary_not_checked`), the applications of its worker are partly checked
+(``loadplan.coverage``), and a fix whose worker still loads such a file is not verified (``fixes.verify``).
 
 Symptoms, per kind of load (:data:`_SYMPTOM`, each with its source): a global module that fails to load stops the
 worker at start (W3SVC-WP event 2280 "The Module DLL ... failed to load. The data is the error.", data 7E 00 00 00),
@@ -44,8 +49,8 @@ from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import filter_precondition, global_module_precondition
-from iisbitness.image.paths import Inference, under_syswow64
-from iisbitness.loadplan.plan import Absence, Load, LoadKind, LoadPlan
+from iisbitness.image.paths import Inference
+from iisbitness.loadplan.plan import LOOKED_UP_KINDS, Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
 from iisbitness.rules._common import (
     build_fix,
@@ -77,6 +82,7 @@ _SYMPTOM = {
 }
 """What the user sees when the loading process does not find the file, by kind of load (each with its source)."""
 _KINDS = tuple(_SYMPTOM)
+assert frozenset(_KINDS) == LOOKED_UP_KINDS  # NOTE: Load.not_checked is this rule's could-not-check warnings
 
 
 def _fix_note(absence: Absence, kind: LoadKind) -> str:
@@ -87,8 +93,8 @@ def _fix_note(absence: Absence, kind: LoadKind) -> str:
                  if kind is LoadKind.COMPRESSION_SCHEME else
                  "guard the entry with a bitness preCondition so that this process skips it")
         return (f" The image has {absence.other_view}: the other architecture's copy was installed and this one "
-                "was not. Install the package's build for this process (its x86 and x64 installers are separate), "
-                f"or {guard}.")
+                "was not. Install the product's build for this process (a separate installer, or the option of its "
+                f"installer that adds it), or {guard}.")
     return " Reinstall the product that provides it, or remove the entry if the product was uninstalled."
 
 
@@ -205,16 +211,17 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         places = placed[load.kind, load.process.key, path]
         if len(places) > 1:
             load = replace(load, site=None, application=None)
-        if b.absent is not None:
+        if b.absent is not None and not b.absent.redirected:
             yield _missing_on_server(plan, load, b.absent, symptom, users, stock_absent.get(b.absent.folder, ()))
             continue
         where = ("; its folder is not in the image either and does not decide its architecture"
-                 if b.windows_path is None or not under_syswow64(b.windows_path) else
-                 # NOTE: reached through System32 -> SysWOW64 redirection (PlanContext._resolve): not inferred
-                 f": {load.process.describe()} looks there as WOW64 redirects System32 for 32-bit processes. IIS installs only Windows' own modules in both views; a product's "
-                 "x86 build is a separate install, often missing (WSUS's suscomp.dll installed only in System32: "
-                 "HTTP 500.19, KB 4468361), so the folder does not say it is there. Not checked: look for the file "
-                 "there on the server, or give the scan a copy of that folder")
+                 if b.absent is None else
+                 # NOTE: reached through System32 -> SysWOW64 redirection (Absence.redirected): not inferred
+                 f": {load.process.describe()} looks there as WOW64 redirects System32 for 32-bit processes. Windows "
+                 "installs its own IIS modules in both views, but which builds a product's installer puts in SysWOW64 "
+                 "is its own choice, and some put none (WSUS's suscomp.dll, x64 only: HTTP 500.19, KB 4468361), so "
+                 "the folder does not say it is there. Not checked: look for the file there on the server, or give "
+                 "the scan a copy of that folder")
         yield Finding.for_load(
             load, binary_missing.id, binary_missing.severity,
             f"If the file is missing on the server too: {symptom}.",
@@ -253,7 +260,8 @@ def _partial_copy(folder: str, loads: list[Load]) -> Finding:
     # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image"); every
     # worker of that bitness reads the folder, so it names the process kind, not the first load's pool
     return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of Windows' own IIS modules: "
-                                 "the copy may be partial)", pool=None, site=None, application=None)
+                                 "the copy may be partial)", pool=None, site=None, application=None,
+                   partial_copy=(folder, *names))
 
 
 def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: str, users: list[str],
@@ -277,8 +285,8 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
         # image says the folder alone must not decide it loads (PlanContext.absence)
         cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}. The image does not "
                  f"hold {absence.folder}, but it holds the other architecture's build, {absence.other_view}: the "
-                 "product's installer may have put only that build on the server (its x86 and x64 installers are "
-                 f"separate), or the copy left {absence.folder} out. Not checked: look for the file there on the "
+                 "product's installer may have put only that build on the server (which builds it installs is its "
+                 f"own choice), or the copy left {absence.folder} out. Not checked: look for the file there on the "
                  f"server, or give the scan a copy of that folder. Loaded by: {'; '.join(users)}.")
         return Finding.for_load(load, binary_missing.id, Severity.WARNING,
                                 f"If the file is missing on the server too: {symptom}.", cause,

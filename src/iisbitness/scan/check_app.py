@@ -46,7 +46,7 @@ from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.fixes.verify import shared_config_unread
 from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan.coverage import GAC_REMEDY
+from iisbitness.loadplan.coverage import GAC_REMEDY, Given
 from iisbitness.loadplan.plan import Coverage
 from iisbitness.model.edits import SetPoolArch
 from iisbitness.model.source import ConfigSource, Problem
@@ -185,7 +185,7 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
         drives, physical = _publish(publish)
         config.write_text(_synthetic_apphost(pool, physical, publish.resolve().name), encoding="utf-8")
         options = ScanOptions(os_arch=os_arch, drives=drives, config=config,
-                              rules=tuple(r for r in RULES if r.id not in SERVER_ONLY_RULES))
+                              rules=tuple(r for r in RULES if r.id not in SERVER_ONLY_RULES), given=Given.BUILD)
         report = scan(root, options)
     shown = shown_path(publish)
     findings = tuple(_build_side(replace(f, cause=_build_words(f.cause), symptom=_build_words(f.symptom)), pool)

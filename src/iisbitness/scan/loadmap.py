@@ -8,7 +8,6 @@ after the rules, read by formats through :class:`iisbitness.report.LoadEntry`.
 from __future__ import annotations
 
 from iisbitness.arch import Arch, format_arches, sort_arches
-from iisbitness.image.paths import under_syswow64
 from iisbitness.loadplan.iisexpress import IISEXPRESS
 from iisbitness.loadplan.plan import (
     BinaryRef,
@@ -79,14 +78,17 @@ def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Ver
                                  f"architecture's build, {b.absent.other_view}")
     if b.absent is not None and b.absent.on_server and b.absent.gone is not None:  # NOTE: a drive the server lacks
         return Verdict.MISSING, f"{b.absent.gone}, which the scan read itself: missing on the server"
+    if b.absent is not None and b.absent.redirected:
+        return Verdict.UNKNOWN, ("not in the image; WOW64 redirects System32 to SysWOW64 here, where IIS installs only "
+                                 "Windows' own modules: not checked")
+    if b.absent is not None and b.absent.partial_copy:
+        return Verdict.UNKNOWN, (f"not in {b.absent.folder}, which the image holds with {b.absent.binaries} other "
+                                 "binaries but not all of Windows' own IIS modules: the copy may be partial, not checked")
     if b.absent is not None and b.absent.on_server:
         return Verdict.MISSING, f"not in {b.absent.folder} on the server, which the scan read itself: missing on the server"
     if b.absent is not None:
         return Verdict.MISSING, (f"not in {b.absent.folder}, which the image holds with {b.absent.binaries} other "
                                  "binaries: missing on the server")
-    if b.missing and b.inferred is None and b.windows_path is not None and under_syswow64(b.windows_path):
-        return Verdict.UNKNOWN, ("not in the image; WOW64 redirects System32 to SysWOW64 here, where IIS installs only "
-                                 "Windows' own modules: not checked")
     if b.missing and b.inferred is None:
         return Verdict.UNKNOWN, "not in the image, and its folder does not decide its architecture"
     if isinstance(load.entry, GacAssembly) and not load.entry.in_view:

@@ -36,7 +36,7 @@ from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.record import Recorder
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
-from iisbitness.loadplan.coverage import plan_coverage
+from iisbitness.loadplan.coverage import Given, plan_coverage
 from iisbitness.loadplan.plan import CoverageStatus, Load, LoadPlan, Skipped
 from iisbitness.model.edits import Edit, touched_pools
 from iisbitness.model.iis7 import without_secrets
@@ -83,6 +83,11 @@ class ScanOptions:
             (``--iisexpress-arch``), instead of reading/assuming it (iis-express-facts.md F2.1).
         text_fixes: give each verified fix its configuration change as text edits
             (``Fix.file_edits``, for SARIF ``fixes``); reads the configuration files once more.
+        given: what the user gave as the image (:class:`iisbitness.loadplan.coverage.Given`): a server image (the
+            default), a configuration file alone (``scan --config FILE`` without an image: an empty folder stands for
+            C:\\, and a folder coverage says to copy goes into a server image folder to make, with the file in it), a
+            build folder alone (``check-app`` without ``--server``: a file outside it is the server's); coverage words
+            its remedies from it (:func:`iisbitness.loadplan.coverage.plan_coverage`).
     """
 
     os_arch: Arch | None = None
@@ -98,6 +103,7 @@ class ScanOptions:
     iisexpress: bool | None = None
     iisexpress_arch: Arch | None = None
     text_fixes: bool = False
+    given: Given = Given.IMAGE
 
 
 def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] | None = None) -> list[Finding]:
@@ -506,7 +512,7 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
     if options.progress:
         options.progress("verifying fixes")
     whole, pools = reanalysers(backend, ctx, plan, every)
-    coverage = plan_coverage(ctx, plan, problems)
+    coverage = plan_coverage(ctx, plan, problems, given=options.given)
     unchecked = {c.application.lower(): c for c in coverage if c.status is not CoverageStatus.CHECKED}
     findings = verify(findings, whole, backend.breakage, scope=touched_pools, reanalyse_pools=pools,
                       everything=everything, unchecked=unchecked,
