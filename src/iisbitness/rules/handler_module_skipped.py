@@ -26,12 +26,13 @@ from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan, Skipped, Skip
 from iisbitness.rules._common import fixes, pool_flip
 
 
-@rule("handler-module-skipped", Severity.WARNING,
+@rule("handler-module-skipped", Severity.ERROR,
       "A handler mapping names a global module a preCondition keeps out of the worker: HTTP 500.21, or its requests "
       "silently served by the next mapping")
 def handler_module_skipped(plan: LoadPlan) -> Iterator[Finding]:
-    """One finding per worker and skipped global module that mappings name: an error where one gives HTTP 500.21,
-    else a warning where they are skipped (their requests served by another mapping)."""
+    """One finding per worker and skipped global module that mappings name: an error (the rule's registered
+    severity, SARIF's default level) where one gives HTTP 500.21, else a warning where they are skipped (their
+    requests served by another mapping)."""
     if plan.iis6 is not None or plan.iisexpress is not None:
         return
     for skip in plan.skipped:
