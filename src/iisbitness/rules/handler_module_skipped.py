@@ -71,7 +71,7 @@ def _finding(plan: LoadPlan, skip: Skipped, mappings: Mappings, bypassed: bool, 
     if also:
         cause += (f" Mappings whose own preCondition is false there too are skipped, their requests served by the next "
                   f"mapping: {_listed(also)}.")
-    module = next((gm for gm in plan.server.global_modules if gm.name.lower() == skip.name.lower()), None)
+    module = plan.server.global_module(skip.name)
     # NOTE: the first other worker architecture of the OS (ARM64 included) at which the module's preCondition holds
     target = None if module is None else next(
         (a for a in worker_candidates(plan.server.os_arch) if a is not skip.process.arch
