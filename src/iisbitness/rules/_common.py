@@ -140,14 +140,21 @@ def module_failing_pools(plan: LoadPlan, fails: Callable[[Load], bool]) -> dict[
 
 
 def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:
-    """Running the pool at an architecture the binary fits, when one exists. When a global module stops the
-    pool (:func:`stops_pool`), the fix also starts it; every flip of one pool is then the same fix, whichever
-    finding offers it (IIS Express: the project's iisexpress.exe bitness, :func:`iisbitness.fixes.iisexpress.flip`)."""
-    if plan.iisexpress is not None:
-        return iisexpress.flip(plan.iisexpress, load, plan.server.os_arch)
-    pool = load.process.pool
+    """Running the pool at an architecture the binary fits (:func:`flip_to` at its ``arches``), when one exists;
+    None when its architectures are not known."""
     arches = load.binary.arches
-    if pool is None or arches is None:
+    return None if arches is None else flip_to(plan, load, arches)
+
+
+def flip_to(plan: LoadPlan, load: Load, arches: frozenset[Arch]) -> Fix | None:
+    """Running ``load``'s pool at one of ``arches`` (:func:`target_arch`), when one is another worker architecture of
+    the OS; None when none is, or ``load`` has no pool. When a global module stops the pool (:func:`stops_pool`), the
+    fix also starts it; every flip of one pool is then the same fix, whichever finding offers it (IIS Express: the
+    project's iisexpress.exe bitness, :func:`iisbitness.fixes.iisexpress.flip`)."""
+    if plan.iisexpress is not None:
+        return iisexpress.flip(plan.iisexpress, load, arches, plan.server.os_arch)
+    pool = load.process.pool
+    if pool is None:
         return None
     arch = target_arch(plan, load, arches)
     return None if arch is None else pool_flip(plan, pool, arch)
