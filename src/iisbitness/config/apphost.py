@@ -13,7 +13,7 @@ Sources: IIS settings schema (lextm/iis_schema), iis-docs "Introduction to Appli
 from __future__ import annotations
 
 import ntpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,6 +153,22 @@ def is_redirection(file: str) -> bool:
     enabled, the target not in the image), so the applicationHost.config read is not the one IIS runs
     ("Configuration Redirection <configurationRedirection>", learn.microsoft.com/iis/configuration; facts S25d)."""
     return file.replace("\\", "/").lower().endswith("inetsrv/config/redirection.config")
+
+
+def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
+    """The problem saying redirection.config's shared configuration was not read (the applicationHost.config read
+    is then the local one, which IIS does not run: "Configuration Redirection <configurationRedirection>",
+    learn.microsoft.com/iis/configuration), or None. ``problems``: the scan's, any order."""
+    return next((p for p in problems if p.unread and is_redirection(p.file)), None)
+
+
+def config_refused(problems: Sequence[Problem], config_file: str) -> Problem | None:
+    """The first problem saying IIS refuses part of the server's own configuration file (``config_file``, as problems
+    name it: applicationHost.config with a pool name IIS's schema validation rejects, an ``<application>`` without
+    ``path``, a pool defined twice; :attr:`iisbitness.model.source.Problem.refused`), or None. IIS fails reading that
+    section, so nothing runs as the file configures it (iis-docs "Introduction to ApplicationHost.config", Attribute
+    Validation; KB 949349)."""
+    return next((p for p in problems if p.refused and p.file == config_file), None)
 
 
 def refused_pool_name(name: str | None, required: bool = True) -> str | None:

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from iisbitness.config.apphost import config_refused, shared_config_unread
 from iisbitness.errors import FixError, IisBitnessError, ServerImageError
 from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
-from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits, config_refused, shared_config_unread
+from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits
 from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
