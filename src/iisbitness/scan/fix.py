@@ -244,7 +244,7 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
         report = analyse(backend, img, options, str(image) if image is not None else "live", facts=facts)
         if accepted is not None:
             report = apply_baseline(report, accepted)
-        ctx = PlanContext(img, dict(options.env), facts=facts or BinaryFacts())
+        ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed, facts=facts or BinaryFacts())
         every = tuple(r for r in RULES if backend.applies(r))
         before = backend.plan(ctx)
     finally:
