@@ -33,7 +33,7 @@ from iisbitness.image.paths import (
     unseen,
 )
 from iisbitness.image.server_image import FilesOf, ServerImage
-from iisbitness.image.stock import is_stock_iis_module
+from iisbitness.image.stock import is_windows_iis_binary
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
@@ -240,7 +240,7 @@ class PlanContext:
             absence = self.absence(seen, os_arch)
             if absence is not None:
                 return BinaryRef(configured, seen, None, None, absent=absence)
-            if seen != path and under_syswow64(seen) and not is_stock_iis_module(seen):
+            if seen != path and under_syswow64(seen) and not is_windows_iis_binary(seen):
                 # NOTE: reached through System32 -> SysWOW64 redirection: IIS installs only Windows' own modules in
                 # both views; a product's x86 build is a separate install (facts B12: WSUS's suscomp.dll, KB 4468361),
                 # so SysWOW64 does not decide that the file is there: not checked (binary-missing), never inferred
@@ -291,7 +291,7 @@ class PlanContext:
             return Absence(shown, binaries, other, on_server=True)
         if binaries:
             assert folder is not None
-            return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
+            return Absence(self.image.display(folder), binaries, other, partial_copy=is_windows_iis_binary(windows_path))
         return None if other is None else Absence(ntpath.dirname(windows_path), 0, other)
 
     def dependency_chain(self, host: str | Path, os_arch: Arch, process_arch: Arch, image: PeImage,

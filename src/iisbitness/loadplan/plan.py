@@ -139,7 +139,7 @@ class Absence:
             other ``Program Files`` / ``Framework`` folder (the copy that was installed), or None.
         why: set when no server has the file where this process looks, whatever the image holds
             (``%windir%\\Sysnative`` in a 64-bit process); ``folder`` is then that Windows folder.
-        partial_copy: the file is one of Windows' own IIS modules (:mod:`iisbitness.image.stock`): the copy of
+        partial_copy: the file is one of Windows' own IIS binaries (:mod:`iisbitness.image.stock`): the copy of
             ``inetsrv`` is more likely partial than the server broken.
         on_server: the image is the server itself (``ServerImage.live``, or a zip collected on the server,
             ``ServerImage.collected == "server"``): every drive and folder of the server is there, so the file is

@@ -15,8 +15,8 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
 - The image does not hold the folder (a configuration-only copy): where the folder decides the
   architecture (SysWOW64, Framework64, Program Files (x86), ...) it is inferred and the mismatch
   rules run on it, and this rule says nothing; elsewhere a warning says it could not be checked. A file a 32-bit
-  process reaches through System32 -> SysWOW64 redirection that is not one of Windows' own IIS modules
-  (:func:`iisbitness.image.stock.is_stock_iis_module`) is never inferred: IIS installs only those in both views, and a
+  process reaches through System32 -> SysWOW64 redirection that is not one of Windows' own IIS binaries
+  (:func:`iisbitness.image.stock.is_windows_iis_binary`) is never inferred: IIS installs only those in both views, and a
   product's x86 build is a separate install (facts B12: WSUS's ``suscomp.dll``, KB 4468361), so the warning says it
   could not be checked, with the kind's symptom (global modules, filters, extensions and schemes alike). A warning
   too, naming the copy, where the image holds the other architecture's build of the file (the other
