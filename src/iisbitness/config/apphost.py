@@ -13,7 +13,7 @@ Sources: IIS settings schema (lextm/iis_schema), iis-docs "Introduction to Appli
 from __future__ import annotations
 
 import ntpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -696,23 +696,21 @@ class _Reader:
         and below its folder's, facts B3), so nothing configured in it runs: the caller leaves the whole file out,
         as one that is not well-formed XML."""
         out: list[Problem] = []
-        for group, rel in _section_groups(root):
-            for path, el in section_elements(group):
-                name = f"{local_name(group)}/{path}"
-                where = self.locks.apphost_only(name)
-                if where is not None:
-                    out.append(Problem(
-                        shown, line_of(el), f"HTTP 500.19 for every request at or below this folder: this web.config "
-                        f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
-                        f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs: this "
-                        "web.config is left out", unread=True, refused=True))
-                elif local_name(group) == "system.webServer" and path in _WEB_COLLECTIONS and (
-                        self.locks.locked(name, segments + rel) is None):
-                    out.extend(Problem(
-                        shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder: "
-                        f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
-                        "this web.config is left out", unread=True, refused=True)
-                        for line, what in _unrecognized(el, path))
+        for group, rel, path, el in _sections(root):
+            name = f"{local_name(group)}/{path}"
+            where = self.locks.apphost_only(name)
+            if where is not None:
+                out.append(Problem(
+                    shown, line_of(el), f"HTTP 500.19 for every request at or below this folder: this web.config "
+                    f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
+                    f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs: this "
+                    "web.config is left out", unread=True, refused=True))
+            elif (found := _unrecognized(group, path, el, _WEB_COLLECTIONS)) and (
+                    self.locks.locked(name, segments + rel) is None):
+                out.extend(Problem(
+                    shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder: "
+                    f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
+                    "this web.config is left out", unread=True, refused=True) for line, what in found)
         return out
 
     def apphost_refusals(self) -> None:
@@ -725,44 +723,47 @@ class _Reader:
         event); any other section answers HTTP 500.19 to every request whose configuration path reads it (every
         request of the server at its own level). The scan's verdicts rest on the file as written (as for a pool
         name IIS refuses, :meth:`_refuse`)."""
-        for group, rel in _section_groups(self.root):
-            if local_name(group) != "system.webServer":
+        for group, rel, path, el in _sections(self.root):
+            found = _unrecognized(group, path, el, _APPHOST_COLLECTIONS)
+            if not found:
                 continue
-            for path, el in section_elements(group):
-                if path not in _APPHOST_COLLECTIONS:
-                    continue
-                if path == "globalModules":
-                    effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so no "
-                              "application pool serves a request (HTTP 503)")
-                else:
-                    loc = group.getparent() if rel else None
-                    where = f"at or below {attr(loc, 'path')}" if loc is not None else "of every site"
-                    effect = f"IIS answers HTTP 500.19 to every request {where}"
-                for line, what in _unrecognized(el, path):
-                    self.problems.append(Problem(
-                        self.apphost_file, line, f"{what}: IIS refuses this file there (\"Unrecognized element\", "
-                        f"0x8007000D, KB 942055): {effect}; every application was checked as written, not as IIS "
-                        "would run it", refused=True))
+            if path == "globalModules":
+                effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so no "
+                          "application pool serves a request (HTTP 503)")
+            else:
+                loc = group.getparent() if rel else None
+                where = f"at or below {attr(loc, 'path')}" if loc is not None else "of every site"
+                effect = f"IIS answers HTTP 500.19 to every request {where}"
+            self.problems.extend(Problem(
+                self.apphost_file, line, f"{what}: IIS refuses this file there (\"Unrecognized element\", "
+                f"0x8007000D, KB 942055): {effect}; every application was checked as written, not as IIS "
+                "would run it", refused=True) for line, what in found)
 
 
-def _section_groups(root: etree._Element) -> list[tuple[etree._Element, tuple[str, ...]]]:
-    """The ``system.webServer`` and ``system.applicationHost`` elements of the configuration file ``root``, at its
-    own level or in a ``<location>``, in document order, each with the location's path segments (``()`` at the
-    file's own level)."""
-    out: list[tuple[etree._Element, tuple[str, ...]]] = []
+def _sections(root: etree._Element) -> Iterator[tuple[etree._Element, tuple[str, ...], str, etree._Element]]:
+    """Each section element of the ``system.webServer`` and ``system.applicationHost`` groups of the configuration
+    file ``root``, at its own level or in a ``<location>``, in document order: ``(group, the location's path
+    segments (``()`` at the file's own level), the section's path below the group, the section)``. The one walk of a
+    file's sections for what IIS refuses in it (:meth:`_Reader._refusals`, :meth:`_Reader.apphost_refusals`)."""
     for el in children(root):
         if local_name(el) == "location":
             rel = split_location_path(attr(el, "path"))
-            out.extend((g, rel) for g in children(el) if local_name(g) in _GROUPS)
-        elif local_name(el) in _GROUPS:
-            out.append((el, ()))
-    return out
+            groups = [(g, rel) for g in children(el) if local_name(g) in _GROUPS]
+        else:
+            groups = [(el, ())] if local_name(el) in _GROUPS else []
+        for group, at in groups:
+            for path, section in section_elements(group):
+                yield group, at, path, section
 
 
-def _unrecognized(section: etree._Element, path: str) -> list[tuple[int | None, str]]:
-    """Each child of the collection ``section`` (``system.webServer/<path>``) it does not take: (its line, what it
-    is, in words)."""
-    add = _APPHOST_COLLECTIONS[path]
+def _unrecognized(group: etree._Element, path: str, section: etree._Element,
+                  collections: Mapping[str, str]) -> list[tuple[int | None, str]]:
+    """Each child of ``section`` (``<group>/<path>``), where it is one of the ``system.webServer`` ``collections``
+    (path -> its add element), that the collection does not take: (its line, what it is, in words); empty for any
+    other section."""
+    add = collections.get(path) if local_name(group) == "system.webServer" else None
+    if add is None:
+        return []
     return [(line_of(item), (f"<{local_name(item)}> in system.webServer/{path} is not an element IIS knows there (it "
                              f"takes <{add}>, <remove> and <clear/>)"))
             for item in children(section) if local_name(item) not in (add, "remove", "clear")]
