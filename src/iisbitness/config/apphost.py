@@ -715,8 +715,8 @@ class _Reader:
 
     def apphost_refusals(self) -> None:
         """A problem (``refused``, not ``unread``: the scan reads the rest of the file) for each element of a
-        collection the scan reads from applicationHost.config's ``system.webServer`` (:data:`_WEB_COLLECTIONS` and
-        ``globalModules``), at its own level or in a ``<location>``, that the collection does not take, in document
+        collection the scan reads from applicationHost.config's ``system.webServer`` (:data:`_WEB_COLLECTIONS`,
+        ``globalModules`` and ``httpCompression``, whose schemes it reads), at its own level or in a ``<location>``, that the collection does not take, in document
         order. IIS validates the file against its schema and fails reading that section ("Unrecognized element",
         0x8007000D, KB 942055): ``globalModules``, which every worker process reads when it starts (facts C7),
         keeps every application pool from serving a request (HTTP 503; INFERENCE: no Microsoft page names the
@@ -757,23 +757,31 @@ def _sections(root: etree._Element) -> Iterator[tuple[etree._Element, tuple[str,
 
 
 def _unrecognized(group: etree._Element, path: str, section: etree._Element,
-                  collections: Mapping[str, str]) -> list[tuple[int | None, str]]:
+                  collections: Mapping[str, tuple[str, ...]]) -> list[tuple[int | None, str]]:
     """Each child of ``section`` (``<group>/<path>``), where it is one of the ``system.webServer`` ``collections``
-    (path -> its add element), that the collection does not take: (its line, what it is, in words); empty for any
-    other section."""
-    add = collections.get(path) if local_name(group) == "system.webServer" else None
-    if add is None:
+    (path -> the child elements it takes), that the section does not take: (its line, what it is, in words); empty
+    for any other section. ``<remove>`` and ``<clear/>`` are never said (a section whose schema may take them)."""
+    takes = collections.get(path) if local_name(group) == "system.webServer" else None
+    if takes is None:
         return []
+    said = [f"<{t}/>" if t == "clear" else f"<{t}>" for t in takes]
+    listed = f"{', '.join(said[:-1])} and {said[-1]}"
     return [(line_of(item), (f"<{local_name(item)}> in system.webServer/{path} is not an element IIS knows there (it "
-                             f"takes <{add}>, <remove> and <clear/>)"))
-            for item in children(section) if local_name(item) not in (add, "remove", "clear")]
+                             f"takes {listed})"))
+            for item in children(section) if local_name(item) not in (*takes, "remove", "clear")]
 
 
 _GROUPS = ("system.webServer", "system.applicationHost")
-_WEB_COLLECTIONS = {"handlers": "add", "modules": "add", "isapiFilters": "filter"}
-"""The collections the scan reads from a web.config, each with its add element (IIS_schema.xml; facts B7)."""
-_APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": "add"}
-""":data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7)."""
+_ITEMS = ("add", "remove", "clear")
+_WEB_COLLECTIONS = {"handlers": _ITEMS, "modules": _ITEMS, "isapiFilters": ("filter", "remove", "clear")}
+"""The collections the scan reads from a web.config, each with the child elements it takes (IIS_schema.xml; facts
+B7)."""
+_APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
+                        "httpCompression": ("scheme", "staticTypes", "dynamicTypes")}
+""":data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7): ``httpCompression``
+for its scheme DLLs, whose child elements are ``<scheme>``, ``<staticTypes>`` and ``<dynamicTypes>`` ("HTTP
+Compression <httpCompression>", learn.microsoft.com/iis/configuration/system.webServer/httpCompression: Child
+Elements; ``<remove>``/``<clear/>`` of its schemes UNCONFIRMED, so not said)."""
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:
