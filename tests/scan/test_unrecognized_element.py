@@ -119,8 +119,8 @@ def _nordstrom() -> Path:
     # <staticTypes> and <dynamicTypes> are not said)
     ('<httpCompression directory="%SystemDrive%\\inetpub\\temp\\IIS Temporary Compressed Files">',
      '<schem name="br" dll="%Windir%\\system32\\inetsrv\\iisbrotli.dll" />',
-     '(it takes <scheme>, <staticTypes> and <dynamicTypes>): IIS refuses this file there ("Unrecognized element", '
-     "0x8007000D, KB 942055): IIS answers HTTP 500.19 to every request of every site"),
+     ('(it takes <scheme>, <staticTypes> and <dynamicTypes>): IIS refuses this file there ("Unrecognized element", '
+      "0x8007000D, KB 942055): IIS answers HTTP 500.19 to every request of every site")),
 ])
 def test_an_unrecognized_element_in_a_real_apphost_is_refused(tmp_path: Path, after: str, item: str,
                                                               says: str) -> None:
