@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from iisbitness.arch import Arch
 from iisbitness.config.precondition import evaluate
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.fixes.effects import Mappings, mapping_fates
+from iisbitness.fixes.effects import Mappings, mappings_fates
 from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan, Skipped, SkipReason, worker_candidates
 from iisbitness.rules._common import fixes, pool_flip
 
@@ -35,11 +36,20 @@ def handler_module_skipped(plan: LoadPlan) -> Iterator[Finding]:
     requests served by another mapping)."""
     if plan.iis6 is not None or plan.iisexpress is not None:
         return
-    for skip in plan.skipped:
+    skips = [s for s in plan.skipped if s.kind is LoadKind.GLOBAL_MODULE and s.why is SkipReason.PRECONDITION
+             and s.process.pool is not None]
+    names: dict[tuple[tuple[str, str, str], Arch], list[str]] = {}
+    for skip in skips:
+        names.setdefault((skip.process.key, skip.process.arch), []).append(skip.name)
+    # NOTE: one walk of a worker's handler mappings for every module skipped there, not one per module
+    fates: dict[tuple[tuple[str, str, str], Arch], dict[str, tuple[Mappings, Mappings]]] = {}
+    for skip in skips:
         pool = skip.process.pool
-        if (skip.kind is not LoadKind.GLOBAL_MODULE or skip.why is not SkipReason.PRECONDITION or pool is None):
-            continue
-        failing, bypassed = mapping_fates(plan, pool, skip.process.arch, plan.server.applications_in(pool), skip.name)
+        assert pool is not None
+        key = (skip.process.key, skip.process.arch)
+        if key not in fates:
+            fates[key] = mappings_fates(plan, pool, skip.process.arch, plan.server.applications_in(pool), names[key])
+        failing, bypassed = fates[key][skip.name.lower()]
         if failing:  # NOTE: one finding per worker and module (its key): the 500.21s, the skipped mappings with them
             yield _finding(plan, skip, failing, False, bypassed)
         elif bypassed:
