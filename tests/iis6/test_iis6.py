@@ -225,6 +225,31 @@ def test_32bit_only_extension_gets_the_server_wide_switch_with_what_it_breaks(tm
     assert any("WebConnectionHandler" in (x.note or "") for x in f.fixes)
 
 
+def test_an_arm64ec_extension_and_filter_in_the_x64_worker_fail_on_an_import_not_with_error_193(tmp_path: Path) -> None:
+    """An ARM64EC image's Machine is AMD64: the x64 loader of x64 Windows maps it and fails on an import (RtlIsEcCode,
+    error 127; pe.classify.off_arm), as the IIS 7 rules say; the IIS 6 rules said "%1 is not a valid Win32
+    application" (error 193) and event 2274's "another processor architecture" for it."""
+    w3svc = 'IIs5IsolationModeEnabled="FALSE"\n\t\tScriptMaps=".wc,c:\\inetpub\\wc.dll,1,GET"'
+    body = """
+<IIsFilters\tLocation ="/LM/W3SVC/1/Filters"
+\t\tFilterLoadOrder="Ec"
+\t>
+</IIsFilters>
+<IIsFilter\tLocation ="/LM/W3SVC/1/Filters/Ec"
+\t\tFilterPath="C:\\Program Files\\Contoso\\ec.dll"
+\t>
+</IIsFilter>"""
+    files = {"inetpub/wc.dll": "hybrid_arm64ec_marker.dll", "Program Files/Contoso/ec.dll": "hybrid_arm64ec_marker.dll"}
+    r = scan(image(tmp_path, metabase(w3svc, body=body), files))
+    by_rule = {f.rule: f for f in r.findings}
+    ext, flt = by_rule["iis6-extension-arch"], by_rule["iis6-filter-arch"]
+    for f in (ext, flt):
+        assert f.process_arch is Arch.X64 and "error 193" not in f.symptom and "0xC1" not in f.symptom.upper()
+        assert "RtlIsEcCode" in f.symptom and "ERROR_PROC_NOT_FOUND, Win32 error 127" in f.symptom, f.symptom
+    assert ext.symptom.startswith("HTTP 500 on requests for *.wc in ") and ext.symptom.endswith("Other requests work.")
+    assert "2274" not in flt.symptom and "W3SVC-WP event 2268" in flt.symptom and "c1 00 00 00" not in flt.symptom
+
+
 def test_prohibited_extension_is_a_404_2_note_naming_its_bitness(tmp_path: Path) -> None:
     """WebSvcExtRestrictionList prohibits the DLL: never loaded, so no error; a note with the real symptom
     (404.2) that also says the DLL would not fit the 64-bit worker once allowed (issue 12)."""
