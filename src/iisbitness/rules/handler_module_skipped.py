@@ -31,9 +31,8 @@ from iisbitness.rules._common import fixes, pool_flip
       "A handler mapping names a global module a preCondition keeps out of the worker: HTTP 500.21, or its requests "
       "silently served by the next mapping")
 def handler_module_skipped(plan: LoadPlan) -> Iterator[Finding]:
-    """One finding per worker and skipped global module that mappings name: an error (the rule's registered
-    severity, SARIF's default level) where one gives HTTP 500.21, else a warning where they are skipped (their
-    requests served by another mapping)."""
+    """One finding per worker and skipped global module that mappings name: an error where one gives HTTP 500.21,
+    else a warning where they are skipped (their requests served by another mapping)."""
     if plan.iis6 is not None or plan.iisexpress is not None:
         return
     skips = [s for s in plan.skipped if s.kind is LoadKind.GLOBAL_MODULE and s.why is SkipReason.PRECONDITION
