@@ -63,3 +63,16 @@ def test_a_fix_after_which_a_worker_loads_nothing_of_ours_says_what_it_takes_out
     assert [(e.kind, e.name, e.before, e.after) for e in effects] == [
         (EffectKind.ARCH, "P", Arch.X64, Arch.X86), (EffectKind.UNLOADED, "CamstarAppServer", Arch.X64, Arch.X86)]
     assert [h[:3] for h in effects[1].handlers] == [("CamstarRequestHandler", "*", "*")]
+
+
+def test_sarif_default_level_of_the_rule_is_error_as_its_500_21_results_are(tmp_path: Path) -> None:
+    """The rule's registered severity is SARIF's ``defaultConfiguration.level``: ``error``, what a 500.21 result is
+    (it was registered as a warning, so a consumer reading the descriptor took the 500.21s for warnings); a bypassed
+    mapping's result still says ``warning`` itself."""
+    for handler, level in ((UNGUARDED, "error"), (HANDLER, "warning")):
+        img = _pool32(tmp_path / level, handler)
+        res = CliRunner(env={"COLUMNS": "200"}).invoke(main, ["scan", str(img), "--format", "sarif"])
+        run = json.loads(res.stdout)["runs"][0]
+        [descriptor] = [r for r in run["tool"]["driver"]["rules"] if r["id"] == "handler-module-skipped"]
+        assert descriptor["defaultConfiguration"]["level"] == "error"
+        assert [r["level"] for r in run["results"] if r["ruleId"] == "handler-module-skipped"] == [level]

@@ -65,6 +65,19 @@ def image(tmp: Path, mb: str, files: dict[str, str]) -> Path:
     return root
 
 
+def site_filter(name: str, path: str, parent: str = "/LM/W3SVC/1") -> str:
+    """The ISAPI filter ``name`` at ``path`` of ``parent`` (site 1; ``/LM/W3SVC``: global), alone in its
+    FilterLoadOrder (metabase keys)."""
+    return (f"\n{_key('IIsFilters', f'{parent}/Filters', FilterLoadOrder=name)}"
+            f"\n{_key('IIsFilter', f'{parent}/Filters/{name}', FilterPath=path)}")
+
+
+def _key(kind: str, location: str, **values: str) -> str:
+    """A metabase key of class ``kind`` at ``location`` with ``values``, as MetaBase.xml writes it."""
+    lines = "".join(f'\t\t{name}="{value}"\n' for name, value in values.items())
+    return f'<{kind}\tLocation ="{location}"\n{lines}\t>\n</{kind}>'
+
+
 def found(r: Report) -> list[tuple[str, str | None, str | None]]:
     return [(f.rule, f.process, f.binary) for f in r.findings]
 
@@ -81,15 +94,7 @@ def aspnet(folder: str) -> tuple[str, str]:
     """(W3SVC ScriptMaps attribute, global filter keys) registering ASP.NET 2.0 from ``folder``."""
     maps = (f'ScriptMaps=".aspx,{folder}\\aspnet_isapi.dll,1,GET,HEAD,POST,DEBUG\n'
             f'\t\t\t.asmx,{folder}\\aspnet_isapi.dll,1,GET,HEAD,POST,DEBUG"')
-    filters = f"""<IIsFilters\tLocation ="/LM/W3SVC/Filters"
-\t\tFilterLoadOrder="ASP.NET_2.0.50727.0"
-\t>
-</IIsFilters>
-<IIsFilter\tLocation ="/LM/W3SVC/Filters/ASP.NET_2.0.50727.0"
-\t\tFilterPath="{folder}\\aspnet_filter.dll"
-\t>
-</IIsFilter>"""
-    return maps, filters
+    return maps, site_filter("ASP.NET_2.0.50727.0", f"{folder}\\aspnet_filter.dll", "/LM/W3SVC")
 
 
 # -- the example server -------------------------------------------------------------------------
@@ -194,15 +199,7 @@ def test_missing_aspnet_binaries_are_inferred_from_the_framework_folder(tmp_path
 def test_32bit_only_extension_gets_the_server_wide_switch_with_what_it_breaks(tmp_path: Path) -> None:
     maps, filters = aspnet(FW64)
     w3svc = maps + '\n\t\tIIs5IsolationModeEnabled="FALSE"'
-    body = filters + """
-<IIsFilters\tLocation ="/LM/W3SVC/1/Filters"
-\t\tFilterLoadOrder="Rewrite64"
-\t>
-</IIsFilters>
-<IIsFilter\tLocation ="/LM/W3SVC/1/Filters/Rewrite64"
-\t\tFilterPath="C:\\Program Files\\Contoso\\rewrite64.dll"
-\t>
-</IIsFilter>
+    body = filters + site_filter("Rewrite64", "C:\\Program Files\\Contoso\\rewrite64.dll") + """
 <IIsWebVirtualDir\tLocation ="/LM/W3SVC/1/ROOT/wconnect"
 \t\tAppRoot="/LM/W3SVC/1/ROOT/wconnect"
 \t\tPath="c:\\inetpub\\wconnect"
@@ -223,6 +220,23 @@ def test_32bit_only_extension_gets_the_server_wide_switch_with_what_it_breaks(tm
     assert switch.note is not None and "rewrite64.dll" in switch.note
     assert "aspnet_filter" not in switch.note  # ASP.NET is re-registered as 32-bit by the same fix
     assert any("WebConnectionHandler" in (x.note or "") for x in f.fixes)
+
+
+def test_an_arm64ec_extension_and_filter_in_the_x64_worker_fail_on_an_import_not_with_error_193(tmp_path: Path) -> None:
+    """An ARM64EC image's Machine is AMD64: the x64 loader of x64 Windows maps it and fails on an import (RtlIsEcCode,
+    error 127; pe.classify.off_arm), as the IIS 7 rules say; the IIS 6 rules said "%1 is not a valid Win32
+    application" (error 193) and event 2274's "another processor architecture" for it."""
+    w3svc = 'IIs5IsolationModeEnabled="FALSE"\n\t\tScriptMaps=".wc,c:\\inetpub\\wc.dll,1,GET"'
+    body = site_filter("Ec", "C:\\Program Files\\Contoso\\ec.dll")
+    files = {"inetpub/wc.dll": "hybrid_arm64ec_marker.dll", "Program Files/Contoso/ec.dll": "hybrid_arm64ec_marker.dll"}
+    r = scan(image(tmp_path, metabase(w3svc, body=body), files))
+    by_rule = {f.rule: f for f in r.findings}
+    ext, flt = by_rule["iis6-extension-arch"], by_rule["iis6-filter-arch"]
+    for f in (ext, flt):
+        assert f.process_arch is Arch.X64 and "error 193" not in f.symptom and "0xC1" not in f.symptom.upper()
+        assert "RtlIsEcCode" in f.symptom and "ERROR_PROC_NOT_FOUND, Win32 error 127" in f.symptom, f.symptom
+    assert ext.symptom.startswith("HTTP 500 on requests for *.wc in ") and ext.symptom.endswith("Other requests work.")
+    assert "2274" not in flt.symptom and "W3SVC-WP event 2268" in flt.symptom and "c1 00 00 00" not in flt.symptom
 
 
 def test_prohibited_extension_is_a_404_2_note_naming_its_bitness(tmp_path: Path) -> None:

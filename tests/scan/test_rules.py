@@ -515,6 +515,31 @@ def test_a_hybrid_module_on_an_assumed_os_asks_for_the_os_instead_of_stating_a_f
 
 
 @pytest.mark.parametrize("dll", ["hybrid_arm64x_marker.dll", "hybrid_arm64ec_marker.dll"])
+def test_no_flip_for_a_hybrid_module_in_an_x86_pool_on_an_assumed_os(tmp_path: Path, dll: str) -> None:
+    """The OS only assumed, an x86 pool loading an ARM64X/ARM64EC module was offered "run the pool as 64-bit": right
+    only on Windows on Arm (its x64 worker loads the image), wrong on x64 Windows (no process loads it). Now advice
+    that says so and asks for --os-arch; with --os-arch arm64 the flip, as before; with x64, no flip at all."""
+    gm = '<globalModules><add name="M" image="C:\\M\\m.dll" /></globalModules>'
+    config = tmp_path / "applicationHost.config"
+    config.write_text(apphost(POOL32, site("A", 1, "P32", r"C:\a"), gm), encoding="utf-8")
+    img = tmp_path / "img"
+    (img / "M").mkdir(parents=True)
+    (img / "M" / "m.dll").write_bytes((PE_BIN / dll).read_bytes())
+    r = scan(img, ScanOptions(config=config))
+    assert r.server.os_arch_from.startswith("assumed")
+    [f] = [f for f in r.findings if f.rule == "global-module-arch"]
+    assert f.process_arch is Arch.X86 and not [x for x in f.fixes if x.label.startswith("run the pool")]
+    [advice] = [x for x in f.fixes if "--os-arch" in x.label]
+    assert advice.verified is None and not advice.commands and "only on Windows on Arm" in advice.summary
+    assert "--os-arch arm64 or --os-arch x64" in advice.summary
+    [g] = [f for f in scan(img, ScanOptions(config=config, os_arch=Arch.ARM64)).findings if f.rule == "global-module-arch"]
+    assert [x.label for x in g.fixes if x.label.startswith("run the pool")] == ["run the pool as 64-bit (x64)"]
+    assert not [x for x in g.fixes if "--os-arch" in x.label]
+    [h] = [f for f in scan(img, ScanOptions(config=config, os_arch=Arch.X64)).findings if f.rule == "global-module-arch"]
+    assert not [x for x in h.fixes if x.label.startswith("run the pool") or "--os-arch" in x.label]
+
+
+@pytest.mark.parametrize("dll", ["hybrid_arm64x_marker.dll", "hybrid_arm64ec_marker.dll"])
 def test_the_load_map_of_a_hybrid_module_on_an_assumed_os_says_unknown_as_the_finding_does(tmp_path: Path,
                                                                                           dll: str) -> None:
     """The OS only assumed: the finding is a could-not-check warning, and the load map said "loads" (the module's

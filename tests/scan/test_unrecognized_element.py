@@ -115,6 +115,12 @@ def _nordstrom() -> Path:
     ("<globalModules>", '<ad name="Misspelt" image="%windir%\\System32\\inetsrv\\m.dll" />', "HTTP 503"),
     ("<isapiFilters>", '<add name="F" path="C:\\F\\f.dll" />', "HTTP 500.19 to every request of every site"),
     ('<handlers accessPolicy="Read, Script">', '<ad name="H" />', "HTTP 500.19 to every request of every site"),
+    # NOTE: read for its scheme DLLs; a misspelt <scheme> was dropped without a word (the real section's <scheme>,
+    # <staticTypes> and <dynamicTypes> are not said)
+    ('<httpCompression directory="%SystemDrive%\\inetpub\\temp\\IIS Temporary Compressed Files">',
+     '<schem name="br" dll="%Windir%\\system32\\inetsrv\\iisbrotli.dll" />',
+     ('(it takes <scheme>, <staticTypes> and <dynamicTypes>): IIS refuses this file there ("Unrecognized element", '
+      "0x8007000D, KB 942055): IIS answers HTTP 500.19 to every request of every site")),
 ])
 def test_an_unrecognized_element_in_a_real_apphost_is_refused(tmp_path: Path, after: str, item: str,
                                                               says: str) -> None:

@@ -13,7 +13,7 @@ Sources: IIS settings schema (lextm/iis_schema), iis-docs "Introduction to Appli
 from __future__ import annotations
 
 import ntpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,6 +153,22 @@ def is_redirection(file: str) -> bool:
     enabled, the target not in the image), so the applicationHost.config read is not the one IIS runs
     ("Configuration Redirection <configurationRedirection>", learn.microsoft.com/iis/configuration; facts S25d)."""
     return file.replace("\\", "/").lower().endswith("inetsrv/config/redirection.config")
+
+
+def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
+    """The problem saying redirection.config's shared configuration was not read (the applicationHost.config read
+    is then the local one, which IIS does not run: "Configuration Redirection <configurationRedirection>",
+    learn.microsoft.com/iis/configuration), or None. ``problems``: the scan's, any order."""
+    return next((p for p in problems if p.unread and is_redirection(p.file)), None)
+
+
+def config_refused(problems: Sequence[Problem], config_file: str) -> Problem | None:
+    """The first problem saying IIS refuses part of the server's own configuration file (``config_file``, as problems
+    name it: applicationHost.config with a pool name IIS's schema validation rejects, an ``<application>`` without
+    ``path``, a pool defined twice; :attr:`iisbitness.model.source.Problem.refused`), or None. IIS fails reading that
+    section, so nothing runs as the file configures it (iis-docs "Introduction to ApplicationHost.config", Attribute
+    Validation; KB 949349)."""
+    return next((p for p in problems if p.refused and p.file == config_file), None)
 
 
 def refused_pool_name(name: str | None, required: bool = True) -> str | None:
@@ -680,83 +696,92 @@ class _Reader:
         and below its folder's, facts B3), so nothing configured in it runs: the caller leaves the whole file out,
         as one that is not well-formed XML."""
         out: list[Problem] = []
-        for group, rel in _section_groups(root):
-            for path, el in section_elements(group):
-                name = f"{local_name(group)}/{path}"
-                where = self.locks.apphost_only(name)
-                if where is not None:
-                    out.append(Problem(
-                        shown, line_of(el), f"HTTP 500.19 for every request at or below this folder: this web.config "
-                        f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
-                        f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs: this "
-                        "web.config is left out", unread=True, refused=True))
-                elif local_name(group) == "system.webServer" and path in _WEB_COLLECTIONS and (
-                        self.locks.locked(name, segments + rel) is None):
-                    out.extend(Problem(
-                        shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder: "
-                        f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
-                        "this web.config is left out", unread=True, refused=True)
-                        for line, what in _unrecognized(el, path))
+        for group, rel, path, el in _sections(root):
+            name = f"{local_name(group)}/{path}"
+            where = self.locks.apphost_only(name)
+            if where is not None:
+                out.append(Problem(
+                    shown, line_of(el), f"HTTP 500.19 for every request at or below this folder: this web.config "
+                    f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
+                    f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs: this "
+                    "web.config is left out", unread=True, refused=True))
+            elif (found := _unrecognized(group, path, el, _WEB_COLLECTIONS)) and (
+                    self.locks.locked(name, segments + rel) is None):
+                out.extend(Problem(
+                    shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder: "
+                    f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
+                    "this web.config is left out", unread=True, refused=True) for line, what in found)
         return out
 
     def apphost_refusals(self) -> None:
         """A problem (``refused``, not ``unread``: the scan reads the rest of the file) for each element of a
-        collection the scan reads from applicationHost.config's ``system.webServer`` (:data:`_WEB_COLLECTIONS` and
-        ``globalModules``), at its own level or in a ``<location>``, that the collection does not take, in document
+        collection the scan reads from applicationHost.config's ``system.webServer`` (:data:`_WEB_COLLECTIONS`,
+        ``globalModules`` and ``httpCompression``, whose schemes it reads), at its own level or in a ``<location>``, that the collection does not take, in document
         order. IIS validates the file against its schema and fails reading that section ("Unrecognized element",
         0x8007000D, KB 942055): ``globalModules``, which every worker process reads when it starts (facts C7),
         keeps every application pool from serving a request (HTTP 503; INFERENCE: no Microsoft page names the
         event); any other section answers HTTP 500.19 to every request whose configuration path reads it (every
         request of the server at its own level). The scan's verdicts rest on the file as written (as for a pool
         name IIS refuses, :meth:`_refuse`)."""
-        for group, rel in _section_groups(self.root):
-            if local_name(group) != "system.webServer":
+        for group, rel, path, el in _sections(self.root):
+            found = _unrecognized(group, path, el, _APPHOST_COLLECTIONS)
+            if not found:
                 continue
-            for path, el in section_elements(group):
-                if path not in _APPHOST_COLLECTIONS:
-                    continue
-                if path == "globalModules":
-                    effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so no "
-                              "application pool serves a request (HTTP 503)")
-                else:
-                    loc = group.getparent() if rel else None
-                    where = f"at or below {attr(loc, 'path')}" if loc is not None else "of every site"
-                    effect = f"IIS answers HTTP 500.19 to every request {where}"
-                for line, what in _unrecognized(el, path):
-                    self.problems.append(Problem(
-                        self.apphost_file, line, f"{what}: IIS refuses this file there (\"Unrecognized element\", "
-                        f"0x8007000D, KB 942055): {effect}; every application was checked as written, not as IIS "
-                        "would run it", refused=True))
+            if path == "globalModules":
+                effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so no "
+                          "application pool serves a request (HTTP 503)")
+            else:
+                loc = group.getparent() if rel else None
+                where = f"at or below {attr(loc, 'path')}" if loc is not None else "of every site"
+                effect = f"IIS answers HTTP 500.19 to every request {where}"
+            self.problems.extend(Problem(
+                self.apphost_file, line, f"{what}: IIS refuses this file there (\"Unrecognized element\", "
+                f"0x8007000D, KB 942055): {effect}; every application was checked as written, not as IIS "
+                "would run it", refused=True) for line, what in found)
 
 
-def _section_groups(root: etree._Element) -> list[tuple[etree._Element, tuple[str, ...]]]:
-    """The ``system.webServer`` and ``system.applicationHost`` elements of the configuration file ``root``, at its
-    own level or in a ``<location>``, in document order, each with the location's path segments (``()`` at the
-    file's own level)."""
-    out: list[tuple[etree._Element, tuple[str, ...]]] = []
+def _sections(root: etree._Element) -> Iterator[tuple[etree._Element, tuple[str, ...], str, etree._Element]]:
+    """Each section element of the ``system.webServer`` and ``system.applicationHost`` groups of the configuration
+    file ``root``, at its own level or in a ``<location>``, in document order: ``(group, the location's path
+    segments (``()`` at the file's own level), the section's path below the group, the section)``. The one walk of a
+    file's sections for what IIS refuses in it (:meth:`_Reader._refusals`, :meth:`_Reader.apphost_refusals`)."""
     for el in children(root):
         if local_name(el) == "location":
             rel = split_location_path(attr(el, "path"))
-            out.extend((g, rel) for g in children(el) if local_name(g) in _GROUPS)
-        elif local_name(el) in _GROUPS:
-            out.append((el, ()))
-    return out
+            groups = [(g, rel) for g in children(el) if local_name(g) in _GROUPS]
+        else:
+            groups = [(el, ())] if local_name(el) in _GROUPS else []
+        for group, at in groups:
+            for path, section in section_elements(group):
+                yield group, at, path, section
 
 
-def _unrecognized(section: etree._Element, path: str) -> list[tuple[int | None, str]]:
-    """Each child of the collection ``section`` (``system.webServer/<path>``) it does not take: (its line, what it
-    is, in words)."""
-    add = _APPHOST_COLLECTIONS[path]
+def _unrecognized(group: etree._Element, path: str, section: etree._Element,
+                  collections: Mapping[str, tuple[str, ...]]) -> list[tuple[int | None, str]]:
+    """Each child of ``section`` (``<group>/<path>``), where it is one of the ``system.webServer`` ``collections``
+    (path -> the child elements it takes), that the section does not take: (its line, what it is, in words); empty
+    for any other section. ``<remove>`` and ``<clear/>`` are never said (a section whose schema may take them)."""
+    takes = collections.get(path) if local_name(group) == "system.webServer" else None
+    if takes is None:
+        return []
+    said = [f"<{t}/>" if t == "clear" else f"<{t}>" for t in takes]
+    listed = f"{', '.join(said[:-1])} and {said[-1]}"
     return [(line_of(item), (f"<{local_name(item)}> in system.webServer/{path} is not an element IIS knows there (it "
-                             f"takes <{add}>, <remove> and <clear/>)"))
-            for item in children(section) if local_name(item) not in (add, "remove", "clear")]
+                             f"takes {listed})"))
+            for item in children(section) if local_name(item) not in (*takes, "remove", "clear")]
 
 
 _GROUPS = ("system.webServer", "system.applicationHost")
-_WEB_COLLECTIONS = {"handlers": "add", "modules": "add", "isapiFilters": "filter"}
-"""The collections the scan reads from a web.config, each with its add element (IIS_schema.xml; facts B7)."""
-_APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": "add"}
-""":data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7)."""
+_ITEMS = ("add", "remove", "clear")
+_WEB_COLLECTIONS = {"handlers": _ITEMS, "modules": _ITEMS, "isapiFilters": ("filter", "remove", "clear")}
+"""The collections the scan reads from a web.config, each with the child elements it takes (IIS_schema.xml; facts
+B7)."""
+_APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
+                        "httpCompression": ("scheme", "staticTypes", "dynamicTypes")}
+""":data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7): ``httpCompression``
+for its scheme DLLs, whose child elements are ``<scheme>``, ``<staticTypes>`` and ``<dynamicTypes>`` ("HTTP
+Compression <httpCompression>", learn.microsoft.com/iis/configuration/system.webServer/httpCompression: Child
+Elements; ``<remove>``/``<clear/>`` of its schemes UNCONFIRMED, so not said)."""
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:

@@ -318,22 +318,45 @@ def mapping_fates(plan: LoadPlan, pool: AppPool, arch: Arch, apps: Iterable[Appl
     the requests go instead); with ``before`` (the worker that ran them before a fix), only a mapping that applied
     there. Empty for IIS 6 (no ``modules`` list). One walk for :mod:`iisbitness.rules.handler_module_skipped` (a
     worker that runs so now) and :func:`side_effects` (a fix that makes it so)."""
-    if plan.iis6 is not None:
-        return (), ()
-    low, os_arch = module.lower(), plan.server.os_arch
-    found: tuple[dict[tuple[str, str, str], dict[str, None]], ...] = ({}, {})
+    return mappings_fates(plan, pool, arch, apps, (module,), before)[module.lower()]
+
+
+def mappings_fates(plan: LoadPlan, pool: AppPool, arch: Arch, apps: Iterable[Application], modules: Iterable[str],
+                   before: tuple[AppPool, Arch] | None = None) -> dict[str, tuple[Mappings, Mappings]]:
+    """:func:`mapping_fates` of each of ``modules`` (keyed by its lower-case name), from one walk of the handler
+    mappings of ``apps`` for all of them (a worker whose preConditions keep several global modules out: one walk
+    per worker, not one per module)."""
+    lows = {m.lower(): None for m in modules}
+    found: dict[str, tuple[dict[tuple[str, str, str], dict[str, None]], ...]] = {low: ({}, {}) for low in lows}
+    if plan.iis6 is None:
+        _walk_fates(found, pool, arch, apps, before, plan.server.os_arch)
+    return {low: (_mappings(failing), _mappings(bypassed)) for low, (failing, bypassed) in found.items()}
+
+
+def _mappings(found: dict[tuple[str, str, str], dict[str, None]]) -> Mappings:
+    return tuple((*key, tuple(labels)) for key, labels in found.items())
+
+
+def _walk_fates(found: dict[str, tuple[dict[tuple[str, str, str], dict[str, None]], ...]], pool: AppPool, arch: Arch,
+                apps: Iterable[Application], before: tuple[AppPool, Arch] | None, os_arch: Arch) -> None:
     for app in apps:
         for effect in app.effects:  # NOTE: its merged configuration, and each folder's below it
             for h in effect.handlers:
-                if not (low in h.modules.lower() and low in h.module_names):
+                listed = h.modules.lower()
+                if not any(low in listed for low in found):
+                    continue
+                named = [low for low in h.module_names if low in found]
+                if not named:
                     continue
                 if evaluate(h.precondition, pool, arch, os_arch).may_load:
-                    found[0].setdefault((h.name, h.path, h.verb), {})[app.label] = None
+                    side = 0
                 elif ((before is None or evaluate(h.precondition, before[0], before[1], os_arch).may_load)
                       and not _twin_applies(effect.handlers, h, pool, arch, os_arch)):
-                    found[1].setdefault((h.name, h.path, h.verb), {})[app.label] = None
-    failing, bypassed = (tuple((*key, tuple(labels)) for key, labels in f.items()) for f in found)
-    return failing, bypassed
+                    side = 1
+                else:
+                    continue
+                for low in named:
+                    found[low][side].setdefault((h.name, h.path, h.verb), {})[app.label] = None
 
 
 def _twin_applies(handlers: tuple[Handler, ...], h: Handler, pool: AppPool, arch: Arch, os_arch: Arch) -> bool:

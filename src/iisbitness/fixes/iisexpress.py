@@ -75,11 +75,11 @@ def bitness_fix(project: IisExpressProject, arch: Arch) -> Fix:
                      "(tray icon > Exit) before the next F5."))
 
 
-def flip(workspace: IisExpressWorkspace, load: Load, os_arch: Arch) -> Fix | None:
-    """The bitness fix for the project behind ``load``, when the other ``iisexpress.exe`` can load the binary."""
+def flip(workspace: IisExpressWorkspace, load: Load, arches: frozenset[Arch], os_arch: Arch) -> Fix | None:
+    """The bitness fix for the project behind ``load``, when the other ``iisexpress.exe`` is at one of ``arches``
+    (those that load the binary)."""
     project = project_of(workspace, load)
-    arches = load.binary.arches
-    if project is None or arches is None or not os_arch.is_64bit:
+    if project is None or not os_arch.is_64bit:
         return None
     wide = Arch.ARM64 if os_arch is Arch.ARM64 else Arch.X64
     for arch in (Arch.X86, wide):

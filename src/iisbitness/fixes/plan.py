@@ -175,8 +175,9 @@ def _set_pool_arch(files: _Files, server: Server, edit: SetPoolArch) -> None:
 def _global_module(files: _Files, server: Server, edit: SetGlobalModulePrecondition) -> None:
     apphost = server.config_file
     # NOTE: <globalModules configSource="..."> keeps the entries in a file of their own: edit them where read
-    where = dict.fromkeys(m.source.file for m in server.global_modules if m.name.lower() == edit.name.lower())
-    targets = [(f, el) for f in where or (apphost,) for el in _all(files.get(f).doc, "globalModules", "add", edit.name)]
+    module = server.global_module(edit.name)
+    where = module.source.file if module else apphost
+    targets = [(where, el) for el in _all(files.get(where).doc, "globalModules", "add", edit.name)]
     if not targets:
         raise FixError(f"{apphost}: no global module {edit.name!r}; not changed")
     # NOTE: the <modules> entry of a native module names its global module; IIS wants their

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from iisbitness.arch import Arch
-from iisbitness.config.apphost import is_redirection
+from iisbitness.config.apphost import config_refused, shared_config_unread
 from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
 from iisbitness.fixes.effects import side_effects
 from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
@@ -455,22 +455,6 @@ def _same(fixes: tuple[Fix, ...], before: tuple[Fix, ...]) -> bool:
 def _join(note: str | None, more: str) -> str | None:
     """``note`` and ``more`` as one note (None when both are empty)."""
     return " ".join(x for x in (note, more) if x) or None
-
-
-def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
-    """The problem saying redirection.config's shared configuration was not read (the applicationHost.config read
-    is then the local one, which IIS does not run: "Configuration Redirection <configurationRedirection>",
-    learn.microsoft.com/iis/configuration), or None. ``problems``: the scan's, any order."""
-    return next((p for p in problems if p.unread and is_redirection(p.file)), None)
-
-
-def config_refused(problems: Sequence[Problem], config_file: str) -> Problem | None:
-    """The first problem saying IIS refuses part of the server's own configuration file (``config_file``, as problems
-    name it: applicationHost.config with a pool name IIS's schema validation rejects, an ``<application>`` without
-    ``path``, a pool defined twice; :attr:`iisbitness.model.source.Problem.refused`), or None. IIS fails reading that
-    section, so nothing runs as the file configures it (iis-docs "Introduction to ApplicationHost.config", Attribute
-    Validation; KB 949349)."""
-    return next((p for p in problems if p.refused and p.file == config_file), None)
 
 
 def fixes_unverifiable(problems: Sequence[Problem], config_file: str) -> str:

@@ -1,10 +1,12 @@
-"""Windows' own IIS modules: the native modules the IIS role services install in ``%windir%\\System32\\inetsrv``
-(and, on 64-bit Windows, their 32-bit builds in ``%windir%\\SysWOW64\\inetsrv``).
+"""Windows' own IIS binaries: the native modules the IIS role services install in ``%windir%\\System32\\inetsrv``
+(and, on 64-bit Windows, their 32-bit builds in ``%windir%\\SysWOW64\\inetsrv``), with the gzip compression scheme
+DLL installed beside the compression modules and IIS 6's own ISAPI extensions (:data:`WINDOWS_IIS_BINARIES`).
 
-A configuration that names one of them was written by the IIS installer when that role service was installed
-("Global Modules <globalModules>": "when you install a role service or feature ... the IIS installer adds an
-entry to the <globalModules> element for that module"), so an image whose ``inetsrv`` folder holds binaries but not
-such a module is a partial copy far more likely than a broken server (docs/images.md).
+A configuration that names one of them was written by the IIS installer when that role service was installed (a
+module: "Global Modules <globalModules>": "when you install a role service or feature ... the IIS installer adds an
+entry to the <globalModules> element for that module"; gzip.dll: the default ``<httpCompression>``, facts S2; IIS 6's
+extensions: the script maps its installer writes, IIS 6.0 SDK), so an image whose ``inetsrv`` folder holds binaries
+but not such a binary is a partial copy far more likely than a broken server (docs/images.md).
 
 Sources: "IIS Modules Overview" (learn.microsoft.com/iis/get-started/introduction-to-iis/iis-modules-overview,
 module -> DLL), "IIS Manager Feature to Configuration Mapping" (feature-to-configuration-reference), IIS 7.0
@@ -17,7 +19,7 @@ import ntpath
 
 from iisbitness.image.paths import WINDIR
 
-STOCK_IIS_MODULES = frozenset({
+WINDOWS_IIS_BINARIES = frozenset({
     "asp.dll", "authanon.dll", "authbas.dll", "authcert.dll", "authmap.dll", "authmd5.dll", "authsspi.dll",
     "cachfile.dll", "cachhttp.dll", "cachtokn.dll", "cachuri.dll", "cgi.dll", "compdyn.dll", "compstat.dll",
     "custerr.dll", "defdoc.dll", "diprestr.dll", "dirlist.dll", "filter.dll", "iis_ssi.dll", "iisetw.dll",
@@ -38,8 +40,8 @@ ISAPI extensions (lower case)."""
 _FOLDERS = (WINDIR + "\\System32\\inetsrv").lower(), (WINDIR + "\\SysWOW64\\inetsrv").lower()
 
 
-def is_stock_iis_module(windows_path: str) -> bool:
-    """True when ``windows_path`` (normalised, after WOW64 redirection) is one of Windows' own IIS modules in
-    its ``inetsrv`` folder."""
+def is_windows_iis_binary(windows_path: str) -> bool:
+    """True when ``windows_path`` (normalised, after WOW64 redirection) is one of Windows' own IIS binaries
+    (:data:`WINDOWS_IIS_BINARIES`: a module, its gzip scheme DLL, an IIS 6 ISAPI extension) in its ``inetsrv`` folder."""
     return (ntpath.dirname(windows_path).lower() in _FOLDERS
-            and ntpath.basename(windows_path).lower() in STOCK_IIS_MODULES)
+            and ntpath.basename(windows_path).lower() in WINDOWS_IIS_BINARIES)

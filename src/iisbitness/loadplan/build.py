@@ -78,7 +78,8 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
         A :class:`LoadPlan`. Never raises for bad binaries: they become loads whose
         ``binary.problem`` or ``binary.image.reason`` says what is wrong.
     """
-    ctx.os_assumed = server.os_arch_assumed  # NOTE: one OS per scan: the context serves one server
+    # NOTE: one OS per scan: the context serves one server, made for it (PlanContext(os_assumed=...))
+    assert ctx.os_assumed == server.os_arch_assumed, "a PlanContext serves one server: give it os_assumed"
     idle: list[str] = []
     parts: list[_Collected] = []
     outlooks: list[PoolOutlook] = []

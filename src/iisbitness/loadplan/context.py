@@ -33,7 +33,7 @@ from iisbitness.image.paths import (
     unseen,
 )
 from iisbitness.image.server_image import FilesOf, ServerImage
-from iisbitness.image.stock import is_stock_iis_module
+from iisbitness.image.stock import is_windows_iis_binary
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
@@ -57,8 +57,9 @@ class PlanContext:
         facts: what was read from each binary and folder, read once per scan (and, with a store,
             served from the previous scan's cache).
         os_assumed: the server's OS architecture is an assumption (:attr:`Server.os_arch_assumed
-            <iisbitness.model.iis7.Server.os_arch_assumed>`), set by the plan builders: an ARM64X/ARM64EC image is
-            then kept as its headers say (:meth:`_read_on`), not judged by an OS nobody saw.
+            <iisbitness.model.iis7.Server.os_arch_assumed>`), given by whoever makes the context for a server (the
+            plan builders check it is that server's): an ARM64X/ARM64EC image is then kept as its headers say
+            (:meth:`judged_os`), not judged by an OS nobody saw.
     """
 
     image: ServerImage
@@ -119,15 +120,17 @@ class PlanContext:
         except ImageReadError as e:
             return str(e).split(": ", 1)[-1]
 
+    def judged_os(self, os_arch: Arch) -> Arch | None:
+        """The OS an ARM64X/ARM64EC image is judged by (:func:`~iisbitness.pe.classify.on_os`): ``os_arch``, or None
+        when it is only assumed (:attr:`os_assumed`: such an image is itself a sign of Windows on Arm, facts A8, and
+        the binary-invalid rule asks for ``--os-arch``)."""
+        return None if self.os_assumed else os_arch
+
     def _read_on(self, host: str | Path, os_arch: Arch) -> PeImage | str:
         """:meth:`read`, an ARM64X/ARM64EC image as ``os_arch`` Windows sees it (:func:`~iisbitness.pe.classify.on_os`:
-        loadable nowhere outside Windows on Arm); as its headers say when the OS is only assumed (:attr:`os_assumed`:
-        such an image is itself a sign of Windows on Arm, facts A8, and the binary-invalid rule asks for
-        ``--os-arch``)."""
+        loadable nowhere outside Windows on Arm; as its headers say when the OS is only assumed, :meth:`judged_os`)."""
         got = self.read(host)
-        if isinstance(got, str) or got.hybrid is None or self.os_assumed:
-            return got
-        return on_os(got, os_arch)
+        return got if isinstance(got, str) else on_os(got, self.judged_os(os_arch))
 
     def resolve(self, configured: str, os_arch: Arch, process_arch: Arch) -> BinaryRef:
         """Resolve a configured binary path as a process of ``process_arch`` would (facts B11, B12, E1). Cached."""
@@ -237,7 +240,7 @@ class PlanContext:
             absence = self.absence(seen, os_arch)
             if absence is not None:
                 return BinaryRef(configured, seen, None, None, absent=absence)
-            if seen != path and under_syswow64(seen) and not is_stock_iis_module(seen):
+            if seen != path and under_syswow64(seen) and not is_windows_iis_binary(seen):
                 # NOTE: reached through System32 -> SysWOW64 redirection: Windows installs its own IIS modules in both
                 # views; which builds a product puts there is its installer's choice (WSUS's suscomp.dll is x64 only,
                 # KB 4468361), so SysWOW64 does not decide that the file is there: not checked, never inferred. The
@@ -290,7 +293,7 @@ class PlanContext:
             return Absence(shown, binaries, other, on_server=True, gone=where.gone or None)
         if binaries:
             assert folder is not None
-            return Absence(self.image.display(folder), binaries, other, partial_copy=is_stock_iis_module(windows_path))
+            return Absence(self.image.display(folder), binaries, other, partial_copy=is_windows_iis_binary(windows_path))
         return None if other is None else Absence(ntpath.dirname(windows_path), 0, other)
 
     def dependency_chain(self, host: str | Path, os_arch: Arch, process_arch: Arch, image: PeImage,
@@ -319,7 +322,7 @@ class PlanContext:
             return ()
         try:
             result = find_mismatch(host, process_arch, folders, facts=self.facts,
-                                   os_arch=None if self.os_assumed else os_arch)
+                                   os_arch=self.judged_os(os_arch))
         except ImageReadError:
             return ()
         if result.mismatch is None or len(result.mismatch.links) <= 1:

@@ -238,7 +238,8 @@ def _aspnet_bin(ctx: PlanContext, view: Server, index: _AspNetIndex, process: Pr
 def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
     """Build the load plan of an IIS 6 server (see the module docstring)."""
     view = project(server)
-    ctx.os_assumed = view.os_arch_assumed  # NOTE: one OS per scan: the context serves one server
+    # NOTE: one OS per scan: the context serves one server, made for it (PlanContext(os_assumed=...))
+    assert ctx.os_assumed == server.os_arch_assumed, "a PlanContext serves one server: give it os_assumed"
     loads: list[Load] = []
     skipped: list[Skipped] = []
     idle: list[str] = []

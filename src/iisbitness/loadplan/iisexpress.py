@@ -61,7 +61,8 @@ def build_iisexpress(workspace: IisExpressWorkspace, ctx: PlanContext,
                      collectors: tuple[Collector, ...] = COLLECTORS) -> LoadPlan:
     """Build the load plan of every project's ``iisexpress.exe``; never raises for bad binaries."""
     server = workspace.server
-    ctx.os_assumed = server.os_arch_assumed  # NOTE: one OS per scan: the context serves one server
+    # NOTE: one OS per scan: the context serves one server, made for it (PlanContext(os_assumed=...))
+    assert ctx.os_assumed == server.os_arch_assumed, "a PlanContext serves one server: give it os_assumed"
     loads: list[Load] = []
     skipped: list[Skipped] = []
     problems: list[Problem] = []

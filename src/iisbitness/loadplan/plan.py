@@ -140,7 +140,7 @@ class Absence:
             other ``Program Files`` / ``Framework`` folder (the copy that was installed), or None.
         why: set when no server has the file where this process looks, whatever the image holds
             (``%windir%\\Sysnative`` in a 64-bit process); ``folder`` is then that Windows folder.
-        partial_copy: the file is one of Windows' own IIS modules (:mod:`iisbitness.image.stock`): the copy of
+        partial_copy: the file is one of Windows' own IIS binaries (:mod:`iisbitness.image.stock`): the copy of
             ``inetsrv`` is more likely partial than the server broken.
         on_server: the image is the server itself (``ServerImage.live``, or a zip collected on the server,
             ``ServerImage.collected == "server"``): every drive and folder of the server is there, so the file is
@@ -151,7 +151,7 @@ class Absence:
             Resolved.gone`); None otherwise.
         redirected: the image does not hold the folder, and the process reached it through System32 -> SysWOW64
             redirection (a 32-bit process on 64-bit Windows) for a file that is not one of Windows' own IIS modules
-            (:func:`iisbitness.image.stock.is_stock_iis_module`): SysWOW64 does not decide that it is there, as an
+            (:func:`iisbitness.image.stock.is_windows_iis_binary`): SysWOW64 does not decide that it is there, as an
             installer decides which builds it puts in each view (WSUS's ``suscomp.dll`` is x64 only, KB 4468361), so
             the file is not checked, and not inferred either (:func:`iisbitness.image.paths.infer_from_location`
             is not asked). Decided once, in :meth:`iisbitness.loadplan.context.PlanContext.absence`'s caller.

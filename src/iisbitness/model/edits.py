@@ -100,8 +100,8 @@ def apply(server: Server, edit: Iis7Edit) -> Server:
         # NOTE: a pool only an application names is declared by the edit (fixes/plan.py writes an <add>)
         return server if pool is None else server.with_pool(replace(_pool_at(pool, edit.arch), declared=True))
     if isinstance(edit, SetGlobalModulePrecondition):
-        mods = tuple(replace(m, precondition=edit.precondition) if m.name.lower() == edit.name.lower() else m
-                     for m in server.global_modules)
+        module = server.global_module(edit.name)
+        mods = tuple(replace(m, precondition=edit.precondition) if m is module else m for m in server.global_modules)
         return replace(server, global_modules=mods)
     if isinstance(edit, SetFilterPrecondition):
         return replace(server, sites=tuple(_site_filters(s, edit) for s in server.sites))

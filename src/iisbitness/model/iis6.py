@@ -179,6 +179,12 @@ class Iis6Server:
     problems: tuple[Problem, ...] = field(default=())
 
     @property
+    def os_arch_assumed(self) -> bool:
+        """True when :attr:`os_arch` is the default assumption (as :attr:`Server.os_arch_assumed
+        <iisbitness.model.iis7.Server.os_arch_assumed>`), not a fact of the server."""
+        return self.os_arch_from.startswith("assumed")
+
+    @property
     def worker_arch(self) -> Arch:
         """Architecture of every w3wp.exe (facts G4; a 32-bit OS has only 32-bit workers, A5)."""
         if self.os_arch is Arch.X86 or self.enable_32bit_app_on_win64:

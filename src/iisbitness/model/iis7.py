@@ -564,6 +564,12 @@ class Server:
         at = self._pool_positions().get(name.lower())
         return self.pools[at[0]] if at else None
 
+    def global_module(self, name: str) -> GlobalModule | None:
+        """The global module called ``name`` (case-insensitive), or None. Names are unique in the effective list
+        (``globalModules`` is merged on its ``name`` key)."""
+        key = name.lower()
+        return next((m for m in self.global_modules if m.name.lower() == key), None)
+
     def pools_named(self, names: Collection[str]) -> tuple[AppPool, ...]:
         """The pools whose lower-case names are in ``names``, in configuration order (a lookup per name)."""
         at = self._pool_positions()

@@ -186,11 +186,13 @@ def off_arm(image: PeImage, os_arch: Arch, process_arch: Arch = Arch.X64) -> Off
     return replace(off, reason=off.reason.format(os=os_arch.value))
 
 
-def on_os(image: PeImage, os_arch: Arch) -> PeImage:
+def on_os(image: PeImage, os_arch: Arch | None) -> PeImage:
     """``image`` as a server whose Windows runs on ``os_arch`` sees it: an ARM64X or ARM64EC image (a CHPE load
     config, :mod:`iisbitness.pe.hybrid`) is loadable by no process outside Windows on Arm, with a note saying why
     (:func:`off_arm`'s reason, also asked of it directly by the rules and the load map); any other image is returned
-    as it is.
+    as it is, and so is every image when ``os_arch`` is None: the OS only assumed (no ``--os-arch``, nothing seen),
+    such an image being itself a sign of Windows on Arm (facts A8), kept as its headers say and not judged by an OS
+    nobody saw.
 
     Why: ARM64X holds ARM64 code in two views (native ARM64 and ARM64EC); ARM64EC holds ARM64 code with x64 calling
     conventions and may hold x64 code too, and "is a new ABI for apps running on Arm devices with Windows 11"
@@ -205,7 +207,7 @@ def on_os(image: PeImage, os_arch: Arch) -> PeImage:
     image/detect.py), and x86 builds made for Windows on Arm: built for the x86 processes of
     Windows on Arm, where x86 is the answer. Whether other Windows could load one is UNCONFIRMED.
     """
-    off = off_arm(image, os_arch)
+    off = None if os_arch is None or image.hybrid is None else off_arm(image, os_arch)
     if off is None:
         return image
     return replace(image, loadable_by=_NONE, notes=(*image.notes, off.reason))

@@ -172,7 +172,7 @@ def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *
     """
     facts = facts if facts is not None else BinaryFacts()
     root_path = os.fspath(binary)
-    root: _Step = (os.path.basename(root_path), root_path, _seen(facts.image(root_path), os_arch), "root")
+    root: _Step = (os.path.basename(root_path), root_path, on_os(facts.image(root_path), os_arch), "root")
     if arch not in root[2].loadable_by:
         return DependencyResult(_chain((root,), arch), visited=1)
     dirs = tuple(search_dirs)
@@ -216,7 +216,7 @@ def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *
                 continue
             seen.add(key)
             try:
-                step: _Step = (name, dep, _seen(facts.image(dep), os_arch), via)
+                step: _Step = (name, dep, on_os(facts.image(dep), os_arch), via)
             except ImageReadError as e:
                 unresolved.append(Unresolved(name, Path(path), via, str(e)))
                 continue
@@ -232,11 +232,6 @@ def find_mismatch(binary: str | Path, arch: Arch, search_dirs: Sequence[Path], *
         # architecture of a pool's outlook, an AnyCPU chain; issue 25)
         facts.searched[searched] = (result, arches, tuple(misses))
     return result
-
-
-def _seen(image: PeImage, os_arch: Arch | None) -> PeImage:
-    """``image`` as a Windows of ``os_arch`` sees it (a hybrid image off Windows on Arm); as it is when None."""
-    return image if os_arch is None or image.hybrid is None else on_os(image, os_arch)
 
 
 _Step = tuple[str, str, PeImage, str]

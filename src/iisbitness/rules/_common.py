@@ -140,17 +140,38 @@ def module_failing_pools(plan: LoadPlan, fails: Callable[[Load], bool]) -> dict[
 
 
 def flip_fix(plan: LoadPlan, load: Load) -> Fix | None:
-    """Running the pool at an architecture the binary fits, when one exists. When a global module stops the
-    pool (:func:`stops_pool`), the fix also starts it; every flip of one pool is then the same fix, whichever
-    finding offers it (IIS Express: the project's iisexpress.exe bitness, :func:`iisbitness.fixes.iisexpress.flip`)."""
-    if plan.iisexpress is not None:
-        return iisexpress.flip(plan.iisexpress, load, plan.server.os_arch)
-    pool = load.process.pool
+    """Running the pool at an architecture the binary fits (:func:`flip_to` at its ``arches``), when one exists;
+    None when its architectures are not known."""
     arches = load.binary.arches
-    if pool is None or arches is None:
-        return None
-    arch = target_arch(plan, load, arches)
-    return None if arch is None else pool_flip(plan, pool, arch)
+    return None if arches is None else flip_to(plan, load, arches)
+
+
+def flip_to(plan: LoadPlan, load: Load, arches: frozenset[Arch]) -> Fix | None:
+    """Running ``load``'s pool at one of ``arches`` (:func:`target_arch`), when one is another worker architecture of
+    the OS; None when none is, or ``load`` has no pool. When a global module stops the pool (:func:`stops_pool`), the
+    fix also starts it; every flip of one pool is then the same fix, whichever finding offers it (IIS Express: the
+    project's iisexpress.exe bitness, :func:`iisbitness.fixes.iisexpress.flip`).
+
+    An ARM64X/ARM64EC binary on an OS the scan only assumed (:meth:`LoadPlan.os_undecided`): its code is ARM64, which
+    only Windows on Arm runs (:func:`~iisbitness.pe.classify.off_arm`), so a worker of another architecture loads it
+    there and nowhere else; instead of the flip, advice saying it needs ``--os-arch``."""
+    if plan.iisexpress is not None:
+        flip = iisexpress.flip(plan.iisexpress, load, arches, plan.server.os_arch)
+    else:
+        pool = load.process.pool
+        arch = None if pool is None else target_arch(plan, load, arches)
+        flip = None if pool is None or arch is None else pool_flip(plan, pool, arch)
+    return flip if flip is None or not plan.os_undecided(load.binary) else _os_needed(load)
+
+
+def _os_needed(load: Load) -> Fix:
+    """The advice that stands for a flip of ``load``'s worker for an ARM64X/ARM64EC binary on an assumed OS."""
+    kind = load.binary.image.hybrid.value if load.binary.image and load.binary.image.hybrid else "ARM64"
+    return Fix(summary=f"Running the worker at another architecture helps only on Windows on Arm, where an {kind} "
+                       "image loads; on x64 Windows no process loads it. The scan only assumed the OS: scan again "
+                       "with --os-arch arm64 or --os-arch x64 to have the flip offered and verified, or not",
+               label="flip: only on Windows on Arm (--os-arch)",
+               note="Not offered as a flip: whether one helps depends on the server's OS, which the image does not show.")
 
 
 def pool_flip(plan: LoadPlan, pool: AppPool, arch: Arch) -> Fix:
@@ -204,6 +225,8 @@ def _split_move(plan: LoadPlan, load: Load) -> tuple[AppPool, Move, Arch] | None
     moved = plan.derived("apps-by-binary", _apps_by_binary).get(_binary_key(load), ((load.site, load.application),))
     if len(plan.server.applications_in(pool)) <= len(moved):
         return None  # NOTE: every application of its pool moves: the split is the same as a flip
+    if plan.os_undecided(load.binary):
+        return None  # NOTE: a new pool at another architecture loads an ARM64X/ARM64EC image on Windows on Arm only
     arch = target_arch(plan, load, arches)
     return (pool, moved, arch) if arch is not None else None
 

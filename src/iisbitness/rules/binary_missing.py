@@ -49,14 +49,13 @@ from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import filter_precondition, global_module_precondition
-from iisbitness.image.paths import Inference
 from iisbitness.loadplan.plan import LOOKED_UP_KINDS, Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
 from iisbitness.rules._common import (
     build_fix,
     compression_modules_fix,
     fixes,
-    flip_fix,
+    flip_to,
     module_failing_pools,
     scheme_removal,
     scheme_symptom,
@@ -129,7 +128,7 @@ def _scheme_fixes(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ..
     """A compression scheme DLL its worker does not find: where the image holds the other copy
     (``absence.other_view``), the pool's worker run at an architecture that loads it (its headers as another worker
     read them; on x64 Windows, when none did, the other WOW64 view's; the flip chosen as every rule's,
-    :func:`~iisbitness.rules._common.flip_fix`: ARM64's worker architectures, IIS Express's bitness) and installing
+    :func:`~iisbitness.rules._common.flip_to`: ARM64's worker architectures, IIS Express's bitness) and installing
     this build (advice); always, as for a scheme DLL of the wrong build (compression-scheme-arch), removing
     the scheme (KB 4468361's own fix for WSUS's ``suscomp.dll``, which has no x86 build) and a bitness preCondition on
     the compression modules, each verified like any fix and ranked after those that keep compression."""
@@ -138,14 +137,13 @@ def _scheme_fixes(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ..
     flip: Fix | None = None
     build: Fix | None = None
     if absence.other_view is not None:
-        # NOTE: the flip chosen as every rule chooses it (rules/_common.flip_fix: IIS Express's iisexpress.exe, ARM64's
+        # NOTE: the flip chosen as every rule chooses it (rules/_common.flip_to: IIS Express's iisexpress.exe, ARM64's
         # worker architectures), at the architectures that load the copy the image has
         arches = _other_build_arches(plan, load, absence)
         if not arches and plan.server.os_arch is Arch.X64:
             # NOTE: no worker read that copy: on x64 it is the other WOW64 view's
             arches = frozenset({load.process.arch.other_bitness})
-        flip = (flip_fix(plan, replace(load, binary=replace(load.binary, inferred=Inference(
-            arches, f"the image's copy {absence.other_view}")))) if arches else None)
+        flip = flip_to(plan, load, arches) if arches else None
         build = build_fix(load, "compression scheme DLL")
     return fixes(flip, build, scheme_removal(plan, load), compression_modules_fix(plan, load))
 

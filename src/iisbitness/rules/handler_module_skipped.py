@@ -19,14 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from iisbitness.arch import Arch
 from iisbitness.config.precondition import evaluate
 from iisbitness.findings import Finding, Severity, rule
-from iisbitness.fixes.effects import Mappings, mapping_fates
+from iisbitness.fixes.effects import Mappings, mappings_fates
 from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan, Skipped, SkipReason, worker_candidates
 from iisbitness.rules._common import fixes, pool_flip
 
 
-@rule("handler-module-skipped", Severity.WARNING,
+@rule("handler-module-skipped", Severity.ERROR,
       "A handler mapping names a global module a preCondition keeps out of the worker: HTTP 500.21, or its requests "
       "silently served by the next mapping")
 def handler_module_skipped(plan: LoadPlan) -> Iterator[Finding]:
@@ -34,11 +35,20 @@ def handler_module_skipped(plan: LoadPlan) -> Iterator[Finding]:
     else a warning where they are skipped (their requests served by another mapping)."""
     if plan.iis6 is not None or plan.iisexpress is not None:
         return
-    for skip in plan.skipped:
+    skips = [s for s in plan.skipped if s.kind is LoadKind.GLOBAL_MODULE and s.why is SkipReason.PRECONDITION
+             and s.process.pool is not None]
+    names: dict[tuple[tuple[str, str, str], Arch], list[str]] = {}
+    for skip in skips:
+        names.setdefault((skip.process.key, skip.process.arch), []).append(skip.name)
+    # NOTE: one walk of a worker's handler mappings for every module skipped there, not one per module
+    fates: dict[tuple[tuple[str, str, str], Arch], dict[str, tuple[Mappings, Mappings]]] = {}
+    for skip in skips:
         pool = skip.process.pool
-        if (skip.kind is not LoadKind.GLOBAL_MODULE or skip.why is not SkipReason.PRECONDITION or pool is None):
-            continue
-        failing, bypassed = mapping_fates(plan, pool, skip.process.arch, plan.server.applications_in(pool), skip.name)
+        assert pool is not None
+        key = (skip.process.key, skip.process.arch)
+        if key not in fates:
+            fates[key] = mappings_fates(plan, pool, skip.process.arch, plan.server.applications_in(pool), names[key])
+        failing, bypassed = fates[key][skip.name.lower()]
         if failing:  # NOTE: one finding per worker and module (its key): the 500.21s, the skipped mappings with them
             yield _finding(plan, skip, failing, False, bypassed)
         elif bypassed:
@@ -70,7 +80,7 @@ def _finding(plan: LoadPlan, skip: Skipped, mappings: Mappings, bypassed: bool, 
     if also:
         cause += (f" Mappings whose own preCondition is false there too are skipped, their requests served by the next "
                   f"mapping: {_listed(also)}.")
-    module = next((gm for gm in plan.server.global_modules if gm.name.lower() == skip.name.lower()), None)
+    module = plan.server.global_module(skip.name)
     # NOTE: the first other worker architecture of the OS (ARM64 included) at which the module's preCondition holds
     target = None if module is None else next(
         (a for a in worker_candidates(plan.server.os_arch) if a is not skip.process.arch

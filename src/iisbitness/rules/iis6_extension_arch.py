@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.loadplan.plan import LoadKind, LoadPlan, ScriptMapGroup
-from iisbitness.rules._common import fixes, mismatch_cause, mismatches
+from iisbitness.rules._common import fixes, import_failure, mismatch_cause, mismatches
 from iisbitness.rules._iis6 import aspnet_fix, bitness_fixes, build_advice
 
 
@@ -28,6 +28,9 @@ def iis6_extension_arch(plan: LoadPlan) -> Iterator[Finding]:
         assert isinstance(load.entry, ScriptMapGroup)
         symptom = (f"HTTP 500 on requests for {_paths(load.entry)} in {', '.join(load.entry.applications)}: \"%1 is not a valid Win32 "
                    "application.\" (0x800700C1, Win32 error 193). Other requests work.")
+        if (off := import_failure(load, plan.server.os_arch)) is not None:  # NOTE: ARM64EC: not error 193
+            symptom = (f"HTTP 500 on requests for {_paths(load.entry)} in {', '.join(load.entry.applications)}: "
+                       f"{off.failure}. Other requests work.")
         cause = mismatch_cause(load, "the ISAPI extension of script map", plan.server.os_arch) + (
             f" The ScriptMaps entry is set on {load.entry.script_map.defined_at} and inherited down the key path.")
         yield Finding.for_load(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Severity, rule
 from iisbitness.loadplan.plan import Iis6IsapiFilter, LoadKind, LoadPlan
-from iisbitness.rules._common import fixes, mismatch_cause, mismatches
+from iisbitness.rules._common import fixes, import_failure, mismatch_cause, mismatches
 from iisbitness.rules._iis6 import aspnet_fix, bitness_fixes, build_advice
 
 
@@ -30,6 +30,15 @@ def iis6_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
         else:
             symptom = ("W3SVC does not start: \"System error 193 has occurred. *** is not a valid Win32 application.\"; "
                        f"the event log shows \"Could not load all ISAPI filters for site/service\" for '{path}'.")
+        if (off := import_failure(load, plan.server.os_arch)) is not None:
+            # NOTE: ARM64EC in an x64 process: the loader maps it (Machine AMD64) and fails on an import, not with
+            # error 193 nor event 2274's "another processor architecture"
+            symptom = (symptom.split(": the worker fails at start; ", 1)[0] + ": the worker fails at start; W3SVC-WP "
+                       "event 2268 \"Could not load all ISAPI filters for site/service. Therefore startup aborted.\" for "
+                       f"'{path}' ({off.failure}); after repeated failures the pool is disabled."
+                       if load.process.name == "w3wp.exe" else
+                       "W3SVC does not start: the event log shows \"Could not load all ISAPI filters for site/service\" "
+                       f"for '{path}' ({off.failure}).")
         assert isinstance(load.entry, Iis6IsapiFilter)
         cause = mismatch_cause(load, f"the {load.entry.level} ISAPI filter", plan.server.os_arch)
         yield Finding.for_load(

@@ -54,6 +54,11 @@ class Backend(Protocol):
         """What could not be read from the configuration (file and line)."""
         ...
 
+    @property
+    def os_assumed(self) -> bool:
+        """True when the server's OS architecture is only assumed (a :class:`PlanContext`'s ``os_assumed``)."""
+        ...
+
     def applies(self, rule: Rule) -> bool:
         """True when ``rule`` is run on this generation's plans."""
         ...
@@ -109,6 +114,11 @@ class Iis7Backend:
         """Problems met reading applicationHost.config and the web.config files."""
         return self.server.problems
 
+    @property
+    def os_assumed(self) -> bool:
+        """:attr:`Server.os_arch_assumed <iisbitness.model.iis7.Server.os_arch_assumed>`."""
+        return self.server.os_arch_assumed
+
     def applies(self, rule: Rule) -> bool:
         """Every rule."""
         return True
@@ -161,6 +171,11 @@ class Iis6Backend:
     def problems(self) -> tuple[Problem, ...]:
         """Problems met reading MetaBase.xml."""
         return self.server.problems
+
+    @property
+    def os_assumed(self) -> bool:
+        """:attr:`Iis6Server.os_arch_assumed <iisbitness.model.iis6.Iis6Server.os_arch_assumed>`."""
+        return self.server.os_arch_assumed
 
     def applies(self, rule: Rule) -> bool:
         """The ``iis6-*`` rules and the generic ones."""

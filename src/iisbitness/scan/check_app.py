@@ -36,7 +36,7 @@ from pathlib import Path, PurePosixPath
 from lxml import etree
 
 from iisbitness.arch import Arch
-from iisbitness.config.apphost import find_apphost
+from iisbitness.config.apphost import find_apphost, shared_config_unread
 from iisbitness.config.locks import STOCK_DENY_WHERE
 from iisbitness.config.xml import attr, local_name
 from iisbitness.errors import ServerImageError
@@ -44,7 +44,6 @@ from iisbitness.findings import Finding, Fix
 from iisbitness.fixes.commands import APPCMD, OUT_OF_PROCESS, ps_escaped, renamed, same_in_both
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
-from iisbitness.fixes.verify import shared_config_unread
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.coverage import GAC_REMEDY, Given
 from iisbitness.loadplan.plan import Coverage

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from iisbitness.config.apphost import config_refused, shared_config_unread
 from iisbitness.errors import FixError, IisBitnessError, ServerImageError
 from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
-from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits, config_refused, shared_config_unread
+from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits
 from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
@@ -243,7 +244,7 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
         report = analyse(backend, img, options, str(image) if image is not None else "live", facts=facts)
         if accepted is not None:
             report = apply_baseline(report, accepted)
-        ctx = PlanContext(img, dict(options.env), facts=facts or BinaryFacts())
+        ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed, facts=facts or BinaryFacts())
         every = tuple(r for r in RULES if backend.applies(r))
         before = backend.plan(ctx)
     finally:

@@ -54,6 +54,11 @@ class IisExpressBackend:
         """Problems reading applicationhost.config, web.config files, project files and launch settings."""
         return self.workspace.server.problems + self.workspace.problems
 
+    @property
+    def os_assumed(self) -> bool:
+        """The workspace's server's :attr:`~iisbitness.model.iis7.Server.os_arch_assumed`."""
+        return self.workspace.server.os_arch_assumed
+
     def applies(self, rule: Rule) -> bool:
         """Every rule but the IIS 6 ones, pool-arch-conflict and iis-manager-32bit-assembly."""
         return not rule.id.startswith("iis6-") and rule.id not in NOT_APPLICABLE

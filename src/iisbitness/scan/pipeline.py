@@ -419,7 +419,8 @@ def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_labe
     """
     with _rarer_collections():
         if store is not None or facts is not None:
-            ctx = PlanContext(img, dict(options.env), facts=facts or BinaryFacts(store, options.on_read))
+            ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed,
+                              facts=facts or BinaryFacts(store, options.on_read))
             notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes] if store else []
             return _analyse(backend, ctx, options, image_label, notes)
         return _analyse_with_cache(backend, img, options, image_label)
@@ -430,11 +431,13 @@ def _analyse_with_cache(backend: Backend, img: ServerImage, options: ScanOptions
         # NOTE: read ahead only without a cache: with one, most binaries are answered from it, unread
         facts = BinaryFacts(on_read=options.on_read, read_ahead=read_ahead())
         try:
-            return _analyse(backend, PlanContext(img, dict(options.env), facts=facts), options, image_label, [])
+            ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed, facts=facts)
+            return _analyse(backend, ctx, options, image_label, [])
         finally:
             facts.close()
     with SqliteFactStore(options.cache) as store:
-        ctx = PlanContext(img, dict(options.env), facts=BinaryFacts(store, options.on_read))
+        ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed,
+                          facts=BinaryFacts(store, options.on_read))
         notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
         report = _analyse(backend, ctx, options, image_label, notes)
         try:
