@@ -220,3 +220,32 @@ def test_a_scan_with_the_batch_is_the_scan_without(tmp_path: Path, monkeypatch: 
     for said in ("a FIFO", "a symbolic link to nothing", "resolves outside the server image", "more than 12 DLLs",
                  "cannot list", "chain"):
         assert said in batch[0] + batch[1], said
+
+
+def test_a_folder_takes_its_search_path_once_per_architecture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dependency search path of a folder's files is looked up once per folder and architecture, not per file
+    (issue 25); a file without dependencies takes the other architecture's reference whole, and one whose dependency
+    fails at one architecture only (ManagedApp.dll, AnyCPU, references the x86-only managed_x86.dll) has its chain
+    at each, as resolving it on its own gives."""
+    entries = {f"m{i}.dll": "anycpu" for i in range(12)} | {"ManagedApp.dll": "app", "managed_x86.dll": "x86"}
+    root, win, host = _layout(tmp_path, "plain", entries)
+    ctx = PlanContext(ServerImage.offline(root))
+    alone = PlanContext(ServerImage.offline(root))
+    asked: list[tuple[Path, Arch]] = []
+    search = PlanContext._search_folders
+
+    def counted(self: PlanContext, folder: Path, os_arch: Arch, arch: Arch) -> tuple[Path, ...]:
+        asked.append((folder, arch))
+        return search(self, folder, os_arch, arch)
+
+    monkeypatch.setattr(PlanContext, "_search_folders", counted)
+    names, _, unread = ctx.bin_files(host)
+    x86 = ctx.resolve_files(win, host, names, unread, Arch.X64, Arch.X86)
+    x64 = ctx.resolve_files(win, host, names, unread, Arch.X64, Arch.X64)
+    assert asked == [(host, Arch.X86), (host, Arch.X64)]
+    monkeypatch.setattr(PlanContext, "_search_folders", search)
+    assert x86 == _one_by_one(alone, win, host, Arch.X64, Arch.X86)
+    assert x64 == _one_by_one(alone, win, host, Arch.X64, Arch.X64)
+    chains = {n: (a.chain, b.chain) for n, a, b in zip(names, x86, x64, strict=True) if a.chain or b.chain}
+    assert chains == {"ManagedApp.dll": ((), ("ManagedApp.dll", "managed_x86.dll (x86)"))}
+    assert all(a is b for n, a, b in zip(names, x86, x64, strict=True) if n != "ManagedApp.dll")

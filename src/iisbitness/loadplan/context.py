@@ -40,7 +40,10 @@ from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.classify import ARM64_HYBRIDS, on_os
 from iisbitness.pe.deps import dependency_names, find_mismatch
 from iisbitness.pe.facts import BinaryFacts
-from iisbitness.pe.types import PeImage
+from iisbitness.pe.types import ImageKind, PeImage
+
+_NOT_PE = ImageKind.NOT_PE
+"""NOTE: a module constant: an Enum member read through its class costs about four times as much in Python 3.11."""
 
 MAX_BIN_FILES = 20000
 """Files classified per ``bin`` folder; a larger folder is reported and cut there."""
@@ -160,6 +163,11 @@ class PlanContext:
         others = [k for (o, a), k in self._resolved.items() if o is os_arch and a is not process_arch]
         files: FilesOf | None = None
         looked = False  # NOTE: the folder located at its first file to resolve without a redirection (listed as then)
+        # NOTE: the folder's dependency search path, looked up at its first file a search could concern (as
+        # dependency_chain would: the same lookups, once per folder, not a Path hashed per file)
+        search: tuple[Path, ...] | None = None
+        follow = self.follow_dependencies
+        deps = self.facts.deps
         out: list[BinaryRef] = []
         alike = seen_alike(win + "\\x")  # NOTE: then each file is, when its name is plain (plain_name)
         for name in names:
@@ -182,20 +190,30 @@ class PlanContext:
                     found = self.resolve(configured, os_arch, process_arch)
                 elif other is not None:
                     # NOTE: as :meth:`_as_other_worker`: the file the other worker read (its image keeps the host path
-                    # it was read through), with this worker's chain
+                    # it was read through), with this worker's chain; a file without dependencies (most: their names
+                    # known empty) has none at any architecture, so takes the other's reference without a search
                     found = other
-                    if other.image is not None:
-                        chain = self.dependency_chain(other.image.path, os_arch, process_arch, other.image,
-                                                      files.folder)
-                        found = other if chain == other.chain else replace(other, chain=chain)
+                    image = other.image
+                    if (image is not None and follow and process_arch in image.loadable_by
+                            and image.kind is not _NOT_PE):
+                        if search is None:
+                            search = self._search_folders(files.folder, os_arch, process_arch)
+                        if other.chain or deps.get(image.path) != ():
+                            chain = self._chain(image.path, os_arch, process_arch, image, search)
+                            found = other if chain == other.chain else replace(other, chain=chain)
                 elif (where := files.locate(name)) is None:
                     found = self.resolve(configured, os_arch, process_arch)
                 else:
                     got = self._read_on(where[0], os_arch)
-                    found = (BinaryRef(configured, configured, where[1], None, problem=f"cannot read: {got}")
-                             if isinstance(got, str) else
-                             BinaryRef(configured, configured, where[1], got,
-                                       chain=self.dependency_chain(where[0], os_arch, process_arch, got, files.folder)))
+                    if isinstance(got, str):
+                        found = BinaryRef(configured, configured, where[1], None, problem=f"cannot read: {got}")
+                    elif follow and process_arch in got.loadable_by and got.kind is not _NOT_PE:
+                        if search is None:
+                            search = self._search_folders(files.folder, os_arch, process_arch)
+                        found = BinaryRef(configured, configured, where[1], got,
+                                          chain=self._chain(where[0], os_arch, process_arch, got, search))
+                    else:
+                        found = BinaryRef(configured, configured, where[1], got)
                 known[found.configured] = found
             out.append(found)
         return tuple(out)
@@ -316,7 +334,13 @@ class PlanContext:
         if not (self.follow_dependencies and image.is_pe and process_arch in image.loadable_by):
             return ()
         # NOTE: looked up even without a search: System32's listing is part of what collect records
-        folders = self._search_folders(Path(host).parent if folder is None else folder, os_arch, process_arch)
+        return self._chain(host, os_arch, process_arch, image,
+                           self._search_folders(Path(host).parent if folder is None else folder, os_arch, process_arch))
+
+    def _chain(self, host: str | Path, os_arch: Arch, process_arch: Arch, image: PeImage,
+               folders: tuple[Path, ...]) -> tuple[str, ...]:
+        """:meth:`dependency_chain` of a file a ``process_arch`` process loads, dependencies followed, whose search
+        path (:meth:`_search_folders`) is ``folders``."""
         names = self.facts.deps.get(host) if isinstance(host, str) else None  # NOTE: dependency_names' own memo
         if not (names if names is not None else dependency_names(host, image, self.facts)):
             return ()

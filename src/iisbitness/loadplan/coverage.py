@@ -45,7 +45,7 @@ from iisbitness.image.paths import (
 )
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
-from iisbitness.loadplan.plan import BinaryRef, Coverage, CoverageStatus, GacAssembly, LoadPlan
+from iisbitness.loadplan.plan import BinaryRef, Coverage, CoverageStatus, GacAssembly, LoadKind, LoadPlan
 from iisbitness.model.iis7 import Application, Server, VirtualDirectory
 from iisbitness.model.source import Problem
 
@@ -396,7 +396,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
     # NOTE: the files not checked, grouped per folder and case (a partial inetsrv copy lacks dozens of modules): one
     # reason per group, naming the files, in load order
     groups: dict[tuple[str, str], tuple[str, str, dict[str, None], list[Application]]] = {}
-    for load in plan.loads:
+    for load in plan.troubled():  # NOTE: the loads of a binary read as it is are none of these (issue 25)
         b = load.binary
         unchecked = load.not_checked  # NOTE: binary-missing's could-not-check warnings (Load.not_checked)
         hybrid = not unchecked and plan.os_undecided(b)  # NOTE: binary-invalid's could-not-check warning
@@ -482,7 +482,7 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
     by_line = {(p.file, p.line): p for p in problems if p.unread}
     by_app = {(a.site.lower(), a.path.lower()): id(a) for a in apps}
     out: dict[int, list[Problem]] = {}
-    for load in plan.loads:
+    for load in plan.loads_of(LoadKind.GAC_ASSEMBLY):  # NOTE: the loads whose entry is a GacAssembly (collectors/gac)
         if not isinstance(load.entry, GacAssembly) or load.site is None:
             continue
         key = by_app.get((load.site.lower(), (load.application or "/").lower()))

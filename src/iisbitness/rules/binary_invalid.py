@@ -21,7 +21,7 @@ from iisbitness.loadplan.plan import Load, LoadKind, LoadPlan
 def binary_invalid(plan: LoadPlan) -> Iterator[Finding]:
     """The process would fail to load it; iisbitness cannot tell its architecture."""
     seen: set[str] = set()
-    for load in plan.loads:
+    for load in plan.troubled():  # NOTE: nothing to say of any other load (issue 25)
         b = load.binary
         bad_pe = b.image is not None and not b.image.is_pe
         if plan.os_undecided(b):

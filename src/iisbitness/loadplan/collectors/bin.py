@@ -81,9 +81,7 @@ def collect_iis_manager(ctx: PlanContext, server: Server) -> Iterator[Found]:
     """
     process = Process("inetmgr.exe", server.os_arch)
     apps = tuple(a for s in server.sites for a in s.applications)
-    for found in _bin_loads(ctx, server, process, apps, with_copies=False):
-        if not isinstance(found, Load) or found.kind is _BIN_ASSEMBLY:
-            yield found
+    return _bin_loads(ctx, server, process, apps, with_copies=False, natives=False)
 
 
 def bin_fails(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
@@ -195,7 +193,9 @@ def _bin_folders(ctx: PlanContext, server: Server, process: Process, apps: tuple
 
 
 def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
-               with_copies: bool) -> Iterator[Found]:
+               with_copies: bool, natives: bool = True) -> Iterator[Found]:
+    """The loads of each ``bin`` file of ``apps`` by ``process`` (``natives``: native DLLs' too; ``with_copies``: with
+    their per-architecture copies and callers), and a :class:`Problem` for each folder not listed whole."""
     for app, win, host, (files, note, unread), first in _bin_folders(ctx, server, process, apps):
         if note and first:
             yield Problem(ctx.image.display(host), None, note, unread=True)
@@ -210,6 +210,8 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
         site, path = app.site, app.path
         for name, ref, kind, source in zip(files, refs, kinds, sources):
             entry = plain
+            if kind is _BIN_NATIVE and not natives:
+                continue
             if kind is _BIN_NATIVE and with_copies:
                 low = name.lower()
                 entry = BinFile(shown, layouts.get(low, ()), callers.get(low, ()) if callers is not None else None)
