@@ -1,6 +1,6 @@
 """The plan's indexes of its loads (issue 25: built once per plan, not a walk of every load per rule) are what a walk of
 the loads gives: ``LoadPlan.loads_of`` of one kind and of several, in plan order, and ``LoadPlan.troubled`` (the loads
-binary-invalid and coverage look at), on the demo servers and on an image whose bins hold what the scan cannot check
+binary-invalid and coverage look at, with those not in the image that nobody checked, ``Load.not_checked``), on the demo servers and on an image whose bins hold what the scan cannot check
 (a truncated file, a text file named .dll, an ARM64X image on an OS the scan only assumed, an unreadable link)."""
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def _plan(root: Path, os_arch: Arch | None) -> LoadPlan:
     """The plan of the image at ``root``, its OS ``os_arch`` as ``--os-arch`` gives it, or x64 only assumed."""
     img = ServerImage.offline(root)
     os_from = "--os-arch" if os_arch is not None else "assumed (no Windows folder in the image)"
-    return read_backend(img, os_arch or Arch.X64, os_from, ScanOptions()).plan(PlanContext(img))
+    backend = read_backend(img, os_arch or Arch.X64, os_from, ScanOptions())
+    return backend.plan(PlanContext(img, os_assumed=backend.os_assumed))
 
 
 def _troubled_image(tmp_path: Path) -> Path:
@@ -52,7 +53,8 @@ def test_the_indexes_are_a_walk_of_the_loads(which: str, tmp_path: Path) -> None
     assert list(plan.loads_of(LoadKind.BIN_ASSEMBLY, LoadKind.BIN_ASSEMBLY)) == list(plan.loads_of(LoadKind.BIN_ASSEMBLY))
     assert list(plan.loads_of()) == []
     walked = tuple(ld for ld in plan.loads if ld.binary.problem is not None or (
-        ld.binary.image is not None and (ld.binary.image.kind is ImageKind.NOT_PE or plan.os_undecided(ld.binary))))
+        ld.binary.image is not None and (ld.binary.image.kind is ImageKind.NOT_PE or plan.os_undecided(ld.binary)))
+        or ld.not_checked)
     assert plan.troubled() == walked
     if which == "troubled":
         assert {ld.name for ld in walked} == {"bad.dll", "text.dll", "hybrid.dll", "dangling.dll"}
