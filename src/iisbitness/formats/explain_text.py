@@ -23,10 +23,12 @@ from iisbitness.explain.kb import Specificity
 from iisbitness.explain.report import ExplainReport, Explanation, OtherCause, RankedCause
 from iisbitness.formats.table import printable
 
-__all__ = ["UNRECOGNISED", "render"]
+__all__ = ["NEXT_STEPS", "UNRECOGNISED", "render"]
 
 UNRECOGNISED = ("Nothing recognised: the input shows none of the error codes, messages, event ids or HTTP "
                 "statuses iisbitness knows as bitness symptoms (see docs/explain.md for the list).")
+NEXT_STEPS = "Next steps (commands for cmd.exe on the server; CAPITALS are placeholders):"
+"""The knowledge base's commands are cmd.exe forms (%VAR%, ``<``), which PowerShell does not expand: said once."""
 _MAX_EVENTS = 50
 _BITNESS_WORD = {Confidence.HIGH: "high", Confidence.MEDIUM: "possible", Confidence.LOW: "unlikely"}
 """How a bitness cause's calibrated confidence reads (issue 15: "possible" = not architecture-specific)."""
@@ -114,7 +116,7 @@ def render(report: ExplainReport, width: int = 100, color: bool = False) -> str:
     for p in report.problems:
         console.print(Text(f"problem reading {p.path}: {p.message}", style="yellow"))
     if report.next_steps:
-        console.print(Text("Next steps:", style="bold"))
+        console.print(Text(NEXT_STEPS, style="bold"))
         for s in report.next_steps:
             console.print(Text(f"  - {s.how}:"))
             console.print(Text(f"      {s.command}"), soft_wrap=True)  # NOTE: commands stay copyable
