@@ -65,3 +65,22 @@ def test_an_event_log_with_nothing_about_bitness_says_so(tmp_path: Path) -> None
 def test_unreadable_event_log_exits_2(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--event-log", str(tmp_path / "none.evtx")])
     assert res.exit_code == 2
+
+
+def test_a_repeated_event_is_one_line_with_its_count_and_time_span() -> None:
+    """An Azure App Service event log of the shared corpus (DekuWorks/241RunnersAwareness) holds 29 ANCM 1007
+    events: the scan's text said "... IIS AspNetCore Module V2 1007: no finding explains it" 29 times."""
+    from click.testing import CliRunner
+
+    from iisbitness.cli import main
+    from tests.conftest import DEMO, corpus_dir
+
+    log = corpus_dir("events") / "DekuWorks__241RunnersAwareness__LogFiles__eventlog.xml"
+    r = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--event-log", str(log), "--quiet"],
+                           env={"COLUMNS": "200"})
+    assert r.exit_code == 1, r.output
+    block = r.stdout.split("Event log (", 1)[1]
+    assert block.startswith("54 events read, 29 about bitness):")
+    assert block.count("no finding explains it") == 1
+    assert ("2025-08-25T19:14:18Z to 2025-08-29T16:20:38Z, 29 events: IIS AspNetCore Module V2 1007: no finding "
+            "explains it") in block

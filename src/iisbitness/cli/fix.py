@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -19,6 +20,7 @@ from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_FIX_REFUSED, EXIT_INPUT_ERROR, EXIT_OK
 from iisbitness.cli.options import (
+    ScanProgress,
     drive_option,
     env_option,
     os_arch_option,
@@ -26,6 +28,7 @@ from iisbitness.cli.options import (
     parse_drives,
     parse_env,
     parse_shares,
+    progress_wanted,
     share_option,
     text_width,
 )
@@ -66,11 +69,12 @@ from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format (json: schema iisbitness/fix/1, see docs/fix.md).")
 @output_and_shell_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress display on stderr.")
 def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple[int, ...], select: tuple[str, ...],
                 ignore: tuple[str, ...], rules: tuple[str, ...], baseline: Path | None, apply_: bool,
                 plan_id: str | None, recycle: bool,
                 os_arch: str | None, drives: tuple[str, ...], shares: tuple[str, ...], config: Path | None, env: tuple[str, ...], fmt: str,
-                output: Path | None, shell: str) -> None:
+                output: Path | None, shell: str, quiet: bool) -> None:
     """Apply verified fixes to a server image (or, on Windows, the live server).
 
     Default is a dry run: the plan and a unified diff of every configuration file it would change.
@@ -98,13 +102,17 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
         _fatal("--recycle needs --apply on the live server (no IMAGE)")
     if plan_id is not None and not apply_:
         _fatal("--plan ID goes with --apply (the dry run prints the ID of what it shows)")
+    # NOTE: the scan, then verifying the fixes together, can take minutes on a large server: say where it is
+    progress = ScanProgress(progress_wanted(quiet))
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=parse_drives(drives), shares=parse_shares(shares), env=parse_env(env),
-                          config=config, rules=chosen_rules(select + rules, ignore))
+                          config=config, rules=chosen_rules(select + rules, ignore), progress=progress.stage,
+                          on_read=progress.read)
     width = _width(output)
     try:
-        plan = plan_fix(image, options, (), numbers, fix_numbers,
-                        numbering=lambda report: [n.fix for n in view(report).fixes],
-                        accepted=read_baseline(baseline) if baseline is not None else None)
+        with progress.shown():
+            plan = plan_fix(image, options, (), numbers, fix_numbers,
+                            numbering=lambda report: [n.fix for n in view(report).fixes],
+                            accepted=read_baseline(baseline) if baseline is not None else None)
     except FixError as e:
         click.echo(f"iisbitness: fix refused: {e}", err=True)
         sys.exit(EXIT_FIX_REFUSED)
@@ -131,7 +139,11 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
         sys.exit(EXIT_FIX_REFUSED)
     ran = pool_actions(plan) if recycle else []
     try:
-        after = scan(image, options)
+        again = ScanProgress(progress_wanted(quiet))
+        with again.shown():
+            again.stage("second scan: reading configuration")
+            after = scan(image, replace(options, progress=lambda m: again.stage(f"second scan: {m}"),
+                                        on_read=again.read))
     except IisBitnessError as e:  # NOTE: the files are written: say which, and their backups, in either format
         write_out(_applied(plan, fmt, shell, width, written, ran, None), output)
         click.echo(f"iisbitness: error: the second scan failed: {e}", err=True)

@@ -189,6 +189,17 @@ def text_width(terminal: bool) -> int:
     return shutil.get_terminal_size((100, 24)).columns if terminal else int(columns) if columns.isdigit() else 100
 
 
+_PLAIN_ARG = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,/\\:+=@~")
+
+
+def pasted_arg(value: object) -> str:
+    """``value`` (a path the user gave) as one argument of a command line a message suggests: as it is when every
+    character is plain, else in double quotes, which cmd.exe, PowerShell and sh all take as one argument
+    (``my apphost.config`` -> ``"my apphost.config"``)."""
+    text = str(value)
+    return text if text and set(text) <= _PLAIN_ARG else f'"{text}"'
+
+
 def progress_wanted(quiet: bool) -> bool:
     """True when a progress display belongs on stderr: a terminal, and not ``--quiet``."""
     return not quiet and sys.stderr.isatty()

@@ -32,6 +32,7 @@ from iisbitness.cli.options import (
     parse_drives,
     parse_env,
     parse_shares,
+    pasted_arg,
     progress_wanted,
     share_option,
     text_width,
@@ -170,16 +171,29 @@ def check_image(image: Path | None, config: Path | None, command: str, config_al
                + (f", or a configuration file alone (iisbitness {command} --config applicationHost.config)"
                   if config_alone else ""))
     if image is not None and not image.is_dir() and not (zip_ok and zipfile.is_zipfile(image)):
-        hint = (f"; to read this file on its own: iisbitness {command} --config {image}"
+        hint = (f"; to read this file on its own: iisbitness {command} --config {pasted_arg(image)}"
                 if image.is_file() and config_alone and image.suffix.lower() != ".zip" else "")
         if image.is_file() and command == "scan" and image.suffix.lower() in _VS_FILES:
             # NOTE: a solution or project file is no configuration: --config would read it as one
-            folder = str(image.parent)
             hint = (f"; it is a Visual Studio {_VS_FILES[image.suffix.lower()]} file: scan its folder (IIS Express, "
-                    f"docs/iisexpress.md): iisbitness scan {folder if ' ' not in folder else chr(34) + folder + chr(34)}")
+                    f"docs/iisexpress.md): iisbitness scan {pasted_arg(image.parent)}")
+        if image.is_file() and _starts_as_zip(image) and not zipfile.is_zipfile(image):
+            # NOTE: a zip copied in part (a transfer cut off) has no central directory at its end: zipfile calls it
+            # no zip at all, and "nor a zip made by iisbitness collect" was said of the very zip collect wrote
+            _fatal(f"{image}: a zip that cannot be read: cut short or damaged (its end, the central directory, is "
+                   "missing or broken); copy the whole file again")
         zipped = " nor a zip made by iisbitness collect" if zip_ok else (
             f"; {command} writes to a folder: unzip it and give the folder" if zipfile.is_zipfile(image) else "")
         _fatal(f"{image}: not a folder (a server image is a folder standing for the system drive){zipped}{hint}")
+
+
+def _starts_as_zip(path: Path) -> bool:
+    """True when ``path`` begins as a zip does (a local file header, ``PK\\3\\4``, APPNOTE 4.3.7), whatever its end."""
+    try:
+        with path.open("rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
 
 
 def _config_file_only(report: Report, label: str) -> Report:

@@ -11,6 +11,7 @@ next steps. An unrecognised input renders one plain sentence saying so. Never ra
 from __future__ import annotations
 
 import io
+from collections import Counter
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
@@ -20,13 +21,16 @@ from rich.text import Text
 
 from iisbitness.explain.codes import Confidence, format_code
 from iisbitness.explain.kb import Specificity
+from iisbitness.explain.match import Signal
 from iisbitness.explain.report import ExplainReport, Explanation, OtherCause, RankedCause
 from iisbitness.formats.table import printable
 
-__all__ = ["UNRECOGNISED", "render"]
+__all__ = ["NEXT_STEPS", "UNRECOGNISED", "render"]
 
 UNRECOGNISED = ("Nothing recognised: the input shows none of the error codes, messages, event ids or HTTP "
                 "statuses iisbitness knows as bitness symptoms (see docs/explain.md for the list).")
+NEXT_STEPS = "Next steps (commands for cmd.exe on the server; CAPITALS are placeholders):"
+"""The knowledge base's commands are cmd.exe forms (%VAR%, ``<``), which PowerShell does not expand: said once."""
 _MAX_EVENTS = 50
 _BITNESS_WORD = {Confidence.HIGH: "high", Confidence.MEDIUM: "possible", Confidence.LOW: "unlikely"}
 """How a bitness cause's calibrated confidence reads (issue 15: "possible" = not architecture-specific)."""
@@ -54,18 +58,24 @@ _NOT_BITNESS_WORDS = {False: "this is not a bitness problem", True: "most often 
 """An entry's usual reading (500.30: the app's start-up exception) leaves bitness possible (issue 23)."""
 
 
+def _seen(s: Signal) -> str:
+    """One ``seen`` line: how and how surely the signal was read, where, its evidence and code."""
+    where = f"line {s.line}: " if s.line else ""
+    extra = f"  [{s.detail}]" if s.detail else ""
+    code = f" -> {format_code(s.code)}" if s.code is not None else ""
+    return f"  seen ({s.via.value}, {s.confidence.label}): {where}{s.evidence}{code}{extra}"
+
+
 def _explanation(x: Explanation) -> Panel:
     lines: list[RenderableType] = [Text(x.entry.meaning)]
     if x.entry.not_bitness:
         lines.append(Text(f"  {_NOT_BITNESS_WORDS[x.entry.usual]}: {x.entry.not_bitness}", style="bold"))
-    for s in x.signals[:5]:
-        where = f"line {s.line}: " if s.line else ""
-        extra = f"  [{s.detail}]" if s.detail else ""
-        code = f" -> {format_code(s.code)}" if s.code is not None else ""
-        lines.append(Text(printable(f"  seen ({s.via.value}, {s.confidence.label}): {where}{s.evidence}{code}{extra}"),
-                          style="dim"))
-    if len(x.signals) > 5:
-        lines.append(Text(f"  ... and {len(x.signals) - 5} more", style="dim"))
+    # NOTE: a log repeats one event (29 ANCM 1007 in an App Service export): one line for each, with how often
+    seen = Counter(_seen(s) for s in x.signals)
+    for line, times in list(seen.items())[:5]:
+        lines.append(Text(printable(line + (f" ({times} times)" if times > 1 else "")), style="dim"))
+    if len(seen) > 5:
+        lines.append(Text(f"  ... and {len(seen) - 5} more", style="dim"))
     for n, c in enumerate(x.causes, 1):
         lines.append(Text(f"  {n}. {c.rule}: {c.why}"))
     lines.append(Text("  sources: " + "; ".join(f"[{s.key}] {s.ref}" for s in x.entry.sources), style="dim"))
@@ -114,7 +124,7 @@ def render(report: ExplainReport, width: int = 100, color: bool = False) -> str:
     for p in report.problems:
         console.print(Text(f"problem reading {p.path}: {p.message}", style="yellow"))
     if report.next_steps:
-        console.print(Text("Next steps:", style="bold"))
+        console.print(Text(NEXT_STEPS, style="bold"))
         for s in report.next_steps:
             console.print(Text(f"  - {s.how}:"))
             console.print(Text(f"      {s.command}"), soft_wrap=True)  # NOTE: commands stay copyable

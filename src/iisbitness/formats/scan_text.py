@@ -478,5 +478,10 @@ def _events(out: _Out, report: Report) -> None:
     if not lines:
         out.field("", "none is about bitness: the log neither confirms nor contradicts a finding (a finding may "
                       "still be real: its pool may not have started since the log began)")
+    # NOTE: a log repeats one event (29 ANCM 1007 in an App Service export): one line for them, first and last time
+    alike: dict[tuple[str, int, str], list[str]] = {}
     for e in lines:
-        out.field("", f"{e.time} {e.provider} {e.event_id}: {e.tag}")
+        alike.setdefault((e.provider, e.event_id, e.tag), []).append(e.time)
+    for (provider, event_id, tag), times in alike.items():
+        when = times[0] if len(times) == 1 else f"{min(times)} to {max(times)}, {len(times)} events:"
+        out.field("", f"{when} {provider} {event_id}: {tag}")

@@ -41,6 +41,7 @@ from iisbitness.rules import RULES
 from iisbitness.scan.backend import Backend
 from iisbitness.scan.baseline import apply_baseline
 from iisbitness.scan.pipeline import (
+    Progress,
     ScanOptions,
     analyse,
     open_image,
@@ -132,18 +133,21 @@ def _fixable(f: Finding) -> list[Fix]:
 
 
 def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse: Reanalyse,
-            everything: Sequence[Finding] | None = None
+            everything: Sequence[Finding] | None = None, progress: Progress | None = None
             ) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
     """``numbers``: finding numbers (their first fix that works), or ``(finding number, fix)`` for that fix;
-    ``everything``: every finding of every rule (the report may show a selection), which a fix must not add to."""
+    ``everything``: every finding of every rule (the report may show a selection), which a fix must not add to;
+    ``progress``: told which of ``numbers`` is being verified (``fix`` can take minutes on a large server)."""
     chosen: list[Chosen] = []
     left: list[Left] = []
     edits: tuple[Edit, ...] = ()
     targets: set[tuple[str, ...]] = set()
     current: Outcome | None = None
-    for item in numbers:
+    for i, item in enumerate(numbers, 1):
         n, want = item if isinstance(item, tuple) else (item, None)
         f = report.findings[n - 1]
+        if progress is not None:
+            progress(f"verifying the fixes together: finding {i} of {len(numbers)}")
         if current is not None and f.key not in {a.key for a in current.after}:
             continue  # cleared by a fix already taken
         fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
@@ -267,7 +271,9 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
             raise FixNumberError("--fix needs the scan's fix numbering")
         allowed = set(items) if rules or numbers else None
         items = [t for t in select_fixes(report, fixes, numbering) if allowed is None or t[0] in allowed]
-    chosen, left, edits, result = _choose(report, items, reanalyse, run_rules(before, every))
+    chosen, left, edits, result = _choose(report, items, reanalyse, run_rules(before, every), options.progress)
+    if options.progress:
+        options.progress("planning the file changes")
     return _planned(backend, img, report, chosen, left, edits, result, image is None)
 
 
