@@ -49,7 +49,8 @@ def test_a_file_reached_through_redirection_leaves_the_pools_applications_partly
 
 def test_the_load_map_says_unknown_and_its_entry_quotes_the_folder_to_copy(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["scan", str(_wsus(tmp_path)), "--loads", "--format", "json"])
-    assert "not in the image; WOW64 redirects System32 to SysWOW64 here" in r.output
+    assert ("not in the image; a 32-bit process reaches it through System32 -> SysWOW64 redirection, and which builds a "
+            "product's installer puts in SysWOW64 is its own choice: not checked") in r.output
     assert "give: copy C:\\\\Windows\\\\SysWOW64\\\\inetsrv into the image" in r.output
 
 
@@ -57,8 +58,9 @@ def test_only_the_other_build_in_the_image_is_partly_checked_and_the_flip_to_it_
     """The x64 build of iisbrotli.dll in Program Files, none in Program Files (x86), where P32's worker looks: A/ is
     partly checked, but running P32 as 64-bit moves its worker to the copy the image holds (read, checked): verified.
     B/ (P64, which loads the x64 build) stays checked."""
-    report = scan(make_image(tmp_path, apphost(POOLS, SITES, MODULES + SCHEMES),
-                             {"sites/a/index.htm": "a", "sites/b/index.htm": "b", BROTLI: "module_x64.dll"}))
+    root = make_image(tmp_path, apphost(POOLS, SITES, MODULES + SCHEMES),
+                      {"sites/a/index.htm": "a", "sites/b/index.htm": "b", BROTLI: "module_x64.dll"})
+    report = scan(root)
     by_app = {c.application: c for c in report.coverage}
     assert by_app["A/"].status is CoverageStatus.PARTLY and by_app["B/"].status is CoverageStatus.CHECKED
     assert any("iisbrotli.dll" in r and "only the other architecture's build" in r for r in by_app["A/"].reasons)
@@ -67,6 +69,10 @@ def test_only_the_other_build_in_the_image_is_partly_checked_and_the_flip_to_it_
     flip = finding.fixes[0]
     assert (flip.summary, flip.verified) == ("Run application pool 'P32' as 64-bit (x64)", True), flip.note
     assert "Not verified" not in (flip.note or "")
+    # NOTE: the load map says what the finding and coverage say: not checked, not missing
+    r = CliRunner().invoke(main, ["scan", str(root), "--loads", "--format", "json"])
+    entries = [e for e in json.loads(r.output)["loads"] if e["pool"] == "P32" and "iisbrotli" in e["configured"]]
+    assert entries and all(e["verdict"] == "unknown" and e["reason"].endswith(": not checked") for e in entries), entries
     # NOTE: with both builds in the image, nothing is left unchecked
     both = scan(make_image(tmp_path / "both", apphost(POOLS, SITES, MODULES + SCHEMES),
                            {"sites/a/index.htm": "a", "sites/b/index.htm": "b", BROTLI: "module_x64.dll",
