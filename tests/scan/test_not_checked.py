@@ -114,3 +114,22 @@ def test_a_build_checked_alone_is_partly_checked_over_a_server_file_it_maps_with
     why = "isapi.dll, which its worker loads, was not checked: C:\\ext is not in the build folder: a folder of the server"
     assert app["reasons"] == [why]
     assert app["remedy"] == "check-app --server IMAGE --site SITE/APP (a file of the server, outside the build)"
+
+
+def test_each_application_is_told_only_the_files_its_own_worker_loads(tmp_path: Path) -> None:
+    """Two 32-bit pools, each site with its own ISAPI filter reached through System32 -> SysWOW64 redirection (one
+    folder, one reason): A/ is told of fa.dll alone and B/ of fb.dll alone (one group per folder named both to each)."""
+    pools = ('<add name="PA" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />'
+             '<add name="PB" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />')
+    text = apphost(pools, site("A", 1, "PA", "C:\\sites\\a") + site("B", 2, "PB", "C:\\sites\\b"))
+    text = text.replace("</configuration>", "".join(
+        f'<location path="{s}"><system.webServer><isapiFilters><filter name="F{s}" '
+        f'path="%windir%\\System32\\inetsrv\\f{s.lower()}.dll" /></isapiFilters></system.webServer></location>'
+        for s in "AB") + "</configuration>")
+    report = scan(make_image(tmp_path, text, {"sites/a/default.htm": "x", "sites/b/default.htm": "x",
+                                              "Windows/System32/inetsrv/other.dll": "module_x64.dll"}))
+    by_app = {c.application: c for c in report.coverage}
+    for app, own, other in (("A/", "fa.dll", "fb.dll"), ("B/", "fb.dll", "fa.dll")):
+        assert by_app[app].status is CoverageStatus.PARTLY, by_app[app]
+        reasons = " ".join(by_app[app].reasons)
+        assert own in reasons and other not in reasons, (app, by_app[app].reasons)
