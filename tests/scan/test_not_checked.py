@@ -113,7 +113,7 @@ def test_a_build_checked_alone_is_partly_checked_over_a_server_file_it_maps_with
     assert app["status"] == "partly-checked", app
     why = "isapi.dll, which its worker loads, was not checked: C:\\ext is not in the build folder: a folder of the server"
     assert app["reasons"] == [why]
-    assert app["remedy"] == "check-app --server IMAGE --site SITE/APP (a file of the server, outside the build)"
+    assert app["remedy"] == "check-app PUBLISH_DIR --server IMAGE --site SITE/APP (a file of the server, outside the build)"
 
 
 def test_each_application_is_told_only_the_files_its_own_worker_loads(tmp_path: Path) -> None:

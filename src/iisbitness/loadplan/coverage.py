@@ -60,7 +60,7 @@ class Given(enum.Enum):
     a server image folder to make, with the file in it."""
     BUILD = "build"
     """A build folder checked alone (``check-app`` without ``--server``): a file outside it is the server's, which only
-    ``check-app --server IMAGE --site SITE/APP`` reads."""
+    ``check-app PUBLISH_DIR --server IMAGE --site SITE/APP`` reads."""
 
 
 def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem], *,
@@ -281,7 +281,7 @@ def _copy_hint(ctx: PlanContext, win: str, given: Given = Given.IMAGE) -> tuple[
                 _Gap.UNREAD_SHARE)
     drive, rest = win[0].upper(), win[3:].replace("\\", "/")
     if given is Given.BUILD:
-        return "check-app --server IMAGE --site SITE/APP (a file of the server, outside the build)", _Gap.ABSENT
+        return "check-app PUBLISH_DIR --server IMAGE --site SITE/APP (a file of the server, outside the build)", _Gap.ABSENT
     if drive == "C" and given is Given.CONFIG_FILE:
         made = (f"copy {win} into a server image folder as {rest}, with this file in it as "
                 "Windows/System32/inetsrv/config/applicationHost.config, and scan that folder (docs/images.md)")
