@@ -249,3 +249,23 @@ def test_a_folder_takes_its_search_path_once_per_architecture(tmp_path: Path, mo
     chains = {n: (a.chain, b.chain) for n, a, b in zip(names, x86, x64, strict=True) if a.chain or b.chain}
     assert chains == {"ManagedApp.dll": ((), ("ManagedApp.dll", "managed_x86.dll (x86)"))}
     assert all(a is b for n, a, b in zip(names, x86, x64, strict=True) if n != "ManagedApp.dll")
+
+
+@pytest.mark.parametrize("first", [Arch.X64, Arch.X86])
+def test_a_file_another_worker_took_with_a_chain_has_none_where_it_does_not_load(tmp_path: Path, first: Arch) -> None:
+    """A native x64 DLL whose dependency is x86 (chain_top_x64.dll -> chain_dep_x86.dll): the x64 worker fails on the
+    dependency; the x86 worker cannot load the DLL itself, so it has no chain, whichever worker's bin was resolved
+    first (a reference taken from the other worker keeps no chain that worker found: a review of plancpu2)."""
+    root, win, host = _layout(tmp_path, "plain", {})
+    shutil.copy(fixture("chain_top_x64.dll"), host / "top.dll")
+    shutil.copy(fixture("chain_dep_x86.dll"), host / "chain_dep.dll")
+    ctx = PlanContext(ServerImage.offline(root))
+    alone = PlanContext(ServerImage.offline(root))
+    names, _, unread = ctx.bin_files(host)
+    second = Arch.X86 if first is Arch.X64 else Arch.X64
+    got = {arch: ctx.resolve_files(win, host, names, unread, Arch.X64, arch) for arch in (first, second)}
+    for arch in (first, second):
+        assert got[arch] == _one_by_one(alone, win, host, Arch.X64, arch), arch
+    top = dict(zip(names, got[Arch.X86], strict=True))["top.dll"]
+    assert top.chain == ()
+    assert dict(zip(names, got[Arch.X64], strict=True))["top.dll"].chain

@@ -368,7 +368,7 @@ def test_alone_a_file_not_found_is_not_in_the_build_folder_not_the_image(x86_pub
     assert all("not in the image" not in out and "image holds no GAC" not in out for out in outs.values()), outs["text"]
     assert "not in the build folder, architecture unknown (1):" in outs["text"]
     cause = next(f["cause"] for f in json.loads(outs["json"])["findings"] if f["rule"] == "binary-missing")
-    assert "a file of the server, whose architecture only check-app --server IMAGE --site SITE/APP can check" in cause
+    assert "a file of the server, whose architecture only check-app PUBLISH_DIR --server IMAGE --site SITE/APP can check" in cause
     assert "C:\\\\ext\\\\isapi.dll (not in the build folder)" in outs["sarif"]
     assert "(not in the build folder)" in outs["html"]
 
@@ -426,7 +426,7 @@ def test_the_stock_lock_is_named_whatever_the_temporary_folder_holds(tmp_path: P
     pub.mkdir()
     problem = _filter_refused_alone(pub)
     assert 'overrideModeDefault="Deny" in a stock IIS applicationHost.config; a server that unlocked it: ' \
-           "check-app --server IMAGE --site SITE/APP" in problem["message"]
+           "check-app PUBLISH_DIR --server IMAGE --site SITE/APP" in problem["message"]
     assert "Jo (Admin)" not in problem["message"] and "applicationHost.config:" not in problem["message"]
 
 

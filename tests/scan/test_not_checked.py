@@ -49,7 +49,8 @@ def test_a_file_reached_through_redirection_leaves_the_pools_applications_partly
 
 def test_the_load_map_says_unknown_and_its_entry_quotes_the_folder_to_copy(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["scan", str(_wsus(tmp_path)), "--loads", "--format", "json"])
-    assert "not in the image; WOW64 redirects System32 to SysWOW64 here" in r.output
+    assert ("not in the image; a 32-bit process reaches it through System32 -> SysWOW64 redirection, and which builds a "
+            "product's installer puts in SysWOW64 is its own choice: not checked") in r.output
     assert "give: copy C:\\\\Windows\\\\SysWOW64\\\\inetsrv into the image" in r.output
 
 
@@ -57,8 +58,9 @@ def test_only_the_other_build_in_the_image_is_partly_checked_and_the_flip_to_it_
     """The x64 build of iisbrotli.dll in Program Files, none in Program Files (x86), where P32's worker looks: A/ is
     partly checked, but running P32 as 64-bit moves its worker to the copy the image holds (read, checked): verified.
     B/ (P64, which loads the x64 build) stays checked."""
-    report = scan(make_image(tmp_path, apphost(POOLS, SITES, MODULES + SCHEMES),
-                             {"sites/a/index.htm": "a", "sites/b/index.htm": "b", BROTLI: "module_x64.dll"}))
+    root = make_image(tmp_path, apphost(POOLS, SITES, MODULES + SCHEMES),
+                      {"sites/a/index.htm": "a", "sites/b/index.htm": "b", BROTLI: "module_x64.dll"})
+    report = scan(root)
     by_app = {c.application: c for c in report.coverage}
     assert by_app["A/"].status is CoverageStatus.PARTLY and by_app["B/"].status is CoverageStatus.CHECKED
     assert any("iisbrotli.dll" in r and "only the other architecture's build" in r for r in by_app["A/"].reasons)
@@ -67,6 +69,10 @@ def test_only_the_other_build_in_the_image_is_partly_checked_and_the_flip_to_it_
     flip = finding.fixes[0]
     assert (flip.summary, flip.verified) == ("Run application pool 'P32' as 64-bit (x64)", True), flip.note
     assert "Not verified" not in (flip.note or "")
+    # NOTE: the load map says what the finding and coverage say: not checked, not missing
+    r = CliRunner().invoke(main, ["scan", str(root), "--loads", "--format", "json"])
+    entries = [e for e in json.loads(r.output)["loads"] if e["pool"] == "P32" and "iisbrotli" in e["configured"]]
+    assert entries and all(e["verdict"] == "unknown" and e["reason"].endswith(": not checked") for e in entries), entries
     # NOTE: with both builds in the image, nothing is left unchecked
     both = scan(make_image(tmp_path / "both", apphost(POOLS, SITES, MODULES + SCHEMES),
                            {"sites/a/index.htm": "a", "sites/b/index.htm": "b", BROTLI: "module_x64.dll",
@@ -107,4 +113,23 @@ def test_a_build_checked_alone_is_partly_checked_over_a_server_file_it_maps_with
     assert app["status"] == "partly-checked", app
     why = "isapi.dll, which its worker loads, was not checked: C:\\ext is not in the build folder: a folder of the server"
     assert app["reasons"] == [why]
-    assert app["remedy"] == "check-app --server IMAGE --site SITE/APP (a file of the server, outside the build)"
+    assert app["remedy"] == "check-app PUBLISH_DIR --server IMAGE --site SITE/APP (a file of the server, outside the build)"
+
+
+def test_each_application_is_told_only_the_files_its_own_worker_loads(tmp_path: Path) -> None:
+    """Two 32-bit pools, each site with its own ISAPI filter reached through System32 -> SysWOW64 redirection (one
+    folder, one reason): A/ is told of fa.dll alone and B/ of fb.dll alone (one group per folder named both to each)."""
+    pools = ('<add name="PA" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />'
+             '<add name="PB" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />')
+    text = apphost(pools, site("A", 1, "PA", "C:\\sites\\a") + site("B", 2, "PB", "C:\\sites\\b"))
+    text = text.replace("</configuration>", "".join(
+        f'<location path="{s}"><system.webServer><isapiFilters><filter name="F{s}" '
+        f'path="%windir%\\System32\\inetsrv\\f{s.lower()}.dll" /></isapiFilters></system.webServer></location>'
+        for s in "AB") + "</configuration>")
+    report = scan(make_image(tmp_path, text, {"sites/a/default.htm": "x", "sites/b/default.htm": "x",
+                                              "Windows/System32/inetsrv/other.dll": "module_x64.dll"}))
+    by_app = {c.application: c for c in report.coverage}
+    for app, own, other in (("A/", "fa.dll", "fb.dll"), ("B/", "fb.dll", "fa.dll")):
+        assert by_app[app].status is CoverageStatus.PARTLY, by_app[app]
+        reasons = " ".join(by_app[app].reasons)
+        assert own in reasons and other not in reasons, (app, by_app[app].reasons)

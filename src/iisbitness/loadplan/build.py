@@ -79,7 +79,8 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
         ``binary.problem`` or ``binary.image.reason`` says what is wrong.
     """
     # NOTE: one OS per scan: the context serves one server, made for it (PlanContext(os_assumed=...))
-    assert ctx.os_assumed == server.os_arch_assumed, "a PlanContext serves one server: give it os_assumed"
+    if ctx.os_assumed != server.os_arch_assumed:  # NOTE: not an assert: python -O would judge hybrids by a guess
+        raise ValueError("a PlanContext serves one server: give it os_assumed=backend.os_assumed")
     idle: list[str] = []
     parts: list[_Collected] = []
     outlooks: list[PoolOutlook] = []

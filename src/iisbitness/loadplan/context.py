@@ -201,6 +201,8 @@ class PlanContext:
                         if other.chain or deps.get(image.path) != ():
                             chain = self._chain(image.path, os_arch, process_arch, image, search)
                             found = other if chain == other.chain else replace(other, chain=chain)
+                    elif other.chain:
+                        found = replace(other, chain=())  # NOTE: not loaded here, so no dependency is searched for
                 elif (where := files.locate(name)) is None:
                     found = self.resolve(configured, os_arch, process_arch)
                 else:

@@ -60,7 +60,7 @@ class Given(enum.Enum):
     a server image folder to make, with the file in it."""
     BUILD = "build"
     """A build folder checked alone (``check-app`` without ``--server``): a file outside it is the server's, which only
-    ``check-app --server IMAGE --site SITE/APP`` reads."""
+    ``check-app PUBLISH_DIR --server IMAGE --site SITE/APP`` reads."""
 
 
 def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem], *,
@@ -281,7 +281,7 @@ def _copy_hint(ctx: PlanContext, win: str, given: Given = Given.IMAGE) -> tuple[
                 _Gap.UNREAD_SHARE)
     drive, rest = win[0].upper(), win[3:].replace("\\", "/")
     if given is Given.BUILD:
-        return "check-app --server IMAGE --site SITE/APP (a file of the server, outside the build)", _Gap.ABSENT
+        return "check-app PUBLISH_DIR --server IMAGE --site SITE/APP (a file of the server, outside the build)", _Gap.ABSENT
     if drive == "C" and given is Given.CONFIG_FILE:
         made = (f"copy {win} into a server image folder as {rest}, with this file in it as "
                 "Windows/System32/inetsrv/config/applicationHost.config, and scan that folder (docs/images.md)")
@@ -394,8 +394,8 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
             in_pool.setdefault(a.pool.lower(), []).append(a)
     out: dict[int, dict[tuple[str, str], None]] = {}
     # NOTE: the files not checked, grouped per folder and case (a partial inetsrv copy lacks dozens of modules): one
-    # reason per group, naming the files, in load order
-    groups: dict[tuple[str, str], tuple[str, str, dict[str, None], list[Application]]] = {}
+    # reason per group and application, naming the files its own worker loads, in load order
+    groups: dict[tuple[str, str], tuple[str, str, dict[int, tuple[Application, dict[str, None]]]]] = {}
     for load in plan.troubled():  # NOTE: the loads of a binary read as it is are none of these (issue 25)
         b = load.binary
         unchecked = load.not_checked  # NOTE: binary-missing's could-not-check warnings (Load.not_checked)
@@ -416,9 +416,9 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         if unchecked:
             why, give = _not_checked(ctx, b, given)
             assert b.windows_path is not None
-            group = groups.setdefault((ntpath.dirname(b.windows_path).lower(), why), (why, give, {}, []))
-            group[2][ntpath.basename(b.windows_path)] = None
-            group[3].extend(a for a in targets if a not in group[3])
+            per_app = groups.setdefault((ntpath.dirname(b.windows_path).lower(), why), (why, give, {}))[2]
+            for a in targets:
+                per_app.setdefault(id(a), (a, {}))[1][ntpath.basename(b.windows_path)] = None
             continue
         if b.unreadable:
             why = f"was not read: {b.problem}"
@@ -430,11 +430,11 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         gap = (f"'{b.configured}' ({load.kind.value} '{load.name}'), which its worker loads, {why}", give or "")
         for a in targets:
             out.setdefault(id(a), {})[gap] = None
-    for why, give, names, targets in groups.values():
-        listed = list(names)
-        files = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
-        gap = (f"{files}, which its worker loads, {'was' if len(listed) == 1 else 'were'} not checked: {why}", give)
-        for a in targets:
+    for why, give, per_app in groups.values():
+        for a, names in per_app.values():
+            listed = list(names)
+            files = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
+            gap = (f"{files}, which its worker loads, {'was' if len(listed) == 1 else 'were'} not checked: {why}", give)
             out.setdefault(id(a), {})[gap] = None
     return {k: tuple(v) for k, v in out.items()}
 

@@ -239,7 +239,8 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
     """Build the load plan of an IIS 6 server (see the module docstring)."""
     view = project(server)
     # NOTE: one OS per scan: the context serves one server, made for it (PlanContext(os_assumed=...))
-    assert ctx.os_assumed == server.os_arch_assumed, "a PlanContext serves one server: give it os_assumed"
+    if ctx.os_assumed != server.os_arch_assumed:  # NOTE: not an assert: python -O would judge hybrids by a guess
+        raise ValueError("a PlanContext serves one server: give it os_assumed=backend.os_assumed")
     loads: list[Load] = []
     skipped: list[Skipped] = []
     idle: list[str] = []

@@ -62,7 +62,8 @@ def build_iisexpress(workspace: IisExpressWorkspace, ctx: PlanContext,
     """Build the load plan of every project's ``iisexpress.exe``; never raises for bad binaries."""
     server = workspace.server
     # NOTE: one OS per scan: the context serves one server, made for it (PlanContext(os_assumed=...))
-    assert ctx.os_assumed == server.os_arch_assumed, "a PlanContext serves one server: give it os_assumed"
+    if ctx.os_assumed != server.os_arch_assumed:  # NOTE: not an assert: python -O would judge hybrids by a guess
+        raise ValueError("a PlanContext serves one server: give it os_assumed=backend.os_assumed")
     loads: list[Load] = []
     skipped: list[Skipped] = []
     problems: list[Problem] = []

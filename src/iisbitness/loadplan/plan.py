@@ -754,13 +754,13 @@ def _loads_by_kind(plan: LoadPlan) -> dict[LoadKind, tuple[Load, ...]]:
 
 def _troubled(plan: LoadPlan) -> tuple[Load, ...]:
     """:meth:`LoadPlan.troubled`."""
-    undecided = plan.server.os_arch_assumed
     out: list[Load] = []
+    os_undecided = plan.os_undecided
     for ld in plan.loads:
         binary = ld.binary
         image = binary.image
         if binary.problem is not None or (image is not None and (
-                image.kind is _NOT_PE or (undecided and image.hybrid in ARM64_HYBRIDS))) or ld.not_checked:
+                image.kind is _NOT_PE or os_undecided(binary))) or ld.not_checked:
             out.append(ld)
     return tuple(out)
 

@@ -218,11 +218,11 @@ def _build_words(text: str) -> str:
     the check did not find is not in the build folder (not "the image", which the user never gave), and one outside
     it is the server's, which only ``--server`` reads."""
     text = text.replace(_SERVER_FILE, "which is not in the build folder: a file of the server, whose architecture "
-                                      "only check-app --server IMAGE --site SITE/APP can check")
+                                      "only check-app PUBLISH_DIR --server IMAGE --site SITE/APP can check")
     text = text.replace("the image holds no GAC folder", "no server is given, so there is no GAC")
     # NOTE: the synthetic server declares no section: isapiFilters is locked as on a stock IIS (SectionLocks.locked)
     text = text.replace(STOCK_DENY_WHERE, 'overrideModeDefault="Deny" in a stock IIS applicationHost.config; a server '
-                                          "that unlocked it: check-app --server IMAGE --site SITE/APP")
+                                          "that unlocked it: check-app PUBLISH_DIR --server IMAGE --site SITE/APP")
     return text.replace("The image holds", "The build folder holds").replace("not in the image",
                                                                              f"not in {BUILD_FOLDER}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from iisbitness.arch import Arch, format_arches, sort_arches
 from iisbitness.loadplan.iisexpress import IISEXPRESS
 from iisbitness.loadplan.plan import (
+    Absence,
     BinaryRef,
     BinFile,
     Coverage,
@@ -61,6 +62,19 @@ def _process_of(e: LoadEntry) -> tuple[str, str, str]:
     return e.process, e.pool or "", (e.process_site or "").lower()
 
 
+def _not_checked(absent: Absence) -> str:
+    """Why the load map cannot say whether a file not in the image is on the server (:attr:`Absence.not_checked`), in
+    the words binary-missing's warning uses for each case."""
+    if absent.other_build_only:
+        return (f"not in {absent.folder}, which the image does not hold; the image has only the other architecture's "
+                f"build, {absent.other_view}: not checked")
+    if absent.redirected:
+        return ("not in the image; a 32-bit process reaches it through System32 -> SysWOW64 redirection, and which "
+                "builds a product's installer puts in SysWOW64 is its own choice: not checked")
+    return (f"not in {absent.folder}, which the image holds with {absent.binaries} other binaries but not all of "
+            "Windows' own IIS modules: the copy may be partial, not checked")
+
+
 def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Verdict, str]:
     """The verdict of ``load`` and why, on ``os_arch`` Windows; ``os_undecided``: whether any process loads it
     depends on an OS architecture the scan only assumed (:meth:`LoadPlan.os_undecided`)."""
@@ -73,17 +87,10 @@ def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Ver
         return Verdict.INVALID, b.image.reason or "not a valid PE"
     if b.absent is not None and b.absent.why is not None:
         return Verdict.MISSING, f"not on any server: {b.absent.why}"
-    if b.absent is not None and b.absent.other_build_only:
-        return Verdict.MISSING, (f"not in {b.absent.folder}, which the image does not hold; the image has the other "
-                                 f"architecture's build, {b.absent.other_view}")
+    if b.absent is not None and b.absent.not_checked:  # NOTE: the one notion, as binary-missing's warning and coverage
+        return Verdict.UNKNOWN, _not_checked(b.absent)
     if b.absent is not None and b.absent.on_server and b.absent.gone is not None:  # NOTE: a drive the server lacks
         return Verdict.MISSING, f"{b.absent.gone}, which the scan read itself: missing on the server"
-    if b.absent is not None and b.absent.redirected:
-        return Verdict.UNKNOWN, ("not in the image; WOW64 redirects System32 to SysWOW64 here, where IIS installs only "
-                                 "Windows' own modules: not checked")
-    if b.absent is not None and b.absent.partial_copy:
-        return Verdict.UNKNOWN, (f"not in {b.absent.folder}, which the image holds with {b.absent.binaries} other "
-                                 "binaries but not all of Windows' own IIS modules: the copy may be partial, not checked")
     if b.absent is not None and b.absent.on_server:
         return Verdict.MISSING, f"not in {b.absent.folder} on the server, which the scan read itself: missing on the server"
     if b.absent is not None:

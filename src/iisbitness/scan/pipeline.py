@@ -284,7 +284,7 @@ def report_key(image: Path, options: ScanOptions) -> str:
                        sorted((k.lower(), where(v)) for k, v in options.shares.items()),
                        sorted(options.env.items()), [r.id for r in options.rules], options.load_map,
                        options.iisexpress, options.iisexpress_arch and options.iisexpress_arch.value,
-                       options.text_fixes])
+                       options.text_fixes, options.given.value])
 
 
 def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> Report:
