@@ -214,7 +214,7 @@ def test_answers_that_cannot_be_read_are_dropped(tmp_path: Path, parsing: None) 
         ahead.files_ahead(files)
         assert ahead._rfd >= 0
         rfd, wfd = os.pipe()
-        os.write(wfd, prefetch._FRAME.pack(5) + b"\xffjunk")
+        os.write(wfd, prefetch._FRAME.pack(5, 0, 0, 1) + b"\xffjunk")
         ahead._rfd = rfd  # NOTE: the helper's own pipe is closed with it, by close
         ahead._receive()
         assert ahead._rfd < 0 and not ahead._answers
@@ -266,7 +266,7 @@ def _records(answers: int, count: int) -> list[tuple[int, int, tuple[int, ...], 
     while len(records) < count and select.select([answers], [], [], 10)[0]:
         data += os.read(answers, 1 << 16)
         while len(data) >= prefetch._FRAME.size:
-            (n,) = prefetch._FRAME.unpack_from(data)
+            n = prefetch._FRAME.unpack_from(data)[0]
             if len(data) < prefetch._FRAME.size + n:
                 break
             records += marshal.loads(data[prefetch._FRAME.size : prefetch._FRAME.size + n])[2]

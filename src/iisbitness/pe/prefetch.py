@@ -130,10 +130,16 @@ followed (it may lead out of the image; the parser resolves such a file itself).
 
 _PROGRESS = struct.Struct("<q")
 """The shared page: at 0 the parser's progress (the order number of the next file it has not reached), written only
-by the parser; at :data:`_WARM` a byte written only by the helper: 1 when it stopped because the files are warm.
-NOTE: no lock: a torn read of the progress only moves the helper's window for a moment."""
+by the parser; at :data:`_WARM` a byte written only by the helper: 1 when it stopped because the files are warm; at
+:data:`_SENT` the order number past the last file whose answer the helper has written to its pipe, written only by
+the helper. NOTE: no lock: a torn read of the progress only moves the helper's window for a moment, one of the
+answers sent only makes the parser read the pipe for nothing or miss an answer (it reads that file itself)."""
 
 _WARM = 8
+
+_SENT = 16
+
+_SHARED_BYTES = _SENT + _PROGRESS.size
 
 _POLL = 0.0005
 """Seconds the helper first sleeps while it is a whole window ahead of the parser, doubled each time up to
@@ -167,8 +173,12 @@ _MAX_REFS = 1 << 16
 PIPE_BYTES = 1 << 20
 """The size asked for each pipe to the helper and back (:func:`_widen`)."""
 
-_FRAME = struct.Struct("<I")
-"""The length of one frame of the helper's answers (a :mod:`marshal` dump of :data:`_Answers`) on its pipe."""
+_FRAME = struct.Struct("<Iqqb")
+"""The head of one frame of the helper's answers on its pipe: the length of what follows (a :mod:`marshal` dump of
+:data:`_Answers`), the order numbers of its first and last files, and 1 when it numbers image keys or AssemblyRef
+rows not sent before (else 0): the parser decodes a frame only when it reaches its first file, or when it numbers
+what later frames use (issue 25, eighth round, flowcpu2: a file not answered no longer pays for decoding the answers
+to files the parser has passed)."""
 
 _Identity = tuple[int, int, int, int, int]
 """What says a file is the one the helper read: ``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)``."""
@@ -228,6 +238,12 @@ class Prefetch:
         self._rfd = -1
         """The helper's answers (a pipe that does not block), -1 when it does not parse or they are no longer read."""
         self._inbox = bytearray()
+        self._frames: deque[tuple[int, int, bool, bytearray]] = deque()
+        """The frames received and not decoded: ``(first, last, numbers new keys or rows, marshal dump)``, in the
+        order sent (:data:`_FRAME`)."""
+        self._seen = 0
+        """The order number past the last file of the frames received: an answer to a file before it is among
+        :attr:`_frames` or :attr:`_answers`, or was never sent."""
         self._answers: dict[int, _Answer] = {}
         """Per order number, the facts the helper sent (:data:`_Answers`) and the parser has not reached."""
         self._keys: list[PlainKey] = []
@@ -309,7 +325,14 @@ class Prefetch:
             return None
         answer = self._answers.pop(seq, None)
         if answer is None:
-            self._receive()
+            # NOTE: the pipe is read only when the helper says it wrote an answer for this file or a later one, and
+            # frames are decoded only up to this file's: a file not answered pays for no answers but its own
+            if seq >= self._seen and _PROGRESS.unpack_from(shared, _SENT)[0] > seq:
+                self._receive(seq)
+            elif self._frames and self._frames[0][0] <= seq:
+                self._decode(seq)
+            else:
+                return None
             answer = self._answers.pop(seq, None)
             if answer is None:
                 return None
@@ -380,9 +403,11 @@ class Prefetch:
         self._shared = None
         self._rfd = -1
         self._answers.clear()
+        self._frames.clear()
 
-    def _receive(self) -> None:
-        """Take in the answers the helper has sent (:data:`_Answers`), without waiting for more."""
+    def _receive(self, upto: int | None = None) -> None:
+        """Take in the frames the helper has sent (:data:`_FRAME`), without waiting for more, and decode those up to
+        the file numbered ``upto`` (:meth:`_decode`; None: all)."""
         inbox = self._inbox
         while True:
             try:
@@ -397,16 +422,35 @@ class Prefetch:
             inbox += chunk
             if len(chunk) < 1 << 16:
                 break
-        at, answers, progress = 0, self._answers, self._progress
+        at, frames, size = 0, self._frames, _FRAME.size
+        while len(inbox) - at >= size:
+            n, first, last, new = _FRAME.unpack_from(inbox, at)
+            if len(inbox) - at - size < n:
+                break
+            frames.append((first, last, new != 0, inbox[at + size : at + size + n]))
+            self._seen = max(self._seen, last + 1)
+            at += size + n
+        del inbox[:at]
+        self._decode(upto)
+
+    def _decode(self, upto: int | None) -> None:
+        """Decode the frames received (:data:`_Answers`) whose first file is numbered ``upto`` or before (None: all):
+        their answers to files the parser has not reached, and to ``upto`` (the file being taken), kept for it. A frame of files all passed is dropped
+        undecoded, unless it numbers image keys or AssemblyRef rows (later frames use those numbers)."""
+        frames, answers, progress = self._frames, self._answers, self._progress
+        if upto is not None:
+            progress = min(progress, upto)  # NOTE: the file being taken is passed already, its answer wanted
         try:
-            while len(inbox) - at >= _FRAME.size:
-                (n,) = _FRAME.unpack_from(inbox, at)
-                if len(inbox) - at - _FRAME.size < n:
-                    break
-                keys, refs, records, others = marshal.loads(inbox[at + _FRAME.size : at + _FRAME.size + n])
-                at += _FRAME.size + n
-                self._keys += keys
-                self._refs += plain_refs(refs)
+            while frames and (upto is None or frames[0][0] <= upto):
+                _, last, new, data = frames.popleft()
+                if last < progress and not new:
+                    continue
+                keys, refs, records, others = marshal.loads(data)
+                if new:
+                    self._keys += keys
+                    self._refs += plain_refs(refs)
+                if last < progress:
+                    continue
                 for seq, number, ids, modules, identity in records:
                     if seq >= progress:
                         answers[seq] = (number, ids, modules, identity)
@@ -416,7 +460,6 @@ class Prefetch:
         except (AttributeError, EOFError, IndexError, TypeError, ValueError):
             self.close()
             return
-        del inbox[:at]
         if len(answers) > len(self._given) + WINDOW_FILES:
             # NOTE: answers for files the parser read before they came (out of order), or never will: each answer
             # is of a file given and not reached but these, so they are looked for only when there are a window of
@@ -434,7 +477,7 @@ class Prefetch:
                 answers, answered = os.pipe()
                 _widen(answered)  # NOTE: room for ~10,000 answers, which the parser takes in only as it goes
                 os.set_blocking(answers, False)
-            shared = mmap.mmap(-1, _WARM + 1)  # NOTE: anonymous and MAP_SHARED: the same page in both processes
+            shared = mmap.mmap(-1, _SHARED_BYTES)  # NOTE: anonymous and MAP_SHARED: the same page in both processes
         except OSError:  # NOTE: out of descriptors or memory: no reading ahead, nothing left open
             _close(rfd, wfd, answers, answered)
             self.stopped = True
@@ -577,7 +620,7 @@ def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int) -> 
         with contextlib.suppress(OSError):  # NOTE: none of the parent's files (its output, pipes, sockets) held here
             for lo, hi in zip([0] + [fd + 1 for fd in keep], [*keep, max(os.sysconf("SC_OPEN_MAX"), 1 << 16)]):
                 os.closerange(lo, hi)
-        _bring_in(rfd, shared, parent, parser=_Parser(answers) if answers >= 0 else None)
+        _bring_in(rfd, shared, parent, parser=_Parser(answers, shared) if answers >= 0 else None)
     except BaseException:  # noqa: BLE001, S110 - nothing to tell: the parser reads every file itself anyway
         pass
     finally:
@@ -652,8 +695,10 @@ class _Parser:
     """What the helper parses, in order and as far ahead of the parser as the files given allow, and its answers
     to the parser (:data:`_Answers`, in frames on the pipe ``wfd``)."""
 
-    def __init__(self, wfd: int) -> None:
+    def __init__(self, wfd: int, shared: mmap.mmap | None = None) -> None:
         self.wfd = wfd
+        self.shared = shared
+        """Where the parser is told how far the answers written go (:data:`_SENT`); None: it is not told."""
         self.todo: list[tuple[int, bytes]] = []
         """``(order, path)`` of the files given, in order; those from :attr:`at` on are not parsed yet."""
         self.at = 0
@@ -755,13 +800,18 @@ class _Parser:
 
     def flush(self) -> None:
         """Send the answers not yet sent (waits while the pipe is full: the parser reads it as it goes)."""
-        if not self.answers[2] and not self.answers[3]:
+        keys, refs, records, others = self.answers
+        if not records and not others:
             return
+        first = min(records[0][0] if records else others[0][0], others[0][0] if others else records[0][0])
+        last = max(records[-1][0] if records else others[-1][0], others[-1][0] if others else records[-1][0])
         data = marshal.dumps(self.answers)
         self.answers = ([], [], [], [])
-        out = memoryview(_FRAME.pack(len(data)) + data)
+        out = memoryview(_FRAME.pack(len(data), first, last, bool(keys or refs)) + data)
         while out:
             out = out[os.write(self.wfd, out) :]
+        if self.shared is not None:
+            _PROGRESS.pack_into(self.shared, _SENT, last + 1)
 
 
 def _read(path: bytes, opened: tuple[int, os.stat_result] | None = None,
