@@ -259,7 +259,7 @@ def test_without_pidfd_the_helper_is_ended_by_its_pid(tmp_path: Path, monkeypatc
     assert _reaped(ahead.pid)
 
 
-def _records(answers: int, count: int) -> list[tuple[int, int, tuple[int, ...], tuple[str, ...], tuple[int, ...]]]:
+def _records(answers: int, count: int) -> list[tuple[int, int, tuple[int, ...]]]:
     """The first ``count`` answers the helper sends on the pipe ``answers`` (fewer when none come for 10 s)."""
     records = []
     data = b""
@@ -269,7 +269,7 @@ def _records(answers: int, count: int) -> list[tuple[int, int, tuple[int, ...], 
             n = prefetch._FRAME.unpack_from(data)[0]
             if len(data) < prefetch._FRAME.size + n:
                 break
-            records += marshal.loads(data[prefetch._FRAME.size : prefetch._FRAME.size + n])[2]
+            records += marshal.loads(data[prefetch._FRAME.size : prefetch._FRAME.size + n])[3]
             data = data[prefetch._FRAME.size + n :]
     return records
 

@@ -17,14 +17,14 @@ Parsing there too (fifth round): where the scan may run on two cores or more
 (:func:`~iisbitness.pe.readahead.usable_cores`, the CPU affinity: on one, the helper's parse would take the parser's
 own time), the helper also parses the files it is given: each plain .NET assembly
 (:func:`iisbitness.pe.classify.plain_read`, the parser's own code; nearly every file of a ``bin`` folder) gives an
-answer of plain data (:data:`_Answers`: the numbers of its image key and AssemblyRef rows, each key and row sent
+answer of plain data (:data:`_Answers`: the number of its shape, its image key and AssemblyRef rows, each key, row and shape sent
 once, and its P/Invoke module names) on a pipe of its own, in :mod:`marshal` frames; any other file it can read (a
 ReadyToRun or native image, a file that is no PE: seventh round) its facts as the parser's general readers give them
 (:func:`iisbitness.pe.classify.general_read`). :meth:`Prefetch.take` hands the
 parser the facts built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_image`, as
 :func:`~iisbitness.pe.classify._plain` builds them from its own read, or :func:`~iisbitness.pe.classify.general_facts`;
 and the dependency names the references give, :func:`iisbitness.pe.deps.assembly_dependencies`, worked out once per
-set of them for plain files), or None: the parser then reads the file
+shape for plain files), or None: the parser then reads the file
 itself, as without the helper. So whatever the helper does (slow, dead, a file it may not open, a frame that cannot
 be read: then no more answers are read), the report is the same; only the time changes. A rescan (the first files
 in the page cache) starts no helper, not even to parse: on a loaded machine the parser then waited longer for a
@@ -82,7 +82,7 @@ from iisbitness.pe.classify import (
     PlainRead,
     general_facts,
     general_read,
-    plain_image,
+    plain_fields,
     plain_read,
 )
 from iisbitness.pe.deps import assembly_dependencies
@@ -183,17 +183,27 @@ to files the parser has passed)."""
 _Identity = tuple[int, int, int, int, int]
 """What says a file is the one the helper read: ``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)``."""
 
-_Answers = tuple[list[PlainKey], list[RefKey], list[tuple[int, int, tuple[int, ...], tuple[str, ...], _Identity]],
+_Shape = tuple[int, tuple[int, ...], tuple[str, ...]]
+"""What a plain file's facts are made of besides its path: ``(image key number, AssemblyRef numbers, P/Invoke
+modules)``."""
+
+_Answers = tuple[list[PlainKey], list[RefKey], list[_Shape], list[tuple[int, int, _Identity]],
                  list[tuple[int, GeneralFacts, _Identity]]]
-"""A frame of the helper's answers: the image keys and AssemblyRef rows not sent before (numbered in the order sent,
-from 0), then per plain file parsed ``(order, image key number, AssemblyRef numbers, P/Invoke modules, identity)``,
-and per other file parsed (ReadyToRun, native, not a PE) ``(order, its facts as plain data, identity)``: the identity
+"""A frame of the helper's answers: the image keys, AssemblyRef rows and shapes (:data:`_Shape`) not sent before
+(each numbered in the order sent, from 0), then per plain file parsed ``(order, shape number, identity)`` (issue 25,
+eighth round, flowcpu2: the parser builds a shape's facts once, and per file only its PeImage from them), and per
+other file parsed (ReadyToRun, native, not a PE) ``(order, its facts as plain data, identity)``: the identity
 (:func:`_identity`) of the file as the helper read it, which :meth:`Prefetch.take` compares with the file's when the
 parser reaches it."""
 
-_Answer = tuple[int, tuple[int, ...], tuple[str, ...], _Identity] | tuple[GeneralFacts, _Identity]
-"""What the parser keeps of a file's answer until it reaches the file: a plain file's record without its order
-number, or another file's facts and identity."""
+_Answer = tuple[int, _Identity] | tuple[GeneralFacts, _Identity]
+"""What the parser keeps of a file's answer until it reaches the file: a plain file's shape number, or another
+file's facts; and its identity."""
+
+_Built = tuple[tuple[object, ...], tuple[AssemblyRef, ...], tuple[str, ...], tuple[tuple[str, str], ...] | None]
+"""The facts of a plain file's shape (:data:`_Shape`): its PeImage's fields after ``path``
+(:func:`~iisbitness.pe.classify.plain_fields`), AssemblyRefs, P/Invoke modules and dependency names (None when its
+references are not all of them)."""
 
 
 def _identity(st: os.stat_result) -> _Identity:
@@ -251,10 +261,10 @@ class Prefetch:
         self._ref_sets: dict[tuple[int, ...], tuple[AssemblyRef, ...]] = {}
         """The references of each set of AssemblyRef numbers answered: one tuple for the files that share it (the
         same assembly in many sites' ``bin``)."""
-        self._dependencies: dict[tuple[int, tuple[int, ...], tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
-        """The dependency names (:func:`~iisbitness.pe.deps.assembly_dependencies`) of the images of each image key,
-        set of AssemblyRef numbers and P/Invoke modules answered, whose references are all their dependencies: worked
-        out once per set, one tuple for the files that share it."""
+        self._shapes: list[_Shape] = []
+        self._built: dict[int, _Built] = {}
+        """Per shape number answered, its facts (the dependency names by
+        :func:`~iisbitness.pe.deps.assembly_dependencies`): worked out once per shape, shared by the files of it."""
 
     def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """Bring ``paths`` in, in this order (the order the parser will read them)."""
@@ -337,10 +347,11 @@ class Prefetch:
             if answer is None:
                 return None
         try:
-            if len(answer) == 2:
-                image, references, found, identity = self._general(key, *answer)
+            shape, identity = answer
+            if type(shape) is int:
+                image, references, found = self._plain(key, shape)
             else:
-                image, references, found, identity = self._plain(key, *answer)
+                image, references, found = self._general(key, shape)  # type: ignore[arg-type]
         except (AttributeError, IndexError, TypeError, ValueError):
             self.close()  # NOTE: a defect: the parser reads every file itself from now on
             return None
@@ -353,35 +364,40 @@ class Prefetch:
         self.answered += 1
         return Parsed(image, references, found)
 
-    def _plain(self, key: str, number: int, ids: tuple[int, ...], modules: tuple[str, ...], identity: _Identity,
-               ) -> tuple[PeImage, AssemblyReferences | None, tuple[tuple[str, str], ...] | None, _Identity]:
-        """The facts of the plain file ``key`` from its answer: its headers and, once per set of references, its
-        dependency names, or its references when those are not all of them (mixed-mode: its imports count too); and
-        the identity. Raises what a number never sent raises (IndexError, ValueError)."""
-        if number < 0:
-            raise ValueError(number)
-        image = plain_image(key, self._keys[number])
-        found = self._dependencies.get((number, ids, modules))
-        if found is not None:
-            return image, None, found, identity
-        refs = self._references(ids)
-        found = assembly_dependencies(image, refs, modules)
+    def _plain(self, key: str, shape: int,
+               ) -> tuple[PeImage, AssemblyReferences | None, tuple[tuple[str, str], ...] | None]:
+        """The facts of the plain file ``key`` of shape number ``shape``: its headers (one call with the shape's
+        fields, :func:`~iisbitness.pe.classify.plain_image`'s) and, worked out once per shape, its dependency names, or
+        its references when those are not all of them (mixed-mode: its imports count too). Raises what a number
+        never sent raises (IndexError, ValueError)."""
+        built = self._built.get(shape)
+        if built is None:
+            if shape < 0:
+                raise ValueError(shape)
+            number, ids, modules = self._shapes[shape]
+            if number < 0:
+                raise ValueError(number)
+            fields = plain_fields(self._keys[number])
+            refs = self._references(ids)
+            found = assembly_dependencies(PeImage(key, *fields), refs, modules)  # type: ignore[arg-type]
+            built = self._built[shape] = (fields, refs, modules, found)
+        fields, refs, modules, found = built
+        image = PeImage(key, *fields)  # type: ignore[arg-type]
         if found is None:
-            return image, AssemblyReferences(key, refs, modules), None, identity
-        self._dependencies[(number, ids, modules)] = found
-        return image, None, found, identity
+            return image, AssemblyReferences(key, refs, modules), None
+        return image, None, found
 
     @staticmethod
-    def _general(key: str, facts: GeneralFacts, identity: _Identity,
-                 ) -> tuple[PeImage, AssemblyReferences | None, tuple[tuple[str, str], ...] | None, _Identity]:
+    def _general(key: str, facts: GeneralFacts,
+                 ) -> tuple[PeImage, AssemblyReferences | None, tuple[tuple[str, str], ...] | None]:
         """The facts of another file ``key`` from its answer (:func:`~iisbitness.pe.classify.general_facts`), with
         its dependency names instead of its references where those are all of them and were read whole. Raises
         ValueError, TypeError for facts the helper never sends."""
         image, references = general_facts(key, facts)
         if references is None or references.reason is not None:
-            return image, references, None, identity
+            return image, references, None
         found = assembly_dependencies(image, references.assembly_refs, references.pinvoke_modules)
-        return image, None if found is not None else references, found, identity
+        return image, None if found is not None else references, found
 
     def _references(self, ids: tuple[int, ...]) -> tuple[AssemblyRef, ...]:
         """The AssemblyRefs numbered ``ids`` in the answers; one tuple per set of numbers (the same assembly in many
@@ -445,15 +461,16 @@ class Prefetch:
                 _, last, new, data = frames.popleft()
                 if last < progress and not new:
                     continue
-                keys, refs, records, others = marshal.loads(data)
+                keys, refs, shapes, records, others = marshal.loads(data)
                 if new:
                     self._keys += keys
                     self._refs += plain_refs(refs)
+                    self._shapes += shapes
                 if last < progress:
                     continue
-                for seq, number, ids, modules, identity in records:
+                for seq, shape, identity in records:
                     if seq >= progress:
-                        answers[seq] = (number, ids, modules, identity)
+                        answers[seq] = (shape, identity)
                 for seq, facts, identity in others:
                     if seq >= progress:
                         answers[seq] = (facts, identity)
@@ -710,8 +727,10 @@ class _Parser:
         """Per order number, 1 once the helper opened the file to parse it (and brought it in so)."""
         self.keys: dict[PlainKey, int] = {}
         self.refs: dict[RefKey, int] = {}
-        """The image keys and AssemblyRef rows sent, by their numbers (the parser's lists, the other way round)."""
-        self.answers: _Answers = ([], [], [], [])
+        self.shapes: dict[_Shape, int] = {}
+        """The image keys, AssemblyRef rows and shapes sent, by their numbers (the parser's lists, the other way
+        round)."""
+        self.answers: _Answers = ([], [], [], [], [])
         """What is not yet sent."""
 
     def push(self, seq: int, paths: list[bytes]) -> None:
@@ -747,7 +766,7 @@ class _Parser:
         if read is None or len(self.refs) > _MAX_REFS:
             return True
         plain, general, identity = read
-        new_keys, new_refs, records, others = self.answers
+        new_keys, new_refs, new_shapes, records, others = self.answers
         if plain is None:
             assert general is not None
             others.append((seq, general, identity))
@@ -767,7 +786,12 @@ class _Parser:
                 i = refs[row] = len(refs)
                 new_refs.append(row)
             ids.append(i)
-        records.append((seq, number, tuple(ids), modules, identity))
+        shape = (number, tuple(ids), modules)
+        shaped = self.shapes.get(shape)
+        if shaped is None:
+            shaped = self.shapes[shape] = len(self.shapes)
+            new_shapes.append(shape)
+        records.append((seq, shaped, identity))
         if len(records) + len(others) >= _BATCH or seq < progress + _NEAR:
             self.flush()
         return True
@@ -800,14 +824,14 @@ class _Parser:
 
     def flush(self) -> None:
         """Send the answers not yet sent (waits while the pipe is full: the parser reads it as it goes)."""
-        keys, refs, records, others = self.answers
+        keys, refs, shapes, records, others = self.answers
         if not records and not others:
             return
         first = min(records[0][0] if records else others[0][0], others[0][0] if others else records[0][0])
         last = max(records[-1][0] if records else others[-1][0], others[-1][0] if others else records[-1][0])
         data = marshal.dumps(self.answers)
-        self.answers = ([], [], [], [])
-        out = memoryview(_FRAME.pack(len(data), first, last, bool(keys or refs)) + data)
+        self.answers = ([], [], [], [], [])
+        out = memoryview(_FRAME.pack(len(data), first, last, bool(keys or refs or shapes)) + data)
         while out:
             out = out[os.write(self.wfd, out) :]
         if self.shared is not None:
