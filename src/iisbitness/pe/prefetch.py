@@ -17,11 +17,11 @@ Parsing there too (fifth round): where the scan may run on two cores or more
 (:func:`~iisbitness.pe.readahead.usable_cores`, the CPU affinity: on one, the helper's parse would take the parser's
 own time), the helper also parses the files it is given: each plain .NET assembly
 (:func:`iisbitness.pe.classify.plain_read`, the parser's own code; nearly every file of a ``bin`` folder) gives an
-answer of plain data (:data:`_Answers`: the number of its shape, its image key and AssemblyRef rows, each key, row and shape sent
-once, and its P/Invoke module names) on a pipe of its own, in :mod:`marshal` frames; any other file it can read (a
-ReadyToRun or native image, a file that is no PE: seventh round) its facts as the parser's general readers give them
-(:func:`iisbitness.pe.classify.general_read`). :meth:`Prefetch.take` hands the
-parser the facts built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_image`, as
+answer of plain data (:data:`_Answers`: the number of its shape, made of its image key, AssemblyRef rows and P/Invoke
+module names, each key, row and shape sent once) on a pipe of its own, in :mod:`marshal` frames; any other file it
+can read (a ReadyToRun or native image, a file that is no PE: seventh round) its facts as the parser's general
+readers give them (:func:`iisbitness.pe.classify.general_read`). :meth:`Prefetch.take` hands the parser the facts
+built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_image`, as
 :func:`~iisbitness.pe.classify._plain` builds them from its own read, or :func:`~iisbitness.pe.classify.general_facts`;
 and the dependency names the references give, :func:`iisbitness.pe.deps.assembly_dependencies`, worked out once per
 shape for plain files), or None: the parser then reads the file
@@ -175,10 +175,10 @@ PIPE_BYTES = 1 << 20
 
 _FRAME = struct.Struct("<Iqqb")
 """The head of one frame of the helper's answers on its pipe: the length of what follows (a :mod:`marshal` dump of
-:data:`_Answers`), the order numbers of its first and last files, and 1 when it numbers image keys or AssemblyRef
-rows not sent before (else 0): the parser decodes a frame only when it reaches its first file, or when it numbers
-what later frames use (issue 25, eighth round, flowcpu2: a file not answered no longer pays for decoding the answers
-to files the parser has passed)."""
+:data:`_Answers`), the order numbers of its first and last files, and 1 when it numbers image keys,
+AssemblyRef rows or shapes not sent before (else 0): the parser decodes a frame only when it reaches its first file,
+or when it numbers what later frames use (issue 25, eighth round, flowcpu2: a file not answered no longer pays for
+decoding the answers to files the parser has passed)."""
 
 _Identity = tuple[int, int, int, int, int]
 """What says a file is the one the helper read: ``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)``."""
@@ -249,8 +249,8 @@ class Prefetch:
         """The helper's answers (a pipe that does not block), -1 when it does not parse or they are no longer read."""
         self._inbox = bytearray()
         self._frames: deque[tuple[int, int, bool, bytearray]] = deque()
-        """The frames received and not decoded: ``(first, last, numbers new keys or rows, marshal dump)``, in the
-        order sent (:data:`_FRAME`)."""
+        """The frames received and not decoded: ``(first, last, numbers new keys, rows or shapes, marshal dump)``,
+        in the order sent (:data:`_FRAME`)."""
         self._seen = 0
         """The order number past the last file of the frames received: an answer to a file before it is among
         :attr:`_frames` or :attr:`_answers`, or was never sent."""
@@ -451,8 +451,9 @@ class Prefetch:
 
     def _decode(self, upto: int | None) -> None:
         """Decode the frames received (:data:`_Answers`) whose first file is numbered ``upto`` or before (None: all):
-        their answers to files the parser has not reached, and to ``upto`` (the file being taken), kept for it. A frame of files all passed is dropped
-        undecoded, unless it numbers image keys or AssemblyRef rows (later frames use those numbers)."""
+        their answers to files the parser has not reached, and to ``upto`` (the file being taken), kept for it. A
+        frame of files all passed is dropped undecoded, unless it numbers image keys, AssemblyRef rows or shapes (later
+        frames use those numbers)."""
         frames, answers, progress = self._frames, self._answers, self._progress
         if upto is not None:
             progress = min(progress, upto)  # NOTE: the file being taken is passed already, its answer wanted
