@@ -13,7 +13,7 @@ process with :class:`iisbitness.pe.prefetch.Prefetch` instrumented (its methods 
 - files taken (``Prefetch.take``) and answered by the helper; the seconds from the scan's start at which the helper
   was started (and the files given by then) and at which the parser took its first file;
 - the parser's CPU seconds in ``take`` (answered and not) and in ``_receive`` (reading and decoding the helper's
-  frames; counted within ``take``) and the number of ``_receive`` calls;
+  frames; counted within ``take``; and ``_decode`` where it is called without a read) and the number of their calls;
 - per tenth of the parser's takes (in time), the files taken and answered: where the helper falls behind.
 
 Benchmarks/README.md, issue 25, eighth round, has what it showed.
@@ -59,6 +59,8 @@ class _Log:
 
 def _instrument(log: list[_Log]) -> None:
     take, receive, start = prefetch.Prefetch.take, prefetch.Prefetch._receive, prefetch.Prefetch._start
+    decode = getattr(prefetch.Prefetch, "_decode", None)  # NOTE: flowcpu2: frames decoded without reading the pipe
+    inside = [False]
 
     def timed_take(self: prefetch.Prefetch, path: Any) -> Any:
         t, c = time.perf_counter(), time.thread_time()
@@ -66,16 +68,30 @@ def _instrument(log: list[_Log]) -> None:
         log[-1].takes.append((t - log[-1].t0, got is not None, time.thread_time() - c))
         return got
 
-    def timed_receive(self: prefetch.Prefetch) -> None:
+    def timed_receive(self: prefetch.Prefetch, *args: Any) -> None:
         c = time.thread_time()
-        receive(self)
+        inside[0] = True
+        try:
+            receive(self, *args)
+        finally:
+            inside[0] = False
         log[-1].receives.append(time.thread_time() - c)
+
+    def timed_decode(self: prefetch.Prefetch, *args: Any) -> None:
+        if inside[0] or decode is None:
+            return decode(self, *args) if decode is not None else None
+        c = time.thread_time()
+        decode(self, *args)
+        log[-1].receives.append(time.thread_time() - c)
+        return None
 
     def timed_start(self: prefetch.Prefetch) -> None:
         log[-1].start = (time.perf_counter() - log[-1].t0, self.files)
         start(self)
 
     patches: dict[str, Callable[..., Any]] = {"take": timed_take, "_receive": timed_receive, "_start": timed_start}
+    if decode is not None:
+        patches["_decode"] = timed_decode
     for name, fn in patches.items():
         setattr(prefetch.Prefetch, name, fn)
 

@@ -7,6 +7,7 @@ its pid)."""
 from __future__ import annotations
 
 import marshal
+import mmap
 import os
 import select
 import shutil
@@ -214,7 +215,7 @@ def test_answers_that_cannot_be_read_are_dropped(tmp_path: Path, parsing: None) 
         ahead.files_ahead(files)
         assert ahead._rfd >= 0
         rfd, wfd = os.pipe()
-        os.write(wfd, prefetch._FRAME.pack(5) + b"\xffjunk")
+        os.write(wfd, prefetch._FRAME.pack(5, 0, 0, 1) + b"\xffjunk")
         ahead._rfd = rfd  # NOTE: the helper's own pipe is closed with it, by close
         ahead._receive()
         assert ahead._rfd < 0 and not ahead._answers
@@ -259,17 +260,17 @@ def test_without_pidfd_the_helper_is_ended_by_its_pid(tmp_path: Path, monkeypatc
     assert _reaped(ahead.pid)
 
 
-def _records(answers: int, count: int) -> list[tuple[int, int, tuple[int, ...], tuple[str, ...], tuple[int, ...]]]:
+def _records(answers: int, count: int) -> list[tuple[int, int, tuple[int, ...]]]:
     """The first ``count`` answers the helper sends on the pipe ``answers`` (fewer when none come for 10 s)."""
     records = []
     data = b""
     while len(records) < count and select.select([answers], [], [], 10)[0]:
         data += os.read(answers, 1 << 16)
         while len(data) >= prefetch._FRAME.size:
-            (n,) = prefetch._FRAME.unpack_from(data)
+            n = prefetch._FRAME.unpack_from(data)[0]
             if len(data) < prefetch._FRAME.size + n:
                 break
-            records += marshal.loads(data[prefetch._FRAME.size : prefetch._FRAME.size + n])[2]
+            records += marshal.loads(data[prefetch._FRAME.size : prefetch._FRAME.size + n])[3]
             data = data[prefetch._FRAME.size + n :]
     return records
 
@@ -477,3 +478,51 @@ def test_a_helper_held_up_changes_nothing_but_speed(tmp_path: Path, monkeypatch:
     assert ahead.files == 2 * len(plain) and len(taken) >= ahead.files
     assert sum(taken[: ahead.files // 2]) < ahead.files // 4 and taken[ahead.files - 1], taken
     assert _reaped(ahead.pid)
+
+
+@posix
+def test_an_answer_that_comes_in_its_files_own_take_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper's answer to a file, written just before the parser reaches that file (no take read the pipe since),
+    is taken, not dropped (main dropped it: the file was passed by then); a file the helper skipped is read by the
+    parser; answers to copies of one assembly (one shape, built once) each name their own file. The helper's
+    ``_Parser`` runs in this process, writing to a pipe the parser side reads (no helper process started)."""
+    monkeypatch.setattr(prefetch, "LEAD", 0)
+    files = _copies(tmp_path, 7)
+    ahead = Prefetch()
+    ahead.files_ahead(files)  # NOTE: fewer than START_FILES: no helper process
+    assert not ahead.pid
+    ahead._out.clear()  # NOTE: the paths kept for a helper to start: none will
+    rfd, wfd = os.pipe()
+    os.set_blocking(rfd, False)
+    shared = mmap.mmap(-1, prefetch._SHARED_BYTES)
+    ahead._rfd, ahead._shared = rfd, shared
+    helper = prefetch._Parser(wfd, shared)
+    helper.push(0, [os.fsencode(f) for f in files])
+    try:
+        assert helper.parse_one(0)  # NOTE: file 0, answered at once (close behind: each answer its own frame)
+        assert _taken(ahead, files[0])
+        assert ahead.take(files[1]) is None  # NOTE: never answered (the helper went on from file 2)
+        for seq in range(2, len(files)):
+            assert helper.parse_one(2)
+        for path in files[2:]:
+            assert _taken(ahead, path)
+        assert ahead.answered == len(files) - 1
+    finally:
+        ahead.close()
+        os.close(rfd)
+        os.close(wfd)
+
+
+def _taken(ahead: Prefetch, path: Path) -> bool:
+    """Whether ``ahead.take(path)`` gives the parser's own facts of ``path`` (its headers, and its dependency names
+    or references)."""
+    got = ahead.take(path)
+    if got is None:
+        return False
+    image, references, error = read_image_and_references(path)
+    assert error is None and got.image == image and got.image.path == str(path)
+    if got.dependencies is None:
+        assert got.references == references
+    else:
+        assert got.dependencies == dependency_names(path, image, BinaryFacts())
+    return True

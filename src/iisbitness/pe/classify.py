@@ -530,6 +530,13 @@ def plain_facts(path: str, key: PlainKey, refs: tuple[AssemblyRef, ...], modules
 def plain_image(path: str, key: PlainKey) -> PeImage:
     """The headers of the plain image ``path`` from its :data:`PlainKey` (:func:`plain_read`), their fields after
     ``path`` shared with every image of the same key (:data:`_PLAIN_IMAGES`)."""
+    return PeImage(path, *plain_fields(key))  # type: ignore[arg-type]
+
+
+def plain_fields(key: PlainKey) -> tuple[object, ...]:
+    """The fields after ``path`` of the :class:`PeImage` of a plain image of :data:`PlainKey` ``key``
+    (:func:`plain_image`), in declaration order: one tuple per key (:data:`_PLAIN_IMAGES`). Raises ValueError,
+    TypeError for a key :func:`plain_read` never gives."""
     fields = _PLAIN_IMAGES.get(key)
     if fields is None:
         machine, pe32_plus, is_dll, flags, major, minor, subsystem, version = key
@@ -541,7 +548,7 @@ def plain_image(path: str, key: PlainKey) -> PeImage:
                   notes, None, clr_version, sys.intern(f"{major}.{minor}"), None, None, subsystem)
         if len(_PLAIN_IMAGES) < _MAX_PLAIN_IMAGES:
             _PLAIN_IMAGES[key] = fields
-    return PeImage(path, *fields)  # type: ignore[arg-type]
+    return fields
 
 
 GeneralFacts = tuple[tuple[object, ...], tuple[tuple[str, str], ...] | None, tuple[str, ...], str | None]

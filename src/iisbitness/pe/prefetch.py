@@ -17,14 +17,14 @@ Parsing there too (fifth round): where the scan may run on two cores or more
 (:func:`~iisbitness.pe.readahead.usable_cores`, the CPU affinity: on one, the helper's parse would take the parser's
 own time), the helper also parses the files it is given: each plain .NET assembly
 (:func:`iisbitness.pe.classify.plain_read`, the parser's own code; nearly every file of a ``bin`` folder) gives an
-answer of plain data (:data:`_Answers`: the numbers of its image key and AssemblyRef rows, each key and row sent
-once, and its P/Invoke module names) on a pipe of its own, in :mod:`marshal` frames; any other file it can read (a
-ReadyToRun or native image, a file that is no PE: seventh round) its facts as the parser's general readers give them
-(:func:`iisbitness.pe.classify.general_read`). :meth:`Prefetch.take` hands the
-parser the facts built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_image`, as
+answer of plain data (:data:`_Answers`: the number of its shape, made of its image key, AssemblyRef rows and P/Invoke
+module names, each key, row and shape sent once) on a pipe of its own, in :mod:`marshal` frames; any other file it
+can read (a ReadyToRun or native image, a file that is no PE: seventh round) its facts as the parser's general
+readers give them (:func:`iisbitness.pe.classify.general_read`). :meth:`Prefetch.take` hands the parser the facts
+built from an answer with the parser's own code (:func:`iisbitness.pe.classify.plain_image`, as
 :func:`~iisbitness.pe.classify._plain` builds them from its own read, or :func:`~iisbitness.pe.classify.general_facts`;
 and the dependency names the references give, :func:`iisbitness.pe.deps.assembly_dependencies`, worked out once per
-set of them for plain files), or None: the parser then reads the file
+shape for plain files), or None: the parser then reads the file
 itself, as without the helper. So whatever the helper does (slow, dead, a file it may not open, a frame that cannot
 be read: then no more answers are read), the report is the same; only the time changes. A rescan (the first files
 in the page cache) starts no helper, not even to parse: on a loaded machine the parser then waited longer for a
@@ -82,7 +82,7 @@ from iisbitness.pe.classify import (
     PlainRead,
     general_facts,
     general_read,
-    plain_image,
+    plain_fields,
     plain_read,
 )
 from iisbitness.pe.deps import assembly_dependencies
@@ -130,10 +130,16 @@ followed (it may lead out of the image; the parser resolves such a file itself).
 
 _PROGRESS = struct.Struct("<q")
 """The shared page: at 0 the parser's progress (the order number of the next file it has not reached), written only
-by the parser; at :data:`_WARM` a byte written only by the helper: 1 when it stopped because the files are warm.
-NOTE: no lock: a torn read of the progress only moves the helper's window for a moment."""
+by the parser; at :data:`_WARM` a byte written only by the helper: 1 when it stopped because the files are warm; at
+:data:`_SENT` the order number past the last file whose answer the helper has written to its pipe, written only by
+the helper. NOTE: no lock: a torn read of the progress only moves the helper's window for a moment, one of the
+answers sent only makes the parser read the pipe for nothing or miss an answer (it reads that file itself)."""
 
 _WARM = 8
+
+_SENT = 16
+
+_SHARED_BYTES = _SENT + _PROGRESS.size
 
 _POLL = 0.0005
 """Seconds the helper first sleeps while it is a whole window ahead of the parser, doubled each time up to
@@ -167,23 +173,37 @@ _MAX_REFS = 1 << 16
 PIPE_BYTES = 1 << 20
 """The size asked for each pipe to the helper and back (:func:`_widen`)."""
 
-_FRAME = struct.Struct("<I")
-"""The length of one frame of the helper's answers (a :mod:`marshal` dump of :data:`_Answers`) on its pipe."""
+_FRAME = struct.Struct("<Iqqb")
+"""The head of one frame of the helper's answers on its pipe: the length of what follows (a :mod:`marshal` dump of
+:data:`_Answers`), the order numbers of its first and last files, and 1 when it numbers image keys,
+AssemblyRef rows or shapes not sent before (else 0): the parser decodes a frame only when it reaches its first file,
+or when it numbers what later frames use (issue 25, eighth round, flowcpu2: a file not answered no longer pays for
+decoding the answers to files the parser has passed)."""
 
 _Identity = tuple[int, int, int, int, int]
 """What says a file is the one the helper read: ``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)``."""
 
-_Answers = tuple[list[PlainKey], list[RefKey], list[tuple[int, int, tuple[int, ...], tuple[str, ...], _Identity]],
+_Shape = tuple[int, tuple[int, ...], tuple[str, ...]]
+"""What a plain file's facts are made of besides its path: ``(image key number, AssemblyRef numbers, P/Invoke
+modules)``."""
+
+_Answers = tuple[list[PlainKey], list[RefKey], list[_Shape], list[tuple[int, int, _Identity]],
                  list[tuple[int, GeneralFacts, _Identity]]]
-"""A frame of the helper's answers: the image keys and AssemblyRef rows not sent before (numbered in the order sent,
-from 0), then per plain file parsed ``(order, image key number, AssemblyRef numbers, P/Invoke modules, identity)``,
-and per other file parsed (ReadyToRun, native, not a PE) ``(order, its facts as plain data, identity)``: the identity
+"""A frame of the helper's answers: the image keys, AssemblyRef rows and shapes (:data:`_Shape`) not sent before
+(each numbered in the order sent, from 0), then per plain file parsed ``(order, shape number, identity)`` (issue 25,
+eighth round, flowcpu2: the parser builds a shape's facts once, and per file only its PeImage from them), and per
+other file parsed (ReadyToRun, native, not a PE) ``(order, its facts as plain data, identity)``: the identity
 (:func:`_identity`) of the file as the helper read it, which :meth:`Prefetch.take` compares with the file's when the
 parser reaches it."""
 
-_Answer = tuple[int, tuple[int, ...], tuple[str, ...], _Identity] | tuple[GeneralFacts, _Identity]
-"""What the parser keeps of a file's answer until it reaches the file: a plain file's record without its order
-number, or another file's facts and identity."""
+_Answer = tuple[int, _Identity] | tuple[GeneralFacts, _Identity]
+"""What the parser keeps of a file's answer until it reaches the file: a plain file's shape number, or another
+file's facts; and its identity."""
+
+_Built = tuple[tuple[object, ...], tuple[AssemblyRef, ...], tuple[str, ...], tuple[tuple[str, str], ...] | None]
+"""The facts of a plain file's shape (:data:`_Shape`): its PeImage's fields after ``path``
+(:func:`~iisbitness.pe.classify.plain_fields`), AssemblyRefs, P/Invoke modules and dependency names (None when its
+references are not all of them)."""
 
 
 def _identity(st: os.stat_result) -> _Identity:
@@ -228,6 +248,12 @@ class Prefetch:
         self._rfd = -1
         """The helper's answers (a pipe that does not block), -1 when it does not parse or they are no longer read."""
         self._inbox = bytearray()
+        self._frames: deque[tuple[int, int, bool, bytearray]] = deque()
+        """The frames received and not decoded: ``(first, last, numbers new keys, rows or shapes, marshal dump)``,
+        in the order sent (:data:`_FRAME`)."""
+        self._seen = 0
+        """The order number past the last file of the frames received: an answer to a file before it is among
+        :attr:`_frames` or :attr:`_answers`, or was never sent."""
         self._answers: dict[int, _Answer] = {}
         """Per order number, the facts the helper sent (:data:`_Answers`) and the parser has not reached."""
         self._keys: list[PlainKey] = []
@@ -235,10 +261,10 @@ class Prefetch:
         self._ref_sets: dict[tuple[int, ...], tuple[AssemblyRef, ...]] = {}
         """The references of each set of AssemblyRef numbers answered: one tuple for the files that share it (the
         same assembly in many sites' ``bin``)."""
-        self._dependencies: dict[tuple[int, tuple[int, ...], tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
-        """The dependency names (:func:`~iisbitness.pe.deps.assembly_dependencies`) of the images of each image key,
-        set of AssemblyRef numbers and P/Invoke modules answered, whose references are all their dependencies: worked
-        out once per set, one tuple for the files that share it."""
+        self._shapes: list[_Shape] = []
+        self._built: dict[int, _Built] = {}
+        """Per shape number answered, its facts (the dependency names by
+        :func:`~iisbitness.pe.deps.assembly_dependencies`): worked out once per shape, shared by the files of it."""
 
     def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """Bring ``paths`` in, in this order (the order the parser will read them)."""
@@ -309,15 +335,23 @@ class Prefetch:
             return None
         answer = self._answers.pop(seq, None)
         if answer is None:
-            self._receive()
+            # NOTE: the pipe is read only when the helper says it wrote an answer for this file or a later one, and
+            # frames are decoded only up to this file's: a file not answered pays for no answers but its own
+            if seq >= self._seen and _PROGRESS.unpack_from(shared, _SENT)[0] > seq:
+                self._receive(seq)
+            elif self._frames and self._frames[0][0] <= seq:
+                self._decode(seq)
+            else:
+                return None
             answer = self._answers.pop(seq, None)
             if answer is None:
                 return None
         try:
-            if len(answer) == 2:
-                image, references, found, identity = self._general(key, *answer)
+            shape, identity = answer
+            if type(shape) is int:
+                image, references, found = self._plain(key, shape)
             else:
-                image, references, found, identity = self._plain(key, *answer)
+                image, references, found = self._general(key, shape)  # type: ignore[arg-type]
         except (AttributeError, IndexError, TypeError, ValueError):
             self.close()  # NOTE: a defect: the parser reads every file itself from now on
             return None
@@ -330,35 +364,40 @@ class Prefetch:
         self.answered += 1
         return Parsed(image, references, found)
 
-    def _plain(self, key: str, number: int, ids: tuple[int, ...], modules: tuple[str, ...], identity: _Identity,
-               ) -> tuple[PeImage, AssemblyReferences | None, tuple[tuple[str, str], ...] | None, _Identity]:
-        """The facts of the plain file ``key`` from its answer: its headers and, once per set of references, its
-        dependency names, or its references when those are not all of them (mixed-mode: its imports count too); and
-        the identity. Raises what a number never sent raises (IndexError, ValueError)."""
-        if number < 0:
-            raise ValueError(number)
-        image = plain_image(key, self._keys[number])
-        found = self._dependencies.get((number, ids, modules))
-        if found is not None:
-            return image, None, found, identity
-        refs = self._references(ids)
-        found = assembly_dependencies(image, refs, modules)
+    def _plain(self, key: str, shape: int,
+               ) -> tuple[PeImage, AssemblyReferences | None, tuple[tuple[str, str], ...] | None]:
+        """The facts of the plain file ``key`` of shape number ``shape``: its headers (one call with the shape's
+        fields, :func:`~iisbitness.pe.classify.plain_image`'s) and, worked out once per shape, its dependency names, or
+        its references when those are not all of them (mixed-mode: its imports count too). Raises what a number
+        never sent raises (IndexError, ValueError)."""
+        built = self._built.get(shape)
+        if built is None:
+            if shape < 0:
+                raise ValueError(shape)
+            number, ids, modules = self._shapes[shape]
+            if number < 0:
+                raise ValueError(number)
+            fields = plain_fields(self._keys[number])
+            refs = self._references(ids)
+            found = assembly_dependencies(PeImage(key, *fields), refs, modules)  # type: ignore[arg-type]
+            built = self._built[shape] = (fields, refs, modules, found)
+        fields, refs, modules, found = built
+        image = PeImage(key, *fields)  # type: ignore[arg-type]
         if found is None:
-            return image, AssemblyReferences(key, refs, modules), None, identity
-        self._dependencies[(number, ids, modules)] = found
-        return image, None, found, identity
+            return image, AssemblyReferences(key, refs, modules), None
+        return image, None, found
 
     @staticmethod
-    def _general(key: str, facts: GeneralFacts, identity: _Identity,
-                 ) -> tuple[PeImage, AssemblyReferences | None, tuple[tuple[str, str], ...] | None, _Identity]:
+    def _general(key: str, facts: GeneralFacts,
+                 ) -> tuple[PeImage, AssemblyReferences | None, tuple[tuple[str, str], ...] | None]:
         """The facts of another file ``key`` from its answer (:func:`~iisbitness.pe.classify.general_facts`), with
         its dependency names instead of its references where those are all of them and were read whole. Raises
         ValueError, TypeError for facts the helper never sends."""
         image, references = general_facts(key, facts)
         if references is None or references.reason is not None:
-            return image, references, None, identity
+            return image, references, None
         found = assembly_dependencies(image, references.assembly_refs, references.pinvoke_modules)
-        return image, None if found is not None else references, found, identity
+        return image, None if found is not None else references, found
 
     def _references(self, ids: tuple[int, ...]) -> tuple[AssemblyRef, ...]:
         """The AssemblyRefs numbered ``ids`` in the answers; one tuple per set of numbers (the same assembly in many
@@ -380,9 +419,11 @@ class Prefetch:
         self._shared = None
         self._rfd = -1
         self._answers.clear()
+        self._frames.clear()
 
-    def _receive(self) -> None:
-        """Take in the answers the helper has sent (:data:`_Answers`), without waiting for more."""
+    def _receive(self, upto: int | None = None) -> None:
+        """Take in the frames the helper has sent (:data:`_FRAME`), without waiting for more, and decode those up to
+        the file numbered ``upto`` (:meth:`_decode`; None: all)."""
         inbox = self._inbox
         while True:
             try:
@@ -397,26 +438,46 @@ class Prefetch:
             inbox += chunk
             if len(chunk) < 1 << 16:
                 break
-        at, answers, progress = 0, self._answers, self._progress
+        at, frames, size = 0, self._frames, _FRAME.size
+        while len(inbox) - at >= size:
+            n, first, last, new = _FRAME.unpack_from(inbox, at)
+            if len(inbox) - at - size < n:
+                break
+            frames.append((first, last, new != 0, inbox[at + size : at + size + n]))
+            self._seen = max(self._seen, last + 1)
+            at += size + n
+        del inbox[:at]
+        self._decode(upto)
+
+    def _decode(self, upto: int | None) -> None:
+        """Decode the frames received (:data:`_Answers`) whose first file is numbered ``upto`` or before (None: all):
+        their answers to files the parser has not reached, and to ``upto`` (the file being taken), kept for it. A
+        frame of files all passed is dropped undecoded, unless it numbers image keys, AssemblyRef rows or shapes (later
+        frames use those numbers)."""
+        frames, answers, progress = self._frames, self._answers, self._progress
+        if upto is not None:
+            progress = min(progress, upto)  # NOTE: the file being taken is passed already, its answer wanted
         try:
-            while len(inbox) - at >= _FRAME.size:
-                (n,) = _FRAME.unpack_from(inbox, at)
-                if len(inbox) - at - _FRAME.size < n:
-                    break
-                keys, refs, records, others = marshal.loads(inbox[at + _FRAME.size : at + _FRAME.size + n])
-                at += _FRAME.size + n
-                self._keys += keys
-                self._refs += plain_refs(refs)
-                for seq, number, ids, modules, identity in records:
+            while frames and (upto is None or frames[0][0] <= upto):
+                _, last, new, data = frames.popleft()
+                if last < progress and not new:
+                    continue
+                keys, refs, shapes, records, others = marshal.loads(data)
+                if new:
+                    self._keys += keys
+                    self._refs += plain_refs(refs)
+                    self._shapes += shapes
+                if last < progress:
+                    continue
+                for seq, shape, identity in records:
                     if seq >= progress:
-                        answers[seq] = (number, ids, modules, identity)
+                        answers[seq] = (shape, identity)
                 for seq, facts, identity in others:
                     if seq >= progress:
                         answers[seq] = (facts, identity)
         except (AttributeError, EOFError, IndexError, TypeError, ValueError):
             self.close()
             return
-        del inbox[:at]
         if len(answers) > len(self._given) + WINDOW_FILES:
             # NOTE: answers for files the parser read before they came (out of order), or never will: each answer
             # is of a file given and not reached but these, so they are looked for only when there are a window of
@@ -434,7 +495,7 @@ class Prefetch:
                 answers, answered = os.pipe()
                 _widen(answered)  # NOTE: room for ~10,000 answers, which the parser takes in only as it goes
                 os.set_blocking(answers, False)
-            shared = mmap.mmap(-1, _WARM + 1)  # NOTE: anonymous and MAP_SHARED: the same page in both processes
+            shared = mmap.mmap(-1, _SHARED_BYTES)  # NOTE: anonymous and MAP_SHARED: the same page in both processes
         except OSError:  # NOTE: out of descriptors or memory: no reading ahead, nothing left open
             _close(rfd, wfd, answers, answered)
             self.stopped = True
@@ -577,7 +638,7 @@ def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int) -> 
         with contextlib.suppress(OSError):  # NOTE: none of the parent's files (its output, pipes, sockets) held here
             for lo, hi in zip([0] + [fd + 1 for fd in keep], [*keep, max(os.sysconf("SC_OPEN_MAX"), 1 << 16)]):
                 os.closerange(lo, hi)
-        _bring_in(rfd, shared, parent, parser=_Parser(answers) if answers >= 0 else None)
+        _bring_in(rfd, shared, parent, parser=_Parser(answers, shared) if answers >= 0 else None)
     except BaseException:  # noqa: BLE001, S110 - nothing to tell: the parser reads every file itself anyway
         pass
     finally:
@@ -652,8 +713,10 @@ class _Parser:
     """What the helper parses, in order and as far ahead of the parser as the files given allow, and its answers
     to the parser (:data:`_Answers`, in frames on the pipe ``wfd``)."""
 
-    def __init__(self, wfd: int) -> None:
+    def __init__(self, wfd: int, shared: mmap.mmap | None = None) -> None:
         self.wfd = wfd
+        self.shared = shared
+        """Where the parser is told how far the answers written go (:data:`_SENT`); None: it is not told."""
         self.todo: list[tuple[int, bytes]] = []
         """``(order, path)`` of the files given, in order; those from :attr:`at` on are not parsed yet."""
         self.at = 0
@@ -665,8 +728,10 @@ class _Parser:
         """Per order number, 1 once the helper opened the file to parse it (and brought it in so)."""
         self.keys: dict[PlainKey, int] = {}
         self.refs: dict[RefKey, int] = {}
-        """The image keys and AssemblyRef rows sent, by their numbers (the parser's lists, the other way round)."""
-        self.answers: _Answers = ([], [], [], [])
+        self.shapes: dict[_Shape, int] = {}
+        """The image keys, AssemblyRef rows and shapes sent, by their numbers (the parser's lists, the other way
+        round)."""
+        self.answers: _Answers = ([], [], [], [], [])
         """What is not yet sent."""
 
     def push(self, seq: int, paths: list[bytes]) -> None:
@@ -702,7 +767,7 @@ class _Parser:
         if read is None or len(self.refs) > _MAX_REFS:
             return True
         plain, general, identity = read
-        new_keys, new_refs, records, others = self.answers
+        new_keys, new_refs, new_shapes, records, others = self.answers
         if plain is None:
             assert general is not None
             others.append((seq, general, identity))
@@ -722,7 +787,12 @@ class _Parser:
                 i = refs[row] = len(refs)
                 new_refs.append(row)
             ids.append(i)
-        records.append((seq, number, tuple(ids), modules, identity))
+        shape = (number, tuple(ids), modules)
+        shaped = self.shapes.get(shape)
+        if shaped is None:
+            shaped = self.shapes[shape] = len(self.shapes)
+            new_shapes.append(shape)
+        records.append((seq, shaped, identity))
         if len(records) + len(others) >= _BATCH or seq < progress + _NEAR:
             self.flush()
         return True
@@ -755,13 +825,18 @@ class _Parser:
 
     def flush(self) -> None:
         """Send the answers not yet sent (waits while the pipe is full: the parser reads it as it goes)."""
-        if not self.answers[2] and not self.answers[3]:
+        keys, refs, shapes, records, others = self.answers
+        if not records and not others:
             return
+        first = min(records[0][0] if records else others[0][0], others[0][0] if others else records[0][0])
+        last = max(records[-1][0] if records else others[-1][0], others[-1][0] if others else records[-1][0])
         data = marshal.dumps(self.answers)
-        self.answers = ([], [], [], [])
-        out = memoryview(_FRAME.pack(len(data)) + data)
+        self.answers = ([], [], [], [], [])
+        out = memoryview(_FRAME.pack(len(data), first, last, bool(keys or refs or shapes)) + data)
         while out:
             out = out[os.write(self.wfd, out) :]
+        if self.shared is not None:
+            _PROGRESS.pack_into(self.shared, _SENT, last + 1)
 
 
 def _read(path: bytes, opened: tuple[int, os.stat_result] | None = None,
