@@ -77,6 +77,9 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
     Returns:
         A :class:`LoadPlan`. Never raises for bad binaries: they become loads whose
         ``binary.problem`` or ``binary.image.reason`` says what is wrong.
+
+    Raises:
+        ValueError: ``ctx`` was made for another server (its ``os_assumed`` is not ``server.os_arch_assumed``).
     """
     # NOTE: one OS per scan: the context serves one server, made for it (PlanContext(os_assumed=...))
     if ctx.os_assumed != server.os_arch_assumed:  # NOTE: not an assert: python -O would judge hybrids by a guess

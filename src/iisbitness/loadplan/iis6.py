@@ -236,7 +236,11 @@ def _aspnet_bin(ctx: PlanContext, view: Server, index: _AspNetIndex, process: Pr
 
 
 def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
-    """Build the load plan of an IIS 6 server (see the module docstring)."""
+    """Build the load plan of an IIS 6 server (see the module docstring).
+
+    Raises:
+        ValueError: ``ctx`` was made for another server (its ``os_assumed`` is not ``server.os_arch_assumed``).
+    """
     view = project(server)
     # NOTE: one OS per scan: the context serves one server, made for it (PlanContext(os_assumed=...))
     if ctx.os_assumed != server.os_arch_assumed:  # NOTE: not an assert: python -O would judge hybrids by a guess

@@ -59,7 +59,11 @@ def process_for(server: Server, project: IisExpressProject, apps: tuple[Applicat
 
 def build_iisexpress(workspace: IisExpressWorkspace, ctx: PlanContext,
                      collectors: tuple[Collector, ...] = COLLECTORS) -> LoadPlan:
-    """Build the load plan of every project's ``iisexpress.exe``; never raises for bad binaries."""
+    """Build the load plan of every project's ``iisexpress.exe``; never raises for bad binaries.
+
+    Raises:
+        ValueError: ``ctx`` was made for another server (its ``os_assumed`` is not ``server.os_arch_assumed``).
+    """
     server = workspace.server
     # NOTE: one OS per scan: the context serves one server, made for it (PlanContext(os_assumed=...))
     if ctx.os_assumed != server.os_arch_assumed:  # NOTE: not an assert: python -O would judge hybrids by a guess
