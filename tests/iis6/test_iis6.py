@@ -349,3 +349,19 @@ def test_iis6_own_extensions_in_a_32bit_worker_are_inferred_a_vendor_one_not_che
     r = scan(image(tmp_path, metabase(w3svc, 'Enable32BitAppOnWin64="TRUE"', filters), ASPNET_FILES))
     assert [(f.rule, f.severity.name, f.binary) for f in r.findings if "inetsrv" in (f.binary or "")] == [
         ("binary-missing", "WARNING", "C:\\WINDOWS\\system32\\inetsrv\\vendorext.dll")]
+
+
+def test_an_extension_not_checked_in_iis5_isolation_mode_leaves_its_application_partly_checked(tmp_path: Path) -> None:
+    """IIS 6 in IIS 5 isolation mode runs extensions in inetinfo.exe and dllhost.exe, processes without a pool: wc.dll
+    taken out of the copy is binary-missing's could-not-check warning, and its application (the script map's) is
+    partly checked, not "all 2 applications checked" over it (a review's finding); the other stays checked."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO, image)
+    (image / "inetpub/wconnect/wc.dll").unlink()
+    r = scan(image)
+    assert any(f.rule == "binary-missing" and "wc.dll" in (f.binary or "").lower() for f in r.findings)
+    by_app = {c.application: c for c in r.coverage}
+    assert by_app["Default Web Site/wconnect"].status.value == "partly-checked", by_app
+    assert any("wc.dll" in reason for reason in by_app["Default Web Site/wconnect"].reasons)
+    assert by_app["Default Web Site/"].status.value == "checked", by_app
+    assert CliRunner().invoke(main, ["scan", str(image), "-q", "--fail-on", "never", "--fail-on-incomplete"]).exit_code == 1

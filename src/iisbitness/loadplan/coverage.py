@@ -385,13 +385,15 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
     an ARM64X/ARM64EC image on an OS architecture the scan only assumed
     (binary-invalid's could-not-check warning): a global module or compression scheme DLL counts against every application of the
     pool, a site's ISAPI filter against the site's applications there, an application's own entry against it. The
-    applications were said "checked" over such a binary (``--fail-on-incomplete`` passed). Strong-named assemblies are :func:`_unread_by_load`'s; IIS Manager's copies of ``bin`` loads and IIS 6's
-    processes without a pool are left to the worker's; an application whose own root folder was not read is left out
+    applications were said "checked" over such a binary (``--fail-on-incomplete`` passed). Strong-named assemblies are :func:`_unread_by_load`'s; IIS Manager's copies of ``bin`` loads are left to the
+    worker's (IIS 6's processes without a pool, in IIS 5 isolation mode, count against the entry's site or application); an application whose own root folder was not read is left out
     (not checked already: that folder's reason is the one to give)."""
     in_pool: dict[str, list[Application]] = {}
+    read: list[Application] = []
     for a in apps:
         if all(host is not None for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir):
             in_pool.setdefault(a.pool.lower(), []).append(a)
+            read.append(a)
     out: dict[int, dict[tuple[str, str], None]] = {}
     # NOTE: the files not checked, grouped per folder and case (a partial inetsrv copy lacks dozens of modules): one
     # reason per group and application, naming the files its own worker loads, in load order
@@ -400,14 +402,16 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         b = load.binary
         unchecked = load.not_checked  # NOTE: binary-missing's could-not-check warnings (Load.not_checked)
         hybrid = not unchecked and plan.os_undecided(b)  # NOTE: binary-invalid's could-not-check warning
+        pool = load.process.pool
         if (not (b.unreadable or hybrid or unchecked)
-                or load.process.pool is None
+                or (pool is None and plan.iis6 is None)  # NOTE: IIS Manager's copy of a bin load: the worker's says it
                 or isinstance(load.entry, GacAssembly)):
             continue
         # NOTE: IIS Express: a process serves its project's site alone (iisexpress.exe /site:NAME), so a global
-        # module its process loads counts against that site's applications, not every application of the pool
+        # module its process loads counts against that site's applications, not every application of the pool. IIS 6
+        # without a pool (IIS 5 isolation mode: inetinfo.exe, dllhost.exe): the site or application of the entry
         site, app = (load.site or load.process.site or "").lower(), (load.application or "").lower()
-        targets = [a for a in in_pool.get(load.process.pool.name.lower(), ())
+        targets = [a for a in (in_pool.get(pool.name.lower(), ()) if pool is not None else read)
                    if not site or (a.site.lower() == site and (not app or a.path.lower() == app))]
         if not targets:
             continue
@@ -456,6 +460,8 @@ def _not_checked(ctx: PlanContext, b: BinaryRef, given: Given = Given.IMAGE) -> 
                "image does not hold")
     elif given is Given.BUILD:
         why = f"{folder} is not in the build folder: a folder of the server"
+    elif (held := ctx.image.locate(folder)).host is not None and held.is_dir:
+        why = f"the image's copy of {folder} holds no binaries, and the folder does not decide the architecture"
     else:
         why = f"the image does not hold {folder}, which does not decide the architecture"
     give, _ = _copy_hint(ctx, folder, given)
