@@ -156,10 +156,21 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
 
 
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
-    """The whole-line replacements that turn ``before`` into ``after``."""
+    """The whole-line replacements that turn ``before`` into ``after`` (1-based line ranges of ``before``, end
+    exclusive, with their new text).
+
+    The lines both share at the start and at the end are set aside first, so difflib compares only the changed
+    middle: a fix's few lines cost their own length plus one pass over the file, not difflib over the whole file.
+    """
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
-    return tuple(LineReplacement(i1 + 1, i2 + 1, "".join(new[j1:j2])) for tag, i1, i2, j1, j2 in ops if tag != "equal")
+    n = min(len(old), len(new))
+    head = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), n)
+    tail = next((i for i, (a, b) in enumerate(zip(reversed(old), reversed(new), strict=False)) if a != b or i >= n - head),
+                n - head)
+    old_mid, new_mid = old[head:len(old) - tail], new[head:len(new) - tail]
+    ops = difflib.SequenceMatcher(None, old_mid, new_mid, autojunk=False).get_opcodes()
+    return tuple(LineReplacement(head + i1 + 1, head + i2 + 1, "".join(new_mid[j1:j2]))
+                 for tag, i1, i2, j1, j2 in ops if tag != "equal")
 
 
 def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage) -> list[Finding]:
