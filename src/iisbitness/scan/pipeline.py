@@ -30,6 +30,7 @@ from iisbitness.config.iisexpress import has_project, read_workspace
 from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
 from iisbitness.errors import CacheError, FixError
 from iisbitness.findings import FileEdit, Finding, LineReplacement, Rule
+from iisbitness.fixes.plan import Documents
 from iisbitness.fixes.text import Text
 from iisbitness.fixes.verify import Analysis, fixes_unverifiable, verify
 from iisbitness.image.detect import detect_os_arch
@@ -188,6 +189,7 @@ def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage)
                 raise FixError(f"{shown}: cannot read: {e.strerror or e}") from e
         return files[shown]
 
+    documents = Documents(read)  # NOTE: each file parsed once for the report, not once per fix
     done: dict[tuple[Edit, ...], tuple[FileEdit, ...]] = {}
     out = []
     for f in findings:
@@ -196,7 +198,7 @@ def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage)
             if fix.verified is True and fix.edits:
                 if fix.edits not in done:
                     try:
-                        changes = backend.changes(fix.edits, read)
+                        changes = backend.changes(fix.edits, documents)
                     except FixError as e:
                         log.info("no text edits for %r: %s", fix.summary, e)
                         changes = []
