@@ -256,7 +256,7 @@ class Edits:
             text = text[:start] + new + text[end:]
         data = self.doc.text.encode(text)
         try:
-            parse_bytes(data, self.doc.shown)
+            parse_bytes(data, self.doc.shown, start_lines=False)  # NOTE: only whether it parses
         except ConfigError as e:
             raise FixError(f"{self.doc.shown}: the edited file would not parse ({e}); not changed") from e
         return data

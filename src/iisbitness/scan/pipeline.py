@@ -11,6 +11,7 @@ and no ``Windows``) is IIS Express on a developer machine (:func:`scan_iisexpres
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import gc
 import json
@@ -158,20 +159,72 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
 
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
     """The whole-line replacements that turn ``before`` into ``after`` (1-based line ranges of ``before``, end
-    exclusive, with their new text).
+    exclusive, with their new text), in line order.
 
-    The lines both share at the start and at the end are set aside first, so difflib compares only the changed
-    middle: a fix's few lines cost their own length plus one pass over the file, not difflib over the whole file.
+    The lines both share at the start and at the end are set aside, and what remains is cut at the lines that occur
+    once in each text and keep their order in both (patience diff's anchors), each piece set aside in turn; difflib
+    compares only what is left: a fix's few changed lines cost about one pass over the file, not difflib over the
+    whole file (quadratic in its repeated lines, such as ``</application>``).
     """
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    n = min(len(old), len(new))
-    head = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), n)
-    tail = next((i for i, (a, b) in enumerate(zip(reversed(old), reversed(new), strict=False)) if a != b or i >= n - head),
-                n - head)
-    old_mid, new_mid = old[head:len(old) - tail], new[head:len(new) - tail]
-    ops = difflib.SequenceMatcher(None, old_mid, new_mid, autojunk=False).get_opcodes()
-    return tuple(LineReplacement(head + i1 + 1, head + i2 + 1, "".join(new_mid[j1:j2]))
-                 for tag, i1, i2, j1, j2 in ops if tag != "equal")
+    out: list[LineReplacement] = []
+    _replace(old, 0, len(old), new, 0, len(new), out)
+    return tuple(out)
+
+
+def _replace(old: list[str], o1: int, o2: int, new: list[str], n1: int, n2: int, out: list[LineReplacement]) -> None:
+    """Append to ``out`` the replacements that turn ``old[o1:o2]`` into ``new[n1:n2]`` (:func:`line_replacements`)."""
+    while o1 < o2 and n1 < n2 and old[o1] == new[n1]:
+        o1, n1 = o1 + 1, n1 + 1
+    while o1 < o2 and n1 < n2 and old[o2 - 1] == new[n2 - 1]:
+        o2, n2 = o2 - 1, n2 - 1
+    if o1 == o2 and n1 == n2:
+        return
+    anchors = _anchors(old, o1, o2, new, n1, n2) if o2 - o1 > 1 and n2 - n1 > 1 else []
+    if not anchors:
+        ops = difflib.SequenceMatcher(None, old[o1:o2], new[n1:n2], autojunk=False).get_opcodes()
+        out.extend(LineReplacement(o1 + i1 + 1, o1 + i2 + 1, "".join(new[n1 + j1:n1 + j2]))
+                   for tag, i1, i2, j1, j2 in ops if tag != "equal")
+        return
+    for i, j in anchors:
+        _replace(old, o1, i, new, n1, j, out)
+        o1, n1 = i + 1, j + 1
+    _replace(old, o1, o2, new, n1, n2, out)
+
+
+def _anchors(old: list[str], o1: int, o2: int, new: list[str], n1: int, n2: int) -> list[tuple[int, int]]:
+    """The pairs ``(i, j)``, ``old[i] == new[j]``, of lines that occur once in ``old[o1:o2]`` and once in
+    ``new[n1:n2]``, the longest run of them in the same order in both (patience sorting: n log n)."""
+    count: dict[str, list[int]] = {}
+    for i in range(o1, o2):  # NOTE: [times in old, its index there, times in new, its index there]
+        c = count.get(old[i])
+        if c is None:
+            count[old[i]] = [1, i, 0, -1]
+        else:
+            c[0] += 1
+    for j in range(n1, n2):
+        c = count.get(new[j])
+        if c is not None:
+            c[2] += 1
+            c[3] = j
+    pairs = sorted((c[1], c[3]) for c in count.values() if c[0] == 1 and c[2] == 1)
+    tops: list[int] = []  # NOTE: tops[k]: the smallest j ending a run of k + 1
+    ends: list[int] = []  # index into pairs of that run's last pair
+    back: list[int] = []
+    for k, (_, j) in enumerate(pairs):
+        at = bisect.bisect_left(tops, j)
+        back.append(ends[at - 1] if at else -1)
+        if at == len(tops):
+            tops.append(j)
+            ends.append(k)
+        else:
+            tops[at], ends[at] = j, k
+    run: list[tuple[int, int]] = []
+    k = ends[-1] if ends else -1
+    while k >= 0:
+        run.append(pairs[k])
+        k = back[k]
+    return run[::-1]
 
 
 def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage) -> list[Finding]:
