@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 import threading
-from collections import ChainMap
+from collections import ChainMap, Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -195,19 +195,9 @@ def _replace(old: list[str], o1: int, o2: int, new: list[str], n1: int, n2: int,
 def _anchors(old: list[str], o1: int, o2: int, new: list[str], n1: int, n2: int) -> list[tuple[int, int]]:
     """The pairs ``(i, j)``, ``old[i] == new[j]``, of lines that occur once in ``old[o1:o2]`` and once in
     ``new[n1:n2]``, the longest run of them in the same order in both (patience sorting: n log n)."""
-    count: dict[str, list[int]] = {}
-    for i in range(o1, o2):  # NOTE: [times in old, its index there, times in new, its index there]
-        c = count.get(old[i])
-        if c is None:
-            count[old[i]] = [1, i, 0, -1]
-        else:
-            c[0] += 1
-    for j in range(n1, n2):
-        c = count.get(new[j])
-        if c is not None:
-            c[2] += 1
-            c[3] = j
-    pairs = sorted((c[1], c[3]) for c in count.values() if c[0] == 1 and c[2] == 1)
+    in_old, in_new = Counter(old[o1:o2]), Counter(new[n1:n2])
+    at_new = {line: j for j, line in enumerate(new[n1:n2], n1)}  # NOTE: a line once in new: its one index
+    pairs = [(i, at_new[line]) for i, line in enumerate(old[o1:o2], o1) if in_old[line] == 1 and in_new[line] == 1]
     tops: list[int] = []  # NOTE: tops[k]: the smallest j ending a run of k + 1
     ends: list[int] = []  # index into pairs of that run's last pair
     back: list[int] = []
