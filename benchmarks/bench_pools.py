@@ -1,7 +1,7 @@
 """A shared-hosting server: thousands of pools, each with four mismatched x86 global modules (issue 25).
 
 Usage: ``PYTHONPATH=src:benchmarks:tests/pe python benchmarks/bench_pools.py [--sizes 1000,2000,5000,10000]
-[--shape global|bin] [--modules 4] [--apps 2] [--profile] [--dump DIR] [--html]``
+[--shape global|bin] [--modules 4] [--apps 2] [--profile] [--dump DIR] [--html] [--format sarif]``
 
 For each size N, builds in a temporary folder a server image whose applicationHost.config has N
 64-bit application pools (``enable32BitAppOnWin64="false"``), N sites each with ``--apps``
@@ -22,7 +22,9 @@ Then, in a child process per size (so the peak memory is that scan's own), times
 ``scan(Path(image), ScanOptions())`` (wall and CPU time: on a shared machine compare the CPU time), the text and JSON renderings (and ``--html``), and reads the
 peak RSS. ``--dump DIR`` writes ``pools-N.json`` and ``pools-N.txt`` there (to check that a change
 leaves the reports byte for byte the same). ``--profile`` prints a pyinstrument call tree of the
-largest size's scan on stderr.
+largest size's scan on stderr. ``--format sarif`` scans as ``scan --format sarif`` does (each verified fix's
+configuration change as text edits, ``ScanOptions.text_fixes``) and times the SARIF rendering too (``--dump``
+writes ``pools-N.sarif``).
 """
 
 from __future__ import annotations
@@ -90,10 +92,10 @@ def build(root: Path, pools: int, modules: int, apps: int, shape: str = "global"
 
 
 def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, html: bool,
-        with_json: bool, shape: str = "global") -> dict[str, float]:
+        with_json: bool, shape: str = "global", sarif: bool = False) -> dict[str, float]:
     """Build, scan and render in this process (the child)."""
     from iisbitness.api import ScanOptions, scan
-    from iisbitness.formats import scan_html, scan_json, scan_text
+    from iisbitness.formats import scan_html, scan_json, scan_sarif, scan_text
 
     with tempfile.TemporaryDirectory(prefix="iisbitness-bench-pools-") as tmp:
         image = Path(tmp)
@@ -105,7 +107,7 @@ def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, ht
             prof = Profiler(interval=0.002)
             prof.start()
         t0, c0 = time.perf_counter(), time.process_time()
-        report = scan(image, ScanOptions())
+        report = scan(image, ScanOptions(text_fixes=sarif))
         t_scan, c_scan = time.perf_counter() - t0, time.process_time() - c0
         rss_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if prof is not None:
@@ -125,14 +127,22 @@ def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, ht
             page = scan_html.render([report])
             t_html = time.perf_counter() - t0
             html_mb = len(page.encode()) / 1e6
+        t_sarif = sarif_mb = 0.0
+        if sarif:
+            t0 = time.perf_counter()
+            log = scan_sarif.render(report)
+            t_sarif = time.perf_counter() - t0
+            sarif_mb = len(log.encode()) / 1e6
         if dump is not None:
+            if sarif:
+                (dump / f"pools-{shape}-{size}.sarif").write_text(log.replace(str(image), "IMAGE"))
             # NOTE: the image lives in a random temporary folder: name it the same in every run
             if with_json:
                 (dump / f"pools-{shape}-{size}.json").write_text(js.replace(str(image), "IMAGE"))
             (dump / f"pools-{shape}-{size}.txt").write_text(text.replace(str(image), "IMAGE"))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"pools": size, "scan_s": t_scan, "scan_cpu_s": c_scan, "text_s": t_text, "json_s": t_json, "html_s": t_html,
-            "html_mb": html_mb, "rss_mb": rss, "rss_scan_mb": rss_scan, "findings": len(report.findings)}
+            "html_mb": html_mb, "sarif_s": t_sarif, "sarif_mb": sarif_mb, "rss_mb": rss, "rss_scan_mb": rss_scan, "findings": len(report.findings)}
 
 
 def main() -> None:
@@ -145,6 +155,8 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=2)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--html", action="store_true")
+    parser.add_argument("--format", choices=("text", "sarif"), default="text",
+                        help="sarif: scan with text fixes (as scan --format sarif) and time the SARIF rendering")
     parser.add_argument("--json-up-to", type=int, default=10000,
                         help="render JSON only up to this many pools (linear since scan/2's fix table: about "
                              "9 KB a pool)")
@@ -155,7 +167,7 @@ def main() -> None:
         args.modules = 4 if args.shape == "global" else 0
     if args.child:
         print(json.dumps(one(args.child, args.modules, args.apps, args.profile, args.dump, args.html,
-                             args.child <= args.json_up_to, args.shape)))
+                             args.child <= args.json_up_to, args.shape, args.format == "sarif")))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     bins = ", an x86 assembly and a native x86 DLL in each application's bin" if args.shape == "bin" else ""
@@ -168,12 +180,15 @@ def main() -> None:
             cmd.append("--profile")
         if args.html:
             cmd.append("--html")
+        cmd += ["--format", args.format]
         if args.dump is not None:
             args.dump.mkdir(parents=True, exist_ok=True)
             cmd += ["--dump", str(args.dump)]
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         html = f", html {r['html_s']:.2f} s ({r['html_mb']:.1f} MB)" if args.html else ""
+        if args.format == "sarif":
+            html += f", sarif {r['sarif_s']:.2f} s ({r['sarif_mb']:.1f} MB)"
         print(f"  {r['pools']:>6,} pools: scan {r['scan_s']:7.2f} s ({r['scan_s'] / n * 1000:.2f} ms a pool; CPU "
               f"{r['scan_cpu_s']:.2f} s = {r['scan_cpu_s'] / n * 1000:.2f} ms a pool), "
               f"text {r['text_s']:.2f} s, json {r['json_s']:.2f} s{html}; peak RSS after the scan "

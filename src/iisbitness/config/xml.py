@@ -110,8 +110,10 @@ def read_bounded(path: Path, shown: str, limit: int, what: str = "") -> bytes:
     return data
 
 
-def parse_bytes(data: bytes, shown_as: str) -> etree._Element:
-    """Parse configuration XML held in memory (entities, DTDs and network off): the root element.
+def parse_bytes(data: bytes, shown_as: str, *, start_lines: bool = True) -> etree._Element:
+    """Parse configuration XML held in memory (entities, DTDs and network off): the root element; each element's
+    ``sourceline`` the line its start tag opens on (without ``start_lines``, libxml2's: where it ends; for a caller
+    that only checks the text parses, such as a planned fix's result).
 
     Raises:
         ConfigError: empty, not well-formed (with its line), with a DOCTYPE/DTD, or nesting deeper than
@@ -136,7 +138,8 @@ def parse_bytes(data: bytes, shown_as: str) -> etree._Element:
         raise ConfigError(shown_as, "has a DOCTYPE/DTD; IIS configuration never does, so it is refused "
                           "(entity expansion and external entities are not followed)", 1)
     _check_depth(root, shown_as)
-    _start_lines(data, root)
+    if start_lines:
+        _start_lines(data, root)
     return root
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from iisbitness.arch import Arch
-from iisbitness.config.xml import attr, line_of, local_name
+from iisbitness.config.xml import attr, local_name
 from iisbitness.errors import FixError
 from iisbitness.fixes.text import Document, Edits, Rewrite, set_attributes, xml_attr_value
 from iisbitness.model.edits import (
@@ -54,6 +54,38 @@ class FileChange:
     changes: tuple[str, ...]
 
 
+class Documents:
+    """Each configuration file read and parsed for editing once (:meth:`Document.read`), however many fixes' changes
+    are planned on it: pass it to :func:`plan_changes` as its ``read`` (it is a :data:`Read` too). A file that cannot
+    be parsed raises its same :class:`FixError` each time it is asked for. Sound because neither :class:`Document` nor
+    :class:`Edits` changes the parsed tree: the edits are kept beside it, as offsets into the original text.
+    """
+
+    def __init__(self, read: Read) -> None:
+        self._read = read
+        self._docs: dict[str, Document | FixError] = {}
+
+    def __call__(self, shown: str) -> bytes:
+        """The file's bytes (:data:`Read`)."""
+        return self._read(shown)
+
+    def document(self, shown: str) -> Document:
+        """The file parsed for editing.
+
+        Raises:
+            FixError: it cannot be read, decoded or parsed (the message names the file).
+        """
+        if shown not in self._docs:
+            try:
+                self._docs[shown] = Document.read(self._read(shown), shown)
+            except FixError as e:
+                self._docs[shown] = e
+        found = self._docs[shown]
+        if isinstance(found, FixError):
+            raise FixError(str(found))
+        return found
+
+
 class _Files:
     def __init__(self, read: Read) -> None:
         self._read = read
@@ -62,7 +94,9 @@ class _Files:
 
     def get(self, shown: str) -> Edits:
         if shown not in self.edits:
-            self.edits[shown] = Edits.of(Document.read(self._read(shown), shown))
+            read = self._read
+            self.edits[shown] = Edits.of(read.document(shown) if isinstance(read, Documents)
+                                         else Document.read(read(shown), shown))
             self.notes[shown] = []
         return self.edits[shown]
 
@@ -86,8 +120,7 @@ class _Files:
 def _element(doc: Document, src: ConfigSource, tag: str, key: str, value: str) -> etree._Element:
     """The element ``<tag key=value>`` the model read at ``src`` (case-insensitive value)."""
     low = value.lower()
-    found = [el for el in doc.root.iter() if isinstance(el.tag, str) and local_name(el) == tag
-             and attr(el, key).strip().lower() == low and line_of(el) == src.line]
+    found = [el for el in doc.at_line.get((tag, src.line), ()) if attr(el, key).strip().lower() == low]
     if len(found) != 1:
         raise FixError(f"{src}: no single <{tag} {key}=\"{value}\"> there any more; not changed")
     return found[0]
@@ -97,9 +130,7 @@ def _all(doc: Document, parent: str, tag: str, name: str | None = None) -> list[
     """Every ``<tag>`` child of a ``<parent>`` in ``doc``, in document order; with ``name``, those of that ``name``
     attribute (case-insensitive)."""
     low = None if name is None else name.lower()
-    return [el for el in doc.root.iter() if isinstance(el.tag, str) and local_name(el) == tag
-            and (low is None or attr(el, "name").strip().lower() == low)
-            and (p := el.getparent()) is not None and local_name(p) == parent]
+    return [el for el in doc.in_parent.get((parent, tag), ()) if low is None or attr(el, "name").strip().lower() == low]
 
 
 def _e32(arch: Arch) -> str:
@@ -249,9 +280,8 @@ def _move(files: _Files, server: Server, edit: MoveToNewPool) -> None:
 
 def _application(doc: Document, src: ConfigSource, path: str) -> etree._Element:
     """The ``<application>`` the model read at ``src`` for URL ``path``."""
-    found = [el for el in doc.root.iter() if isinstance(el.tag, str) and local_name(el) == "application"
-             and line_of(el) == src.line
-             and ("/" + attr(el, "path", "/").strip().replace("\\", "/").strip("/")).lower() == path.lower()]
+    found = [el for el in doc.at_line.get(("application", src.line), ())
+             if ("/" + attr(el, "path", "/").strip().replace("\\", "/").strip("/")).lower() == path.lower()]
     if len(found) != 1:
         raise FixError(f"{src}: no single <application path=\"{path}\"> there any more; not changed")
     return found[0]

@@ -9,13 +9,14 @@ start tags of the text are matched one to one, in document order, with lxml's el
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
 
-from iisbitness.config.xml import local_name, parse_bytes, text_encoding
+from iisbitness.config.xml import line_of, local_name, parse_bytes, text_encoding
 from iisbitness.errors import ConfigError, FixError
 
 _TOKEN = re.compile(
@@ -140,14 +141,24 @@ def set_attributes(tag: str, values: dict[str, str | Rewrite]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One file being edited: its text, lxml tree, spans, and the edits so far (offsets into the
-    original text, so that locating every target before changing anything keeps lines valid)."""
+    """One file being edited: its text, lxml tree and spans, read once and never changed (:class:`Edits` keeps the
+    edits, as offsets into the original text, so that locating every target before changing anything keeps lines
+    valid; one document may serve any number of :class:`Edits`).
+
+    Attributes:
+        at_line: the elements by local name and the line lxml gives their start tag (``config.xml.line_of``), in
+            document order. in_parent: the elements by their parent's local name and their own, in document order.
+        newlines: the offsets of the text's ``\\n``, ascending (:meth:`line_of`).
+    """
 
     shown: str
     original: bytes
     text: Text
     root: etree._Element
     spans: dict[etree._Element, Span]
+    at_line: dict[tuple[str, int | None], list[etree._Element]]
+    in_parent: dict[tuple[str, str], list[etree._Element]]
+    newlines: list[int]
 
     @classmethod
     def read(cls, data: bytes, shown: str) -> Document:
@@ -161,13 +172,23 @@ class Document:
             root = parse_bytes(data, shown)
         except ConfigError as e:
             raise FixError(f"{e}; not changed") from e
-        return cls(shown, data, text, root, element_spans(text.text, root, shown))
+        spans = element_spans(text.text, root, shown)
+        at_line: dict[tuple[str, int | None], list[etree._Element]] = {}
+        in_parent: dict[tuple[str, str], list[etree._Element]] = {}
+        for el in spans:  # NOTE: every element, in document order (element_spans)
+            name = local_name(el)
+            at_line.setdefault((name, line_of(el)), []).append(el)
+            parent = el.getparent()
+            if parent is not None:
+                in_parent.setdefault((local_name(parent), name), []).append(el)
+        newlines = [m.start() for m in re.finditer("\n", text.text)]
+        return cls(shown, data, text, root, spans, at_line, in_parent, newlines)
 
     def line_of(self, el: etree._Element, *, end: bool = False) -> int:
         """1-based line of ``el``'s start tag in the text; with ``end``, of its end tag (its start tag when it has
         none): the line an element inserted after ``el`` follows."""
         span = self.spans[el]
-        return self.text.text.count("\n", 0, span.end if end else span.start) + 1
+        return bisect.bisect_left(self.newlines, span.end if end else span.start) + 1
 
     def newline(self) -> str:
         """The file's line ending (``\\r\\n`` when it has any, else ``\\n``)."""
@@ -235,7 +256,7 @@ class Edits:
             text = text[:start] + new + text[end:]
         data = self.doc.text.encode(text)
         try:
-            parse_bytes(data, self.doc.shown)
+            parse_bytes(data, self.doc.shown, start_lines=False)  # NOTE: only whether it parses
         except ConfigError as e:
             raise FixError(f"{self.doc.shown}: the edited file would not parse ({e}); not changed") from e
         return data
