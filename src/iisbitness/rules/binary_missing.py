@@ -266,16 +266,21 @@ def _file_name(load: Load) -> str:
 def _partial_copy(folder: str, loads: list[Load]) -> Finding:
     """One warning for Windows' own IIS modules absent from a populated inetsrv: a partial hand copy, most likely."""
     names = sorted({_file_name(ld) for ld in loads})
+    # NOTE: PlanContext.absence marks a partial copy only in inetsrv or IIS Express's install folder (image.stock)
+    if _path(loads[0]).rsplit("\\", 2)[-2].lower() == "iis express":
+        own, symptom = ("IIS Express's own modules", ("None, if the machine has them: IIS Express installs them in its "
+                        "folder and its template configuration names them."))
+    else:
+        own, symptom = ("Windows' own IIS modules", ("None, if the server has them: the IIS installer adds these entries "
+                        "when it installs the module's role service."))
     found = Finding.for_load(
-        loads[0], binary_missing.id, Severity.WARNING,
-        "None, if the server has them: the IIS installer adds these entries when it installs the module's role "
-        "service.",
-        f"The image holds {folder} with other binaries, but not {len(names)} of Windows' own IIS modules the "
+        loads[0], binary_missing.id, Severity.WARNING, symptom,
+        f"The image holds {folder} with other binaries, but not {len(names)} of {own} the "
         f"configuration names ({', '.join(names)}): the copy may be partial rather than the server broken. Copy the "
         "whole folder (docs/images.md) or use iisbitness collect to check them.")
     # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image"); every
     # worker of that bitness reads the folder, so it names the process kind, not the first load's pool
-    return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of Windows' own IIS modules: "
+    return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of {own}: "
                                  "the copy may be partial)", pool=None, site=None, application=None,
                    partial_copy=(folder, *names))
 
