@@ -98,3 +98,12 @@ def test_a_module_name_no_shell_can_pass_has_no_command_and_is_not_verified(tmp_
     fix = _restrict(doc)
     assert fix["commands"] == fix["powershell"] == [] and fix["verified"] is not True
     assert "by hand" in fix["note"] and "fix --apply" not in fix["note"] and CONFIG in fix["note"]
+
+
+def test_a_security_module_taken_out_names_the_site_and_its_iisexpress_exe(tmp_path: Path) -> None:
+    """The warning read "sites in iisexpress.exe of site 'X' then run without it"; the process is the site's own."""
+    sol, machine = _solution(tmp_path, "VendorAuthenticationModule")
+    text = " ".join(run(sol, "--drive", f"C={machine}").stdout.split())
+    assert (f"VendorAuthenticationModule looks like a security module: site '{CLASSIC}' (its iisexpress.exe) then "
+            "runs without it.") in text, text
+    assert "sites in iisexpress.exe" not in text

@@ -41,3 +41,26 @@ def test_the_root_application_stays_in_process_in_either_config_order(tmp_path: 
     assert out["summary"].startswith(f"Host {CORE}/api out of process"), out["summary"]
     assert own["summary"].startswith(f"Or run {CORE}/api as a site of its own"), own["summary"]
     assert f"{CORE}/:" not in out["summary"] and f"Host {CORE}/," not in out["summary"]
+
+
+def test_the_finding_points_at_the_site_s_definition_not_a_pool(tmp_path: Path) -> None:
+    sol = core_solution(tmp_path / "sol", use64=True)
+    _api_app(sol, tmp_path / "apps", False)
+    _, doc = scan_json(sol, "--share", f"\\\\fileserver\\apps={tmp_path / 'apps'}")
+    [f] = [f for f in doc["findings"] if f["rule"] == "aspnetcore-multiple-inprocess"]
+    lines = (sol / ".vs" / CORE / "config" / "applicationhost.config").read_text(encoding="utf-8").splitlines()
+    assert f'<site name="{CORE}"' in lines[f["config"]["line"] - 1], (f["config"], lines[f["config"]["line"] - 1])
+
+
+def test_a_publish_fix_names_its_app_so_two_projects_get_two_fixes(tmp_path: Path) -> None:
+    """The 32-bit iisexpress.exe with two x64 apps (the project's own and /api, built elsewhere): one "dotnet publish
+    -r win-x86" fix was shared by both, as if one publish did; each now names its app."""
+    sol = core_solution(tmp_path / "sol", use64=False)
+    _api_app(sol, tmp_path / "apps", False)
+    _, doc = scan_json(sol, "--share", f"\\\\fileserver\\apps={tmp_path / 'apps'}")
+    found = {f["application"]: f for f in doc["findings"] if f["rule"] == "aspnetcore-inprocess-arch"}
+    [root] = [x for x in fixes_of(doc, found["/"]) if "dotnet publish" in " ".join(x["commands"])]
+    [api] = [x for x in fixes_of(doc, found["/api"]) if "dotnet publish" in " ".join(x["commands"])]
+    assert root["summary"].startswith(f"Build project '{CORE}' for x86"), root["summary"]
+    assert api["summary"].startswith(f"Build app {CORE}/api for x86"), api["summary"]
+    assert root["label"] != api["label"]

@@ -108,16 +108,22 @@ def platform_target(load: Load) -> Fix:
                     "has no effect on a DLL.")
 
 
-def publish_for(load: Load) -> Fix:
-    """ASP.NET Core: build or publish the app for the running ``iisexpress.exe`` (F2.4): advice."""
+def publish_for(load: Load, workspace: IisExpressWorkspace | None = None) -> Fix:
+    """ASP.NET Core: build or publish the app for the running ``iisexpress.exe`` (F2.4): advice. The app is named:
+    its project (``workspace``'s, for the site's root application) or its ``site/path``, so that two apps' fixes,
+    from different projects, are two fixes, not one shared."""
     arch = load.process.arch
     rid = RID[arch]
+    project = project_of(workspace, load) if workspace is not None and load.application in (None, "", "/") else None
+    who = f"project '{project.name}'" if project is not None else f"app {load.site or ''}{load.application or ''}"
     publish = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained")
-    return Fix(summary=f"Build the app for {arch.value}: <RuntimeIdentifier>{rid}</RuntimeIdentifier> (or <PlatformTarget>"
-                       f"{PLATFORM[arch]}</PlatformTarget>) in the project, or publish with -r {rid}",
-               label=f"build the app for {rid}",
+    return Fix(summary=f"Build {who} for {arch.value}: <RuntimeIdentifier>{rid}</RuntimeIdentifier> (or <PlatformTarget>"
+                       f"{PLATFORM[arch]}</PlatformTarget>) in {'it' if project is not None else 'the project that builds it'}, "
+                       f"or publish it with -r {rid}",
+               label=f"build {project.name if project is not None else (load.application or 'the app')} for {rid}",
                commands=publish[0], powershell=publish[1],
-               note="In-process hosting loads the app's runtime into iisexpress.exe: they must have one architecture.")
+               note="In-process hosting loads the app's runtime into iisexpress.exe: they must have one architecture. Run "
+                    "the command in the folder of the project that builds it.")
 
 
 def hosting_switch(project: IisExpressProject | None, application: str | None) -> str:

@@ -80,7 +80,8 @@ def _iisexpress_finding(plan: LoadPlan, ws: IisExpressWorkspace, process: Proces
     first app where the site's root is not among them; or a site of its own), never a pool move."""
     assert process.pool is not None
     site = process.site or ""
-    pools = {a.path: a.pool for s in plan.server.sites if s.name == site for a in s.applications}
+    defined = next((s for s in plan.server.sites if s.name == site), None)
+    pools = {a.path: a.pool for a in (defined.applications if defined is not None else ())}
     named = sorted({pools.get(path, "") for _, path in apps} - {""}, key=str.lower)
     # NOTE: the site's root application is the project's own app: it stays in process, whatever the config order
     kept = next((a for a in apps if a[1] == "/"), next(iter(apps)))
@@ -94,7 +95,8 @@ def _iisexpress_finding(plan: LoadPlan, ws: IisExpressWorkspace, process: Proces
     return Finding(
         rule=aspnetcore_multiple_inprocess.id, severity=aspnetcore_multiple_inprocess.severity,
         evidence=Evidence.READ, pool=process.pool.name, site=site, application=None, process=process.name,
-        process_arch=process.arch, binary=None, resolved=None, binary_arch=(), config=process.pool.source,
+        process_arch=process.arch, binary=None, resolved=None, binary_arch=(),
+        config=defined.source if defined is not None else process.pool.source,  # NOTE: the site's <site>, not a pool
         symptom=symptom, cause=cause, process_arch_assumed=process.arch_assumption is not None, process_site=site,
         fixes=(iisexpress.others_out_of_process(project, others), iisexpress.site_of_its_own(site, others)),
     )
