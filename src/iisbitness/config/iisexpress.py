@@ -294,19 +294,20 @@ def _bitness(p: ProjectFile, forced: Arch | None, os_arch: Arch) -> tuple[Arch, 
 
 
 def find_config(solution: Path, projects: list[ProjectFile], image: ServerImage,
-                explicit: Path | None) -> tuple[Path, str, str]:
-    """``(file, shown, why)``: the applicationhost.config Visual Studio gives IIS Express (F3.1-F3.4).
+                explicit: Path | None) -> tuple[Path, str, str, bool]:
+    """``(file, shown, why, per_user)``: the applicationhost.config Visual Studio gives IIS Express (F3.1-F3.4);
+    ``per_user``: it is the per-user file (``UseGlobalApplicationHostFile``, F3.1).
 
     Raises:
         ServerImageError: none found (the message says where it looked and how to name one).
     """
     if explicit is not None:
-        return explicit, str(explicit), "--config"
+        return explicit, str(explicit), "--config", False
     glob = next((s for p in projects if (s := p.prop("UseGlobalApplicationHostFile")) and _bool(s.value)), None)
     if glob is not None:
         found = _per_user(image)
         if found is not None:
-            return found[0], found[1], f"UseGlobalApplicationHostFile=true ({glob.at}): the per-user file"
+            return found[0], found[1], f"UseGlobalApplicationHostFile=true ({glob.at}): the per-user file", True
         raise ServerImageError(
             f"{glob.at}: UseGlobalApplicationHostFile is true, so IIS Express reads the per-user "
             "Documents\\IISExpress\\config\\applicationhost.config, which is not here; name it with --config "
@@ -324,10 +325,10 @@ def find_config(solution: Path, projects: list[ProjectFile], image: ServerImage,
         for sub in dict.fromkeys(order):
             f = _path(vs, sub, "config", APPHOST_NAME)
             if f is not None:
-                return f, _display(solution, f), f".vs\\{sub}\\config: Visual Studio's per-solution file (facts F3.3)"
+                return f, _display(solution, f), f".vs\\{sub}\\config: Visual Studio's per-solution file (facts F3.3)", False
         f = _path(vs, "config", APPHOST_NAME)
         if f is not None:
-            return f, _display(solution, f), ".vs\\config: Visual Studio 2015's per-solution file (facts F3.2)"
+            return f, _display(solution, f), ".vs\\config: Visual Studio 2015's per-solution file (facts F3.2)", False
     raise ServerImageError(
         f"{solution}: no IIS Express configuration: neither .vs/<solution>/config/applicationhost.config nor "
         ".vs/config/applicationhost.config (Visual Studio writes it when the project first runs); name one with --config")
@@ -477,7 +478,7 @@ def read_workspace(folder: Path, image: ServerImage, os_arch: Arch, os_arch_from
     solution = find_solution(folder)
     problems: list[Problem] = []
     files = [p for f in find_project_files(solution) if (p := read_project(f, solution, problems)) is not None]
-    path, shown, why = find_config(solution, files, image, config)
+    path, shown, why, per_user = find_config(solution, files, image, config)
     bare = ServerImage(dict(image.drives), image.sysnative, image.live, absent_drives=True, label_root=solution,
                        shares=image.shares, share_folders=dict(image.share_folders))
     server = read_server(bare, os_arch, os_arch_from, path, shown_as=shown)
@@ -524,7 +525,7 @@ def read_workspace(folder: Path, image: ServerImage, os_arch: Arch, os_arch_from
     kept = tuple(pr for pr in server2.problems
                  if not pr.message.startswith("physicalPath ") or any(w in pr.message.lower() for w in mine))
     server2 = replace(server2, problems=kept)
-    ws = IisExpressWorkspace(server2, str(folder), why, tuple(projects), tuple(problems))
+    ws = IisExpressWorkspace(server2, str(folder), why, tuple(projects), tuple(problems), per_user)
     return ws, mounted
 
 

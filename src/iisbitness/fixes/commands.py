@@ -82,8 +82,25 @@ class Program:
         return f"& {arg}" if arg.startswith('"') else arg
 
 
-Arg = str | Quoted | Program
-"""A literal token (the same text in both shells), a :class:`Quoted` name or a :class:`Program` path."""
+@dataclass(frozen=True, slots=True)
+class EnvPath:
+    """An argument naming a path under an environment variable after a literal prefix
+    (``/apphostconfig:%USERPROFILE%\\...``): cmd.exe ``prefix"%VAR%\\..."``, quoted since the variable's value may
+    hold a space; PowerShell ``"prefix$env:VAR\\..."``, which does not expand ``%VAR%`` ("about_Environment_Variables")
+    and hands the program the expanded string as one argument."""
+
+    prefix: str
+    path: str
+
+
+Arg = str | Quoted | Program | EnvPath
+"""A literal token (the same text in both shells), a :class:`Quoted` name, a :class:`Program` path or an
+:class:`EnvPath` argument."""
+
+AppcmdLine = tuple[tuple[Arg, ...], tuple[str, ...]]
+"""The arguments of one appcmd line after the program, and the names they hold in an appcmd ``[name='...']``
+selector: what a fix builder gives so that another appcmd.exe (IIS Express's) runs the same line, both shells'
+forms built from the arguments (:func:`native`), never from another line's text."""
 
 
 APPCMD_PROGRAM = Program(APPCMD)
@@ -103,12 +120,16 @@ def _ps_arg(arg: Arg) -> str:
         return _ps_quote(arg.prefix + arg.value)
     if isinstance(arg, Program):
         return arg.ps_arg
+    if isinstance(arg, EnvPath):
+        return '"' + arg.prefix + Program(arg.path).ps_arg.strip('"') + '"'
     return arg if _PS_BARE.fullmatch(arg) else _ps_quote(arg)
 
 
 def _cmd_arg(arg: Arg) -> str:
     if isinstance(arg, Quoted):
         return f'{arg.prefix}"{arg.value}"'
+    if isinstance(arg, EnvPath):
+        return f'{arg.prefix}"{arg.path}"'
     return arg.cmd if isinstance(arg, Program) else arg
 
 
@@ -132,22 +153,6 @@ def _selector(name: str, attribute: str, value: str) -> Quoted:
     """appcmd's ``/[name='NAME'].attribute:value`` as one quoted argument: quoted whole, a name with a space stays
     one argument in both shells ("Getting Started with AppCmd.exe", collection items)."""
     return Quoted("", f"/[name='{name}'].{attribute}:{value}")
-
-
-_CMD_TOKEN = re.compile(r'(?:[^\s"]|"[^"]*")+')
-
-
-def retarget(line: str, program: Program, *extra: Arg) -> tuple[str, str]:
-    """``(cmd.exe line, PowerShell line)`` of an appcmd line of these fixes (``APPCMD args``, names in
-    ``"..."``) run by ``program`` with ``extra`` arguments after its own; a ``rem`` line (a name it could not
-    quote) stays, with a PowerShell comment."""
-    if not line.startswith(APPCMD + " "):
-        return line, "# Not written: see the cmd.exe line; use fix --apply"
-    args: list[Arg] = []
-    for tok in _CMD_TOKEN.findall(line[len(APPCMD) + 1:]):
-        m = re.fullmatch(r'([^"]*)"([^"]*)"', tok)
-        args.append(Quoted(m[1], m[2]) if m else tok)
-    return native(program, *args, *extra)
 
 
 def same_in_both(*lines: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -348,6 +353,13 @@ def create_pool(pool: str, arch: Arch, os_arch: Arch) -> Fix:
                         "request.")
 
 
+def global_module_precondition_lines(name: str, precondition: str) -> tuple[AppcmdLine, ...]:
+    """The appcmd lines of :func:`global_module_precondition`'s change (``globalModules``, then ``modules``), without
+    the lines that start pools: what IIS Express's appcmd.exe runs (it has no pool to start)."""
+    return tuple((("set", "config", f"-section:system.webServer/{section}", _selector(name, "preCondition", precondition),
+                   "/commit:apphost"), (name, precondition)) for section in ("globalModules", "modules"))
+
+
 def global_module_precondition(name: str, precondition: str, stopped_pools: tuple[str, ...] = ()) -> Fix:
     """Fix: restrict a global module (and its ``<modules>`` entry) with a preCondition; then start
     ``stopped_pools``, which rapid-fail protection stopped when the module failed to load (every pool it
@@ -358,8 +370,7 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
         starts = [(cmd_line(f"for %p in ({names}) do {APPCMD} start apppool /apppool.name:%p", stopped_pools),
                    f"{', '.join(_ps_quote(p) for p in stopped_pools)} | ForEach-Object {{ Start-WebAppPool -Name $_ }}")]
     stopped = ", ".join(f"'{p}'" for p in stopped_pools)
-    sets = [_appcmd("set", "config", f"-section:system.webServer/{section}", _selector(name, "preCondition", precondition),
-                    "/commit:apphost", selected=(name, precondition)) for section in ("globalModules", "modules")]
+    sets = [_appcmd(*args, selected=names) for args, names in global_module_precondition_lines(name, precondition)]
     ps_sets = [f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name preCondition -Value "
                f"{_ps_quote(precondition)}" if (flt := _ps_filter(f"system.webServer/{section}", name)) else _PS_NO_FILTER
                for section in ("globalModules/add", "modules/add")]
@@ -428,6 +439,14 @@ def compression_modules_precondition(modules: tuple[tuple[str, str], ...], bits:
     )
 
 
+def filter_precondition_lines(name: str, precondition: str, site: str | None,
+                              in_web_config: bool = False) -> tuple[AppcmdLine, ...]:
+    """The appcmd line of :func:`filter_precondition`'s change (its arguments, for another appcmd.exe)."""
+    commit = () if site and in_web_config else ("/commit:apphost",)
+    return ((("set", "config", *([Quoted("", site)] if site else []), "-section:system.webServer/isapiFilters",
+              _selector(name, "preCondition", precondition), *commit), (name, precondition)),)
+
+
 def filter_precondition(name: str, precondition: str, site: str | None, in_web_config: bool = False) -> Fix:
     """Fix: restrict an ISAPI filter with a preCondition (server level, or the site's).
 
@@ -438,7 +457,6 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
     ("Getting Started with AppCmd.exe"; WebAdministration ``Set-WebConfigurationProperty``). Written at the
     other level, the entry is not found (appcmd) or the section is locked there (isapiFilters is
     overrideModeDefault="Deny", facts B8)."""
-    commit = () if site and in_web_config else ("/commit:apphost",)
     if site and in_web_config:
         pspath = _ps_quote(f"MACHINE/WEBROOT/APPHOST/{site}")
     else:
@@ -446,9 +464,8 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
     return Fix(
         summary=f"Load ISAPI filter '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=(_appcmd("set", "config", *([Quoted("", site)] if site else []),
-                          "-section:system.webServer/isapiFilters", _selector(name, "preCondition", precondition),
-                          *commit, selected=(name, precondition)),),
+        commands=tuple(_appcmd(*args, selected=names)
+                       for args, names in filter_precondition_lines(name, precondition, site, in_web_config)),
         powershell=(
             "Import-Module WebAdministration",
             f"Set-WebConfigurationProperty -PSPath {pspath} {flt} -Name preCondition -Value {_ps_quote(precondition)}"

@@ -17,12 +17,21 @@ copy of the workspace like any other fix.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import replace
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Fix
-from iisbitness.fixes.commands import Program, Quoted, retarget, same_in_both
+from iisbitness.fixes.commands import (
+    NOT_WRITTEN,
+    AppcmdLine,
+    Arg,
+    EnvPath,
+    Program,
+    Quoted,
+    native,
+    same_in_both,
+)
 from iisbitness.loadplan.plan import Load
 from iisbitness.model.edits import SetFilterPrecondition, SetGlobalModulePrecondition, SetIisExpressArch
 from iisbitness.model.iisexpress import IisExpressProject, IisExpressWorkspace, SwitchKind
@@ -99,16 +108,22 @@ def platform_target(load: Load) -> Fix:
                     "has no effect on a DLL.")
 
 
-def publish_for(load: Load) -> Fix:
-    """ASP.NET Core: build or publish the app for the running ``iisexpress.exe`` (F2.4): advice."""
+def publish_for(load: Load, workspace: IisExpressWorkspace | None = None) -> Fix:
+    """ASP.NET Core: build or publish the app for the running ``iisexpress.exe`` (F2.4): advice. The app is named:
+    its project (``workspace``'s, for the site's root application) or its ``site/path``, so that two apps' fixes,
+    from different projects, are two fixes, not one shared."""
     arch = load.process.arch
     rid = RID[arch]
+    project = project_of(workspace, load) if workspace is not None and load.application in (None, "", "/") else None
+    who = f"project '{project.name}'" if project is not None else f"app {load.site or ''}{load.application or ''}"
     publish = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained")
-    return Fix(summary=f"Build the app for {arch.value}: <RuntimeIdentifier>{rid}</RuntimeIdentifier> (or <PlatformTarget>"
-                       f"{PLATFORM[arch]}</PlatformTarget>) in the project, or publish with -r {rid}",
-               label=f"build the app for {rid}",
+    return Fix(summary=f"Build {who} for {arch.value}: <RuntimeIdentifier>{rid}</RuntimeIdentifier> (or <PlatformTarget>"
+                       f"{PLATFORM[arch]}</PlatformTarget>) in {'it' if project is not None else 'the project that builds it'}, "
+                       f"or publish it with -r {rid}",
+               label=f"build {project.name if project is not None else (load.application or 'the app')} for {rid}",
                commands=publish[0], powershell=publish[1],
-               note="In-process hosting loads the app's runtime into iisexpress.exe: they must have one architecture.")
+               note="In-process hosting loads the app's runtime into iisexpress.exe: they must have one architecture. Run "
+                    "the command in the folder of the project that builds it.")
 
 
 def hosting_switch(project: IisExpressProject | None, application: str | None) -> str:
@@ -135,8 +150,8 @@ def out_of_process(workspace: IisExpressWorkspace, load: Load) -> Fix:
 
 def others_out_of_process(project: IisExpressProject | None, apps: list[tuple[str, str]]) -> Fix:
     """aspnetcore-multiple-inprocess under IIS Express: host ``apps`` (``(site, path)``, all the site's in-process
-    apps but the first) out of process, each where a developer sets it (:func:`hosting_switch`). Advice: the files
-    are the developer's."""
+    apps but the one kept in process, the site's root application) out of process, each where a developer sets it
+    (:func:`hosting_switch`). Advice: the files are the developer's."""
     labels = ", ".join(f"{s}{p}" for s, p in apps)
     return Fix(summary=f"Host {labels} out of process, so that the site's iisexpress.exe hosts one in-process app: "
                        + "; ".join(f"{s}{p}: {hosting_switch(project, p)}" for s, p in apps),
@@ -164,7 +179,11 @@ def site_of_its_own(site: str, apps: list[tuple[str, str]]) -> Fix:
 IISEXPRESS_APPCMD = Program("%ProgramFiles%\\IIS Express\\appcmd.exe")
 """IIS Express ships its own appcmd.exe in its install folder; ``/apphostconfig:`` names the file to edit (the ANCM
 installer runs ``"...\\IIS Express\\appcmd.exe" install module ... /apphostconfig:"..."``, facts F1.6
-ancm_iis_expressv2.wxs; without it appcmd edits the per-user file, not the solution's)."""
+ancm_iis_expressv2.wxs)."""
+
+PER_USER_CONFIG = "%USERPROFILE%\\Documents\\IISExpress\\config\\applicationhost.config"
+"""The per-user configuration as Windows names it ("user-specific ApplicationHost.config ... located in the
+%userprofile%\\Documents\\IISExpress\\config folder": iis-docs running-iis-express-from-the-command-line.md, facts F3.1)."""
 
 RESTART = ("IIS Express has no application pool to start or recycle: stop IIS Express (tray icon > Exit) so that the "
            "next F5 starts the project's iisexpress.exe with the change.")
@@ -173,32 +192,50 @@ RESTART = ("IIS Express has no application pool to start or recycle: stop IIS Ex
 F4.1), a process reads its global modules when it starts, and the tray icon's Exit "Closes all the sites that you are
 currently running" (iis-docs using-the-windows-system-tray-to-manage-websites-and-applications.md)."""
 
-_POOL_LINE = re.compile(r"\b(?:start|recycle|stop) apppool\b|\biisreset\b", re.IGNORECASE)
-"""A server line that starts, recycles or stops a pool's worker, or restarts IIS: nothing to run under IIS Express."""
 
-
-def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace) -> Fix:
-    """``fix`` with its server appcmd lines run by IIS Express's appcmd.exe against the solution's
-    applicationhost.config (to run from the solution folder), in both shells. WebAdministration PowerShell
-    (``IIS:\\``, ``MACHINE/WEBROOT/APPHOST``) edits the machine's IIS configuration, never a solution's, so its lines
-    give way to appcmd's; lines that start or recycle a pool (``appcmd start apppool``, a ``for`` over pools,
-    ``iisreset``) are dropped, IIS Express having no pool to start: the note says to restart IIS Express instead
-    (:data:`RESTART`). A preCondition fix's summary and note speak of ``iisexpress.exe``, not of a server's
-    workers and pools."""
+def _config_arg(workspace: IisExpressWorkspace) -> tuple[Arg, bool]:
+    """``(/apphostconfig: argument, relative)``: the per-user file by its Windows path (:data:`PER_USER_CONFIG`), any
+    other by the path the scan names it by; ``relative``: that path is relative (the per-solution ``.vs`` file,
+    named from the solution folder)."""
+    if workspace.per_user:
+        return EnvPath("/apphostconfig:", PER_USER_CONFIG), False
     config = workspace.server.config_file.replace("/", "\\")
-    kept = [c for c in fix.commands if not _POOL_LINE.search(c)]
-    pairs = [retarget(c, IISEXPRESS_APPCMD, Quoted("/apphostconfig:", config)) for c in kept]
-    summary, note = _precondition_words(fix)
-    note = ((note + " ") if note else "") + "Run it from the solution folder. " + RESTART
-    return replace(fix, summary=summary, commands=tuple(c for c, _ in pairs), powershell=tuple(p for _, p in pairs),
-                   note=note)
+    relative = not (config.startswith("\\") or (len(config) > 1 and config[1] == ":"))
+    return Quoted("/apphostconfig:", config), relative
 
 
-def _precondition_words(fix: Fix) -> tuple[str, str | None]:
+def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace, lines: Sequence[AppcmdLine]) -> Fix:
+    """``fix`` (a server fix: appcmd and WebAdministration lines) as IIS Express takes it: ``lines`` (the appcmd
+    arguments of its change, given by the fix's builder without the lines that start or recycle a pool, IIS Express
+    having none: the note says to restart IIS Express instead, :data:`RESTART`) run by IIS Express's appcmd.exe
+    with ``/apphostconfig:`` naming the workspace's configuration (:func:`_config_arg`: the solution's file, relative,
+    "to run from the solution folder"; the per-user file by ``%USERPROFILE%`` / ``$env:USERPROFILE``), each shell's
+    form built from the arguments (:func:`~iisbitness.fixes.commands.native`). WebAdministration PowerShell
+    (``IIS:\\``, ``MACHINE/WEBROOT/APPHOST``) edits the machine's IIS configuration, never a solution's, so its lines
+    give way to appcmd's. A change no shell can take (a name holding ``"``, or ``'`` / ``]`` in appcmd's selector)
+    has no command and no edits (so it is not verified): its note says to edit the file, ``fix`` refusing an IIS
+    Express solution. A preCondition fix's summary and note speak of ``iisexpress.exe``, not of a server's workers
+    and pools."""
+    arg, relative = _config_arg(workspace)
+    pairs = [native(IISEXPRESS_APPCMD, *args, arg, selected=names) for args, names in lines]
+    summary, note = _precondition_words(fix, len(pairs))
+    if any(p.startswith(NOT_WRITTEN[1]) for _, p in pairs):
+        where = PER_USER_CONFIG if workspace.per_user else workspace.server.config_file.replace("/", "\\")
+        note = ((note + " ") if note else "") + (f"No command can name it (a name holds characters neither cmd.exe nor "
+                                                 f"PowerShell can pass quoted): make the change in {where} by hand "
+                                                 "(iisbitness fix does not write an IIS Express configuration). ")
+        return replace(fix, summary=summary, commands=(), powershell=(), edits=(), note=note + RESTART)
+    cmds = tuple(c for c, _ in pairs)
+    cmds = cmds[:1] if cmds and cmds[0].startswith(NOT_WRITTEN[0]) else cmds
+    note = ((note + " ") if note else "") + ("Run it from the solution folder. " if relative else "") + RESTART
+    return replace(fix, summary=summary, commands=cmds, powershell=tuple(p for _, p in pairs), note=note)
+
+
+def _precondition_words(fix: Fix, lines: int) -> tuple[str, str | None]:
     """The summary and note of a global module or ISAPI filter preCondition fix as IIS Express meets it: the
     ``iisexpress.exe`` of the other bitness skips the entry ("bitness32" / "bitness64": a 32-bit / 64-bit worker
     process, iis-docs moduleaction-class.md, facts F1.3), every project run there goes without it; any other fix
-    as it is."""
+    as it is. ``lines``: how many appcmd lines the fix has (the note speaks of a second only when there is one)."""
     edit = next((e for e in fix.edits if isinstance(e, (SetGlobalModulePrecondition, SetFilterPrecondition))), None)
     if edit is None:
         return fix.summary, fix.note
@@ -210,6 +247,6 @@ def _precondition_words(fix: Fix) -> tuple[str, str | None]:
             "bitness; a project that needs it must run in " + (f"the {bits}-bit IIS Express" if bits else "the IIS "
             "Express that loads it") + " (its <Use64BitIISExpress> or launch profile \"use64Bit\"), or install the vendor's build for the other "
             "architecture as a second entry.")
-    if isinstance(edit, SetGlobalModulePrecondition):
+    if isinstance(edit, SetGlobalModulePrecondition) and lines > 1:
         note += " The second command applies only if the module is also listed in <modules>."
     return (f"Load {what} '{edit.name}' only in {where}: preCondition=\"{edit.precondition}\"", note)

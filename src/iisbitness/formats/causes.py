@@ -284,12 +284,22 @@ def _mapping_lines(by_name: _ByModule, head: str) -> list[str]:
 
 def security_warning(fix: Fix | Sequence[SideEffect]) -> str:
     """A sentence of its own when a fix takes a security module or filter out of a process, else ""."""
-    by_name: dict[str, list[str]] = {}
+    by_name: dict[str, list[SideEffect]] = {}
     for e in _effects(fix):
         if e.removes_security:
-            by_name.setdefault(e.name, []).append(e.where)
-    return " ".join(f"{name} looks like a security module: sites in {_names(pools)} then run without it."
-                    for name, pools in by_name.items())
+            by_name.setdefault(e.name, []).append(e)
+    out = []
+    for name, effects in by_name.items():
+        pools = [e.where for e in effects if e.site is None]
+        # NOTE: IIS Express: the process is the site's own iisexpress.exe, so the site is named, not "sites in" it
+        sites = sorted({(e.site, e.process) for e in effects if e.site is not None}, key=lambda sp: sp[0].lower())
+        parts = [f"sites in {_names(pools)} then run without it"] if pools else []
+        if len(sites) == 1:
+            parts.append(f"site '{sites[0][0]}' (its {sites[0][1]}) then runs without it")
+        elif sites:
+            parts.append(f"sites {', '.join(repr(s) for s, _ in sites)} (each its {sites[0][1]}) then run without it")
+        out.append(f"{name} looks like a security module: {'; '.join(parts)}.")
+    return " ".join(out)
 
 
 MEMORY_LIMIT = "; as a 32-bit process at most 4 GB of memory (OutOfMemoryException past it; it had terabytes)"

@@ -196,8 +196,8 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
         skip = len(label) if label and s.startswith(label) else 0
         out.field("sees", s if out.o.verbose else headline(s, 16 + skip, 40 + skip))
     if out.o.verbose or f.binary_not_checked:
-        # NOTE: a binary the scan could not check has no fix: its why (a drive not mapped, a share not given, a file
-        # that cannot be read) is what to act on, and "could not check this binary" alone said nothing of it
+        # NOTE: a binary the scan could not check: its why (a drive not mapped, a share not given, a file that cannot
+        # be read) is what to act on first, whatever fixes follow; "could not check this binary" alone said nothing
         for text in c.causes:
             out.field("why", text)
     if out.o.verbose and f.resolved:

@@ -16,6 +16,7 @@ Resource Kit appendix C "Native Modules" (``%SystemRoot%\\System32\\Inetsrv\\Aut
 from __future__ import annotations
 
 import ntpath
+import re
 
 from iisbitness.image.paths import WINDIR
 
@@ -39,9 +40,29 @@ ISAPI extensions (lower case)."""
 
 _FOLDERS = (WINDIR + "\\System32\\inetsrv").lower(), (WINDIR + "\\SysWOW64\\inetsrv").lower()
 
+_IIS_EXPRESS_FOLDER = re.compile(r"[a-z]:\\program files(?: \(x86\))?\\iis express", re.IGNORECASE)
+"""IIS Express's install folders, 64-bit and 32-bit (``%IIS_BIN%`` of each ``iisexpress.exe``: iis-express-facts.md
+F1.3), where it installs its own builds of the same native modules its template ``applicationhost.config`` names
+(``image="%IIS_BIN%\\authanon.dll"`` ...)."""
+
+
+IIS_EXPRESS_OWN = frozenset({"rewrite.dll", "webmatrixsup.dll"})
+"""Modules IIS Express installs in its own folder beyond :data:`WINDOWS_IIS_BINARIES` (its template configuration
+names ``%IIS_BIN%\\rewrite.dll`` and ``%IIS_BIN%\\webmatrixsup.dll``, as the corpus's IIS Express configurations do)."""
+
+
+def is_iis_express_folder(folder: str) -> bool:
+    """True when ``folder`` (a Windows path) is an IIS Express install folder (``X:\\Program Files*\\IIS Express``)."""
+    return _IIS_EXPRESS_FOLDER.fullmatch(folder.rstrip("\\/").replace("/", "\\")) is not None
+
 
 def is_windows_iis_binary(windows_path: str) -> bool:
     """True when ``windows_path`` (normalised, after WOW64 redirection) is one of Windows' own IIS binaries
-    (:data:`WINDOWS_IIS_BINARIES`: a module, its gzip scheme DLL, an IIS 6 ISAPI extension) in its ``inetsrv`` folder."""
-    return (ntpath.dirname(windows_path).lower() in _FOLDERS
-            and ntpath.basename(windows_path).lower() in WINDOWS_IIS_BINARIES)
+    (:data:`WINDOWS_IIS_BINARIES`: a module, its gzip scheme DLL, an IIS 6 ISAPI extension) in its ``inetsrv`` folder,
+    or IIS Express's own build of such a module in its install folder (``Program Files*\\IIS Express``): a copy of
+    that folder lacking it is more likely partial than the install broken."""
+    name = ntpath.basename(windows_path).lower()
+    folder = ntpath.dirname(windows_path)
+    if is_iis_express_folder(folder):
+        return name in WINDOWS_IIS_BINARIES or name in IIS_EXPRESS_OWN
+    return name in WINDOWS_IIS_BINARIES and folder.lower() in _FOLDERS

@@ -118,6 +118,9 @@ class IisExpressWorkspace:
         config_from: why this applicationhost.config (per-solution ``.vs``, per-user, ``--config``).
         projects: the web projects found that the configuration has a site for.
         problems: what could not be read or matched (project files, launch settings, sites).
+        per_user: True when the configuration is the per-user
+            ``%USERPROFILE%\\Documents\\IISExpress\\config\\applicationhost.config`` (``UseGlobalApplicationHostFile``,
+            facts F3.1): a command names it by that Windows path, not by where the scan found it.
     """
 
     server: Server
@@ -125,6 +128,7 @@ class IisExpressWorkspace:
     config_from: str
     projects: tuple[IisExpressProject, ...]
     problems: tuple[Problem, ...] = ()
+    per_user: bool = False
 
     def project_for_site(self, site: str | None) -> IisExpressProject | None:
         """The project served by ``site`` (case-insensitive), or None."""

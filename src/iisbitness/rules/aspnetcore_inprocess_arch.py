@@ -55,7 +55,7 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
                    "event 1010, IIS AspNetCore Module V2, ErrorCode '0x800700c1').")
         # NOTE: under IIS Express the developer's fixes are project settings (fixes/iisexpress.py)
         ws = plan.iisexpress
-        tail = ((iisexpress.publish_for(first), iisexpress.out_of_process(ws, first)) if ws is not None
+        tail = ((iisexpress.publish_for(first, ws), iisexpress.out_of_process(ws, first)) if ws is not None
                 else (publish_fix(first), out_of_process_fix(first)))
         yield Finding.for_load(first, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
                                fixes(flip_fix(plan, first), split_fix(plan, first), *tail))

@@ -36,11 +36,11 @@ def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
         symptom = (f"Whichever of {', '.join(labels)} starts first works; the others answer \"HTTP Error 500.35 - "
                    "ANCM Multiple In-Process Applications in same Process\".")
         where = "; ".join(f"{label} at {src}" for label, src in zip(labels, apps.values()))
-        if plan.iisexpress is not None:
+        if plan.iisexpress is not None:  # NOTE: never the server's finding (w3wp.exe, pool moves) under IIS Express
             process = _process(plan, name, site)
-            if process is not None:
-                yield _iisexpress_finding(plan, plan.iisexpress, process, apps, symptom, where)
-                continue
+            assert process is not None, f"IIS Express: apps of site '{site}' counted with no iisexpress.exe loading them"
+            yield _iisexpress_finding(plan, plan.iisexpress, process, apps, symptom, where)
+            continue
         fix_list: list[Fix] = []
         arch = pool.worker_arch(plan.server.os_arch)
         for app in list(apps)[1:]:
@@ -76,12 +76,16 @@ def _process(plan: LoadPlan, pool: str, site: str) -> Process | None:
 def _iisexpress_finding(plan: LoadPlan, ws: IisExpressWorkspace, process: Process, apps: dict[tuple[str, str], str],
                         symptom: str, where: str) -> Finding:
     """The finding under IIS Express: the site's one ``iisexpress.exe``, whatever pool each app names; fixes that
-    work there (out-of-process hosting for all but the first app, or a site of its own), never a pool move."""
+    work there (out-of-process hosting for all but the site's root application ``/``, the project's own app, or the
+    first app where the site's root is not among them; or a site of its own), never a pool move."""
     assert process.pool is not None
     site = process.site or ""
-    pools = {a.path: a.pool for s in plan.server.sites if s.name == site for a in s.applications}
+    defined = next((s for s in plan.server.sites if s.name == site), None)
+    pools = {a.path: a.pool for a in (defined.applications if defined is not None else ())}
     named = sorted({pools.get(path, "") for _, path in apps} - {""}, key=str.lower)
-    others = list(apps)[1:]
+    # NOTE: the site's root application is the project's own app: it stays in process, whatever the config order
+    kept = next((a for a in apps if a[1] == "/"), next(iter(apps)))
+    others = [a for a in apps if a != kept]
     project = ws.project_for_site(site)
     cause = (f"{process.describe()} hosts {len(apps)} in-process ASP.NET Core apps ({where}). Visual Studio starts one "
              f"iisexpress.exe per project's site, and it runs every application of site '{site}'"
@@ -91,7 +95,8 @@ def _iisexpress_finding(plan: LoadPlan, ws: IisExpressWorkspace, process: Proces
     return Finding(
         rule=aspnetcore_multiple_inprocess.id, severity=aspnetcore_multiple_inprocess.severity,
         evidence=Evidence.READ, pool=process.pool.name, site=site, application=None, process=process.name,
-        process_arch=process.arch, binary=None, resolved=None, binary_arch=(), config=process.pool.source,
+        process_arch=process.arch, binary=None, resolved=None, binary_arch=(),
+        config=defined.source if defined is not None else process.pool.source,  # NOTE: the site's <site>, not a pool
         symptom=symptom, cause=cause, process_arch_assumed=process.arch_assumption is not None, process_site=site,
         fixes=(iisexpress.others_out_of_process(project, others), iisexpress.site_of_its_own(site, others)),
     )

@@ -48,7 +48,13 @@ from iisbitness.arch import Arch
 from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
-from iisbitness.fixes.commands import filter_precondition, global_module_precondition
+from iisbitness.fixes.commands import (
+    AppcmdLine,
+    filter_precondition,
+    filter_precondition_lines,
+    global_module_precondition,
+    global_module_precondition_lines,
+)
 from iisbitness.loadplan.plan import LOOKED_UP_KINDS, Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
 from iisbitness.rules._common import (
@@ -80,6 +86,13 @@ _SYMPTOM = {
                                                 "be found.\""),
 }
 """What the user sees when the loading process does not find the file, by kind of load (each with its source)."""
+_IISEXPRESS_GLOBAL = ("the {arch} iisexpress.exe does not start (\"Failed processing with hr = 8007007e ... Error loading "
+                      "global modules ... Unable to start iisexpress.\"), so F5 fails for every project it runs: the "
+                      "module DLL '{path}' is not found (error 126, ERROR_MOD_NOT_FOUND)")
+"""A global module under IIS Express: no WAS, so no rapid-fail protection or HTTP 503; the process itself stops at
+start, as global-module-arch says for a module of the other architecture (iis-express-facts.md section 5; the hr is
+error 126 as an HRESULT, HRESULT_FROM_WIN32)."""
+
 _KINDS = tuple(_SYMPTOM)
 assert frozenset(_KINDS) == LOOKED_UP_KINDS  # NOTE: Load.not_checked is this rule's could-not-check warnings
 
@@ -111,16 +124,19 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
     if what is None:
         return ()
     restrict: Fix | None = None
+    lines: tuple[AppcmdLine, ...] = ()
     entry = load.entry
     if isinstance(entry, GlobalModule) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
         # NOTE: the module fails at every worker start there: rapid-fail protection stopped those pools (WAS 5002)
         stopped = plan.derived("binary-missing:stopped", _stopped).get(load.name, ())
         restrict = global_module_precondition(load.name, pc, stopped)
+        lines = global_module_precondition_lines(load.name, pc)
     elif isinstance(entry, IsapiFilter) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
-        restrict = filter_precondition(load.name, pc, entry.site or None,
-                                       in_web_config=entry.source.file != plan.server.config_file)
+        in_web_config = entry.source.file != plan.server.config_file
+        restrict = filter_precondition(load.name, pc, entry.site or None, in_web_config=in_web_config)
+        lines = filter_precondition_lines(load.name, pc, entry.site or None, in_web_config)
     if restrict is not None and plan.iisexpress is not None:  # NOTE: IIS Express's own appcmd.exe and config, no pool
-        restrict = iisexpress.with_iisexpress_appcmd(restrict, plan.iisexpress)
+        restrict = iisexpress.with_iisexpress_appcmd(restrict, plan.iisexpress, lines)
     return fixes(restrict, build_fix(load, what))
 
 
@@ -201,6 +217,8 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         seen.add(key)
         users = sorted(using[path])
         symptom = _SYMPTOM[load.kind].format(path=b.windows_path or b.configured)
+        if plan.iisexpress is not None and load.kind is LoadKind.GLOBAL_MODULE:
+            symptom = _IISEXPRESS_GLOBAL.format(arch=load.process.arch.value, path=b.windows_path or b.configured)
         if b.absent is not None and b.absent.partial_copy:
             partial.setdefault(b.absent.folder, []).append(load)
             continue
@@ -248,16 +266,21 @@ def _file_name(load: Load) -> str:
 def _partial_copy(folder: str, loads: list[Load]) -> Finding:
     """One warning for Windows' own IIS modules absent from a populated inetsrv: a partial hand copy, most likely."""
     names = sorted({_file_name(ld) for ld in loads})
+    # NOTE: PlanContext.absence marks a partial copy only in inetsrv or IIS Express's install folder (image.stock)
+    if _path(loads[0]).rsplit("\\", 2)[-2].lower() == "iis express":
+        own, symptom = ("IIS Express's own modules", ("None, if the machine has them: IIS Express installs them in its "
+                        "folder and its template configuration names them."))
+    else:
+        own, symptom = ("Windows' own IIS modules", ("None, if the server has them: the IIS installer adds these entries "
+                        "when it installs the module's role service."))
     found = Finding.for_load(
-        loads[0], binary_missing.id, Severity.WARNING,
-        "None, if the server has them: the IIS installer adds these entries when it installs the module's role "
-        "service.",
-        f"The image holds {folder} with other binaries, but not {len(names)} of Windows' own IIS modules the "
+        loads[0], binary_missing.id, Severity.WARNING, symptom,
+        f"The image holds {folder} with other binaries, but not {len(names)} of {own} the "
         f"configuration names ({', '.join(names)}): the copy may be partial rather than the server broken. Copy the "
         "whole folder (docs/images.md) or use iisbitness collect to check them.")
     # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image"); every
     # worker of that bitness reads the folder, so it names the process kind, not the first load's pool
-    return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of Windows' own IIS modules: "
+    return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of {own}: "
                                  "the copy may be partial)", pool=None, site=None, application=None,
                    partial_copy=(folder, *names))
 

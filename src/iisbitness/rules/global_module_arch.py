@@ -10,7 +10,7 @@ from iisbitness.arch import Arch, sort_arches
 from iisbitness.config.precondition import restrict_to_bitness
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
-from iisbitness.fixes.commands import global_module_precondition
+from iisbitness.fixes.commands import global_module_precondition, global_module_precondition_lines
 from iisbitness.loadplan.plan import LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule
 from iisbitness.rules._common import (
@@ -72,7 +72,8 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
             restrict = None
         elif plan.iisexpress is not None:
             restrict = iisexpress.with_iisexpress_appcmd(global_module_precondition(load.name, precondition),
-                                                         plan.iisexpress)
+                                                         plan.iisexpress,
+                                                         global_module_precondition_lines(load.name, precondition))
         else:
             # NOTE: a pool only an application names (undeclared) does not exist to be started: its 503 stays
             broken = plan.derived("global-module-arch:broken", _broken_pools).get(load.name, ())
