@@ -107,3 +107,15 @@ def test_a_security_module_taken_out_names_the_site_and_its_iisexpress_exe(tmp_p
     assert (f"VendorAuthenticationModule looks like a security module: site '{CLASSIC}' (its iisexpress.exe) then "
             "runs without it.") in text, text
     assert "sites in iisexpress.exe" not in text
+
+
+def test_a_config_given_by_a_path_of_the_scanning_system_is_a_placeholder_to_replace(tmp_path: Path) -> None:
+    """``--config /tmp/.../applicationhost.config`` off Windows: the lines named ``\\tmp\\...``, no Windows path; they
+    name C:\\PATH\\TO\\applicationhost.config and the note says to replace it (a final read of round 11)."""
+    sol, machine = _solution(tmp_path)
+    config = sol / ".vs" / CLASSIC / "config" / "applicationhost.config"
+    _, doc = scan_json(sol, "--config", str(config), "--drive", f"C={machine}")
+    fix = _restrict(doc)
+    assert all(c.endswith('/apphostconfig:"C:\\PATH\\TO\\applicationhost.config"') for c in fix["commands"]), fix
+    assert "Replace C:\\PATH\\TO\\applicationhost.config with the Windows path" in fix["note"]
+    assert "solution folder" not in fix["note"]

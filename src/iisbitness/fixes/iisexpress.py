@@ -193,15 +193,25 @@ F4.1), a process reads its global modules when it starts, and the tray icon's Ex
 currently running" (iis-docs using-the-windows-system-tray-to-manage-websites-and-applications.md)."""
 
 
-def _config_arg(workspace: IisExpressWorkspace) -> tuple[Arg, bool]:
-    """``(/apphostconfig: argument, relative)``: the per-user file by its Windows path (:data:`PER_USER_CONFIG`), any
-    other by the path the scan names it by; ``relative``: that path is relative (the per-solution ``.vs`` file,
-    named from the solution folder)."""
+PLACEHOLDER_CONFIG = "C:\\PATH\\TO\\applicationhost.config"
+"""How a command names a configuration the scan read by a path of another system (``--config /home/dev/...`` off
+Windows): no Windows path is known, so a placeholder in capitals that the note says to replace."""
+
+
+def _config_arg(workspace: IisExpressWorkspace) -> tuple[Arg, str]:
+    """``(/apphostconfig: argument, what the note says of it)``: the per-user file by its Windows path
+    (:data:`PER_USER_CONFIG`); a relative path (the per-solution ``.vs`` file, named from the solution folder) "to run
+    from the solution folder"; a Windows path as it is; a path of the scanning system that is no Windows path (a
+    POSIX ``/...``) as :data:`PLACEHOLDER_CONFIG`, the note saying to replace it."""
     if workspace.per_user:
-        return EnvPath("/apphostconfig:", PER_USER_CONFIG), False
-    config = workspace.server.config_file.replace("/", "\\")
+        return EnvPath("/apphostconfig:", PER_USER_CONFIG), ""
+    given = workspace.server.config_file
+    if given.startswith("/"):
+        return Quoted("/apphostconfig:", PLACEHOLDER_CONFIG), (
+            f"Replace {PLACEHOLDER_CONFIG} with the Windows path of the configuration the scan read as {given}. ")
+    config = given.replace("/", "\\")
     relative = not (config.startswith("\\") or (len(config) > 1 and config[1] == ":"))
-    return Quoted("/apphostconfig:", config), relative
+    return Quoted("/apphostconfig:", config), "Run it from the solution folder. " if relative else ""
 
 
 def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace, lines: Sequence[AppcmdLine]) -> Fix:
@@ -216,7 +226,7 @@ def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace, lines: Sequ
     has no command and no edits (so it is not verified): its note says to edit the file, ``fix`` refusing an IIS
     Express solution. A preCondition fix's summary and note speak of ``iisexpress.exe``, not of a server's workers
     and pools."""
-    arg, relative = _config_arg(workspace)
+    arg, where_note = _config_arg(workspace)
     pairs = [native(IISEXPRESS_APPCMD, *args, arg, selected=names) for args, names in lines]
     summary, note = _precondition_words(fix, len(pairs))
     if any(p.startswith(NOT_WRITTEN[1]) for _, p in pairs):
@@ -227,7 +237,7 @@ def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace, lines: Sequ
         return replace(fix, summary=summary, commands=(), powershell=(), edits=(), note=note + RESTART)
     cmds = tuple(c for c, _ in pairs)
     cmds = cmds[:1] if cmds and cmds[0].startswith(NOT_WRITTEN[0]) else cmds
-    note = ((note + " ") if note else "") + ("Run it from the solution folder. " if relative else "") + RESTART
+    note = ((note + " ") if note else "") + where_note + RESTART
     return replace(fix, summary=summary, commands=cmds, powershell=tuple(p for _, p in pairs), note=note)
 
 

@@ -144,8 +144,9 @@ class Absence:
             other ``Program Files`` / ``Framework`` folder (the copy that was installed), or None.
         why: set when no server has the file where this process looks, whatever the image holds
             (``%windir%\\Sysnative`` in a 64-bit process); ``folder`` is then that Windows folder.
-        partial_copy: the file is one of Windows' own IIS binaries (:mod:`iisbitness.image.stock`): the copy of
-            ``inetsrv`` is more likely partial than the server broken.
+        partial_copy: the file is one of Windows' own IIS binaries in ``inetsrv``, or IIS Express's own in its install
+            folder (:func:`iisbitness.image.stock.is_windows_iis_binary`): the copy of that folder is more likely
+            partial than the server broken.
         on_server: the image is the server itself (``ServerImage.live``, or a zip collected on the server,
             ``ServerImage.collected == "server"``): every drive and folder of the server is there, so the file is
             missing on the server whatever its folder holds (never :attr:`partial_copy`: a stock module absent from a

@@ -41,6 +41,7 @@ DLL of the other architecture.
 
 from __future__ import annotations
 
+import ntpath
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -55,6 +56,7 @@ from iisbitness.fixes.commands import (
     global_module_precondition,
     global_module_precondition_lines,
 )
+from iisbitness.image.stock import is_iis_express_folder
 from iisbitness.loadplan.plan import LOOKED_UP_KINDS, Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
 from iisbitness.rules._common import (
@@ -264,10 +266,11 @@ def _file_name(load: Load) -> str:
 
 
 def _partial_copy(folder: str, loads: list[Load]) -> Finding:
-    """One warning for Windows' own IIS modules absent from a populated inetsrv: a partial hand copy, most likely."""
+    """One warning for Windows' own IIS modules absent from a populated inetsrv, or IIS Express's own from its install
+    folder: a partial hand copy, most likely."""
     names = sorted({_file_name(ld) for ld in loads})
     # NOTE: PlanContext.absence marks a partial copy only in inetsrv or IIS Express's install folder (image.stock)
-    if _path(loads[0]).rsplit("\\", 2)[-2].lower() == "iis express":
+    if is_iis_express_folder(ntpath.dirname(_path(loads[0]))):
         own, symptom = ("IIS Express's own modules", ("None, if the machine has them: IIS Express installs them in its "
                         "folder and its template configuration names them."))
     else:

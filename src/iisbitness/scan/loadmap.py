@@ -8,6 +8,7 @@ after the rules, read by formats through :class:`iisbitness.report.LoadEntry`.
 from __future__ import annotations
 
 from iisbitness.arch import Arch, format_arches, sort_arches
+from iisbitness.image.stock import is_iis_express_folder
 from iisbitness.loadplan.iisexpress import IISEXPRESS
 from iisbitness.loadplan.plan import (
     Absence,
@@ -71,8 +72,9 @@ def _not_checked(absent: Absence) -> str:
     if absent.redirected:
         return ("not in the image; a 32-bit process reaches it through System32 -> SysWOW64 redirection, and which "
                 "builds a product's installer puts in SysWOW64 is its own choice: not checked")
+    own = "IIS Express's own modules" if is_iis_express_folder(absent.folder) else "Windows' own IIS modules"
     return (f"not in {absent.folder}, which the image holds with {absent.binaries} other binaries but not all of "
-            "Windows' own IIS modules: the copy may be partial, not checked")
+            f"{own}: the copy may be partial, not checked")
 
 
 def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Verdict, str]:
