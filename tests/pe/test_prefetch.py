@@ -266,6 +266,11 @@ def test_the_parser_never_waits_for_the_helper(tmp_path: Path, started: None) ->
     assert _reaped(ahead.pid)
 
 
+_EVICT_ATTEMPTS = 5
+"""How often a test evicts a file again when the helper found it cached anyway (another process's reads on a busy
+machine): a helper that never starts for a cold file fails every attempt."""
+
+
 @linux
 def test_a_rescan_starts_no_helper(tmp_path: Path) -> None:
     """The files sampled among the first given are all in the page cache: nothing to bring in, no fork (not even to
@@ -279,14 +284,15 @@ def test_a_rescan_starts_no_helper(tmp_path: Path) -> None:
         assert ahead.started and ahead.stopped and ahead.pid == 0
     finally:
         ahead.close()
-    for attempt in range(2):
-        # NOTE: twice at most: once in a full CI run the evicted file was found cached again before the helper
-        # could start (a page cache shared with the machine); a helper that never starts for a cold file fails both
+    for attempt in range(_EVICT_ATTEMPTS):
+        # NOTE: a few times at most: in full CI runs on a busy machine the evicted file was found cached again before
+        # the helper could start (a page cache shared with the machine); a helper that never starts for a cold file
+        # fails every attempt
         _evicted(files[8:9])  # NOTE: one of the files sampled (every eighth)
         ahead = Prefetch()
         try:
             ahead.files_ahead(files)
-            if ahead.pid or attempt:
+            if ahead.pid or attempt == _EVICT_ATTEMPTS - 1:
                 assert ahead.pid, "one file sampled is cold: the helper starts"
                 break
         finally:
@@ -302,10 +308,14 @@ def test_files_found_warm_stop_the_helper(tmp_path: Path, monkeypatch: pytest.Mo
     files = _copies(tmp_path, 6)
     for f in files:
         f.read_bytes()
-    _evicted(files[:1])  # NOTE: the file sampled before the start is cold; the rest are warm
-    ahead = Prefetch()
-    try:
+    for attempt in range(_EVICT_ATTEMPTS):  # NOTE: the evicted file found cached again on a busy machine (above)
+        _evicted(files[:1])  # NOTE: the file sampled before the start is cold; the rest are warm
+        ahead = Prefetch()
         ahead.files_ahead(files)
+        if ahead.pid or attempt == _EVICT_ATTEMPTS - 1:
+            break
+        ahead.close()
+    try:
         assert ahead.pid
         assert _wait_for(lambda: _gone(ahead.pid)), "the helper ended by itself"
         ahead.take(files[0])
