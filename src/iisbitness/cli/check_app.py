@@ -91,14 +91,13 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
                 or with --fail-on-incomplete a part of the application not
                 checked; 2 the folder or server could not be read, or IIS
                 would refuse the build's own web.config (HTTP 500.19: not
-                well-formed XML, a section IIS allows only in
-                applicationHost.config, an element a collection does
-                not take, <add> in <isapiFilters>, or a section the
-                server locks; alone, isapiFilters, as a stock IIS
-                locks it), named
-                by file and line; or an option this check does not use
-                (--site, --drive, --share without --server; --runtime,
-                --pipeline with it).
+                well-formed XML; a section IIS allows only in
+                applicationHost.config; an element a collection does not
+                take, such as <add> in <isapiFilters>; or a section the
+                server locks, and without --server the one a stock IIS
+                locks, isapiFilters), each named by file and line; or an
+                option this check does not use (--site, --drive, --share
+                without --server; --runtime, --pipeline with it).
     """
     view = replace(view, command="check-app", source_root=Path.cwd())
     if (server is None) == (pool_arch is None):
