@@ -82,21 +82,20 @@ class Documents:
                 self._docs[shown] = e
         found = self._docs[shown]
         if isinstance(found, FixError):
-            raise FixError(str(found))
+            raise FixError(str(found)) from found  # NOTE: a new one each time (a raised exception keeps a traceback)
         return found
 
 
 class _Files:
     def __init__(self, read: Read) -> None:
-        self._read = read
+        # NOTE: one way to parse a file: a plain Read gets a Documents of its own (the cache of this plan alone)
+        self._docs = read if isinstance(read, Documents) else Documents(read)
         self.edits: dict[str, Edits] = {}
         self.notes: dict[str, list[tuple[int, str]]] = {}
 
     def get(self, shown: str) -> Edits:
         if shown not in self.edits:
-            read = self._read
-            self.edits[shown] = Edits.of(read.document(shown) if isinstance(read, Documents)
-                                         else Document.read(read(shown), shown))
+            self.edits[shown] = Edits.of(self._docs.document(shown))
             self.notes[shown] = []
         return self.edits[shown]
 
