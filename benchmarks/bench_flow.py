@@ -19,7 +19,7 @@ process with :class:`iisbitness.pe.prefetch.Prefetch` instrumented (its methods 
 - the parser's CPU seconds before its first take, between its first and last (of them in its own reads,
   ``read_image_and_references`` of the files not answered, with their wall seconds: waits for the disk) and after.
 
-``--set NAME=V1,V2`` sets an integer of :mod:`iisbitness.pe.prefetch` (``OPENED``, ``_SOON``, ...) to each value in
+``--set NAME=V1,V2`` sets an integer of :mod:`iisbitness.pe.prefetch` (``OPENED``, ``WINDOW_FILES``, ``_NEAR``, ...) to each value in
 turn, run by run (alternated, so that a change of the machine's load falls on both). ``--helper`` instead runs the
 helper's loop alone, cold, in this process (its answers to /dev/null, the parser's progress kept just behind it) and
 gives its CPU per file parsed: the model's helper cost, steadier than the race.
@@ -203,6 +203,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = [(name, [int(v) for v in values.split(",")])
                 for name, _, values in (s.partition("=") for s in args.set)]
+    for name, _ in settings:
+        if not isinstance(getattr(prefetch, name, None), int):
+            parser.error(f"--set {name}: not an integer of iisbitness.pe.prefetch")
     image = args.image or _image(args.work)
     binaries = [p for p in floors.walk(image) if p.suffix.lower() in {".dll", ".exe"}]
     if args.helper:
