@@ -19,10 +19,10 @@ process with :class:`iisbitness.pe.prefetch.Prefetch` instrumented (its methods 
 - the parser's CPU seconds before its first take, between its first and last (of them in its own reads,
   ``read_image_and_references`` of the files not answered, with their wall seconds: waits for the disk) and after.
 
-``--set NAME=V1,V2`` sets an integer of :mod:`iisbitness.pe.prefetch` (``OPENED``, ``WINDOW_FILES``, ``_NEAR``, ...) to each value in
-turn, run by run (alternated, so that a change of the machine's load falls on both). ``--helper`` instead runs the
-helper's loop alone, cold, in this process (its answers to /dev/null, the parser's progress kept just behind it) and
-gives its CPU per file parsed: the model's helper cost, steadier than the race.
+``--set NAME=V1,V2`` sets an integer of :mod:`iisbitness.pe.prefetch` (``OPENED``, ``WINDOW_FILES``, ``_NEAR``,
+...) to each value in turn, run by run (alternated, so that a change of the machine's load falls on both).
+``--helper`` instead runs the helper's loop alone, cold, in this process (its answers to /dev/null, the parser's
+progress kept just behind it) and gives its CPU per file parsed: the model's helper cost, steadier than the race.
 
 Benchmarks/README.md, issue 25, eighth and ninth rounds, has what it showed.
 """
@@ -136,8 +136,9 @@ def _report(log: _Log, wall: float, parser: float, helper: float) -> None:
     loop = log.cpu_last - log.cpu_first
     print(f"    wall from the first take to the last {takes[-1][0] - first if takes else 0.0:.3f} s")
     rest = loop - sum(t[2] for t in takes) - sum(log.own)
-    print(f"    parser CPU before its first take {log.cpu_first:.3f} s, from it to its last take {loop:.3f} s (own reads "
-          f"{sum(log.own):.3f} s in {len(log.own):,}, wall {log.own_wall:.3f} s; the rest {rest:.3f} s), after {parser - log.cpu_last:.3f} s")
+    print(f"    parser CPU before its first take {log.cpu_first:.3f} s, from it to its last take {loop:.3f} s "
+          f"(own reads {sum(log.own):.3f} s in {len(log.own):,}, wall {log.own_wall:.3f} s; the rest {rest:.3f} s), "
+          f"after {parser - log.cpu_last:.3f} s")
     if takes:
         span = max(takes[-1][0] - first, 1e-9)
         tenths = [[0, 0] for _ in range(10)]
@@ -196,8 +197,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/iisbitness-bench-flow"))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=V1,V2",
-                        help="an integer setting of iisbitness.pe.prefetch (e.g. OPENED=32,128), its values taken in turn "
-                             "run by run")
+                        help="an integer setting of iisbitness.pe.prefetch (e.g. OPENED=32,128), its values "
+                             "taken in turn run by run")
     parser.add_argument("--helper", action="store_true",
                         help="run the helper's loop alone in this process, the parser's progress kept just behind it")
     args = parser.parse_args()
