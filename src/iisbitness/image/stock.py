@@ -47,8 +47,13 @@ F1.3), where it installs its own builds of the same native modules its template 
 
 
 IIS_EXPRESS_OWN = frozenset({"rewrite.dll", "webmatrixsup.dll"})
-"""Modules IIS Express installs in its own folder beyond :data:`WINDOWS_IIS_BINARIES` (its template configuration
-names ``%IIS_BIN%\\rewrite.dll`` and ``%IIS_BIN%\\webmatrixsup.dll``, as the corpus's IIS Express configurations do)."""
+"""Modules taken as IIS Express's own beyond :data:`WINDOWS_IIS_BINARIES`, from its template configuration alone: the
+copies of it seen (the workspace corpus's IIS Express configurations, and per-solution copies in public repositories)
+name ``RewriteModule`` ``%IIS_BIN%\\rewrite.dll`` and ``WebMatrixSupportModule`` ``%IIS_BIN%\\webmatrixsup.dll``,
+and ``%IIS_BIN%`` is IIS Express's install folder (iis-express-facts.md F1.3). UNCONFIRMED: no Microsoft document
+lists the files IIS Express installs (the IIS 8.0 Express readme says only that it "uses many of the same binaries"
+as IIS), so the partial-copy warning that counts one of them as IIS Express's own says that it rests on the template
+(rules/binary_missing.py)."""
 
 
 def is_iis_express_folder(folder: str) -> bool:
