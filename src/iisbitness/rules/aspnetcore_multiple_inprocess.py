@@ -25,7 +25,8 @@ from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.rules._common import inprocess_apps, new_pool_for
 
 
-@rule("aspnetcore-multiple-inprocess", Severity.ERROR, "One application pool hosts two in-process ASP.NET Core apps")
+@rule("aspnetcore-multiple-inprocess", Severity.ERROR, "One application pool hosts two in-process ASP.NET Core apps",
+      iisexpress="One iisexpress.exe (a project's site) hosts two in-process ASP.NET Core apps")
 def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
     """Only the first app to start runs; the others answer 500.35."""
     processes = _processes(plan)

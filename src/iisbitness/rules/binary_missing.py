@@ -204,7 +204,10 @@ def _uses(plan: LoadPlan, paths: set[str]) -> tuple[dict[str, set[str]], dict[tu
     return users, places
 
 
-@rule("binary-missing", Severity.WARNING, "A configured binary is not where the loading process looks for it")
+@rule("binary-missing", Severity.WARNING, "A configured binary is not where the loading process looks for it",
+      iisexpress_detail=("One finding per absent binary and process that looks for it (each project's iisexpress.exe "
+                         "fails on its own): an error when its folder is in the image, else a warning when its folder "
+                         "does not decide its architecture."))
 def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     """One finding per absent binary and process that looks for it (each pool's worker fails on its own): an error
     when its folder is in the image, else a warning when its folder does not decide its architecture."""
