@@ -6,6 +6,7 @@ where the process is meant (its bitness, its CLR, its start, recycle or 503); th
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -105,3 +106,25 @@ def test_the_server_s_titles_are_kept_on_a_server() -> None:
     assert rule.title() == "One application pool hosts two in-process ASP.NET Core apps"
     assert rule.title(iisexpress=True) == "One iisexpress.exe (a project's site) hosts two in-process ASP.NET Core apps"
     assert by_id["isapi-not-allowed"].title(iisexpress=True) == by_id["isapi-not-allowed"].summary
+
+
+def _visible(page: str) -> str:
+    """The words an HTML report shows: no style, script, tags or attributes (class names such as ``pool-list``)."""
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.DOTALL | re.IGNORECASE)
+    return html.unescape(re.sub(r"<[^>]*>", " ", page))
+
+
+def test_the_text_and_html_reports_of_iis_express_name_no_pool_process(tmp_path: Path) -> None:
+    """The text report's "in" line read "Clr4IntegratedAppPool (iisexpress.exe x86)", a pool with a process; the HTML
+    had a "Pools affected" card, "pool Clr4IntegratedAppPool · iisexpress.exe", a map card headed by the pool with its
+    enable32BitAppOnWin64 (no effect in IIS Express: F4.1), "(outside application pools)" and "in 1 of 1 pools". They
+    name each project's site's iisexpress.exe, and the pool only as the one its applications name."""
+    bad: list[tuple[str, list[str]]] = []
+    for folder, args in _images(tmp_path):
+        for fmt in (["--verbose"], ["--format", "html"]):
+            out = run(folder, *args, *fmt).stdout
+            shown = _visible(out) if "html" in fmt else out
+            if words := _pool_words(shown):
+                bad.append((f"{folder.name} {fmt[-1]}", words))
+            assert "enable32BitAppOnWin64" not in shown
+    assert bad == [], bad
