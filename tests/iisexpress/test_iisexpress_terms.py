@@ -128,3 +128,17 @@ def test_the_text_and_html_reports_of_iis_express_name_no_pool_process(tmp_path:
                 bad.append((f"{folder.name} {fmt[-1]}", words))
             assert "enable32BitAppOnWin64" not in shown
     assert bad == [], bad
+
+
+def test_the_coverage_of_a_partial_iis_express_copy_names_iis_express_s_modules(tmp_path: Path) -> None:
+    """A copy of Program Files (x86)\\IIS Express lacking its modules left the application partly checked because the
+    copy "lacks some of Windows' own IIS modules", and the load map said the same (its test of IIS Express's folder
+    wanted a drive letter, which the image's folder name has not): they are IIS Express's own, in its own folder."""
+    sol, args = _images(tmp_path)[0]
+    doc = json.loads(run(sol, *args, "--format", "json").stdout)
+    reasons = " ".join(r for a in doc["coverage"]["applications"] for r in a["reasons"])
+    assert "lacks some of IIS Express's own modules (the copy may be partial)" in reasons, reasons
+    assert "Windows' own IIS modules" not in reasons, reasons
+    loads = " ".join(run(sol, *args, "--loads").stdout.split())
+    assert "not all of IIS Express's own modules: the copy may be partial" in loads
+    assert "Windows' own IIS modules" not in loads

@@ -40,7 +40,7 @@ ISAPI extensions (lower case)."""
 
 _FOLDERS = (WINDIR + "\\System32\\inetsrv").lower(), (WINDIR + "\\SysWOW64\\inetsrv").lower()
 
-_IIS_EXPRESS_FOLDER = re.compile(r"[a-z]:\\program files(?: \(x86\))?\\iis express", re.IGNORECASE)
+_IIS_EXPRESS_FOLDER = re.compile(r"(?:[a-z]:\\)?program files(?: \(x86\))?\\iis express", re.IGNORECASE)
 """IIS Express's install folders, 64-bit and 32-bit (``%IIS_BIN%`` of each ``iisexpress.exe``: iis-express-facts.md
 F1.3), where it installs its own builds of the same native modules its template ``applicationhost.config`` names
 (``image="%IIS_BIN%\\authanon.dll"`` ...)."""
@@ -57,7 +57,9 @@ as IIS), so the partial-copy warning that counts one of them as IIS Express's ow
 
 
 def is_iis_express_folder(folder: str) -> bool:
-    """True when ``folder`` (a Windows path) is an IIS Express install folder (``X:\\Program Files*\\IIS Express``)."""
+    """True when ``folder`` is an IIS Express install folder: a Windows path (``X:\\Program Files*\\IIS Express``) or
+    the folder as the image holds it, drive-relative (``Program Files (x86)/IIS Express``, :attr:`Absence.folder
+    <iisbitness.loadplan.plan.Absence.folder>`, which the load map and the coverage name)."""
     return _IIS_EXPRESS_FOLDER.fullmatch(folder.rstrip("\\/").replace("/", "\\")) is not None
 
 
