@@ -33,7 +33,8 @@ def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
     for (name, site), apps in inprocess_apps(plan).items():  # NOTE: per process: IIS Express runs one per project
         if len(apps) < 2:
             continue
-        process, pool = processes[(name, site)]  # NOTE: both from the loads inprocess_apps counts: every key is there
+        process, loaded_in = processes[(name, site)]  # NOTE: from the loads inprocess_apps counts: every key is there
+        pool = plan.server.pool(name) or loaded_in  # NOTE: the configuration's pool, as before; else the process's
         labels = [f"{s}{p}" for s, p in apps]
         symptom = (f"Whichever of {', '.join(labels)} starts first works; the others answer \"HTTP Error 500.35 - "
                    "ANCM Multiple In-Process Applications in same Process\".")
