@@ -348,7 +348,11 @@ Check = Callable[[LoadPlan], Iterator[Finding]]
 class Rule:
     """A rule: permanent id, default severity, one-line summary, and its check.
 
-    ``check`` is pure: everything it uses comes from the load plan.
+    ``check`` is pure: everything it uses comes from the load plan. ``iisexpress`` / ``iisexpress_detail``: the
+    summary and the detail (else the check's docstring) as an IIS Express scan states them, where the server's words
+    speak of an application pool's worker: IIS Express has no WAS and no pool processes, one ``iisexpress.exe`` per
+    project's site, 32-bit or 64-bit by the project's setting (iis-express-facts.md F4.1, F2.1-F2.3); empty: the
+    server's words fit both.
     """
 
     id: RuleId
@@ -356,12 +360,26 @@ class Rule:
     summary: str
     check: Check
     aliases: tuple[str, ...] = ()
+    iisexpress: str = ""
+    iisexpress_detail: str = ""
+
+    def title(self, iisexpress: bool = False) -> str:
+        """The one-line summary, in IIS Express's terms when ``iisexpress``."""
+        return (self.iisexpress or self.summary) if iisexpress else self.summary
+
+    def detail(self, iisexpress: bool = False) -> str:
+        """What the rule finds, one paragraph (the check's docstring, or :attr:`iisexpress_detail` under IIS
+        Express), whitespace collapsed."""
+        text = self.iisexpress_detail if iisexpress and self.iisexpress_detail else (self.check.__doc__ or "")
+        return " ".join(text.split())
 
 
-def rule(rule_id: str, severity: Severity, summary: str) -> Callable[[Check], Rule]:
-    """Decorator: wrap a check function as a :class:`Rule` (no registration side effect)."""
+def rule(rule_id: str, severity: Severity, summary: str, *, iisexpress: str = "",
+         iisexpress_detail: str = "") -> Callable[[Check], Rule]:
+    """Decorator: wrap a check function as a :class:`Rule` (no registration side effect); ``iisexpress`` and
+    ``iisexpress_detail``: its words under IIS Express where the server's speak of a pool (:class:`Rule`)."""
 
     def wrap(fn: Check) -> Rule:
-        return Rule(RuleId(rule_id), severity, summary, fn)
+        return Rule(RuleId(rule_id), severity, summary, fn, iisexpress=iisexpress, iisexpress_detail=iisexpress_detail)
 
     return wrap

@@ -13,6 +13,8 @@ from tests.iisexpress.test_iisexpress import _machine_with
 
 BINARY = "%IIS_BIN%\\cachuri.dll"
 CONFIG = ".vs\\SampleKVApp\\config\\applicationhost.config"
+PS_DOCUMENTS = "$([Environment]::GetFolderPath('MyDocuments'))"
+"""How a PowerShell line names the Documents folder: Windows' answer, wherever it was moved."""
 
 
 def _restrict(doc: dict[str, Any]) -> dict[str, Any]:
@@ -52,9 +54,53 @@ def test_the_per_user_config_is_named_by_its_windows_path_not_the_image_s(tmp_pa
     assert len(fix["commands"]) == len(fix["powershell"]) == 2
     assert all(c.endswith('/apphostconfig:"%USERPROFILE%\\Documents\\IISExpress\\config\\applicationhost.config"')
                for c in fix["commands"]), fix["commands"]
-    assert all(c.endswith('"/apphostconfig:$env:USERPROFILE\\Documents\\IISExpress\\config\\applicationhost.config"')
+    assert all(c.endswith(f'"/apphostconfig:{PS_DOCUMENTS}\\IISExpress\\config\\applicationhost.config"')
                for c in fix["powershell"]), fix["powershell"]
     assert "solution folder" not in fix["note"] and "Users\\dev" not in " ".join(fix["commands"])
+
+
+def test_the_per_user_config_follows_a_moved_documents_in_powershell_and_cmd_exe_says_its_assumption(
+        tmp_path: Path) -> None:
+    """%USERPROFILE%\\Documents is not the Documents folder when OneDrive's Known Folder Move or folder redirection
+    moved it: the PowerShell line named $env:USERPROFILE\\Documents, and neither line said what it assumed. PowerShell
+    now asks Windows for the Documents folder; cmd.exe, which has no variable for it, keeps %USERPROFILE%\\Documents and
+    the note says so and points at the PowerShell line."""
+    sol, machine = _solution(tmp_path, per_user=True)
+    _, doc = scan_json(sol, "--drive", f"C={machine}")
+    fix = _restrict(doc)
+    assert all("$env:USERPROFILE" not in p and PS_DOCUMENTS in p for p in fix["powershell"]), fix["powershell"]
+    note = " ".join(fix["note"].split())
+    assert "The cmd.exe line takes Documents to be %USERPROFILE%\\Documents" in note, note
+    assert "OneDrive (Known Folder Move) or folder redirection" in note and "cmd.exe has no variable" in note, note
+    text = run(sol, "--drive", f"C={machine}", "--shell", "powershell").stdout
+    assert "GetFolderPath('MyDocuments')" in text and "$env:USERPROFILE\\Documents" not in text
+
+
+def test_a_per_user_config_not_found_says_a_moved_documents_is_not_followed(tmp_path: Path) -> None:
+    sol, machine = _solution(tmp_path, per_user=True)
+    shutil.rmtree(machine / "Users")
+    res = run(sol, "--drive", f"C={machine}")
+    message = " ".join(res.output.split())
+    assert res.exit_code == 2, res.output
+    assert "Users/*\\Documents only: a Documents folder OneDrive or folder redirection moved is not followed" in message
+    assert "[Environment]::GetFolderPath('MyDocuments')" in message, message
+
+
+def test_a_relative_config_option_is_run_from_the_folder_the_scan_ran_in(tmp_path: Path, monkeypatch: Any) -> None:
+    """``--config sol/.vs/.../applicationhost.config`` given relative to the folder the scan ran in (not the solution
+    folder): the note said "Run it from the solution folder", where the path names nothing. It says to run it from
+    the folder the scan ran in, the path as given, relative to it."""
+    sol, machine = _solution(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    _, doc = scan_json(sol, "--config", "sol/.vs/SampleKVApp/config/applicationhost.config", "--drive", f"C={machine}")
+    fix = _restrict(doc)
+    given = "sol\\.vs\\SampleKVApp\\config\\applicationhost.config"
+    assert all(c.endswith(f'/apphostconfig:"{given}"') for c in fix["commands"]), fix["commands"]
+    assert all(p.endswith(f"'/apphostconfig:{given}'") for p in fix["powershell"]), fix["powershell"]
+    note = " ".join(fix["note"].split())
+    assert "solution folder" not in note, note
+    assert (f"Run it from the folder the scan ran in: {given} is the --config path as given, relative to that "
+            "folder") in note, note
 
 
 def test_the_solution_s_config_is_named_relative_and_run_from_the_solution_folder(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ from iisbitness.image.paths import normalize
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model.iis7 import Server
 from iisbitness.model.iisexpress import (
+    CONFIG_OPTION,
     ArchFrom,
     IisExpressProject,
     IisExpressWorkspace,
@@ -302,7 +303,7 @@ def find_config(solution: Path, projects: list[ProjectFile], image: ServerImage,
         ServerImageError: none found (the message says where it looked and how to name one).
     """
     if explicit is not None:
-        return explicit, str(explicit), "--config", False
+        return explicit, str(explicit), CONFIG_OPTION, False
     glob = next((s for p in projects if (s := p.prop("UseGlobalApplicationHostFile")) and _bool(s.value)), None)
     if glob is not None:
         found = _per_user(image)
@@ -310,8 +311,10 @@ def find_config(solution: Path, projects: list[ProjectFile], image: ServerImage,
             return found[0], found[1], f"UseGlobalApplicationHostFile=true ({glob.at}): the per-user file", True
         raise ServerImageError(
             f"{glob.at}: UseGlobalApplicationHostFile is true, so IIS Express reads the per-user "
-            "Documents\\IISExpress\\config\\applicationhost.config, which is not here; name it with --config "
-            "(or give the machine's drive with --drive C=/path)")
+            "Documents\\IISExpress\\config\\applicationhost.config, which is not here (looked for in "
+            f"{'%USERPROFILE%' if image.live else 'Users/*'}\\Documents only: a Documents folder OneDrive or folder "
+            "redirection moved is not followed; PowerShell's [Environment]::GetFolderPath('MyDocuments') prints where "
+            "it is); name it with --config (or give the machine's drive with --drive C=/path)")
     vs = _child(solution, ".vs")
     if vs is not None:
         slns = sorted(n for n in os.listdir(solution) if n.lower().endswith((".sln", ".slnx")))
@@ -349,7 +352,11 @@ def _path(folder: Path, *names: str) -> Path | None:
 
 
 def _per_user(image: ServerImage) -> tuple[Path, str] | None:
-    """The per-user config: ``%USERPROFILE%`` live, else the only ``C:\\Users\\*`` profile holding one."""
+    """The per-user config: ``%USERPROFILE%`` live, else the only ``C:\\Users\\*`` profile holding one.
+
+    ASSUMPTION: below ``Documents`` in the profile (Microsoft's documents name ``%userprofile%\\Documents\\IISExpress``,
+    facts F3.1, F1.4); a Documents folder moved by OneDrive's Known Folder Move or folder redirection is not followed
+    (no known-folder look-up here), and the error when none is found says so."""
     profile = os.environ.get("USERPROFILE")
     if image.live and profile:
         f = Path(profile, *PER_USER)

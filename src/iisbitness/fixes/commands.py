@@ -87,10 +87,14 @@ class EnvPath:
     """An argument naming a path under an environment variable after a literal prefix
     (``/apphostconfig:%USERPROFILE%\\...``): cmd.exe ``prefix"%VAR%\\..."``, quoted since the variable's value may
     hold a space; PowerShell ``"prefix$env:VAR\\..."``, which does not expand ``%VAR%`` ("about_Environment_Variables")
-    and hands the program the expanded string as one argument."""
+    and hands the program the expanded string as one argument. ``ps_path``: PowerShell's own form of the path where it
+    has a better one than cmd.exe's variables (a known folder asked of Windows, ``$([Environment]::GetFolderPath(
+    'MyDocuments'))\\...``, a subexpression PowerShell expands inside double quotes, "about_Quoting_Rules"); empty:
+    ``path`` with ``$env:``."""
 
     prefix: str
     path: str
+    ps_path: str = ""
 
 
 Arg = str | Quoted | Program | EnvPath
@@ -121,7 +125,7 @@ def _ps_arg(arg: Arg) -> str:
     if isinstance(arg, Program):
         return arg.ps_arg
     if isinstance(arg, EnvPath):
-        return '"' + arg.prefix + Program(arg.path).ps_arg.strip('"') + '"'
+        return '"' + arg.prefix + (arg.ps_path or Program(arg.path).ps_arg.strip('"')) + '"'
     return arg if _PS_BARE.fullmatch(arg) else _ps_quote(arg)
 
 

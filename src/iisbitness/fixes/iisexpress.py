@@ -34,7 +34,7 @@ from iisbitness.fixes.commands import (
 )
 from iisbitness.loadplan.plan import Load
 from iisbitness.model.edits import SetFilterPrecondition, SetGlobalModulePrecondition, SetIisExpressArch
-from iisbitness.model.iisexpress import IisExpressProject, IisExpressWorkspace, SwitchKind
+from iisbitness.model.iisexpress import CONFIG_OPTION, IisExpressProject, IisExpressWorkspace, SwitchKind
 
 VS_OPTION = ("Tools > Options > Projects and Solutions > Web Projects > \"Use the 64 bit version of IIS Express "
              "for web sites and projects\"")
@@ -182,8 +182,23 @@ installer runs ``"...\\IIS Express\\appcmd.exe" install module ... /apphostconfi
 ancm_iis_expressv2.wxs)."""
 
 PER_USER_CONFIG = "%USERPROFILE%\\Documents\\IISExpress\\config\\applicationhost.config"
-"""The per-user configuration as Windows names it ("user-specific ApplicationHost.config ... located in the
-%userprofile%\\Documents\\IISExpress\\config folder": iis-docs running-iis-express-from-the-command-line.md, facts F3.1)."""
+"""The per-user configuration as Microsoft's documents name it ("user-specific ApplicationHost.config ... located in
+the %userprofile%\\Documents\\IISExpress\\config folder": iis-docs running-iis-express-from-the-command-line.md, facts
+F3.1; %IIS_USER_HOME% "By default ... %UserProfile%\\Documents\\IISExpress": iis-80-express-readme.md, F1.4). ASSUMPTION:
+Documents is not moved (OneDrive's Known Folder Move, folder redirection); cmd.exe has no variable for the Documents
+known folder, so its line keeps this form and the note says so (:data:`PER_USER_NOTE`)."""
+
+PER_USER_CONFIG_PS = "$([Environment]::GetFolderPath('MyDocuments'))\\IISExpress\\config\\applicationhost.config"
+"""The per-user configuration in PowerShell: below the Documents folder as Windows reports it (.NET's
+``Environment.GetFolderPath(SpecialFolder.MyDocuments)``, the Documents known folder), wherever it was moved, and
+``%USERPROFILE%\\Documents`` where it was not. That IIS Express's %IIS_USER_HOME% follows a moved Documents is the
+known folder's behaviour as tools resolve it (Lex Li's JexusManager expands %IIS_USER_HOME% as
+``GetFolderPath(SpecialFolder.MyDocuments)\\IISExpress``); no Microsoft document says so (UNCONFIRMED)."""
+
+PER_USER_NOTE = ("The cmd.exe line takes Documents to be %USERPROFILE%\\Documents; if OneDrive (Known Folder Move) or "
+                 "folder redirection moved it, cmd.exe has no variable for the new place: use the PowerShell line, which "
+                 "asks Windows for the Documents folder ([Environment]::GetFolderPath('MyDocuments')). ")
+"""What a fix naming the per-user configuration says of :data:`PER_USER_CONFIG`'s assumption."""
 
 RESTART = ("IIS Express has no application pool to start or recycle: stop IIS Express (tray icon > Exit) so that the "
            "next F5 starts the project's iisexpress.exe with the change.")
@@ -200,18 +215,26 @@ Windows): no Windows path is known, so a placeholder in capitals that the note s
 
 def _config_arg(workspace: IisExpressWorkspace) -> tuple[Arg, str]:
     """``(/apphostconfig: argument, what the note says of it)``: the per-user file by its Windows path
-    (:data:`PER_USER_CONFIG`); a relative path (the per-solution ``.vs`` file, named from the solution folder) "to run
-    from the solution folder"; a Windows path as it is; a path of the scanning system that is no Windows path (a
-    POSIX ``/...``) as :data:`PLACEHOLDER_CONFIG`, the note saying to replace it."""
+    (:data:`PER_USER_CONFIG` in cmd.exe, :data:`PER_USER_CONFIG_PS` in PowerShell; the note says what cmd.exe's form
+    assumes, :data:`PER_USER_NOTE`); a relative path: the per-solution ``.vs`` file, named from the solution folder,
+    "to run from the solution folder", or a relative ``--config``, named as it was given, relative to the folder the
+    scan ran in, to run from that folder; a Windows path as it is; a path of the scanning system that is no Windows
+    path (a POSIX ``/...``) as :data:`PLACEHOLDER_CONFIG`, the note saying to replace it."""
     if workspace.per_user:
-        return EnvPath("/apphostconfig:", PER_USER_CONFIG), ""
+        return EnvPath("/apphostconfig:", PER_USER_CONFIG, PER_USER_CONFIG_PS), PER_USER_NOTE
     given = workspace.server.config_file
     if given.startswith("/"):
         return Quoted("/apphostconfig:", PLACEHOLDER_CONFIG), (
             f"Replace {PLACEHOLDER_CONFIG} with the Windows path of the configuration the scan read as {given}. ")
     config = given.replace("/", "\\")
-    relative = not (config.startswith("\\") or (len(config) > 1 and config[1] == ":"))
-    return Quoted("/apphostconfig:", config), "Run it from the solution folder. " if relative else ""
+    if config.startswith("\\") or (len(config) > 1 and config[1] == ":"):
+        return Quoted("/apphostconfig:", config), ""
+    if workspace.config_from == CONFIG_OPTION:
+        # NOTE: --config's own path, relative to the folder the scan ran in, not to the solution folder
+        return Quoted("/apphostconfig:", config), (
+            f"Run it from the folder the scan ran in: {config} is the --config path as given, relative to that folder "
+            "(or replace it with the file's full Windows path). ")
+    return Quoted("/apphostconfig:", config), "Run it from the solution folder. "
 
 
 def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace, lines: Sequence[AppcmdLine]) -> Fix:
@@ -219,7 +242,8 @@ def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace, lines: Sequ
     arguments of its change, given by the fix's builder without the lines that start or recycle a pool, IIS Express
     having none: the note says to restart IIS Express instead, :data:`RESTART`) run by IIS Express's appcmd.exe
     with ``/apphostconfig:`` naming the workspace's configuration (:func:`_config_arg`: the solution's file, relative,
-    "to run from the solution folder"; the per-user file by ``%USERPROFILE%`` / ``$env:USERPROFILE``), each shell's
+    "to run from the solution folder"; a relative ``--config`` to run from the folder the scan ran in; the per-user file
+    by ``%USERPROFILE%\\Documents`` in cmd.exe, by the Documents folder Windows reports in PowerShell), each shell's
     form built from the arguments (:func:`~iisbitness.fixes.commands.native`). WebAdministration PowerShell
     (``IIS:\\``, ``MACHINE/WEBROOT/APPHOST``) edits the machine's IIS configuration, never a solution's, so its lines
     give way to appcmd's. A change no shell can take (a name holding ``"``, or ``'`` / ``]`` in appcmd's selector)
@@ -230,7 +254,9 @@ def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace, lines: Sequ
     pairs = [native(IISEXPRESS_APPCMD, *args, arg, selected=names) for args, names in lines]
     summary, note = _precondition_words(fix, len(pairs))
     if any(p.startswith(NOT_WRITTEN[1]) for _, p in pairs):
-        where = PER_USER_CONFIG if workspace.per_user else workspace.server.config_file.replace("/", "\\")
+        where = (f"{PER_USER_CONFIG} (Documents\\IISExpress\\config\\applicationhost.config in the Documents folder, "
+                 "wherever OneDrive or folder redirection moved it)" if workspace.per_user
+                 else workspace.server.config_file.replace("/", "\\"))
         note = ((note + " ") if note else "") + (f"No command can name it (a name holds characters neither cmd.exe nor "
                                                  f"PowerShell can pass quoted): make the change in {where} by hand "
                                                  "(iisbitness fix does not write an IIS Express configuration). ")

@@ -64,17 +64,18 @@ def level(severity: Severity) -> str:
     assert_never(severity)
 
 
-def _descriptor(r: Rule, docs_url: str | None) -> dict[str, Any]:
-    detail = " ".join((r.check.__doc__ or "").split())
+def _descriptor(r: Rule, docs_url: str | None, iisexpress: bool = False) -> dict[str, Any]:
+    """The SARIF ``reportingDescriptor`` of ``r``, in IIS Express's terms (:meth:`Rule.title`) on its scan."""
+    title, detail = r.title(iisexpress), r.detail(iisexpress)
     url = rule_doc_url(r.id, docs_url) if docs_url else None
     page = url or f"docs/rules/{r.id}.md"
     return {
         "id": r.id,
         "name": "".join(w.capitalize() for w in r.id.split("-")),
-        "shortDescription": {"text": r.summary},
-        "fullDescription": {"text": f"{r.summary}. {detail}".strip()},
-        "help": {"text": f"{r.summary}. {detail} See {page}".strip(),
-                 "markdown": f"**{r.summary}.** {detail}\n\nSee " + (f"[{r.id}]({url})." if url else f"`{page}`.")},
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": f"{title}. {detail}".strip()},
+        "help": {"text": f"{title}. {detail} See {page}".strip(),
+                 "markdown": f"**{title}.** {detail}\n\nSee " + (f"[{r.id}]({url})." if url else f"`{page}`.")},
         **({"helpUri": url} if url else {}),
         "defaultConfiguration": {"level": level(r.severity)},
         "properties": {"tags": ["iis", "bitness"]},
@@ -216,7 +217,8 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
     run = {
         "tool": {"driver": {"name": "iisbitness", "version": __version__, "semanticVersion": __version__,
                             **({"informationUri": docs_url} if docs_url else {}),
-                            "rules": [_descriptor(r, docs_url) for r in rules]}},
+                            "rules": [_descriptor(r, docs_url, report.server.kind == "iisexpress")
+                                      for r in rules]}},
         "originalUriBaseIds": bases,
         "invocations": [{"executionSuccessful": not (unusable or report.checked_nothing()),
                          "toolExecutionNotifications": [_notification(p) for p in report.problems]

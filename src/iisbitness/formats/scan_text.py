@@ -142,8 +142,16 @@ def source(where: str) -> str:
 
 
 def _where(c: Cause) -> str:
+    """The ``in`` line: the pools and their workers, ``Pool (w3wp.exe x64)``; under IIS Express, whose process is a
+    project's site's ``iisexpress.exe`` whatever pool its applications name (two projects of one pool are two
+    processes), ``iisexpress.exe x86 of site 'S' (applications in pool 'P')``; then the applications."""
     procs = ", ".join(f"{name} {arch.value}" if arch else name for name, arch in c.processes)
-    where = (f"{', '.join(c.pools)} ({procs})" if procs else ", ".join(c.pools)) if c.pools else procs
+    sites = list(dict.fromkeys(f.process_site for f in c.findings if f.process_site))
+    if sites:  # NOTE: IIS Express: the pool is only the configuration's (CLR version, pipeline mode), not a process
+        where = (f"{procs} of site{'s' * (len(sites) > 1)} {', '.join(repr(s) for s in sites)}"
+                 + (f" (applications in pool {', '.join(repr(p) for p in c.pools)})" if c.pools else ""))
+    else:
+        where = (f"{', '.join(c.pools)} ({procs})" if procs else ", ".join(c.pools)) if c.pools else procs
     if c.places:
         where += ("; " if where else "") + ", ".join(c.places)
     return where

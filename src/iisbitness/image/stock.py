@@ -40,19 +40,26 @@ ISAPI extensions (lower case)."""
 
 _FOLDERS = (WINDIR + "\\System32\\inetsrv").lower(), (WINDIR + "\\SysWOW64\\inetsrv").lower()
 
-_IIS_EXPRESS_FOLDER = re.compile(r"[a-z]:\\program files(?: \(x86\))?\\iis express", re.IGNORECASE)
+_IIS_EXPRESS_FOLDER = re.compile(r"(?:[a-z]:\\)?program files(?: \(x86\))?\\iis express", re.IGNORECASE)
 """IIS Express's install folders, 64-bit and 32-bit (``%IIS_BIN%`` of each ``iisexpress.exe``: iis-express-facts.md
 F1.3), where it installs its own builds of the same native modules its template ``applicationhost.config`` names
 (``image="%IIS_BIN%\\authanon.dll"`` ...)."""
 
 
 IIS_EXPRESS_OWN = frozenset({"rewrite.dll", "webmatrixsup.dll"})
-"""Modules IIS Express installs in its own folder beyond :data:`WINDOWS_IIS_BINARIES` (its template configuration
-names ``%IIS_BIN%\\rewrite.dll`` and ``%IIS_BIN%\\webmatrixsup.dll``, as the corpus's IIS Express configurations do)."""
+"""Modules taken as IIS Express's own beyond :data:`WINDOWS_IIS_BINARIES`, from its template configuration alone: the
+copies of it seen (the workspace corpus's IIS Express configurations, and per-solution copies in public repositories)
+name ``RewriteModule`` ``%IIS_BIN%\\rewrite.dll`` and ``WebMatrixSupportModule`` ``%IIS_BIN%\\webmatrixsup.dll``,
+and ``%IIS_BIN%`` is IIS Express's install folder (iis-express-facts.md F1.3). UNCONFIRMED: no Microsoft document
+lists the files IIS Express installs (the IIS 8.0 Express readme says only that it "uses many of the same binaries"
+as IIS), so the partial-copy warning that counts one of them as IIS Express's own says that it rests on the template
+(rules/binary_missing.py)."""
 
 
 def is_iis_express_folder(folder: str) -> bool:
-    """True when ``folder`` (a Windows path) is an IIS Express install folder (``X:\\Program Files*\\IIS Express``)."""
+    """True when ``folder`` is an IIS Express install folder: a Windows path (``X:\\Program Files*\\IIS Express``) or
+    the folder as the image holds it, drive-relative (``Program Files (x86)/IIS Express``, :attr:`Absence.folder
+    <iisbitness.loadplan.plan.Absence.folder>`, which the load map and the coverage name)."""
     return _IIS_EXPRESS_FOLDER.fullmatch(folder.rstrip("\\/").replace("/", "\\")) is not None
 
 

@@ -43,6 +43,7 @@ from iisbitness.image.paths import (
     share_argument,
     unc_share,
 )
+from iisbitness.image.stock import is_iis_express_folder
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
 from iisbitness.loadplan.plan import BinaryRef, Coverage, CoverageStatus, GacAssembly, LoadKind, LoadPlan
@@ -452,7 +453,8 @@ def _not_checked(ctx: PlanContext, b: BinaryRef, given: Given = Given.IMAGE) -> 
     folder = ntpath.dirname(b.windows_path)
     absent = b.absent
     if absent is not None and absent.partial_copy:
-        why = f"the image's copy of {absent.folder} lacks some of Windows' own IIS modules (the copy may be partial)"
+        own = "IIS Express's own modules" if is_iis_express_folder(folder) else "Windows' own IIS modules"
+        why = f"the image's copy of {absent.folder} lacks some of {own} (the copy may be partial)"
     elif absent is not None and absent.other_build_only:
         why = f"the image does not hold {folder}, only the other architecture's build in the other folder"
     elif absent is not None and absent.redirected:

@@ -108,6 +108,11 @@ class IisExpressProject:
     ``ANCM_LAUNCHER_PATH`` (dotnet/aspnetcore #19451, #19797). Not in the facts sheet."""
 
 
+CONFIG_OPTION = "--config"
+""":attr:`IisExpressWorkspace.config_from` of a configuration named by ``--config`` (its path as given, which may be
+relative to the folder the scan ran in, not to the solution)."""
+
+
 @dataclass(frozen=True, slots=True)
 class IisExpressWorkspace:
     """A Visual Studio solution (or project) folder and the IIS Express configuration it runs under.

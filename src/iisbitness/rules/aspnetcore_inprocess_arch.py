@@ -34,7 +34,8 @@ def out_of_process_fix(load: Load) -> Fix:
 
 
 @rule("aspnetcore-inprocess-arch", Severity.ERROR,
-      "An in-process ASP.NET Core app was built for another architecture than its pool")
+      "An in-process ASP.NET Core app was built for another architecture than its pool",
+      iisexpress="An in-process ASP.NET Core app was built for another architecture than the iisexpress.exe that runs it")
 def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
     """One finding per application: HTTP 500.32 on every request."""
     bad: dict[tuple[str, str, str], list[Load]] = {}

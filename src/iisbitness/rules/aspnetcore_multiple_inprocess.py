@@ -20,26 +20,27 @@ from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import move_to_new_pool
 from iisbitness.loadplan.plan import Evidence, LoadKind, LoadPlan, Process
+from iisbitness.model.iis7 import AppPool
 from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.rules._common import inprocess_apps, new_pool_for
 
 
-@rule("aspnetcore-multiple-inprocess", Severity.ERROR, "One application pool hosts two in-process ASP.NET Core apps")
+@rule("aspnetcore-multiple-inprocess", Severity.ERROR, "One application pool hosts two in-process ASP.NET Core apps",
+      iisexpress="One iisexpress.exe (a project's site) hosts two in-process ASP.NET Core apps")
 def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
     """Only the first app to start runs; the others answer 500.35."""
+    processes = _processes(plan)
     for (name, site), apps in inprocess_apps(plan).items():  # NOTE: per process: IIS Express runs one per project
         if len(apps) < 2:
             continue
-        pool = plan.server.pool(name)
-        assert pool is not None
+        process, loaded_in = processes[(name, site)]  # NOTE: from the loads inprocess_apps counts: every key is there
+        pool = plan.server.pool(name) or loaded_in  # NOTE: the configuration's pool, as before; else the process's
         labels = [f"{s}{p}" for s, p in apps]
         symptom = (f"Whichever of {', '.join(labels)} starts first works; the others answer \"HTTP Error 500.35 - "
                    "ANCM Multiple In-Process Applications in same Process\".")
         where = "; ".join(f"{label} at {src}" for label, src in zip(labels, apps.values()))
         if plan.iisexpress is not None:  # NOTE: never the server's finding (w3wp.exe, pool moves) under IIS Express
-            process = _process(plan, name, site)
-            assert process is not None, f"IIS Express: apps of site '{site}' counted with no iisexpress.exe loading them"
-            yield _iisexpress_finding(plan, plan.iisexpress, process, apps, symptom, where)
+            yield _iisexpress_finding(plan, plan.iisexpress, process, pool, apps, symptom, where)
             continue
         fix_list: list[Fix] = []
         arch = pool.worker_arch(plan.server.os_arch)
@@ -67,18 +68,23 @@ def aspnetcore_multiple_inprocess(plan: LoadPlan) -> Iterator[Finding]:
         )
 
 
-def _process(plan: LoadPlan, pool: str, site: str) -> Process | None:
-    """The ``iisexpress.exe`` of ``site`` that hosts the in-process apps counted for ``(pool, site)``."""
-    return next((ld.process for ld in plan.loads_of(LoadKind.ASPNETCORE) if ld.process.pool is not None
-                 and ld.process.pool.name == pool and (ld.process.site or "") == site), None)
+def _processes(plan: LoadPlan) -> dict[tuple[str, str], tuple[Process, AppPool]]:
+    """Per key of :func:`~iisbitness.rules._common.inprocess_apps` (``(pool name, process site)``, from the same
+    loads), the process that hosts those in-process apps (a pool's ``w3wp.exe``, or the ``iisexpress.exe`` of a
+    project's site) and its pool. Without ``assert`` (``python -O`` strips those): a key is looked up, never
+    assumed."""
+    out: dict[tuple[str, str], tuple[Process, AppPool]] = {}
+    for ld in plan.loads_of(LoadKind.ASPNETCORE):
+        if ld.process.pool is not None:
+            out.setdefault((ld.process.pool.name, ld.process.site or ""), (ld.process, ld.process.pool))
+    return out
 
 
-def _iisexpress_finding(plan: LoadPlan, ws: IisExpressWorkspace, process: Process, apps: dict[tuple[str, str], str],
-                        symptom: str, where: str) -> Finding:
+def _iisexpress_finding(plan: LoadPlan, ws: IisExpressWorkspace, process: Process, pool: AppPool,
+                        apps: dict[tuple[str, str], str], symptom: str, where: str) -> Finding:
     """The finding under IIS Express: the site's one ``iisexpress.exe``, whatever pool each app names; fixes that
     work there (out-of-process hosting for all but the site's root application ``/``, the project's own app, or the
     first app where the site's root is not among them; or a site of its own), never a pool move."""
-    assert process.pool is not None
     site = process.site or ""
     defined = next((s for s in plan.server.sites if s.name == site), None)
     pools = {a.path: a.pool for a in (defined.applications if defined is not None else ())}
@@ -94,9 +100,9 @@ def _iisexpress_finding(plan: LoadPlan, ws: IisExpressWorkspace, process: Proces
              "the process serves one in-process app; giving an app another pool does not change that.")
     return Finding(
         rule=aspnetcore_multiple_inprocess.id, severity=aspnetcore_multiple_inprocess.severity,
-        evidence=Evidence.READ, pool=process.pool.name, site=site, application=None, process=process.name,
+        evidence=Evidence.READ, pool=pool.name, site=site, application=None, process=process.name,
         process_arch=process.arch, binary=None, resolved=None, binary_arch=(),
-        config=defined.source if defined is not None else process.pool.source,  # NOTE: the site's <site>, not a pool
+        config=defined.source if defined is not None else pool.source,  # NOTE: the site's <site>, not a pool
         symptom=symptom, cause=cause, process_arch_assumed=process.arch_assumption is not None, process_site=site,
         fixes=(iisexpress.others_out_of_process(project, others), iisexpress.site_of_its_own(site, others)),
     )

@@ -43,7 +43,9 @@ def _fit_fixes(plan: LoadPlan, load: Load) -> tuple[Fix, ...]:
 
 
 @rule("aspnetcore-runtime-missing", Severity.ERROR,
-      "A framework-dependent in-process app has no suitable .NET runtime for its pool's architecture")
+      "A framework-dependent in-process app has no suitable .NET runtime for its pool's architecture",
+      iisexpress=("A framework-dependent in-process app has no suitable .NET runtime for the architecture of the "
+                  "iisexpress.exe that runs it"))
 def aspnetcore_runtime_missing(plan: LoadPlan) -> Iterator[Finding]:
     """HTTP 500.31 on every request of the app."""
     for load in plan.loads_of(LoadKind.ASPNETCORE):

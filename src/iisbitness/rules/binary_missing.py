@@ -56,7 +56,7 @@ from iisbitness.fixes.commands import (
     global_module_precondition,
     global_module_precondition_lines,
 )
-from iisbitness.image.stock import is_iis_express_folder
+from iisbitness.image.stock import IIS_EXPRESS_OWN, is_iis_express_folder
 from iisbitness.loadplan.plan import LOOKED_UP_KINDS, Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
 from iisbitness.rules._common import (
@@ -88,12 +88,16 @@ _SYMPTOM = {
                                                 "be found.\""),
 }
 """What the user sees when the loading process does not find the file, by kind of load (each with its source)."""
-_IISEXPRESS_GLOBAL = ("the {arch} iisexpress.exe does not start (\"Failed processing with hr = 8007007e ... Error loading "
-                      "global modules ... Unable to start iisexpress.\"), so F5 fails for every project it runs: the "
-                      "module DLL '{path}' is not found (error 126, ERROR_MOD_NOT_FOUND)")
+_IISEXPRESS_GLOBAL = ("the {arch} iisexpress.exe does not start (\"Error loading global modules ... Unable to start "
+                      "iisexpress.\", as for a module of the other architecture, where the console shows hr = 800700c1; "
+                      "for a file not found the hr is inferred, not seen: 8007007e), so F5 fails for every project it "
+                      "runs: the module DLL '{path}' is not found (error 126, ERROR_MOD_NOT_FOUND)")
 """A global module under IIS Express: no WAS, so no rapid-fail protection or HTTP 503; the process itself stops at
-start, as global-module-arch says for a module of the other architecture (iis-express-facts.md section 5; the hr is
-error 126 as an HRESULT, HRESULT_FROM_WIN32)."""
+start, as global-module-arch says for a module of the other architecture (iis-express-facts.md section 5: "Failed
+processing with hr = 800700c1 / Error loading global modules. hr = 800700c1 ... Unable to start iisexpress.",
+dotnet/aspnetcore #1067, tjanczuk/iisnode #523). INFERENCE, no source found: that a module DLL not found stops
+iisexpress.exe the same way, and that its hr is then 8007007e (error 126 as an HRESULT, HRESULT_FROM_WIN32); no
+report of that console line was found (searched: issues, pages, public code), so the symptom says it is inferred."""
 
 _KINDS = tuple(_SYMPTOM)
 assert frozenset(_KINDS) == LOOKED_UP_KINDS  # NOTE: Load.not_checked is this rule's could-not-check warnings
@@ -200,7 +204,10 @@ def _uses(plan: LoadPlan, paths: set[str]) -> tuple[dict[str, set[str]], dict[tu
     return users, places
 
 
-@rule("binary-missing", Severity.WARNING, "A configured binary is not where the loading process looks for it")
+@rule("binary-missing", Severity.WARNING, "A configured binary is not where the loading process looks for it",
+      iisexpress_detail=("One finding per absent binary and process that looks for it (each project's iisexpress.exe "
+                         "fails on its own): an error when its folder is in the image, else a warning when its folder "
+                         "does not decide its architecture."))
 def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
     """One finding per absent binary and process that looks for it (each pool's worker fails on its own): an error
     when its folder is in the image, else a warning when its folder does not decide its architecture."""
@@ -270,9 +277,15 @@ def _partial_copy(folder: str, loads: list[Load]) -> Finding:
     folder: a partial hand copy, most likely."""
     names = sorted({_file_name(ld) for ld in loads})
     # NOTE: PlanContext.absence marks a partial copy only in inetsrv or IIS Express's install folder (image.stock)
+    template = ""
     if is_iis_express_folder(ntpath.dirname(_path(loads[0]))):
         own, symptom = ("IIS Express's own modules", ("None, if the machine has them: IIS Express installs them in its "
                         "folder and its template configuration names them."))
+        # NOTE: no Microsoft document lists IIS Express's install folder; these two rest on its template alone
+        if only := sorted(n for n in names if n.lower() in IIS_EXPRESS_OWN):
+            template = (f" {' and '.join(only)} {'is' if len(only) == 1 else 'are'} counted as IIS Express's own only "
+                        "because its template configuration names them under %IIS_BIN% (no Microsoft document lists "
+                        "the files IIS Express installs): check them on the machine before relying on this.")
     else:
         own, symptom = ("Windows' own IIS modules", ("None, if the server has them: the IIS installer adds these entries "
                         "when it installs the module's role service."))
@@ -280,7 +293,7 @@ def _partial_copy(folder: str, loads: list[Load]) -> Finding:
         loads[0], binary_missing.id, Severity.WARNING, symptom,
         f"The image holds {folder} with other binaries, but not {len(names)} of {own} the "
         f"configuration names ({', '.join(names)}): the copy may be partial rather than the server broken. Copy the "
-        "whole folder (docs/images.md) or use iisbitness collect to check them.")
+        "whole folder (docs/images.md) or use iisbitness collect to check them." + template)
     # NOTE: one finding for the folder: its binary names them all (text lists it under "Not in the image"); every
     # worker of that bitness reads the folder, so it names the process kind, not the first load's pool
     return replace(found, binary=f"{folder}: {', '.join(names)} ({len(names)} of {own}: "

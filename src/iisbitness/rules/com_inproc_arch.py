@@ -35,7 +35,8 @@ def _complus_fix(pool: str) -> Fix:
                     f"their DCOM launch permissions for the pool identity (IIS AppPool\\{pool}).")
 
 
-@rule("com-inproc-arch", Severity.ERROR, "A page creates an in-process COM object the pool's worker cannot load")
+@rule("com-inproc-arch", Severity.ERROR, "A page creates an in-process COM object the pool's worker cannot load",
+      iisexpress="A page creates an in-process COM object the iisexpress.exe that runs it cannot load")
 def com_inproc_arch(plan: LoadPlan) -> Iterator[Finding]:
     """Server.CreateObject fails: ASP 0177 / 800A01AD, or 80040154 "Class not registered"."""
     for load in plan.loads_of(LoadKind.COM_INPROC):

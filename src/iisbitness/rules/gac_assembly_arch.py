@@ -53,7 +53,9 @@ def install_fix(load: Load, entry: GacAssembly) -> Fix:
 
 
 @rule("gac-assembly-arch", Severity.ERROR, "An assembly the configuration names is in the GAC only for another "
-                                           "architecture, or cannot be loaded by the pool's CLR")
+                                           "architecture, or cannot be loaded by the pool's CLR",
+      iisexpress=("An assembly the configuration names is in the GAC only for another architecture, or cannot be "
+                  "loaded by the CLR of the iisexpress.exe that runs it"))
 def gac_assembly_arch(plan: LoadPlan) -> Iterator[Finding]:
     """The application fails with FileNotFoundException (only in the other architecture's GAC) or
     BadImageFormatException (its GAC copy does not fit)."""

@@ -30,7 +30,10 @@ def _broken_pools(plan: LoadPlan) -> dict[str, tuple[str, ...]]:
     return module_failing_pools(plan, lambda ld: ld.fits is False)
 
 
-@rule("global-module-arch", Severity.ERROR, "A global native module cannot load in its worker process")
+# NOTE: IIS Express: iis-express-facts.md section 5 (dotnet/aspnetcore #1067, tjanczuk/iisnode #523)
+@rule("global-module-arch", Severity.ERROR, "A global native module cannot load in its worker process",
+      iisexpress_detail=("The iisexpress.exe does not start (\"Error loading global modules. hr = 800700c1 ... Unable "
+                         "to start iisexpress.\"), so F5 fails for every project it runs."))
 def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
     """Every site in the pool gets HTTP 503; rapid-fail protection then disables the pool."""
     # NOTE: one Fix object per module, per pool flip and per build advice, not one per finding: the preCondition fix

@@ -23,7 +23,8 @@ from iisbitness.rules import _common as common
 from iisbitness.rules._common import build_fix, fixes, flip_fix, loader_arch_name, mismatch_cause, mismatches
 
 
-@rule("isapi-filter-arch", Severity.ERROR, "An ISAPI filter cannot load in its worker process")
+@rule("isapi-filter-arch", Severity.ERROR, "An ISAPI filter cannot load in its worker process",
+      iisexpress_detail="The site's requests fail with HTTP 500.0 \"Calling LoadLibraryEx on ISAPI filter ... failed\".")
 def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
     """The site's requests fail with HTTP 500.0 "Calling LoadLibraryEx on ISAPI filter ... failed"; the pool stays up."""
     for load in mismatches(plan, LoadKind.ISAPI_FILTER):

@@ -39,7 +39,8 @@ from iisbitness.rules._common import (
 from iisbitness.rules._iis6 import aspnet_wp_fix, bitness_fixes
 
 
-@rule("managed-assembly-arch", Severity.ERROR, "An assembly in bin cannot be loaded by the pool's CLR")
+@rule("managed-assembly-arch", Severity.ERROR, "An assembly in bin cannot be loaded by the pool's CLR",
+      iisexpress="An assembly in bin cannot be loaded by the CLR of the iisexpress.exe that runs it")
 def managed_assembly_arch(plan: LoadPlan) -> Iterator[Finding]:
     """The application fails with BadImageFormatException (0x8007000B)."""
     iis6 = plan.iis6

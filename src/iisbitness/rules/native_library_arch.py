@@ -19,7 +19,8 @@ from iisbitness.loadplan.plan import BinFile, LoadKind, LoadPlan
 from iisbitness.rules._common import fixes, flip_fix, mismatch_cause, mismatches, split_fix
 
 
-@rule("native-library-arch", Severity.WARNING, "A native DLL in bin cannot be loaded by the pool's architecture")
+@rule("native-library-arch", Severity.WARNING, "A native DLL in bin cannot be loaded by the pool's architecture",
+      iisexpress="A native DLL in bin cannot be loaded by the architecture of the iisexpress.exe that runs it")
 def native_library_arch(plan: LoadPlan) -> Iterator[Finding]:
     """The first call into the DLL fails; the rest of the app may work."""
     isapi = {(ld.binary.windows_path or "").lower() for ld in plan.loads_of(LoadKind.ISAPI_EXTENSION)}

@@ -28,7 +28,9 @@ from iisbitness.model.source import Problem
 from iisbitness.report import PoolSummary, ProjectSummary, ServerSummary
 
 KIND = "iisexpress"
-NOT_APPLICABLE = frozenset({"pool-arch-conflict", "iis-manager-32bit-assembly"})
+NOT_APPLICABLE = frozenset({"pool-arch-conflict", "iis-manager-32bit-assembly", "pool-undefined"})
+"""Rules that never apply to an IIS Express workspace: a pool's one bitness for its applications, IIS Manager's
+console, and an undefined pool that WAS would leave without a worker (IIS Express has no WAS: F4.1)."""
 
 
 def iisexpress_path(arch: Arch, os_arch: Arch) -> str:
@@ -60,7 +62,7 @@ class IisExpressBackend:
         return self.workspace.server.os_arch_assumed
 
     def applies(self, rule: Rule) -> bool:
-        """Every rule but the IIS 6 ones, pool-arch-conflict and iis-manager-32bit-assembly."""
+        """Every rule but the IIS 6 ones and :data:`NOT_APPLICABLE`."""
         return not rule.id.startswith("iis6-") and rule.id not in NOT_APPLICABLE
 
     def plan(self, ctx: PlanContext, pools: frozenset[str] | None = None) -> LoadPlan:
