@@ -47,6 +47,7 @@ from iisbitness.model.iis7 import (
     IsapiCgiRestriction,
     IsapiFilter,
     ManagedType,
+    ModuleEntry,
     PipelineMode,
     PoolElement,
     RestrictionEntry,
@@ -427,6 +428,32 @@ class _Reader:
         the collection on ``name``)."""
         entries = merge_collection(sections_named(applicable(contribs, ()), "httpCompression"), "scheme", ("name",))
         return [CompressionScheme(e.get("name"), e.get("dll"), e.source) for e in entries]
+
+    def module_entries(self, contribs: list[Contribution]) -> list[ModuleEntry]:
+        """Every ``system.webServer/modules`` ``<add>`` in effect at the level that declares it (:class:`ModuleEntry`):
+        applicationHost.config's (``contribs``: its top level, ``<location path="">`` and each ``<location path>``
+        naming a site), then the web.config files' read for the sites (a section locked there left out, as
+        :meth:`unlocked` says). An ``<add>`` that a ``<remove>`` or ``<clear/>`` of its own level takes out again is
+        not in effect there: appcmd does not find it at that path. Read after :meth:`sites` (the web.config files)."""
+        written: dict[tuple[str, ...], str] = {}
+        for loc in children(self.root, "location"):
+            written.setdefault(split_location_path(attr(loc, "path")), attr(loc, "path").strip().strip("/\\"))
+        web = [c for found in self._web.values() for c in self.unlocked(found, "modules")]
+        out: list[ModuleEntry] = []
+        everything = contribs + web
+        levels = dict.fromkeys((c.segments, c.file_depth > 0) for c in everything if sections_named([c], "modules"))
+        for segments, in_web in levels:
+            if segments and segments[0] not in self._site_names:
+                continue  # NOTE: a <location path> naming no site applies nowhere (a problem says so)
+            here = applicable(everything, segments)
+            own = {el for el, _ in sections_named(
+                [c for c in here if c.segments == segments and (c.file_depth > 0) == in_web], "modules")}
+            for e in merge_collection(sections_named(here, "modules"), "add", ("name",)):
+                if e.element.getparent() in own:
+                    out.append(ModuleEntry(e.get("name"), e.get("preCondition"), e.get("type"),
+                                           "/".join(segments) if in_web else written.get(segments, "/".join(segments)),
+                                           e.source, web_config=in_web))
+        return out
 
     def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
         entries = merge_collection(sections_named(applicable(contribs, ()), "globalModules"), "add", ("name",))
@@ -863,4 +890,5 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     restriction = reader.isapi_cgi_restriction(contribs)
     return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), tuple(reader.global_modules(contribs)),
                   tuple(reader.problems), isapi_cgi_restriction=restriction,
-                  compression_schemes=tuple(reader.compression_schemes(contribs)))
+                  compression_schemes=tuple(reader.compression_schemes(contribs)),
+                  module_entries=tuple(reader.module_entries(contribs)))
