@@ -22,6 +22,7 @@ from iisbitness.arch import Arch
 from iisbitness.cli import main
 from iisbitness.config.apphost import read_server
 from iisbitness.findings import Fix
+from iisbitness.fixes.commands import modules_listing
 from iisbitness.formats.causes import view
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model.edits import SetGlobalModulePrecondition, apply
@@ -239,3 +240,29 @@ def test_a_site_location_that_removes_the_module_leaves_the_server_level_entry_t
     img = make_image(tmp_path, corpus_dir("iis-config") / "Waldovdb__WFS-Banktech-API-Latest__applicationhost.config")
     entries = [e for e in _server(img).module_entries if e.name == "WebMatrixSupportModule"]
     assert [(e.location, e.precondition, e.web_config) for e in entries] == [("", "", False)]
+
+
+def test_entries_the_fix_leaves_are_named_in_its_note(tmp_path: Path) -> None:
+    """The demo with a site's web.config listing FabrikamVendorAuth again (``<remove>`` then ``<add>``: a second
+    ``<add>`` of an inherited name is a duplicate IIS refuses): neither a line nor fix --apply sets it (fix writes
+    applicationHost.config), and the note names it with its file and line. An entry that already names a bitness (the demo's ImageResizer_32) is left as it is, said so."""
+    img = tmp_path / "demo"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    web = img / "inetpub/wwwroot/web.config"
+    web.write_text(web.read_text("utf-8").replace(
+        "  </system.web>\n", '  </system.web>\n  <system.webServer>\n    <modules>\n      <remove name="FabrikamVendorAuth" />\n'
+        '      <add name="FabrikamVendorAuth" />\n'
+        "    </modules>\n  </system.webServer>\n"), "utf-8")
+    fix = _restrict(img, "FabrikamVendorAuth")
+    cmd, edited = _same_entries(img, fix)
+    assert [(p, s) for p, s, _, _ in cmd] == [(None, "globalModules"), (None, "modules")]
+    assert "Left as it is: the entry at inetpub/wwwroot/web.config:9 (a web.config), which fix does not write." \
+        in (fix.note or "")
+    after = _apply(img, fix)
+    assert [(e.web_config, e.precondition) for e in after.module_entries if e.name == "FabrikamVendorAuth"] == [
+        (False, "bitness32"), (True, "")]
+    assert _effective(after, "FabrikamVendorAuth") == _effective(edited, "FabrikamVendorAuth")
+    listing = modules_listing(_server(img), "ImageResizer_32", "bitness32")
+    assert listing.targets == ()
+    assert listing.words.startswith('Left as it is: the entry at server level (') and listing.words.endswith(
+        'whose preCondition "bitness32" already names it.')
