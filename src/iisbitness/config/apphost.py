@@ -434,25 +434,31 @@ class _Reader:
         applicationHost.config's (``contribs``: its top level, ``<location path="">`` and each ``<location path>``
         naming a site), then the web.config files' read for the sites (a section locked there left out, as
         :meth:`unlocked` says). An ``<add>`` that a ``<remove>`` or ``<clear/>`` of its own level takes out again is
-        not in effect there: appcmd does not find it at that path. Read after :meth:`sites` (the web.config files)."""
+        not in effect there: appcmd does not find it at that path. Whether it is depends on that level alone (what
+        is inherited comes first), so each level is merged once: time linear in the sections. Read after
+        :meth:`sites` (the web.config files)."""
         written: dict[tuple[str, ...], str] = {}
         for loc in children(self.root, "location"):
             written.setdefault(split_location_path(attr(loc, "path")), attr(loc, "path").strip().strip("/\\"))
         web = [c for found in self._web.values() for c in self.unlocked(found, "modules")]
+        levels: dict[tuple[str, ...], list[Contribution]] = {}
+        in_web: dict[etree._Element, bool] = {}
+        for c in contribs + web:
+            for section, _ in sections_named([c], "modules"):
+                levels.setdefault(c.segments, []).append(c)
+                in_web[section] = c.file_depth > 0
         out: list[ModuleEntry] = []
-        everything = contribs + web
-        levels = dict.fromkeys((c.segments, c.file_depth > 0) for c in everything if sections_named([c], "modules"))
-        for segments, in_web in levels:
+        for segments, here in levels.items():
             if segments and segments[0] not in self._site_names:
                 continue  # NOTE: a <location path> naming no site applies nowhere (a problem says so)
-            here = applicable(everything, segments)
-            own = {el for el, _ in sections_named(
-                [c for c in here if c.segments == segments and (c.file_depth > 0) == in_web], "modules")}
+            here.sort(key=lambda c: (c.file_depth, c.order))
             for e in merge_collection(sections_named(here, "modules"), "add", ("name",)):
-                if e.element.getparent() in own:
-                    out.append(ModuleEntry(e.get("name"), e.get("preCondition"), e.get("type"),
-                                           "/".join(segments) if in_web else written.get(segments, "/".join(segments)),
-                                           e.source, web_config=in_web))
+                parent = e.element.getparent()
+                web_config = parent is not None and in_web.get(parent, False)
+                out.append(ModuleEntry(e.get("name"), e.get("preCondition"), e.get("type"),
+                                       "/".join(segments) if web_config else written.get(segments, "/".join(segments)),
+                                       e.source, web_config=web_config))
+        out.sort(key=lambda e: e.web_config)  # NOTE: applicationHost.config's first, each group in level order
         return out
 
     def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
