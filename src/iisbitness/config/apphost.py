@@ -429,8 +429,9 @@ class _Reader:
         entries = merge_collection(sections_named(applicable(contribs, ()), "httpCompression"), "scheme", ("name",))
         return [CompressionScheme(e.get("name"), e.get("dll"), e.source) for e in entries]
 
-    def module_entries(self, contribs: list[Contribution]) -> list[ModuleEntry]:
-        """Every ``system.webServer/modules`` ``<add>`` in effect at the level that declares it (:class:`ModuleEntry`):
+    def module_entries(self, contribs: list[Contribution], names: set[str]) -> list[ModuleEntry]:
+        """Every ``system.webServer/modules`` ``<add>`` naming a global module (``names``, lower-case: the entries a
+        preCondition fix sets or names) in effect at the level that declares it (:class:`ModuleEntry`):
         applicationHost.config's (``contribs``: its top level, ``<location path="">`` and each ``<location path>``
         naming a site), then the web.config files' read for the sites (a section locked there left out, as
         :meth:`unlocked` says). An ``<add>`` that a ``<remove>`` or ``<clear/>`` of its own level takes out again is
@@ -452,7 +453,12 @@ class _Reader:
             if segments and segments[0] not in self._site_names:
                 continue  # NOTE: a <location path> naming no site applies nowhere (a problem says so)
             here.sort(key=lambda c: (c.file_depth, c.order))
-            for e in merge_collection(sections_named(here, "modules"), "add", ("name",)):
+            sections = sections_named(here, "modules")
+            if not any(attr(el, "name").strip().lower() in names for section, _ in sections for el in children(section)):
+                continue  # NOTE: most web.config files list managed modules only: nothing to merge
+            for e in merge_collection(sections, "add", ("name",)):
+                if e.get("name").strip().lower() not in names:
+                    continue
                 parent = e.element.getparent()
                 web_config = parent is not None and in_web.get(parent, False)
                 out.append(ModuleEntry(e.get("name"), e.get("preCondition"), e.get("type"),
@@ -894,7 +900,8 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
                                            f"<location path={attr(loc, 'path') if loc is not None else ''!r}> names "
                                            f"no site ({c.segments[0]!r}); its settings apply nowhere"))
     restriction = reader.isapi_cgi_restriction(contribs)
-    return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), tuple(reader.global_modules(contribs)),
+    global_modules = tuple(reader.global_modules(contribs))
+    return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), global_modules,
                   tuple(reader.problems), isapi_cgi_restriction=restriction,
                   compression_schemes=tuple(reader.compression_schemes(contribs)),
-                  module_entries=tuple(reader.module_entries(contribs)))
+                  module_entries=tuple(reader.module_entries(contribs, {m.name.strip().lower() for m in global_modules})))

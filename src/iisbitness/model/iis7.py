@@ -529,8 +529,9 @@ class Server:
         problems: what could not be read, with file and line.
         isapi_cgi_restriction: the ISAPI and CGI Restrictions list, or None when not configured (all allowed).
         compression_schemes: ``httpCompression/scheme`` entries at server level, in order (name unique).
-        module_entries: the ``system.webServer/modules`` ``<add>`` entries of applicationHost.config, each at the
-            level that declares it and in effect there (:class:`ModuleEntry`), then those of web.config files.
+        module_entries: the ``system.webServer/modules`` ``<add>`` entries that name a global module, each at the
+            level that declares it and in effect there (:class:`ModuleEntry`): applicationHost.config's, then those
+            of web.config files.
     """
 
     os_arch: Arch
