@@ -47,6 +47,7 @@ from iisbitness.model.iis7 import (
     IsapiCgiRestriction,
     IsapiFilter,
     ManagedType,
+    ModuleEntry,
     PipelineMode,
     PoolElement,
     RestrictionEntry,
@@ -427,6 +428,44 @@ class _Reader:
         the collection on ``name``)."""
         entries = merge_collection(sections_named(applicable(contribs, ()), "httpCompression"), "scheme", ("name",))
         return [CompressionScheme(e.get("name"), e.get("dll"), e.source) for e in entries]
+
+    def module_entries(self, contribs: list[Contribution], names: set[str]) -> list[ModuleEntry]:
+        """Every ``system.webServer/modules`` ``<add>`` naming a global module (``names``, lower-case: the entries a
+        preCondition fix sets or names) in effect at the level that declares it (:class:`ModuleEntry`):
+        applicationHost.config's (``contribs``: its top level, ``<location path="">`` and each ``<location path>``
+        naming a site), then the web.config files' read for the sites (a section locked there left out, as
+        :meth:`unlocked` says). An ``<add>`` that a ``<remove>`` or ``<clear/>`` of its own level takes out again is
+        not in effect there: appcmd does not find it at that path. Whether it is depends on that level alone (what
+        is inherited comes first), so each level is merged once: time linear in the sections. Read after
+        :meth:`sites` (the web.config files)."""
+        written: dict[tuple[str, ...], str] = {}
+        for loc in children(self.root, "location"):
+            written.setdefault(split_location_path(attr(loc, "path")), attr(loc, "path").strip().strip("/\\"))
+        web = [c for found in self._web.values() for c in self.unlocked(found, "modules")]
+        levels: dict[tuple[str, ...], list[Contribution]] = {}
+        in_web: dict[etree._Element, bool] = {}
+        for c in contribs + web:
+            for section, _ in sections_named([c], "modules"):
+                levels.setdefault(c.segments, []).append(c)
+                in_web[section] = c.file_depth > 0
+        out: list[ModuleEntry] = []
+        for segments, here in levels.items():
+            if segments and segments[0] not in self._site_names:
+                continue  # NOTE: a <location path> naming no site applies nowhere (a problem says so)
+            here.sort(key=lambda c: (c.file_depth, c.order))
+            sections = sections_named(here, "modules")
+            if not any(attr(el, "name").strip().lower() in names for section, _ in sections for el in children(section)):
+                continue  # NOTE: most web.config files list managed modules only: nothing to merge
+            for e in merge_collection(sections, "add", ("name",)):
+                if e.get("name").strip().lower() not in names:
+                    continue
+                parent = e.element.getparent()
+                web_config = parent is not None and in_web.get(parent, False)
+                out.append(ModuleEntry(e.get("name"), e.get("preCondition"), e.get("type"),
+                                       "/".join(segments) if web_config else written.get(segments, "/".join(segments)),
+                                       e.source, web_config=web_config))
+        out.sort(key=lambda e: e.web_config)  # NOTE: applicationHost.config's first, each group in level order
+        return out
 
     def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
         entries = merge_collection(sections_named(applicable(contribs, ()), "globalModules"), "add", ("name",))
@@ -861,6 +900,8 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
                                            f"<location path={attr(loc, 'path') if loc is not None else ''!r}> names "
                                            f"no site ({c.segments[0]!r}); its settings apply nowhere"))
     restriction = reader.isapi_cgi_restriction(contribs)
-    return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), tuple(reader.global_modules(contribs)),
+    global_modules = tuple(reader.global_modules(contribs))
+    return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), global_modules,
                   tuple(reader.problems), isapi_cgi_restriction=restriction,
-                  compression_schemes=tuple(reader.compression_schemes(contribs)))
+                  compression_schemes=tuple(reader.compression_schemes(contribs)),
+                  module_entries=tuple(reader.module_entries(contribs, {m.name.strip().lower() for m in global_modules})))

@@ -18,16 +18,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from iisbitness.arch import Arch
+from iisbitness.config.precondition import tokens
 from iisbitness.findings import Fix
 from iisbitness.model.edits import (
     BITNESS_ATTRIBUTES,
+    ModulesEntryPrecondition,
     MoveToNewPool,
     RemoveCompressionScheme,
     SetFilterPrecondition,
     SetGlobalModulePrecondition,
     SetPoolArch,
 )
-from iisbitness.model.iis7 import AppPool, PoolElement, secret_shown
+from iisbitness.model.iis7 import AppPool, ModuleEntry, PoolElement, Server, secret_shown
 
 APPCMD = r"%windir%\system32\inetsrv\appcmd.exe"
 """appcmd.exe as cmd.exe names it (``%windir%`` expands there, not in PowerShell: :data:`APPCMD_PROGRAM`)."""
@@ -357,41 +359,143 @@ def create_pool(pool: str, arch: Arch, os_arch: Arch) -> Fix:
                         "request.")
 
 
-def global_module_precondition_lines(name: str, precondition: str) -> tuple[AppcmdLine, ...]:
-    """The appcmd lines of :func:`global_module_precondition`'s change (``globalModules``, then ``modules``), without
-    the lines that start pools: what IIS Express's appcmd.exe runs (it has no pool to start)."""
-    return tuple((("set", "config", f"-section:system.webServer/{section}", _selector(name, "preCondition", precondition),
-                   "/commit:apphost"), (name, precondition)) for section in ("globalModules", "modules"))
+_BITNESS = ("bitness32", "bitness64")
 
 
-def global_module_precondition(name: str, precondition: str, stopped_pools: tuple[str, ...] = ()) -> Fix:
-    """Fix: restrict a global module (and its ``<modules>`` entry) with a preCondition; then start
+def _bitness_of(precondition: str) -> str | None:
+    """The bitness token of ``precondition`` (``bitness32`` / ``bitness64``, as IIS spells it), or None."""
+    return next((t.lower() for t in tokens(precondition) if t.lower() in _BITNESS), None)
+
+
+def _where(entry: ModuleEntry) -> str:
+    if entry.web_config:
+        return f"{entry.source} (a web.config)"
+    return (f'<location path="{entry.location}">' if entry.location else "server level") + f" ({entry.source})"
+
+
+@dataclass(frozen=True, slots=True)
+class ModulesListing:
+    """Where ``system.webServer/modules`` lists a global module and what a bitness preCondition fix does to each entry
+    (:func:`modules_listing`).
+
+    Attributes:
+        targets: the entries of applicationHost.config the fix sets, each with its own new preCondition (its own
+            tokens kept, the bitness added: IIS preConditions are comma-separated, iis-docs
+            ``system.webServer/modules/add``), at the level that declares it (:attr:`ModuleEntry.location`).
+        words: what the fix's note says of them (none listed; listed only at a location; a preCondition kept;
+            entries it leaves as they are and why), sentences.
+    """
+
+    targets: tuple[ModulesEntryPrecondition, ...] = ()
+    words: str = ""
+
+
+def modules_listing(server: Server | None, name: str, precondition: str) -> ModulesListing:
+    """The ``<modules>`` entries of global module ``name`` that a fix setting its ``precondition`` (one with a bitness
+    token) also sets, and what it says of them. appcmd's ``set config [PATH] -section:system.webServer/modules
+    /[name='X']`` finds only an entry in effect at ``PATH`` ("ERROR ( message:Cannot find requested collection
+    element. )" otherwise): each target is one the server's configuration declares there
+    (:attr:`Server.module_entries`). Left as they are, and said: a web.config's entry (``fix`` writes
+    applicationHost.config's), a managed module of that name (``type``: not the native module's entry), an entry
+    that already names a bitness. ``server`` None: nothing is known of ``<modules>``, so no entry is set."""
+    bitness = _bitness_of(precondition)
+    if server is None or bitness is None:
+        return ModulesListing()
+    low = name.lower()
+    entries = [e for e in server.module_entries if e.name.lower() == low]
+    targets: list[ModulesEntryPrecondition] = []
+    kept: list[str] = []
+    words: list[str] = []
+    own: list[str] = []
+    for e in entries:
+        has = _bitness_of(e.precondition)
+        if e.type:
+            kept.append(f"the managed module of that name at {_where(e)}")
+        elif e.web_config:
+            kept.append(f"the entry at {_where(e)}, which fix does not write")
+        elif has is not None:
+            kept.append(f"the entry at {_where(e)}, whose preCondition \"{e.precondition}\" already names "
+                        + ("it" if has == bitness else f"{has} (it then applies in no worker that loads the module)"))
+        else:
+            targets.append(ModulesEntryPrecondition(e.location, ",".join([*tokens(e.precondition), bitness]), e.source))
+            if e.precondition.strip():
+                own.append(f'"{e.precondition}" becomes "{targets[-1].precondition}"')
+    if not entries:
+        words.append(f"<modules> lists no entry named '{name}' (a global module need not be listed there): only its "
+                     "globalModules entry is set.")
+    elif targets:
+        at = ", ".join(f'<location path="{t.location}">' if t.location else "server level" for t in targets)
+        words.append(f"Its <modules> entr{'ies' if len(targets) > 1 else 'y'} ({at}) get{'' if len(targets) > 1 else 's'} "
+                     f"{bitness} too" + ("" if all(not t.location for t in targets) else
+                                         ", each command selecting the path that declares it") + ".")
+        if own:
+            words.append(f"{'Their' if len(targets) > 1 else 'Its'} own preCondition is kept: {'; '.join(own)}.")
+    if kept:
+        words.append("Left as " + ("it is" if len(kept) == 1 else "they are") + ": " + "; ".join(kept) + ".")
+    return ModulesListing(tuple(targets), " ".join(words))
+
+
+def _modules_line(name: str, target: ModulesEntryPrecondition) -> AppcmdLine:
+    path: tuple[Arg, ...] = (Quoted("", target.location),) if target.location else ()
+    return (("set", "config", *path, "-section:system.webServer/modules", _selector(name, "preCondition",
+                                                                                      target.precondition),
+             "/commit:apphost"), (name, target.precondition))
+
+
+def global_module_precondition_lines(name: str, precondition: str, server: Server | None = None
+                                     ) -> tuple[AppcmdLine, ...]:
+    """The appcmd lines of :func:`global_module_precondition`'s change (``globalModules``, then each ``<modules>``
+    entry :func:`modules_listing` sets, at the path that declares it), without the lines that start pools: what IIS
+    Express's appcmd.exe runs (it has no pool to start)."""
+    head: AppcmdLine = (("set", "config", "-section:system.webServer/globalModules",
+                         _selector(name, "preCondition", precondition), "/commit:apphost"), (name, precondition))
+    return (head, *(_modules_line(name, t) for t in modules_listing(server, name, precondition).targets))
+
+
+def global_module_precondition(name: str, precondition: str, stopped_pools: tuple[str, ...] = (),
+                               server: Server | None = None) -> Fix:
+    """Fix: restrict a global module (and each of its ``<modules>`` entries :func:`modules_listing` finds in
+    ``server``'s applicationHost.config, at the path that declares it) with a preCondition; then start
     ``stopped_pools``, which rapid-fail protection stopped when the module failed to load (every pool it
-    breaks, so that the one fix serves each finding the module causes)."""
+    breaks, so that the one fix serves each finding the module causes). The commands and the edit set the same
+    entries."""
     starts = [start_pool_commands(p) for p in stopped_pools]
     if len(stopped_pools) > 1:  # NOTE: one line each; cmd.exe's for takes quoted names with their quotes (%p)
         names = " ".join(f'"{p}"' for p in stopped_pools)
         starts = [(cmd_line(f"for %p in ({names}) do {APPCMD} start apppool /apppool.name:%p", stopped_pools),
                    f"{', '.join(_ps_quote(p) for p in stopped_pools)} | ForEach-Object {{ Start-WebAppPool -Name $_ }}")]
     stopped = ", ".join(f"'{p}'" for p in stopped_pools)
-    sets = [_appcmd(*args, selected=names) for args, names in global_module_precondition_lines(name, precondition)]
-    ps_sets = [f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' {flt} -Name preCondition -Value "
-               f"{_ps_quote(precondition)}" if (flt := _ps_filter(f"system.webServer/{section}", name)) else _PS_NO_FILTER
-               for section in ("globalModules/add", "modules/add")]
+    listing = modules_listing(server, name, precondition)
+    sets = [_appcmd(*args, selected=names) for args, names in global_module_precondition_lines(name, precondition,
+                                                                                                 server)]
+    ps_sets = [_ps_set("", "system.webServer/globalModules/add", name, precondition)]
+    ps_sets += [_ps_set(t.location, "system.webServer/modules/add", name, t.precondition) for t in listing.targets]
     return Fix(
         summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
         commands=(*_said_once(sets), *(s[0] for s in starts)),
         powershell=("Import-Module WebAdministration", *_said_once(ps_sets), *(s[1] for s in starts)),
-        edits=(SetGlobalModulePrecondition(name, precondition),),
+        edits=(SetGlobalModulePrecondition(name, precondition, listing.targets),),
         note="Workers of the other bitness then run without this module; sites that need it must use a pool of its "
-             "bitness (or install the vendor's build for the other architecture as a second entry). The second "
-             "command applies only if the module is also listed in <modules>."
+             "bitness (or install the vendor's build for the other architecture as a second entry). "
+             + listing.words
              + (f" Rapid-fail protection has stopped {'pool' if len(stopped_pools) == 1 else 'pools'} {stopped} (WAS "
                 "event 5002) and a configuration change does not start "
                 f"{'it' if len(stopped_pools) == 1 else 'them'}: the last "
                 f"{'command does' if len(stopped_pools) == 1 else 'commands do'}." if stopped_pools else ""),
     )
+
+
+def _ps_set(location: str, collection: str, name: str, precondition: str) -> str:
+    """``Set-WebConfigurationProperty`` of item ``name``'s preCondition in ``collection`` of applicationHost.config,
+    at ``<location path=location>`` (``-Location``; "" for server level); a ``#`` line when the name cannot be
+    quoted in a filter."""
+    flt = _ps_filter(collection, name)
+    if flt is None:
+        return _PS_NO_FILTER
+    at = f" -Location {_ps_quote(location)}" if location else ""
+    return (f"Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST'{at} {flt} -Name preCondition -Value "
+            f"{_ps_quote(precondition)}")
 
 
 def remove_compression_scheme(name: str, dll: str) -> Fix:
@@ -421,13 +525,14 @@ def remove_compression_scheme(name: str, dll: str) -> Fix:
     )
 
 
-def compression_modules_precondition(modules: tuple[tuple[str, str], ...], bits: int) -> Fix:
+def compression_modules_precondition(modules: tuple[tuple[str, str], ...], bits: int, server: Server | None = None
+                                     ) -> Fix:
     """Fix: a bitness preCondition (``(name, preCondition)`` each) on the compression global modules
     (StaticCompressionModule, DynamicCompressionModule) and their ``<modules>`` entries, so that only ``bits``-bit
     workers load them and, with them, the ``httpCompression`` scheme DLLs, which take no preCondition of their own
     (facts C1; "IIS Compression Overview": scheme providers are extensions of those two modules). Workers of the other
     bitness then compress nothing, with any scheme: the summary and the side effects say it."""
-    parts = [global_module_precondition(name, pc) for name, pc in modules]
+    parts = [global_module_precondition(name, pc, server=server) for name, pc in modules]
     names = ", ".join(name for name, _ in modules)
     other = 32 if bits == 64 else 64
     return Fix(
@@ -438,8 +543,9 @@ def compression_modules_precondition(modules: tuple[tuple[str, str], ...], bits:
         powershell=("Import-Module WebAdministration", *(c for f in parts for c in f.powershell[1:])),
         edits=tuple(e for f in parts for e in f.edits),
         note=f"{other}-bit workers then send every response uncompressed (static and dynamic, every scheme, gzip "
-             "included), and no scheme DLL loads there: a compression scheme takes no preCondition of its own. The "
-             "second command of each module applies only if it is also listed in <modules>.",
+             "included), and no scheme DLL loads there: a compression scheme takes no preCondition of its own. "
+             + " ".join(f"{name}: {listing.words}" for name, pc in modules
+                        if (listing := modules_listing(server, name, pc)).words),
     )
 
 

@@ -29,11 +29,13 @@ from iisbitness.fixes.commands import (
     EnvPath,
     Program,
     Quoted,
+    modules_listing,
     native,
     same_in_both,
 )
 from iisbitness.loadplan.plan import Load
 from iisbitness.model.edits import SetFilterPrecondition, SetGlobalModulePrecondition, SetIisExpressArch
+from iisbitness.model.iis7 import Server
 from iisbitness.model.iisexpress import CONFIG_OPTION, IisExpressProject, IisExpressWorkspace, SwitchKind
 
 VS_OPTION = ("Tools > Options > Projects and Solutions > Web Projects > \"Use the 64 bit version of IIS Express "
@@ -252,7 +254,7 @@ def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace, lines: Sequ
     and pools."""
     arg, where_note = _config_arg(workspace)
     pairs = [native(IISEXPRESS_APPCMD, *args, arg, selected=names) for args, names in lines]
-    summary, note = _precondition_words(fix, len(pairs))
+    summary, note = _precondition_words(fix, workspace.server)
     if any(p.startswith(NOT_WRITTEN[1]) for _, p in pairs):
         where = (f"{PER_USER_CONFIG} (Documents\\IISExpress\\config\\applicationhost.config in the Documents folder, "
                  "wherever OneDrive or folder redirection moved it)" if workspace.per_user
@@ -267,11 +269,12 @@ def with_iisexpress_appcmd(fix: Fix, workspace: IisExpressWorkspace, lines: Sequ
     return replace(fix, summary=summary, commands=cmds, powershell=tuple(p for _, p in pairs), note=note)
 
 
-def _precondition_words(fix: Fix, lines: int) -> tuple[str, str | None]:
+def _precondition_words(fix: Fix, server: Server | None) -> tuple[str, str | None]:
     """The summary and note of a global module or ISAPI filter preCondition fix as IIS Express meets it: the
     ``iisexpress.exe`` of the other bitness skips the entry ("bitness32" / "bitness64": a 32-bit / 64-bit worker
     process, iis-docs moduleaction-class.md, facts F1.3), every project run there goes without it; any other fix
-    as it is. ``lines``: how many appcmd lines the fix has (the note speaks of a second only when there is one)."""
+    as it is. ``server``: the workspace's configuration, whose ``<modules>`` entries the note names as the server fix
+    does (:func:`~iisbitness.fixes.commands.modules_listing`)."""
     edit = next((e for e in fix.edits if isinstance(e, (SetGlobalModulePrecondition, SetFilterPrecondition))), None)
     if edit is None:
         return fix.summary, fix.note
@@ -283,6 +286,7 @@ def _precondition_words(fix: Fix, lines: int) -> tuple[str, str | None]:
             "bitness; a project that needs it must run in " + (f"the {bits}-bit IIS Express" if bits else "the IIS "
             "Express that loads it") + " (its <Use64BitIISExpress> or launch profile \"use64Bit\"), or install the vendor's build for the other "
             "architecture as a second entry.")
-    if isinstance(edit, SetGlobalModulePrecondition) and lines > 1:
-        note += " The second command applies only if the module is also listed in <modules>."
+    if isinstance(edit, SetGlobalModulePrecondition) and server is not None:
+        # NOTE: what the server fix says of the <modules> entries its lines set, the same look-up
+        note += " " + modules_listing(server, edit.name, edit.precondition).words
     return (f"Load {what} '{edit.name}' only in {where}: preCondition=\"{edit.precondition}\"", note)

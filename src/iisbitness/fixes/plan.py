@@ -210,12 +210,14 @@ def _global_module(files: _Files, server: Server, edit: SetGlobalModulePrecondit
     targets = [(where, el) for el in _all(files.get(where).doc, "globalModules", "add", edit.name)]
     if not targets:
         raise FixError(f"{apphost}: no global module {edit.name!r}; not changed")
-    # NOTE: the <modules> entry of a native module names its global module; IIS wants their
-    # preConditions to agree, as the appcmd fix sets both (fixes/commands.py).
-    modules = [(apphost, el) for el in _all(files.get(apphost).doc, "modules", "add", edit.name) if el.get("type") is None]
-    for section, els in (("globalModules", targets), ("modules", modules)):
-        for file, el in els:
-            files.set(file, el, {"preCondition": edit.precondition}, f"{section} entry '{edit.name}'")
+    for file, el in targets:
+        files.set(file, el, {"preCondition": edit.precondition}, f"globalModules entry '{edit.name}'")
+    # NOTE: the <modules> entries the edit names, each the <add> the model read (fixes/commands.modules_listing: the
+    # ones the appcmd lines set, at the path that declares each), with its own value: no other element of that name
+    for t in edit.modules:
+        el = _element(files.get(t.source.file).doc, t.source, "add", "name", edit.name)
+        at = f" at <location path=\"{t.location}\">" if t.location else ""
+        files.set(t.source.file, el, {"preCondition": t.precondition}, f"modules entry '{edit.name}'{at}")
 
 
 def _filter(files: _Files, server: Server, edit: SetFilterPrecondition) -> None:

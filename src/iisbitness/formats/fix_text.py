@@ -9,7 +9,7 @@ from iisbitness.errors import FixError
 from iisbitness.findings import Finding
 from iisbitness.fixes.plan import FileChange
 from iisbitness.fixes.text import Text
-from iisbitness.formats.causes import effect_lines, security_warning, view
+from iisbitness.formats.causes import effect_lines, removal, security_warning, view
 from iisbitness.formats.table import wrap
 from iisbitness.model.iis7 import without_secrets
 from iisbitness.scan.fix import FixPlan
@@ -39,7 +39,8 @@ def unified_diff(change: FileChange) -> str:
 
 def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,
            refused: tuple[str, ...] | None = None) -> str:
-    """The plan as text: chosen fixes (numbered ``[N]`` as ``scan`` numbers them, with the finding each clears,
+    """The plan as text: chosen fixes (numbered ``[N]`` as ``scan`` numbers them, with what each takes out of which
+    pools' workers, :func:`~iisbitness.formats.causes.removal`, and the finding it clears,
     numbered as in JSON), the coverage when an application was not (fully) checked, what they clear, what is left, their side effects all together, commands (``shell``
     ``cmd`` or ``powershell``), then the diffs. Prose wraps at ``width`` between words; commands and diffs never
     wrap.
@@ -61,7 +62,11 @@ def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,
         para(f"Coverage: {r.coverage_words()}; no finding about what was not read means nothing (see scan)", "", "  ")
     for ch in plan.chosen:
         n = v.number(ch.fix)
-        para(f"[{n}] {ch.fix.summary}  (finding {ch.number} {ch.finding.rule}, {_where(ch.finding)})")
+        # NOTE: what the fix takes out of workers on the line that is approved, as scan says it (verification's
+        # load maps before and after, this fix alone), not only in the side effects of all the fixes below
+        removed = removal(ch.fix)
+        para(f"[{n}] {ch.fix.summary}" + (f" (but {removed})" if removed else "")
+             + f"  (finding {ch.number} {ch.finding.rule}, {_where(ch.finding)})")
     chosen = {c.number for c in plan.chosen}
     also = [n for n in plan.cleared if n not in chosen]
     if also:

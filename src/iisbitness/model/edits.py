@@ -29,11 +29,24 @@ class SetPoolArch:
 
 
 @dataclass(frozen=True, slots=True)
+class ModulesEntryPrecondition:
+    """The new ``preCondition`` of one ``system.webServer/modules`` ``<add>`` (a :class:`ModuleEntry` of the server:
+    ``location`` and ``source`` as read, ``""`` for server level)."""
+
+    location: str
+    precondition: str
+    source: ConfigSource
+
+
+@dataclass(frozen=True, slots=True)
 class SetGlobalModulePrecondition:
-    """Set the preCondition of global module ``name`` (and its ``<modules>`` entry)."""
+    """Set the preCondition of global module ``name`` to ``precondition``, and each of ``modules`` (the entries of
+    ``<modules>`` that name it, each at the level that declares it, with their own new value: none when
+    ``<modules>`` lists it nowhere)."""
 
     name: str
     precondition: str
+    modules: tuple[ModulesEntryPrecondition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +115,11 @@ def apply(server: Server, edit: Iis7Edit) -> Server:
     if isinstance(edit, SetGlobalModulePrecondition):
         module = server.global_module(edit.name)
         mods = tuple(replace(m, precondition=edit.precondition) if m is module else m for m in server.global_modules)
-        return replace(server, global_modules=mods)
+        values = {(t.source, t.location.lower()): t.precondition for t in edit.modules}
+        entries = tuple(replace(e, precondition=values[e.source, e.location.lower()])
+                        if e.name.lower() == edit.name.lower() and (e.source, e.location.lower()) in values else e
+                        for e in server.module_entries)
+        return replace(server, global_modules=mods, module_entries=entries)
     if isinstance(edit, SetFilterPrecondition):
         return replace(server, sites=tuple(_site_filters(s, edit) for s in server.sites))
     if isinstance(edit, RemoveCompressionScheme):

@@ -171,6 +171,31 @@ class GlobalModule:
 
 
 @dataclass(frozen=True, slots=True)
+class ModuleEntry:
+    """One ``system.webServer/modules`` ``<add>`` that is in effect at the level that declares it: what appcmd's
+    ``set config [PATH] -section:system.webServer/modules /[name='X']...`` finds there ("Getting Started with
+    AppCmd.exe", collection items; a ``<remove>`` or ``<clear/>`` after it at that level takes it out).
+
+    Attributes:
+        name: the entry's ``name`` (a native module's names its global module). precondition: its own ``preCondition``
+            as written ("" when absent; comma-separated tokens, iis-docs ``system.webServer/modules/add``).
+        type: the managed type ("" for a native module's entry).
+        location: where applicationHost.config declares it: "" at server level (top-level ``<system.webServer>`` or
+            ``<location path="">`` / ``"."``), else the ``<location path>`` as written, e.g. ``Default Web Site/app``;
+            for a web.config entry, the config path below ``MACHINE/WEBROOT/APPHOST`` (lower-case).
+        source: the ``<add>`` element read (file and line).
+        web_config: True for an entry a web.config declares (not applicationHost.config).
+    """
+
+    name: str
+    precondition: str
+    type: str
+    location: str
+    source: ConfigSource
+    web_config: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CompressionScheme:
     """A compression scheme provider (``system.webServer/httpCompression/scheme``): a native DLL that the static and
     dynamic compression modules (``StaticCompressionModule``, ``DynamicCompressionModule``) load into the worker and
@@ -504,6 +529,9 @@ class Server:
         problems: what could not be read, with file and line.
         isapi_cgi_restriction: the ISAPI and CGI Restrictions list, or None when not configured (all allowed).
         compression_schemes: ``httpCompression/scheme`` entries at server level, in order (name unique).
+        module_entries: the ``system.webServer/modules`` ``<add>`` entries that name a global module, each at the
+            level that declares it and in effect there (:class:`ModuleEntry`): applicationHost.config's, then those
+            of web.config files.
     """
 
     os_arch: Arch
@@ -516,6 +544,7 @@ class Server:
     kind: ServerKind = ServerKind.IIS7
     isapi_cgi_restriction: IsapiCgiRestriction | None = None
     compression_schemes: tuple[CompressionScheme, ...] = ()
+    module_entries: tuple[ModuleEntry, ...] = ()
     # NOTE: indexes, each built when first asked; with_pool and with_new_pool carry them into their copies by hand
     # (a copy per verified fix, issue 25): tests/loadmodel/test_server_indexes.py checks copies against a rebuild
     _apps_by_pool: dict[str, tuple[Application, ...]] | None = field(default=None, init=False, repr=False,

@@ -450,7 +450,8 @@ def compression_modules_fix(plan: LoadPlan, load: Load) -> Fix | None:
     restricted = [(m.name, restrict_to_bitness(m.precondition, other)) for m in modules]
     if not restricted or any(pc is None for _, pc in restricted):
         return None
-    return compression_modules_precondition(tuple((n, pc) for n, pc in restricted if pc is not None), other.bits)
+    return compression_modules_precondition(tuple((n, pc) for n, pc in restricted if pc is not None), other.bits,
+                                            plan.server)
 
 
 def platform_target_fix(plan: LoadPlan, load: Load) -> Fix | None:

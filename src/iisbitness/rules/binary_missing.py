@@ -135,8 +135,8 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
     if isinstance(entry, GlobalModule) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
         # NOTE: the module fails at every worker start there: rapid-fail protection stopped those pools (WAS 5002)
         stopped = plan.derived("binary-missing:stopped", _stopped).get(load.name, ())
-        restrict = global_module_precondition(load.name, pc, stopped)
-        lines = global_module_precondition_lines(load.name, pc)
+        restrict = global_module_precondition(load.name, pc, stopped, plan.server)
+        lines = global_module_precondition_lines(load.name, pc, plan.server)
     elif isinstance(entry, IsapiFilter) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
         in_web_config = entry.source.file != plan.server.config_file
         restrict = filter_precondition(load.name, pc, entry.site or None, in_web_config=in_web_config)

@@ -74,15 +74,16 @@ def global_module_arch(plan: LoadPlan) -> Iterator[Finding]:
         if precondition is None:
             restrict = None
         elif plan.iisexpress is not None:
-            restrict = iisexpress.with_iisexpress_appcmd(global_module_precondition(load.name, precondition),
-                                                         plan.iisexpress,
-                                                         global_module_precondition_lines(load.name, precondition))
+            restrict = iisexpress.with_iisexpress_appcmd(
+                global_module_precondition(load.name, precondition, server=plan.server), plan.iisexpress,
+                global_module_precondition_lines(load.name, precondition, plan.server))
         else:
             # NOTE: a pool only an application names (undeclared) does not exist to be started: its 503 stays
             broken = plan.derived("global-module-arch:broken", _broken_pools).get(load.name, ())
             restrict = made.get((load.name, precondition))
             if restrict is None:
-                restrict = made[load.name, precondition] = global_module_precondition(load.name, precondition, broken)
+                restrict = made[load.name, precondition] = global_module_precondition(load.name, precondition, broken,
+                                                                                      plan.server)
         if plan.iisexpress is not None:
             flip = flip_fix(plan, load)
         else:
