@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event, EventLogProblem, EventLogRead, events_from_xml
-from iisbitness.explain.kb import Cause, Entry, EntryKind, KnowledgeBase, RuleId, Specificity, Step
+from iisbitness.explain.kb import Cause, Entry, EntryKind, KnowledgeBase, RuleId, Specificity, Step, cause_cap
 from iisbitness.explain.match import Signal, Via, apply_overrides, cues_in, match_text, with_cues
 
 __all__ = [
@@ -67,6 +67,9 @@ _WEIGHT = {Confidence.LOW: 1.0, Confidence.MEDIUM: 2.0, Confidence.HIGH: 3.0}
 _GENERIC_WEIGHT = 1.0
 """Weight of generic evidence: a failure with many causes adds less to a rule than a suggestive one."""
 _TOP_CAUSES_WITH_CHECKS = 3
+_CAPPED = {Confidence.MEDIUM: Specificity.SUGGESTIVE, Confidence.LOW: Specificity.NOT_BITNESS}
+"""The specificity a cause is reported with when :func:`~iisbitness.explain.kb.cause_cap` lowered its confidence:
+specific evidence that does not show this rule's situation as an architecture problem."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,14 +285,18 @@ def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[Ranke
     spec: dict[str, Specificity] = {}
     support: dict[str, list[tuple[float, str, str]]] = {}
     for x in explanations:
+        by_code = any(s.promoted_by is not None for s in x.signals)
         for rank, cause in enumerate(in_context(x, kb), 1):
-            weight = _WEIGHT[x.bitness_confidence]
+            # NOTE: 193 in a 2214's data makes the filter's architecture HIGH, not its absence (binary-missing)
+            sure = min(x.bitness_confidence, cause_cap(cause.rule, x.specificity, by_code))
+            weight = _WEIGHT[sure]
             if x.specificity is Specificity.GENERIC:
                 weight = min(weight, _GENERIC_WEIGHT)
             gain = weight / rank
+            reading = x.specificity if sure >= x.bitness_confidence else _CAPPED[sure]
             score[cause.rule] = score.get(cause.rule, 0.0) + gain
-            best[cause.rule] = max(best.get(cause.rule, Confidence.LOW), x.bitness_confidence)
-            spec[cause.rule] = min(spec.get(cause.rule, x.specificity), x.specificity, key=lambda sp: sp.order)
+            best[cause.rule] = max(best.get(cause.rule, Confidence.LOW), sure)
+            spec[cause.rule] = min(spec.get(cause.rule, reading), reading, key=lambda sp: sp.order)
             support.setdefault(cause.rule, []).append((gain, x.entry.id, cause.why))
     ranked = sorted(score, key=lambda r: (-best[r], -round(score[r], 6), r))
     return tuple(
