@@ -1,14 +1,22 @@
-"""High means architecture-specific evidence for an architecture cause only (:func:`iisbitness.explain.kb.cause_cap`)."""
+"""One event, one reading: ``explain`` and ``scan --event-log`` take the same decision for every event the tool
+knows (:func:`iisbitness.explain.report.event_verdict`), and "high" means architecture-specific evidence for an
+architecture cause only (:func:`iisbitness.explain.kb.cause_cap`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import pytest
+
+from iisbitness.api import ScanOptions, scan
 from iisbitness.explain.codes import Confidence, format_code
 from iisbitness.explain.events import read_events
 from iisbitness.explain.kb import IMAGE_RULES, SCAN_RULE_IDS, KnowledgeBase
+from iisbitness.explain.observe import observe
 from iisbitness.explain.report import build_report
+from iisbitness.report import Report
+from tests.conftest import DEMO, corpus_dir
 
 _PROVIDER = {
     "w3svc-wp": ('Name="Microsoft-Windows-IIS-W3SVC-WP" EventSourceName="W3SVC-WP"', ""),
@@ -51,6 +59,67 @@ def _le(code: int) -> str:
     """A code as an event's <Binary>: a Win32 error as its number (c1000000), an HRESULT as it is."""
     value = code & 0xFFFF if code >> 16 == 0x8007 else code
     return value.to_bytes(4, "little").hex()
+
+
+@pytest.fixture(scope="module")
+def demo_report() -> Report:
+    return scan(DEMO / "contoso-iis10", ScanOptions())
+
+
+def _both(path: Path, kb: KnowledgeBase, report: Report) -> tuple[dict[tuple[object, ...], tuple[str, str]], ...]:
+    """Each recognised event's (reading, confidence) as explain shows it and as scan --event-log shows it."""
+    explained = build_report([], [read_events(path, kb)], kb)
+    by_explain = {(h.event.time or "", h.event.source_name, h.event.event_id, h.event.message):
+                  (h.verdict.reading, h.verdict.confidence.label) for h in explained.events if h.verdict}
+    scanned = observe(report, [path])
+    by_scan = {(o.time, o.provider, o.event_id, o.message): (o.reading, o.confidence)
+               for o in (*scanned.observations, *scanned.other_events)}
+    return by_explain, by_scan
+
+
+def test_every_known_event_and_code_reads_the_same_in_explain_and_scan(
+        kb: KnowledgeBase, demo_report: Report, tmp_path: Path) -> None:
+    """Every event id the knowledge base knows, bare and with each code it knows as its data: one verdict, one
+    confidence, in ``explain --event-log`` and in ``scan --event-log`` (which counted ANCM 1007 about bitness when
+    explain read it as the app's own exception)."""
+    codes = [None, *sorted(kb.codes)]
+    checked = differ = 0
+    mismatches = []
+    for family, event_id in _event_keys(kb):
+        for code in codes:
+            path = tmp_path / f"{family}-{event_id}-{code}.xml"
+            path.write_text(_xml(_PROVIDER[family][0], event_id, _strings(kb, family, event_id),
+                                 _le(code) if code is not None else None), "utf-8")
+            by_explain, by_scan = _both(path, kb, demo_report)
+            checked += 1
+            differ += bool(by_explain)
+            if by_explain != by_scan:
+                mismatches.append((family, event_id, code, by_explain, by_scan))
+    assert not mismatches, mismatches[:5]
+    assert checked > 1000 and differ > 500  # NOTE: the walk reached the known events, not an empty set
+
+
+def test_real_logs_read_the_same_in_explain_and_scan(kb: KnowledgeBase, demo_report: Report) -> None:
+    """Every event of the real logs of the shared corpus (App Service exports, .evtx files): one reading."""
+    logs = sorted(corpus_dir("events").glob("*.xml")) + sorted(corpus_dir("evtx").glob("*.evtx"))
+    seen = 0
+    for path in logs:
+        by_explain, by_scan = _both(path, kb, demo_report)
+        assert by_explain == by_scan, path.name
+        seen += len(by_explain)
+    assert seen >= 100
+
+
+def test_ancm_1007_with_the_apps_own_exception_is_not_about_bitness(kb: KnowledgeBase, demo_report: Report) -> None:
+    """The 29 ANCM 1007 of a real App Service log ("failed to load coreclr. Exception message: CLR worker thread
+    exited prematurely"): not a bitness problem, high, in both; scan lists them apart, never as unexplained."""
+    path = corpus_dir("events") / "DekuWorks__241RunnersAwareness__LogFiles__eventlog.xml"
+    by_explain, _ = _both(path, kb, demo_report)
+    ancm = {k: v for k, v in by_explain.items() if k[2] == 1007}
+    assert len(ancm) == 29 and set(ancm.values()) == {("not-bitness", "high")}
+    scanned = observe(demo_report, [path])
+    assert not [o for o in scanned.observations if o.event_id == 1007]
+    assert {o.lead for o in scanned.other_events if o.event_id == 1007} == {"app-exception"}
 
 
 def test_high_only_for_an_image_rule_on_architecture_evidence(kb: KnowledgeBase, tmp_path: Path) -> None:
