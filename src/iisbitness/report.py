@@ -108,8 +108,9 @@ class Observation:
         scope: ``finding`` (the event names the finding's pool, or only that finding loads the binary it
         names) or ``binary`` (it names a binary that workers of several pools load, and no pool: it shows the
         binary failing in one of them, not in this finding's pool in particular).
-        reading, confidence, lead: how the event reads on its own, as ``explain`` shows it (``bitness`` or
-        ``not-bitness``; ``high``/``medium``/``low``; the leading scan rule or not-bitness entry id).
+        reading, confidence, lead, usual: how the event reads on its own, as ``explain`` shows it (``bitness``
+        or ``not-bitness``; ``high``/``medium``/``low``; the leading scan rule or not-bitness entry id; whether
+        the not-bitness reading is only the evidence's usual one).
     """
 
     time: str
@@ -121,6 +122,8 @@ class Observation:
     reading: str = "bitness"
     confidence: str = "medium"
     lead: str = ""
+    usual: bool = False
+    """With ``reading`` ``not-bitness``: only the evidence's usual reading (bitness stays possible)."""
     possible: tuple[int, ...] = ()
     """With ``finding_index`` None: indexes into ``Report.findings`` of the findings the event names (pool or
     binary) but does not confirm (its evidence is generic: WAS 5002 says the pool was disabled, not why)."""

@@ -66,13 +66,14 @@ def demo_report() -> Report:
     return scan(DEMO / "contoso-iis10", ScanOptions())
 
 
-def _both(path: Path, kb: KnowledgeBase, report: Report) -> tuple[dict[tuple[object, ...], tuple[str, str]], ...]:
+def _both(path: Path, kb: KnowledgeBase, report: Report) -> tuple[dict[tuple[object, ...], tuple[object, ...]], ...]:
     """Each recognised event's (reading, confidence) as explain shows it and as scan --event-log shows it."""
     explained = build_report([], [read_events(path, kb)], kb)
     by_explain = {(h.event.time or "", h.event.source_name, h.event.event_id, h.event.message):
-                  (h.verdict.reading, h.verdict.confidence.label) for h in explained.events if h.verdict}
+                  (h.verdict.reading, h.verdict.confidence.label, h.verdict.usual)
+                  for h in explained.events if h.verdict}
     scanned = observe(report, [path])
-    by_scan = {(o.time, o.provider, o.event_id, o.message): (o.reading, o.confidence)
+    by_scan = {(o.time, o.provider, o.event_id, o.message): (o.reading, o.confidence, o.usual)
                for o in (*scanned.observations, *scanned.other_events)}
     return by_explain, by_scan
 
@@ -116,7 +117,7 @@ def test_ancm_1007_with_the_apps_own_exception_is_not_about_bitness(kb: Knowledg
     path = corpus_dir("events") / "DekuWorks__241RunnersAwareness__LogFiles__eventlog.xml"
     by_explain, _ = _both(path, kb, demo_report)
     ancm = {k: v for k, v in by_explain.items() if k[2] == 1007}
-    assert len(ancm) == 29 and set(ancm.values()) == {("not-bitness", "high")}
+    assert len(ancm) == 29 and set(ancm.values()) == {("not-bitness", "high", False)}
     scanned = observe(demo_report, [path])
     assert not [o for o in scanned.observations if o.event_id == 1007]
     assert {o.lead for o in scanned.other_events if o.event_id == 1007} == {"app-exception"}

@@ -104,3 +104,30 @@ def test_a_generic_event_naming_a_findings_pool_is_said_not_dropped(tmp_path: Pa
     [obs] = doc["observations"]
     assert obs["finding"] is None and obs["reading"] == "bitness" and obs["confidence"] == "medium"
     assert {doc["findings"][i]["rule"] for i in obs["possible"]} == {"global-module-arch"}
+
+
+_ANCM_2280 = ('<Events><Event><System><Provider Name="Microsoft-Windows-IIS-W3SVC-WP" EventSourceName="W3SVC-WP"/>'
+              '<EventID>2280</EventID><Level>2</Level><TimeCreated SystemTime="2026-01-05T08:00:01Z"/>'
+              '<Channel>Application</Channel></System><EventData>'
+              '<Data>C:\\Program Files\\IIS\\Asp.Net Core Module\\V2\\aspnetcorev2.dll</Data>'
+              '<Binary>7E000000</Binary></EventData></Event></Events>')
+
+
+def test_an_event_usually_not_bitness_still_confirms_a_finding_on_its_own_binary(tmp_path: Path) -> None:
+    """W3SVC-WP 2280 "aspnetcorev2.dll failed to load", data 126: explain reads it as usually not bitness (a missing
+    dependency as often as its bitness), and so does scan when nothing is found; a binary-missing finding for that very
+    file is still confirmed by it, the usual reading said beside."""
+    log = tmp_path / "ancm.xml"
+    log.write_text(_ANCM_2280)
+    quiet = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--event-log", str(log), "--no-color"],
+                               env={"COLUMNS": "200"}).output
+    assert "Event log (1 event read, 0 about bitness, 1 about another problem):" in quiet
+    assert "W3SVC-WP 2280: usually not a bitness problem (high: ancm-module-load)" in quiet
+    gm = ('<globalModules><add name="AspNetCoreModuleV2" '
+          'image="%ProgramFiles%\\IIS\\Asp.Net Core Module\\V2\\aspnetcorev2.dll" /></globalModules>')
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="" />', site("S", 1, "P", r"C:\s"),
+                                                gm), {"Program Files/IIS/Asp.Net Core Module/V2/other.dll": "module_x64.dll"})
+    doc = json.loads(CliRunner().invoke(main, ["scan", str(img), "--event-log", str(log), "--format", "json"]).output)
+    [confirmed] = [o for o in doc["observations"] if o["finding"] is not None]
+    assert doc["findings"][confirmed["finding"]]["rule"] == "binary-missing"
+    assert (confirmed["reading"], confirmed["usual"]) == ("not-bitness", True) and doc["other_events"] == []

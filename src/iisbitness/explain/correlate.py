@@ -11,13 +11,15 @@ API (for ``iisbitness scan --event-log``, wired by the scan command)::
     Correlation.possible:    tuple[Observation, ...]   findings only generic events name (not confirmed)
     Correlation.unobserved:  tuple[FindingKey, ...]    findings no event confirms (not proof they are harmless)
     Correlation.unexplained: tuple[Event, ...]         bitness-related events no finding accounts for
-    Correlation.not_bitness: tuple[Event, ...]         events the knowledge base reads as another problem
+    Correlation.not_bitness: tuple[Event, ...]         events read as another problem that confirm no finding
     Correlation.verdict(event) -> EventVerdict | None  how an event reads (the decision ``explain`` shows)
     Observation(finding, links: tuple[Link, ...]);  Link(event, on: "binary" | "pool", confidence)
 
 Matching rule: an event is bitness-related when its verdict (:func:`~iisbitness.explain.report.event_verdict`, the
 one ``explain`` shows for it) is a bitness cause; an event the knowledge base reads as another problem (ANCM 1007
-whose exception message is the app's own) is in ``not_bitness``, never ``unexplained``. A bitness-related event's
+whose exception message is the app's own) is in ``not_bitness``, never ``unexplained``; one whose not-bitness
+reading is only the usual one (``EventVerdict.usual``: "aspnetcorev2.dll failed to load") may still confirm a
+finding on its own binary, and is in ``not_bitness`` when it confirms none. A bitness-related event's
 *rule family* is the set of scan rules its entries list as causes. A finding is observed by an
 event when the finding's rule is in that family **and** the event names the same binary (basename,
 case-insensitive: ``%windir%\\...\\aspnet_filter.dll`` matches ``C:\\WINDOWS\\...\\aspnet_filter.dll``) or the
@@ -152,9 +154,11 @@ def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]
     found = [(e, signals) for e, signals in matched.log(list(events)) if signals]
     verdicts = [(e, v) for e, signals in found if (v := matched.verdict(signals))]
     signals_of = {id(e): signals for e, signals in found}
-    related = [(e, fam) for e, v in verdicts if v.bitness and (fam := _family(signals_of[id(e)], kb))]
-    bitness = {id(e): v for e, v in verdicts if v.bitness}
-    confidence = [dict(bitness[id(e)].rules) for e, _ in related]
+    # NOTE: an event whose not-bitness reading is only its usual one (aspnetcorev2.dll failed to load: a missing
+    # dependency as often as its bitness) can still confirm a finding on its own binary; it is never unexplained
+    linkable = {id(e): v for e, v in verdicts if v.bitness or v.usual}
+    related = [(e, fam) for e, v in verdicts if id(e) in linkable and (fam := _family(signals_of[id(e)], kb))]
+    confidence = [dict(linkable[id(e)].rules) for e, _ in related]
     observed: list[Observation] = []
     possible: list[Observation] = []
     unobserved: list[FindingKey] = []
@@ -178,7 +182,8 @@ def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]
     linked_rules = {o.finding.rule_id for o in observed}
     unexplained = tuple(
         e for i, (e, _) in enumerate(related)
-        if i not in used
+        if i not in used and linkable[id(e)].bitness
         and not (e.binary is None and e.pool is None and _family(signals_of[id(e)], kb, own_only=True) & linked_rules))
+    confirming = {id(link.event) for o in observed for link in o.links}
     return Correlation(tuple(observed), tuple(unobserved), unexplained, tuple(possible),
-                       tuple(e for e, v in verdicts if not v.bitness), tuple(verdicts))
+                       tuple(e for e, v in verdicts if not v.bitness and id(e) not in confirming), tuple(verdicts))

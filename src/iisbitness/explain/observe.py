@@ -28,7 +28,7 @@ def _observation(event: Event, verdict: EventVerdict | None, index: int | None, 
                  possible: tuple[int, ...] = ()) -> Observation:
     reading, sure, lead = (verdict.reading, verdict.confidence.label, verdict.lead) if verdict else ("bitness", "low", "")
     return Observation(event.time or "", event.source_name, event.event_id, event.message, index, scope,
-                       reading, sure, lead, possible)
+                       reading, sure, lead, verdict is not None and verdict.usual, possible)
 
 
 def observe(report: Report, logs: Sequence[Path]) -> Report:
@@ -61,7 +61,8 @@ def observe(report: Report, logs: Sequence[Path]) -> Report:
     maybe: dict[int, tuple[Event, list[int]]] = {}
     for obs in result.possible:
         for link in obs.links:
-            if id(link.event) not in confirming:
+            verdict = result.verdict(link.event)
+            if id(link.event) not in confirming and verdict is not None and verdict.bitness:
                 maybe.setdefault(id(link.event), (link.event, []))[1].append(keys.index(obs.finding))
     seen.extend(_observation(e, result.verdict(e), None, possible=tuple(dict.fromkeys(found)))
                 for e, found in maybe.values())

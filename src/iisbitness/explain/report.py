@@ -148,6 +148,9 @@ class EventVerdict:
     rules: tuple[tuple[str, Confidence], ...]
     """Every scan rule the event points at with its calibrated confidence, best first (what a finding's link to
     the event carries in ``scan --event-log``)."""
+    usual: bool = False
+    """With ``bitness`` False: the other problem is only the evidence's usual reading (an ASP.NET Core Module that
+    failed to load: a missing dependency as often as its bitness), so bitness stays possible."""
 
     @property
     def reading(self) -> str:
@@ -368,7 +371,7 @@ def event_verdict(signals: Sequence[Signal], kb: KnowledgeBase) -> EventVerdict 
     if isinstance(lead, RankedCause):
         return EventVerdict(True, lead.confidence, lead.rule, rules)
     if isinstance(lead, OtherCause):
-        return EventVerdict(False, lead.confidence, lead.entry_id, rules)
+        return EventVerdict(False, lead.confidence, lead.entry_id, rules, lead.usual)
     return None
 
 

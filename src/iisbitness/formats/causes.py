@@ -371,7 +371,8 @@ class EventLine:
     message: str
     tag: str
     bitness: bool = True
-    """False for an event read as another problem (``Report.other_events``)."""
+    """False for an event read as another problem that confirms no finding (``Report.other_events``); an event whose
+    usual reading is another problem but that confirms a finding on its own binary counts as about bitness."""
 
 
 def event_lines(report: Report) -> tuple[EventLine, ...]:
@@ -383,10 +384,13 @@ def event_lines(report: Report) -> tuple[EventLine, ...]:
     scoped: set[tuple[str, str, int, str]] = set()
     reading: dict[tuple[str, str, int, str], str] = {}
     maybe: dict[tuple[str, str, int, str], list[Finding]] = {}
+    usual: dict[tuple[str, str, int, str], str] = {}
     for o in report.observations:
         key = (o.time, o.provider, o.event_id, o.message)
         found = by_event.setdefault(key, [])
         reading[key] = f"{o.confidence}: {o.lead}" if o.lead else o.confidence
+        if o.reading != "bitness":
+            usual[key] = f" (usually not a bitness problem, {reading[key]})"
         maybe.setdefault(key, []).extend(report.findings[i] for i in o.possible)
         if o.finding_index is not None:
             found.append(report.findings[o.finding_index])
@@ -405,8 +409,9 @@ def event_lines(report: Report) -> tuple[EventLine, ...]:
                    f"the event names no pool: {', '.join(pools)}")
         else:
             tag = "confirms " + "; ".join(f"{f.rule} in {f.pool or f.process}" for f in found)
-        out.append(EventLine(*key, tag))
-    out += [EventLine(o.time, o.provider, o.event_id, o.message, f"not a bitness problem ({o.confidence}: {o.lead})",
+        out.append(EventLine(*key, tag + usual.get(key, ""), bitness=key not in usual or bool(found)))
+    out += [EventLine(o.time, o.provider, o.event_id, o.message,
+                      f"{'usually ' if o.usual else ''}not a bitness problem ({o.confidence}: {o.lead})",
                       bitness=False) for o in dict.fromkeys(report.other_events)]
     return tuple(out)
 

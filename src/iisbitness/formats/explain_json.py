@@ -63,6 +63,7 @@ def _event(hit: EventHit) -> Json:
         "reading": hit.verdict.reading if hit.verdict else None,
         "confidence": hit.verdict.confidence.label if hit.verdict else None,
         "lead": hit.verdict.lead if hit.verdict else None,
+        "usual": hit.verdict.usual if hit.verdict else False,
     }
 
 

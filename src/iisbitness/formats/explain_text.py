@@ -92,11 +92,12 @@ def _explanation(x: Explanation) -> Panel:
 
 def _reading(hit: EventHit) -> str:
     """How one event reads (the verdict ``scan --event-log`` shows for it too): ``bitness, high: RULE`` or
-    ``not bitness, high: ENTRY``."""
+    ``not bitness, high: ENTRY`` (``usually not bitness`` for an entry's usual reading)."""
     v = hit.verdict
     if v is None:
         return "overridden"
-    return f"{'bitness' if v.bitness else 'not bitness'}, {v.confidence.label}: {v.lead}"
+    what = "bitness" if v.bitness else _NOT_BITNESS_LABEL[v.usual]
+    return f"{what}, {v.confidence.label}: {v.lead}"
 
 
 def _events(report: ExplainReport) -> Table:

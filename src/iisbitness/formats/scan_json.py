@@ -72,7 +72,7 @@ def _observation(o: Observation) -> dict[str, Any]:
     """One event of ``scan --event-log`` with the verdict ``explain`` gives it (``reading``, ``confidence``, ``lead``)."""
     return {"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
             "finding": o.finding_index, "scope": o.scope, "reading": o.reading, "confidence": o.confidence,
-            "lead": o.lead, "possible": list(o.possible)}
+            "lead": o.lead, "usual": o.usual, "possible": list(o.possible)}
 
 
 def _number(v: ReportView, fix: Fix) -> int:
