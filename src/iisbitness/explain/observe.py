@@ -41,6 +41,7 @@ def observe(report: Report, logs: Sequence[Path]) -> Report:
     events = [e for r in reads for e in r.events]
     keys = [FindingKey(f.rule, f.binary, f.pool) for f in report.findings]
     result = correlate(keys, events)
+    verdict_of = {id(e): v for e, v in result.verdicts}  # NOTE: one look-up per event, not a search of all
     seen: list[Observation] = []
     # NOTE: an event that names a binary but no pool, linked to the findings of several pools (one global module,
     # seven pools), shows the binary failing in one worker: it does not confirm each pool's finding
@@ -51,22 +52,22 @@ def observe(report: Report, logs: Sequence[Path]) -> Report:
                 pools_of.setdefault(id(link.event), set()).add(obs.finding.pool.casefold())
     for obs in result.observed:
         index = keys.index(obs.finding)
-        seen.extend(_observation(link.event, result.verdict(link.event), index,
+        seen.extend(_observation(link.event, verdict_of.get(id(link.event)), index,
                                  "binary" if len(pools_of.get(id(link.event), ())) > 1 and link.on == "binary"
                                  else "finding") for link in obs.links)
-    seen.extend(_observation(e, result.verdict(e), None) for e in result.unexplained)
+    seen.extend(_observation(e, verdict_of.get(id(e)), None) for e in result.unexplained)
     # NOTE: an event that names a finding's pool or binary but does not confirm it (WAS 5002: generic) is still a
     # bitness-related event: said, with the findings it may stand for, never left out
     confirming = {id(link.event) for obs in result.observed for link in obs.links}
     maybe: dict[int, tuple[Event, list[int]]] = {}
     for obs in result.possible:
         for link in obs.links:
-            verdict = result.verdict(link.event)
+            verdict = verdict_of.get(id(link.event))
             if id(link.event) not in confirming and verdict is not None and verdict.bitness:
                 maybe.setdefault(id(link.event), (link.event, []))[1].append(keys.index(obs.finding))
-    seen.extend(_observation(e, result.verdict(e), None, possible=tuple(dict.fromkeys(found)))
+    seen.extend(_observation(e, verdict_of.get(id(e)), None, possible=tuple(dict.fromkeys(found)))
                 for e, found in maybe.values())
-    others = [_observation(e, result.verdict(e), None) for e in result.not_bitness]
+    others = [_observation(e, verdict_of.get(id(e)), None) for e in result.not_bitness]
     problems = [Problem(p.path, None, p.message) for r in reads for p in r.problems]
 
     def order(o: Observation) -> tuple[str, str, int, int]:
