@@ -108,6 +108,9 @@ class Observation:
         scope: ``finding`` (the event names the finding's pool, or only that finding loads the binary it
         names) or ``binary`` (it names a binary that workers of several pools load, and no pool: it shows the
         binary failing in one of them, not in this finding's pool in particular).
+        reading, confidence, lead, usual: how the event reads on its own, as ``explain`` shows it (``bitness``
+        or ``not-bitness``; ``high``/``medium``/``low``; the leading scan rule or not-bitness entry id; whether
+        the not-bitness reading is only the evidence's usual one).
     """
 
     time: str
@@ -116,6 +119,14 @@ class Observation:
     message: str
     finding_index: int | None
     scope: str = "finding"
+    reading: str = "bitness"
+    confidence: str = "medium"
+    lead: str = ""
+    usual: bool = False
+    """With ``reading`` ``not-bitness``: only the evidence's usual reading (bitness stays possible)."""
+    possible: tuple[int, ...] = ()
+    """With ``finding_index`` None: indexes into ``Report.findings`` of the findings the event names (pool or
+    binary) but does not confirm (its evidence is generic: WAS 5002 says the pool was disabled, not why)."""
 
 
 LOADS_SCHEMA = "iisbitness/loads/1"
@@ -197,6 +208,9 @@ class Report:
     suppressed: tuple[Finding, ...] = ()
     events_read: int | None = None
     """With ``scan --event-log``: how many events the logs held (bitness-related or not); None without it."""
+    other_events: tuple[Observation, ...] = ()
+    """With ``scan --event-log``: the recognised events that read as another problem (``reading`` ``not-bitness``:
+    an ANCM 1007 whose exception is the app's own), as ``explain`` reads them; never in :attr:`observations`."""
     coverage: tuple[Coverage, ...] = ()
     """What was read of each application (:mod:`iisbitness.loadplan.coverage`): every format says what was not."""
 

@@ -80,7 +80,54 @@ def test_a_repeated_event_is_one_line_with_its_count_and_time_span() -> None:
                            env={"COLUMNS": "200"})
     assert r.exit_code == 1, r.output
     block = r.stdout.split("Event log (", 1)[1]
-    assert block.startswith("54 events read, 29 about bitness):")
-    assert block.count("no finding explains it") == 1
-    assert ("2025-08-25T19:14:18Z to 2025-08-29T16:20:38Z, 29 events: IIS AspNetCore Module V2 1007: no finding "
-            "explains it") in block
+    # NOTE: each 1007 carries the app's own exception ("CLR worker thread exited prematurely"): explain reads it as
+    # not a bitness problem, and so does scan (it said "29 about bitness", explain "not bitness")
+    assert block.startswith("54 events read, 0 about bitness, 29 about another problem):")
+    assert block.count("not a bitness problem") == 1
+    assert ("2025-08-25T19:14:18Z to 2025-08-29T16:20:38Z, 29 events: IIS AspNetCore Module V2 1007: not a bitness "
+            "problem (high: app-exception)") in block
+
+
+def test_a_generic_event_naming_a_findings_pool_is_said_not_dropped(tmp_path: Path) -> None:
+    """WAS 5002 names pool OrdersAsp, which has a global-module-arch finding: generic evidence does not confirm it,
+    but the event is about bitness (explain reads it so, medium): it was neither listed nor counted."""
+    log = tmp_path / "was.xml"
+    log.write_text('<Events><Event><System><Provider Name="WAS"/><EventID>5002</EventID><Level>2</Level>'
+                   '<TimeCreated SystemTime="2026-01-05T08:00:01Z"/></System><EventData><Data>OrdersAsp</Data>'
+                   '</EventData></Event></Events>')
+    text = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--event-log", str(log), "--no-color"],
+                              env={"COLUMNS": "200"}).output
+    assert "Event log (1 event read, 1 about bitness):" in text
+    assert "WAS 5002: does not confirm, may stand for global-module-arch in OrdersAsp (bitness, medium" in text
+    doc = json.loads(CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--event-log", str(log),
+                                               "--format", "json"]).output)
+    [obs] = doc["observations"]
+    assert obs["finding"] is None and obs["reading"] == "bitness" and obs["confidence"] == "medium"
+    assert {doc["findings"][i]["rule"] for i in obs["possible"]} == {"global-module-arch"}
+
+
+_ANCM_2280 = ('<Events><Event><System><Provider Name="Microsoft-Windows-IIS-W3SVC-WP" EventSourceName="W3SVC-WP"/>'
+              '<EventID>2280</EventID><Level>2</Level><TimeCreated SystemTime="2026-01-05T08:00:01Z"/>'
+              '<Channel>Application</Channel></System><EventData>'
+              '<Data>C:\\Program Files\\IIS\\Asp.Net Core Module\\V2\\aspnetcorev2.dll</Data>'
+              '<Binary>7E000000</Binary></EventData></Event></Events>')
+
+
+def test_an_event_usually_not_bitness_still_confirms_a_finding_on_its_own_binary(tmp_path: Path) -> None:
+    """W3SVC-WP 2280 "aspnetcorev2.dll failed to load", data 126: explain reads it as usually not bitness (a missing
+    dependency as often as its bitness), and so does scan when nothing is found; a binary-missing finding for that very
+    file is still confirmed by it, the usual reading said beside."""
+    log = tmp_path / "ancm.xml"
+    log.write_text(_ANCM_2280)
+    quiet = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--event-log", str(log), "--no-color"],
+                               env={"COLUMNS": "200"}).output
+    assert "Event log (1 event read, 0 about bitness, 1 about another problem):" in quiet
+    assert "W3SVC-WP 2280: usually not a bitness problem (high: ancm-module-load)" in quiet
+    gm = ('<globalModules><add name="AspNetCoreModuleV2" '
+          'image="%ProgramFiles%\\IIS\\Asp.Net Core Module\\V2\\aspnetcorev2.dll" /></globalModules>')
+    img = make_image(tmp_path / "img", apphost('<add name="P" managedRuntimeVersion="" />', site("S", 1, "P", r"C:\s"),
+                                                gm), {"Program Files/IIS/Asp.Net Core Module/V2/other.dll": "module_x64.dll"})
+    doc = json.loads(CliRunner().invoke(main, ["scan", str(img), "--event-log", str(log), "--format", "json"]).output)
+    [confirmed] = [o for o in doc["observations"] if o["finding"] is not None]
+    assert doc["findings"][confirmed["finding"]]["rule"] == "binary-missing"
+    assert (confirmed["reading"], confirmed["usual"]) == ("not-bitness", True) and doc["other_events"] == []

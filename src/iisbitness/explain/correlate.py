@@ -11,10 +11,16 @@ API (for ``iisbitness scan --event-log``, wired by the scan command)::
     Correlation.possible:    tuple[Observation, ...]   findings only generic events name (not confirmed)
     Correlation.unobserved:  tuple[FindingKey, ...]    findings no event confirms (not proof they are harmless)
     Correlation.unexplained: tuple[Event, ...]         bitness-related events no finding accounts for
+    Correlation.not_bitness: tuple[Event, ...]         events read as another problem that confirm no finding
+    Correlation.verdict(event) -> EventVerdict | None  how an event reads (the decision ``explain`` shows)
     Observation(finding, links: tuple[Link, ...]);  Link(event, on: "binary" | "pool", confidence)
 
-Matching rule: an event is bitness-related when :func:`~iisbitness.explain.report.match_event` gives it
-signals; its *rule family* is the set of scan rules its entries list as causes. A finding is observed by an
+Matching rule: an event is bitness-related when its verdict (:func:`~iisbitness.explain.report.event_verdict`, the
+one ``explain`` shows for it) is a bitness cause; an event the knowledge base reads as another problem (ANCM 1007
+whose exception message is the app's own) is in ``not_bitness``, never ``unexplained``; one whose not-bitness
+reading is only the usual one (``EventVerdict.usual``: "aspnetcorev2.dll failed to load") may still confirm a
+finding on its own binary, and is in ``not_bitness`` when it confirms none. A bitness-related event's
+*rule family* is the set of scan rules its entries list as causes. A finding is observed by an
 event when the finding's rule is in that family **and** the event names the same binary (basename,
 case-insensitive: ``%windir%\\...\\aspnet_filter.dll`` matches ``C:\\WINDOWS\\...\\aspnet_filter.dll``) or the
 same pool (case-insensitive). Events naming neither (e.g. 2268, which names a site) cannot be tied to one
@@ -22,7 +28,7 @@ finding and stay unexplained unless another event links a finding whose rule the
 provider and id, not by the codes in its text) lists.
 
 Calibration (issue 15, the same as ``explain``'s): a link carries the event's calibrated confidence for the
-finding's rule (:func:`~iisbitness.explain.report.rule_confidence`). It *confirms* the finding when that is
+finding's rule (:attr:`~iisbitness.explain.report.EventVerdict.rules`). It *confirms* the finding when that is
 HIGH (architecture-specific evidence: 2282, 2274, data ``c1 00 00 00``, ErrorCode 0x800700c1), or MEDIUM
 and the event names the finding's very binary (the load failure of that file is observed, e.g. 2280 with
 0x8007007E for a binary-missing finding). Generic events naming only the pool (WAS 5002/5009 without data)
@@ -40,8 +46,8 @@ from dataclasses import dataclass
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event
 from iisbitness.explain.kb import KnowledgeBase, load_kb
-from iisbitness.explain.match import Via
-from iisbitness.explain.report import EventMatches, rule_confidence
+from iisbitness.explain.match import Signal, Via
+from iisbitness.explain.report import EventMatches, EventVerdict
 
 __all__ = ["Correlation", "FindingKey", "Link", "Observation", "basename", "correlate"]
 
@@ -95,6 +101,14 @@ class Correlation:
     unexplained: tuple[Event, ...]
     possible: tuple[Observation, ...] = ()
     """Findings named only by events that do not confirm them (generic, or overridden)."""
+    not_bitness: tuple[Event, ...] = ()
+    """Recognised events whose verdict is another problem (not linked to findings, not unexplained)."""
+    verdicts: tuple[tuple[Event, EventVerdict], ...] = ()
+    """Every recognised event with its verdict, in input order (:meth:`verdict`)."""
+
+    def verdict(self, event: Event) -> EventVerdict | None:
+        """How ``event`` (one of those correlated) reads; None when the knowledge base does not recognise it."""
+        return next((v for e, v in self.verdicts if e is event), None)
 
 
 def basename(path: str) -> str:
@@ -102,10 +116,10 @@ def basename(path: str) -> str:
     return path.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1].casefold()
 
 
-def _family(event: Event, matched: EventMatches, *, own_only: bool = False) -> frozenset[str]:
-    """Rules the event's entries list; ``own_only``: only entries of its provider/id, not codes or text."""
-    kb = matched.kb
-    signals = [s for s in matched(event) if not own_only or s.via is Via.EVENT]
+def _family(found: tuple[Signal, ...], kb: KnowledgeBase, *, own_only: bool = False) -> frozenset[str]:
+    """Rules an event's entries list (``found``: its signals); ``own_only``: only entries of its provider/id, not
+    codes or text."""
+    signals = [s for s in found if not own_only or s.via is Via.EVENT]
     ids = {s.entry_id for s in signals}
     cues = frozenset().union(*(s.cues for s in signals))
     return frozenset(c.rule for e in kb.entries if e.id in ids for c in e.causes if c.holds(cues))
@@ -124,7 +138,8 @@ def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]
     """Join scan findings and event-log events (see the module docstring for the matching).
 
     Args:
-        findings: :class:`FindingKey` or ``(rule id, binary, pool)`` tuples. events: the events read.
+        findings: :class:`FindingKey` or ``(rule id, binary, pool)`` tuples. events: the events read, all of
+            one server (a server-wide cue one shows, W3SVC 1009: IIS 6, holds for all).
         kb: the knowledge base (the shipped one when None).
 
     Returns:
@@ -136,8 +151,14 @@ def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]
     kb = kb or load_kb()
     keys = [f if isinstance(f, FindingKey) else FindingKey(*f) for f in findings]
     matched = EventMatches(kb)
-    related = [(e, fam) for e in events if (fam := _family(e, matched))]
-    confidence = [rule_confidence(matched(e), kb) for e, _ in related]
+    found = [(e, signals) for e, signals in matched.log(list(events)) if signals]
+    verdicts = [(e, v) for e, signals in found if (v := matched.verdict(signals))]
+    signals_of = {id(e): signals for e, signals in found}
+    # NOTE: an event whose not-bitness reading is only its usual one (aspnetcorev2.dll failed to load: a missing
+    # dependency as often as its bitness) can still confirm a finding on its own binary; it is never unexplained
+    linkable = {id(e): v for e, v in verdicts if v.bitness or v.usual}
+    related = [(e, fam) for e, v in verdicts if id(e) in linkable and (fam := _family(signals_of[id(e)], kb))]
+    confidence = [dict(linkable[id(e)].rules) for e, _ in related]
     observed: list[Observation] = []
     possible: list[Observation] = []
     unobserved: list[FindingKey] = []
@@ -161,6 +182,8 @@ def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]
     linked_rules = {o.finding.rule_id for o in observed}
     unexplained = tuple(
         e for i, (e, _) in enumerate(related)
-        if i not in used
-        and not (e.binary is None and e.pool is None and _family(e, matched, own_only=True) & linked_rules))
-    return Correlation(tuple(observed), tuple(unobserved), unexplained, tuple(possible))
+        if i not in used and linkable[id(e)].bitness
+        and not (e.binary is None and e.pool is None and _family(signals_of[id(e)], kb, own_only=True) & linked_rules))
+    confirming = {id(link.event) for o in observed for link in o.links}
+    return Correlation(tuple(observed), tuple(unobserved), unexplained, tuple(possible),
+                       tuple(e for e, v in verdicts if not v.bitness and id(e) not in confirming), tuple(verdicts))

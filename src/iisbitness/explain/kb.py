@@ -39,6 +39,7 @@ from iisbitness.errors import IisBitnessError
 from iisbitness.explain.codes import Confidence
 
 __all__ = [
+    "IMAGE_RULES",
     "SCAN_RULE_IDS",
     "Cause",
     "Context",
@@ -53,6 +54,7 @@ __all__ = [
     "Source",
     "Specificity",
     "Step",
+    "cause_cap",
     "flexible_spaces",
     "load_kb",
     "parse_kb",
@@ -72,6 +74,20 @@ SCAN_RULE_IDS: tuple[str, ...] = (
 ``binary-invalid`` (a damaged file has no symptom of its own). Written out rather than read from
 :data:`iisbitness.rules.RULES` (which would load every rule, the load plan and the PE reader into ``explain``);
 ``tests/explain/test_kb.py`` checks that it names exactly those."""
+
+IMAGE_RULES: frozenset[str] = frozenset({
+    "global-module-arch", "isapi-filter-arch", "isapi-extension-arch", "managed-assembly-arch",
+    "iis-manager-32bit-assembly", "pool-arch-conflict", "iis6-isolation-wow64", "iis6-filter-arch",
+    "iis6-extension-arch", "aspnetcore-inprocess-arch", "native-library-arch", "com-inproc-arch", "gac-assembly-arch",
+    "compression-scheme-arch",
+})
+"""The scan rules whose situation is an image of the other architecture than the process that loads it: the only
+causes architecture-specific evidence (193 / 0x800700C1, "incorrect format", 500.32, "only supports loading images
+built for ...") can make HIGH (see :func:`cause_cap`). The others are not about an image's architecture:
+``binary-missing`` (a file absent from the process's view fails with 126 ERROR_MOD_NOT_FOUND, 2 or 3, never 193:
+facts sheet H), ``aspnetcore-runtime-missing`` (no runtime of the pool's architecture: 500.31, "could not find
+dotnet.exe"), ``aspnetcore-multiple-inprocess`` (500.34/500.35: hosting models), ``pool-undefined``,
+``isapi-not-allowed``, ``handler-module-skipped``."""
 
 _FLAGS = re.IGNORECASE
 
@@ -141,7 +157,9 @@ class Specificity(str, Enum):
 
     ``specific``: the evidence itself says "wrong architecture" (193 / 0x800700C1, BadImageFormatException's
     "incorrect format", HTTP 500.32, "only supports loading images built for a ... processor architecture",
-    "%1 is not a valid Win32 application") or names its first cause's situation exactly (500.35): up to HIGH.
+    "%1 is not a valid Win32 application") or names its first cause's situation exactly (500.35): up to HIGH,
+    for the causes that are an image of the other architecture only (:func:`cause_cap`; 500.35's own cause at most
+    MEDIUM: two in-process apps in one pool is not an architecture problem).
     ``suggestive``: bitness is one of a few usual causes (0x8007007E, class not registered, 500.31): MEDIUM.
     ``generic``: a failure with many causes, bitness one of them (500.30, 503, WAS 5002, ANCM 1007): MEDIUM,
     and the entry says what to read next.
@@ -165,6 +183,20 @@ class Specificity(str, Enum):
     def order(self) -> int:
         """Sort key, most specific first (0)."""
         return list(Specificity).index(self)
+
+
+def cause_cap(rule: str, specificity: Specificity, by_code: bool = False) -> Confidence:
+    """The highest confidence a cause naming scan rule ``rule`` may get from evidence of ``specificity``: HIGH only
+    for an image rule (:data:`IMAGE_RULES`) on architecture-specific evidence; any other rule at most MEDIUM
+    (500.35 names its situation exactly, but that situation is not an image of the wrong architecture), and LOW
+    when ``by_code``: the evidence was made specific by an architecture code the same input shows (an event's data
+    193: the file was found and its image refused, so it is not missing, KB 895976)."""
+    cap = specificity.cap
+    if rule in IMAGE_RULES:
+        return cap
+    if by_code and specificity is Specificity.SPECIFIC:
+        return Confidence.LOW
+    return min(cap, Confidence.MEDIUM)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,10 @@ Each event that confirms a finding (same rule family and same binary or pool, se
 :mod:`iisbitness.explain.correlate`) becomes an :class:`iisbitness.report.Observation` pointing at
 that finding (``scope`` ``binary`` when it names only a binary that several pools' findings share: it
 shows one worker failing, not which); bitness-related events no finding explains are listed with
-``finding_index`` None; ``Report.events_read`` says how many events were read, relevant or not.
+``finding_index`` None (with ``possible``, the findings it names but does not confirm: generic evidence such as
+WAS 5002 naming a pool); events the knowledge base reads as another problem go to ``Report.other_events`` (each
+observation carries the event's verdict, the one ``explain`` shows: :func:`iisbitness.explain.report.event_verdict`);
+``Report.events_read`` says how many events were read, relevant or not.
 Parts of a damaged log that cannot be read become report problems; the rest is used.
 """
 
@@ -16,12 +19,16 @@ from pathlib import Path
 
 from iisbitness.explain.correlate import FindingKey, correlate
 from iisbitness.explain.events import Event, read_events
+from iisbitness.explain.report import EventVerdict
 from iisbitness.model.source import Problem
 from iisbitness.report import Observation, Report
 
 
-def _observation(event: Event, index: int | None, scope: str = "finding") -> Observation:
-    return Observation(event.time or "", event.source_name, event.event_id, event.message, index, scope)
+def _observation(event: Event, verdict: EventVerdict | None, index: int | None, scope: str = "finding",
+                 possible: tuple[int, ...] = ()) -> Observation:
+    reading, sure, lead = (verdict.reading, verdict.confidence.label, verdict.lead) if verdict else ("bitness", "low", "")
+    return Observation(event.time or "", event.source_name, event.event_id, event.message, index, scope,
+                       reading, sure, lead, verdict is not None and verdict.usual, possible)
 
 
 def observe(report: Report, logs: Sequence[Path]) -> Report:
@@ -34,6 +41,7 @@ def observe(report: Report, logs: Sequence[Path]) -> Report:
     events = [e for r in reads for e in r.events]
     keys = [FindingKey(f.rule, f.binary, f.pool) for f in report.findings]
     result = correlate(keys, events)
+    verdict_of = {id(e): v for e, v in result.verdicts}  # NOTE: one look-up per event, not a search of all
     seen: list[Observation] = []
     # NOTE: an event that names a binary but no pool, linked to the findings of several pools (one global module,
     # seven pools), shows the binary failing in one worker: it does not confirm each pool's finding
@@ -44,9 +52,27 @@ def observe(report: Report, logs: Sequence[Path]) -> Report:
                 pools_of.setdefault(id(link.event), set()).add(obs.finding.pool.casefold())
     for obs in result.observed:
         index = keys.index(obs.finding)
-        seen.extend(_observation(link.event, index, "binary" if len(pools_of.get(id(link.event), ())) > 1
-                                 and link.on == "binary" else "finding") for link in obs.links)
-    seen.extend(_observation(e, None) for e in result.unexplained)
+        seen.extend(_observation(link.event, verdict_of.get(id(link.event)), index,
+                                 "binary" if len(pools_of.get(id(link.event), ())) > 1 and link.on == "binary"
+                                 else "finding") for link in obs.links)
+    seen.extend(_observation(e, verdict_of.get(id(e)), None) for e in result.unexplained)
+    # NOTE: an event that names a finding's pool or binary but does not confirm it (WAS 5002: generic) is still a
+    # bitness-related event: said, with the findings it may stand for, never left out
+    confirming = {id(link.event) for obs in result.observed for link in obs.links}
+    maybe: dict[int, tuple[Event, list[int]]] = {}
+    for obs in result.possible:
+        for link in obs.links:
+            verdict = verdict_of.get(id(link.event))
+            if id(link.event) not in confirming and verdict is not None and verdict.bitness:
+                maybe.setdefault(id(link.event), (link.event, []))[1].append(keys.index(obs.finding))
+    seen.extend(_observation(e, verdict_of.get(id(e)), None, possible=tuple(dict.fromkeys(found)))
+                for e, found in maybe.values())
+    others = [_observation(e, verdict_of.get(id(e)), None) for e in result.not_bitness]
     problems = [Problem(p.path, None, p.message) for r in reads for p in r.problems]
-    ordered = tuple(sorted(dict.fromkeys(seen), key=lambda o: (o.time, o.provider, o.event_id, o.finding_index or -1)))
-    return replace(report, observations=ordered, problems=report.problems + tuple(problems), events_read=len(events))
+
+    def order(o: Observation) -> tuple[str, str, int, int]:
+        return o.time, o.provider, o.event_id, o.finding_index or -1
+
+    return replace(report, observations=tuple(sorted(dict.fromkeys(seen), key=order)),
+                   other_events=tuple(sorted(dict.fromkeys(others), key=order)),
+                   problems=report.problems + tuple(problems), events_read=len(events))

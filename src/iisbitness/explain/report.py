@@ -6,6 +6,10 @@ Shapes:
     ``ASP.NET x.y``, and crash reporters only when they name w3wp.exe); Sysmon or Security events naming
     w3wp.exe give nothing. Provider + id of an entry is HIGH; the event's text and data code add the
     entries their patterns and codes show.
+    ``event_verdict(signals, kb) -> EventVerdict | None``: how one event reads (bitness or another problem, the
+    leading explanation and its confidence, every rule's calibrated confidence): the one decision ``explain``'s
+    event list and ``scan --event-log`` both show. ``EventMatches(kb).log(events)``: each event of one server's
+    logs with its signals, the server-wide cues shared.
     ``build_report(texts, logs, kb) -> ExplainReport``: ``texts`` are (name, text) pairs, ``logs`` the
     :class:`~iisbitness.explain.events.EventLogRead` of each ``--event-log``.
 
@@ -36,7 +40,7 @@ from dataclasses import dataclass, replace
 
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event, EventLogProblem, EventLogRead, events_from_xml
-from iisbitness.explain.kb import Cause, Entry, EntryKind, KnowledgeBase, RuleId, Specificity, Step
+from iisbitness.explain.kb import Cause, Entry, EntryKind, KnowledgeBase, RuleId, Specificity, Step, cause_cap
 from iisbitness.explain.match import Signal, Via, apply_overrides, cues_in, match_text, with_cues
 
 __all__ = [
@@ -44,14 +48,15 @@ __all__ = [
     "SCHEMA",
     "EventHit",
     "EventMatches",
+    "EventVerdict",
     "ExplainReport",
     "Explanation",
     "InputSummary",
     "OtherCause",
     "RankedCause",
     "build_report",
+    "event_verdict",
     "match_event",
-    "rule_confidence",
 ]
 
 SCHEMA = "iisbitness/explain/1"
@@ -67,6 +72,9 @@ _WEIGHT = {Confidence.LOW: 1.0, Confidence.MEDIUM: 2.0, Confidence.HIGH: 3.0}
 _GENERIC_WEIGHT = 1.0
 """Weight of generic evidence: a failure with many causes adds less to a rule than a suggestive one."""
 _TOP_CAUSES_WITH_CHECKS = 3
+_CAPPED = {Confidence.MEDIUM: Specificity.SUGGESTIVE, Confidence.LOW: Specificity.NOT_BITNESS}
+"""The specificity a cause is reported with when :func:`~iisbitness.explain.kb.cause_cap` lowered its confidence:
+specific evidence that does not show this rule's situation as an architecture problem."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,13 +135,39 @@ class OtherCause:
 
 
 @dataclass(frozen=True, slots=True)
+class EventVerdict:
+    """How one event reads, the one decision ``explain`` and ``scan --event-log`` both show (:func:`event_verdict`)."""
+
+    bitness: bool
+    """True when the event's leading explanation is a bitness cause; False when it is another problem."""
+    confidence: Confidence
+    """The leading explanation's confidence: a bitness cause's calibrated confidence, or how surely the other
+    problem is recognised."""
+    lead: str
+    """The scan rule id (bitness) or the not-bitness entry id (``app-exception``) that leads."""
+    rules: tuple[tuple[str, Confidence], ...]
+    """Every scan rule the event points at with its calibrated confidence, best first (what a finding's link to
+    the event carries in ``scan --event-log``)."""
+    usual: bool = False
+    """With ``bitness`` False: the other problem is only the evidence's usual reading (an ASP.NET Core Module that
+    failed to load: a missing dependency as often as its bitness), so bitness stays possible."""
+
+    @property
+    def reading(self) -> str:
+        """``"bitness"`` or ``"not-bitness"`` (the JSON and text label)."""
+        return "bitness" if self.bitness else "not-bitness"
+
+
+@dataclass(frozen=True, slots=True)
 class EventHit:
-    """A bitness-related event and what it shows."""
+    """An event the knowledge base recognises, what it shows and how it reads."""
 
     origin: str
     """The file it came from."""
     event: Event
     signals: tuple[Signal, ...]
+    verdict: EventVerdict | None = None
+    """How the event reads on its own (None only when no explanation of it leads: every reading overridden)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +248,28 @@ class EventMatches:
 
     Shape: ``EventMatches(kb)(event) -> tuple[Signal, ...]``, as ``match_event(event, kb)``."""
 
-    __slots__ = ("_seen", "kb")
+    __slots__ = ("_seen", "_verdicts", "kb")
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self._seen: dict[tuple[object, ...], tuple[Signal, ...]] = {}
+        self._verdicts: dict[tuple[Signal, ...], EventVerdict | None] = {}
+
+    def verdict(self, signals: tuple[Signal, ...]) -> EventVerdict | None:
+        """:func:`event_verdict` of one event's ``signals``, once per distinct signals."""
+        if signals not in self._verdicts:
+            self._verdicts[signals] = event_verdict(signals, self.kb)
+        return self._verdicts[signals]
+
+    def log(self, events: Sequence[Event]) -> list[tuple[Event, tuple[Signal, ...]]]:
+        """Each of ``events`` (the logs of ONE server) with its signals; a server-wide cue one event shows (W3SVC
+        1009: IIS 6) is given to every event's signals, as ``explain`` and ``scan --event-log`` both read a log."""
+        server_wide = {c.id for c in self.kb.contexts if c.server}
+        found = [(event, self(event)) for event in events]
+        shared = frozenset().union(*(s.cues & server_wide for _, signals in found for s in signals))
+        if not shared:
+            return found
+        return [(event, tuple(replace(s, cues=s.cues | shared) for s in signals)) for event, signals in found]
 
     def __call__(self, event: Event) -> tuple[Signal, ...]:
         key = (event.provider, event.event_source, event.event_id, event.error_code, event.binary, event.text)
@@ -282,14 +333,18 @@ def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[Ranke
     spec: dict[str, Specificity] = {}
     support: dict[str, list[tuple[float, str, str]]] = {}
     for x in explanations:
+        by_code = any(s.promoted_by is not None for s in x.signals)
         for rank, cause in enumerate(in_context(x, kb), 1):
-            weight = _WEIGHT[x.bitness_confidence]
+            # NOTE: 193 in a 2214's data makes the filter's architecture HIGH, not its absence (binary-missing)
+            sure = min(x.bitness_confidence, cause_cap(cause.rule, x.specificity, by_code))
+            weight = _WEIGHT[sure]
             if x.specificity is Specificity.GENERIC:
                 weight = min(weight, _GENERIC_WEIGHT)
             gain = weight / rank
+            reading = x.specificity if sure >= x.bitness_confidence else _CAPPED[sure]
             score[cause.rule] = score.get(cause.rule, 0.0) + gain
-            best[cause.rule] = max(best.get(cause.rule, Confidence.LOW), x.bitness_confidence)
-            spec[cause.rule] = min(spec.get(cause.rule, x.specificity), x.specificity, key=lambda sp: sp.order)
+            best[cause.rule] = max(best.get(cause.rule, Confidence.LOW), sure)
+            spec[cause.rule] = min(spec.get(cause.rule, reading), reading, key=lambda sp: sp.order)
             support.setdefault(cause.rule, []).append((gain, x.entry.id, cause.why))
     ranked = sorted(score, key=lambda r: (-best[r], -round(score[r], 6), r))
     return tuple(
@@ -300,10 +355,24 @@ def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[Ranke
     )
 
 
-def rule_confidence(signals: Sequence[Signal], kb: KnowledgeBase) -> dict[str, Confidence]:
-    """The calibrated confidence of every scan rule ``signals`` (of one input) point at; used by
-    :mod:`~iisbitness.explain.correlate` so ``scan --event-log`` confirms with the same calibration."""
-    return {c.rule: c.confidence for c in _rank(_explanations(signals, kb), kb)}
+def event_verdict(signals: Sequence[Signal], kb: KnowledgeBase) -> EventVerdict | None:
+    """How one event reads from its ``signals`` (:func:`match_event`, with its log's server-wide cues): the leading
+    explanation of the same order ``explain`` gives an input (:func:`build_report`: HIGH bitness causes, then
+    not-bitness explanations, then the other bitness causes), so an ANCM 1007 whose exception message is the app's
+    own reads "not bitness" wherever it is shown. None when nothing leads (no signals, or every reading
+    overridden). ``explain``'s event list and ``scan --event-log`` (:mod:`~iisbitness.explain.correlate`) both take
+    this decision."""
+    explanations = _explanations(signals, kb)
+    ranked = _rank(explanations, kb)
+    causes, others = _order(ranked, _others(explanations))
+    items: list[RankedCause | OtherCause] = [*causes, *others]
+    lead = min(items, key=lambda c: c.rank, default=None)
+    rules = tuple((c.rule, c.confidence) for c in ranked)
+    if isinstance(lead, RankedCause):
+        return EventVerdict(True, lead.confidence, lead.rule, rules)
+    if isinstance(lead, OtherCause):
+        return EventVerdict(False, lead.confidence, lead.entry_id, rules, lead.usual)
+    return None
 
 
 def _usual_holds(x: Explanation) -> bool:
@@ -411,17 +480,13 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
         read.append(log)
     hits: list[EventHit] = []
     problems: list[EventLogProblem] = []
-    server_wide = {c.id for c in kb.contexts if c.server}
     matched = EventMatches(kb)
     for log in read:
         problems.extend(log.problems)
-        found_in_log = [(event, matched(event)) for event in log.events]
         # NOTE: one log is one server: W3SVC 1009 anywhere in it makes its W3SVC-WP 2274 an IIS 6 filter
-        shared = frozenset().union(*(s.cues & server_wide for _, found in found_in_log for s in found))
-        for event, found in found_in_log:
+        for event, found in matched.log(log.events):
             if found:
-                found = tuple(replace(s, cues=s.cues | shared) for s in found) if shared else found
-                hits.append(EventHit(log.path, event, found))
+                hits.append(EventHit(log.path, event, found, matched.verdict(found)))
                 signals.extend(found)
     explanations = _explanations(signals, kb)
     causes, others = _order(_rank(explanations, kb), _others(explanations))

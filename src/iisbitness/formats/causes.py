@@ -370,32 +370,49 @@ class EventLine:
     event_id: int
     message: str
     tag: str
+    bitness: bool = True
+    """False for an event read as another problem that confirms no finding (``Report.other_events``); an event whose
+    usual reading is another problem but that confirms a finding on its own binary counts as about bitness."""
 
 
 def event_lines(report: Report) -> tuple[EventLine, ...]:
-    """Each bitness-related event once: ``confirms RULE in POOL; ...``; for an event that names a binary several
+    """Each recognised event once: ``confirms RULE in POOL; ...``; for an event that names a binary several
     pools' findings share and no pool (scope ``binary``), the one worker failure it shows and the pools it may
-    come from; ``no finding explains it`` otherwise."""
+    come from; ``no finding explains it (bitness, medium: RULE)`` otherwise; then the events read as another
+    problem, ``not a bitness problem (high: app-exception)``, as ``explain`` reads each."""
     by_event: dict[tuple[str, str, int, str], list[Finding]] = {}
     scoped: set[tuple[str, str, int, str]] = set()
+    reading: dict[tuple[str, str, int, str], str] = {}
+    maybe: dict[tuple[str, str, int, str], list[Finding]] = {}
+    usual: dict[tuple[str, str, int, str], str] = {}
     for o in report.observations:
         key = (o.time, o.provider, o.event_id, o.message)
         found = by_event.setdefault(key, [])
+        reading[key] = f"{o.confidence}: {o.lead}" if o.lead else o.confidence
+        if o.reading != "bitness":
+            usual[key] = f" (usually not a bitness problem, {reading[key]})"
+        maybe.setdefault(key, []).extend(report.findings[i] for i in o.possible)
         if o.finding_index is not None:
             found.append(report.findings[o.finding_index])
         if o.scope == "binary":
             scoped.add(key)
     out = []
     for key, found in by_event.items():
-        if not found:
-            tag = "no finding explains it"
+        if not found and maybe[key]:
+            named = "; ".join(f"{f.rule} in {f.pool or f.process}" for f in maybe[key])
+            tag = f"does not confirm, may stand for {named} (bitness, {reading[key]})"
+        elif not found:
+            tag = f"no finding explains it (bitness, {reading[key]})"
         elif key in scoped:
             pools = sorted({f.pool for f in found if f.pool})
             tag = (f"confirms {found[0].rule} ({found[0].binary}) failing in a worker of one of {len(pools)} pools; "
                    f"the event names no pool: {', '.join(pools)}")
         else:
             tag = "confirms " + "; ".join(f"{f.rule} in {f.pool or f.process}" for f in found)
-        out.append(EventLine(*key, tag))
+        out.append(EventLine(*key, tag + usual.get(key, ""), bitness=key not in usual or bool(found)))
+    out += [EventLine(o.time, o.provider, o.event_id, o.message,
+                      f"{'usually ' if o.usual else ''}not a bitness problem ({o.confidence}: {o.lead})",
+                      bitness=False) for o in dict.fromkeys(report.other_events)]
     return tuple(out)
 
 

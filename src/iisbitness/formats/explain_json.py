@@ -60,6 +60,10 @@ def _event(hit: EventHit) -> Json:
         "record_id": ev.record_id, "message": ev.message, "binary": ev.binary, "pool": ev.pool,
         "error_code": format_code(ev.error_code) if ev.error_code is not None else None,
         "entries": sorted({s.entry_id for s in hit.signals}),
+        "reading": hit.verdict.reading if hit.verdict else None,
+        "confidence": hit.verdict.confidence.label if hit.verdict else None,
+        "lead": hit.verdict.lead if hit.verdict else None,
+        "usual": hit.verdict.usual if hit.verdict else False,
     }
 
 

@@ -4,7 +4,8 @@ Shape: ``render(report, width=100, color=False) -> str``. Reads only the
 :class:`~iisbitness.explain.report.ExplainReport`. Order: causes (one ranked table: bitness causes with the
 scan rule id and a calibrated confidence worded ``high`` / ``possible`` / ``unlikely``, and "not bitness"
 rows saying what the problem is instead), each
-recognised signal (meaning, evidence, causes, sources), bitness-related events, problems reading logs,
+recognised signal (meaning, evidence, causes, sources), the recognised events with each one's verdict
+(:func:`~iisbitness.explain.report.event_verdict`, as ``scan --event-log`` shows it), problems reading logs,
 next steps. An unrecognised input renders one plain sentence saying so. Never raises.
 """
 
@@ -22,7 +23,7 @@ from rich.text import Text
 from iisbitness.explain.codes import Confidence, format_code
 from iisbitness.explain.kb import Specificity
 from iisbitness.explain.match import Signal
-from iisbitness.explain.report import ExplainReport, Explanation, OtherCause, RankedCause
+from iisbitness.explain.report import EventHit, ExplainReport, Explanation, OtherCause, RankedCause
 from iisbitness.formats.table import printable
 
 __all__ = ["NEXT_STEPS", "UNRECOGNISED", "render"]
@@ -89,16 +90,29 @@ def _explanation(x: Explanation) -> Panel:
     return Panel(Group(*lines), title=title, title_align="left")
 
 
+def _reading(hit: EventHit) -> str:
+    """How one event reads (the verdict ``scan --event-log`` shows for it too): ``bitness, high: RULE`` or
+    ``not bitness, high: ENTRY`` (``usually not bitness`` for an entry's usual reading)."""
+    v = hit.verdict
+    if v is None:
+        return "overridden"
+    what = "bitness" if v.bitness else _NOT_BITNESS_LABEL[v.usual]
+    return f"{what}, {v.confidence.label}: {v.lead}"
+
+
 def _events(report: ExplainReport) -> Table:
-    table = Table(title=f"Bitness-related events ({len(report.events)})", title_justify="left", expand=True)
-    for col in ("time", "source", "id", "message", "binary / pool"):
+    about = sum(1 for h in report.events if h.verdict is not None and h.verdict.bitness)
+    table = Table(title=f"Recognised events ({len(report.events)}, {about} about bitness)", title_justify="left",
+                  expand=True)
+    for col in ("time", "source", "id", "reads as / message", "binary / pool"):
         table.add_column(col, overflow="fold")
     for hit in report.events[:_MAX_EVENTS]:
         ev = hit.event
         code = f" (data {format_code(ev.error_code)})" if ev.error_code is not None else ""
         named = ev.binary or (f"pool {ev.pool}" if ev.pool else "")
         table.add_row(printable(ev.time or "?"), escape(printable(ev.source_name)), str(ev.event_id),
-                      escape(printable(ev.message[:300])) + code, escape(printable(named)))
+                      escape(f"[{_reading(hit)}] ") + escape(printable(ev.message[:300])) + code,
+                      escape(printable(named)))
     return table
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.formats import indented_json
 from iisbitness.formats.causes import ReportView, cause_key, view
-from iisbitness.report import CoverageStatus, Report
+from iisbitness.report import CoverageStatus, Observation, Report
 
 
 def _effect(e: SideEffect) -> dict[str, Any]:
@@ -66,6 +66,13 @@ def finding_dict(f: Finding, number: int, v: ReportView, cause: int) -> dict[str
     if f.process_site is not None:  # NOTE: IIS Express only (added within version 2): absent elsewhere
         out["process_site"] = f.process_site
     return out
+
+
+def _observation(o: Observation) -> dict[str, Any]:
+    """One event of ``scan --event-log`` with the verdict ``explain`` gives it (``reading``, ``confidence``, ``lead``)."""
+    return {"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
+            "finding": o.finding_index, "scope": o.scope, "reading": o.reading, "confidence": o.confidence,
+            "lead": o.lead, "usual": o.usual, "possible": list(o.possible)}
 
 
 def _number(v: ReportView, fix: Fix) -> int:
@@ -125,8 +132,8 @@ def _report_dict(report: Report) -> dict[str, Any]:
         # NOTE: "refused" only where true (added within scan/2): every other document is byte-for-byte as before
         "problems": [{"file": p.file, "line": p.line, "message": p.message, **({"refused": True} if p.refused else {})}
                      for p in report.problems],
-        "observations": [{"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
-                          "finding": o.finding_index, "scope": o.scope} for o in report.observations],
+        "observations": [_observation(o) for o in report.observations],
+        "other_events": [_observation(o) for o in report.other_events],
         "events_read": report.events_read,
         "summary": report.counts(),
         "rules": list(report.rules),

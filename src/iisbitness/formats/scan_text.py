@@ -482,8 +482,10 @@ def _events(out: _Out, report: Report) -> None:
     n = report.events_read or 0
     lines = event_lines(report)
     out.line()
-    out.line(("Event log", "bold"), f" ({n} event{'s' if n != 1 else ''} read, {len(lines)} about bitness):")
-    if not lines:
+    about = sum(e.bitness for e in lines)
+    other = f", {len(lines) - about} about another problem" if len(lines) > about else ""
+    out.line(("Event log", "bold"), f" ({n} event{'s' if n != 1 else ''} read, {about} about bitness{other}):")
+    if not about:
         out.field("", "none is about bitness: the log neither confirms nor contradicts a finding (a finding may "
                       "still be real: its pool may not have started since the log began)")
     # NOTE: a log repeats one event (29 ANCM 1007 in an App Service export): one line for them, first and last time
