@@ -81,7 +81,8 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
         One :class:`Coverage` per application, sites in configuration order and their applications in order
         (IIS Express: then one ``NOT_CHECKED`` entry per project no site leads to, named by its file):
         ``NOT_CHECKED`` when the root virtual directory's folder was not read (or there is no root virtual
-        directory); ``PARTLY`` when it was, but another virtual directory's folder was not, a problem marked
+        directory), or IIS answers every request of the application with HTTP 500.19 (:attr:`Application.refused`:
+        none of its loads was planned, the first reason says so); ``PARTLY`` when it was, but another virtual directory's folder was not, a problem marked
         ``unread`` lies below its folders (or in a folder of an application above it whose URL leads to it: a
         web.config there reaches it, facts B3), the folder of an application above it that its URL lies under was not
         read (:func:`_inherited_gaps`), a binary its worker loads could not be read or checked (:func:`_unread_binaries`), or a
@@ -531,7 +532,11 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
     reasons.extend(f"{p.file}: {p.message}" for p in unread)
     if gac_remedy:
         remedies.append(gac_remedy)
-    if not root_read:
+    if app.refused is not None:
+        # NOTE: before any bitness question: no load of it happens (loadplan.build.served), so none was analysed
+        reasons.insert(0, f"IIS answers every request of it with HTTP 500.19 (it refuses {app.refused.where}): none of "
+                          "its loads happens, so none was analysed; once that web.config is corrected, scan again")
+    if not root_read or app.refused is not None:
         status = CoverageStatus.NOT_CHECKED
     elif reasons:
         status = CoverageStatus.PARTLY
