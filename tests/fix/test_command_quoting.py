@@ -50,13 +50,13 @@ def test_powershell_filter_is_single_quoted_so_dollar_is_not_expanded() -> None:
 def test_apostrophe_in_a_name() -> None:
     """appcmd's [name='...'] cannot hold an apostrophe: no appcmd line; PowerShell quotes the XPath literal with
     double quotes inside its single-quoted string."""
-    fix = filter_precondition("Vendor's Filter", "bitness32", "My Site")
+    fix, _ = filter_precondition("Vendor's Filter", "bitness32", "My Site")
     [cmd] = fix.commands
     assert cmd.startswith("rem Not written: ") and "\"'\"" in cmd
     assert fix.powershell[1] == ("Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Location 'My Site' "
                                  "-Filter 'system.webServer/isapiFilters/filter[@name=\"Vendor''s Filter\"]' "
                                  "-Name preCondition -Value 'bitness32'")
-    both = filter_precondition("a'b\"c", "bitness32", None)
+    both, _ = filter_precondition("a'b\"c", "bitness32", None)
     assert both.powershell[1].startswith("# Not written: ")
 
 

@@ -282,12 +282,16 @@ def test_literal_percent_text_in_a_physical_path_is_left_as_it_is(tmp_path: Path
     (image / "inetpub" / folder / "native").mkdir()
     shutil.copy(PE_BIN / "managed_x86.dll", image / "inetpub" / folder / "bin" / "Pct.dll")
     shutil.copy(PE_BIN / "module_x64.dll", image / "inetpub" / folder / "native" / "mod.dll")
-    (image / "inetpub" / folder / "web.config").write_text("<configuration><system.webServer><broken></configuration>")
+    # NOTE: below the root, so that the application still runs (a root web.config IIS refuses leaves nothing of it
+    # loaded, and its bin unanalysed); the problem about it says the folder's web.config files were read
+    (image / "inetpub" / folder / "sub").mkdir()
+    (image / "inetpub" / folder / "sub" / "web.config").write_text(
+        "<configuration><system.webServer><broken></configuration>")
     report = json.loads(run("scan", image, "--format", "json").output)
     assert healthy(report)
     assert any(f["rule"] == "managed-assembly-arch" and (f["binary"] or "").endswith("Pct.dll") and f["site"] == "Pct"
                for f in report["findings"]), report["findings"]
-    assert any(p["file"] == f"inetpub/{folder}/web.config" for p in report["problems"]), report["problems"]
+    assert any(p["file"] == f"inetpub/{folder}/sub/web.config" for p in report["problems"]), report["problems"]
     assert not any("is not known" in p["message"] or "not an environment variable" in json.dumps(p)
                    for p in report["problems"])
     assert not any("PctModule" in json.dumps(f) for f in report["findings"])  # read: a 64-bit module, no finding

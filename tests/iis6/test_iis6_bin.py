@@ -236,6 +236,25 @@ def test_demo_switch_is_not_verified_over_an_application_not_in_the_image(tmp_pa
     assert switch_of(scan(DEMO)).verified is True  # with the folder (no bin), as before
 
 
+def test_demo_switch_moving_aspnet_wp_over_a_file_not_read_names_that_file(tmp_path: Path) -> None:
+    """The demo's aspnet_wp.exe (IIS 5 isolation mode: no pool) loads an x64-only assembly and a bin entry that is a
+    link to nothing (not read). The switch to 64-bit moves aspnet_wp.exe to x64, where it still loads that file: not
+    verified, naming the file the moved process loads (LoadPlan.unchecked, which coverage reads too). Verification
+    skipped processes without a pool and left it to the coverage's "Default Web Site/ ... was only partly checked"."""
+    root = demo_copy(tmp_path, "managed_x64.dll")
+    bin_folder = root / "inetpub" / "wwwroot" / "bin"
+    (bin_folder / "Gone.dll").symlink_to(bin_folder / "nothing.dll")
+    r = scan(root)
+    [f] = bin_findings(r)
+    switch = f.fixes[0]
+    assert switch.label == "every worker as 64-bit" and switch.verified is False
+    assert switch.note is not None and ("Not verified: at that architecture its worker loads "
+                                        "c:\\inetpub\\wwwroot\\bin\\Gone.dll (not read: a symbolic link to nothing") in switch.note
+    assert "was only partly checked" not in switch.note, switch.note
+    [cov] = [c for c in r.coverage if c.application == "Default Web Site/"]
+    assert cov.status is CoverageStatus.PARTLY and "Gone.dll" in cov.reasons[0], cov
+
+
 def test_demo_with_an_x64_only_bin_gets_the_switch_to_64bit(tmp_path: Path) -> None:
     """An x64-only assembly in the demo's x86 aspnet_wp.exe: the fix is the switch that registers Framework64."""
     r = scan(demo_copy(tmp_path, "managed_x64.dll"))

@@ -134,12 +134,38 @@ def test_the_helper_brings_the_files_in_before_the_parser_reads_them(tmp_path: P
     assert _reaped(ahead.pid)
 
 
+def _judged_warm(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """The helper (forked with this process's module) writes into ``log`` the path of each file whose head it finds in
+    the page cache (:func:`prefetch._head_cached`): it takes such a file as warm and asks for nothing more of it, by
+    design (a large file's metadata then comes from the parser's own reads)."""
+    real = prefetch._head_cached
+
+    def recorded(fd: int, size: int, buffer: bytearray) -> bool:
+        cached = real(fd, size, buffer)
+        if cached:
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(os.readlink(f"/proc/self/fd/{fd}") + "\n")
+        return cached
+
+    monkeypatch.setattr(prefetch, "_head_cached", recorded)
+
+
 @linux
 @pytest.mark.skipif(not _LARGE, reason="no real assemblies larger than 256 KB here (apt-get install mono-runtime)")
-def test_a_large_assemblys_metadata_is_brought_in(tmp_path: Path, started: None) -> None:
+def test_a_large_assemblys_metadata_is_brought_in(tmp_path: Path, started: None,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each large assembly's metadata, past its first read, is brought into the page cache by the helper. The helper
+    probes the first file's head after asking for it, and takes the file as warm when the head is already in (by
+    design: no more read of a warm file); on a loaded machine its own read of the head was sometimes done by then
+    (the first file, Azure.Core.dll, 1 run in 5 there), so its metadata was never asked for. Such an attempt (the
+    helper recorded judging that very file warm: :func:`_judged_warm`) says nothing and is made again, up to
+    :data:`_EVICT_ATTEMPTS` times, then the test is skipped; metadata not brought in for a file the helper took as
+    cold fails at once."""
+    copies = tmp_path / "copies"
+    copies.mkdir()
     files, regions = [], []
     for p in _LARGE:
-        files.append(shutil.copy(p, tmp_path / p.name))
+        files.append(Path(shutil.copy(p, copies / p.name)))
         fd = os.open(p, os.O_RDONLY)
         try:
             src = Source.from_fd(fd)
@@ -149,14 +175,24 @@ def test_a_large_assemblys_metadata_is_brought_in(tmp_path: Path, started: None)
             regions.append((h.rva_to_offset(rva), size))
         finally:
             os.close(fd)
-    files = _evicted([Path(f) for f in files])
-    ahead = Prefetch()
-    try:
-        ahead.files_ahead(files)
-        for f, (offset, size) in zip(files, regions, strict=True):
-            assert _wait_for(lambda f=f, o=offset, n=size: _cached(f, o, n)), f"{f.name}: metadata not brought in"
-    finally:
-        ahead.close()
+    log = tmp_path / "judged-warm.txt"
+    _judged_warm(monkeypatch, log)
+    for _ in range(_EVICT_ATTEMPTS):
+        log.unlink(missing_ok=True)
+        files = _evicted(files)
+        ahead = Prefetch()
+        try:
+            ahead.files_ahead(files)
+            missing = [f for f, (offset, size) in zip(files, regions, strict=True)
+                       if not _wait_for(lambda f=f, o=offset, n=size: _cached(f, o, n))]
+        finally:
+            ahead.close()
+        if not missing:
+            return
+        warm = set(log.read_text("utf-8").splitlines()) if log.exists() else set()
+        cold = [f.name for f in missing if str(f.resolve()) not in warm]
+        assert not cold, f"{', '.join(cold)}: metadata not brought in, though the helper took the file as cold"
+    pytest.skip("the helper found a file's head in the page cache each time before asking for its metadata")
 
 
 class _Recorder(prefetch._Reader):

@@ -126,8 +126,9 @@ def test_unmapped_drive_never_gives_a_clean_html_banner(tmp_path: Path) -> None:
 
 
 def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:
-    """A UNC physicalPath is not checked (unless --share maps it); a web.config that is not XML leaves its
-    application partly checked, the parse error as the reason; a virtual directory's absent folder too."""
+    """A UNC physicalPath is not checked (unless --share maps it); a root web.config that is not XML leaves its
+    application not checked (IIS answers each of its requests with 500.19, so none of its loads was analysed), the
+    parse error among the reasons; a virtual directory's absent folder leaves it partly checked."""
     vdir = '<virtualDirectory path="/docs" physicalPath="C:\\docs" />'
     sites = (site("Unc", 1, "P", r"\\fileserver\share\site")
              + site("Broken", 2, "P", r"C:\broken")
@@ -141,8 +142,9 @@ def test_unc_share_and_unreadable_web_config(tmp_path: Path) -> None:
                                      "share, with site in it), or scan on the server itself, or run iisbitness collect "
                                      "there (the zip holds the share's files) and scan the zip")
     broken = by_app["Broken/"]
-    assert broken.status is CoverageStatus.PARTLY and broken.reasons[0].startswith("broken/web.config")
-    assert "left out" in broken.reasons[0]
+    assert broken.status is CoverageStatus.NOT_CHECKED and broken.reasons[0].startswith(
+        "IIS answers every request of it with HTTP 500.19 (it refuses broken/web.config")
+    assert broken.reasons[1].startswith("broken/web.config") and "left out" in broken.reasons[1]
     vd = by_app["Vdir/"]
     assert vd.status is CoverageStatus.PARTLY
     assert vd.reasons == ("virtual directory /docs: folder C:\\docs is not in the image",)
@@ -503,10 +505,11 @@ def test_a_child_application_under_an_unread_parent_folder_is_partly_checked(tmp
     assert (cov["complete"], cov["partly_checked"]) == (False, 1), cov
 
 
-def test_a_web_config_iis_refuses_above_a_child_application_leaves_it_partly_checked(tmp_path: Path) -> None:
+def test_a_web_config_iis_refuses_above_a_child_application_leaves_it_not_checked(tmp_path: Path) -> None:
     """A web.config that is not well-formed in the parent application's folder ``sub`` is read for every URL below
-    /sub, the child application /sub/child's too (HTTP 500.19 there as well): that child is partly checked, the file
-    named; /other, whose URL is not below /sub, stays checked."""
+    /sub, the child application /sub/child's too (HTTP 500.19 there as well): that child is not checked (none of its
+    loads happens, so none was analysed), the file named; the parent, whose other URLs run, partly checked; /other,
+    whose URL is not below /sub, stays checked."""
     apps = ('<application path="/sub/child" applicationPool="P">'
             '<virtualDirectory path="/" physicalPath="C:\\sites\\child" /></application>'
             '<application path="/other" applicationPool="P">'
@@ -518,7 +521,9 @@ def test_a_web_config_iis_refuses_above_a_child_application_leaves_it_partly_che
     by_app = {c.application: c for c in scan(img).coverage}
     assert by_app["S/"].status is CoverageStatus.PARTLY
     child = by_app["S/sub/child"]
-    assert child.status is CoverageStatus.PARTLY and child.reasons[0].startswith("sites/s/sub/web.config:"), child
+    assert child.status is CoverageStatus.NOT_CHECKED and child.reasons[0].startswith(
+        "IIS answers every request of it with HTTP 500.19 (it refuses sites/s/sub/web.config:"), child
+    assert child.reasons[1].startswith("sites/s/sub/web.config:"), child
     assert by_app["S/other"].status is CoverageStatus.CHECKED
 
 

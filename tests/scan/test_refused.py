@@ -163,7 +163,11 @@ def test_a_web_config_setting_global_modules(tmp_path: Path, where: str) -> None
     assert "allowDefinition=\"AppHostOnly\", declared so at " + APPHOST in problem["message"], problem["message"]
     doc = json.loads(_scan(image, "json")[1])
     [app] = [a for a in doc["coverage"]["applications"] if a["application"] == "ikinci.com/"]
-    assert app["status"] == "partly-checked" and any("globalModules" in r for r in app["reasons"]), app
+    # NOTE: IIS refuses the file for every URL it is read for, whatever <location> holds the section: the site's root
+    # application answers every request with 500.19, so nothing of it was analysed
+    assert app["status"] == "not-checked" and any("globalModules" in r for r in app["reasons"]), app
+    assert app["reasons"][0].startswith("IIS answers every request of it with HTTP 500.19 (it refuses "
+                                        "vhosts/ikinci.com/http/web.config:"), app
     assert not any("shim" in f["binary"].lower() for f in doc["findings"])  # NOTE: IIS never loads it from here
 
 
@@ -200,8 +204,11 @@ def test_a_server_read_whole_with_a_pool_name_iis_refuses_is_not_clean(tmp_path:
 
 def test_a_web_config_setting_a_locked_section(tmp_path: Path) -> None:
     """The contoso demo with its ``<location path="">`` made ``overrideMode="Deny"``: the web.config files that set
-    handlers get HTTP 500.19 (0x80070021). Their entries were never analysed, yet the applications read as checked;
-    now each is refused, and its application partly checked."""
+    handlers get HTTP 500.19 (0x80070021) for every request of their applications (KB 942055). Their entries were
+    never analysed, yet the applications read as checked; then each was refused and its application partly checked,
+    while its other loads were still analysed as if IIS ran them (a finding and a fix for wconnect's bin\\wc.dll,
+    ASP.NET Core's for Storefront/). Now such an application is not checked, first reason the 500.19, and no finding
+    names a load of it."""
     image = tmp_path / "img"
     shutil.copytree(DEMO / "contoso-iis10", image)
     cfg = image / APPHOST
@@ -210,8 +217,47 @@ def test_a_web_config_setting_a_locked_section(tmp_path: Path) -> None:
     refused = {p["file"]: p for p in _refused(image)}
     assert "inetpub/legacy/web.config" in refused and "0x80070021" in refused["inetpub/legacy/web.config"]["message"]
     doc = json.loads(_scan(image, "json")[1])
-    legacy = [a for a in doc["coverage"]["applications"] if a["physical_path"].lower().endswith("\\legacy")]
-    assert legacy and all(a["status"] == "partly-checked" for a in legacy), doc["coverage"]
+    failing = {a["application"]: a for a in doc["coverage"]["applications"] if a["status"] == "not-checked"}
+    assert sorted(failing) == ["Default Web Site/wconnect", "Legacy/", "Php/", "Storefront/"], doc["coverage"]
+    for app in failing.values():
+        assert app["reasons"][0].startswith("IIS answers every request of it with HTTP 500.19 (it refuses inetpub/"), app
+        assert "none of its loads happens, so none was analysed" in app["reasons"][0], app
+    named = [(f["rule"], f["binary"]) for f in doc["findings"]
+             if f["site"] is not None and f"{f['site']}{f['application'] or '/'}" in failing]
+    assert named == [], named
+    assert not any("wc.dll" in (f["binary"] or "") or "storefront" in (f["binary"] or "").lower()
+                   for f in doc["findings"]), doc["findings"]
+
+
+_WINDOWS_AUTH = '<security>\n<authentication>\n<windowsAuthentication enabled="true" />\n</authentication>\n</security>'
+
+
+@pytest.mark.parametrize("unlocked", [False, True])
+def test_a_section_locked_in_a_section_group_below_security(tmp_path: Path, unlocked: bool) -> None:
+    """``windowsAuthentication`` is declared three levels down (sectionGroup security, sectionGroup authentication)
+    with ``overrideModeDefault="Deny"`` in the real IIS 8.5 applicationHost.config: a web.config setting it gets HTTP
+    500.19 (0x80070021, the locking walkthrough's own example, iis-docs "How to Use Locking in IIS 7.0
+    Configuration"). The lock was looked up as "security/authentication", which nothing declares, so the file was
+    analysed as if IIS ran it. A ``<location path="ikinci.com" overrideMode="Allow">`` holding the section unlocks it
+    there (read through the same declared groups): no refusal then."""
+    web = (corpus_dir("iis-config") / "i-e-b__RawIsapi__web.config").read_text("utf-8")
+    web = web.replace("<system.webServer>", f"<system.webServer>\n{_WINDOWS_AUTH}", 1)
+    unlock = (f'<location path="ikinci.com" overrideMode="Allow">\n<system.webServer>\n{_WINDOWS_AUTH}\n'
+              "</system.webServer>\n</location>\n</configuration>")
+    image, _ = _image(tmp_path, ("</configuration>", unlock) if unlocked else None,
+                      {"vhosts/ikinci.com/http/web.config": web})
+    doc = json.loads(_scan(image, "json")[1])
+    refused = [p for p in doc["problems"] if p.get("refused")]
+    [app] = [a for a in doc["coverage"]["applications"] if a["application"] == "ikinci.com/"]
+    if unlocked:
+        assert refused == [] and app["status"] != "not-checked", (refused, app)
+        return
+    [problem] = _refused(image)
+    assert (problem["file"], problem["line"]) == ("vhosts/ikinci.com/http/web.config", _line(web, "<windowsAuthentication"))
+    assert problem["message"].startswith("HTTP 500.19 (0x80070021) for every request at or below this folder: this "
+                                         "web.config sets system.webServer/security/authentication/windowsAuthentication"
+                                         ", which is locked there (overrideModeDefault=\"Deny\" at " + APPHOST), problem
+    assert app["status"] == "not-checked", app
 
 
 def test_every_pool_name_of_the_corpus_is_one_iis_takes() -> None:

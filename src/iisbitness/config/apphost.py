@@ -200,7 +200,11 @@ class _Reader:
     _web: dict[tuple[str, str], list[Contribution]] = field(default_factory=dict)
     _site_names: dict[str, str] = field(default_factory=dict)
     _locks: SectionLocks | None = None
-    _lock_noted: set[tuple[str, str]] = field(default_factory=set)
+    _refusing: list[tuple[tuple[str, ...], Problem]] = field(default_factory=list)
+    """Each web.config IIS refuses (:meth:`_read_webconfig`), as read: its config path (the folder's URL segments,
+    site first) and the first problem for which IIS refuses it: every request at or below that URL gets HTTP 500.19."""
+    _web_refused: dict[tuple[str, str], list[tuple[tuple[str, ...], Problem]]] = field(default_factory=dict)
+    """:attr:`_refusing` per virtual directory walked, keyed as :attr:`_web`."""
 
     def src(self, el: etree._Element) -> ConfigSource:
         return ConfigSource(self.apphost_file, line_of(el))
@@ -396,33 +400,6 @@ class _Reader:
             self._locks = SectionLocks.read(self.root, self.apphost_file)
         return self._locks
 
-    def unlocked(self, contribs: list[Contribution], *section: str) -> list[Contribution]:
-        """``contribs`` without the web.config ones that set ``section`` where it is locked, each noted once.
-
-        A web.config setting a locked section makes IIS answer HTTP 500.19 ("This configuration section
-        cannot be used at this path", 0x80070021) for the URLs below it; its entries never take effect
-        ("How to Use Locking in IIS Configuration", iis-docs).
-        """
-        name = "system.webServer/" + "/".join(section)
-        out: list[Contribution] = []
-        for c in contribs:
-            if c.file == self.apphost_file or not sections_named([c], *section):
-                out.append(c)
-                continue
-            why = self.locks.locked(name, c.segments)
-            if why is None:
-                out.append(c)
-                continue
-            key = (c.file, name)
-            if key not in self._lock_noted:
-                self._lock_noted.add(key)
-                el = sections_named([c], *section)[0][0]
-                self.problems.append(Problem(c.file, line_of(el),
-                                             f"HTTP 500.19 (0x80070021) below {'/'.join(c.segments)}: this web.config "
-                                             f"sets {name}, which is locked there ({why}); its entries never take "
-                                             "effect and are not analysed", unread=True, refused=True))
-        return out
-
     def compression_schemes(self, contribs: list[Contribution]) -> list[CompressionScheme]:
         """``httpCompression/scheme`` at server level, merged by name (the section is AppHostOnly; its schema keys
         the collection on ``name``)."""
@@ -556,7 +533,12 @@ class _Reader:
         effects = []
         for t in targets:
             effects.append(self._effect(t, allc, site_seg, app_seg, sitewide, asp))
-        return Application(app.site, app.path, app.pool, app.vdirs, app.source, tuple(effects))
+        # NOTE: a web.config IIS refuses at its root or at a URL above it (as configuration follows URLs: the one the
+        # application owning that URL serves), the nearest the site's root first, answers every request of the
+        # application with 500.19
+        refused = min(((len(at), p) for other in index.ancestors(app_seg) + [app] for at, p in self._refused_in(other)
+                       if at == app_seg[:len(at)] and index.owner(at) is other), key=lambda r: r[0], default=(0, None))[1]
+        return Application(app.site, app.path, app.pool, app.vdirs, app.source, tuple(effects), refused)
 
     def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...],
                 app_seg: tuple[str, ...], sitewide: list[Contribution], asp: list[Contribution]) -> WebConfigEffect:
@@ -564,10 +546,10 @@ class _Reader:
         handlers = [
             Handler(e.get("name"), e.get("path"), e.get("verb"), e.get("modules"), e.get("scriptProcessor"),
                     e.get("type"), e.get("preCondition"), e.source)
-            for e in merge_collection(sections_named(self.unlocked(here, "handlers"), "handlers"), "add", ("name",),
+            for e in merge_collection(sections_named(here, "handlers"), "add", ("name",),
                                       prepend=True)
         ]
-        at_site = self.unlocked(applicable(sitewide, site_seg), "isapiFilters")
+        at_site = applicable(sitewide, site_seg)
         # NOTE: a set of the elements themselves keeps lxml's proxies alive, so identity holds below
         site_level = {el for section, _ in sections_named([c for c in at_site if c.segments], "isapiFilters")
                       for el in children(section)}
@@ -577,7 +559,7 @@ class _Reader:
             for e in merge_collection(sections_named(at_site, "isapiFilters"), "filter", ("name",))
         ]
         anc: AspNetCore | None = None
-        for c in self.unlocked(here, "aspNetCore"):
+        for c in here:
             for el, file in sections_named([c], "aspNetCore"):
                 prev = anc
                 anc = AspNetCore(
@@ -588,7 +570,7 @@ class _Reader:
                     inherited=len(c.segments) < len(app_seg),
                 )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
-        listed = sections_named(self.unlocked(here, "modules"), "modules")
+        listed = sections_named(here, "modules")
         merged = merge_collection(listed, "add", ("name",))
         managed = self._managed(merged, handlers, applicable(asp, target))
         modules = tuple(attr(e.element, "name").lower() for e in merged)
@@ -623,12 +605,18 @@ class _Reader:
         out: list[Contribution] = []
         site_seg = (app.site.lower(),)
         for vdir in app.vdirs:
-            url = app.path.rstrip("/") + ("" if vdir.path == "/" else vdir.path)
-            key = (app.site.lower(), url.lower())
+            key = _vdir_key(app, vdir)
             if key not in self._web:
-                self._web[key] = self._walk_vdir(vdir, site_seg + split_location_path(url))
+                before = len(self._refusing)
+                self._web[key] = self._walk_vdir(vdir, site_seg + split_location_path(key[1]))
+                self._web_refused[key] = self._refusing[before:]
             out.extend(self._web[key])
         return out
+
+    def _refused_in(self, app: Application) -> list[tuple[tuple[str, ...], Problem]]:
+        """The web.config files IIS refuses that :meth:`_web_contribs` met walking ``app``'s virtual directories (read
+        already), each with its config path."""
+        return [r for vdir in app.vdirs for r in self._web_refused.get(_vdir_key(app, vdir), ())]
 
     def _walk_vdir(self, vdir: VirtualDirectory, base: tuple[str, ...]) -> list[Contribution]:
         env = process_environment(self.os_arch, Arch.X64 if self.os_arch.is_64bit else Arch.X86)
@@ -704,8 +692,11 @@ class _Reader:
             # it: facts B3) gets 500.19, 0x8007000D (KB 942055)
             said = ("; IIS answers HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder, "
                     "so nothing configured there runs" if refused else "")
-            self.problems.append(Problem(e.path, e.line, e.message + said + "; this web.config is left out",
-                                         unread=True, refused=refused))
+            problem = Problem(e.path, e.line, e.message + said + "; this web.config is left out", unread=True,
+                              refused=refused)
+            self.problems.append(problem)
+            if refused:
+                self._refusing.append((segments, problem))
             return []
         refusals = self._refusals(root, shown, segments)
         if refusals:
@@ -713,6 +704,7 @@ class _Reader:
             # file runs, so none of it is analysed, as for a file that is not well-formed (a finding from a later
             # line of a refused file described a server IIS does not run)
             self.problems.extend(refusals)
+            self._refusing.append((segments, refusals[0]))
             return []
         # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
         load = self.section_file(path, shown)
@@ -726,10 +718,17 @@ class _Reader:
         - a section IIS allows only in applicationHost.config (:meth:`SectionLocks.apphost_only`: ``globalModules``,
           ``fastCgi``, ``isapiCgiRestriction``, any ``system.applicationHost`` section), at the file's own level or
           in a ``<location>``: ``allowDefinition="AppHostOnly"`` (KB 942055);
+        - a section applicationHost.config locks at the path it is set for (:meth:`SectionLocks.locked`:
+          ``overrideModeDefault="Deny"`` in ``<configSections>``, a ``<location overrideMode="Deny">`` or
+          ``allowOverride="false"``), a section in a declared section group at any depth
+          (``security/authentication/windowsAuthentication``): HTTP 500.19 (0x80070021, "the specified portion of the
+          IIS configuration file is locked at a higher configuration level", KB 942055; iis-docs "How to Use Locking in
+          IIS 7.0 Configuration": a request of the application then shows the error, "the configuration in the
+          web.config file is not valid");
         - an element a collection the scan reads does not take (:data:`_WEB_COLLECTIONS`: ``<add>`` in
           ``<isapiFilters>``, a misspelt ``<ad>``): HTTP 500.19 "Unrecognized element" (0x8007000D, "a malformed or
           unidentified XML element", KB 942055). Not for a section the server locks at that path: IIS shows the
-          lock (0x80070021, :meth:`unlocked`) for it, one error, not two.
+          lock (0x80070021) for it, one error, not two.
 
         IIS answers HTTP 500.19 for every request at or below the file's folder (a web.config is read for the URLs at
         and below its folder's, facts B3), so nothing configured in it runs: the caller leaves the whole file out,
@@ -744,8 +743,16 @@ class _Reader:
                     f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
                     f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs: this "
                     "web.config is left out", unread=True, refused=True))
-            elif (found := _unrecognized(group, path, el, _WEB_COLLECTIONS)) and (
-                    self.locks.locked(name, segments + rel) is None):
+                continue
+            locked = [(section, at, why) for section, at in self.locks.sections_below(name, el)
+                      if (why := self.locks.locked(section, segments + rel)) is not None]
+            if locked:
+                out.extend(Problem(
+                    shown, line_of(at), f"HTTP 500.19 (0x80070021) for every request at or below this folder: this "
+                    f"web.config sets {section}, which is locked there ({why}); IIS refuses the file (KB 942055), so "
+                    "nothing configured there runs: this web.config is left out", unread=True, refused=True)
+                    for section, at, why in locked)
+            elif found := _unrecognized(group, path, el, _WEB_COLLECTIONS):
                 out.extend(Problem(
                     shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder: "
                     f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
@@ -833,6 +840,11 @@ def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:
 def _url(path: str) -> str:
     p = "/" + path.strip().replace("\\", "/").strip("/")
     return p
+
+
+def _vdir_key(app: Application, vdir: VirtualDirectory) -> tuple[str, str]:
+    """``(site, URL)``, lower case, of the virtual directory ``vdir`` of ``app``: the key of a folder's walk."""
+    return app.site.lower(), (app.path.rstrip("/") + ("" if vdir.path == "/" else vdir.path)).lower()
 
 
 class _SiteApps:

@@ -48,17 +48,22 @@ class SectionLocks:
     locations: tuple[_LocationLock, ...]
     declared_apphost_only: dict[str, str] = field(default_factory=dict)
     """section path -> where configSections declares it ``allowDefinition="AppHostOnly"``."""
+    groups: frozenset[str] = frozenset()
+    """The section groups configSections declares, by path (``system.webServer/security/authentication``): an element
+    of that path holds sections, not settings (:meth:`sections_below`)."""
 
     @classmethod
     def read(cls, root: etree._Element, file: str) -> SectionLocks:
         """Read ``<configSections>`` and the locking ``<location>`` elements of applicationHost.config."""
         defaults: dict[str, tuple[bool, str]] = {}
         apphost_only: dict[str, str] = {}
+        groups: set[str] = set()
 
         def walk(group: etree._Element, prefix: str) -> None:
             for el in children(group):
                 name = local_name(el)
                 if name == "sectionGroup":
+                    groups.add(f"{prefix}{attr(el, 'name')}")
                     walk(el, f"{prefix}{attr(el, 'name')}/")
                 elif name == "section":
                     mode = attr(el, "overrideModeDefault").strip().lower()
@@ -77,11 +82,21 @@ class SectionLocks:
                 if legacy is None:
                     continue
                 mode = "allow" if legacy else "deny"
-            contained = frozenset(f"{local_name(group)}/{path}" for group in children(loc)
-                                  for path, _ in section_elements(group))
+            # NOTE: through the declared groups, so that <security><authentication><windowsAuthentication> unlocks
+            # the section it is, not a "security/authentication" no lock names
+            contained = frozenset(name for group in children(loc) for path, el in section_elements(group)
+                                  for name, _ in _below(frozenset(groups), f"{local_name(group)}/{path}", el))
             where = f"<location path=\"{attr(loc, 'path')}\" overrideMode=\"{mode.title()}\"> at {file}:{line_of(loc)}"
             locations.append(_LocationLock(split_location_path(attr(loc, "path")), mode == "deny", contained, where))
-        return cls(defaults, tuple(locations), apphost_only)
+        return cls(defaults, tuple(locations), apphost_only, frozenset(groups))
+
+    def sections_below(self, name: str, el: etree._Element) -> list[tuple[str, etree._Element]]:
+        """The sections the element ``el`` (at section path ``name``, ``system.webServer/security/authentication``)
+        sets, each with its path, in document order: ``el`` itself, or, where configSections declares ``name`` a
+        section group (:attr:`groups`), the sections of its children, at any depth
+        (``system.webServer/security/authentication/windowsAuthentication``). Where locks apply
+        (:meth:`locked`)."""
+        return _below(self.groups, name, el)
 
     def locked(self, section: str, segments: tuple[str, ...]) -> str | None:
         """Why ``section`` is locked at config path ``segments`` (the rule that locks it), or None when a
@@ -124,6 +139,13 @@ and ``modules``; 42 of the 43 real applicationHost.config files of the corpus de
 web.config setting one gets HTTP 500.19 (0x80070021) where the server has not unlocked it."""
 STOCK_DENY_WHERE = 'overrideModeDefault="Deny" as in a stock IIS applicationHost.config (this one does not declare it)'
 """Why :meth:`SectionLocks.locked` holds a section of :data:`STOCK_DENY` the file does not declare locked."""
+
+
+def _below(groups: frozenset[str], name: str, el: etree._Element) -> list[tuple[str, etree._Element]]:
+    """:meth:`SectionLocks.sections_below` for the declared section ``groups``."""
+    if name not in groups:
+        return [(name, el)]
+    return [found for child in children(el) for found in _below(groups, f"{name}/{local_name(child)}", child)]
 
 
 def section_elements(group: etree._Element) -> list[tuple[str, etree._Element]]:

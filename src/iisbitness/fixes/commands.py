@@ -549,16 +549,19 @@ def compression_modules_precondition(modules: tuple[tuple[str, str], ...], bits:
     )
 
 
-def filter_precondition_lines(name: str, precondition: str, site: str | None,
-                              in_web_config: bool = False) -> tuple[AppcmdLine, ...]:
+def _filter_precondition_lines(name: str, precondition: str, site: str | None,
+                               in_web_config: bool) -> tuple[AppcmdLine, ...]:
     """The appcmd line of :func:`filter_precondition`'s change (its arguments, for another appcmd.exe)."""
     commit = () if site and in_web_config else ("/commit:apphost",)
     return ((("set", "config", *([Quoted("", site)] if site else []), "-section:system.webServer/isapiFilters",
               _selector(name, "preCondition", precondition), *commit), (name, precondition)),)
 
 
-def filter_precondition(name: str, precondition: str, site: str | None, in_web_config: bool = False) -> Fix:
-    """Fix: restrict an ISAPI filter with a preCondition (server level, or the site's).
+def filter_precondition(name: str, precondition: str, site: str | None,
+                        in_web_config: bool = False) -> tuple[Fix, tuple[AppcmdLine, ...]]:
+    """Fix: restrict an ISAPI filter with a preCondition (server level, or the site's), with the appcmd arguments of
+    its change (one line: what IIS Express's appcmd.exe runs instead, :func:`iisbitness.fixes.iisexpress.
+    with_iisexpress_appcmd`), from one call.
 
     ``in_web_config``: the filter is declared in the site's web.config, not in applicationHost.config. The
     commands must then write where the entry is: appcmd without ``/commit:apphost`` (it writes at the level
@@ -571,18 +574,18 @@ def filter_precondition(name: str, precondition: str, site: str | None, in_web_c
         pspath = _ps_quote(f"MACHINE/WEBROOT/APPHOST/{site}")
     else:
         pspath = "'MACHINE/WEBROOT/APPHOST'" + (f" -Location {_ps_quote(site)}" if site else "")
+    lines = _filter_precondition_lines(name, precondition, site, in_web_config)
     return Fix(
         summary=f"Load ISAPI filter '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=tuple(_appcmd(*args, selected=names)
-                       for args, names in filter_precondition_lines(name, precondition, site, in_web_config)),
+        commands=tuple(_appcmd(*args, selected=names) for args, names in lines),
         powershell=(
             "Import-Module WebAdministration",
             f"Set-WebConfigurationProperty -PSPath {pspath} {flt} -Name preCondition -Value {_ps_quote(precondition)}"
             if (flt := _ps_filter("system.webServer/isapiFilters/filter", name)) else _PS_NO_FILTER,
         ),
         edits=(SetFilterPrecondition(name, precondition, site),),
-    )
+    ), lines
 
 
 def _add_pool_commands(new_pool: str, settings: dict[str, str], e32: str) -> tuple[list[str], list[str]]:

@@ -63,7 +63,7 @@ from iisbitness.arch import Arch
 from iisbitness.config.apphost import config_refused, shared_config_unread
 from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
 from iisbitness.fixes.effects import side_effects
-from iisbitness.loadplan.plan import Coverage, CoverageStatus, GacAssembly, LoadPlan
+from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan, Unchecked
 from iisbitness.model.edits import Edit
 from iisbitness.model.source import Problem
 
@@ -235,25 +235,20 @@ def _shown_note(shown: Sequence[Finding]) -> str:
     return " ".join(out)
 
 
-def _unchecked_index(plan: LoadPlan) -> dict[str, list[tuple[Arch, str, str]]]:
-    """Per pool (lower case), ``(worker architecture, file as configured, why)`` for each binary its worker loads that
-    the scan could not check (:attr:`Load.not_checked`), read (:attr:`BinaryRef.unreadable`) or judge on an
-    assumed OS (:meth:`LoadPlan.os_undecided`): one walk per plan (issue 25). Strong-named assemblies are the
-    coverage's (a GAC not read), as in :mod:`iisbitness.loadplan.coverage`."""
-    out: dict[str, list[tuple[Arch, str, str]]] = {}
-    for ld in plan.loads:
-        b = ld.binary
-        if ld.process.pool is None or isinstance(ld.entry, GacAssembly):
-            continue
-        if ld.not_checked:
-            why = "not in the image"
-        elif b.unreadable:
-            why = f"not read: {b.problem}"
-        elif plan.os_undecided(b):
-            why = "loads only on Windows on Arm, and the OS architecture was assumed"
-        else:
-            continue
-        out.setdefault(ld.process.pool.name.lower(), []).append((ld.process.arch, b.configured, why))
+_UNCHECKED_WHY = {Unchecked.ABSENT: "not in the image",
+                  Unchecked.OS_UNDECIDED: "loads only on Windows on Arm, and the OS architecture was assumed"}
+"""How :func:`_unchecked_after` says each :class:`Unchecked` but :attr:`Unchecked.UNREADABLE` (the file's own problem)."""
+
+
+def _unchecked_index(plan: LoadPlan) -> dict[tuple[str, str, str], list[tuple[Arch, str, str]]]:
+    """Per process (:attr:`Process.key`: a pool's worker, IIS Express's per site, and the processes outside pools:
+    IIS Manager's ``inetmgr.exe``, IIS 6's ``inetinfo.exe`` and ``aspnet_wp.exe``), ``(its architecture, file as
+    configured, why)`` for each binary it loads that the scan could not check: :meth:`LoadPlan.unchecked`, the one
+    decision coverage reads too; one walk per plan (issue 25)."""
+    out: dict[tuple[str, str, str], list[tuple[Arch, str, str]]] = {}
+    for ld, why_not in plan.unchecked():
+        why = _UNCHECKED_WHY.get(why_not) or f"not read: {ld.binary.problem}"
+        out.setdefault(ld.process.key, []).append((ld.process.arch, ld.binary.configured, why))
     return out
 
 
@@ -263,8 +258,10 @@ def _unchecked_after(analysis: Analysis, shown: Sequence[Finding]) -> str:
     none. Such a fix is not verified: its result depends on a file nobody checked. One that moves the worker to the
     copy the image holds (read, checked) is not held back by the file it no longer loads. Files the ``shown``
     findings name (:func:`_shown_note` says them in their own words) are not named twice."""
-    moved = [(e.pool.lower(), e.after) for e in analysis.side_effects
-             if e.kind in (EffectKind.ARCH, EffectKind.NEW_POOL) and e.after is not None and e.pool is not None]
+    # NOTE: every process moved, a pool's or not (IIS 6's aspnet_wp.exe), by its identity (Process.key); a side effect
+    # that names no site (a new pool) stands for each process of its pool
+    moved = [((e.process, (e.pool or "").lower(), e.site.lower() if e.site is not None else None), e.after)
+             for e in analysis.side_effects if e.kind in (EffectKind.ARCH, EffectKind.NEW_POOL) and e.after is not None]
     if not moved:
         return ""  # NOTE: the index is a walk of the plan: only for a fix that moves a worker (issue 25)
     index = analysis.after.derived("verify:unchecked", _unchecked_index)
@@ -274,8 +271,9 @@ def _unchecked_after(analysis: Analysis, shown: Sequence[Finding]) -> str:
             for n in (a.partial_copy[1:] if a.partial_copy else (a.binary or "",))}
     found = False
     named: list[str] = []
-    for pool, after in moved:
-        for arch, configured, why in index.get(pool, ()):
+    for (name, pool, site), after in moved:
+        keys = [(name, pool, site)] if site is not None else [k for k in index if k[:2] == (name, pool)]
+        for arch, configured, why in (u for k in keys for u in index.get(k, ())):
             if arch is after:
                 found = True
                 if configured.lower() not in said and ntpath.basename(configured).lower() not in said:
@@ -311,10 +309,10 @@ def _unlisted(analysis: Analysis, unchecked: Mapping[str, Coverage]) -> str:
         if e.kind not in (EffectKind.ARCH, EffectKind.NEW_POOL) or e.after is None:
             continue
         # NOTE: a process outside pools that runs applications at another architecture (IIS 6's aspnet_wp.exe) too;
-        # a gap that is only a binary the worker loads at its current architecture is judged after the fix instead
-        # (_unchecked_after): the flip to the build the image holds leaves it behind
+        # a gap that is only a binary a process loads at its current architecture is judged after the fix instead,
+        # for the process moved, pool or not (_unchecked_after): the flip to the build the image holds leaves it behind
         uncovered += [c for a in e.applications if (c := unchecked.get(a.lower())) is not None
-                      and (e.pool is None or not set(c.reasons) <= set(c.worker_binaries))]
+                      and not set(c.reasons) <= set(c.worker_binaries)]
         if e.pool is None:
             continue
         outlook = analysis.after.outlook_of(e.pool)

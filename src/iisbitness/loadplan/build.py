@@ -96,7 +96,7 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
             continue
         if not pool.declared:
             continue  # NOTE: applicationPools does not define it: WAS starts no worker, nothing loads (pool-undefined)
-        part = _pool_part(ctx, server, pool, apps, collectors)
+        part = _pool_part(ctx, server, pool, served(apps), collectors)
         parts.append(part)
         outlooks.append(part.outlook)
     everything = parts if pools is not None else [*parts, _iis_manager(ctx, server)]
@@ -108,6 +108,14 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
                     tuple(outlooks))
 
 
+def served(apps: tuple[Application, ...]) -> tuple[Application, ...]:
+    """``apps`` without those IIS answers with HTTP 500.19 for every request (:attr:`Application.refused`: a
+    web.config IIS refuses at or above their root, KB 942055): their worker still starts for their requests and loads
+    its global modules, but nothing of theirs loads (no ``bin``, handler, ASP.NET Core or COM load), so no load of
+    theirs is planned; coverage says why (:mod:`iisbitness.loadplan.coverage`)."""
+    return apps if all(a.refused is None for a in apps) else tuple(a for a in apps if a.refused is None)
+
+
 def _bins_ahead(ctx: PlanContext, server: Server) -> None:
     """List every application's ``bin`` folder now, in the order the pools' workers will load them
     (:func:`~.collectors.bin.collect_bin`): the read-ahead (:mod:`iisbitness.pe.prefetch`) is then given all their
@@ -115,7 +123,7 @@ def _bins_ahead(ctx: PlanContext, server: Server) -> None:
     ahead (issue 25; only where it parses: on one core, bringing files in, the earlier list cost the parser's
     core time). Nothing else changes: the folders and listings are the context's, remembered for the collectors."""
     for pool in server.pools:
-        apps = server.applications_in(pool)
+        apps = served(server.applications_in(pool))
         if not apps or not pool.declared:
             continue
         arch = pool.worker_arch(server.os_arch)
@@ -218,7 +226,7 @@ def _outlook(ctx: PlanContext, server: Server, pool: AppPool, collectors: tuple[
     """What fails at each candidate architecture, and where a bin folder could not be listed (never a clean
     outlook over it); the current one reuses ``current_loads``, and looks for bin folders not listed only when its
     collection met an unread problem (``problems``), as an unlisted bin is one."""
-    apps = server.applications_in(pool)
+    apps = served(server.applications_in(pool))
     current = pool.worker_arch(server.os_arch)
     per_arch: list[tuple[Arch, tuple[tuple[str, str], ...]]] = []
     unread: list[tuple[Arch, tuple[tuple[str, str], ...]]] = []

@@ -46,7 +46,15 @@ from iisbitness.image.paths import (
 from iisbitness.image.stock import is_iis_express_folder
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
-from iisbitness.loadplan.plan import BinaryRef, Coverage, CoverageStatus, GacAssembly, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import (
+    BinaryRef,
+    Coverage,
+    CoverageStatus,
+    GacAssembly,
+    LoadKind,
+    LoadPlan,
+    Unchecked,
+)
 from iisbitness.model.iis7 import Application, Server, VirtualDirectory
 from iisbitness.model.source import Problem
 
@@ -82,7 +90,8 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
         One :class:`Coverage` per application, sites in configuration order and their applications in order
         (IIS Express: then one ``NOT_CHECKED`` entry per project no site leads to, named by its file):
         ``NOT_CHECKED`` when the root virtual directory's folder was not read (or there is no root virtual
-        directory); ``PARTLY`` when it was, but another virtual directory's folder was not, a problem marked
+        directory), or IIS answers every request of the application with HTTP 500.19 (:attr:`Application.refused`:
+        none of its loads was planned, the first reason says so); ``PARTLY`` when it was, but another virtual directory's folder was not, a problem marked
         ``unread`` lies below its folders (or in a folder of an application above it whose URL leads to it: a
         web.config there reaches it, facts B3), the folder of an application above it that its URL lies under was not
         read (:func:`_inherited_gaps`), a binary its worker loads could not be read or checked (:func:`_unread_binaries`), or a
@@ -399,14 +408,10 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
     # NOTE: the files not checked, grouped per folder and case (a partial inetsrv copy lacks dozens of modules): one
     # reason per group and application, naming the files its own worker loads, in load order
     groups: dict[tuple[str, str], tuple[str, str, dict[int, tuple[Application, dict[str, None]]]]] = {}
-    for load in plan.troubled():  # NOTE: the loads of a binary read as it is are none of these (issue 25)
+    for load, why_not in plan.unchecked():  # NOTE: the one decision, fix verification's too
         b = load.binary
-        unchecked = load.not_checked  # NOTE: binary-missing's could-not-check warnings (Load.not_checked)
-        hybrid = not unchecked and plan.os_undecided(b)  # NOTE: binary-invalid's could-not-check warning
         pool = load.process.pool
-        if (not (b.unreadable or hybrid or unchecked)
-                or (pool is None and plan.iis6 is None)  # NOTE: IIS Manager's copy of a bin load: the worker's says it
-                or isinstance(load.entry, GacAssembly)):
+        if pool is None and plan.iis6 is None:  # NOTE: IIS Manager's copy of a bin load: the worker's says it
             continue
         # NOTE: IIS Express: a process serves its project's site alone (iisexpress.exe /site:NAME), so a global
         # module its process loads counts against that site's applications, not every application of the pool. IIS 6
@@ -418,14 +423,14 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
             continue
         give = (ctx.image.locate(b.windows_path).remedy if b.windows_path
                 else _env_remedy(b.configured, plan, load.process.arch, ctx))
-        if unchecked:
+        if why_not is Unchecked.ABSENT:
             why, give = _not_checked(ctx, b, given)
             assert b.windows_path is not None
             per_app = groups.setdefault((ntpath.dirname(b.windows_path).lower(), why), (why, give, {}))[2]
             for a in targets:
                 per_app.setdefault(id(a), (a, {}))[1][ntpath.basename(b.windows_path)] = None
             continue
-        if b.unreadable:
+        if why_not is Unchecked.UNREADABLE:
             why = f"was not read: {b.problem}"
         else:
             assert b.image is not None
@@ -533,7 +538,11 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
     reasons.extend(f"{p.file}: {p.message}" for p in unread)
     if gac_remedy:
         remedies.append(gac_remedy)
-    if not root_read:
+    if app.refused is not None:
+        # NOTE: before any bitness question: no load of it happens (loadplan.build.served), so none was analysed
+        reasons.insert(0, f"IIS answers every request of it with HTTP 500.19 (it refuses {app.refused.where}): none of "
+                          "its loads happens, so none was analysed; once that web.config is corrected, scan again")
+    if not root_read or app.refused is not None:
         status = CoverageStatus.NOT_CHECKED
     elif reasons:
         status = CoverageStatus.PARTLY

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from iisbitness.loadplan.build import sort_found
+from iisbitness.loadplan.build import served, sort_found
 from iisbitness.loadplan.collectors import COLLECTORS
 from iisbitness.loadplan.context import Collector, PlanContext
 from iisbitness.loadplan.plan import Load, LoadPlan, Process, Skipped
@@ -82,7 +82,7 @@ def build_iisexpress(workspace: IisExpressWorkspace, ctx: PlanContext,
             continue
         used.add(process.pool.name.lower())
         for collect in collectors:
-            sort_found(collect(ctx, server, process, apps), loads, skipped, problems)
+            sort_found(collect(ctx, server, process, served(apps)), loads, skipped, problems)
     idle = tuple(p.name for p in server.pools if p.name.lower() not in used)
     return LoadPlan(server, tuple(loads), tuple(skipped), idle, False, tuple(dict.fromkeys(problems)),
                     iisexpress=workspace)

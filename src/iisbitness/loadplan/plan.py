@@ -495,6 +495,19 @@ when the image lacks it (:attr:`Load.not_checked`). Not ``bin`` and GAC files (l
 that can be absent) nor ASP.NET Core's runtime (aspnetcore-runtime-missing's)."""
 
 
+class Unchecked(str, Enum):
+    """Why the scan could not check a binary a process loads (:meth:`LoadPlan.unchecked`)."""
+
+    ABSENT = "absent"
+    """Not in the image, and nothing says whether the server has it (:attr:`Load.not_checked`)."""
+    UNREADABLE = "unreadable"
+    """Not read at all (:attr:`BinaryRef.unreadable`: a drive not mapped, a share not given, outside the image, an
+    unknown variable, a file that cannot be read)."""
+    OS_UNDECIDED = "os-undecided"
+    """An ARM64X or ARM64EC image, which loads only on Windows on Arm, on an OS architecture the scan assumed
+    (:meth:`LoadPlan.os_undecided`)."""
+
+
 class SkipReason(str, Enum):
     """Why a configured binary is never loaded by a process."""
 
@@ -732,6 +745,17 @@ class LoadPlan:
         an index built at the first call."""
         return self.derived("troubled", _troubled)
 
+    def unchecked(self) -> tuple[tuple[Load, Unchecked], ...]:
+        """Each load, in plan order, of a binary its process loads that the scan could not check, with why
+        (:class:`Unchecked`, the first that holds, in its order): absent where nothing says whether the server has it
+        (:attr:`Load.not_checked`), not read at all (:attr:`BinaryRef.unreadable`), or an ARM64X/ARM64EC image on
+        an OS architecture only assumed (:meth:`os_undecided`). Every process, a pool's worker or not (IIS Manager's
+        ``inetmgr.exe``, IIS 6's ``inetinfo.exe``/``aspnet_wp.exe``). Not a strong-named assembly's GAC load (a GAC
+        not read is :mod:`iisbitness.loadplan.coverage`'s own question). The one decision of "a loaded binary the
+        scan did not check" that coverage (the applications it leaves partly checked) and fix verification (a fix
+        whose worker then loads one is not verified) both read; from :meth:`troubled`, once per plan."""
+        return self.derived("unchecked", _unchecked)
+
 
 def _load_runs(plan: LoadPlan) -> dict[LoadKind, tuple[tuple[int, int], ...]]:
     """Per kind, the ``(start, stop)`` index ranges of :attr:`LoadPlan.loads` that hold its loads, in plan order (the
@@ -763,6 +787,21 @@ def _troubled(plan: LoadPlan) -> tuple[Load, ...]:
         if binary.problem is not None or (image is not None and (
                 image.kind is _NOT_PE or os_undecided(binary))) or ld.not_checked:
             out.append(ld)
+    return tuple(out)
+
+
+def _unchecked(plan: LoadPlan) -> tuple[tuple[Load, Unchecked], ...]:
+    """:meth:`LoadPlan.unchecked`."""
+    out: list[tuple[Load, Unchecked]] = []
+    for ld in plan.troubled():
+        if isinstance(ld.entry, GacAssembly):
+            continue
+        if ld.not_checked:
+            out.append((ld, Unchecked.ABSENT))
+        elif ld.binary.unreadable:
+            out.append((ld, Unchecked.UNREADABLE))
+        elif plan.os_undecided(ld.binary):
+            out.append((ld, Unchecked.OS_UNDECIDED))
     return tuple(out)
 
 

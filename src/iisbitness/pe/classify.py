@@ -448,7 +448,14 @@ PlainRead = tuple[PlainKey, list[RefKey], tuple[str, ...]]
 bytes, ints, strings)."""
 
 
-_PLAIN_IMAGES: dict[PlainKey, tuple[object, ...]] = {}
+PlainFields = tuple[ImageKind, int, bool, bool, int, PlatformTarget, frozenset[Arch], None, tuple[str, ...], None,
+                    str | None, str, None, None, int]
+"""The fields after ``path`` of the :class:`PeImage` of a plain image (:func:`plain_fields`), in declaration order, typed
+as :class:`PeImage` declares them (``machine``, ``pe32_plus``, ``is_dll``, ``cor_flags``, ``subsystem`` always set;
+``reason``, ``hybrid``, the ReadyToRun fields never; ``clr_version`` None for a metadata root without a version): so
+that ``PeImage(path, *fields)`` is checked, field by field."""
+
+_PLAIN_IMAGES: dict[PlainKey, PlainFields] = {}
 """The fields after ``path`` of the PeImages :func:`_plain` built, by what decides them: a server's assemblies share a
 few dozen (one set of objects each, and no decision per file)."""
 _MAX_PLAIN_IMAGES = 1 << 10
@@ -530,10 +537,10 @@ def plain_facts(path: str, key: PlainKey, refs: tuple[AssemblyRef, ...], modules
 def plain_image(path: str, key: PlainKey) -> PeImage:
     """The headers of the plain image ``path`` from its :data:`PlainKey` (:func:`plain_read`), their fields after
     ``path`` shared with every image of the same key (:data:`_PLAIN_IMAGES`)."""
-    return PeImage(path, *plain_fields(key))  # type: ignore[arg-type]
+    return PeImage(path, *plain_fields(key))
 
 
-def plain_fields(key: PlainKey) -> tuple[object, ...]:
+def plain_fields(key: PlainKey) -> PlainFields:
     """The fields after ``path`` of the :class:`PeImage` of a plain image of :data:`PlainKey` ``key``
     (:func:`plain_image`), in declaration order: one tuple per key (:data:`_PLAIN_IMAGES`). Raises ValueError,
     TypeError for a key :func:`plain_read` never gives."""
@@ -545,7 +552,7 @@ def plain_fields(key: PlainKey) -> tuple[object, ...]:
         if clr_version is None:
             notes += (_NO_ROOT,)
         fields = (kind, KNOWN_MACHINES.get(machine, machine), pe32_plus, bool(is_dll), flags, target, arches, None,
-                  notes, None, clr_version, sys.intern(f"{major}.{minor}"), None, None, subsystem)
+                  notes, None, clr_version, sys.intern(f"{major}.{minor}"), None, None, subsystem)  # NOTE: PlainFields
         if len(_PLAIN_IMAGES) < _MAX_PLAIN_IMAGES:
             _PLAIN_IMAGES[key] = fields
     return fields

@@ -78,6 +78,7 @@ from collections.abc import Iterable
 from iisbitness.pe import readahead
 from iisbitness.pe.classify import (
     GeneralFacts,
+    PlainFields,
     PlainKey,
     PlainRead,
     general_facts,
@@ -200,7 +201,7 @@ _Answer = tuple[int, _Identity] | tuple[GeneralFacts, _Identity]
 """What the parser keeps of a file's answer until it reaches the file: a plain file's shape number, or another
 file's facts; and its identity."""
 
-_Built = tuple[tuple[object, ...], tuple[AssemblyRef, ...], tuple[str, ...], tuple[tuple[str, str], ...] | None]
+_Built = tuple[PlainFields, tuple[AssemblyRef, ...], tuple[str, ...], tuple[tuple[str, str], ...] | None]
 """The facts of a plain file's shape (:data:`_Shape`): its PeImage's fields after ``path``
 (:func:`~iisbitness.pe.classify.plain_fields`), AssemblyRefs, P/Invoke modules and dependency names (None when its
 references are not all of them)."""
@@ -348,10 +349,10 @@ class Prefetch:
                 return None
         try:
             shape, identity = answer
-            if type(shape) is int:
+            if isinstance(shape, int):  # NOTE: typed as _Answer says (a shape number, or another file's facts)
                 image, references, found = self._plain(key, shape)
             else:
-                image, references, found = self._general(key, shape)  # type: ignore[arg-type]
+                image, references, found = self._general(key, shape)
         except (AttributeError, IndexError, TypeError, ValueError):
             self.close()  # NOTE: a defect: the parser reads every file itself from now on
             return None
@@ -379,10 +380,10 @@ class Prefetch:
                 raise ValueError(number)
             fields = plain_fields(self._keys[number])
             refs = self._references(ids)
-            found = assembly_dependencies(PeImage(key, *fields), refs, modules)  # type: ignore[arg-type]
+            found = assembly_dependencies(PeImage(key, *fields), refs, modules)
             built = self._built[shape] = (fields, refs, modules, found)
         fields, refs, modules, found = built
-        image = PeImage(key, *fields)  # type: ignore[arg-type]
+        image = PeImage(key, *fields)
         if found is None:
             return image, AssemblyReferences(key, refs, modules), None
         return image, None, found

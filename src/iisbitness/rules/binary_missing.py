@@ -52,7 +52,6 @@ from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import (
     AppcmdLine,
     filter_precondition,
-    filter_precondition_lines,
     global_module_precondition,
     global_module_precondition_lines,
 )
@@ -139,8 +138,7 @@ def _other_build(plan: LoadPlan, load: Load, absence: Absence) -> tuple[Fix, ...
         lines = global_module_precondition_lines(load.name, pc, plan.server)
     elif isinstance(entry, IsapiFilter) and (pc := restrict_to_bitness(entry.precondition, other)) is not None:
         in_web_config = entry.source.file != plan.server.config_file
-        restrict = filter_precondition(load.name, pc, entry.site or None, in_web_config=in_web_config)
-        lines = filter_precondition_lines(load.name, pc, entry.site or None, in_web_config)
+        restrict, lines = filter_precondition(load.name, pc, entry.site or None, in_web_config=in_web_config)
     if restrict is not None and plan.iisexpress is not None:  # NOTE: IIS Express's own appcmd.exe and config, no pool
         restrict = iisexpress.with_iisexpress_appcmd(restrict, plan.iisexpress, lines)
     return fixes(restrict, build_fix(load, what))

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 from iisbitness.arch import sort_arches
 from iisbitness.config.precondition import restrict_to_bitness
-from iisbitness.findings import Finding, Severity, rule
+from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
-from iisbitness.fixes.commands import filter_precondition, filter_precondition_lines
+from iisbitness.fixes.commands import filter_precondition
 from iisbitness.loadplan.plan import LoadKind, LoadPlan
 from iisbitness.model.iis7 import IsapiFilter
 from iisbitness.rules import _common as common
@@ -42,11 +42,12 @@ def isapi_filter_arch(plan: LoadPlan) -> Iterator[Finding]:
         assert isinstance(load.entry, IsapiFilter)
         declared_for = load.entry.site or None
         precondition = None if bin_arch is None else restrict_to_bitness(load.entry.precondition, bin_arch)
-        restrict = None if precondition is None else filter_precondition(
-            load.name, precondition, declared_for, in_web_config=load.entry.source.file != plan.server.config_file)
-        if restrict is not None and precondition is not None and plan.iisexpress is not None:  # NOTE: IIS Express: its appcmd.exe
-            restrict = iisexpress.with_iisexpress_appcmd(restrict, plan.iisexpress, filter_precondition_lines(
-                load.name, precondition, declared_for, load.entry.source.file != plan.server.config_file))
+        restrict: Fix | None = None
+        if precondition is not None:
+            restrict, lines = filter_precondition(load.name, precondition, declared_for,
+                                                  in_web_config=load.entry.source.file != plan.server.config_file)
+            if plan.iisexpress is not None:  # NOTE: IIS Express: its appcmd.exe
+                restrict = iisexpress.with_iisexpress_appcmd(restrict, plan.iisexpress, lines)
         yield Finding.for_load(
             load, isapi_filter_arch.id, isapi_filter_arch.severity, symptom, mismatch_cause(load, "ISAPI filter", plan.server.os_arch),
             fixes(restrict, flip_fix(plan, load), build_fix(load, "ISAPI filter")),
