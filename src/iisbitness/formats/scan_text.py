@@ -339,9 +339,8 @@ def _closing(v: ReportView, verbose: bool) -> str:
     if refused := v.report.refusal_words():
         text += f"; {refused} (see IIS refuses)"
     text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
-    if v.report.suppressed:
-        k = len(v.report.suppressed)
-        text += f" {k} more finding{'s' if k != 1 else ''} accepted by the baseline, not shown."
+    if hidden := v.report.hidden_words():
+        text += " " + hidden
     if n and not verbose and not v.fixes:  # NOTE: else the Fixes heading says it
         text += " --verbose for why."
     return text
