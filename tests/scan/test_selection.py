@@ -103,3 +103,18 @@ def test_a_selection_and_a_baseline_are_said_together(tmp_path: Path) -> None:
                                   "--no-color"])
     assert ("16 more findings not shown: 1 of rules not selected (pool-arch-conflict: --select/--ignore), 15 accepted "
             "by the baseline.") in " ".join(r.stdout.split())
+
+
+def test_json_says_per_rule_how_many_findings_a_selection_left_out() -> None:
+    """An additive field of scan/2, present only with a selection that left findings out (user audit 2026-12-07): a
+    pipeline's "summary" of zeros under --select is no longer the only word. It validates against the schema."""
+    import jsonschema
+
+    _, doc = _json("--select", "binary-missing")
+    assert doc["findings"] == [] and doc["unreported"] == {
+        "aspnetcore-inprocess-arch": 1, "com-inproc-arch": 1, "global-module-arch": 7, "iis-manager-32bit-assembly": 2,
+        "isapi-extension-arch": 1, "managed-assembly-arch": 2, "native-library-arch": 1, "pool-arch-conflict": 1}
+    schema = json.loads((Path(__file__).resolve().parents[2] / "src/iisbitness/formats/schema/scan-2.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    _, doc = _json()
+    assert "unreported" not in doc
