@@ -497,10 +497,14 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
             continue
         key = by_app.get((load.site.lower(), (load.application or "/").lower()))
         give = GAC_REMEDY
+        problem: Problem | None
         if load.entry.bin_folder:
             give = (f"the whole build output, its bin folder ({load.entry.bin_folder}) included"
                     if given is Given.BUILD else _copy_hint(ctx, load.entry.bin_folder, given)[0])
-        if load.entry.unchecked:
+            # NOTE: made here, for this application alone: another application below the file's folder has its own bin
+            problem = Problem(load.source.file, load.source.line, f"{load.entry.managed.section} names "
+                              f"{load.entry.assembly.name!r}; {load.entry.unchecked}", unread=True)
+        elif load.entry.unchecked:
             problem = by_line.get((load.source.file, load.source.line))
         elif not load.entry.found_in and load.binary.resolved is None:
             # NOTE: GAC folders in the image, the assembly in none of them nor in bin: missing on the server, or the

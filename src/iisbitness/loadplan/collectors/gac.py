@@ -27,8 +27,8 @@ Layouts (one folder per name, then one per identity):
 A partial name (no version or public key token: ``type="Ns.Module, Contoso.Auth"``) is probed in ``bin`` only
 ("How the Runtime Locates Assemblies": the GAC is searched for strong-named assemblies only); the bin collector
 has the files ``bin`` holds. When the image holds the application's folder but no ``bin`` in it, what the CLR
-loads there was not read (a partial copy): an unread problem (the application is partly checked, and no fix that
-moves it to another architecture is verified) and an unknown entry in the load map, never silence. Names of
+loads there was not read (a partial copy): an unknown entry in the load map, from which the coverage makes that
+application partly checked (so no fix that moves it to another architecture is verified), never silence. Names of
 assemblies ASP.NET compiles itself (``App_Code``, ``App_Web_…``, ``App_global.asax``) are not looked for.
 
 NOT MODELLED: a GAC assembly's own references to other GAC assemblies (its dependency search looks in its own
@@ -144,8 +144,9 @@ def _bin_not_read(ctx: PlanContext, server: Server, process: Process, app: Appli
     folder = where[0] + "\\bin"
     why = (f"the CLR looks for '{asm.display}' (a partial name) in {folder} only, which is not in the image: the "
            "assembly and its architecture were not checked")
-    yield Problem(managed.source.file, managed.source.line, f"{managed.section} names {asm.name!r}; {why}",
-                  unread=True)
+    # NOTE: no Problem here: the coverage says it under the applications whose worker has this load
+    # (loadplan.coverage._unread_by_load), not under every application below the configuration file's folder, whose
+    # own bin the image may hold
     yield _load(process, app, managed, asm, BinaryRef(asm.display, None, None, None),
                 GacAssembly(managed, asm, ("bin",), unchecked=why, bin_folder=folder))
 
