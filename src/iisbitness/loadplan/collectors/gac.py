@@ -135,12 +135,9 @@ def _bin_not_read(ctx: PlanContext, server: Server, process: Process, app: Appli
     where = app_folder(ctx, server, app, process.arch)
     if where is None or where[1] is None or app_bin_folder(ctx, server, app, process.arch) is not None:
         return  # NOTE: the folder not read is the coverage's; a bin the image holds is the bin collector's
-    if managed.precondition.strip():
-        ev = ctx.precondition(server, process, managed.precondition, asm.name, managed.source, LoadKind.GAC_ASSEMBLY,
-                              asm.display)
-        if isinstance(ev, Skipped):
-            yield replace(ev, site=app.site, application=app.path)
-            return
+    if (skipped := _precondition_false(ctx, server, process, app, managed, asm)) is not None:
+        yield skipped
+        return
     folder = where[0] + "\\bin"
     why = (f"the CLR looks for '{asm.display}' (a partial name) in {folder} only, which is not in the image: the "
            "assembly and its architecture were not checked")
@@ -149,6 +146,16 @@ def _bin_not_read(ctx: PlanContext, server: Server, process: Process, app: Appli
     # own bin the image may hold
     yield _load(process, app, managed, asm, BinaryRef(asm.display, None, None, None),
                 GacAssembly(managed, asm, ("bin",), unchecked=why, bin_folder=folder))
+
+
+def _precondition_false(ctx: PlanContext, server: Server, process: Process, app: Application, managed: ManagedType,
+                        asm: AssemblyName) -> Skipped | None:
+    """The load map's skipped entry when the entry's preCondition is false in this worker, else None."""
+    if not managed.precondition.strip():
+        return None
+    ev = ctx.precondition(server, process, managed.precondition, asm.name, managed.source, LoadKind.GAC_ASSEMBLY,
+                          asm.display)
+    return replace(ev, site=app.site, application=app.path) if isinstance(ev, Skipped) else None
 
 
 def _bind(ctx: PlanContext, server: Server, process: Process, app: Application, managed: ManagedType,
@@ -161,12 +168,9 @@ def _bind(ctx: PlanContext, server: Server, process: Process, app: Application, 
                       "worker, so no managed module or handler loads", SkipReason.NO_MANAGED_CODE,
                       LoadKind.GAC_ASSEMBLY, configured=asm.display, site=app.site, application=app.path)
         return
-    if managed.precondition.strip():
-        ev = ctx.precondition(server, process, managed.precondition, asm.name, managed.source, LoadKind.GAC_ASSEMBLY,
-                              asm.display)
-        if isinstance(ev, Skipped):
-            yield replace(ev, site=app.site, application=app.path)
-            return
+    if (skipped := _precondition_false(ctx, server, process, app, managed, asm)) is not None:
+        yield skipped
+        return
     view = gac_view(pool.managed_runtime_version, process.arch)
     searched = tuple(f.label for f in view)
     for folder in view:
