@@ -213,6 +213,28 @@ class Report:
     an ANCM 1007 whose exception is the app's own), as ``explain`` reads them; never in :attr:`observations`."""
     coverage: tuple[Coverage, ...] = ()
     """What was read of each application (:mod:`iisbitness.loadplan.coverage`): every format says what was not."""
+    unreported: tuple[str, ...] = ()
+    """The rule of each finding that ``--select`` / ``--ignore`` left out of :attr:`findings`, in report order (every
+    rule runs, for verification; the selection only chooses what is reported): the text and HTML say how many were
+    not shown (:meth:`hidden_words`), so that a selection never reads as a clean server."""
+
+    def hidden_words(self) -> str:
+        """The findings this report does not show, as a sentence for a summary line: ``16 more findings accepted by
+        the baseline, not shown.``, ``3 more findings of rules not selected (global-module-arch,
+        managed-assembly-arch: --select/--ignore), not shown.``, both as ``N more findings not shown: ...``; "" when
+        every finding is shown. Up to four rules are named, then how many more."""
+        k, n = len(self.suppressed), len(self.unreported)
+        if not k and not n:
+            return ""
+        rules = list(dict.fromkeys(self.unreported))
+        named = ", ".join(rules[:4]) + (f" and {len(rules) - 4} more" if len(rules) > 4 else "")
+        selected = f"of rules not selected ({named}: --select/--ignore)"
+        baseline = "accepted by the baseline"
+        if not n:
+            return f"{k} more finding{'s' if k != 1 else ''} {baseline}, not shown."
+        if not k:
+            return f"{n} more finding{'s' if n != 1 else ''} {selected}, not shown."
+        return f"{k + n} more findings not shown: {n} {selected}, {k} {baseline}."
 
     def refusals(self) -> tuple[Problem, ...]:
         """The problems about configuration IIS itself refuses (:attr:`Problem.refused`: a web.config answered with

@@ -14,7 +14,7 @@ from iisbitness.cli import main
 from iisbitness.findings import EffectKind
 from iisbitness.fixes.effects import is_security
 from iisbitness.formats import scan_html, scan_sarif, scan_text
-from iisbitness.formats.causes import view
+from iisbitness.formats.causes import effect_lines, view
 from iisbitness.loadplan.plan import LoadKind
 from iisbitness.rules import RULES
 from iisbitness.rules.global_module_arch import global_module_arch
@@ -302,3 +302,19 @@ def test_a_fix_that_moves_applications_to_a_32_bit_worker_says_its_memory_limit(
         report, options=scan_text.TextOptions(verbose=True))
     assert MEMORY_LIMIT not in effect_lines([replace(arch, before=Arch.X86, after=Arch.X64)])[0]
     assert "4 GB of memory" in scan_html.render([report])
+
+
+def test_defining_an_undefined_pool_names_that_pool_and_its_applications(tmp_path: Path) -> None:
+    """The demo with site Php in a pool applicationPools does not define: the verified fix defines it as 32-bit. Its
+    side effect used to read "each pool gets a w3wp.exe of its own (x86): NoSuchPool", the sentence of IIS 6 leaving IIS
+    5 isolation mode, naming no application (user audit 2026-12-07); it names the one pool and what it serves."""
+    img = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    config = img / "Windows/System32/inetsrv/config/applicationHost.config"
+    config.write_text(config.read_text().replace('applicationPool="PhpPool"', 'applicationPool="NoSuchPool"'))
+    [f] = [f for f in scan(img).findings if f.rule == "pool-undefined"]
+    [fix] = [x for x in f.fixes if x.verified]
+    assert effect_lines(fix) == ("pool 'NoSuchPool' gets a w3wp.exe of its own (x86), serving Php/",)
+    iis6 = scan(DEMO / "w2003-iis6")
+    assert any(line.startswith("each pool gets a w3wp.exe of its own (x86): DefaultAppPool, WebConnectPool")
+               for f in iis6.findings for x in f.fixes for line in effect_lines(x))

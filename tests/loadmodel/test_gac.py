@@ -319,3 +319,58 @@ def test_an_assembly_in_no_gac_folder_of_the_image_leaves_its_application_partly
     _gac(tmp_path, V4, "GAC_MSIL")  # NOTE: the GAC copy completed: checked, nothing to say
     report = _run(tmp_path)
     assert report.findings == () and report.unchecked() == ()
+
+
+PARTIAL = '<system.webServer><modules><add name="Auth" type="Contoso.Auth.AuthModule, Contoso.Auth" /></modules>' \
+          '</system.webServer>'
+
+
+def test_a_partial_name_with_no_bin_in_the_image_leaves_its_application_partly_checked(tmp_path: Path) -> None:
+    """A module type with a partial assembly name: the CLR looks for it in the application's bin only. The image
+    holds the application's folder (its web.config) but no bin: what the module loads, and its architecture, were not
+    read. It used to say "all applications checked" with no word and no load map entry (user audit 2026-12-07)."""
+    _image(tmp_path, web=PARTIAL)
+    report = _run(tmp_path)
+    [gap] = report.unchecked()
+    assert (gap.application, gap.status.value) == ("Shop/", "partly-checked")
+    assert gap.reasons == (("inetpub/shop/web.config: system.webServer/modules names 'Contoso.Auth'; the CLR looks for "
+                            "'Contoso.Auth' (a partial name) in C:\\inetpub\\shop\\bin only, which is not in the "
+                            "image: the assembly and its architecture were not checked"),)
+    assert gap.remedy == "copy C:\\inetpub\\shop\\bin into the image as inetpub/shop/bin"
+    [(verdict, reason, _)] = _gac_loads(report)
+    assert verdict == "unknown" and "(a partial name)" in reason
+    assert report.findings == ()
+
+
+def test_a_partial_name_is_not_looked_for_where_bin_was_read_nor_for_app_code(tmp_path: Path) -> None:
+    """bin in the image (with the assembly, or without it: then it is missing on the server too, not a bitness
+    question), an App_Code type, a pool without a CLR: nothing unread, no load map entry."""
+    _image(tmp_path, web=PARTIAL)
+    (tmp_path / "inetpub/shop/bin").mkdir()
+    shutil.copy(fixture("managed_anycpu.dll"), tmp_path / "inetpub/shop/bin/Other.dll")
+    report = _run(tmp_path)
+    assert report.unchecked() == () and _gac_loads(report) == []
+    shutil.rmtree(tmp_path / "inetpub/shop/bin")
+    _image(tmp_path, web=PARTIAL.replace("Contoso.Auth\"", "App_Code\""))
+    report = _run(tmp_path)
+    assert report.unchecked() == () and _gac_loads(report) == []
+    _image(tmp_path, 'managedRuntimeVersion=""', web=PARTIAL)
+    report = _run(tmp_path)
+    assert report.unchecked() == () and _gac_loads(report) == []
+
+
+def test_a_flip_of_a_pool_whose_bin_was_not_read_is_not_verified(tmp_path: Path) -> None:
+    """The demo server without Default Web Site's bin, its web.config naming a module by a partial name: the
+    application is partly checked, and running DefaultAppPool as 32-bit (which the global module's finding offers)
+    is not verified, since what that module loads at x86 was not read."""
+    demo = Path(__file__).resolve().parents[2] / "src/iisbitness/demo/contoso-iis10"
+    shutil.copytree(demo, tmp_path / "img")
+    shutil.rmtree(tmp_path / "img/inetpub/wwwroot/bin")
+    config = tmp_path / "img/inetpub/wwwroot/web.config"
+    config.write_text(config.read_text().replace("</configuration>", PARTIAL + "</configuration>"))
+    report = _run(tmp_path / "img")
+    # NOTE: not Default Web Site/wconnect below it, which inherits the module but whose own bin the image holds
+    assert [(c.application, c.status.value) for c in report.unchecked()] == [("Default Web Site/", "partly-checked")]
+    flips = [x for f in report.findings if f.rule == "global-module-arch" and f.pool == "DefaultAppPool"
+             for x in f.fixes if "DefaultAppPool" in x.summary and "32-bit" in x.summary]
+    assert flips and all(x.verified is False for x in flips)

@@ -109,7 +109,10 @@ def test_aspnetcore_build_side_fixes(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     fixes = [doc["fixes"][n - 1] for n in f["fix_numbers"]]
     summaries = [x["summary"] for x in fixes]
     assert "<RuntimeIdentifier>win-x64</RuntimeIdentifier>" in summaries[0]
-    assert fixes[0]["commands"] == ["dotnet publish -c Release -r win-x64"]
+    # NOTE: -r alone no longer implies a self-contained app (.NET 8 SDK): the scan's command and note (user audit
+    # 2026-12-07: check-app said "-r win-x64" alone, turning this self-contained app framework-dependent unsaid)
+    assert fixes[0]["commands"] == ["dotnet publish -c Release -r win-x64 --self-contained"]
+    assert "--self-contained false, and install the x64 ASP.NET Core runtime" in fixes[0]["note"]
     assert any('hostingModel="outofprocess" on <aspNetCore> in the published web.config' in s for s in summaries)
     assert f["config"] == {"file": "storefront/web.config", "line": 8}
 

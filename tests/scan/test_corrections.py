@@ -151,6 +151,18 @@ def test_corflags_32bitpref_needs_the_45_corflags(tmp_path: Path) -> None:
     assert plain.commands == ('corflags "C:\\s\\bin\\X86.dll" /32BITREQ-',) and "4.5" not in (plain.note or "")
 
 
+def test_corflags_line_says_where_corflags_runs(tmp_path: Path) -> None:
+    """CorFlags.exe is installed with Visual Studio, not with Windows ("CorFlags.exe (CorFlags Conversion Tool)",
+    learn.microsoft.com): pasted into a server's prompt the line fails with "'corflags' is not recognized". Its note
+    said nothing of it (user audit 2026-12-07); it says to run it in a Developer Command Prompt or PowerShell."""
+    img = make_image(tmp_path, apphost(POOL64, site("S", 1, "P64", r"C:\s")), {"s/bin/X86.dll": "managed_x86.dll"})
+    f = next(f for f in scan(img).findings if f.rule == "managed-assembly-arch")
+    fx = next(x for x in f.fixes if x.commands and x.commands[0].startswith("corflags"))
+    assert fx.note is not None and fx.note.startswith(
+        "CorFlags.exe comes with Visual Studio (and the Windows SDK), not with Windows: run the line in a Developer "
+        "Command Prompt or Developer PowerShell")
+
+
 def test_a_pool_defined_twice_is_one_pool_and_a_problem_naming_both_lines(tmp_path: Path) -> None:
     """A second ``<add name="P64">`` in applicationPools: IIS refuses it ("Cannot add duplicate collection entry of
     type 'add' with unique key attribute 'name'", KB 949349); the report listed the pool twice, once per

@@ -564,3 +564,17 @@ def test_a_child_application_below_an_unread_virtual_directory_of_its_parent_is_
                    "is not in the image)")
     assert by_app["S/docs/app"].remedy == "copy C:\\docs into the image as docs"
     assert by_app["S/other"].status is CoverageStatus.CHECKED
+
+
+def test_closing_line_does_not_name_w3wp_as_a_process_outside_the_pools(tmp_path: Path) -> None:
+    """The demo with a partial inetsrv copy (isapi.dll absent from System32\\inetsrv, static.dll from SysWOW64's):
+    binary-missing's grouped warnings are about every worker of an architecture ("in w3wp.exe x64"), with no pool. The
+    closing line listed "w3wp.exe" beside inetmgr.exe as a process outside the pools (user audit 2026-12-07)."""
+    img = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    (img / "Windows/System32/inetsrv/isapi.dll").unlink()
+    (img / "Windows/SysWOW64/inetsrv/static.dll").unlink()
+    r = CliRunner().invoke(main, ["scan", str(img), "--no-color", "--quiet"])
+    closing = " ".join(r.stdout.split()).rsplit("Fixes (", 1)[-1]
+    assert "in 7 of 9 pools, inetmgr.exe; 9 of 9 applications partly checked" in closing
+    assert "w3wp.exe;" not in closing

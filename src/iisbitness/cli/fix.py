@@ -40,6 +40,7 @@ from iisbitness.formats import fix_json, fix_text
 from iisbitness.formats.causes import removal, view
 from iisbitness.scan.baseline import read_baseline
 from iisbitness.scan.fix import FixPlan, apply_fix, plan_fix, pool_actions
+from iisbitness.scan.pipeline import wants_iisexpress
 
 
 @click.command("fix")
@@ -107,6 +108,13 @@ def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple
     options = ScanOptions(os_arch=Arch(os_arch) if os_arch else None, drives=parse_drives(drives), shares=parse_shares(shares), env=parse_env(env),
                           config=config, rules=chosen_rules(select + rules, ignore), progress=progress.stage,
                           on_read=progress.read)
+    if image is not None and image.is_dir() and wants_iisexpress(image, options):
+        # NOTE: scan reads the folder as IIS Express's and offers fixes; fix writes no solution (docs/iisexpress.md):
+        # "not a server image, give the folder that stands for C:\" sent a developer looking for one (user audit)
+        _fatal(f"{image}: a Visual Studio solution or project folder (IIS Express): fix does not write a solution's "
+               f"files; make the change the fixes of 'iisbitness scan {image}' name (<Use64BitIISExpress> in the "
+               "project file, \"use64Bit\" in Properties/launchSettings.json, ...) in Visual Studio or by hand "
+               "(docs/iisexpress.md)")
     width = _width(output)
     try:
         with progress.shown():

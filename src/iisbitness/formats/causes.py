@@ -340,6 +340,7 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
                    and not (e.kind is EffectKind.UNLOADED and few)]
     workers: dict[tuple[str, str], list[str]] = {}
     moved: dict[tuple[str, str], dict[str, None]] = {}
+    served: dict[tuple[str, str], dict[str, None]] = {}
     for e in effects:
         if e.kind in (EffectKind.UNLOADED, EffectKind.LOADED):
             grouped.setdefault((e.kind, e.name, (e.load_kind or "").replace("-", " "), e.applications),
@@ -347,9 +348,13 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
         elif e.kind is EffectKind.NEW_POOL and e.like is None:  # NOTE: pools that had no worker (IIS 6, IIS 5 mode)
             workers.setdefault((e.process, e.after.value if e.after else "?"), []).append(e.name)
             moved.setdefault((e.process, e.after.value if e.after else "?"), {}).update(dict.fromkeys(e.isapi))
+            served.setdefault((e.process, e.after.value if e.after else "?"), {}).update(dict.fromkeys(e.applications))
         else:
             out.append(_effect(e, brief))
-    out += [f"each pool gets a {process} of its own ({arch}): {', '.join(pools)}"
+    # NOTE: one pool (a pool-undefined fix defines it): named with the applications it then serves, not "each pool"
+    out += [(f"each pool gets a {process} of its own ({arch}): {', '.join(pools)}" if len(pools) > 1 else
+             f"pool '{pools[0]}' gets a {process} of its own ({arch})"
+             + (f", serving {', '.join(served[process, arch])}" if served.get((process, arch)) else ""))
             + (f" (ISAPI now at {arch}: {', '.join(moved[process, arch])})" if moved.get((process, arch)) else "")
             for (process, arch), pools in workers.items()]
     for (kind, name, what, apps), pools in grouped.items():

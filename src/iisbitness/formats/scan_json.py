@@ -9,6 +9,7 @@ findings refer to them by number (``fix_numbers``, ``cause_number``), so that th
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from iisbitness.findings import Finding, Fix, SideEffect
@@ -137,6 +138,8 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "events_read": report.events_read,
         "summary": report.counts(),
         "rules": list(report.rules),
+        # NOTE: only with a selection that left findings out (added within scan/2): other documents are as before
+        **({"unreported": dict(Counter(report.unreported))} if report.unreported else {}),
     }
 
 

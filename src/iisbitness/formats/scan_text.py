@@ -338,7 +338,9 @@ def _closing(v: ReportView, verbose: bool) -> str:
         text += f" in {n_projects} project{'s' if n_projects != 1 else ''}"
     elif hit:
         text += f" in {len(hit)} of {len(v.report.pools)} pools"
-    outside = sorted({f.process or "?" for f in v.report.findings if not f.pool})
+    # NOTE: a finding of IIS 7+ workers without a pool is one about every worker of an architecture (binary-missing's
+    # grouped warning for a stock module, "in w3wp.exe x64"): not a process outside the pools (user audit 2026-12-07)
+    outside = sorted({f.process or "?" for f in v.report.findings if not f.pool and f.process != "w3wp.exe"})
     if outside:
         text += (", " if hit else " in ") + ", ".join(outside)
     covered = v.report.coverage_words()
@@ -347,9 +349,8 @@ def _closing(v: ReportView, verbose: bool) -> str:
     if refused := v.report.refusal_words():
         text += f"; {refused} (see IIS refuses)"
     text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
-    if v.report.suppressed:
-        k = len(v.report.suppressed)
-        text += f" {k} more finding{'s' if k != 1 else ''} accepted by the baseline, not shown."
+    if hidden := v.report.hidden_words():
+        text += " " + hidden
     if n and not verbose and not v.fixes:  # NOTE: else the Fixes heading says it
         text += " --verbose for why."
     return text

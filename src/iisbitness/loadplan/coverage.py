@@ -114,7 +114,7 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
     folders = {id(a): [_folder(ctx, server, v, plan.iisexpress is not None, given) for v in a.vdirs]
                for a in apps}
     unread = _unread_by_app(apps, folders, ctx, (p for p in problems if p.unread))
-    gac = _unread_by_load(apps, plan, problems)
+    gac, gac_remedies = _unread_by_load(apps, plan, problems, ctx, given)
     for key, found in gac.items():
         have = unread.setdefault(key, [])
         have.extend(p for p in found if p not in have)
@@ -123,7 +123,7 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
     binaries = _unread_binaries(apps, folders, plan, ctx, given)
     for key, gaps in binaries.items():
         inherited[key] = tuple(dict.fromkeys((*inherited.get(key, ()), *gaps)))
-    out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), GAC_REMEDY if id(a) in gac else "",
+    out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), "; ".join(gac_remedies.get(id(a), ())),
                           inherited.get(id(a), ()), tuple(why for why, _ in binaries.get(id(a), ())))
                 for a in apps)
     if plan.iisexpress is not None:
@@ -486,20 +486,32 @@ def _env_remedy(configured: str, plan: LoadPlan, process_arch: Arch, ctx: PlanCo
     return " ".join(f"--env {name}=VALUE" for name in dict.fromkeys(unresolved))
 
 
-def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[Problem]) -> dict[int, list[Problem]]:
+def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[Problem], ctx: PlanContext,
+                    given: Given) -> tuple[dict[int, list[Problem]], dict[int, list[str]]]:
     """Each unread problem of an entry that an application's worker loads but the scan could not look up (a
     strong-named assembly in an image without GAC folders, :attr:`GacAssembly.unchecked`; or one in none of the
     image's GAC folders nor in ``bin``, which the ``binary-invalid`` warning says could not be checked: the image's
-    GAC may be a partial copy), under every such application: an entry of applicationHost.config is in no
-    application's folder, yet each application whose worker loads it was only partly checked."""
+    GAC may be a partial copy; a partial name whose ``bin`` the image lacks, :attr:`GacAssembly.bin_folder`), under
+    every such application: an entry of applicationHost.config is in no application's folder, yet each application
+    whose worker loads it was only partly checked. Second, what to give for them per application: the GAC
+    (:data:`GAC_REMEDY`), the ``bin`` folder to copy."""
     by_line = {(p.file, p.line): p for p in problems if p.unread}
     by_app = {(a.site.lower(), a.path.lower()): id(a) for a in apps}
     out: dict[int, list[Problem]] = {}
+    remedies: dict[int, list[str]] = {}
     for load in plan.loads_of(LoadKind.GAC_ASSEMBLY):  # NOTE: the loads whose entry is a GacAssembly (collectors/gac)
         if not isinstance(load.entry, GacAssembly) or load.site is None:
             continue
         key = by_app.get((load.site.lower(), (load.application or "/").lower()))
-        if load.entry.unchecked:
+        give = GAC_REMEDY
+        problem: Problem | None
+        if load.entry.bin_folder:
+            give = (f"the whole build output, its bin folder ({load.entry.bin_folder}) included"
+                    if given is Given.BUILD else _copy_hint(ctx, load.entry.bin_folder, given)[0])
+            # NOTE: made here, for this application alone: another application below the file's folder has its own bin
+            problem = Problem(load.source.file, load.source.line, f"{load.entry.managed.section} names "
+                              f"{load.entry.assembly.name!r}; {load.entry.unchecked}", unread=True)
+        elif load.entry.unchecked:
             problem = by_line.get((load.source.file, load.source.line))
         elif not load.entry.found_in and load.binary.resolved is None:
             # NOTE: GAC folders in the image, the assembly in none of them nor in bin: missing on the server, or the
@@ -512,7 +524,9 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
             continue
         if key is not None and problem is not None and problem not in out.setdefault(key, []):
             out[key].append(problem)
-    return out
+            if give not in remedies.setdefault(key, []):
+                remedies[key].append(give)
+    return out, remedies
 
 
 def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "",

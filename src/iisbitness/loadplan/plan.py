@@ -415,7 +415,8 @@ class ScriptMapGroup:
 @dataclass(frozen=True, slots=True)
 class GacAssembly:
     """A strong-named assembly the configuration names (a managed module or handler type, an httpModules /
-    httpHandlers type, a compilation assembly), bound from the Global Assembly Cache.
+    httpHandlers type, a compilation assembly), bound from the Global Assembly Cache; or a partial name the scan
+    could not look up in ``bin`` (:attr:`bin_folder`).
 
     The CLR looks in the GAC first for a fully specified name, then probes the application's ``bin``
     ("How the Runtime Locates Assemblies"); in the GAC, only the folders of its own processor architecture and
@@ -427,8 +428,11 @@ class GacAssembly:
         found_in: the GAC folder that holds it (``GAC_64``, ``GAC_MSIL``, ...), or "" when none does.
         in_view: False when only another architecture's GAC folder holds it (``found_in``): the worker never
             looks there, and the application fails with FileNotFoundException "Could not load file or assembly".
-        unchecked: why it was not looked up, when the image holds no GAC folder ("" otherwise): the image is
+        unchecked: why it was not looked up, when the image holds no GAC folder, or (a partial name, which the CLR
+            looks for in ``bin`` only) no ``bin`` folder in the application's folder ("" otherwise): the image is
             incomplete, which the report's problems say once; no finding is made of it.
+        bin_folder: a partial name not looked up: the Windows path of the ``bin`` folder the image lacks, which the
+            coverage names as what to copy ("" otherwise).
     """
 
     managed: ManagedType
@@ -437,6 +441,7 @@ class GacAssembly:
     found_in: str = ""
     in_view: bool = True
     unchecked: str = ""
+    bin_folder: str = ""
 
 
 Entry = (GlobalModule | IsapiFilter | Handler | BinFile | AspNetCoreHost | ComServer | Iis6IsapiFilter | ScriptMapGroup

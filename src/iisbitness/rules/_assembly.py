@@ -59,7 +59,11 @@ def rebuild_fix(load: Load, arch: Arch | None = None) -> Fix:
         pref = bool(flags & BIT32PREFERRED)
         cmd, ps = native("corflags", Quoted("", _where(load)), "/32BITREQ-", *(["/32BITPREF-"] if pref else []),
                          *(["/Force"] if signed else []))
-        notes = []
+        # NOTE: not a Windows tool: pasted into a server's plain prompt the line fails ("'corflags' is not
+        # recognized"); "CorFlags.exe (CorFlags Conversion Tool)", learn.microsoft.com: installed with Visual Studio,
+        # run from its Developer Command Prompt or Developer PowerShell
+        notes = [("CorFlags.exe comes with Visual Studio (and the Windows SDK), not with Windows: run the line in a "
+                  "Developer Command Prompt or Developer PowerShell where the file is (or on a copy, then deploy it).")]
         if signed:
             notes.append("It is strong-name signed: CorFlags refuses to change it without /Force, and the change "
                          "invalidates the signature, so re-sign it afterwards (sn -R with the publisher's key) or "

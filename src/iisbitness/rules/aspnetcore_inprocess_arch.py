@@ -17,15 +17,25 @@ from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 RID = {Arch.X86: "win-x86", Arch.X64: "win-x64", Arch.ARM64: "win-arm64"}
 
 
+def publish_parts(arch: Arch) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """``dotnet publish`` for ``arch``'s runtime identifier as cmd.exe and PowerShell lines, and its note.
+
+    ``--self-contained`` is written out: since the .NET 8 SDK a runtime identifier no longer implies it ("Runtime-specific
+    apps no longer self-contained", learn.microsoft.com dotnet/core/compatibility/sdk/8.0/runtimespecific-app-default),
+    so ``-r`` alone would turn a self-contained app into one that needs the runtime installed; the note gives the
+    framework-dependent form."""
+    rid = RID[arch]
+    cmds, ps = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained")
+    return cmds, ps, (f"Framework-dependent apps: publish with -r {rid} --self-contained false, and install the "
+                      f"{arch.value} ASP.NET Core runtime (Hosting Bundle).")
+
+
 def publish_fix(load: Load) -> Fix:
     """Publish the app for the worker's runtime identifier (not checkable offline)."""
     rid = RID[load.process.arch]
-    publish = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained")
+    cmds, ps, note = publish_parts(load.process.arch)
     return Fix(summary=f"Publish the app for the pool's architecture ({rid}) and redeploy it",
-               label=f"publish for {rid}",
-               commands=publish[0], powershell=publish[1],
-               note="Framework-dependent apps: publish with -r " + rid + " --self-contained false, and install the "
-                    f"{load.process.arch.value} ASP.NET Core runtime (Hosting Bundle).")
+               label=f"publish for {rid}", commands=cmds, powershell=ps, note=note)
 
 
 def out_of_process_fix(load: Load) -> Fix:

@@ -31,8 +31,11 @@ def _complus_fix(pool: str) -> Fix:
                        "(Component Services, runs in dllhost.exe), so any worker bitness can call it",
                label="a COM+ server application",
                commands=("mmc comexp.msc /32",), powershell=("mmc comexp.msc /32",),
-               note="Open Component Services from the 32-bit console (mmc -32) to see 32-bit components and set "
-                    f"their DCOM launch permissions for the pool identity (IIS AppPool\\{pool}).")
+               # NOTE: /32 after a console file starts the 32-bit MMC with it ("Running 32-Bit and 64-Bit Snap-ins on
+               # 64-Bit Windows Operating Systems", TechNet cc749541): the note names the command it stands beside
+               note="The command opens Component Services in the 32-bit console, which shows 32-bit components; there "
+                    "add the component to a server application and set its DCOM launch permissions for the pool "
+                    f"identity (IIS AppPool\\{pool}).")
 
 
 @rule("com-inproc-arch", Severity.ERROR, "A page creates an in-process COM object the pool's worker cannot load",

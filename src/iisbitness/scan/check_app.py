@@ -41,7 +41,7 @@ from iisbitness.config.locks import STOCK_DENY_WHERE
 from iisbitness.config.xml import attr, local_name
 from iisbitness.errors import ServerImageError
 from iisbitness.findings import Finding, Fix
-from iisbitness.fixes.commands import APPCMD, OUT_OF_PROCESS, ps_escaped, renamed, same_in_both
+from iisbitness.fixes.commands import APPCMD, OUT_OF_PROCESS, ps_escaped, renamed
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
@@ -52,6 +52,7 @@ from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.rules._assembly import rebuilt
+from iisbitness.rules.aspnetcore_inprocess_arch import publish_parts
 from iisbitness.scan.pipeline import ScanOptions, scan
 
 PUBLISH_DRIVE = "P"
@@ -196,7 +197,8 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
                              reasons=tuple(_build_words(r) for r in c.reasons))
                      for c in _renamed_coverage(report.coverage, physical, shown))
     problems = tuple(replace(p, message=_build_words(p.message)) for p in _renamed_problems(report, physical, shown))
-    return replace(report, findings=findings, problems=problems,
+    # NOTE: unreported: the server-only rules are this command's choice, not a --select the closing line should name
+    return replace(report, findings=findings, problems=problems, unreported=(),
                    coverage=coverage, server=replace(report.server, image=shown, absent_from=BUILD_FOLDER,
                                                      os_arch_from="that of the target pool, --pool-arch",
                                   config_file=f"(none: a target pool of {pool.arch.value}, {runtime}, "
@@ -310,11 +312,12 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
         else:
             kept.append(fix)
     if f.rule.startswith("aspnetcore-"):
-        cmds, ps = same_in_both(f"dotnet publish -c Release -r {RID[arch]}")
+        # NOTE: the rule's own command and note: -r alone no longer implies --self-contained (.NET 8 SDK)
+        cmds, ps, note = publish_parts(arch)
         build.append(Fix(summary=f"Publish for the pool: <RuntimeIdentifier>{RID[arch]}</RuntimeIdentifier> (or "
                                  f"<PlatformTarget>{PLATFORM[arch]}</PlatformTarget>) in the project, or "
                                  f"dotnet publish -r {RID[arch]}",
-                         label=f"RuntimeIdentifier {RID[arch]}", commands=cmds, powershell=ps))
+                         label=f"RuntimeIdentifier {RID[arch]}", commands=cmds, powershell=ps, note=note))
         kept = [k for k in kept if not any(c.startswith("dotnet publish") for c in k.commands)]
     return replace(f, fixes=tuple(build + kept + pool_advice), rejected_fixes=())
 

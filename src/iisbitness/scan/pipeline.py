@@ -587,4 +587,5 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
         rules=tuple(r.id for r in rules),
         projects=backend.project_summaries(),
         coverage=coverage,
+        unreported=tuple(f.rule for f in everything if f.rule not in shown),
     )

@@ -24,12 +24,20 @@ Layouts (one folder per name, then one per identity):
   "GAC, Assembly ProcessorArchitecture, and Probing"; David Anson, "When the GAC makes you gack", a Filemon
   trace of exactly these three look-ups).
 
+A partial name (no version or public key token: ``type="Ns.Module, Contoso.Auth"``) is probed in ``bin`` only
+("How the Runtime Locates Assemblies": the GAC is searched for strong-named assemblies only); the bin collector
+has the files ``bin`` holds. When the image holds the application's folder but no ``bin`` in it, what the CLR
+loads there was not read (a partial copy): an unknown entry in the load map, from which the coverage makes that
+application partly checked (so no fix that moves it to another architecture is verified), never silence. Names of
+assemblies ASP.NET compiles itself (``App_Code``, ``App_Web_…``, ``App_global.asax``) are not looked for.
+
 NOT MODELLED: a GAC assembly's own references to other GAC assemblies (its dependency search looks in its own
 folder and System32 only), ``system.web`` in applicationHost.config ``<location>`` elements, publisher policy
 and ``bindingRedirect`` (the version looked for is the configured one),
-``codeBase``, partial names (only probed in ``bin``, which the bin collector covers), the .NET Framework's own
-assemblies (System.*, installed for every architecture), and an ARM64 GAC folder (a native ARM64 worker is
-taken to see GAC_MSIL and the v1.x GAC only).
+``codeBase``, a partial name absent from a ``bin`` the image holds (missing on the server: the application
+fails with FileNotFoundException, not a bitness problem), ``qualifyAssembly`` (a partial name made full), the
+.NET Framework's own assemblies (System.*, installed for every architecture), and an ARM64 GAC folder (a native
+ARM64 worker is taken to see GAC_MSIL and the v1.x GAC only).
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from dataclasses import dataclass, replace
 
 from iisbitness.arch import Arch
 from iisbitness.image.paths import expand, process_environment
-from iisbitness.loadplan.collectors.folders import app_bin_folder
+from iisbitness.loadplan.collectors.folders import app_bin_folder, app_folder
 from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import BinaryRef, GacAssembly, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, AssemblyName, ManagedType, PipelineMode, Server
@@ -90,7 +98,8 @@ def other_views(runtime: str, arch: Arch) -> tuple[GacFolder, ...]:
 
 
 def collect_gac(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...]) -> Iterator[Found]:
-    """The strong-named assemblies the applications' configuration names, as this worker binds them (module docstring).
+    """The strong-named assemblies the applications' configuration names, as this worker binds them, and the partial
+    names it would look for in a ``bin`` the image lacks (module docstring).
 
     Integrated pipeline: ``system.webServer`` modules and handlers; Classic: ``system.web`` httpModules and
     httpHandlers; both: ``system.web/compilation/assemblies``. A pool with No Managed Code starts no CLR (facts A9).
@@ -103,7 +112,7 @@ def collect_gac(ctx: PlanContext, server: Server, process: Process, apps: tuple[
         for effect in app.effects:
             for managed in effect.managed:
                 asm = managed.assembly
-                if not asm.strong or is_framework_assembly(asm.name):
+                if is_framework_assembly(asm.name):
                     continue
                 if managed.section != "system.web/compilation/assemblies" and managed.integrated != integrated:
                     continue  # NOTE: this pipeline mode does not read that section
@@ -111,7 +120,42 @@ def collect_gac(ctx: PlanContext, server: Server, process: Process, apps: tuple[
                 if key in seen:
                     continue
                 seen.add(key)
-                yield from _bind(ctx, server, process, app, managed, asm)
+                yield from (_bind(ctx, server, process, app, managed, asm) if asm.strong
+                            else _bin_not_read(ctx, server, process, app, managed, asm))
+
+
+def _bin_not_read(ctx: PlanContext, server: Server, process: Process, app: Application, managed: ManagedType,
+                  asm: AssemblyName) -> Iterator[Found]:
+    """A partial name, which the CLR probes in ``bin`` only: an unread problem and an unknown load when the image holds
+    the application's folder without a ``bin`` (module docstring); nothing otherwise."""
+    pool = process.pool
+    assert pool is not None
+    if not pool.managed_runtime_version or asm.name.lower().startswith("app_"):
+        return  # NOTE: no CLR; or an assembly ASP.NET compiles from the application's own App_Code, pages, global.asax
+    where = app_folder(ctx, server, app, process.arch)
+    if where is None or where[1] is None or app_bin_folder(ctx, server, app, process.arch) is not None:
+        return  # NOTE: the folder not read is the coverage's; a bin the image holds is the bin collector's
+    if (skipped := _precondition_false(ctx, server, process, app, managed, asm)) is not None:
+        yield skipped
+        return
+    folder = where[0] + "\\bin"
+    why = (f"the CLR looks for '{asm.display}' (a partial name) in {folder} only, which is not in the image: the "
+           "assembly and its architecture were not checked")
+    # NOTE: no Problem here: the coverage says it under the applications whose worker has this load
+    # (loadplan.coverage._unread_by_load), not under every application below the configuration file's folder, whose
+    # own bin the image may hold
+    yield _load(process, app, managed, asm, BinaryRef(asm.display, None, None, None),
+                GacAssembly(managed, asm, ("bin",), unchecked=why, bin_folder=folder))
+
+
+def _precondition_false(ctx: PlanContext, server: Server, process: Process, app: Application, managed: ManagedType,
+                        asm: AssemblyName) -> Skipped | None:
+    """The load map's skipped entry when the entry's preCondition is false in this worker, else None."""
+    if not managed.precondition.strip():
+        return None
+    ev = ctx.precondition(server, process, managed.precondition, asm.name, managed.source, LoadKind.GAC_ASSEMBLY,
+                          asm.display)
+    return replace(ev, site=app.site, application=app.path) if isinstance(ev, Skipped) else None
 
 
 def _bind(ctx: PlanContext, server: Server, process: Process, app: Application, managed: ManagedType,
@@ -124,12 +168,9 @@ def _bind(ctx: PlanContext, server: Server, process: Process, app: Application, 
                       "worker, so no managed module or handler loads", SkipReason.NO_MANAGED_CODE,
                       LoadKind.GAC_ASSEMBLY, configured=asm.display, site=app.site, application=app.path)
         return
-    if managed.precondition.strip():
-        ev = ctx.precondition(server, process, managed.precondition, asm.name, managed.source, LoadKind.GAC_ASSEMBLY,
-                              asm.display)
-        if isinstance(ev, Skipped):
-            yield replace(ev, site=app.site, application=app.path)
-            return
+    if (skipped := _precondition_false(ctx, server, process, app, managed, asm)) is not None:
+        yield skipped
+        return
     view = gac_view(pool.managed_runtime_version, process.arch)
     searched = tuple(f.label for f in view)
     for folder in view:
