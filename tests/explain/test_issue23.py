@@ -90,6 +90,33 @@ def test_iis6_cues_rank_the_iis6_rules_first(kb: KnowledgeBase) -> None:
     assert report.causes[0].rule == "iis6-filter-arch" and report.causes[0].confidence is Confidence.HIGH
 
 
+def _confidences(report: ExplainReport) -> dict[str, Confidence]:
+    return {str(c.rule): c.confidence for c in report.causes}
+
+
+def test_an_iis7_global_module_failure_rules_out_the_iis6_rules(kb: KnowledgeBase) -> None:
+    """Global modules and event 2280 came with IIS 7.0 ("IIS 6.0 N/A"): the IIS 6 rules are no cause there (audit7 F5)."""
+    pasted = ("The Module DLL C:\\Windows\\system32\\inetsrv\\foo.dll failed to load.  The data is the error. "
+              "C1 00 00 00")
+    got = _confidences(_report(kb, pasted))
+    assert got["global-module-arch"] is Confidence.HIGH
+    assert {r: got[r] for r in ("iis6-filter-arch", "iis6-extension-arch", "iis6-isolation-wow64")} == dict.fromkeys(
+        ("iis6-filter-arch", "iis6-extension-arch", "iis6-isolation-wow64"), Confidence.LOW)
+    log = events_from_xml(_event_xml("Microsoft-Windows-IIS-W3SVC-WP", 2280, "C:\\m\\foo.dll", binary="c1000000"),
+                          "Application.xml", kb)
+    from_log = _confidences(build_report([], [log], kb))
+    assert from_log["global-module-arch"] is Confidence.HIGH and from_log.get("iis6-filter-arch", Confidence.LOW) \
+        is Confidence.LOW
+
+
+def test_mixed_iis6_and_iis7_evidence_rules_out_neither(kb: KnowledgeBase) -> None:
+    """A text that shows IIS 6 (W3SVC 1039) and an IIS 7+ cue keeps the IIS 6 rules' confidence."""
+    copied = ("Event Type: Error\nEvent Source: W3SVC\nEvent ID: 1039\nDescription:\nData: 0000: c1 00 00 00\n"
+              "(we also checked applicationHost.config)")
+    report = _report(kb, copied)
+    assert report.causes[0].rule == "iis6-filter-arch" and report.causes[0].confidence is Confidence.HIGH
+
+
 def test_the_193_entry_lists_the_iis6_filter_rule(kb: KnowledgeBase) -> None:
     assert "iis6-filter-arch" in [c.rule for c in kb.entry("bad-exe-format").causes]
 

@@ -102,6 +102,8 @@ sources = [{ key = "S1", ref = "r" }]
     (lambda s: s.replace('title = "t"', 'title = "t"\nspecific_in = { contexts = [], elsewhere = "suggestive" }'),
      "at least one of its 'contexts'"),
     (lambda s: s.replace('title = "t"', 'title = "t"\nelsewhere = "suggestive"'), "belongs in the 'specific_in' table"),
+    (lambda s: s + '\n[[context]]\nid = "c"\ntitle = "t"\ncues = ["x"]\nprefer = []\nrules_out = ["nope"]\n',
+     "rules out unknown scan rules"),
 ])
 def test_malformed_knowledge_is_rejected(edit: object, message: str) -> None:
     text = _MINIMAL.replace("RULE", "binary-missing") if message != "unknown scan rule" else _MINIMAL

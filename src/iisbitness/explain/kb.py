@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import Enum
@@ -58,6 +59,7 @@ __all__ = [
     "flexible_spaces",
     "load_kb",
     "parse_kb",
+    "ruled_out",
 ]
 
 RuleId = NewType("RuleId", str)
@@ -283,6 +285,10 @@ class Context:
     """Rules an entry's causes list first in this context (among them the entry's own order holds)."""
     server: bool = False
     """A fact about the whole server (IIS 6): shown by one event of a log, it holds for every event of it."""
+    rules_out: tuple[RuleId, ...] = ()
+    """Rules that cannot cause what an input showing this context shows (IIS 7+'s global modules and WAS say the
+    server is not IIS 6): their causes are capped at LOW there, unless a context that prefers them is shown too
+    (:func:`ruled_out`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,11 +577,23 @@ def _context(table: dict[str, object], families: set[str]) -> Context:
     bad = sorted(set(prefer) - set(SCAN_RULE_IDS))
     if bad:
         raise KnowledgeBaseError(f"{where}: prefers unknown scan rules {bad}")
+    rules_out = _strings(table, "rules_out", where) if "rules_out" in table else ()
+    bad = sorted(set(rules_out) - set(SCAN_RULE_IDS))
+    if bad:
+        raise KnowledgeBaseError(f"{where}: rules out unknown scan rules {bad}")
     server = table.get("server", False)
     if not isinstance(server, bool):
         raise KnowledgeBaseError(f"{where}: 'server' must be true or false")
     return Context(context_id, _str(table, "title", where), _regexes(table, "cues", where), events,
-                   tuple(RuleId(r) for r in prefer), server)
+                   tuple(RuleId(r) for r in prefer), server, tuple(RuleId(r) for r in rules_out))
+
+
+def ruled_out(cues: AbstractSet[str], contexts: Sequence[Context]) -> frozenset[str]:
+    """The scan rules the contexts shown in an input (``cues``: context ids) rule out (:attr:`Context.rules_out`),
+    less those a shown context prefers: a text that names both an IIS 7+ global module and IIS 6 rules out
+    neither, the evidence being mixed."""
+    out = {r for c in contexts if c.id in cues for r in c.rules_out}
+    return frozenset(out - {r for c in contexts if c.id in cues for r in c.prefer})
 
 
 def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:

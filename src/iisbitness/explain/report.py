@@ -40,7 +40,17 @@ from dataclasses import dataclass, replace
 
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event, EventLogProblem, EventLogRead, events_from_xml
-from iisbitness.explain.kb import Cause, Entry, EntryKind, KnowledgeBase, RuleId, Specificity, Step, cause_cap
+from iisbitness.explain.kb import (
+    Cause,
+    Entry,
+    EntryKind,
+    KnowledgeBase,
+    RuleId,
+    Specificity,
+    Step,
+    cause_cap,
+    ruled_out,
+)
 from iisbitness.explain.match import Signal, Via, apply_overrides, cues_in, match_text, with_cues
 
 __all__ = [
@@ -334,9 +344,12 @@ def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[Ranke
     support: dict[str, list[tuple[float, str, str]]] = {}
     for x in explanations:
         by_code = any(s.promoted_by is not None for s in x.signals)
+        out = ruled_out(frozenset().union(*(s.cues for s in x.signals)), kb.contexts)
         for rank, cause in enumerate(in_context(x, kb), 1):
-            # NOTE: 193 in a 2214's data makes the filter's architecture HIGH, not its absence (binary-missing)
-            sure = min(x.bitness_confidence, cause_cap(cause.rule, x.specificity, by_code))
+            # NOTE: 193 in a 2214's data makes the filter's architecture HIGH, not its absence (binary-missing);
+            # an IIS 7+ input (a global module's 2280, WAS) makes the IIS 6 rules LOW
+            sure = min(x.bitness_confidence, cause_cap(cause.rule, x.specificity, by_code),
+                       Confidence.LOW if cause.rule in out else Confidence.HIGH)
             weight = _WEIGHT[sure]
             if x.specificity is Specificity.GENERIC:
                 weight = min(weight, _GENERIC_WEIGHT)
