@@ -410,15 +410,15 @@ class _Reader:
         """Every ``system.webServer/modules`` ``<add>`` naming a global module (``names``, lower-case: the entries a
         preCondition fix sets or names) in effect at the level that declares it (:class:`ModuleEntry`):
         applicationHost.config's (``contribs``: its top level, ``<location path="">`` and each ``<location path>``
-        naming a site), then the web.config files' read for the sites (a section locked there left out, as
-        :meth:`unlocked` says). An ``<add>`` that a ``<remove>`` or ``<clear/>`` of its own level takes out again is
+        naming a site), then the web.config files' read for the sites (a file IIS refuses, a locked section in it
+        included, is left out whole: :meth:`_refusals`). An ``<add>`` that a ``<remove>`` or ``<clear/>`` of its own level takes out again is
         not in effect there: appcmd does not find it at that path. Whether it is depends on that level alone (what
         is inherited comes first), so each level is merged once: time linear in the sections. Read after
         :meth:`sites` (the web.config files)."""
         written: dict[tuple[str, ...], str] = {}
         for loc in children(self.root, "location"):
             written.setdefault(split_location_path(attr(loc, "path")), attr(loc, "path").strip().strip("/\\"))
-        web = [c for found in self._web.values() for c in self.unlocked(found, "modules")]
+        web = [c for found in self._web.values() for c in found]
         levels: dict[tuple[str, ...], list[Contribution]] = {}
         in_web: dict[etree._Element, bool] = {}
         for c in contribs + web:
