@@ -36,6 +36,7 @@ helper process that parses binaries ahead, :mod:`iisbitness.pe.prefetch`), and i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -43,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench_scan import APPHOST
@@ -97,6 +99,23 @@ def build(root: Path, pools: int, modules: int, apps: int, shape: str = "global"
     (conf / "applicationHost.config").write_text(text.replace("</configuration>", webserver + "</configuration>"))
 
 
+@contextlib.contextmanager
+def _profiled(on: bool) -> Iterator[None]:
+    """A pyinstrument call tree of the block, on stderr, when ``on``."""
+    if not on:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    prof = Profiler(interval=0.002)
+    prof.start()
+    try:
+        yield
+    finally:
+        prof.stop()
+        print(prof.output_text(unicode=False, color=False), file=sys.stderr)
+
+
 def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, html: bool,
         with_json: bool, shape: str = "global", sarif: bool = False) -> dict[str, float]:
     """Build, scan and render in this process (the child)."""
@@ -106,19 +125,11 @@ def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, ht
     with tempfile.TemporaryDirectory(prefix="iisbitness-bench-pools-") as tmp:
         image = Path(tmp)
         build(image, size, modules, apps, shape)
-        prof = None
-        if profile:
-            from pyinstrument import Profiler
-
-            prof = Profiler(interval=0.002)
-            prof.start()
-        t0, c0 = time.perf_counter(), time.process_time()
-        report = scan(image, ScanOptions(text_fixes=sarif))
-        t_scan, c_scan = time.perf_counter() - t0, time.process_time() - c0
-        rss_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        if prof is not None:
-            prof.stop()
-            print(prof.output_text(unicode=False, color=False), file=sys.stderr)
+        with _profiled(profile):
+            t0, c0 = time.perf_counter(), time.process_time()
+            report = scan(image, ScanOptions(text_fixes=sarif))
+            t_scan, c_scan = time.perf_counter() - t0, time.process_time() - c0
+            rss_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t0 = time.perf_counter()
         text = scan_text.render(report)
         t_text = time.perf_counter() - t0
@@ -166,18 +177,10 @@ def one_fix(size: int, modules: int, apps: int, profile: bool, dump: Path | None
     with tempfile.TemporaryDirectory(prefix="iisbitness-bench-pools-") as tmp:
         image = Path(tmp)
         build(image, size, modules, apps, shape)
-        prof = None
-        if profile:
-            from pyinstrument import Profiler
-
-            prof = Profiler(interval=0.002)
-            prof.start()
-        t0, c0, h0 = time.perf_counter(), time.process_time(), _helpers_cpu()
-        plan = plan_fix(image, ScanOptions())
-        t_fix, c_fix, h_fix = time.perf_counter() - t0, time.process_time() - c0, _helpers_cpu() - h0
-        if prof is not None:
-            prof.stop()
-            print(prof.output_text(unicode=False, color=False), file=sys.stderr)
+        with _profiled(profile):
+            t0, c0, h0 = time.perf_counter(), time.process_time(), _helpers_cpu()
+            plan = plan_fix(image, ScanOptions())
+            t_fix, c_fix, h_fix = time.perf_counter() - t0, time.process_time() - c0, _helpers_cpu() - h0
         t0 = time.perf_counter()
         text = fix_text.render(plan, applied=False)
         t_text = time.perf_counter() - t0
