@@ -164,12 +164,14 @@ class Reanalyses(Protocol[M]):
 @dataclass(frozen=True, slots=True)
 class _Tried:
     """A fix's edits added to those taken: the model with them made, and what re-analysis shows of the pools it
-    re-analysed (``scope``; None: the whole server): each pool's finding keys, and whether it breaks anything."""
+    re-analysed (``scope``; None: the whole server): each pool's finding keys, and whether it breaks anything; the
+    whole server's analysis itself (None for a scoped one)."""
 
     model: object
     scope: frozenset[str] | None
     keys: dict[str, set[Key]]
     broken: bool
+    analysis: Analysis | None = None
 
 
 def _by_pool(keys: Iterable[Key]) -> dict[str, set[Key]]:
@@ -193,8 +195,8 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
     re-analysis showed of them before: a choice linear in the pools, not a whole-server re-analysis per finding. A fix
     that can change any pool (a global module's or a filter's preCondition, a compression scheme removed, IIS 6 and
     IIS Express switches) is re-analysed on the whole server; so is every fix a scoped re-analysis would leave out,
-    before it is left out. The combined edits are then re-analysed on the whole server once (the outcome returned);
-    should that ever differ from what the scoped re-analyses showed, the choice is made again with whole-server
+    before it is left out. The combined edits are then re-analysed on the whole server once (the outcome returned;
+    none more when the last fix taken was re-analysed there); should that ever differ from what the scoped re-analyses showed, the choice is made again with whole-server
     re-analyses only (``scoped=False``: one per fix tried, as before issue 25), and a warning logged."""
     baseline = report.findings if everything is None else everything
     before = {f.key for f in baseline}
@@ -207,6 +209,7 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
     after = _by_pool(before)
     taken = False
     tried: dict[tuple[Edit, ...], _Tried] = {}
+    last: Analysis | None = None  # NOTE: the whole server's analysis of the edits taken, when the last fix had one
 
     def attempt(added: tuple[Edit, ...], whole: bool) -> _Tried:
         new = reanalyses.edited(model, added) if added else model
@@ -215,7 +218,8 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
             return _Tried(new, scope, {}, False)  # NOTE: every edit already made: nothing changes
         analysis = reanalyses.analyse(new, scope)
         found = analysis.findings if scope is None else [a for a in analysis.findings if a.key[1] in scope]
-        return _Tried(new, scope, _by_pool(a.key for a in found), bool(outcome(before, (), found, analysis).added))
+        return _Tried(new, scope, _by_pool(a.key for a in found), bool(outcome(before, (), found, analysis).added),
+                      analysis if scope is None else None)
 
     def clears(t: _Tried, key: Key) -> bool:
         if t.broken:
@@ -266,6 +270,7 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
                 chosen.append(Chosen(n, f, fix))
                 edits, model, taken = edits + added, cast(M, t.model), True
                 made.update(added)
+                last = t.analysis
                 if t.scope is None:
                     after = t.keys
                 else:
@@ -278,9 +283,9 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
                                    "(together they would leave a finding or add one)"))
     if not taken:
         return chosen, left, edits, None
-    final = reanalyses.analyse(model, None)
+    final = last or reanalyses.analyse(model, None)  # NOTE: once, unless the last fix taken had the whole server's
     result = outcome(before, {k for keys in targets.values() for k in keys}, final.findings, final)
-    if scoped and (not result.clears or {a.key for a in result.after} != {k for keys in after.values() for k in keys}):
+    if scoped and last is None and (not result.clears or {a.key for a in result.after} != {k for keys in after.values() for k in keys}):
         log.warning("fix: the fixes chosen pool by pool re-analyse differently on the whole server; choosing again "
                     "with whole-server re-analyses")
         return _choose(report, numbers, reanalyses, everything, progress, scoped=False)
