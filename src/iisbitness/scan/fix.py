@@ -21,7 +21,7 @@ import hashlib
 import logging
 import subprocess
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, TypeVar, cast
@@ -196,8 +196,9 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
     that can change any pool (a global module's or a filter's preCondition, a compression scheme removed, IIS 6 and
     IIS Express switches) is re-analysed on the whole server; so is every fix a scoped re-analysis would leave out,
     before it is left out. The combined edits are then re-analysed on the whole server once (the outcome returned;
-    none more when the last fix taken was re-analysed there); should that ever differ from what the scoped re-analyses showed, the choice is made again with whole-server
-    re-analyses only (``scoped=False``: one per fix tried, as before issue 25), and a warning logged."""
+    none more when the last fix taken was re-analysed there); should that ever differ from what the scoped
+    re-analyses showed, the choice is made again with whole-server re-analyses only (``scoped=False``: one per fix
+    tried, as before issue 25), and a warning logged."""
     baseline = report.findings if everything is None else everything
     before = {f.key for f in baseline}
     chosen: list[Chosen] = []
@@ -278,6 +279,8 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
                 targets.setdefault(f.key[1], set()).add(f.key)
                 tried.clear()
                 break
+            if t.analysis is not None:  # NOTE: a whole server's plan kept for each fix left out would add up
+                tried[added] = replace(t, analysis=None)
         else:
             left.append(Left(n, f, "each verified fix conflicts with the fixes already chosen "
                                    "(together they would leave a finding or add one)"))
