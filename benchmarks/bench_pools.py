@@ -1,7 +1,7 @@
 """A shared-hosting server: thousands of pools, each with four mismatched x86 global modules (issue 25).
 
 Usage: ``PYTHONPATH=src:benchmarks:tests/pe python benchmarks/bench_pools.py [--sizes 1000,2000,5000,10000]
-[--shape global|bin] [--modules 4] [--apps 2] [--profile] [--dump DIR] [--html] [--format sarif]``
+[--shape global|bin] [--modules 4] [--apps 2] [--profile] [--dump DIR] [--html] [--format sarif] [--fix]``
 
 For each size N, builds in a temporary folder a server image whose applicationHost.config has N
 64-bit application pools (``enable32BitAppOnWin64="false"``), N sites each with ``--apps``
@@ -25,11 +25,18 @@ leaves the reports byte for byte the same). ``--profile`` prints a pyinstrument 
 largest size's scan on stderr. ``--format sarif`` scans as ``scan --format sarif`` does (each verified fix's
 configuration change as text edits, ``ScanOptions.text_fixes``) and times the SARIF rendering too (``--dump``
 writes ``pools-N.sarif``).
+
+``--fix`` times ``fix``'s dry run instead (:func:`iisbitness.scan.fix.plan_fix`: the scan, the choice of fixes verified
+together, the file changes planned; nothing is written), wall and CPU time (of this process, and apart that of the
+helper process that parses binaries ahead, :mod:`iisbitness.pe.prefetch`), and its text rendering; ``--dump`` writes
+``fix-SHAPE-N.txt`` and ``fix-SHAPE-N.json`` (``fix --format json``), to compare two trees byte for byte;
+``--profile`` profiles the dry run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -37,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench_scan import APPHOST
@@ -91,6 +99,23 @@ def build(root: Path, pools: int, modules: int, apps: int, shape: str = "global"
     (conf / "applicationHost.config").write_text(text.replace("</configuration>", webserver + "</configuration>"))
 
 
+@contextlib.contextmanager
+def _profiled(on: bool) -> Iterator[None]:
+    """A pyinstrument call tree of the block, on stderr, when ``on``."""
+    if not on:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    prof = Profiler(interval=0.002)
+    prof.start()
+    try:
+        yield
+    finally:
+        prof.stop()
+        print(prof.output_text(unicode=False, color=False), file=sys.stderr)
+
+
 def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, html: bool,
         with_json: bool, shape: str = "global", sarif: bool = False) -> dict[str, float]:
     """Build, scan and render in this process (the child)."""
@@ -100,19 +125,11 @@ def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, ht
     with tempfile.TemporaryDirectory(prefix="iisbitness-bench-pools-") as tmp:
         image = Path(tmp)
         build(image, size, modules, apps, shape)
-        prof = None
-        if profile:
-            from pyinstrument import Profiler
-
-            prof = Profiler(interval=0.002)
-            prof.start()
-        t0, c0 = time.perf_counter(), time.process_time()
-        report = scan(image, ScanOptions(text_fixes=sarif))
-        t_scan, c_scan = time.perf_counter() - t0, time.process_time() - c0
-        rss_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        if prof is not None:
-            prof.stop()
-            print(prof.output_text(unicode=False, color=False), file=sys.stderr)
+        with _profiled(profile):
+            t0, c0 = time.perf_counter(), time.process_time()
+            report = scan(image, ScanOptions(text_fixes=sarif))
+            t_scan, c_scan = time.perf_counter() - t0, time.process_time() - c0
+            rss_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t0 = time.perf_counter()
         text = scan_text.render(report)
         t_text = time.perf_counter() - t0
@@ -145,6 +162,36 @@ def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, ht
             "html_mb": html_mb, "sarif_s": t_sarif, "sarif_mb": sarif_mb, "rss_mb": rss, "rss_scan_mb": rss_scan, "findings": len(report.findings)}
 
 
+def _helpers_cpu() -> float:
+    """CPU time of the child processes waited for (the prefetch helper that parses binaries ahead of the scan)."""
+    t = os.times()
+    return t.children_user + t.children_system
+
+
+def one_fix(size: int, modules: int, apps: int, profile: bool, dump: Path | None, shape: str) -> dict[str, float]:
+    """Build, plan the fix (dry run) and render it in this process (the child)."""
+    from iisbitness.api import ScanOptions
+    from iisbitness.formats import fix_json, fix_text
+    from iisbitness.scan.fix import plan_fix
+
+    with tempfile.TemporaryDirectory(prefix="iisbitness-bench-pools-") as tmp:
+        image = Path(tmp)
+        build(image, size, modules, apps, shape)
+        with _profiled(profile):
+            t0, c0, h0 = time.perf_counter(), time.process_time(), _helpers_cpu()
+            plan = plan_fix(image, ScanOptions())
+            t_fix, c_fix, h_fix = time.perf_counter() - t0, time.process_time() - c0, _helpers_cpu() - h0
+        t0 = time.perf_counter()
+        text = fix_text.render(plan, applied=False)
+        t_text = time.perf_counter() - t0
+        if dump is not None:
+            (dump / f"fix-{shape}-{size}.txt").write_text(text.replace(str(image), "IMAGE"))
+            (dump / f"fix-{shape}-{size}.json").write_text(fix_json.render(plan, False).replace(str(image), "IMAGE"))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"pools": size, "fix_s": t_fix, "fix_cpu_s": c_fix, "helpers_cpu_s": h_fix, "text_s": t_text, "rss_mb": rss,
+            "findings": len(plan.report.findings), "chosen": len(plan.chosen), "left": len(plan.left)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,2000,5000,10000")
@@ -161,17 +208,21 @@ def main() -> None:
                         help="render JSON only up to this many pools (linear since scan/2's fix table: about "
                              "9 KB a pool)")
     parser.add_argument("--dump", type=Path)
+    parser.add_argument("--fix", action="store_true", help="time fix's dry run (plan_fix) instead of the scan")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.modules is None:
         args.modules = 4 if args.shape == "global" else 0
+    if args.child and args.fix:
+        print(json.dumps(one_fix(args.child, args.modules, args.apps, args.profile, args.dump, args.shape)))
+        return
     if args.child:
         print(json.dumps(one(args.child, args.modules, args.apps, args.profile, args.dump, args.html,
                              args.child <= args.json_up_to, args.shape, args.format == "sarif")))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     bins = ", an x86 assembly and a native x86 DLL in each application's bin" if args.shape == "bin" else ""
-    print(f"scan of N pools, {args.modules} mismatched x86 global modules{bins}, {args.apps} applications a pool "
+    print(f"{'fix (dry run)' if args.fix else 'scan'} of N pools, {args.modules} mismatched x86 global modules{bins}, {args.apps} applications a pool "
           "(bench_pools.py)")
     for n in sizes:
         cmd = [sys.executable, __file__, "--child", str(n), "--shape", args.shape, "--modules", str(args.modules),
@@ -180,12 +231,17 @@ def main() -> None:
             cmd.append("--profile")
         if args.html:
             cmd.append("--html")
-        cmd += ["--format", args.format]
+        cmd += ["--format", args.format] + (["--fix"] if args.fix else [])
         if args.dump is not None:
             args.dump.mkdir(parents=True, exist_ok=True)
             cmd += ["--dump", str(args.dump)]
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
+        if args.fix:
+            print(f"  {r['pools']:>6,} pools: fix {r['fix_s']:7.2f} s (CPU {r['fix_cpu_s']:.2f} s = "
+                  f"{r['fix_cpu_s'] / n * 1000:.2f} ms a pool; its helper processes {r['helpers_cpu_s']:.2f} s), text {r['text_s']:.2f} s; peak RSS {r['rss_mb']:.0f} MB; "
+                  f"{r['findings']:,.0f} findings, {r['chosen']:,.0f} fixes chosen, {r['left']:,.0f} left", flush=True)
+            continue
         html = f", html {r['html_s']:.2f} s ({r['html_mb']:.1f} MB)" if args.html else ""
         if args.format == "sarif":
             html += f", sarif {r['sarif_s']:.2f} s ({r['sarif_mb']:.1f} MB)"

@@ -261,13 +261,23 @@ def test_fixes_that_pass_alone_but_conflict_together_are_not_combined() -> None:
 
     empty = LoadPlan(Server(Arch.X64, "test", "cfg", (), (), ()), ())
 
-    def reanalyse(edits: tuple[Edit, ...]) -> Analysis:
-        left = [f for f, e in ((f1, e1), (f2, e2)) if e not in edits]
-        # NOTE: each alone is fine; both break C
-        return Analysis(left + ([broken] if e1 in edits and e2 in edits else []), empty, empty)
+    class Reanalyses:
+        """The model is the edits made; a re-analysis of some pools shows their findings only."""
+
+        def start(self) -> tuple[Edit, ...]:
+            return ()
+
+        def edited(self, model: tuple[Edit, ...], edits: tuple[Edit, ...]) -> tuple[Edit, ...]:
+            return model + edits
+
+        def analyse(self, model: tuple[Edit, ...], pools: frozenset[str] | None) -> Analysis:
+            left = [f for f, e in ((f1, e1), (f2, e2)) if e not in model]
+            # NOTE: each alone is fine; both break C
+            found = left + ([broken] if e1 in model and e2 in model else [])
+            return Analysis([f for f in found if pools is None or (f.pool or "").lower() in pools], empty, empty)
 
     report = Report(ServerSummary("iis7+", "img", "cfg", Arch.X64, "test", False), (), (f1, f2), (), ())
-    chosen, left, edits, outcome = _choose(report, [1, 2], reanalyse)
+    chosen, left, edits, outcome = _choose(report, [1, 2], Reanalyses())
     assert [c.number for c in chosen] == [1] and edits == (e1,)
     assert [(x.number, "conflicts" in x.reason) for x in left] == [(2, True)]
     assert outcome is not None and outcome.clears

@@ -202,14 +202,6 @@ def outcome(before: Collection[tuple[str, ...]], targets: Collection[tuple[str, 
                    tuple(a for a in new if a not in shown), effects, shown)
 
 
-def check_edits(findings: Sequence[Finding], targets: Collection[tuple[str, ...]], edits: tuple[Edit, ...],
-                reanalyse: Reanalyse) -> Outcome:
-    """Re-analyse with ``edits`` (one fix, or several fixes combined) made: the same test
-    :func:`verify` applies to each fix alone, for the findings whose keys are ``targets``."""
-    analysis = reanalyse(edits)
-    return outcome({f.key for f in findings}, set(targets), analysis.findings, analysis)
-
-
 def _listed(items: Sequence[str]) -> str:
     """The first four of ``items``, ``; ``-separated, then how many more."""
     return "; ".join(items[:4]) + (f"; and {len(items) - 4} more" if len(items) > 4 else "")

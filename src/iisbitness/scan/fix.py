@@ -7,7 +7,8 @@ start the pools touched, :func:`pool_actions`):
 2. for each chosen finding (``--rule``, ``--finding``) not yet cleared by the fixes already taken,
    take its first fix that verification marked ``verified=True`` and that still clears every
    targeted finding, adding none, when re-analysed *together* with the fixes already taken
-   (:func:`iisbitness.fixes.verify.check_edits`); a fix that conflicts is left out, with why.
+   (each fix re-analysed in the pools its edits change, on the model with the fixes taken made, and the combined
+   edits once on the whole server: :func:`_choose`); a fix that conflicts is left out, with why.
    ``--fix N`` takes fix N as ``scan`` numbers it (the caller's ``numbering``) for every finding offering it;
    the plan carries the side effects of all the fixes taken together (:attr:`FixPlan.side_effects`);
 3. turn the combined edits into byte-level file changes (the backend's ``changes``);
@@ -17,23 +18,26 @@ start the pools touched, :func:`pool_actions`):
 from __future__ import annotations
 
 import hashlib
+import logging
 import subprocess
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol, TypeVar, cast
 
 from iisbitness.config.apphost import config_refused, shared_config_unread
 from iisbitness.errors import FixError, IisBitnessError, ServerImageError
 from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
-from iisbitness.fixes.verify import Outcome, Reanalyse, check_edits
+from iisbitness.fixes.verify import Analysis, Outcome, outcome
 from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
+from iisbitness.model.edits import touched_pools as pools_of_edits
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.prefetch import read_ahead
 from iisbitness.report import Report
@@ -42,13 +46,15 @@ from iisbitness.scan.backend import Backend
 from iisbitness.scan.baseline import apply_baseline
 from iisbitness.scan.pipeline import (
     Progress,
+    Reanalysis,
     ScanOptions,
     analyse,
     open_image,
     read_backend,
-    reanalysers,
     run_rules,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,23 +138,103 @@ def _fixable(f: Finding) -> list[Fix]:
     return [x for x in f.fixes if x.verified is True and x.edits]
 
 
-def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse: Reanalyse,
-            everything: Sequence[Finding] | None = None, progress: Progress | None = None
+Key = tuple[str, ...]
+"""A finding's :attr:`~iisbitness.findings.Finding.key`; its second item is the pool's lower-case name ("" for none)."""
+
+M = TypeVar("M")
+
+
+class Reanalyses(Protocol[M]):
+    """What :func:`_choose` re-analyses with (:class:`iisbitness.scan.pipeline.Reanalysis`): a model of the server
+    (``M``), the model with more edits made, and every finding of a model, of the whole server or of some pools."""
+
+    def start(self) -> M:
+        """The model as it is."""
+        ...
+
+    def edited(self, model: M, edits: tuple[Edit, ...]) -> M:
+        """``model`` with ``edits`` made too, in order."""
+        ...
+
+    def analyse(self, model: M, pools: frozenset[str] | None) -> Analysis:
+        """Every finding of every rule of ``model`` (of the pools ``pools`` names, lower case, when not None)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Tried:
+    """A fix's edits added to those taken: the model with them made, and what re-analysis shows of the pools it
+    re-analysed (``scope``; None: the whole server): each pool's finding keys, and whether it breaks anything; the
+    whole server's analysis itself (None for a scoped one)."""
+
+    model: object
+    scope: frozenset[str] | None
+    keys: dict[str, set[Key]]
+    broken: bool
+    analysis: Analysis | None = None
+
+
+def _by_pool(keys: Iterable[Key]) -> dict[str, set[Key]]:
+    out: dict[str, set[Key]] = {}
+    for k in keys:
+        out.setdefault(k[1], set()).add(k)
+    return out
+
+
+def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses: Reanalyses[M],
+            everything: Sequence[Finding] | None = None, progress: Progress | None = None, *, scoped: bool = True
             ) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
     """``numbers``: finding numbers (their first fix that works), or ``(finding number, fix)`` for that fix;
     ``everything``: every finding of every rule (the report may show a selection), which a fix must not add to;
-    ``progress``: told which of ``numbers`` is being verified (``fix`` can take minutes on a large server)."""
+    ``progress``: told which of ``numbers`` is being verified (``fix`` can take minutes on a large server).
+
+    Each fix is judged with every fix taken before it made too, against every rule: it must clear its finding and
+    leave every finding already targeted cleared, adding no breakage (:func:`iisbitness.fixes.verify.outcome`).
+    ``scoped`` (issue 25): a fix whose new edits change only some pools (:func:`iisbitness.model.edits.touched_pools`)
+    is re-analysed in those pools alone, on the model with the earlier fixes made, and the other pools keep what
+    re-analysis showed of them before: a choice linear in the pools, not a whole-server re-analysis per finding. A fix
+    that can change any pool (a global module's or a filter's preCondition, a compression scheme removed, IIS 6 and
+    IIS Express switches) is re-analysed on the whole server; so is every fix a scoped re-analysis would leave out,
+    before it is left out. The combined edits are then re-analysed on the whole server once (the outcome returned;
+    none more when the last fix taken was re-analysed there); should that ever differ from what the scoped
+    re-analyses showed, the choice is made again with whole-server re-analyses only (``scoped=False``: one per fix
+    tried, as before issue 25), and a warning logged."""
+    baseline = report.findings if everything is None else everything
+    before = {f.key for f in baseline}
     chosen: list[Chosen] = []
     left: list[Left] = []
     edits: tuple[Edit, ...] = ()
-    targets: set[tuple[str, ...]] = set()
-    current: Outcome | None = None
+    made: set[Edit] = set()
+    targets: dict[str, set[Key]] = {}
+    model = reanalyses.start()
+    after = _by_pool(before)
+    taken = False
+    tried: dict[tuple[Edit, ...], _Tried] = {}
+    last: Analysis | None = None  # NOTE: the whole server's analysis of the edits taken, when the last fix had one
+
+    def attempt(added: tuple[Edit, ...], whole: bool) -> _Tried:
+        new = reanalyses.edited(model, added) if added else model
+        scope = None if whole else pools_of_edits(added)
+        if scope is not None and not scope:
+            return _Tried(new, scope, {}, False)  # NOTE: every edit already made: nothing changes
+        analysis = reanalyses.analyse(new, scope)
+        found = analysis.findings if scope is None else [a for a in analysis.findings if a.key[1] in scope]
+        return _Tried(new, scope, _by_pool(a.key for a in found), bool(outcome(before, (), found, analysis).added),
+                      analysis if scope is None else None)
+
+    def clears(t: _Tried, key: Key) -> bool:
+        if t.broken:
+            return False
+        pools = targets.keys() if t.scope is None else t.scope
+        wanted = [key, *(k for p in pools for k in targets.get(p, ()))]
+        return not any(k in (t.keys if t.scope is None or k[1] in t.scope else after).get(k[1], ()) for k in wanted)
+
     for i, item in enumerate(numbers, 1):
         n, want = item if isinstance(item, tuple) else (item, None)
         f = report.findings[n - 1]
         if progress is not None:
             progress(f"verifying the fixes together: finding {i} of {len(numbers)}")
-        if current is not None and f.key not in {a.key for a in current.after}:
+        if taken and f.key not in after.get(f.key[1], ()):
             continue  # cleared by a fix already taken
         fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
         harmless = [x for x in fixes if not x.breaks_requests and not x.removes_security] if want is None else fixes
@@ -173,18 +259,40 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyse:
                              "no verified fix that changes configuration"))
             continue
         for fix in fixes:
-            combined = edits + tuple(e for e in fix.edits if e not in edits)
-            result = check_edits(report.findings if everything is None else everything, targets | {f.key}, combined,
-                                 reanalyse)
-            if result.clears:
+            added = tuple(e for e in fix.edits if e not in made)
+            t = tried.get(added)
+            if t is None:
+                t = tried[added] = attempt(added, not scoped)
+            if not clears(t, f.key) and t.scope:
+                # NOTE: left out only on the whole server's word: the pools a scoped re-analysis did not see
+                # cannot make a fix clear, but a fix is never refused on less than main's check (issue 25)
+                t = tried[added] = attempt(added, True)
+            if clears(t, f.key):
                 chosen.append(Chosen(n, f, fix))
-                edits, current = combined, result
-                targets.add(f.key)
+                edits, model, taken = edits + added, cast(M, t.model), True
+                made.update(added)
+                last = t.analysis
+                if t.scope is None:
+                    after = t.keys
+                else:
+                    after.update({p: t.keys.get(p, set()) for p in t.scope})
+                targets.setdefault(f.key[1], set()).add(f.key)
+                tried.clear()
                 break
+            if t.analysis is not None:  # NOTE: a whole server's plan kept for each fix left out would add up
+                tried[added] = replace(t, analysis=None)
         else:
             left.append(Left(n, f, "each verified fix conflicts with the fixes already chosen "
                                    "(together they would leave a finding or add one)"))
-    return chosen, left, edits, current
+    if not taken:
+        return chosen, left, edits, None
+    final = last or reanalyses.analyse(model, None)  # NOTE: once, unless the last fix taken had the whole server's
+    result = outcome(before, {k for keys in targets.values() for k in keys}, final.findings, final)
+    if scoped and last is None and (not result.clears or {a.key for a in result.after} != {k for keys in after.values() for k in keys}):
+        log.warning("fix: the fixes chosen pool by pool re-analyse differently on the whole server; choosing again "
+                    "with whole-server re-analyses")
+        return _choose(report, numbers, reanalyses, everything, progress, scoped=False)
+    return chosen, left, edits, result
 
 
 class FindingNumberError(IisBitnessError):
@@ -263,7 +371,6 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     if (refused := config_refused(report.problems, before.server.config_file)) is not None:
         # NOTE: IIS fails reading that section, so no edit of the file runs as verified until the refusal is corrected
         raise ServerImageError(f"{refused.where}: {refused.message}; fix plans no edit until this is corrected")
-    reanalyse, _ = reanalysers(backend, ctx, before, every)
 
     items: list[int | tuple[int, Fix]] = list(select(report, rules, numbers))
     if fixes:
@@ -271,7 +378,8 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
             raise FixNumberError("--fix needs the scan's fix numbering")
         allowed = set(items) if rules or numbers else None
         items = [t for t in select_fixes(report, fixes, numbering) if allowed is None or t[0] in allowed]
-    chosen, left, edits, result = _choose(report, items, reanalyse, run_rules(before, every), options.progress)
+    chosen, left, edits, result = _choose(report, items, Reanalysis(backend, ctx, before, every), run_rules(before, every),
+                                             options.progress)
     if options.progress:
         options.progress("planning the file changes")
     return _planned(backend, img, report, chosen, left, edits, result, image is None)

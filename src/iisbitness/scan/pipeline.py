@@ -138,11 +138,8 @@ def with_start_note(plan: LoadPlan, finding: Finding) -> Finding:
                                   "starts, and this applies once someone starts it.")
 
 
-def _of_pools(plan: LoadPlan, edits: tuple[Edit, ...]) -> LoadPlan:
-    """``plan`` with only the loads, skips and outlooks of the pools ``edits`` touch (see ``verify``)."""
-    pools = touched_pools(edits)
-    if pools is None:
-        return plan
+def _of_pools(plan: LoadPlan, pools: frozenset[str]) -> LoadPlan:
+    """``plan`` with only the loads, skips and outlooks of ``pools`` (lower-case names; see ``verify``)."""
     return replace(plan, loads=tuple(ld for ld in plan.loads if ld.process.pool is not None
                                      and ld.process.pool.name.lower() in pools),
                    skipped=tuple(s for s in plan.skipped if s.process.pool is not None
@@ -511,27 +508,47 @@ def _scratch(ctx: PlanContext) -> PlanContext:
     return replace(ctx, plans=ChainMap({}, ctx.plans))
 
 
-def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple[Rule, ...]
-                ) -> tuple[Callable[[tuple[Edit, ...]], Analysis], Callable[[tuple[Edit, ...]], Analysis]]:
-    """``(reanalyse, reanalyse_pools)`` for :func:`iisbitness.fixes.verify.verify`: ``plan`` (the server as it is)
-    against the edited server's plan, of the whole server or of the pools the edits touch."""
+class Reanalysis:
+    """Re-analyses of edited copies of the server model against ``plan`` (the server as it is), for fix verification
+    (:func:`reanalysers`) and ``fix``'s choice of fixes (:func:`iisbitness.scan.fix.plan_fix`), which keeps one edited
+    model per step and adds each new fix's edits to it (:meth:`edited`) rather than making every edit again.
 
-    def whole(edits: tuple[Edit, ...]) -> Analysis:
-        after = backend.edited(edits).plan(_scratch(ctx))
-        return Analysis(run_rules(after, rules), plan, after)
+    A re-analysis is of the whole server, or of some pools only (:meth:`analyse`): their plan is built alone and
+    compared with ``plan``'s loads, skipped loads and outlooks of the same pools."""
 
-    by_pool: dict[str, tuple[list[Load], list[Skipped]]] = {}
+    def __init__(self, backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple[Rule, ...]) -> None:
+        self.backend, self.ctx, self.plan, self.rules = backend, ctx, plan, rules
+        self._by_pool: dict[str, tuple[list[Load], list[Skipped]]] = {}
 
-    def before(edits: tuple[Edit, ...]) -> LoadPlan:
-        """``plan``'s loads, skipped loads and outlooks of the pools ``edits`` touch, from an index built once (not a
-        pass over the server per fix: issue 11; the outlooks by :meth:`LoadPlan.outlook_of`). Its skips and outlooks
-        too, as :func:`_of_pools` keeps them in the plan after: a worker whose entries a preCondition all keeps out is
-        in both plans, so a fix that runs it at another architecture is not taken for a new worker
+    def start(self) -> Backend:
+        """The model as it is (no edit made)."""
+        return self.backend
+
+    def edited(self, model: Backend, edits: tuple[Edit, ...]) -> Backend:
+        """``model`` with ``edits`` made too (a copy; edits are made in order, so that ``edited(edited(b, x), y)``
+        is ``b.edited(x + y)``)."""
+        return model.edited(edits)
+
+    def analyse(self, model: Backend, pools: frozenset[str] | None) -> Analysis:
+        """Every finding of every rule of ``model``'s plan, with ``plan`` and that plan: of the whole server when
+        ``pools`` is None, else of those pools (lower-case names) only, both plans cut to them."""
+        if pools is None:
+            after = model.plan(_scratch(self.ctx))
+            return Analysis(run_rules(after, self.rules), self.plan, after)
+        after = _of_pools(model.plan(_scratch(self.ctx), pools), pools)
+        return Analysis(run_rules(after, self.rules), self._before(pools), after)
+
+    def _before(self, pools: frozenset[str]) -> LoadPlan:
+        """``plan``'s loads, skipped loads and outlooks of ``pools``, from an index built once (not a pass over the
+        server per fix: issue 11; the outlooks by :meth:`LoadPlan.outlook_of`). Its skips and outlooks too, as
+        :func:`_of_pools` keeps them in the plan after: a worker whose entries a preCondition all keeps out is in both
+        plans, so a fix that runs it at another architecture is not taken for a new worker
         (:func:`iisbitness.fixes.effects.side_effects`).
 
         NOTE: a process's loads follow one another in the plan (:attr:`LoadPlan.loads`): its pool's lists are looked
         up (and its name lower-cased) once per run of them, not per load (19,194 loads of 101 processes in a
         10,000-assembly scan: issue 25)."""
+        plan, by_pool = self.plan, self._by_pool
         if not by_pool:
             process, loads = None, None
             for ld in plan.loads:
@@ -543,15 +560,25 @@ def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple
             for sk in plan.skipped:
                 if sk.process.pool is not None:
                     by_pool.setdefault(sk.process.pool.name.lower(), ([], []))[1].append(sk)
-        touched = sorted(touched_pools(edits) or frozenset())
+        touched = sorted(pools)
         parts = [by_pool.get(p, ([], [])) for p in touched]
         return replace(plan, loads=tuple(ld for part in parts for ld in part[0]),
                        skipped=tuple(sk for part in parts for sk in part[1]),
                        outlook=tuple(o for p in touched if (o := plan.outlook_of(p)) is not None))
 
+
+def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple[Rule, ...]
+                ) -> tuple[Callable[[tuple[Edit, ...]], Analysis], Callable[[tuple[Edit, ...]], Analysis]]:
+    """``(reanalyse, reanalyse_pools)`` for :func:`iisbitness.fixes.verify.verify`: ``plan`` (the server as it is)
+    against the edited server's plan, of the whole server or of the pools the edits touch
+    (:func:`iisbitness.model.edits.touched_pools`; the whole server when they can change any)."""
+    again = Reanalysis(backend, ctx, plan, rules)
+
+    def whole(edits: tuple[Edit, ...]) -> Analysis:
+        return again.analyse(backend.edited(edits), None)
+
     def pools(edits: tuple[Edit, ...]) -> Analysis:
-        after = _of_pools(backend.edited(edits).plan(_scratch(ctx), touched_pools(edits)), edits)
-        return Analysis(run_rules(after, rules), before(edits), after)
+        return again.analyse(backend.edited(edits), touched_pools(edits))
 
     return whole, pools
 
