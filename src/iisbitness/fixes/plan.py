@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from lxml import etree
 
 from iisbitness.arch import Arch
 from iisbitness.config.xml import attr, local_name
 from iisbitness.errors import FixError
-from iisbitness.fixes.text import Document, Edits, Rewrite, set_attributes, xml_attr_value
+from iisbitness.findings import LineReplacement
+from iisbitness.fixes.text import (
+    Document,
+    Edits,
+    Rewrite,
+    Text,
+    line_replacements,
+    set_attributes,
+    xml_attr_value,
+)
 from iisbitness.model.edits import (
     FRAMEWORK_FOLDER,
     Edit,
@@ -39,19 +47,59 @@ Read = Callable[[str], bytes]
 """Read a configuration file by the name the model gives it (``ConfigSource.file``)."""
 
 
-@dataclass(frozen=True, slots=True)
 class FileChange:
     """The new content of one configuration file.
 
     Attributes:
-        shown: the file as the model names it. before: its bytes as read. after: its bytes with
-        the edits made. changes: one line per change, for the plan (``line 27: pool 'X': ...``).
+        shown: the file as the model names it. before: its bytes as read. after: its bytes with the edits made
+        (given, or made at first use from ``edits``: planned for text edits alone, :class:`Documents`
+        ``text_edits``, checked to parse either way). changes: one line per change, for the plan
+        (``line 27: pool 'X': ...``). edits: the pending edits that make it, when planned here
+        (:class:`iisbitness.fixes.text.Edits`).
+
+    Raises:
+        ValueError: (constructor) neither ``after`` nor ``edits`` given.
     """
 
-    shown: str
-    before: bytes
-    after: bytes
-    changes: tuple[str, ...]
+    __slots__ = ("_after", "before", "changes", "edits", "shown")
+
+    def __init__(self, shown: str, before: bytes, after: bytes | None, changes: tuple[str, ...],
+                 edits: Edits | None = None) -> None:
+        if after is None and edits is None:
+            raise ValueError("FileChange: give its bytes after or the edits that make them")
+        self.shown, self.before, self._after, self.changes, self.edits = shown, before, after, changes, edits
+
+    @property
+    def after(self) -> bytes:
+        """The file's bytes with the edits made."""
+        if self._after is None:
+            assert self.edits is not None
+            self._after = self.edits.doc.text.encode(self.edits.text_after())
+        return self._after
+
+    @property
+    def replacements(self) -> tuple[LineReplacement, ...]:
+        """The change as whole-line replacements of ``before``'s lines: read from the edits' own offsets when planned
+        here (:meth:`iisbitness.fixes.text.Edits.line_replacements`: the changed lines' cost, not the file's), else
+        from the two texts compared (:func:`iisbitness.fixes.text.line_replacements`).
+
+        Raises:
+            FixError: ``before`` or ``after`` cannot be decoded as the file's text.
+        """
+        if self.edits is not None:
+            return self.edits.line_replacements()
+        return line_replacements(*(Text.decode(b, self.shown).text for b in (self.before, self.after)))
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the same file gets the same bytes, by the same changes (however they were planned)."""
+        if not isinstance(other, FileChange):
+            return NotImplemented
+        return (self.shown, self.before, self.changes, self.after) == (other.shown, other.before, other.changes, other.after)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"FileChange(shown={self.shown!r}, changes={self.changes!r})"
 
 
 class Documents:
@@ -59,11 +107,17 @@ class Documents:
     are planned on it: pass it to :func:`plan_changes` as its ``read`` (it is a :data:`Read` too). A file that cannot
     be parsed raises its same :class:`FixError` each time it is asked for. Sound because neither :class:`Document` nor
     :class:`Edits` changes the parsed tree: the edits are kept beside it, as offsets into the original text.
+
+    With ``text_edits`` (the changes wanted as text edits alone, :attr:`FileChange.replacements`, as SARIF's
+    ``artifactChanges``), each result is checked on its changed pieces (:meth:`Edits.check`) and its bytes
+    (:attr:`FileChange.after`) made only when asked for: a fix costs what it changes, not a pass over the file. Without
+    it, each result is made and parsed whole (:meth:`Edits.result`), as ``fix`` writes it.
     """
 
-    def __init__(self, read: Read) -> None:
+    def __init__(self, read: Read, *, text_edits: bool = False) -> None:
         self._read = read
         self._docs: dict[str, Document | FixError] = {}
+        self.text_edits = text_edits
 
     def __call__(self, shown: str) -> bytes:
         """The file's bytes (:data:`Read`)."""
@@ -110,9 +164,15 @@ class _Files:
     def result(self) -> list[FileChange]:
         out = []
         for shown, e in self.edits.items():
+            notes = tuple(n for _, n in sorted(self.notes[shown]))
+            if self._docs.text_edits:  # NOTE: checked on the changed pieces; bytes made only if asked for
+                e.check()
+                if e.line_replacements():
+                    out.append(FileChange(shown, e.doc.original, None, notes, e))
+                continue
             after = e.result()
             if after != e.doc.original:
-                out.append(FileChange(shown, e.doc.original, after, tuple(n for _, n in sorted(self.notes[shown]))))
+                out.append(FileChange(shown, e.doc.original, after, notes, e))
         return out
 
 
