@@ -321,26 +321,28 @@ class Edits:
 
     def check(self) -> None:
         """Check that the edited file would parse, as :meth:`result` does, reading only what changed: each rewritten
-        start tag (with its end tag) and each inserted text is parsed in its place's context, under as many
-        elements as its parent has ancestors (the nesting limit counts them) declaring the namespaces in scope there.
-        The original parsed, and every other byte stays (a removal takes out a whole element, with only white space
-        beside it), so the result is well-formed exactly when every changed piece is; a change beside the root
-        element (outside any parent) has the whole result parsed.
+        start tag (with the element's content and end tag as read) and each inserted text is parsed in its place's
+        context, under as many elements as its parent has ancestors (the nesting limit counts them), the outermost
+        declaring the namespaces in scope there. The original parsed, and every other byte stays (a removal takes out
+        a whole element, with only white space beside it), so a result whose changed pieces all parse parses; a
+        piece is held to more than the whole file would be only where an inserted text is not whole elements
+        (``</a><a>``), which no fix inserts. A change of the root element or beside it has the whole result parsed.
 
         Raises:
             FixError: a piece would not parse (the message names the file and the line of the change), or two
                 changes overlap.
         """
-        for op in self._ops():
+        ops = self._ops()
+        if any(op.el.getparent() is None for op in ops):
+            self.result()  # NOTE: the root element changed, or something beside it: the whole result parsed
+            return
+        for op in ops:
             if op.kind == "remove":
                 continue
             parent = op.el.getparent()
-            if parent is None:
-                self.result()
-                continue
-            piece = op.new
-            if op.kind == "tag" and self.doc.spans[op.el].end != self.doc.spans[op.el].tag_end:
-                piece += f"</{self.doc.spans[op.el].name}>"
+            span = self.doc.spans[op.el]
+            # NOTE: a start tag with its content as read (the namespaces it declares may be the content's)
+            piece = op.new + self.doc.text.text[span.tag_end:span.end] if op.kind == "tag" else op.new
             depth = sum(1 for _ in parent.iterancestors()) + 1
             decls = "".join(f' xmlns:{k}="{xml_attr_value(v)}"' if k else f' xmlns="{xml_attr_value(v)}"'
                             for k, v in parent.nsmap.items())
@@ -390,28 +392,38 @@ class Edits:
             local: list[LineReplacement] = []
             old_lines, new_lines = lines[a:b], new.splitlines(keepends=True)
             _replace(old_lines, 0, len(old_lines), new_lines, 0, len(new_lines), local)
-            limit = groups[k + 1][0] if k + 1 < len(groups) else len(lines)
-            for i, r in enumerate(local):
-                stop = local[i + 1].start - 1 + a if i + 1 < len(local) else limit
-                out.append(_slid(lines, LineReplacement(r.start + a, r.end + a, r.text), stop))
-        return tuple(out)
+            out += (LineReplacement(r.start + a, r.end + a, r.text) for r in local)
+        # NOTE: a line inserted or removed beside lines equal to it goes where comparing the whole texts puts it: the
+        # common start set aside first moves the first change down, the common end then moves the last one up
+        last = len(out) - 1
+        for i, r in enumerate(out):
+            if 0 < i == last:
+                out[i] = _slid(lines, r, out[i - 1].end - 1, down=False)
+            else:
+                out[i] = _slid(lines, r, out[i + 1].start - 1 if i < last else len(lines), down=True)
+        joined: list[LineReplacement] = []
+        for r in out:  # NOTE: changes brought together by a move are one, as that comparison gives them
+            if joined and joined[-1].end == r.start:
+                prev = joined.pop()
+                r = LineReplacement(prev.start, r.end, prev.text + r.text)
+            joined.append(r)
+        return tuple(joined)
 
 
-def _slid(lines: list[str], r: LineReplacement, stop: int) -> LineReplacement:
-    """``r`` (a pure insertion or removal) moved down past the lines equal to the one it inserts or removes first,
-    up to line index ``stop`` (0-based), as :func:`line_replacements`' prefix comparison places it; any other as is."""
-    p = r.start - 1
-    if r.start == r.end and r.text:
-        ins = r.text.splitlines(keepends=True)
-        while p < stop and lines[p] == ins[0]:
-            ins, p = [*ins[1:], ins[0]], p + 1
-        return LineReplacement(p + 1, p + 1, "".join(ins)) if p != r.start - 1 else r
-    if r.start < r.end and not r.text:
-        q = r.end - 1
-        while q < stop and lines[p] == lines[q]:
-            p, q = p + 1, q + 1
-        return LineReplacement(p + 1, q + 1, "") if p != r.start - 1 else r
-    return r
+def _slid(lines: list[str], r: LineReplacement, bound: int, *, down: bool) -> LineReplacement:
+    """``r``, when a pure insertion or removal, moved past the lines equal to the one it inserts or removes at its
+    edge: ``down`` to line index ``bound`` (0-based, exclusive), else up to it; any other as is."""
+    p, q = r.start - 1, r.end - 1
+    ins = r.text.splitlines(keepends=True)
+    if (p == q) == (not ins):
+        return r  # NOTE: a replacement, or nothing at all
+    if down:
+        while q < bound and lines[q] == (ins[0] if ins else lines[p]):
+            p, q, ins = p + 1, q + 1, [*ins[1:], *ins[:1]]
+    else:
+        while p > bound and lines[p - 1] == (ins[-1] if ins else lines[q - 1]):
+            p, q, ins = p - 1, q - 1, [*ins[-1:], *ins[:-1]]
+    return r if p == r.start - 1 else LineReplacement(p + 1, q + 1, "".join(ins))
 
 
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
