@@ -337,13 +337,13 @@ class Edits:
             self.result()  # NOTE: the root element changed, or something beside it: the whole result parsed
             return
         for op in ops:
-            if op.kind == "remove":
-                continue
             parent = op.el.getparent()
+            if op.kind == "remove" or parent is None:
+                continue
             span = self.doc.spans[op.el]
             # NOTE: a start tag with its content as read (the namespaces it declares may be the content's)
             piece = op.new + self.doc.text.text[span.tag_end:span.end] if op.kind == "tag" else op.new
-            depth = sum(1 for _ in parent.iterancestors()) + 1
+            depth = len(list(parent.iterancestors())) + 1
             decls = "".join(f' xmlns:{k}="{xml_attr_value(v)}"' if k else f' xmlns="{xml_attr_value(v)}"'
                             for k, v in parent.nsmap.items())
             fragment = f"<w{decls}>" + "<w>" * (depth - 1) + piece + "</w>" * depth
