@@ -61,13 +61,14 @@ class FileChange:
         ValueError: (constructor) neither ``after`` nor ``edits`` given.
     """
 
-    __slots__ = ("_after", "before", "changes", "edits", "shown")
+    __slots__ = ("_after", "_replacements", "before", "changes", "edits", "shown")
 
     def __init__(self, shown: str, before: bytes, after: bytes | None, changes: tuple[str, ...],
                  edits: Edits | None = None) -> None:
         if after is None and edits is None:
             raise ValueError("FileChange: give its bytes after or the edits that make them")
         self.shown, self.before, self._after, self.changes, self.edits = shown, before, after, changes, edits
+        self._replacements: tuple[LineReplacement, ...] | None = None
 
     @property
     def after(self) -> bytes:
@@ -86,9 +87,10 @@ class FileChange:
         Raises:
             FixError: ``before`` or ``after`` cannot be decoded as the file's text.
         """
-        if self.edits is not None:
-            return self.edits.line_replacements()
-        return line_replacements(*(Text.decode(b, self.shown).text for b in (self.before, self.after)))
+        if self._replacements is None:
+            self._replacements = (self.edits.line_replacements() if self.edits is not None else
+                                  line_replacements(*(Text.decode(b, self.shown).text for b in (self.before, self.after))))
+        return self._replacements
 
     def __eq__(self, other: object) -> bool:
         """Equal when the same file gets the same bytes, by the same changes (however they were planned)."""
@@ -167,8 +169,9 @@ class _Files:
             notes = tuple(n for _, n in sorted(self.notes[shown]))
             if self._docs.text_edits:  # NOTE: checked on the changed pieces; bytes made only if asked for
                 e.check()
-                if e.line_replacements():
-                    out.append(FileChange(shown, e.doc.original, None, notes, e))
+                change = FileChange(shown, e.doc.original, None, notes, e)
+                if change.replacements:
+                    out.append(change)
                 continue
             after = e.result()
             if after != e.doc.original:

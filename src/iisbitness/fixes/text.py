@@ -356,13 +356,14 @@ class Edits:
 
     def line_replacements(self) -> tuple[LineReplacement, ...]:
         """The whole-line replacements (:class:`~iisbitness.findings.LineReplacement`, lines of
-        :attr:`Document.lines`) that make these edits, read from their own offsets: the lines each change touches
-        (by bisection of the line starts), changes on the same or neighbouring lines together, each group's lines
-        compared with their new text as :func:`line_replacements` compares whole texts (the lines both share at
-        its ends set aside; a line inserted or removed beside lines equal to it placed after them, as that
-        comparison places it). Costs what the changed lines do, not the file; gives :func:`line_replacements` of
-        the texts before and after (falls back to it where a change would join or split a line next to the
-        group, such as a ``\\r`` left before a ``\\n``).
+        :attr:`Document.lines`) that make these edits, read from their own offsets, in line order: the lines each
+        change touches (by bisection of the line starts), changes on the same or touching lines together, each group
+        compared with its new text as :func:`line_replacements` compares the whole texts (the lines both share at
+        its ends set aside, anchors, difflib). A line inserted or removed beside lines equal to it is moved where
+        that comparison puts it (the first change down past them, the last one up), and changes a move brings
+        together are one. Costs what the changed lines do, not the file. Gives :func:`line_replacements` of the
+        texts before and after wherever that comparison is not ambiguous (the corpus test), and falls back to it
+        where a change joins or splits a line beside its group (a ``\\r`` left before a ``\\n``).
 
         Raises:
             FixError: two changes overlap.
@@ -378,7 +379,7 @@ class Edits:
             else:
                 groups.append((a, b, [op]))
         out: list[LineReplacement] = []
-        for k, (a, b, group) in enumerate(groups):
+        for a, b, group in groups:
             parts: list[str] = []
             at = starts[a] if a < len(starts) else len(text)
             for op in group:
