@@ -40,7 +40,7 @@ from iisbitness.model.edits import (
     SetWow64,
 )
 from iisbitness.model.iis6 import Iis6Server
-from iisbitness.model.iis7 import AppPool, Server
+from iisbitness.model.iis7 import Application, AppPool, Server
 from iisbitness.model.source import ConfigSource
 
 Read = Callable[[str], bytes]
@@ -120,10 +120,22 @@ class Documents:
         self._read = read
         self._docs: dict[str, Document | FixError] = {}
         self.text_edits = text_edits
+        self._apps: dict[int, tuple[Server, dict[tuple[str, str], list[tuple[int, Application]]]]] = {}
 
     def __call__(self, shown: str) -> bytes:
         """The file's bytes (:data:`Read`)."""
         return self._read(shown)
+
+    def applications(self, server: Server) -> dict[tuple[str, str], list[tuple[int, Application]]]:
+        """``server``'s applications by lower-case ``(site, path)``, each with its place in configuration order, built
+        once per server (a split's plan looked its applications up in a walk of every application: issue 25)."""
+        found = self._apps.get(id(server))
+        if found is None or found[0] is not server:
+            index: dict[tuple[str, str], list[tuple[int, Application]]] = {}
+            for i, a in enumerate(a for site in server.sites for a in site.applications):
+                index.setdefault((a.site.lower(), a.path.lower()), []).append((i, a))
+            found = self._apps[id(server)] = (server, index)
+        return found[1]
 
     def document(self, shown: str) -> Document:
         """The file parsed for editing.
@@ -145,13 +157,13 @@ class Documents:
 class _Files:
     def __init__(self, read: Read) -> None:
         # NOTE: one way to parse a file: a plain Read gets a Documents of its own (the cache of this plan alone)
-        self._docs = read if isinstance(read, Documents) else Documents(read)
+        self.docs = read if isinstance(read, Documents) else Documents(read)
         self.edits: dict[str, Edits] = {}
         self.notes: dict[str, list[tuple[int, str]]] = {}
 
     def get(self, shown: str) -> Edits:
         if shown not in self.edits:
-            self.edits[shown] = Edits.of(self._docs.document(shown))
+            self.edits[shown] = Edits.of(self.docs.document(shown))
             self.notes[shown] = []
         return self.edits[shown]
 
@@ -167,7 +179,7 @@ class _Files:
         out = []
         for shown, e in self.edits.items():
             notes = tuple(n for _, n in sorted(self.notes[shown]))
-            if self._docs.text_edits:  # NOTE: checked on the changed pieces; bytes made only if asked for
+            if self.docs.text_edits:  # NOTE: checked on the changed pieces; bytes made only if asked for
                 e.check()
                 change = FileChange(shown, e.doc.original, None, notes, e)
                 if change.replacements:
@@ -333,11 +345,11 @@ def _move(files: _Files, server: Server, edit: MoveToNewPool) -> None:
         values = {"managedRuntimeVersion": like.managed_runtime_version,
                   "managedPipelineMode": like.pipeline_mode.value} | _pool_values(server, edit.arch)
         _new_pool(files, server, edit.new_pool, values)
+    index = files.docs.applications(server)
     wanted = {(s.lower(), p.lower()) for s, p in edit.apps}
-    for app in (a for site in server.sites for a in site.applications):
-        if (app.site.lower(), app.path.lower()) in wanted:
-            el = _application(files.get(app.source.file).doc, app.source, app.path)
-            files.set(app.source.file, el, {"applicationPool": edit.new_pool}, f"application '{app.label}'")
+    for _, app in sorted((found for key in wanted for found in index.get(key, ())), key=lambda found: found[0]):
+        el = _application(files.get(app.source.file).doc, app.source, app.path)
+        files.set(app.source.file, el, {"applicationPool": edit.new_pool}, f"application '{app.label}'")
 
 
 def _application(doc: Document, src: ConfigSource, path: str) -> etree._Element:
