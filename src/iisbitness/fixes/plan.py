@@ -98,7 +98,9 @@ class FileChange:
             return NotImplemented
         return (self.shown, self.before, self.changes, self.after) == (other.shown, other.before, other.changes, other.after)
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        """Of the file and its change lines (equal changes have equal ones), as a frozen dataclass's was hashable."""
+        return hash((self.shown, self.changes))
 
     def __repr__(self) -> str:
         return f"FileChange(shown={self.shown!r}, changes={self.changes!r})"
