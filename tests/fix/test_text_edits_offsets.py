@@ -39,7 +39,7 @@ def _apply(before: str, reps: tuple[LineReplacement, ...]) -> str:
 def _random_edits(doc: Document, rng: random.Random) -> Edits:
     """One to three changes of the kinds plan_changes makes, on elements none of which holds another; a removal
     alone, as a fix makes it (a compression scheme taken out). Beside an insertion whose lines it shares, comparing
-    whole texts may pair the two's common lines (3 of 36,400 random sets here), text edits as right but not the same."""
+    whole texts may pair the two's common lines (8 of 36,400 random sets here), text edits as right but not the same."""
     elements = [el for el in doc.spans if el.getparent() is not None]
     chosen: list[etree._Element] = []
     for el in rng.sample(elements, min(len(elements), rng.randrange(1, 4))):
