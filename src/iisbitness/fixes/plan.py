@@ -189,7 +189,7 @@ class _Files:
                 continue
             after = e.result()
             if after != e.doc.original:
-                out.append(FileChange(shown, e.doc.original, after, notes, e))
+                out.append(FileChange(shown, e.doc.original, after, notes))  # NOTE: not the parsed tree kept with it
         return out
 
 
