@@ -61,3 +61,42 @@ def test_a_file_that_does_not_parse_fails_each_time(tmp_path: Path) -> None:
     for _ in range(2):
         with pytest.raises(FixError, match="web.config"):
             documents.document("web.config")
+
+
+def test_text_edits_alone_parse_and_compare_only_what_each_fix_changes(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Documents(text_edits=True)`` (``scan --format sarif``): each fix's result checked on its changed pieces and
+    its replacements read from its offsets; the file is parsed once and no fix makes or compares its whole text."""
+    from iisbitness.fixes import text
+
+    pools = "\n".join(f'<add name="P{i}" managedRuntimeVersion="v4.0" />' for i in range(400))
+    sites = "\n".join(site(f"S{i}", i + 1, f"P{i}", rf"C:\s{i}") for i in range(400))
+    img = make_image(tmp_path / "img", apphost(pools, sites, webserver=MODULES), {"M/m.dll": "module_x86.dll"})
+    image = open_image(img, ScanOptions())
+    backend = read_backend(image, Arch.X64, "test", ScanOptions())
+    assert isinstance(backend, Iis7Backend)
+    server = backend.server
+    size = len(image.host_of(server.config_file).read_bytes())
+    parsed: list[int] = []
+    real_parse = text.parse_bytes
+
+    def counting_parse(data: bytes, shown: str, *, start_lines: bool = True) -> object:
+        parsed.append(len(data))
+        return real_parse(data, shown, start_lines=start_lines)
+
+    monkeypatch.setattr(text, "parse_bytes", counting_parse)
+    monkeypatch.setattr(text, "line_replacements", None)  # NOTE: the whole-text comparison is not called
+    documents = Documents(lambda shown: image.host_of(shown).read_bytes(), text_edits=True)
+    fixes = [(SetPoolArch(f"P{i}", Arch.X86),) for i in range(0, 400, 40)]
+    fixes += [(SetGlobalModulePrecondition("M32", "bitness32"),)]
+    changes = [plan_changes(server, edits, documents) for edits in fixes]
+    reps = [c.replacements for (c,) in changes]
+    assert parsed[0] == size and all(n < 1000 for n in parsed[1:]), parsed
+    assert len(parsed) == 1 + len(fixes)
+    assert reps[1] == (text.LineReplacement(
+        45, 46, '<add name="P40" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />\n'),)
+    monkeypatch.undo()
+    fresh = [plan_changes(server, edits, lambda shown: image.host_of(shown).read_bytes()) for edits in fixes]
+    assert changes == fresh
+    # NOTE: what comparing the two whole texts gives (SARIF before this change)
+    assert reps == [text.line_replacements(*(b.decode() for b in (c.before, c.after))) for (c,) in fresh]

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from iisbitness.findings import LineReplacement
-from iisbitness.scan.pipeline import line_replacements
+from iisbitness.fixes.text import line_replacements
 
 
 def _apply(before: str, reps: tuple[LineReplacement, ...]) -> str:

@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from lxml import etree
 
 from iisbitness.arch import Arch
 from iisbitness.config.xml import attr, local_name
 from iisbitness.errors import FixError
-from iisbitness.fixes.text import Document, Edits, Rewrite, set_attributes, xml_attr_value
+from iisbitness.findings import LineReplacement
+from iisbitness.fixes.text import (
+    Document,
+    Edits,
+    Rewrite,
+    Text,
+    line_replacements,
+    set_attributes,
+    xml_attr_value,
+)
 from iisbitness.model.edits import (
     FRAMEWORK_FOLDER,
     Edit,
@@ -32,26 +40,70 @@ from iisbitness.model.edits import (
     SetWow64,
 )
 from iisbitness.model.iis6 import Iis6Server
-from iisbitness.model.iis7 import AppPool, Server
+from iisbitness.model.iis7 import Application, AppPool, Server
 from iisbitness.model.source import ConfigSource
 
 Read = Callable[[str], bytes]
 """Read a configuration file by the name the model gives it (``ConfigSource.file``)."""
 
 
-@dataclass(frozen=True, slots=True)
 class FileChange:
     """The new content of one configuration file.
 
     Attributes:
-        shown: the file as the model names it. before: its bytes as read. after: its bytes with
-        the edits made. changes: one line per change, for the plan (``line 27: pool 'X': ...``).
+        shown: the file as the model names it. before: its bytes as read. after: its bytes with the edits made
+        (given, or made at first use from ``edits``: planned for text edits alone, :class:`Documents`
+        ``text_edits``, checked to parse either way). changes: one line per change, for the plan
+        (``line 27: pool 'X': ...``). edits: the pending edits that make it, when planned here
+        (:class:`iisbitness.fixes.text.Edits`).
+
+    Raises:
+        ValueError: (constructor) neither ``after`` nor ``edits`` given.
     """
 
-    shown: str
-    before: bytes
-    after: bytes
-    changes: tuple[str, ...]
+    __slots__ = ("_after", "_replacements", "before", "changes", "edits", "shown")
+
+    def __init__(self, shown: str, before: bytes, after: bytes | None, changes: tuple[str, ...],
+                 edits: Edits | None = None) -> None:
+        if after is None and edits is None:
+            raise ValueError("FileChange: give its bytes after or the edits that make them")
+        self.shown, self.before, self._after, self.changes, self.edits = shown, before, after, changes, edits
+        self._replacements: tuple[LineReplacement, ...] | None = None
+
+    @property
+    def after(self) -> bytes:
+        """The file's bytes with the edits made."""
+        if self._after is None:
+            assert self.edits is not None
+            self._after = self.edits.doc.text.encode(self.edits.text_after())
+        return self._after
+
+    @property
+    def replacements(self) -> tuple[LineReplacement, ...]:
+        """The change as whole-line replacements of ``before``'s lines: read from the edits' own offsets when planned
+        here (:meth:`iisbitness.fixes.text.Edits.line_replacements`: the changed lines' cost, not the file's), else
+        from the two texts compared (:func:`iisbitness.fixes.text.line_replacements`).
+
+        Raises:
+            FixError: ``before`` or ``after`` cannot be decoded as the file's text.
+        """
+        if self._replacements is None:
+            self._replacements = (self.edits.line_replacements() if self.edits is not None else
+                                  line_replacements(*(Text.decode(b, self.shown).text for b in (self.before, self.after))))
+        return self._replacements
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the same file gets the same bytes, by the same changes (however they were planned)."""
+        if not isinstance(other, FileChange):
+            return NotImplemented
+        return (self.shown, self.before, self.changes, self.after) == (other.shown, other.before, other.changes, other.after)
+
+    def __hash__(self) -> int:
+        """Of the file and its change lines (equal changes have equal ones), as a frozen dataclass's was hashable."""
+        return hash((self.shown, self.changes))
+
+    def __repr__(self) -> str:
+        return f"FileChange(shown={self.shown!r}, changes={self.changes!r})"
 
 
 class Documents:
@@ -59,15 +111,33 @@ class Documents:
     are planned on it: pass it to :func:`plan_changes` as its ``read`` (it is a :data:`Read` too). A file that cannot
     be parsed raises its same :class:`FixError` each time it is asked for. Sound because neither :class:`Document` nor
     :class:`Edits` changes the parsed tree: the edits are kept beside it, as offsets into the original text.
+
+    With ``text_edits`` (the changes wanted as text edits alone, :attr:`FileChange.replacements`, as SARIF's
+    ``artifactChanges``), each result is checked on its changed pieces (:meth:`Edits.check`) and its bytes
+    (:attr:`FileChange.after`) made only when asked for: a fix costs what it changes, not a pass over the file. Without
+    it, each result is made and parsed whole (:meth:`Edits.result`), as ``fix`` writes it.
     """
 
-    def __init__(self, read: Read) -> None:
+    def __init__(self, read: Read, *, text_edits: bool = False) -> None:
         self._read = read
         self._docs: dict[str, Document | FixError] = {}
+        self.text_edits = text_edits
+        self._apps: dict[int, tuple[Server, dict[tuple[str, str], list[tuple[int, Application]]]]] = {}
 
     def __call__(self, shown: str) -> bytes:
         """The file's bytes (:data:`Read`)."""
         return self._read(shown)
+
+    def applications(self, server: Server) -> dict[tuple[str, str], list[tuple[int, Application]]]:
+        """``server``'s applications by lower-case ``(site, path)``, each with its place in configuration order, built
+        once per server (a split's plan looked its applications up in a walk of every application: issue 25)."""
+        found = self._apps.get(id(server))
+        if found is None or found[0] is not server:
+            index: dict[tuple[str, str], list[tuple[int, Application]]] = {}
+            for i, a in enumerate(a for site in server.sites for a in site.applications):
+                index.setdefault((a.site.lower(), a.path.lower()), []).append((i, a))
+            found = self._apps[id(server)] = (server, index)
+        return found[1]
 
     def document(self, shown: str) -> Document:
         """The file parsed for editing.
@@ -89,13 +159,13 @@ class Documents:
 class _Files:
     def __init__(self, read: Read) -> None:
         # NOTE: one way to parse a file: a plain Read gets a Documents of its own (the cache of this plan alone)
-        self._docs = read if isinstance(read, Documents) else Documents(read)
+        self.docs = read if isinstance(read, Documents) else Documents(read)
         self.edits: dict[str, Edits] = {}
         self.notes: dict[str, list[tuple[int, str]]] = {}
 
     def get(self, shown: str) -> Edits:
         if shown not in self.edits:
-            self.edits[shown] = Edits.of(self._docs.document(shown))
+            self.edits[shown] = Edits.of(self.docs.document(shown))
             self.notes[shown] = []
         return self.edits[shown]
 
@@ -110,9 +180,16 @@ class _Files:
     def result(self) -> list[FileChange]:
         out = []
         for shown, e in self.edits.items():
+            notes = tuple(n for _, n in sorted(self.notes[shown]))
+            if self.docs.text_edits:  # NOTE: checked on the changed pieces; bytes made only if asked for
+                e.check()
+                change = FileChange(shown, e.doc.original, None, notes, e)
+                if change.replacements:
+                    out.append(change)
+                continue
             after = e.result()
             if after != e.doc.original:
-                out.append(FileChange(shown, e.doc.original, after, tuple(n for _, n in sorted(self.notes[shown]))))
+                out.append(FileChange(shown, e.doc.original, after, notes))  # NOTE: not the parsed tree kept with it
         return out
 
 
@@ -272,11 +349,11 @@ def _move(files: _Files, server: Server, edit: MoveToNewPool) -> None:
         values = {"managedRuntimeVersion": like.managed_runtime_version,
                   "managedPipelineMode": like.pipeline_mode.value} | _pool_values(server, edit.arch)
         _new_pool(files, server, edit.new_pool, values)
+    index = files.docs.applications(server)
     wanted = {(s.lower(), p.lower()) for s, p in edit.apps}
-    for app in (a for site in server.sites for a in site.applications):
-        if (app.site.lower(), app.path.lower()) in wanted:
-            el = _application(files.get(app.source.file).doc, app.source, app.path)
-            files.set(app.source.file, el, {"applicationPool": edit.new_pool}, f"application '{app.label}'")
+    for _, app in sorted((found for key in wanted for found in index.get(key, ())), key=lambda found: found[0]):
+        el = _application(files.get(app.source.file).doc, app.source, app.path)
+        files.set(app.source.file, el, {"applicationPool": edit.new_pool}, f"application '{app.label}'")
 
 
 def _application(doc: Document, src: ConfigSource, path: str) -> etree._Element:

@@ -11,15 +11,13 @@ and no ``Windows``) is IIS Express on a developer machine (:func:`scan_iisexpres
 
 from __future__ import annotations
 
-import bisect
-import difflib
 import gc
 import json
 import logging
 import os
 import sys
 import threading
-from collections import ChainMap, Counter
+from collections import ChainMap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,9 +28,8 @@ from iisbitness.config.apphost import APPHOST, read_server
 from iisbitness.config.iisexpress import has_project, read_workspace
 from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
 from iisbitness.errors import CacheError, FixError
-from iisbitness.findings import FileEdit, Finding, LineReplacement, Rule
+from iisbitness.findings import FileEdit, Finding, Rule
 from iisbitness.fixes.plan import Documents
-from iisbitness.fixes.text import Text
 from iisbitness.fixes.verify import Analysis, fixes_unverifiable, verify
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.record import Recorder
@@ -154,66 +151,6 @@ def open_image(image: Path | None, options: ScanOptions) -> ServerImage:
     return ServerImage.offline(image, options.drives, options.shares)
 
 
-def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
-    """The whole-line replacements that turn ``before`` into ``after`` (1-based line ranges of ``before``, end
-    exclusive, with their new text), in line order.
-
-    The lines both share at the start and at the end are set aside, and what remains is cut at the lines that occur
-    once in each text and keep their order in both (patience diff's anchors), each piece set aside in turn; difflib
-    compares only what is left: a fix's few changed lines cost about one pass over the file, not difflib over the
-    whole file (quadratic in its repeated lines, such as ``</application>``).
-    """
-    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    out: list[LineReplacement] = []
-    _replace(old, 0, len(old), new, 0, len(new), out)
-    return tuple(out)
-
-
-def _replace(old: list[str], o1: int, o2: int, new: list[str], n1: int, n2: int, out: list[LineReplacement]) -> None:
-    """Append to ``out`` the replacements that turn ``old[o1:o2]`` into ``new[n1:n2]`` (:func:`line_replacements`)."""
-    while o1 < o2 and n1 < n2 and old[o1] == new[n1]:
-        o1, n1 = o1 + 1, n1 + 1
-    while o1 < o2 and n1 < n2 and old[o2 - 1] == new[n2 - 1]:
-        o2, n2 = o2 - 1, n2 - 1
-    if o1 == o2 and n1 == n2:
-        return
-    anchors = _anchors(old, o1, o2, new, n1, n2) if o2 - o1 > 1 and n2 - n1 > 1 else []
-    if not anchors:
-        ops = difflib.SequenceMatcher(None, old[o1:o2], new[n1:n2], autojunk=False).get_opcodes()
-        out.extend(LineReplacement(o1 + i1 + 1, o1 + i2 + 1, "".join(new[n1 + j1:n1 + j2]))
-                   for tag, i1, i2, j1, j2 in ops if tag != "equal")
-        return
-    for i, j in anchors:
-        _replace(old, o1, i, new, n1, j, out)
-        o1, n1 = i + 1, j + 1
-    _replace(old, o1, o2, new, n1, n2, out)
-
-
-def _anchors(old: list[str], o1: int, o2: int, new: list[str], n1: int, n2: int) -> list[tuple[int, int]]:
-    """The pairs ``(i, j)``, ``old[i] == new[j]``, of lines that occur once in ``old[o1:o2]`` and once in
-    ``new[n1:n2]``, the longest run of them in the same order in both (patience sorting: n log n)."""
-    in_old, in_new = Counter(old[o1:o2]), Counter(new[n1:n2])
-    at_new = {line: j for j, line in enumerate(new[n1:n2], n1)}  # NOTE: a line once in new: its one index
-    pairs = [(i, at_new[line]) for i, line in enumerate(old[o1:o2], o1) if in_old[line] == 1 and in_new[line] == 1]
-    tops: list[int] = []  # NOTE: tops[k]: the smallest j ending a run of k + 1
-    ends: list[int] = []  # index into pairs of that run's last pair
-    back: list[int] = []
-    for k, (_, j) in enumerate(pairs):
-        at = bisect.bisect_left(tops, j)
-        back.append(ends[at - 1] if at else -1)
-        if at == len(tops):
-            tops.append(j)
-            ends.append(k)
-        else:
-            tops[at], ends[at] = j, k
-    run: list[tuple[int, int]] = []
-    k = ends[-1] if ends else -1
-    while k >= 0:
-        run.append(pairs[k])
-        k = back[k]
-    return run[::-1]
-
-
 def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage) -> list[Finding]:
     """``findings`` with each verified fix's configuration change as text edits (``Fix.file_edits``).
 
@@ -229,7 +166,8 @@ def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage)
                 raise FixError(f"{shown}: cannot read: {e.strerror or e}") from e
         return files[shown]
 
-    documents = Documents(read)  # NOTE: each file parsed once for the report, not once per fix
+    # NOTE: each file parsed once for the report, not once per fix; each fix's change read from its edits' offsets
+    documents = Documents(read, text_edits=True)
     done: dict[tuple[Edit, ...], tuple[FileEdit, ...]] = {}
     out = []
     for f in findings:
@@ -242,9 +180,7 @@ def with_file_edits(findings: list[Finding], backend: Backend, img: ServerImage)
                     except FixError as e:
                         log.info("no text edits for %r: %s", fix.summary, e)
                         changes = []
-                    edits = tuple(
-                        FileEdit(c.shown, line_replacements(*(Text.decode(b, c.shown).text for b in (c.before, c.after))))
-                        for c in changes)
+                    edits = tuple(FileEdit(c.shown, c.replacements) for c in changes)
                     # NOTE: a split copying a pool's password writes it into the file: the report (SARIF's
                     # artifactChanges) gets no text edits for it, the commands copy it by reading the old pool
                     secret = any(without_secrets(r.text) != r.text for e in edits for r in e.replacements)
