@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from iisbitness.cli import main
 from tests.conftest import DEMO, corpus_dir, fixture
 from tests.fix.test_paste import ps_argv
+from tests.scan.test_sarif import _validate
 
 
 @pytest.fixture
@@ -475,6 +476,15 @@ def test_on_a_server_whose_pool_already_fails_the_gate_says_so_and_fails(tmp_pat
     assert "The pool this application runs in (DefaultAppPool) already fails: 1 finding of the server" in " ".join(
         out.split())
     assert "  error global-module-arch  DefaultAppPool  C:\\Program Files (x86)\\Fabrikam" in out
+    code, out = _run(str(pub), *server, "--format", "sarif")
+    assert code == 1
+    _validate(sarif := json.loads(out))
+    [note] = [n for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+              if n["descriptor"]["id"] == "check-app/server-finding"]
+    assert note["level"] == "error" and note["properties"]["rule"] == "global-module-arch", note
+    code, out = _run(str(pub), *server, "--format", "html")
+    assert code == 1 and "The pool already fails" in out and "pool already fails (above)" in out
+    assert "No bitness problem found in the build; the pool it goes to already fails" in out
     code, out = _run(str(pub), *server, "--ignore-server-findings", "--format", "json")
     assert code == 0 and json.loads(out)["server_findings"]["accepted"] is True, out
 
