@@ -217,6 +217,14 @@ class Report:
     """The rule of each finding that ``--select`` / ``--ignore`` left out of :attr:`findings`, in report order (every
     rule runs, for verification; the selection only chooses what is reported): the text and HTML say how many were
     not shown (:meth:`hidden_words`), so that a selection never reads as a clean server."""
+    server_findings: tuple[Finding, ...] = ()
+    """``check-app --server`` only: the server's own findings about the whole worker of the pool the application runs
+    in (no site: a global module it cannot load, say), which the server has with or without the build; not in
+    :attr:`findings` (the build's). IIS answers HTTP 503 for every request to a pool whose worker cannot start, so
+    they count in the pool table, the closing lines and the exit code (:meth:`worst`) unless
+    :attr:`server_findings_accepted`."""
+    server_findings_accepted: bool = False
+    """``check-app --ignore-server-findings``: :attr:`server_findings` are said but leave the exit code alone."""
 
     def hidden_words(self) -> str:
         """The findings this report does not show, as a sentence for a summary line: ``16 more findings accepted by
@@ -307,5 +315,18 @@ class Report:
         return {s.label: c.get(s.label, 0) for s in sorted(Severity, reverse=True)}
 
     def worst(self) -> Severity | None:
-        """The highest severity among findings, or None."""
-        return max((f.severity for f in self.findings), default=None)
+        """The highest severity among findings (and :attr:`server_findings` unless accepted), or None."""
+        counted = self.findings if self.server_findings_accepted else self.findings + self.server_findings
+        return max((f.severity for f in counted), default=None)
+
+    def server_findings_words(self) -> str:
+        """``The pool this application runs in already fails: 1 finding of the server not caused by the build ...``
+        for :attr:`server_findings` (check-app --server); "" when there are none."""
+        n = len(self.server_findings)
+        if not n:
+            return ""
+        pools = ", ".join(dict.fromkeys(f.pool or f.process or "?" for f in self.server_findings))
+        gate = ("accepted by --ignore-server-findings: the exit code leaves them out" if self.server_findings_accepted
+                else "they fail the gate at --fail-on as the build's own do, unless --ignore-server-findings")
+        return (f"The pool this application runs in ({pools}) already fails: {n} finding{'s' if n != 1 else ''} of "
+                f"the server not caused by the build (see iisbitness scan of the server); {gate}:")

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from iisbitness.cli import main
 from tests.conftest import DEMO, corpus_dir, fixture
 from tests.fix.test_paste import ps_argv
+from tests.scan.test_sarif import _validate
 
 
 @pytest.fixture
@@ -443,3 +444,59 @@ def _filter_refused_alone(pub: Path) -> dict[str, object]:
     assert res.exit_code == 2, res.output
     [problem] = [p for p in json.loads(res.stdout)["problems"] if p.get("refused")]
     return problem  # type: ignore[no-any-return]
+
+
+def _anycpu_publish(tmp_path: Path) -> Path:
+    pub = tmp_path / "pub"
+    (pub / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture("managed_anycpu.dll"), pub / "bin" / "App.dll")
+    (pub / "web.config").write_text('<?xml version="1.0"?>\n<configuration><system.web /></configuration>\n')
+    return pub
+
+
+def test_on_a_server_whose_pool_already_fails_the_gate_says_so_and_fails(tmp_path: Path) -> None:
+    """audit7 F17: DefaultAppPool (x64) of the demo cannot load the x86 global module FabrikamVendorAuth, so every
+    request to Default Web Site/ gets HTTP 503 whatever the build. A clean AnyCPU build passed there with exit 0,
+    "0 findings", ERR 0 for the pool: the server's finding was dropped in silence as not the build's."""
+    pub = _anycpu_publish(tmp_path)
+    server = ["--server", str(DEMO / "contoso-iis10"), "--site", "Default Web Site/"]
+    code, out = _run(str(pub), *server, "--format", "json")
+    assert code == 1, out
+    report = json.loads(out)
+    assert report["findings"] == [] and report["summary"]["error"] == 0  # NOTE: the build's own: none
+    sf = report["server_findings"]
+    assert sf["accepted"] is False and sf["summary"] == {"error": 1, "warning": 0, "note": 0}
+    assert [(f["rule"], f["pool"], f["process_arch"]) for f in sf["findings"]] == [
+        ("global-module-arch", "DefaultAppPool", "x64")]
+    assert sf["findings"][0]["binary"].endswith("vendorauth.dll")
+    code, out = _run(str(pub), *server, "--no-color")
+    assert code == 1
+    [row] = [line for line in out.splitlines() if line.startswith("DefaultAppPool ")]
+    assert row.split()[6:8] == ["1", "0"], row  # NOTE: ERR 1, WARN 0: never 0 for a pool that cannot start
+    assert "The pool this application runs in (DefaultAppPool) already fails: 1 finding of the server" in " ".join(
+        out.split())
+    assert "  error global-module-arch  DefaultAppPool  C:\\Program Files (x86)\\Fabrikam" in out
+    code, out = _run(str(pub), *server, "--format", "sarif")
+    assert code == 1
+    _validate(sarif := json.loads(out))
+    [note] = [n for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+              if n["descriptor"]["id"] == "check-app/server-finding"]
+    assert note["level"] == "error" and note["properties"]["rule"] == "global-module-arch", note
+    code, out = _run(str(pub), *server, "--format", "html")
+    assert code == 1 and "The pool already fails" in out and "pool already fails (above)" in out
+    assert "No bitness problem found in the build; the pool it goes to already fails" in out
+    code, out = _run(str(pub), *server, "--ignore-server-findings", "--format", "json")
+    assert code == 0 and json.loads(out)["server_findings"]["accepted"] is True, out
+
+
+def test_on_a_server_whose_pool_loads_the_module_nothing_of_the_server_is_added(tmp_path: Path) -> None:
+    """LegacyPool32 runs 32-bit: the x86 global module loads there, so the same build passes with no server finding
+    (the JSON has no server_findings key, as before)."""
+    code, out = _run(str(_anycpu_publish(tmp_path)), "--server", str(DEMO / "contoso-iis10"), "--site", "Legacy/",
+                     "--format", "json")
+    assert code == 0 and "server_findings" not in json.loads(out), out
+
+
+def test_ignore_server_findings_without_a_server_is_refused(tmp_path: Path) -> None:
+    code, out = _run(str(_anycpu_publish(tmp_path)), "--pool-arch", "x64", "--ignore-server-findings")
+    assert code == 2 and "--ignore-server-findings is not used without --server" in out, out

@@ -1,7 +1,9 @@
 """``iisbitness check-app PUBLISH_DIR``: would this build output load in such a pool? For pipelines.
 
 Exit codes (:mod:`iisbitness.cli.exitcodes`): 0 it loads (nothing at or above ``--fail-on``);
-1 findings at or above it; 2 the folder or the server could not be read, or IIS would refuse the build's own
+1 findings at or above it, with ``--server`` the server's own in the worker that serves the application too
+(:attr:`iisbitness.report.Report.server_findings`: its pool answers HTTP 503 whatever the build; a failed deployment)
+unless ``--ignore-server-findings``; 2 the folder or the server could not be read, or IIS would refuse the build's own
 configuration (a web.config of the build that is not well-formed XML, sets a section IIS allows only in
 applicationHost.config, holds an element a collection does not take (``<add>`` in ``<isapiFilters>``: "Unrecognized
 element", 0x8007000D), or sets a section the server locks (alone, as a stock IIS does: ``isapiFilters``): HTTP 500.19
@@ -73,11 +75,15 @@ def _not_used(options: list[str], *, with_server: bool) -> str:
 @click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default=FailOn.ERROR.value,
               show_default=True, help="Exit 1 when a finding is at or above this severity.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when a terminal).")
+@click.option("--ignore-server-findings", is_flag=True,
+              help="With --server: say the server's own findings in the application's pool (a global module its "
+                   "worker cannot load: HTTP 503 whatever the build) but do not fail on them.")
 @fail_on_incomplete_option
 @view_options
 def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pipeline: str, server: Path | None,
                       site_app: str | None, drives: tuple[str, ...], shares: tuple[str, ...], fmt: str, fail_on: str,
-                      color: bool | None, fail_on_incomplete: bool, view: ViewOptions) -> None:
+                      color: bool | None, ignore_server_findings: bool, fail_on_incomplete: bool,
+                      view: ViewOptions) -> None:
     """Check a build output (bin, web.config, an ASP.NET Core publish folder) against a pool.
 
     \b
@@ -88,6 +94,8 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
 
     \b
     Exit codes: 0 it loads; 1 findings at or above --fail-on (default error),
+                with --server the server's own in the application's pool
+                too (unless --ignore-server-findings),
                 or with --fail-on-incomplete a part of the application not
                 checked; 2 the folder or server could not be read, or IIS
                 would refuse the build's own web.config (HTTP 500.19: not
@@ -106,7 +114,8 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
         _fatal("--server needs --site SITE/APP (the application this build replaces)")
     # NOTE: an option that changes nothing is a pipeline's typo: the gate would pass on another check than the one asked
     if server is None:
-        unused = [name for name, value in (("--site", site_app), ("--drive", drives), ("--share", shares)) if value]
+        unused = [name for name, value in (("--site", site_app), ("--drive", drives), ("--share", shares),
+                                           ("--ignore-server-findings", ignore_server_findings)) if value]
     else:
         given = click.get_current_context().get_parameter_source
         unused = [f"--{name}" for name in ("runtime", "pipeline") if given(name) is click.core.ParameterSource.COMMANDLINE]
@@ -116,6 +125,7 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
         if server is not None and site_app:
             report = check_on_server(publish_dir, server, site_app, ScanOptions(drives=parse_drives(drives),
                                                                                       shares=parse_shares(shares)))
+            report = replace(report, server_findings_accepted=ignore_server_findings)
         else:
             assert pool_arch is not None
             spec = PoolSpec(Arch(pool_arch), _RUNTIMES[runtime], pipeline.capitalize())

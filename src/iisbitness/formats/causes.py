@@ -122,11 +122,12 @@ class ReportView:
         return tuple(p.name for p in self.report.pools if p.name.lower() in hit)
 
     def pool_counts(self, pool: str) -> dict[Severity, int]:
-        """Findings per severity in ``pool``."""
+        """Findings per severity in ``pool``, the server's own that check-app --server keeps apart too
+        (:attr:`Report.server_findings`: a pool whose worker cannot start never shows 0 errors)."""
         counts = self._counts
         if counts is None:  # NOTE: one walk of the findings for every pool's row, not one per pool (issue 25)
             counts = {}
-            for f in self.report.findings:
+            for f in self.report.findings + self.report.server_findings:
                 low = (f.pool or "").lower()
                 if low not in counts:
                     counts[low] = {s: 0 for s in Severity}

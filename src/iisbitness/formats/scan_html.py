@@ -593,6 +593,12 @@ class Page:
         says so, never a plain "no findings"; () for a pool IIS takes and outside pools."""
         return self.refused_pools.get(w.pool.name.lower(), ()) if w.pool is not None else ()
 
+    def server_fails(self, w: WorkerNode) -> bool:
+        """check-app --server: ``w``'s pool already fails by the server's own findings
+        (:attr:`Report.server_findings`): its card says so, never a plain "no findings"."""
+        name = w.pool.name.lower() if w.pool is not None else None
+        return any((f.pool or "").lower() == name for f in self.view.report.server_findings)
+
     def map(self) -> tuple[WorkerNode | WorkerGroup, ...]:
         """The server map's cards (:func:`map_entries`)."""
         return map_entries(self.workers, self.gap_tags, self.grouped, frozenset(self.refused_pools))

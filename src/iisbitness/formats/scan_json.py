@@ -140,7 +140,21 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "rules": list(report.rules),
         # NOTE: only with a selection that left findings out (added within scan/2): other documents are as before
         **({"unreported": dict(Counter(report.unreported))} if report.unreported else {}),
+        # NOTE: check-app --server only, when the application's pool already fails (added within scan/2)
+        **({"server_findings": _server_findings(report)} if report.server_findings else {}),
     }
+
+
+def _server_findings(report: Report) -> dict[str, object]:
+    """:attr:`Report.server_findings` as JSON: whether ``--ignore-server-findings`` accepted them, counts as
+    ``summary``, and one entry each (rule, severity, pool, process, binary, configuration entry, symptom)."""
+    counts = Counter(f.severity.label for f in report.server_findings)
+    return {"accepted": report.server_findings_accepted,
+            "summary": {s: counts.get(s, 0) for s in ("error", "warning", "note")},
+            "findings": [{"rule": f.rule, "severity": f.severity.label, "pool": f.pool, "process": f.process,
+                          "process_arch": f.process_arch.value if f.process_arch else None, "binary": f.binary,
+                          "config": {"file": f.config.file, "line": f.config.line} if f.config else None,
+                          "symptom": f.symptom} for f in report.server_findings]}
 
 
 def render(report: Report) -> str:

@@ -22,6 +22,8 @@
   a single application (``Report.checked_nothing``: ``<sites>`` in a file not read) exits 2, so there
   ``executionSuccessful`` is false.
 - Findings a baseline accepted (``--baseline``) as results with an ``external`` suppression.
+- ``check-app --server``: the server's own findings in the worker that serves the application
+  (:attr:`Report.server_findings`) as notifications at their level, descriptor ``check-app/server-finding``.
 
 No timestamps; keys sorted: the same scan gives the same bytes. Validated in the tests against the
 official schema (``tests/fixtures/sarif/sarif-2.1.0.json``) and, when present, the SARIF Multitool.
@@ -188,6 +190,22 @@ def _coverage_notification(c: Coverage) -> dict[str, Any]:
     return out
 
 
+SERVER_FINDING = "check-app/server-finding"
+"""The ``descriptor.id`` of a notification for a finding of the server in the worker that serves the application
+(``check-app --server``, :attr:`Report.server_findings`): not the build's, so not a result."""
+
+
+def _server_finding_notification(f: Finding, accepted: bool) -> dict[str, Any]:
+    """A server's own finding in the application's worker as a notification at the finding's level; no location
+    (the server's applicationHost.config is not a file of the repository): ``properties`` name it (``config``:
+    ``file:line``) and whether ``--ignore-server-findings`` accepted it."""
+    text = (f"The pool this application runs in already fails, whatever the build: {f.rule} in "
+            f"{f.pool or f.process}: {f.symptom}")
+    return {"level": level(f.severity), "descriptor": {"id": SERVER_FINDING}, "message": {"text": text},
+            "properties": {"rule": f.rule, "pool": f.pool, "binary": f.binary, "accepted": accepted,
+                           "config": str(f.config) if f.config else None}}
+
+
 def _rebase(node: Any, base: str) -> Any:
     """``node`` with every ``uriBaseId`` :data:`IMAGE_BASE` made ``base``."""
     if isinstance(node, dict):
@@ -222,7 +240,9 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
         "originalUriBaseIds": bases,
         "invocations": [{"executionSuccessful": not (unusable or report.checked_nothing()),
                          "toolExecutionNotifications": [_notification(p) for p in report.problems]
-                         + [_coverage_notification(c) for c in report.unchecked()]}],
+                         + [_coverage_notification(c) for c in report.unchecked()]
+                         + [_server_finding_notification(f, report.server_findings_accepted)
+                            for f in report.server_findings]}],
         "results": [_result(f, index, v, i) for i, f in enumerate(report.findings, 1)]
                    + [_result(f, index, v) | {"suppressions": [{"kind": "external", "status": "accepted",
                                                               "justification": "accepted in the baseline"}]}

@@ -415,7 +415,20 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     out.line()
     for w in wrap(_closing(v, o.verbose), max(o.width, 30)):
         out.line((w, "bold"))
+    _server_findings(out, report)
     return out.render()
+
+
+def _server_findings(out: _Out, report: Report) -> None:
+    """check-app --server: the server's own findings in the worker that serves the application, one line each
+    (severity, rule id, pool, binary), after the closing line, which counts the build's only."""
+    if words := report.server_findings_words():
+        for w in wrap(words, max(out.o.width, 30)):
+            out.line((w, "bold"))
+        for f in report.server_findings:
+            where = f.pool or f"{f.process} {f.process_arch.value if f.process_arch else ''}".strip()
+            out.line("  ", (f.severity.label, _STYLE[f.severity]), f" {f.rule}  {where}",
+                     f"  {f.binary}" if f.binary else "", f"  --> {f.config}" if f.config else "")
 
 
 NOT_CHECKED_SHOWN = 3

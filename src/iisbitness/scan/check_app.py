@@ -13,7 +13,9 @@ image, so nothing is copied or written there; a drive root as the application fo
   the application's root virtual directory pointed at the publish folder (one attribute changed, in
   a temporary copy); the application keeps its real pool, global modules, handlers and runtimes.
   Findings about the application are reported, and findings about its pool that the real
-  application does not already cause (a pool conflict the new build would bring). Problems and coverage are
+  application does not already cause (a pool conflict the new build would bring). The server's own findings about
+  the worker that serves the application (a global module its pool cannot load: HTTP 503 whatever the build) are
+  kept apart, as :attr:`Report.server_findings`, and counted (exit code too). Problems and coverage are
   the application's: another application's (its ``<application>`` element's lines, what its coverage counts) are
   left out.
 
@@ -443,6 +445,16 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
         return f.pool in pools and f.key not in known
 
     findings = tuple(f for f in after.findings if about_app(f))
+    workers = {p.worker_arch for p in after.pools if p.name in pools}
+
+    def in_its_worker(f: Finding) -> bool:
+        """A finding of the server (it had it before the build) about the whole worker that serves the application:
+        of its pool, or of every IIS worker of its architecture (no pool), with no site of its own."""
+        return f.site is None and f.key in known and (
+            f.pool in pools or (f.pool is None and f.process == "w3wp.exe" and f.process_arch in workers))
+
+    # NOTE: kept apart, never dropped in silence: a worker that cannot start answers 503 whatever the build (audit7 F17)
+    server_findings = tuple(f for f in after.findings if in_its_worker(f))
     coverage = tuple(c for c in after.coverage if c.application.lower() == label)  # NOTE: the application checked
     # NOTE: another application's problems are not the check's: those of its <application> element (a folder on a
     # drive not mapped) and those its coverage counts (a file in its folder that could not be read)
@@ -454,7 +466,7 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
 
     problems = tuple(p for p in after.problems if not about_others(p))
     folder = shown_path(publish)
-    return _named_as(replace(after, findings=_renamed(findings, physical, folder),
+    return _named_as(replace(after, findings=_renamed(findings, physical, folder), server_findings=server_findings,
                              coverage=_renamed_coverage(coverage, physical, folder),
                              problems=_renamed_problems(replace(after, problems=problems), physical, folder),
                              server=replace(after.server, image=f"{folder} as {site}{app} of {image}",
@@ -473,12 +485,13 @@ def _named_as(report: Report, temporary: str, shown: str) -> Report:
     def named(text: str) -> str:
         return text.replace(temporary, shown)
 
-    return replace(report,
-                   findings=tuple(replace(f, config=source(f.config), symptom=named(f.symptom), cause=named(f.cause),
-                                          fixes=tuple(replace(x, summary=named(x.summary),
-                                                              note=named(x.note) if x.note else x.note)
-                                                      for x in f.fixes))
-                                  for f in report.findings),
+    def finding(f: Finding) -> Finding:
+        return replace(f, config=source(f.config), symptom=named(f.symptom), cause=named(f.cause),
+                       fixes=tuple(replace(x, summary=named(x.summary), note=named(x.note) if x.note else x.note)
+                                   for x in f.fixes))
+
+    return replace(report, findings=tuple(finding(f) for f in report.findings),
+                   server_findings=tuple(finding(f) for f in report.server_findings),
                    problems=tuple(replace(p, file=shown if p.file == temporary else p.file, message=named(p.message))
                                   for p in report.problems),
                    coverage=tuple(replace(c, config=source(c.config), reasons=tuple(named(r) for r in c.reasons))
