@@ -73,7 +73,9 @@ def _observation(o: Observation) -> dict[str, Any]:
     """One event of ``scan --event-log`` with the verdict ``explain`` gives it (``reading``, ``confidence``, ``lead``)."""
     return {"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
             "finding": o.finding_index, "scope": o.scope, "reading": o.reading, "confidence": o.confidence,
-            "lead": o.lead, "usual": o.usual, "possible": list(o.possible)}
+            "lead": o.lead, "usual": o.usual, "possible": list(o.possible),
+            # NOTE: only where an event confirms a finding --select/--ignore left out (added within scan/2)
+            **({"unreported_rule": o.unreported_rule} if o.unreported_rule else {})}
 
 
 def _number(v: ReportView, fix: Fix) -> int:
