@@ -151,3 +151,14 @@ def test_an_event_explaining_a_finding_of_a_rule_not_selected_says_so(tmp_path: 
     assert text.count("no finding explains it") == 1  # unrelated.dll only
     html = CliRunner().invoke(main, [*args, "--format", "html"]).output
     assert "explains a finding of a rule not selected (global-module-arch)" in html
+
+
+def test_other_events_is_in_the_document_only_with_an_event_log(tmp_path: Path) -> None:
+    """As documented ("with --event-log"): without one, events_read is null and there is no other_events key."""
+    log = tmp_path / "eventlog.xml"
+    log.write_text(EVENTS)
+    args = ["scan", str(DEMO / "contoso-iis10"), "--format", "json"]
+    plain = json.loads(CliRunner().invoke(main, args).output)
+    assert plain["events_read"] is None and "other_events" not in plain
+    read = json.loads(CliRunner().invoke(main, [*args, "--event-log", str(log)]).output)
+    assert read["events_read"] == 2 and read["other_events"] == []
