@@ -127,6 +127,10 @@ class Observation:
     possible: tuple[int, ...] = ()
     """With ``finding_index`` None: indexes into ``Report.findings`` of the findings the event names (pool or
     binary) but does not confirm (its evidence is generic: WAS 5002 says the pool was disabled, not why)."""
+    unreported_rule: str = ""
+    """With ``finding_index`` None: the rule of a finding ``--select``/``--ignore`` left out of the report that the
+    event confirms (:attr:`Report.unreported_findings`), so that the event never reads as one no finding explains;
+    "" otherwise."""
 
 
 LOADS_SCHEMA = "iisbitness/loads/1"
@@ -225,6 +229,9 @@ class Report:
     :attr:`server_findings_accepted`."""
     server_findings_accepted: bool = False
     """``check-app --ignore-server-findings``: :attr:`server_findings` are said but leave the exit code alone."""
+    unreported_findings: tuple[Finding, ...] = ()
+    """The findings :attr:`unreported` counts, unverified (no fix of theirs is checked): ``scan --event-log`` matches
+    events against them too (:attr:`Observation.unreported_rule`); no format lists them."""
 
     def hidden_words(self) -> str:
         """The findings this report does not show, as a sentence for a summary line: ``16 more findings accepted by

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.iisexpress.solution import CLASSIC, classic_solution, scan_json
+from tests.iisexpress.solution import CLASSIC, classic_solution, run, scan_json
 from tests.iisexpress.test_iisexpress import _machine_with
 
 
@@ -42,3 +42,14 @@ def test_iis_express_s_own_modules_missing_from_a_copy_of_its_folder_are_one_par
     [partial] = [f for f in findings if f["rule"] == "binary-missing" and f["severity"] == "warning"]
     assert "IIS Express's own modules: the copy may be partial" in partial["binary"]
     assert "cachuri.dll" in partial["binary"] and "authanon.dll" in partial["binary"]
+
+
+def test_the_closing_line_counts_the_partial_copy_warning_in_the_project_not_as_a_process_outside(
+        tmp_path: Path) -> None:
+    """The partial-copy warning has no pool; the closing line said "in 1 project, iisexpress.exe" as if it were a
+    process outside the projects."""
+    _scan(tmp_path)
+    text = run(tmp_path / "sol", "--drive", f"C={tmp_path / 'c'}", "--no-color").output
+    [closing] = [p for p in text.split("\n\n") if "finding" in p and "verified fix" in p]
+    closing = " ".join(closing.split())
+    assert " in 1 project;" in closing and "iisexpress.exe" not in closing, closing

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 from click.testing import CliRunner
 
 from iisbitness.cli import main
-from tests.conftest import DEMO, apphost, make_image, site
+from tests.conftest import DEMO, REPO, apphost, make_image, site
 
 EVENTS = """<Events>
 <Event><System><Provider Name="W3SVC-WP"/><EventID>2282</EventID><Level>2</Level><TimeCreated SystemTime="2026-01-05T08:00:01Z"/><Channel>Application</Channel><Computer>WEB01</Computer></System><EventData><Data>C:\\Program Files (x86)\\Fabrikam\\VendorAuth\\vendorauth.dll</Data><Data>AMD64</Data><Binary>C1000000</Binary></EventData></Event>
@@ -131,3 +132,33 @@ def test_an_event_usually_not_bitness_still_confirms_a_finding_on_its_own_binary
     [confirmed] = [o for o in doc["observations"] if o["finding"] is not None]
     assert doc["findings"][confirmed["finding"]]["rule"] == "binary-missing"
     assert (confirmed["reading"], confirmed["usual"]) == ("not-bitness", True) and doc["other_events"] == []
+
+
+def test_an_event_explaining_a_finding_of_a_rule_not_selected_says_so(tmp_path: Path) -> None:
+    """--select leaves global-module-arch out of the report; the 2282 naming its module is still explained by it."""
+    log = tmp_path / "eventlog.xml"
+    log.write_text(EVENTS)
+    args = ["scan", str(DEMO / "contoso-iis10"), "--event-log", str(log), "--select", "com-inproc-arch"]
+    doc = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).output)
+    jsonschema.validate(doc, json.loads((REPO / "src/iisbitness/formats/schema/scan-2.json").read_text()))
+    vendor = [o for o in doc["observations"] if "vendorauth.dll" in o["message"]]
+    assert [(o["finding"], o.get("unreported_rule")) for o in vendor] == [(None, "global-module-arch")]
+    other = [o for o in doc["observations"] if "unrelated.dll" in o["message"]]
+    assert len(other) == 1 and "unreported_rule" not in other[0]
+    text = " ".join(CliRunner().invoke(main, [*args, "--no-color"]).output.split())
+    assert ("W3SVC-WP 2282: explains a finding of a rule not selected (global-module-arch) "
+            "(bitness, high: global-module-arch)") in text
+    assert text.count("no finding explains it") == 1  # unrelated.dll only
+    html = CliRunner().invoke(main, [*args, "--format", "html"]).output
+    assert "explains a finding of a rule not selected (global-module-arch)" in html
+
+
+def test_other_events_is_in_the_document_only_with_an_event_log(tmp_path: Path) -> None:
+    """As documented ("with --event-log"): without one, events_read is null and there is no other_events key."""
+    log = tmp_path / "eventlog.xml"
+    log.write_text(EVENTS)
+    args = ["scan", str(DEMO / "contoso-iis10"), "--format", "json"]
+    plain = json.loads(CliRunner().invoke(main, args).output)
+    assert plain["events_read"] is None and "other_events" not in plain
+    read = json.loads(CliRunner().invoke(main, [*args, "--event-log", str(log)]).output)
+    assert read["events_read"] == 2 and read["other_events"] == []

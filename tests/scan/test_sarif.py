@@ -154,3 +154,36 @@ def test_fix_commands_grouped_per_fix() -> None:
     assert all("apppool" in c for c in pool["cmd"]) and not any("preCondition" in c for c in pool["cmd"])
     assert any("preCondition:bitness32" in c for c in precondition["cmd"])
     assert res["properties"]["commands"] == pool["cmd"] + precondition["cmd"]
+
+
+def test_findings_left_out_by_select_are_said_in_the_run(tmp_path: Path) -> None:
+    """--select com-inproc-arch: 1 result, and the 15 findings of the other rules are a run property and a note."""
+    res = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--select", "com-inproc-arch",
+                                    "--format", "sarif"])
+    doc = json.loads(res.output)
+    _validate(doc)
+    run = doc["runs"][0]
+    assert len(run["results"]) == 1
+    unreported = run["properties"]["unreported"]
+    assert unreported["global-module-arch"] == 7 and sum(unreported.values()) == 15
+    notes = [n for n in run["invocations"][0]["toolExecutionNotifications"]
+             if n.get("descriptor", {}).get("id") == "selection/unreported"]
+    assert len(notes) == 1 and notes[0]["level"] == "note"
+    assert notes[0]["message"]["text"].startswith("15 more findings of rules not selected (--select/--ignore)")
+    assert "global-module-arch (7)" in notes[0]["message"]["text"]
+    whole = json.loads(_demo_sarif())["runs"][0]
+    assert "unreported" not in whole["properties"]
+    assert not [n for n in whole["invocations"][0]["toolExecutionNotifications"] if "descriptor" in n
+                and n["descriptor"]["id"] == "selection/unreported"]
+    tool = _multitool()
+    if tool is None:
+        return  # NOTE: the schema check above stands; the Multitool's is test_sarif_multitool_validate's to skip
+    log = tmp_path / "selected.sarif"
+    log.write_text(res.output, encoding="utf-8")
+    out = tmp_path / "validation.sarif"
+    proc = subprocess.run([str(tool), "validate", str(log), "--output", str(out), "--log", "ForceOverwrite"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    found = json.loads(out.read_text(encoding="utf-8-sig"))["runs"][0]["results"]
+    assert not [r for r in found if r.get("level", "warning") == "error"]
+    assert {r["ruleId"] for r in found} <= {"SARIF2017", "SARIF2005"}

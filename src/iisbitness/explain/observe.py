@@ -5,7 +5,8 @@ Each event that confirms a finding (same rule family and same binary or pool, se
 that finding (``scope`` ``binary`` when it names only a binary that several pools' findings share: it
 shows one worker failing, not which); bitness-related events no finding explains are listed with
 ``finding_index`` None (with ``possible``, the findings it names but does not confirm: generic evidence such as
-WAS 5002 naming a pool); events the knowledge base reads as another problem go to ``Report.other_events`` (each
+WAS 5002 naming a pool; with ``unreported_rule``, the rule of a finding ``--select``/``--ignore`` left out that
+it confirms); events the knowledge base reads as another problem go to ``Report.other_events`` (each
 observation carries the event's verdict, the one ``explain`` shows: :func:`iisbitness.explain.report.event_verdict`);
 ``Report.events_read`` says how many events were read, relevant or not.
 Parts of a damaged log that cannot be read become report problems; the rest is used.
@@ -25,10 +26,10 @@ from iisbitness.report import Observation, Report
 
 
 def _observation(event: Event, verdict: EventVerdict | None, index: int | None, scope: str = "finding",
-                 possible: tuple[int, ...] = ()) -> Observation:
+                 possible: tuple[int, ...] = (), unreported: str = "") -> Observation:
     reading, sure, lead = (verdict.reading, verdict.confidence.label, verdict.lead) if verdict else ("bitness", "low", "")
     return Observation(event.time or "", event.source_name, event.event_id, event.message, index, scope,
-                       reading, sure, lead, verdict is not None and verdict.usual, possible)
+                       reading, sure, lead, verdict is not None and verdict.usual, possible, unreported)
 
 
 def observe(report: Report, logs: Sequence[Path]) -> Report:
@@ -39,7 +40,10 @@ def observe(report: Report, logs: Sequence[Path]) -> Report:
     """
     reads = [read_events(p) for p in logs]
     events = [e for r in reads for e in r.events]
-    keys = [FindingKey(f.rule, f.binary, f.pool) for f in report.findings]
+    # NOTE: matched against every finding, the ones --select/--ignore left out too: an event one of them explains
+    # is said to explain "a finding of a rule not selected", never "no finding explains it" (index past findings)
+    keys = [FindingKey(f.rule, f.binary, f.pool) for f in report.findings + report.unreported_findings]
+    shown = len(report.findings)
     result = correlate(keys, events)
     verdict_of = {id(e): v for e, v in result.verdicts}  # NOTE: one look-up per event, not a search of all
     seen: list[Observation] = []
@@ -52,6 +56,10 @@ def observe(report: Report, logs: Sequence[Path]) -> Report:
                 pools_of.setdefault(id(link.event), set()).add(obs.finding.pool.casefold())
     for obs in result.observed:
         index = keys.index(obs.finding)
+        if index >= shown:
+            seen.extend(_observation(link.event, verdict_of.get(id(link.event)), None, unreported=obs.finding.rule_id)
+                        for link in obs.links)
+            continue
         seen.extend(_observation(link.event, verdict_of.get(id(link.event)), index,
                                  "binary" if len(pools_of.get(id(link.event), ())) > 1 and link.on == "binary"
                                  else "finding") for link in obs.links)
@@ -64,7 +72,8 @@ def observe(report: Report, logs: Sequence[Path]) -> Report:
         for link in obs.links:
             verdict = verdict_of.get(id(link.event))
             if id(link.event) not in confirming and verdict is not None and verdict.bitness:
-                maybe.setdefault(id(link.event), (link.event, []))[1].append(keys.index(obs.finding))
+                maybe.setdefault(id(link.event), (link.event, []))[1].extend(
+                    i for i in (keys.index(obs.finding),) if i < shown)
     seen.extend(_observation(e, verdict_of.get(id(e)), None, possible=tuple(dict.fromkeys(found)))
                 for e, found in maybe.values())
     others = [_observation(e, verdict_of.get(id(e)), None) for e in result.not_bitness]

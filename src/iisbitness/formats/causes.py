@@ -384,13 +384,15 @@ class EventLine:
 def event_lines(report: Report) -> tuple[EventLine, ...]:
     """Each recognised event once: ``confirms RULE in POOL; ...``; for an event that names a binary several
     pools' findings share and no pool (scope ``binary``), the one worker failure it shows and the pools it may
-    come from; ``no finding explains it (bitness, medium: RULE)`` otherwise; then the events read as another
+    come from; ``explains a finding of a rule not selected (RULE) (bitness, high: RULE)`` for one that confirms only
+    findings ``--select``/``--ignore`` left out; ``no finding explains it (bitness, medium: RULE)`` otherwise; then the events read as another
     problem, ``not a bitness problem (high: app-exception)``, as ``explain`` reads each."""
     by_event: dict[tuple[str, str, int, str], list[Finding]] = {}
     scoped: set[tuple[str, str, int, str]] = set()
     reading: dict[tuple[str, str, int, str], str] = {}
     maybe: dict[tuple[str, str, int, str], list[Finding]] = {}
     usual: dict[tuple[str, str, int, str], str] = {}
+    unselected: dict[tuple[str, str, int, str], list[str]] = {}
     for o in report.observations:
         key = (o.time, o.provider, o.event_id, o.message)
         found = by_event.setdefault(key, [])
@@ -398,13 +400,17 @@ def event_lines(report: Report) -> tuple[EventLine, ...]:
         if o.reading != "bitness":
             usual[key] = f" (usually not a bitness problem, {reading[key]})"
         maybe.setdefault(key, []).extend(report.findings[i] for i in o.possible)
+        unselected.setdefault(key, []).extend([o.unreported_rule] if o.unreported_rule else [])
         if o.finding_index is not None:
             found.append(report.findings[o.finding_index])
         if o.scope == "binary":
             scoped.add(key)
     out = []
     for key, found in by_event.items():
-        if not found and maybe[key]:
+        if not found and unselected[key]:
+            tag = (f"explains a finding of a rule not selected ({', '.join(dict.fromkeys(unselected[key]))}) "
+                   f"(bitness, {reading[key]})")
+        elif not found and maybe[key]:
             named = "; ".join(f"{f.rule} in {f.pool or f.process}" for f in maybe[key])
             tag = f"does not confirm, may stand for {named} (bitness, {reading[key]})"
         elif not found:

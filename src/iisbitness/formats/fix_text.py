@@ -39,7 +39,8 @@ def unified_diff(change: FileChange) -> str:
 
 def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,
            refused: tuple[str, ...] | None = None) -> str:
-    """The plan as text: chosen fixes (numbered ``[N]`` as ``scan`` numbers them, with what each takes out of which
+    """The plan as text: the findings not shown (``--select``/``--ignore``, ``--baseline``: :meth:`~iisbitness.report.
+    Report.hidden_words`), chosen fixes (numbered ``[N]`` as ``scan`` numbers them, with what each takes out of which
     pools' workers, :func:`~iisbitness.formats.causes.removal`, and the finding it clears,
     numbered as in JSON), the coverage when an application was not (fully) checked, what they clear, what is left, their side effects all together, commands (``shell``
     ``cmd`` or ``powershell``), then the diffs. Prose wraps at ``width`` between words; commands and diffs never
@@ -54,7 +55,10 @@ def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,
     def para(text: str, first: str = "  ", rest: str = "      ") -> None:
         out.extend(wrap(text, max(width, 40), first, rest))
 
-    para(f"iisbitness fix {r.server.image}  ({r.server.kind}, {len(r.findings)} findings)", "", "  ")
+    k = len(r.findings)
+    para(f"iisbitness fix {r.server.image}  ({r.server.kind}, {k} finding{'s' if k != 1 else ''})", "", "  ")
+    if r.hidden_words():  # NOTE: as scan's closing line: a selection or a baseline never reads as a clean server
+        para(r.hidden_words(), "", "  ")
     if not plan.chosen:
         out.append("No verified fix to make for the chosen findings.")
     if r.checked_nothing() or r.unchecked():

@@ -73,7 +73,9 @@ def _observation(o: Observation) -> dict[str, Any]:
     """One event of ``scan --event-log`` with the verdict ``explain`` gives it (``reading``, ``confidence``, ``lead``)."""
     return {"time": o.time, "provider": o.provider, "event_id": o.event_id, "message": o.message,
             "finding": o.finding_index, "scope": o.scope, "reading": o.reading, "confidence": o.confidence,
-            "lead": o.lead, "usual": o.usual, "possible": list(o.possible)}
+            "lead": o.lead, "usual": o.usual, "possible": list(o.possible),
+            # NOTE: only where an event confirms a finding --select/--ignore left out (added within scan/2)
+            **({"unreported_rule": o.unreported_rule} if o.unreported_rule else {})}
 
 
 def _number(v: ReportView, fix: Fix) -> int:
@@ -134,7 +136,9 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "problems": [{"file": p.file, "line": p.line, "message": p.message, **({"refused": True} if p.refused else {})}
                      for p in report.problems],
         "observations": [_observation(o) for o in report.observations],
-        "other_events": [_observation(o) for o in report.other_events],
+        # NOTE: with --event-log only (events_read not null), as documented: a document without one has no key, as
+        # before the key was added (the schema has it optional)
+        **({"other_events": [_observation(o) for o in report.other_events]} if report.events_read is not None else {}),
         "events_read": report.events_read,
         "summary": report.counts(),
         "rules": list(report.rules),

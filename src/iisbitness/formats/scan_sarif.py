@@ -25,12 +25,17 @@
 - ``check-app --server``: the server's own findings in the worker that serves the application
   (:attr:`Report.server_findings`) as notifications at their level, descriptor ``check-app/server-finding``.
 
+- Findings ``--select``/``--ignore`` left out (every rule runs; the selection only chooses what is reported): the
+  run's ``properties.unreported`` (rule id -> how many) and a ``note`` notification, descriptor
+  ``selection/unreported``, naming each rule; absent when nothing was left out.
+
 No timestamps; keys sorted: the same scan gives the same bytes. Validated in the tests against the
 official schema (``tests/fixtures/sarif/sarif-2.1.0.json``) and, when present, the SARIF Multitool.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Any, assert_never
 from urllib.parse import quote
@@ -206,6 +211,22 @@ def _server_finding_notification(f: Finding, accepted: bool) -> dict[str, Any]:
                            "config": str(f.config) if f.config else None}}
 
 
+UNREPORTED = "selection/unreported"
+"""Descriptor id of the notification saying how many findings ``--select``/``--ignore`` left out of the results."""
+
+
+def _unreported_notification(report: Report) -> dict[str, Any]:
+    """The findings ``--select``/``--ignore`` left out (``Report.unreported``), as one ``note`` notification naming
+    each rule and its count: the results are complete for the rules selected, so not ``error`` (SARIF 2.1.0
+    Appendix I), but a selection never reads as a clean server."""
+    counts = Counter(report.unreported)
+    n = len(report.unreported)
+    each = ", ".join(f"{rule} ({k})" for rule, k in counts.items())
+    return {"level": "note", "descriptor": {"id": UNREPORTED},
+            "message": {"text": f"{n} more finding{'s' if n != 1 else ''} of rules not selected (--select/--ignore) "
+                                f"are not among the results: {each}."}}
+
+
 def _rebase(node: Any, base: str) -> Any:
     """``node`` with every ``uriBaseId`` :data:`IMAGE_BASE` made ``base``."""
     if isinstance(node, dict):
@@ -242,7 +263,8 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
                          "toolExecutionNotifications": [_notification(p) for p in report.problems]
                          + [_coverage_notification(c) for c in report.unchecked()]
                          + [_server_finding_notification(f, report.server_findings_accepted)
-                            for f in report.server_findings]}],
+                            for f in report.server_findings]
+                         + ([_unreported_notification(report)] if report.unreported else [])}],
         "results": [_result(f, index, v, i) for i, f in enumerate(report.findings, 1)]
                    + [_result(f, index, v) | {"suppressions": [{"kind": "external", "status": "accepted",
                                                               "justification": "accepted in the baseline"}]}
@@ -250,7 +272,9 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
         "columnKind": "unicodeCodePoints",
         "properties": {"server": {"kind": report.server.kind, "configFile": report.server.config_file,
                                   "osArch": report.server.os_arch.value},
-                       "coverage": report.coverage_words()},
+                       "coverage": report.coverage_words(),
+                       # NOTE: only with a selection that left findings out: every other log is byte for byte as before
+                       **({"unreported": dict(Counter(report.unreported))} if report.unreported else {})},
     }
     if source_root is None:
         return run

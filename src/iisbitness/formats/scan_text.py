@@ -339,8 +339,11 @@ def _closing(v: ReportView, verbose: bool) -> str:
     elif hit:
         text += f" in {len(hit)} of {len(v.report.pools)} pools"
     # NOTE: a finding of IIS 7+ workers without a pool is one about every worker of an architecture (binary-missing's
-    # grouped warning for a stock module, "in w3wp.exe x64"): not a process outside the pools (user audit 2026-12-07)
-    outside = sorted({f.process or "?" for f in v.report.findings if not f.pool and f.process != "w3wp.exe"})
+    # grouped warning for a stock module, "in w3wp.exe x64"): not a process outside the pools (user audit 2026-12-07);
+    # so is one of IIS Express's iisexpress.exe without a pool (its own modules missing from a partial copy): it is in
+    # the projects counted, not a process outside them
+    worker = "iisexpress.exe" if v.report.server.kind == "iisexpress" else "w3wp.exe"
+    outside = sorted({f.process or "?" for f in v.report.findings if not f.pool and f.process != worker})
     if outside:
         text += (", " if hit else " in ") + ", ".join(outside)
     covered = v.report.coverage_words()

@@ -551,4 +551,5 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
         projects=backend.project_summaries(),
         coverage=coverage,
         unreported=tuple(f.rule for f in everything if f.rule not in shown),
+        unreported_findings=tuple(f for f in everything if f.rule not in shown),
     )
