@@ -242,27 +242,59 @@ def test_a_site_location_that_removes_the_module_leaves_the_server_level_entry_t
     assert [(e.location, e.precondition, e.web_config) for e in entries] == [("", "", False)]
 
 
-def test_entries_the_fix_leaves_are_named_in_its_note(tmp_path: Path) -> None:
-    """The demo with a site's web.config listing FabrikamVendorAuth again (``<remove>`` then ``<add>``: a second
-    ``<add>`` of an inherited name is a duplicate IIS refuses): neither a line nor fix --apply sets it (fix writes
-    applicationHost.config), and the note names it with its file and line. An entry that already names a bitness (the demo's ImageResizer_32) is left as it is, said so."""
-    img = tmp_path / "demo"
-    shutil.copytree(DEMO / "contoso-iis10", img)
+def _web_config_entry(img: Path, precondition: str = "") -> None:
+    """The demo's Default Web Site/ web.config listing FabrikamVendorAuth again (``<remove>`` then ``<add>``: a second
+    ``<add>`` of an inherited name is a duplicate IIS refuses), with ``precondition`` when given."""
     web = img / "inetpub/wwwroot/web.config"
+    own = f' preCondition="{precondition}"' if precondition else ""
     web.write_text(web.read_text("utf-8").replace(
         "  </system.web>\n", '  </system.web>\n  <system.webServer>\n    <modules>\n      <remove name="FabrikamVendorAuth" />\n'
-        '      <add name="FabrikamVendorAuth" />\n'
+        f'      <add name="FabrikamVendorAuth"{own} />\n'
         "    </modules>\n  </system.webServer>\n"), "utf-8")
+
+
+def test_entries_the_fix_leaves_are_named_in_its_note(tmp_path: Path) -> None:
+    """The demo with a site's web.config listing FabrikamVendorAuth again, with the fix's bitness: neither a line nor
+    fix --apply sets it (fix writes applicationHost.config), and the note names it with its file and line. An entry
+    that already names a bitness (the demo's ImageResizer_32) is left as it is, said so."""
+    img = tmp_path / "demo"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    _web_config_entry(img, "bitness32")
     fix = _restrict(img, "FabrikamVendorAuth")
+    assert fix.verified is True, fix.note
     cmd, edited = _same_entries(img, fix)
     assert [(p, s) for p, s, _, _ in cmd] == [(None, "globalModules"), (None, "modules")]
     assert "Left as it is: the entry at inetpub/wwwroot/web.config:9 (a web.config), which fix does not write." \
         in (fix.note or "")
     after = _apply(img, fix)
     assert [(e.web_config, e.precondition) for e in after.module_entries if e.name == "FabrikamVendorAuth"] == [
-        (False, "bitness32"), (True, "")]
+        (False, "bitness32"), (True, "bitness32")]
     assert _effective(after, "FabrikamVendorAuth") == _effective(edited, "FabrikamVendorAuth")
     listing = modules_listing(_server(img), "ImageResizer_32", "bitness32")
     assert listing.targets == ()
     assert listing.words.startswith('Left as it is: the entry at server level (') and listing.words.endswith(
         'whose preCondition "bitness32" already names it.')
+
+
+@pytest.mark.parametrize("own", ["", "integratedMode", "bitness64"])
+def test_a_web_config_entry_without_the_bitness_leaves_the_fix_not_verified(tmp_path: Path, own: str) -> None:
+    """Review 2026-12-07: a web.config's ``<modules>`` entry of FabrikamVendorAuth that does not name bitness32 (none,
+    another token, the other bitness) is left as it is (fix writes applicationHost.config) and still applies in the
+    64-bit workers that no longer load the module; what IIS does there is documented nowhere we found, yet the fix
+    stayed "verified" and ``fix --fix 8`` took it. It is now not verified, its note saying why and what to do, and
+    ``fix --fix`` refuses it (exit 2) without writing."""
+    img = tmp_path / "demo"
+    shutil.copytree(DEMO / "contoso-iis10", img)
+    _web_config_entry(img, own)
+    fix = _restrict(img, "FabrikamVendorAuth")
+    assert fix.verified is False, fix.note
+    said = " ".join((fix.note or "").split())
+    assert ("Not verified: the <modules> entry naming 'FabrikamVendorAuth' at inetpub/wwwroot/web.config:9"
+            + (f' (preCondition "{own}")' if own else "") + " (a web.config) does not name bitness32 and still "
+            "applies in workers of the other bitness, which no longer load the module; what IIS does there is not "
+            'documented: give it preCondition="bitness32" too (or remove it), then scan again.') in said, said
+    n = next(x.number for x in view(scan(img)).fixes if x.fix.summary == fix.summary)
+    before = (img / "Windows/System32/inetsrv/config/applicationHost.config").read_bytes()
+    r = CliRunner().invoke(main, ["fix", str(img), "--fix", str(n), "--apply"])
+    assert r.exit_code == 2 and "not a verified configuration change" in r.output, r.output
+    assert (img / "Windows/System32/inetsrv/config/applicationHost.config").read_bytes() == before

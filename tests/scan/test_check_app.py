@@ -500,3 +500,23 @@ def test_on_a_server_whose_pool_loads_the_module_nothing_of_the_server_is_added(
 def test_ignore_server_findings_without_a_server_is_refused(tmp_path: Path) -> None:
     code, out = _run(str(_anycpu_publish(tmp_path)), "--pool-arch", "x64", "--ignore-server-findings")
     assert code == 2 and "--ignore-server-findings is not used without --server" in out, out
+
+
+@pytest.mark.parametrize("server", [False, True])
+def test_a_refused_web_config_says_to_run_check_app_again_not_scan(x86_publish: Path, server: bool) -> None:
+    """Review 2026-12-07: the coverage of a build whose web.config IIS refuses (isapiFilters, locked on a stock IIS
+    and on the demo: HTTP 500.19) said "once that web.config is corrected, scan again" under check-app, whose user ran
+    no scan. It now says to run the same check-app command again, alone and against a server."""
+    (x86_publish / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration><system.webServer><isapiFilters><filter name="F" '
+        'path="%SystemDrive%\\filters\\f.dll" /></isapiFilters></system.webServer></configuration>\n')
+    where = (["--server", str(DEMO / "contoso-iis10"), "--site", "Default Web Site/wconnect"] if server else
+             ["--pool-arch", "x64"])
+    code, out, err = _run_apart(str(x86_publish), *where, "--format", "json")
+    assert code == 2, (out, err)
+    [cov] = json.loads(out)["coverage"]["applications"]
+    said = " ".join(cov["reasons"])
+    assert "HTTP 500.19" in said and "once that web.config is corrected, run the same check-app command again" in said
+    assert "scan again" not in out, said
+    code, text, err = _run_apart(str(x86_publish), *where)
+    assert "run the same check-app command again" in " ".join(text.split()) and "scan again" not in text, text

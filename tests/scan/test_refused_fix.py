@@ -124,3 +124,25 @@ def test_fix_says_each_thing_of_a_refusal_once(tmp_path: Path) -> None:
             assert r.exit_code == 2 and r.stderr.count("\n") == 1, r.stderr
             assert r.stderr.lower().count(said) == 1, r.stderr
             assert "IIS runs" not in r.stderr and r.stderr.count("IIS does not") <= 1, r.stderr
+
+
+def test_fix_names_each_fix_it_leaves_and_why(tmp_path: Path) -> None:
+    """Review 2026-12-07: with Default Web Site/'s web.config refused (it sets isapiFilters, locked: HTTP 500.19),
+    ``fix`` said of DefaultAppPool's finding only that its verified fixes take the security module out, not that the
+    pool flip [2] was left because it is not verified (Default Web Site/ not checked). The reason now names each
+    configuration change the finding offers that fix did not take, with verification's reason."""
+    image = _demo(tmp_path, "", "")
+    (image / "inetpub/wwwroot/web.config").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <system.webServer>\n    <isapiFilters>\n'
+        '      <add name="X" path="C:\\x.dll" />\n    </isapiFilters>\n  </system.webServer>\n</configuration>\n',
+        encoding="utf-8")
+    r = CliRunner().invoke(main, ["fix", str(image)])
+    assert r.exit_code == 0, r.output
+    flat = " ".join(r.output.split())
+    [left] = [line for line in flat.split(" not fixed: ") if line.startswith("finding 3 global-module-arch (pool "
+                                                                            "'DefaultAppPool')")]
+    assert "take the security module FabrikamVendorAuth out of pools" in left, left
+    assert ("; [2] run the pool as 32-bit is not verified: Default Web Site/ (IIS answers every request of it with "
+            "HTTP 500.19 (it refuses inetpub/wwwroot/web.config:4)") in left, left
+    assert "was not checked, so what it loads at that architecture is unknown" in left, left
+    assert "[2] Run application pool 'DefaultAppPool'" not in flat  # NOTE: not taken, as before

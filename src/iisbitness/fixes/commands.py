@@ -384,10 +384,17 @@ class ModulesListing:
             ``system.webServer/modules/add``), at the level that declares it (:attr:`ModuleEntry.location`).
         words: what the fix's note says of them (none listed; listed only at a location; a preCondition kept;
             entries it leaves as they are and why), sentences.
+        unverified: why the fix is not verified, or "": a web.config's entry of the native module that the fix leaves
+            as it is (``fix`` writes applicationHost.config only) and that does not name the fix's bitness still
+            applies in the workers of the other bitness, where the module is no longer loaded. What IIS does with an
+            entry naming a native module its worker did not load is documented nowhere we found (the Microsoft pages
+            on preConditions, ``<globalModules>`` and ``<modules>`` say only that a module whose preCondition is
+            false is not loaded), so re-analysis cannot vouch for it.
     """
 
     targets: tuple[ModulesEntryPrecondition, ...] = ()
     words: str = ""
+    unverified: str = ""
 
 
 def modules_listing(server: Server | None, name: str, precondition: str) -> ModulesListing:
@@ -405,6 +412,7 @@ def modules_listing(server: Server | None, name: str, precondition: str) -> Modu
     entries = [e for e in server.module_entries if e.name.lower() == low]
     targets: list[ModulesEntryPrecondition] = []
     kept: list[str] = []
+    held: list[str] = []
     words: list[str] = []
     own: list[str] = []
     for e in entries:
@@ -413,6 +421,8 @@ def modules_listing(server: Server | None, name: str, precondition: str) -> Modu
             kept.append(f"the managed module of that name at {_where(e)}")
         elif e.web_config:
             kept.append(f"the entry at {_where(e)}, which fix does not write")
+            if has != bitness:
+                held.append(f"{e.source}" + (f' (preCondition "{e.precondition}")' if e.precondition.strip() else ""))
         elif has is not None:
             kept.append(f"the entry at {_where(e)}, whose preCondition \"{e.precondition}\" already names "
                         + ("it" if has == bitness else f"{has} (it then applies in no worker that loads the module)"))
@@ -432,7 +442,15 @@ def modules_listing(server: Server | None, name: str, precondition: str) -> Modu
             words.append(f"{'Their' if len(targets) > 1 else 'Its'} own preCondition is kept: {'; '.join(own)}.")
     if kept:
         words.append("Left as " + ("it is" if len(kept) == 1 else "they are") + ": " + "; ".join(kept) + ".")
-    return ModulesListing(tuple(targets), " ".join(words))
+    unverified = ""
+    if held:
+        one = len(held) == 1
+        unverified = (f"Not verified: the <modules> entr{'y' if one else 'ies'} naming '{name}' at {', '.join(held)} "
+                      f"(a web.config) {'does' if one else 'do'} not name {bitness} and still appl{'ies' if one else 'y'} "
+                      f"in workers of the other bitness, which no longer load the module; what IIS does there is not "
+                      f"documented: give {'it' if one else 'each'} preCondition=\"{bitness}\" too (or remove "
+                      f"{'it' if one else 'them'}), then scan again.")
+    return ModulesListing(tuple(targets), " ".join(words), unverified)
 
 
 def _modules_line(name: str, target: ModulesEntryPrecondition) -> AppcmdLine:
@@ -476,9 +494,12 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
         commands=(*_said_once(sets), *(s[0] for s in starts)),
         powershell=("Import-Module WebAdministration", *_said_once(ps_sets), *(s[1] for s in starts)),
         edits=(SetGlobalModulePrecondition(name, precondition, listing.targets),),
+        # NOTE: built unverified (verify keeps verified=False) while a web.config's entry would apply where it is not
+        # loaded: what IIS does then is not sourced (ModulesListing.unverified)
+        verified=False if listing.unverified else None,
         note="Workers of the other bitness then run without this module; sites that need it must use a pool of its "
              "bitness (or install the vendor's build for the other architecture as a second entry). "
-             + listing.words
+             + listing.words + (f" {listing.unverified}" if listing.unverified else "")
              + (f" Rapid-fail protection has stopped {'pool' if len(stopped_pools) == 1 else 'pools'} {stopped} (WAS "
                 "event 5002) and a configuration change does not start "
                 f"{'it' if len(stopped_pools) == 1 else 'them'}: the last "
@@ -542,9 +563,10 @@ def compression_modules_precondition(modules: tuple[tuple[str, str], ...], bits:
         commands=tuple(c for f in parts for c in f.commands),
         powershell=("Import-Module WebAdministration", *(c for f in parts for c in f.powershell[1:])),
         edits=tuple(e for f in parts for e in f.edits),
+        verified=False if any(f.verified is False for f in parts) else None,
         note=f"{other}-bit workers then send every response uncompressed (static and dynamic, every scheme, gzip "
              "included), and no scheme DLL loads there: a compression scheme takes no preCondition of its own. "
-             + " ".join(f"{name}: {listing.words}" for name, pc in modules
+             + " ".join(f"{name}: {' '.join(w for w in (listing.words, listing.unverified) if w)}" for name, pc in modules
                         if (listing := modules_listing(server, name, pc)).words),
     )
 

@@ -137,6 +137,9 @@ GAC_REMEDY = ("copy Windows\\Microsoft.NET\\assembly and Windows\\assembly (the 
               "iisbitness collect makes on the server")
 """What to give a scan that could not look a strong-named assembly up: the GAC folders (an image without them)."""
 
+REFUSED_AGAIN = "once that web.config is corrected, scan again"
+"""What a coverage reason of an application whose web.config IIS refuses says to do (``check-app`` says its own)."""
+
 
 def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], config_file: str) -> tuple[Coverage, ...]:
     """``coverage`` with the unread problems of the server's own configuration file (``config_file``, as the
@@ -555,7 +558,7 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
     if app.refused is not None:
         # NOTE: before any bitness question: no load of it happens (loadplan.build.served), so none was analysed
         reasons.insert(0, f"IIS answers every request of it with HTTP 500.19 (it refuses {app.refused.where}): none of "
-                          "its loads happens, so none was analysed; once that web.config is corrected, scan again")
+                          f"its loads happens, so none was analysed; {REFUSED_AGAIN}")
     if not root_read or app.refused is not None:
         status = CoverageStatus.NOT_CHECKED
     elif reasons:

@@ -181,12 +181,40 @@ def _by_pool(keys: Iterable[Key]) -> dict[str, set[Key]]:
     return out
 
 
+_UNVERIFIED_MARKS = ("Not verified: ", "Re-analysis: this would also break: ")
+"""Where verification's own words on why a fix is not verified begin in its note (:mod:`iisbitness.fixes.verify`:
+an application or binary not checked, a configuration IIS refuses, what the fix would break; a native ARM64 pool)."""
+
+
+def _why_unverified(fix: Fix) -> str:
+    """Why ``fix`` (``verified=False``) is not verified, in verification's words from its note (every such note has
+    them; "its note says why" should one ever not)."""
+    note = fix.note or ""
+    at = [i for m in _UNVERIFIED_MARKS if (i := note.find(m)) >= 0]
+    if not at:
+        return "its note says why"
+    why = note[min(at):].removeprefix(_UNVERIFIED_MARKS[0])
+    return why.rstrip(".")
+
+
+def _not_taken(f: Finding, named: Callable[[Fix], str]) -> str:
+    """The configuration changes ``f`` offers that verification did not vouch for (``verified=False``), each named
+    (``named``: its number as ``scan`` shows it and label) with why: ``fix`` takes none of them; "" when none. Advice
+    (no configuration change) is not named: ``fix`` never makes it."""
+    return "; ".join(f"{named(x)} is not verified: {_why_unverified(x)}" for x in f.fixes
+                     if x.edits and x.verified is False)
+
+
 def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses: Reanalyses[M],
-            everything: Sequence[Finding] | None = None, progress: Progress | None = None, *, scoped: bool = True
-            ) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
+            everything: Sequence[Finding] | None = None, progress: Progress | None = None, *, scoped: bool = True,
+            numbering: Numbering | None = None) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
     """``numbers``: finding numbers (their first fix that works), or ``(finding number, fix)`` for that fix;
     ``everything``: every finding of every rule (the report may show a selection), which a fix must not add to;
-    ``progress``: told which of ``numbers`` is being verified (``fix`` can take minutes on a large server).
+    ``progress``: told which of ``numbers`` is being verified (``fix`` can take minutes on a large server);
+    ``numbering``: the fixes as ``scan`` numbers them, so that a finding left unfixed names its fixes not taken by
+    their ``[N]`` (by their label alone without it). A finding left says why of each fix it offers that changes
+    configuration: a side effect ``fix`` takes only by number, a conflict, or verification's reason for one not
+    verified (an application not checked, a configuration IIS refuses, ...).
 
     Each fix is judged with every fix taken before it made too, against every rule: it must clear its finding and
     leave every finding already targeted cleared, adding no breakage (:func:`iisbitness.fixes.verify.outcome`).
@@ -211,6 +239,20 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
     taken = False
     tried: dict[tuple[Edit, ...], _Tried] = {}
     last: Analysis | None = None  # NOTE: the whole server's analysis of the edits taken, when the last fix had one
+
+    shown: list[Fix] | None = None
+
+    def named(fix: Fix) -> str:
+        nonlocal shown
+        if numbering is None:
+            return f"'{fix.label}'"
+        if shown is None:
+            shown = list(numbering(report))
+        return f"[{shown.index(fix) + 1}] {fix.label}" if fix in shown else f"'{fix.label}'"
+
+    def leave(n: int, f: Finding, reason: str) -> None:
+        others = _not_taken(f, named)
+        left.append(Left(n, f, f"{reason}; {others}" if others else reason))
 
     def attempt(added: tuple[Edit, ...], whole: bool) -> _Tried:
         new = reanalyses.edited(model, added) if added else model
@@ -248,15 +290,15 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
                       if any(e.bypassed for x in fixes for e in x.side_effects) else
                       "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
                       "names them): take one knowingly with --fix N")
-            left.append(Left(n, f, broken if not guards else
-                             f"its verified fixes take the security module {', '.join(dict.fromkeys(guards))} out of "
-                             "pools, whose sites are then served without it: take one knowingly with --fix N"))
+            leave(n, f, broken if not guards else
+                  f"its verified fixes take the security module {', '.join(dict.fromkeys(guards))} out of "
+                  "pools, whose sites are then served without it: take one knowingly with --fix N")
             continue
         fixes = harmless
         if not fixes:
             # NOTE: a binary the scan could not check is no configuration to fix: what to give the scan is its cause
-            left.append(Left(n, f, f"not checked, so nothing to fix: {f.cause}" if f.binary_not_checked else
-                             "no verified fix that changes configuration"))
+            leave(n, f, f"not checked, so nothing to fix: {f.cause}" if f.binary_not_checked else
+                  "no verified fix that changes configuration")
             continue
         for fix in fixes:
             added = tuple(e for e in fix.edits if e not in made)
@@ -282,8 +324,8 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
             if t.analysis is not None:  # NOTE: a whole server's plan kept for each fix left out would add up
                 tried[added] = replace(t, analysis=None)
         else:
-            left.append(Left(n, f, "each verified fix conflicts with the fixes already chosen "
-                                   "(together they would leave a finding or add one)"))
+            leave(n, f, "each verified fix conflicts with the fixes already chosen "
+                        "(together they would leave a finding or add one)")
     if not taken:
         return chosen, left, edits, None
     final = last or reanalyses.analyse(model, None)  # NOTE: once, unless the last fix taken had the whole server's
@@ -291,7 +333,7 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
     if scoped and last is None and (not result.clears or {a.key for a in result.after} != {k for keys in after.values() for k in keys}):
         log.warning("fix: the fixes chosen pool by pool re-analyse differently on the whole server; choosing again "
                     "with whole-server re-analyses")
-        return _choose(report, numbers, reanalyses, everything, progress, scoped=False)
+        return _choose(report, numbers, reanalyses, everything, progress, scoped=False, numbering=numbering)
     return chosen, left, edits, result
 
 
@@ -379,7 +421,7 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
         allowed = set(items) if rules or numbers else None
         items = [t for t in select_fixes(report, fixes, numbering) if allowed is None or t[0] in allowed]
     chosen, left, edits, result = _choose(report, items, Reanalysis(backend, ctx, before, every), run_rules(before, every),
-                                             options.progress)
+                                             options.progress, numbering=numbering)
     if options.progress:
         options.progress("planning the file changes")
     return _planned(backend, img, report, chosen, left, edits, result, image is None)
