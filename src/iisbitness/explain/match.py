@@ -220,7 +220,7 @@ def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     hay = haystack(text)
     found = [(m, int(m.group(1))) for m in hay.finditer(_EVENT_ID)]
     found += [(m, int(m.group(1)) & 0xFFFF) for m in hay.finditer(_XML_EVENT_ID)]
-    found += [(m, int(m.group(1))) for m in _PS_EVENT_ID.finditer(text) if _in_ps_event(text, m.start(), m.end())]
+    found += [(m, int(m.group(1))) for m in hay.finditer(_PS_EVENT_ID) if _in_ps_event(text, m.start(), m.end())]
     for m, event_id in found:
         for entry in kb.entries:
             families = {k.family for k in entry.events if k.event_id == event_id}
