@@ -483,7 +483,6 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
     signals: list[Signal] = []
     inputs: list[InputSummary] = []
     com_steps = _clsid_steps("\n".join(text for _, text in texts))
-    read: list[EventLogRead] = []
     servers: list[list[EventLogRead]] = []
     for name, text in texts:
         rest, log = _pasted_events(name, text, kb)
