@@ -66,8 +66,13 @@ EXPECTED: dict[str, tuple[str | None, str, str]] = {
     "django-windows-tools-8-fastcgi-1": ("none", "none", "the FastCGI process exits (a setup error)"),
     "php-beast-12-fastcgi-timeout": ("none", "none", "FastCGI activity timeout (258)"),
     "aspnetcore-68573-was-5076-recycle": ("none", "none", "a scheduled recycle"),
+    "geoip2block-11-iismanager-version": ("not:assembly-file-not-found", "medium", "the .NET Compilation assembly version, not the file's bitness"),
+    "tooling-715-shared-config-access-denied": ("not:access-denied", "none", "IIS shared configuration: access denied"),
+    "dashboard-1-registry-global-denied": ("none", "none", "access to a registry key denied"),
+    "iisintegration-287-hosting-0x80070643": ("none", "none", "an MSI failure under shared configuration"),
     # --------------------------------------------------------------- the thread did not settle it
     "dotnet-runtime-99581-was-5011-xml": (None, "medium", "WAS 5011 after a SharePoint CU: generic, medium at most"),
+    "dotnet-core-1907-preload-no-managed-code": (None, "none", "a pre-load of runtime 'No Managed Code' (cross-posted, not settled)"),
     "iisnode-414-module-missing-deps": (None, "medium", "503 with the pool stopping: generic, medium at most"),
     "dreamscene2-58-zh-dllnotfound": (None, "medium", "0x8007007E in Chinese: suggestive, medium at most"),
     "acmesharp-24-x86-powershell-classnotreg": (None, "low", "IIS config classes from an x86 PowerShell: install or 64-bit host"),
