@@ -10,7 +10,7 @@ import pytest
 
 from iisbitness.explain.events import EventLogError, EventLogRead, events_from_xml, read_events
 from iisbitness.explain.kb import KnowledgeBase
-from iisbitness.explain.report import build_report, match_event
+from iisbitness.explain.report import build_report, event_verdict, match_event
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
@@ -121,9 +121,12 @@ def test_every_corpus_xml_export_parses(kb: KnowledgeBase) -> None:
 
 @needs_corpus
 def test_corpus_xml_has_no_false_bitness_hits(kb: KnowledgeBase) -> None:
-    """W3SVC-WP 2303/2284/2289/2299 and ANCM 1012 recycles are not bitness events."""
+    """W3SVC-WP 2303/2284/2289/2299 and ANCM 1012 recycles are not bitness events: none is matched, but the 2303s
+    whose data is 0x80070002, read as Win32 error 2 (a file not found, not about bitness)."""
     log = read_events(CORPUS / "events" / "SatyaChakiri__CloudAzure__LogFiles__eventlog.xml", kb)
-    assert all(not match_event(e, kb) for e in log.events)
+    matched = [(e, event_verdict(match_event(e, kb), kb)) for e in log.events if match_event(e, kb)]
+    assert {(e.event_id, e.error_code) for e, _ in matched} <= {(2303, 0x80070002)}
+    assert all(v is not None and not v.bitness and v.lead == "file-not-found" for _, v in matched)
     deku = read_events(CORPUS / "events" / "DekuWorks__241RunnersAwareness__LogFiles__eventlog.xml", kb)
     hits = [e for e in deku.events if match_event(e, kb)]
     assert {e.event_id for e in hits} <= {1007}

@@ -18,6 +18,8 @@ from iisbitness.explain.report import build_report
 from iisbitness.report import Report
 from tests.conftest import DEMO, corpus_dir
 
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
+
 _PROVIDER = {
     "w3svc-wp": ('Name="Microsoft-Windows-IIS-W3SVC-WP" EventSourceName="W3SVC-WP"', ""),
     "was": ('Name="Microsoft-Windows-WAS" EventSourceName="WAS"', ""),
@@ -161,3 +163,20 @@ def test_a_filter_event_names_its_data(kb: KnowledgeBase, tmp_path: Path) -> Non
     bad_format, not_found = causes("c1000000"), causes("7e000000")
     assert bad_format["isapi-filter-arch"] is Confidence.HIGH and bad_format["binary-missing"] is Confidence.LOW
     assert not_found["binary-missing"] is Confidence.MEDIUM and not_found["isapi-filter-arch"] is Confidence.MEDIUM
+
+
+def test_two_logs_of_one_server_read_the_same_in_explain_and_scan(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """The IIS 6 export split as a server's Application log (W3SVC-WP 2274) and System log (W3SVC 1009): both
+    commands read the logs given as one server, so the 1009 (IIS 6) makes the 2274 an IIS 6 filter in explain too
+    (it led with isapi-filter-arch there, each --event-log read as its own server)."""
+    events = (FIXTURES / "eventviewer-iis6.xml").read_text("utf-8").split("\n")
+    head, body = events[:2], [line for line in events if line.startswith("<Event>")]
+    app, system = tmp_path / "Application.xml", tmp_path / "System.xml"
+    app.write_text("\n".join([*head, body[0], "</Events>"]), "utf-8")
+    system.write_text("\n".join([*head, body[2], "</Events>"]), "utf-8")
+    explained = build_report([], [read_events(app, kb), read_events(system, kb)], kb)
+    by_explain = {h.event.event_id: (h.verdict.lead, h.verdict.confidence.label) for h in explained.events if h.verdict}
+    assert by_explain == {2274: ("iis6-filter-arch", "high"), 1009: ("iis6-filter-arch", "medium")}
+    scanned = observe(scan(DEMO / "w2003-iis6", ScanOptions()), [app, system])
+    by_scan = {o.event_id: (o.lead, o.confidence) for o in (*scanned.observations, *scanned.other_events)}
+    assert by_scan == by_explain

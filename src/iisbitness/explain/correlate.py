@@ -8,12 +8,13 @@ API (for ``iisbitness scan --event-log``, wired by the scan command)::
 
     FindingKey(rule_id, binary, pool)       binary as configured (env vars allowed), pool name; either may be None
     Correlation.observed:    tuple[Observation, ...]   each finding CONFIRMED by >= 1 event, in input order
-    Correlation.possible:    tuple[Observation, ...]   findings only generic events name (not confirmed)
+    Correlation.possible:    tuple[Observation, ...]   findings generic events name (not confirmed by them), and
+                                                       confirmed findings a site-level event (2268) may stand for
     Correlation.unobserved:  tuple[FindingKey, ...]    findings no event confirms (not proof they are harmless)
     Correlation.unexplained: tuple[Event, ...]         bitness-related events no finding accounts for
     Correlation.not_bitness: tuple[Event, ...]         events read as another problem that confirm no finding
     Correlation.verdict(event) -> EventVerdict | None  how an event reads (the decision ``explain`` shows)
-    Observation(finding, links: tuple[Link, ...]);  Link(event, on: "binary" | "pool", confidence)
+    Observation(finding, links: tuple[Link, ...]);  Link(event, on: "binary" | "pool" | "rule", confidence)
 
 Matching rule: an event is bitness-related when its verdict (:func:`~iisbitness.explain.report.event_verdict`, the
 one ``explain`` shows for it) is a bitness cause; an event the knowledge base reads as another problem (ANCM 1007
@@ -24,8 +25,9 @@ finding on its own binary, and is in ``not_bitness`` when it confirms none. A bi
 event when the finding's rule is in that family **and** the event names the same binary (basename,
 case-insensitive: ``%windir%\\...\\aspnet_filter.dll`` matches ``C:\\WINDOWS\\...\\aspnet_filter.dll``) or the
 same pool (case-insensitive). Events naming neither (e.g. 2268, which names a site) cannot be tied to one
-finding and stay unexplained unless another event links a finding whose rule the event's own entry (by
-provider and id, not by the codes in its text) lists.
+finding and stay unexplained unless another event confirms a finding whose rule the event's own entry (by
+provider and id, not by the codes in its text) lists: then the event is *possible* for each such finding (a link
+``on="rule"``, which never confirms), listed beside it, not dropped.
 
 Calibration (issue 15, the same as ``explain``'s): a link carries the event's calibrated confidence for the
 finding's rule (:attr:`~iisbitness.explain.report.EventVerdict.rules`). It *confirms* the finding when that is
@@ -69,13 +71,16 @@ class Link:
 
     event: Event
     on: str
-    """``"binary"`` or ``"pool"``."""
+    """``"binary"`` or ``"pool"``; ``"rule"`` for an event that names neither, of a confirmed finding's rule (2268):
+    it never confirms."""
     confidence: Confidence = Confidence.HIGH
     """The event's calibrated confidence for the finding's rule (as ``explain`` would give it)."""
 
     @property
     def confirms(self) -> bool:
         """HIGH, or MEDIUM on the finding's own binary (see the module docstring)."""
+        if self.on == "rule":
+            return False
         return self.confidence is Confidence.HIGH or (self.on == "binary" and self.confidence >= Confidence.MEDIUM)
 
 
@@ -180,10 +185,19 @@ def correlate(findings: Iterable[FindingKey | tuple[str, str | None, str | None]
             if links:
                 possible.append(seen)
     linked_rules = {o.finding.rule_id for o in observed}
+    # NOTE: an event naming neither binary nor pool (2268: "Could not load all ISAPI filters for site/service") whose
+    # own entry lists the rule of a confirmed finding is that failure seen from the site: not unexplained, but never
+    # left out either (it was, without a word): it may stand for each confirmed finding of those rules
+    unplaced = {i: rules for i, (e, _) in enumerate(related)
+                if i not in used and linkable[id(e)].bitness and e.binary is None and e.pool is None
+                and (rules := _family(signals_of[id(e)], kb, own_only=True) & linked_rules)}
+    for o in observed:
+        site = tuple(Link(related[i][0], "rule", confidence[i].get(o.finding.rule_id, Confidence.LOW))
+                      for i, rules in unplaced.items() if o.finding.rule_id in rules)
+        if site:
+            possible.append(Observation(o.finding, site))
     unexplained = tuple(
-        e for i, (e, _) in enumerate(related)
-        if i not in used and linkable[id(e)].bitness
-        and not (e.binary is None and e.pool is None and _family(signals_of[id(e)], kb, own_only=True) & linked_rules))
+        e for i, (e, _) in enumerate(related) if i not in used and i not in unplaced and linkable[id(e)].bitness)
     confirming = {id(link.event) for o in observed for link in o.links}
     return Correlation(tuple(observed), tuple(unobserved), unexplained, tuple(possible),
                        tuple(e for e, v in verdicts if not v.bitness and id(e) not in confirming), tuple(verdicts))

@@ -15,7 +15,8 @@ Shapes:
     ``binaries_in(text) -> tuple[str, ...]``: Windows paths of .dll/.exe files named in the text.
     ``plain_text(text) -> str``: HTML/XML tags removed and entities decoded, line breaks kept; ``match_text``
     matches that too when it differs (an IIS detailed error page pasted as HTML).
-    Event ids are read after "Event ID" and its localised Event Viewer labels ("Ereignis-ID", "イベント ID");
+    Event ids are read after "Event ID" and its localised Event Viewer labels ("Ereignis-ID", "イベント ID"),
+    and from PowerShell's ``Get-WinEvent | Format-List`` records ("Id : 1000" beside "ProviderName : ...");
     an IIS log pasted with its ``#Fields:`` header gives its ``sc-win32-status`` and ``sc-status.sc-substatus``.
 
 No errors are raised; text that shows nothing gives ``()``.
@@ -85,6 +86,12 @@ _EVENT_ID = re.compile(
     r"|\bIdentifica(?:ção|cao)\s+do\s+evento|\bID\s+(?:do\s+)?evento|\bGebeurtenis-id|\bIdentyfikator\s+zdarzenia"
     r"|イベント\s*ID|事件\s*ID|Код\s+события)"
     r"\s*[:#=：]?\s*(\d{3,5})\b", re.IGNORECASE)
+_PS_EVENT_ID = re.compile(r"^[ \t]*Id[ \t]*:[ \t]*(\d{3,5})[ \t]*\r?$", re.MULTILINE)
+"""The ``Id`` line of PowerShell's ``Get-WinEvent | Format-List`` ("Id           : 1000"): an event id only in a record
+(the lines between two blank lines) that also has a ``ProviderName`` line (:data:`_PS_PROVIDER`); the ``Id`` of
+``Get-Process | Format-List`` is a process id."""
+_PS_PROVIDER = re.compile(r"^[ \t]*ProviderName[ \t]*:", re.MULTILINE)
+_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
 _XML_EVENT_ID = re.compile(r"<EventID(?:\s[^<>]{0,200})?>\s*(\d{1,10})\s*</EventID>", re.IGNORECASE)
 """An event's XML pasted cut off before its ``</Event>`` (so not read as an event): its ``<EventID>``, written with
 or without its qualifiers (``<EventID Qualifiers="49152">2280</EventID>``; a full 32-bit id is read as its low 16
@@ -165,8 +172,8 @@ def _code_signals(text: str, kb: KnowledgeBase, hits: list[CodeHit]) -> list[Sig
 
 _SOURCE = re.compile(
     # NOTE: the "Source:" line of Event Viewer's copied details (en, de, fr, es, it, pt, nl, pl, ja, zh, ru), a
-    # "Provider Name" line, and Splunk's SourceName=
-    r"^[ \t]*(?:Source|Provider(?:[ \t]+Name)?|SourceName|Quelle|Origine|Origen|Fonte|Bron|Źródło|ソース|来源|來源"
+    # "Provider Name" line, PowerShell's "ProviderName :" (Get-WinEvent | Format-List), and Splunk's SourceName=
+    r"^[ \t]*(?:Source|Provider(?:[ \t]*Name)?|SourceName|Quelle|Origine|Origen|Fonte|Bron|Źródło|ソース|来源|來源"
     r"|Источник)[ \t]*[:=：][ \t]*(\S+(?: \S+)*?)(?=[ \t]{2,}|[ \t]*$)", re.IGNORECASE | re.MULTILINE)
 """A source line's value ends at the line's end or at two spaces ("Source: W3SVC-WP  Event ID: 2281")."""
 
@@ -196,6 +203,14 @@ def _named_families(text: str, kb: KnowledgeBase) -> tuple[set[str], bool]:
     return found, False
 
 
+def _in_ps_event(text: str, start: int, end: int) -> bool:
+    """True when the record (lines between blank lines) around ``text[start:end]`` has a ``ProviderName`` line."""
+    before = [m.end() for m in _BLANK_LINE.finditer(text, max(0, start - 2000), start)]
+    after = _BLANK_LINE.search(text, end, end + 2000)
+    return _PS_PROVIDER.search(text, before[-1] if before else max(0, start - 2000),
+                               after.start() if after else min(len(text), end + 2000)) is not None
+
+
 def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     """An event id the text gives (``Event ID: 2282``): HIGH when the text names a source of the entry's
     provider family, MEDIUM when it names no source; nothing when it names only other sources (an
@@ -205,6 +220,7 @@ def _event_id_signals(text: str, kb: KnowledgeBase) -> list[Signal]:
     hay = haystack(text)
     found = [(m, int(m.group(1))) for m in hay.finditer(_EVENT_ID)]
     found += [(m, int(m.group(1)) & 0xFFFF) for m in hay.finditer(_XML_EVENT_ID)]
+    found += [(m, int(m.group(1))) for m in hay.finditer(_PS_EVENT_ID) if _in_ps_event(text, m.start(), m.end())]
     for m, event_id in found:
         for entry in kb.entries:
             families = {k.family for k in entry.events if k.event_id == event_id}

@@ -11,7 +11,8 @@ Shapes:
     event list and ``scan --event-log`` both show. ``EventMatches(kb).log(events)``: each event of one server's
     logs with its signals, the server-wide cues shared.
     ``build_report(texts, logs, kb) -> ExplainReport``: ``texts`` are (name, text) pairs, ``logs`` the
-    :class:`~iisbitness.explain.events.EventLogRead` of each ``--event-log``.
+    :class:`~iisbitness.explain.events.EventLogRead` of each ``--event-log``, all of one server (as
+    ``scan --event-log`` reads them: a server-wide cue one log shows holds for the events of all).
 
 Calibration (issue 15): an explanation's *bitness confidence* is its recognition confidence capped by
 the specificity of its evidence (:class:`~iisbitness.explain.kb.Specificity`: specific HIGH, suggestive and
@@ -482,24 +483,29 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
     signals: list[Signal] = []
     inputs: list[InputSummary] = []
     com_steps = _clsid_steps("\n".join(text for _, text in texts))
-    read: list[EventLogRead] = []
+    servers: list[list[EventLogRead]] = []
     for name, text in texts:
         rest, log = _pasted_events(name, text, kb)
         inputs.append(InputSummary("text", name, len(log.events) if log else None, log.format if log else None))
         signals.extend(match_text(rest, kb))
-        read += [log] if log else []
+        servers += [[log]] if log else []
     for log in logs:
         inputs.append(InputSummary("event-log", log.path, len(log.events), log.format))
-        read.append(log)
+    # NOTE: the --event-log files are the logs of ONE server, as scan --event-log reads them (its Application and
+    # System logs: W3SVC 1009 in one makes the W3SVC-WP 2274 of the other an IIS 6 filter); event XML pasted in a
+    # text is its own
+    servers += [list(logs)] if logs else []
     hits: list[EventHit] = []
     problems: list[EventLogProblem] = []
     matched = EventMatches(kb)
-    for log in read:
-        problems.extend(log.problems)
-        # NOTE: one log is one server: W3SVC 1009 anywhere in it makes its W3SVC-WP 2274 an IIS 6 filter
-        for event, found in matched.log(log.events):
+    for server in servers:
+        for log in server:
+            problems.extend(log.problems)
+        origins = [log.path for log in server for _ in log.events]
+        for origin, (event, found) in zip(origins, matched.log([e for log in server for e in log.events]),
+                                          strict=True):
             if found:
-                hits.append(EventHit(log.path, event, found, matched.verdict(found)))
+                hits.append(EventHit(origin, event, found, matched.verdict(found)))
                 signals.extend(found)
     explanations = _explanations(signals, kb)
     causes, others = _order(_rank(explanations, kb), _others(explanations))
