@@ -377,6 +377,10 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     if s.config_only:
         out.field("note", "The image holds configuration files only: binary architectures are inferred from their "
                           "folders where Windows decides them; the rest are listed at the end.")
+    if s.iisexpress_config:
+        out.field("note", "This is an IIS Express configuration read as a server's: its sites run in the iisexpress.exe "
+                          "Visual Studio starts, not in the w3wp.exe of each pool shown below; scan the Visual Studio "
+                          "solution folder with it (docs/iisexpress.md).")
     out.line()
     if s.kind == "iisexpress":  # NOTE: the pools are IIS Express's own; the projects block says which process runs what
         _projects(out, report)

@@ -43,7 +43,7 @@ from iisbitness.image.paths import (
     share_argument,
     unc_share,
 )
-from iisbitness.image.stock import is_iis_express_folder
+from iisbitness.image.stock import IIS_EXPRESS_VARIABLES, is_iis_express_folder
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
 from iisbitness.loadplan.plan import (
@@ -70,6 +70,16 @@ class Given(enum.Enum):
     BUILD = "build"
     """A build folder checked alone (``check-app`` without ``--server``): a file outside it is the server's, which only
     ``check-app PUBLISH_DIR --server IMAGE --site SITE/APP`` reads."""
+    IISEXPRESS_CONFIG = "iisexpress-config"
+    """An IIS Express configuration read as a server's (``scan --config FILE`` of it, or an image holding it: its global
+    modules under ``%IIS_BIN%``, :func:`iisbitness.scan.pipeline.iisexpress_modules`): its sites run in the
+    ``iisexpress.exe`` Visual Studio starts for a project, which a scan of the solution folder with it reads (the
+    project's folder, ``%LAUNCHER_PATH%``: docs/iisexpress.md); no server image or ``--env`` stands for them."""
+
+
+IISEXPRESS_REMEDY = ("scan the Visual Studio solution folder that holds the site's project, with this file: iisbitness "
+                     "scan SOLUTION_FOLDER --config FILE (docs/iisexpress.md)")
+"""What to give for a part of an IIS Express configuration read as a server's (:attr:`Given.IISEXPRESS_CONFIG`)."""
 
 
 def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem], *,
@@ -244,6 +254,12 @@ def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory,
         # NOTE: Windows leaves an unknown %NAME% as it is, and the plan reads that folder when the image holds it
         # (C:\sites\50%off%sale): checked then, as its findings say; else what the variable names is unknown
         why = f"physicalPath '{configured}': %{unresolved[0]}% is not an environment variable the scan knows"
+        if given is Given.IISEXPRESS_CONFIG:
+            # NOTE: iisexpress.exe sets %IIS_SITES_HOME% and %IIS_USER_HOME% (facts F1.3, F1.4), no server does
+            who = IIS_EXPRESS_VARIABLES.get(unresolved[0].upper())
+            if who is not None:
+                why = f"physicalPath '{configured}': %{unresolved[0]}% is IIS Express's: {who}, unknown offline"
+            return (vdir, None, why, IISEXPRESS_REMEDY), None, configured
         return (vdir, None, why, f"--env {unresolved[0]}=VALUE"), None, configured
     win = normalize(expanded).rstrip("\\")
     found = ctx.image.locate(win)
@@ -293,6 +309,8 @@ def _copy_hint(ctx: PlanContext, win: str, given: Given = Given.IMAGE) -> tuple[
         return ("scan on the server with an account that can read the share (iisbitness collect then copies it)",
                 _Gap.UNREAD_SHARE)
     drive, rest = win[0].upper(), win[3:].replace("\\", "/")
+    if given is Given.IISEXPRESS_CONFIG:
+        return IISEXPRESS_REMEDY, _Gap.ABSENT
     if given is Given.BUILD:
         return "check-app PUBLISH_DIR --server IMAGE --site SITE/APP (a file of the server, outside the build)", _Gap.ABSENT
     if drive == "C" and given is Given.CONFIG_FILE:
@@ -425,6 +443,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         if not targets:
             continue
         give = (ctx.image.locate(b.windows_path).remedy if b.windows_path
+                else IISEXPRESS_REMEDY if given is Given.IISEXPRESS_CONFIG and "%" in b.configured
                 else _env_remedy(b.configured, plan, load.process.arch, ctx))
         if why_not is Unchecked.ABSENT:
             why, give = _not_checked(ctx, b, given)
