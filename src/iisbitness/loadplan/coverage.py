@@ -133,6 +133,8 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
     binaries = _unread_binaries(apps, folders, plan, ctx, given)
     for key, gaps in binaries.items():
         inherited[key] = tuple(dict.fromkeys((*inherited.get(key, ()), *gaps)))
+    for key, gap in _bin_not_copied(ctx, server, apps, folders, plan, given, gac_remedies).items():
+        inherited[key] = (*inherited.get(key, ()), gap)
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), "; ".join(gac_remedies.get(id(a), ())),
                           inherited.get(id(a), ()), tuple(why for why, _ in binaries.get(id(a), ())))
                 for a in apps)
@@ -320,6 +322,55 @@ def _copy_hint(ctx: PlanContext, win: str, given: Given = Given.IMAGE) -> tuple[
     if drive == "C":
         return f"copy {win} into the image as {rest}", _Gap.ABSENT
     return f"copy {win} into the --drive {drive}= folder as {rest}", _Gap.ABSENT
+
+
+ASPNET_PAGES = (".aspx", ".asmx", ".ashx", ".svc")
+"""ASP.NET page, web service, handler and WCF service files (with ``global.asax``): ASP.NET compiles them against every
+assembly in the application's ``bin`` (the root web.config's ``<compilation><assemblies>`` ends with ``<add
+assembly="*"/>``: "every assembly within an application's private assembly cache, which is located ... in the \\bin
+subdirectory", learn.microsoft.com "assemblies Element" for compilation, bfyb45k1, and 37e2zyhb's default
+configuration) and their code-behind classes usually live there (a web application project's build output)."""
+
+
+def _bin_not_copied(ctx: PlanContext, server: Server, apps: list[Application], folders: dict[int, list[_Folder]],
+                    plan: LoadPlan, given: Given, named: dict[int, list[str]]) -> dict[int, tuple[str, str]]:
+    """Per application, ``(reason, remedy)`` when its root folder was read, holds ASP.NET pages
+    (:data:`ASPNET_PAGES`, ``global.asax``; the root folder's own listing, read once) and no ``bin``, and its pool runs a
+    CLR: a copy of the folder without its ``bin`` cannot be told from an application that has none (a web site
+    project compiled on the server from App_Code), so it is partly checked, the ``bin`` named as not in the copy (audit7
+    F13). Not for a static folder, a pool with No Managed Code (no CLR: facts A9), an application whose configuration
+    already names a ``bin`` assembly the image lacks (``named``: :func:`_unread_by_load` says it), IIS 6 (its ``bin`` is
+    read with the metabase's applications), IIS Express (a project folder) or a build checked alone (the build is
+    what is deployed), nor on the server itself or a zip collected there, where a ``bin`` absent is absent."""
+    if (plan.iis6 is not None or plan.iisexpress is not None or given in (Given.BUILD, Given.IISEXPRESS_CONFIG)
+            or ctx.image.is_the_server):
+        return {}
+    out: dict[int, tuple[str, str]] = {}
+    for a in apps:
+        pool = server.pool(a.pool)
+        if pool is None or not pool.managed_runtime_version:
+            continue
+        root = next((host for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir), None)
+        if root is None or a.root_vdir is None:
+            continue
+        listing = ctx.image.listing(root)
+        if listing.error is not None or "bin" in {n.lower() for n in listing.folders}:
+            continue
+        pages = [n for low, n in sorted(listing.files.items())
+                 if low.endswith(ASPNET_PAGES) or low == "global.asax"]
+        if not pages:
+            continue
+        arch = Arch.X64 if server.os_arch.is_64bit else Arch.X86
+        expanded, _ = expand(a.root_vdir.physical_path, process_environment(server.os_arch, arch, ctx.env_overrides))
+        win = normalize(expanded).rstrip("\\") + "\\bin"
+        if any(win.lower() in r.lower() for r in named.get(id(a), ())):
+            continue
+        shown = ", ".join(pages[:3]) + (f" and {len(pages) - 3} more" if len(pages) > 3 else "")
+        why = (f"its folder holds ASP.NET pages ({shown}) and no bin: ASP.NET compiles them against every assembly in "
+               f"{win} and loads their code from it; if the server has that folder, it is not in the copy and its "
+               "assemblies were not checked")
+        out[id(a)] = why, _copy_hint(ctx, win, given)[0]
+    return out
 
 
 def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], ctx: PlanContext,
