@@ -67,3 +67,15 @@ def test_iis_express_pool_rows_say_their_enable32bit_is_derived_from_the_project
     server = json.loads(res.output)
     jsonschema.validate(server, SCHEMA)
     assert not [r for r in server["pools"] if "enable32BitAppOnWin64_derived" in r or "process_site" in r]
+
+
+def test_iis_express_config_alone_says_so_in_json_and_html(tmp_path: Path) -> None:
+    doc = json.loads(_scan("--format", "json"))
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["server"]["kind"] == "iis7+" and doc["server"]["iisexpress_config"] is True
+    html = tmp_path / "r.html"
+    _scan("--format", "html", "-o", str(html))
+    assert "an IIS Express configuration read as a server's" in html.read_text(encoding="utf-8")
+    res = CliRunner().invoke(main, ["scan", str(REPO / "src" / "iisbitness" / "demo" / "contoso-iis10"),
+                                    "--format", "json", "-q"])
+    assert "iisexpress_config" not in json.loads(res.output)["server"]
