@@ -30,7 +30,8 @@ class ServerSummary:
         main configuration file read. os_arch / os_arch_from: the OS architecture and how it was
         decided. config_only: the image holds none of the configured binaries. absent_from: what a file not found is
         absent from, as the text and HTML say it ("the image"; ``check-app`` without ``--server``: "the build
-        folder", which holds nothing of the server).
+        folder", which holds nothing of the server). iisexpress_config: the configuration read as a server's is IIS
+        Express's (its global modules under ``%IIS_BIN%``): its pools are not the processes that run its sites.
     """
 
     kind: str
@@ -40,6 +41,7 @@ class ServerSummary:
     os_arch_from: str
     config_only: bool
     absent_from: str = "the image"
+    iisexpress_config: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from iisbitness.config.jsonfile import read_json
 from iisbitness.config.xml import children, line_of, local_name, parse_file
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError, ServerImageError
+from iisbitness.image import windows
 from iisbitness.image.paths import normalize
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model.iis7 import Server
@@ -306,15 +307,18 @@ def find_config(solution: Path, projects: list[ProjectFile], image: ServerImage,
         return explicit, str(explicit), CONFIG_OPTION, False
     glob = next((s for p in projects if (s := p.prop("UseGlobalApplicationHostFile")) and _bool(s.value)), None)
     if glob is not None:
-        found = _per_user(image)
+        documents = live_documents() if image.live else None
+        found = per_user_config(image, documents) if not image.live or documents else None
         if found is not None:
             return found[0], found[1], f"UseGlobalApplicationHostFile=true ({glob.at}): the per-user file", True
+        looked = (f"looked for in {documents}, the Documents folder Windows names" if documents else
+                  "no Documents folder known: neither the known folder nor %USERPROFILE%" if image.live else
+                  "looked for in Users/*\\Documents only: a Documents folder OneDrive or folder redirection moved is "
+                  "not followed offline; PowerShell's [Environment]::GetFolderPath('MyDocuments') prints where it is")
         raise ServerImageError(
             f"{glob.at}: UseGlobalApplicationHostFile is true, so IIS Express reads the per-user "
-            "Documents\\IISExpress\\config\\applicationhost.config, which is not here (looked for in "
-            f"{'%USERPROFILE%' if image.live else 'Users/*'}\\Documents only: a Documents folder OneDrive or folder "
-            "redirection moved is not followed; PowerShell's [Environment]::GetFolderPath('MyDocuments') prints where "
-            "it is); name it with --config (or give the machine's drive with --drive C=/path)")
+            f"Documents\\IISExpress\\config\\applicationhost.config, which is not here ({looked}); name it with --config "
+            "(or give the machine's drive with --drive C=/path)")
     vs = _child(solution, ".vs")
     if vs is not None:
         slns = sorted(n for n in os.listdir(solution) if n.lower().endswith((".sln", ".slnx")))
@@ -351,16 +355,31 @@ def _path(folder: Path, *names: str) -> Path | None:
     return node if node is not None and node.is_file() else None
 
 
-def _per_user(image: ServerImage) -> tuple[Path, str] | None:
-    """The per-user config: ``%USERPROFILE%`` live, else the only ``C:\\Users\\*`` profile holding one.
-
-    ASSUMPTION: below ``Documents`` in the profile (Microsoft's documents name ``%userprofile%\\Documents\\IISExpress``,
-    facts F3.1, F1.4); a Documents folder moved by OneDrive's Known Folder Move or folder redirection is not followed
-    (no known-folder look-up here), and the error when none is found says so."""
+def live_documents() -> str | None:
+    """The live user's Documents folder, a Windows path: the known folder Windows names
+    (:func:`iisbitness.image.windows.documents_folder`, which follows OneDrive's Known Folder Move and folder
+    redirection), else ``%USERPROFILE%\\Documents``; None when neither is known. Raises nothing."""
+    known = windows.documents_folder()
     profile = os.environ.get("USERPROFILE")
-    if image.live and profile:
-        f = Path(profile, *PER_USER)
-        return (f, str(f)) if f.is_file() else None
+    return known or (ntpath.join(profile, "Documents") if profile else None)
+
+
+def per_user_config(image: ServerImage, documents: str | None) -> tuple[Path, str] | None:
+    """The per-user config ``(host path, as shown)``: ``Documents\\IISExpress\\config\\applicationhost.config`` below
+    ``documents`` (the Documents folder's Windows path: live, :func:`live_documents`) as ``image`` resolves it, else
+    (no ``documents``) the only ``C:\\Users\\*\\Documents`` of the image holding one; None when not found.
+
+    The live look-up is this one with the live root map. ASSUMPTION offline: below ``Documents`` in the profile
+    (Microsoft's documents name ``%userprofile%\\Documents\\IISExpress``, facts F3.1, F1.4): a Documents folder moved by
+    OneDrive's Known Folder Move or folder redirection is not followed there (an image holds no known-folder
+    answer), and the error when none is found says so. That IIS Express's per-user home follows the known folder is how
+    tools resolve it (fixes/iisexpress.py's PER_USER_CONFIG note, UNCONFIRMED by Microsoft). Raises nothing."""
+    if documents:
+        found = image.locate(ntpath.join(normalize(documents).rstrip("\\"), *PER_USER[1:]))
+        host = found.host_path
+        if host is None or not host.is_file():
+            return None
+        return host, str(host) if image.live else image.display(host)
     users = image.locate("C:\\Users")
     if users.host_path is None or not users.host_path.is_dir():
         return None

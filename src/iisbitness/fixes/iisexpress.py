@@ -118,14 +118,23 @@ def publish_for(load: Load, workspace: IisExpressWorkspace | None = None) -> Fix
     rid = RID[arch]
     project = project_of(workspace, load) if workspace is not None and load.application in (None, "", "/") else None
     who = f"project '{project.name}'" if project is not None else f"app {load.site or ''}{load.application or ''}"
-    publish = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained")
+    if project is not None:
+        # NOTE: the project named, relative to the solution folder: two projects' lines differ and each paste publishes
+        # its own (``dotnet publish [<PROJECT>]``), run from the solution folder as the appcmd lines are
+        line = native("dotnet", "publish", Quoted("", project.project_file.replace("/", "\\")), "-c", "Release", "-r",
+                      rid, "--self-contained")
+        publish: tuple[tuple[str, ...], tuple[str, ...]] = ((line[0],), (line[1],))
+        where = "Run it from the solution folder (the project's path is relative to it)."
+    else:
+        publish = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained")
+        where = "Run the command in the folder of the project that builds it."
     return Fix(summary=f"Build {who} for {arch.value}: <RuntimeIdentifier>{rid}</RuntimeIdentifier> (or <PlatformTarget>"
                        f"{PLATFORM[arch]}</PlatformTarget>) in {'it' if project is not None else 'the project that builds it'}, "
                        f"or publish it with -r {rid}",
                label=f"build {project.name if project is not None else (load.application or 'the app')} for {rid}",
                commands=publish[0], powershell=publish[1],
-               note="In-process hosting loads the app's runtime into iisexpress.exe: they must have one architecture. Run "
-                    "the command in the folder of the project that builds it.")
+               note=f"In-process hosting loads the app's runtime into iisexpress.exe: they must have one architecture. "
+                    f"{where}")
 
 
 def hosting_switch(project: IisExpressProject | None, application: str | None) -> str:

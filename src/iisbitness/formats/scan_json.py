@@ -121,12 +121,17 @@ def _report_dict(report: Report) -> dict[str, Any]:
     return {
         "schema": report.schema,
         "server": {"kind": s.kind, "image": s.image, "config_file": s.config_file, "os_arch": s.os_arch.value,
-                   "os_arch_from": s.os_arch_from, "config_only": s.config_only},
+                   "os_arch_from": s.os_arch_from, "config_only": s.config_only,
+                   # NOTE: only where true (added within scan/2): every other document is as before
+                   **({"iisexpress_config": True} if s.iisexpress_config else {})},
         "pools": [{"name": p.name, "worker_arch": p.worker_arch.value,
                    "enable32BitAppOnWin64": p.enable_32bit_app_on_win64, "enable32BitAppOnWin64_from": p.enable_32bit_from,
                    "managedRuntimeVersion": p.managed_runtime_version, "managedPipelineMode": p.pipeline_mode,
                    "applications": list(p.applications), "process": p.process, "idle": p.idle, "defined": p.defined,
-                   "manual_start": p.manual_start}
+                   "manual_start": p.manual_start,
+                   # NOTE: IIS Express only (added within scan/2): the row is a project's iisexpress.exe, whose bitness
+                   # the project decides; enable32BitAppOnWin64 is derived from it (IIS Express ignores the attribute)
+                   **({"process_site": p.site, "enable32BitAppOnWin64_derived": True} if s.kind == "iisexpress" else {})}
                   for p in report.pools],
         "coverage": coverage_dict(report),
         "findings": [finding_dict(f, i, v, c) for i, (f, c) in enumerate(zip(report.findings, causes), 1)],

@@ -375,8 +375,21 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
         out.line(("server ", "dim"), server)
         out.line(("config ", "dim"), s.config_file)
     if s.config_only:
-        out.field("note", "The image holds configuration files only: binary architectures are inferred from their "
-                          "folders where Windows decides them; the rest are listed at the end.")
+        # NOTE: "listed at the end" only where there is a list (binary-missing's could-not-check block below)
+        listed_at_end = any(c.first.rule == "binary-missing" and c.first.severity is Severity.WARNING
+                            and not c.first.fixes for c in v.causes)
+        rest = "; the rest are listed at the end." if listed_at_end else "."
+        if s.absent_from == "the image":
+            out.field("note", "The image holds configuration files only: binary architectures are inferred from their "
+                              f"folders where Windows decides them{rest}")
+        else:  # NOTE: check-app's build folder: it holds the build, none of the binaries its configuration names
+            out.field("note", f"{s.absent_from[0].upper()}{s.absent_from[1:]} holds none of the binaries its "
+                              "configuration names: their architectures are inferred from "
+                              f"their folders where Windows decides them{rest}")
+    if s.iisexpress_config:
+        out.field("note", "This is an IIS Express configuration read as a server's: its sites run in the iisexpress.exe "
+                          "Visual Studio starts, not in the w3wp.exe of each pool shown below; scan the Visual Studio "
+                          "solution folder with it (docs/iisexpress.md).")
     out.line()
     if s.kind == "iisexpress":  # NOTE: the pools are IIS Express's own; the projects block says which process runs what
         _projects(out, report)

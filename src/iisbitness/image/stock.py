@@ -56,6 +56,22 @@ as IIS), so the partial-copy warning that counts one of them as IIS Express's ow
 (rules/binary_missing.py)."""
 
 
+IIS_EXPRESS_VARIABLES = {
+    "LAUNCHER_PATH": ("Visual Studio sets it to the ASP.NET Core app it built, for the iisexpress.exe it starts; publishing "
+                      "replaces it in the web.config a server gets"),
+    "LAUNCHER_ARGS": ("Visual Studio sets it to the ASP.NET Core app's arguments, for the iisexpress.exe it starts; publishing "
+                      "replaces it in the web.config a server gets"),
+    "IIS_USER_HOME": "iisexpress.exe sets it to the user's IIS Express home directory",
+    "IIS_SITES_HOME": "iisexpress.exe sets it to its default home directory for sites",
+}
+"""Environment variables IIS Express's configurations name that no IIS worker process has (upper-case name: who sets
+it). ``%IIS_USER_HOME%``, ``%IIS_SITES_HOME%``: the header comment of the applicationhost.config IIS Express ships
+(iis-express-facts.md F1.3, F1.4; iis-docs applyiisenvironmentvariables: the variables IIS Express injects "include
+%IIS_BIN% and %IIS_USER_HOME%"); ``%LAUNCHER_PATH%``, ``%LAUNCHER_ARGS%``: the web.config Visual Studio writes for
+ASP.NET Core under IIS Express (F2.4; dotnet/aspnetcore #19451), which publishing replaces (AspNetCore.Docs
+host-and-deploy/aspnet-core-module.md; docs/explain.md, ``ancm-launcher-placeholder``)."""
+
+
 def is_iis_express_folder(folder: str) -> bool:
     """True when ``folder`` is an IIS Express install folder: a Windows path (``X:\\Program Files*\\IIS Express``) or
     the folder as the image holds it, drive-relative (``Program Files (x86)/IIS Express``, :attr:`Absence.folder

@@ -20,6 +20,12 @@ Sources:
   architecture of host system" (MicrosoftDocs/sdk-api wow64apiset/nf-wow64apiset-iswow64process2; Windows 10 and
   Server 2016 version 1709 and later). ``PROCESSOR_ARCHITECTURE`` cannot tell: an x64 process emulated on ARM64
   Windows sees ``AMD64`` there.
+- ``SHGetKnownFolderPath(FOLDERID_Documents, 0, NULL, &path)``: "Retrieves the full path of a known folder identified
+  by the folder's KNOWNFOLDERID"; the caller frees the path with ``CoTaskMemFree`` (MicrosoftDocs/sdk-api
+  shlobj_core/nf-shlobj_core-shgetknownfolderpath). FOLDERID_Documents is {FDD39AD0-238F-46AF-ADB4-6C85480369C7},
+  default path ``%USERPROFILE%\\Documents`` (learn.microsoft.com KNOWNFOLDERID; FileDialogCustomPlaces.Documents
+  "The GUID for this folder is FDD39AD0-238F-46AF-ADB4-6C85480369C7"). The known folder is where Windows keeps it
+  now: OneDrive's Known Folder Move and folder redirection change it, ``%USERPROFILE%\\Documents`` stays.
 - ``wevtutil epl <log> <file>``: "export-log: exports events from an event log ... to the specified file"
   (MicrosoftDocs windows-server administration/windows-commands/wevtutil.md); the live ``.evtx`` files under
   ``%windir%\\System32\\winevt\\Logs`` are held open by the Event Log service.
@@ -54,6 +60,35 @@ def logical_drives() -> dict[str, Path]:
     mask = ctypes.windll.kernel32.GetLogicalDrives()  # pragma: no cover
     letters = [c for i, c in enumerate(string.ascii_uppercase) if mask >> i & 1]  # pragma: no cover
     return {c: Path(c + ":\\") for c in letters or [system]}  # pragma: no cover
+
+
+def documents_folder() -> str | None:
+    """The current user's Documents folder as Windows names it now (the known folder ``FOLDERID_Documents``: a folder
+    OneDrive's Known Folder Move or folder redirection moved too), a Windows path (``D:\\OneDrive\\Documents``).
+
+    None when the call fails (no profile loaded, a service account) and elsewhere than Windows. Raises nothing.
+    """
+    if sys.platform != "win32":  # pragma: no cover - exercised on Windows (tools/windows-live-test.ps1)
+        return None
+    import ctypes  # pragma: no cover
+    import uuid  # pragma: no cover
+    from ctypes import wintypes  # pragma: no cover
+
+    class _Guid(ctypes.Structure):  # pragma: no cover
+        _fields_ = [("bytes", ctypes.c_ubyte * 16)]
+
+    guid = _Guid()  # pragma: no cover
+    ctypes.memmove(guid.bytes, uuid.UUID("FDD39AD0-238F-46AF-ADB4-6C85480369C7").bytes_le, 16)  # pragma: no cover
+    path = wintypes.LPWSTR()  # pragma: no cover
+    try:  # pragma: no cover
+        shell32, ole32 = ctypes.windll.shell32, ctypes.windll.ole32
+    except OSError:  # pragma: no cover - shell32 or ole32 not loadable (Server Core without them)
+        return None
+    hr = shell32.SHGetKnownFolderPath(ctypes.byref(guid), 0, None, ctypes.byref(path))  # pragma: no cover
+    try:  # pragma: no cover
+        return path.value or None if hr == 0 else None
+    finally:  # pragma: no cover - the path is allocated even when the call fails (the caller frees it)
+        ole32.CoTaskMemFree(path)
 
 
 DRIVE_REMOTE = 4

@@ -33,7 +33,7 @@ from iisbitness.image.paths import (
     unseen,
 )
 from iisbitness.image.server_image import FilesOf, ServerImage
-from iisbitness.image.stock import is_windows_iis_binary
+from iisbitness.image.stock import IIS_EXPRESS_VARIABLES, is_windows_iis_binary
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
@@ -240,6 +240,12 @@ class PlanContext:
         expanded, unresolved = ((configured, ()) if "%" not in configured else
                                 expand(configured, process_environment(os_arch, process_arch, self.env_overrides)))
         if unresolved and not self._literally(expanded, os_arch, process_arch):
+            who = IIS_EXPRESS_VARIABLES.get(unresolved[0].upper())
+            if who is not None:  # NOTE: no --env to give: a server never sets it
+                return BinaryRef(configured, None, None, None,
+                                 problem=f"%{unresolved[0]}% is IIS Express's: {who}; {process_arch.value} IIS worker processes "
+                                         "have no such variable. An IIS Express configuration is scanned with its "
+                                         "Visual Studio solution folder (docs/iisexpress.md)")
             return BinaryRef(configured, None, None, None,
                              problem=f"%{unresolved[0]}% is not an environment variable of {process_arch.value} "
                                      "worker processes (pass --env NAME=VALUE if the server sets it)")

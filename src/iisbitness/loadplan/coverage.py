@@ -43,7 +43,7 @@ from iisbitness.image.paths import (
     share_argument,
     unc_share,
 )
-from iisbitness.image.stock import is_iis_express_folder
+from iisbitness.image.stock import IIS_EXPRESS_VARIABLES, is_iis_express_folder
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
 from iisbitness.loadplan.plan import (
@@ -70,6 +70,16 @@ class Given(enum.Enum):
     BUILD = "build"
     """A build folder checked alone (``check-app`` without ``--server``): a file outside it is the server's, which only
     ``check-app PUBLISH_DIR --server IMAGE --site SITE/APP`` reads."""
+    IISEXPRESS_CONFIG = "iisexpress-config"
+    """An IIS Express configuration read as a server's (``scan --config FILE`` of it, or an image holding it: its global
+    modules under ``%IIS_BIN%``, :func:`iisbitness.scan.pipeline.iisexpress_modules`): its sites run in the
+    ``iisexpress.exe`` Visual Studio starts for a project, which a scan of the solution folder with it reads (the
+    project's folder, ``%LAUNCHER_PATH%``: docs/iisexpress.md); no server image or ``--env`` stands for them."""
+
+
+IISEXPRESS_REMEDY = ("scan the Visual Studio solution folder that holds the site's project, with this file: iisbitness "
+                     "scan SOLUTION_FOLDER --config FILE (docs/iisexpress.md)")
+"""What to give for a part of an IIS Express configuration read as a server's (:attr:`Given.IISEXPRESS_CONFIG`)."""
 
 
 def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem], *,
@@ -123,6 +133,8 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
     binaries = _unread_binaries(apps, folders, plan, ctx, given)
     for key, gaps in binaries.items():
         inherited[key] = tuple(dict.fromkeys((*inherited.get(key, ()), *gaps)))
+    for key, gap in _bin_not_copied(ctx, server, apps, folders, plan, given, gac_remedies).items():
+        inherited[key] = (*inherited.get(key, ()), gap)
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), "; ".join(gac_remedies.get(id(a), ())),
                           inherited.get(id(a), ()), tuple(why for why, _ in binaries.get(id(a), ())))
                 for a in apps)
@@ -244,6 +256,12 @@ def _image_folder(ctx: PlanContext, server: Server, vdir: VirtualDirectory,
         # NOTE: Windows leaves an unknown %NAME% as it is, and the plan reads that folder when the image holds it
         # (C:\sites\50%off%sale): checked then, as its findings say; else what the variable names is unknown
         why = f"physicalPath '{configured}': %{unresolved[0]}% is not an environment variable the scan knows"
+        if given is Given.IISEXPRESS_CONFIG:
+            # NOTE: iisexpress.exe sets %IIS_SITES_HOME% and %IIS_USER_HOME% (facts F1.3, F1.4), no server does
+            who = IIS_EXPRESS_VARIABLES.get(unresolved[0].upper())
+            if who is not None:
+                why = f"physicalPath '{configured}': %{unresolved[0]}% is IIS Express's: {who}, unknown offline"
+            return (vdir, None, why, IISEXPRESS_REMEDY), None, configured
         return (vdir, None, why, f"--env {unresolved[0]}=VALUE"), None, configured
     win = normalize(expanded).rstrip("\\")
     found = ctx.image.locate(win)
@@ -293,6 +311,8 @@ def _copy_hint(ctx: PlanContext, win: str, given: Given = Given.IMAGE) -> tuple[
         return ("scan on the server with an account that can read the share (iisbitness collect then copies it)",
                 _Gap.UNREAD_SHARE)
     drive, rest = win[0].upper(), win[3:].replace("\\", "/")
+    if given is Given.IISEXPRESS_CONFIG:
+        return IISEXPRESS_REMEDY, _Gap.ABSENT
     if given is Given.BUILD:
         return "check-app PUBLISH_DIR --server IMAGE --site SITE/APP (a file of the server, outside the build)", _Gap.ABSENT
     if drive == "C" and given is Given.CONFIG_FILE:
@@ -302,6 +322,55 @@ def _copy_hint(ctx: PlanContext, win: str, given: Given = Given.IMAGE) -> tuple[
     if drive == "C":
         return f"copy {win} into the image as {rest}", _Gap.ABSENT
     return f"copy {win} into the --drive {drive}= folder as {rest}", _Gap.ABSENT
+
+
+ASPNET_PAGES = (".aspx", ".asmx", ".ashx", ".svc")
+"""ASP.NET page, web service, handler and WCF service files (with ``global.asax``): ASP.NET compiles them against every
+assembly in the application's ``bin`` (the root web.config's ``<compilation><assemblies>`` ends with ``<add
+assembly="*"/>``: "every assembly within an application's private assembly cache, which is located ... in the \\bin
+subdirectory", learn.microsoft.com "assemblies Element" for compilation, bfyb45k1, and 37e2zyhb's default
+configuration) and their code-behind classes usually live there (a web application project's build output)."""
+
+
+def _bin_not_copied(ctx: PlanContext, server: Server, apps: list[Application], folders: dict[int, list[_Folder]],
+                    plan: LoadPlan, given: Given, named: dict[int, list[str]]) -> dict[int, tuple[str, str]]:
+    """Per application, ``(reason, remedy)`` when its root folder was read, holds ASP.NET pages
+    (:data:`ASPNET_PAGES`, ``global.asax``; the root folder's own listing, read once) and no ``bin``, and its pool runs a
+    CLR: a copy of the folder without its ``bin`` cannot be told from an application that has none (a web site
+    project compiled on the server from App_Code), so it is partly checked, the ``bin`` named as not in the copy (audit7
+    F13). Not for a static folder, a pool with No Managed Code (no CLR: facts A9), an application whose configuration
+    already names a ``bin`` assembly the image lacks (``named``: :func:`_unread_by_load` says it), IIS 6 (its ``bin`` is
+    read with the metabase's applications), IIS Express (a project folder) or a build checked alone (the build is
+    what is deployed), nor on the server itself or a zip collected there, where a ``bin`` absent is absent."""
+    if (plan.iis6 is not None or plan.iisexpress is not None or given in (Given.BUILD, Given.IISEXPRESS_CONFIG)
+            or ctx.image.is_the_server):
+        return {}
+    out: dict[int, tuple[str, str]] = {}
+    for a in apps:
+        pool = server.pool(a.pool)
+        if pool is None or not pool.managed_runtime_version:
+            continue
+        root = next((host for vdir, host, _, _ in folders[id(a)] if vdir is a.root_vdir), None)
+        if root is None or a.root_vdir is None:
+            continue
+        listing = ctx.image.listing(root)
+        if listing.error is not None or "bin" in {n.lower() for n in listing.folders}:
+            continue
+        pages = [n for low, n in sorted(listing.files.items())
+                 if low.endswith(ASPNET_PAGES) or low == "global.asax"]
+        if not pages:
+            continue
+        arch = Arch.X64 if server.os_arch.is_64bit else Arch.X86
+        expanded, _ = expand(a.root_vdir.physical_path, process_environment(server.os_arch, arch, ctx.env_overrides))
+        win = normalize(expanded).rstrip("\\") + "\\bin"
+        if any(win.lower() in r.lower() for r in named.get(id(a), ())):
+            continue
+        shown = ", ".join(pages[:3]) + (f" and {len(pages) - 3} more" if len(pages) > 3 else "")
+        why = (f"its folder holds ASP.NET pages ({shown}) and no bin: ASP.NET compiles them against every assembly in "
+               f"{win} and loads their code from it; if the server has that folder, it is not in the copy and its "
+               "assemblies were not checked")
+        out[id(a)] = why, _copy_hint(ctx, win, given)[0]
+    return out
 
 
 def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], ctx: PlanContext,
@@ -425,6 +494,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         if not targets:
             continue
         give = (ctx.image.locate(b.windows_path).remedy if b.windows_path
+                else IISEXPRESS_REMEDY if given is Given.IISEXPRESS_CONFIG and "%" in b.configured
                 else _env_remedy(b.configured, plan, load.process.arch, ctx))
         if why_not is Unchecked.ABSENT:
             why, give = _not_checked(ctx, b, given)

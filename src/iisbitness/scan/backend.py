@@ -31,7 +31,7 @@ from iisbitness.loadplan.iis6 import build_iis6
 from iisbitness.loadplan.plan import LoadPlan
 from iisbitness.model.edits import Edit, apply_all, apply_all_iis6
 from iisbitness.model.iis6 import Iis6Server
-from iisbitness.model.iis7 import Server
+from iisbitness.model.iis7 import GlobalModule, Server
 from iisbitness.model.source import Problem
 from iisbitness.report import PoolSummary, ProjectSummary, ServerSummary
 
@@ -93,6 +93,14 @@ class Backend(Protocol):
         ...
 
 
+def iisexpress_modules(server: Server) -> list[GlobalModule]:
+    """The global modules of ``server`` under ``%IIS_BIN%`` when they are most of its modules: its configuration is IIS
+    Express's, read as a server's (only iisexpress.exe sets %IIS_BIN%, facts A10; most of the modules, not one line
+    pasted into a server's file, as in a corpus configuration); else ``[]``."""
+    express = [m for m in server.global_modules if m.image.strip().lower().startswith("%iis_bin%")]
+    return express if len(express) * 2 > len(server.global_modules) else []
+
+
 def _w3wp(arch: Arch, os_arch: Arch) -> str:
     folder = "SysWOW64" if arch is Arch.X86 and os_arch.is_64bit else "System32"
     return ntpath.join("%windir%", folder, "inetsrv", "w3wp.exe")
@@ -142,7 +150,8 @@ class Iis7Backend:
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
         """The server block: kind ``iis7+``."""
         s = self.server
-        return ServerSummary(s.kind.value, image_label, s.config_file, s.os_arch, s.os_arch_from, plan.config_only)
+        return ServerSummary(s.kind.value, image_label, s.config_file, s.os_arch, s.os_arch_from, plan.config_only,
+                             iisexpress_config=bool(iisexpress_modules(s)))
 
     def pool_summaries(self, plan: LoadPlan) -> tuple[PoolSummary, ...]:
         """One row per application pool."""

@@ -46,7 +46,7 @@ from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.scan import report_cache
-from iisbitness.scan.backend import Backend, Iis6Backend, Iis7Backend
+from iisbitness.scan.backend import Backend, Iis6Backend, Iis7Backend, iisexpress_modules
 from iisbitness.scan.iisexpress import IisExpressBackend
 from iisbitness.scan.loadmap import load_map
 
@@ -218,10 +218,8 @@ def read_backend(img: ServerImage, os_arch: Arch, os_from: str, options: ScanOpt
             options.progress("reading MetaBase.xml")
         return Iis6Backend(read_iis6(metabase[0], metabase[1], os_arch, os_from))
     server = read_server(img, os_arch, os_from, options.config, options.progress)
-    express = [m for m in server.global_modules if m.image.strip().lower().startswith("%iis_bin%")]
-    if len(express) * 2 > len(server.global_modules):
-        # NOTE: only iisexpress.exe sets %IIS_BIN% (facts A10): this is IIS Express's configuration, read as a server's
-        # (most of its modules, not one line pasted into a server's file, as in a corpus configuration)
+    express = iisexpress_modules(server)
+    if express:
         server = replace(server, problems=(*server.problems, Problem(
             express[0].source.file, express[0].source.line, "this is an IIS Express configuration (its global modules are under %IIS_BIN%): "
             "its sites run in iisexpress.exe, whose bitness Visual Studio picks, not in one w3wp.exe per pool at the "
@@ -259,6 +257,9 @@ def scan_image(img: ServerImage, options: ScanOptions, label: str, detected: tup
     else:
         os_arch, os_from = detected or detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
+    if isinstance(backend, Iis7Backend) and options.given is not Given.BUILD and iisexpress_modules(backend.server):
+        # NOTE: the coverage's remedies say to scan the solution folder with it, not to make a server image
+        options = replace(options, given=Given.IISEXPRESS_CONFIG)
     return analyse(backend, img, options, label, store, facts)
 
 
