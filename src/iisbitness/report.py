@@ -30,7 +30,9 @@ class ServerSummary:
         main configuration file read. os_arch / os_arch_from: the OS architecture and how it was
         decided. config_only: the image holds none of the configured binaries. absent_from: what a file not found is
         absent from, as the text and HTML say it ("the image"; ``check-app`` without ``--server``: "the build
-        folder", which holds nothing of the server).
+        folder", which holds nothing of the server). inferred: where the image holds some of the configured binaries
+        (not :attr:`config_only`), the Windows paths of those a process loads that it lacks and whose architecture was
+        inferred from their folder, not read (``Windows\\System32`` holds the OS's own build, say); empty otherwise.
     """
 
     kind: str
@@ -40,6 +42,7 @@ class ServerSummary:
     os_arch_from: str
     config_only: bool
     absent_from: str = "the image"
+    inferred: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

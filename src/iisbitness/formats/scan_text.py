@@ -34,6 +34,7 @@ from iisbitness.formats.causes import (
     effect_lines,
     event_lines,
     file_name,
+    inferred_note,
     removal,
     security_warning,
     view,
@@ -377,6 +378,8 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
     if s.config_only:
         out.field("note", "The image holds configuration files only: binary architectures are inferred from their "
                           "folders where Windows decides them; the rest are listed at the end.")
+    elif inferred_note(s):
+        out.field("note", inferred_note(s))
     out.line()
     if s.kind == "iisexpress":  # NOTE: the pools are IIS Express's own; the projects block says which process runs what
         _projects(out, report)
