@@ -87,6 +87,27 @@ def _app_stem(anc: AspNetCore) -> str:
     return ""
 
 
+def _app_dll_folder(ctx: PlanContext, folder: Path, anc: AspNetCore) -> Path:
+    """The folder of the app's DLL when ``arguments`` names it below the application's folder
+    (``arguments="./bin/Debug/netcoreapp2.2/App.dll"``: ANCM passes a relative ``.dll`` argument to the host as the
+    application's physical path joined with it, dotnet/aspnetcore AspNetCoreModuleV2/CommonLib/HostFxrResolver.cpp
+    ``AppendArguments``): where the host reads ``App.runtimeconfig.json`` beside the app's DLL. ``folder`` itself when ``arguments`` names no such subfolder
+    (no directory part, an absolute path, a variable, ``..``) or the image lacks it (the files are then said to be
+    missing where the application's folder is)."""
+    args = anc.arguments.strip().strip('"').split(" ", 1)[0] if anc.arguments.strip() else ""
+    parent = ntpath.dirname(args.replace("/", "\\"))
+    if not parent or ntpath.isabs(parent) or ntpath.splitdrive(parent)[0] or "%" in parent:
+        return folder
+    node: Path | None = folder
+    for part in parent.split("\\"):
+        if part in ("", "."):
+            continue
+        if part == ".." or node is None:
+            return folder
+        node = ctx.image.find_child(node, part)
+    return node if node is not None else folder
+
+
 def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore
                        ) -> tuple[str, tuple[tuple[str, str], ...], str, str]:
     """``(file shown, ((framework, version), ...), rollForward, why not read)`` of the app: all empty but
@@ -153,6 +174,7 @@ def _runtime_status(ctx: PlanContext, root: Path | None, needs: tuple[tuple[str,
 
 def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
                          folder: Path | None, win_folder: str) -> Iterator[Found]:
+    folder = _app_dll_folder(ctx, folder, anc) if folder is not None else None
     shown, needs, roll, unread = (read_runtimeconfig(ctx, folder, anc) if folder is not None
                                   else ("", (), ROLL_FORWARD_DEFAULT, ""))
     if unread:  # NOTE: coverage counts it against the application: the runtime it needs was not read
