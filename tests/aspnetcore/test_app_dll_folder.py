@@ -48,3 +48,26 @@ def test_without_it_the_folder_arguments_names_is_the_one_said(tmp_path: Path) -
     [c] = [c for c in report.coverage if c.status.value != "checked"]
     assert any("WebApplication2.runtimeconfig.json is not in the image" in r and "netcoreapp2.2" in r
                for r in c.reasons), c.reasons
+
+
+SELF_CONTAINED = """<?xml version="1.0"?>
+<configuration><system.webServer>
+<handlers><add name="aspNetCore" path="*" verb="*" modules="AspNetCoreModuleV2" resourceType="Unspecified" /></handlers>
+<aspNetCore processPath=".\\\\bin\\\\Shop.exe" hostingModel="inprocess" />
+</system.webServer></configuration>
+"""
+
+
+def test_a_self_contained_app_host_below_the_folder_is_read_beside_its_exe(tmp_path: Path) -> None:
+    """processPath=".\\\\bin\\\\Shop.exe": ANCM looks for hostfxr.dll beside the EXE (HostFxrResolver.cpp
+    GetHostFxrParameters). The scan looked beside web.config, took the x86 self-contained app for a framework-dependent
+    one and missed its HTTP 500.32 in a 64-bit pool."""
+    make_image(tmp_path, [("Core64", 'managedRuntimeVersion=""', "shop")])
+    write(tmp_path, "inetpub/shop/web.config", SELF_CONTAINED)
+    for fixture, name in (("apphost_x86.exe", "Shop.exe"), ("hostfxr_x86.dll", "hostfxr.dll"),
+                          ("coreclr_x86.dll", "coreclr.dll"), ("aspnetcorev2_inprocess_x86.dll",
+                                                               "aspnetcorev2_inprocess.dll")):
+        put(tmp_path, fixture, f"inetpub/shop/bin/{name}")
+    report = run(tmp_path)
+    assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
+    assert "\\inetpub\\shop\\bin\\" in (report.findings[0].binary or "")
