@@ -32,6 +32,9 @@ class ServerSummary:
         absent from, as the text and HTML say it ("the image"; ``check-app`` without ``--server``: "the build
         folder", which holds nothing of the server). iisexpress_config: the configuration read as a server's is IIS
         Express's (its global modules under ``%IIS_BIN%``): its pools are not the processes that run its sites.
+        inferred: where the image holds some of the configured binaries (not :attr:`config_only`), the Windows paths of
+        those a process loads that it lacks and whose architecture was inferred from their folder, not read
+        (``Windows\\System32`` holds the OS's own build, say); empty otherwise.
     """
 
     kind: str
@@ -42,6 +45,7 @@ class ServerSummary:
     config_only: bool
     absent_from: str = "the image"
     iisexpress_config: bool = False
+    inferred: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,10 +107,16 @@ def test_iis6_demo_apply_changes_only_metabase_values(tmp_path: Path) -> None:
     changed = [(before.splitlines()[i1:i2], after.splitlines()[j1:j2]) for tag, i1, i2, j1, j2 in ops if tag != "equal"]
     removed = [line for old, new in changed for line in old if line.replace(b"Framework\\", b"Framework64\\")
                not in new and b"Enable32BitAppOnWin64" not in line]
-    # every changed line moves ASP.NET to Framework64 or turns WOW64 off; the one denied
-    # Framework64 restriction entry goes (the moved entry, now allowed, replaces it)
-    assert removed == [(b"\t\t\t0,C:\\WINDOWS\\Microsoft.NET\\Framework64\\v2.0.50727\\aspnet_isapi.dll,0,"
-                       b"ASP.NET v2.0.50727,ASP.NET v2.0.50727")]
+    # every changed line moves ASP.NET to Framework64 or turns WOW64 off; the denied Framework64 restriction entry is
+    # allowed, and the 32-bit one kept as it was: a Framework64 path was written under its "(32-bit)" description,
+    # the 64-bit entry deleted (audit8 G10; KB 894435 keeps both and allows the 64-bit one)
+    entry64 = b"C:\\WINDOWS\\Microsoft.NET\\Framework64\\v2.0.50727\\aspnet_isapi.dll,0,ASP.NET v2.0.50727,ASP.NET v2.0.50727"
+    assert removed == [b"\t\t\t0," + entry64]
+    assert b"\t\t\t1," + entry64 + b"\n" in after
+    entry32 = (b"\t\t\t1,C:\\WINDOWS\\Microsoft.NET\\Framework\\v2.0.50727\\aspnet_isapi.dll,0,ASP.NET v2.0.50727,"
+               b"ASP.NET v2.0.50727 (32-bit)\n")
+    assert entry32 in before and entry32 in after
+    assert b"Framework64\\v2.0.50727\\aspnet_isapi.dll,0,ASP.NET v2.0.50727,ASP.NET v2.0.50727 (32-bit)" not in after
     assert b'Enable32BitAppOnWin64="FALSE"' in after
 
 

@@ -520,3 +520,15 @@ def test_a_refused_web_config_says_to_run_check_app_again_not_scan(x86_publish: 
     assert "scan again" not in out, said
     code, text, err = _run_apart(str(x86_publish), *where)
     assert "run the same check-app command again" in " ".join(text.split()) and "scan again" not in text, text
+
+
+def test_iis_manager_warning_names_the_architecture_that_cannot_load_it(tmp_path: Path) -> None:
+    """An x64 IL-only assembly against an arm64 target pool: IIS Manager on ARM64 Windows runs at arm64, and its
+    warning said the x64 DLL is one "which a 64-bit process cannot load", contradicting itself. It names the
+    architecture now."""
+    pub = tmp_path / "publish"
+    (pub / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture("managed_x64.dll"), pub / "bin" / "App.dll")
+    doc = json.loads(_run(str(pub), "--pool-arch", "arm64", "--format", "json")[1])
+    causes = [f["cause"] for f in doc["findings"] if f["rule"] == "iis-manager-32bit-assembly"]
+    assert len(causes) == 1 and "which a 64-bit (arm64) process cannot load" in causes[0], causes

@@ -117,8 +117,8 @@ def test_iis_manager_names_the_x86_dependency_and_gives_corflags_on_it(tmp_path:
     r = _scan(tmp_path, POOL64, {"s/bin/ManagedApp.dll": "ManagedApp.dll", "s/bin/managed_x86.dll": "managed_x86.dll"})
     f = _manager(r, "ManagedApp.dll")
     assert f.process == "inetmgr.exe" and f.chain == ("ManagedApp.dll", "managed_x86.dll (x86)")
-    assert "platform AnyCPU (loads in: x86, x64, arm64), which a 64-bit process loads, but it needs" in f.cause
-    assert "which a 64-bit process cannot load. By" not in f.cause
+    assert "platform AnyCPU (loads in: x86, x64, arm64), which a 64-bit (x64) process loads, but it needs" in f.cause
+    assert "which a 64-bit (x64) process cannot load. By" not in f.cause
     assert ("The file with the wrong architecture is 'managed_x86.dll' in the same bin folder, which 'ManagedApp.dll' "
             "needs") in f.cause
     console, remedy = f.fixes
@@ -148,7 +148,7 @@ def test_iis_manager_x86_assembly_itself_gets_its_remedy_by_kind(tmp_path: Path)
     since C++/CLI has no AnyCPU build)."""
     r = _scan(tmp_path, POOL64, {"s/bin/Mixed.dll": "mixed_x86_marker.dll"})
     f = _manager(r, "Mixed.dll")
-    assert f.chain == () and "which a 64-bit process cannot load. By design" in f.cause
+    assert f.chain == () and "which a 64-bit (x64) process cannot load. By design" in f.cause
     assert f.fixes[-1].summary.startswith("Install the x64 build of 'Mixed.dll'")
     assert f.fixes[-1] == _bin(r, "Mixed.dll").fixes[-1]
 

@@ -423,22 +423,26 @@ def _written_name(el: etree._Element, prop: str) -> str:
 
 
 def _allow_once(to_folder: Rewrite) -> Rewrite:
-    """A WebSvcExtRestrictionList rewrite: each ASP.NET entry that (once moved) points into the new
-    folder is allowed (``1,``) and listed once, as ``aspnet_regiis -i -enable`` leaves it."""
+    """A WebSvcExtRestrictionList rewrite: the ASP.NET entry of the new folder is allowed (``1,``); an entry of the
+    other folder is left as it is where the new folder has an entry of its own, else moved there and allowed; each
+    path listed once. KB 894435's switch keeps both entries ("ASP.NET v2.0.50727 (32-bit)" and "ASP.NET v2.0.50727")
+    and allows the one of the new bitness; what ``aspnet_regiis -i -enable`` itself writes to the list is UNCONFIRMED
+    (facts G6), so the edit is the least that allows it, each other entry's bytes kept (a Framework64 path was written
+    under the 32-bit entry's "(32-bit)" description, and the 64-bit entry deleted)."""
 
     def rewrite(raw: str) -> str:
+        entries = [(entry, *entry.lstrip().partition(",")) for entry in raw.split("\n")]
+        present = {rest.split(",", 1)[0].lower() for _, _, sep, rest in entries if sep}
         out: list[str] = []
         seen: set[str] = set()
-        for entry in raw.split("\n"):
-            body = entry.lstrip()
-            flag, sep, rest = body.partition(",")
+        for entry, flag, sep, rest in entries:
             moved = to_folder(rest)
             path = moved.split(",", 1)[0].lower()
-            if not sep or not _ASPNET_PATH.search(path) or moved == rest and path not in seen and flag == "1":
+            if not sep or not _ASPNET_PATH.search(path) or (moved != rest and path in present):
                 out.append(entry)
-                seen.add(path)
             elif path not in seen:
                 seen.add(path)
+                body = entry.lstrip()
                 out.append(entry[: len(entry) - len(body)] + "1," + moved)
         return "\n".join(out)
 

@@ -48,6 +48,7 @@ from iisbitness.formats.causes import (
     effect_lines,
     event_lines,
     file_name,
+    inferred_note,
     past_many,
     removal,
     security_warning,
@@ -708,7 +709,8 @@ def render(reports: Sequence[Report]) -> str:
                            arch_label=arch_label, causes_of=_causes_of, removal=removal,
                            security_warning=security_warning, effect_lines=effect_lines, script=script,
                            script_source=script_source, many=MANY, long_text=LONG_TEXT, fix_count=fix_count,
-                           hidden_warnings=hidden_warnings, span=span, file_name=file_name)
+                           hidden_warnings=hidden_warnings, span=span, file_name=file_name,
+                           inferred_note=inferred_note)
 
 
 def fix_count(entries: Sequence[int | Run]) -> int:

@@ -123,7 +123,9 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "server": {"kind": s.kind, "image": s.image, "config_file": s.config_file, "os_arch": s.os_arch.value,
                    "os_arch_from": s.os_arch_from, "config_only": s.config_only,
                    # NOTE: only where true (added within scan/2): every other document is as before
-                   **({"iisexpress_config": True} if s.iisexpress_config else {})},
+                   **({"iisexpress_config": True} if s.iisexpress_config else {}),
+                   # NOTE: added within version 2, present only when not empty: documents without it are as before
+                   **({"inferred": list(s.inferred)} if s.inferred else {})},
         "pools": [{"name": p.name, "worker_arch": p.worker_arch.value,
                    "enable32BitAppOnWin64": p.enable_32bit_app_on_win64, "enable32BitAppOnWin64_from": p.enable_32bit_from,
                    "managedRuntimeVersion": p.managed_runtime_version, "managedPipelineMode": p.pipeline_mode,

@@ -717,6 +717,20 @@ class LoadPlan:
         that differ only in case (configuration IIS refuses). From an index built at the first call."""
         return self.derived("outlook-by-pool", _outlooks_by_pool).get(pool.lower())
 
+    def inferred_paths(self) -> tuple[str, ...]:
+        """The Windows paths of the binaries some process of the plan loads that the image does not hold and whose
+        architecture was inferred from their folder (:attr:`BinaryRef.inferred` of a file not :attr:`BinaryRef.
+        resolved`), not read: each once, in load order.
+        Empty when every binary loaded was read or could not be decided (a could-not-check warning says those)."""
+        seen: dict[str, str] = {}
+        for load in self.loads:
+            b = load.binary
+            if b.image is None and b.inferred is not None and b.resolved is None:  # NOTE: a COM class in the other
+                # registry view keeps its file (resolved) and an inference of the registration, not of a folder
+                path = b.windows_path or b.configured
+                seen.setdefault(path.lower(), path)
+        return tuple(seen.values())
+
     def worker_of(self, pool: str, site: str | None = None) -> Process | None:
         """The process that runs ``pool``'s applications (its name in any case): the first the plan holds for it,
         from its loads, then its skipped loads, then its outlook (a worker whose every entry a preCondition keeps

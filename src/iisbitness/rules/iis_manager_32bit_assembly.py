@@ -40,7 +40,9 @@ def iis_manager_32bit_assembly(plan: LoadPlan) -> Iterator[Finding]:
                    "Handler Mappings / Modules > 'Add Managed Handler...' or 'Add Managed Module...' shows "
                    "\"There was an error performing this operation. "
                    "Details: ... This method cannot be called during the application's pre-start initialization phase.\"")
-        process = f"a {load.process.arch.bits}-bit process"
+        # NOTE: the architecture, not only the width: an x64-only assembly in ARM64 Windows' (64-bit) IIS Manager
+        # read "platform x64 ..., which a 64-bit process cannot load"
+        process = f"a {load.process.arch.bits}-bit ({load.process.arch.value}) process"
         what = f"'{load.name}' is {load.binary.image.describe()}"
         remedy = rebuild_fix(load)
         wrong: PeImage | None = load.binary.image

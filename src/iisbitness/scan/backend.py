@@ -151,7 +151,8 @@ class Iis7Backend:
         """The server block: kind ``iis7+``."""
         s = self.server
         return ServerSummary(s.kind.value, image_label, s.config_file, s.os_arch, s.os_arch_from, plan.config_only,
-                             iisexpress_config=bool(iisexpress_modules(s)))
+                             iisexpress_config=bool(iisexpress_modules(s)),
+                             inferred=() if plan.config_only else plan.inferred_paths())
 
     def pool_summaries(self, plan: LoadPlan) -> tuple[PoolSummary, ...]:
         """One row per application pool."""
@@ -209,7 +210,8 @@ class Iis6Backend:
     def server_summary(self, image_label: str, plan: LoadPlan) -> ServerSummary:
         """The server block: kind ``iis6``."""
         s = self.server
-        return ServerSummary("iis6", image_label, s.config_file, s.os_arch, s.os_arch_from, plan.config_only)
+        return ServerSummary("iis6", image_label, s.config_file, s.os_arch, s.os_arch_from, plan.config_only,
+                             inferred=() if plan.config_only else plan.inferred_paths())
 
     def pool_summaries(self, plan: LoadPlan) -> tuple[PoolSummary, ...]:
         """One row per application pool; in IIS 5 isolation mode no pool has a worker."""

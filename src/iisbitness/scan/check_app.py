@@ -201,7 +201,7 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
     problems = tuple(replace(p, message=_build_words(p.message)) for p in _renamed_problems(report, physical, shown))
     # NOTE: unreported: the server-only rules are this command's choice, not a --select the closing line should name
     return replace(report, findings=findings, problems=problems, unreported=(), unreported_findings=(),
-                   coverage=coverage, server=replace(report.server, image=shown, absent_from=BUILD_FOLDER,
+                   coverage=coverage, server=replace(report.server, image=shown, absent_from=BUILD_FOLDER, inferred=(),
                                                      os_arch_from="that of the target pool, --pool-arch",
                                   config_file=f"(none: a target pool of {pool.arch.value}, {runtime}, "
                                               f"{pool.pipeline} pipeline)"))

@@ -87,6 +87,34 @@ def _app_stem(anc: AspNetCore) -> str:
     return ""
 
 
+def _below(ctx: PlanContext, folder: Path, relative: str) -> Path | None:
+    """The folder the directory part of ``relative`` (a path relative to the application's folder, ``.`` and ``/``
+    allowed) names below ``folder``; None when it names none (no directory part, an absolute path, a variable,
+    ``..``) or the image lacks it."""
+    parent = ntpath.dirname(relative.replace("/", "\\"))
+    if not parent or ntpath.isabs(parent) or ntpath.splitdrive(parent)[0] or "%" in parent:
+        return None
+    node: Path | None = folder
+    for part in parent.split("\\"):
+        if part in ("", "."):
+            continue
+        if part == ".." or node is None:
+            return None
+        node = ctx.image.find_child(node, part)
+    return node if node != folder else None
+
+
+def _app_dll_folder(ctx: PlanContext, folder: Path, anc: AspNetCore) -> Path:
+    """The folder of the app's DLL when ``arguments`` names it below the application's folder
+    (``arguments="./bin/Debug/netcoreapp2.2/App.dll"``: ANCM passes a relative ``.dll`` argument to the host as the
+    application's physical path joined with it, dotnet/aspnetcore AspNetCoreModuleV2/CommonLib/HostFxrResolver.cpp
+    ``AppendArguments``): where the host reads ``App.runtimeconfig.json`` beside the app's DLL. ``folder`` itself when
+    ``arguments`` names no such subfolder or the image lacks it (the files are then said to be missing where the
+    application's folder is)."""
+    args = anc.arguments.strip().strip('"').split(" ", 1)[0] if anc.arguments.strip() else ""
+    return _below(ctx, folder, args) or folder
+
+
 def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore
                        ) -> tuple[str, tuple[tuple[str, str], ...], str, str]:
     """``(file shown, ((framework, version), ...), rollForward, why not read)`` of the app: all empty but
@@ -153,6 +181,7 @@ def _runtime_status(ctx: PlanContext, root: Path | None, needs: tuple[tuple[str,
 
 def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
                          folder: Path | None, win_folder: str) -> Iterator[Found]:
+    folder = _app_dll_folder(ctx, folder, anc) if folder is not None else None
     shown, needs, roll, unread = (read_runtimeconfig(ctx, folder, anc) if folder is not None
                                   else ("", (), ROLL_FORWARD_DEFAULT, ""))
     if unread:  # NOTE: coverage counts it against the application: the runtime it needs was not read
@@ -210,25 +239,33 @@ def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
             continue
         win, folder = where
         pp = normalize(anc.process_path.strip().strip('"'))
-        local = [(n, ctx.image.find_child(folder, n)) for n in HOSTING_FILES] if folder is not None else []
+        exe = pp if ntpath.isabs(pp) else ntpath.normpath(ntpath.join(win, pp))
+        here, here_win = folder, win  # NOTE: where the app's own files are; win stays the application's folder
+        if folder is not None and ntpath.basename(pp).lower() not in ("dotnet", "dotnet.exe"):
+            # NOTE: an app host below the application's folder (processPath=".\\bin\\App.exe"): ANCM joins a relative
+            # processPath to the application's physical path and looks for hostfxr.dll and App.dll beside the EXE
+            # (HostFxrResolver.cpp GetHostFxrParameters), so the app's files are read there
+            sub = _below(ctx, folder, pp)
+            if sub is not None:
+                here, here_win = sub, ntpath.dirname(exe)
+        local = [(n, ctx.image.find_child(here, n)) for n in HOSTING_FILES] if here is not None else []
         for name, host in local:
             if host is not None and name == "aspnetcorev2_inprocess.dll":
-                yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(win, name), server.os_arch,
+                yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(here_win, name), server.os_arch,
                            process.arch), anc.source, AspNetCoreHost(anc, win, "in-process request handler"),
                            site=app.site, application=app.path)
         if ntpath.basename(pp).lower() in ("dotnet", "dotnet.exe"):
             yield from _framework_dependent(ctx, server, process, app, anc, folder, win)
             continue
-        exe = pp if ntpath.isabs(pp) else ntpath.normpath(ntpath.join(win, pp))
         has_fxr = any(n == "hostfxr.dll" and h is not None for n, h in local)
-        if folder is not None and not has_fxr:
-            yield from _framework_dependent(ctx, server, process, app, anc, folder, win)
+        if here is not None and not has_fxr:
+            yield from _framework_dependent(ctx, server, process, app, anc, here, win)
             continue
         yield Load(process, LoadKind.ASPNETCORE, ntpath.basename(exe), ctx.resolve(exe, server.os_arch, process.arch),
                    anc.source, AspNetCoreHost(anc, win, "app host", DeploymentMode.SELF_CONTAINED),
                    site=app.site, application=app.path)
         for name, host in local:
             if host is not None and name != "aspnetcorev2_inprocess.dll":
-                yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(win, name), server.os_arch,
+                yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(here_win, name), server.os_arch,
                            process.arch), anc.source, AspNetCoreHost(anc, win, "runtime", DeploymentMode.SELF_CONTAINED),
                            site=app.site, application=app.path)
