@@ -310,6 +310,7 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                                     "published web.config, or <AspNetCoreHostingModel>OutOfProcess"
                                     "</AspNetCoreHostingModel> in the project",
                             label="out-of-process hosting (web.config)", verified=fix.verified,
+                            unverified_because=fix.unverified_because,
                             note="The app then runs in its own process, whatever the pool's bitness; it is slower."))
         elif (name := rebuilt(fix)) is not None:
             build.append(_platform_target(fix, name, arch))
@@ -320,7 +321,8 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                     summary=f"Or deploy to a pool that runs as {_runs_as(to, pool)}: {_pool_attributes(to, pool)} on "
                             "the server's pool (not a setting of the build)",
                     label=(f"or an {'' if to is Arch.ARM64 else 'emulated '}{to.value} target pool"
-                           if pool.arch is Arch.ARM64 else f"or a {to.bits}-bit target pool"), verified=fix.verified))
+                           if pool.arch is Arch.ARM64 else f"or a {to.bits}-bit target pool"), verified=fix.verified,
+                    unverified_because=fix.unverified_because))
         else:
             kept.append(fix)
     if f.rule.startswith("aspnetcore-"):

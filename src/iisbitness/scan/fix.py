@@ -181,20 +181,10 @@ def _by_pool(keys: Iterable[Key]) -> dict[str, set[Key]]:
     return out
 
 
-_UNVERIFIED_MARKS = ("Not verified: ", "Re-analysis: this would also break: ")
-"""Where verification's own words on why a fix is not verified begin in its note (:mod:`iisbitness.fixes.verify`:
-an application or binary not checked, a configuration IIS refuses, what the fix would break; a native ARM64 pool)."""
-
-
 def _why_unverified(fix: Fix) -> str:
-    """Why ``fix`` (``verified=False``) is not verified, in verification's words from its note (every such note has
-    them; "its note says why" should one ever not)."""
-    note = fix.note or ""
-    at = [i for m in _UNVERIFIED_MARKS if (i := note.find(m)) >= 0]
-    if not at:
-        return "its note says why"
-    why = note[min(at):].removeprefix(_UNVERIFIED_MARKS[0])
-    return why.rstrip(".")
+    """Why ``fix`` (``verified=False``) is not verified: verification's reason (:attr:`Fix.unverified_because`, set
+    wherever a fix is made unverified; "its note says why" should one ever lack it)."""
+    return fix.unverified_because or "its note says why"
 
 
 def _not_taken(f: Finding, named: Callable[[Fix], str]) -> str:
