@@ -173,6 +173,12 @@ class Fix:
         breaks: the binaries (file names; a rule id when none) a fix offered although re-analysis shows it breaks
             them would stop loading (IIS 6's server-wide switch, ``verified=False``: its note says each in full);
             empty otherwise. Not in the JSON (the note says it).
+        unverified_because: why the fix is not verified (``verified=False``), in verification's words as its note
+            says them, without their opening "Not verified: " and final period (``fix`` names the fixes it does not
+            take with it): the sentences from its first reason on, e.g. an application not checked at the new
+            architecture, a configuration IIS refuses, "Re-analysis: this would also break: ...", native ARM64
+            workers; None for a fix verified or advice. Set wherever ``verified=False`` is set. Not in the JSON
+            (the note says it).
     """
 
     summary: str
@@ -185,6 +191,7 @@ class Fix:
     file_edits: tuple[FileEdit, ...] = ()
     side_effects: tuple[SideEffect, ...] = ()
     breaks: tuple[str, ...] = ()
+    unverified_because: str | None = None
 
     @property
     def removes(self) -> tuple[SideEffect, ...]:

@@ -532,3 +532,25 @@ def test_iis_manager_warning_names_the_architecture_that_cannot_load_it(tmp_path
     doc = json.loads(_run(str(pub), "--pool-arch", "arm64", "--format", "json")[1])
     causes = [f["cause"] for f in doc["findings"] if f["rule"] == "iis-manager-32bit-assembly"]
     assert len(causes) == 1 and "which a 64-bit (arm64) process cannot load" in causes[0], causes
+
+
+def test_a_refused_web_config_under_scan_and_fix_still_says_scan_again(tmp_path: Path) -> None:
+    """The other side of the test above: coverage words what to run again from what was run (``Given.again``), so
+    scan's coverage, and fix's reason quoting it (the pool flip not verified), say "scan again" as before, never
+    check-app's words."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    (image / "inetpub/wwwroot/web.config").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <system.webServer>\n    <isapiFilters>\n'
+        '      <add name="X" path="C:\\x.dll" />\n    </isapiFilters>\n  </system.webServer>\n</configuration>\n',
+        encoding="utf-8")
+    r = CliRunner().invoke(main, ["scan", str(image), "--format", "json", "--quiet"])
+    code, out = r.exit_code, r.stdout
+    assert code in (0, 1), out
+    [cov] = [c for c in json.loads(out)["coverage"]["applications"] if c["application"] == "Default Web Site/"]
+    assert "HTTP 500.19" in cov["reasons"][0] and cov["reasons"][0].endswith("once that web.config is corrected, scan again")
+    assert "check-app" not in out
+    r = CliRunner().invoke(main, ["fix", str(image), "--quiet"])
+    flat = " ".join(r.stdout.split())
+    assert r.exit_code == 0 and "is not verified: Default Web Site/ (IIS answers every request" in flat, flat
+    assert "once that web.config is corrected, scan again" in flat and "check-app" not in flat, flat

@@ -102,10 +102,18 @@ class Explanation:
     """What this explanation lends its bitness causes: recognition capped by specificity."""
 
     @property
+    def cues(self) -> frozenset[str]:
+        """The contexts (ids) the signals' inputs show, all together."""
+        return frozenset().union(*(s.cues for s in self.signals))
+
+    @property
     def causes(self) -> tuple[Cause, ...]:
         """The entry's causes that hold in this input, in the entry's order: a cause tied to a context
         (:attr:`Cause.context`) only when one of the signals' inputs shows it."""
-        cues = frozenset().union(*(s.cues for s in self.signals))
+        return self.causes_shown(self.cues)
+
+    def causes_shown(self, cues: frozenset[str]) -> tuple[Cause, ...]:
+        """:attr:`causes` where ``cues`` (this explanation's :attr:`cues`, gathered once by the caller) are shown."""
         return tuple(c for c in self.entry.causes if c.holds(cues))
 
 
@@ -323,12 +331,12 @@ def _explanations(signals: Sequence[Signal], kb: KnowledgeBase) -> tuple[Explana
                                             order[x.entry.id])))
 
 
-def in_context(x: Explanation, kb: KnowledgeBase) -> tuple[Cause, ...]:
+def in_context(x: Explanation, kb: KnowledgeBase, cues: frozenset[str] | None = None) -> tuple[Cause, ...]:
     """``x``'s causes, the rules its inputs' contexts prefer first, in the entry's order (issue 23: 193 in an ASP.NET Core Module log
     is the in-process app, a filter that "only supports AMD64" on IIS 6 an IIS 6 filter), the rest in the
-    entry's order."""
-    cues = frozenset().union(*(s.cues for s in x.signals))
-    causes = x.causes
+    entry's order. ``cues``: ``x``'s :attr:`~Explanation.cues` when the caller has them (gathered once)."""
+    cues = x.cues if cues is None else cues
+    causes = x.causes_shown(cues)
     # NOTE: one stable partition per context shown, in file order, so a later (narrower) context wins: IIS 6
     # puts the IIS 6 rules first in the entry's own order, IIS 5.0 isolation mode then its own rule before them
     for context in kb.contexts:
@@ -345,8 +353,9 @@ def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[Ranke
     support: dict[str, list[tuple[float, str, str]]] = {}
     for x in explanations:
         by_code = any(s.promoted_by is not None for s in x.signals)
-        out = ruled_out(frozenset().union(*(s.cues for s in x.signals)), kb.contexts)
-        for rank, cause in enumerate(in_context(x, kb), 1):
+        cues = x.cues  # NOTE: once, for the contexts that rule causes out and those that put them first
+        out = ruled_out(cues, kb.contexts)
+        for rank, cause in enumerate(in_context(x, kb, cues), 1):
             # NOTE: 193 in a 2214's data makes the filter's architecture HIGH, not its absence (binary-missing);
             # an IIS 7+ input (a global module's 2280, WAS) makes the IIS 6 rules LOW
             sure = min(x.bitness_confidence, cause_cap(cause.rule, x.specificity, by_code),

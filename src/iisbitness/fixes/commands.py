@@ -309,10 +309,14 @@ def start_pool_commands(pool: str) -> tuple[str, str]:
     return _appcmd("start", "apppool", Quoted("/apppool.name:", pool)), f"Start-WebAppPool -Name {_ps_quote(pool)}"
 
 
+ARM64_NATIVE_UNVERIFIED = "try it on a test server first"
+"""Why a change to native ARM64 workers is not verified (:attr:`Fix.unverified_because`), said in
+:data:`ARM64_NATIVE_NOTE`."""
+
 ARM64_NATIVE_NOTE = ("Native ARM64 workers (enableEmulationOnWinArm64=false) are \"currently not supported\": emulation "
                      "mode is the only option the IIS settings schema documents (applicationPoolDefaults, "
-                     "learn.microsoft.com/previous-versions/iis/settings-schema/ms689467). Not verified: try it on a "
-                     "test server first.")
+                     "learn.microsoft.com/previous-versions/iis/settings-schema/ms689467). Not verified: "
+                     f"{ARM64_NATIVE_UNVERIFIED}.")
 """The fix text for a change to native ARM64 workers (issue 23): offered, never as verified."""
 
 START_NOTE = ("Rapid-fail protection has stopped the pool (WAS event 5002) and a configuration change does not "
@@ -345,18 +349,19 @@ def flip_pool(pool: str, arch: Arch, os_arch: Arch, pool_stopped: bool = False, 
         edits=(SetPoolArch(pool, arch),),
         note=note + (" " + ARM64_NATIVE_NOTE if native_arm64 else ""),
         verified=False if native_arm64 else None,
+        unverified_because=ARM64_NATIVE_UNVERIFIED if native_arm64 else None,
     )
 
 
 def create_pool(pool: str, arch: Arch, os_arch: Arch) -> Fix:
     """Fix: define pool ``pool``, which applications name but applicationPools does not define, with its worker at
     ``arch`` and every other setting from ``applicationPoolDefaults``: the commands and edit of a flip of that
-    pool, which declares it."""
+    pool, which declares it (a native ARM64 worker's note kept: not verified, :data:`ARM64_NATIVE_NOTE`)."""
     return replace(flip_pool(pool, arch, os_arch, declared=False),
                    summary=f"Define application pool '{pool}' in applicationPools, running as {_arch_words(arch)}",
                    label=f"define the pool as {_short_arch_words(arch, os_arch)}",
                    note="Its other settings come from applicationPoolDefaults; WAS starts its worker on the next "
-                        "request.")
+                        "request." + (" " + ARM64_NATIVE_NOTE if os_arch is Arch.ARM64 and arch is Arch.ARM64 else ""))
 
 
 _BITNESS = ("bitness32", "bitness64")
@@ -389,12 +394,16 @@ class ModulesListing:
             applies in the workers of the other bitness, where the module is no longer loaded. What IIS does with an
             entry naming a native module its worker did not load is documented nowhere we found (the Microsoft pages
             on preConditions, ``<globalModules>`` and ``<modules>`` say only that a module whose preCondition is
-            false is not loaded), so re-analysis cannot vouch for it.
+            false is not loaded), so re-analysis cannot vouch for it. A sentence of the note: "Not verified: "
+            and :attr:`because`.
+        because: the same reason as :attr:`Fix.unverified_because` says it (no opening "Not verified: ", no final
+            period), or "".
     """
 
     targets: tuple[ModulesEntryPrecondition, ...] = ()
     words: str = ""
     unverified: str = ""
+    because: str = ""
 
 
 def modules_listing(server: Server | None, name: str, precondition: str) -> ModulesListing:
@@ -442,15 +451,15 @@ def modules_listing(server: Server | None, name: str, precondition: str) -> Modu
             words.append(f"{'Their' if len(targets) > 1 else 'Its'} own preCondition is kept: {'; '.join(own)}.")
     if kept:
         words.append("Left as " + ("it is" if len(kept) == 1 else "they are") + ": " + "; ".join(kept) + ".")
-    unverified = ""
+    because = ""
     if held:
         one = len(held) == 1
-        unverified = (f"Not verified: the <modules> entr{'y' if one else 'ies'} naming '{name}' at {', '.join(held)} "
-                      f"(a web.config) {'does' if one else 'do'} not name {bitness} and still appl{'ies' if one else 'y'} "
-                      f"in workers of the other bitness, which no longer load the module; what IIS does there is not "
-                      f"documented: give {'it' if one else 'each'} preCondition=\"{bitness}\" too (or remove "
-                      f"{'it' if one else 'them'}), then scan again.")
-    return ModulesListing(tuple(targets), " ".join(words), unverified)
+        because = (f"the <modules> entr{'y' if one else 'ies'} naming '{name}' at {', '.join(held)} "
+                   f"(a web.config) {'does' if one else 'do'} not name {bitness} and still appl{'ies' if one else 'y'} "
+                   f"in workers of the other bitness, which no longer load the module; what IIS does there is not "
+                   f"documented: give {'it' if one else 'each'} preCondition=\"{bitness}\" too (or remove "
+                   f"{'it' if one else 'them'}), then scan again")
+    return ModulesListing(tuple(targets), " ".join(words), f"Not verified: {because}." if because else "", because)
 
 
 def _modules_line(name: str, target: ModulesEntryPrecondition) -> AppcmdLine:
@@ -497,6 +506,7 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
         # NOTE: built unverified (verify keeps verified=False) while a web.config's entry would apply where it is not
         # loaded: what IIS does then is not sourced (ModulesListing.unverified)
         verified=False if listing.unverified else None,
+        unverified_because=listing.because or None,
         note="Workers of the other bitness then run without this module; sites that need it must use a pool of its "
              "bitness (or install the vendor's build for the other architecture as a second entry). "
              + listing.words + (f" {listing.unverified}" if listing.unverified else "")
@@ -564,6 +574,7 @@ def compression_modules_precondition(modules: tuple[tuple[str, str], ...], bits:
         powershell=("Import-Module WebAdministration", *(c for f in parts for c in f.powershell[1:])),
         edits=tuple(e for f in parts for e in f.edits),
         verified=False if any(f.verified is False for f in parts) else None,
+        unverified_because="; ".join(b for f in parts if (b := f.unverified_because)) or None,
         note=f"{other}-bit workers then send every response uncompressed (static and dynamic, every scheme, gzip "
              "included), and no scheme DLL loads there: a compression scheme takes no preCondition of its own. "
              + " ".join(f"{name}: {' '.join(w for w in (listing.words, listing.unverified) if w)}" for name, pc in modules
@@ -734,6 +745,7 @@ def move_to_new_pool(apps: tuple[tuple[str, str], ...], new_pool: str, arch: Arc
         edits=(MoveToNewPool(apps, new_pool, arch, like_pool),),
         note=note + (" " + ARM64_NATIVE_NOTE if native_arm64 else ""),
         verified=False if native_arm64 else None,
+        unverified_because=ARM64_NATIVE_UNVERIFIED if native_arm64 else None,
     )
 
 

@@ -416,19 +416,22 @@ def verify(findings: Sequence[Finding], reanalyse: Reanalyse, breakage: Breakage
             orders.append(order)
             # NOTE: one copy of the fix with everything verification says of it (dataclasses.replace: 2.5 us a call)
             if not new and unlisted:  # NOTE: a bin not listed at the new architecture: nothing to vouch for there
-                kept.append(replace(fix, side_effects=effects, verified=False,
-                                    note=_join(_join(fix.note, unlisted), shown)))
+                said = _join(unlisted, shown)
+                kept.append(replace(fix, side_effects=effects, verified=False, note=_join(fix.note, said),
+                                    unverified_because=_because(fix, said)))
             elif not new:  # NOTE: a fix built unverifiable (native ARM64 pools, issue 23) stays unverified
                 kept.append(replace(fix, side_effects=effects, verified=fix.verified is not False,
-                                    note=_join(fix.note, shown)))
+                                    note=_join(fix.note, shown),
+                                    unverified_because=_because(fix, shown) if fix.verified is False else None))
             else:
                 broken = "; ".join(dict.fromkeys(_describe_load(a) for a in new))
-                note = _join(fix.note, f"Re-analysis: this would also break: {broken}.")
+                said = _join(_join(f"Re-analysis: this would also break: {broken}.", unlisted), shown)
                 breaks = tuple(dict.fromkeys(ntpath.basename(a.binary) if a.binary else a.rule for a in new))
-                kept.append(replace(fix, side_effects=effects, verified=False,
-                                    note=_join(_join(note, unlisted), shown), breaks=breaks))
+                kept.append(replace(fix, side_effects=effects, verified=False, note=_join(fix.note, said),
+                                    breaks=breaks, unverified_because=_because(fix, said)))
         if unverifiable:
-            kept = [replace(x, verified=False, note=_join(x.note, unverifiable)) if x.edits else x for x in kept]
+            kept = [replace(x, verified=False, note=_join(x.note, unverifiable), unverified_because=_because(x, unverifiable))
+                    if x.edits else x for x in kept]
         ranked = _rank(kept, orders)
         if len(rejected) == len(finding.rejected_fixes) and _same(ranked, finding.fixes):
             out.append(finding)  # NOTE: advisory fixes only (no edits), in their order: nothing to copy (4 us a finding)
@@ -442,9 +445,21 @@ def _same(fixes: tuple[Fix, ...], before: tuple[Fix, ...]) -> bool:
     return len(fixes) == len(before) and all(a is b for a, b in zip(fixes, before, strict=True))
 
 
-def _join(note: str | None, more: str) -> str | None:
+def _join(note: str | None, more: str | None) -> str | None:
     """``note`` and ``more`` as one note (None when both are empty)."""
     return " ".join(x for x in (note, more) if x) or None
+
+
+def _because(fix: Fix, said: str | None) -> str | None:
+    """:attr:`Fix.unverified_because` of ``fix`` once verification adds ``said`` to its note (sentences whose first
+    opens with "Not verified: " or "Re-analysis: this would also break: "): the reason ``fix`` already has, ``said``
+    after it; else ``said`` without its opening "Not verified: " and final period (verification's own words, before
+    they go into the note: no note is read back)."""
+    if not said:
+        return fix.unverified_because
+    if fix.unverified_because is None:
+        return said.removeprefix("Not verified: ").rstrip(".")
+    return f"{fix.unverified_because}. {said}".rstrip(".")
 
 
 def fixes_unverifiable(problems: Sequence[Problem], config_file: str) -> str:

@@ -75,6 +75,20 @@ class Given(enum.Enum):
     modules under ``%IIS_BIN%``, :func:`iisbitness.scan.pipeline.iisexpress_modules`): its sites run in the
     ``iisexpress.exe`` Visual Studio starts for a project, which a scan of the solution folder with it reads (the
     project's folder, ``%LAUNCHER_PATH%``: docs/iisexpress.md); no server image or ``--env`` stands for them."""
+    BUILD_ON_SERVER = "build-on-server"
+    """A server image with a build as one of its applications (``check-app --server``): an image, as :attr:`IMAGE`,
+    but the command run was check-app."""
+
+    @property
+    def command(self) -> str:
+        """The command the user ran: "check-app" (a build, alone or on a server) or "scan"."""
+        return "check-app" if self in (Given.BUILD, Given.BUILD_ON_SERVER) else "scan"
+
+    @property
+    def again(self) -> str:
+        """What a coverage reason of an application whose web.config IIS refuses says to do: run :attr:`command`
+        again once it is corrected (:data:`REFUSED_AGAIN`, :data:`CHECK_AGAIN`)."""
+        return CHECK_AGAIN if self.command == "check-app" else REFUSED_AGAIN
 
 
 IISEXPRESS_REMEDY = ("scan the Visual Studio solution folder that holds the site's project, with this file: iisbitness "
@@ -136,7 +150,7 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
     for key, gap in _bin_not_copied(ctx, server, apps, folders, plan, given, gac_remedies).items():
         inherited[key] = (*inherited.get(key, ()), gap)
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), "; ".join(gac_remedies.get(id(a), ())),
-                          inherited.get(id(a), ()), tuple(why for why, _ in binaries.get(id(a), ())))
+                          inherited.get(id(a), ()), tuple(why for why, _ in binaries.get(id(a), ())), given)
                 for a in apps)
     if plan.iisexpress is not None:
         # NOTE: a project no site's physicalPath leads to is not planned at all: one entry for it, named by its file
@@ -150,7 +164,11 @@ GAC_REMEDY = ("copy Windows\\Microsoft.NET\\assembly and Windows\\assembly (the 
 """What to give a scan that could not look a strong-named assembly up: the GAC folders (an image without them)."""
 
 REFUSED_AGAIN = "once that web.config is corrected, scan again"
-"""What a coverage reason of an application whose web.config IIS refuses says to do (``check-app`` says its own)."""
+"""What a coverage reason of an application whose web.config IIS refuses says to do under ``scan``
+(:attr:`Given.again`)."""
+
+CHECK_AGAIN = "once that web.config is corrected, run the same check-app command again"
+"""The same under ``check-app``, alone or with ``--server``: its user ran no scan (:attr:`Given.again`)."""
 
 
 def _server_gaps(coverage: tuple[Coverage, ...], problems: Sequence[Problem], config_file: str) -> tuple[Coverage, ...]:
@@ -603,7 +621,8 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
 
 
 def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "",
-              inherited: tuple[tuple[str, str], ...] = (), worker_binaries: tuple[str, ...] = ()) -> Coverage:
+              inherited: tuple[tuple[str, str], ...] = (), worker_binaries: tuple[str, ...] = (),
+              given: Given = Given.IMAGE) -> Coverage:
     root = app.root_vdir
     reasons: list[str] = []
     remedies: list[str] = []
@@ -628,7 +647,7 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
     if app.refused is not None:
         # NOTE: before any bitness question: no load of it happens (loadplan.build.served), so none was analysed
         reasons.insert(0, f"IIS answers every request of it with HTTP 500.19 (it refuses {app.refused.where}): none of "
-                          f"its loads happens, so none was analysed; {REFUSED_AGAIN}")
+                          f"its loads happens, so none was analysed; {given.again}")
     if not root_read or app.refused is not None:
         status = CoverageStatus.NOT_CHECKED
     elif reasons:

@@ -47,7 +47,7 @@ from iisbitness.fixes.commands import APPCMD, OUT_OF_PROCESS, ps_escaped, rename
 from iisbitness.fixes.iisexpress import PLATFORM, RID
 from iisbitness.fixes.text import Document, Edits, xml_attr_value
 from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan.coverage import GAC_REMEDY, REFUSED_AGAIN, Given
+from iisbitness.loadplan.coverage import GAC_REMEDY, Given
 from iisbitness.loadplan.plan import Coverage
 from iisbitness.model.edits import SetPoolArch
 from iisbitness.model.source import ConfigSource, Problem
@@ -262,7 +262,7 @@ def _renamed(findings: tuple[Finding, ...], physical: str, shown: str) -> tuple[
         # NOTE: a command naming a file of the build (corflags on a bin assembly) names it as the user gave it
         # NOTE: and its text names them so too ("Install the x64 build of 'X.dll' ... in app/bin", not P:\app\bin)
         fixes=tuple(replace(x, summary=_from_publish_drive(x.summary, physical, shown),
-                            note=None if x.note is None else _again(_from_publish_drive(x.note, physical, shown)),
+                            note=None if x.note is None else _from_publish_drive(x.note, physical, shown),
                             commands=tuple(renamed(c, rename, shown, powershell=False) for c in x.commands),
                             powershell=tuple(renamed(c, rename_ps, shown, powershell=True) for c in x.powershell))
                     for x in f.fixes),
@@ -277,20 +277,11 @@ def _renamed_problems(report: Report, physical: str, shown: str) -> tuple[Proble
                          message=_from_publish_drive(p.message, physical, shown)) for p in report.problems)
 
 
-CHECK_AGAIN = "once that web.config is corrected, run the same check-app command again"
-"""check-app's words for :data:`~iisbitness.loadplan.coverage.REFUSED_AGAIN`: the user ran check-app, not scan."""
-
-
-def _again(text: str) -> str:
-    """``text`` (a coverage reason, or a fix's note quoting one) telling to run check-app again, not scan."""
-    return text.replace(REFUSED_AGAIN, CHECK_AGAIN)
-
-
 def _renamed_coverage(coverage: tuple[Coverage, ...], physical: str, shown: str) -> tuple[Coverage, ...]:
     def name(v: str) -> str:
         return _from_publish_drive(v, physical, shown)
 
-    return tuple(replace(c, physical_path=name(c.physical_path), reasons=tuple(_again(name(r)) for r in c.reasons),
+    return tuple(replace(c, physical_path=name(c.physical_path), reasons=tuple(name(r) for r in c.reasons),
                          remedy=name(c.remedy)) for c in coverage)
 
 
@@ -310,6 +301,7 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                                     "published web.config, or <AspNetCoreHostingModel>OutOfProcess"
                                     "</AspNetCoreHostingModel> in the project",
                             label="out-of-process hosting (web.config)", verified=fix.verified,
+                            unverified_because=fix.unverified_because,
                             note="The app then runs in its own process, whatever the pool's bitness; it is slower."))
         elif (name := rebuilt(fix)) is not None:
             build.append(_platform_target(fix, name, arch))
@@ -320,7 +312,8 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                     summary=f"Or deploy to a pool that runs as {_runs_as(to, pool)}: {_pool_attributes(to, pool)} on "
                             "the server's pool (not a setting of the build)",
                     label=(f"or an {'' if to is Arch.ARM64 else 'emulated '}{to.value} target pool"
-                           if pool.arch is Arch.ARM64 else f"or a {to.bits}-bit target pool"), verified=fix.verified))
+                           if pool.arch is Arch.ARM64 else f"or a {to.bits}-bit target pool"), verified=fix.verified,
+                    unverified_because=fix.unverified_because))
         else:
             kept.append(fix)
     if f.rule.startswith("aspnetcore-"):
@@ -444,7 +437,8 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
         config = Path(tmp) / "applicationHost.config"
         config.write_bytes(data)
         drives = dict(options.drives) | publish_drive
-        after = scan(image, replace(options, drives=drives, config=config))
+        # NOTE: Given.BUILD_ON_SERVER: coverage tells to run check-app again, not scan (Given.again)
+        after = scan(image, replace(options, drives=drives, config=config, given=Given.BUILD_ON_SERVER))
     label = f"{site}{app}".lower()
     pools = {p.name for p in after.pools if any(a.lower() == label for a in p.applications)}
     known = {f.key for f in before.findings}

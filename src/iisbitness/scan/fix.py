@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, TypeVar, cast
+from typing import Generic, Protocol, TypeVar, cast
 
 from iisbitness.config.apphost import config_refused, shared_config_unread
 from iisbitness.errors import FixError, IisBitnessError, ServerImageError
@@ -181,20 +181,10 @@ def _by_pool(keys: Iterable[Key]) -> dict[str, set[Key]]:
     return out
 
 
-_UNVERIFIED_MARKS = ("Not verified: ", "Re-analysis: this would also break: ")
-"""Where verification's own words on why a fix is not verified begin in its note (:mod:`iisbitness.fixes.verify`:
-an application or binary not checked, a configuration IIS refuses, what the fix would break; a native ARM64 pool)."""
-
-
 def _why_unverified(fix: Fix) -> str:
-    """Why ``fix`` (``verified=False``) is not verified, in verification's words from its note (every such note has
-    them; "its note says why" should one ever not)."""
-    note = fix.note or ""
-    at = [i for m in _UNVERIFIED_MARKS if (i := note.find(m)) >= 0]
-    if not at:
-        return "its note says why"
-    why = note[min(at):].removeprefix(_UNVERIFIED_MARKS[0])
-    return why.rstrip(".")
+    """Why ``fix`` (``verified=False``) is not verified: verification's reason (:attr:`Fix.unverified_because`, set
+    wherever a fix is made unverified; "its note says why" should one ever lack it)."""
+    return fix.unverified_because or "its note says why"
 
 
 def _not_taken(f: Finding, named: Callable[[Fix], str]) -> str:
@@ -203,6 +193,144 @@ def _not_taken(f: Finding, named: Callable[[Fix], str]) -> str:
     (no configuration change) is not named: ``fix`` never makes it."""
     return "; ".join(f"{named(x)} is not verified: {_why_unverified(x)}" for x in f.fixes
                      if x.edits and x.verified is False)
+
+
+class _Chooser(Generic[M]):
+    """One choice of fixes (:func:`_choose`), as it goes: the model with the fixes taken made, the findings they target
+    and each pool's finding keys after them (per pool: its lower-case name, "" for none), and the re-analyses of the
+    fixes tried since the last one taken (by the edits each adds), so that a fix two findings offer is re-analysed once.
+
+    Attributes:
+        before: every finding's key before any fix. chosen, left: the fixes taken and the findings left, so far.
+        edits: the edits of the fixes taken, in order (``made``: the same, as a set). targets: pool -> the keys of the
+        findings the fixes taken target. after: pool -> its finding keys with the fixes taken made (the pools a scoped
+        re-analysis did not see keep what the last one that saw them showed). model: the model with those edits made.
+        last: the whole server's analysis of those edits, when the last fix taken had one (None otherwise).
+    """
+
+    def __init__(self, report: Report, reanalyses: Reanalyses[M], everything: Sequence[Finding] | None,
+                 numbering: Numbering | None, scoped: bool) -> None:
+        self.report = report
+        self.reanalyses = reanalyses
+        self.numbering = numbering
+        self.scoped = scoped
+        self.before = {f.key for f in (report.findings if everything is None else everything)}
+        self.chosen: list[Chosen] = []
+        self.left: list[Left] = []
+        self.edits: tuple[Edit, ...] = ()
+        self.made: set[Edit] = set()
+        self.targets: dict[str, set[Key]] = {}
+        self.model = reanalyses.start()
+        self.after = _by_pool(self.before)
+        self.tried: dict[tuple[Edit, ...], _Tried] = {}
+        self.last: Analysis | None = None
+        self._shown: list[Fix] | None = None
+
+    def named(self, fix: Fix) -> str:
+        """``fix`` as a finding left names it: ``[N] label``, N as ``scan`` numbers it (``numbering``, asked once,
+        at the first fix named), or ``'label'`` without a numbering or for a fix ``scan`` does not number."""
+        if self.numbering is None:
+            return f"'{fix.label}'"
+        if self._shown is None:
+            self._shown = list(self.numbering(self.report))
+        return f"[{self._shown.index(fix) + 1}] {fix.label}" if fix in self._shown else f"'{fix.label}'"
+
+    def leave(self, n: int, f: Finding, reason: str) -> None:
+        """Leave finding ``n`` (``f``) unfixed for ``reason``, followed by each configuration change it offers that
+        verification did not vouch for, with why (:func:`_not_taken`)."""
+        others = _not_taken(f, self.named)
+        self.left.append(Left(n, f, f"{reason}; {others}" if others else reason))
+
+    def attempt(self, added: tuple[Edit, ...], whole: bool) -> _Tried:
+        """Re-analyse the model with ``added`` made too: on the whole server (``whole``), else in the pools those
+        edits change (:func:`iisbitness.model.edits.touched_pools`; nothing re-analysed when they change none)."""
+        new = self.reanalyses.edited(self.model, added) if added else self.model
+        scope = None if whole else pools_of_edits(added)
+        if scope is not None and not scope:
+            return _Tried(new, scope, {}, False)  # NOTE: every edit already made: nothing changes
+        analysis = self.reanalyses.analyse(new, scope)
+        found = analysis.findings if scope is None else [a for a in analysis.findings if a.key[1] in scope]
+        return _Tried(new, scope, _by_pool(a.key for a in found),
+                      bool(outcome(self.before, (), found, analysis).added), analysis if scope is None else None)
+
+    def clears(self, t: _Tried, key: Key) -> bool:
+        """True when the fix tried (``t``) breaks nothing and leaves neither the finding ``key`` nor any finding
+        already targeted: those of the pools it re-analysed by its keys, the others' by :attr:`after`."""
+        if t.broken:
+            return False
+        pools = self.targets.keys() if t.scope is None else t.scope
+        wanted = [key, *(k for p in pools for k in self.targets.get(p, ()))]
+        return not any(k in (t.keys if t.scope is None or k[1] in t.scope else self.after).get(k[1], ())
+                       for k in wanted)
+
+    def take(self, n: int, f: Finding, fix: Fix, added: tuple[Edit, ...], t: _Tried) -> None:
+        """Take ``fix`` for finding ``n`` (``f``): its new edits (``added``) made, the pools ``t`` re-analysed given
+        what it showed, ``f`` targeted, the fixes tried for earlier edits forgotten."""
+        self.chosen.append(Chosen(n, f, fix))
+        self.edits, self.model = self.edits + added, cast(M, t.model)
+        self.made.update(added)
+        self.last = t.analysis
+        if t.scope is None:
+            self.after = t.keys
+        else:
+            self.after.update({p: t.keys.get(p, set()) for p in t.scope})
+        self.targets.setdefault(f.key[1], set()).add(f.key)
+        self.tried.clear()
+
+    def consider(self, n: int, want: Fix | None) -> None:
+        """Fix finding ``n`` with its first fix (``want``: that fix) that clears it with the fixes taken, or leave
+        it, with why; nothing when a fix already taken cleared it."""
+        f = self.report.findings[n - 1]
+        if self.chosen and f.key not in self.after.get(f.key[1], ()):
+            return  # NOTE: cleared by a fix already taken
+        fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
+        harmless = [x for x in fixes if not x.breaks_requests and not x.removes_security] if want is None else fixes
+        if fixes and not harmless:
+            # NOTE: verified is not harmless: a module handler mappings name taken out leaves their requests with
+            # HTTP 500.21; a security module taken out leaves its sites served without it. Taken only when asked
+            # for by number (fix --fix N), the side effect shown
+            guards = [m for x in fixes for m in x.removes_security]
+            broken = ("its verified fixes make requests of handler mappings fail (HTTP 500.21) or go to another mapping "
+                      "(scan names them): take one knowingly with --fix N"
+                      if any(e.bypassed for x in fixes for e in x.side_effects) else
+                      "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
+                      "names them): take one knowingly with --fix N")
+            self.leave(n, f, broken if not guards else
+                       f"its verified fixes take the security module {', '.join(dict.fromkeys(guards))} out of "
+                       "pools, whose sites are then served without it: take one knowingly with --fix N")
+            return
+        if not harmless:
+            # NOTE: a binary the scan could not check is no configuration to fix: what to give the scan is its cause
+            self.leave(n, f, f"not checked, so nothing to fix: {f.cause}" if f.binary_not_checked else
+                       "no verified fix that changes configuration")
+            return
+        for fix in harmless:
+            added = tuple(e for e in fix.edits if e not in self.made)
+            t = self.tried.get(added)
+            if t is None:
+                t = self.tried[added] = self.attempt(added, not self.scoped)
+            if not self.clears(t, f.key) and t.scope:
+                # NOTE: left out only on the whole server's word: the pools a scoped re-analysis did not see
+                # cannot make a fix clear, but a fix is never refused on less than main's check (issue 25)
+                t = self.tried[added] = self.attempt(added, True)
+            if self.clears(t, f.key):
+                self.take(n, f, fix, added, t)
+                return
+            if t.analysis is not None:  # NOTE: a whole server's plan kept for each fix left out would add up
+                self.tried[added] = replace(t, analysis=None)
+        self.leave(n, f, "each verified fix conflicts with the fixes already chosen "
+                         "(together they would leave a finding or add one)")
+
+    def result(self) -> tuple[Outcome | None, bool]:
+        """The outcome of the edits taken re-analysed on the whole server (once, unless the last fix taken had the
+        whole server's analysis; None when none was taken), and whether it is what the scoped re-analyses showed
+        (always when none was scoped)."""
+        if not self.chosen:
+            return None, True
+        final = self.last or self.reanalyses.analyse(self.model, None)
+        result = outcome(self.before, {k for keys in self.targets.values() for k in keys}, final.findings, final)
+        return result, not (self.scoped and self.last is None and (
+            not result.clears or {a.key for a in result.after} != {k for keys in self.after.values() for k in keys}))
 
 
 def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses: Reanalyses[M],
@@ -227,114 +355,17 @@ def _choose(report: Report, numbers: Sequence[int | tuple[int, Fix]], reanalyses
     none more when the last fix taken was re-analysed there); should that ever differ from what the scoped
     re-analyses showed, the choice is made again with whole-server re-analyses only (``scoped=False``: one per fix
     tried, as before issue 25), and a warning logged."""
-    baseline = report.findings if everything is None else everything
-    before = {f.key for f in baseline}
-    chosen: list[Chosen] = []
-    left: list[Left] = []
-    edits: tuple[Edit, ...] = ()
-    made: set[Edit] = set()
-    targets: dict[str, set[Key]] = {}
-    model = reanalyses.start()
-    after = _by_pool(before)
-    taken = False
-    tried: dict[tuple[Edit, ...], _Tried] = {}
-    last: Analysis | None = None  # NOTE: the whole server's analysis of the edits taken, when the last fix had one
-
-    shown: list[Fix] | None = None
-
-    def named(fix: Fix) -> str:
-        nonlocal shown
-        if numbering is None:
-            return f"'{fix.label}'"
-        if shown is None:
-            shown = list(numbering(report))
-        return f"[{shown.index(fix) + 1}] {fix.label}" if fix in shown else f"'{fix.label}'"
-
-    def leave(n: int, f: Finding, reason: str) -> None:
-        others = _not_taken(f, named)
-        left.append(Left(n, f, f"{reason}; {others}" if others else reason))
-
-    def attempt(added: tuple[Edit, ...], whole: bool) -> _Tried:
-        new = reanalyses.edited(model, added) if added else model
-        scope = None if whole else pools_of_edits(added)
-        if scope is not None and not scope:
-            return _Tried(new, scope, {}, False)  # NOTE: every edit already made: nothing changes
-        analysis = reanalyses.analyse(new, scope)
-        found = analysis.findings if scope is None else [a for a in analysis.findings if a.key[1] in scope]
-        return _Tried(new, scope, _by_pool(a.key for a in found), bool(outcome(before, (), found, analysis).added),
-                      analysis if scope is None else None)
-
-    def clears(t: _Tried, key: Key) -> bool:
-        if t.broken:
-            return False
-        pools = targets.keys() if t.scope is None else t.scope
-        wanted = [key, *(k for p in pools for k in targets.get(p, ()))]
-        return not any(k in (t.keys if t.scope is None or k[1] in t.scope else after).get(k[1], ()) for k in wanted)
-
+    chooser = _Chooser(report, reanalyses, everything, numbering, scoped)
     for i, item in enumerate(numbers, 1):
-        n, want = item if isinstance(item, tuple) else (item, None)
-        f = report.findings[n - 1]
         if progress is not None:
             progress(f"verifying the fixes together: finding {i} of {len(numbers)}")
-        if taken and f.key not in after.get(f.key[1], ()):
-            continue  # cleared by a fix already taken
-        fixes = _fixable(f) if want is None else [x for x in _fixable(f) if x == want]
-        harmless = [x for x in fixes if not x.breaks_requests and not x.removes_security] if want is None else fixes
-        if fixes and not harmless:
-            # NOTE: verified is not harmless: a module handler mappings name taken out leaves their requests with
-            # HTTP 500.21; a security module taken out leaves its sites served without it. Taken only when asked
-            # for by number (fix --fix N), the side effect shown
-            guards = [m for x in fixes for m in x.removes_security]
-            broken = ("its verified fixes make requests of handler mappings fail (HTTP 500.21) or go to another mapping "
-                      "(scan names them): take one knowingly with --fix N"
-                      if any(e.bypassed for x in fixes for e in x.side_effects) else
-                      "its verified fixes make requests of handler mappings fail (HTTP 500.21; scan "
-                      "names them): take one knowingly with --fix N")
-            leave(n, f, broken if not guards else
-                  f"its verified fixes take the security module {', '.join(dict.fromkeys(guards))} out of "
-                  "pools, whose sites are then served without it: take one knowingly with --fix N")
-            continue
-        fixes = harmless
-        if not fixes:
-            # NOTE: a binary the scan could not check is no configuration to fix: what to give the scan is its cause
-            leave(n, f, f"not checked, so nothing to fix: {f.cause}" if f.binary_not_checked else
-                  "no verified fix that changes configuration")
-            continue
-        for fix in fixes:
-            added = tuple(e for e in fix.edits if e not in made)
-            t = tried.get(added)
-            if t is None:
-                t = tried[added] = attempt(added, not scoped)
-            if not clears(t, f.key) and t.scope:
-                # NOTE: left out only on the whole server's word: the pools a scoped re-analysis did not see
-                # cannot make a fix clear, but a fix is never refused on less than main's check (issue 25)
-                t = tried[added] = attempt(added, True)
-            if clears(t, f.key):
-                chosen.append(Chosen(n, f, fix))
-                edits, model, taken = edits + added, cast(M, t.model), True
-                made.update(added)
-                last = t.analysis
-                if t.scope is None:
-                    after = t.keys
-                else:
-                    after.update({p: t.keys.get(p, set()) for p in t.scope})
-                targets.setdefault(f.key[1], set()).add(f.key)
-                tried.clear()
-                break
-            if t.analysis is not None:  # NOTE: a whole server's plan kept for each fix left out would add up
-                tried[added] = replace(t, analysis=None)
-        else:
-            leave(n, f, "each verified fix conflicts with the fixes already chosen "
-                        "(together they would leave a finding or add one)")
-    if not taken:
-        return chosen, left, edits, None
-    final = last or reanalyses.analyse(model, None)  # NOTE: once, unless the last fix taken had the whole server's
-    result = outcome(before, {k for keys in targets.values() for k in keys}, final.findings, final)
-    if scoped and last is None and (not result.clears or {a.key for a in result.after} != {k for keys in after.values() for k in keys}):
+        chooser.consider(*(item if isinstance(item, tuple) else (item, None)))
+    result, same = chooser.result()
+    if not same:
         log.warning("fix: the fixes chosen pool by pool re-analyse differently on the whole server; choosing again "
                     "with whole-server re-analyses")
         return _choose(report, numbers, reanalyses, everything, progress, scoped=False, numbering=numbering)
-    return chosen, left, edits, result
+    return chooser.chosen, chooser.left, chooser.edits, result
 
 
 class FindingNumberError(IisBitnessError):

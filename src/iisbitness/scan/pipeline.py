@@ -85,8 +85,9 @@ class ScanOptions:
         given: what the user gave as the image (:class:`iisbitness.loadplan.coverage.Given`): a server image (the
             default), a configuration file alone (``scan --config FILE`` without an image: an empty folder stands for
             C:\\, and a folder coverage says to copy goes into a server image folder to make, with the file in it), a
-            build folder alone (``check-app`` without ``--server``: a file outside it is the server's); coverage words
-            its remedies from it (:func:`iisbitness.loadplan.coverage.plan_coverage`).
+            build folder alone (``check-app`` without ``--server``: a file outside it is the server's), a server image
+            with a build as one of its applications (``check-app --server``); coverage words its remedies, and which
+            command to run again, from it (:func:`iisbitness.loadplan.coverage.plan_coverage`).
     """
 
     os_arch: Arch | None = None
