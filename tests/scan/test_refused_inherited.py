@@ -170,3 +170,23 @@ def test_a_section_a_parent_web_config_locks(tmp_path: Path, path: str, inherit:
     assert ("inheritInChildApplications=\"false\": that its lock still binds this child application is ASSUMED"
             in problem["message"]) is (path == "." and not inherit)
     assert _coverage(image)["ikinci.com/api"]["status"] == "not-checked"
+
+
+@pytest.mark.parametrize("lock", ['lockAttributes="accessPolicy"', 'lockAttributes="*"',
+                                  'lockAllAttributesExcept="runAllManagedModulesForAllRequests"'])
+def test_a_web_config_setting_an_attribute_the_server_locks(tmp_path: Path, lock: str) -> None:
+    """The server's ``<handlers>`` locks its ``accessPolicy`` (by name, all, or all but another): the real
+    web.config's ``<handlers accessPolicy="Read, Execute, Script">`` is refused at its line (0x80070021; "Simply
+    specifying the attribute in the web.config file causes a configuration failure")."""
+    text = (corpus_dir("iis-config") / "c1982__IIS-SharedGitConfig__applicationHost.config").read_text("utf-8-sig")
+    handlers = text[text.index('<location path="" overrideMode="Allow">'):]
+    handlers = handlers[handlers.index("<handlers"):]
+    handlers = handlers[:handlers.index(">") + 1]
+    image, _ = _image(tmp_path, (handlers, handlers.replace("<handlers", f"<handlers {lock}")),
+                      {"inetpub/wwwroot/web.config": RAW})
+    [problem] = _refused(image)
+    assert (problem["file"], problem["line"]) == ("inetpub/wwwroot/web.config", _line(RAW, "<handlers"))
+    assert problem["message"].startswith(
+        "HTTP 500.19 (0x80070021, KB 942055) for every request at or below this folder: <handlers accessPolicy=\"Read, "
+        f"Execute, Script\"> sets an attribute locked at {APPHOST}:"), problem
+    assert f"({lock})" in problem["message"], problem

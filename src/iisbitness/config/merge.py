@@ -216,8 +216,10 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
       ``isapiFilters`` and ``globalModules`` on ``name`` with ``caseSensitive="true"``: an entry is said a duplicate only
       on the same name in the same case, and a ``<remove>`` takes it out whatever its case (as :func:`merge_collection`
       reads it), so that only what is a duplicate under either reading is said;
-    - in a deeper file, a ``<remove>`` of an entry added with ``lockItem="true"``, a ``<clear/>`` while such an entry
-      is held, a directive the collection's ``lockElements`` names (``add``, ``remove``, ``clear``) or
+    - in a deeper file, an attribute of the collection element a shallower one locks (``lockAttributes``, ``*`` for
+      all, or not named by ``lockAllAttributesExcept``: "Simply specifying the attribute in the web.config file causes
+      a configuration failure, even if ... the same value", Task 2), a ``<remove>`` of an entry added with
+      ``lockItem="true"``, a ``<clear/>`` while such an entry is held, a directive the collection's ``lockElements`` names (``add``, ``remove``, ``clear``) or
       ``lockAllElementsExcept`` does not, or any directive in a collection element locked whole (``lockItem="true"``):
       HTTP 500.19, 0x80070021 (iis-docs "How to Use Locking in IIS 7.0 Configuration", Tasks 4 and 5: "Locking can occur
       at any level of the hierarchy ... Locking takes effect from that level downwards"; KB 942055).
@@ -234,7 +236,20 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
         line = line_of(el)
         return f"{file}:{line}" if line else file
 
+    attribute_locks: list[tuple[frozenset[str], bool, str, int]] = []
+    """As ``directive_locks``, for the collection element's own attributes (``lockAttributes``, ``*`` for all;
+    ``lockAllAttributesExcept``)."""
+
     for index, (section, file, level) in enumerate(sections):
+        for attribute in section.attrib:
+            name = str(attribute)
+            if name in _LOCKING or name.startswith("{"):
+                continue
+            lock = next((w for names, open_, w, lv in attribute_locks
+                         if lv < level and (name in names or "*" in names) != open_), None)
+            if lock is not None:
+                out.append(Breach(index, section, f"<{local_name(section)} {name}=\"{section.get(name)}\"> sets an "
+                                                  f"attribute locked at {lock}", "0x80070021"))
         whole = [w for names, _, w, lv in directive_locks if lv < level and names is _WHOLE]
         for el in children(section):
             name = local_name(el)
@@ -285,12 +300,22 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
                 locked_items[value] = (value, where(el, file), level)
         if parse_bool(section.get("lockItem")):
             directive_locks.append((_WHOLE, False, where(section, file), level))
-        for attribute, open_ in (("lockElements", False), ("lockAllElementsExcept", True)):
+        for attribute, open_, locks in (("lockElements", False, directive_locks),
+                                        ("lockAllElementsExcept", True, directive_locks),
+                                        ("lockAttributes", False, attribute_locks),
+                                        ("lockAllAttributesExcept", True, attribute_locks)):
             listed = section.get(attribute)
             if listed is not None:
                 names = frozenset(n.strip() for n in listed.split(",") if n.strip())
-                directive_locks.append((names, open_, f"{where(section, file)} ({attribute}=\"{listed}\")", level))
+                locks.append((names, open_, f"{where(section, file)} ({attribute}=\"{listed}\")", level))
     return out
+
+
+_LOCKING = frozenset({"lockAttributes", "lockAllAttributesExcept", "lockElements", "lockAllElementsExcept", "lockItem",
+                      "configSource"})
+"""Attributes of a collection element that are no setting of it (the general attributes of "General Attributes
+Inherited by IIS Configuration", learn.microsoft.com/previous-versions/iis/settings-schema/aa347540): not said as
+setting a locked attribute."""
 
 
 _WHOLE: frozenset[str] = frozenset({"\0whole"})
