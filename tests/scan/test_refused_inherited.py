@@ -190,3 +190,26 @@ def test_a_web_config_setting_an_attribute_the_server_locks(tmp_path: Path, lock
         "HTTP 500.19 (0x80070021, KB 942055) for every request at or below this folder: <handlers accessPolicy=\"Read, "
         f"Execute, Script\"> sets an attribute locked at {APPHOST}:"), problem
     assert f"({lock})" in problem["message"], problem
+
+
+@pytest.mark.parametrize("inherit", [True, False])
+def test_a_lock_of_applicationhost_in_a_location_not_inherited_by_child_applications(tmp_path: Path,
+                                                                                    inherit: bool) -> None:
+    """applicationHost.config locks ``directoryBrowse`` for the site (``<location path="ikinci.com"
+    overrideMode="Deny">``), with ``inheritInChildApplications="false"`` or without: the child application's real
+    web.config, which sets it, is refused either way; with the attribute, the problem (and so the application's
+    'not checked' reason) says that the lock reaching the child application is assumed. It said nothing of it."""
+    ikinci = ROOT + "                </application>\n"
+    image, _ = _image(tmp_path, ("</configuration>", '<location path="ikinci.com" overrideMode="Deny"'
+                                 + ("" if inherit else ' inheritInChildApplications="false"')
+                                 + '>\n<system.webServer>\n<directoryBrowse enabled="false" />\n</system.webServer>\n'
+                                 "</location>\n</configuration>"),
+                      {"vhosts/ikinci.com/http/web.config": RAW, "vhosts/ikinci.com/http/api/web.config": DELPHI})
+    cfg = image / APPHOST
+    cfg.write_text(cfg.read_text("utf-8").replace(ikinci, ROOT + API_APP + "                </application>\n"), "utf-8")
+    [problem] = _refused(image)
+    assert problem["file"] == "vhosts/ikinci.com/http/api/web.config" and "0x80070021" in problem["message"]
+    said = "where this folder is in a child application below it, that the lock still binds it is ASSUMED"
+    assert (said in problem["message"]) is not inherit, problem
+    app = _coverage(image)["ikinci.com/api"]
+    assert app["status"] == "not-checked" and any(said in r for r in app["reasons"]) is not inherit, app
