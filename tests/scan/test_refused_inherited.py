@@ -213,3 +213,32 @@ def test_a_lock_of_applicationhost_in_a_location_not_inherited_by_child_applicat
     assert (said in problem["message"]) is not inherit, problem
     app = _coverage(image)["ikinci.com/api"]
     assert app["status"] == "not-checked" and any(said in r for r in app["reasons"]) is not inherit, app
+
+
+def test_iis_manager_finding_of_an_application_iis_refuses_says_what_it_assumes(tmp_path: Path) -> None:
+    """The contoso demo with its Default Web Site root web.config adding the server's ``StaticFile`` handler again
+    (no ``<remove>``): the application is not checked, but IIS Manager still loads its ``bin``; whether its Handler
+    Mappings / Modules pages reach the Add Managed dialogs past the configuration error is documented nowhere, so the
+    finding stays and says that it assumes so. Intranet/timesheets, whose configuration IIS takes, says nothing of it."""
+    import shutil
+
+    from tests.conftest import DEMO
+
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    web = image / "inetpub/wwwroot/web.config"
+    web.write_text(web.read_text("utf-8").replace(
+        "</configuration>", '  <system.webServer>\n    <handlers>\n      <add name="StaticFile" path="*" verb="*" '
+        'modules="StaticFileModule" resourceType="Either" requireAccess="Read" />\n    </handlers>\n'
+        "  </system.webServer>\n</configuration>"), "utf-8")
+    doc = json.loads(_scan(image, "json")[1])
+    refused = [p for p in doc["problems"] if p.get("refused")]
+    assert [(p["file"], "set to 'StaticFile'" in p["message"]) for p in refused] == [
+        ("inetpub/wwwroot/web.config", True)], refused
+    found = {f["application"] or f["site"]: f for f in doc["findings"] if f["rule"] == "iis-manager-32bit-assembly"}
+    assumed = "this finding ASSUMES they do"
+    root = next(f for f in doc["findings"] if f["rule"] == "iis-manager-32bit-assembly" and f["site"] == "Default Web Site"
+                and f["application"] in ("/", None))
+    assert assumed in root["cause"] and "IIS refuses this application's configuration (inetpub/wwwroot/web.config:" in (
+        root["cause"]), root["cause"]
+    assert all(assumed not in f["cause"] for f in found.values() if f["site"] != "Default Web Site"), found
