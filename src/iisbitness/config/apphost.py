@@ -206,6 +206,9 @@ class _Reader:
     site first) and the first problem for which IIS refuses it: every request at or below that URL gets HTTP 500.19."""
     _web_refused: dict[tuple[str, str], list[tuple[tuple[str, ...], Problem]]] = field(default_factory=dict)
     """:attr:`_refusing` per virtual directory walked, keyed as :attr:`_web`."""
+    _scopes: dict[int, tuple[list[Contribution], list[Contribution], list[Contribution]]] = field(default_factory=dict)
+    """:meth:`_scope` of each application of the site being read (by ``id``), as :meth:`_inherited_refusals` found it
+    and :meth:`_with_effects` takes it when no file was refused."""
     _file_of: dict[Contribution, str] = field(default_factory=dict)
     """The web.config (as problems name it) each contribution of :attr:`_web` was read from (a section kept in a
     ``configSource`` file names that file, not the web.config that IIS refuses with it)."""
@@ -537,7 +540,8 @@ class _Reader:
                       apphost: list[Contribution]) -> Application:
         site_seg = index.site_seg
         app_seg = site_seg + split_location_path(app.path)
-        asp, sitewide, allc = self._scope(app, site_apps, index, apphost)
+        asp, sitewide, allc = (self._scopes.pop(id(app)) if id(app) in self._scopes
+                               else self._scope(app, site_apps, index, apphost))
         targets = [app_seg]
         for c in allc:
             # deeper configuration (a location or a sub-folder web.config) that belongs to this app
@@ -576,8 +580,10 @@ class _Reader:
         for the site in place (what IIS reads); its breaches are said in document order. Reads the web.config files
         of ``apps`` (:meth:`_web_contribs`), which :meth:`_with_effects` then finds read."""
         found: dict[etree._Element, tuple[Contribution, str]] = {}
+        self._scopes.clear()
         for app in apps:
-            _, sitewide, allc = self._scope(app, apps, index, apphost)
+            scope = self._scopes[id(app)] = self._scope(app, apps, index, apphost)
+            _, sitewide, allc = scope
             owned = [c for c in allc if c.file_depth and index.owner(c.segments) is app]
             if not owned:
                 continue
@@ -611,6 +617,7 @@ class _Reader:
                                                    f"there ({why} at {lock.file}:{line_of(loc) if loc is not None else None}{assumed})")
         if not found:
             return
+        self._scopes.clear()  # NOTE: the files refused leave them: each application's is read again
         refused: dict[str, list[tuple[Contribution, Problem]]] = {}
         for el, (c, what) in sorted(found.items(), key=lambda f: (f[1][0].file, line_of(f[0]) or 0)):
             refused.setdefault(self._file_of.get(c, c.file), []).append((c, Problem(

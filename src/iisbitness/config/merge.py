@@ -225,51 +225,51 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
       at any level of the hierarchy ... Locking takes effect from that level downwards"; KB 942055).
     """
     out: list[Breach] = []
-    present: dict[str, dict[str, str]] = {}
-    """lower-cased key -> key as written -> where it was added (file:line)."""
-    locked_items: dict[str, tuple[str, str, int]] = {}
-    """key as written -> (its own key, where it was locked, level) for each entry held with lockItem="true"."""
+    present: dict[str, dict[str, tuple[etree._Element, str]]] = {}
+    """lower-cased key -> key as written -> the element that added it, and its file."""
+    locked_items: dict[str, tuple[etree._Element, str, int]] = {}
+    """key as written -> (the element, its file, its level) for each entry held with lockItem="true"."""
     directive_locks: list[tuple[frozenset[str], bool, str, int]] = []
     """(directives named, whether they are the ones left open (lockAllElementsExcept), where, level)."""
+    attribute_locks: list[tuple[frozenset[str], bool, str, int]] = []
+    """As ``directive_locks``, for the collection element's own attributes (``lockAttributes``, ``*`` for all;
+    ``lockAllAttributesExcept``)."""
 
     def where(el: etree._Element, file: str) -> str:
         line = line_of(el)
         return f"{file}:{line}" if line else file
 
-    attribute_locks: list[tuple[frozenset[str], bool, str, int]] = []
-    """As ``directive_locks``, for the collection element's own attributes (``lockAttributes``, ``*`` for all;
-    ``lockAllAttributesExcept``)."""
-
     for index, (section, file, level) in enumerate(sections):
-        for attribute in section.attrib:
+        # NOTE: the locks binding this level, once per section (most collections have none: nothing is done per entry)
+        attrs = [(names, open_, w) for names, open_, w, lv in attribute_locks if lv < level]
+        for attribute in section.attrib if attrs else ():
             name = str(attribute)
             if name in _LOCKING or name.startswith("{"):
                 continue
-            lock = next((w for names, open_, w, lv in attribute_locks
-                         if lv < level and (name in names or "*" in names) != open_), None)
+            lock = next((w for names, open_, w in attrs if (name in names or "*" in names) != open_), None)
             if lock is not None:
                 out.append(Breach(index, section, f"<{local_name(section)} {name}=\"{section.get(name)}\"> sets an "
                                                   f"attribute locked at {lock}", "0x80070021"))
-        whole = [w for names, _, w, lv in directive_locks if lv < level and names is _WHOLE]
-        for el in children(section):
+        directives = [(names, open_, w) for names, open_, w, lv in directive_locks if lv < level]
+        whole = next((w for names, _, w in directives if names is _WHOLE), None)
+        for el in section:
             name = local_name(el)
-            if name not in (add_tag, "remove", "clear"):
+            if name != add_tag and name not in ("remove", "clear"):
                 continue
-            if whole:
-                out.append(Breach(index, el, f"<{name}> in a collection locked whole at {whole[0]} (lockItem=\"true\")",
+            if whole is not None:
+                out.append(Breach(index, el, f"<{name}> in a collection locked whole at {whole} (lockItem=\"true\")",
                                   "0x80070021"))
                 continue
-            lock = next((w for names, open_, w, lv in directive_locks
-                         if lv < level and names is not _WHOLE and (name in names) != open_), None)
+            lock = next((w for names, open_, w in directives if (name in names) != open_), None) if directives else None
             if lock is not None:
                 out.append(Breach(index, el, f"<{name}> in a collection whose <{name}> directive is locked at {lock}",
                                   "0x80070021"))
                 continue
             if name == "clear":
-                held = next((w for _, w, lv in locked_items.values() if lv < level), None)
+                held = next(((e, f) for e, f, lv in locked_items.values() if lv < level), None)
                 if held is not None:
-                    out.append(Breach(index, el, f"<clear/> removes an entry locked at {held} (lockItem=\"true\")",
-                                      "0x80070021"))
+                    out.append(Breach(index, el, f"<clear/> removes an entry locked at {where(*held)} "
+                                                 "(lockItem=\"true\")", "0x80070021"))
                     continue
                 present.clear()
                 locked_items.clear()  # NOTE: only this level's, which it may clear (a lock binds deeper files)
@@ -281,24 +281,28 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
             if name == "remove":
                 item = locked_items.get(value)
                 if item is not None and item[2] < level:
-                    out.append(Breach(index, el, f"<remove {key}=\"{value}\"> removes an entry locked at {item[1]} "
-                                                 "(lockItem=\"true\")", "0x80070021"))
+                    out.append(Breach(index, el, f"<remove {key}=\"{value}\"> removes an entry locked at "
+                                                 f"{where(item[0], item[1])} (lockItem=\"true\")", "0x80070021"))
                     continue
                 for written in present.pop(folded, {}):
                     locked_items.pop(written, None)
                 continue
-            first = present.get(folded, {}).get(value)
+            same = present.get(folded)
+            first = same.get(value) if same is not None else None
             if first is not None:
                 out.append(Breach(index, el, f"<{add_tag} {key}=\"{value}\"> adds an entry the collection already holds "
-                                             f"there (added at {first}): IIS says \"Cannot add duplicate collection "
-                                             f"entry of type '{add_tag}' with unique key attribute '{key}' set to "
-                                             f"'{value}'\"; a <remove {key}=\"{value}\"/> (or <clear/>) before it "
-                                             "makes it legal", "0x800700B7"))
+                                             f"there (added at {where(*first)}): IIS says \"Cannot add duplicate "
+                                             f"collection entry of type '{add_tag}' with unique key attribute '{key}' "
+                                             f"set to '{value}'\"; a <remove {key}=\"{value}\"/> (or <clear/>) before "
+                                             "it makes it legal", "0x800700B7"))
                 continue
-            present.setdefault(folded, {})[value] = where(el, file)
-            if parse_bool(el.get("lockItem")):
-                locked_items[value] = (value, where(el, file), level)
-        if parse_bool(section.get("lockItem")):
+            if same is None:
+                present[folded] = {value: (el, file)}
+            else:
+                same[value] = (el, file)
+            if el.get("lockItem") is not None and parse_bool(el.get("lockItem")):
+                locked_items[value] = (el, file, level)
+        if section.get("lockItem") is not None and parse_bool(section.get("lockItem")):
             directive_locks.append((_WHOLE, False, where(section, file), level))
         for attribute, open_, locks in (("lockElements", False, directive_locks),
                                         ("lockAllElementsExcept", True, directive_locks),
