@@ -593,11 +593,12 @@ class _Reader:
                     if name == "isapiFilters" and at != index.site_seg:
                         continue  # NOTE: IIS reads the filters at the site's level only (facts B7)
                     held = [(el, c) for c in here for el, _ in sections_named([c], name)]
-                    for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag):
+                    for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag,
+                                                 collection=f"system.webServer/{name}"):
                         c = held[b.section][1]
                         if c.file_depth and b.element not in found:
                             found[b.element] = c, (f"HTTP 500.19 ({b.code}, KB 942055) for every request at or below "
-                                                   f"{_here(c)}: {b.what}, in system.webServer/{name}")
+                                                   f"{_here(c)}: {b.what}")
             for lock in (c for c in sitewide if c.file_depth and (why := _denied(c)) is not None):
                 for c in owned:
                     if not (c.file_depth > lock.file_depth and c.segments[:len(lock.segments)] == lock.segments):
@@ -899,7 +900,8 @@ class _Reader:
                 if name == "globalModules" and at:
                     continue
                 held = [(el, c) for c in here for el, _ in sections_named([c], name)]
-                for b in collection_breaches([(el, c.file, 0) for el, c in held], tag):
+                for b in collection_breaches([(el, c.file, 0) for el, c in held], tag,
+                                             collection=f"system.webServer/{name}"):
                     c = held[b.section][1]
                     if b.element in found or c.file != self.apphost_file:
                         continue
@@ -913,7 +915,7 @@ class _Reader:
                         effect = (f"IIS answers HTTP 500.19 to every request at or below "
                                   f"{attr(loc, 'path') if loc is not None else '/'.join(c.segments)}")
                     found[b.element] = Problem(
-                        c.file, line_of(b.element), f"{b.what}, in system.webServer/{name} ({b.code}, KB 942055): "
+                        c.file, line_of(b.element), f"{b.what} ({b.code}, KB 942055): "
                         f"{effect}; every application was checked as written, not as IIS would run it", refused=True)
         self.problems.extend(sorted(found.values(), key=lambda p: p.line or 0))
 

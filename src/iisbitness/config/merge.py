@@ -201,8 +201,8 @@ class Breach:
     code: str
 
 
-def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add_tag: str,
-                        key: str = "name") -> list[Breach]:
+def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add_tag: str, key: str = "name",
+                        collection: str = "") -> list[Breach]:
     """The directives IIS refuses in one collection merged over ``sections`` (``(collection element, file, level)``,
     outermost first, as :func:`merge_collection` takes them; ``level``: the file's depth in the hierarchy,
     :attr:`Contribution.file_depth`: a lock binds only deeper files), each once, in merge order:
@@ -223,7 +223,10 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
       ``lockAllElementsExcept`` does not, or any directive in a collection element locked whole (``lockItem="true"``):
       HTTP 500.19, 0x80070021 (iis-docs "How to Use Locking in IIS 7.0 Configuration", Tasks 4 and 5: "Locking can occur
       at any level of the hierarchy ... Locking takes effect from that level downwards"; KB 942055).
+
+    ``collection`` (``system.webServer/handlers``) is named after each element in :attr:`Breach.what`.
     """
+    at = f" in {collection}" if collection else ""
     out: list[Breach] = []
     present: dict[str, dict[str, tuple[etree._Element, str]]] = {}
     """lower-cased key -> key as written -> the element that added it, and its file."""
@@ -248,8 +251,8 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
                 continue
             lock = next((w for names, open_, w in attrs if (name in names or "*" in names) != open_), None)
             if lock is not None:
-                out.append(Breach(index, section, f"<{local_name(section)} {name}=\"{section.get(name)}\"> sets an "
-                                                  f"attribute locked at {lock}", "0x80070021"))
+                out.append(Breach(index, section, f"<{local_name(section)} {name}=\"{section.get(name)}\">{at} sets "
+                                                  f"an attribute locked at {lock}", "0x80070021"))
         directives = [(names, open_, w) for names, open_, w, lv in directive_locks if lv < level]
         whole = next((w for names, _, w in directives if names is _WHOLE), None)
         for el in section:
@@ -257,18 +260,18 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
             if name != add_tag and name not in ("remove", "clear"):
                 continue
             if whole is not None:
-                out.append(Breach(index, el, f"<{name}> in a collection locked whole at {whole} (lockItem=\"true\")",
+                out.append(Breach(index, el, f"<{name}>{at}: the collection is locked whole at {whole} (lockItem=\"true\")",
                                   "0x80070021"))
                 continue
             lock = next((w for names, open_, w in directives if (name in names) != open_), None) if directives else None
             if lock is not None:
-                out.append(Breach(index, el, f"<{name}> in a collection whose <{name}> directive is locked at {lock}",
+                out.append(Breach(index, el, f"<{name}>{at}: the collection's <{name}> directive is locked at {lock}",
                                   "0x80070021"))
                 continue
             if name == "clear":
                 held = next(((e, f) for e, f, lv in locked_items.values() if lv < level), None)
                 if held is not None:
-                    out.append(Breach(index, el, f"<clear/> removes an entry locked at {where(*held)} "
+                    out.append(Breach(index, el, f"<clear/>{at} removes an entry locked at {where(*held)} "
                                                  "(lockItem=\"true\")", "0x80070021"))
                     continue
                 present.clear()
@@ -281,7 +284,7 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
             if name == "remove":
                 item = locked_items.get(value)
                 if item is not None and item[2] < level:
-                    out.append(Breach(index, el, f"<remove {key}=\"{value}\"> removes an entry locked at "
+                    out.append(Breach(index, el, f"<remove {key}=\"{value}\">{at} removes an entry locked at "
                                                  f"{where(item[0], item[1])} (lockItem=\"true\")", "0x80070021"))
                     continue
                 for written in present.pop(folded, {}):
@@ -290,7 +293,7 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
             same = present.get(folded)
             first = same.get(value) if same is not None else None
             if first is not None:
-                out.append(Breach(index, el, f"<{add_tag} {key}=\"{value}\"> adds an entry the collection already holds "
+                out.append(Breach(index, el, f"<{add_tag} {key}=\"{value}\">{at} adds an entry the collection already holds "
                                              f"there (added at {where(*first)}): IIS says \"Cannot add duplicate "
                                              f"collection entry of type '{add_tag}' with unique key attribute '{key}' "
                                              f"set to '{value}'\"; a <remove {key}=\"{value}\"/> (or <clear/>) before "
