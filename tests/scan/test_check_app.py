@@ -554,3 +554,18 @@ def test_a_refused_web_config_under_scan_and_fix_still_says_scan_again(tmp_path:
     flat = " ".join(r.stdout.split())
     assert r.exit_code == 0 and "is not verified: Default Web Site/ (IIS answers every request" in flat, flat
     assert "once that web.config is corrected, scan again" in flat and "check-app" not in flat, flat
+
+
+def test_a_build_whose_web_config_adds_one_handler_twice_fails_the_gate_with_2(x86_publish: Path) -> None:
+    """A real web.config whose ``WrapperShim`` handler is added twice (0x800700B7, "Cannot add duplicate collection
+    entry", KB 942055): IIS answers every request of the application with 500.19, so the gate fails with 2 naming the
+    file, line and key; it passed, the handler analysed as if IIS ran it."""
+    real = (corpus_dir("iis-config") / "i-e-b__RawIsapi__web.config").read_text(encoding="utf-8")
+    add = next(line for line in real.splitlines() if '<add name="WrapperShim"' in line)
+    (x86_publish / "web.config").write_text(real.replace(add, f"{add}\n{add}"), encoding="utf-8")
+    code, out, err = _run_apart(str(x86_publish), "--pool-arch", "x86", "--format", "json")
+    assert code == 2, (out, err)
+    [problem] = [p for p in json.loads(out)["problems"] if p.get("refused")]
+    line = real[: real.index(add)].count("\n") + 2
+    assert problem["line"] == line and "set to 'WrapperShim'" in problem["message"], problem
+    assert f"web.config:{line}: HTTP 500.19 (0x800700B7" in err, err

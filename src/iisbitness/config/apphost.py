@@ -26,6 +26,7 @@ from iisbitness.config.merge import (
     Contribution,
     Entry,
     applicable,
+    collection_breaches,
     contributions,
     merge_collection,
     sections_named,
@@ -205,6 +206,12 @@ class _Reader:
     site first) and the first problem for which IIS refuses it: every request at or below that URL gets HTTP 500.19."""
     _web_refused: dict[tuple[str, str], list[tuple[tuple[str, ...], Problem]]] = field(default_factory=dict)
     """:attr:`_refusing` per virtual directory walked, keyed as :attr:`_web`."""
+    _scopes: dict[int, tuple[list[Contribution], list[Contribution], list[Contribution]]] = field(default_factory=dict)
+    """:meth:`_scope` of each application of the site being read (by ``id``), as :meth:`_inherited_refusals` found it
+    and :meth:`_with_effects` takes it when no file was refused."""
+    _file_of: dict[Contribution, str] = field(default_factory=dict)
+    """The web.config (as problems name it) each contribution of :attr:`_web` was read from (a section kept in a
+    ``configSource`` file names that file, not the web.config that IIS refuses with it)."""
 
     def src(self, el: etree._Element) -> ConfigSource:
         return ConfigSource(self.apphost_file, line_of(el))
@@ -472,6 +479,7 @@ class _Reader:
             apps = [app for a in children(s, "application")
                     if (app := self._application(name, a, site_pool, site_sub_dir)) is not None]
             index = _SiteApps(name, apps)
+            self._inherited_refusals(apps, index, contribs)
             apps = [self._with_effects(a, apps, index, contribs) for a in apps]
             auto = _bool(s.get("serverAutoStart"))
             out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s),
@@ -508,10 +516,13 @@ class _Reader:
                            vdirs, self.src(el))
 
     # -- web.config and merged effects -----------------------------------------------------------
-    def _with_effects(self, app: Application, site_apps: list[Application], index: _SiteApps,
-                      apphost: list[Contribution]) -> Application:
-        site_seg = index.site_seg
-        app_seg = site_seg + split_location_path(app.path)
+    def _scope(self, app: Application, site_apps: list[Application], index: _SiteApps, apphost: list[Contribution],
+               ) -> tuple[list[Contribution], list[Contribution], list[Contribution]]:
+        """``(asp, sitewide, allc)`` of ``app``: the ``system.web`` contributions that reach it, the
+        ``system.webServer`` ones of applicationHost.config (``apphost``) and of the web.config files read for it and
+        its ancestors, and those of them that reach it (its own configuration's, in merge order once
+        :func:`applicable` sorts them)."""
+        app_seg = index.site_seg + split_location_path(app.path)
         web: list[Contribution] = []
         for other in index.ancestors(app_seg) + [app]:
             # Config paths follow URLs (facts B3): a parent application's web.config reaches this one,
@@ -523,7 +534,14 @@ class _Reader:
         asp = [c for c in web if local_name(c.element) == SYSTEM_WEB and (c.inherit or index.owner(c.segments) is app)]
         web = [c for c in web if local_name(c.element) != SYSTEM_WEB]
         sitewide = apphost + web
-        allc = [c for c in sitewide if c.inherit or index.owner(c.segments) in (app, None)]
+        return asp, sitewide, [c for c in sitewide if c.inherit or index.owner(c.segments) in (app, None)]
+
+    def _with_effects(self, app: Application, site_apps: list[Application], index: _SiteApps,
+                      apphost: list[Contribution]) -> Application:
+        site_seg = index.site_seg
+        app_seg = site_seg + split_location_path(app.path)
+        asp, sitewide, allc = (self._scopes.pop(id(app)) if id(app) in self._scopes
+                               else self._scope(app, site_apps, index, apphost))
         targets = [app_seg]
         for c in allc:
             # deeper configuration (a location or a sub-folder web.config) that belongs to this app
@@ -539,6 +557,81 @@ class _Reader:
         refused = min(((len(at), p) for other in index.ancestors(app_seg) + [app] for at, p in self._refused_in(other)
                        if at == app_seg[:len(at)] and index.owner(at) is other), key=lambda r: r[0], default=(0, None))[1]
         return Application(app.site, app.path, app.pool, app.vdirs, app.source, tuple(effects), refused)
+
+    def _inherited_refusals(self, apps: list[Application], index: _SiteApps, apphost: list[Contribution]) -> None:
+        """Take out of the analysis each web.config of the site (``apps``, ``index``) that IIS refuses for what it
+        inherits (:meth:`_refusals` says what IIS refuses in a file alone), as :meth:`_read_webconfig` leaves out a
+        file IIS refuses: its contributions leave :attr:`_web`, a problem (``refused``, ``unread``) says each breach
+        by file and line, and its config path joins :attr:`_web_refused` (every request at or below it gets HTTP
+        500.19, so :meth:`_with_effects` says the applications there are refused):
+
+        - a ``handlers`` or ``modules`` directive (and, at the site's root, ``isapiFilters``) that the collection
+          IIS merges at its config path refuses (:func:`~iisbitness.config.merge.collection_breaches`): an ``<add>``
+          of an entry it inherits or holds already, with no ``<remove>``/``<clear/>`` first (0x800700B7), a
+          ``<remove>``/``<clear/>`` of an entry a parent locked (``lockItem``), a directive a parent's
+          ``lockElements`` locks (0x80070021);
+        - a section a parent web.config locks for its path: a ``<location path="..." overrideMode="Deny">`` (or
+          ``allowOverride="false"``) holding it, which locks it "from this point downwards" in a web.config as in
+          applicationHost.config (iis-docs "How to Use Locking in IIS 7.0 Configuration", Task 1; 0x80070021, KB
+          942055). A lock in a ``<location inheritInChildApplications="false">`` is taken to bind child
+          applications too: no Microsoft page says whether it does, and the problem says so.
+
+        Each file is judged once, in the configuration of the application that owns its folder, with every file read
+        for the site in place (what IIS reads); its breaches are said in document order. Reads the web.config files
+        of ``apps`` (:meth:`_web_contribs`), which :meth:`_with_effects` then finds read."""
+        found: dict[etree._Element, tuple[Contribution, str]] = {}
+        self._scopes.clear()
+        for app in apps:
+            scope = self._scopes[id(app)] = self._scope(app, apps, index, apphost)
+            _, sitewide, allc = scope
+            owned = [c for c in allc if c.file_depth and index.owner(c.segments) is app]
+            if not owned:
+                continue
+            for at in dict.fromkeys(c.segments for c in owned):
+                here = applicable(allc, at)
+                for name, tag in (("handlers", "add"), ("modules", "add"), ("isapiFilters", "filter")):
+                    if name == "isapiFilters" and at != index.site_seg:
+                        continue  # NOTE: IIS reads the filters at the site's level only (facts B7)
+                    held = [(el, c) for c in here for el, _ in sections_named([c], name)]
+                    for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag,
+                                                 collection=f"system.webServer/{name}"):
+                        c = held[b.section][1]
+                        if c.file_depth and b.element not in found:
+                            found[b.element] = c, (f"HTTP 500.19 ({b.code}, KB 942055) for every request at or below "
+                                                   f"{_here(c)}: {b.what}")
+            for lock in (c for c in sitewide if c.file_depth and (why := _denied(c)) is not None):
+                for c in owned:
+                    if not (c.file_depth > lock.file_depth and c.segments[:len(lock.segments)] == lock.segments):
+                        continue
+                    sections, loc = self.locks.sections_below, lock.element.getparent()
+                    denied = {n for p, el in section_elements(lock.element)
+                              for n, _ in sections(f"system.webServer/{p}", el)}
+                    for p, el in section_elements(c.element):
+                        for section, at_el in sections(f"system.webServer/{p}", el):
+                            if section in denied and at_el not in found:
+                                assumed = ("" if lock.inherit or index.owner(c.segments) is index.owner(lock.segments)
+                                           else "; that location says inheritInChildApplications=\"false\": that its "
+                                           "lock still binds this child application is ASSUMED (no Microsoft page "
+                                           "says)")
+                                found[at_el] = c, (f"HTTP 500.19 (0x80070021) for every request at or below "
+                                                   f"{_here(c)}: this web.config sets {section}, which is locked "
+                                                   f"there ({why} at {lock.file}:{line_of(loc) if loc is not None else None}{assumed})")
+        if not found:
+            return
+        self._scopes.clear()  # NOTE: the files refused leave them: each application's is read again
+        refused: dict[str, list[tuple[Contribution, Problem]]] = {}
+        for el, (c, what) in sorted(found.items(), key=lambda f: (f[1][0].file, line_of(f[0]) or 0)):
+            refused.setdefault(self._file_of.get(c, c.file), []).append((c, Problem(
+                c.file, line_of(el), f"{what}; IIS refuses the file there, so nothing configured there runs: this "
+                "web.config is left out", unread=True, refused=True)))
+        for problems in refused.values():
+            self.problems.extend(p for _, p in problems)
+        for key, read in self._web.items():
+            gone = {f for c in read if (f := self._file_of.get(c)) is not None} & refused.keys()
+            if gone:
+                self._web[key] = [c for c in read if self._file_of.get(c) not in gone]
+                self._web_refused.setdefault(key, []).extend((c.segments, p) for f in sorted(gone)
+                                                             for c, p in refused[f])
 
     def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...],
                 app_seg: tuple[str, ...], sitewide: list[Contribution], asp: list[Contribution]) -> WebConfigEffect:
@@ -708,8 +801,11 @@ class _Reader:
             return []
         # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
         load = self.section_file(path, shown)
-        return (contributions(root, shown, segments, len(segments) + 1, "system.webServer", section_file=load)
-                + contributions(root, shown, segments, len(segments) + 1, SYSTEM_WEB, section_file=load))
+        found = (contributions(root, shown, segments, len(segments) + 1, "system.webServer", section_file=load)
+                 + contributions(root, shown, segments, len(segments) + 1, SYSTEM_WEB, section_file=load))
+        for c in found:
+            self._file_of[c] = shown
+        return found
 
     def _refusals(self, root: etree._Element, shown: str, segments: tuple[str, ...]) -> list[Problem]:
         """The problems (``refused``, ``unread``), in document order, that make IIS refuse the web.config ``root``
@@ -786,6 +882,44 @@ class _Reader:
                 "would run it", refused=True) for line, what in found)
 
 
+    def apphost_breaches(self, contribs: list[Contribution]) -> None:
+        """A problem (``refused``, not ``unread``: the scan reads the rest of the file) for each entry
+        applicationHost.config's own ``system.webServer`` (``contribs``) adds twice to a collection the scan reads
+        (``globalModules``, ``handlers``, ``modules``, ``isapiFilters``), at one level or at a ``<location path>``
+        below one that holds it already, with no ``<remove>``/``<clear/>`` between
+        (:func:`~iisbitness.config.merge.collection_breaches`): HTTP 500.19, 0x800700B7 (KB 942055, whose own example
+        is a duplicate in ApplicationHost.config; KB 949349 for pools). IIS fails that section for every configuration
+        path that reads it: every site's requests at the file's own level or ``<location path="">`` (``globalModules``:
+        every worker process, which reads it when it starts, facts C7: HTTP 503, INFERENCE as in
+        :meth:`apphost_refusals`), else those at or below the location's path. Said once, for the server, not per
+        application; the scan's verdicts rest on the file as written."""
+        found: dict[etree._Element, Problem] = {}
+        for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
+            here = applicable(contribs, at)
+            for name, tag in _APPHOST_KEYED:
+                if name == "globalModules" and at:
+                    continue
+                held = [(el, c) for c in here for el, _ in sections_named([c], name)]
+                for b in collection_breaches([(el, c.file, 0) for el, c in held], tag,
+                                             collection=f"system.webServer/{name}"):
+                    c = held[b.section][1]
+                    if b.element in found or c.file != self.apphost_file:
+                        continue
+                    loc = c.element.getparent()
+                    if name == "globalModules":
+                        effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so "
+                                  "no application pool serves a request (HTTP 503)")
+                    elif not c.segments:
+                        effect = "IIS answers HTTP 500.19 to every request of every site"
+                    else:
+                        effect = (f"IIS answers HTTP 500.19 to every request at or below "
+                                  f"{attr(loc, 'path') if loc is not None else '/'.join(c.segments)}")
+                    found[b.element] = Problem(
+                        c.file, line_of(b.element), f"{b.what} ({b.code}, KB 942055): "
+                        f"{effect}; every application was checked as written, not as IIS would run it", refused=True)
+        self.problems.extend(sorted(found.values(), key=lambda p: p.line or 0))
+
+
 def _sections(root: etree._Element) -> Iterator[tuple[etree._Element, tuple[str, ...], str, etree._Element]]:
     """Each section element of the ``system.webServer`` and ``system.applicationHost`` groups of the configuration
     file ``root``, at its own level or in a ``<location>``, in document order: ``(group, the location's path
@@ -822,12 +956,38 @@ _ITEMS = ("add", "remove", "clear")
 _WEB_COLLECTIONS = {"handlers": _ITEMS, "modules": _ITEMS, "isapiFilters": ("filter", "remove", "clear")}
 """The collections the scan reads from a web.config, each with the child elements it takes (IIS_schema.xml; facts
 B7)."""
+_APPHOST_KEYED = (("globalModules", "add"), ("handlers", "add"), ("modules", "add"), ("isapiFilters", "filter"))
+"""The collections the scan reads from applicationHost.config whose entries IIS keys on ``name`` (IIS_schema.xml),
+with their add element: :meth:`_Reader.apphost_breaches`."""
 _APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
                         "httpCompression": ("scheme", "staticTypes", "dynamicTypes")}
 """:data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7): ``httpCompression``
 for its scheme DLLs, whose child elements are ``<scheme>``, ``<staticTypes>`` and ``<dynamicTypes>`` ("HTTP
 Compression <httpCompression>", learn.microsoft.com/iis/configuration/system.webServer/httpCompression: Child
 Elements; ``<remove>``/``<clear/>`` of its schemes UNCONFIRMED, so not said)."""
+
+
+def _denied(c: Contribution) -> str | None:
+    """How the ``<location>`` holding the section group of ``c`` locks the sections it holds
+    (``<location path="child" overrideMode="Deny"> ``, or ``allowOverride="false"``, its legacy form: facts B4), or
+    None when it does not (no location, ``Allow``, ``Inherit``)."""
+    loc = c.element.getparent()
+    if loc is None or local_name(loc) != "location":
+        return None
+    mode = attr(loc, "overrideMode").strip().lower()
+    if mode == "deny" or (mode not in ("allow", "inherit") and _bool(loc.get("allowOverride")) is False):
+        said = f'overrideMode="{attr(loc, "overrideMode")}"' if mode == "deny" else 'allowOverride="false"'
+        return f'<location path="{attr(loc, "path")}" {said}>'
+    return None
+
+
+def _here(c: Contribution) -> str:
+    """Where the refused directive of the web.config contribution ``c`` applies, for a problem of that file: "this
+    folder", or its ``<location path>``."""
+    loc = c.element.getparent()
+    if len(c.segments) < c.file_depth or loc is None or local_name(loc) != "location":
+        return "this folder"
+    return f'its <location path="{attr(loc, "path")}">'
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:
@@ -896,6 +1056,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     reader = _Reader(image, path, shown, root, os_arch, progress or (lambda _m: None), problems)
     reader.apphost_refusals()
     contribs = reader.apphost_contribs()
+    reader.apphost_breaches(contribs)
     pools = reader.pools()
     sites = reader.sites(contribs)
     known = {p.name.lower() for p in pools}

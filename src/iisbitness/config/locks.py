@@ -33,6 +33,9 @@ class _LocationLock:
     deny: bool
     sections: frozenset[str]
     where: str
+    inherit: bool = True
+    """False for a ``<location inheritInChildApplications="false">``: :meth:`SectionLocks.locked` says that the lock
+    is taken to bind the child applications below it, which no Microsoft page says."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,8 @@ class SectionLocks:
             contained = frozenset(name for group in children(loc) for path, el in section_elements(group)
                                   for name, _ in _below(frozenset(groups), f"{local_name(group)}/{path}", el))
             where = f"<location path=\"{attr(loc, 'path')}\" overrideMode=\"{mode.title()}\"> at {file}:{line_of(loc)}"
-            locations.append(_LocationLock(split_location_path(attr(loc, "path")), mode == "deny", contained, where))
+            locations.append(_LocationLock(split_location_path(attr(loc, "path")), mode == "deny", contained, where,
+                                           _bool(loc.get("inheritInChildApplications")) is not False))
         return cls(defaults, tuple(locations), apphost_only, frozenset(groups))
 
     def sections_below(self, name: str, el: etree._Element) -> list[tuple[str, etree._Element]]:
@@ -100,7 +104,9 @@ class SectionLocks:
 
     def locked(self, section: str, segments: tuple[str, ...]) -> str | None:
         """Why ``section`` is locked at config path ``segments`` (the rule that locks it), or None when a
-        web.config may set it there. A section this file's ``<configSections>`` does not declare (a configuration
+        web.config may set it there. A ``<location inheritInChildApplications="false" overrideMode="Deny">`` is taken
+        to lock its sections below its path in child applications too (no Microsoft page says whether it does):
+        the reason then ends with :data:`INHERIT_ASSUMED`. A section this file's ``<configSections>`` does not declare (a configuration
         copied without its head, check-app's synthetic pool) is locked as in a stock IIS applicationHost.config
         (:data:`STOCK_DENY`: :data:`STOCK_DENY_WHERE` says so)."""
         best: _LocationLock | None = None
@@ -108,6 +114,8 @@ class SectionLocks:
             if section in loc.sections and loc.segments == segments[: len(loc.segments)] and (
                     best is None or len(loc.segments) >= len(best.segments)):
                 best = loc
+        if best is not None and best.deny and not best.inherit and len(segments) > len(best.segments):
+            return best.where + INHERIT_ASSUMED
         if best is not None:
             return best.where if best.deny else None
         deny, where = self.defaults.get(section, (section in STOCK_DENY, STOCK_DENY_WHERE))
@@ -131,6 +139,13 @@ APPHOST_ONLY = frozenset({"system.webServer/globalModules", "system.webServer/fa
 """The ``system.webServer`` sections the scan reads that IIS declares ``allowDefinition="AppHostOnly"`` (a real
 IIS 8.5 applicationHost.config's ``<configSections>``, c1982/IIS-SharedGitConfig: facts B8, which also has every
 ``system.applicationHost`` section so)."""
+
+INHERIT_ASSUMED = ('; that location says inheritInChildApplications="false": where this folder is in a child '
+                   "application below it, that the lock still binds it is ASSUMED (no Microsoft page says)")
+"""What a lock of a ``<location inheritInChildApplications="false">`` says below its path (:meth:`SectionLocks.locked`):
+the iis-docs locking walkthrough says a lock "takes effect from that level downwards", and the .NET ``<location>``
+reference says such settings are not "inherited by applications that exist in subdirectories"; neither says which
+wins."""
 
 STOCK_DENY = frozenset({"system.webServer/isapiFilters"})
 """The ``system.webServer`` sections the scan reads that a stock IIS applicationHost.config locks

@@ -182,3 +182,148 @@ def sections_named(contribs: Iterable[Contribution], *path: str) -> list[tuple[e
         if node is not None:
             out.append((node, c.file))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """A directive of a collection IIS refuses where it stands (:func:`collection_breaches`).
+
+    Attributes:
+        section: the index, in the ``sections`` given, of the collection element holding it.
+        element: the ``<add>``, ``<remove>`` or ``<clear/>`` IIS refuses.
+        what: what is wrong, in words, naming the key and the earlier element it collides with (file:line).
+        code: the HRESULT IIS shows with HTTP 500.19: ``0x800700B7`` for a duplicate entry, ``0x80070021`` for a lock.
+    """
+
+    section: int
+    element: etree._Element
+    what: str
+    code: str
+
+
+def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add_tag: str, key: str = "name",
+                        collection: str = "") -> list[Breach]:
+    """The directives IIS refuses in one collection merged over ``sections`` (``(collection element, file, level)``,
+    outermost first, as :func:`merge_collection` takes them; ``level``: the file's depth in the hierarchy,
+    :attr:`Contribution.file_depth`: a lock binds only deeper files), each once, in merge order:
+
+    - an ``<add_tag>`` whose ``key`` the collection already holds there, inherited or earlier at the same level, with no
+      ``<remove>`` or ``<clear/>`` between: HTTP 500.19, 0x800700B7 ("Cannot add duplicate collection entry of type
+      'add' with unique key attribute 'name' set to ...": KB 942055, "a duplicate entry ... at a higher level in the
+      configuration hierarchy (for example, ApplicationHost.config or Web.config file in a parent site or folder)"; a
+      ``<remove>`` above the ``<add>`` makes it legal: Microsoft's blog "IIS7 Error: cannot add duplicate collection
+      entry of type 'mimeMap'", blogs.msdn.microsoft.com/chaun, 2009). IIS_schema.xml keys ``handlers``, ``modules``,
+      ``isapiFilters`` and ``globalModules`` on ``name`` with ``caseSensitive="true"``: an entry is said a duplicate only
+      on the same name in the same case, and a ``<remove>`` takes it out whatever its case (as :func:`merge_collection`
+      reads it), so that only what is a duplicate under either reading is said;
+    - in a deeper file, an attribute of the collection element a shallower one locks (``lockAttributes``, ``*`` for
+      all, or not named by ``lockAllAttributesExcept``: "Simply specifying the attribute in the web.config file causes
+      a configuration failure, even if ... the same value", Task 2), a ``<remove>`` of an entry added with
+      ``lockItem="true"``, a ``<clear/>`` while such an entry is held, a directive the collection's ``lockElements`` names (``add``, ``remove``, ``clear``) or
+      ``lockAllElementsExcept`` does not, or any directive in a collection element locked whole (``lockItem="true"``):
+      HTTP 500.19, 0x80070021 (iis-docs "How to Use Locking in IIS 7.0 Configuration", Tasks 4 and 5: "Locking can occur
+      at any level of the hierarchy ... Locking takes effect from that level downwards"; KB 942055).
+
+    ``collection`` (``system.webServer/handlers``) is named after each element in :attr:`Breach.what`.
+    """
+    at = f" in {collection}" if collection else ""
+    out: list[Breach] = []
+    present: dict[str, dict[str, tuple[etree._Element, str]]] = {}
+    """lower-cased key -> key as written -> the element that added it, and its file."""
+    locked_items: dict[str, tuple[etree._Element, str, int]] = {}
+    """key as written -> (the element, its file, its level) for each entry held with lockItem="true"."""
+    directive_locks: list[tuple[frozenset[str], bool, str, int]] = []
+    """(directives named, whether they are the ones left open (lockAllElementsExcept), where, level)."""
+    attribute_locks: list[tuple[frozenset[str], bool, str, int]] = []
+    """As ``directive_locks``, for the collection element's own attributes (``lockAttributes``, ``*`` for all;
+    ``lockAllAttributesExcept``)."""
+
+    def where(el: etree._Element, file: str) -> str:
+        line = line_of(el)
+        return f"{file}:{line}" if line else file
+
+    for index, (section, file, level) in enumerate(sections):
+        # NOTE: the locks binding this level, once per section (most collections have none: nothing is done per entry)
+        attrs = [(names, open_, w) for names, open_, w, lv in attribute_locks if lv < level]
+        for attribute in section.attrib if attrs else ():
+            name = str(attribute)
+            if name in _LOCKING or name.startswith("{"):
+                continue
+            lock = next((w for names, open_, w in attrs if (name in names or "*" in names) != open_), None)
+            if lock is not None:
+                out.append(Breach(index, section, f"<{local_name(section)} {name}=\"{section.get(name)}\">{at} sets "
+                                                  f"an attribute locked at {lock}", "0x80070021"))
+        directives = [(names, open_, w) for names, open_, w, lv in directive_locks if lv < level]
+        whole = next((w for names, _, w in directives if names is _WHOLE), None)
+        for el in section:
+            name = local_name(el)
+            if name != add_tag and name not in ("remove", "clear"):
+                continue
+            if whole is not None:
+                out.append(Breach(index, el, f"<{name}>{at}: the collection is locked whole at {whole} (lockItem=\"true\")",
+                                  "0x80070021"))
+                continue
+            lock = next((w for names, open_, w in directives if (name in names) != open_), None) if directives else None
+            if lock is not None:
+                out.append(Breach(index, el, f"<{name}>{at}: the collection's <{name}> directive is locked at {lock}",
+                                  "0x80070021"))
+                continue
+            if name == "clear":
+                held = next(((e, f) for e, f, lv in locked_items.values() if lv < level), None)
+                if held is not None:
+                    out.append(Breach(index, el, f"<clear/>{at} removes an entry locked at {where(*held)} "
+                                                 "(lockItem=\"true\")", "0x80070021"))
+                    continue
+                present.clear()
+                locked_items.clear()  # NOTE: only this level's, which it may clear (a lock binds deeper files)
+                continue
+            value = el.get(key)
+            if value is None:
+                continue  # NOTE: a required key missing is another error, not said here
+            folded = value.strip().lower()
+            if name == "remove":
+                item = locked_items.get(value)
+                if item is not None and item[2] < level:
+                    out.append(Breach(index, el, f"<remove {key}=\"{value}\">{at} removes an entry locked at "
+                                                 f"{where(item[0], item[1])} (lockItem=\"true\")", "0x80070021"))
+                    continue
+                for written in present.pop(folded, {}):
+                    locked_items.pop(written, None)
+                continue
+            same = present.get(folded)
+            first = same.get(value) if same is not None else None
+            if first is not None:
+                out.append(Breach(index, el, f"<{add_tag} {key}=\"{value}\">{at} adds an entry the collection already holds "
+                                             f"there (added at {where(*first)}): IIS says \"Cannot add duplicate "
+                                             f"collection entry of type '{add_tag}' with unique key attribute '{key}' "
+                                             f"set to '{value}'\"; a <remove {key}=\"{value}\"/> (or <clear/>) before "
+                                             "it makes it legal", "0x800700B7"))
+                continue
+            if same is None:
+                present[folded] = {value: (el, file)}
+            else:
+                same[value] = (el, file)
+            if el.get("lockItem") is not None and parse_bool(el.get("lockItem")):
+                locked_items[value] = (el, file, level)
+        if section.get("lockItem") is not None and parse_bool(section.get("lockItem")):
+            directive_locks.append((_WHOLE, False, where(section, file), level))
+        for attribute, open_, locks in (("lockElements", False, directive_locks),
+                                        ("lockAllElementsExcept", True, directive_locks),
+                                        ("lockAttributes", False, attribute_locks),
+                                        ("lockAllAttributesExcept", True, attribute_locks)):
+            listed = section.get(attribute)
+            if listed is not None:
+                names = frozenset(n.strip() for n in listed.split(",") if n.strip())
+                locks.append((names, open_, f"{where(section, file)} ({attribute}=\"{listed}\")", level))
+    return out
+
+
+_LOCKING = frozenset({"lockAttributes", "lockAllAttributesExcept", "lockElements", "lockAllElementsExcept", "lockItem",
+                      "configSource"})
+"""Attributes of a collection element that are no setting of it (the general attributes of "General Attributes
+Inherited by IIS Configuration", learn.microsoft.com/previous-versions/iis/settings-schema/aa347540): not said as
+setting a locked attribute."""
+
+
+_WHOLE: frozenset[str] = frozenset({"\0whole"})
+"""The marker of a collection element locked whole (``lockItem="true"`` on it) in :func:`collection_breaches`."""
