@@ -110,13 +110,71 @@ def _location(file: str, line: int | None, message: str | None = None) -> dict[s
     return out
 
 
-def _fix(fix: Fix, number: int | None) -> dict[str, Any] | None:
+STATED_ONCE = 2_000
+"""A fix offered by more than one result whose side effects and commands together run longer than this many
+characters is stated once for the run (:class:`_Once`), not in full in every result offering it (issue 25)."""
+NAMED = 8
+"""How many pools a result's line names of a fix stated once (the rest counted: ``... and 992 more pools``)."""
+
+
+class _Once:
+    """The fixes of a run stated once (:data:`STATED_ONCE`): ``runs[].properties.fixes`` holds each in full
+    (``number``, ``summary``, ``verified``, ``sideEffects``, ``cmd``, ``powershell``); a result offering one keeps
+    it in its own ``fixes[]`` (description, ``artifactChanges``: what SARIF viewers show and apply) with its side
+    effects' pools counted past :data:`NAMED` and ``statedIn``, a ``sarif:`` URI (SARIF 2.1.0 §3.10.3: a JSON
+    pointer into the same log) to the full statement; its ``fixCommands`` entry names it the same way instead of
+    repeating its commands, and ``commands`` leaves them out. Without such a fix the log is as before.
+
+    NOTE: a global module's preCondition fix is offered by a finding in every pool, and its side effect and its
+    commands name every pool: stated in each result, the log grew with the square of the pools (306 MB at 1,000)."""
+
+    def __init__(self, report: Report, v: ReportView, run: int) -> None:
+        self.v, self.run = v, run
+        self._lines: dict[int, tuple[str, ...]] = {}
+        self._where: dict[int, str | None] = {}
+        offered = Counter(x for f in (*report.findings, *report.suppressed) for x in dict.fromkeys(f.fixes))
+        big = [x for x, n in offered.items()
+               if n > 1 and sum(map(len, (*self.lines(x), *x.commands, *x.powershell))) > STATED_ONCE]
+        big.sort(key=lambda x: (v.number(x) is None, v.number(x) or 0, x.summary))
+        self.index = {x: j for j, x in enumerate(big)}
+
+    def lines(self, fix: Fix) -> tuple[str, ...]:
+        """``effect_lines(fix)``, made once per fix (a fix offered by 1,000 results)."""
+        key = id(fix)
+        if key not in self._lines:
+            self._lines[key] = effect_lines(fix)
+        return self._lines[key]
+
+    def short(self, fix: Fix) -> list[str]:
+        """The side effects of a fix stated once, as a result says them: pools past :data:`NAMED` counted, lines
+        past it too."""
+        lines = list(effect_lines(fix, named=NAMED))
+        return lines if len(lines) <= NAMED else lines[:NAMED] + [f"and {len(lines) - NAMED:,} more side effects"]
+
+    def where(self, fix: Fix) -> str | None:
+        """The ``sarif:`` URI of ``fix``'s full statement, or None when results state it in full."""
+        key = id(fix)  # NOTE: a fix's hash walks its side effects: once per fix object, not per look-up
+        if key not in self._where:
+            j = self.index.get(fix)
+            self._where[key] = None if j is None else f"sarif:/runs/{self.run}/properties/fixes/{j}"
+        return self._where[key]
+
+    def table(self) -> list[dict[str, Any]]:
+        """``runs[].properties.fixes``: each fix stated once, in full."""
+        return [{"number": self.v.number(x), "summary": x.summary, "verified": x.verified,
+                 "sideEffects": list(self.lines(x)), "cmd": list(x.commands), "powershell": list(x.powershell)}
+                for x in self.index]
+
+
+def _fix(fix: Fix, number: int | None, once: _Once) -> dict[str, Any] | None:
     if not fix.file_edits:
         return None
+    where = once.where(fix)
     return {
         "description": {"text": f"[{number}] " * (number is not None) + fix.summary
                         + (" (verified)" if fix.verified else "")},
-        "properties": {"number": number, "sideEffects": list(effect_lines(fix))},
+        "properties": {"number": number, "sideEffects": list(once.lines(fix))} if where is None else
+                      {"number": number, "sideEffects": once.short(fix), "statedIn": where},
         "artifactChanges": [
             {"artifactLocation": _uri(e.file),
              "replacements": [{"deletedRegion": {"startLine": r.start, "startColumn": 1,
@@ -127,26 +185,40 @@ def _fix(fix: Fix, number: int | None) -> dict[str, Any] | None:
     }
 
 
-def _result(f: Finding, rule_index: dict[str, int], v: ReportView, number: int | None = None) -> dict[str, Any]:
+def _fix_line(x: Fix, n: int | None, once: _Once) -> str:
+    """A fix as ``properties.fixes`` says it: ``[N] summary (verified); also: side effect``."""
+    where = once.where(x)
+    lines = once.lines(x) if where is None else once.short(x)
+    return (f"[{n}] " * (n is not None) + x.summary + (" (verified)" if x.verified else "")
+            + "".join(f"; also: {line}" for line in lines) + (f"; in full: {where}" if where else ""))
+
+
+def _fix_commands(x: Fix, n: int | None, once: _Once) -> dict[str, Any]:
+    where = once.where(x)
+    if where is not None:
+        return {"number": n, "summary": x.summary, "statedIn": where}
+    return {"number": n, "summary": x.summary, "cmd": list(x.commands), "powershell": list(x.powershell)}
+
+
+def _result(f: Finding, rule_index: dict[str, int], v: ReportView, once: _Once,
+            number: int | None = None) -> dict[str, Any]:
     related = []
     if f.resolved:
         arch = ", ".join(a.value for a in f.binary_arch) or "unknown architecture"
         related.append(_location(f.resolved, None, f"{f.binary} ({arch})") | {"id": 1})
     elif f.binary:
         related.append({"id": 1, "message": {"text": f"{f.binary} (not in {v.report.server.absent_from})"}})
-    fixes = [x for x in (_fix(fx, v.number(fx)) for fx in f.fixes) if x is not None]
+    fixes = [x for x in (_fix(fx, v.number(fx), once) for fx in f.fixes) if x is not None]
     # NOTE: fix numbers as text and HTML show them ([N], `fix --fix N`); the finding's number is `fix --finding N`
     props = {k: value for k, value in {
         "findingNumber": number,
         "pool": f.pool, "site": f.site, "application": f.application, "process": f.process,
         "processArch": f.process_arch.value if f.process_arch else None,
         "binaryArch": [a.value for a in f.binary_arch], "evidence": f.evidence.value,
-        "fixes": [f"[{n}] " * (n is not None) + x.summary + (" (verified)" if x.verified else "")
-                  + "".join(f"; also: {line}" for line in effect_lines(x))
-                  for x in f.fixes for n in (v.number(x),)],
-        "commands": [c for x in f.fixes for c in x.commands],  # NOTE: kept flat as docs/sarif.md promised it
-        "fixCommands": [{"number": v.number(x), "summary": x.summary, "cmd": list(x.commands),
-                         "powershell": list(x.powershell)} for x in f.fixes if x.commands or x.powershell],
+        "fixes": [_fix_line(x, v.number(x), once) for x in f.fixes],
+        # NOTE: kept flat as docs/sarif.md promised it (a fix stated once: in runs[].properties.fixes)
+        "commands": [c for x in f.fixes if once.where(x) is None for c in x.commands],
+        "fixCommands": [_fix_commands(x, v.number(x), once) for x in f.fixes if x.commands or x.powershell],
     }.items() if value not in (None, [])}
     out: dict[str, Any] = {
         "ruleId": f.rule,
@@ -237,15 +309,17 @@ def _rebase(node: Any, base: str) -> Any:
 
 
 def run_dict(report: Report, docs_url: str | None = None, source_root: Path | None = None,
-             unusable: bool = False) -> dict[str, Any]:
+             unusable: bool = False, index: int = 0) -> dict[str, Any]:
     """One SARIF ``run`` for one scanned server; ``docs_url``: where the rule pages are published (``helpUri``);
     ``source_root``: relative paths start there, base id ``SRCROOT`` (check-app in a repository), not the image;
     ``unusable``: the command exits 2 on this input all the same (check-app: the build's own configuration IIS
-    refuses), so ``executionSuccessful`` is false, as when nothing was checked."""
+    refuses), so ``executionSuccessful`` is false, as when nothing was checked; ``index``: the run's place in the
+    log's ``runs`` (the ``sarif:`` URIs of fixes stated once point into it)."""
     by_id: dict[str, Rule] = {r.id: r for r in RULES}
     rules = [by_id[i] for i in report.rules if i in by_id]
-    index: dict[str, int] = {r.id: i for i, r in enumerate(rules)}
+    rule_index: dict[str, int] = {r.id: i for i, r in enumerate(rules)}
     v = view(report)
+    once = _Once(report, v, index)
     root = report.server.image
     bases: dict[str, Any] = {}
     if root.startswith("/"):
@@ -265,8 +339,8 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
                          + [_server_finding_notification(f, report.server_findings_accepted)
                             for f in report.server_findings]
                          + ([_unreported_notification(report)] if report.unreported else [])}],
-        "results": [_result(f, index, v, i) for i, f in enumerate(report.findings, 1)]
-                   + [_result(f, index, v) | {"suppressions": [{"kind": "external", "status": "accepted",
+        "results": [_result(f, rule_index, v, once, i) for i, f in enumerate(report.findings, 1)]
+                   + [_result(f, rule_index, v, once) | {"suppressions": [{"kind": "external", "status": "accepted",
                                                               "justification": "accepted in the baseline"}]}
                       for f in report.suppressed],
         "columnKind": "unicodeCodePoints",
@@ -274,7 +348,9 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
                                   "osArch": report.server.os_arch.value},
                        "coverage": report.coverage_words(),
                        # NOTE: only with a selection that left findings out: every other log is byte for byte as before
-                       **({"unreported": dict(Counter(report.unreported))} if report.unreported else {})},
+                       **({"unreported": dict(Counter(report.unreported))} if report.unreported else {}),
+                       # NOTE: only when a fix is stated once (a large server): every other log is byte for byte as before
+                       **({"fixes": once.table()} if once.index else {})},
     }
     if source_root is None:
         return run
@@ -290,7 +366,7 @@ def render_many(reports: list[Report], docs_url: str | None = None, source_root:
     """A SARIF log with one run per scanned server, as indented JSON with sorted keys (``docs_url``,
     ``source_root``, ``unusable``: as :func:`run_dict`)."""
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0",
-           "runs": [run_dict(r, docs_url, source_root, unusable) for r in reports]}
+           "runs": [run_dict(r, docs_url, source_root, unusable, i) for i, r in enumerate(reports)]}
     return indented_json.dumps(log) + "\n"
 
 
