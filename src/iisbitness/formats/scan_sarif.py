@@ -11,6 +11,11 @@
   commands of each alternative fix stay apart in ``properties.fixCommands`` (``number``, ``summary``,
   ``cmd``, ``powershell``); ``properties.commands`` (every fix's cmd.exe lines in one list) is kept for
   compatibility only: two alternatives there read as one script.
+- A fix offered by more than one result whose side effects and commands run past :data:`STATED_ONCE` characters (a
+  global module's preCondition fix names every pool) is stated once, in ``runs[].properties.fixes``; each result
+  keeps it in its own ``fixes`` (description, ``artifactChanges``), its side effects' pools past :data:`NAMED`
+  counted, with ``properties.statedIn``, a ``sarif:`` URI (SARIF 2.1.0 §3.10.3, a JSON pointer) to the full statement,
+  and ``fixCommands`` names it the same way (:class:`_Once`): the log grows with the pools, not their square.
 - Problems met reading the server as ``toolExecutionNotifications`` (bandit's idea), and each application the
   scan did not (fully) read (``Report.coverage``): level ``error`` when not checked, ``warning`` when partly,
   descriptor ``coverage/not-checked`` / ``coverage/partly-checked``. SARIF 2.1.0 Appendix I ("Detecting
