@@ -41,6 +41,7 @@ official schema (``tests/fixtures/sarif/sarif-2.1.0.json``) and, when present, t
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, assert_never
 from urllib.parse import quote
@@ -320,6 +321,14 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
     ``unusable``: the command exits 2 on this input all the same (check-app: the build's own configuration IIS
     refuses), so ``executionSuccessful`` is false, as when nothing was checked; ``index``: the run's place in the
     log's ``runs`` (the ``sarif:`` URIs of fixes stated once point into it)."""
+    run, results = _run_parts(report, docs_url, source_root, unusable, index)
+    run["results"] = list(results)
+    return run
+
+
+def _run_parts(report: Report, docs_url: str | None, source_root: Path | None, unusable: bool,
+               index: int) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """:func:`run_dict` without its ``results``, and the results, each made when the iterator reaches it."""
     by_id: dict[str, Rule] = {r.id: r for r in RULES}
     rules = [by_id[i] for i in report.rules if i in by_id]
     rule_index: dict[str, int] = {r.id: i for i, r in enumerate(rules)}
@@ -332,7 +341,7 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
                              "description": {"text": "The server image: the folder standing for C:\\"}}
     else:
         bases[IMAGE_BASE] = {"description": {"text": f"The server image ({root}): the folder standing for C:\\"}}
-    run = {
+    run: dict[str, Any] = {
         "tool": {"driver": {"name": "iisbitness", "version": __version__, "semanticVersion": __version__,
                             **({"informationUri": docs_url} if docs_url else {}),
                             "rules": [_descriptor(r, docs_url, report.server.kind == "iisexpress")
@@ -344,10 +353,6 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
                          + [_server_finding_notification(f, report.server_findings_accepted)
                             for f in report.server_findings]
                          + ([_unreported_notification(report)] if report.unreported else [])}],
-        "results": [_result(f, rule_index, v, once, i) for i, f in enumerate(report.findings, 1)]
-                   + [_result(f, rule_index, v, once) | {"suppressions": [{"kind": "external", "status": "accepted",
-                                                              "justification": "accepted in the baseline"}]}
-                      for f in report.suppressed],
         "columnKind": "unicodeCodePoints",
         "properties": {"server": {"kind": report.server.kind, "configFile": report.server.config_file,
                                   "osArch": report.server.os_arch.value},
@@ -357,22 +362,71 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
                        # NOTE: only when a fix is stated once (a large server): every other log is byte for byte as before
                        **({"fixes": once.table()} if once.index else {})},
     }
+
+    def results() -> Iterator[dict[str, Any]]:
+        for i, f in enumerate(report.findings, 1):
+            out = _result(f, rule_index, v, once, i)
+            yield out if source_root is None else _rebase(out, SOURCE_BASE)
+        for f in report.suppressed:
+            out = _result(f, rule_index, v, once) | {"suppressions": [{"kind": "external", "status": "accepted",
+                                                                       "justification": "accepted in the baseline"}]}
+            yield out if source_root is None else _rebase(out, SOURCE_BASE)
+
     if source_root is None:
-        return run
+        return run, results()
     run = _rebase(run, SOURCE_BASE)
     run["originalUriBaseIds"] = {SOURCE_BASE: {
         "uri": source_root.resolve().as_uri().rstrip("/") + "/",
         "description": {"text": "The folder check-app ran in (the repository): paths of the build start there"}}}
-    return dict(run)
+    return dict(run), results()
+
+
+_HOLE = "\ue000iisbitness results of run {}\ue000"
+"""Where a run's results go in the log's text (:func:`write_many`): a string no log holds (private-use characters)."""
+RESULTS_INDENT = 8
+"""The indentation of a result in the log's text: the log, ``runs``, a run, ``results``, two spaces each."""
+
+
+def write_many(reports: list[Report], write: Callable[[str], object], docs_url: str | None = None,
+               source_root: Path | None = None, unusable: bool = False) -> None:
+    """:func:`render_many`'s text handed to ``write`` in pieces, whose concatenation it is: the log around its
+    results, and each result made, written and dropped in turn (issue 25: the whole log of 1,000 pools held as
+    objects and as text at once took the rendering's peak to 1.1 GB). A piece never ends inside a JSON string.
+    ``docs_url``, ``source_root``, ``unusable``: as :func:`run_dict`."""
+    runs: list[dict[str, Any]] = []
+    parts: list[Iterator[dict[str, Any]]] = []
+    for i, r in enumerate(reports):
+        run, results = _run_parts(r, docs_url, source_root, unusable, i)
+        runs.append(run | {"results": _HOLE.format(i)})
+        parts.append(results)
+    text = indented_json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}) + "\n"
+    holes = [indented_json.dumps(_HOLE.format(i)) for i in range(len(parts))]
+    if any(text.count(h) != 1 for h in holes):  # NOTE: never seen; the log made whole all the same
+        for run, results in zip(runs, parts, strict=True):
+            run["results"] = list(results)
+        write(indented_json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}) + "\n")
+        return
+    at = 0
+    pad = "\n" + " " * RESULTS_INDENT
+    for hole, results in zip(holes, parts, strict=True):
+        j = text.index(hole, at)
+        write(text[at:j])
+        first = True
+        for res in results:
+            write(("[" if first else ",") + pad + indented_json.dumps(res).replace("\n", pad))
+            first = False
+        write("[]" if first else "\n" + " " * (RESULTS_INDENT - 2) + "]")
+        at = j + len(hole)
+    write(text[at:])
 
 
 def render_many(reports: list[Report], docs_url: str | None = None, source_root: Path | None = None,
                 unusable: bool = False) -> str:
     """A SARIF log with one run per scanned server, as indented JSON with sorted keys (``docs_url``,
-    ``source_root``, ``unusable``: as :func:`run_dict`)."""
-    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0",
-           "runs": [run_dict(r, docs_url, source_root, unusable, i) for i, r in enumerate(reports)]}
-    return indented_json.dumps(log) + "\n"
+    ``source_root``, ``unusable``: as :func:`run_dict`); :func:`write_many` writes the same text in pieces."""
+    pieces: list[str] = []
+    write_many(reports, pieces.append, docs_url, source_root, unusable)
+    return "".join(pieces)
 
 
 def render(report: Report) -> str:
