@@ -138,6 +138,7 @@ class _Once:
         self.v, self.run = v, run
         self._lines: dict[int, tuple[str, ...]] = {}
         self._where: dict[int, str | None] = {}
+        self._short: dict[int, list[str]] = {}
         offered = Counter(x for f in (*report.findings, *report.suppressed) for x in dict.fromkeys(f.fixes))
         big = [x for x, n in offered.items()
                if n > 1 and sum(map(len, (*self.lines(x), *x.commands, *x.powershell))) > STATED_ONCE]
@@ -153,9 +154,13 @@ class _Once:
 
     def short(self, fix: Fix) -> list[str]:
         """The side effects of a fix stated once, as a result says them: pools past :data:`NAMED` counted, lines
-        past it too."""
-        lines = list(effect_lines(fix, named=NAMED))
-        return lines if len(lines) <= NAMED else lines[:NAMED] + [f"and {len(lines) - NAMED:,} more side effects"]
+        past it too (made once per fix: its side effects are as many as the pools)."""
+        key = id(fix)
+        if key not in self._short:
+            lines = list(effect_lines(fix, named=NAMED))
+            self._short[key] = (lines if len(lines) <= NAMED else
+                                lines[:NAMED] + [f"and {len(lines) - NAMED:,} more side effects"])
+        return list(self._short[key])
 
     def where(self, fix: Fix) -> str | None:
         """The ``sarif:`` URI of ``fix``'s full statement, or None when results state it in full."""
