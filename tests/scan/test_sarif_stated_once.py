@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from iisbitness.api import ScanOptions, scan
+from iisbitness.cli import main
 from iisbitness.formats import scan_sarif
-from tests.conftest import apphost, make_image, site
+from tests.conftest import DEMO, apphost, make_image, site
 from tests.scan.test_sarif import _validate
 
 POOLS = 12
@@ -72,3 +74,23 @@ def test_a_fix_many_results_share_is_stated_once(tmp_path: Path, monkeypatch: py
         assert others and others == [x for x in before["fixes"] if x["properties"]["number"] != stated["number"]]
         assert [g for g in res["properties"]["fixCommands"] if g["number"] != stated["number"]] == [
             g for g in before["properties"]["fixCommands"] if g["number"] != stated["number"]]
+
+
+def test_the_log_is_written_a_result_at_a_time(tmp_path: Path) -> None:
+    """``scan --format sarif`` writes the log in pieces, a result each (issue 25: the whole log of 1,000 pools held
+    at once peaked at 1.1 GB): their text is the whole log's, to stdout and to ``-o FILE`` alike."""
+    report = scan(DEMO / "contoso-iis10", ScanOptions(text_fixes=True))
+    pieces: list[str] = []
+    scan_sarif.write_many([report, report], pieces.append)
+    text = "".join(pieces)
+    doc = json.loads(text)
+    _validate(doc)
+    assert text == json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert [len(r["results"]) for r in doc["runs"]] == [len(report.findings)] * 2
+    assert len(pieces) > 2 * len(report.findings)  # NOTE: a piece a result at least, never the whole log
+    assert text == scan_sarif.render_many([report, report])
+    out = tmp_path / "log.sarif"
+    to_file = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--format", "sarif", "-o", str(out)])
+    to_stdout = CliRunner().invoke(main, ["scan", str(DEMO / "contoso-iis10"), "--format", "sarif"])
+    assert to_file.exit_code == to_stdout.exit_code and to_stdout.output
+    assert out.read_text(encoding="utf-8") == to_stdout.output
