@@ -137,16 +137,27 @@ class _Once:
     def __init__(self, report: Report, v: ReportView, run: int) -> None:
         self.v, self.run = v, run
         self._lines: dict[int, tuple[str, ...]] = {}
-        self._where: dict[int, str | None] = {}
-        self._short: dict[int, list[str]] = {}
-        offered = Counter(x for f in (*report.findings, *report.suppressed) for x in dict.fromkeys(f.fixes))
-        big = [x for x, n in offered.items()
-               if n > 1 and sum(map(len, (*self.lines(x), *x.commands, *x.powershell))) > STATED_ONCE]
-        big.sort(key=lambda x: (v.number(x) is None, v.number(x) or 0, x.summary))
-        self.index = {x: j for j, x in enumerate(big)}
+        self._short: dict[tuple[str, int], list[str]] = {}
+        offered: Counter[tuple[str, int]] = Counter()
+        first: dict[tuple[str, int], Fix] = {}
+        for f in (*report.findings, *report.suppressed):
+            keys = {self._key(x): x for x in f.fixes}
+            offered.update(keys.keys())
+            for k, x in keys.items():
+                first.setdefault(k, x)
+        big = sorted(k for k, n in offered.items() if n > 1 and k[0] == "number" and sum(
+            map(len, (*self.lines(first[k]), *first[k].commands, *first[k].powershell))) > STATED_ONCE)
+        self.index = {k: j for j, k in enumerate(big)}
+        self._first = first
+
+    def _key(self, fix: Fix) -> tuple[str, int]:
+        """Which fix ``fix`` is: its number as the report numbers its distinct fixes (the fixes of different findings
+        that are the same fix share it; a cheap key, where a fix's own hash walks every side effect), else itself."""
+        n = self.v.number(fix)
+        return ("object", id(fix)) if n is None else ("number", n)
 
     def lines(self, fix: Fix) -> tuple[str, ...]:
-        """``effect_lines(fix)``, made once per fix (a fix offered by 1,000 results)."""
+        """``effect_lines(fix)``, made once per fix object."""
         key = id(fix)
         if key not in self._lines:
             self._lines[key] = effect_lines(fix)
@@ -155,26 +166,25 @@ class _Once:
     def short(self, fix: Fix) -> list[str]:
         """The side effects of a fix stated once, as a result says them: pools past :data:`NAMED` counted, lines
         past it too (made once per fix: its side effects are as many as the pools)."""
-        key = id(fix)
+        key = self._key(fix)
         if key not in self._short:
-            lines = list(effect_lines(fix, named=NAMED))
+            lines = list(effect_lines(self._first[key], named=NAMED))
             self._short[key] = (lines if len(lines) <= NAMED else
                                 lines[:NAMED] + [f"and {len(lines) - NAMED:,} more side effects"])
         return list(self._short[key])
 
     def where(self, fix: Fix) -> str | None:
         """The ``sarif:`` URI of ``fix``'s full statement, or None when results state it in full."""
-        key = id(fix)  # NOTE: a fix's hash walks its side effects: once per fix object, not per look-up
-        if key not in self._where:
-            j = self.index.get(fix)
-            self._where[key] = None if j is None else f"sarif:/runs/{self.run}/properties/fixes/{j}"
-        return self._where[key]
+        if not self.index:
+            return None
+        j = self.index.get(self._key(fix))
+        return None if j is None else f"sarif:/runs/{self.run}/properties/fixes/{j}"
 
     def table(self) -> list[dict[str, Any]]:
         """``runs[].properties.fixes``: each fix stated once, in full."""
         return [{"number": self.v.number(x), "summary": x.summary, "verified": x.verified,
                  "sideEffects": list(self.lines(x)), "cmd": list(x.commands), "powershell": list(x.powershell)}
-                for x in self.index]
+                for x in (self._first[k] for k in self.index)]
 
 
 def _fix(fix: Fix, number: int | None, once: _Once) -> dict[str, Any] | None:
