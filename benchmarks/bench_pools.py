@@ -23,8 +23,8 @@ Then, in a child process per size (so the peak memory is that scan's own), times
 peak RSS. ``--dump DIR`` writes ``pools-N.json`` and ``pools-N.txt`` there (to check that a change
 leaves the reports byte for byte the same). ``--profile`` prints a pyinstrument call tree of the
 largest size's scan on stderr. ``--format sarif`` scans as ``scan --format sarif`` does (each verified fix's
-configuration change as text edits, ``ScanOptions.text_fixes``) and times the SARIF rendering too (``--dump``
-writes ``pools-N.sarif``).
+configuration change as text edits, ``ScanOptions.text_fixes``) and times the SARIF rendering too, written a result
+at a time as ``scan`` writes it (``scan_sarif.write_many``; ``--dump`` writes ``pools-N.sarif``, else nowhere).
 
 ``--fix`` times ``fix``'s dry run instead (:func:`iisbitness.scan.fix.plan_fix`: the scan, the choice of fixes verified
 together, the file changes planned; nothing is written), wall and CPU time (of this process, and apart that of the
@@ -146,13 +146,19 @@ def one(size: int, modules: int, apps: int, profile: bool, dump: Path | None, ht
             html_mb = len(page.encode()) / 1e6
         t_sarif = sarif_mb = 0.0
         if sarif:
+            # NOTE: as scan --format sarif writes it, a result at a time (scan_sarif.write_many), to the dump or nowhere
             t0 = time.perf_counter()
-            log = scan_sarif.render(report)
+            target = dump / f"pools-{shape}-{size}.sarif" if dump is not None else Path(os.devnull)
+            written = 0
+            with open(target, "w", encoding="utf-8") as f:
+                def write(piece: str) -> None:
+                    nonlocal written
+                    written += len(piece.encode())
+                    f.write(piece.replace(str(image), "IMAGE") if dump is not None else piece)
+                scan_sarif.write_many([report], write)
             t_sarif = time.perf_counter() - t0
-            sarif_mb = len(log.encode()) / 1e6
+            sarif_mb = written / 1e6
         if dump is not None:
-            if sarif:
-                (dump / f"pools-{shape}-{size}.sarif").write_text(log.replace(str(image), "IMAGE"))
             # NOTE: the image lives in a random temporary folder: name it the same in every run
             if with_json:
                 (dump / f"pools-{shape}-{size}.json").write_text(js.replace(str(image), "IMAGE"))

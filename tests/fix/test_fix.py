@@ -157,21 +157,21 @@ def test_refuses_when_the_element_moved(tmp_path: Path) -> None:
     img = _copy("contoso-iis10", tmp_path)
     from iisbitness.scan import fix as fixmod
 
-    real = fixmod.analyse
+    real = fixmod.analysed
 
     def analyse_then_edit(*args: object, **kw: object) -> object:
-        report = real(*args, **kw)  # type: ignore[arg-type]
+        scanned = real(*args, **kw)  # type: ignore[arg-type]
         cfg = img / APPHOST
         data = cfg.read_bytes()
         cfg.write_bytes(data.replace(b"<configuration>", b"<configuration>\n", 1))  # the lines below move down
-        return report
+        return scanned
 
-    fixmod.analyse = analyse_then_edit  # type: ignore[assignment]
+    fixmod.analysed = analyse_then_edit  # type: ignore[assignment]
     try:
         with pytest.raises(FixError, match="no single <add"):
             plan_fix(img)
     finally:
-        fixmod.analyse = real
+        fixmod.analysed = real
 
 
 def test_pool_actions_start_a_stopped_pool_and_recycle_a_running_one(tmp_path: Path) -> None:

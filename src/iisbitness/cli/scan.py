@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -115,13 +115,21 @@ def _emit(reports: list[Report], fmt: str, fail_on: str, color: bool | None, vie
     """Write the reports, then exit with :func:`_exit_code`'s code; ``input_errors``: lines (``file:line: why``) that
     make the input unusable all the same (check-app: the build's own configuration IIS refuses), each said on stderr
     after the report is written, then exit 2."""
-    if loads:
-        from iisbitness.formats import loads_json, loads_text
+    if not loads and OutputFormat(fmt) is OutputFormat.SARIF:
+        from iisbitness.formats import scan_sarif
 
-        out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
+        # NOTE: a result at a time, never the whole log held at once (issue 25: 1.1 GB at 1,000 pools)
+        with streamed_out(view.output, color) as write:
+            scan_sarif.write_many(reports, write, docs_url=view.docs_url, source_root=view.source_root,
+                                  unusable=bool(input_errors))
     else:
-        out = _render(reports, OutputFormat(fmt), color, view, unusable=bool(input_errors))
-    write_out(out, view.output, color)
+        if loads:
+            from iisbitness.formats import loads_json, loads_text
+
+            out = loads_json.render(reports) if OutputFormat(fmt) is OutputFormat.JSON else loads_text.render(reports)
+        else:
+            out = _render(reports, OutputFormat(fmt), color, view, unusable=bool(input_errors))
+        write_out(out, view.output, color)
     say_checked_nothing(reports)
     for line in input_errors:
         click.echo(f"iisbitness: error: {line}", err=True)
@@ -154,6 +162,24 @@ def write_out(out: str, output: Path | None, color: bool | None = None) -> None:
             output.write_text(out, encoding="utf-8")
         except OSError as e:
             _fatal(f"{output}: cannot write: {e.strerror or e}")
+
+
+@contextmanager
+def streamed_out(output: Path | None, color: bool | None = None) -> Iterator[Callable[[str], object]]:
+    """A ``write`` taking the output in pieces, to stdout or the file ``output`` (UTF-8), each piece as
+    :func:`write_out` writes a whole text (a piece never ends inside a JSON string, so no surrogate escape is cut);
+    exit 2 naming the file when it cannot be written (what was written before stays)."""
+    def text(piece: str) -> str:
+        return piece.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+    if output is None:
+        yield lambda piece: click.echo(text(piece), nl=False, color=color)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            yield lambda piece: f.write(text(piece))
+    except OSError as e:
+        _fatal(f"{output}: cannot write: {e.strerror or e}")
 
 
 _VS_FILES = {".sln": "solution", ".slnx": "solution", ".csproj": "project", ".vbproj": "project",

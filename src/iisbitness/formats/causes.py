@@ -354,10 +354,12 @@ def _effect(e: SideEffect, brief: bool = False) -> str:
             + (memory if e.after is Arch.X86 and e.moved_from is not None and e.moved_from.is_64bit else ""))
 
 
-def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[str, ...]:
+def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False, named: int | None = None) -> tuple[str, ...]:
     """The side effects of ``fix`` (or these side effects), one line each (a module out of several pools is one
     line), for the numbered fix list, ``fix`` and HTML. ``brief`` leaves out what the fix's own line already
-    says: a flip of a pool that serves one application, a removal (:func:`removal`)."""
+    says: a flip of a pool that serves one application, a removal (:func:`removal`). ``named``: a line naming
+    pools names the first ``named`` of them and counts the rest (``... and 992 more pools``; SARIF's results, where
+    the whole line is stated once for the run)."""
     out: list[str] = []
     grouped: dict[tuple[EffectKind, str, str, tuple[str, ...]], list[str]] = {}
     effects = _effects(fix)
@@ -381,7 +383,12 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
         else:
             out.append(_effect(e, brief))
     # NOTE: one pool (a pool-undefined fix defines it): named with the applications it then serves, not "each pool"
-    out += [(f"each pool gets a {process} of its own ({arch}): {', '.join(pools)}" if len(pools) > 1 else
+    def listed(pools: Sequence[str]) -> str:
+        if named is None or len(pools) <= named:
+            return ", ".join(pools)
+        return ", ".join(pools[:named]) + f" and {len(pools) - named:,} more pools"
+
+    out += [(f"each pool gets a {process} of its own ({arch}): {listed(pools)}" if len(pools) > 1 else
              f"pool '{pools[0]}' gets a {process} of its own ({arch})"
              + (f", serving {', '.join(served[process, arch])}" if served.get((process, arch)) else ""))
             + (f" (ISAPI now at {arch}: {', '.join(moved[process, arch])})" if moved.get((process, arch)) else "")
@@ -389,7 +396,7 @@ def effect_lines(fix: Fix | Sequence[SideEffect], brief: bool = False) -> tuple[
     for (kind, name, what, apps), pools in grouped.items():
         verb = "no longer loads in" if kind is EffectKind.UNLOADED else "now loads in"
         lead = f"{_no_scheme(name)}: " if kind is EffectKind.UNLOADED and what == SCHEME_KIND.replace("-", " ") else ""
-        out.append(lead + f"{what} {name} {verb} {', '.join(sorted(set(pools), key=str.lower))}".strip()
+        out.append(lead + f"{what} {name} {verb} {listed(sorted(set(pools), key=str.lower))}".strip()
                    + (f" (for {', '.join(apps)})" if apps else ""))
     # NOTE: never left out as brief: the requests that fail are what the administrator approves beside the commands
     return tuple(out + _handler_lines(_effects(fix)))

@@ -11,6 +11,11 @@
   commands of each alternative fix stay apart in ``properties.fixCommands`` (``number``, ``summary``,
   ``cmd``, ``powershell``); ``properties.commands`` (every fix's cmd.exe lines in one list) is kept for
   compatibility only: two alternatives there read as one script.
+- A fix offered by more than one result whose side effects and commands run past :data:`STATED_ONCE` characters (a
+  global module's preCondition fix names every pool) is stated once, in ``runs[].properties.fixes``; each result
+  keeps it in its own ``fixes`` (description, ``artifactChanges``), its side effects' pools past :data:`NAMED`
+  counted, with ``properties.statedIn``, a ``sarif:`` URI (SARIF 2.1.0 §3.10.3, a JSON pointer) to the full statement,
+  and ``fixCommands`` names it the same way (:class:`_Once`): the log grows with the pools, not their square.
 - Problems met reading the server as ``toolExecutionNotifications`` (bandit's idea), and each application the
   scan did not (fully) read (``Report.coverage``): level ``error`` when not checked, ``warning`` when partly,
   descriptor ``coverage/not-checked`` / ``coverage/partly-checked``. SARIF 2.1.0 Appendix I ("Detecting
@@ -36,6 +41,7 @@ official schema (``tests/fixtures/sarif/sarif-2.1.0.json``) and, when present, t
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, assert_never
 from urllib.parse import quote
@@ -110,13 +116,86 @@ def _location(file: str, line: int | None, message: str | None = None) -> dict[s
     return out
 
 
-def _fix(fix: Fix, number: int | None) -> dict[str, Any] | None:
+STATED_ONCE = 2_000
+"""A fix offered by more than one result whose side effects and commands together run longer than this many
+characters is stated once for the run (:class:`_Once`), not in full in every result offering it (issue 25)."""
+NAMED = 8
+"""How many pools a result's line names of a fix stated once (the rest counted: ``... and 992 more pools``)."""
+
+
+class _Once:
+    """The fixes of a run stated once (:data:`STATED_ONCE`): ``runs[].properties.fixes`` holds each in full
+    (``number``, ``summary``, ``verified``, ``sideEffects``, ``cmd``, ``powershell``); a result offering one keeps
+    it in its own ``fixes[]`` (description, ``artifactChanges``: what SARIF viewers show and apply) with its side
+    effects' pools counted past :data:`NAMED` and ``statedIn``, a ``sarif:`` URI (SARIF 2.1.0 §3.10.3: a JSON
+    pointer into the same log) to the full statement; its ``fixCommands`` entry names it the same way instead of
+    repeating its commands, and ``commands`` leaves them out. Without such a fix the log is as before.
+
+    NOTE: a global module's preCondition fix is offered by a finding in every pool, and its side effect and its
+    commands name every pool: stated in each result, the log grew with the square of the pools (306 MB at 1,000)."""
+
+    def __init__(self, report: Report, v: ReportView, run: int) -> None:
+        self.v, self.run = v, run
+        self._lines: dict[int, tuple[str, ...]] = {}
+        self._short: dict[tuple[str, int], list[str]] = {}
+        offered: Counter[tuple[str, int]] = Counter()
+        first: dict[tuple[str, int], Fix] = {}
+        for f in (*report.findings, *report.suppressed):
+            keys = {self._key(x): x for x in f.fixes}
+            offered.update(keys.keys())
+            for k, x in keys.items():
+                first.setdefault(k, x)
+        big = sorted(k for k, n in offered.items() if n > 1 and k[0] == "number" and sum(
+            map(len, (*self.lines(first[k]), *first[k].commands, *first[k].powershell))) > STATED_ONCE)
+        self.index = {k: j for j, k in enumerate(big)}
+        self._first = first
+
+    def _key(self, fix: Fix) -> tuple[str, int]:
+        """Which fix ``fix`` is: its number as the report numbers its distinct fixes (the fixes of different findings
+        that are the same fix share it; a cheap key, where a fix's own hash walks every side effect), else itself."""
+        n = self.v.number(fix)
+        return ("object", id(fix)) if n is None else ("number", n)
+
+    def lines(self, fix: Fix) -> tuple[str, ...]:
+        """``effect_lines(fix)``, made once per fix object."""
+        key = id(fix)
+        if key not in self._lines:
+            self._lines[key] = effect_lines(fix)
+        return self._lines[key]
+
+    def short(self, fix: Fix) -> list[str]:
+        """The side effects of a fix stated once, as a result says them: pools past :data:`NAMED` counted, lines
+        past it too (made once per fix: its side effects are as many as the pools)."""
+        key = self._key(fix)
+        if key not in self._short:
+            lines = list(effect_lines(self._first[key], named=NAMED))
+            self._short[key] = (lines if len(lines) <= NAMED else
+                                lines[:NAMED] + [f"and {len(lines) - NAMED:,} more side effects"])
+        return list(self._short[key])
+
+    def where(self, fix: Fix) -> str | None:
+        """The ``sarif:`` URI of ``fix``'s full statement, or None when results state it in full."""
+        if not self.index:
+            return None
+        j = self.index.get(self._key(fix))
+        return None if j is None else f"sarif:/runs/{self.run}/properties/fixes/{j}"
+
+    def table(self) -> list[dict[str, Any]]:
+        """``runs[].properties.fixes``: each fix stated once, in full."""
+        return [{"number": self.v.number(x), "summary": x.summary, "verified": x.verified,
+                 "sideEffects": list(self.lines(x)), "cmd": list(x.commands), "powershell": list(x.powershell)}
+                for x in (self._first[k] for k in self.index)]
+
+
+def _fix(fix: Fix, number: int | None, once: _Once) -> dict[str, Any] | None:
     if not fix.file_edits:
         return None
+    where = once.where(fix)
     return {
         "description": {"text": f"[{number}] " * (number is not None) + fix.summary
                         + (" (verified)" if fix.verified else "")},
-        "properties": {"number": number, "sideEffects": list(effect_lines(fix))},
+        "properties": {"number": number, "sideEffects": list(once.lines(fix))} if where is None else
+                      {"number": number, "sideEffects": once.short(fix), "statedIn": where},
         "artifactChanges": [
             {"artifactLocation": _uri(e.file),
              "replacements": [{"deletedRegion": {"startLine": r.start, "startColumn": 1,
@@ -127,26 +206,40 @@ def _fix(fix: Fix, number: int | None) -> dict[str, Any] | None:
     }
 
 
-def _result(f: Finding, rule_index: dict[str, int], v: ReportView, number: int | None = None) -> dict[str, Any]:
+def _fix_line(x: Fix, n: int | None, once: _Once) -> str:
+    """A fix as ``properties.fixes`` says it: ``[N] summary (verified); also: side effect``."""
+    where = once.where(x)
+    lines = once.lines(x) if where is None else once.short(x)
+    return (f"[{n}] " * (n is not None) + x.summary + (" (verified)" if x.verified else "")
+            + "".join(f"; also: {line}" for line in lines) + (f"; in full: {where}" if where else ""))
+
+
+def _fix_commands(x: Fix, n: int | None, once: _Once) -> dict[str, Any]:
+    where = once.where(x)
+    if where is not None:
+        return {"number": n, "summary": x.summary, "statedIn": where}
+    return {"number": n, "summary": x.summary, "cmd": list(x.commands), "powershell": list(x.powershell)}
+
+
+def _result(f: Finding, rule_index: dict[str, int], v: ReportView, once: _Once,
+            number: int | None = None) -> dict[str, Any]:
     related = []
     if f.resolved:
         arch = ", ".join(a.value for a in f.binary_arch) or "unknown architecture"
         related.append(_location(f.resolved, None, f"{f.binary} ({arch})") | {"id": 1})
     elif f.binary:
         related.append({"id": 1, "message": {"text": f"{f.binary} (not in {v.report.server.absent_from})"}})
-    fixes = [x for x in (_fix(fx, v.number(fx)) for fx in f.fixes) if x is not None]
+    fixes = [x for x in (_fix(fx, v.number(fx), once) for fx in f.fixes) if x is not None]
     # NOTE: fix numbers as text and HTML show them ([N], `fix --fix N`); the finding's number is `fix --finding N`
     props = {k: value for k, value in {
         "findingNumber": number,
         "pool": f.pool, "site": f.site, "application": f.application, "process": f.process,
         "processArch": f.process_arch.value if f.process_arch else None,
         "binaryArch": [a.value for a in f.binary_arch], "evidence": f.evidence.value,
-        "fixes": [f"[{n}] " * (n is not None) + x.summary + (" (verified)" if x.verified else "")
-                  + "".join(f"; also: {line}" for line in effect_lines(x))
-                  for x in f.fixes for n in (v.number(x),)],
-        "commands": [c for x in f.fixes for c in x.commands],  # NOTE: kept flat as docs/sarif.md promised it
-        "fixCommands": [{"number": v.number(x), "summary": x.summary, "cmd": list(x.commands),
-                         "powershell": list(x.powershell)} for x in f.fixes if x.commands or x.powershell],
+        "fixes": [_fix_line(x, v.number(x), once) for x in f.fixes],
+        # NOTE: kept flat as docs/sarif.md promised it (a fix stated once: in runs[].properties.fixes)
+        "commands": [c for x in f.fixes if once.where(x) is None for c in x.commands],
+        "fixCommands": [_fix_commands(x, v.number(x), once) for x in f.fixes if x.commands or x.powershell],
     }.items() if value not in (None, [])}
     out: dict[str, Any] = {
         "ruleId": f.rule,
@@ -237,15 +330,25 @@ def _rebase(node: Any, base: str) -> Any:
 
 
 def run_dict(report: Report, docs_url: str | None = None, source_root: Path | None = None,
-             unusable: bool = False) -> dict[str, Any]:
+             unusable: bool = False, index: int = 0) -> dict[str, Any]:
     """One SARIF ``run`` for one scanned server; ``docs_url``: where the rule pages are published (``helpUri``);
     ``source_root``: relative paths start there, base id ``SRCROOT`` (check-app in a repository), not the image;
     ``unusable``: the command exits 2 on this input all the same (check-app: the build's own configuration IIS
-    refuses), so ``executionSuccessful`` is false, as when nothing was checked."""
+    refuses), so ``executionSuccessful`` is false, as when nothing was checked; ``index``: the run's place in the
+    log's ``runs`` (the ``sarif:`` URIs of fixes stated once point into it)."""
+    run, results = _run_parts(report, docs_url, source_root, unusable, index)
+    run["results"] = list(results)
+    return run
+
+
+def _run_parts(report: Report, docs_url: str | None, source_root: Path | None, unusable: bool,
+               index: int) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """:func:`run_dict` without its ``results``, and the results, each made when the iterator reaches it."""
     by_id: dict[str, Rule] = {r.id: r for r in RULES}
     rules = [by_id[i] for i in report.rules if i in by_id]
-    index: dict[str, int] = {r.id: i for i, r in enumerate(rules)}
+    rule_index: dict[str, int] = {r.id: i for i, r in enumerate(rules)}
     v = view(report)
+    once = _Once(report, v, index)
     root = report.server.image
     bases: dict[str, Any] = {}
     if root.startswith("/"):
@@ -253,7 +356,7 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
                              "description": {"text": "The server image: the folder standing for C:\\"}}
     else:
         bases[IMAGE_BASE] = {"description": {"text": f"The server image ({root}): the folder standing for C:\\"}}
-    run = {
+    run: dict[str, Any] = {
         "tool": {"driver": {"name": "iisbitness", "version": __version__, "semanticVersion": __version__,
                             **({"informationUri": docs_url} if docs_url else {}),
                             "rules": [_descriptor(r, docs_url, report.server.kind == "iisexpress")
@@ -265,33 +368,80 @@ def run_dict(report: Report, docs_url: str | None = None, source_root: Path | No
                          + [_server_finding_notification(f, report.server_findings_accepted)
                             for f in report.server_findings]
                          + ([_unreported_notification(report)] if report.unreported else [])}],
-        "results": [_result(f, index, v, i) for i, f in enumerate(report.findings, 1)]
-                   + [_result(f, index, v) | {"suppressions": [{"kind": "external", "status": "accepted",
-                                                              "justification": "accepted in the baseline"}]}
-                      for f in report.suppressed],
         "columnKind": "unicodeCodePoints",
         "properties": {"server": {"kind": report.server.kind, "configFile": report.server.config_file,
                                   "osArch": report.server.os_arch.value},
                        "coverage": report.coverage_words(),
                        # NOTE: only with a selection that left findings out: every other log is byte for byte as before
-                       **({"unreported": dict(Counter(report.unreported))} if report.unreported else {})},
+                       **({"unreported": dict(Counter(report.unreported))} if report.unreported else {}),
+                       # NOTE: only when a fix is stated once (a large server): every other log is byte for byte as before
+                       **({"fixes": once.table()} if once.index else {})},
     }
+
+    def results() -> Iterator[dict[str, Any]]:
+        for i, f in enumerate(report.findings, 1):
+            out = _result(f, rule_index, v, once, i)
+            yield out if source_root is None else _rebase(out, SOURCE_BASE)
+        for f in report.suppressed:
+            out = _result(f, rule_index, v, once) | {"suppressions": [{"kind": "external", "status": "accepted",
+                                                                       "justification": "accepted in the baseline"}]}
+            yield out if source_root is None else _rebase(out, SOURCE_BASE)
+
     if source_root is None:
-        return run
+        return run, results()
     run = _rebase(run, SOURCE_BASE)
     run["originalUriBaseIds"] = {SOURCE_BASE: {
         "uri": source_root.resolve().as_uri().rstrip("/") + "/",
         "description": {"text": "The folder check-app ran in (the repository): paths of the build start there"}}}
-    return dict(run)
+    return dict(run), results()
+
+
+_HOLE = "\ue000iisbitness results of run {}\ue000"
+"""Where a run's results go in the log's text (:func:`write_many`): a string no log holds (private-use characters)."""
+RESULTS_INDENT = 8
+"""The indentation of a result in the log's text: the log, ``runs``, a run, ``results``, two spaces each."""
+
+
+def write_many(reports: list[Report], write: Callable[[str], object], docs_url: str | None = None,
+               source_root: Path | None = None, unusable: bool = False) -> None:
+    """:func:`render_many`'s text handed to ``write`` in pieces, whose concatenation it is: the log around its
+    results, and each result made, written and dropped in turn (issue 25: the whole log of 1,000 pools held as
+    objects and as text at once took the rendering's peak to 1.1 GB). A piece never ends inside a JSON string.
+    ``docs_url``, ``source_root``, ``unusable``: as :func:`run_dict`."""
+    runs: list[dict[str, Any]] = []
+    parts: list[Iterator[dict[str, Any]]] = []
+    for i, r in enumerate(reports):
+        run, results = _run_parts(r, docs_url, source_root, unusable, i)
+        runs.append(run | {"results": _HOLE.format(i)})
+        parts.append(results)
+    text = indented_json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}) + "\n"
+    holes = [indented_json.dumps(_HOLE.format(i)) for i in range(len(parts))]
+    if any(text.count(h) != 1 for h in holes):  # NOTE: never seen; the log made whole all the same
+        for run, results in zip(runs, parts, strict=True):
+            run["results"] = list(results)
+        write(indented_json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}) + "\n")
+        return
+    at = 0
+    pad = "\n" + " " * RESULTS_INDENT
+    for hole, results in zip(holes, parts, strict=True):
+        j = text.index(hole, at)
+        write(text[at:j])
+        first = True
+        for res in results:
+            write(("[" if first else ",") + pad + indented_json.dumps(res).replace("\n", pad))
+            first = False
+        write("[]" if first else "\n" + " " * (RESULTS_INDENT - 2) + "]")
+        at = j + len(hole)
+    write(text[at:])
 
 
 def render_many(reports: list[Report], docs_url: str | None = None, source_root: Path | None = None,
                 unusable: bool = False) -> str:
     """A SARIF log with one run per scanned server, as indented JSON with sorted keys (``docs_url``,
-    ``source_root``, ``unusable``: as :func:`run_dict`)."""
-    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0",
-           "runs": [run_dict(r, docs_url, source_root, unusable) for r in reports]}
-    return indented_json.dumps(log) + "\n"
+    ``source_root``, ``unusable``: as :func:`run_dict`); :func:`write_many` writes the same text in pieces."""
+    pieces: list[str] = []
+    write_many(reports, pieces.append, docs_url, source_root, unusable)
+    return "".join(pieces)
 
 
 def render(report: Report) -> str:

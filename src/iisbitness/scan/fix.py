@@ -3,7 +3,9 @@
 One path for an offline image and the live server (the live path only adds appcmd to recycle or
 start the pools touched, :func:`pool_actions`):
 
-1. scan as :func:`iisbitness.scan.pipeline.scan` does (same backend, same rules);
+1. scan as :func:`iisbitness.scan.pipeline.scan` does (same backend, same rules), keeping its plan, planning context
+   and every rule's findings (:func:`iisbitness.scan.pipeline.analysed`): the choice re-analyses against them, the
+   server planned once;
 2. for each chosen finding (``--rule``, ``--finding``) not yet cleared by the fixes already taken,
    take its first fix that verification marked ``verified=True`` and that still clears every
    targeted finding, adding none, when re-analysed *together* with the fixes already taken
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Generic, Protocol, TypeVar, cast
 
 from iisbitness.config.apphost import config_refused, shared_config_unread
-from iisbitness.errors import FixError, IisBitnessError, ServerImageError
+from iisbitness.errors import CacheError, FixError, IisBitnessError, ServerImageError
 from iisbitness.findings import Finding, Fix, SideEffect
 from iisbitness.fixes.commands import APPCMD
 from iisbitness.fixes.plan import FileChange
@@ -35,23 +37,23 @@ from iisbitness.fixes.verify import Analysis, Outcome, outcome
 from iisbitness.fixes.write import Step, Target, Written, write_changes
 from iisbitness.image.detect import detect_os_arch
 from iisbitness.image.server_image import ServerImage
-from iisbitness.loadplan.context import PlanContext
 from iisbitness.model.edits import Edit, MoveToNewPool, SetPoolArch
 from iisbitness.model.edits import touched_pools as pools_of_edits
+from iisbitness.model.source import Problem
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.prefetch import read_ahead
+from iisbitness.pe.store import SqliteFactStore
 from iisbitness.report import Report
-from iisbitness.rules import RULES
 from iisbitness.scan.backend import Backend
 from iisbitness.scan.baseline import apply_baseline
 from iisbitness.scan.pipeline import (
+    Analysed,
     Progress,
     Reanalysis,
     ScanOptions,
-    analyse,
+    analysed,
     open_image,
     read_backend,
-    run_rules,
 )
 
 log = logging.getLogger(__name__)
@@ -423,18 +425,50 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     img = open_image(image, options)
     os_arch, os_from = (options.os_arch, "--os-arch") if options.os_arch else detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
-    # NOTE: without a cache, the scan's facts serve the plan below too: each binary is read once, not twice
-    facts = BinaryFacts(on_read=options.on_read, read_ahead=read_ahead()) if options.cache is None else None
+    # NOTE: the scan's own plan, findings and planning context serve the choice below (issue 25: planning the server
+    # and running every rule a second time was a fifth of fix at 300 pools); each binary is read once, and with
+    # --cache through the cache, kept open until the choice is made
+    store = SqliteFactStore(options.cache) if options.cache is not None else None
     try:
-        report = analyse(backend, img, options, str(image) if image is not None else "live", facts=facts)
+        facts = (BinaryFacts(store, options.on_read) if store is not None else
+                 BinaryFacts(on_read=options.on_read, read_ahead=read_ahead()))
+        try:
+            scanned = analysed(backend, img, options, str(image) if image is not None else "live", facts, store)
+        finally:
+            facts.close()  # NOTE: stops reading ahead only: the choice's re-plans still read through the facts
+        report = scanned.report
+        if store is not None:
+            try:
+                store.flush()
+            except CacheError as e:  # NOTE: as scan says it: the report is right, the cache not written
+                report = replace(report, problems=report.problems + (Problem(str(options.cache), None, str(e)),))
         if accepted is not None:
             report = apply_baseline(report, accepted)
-        ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed, facts=facts or BinaryFacts())
-        every = tuple(r for r in RULES if backend.applies(r))
-        before = backend.plan(ctx)
+        chosen, left, edits, result = _chosen(backend, scanned, report, rules, numbers, fixes, numbering,
+                                              options.progress)
     finally:
-        if facts is not None:
-            facts.close()
+        if store is not None:
+            try:
+                store.close()  # NOTE: writes what the choice's re-plans read
+            except CacheError as e:
+                log.warning("fix: %s", e)
+    if options.progress:
+        options.progress("planning the file changes")
+    return _planned(backend, img, report, chosen, left, edits, result, image is None)
+
+
+def _chosen(backend: Backend, scanned: Analysed, report: Report, rules: Collection[str], numbers: Collection[int],
+            fixes: Collection[int], numbering: Numbering | None, progress: Progress | None) -> tuple[list[Chosen], list[Left], tuple[Edit, ...], Outcome | None]:
+    """:func:`plan_fix`'s choice of fixes on the scan ``scanned`` (``report``: its report, a baseline applied): the
+    configuration checked to be the one IIS runs, the findings chosen, and :func:`_choose` given the scan's plan,
+    planning context and every rule's findings, as they are (its re-analyses compare with them): the seam where the
+    plan is built and handed to the chooser.
+
+    Raises:
+        ServerImageError: shared configuration unread, or a configuration IIS refuses. FindingNumberError,
+            FixNumberError: as :func:`plan_fix`.
+    """
+    before, every = scanned.plan, scanned.every
     # NOTE: the problem says what is wrong, what IIS does and how to give what is missing; the error adds only what fix
     # does about it (it said again that IIS does not run the file, and the --share the problem names)
     if (shared := shared_config_unread(report.problems)) is not None:
@@ -451,11 +485,10 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
             raise FixNumberError("--fix needs the scan's fix numbering")
         allowed = set(items) if rules or numbers else None
         items = [t for t in select_fixes(report, fixes, numbering) if allowed is None or t[0] in allowed]
-    chosen, left, edits, result = _choose(report, items, Reanalysis(backend, ctx, before, every), run_rules(before, every),
-                                             options.progress, numbering=numbering)
-    if options.progress:
-        options.progress("planning the file changes")
-    return _planned(backend, img, report, chosen, left, edits, result, image is None)
+    ids = {r.id for r in every}  # NOTE: the scan ran a rule --select names beyond these too; the choice never did
+    everything = [f for f in scanned.everything if f.rule in ids]
+    return _choose(report, items, Reanalysis(backend, scanned.ctx, before, every), everything, progress,
+                   numbering=numbering)
 
 
 def _planned(backend: Backend, img: ServerImage, report: Report, chosen: list[Chosen], left: list[Left],

@@ -410,11 +410,42 @@ def analyse(backend: Backend, img: ServerImage, options: ScanOptions, image_labe
     """
     with _rarer_collections():
         if store is not None or facts is not None:
-            ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed,
-                              facts=facts or BinaryFacts(store, options.on_read))
-            notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes] if store else []
-            return _analyse(backend, ctx, options, image_label, notes)
+            return analysed(backend, img, options, image_label, facts or BinaryFacts(store, options.on_read),
+                            store).report
         return _analyse_with_cache(backend, img, options, image_label)
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """A scan's report with what it was made from, for ``fix`` to choose its fixes on the scan's own plan
+    (:func:`iisbitness.scan.fix.plan_fix`) instead of planning the server and running every rule again (issue 25).
+
+    Attributes:
+        report: the report (:func:`analyse`'s). ctx: the planning context the plan was built in (its caches, and
+        the binaries' facts, still reading). plan: the server's load plan as it is. every: every rule that applies
+        to the server's IIS generation (verification runs them all). everything: their findings on ``plan``, before
+        verification and whatever rules the report shows (``--select``, ``--ignore``).
+    """
+
+    report: Report
+    ctx: PlanContext
+    plan: LoadPlan
+    every: tuple[Rule, ...]
+    everything: tuple[Finding, ...]
+
+
+def analysed(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str, facts: BinaryFacts,
+             store: SqliteFactStore | None = None) -> Analysed:
+    """:func:`analyse` with the binaries read through ``facts`` (kept, and closed, by the caller; ``store``: the
+    cache they read through, flushed by the caller), returning the report with its plan and every rule's findings.
+
+    Raises:
+        ServerImageError, ConfigError: as :func:`analyse` (nothing else: a rule that fails is a problem in the report).
+    """
+    with _rarer_collections():
+        ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed, facts=facts)
+        notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes] if store else []
+        return _analyse(backend, ctx, options, image_label, notes)
 
 
 def _analyse_with_cache(backend: Backend, img: ServerImage, options: ScanOptions, image_label: str) -> Report:
@@ -423,14 +454,14 @@ def _analyse_with_cache(backend: Backend, img: ServerImage, options: ScanOptions
         facts = BinaryFacts(on_read=options.on_read, read_ahead=read_ahead())
         try:
             ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed, facts=facts)
-            return _analyse(backend, ctx, options, image_label, [])
+            return _analyse(backend, ctx, options, image_label, []).report
         finally:
             facts.close()
     with SqliteFactStore(options.cache) as store:
         ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed,
                           facts=BinaryFacts(store, options.on_read))
         notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
-        report = _analyse(backend, ctx, options, image_label, notes)
+        report = _analyse(backend, ctx, options, image_label, notes).report
         try:
             store.flush()
         except CacheError as e:
@@ -522,7 +553,7 @@ def reanalysers(backend: Backend, ctx: PlanContext, plan: LoadPlan, rules: tuple
 
 
 def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_label: str,
-             notes: list[Problem]) -> Report:
+             notes: list[Problem]) -> Analysed:
     # NOTE: every rule runs, for verification; options.rules (--select, --ignore) only chooses what is reported
     every = tuple(r for r in RULES if backend.applies(r))
     rules = tuple(r for r in options.rules if backend.applies(r))
@@ -543,7 +574,7 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
                       unverifiable=fixes_unverifiable(problems, plan.server.config_file))
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
-    return Report(
+    report = Report(
         loads=load_map(plan, coverage) if options.load_map else None,
         server=backend.server_summary(image_label, plan),
         pools=backend.pool_summaries(plan),
@@ -555,3 +586,4 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
         unreported=tuple(f.rule for f in everything if f.rule not in shown),
         unreported_findings=tuple(f for f in everything if f.rule not in shown),
     )
+    return Analysed(report, ctx, plan, every, tuple(everything))
