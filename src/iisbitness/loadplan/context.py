@@ -206,16 +206,21 @@ class PlanContext:
                 elif (where := files.locate(name)) is None:
                     found = self.resolve(configured, os_arch, process_arch)
                 else:
-                    got = self._read_on(where[0], os_arch)
+                    # NOTE: _read_on written out (asked for each file at each architecture): on_os only of a hybrid
+                    # image on an OS not assumed (it returns any other as it is)
+                    got = self.read(where[0])
                     if isinstance(got, str):
                         found = BinaryRef(configured, configured, where[1], None, problem=f"cannot read: {got}")
-                    elif follow and process_arch in got.loadable_by and got.kind is not _NOT_PE:
-                        if search is None:
-                            search = self._search_folders(files.folder, os_arch, process_arch)
-                        found = BinaryRef(configured, configured, where[1], got,
-                                          chain=self._chain(where[0], os_arch, process_arch, got, search))
                     else:
-                        found = BinaryRef(configured, configured, where[1], got)
+                        if got.hybrid is not None:
+                            got = on_os(got, self.judged_os(os_arch))
+                        if follow and process_arch in got.loadable_by and got.kind is not _NOT_PE:
+                            if search is None:
+                                search = self._search_folders(files.folder, os_arch, process_arch)
+                            found = BinaryRef(configured, configured, where[1], got,
+                                              chain=self._chain(where[0], os_arch, process_arch, got, search))
+                        else:
+                            found = BinaryRef(configured, configured, where[1], got)
                 known[found.configured] = found
             out.append(found)
         return tuple(out)
