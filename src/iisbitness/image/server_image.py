@@ -566,6 +566,36 @@ class ServerImage:
             self._folders[key] = node
         return self._folders[key]
 
+    def unproven(self, folder: Path, name: str | None) -> str | None:
+        """Why the listing of ``folder`` (a host folder a dependency search looks in) proves nothing of a file there:
+        it could not be listed, or a collected zip's recorder never listed it (laid out empty, or not at all: a scan
+        of the zip with other ``--os-arch`` or ``--env`` values than collect's looks in other folders); or, ``name``
+        being the entry found, the zip holds only its name (seen listed, never read: laid out empty). None when the
+        listing (and the file) are evidence. What :attr:`BinaryFacts.unproven <iisbitness.pe.facts.BinaryFacts.
+        unproven>` asks (:class:`~iisbitness.loadplan.context.PlanContext` sets it), as :meth:`locate` says of a
+        configured path."""
+        if name is not None:
+            if self.placeholders and str(folder / name) in self.placeholders:
+                return (f"{self._windows_name(folder)}\\{name} is only a name in the zip: the scan that collected it "
+                        f"saw it listed but did not copy it: not checked ({COLLECT_AGAIN})")
+            return None
+        error = self.folders.listing(folder).error
+        if error is not None:
+            return (f"folder {self._windows_name(folder)} could not be listed ({error.removeprefix('cannot list: ')}): "
+                    "not checked")
+        if self.recorded is not None and folder not in self.recorded:
+            return (f"folder {self._windows_name(folder)} was never listed by the scan that collected the zip (a scan of the zip with other "
+                    f"--env or --os-arch values than collect's looks in other folders): not checked ({COLLECT_AGAIN})")
+        return None
+
+    def _windows_name(self, folder: Path) -> str:
+        """The host folder ``folder`` as Windows names it (``C:\\Windows\\SysWOW64``, ``\\\\fs\\share\\x``); below
+        the label root, as :meth:`display` names it."""
+        found = self._relative(folder)
+        where, rest = found if found is not None else ("", str(folder))
+        head = f"{where}:\\" if len(where) == 1 else "\\\\" if where == "//" else ""
+        return head + ("" if rest == "." else rest.replace("/", "\\"))
+
     def listing(self, folder: Path) -> Listing:
         """The entries of ``folder`` (a host folder of this image), read once per scan; empty with
         :attr:`~iisbitness.image.folders.Listing.error` set when unreadable."""
