@@ -23,6 +23,7 @@ folders`), shared with the dependency search and the ``bin`` collectors: the one
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -342,6 +343,10 @@ class ServerImage:
             if unread is not None:
                 return unread
             actual = listing.names.get(part.lower())
+            if actual is None and _SHORT_NAME.fullmatch(part) is not None:
+                return Resolved(p, None, f"{named.rstrip(chr(92) + '/')}\\{part} may be an 8.3 short name (NTFS gives "
+                                         "one to a long name, \"Naming Files, Paths, and Namespaces\"), which the scan "
+                                         "does not resolve: not checked (give its long path, from dir /x)")
             if actual is None or actual not in listing.folders:
                 return Resolved(p, None)  # NOTE: the folder read lacks it (or holds a file by that name)
             node = node / actual
@@ -694,6 +699,11 @@ def _entry_name(parts: tuple[str, str], name: str) -> str:
     head, rel = parts
     return head + name if rel == "." else f"{head}{rel}/{name}"
 
+
+_SHORT_NAME = re.compile(r"[^.\\/~]{1,6}~[0-9]{1,6}(\.[^.\\/]{0,3})?")
+"""A name an 8.3 short name may be (``PROGRA~1``, ``MICROS~2.DLL``: at most 8 characters and a ``~`` and digits before a
+dot, at most 3 after it; "Naming Files, Paths, and Namespaces", learn.microsoft.com: Windows opens a file by it when
+NTFS generated one, which no listing shows)."""
 
 _HEADS = {"": "", "C": "", "//": "//"}
 """What :meth:`ServerImage.display` puts before a path relative to the base :meth:`ServerImage._relative` gives
