@@ -2,7 +2,7 @@
 
 - "CreateFile() removes trailing spaces and periods from file and directory names" (KB 115827); "File path formats on
   Windows systems" (learn.microsoft.com): "If the path doesn't end in a separator, all trailing periods and spaces are
-  removed". A module configured as ``C:\\Mods\\m.dll.`` loads ``C:\\Mods\\m.dll``: before, the scan looked for
+  removed", and "If a segment ends in a single period, that period is removed". A module configured as ``C:\\Mods\\m.dll.`` loads ``C:\\Mods\\m.dll``: before, the scan looked for
   ``m.dll.``, and called it missing on the server (an error) beside the very file the worker loads.
 - NTFS may give a long name an 8.3 short name (``PROGRA~1``; "Naming Files, Paths, and Namespaces"), which Windows
   opens and no folder listing shows: before, ``C:\\PROGRA~1\\Vendor\\m.dll`` was missing on the server (live) or an
@@ -45,6 +45,9 @@ def _rules(report: Report) -> list[tuple[str, str]]:
     (r"C:\Mods\m.dll. .", r"C:\Mods\m.dll"),
     (r"C:\Mods\m.dll", r"C:\Mods\m.dll"),
     (r"C:\...", r"C:\..."),  # NOTE: nothing left of the name: kept
+    (r"C:\Mods.\m.dll", r"C:\Mods\m.dll"),  # NOTE: "If a segment ends in a single period, that period is removed"
+    (r"C:\Mods..\m.dll", r"C:\Mods..\m.dll"),
+    ("\\\\fs\\share.\\a.\\m.dll.", "\\\\fs\\share.\\a\\m.dll"),  # NOTE: the share's own name is not a segment
     ("\\\\?\\C:\\Mods\\m.dll.", r"C:\Mods\m.dll."),  # NOTE: \\?\ turns Windows' parsing off
 ])
 def test_normalize_trims_the_last_name_as_windows_does(given: str, opened: str) -> None:
@@ -52,8 +55,9 @@ def test_normalize_trims_the_last_name_as_windows_does(given: str, opened: str) 
 
 
 @pytest.mark.parametrize("live", [False, True])
-def test_a_module_named_with_a_trailing_period_is_the_file_without_it(tmp_path: Path, live: bool) -> None:
-    c = _server(tmp_path, r"C:\Mods\m.dll.")
+@pytest.mark.parametrize("image", [r"C:\Mods\m.dll.", r"C:\Mods.\m.dll"])
+def test_a_module_named_with_a_trailing_period_is_the_file_without_it(tmp_path: Path, live: bool, image: str) -> None:
+    c = _server(tmp_path, image)
     img = ServerImage.machine({"C": c}) if live else ServerImage.offline(c)
     report = scan_image(img, ScanOptions(os_arch=Arch.X64), "img")
     assert _rules(report) == [("global-module-arch", "ERROR")], report.findings

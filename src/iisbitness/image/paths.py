@@ -99,6 +99,7 @@ def normalize(path: str) -> str:
     component removed as Windows removes them when it opens the file (``m.dll.`` opens ``m.dll``: "CreateFile()
     removes trailing spaces and periods from file and directory names", KB 115827; "File path formats on Windows
     systems", learn.microsoft.com: "If the path doesn't end in a separator, all trailing periods and spaces are
+    removed"; a folder's name loses one trailing period, ibid.: "If a segment ends in a single period, that period is
     removed"; not below ``\\\\?\\``, which turns that parsing off)."""
     if _plain(path):
         return path
@@ -110,7 +111,10 @@ def normalize(path: str) -> str:
     if not p:
         return p
     normal = ntpath.normpath(p)
-    if not literal and normal[-1:] in (".", " "):
+    root, below = ntpath.splitdrive(normal)  # NOTE: a share's own name (\\\\server\\share.) is no segment of it
+    if not literal and ".\\" in below:  # NOTE: "If a segment ends in a single period, that period is removed"
+        normal = root + "\\".join(seg[:-1] if seg[-1:] == "." and seg[-2:] != ".." else seg for seg in below.split("\\"))
+    if not literal and normal[-1:] in (".", " ") and len(normal) > len(root):
         head, _, last = normal.rpartition("\\")
         trimmed = last.rstrip(". ")
         if trimmed and last not in (".", ".."):
@@ -122,11 +126,11 @@ def normalize(path: str) -> str:
 def _plain(path: str) -> bool:
     """``path`` is a drive-absolute path that :func:`normalize` returns as it is: no surrounding spaces or quotes,
     no forward slash, no empty, ``.`` or ``..`` component (nor any component starting with a dot, to keep the test
-    simple), no trailing backslash or period. NOTE: most paths a scan resolves are (a ``bin`` folder plus a file name), and
+    simple), no trailing backslash or period, no component ending in a period. NOTE: most paths a scan resolves are (a ``bin`` folder plus a file name), and
     ``ntpath.normpath`` is Python code on Linux (issue 25)."""
     return (len(path) > 3 and path[1:3] == ":\\" and path[0] != '"' and not path[0].isspace()
             and path[-1] not in '"\\.' and not path[-1].isspace()
-            and "/" not in path and "\\\\" not in path and "\\." not in path)
+            and "/" not in path and "\\\\" not in path and "\\." not in path and ".\\" not in path)
 
 
 def seen_alike(path: str) -> bool:
