@@ -13,8 +13,6 @@ chain_dep.dll, SysWOW64 the x64 one. On x64 Windows the 32-bit worker reaches Sy
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 
 from iisbitness.api import ScanOptions
@@ -23,7 +21,7 @@ from iisbitness.image.server_image import ServerImage
 from iisbitness.report import Report
 from iisbitness.scan.collect import collect_image, scan_collected
 from iisbitness.scan.pipeline import scan_image
-from tests.conftest import apphost, fixture, make_image, site
+from tests.conftest import apphost, fixture, make_image, rewrite_manifest, site
 
 POOL = '<add name="P32" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />'
 MODULE = '<globalModules><add name="Vendor" image="C:\\Mods\\m.dll" /></globalModules>'
@@ -90,15 +88,7 @@ def test_a_search_folder_the_recorder_never_listed_is_not_checked(tmp_path: Path
     dependency was found nowhere, the chain clean and the application checked."""
     zipped = tmp_path / "x86.zip"
     collect_image(ServerImage.machine({"C": _server(tmp_path)}), "live", zipped, ScanOptions(os_arch=Arch.X86))
-    cut = tmp_path / "cut.zip"
-    with zipfile.ZipFile(zipped) as src, zipfile.ZipFile(cut, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "manifest.json":
-                manifest = json.loads(data)
-                del manifest["folders"]["C/Windows/SysWOW64"]
-                data = json.dumps(manifest).encode()
-            dst.writestr(info, data)
+    cut = rewrite_manifest(zipped, tmp_path / "cut.zip", lambda manifest: manifest["folders"].pop("C/Windows/SysWOW64"))
     with scan_collected(cut, ScanOptions(os_arch=Arch.X64)) as (other, _):
         _not_checked(other, "folder C:\\Windows\\SysWOW64 was never listed by the scan that collected the zip")
 
