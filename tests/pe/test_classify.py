@@ -67,6 +67,17 @@ def test_hybrid_markers() -> None:
     assert read_image(BIN / "isapi_ext_arm64.dll").hybrid is None
 
 
+def test_real_hybrids_from_lld() -> None:
+    """Real linker output (lld 22, build.sh), not markers: /machine:arm64x gives COFF Machine ARM64 and lld points the
+    native load config at the EC half's CHPE metadata; /machine:arm64ec gives Machine AMD64 with CHPE metadata. The
+    reading is llvm-readobj's (COFFObjectFile::getMachine: AMD64 + CHPE metadata is ARM64EC, ARM64 + CHPE is
+    ARM64X)."""
+    x = read_image(BIN / "nativelib_arm64x.dll")
+    ec = read_image(BIN / "nativelib_arm64ec.dll")
+    assert (x.machine, x.hybrid, x.platform_target) == (0xAA64, Hybrid.ARM64X, PlatformTarget.ARM64X)
+    assert (ec.machine, ec.hybrid, ec.platform_target) == (0x8664, Hybrid.ARM64EC, PlatformTarget.ARM64EC)
+
+
 def test_clr_version_and_header() -> None:
     img = read_image(BIN / "managed_anycpu.dll")
     assert (img.clr_version, img.cor_header_version) == ("v4.0.30319", "2.5")
