@@ -52,6 +52,7 @@ from iisbitness.scan.pipeline import (
     Reanalysis,
     ScanOptions,
     analysed,
+    given_for,
     open_image,
     read_backend,
 )
@@ -425,6 +426,7 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     img = open_image(image, options)
     os_arch, os_from = (options.os_arch, "--os-arch") if options.os_arch else detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
+    options = given_for(backend, options)  # NOTE: as scan_image does: the coverage fix reports is the scan's
     # NOTE: the scan's own plan, findings and planning context serve the choice below (issue 25: planning the server
     # and running every rule a second time was a fifth of fix at 300 pools); each binary is read once, and with
     # --cache through the cache, kept open until the choice is made
