@@ -100,6 +100,7 @@ class PlanContext:
     fix that changes one pool re-collects only that pool."""
     com_progids: dict[tuple[Path, frozenset[Path]], tuple[list[tuple[str, Path, int]], str | None]] = field(
         default_factory=dict, repr=False)
+    """ProgIDs used by the pages of each application folder (see collectors/com.py), per set of application roots."""
     views_unseen: dict[tuple[Arch, Arch], str] = field(default_factory=dict, repr=False)
     """Per OS and worker architecture whose view of System32 (SysWOW64 for a 32-bit worker on 64-bit Windows) the
     image does not hold or its scan could not read, why, said of a dependency not found beside its binary."""
@@ -108,7 +109,6 @@ class PlanContext:
     dependency search found no mismatch, the first dependency it could not check (:attr:`DependencyResult.unchecked
     <iisbitness.pe.deps.DependencyResult.unchecked>`: a search folder a collected zip's recorder never listed, a file
     it holds only the name of, a folder that could not be listed): its chain is not known to be clean (coverage)."""
-    """ProgIDs used by the pages of each application folder (see collectors/com.py), per set of application roots."""
 
     def __post_init__(self) -> None:
         # NOTE: one folder memo per scan: the dependency search lists folders through the image (issue 21)
