@@ -101,3 +101,22 @@ def test_an_offline_image_without_the_workers_system32_view_is_not_checked(tmp_p
                  "not beside it, and the worker then looks in C:\\Windows\\SysWOW64, which the image does not hold")
     x86 = scan_image(ServerImage.offline(c), ScanOptions(os_arch=Arch.X86), "img")
     assert not _mismatch(x86) and x86.coverage[0].status.value == "checked"
+
+
+def test_a_fix_that_moves_a_worker_onto_an_unchecked_dependency_is_not_verified(tmp_path: Path) -> None:
+    """A 64-bit pool loads the x86 module m.dll (global-module-arch). Running the pool as 32-bit clears that, but the
+    32-bit worker then looks for m.dll's chain_dep.dll in SysWOW64, which this copy does not hold: the flip rests on a
+    dependency nobody checked, so it is not verified and says which (it was "verified": coverage knew the chain was not
+    checked, fix verification did not)."""
+    c = tmp_path / "C"
+    pool = '<add name="P64" managedRuntimeVersion="v4.0" />'
+    make_image(c, apphost(pool, site("Shop", 1, "P64", r"C:\shop"), MODULE),
+               {"shop/default.htm": "x", "Mods/m.dll": fixture("chain_top_x86.dll"),
+                "Windows/System32/chain_dep.dll": fixture("chain_dep_x64.dll")}, wow64=False)
+    report = scan_image(ServerImage.offline(c), ScanOptions(os_arch=Arch.X64), "img")
+    assert [f.rule for f in report.findings if f.binary == "C:\\Mods\\m.dll"] == ["global-module-arch"], report.findings
+    flips = [x for f in report.findings for x in f.fixes if "32-bit" in x.summary and "P64" in x.summary]
+    assert flips, [x.summary for f in report.findings for x in f.fixes]
+    for flip in flips:
+        assert flip.verified is False, flip
+        assert flip.unverified_because is not None and "chain_dep.dll not checked" in flip.unverified_because, flip

@@ -229,7 +229,8 @@ def _shown_note(shown: Sequence[Finding]) -> str:
 
 _UNCHECKED_WHY = {Unchecked.ABSENT: "not in the image",
                   Unchecked.OS_UNDECIDED: "loads only on Windows on Arm, and the OS architecture was assumed"}
-"""How :func:`_unchecked_after` says each :class:`Unchecked` but :attr:`Unchecked.UNREADABLE` (the file's own problem)."""
+"""How :func:`_unchecked_after` says each :class:`Unchecked` but :attr:`Unchecked.UNREADABLE` (the file's own problem)
+and :attr:`Unchecked.DEPENDENCY` (the dependency named)."""
 
 
 def _unchecked_index(plan: LoadPlan) -> dict[tuple[str, str, str], list[tuple[Arch, str, str]]]:
@@ -239,7 +240,9 @@ def _unchecked_index(plan: LoadPlan) -> dict[tuple[str, str, str], list[tuple[Ar
     decision coverage reads too; one walk per plan (issue 25)."""
     out: dict[tuple[str, str, str], list[tuple[Arch, str, str]]] = {}
     for ld, why_not in plan.unchecked():
-        why = _UNCHECKED_WHY.get(why_not) or f"not read: {ld.binary.problem}"
+        dep = plan.unchecked_dependency(ld) if why_not is Unchecked.DEPENDENCY else None
+        why = (f"its dependency {dep.name} not checked" if dep is not None
+               else _UNCHECKED_WHY.get(why_not) or f"not read: {ld.binary.problem}")
         out.setdefault(ld.process.key, []).append((ld.process.arch, ld.binary.configured, why))
     return out
 

@@ -108,7 +108,8 @@ class PlanContext:
     """Per binary (its host path, :attr:`PeImage.path <iisbitness.pe.types.PeImage.path>`) and worker architecture whose
     dependency search found no mismatch, the first dependency it could not check (:attr:`DependencyResult.unchecked
     <iisbitness.pe.deps.DependencyResult.unchecked>`: a search folder a collected zip's recorder never listed, a file
-    it holds only the name of, a folder that could not be listed): its chain is not known to be clean (coverage)."""
+    it holds only the name of, a folder that could not be listed): its chain is not known to be clean (each plan it
+    builds reads it: :meth:`LoadPlan.unchecked_dependency <iisbitness.loadplan.plan.LoadPlan.unchecked_dependency>`)."""
 
     def __post_init__(self) -> None:
         # NOTE: one folder memo per scan: the dependency search lists folders through the image (issue 21)

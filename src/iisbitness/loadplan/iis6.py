@@ -280,4 +280,5 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
             loads.extend(_aspnet_bin(ctx, view, index, process, apps, problems, skipped))
     present = [ld for ld in loads if ld.binary.resolved is not None]
     config_only = bool(loads) and not present
-    return LoadPlan(view, tuple(loads), tuple(skipped), tuple(idle), config_only, tuple(problems), (), server)
+    return LoadPlan(view, tuple(loads), tuple(skipped), tuple(idle), config_only, tuple(problems), (), server,
+                    deps_unchecked=ctx.deps_unchecked)

@@ -20,7 +20,7 @@ FastCGI and CGI programs run in their own processes and are not loads of the wor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import chain, groupby
@@ -45,6 +45,7 @@ from iisbitness.model.iis7 import (
 from iisbitness.model.iisexpress import IisExpressWorkspace
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.classify import ARM64_HYBRIDS
+from iisbitness.pe.deps import Unresolved
 from iisbitness.pe.types import ImageKind, PeImage
 from iisbitness.slots import direct_init
 
@@ -511,6 +512,11 @@ class Unchecked(str, Enum):
     OS_UNDECIDED = "os-undecided"
     """An ARM64X or ARM64EC image, which loads only on Windows on Arm, on an OS architecture the scan assumed
     (:meth:`LoadPlan.os_undecided`)."""
+    DEPENDENCY = "dependency"
+    """Read and of the process's architecture, but a dependency its loader would load with it could not be checked
+    (:meth:`LoadPlan.unchecked_dependency`: a search folder a collected zip's recorder never listed, a file it holds
+    only the name of, a folder that could not be listed, a copy without the process's view of System32): its chain is
+    not known to be clean."""
 
 
 class SkipReason(str, Enum):
@@ -673,6 +679,10 @@ class LoadPlan:
             for the report); None for IIS 7+.
         iisexpress: the Visual Studio projects when the plan is of IIS Express on a developer machine
             (each project's ``iisexpress.exe`` is a process; ``server`` is its applicationhost.config).
+        deps_unchecked: per binary (its host path, :attr:`PeImage.path <iisbitness.pe.types.PeImage.path>`) and
+            process architecture whose dependency search found no mismatch, the first dependency it could not check
+            (:attr:`PlanContext.deps_unchecked <iisbitness.loadplan.context.PlanContext.deps_unchecked>`, the planning
+            context's own mapping, shared by the plans it builds); read through :meth:`unchecked_dependency`.
     """
 
     server: Server
@@ -684,6 +694,7 @@ class LoadPlan:
     outlook: tuple[PoolOutlook, ...] = ()
     iis6: Iis6Server | None = None
     iisexpress: IisExpressWorkspace | None = None
+    deps_unchecked: Mapping[tuple[str, Arch], Unresolved] = field(default_factory=dict, repr=False, compare=False)
     _derived: dict[str, object] | None = field(default=None, init=False, repr=False, compare=False)
 
     def os_undecided(self, binary: BinaryRef) -> bool:
@@ -694,6 +705,15 @@ class LoadPlan:
         warning), coverage (partly checked) and the load map (unknown) read."""
         image = binary.image
         return image is not None and image.hybrid in ARM64_HYBRIDS and self.server.os_arch_assumed
+
+    def unchecked_dependency(self, load: Load) -> Unresolved | None:
+        """The first dependency of ``load``'s binary that its process's loader would load with it and the search could
+        not check (:attr:`deps_unchecked`), when the search found no mismatch (:attr:`BinaryRef.chain` empty); None
+        otherwise, and for a binary not read."""
+        image = load.binary.image
+        if not self.deps_unchecked or image is None or load.binary.chain:
+            return None
+        return self.deps_unchecked.get((image.path, load.process.arch))
 
     def derived(self, name: str, make: Callable[[LoadPlan], T]) -> T:
         """``make(self)``, computed at the first call for ``name`` and kept with the plan.
@@ -767,8 +787,9 @@ class LoadPlan:
     def unchecked(self) -> tuple[tuple[Load, Unchecked], ...]:
         """Each load, in plan order, of a binary its process loads that the scan could not check, with why
         (:class:`Unchecked`, the first that holds, in its order): absent where nothing says whether the server has it
-        (:attr:`Load.not_checked`), not read at all (:attr:`BinaryRef.unreadable`), or an ARM64X/ARM64EC image on
-        an OS architecture only assumed (:meth:`os_undecided`). Every process, a pool's worker or not (IIS Manager's
+        (:attr:`Load.not_checked`), not read at all (:attr:`BinaryRef.unreadable`), an ARM64X/ARM64EC image on
+        an OS architecture only assumed (:meth:`os_undecided`), or read but with a dependency not checked
+        (:meth:`unchecked_dependency`). Every process, a pool's worker or not (IIS Manager's
         ``inetmgr.exe``, IIS 6's ``inetinfo.exe``/``aspnet_wp.exe``). Not a strong-named assembly's GAC load (a GAC
         not read is :mod:`iisbitness.loadplan.coverage`'s own question). The one decision of "a loaded binary the
         scan did not check" that coverage (the applications it leaves partly checked) and fix verification (a fix
@@ -812,7 +833,10 @@ def _troubled(plan: LoadPlan) -> tuple[Load, ...]:
 def _unchecked(plan: LoadPlan) -> tuple[tuple[Load, Unchecked], ...]:
     """:meth:`LoadPlan.unchecked`."""
     out: list[tuple[Load, Unchecked]] = []
-    for ld in plan.troubled():
+    deps = plan.deps_unchecked
+    # NOTE: the troubled loads hold every load of the first three reasons; a dependency not checked is on a load that
+    # is not troubled, so every load is walked only when some dependency was not checked (none on most scans, issue 25)
+    for ld in (plan.loads if deps else plan.troubled()):
         if isinstance(ld.entry, GacAssembly):
             continue
         if ld.not_checked:
@@ -821,6 +845,8 @@ def _unchecked(plan: LoadPlan) -> tuple[tuple[Load, Unchecked], ...]:
             out.append((ld, Unchecked.UNREADABLE))
         elif plan.os_undecided(ld.binary):
             out.append((ld, Unchecked.OS_UNDECIDED))
+        elif deps and plan.unchecked_dependency(ld) is not None:
+            out.append((ld, Unchecked.DEPENDENCY))
     return tuple(out)
 
 
