@@ -58,7 +58,10 @@ def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mi
     errors = [f for f in files if f.error]
     shown = files
     if only_mismatch and target is not None:
-        shown = [f for f in files if f.error or cannot_load(f, target)]
+        # NOTE: a reference assembly is listed too: the table says it loads nowhere at run time (the CLR refuses it,
+        # 0x80131058, whatever its header's architecture), so "nothing listed" must not answer "it loads"
+        shown = [f for f in files if f.error or cannot_load(f, target)
+                 or (f.assembly is not None and f.assembly.is_reference_assembly)]
     if fmt == "json":
         click.echo(inspect_json.render(shown), nl=False)
     else:  # NOTE: a pipe or file: one file a line (grep, cut); a terminal: fitted to its width, no cell cut
