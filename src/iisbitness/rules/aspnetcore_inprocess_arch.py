@@ -1,7 +1,9 @@
 """aspnetcore-inprocess-arch: an in-process ASP.NET Core app whose runtime bits do not fit the pool.
 Sources: facts D6 (AspNetCore.Docs host-and-deploy/iis/in-process-hosting.md, troubleshoot.md: 500.32
 "ANCM Failed to Load dll", typically an app published for the other architecture; event 1010 with
-ErrorCode 0x800700c1)."""
+ErrorCode 0x800700c1). A framework-dependent app's own assembly built x86 or x64 (``<PlatformTarget>``) under the
+worker's runtime of the other architecture: System.BadImageFormatException at start-up (dotnet/cli issues 3684, 7532:
+an x86 app run by the x64 ``dotnet``), troubleshoot.md's 500.30 "In-Process Start Failure"."""
 
 from __future__ import annotations
 
@@ -38,6 +40,17 @@ def publish_fix(load: Load) -> Fix:
                label=f"publish for {rid}", commands=cmds, powershell=ps, note=note)
 
 
+def app_build_fix(load: Load) -> Fix:
+    """Build the framework-dependent app's own assembly AnyCPU (or for the worker): advice, not checkable offline."""
+    arch = load.process.arch
+    target = {Arch.X86: "x86", Arch.X64: "x64", Arch.ARM64: "ARM64"}[arch]
+    return Fix(summary=f"Build '{load.name}' as AnyCPU (or {target}): remove <PlatformTarget> from the app's project (or "
+                       f"set <PlatformTarget>AnyCPU</PlatformTarget>) and redeploy it",
+               label="build the app as AnyCPU",
+               note="A framework-dependent app runs in the .NET runtime of the worker's architecture: its own assembly "
+                    "must be AnyCPU or built for that architecture.")
+
+
 def out_of_process_fix(load: Load) -> Fix:
     """Switch the app to out-of-process hosting: it then runs in its own dotnet.exe / app.exe."""
     return aspnetcore_out_of_process(f"{load.site}{load.application}")
@@ -47,7 +60,8 @@ def out_of_process_fix(load: Load) -> Fix:
       "An in-process ASP.NET Core app was built for another architecture than its pool",
       iisexpress="An in-process ASP.NET Core app was built for another architecture than the iisexpress.exe that runs it")
 def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
-    """One finding per application: HTTP 500.32 on every request."""
+    """One finding per application: HTTP 500.32 on every request; HTTP 500.30 when only the framework-dependent app's own
+    assembly does not fit (the worker's runtime loads, then refuses it: System.BadImageFormatException)."""
     bad: dict[tuple[str, str, str], list[Load]] = {}
     for load in plan.loads_of(LoadKind.ASPNETCORE):
         if load.process.pool is not None and load.fits is False:
@@ -66,6 +80,23 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
                    "event 1010, IIS AspNetCore Module V2, ErrorCode '0x800700c1').")
         # NOTE: under IIS Express the developer's fixes are project settings (fixes/iisexpress.py)
         ws = plan.iisexpress
+        if all(isinstance(ld.entry, AspNetCoreHost) and ld.entry.role == "app assembly" for ld in loads):
+            # NOTE: the worker's own runtime loads (hostfxr, coreclr of its architecture), then the app's assembly built
+            # for the other one is refused: the start-up fails with BadImageFormatException (dotnet/cli issues 3684,
+            # 7532), HTTP 500.30; out-of-process hosting would run it in a dotnet.exe of the machine's architecture,
+            # which may refuse it alike, and a publish with -r keeps an explicit <PlatformTarget>: neither is offered
+            cause = (f"{first.process.describe()} hosts '{first.site}{first.application}' in process "
+                     f"(hostingModel=\"{entry.config.hosting_model}\", processPath=\"{entry.config.process_path}\", "
+                     f"framework-dependent): the {first.process.arch.value} .NET runtime of the worker loads the app's "
+                     f"own assembly: {files}. The CLR loads only assemblies built AnyCPU or for its process's "
+                     "architecture (<PlatformTarget>).")
+            symptom = (f"{first.site}{first.application}: HTTP Error 500.30 - ASP.NET Core app failed to start; the ANCM "
+                       "stdout log and the Application log show System.BadImageFormatException: \"Could not load file or "
+                       f"assembly '{first.name[:-4]}'. An attempt was made to load a program with an incorrect format.\"")
+            build = iisexpress.platform_target(first) if ws is not None else app_build_fix(first)
+            yield Finding.for_load(first, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom,
+                                   cause, fixes(flip_fix(plan, first), split_fix(plan, first), build))
+            continue
         tail = ((iisexpress.publish_for(first, ws), iisexpress.out_of_process(ws, first)) if ws is not None
                 else (publish_fix(first), out_of_process_fix(first)))
         yield Finding.for_load(first, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,

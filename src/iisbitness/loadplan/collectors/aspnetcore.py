@@ -11,7 +11,9 @@ Core 2.2; aspnet/AspNetCore announcement #7095).
 - Framework-dependent (``processPath="dotnet"``, or an app host EXE without ``hostfxr.dll``): the
   ``dotnet`` install of the worker's ``%ProgramFiles%`` (``Program Files`` or
   ``Program Files (x86)``, facts B11) supplies ``host\\fxr\\<version>\\hostfxr.dll``; the versions
-  under ``shared\\<framework>\\<version>`` must satisfy ``<app>.runtimeconfig.json``.
+  under ``shared\\<framework>\\<version>`` must satisfy ``<app>.runtimeconfig.json``; that runtime loads the
+  app's own ``<app>.dll`` into the worker (role ``app assembly``), which must be AnyCPU or of the worker's
+  architecture.
 Every in-process application yields at least one load, so that two in one pool can be told (500.35).
 """
 
@@ -180,7 +182,12 @@ def _runtime_status(ctx: PlanContext, root: Path | None, needs: tuple[tuple[str,
 
 
 def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
-                         folder: Path | None, win_folder: str) -> Iterator[Found]:
+                         folder: Path | None, win_folder: str, here_win: str) -> Iterator[Found]:
+    """The worker's ``hostfxr.dll`` (with the runtime check) and the app's own assembly, which that runtime loads into
+    the worker: an x86 or x64 build (``<PlatformTarget>``) fails in the other (``System.BadImageFormatException``,
+    HTTP 500.30; a framework-dependent app run by a ``dotnet`` of the other architecture: dotnet/cli issues 3684,
+    7532). ``folder`` is the folder of the app host or the application's (``here_win`` its Windows path)."""
+    base = folder
     folder = _app_dll_folder(ctx, folder, anc) if folder is not None else None
     shown, needs, roll, unread = (read_runtimeconfig(ctx, folder, anc) if folder is not None
                                   else ("", (), ROLL_FORWARD_DEFAULT, ""))
@@ -220,6 +227,15 @@ def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app
     yield Load(process, LoadKind.ASPNETCORE, "hostfxr.dll", binary, anc.source,
                AspNetCoreHost(anc, win_folder, "hostfxr", DeploymentMode.FRAMEWORK_DEPENDENT, runtime),
                site=app.site, application=app.path)
+    stem = _app_stem(anc)
+    if folder is not None and stem and ctx.image.find_child(folder, stem + ".dll") is not None:
+        args = anc.arguments.strip().strip('"').split(" ", 1)[0] if anc.arguments.strip() else ""
+        dll_win = (ntpath.normpath(ntpath.join(here_win, ntpath.dirname(args.replace("/", "\\")))) if folder != base
+                   else here_win)
+        yield Load(process, LoadKind.ASPNETCORE, stem + ".dll",
+                   ctx.resolve(ntpath.join(dll_win, stem + ".dll"), server.os_arch, process.arch), anc.source,
+                   AspNetCoreHost(anc, win_folder, "app assembly", DeploymentMode.FRAMEWORK_DEPENDENT),
+                   site=app.site, application=app.path)
 
 
 def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
@@ -255,11 +271,11 @@ def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
                            process.arch), anc.source, AspNetCoreHost(anc, win, "in-process request handler"),
                            site=app.site, application=app.path)
         if ntpath.basename(pp).lower() in ("dotnet", "dotnet.exe"):
-            yield from _framework_dependent(ctx, server, process, app, anc, folder, win)
+            yield from _framework_dependent(ctx, server, process, app, anc, folder, win, win)
             continue
         has_fxr = any(n == "hostfxr.dll" and h is not None for n, h in local)
         if here is not None and not has_fxr:
-            yield from _framework_dependent(ctx, server, process, app, anc, here, win)
+            yield from _framework_dependent(ctx, server, process, app, anc, here, win, here_win)
             continue
         yield Load(process, LoadKind.ASPNETCORE, ntpath.basename(exe), ctx.resolve(exe, server.os_arch, process.arch),
                    anc.source, AspNetCoreHost(anc, win, "app host", DeploymentMode.SELF_CONTAINED),
