@@ -302,11 +302,16 @@ class BinFile:
             native DLLs that import it: platform invoke loads it on the first call, and a DLL nothing names
             loads only if code loads it by name.
             None when not known (an assembly's metadata could not be read, or not looked for).
+        reference: an assembly that carries ``ReferenceAssemblyAttribute`` (metadata only: a compiler's ``obj\\ref``
+            output, a NuGet ``ref\\`` folder's): the CLR refuses to load it for execution in any process, whatever its
+            header's architecture (COR_E_LOADING_REFERENCE_ASSEMBLY 0x80131058, a BadImageFormatException; facts I9,
+            "BadImageFormatException Class"). Looked for in the workers' ``bin`` only (not IIS Manager's).
     """
 
     folder: str
     copies: tuple[NativeCopy, ...] = ()
     callers: tuple[str, ...] | None = None
+    reference: bool = False
 
     def fitting_copy(self, arch: Arch) -> NativeCopy | None:
         """The first of :attr:`copies` that a process of ``arch`` can load (dependencies included), or None: the
