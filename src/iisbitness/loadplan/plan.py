@@ -554,6 +554,10 @@ class Skipped:
         binary: the binary as the process would resolve it, where known (restricted ISAPI extensions).
         configured: the binary's path as configured, where known.
         site, application: the application it belongs to, for application-level entries (``bin``).
+        undocumented_tokens: for a handler the restriction list refuses (``RESTRICTED``), the tokens of its
+            preCondition whose meaning to IIS no documentation gives (:attr:`Evaluation.undocumented
+            <iisbitness.config.precondition.Evaluation.undocumented>`): whether IIS maps requests to it at all, and
+            so whether they get the restriction list's HTTP 404.2, is then not known. Empty otherwise.
     """
 
     process: Process
@@ -566,6 +570,7 @@ class Skipped:
     configured: str = ""
     site: str | None = None
     application: str | None = None
+    undocumented_tokens: tuple[str, ...] = ()
 
 
 class CoverageStatus(str, Enum):
