@@ -32,7 +32,7 @@ DEPLOY_FIX = Fix(
 
 @rule("bin-reference-assembly", Severity.ERROR, "A reference assembly in bin: the CLR refuses to run it")
 def bin_reference_assembly(plan: LoadPlan) -> Iterator[Finding]:
-    """The application fails at start with BadImageFormatException 0x80131058, at any pool architecture."""
+    """The application fails at start with BadImageFormatException 0x80131058, whatever its process's architecture."""
     seen: set[tuple[str, ...]] = set()
     for load in plan.loads:
         if load.kind is not LoadKind.BIN_ASSEMBLY or not isinstance(load.entry, BinFile) or not load.entry.reference:
@@ -46,7 +46,7 @@ def bin_reference_assembly(plan: LoadPlan) -> Iterator[Finding]:
             load, bin_reference_assembly.id, bin_reference_assembly.severity,
             f"{load.site}{load.application} fails at start with System.BadImageFormatException: \"Could not load file "
             f"or assembly '{stem}' or one of its dependencies. Cannot load a reference assembly for execution.\" "
-            "(HRESULT 0x80131058), whatever the pool's architecture.",
+            "(HRESULT 0x80131058), whatever the architecture of the process that runs it.",
             f"bin\\{load.name} is a reference assembly (ReferenceAssemblyAttribute): metadata only, which the CLR "
             "refuses to load for execution in any process, whatever its header's architecture. ASP.NET loads every "
             "bin assembly at start, and a failure other than 0x80131018 stops the application. Not a bitness "
