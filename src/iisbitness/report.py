@@ -332,14 +332,55 @@ class Report:
         counted = self.findings if self.server_findings_accepted else self.findings + self.server_findings
         return max((f.severity for f in counted), default=None)
 
+    def server_failing(self) -> tuple[Finding, ...]:
+        """The :attr:`server_findings` that stop the pool (or every application of it): its errors the scan checked.
+        Not a could-not-check warning (``binary_not_checked``: not in the image, architecture unknown), which
+        coverage says (the application partly checked), nor another warning."""
+        return tuple(f for f in self.server_findings if f.severity is Severity.ERROR and not f.binary_not_checked)
+
+    def server_findings_groups(self) -> tuple[tuple[str, tuple[Finding, ...]], ...]:
+        """check-app --server: :attr:`server_findings` in up to two groups, each with the words that open it: those
+        that stop the pool (:meth:`server_failing`: ``The pool this application runs in (Pool) already fails: 1
+        error of the server not caused by the build ...``), then the others (``... has 3 could-not-check warnings of the
+        server not caused by the build: binaries its worker loads that are not in the image ...; they fail the gate at
+        --fail-on warning only ...``).
+        Empty when there are none. Each group says how it counts in the exit code (:meth:`worst`: at its severity,
+        as the build's own findings, unless :attr:`server_findings_accepted`)."""
+        if not self.server_findings:
+            return ()
+        failing = self.server_failing()
+        rest = tuple(f for f in self.server_findings if not (f.severity is Severity.ERROR and not f.binary_not_checked))
+        accepted = "accepted by --ignore-server-findings: the exit code leaves them out"
+        groups: list[tuple[str, tuple[Finding, ...]]] = []
+        if failing:
+            pools = ", ".join(dict.fromkeys(f.pool or f.process or "?" for f in failing))
+            n = len(failing)
+            gate = accepted if self.server_findings_accepted else (
+                "they fail the gate at --fail-on error (the default), unless --ignore-server-findings")
+            words = (f"The pool this application runs in ({pools}) already fails: {n} error{'s' if n != 1 else ''} of "
+                     f"the server not caused by the build (see iisbitness scan of the server); {gate}:")
+            groups.append((words, failing))
+        if rest:
+            pools = ", ".join(dict.fromkeys(f.pool or f.process or "?" for f in rest))
+            n = len(rest)
+            unchecked = sum(f.binary_not_checked for f in rest)
+            if unchecked == n:
+                what = f"{n} could-not-check {max(f.severity for f in rest).label}{'s' if n != 1 else ''}"
+            else:
+                what = f"{n} finding{'s' if n != 1 else ''}" + (f" ({unchecked} could-not-check)" if unchecked else "")
+            why = (": binaries its worker loads that are not in the image (architecture unknown), so whether they stop "
+                   "it is not known (see Coverage: partly checked)" if unchecked else "")
+            worst = max(f.severity for f in rest)
+            gate = accepted if self.server_findings_accepted else (
+                f"they fail the gate at --fail-on {worst.label}"
+                + (" (the default)" if worst is Severity.ERROR else " only") + ", unless --ignore-server-findings")
+            words = (f"The pool this application runs in ({pools}) {'also has' if failing else 'has'} {what} of the "
+                     f"server not caused by the build{why}; {gate}:")
+            groups.append((words, rest))
+        return tuple(groups)
+
     def server_findings_words(self) -> str:
-        """``The pool this application runs in already fails: 1 finding of the server not caused by the build ...``
-        for :attr:`server_findings` (check-app --server); "" when there are none."""
-        n = len(self.server_findings)
-        if not n:
-            return ""
-        pools = ", ".join(dict.fromkeys(f.pool or f.process or "?" for f in self.server_findings))
-        gate = ("accepted by --ignore-server-findings: the exit code leaves them out" if self.server_findings_accepted
-                else "they fail the gate at --fail-on as the build's own do, unless --ignore-server-findings")
-        return (f"The pool this application runs in ({pools}) already fails: {n} finding{'s' if n != 1 else ''} of "
-                f"the server not caused by the build (see iisbitness scan of the server); {gate}:")
+        """The words that open the first of :meth:`server_findings_groups` ("" when there are none): whether the
+        pool already fails, or only has findings of the server the scan could not check."""
+        groups = self.server_findings_groups()
+        return groups[0][0] if groups else ""

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from iisbitness.api import scan
-from tests.conftest import apphost, fixture, make_image, site
+from iisbitness.api import ScanOptions, scan
+from tests.conftest import apphost, corpus_dir, fixture, make_image, site
 
 POOL64 = '<add name="P64" managedRuntimeVersion="v4.0" />'
 X86_HANDLER = ('<handlers><add name="Legacy" path="*.leg" verb="*" modules="IsapiModule" '
@@ -141,3 +141,21 @@ def test_inspect_lists_every_dll_and_exe_of_a_walk(tmp_path: Path) -> None:
     assert set(got) == {"zero.dll", "empty.exe", "good.dll"}
     assert got["zero.dll"].image is not None and not got["zero.dll"].image.is_pe
     assert got["empty.exe"].image is not None and not got["empty.exe"].image.is_pe
+
+
+def test_undocumented_precondition_tokens_are_said_and_404_2_not_asserted(tmp_path: Path) -> None:
+    """audit8 G7: the corpus handler (danieleteti delphimvcframework ISAPI web.config, as it is) has preCondition
+    "bitness32,winx86_64,winx86_64,winx86_64": winx86_64 is no token IIS documents (iisbitness takes it as the OS
+    architecture by inference). In a 32-bit pool refused by the restriction list, the note said "get HTTP 404.2"
+    outright and the tokens nowhere; whether IIS maps requests to such a handler is not documented."""
+    text = (corpus_dir("iis-config") / "danieleteti__delphimvcframework__samples__ISAPI__bin__web.config").read_text()
+    handlers = text[text.index("<handlers>"):text.index("</handlers>") + len("</handlers>")]
+    pool32 = '<add name="P32" managedRuntimeVersion="v4.0" enable32BitAppOnWin64="true" />'
+    image = make_image(tmp_path, apphost(pool32, site("S", 1, "P32", r"C:\s"), _restriction(""), handlers),
+                       {"DEV/dmvcframework/samples/ISAPI/bin/isapiapp.dll": "isapi_ext_x86.dll", "s/index.htm": "hi"})
+    r = scan(image, ScanOptions(load_map=True))
+    [f] = [f for f in r.findings if f.rule == "isapi-not-allowed"]
+    assert f.symptom.startswith("If IIS maps requests to 'miaisapi' at all, they get HTTP 404.2"), f.symptom
+    assert "winx86_64, which IIS does not document" in f.symptom
+    [entry] = [e for e in r.loads or () if e.name == "miaisapi"]
+    assert "holds token winx86_64 that IIS does not document" in entry.reason, entry.reason

@@ -465,7 +465,7 @@ def test_on_a_server_whose_pool_already_fails_the_gate_says_so_and_fails(tmp_pat
     report = json.loads(out)
     assert report["findings"] == [] and report["summary"]["error"] == 0  # NOTE: the build's own: none
     sf = report["server_findings"]
-    assert sf["accepted"] is False and sf["summary"] == {"error": 1, "warning": 0, "note": 0}
+    assert sf["accepted"] is False and sf["fails"] is True and sf["summary"] == {"error": 1, "warning": 0, "note": 0}
     assert [(f["rule"], f["pool"], f["process_arch"]) for f in sf["findings"]] == [
         ("global-module-arch", "DefaultAppPool", "x64")]
     assert sf["findings"][0]["binary"].endswith("vendorauth.dll")
@@ -473,7 +473,7 @@ def test_on_a_server_whose_pool_already_fails_the_gate_says_so_and_fails(tmp_pat
     assert code == 1
     [row] = [line for line in out.splitlines() if line.startswith("DefaultAppPool ")]
     assert row.split()[6:8] == ["1", "0"], row  # NOTE: ERR 1, WARN 0: never 0 for a pool that cannot start
-    assert "The pool this application runs in (DefaultAppPool) already fails: 1 finding of the server" in " ".join(
+    assert "The pool this application runs in (DefaultAppPool) already fails: 1 error of the server" in " ".join(
         out.split())
     assert "  error global-module-arch  DefaultAppPool  C:\\Program Files (x86)\\Fabrikam" in out
     code, out = _run(str(pub), *server, "--format", "sarif")
@@ -487,6 +487,38 @@ def test_on_a_server_whose_pool_already_fails_the_gate_says_so_and_fails(tmp_pat
     assert "No bitness problem found in the build; the pool it goes to already fails" in out
     code, out = _run(str(pub), *server, "--ignore-server-findings", "--format", "json")
     assert code == 0 and json.loads(out)["server_findings"]["accepted"] is True, out
+
+
+def test_could_not_check_warnings_of_the_server_are_not_said_to_fail_the_pool(tmp_path: Path) -> None:
+    """audit8 G2: an image without Windows/SysWOW64/inetsrv: LegacyPool32 (x86) loads Windows' own modules from
+    there, not in the image (binary-missing could-not-check warnings). check-app --server said "The pool ... already
+    fails" over them; they are the server's could-not-check warnings (Coverage: partly checked), which fail the gate
+    at --fail-on warning only, as the build's own warnings."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    shutil.rmtree(image / "Windows/SysWOW64/inetsrv")
+    pub = _anycpu_publish(tmp_path)
+    server = ["--server", str(image), "--site", "Legacy/"]
+    code, out = _run(str(pub), *server, "--no-color")
+    said = " ".join(out.split())
+    assert code == 0, out
+    assert "already fails" not in said
+    assert ("The pool this application runs in (LegacyPool32) has 5 could-not-check warnings of the server not caused "
+            "by the build: binaries its worker loads that are not in the image (architecture unknown)") in said, said
+    assert "they fail the gate at --fail-on warning only" in said
+    code, out = _run(str(pub), *server, "--format", "json")
+    sf = json.loads(out)["server_findings"]
+    assert code == 0 and sf["fails"] is False and sf["summary"]["warning"] == 5
+    assert {(f["rule"], f["not_checked"]) for f in sf["findings"]} == {("binary-missing", True)}
+    assert json.loads(out)["coverage"]["partly_checked"] == 1
+    assert _run(str(pub), *server, "--fail-on", "warning")[0] == 1
+    code, out = _run(str(pub), *server, "--format", "html")
+    assert code == 0 and "already fails" not in out and "<h3>The server's own findings in the pool</h3>" in out
+    code, out = _run(str(pub), *server, "--format", "sarif")
+    _validate(sarif := json.loads(out))
+    notes = [n for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+             if n["descriptor"]["id"] == "check-app/server-finding"]
+    assert notes and all("could-not-check finding of the server" in n["message"]["text"] for n in notes)
 
 
 def test_on_a_server_whose_pool_loads_the_module_nothing_of_the_server_is_added(tmp_path: Path) -> None:

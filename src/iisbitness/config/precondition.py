@@ -35,11 +35,21 @@ class Evaluation:
         verdict: LOADS, SKIPPED or UNKNOWN.
         false_token: the first token that made it SKIPPED, else None.
         unknown_tokens: tokens iisbitness does not know (they make a LOADS into UNKNOWN).
+        inferred_tokens: tokens IIS's documentation does not list that iisbitness gives a value by inference only
+            (``winx86_64``, ``winarm64``, ``winx86``: taken as the OS architecture), in order.
     """
 
     verdict: Verdict
     false_token: str | None = None
     unknown_tokens: tuple[str, ...] = ()
+    inferred_tokens: tuple[str, ...] = ()
+
+    @property
+    def undocumented(self) -> tuple[str, ...]:
+        """The tokens whose meaning to IIS no documentation gives (:attr:`unknown_tokens` and
+        :attr:`inferred_tokens`), each once, in order: whether IIS applies the entry at all is then not documented
+        (W3SVC-WP event 2296, an invalid precondition, is documented for modules only)."""
+        return tuple(dict.fromkeys(self.unknown_tokens + self.inferred_tokens))
 
     @property
     def may_load(self) -> bool:
@@ -71,13 +81,19 @@ def evaluate(precondition: str, pool: AppPool, process_arch: Arch, os_arch: Arch
         An :class:`Evaluation`. Never raises.
     """
     unknown: list[str] = []
+    inferred: list[str] = []
     for token in tokens(precondition):
         value = _token_value(token, pool, process_arch, os_arch)
         if value is None:
             unknown.append(token)
-        elif not value:
-            return Evaluation(Verdict.SKIPPED, false_token=token, unknown_tokens=tuple(unknown))
-    return Evaluation(Verdict.UNKNOWN if unknown else Verdict.LOADS, unknown_tokens=tuple(unknown))
+            continue
+        if token.lower() in _OS_TOKENS:
+            inferred.append(token)
+        if not value:
+            return Evaluation(Verdict.SKIPPED, false_token=token, unknown_tokens=tuple(unknown),
+                              inferred_tokens=tuple(inferred))
+    return Evaluation(Verdict.UNKNOWN if unknown else Verdict.LOADS, unknown_tokens=tuple(unknown),
+                      inferred_tokens=tuple(inferred))
 
 
 def _token_value(token: str, pool: AppPool, process_arch: Arch, os_arch: Arch) -> bool | None:

@@ -596,9 +596,9 @@ class Page:
 
     def server_fails(self, w: WorkerNode) -> bool:
         """check-app --server: ``w``'s pool already fails by the server's own findings
-        (:attr:`Report.server_findings`): its card says so, never a plain "no findings"."""
+        (:meth:`Report.server_failing`: not a could-not-check warning): its card says so, never a plain "no findings"."""
         name = w.pool.name.lower() if w.pool is not None else None
-        return any((f.pool or "").lower() == name for f in self.view.report.server_findings)
+        return any((f.pool or "").lower() == name for f in self.view.report.server_failing())
 
     def map(self) -> tuple[WorkerNode | WorkerGroup, ...]:
         """The server map's cards (:func:`map_entries`)."""

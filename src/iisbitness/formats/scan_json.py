@@ -157,15 +157,17 @@ def _report_dict(report: Report) -> dict[str, Any]:
 
 
 def _server_findings(report: Report) -> dict[str, object]:
-    """:attr:`Report.server_findings` as JSON: whether ``--ignore-server-findings`` accepted them, counts as
-    ``summary``, and one entry each (rule, severity, pool, process, binary, configuration entry, symptom)."""
+    """:attr:`Report.server_findings` as JSON: whether ``--ignore-server-findings`` accepted them, whether the pool
+    already fails by them (``fails``: :meth:`Report.server_failing`), counts as ``summary``, and one entry each (rule,
+    severity, pool, process, binary, configuration entry, symptom, ``not_checked``: a could-not-check finding)."""
     counts = Counter(f.severity.label for f in report.server_findings)
-    return {"accepted": report.server_findings_accepted,
+    return {"accepted": report.server_findings_accepted, "fails": bool(report.server_failing()),
             "summary": {s: counts.get(s, 0) for s in ("error", "warning", "note")},
             "findings": [{"rule": f.rule, "severity": f.severity.label, "pool": f.pool, "process": f.process,
                           "process_arch": f.process_arch.value if f.process_arch else None, "binary": f.binary,
                           "config": {"file": f.config.file, "line": f.config.line} if f.config else None,
-                          "symptom": f.symptom} for f in report.server_findings]}
+                          "symptom": f.symptom, "not_checked": f.binary_not_checked}
+                         for f in report.server_findings]}
 
 
 def render(report: Report) -> str:

@@ -297,8 +297,12 @@ def _server_finding_notification(f: Finding, accepted: bool) -> dict[str, Any]:
     """A server's own finding in the application's worker as a notification at the finding's level; no location
     (the server's applicationHost.config is not a file of the repository): ``properties`` name it (``config``:
     ``file:line``) and whether ``--ignore-server-findings`` accepted it."""
-    text = (f"The pool this application runs in already fails, whatever the build: {f.rule} in "
-            f"{f.pool or f.process}: {f.symptom}")
+    fails = f.severity is Severity.ERROR and not f.binary_not_checked  # NOTE: Report.server_failing's test
+    opening = ("The pool this application runs in already fails, whatever the build" if fails else
+               "The pool this application runs in has a could-not-check finding of the server, not the build's"
+               if f.binary_not_checked else "The pool this application runs in has a finding of the server, not the "
+               "build's")
+    text = f"{opening}: {f.rule} in {f.pool or f.process}: {f.symptom}"
     return {"level": level(f.severity), "descriptor": {"id": SERVER_FINDING}, "message": {"text": text},
             "properties": {"rule": f.rule, "pool": f.pool, "binary": f.binary, "accepted": accepted,
                            "config": str(f.config) if f.config else None}}

@@ -441,10 +441,10 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
 def _server_findings(out: _Out, report: Report) -> None:
     """check-app --server: the server's own findings in the worker that serves the application, one line each
     (severity, rule id, pool, binary), after the closing line, which counts the build's only."""
-    if words := report.server_findings_words():
+    for words, found in report.server_findings_groups():
         for w in wrap(words, max(out.o.width, 30)):
             out.line((w, "bold"))
-        for f in report.server_findings:
+        for f in found:
             where = f.pool or f"{f.process} {f.process_arch.value if f.process_arch else ''}".strip()
             out.line("  ", (f.severity.label, _STYLE[f.severity]), f" {f.rule}  {where}",
                      f"  {f.binary}" if f.binary else "", f"  --> {f.config}" if f.config else "")

@@ -303,11 +303,16 @@ class BinFile:
             native DLLs that import it: platform invoke loads it on the first call, and a DLL nothing names
             loads only if code loads it by name.
             None when not known (an assembly's metadata could not be read, or not looked for).
+        reference: an assembly that carries ``ReferenceAssemblyAttribute`` (metadata only: a compiler's ``obj\\ref``
+            output, a NuGet ``ref\\`` folder's): the CLR refuses to load it for execution in any process, whatever its
+            header's architecture (COR_E_LOADING_REFERENCE_ASSEMBLY 0x80131058, a BadImageFormatException; facts I9,
+            "BadImageFormatException Class"). Looked for in the workers' ``bin`` only (not IIS Manager's).
     """
 
     folder: str
     copies: tuple[NativeCopy, ...] = ()
     callers: tuple[str, ...] | None = None
+    reference: bool = False
 
     def fitting_copy(self, arch: Arch) -> NativeCopy | None:
         """The first of :attr:`copies` that a process of ``arch`` can load (dependencies included), or None: the
@@ -555,6 +560,10 @@ class Skipped:
         binary: the binary as the process would resolve it, where known (restricted ISAPI extensions).
         configured: the binary's path as configured, where known.
         site, application: the application it belongs to, for application-level entries (``bin``).
+        undocumented_tokens: for a handler the restriction list refuses (``RESTRICTED``), the tokens of its
+            preCondition whose meaning to IIS no documentation gives (:attr:`Evaluation.undocumented
+            <iisbitness.config.precondition.Evaluation.undocumented>`): whether IIS maps requests to it at all, and
+            so whether they get the restriction list's HTTP 404.2, is then not known. Empty otherwise.
     """
 
     process: Process
@@ -567,6 +576,7 @@ class Skipped:
     configured: str = ""
     site: str | None = None
     application: str | None = None
+    undocumented_tokens: tuple[str, ...] = ()
 
 
 class CoverageStatus(str, Enum):

@@ -7,6 +7,7 @@ from iisbitness.findings import Rule
 from iisbitness.rules.aspnetcore_inprocess_arch import aspnetcore_inprocess_arch
 from iisbitness.rules.aspnetcore_multiple_inprocess import aspnetcore_multiple_inprocess
 from iisbitness.rules.aspnetcore_runtime_missing import aspnetcore_runtime_missing
+from iisbitness.rules.bin_reference_assembly import bin_reference_assembly
 from iisbitness.rules.binary_invalid import binary_invalid
 from iisbitness.rules.binary_missing import binary_missing
 from iisbitness.rules.com_inproc_arch import com_inproc_arch
@@ -31,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     isapi_filter_arch,
     isapi_extension_arch,
     managed_assembly_arch,
+    bin_reference_assembly,
     gac_assembly_arch,
     iis_manager_32bit_assembly,
     pool_arch_conflict,

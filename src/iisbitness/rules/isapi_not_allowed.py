@@ -33,6 +33,23 @@ def _bitness_note(s: Skipped) -> str:
             "the one to allow.")
 
 
+_404_2 = ("HTTP 404.2 (\"The page you are requesting cannot be served because of the ISAPI and CGI Restriction list "
+          "settings on the Web server\")")
+
+
+def _symptom(s: Skipped) -> str:
+    """404.2 for the requests mapped to the handler; with preCondition tokens IIS does not document
+    (:attr:`Skipped.undocumented_tokens`), only if IIS maps requests to it at all: preConditions are evaluated when
+    requests are mapped (facts C7), before the restriction list, and what IIS does with a handler's token it does
+    not know is not documented (W3SVC-WP event 2296 is documented for modules only)."""
+    odd = s.undocumented_tokens
+    if not odd:
+        return f"Requests mapped to '{s.name}' get {_404_2}; the DLL is never loaded."
+    return (f"If IIS maps requests to '{s.name}' at all, they get {_404_2}, and the DLL is never loaded; its "
+            f"preCondition holds token{'s' if len(odd) != 1 else ''} {', '.join(odd)}, which IIS does not document, "
+            "and what IIS does with a handler whose preCondition it does not know is not documented either.")
+
+
 @rule("isapi-not-allowed", Severity.NOTE, "A mapped ISAPI extension is refused by the restriction list (HTTP 404.2)")
 def isapi_not_allowed(plan: LoadPlan) -> Iterator[Finding]:
     """One note per (process, DLL) the restriction list refuses."""
@@ -54,8 +71,6 @@ def isapi_not_allowed(plan: LoadPlan) -> Iterator[Finding]:
             process=s.process.name, process_arch=s.process.arch,
             binary=b.configured if b is not None else None, resolved=b.resolved if b is not None else None,
             binary_arch=tuple(sort_arches(arches)) if arches is not None else (), config=s.source,
-            symptom=(f"Requests mapped to '{s.name}' get HTTP 404.2 (\"The page you are requesting cannot be served "
-                     "because of the ISAPI and CGI Restriction list settings on the Web server\"); the DLL is never "
-                     "loaded."),
+            symptom=_symptom(s),
             cause=f"{s.process.describe()}: '{path}': {s.reason}." + _bitness_note(s), process_site=s.process.site,
         )

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iisbitness.findings import Finding, Fix, Severity, rule
-from iisbitness.loadplan.plan import LoadKind, LoadPlan
+from iisbitness.loadplan.plan import BinFile, LoadKind, LoadPlan
 from iisbitness.rules._assembly import culprit, dependency_cause, dependency_fix, rebuild_fix
 from iisbitness.rules._common import (
     fixes,
@@ -49,6 +49,8 @@ def managed_assembly_arch(plan: LoadPlan) -> Iterator[Finding]:
             continue  # NOTE: inetmgr.exe's bin loads are iis-manager-32bit-assembly's; IIS 5 mode's aspnet_wp.exe ours
         if load.binary.image is None or not load.binary.image.is_managed:
             continue
+        if isinstance(load.entry, BinFile) and load.entry.reference:
+            continue  # NOTE: bin-reference-assembly's: it loads at no architecture, so no flip nor rebuild for one helps
         remedy = rebuild_fix(load)
         failing = load.name
         cause = mismatch_cause(load, "the bin assembly", plan.server.os_arch)

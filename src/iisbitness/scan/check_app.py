@@ -316,8 +316,11 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                     unverified_because=fix.unverified_because))
         else:
             kept.append(fix)
-    if f.rule.startswith("aspnetcore-"):
-        # NOTE: the rule's own command and note: -r alone no longer implies --self-contained (.NET 8 SDK)
+    if any(c.startswith("dotnet publish") for k in f.fixes for c in k.commands):
+        # NOTE: only where the rule itself offers publishing for the worker (aspnetcore-inprocess-arch), as the
+        # build's setting: not for aspnetcore-multiple-inprocess (a pool of its own, or out of process, is the fix) nor
+        # aspnetcore-runtime-missing (the runtime to install). The rule's own command and note: -r alone no longer
+        # implies --self-contained (.NET 8 SDK)
         cmds, ps, note = publish_parts(arch)
         build.append(Fix(summary=f"Publish for the pool: <RuntimeIdentifier>{RID[arch]}</RuntimeIdentifier> (or "
                                  f"<PlatformTarget>{PLATFORM[arch]}</PlatformTarget>) in the project, or "

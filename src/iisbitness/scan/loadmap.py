@@ -31,6 +31,10 @@ APPLICATION = "application"
 
 _NONE: frozenset[Arch] = frozenset()
 
+REFERENCE_REASON = ("reference assembly (ReferenceAssemblyAttribute): metadata only, the CLR refuses to load it for "
+                    "execution in any process, whatever its header says (BadImageFormatException 0x80131058)")
+"""Why a reference assembly in ``bin`` (:attr:`BinFile.reference`) loads nowhere (bin-reference-assembly)."""
+
 _SHOWN: dict[frozenset[Arch], tuple[str, tuple[Arch, ...]]] = {}
 """Per set of architectures (eight at most): :func:`format_arches` and :func:`sort_arches` of it (NOTE: asked per
 load, 20,000 of them for a server of 10,000 assemblies: issue 25)."""
@@ -109,6 +113,8 @@ def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Ver
         # image depends on the OS, which the scan only assumed; the file itself is a sign of Windows on Arm
         return Verdict.UNKNOWN, (f"{b.image.describe()}: loads only on Windows on Arm, and the OS architecture was "
                                  "assumed: give --os-arch")
+    if isinstance(load.entry, BinFile) and load.entry.reference:
+        return Verdict.CANNOT_LOAD, REFERENCE_REASON
     fits = load.fits
     inferred = f" (inferred: {b.inferred.reason})" if b.inferred and b.evidence is Evidence.INFERRED else ""
     if fits is True:

@@ -11,6 +11,7 @@ Sources: facts D1, D5, F1, F2; KB 3194551; NuGet "Supporting multiple .NET versi
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -31,7 +32,11 @@ from iisbitness.loadplan.plan import (
 )
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
+from iisbitness.pe.clr import has_clr_header, read_cor20
 from iisbitness.pe.deps import pinvoke_targets
+from iisbitness.pe.headers import parse_headers
+from iisbitness.pe.metadata import MAX_METADATA_FILE
+from iisbitness.pe.source import Source, open_binary
 
 LAYOUTS: tuple[tuple[str, ...], ...] = (
     ("x86",), ("x64",), ("arm64",),
@@ -81,7 +86,7 @@ def collect_iis_manager(ctx: PlanContext, server: Server) -> Iterator[Found]:
     """
     process = Process("inetmgr.exe", server.os_arch)
     apps = tuple(a for s in server.sites for a in s.applications)
-    return _bin_loads(ctx, server, process, apps, with_copies=False, natives=False)
+    return _bin_loads(ctx, server, process, apps, with_copies=False, natives=False, references=False)
 
 
 def bin_fails(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
@@ -193,9 +198,10 @@ def _bin_folders(ctx: PlanContext, server: Server, process: Process, apps: tuple
 
 
 def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[Application, ...],
-               with_copies: bool, natives: bool = True) -> Iterator[Found]:
+               with_copies: bool, natives: bool = True, references: bool = True) -> Iterator[Found]:
     """The loads of each ``bin`` file of ``apps`` by ``process`` (``natives``: native DLLs' too; ``with_copies``: with
-    their per-architecture copies and callers), and a :class:`Problem` for each folder not listed whole."""
+    their per-architecture copies and callers; ``references``: a reference assembly marked, :attr:`BinFile.reference`),
+    and a :class:`Problem` for each folder not listed whole."""
     for app, win, host, (files, note, unread), first in _bin_folders(ctx, server, process, apps):
         if note and first:
             yield Problem(ctx.image.display(host), None, note, unread=True)
@@ -215,7 +221,88 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
             if kind is _BIN_NATIVE and with_copies:
                 low = name.lower()
                 entry = BinFile(shown, layouts.get(low, ()), callers.get(low, ()) if callers is not None else None)
+            elif references and kind is _BIN_ASSEMBLY and _is_reference(ctx, ref):
+                entry = BinFile(shown, reference=True)
             yield Load(process, kind, name, ref, source, entry, site, path)
+
+
+def _is_reference(ctx: PlanContext, ref: BinaryRef) -> bool:
+    """Whether the ``bin`` assembly ``ref`` is a reference assembly (``ReferenceAssemblyAttribute``, what
+    :meth:`BinaryFacts.assembly <iisbitness.pe.facts.BinaryFacts.assembly>` reports, read once per file and scan):
+    False for a file that is not a .NET image or whose metadata could not be read (binary-invalid's, or a load whose
+    references are unknown). Asked once per file and scan (:attr:`PlanContext.references`)."""
+    image = ref.image
+    if image is None or not image.is_managed:
+        return False
+    path = image.path
+    known = ctx.references.get(path)
+    if known is None:
+        known = ctx.references[path] = _names_marker(path) and _marked(ctx, path)
+    return known
+
+
+def _marked(ctx: PlanContext, path: str) -> bool:
+    try:
+        return ctx.facts.assembly(path).is_reference_assembly
+    except ImageReadError:
+        return False
+
+
+_MARKER = b"ReferenceAssemblyAttribute\0"
+"""The attribute's type name as #Strings holds it (ECMA-335 II.24.2.3: UTF-8, NUL-terminated)."""
+
+
+_ROOT_BYTES = 1024
+"""Enough of the metadata root for its stream headers (II.24.2.1: a version string of at most 255 bytes, five or six
+stream headers of at most 40 bytes)."""
+
+
+def _strings_heap(root: bytes) -> tuple[int, int] | None:
+    """``(offset, size)`` of the ``#Strings`` heap in the metadata whose root (its first bytes) is ``root`` (ECMA-335
+    II.24.2.1 metadata root, II.24.2.2 stream header), or None when the root is not one or names no such heap."""
+    if len(root) < 20 or root[:4] != b"BSJB":
+        return None
+    at = 16 + int.from_bytes(root[12:16], "little")
+    if at + 4 > len(root):
+        return None
+    count = int.from_bytes(root[at + 2 : at + 4], "little")
+    at += 4
+    for _ in range(count):
+        end = root.find(b"\0", at + 8, at + 8 + 32)
+        if end < 0:
+            return None
+        if root[at + 8 : end] == b"#Strings":
+            return int.from_bytes(root[at : at + 4], "little"), int.from_bytes(root[at + 4 : at + 8], "little")
+        at = (end + 4) & ~3
+    return None
+
+
+def _names_marker(path: str) -> bool:
+    """Whether the ``#Strings`` heap of the .NET image at ``path`` holds the name ``ReferenceAssemblyAttribute`` at
+    all: the headers, the metadata root and the heap read, one search, so that the whole metadata (its attributes
+    walked, :func:`iisbitness.pe.metadata.read_assembly_info`) is read only for the few files naming it (about 200 us
+    a file else: it doubled the bin assemblies' share of a scan). True when the heap cannot be found (then the full
+    read decides); False for a file that cannot be opened (the image read said so already)."""
+    try:
+        _, fd = open_binary(path)
+    except ImageReadError:
+        return False
+    try:
+        src = Source.from_fd(fd)
+        headers = parse_headers(src)
+        if not has_clr_header(headers):
+            return False
+        md_rva, md_size = read_cor20(src, headers).metadata
+        start = headers.rva_to_offset(md_rva, "metadata")
+        strings = _strings_heap(src.read_upto(start, min(md_size, _ROOT_BYTES)))
+        if strings is None:
+            return True
+        offset, size = strings
+        return _MARKER in src.read_span(start + offset, min(size, md_size - offset, MAX_METADATA_FILE))
+    except (ValueError, OSError):
+        return True
+    finally:
+        os.close(fd)
 
 
 def _with_copies(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, files: tuple[str, ...],

@@ -46,8 +46,13 @@ def collect_isapi_extensions(ctx: PlanContext, server: Server, process: Process,
                 binary = ctx.resolve(h.script_processor, server.os_arch, process.arch)
                 refused = _refused(ctx, server, process, h.script_processor)
                 if refused is not None:
+                    odd = ev.undocumented
+                    if odd:
+                        refused += (f"; its preCondition {h.precondition!r} holds token{'s' if len(odd) != 1 else ''} "
+                                    f"{', '.join(odd)} that IIS does not document: whether IIS maps requests to it at "
+                                    "all is not known")
                     yield Skipped(process, h.name, h.source, refused, SkipReason.RESTRICTED, LoadKind.ISAPI_EXTENSION,
-                                  binary, site=app.site, application=app.path)
+                                  binary, site=app.site, application=app.path, undocumented_tokens=odd)
                     continue
                 yield Load(process, LoadKind.ISAPI_EXTENSION, h.name, binary, h.source, h,
                            site=app.site, application=app.path, precondition=ev)
