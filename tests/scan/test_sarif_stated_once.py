@@ -17,7 +17,7 @@ from iisbitness.cli import main
 from iisbitness.formats import scan_sarif
 from iisbitness.scan.baseline import apply_baseline
 from tests.conftest import DEMO, apphost, make_image, site
-from tests.scan.test_sarif import _validate
+from tests.scan.test_sarif import _validate, multitool_errors
 
 POOLS = 12
 
@@ -125,3 +125,17 @@ def test_fixes_of_results_a_baseline_accepted_are_stated_once(tmp_path: Path, mo
         assert group == {"number": None, "summary": stated["summary"], "statedIn": fix["properties"]["statedIn"]}
         assert f"rem a fix is stated once for the run: its commands are in {group['statedIn']}" \
             in res["properties"]["commands"]
+
+
+def test_the_multitool_validates_a_log_that_states_fixes_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Microsoft's SARIF Multitool (when installed: skipped as ``test_sarif_multitool_validate`` is) on a log that
+    states fixes once, for results and for results a baseline accepted: no error; the advice SARIF2005 only (no
+    ``informationUri`` without ``--rule-docs-url``)."""
+    report = scan(_image(tmp_path), ScanOptions(text_fixes=True))
+    monkeypatch.setattr(scan_sarif, "STATED_ONCE", 200, raising=False)
+    accepted = apply_baseline(report, frozenset(f.key for f in report.findings[: POOLS // 2]))
+    text = scan_sarif.render_many([report, accepted])
+    doc = json.loads(text)
+    assert all(run["properties"]["fixesStatedOnce"] for run in doc["runs"])
+    assert any(r.get("suppressions") and "statedIn" in json.dumps(r) for r in doc["runs"][1]["results"])
+    multitool_errors(tmp_path, text, {"SARIF2005"}, "stated-once")
