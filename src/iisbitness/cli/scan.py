@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -168,18 +170,47 @@ def write_out(out: str, output: Path | None, color: bool | None = None) -> None:
 def streamed_out(output: Path | None, color: bool | None = None) -> Iterator[Callable[[str], object]]:
     """A ``write`` taking the output in pieces, to stdout or the file ``output`` (UTF-8), each piece as
     :func:`write_out` writes a whole text (a piece never ends inside a JSON string, so no surrogate escape is cut);
-    exit 2 naming the file when it cannot be written (what was written before stays)."""
+    exit 2 naming the file when it cannot be written.
+
+    The file is whole or untouched, as :func:`write_out`'s single write leaves it: the pieces go to a temporary file
+    beside it (``.NAME.iisbitness-PID-RANDOM.tmp``, in the folder of the file a symbolic link names), which replaces it
+    (``os.replace``: atomic on one file system) only once the last piece is written; an error while rendering or
+    writing removes the temporary file and leaves ``output`` as it was (never a truncated log a pipeline would
+    upload). The file keeps an existing file's permission bits (a new one gets what ``open`` gives it); its owner
+    and hard links are not kept (a new file replaces it). ``output`` that exists and is not a regular file
+    (``/dev/stdout``, a named pipe) is written in place, piece by piece."""
     def text(piece: str) -> str:
         return piece.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
     if output is None:
         yield lambda piece: click.echo(text(piece), nl=False, color=color)
         return
+    if output.exists() and not output.is_file():
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                yield lambda piece: f.write(text(piece))
+        except OSError as e:
+            _fatal(f"{output}: cannot write: {e.strerror or e}")
+        return
+    target = Path(os.path.realpath(output))
+    tmp = target.with_name(f".{target.name}.iisbitness-{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        with open(output, "w", encoding="utf-8") as f:
-            yield lambda piece: f.write(text(piece))
+        # NOTE: mode 0o666 less the umask, as open() creates a file (mkstemp would give 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as e:
         _fatal(f"{output}: cannot write: {e.strerror or e}")
+    try:
+        if target.is_file():
+            shutil.copymode(target, tmp)
+        with open(fd, "w", encoding="utf-8") as f:
+            yield lambda piece: f.write(text(piece))
+        os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        _fatal(f"{output}: cannot write: {e.strerror or e}")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 _VS_FILES = {".sln": "solution", ".slnx": "solution", ".csproj": "project", ".vbproj": "project",

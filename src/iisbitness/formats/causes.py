@@ -30,7 +30,9 @@ def _each_pool(text: str, pool: str) -> str:
     return text.replace(f"pool '{pool}'", "each pool").replace(f"'{pool}'", "each pool")
 
 
-def _fix_key(fix: Fix) -> tuple[object, ...]:
+def fix_key(fix: Fix) -> tuple[object, ...]:
+    """What makes two fixes (of different findings) the same fix, as the report numbers them: summary, commands,
+    note and verification; not the side effects (as many as the pools: hashing them per finding is quadratic)."""
     return (fix.summary, fix.commands, fix.powershell, fix.note, fix.verified)
 
 
@@ -101,7 +103,7 @@ class ReportView:
 
     def number(self, fix: Fix) -> int | None:
         """The number of ``fix`` (or of the equal fix another finding offers), or None when not in this view."""
-        return self.numbers.get(_fix_key(fix))
+        return self.numbers.get(fix_key(fix))
 
     def fix_groups(self, cause: Cause) -> tuple[tuple[str, bool | None, tuple[int, ...]], ...]:
         """``cause``'s fixes as ``(label, verified, numbers)``, one entry per distinct label, verification and
@@ -165,7 +167,7 @@ def view(report: Report) -> ReportView:
         # NOTE: equal labels (one pool flip per pool) take consecutive numbers, so that text lists them as one
         rank = {label: i for i, label in enumerate(dict.fromkeys(x.label for x in offered))}
         for fix in sorted(offered, key=lambda x: rank[x.label]):
-            key = _fix_key(fix)
+            key = fix_key(fix)
             if key not in numbers:
                 numbers[key] = len(fixes) + 1
                 fixes.append(NumberedFix(numbers[key], fix))

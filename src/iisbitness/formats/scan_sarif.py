@@ -15,7 +15,9 @@
   global module's preCondition fix names every pool) is stated once, in ``runs[].properties.fixes``; each result
   keeps it in its own ``fixes`` (description, ``artifactChanges``), its side effects' pools past :data:`NAMED`
   counted, with ``properties.statedIn``, a ``sarif:`` URI (SARIF 2.1.0 §3.10.3, a JSON pointer) to the full statement,
-  and ``fixCommands`` names it the same way (:class:`_Once`): the log grows with the pools, not their square.
+  ``fixCommands`` names it the same way, and the flat ``commands`` has a ``rem`` line saying where its lines are
+  (:class:`_Once`): the log grows with the pools, not their square. Such a log says so: ``runs[].properties``
+  ``fixesStatedOnce: true``. The fixes of results a baseline accepted (no number) are stated once the same way.
 - Problems met reading the server as ``toolExecutionNotifications`` (bandit's idea), and each application the
   scan did not (fully) read (``Report.coverage``): level ``error`` when not checked, ``warning`` when partly,
   descriptor ``coverage/not-checked`` / ``coverage/partly-checked``. SARIF 2.1.0 Appendix I ("Detecting
@@ -49,7 +51,7 @@ from urllib.parse import quote
 from iisbitness import __version__
 from iisbitness.findings import Finding, Fix, Rule, Severity
 from iisbitness.formats import indented_json
-from iisbitness.formats.causes import ReportView, effect_lines, view
+from iisbitness.formats.causes import ReportView, effect_lines, fix_key, view
 from iisbitness.model.source import Problem
 from iisbitness.report import Coverage, CoverageStatus, Report
 from iisbitness.rules import RULES
@@ -129,7 +131,8 @@ class _Once:
     it in its own ``fixes[]`` (description, ``artifactChanges``: what SARIF viewers show and apply) with its side
     effects' pools counted past :data:`NAMED` and ``statedIn``, a ``sarif:`` URI (SARIF 2.1.0 §3.10.3: a JSON
     pointer into the same log) to the full statement; its ``fixCommands`` entry names it the same way instead of
-    repeating its commands, and ``commands`` leaves them out. Without such a fix the log is as before.
+    repeating its commands, and ``commands`` has in their place one cmd.exe comment (``rem``) naming the statement;
+    the run's ``properties.fixesStatedOnce`` is true. Without such a fix the log is as before.
 
     NOTE: a global module's preCondition fix is offered by a finding in every pool, and its side effect and its
     commands name every pool: stated in each result, the log grew with the square of the pools (306 MB at 1,000)."""
@@ -137,24 +140,29 @@ class _Once:
     def __init__(self, report: Report, v: ReportView, run: int) -> None:
         self.v, self.run = v, run
         self._lines: dict[int, tuple[str, ...]] = {}
-        self._short: dict[tuple[str, int], list[str]] = {}
-        offered: Counter[tuple[str, int]] = Counter()
-        first: dict[tuple[str, int], Fix] = {}
+        self._short: dict[object, list[str]] = {}
+        offered: Counter[object] = Counter()
+        first: dict[object, Fix] = {}
         for f in (*report.findings, *report.suppressed):
             keys = {self._key(x): x for x in f.fixes}
             offered.update(keys.keys())
             for k, x in keys.items():
                 first.setdefault(k, x)
-        big = sorted(k for k, n in offered.items() if n > 1 and k[0] == "number" and sum(
-            map(len, (*self.lines(first[k]), *first[k].commands, *first[k].powershell))) > STATED_ONCE)
+        order = {k: i for i, k in enumerate(first)}
+        # NOTE: numbered fixes first, in their numbers' order, then those only suppressed results offer (no number)
+        big = sorted((k for k, n in offered.items() if n > 1 and sum(
+            map(len, (*self.lines(first[k]), *first[k].commands, *first[k].powershell))) > STATED_ONCE),
+            key=lambda k: (0, k, 0) if isinstance(k, int) else (1, 0, order[k]))
         self.index = {k: j for j, k in enumerate(big)}
         self._first = first
 
-    def _key(self, fix: Fix) -> tuple[str, int]:
+    def _key(self, fix: Fix) -> object:
         """Which fix ``fix`` is: its number as the report numbers its distinct fixes (the fixes of different findings
-        that are the same fix share it; a cheap key, where a fix's own hash walks every side effect), else itself."""
+        that are the same fix share it; a cheap key, where a fix's own hash walks every side effect), else, for a fix
+        only results a baseline accepted offer (``--baseline``: they have no number), what makes fixes the same fix
+        (:func:`fix_key`: summary, commands, note, verification; not the side effects)."""
         n = self.v.number(fix)
-        return ("object", id(fix)) if n is None else ("number", n)
+        return n if n is not None else fix_key(fix)
 
     def lines(self, fix: Fix) -> tuple[str, ...]:
         """``effect_lines(fix)``, made once per fix object."""
@@ -214,6 +222,17 @@ def _fix_line(x: Fix, n: int | None, once: _Once) -> str:
             + "".join(f"; also: {line}" for line in lines) + (f"; in full: {where}" if where else ""))
 
 
+def _commands(x: Fix, n: int | None, once: _Once) -> list[str]:
+    """A fix's lines in a result's flat ``commands``: its cmd.exe lines, or for a fix stated once a cmd.exe comment
+    (``rem``: cmd.exe runs nothing for it) naming where they are, so that the list never lacks a fix unsaid. The
+    comment holds no ``<``, ``>`` or ``|`` (Microsoft Learn, "rem", Windows Commands: none allowed in a comment) and
+    no ``%`` (no summary, no pool name: only the fix's number and the ``sarif:`` URI)."""
+    where = once.where(x)
+    if where is None or not x.commands:
+        return list(x.commands)
+    return [f"rem {f'[{n}]' if n is not None else 'a fix'} is stated once for the run: its commands are in {where}"]
+
+
 def _fix_commands(x: Fix, n: int | None, once: _Once) -> dict[str, Any]:
     where = once.where(x)
     if where is not None:
@@ -237,8 +256,8 @@ def _result(f: Finding, rule_index: dict[str, int], v: ReportView, once: _Once,
         "processArch": f.process_arch.value if f.process_arch else None,
         "binaryArch": [a.value for a in f.binary_arch], "evidence": f.evidence.value,
         "fixes": [_fix_line(x, v.number(x), once) for x in f.fixes],
-        # NOTE: kept flat as docs/sarif.md promised it (a fix stated once: in runs[].properties.fixes)
-        "commands": [c for x in f.fixes if once.where(x) is None for c in x.commands],
+        # NOTE: kept flat as docs/sarif.md promised it (a fix stated once: a rem line naming where its lines are)
+        "commands": [c for x in f.fixes for c in _commands(x, v.number(x), once)],
         "fixCommands": [_fix_commands(x, v.number(x), once) for x in f.fixes if x.commands or x.powershell],
     }.items() if value not in (None, [])}
     out: dict[str, Any] = {
@@ -379,7 +398,7 @@ def _run_parts(report: Report, docs_url: str | None, source_root: Path | None, u
                        # NOTE: only with a selection that left findings out: every other log is byte for byte as before
                        **({"unreported": dict(Counter(report.unreported))} if report.unreported else {}),
                        # NOTE: only when a fix is stated once (a large server): every other log is byte for byte as before
-                       **({"fixes": once.table()} if once.index else {})},
+                       **({"fixes": once.table(), "fixesStatedOnce": True} if once.index else {})},
     }
 
     def results() -> Iterator[dict[str, Any]]:
