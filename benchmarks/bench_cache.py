@@ -37,7 +37,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         image = Path(tmp) / "image"
-        build(image, inputs.managed(inputs.real_pe_files()), args.size, args.per_site)
+        build(image, inputs.deployable(inputs.real_pe_files()), args.size, args.per_site)
         cache = Path(tmp) / "scan.sqlite"
         _timed(image, None)  # NOTE: warm the page cache
         plain, a, _ = _timed(image, None)

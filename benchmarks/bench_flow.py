@@ -55,7 +55,7 @@ def _image(work: Path) -> Path:
     image = work / "image"
     if not image.is_dir():
         image.mkdir(parents=True)
-        sources = inputs.managed(inputs.real_pe_files())
+        sources = inputs.deployable(inputs.real_pe_files())
         bench_scan.build(image, bench_scan.private(sources, work / "copies"), 10_000, 100)
     return image
 

@@ -79,7 +79,7 @@ def one(size: int, per_site: int, profile: bool) -> dict[str, float]:
     """Build, measure the floor and the scan in this process (the child)."""
     from iisbitness.api import ScanOptions, scan
 
-    sources = inputs.managed(inputs.real_pe_files())
+    sources = inputs.deployable(inputs.real_pe_files())
     with tempfile.TemporaryDirectory(prefix="iisbitness-bench-scan-") as tmp:
         image = Path(tmp)
         binaries = build(image, sources, size, per_site)
@@ -147,7 +147,7 @@ def cold(size: int, per_site: int, rounds: int) -> dict[str, float]:
     except ImportError:  # NOTE: a tree from before the helper process (benchmarks/README.md, fourth round)
         prefetch = None
 
-    sources = inputs.managed(inputs.real_pe_files())
+    sources = inputs.deployable(inputs.real_pe_files())
     out: dict[str, list[float]] = {}
 
     def timed(name: str, run: Callable[[], object], evict: list[Path] | None) -> None:

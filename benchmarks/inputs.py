@@ -169,3 +169,22 @@ def managed(files: list[Path]) -> list[Path]:
     from iisbitness.pe.classify import read_image
 
     return [p for p in files if read_image(p).is_managed]
+
+
+def deployable(files: list[Path]) -> list[Path]:
+    """The .NET assemblies among ``files`` that an application's ``bin`` holds: managed (:func:`managed`) and not
+    reference assemblies (``ReferenceAssemblyAttribute``: Mono's ``*-api`` folders, a NuGet package's ``ref/``). A bin
+    holding a reference assembly fails at run time and is an error of its own (``bin-reference-assembly``): an image of
+    thousands of them measures that rule's findings, not a server's scan."""
+    from iisbitness.errors import ImageReadError
+    from iisbitness.pe.metadata import read_assembly_info
+
+    out = []
+    for p in managed(files):
+        try:
+            if not read_assembly_info(p).is_reference_assembly:
+                out.append(p)
+        except ImageReadError:
+            out.append(p)
+    return out
+
