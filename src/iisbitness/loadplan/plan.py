@@ -30,6 +30,7 @@ from typing import TypeVar, cast
 from iisbitness.arch import Arch
 from iisbitness.config.precondition import Evaluation
 from iisbitness.image.paths import Inference
+from iisbitness.image.stock import is_windows_own
 from iisbitness.model.iis6 import Iis6Filter, Iis6Server, ScriptMap
 from iisbitness.model.iis7 import (
     AppPool,
@@ -511,6 +512,12 @@ class Unchecked(str, Enum):
     OS_UNDECIDED = "os-undecided"
     """An ARM64X or ARM64EC image, which loads only on Windows on Arm, on an OS architecture the scan assumed
     (:meth:`LoadPlan.os_undecided`)."""
+    INFERRED = "inferred"
+    """A vendor's file not in the image, whose architecture was only inferred from its folder (:attr:`BinaryRef.
+    inferred`, not read; not one of Windows' own files, :func:`iisbitness.image.stock.is_windows_own`, whose folder
+    tells its build): which build a vendor's installer put in a folder is its own choice, so the architecture is a
+    guess. Fix verification holds a fix back over it; coverage leaves it to the report's note on inferred files
+    (:attr:`iisbitness.report.ServerSummary.inferred`)."""
 
 
 class SkipReason(str, Enum):
@@ -767,8 +774,10 @@ class LoadPlan:
     def unchecked(self) -> tuple[tuple[Load, Unchecked], ...]:
         """Each load, in plan order, of a binary its process loads that the scan could not check, with why
         (:class:`Unchecked`, the first that holds, in its order): absent where nothing says whether the server has it
-        (:attr:`Load.not_checked`), not read at all (:attr:`BinaryRef.unreadable`), or an ARM64X/ARM64EC image on
-        an OS architecture only assumed (:meth:`os_undecided`). Every process, a pool's worker or not (IIS Manager's
+        (:attr:`Load.not_checked`), not read at all (:attr:`BinaryRef.unreadable`), an ARM64X/ARM64EC image on
+        an OS architecture only assumed (:meth:`os_undecided`), or a vendor's file absent from the image whose
+        architecture was only inferred from its folder (:attr:`Unchecked.INFERRED`; the files of :meth:`inferred_paths`
+        but Windows' own). Every process, a pool's worker or not (IIS Manager's
         ``inetmgr.exe``, IIS 6's ``inetinfo.exe``/``aspnet_wp.exe``). Not a strong-named assembly's GAC load (a GAC
         not read is :mod:`iisbitness.loadplan.coverage`'s own question). The one decision of "a loaded binary the
         scan did not check" that coverage (the applications it leaves partly checked) and fix verification (a fix
@@ -810,16 +819,28 @@ def _troubled(plan: LoadPlan) -> tuple[Load, ...]:
 
 
 def _unchecked(plan: LoadPlan) -> tuple[tuple[Load, Unchecked], ...]:
-    """:meth:`LoadPlan.unchecked`."""
+    """:meth:`LoadPlan.unchecked`: the troubled loads and the loads of inferred vendor files, merged in plan order."""
     out: list[tuple[Load, Unchecked]] = []
-    for ld in plan.troubled():
+    troubled = {id(ld) for ld in plan.troubled()}
+    vendor_of: dict[str, bool] = {}  # NOTE: a global module's file is loaded by every pool: decided once
+    for ld in plan.loads:
+        b = ld.binary
+        if id(ld) not in troubled:
+            if b.image is None and b.inferred is not None and b.resolved is None:  # NOTE: inferred_paths()'s files
+                path = b.windows_path or b.configured
+                vendor = vendor_of.get(path)
+                if vendor is None:
+                    vendor = vendor_of[path] = not is_windows_own(path)
+                if vendor and not isinstance(ld.entry, GacAssembly):
+                    out.append((ld, Unchecked.INFERRED))
+            continue
         if isinstance(ld.entry, GacAssembly):
             continue
         if ld.not_checked:
             out.append((ld, Unchecked.ABSENT))
-        elif ld.binary.unreadable:
+        elif b.unreadable:
             out.append((ld, Unchecked.UNREADABLE))
-        elif plan.os_undecided(ld.binary):
+        elif plan.os_undecided(b):
             out.append((ld, Unchecked.OS_UNDECIDED))
     return tuple(out)
 
