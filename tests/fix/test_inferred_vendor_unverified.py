@@ -42,7 +42,7 @@ def test_a_flip_onto_a_vendor_module_inferred_from_its_folder_is_not_verified(tm
     assert flip.verified is False
     because = flip.unverified_because or ""
     assert "C:\\Windows\\System32\\inetsrv\\rewrite.dll" in because, because
-    assert "only inferred from the folder" in because and "copy it from the server into the image" in because
+    assert "only inferred from the folder" in because and "give the scan a copy of it to check" in because
     assert "static.dll" not in because  # NOTE: Windows' own: its folder tells its build
     assert flip.note is not None and "Not verified: at that architecture its worker loads C:\\" in flip.note
     out = CliRunner().invoke(main, ["fix", str(image)]).output

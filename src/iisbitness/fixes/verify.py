@@ -292,8 +292,9 @@ def _unchecked_after(analysis: Analysis, shown: Sequence[Finding]) -> str:
         files = list(dict.fromkeys(inferred))
         notes.append(f"Not verified: at that architecture its worker loads {_listed(files)}, "
                      f"{'a vendor file' if len(files) == 1 else 'vendor files'} the image does not hold, whose "
-                     "architecture was only inferred from the folder, not read; copy "
-                     f"{'it' if len(files) == 1 else 'them'} from the server into the image to check.")
+                     "architecture was only inferred from the folder, not read; give the "
+                     f"scan {'a copy of it' if len(files) == 1 else 'copies of them'} to check (in the image, or on a "
+                     "drive --drive maps).")
     return " ".join(notes)
 
 
