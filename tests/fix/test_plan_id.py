@@ -22,7 +22,11 @@ COSO = "coso-configuration__supernova__applicationHost.config"
 
 
 def _server(root: Path) -> tuple[Path, Path]:
-    image = make_image(root / "C", corpus_dir("iis-config") / COSO)
+    # NOTE: the vendor module it configures (ANCM V2), both builds: a flip onto a vendor file only inferred from its
+    # folder is not verified (its own test: tests/fix/test_inferred_vendor_unverified.py)
+    image = make_image(root / "C", corpus_dir("iis-config") / COSO, {
+        f"{pf}/IIS/Asp.Net Core Module/V2/aspnetcorev2.dll": dll
+        for pf, dll in (("Program Files", "module_x64.dll"), ("Program Files (x86)", "module_x86.dll"))})
     cfg = image / "Windows" / "System32" / "inetsrv" / "config" / "applicationHost.config"
     cfg.write_text(cfg.read_text(encoding="utf-8").replace('managedRuntimeVersion=""', 'managedRuntimeVersion="v4.0"'),
                    encoding="utf-8")

@@ -19,7 +19,13 @@ def _image(root: Path, with_folder: bool) -> Path:
     text = (corpus_dir("iis-config") / NORDSTROM).read_text(encoding="utf-8")
     assert 'physicalPath="C:\\inetpub\\wwwroot\\MySite"' in text
     text = text.replace('physicalPath="C:\\inetpub\\wwwroot\\MySite"', 'physicalPath="C:\\sites\\50%off%sale"')
-    return make_image(root, text, {"sites/50%off%sale/bin/Legacy.dll": "managed_x86.dll"} if with_folder else {})
+    # NOTE: the vendor modules it configures (IIS Advanced Logging), both builds: a flip onto a vendor file only inferred
+    # from its folder is not verified (its own test: tests/fix/test_inferred_vendor_unverified.py)
+    logging = {f"{pf}/IIS/Advanced Logging/{name}": dll for pf, dll in (("Program Files", "module_x64.dll"),
+                                                                         ("Program Files (x86)", "module_x86.dll"))
+               for name in ("ClientLoggingHandler.dll", "AdvancedLoggingModule.dll")}
+    return make_image(root, text, {"sites/50%off%sale/bin/Legacy.dll": "managed_x86.dll", **logging} if with_folder
+                      else {})
 
 
 def _json(image: Path) -> dict[str, object]:

@@ -283,7 +283,8 @@ def _precondition_words(fix: Fix, server: Server | None) -> tuple[str, str | Non
     ``iisexpress.exe`` of the other bitness skips the entry ("bitness32" / "bitness64": a 32-bit / 64-bit worker
     process, iis-docs moduleaction-class.md, facts F1.3), every project run there goes without it; any other fix
     as it is. ``server``: the workspace's configuration, whose ``<modules>`` entries the note names as the server fix
-    does (:func:`~iisbitness.fixes.commands.modules_listing`)."""
+    does (:func:`~iisbitness.fixes.commands.modules_listing`); a fix built unverified keeps its reason in the note
+    ("Not verified: " and :attr:`Fix.unverified_because <iisbitness.findings.Fix.unverified_because>`)."""
     edit = next((e for e in fix.edits if isinstance(e, (SetGlobalModulePrecondition, SetFilterPrecondition))), None)
     if edit is None:
         return fix.summary, fix.note
@@ -298,4 +299,7 @@ def _precondition_words(fix: Fix, server: Server | None) -> tuple[str, str | Non
     if isinstance(edit, SetGlobalModulePrecondition) and server is not None:
         # NOTE: what the server fix says of the <modules> entries its lines set, the same look-up
         note += " " + modules_listing(server, edit.name, edit.precondition).words
+    if fix.verified is False and fix.unverified_because:
+        # NOTE: the reason the fix was built unverified (a web.config's <modules> entry it leaves) stays in the note
+        note += f" Not verified: {fix.unverified_because}."
     return (f"Load {what} '{edit.name}' only in {where}: preCondition=\"{edit.precondition}\"", note)

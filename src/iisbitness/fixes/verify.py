@@ -230,20 +230,26 @@ def _shown_note(shown: Sequence[Finding]) -> str:
 _UNCHECKED_WHY = {Unchecked.ABSENT: "not in the image",
                   Unchecked.OS_UNDECIDED: "loads only on Windows on Arm, and the OS architecture was assumed"}
 """How :func:`_unchecked_after` says each :class:`Unchecked` but :attr:`Unchecked.UNREADABLE` (the file's own problem)
-and :attr:`Unchecked.DEPENDENCY` (the dependency named)."""
+and :attr:`Unchecked.DEPENDENCY` (the dependency named) and :attr:`Unchecked.INFERRED` (its own sentence: the file, and
+what to copy)."""
 
 
-def _unchecked_index(plan: LoadPlan) -> dict[tuple[str, str, str], list[tuple[Arch, str, str]]]:
+def _unchecked_index(plan: LoadPlan) -> dict[tuple[str, str, str], list[tuple[Arch, str, str | None]]]:
     """Per process (:attr:`Process.key`: a pool's worker, IIS Express's per site, and the processes outside pools:
-    IIS Manager's ``inetmgr.exe``, IIS 6's ``inetinfo.exe`` and ``aspnet_wp.exe``), ``(its architecture, file as
-    configured, why)`` for each binary it loads that the scan could not check: :meth:`LoadPlan.unchecked`, the one
-    decision coverage reads too; one walk per plan (issue 25)."""
-    out: dict[tuple[str, str, str], list[tuple[Arch, str, str]]] = {}
+    IIS Manager's ``inetmgr.exe``, IIS 6's ``inetinfo.exe`` and ``aspnet_wp.exe``), ``(its architecture, file, why)``
+    for each binary it loads that the scan could not check: :meth:`LoadPlan.unchecked`, the one decision coverage reads
+    too; one walk per plan (issue 25). The file as configured; for a vendor's file whose architecture was only inferred
+    from its folder (:attr:`Unchecked.INFERRED`), its path as the worker resolves it (the file to copy) and no why."""
+    out: dict[tuple[str, str, str], list[tuple[Arch, str, str | None]]] = {}
     for ld, why_not in plan.unchecked():
+        b = ld.binary
+        if why_not is Unchecked.INFERRED:
+            out.setdefault(ld.process.key, []).append((ld.process.arch, b.windows_path or b.configured, None))
+            continue
         dep = plan.unchecked_dependency(ld) if why_not is Unchecked.DEPENDENCY else None
         why = (f"its dependency {dep.name} not checked" if dep is not None
-               else _UNCHECKED_WHY.get(why_not) or f"not read: {ld.binary.problem}")
-        out.setdefault(ld.process.key, []).append((ld.process.arch, ld.binary.configured, why))
+               else _UNCHECKED_WHY.get(why_not) or f"not read: {b.problem}")
+        out.setdefault(ld.process.key, []).append((ld.process.arch, b.configured, why))
     return out
 
 
@@ -266,19 +272,33 @@ def _unchecked_after(analysis: Analysis, shown: Sequence[Finding]) -> str:
             for n in (a.partial_copy[1:] if a.partial_copy else (a.binary or "",))}
     found = False
     named: list[str] = []
+    inferred: list[str] = []
     for (name, pool, site), after in moved:
         keys = [(name, pool, site)] if site is not None else [k for k in index if k[:2] == (name, pool)]
         for arch, configured, why in (u for k in keys for u in index.get(k, ())):
-            if arch is after:
+            if arch is not after:
+                continue
+            if why is None:
+                inferred.append(configured)
+            elif configured.lower() not in said and ntpath.basename(configured).lower() not in said:
                 found = True
-                if configured.lower() not in said and ntpath.basename(configured).lower() not in said:
-                    named.append(f"{configured} ({why})")
-    if not found:
-        return ""
-    if not named:
-        return "Not verified: at that architecture its worker loads what the scan could not check."
-    return (f"Not verified: at that architecture its worker loads {_listed(list(dict.fromkeys(named)))}, which the "
-            "scan could not check.")
+                named.append(f"{configured} ({why})")
+            else:
+                found = True
+    notes: list[str] = []
+    if found and not named:
+        notes.append("Not verified: at that architecture its worker loads what the scan could not check.")
+    elif named:
+        notes.append(f"Not verified: at that architecture its worker loads {_listed(list(dict.fromkeys(named)))}, "
+                     "which the scan could not check.")
+    if inferred:
+        files = list(dict.fromkeys(inferred))
+        notes.append(f"Not verified: at that architecture its worker loads {_listed(files)}, "
+                     f"{'a vendor file' if len(files) == 1 else 'vendor files'} the image does not hold, whose "
+                     "architecture was only inferred from the folder, not read; give the "
+                     f"scan {'a copy of it' if len(files) == 1 else 'copies of them'} to check (in the image, or on a "
+                     "drive --drive maps).")
+    return " ".join(notes)
 
 
 def _held_back(analysis: Analysis, result: Outcome, unchecked: Mapping[str, Coverage]) -> str:

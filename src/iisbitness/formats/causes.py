@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from iisbitness.arch import Arch
 from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
-from iisbitness.image.stock import is_windows_iis_binary
+from iisbitness.image.stock import is_windows_own
 from iisbitness.model.edits import BITNESS_ATTRIBUTES
 from iisbitness.model.source import ConfigSource
 from iisbitness.report import Report, ServerSummary
@@ -191,12 +191,11 @@ def _names(items: list[str], most: int = 3) -> str:
 def inferred_note(server: ServerSummary, most: int = 4) -> str:
     """The sentence the text and HTML say of :attr:`ServerSummary.inferred` (binaries a process loads that an image
     holding other binaries lacks, whose architecture was inferred from their folder), or ``""`` when each of them is
-    one of Windows' own IIS modules (:func:`iisbitness.image.stock.is_windows_iis_binary`) or a .NET Framework file
-    (``Microsoft.NET\\Framework*``), installed for each architecture in its own folder. A vendor's file is named (up
-    to ``most``, each name once): which build its installer put in a folder is the installer's choice, so the folder
+    one of Windows' own IIS modules or a .NET Framework file (:func:`iisbitness.image.stock.is_windows_own`),
+    installed for each architecture in its own folder. A vendor's file is named (up to ``most``, each name once): which build its installer put in a folder is the installer's choice, so the folder
     says less of it (a 32-bit DLL copied into System32 is the mismatch this tool looks for)."""
     paths = server.inferred
-    vendor = [p for p in paths if not _windows_own(p)]
+    vendor = [p for p in paths if not is_windows_own(p)]
     if not vendor:
         return ""
     names = list(dict.fromkeys(file_name(p) for p in vendor))
@@ -207,12 +206,6 @@ def inferred_note(server: ServerSummary, most: int = 4) -> str:
     return (f"{n} vendor binar{'y' if n == 1 else 'ies'} a worker loads ({shown}{besides}) "
             f"{'is' if n == 1 else 'are'} not in {server.absent_from} and {'was' if n == 1 else 'were'} not read: "
             "the architecture is inferred from the folder (--loads names the rule); copy the files to check them.")
-
-
-def _windows_own(windows_path: str) -> bool:
-    """True for one of Windows' own IIS binaries or a file of a .NET Framework folder (facts B2, C8)."""
-    rest = windows_path.lower().split("\\microsoft.net\\", 1)
-    return is_windows_iis_binary(windows_path) or (len(rest) == 2 and rest[1].startswith("framework"))
 
 
 def _effects(fix: Fix | Sequence[SideEffect]) -> Sequence[SideEffect]:

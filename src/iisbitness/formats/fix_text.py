@@ -72,9 +72,17 @@ def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,
         para(f"[{n}] {ch.fix.summary}" + (f" (but {removed})" if removed else "")
              + f"  (finding {ch.number} {ch.finding.rule}, {_where(ch.finding)})")
     chosen = {c.number for c in plan.chosen}
-    also = [n for n in plan.cleared if n not in chosen]
+    also = [n for n in plan.cleared if n not in chosen and not r.findings[n - 1].binary_not_checked]
     if also:
         para("these fixes also clear finding" + "s" * (len(also) > 1) + " " + ", ".join(str(n) for n in also))
+    # NOTE: a warning about a file the scan could not check is not fixed, it stops applying: said once, not also as
+    # "not fixed: ... not checked, so nothing to fix" (audit8 G9)
+    moot = [n for n in plan.cleared if n not in chosen and r.findings[n - 1].binary_not_checked]
+    if moot:
+        many = len(moot) > 1
+        para(f"finding{'s' * many} {', '.join(str(n) for n in moot)} no longer appl{'y' if many else 'ies'} after "
+             f"these fixes: the scan could not check {'their files' if many else 'its file'}, which "
+             f"{'their workers' if many else 'its worker'} no longer look{'' if many else 's'} for there")
     for left in plan.left:
         para(f"not fixed: finding {left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
     if plan.side_effects:

@@ -89,3 +89,16 @@ def is_windows_iis_binary(windows_path: str) -> bool:
     if is_iis_express_folder(folder):
         return name in WINDOWS_IIS_BINARIES or name in IIS_EXPRESS_OWN
     return name in WINDOWS_IIS_BINARIES and folder.lower() in _FOLDERS
+
+
+def is_windows_own(windows_path: str) -> bool:
+    """True when ``windows_path`` (normalised, after WOW64 redirection) is one of Windows' own IIS binaries
+    (:func:`is_windows_iis_binary`) or a file of a .NET Framework folder (``%windir%\\Microsoft.NET\\Framework*``,
+    facts B2, C8): files Windows (or the .NET Framework it ships) installs for each architecture in that
+    architecture's own folder, so the folder tells their build. A vendor's file is not: which build its installer put
+    in a folder is the installer's choice (a 32-bit DLL copied into System32 is the mismatch this tool looks for), so
+    an architecture inferred from its folder is a guess. The one test of it: the report's note on inferred files
+    (``formats.causes``) and whether a load at an inferred architecture was checked
+    (:meth:`iisbitness.loadplan.plan.LoadPlan.unchecked`)."""
+    rest = windows_path.lower().split("\\microsoft.net\\", 1)
+    return is_windows_iis_binary(windows_path) or (len(rest) == 2 and rest[1].startswith("framework"))

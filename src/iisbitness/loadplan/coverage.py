@@ -500,6 +500,8 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
     # reason per group and application, naming the files its own worker loads, in load order
     groups: dict[tuple[str, str], tuple[str, str, dict[int, tuple[Application, dict[str, None]]]]] = {}
     for load, why_not in plan.unchecked():  # NOTE: the one decision, fix verification's too
+        if why_not is Unchecked.INFERRED:  # NOTE: the report's note on inferred files names them (server.inferred)
+            continue
         b = load.binary
         pool = load.process.pool
         if pool is None and plan.iis6 is None:  # NOTE: IIS Manager's copy of a bin load: the worker's says it

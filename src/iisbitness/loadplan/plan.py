@@ -30,6 +30,7 @@ from typing import TypeVar, cast
 from iisbitness.arch import Arch
 from iisbitness.config.precondition import Evaluation
 from iisbitness.image.paths import Inference
+from iisbitness.image.stock import is_windows_own
 from iisbitness.model.iis6 import Iis6Filter, Iis6Server, ScriptMap
 from iisbitness.model.iis7 import (
     AppPool,
@@ -522,6 +523,12 @@ class Unchecked(str, Enum):
     (:meth:`LoadPlan.unchecked_dependency`: a search folder a collected zip's recorder never listed, a file it holds
     only the name of, a folder that could not be listed, a copy without the process's view of System32): its chain is
     not known to be clean."""
+    INFERRED = "inferred"
+    """A vendor's file not in the image, whose architecture was only inferred from its folder (:attr:`BinaryRef.
+    inferred`, not read; not one of Windows' own files, :func:`iisbitness.image.stock.is_windows_own`, whose folder
+    tells its build): which build a vendor's installer put in a folder is its own choice, so the architecture is a
+    guess. Fix verification holds a fix back over it; coverage leaves it to the report's note on inferred files
+    (:attr:`iisbitness.report.ServerSummary.inferred`)."""
 
 
 class SkipReason(str, Enum):
@@ -798,8 +805,10 @@ class LoadPlan:
         """Each load, in plan order, of a binary its process loads that the scan could not check, with why
         (:class:`Unchecked`, the first that holds, in its order): absent where nothing says whether the server has it
         (:attr:`Load.not_checked`), not read at all (:attr:`BinaryRef.unreadable`), an ARM64X/ARM64EC image on
-        an OS architecture only assumed (:meth:`os_undecided`), or read but with a dependency not checked
-        (:meth:`unchecked_dependency`). Every process, a pool's worker or not (IIS Manager's
+        an OS architecture only assumed (:meth:`os_undecided`), read but with a dependency not checked
+        (:meth:`unchecked_dependency`), or a vendor's file absent from the image whose
+        architecture was only inferred from its folder (:attr:`Unchecked.INFERRED`; the files of :meth:`inferred_paths`
+        but Windows' own). Every process, a pool's worker or not (IIS Manager's
         ``inetmgr.exe``, IIS 6's ``inetinfo.exe``/``aspnet_wp.exe``). Not a strong-named assembly's GAC load (a GAC
         not read is :mod:`iisbitness.loadplan.coverage`'s own question). The one decision of "a loaded binary the
         scan did not check" that coverage (the applications it leaves partly checked) and fix verification (a fix
@@ -841,19 +850,31 @@ def _troubled(plan: LoadPlan) -> tuple[Load, ...]:
 
 
 def _unchecked(plan: LoadPlan) -> tuple[tuple[Load, Unchecked], ...]:
-    """:meth:`LoadPlan.unchecked`."""
+    """:meth:`LoadPlan.unchecked`: the troubled loads and the loads of inferred vendor files, merged in plan order."""
     out: list[tuple[Load, Unchecked]] = []
     deps = plan.deps_unchecked
-    # NOTE: the troubled loads hold every load of the first three reasons; a dependency not checked is on a load that
-    # is not troubled, so every load is walked only when some dependency was not checked (none on most scans, issue 25)
-    for ld in (plan.loads if deps else plan.troubled()):
+    troubled = {id(ld) for ld in plan.troubled()}
+    vendor_of: dict[str, bool] = {}  # NOTE: a global module's file is loaded by every pool: decided once
+    for ld in plan.loads:
+        b = ld.binary
+        if id(ld) not in troubled:
+            if b.image is None and b.inferred is not None and b.resolved is None:  # NOTE: inferred_paths()'s files
+                path = b.windows_path or b.configured
+                vendor = vendor_of.get(path)
+                if vendor is None:
+                    vendor = vendor_of[path] = not is_windows_own(path)
+                if vendor and not isinstance(ld.entry, GacAssembly):
+                    out.append((ld, Unchecked.INFERRED))
+            elif deps and not isinstance(ld.entry, GacAssembly) and plan.unchecked_dependency(ld) is not None:
+                out.append((ld, Unchecked.DEPENDENCY))  # NOTE: read, its process's architecture: never troubled
+            continue
         if isinstance(ld.entry, GacAssembly):
             continue
         if ld.not_checked:
             out.append((ld, Unchecked.ABSENT))
-        elif ld.binary.unreadable:
+        elif b.unreadable:
             out.append((ld, Unchecked.UNREADABLE))
-        elif plan.os_undecided(ld.binary):
+        elif plan.os_undecided(b):
             out.append((ld, Unchecked.OS_UNDECIDED))
         elif deps and plan.unchecked_dependency(ld) is not None:
             out.append((ld, Unchecked.DEPENDENCY))

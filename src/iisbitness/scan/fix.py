@@ -94,7 +94,7 @@ class FixPlan:
     Attributes:
         report: the scan before. chosen: the fixes taken, in order. cleared: numbers of the
         findings the combined edits clear (the targeted ones and any others they also clear).
-        left: chosen findings not fixed. edits: the combined edits. changes: the file changes.
+        left: chosen findings not fixed (never one of ``cleared``). edits: the combined edits. changes: the file changes.
         targets: those changes with their real paths. outcome: re-analysis of the combined edits.
         live: the live server (``appcmd`` can recycle its pools).
     """
@@ -510,6 +510,10 @@ def _planned(backend: Backend, img: ServerImage, report: Report, chosen: list[Ch
     changes = tuple(backend.changes(edits, read)) if edits else ()
     after = {a.key for a in result.after} if result else None
     cleared = tuple(i for i, f in enumerate(report.findings, 1) if after is not None and f.key not in after)
+    # NOTE: a finding left before a later fix was taken (a could-not-check warning of a pool, "nothing to fix", met
+    # before the flip of that pool) that the fixes together clear is not "not fixed" too: said once, as cleared
+    gone = set(cleared)
+    left = [x for x in left if x.number not in gone]
     return FixPlan(report, tuple(chosen), cleared, tuple(left), edits, changes,
                    tuple(Target(paths[c.shown], c) for c in changes), result, live)
 
