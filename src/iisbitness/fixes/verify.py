@@ -65,6 +65,7 @@ from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity,
 from iisbitness.fixes.effects import side_effects
 from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan, Unchecked
 from iisbitness.model.edits import Edit
+from iisbitness.model.iis7 import Server
 from iisbitness.model.source import Problem
 
 
@@ -462,15 +463,16 @@ def _because(fix: Fix, said: str | None) -> str | None:
     return f"{fix.unverified_because}. {said}".rstrip(".")
 
 
-def fixes_unverifiable(problems: Sequence[Problem], config_file: str) -> str:
+def fixes_unverifiable(problems: Sequence[Problem], server: Server) -> str:
     """Why no fix of the server can be verified, or "": the configuration read is not the one IIS runs (shared
     configuration not read: :func:`shared_config_unread`), or IIS refuses part of it (:func:`config_refused`), so
     re-analysis of an edited copy says nothing about what IIS would do with it (:func:`verify`'s ``unverifiable``).
-    Names the file and line."""
+    Names the file and line. ``server``: the model read (its ``config_file``, and its applications IIS refuses alone,
+    which leave the rest of the server verifiable)."""
     if (p := shared_config_unread(problems)) is not None:
         return (f"Not verified: the shared configuration {p.where} enables was not read, so the applicationHost.config "
                 "read is not the one IIS runs.")
-    if (p := config_refused(problems, config_file)) is not None:
+    if (p := config_refused(problems, server)) is not None:
         return (f"Not verified: IIS refuses {p.where} (see IIS refuses), so it does not run this configuration as "
                 "written; correct that first.")
     return ""
