@@ -97,3 +97,26 @@ def test_a_server_wide_duplicate_still_refuses_fix(tmp_path: Path, path: str) ->
     code, out = _run("fix", str(image))
     assert code == 2, out
     assert all(a["status"] != "not-checked" for a in _scan(image)["coverage"]["applications"])
+
+
+HANDLER = ('  <system.webServer>\n    <handlers>\n      <add name="WebConnection_wc" path="*.wc" verb="*" '
+           'modules="IsapiModule" scriptProcessor="C:\\inetpub\\wconnect\\bin\\wc.dll" />\n    </handlers>\n'
+           '  </system.webServer>\n</configuration>')
+
+
+def test_a_fix_held_back_by_a_web_config_iis_refuses_says_so_plainly(tmp_path: Path) -> None:
+    """The demo's root web.config adds handler WebConnection_wc, so wconnect's adds it again (0x800700B7): a fix
+    that runs wconnect's pool at another architecture is not verified, in one sentence naming the file and line (no
+    coverage reason quoted inside it, no "what to give the scan": nothing is to be given, the file is to be
+    corrected; review13 R6)."""
+    image = tmp_path / "img"
+    shutil.copytree(DEMO / "contoso-iis10", image)
+    root = image / "inetpub/wwwroot/web.config"
+    root.write_text(root.read_text("utf-8").replace("</configuration>", HANDLER), "utf-8")
+    code, out = _run("fix", str(image), "--format", "json")
+    assert code in (0, 1), out
+    [said] = [left["reason"] for left in json.loads(out)["left"] if "wconnect" in left["reason"]]
+    assert ("run the pool as 32-bit is not verified: IIS refuses the configuration of Default Web Site/wconnect "
+            "(inetpub/wconnect/web.config:5, HTTP 500.19), so what it loads at that architecture is unknown until "
+            "that is corrected") in said, said
+    assert "scan again" not in said and "what to give" not in said, said

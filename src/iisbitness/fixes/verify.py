@@ -295,7 +295,9 @@ def _unlisted(analysis: Analysis, unchecked: Mapping[str, Coverage]) -> str:
     effect) that the scan did not read whole: not (fully) checked (``unchecked``, by lower-case ``Site/path``: its
     folder absent from the image, on a drive not mapped, a web.config not read), or whose ``bin`` that worker could
     not list whole (the edited plan's outlook); "" when none. Such a fix is not verified: what those applications
-    load at the new architecture is unknown, and "verified" would vouch for it."""
+    load at the new architecture is unknown, and "verified" would vouch for it. An application IIS refuses
+    (:attr:`Coverage.refused`) is said in a sentence of its own, naming where: the file is to be corrected, nothing
+    is to be given the scan."""
     unread: list[str] = []
     uncovered: list[Coverage] = []
     for e in analysis.side_effects:
@@ -313,8 +315,18 @@ def _unlisted(analysis: Analysis, unchecked: Mapping[str, Coverage]) -> str:
         unread += [f"{app} at {e.after.value} ({why})" for app, why in (outlook.unread_at(e.after) if outlook else ())
                    if app.lower() in mine]
     notes: list[str] = []
-    if uncovered:
-        seen = list({c.application: c for c in uncovered}.values())
+    seen = list({c.application: c for c in uncovered}.values())
+    if refused := [c for c in seen if c.refused]:
+        # NOTE: nothing is to be given the scan: IIS answers the application with 500.19 until the file is corrected
+        at = list(dict.fromkeys(c.refused for c in refused))
+        apps = [c.application if len(at) == 1 else f"{c.application} ({c.refused})" for c in refused]
+        which = (", ".join(apps[:-1]) + " and " if len(apps) > 1 else "") + apps[-1] if len(apps) <= 4 else _listed(apps)
+        which += f" ({at[0]}, HTTP 500.19)" if len(at) == 1 else " (HTTP 500.19)"
+        they = "it loads" if len(refused) == 1 else "they load"
+        notes.append(f"Not verified: IIS refuses the configuration of {which}, so what {they} at that architecture is "
+                     "unknown until that is corrected.")
+    if uncovered := [c for c in seen if not c.refused]:
+        seen = uncovered
         named = [f"{c.application} ({_why(c)})" for c in seen]
         if len(seen) == 1:
             how = "not checked" if seen[0].status is CoverageStatus.NOT_CHECKED else "only partly checked"

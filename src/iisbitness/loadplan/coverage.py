@@ -701,4 +701,4 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
         status = CoverageStatus.CHECKED
     return Coverage(app.label, app.pool, root.physical_path if root is not None else "", status,
                     tuple(dict.fromkeys(reasons)), "; ".join(dict.fromkeys(remedies)), app.site, app.path, app.source,
-                    worker_binaries)
+                    worker_binaries, app.refused.where if app.refused is not None else "")
