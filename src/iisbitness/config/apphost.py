@@ -611,7 +611,7 @@ class _Reader:
                         c = held[b.section][1]
                         if c.file_depth and b.element not in found:
                             found[b.element] = c, (f"HTTP 500.19 ({b.code}, KB 942055) for every request at or below "
-                                                   f"{_here(c)}: {b.what}")
+                                                   f"{_here(c, self._file_of.get(c, c.file))}: {b.what}")
             for lock in (c for c in sitewide if c.file_depth and (why := _denied(c)) is not None):
                 for c in owned:
                     if not (c.file_depth > lock.file_depth and c.segments[:len(lock.segments)] == lock.segments):
@@ -627,7 +627,7 @@ class _Reader:
                                            "lock still binds this child application is ASSUMED (no Microsoft page "
                                            "says)")
                                 found[at_el] = c, (f"HTTP 500.19 (0x80070021) for every request at or below "
-                                                   f"{_here(c)}: this web.config sets {section}, which is locked "
+                                                   f"{_here(c, self._file_of.get(c, c.file))}: this web.config sets {section}, which is locked "
                                                    f"there ({why} at {lock.file}:{line_of(loc) if loc is not None else None}{assumed})")
         if not found:
             return
@@ -796,7 +796,7 @@ class _Reader:
             refused = not_well_formed(e)
             # NOTE: IIS cannot read it either: every request at or below the folder (whose configuration path reads
             # it: facts B3) gets 500.19, 0x8007000D (KB 942055)
-            said = ("; IIS answers HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder, "
+            said = (f"; IIS answers HTTP 500.19 (0x8007000D, KB 942055) for every request at or below {_folder(shown)}, "
                     "so nothing configured there runs" if refused else "")
             problem = Problem(e.path, e.line, e.message + said + "; this web.config is left out", unread=True,
                               refused=refused)
@@ -848,7 +848,7 @@ class _Reader:
             where = self.locks.apphost_only(name)
             if where is not None:
                 out.append(Problem(
-                    shown, line_of(el), f"HTTP 500.19 for every request at or below this folder: this web.config "
+                    shown, line_of(el), f"HTTP 500.19 for every request at or below {_folder(shown)}: this web.config "
                     f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
                     f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs: this "
                     "web.config is left out", unread=True, refused=True))
@@ -857,13 +857,13 @@ class _Reader:
                       if (why := self.locks.locked(section, segments + rel)) is not None]
             if locked:
                 out.extend(Problem(
-                    shown, line_of(at), f"HTTP 500.19 (0x80070021) for every request at or below this folder: this "
+                    shown, line_of(at), f"HTTP 500.19 (0x80070021) for every request at or below {_folder(shown)}: this "
                     f"web.config sets {section}, which is locked there ({why}); IIS refuses the file (KB 942055), so "
                     "nothing configured there runs: this web.config is left out", unread=True, refused=True)
                     for section, at, why in locked)
             elif found := _unrecognized(group, path, el, _WEB_COLLECTIONS):
                 out.extend(Problem(
-                    shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder: "
+                    shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below {_folder(shown)}: "
                     f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
                     "this web.config is left out", unread=True, refused=True) for line, what in found)
         return out
@@ -1014,13 +1014,21 @@ def _denied(c: Contribution) -> str | None:
     return None
 
 
-def _here(c: Contribution) -> str:
-    """Where the refused directive of the web.config contribution ``c`` applies, for a problem of that file: "this
-    folder", or its ``<location path>``."""
+def _here(c: Contribution, web_config: str) -> str:
+    """Where the refused directive of the web.config contribution ``c`` (read from ``web_config``, as problems name
+    it) applies, for a problem of that file: the file's folder (:func:`_folder`), or its ``<location path>``."""
     loc = c.element.getparent()
     if len(c.segments) < c.file_depth or loc is None or local_name(loc) != "location":
-        return "this folder"
+        return _folder(web_config)
     return f'its <location path="{attr(loc, "path")}">'
+
+
+def _folder(web_config: str) -> str:
+    """The folder of the web.config ``web_config`` (as problems name it: ``inetpub/intranet/sub/web.config`` ->
+    ``inetpub/intranet/sub``), where a refused file's HTTP 500.19 starts: named, as "this folder" read as the
+    application's in a coverage line (review13 R9)."""
+    cut = max(web_config.rfind("/"), web_config.rfind("\\"))
+    return web_config[:cut] if cut > 0 else "this web.config's folder"
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:
