@@ -908,7 +908,10 @@ class _Reader:
         application. At a ``<location path>`` at or above an application (inherited, or the application's own path
         under ``inheritInChildApplications="false"``), the applications there are IIS's refusal's alone
         (:attr:`_apphost_refusing`: :attr:`Application.refused`, not checked, as for a web.config IIS refuses) and the
-        rest of the server is checked; anywhere else the scan's verdicts rest on the file as written."""
+        rest of the server is checked; anywhere else the scan's verdicts rest on the file as written. That IIS fails
+        only the configuration paths that read the location's section is KB 942055's 500.19 applied to configuration
+        paths (facts B3); that a child application under ``inheritInChildApplications="false"`` is spared (it does not
+        read that section) is INFERENCE from the ``<location>`` reference: no Microsoft page states either case."""
         found: dict[etree._Element, Problem] = {}
         apps = _application_paths(self.root)
         for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
