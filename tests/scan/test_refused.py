@@ -254,7 +254,7 @@ def test_a_section_locked_in_a_section_group_below_security(tmp_path: Path, unlo
         return
     [problem] = _refused(image)
     assert (problem["file"], problem["line"]) == ("vhosts/ikinci.com/http/web.config", _line(web, "<windowsAuthentication"))
-    assert problem["message"].startswith("HTTP 500.19 (0x80070021) for every request at or below this folder: this "
+    assert problem["message"].startswith("HTTP 500.19 (0x80070021) for every request at or below vhosts/ikinci.com/http: this "
                                          "web.config sets system.webServer/security/authentication/windowsAuthentication"
                                          ", which is locked there (overrideModeDefault=\"Deny\" at " + APPHOST), problem
     assert app["status"] == "not-checked", app

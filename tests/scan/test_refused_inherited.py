@@ -55,7 +55,7 @@ def test_a_child_application_adding_a_handler_it_inherits(tmp_path: Path) -> Non
     [problem] = _refused(image)
     assert (problem["file"], problem["line"]) == ("vhosts/ikinci.com/http/api/web.config", _line(RAW, SHIM))
     message = problem["message"]
-    assert message.startswith("HTTP 500.19 (0x800700B7, KB 942055) for every request at or below this folder: "
+    assert message.startswith("HTTP 500.19 (0x800700B7, KB 942055) for every request at or below vhosts/ikinci.com/http/api: "
                               "<add name=\"WrapperShim\"> in system.webServer/handlers adds an entry the collection already holds "
                               "there (added at "
                               f"vhosts/ikinci.com/http/web.config:{_line(RAW, SHIM)}): IIS says \"Cannot add duplicate "
@@ -89,6 +89,8 @@ def test_a_folder_adding_a_handler_it_inherits(tmp_path: Path) -> None:
     app = _coverage(image)["ikinci.com/"]
     assert app["status"] == "partly-checked", app
     assert any(r.startswith("vhosts/ikinci.com/http/api/web.config: HTTP 500.19 (0x800700B7") for r in app["reasons"])
+    # NOTE: the folder named: "at or below this folder" in the application's line read as the application's (R9)
+    assert any("for every request at or below vhosts/ikinci.com/http/api: " in r for r in app["reasons"]), app
 
 
 def test_a_web_config_adding_one_handler_twice(tmp_path: Path) -> None:
@@ -124,7 +126,7 @@ def test_a_web_config_removing_a_handler_locked_by_lock_item(tmp_path: Path) -> 
     [problem] = _refused(image)
     assert (problem["file"], problem["line"]) == ("inetpub/wwwroot/web.config", _line(RAW, '<remove name="OPTIONS'))
     assert problem["message"].startswith(
-        "HTTP 500.19 (0x80070021, KB 942055) for every request at or below this folder: <remove "
+        "HTTP 500.19 (0x80070021, KB 942055) for every request at or below inetpub/wwwroot: <remove "
         f"name=\"OPTIONSVerbHandler\"> in system.webServer/handlers removes an entry locked at {APPHOST}:"
         f"{_line(text, options)} (lockItem=\"true\")"
     ), problem
@@ -166,7 +168,7 @@ def test_a_section_a_parent_web_config_locks(tmp_path: Path, path: str, inherit:
     assert (problem["file"], problem["line"]) == ("vhosts/ikinci.com/http/api/web.config",
                                                   _line(DELPHI, "<directoryBrowse"))
     assert problem["message"].startswith(
-        "HTTP 500.19 (0x80070021) for every request at or below this folder: this web.config sets "
+        "HTTP 500.19 (0x80070021) for every request at or below vhosts/ikinci.com/http/api: this web.config sets "
         f"system.webServer/directoryBrowse, which is locked there (<location path=\"{path}\" overrideMode=\"Deny\"> "
         f"at vhosts/ikinci.com/http/web.config:{_line(root, '<location path=')}"), problem
     assert ("inheritInChildApplications=\"false\": that its lock still binds this child application is ASSUMED"
@@ -189,7 +191,7 @@ def test_a_web_config_setting_an_attribute_the_server_locks(tmp_path: Path, lock
     [problem] = _refused(image)
     assert (problem["file"], problem["line"]) == ("inetpub/wwwroot/web.config", _line(RAW, "<handlers"))
     assert problem["message"].startswith(
-        "HTTP 500.19 (0x80070021, KB 942055) for every request at or below this folder: <handlers accessPolicy=\"Read, "
+        "HTTP 500.19 (0x80070021, KB 942055) for every request at or below inetpub/wwwroot: <handlers accessPolicy=\"Read, "
         f"Execute, Script\"> in system.webServer/handlers sets an attribute locked at {APPHOST}:"), problem
     assert f"({lock})" in problem["message"], problem
 
@@ -211,7 +213,7 @@ def test_a_lock_of_applicationhost_in_a_location_not_inherited_by_child_applicat
     cfg.write_text(cfg.read_text("utf-8").replace(ikinci, ROOT + API_APP + "                </application>\n"), "utf-8")
     [problem] = _refused(image)
     assert problem["file"] == "vhosts/ikinci.com/http/api/web.config" and "0x80070021" in problem["message"]
-    said = "where this folder is in a child application below it, that the lock still binds it is ASSUMED"
+    said = "where the folder of this web.config is in a child application below it, that the lock still binds it is ASSUMED"
     assert (said in problem["message"]) is not inherit, problem
     app = _coverage(image)["ikinci.com/api"]
     assert app["status"] == "not-checked" and any(said in r for r in app["reasons"]) is not inherit, app
@@ -244,3 +246,8 @@ def test_iis_manager_finding_of_an_application_iis_refuses_says_what_it_assumes(
     assert assumed in root["cause"] and "IIS refuses this application's configuration (inetpub/wwwroot/web.config:" in (
         root["cause"]), root["cause"]
     assert all(assumed not in f["cause"] for f in found.values() if f["site"] != "Default Web Site"), found
+    # NOTE: no "the site itself is not affected" just before saying IIS answers it with 500.19 (review13 R10); a site
+    # whose configuration IIS takes still reads so
+    assert "not affected" not in root["cause"], root["cause"]
+    assert all("the site itself is not affected by this." in f["cause"] for f in found.values()
+               if f["site"] != "Default Web Site"), found

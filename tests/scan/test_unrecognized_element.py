@@ -24,8 +24,8 @@ def test_an_add_in_isapi_filters_is_refused_as_iis_refuses_it(tmp_path: Path) ->
     report = scan(img)
     [problem] = [p for p in report.problems if p.refused]
     assert (problem.file, problem.line) == ("s/web.config", 5)
-    assert problem.message.startswith("HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this "
-                                      "folder: <add> in system.webServer/isapiFilters is not an element IIS knows")
+    assert problem.message.startswith("HTTP 500.19 (0x8007000D, KB 942055) for every request at or below s: "
+                                      "<add> in system.webServer/isapiFilters is not an element IIS knows")
     # NOTE: the site's root web.config: every request of its application gets 500.19, so nothing of it was analysed
     assert problem.unread and [c.status.value for c in report.coverage] == ["not-checked"]
     res = CliRunner().invoke(main, ["scan", str(img), "--fail-on-incomplete"])

@@ -164,13 +164,17 @@ def shared_config_unread(problems: Sequence[Problem]) -> Problem | None:
     return next((p for p in problems if p.unread and is_redirection(p.file)), None)
 
 
-def config_refused(problems: Sequence[Problem], config_file: str) -> Problem | None:
-    """The first problem saying IIS refuses part of the server's own configuration file (``config_file``, as problems
-    name it: applicationHost.config with a pool name IIS's schema validation rejects, an ``<application>`` without
-    ``path``, a pool defined twice; :attr:`iisbitness.model.source.Problem.refused`), or None. IIS fails reading that
-    section, so nothing runs as the file configures it (iis-docs "Introduction to ApplicationHost.config", Attribute
-    Validation; KB 949349)."""
-    return next((p for p in problems if p.refused and p.file == config_file), None)
+def config_refused(problems: Sequence[Problem], server: Server) -> Problem | None:
+    """The first problem saying IIS refuses part of the server's own configuration file (``server.config_file``, as
+    problems name it: applicationHost.config with a pool name IIS's schema validation rejects, an ``<application>``
+    without ``path``, a pool defined twice; :attr:`iisbitness.model.source.Problem.refused`), or None. IIS fails
+    reading that section, so nothing runs as the file configures it (iis-docs "Introduction to
+    ApplicationHost.config", Attribute Validation; KB 949349). A problem that is some application's
+    :attr:`Application.refused` (a duplicate entry at a ``<location path>``: HTTP 500.19 for the requests at or below
+    that path only, KB 942055) is not one: those applications are not checked, the rest of the server runs as
+    written."""
+    scoped = {a.refused for s in server.sites for a in s.applications if a.refused is not None}
+    return next((p for p in problems if p.refused and p.file == server.config_file and p not in scoped), None)
 
 
 def refused_pool_name(name: str | None, required: bool = True) -> str | None:
@@ -209,6 +213,10 @@ class _Reader:
     _scopes: dict[int, tuple[list[Contribution], list[Contribution], list[Contribution]]] = field(default_factory=dict)
     """:meth:`_scope` of each application of the site being read (by ``id``), as :meth:`_inherited_refusals` found it
     and :meth:`_with_effects` takes it when no file was refused."""
+    _apphost_refusing: list[tuple[tuple[str, ...], bool, Problem]] = field(default_factory=list)
+    """Each duplicate entry of applicationHost.config at a ``<location path>`` that IIS answers with HTTP 500.19 for
+    the applications at or below that path (:meth:`apphost_breaches`): its config path, whether child applications
+    inherit it (``inheritInChildApplications``) and its problem, for :meth:`_with_effects`."""
     _file_of: dict[Contribution, str] = field(default_factory=dict)
     """The web.config (as problems name it) each contribution of :attr:`_web` was read from (a section kept in a
     ``configSource`` file names that file, not the web.config that IIS refuses with it)."""
@@ -554,8 +562,13 @@ class _Reader:
         # NOTE: a web.config IIS refuses at its root or at a URL above it (as configuration follows URLs: the one the
         # application owning that URL serves), the nearest the site's root first, answers every request of the
         # application with 500.19
-        refused = min(((len(at), p) for other in index.ancestors(app_seg) + [app] for at, p in self._refused_in(other)
-                       if at == app_seg[:len(at)] and index.owner(at) is other), key=lambda r: r[0], default=(0, None))[1]
+        # applicationHost.config's duplicates at a <location path> at or above the application first (IIS reads that
+        # file before any web.config)
+        refusing = [(at, p) for at, inherit, p in self._apphost_refusing
+                    if at == app_seg[:len(at)] and (inherit or at == app_seg)]
+        refusing += [(at, p) for other in index.ancestors(app_seg) + [app] for at, p in self._refused_in(other)
+                     if at == app_seg[:len(at)] and index.owner(at) is other]
+        refused = min(((len(at), p) for at, p in refusing), key=lambda r: r[0], default=(0, None))[1]
         return Application(app.site, app.path, app.pool, app.vdirs, app.source, tuple(effects), refused)
 
     def _inherited_refusals(self, apps: list[Application], index: _SiteApps, apphost: list[Contribution]) -> None:
@@ -598,7 +611,7 @@ class _Reader:
                         c = held[b.section][1]
                         if c.file_depth and b.element not in found:
                             found[b.element] = c, (f"HTTP 500.19 ({b.code}, KB 942055) for every request at or below "
-                                                   f"{_here(c)}: {b.what}")
+                                                   f"{_here(c, self._file_of.get(c, c.file))}: {b.what}")
             for lock in (c for c in sitewide if c.file_depth and (why := _denied(c)) is not None):
                 for c in owned:
                     if not (c.file_depth > lock.file_depth and c.segments[:len(lock.segments)] == lock.segments):
@@ -614,7 +627,7 @@ class _Reader:
                                            "lock still binds this child application is ASSUMED (no Microsoft page "
                                            "says)")
                                 found[at_el] = c, (f"HTTP 500.19 (0x80070021) for every request at or below "
-                                                   f"{_here(c)}: this web.config sets {section}, which is locked "
+                                                   f"{_here(c, self._file_of.get(c, c.file))}: this web.config sets {section}, which is locked "
                                                    f"there ({why} at {lock.file}:{line_of(loc) if loc is not None else None}{assumed})")
         if not found:
             return
@@ -783,7 +796,7 @@ class _Reader:
             refused = not_well_formed(e)
             # NOTE: IIS cannot read it either: every request at or below the folder (whose configuration path reads
             # it: facts B3) gets 500.19, 0x8007000D (KB 942055)
-            said = ("; IIS answers HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder, "
+            said = (f"; IIS answers HTTP 500.19 (0x8007000D, KB 942055) for every request at or below {_folder(shown)}, "
                     "so nothing configured there runs" if refused else "")
             problem = Problem(e.path, e.line, e.message + said + "; this web.config is left out", unread=True,
                               refused=refused)
@@ -835,7 +848,7 @@ class _Reader:
             where = self.locks.apphost_only(name)
             if where is not None:
                 out.append(Problem(
-                    shown, line_of(el), f"HTTP 500.19 for every request at or below this folder: this web.config "
+                    shown, line_of(el), f"HTTP 500.19 for every request at or below {_folder(shown)}: this web.config "
                     f"sets {name}, which IIS allows only in applicationHost.config (allowDefinition=\"AppHostOnly\", "
                     f"{where}); IIS refuses the file (KB 942055), so nothing configured there runs: this "
                     "web.config is left out", unread=True, refused=True))
@@ -844,13 +857,13 @@ class _Reader:
                       if (why := self.locks.locked(section, segments + rel)) is not None]
             if locked:
                 out.extend(Problem(
-                    shown, line_of(at), f"HTTP 500.19 (0x80070021) for every request at or below this folder: this "
+                    shown, line_of(at), f"HTTP 500.19 (0x80070021) for every request at or below {_folder(shown)}: this "
                     f"web.config sets {section}, which is locked there ({why}); IIS refuses the file (KB 942055), so "
                     "nothing configured there runs: this web.config is left out", unread=True, refused=True)
                     for section, at, why in locked)
             elif found := _unrecognized(group, path, el, _WEB_COLLECTIONS):
                 out.extend(Problem(
-                    shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below this folder: "
+                    shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below {_folder(shown)}: "
                     f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
                     "this web.config is left out", unread=True, refused=True) for line, what in found)
         return out
@@ -892,8 +905,15 @@ class _Reader:
         path that reads it: every site's requests at the file's own level or ``<location path="">`` (``globalModules``:
         every worker process, which reads it when it starts, facts C7: HTTP 503, INFERENCE as in
         :meth:`apphost_refusals`), else those at or below the location's path. Said once, for the server, not per
-        application; the scan's verdicts rest on the file as written."""
+        application. At a ``<location path>`` at or above an application (inherited, or the application's own path
+        under ``inheritInChildApplications="false"``), the applications there are IIS's refusal's alone
+        (:attr:`_apphost_refusing`: :attr:`Application.refused`, not checked, as for a web.config IIS refuses) and the
+        rest of the server is checked; anywhere else the scan's verdicts rest on the file as written. That IIS fails
+        only the configuration paths that read the location's section is KB 942055's 500.19 applied to configuration
+        paths (facts B3); that a child application under ``inheritInChildApplications="false"`` is spared (it does not
+        read that section) is INFERENCE from the ``<location>`` reference: no Microsoft page states either case."""
         found: dict[etree._Element, Problem] = {}
+        apps = _application_paths(self.root)
         for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
             here = applicable(contribs, at)
             for name, tag in _APPHOST_KEYED:
@@ -906,6 +926,9 @@ class _Reader:
                     if b.element in found or c.file != self.apphost_file:
                         continue
                     loc = c.element.getparent()
+                    scoped = name != "globalModules" and bool(c.segments) and any(
+                        p[:len(c.segments)] == c.segments and (c.inherit or p == c.segments) for p in apps)
+                    checked = "every application was checked as written, not as IIS would run it"
                     if name == "globalModules":
                         effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so "
                                   "no application pool serves a request (HTTP 503)")
@@ -914,10 +937,23 @@ class _Reader:
                     else:
                         effect = (f"IIS answers HTTP 500.19 to every request at or below "
                                   f"{attr(loc, 'path') if loc is not None else '/'.join(c.segments)}")
+                        if scoped:
+                            checked = ("the applications there were not checked (none of their loads happens); the "
+                                       "rest of the server was")
                     found[b.element] = Problem(
-                        c.file, line_of(b.element), f"{b.what} ({b.code}, KB 942055): "
-                        f"{effect}; every application was checked as written, not as IIS would run it", refused=True)
+                        c.file, line_of(b.element), f"{b.what} ({b.code}, KB 942055): {effect}; {checked}",
+                        refused=True)
+                    if scoped:
+                        self._apphost_refusing.append((c.segments, c.inherit, found[b.element]))
         self.problems.extend(sorted(found.values(), key=lambda p: p.line or 0))
+
+
+def _application_paths(root: etree._Element) -> list[tuple[str, ...]]:
+    """The config path (site first, lower case: as :attr:`Contribution.segments`) of each ``<application>`` of
+    applicationHost.config ``root`` that has a path, in document order."""
+    section = child(root, "system.applicationHost", "sites")
+    return [(attr(s, "name").lower(), *split_location_path(attr(a, "path"))) for s in children(section, "site")
+            for a in children(s, "application") if attr(a, "path").strip()] if section is not None else []
 
 
 def _sections(root: etree._Element) -> Iterator[tuple[etree._Element, tuple[str, ...], str, etree._Element]]:
@@ -981,13 +1017,21 @@ def _denied(c: Contribution) -> str | None:
     return None
 
 
-def _here(c: Contribution) -> str:
-    """Where the refused directive of the web.config contribution ``c`` applies, for a problem of that file: "this
-    folder", or its ``<location path>``."""
+def _here(c: Contribution, web_config: str) -> str:
+    """Where the refused directive of the web.config contribution ``c`` (read from ``web_config``, as problems name
+    it) applies, for a problem of that file: the file's folder (:func:`_folder`), or its ``<location path>``."""
     loc = c.element.getparent()
     if len(c.segments) < c.file_depth or loc is None or local_name(loc) != "location":
-        return "this folder"
+        return _folder(web_config)
     return f'its <location path="{attr(loc, "path")}">'
+
+
+def _folder(web_config: str) -> str:
+    """The folder of the web.config ``web_config`` (as problems name it: ``inetpub/intranet/sub/web.config`` ->
+    ``inetpub/intranet/sub``), where a refused file's HTTP 500.19 starts: named, as "this folder" read as the
+    application's in a coverage line (review13 R9)."""
+    cut = max(web_config.rfind("/"), web_config.rfind("\\"))
+    return web_config[:cut] if cut > 0 else "this web.config's folder"
 
 
 def _sub_dir_default(parent: etree._Element, inherited: bool) -> bool:

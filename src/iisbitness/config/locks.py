@@ -140,8 +140,8 @@ APPHOST_ONLY = frozenset({"system.webServer/globalModules", "system.webServer/fa
 IIS 8.5 applicationHost.config's ``<configSections>``, c1982/IIS-SharedGitConfig: facts B8, which also has every
 ``system.applicationHost`` section so)."""
 
-INHERIT_ASSUMED = ('; that location says inheritInChildApplications="false": where this folder is in a child '
-                   "application below it, that the lock still binds it is ASSUMED (no Microsoft page says)")
+INHERIT_ASSUMED = ('; that location says inheritInChildApplications="false": where the folder of this '
+                   "web.config is in a child application below it, that the lock still binds it is ASSUMED (no Microsoft page says)")
 """What a lock of a ``<location inheritInChildApplications="false">`` says below its path (:meth:`SectionLocks.locked`):
 the iis-docs locking walkthrough says a lock "takes effect from that level downwards", and the .NET ``<location>``
 reference says such settings are not "inherited by applications that exist in subdirectories"; neither says which

@@ -65,6 +65,7 @@ from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity,
 from iisbitness.fixes.effects import side_effects
 from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan, Unchecked
 from iisbitness.model.edits import Edit
+from iisbitness.model.iis7 import Server
 from iisbitness.model.source import Problem
 
 
@@ -317,7 +318,9 @@ def _unlisted(analysis: Analysis, unchecked: Mapping[str, Coverage]) -> str:
     effect) that the scan did not read whole: not (fully) checked (``unchecked``, by lower-case ``Site/path``: its
     folder absent from the image, on a drive not mapped, a web.config not read), or whose ``bin`` that worker could
     not list whole (the edited plan's outlook); "" when none. Such a fix is not verified: what those applications
-    load at the new architecture is unknown, and "verified" would vouch for it."""
+    load at the new architecture is unknown, and "verified" would vouch for it. An application IIS refuses
+    (:attr:`Coverage.refused`) is said in a sentence of its own, naming where: the file is to be corrected, nothing
+    is to be given the scan."""
     unread: list[str] = []
     uncovered: list[Coverage] = []
     for e in analysis.side_effects:
@@ -335,8 +338,18 @@ def _unlisted(analysis: Analysis, unchecked: Mapping[str, Coverage]) -> str:
         unread += [f"{app} at {e.after.value} ({why})" for app, why in (outlook.unread_at(e.after) if outlook else ())
                    if app.lower() in mine]
     notes: list[str] = []
-    if uncovered:
-        seen = list({c.application: c for c in uncovered}.values())
+    seen = list({c.application: c for c in uncovered}.values())
+    if refused := [c for c in seen if c.refused]:
+        # NOTE: nothing is to be given the scan: IIS answers the application with 500.19 until the file is corrected
+        at = list(dict.fromkeys(c.refused for c in refused))
+        apps = [c.application if len(at) == 1 else f"{c.application} ({c.refused})" for c in refused]
+        which = (", ".join(apps[:-1]) + " and " if len(apps) > 1 else "") + apps[-1] if len(apps) <= 4 else _listed(apps)
+        which += f" ({at[0]}, HTTP 500.19)" if len(at) == 1 else " (HTTP 500.19)"
+        they = "it loads" if len(refused) == 1 else "they load"
+        notes.append(f"Not verified: IIS refuses the configuration of {which}, so what {they} at that architecture is "
+                     "unknown until that is corrected.")
+    if uncovered := [c for c in seen if not c.refused]:
+        seen = uncovered
         named = [f"{c.application} ({_why(c)})" for c in seen]
         if len(seen) == 1:
             how = "not checked" if seen[0].status is CoverageStatus.NOT_CHECKED else "only partly checked"
@@ -485,15 +498,16 @@ def _because(fix: Fix, said: str | None) -> str | None:
     return f"{fix.unverified_because}. {said}".rstrip(".")
 
 
-def fixes_unverifiable(problems: Sequence[Problem], config_file: str) -> str:
+def fixes_unverifiable(problems: Sequence[Problem], server: Server) -> str:
     """Why no fix of the server can be verified, or "": the configuration read is not the one IIS runs (shared
     configuration not read: :func:`shared_config_unread`), or IIS refuses part of it (:func:`config_refused`), so
     re-analysis of an edited copy says nothing about what IIS would do with it (:func:`verify`'s ``unverifiable``).
-    Names the file and line."""
+    Names the file and line. ``server``: the model read (its ``config_file``, and its applications IIS refuses alone,
+    which leave the rest of the server verifiable)."""
     if (p := shared_config_unread(problems)) is not None:
         return (f"Not verified: the shared configuration {p.where} enables was not read, so the applicationHost.config "
                 "read is not the one IIS runs.")
-    if (p := config_refused(problems, config_file)) is not None:
+    if (p := config_refused(problems, server)) is not None:
         return (f"Not verified: IIS refuses {p.where} (see IIS refuses), so it does not run this configuration as "
                 "written; correct that first.")
     return ""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import ntpath
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -165,7 +166,8 @@ GAC_REMEDY = ("copy Windows\\Microsoft.NET\\assembly and Windows\\assembly (the 
 """What to give a scan that could not look a strong-named assembly up: the GAC folders (an image without them)."""
 
 REFUSED_AGAIN = "once that web.config is corrected, scan again"
-"""What a coverage reason of an application whose web.config IIS refuses says to do under ``scan``
+"""What a coverage reason of an application whose web.config IIS refuses says to do under ``scan`` (for
+applicationHost.config at a ``<location path>``, "that applicationHost.config")
 (:attr:`Given.again`)."""
 
 CHECK_AGAIN = "once that web.config is corrected, run the same check-app command again"
@@ -630,6 +632,18 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
     return out, remedies
 
 
+_DUPLICATE = re.compile(r'(<\w+ name="[^"]*">) in (system\.webServer/\w+) adds an entry the collection already holds')
+"""The opening of :func:`iisbitness.config.merge.collection_breaches`'s words for a duplicate entry (0x800700B7): the
+entry (``<add name="X">``) and its collection."""
+
+
+def _duplicate(refused: Problem) -> str:
+    """", which adds <add name="X"> to system.webServer/handlers a second time" when ``refused`` (an
+    :attr:`Application.refused`) is a duplicate entry, so that a coverage line names the key; "" otherwise."""
+    found = _DUPLICATE.search(refused.message)
+    return f", which adds {found[1]} to {found[2]} a second time" if found else ""
+
+
 def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "",
               inherited: tuple[tuple[str, str], ...] = (), worker_binaries: tuple[str, ...] = (),
               given: Given = Given.IMAGE) -> Coverage:
@@ -656,8 +670,11 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
         remedies.append(gac_remedy)
     if app.refused is not None:
         # NOTE: before any bitness question: no load of it happens (loadplan.build.served), so none was analysed
-        reasons.insert(0, f"IIS answers every request of it with HTTP 500.19 (it refuses {app.refused.where}): none of "
-                          f"its loads happens, so none was analysed; {given.again}")
+        again = given.again
+        if not app.refused.file.lower().endswith("web.config"):  # NOTE: applicationHost.config at a <location path>
+            again = again.replace("that web.config", "that applicationHost.config")
+        reasons.insert(0, f"IIS answers every request of it with HTTP 500.19 (it refuses {app.refused.where}"
+                          f"{_duplicate(app.refused)}): none of its loads happens, so none was analysed; {again}")
     if not root_read or app.refused is not None:
         status = CoverageStatus.NOT_CHECKED
     elif reasons:
@@ -666,4 +683,4 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
         status = CoverageStatus.CHECKED
     return Coverage(app.label, app.pool, root.physical_path if root is not None else "", status,
                     tuple(dict.fromkeys(reasons)), "; ".join(dict.fromkeys(remedies)), app.site, app.path, app.source,
-                    worker_binaries)
+                    worker_binaries, app.refused.where if app.refused is not None else "")

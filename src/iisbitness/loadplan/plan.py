@@ -615,6 +615,9 @@ class Coverage:
             :attr:`BinaryRef.not_checked`, an ARM64X/ARM64EC image on an assumed OS): a fix that runs the worker at
             another architecture is judged by what that worker loads then, not by these
             (:func:`iisbitness.fixes.verify.verify`).
+        refused: where IIS refuses the application's configuration (``file:line`` of :attr:`Application.refused`:
+            HTTP 500.19 for every request of it, so it is not checked), "" otherwise; a fix it holds back says so
+            instead of what to give the scan.
     """
 
     application: str
@@ -627,6 +630,7 @@ class Coverage:
     path: str = ""
     config: ConfigSource | None = None
     worker_binaries: tuple[str, ...] = ()
+    refused: str = ""
 
 
 APP_LEVEL_KINDS = frozenset({LoadKind.ISAPI_EXTENSION, LoadKind.BIN_ASSEMBLY, LoadKind.ASPNETCORE, LoadKind.COM_INPROC,

@@ -445,7 +445,8 @@ class Application:
         effects: merged configuration at the application root first, then at URLs below it
             that carry their own configuration.
         refused: the problem (``refused``) of a web.config IIS refuses at the application's root folder or at a URL
-            above it, the one nearest the site's root, when there is one: IIS answers every request of the
+            above it, or of an entry applicationHost.config adds twice at a ``<location path>`` at or above it (that
+            reaches it), the one nearest the site's root, when there is one: IIS answers every request of the
             application with HTTP 500.19 (KB 942055; a web.config is read for every URL at and below its folder,
             facts B3), so nothing of it loads (no ``bin``, handler, ASP.NET Core or COM load). None otherwise.
     """

@@ -55,17 +55,21 @@ def iis_manager_32bit_assembly(plan: LoadPlan) -> Iterator[Finding]:
             remedy = dependency_fix(load, name, found)
         else:
             what += f", which {process} cannot load."
+        # NOTE: "the site itself is not affected" said just before "IIS refuses this application's configuration"
+        # read as "the site works" (review13 R10): said only where IIS takes the configuration
+        refused = _refused_first(plan, load)
         cause = (f"IIS Manager (inetmgr.exe, {load.process.arch.value}) loads every assembly in bin to list handler and "
-                 f"module types; {what} By design (KB 3194551); the site itself is not affected by this."
-                 + _refused_first(plan, load))
+                 f"module types; {what} By design (KB 3194551)"
+                 + (f".{refused}" if refused else "; the site itself is not affected by this."))
         yield Finding.for_load(load, iis_manager_32bit_assembly.id, iis_manager_32bit_assembly.severity, symptom, cause,
                                (_console_fix(load, wrong), remedy))
 
 
 def _refused_first(plan: LoadPlan, load: Load) -> str:
-    """What the finding assumes when IIS refuses the web.config of ``load``'s application (:attr:`Application.refused`:
-    HTTP 500.19 for every request of it), else "". IIS Manager reads the same configuration files, and a Microsoft
-    engineer showed its Configuration Editor answering such a folder with the configuration error ("There was an error
+    """What the finding assumes when IIS refuses the configuration of ``load``'s application (:attr:`Application.refused`:
+    a web.config, or applicationHost.config at a ``<location path>``; HTTP 500.19 for every request of it), else "" (the
+    cause then says the site itself is not affected, which a refused application's is). IIS Manager reads the same
+    configuration files, and a Microsoft engineer showed its Configuration Editor answering such a folder with the configuration error ("There was an error
     while performing this operation. Details: The data is invalid. (Exception from HRESULT: 0x8007000D)",
     github.com/Azure/App-Service-Migration-Assistant/issues/81); whether its Handler Mappings and Modules pages show
     that error before their Add Managed dialogs load the ``bin`` assemblies is documented nowhere (KB 3194551 describes
@@ -77,7 +81,7 @@ def _refused_first(plan: LoadPlan, load: Load) -> str:
     return (f" IIS refuses this application's configuration ({app.refused.where}: HTTP 500.19); IIS Manager reads the "
             "same files and shows that configuration error where one of its pages reads them (its Configuration "
             "Editor does: github.com/Azure/App-Service-Migration-Assistant/issues/81). Whether its Handler Mappings "
-            "and Modules pages reach these dialogs before the web.config is corrected is not documented: this finding "
+            "and Modules pages reach these dialogs before that file is corrected is not documented: this finding "
             "ASSUMES they do, and says what the dialogs do once it is.")
 
 

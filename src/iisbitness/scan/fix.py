@@ -480,7 +480,7 @@ def _chosen(backend: Backend, scanned: Analysed, report: Report, rules: Collecti
         # NOTE: the plan would edit the local applicationHost.config, which IIS does not run under shared configuration
         raise ServerImageError(f"{shared.where}: {shared.message}; fix plans no edit of the local file (or run fix "
                                "where the shared file is)")
-    if (refused := config_refused(report.problems, before.server.config_file)) is not None:
+    if (refused := config_refused(report.problems, before.server)) is not None:
         # NOTE: IIS fails reading that section, so no edit of the file runs as verified until the refusal is corrected
         raise ServerImageError(f"{refused.where}: {refused.message}; fix plans no edit until this is corrected")
 

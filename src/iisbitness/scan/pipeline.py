@@ -593,7 +593,7 @@ def _analyse(backend: Backend, ctx: PlanContext, options: ScanOptions, image_lab
     unchecked = {c.application.lower(): c for c in coverage if c.status is not CoverageStatus.CHECKED}
     findings = verify(findings, whole, backend.breakage, scope=touched_pools, reanalyse_pools=pools,
                       everything=everything, unchecked=unchecked,
-                      unverifiable=fixes_unverifiable(problems, plan.server.config_file))
+                      unverifiable=fixes_unverifiable(problems, plan.server))
     if options.text_fixes:
         findings = with_file_edits(findings, backend, ctx.image)
     report = Report(
