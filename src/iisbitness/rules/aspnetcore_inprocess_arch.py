@@ -1,7 +1,11 @@
-"""aspnetcore-inprocess-arch: an in-process ASP.NET Core app whose runtime bits do not fit the pool.
+"""aspnetcore-inprocess-arch: an in-process ASP.NET Core app whose runtime bits, or own assembly, do not fit the pool.
 Sources: facts D6 (AspNetCore.Docs host-and-deploy/iis/in-process-hosting.md, troubleshoot.md: 500.32
 "ANCM Failed to Load dll", typically an app published for the other architecture; event 1010 with
-ErrorCode 0x800700c1)."""
+ErrorCode 0x800700c1). The app's own DLL built x86 or x64 (``<PlatformTarget>``) in a worker of the other
+architecture: the runtime starts, then cannot load it: System.BadImageFormatException "An attempt was made to load a
+program with an incorrect format", HTTP 500.30 (AspNetCore.Docs test/troubleshoot-azure-iis.md "500.30 In-Process
+Startup Failure": the module starts the CLR in process and the app fails to start; dotnet/runtime#85691 and
+dotnet/project-system#3248: a PlatformTarget x86 app run by 64-bit .NET; facts sheet silent)."""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import aspnetcore_out_of_process, same_in_both
-from iisbitness.loadplan.plan import AspNetCoreHost, DeploymentMode, Load, LoadKind, LoadPlan
-from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
+from iisbitness.loadplan.plan import APP_ASSEMBLY, AspNetCoreHost, DeploymentMode, Load, LoadKind, LoadPlan
+from iisbitness.pe.types import PlatformTarget
+from iisbitness.rules._common import binary_words, fixes, flip_fix, platform_target_fix, split_fix
 
 RID = {Arch.X86: "win-x86", Arch.X64: "win-x64", Arch.ARM64: "win-arm64"}
 
@@ -47,12 +52,17 @@ def out_of_process_fix(load: Load) -> Fix:
       "An in-process ASP.NET Core app was built for another architecture than its pool",
       iisexpress="An in-process ASP.NET Core app was built for another architecture than the iisexpress.exe that runs it")
 def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
-    """One finding per application: HTTP 500.32 on every request."""
+    """One finding per application: HTTP 500.32 on every request when its runtime bits do not fit the worker (they
+    load first), else HTTP 500.30 when its own assembly does not (:func:`_app_assembly_finding`)."""
     bad: dict[tuple[str, str, str], list[Load]] = {}
     for load in plan.loads_of(LoadKind.ASPNETCORE):
         if load.process.pool is not None and load.fits is False:
             bad.setdefault((load.process.pool.name, load.site or "", load.application or ""), []).append(load)
-    for loads in bad.values():
+    for every in bad.values():
+        loads = [ld for ld in every if not _is_app_assembly(ld)]
+        if not loads:
+            yield _app_assembly_finding(plan, every[0])
+            continue
         first = loads[0]
         files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld, plan.server.os_arch)}" for ld in loads)
         entry = first.entry
@@ -70,3 +80,46 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
                 else (publish_fix(first), out_of_process_fix(first)))
         yield Finding.for_load(first, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
                                fixes(flip_fix(plan, first), split_fix(plan, first), *tail))
+
+
+def _is_app_assembly(load: Load) -> bool:
+    return isinstance(load.entry, AspNetCoreHost) and load.entry.role == APP_ASSEMBLY
+
+
+_BUILT = {PlatformTarget.X86: "x86", PlatformTarget.X64: "x64", PlatformTarget.ARM64: "ARM64"}
+
+
+def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
+    """The app's own DLL does not fit the worker whose runtime fits: HTTP 500.30 with a BadImageFormatException.
+    Fixes: run the worker at the DLL's architecture (verified or not by re-analysis), move the app to such a pool,
+    build the DLL AnyCPU. Neither out-of-process hosting (``dotnet.exe`` / the app host of the runtime's architecture
+    still cannot load it) nor a publish for the worker's runtime identifier (the project's PlatformTarget stays) is
+    offered."""
+    entry = load.entry
+    assert isinstance(entry, AspNetCoreHost)
+    app = f"{load.site}{load.application}"
+    path = load.binary.windows_path or load.binary.configured
+    image = load.binary.image
+    built = _BUILT.get(image.platform_target) if image is not None and image.is_managed else None
+    prefer32 = image is not None and image.platform_target is PlatformTarget.ANYCPU_32BIT_PREFERRED
+    why = (f" It was built with <PlatformTarget>{built}</PlatformTarget> (Project > Properties > Build > Platform "
+           "target), or for a runtime identifier of that architecture." if built is not None else
+           " It was built AnyCPU with \"Prefer 32-bit\" (<Prefer32Bit>true</Prefer32Bit>): a DLL that carries "
+           "32BITPREF is read as 32-bit only (facts I6, CorFlags documentation)." if prefer32 else "")
+    model = (entry.deployment or DeploymentMode.FRAMEWORK_DEPENDENT).value
+    cause = (f"{load.process.describe()} hosts '{app}' in process (hostingModel=\"{entry.config.hosting_model}\", "
+             f"processPath=\"{entry.config.process_path}\", {model}): the .NET runtime in the worker fits it, then "
+             f"loads the app's own assembly at start: {path} is {binary_words(load, plan.server.os_arch)}.{why} "
+             "A process can only load assemblies built for its architecture or AnyCPU.")
+    symptom = (f"{app}: HTTP Error 500.30 - ASP.NET Core app failed to start (In-Process Start Failure); the app's "
+               f"stdout log shows System.BadImageFormatException: Could not load file or assembly '{path}'. An "
+               "attempt was made to load a program with an incorrect format.")
+    change = ("set <Prefer32Bit>false</Prefer32Bit> in the app's project" if prefer32 else
+              f"remove <PlatformTarget>{built or 'x86/x64'}</PlatformTarget> from the app's project (or set it to AnyCPU)")
+    anycpu = platform_target_fix(plan, load) or Fix(
+        summary=f"Build '{load.name}' as AnyCPU: {change}, publish the app again and redeploy it",
+        label="build the app as AnyCPU",
+        note="An AnyCPU assembly loads in a 32-bit and a 64-bit worker alike; the app's other assemblies load on "
+             "first use and need the same.")
+    return Finding.for_load(load, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
+                            fixes(flip_fix(plan, load), split_fix(plan, load), anycpu))

@@ -1,0 +1,93 @@
+"""An in-process app's own assembly built x86 or x64 (``<PlatformTarget>``) in a worker of the other architecture: the
+runtime starts and cannot load it (System.BadImageFormatException, HTTP 500.30); AnyCPU loads in both (audit9 H1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from iisbitness.report import Report
+from tests.aspnetcore.image import CORPUS, make_image, put, rules_of, run, write
+from tests.aspnetcore.test_aspnetcore_inprocess import X64_SC, X86_SC, _dotnet, _fdd_app, _self_contained
+
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
+
+POOL64 = 'managedRuntimeVersion=""'
+POOL32 = 'enable32BitAppOnWin64="true" managedRuntimeVersion=""'
+
+
+def _fdd(tmp_path: Path, attrs: str, dll: str) -> Report:
+    """A framework-dependent in-process app (processPath="dotnet" arguments=".\\Shop.dll") whose Shop.dll is ``dll``,
+    with the .NET runtime of both architectures installed."""
+    make_image(tmp_path, [("Core", attrs, "shop")])
+    _fdd_app(tmp_path, "shop", "8.0.0")
+    put(tmp_path, dll, "inetpub/shop/Shop.dll")
+    _dotnet(tmp_path, "Program Files", "x64", "8.0.4")
+    _dotnet(tmp_path, "Program Files (x86)", "x86", "8.0.4")
+    return run(tmp_path)
+
+
+@pytest.mark.parametrize(("attrs", "dll", "built"), [(POOL64, "managed_x86.dll", "x86"),
+                                                     (POOL32, "managed_x64.dll", "x64")])
+def test_framework_dependent_app_built_for_the_other_architecture_is_500_30(
+        tmp_path: Path, attrs: str, dll: str, built: str) -> None:
+    report = _fdd(tmp_path, attrs, dll)
+    assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
+    f = report.findings[0]
+    assert "500.30" in f.symptom and "BadImageFormatException" in f.symptom and "500.32" not in f.symptom
+    assert "C:\\inetpub\\shop\\Shop.dll" in f.symptom
+    assert f"<PlatformTarget>{built}</PlatformTarget>" in f.cause and "framework-dependent" in f.cause
+    other = "enable32BitAppOnWin64:true" if built == "x86" else "enable32BitAppOnWin64:false"
+    assert f.fixes[0].verified is True and other in f.fixes[0].commands[0]
+    assert "AnyCPU" in f.fixes[-1].summary
+    assert not any("outofprocess" in c or "publish" in c for fx in f.fixes for c in fx.commands)
+
+
+@pytest.mark.parametrize("attrs", [POOL64, POOL32])
+def test_an_anycpu_app_assembly_loads_in_both(tmp_path: Path, attrs: str) -> None:
+    assert rules_of(_fdd(tmp_path, attrs, "managed_anycpu.dll")) == []
+
+
+def test_a_prefer_32_bit_app_assembly_is_32_bit_only_as_facts_i6_reads_a_dll(tmp_path: Path) -> None:
+    """AnyCPU with 32BITPREF on a DLL: 32-bit only (facts I6): fine in a 32-bit worker, 500.30 in a 64-bit one, whose
+    fix is Prefer32Bit false, not a PlatformTarget."""
+    assert rules_of(_fdd(tmp_path / "a", POOL32, "managed_anycpu32bitpreferred.dll")) == []
+    [f] = _fdd(tmp_path / "b", POOL64, "managed_anycpu32bitpreferred.dll").findings
+    assert "500.30" in f.symptom and "<Prefer32Bit>" in f.cause and "<Prefer32Bit>false" in f.fixes[-1].summary
+
+
+def test_an_app_host_debug_build_is_judged_by_its_dll_beside_the_exe(tmp_path: Path) -> None:
+    """The F5 shape: processPath=".\\Shop.exe", no hostfxr.dll beside it (framework-dependent), Shop.dll x86."""
+    make_image(tmp_path, [("Core", POOL64, "shop")])
+    write(tmp_path, "inetpub/shop/web.config", (CORPUS / X86_SC).read_text(encoding="utf-8")
+          .replace("googlemaps", "Shop"))
+    put(tmp_path, "apphost_x86.exe", "inetpub/shop/Shop.exe")
+    put(tmp_path, "managed_x86.dll", "inetpub/shop/Shop.dll")
+    write(tmp_path, "inetpub/shop/Shop.runtimeconfig.json", json.dumps(
+        {"runtimeOptions": {"tfm": "net8.0", "framework": {"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}}}))
+    _dotnet(tmp_path, "Program Files", "x64", "8.0.4")
+    report = run(tmp_path)
+    assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
+    assert "500.30" in report.findings[0].symptom and "Shop.dll" in report.findings[0].symptom
+
+
+def test_self_contained_x64_app_with_an_x86_assembly_is_500_30(tmp_path: Path) -> None:
+    make_image(tmp_path, [("Core", POOL64, "office")])
+    _self_contained(tmp_path, "office", X64_SC, "myITOffice.exe", "x64")
+    put(tmp_path, "managed_x86.dll", "inetpub/office/myITOffice.dll")
+    report = run(tmp_path)
+    assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
+    f = report.findings[0]
+    assert "500.30" in f.symptom and "myITOffice.dll" in f.symptom and "self-contained" in f.cause
+
+
+def test_self_contained_x86_runtime_fails_first_with_500_32(tmp_path: Path) -> None:
+    """Runtime bits and assembly both x86 in a 64-bit worker: hostfxr fails to load first, one finding, 500.32."""
+    make_image(tmp_path, [("Core", POOL64, "maps")])
+    _self_contained(tmp_path, "maps", X86_SC, "googlemaps.exe", "x86")
+    put(tmp_path, "managed_x86.dll", "inetpub/maps/googlemaps.dll")
+    report = run(tmp_path)
+    assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
+    assert "500.32" in report.findings[0].symptom and "500.30" not in report.findings[0].symptom
