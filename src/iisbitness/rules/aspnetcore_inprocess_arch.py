@@ -17,7 +17,7 @@ from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import aspnetcore_out_of_process, same_in_both
 from iisbitness.loadplan.plan import APP_ASSEMBLY, AspNetCoreHost, DeploymentMode, Load, LoadKind, LoadPlan
 from iisbitness.pe.types import PlatformTarget
-from iisbitness.rules._common import binary_words, fixes, flip_fix, platform_target_fix, split_fix
+from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
 RID = {Arch.X86: "win-x86", Arch.X64: "win-x64", Arch.ARM64: "win-arm64"}
 
@@ -108,18 +108,19 @@ def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
            "32BITPREF is read as 32-bit only (facts I6, CorFlags documentation)." if prefer32 else "")
     model = (entry.deployment or DeploymentMode.FRAMEWORK_DEPENDENT).value
     cause = (f"{load.process.describe()} hosts '{app}' in process (hostingModel=\"{entry.config.hosting_model}\", "
-             f"processPath=\"{entry.config.process_path}\", {model}): the .NET runtime in the worker fits it, then "
-             f"loads the app's own assembly at start: {path} is {binary_words(load, plan.server.os_arch)}.{why} "
+             f"processPath=\"{entry.config.process_path}\", {model}): the worker's .NET runtime starts, then "
+             f"loads the app's own assembly: {path} is {binary_words(load, plan.server.os_arch)}.{why} "
              "A process can only load assemblies built for its architecture or AnyCPU.")
     symptom = (f"{app}: HTTP Error 500.30 - ASP.NET Core app failed to start (In-Process Start Failure); the app's "
                f"stdout log shows System.BadImageFormatException: Could not load file or assembly '{path}'. An "
                "attempt was made to load a program with an incorrect format.")
     change = ("set <Prefer32Bit>false</Prefer32Bit> in the app's project" if prefer32 else
               f"remove <PlatformTarget>{built or 'x86/x64'}</PlatformTarget> from the app's project (or set it to AnyCPU)")
-    anycpu = platform_target_fix(plan, load) or Fix(
-        summary=f"Build '{load.name}' as AnyCPU: {change}, publish the app again and redeploy it",
+    again = "build it again (F5)" if plan.iisexpress is not None else "publish the app again and redeploy it"
+    anycpu = Fix(
+        summary=f"Build '{load.name}' as AnyCPU: {change}, {again}",
         label="build the app as AnyCPU",
-        note="An AnyCPU assembly loads in a 32-bit and a 64-bit worker alike; the app's other assemblies load on "
-             "first use and need the same.")
+        note="An AnyCPU assembly loads in 32-bit and 64-bit processes alike; the app's other assemblies load on "
+             "first use and need the same (Project > Properties > Build > Platform target).")
     return Finding.for_load(load, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
                             fixes(flip_fix(plan, load), split_fix(plan, load), anycpu))
