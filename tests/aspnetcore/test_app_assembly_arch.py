@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from iisbitness.cli import main
 from iisbitness.report import Report
 from tests.aspnetcore.image import CORPUS, make_image, put, rules_of, run, write
 from tests.aspnetcore.test_aspnetcore_inprocess import X64_SC, X86_SC, _dotnet, _fdd_app, _self_contained
+from tests.conftest import fixes_of
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 
@@ -91,3 +94,26 @@ def test_self_contained_x86_runtime_fails_first_with_500_32(tmp_path: Path) -> N
     report = run(tmp_path)
     assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
     assert "500.32" in report.findings[0].symptom and "500.30" not in report.findings[0].symptom
+
+
+def test_check_app_of_an_x86_debug_build_against_a_64_bit_pool_is_an_error_with_the_anycpu_build_fix(
+        tmp_path: Path) -> None:
+    """audit9 H1's check-app: bin/Debug/net8.0 of an app host x86 build (framework-dependent), --runtime none. The build
+    fix is the AnyCPU rebuild, no ``-r win-x64`` publish (with PlatformTarget x86 the SDK refuses it, NETSDK1032)."""
+    out = tmp_path / "bin" / "Debug" / "net8.0"
+    out.mkdir(parents=True)
+    put(out, "apphost_x86.exe", "App.exe")
+    put(out, "managed_x86.dll", "App.dll")
+    write(out, "App.runtimeconfig.json", json.dumps(
+        {"runtimeOptions": {"tfm": "net8.0", "framework": {"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}}}))
+    write(out, "web.config", '<?xml version="1.0"?>\n<configuration><location path="." inheritInChildApplications="false">'
+          '<system.webServer><handlers><add name="aspNetCore" path="*" verb="*" modules="AspNetCoreModuleV2" '
+          'resourceType="Unspecified" /></handlers><aspNetCore processPath=".\\App.exe" hostingModel="inprocess" />'
+          "</system.webServer></location></configuration>\n")
+    r = CliRunner().invoke(main, ["check-app", str(out), "--pool-arch", "x64", "--runtime", "none", "--format", "json"])
+    doc = json.loads(r.stdout)
+    assert r.exit_code == 1 and [f["rule"] for f in doc["findings"]] == ["aspnetcore-inprocess-arch"]
+    f = doc["findings"][0]
+    assert "500.30" in f["symptom"]
+    summaries = [fx["summary"] for fx in fixes_of(doc, f)]
+    assert summaries and "AnyCPU" in summaries[0] and not any("RuntimeIdentifier" in s for s in summaries)

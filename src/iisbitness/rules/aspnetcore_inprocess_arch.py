@@ -21,6 +21,11 @@ from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
 RID = {Arch.X86: "win-x86", Arch.X64: "win-x64", Arch.ARM64: "win-arm64"}
 
+ANYCPU_LABEL = "build the app as AnyCPU"
+"""The label of the app-assembly finding's rebuild (check-app offers no publish for a runtime identifier beside it:
+a RuntimeIdentifier of another architecture than an explicit PlatformTarget is SDK error NETSDK1032,
+learn.microsoft.com dotnet/core/tools/sdk-errors/netsdk1032)."""
+
 
 def publish_parts(arch: Arch) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """``dotnet publish`` for ``arch``'s runtime identifier as cmd.exe and PowerShell lines, and its note.
@@ -119,7 +124,7 @@ def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
     again = "build it again (F5)" if plan.iisexpress is not None else "publish the app again and redeploy it"
     anycpu = Fix(
         summary=f"Build '{load.name}' as AnyCPU: {change}, {again}",
-        label="build the app as AnyCPU",
+        label=ANYCPU_LABEL,
         note="An AnyCPU assembly loads in 32-bit and 64-bit processes alike; the app's other assemblies load on "
              "first use and need the same (Project > Properties > Build > Platform target).")
     return Finding.for_load(load, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,

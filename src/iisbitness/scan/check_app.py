@@ -54,7 +54,7 @@ from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.rules._assembly import rebuilt
-from iisbitness.rules.aspnetcore_inprocess_arch import publish_parts
+from iisbitness.rules.aspnetcore_inprocess_arch import ANYCPU_LABEL, publish_parts
 from iisbitness.scan.pipeline import ScanOptions, scan
 
 PUBLISH_DRIVE = "P"
@@ -316,8 +316,9 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                     unverified_because=fix.unverified_because))
         else:
             kept.append(fix)
-    if f.rule.startswith("aspnetcore-"):
-        # NOTE: the rule's own command and note: -r alone no longer implies --self-contained (.NET 8 SDK)
+    if f.rule.startswith("aspnetcore-") and not any(fix.label == ANYCPU_LABEL for fix in f.fixes):
+        # NOTE: the rule's own command and note: -r alone no longer implies --self-contained (.NET 8 SDK); not for an
+        # app's own assembly built for another PlatformTarget (its AnyCPU rebuild is the build's fix)
         cmds, ps, note = publish_parts(arch)
         build.append(Fix(summary=f"Publish for the pool: <RuntimeIdentifier>{RID[arch]}</RuntimeIdentifier> (or "
                                  f"<PlatformTarget>{PLATFORM[arch]}</PlatformTarget>) in the project, or "
