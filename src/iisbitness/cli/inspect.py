@@ -58,12 +58,22 @@ def inspect_command(paths: tuple[Path, ...], fmt: str, arch: str | None, only_mi
     errors = [f for f in files if f.error]
     shown = files
     if only_mismatch and target is not None:
-        shown = [f for f in files if f.error or cannot_load(f, target)]
+        # NOTE: a reference assembly is listed too: the table says it loads nowhere at run time (the CLR refuses it,
+        # 0x80131058, whatever its header's architecture), so "nothing listed" must not answer "it loads"
+        shown = [f for f in files if f.error or cannot_load(f, target)
+                 or (f.assembly is not None and f.assembly.is_reference_assembly)]
     if fmt == "json":
         click.echo(inspect_json.render(shown), nl=False)
     else:  # NOTE: a pipe or file: one file a line (grep, cut); a terminal: fitted to its width, no cell cut
         terminal = sys.stdout.isatty()
-        click.echo(inspect_text.plain(shown, show_deps=deps, width=text_width(True) if terminal else None), nl=False)
+        if shown:
+            click.echo(inspect_text.plain(shown, show_deps=deps, width=text_width(True) if terminal else None), nl=False)
+        elif files and target is not None:  # NOTE: said, not a bare header: "all fit" is not "nothing read"
+            click.echo(f"{len(files)} file{'s' if len(files) != 1 else ''} read: "
+                       f"{'every one loads' if len(files) != 1 else 'it loads'} in an {target.value} process"
+                       + ("." if deps else " (the files themselves; --deps follows their dependencies)."))
+        else:
+            click.echo("No PE files (files starting with MZ) found in " + ", ".join(map(str, paths)) + ".")
     for f in errors:
         click.echo(f"iisbitness: error: {f.error}", err=True)
     if errors:

@@ -116,11 +116,12 @@ def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
              f"processPath=\"{entry.config.process_path}\", {model}): the worker's .NET runtime starts, then "
              f"loads the app's own assembly: {path} is {binary_words(load, plan.server.os_arch)}.{why} "
              "A process can only load assemblies built for its architecture or AnyCPU.")
-    symptom = (f"{app}: HTTP Error 500.30 - ASP.NET Core app failed to start (In-Process Start Failure); the app's "
-               f"stdout log shows System.BadImageFormatException: Could not load file or assembly '{path}'. An "
-               "attempt was made to load a program with an incorrect format.")
+    symptom = (f"{app}: HTTP Error 500.30 - ASP.NET Core app failed to start; the ANCM stdout log and the Application "
+               "log show System.BadImageFormatException: \"Could not load file or assembly "
+               f"'{load.name[:-4]}'. An attempt was made to load a program with an incorrect format.\"")
     change = ("set <Prefer32Bit>false</Prefer32Bit> in the app's project" if prefer32 else
-              f"remove <PlatformTarget>{built or 'x86/x64'}</PlatformTarget> from the app's project (or set it to AnyCPU)")
+              f"remove <PlatformTarget>{built or 'x86/x64'}</PlatformTarget> from the app's project or set "
+              "<PlatformTarget>AnyCPU</PlatformTarget>")
     again = "build it again (F5)" if plan.iisexpress is not None else "publish the app again and redeploy it"
     anycpu = Fix(
         summary=f"Build '{load.name}' as AnyCPU: {change}, {again}",

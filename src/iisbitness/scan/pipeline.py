@@ -27,7 +27,7 @@ from iisbitness.arch import Arch
 from iisbitness.config.apphost import APPHOST, read_server
 from iisbitness.config.iisexpress import has_project, read_workspace
 from iisbitness.config.metabase import find_metabase, is_metabase, read_iis6
-from iisbitness.errors import CacheError, FixError
+from iisbitness.errors import CacheError, FixError, ServerImageError
 from iisbitness.findings import FileEdit, Finding, Rule
 from iisbitness.fixes.plan import Documents
 from iisbitness.fixes.verify import Analysis, fixes_unverifiable, verify
@@ -351,8 +351,12 @@ def scan_iisexpress(folder: Path, options: ScanOptions) -> Report:
     their folder. The OS is x64 unless ``--os-arch`` or that drive says otherwise.
     A physicalPath on a UNC share is read from its ``--share`` folder (``options.shares``), as on a server.
 
+    ``--iisexpress-arch arm64`` with the OS only assumed takes the OS as arm64 (an ARM64 ``iisexpress.exe`` runs on
+    Windows on Arm only, facts F1.7).
+
     Raises:
-        ServerImageError: no IIS Express configuration. ConfigError: it is not usable XML.
+        ServerImageError: no IIS Express configuration; ``--iisexpress-arch arm64`` with an OS given (``--os-arch``)
+            or read (``--drive C=``, the live system) as another. ConfigError: it is not usable XML.
     """
     if options.drives:
         machine = ServerImage.offline(options.drives.get("C", folder), options.drives)
@@ -370,6 +374,14 @@ def scan_iisexpress(folder: Path, options: ScanOptions) -> Report:
         os_arch, os_from = detect_os_arch(machine)
     else:
         os_arch, os_from = Arch.X64, "assumed: a developer machine; no --drive C= given; --os-arch to change"
+    if options.iisexpress_arch is Arch.ARM64 and os_arch is not Arch.ARM64:
+        # NOTE: an ARM64 iisexpress.exe runs on Windows on Arm only (facts F1.7): the option says which Windows it is,
+        # unless --os-arch or the machine's drive said another
+        if options.os_arch is None and "C" not in machine.drives:
+            os_arch, os_from = Arch.ARM64, "from --iisexpress-arch arm64: an ARM64 iisexpress.exe runs on Windows on Arm only"
+        else:
+            raise ServerImageError(f"--iisexpress-arch arm64: an ARM64 iisexpress.exe runs on Windows on Arm only, and "
+                                   f"the OS is {os_arch.value} ({os_from}): give --iisexpress-arch x64 or --os-arch arm64")
     workspace, img = read_workspace(folder, machine, os_arch, os_from, options.iisexpress_arch, options.config)
     return analyse(IisExpressBackend(workspace), img, options, str(folder))
 
