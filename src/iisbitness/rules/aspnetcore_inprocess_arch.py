@@ -5,7 +5,8 @@ ErrorCode 0x800700c1). The app's own DLL built x86 or x64 (``<PlatformTarget>``)
 architecture: the runtime starts, then cannot load it: System.BadImageFormatException "An attempt was made to load a
 program with an incorrect format", HTTP 500.30 (AspNetCore.Docs test/troubleshoot-azure-iis.md "500.30 In-Process
 Startup Failure": the module starts the CLR in process and the app fails to start; dotnet/runtime#85691 and
-dotnet/project-system#3248: a PlatformTarget x86 app run by 64-bit .NET; facts sheet silent)."""
+dotnet/project-system#3248, dotnet/cli issues 3684 and 7532: a PlatformTarget x86 app run by 64-bit .NET; facts sheet
+silent)."""
 
 from __future__ import annotations
 
