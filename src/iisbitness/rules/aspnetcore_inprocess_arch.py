@@ -71,13 +71,8 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
             continue
         first = loads[0]
         files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld, plan.server.os_arch)}" for ld in loads)
-        entry = first.entry
-        assert isinstance(entry, AspNetCoreHost)
-        model = (entry.deployment or DeploymentMode.SELF_CONTAINED).value
-        cause = (f"{first.process.describe()} hosts '{first.site}{first.application}' in process "
-                 f"(hostingModel=\"{entry.config.hosting_model}\", processPath=\"{entry.config.process_path}\", "
-                 f"{model}), so ANCM loads the app's runtime into the worker: {files}. "
-                 "A process can only load DLLs of its own architecture.")
+        cause = (f"{_hosts(first, DeploymentMode.SELF_CONTAINED)}, so ANCM loads the app's runtime into the worker: "
+                 f"{files}. A process can only load DLLs of its own architecture.")
         symptom = (f"{first.site}{first.application}: HTTP Error 500.32 - ANCM Failed to Load dll (Application log: "
                    "event 1010, IIS AspNetCore Module V2, ErrorCode '0x800700c1').")
         # NOTE: under IIS Express the developer's fixes are project settings (fixes/iisexpress.py)
@@ -86,6 +81,16 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
                 else (publish_fix(first), out_of_process_fix(first)))
         yield Finding.for_load(first, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
                                fixes(flip_fix(plan, first), split_fix(plan, first), *tail))
+
+
+def _hosts(load: Load, default: DeploymentMode) -> str:
+    """``"<process> hosts '<app>' in process (hostingModel=..., processPath=..., <deployment>)"`` of an ANCM load
+    (``default`` when its entry names no deployment)."""
+    entry = load.entry
+    assert isinstance(entry, AspNetCoreHost)
+    return (f"{load.process.describe()} hosts '{load.site}{load.application}' in process "
+            f"(hostingModel=\"{entry.config.hosting_model}\", processPath=\"{entry.config.process_path}\", "
+            f"{(entry.deployment or default).value})")
 
 
 def _is_app_assembly(load: Load) -> bool:
@@ -101,8 +106,6 @@ def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
     build the DLL AnyCPU. Neither out-of-process hosting (``dotnet.exe`` / the app host of the runtime's architecture
     still cannot load it) nor a publish for the worker's runtime identifier (the project's PlatformTarget stays) is
     offered."""
-    entry = load.entry
-    assert isinstance(entry, AspNetCoreHost)
     app = f"{load.site}{load.application}"
     path = load.binary.windows_path or load.binary.configured
     image = load.binary.image
@@ -112,9 +115,7 @@ def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
            "target), or for a runtime identifier of that architecture." if built is not None else
            " It was built AnyCPU with \"Prefer 32-bit\" (<Prefer32Bit>true</Prefer32Bit>): a DLL that carries "
            "32BITPREF is read as 32-bit only (facts I6, CorFlags documentation)." if prefer32 else "")
-    model = (entry.deployment or DeploymentMode.FRAMEWORK_DEPENDENT).value
-    cause = (f"{load.process.describe()} hosts '{app}' in process (hostingModel=\"{entry.config.hosting_model}\", "
-             f"processPath=\"{entry.config.process_path}\", {model}): the worker's .NET runtime starts, then "
+    cause = (f"{_hosts(load, DeploymentMode.FRAMEWORK_DEPENDENT)}: the worker's .NET runtime starts, then "
              f"loads the app's own assembly: {path} is {binary_words(load, plan.server.os_arch)}.{why} "
              "A process can only load assemblies built for its architecture or AnyCPU.")
     symptom = (f"{app}: HTTP Error 500.30 - ASP.NET Core app failed to start; the ANCM stdout log and the Application "
