@@ -355,6 +355,10 @@ class RuntimeCheck:
     dotnet_anywhere: bool
 
 
+APP_ASSEMBLY = "app assembly"
+"""The :attr:`AspNetCoreHost.role` of an in-process app's own ``<app>.dll``, which its runtime loads at start."""
+
+
 @dataclass(frozen=True, slots=True)
 class AspNetCoreHost:
     """A binary that ANCM loads into the worker for an in-process app (facts D6).
@@ -362,7 +366,8 @@ class AspNetCoreHost:
     Attributes:
         config: the app's ``system.webServer/aspNetCore`` element.
         app_folder: the application's folder (Windows path).
-        role: ``app host``, ``runtime``, ``in-process request handler`` or ``hostfxr``.
+        role: ``app host``, ``runtime``, ``in-process request handler``, ``hostfxr`` or ``app assembly`` (the app's
+            own ``<app>.dll``, which the runtime loads at start: 500.30 when it does not fit, not 500.32).
         deployment: self-contained or framework-dependent deployment; None for the request handler,
             which either deployment may carry.
         runtime: for a framework-dependent app, the ``dotnet`` install check.

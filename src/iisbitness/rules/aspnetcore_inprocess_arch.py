@@ -1,9 +1,12 @@
-"""aspnetcore-inprocess-arch: an in-process ASP.NET Core app whose runtime bits do not fit the pool.
+"""aspnetcore-inprocess-arch: an in-process ASP.NET Core app whose runtime bits, or own assembly, do not fit the pool.
 Sources: facts D6 (AspNetCore.Docs host-and-deploy/iis/in-process-hosting.md, troubleshoot.md: 500.32
 "ANCM Failed to Load dll", typically an app published for the other architecture; event 1010 with
-ErrorCode 0x800700c1). A framework-dependent app's own assembly built x86 or x64 (``<PlatformTarget>``) under the
-worker's runtime of the other architecture: System.BadImageFormatException at start-up (dotnet/cli issues 3684, 7532:
-an x86 app run by the x64 ``dotnet``), troubleshoot.md's 500.30 "In-Process Start Failure"."""
+ErrorCode 0x800700c1). The app's own DLL built x86 or x64 (``<PlatformTarget>``) in a worker of the other
+architecture: the runtime starts, then cannot load it: System.BadImageFormatException "An attempt was made to load a
+program with an incorrect format", HTTP 500.30 (AspNetCore.Docs test/troubleshoot-azure-iis.md "500.30 In-Process
+Startup Failure": the module starts the CLR in process and the app fails to start; dotnet/runtime#85691 and
+dotnet/project-system#3248, dotnet/cli issues 3684 and 7532: a PlatformTarget x86 app run by 64-bit .NET; facts sheet
+silent)."""
 
 from __future__ import annotations
 
@@ -13,10 +16,16 @@ from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import aspnetcore_out_of_process, same_in_both
-from iisbitness.loadplan.plan import AspNetCoreHost, DeploymentMode, Load, LoadKind, LoadPlan
+from iisbitness.loadplan.plan import APP_ASSEMBLY, AspNetCoreHost, DeploymentMode, Load, LoadKind, LoadPlan
+from iisbitness.pe.types import PlatformTarget
 from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
 RID = {Arch.X86: "win-x86", Arch.X64: "win-x64", Arch.ARM64: "win-arm64"}
+
+ANYCPU_LABEL = "build the app as AnyCPU"
+"""The label of the app-assembly finding's rebuild (check-app offers no publish for a runtime identifier beside it:
+a RuntimeIdentifier of another architecture than an explicit PlatformTarget is SDK error NETSDK1032,
+learn.microsoft.com dotnet/core/tools/sdk-errors/netsdk1032)."""
 
 
 def publish_parts(arch: Arch) -> tuple[tuple[str, ...], tuple[str, ...], str]:
@@ -40,17 +49,6 @@ def publish_fix(load: Load) -> Fix:
                label=f"publish for {rid}", commands=cmds, powershell=ps, note=note)
 
 
-def app_build_fix(load: Load) -> Fix:
-    """Build the framework-dependent app's own assembly AnyCPU (or for the worker): advice, not checkable offline."""
-    arch = load.process.arch
-    target = {Arch.X86: "x86", Arch.X64: "x64", Arch.ARM64: "ARM64"}[arch]
-    return Fix(summary=f"Build '{load.name}' as AnyCPU (or {target}): remove <PlatformTarget> from the app's project (or "
-                       f"set <PlatformTarget>AnyCPU</PlatformTarget>) and redeploy it",
-               label="build the app as AnyCPU",
-               note="A framework-dependent app runs in the .NET runtime of the worker's architecture: its own assembly "
-                    "must be AnyCPU or built for that architecture.")
-
-
 def out_of_process_fix(load: Load) -> Fix:
     """Switch the app to out-of-process hosting: it then runs in its own dotnet.exe / app.exe."""
     return aspnetcore_out_of_process(f"{load.site}{load.application}")
@@ -60,44 +58,77 @@ def out_of_process_fix(load: Load) -> Fix:
       "An in-process ASP.NET Core app was built for another architecture than its pool",
       iisexpress="An in-process ASP.NET Core app was built for another architecture than the iisexpress.exe that runs it")
 def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
-    """One finding per application: HTTP 500.32 on every request; HTTP 500.30 when only the framework-dependent app's own
-    assembly does not fit (the worker's runtime loads, then refuses it: System.BadImageFormatException)."""
+    """One finding per application: HTTP 500.32 on every request when its runtime bits do not fit the worker (they
+    load first), else HTTP 500.30 when its own assembly does not (:func:`_app_assembly_finding`)."""
     bad: dict[tuple[str, str, str], list[Load]] = {}
     for load in plan.loads_of(LoadKind.ASPNETCORE):
         if load.process.pool is not None and load.fits is False:
             bad.setdefault((load.process.pool.name, load.site or "", load.application or ""), []).append(load)
-    for loads in bad.values():
+    for every in bad.values():
+        loads = [ld for ld in every if not _is_app_assembly(ld)]
+        if not loads:
+            yield _app_assembly_finding(plan, every[0])
+            continue
         first = loads[0]
         files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld, plan.server.os_arch)}" for ld in loads)
-        entry = first.entry
-        assert isinstance(entry, AspNetCoreHost)
-        model = (entry.deployment or DeploymentMode.SELF_CONTAINED).value
-        cause = (f"{first.process.describe()} hosts '{first.site}{first.application}' in process "
-                 f"(hostingModel=\"{entry.config.hosting_model}\", processPath=\"{entry.config.process_path}\", "
-                 f"{model}), so ANCM loads the app's runtime into the worker: {files}. "
-                 "A process can only load DLLs of its own architecture.")
+        cause = (f"{_hosts(first, DeploymentMode.SELF_CONTAINED)}, so ANCM loads the app's runtime into the worker: "
+                 f"{files}. A process can only load DLLs of its own architecture.")
         symptom = (f"{first.site}{first.application}: HTTP Error 500.32 - ANCM Failed to Load dll (Application log: "
                    "event 1010, IIS AspNetCore Module V2, ErrorCode '0x800700c1').")
         # NOTE: under IIS Express the developer's fixes are project settings (fixes/iisexpress.py)
         ws = plan.iisexpress
-        if all(isinstance(ld.entry, AspNetCoreHost) and ld.entry.role == "app assembly" for ld in loads):
-            # NOTE: the worker's own runtime loads (hostfxr, coreclr of its architecture), then the app's assembly built
-            # for the other one is refused: the start-up fails with BadImageFormatException (dotnet/cli issues 3684,
-            # 7532), HTTP 500.30; out-of-process hosting would run it in a dotnet.exe of the machine's architecture,
-            # which may refuse it alike, and a publish with -r keeps an explicit <PlatformTarget>: neither is offered
-            cause = (f"{first.process.describe()} hosts '{first.site}{first.application}' in process "
-                     f"(hostingModel=\"{entry.config.hosting_model}\", processPath=\"{entry.config.process_path}\", "
-                     f"framework-dependent): the {first.process.arch.value} .NET runtime of the worker loads the app's "
-                     f"own assembly: {files}. The CLR loads only assemblies built AnyCPU or for its process's "
-                     "architecture (<PlatformTarget>).")
-            symptom = (f"{first.site}{first.application}: HTTP Error 500.30 - ASP.NET Core app failed to start; the ANCM "
-                       "stdout log and the Application log show System.BadImageFormatException: \"Could not load file or "
-                       f"assembly '{first.name[:-4]}'. An attempt was made to load a program with an incorrect format.\"")
-            build = iisexpress.platform_target(first) if ws is not None else app_build_fix(first)
-            yield Finding.for_load(first, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom,
-                                   cause, fixes(flip_fix(plan, first), split_fix(plan, first), build))
-            continue
         tail = ((iisexpress.publish_for(first, ws), iisexpress.out_of_process(ws, first)) if ws is not None
                 else (publish_fix(first), out_of_process_fix(first)))
         yield Finding.for_load(first, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
                                fixes(flip_fix(plan, first), split_fix(plan, first), *tail))
+
+
+def _hosts(load: Load, default: DeploymentMode) -> str:
+    """``"<process> hosts '<app>' in process (hostingModel=..., processPath=..., <deployment>)"`` of an ANCM load
+    (``default`` when its entry names no deployment)."""
+    entry = load.entry
+    assert isinstance(entry, AspNetCoreHost)
+    return (f"{load.process.describe()} hosts '{load.site}{load.application}' in process "
+            f"(hostingModel=\"{entry.config.hosting_model}\", processPath=\"{entry.config.process_path}\", "
+            f"{(entry.deployment or default).value})")
+
+
+def _is_app_assembly(load: Load) -> bool:
+    return isinstance(load.entry, AspNetCoreHost) and load.entry.role == APP_ASSEMBLY
+
+
+_BUILT = {PlatformTarget.X86: "x86", PlatformTarget.X64: "x64", PlatformTarget.ARM64: "ARM64"}
+
+
+def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
+    """The app's own DLL does not fit the worker whose runtime fits: HTTP 500.30 with a BadImageFormatException.
+    Fixes: run the worker at the DLL's architecture (verified or not by re-analysis), move the app to such a pool,
+    build the DLL AnyCPU. Neither out-of-process hosting (``dotnet.exe`` / the app host of the runtime's architecture
+    still cannot load it) nor a publish for the worker's runtime identifier (the project's PlatformTarget stays) is
+    offered."""
+    app = f"{load.site}{load.application}"
+    path = load.binary.windows_path or load.binary.configured
+    image = load.binary.image
+    built = _BUILT.get(image.platform_target) if image is not None and image.is_managed else None
+    prefer32 = image is not None and image.platform_target is PlatformTarget.ANYCPU_32BIT_PREFERRED
+    why = (f" It was built with <PlatformTarget>{built}</PlatformTarget> (Project > Properties > Build > Platform "
+           "target), or for a runtime identifier of that architecture." if built is not None else
+           " It was built AnyCPU with \"Prefer 32-bit\" (<Prefer32Bit>true</Prefer32Bit>): a DLL that carries "
+           "32BITPREF is read as 32-bit only (facts I6, CorFlags documentation)." if prefer32 else "")
+    cause = (f"{_hosts(load, DeploymentMode.FRAMEWORK_DEPENDENT)}: the worker's .NET runtime starts, then "
+             f"loads the app's own assembly: {path} is {binary_words(load, plan.server.os_arch)}.{why} "
+             "A process can only load assemblies built for its architecture or AnyCPU.")
+    symptom = (f"{app}: HTTP Error 500.30 - ASP.NET Core app failed to start; the ANCM stdout log and the Application "
+               "log show System.BadImageFormatException: \"Could not load file or assembly "
+               f"'{load.name[:-4]}'. An attempt was made to load a program with an incorrect format.\"")
+    change = ("set <Prefer32Bit>false</Prefer32Bit> in the app's project" if prefer32 else
+              f"remove <PlatformTarget>{built or 'x86/x64'}</PlatformTarget> from the app's project or set "
+              "<PlatformTarget>AnyCPU</PlatformTarget>")
+    again = "build it again (F5)" if plan.iisexpress is not None else "publish the app again and redeploy it"
+    anycpu = Fix(
+        summary=f"Build '{load.name}' as AnyCPU: {change}, {again}",
+        label=ANYCPU_LABEL,
+        note="An AnyCPU assembly loads in 32-bit and 64-bit processes alike; the app's other assemblies load on "
+             "first use and need the same (Project > Properties > Build > Platform target).")
+    return Finding.for_load(load, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
+                            fixes(flip_fix(plan, load), split_fix(plan, load), anycpu))

@@ -54,7 +54,7 @@ from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.report import Report
 from iisbitness.rules import RULES
 from iisbitness.rules._assembly import rebuilt
-from iisbitness.rules.aspnetcore_inprocess_arch import publish_parts
+from iisbitness.rules.aspnetcore_inprocess_arch import ANYCPU_LABEL, publish_parts
 from iisbitness.scan.pipeline import ScanOptions, scan
 
 PUBLISH_DRIVE = "P"
@@ -316,11 +316,14 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                     unverified_because=fix.unverified_because))
         else:
             kept.append(fix)
-    if any(c.startswith("dotnet publish") for k in f.fixes for c in k.commands):
+    if (any(c.startswith("dotnet publish") for k in f.fixes for c in k.commands)
+            and not any(fix.label == ANYCPU_LABEL for fix in f.fixes)):
         # NOTE: only where the rule itself offers publishing for the worker (aspnetcore-inprocess-arch), as the
         # build's setting: not for aspnetcore-multiple-inprocess (a pool of its own, or out of process, is the fix) nor
         # aspnetcore-runtime-missing (the runtime to install). The rule's own command and note: -r alone no longer
         # implies --self-contained (.NET 8 SDK)
+        # Not for an app's own assembly built for another PlatformTarget either (its AnyCPU rebuild is the build's fix;
+        # the SDK refuses a RuntimeIdentifier of another architecture than an explicit PlatformTarget, NETSDK1032)
         cmds, ps, note = publish_parts(arch)
         build.append(Fix(summary=f"Publish for the pool: <RuntimeIdentifier>{RID[arch]}</RuntimeIdentifier> (or "
                                  f"<PlatformTarget>{PLATFORM[arch]}</PlatformTarget>) in the project, or "

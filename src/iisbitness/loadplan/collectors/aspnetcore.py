@@ -11,9 +11,8 @@ Core 2.2; aspnet/AspNetCore announcement #7095).
 - Framework-dependent (``processPath="dotnet"``, or an app host EXE without ``hostfxr.dll``): the
   ``dotnet`` install of the worker's ``%ProgramFiles%`` (``Program Files`` or
   ``Program Files (x86)``, facts B11) supplies ``host\\fxr\\<version>\\hostfxr.dll``; the versions
-  under ``shared\\<framework>\\<version>`` must satisfy ``<app>.runtimeconfig.json``; that runtime loads the
-  app's own ``<app>.dll`` into the worker (role ``app assembly``), which must be AnyCPU or of the worker's
-  architecture.
+  under ``shared\\<framework>\\<version>`` must satisfy ``<app>.runtimeconfig.json``.
+- Either way the app's own ``<app>.dll``, which the worker's runtime loads at start (role ``app assembly``).
 Every in-process application yields at least one load, so that two in one pool can be told (500.35).
 """
 
@@ -30,6 +29,7 @@ from iisbitness.image.paths import normalize, process_environment
 from iisbitness.loadplan.collectors.folders import app_folder
 from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import (
+    APP_ASSEMBLY,
     AspNetCoreHost,
     BinaryRef,
     DeploymentMode,
@@ -117,6 +117,33 @@ def _app_dll_folder(ctx: PlanContext, folder: Path, anc: AspNetCore) -> Path:
     return _below(ctx, folder, args) or folder
 
 
+def _app_dll_win(ctx: PlanContext, folder: Path, win: str, anc: AspNetCore) -> tuple[Path, str]:
+    """:func:`_app_dll_folder` of the application's folder ``folder`` (Windows path ``win``), with its Windows path."""
+    dll_folder = _app_dll_folder(ctx, folder, anc)
+    if dll_folder == folder:
+        return folder, win
+    args = anc.arguments.strip().strip('"').split(" ", 1)[0].replace("/", "\\")
+    return dll_folder, ntpath.normpath(ntpath.join(win, ntpath.dirname(args)))
+
+
+def _app_assembly(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
+                  folder: Path | None, folder_win: str, win: str, deployment: DeploymentMode) -> Iterator[Found]:
+    """The app's own assembly (``<stem>.dll`` of :func:`_app_stem` in ``folder``, Windows path ``folder_win``) as a load
+    of the worker, role ``app assembly``, when the image holds it: the worker's hostfxr/coreclr loads it at start
+    (framework-dependent or self-contained alike), so one built x86 or x64 (``<PlatformTarget>``) fails in a worker of
+    the other architecture with System.BadImageFormatException and HTTP 500.30 (AspNetCore.Docs
+    test/troubleshoot-azure-iis.md "500.30 In-Process Start Failure"; dotnet/runtime#85691, dotnet/project-system#3248).
+    Only the main DLL: the app's other assemblies load on first use. Nothing when the image lacks it (for a
+    framework-dependent app :func:`_framework_dependent` says so when its runtimeconfig.json is missing too)."""
+    stem = _app_stem(anc)
+    if folder is None or not stem or ctx.image.find_child(folder, stem + ".dll") is None:
+        return
+    name = stem + ".dll"
+    yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(folder_win, name), server.os_arch,
+               process.arch), anc.source, AspNetCoreHost(anc, win, APP_ASSEMBLY, deployment),
+               site=app.site, application=app.path)
+
+
 def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore
                        ) -> tuple[str, tuple[tuple[str, str], ...], str, str]:
     """``(file shown, ((framework, version), ...), rollForward, why not read)`` of the app: all empty but
@@ -182,13 +209,13 @@ def _runtime_status(ctx: PlanContext, root: Path | None, needs: tuple[tuple[str,
 
 
 def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
-                         folder: Path | None, win_folder: str, here_win: str) -> Iterator[Found]:
-    """The worker's ``hostfxr.dll`` (with the runtime check) and the app's own assembly, which that runtime loads into
-    the worker: an x86 or x64 build (``<PlatformTarget>``) fails in the other (``System.BadImageFormatException``,
-    HTTP 500.30; a framework-dependent app run by a ``dotnet`` of the other architecture: dotnet/cli issues 3684,
-    7532). ``folder`` is the folder of the app host or the application's (``here_win`` its Windows path)."""
-    base = folder
-    folder = _app_dll_folder(ctx, folder, anc) if folder is not None else None
+                         folder: Path | None, here_win: str, win_folder: str) -> Iterator[Found]:
+    """The loads of a framework-dependent app whose files are in ``folder`` (Windows path ``here_win``; the
+    application's folder is ``win_folder``): its own assembly and the worker's ``hostfxr.dll``."""
+    if folder is not None:
+        folder, dll_win = _app_dll_win(ctx, folder, here_win, anc)
+        yield from _app_assembly(ctx, server, process, app, anc, folder, dll_win, win_folder,
+                                 DeploymentMode.FRAMEWORK_DEPENDENT)
     shown, needs, roll, unread = (read_runtimeconfig(ctx, folder, anc) if folder is not None
                                   else ("", (), ROLL_FORWARD_DEFAULT, ""))
     if unread:  # NOTE: coverage counts it against the application: the runtime it needs was not read
@@ -227,15 +254,6 @@ def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app
     yield Load(process, LoadKind.ASPNETCORE, "hostfxr.dll", binary, anc.source,
                AspNetCoreHost(anc, win_folder, "hostfxr", DeploymentMode.FRAMEWORK_DEPENDENT, runtime),
                site=app.site, application=app.path)
-    stem = _app_stem(anc)
-    if folder is not None and stem and ctx.image.find_child(folder, stem + ".dll") is not None:
-        args = anc.arguments.strip().strip('"').split(" ", 1)[0] if anc.arguments.strip() else ""
-        dll_win = (ntpath.normpath(ntpath.join(here_win, ntpath.dirname(args.replace("/", "\\")))) if folder != base
-                   else here_win)
-        yield Load(process, LoadKind.ASPNETCORE, stem + ".dll",
-                   ctx.resolve(ntpath.join(dll_win, stem + ".dll"), server.os_arch, process.arch), anc.source,
-                   AspNetCoreHost(anc, win_folder, "app assembly", DeploymentMode.FRAMEWORK_DEPENDENT),
-                   site=app.site, application=app.path)
 
 
 def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
@@ -275,7 +293,7 @@ def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
             continue
         has_fxr = any(n == "hostfxr.dll" and h is not None for n, h in local)
         if here is not None and not has_fxr:
-            yield from _framework_dependent(ctx, server, process, app, anc, here, win, here_win)
+            yield from _framework_dependent(ctx, server, process, app, anc, here, here_win, win)
             continue
         yield Load(process, LoadKind.ASPNETCORE, ntpath.basename(exe), ctx.resolve(exe, server.os_arch, process.arch),
                    anc.source, AspNetCoreHost(anc, win, "app host", DeploymentMode.SELF_CONTAINED),
@@ -285,3 +303,4 @@ def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
                 yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(here_win, name), server.os_arch,
                            process.arch), anc.source, AspNetCoreHost(anc, win, "runtime", DeploymentMode.SELF_CONTAINED),
                            site=app.site, application=app.path)
+        yield from _app_assembly(ctx, server, process, app, anc, here, here_win, win, DeploymentMode.SELF_CONTAINED)
