@@ -1,4 +1,5 @@
-"""Our reader against pefile and dnfile on every manifest entry: machine, magic, CorFlags.
+"""Our reader against pefile and dnfile on every manifest entry: machine, magic, CorFlags, Subsystem and the
+optional header's operating system and subsystem versions.
 
 pefile and dnfile are test-only dependencies (pe/metadata.py has its own reader since issue 11).
 """
@@ -33,6 +34,10 @@ def test_against_pefile_and_dnfile(entry: tuple[str, dict[str, Any]]) -> None:
     assert ours.machine == pe.FILE_HEADER.Machine == e["machine"]
     assert ours.pe32_plus == (pe.OPTIONAL_HEADER.Magic == 0x20B) == e["pe32_plus"]
     assert ours.is_dll == pe.is_dll()
+    opt = pe.OPTIONAL_HEADER
+    assert ours.subsystem == opt.Subsystem
+    assert ours.os_version == (opt.MajorOperatingSystemVersion, opt.MinorOperatingSystemVersion)
+    assert ours.subsystem_version == (opt.MajorSubsystemVersion, opt.MinorSubsystemVersion)
     if ours.cor_flags is None:
         assert pe.OPTIONAL_HEADER.DATA_DIRECTORY[14].VirtualAddress == 0
         return
