@@ -360,8 +360,7 @@ def _native(src: Source, h: Headers, path: str) -> PeImage:
     if hybrid is not None:
         target, arches, note = _HYBRID[hybrid]
         return PeImage(path, ImageKind.NATIVE, h.machine, h.pe32_plus, h.is_dll, None, target, arches,
-                       None, (note,), hybrid, subsystem=h.subsystem, os_version=h.os_version,
-                       subsystem_version=h.subsystem_version)
+                       None, (note,), hybrid, None, None, None, None, h.subsystem, h.os_version, h.subsystem_version)
     target, arches = _NATIVE.get(h.machine, _UNKNOWN)
     notes: tuple[str, ...] = ()
     if 10 <= h.subsystem <= 13:
@@ -369,7 +368,7 @@ def _native(src: Source, h: Headers, path: str) -> PeImage:
     elif target is PlatformTarget.UNKNOWN:
         notes = (f"Machine {h.machine:#x} is not an architecture Windows IIS processes run as",)
     return PeImage(path, ImageKind.NATIVE, h.machine, h.pe32_plus, h.is_dll, None, target, arches,
-                   None, notes, subsystem=h.subsystem, os_version=h.os_version, subsystem_version=h.subsystem_version)
+                   None, notes, None, None, None, None, None, h.subsystem, h.os_version, h.subsystem_version)
 
 
 _Managed = tuple[ImageKind, PlatformTarget, frozenset[Arch], tuple[str, ...], str | None, int | None]
