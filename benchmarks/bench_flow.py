@@ -17,14 +17,17 @@ process with :class:`iisbitness.pe.prefetch.Prefetch` instrumented (its methods 
   frames; counted within ``take``; and ``_decode`` where it is called without a read) and the number of their calls;
 - per tenth of the parser's takes (in time), the files taken and answered: where the helper falls behind;
 - the parser's CPU seconds before its first take, between its first and last (of them in its own reads,
-  ``read_image_and_references`` of the files not answered, with their wall seconds: waits for the disk) and after.
+  ``read_image_and_references`` of the files not answered, with their wall seconds: waits for the disk) and after;
+- the minor page faults of the parser's process and of the helper (the fork's copy-on-write, tenth round): the
+  first run is the nearest to a CLI scan's (a later run's heap was grown by the runs before it, and every page of it
+  the parser writes after the fork is copied).
 
 ``--set NAME=V1,V2`` sets an integer of :mod:`iisbitness.pe.prefetch` (``OPENED``, ``WINDOW_FILES``, ``_NEAR``,
 ...) to each value in turn, run by run (alternated, so that a change of the machine's load falls on both).
 ``--helper`` instead runs the helper's loop alone, cold, in this process (its answers to /dev/null, the parser's
 progress kept just behind it) and gives its CPU per file parsed: the model's helper cost, steadier than the race.
 
-Benchmarks/README.md, issue 25, eighth and ninth rounds, has what it showed.
+Benchmarks/README.md, issue 25, eighth to tenth rounds, has what it showed.
 """
 
 from __future__ import annotations
@@ -124,12 +127,13 @@ def _instrument(log: list[_Log]) -> None:
     setattr(facts, "read_image_and_references", timed_own)  # noqa: B010
 
 
-def _report(log: _Log, wall: float, parser: float, helper: float) -> None:
+def _report(log: _Log, wall: float, parser: float, helper: float, faults: tuple[int, int]) -> None:
     takes = log.takes
     answered = [t for t in takes if t[1]]
     first = takes[0][0] if takes else 0.0
     start = f"{log.start[0]:.3f} s ({log.start[1]:,} files given)" if log.start else "not started"
     print(f"  wall {wall:.2f} s, parser CPU {parser:.3f} s, helper CPU {helper:.3f} s, load {os.getloadavg()[0]:.1f}")
+    print(f"    minor page faults: parser's process {faults[0]:,}, helper {faults[1]:,}")
     print(f"    taken {len(takes):,}, answered {len(answered):,}; helper started at {start}, first take at {first:.3f} s")
     print(f"    take CPU {sum(t[2] for t in takes):.3f} s (answered {sum(t[2] for t in answered):.3f} s), "
           f"receive CPU {sum(log.receives):.3f} s in {len(log.receives):,} calls")
@@ -228,12 +232,14 @@ def main() -> None:
             print(f"  {name}={getattr(prefetch, name)}")
         floors.evict(binaries)
         h0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        p0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         log.append(_Log())
         c0 = time.thread_time()
         scan(image, ScanOptions())
         wall, cpu = time.perf_counter() - log[-1].t0, time.thread_time() - c0
         h1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        _report(log[-1], wall, cpu, h1.ru_utime + h1.ru_stime - h0.ru_utime - h0.ru_stime)
+        faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - p0, h1.ru_minflt - h0.ru_minflt)
+        _report(log[-1], wall, cpu, h1.ru_utime + h1.ru_stime - h0.ru_utime - h0.ru_stime, faults)
     sys.stdout.flush()
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,20 @@ def fixture(name: str) -> Path:
     p = PE_BIN / name
     assert p.is_file(), f"missing fixture {p}"
     return p
+
+
+def rewrite_manifest(src: Path, out: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy at ``out`` of the collected zip ``src`` whose manifest.json ``edit`` changed in place (every other member
+    as it is): a zip as a hand or another tool may have changed it."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "manifest.json":
+                manifest = json.loads(data)
+                edit(manifest)
+                data = json.dumps(manifest).encode()
+            zout.writestr(info, data)
+    return out
 
 
 def make_image(root: Path, apphost: str | bytes | Path, files: dict[str, str | Path | bytes] | None = None,

@@ -297,4 +297,7 @@ def test_a_web_config_entry_without_the_bitness_leaves_the_fix_not_verified(tmp_
     before = (img / "Windows/System32/inetsrv/config/applicationHost.config").read_bytes()
     r = CliRunner().invoke(main, ["fix", str(img), "--fix", str(n), "--apply"])
     assert r.exit_code == 2 and "not a verified configuration change" in r.output, r.output
+    # NOTE: and why (review13: the refusal named no reason, though the fix carries it)
+    assert f"not a verified configuration change ({fix.unverified_because}); make it by hand" in " ".join(
+        r.output.split()), r.output
     assert (img / "Windows/System32/inetsrv/config/applicationHost.config").read_bytes() == before

@@ -79,3 +79,45 @@ def test_iis_express_config_alone_says_so_in_json_and_html(tmp_path: Path) -> No
     res = CliRunner().invoke(main, ["scan", str(REPO / "src" / "iisbitness" / "demo" / "contoso-iis10"),
                                     "--format", "json", "-q"])
     assert "iisexpress_config" not in json.loads(res.output)["server"]
+
+
+def _express_image(root: Path) -> Path:
+    """An image holding the IIS Express configuration as its applicationHost.config."""
+    if not WCF.is_file():
+        pytest.skip("no shared corpus")
+    config = root / "Windows" / "System32" / "inetsrv" / "config"
+    config.mkdir(parents=True)
+    (config / "applicationHost.config").write_bytes(WCF.read_bytes())
+    return root
+
+
+def test_fix_on_an_iis_express_config_gives_the_solution_folder_as_scan_does(tmp_path: Path) -> None:
+    """``fix`` reports the scan's coverage: it said ``--env IIS_SITES_HOME=VALUE`` where scan says to scan the
+    solution folder (review13: the IIS Express override was in scan_image only)."""
+    image = _express_image(tmp_path / "img")
+    scanned = json.loads(CliRunner().invoke(main, ["scan", str(image), "--format", "json", "-q"]).output)
+    res = CliRunner().invoke(main, ["fix", str(image), "--format", "json"])
+    fixed = json.loads(res.stdout)
+    gives = {c["application"]: c["remedy"] for c in fixed["coverage"]["applications"]}
+    assert gives == {c["application"]: c["remedy"] for c in scanned["coverage"]["applications"]}
+    assert gives and all("iisbitness scan SOLUTION_FOLDER --config FILE" in g and "--env" not in g
+                         for g in gives.values())
+
+
+def test_check_app_on_a_server_of_an_iis_express_config_says_to_run_check_app_again(tmp_path: Path) -> None:
+    """check-app --server whose build IIS refuses: 'run the same check-app command again', not 'scan again' (the IIS
+    Express override replaced check-app's Given.BUILD_ON_SERVER: review13)."""
+    image = _express_image(tmp_path / "img")
+    build = tmp_path / "pub"
+    build.mkdir()
+    (build / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration>\n  <system.webServer>\n    <handlers>\n'
+        '      <add name="A" path="*.a" verb="*" type="X.A, X" />\n'
+        '      <add name="A" path="*.b" verb="*" type="X.B, X" />\n'
+        '    </handlers>\n  </system.webServer>\n</configuration>\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["check-app", str(build), "--server", str(image), "--site", "WebSite1/",
+                                    "--format", "json"])
+    doc = json.loads(res.stdout)
+    [app] = [c for c in doc["coverage"]["applications"] if c["application"] == "WebSite1/"]
+    said = " ".join(app["reasons"])
+    assert "HTTP 500.19" in said and "run the same check-app command again" in said and "scan again" not in said

@@ -29,7 +29,7 @@ from iisbitness.model.source import Problem
 from iisbitness.report import Report
 from iisbitness.scan.collect import collect, collect_image, scan_collected
 from iisbitness.scan.pipeline import scan_image
-from tests.conftest import CORPUS, DEMO, fixture
+from tests.conftest import CORPUS, DEMO, fixture, rewrite_manifest
 from tests.image.test_live_roots import machine
 
 
@@ -441,15 +441,7 @@ def test_a_drive_map_naming_no_drive_letter_exits_2_naming_the_zip(key: str, tmp
     else is refused, even where its files would scan."""
     good = tmp_path / "good.zip"
     collect(DEMO / "contoso-iis10", good, ScanOptions())
-    out = tmp_path / "bad.zip"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "manifest.json":
-                manifest = json.loads(data)
-                manifest["drives"][key] = key
-                data = json.dumps(manifest).encode()
-            dst.writestr(info, data)
+    out = rewrite_manifest(good, tmp_path / "bad.zip", lambda manifest: manifest["drives"].__setitem__(key, key))
     r = CliRunner().invoke(main, ["scan", str(out)])
     assert r.exit_code == 2, r.output
     assert r.stderr.startswith(f"iisbitness: error: {out}: not a collected server zip: manifest.json: the drive map")

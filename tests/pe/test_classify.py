@@ -67,6 +67,17 @@ def test_hybrid_markers() -> None:
     assert read_image(BIN / "isapi_ext_arm64.dll").hybrid is None
 
 
+def test_real_hybrids_from_lld() -> None:
+    """Real linker output (lld 22, build.sh), not markers: /machine:arm64x gives COFF Machine ARM64 and lld points the
+    native load config at the EC half's CHPE metadata; /machine:arm64ec gives Machine AMD64 with CHPE metadata. The
+    reading is llvm-readobj's (COFFObjectFile::getMachine: AMD64 + CHPE metadata is ARM64EC, ARM64 + CHPE is
+    ARM64X)."""
+    x = read_image(BIN / "nativelib_arm64x.dll")
+    ec = read_image(BIN / "nativelib_arm64ec.dll")
+    assert (x.machine, x.hybrid, x.platform_target) == (0xAA64, Hybrid.ARM64X, PlatformTarget.ARM64X)
+    assert (ec.machine, ec.hybrid, ec.platform_target) == (0x8664, Hybrid.ARM64EC, PlatformTarget.ARM64EC)
+
+
 def test_required_windows(entry: tuple[str, dict[str, Any]]) -> None:
     """The newer of the optional header's operating system and subsystem versions: 6.0 where build.sh linked a
     fixture for Vista / Server 2008 (``required_windows`` in the manifest); GNU ld's defaults (4.0 for x86, 5.2 for
@@ -84,7 +95,8 @@ def test_required_windows(entry: tuple[str, dict[str, Any]]) -> None:
         assert image.required_windows <= (5, 2) or image.machine == 0xAA64 or e["file"] in _LLD_BUILT
 
 
-_LLD_BUILT = {"chain_delay_x64.dll", "hybrid_arm64ec_marker.dll", "hybrid_arm64x_marker.dll"}
+_LLD_BUILT = {"chain_delay_x64.dll", "chain_top_x86.dll", "hybrid_arm64ec_marker.dll", "hybrid_arm64x_marker.dll",
+              "nativelib_arm64ec.dll"}
 """Fixtures lld-link built (build.sh): its default operating system and subsystem versions are 6.0."""
 
 

@@ -38,6 +38,10 @@ def test_against_pefile_and_dnfile(entry: tuple[str, dict[str, Any]]) -> None:
     assert ours.subsystem == opt.Subsystem
     assert ours.os_version == (opt.MajorOperatingSystemVersion, opt.MinorOperatingSystemVersion)
     assert ours.subsystem_version == (opt.MajorSubsystemVersion, opt.MinorSubsystemVersion)
+    pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]])
+    load_config = getattr(pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
+    chpe = getattr(load_config.struct, "CHPEMetadataPointer", 0) if load_config is not None else 0
+    assert (ours.hybrid is not None) == bool(chpe), f"{key}: CHPEMetadataPointer {chpe:#x}, ours {ours.hybrid}"
     if ours.cor_flags is None:
         assert pe.OPTIONAL_HEADER.DATA_DIRECTORY[14].VirtualAddress == 0
         return

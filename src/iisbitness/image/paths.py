@@ -95,16 +95,30 @@ def expand(value: str, env: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
 
 def normalize(path: str) -> str:
     """Normalise a Windows path: backslashes, no ``.``/``..`` (never above the drive root),
-    no ``\\\\?\\`` prefix, surrounding quotes and spaces removed."""
+    no ``\\\\?\\`` prefix, surrounding quotes and spaces removed, and the trailing periods and spaces of its last
+    component removed as Windows removes them when it opens the file (``m.dll.`` opens ``m.dll``: "CreateFile()
+    removes trailing spaces and periods from file and directory names", KB 115827; "File path formats on Windows
+    systems", learn.microsoft.com: "If the path doesn't end in a separator, all trailing periods and spaces are
+    removed"; a folder's name loses one trailing period, ibid.: "If a segment ends in a single period, that period is
+    removed"; not below ``\\\\?\\``, which turns that parsing off)."""
     if _plain(path):
         return path
     p = path.strip().strip('"').strip()
-    if p.startswith("\\\\?\\") and not p.upper().startswith("\\\\?\\UNC\\"):
+    literal = p.startswith("\\\\?\\")
+    if literal and not p.upper().startswith("\\\\?\\UNC\\"):
         p = p[4:]
     p = p.replace("/", "\\")
     if not p:
         return p
     normal = ntpath.normpath(p)
+    root, below = ntpath.splitdrive(normal)  # NOTE: a share's own name (\\\\server\\share.) is no segment of it
+    if not literal and ".\\" in below:  # NOTE: "If a segment ends in a single period, that period is removed"
+        normal = root + "\\".join(seg[:-1] if seg[-1:] == "." and seg[-2:] != ".." else seg for seg in below.split("\\"))
+    if not literal and normal[-1:] in (".", " ") and len(normal) > len(root):
+        head, _, last = normal.rpartition("\\")
+        trimmed = last.rstrip(". ")
+        if trimmed and last not in (".", ".."):
+            normal = f"{head}\\{trimmed}" if head or normal.startswith("\\") else trimmed
     # NOTE: a path that is already normal stays the caller's string: one file, one string in every cache
     return path if normal == path else normal
 
@@ -112,11 +126,11 @@ def normalize(path: str) -> str:
 def _plain(path: str) -> bool:
     """``path`` is a drive-absolute path that :func:`normalize` returns as it is: no surrounding spaces or quotes,
     no forward slash, no empty, ``.`` or ``..`` component (nor any component starting with a dot, to keep the test
-    simple), no trailing backslash. NOTE: most paths a scan resolves are (a ``bin`` folder plus a file name), and
+    simple), no trailing backslash or period, no component ending in a period. NOTE: most paths a scan resolves are (a ``bin`` folder plus a file name), and
     ``ntpath.normpath`` is Python code on Linux (issue 25)."""
     return (len(path) > 3 and path[1:3] == ":\\" and path[0] != '"' and not path[0].isspace()
-            and path[-1] not in '"\\' and not path[-1].isspace()
-            and "/" not in path and "\\\\" not in path and "\\." not in path)
+            and path[-1] not in '"\\.' and not path[-1].isspace()
+            and "/" not in path and "\\\\" not in path and "\\." not in path and ".\\" not in path)
 
 
 def seen_alike(path: str) -> bool:
@@ -129,10 +143,10 @@ def seen_alike(path: str) -> bool:
 def plain_name(name: str) -> bool:
     """``name`` is a file name that keeps a folder's paths :func:`seen_alike`: for a folder ``f`` where
     ``seen_alike(f + "\\x")`` and a name without a backslash, ``seen_alike(f + "\\" + name) == plain_name(name)``: not
-    empty, no ``%``, separator or leading dot, no quote or space at its end; a name with a backslash is never plain (it
+    empty, no ``%``, separator or leading dot, no quote, period or space at its end; a name with a backslash is never plain (it
     names a file below another folder). NOTE: a folder checked once and each of its files cheaply (issue 25)."""
     return (name != "" and "%" not in name and "\\" not in name and "/" not in name and name[0] != "."
-            and name[-1] != '"' and not name[-1].isspace())
+            and name[-1] not in '".' and not name[-1].isspace())
 
 
 def is_unc(path: str) -> bool:

@@ -23,6 +23,7 @@ folders`), shared with the dependency search and the ``bin`` collectors: the one
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -342,6 +343,10 @@ class ServerImage:
             if unread is not None:
                 return unread
             actual = listing.names.get(part.lower())
+            if actual is None and _SHORT_NAME.fullmatch(part) is not None:
+                return Resolved(p, None, f"{named.rstrip(chr(92) + '/')}\\{part} may be an 8.3 short name (NTFS gives "
+                                         "one to a long name, \"Naming Files, Paths, and Namespaces\"), which the scan "
+                                         "does not resolve: not checked (give its long path, from dir /x)")
             if actual is None or actual not in listing.folders:
                 return Resolved(p, None)  # NOTE: the folder read lacks it (or holds a file by that name)
             node = node / actual
@@ -566,6 +571,36 @@ class ServerImage:
             self._folders[key] = node
         return self._folders[key]
 
+    def unproven(self, folder: Path, name: str | None) -> str | None:
+        """Why the listing of ``folder`` (a host folder a dependency search looks in) proves nothing of a file there:
+        it could not be listed, or a collected zip's recorder never listed it (laid out empty, or not at all: a scan
+        of the zip with other ``--os-arch`` or ``--env`` values than collect's looks in other folders); or, ``name``
+        being the entry found, the zip holds only its name (seen listed, never read: laid out empty). None when the
+        listing (and the file) are evidence. What :attr:`BinaryFacts.unproven <iisbitness.pe.facts.BinaryFacts.
+        unproven>` asks (:class:`~iisbitness.loadplan.context.PlanContext` sets it), as :meth:`locate` says of a
+        configured path."""
+        if name is not None:
+            if self.placeholders and str(folder / name) in self.placeholders:
+                return (f"{self._windows_name(folder)}\\{name} is only a name in the zip: the scan that collected it "
+                        f"saw it listed but did not copy it: not checked ({COLLECT_AGAIN})")
+            return None
+        error = self.folders.listing(folder).error
+        if error is not None:
+            return (f"folder {self._windows_name(folder)} could not be listed ({error.removeprefix('cannot list: ')}): "
+                    "not checked")
+        if self.recorded is not None and folder not in self.recorded:
+            return (f"folder {self._windows_name(folder)} was never listed by the scan that collected the zip (a scan of the zip with other "
+                    f"--env or --os-arch values than collect's looks in other folders): not checked ({COLLECT_AGAIN})")
+        return None
+
+    def _windows_name(self, folder: Path) -> str:
+        """The host folder ``folder`` as Windows names it (``C:\\Windows\\SysWOW64``, ``\\\\fs\\share\\x``); below
+        the label root, as :meth:`display` names it."""
+        found = self._relative(folder)
+        where, rest = found if found is not None else ("", str(folder))
+        head = f"{where}:\\" if len(where) == 1 else "\\\\" if where == "//" else ""
+        return head + ("" if rest == "." else rest.replace("/", "\\"))
+
     def listing(self, folder: Path) -> Listing:
         """The entries of ``folder`` (a host folder of this image), read once per scan; empty with
         :attr:`~iisbitness.image.folders.Listing.error` set when unreadable."""
@@ -664,6 +699,11 @@ def _entry_name(parts: tuple[str, str], name: str) -> str:
     head, rel = parts
     return head + name if rel == "." else f"{head}{rel}/{name}"
 
+
+_SHORT_NAME = re.compile(r"[^.\\/~]{1,6}~[0-9]{1,6}(\.[^.\\/]{0,3})?")
+"""A name an 8.3 short name may be (``PROGRA~1``, ``MICROS~2.DLL``: at most 8 characters and a ``~`` and digits before a
+dot, at most 3 after it; "Naming Files, Paths, and Namespaces", learn.microsoft.com: Windows opens a file by it when
+NTFS generated one, which no listing shows)."""
 
 _HEADS = {"": "", "C": "", "//": "//"}
 """What :meth:`ServerImage.display` puts before a path relative to the base :meth:`ServerImage._relative` gives

@@ -38,7 +38,7 @@ from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.classify import ARM64_HYBRIDS, on_os
-from iisbitness.pe.deps import dependency_names, find_mismatch
+from iisbitness.pe.deps import NOT_FOUND, Unresolved, dependency_names, find_mismatch
 from iisbitness.pe.facts import BinaryFacts
 from iisbitness.pe.types import ImageKind, PeImage
 
@@ -101,10 +101,19 @@ class PlanContext:
     com_progids: dict[tuple[Path, frozenset[Path]], tuple[list[tuple[str, Path, int]], str | None]] = field(
         default_factory=dict, repr=False)
     """ProgIDs used by the pages of each application folder (see collectors/com.py), per set of application roots."""
+    views_unseen: dict[tuple[Arch, Arch], str] = field(default_factory=dict, repr=False)
+    """Per OS and worker architecture whose view of System32 (SysWOW64 for a 32-bit worker on 64-bit Windows) the
+    image does not hold or its scan could not read, why, said of a dependency not found beside its binary."""
+    deps_unchecked: dict[tuple[str, Arch], Unresolved] = field(default_factory=dict, repr=False)
+    """Per binary (its host path, :attr:`PeImage.path <iisbitness.pe.types.PeImage.path>`) and worker architecture whose
+    dependency search found no mismatch, the first dependency it could not check (:attr:`DependencyResult.unchecked
+    <iisbitness.pe.deps.DependencyResult.unchecked>`: a search folder a collected zip's recorder never listed, a file
+    it holds only the name of, a folder that could not be listed): its chain is not known to be clean (coverage)."""
 
     def __post_init__(self) -> None:
         # NOTE: one folder memo per scan: the dependency search lists folders through the image (issue 21)
         self.facts.folders = self.image.folders
+        self.facts.unproven = self.image.unproven  # NOTE: a folder the search looks in that proves nothing of it
 
     def precondition(self, server: Server, process: Process, precondition: str, name: str,
                      source: ConfigSource, kind: LoadKind, configured: str) -> Evaluation | Skipped:
@@ -206,16 +215,21 @@ class PlanContext:
                 elif (where := files.locate(name)) is None:
                     found = self.resolve(configured, os_arch, process_arch)
                 else:
-                    got = self._read_on(where[0], os_arch)
+                    # NOTE: _read_on written out (asked for each file at each architecture): on_os only of a hybrid
+                    # image on an OS not assumed (it returns any other as it is)
+                    got = self.read(where[0])
                     if isinstance(got, str):
                         found = BinaryRef(configured, configured, where[1], None, problem=f"cannot read: {got}")
-                    elif follow and process_arch in got.loadable_by and got.kind is not _NOT_PE:
-                        if search is None:
-                            search = self._search_folders(files.folder, os_arch, process_arch)
-                        found = BinaryRef(configured, configured, where[1], got,
-                                          chain=self._chain(where[0], os_arch, process_arch, got, search))
                     else:
-                        found = BinaryRef(configured, configured, where[1], got)
+                        if got.hybrid is not None:
+                            got = on_os(got, self.judged_os(os_arch))
+                        if follow and process_arch in got.loadable_by and got.kind is not _NOT_PE:
+                            if search is None:
+                                search = self._search_folders(files.folder, os_arch, process_arch)
+                            found = BinaryRef(configured, configured, where[1], got,
+                                              chain=self._chain(where[0], os_arch, process_arch, got, search))
+                        else:
+                            found = BinaryRef(configured, configured, where[1], got)
                 known[found.configured] = found
             out.append(found)
         return tuple(out)
@@ -357,11 +371,18 @@ class PlanContext:
                                    os_arch=self.judged_os(os_arch))
         except ImageReadError:
             return ()
-        if result.mismatch is None or len(result.mismatch.links) <= 1:
+        if result.mismatch is None or len(result.mismatch.links) <= 1 or any(
+                link.via == "pinvoke" for link in result.mismatch.links):
+            # NOTE: P/Invoke targets load only when called (native-library-arch's), not followed here
+            unchecked = next((u for u in result.unchecked if u.via != "pinvoke"), None)
+            unseen = self.views_unseen.get((os_arch, process_arch)) if len(folders) == 1 else None
+            if unchecked is None and unseen is not None:
+                missing = next((u for u in result.unresolved if u.via != "pinvoke" and u.reason == NOT_FOUND), None)
+                unchecked = None if missing is None else replace(missing, reason=unseen, unchecked=True)
+            if unchecked is not None:
+                self.deps_unchecked[(os.fspath(host), process_arch)] = unchecked
             return ()
         links = result.mismatch.links
-        if any(link.via == "pinvoke" for link in links):
-            return ()
         return tuple(link.path.name for link in links[:-1]) + (f"{links[-1].path.name} ({_loads_in(links[-1].image)})",)
 
     def _search_folders(self, folder: Path, os_arch: Arch, process_arch: Arch) -> tuple[Path, ...]:
@@ -372,8 +393,16 @@ class PlanContext:
         if found is None:
             views = self._search.get((None, os_arch, process_arch))  # NOTE: System32's view, once per architecture
             if views is None:
-                sys_view = self.image.locate(redirect("C:\\Windows\\System32", os_arch, process_arch)).host_path
+                seen = redirect("C:\\Windows\\System32", os_arch, process_arch)
+                hit = self.image.locate(seen)
+                sys_view = hit.host_path
                 views = self._search[(None, os_arch, process_arch)] = () if sys_view is None else (sys_view,)
+                if sys_view is None:
+                    # NOTE: the loader looks there next: a dependency not beside the binary is then not checked, never
+                    # taken as absent (nor the chain as clean)
+                    self.views_unseen[(os_arch, process_arch)] = (
+                        f"not beside it, and the worker then looks in {seen}, "
+                        + (hit.problem.rstrip(".") if hit.problem else "which the image does not hold: not checked"))
             found = self._search[key] = (folder, *views)
         return found
 

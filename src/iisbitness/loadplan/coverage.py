@@ -43,6 +43,7 @@ from iisbitness.image.paths import (
     share_argument,
     unc_share,
 )
+from iisbitness.image.server_image import COLLECT_AGAIN
 from iisbitness.image.stock import IIS_EXPRESS_VARIABLES, is_iis_express_folder
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
@@ -51,12 +52,14 @@ from iisbitness.loadplan.plan import (
     Coverage,
     CoverageStatus,
     GacAssembly,
+    Load,
     LoadKind,
     LoadPlan,
     Unchecked,
 )
 from iisbitness.model.iis7 import Application, Server, VirtualDirectory
 from iisbitness.model.source import Problem
+from iisbitness.pe.deps import Unresolved
 
 
 class Given(enum.Enum):
@@ -498,7 +501,8 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
     # NOTE: the files not checked, grouped per folder and case (a partial inetsrv copy lacks dozens of modules): one
     # reason per group and application, naming the files its own worker loads, in load order
     groups: dict[tuple[str, str], tuple[str, str, dict[int, tuple[Application, dict[str, None]]]]] = {}
-    for load, why_not in plan.unchecked():  # NOTE: the one decision, fix verification's too
+    for load, why_not in (*plan.unchecked(), *_deps_unchecked(plan, ctx)):  # NOTE: the one decision, fix
+        # verification's too (but for dependencies not checked, _deps_unchecked: coverage's alone)
         b = load.binary
         pool = load.process.pool
         if pool is None and plan.iis6 is None:  # NOTE: IIS Manager's copy of a bin load: the worker's says it
@@ -510,6 +514,14 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         targets = [a for a in (in_pool.get(pool.name.lower(), ()) if pool is not None else read)
                    if not site or (a.site.lower() == site and (not app or a.path.lower() == app))]
         if not targets:
+            continue
+        if isinstance(why_not, Unresolved):
+            said = (f"'{b.configured}' ({load.kind.value} '{load.name}'), which its worker loads, was read, but its "
+                    f"dependency {why_not.name} ({why_not.via}, needed by {why_not.needed_by.name}) was not checked: "
+                    f"{why_not.reason}")
+            gap = (said, COLLECT_AGAIN if COLLECT_AGAIN in why_not.reason else "")
+            for a in targets:
+                out.setdefault(id(a), {})[gap] = None
             continue
         give = (ctx.image.locate(b.windows_path).remedy if b.windows_path
                 else IISEXPRESS_REMEDY if given is Given.IISEXPRESS_CONFIG and "%" in b.configured
@@ -538,6 +550,22 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
             gap = (f"{files}, which its worker loads, {'was' if len(listed) == 1 else 'were'} not checked: {why}", give)
             out.setdefault(id(a), {})[gap] = None
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _deps_unchecked(plan: LoadPlan, ctx: PlanContext) -> list[tuple[Load, Unresolved]]:
+    """Each load, in plan order, of a binary its process loads whose dependency search found no mismatch but could not
+    check a dependency (:attr:`PlanContext.deps_unchecked`: a search folder a collected zip's recorder never listed, a
+    file it holds only the name of, a folder that could not be listed), with that dependency: a chain that is not
+    known to be clean. NOTE: none on most scans: no walk of the loads then (issue 25)."""
+    unchecked = ctx.deps_unchecked
+    if not unchecked:
+        return []
+    out: list[tuple[Load, Unresolved]] = []
+    for ld in plan.loads:
+        image = ld.binary.image
+        if image is not None and not ld.binary.chain and (u := unchecked.get((image.path, ld.process.arch))):
+            out.append((ld, u))
+    return out
 
 
 def _not_checked(ctx: PlanContext, b: BinaryRef, given: Given = Given.IMAGE) -> tuple[str, str]:

@@ -110,12 +110,16 @@ class Chain:
 
 @dataclass(frozen=True, slots=True)
 class Unresolved:
-    """A dependency that was not found (or not readable): ``name``, who asked (``needed_by``), ``reason``."""
+    """A dependency that was not found (or not readable): ``name``, who asked (``needed_by``), ``reason``;
+    ``unchecked``: the search could not tell whether and where it is, as a folder it looked in proves nothing of what
+    it holds (:attr:`BinaryFacts.unproven <iisbitness.pe.facts.BinaryFacts.unproven>`, ``reason`` says why): not
+    checked, never "not found"."""
 
     name: str
     needed_by: Path
     via: str
     reason: str
+    unchecked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,12 @@ class DependencyResult:
     unresolved: tuple[Unresolved, ...] = field(default=())
     visited: int = 0
     truncated: bool = False
+
+    @property
+    def unchecked(self) -> tuple[Unresolved, ...]:
+        """The dependencies of :attr:`unresolved` the search could not check (:attr:`Unresolved.unchecked`): with no
+        :attr:`mismatch`, the chain is not known to be clean."""
+        return tuple(u for u in self.unresolved if u.unchecked)
 
 
 def is_os_dll(name: str) -> bool:
@@ -256,7 +266,8 @@ FoundDependencies = tuple[tuple[str, str, str | None, str | None, "Unresolved | 
 found, whether found in the first search folder)``; the file found as a string (its folder's path and its name as on
 disk)."""
 
-_NOT_FOUND = "not found in the search folders"
+NOT_FOUND = "not found in the search folders"
+"""The :attr:`Unresolved.reason` of a dependency in none of the search folders (each listed)."""
 
 SharedSearch = tuple[DependencyResult, frozenset[Arch], tuple[tuple[str, str], ...]]
 """A search result that holds at other architectures (:attr:`BinaryFacts.searched`): the result, the architectures
@@ -274,9 +285,11 @@ def _resolved(path: str, image: PeImage, dirs: tuple[Path, ...], facts: BinaryFa
     needed_by: Path | None = None  # NOTE: one Path per file, for its dependencies not found
     for name, via in names:
         where = _find(name, via, dirs, facts)
-        if where is None:
+        if where is None or isinstance(where, str):
             needed_by = Path(path) if needed_by is None else needed_by
-            out.append((name, via, None, None, Unresolved(name, needed_by, via, _NOT_FOUND), False))
+            missing = (Unresolved(name, needed_by, via, NOT_FOUND) if where is None
+                       else Unresolved(name, needed_by, via, where, unchecked=True))
+            out.append((name, via, None, None, missing, False))
         else:
             folder, real = where
             dep = os.path.join(folder, real)
@@ -365,9 +378,11 @@ def _dll_name(module: str) -> str:
     return low if "." in low.rsplit("\\", 1)[-1].rsplit("/", 1)[-1] else low + ".dll"
 
 
-def _find(name: str, via: str, dirs: tuple[Path, ...], facts: BinaryFacts) -> tuple[Path, str] | None:
+def _find(name: str, via: str, dirs: tuple[Path, ...], facts: BinaryFacts) -> tuple[Path, str] | str | None:
     """The first search folder of ``dirs`` holding a file ``name`` stands for (case-insensitively: each folder
-    listed once per run) and the file's name as on disk; None when none does."""
+    listed once per run) and the file's name as on disk; None when none does; why not, when the search reaches a
+    folder whose listing proves nothing (:attr:`BinaryFacts.unproven`: the loader would look there, and the file
+    found there, or found later, or found nowhere, is not known)."""
     if via == "assembly-ref":
         candidates = [f"{name}.dll", f"{name}.exe"]
     elif via == "pinvoke" and not name.lower().endswith((".dll", ".exe")):
@@ -376,10 +391,15 @@ def _find(name: str, via: str, dirs: tuple[Path, ...], facts: BinaryFacts) -> tu
         candidates = [name]
     if any(sep in name for sep in "/\\") or name in ("", ".", ".."):
         return None  # NOTE: a path in an import name is never resolved outside the folders
+    unproven = facts.unproven
     for folder in dirs:
         names = facts.listing(folder)
         for cand in candidates:
             real = names.get(cand.lower())
             if real is not None:
-                return folder, real
+                why = unproven(folder, real) if unproven is not None else None
+                return (folder, real) if why is None else why
+        why = unproven(folder, None) if unproven is not None else None
+        if why is not None:
+            return why
     return None

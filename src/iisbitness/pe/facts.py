@@ -110,6 +110,11 @@ class BinaryFacts:
         self.deps: dict[str, tuple[tuple[str, str], ...]] = {}
         """Dependency names per file (:mod:`iisbitness.pe.deps`), the same for every architecture: see
         :meth:`dependencies`."""
+        self.unproven: Callable[[Path, str | None], str | None] | None = None
+        """Why a search folder's listing proves nothing of a dependency (:mod:`iisbitness.pe.deps`), given the folder
+        and the entry found in it (None: the name is not in it), or None when it does: set by whoever knows where the
+        listings come from (a collected zip: a folder its recorder never listed, a file it only saw listed). None:
+        every listing is evidence (``inspect``)."""
         self.unread_metadata: set[str] = set()
         """.NET images whose metadata could not be read (their references are then unknown, not empty), by path
         string (as :attr:`deps`)."""

@@ -52,6 +52,7 @@ from iisbitness.scan.pipeline import (
     Reanalysis,
     ScanOptions,
     analysed,
+    given_for,
     open_image,
     read_backend,
 )
@@ -391,7 +392,8 @@ def select_fixes(report: Report, fixes: Collection[int], numbering: Numbering) -
     """``(finding number, fix)`` for every finding that offers one of the fixes numbered ``fixes``, in report order.
 
     Raises:
-        FixNumberError: a number is not a fix of the report, or names advice (no configuration change).
+        FixNumberError: a number is not a fix of the report, or names advice (no configuration change) or a fix not
+            verified (its reason said: :attr:`Fix.unverified_because`).
     """
     distinct = list(numbering(report))
     out: list[tuple[int, Fix]] = []
@@ -400,7 +402,9 @@ def select_fixes(report: Report, fixes: Collection[int], numbering: Numbering) -
             raise FixNumberError(f"--fix {n}: the scan has {len(distinct)} fixes (numbered from 1, as scan shows them)")
         fix = distinct[n - 1]
         if not (fix.verified is True and fix.edits):
-            raise FixNumberError(f"--fix {n}: {fix.summary}: not a verified configuration change; make it by hand")
+            # NOTE: why, as a finding left says it (Fix.unverified_because): the number alone gave no reason
+            why = f" ({_why_unverified(fix)})" if fix.verified is False and fix.edits else ""
+            raise FixNumberError(f"--fix {n}: {fix.summary}: not a verified configuration change{why}; make it by hand")
         out += [(i, x) for i, f in enumerate(report.findings, 1) for x in f.fixes if x == fix]
     return sorted(out, key=lambda t: t[0])
 
@@ -425,6 +429,7 @@ def plan_fix(image: Path | None, options: ScanOptions | None = None, rules: Coll
     img = open_image(image, options)
     os_arch, os_from = (options.os_arch, "--os-arch") if options.os_arch else detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
+    options = given_for(backend, options)  # NOTE: as scan_image does: the coverage fix reports is the scan's
     # NOTE: the scan's own plan, findings and planning context serve the choice below (issue 25: planning the server
     # and running every rule a second time was a fifth of fix at 300 pools); each binary is read once, and with
     # --cache through the cache, kept open until the choice is made

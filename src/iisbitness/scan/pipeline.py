@@ -258,10 +258,20 @@ def scan_image(img: ServerImage, options: ScanOptions, label: str, detected: tup
     else:
         os_arch, os_from = detected or detect_os_arch(img)
     backend = read_backend(img, os_arch, os_from, options)
-    if isinstance(backend, Iis7Backend) and options.given is not Given.BUILD and iisexpress_modules(backend.server):
-        # NOTE: the coverage's remedies say to scan the solution folder with it, not to make a server image
-        options = replace(options, given=Given.IISEXPRESS_CONFIG)
-    return analyse(backend, img, options, label, store, facts)
+    return analyse(backend, img, given_for(backend, options), label, store, facts)
+
+
+def given_for(backend: Backend, options: ScanOptions) -> ScanOptions:
+    """``options`` with :attr:`ScanOptions.given` :attr:`Given.IISEXPRESS_CONFIG` when ``backend`` reads an IIS Express
+    configuration as a server's (:func:`iisbitness.scan.backend.iisexpress_modules`), so that coverage's remedies say
+    to scan the solution folder with it, not to make a server image or pass ``--env``; ``scan`` and ``fix`` both
+    (``fix`` reports the scan's coverage). Not under check-app (:attr:`Given.BUILD`, :attr:`Given.BUILD_ON_SERVER`):
+    its coverage says to run check-app again (:attr:`Given.again`), which the override would turn into "scan again".
+    Raises nothing."""
+    if (isinstance(backend, Iis7Backend) and options.given not in (Given.BUILD, Given.BUILD_ON_SERVER)
+            and iisexpress_modules(backend.server)):
+        return replace(options, given=Given.IISEXPRESS_CONFIG)
+    return options
 
 
 def report_key(image: Path, options: ScanOptions) -> str:
