@@ -599,8 +599,8 @@ def _pair(value: Any) -> tuple[int, int] | None:
     if value is None:
         return None
     major, minor = value
-    if not isinstance(major, int) or not isinstance(minor, int):
-        raise TypeError("expected a (major, minor) pair of ints")
+    if not isinstance(major, int) or not isinstance(minor, int) or not (0 <= major <= 0xFFFF and 0 <= minor <= 0xFFFF):
+        raise TypeError("expected a (major, minor) pair of 16-bit ints")
     return version_pair(major, minor)
 
 

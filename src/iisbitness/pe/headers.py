@@ -194,18 +194,20 @@ def parse_headers(src: Source) -> Headers:
     )
 
 
-_VERSION_PAIRS: dict[tuple[int, int], tuple[int, int]] = {}
+_VERSION_PAIRS: dict[int, tuple[int, int]] = {}
 """NOTE: one tuple per (major, minor) seen, shared by every image's headers: a server's binaries carry a handful
 (4.0, 5.1, 5.2, 6.0, 10.0); a tuple each would be 56 bytes per image (issue 25, memory)."""
 
 
 def version_pair(major: int, minor: int) -> tuple[int, int]:
-    """``(major, minor)``, the one shared tuple of that value (:data:`_VERSION_PAIRS`, at most 4,096 kept)."""
-    pair = _VERSION_PAIRS.get((major, minor))
+    """``(major, minor)`` (16-bit each, as the optional header holds them), the one shared tuple of that value
+    (:data:`_VERSION_PAIRS`, at most 4,096 kept)."""
+    key = major << 16 | minor  # NOTE: an int key: no tuple built to look one up
+    pair = _VERSION_PAIRS.get(key)
     if pair is None:
         pair = (major, minor)
         if len(_VERSION_PAIRS) < 4096:
-            _VERSION_PAIRS[pair] = pair
+            _VERSION_PAIRS[key] = pair
     return pair
 
 

@@ -315,8 +315,9 @@ def _pair_in(v: object) -> tuple[int, int] | None:
     """A PeImage's (major, minor) version pair as stored (schema 2), or None."""
     if v is None:
         return None
-    if not isinstance(v, list) or len(v) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
-        raise TypeError("expected [major, minor] or null")
+    if not isinstance(v, list) or len(v) != 2 or not all(
+            isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 0xFFFF for x in v):
+        raise TypeError("expected [major, minor] (16-bit each) or null")
     return version_pair(v[0], v[1])
 
 
