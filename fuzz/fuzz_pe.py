@@ -2,7 +2,9 @@
 
 Targets, all fed the same bytes:
 - :func:`iisbitness.pe.classify.classify_bytes` (DOS/COFF/optional headers, sections, COR20,
-  metadata root, ReadyToRun, CHPE load config): must return a PeImage, never raise;
+  metadata root, ReadyToRun, CHPE load config): must return a PeImage, never raise, with the optional header's
+  operating system and subsystem versions for a PE (those of :func:`~iisbitness.pe.headers.parse_headers`) and
+  none for anything else;
 - :func:`iisbitness.pe.imports.imports_from` (import and delay-import tables);
 - :func:`iisbitness.pe.metadata.assembly_info_from_bytes` (our ECMA-335 reader: metadata root,
   stream headers, #~ row counts and rows, #Strings/#Blob): must return an AssemblyInfo with
@@ -76,6 +78,8 @@ def _pe(data: bytes) -> None:
     img = classify_bytes(data, "<fuzz>")
     if img.kind is ImageKind.NOT_PE and not (img.reason or "").startswith("not a valid PE: "):
         raise AssertionError(f"NOT_PE without a reason: {img!r}")
+    if (img.os_version is None) is img.is_pe or (img.subsystem_version is None) is img.is_pe:
+        raise AssertionError(f"the optional header's versions must be read for a PE, and only for one: {img!r}")
     src = Source.from_bytes(data)
     try:
         headers = parse_headers(src)
@@ -83,6 +87,8 @@ def _pe(data: bytes) -> None:
         headers = None
     if headers is not None:
         imports_from(src, headers)
+        if img.is_pe and (img.os_version, img.subsystem_version) != (headers.os_version, headers.subsystem_version):
+            raise AssertionError(f"the image's versions differ from its headers': {img!r} != {headers!r}")
 
 
 def main() -> None:

@@ -66,6 +66,8 @@ EXPECTED: dict[str, tuple[str | None, str, str]] = {
     "django-windows-tools-8-fastcgi-1": ("none", "none", "the FastCGI process exits (a setup error)"),
     "php-beast-12-fastcgi-timeout": ("none", "none", "FastCGI activity timeout (258)"),
     "aspnetcore-68573-was-5076-recycle": ("none", "none", "a scheduled recycle"),
+    "eventcleaner-4-zh-193-win2003": ("iis6-os-version", "medium", "193 on win2003, an EXE built for Vista+: none HIGH"),
+    "wkhtmltopdf-3174-193-win2003": ("iis6-os-version", "medium", "193 on windows2003, an msvc2013 build: none HIGH"),
     "geoip2block-11-iismanager-version": ("not:assembly-file-not-found", "medium", "the .NET Compilation assembly version, not the file's bitness"),
     "tooling-715-shared-config-access-denied": ("not:access-denied", "none", "IIS shared configuration: access denied"),
     "dashboard-1-registry-global-denied": ("none", "none", "access to a registry key denied"),
@@ -80,18 +82,12 @@ EXPECTED: dict[str, tuple[str | None, str, str]] = {
 }
 
 KNOWN_MISSES: dict[str, str] = {
-    "eventcleaner-4-zh-193-win2003": "193 on Windows 2003 for an EXE built for Vista+ (subsystem version), not its "
-                                     "architecture; a reading would need the image's subsystem version",
-    "wkhtmltopdf-3174-193-win2003": "193 on Windows 2003: the msvc2013 build needs Vista or later, not another "
-                                    "architecture",
     "rhetos-222-oracle-dataaccess-truncated": "a 32-bit Oracle.DataAccess.dll, but the paste is cut to the "
                                               "assembly's name, misspelt 'Oracle .DataAccess'",
 }
 """What today's reading gets wrong, with what it would take (see the module doc)."""
 
 MISSED_AS: dict[str, tuple[str | None, str]] = {
-    "eventcleaner-4-zh-193-win2003": ("none", "none"),
-    "wkhtmltopdf-3174-193-win2003": ("none", "none"),
     "rhetos-222-oracle-dataaccess-truncated": ("managed-assembly-arch", "low"),
 }
 """The reading the thread settled for each known miss (none: not about bitness)."""

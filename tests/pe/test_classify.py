@@ -78,6 +78,28 @@ def test_real_hybrids_from_lld() -> None:
     assert (ec.machine, ec.hybrid, ec.platform_target) == (0x8664, Hybrid.ARM64EC, PlatformTarget.ARM64EC)
 
 
+def test_required_windows(entry: tuple[str, dict[str, Any]]) -> None:
+    """The newer of the optional header's operating system and subsystem versions: 6.0 where build.sh linked a
+    fixture for Vista / Server 2008 (``required_windows`` in the manifest); GNU ld's defaults (4.0 for x86, 5.2 for
+    x64) and mcs's 4.0 elsewhere, never above 5.2 but for lld's ARM64 images (6.0, lld's default there)."""
+    _, e = entry
+    image = read_image(BIN / e["file"])
+    if not image.is_pe:
+        assert (image.os_version, image.subsystem_version, image.required_windows) == (None, None, None)
+        return
+    want = e.get("required_windows")
+    if want is not None:
+        assert image.required_windows == tuple(want) and image.os_version == image.subsystem_version == (6, 0)
+    else:
+        assert image.required_windows is not None
+        assert image.required_windows <= (5, 2) or image.machine == 0xAA64 or e["file"] in _LLD_BUILT
+
+
+_LLD_BUILT = {"chain_delay_x64.dll", "chain_top_x86.dll", "hybrid_arm64ec_marker.dll", "hybrid_arm64x_marker.dll",
+              "nativelib_arm64ec.dll"}
+"""Fixtures lld-link built (build.sh): its default operating system and subsystem versions are 6.0."""
+
+
 def test_clr_version_and_header() -> None:
     img = read_image(BIN / "managed_anycpu.dll")
     assert (img.clr_version, img.cor_header_version) == ("v4.0.30319", "2.5")
@@ -217,7 +239,8 @@ def test_the_helpers_plain_data_carries_every_field_of_an_image() -> None:
         "path": "x.dll", "kind": ImageKind.READY_TO_RUN, "machine": 0xFD1D, "pe32_plus": True, "is_dll": True,
         "cor_flags": 0x9, "platform_target": PlatformTarget.ARM64X, "loadable_by": frozenset({Arch.X64, Arch.ARM64}),
         "reason": "why", "notes": ("one", "two"), "hybrid": Hybrid.ARM64X, "clr_version": "v4.0.30319",
-        "cor_header_version": "2.5", "ready_to_run_os": "linux", "ready_to_run_machine": 0x8664, "subsystem": 3}
+        "cor_header_version": "2.5", "ready_to_run_os": "linux", "ready_to_run_machine": 0x8664, "subsystem": 3,
+        "os_version": (6, 0), "subsystem_version": (5, 2)}
     fields = dataclasses.fields(PeImage)
     assert [f.name for f in fields] == list(values)
     assert all(values[f.name] != f.default for f in fields if f.default is not dataclasses.MISSING)

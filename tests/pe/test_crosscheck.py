@@ -1,4 +1,5 @@
-"""Our reader against pefile and dnfile on every manifest entry: machine, magic, CorFlags.
+"""Our reader against pefile and dnfile on every manifest entry: machine, magic, CorFlags, Subsystem and the
+optional header's operating system and subsystem versions.
 
 pefile and dnfile are test-only dependencies (pe/metadata.py has its own reader since issue 11).
 """
@@ -33,6 +34,10 @@ def test_against_pefile_and_dnfile(entry: tuple[str, dict[str, Any]]) -> None:
     assert ours.machine == pe.FILE_HEADER.Machine == e["machine"]
     assert ours.pe32_plus == (pe.OPTIONAL_HEADER.Magic == 0x20B) == e["pe32_plus"]
     assert ours.is_dll == pe.is_dll()
+    opt = pe.OPTIONAL_HEADER
+    assert ours.subsystem == opt.Subsystem
+    assert ours.os_version == (opt.MajorOperatingSystemVersion, opt.MinorOperatingSystemVersion)
+    assert ours.subsystem_version == (opt.MajorSubsystemVersion, opt.MinorSubsystemVersion)
     pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]])
     load_config = getattr(pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
     chpe = getattr(load_config.struct, "CHPEMetadataPointer", 0) if load_config is not None else 0

@@ -40,7 +40,9 @@ from iisbitness.errors import IisBitnessError
 from iisbitness.explain.codes import Confidence
 
 __all__ = [
+    "ARCH_CUE",
     "IMAGE_RULES",
+    "NEWER_WINDOWS_RULE",
     "SCAN_RULE_IDS",
     "Cause",
     "Context",
@@ -70,12 +72,21 @@ SCAN_RULE_IDS: tuple[str, ...] = (
     "iis-manager-32bit-assembly", "pool-arch-conflict", "binary-missing", "iis6-isolation-wow64",
     "iis6-filter-arch", "iis6-extension-arch", "aspnetcore-inprocess-arch", "aspnetcore-multiple-inprocess",
     "aspnetcore-runtime-missing", "native-library-arch", "com-inproc-arch", "gac-assembly-arch", "pool-undefined",
-    "isapi-not-allowed", "compression-scheme-arch", "handler-module-skipped",
+    "isapi-not-allowed", "compression-scheme-arch", "handler-module-skipped", "iis6-os-version",
 )
 """The scan rule ids a cause may name (issue 5; the scan engineer owns the rules themselves): every scan rule but
 ``binary-invalid`` (a damaged file has no symptom of its own). Written out rather than read from
 :data:`iisbitness.rules.RULES` (which would load every rule, the load plan and the PE reader into ``explain``);
 ``tests/explain/test_kb.py`` checks that it names exactly those."""
+
+NEWER_WINDOWS_RULE = RuleId("iis6-os-version")
+"""The scan rule of an image built for a newer Windows than the one loading it (Windows XP / Server 2003 refuse a 6.0
+image with the same error 193 as one of the other architecture): where an entry's causes list it (it holds in the
+input's contexts), 193 does not show an architecture problem by itself, and its image rules get HIGH only from an
+input that names an architecture too (the ``arch`` context; :func:`iisbitness.explain.report.build_report`)."""
+
+ARCH_CUE = "arch"
+"""The context of an input that names an architecture (x86, x64, 32-bit, WOW64 ...)."""
 
 IMAGE_RULES: frozenset[str] = frozenset({
     "global-module-arch", "isapi-filter-arch", "isapi-extension-arch", "managed-assembly-arch",
@@ -285,6 +296,9 @@ class Context:
     """Rules an entry's causes list first in this context (among them the entry's own order holds)."""
     server: bool = False
     """A fact about the whole server (IIS 6): shown by one event of a log, it holds for every event of it."""
+    shown_by: tuple[str, ...] = ()
+    """Other contexts (ids) that show this one too: IIS 6 shows Windows 5.2 (IIS 6 runs on Windows Server 2003 and
+    Windows XP x64 alone), so an IIS 6 input shows the ``nt5`` context (:func:`iisbitness.explain.match.cues_in`)."""
     rules_out: tuple[RuleId, ...] = ()
     """Rules that cannot cause what an input showing this context shows (IIS 7+'s global modules and WAS say the
     server is not IIS 6): their causes are capped at LOW there, unless a context that prefers them is shown too
@@ -585,7 +599,8 @@ def _context(table: dict[str, object], families: set[str]) -> Context:
     if not isinstance(server, bool):
         raise KnowledgeBaseError(f"{where}: 'server' must be true or false")
     return Context(context_id, _str(table, "title", where), _regexes(table, "cues", where), events,
-                   tuple(RuleId(r) for r in prefer), server, tuple(RuleId(r) for r in rules_out))
+                   tuple(RuleId(r) for r in prefer), server, _strings(table, "shown_by", where),
+                   tuple(RuleId(r) for r in rules_out))
 
 
 def ruled_out(cues: AbstractSet[str], contexts: Sequence[Context]) -> frozenset[str]:
@@ -622,6 +637,10 @@ def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:
     entries = tuple(_entry(t, {f.family for f in families}) for t in _tables(data, "entry", origin))
     contexts = tuple(_context(t, {f.family for f in families}) for t in _tables(data, "context", origin))
     cues = {c.id for c in contexts} | {CODE_CUE}
+    for context in contexts:
+        if set(context.shown_by) - cues:
+            raise KnowledgeBaseError(f"{origin}: context {context.id!r}: 'shown_by' names unknown contexts "
+                                     f"{sorted(set(context.shown_by) - cues)}")
     for item in entries:
         if set(item.usual_unless) - cues:
             raise KnowledgeBaseError(f"{origin}: entry {item.id!r}: usual_unless names unknown cues "

@@ -322,12 +322,14 @@ def _signals(text: str, kb: KnowledgeBase) -> list[Signal]:
 
 def cues_in(text: str, kb: KnowledgeBase, events: tuple[tuple[str, int], ...] = ()) -> frozenset[str]:
     """The contexts ``text`` shows (a cue pattern of a :class:`~iisbitness.explain.kb.Context` matches, or one of
-    ``events``, ``(family, event id)`` pairs, is one of the context's events), and ``code`` when the text holds
+    ``events``, ``(family, event id)`` pairs, is one of the context's events, or a context it is ``shown_by`` is
+    shown), and ``code`` when the text holds
     an error code read at medium confidence or more (any code, known to the knowledge base or not; an HTTP
     status is not one)."""
     hay = haystack(text)
     found = {c.id for c in kb.contexts
              if any(hay.search(p) for p in c.cues) or any((k.family, k.event_id) in events for k in c.events)}
+    found |= {c.id for c in kb.contexts if not found.isdisjoint(c.shown_by)}  # NOTE: IIS 6 shows Windows 5.2
     # NOTE: an HTTP status after "Error" ("HTTP Error 503") is not an error code
     # NOTE: every hit find_codes gives is MEDIUM or HIGH: has_code stops at the first
     if has_code(text, (_HTTP, _SUBSTATUS)):

@@ -42,6 +42,9 @@ from dataclasses import dataclass, replace
 from iisbitness.explain.codes import Confidence
 from iisbitness.explain.events import Event, EventLogProblem, EventLogRead, events_from_xml
 from iisbitness.explain.kb import (
+    ARCH_CUE,
+    IMAGE_RULES,
+    NEWER_WINDOWS_RULE,
     Cause,
     Entry,
     EntryKind,
@@ -355,11 +358,16 @@ def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[Ranke
         by_code = any(s.promoted_by is not None for s in x.signals)
         cues = x.cues  # NOTE: once, for the contexts that rule causes out and those that put them first
         out = ruled_out(cues, kb.contexts)
-        for rank, cause in enumerate(in_context(x, kb, cues), 1):
+        causes = in_context(x, kb, cues)
+        # NOTE: 193 on Windows XP / Server 2003 is also an image built for a newer Windows (iis6-os-version listed):
+        # the architecture reading is HIGH only where the input names an architecture
+        unsure = ARCH_CUE not in cues and any(c.rule == NEWER_WINDOWS_RULE for c in causes)
+        for rank, cause in enumerate(causes, 1):
             # NOTE: 193 in a 2214's data makes the filter's architecture HIGH, not its absence (binary-missing);
             # an IIS 7+ input (a global module's 2280, WAS) makes the IIS 6 rules LOW
             sure = min(x.bitness_confidence, cause_cap(cause.rule, x.specificity, by_code),
-                       Confidence.LOW if cause.rule in out else Confidence.HIGH)
+                       Confidence.LOW if cause.rule in out else Confidence.HIGH,
+                       Confidence.MEDIUM if unsure and cause.rule in IMAGE_RULES else Confidence.HIGH)
             weight = _WEIGHT[sure]
             if x.specificity is Specificity.GENERIC:
                 weight = min(weight, _GENERIC_WEIGHT)

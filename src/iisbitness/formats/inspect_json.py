@@ -66,6 +66,10 @@ def _file(item: InspectedFile) -> dict[str, Any]:
         "reason": img.reason or item.error,
         "notes": list(img.notes),
     }
+    if img.os_version is not None and img.subsystem_version is not None:
+        # NOTE: additive: the optional header's versions, "major.minor" as dumpbin /headers prints them
+        out["os_version"] = f"{img.os_version[0]}.{img.os_version[1]}"
+        out["subsystem_version"] = f"{img.subsystem_version[0]}.{img.subsystem_version[1]}"
     if img.cor_flags is not None:
         out["cor_flag_names"] = list(cor_flag_names(img.cor_flags))
         out["corflags"] = corflags_view(img.cor_flags)

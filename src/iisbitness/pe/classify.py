@@ -53,6 +53,7 @@ from iisbitness.pe.headers import (
     Headers,
     file_offset,
     parse_headers,
+    version_pair,
 )
 from iisbitness.pe.hybrid import read_hybrid
 from iisbitness.pe.metadata import (
@@ -350,7 +351,7 @@ def _parse(src: Source, path: str, headers: Headers | None = None, cor20: Cor20 
     return PeImage(
         path, kind, h.machine, h.pe32_plus, h.is_dll, cor.flags, target, arches, None, notes, None,
         clr_version, sys.intern(f"{cor.runtime_version[0]}.{cor.runtime_version[1]}"), r2r_os, r2r_machine,
-        h.subsystem,
+        h.subsystem, h.os_version, h.subsystem_version,
     )
 
 
@@ -359,7 +360,7 @@ def _native(src: Source, h: Headers, path: str) -> PeImage:
     if hybrid is not None:
         target, arches, note = _HYBRID[hybrid]
         return PeImage(path, ImageKind.NATIVE, h.machine, h.pe32_plus, h.is_dll, None, target, arches,
-                       None, (note,), hybrid, subsystem=h.subsystem)
+                       None, (note,), hybrid, None, None, None, None, h.subsystem, h.os_version, h.subsystem_version)
     target, arches = _NATIVE.get(h.machine, _UNKNOWN)
     notes: tuple[str, ...] = ()
     if 10 <= h.subsystem <= 13:
@@ -367,7 +368,7 @@ def _native(src: Source, h: Headers, path: str) -> PeImage:
     elif target is PlatformTarget.UNKNOWN:
         notes = (f"Machine {h.machine:#x} is not an architecture Windows IIS processes run as",)
     return PeImage(path, ImageKind.NATIVE, h.machine, h.pe32_plus, h.is_dll, None, target, arches,
-                   None, notes, subsystem=h.subsystem)
+                   None, notes, None, None, None, None, None, h.subsystem, h.os_version, h.subsystem_version)
 
 
 _Managed = tuple[ImageKind, PlatformTarget, frozenset[Arch], tuple[str, ...], str | None, int | None]
@@ -428,10 +429,11 @@ _NO_ROOT = "the .NET metadata root is missing or unreadable; the runtime will re
 _PLAIN_COFF = struct.Struct("<4sHH12xHH")
 """Signature, Machine, NumberOfSections, SizeOfOptionalHeader, Characteristics (pe-format.md, COFF File Header)."""
 _PLAIN_OPTIONAL = {
-    b"\x0b\x01": (struct.Struct("<36xI20xI4xH22xI112xII"), False),
-    b"\x0b\x02": (struct.Struct("<36xI20xI4xH38xI112xII"), True),
+    b"\x0b\x01": (struct.Struct("<36xIHH4xHH8xI4xH22xI112xII"), False),
+    b"\x0b\x02": (struct.Struct("<36xIHH4xHH8xI4xH38xI112xII"), True),
 }
-"""By optional-header magic (PE32, PE32+): FileAlignment, SizeOfHeaders, Subsystem, NumberOfRvaAndSizes and data
+"""By optional-header magic (PE32, PE32+): FileAlignment, Major/MinorOperatingSystemVersion,
+Major/MinorSubsystemVersion, SizeOfHeaders, Subsystem, NumberOfRvaAndSizes and data
 directory 14 (the COR20 header's RVA and size), and PE32+; the Struct's size is the least SizeOfOptionalHeader
 that holds directory 14."""
 _PLAIN_SECTION = struct.Struct("<8xIIII")
@@ -439,9 +441,10 @@ _PLAIN_SECTION = struct.Struct("<8xIIII")
 _PLAIN_COR20 = struct.Struct("<IHHIII44xII")
 """IMAGE_COR20_HEADER: cb, runtime version, metadata RVA and size, Flags, ManagedNativeHeader RVA and size."""
 
-PlainKey = tuple[int, bool, int, int, int, int, int, bytes]
+PlainKey = tuple[int, bool, int, int, int, int, int, bytes, int, int, int, int]
 """What decides a plain image's :class:`PeImage` besides its path: Machine, PE32+, IMAGE_FILE_DLL, COR20 flags and
-runtime version (major, minor), Subsystem and the metadata version string."""
+runtime version (major, minor), Subsystem, the metadata version string, and the optional header's operating system
+and subsystem versions (major, minor each)."""
 
 PlainRead = tuple[PlainKey, list[RefKey], tuple[str, ...]]
 """What :func:`plain_read` reads of a file: its :data:`PlainKey`, AssemblyRef rows and P/Invoke modules (plain data:
@@ -449,7 +452,7 @@ bytes, ints, strings)."""
 
 
 PlainFields = tuple[ImageKind, int, bool, bool, int, PlatformTarget, frozenset[Arch], None, tuple[str, ...], None,
-                    str | None, str, None, None, int]
+                    str | None, str, None, None, int, tuple[int, int], tuple[int, int]]
 """The fields after ``path`` of the :class:`PeImage` of a plain image (:func:`plain_fields`), in declaration order, typed
 as :class:`PeImage` declares them (``machine``, ``pe32_plus``, ``is_dll``, ``cor_flags``, ``subsystem`` always set;
 ``reason``, ``hybrid``, the ReadyToRun fields never; ``clr_version`` None for a metadata root without a version): so
@@ -500,7 +503,8 @@ def plain_read(src: Source) -> PlainRead | None:
     fmt, pe32_plus = optional
     if opt_size < fmt.size:
         return None
-    file_alignment, size_of_headers, subsystem, directories, clr_rva, clr_size = fmt.unpack_from(head, opt)
+    (file_alignment, os_major, os_minor, sub_major, sub_minor, size_of_headers, subsystem, directories, clr_rva,
+     clr_size) = fmt.unpack_from(head, opt)
     if directories < 15 or not clr_rva or not clr_size:
         return None
     # NOTE: the COR20 header and the metadata are nearly always in the first section (.text), where file_offset
@@ -524,7 +528,8 @@ def plain_read(src: Source) -> PlainRead | None:
     if plain is None:
         return None
     version, refs, modules = plain
-    return (machine, pe32_plus, characteristics & IMAGE_FILE_DLL, flags, major, minor, subsystem, version), refs, modules
+    return ((machine, pe32_plus, characteristics & IMAGE_FILE_DLL, flags, major, minor, subsystem, version, os_major,
+             os_minor, sub_major, sub_minor), refs, modules)
 
 
 def plain_facts(path: str, key: PlainKey, refs: tuple[AssemblyRef, ...], modules: tuple[str, ...],
@@ -546,13 +551,14 @@ def plain_fields(key: PlainKey) -> PlainFields:
     TypeError for a key :func:`plain_read` never gives."""
     fields = _PLAIN_IMAGES.get(key)
     if fields is None:
-        machine, pe32_plus, is_dll, flags, major, minor, subsystem, version = key
+        machine, pe32_plus, is_dll, flags, major, minor, subsystem, version, os_major, os_minor, sub_major, sub_minor = key
         kind, target, arches, notes = _il_or_mixed(machine, pe32_plus, bool(is_dll), flags)
         clr_version = clr_version_text(version)
         if clr_version is None:
             notes += (_NO_ROOT,)
         fields = (kind, KNOWN_MACHINES.get(machine, machine), pe32_plus, bool(is_dll), flags, target, arches, None,
-                  notes, None, clr_version, sys.intern(f"{major}.{minor}"), None, None, subsystem)  # NOTE: PlainFields
+                  notes, None, clr_version, sys.intern(f"{major}.{minor}"), None, None, subsystem,
+                  version_pair(os_major, os_minor), version_pair(sub_major, sub_minor))  # NOTE: PlainFields
         if len(_PLAIN_IMAGES) < _MAX_PLAIN_IMAGES:
             _PLAIN_IMAGES[key] = fields
     return fields
@@ -573,7 +579,7 @@ def image_fields(image: PeImage) -> tuple[object, ...]:
     return (image.kind.value, image.machine, image.pe32_plus, image.is_dll, image.cor_flags,
             image.platform_target.value, tuple(sorted(a.value for a in image.loadable_by)), image.reason,
             image.notes, hybrid, image.clr_version, image.cor_header_version, image.ready_to_run_os,
-            image.ready_to_run_machine, image.subsystem)
+            image.ready_to_run_machine, image.subsystem, image.os_version, image.subsystem_version)
 
 
 def image_from_fields(path: str, fields: tuple[object, ...]) -> PeImage:
@@ -581,10 +587,21 @@ def image_from_fields(path: str, fields: tuple[object, ...]) -> PeImage:
     for data it never makes."""
     values: tuple[Any, ...] = fields  # NOTE: each of the types image_fields gives (checked by the constructors)
     (kind, machine, pe32_plus, is_dll, cor_flags, target, arches, why, notes, hybrid, clr_version, cor_header_version,
-     r2r_os, r2r_machine, subsystem) = values
+     r2r_os, r2r_machine, subsystem, os_version, subsystem_version) = values
     return PeImage(path, ImageKind(kind), machine, pe32_plus, is_dll, cor_flags, PlatformTarget(target),
                    frozenset(Arch(a) for a in arches), why, tuple(notes), None if hybrid is None else Hybrid(hybrid),
-                   clr_version, cor_header_version, r2r_os, r2r_machine, subsystem)
+                   clr_version, cor_header_version, r2r_os, r2r_machine, subsystem, _pair(os_version),
+                   _pair(subsystem_version))
+
+
+def _pair(value: Any) -> tuple[int, int] | None:
+    """A version pair :func:`image_fields` gave (marshal keeps a tuple a tuple), as its one shared tuple."""
+    if value is None:
+        return None
+    major, minor = value
+    if not isinstance(major, int) or not isinstance(minor, int) or not (0 <= major <= 0xFFFF and 0 <= minor <= 0xFFFF):
+        raise TypeError("expected a (major, minor) pair of 16-bit ints")
+    return version_pair(major, minor)
 
 
 def general_read(src: Source, name: str) -> GeneralFacts | None:

@@ -48,9 +48,11 @@ DIR_EXPORT, DIR_IMPORT, DIR_LOAD_CONFIG, DIR_DELAY_IMPORT, DIR_CLR = 0, 1, 10, 1
 """Data-directory indexes (pe-format.md "Optional Header Data Directories")."""
 
 _COFF = struct.Struct("<4sHHIIIHH")
-# ImageBase, FileAlignment, SizeOfHeaders, Subsystem from the optional header, in one unpack.
-_OPT32 = struct.Struct("<28xI4xI20xI4xH")
-_OPT64 = struct.Struct("<24xQ4xI20xI4xH")
+# ImageBase, FileAlignment, Major/MinorOperatingSystemVersion, Major/MinorSubsystemVersion, SizeOfHeaders, Subsystem
+# from the optional header, in one unpack (pe-format.md "Optional Header Windows-Specific Fields": offsets 40-51 are
+# the same in PE32 and PE32+).
+_OPT32 = struct.Struct("<28xI4xIHH4xHH8xI4xH")
+_OPT64 = struct.Struct("<24xQ4xIHH4xHH8xI4xH")
 _SECTION = struct.Struct("<IIII")  # VirtualSize, VirtualAddress, SizeOfRawData, PointerToRawData (at +8)
 
 
@@ -67,6 +69,10 @@ class Headers(NamedTuple):
         image_base: ImageBase (old-style delay-load descriptors hold VAs, not RVAs).
         directories: (rva, size) per data directory, at most 16, as many as the header holds.
         section_table: the raw section table, ``nsections * 40`` bytes.
+        os_version: (MajorOperatingSystemVersion, MinorOperatingSystemVersion): "the major/minor version number of
+            the required operating system" (pe-format.md).
+        subsystem_version: (MajorSubsystemVersion, MinorSubsystemVersion): the linker's ``/SUBSYSTEM:...,major.minor``,
+            "the minimum required version of the subsystem" (MSVC ``/SUBSYSTEM`` reference).
     """
 
     machine: int
@@ -78,6 +84,8 @@ class Headers(NamedTuple):
     image_base: int
     directories: tuple[tuple[int, int], ...]
     section_table: bytes
+    os_version: tuple[int, int] = (0, 0)
+    subsystem_version: tuple[int, int] = (0, 0)
 
     @property
     def is_dll(self) -> bool:
@@ -170,7 +178,8 @@ def parse_headers(src: Source) -> Headers:
         opt = src.read_at(opt_off, min(opt_size, dd_off + 16 * 8), "optional header")
     else:
         opt = opt[: min(opt_size, dd_off + 16 * 8)]
-    image_base, file_alignment, size_of_headers, subsystem = (_OPT64 if pe32_plus else _OPT32).unpack_from(opt)
+    (image_base, file_alignment, os_major, os_minor, sub_major, sub_minor, size_of_headers,
+     subsystem) = (_OPT64 if pe32_plus else _OPT32).unpack_from(opt)
     (ndirs,) = struct.unpack_from("<I", opt, dd_off - 4)
     ndirs = min(ndirs, 16, (len(opt) - dd_off) // 8)
     dirs = tuple(struct.iter_unpack("<II", opt[dd_off : dd_off + 8 * ndirs]))
@@ -180,8 +189,26 @@ def parse_headers(src: Source) -> Headers:
     else:
         table = src.read_at(table_off, nsections * 40, "section table")
     return Headers(
-        KNOWN_MACHINES.get(machine, machine), characteristics, pe32_plus, subsystem, size_of_headers, file_alignment, image_base, dirs, table
+        KNOWN_MACHINES.get(machine, machine), characteristics, pe32_plus, subsystem, size_of_headers, file_alignment,
+        image_base, dirs, table, version_pair(os_major, os_minor), version_pair(sub_major, sub_minor),
     )
+
+
+_VERSION_PAIRS: dict[int, tuple[int, int]] = {}
+"""NOTE: one tuple per (major, minor) seen, shared by every image's headers: a server's binaries carry a handful
+(4.0, 5.1, 5.2, 6.0, 10.0); a tuple each would be 56 bytes per image (issue 25, memory)."""
+
+
+def version_pair(major: int, minor: int) -> tuple[int, int]:
+    """``(major, minor)`` (16-bit each, as the optional header holds them), the one shared tuple of that value
+    (:data:`_VERSION_PAIRS`, at most 4,096 kept)."""
+    key = major << 16 | minor  # NOTE: an int key: no tuple built to look one up
+    pair = _VERSION_PAIRS.get(key)
+    if pair is None:
+        pair = (major, minor)
+        if len(_VERSION_PAIRS) < 4096:
+            _VERSION_PAIRS[key] = pair
+    return pair
 
 
 def machine_name(machine: int | None) -> str:

@@ -35,11 +35,12 @@ from typing import Any, Self
 from iisbitness.arch import Arch
 from iisbitness.errors import CacheError
 from iisbitness.pe.facts import Fact, FileIdentity
+from iisbitness.pe.headers import version_pair
 from iisbitness.pe.imports import Imports
 from iisbitness.pe.metadata import AssemblyInfo, AssemblyRef, AssemblyReferences
 from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """``PRAGMA user_version`` of a cache: bumped whenever a stored fact's shape or meaning changes; a cache of
 another version has its tables dropped and made again. (A cache made before ``application_id`` was set kept its
 version in a ``meta`` table: it is refused as not ours, like any other database.)"""
@@ -292,7 +293,8 @@ def _encode(fact: Fact) -> dict[str, Any]:
                 "notes": list(fact.notes), "hybrid": fact.hybrid.value if fact.hybrid else None,
                 "clr_version": fact.clr_version, "cor_header_version": fact.cor_header_version,
                 "ready_to_run_os": fact.ready_to_run_os, "ready_to_run_machine": fact.ready_to_run_machine,
-                "subsystem": fact.subsystem}
+                "subsystem": fact.subsystem, "os_version": _pair_out(fact.os_version),
+                "subsystem_version": _pair_out(fact.subsystem_version)}
     if isinstance(fact, Imports):
         return {"dlls": list(fact.dlls), "delay_dlls": list(fact.delay_dlls), "truncated": fact.truncated}
     if isinstance(fact, AssemblyReferences):
@@ -303,6 +305,20 @@ def _encode(fact: Fact) -> dict[str, Any]:
             "is_reference_assembly": fact.is_reference_assembly,
             "assembly_refs": [[r.name, r.version] for r in fact.assembly_refs],
             "pinvoke_modules": list(fact.pinvoke_modules), "reason": fact.reason}
+
+
+def _pair_out(v: tuple[int, int] | None) -> list[int] | None:
+    return None if v is None else [v[0], v[1]]
+
+
+def _pair_in(v: object) -> tuple[int, int] | None:
+    """A PeImage's (major, minor) version pair as stored (schema 2), or None."""
+    if v is None:
+        return None
+    if not isinstance(v, list) or len(v) != 2 or not all(
+            isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 0xFFFF for x in v):
+        raise TypeError("expected [major, minor] (16-bit each) or null")
+    return version_pair(v[0], v[1])
 
 
 def _str(v: object) -> str:
@@ -334,7 +350,8 @@ def _decode(kind: str, d: dict[str, Any]) -> Fact:
             notes=_strs(d["notes"]), hybrid=Hybrid(hybrid) if hybrid is not None else None,
             clr_version=_opt(d["clr_version"], str), cor_header_version=_opt(d["cor_header_version"], str),
             ready_to_run_os=_opt(d["ready_to_run_os"], str),
-            ready_to_run_machine=_opt(d["ready_to_run_machine"], int), subsystem=_opt(d["subsystem"], int))
+            ready_to_run_machine=_opt(d["ready_to_run_machine"], int), subsystem=_opt(d["subsystem"], int),
+            os_version=_pair_in(d["os_version"]), subsystem_version=_pair_in(d["subsystem_version"]))
     if kind == "imports":
         return Imports(_strs(d["dlls"]), _strs(d["delay_dlls"]), bool(_opt(d["truncated"], bool)))
     if kind == "references":

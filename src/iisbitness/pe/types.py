@@ -79,6 +79,12 @@ class PeImage:
         ready_to_run_machine: for READY_TO_RUN, the architecture's own Machine (0x8664 for a
             Linux x64 image whose COFF Machine is 0xFD1D), or None.
         subsystem: optional-header Subsystem (2 Windows GUI, 3 console, 10-13 EFI); None if NOT_PE.
+        os_version: optional-header (MajorOperatingSystemVersion, MinorOperatingSystemVersion), "the required
+            operating system" (pe-format.md), e.g. ``(6, 0)``; None if NOT_PE.
+        subsystem_version: optional-header (MajorSubsystemVersion, MinorSubsystemVersion), the linker's
+            ``/SUBSYSTEM:WINDOWS,major.minor``: "the minimum required version of the subsystem" (MSVC ``/SUBSYSTEM``
+            reference; 6.00 by default for x86 and x64 since Visual Studio 2012, 5.01/5.02 with the ``_xp``
+            toolsets); None if NOT_PE.
     """
 
     path: str
@@ -97,6 +103,17 @@ class PeImage:
     ready_to_run_os: str | None = None
     ready_to_run_machine: int | None = None
     subsystem: int | None = None
+    os_version: tuple[int, int] | None = None
+    subsystem_version: tuple[int, int] | None = None
+
+    @property
+    def required_windows(self) -> tuple[int, int] | None:
+        """The newer of :attr:`os_version` and :attr:`subsystem_version`, ``(major, minor)`` (Windows Server 2003 and
+        Windows XP x64 are 5.2, Vista / Server 2008 6.0); None when the headers were not read (NOT_PE, or a fact
+        stored before these fields were kept)."""
+        if self.os_version is None or self.subsystem_version is None:
+            return None
+        return max(self.os_version, self.subsystem_version)
 
     @property
     def is_pe(self) -> bool:

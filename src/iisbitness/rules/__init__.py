@@ -18,6 +18,7 @@ from iisbitness.rules.handler_module_skipped import handler_module_skipped
 from iisbitness.rules.iis6_extension_arch import iis6_extension_arch
 from iisbitness.rules.iis6_filter_arch import iis6_filter_arch
 from iisbitness.rules.iis6_isolation_wow64 import iis6_isolation_wow64
+from iisbitness.rules.iis6_os_version import iis6_os_version
 from iisbitness.rules.iis_manager_32bit_assembly import iis_manager_32bit_assembly
 from iisbitness.rules.isapi_extension_arch import isapi_extension_arch
 from iisbitness.rules.isapi_filter_arch import isapi_filter_arch
@@ -42,6 +43,7 @@ RULES: tuple[Rule, ...] = (
     iis6_isolation_wow64,
     iis6_filter_arch,
     iis6_extension_arch,
+    iis6_os_version,
     aspnetcore_inprocess_arch,
     aspnetcore_multiple_inprocess,
     aspnetcore_runtime_missing,

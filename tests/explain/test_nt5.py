@@ -1,0 +1,56 @@
+"""Error 193 on Windows XP / Server 2003 (the ``nt5`` context): an image built for Windows 6.0 or later fails there with
+the same "not a valid Win32 application" as one of the other architecture (docs/explain.md, X45), so the 193 entry
+lists ``iis6-os-version`` there and its architecture causes need an architecture named to be HIGH."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from iisbitness.cli import main
+from iisbitness.explain.kb import load_kb
+from iisbitness.explain.match import cues_in
+
+MESSAGE = "%1 is not a valid Win32 application."
+
+
+def _causes(text: str) -> dict[str, str]:
+    result = CliRunner().invoke(main, ["explain", "--format", "json"], input=text)
+    doc: dict[str, Any] = json.loads(result.stdout)
+    return {c["rule"]: c["confidence"] for c in doc["causes"]}
+
+
+@pytest.mark.parametrize("text", ["在win2003上提示不是有效的win32应用程序", "installed on a windows2003 server", "W2K3 SP2",
+                                  "Windows XP SP3", "Windows Server 2003 R2", "IIS 6.0 on the box"])
+def test_windows_5_names_and_iis6_show_the_context(text: str) -> None:
+    assert "nt5" in cues_in(text, load_kb())
+
+
+@pytest.mark.parametrize("text", ["Windows Server 2008", "Windows 10", "XPath query", "error 2003 in module"])
+def test_other_windows_and_look_alikes_do_not(text: str) -> None:
+    assert "nt5" not in cues_in(text, load_kb())
+
+
+def test_193_alone_is_read_as_before() -> None:
+    causes = _causes(MESSAGE)
+    assert "iis6-os-version" not in causes and causes["isapi-extension-arch"] == "high"
+
+
+def test_193_on_2003_lists_the_newer_windows_and_no_architecture_high() -> None:
+    """"Windows Server 2003" is an IIS 6 cue too: the IIS 6 rules first, then the newer Windows, all medium."""
+    causes = _causes(f"On Windows Server 2003: {MESSAGE}")
+    assert list(causes)[:4] == ["iis6-extension-arch", "iis6-filter-arch", "iis6-isolation-wow64", "iis6-os-version"]
+    assert set(causes.values()) == {"medium"}
+
+
+def test_193_on_xp_leads_with_the_newer_windows() -> None:
+    causes = _causes(f"Windows XP SP3: {MESSAGE}")
+    assert next(iter(causes)) == "iis6-os-version" and set(causes.values()) == {"medium"}
+
+
+def test_193_on_2003_naming_an_architecture_keeps_the_architecture_high() -> None:
+    causes = _causes(f"64-bit Windows Server 2003, a 32-bit ISAPI filter: {MESSAGE}")
+    assert causes["iis6-os-version"] == "medium" and causes["iis6-filter-arch"] == "high"
