@@ -33,7 +33,7 @@ def test_load_map_fails_the_workers_load_and_no_bitness_finding(tmp_path: Path) 
     image = tmp_path / "img"
     shutil.copytree(DEMO / "contoso-iis10", image)
     shutil.copyfile(fixture("managed_refasm.dll"), image / "inetpub/wwwroot/bin/RefOnly.dll")
-    report = scan(image, ScanOptions(load_map=True))
+    report = scan(image, ScanOptions(load_map=True, reference_assemblies=True))
     worker = [e for e in report.loads or () if e.name == "RefOnly.dll" and e.process == "w3wp.exe"]
     assert [(e.verdict, e.reason.split(":")[0]) for e in worker] == [
         (Verdict.CANNOT_LOAD, "reference assembly (ReferenceAssemblyAttribute)")]

@@ -88,6 +88,11 @@ class ScanOptions:
             build folder alone (``check-app`` without ``--server``: a file outside it is the server's), a server image
             with a build as one of its applications (``check-app --server``); coverage words its remedies, and which
             command to run again, from it (:func:`iisbitness.loadplan.coverage.plan_coverage`).
+        reference_assemblies: look in every ``bin`` .NET assembly for ``ReferenceAssemblyAttribute``
+            (bin-reference-assembly; :attr:`PlanContext.reference_assemblies
+            <iisbitness.loadplan.context.PlanContext.reference_assemblies>`): a second read of each file's metadata,
+            about 50 us a file, a third of a warm scan of a server's bins (benchmarks/README.md, issue 25), so only
+            ``check-app`` (one build) asks for it.
     """
 
     os_arch: Arch | None = None
@@ -104,6 +109,7 @@ class ScanOptions:
     iisexpress_arch: Arch | None = None
     text_fixes: bool = False
     given: Given = Given.IMAGE
+    reference_assemblies: bool = False
 
 
 def run_rules(plan: LoadPlan, rules: tuple[Rule, ...], problems: list[Problem] | None = None) -> list[Finding]:
@@ -285,7 +291,7 @@ def report_key(image: Path, options: ScanOptions) -> str:
                        sorted((k.lower(), where(v)) for k, v in options.shares.items()),
                        sorted(options.env.items()), [r.id for r in options.rules], options.load_map,
                        options.iisexpress, options.iisexpress_arch and options.iisexpress_arch.value,
-                       options.text_fixes, options.given.value])
+                       options.text_fixes, options.given.value, options.reference_assemblies])
 
 
 def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> Report:
@@ -465,7 +471,8 @@ def analysed(backend: Backend, img: ServerImage, options: ScanOptions, image_lab
         ServerImageError, ConfigError: as :func:`analyse` (nothing else: a rule that fails is a problem in the report).
     """
     with _rarer_collections():
-        ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed, facts=facts)
+        ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed,
+                          reference_assemblies=options.reference_assemblies, facts=facts)
         notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes] if store else []
         return _analyse(backend, ctx, options, image_label, notes)
 
@@ -475,12 +482,14 @@ def _analyse_with_cache(backend: Backend, img: ServerImage, options: ScanOptions
         # NOTE: read ahead only without a cache: with one, most binaries are answered from it, unread
         facts = BinaryFacts(on_read=options.on_read, read_ahead=read_ahead())
         try:
-            ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed, facts=facts)
+            ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed,
+                              reference_assemblies=options.reference_assemblies, facts=facts)
             return _analyse(backend, ctx, options, image_label, []).report
         finally:
             facts.close()
     with SqliteFactStore(options.cache) as store:
         ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed,
+                          reference_assemblies=options.reference_assemblies,
                           facts=BinaryFacts(store, options.on_read))
         notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
         report = _analyse(backend, ctx, options, image_label, notes).report

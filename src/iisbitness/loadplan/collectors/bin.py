@@ -221,7 +221,7 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
             if kind is _BIN_NATIVE and with_copies:
                 low = name.lower()
                 entry = BinFile(shown, layouts.get(low, ()), callers.get(low, ()) if callers is not None else None)
-            elif references and kind is _BIN_ASSEMBLY and _is_reference(ctx, ref):
+            elif references and ctx.reference_assemblies and kind is _BIN_ASSEMBLY and _is_reference(ctx, ref):
                 entry = BinFile(shown, reference=True)
             yield Load(process, kind, name, ref, source, entry, site, path)
 
