@@ -11,7 +11,6 @@ Sources: facts D1, D5, F1, F2; KB 3194551; NuGet "Supporting multiple .NET versi
 from __future__ import annotations
 
 import operator
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -32,11 +31,8 @@ from iisbitness.loadplan.plan import (
 )
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
-from iisbitness.pe.clr import has_clr_header, read_cor20
 from iisbitness.pe.deps import pinvoke_targets
-from iisbitness.pe.headers import parse_headers
-from iisbitness.pe.metadata import MAX_METADATA_FILE
-from iisbitness.pe.source import Source, open_binary
+from iisbitness.pe.metadata import names_reference_attribute
 
 LAYOUTS: tuple[tuple[str, ...], ...] = (
     ("x86",), ("x64",), ("arm64",),
@@ -237,7 +233,7 @@ def _is_reference(ctx: PlanContext, ref: BinaryRef) -> bool:
     path = image.path
     known = ctx.references.get(path)
     if known is None:
-        known = ctx.references[path] = _names_marker(path) and _marked(ctx, path)
+        known = ctx.references[path] = names_reference_attribute(path) and _marked(ctx, path)
     return known
 
 
@@ -246,63 +242,6 @@ def _marked(ctx: PlanContext, path: str) -> bool:
         return ctx.facts.assembly(path).is_reference_assembly
     except ImageReadError:
         return False
-
-
-_MARKER = b"ReferenceAssemblyAttribute\0"
-"""The attribute's type name as #Strings holds it (ECMA-335 II.24.2.3: UTF-8, NUL-terminated)."""
-
-
-_ROOT_BYTES = 1024
-"""Enough of the metadata root for its stream headers (II.24.2.1: a version string of at most 255 bytes, five or six
-stream headers of at most 40 bytes)."""
-
-
-def _strings_heap(root: bytes) -> tuple[int, int] | None:
-    """``(offset, size)`` of the ``#Strings`` heap in the metadata whose root (its first bytes) is ``root`` (ECMA-335
-    II.24.2.1 metadata root, II.24.2.2 stream header), or None when the root is not one or names no such heap."""
-    if len(root) < 20 or root[:4] != b"BSJB":
-        return None
-    at = 16 + int.from_bytes(root[12:16], "little")
-    if at + 4 > len(root):
-        return None
-    count = int.from_bytes(root[at + 2 : at + 4], "little")
-    at += 4
-    for _ in range(count):
-        end = root.find(b"\0", at + 8, at + 8 + 32)
-        if end < 0:
-            return None
-        if root[at + 8 : end] == b"#Strings":
-            return int.from_bytes(root[at : at + 4], "little"), int.from_bytes(root[at + 4 : at + 8], "little")
-        at = (end + 4) & ~3
-    return None
-
-
-def _names_marker(path: str) -> bool:
-    """Whether the ``#Strings`` heap of the .NET image at ``path`` holds the name ``ReferenceAssemblyAttribute`` at
-    all: the headers, the metadata root and the heap read, one search, so that the whole metadata (its attributes
-    walked, :func:`iisbitness.pe.metadata.read_assembly_info`) is read only for the few files naming it (about 200 us
-    a file else: it doubled the bin assemblies' share of a scan). True when the heap cannot be found (then the full
-    read decides); False for a file that cannot be opened (the image read said so already)."""
-    try:
-        _, fd = open_binary(path)
-    except ImageReadError:
-        return False
-    try:
-        src = Source.from_fd(fd)
-        headers = parse_headers(src)
-        if not has_clr_header(headers):
-            return False
-        md_rva, md_size = read_cor20(src, headers).metadata
-        start = headers.rva_to_offset(md_rva, "metadata")
-        strings = _strings_heap(src.read_upto(start, min(md_size, _ROOT_BYTES)))
-        if strings is None:
-            return True
-        offset, size = strings
-        return _MARKER in src.read_span(start + offset, min(size, md_size - offset, MAX_METADATA_FILE))
-    except (ValueError, OSError):
-        return True
-    finally:
-        os.close(fd)
 
 
 def _with_copies(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, files: tuple[str, ...],
