@@ -387,8 +387,8 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
             out.field("note", f"{s.absent_from[0].upper()}{s.absent_from[1:]} holds none of the binaries its "
                               "configuration names: their architectures are inferred from "
                               f"their folders where Windows decides them{rest}")
-    elif inferred_note(s):
-        out.field("note", inferred_note(s))
+    elif inferred := inferred_note(s):
+        out.field("note", inferred)
     if s.iisexpress_config:
         out.field("note", "This is an IIS Express configuration read as a server's: its sites run in the iisexpress.exe "
                           "Visual Studio starts, not in the w3wp.exe of each pool shown below; scan the Visual Studio "
