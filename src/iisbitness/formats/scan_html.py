@@ -269,7 +269,10 @@ def first_steps(v: ReportView) -> tuple[Step, ...]:
     (:meth:`ReportView.fix_groups`, in the order the rules offer them: the fixes without side effects first) that
     re-analysis verified, else its first group; a cause whose fixes include a step already listed joins it. A group
     after which requests fail (a module handler mappings name taken out: HTTP 500.21, :attr:`SideEffect.handlers`)
-    is the step only when every group does so: a verified fix is not a harmless one."""
+    is the step only when every group does so: a verified fix is not a harmless one. Nor one that takes a security
+    module or filter out of a worker (:attr:`Fix.removes_security`): it is the step only when every group that keeps
+    requests working does so, even where the groups that keep it are not verified or are advice (an x64 build of the
+    module), as the text ranks it and as ``fix`` takes it (only by ``--fix N``)."""
     steps: list[tuple[tuple[int, ...], list[int]]] = []
     step_of: dict[int, int] = {}  # NOTE: a fix number to the first step listing it: no walk of every step (issue 25)
     for i, c in enumerate(v.causes, 1):
@@ -278,7 +281,8 @@ def first_steps(v: ReportView) -> tuple[Step, ...]:
             steps[joined][1].append(i)
             continue
         groups = v.fix_groups(c)
-        safe = [g for g in groups if not any(v.fix(n).breaks_requests for n in g[2])] or groups
+        working = [g for g in groups if not any(v.fix(n).breaks_requests for n in g[2])] or groups
+        safe = [g for g in working if not any(v.fix(n).removes_security for n in g[2])] or working
         group = next((g for g in safe if g[1]), safe[0] if safe else None)
         if group is not None:
             for n in group[2]:
