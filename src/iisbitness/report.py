@@ -235,6 +235,11 @@ class Report:
     :attr:`server_findings_accepted`."""
     server_findings_accepted: bool = False
     """``check-app --ignore-server-findings``: :attr:`server_findings` are said but leave the exit code alone."""
+    application_pools: tuple[str, ...] = ()
+    """``check-app --server`` only: the pool (or pools, an application named in two sites' configurations aside: one)
+    the checked application runs in, as :attr:`pools` names them; empty elsewhere. The text's pool table shows only
+    their rows (a pipeline's log, not the server's 500 pools; ``--verbose`` shows every pool). Not in the JSON, whose
+    ``pools`` and findings' ``pool`` say it."""
     unreported_findings: tuple[Finding, ...] = ()
     """The findings :attr:`unreported` counts, unverified (no fix of theirs is checked): ``scan --event-log`` matches
     events against them too (:attr:`Observation.unreported_rule`); no format lists them."""

@@ -603,3 +603,21 @@ def test_a_build_whose_web_config_adds_one_handler_twice_fails_the_gate_with_2(x
     line = real[: real.index(add)].count("\n") + 2
     assert problem["line"] == line and "set to 'WrapperShim'" in problem["message"], problem
     assert f"web.config:{line}: HTTP 500.19 (0x800700B7" in err, err
+
+
+def test_on_a_server_the_text_shows_the_applications_pool_not_the_servers_every_pool(x86_publish: Path) -> None:
+    """audit10 A4: a pipeline's log got the server's whole pool table (506 rows on a shared-hosting server) before the
+    one finding about the build's pool: the text shows the application's pool and counts the rest; --verbose and
+    the JSON keep every pool."""
+    server = ["--server", str(DEMO / "contoso-iis10"), "--site", "Catalog/"]
+    code, out = _run(str(x86_publish), *server, "--no-color")
+    assert code == 1
+    rows = [line.split()[0] for line in out.splitlines()[out.splitlines().index(next(
+        line for line in out.splitlines() if line.startswith("POOL "))) + 1:] if line and not line.startswith(" ")]
+    assert rows[0] == "CatalogPool" and "DefaultAppPool" not in rows, rows
+    assert "the pool this application runs in; 8 other pools of the server not shown" in out
+    code, verbose = _run(str(x86_publish), *server, "--no-color", "--verbose")
+    assert any(line.startswith("DefaultAppPool ") for line in verbose.splitlines())
+    assert "other pools of the server not shown" not in verbose
+    code, out = _run(str(x86_publish), *server, "--format", "json")
+    assert len(json.loads(out)["pools"]) == 9

@@ -112,8 +112,13 @@ class _Out:
 
 
 def _pool_table(out: _Out, v: ReportView) -> None:
+    """The pools, a row each; under check-app --server (:attr:`Report.application_pools`) only the application's pool
+    and a line counting the rest, unless ``--verbose``."""
     rows = []
-    for p in v.report.pools:
+    pools = v.report.pools
+    if v.report.application_pools and not out.o.verbose:
+        pools = tuple(p for p in pools if p.name in v.report.application_pools)
+    for p in pools:
         n = v.pool_counts(p.name)
         worker = "none (undefined)" if not p.defined else p.worker_arch.value + (
             " idle" if p.idle else " manual" if p.manual_start else "")
@@ -124,11 +129,15 @@ def _pool_table(out: _Out, v: ReportView) -> None:
     header = ("POOL", "WORKER", "32-BIT (FROM)", "CLR", "PIPELINE", "ERR", "WARN", "APPLICATIONS")
     for text in fit_table(header, rows, out.o.width):
         out.line((text, "bold") if text.startswith("POOL ") else text)
-    for p in v.report.pools:
+    if (rest := len(v.report.pools) - len(pools)) > 0:
+        its = "the pool this application runs in" if len(pools) == 1 else "the pools this application runs in"
+        out.line(("  ", "dim"), f"{its}; {rest} other pool{'s' * (rest > 1)} of the server not shown (--verbose lists "
+                 "every pool)")
+    for p in pools:
         if p.manual_start and not p.idle:
             out.line(("  manual: ", "dim"), f"{p.manual_start}: the pool does not start by itself; its findings "
                      "apply once it is started")
-    unusual = {p.process for p in v.report.pools if p.process.startswith("(")}
+    unusual = {p.process for p in pools if p.process.startswith("(")}
     for process in sorted(unusual):
         out.line(("  worker: ", "dim"), process.strip("()"))
 

@@ -479,6 +479,7 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
     problems = tuple(p for p in after.problems if not about_others(p))
     folder = shown_path(publish)
     return _named_as(replace(after, findings=_renamed(findings, physical, folder), server_findings=server_findings,
+                             application_pools=tuple(p.name for p in after.pools if p.name in pools),
                              coverage=_renamed_coverage(coverage, physical, folder),
                              problems=_renamed_problems(replace(after, problems=problems), physical, folder),
                              server=replace(after.server, image=f"{folder} as {site}{app} of {image}",
