@@ -121,4 +121,17 @@ if ($live.findings | Where-Object { $_.binary -like "*vendor_x64.dll" }) { Fail 
 $a = ($live.findings | ConvertTo-Json -Depth 20) + ($live.fixes | ConvertTo-Json -Depth 20)
 $b = ($copy.findings | ConvertTo-Json -Depth 20) + ($copy.fixes | ConvertTo-Json -Depth 20)
 if ($a -ne $b) { Fail "scan server.zip differs from the live scan (see $Root\live.json, $Root\collected.json)" }
-Step "OK: live scan and scan of the collected zip agree; run with -Cleanup to remove the test setup"
+
+Step "fix --apply keeps a file's ACL (image/windows.copy_file_dacl)"
+$aclFrom = Join-Path $Root "acl-original.config"
+$aclTo = Join-Path $Root "acl-new.config"
+Set-Content -LiteralPath $aclFrom -Value "<configuration />"
+Set-Content -LiteralPath $aclTo -Value "<configuration />"
+& icacls.exe $aclFrom /inheritance:r /grant:r "*S-1-5-32-544:(F)" "*S-1-5-18:(F)" | Out-Null
+if ($LASTEXITCODE -ne 0) { Fail "icacls could not set an explicit ACL on $aclFrom" }
+& python -c "import sys; from pathlib import Path; from iisbitness.image.windows import copy_file_dacl; copy_file_dacl(Path(sys.argv[1]), Path(sys.argv[2]))" $aclFrom $aclTo
+if ($LASTEXITCODE -ne 0) { Fail "copy_file_dacl failed" }
+$want = (Get-Acl -LiteralPath $aclFrom).GetSecurityDescriptorSddlForm("Access")
+$got = (Get-Acl -LiteralPath $aclTo).GetSecurityDescriptorSddlForm("Access")
+if ($want -ne $got) { Fail "ACL not copied: $want against $got" }
+Step "OK: live scan and scan of the collected zip agree; a file's ACL is copied; run with -Cleanup to remove the test setup"

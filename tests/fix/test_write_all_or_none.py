@@ -170,3 +170,32 @@ def test_a_symbolic_link_is_never_replaced_by_a_file(tmp_path: Path) -> None:
     assert (img / APPHOST).is_symlink() and real.read_bytes() == before
     assert (img / "s" / "web.config").read_bytes() == WEB.encode()
     assert _strays(img) == []
+
+
+def test_each_file_written_takes_the_originals_acl_and_without_it_nothing_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """audit10 A7: on Windows a file renamed over applicationHost.config keeps the DACL the new file was created with
+    (its folder's inheritable entries), so an explicit, narrower ACL on the original (or on a shared configuration's
+    copy) was dropped, and the backup beside it was as open. Every temporary file (backup and new content) is given
+    the original's DACL before the rename (image/windows.copy_file_dacl, the one Windows module: a no-op here, so a
+    stand-in records its calls); when Windows refuses, nothing is written."""
+    from iisbitness.image import windows
+
+    img = _image(tmp_path / "img")
+    calls: list[tuple[Path, Path]] = []
+    monkeypatch.setattr(windows, "copy_file_dacl", lambda source, target: calls.append((source, target)))
+    apply_fix(plan_fix(img), stamp="20260101T000000Z")
+    assert [(s.relative_to(img).as_posix(), t.parent == s.parent, t.name.startswith(f".{s.name}.iisbitness-"))
+            for s, t in calls] == [(APPHOST, True, True), ("s/web.config", True, True)] * 2  # backups, then new files
+
+    img = _image(tmp_path / "img2")
+    before = _configs(img)
+
+    def refused(source: Path, target: Path) -> None:
+        raise PermissionError(errno.EACCES, "Access is denied")
+    monkeypatch.setattr(windows, "copy_file_dacl", refused)
+    with pytest.raises(WriteRefused) as raised:
+        apply_fix(plan_fix(img), stamp="20260101T000000Z")
+    assert str(raised.value).startswith(f"{APPHOST}: cannot write its backup (its access control list could not be "
+                                        "given to a new file beside it (Access is denied)); nothing written"), raised.value
+    assert _configs(img) == before and _strays(img) == []

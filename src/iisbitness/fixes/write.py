@@ -10,6 +10,8 @@ For every file (:class:`iisbitness.fixes.plan.FileChange`), in this order, all f
 3. write a timestamped backup beside it (``applicationHost.config.iisbitness-20260126T031500Z.bak``),
    itself through a temporary file, flush, fsync and rename;
 4. write the new content to a temporary file in the same folder, flush, fsync;
+   each temporary file gets the file's permission bits (POSIX) or its DACL (Windows) before it is written, so that
+   neither the backup nor the new file is readable or writable by more accounts than the original;
 5. only when every file has its backup and its temporary file: check each hash again and rename its
    temporary file over it (``os.replace``, atomic on one file system, POSIX and Windows), then fsync
    the folder, one file after the other.
@@ -40,6 +42,7 @@ from pathlib import Path
 from iisbitness.config.xml import parse_bytes
 from iisbitness.errors import ConfigError, FixError
 from iisbitness.fixes.plan import FileChange
+from iisbitness.image import windows
 
 STEP_HOOK_ENV = "IISBITNESS_FIX_EXIT_AFTER_STEP"
 """Test hook: exit the process right after this many write steps (see module docstring)."""
@@ -129,10 +132,19 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _temp_with(like: Path, data: bytes) -> Path:
-    """A new file beside ``like``, with its permission bits, holding ``data``, flushed and fsynced."""
+    """A new file beside ``like``, with its permission bits (POSIX) or its DACL (Windows,
+    :func:`iisbitness.image.windows.copy_file_dacl`: a new file gets the folder's inheritable entries, not the
+    narrower ones ``like`` may have), holding ``data``, flushed and fsynced. Raises OSError when either cannot be
+    given to it (the file is then removed): a backup or a new configuration readable by more accounts than the
+    file it stands for is never written."""
     fd, tmp = tempfile.mkstemp(prefix=f".{like.name}.iisbitness-", suffix=".tmp", dir=like.parent)
     try:
         shutil.copymode(like, tmp)
+        try:
+            windows.copy_file_dacl(like, Path(tmp))
+        except OSError as e:
+            raise OSError(e.errno, f"its access control list could not be given to a new file beside it "
+                                   f"({e.strerror or e})") from e
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

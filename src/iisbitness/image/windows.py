@@ -1,4 +1,4 @@
-"""Every call into Windows itself, in one thin module: drives, the registry, event-log export.
+"""Every call into Windows itself, in one thin module: drives, the registry, event-log export, a file's ACL.
 
 The rest of the scan is the same code live and offline (:class:`iisbitness.image.server_image.ServerImage` with
 another root map), so only what cannot be a file read lives here. Nothing here runs on other systems: each
@@ -26,6 +26,12 @@ Sources:
   default path ``%USERPROFILE%\\Documents`` (learn.microsoft.com KNOWNFOLDERID; FileDialogCustomPlaces.Documents
   "The GUID for this folder is FDD39AD0-238F-46AF-ADB4-6C85480369C7"). The known folder is where Windows keeps it
   now: OneDrive's Known Folder Move and folder redirection change it, ``%USERPROFILE%\\Documents`` stays.
+- ``GetFileSecurityW`` / ``SetFileSecurityW`` with ``DACL_SECURITY_INFORMATION`` (4): read a file's security
+  descriptor into a caller's buffer (a first call with no buffer says the size needed, failing with
+  ERROR_INSUFFICIENT_BUFFER) and set it on another file; setting a DACL needs WRITE_DAC or ownership, which the
+  creator of a file has (MicrosoftDocs/sdk-api winbase/nf-winbase-getfilesecurityw, nf-winbase-setfilesecuritya).
+  A file created in a folder gets that folder's inheritable entries, not those of the file it replaces: renaming a
+  new file over ``applicationHost.config`` would otherwise drop an explicit, narrower ACL on it (or on its share copy).
 - ``wevtutil epl <log> <file>``: "export-log: exports events from an event log ... to the specified file"
   (MicrosoftDocs windows-server administration/windows-commands/wevtutil.md); the live ``.evtx`` files under
   ``%windir%\\System32\\winevt\\Logs`` are held open by the Event Log service.
@@ -89,6 +95,43 @@ def documents_folder() -> str | None:
         return path.value or None if hr == 0 else None
     finally:  # pragma: no cover - the path is allocated even when the call fails (the caller frees it)
         ole32.CoTaskMemFree(path)
+
+
+DACL_SECURITY_INFORMATION = 0x00000004
+"""``SECURITY_INFORMATION``: the discretionary access control list (winnt.h)."""
+
+
+def copy_file_dacl(source: Path, target: Path) -> None:
+    """Give ``target`` the DACL of ``source``: its explicit and inherited entries, and the descriptor's control bits
+    (whether it is protected from inheritance), as one security descriptor (module docstring). ``fix --apply`` calls it
+    for each file it writes beside a configuration file (its backup, then its new content) before the rename, so the
+    file keeps who may read and change it (connection strings, encrypted passwords). The owner is not copied (the
+    account running ``fix`` owns the new file; setting another owner needs SeRestorePrivilege).
+
+    Raises:
+        OSError: Windows refused to read or set the descriptor (the caller writes nothing then). Elsewhere than
+            Windows: nothing to do (``shutil.copymode`` copies the POSIX permission bits).
+    """
+    if sys.platform != "win32":
+        return
+    import ctypes  # pragma: no cover - exercised on Windows (tools/windows-live-test.ps1)
+    from ctypes import wintypes  # pragma: no cover
+
+    advapi = ctypes.WinDLL("advapi32", use_last_error=True)  # pragma: no cover
+    get, put = advapi.GetFileSecurityW, advapi.SetFileSecurityW  # pragma: no cover
+    get.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, ctypes.c_void_p, wintypes.DWORD,  # pragma: no cover
+                    ctypes.POINTER(wintypes.DWORD)]
+    get.restype = put.restype = wintypes.BOOL  # pragma: no cover
+    put.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, ctypes.c_void_p]  # pragma: no cover
+    needed = wintypes.DWORD(0)  # pragma: no cover
+    get(str(source), DACL_SECURITY_INFORMATION, None, 0, ctypes.byref(needed))  # pragma: no cover
+    if not needed.value:  # pragma: no cover
+        raise ctypes.WinError(ctypes.get_last_error())
+    buf = ctypes.create_string_buffer(needed.value)  # pragma: no cover
+    if not get(str(source), DACL_SECURITY_INFORMATION, buf, needed.value, ctypes.byref(needed)):  # pragma: no cover
+        raise ctypes.WinError(ctypes.get_last_error())
+    if not put(str(target), DACL_SECURITY_INFORMATION, buf):  # pragma: no cover
+        raise ctypes.WinError(ctypes.get_last_error())
 
 
 DRIVE_REMOTE = 4
