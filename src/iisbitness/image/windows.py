@@ -109,7 +109,8 @@ def copy_file_dacl(source: Path, target: Path) -> None:
     account running ``fix`` owns the new file; setting another owner needs SeRestorePrivilege).
 
     Raises:
-        OSError: Windows refused to read or set the descriptor (the caller writes nothing then). Elsewhere than
+        OSError: (``ctypes.WinError``) Windows refused to read or set the descriptor (the caller writes nothing
+            then). Elsewhere than
             Windows: nothing to do (``shutil.copymode`` copies the POSIX permission bits).
     """
     if sys.platform != "win32":
