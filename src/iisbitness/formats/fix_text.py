@@ -31,9 +31,12 @@ def _lines(data: bytes, shown: str) -> list[str]:
 def unified_diff(change: FileChange) -> str:
     """A unified diff of one file change (line endings not shown; they are kept in the file), every secret attribute
     shown as :func:`~iisbitness.model.iis7.without_secrets` shows it: a split pool copies its old pool's password
-    into the file, never into a report."""
+    into the file, never into a report. The headers are ``a/`` and ``b/`` and the file as shown without its leading
+    slashes (a shared configuration's ``//fs01/IISConfig/applicationHost.config`` as ``a/fs01/IISConfig/...``: ``a///``
+    reads as an absolute path to ``patch -p1`` and ``git apply``)."""
+    name = change.shown.lstrip("/\\")
     diff = difflib.unified_diff(_lines(change.before, change.shown), _lines(change.after, change.shown),
-                                "a/" + change.shown, "b/" + change.shown, lineterm="")
+                                "a/" + name, "b/" + name, lineterm="")
     return without_secrets("\n".join(diff) + "\n")
 
 
