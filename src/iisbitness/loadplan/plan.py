@@ -491,7 +491,10 @@ class Load:
     @property
     def fits(self) -> bool | None:
         """True/False when the binary's architecture is known (a dependency that does not fit makes
-        it False); None when unknown."""
+        it False); None when unknown. Always False for a COM server registered only in the other registry view
+        (:attr:`ComServer.other_view`): the worker's view has no such class, whatever the DLL is (facts E3)."""
+        if self.kind is LoadKind.COM_INPROC and isinstance(self.entry, ComServer) and self.entry.other_view is not None:
+            return False
         arches = self.binary.arches
         if arches is None:
             return None

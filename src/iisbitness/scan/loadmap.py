@@ -14,6 +14,7 @@ from iisbitness.loadplan.plan import (
     Absence,
     BinaryRef,
     BinFile,
+    ComServer,
     Coverage,
     CoverageStatus,
     Evidence,
@@ -117,6 +118,12 @@ def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Ver
         return Verdict.CANNOT_LOAD, REFERENCE_REASON
     fits = load.fits
     inferred = f" (inferred: {b.inferred.reason})" if b.inferred and b.evidence is Evidence.INFERRED else ""
+    if isinstance(load.entry, ComServer) and load.entry.other_view is not None:
+        # NOTE: as com-inproc-arch says it: the registration decides, whatever the DLL is (Load.fits)
+        dll = f"; the DLL loads in {_shown(b.arches)[0]}{inferred}" if b.arches is not None else ""
+        return Verdict.CANNOT_LOAD, (f"registered only in the {load.entry.other_view} registry view; an "
+                                     f"{load.process.arch.value} process reads the {load.entry.view} view, where the "
+                                     f"class does not exist{dll}")
     if fits is True:
         # NOTE: the enum's _value_, not .value (a descriptor call per load in Python 3.11: issue 25)
         return Verdict.LOADS, f"{load.process.arch._value_} process, binary loads in {_shown(b.arches)[0]}{inferred}"
