@@ -8,6 +8,7 @@ after the rules, read by formats through :class:`iisbitness.report.LoadEntry`.
 from __future__ import annotations
 
 from iisbitness.arch import Arch, format_arches, sort_arches
+from iisbitness.image.paths import undecided
 from iisbitness.image.stock import is_iis_express_folder
 from iisbitness.loadplan.iisexpress import IISEXPRESS
 from iisbitness.loadplan.plan import (
@@ -104,7 +105,8 @@ def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Ver
         return Verdict.MISSING, (f"not in {b.absent.folder}, which the image holds with {b.absent.binaries} other "
                                  "binaries: missing on the server")
     if b.missing and b.inferred is None:
-        return Verdict.UNKNOWN, "not in the image, and its folder does not decide its architecture"
+        why = undecided(b.windows_path, os_arch) if b.windows_path else None
+        return Verdict.UNKNOWN, f"not in the image, and {why or 'its folder does not decide its architecture'}"
     if isinstance(load.entry, GacAssembly) and not load.entry.in_view:
         return Verdict.CANNOT_LOAD, (f"not in {', '.join(load.entry.searched)} nor bin: only in {load.entry.found_in} "
                                      f"({_shown(b.arches)[0]}), where a {load.process.arch.value} "
