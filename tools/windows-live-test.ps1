@@ -25,6 +25,9 @@
 .PARAMETER Tool
     The iisbitness command (pip install <repo> puts it on the PATH). Default: iisbitness.
 
+.PARAMETER Python
+    The Python that has iisbitness installed (for the `--cache` identity check). Default: python.
+
 .PARAMETER Cleanup
     Remove the pools, sites, modules and files this script created, and stop.
 
@@ -35,6 +38,7 @@
 param(
     [string]$Repo = (Split-Path -Parent $PSScriptRoot),
     [string]$Tool = "iisbitness",
+    [string]$Python = "python",
     [switch]$Cleanup
 )
 
@@ -121,4 +125,26 @@ if ($live.findings | Where-Object { $_.binary -like "*vendor_x64.dll" }) { Fail 
 $a = ($live.findings | ConvertTo-Json -Depth 20) + ($live.fixes | ConvertTo-Json -Depth 20)
 $b = ($copy.findings | ConvertTo-Json -Depth 20) + ($copy.fixes | ConvertTo-Json -Depth 20)
 if ($a -ne $b) { Fail "scan server.zip differs from the live scan (see $Root\live.json, $Root\collected.json)" }
+Step "--cache: a DLL overwritten in place, same size and write time, is a new identity (read again)"
+# NOTE: os.stat's st_ctime is the creation time on Windows, which an in-place overwrite keeps; the identity takes the
+# file system's change time (FILE_BASIC_INFO.ChangeTime) instead (iisbitness.image.windows.change_time_ns)
+$Probe = Join-Path $Root "modules\cache_probe.dll"
+Copy-Item "$Bin\module_x86.dll" $Probe
+Set-Content (Join-Path $Root "identity_check.py") @'
+import os, sys
+from iisbitness.pe.facts import FileIdentity
+path = sys.argv[1]
+before, st = FileIdentity.of(path), os.stat(path)
+with open(path, "r+b") as f:
+    data = f.read()
+    f.seek(0)
+    f.write(data[::-1])
+os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+after = FileIdentity.of(path)
+print(before, after, sep="\n")
+same_kept = (before.size, before.mtime_ns, before.inode) == (after.size, after.mtime_ns, after.inode)
+sys.exit(0 if same_kept and before != after else 1)
+'@
+& $Python (Join-Path $Root "identity_check.py") $Probe
+if ($LASTEXITCODE -ne 0) { Fail "an in-place overwrite keeping size and write time kept the file's identity (--cache would serve it stale)" }
 Step "OK: live scan and scan of the collected zip agree; run with -Cleanup to remove the test setup"
