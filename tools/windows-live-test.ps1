@@ -25,6 +25,9 @@
 .PARAMETER Tool
     The iisbitness command (pip install <repo> puts it on the PATH). Default: iisbitness.
 
+.PARAMETER Python
+    The Python that has iisbitness installed (for the `--cache` identity and ACL checks). Default: python.
+
 .PARAMETER Cleanup
     Remove the pools, sites, modules and files this script created, and stop.
 
@@ -35,6 +38,7 @@
 param(
     [string]$Repo = (Split-Path -Parent $PSScriptRoot),
     [string]$Tool = "iisbitness",
+    [string]$Python = "python",
     [switch]$Cleanup
 )
 
@@ -129,9 +133,31 @@ Set-Content -LiteralPath $aclFrom -Value "<configuration />"
 Set-Content -LiteralPath $aclTo -Value "<configuration />"
 & icacls.exe $aclFrom /inheritance:r /grant:r "*S-1-5-32-544:(F)" "*S-1-5-18:(F)" | Out-Null
 if ($LASTEXITCODE -ne 0) { Fail "icacls could not set an explicit ACL on $aclFrom" }
-& python -c "import sys; from pathlib import Path; from iisbitness.image.windows import copy_file_dacl; copy_file_dacl(Path(sys.argv[1]), Path(sys.argv[2]))" $aclFrom $aclTo
+& $Python -c "import sys; from pathlib import Path; from iisbitness.image.windows import copy_file_dacl; copy_file_dacl(Path(sys.argv[1]), Path(sys.argv[2]))" $aclFrom $aclTo
 if ($LASTEXITCODE -ne 0) { Fail "copy_file_dacl failed" }
 $want = (Get-Acl -LiteralPath $aclFrom).GetSecurityDescriptorSddlForm("Access")
 $got = (Get-Acl -LiteralPath $aclTo).GetSecurityDescriptorSddlForm("Access")
 if ($want -ne $got) { Fail "ACL not copied: $want against $got" }
+Step "--cache: a DLL overwritten in place, same size and write time, is a new identity (read again)"
+# NOTE: os.stat's st_ctime is the creation time on Windows, which an in-place overwrite keeps; the identity takes the
+# file system's change time (FILE_BASIC_INFO.ChangeTime) instead (iisbitness.image.windows.change_time_ns)
+$Probe = Join-Path $Root "modules\cache_probe.dll"
+Copy-Item "$Bin\module_x86.dll" $Probe
+Set-Content (Join-Path $Root "identity_check.py") @'
+import os, sys
+from iisbitness.pe.facts import FileIdentity
+path = sys.argv[1]
+before, st = FileIdentity.of(path), os.stat(path)
+with open(path, "r+b") as f:
+    data = f.read()
+    f.seek(0)
+    f.write(data[::-1])
+os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+after = FileIdentity.of(path)
+print(before, after, sep="\n")
+same_kept = (before.size, before.mtime_ns, before.inode) == (after.size, after.mtime_ns, after.inode)
+sys.exit(0 if same_kept and before != after else 1)
+'@
+& $Python (Join-Path $Root "identity_check.py") $Probe
+if ($LASTEXITCODE -ne 0) { Fail "an in-place overwrite keeping size and write time kept the file's identity (--cache would serve it stale)" }
 Step "OK: live scan and scan of the collected zip agree; a file's ACL is copied; run with -Cleanup to remove the test setup"

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
+from iisbitness.formats.scan_text import render
 from iisbitness.image.registry import HiveRegistry, RegistryView, view_of
 from iisbitness.report import CoverageStatus, Report
 from tests.aspnetcore.image import make_image, put, rules_of, run, write
@@ -52,6 +54,35 @@ def test_registered_only_in_32bit_view_fails_in_64bit_pool(tmp_path: Path) -> No
     assert "800A01AD" in f.symptom and "WOW6432Node" in f.cause and f.config is not None and f.config.line == 2
     assert f.fixes[0].verified is True and "enable32BitAppOnWin64:true" in f.fixes[0].commands[0]
     assert any("comexp.msc /32" in c for fx in f.fixes for c in fx.commands)
+
+
+def test_a_dll_registered_only_in_the_other_view_is_read_not_inferred(tmp_path: Path) -> None:
+    """The DLL is in the image: its architecture is read from its headers (evidence read, "[x86]"), the registration
+    says which view it is in; "inferred" only where the image lacks the DLL (H11)."""
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    f = run(tmp_path).findings[0]
+    assert (f.rule, f.evidence.value, f.binary_arch, f.arch_inferred) == ("com-inproc-arch", "read", (Arch.X86,), False)
+    assert "is an x86 native DLL" in f.cause and "registered only in the 32-bit registry view" in f.cause
+    text = render(run(tmp_path))
+    assert "pdfstamp.dll [x86]" in text and "inferred" not in text
+    loads = scan(tmp_path, ScanOptions(os_arch=Arch.X64, load_map=True)).loads
+    [pdf] = [e for e in loads or () if e.name == "Contoso.PdfStamp"]
+    assert (pdf.evidence, pdf.verdict.value) == ("read", "cannot-load")
+    assert pdf.reason.startswith("registered only in the 32-bit registry view; an x64 process reads the 64-bit view")
+    (tmp_path / "Program Files (x86)/Contoso/PdfStamp/pdfstamp.dll").unlink()
+    f = run(tmp_path).findings[0]
+    assert (f.rule, f.evidence.value, f.binary_arch, f.arch_inferred) == ("com-inproc-arch", "inferred", (Arch.X86,), True)
+
+
+def test_an_x64_dll_registered_only_in_the_32bit_view_fails_in_the_64bit_pool_and_is_said_x64(tmp_path: Path) -> None:
+    """The registration decides the failure (80040154 in the 64-bit view), whatever the DLL is; its architecture is
+    the one read, and no flip to a 32-bit worker is offered (that worker finds the class but not an x86 DLL)."""
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    put(tmp_path, "comserver_x64.dll", "Program Files (x86)/Contoso/PdfStamp/pdfstamp.dll")
+    [f] = run(tmp_path).findings
+    assert (f.rule, f.evidence.value, f.binary_arch) == ("com-inproc-arch", "read", (Arch.X64,))
+    assert "is an x64 native DLL" in f.cause
+    assert not any("enable32BitAppOnWin64" in c for fx in f.fixes for c in fx.commands)
 
 
 def test_registered_only_in_32bit_view_works_in_32bit_pool(tmp_path: Path) -> None:

@@ -116,19 +116,21 @@ def test_labels_agree_with_the_data(tmp_path: Path) -> None:
 
 def test_text_and_html_say_the_same_of_what_was_inferred_and_what_assumed(tmp_path: Path) -> None:
     """One decision (Finding.arch_inferred, Finding.read_worker_assumed) for both formats. The demo's COM server
-    registered only in the 32-bit view has its architecture from the registration, not its headers (evidence
-    inferred, the file in the image): the text said "x86, inferred", the HTML "read from its headers; w3wp.exe x64
-    assumed", of a worker whose bitness is configured, and no "inferred" on the map."""
+    registered only in the 32-bit view is in the image: its architecture is read from its headers (evidence read;
+    the registration, read too, decides the failure), so neither format says "inferred" of it, nor "w3wp.exe x64
+    assumed" of a worker whose bitness is configured (H11: both said "x86, inferred" of a file that was read)."""
     out = tmp_path / "demo.html"
     assert CliRunner().invoke(main, ["demo", "--format", "html", "-o", str(out)]).exit_code == 0
     html = out.read_text(encoding="utf-8")
     text = CliRunner().invoke(main, ["demo", "--no-color"]).output
-    assert "pdfstamp.dll [x86, inferred]" in text
+    assert "pdfstamp.dll [x86]" in text
     assert "w3wp.exe x64 assumed" not in html and "w3wp.exe x64 assumed" not in text
     [dd] = [d for d in re.findall(r"<dt>Binary</dt><dd>(.*?)</dd>", html) if "pdfstamp.dll" in d]
-    assert dd.endswith('<span class="arch arch-x86">x86</span> (inferred)'), dd
-    assert re.search(r'<span class="arch arch-x86">x86, inferred</span>\s*<code class="bname" title="[^"]*pdfstamp\.dll"',
-                     html)
+    assert dd.endswith('loads in <span class="arch arch-x86">x86</span>'), dd
+    nodes = re.findall(r'<span class="arch arch-x86">([^<]*)</span>\s*<code class="bname" title="[^"]*pdfstamp\.dll"',
+                       html)
+    assert nodes and set(nodes) == {"x86"}, nodes
+
 
 
 def test_what_to_do_first_never_leads_with_taking_a_security_module_out() -> None:

@@ -288,10 +288,11 @@ def infer_from_location(path: str, os_arch: Arch) -> Inference | None:
     inferred, as which builds a product's installer puts in SysWOW64 is its own choice (WSUS's ``suscomp.dll`` is x64
     only, KB 4468361): the load plan decides that case once (``loadplan.plan.Absence.redirected``) and does not call
     this. ``System32`` (the OS's own architecture; Arm64X on ARM64, loadable by
-    x64 and arm64), ``Microsoft.NET\\Framework`` (x86) vs ``Framework64`` (x64) vs
-    ``FrameworkArm64`` (arm64), ``Program Files (x86)`` (x86), and on x64 Windows Microsoft's
+    x64 and arm64), ``Microsoft.NET\\Framework`` (x86) vs ``Framework64`` (x64; not on ARM64 Windows:
+    :func:`undecided`) vs ``FrameworkArm64`` (arm64), ``Program Files (x86)`` (x86), and on x64 Windows Microsoft's
     ``Program Files\\IIS`` and ``Program Files\\IIS Express`` (x64). Returns None when the folder
-    does not decide it (``Program Files`` holds x64 and, on ARM64, arm64 software).
+    does not decide it (``Program Files`` holds x64 and, on ARM64, arm64 software; ``SysArm32``, ARM64 Windows' 32-bit
+    Arm view, is not one of them: no IIS process is 32-bit Arm).
     """
     if _under(path, WINDIR + "\\SysWOW64") is not None:
         return Inference(frozenset({Arch.X86}), "Windows\\SysWOW64 holds 32-bit (x86) binaries")
@@ -303,7 +304,7 @@ def infer_from_location(path: str, os_arch: Arch) -> Inference | None:
     if net is not None:
         top = net.split("\\", 1)[0].lower()
         table = {"framework": Arch.X86, "framework64": Arch.X64, "frameworkarm64": Arch.ARM64}
-        if top in table:
+        if top in table and not (top == "framework64" and os_arch is Arch.ARM64):  # NOTE: undecided() says why
             return Inference(frozenset({table[top]}), f"Microsoft.NET\\{net.split(chr(92), 1)[0]} holds {table[top].value} .NET Framework binaries")
     if os_arch.is_64bit and _under(path, "C:\\Program Files (x86)") is not None:
         return Inference(frozenset({Arch.X86}), "Program Files (x86) holds 32-bit programs")
@@ -314,6 +315,26 @@ def infer_from_location(path: str, os_arch: Arch) -> Inference | None:
         for folder in ("C:\\Program Files\\IIS Express", "C:\\Program Files\\IIS"):
             if _under(path, folder) is not None:
                 return Inference(frozenset({Arch.X64}), f"{folder[3:]} holds Microsoft's 64-bit IIS builds")
+    return None
+
+
+def undecided(path: str, os_arch: Arch) -> str | None:
+    """Why a folder :func:`infer_from_location` decides on other Windows does not decide the architecture of
+    ``path`` (as the loading process sees it) on ``os_arch`` Windows, for the report; None elsewhere.
+
+    ``%windir%\\Microsoft.NET\\Framework64`` on ARM64 Windows: .NET Framework 4.8.1 "adds native Arm64 support"
+    (learn.microsoft.com, "What's new in .NET Framework", 4.8.1), x64 processes run emulated (facts A7), and no
+    Microsoft document says which builds Framework64 holds there (the Arm64 builds are in ``FrameworkArm64``: an
+    arm64 process that loaded ``Framework64\\...\\wpfgfx_v0400.dll`` got "not a valid Win32 application",
+    dotnet/wpf issue 6032, a 4.8.1 preview: not a Microsoft document). Inferring x64 made an arm64 process's every
+    Framework64 module an error nobody had read (audit9 H7), so it is left not checked.
+    """
+    if os_arch is Arch.ARM64:
+        net = _under(path, WINDIR + "\\Microsoft.NET\\Framework64")
+        if net is not None:
+            return ("on ARM64 Windows no Microsoft document says which builds Microsoft.NET\\Framework64 holds (.NET "
+                    "Framework 4.8.1 runs natively on Arm64, x64 processes run emulated), so its folder does not decide "
+                    "its architecture")
     return None
 
 

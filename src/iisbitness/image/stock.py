@@ -95,7 +95,8 @@ def is_windows_own(windows_path: str) -> bool:
     """True when ``windows_path`` (normalised, after WOW64 redirection) is one of Windows' own IIS binaries
     (:func:`is_windows_iis_binary`) or a file of a .NET Framework folder (``%windir%\\Microsoft.NET\\Framework*``,
     facts B2, C8): files Windows (or the .NET Framework it ships) installs for each architecture in that
-    architecture's own folder, so the folder tells their build. A vendor's file is not: which build its installer put
+    architecture's own folder, so the folder tells their build (where it does: ``Framework64`` on ARM64 Windows
+    tells nothing, :func:`iisbitness.image.paths.undecided`, and its files are never inferred there). A vendor's file is not: which build its installer put
     in a folder is the installer's choice (a 32-bit DLL copied into System32 is the mismatch this tool looks for), so
     an architecture inferred from its folder is a guess. The one test of it: the report's note on inferred files
     (``formats.causes``) and whether a load at an inferred architecture was checked

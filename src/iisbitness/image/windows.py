@@ -32,6 +32,13 @@ Sources:
   creator of a file has (MicrosoftDocs/sdk-api winbase/nf-winbase-getfilesecurityw, nf-winbase-setfilesecuritya).
   A file created in a folder gets that folder's inheritable entries, not those of the file it replaces: renaming a
   new file over ``applicationHost.config`` would otherwise drop an explicit, narrower ACL on it (or on its share copy).
+- ``GetFileInformationByHandleEx(h, FileBasicInfo, ...)``: ``FILE_BASIC_INFO.ChangeTime`` is "the time the file was
+  changed", and "LastWriteTime relates to the underlying data-stream, while ChangeTime refers to changes to file
+  metadata, such as renames and attribute changes" (MicrosoftDocs/sdk-api winbase/ns-winbase-file_basic_info); "after
+  I/O operations on the file, the file system updates the values of the LastAccessTime, LastWriteTime and ChangeTime
+  members as appropriate" (wdm.h ``FILE_BASIC_INFORMATION``, learn.microsoft.com windows-hardware drivers ddi). The
+  handle is opened with ``FILE_READ_ATTRIBUTES`` and every share mode (``CreateFileW``), which a file another process
+  holds open still allows; ``FILE_FLAG_BACKUP_SEMANTICS`` opens a folder too.
 - ``wevtutil epl <log> <file>``: "export-log: exports events from an event log ... to the specified file"
   (MicrosoftDocs windows-server administration/windows-commands/wevtutil.md); the live ``.evtx`` files under
   ``%windir%\\System32\\winevt\\Logs`` are held open by the Event Log service.
@@ -39,12 +46,14 @@ Sources:
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import string
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from iisbitness.arch import Arch
 from iisbitness.errors import ServerImageError
@@ -110,8 +119,7 @@ def copy_file_dacl(source: Path, target: Path) -> None:
 
     Raises:
         OSError: (``ctypes.WinError``) Windows refused to read or set the descriptor (the caller writes nothing
-            then). Elsewhere than
-            Windows: nothing to do (``shutil.copymode`` copies the POSIX permission bits).
+            then). Elsewhere than Windows: nothing to do (``shutil.copymode`` copies the POSIX permission bits).
     """
     if sys.platform != "win32":
         return
@@ -133,6 +141,57 @@ def copy_file_dacl(source: Path, target: Path) -> None:
         raise ctypes.WinError(ctypes.get_last_error())
     if not put(str(target), DACL_SECURITY_INFORMATION, buf):  # pragma: no cover
         raise ctypes.WinError(ctypes.get_last_error())
+
+
+def change_time_ns(path: str | os.PathLike[str]) -> int | None:
+    """The file system's change time of ``path`` (``FILE_BASIC_INFO.ChangeTime``, module docstring), in nanoseconds
+    since 1601-01-01 UTC: it moves whenever the file's content or metadata is written, as POSIX ``st_ctime`` does,
+    which Python's ``os.stat`` does not give on Windows (there ``st_ctime`` is the creation time, which writing a file in
+    place leaves as it was). None where the call fails (the file cannot be opened, a file system without it) and
+    elsewhere than Windows. Raises nothing. Copy tools restore the write time (robocopy ``/COPY:T``); a caller with
+    ``FILE_WRITE_ATTRIBUTES`` could set the change time too, which no copy tool is known to do (UNCONFIRMED)."""
+    if sys.platform != "win32":
+        return None
+    import ctypes  # pragma: no cover - exercised on Windows (tools/windows-live-test.ps1)
+
+    create, query, close, info_type = _basic_info_calls()  # pragma: no cover
+    handle = create(os.fspath(path), 0x80, 0x7, None, 3, 0x02000000, None)  # pragma: no cover
+    if handle is None or handle == ctypes.c_void_p(-1).value:  # pragma: no cover - INVALID_HANDLE_VALUE
+        return None
+    try:  # pragma: no cover
+        info = info_type()
+        if not query(handle, 0, ctypes.byref(info), ctypes.sizeof(info)):  # NOTE: 0 is FileBasicInfo
+            return None
+        return int(info.ChangeTime) * 100
+    finally:  # pragma: no cover
+        close(handle)
+
+
+@functools.cache
+def _basic_info_calls() -> tuple[Any, Any, Any, Any]:  # pragma: no cover - Windows only (change_time_ns)
+    """``CreateFileW``, ``GetFileInformationByHandleEx`` and ``CloseHandle`` with their signatures, and the
+    ``FILE_BASIC_INFO`` structure: set up once per process, not once per file."""
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+    create = kernel32.CreateFileW
+    create.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, wintypes.DWORD, ctypes.c_void_p, wintypes.DWORD,
+                       wintypes.DWORD, wintypes.HANDLE]
+    create.restype = wintypes.HANDLE
+    query = kernel32.GetFileInformationByHandleEx
+    query.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD]
+    query.restype = wintypes.BOOL
+    close = kernel32.CloseHandle
+    close.argtypes = [wintypes.HANDLE]
+    close.restype = wintypes.BOOL
+
+    class FileBasicInfo(ctypes.Structure):
+        _fields_ = [("CreationTime", ctypes.c_int64), ("LastAccessTime", ctypes.c_int64),
+                    ("LastWriteTime", ctypes.c_int64), ("ChangeTime", ctypes.c_int64),
+                    ("FileAttributes", wintypes.DWORD)]
+
+    return create, query, close, FileBasicInfo
 
 
 DRIVE_REMOTE = 4

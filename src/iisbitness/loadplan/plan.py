@@ -491,7 +491,13 @@ class Load:
     @property
     def fits(self) -> bool | None:
         """True/False when the binary's architecture is known (a dependency that does not fit makes
-        it False); None when unknown."""
+        it False); None when unknown. Always False for a COM server registered only in the other registry view
+        (:attr:`ComServer.other_view`): the worker's view has no such class, whatever the DLL is (facts E3)."""
+        entry = self.entry
+        # NOTE: the entry's type, not self.kind is LoadKind.COM_INPROC: an enum member's look-up costs more in
+        # Python 3.11, asked per load (issue 25)
+        if type(entry) is ComServer and entry.other_view is not None:
+            return False
         arches = self.binary.arches
         if arches is None:
             return None

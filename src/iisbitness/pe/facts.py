@@ -14,6 +14,7 @@ Errors are remembered too: a file that could not be read raises the same
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from iisbitness.arch import Arch
 from iisbitness.errors import ImageReadError
+from iisbitness.image import windows
 from iisbitness.image.folders import Folders
 from iisbitness.pe.classify import read_image_and_references
 from iisbitness.pe.imports import Imports, read_imports
@@ -37,14 +39,20 @@ if TYPE_CHECKING:
     from iisbitness.pe.deps import FoundDependencies, SharedSearch
 
 
+_WINDOWS = sys.platform == "win32"
+
+
 @dataclass(frozen=True, slots=True)
 class FileIdentity:
     """What must be equal for a stored fact about a file to still hold.
 
     ``ctime_ns`` changes whenever the file's content or metadata is written, and no user tool can set
     it back (unlike ``mtime``, which copy tools preserve); with size, inode and device it makes a
-    changed file a cache miss. Source: POSIX ``stat`` (st_ctime: "time of last status change");
-    on Windows, ``st_ctime`` is the creation time, so there ``mtime`` and size carry the check.
+    changed file a cache miss. Source: POSIX ``stat`` (st_ctime: "time of last status change").
+    On Windows ``os.stat``'s ``st_ctime`` is the creation time, which a file overwritten in place keeps (robocopy
+    ``/COPY:DAT`` of a same-size build with the same write time would have been served stale), so there ``ctime_ns``
+    is the file system's change time (:func:`iisbitness.image.windows.change_time_ns`), and the creation time only
+    where that cannot be read; ``inode`` and ``device`` are the file index and volume serial number ``os.stat`` gives.
     """
 
     size: int
@@ -60,7 +68,8 @@ class FileIdentity:
             st = os.stat(path)
         except (OSError, ValueError):
             return None
-        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        changed = windows.change_time_ns(path) if _WINDOWS else None
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns if changed is None else changed, st.st_ino, st.st_dev)
 
 
 Fact = PeImage | Imports | AssemblyInfo | AssemblyReferences

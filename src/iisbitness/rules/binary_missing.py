@@ -55,6 +55,7 @@ from iisbitness.fixes.commands import (
     global_module_precondition,
     global_module_precondition_lines,
 )
+from iisbitness.image.paths import undecided
 from iisbitness.image.stock import IIS_EXPRESS_OWN, is_iis_express_folder
 from iisbitness.loadplan.plan import LOOKED_UP_KINDS, Absence, Load, LoadKind, LoadPlan
 from iisbitness.model.iis7 import GlobalModule, IsapiFilter
@@ -237,7 +238,9 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
         if b.absent is not None and not b.absent.redirected:
             yield _missing_on_server(plan, load, b.absent, symptom, users, stock_absent.get(b.absent.folder, ()))
             continue
-        where = ("; its folder is not in the image either and does not decide its architecture"
+        undecided_why = undecided(b.windows_path, plan.server.os_arch) if b.windows_path else None
+        where = ((f"; its folder is not in the image either, and {undecided_why}" if undecided_why else
+                  "; its folder is not in the image either and does not decide its architecture")
                  if b.absent is None else
                  # NOTE: reached through System32 -> SysWOW64 redirection (Absence.redirected): not inferred
                  f": {load.process.describe()} looks there as WOW64 redirects System32 for 32-bit processes. Windows "

@@ -50,7 +50,8 @@ def com_inproc_arch(plan: LoadPlan) -> Iterator[Finding]:
         progid, clsid = com.progid, com.clsid
         if com.other_view is not None:
             why = (f"'{progid}' ({clsid}) is registered only in the {com.other_view} registry view "
-                   f"({com.registry_key}, InprocServer32 {load.binary.configured}); "
+                   f"({com.registry_key}); its InprocServer32 {load.binary.configured} is "
+                   f"{binary_words(load, plan.server.os_arch)}. "
                    f"{load.process.describe()} reads the {com.view} view, where the class does not exist.")
         else:
             why = (f"{load.process.describe()} finds '{progid}' ({clsid}) at {com.registry_key}; its "

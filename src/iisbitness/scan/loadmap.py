@@ -8,12 +8,14 @@ after the rules, read by formats through :class:`iisbitness.report.LoadEntry`.
 from __future__ import annotations
 
 from iisbitness.arch import Arch, format_arches, sort_arches
+from iisbitness.image.paths import undecided
 from iisbitness.image.stock import is_iis_express_folder
 from iisbitness.loadplan.iisexpress import IISEXPRESS
 from iisbitness.loadplan.plan import (
     Absence,
     BinaryRef,
     BinFile,
+    ComServer,
     Coverage,
     CoverageStatus,
     Evidence,
@@ -103,7 +105,8 @@ def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Ver
         return Verdict.MISSING, (f"not in {b.absent.folder}, which the image holds with {b.absent.binaries} other "
                                  "binaries: missing on the server")
     if b.missing and b.inferred is None:
-        return Verdict.UNKNOWN, "not in the image, and its folder does not decide its architecture"
+        why = undecided(b.windows_path, os_arch) if b.windows_path else None
+        return Verdict.UNKNOWN, f"not in the image, and {why or 'its folder does not decide its architecture'}"
     if isinstance(load.entry, GacAssembly) and not load.entry.in_view:
         return Verdict.CANNOT_LOAD, (f"not in {', '.join(load.entry.searched)} nor bin: only in {load.entry.found_in} "
                                      f"({_shown(b.arches)[0]}), where a {load.process.arch.value} "
@@ -117,6 +120,12 @@ def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Ver
         return Verdict.CANNOT_LOAD, REFERENCE_REASON
     fits = load.fits
     inferred = f" (inferred: {b.inferred.reason})" if b.inferred and b.evidence is Evidence.INFERRED else ""
+    if isinstance(load.entry, ComServer) and load.entry.other_view is not None:
+        # NOTE: as com-inproc-arch says it: the registration decides, whatever the DLL is (Load.fits)
+        dll = f"; the DLL loads in {_shown(b.arches)[0]}{inferred}" if b.arches is not None else ""
+        return Verdict.CANNOT_LOAD, (f"registered only in the {load.entry.other_view} registry view; an "
+                                     f"{load.process.arch.value} process reads the {load.entry.view} view, where the "
+                                     f"class does not exist{dll}")
     if fits is True:
         # NOTE: the enum's _value_, not .value (a descriptor call per load in Python 3.11: issue 25)
         return Verdict.LOADS, f"{load.process.arch._value_} process, binary loads in {_shown(b.arches)[0]}{inferred}"

@@ -169,10 +169,16 @@ def _com_load(ctx: PlanContext, server: Server, process: Process, app: Applicati
                     site=app.site, application=app.path)
     if other is None or other.inproc is None:
         return None
-    # NOTE: whatever the DLL is, the worker's view has no such class (80040154): the registration decides.
-    arches = frozenset({Arch.X86}) if other.view is RegistryView.WOW64 else frozenset({Arch.X64, Arch.ARM64})
+    # NOTE: whatever the DLL is, the worker's view has no such class (80040154): the registration decides
+    # (Load.fits). The DLL's architecture is read where the image holds it (evidence read; a file that is no PE image
+    # stays one), and inferred from the view it is registered in only where it does not (a 32-bit view's
+    # InprocServer32 is an x86 DLL)
     seen = ctx.resolve(other.inproc, server.os_arch, _view_arch(other.view, process))
-    ref = BinaryRef(seen.configured, seen.windows_path, seen.resolved, None,
-                    inferred=Inference(arches, f"registered only in the {other.view.value} registry view"))
+    if seen.image is not None:
+        ref = BinaryRef(seen.configured, seen.windows_path, seen.resolved, seen.image)
+    else:
+        arches = frozenset({Arch.X86}) if other.view is RegistryView.WOW64 else frozenset({Arch.X64, Arch.ARM64})
+        ref = BinaryRef(seen.configured, seen.windows_path, seen.resolved, None,
+                        inferred=Inference(arches, f"registered only in the {other.view.value} registry view"))
     return Load(process, LoadKind.COM_INPROC, progid, ref, source,
                 ComServer(progid, clsid, view.value, other.key, other.view.value), site=app.site, application=app.path)
