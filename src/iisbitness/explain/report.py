@@ -54,6 +54,7 @@ from iisbitness.explain.kb import (
     Step,
     cause_cap,
     ruled_out,
+    unlikely_in,
 )
 from iisbitness.explain.match import Signal, Via, apply_overrides, cues_in, match_text, with_cues
 
@@ -358,15 +359,20 @@ def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[Ranke
         by_code = any(s.promoted_by is not None for s in x.signals)
         cues = x.cues  # NOTE: once, for the contexts that rule causes out and those that put them first
         out = ruled_out(cues, kb.contexts)
+        doubted = unlikely_in(cues, kb.contexts)
         causes = in_context(x, kb, cues)
         # NOTE: 193 on Windows XP / Server 2003 is also an image built for a newer Windows (iis6-os-version listed):
-        # the architecture reading is HIGH only where the input names an architecture
-        unsure = ARCH_CUE not in cues and any(c.rule == NEWER_WINDOWS_RULE for c in causes)
+        # the architecture reading is HIGH only where the input names an architecture, or where the event that logged
+        # the 193 in its data is the one KB 895976 reads as a filter of the other bitness (by_code: a W3SVC 1039 or
+        # 2268 with c1 00 00 00); that Windows 5.2 refuses such a DLL for its version is UNCONFIRMED (X45)
+        unsure = ARCH_CUE not in cues and not by_code and any(c.rule == NEWER_WINDOWS_RULE for c in causes)
         for rank, cause in enumerate(causes, 1):
             # NOTE: 193 in a 2214's data makes the filter's architecture HIGH, not its absence (binary-missing);
-            # an IIS 7+ input (a global module's 2280, WAS) makes the IIS 6 rules LOW
+            # an IIS 7+ input (a global module's 2280, WAS) makes the IIS 6 rules LOW; an ASP.NET Core input the
+            # ASP.NET bin rule MEDIUM, an IIS Manager dialog the worker's rules MEDIUM
             sure = min(x.bitness_confidence, cause_cap(cause.rule, x.specificity, by_code),
                        Confidence.LOW if cause.rule in out else Confidence.HIGH,
+                       Confidence.MEDIUM if cause.rule in doubted else Confidence.HIGH,
                        Confidence.MEDIUM if unsure and cause.rule in IMAGE_RULES else Confidence.HIGH)
             weight = _WEIGHT[sure]
             if x.specificity is Specificity.GENERIC:
