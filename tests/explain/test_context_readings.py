@@ -125,3 +125,15 @@ def test_data_193_leaves_the_newer_windows_medium() -> None:
     refuses an image built for 6.0 with that same 193."""
     assert cause_cap("iis6-os-version", Specificity.SPECIFIC, by_code=True) is Confidence.MEDIUM
     assert cause_cap("binary-missing", Specificity.SPECIFIC, by_code=True) is Confidence.LOW
+
+
+@pytest.mark.parametrize(("text", "first"), [(ANCM_500_30, "aspnetcore-inprocess-arch"),
+                                             (IIS_MANAGER, "iis-manager-32bit-assembly"),
+                                             (YSOD, "managed-assembly-arch")])
+def test_the_bad_image_panel_lists_its_causes_as_the_ranking_reads_them(text: str, first: str) -> None:
+    """The BadImageFormatException's own list of causes (text panel, JSON ``explanations[].causes``) is in the order
+    the input's contexts give, as the ranked causes are: it listed ``managed-assembly-arch`` first under a 500.30."""
+    bad = next(x for x in _doc(text)["explanations"] if x["id"] == "bad-format")
+    assert bad["causes"][0]["rule"] == first
+    result = CliRunner().invoke(main, ["explain"], input=text)
+    assert f"1. {first}:" in " ".join(result.stdout.split())

@@ -104,6 +104,9 @@ class Explanation:
     """The most specific reading among :attr:`signals` (see :func:`signal_specificity`)."""
     bitness_confidence: Confidence = Confidence.LOW
     """What this explanation lends its bitness causes: recognition capped by specificity."""
+    ordered: tuple[Cause, ...] | None = None
+    """:attr:`causes` in the order its inputs' contexts give them (:func:`in_context`), as the ranking reads them;
+    set by :func:`build_report`; None: not ordered yet (the entry's order)."""
 
     @property
     def cues(self) -> frozenset[str]:
@@ -112,9 +115,10 @@ class Explanation:
 
     @property
     def causes(self) -> tuple[Cause, ...]:
-        """The entry's causes that hold in this input, in the entry's order: a cause tied to a context
-        (:attr:`Cause.context`) only when one of the signals' inputs shows it."""
-        return self.causes_shown(self.cues)
+        """The entry's causes that hold in this input: a cause tied to a context (:attr:`Cause.context`) only when
+        one of the signals' inputs shows it; in the order the contexts shown give them once :attr:`ordered` is set
+        (a BadImageFormatException in an ASP.NET Core Module log lists the in-process app first), else the entry's."""
+        return self.ordered if self.ordered is not None else self.causes_shown(self.cues)
 
     def causes_shown(self, cues: frozenset[str]) -> tuple[Cause, ...]:
         """:attr:`causes` where ``cues`` (this explanation's :attr:`cues`, gathered once by the caller) are shown."""
@@ -530,7 +534,7 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
             if found:
                 hits.append(EventHit(origin, event, found, matched.verdict(found)))
                 signals.extend(found)
-    explanations = _explanations(signals, kb)
+    explanations = tuple(replace(x, ordered=in_context(x, kb)) for x in _explanations(signals, kb))
     causes, others = _order(_rank(explanations, kb), _others(explanations))
     hits.sort(key=lambda h: (h.event.time or "", h.origin, h.event.record_id or 0))
     return ExplainReport(
