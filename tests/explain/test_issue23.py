@@ -88,6 +88,8 @@ def test_iis6_cues_rank_the_iis6_rules_first(kb: KnowledgeBase) -> None:
     copied = "Event Type: Error\nEvent Source: W3SVC\nEvent ID: 1039\nDescription:\nData: 0000: c1 00 00 00"
     report = _report(kb, copied)
     assert report.causes[0].rule == "iis6-filter-arch" and report.causes[0].confidence is Confidence.HIGH
+    # NOTE: IIS 6 runs on Windows 5.2, which refuses an EXE built for Windows 6.0 with that same 193 (a DLL: UNCONFIRMED)
+    assert _confidences(report)["iis6-os-version"] is Confidence.MEDIUM
 
 
 def _confidences(report: ExplainReport) -> dict[str, Confidence]:

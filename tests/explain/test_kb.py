@@ -104,6 +104,8 @@ sources = [{ key = "S1", ref = "r" }]
     (lambda s: s.replace('title = "t"', 'title = "t"\nelsewhere = "suggestive"'), "belongs in the 'specific_in' table"),
     (lambda s: s + '\n[[context]]\nid = "c"\ntitle = "t"\ncues = ["x"]\nprefer = []\nrules_out = ["nope"]\n',
      "rules out unknown scan rules"),
+    (lambda s: s + '\n[[context]]\nid = "c"\ntitle = "t"\ncues = ["x"]\nprefer = []\nunlikely = ["nope"]\n',
+     "finds unknown scan rules unlikely"),
 ])
 def test_malformed_knowledge_is_rejected(edit: object, message: str) -> None:
     text = _MINIMAL.replace("RULE", "binary-missing") if message != "unknown scan rule" else _MINIMAL

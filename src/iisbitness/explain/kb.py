@@ -62,6 +62,7 @@ __all__ = [
     "load_kb",
     "parse_kb",
     "ruled_out",
+    "unlikely_in",
 ]
 
 RuleId = NewType("RuleId", str)
@@ -203,10 +204,15 @@ def cause_cap(rule: str, specificity: Specificity, by_code: bool = False) -> Con
     for an image rule (:data:`IMAGE_RULES`) on architecture-specific evidence; any other rule at most MEDIUM
     (500.35 names its situation exactly, but that situation is not an image of the wrong architecture), and LOW
     when ``by_code``: the evidence was made specific by an architecture code the same input shows (an event's data
-    193: the file was found and its image refused, so it is not missing, KB 895976)."""
+    193: the file was found and its image refused, so it is not missing, KB 895976), except
+    :data:`NEWER_WINDOWS_RULE`, whose refusal is that same 193 (MEDIUM)."""
     cap = specificity.cap
     if rule in IMAGE_RULES:
         return cap
+    if rule == NEWER_WINDOWS_RULE:
+        # NOTE: Windows 5.x refuses an image built for 6.0 with that same 193: the code shows it as much as it shows
+        # an architecture, so an event's data 193 does not make it LOW (it stays MEDIUM: not an image's architecture)
+        return min(cap, Confidence.MEDIUM)
     if by_code and specificity is Specificity.SPECIFIC:
         return Confidence.LOW
     return min(cap, Confidence.MEDIUM)
@@ -303,6 +309,11 @@ class Context:
     """Rules that cannot cause what an input showing this context shows (IIS 7+'s global modules and WAS say the
     server is not IIS 6): their causes are capped at LOW there, unless a context that prefers them is shown too
     (:func:`ruled_out`)."""
+    unlikely: tuple[RuleId, ...] = ()
+    """Rules whose situation an input showing this context makes unlikely, though not impossible: their causes are
+    capped at MEDIUM there, whatever other context is shown (:func:`unlikely_in`). An ASP.NET Core app has no ASP.NET
+    ``bin`` or GAC (``managed-assembly-arch``); an IIS Manager dialog shows a file IIS Manager (inetmgr.exe) could not
+    load, not one a worker could not: the same file may load in the site's pool."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,12 +606,16 @@ def _context(table: dict[str, object], families: set[str]) -> Context:
     bad = sorted(set(rules_out) - set(SCAN_RULE_IDS))
     if bad:
         raise KnowledgeBaseError(f"{where}: rules out unknown scan rules {bad}")
+    unlikely = _strings(table, "unlikely", where)
+    bad = sorted(set(unlikely) - set(SCAN_RULE_IDS))
+    if bad:
+        raise KnowledgeBaseError(f"{where}: finds unknown scan rules unlikely {bad}")
     server = table.get("server", False)
     if not isinstance(server, bool):
         raise KnowledgeBaseError(f"{where}: 'server' must be true or false")
     return Context(context_id, _str(table, "title", where), _regexes(table, "cues", where), events,
                    tuple(RuleId(r) for r in prefer), server, _strings(table, "shown_by", where),
-                   tuple(RuleId(r) for r in rules_out))
+                   tuple(RuleId(r) for r in rules_out), tuple(RuleId(r) for r in unlikely))
 
 
 def ruled_out(cues: AbstractSet[str], contexts: Sequence[Context]) -> frozenset[str]:
@@ -609,6 +624,14 @@ def ruled_out(cues: AbstractSet[str], contexts: Sequence[Context]) -> frozenset[
     neither, the evidence being mixed."""
     out = {r for c in contexts if c.id in cues for r in c.rules_out}
     return frozenset(out - {r for c in contexts if c.id in cues for r in c.prefer})
+
+
+def unlikely_in(cues: AbstractSet[str], contexts: Sequence[Context]) -> frozenset[str]:
+    """The scan rules the contexts shown in an input (``cues``: context ids) make unlikely (:attr:`Context.unlikely`):
+    at most MEDIUM there. Unlike :func:`ruled_out`, a shown context that prefers such a rule does not lift it: an
+    IIS Manager dialog quoting "Could not load file or assembly" shows an assembly load too, and that load is still
+    IIS Manager's, not the worker's."""
+    return frozenset(r for c in contexts if c.id in cues for r in c.unlikely)
 
 
 def parse_kb(text: str, origin: str = "knowledge.toml") -> KnowledgeBase:

@@ -54,6 +54,7 @@ from iisbitness.explain.kb import (
     Step,
     cause_cap,
     ruled_out,
+    unlikely_in,
 )
 from iisbitness.explain.match import Signal, Via, apply_overrides, cues_in, match_text, with_cues
 
@@ -103,6 +104,9 @@ class Explanation:
     """The most specific reading among :attr:`signals` (see :func:`signal_specificity`)."""
     bitness_confidence: Confidence = Confidence.LOW
     """What this explanation lends its bitness causes: recognition capped by specificity."""
+    ordered: tuple[Cause, ...] | None = None
+    """:attr:`causes` in the order its inputs' contexts give them (:func:`in_context`), as the ranking reads them;
+    set by :func:`build_report`; None: not ordered yet (the entry's order)."""
 
     @property
     def cues(self) -> frozenset[str]:
@@ -111,9 +115,10 @@ class Explanation:
 
     @property
     def causes(self) -> tuple[Cause, ...]:
-        """The entry's causes that hold in this input, in the entry's order: a cause tied to a context
-        (:attr:`Cause.context`) only when one of the signals' inputs shows it."""
-        return self.causes_shown(self.cues)
+        """The entry's causes that hold in this input: a cause tied to a context (:attr:`Cause.context`) only when
+        one of the signals' inputs shows it; in the order the contexts shown give them once :attr:`ordered` is set
+        (a BadImageFormatException in an ASP.NET Core Module log lists the in-process app first), else the entry's."""
+        return self.ordered if self.ordered is not None else self.causes_shown(self.cues)
 
     def causes_shown(self, cues: frozenset[str]) -> tuple[Cause, ...]:
         """:attr:`causes` where ``cues`` (this explanation's :attr:`cues`, gathered once by the caller) are shown."""
@@ -358,15 +363,20 @@ def _rank(explanations: Sequence[Explanation], kb: KnowledgeBase) -> tuple[Ranke
         by_code = any(s.promoted_by is not None for s in x.signals)
         cues = x.cues  # NOTE: once, for the contexts that rule causes out and those that put them first
         out = ruled_out(cues, kb.contexts)
+        doubted = unlikely_in(cues, kb.contexts)
         causes = in_context(x, kb, cues)
         # NOTE: 193 on Windows XP / Server 2003 is also an image built for a newer Windows (iis6-os-version listed):
-        # the architecture reading is HIGH only where the input names an architecture
-        unsure = ARCH_CUE not in cues and any(c.rule == NEWER_WINDOWS_RULE for c in causes)
+        # the architecture reading is HIGH only where the input names an architecture, or where the event that logged
+        # the 193 in its data is the one KB 895976 reads as a filter of the other bitness (by_code: a W3SVC 1039 or
+        # 2268 with c1 00 00 00); that Windows 5.2 refuses such a DLL for its version is UNCONFIRMED (X45)
+        unsure = ARCH_CUE not in cues and not by_code and any(c.rule == NEWER_WINDOWS_RULE for c in causes)
         for rank, cause in enumerate(causes, 1):
             # NOTE: 193 in a 2214's data makes the filter's architecture HIGH, not its absence (binary-missing);
-            # an IIS 7+ input (a global module's 2280, WAS) makes the IIS 6 rules LOW
+            # an IIS 7+ input (a global module's 2280, WAS) makes the IIS 6 rules LOW; an ASP.NET Core input the
+            # ASP.NET bin rule MEDIUM, an IIS Manager dialog the worker's rules MEDIUM
             sure = min(x.bitness_confidence, cause_cap(cause.rule, x.specificity, by_code),
                        Confidence.LOW if cause.rule in out else Confidence.HIGH,
+                       Confidence.MEDIUM if cause.rule in doubted else Confidence.HIGH,
                        Confidence.MEDIUM if unsure and cause.rule in IMAGE_RULES else Confidence.HIGH)
             weight = _WEIGHT[sure]
             if x.specificity is Specificity.GENERIC:
@@ -524,7 +534,7 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
             if found:
                 hits.append(EventHit(origin, event, found, matched.verdict(found)))
                 signals.extend(found)
-    explanations = _explanations(signals, kb)
+    explanations = tuple(replace(x, ordered=in_context(x, kb)) for x in _explanations(signals, kb))
     causes, others = _order(_rank(explanations, kb), _others(explanations))
     hits.sort(key=lambda h: (h.event.time or "", h.origin, h.event.record_id or 0))
     return ExplainReport(
