@@ -23,6 +23,7 @@ from iisbitness.arch import Arch
 from iisbitness.config.kind import require_apphost
 from iisbitness.config.locks import SectionLocks, section_elements
 from iisbitness.config.merge import (
+    CASE_SENSITIVE_KEYS,
     Contribution,
     Entry,
     applicable,
@@ -57,7 +58,7 @@ from iisbitness.model.iis7 import (
     VirtualDirectory,
     WebConfigEffect,
 )
-from iisbitness.model.source import ConfigSource, Problem
+from iisbitness.model.source import ConfigSource, DuplicateEntry, Problem
 
 CONFIG_DIR = "C:\\Windows\\System32\\inetsrv\\config"
 APPHOST = CONFIG_DIR + "\\applicationHost.config"
@@ -448,7 +449,7 @@ class _Reader:
             sections = sections_named(here, "modules")
             if not any(attr(el, "name").strip().lower() in names for section, _ in sections for el in children(section)):
                 continue  # NOTE: most web.config files list managed modules only: nothing to merge
-            for e in merge_collection(sections, "add", ("name",)):
+            for e in merge_collection(sections, "add", ("name",), case_sensitive=True):
                 if e.get("name").strip().lower() not in names:
                     continue
                 parent = e.element.getparent()
@@ -460,7 +461,8 @@ class _Reader:
         return out
 
     def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
-        entries = merge_collection(sections_named(applicable(contribs, ()), "globalModules"), "add", ("name",))
+        entries = merge_collection(sections_named(applicable(contribs, ()), "globalModules"), "add", ("name",),
+                                   case_sensitive=True)
         return [GlobalModule(e.get("name"), e.get("image"), e.get("preCondition"), e.source) for e in entries]
 
     # -- sites -----------------------------------------------------------------------------
@@ -592,7 +594,7 @@ class _Reader:
         Each file is judged once, in the configuration of the application that owns its folder, with every file read
         for the site in place (what IIS reads); its breaches are said in document order. Reads the web.config files
         of ``apps`` (:meth:`_web_contribs`), which :meth:`_with_effects` then finds read."""
-        found: dict[etree._Element, tuple[Contribution, str]] = {}
+        found: dict[etree._Element, tuple[Contribution, str, DuplicateEntry | None]] = {}
         self._scopes.clear()
         for app in apps:
             scope = self._scopes[id(app)] = self._scope(app, apps, index, apphost)
@@ -607,11 +609,12 @@ class _Reader:
                         continue  # NOTE: IIS reads the filters at the site's level only (facts B7)
                     held = [(el, c) for c in here for el, _ in sections_named([c], name)]
                     for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag,
-                                                 collection=f"system.webServer/{name}"):
+                                                 collection=f"system.webServer/{name}",
+                                             case_sensitive=name in CASE_SENSITIVE_KEYS):
                         c = held[b.section][1]
                         if c.file_depth and b.element not in found:
                             found[b.element] = c, (f"HTTP 500.19 ({b.code}, KB 942055) for every request at or below "
-                                                   f"{_here(c, self._file_of.get(c, c.file))}: {b.what}")
+                                                   f"{_here(c, self._file_of.get(c, c.file))}: {b.what}"), b.duplicate
             for lock in (c for c in sitewide if c.file_depth and (why := _denied(c)) is not None):
                 for c in owned:
                     if not (c.file_depth > lock.file_depth and c.segments[:len(lock.segments)] == lock.segments):
@@ -628,15 +631,15 @@ class _Reader:
                                            "says)")
                                 found[at_el] = c, (f"HTTP 500.19 (0x80070021) for every request at or below "
                                                    f"{_here(c, self._file_of.get(c, c.file))}: this web.config sets {section}, which is locked "
-                                                   f"there ({why} at {lock.file}:{line_of(loc) if loc is not None else None}{assumed})")
+                                                   f"there ({why} at {lock.file}:{line_of(loc) if loc is not None else None}{assumed})"), None
         if not found:
             return
         self._scopes.clear()  # NOTE: the files refused leave them: each application's is read again
         refused: dict[str, list[tuple[Contribution, Problem]]] = {}
-        for el, (c, what) in sorted(found.items(), key=lambda f: (f[1][0].file, line_of(f[0]) or 0)):
+        for el, (c, what, duplicate) in sorted(found.items(), key=lambda f: (f[1][0].file, line_of(f[0]) or 0)):
             refused.setdefault(self._file_of.get(c, c.file), []).append((c, Problem(
                 c.file, line_of(el), f"{what}; IIS refuses the file there, so nothing configured there runs: this "
-                "web.config is left out", unread=True, refused=True)))
+                "web.config is left out", unread=True, refused=True, duplicate=duplicate)))
         for problems in refused.values():
             self.problems.extend(p for _, p in problems)
         for key, read in self._web.items():
@@ -653,7 +656,7 @@ class _Reader:
             Handler(e.get("name"), e.get("path"), e.get("verb"), e.get("modules"), e.get("scriptProcessor"),
                     e.get("type"), e.get("preCondition"), e.source)
             for e in merge_collection(sections_named(here, "handlers"), "add", ("name",),
-                                      prepend=True)
+                                      prepend=True, case_sensitive=True)
         ]
         at_site = applicable(sitewide, site_seg)
         # NOTE: a set of the elements themselves keeps lxml's proxies alive, so identity holds below
@@ -662,7 +665,7 @@ class _Reader:
         filters = [
             IsapiFilter(e.get("name"), e.get("path"), e.get("preCondition"), e.source,
                         site=self._site_names.get(site_seg[0]) if e.element in site_level else None)
-            for e in merge_collection(sections_named(at_site, "isapiFilters"), "filter", ("name",))
+            for e in merge_collection(sections_named(at_site, "isapiFilters"), "filter", ("name",), case_sensitive=True)
         ]
         anc: AspNetCore | None = None
         for c in here:
@@ -677,7 +680,7 @@ class _Reader:
                 )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
         listed = sections_named(here, "modules")
-        merged = merge_collection(listed, "add", ("name",))
+        merged = merge_collection(listed, "add", ("name",), case_sensitive=True)
         managed = self._managed(merged, handlers, applicable(asp, target))
         modules = tuple(attr(e.element, "name").lower() for e in merged)
         return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files,
@@ -921,7 +924,8 @@ class _Reader:
                     continue
                 held = [(el, c) for c in here for el, _ in sections_named([c], name)]
                 for b in collection_breaches([(el, c.file, 0) for el, c in held], tag,
-                                             collection=f"system.webServer/{name}"):
+                                             collection=f"system.webServer/{name}",
+                                             case_sensitive=name in CASE_SENSITIVE_KEYS):
                     c = held[b.section][1]
                     if b.element in found or c.file != self.apphost_file:
                         continue
@@ -942,7 +946,7 @@ class _Reader:
                                        "rest of the server was")
                     found[b.element] = Problem(
                         c.file, line_of(b.element), f"{b.what} ({b.code}, KB 942055): {effect}; {checked}",
-                        refused=True)
+                        refused=True, duplicate=b.duplicate)
                     if scoped:
                         self._apphost_refusing.append((c.segments, c.inherit, found[b.element]))
         self.problems.extend(sorted(found.values(), key=lambda p: p.line or 0))

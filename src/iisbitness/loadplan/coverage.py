@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import enum
 import ntpath
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -632,16 +631,12 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
     return out, remedies
 
 
-_DUPLICATE = re.compile(r'(<\w+ name="[^"]*">) in (system\.webServer/\w+) adds an entry the collection already holds')
-"""The opening of :func:`iisbitness.config.merge.collection_breaches`'s words for a duplicate entry (0x800700B7): the
-entry (``<add name="X">``) and its collection."""
-
-
 def _duplicate(refused: Problem) -> str:
     """", which adds <add name="X"> to system.webServer/handlers a second time" when ``refused`` (an
-    :attr:`Application.refused`) is a duplicate entry, so that a coverage line names the key; "" otherwise."""
-    found = _DUPLICATE.search(refused.message)
-    return f", which adds {found[1]} to {found[2]} a second time" if found else ""
+    :attr:`Application.refused`) is a duplicate entry (:attr:`Problem.duplicate`), so that a coverage line names the
+    key; "" otherwise."""
+    d = refused.duplicate
+    return f', which adds <{d.element} {d.key}="{d.value}"> to {d.collection} a second time' if d is not None else ""
 
 
 def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "",
