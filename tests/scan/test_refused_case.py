@@ -15,6 +15,7 @@ from pathlib import Path
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import read_server
 from iisbitness.image.server_image import ServerImage
+from iisbitness.model.source import DuplicateEntry
 from tests.scan.test_refused import _line, _refused
 from tests.scan.test_refused_inherited import RAW, SHIM, _api_image, _coverage
 
@@ -46,3 +47,13 @@ def test_a_remove_differing_in_case_leaves_the_add_a_duplicate(tmp_path: Path) -
     assert (f'<remove name="WRAPPERSHIM"> at vhosts/ikinci.com/http/api/web.config:{_line(api, SHIM) - 1} differs '
             "in case") in problem["message"], problem
     assert _coverage(image)["ikinci.com/api"]["status"] == "not-checked"
+
+
+def test_the_refused_problem_names_the_duplicate_entry(tmp_path: Path) -> None:
+    """A duplicate's problem carries the entry (:attr:`Problem.duplicate`), which coverage names, not words matched in
+    its message."""
+    image, _ = _api_image(tmp_path, RAW)
+    server = read_server(ServerImage.offline(image), Arch.X64, "test")
+    [api] = [a for s in server.sites for a in s.applications if f"{a.site}{a.path}" == "ikinci.com/api"]
+    assert api.refused is not None
+    assert api.refused.duplicate == DuplicateEntry("system.webServer/handlers", "add", "name", "WrapperShim")
