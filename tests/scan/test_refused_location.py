@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from iisbitness.cli import main
-from tests.conftest import DEMO
+from tests.conftest import DEMO, fixture
 
 APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
 DUP = '                <add name="DupH" path="*.dup" verb="*" modules="IsapiModule" />\n'
@@ -120,3 +120,23 @@ def test_a_fix_held_back_by_a_web_config_iis_refuses_says_so_plainly(tmp_path: P
             "(inetpub/wconnect/web.config:5, HTTP 500.19), so what it loads at that architecture is unknown until "
             "that is corrected") in said, said
     assert "scan again" not in said and "what to give" not in said, said
+
+
+def test_check_app_on_a_server_refusing_the_application_exits_2(tmp_path: Path) -> None:
+    """check-app --server --site Intranet/timesheets under the location duplicate: the application is not checked
+    (IIS answers it with 500.19 whatever the build), which is "could not check": exit 2, after the report, the
+    server's file and line on stderr. It used to exit 0 or 1 on a report of an application never analysed; the
+    same build on an application elsewhere on that server is still judged on its findings."""
+    image, line = _image(tmp_path, 'path="Intranet"')
+    pub = tmp_path / "publish"
+    (pub / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture("managed_anycpu.dll"), pub / "bin" / "managed_anycpu.dll")
+    (pub / "web.config").write_text('<?xml version="1.0"?>\n<configuration><system.web /></configuration>\n')
+    r = CliRunner().invoke(main, ["check-app", str(pub), "--server", str(image), "--site", "Intranet/timesheets",
+                                  "--format", "json"])
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    [app] = json.loads(r.stdout)["coverage"]["applications"]
+    assert app["status"] == "not-checked", app
+    assert f"{APPHOST}:{line}: " in r.stderr and "so Intranet/timesheets was not checked" in r.stderr, r.stderr
+    r = CliRunner().invoke(main, ["check-app", str(pub), "--server", str(image), "--site", "Legacy/"])
+    assert r.exit_code in (0, 1), (r.stdout, r.stderr)
