@@ -89,14 +89,33 @@ def test_fix_plans_the_rest_of_the_server(tmp_path: Path) -> None:
     assert f"{APPHOST}:{line}" in said and "Intranet/" in said, said
 
 
-@pytest.mark.parametrize("path", ["", "Intranet/reports"])
-def test_a_server_wide_duplicate_still_refuses_fix(tmp_path: Path, path: str) -> None:
-    """The same duplicate at ``<location path="">`` (every site), or at a folder of Intranet/ that no application
-    is at or below: no application is refused alone, so fix plans nothing, as before (exit 2)."""
-    image, _ = _image(tmp_path, f'path="{path}"')
+def test_a_server_wide_duplicate_still_refuses_fix(tmp_path: Path) -> None:
+    """The same duplicate at ``<location path="">`` (every site): no application is refused alone, so fix plans
+    nothing, as before (exit 2)."""
+    image, _ = _image(tmp_path, 'path=""')
     code, out = _run("fix", str(image))
     assert code == 2, out
     assert all(a["status"] != "not-checked" for a in _scan(image)["coverage"]["applications"])
+
+
+def test_a_folder_duplicate_is_its_application_s_alone(tmp_path: Path) -> None:
+    """The duplicate at ``<location path="Intranet/reports">``, a folder of Intranet/ that no application is at or
+    below: IIS answers 500.19 to the requests at or below that folder only. Intranet/ is partly checked (the problem
+    among its reasons), Intranet/timesheets and the rest of the server checked as before, and fix plans the server
+    (it refused the whole server with exit 2)."""
+    image, line = _image(tmp_path, 'path="Intranet/reports"')
+    doc = _scan(image)
+    [problem] = [p for p in doc["problems"] if p.get("refused")]
+    assert (problem["file"], problem["line"]) == (APPHOST, line)
+    assert ("IIS answers HTTP 500.19 to every request at or below Intranet/reports; Intranet/ is partly checked"
+            in problem["message"]), problem
+    apps = {a["application"]: a for a in doc["coverage"]["applications"]}
+    assert apps["Intranet/"]["status"] == "partly-checked", apps["Intranet/"]
+    assert f"{APPHOST}: {problem['message']}" in apps["Intranet/"]["reasons"]
+    assert not any("500.19" in r for name, a in apps.items() if name != "Intranet/" for r in a["reasons"]), apps
+    code, out = _run("fix", str(image), "--format", "json")
+    assert code in (0, 1), out
+    assert json.loads(out)["chosen"]
 
 
 HANDLER = ('  <system.webServer>\n    <handlers>\n      <add name="WebConnection_wc" path="*.wc" verb="*" '

@@ -173,9 +173,10 @@ def config_refused(problems: Sequence[Problem], server: Server) -> Problem | Non
     ApplicationHost.config", Attribute Validation; KB 949349). A problem that is some application's
     :attr:`Application.refused` (a duplicate entry at a ``<location path>``: HTTP 500.19 for the requests at or below
     that path only, KB 942055) is not one: those applications are not checked, the rest of the server runs as
-    written."""
+    written; nor is one at a folder of one application (:attr:`Problem.scope`): that application is partly checked."""
     scoped = {a.refused for s in server.sites for a in s.applications if a.refused is not None}
-    return next((p for p in problems if p.refused and p.file == server.config_file and p not in scoped), None)
+    return next((p for p in problems if p.refused and p.file == server.config_file and p not in scoped
+                 and not p.scope), None)
 
 
 def refused_pool_name(name: str | None, required: bool = True) -> str | None:
@@ -916,7 +917,8 @@ class _Reader:
         paths (facts B3); that a child application under ``inheritInChildApplications="false"`` is spared (it does not
         read that section) is INFERENCE from the ``<location>`` reference: no Microsoft page states either case."""
         found: dict[etree._Element, Problem] = {}
-        apps = _application_paths(self.root)
+        labels = _application_paths(self.root)
+        apps = list(labels)
         for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
             here = applicable(contribs, at)
             for name, tag in _APPHOST_KEYED:
@@ -944,20 +946,30 @@ class _Reader:
                         if scoped:
                             checked = ("the applications there were not checked (none of their loads happens); the "
                                        "rest of the server was")
+                    # NOTE: a folder of one application (no application at or below it): that application's requests
+                    # there fail, the rest of it and of the server run as written
+                    owner = None if scoped or name == "globalModules" or not c.segments else max(
+                        (p for p in apps if c.segments[:len(p)] == p), key=len, default=None)
+                    if owner is not None:
+                        checked = (f"{labels[owner]} is partly checked (what it configures there was read as written, "
+                                   "which IIS does not run); the rest of the server was checked")
                     found[b.element] = Problem(
                         c.file, line_of(b.element), f"{b.what} ({b.code}, KB 942055): {effect}; {checked}",
-                        refused=True, duplicate=b.duplicate)
+                        refused=True, duplicate=b.duplicate, scope=c.segments if owner is not None else ())
                     if scoped:
                         self._apphost_refusing.append((c.segments, c.inherit, found[b.element]))
         self.problems.extend(sorted(found.values(), key=lambda p: p.line or 0))
 
 
-def _application_paths(root: etree._Element) -> list[tuple[str, ...]]:
+def _application_paths(root: etree._Element) -> dict[tuple[str, ...], str]:
     """The config path (site first, lower case: as :attr:`Contribution.segments`) of each ``<application>`` of
-    applicationHost.config ``root`` that has a path, in document order."""
+    applicationHost.config ``root`` that has a path, in document order, with its label (``Site/app``, as
+    :attr:`Application.label`)."""
     section = child(root, "system.applicationHost", "sites")
-    return [(attr(s, "name").lower(), *split_location_path(attr(a, "path"))) for s in children(section, "site")
-            for a in children(s, "application") if attr(a, "path").strip()] if section is not None else []
+    if section is None:
+        return {}
+    return {(attr(s, "name").lower(), *split_location_path(attr(a, "path"))): f"{attr(s, 'name')}{attr(a, 'path')}"
+            for s in children(section, "site") for a in children(s, "application") if attr(a, "path").strip()}
 
 
 def _sections(root: etree._Element) -> Iterator[tuple[etree._Element, tuple[str, ...], str, etree._Element]]:

@@ -143,6 +143,10 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
     for key, found in gac.items():
         have = unread.setdefault(key, [])
         have.extend(p for p in found if p not in have)
+    for key, p in _refused_folders(apps, problems):
+        have = unread.setdefault(key, [])
+        if p not in have:
+            have.append(p)
     # NOTE: IIS 6 reads its handlers and filters from the metabase, and the scan no web.config of it
     inherited = _inherited_gaps(apps, folders) if plan.iis6 is None else {}
     binaries = _unread_binaries(apps, folders, plan, ctx, given)
@@ -427,6 +431,22 @@ def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], c
                 below = out.setdefault(id(a), [])
                 if p not in below:
                     below.append(p)
+    return out
+
+
+def _refused_folders(apps: list[Application], problems: Sequence[Problem]) -> list[tuple[int, Problem]]:
+    """``(id of the application, problem)`` for each problem IIS refuses at a folder of one application
+    (:attr:`Problem.scope`: applicationHost.config adding an entry twice at a ``<location path>`` that no application
+    is at or below): IIS answers HTTP 500.19 to the requests at or below that folder, so the application holding it,
+    the deepest whose path leads to it, was checked as written there, not as IIS runs it (partly checked)."""
+    by_path = {(a.site.lower(), *split_location_path(a.path)): id(a) for a in apps}
+    out: list[tuple[int, Problem]] = []
+    for p in problems:
+        if not (p.refused and p.scope):
+            continue
+        owner = next((by_path[p.scope[:k]] for k in range(len(p.scope), 0, -1) if p.scope[:k] in by_path), None)
+        if owner is not None:
+            out.append((owner, p))
     return out
 
 

@@ -87,6 +87,10 @@ class Problem:
             against those too).
         duplicate: for a ``refused`` problem that is a collection entry added a second time (0x800700B7), which entry
             in which collection; None otherwise. Coverage names the entry from it.
+        scope: for a ``refused`` problem of applicationHost.config at a ``<location path>`` naming a folder of one
+            application (no application at or below it), that config path (lower case, site first): IIS answers
+            HTTP 500.19 to the requests at or below it only, so that application is partly checked (coverage) and
+            the rest of the server can be fixed; ``()`` otherwise.
     """
 
     file: str
@@ -99,6 +103,7 @@ class Problem:
     remedy: str = ""
     search_gap: bool = False
     duplicate: DuplicateEntry | None = None
+    scope: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:
