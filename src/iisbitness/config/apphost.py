@@ -24,6 +24,7 @@ from iisbitness.config.kind import require_apphost
 from iisbitness.config.locks import SectionLocks, section_elements
 from iisbitness.config.merge import (
     CASE_SENSITIVE_KEYS,
+    Breach,
     Contribution,
     Entry,
     applicable,
@@ -216,6 +217,9 @@ class _Reader:
     """:meth:`_scope` of each application of the site being read (by ``id``), as :meth:`_inherited_refusals` found it
     and :meth:`_with_effects` takes it when no file was refused."""
     _apphost_refusing: list[tuple[tuple[str, ...], bool, Problem]] = field(default_factory=list)
+    _apphost_breached: dict[etree._Element, Problem] = field(default_factory=dict)
+    """The elements of applicationHost.config :meth:`apphost_breaches` said, and their problems: what
+    :meth:`_inherited_refusals` finds again with a site's web.config files in place is not said twice."""
     """Each duplicate entry of applicationHost.config at a ``<location path>`` that IIS answers with HTTP 500.19 for
     the applications at or below that path (:meth:`apphost_breaches`): its config path, whether child applications
     inherit it (``inheritInChildApplications``) and its problem, for :meth:`_with_effects`."""
@@ -593,7 +597,12 @@ class _Reader:
           applications too: no Microsoft page says whether it does, and the problem says so.
 
         Each file is judged once, in the configuration of the application that owns its folder, with every file read
-        for the site in place (what IIS reads); its breaches are said in document order. Reads the web.config files
+        for the site in place (what IIS reads); its breaches are said in document order. applicationHost.config's
+        ``<location path>`` of an application below a web.config read for it is judged there too: IIS merges it after
+        that web.config (facts B5), so an entry the web.config adds already is a duplicate (0x800700B7) that
+        :meth:`apphost_breaches`, reading applicationHost.config alone, cannot see; it is said as that method says
+        its own (:meth:`_location_refusal`: the applications at or below the path refused, or the one holding the
+        folder partly checked), once. Reads the web.config files
         of ``apps`` (:meth:`_web_contribs`), which :meth:`_with_effects` then finds read."""
         found: dict[etree._Element, tuple[Contribution, str, DuplicateEntry | None]] = {}
         self._scopes.clear()
@@ -601,9 +610,13 @@ class _Reader:
             scope = self._scopes[id(app)] = self._scope(app, apps, index, apphost)
             _, sitewide, allc = scope
             owned = [c for c in allc if c.file_depth and index.owner(c.segments) is app]
-            if not owned:
+            # NOTE: applicationHost.config's <location path> of this application below a web.config read for it: its
+            # entries merge after that file's (facts B5), so one that file adds already is a duplicate there too
+            located = [c for c in allc if not c.file_depth and c.segments and index.owner(c.segments) is app
+                       and any(w.file_depth and c.segments[:len(w.segments)] == w.segments for w in allc)]
+            if not owned and not located:
                 continue
-            for at in dict.fromkeys(c.segments for c in owned):
+            for at in dict.fromkeys(c.segments for c in owned + located):
                 here = applicable(allc, at)
                 for name, tag in (("handlers", "add"), ("modules", "add"), ("isapiFilters", "filter")):
                     if name == "isapiFilters" and at != index.site_seg:
@@ -613,6 +626,10 @@ class _Reader:
                                                  collection=f"system.webServer/{name}",
                                              case_sensitive=name in CASE_SENSITIVE_KEYS):
                         c = held[b.section][1]
+                        if not c.file_depth and b.element not in self._apphost_breached:
+                            self._apphost_breached[b.element] = self._location_refusal(
+                                b, c, name, _application_paths(self.root))
+                            self.problems.append(self._apphost_breached[b.element])
                         if c.file_depth and b.element not in found:
                             found[b.element] = c, (f"HTTP 500.19 ({b.code}, KB 942055) for every request at or below "
                                                    f"{_here(c, self._file_of.get(c, c.file))}: {b.what}"), b.duplicate
@@ -918,7 +935,6 @@ class _Reader:
         read that section) is INFERENCE from the ``<location>`` reference: no Microsoft page states either case."""
         found: dict[etree._Element, Problem] = {}
         labels = _application_paths(self.root)
-        apps = list(labels)
         for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
             here = applicable(contribs, at)
             for name, tag in _APPHOST_KEYED:
@@ -931,34 +947,43 @@ class _Reader:
                     c = held[b.section][1]
                     if b.element in found or c.file != self.apphost_file:
                         continue
-                    loc = c.element.getparent()
-                    scoped = name != "globalModules" and bool(c.segments) and any(
-                        p[:len(c.segments)] == c.segments and (c.inherit or p == c.segments) for p in apps)
-                    checked = "every application was checked as written, not as IIS would run it"
-                    if name == "globalModules":
-                        effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so "
-                                  "no application pool serves a request (HTTP 503)")
-                    elif not c.segments:
-                        effect = "IIS answers HTTP 500.19 to every request of every site"
-                    else:
-                        effect = (f"IIS answers HTTP 500.19 to every request at or below "
-                                  f"{attr(loc, 'path') if loc is not None else '/'.join(c.segments)}")
-                        if scoped:
-                            checked = ("the applications there were not checked (none of their loads happens); the "
-                                       "rest of the server was")
-                    # NOTE: a folder of one application (no application at or below it): that application's requests
-                    # there fail, the rest of it and of the server run as written
-                    owner = None if scoped or name == "globalModules" or not c.segments else max(
-                        (p for p in apps if c.segments[:len(p)] == p), key=len, default=None)
-                    if owner is not None:
-                        checked = (f"{labels[owner]} is partly checked (what it configures there was read as written, "
-                                   "which IIS does not run); the rest of the server was checked")
-                    found[b.element] = Problem(
-                        c.file, line_of(b.element), f"{b.what} ({b.code}, KB 942055): {effect}; {checked}",
-                        refused=True, duplicate=b.duplicate, scope=c.segments if owner is not None else ())
-                    if scoped:
-                        self._apphost_refusing.append((c.segments, c.inherit, found[b.element]))
+                    found[b.element] = self._location_refusal(b, c, name, labels)
+        self._apphost_breached.update(found)
         self.problems.extend(sorted(found.values(), key=lambda p: p.line or 0))
+
+    def _location_refusal(self, b: Breach, c: Contribution, name: str, labels: Mapping[tuple[str, ...], str]) -> Problem:
+        """The problem of breach ``b`` in applicationHost.config's contribution ``c`` (collection ``name``), as
+        :meth:`apphost_breaches` says it (``labels``: :func:`_application_paths`). At a ``<location path>`` at or above
+        an application, the applications there are refused (:attr:`_apphost_refusing`); at a folder of one
+        application, the problem's :attr:`Problem.scope` makes that one partly checked."""
+        apps = list(labels)
+        loc = c.element.getparent()
+        scoped = name != "globalModules" and bool(c.segments) and any(
+            p[:len(c.segments)] == c.segments and (c.inherit or p == c.segments) for p in apps)
+        checked = "every application was checked as written, not as IIS would run it"
+        if name == "globalModules":
+            effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so "
+                      "no application pool serves a request (HTTP 503)")
+        elif not c.segments:
+            effect = "IIS answers HTTP 500.19 to every request of every site"
+        else:
+            effect = (f"IIS answers HTTP 500.19 to every request at or below "
+                      f"{attr(loc, 'path') if loc is not None else '/'.join(c.segments)}")
+            if scoped:
+                checked = ("the applications there were not checked (none of their loads happens); the "
+                           "rest of the server was")
+        # NOTE: a folder of one application (no application at or below it): that application's requests
+        # there fail, the rest of it and of the server run as written
+        owner = None if scoped or name == "globalModules" or not c.segments else max(
+            (p for p in apps if c.segments[:len(p)] == p), key=len, default=None)
+        if owner is not None:
+            checked = (f"{labels[owner]} is partly checked (what it configures there was read as written, "
+                       "which IIS does not run); the rest of the server was checked")
+        problem = Problem(c.file, line_of(b.element), f"{b.what} ({b.code}, KB 942055): {effect}; {checked}",
+                          refused=True, duplicate=b.duplicate, scope=c.segments if owner is not None else ())
+        if scoped:
+            self._apphost_refusing.append((c.segments, c.inherit, problem))
+        return problem
 
 
 def _application_paths(root: etree._Element) -> dict[tuple[str, ...], str]:
