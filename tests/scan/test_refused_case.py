@@ -10,13 +10,15 @@ test_refused_inherited, changed in one place each.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from iisbitness.arch import Arch
 from iisbitness.config.apphost import read_server
 from iisbitness.image.server_image import ServerImage
 from iisbitness.model.source import DuplicateEntry
-from tests.scan.test_refused import _line, _refused
+from tests.conftest import CORPUS
+from tests.scan.test_refused import APPHOST, _line, _refused, _scan
 from tests.scan.test_refused_inherited import RAW, SHIM, _api_image, _coverage
 
 
@@ -57,3 +59,28 @@ def test_the_refused_problem_names_the_duplicate_entry(tmp_path: Path) -> None:
     [api] = [a for s in server.sites for a in s.applications if f"{a.site}{a.path}" == "ikinci.com/api"]
     assert api.refused is not None
     assert api.refused.duplicate == DuplicateEntry("system.webServer/handlers", "add", "name", "WrapperShim")
+
+
+CHEF = "david-garcia-garcia__iischef__iischef.core__IIS__.well-known__acme-challenge__web.config"
+
+
+def test_a_mime_map_the_server_maps_already_refuses_the_web_config(tmp_path: Path) -> None:
+    """staticContent, which the scan reads for nothing else: iischef's real web.config maps ``.`` after removing it
+    (legal, nothing said); mapping ``.json`` instead, which the server maps already (its applicationHost.config), with
+    no ``<remove>`` of it, is "Cannot add duplicate collection entry of type 'mimeMap'" (0x800700B7): IIS refuses the
+    whole web.config, so ikinci.com/ is not checked. It was reported as if IIS served it."""
+    chef = (CORPUS / "iis-config" / CHEF).read_text("utf-8")
+    image, _ = _api_image(tmp_path, RAW, root=chef)
+    assert [p for p in json.loads(_scan(image, "json")[1])["problems"] if p.get("refused")] == []
+    changed = chef.replace('<mimeMap fileExtension="." ', '<mimeMap fileExtension=".json" ', 1)
+    assert changed != chef
+    image, apphost = _api_image(tmp_path / "json", RAW, root=changed)
+    server = _line(apphost, '<mimeMap fileExtension=".json"')
+    [problem] = _refused(image)
+    assert (problem["file"], problem["line"]) == ("vhosts/ikinci.com/http/web.config", _line(changed, '.json"'))
+    assert ('<mimeMap fileExtension=".json"> in system.webServer/staticContent adds an entry the collection already '
+            f"holds there (added at {APPHOST}:{server})") in problem["message"], problem
+    apps = _coverage(image)
+    assert apps["ikinci.com/"]["status"] == "not-checked", apps["ikinci.com/"]
+    assert ('which adds <mimeMap fileExtension=".json"> to system.webServer/staticContent a second time'
+            in apps["ikinci.com/"]["reasons"][0]), apps["ikinci.com/"]

@@ -618,13 +618,13 @@ class _Reader:
                 continue
             for at in dict.fromkeys(c.segments for c in owned + located):
                 here = applicable(allc, at)
-                for name, tag in (("handlers", "add"), ("modules", "add"), ("isapiFilters", "filter")):
+                for name, tag, key in _WEB_KEYED:
                     if name == "isapiFilters" and at != index.site_seg:
                         continue  # NOTE: IIS reads the filters at the site's level only (facts B7)
                     held = [(el, c) for c in here for el, _ in sections_named([c], name)]
-                    for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag,
+                    for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag, key,
                                                  collection=f"system.webServer/{name}",
-                                             case_sensitive=name in CASE_SENSITIVE_KEYS):
+                                                 case_sensitive=name in CASE_SENSITIVE_KEYS):
                         c = held[b.section][1]
                         if not c.file_depth and b.element not in self._apphost_breached:
                             self._apphost_breached[b.element] = self._location_refusal(
@@ -660,12 +660,12 @@ class _Reader:
                 "web.config is left out", unread=True, refused=True, duplicate=duplicate)))
         for problems in refused.values():
             self.problems.extend(p for _, p in problems)
-        for key, read in self._web.items():
+        for vdir, read in self._web.items():
             gone = {f for c in read if (f := self._file_of.get(c)) is not None} & refused.keys()
             if gone:
-                self._web[key] = [c for c in read if self._file_of.get(c) not in gone]
-                self._web_refused.setdefault(key, []).extend((c.segments, p) for f in sorted(gone)
-                                                             for c, p in refused[f])
+                self._web[vdir] = [c for c in read if self._file_of.get(c) not in gone]
+                self._web_refused.setdefault(vdir, []).extend((c.segments, p) for f in sorted(gone)
+                                                              for c, p in refused[f])
 
     def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...],
                 app_seg: tuple[str, ...], sitewide: list[Contribution], asp: list[Contribution]) -> WebConfigEffect:
@@ -937,11 +937,11 @@ class _Reader:
         labels = _application_paths(self.root)
         for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
             here = applicable(contribs, at)
-            for name, tag in _APPHOST_KEYED:
+            for name, tag, key in _APPHOST_KEYED:
                 if name == "globalModules" and at:
                     continue
                 held = [(el, c) for c in here for el, _ in sections_named([c], name)]
-                for b in collection_breaches([(el, c.file, 0) for el, c in held], tag,
+                for b in collection_breaches([(el, c.file, 0) for el, c in held], tag, key,
                                              collection=f"system.webServer/{name}",
                                              case_sensitive=name in CASE_SENSITIVE_KEYS):
                     c = held[b.section][1]
@@ -1033,9 +1033,17 @@ _ITEMS = ("add", "remove", "clear")
 _WEB_COLLECTIONS = {"handlers": _ITEMS, "modules": _ITEMS, "isapiFilters": ("filter", "remove", "clear")}
 """The collections the scan reads from a web.config, each with the child elements it takes (IIS_schema.xml; facts
 B7)."""
-_APPHOST_KEYED = (("globalModules", "add"), ("handlers", "add"), ("modules", "add"), ("isapiFilters", "filter"))
-"""The collections the scan reads from applicationHost.config whose entries IIS keys on ``name`` (IIS_schema.xml),
-with their add element: :meth:`_Reader.apphost_breaches`."""
+_WEB_KEYED = (("handlers", "add", "name"), ("modules", "add", "name"), ("isapiFilters", "filter", "name"),
+              ("staticContent", "mimeMap", "fileExtension"))
+"""The keyed collections of a web.config whose duplicates (0x800700B7) :meth:`_Reader._inherited_refusals` says, with
+their add element and key (IIS_schema.xml): those the scan reads, and ``staticContent``, which it reads for nothing
+else: a ``<mimeMap>`` of an extension the server maps already (``.json``, ``.woff`` on a recent IIS) is the commonest
+"Cannot add duplicate collection entry" (Microsoft's blog "IIS7 Error: cannot add duplicate collection entry of type
+'mimeMap'"), and IIS then refuses the whole web.config, bitness aside. Its key ``fileExtension`` carries no
+``caseSensitive``. ``httpErrors`` (key ``statusCode`` with ``subStatusCode``, combined) is not judged: the scan says
+nothing of it."""
+_APPHOST_KEYED = (("globalModules", "add", "name"), *_WEB_KEYED)
+"""As :data:`_WEB_KEYED`, with ``globalModules``, in applicationHost.config: :meth:`_Reader.apphost_breaches`."""
 _APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
                         "httpCompression": ("scheme", "staticTypes", "dynamicTypes")}
 """:data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7): ``httpCompression``
