@@ -610,10 +610,12 @@ class _Reader:
             scope = self._scopes[id(app)] = self._scope(app, apps, index, apphost)
             _, sitewide, allc = scope
             owned = [c for c in allc if c.file_depth and index.owner(c.segments) is app]
+            read_web = [c for c in allc if c.file_depth]
             # NOTE: applicationHost.config's <location path> of this application below a web.config read for it: its
             # entries merge after that file's (facts B5), so one that file adds already is a duplicate there too
-            located = [c for c in allc if not c.file_depth and c.segments and index.owner(c.segments) is app
-                       and any(w.file_depth and c.segments[:len(w.segments)] == w.segments for w in allc)]
+            located = [c for c in allc if not c.file_depth and c.segments[:1] == index.site_seg
+                       and index.owner(c.segments) is app
+                       and any(w.file_depth and c.segments[:len(w.segments)] == w.segments for w in read_web)]
             if not owned and not located:
                 continue
             for at in dict.fromkeys(c.segments for c in owned + located):
