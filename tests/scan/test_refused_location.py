@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from iisbitness.cli import main
-from tests.conftest import DEMO
+from tests.conftest import DEMO, fixture
 
 APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
 DUP = '                <add name="DupH" path="*.dup" verb="*" modules="IsapiModule" />\n'
@@ -89,14 +89,33 @@ def test_fix_plans_the_rest_of_the_server(tmp_path: Path) -> None:
     assert f"{APPHOST}:{line}" in said and "Intranet/" in said, said
 
 
-@pytest.mark.parametrize("path", ["", "Intranet/reports"])
-def test_a_server_wide_duplicate_still_refuses_fix(tmp_path: Path, path: str) -> None:
-    """The same duplicate at ``<location path="">`` (every site), or at a folder of Intranet/ that no application
-    is at or below: no application is refused alone, so fix plans nothing, as before (exit 2)."""
-    image, _ = _image(tmp_path, f'path="{path}"')
+def test_a_server_wide_duplicate_still_refuses_fix(tmp_path: Path) -> None:
+    """The same duplicate at ``<location path="">`` (every site): no application is refused alone, so fix plans
+    nothing, as before (exit 2)."""
+    image, _ = _image(tmp_path, 'path=""')
     code, out = _run("fix", str(image))
     assert code == 2, out
     assert all(a["status"] != "not-checked" for a in _scan(image)["coverage"]["applications"])
+
+
+def test_a_folder_duplicate_is_its_application_s_alone(tmp_path: Path) -> None:
+    """The duplicate at ``<location path="Intranet/reports">``, a folder of Intranet/ that no application is at or
+    below: IIS answers 500.19 to the requests at or below that folder only. Intranet/ is partly checked (the problem
+    among its reasons), Intranet/timesheets and the rest of the server checked as before, and fix plans the server
+    (it refused the whole server with exit 2)."""
+    image, line = _image(tmp_path, 'path="Intranet/reports"')
+    doc = _scan(image)
+    [problem] = [p for p in doc["problems"] if p.get("refused")]
+    assert (problem["file"], problem["line"]) == (APPHOST, line)
+    assert ("IIS answers HTTP 500.19 to every request at or below Intranet/reports; Intranet/ is partly checked"
+            in problem["message"]), problem
+    apps = {a["application"]: a for a in doc["coverage"]["applications"]}
+    assert apps["Intranet/"]["status"] == "partly-checked", apps["Intranet/"]
+    assert f"{APPHOST}: {problem['message']}" in apps["Intranet/"]["reasons"]
+    assert not any("500.19" in r for name, a in apps.items() if name != "Intranet/" for r in a["reasons"]), apps
+    code, out = _run("fix", str(image), "--format", "json")
+    assert code in (0, 1), out
+    assert json.loads(out)["chosen"]
 
 
 HANDLER = ('  <system.webServer>\n    <handlers>\n      <add name="WebConnection_wc" path="*.wc" verb="*" '
@@ -120,3 +139,23 @@ def test_a_fix_held_back_by_a_web_config_iis_refuses_says_so_plainly(tmp_path: P
             "(inetpub/wconnect/web.config:5, HTTP 500.19), so what it loads at that architecture is unknown until "
             "that is corrected") in said, said
     assert "scan again" not in said and "what to give" not in said, said
+
+
+def test_check_app_on_a_server_refusing_the_application_exits_2(tmp_path: Path) -> None:
+    """check-app --server --site Intranet/timesheets under the location duplicate: the application is not checked
+    (IIS answers it with 500.19 whatever the build), which is "could not check": exit 2, after the report, the
+    server's file and line on stderr. It used to exit 0 or 1 on a report of an application never analysed; the
+    same build on an application elsewhere on that server is still judged on its findings."""
+    image, line = _image(tmp_path, 'path="Intranet"')
+    pub = tmp_path / "publish"
+    (pub / "bin").mkdir(parents=True)
+    shutil.copyfile(fixture("managed_anycpu.dll"), pub / "bin" / "managed_anycpu.dll")
+    (pub / "web.config").write_text('<?xml version="1.0"?>\n<configuration><system.web /></configuration>\n')
+    r = CliRunner().invoke(main, ["check-app", str(pub), "--server", str(image), "--site", "Intranet/timesheets",
+                                  "--format", "json"])
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    [app] = json.loads(r.stdout)["coverage"]["applications"]
+    assert app["status"] == "not-checked", app
+    assert f"{APPHOST}:{line}: " in r.stderr and "so Intranet/timesheets was not checked" in r.stderr, r.stderr
+    r = CliRunner().invoke(main, ["check-app", str(pub), "--server", str(image), "--site", "Legacy/"])
+    assert r.exit_code in (0, 1), (r.stdout, r.stderr)

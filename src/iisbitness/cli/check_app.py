@@ -7,8 +7,11 @@ unless ``--ignore-server-findings``; 2 the folder or the server could not be rea
 configuration (a web.config of the build that is not well-formed XML, sets a section IIS allows only in
 applicationHost.config, holds an element a collection does not take (``<add>`` in ``<isapiFilters>``: "Unrecognized
 element", 0x8007000D), or sets a section the server locks (alone, as a stock IIS does: ``isapiFilters``): HTTP 500.19
-for every request, KB 942055), whatever ``--fail-on``: the report is written,
-then each such file:line is said on stderr (:func:`iisbitness.scan.check_app.refused_in_build`).
+for every request, KB 942055), whatever ``--fail-on``, or with ``--server`` the server's own configuration IIS refuses
+over the application (an entry its applicationHost.config adds twice at a ``<location path>`` at or above it, a
+web.config of the server above it IIS refuses: the application is not checked): the report is written,
+then each such file:line is said on stderr (:func:`iisbitness.scan.check_app.refused_in_build`,
+:func:`~iisbitness.scan.check_app.refused_over_target`).
 
 Why 2 and not 1: 1 means findings at or above ``--fail-on`` (``--fail-on never`` never fails on them), and
 "partly checked" is only a failure with ``--fail-on-incomplete``; a configuration IIS cannot read is an input that
@@ -37,7 +40,13 @@ from iisbitness.cli.options import (
 )
 from iisbitness.cli.scan import _emit, _fatal
 from iisbitness.errors import IisBitnessError
-from iisbitness.scan.check_app import PoolSpec, check_alone, check_on_server, refused_in_build
+from iisbitness.scan.check_app import (
+    PoolSpec,
+    check_alone,
+    check_on_server,
+    refused_in_build,
+    refused_over_target,
+)
 from iisbitness.scan.pipeline import ScanOptions
 
 _RUNTIMES = {"v4.0": "v4.0", "v2.0": "v2.0", "none": ""}
@@ -103,7 +112,9 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
                 applicationHost.config; an element a collection does not
                 take, such as <add> in <isapiFilters>; or a section the
                 server locks, and without --server the one a stock IIS
-                locks, isapiFilters), each named by file and line; or an
+                locks, isapiFilters), or with --server IIS refuses the
+                server's own configuration over the application (not
+                checked), each named by file and line; or an
                 option this check does not use (--site, --drive, --share
                 without --server; --runtime, --pipeline with it).
     """
@@ -136,4 +147,7 @@ def check_app_command(publish_dir: Path, pool_arch: str | None, runtime: str, pi
         _fatal(str(e))
     refused = [f"{p.where}: {p.message}"
                for p in refused_in_build(report, publish_dir)]
+    # NOTE: the server's own configuration IIS refuses over the application (not checked): could not check, as above
+    refused += [f"{p.where}: {p.message}; so {c} was not checked" for p in refused_over_target(report, publish_dir)
+                for c in dict.fromkeys(c.application for c in report.coverage if c.refused == p.where)]
     _emit([report], fmt, fail_on, color, view, incomplete=fail_on_incomplete, input_errors=refused)

@@ -23,6 +23,8 @@ from iisbitness.arch import Arch
 from iisbitness.config.kind import require_apphost
 from iisbitness.config.locks import SectionLocks, section_elements
 from iisbitness.config.merge import (
+    CASE_SENSITIVE_KEYS,
+    Breach,
     Contribution,
     Entry,
     applicable,
@@ -57,7 +59,7 @@ from iisbitness.model.iis7 import (
     VirtualDirectory,
     WebConfigEffect,
 )
-from iisbitness.model.source import ConfigSource, Problem
+from iisbitness.model.source import ConfigSource, DuplicateEntry, Problem
 
 CONFIG_DIR = "C:\\Windows\\System32\\inetsrv\\config"
 APPHOST = CONFIG_DIR + "\\applicationHost.config"
@@ -172,9 +174,10 @@ def config_refused(problems: Sequence[Problem], server: Server) -> Problem | Non
     ApplicationHost.config", Attribute Validation; KB 949349). A problem that is some application's
     :attr:`Application.refused` (a duplicate entry at a ``<location path>``: HTTP 500.19 for the requests at or below
     that path only, KB 942055) is not one: those applications are not checked, the rest of the server runs as
-    written."""
+    written; nor is one at a folder of one application (:attr:`Problem.scope`): that application is partly checked."""
     scoped = {a.refused for s in server.sites for a in s.applications if a.refused is not None}
-    return next((p for p in problems if p.refused and p.file == server.config_file and p not in scoped), None)
+    return next((p for p in problems if p.refused and p.file == server.config_file and p not in scoped
+                 and not p.scope), None)
 
 
 def refused_pool_name(name: str | None, required: bool = True) -> str | None:
@@ -214,6 +217,9 @@ class _Reader:
     """:meth:`_scope` of each application of the site being read (by ``id``), as :meth:`_inherited_refusals` found it
     and :meth:`_with_effects` takes it when no file was refused."""
     _apphost_refusing: list[tuple[tuple[str, ...], bool, Problem]] = field(default_factory=list)
+    _apphost_breached: dict[etree._Element, Problem] = field(default_factory=dict)
+    """The elements of applicationHost.config :meth:`apphost_breaches` said, and their problems: what
+    :meth:`_inherited_refusals` finds again with a site's web.config files in place is not said twice."""
     """Each duplicate entry of applicationHost.config at a ``<location path>`` that IIS answers with HTTP 500.19 for
     the applications at or below that path (:meth:`apphost_breaches`): its config path, whether child applications
     inherit it (``inheritInChildApplications``) and its problem, for :meth:`_with_effects`."""
@@ -448,7 +454,7 @@ class _Reader:
             sections = sections_named(here, "modules")
             if not any(attr(el, "name").strip().lower() in names for section, _ in sections for el in children(section)):
                 continue  # NOTE: most web.config files list managed modules only: nothing to merge
-            for e in merge_collection(sections, "add", ("name",)):
+            for e in merge_collection(sections, "add", ("name",), case_sensitive=True):
                 if e.get("name").strip().lower() not in names:
                     continue
                 parent = e.element.getparent()
@@ -460,7 +466,8 @@ class _Reader:
         return out
 
     def global_modules(self, contribs: list[Contribution]) -> list[GlobalModule]:
-        entries = merge_collection(sections_named(applicable(contribs, ()), "globalModules"), "add", ("name",))
+        entries = merge_collection(sections_named(applicable(contribs, ()), "globalModules"), "add", ("name",),
+                                   case_sensitive=True)
         return [GlobalModule(e.get("name"), e.get("image"), e.get("preCondition"), e.source) for e in entries]
 
     # -- sites -----------------------------------------------------------------------------
@@ -590,28 +597,44 @@ class _Reader:
           applications too: no Microsoft page says whether it does, and the problem says so.
 
         Each file is judged once, in the configuration of the application that owns its folder, with every file read
-        for the site in place (what IIS reads); its breaches are said in document order. Reads the web.config files
+        for the site in place (what IIS reads); its breaches are said in document order. applicationHost.config's
+        ``<location path>`` of an application below a web.config read for it is judged there too: IIS merges it after
+        that web.config (facts B5), so an entry the web.config adds already is a duplicate (0x800700B7) that
+        :meth:`apphost_breaches`, reading applicationHost.config alone, cannot see; it is said as that method says
+        its own (:meth:`_location_refusal`: the applications at or below the path refused, or the one holding the
+        folder partly checked), once. Reads the web.config files
         of ``apps`` (:meth:`_web_contribs`), which :meth:`_with_effects` then finds read."""
-        found: dict[etree._Element, tuple[Contribution, str]] = {}
+        found: dict[etree._Element, tuple[Contribution, str, DuplicateEntry | None]] = {}
         self._scopes.clear()
         for app in apps:
             scope = self._scopes[id(app)] = self._scope(app, apps, index, apphost)
             _, sitewide, allc = scope
             owned = [c for c in allc if c.file_depth and index.owner(c.segments) is app]
-            if not owned:
+            read_web = [c for c in allc if c.file_depth]
+            # NOTE: applicationHost.config's <location path> of this application below a web.config read for it: its
+            # entries merge after that file's (facts B5), so one that file adds already is a duplicate there too
+            located = [c for c in allc if not c.file_depth and c.segments[:1] == index.site_seg
+                       and index.owner(c.segments) is app
+                       and any(w.file_depth and c.segments[:len(w.segments)] == w.segments for w in read_web)]
+            if not owned and not located:
                 continue
-            for at in dict.fromkeys(c.segments for c in owned):
+            for at in dict.fromkeys(c.segments for c in owned + located):
                 here = applicable(allc, at)
-                for name, tag in (("handlers", "add"), ("modules", "add"), ("isapiFilters", "filter")):
+                for name, tag, key in _WEB_KEYED:
                     if name == "isapiFilters" and at != index.site_seg:
                         continue  # NOTE: IIS reads the filters at the site's level only (facts B7)
                     held = [(el, c) for c in here for el, _ in sections_named([c], name)]
-                    for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag,
-                                                 collection=f"system.webServer/{name}"):
+                    for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag, key,
+                                                 collection=f"system.webServer/{name}",
+                                                 case_sensitive=name in CASE_SENSITIVE_KEYS):
                         c = held[b.section][1]
+                        if not c.file_depth and b.element not in self._apphost_breached:
+                            self._apphost_breached[b.element] = self._location_refusal(
+                                b, c, name, _application_paths(self.root))
+                            self.problems.append(self._apphost_breached[b.element])
                         if c.file_depth and b.element not in found:
                             found[b.element] = c, (f"HTTP 500.19 ({b.code}, KB 942055) for every request at or below "
-                                                   f"{_here(c, self._file_of.get(c, c.file))}: {b.what}")
+                                                   f"{_here(c, self._file_of.get(c, c.file))}: {b.what}"), b.duplicate
             for lock in (c for c in sitewide if c.file_depth and (why := _denied(c)) is not None):
                 for c in owned:
                     if not (c.file_depth > lock.file_depth and c.segments[:len(lock.segments)] == lock.segments):
@@ -628,23 +651,23 @@ class _Reader:
                                            "says)")
                                 found[at_el] = c, (f"HTTP 500.19 (0x80070021) for every request at or below "
                                                    f"{_here(c, self._file_of.get(c, c.file))}: this web.config sets {section}, which is locked "
-                                                   f"there ({why} at {lock.file}:{line_of(loc) if loc is not None else None}{assumed})")
+                                                   f"there ({why} at {lock.file}:{line_of(loc) if loc is not None else None}{assumed})"), None
         if not found:
             return
         self._scopes.clear()  # NOTE: the files refused leave them: each application's is read again
         refused: dict[str, list[tuple[Contribution, Problem]]] = {}
-        for el, (c, what) in sorted(found.items(), key=lambda f: (f[1][0].file, line_of(f[0]) or 0)):
+        for el, (c, what, duplicate) in sorted(found.items(), key=lambda f: (f[1][0].file, line_of(f[0]) or 0)):
             refused.setdefault(self._file_of.get(c, c.file), []).append((c, Problem(
                 c.file, line_of(el), f"{what}; IIS refuses the file there, so nothing configured there runs: this "
-                "web.config is left out", unread=True, refused=True)))
+                "web.config is left out", unread=True, refused=True, duplicate=duplicate)))
         for problems in refused.values():
             self.problems.extend(p for _, p in problems)
-        for key, read in self._web.items():
+        for vdir, read in self._web.items():
             gone = {f for c in read if (f := self._file_of.get(c)) is not None} & refused.keys()
             if gone:
-                self._web[key] = [c for c in read if self._file_of.get(c) not in gone]
-                self._web_refused.setdefault(key, []).extend((c.segments, p) for f in sorted(gone)
-                                                             for c, p in refused[f])
+                self._web[vdir] = [c for c in read if self._file_of.get(c) not in gone]
+                self._web_refused.setdefault(vdir, []).extend((c.segments, p) for f in sorted(gone)
+                                                              for c, p in refused[f])
 
     def _effect(self, target: tuple[str, ...], allc: list[Contribution], site_seg: tuple[str, ...],
                 app_seg: tuple[str, ...], sitewide: list[Contribution], asp: list[Contribution]) -> WebConfigEffect:
@@ -653,7 +676,7 @@ class _Reader:
             Handler(e.get("name"), e.get("path"), e.get("verb"), e.get("modules"), e.get("scriptProcessor"),
                     e.get("type"), e.get("preCondition"), e.source)
             for e in merge_collection(sections_named(here, "handlers"), "add", ("name",),
-                                      prepend=True)
+                                      prepend=True, case_sensitive=True)
         ]
         at_site = applicable(sitewide, site_seg)
         # NOTE: a set of the elements themselves keeps lxml's proxies alive, so identity holds below
@@ -662,7 +685,7 @@ class _Reader:
         filters = [
             IsapiFilter(e.get("name"), e.get("path"), e.get("preCondition"), e.source,
                         site=self._site_names.get(site_seg[0]) if e.element in site_level else None)
-            for e in merge_collection(sections_named(at_site, "isapiFilters"), "filter", ("name",))
+            for e in merge_collection(sections_named(at_site, "isapiFilters"), "filter", ("name",), case_sensitive=True)
         ]
         anc: AspNetCore | None = None
         for c in here:
@@ -677,7 +700,7 @@ class _Reader:
                 )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
         listed = sections_named(here, "modules")
-        merged = merge_collection(listed, "add", ("name",))
+        merged = merge_collection(listed, "add", ("name",), case_sensitive=True)
         managed = self._managed(merged, handlers, applicable(asp, target))
         modules = tuple(attr(e.element, "name").lower() for e in merged)
         return WebConfigEffect("MACHINE/WEBROOT/APPHOST/" + "/".join(target), tuple(handlers), tuple(filters), anc, files,
@@ -913,47 +936,67 @@ class _Reader:
         paths (facts B3); that a child application under ``inheritInChildApplications="false"`` is spared (it does not
         read that section) is INFERENCE from the ``<location>`` reference: no Microsoft page states either case."""
         found: dict[etree._Element, Problem] = {}
-        apps = _application_paths(self.root)
+        labels = _application_paths(self.root)
         for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
             here = applicable(contribs, at)
-            for name, tag in _APPHOST_KEYED:
+            for name, tag, key in _APPHOST_KEYED:
                 if name == "globalModules" and at:
                     continue
                 held = [(el, c) for c in here for el, _ in sections_named([c], name)]
-                for b in collection_breaches([(el, c.file, 0) for el, c in held], tag,
-                                             collection=f"system.webServer/{name}"):
+                for b in collection_breaches([(el, c.file, 0) for el, c in held], tag, key,
+                                             collection=f"system.webServer/{name}",
+                                             case_sensitive=name in CASE_SENSITIVE_KEYS):
                     c = held[b.section][1]
                     if b.element in found or c.file != self.apphost_file:
                         continue
-                    loc = c.element.getparent()
-                    scoped = name != "globalModules" and bool(c.segments) and any(
-                        p[:len(c.segments)] == c.segments and (c.inherit or p == c.segments) for p in apps)
-                    checked = "every application was checked as written, not as IIS would run it"
-                    if name == "globalModules":
-                        effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so "
-                                  "no application pool serves a request (HTTP 503)")
-                    elif not c.segments:
-                        effect = "IIS answers HTTP 500.19 to every request of every site"
-                    else:
-                        effect = (f"IIS answers HTTP 500.19 to every request at or below "
-                                  f"{attr(loc, 'path') if loc is not None else '/'.join(c.segments)}")
-                        if scoped:
-                            checked = ("the applications there were not checked (none of their loads happens); the "
-                                       "rest of the server was")
-                    found[b.element] = Problem(
-                        c.file, line_of(b.element), f"{b.what} ({b.code}, KB 942055): {effect}; {checked}",
-                        refused=True)
-                    if scoped:
-                        self._apphost_refusing.append((c.segments, c.inherit, found[b.element]))
+                    found[b.element] = self._location_refusal(b, c, name, labels)
+        self._apphost_breached.update(found)
         self.problems.extend(sorted(found.values(), key=lambda p: p.line or 0))
 
+    def _location_refusal(self, b: Breach, c: Contribution, name: str, labels: Mapping[tuple[str, ...], str]) -> Problem:
+        """The problem of breach ``b`` in applicationHost.config's contribution ``c`` (collection ``name``), as
+        :meth:`apphost_breaches` says it (``labels``: :func:`_application_paths`). At a ``<location path>`` at or above
+        an application, the applications there are refused (:attr:`_apphost_refusing`); at a folder of one
+        application, the problem's :attr:`Problem.scope` makes that one partly checked."""
+        apps = list(labels)
+        loc = c.element.getparent()
+        scoped = name != "globalModules" and bool(c.segments) and any(
+            p[:len(c.segments)] == c.segments and (c.inherit or p == c.segments) for p in apps)
+        checked = "every application was checked as written, not as IIS would run it"
+        if name == "globalModules":
+            effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so "
+                      "no application pool serves a request (HTTP 503)")
+        elif not c.segments:
+            effect = "IIS answers HTTP 500.19 to every request of every site"
+        else:
+            effect = (f"IIS answers HTTP 500.19 to every request at or below "
+                      f"{attr(loc, 'path') if loc is not None else '/'.join(c.segments)}")
+            if scoped:
+                checked = ("the applications there were not checked (none of their loads happens); the "
+                           "rest of the server was")
+        # NOTE: a folder of one application (no application at or below it): that application's requests
+        # there fail, the rest of it and of the server run as written
+        owner = None if scoped or name == "globalModules" or not c.segments else max(
+            (p for p in apps if c.segments[:len(p)] == p), key=len, default=None)
+        if owner is not None:
+            checked = (f"{labels[owner]} is partly checked (what it configures there was read as written, "
+                       "which IIS does not run); the rest of the server was checked")
+        problem = Problem(c.file, line_of(b.element), f"{b.what} ({b.code}, KB 942055): {effect}; {checked}",
+                          refused=True, duplicate=b.duplicate, scope=c.segments if owner is not None else ())
+        if scoped:
+            self._apphost_refusing.append((c.segments, c.inherit, problem))
+        return problem
 
-def _application_paths(root: etree._Element) -> list[tuple[str, ...]]:
+
+def _application_paths(root: etree._Element) -> dict[tuple[str, ...], str]:
     """The config path (site first, lower case: as :attr:`Contribution.segments`) of each ``<application>`` of
-    applicationHost.config ``root`` that has a path, in document order."""
+    applicationHost.config ``root`` that has a path, in document order, with its label (``Site/app``, as
+    :attr:`Application.label`)."""
     section = child(root, "system.applicationHost", "sites")
-    return [(attr(s, "name").lower(), *split_location_path(attr(a, "path"))) for s in children(section, "site")
-            for a in children(s, "application") if attr(a, "path").strip()] if section is not None else []
+    if section is None:
+        return {}
+    return {(attr(s, "name").lower(), *split_location_path(attr(a, "path"))): f"{attr(s, 'name')}{attr(a, 'path')}"
+            for s in children(section, "site") for a in children(s, "application") if attr(a, "path").strip()}
 
 
 def _sections(root: etree._Element) -> Iterator[tuple[etree._Element, tuple[str, ...], str, etree._Element]]:
@@ -992,9 +1035,17 @@ _ITEMS = ("add", "remove", "clear")
 _WEB_COLLECTIONS = {"handlers": _ITEMS, "modules": _ITEMS, "isapiFilters": ("filter", "remove", "clear")}
 """The collections the scan reads from a web.config, each with the child elements it takes (IIS_schema.xml; facts
 B7)."""
-_APPHOST_KEYED = (("globalModules", "add"), ("handlers", "add"), ("modules", "add"), ("isapiFilters", "filter"))
-"""The collections the scan reads from applicationHost.config whose entries IIS keys on ``name`` (IIS_schema.xml),
-with their add element: :meth:`_Reader.apphost_breaches`."""
+_WEB_KEYED = (("handlers", "add", "name"), ("modules", "add", "name"), ("isapiFilters", "filter", "name"),
+              ("staticContent", "mimeMap", "fileExtension"))
+"""The keyed collections of a web.config whose duplicates (0x800700B7) :meth:`_Reader._inherited_refusals` says, with
+their add element and key (IIS_schema.xml): those the scan reads, and ``staticContent``, which it reads for nothing
+else: a ``<mimeMap>`` of an extension the server maps already (``.json``, ``.woff`` on a recent IIS) is the commonest
+"Cannot add duplicate collection entry" (Microsoft's blog "IIS7 Error: cannot add duplicate collection entry of type
+'mimeMap'"), and IIS then refuses the whole web.config, bitness aside. Its key ``fileExtension`` carries no
+``caseSensitive``. ``httpErrors`` (key ``statusCode`` with ``subStatusCode``, combined) is not judged: the scan says
+nothing of it."""
+_APPHOST_KEYED = (("globalModules", "add", "name"), *_WEB_KEYED)
+"""As :data:`_WEB_KEYED`, with ``globalModules``, in applicationHost.config: :meth:`_Reader.apphost_breaches`."""
 _APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
                         "httpCompression": ("scheme", "staticTypes", "dynamicTypes")}
 """:data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7): ``httpCompression``

@@ -14,6 +14,11 @@ Model (facts B3-B7; "Deep Dive into IIS Configuration with IIS 7 and IIS 8", iis
   UNSOURCED, and in applicationHost.config doubtful (see ``config.apphost._Reader.section_file``).
 - collections: ``<clear/>`` drops everything inherited, ``<remove key>`` one entry, ``<add>``
   appends, except ``handlers`` whose lower-level entries go first (``mergeAppend="false"``).
+- collection keys: IIS_schema.xml marks ``name``, the key of ``globalModules``, ``handlers``, ``modules`` and
+  ``isapiFilters``, ``caseSensitive="true"`` (:data:`CASE_SENSITIVE_KEYS`): ``<add name="Foo">`` beside an inherited
+  ``foo`` is a second entry, not a duplicate, and ``<remove name="FOO">`` does not take out ``foo``. The other keys the
+  scan merges (``httpCompression/scheme``, ``isapiCgiRestriction``'s ``path``, ``system.web``'s) carry no
+  ``caseSensitive`` and compare without case.
 """
 
 from __future__ import annotations
@@ -24,7 +29,14 @@ from dataclasses import dataclass
 from lxml import etree
 
 from iisbitness.config.xml import attr, children, line_of, local_name, parse_bool
-from iisbitness.model.source import ConfigSource
+from iisbitness.model.source import ConfigSource, DuplicateEntry
+
+CASE_SENSITIVE_KEYS = frozenset({"globalModules", "handlers", "modules", "isapiFilters"})
+"""The ``system.webServer`` collections the scan merges whose key (``name``) IIS_schema.xml declares
+``caseSensitive="true"`` (``<attribute name="name" type="string" caseSensitive="true" required="true"
+isUniqueKey="true" .../>`` in each of their ``sectionSchema``; the schema's own legend: "caseSensitive ... Indicates if
+attribute value is case-sensitive"). That ``<remove>`` compares the key as ``<add>`` does is INFERENCE: the schema
+declares one key, no Microsoft page tells the two apart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +146,7 @@ class Entry:
 
 
 def merge_collection(sections: Sequence[tuple[etree._Element, str]], add_tag: str, key: Sequence[str],
-                     prepend: bool = False) -> list[Entry]:
+                     prepend: bool = False, case_sensitive: bool = False) -> list[Entry]:
     """Merge one collection over the section elements that hold it, outermost first.
 
     Args:
@@ -142,6 +154,8 @@ def merge_collection(sections: Sequence[tuple[etree._Element, str]], add_tag: st
         add_tag: the add element's name (``add``; ``filter`` for isapiFilters).
         key: attribute names forming the key (``name``; ``fullPath``+``arguments`` for fastCgi).
         prepend: True for ``handlers`` (mergeAppend="false"): each level's entries go first.
+        case_sensitive: True where the schema marks the key ``caseSensitive`` (:data:`CASE_SENSITIVE_KEYS`): keys
+            differing in case are two entries; else they are one.
 
     Returns:
         The effective entries in order. A later duplicate of a key replaces the earlier one.
@@ -151,6 +165,8 @@ def merge_collection(sections: Sequence[tuple[etree._Element, str]], add_tag: st
     current: list[tuple[tuple[str, ...], Entry]] = []
 
     def keyof(el: etree._Element) -> tuple[str, ...]:
+        if case_sensitive:
+            return tuple(attr(el, k).strip() for k in key)
         return tuple(attr(el, k).strip().lower() for k in key)
 
     for section, file in sections:
@@ -193,16 +209,18 @@ class Breach:
         element: the ``<add>``, ``<remove>`` or ``<clear/>`` IIS refuses.
         what: what is wrong, in words, naming the key and the earlier element it collides with (file:line).
         code: the HRESULT IIS shows with HTTP 500.19: ``0x800700B7`` for a duplicate entry, ``0x80070021`` for a lock.
+        duplicate: for a duplicate entry, which (collection, add element, key and its value); None for a lock.
     """
 
     section: int
     element: etree._Element
     what: str
     code: str
+    duplicate: DuplicateEntry | None = None
 
 
 def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add_tag: str, key: str = "name",
-                        collection: str = "") -> list[Breach]:
+                        collection: str = "", case_sensitive: bool = False) -> list[Breach]:
     """The directives IIS refuses in one collection merged over ``sections`` (``(collection element, file, level)``,
     outermost first, as :func:`merge_collection` takes them; ``level``: the file's depth in the hierarchy,
     :attr:`Contribution.file_depth`: a lock binds only deeper files), each once, in merge order:
@@ -212,10 +230,10 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
       'add' with unique key attribute 'name' set to ...": KB 942055, "a duplicate entry ... at a higher level in the
       configuration hierarchy (for example, ApplicationHost.config or Web.config file in a parent site or folder)"; a
       ``<remove>`` above the ``<add>`` makes it legal: Microsoft's blog "IIS7 Error: cannot add duplicate collection
-      entry of type 'mimeMap'", blogs.msdn.microsoft.com/chaun, 2009). IIS_schema.xml keys ``handlers``, ``modules``,
-      ``isapiFilters`` and ``globalModules`` on ``name`` with ``caseSensitive="true"``: an entry is said a duplicate only
-      on the same name in the same case, and a ``<remove>`` takes it out whatever its case (as :func:`merge_collection`
-      reads it), so that only what is a duplicate under either reading is said;
+      entry of type 'mimeMap'", blogs.msdn.microsoft.com/chaun, 2009). With ``case_sensitive`` (the key
+      ``caseSensitive="true"`` in IIS_schema.xml: :data:`CASE_SENSITIVE_KEYS`) keys are compared as written: an
+      ``<add name="Foo">`` beside an inherited ``foo`` is a second entry, and ``<remove name="FOO">`` leaves ``foo``
+      in (as :func:`merge_collection` reads them); without it, keys differing in case are the same entry;
     - in a deeper file, an attribute of the collection element a shallower one locks (``lockAttributes``, ``*`` for
       all, or not named by ``lockAllAttributesExcept``: "Simply specifying the attribute in the web.config file causes
       a configuration failure, even if ... the same value", Task 2), a ``<remove>`` of an entry added with
@@ -228,10 +246,17 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
     """
     at = f" in {collection}" if collection else ""
     out: list[Breach] = []
-    present: dict[str, dict[str, tuple[etree._Element, str]]] = {}
-    """lower-cased key -> key as written -> the element that added it, and its file."""
+    present: dict[str, tuple[etree._Element, str]] = {}
+    """key as compared (``fold``) -> the element that added it, and its file."""
     locked_items: dict[str, tuple[etree._Element, str, int]] = {}
-    """key as written -> (the element, its file, its level) for each entry held with lockItem="true"."""
+    """key as compared -> (the element, its file, its level) for each entry held with lockItem="true"."""
+
+    other_case: dict[str, tuple[str, etree._Element, str]] = {}
+    """lower-cased key -> the last ``<remove>`` (key as written, element, file), for saying that one differing in case
+    from a duplicate ``<add>`` took nothing out (``case_sensitive`` only)."""
+
+    def fold(value: str) -> str:
+        return value.strip() if case_sensitive else value.strip().lower()
     directive_locks: list[tuple[frozenset[str], bool, str, int]] = []
     """(directives named, whether they are the ones left open (lockAllElementsExcept), where, level)."""
     attribute_locks: list[tuple[frozenset[str], bool, str, int]] = []
@@ -280,31 +305,33 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
             value = el.get(key)
             if value is None:
                 continue  # NOTE: a required key missing is another error, not said here
-            folded = value.strip().lower()
+            folded = fold(value)
             if name == "remove":
-                item = locked_items.get(value)
+                item = locked_items.get(folded)
                 if item is not None and item[2] < level:
                     out.append(Breach(index, el, f"<remove {key}=\"{value}\">{at} removes an entry locked at "
                                                  f"{where(item[0], item[1])} (lockItem=\"true\")", "0x80070021"))
                     continue
-                for written in present.pop(folded, {}):
-                    locked_items.pop(written, None)
+                present.pop(folded, None)
+                locked_items.pop(folded, None)
+                other_case[folded.lower()] = (value, el, file)
                 continue
-            same = present.get(folded)
-            first = same.get(value) if same is not None else None
+            first = present.get(folded)
             if first is not None:
+                removed = other_case.get(folded.lower()) if case_sensitive else None
+                differs = (f" (the <remove {key}=\"{removed[0]}\"> at {where(removed[1], removed[2])} differs in case: "
+                           f"IIS_schema.xml declares '{key}' case-sensitive, so it took nothing out)"
+                           if removed is not None and removed[0].strip() != folded else "")
                 out.append(Breach(index, el, f"<{add_tag} {key}=\"{value}\">{at} adds an entry the collection already holds "
                                              f"there (added at {where(*first)}): IIS says \"Cannot add duplicate "
                                              f"collection entry of type '{add_tag}' with unique key attribute '{key}' "
-                                             f"set to '{value}'\"; a <remove {key}=\"{value}\"/> (or <clear/>) before "
-                                             "it makes it legal", "0x800700B7"))
+                                             f"set to '{value}'\"{differs}; a <remove {key}=\"{value}\"/> (or <clear/>) before "
+                                             "it makes it legal", "0x800700B7",
+                                  DuplicateEntry(collection, add_tag, key, value)))
                 continue
-            if same is None:
-                present[folded] = {value: (el, file)}
-            else:
-                same[value] = (el, file)
+            present[folded] = (el, file)
             if el.get("lockItem") is not None and parse_bool(el.get("lockItem")):
-                locked_items[value] = (el, file, level)
+                locked_items[folded] = (el, file, level)
         if section.get("lockItem") is not None and parse_bool(section.get("lockItem")):
             directive_locks.append((_WHOLE, False, where(section, file), level))
         for attribute, open_, locks in (("lockElements", False, directive_locks),

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import enum
 import ntpath
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -144,6 +143,10 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
     for key, found in gac.items():
         have = unread.setdefault(key, [])
         have.extend(p for p in found if p not in have)
+    for key, p in _refused_folders(apps, problems):
+        have = unread.setdefault(key, [])
+        if p not in have:
+            have.append(p)
     # NOTE: IIS 6 reads its handlers and filters from the metabase, and the scan no web.config of it
     inherited = _inherited_gaps(apps, folders) if plan.iis6 is None else {}
     binaries = _unread_binaries(apps, folders, plan, ctx, given)
@@ -431,6 +434,22 @@ def _unread_by_app(apps: list[Application], folders: dict[int, list[_Folder]], c
     return out
 
 
+def _refused_folders(apps: list[Application], problems: Sequence[Problem]) -> list[tuple[int, Problem]]:
+    """``(id of the application, problem)`` for each problem IIS refuses at a folder of one application
+    (:attr:`Problem.scope`: applicationHost.config adding an entry twice at a ``<location path>`` that no application
+    is at or below): IIS answers HTTP 500.19 to the requests at or below that folder, so the application holding it,
+    the deepest whose path leads to it, was checked as written there, not as IIS runs it (partly checked)."""
+    by_path = {(a.site.lower(), *split_location_path(a.path)): id(a) for a in apps}
+    out: list[tuple[int, Problem]] = []
+    for p in problems:
+        if not (p.refused and p.scope):
+            continue
+        owner = next((by_path[p.scope[:k]] for k in range(len(p.scope), 0, -1) if p.scope[:k] in by_path), None)
+        if owner is not None:
+            out.append((owner, p))
+    return out
+
+
 def _config_gap(p: Problem) -> bool:
     """Whether ``p`` is a gap in the web.config files read (one not used, a folder the web.config search could not
     list or stopped in: :meth:`iisbitness.config.apphost._Reader._walk_vdir`), which reaches child applications; not
@@ -632,16 +651,12 @@ def _unread_by_load(apps: list[Application], plan: LoadPlan, problems: Sequence[
     return out, remedies
 
 
-_DUPLICATE = re.compile(r'(<\w+ name="[^"]*">) in (system\.webServer/\w+) adds an entry the collection already holds')
-"""The opening of :func:`iisbitness.config.merge.collection_breaches`'s words for a duplicate entry (0x800700B7): the
-entry (``<add name="X">``) and its collection."""
-
-
 def _duplicate(refused: Problem) -> str:
     """", which adds <add name="X"> to system.webServer/handlers a second time" when ``refused`` (an
-    :attr:`Application.refused`) is a duplicate entry, so that a coverage line names the key; "" otherwise."""
-    found = _DUPLICATE.search(refused.message)
-    return f", which adds {found[1]} to {found[2]} a second time" if found else ""
+    :attr:`Application.refused`) is a duplicate entry (:attr:`Problem.duplicate`), so that a coverage line names the
+    key; "" otherwise."""
+    d = refused.duplicate
+    return f', which adds <{d.element} {d.key}="{d.value}"> to {d.collection} a second time' if d is not None else ""
 
 
 def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "",

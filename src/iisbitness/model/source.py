@@ -35,6 +35,26 @@ class ServerKind(str, Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class DuplicateEntry:
+    """A collection entry added where the collection already holds its key (HTTP 500.19, 0x800700B7, KB 942055).
+
+    Attributes:
+        collection: the section holding the collection, e.g. ``system.webServer/handlers``.
+        element: the add element's name (``add``; ``filter`` in ``isapiFilters``).
+        key: the key attribute (``name``).
+        value: the key's value as written in the refused element.
+    """
+
+    collection: str
+    element: str
+    key: str
+    value: str
+
+    def __str__(self) -> str:
+        return f'<{self.element} {self.key}="{self.value}"> in {self.collection}'
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """A problem met while reading the server, reported instead of crashing.
 
@@ -65,6 +85,12 @@ class Problem:
         search_gap: True for a folder the web.config search could not list or stopped in (``unread``): the
             web.config files below it were not read, and they reach the applications below it (coverage counts it
             against those too).
+        duplicate: for a ``refused`` problem that is a collection entry added a second time (0x800700B7), which entry
+            in which collection; None otherwise. Coverage names the entry from it.
+        scope: for a ``refused`` problem of applicationHost.config at a ``<location path>`` naming a folder of one
+            application (no application at or below it), that config path (lower case, site first): IIS answers
+            HTTP 500.19 to the requests at or below it only, so that application is partly checked (coverage) and
+            the rest of the server can be fixed; ``()`` otherwise.
     """
 
     file: str
@@ -76,6 +102,8 @@ class Problem:
     pool: str | None = None
     remedy: str = ""
     search_gap: bool = False
+    duplicate: DuplicateEntry | None = None
+    scope: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:

@@ -245,6 +245,18 @@ def refused_in_build(report: Report, publish: Path) -> tuple[Problem, ...]:
     return tuple(p for p in report.problems if p.refused and (p.file == shown or p.file.startswith(below)))
 
 
+def refused_over_target(report: Report, publish: Path) -> tuple[Problem, ...]:
+    """The problems of ``report`` (from :func:`check_on_server`) about the server's own configuration that IIS refuses
+    over the application checked: the server's applicationHost.config adding an entry twice at a ``<location path>``
+    at or above it, or a web.config of the server at or above its URL that IIS refuses (HTTP 500.19 for every request
+    of it, KB 942055; :attr:`iisbitness.report.Coverage.refused` names it). The application is then not checked
+    (none of its loads happens): ``check-app`` exits 2, "could not check", as for the build's own
+    (:func:`refused_in_build`, whose problems are left out here)."""
+    where = {c.refused for c in report.coverage if c.refused}
+    own = set(refused_in_build(report, publish))
+    return tuple(p for p in report.problems if p.refused and p.where in where and p not in own)
+
+
 def _renamed(findings: tuple[Finding, ...], physical: str, shown: str) -> tuple[Finding, ...]:
     def name(v: str | None) -> str | None:
         return None if v is None else _from_publish_drive(v, physical, shown)
@@ -283,7 +295,7 @@ def _renamed_coverage(coverage: tuple[Coverage, ...], physical: str, shown: str)
         return _from_publish_drive(v, physical, shown)
 
     return tuple(replace(c, physical_path=name(c.physical_path), reasons=tuple(name(r) for r in c.reasons),
-                         remedy=name(c.remedy)) for c in coverage)
+                         remedy=name(c.remedy), refused=name(c.refused)) for c in coverage)
 
 
 def _build_side(f: Finding, pool: PoolSpec) -> Finding:
@@ -507,6 +519,7 @@ def _named_as(report: Report, temporary: str, shown: str) -> Report:
                    server_findings=tuple(finding(f) for f in report.server_findings),
                    problems=tuple(replace(p, file=shown if p.file == temporary else p.file, message=named(p.message))
                                   for p in report.problems),
-                   coverage=tuple(replace(c, config=source(c.config), reasons=tuple(named(r) for r in c.reasons))
+                   coverage=tuple(replace(c, config=source(c.config), reasons=tuple(named(r) for r in c.reasons),
+                                          refused=named(c.refused))
                                   for c in report.coverage))
 
