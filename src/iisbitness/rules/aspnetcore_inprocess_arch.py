@@ -182,6 +182,8 @@ def _dependency_finding(plan: LoadPlan, load: Load) -> Finding:
     lib, _, version = entry.library.partition("/")
     kind = entry.library_type or "library"
     stem = load.name[:-4] if load.name.lower().endswith(".dll") else load.name
+    if built is not None and entry.library_type.lower() == "package":
+        why = f" Its publisher built it with <PlatformTarget>{built}</PlatformTarget>."
     cause = (f"{_hosts(load, DeploymentMode.FRAMEWORK_DEPENDENT)}, and the app's deps.json lists {load.name} as a "
              f"runtime asset of {kind} '{lib}'{f' {version}' if version else ''}: the runtime loads it into the worker "
              f"the first time the app uses it. {path} is {binary_words(load, plan.server.os_arch)}.{why} A process can "

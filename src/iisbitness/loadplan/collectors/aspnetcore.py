@@ -6,13 +6,17 @@ apps run in their own process (no load here), and so do apps whose handler is AN
 (``modules="AspNetCoreModule"``): V1 ignores ``hostingModel``; in-process hosting came with V2 (ASP.NET
 Core 2.2; aspnet/AspNetCore announcement #7095).
 
-- Self-contained (``processPath=".\\App.exe"`` with ``hostfxr.dll`` beside it): the app's own
-  ``hostfxr.dll``, ``coreclr.dll``, ``aspnetcorev2_inprocess.dll`` and app host EXE are loads.
+- Self-contained (``processPath=".\\App.exe"`` with ``hostfxr.dll`` beside it, or a runtimeconfig.json that lists
+  ``includedFrameworks``): the app's own ``hostfxr.dll``, ``hostpolicy.dll``, ``coreclr.dll``,
+  ``aspnetcorev2_inprocess.dll`` and app host EXE are loads; one of the runtime's three the image lacks is an unread
+  problem (the application partly checked, the file named).
 - Framework-dependent (``processPath="dotnet"``, or an app host EXE without ``hostfxr.dll``): the
   ``dotnet`` install of the worker's ``%ProgramFiles%`` (``Program Files`` or
   ``Program Files (x86)``, facts B11) supplies ``host\\fxr\\<version>\\hostfxr.dll``; the versions
   under ``shared\\<framework>\\<version>`` must satisfy ``<app>.runtimeconfig.json``.
-- Either way the app's own ``<app>.dll``, which the worker's runtime loads at start (role ``app assembly``).
+- Either way the app's own ``<app>.dll``, which the worker's runtime loads at start (role ``app assembly``), and the
+  managed runtime assets its ``<app>.deps.json`` lists, which it loads on first use (role ``app dependency``); the
+  DLL, the deps.json or a listed asset the image lacks is an unread problem.
 Every in-process application yields at least one load, so that two in one pool can be told (500.35).
 """
 
