@@ -204,3 +204,10 @@ def test_a_self_contained_app_without_hostfxr_is_not_judged_as_framework_depende
     assert "hostfxr.dll, which" in why and "self-contained" in why
     loads = scan(tmp_path, ScanOptions(os_arch=Arch.X64, load_map=True)).loads or ()
     assert not any("dotnet" in (ld.windows_path or "").lower() for ld in loads), "the machine's dotnet is not its host"
+
+
+def test_a_file_two_libraries_list_is_one_load(tmp_path: Path) -> None:
+    """The host keeps one asset per name (hostpolicy add_tpa_asset): one load, one finding."""
+    other = ("Contoso.Barcode.Legacy/1.0.0", "package", "lib/netstandard2.0/Contoso.Barcode.dll")
+    report = _fdd(tmp_path, POOL64, (BARCODE, other), {"Contoso.Barcode.dll": "managed_x86.dll"})
+    assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]

@@ -265,11 +265,12 @@ def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Appli
                                    "other assemblies, which its runtime loads on first use, were not checked (copy the "
                                    "published app's folder)", unread=True)
         return
-    own = (stem + ".dll").lower()
+    seen = {(stem + ".dll").lower()}  # NOTE: the app's own DLL is its own load; the host keeps one asset per name
     missing: dict[str, None] = {}
     for asset in assets:
-        if asset.path.lower() == own:
+        if asset.path.lower() in seen:
             continue
+        seen.add(asset.path.lower())
         if _find(ctx, folder, asset.path) is None:
             missing[asset.path] = None
             continue
