@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -53,6 +54,31 @@ def write(root: Path, dest: str, text: str) -> None:
     target = root / dest
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
+
+
+def deps_json(root: Path, dest: str, stem: str, libraries: tuple[tuple[str, str, str], ...] = (),
+              rid: str = "") -> None:
+    """Write ``dest`` (relative to the image root) as ``dotnet publish`` writes ``<stem>.deps.json``: the app's project
+    ``<stem>/1.0.0`` with ``<stem>.dll``, and each of ``libraries`` (``(key, type, asset path)``, e.g.
+    ``("Contoso.Barcode/2.1.0", "package", "lib/net8.0/Contoso.Barcode.dll")``) with its runtime asset; with ``rid``
+    (``win-x64``), a runtime-specific target whose runtime pack library lists the runtime's own files, as a
+    self-contained publish writes it."""
+    name = ".NETCoreApp,Version=v8.0" + (f"/{rid}" if rid else "")
+    target: dict[str, object] = {f"{stem}/1.0.0": {
+        "dependencies": {key.split("/")[0]: key.split("/")[1] for key, _, _ in libraries},
+        "runtime": {f"{stem}.dll": {}}}}
+    libs: dict[str, object] = {f"{stem}/1.0.0": {"type": "project", "serviceable": False, "sha512": ""}}
+    for key, kind, asset in libraries:
+        target[key] = {"runtime": {asset: {"assemblyVersion": key.split("/")[1] + ".0", "fileVersion": "1.0.0.0"}}}
+        libs[key] = {"type": kind, "serviceable": kind == "package", "sha512": "sha512-AAAA" if kind == "package" else ""}
+    if rid:
+        pack = f"runtimepack.Microsoft.NETCore.App.Runtime.{rid}/8.0.11"
+        target[pack] = {"runtime": {"System.Private.CoreLib.dll": {"assemblyVersion": "8.0.0.0"}},
+                        "native": {"coreclr.dll": {}, "hostfxr.dll": {}, "hostpolicy.dll": {}}}
+        libs[pack] = {"type": "runtimepack", "serviceable": False, "sha512": ""}
+    targets = {".NETCoreApp,Version=v8.0": {}, name: target} if rid else {name: target}
+    write(root, dest, json.dumps({"runtimeTarget": {"name": name, "signature": ""}, "compilationOptions": {},
+                                  "targets": targets, "libraries": libs}, indent=2))
 
 
 def make_image(root: Path, apps: list[tuple[str, str, str]]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.aspnetcore.image import make_image, put, rules_of, run, write
+from tests.aspnetcore.image import deps_json, make_image, put, rules_of, run, write
 
 APP_HOST = """<?xml version="1.0" encoding="utf-8"?>
 <configuration><system.webServer>
@@ -28,6 +28,7 @@ def _image(root: Path, web_config: str, pool32: bool, app_dll: str) -> None:
     write(root, "inetpub/shop/web.config", web_config)
     put(root, "apphost_x64.exe", "inetpub/shop/Shop.exe")
     put(root, app_dll, "inetpub/shop/Shop.dll")
+    deps_json(root, "inetpub/shop/Shop.deps.json", "Shop")
     write(root, "inetpub/shop/Shop.runtimeconfig.json", json.dumps(
         {"runtimeOptions": {"tfm": "net8.0", "framework": {"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}}}))
     for pf, arch in (("Program Files", "x64"), ("Program Files (x86)", "x86")):

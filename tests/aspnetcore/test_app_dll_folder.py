@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.aspnetcore.image import make_image, put, rules_of, run, write
+from tests.aspnetcore.image import deps_json, make_image, put, rules_of, run, write
 
 WEB_CONFIG = """<?xml version="1.0"?>
 <configuration><system.webServer>
@@ -29,6 +29,7 @@ def _image(root: Path, runtimeconfig: bool) -> None:
     if runtimeconfig:
         write(root, f"{SUB}/WebApplication2.runtimeconfig.json", json.dumps(
             {"runtimeOptions": {"tfm": "net8.0", "framework": {"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}}}))
+        deps_json(root, f"{SUB}/WebApplication2.deps.json", "WebApplication2")
     put(root, "hostfxr_x64.dll", "Program Files/dotnet/host/fxr/6.0.25/hostfxr.dll")
     for fw in ("Microsoft.NETCore.App", "Microsoft.AspNetCore.App"):
         (root / "Program Files" / "dotnet" / "shared" / fw / "6.0.25").mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from iisbitness.formats.causes import effect_lines
 from iisbitness.loadplan.collectors.aspnetcore import satisfies
 from iisbitness.loadplan.plan import Evidence
 from iisbitness.report import CoverageStatus
-from tests.aspnetcore.image import CORPUS, make_image, put, rules_of, run, write
+from tests.aspnetcore.image import CORPUS, deps_json, make_image, put, rules_of, run, write
 
 X86_SC = "CristopherRoSa__googlemaps__bin__Release__net6.0__win-x86__publish__web.config"
 X64_SC = "tkanel__myOffice__bin__Release__netcoreapp3.1__win-x64__publish__web.config"
@@ -41,6 +41,9 @@ def _self_contained(root: Path, folder: str, corpus: str, exe: str, arch: str) -
     put(root, f"hostfxr_{arch}.dll", f"inetpub/{folder}/hostfxr.dll")
     put(root, f"coreclr_{arch}.dll", f"inetpub/{folder}/coreclr.dll")
     put(root, f"aspnetcorev2_inprocess_{arch}.dll", f"inetpub/{folder}/aspnetcorev2_inprocess.dll")
+    put(root, f"hostpolicy_{arch}.dll", f"inetpub/{folder}/hostpolicy.dll")
+    put(root, "managed_anycpu.dll", f"inetpub/{folder}/{exe[:-4]}.dll")
+    deps_json(root, f"inetpub/{folder}/{exe[:-4]}.deps.json", exe[:-4], rid=f"win-{arch}")
 
 
 def _dotnet(root: Path, pf: str, arch: str, version: str) -> None:
@@ -53,6 +56,8 @@ def _fdd_app(root: Path, folder: str, version: str) -> None:
     write(root, f"inetpub/{folder}/web.config", FDD_INPROC)
     write(root, f"inetpub/{folder}/Shop.runtimeconfig.json", json.dumps(
         {"runtimeOptions": {"tfm": "net8.0", "framework": {"name": "Microsoft.AspNetCore.App", "version": version}}}))
+    put(root, "managed_anycpu.dll", f"inetpub/{folder}/Shop.dll")
+    deps_json(root, f"inetpub/{folder}/Shop.deps.json", "Shop")
 
 
 def test_self_contained_x86_in_64bit_pool_is_500_32_and_flip_is_verified(tmp_path: Path) -> None:

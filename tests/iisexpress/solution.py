@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from iisbitness.cli import main
+from tests.aspnetcore.image import deps_json
 from tests.conftest import corpus_dir, fixture
 
 GANESH = "iisexpress--Ganesh2506__OCRPython__IISExpress__config__applicationhost.config"
@@ -136,8 +137,9 @@ def core_solution(root: Path, use64: bool | None, arch: str = "x64", hosting: st
     out.mkdir(parents=True)
     for name, fx in {f"{CORE}.exe": f"apphost_{arch}.exe", "hostfxr.dll": f"hostfxr_{arch}.dll",
                      "coreclr.dll": f"coreclr_{arch}.dll", "aspnetcorev2_inprocess.dll": f"aspnetcorev2_inprocess_{arch}.dll",
-                     f"{CORE}.dll": "managed_anycpu.dll"}.items():
+                     "hostpolicy.dll": f"hostpolicy_{arch}.dll", f"{CORE}.dll": "managed_anycpu.dll"}.items():
         shutil.copyfile(fixture(fx), out / name)
+    deps_json(out, f"{CORE}.deps.json", CORE, rid=f"win-{arch}")
     shutil.copyfile(corpus_file(X64_PUBLISH_WEB), out / "web.config")
     (out / f"{CORE}.runtimeconfig.json").write_text(
         '{"runtimeOptions": {"tfm": "net8.0", "includedFrameworks": [{"name": "Microsoft.NETCore.App", "version": "8.0.0"}]}}\n',

@@ -7,7 +7,8 @@ Coverage is derived from the answers the scan already got, not from checks of it
   is not mapped, on a UNC share, outside the image; an environment variable nobody defined;
 - the problems that readers marked ``unread`` (:class:`iisbitness.model.source.Problem`): a web.config that
   is not usable XML, a folder or ``bin`` that cannot be listed, a ``bin`` cut at its size limit, an in-process
-  ASP.NET Core app's folder without its ``<app>.runtimeconfig.json`` (only its web.config was copied); each
+  ASP.NET Core app's folder without its ``<app>.runtimeconfig.json`` (only its web.config was copied), its
+  ``<app>.dll``, its ``<app>.deps.json`` or a file that lists, or a self-contained app's runtime file; each
   counts against the application whose folder holds the file (the deepest one), and a problem of an entry a
   worker loads but the scan could not look up (a strong-named assembly in an image without GAC folders)
   against every application of that worker, wherever the entry is configured (applicationHost.config too).

@@ -358,6 +358,10 @@ class RuntimeCheck:
 APP_ASSEMBLY = "app assembly"
 """The :attr:`AspNetCoreHost.role` of an in-process app's own ``<app>.dll``, which its runtime loads at start."""
 
+APP_DEPENDENCY = "app dependency"
+"""The :attr:`AspNetCoreHost.role` of a managed assembly that an in-process app's ``<app>.deps.json`` lists as a runtime
+asset of a library (a package, a project or a referenced DLL): the runtime loads it into the worker on first use."""
+
 
 @dataclass(frozen=True, slots=True)
 class AspNetCoreHost:
@@ -366,11 +370,14 @@ class AspNetCoreHost:
     Attributes:
         config: the app's ``system.webServer/aspNetCore`` element.
         app_folder: the application's folder (Windows path).
-        role: ``app host``, ``runtime``, ``in-process request handler``, ``hostfxr`` or ``app assembly`` (the app's
-            own ``<app>.dll``, which the runtime loads at start: 500.30 when it does not fit, not 500.32).
+        role: ``app host``, ``runtime``, ``in-process request handler``, ``hostfxr``, ``app assembly`` (the app's
+            own ``<app>.dll``, which the runtime loads at start: 500.30 when it does not fit, not 500.32) or ``app
+            dependency`` (:data:`APP_DEPENDENCY`: a runtime asset its ``<app>.deps.json`` lists, loaded on first use).
         deployment: self-contained or framework-dependent deployment; None for the request handler,
             which either deployment may carry.
         runtime: for a framework-dependent app, the ``dotnet`` install check.
+        library: for an ``app dependency``, the deps.json library that brings it (``Contoso.Barcode/2.1.0``); else "".
+        library_type: that library's ``type`` in the deps.json (``package``, ``project``, ``reference``); else "".
     """
 
     config: AspNetCore
@@ -378,6 +385,8 @@ class AspNetCoreHost:
     role: str
     deployment: DeploymentMode | None = None
     runtime: RuntimeCheck | None = None
+    library: str = ""
+    library_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)

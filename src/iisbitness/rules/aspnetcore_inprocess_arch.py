@@ -1,4 +1,5 @@
-"""aspnetcore-inprocess-arch: an in-process ASP.NET Core app whose runtime bits, or own assembly, do not fit the pool.
+"""aspnetcore-inprocess-arch: an in-process ASP.NET Core app whose runtime bits, own assembly or the assemblies its
+deps.json lists do not fit the pool.
 Sources: facts D6 (AspNetCore.Docs host-and-deploy/iis/in-process-hosting.md, troubleshoot.md: 500.32
 "ANCM Failed to Load dll", typically an app published for the other architecture; event 1010 with
 ErrorCode 0x800700c1). The app's own DLL built x86 or x64 (``<PlatformTarget>``) in a worker of the other
@@ -6,7 +7,11 @@ architecture: the runtime starts, then cannot load it: System.BadImageFormatExce
 program with an incorrect format", HTTP 500.30 (AspNetCore.Docs test/troubleshoot-azure-iis.md "500.30 In-Process
 Startup Failure": the module starts the CLR in process and the app fails to start; dotnet/runtime#85691 and
 dotnet/project-system#3248, dotnet/cli issues 3684 and 7532: a PlatformTarget x86 app run by 64-bit .NET; facts sheet
-silent)."""
+silent). The other managed assemblies of the app, each a runtime asset its ``<app>.deps.json`` lists ("Default probing",
+learn.microsoft.com dotnet/core/dependency-loading/default-probing: the host parses the deps.json into the trusted
+platform assemblies list; dotnet/sdk documentation/specs/runtime-configuration-file.md for the format), load into the
+same worker on first use: one built x86 or x64 throws the same exception then ("BadImageFormatException Class",
+learn.microsoft.com)."""
 
 from __future__ import annotations
 
@@ -16,8 +21,17 @@ from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
 from iisbitness.fixes import iisexpress
 from iisbitness.fixes.commands import aspnetcore_out_of_process, same_in_both
-from iisbitness.loadplan.plan import APP_ASSEMBLY, AspNetCoreHost, DeploymentMode, Load, LoadKind, LoadPlan
-from iisbitness.pe.types import PlatformTarget
+from iisbitness.loadplan.plan import (
+    APP_ASSEMBLY,
+    APP_DEPENDENCY,
+    AspNetCoreHost,
+    DeploymentMode,
+    Load,
+    LoadKind,
+    LoadPlan,
+)
+from iisbitness.pe.types import ImageKind, PlatformTarget
+from iisbitness.rules._assembly import arch_build_fix, rebuild_fix
 from iisbitness.rules._common import binary_words, fixes, flip_fix, split_fix
 
 RID = {Arch.X86: "win-x86", Arch.X64: "win-x64", Arch.ARM64: "win-arm64"}
@@ -65,9 +79,12 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
         if load.process.pool is not None and load.fits is False:
             bad.setdefault((load.process.pool.name, load.site or "", load.application or ""), []).append(load)
     for every in bad.values():
-        loads = [ld for ld in every if not _is_app_assembly(ld)]
+        loads = [ld for ld in every if _role(ld) not in (APP_ASSEMBLY, APP_DEPENDENCY)]
         if not loads:
-            yield _app_assembly_finding(plan, every[0])
+            # NOTE: the runtime fits: the app's own DLL fails at start (500.30), each dependency at its first use; each
+            # has its own fix (an AnyCPU rebuild of the app leaves an x86-only package failing)
+            yield from (_app_assembly_finding(plan, ld) for ld in every if _role(ld) == APP_ASSEMBLY)
+            yield from (_dependency_finding(plan, ld) for ld in every if _role(ld) == APP_DEPENDENCY)
             continue
         first = loads[0]
         files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld, plan.server.os_arch)}" for ld in loads)
@@ -93,11 +110,33 @@ def _hosts(load: Load, default: DeploymentMode) -> str:
             f"{(entry.deployment or default).value})")
 
 
-def _is_app_assembly(load: Load) -> bool:
-    return isinstance(load.entry, AspNetCoreHost) and load.entry.role == APP_ASSEMBLY
+def _role(load: Load) -> str:
+    """The :attr:`AspNetCoreHost.role` of an ANCM load ("" for any other)."""
+    return load.entry.role if isinstance(load.entry, AspNetCoreHost) else ""
 
 
 _BUILT = {PlatformTarget.X86: "x86", PlatformTarget.X64: "x64", PlatformTarget.ARM64: "ARM64"}
+
+
+def _how_built(load: Load) -> tuple[str | None, bool, str]:
+    """``(PlatformTarget, prefer 32-bit, sentence)`` of a managed assembly read: the ``<PlatformTarget>`` it was built
+    with (None when AnyCPU or not read), whether it is AnyCPU with 32BITPREF (32-bit only as a DLL, facts I6), and the
+    sentence that says so ("" when neither)."""
+    image = load.binary.image
+    built = _BUILT.get(image.platform_target) if image is not None and image.is_managed else None
+    prefer32 = image is not None and image.platform_target is PlatformTarget.ANYCPU_32BIT_PREFERRED
+    why = (f" It was built with <PlatformTarget>{built}</PlatformTarget> (Project > Properties > Build > Platform "
+           "target), or for a runtime identifier of that architecture." if built is not None else
+           " It was built AnyCPU with \"Prefer 32-bit\" (<Prefer32Bit>true</Prefer32Bit>): a DLL that carries "
+           "32BITPREF is read as 32-bit only (facts I6, CorFlags documentation)." if prefer32 else "")
+    return built, prefer32, why
+
+
+def _project_change(built: str | None, prefer32: bool, whose: str) -> str:
+    """What to change in ``whose`` project so that its assembly builds AnyCPU."""
+    return (f"set <Prefer32Bit>false</Prefer32Bit> in {whose}" if prefer32 else
+            f"remove <PlatformTarget>{built or 'x86/x64'}</PlatformTarget> from {whose} or set "
+            "<PlatformTarget>AnyCPU</PlatformTarget>")
 
 
 def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
@@ -108,27 +147,73 @@ def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
     offered."""
     app = f"{load.site}{load.application}"
     path = load.binary.windows_path or load.binary.configured
-    image = load.binary.image
-    built = _BUILT.get(image.platform_target) if image is not None and image.is_managed else None
-    prefer32 = image is not None and image.platform_target is PlatformTarget.ANYCPU_32BIT_PREFERRED
-    why = (f" It was built with <PlatformTarget>{built}</PlatformTarget> (Project > Properties > Build > Platform "
-           "target), or for a runtime identifier of that architecture." if built is not None else
-           " It was built AnyCPU with \"Prefer 32-bit\" (<Prefer32Bit>true</Prefer32Bit>): a DLL that carries "
-           "32BITPREF is read as 32-bit only (facts I6, CorFlags documentation)." if prefer32 else "")
+    built, prefer32, why = _how_built(load)
     cause = (f"{_hosts(load, DeploymentMode.FRAMEWORK_DEPENDENT)}: the worker's .NET runtime starts, then "
              f"loads the app's own assembly: {path} is {binary_words(load, plan.server.os_arch)}.{why} "
              "A process can only load assemblies built for its architecture or AnyCPU.")
     symptom = (f"{app}: HTTP Error 500.30 - ASP.NET Core app failed to start; the ANCM stdout log and the Application "
                "log show System.BadImageFormatException: \"Could not load file or assembly "
                f"'{load.name[:-4]}'. An attempt was made to load a program with an incorrect format.\"")
-    change = ("set <Prefer32Bit>false</Prefer32Bit> in the app's project" if prefer32 else
-              f"remove <PlatformTarget>{built or 'x86/x64'}</PlatformTarget> from the app's project or set "
-              "<PlatformTarget>AnyCPU</PlatformTarget>")
+    change = _project_change(built, prefer32, "the app's project")
     again = "build it again (F5)" if plan.iisexpress is not None else "publish the app again and redeploy it"
     anycpu = Fix(
         summary=f"Build '{load.name}' as AnyCPU: {change}, {again}",
         label=ANYCPU_LABEL,
         note="An AnyCPU assembly loads in 32-bit and 64-bit processes alike; the app's other assemblies load on "
-             "first use and need the same (Project > Properties > Build > Platform target).")
+             "first use and need the same (Project > Properties > Build > Platform target): the scan judges those its "
+             "deps.json lists.")
     return Finding.for_load(load, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
                             fixes(flip_fix(plan, load), split_fix(plan, load), anycpu))
+
+
+def _dependency_finding(plan: LoadPlan, load: Load) -> Finding:
+    """An assembly the app's ``<app>.deps.json`` lists (role ``app dependency``) does not fit the worker whose runtime
+    and app assembly fit: the runtime loads it on first use and throws System.BadImageFormatException ("BadImageFormat
+    Exception Class", learn.microsoft.com: a component built for another platform than the process); at startup that
+    is HTTP 500.30, on a request an HTTP 500 of that request. Fixes: run the worker at the assembly's architecture
+    (verified or not by re-analysis), move the app to such a pool, or the library's own remedy: an AnyCPU version of the
+    package, an AnyCPU build of the project, or the referenced DLL's rebuild (:func:`iisbitness.rules._assembly.
+    rebuild_fix`); the build for the worker's architecture for native code (a mixed-mode or ReadyToRun one)."""
+    entry = load.entry
+    assert isinstance(entry, AspNetCoreHost)
+    app = f"{load.site}{load.application}"
+    path = load.binary.windows_path or load.binary.configured
+    built, prefer32, why = _how_built(load)
+    lib, _, version = entry.library.partition("/")
+    kind = entry.library_type or "library"
+    stem = load.name[:-4] if load.name.lower().endswith(".dll") else load.name
+    if built is not None and entry.library_type.lower() == "package":
+        why = f" Its publisher built it with <PlatformTarget>{built}</PlatformTarget>."
+    cause = (f"{_hosts(load, DeploymentMode.FRAMEWORK_DEPENDENT)}, and the app's deps.json lists {load.name} as a "
+             f"runtime asset of {kind} '{lib}'{f' {version}' if version else ''}: the runtime loads it into the worker "
+             f"the first time the app uses it. {path} is {binary_words(load, plan.server.os_arch)}.{why} A process can "
+             "only load assemblies built for its architecture or AnyCPU.")
+    symptom = (f"{app}: System.BadImageFormatException \"Could not load file or assembly '{stem}'. An attempt was "
+               "made to load a program with an incorrect format.\" when the app first uses it: HTTP Error 500.30 if "
+               "its startup does (the ANCM stdout log and the Application log show it), else HTTP 500 on the requests "
+               "that reach it.")
+    arch = load.process.arch
+    again = "build it again (F5)" if plan.iisexpress is not None else "publish the app again and redeploy it"
+    image = load.binary.image
+    remedy: Fix
+    if image is not None and image.is_pe and image.kind is not ImageKind.IL_ONLY:
+        remedy = arch_build_fix(load)
+    elif entry.library_type.lower() == "package":
+        remedy = Fix(
+            summary=(f"Use a version of package '{lib}' whose {load.name} is AnyCPU (or {arch.value}): update its "
+                     f"<PackageReference> (now {version or 'this version'}), {again}"),
+            label=f"an AnyCPU build of package {lib}",
+            note=(f"'{load.name}' comes from the NuGet package '{lib}', built by its publisher: look for a version (or "
+                  f"an {arch.value} variant) whose assembly is AnyCPU (corflags shows PE32 and 32BITREQ : 0), or ask "
+                  "the publisher. CorFlags could clear 32BITREQ on an IL-only x86 copy, but the next publish restores "
+                  "the package's file."))
+    elif entry.library_type.lower() == "project":
+        change = _project_change(built, prefer32, f"project '{lib}'")
+        remedy = Fix(summary=f"Build project '{lib}' as AnyCPU: {change}, {again}",
+                     label=f"build project {lib} as AnyCPU",
+                     note="An AnyCPU assembly loads in 32-bit and 64-bit processes alike (Project > Properties > Build "
+                          "> Platform target).")
+    else:
+        remedy = rebuild_fix(load)
+    return Finding.for_load(load, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
+                            fixes(flip_fix(plan, load), split_fix(plan, load), remedy))

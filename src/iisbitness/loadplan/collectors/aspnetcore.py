@@ -6,13 +6,17 @@ apps run in their own process (no load here), and so do apps whose handler is AN
 (``modules="AspNetCoreModule"``): V1 ignores ``hostingModel``; in-process hosting came with V2 (ASP.NET
 Core 2.2; aspnet/AspNetCore announcement #7095).
 
-- Self-contained (``processPath=".\\App.exe"`` with ``hostfxr.dll`` beside it): the app's own
-  ``hostfxr.dll``, ``coreclr.dll``, ``aspnetcorev2_inprocess.dll`` and app host EXE are loads.
+- Self-contained (``processPath=".\\App.exe"`` with ``hostfxr.dll`` beside it, or a runtimeconfig.json that lists
+  ``includedFrameworks``): the app's own ``hostfxr.dll``, ``hostpolicy.dll``, ``coreclr.dll``,
+  ``aspnetcorev2_inprocess.dll`` and app host EXE are loads; one of the runtime's three the image lacks is an unread
+  problem (the application partly checked, the file named).
 - Framework-dependent (``processPath="dotnet"``, or an app host EXE without ``hostfxr.dll``): the
   ``dotnet`` install of the worker's ``%ProgramFiles%`` (``Program Files`` or
   ``Program Files (x86)``, facts B11) supplies ``host\\fxr\\<version>\\hostfxr.dll``; the versions
   under ``shared\\<framework>\\<version>`` must satisfy ``<app>.runtimeconfig.json``.
-- Either way the app's own ``<app>.dll``, which the worker's runtime loads at start (role ``app assembly``).
+- Either way the app's own ``<app>.dll``, which the worker's runtime loads at start (role ``app assembly``), and the
+  managed runtime assets its ``<app>.deps.json`` lists, which it loads on first use (role ``app dependency``); the
+  DLL, the deps.json or a listed asset the image lacks is an unread problem.
 Every in-process application yields at least one load, so that two in one pool can be told (500.35).
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import ntpath
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from iisbitness.arch import Arch
@@ -30,6 +35,7 @@ from iisbitness.loadplan.collectors.folders import app_folder
 from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import (
     APP_ASSEMBLY,
+    APP_DEPENDENCY,
     AspNetCoreHost,
     BinaryRef,
     DeploymentMode,
@@ -45,8 +51,13 @@ from iisbitness.model.source import Problem
 ANCM_MODULES = ("aspnetcoremodulev2", "aspnetcoremodule")
 """Handler ``modules`` values of the ASP.NET Core Module (V2, V1), lower-case."""
 
-HOSTING_FILES = ("hostfxr.dll", "coreclr.dll", "aspnetcorev2_inprocess.dll")
+HOSTING_FILES = ("hostfxr.dll", "hostpolicy.dll", "coreclr.dll", "aspnetcorev2_inprocess.dll")
 """Files of a published app that ANCM in-process loads from the app folder (when present)."""
+
+SELF_CONTAINED_RUNTIME = ("hostfxr.dll", "hostpolicy.dll", "coreclr.dll")
+"""The runtime a self-contained app carries and the worker loads from its folder: ANCM loads ``hostfxr.dll``
+beside the app host (HostFxrResolver.cpp), which loads ``hostpolicy.dll`` from the app's folder, which loads
+``coreclr.dll`` (dotnet/runtime docs/design/features/host-components.md). One the image lacks was not checked."""
 
 ROLL_FORWARD_DEFAULT = "minor"
 
@@ -127,49 +138,187 @@ def _app_dll_win(ctx: PlanContext, folder: Path, win: str, anc: AspNetCore) -> t
 
 
 def _app_assembly(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
-                  folder: Path | None, folder_win: str, win: str, deployment: DeploymentMode) -> Iterator[Found]:
+                  folder: Path | None, folder_win: str, win: str, deployment: DeploymentMode,
+                  say_missing: bool = True) -> Iterator[Found]:
     """The app's own assembly (``<stem>.dll`` of :func:`_app_stem` in ``folder``, Windows path ``folder_win``) as a load
     of the worker, role ``app assembly``, when the image holds it: the worker's hostfxr/coreclr loads it at start
     (framework-dependent or self-contained alike), so one built x86 or x64 (``<PlatformTarget>``) fails in a worker of
     the other architecture with System.BadImageFormatException and HTTP 500.30 (AspNetCore.Docs
     test/troubleshoot-azure-iis.md "500.30 In-Process Start Failure"; dotnet/runtime#85691, dotnet/project-system#3248).
-    Only the main DLL: the app's other assemblies load on first use. Nothing when the image lacks it (for a
-    framework-dependent app :func:`_framework_dependent` says so when its runtimeconfig.json is missing too)."""
+    Then the other assemblies its ``<stem>.deps.json`` lists (:func:`_dependencies`), which load on first use.
+    When the image lacks the DLL, an unread problem naming it (the application partly checked) where ``say_missing``
+    (a framework-dependent app's runtimeconfig.json problem names it already when that file is missing too)."""
     stem = _app_stem(anc)
-    if folder is None or not stem or ctx.image.find_child(folder, stem + ".dll") is None:
+    if folder is None or not stem:
         return
     name = stem + ".dll"
+    if ctx.image.find_child(folder, name) is None:
+        if say_missing:
+            yield Problem(ctx.image.display(folder), None,
+                          f"in-process ASP.NET Core app ({deployment.value}): {name}, which its runtime loads at start, "
+                          "is not in the image: the app's assemblies were not checked (copy the published app's "
+                          "folder)", unread=True)
+        return
     yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(folder_win, name), server.os_arch,
                process.arch), anc.source, AspNetCoreHost(anc, win, APP_ASSEMBLY, deployment),
                site=app.site, application=app.path)
+    yield from _dependencies(ctx, server, process, app, anc, folder, folder_win, win, deployment, stem)
+
+
+DEPS_LIMIT = 16 << 20
+"""The largest ``<app>.deps.json`` read (16 MiB; a published app's is tens to hundreds of KiB)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DepsAsset:
+    """A managed runtime asset of a library in an app's ``<app>.deps.json``.
+
+    Attributes:
+        path: where the host looks for it, relative to the app's folder (``/``-separated): the asset's ``localPath``
+            when the file gives one, else its file name (the host's app-local probe, hostpolicy
+            ``deps_entry_t::to_dir_path``), the asset's own path for a ``runtimepack`` library.
+        library: the library's key (``Contoso.Barcode/2.1.0``). library_type: its ``type`` (``package``, ``project``,
+            ``reference``), "" when ``libraries`` does not say.
+        assembly_version: the asset's ``assemblyVersion``, "" when not given.
+    """
+
+    path: str
+    library: str
+    library_type: str
+    assembly_version: str
+
+
+def read_deps(ctx: PlanContext, folder: Path, stem: str) -> tuple[str, tuple[DepsAsset, ...], str]:
+    """``(file shown, assets, why not read)`` of ``<stem>.deps.json`` in ``folder``: all empty when the image lacks it.
+
+    The format (dotnet/sdk documentation/specs/runtime-configuration-file.md; "Default probing", learn.microsoft.com
+    dotnet/core/dependency-loading/default-probing: the host parses it into the TPA list): ``targets`` keyed by the
+    ``runtimeTarget`` name (the only target when it names none), each library's ``runtime`` assets the managed
+    assemblies of the app. Left out: ``runtimepack`` libraries (a self-contained app's own runtime, whose bits are
+    judged as such), ``runtimeTargets`` (assets the host picks by the worker's runtime identifier, so the one of the
+    worker's architecture) and ``native`` assets (loaded by P/Invoke, not read here). Why not read: a link out of an
+    offline image, not a regular file, over :data:`DEPS_LIMIT`, not JSON, no target to read. Raises nothing."""
+    candidate = ctx.image.find_child(folder, stem + ".deps.json")
+    if candidate is None:
+        return "", (), ""
+    shown = ctx.image.display(candidate)
+    escapes = ctx.image.escapes(candidate)
+    if escapes is not None:
+        return shown, (), escapes
+    try:
+        doc, _ = read_json(candidate, shown, DEPS_LIMIT, "deps.json")
+    except ConfigError as e:
+        return shown, (), e.message
+    doc = doc if isinstance(doc, dict) else {}
+    targets = doc.get("targets")
+    targets = targets if isinstance(targets, dict) else {}
+    rt = doc.get("runtimeTarget")
+    name = rt.get("name") if isinstance(rt, dict) else None
+    if not isinstance(name, str) or name not in targets:
+        name = next(iter(targets)) if len(targets) == 1 else None
+    target = targets.get(name) if name is not None else None
+    if not isinstance(target, dict):
+        return shown, (), "it names no runtime target the file holds"
+    libraries = doc.get("libraries")
+    libraries = libraries if isinstance(libraries, dict) else {}
+    out: list[DepsAsset] = []
+    for key, entry in target.items():
+        info = libraries.get(key)
+        kind = str(info.get("type", "")) if isinstance(info, dict) else ""
+        runtime = entry.get("runtime") if isinstance(entry, dict) else None
+        if kind.lower() == "runtimepack" or not isinstance(runtime, dict):
+            continue
+        for asset, props in runtime.items():
+            props = props if isinstance(props, dict) else {}
+            local = props.get("localPath")
+            path = local if isinstance(local, str) and local else str(asset).replace("\\", "/").rsplit("/", 1)[-1]
+            out.append(DepsAsset(path, str(key), kind, str(props.get("assemblyVersion", ""))))
+    return shown, tuple(out), ""
+
+
+def _find(ctx: PlanContext, folder: Path, relative: str) -> Path | None:
+    """The file ``relative`` (``/``-separated, below ``folder``) in the image; None when absent or not below it."""
+    node: Path | None = folder
+    for part in relative.split("/"):
+        if part in ("", ".", "..") or node is None:
+            return None
+        node = ctx.image.find_child(node, part)
+    return node
+
+
+def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
+                  folder: Path, folder_win: str, win: str, deployment: DeploymentMode, stem: str) -> Iterator[Found]:
+    """The managed assemblies ``<stem>.deps.json`` lists as runtime assets (:func:`read_deps`), each a load of the
+    worker, role :data:`APP_DEPENDENCY`: the host puts them on the app's trusted platform assemblies list and the
+    runtime loads each into the worker on first use ("Default probing", learn.microsoft.com), so an x86-only or x64-only
+    one fails there with System.BadImageFormatException. An unread problem (the application partly checked) when the
+    file is missing (the host would then take every DLL of the folder; which of them the app uses was not read), not
+    read, or lists assets the image lacks (named)."""
+    shown, assets, unread = read_deps(ctx, folder, stem)
+    where = ctx.image.display(folder)
+    if unread:
+        yield Problem(shown, None, f"in-process ASP.NET Core app: {unread}: the app's other assemblies, which its "
+                                   "runtime loads on first use, were not checked", unread=True)
+        return
+    if not shown:
+        yield Problem(where, None, f"in-process ASP.NET Core app: {stem}.deps.json is not in the image: the app's "
+                                   "other assemblies, which its runtime loads on first use, were not checked (copy the "
+                                   "published app's folder)", unread=True)
+        return
+    seen = {(stem + ".dll").lower()}  # NOTE: the app's own DLL is its own load; the host keeps one asset per name
+    missing: dict[str, None] = {}
+    for asset in assets:
+        if asset.path.lower() in seen:
+            continue
+        seen.add(asset.path.lower())
+        if _find(ctx, folder, asset.path) is None:
+            missing[asset.path] = None
+            continue
+        name = ntpath.basename(asset.path.replace("/", "\\"))
+        yield Load(process, LoadKind.ASPNETCORE, name,
+                   ctx.resolve(ntpath.join(folder_win, asset.path.replace("/", "\\")), server.os_arch, process.arch),
+                   anc.source, AspNetCoreHost(anc, win, APP_DEPENDENCY, deployment, library=asset.library,
+                                              library_type=asset.library_type),
+                   site=app.site, application=app.path)
+    if missing:
+        listed = list(missing)
+        files = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
+        yield Problem(where, None, f"in-process ASP.NET Core app: {files}, which {shown} lists as runtime assets, "
+                                   f"{'is' if len(listed) == 1 else 'are'} not in the image: "
+                                   f"{'its' if len(listed) == 1 else 'their'} architecture was not checked (copy the "
+                                   "published app's folder)", unread=True)
 
 
 def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore
-                       ) -> tuple[str, tuple[tuple[str, str], ...], str, str]:
-    """``(file shown, ((framework, version), ...), rollForward, why not read)`` of the app: all empty but
-    ``rollForward`` when there is none; the file shown and why when it was not read (a link out of an offline
-    image, not a regular file, over :data:`RUNTIMECONFIG_LIMIT`, not JSON)."""
+                       ) -> tuple[str, tuple[tuple[str, str], ...], str, str, bool]:
+    """``(file shown, ((framework, version), ...), rollForward, why not read, self-contained)`` of the app: all empty
+    but ``rollForward`` when there is none; the file shown and why when it was not read (a link out of an offline
+    image, not a regular file, over :data:`RUNTIMECONFIG_LIMIT`, not JSON). Self-contained when the file lists
+    ``includedFrameworks`` (the frameworks published with the app: dotnet/sdk documentation/specs/
+    runtime-configuration-file.md) rather than ``frameworks`` it needs installed."""
     stem = _app_stem(anc)
     candidate = ctx.image.find_child(folder, stem + ".runtimeconfig.json") if stem else None
     if candidate is None:  # NOTE: the image's listing (the door), not a walk of the folder of its own
         found = sorted(n for n in ctx.image.listing(folder).files.values() if n.lower().endswith(".runtimeconfig.json"))
         candidate = folder / found[0] if found else None
     if candidate is None:
-        return "", (), ROLL_FORWARD_DEFAULT, ""
+        return "", (), ROLL_FORWARD_DEFAULT, "", False
     shown = ctx.image.display(candidate)
     escapes = ctx.image.escapes(candidate)
     if escapes is not None:
-        return shown, (), ROLL_FORWARD_DEFAULT, escapes
+        return shown, (), ROLL_FORWARD_DEFAULT, escapes, False
     try:
         doc, _ = read_json(candidate, shown, RUNTIMECONFIG_LIMIT, "runtimeconfig.json")
     except ConfigError as e:
-        return shown, (), ROLL_FORWARD_DEFAULT, e.message
+        return shown, (), ROLL_FORWARD_DEFAULT, e.message, False
     opts = doc.get("runtimeOptions", {}) if isinstance(doc, dict) else {}
     opts = opts if isinstance(opts, dict) else {}
     frameworks = opts.get("frameworks") or ([opts["framework"]] if isinstance(opts.get("framework"), dict) else [])
     frameworks = frameworks if isinstance(frameworks, list) else []
     pairs = tuple((str(f.get("name", "")), str(f.get("version", ""))) for f in frameworks if isinstance(f, dict))
-    return shown, pairs, str(opts.get("rollForward", ROLL_FORWARD_DEFAULT)), ""
+    included = opts.get("includedFrameworks")
+    return (shown, pairs, str(opts.get("rollForward", ROLL_FORWARD_DEFAULT)), "",
+            isinstance(included, list) and bool(included) and not pairs)
 
 
 RUNTIMECONFIG_LIMIT = 1 << 20
@@ -214,10 +363,12 @@ def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app
     application's folder is ``win_folder``): its own assembly and the worker's ``hostfxr.dll``."""
     if folder is not None:
         folder, dll_win = _app_dll_win(ctx, folder, here_win, anc)
+    shown, needs, roll, unread, _ = (read_runtimeconfig(ctx, folder, anc) if folder is not None
+                                     else ("", (), ROLL_FORWARD_DEFAULT, "", False))
+    if folder is not None:
+        # NOTE: with its runtimeconfig.json missing too, that problem names the DLL (one reason, not two)
         yield from _app_assembly(ctx, server, process, app, anc, folder, dll_win, win_folder,
-                                 DeploymentMode.FRAMEWORK_DEPENDENT)
-    shown, needs, roll, unread = (read_runtimeconfig(ctx, folder, anc) if folder is not None
-                                  else ("", (), ROLL_FORWARD_DEFAULT, ""))
+                                 DeploymentMode.FRAMEWORK_DEPENDENT, say_missing=bool(shown))
     if unread:  # NOTE: coverage counts it against the application: the runtime it needs was not read
         yield Problem(shown, None, f"in-process ASP.NET Core app: {unread}: the .NET runtime it needs was not checked",
                       unread=True)
@@ -292,9 +443,18 @@ def collect_aspnetcore(ctx: PlanContext, server: Server, process: Process,
             yield from _framework_dependent(ctx, server, process, app, anc, folder, win, win)
             continue
         has_fxr = any(n == "hostfxr.dll" and h is not None for n, h in local)
-        if here is not None and not has_fxr:
+        # NOTE: a self-contained app's runtimeconfig.json lists includedFrameworks: without hostfxr.dll in the image it
+        # is still self-contained, its runtime not copied (it was taken for a framework-dependent app, and judged so)
+        if here is not None and not has_fxr and not read_runtimeconfig(ctx, here, anc)[4]:
             yield from _framework_dependent(ctx, server, process, app, anc, here, here_win, win)
             continue
+        absent = [n for n, h in local if h is None and n in SELF_CONTAINED_RUNTIME]
+        if here is not None and absent:
+            yield Problem(ctx.image.display(here), None,
+                          f"in-process ASP.NET Core app (self-contained): {', '.join(absent)}, which the worker loads "
+                          f"from the app's folder, {'is' if len(absent) == 1 else 'are'} not in the image: "
+                          f"{'its' if len(absent) == 1 else 'their'} architecture was not checked (copy the published "
+                          "app's folder)", unread=True)
         yield Load(process, LoadKind.ASPNETCORE, ntpath.basename(exe), ctx.resolve(exe, server.os_arch, process.arch),
                    anc.source, AspNetCoreHost(anc, win, "app host", DeploymentMode.SELF_CONTAINED),
                    site=app.site, application=app.path)
