@@ -12,14 +12,13 @@ import os
 import select
 import shutil
 import signal
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from pe_fixtures import make_ready_to_run
 from test_metadata_dnfile import FIXTURES, REAL
-from test_prefetch import _reaped, linux, posix
+from test_prefetch import _reaped, posix
 from test_readahead import _copies, _wait_for
 
 from iisbitness.api import ScanOptions, scan
@@ -527,111 +526,3 @@ def _taken(ahead: Prefetch, path: Path) -> bool:
     else:
         assert got.dependencies == dependency_names(path, image, BinaryFacts())
     return True
-
-
-def _frames(answers: int, count: int) -> list[list[object]]:
-    """The five lists of the helper's frames (:data:`prefetch._Answers`) on the pipe ``answers``, each the frames'
-    lists joined, once ``count`` files are answered (or no frame came for 10 s)."""
-    joined: list[list[object]] = [[], [], [], [], []]
-    data = b""
-    while len(joined[3]) + len(joined[4]) < count and select.select([answers], [], [], 10)[0]:
-        data += os.read(answers, 1 << 16)
-        while len(data) >= prefetch._FRAME.size:
-            n = prefetch._FRAME.unpack_from(data)[0]
-            if len(data) < prefetch._FRAME.size + n:
-                break
-            for whole, part in zip(joined, marshal.loads(data[prefetch._FRAME.size : prefetch._FRAME.size + n])):
-                whole += part
-            data = data[prefetch._FRAME.size + n :]
-    return joined
-
-
-@linux
-def test_large_files_parsed_ahead_are_answered_as_in_their_turn(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Eleventh round: the large files the helper opened (here every file: FIRST_READ made small) are parsed ahead of
-    their turn with reads that may not wait for the disk (:class:`prefetch._Cached`; the fixtures are in the page
-    cache, so none waits) and answered at their turn from that parse: the answers are those of a helper that
-    parses each in its turn, and nothing is left open or kept."""
-    import mmap
-    import threading
-
-    monkeypatch.setattr(prefetch, "LEAD", 0)
-    monkeypatch.setattr(prefetch, "FIRST_READ", 256)
-    monkeypatch.setattr(prefetch, "OPENED", 8)
-    files = [os.fsencode(p) for p in FIXTURES if p.is_file() and _plain(p)][:20]
-    assert len(files) == 20
-    for p in files:
-        Path(os.fsdecode(p)).read_bytes()  # NOTE: in the page cache
-    early: list[bool] = []
-    real_read = prefetch.plain_read
-
-    def plain_read(src: Source) -> object:
-        got = real_read(src)
-        early.append(isinstance(src, prefetch._Cached) and got is not None)
-        return got
-
-    monkeypatch.setattr(prefetch, "plain_read", plain_read)
-
-    def run() -> list[list[object]]:
-        rfd, wfd = os.pipe()
-        answers, answered = os.pipe()
-        shared = mmap.mmap(-1, prefetch._SHARED_BYTES)
-        parser = prefetch._Parser(answered)
-        helper = threading.Thread(target=prefetch._bring_in, args=(rfd, shared, os.getppid(), prefetch._Reader(),
-                                                                   parser), daemon=True)
-        try:
-            os.write(wfd, b"".join(p + b"\0" for p in files))
-            os.close(wfd)
-            helper.start()
-            got = _frames(answers, len(files))
-            prefetch._PROGRESS.pack_into(shared, 0, len(files))  # NOTE: the parser is done: the helper ends
-            helper.join(10)
-            assert not helper.is_alive()
-        finally:
-            for fd in (rfd, answers, answered):
-                os.close(fd)
-        assert not parser.opened and not parser._early
-        return got
-
-    ahead = run()
-    parsed_ahead = sum(early)
-    assert len(early) == len(files), "each file parsed once: ahead, or in its turn"
-    monkeypatch.setattr(prefetch._Parser, "_look_ahead", lambda self: None)
-    assert run() == ahead
-    assert len(ahead[3]) == len(files)
-    assert parsed_ahead > len(files) // 2, "parsed ahead: every file but the first few"
-    assert sum(early) == parsed_ahead, "in turn: none parsed ahead"
-
-
-@linux
-def test_a_read_that_would_wait_for_the_disk_says_what_it_asked_for(tmp_path: Path) -> None:
-    """:class:`prefetch._Cached` over a file not in the page cache raises :class:`prefetch._Miss` with the bytes its
-    read asked for, without waiting; once they are in, it reads what :class:`Source` reads."""
-    path = tmp_path / "managed.dll"
-    shutil.copy(next(p for p in FIXTURES if p.is_file() and _plain(p)), path)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-        size = os.fstat(fd).st_size
-        missed = None
-        for _ in range(5):  # NOTE: a read that missed starts its page's read: evicted again once that is done
-            time.sleep(0.05)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            try:
-                prefetch._Cached.over(fd, size)
-            except prefetch._Miss as miss:
-                missed = miss
-                break
-        if missed is None:
-            time.sleep(0.05)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            try:
-                os.preadv(fd, [bytearray(1)], 0, os.RWF_NOWAIT)
-            except BlockingIOError:
-                pytest.fail("the file was not in the page cache, and _Cached read it without a miss")
-            pytest.skip("this file system keeps the file in the page cache")
-        assert (missed.offset, missed.size) == (0, min(size, 4096))
-        path.read_bytes()
-        assert classify.plain_read(prefetch._Cached.over(fd, size)) == classify.plain_read(Source.from_fd(fd))
-    finally:
-        os.close(fd)

@@ -96,7 +96,7 @@ from iisbitness.pe.readahead import (
     ReadAhead,
     ranges_past,
 )
-from iisbitness.pe.source import HEAD_BYTES, MAX_READ, InvalidPe, Source
+from iisbitness.pe.source import HEAD_BYTES, InvalidPe, Source
 from iisbitness.pe.types import PeImage
 
 PROCESS = True
@@ -725,12 +725,6 @@ class _Parser:
         """The next files to parse, opened and asked for (:data:`OPENED`): their descriptors and stats, by order."""
         self._next = 0
         """The next file of :attr:`todo` to open."""
-        self._large: deque[tuple[int, int]] = deque()
-        """``(order, offset)`` of the large files opened and not parsed yet (:meth:`_look_ahead`): the offset of the
-        page whose read its last try asked for (-1: none yet)."""
-        self._early: dict[int, PlainRead] = {}
-        """What :meth:`_look_ahead` read of a file ahead of its turn, by order number."""
-        self._page = bytearray(4096)
         self._mine = bytearray()
         """Per order number, 1 once the helper opened the file to parse it (and brought it in so)."""
         self.keys: dict[PlainKey, int] = {}
@@ -759,7 +753,6 @@ class _Parser:
             skipped = opened.pop(todo[at][0], None)  # NOTE: the parser reached it first
             if skipped is not None:
                 _close(skipped[0])
-                self._early.pop(todo[at][0], None)
             at += 1
         if at >= len(todo):
             self.at = at
@@ -771,14 +764,7 @@ class _Parser:
             del todo[:at]
             self.at, self._next = 1, max(self._next - at, 1)
         self._open_next(progress)  # NOTE: their reads in flight while this one is parsed
-        self._look_ahead()
-        done = self._early.pop(seq, None)
-        if done is not None:
-            fd, st = opened.pop(seq)
-            _close(fd)
-            read: tuple[PlainRead | None, GeneralFacts | None, _Identity] | None = (done, None, _identity(st))
-        else:
-            read = _read(path, opened.pop(seq, None))
+        read = _read(path, opened.pop(seq, None))
         if read is None or len(self.refs) > _MAX_REFS:
             return True
         plain, general, identity = read
@@ -832,64 +818,11 @@ class _Parser:
                 if stat.S_ISREG(st.st_mode) and st.st_size:
                     os.posix_fadvise(fd, 0, min(st.st_size, FIRST_READ), os.POSIX_FADV_WILLNEED)
                     opened[seq] = (fd, st)
-                    if st.st_size > FIRST_READ and _NOWAIT is not None:
-                        self._large.append((seq, 0))
                     continue
             except OSError:
                 pass
             os.close(fd)
         self._next = nxt
-
-    def _look_ahead(self) -> None:
-        """Parse ahead, out of turn, the large files opened (larger than
-        :data:`~iisbitness.pe.readahead.FIRST_READ`, whose metadata lies past the first read), with reads that may
-        not wait for the disk (:class:`_Cached`): each read that would wait asks for its bytes (``posix_fadvise``) and
-        the file is tried again once they are in, so that the reads of several files' metadata, one after another as
-        the parse finds where they lie, are in flight at once while the helper parses the files in turn, and only
-        the bytes the parse reads are brought in; a file parsed so is answered from :attr:`_early` at its turn. At
-        most :data:`_LOOK` tries a call (issue 25, eleventh round)."""
-        large, opened, early = self._large, self.opened, self._early
-        tries = 0
-        for _ in range(min(len(large), 2 * _LOOK)):
-            seq, offset = large[0]
-            entry = opened.get(seq)
-            if entry is None:
-                large.popleft()  # NOTE: parsed at its turn, passed or closed
-                continue
-            fd, st = entry
-            if offset >= 0:
-                try:
-                    os.preadv(fd, [self._page], offset, _NOWAIT or 0)
-                except BlockingIOError:
-                    large.rotate(-1)  # NOTE: the bytes it waits for are not in yet: the next file
-                    continue
-                except OSError:
-                    large.popleft()
-                    continue
-            if tries >= _LOOK:
-                return
-            tries += 1
-            large.popleft()
-            try:
-                src = _Cached.over(fd, st.st_size)
-                read = plain_read(src)
-            except _Miss as miss:
-                with contextlib.suppress(OSError):
-                    os.posix_fadvise(fd, miss.offset, miss.size, os.POSIX_FADV_WILLNEED)
-                # NOTE: looked at again once the last page asked for is in
-                large.append((seq, (miss.offset + max(miss.size - 1, 0)) & ~(len(self._page) - 1)))
-                continue
-            except Exception:  # noqa: BLE001, S112 - read at its turn, which says what failed
-                continue
-            if read is not None:
-                early[seq] = read
-                continue
-            # NOTE: not plain (ReadyToRun, mixed-mode): read at its turn by the general readers, which read the whole
-            # metadata region; asked for now
-            with contextlib.suppress(OSError, InvalidPe):
-                for offset, size in ranges_past(fd, src.head, []):
-                    for at in range(offset, offset + size, _CHUNK):
-                        os.posix_fadvise(fd, at, min(_CHUNK, offset + size - at), os.POSIX_FADV_WILLNEED)
 
     def flush(self) -> None:
         """Send the answers not yet sent (waits while the pipe is full: the parser reads it as it goes)."""
@@ -905,57 +838,6 @@ class _Parser:
             out = out[os.write(self.wfd, out) :]
         if self.shared is not None:
             _PROGRESS.pack_into(self.shared, _SENT, last + 1)
-
-
-_LOOK = 2
-"""Files :meth:`_Parser._look_ahead` tries to parse ahead per file parsed in turn."""
-
-
-class _Miss(Exception):
-    """A read of :class:`_Cached` that would wait for the disk: ``offset``, ``size`` of what it asked for."""
-
-    def __init__(self, offset: int, size: int) -> None:
-        super().__init__(offset, size)
-        self.offset = offset
-        self.size = size
-
-
-class _Cached(Source):
-    """A Source over a file of known size whose reads may not wait for the disk (Linux ``preadv(RWF_NOWAIT)``): a
-    read of bytes not all in the page cache raises :class:`_Miss`; any other gives what :class:`Source` gives."""
-
-    __slots__ = ()
-
-    @classmethod
-    def over(cls, fd: int, size: int) -> _Cached:
-        """The Source of ``fd``, ``size`` bytes long. Raises _Miss when its head is not in the page cache."""
-        src = cls(b"", size, fd=fd)
-        src.head = src._nowait(0, min(size, HEAD_BYTES))
-        return src
-
-    def _nowait(self, offset: int, size: int) -> bytes:
-        buffer = bytearray(size)
-        assert self._fd is not None
-        try:
-            n = os.preadv(self._fd, [buffer], offset, _NOWAIT or 0)
-        except BlockingIOError:
-            raise _Miss(offset, size) from None
-        if n < size:
-            raise _Miss(offset + n, size - n)  # NOTE: a file cut meanwhile is read at its turn, which says so
-        return bytes(buffer)
-
-    def read_at(self, offset: int, size: int, what: str = "data") -> bytes:
-        """:meth:`Source.read_at`; raises _Miss for bytes not in the page cache."""
-        if 0 <= offset and 0 <= size <= MAX_READ and len(self.head) < offset + size <= self.size:
-            return self._nowait(offset, size)
-        return super().read_at(offset, size, what)  # NOTE: the head, or InvalidPe: no read
-
-    def read_span(self, offset: int, size: int) -> bytes:
-        """:meth:`Source.read_span`; raises _Miss for bytes not in the page cache."""
-        n = min(size, self.size - offset)
-        if offset >= 0 and n > 0 and offset + n > len(self.head):
-            return self._nowait(offset, n)
-        return super().read_span(offset, size)  # NOTE: the head, or nothing: no read
 
 
 def _read(path: bytes, opened: tuple[int, os.stat_result] | None = None,
