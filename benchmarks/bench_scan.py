@@ -145,7 +145,8 @@ def image_at(folder: Path, size: int, per_site: int, links: bool) -> list[Path]:
         raise ValueError(f"{folder}: an image of {mark.read_text()}, not {want}")
     if not mark.exists():
         if image.exists():
-            raise ValueError(f"{image}: there already, and not built by bench_scan.image_at")
+            raise ValueError(f"{image}: there already, and not built by bench_scan.image_at (remove it, or use another "
+                             "folder)")
         image.mkdir(parents=True)
         sources = inputs.deployable(inputs.real_pe_files())
         if links:
