@@ -2,10 +2,11 @@
 itself, when the helper starts and when the parser takes its first file, and the parser's CPU in taking answers.
 
 Usage: ``PYTHONPATH=src:benchmarks python benchmarks/bench_flow.py [--image DIR] [--runs 3] [--set NAME=V1,V2]
-[--helper]``
+[--helper] [--links]``
 
-Builds (once, under ``--work``, default /tmp/iisbitness-bench-flow) the image ``bench_scan.py`` scans (10,000 real
-assemblies, links to private copies no other process reads), or scans ``--image`` (its binaries are evicted from the
+Builds (once, under ``--work``, default /tmp/iisbitness-bench-flow) the image ``bench_scan.py --cold`` scans (10,000
+real assemblies, each a copy of its own that no other process reads; ``--links``: hard links to one copy of each of
+686), or scans ``--image`` (its binaries are evicted from the
 page cache before each run: ``posix_fadvise(DONTNEED)``, which changes no file). Per run, a cold ``api.scan`` in this
 process with :class:`iisbitness.pe.prefetch.Prefetch` instrumented (its methods wrapped, nothing else changed):
 
@@ -45,19 +46,14 @@ from typing import Any
 
 import bench_scan
 import floors
-import inputs
 
 from iisbitness.api import ScanOptions, scan
 from iisbitness.pe import facts, prefetch
 
 
-def _image(work: Path) -> Path:
-    image = work / "image"
-    if not image.is_dir():
-        image.mkdir(parents=True)
-        sources = inputs.deployable(inputs.real_pe_files())
-        bench_scan.build(image, bench_scan.private(sources, work / "copies"), 10_000, 100)
-    return image
+def _image(work: Path, links: bool) -> Path:
+    bench_scan.image_at(work, 10_000, 100, links)
+    return work / "image"
 
 
 class _Log:
@@ -200,6 +196,7 @@ def main() -> None:
     parser.add_argument("--image", type=Path, help="a server image to scan (default: the generated one)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/iisbitness-bench-flow"))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--links", action="store_true", help="the image of hard links (bench_scan.py --links)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=V1,V2",
                         help="an integer setting of iisbitness.pe.prefetch (e.g. OPENED=32,128), its values "
                              "taken in turn run by run")
@@ -211,7 +208,7 @@ def main() -> None:
     for name, _ in settings:
         if not isinstance(getattr(prefetch, name, None), int):
             parser.error(f"--set {name}: not an integer of iisbitness.pe.prefetch")
-    image = args.image or _image(args.work)
+    image = args.image or _image(args.work, args.links)
     binaries = [p for p in floors.walk(image) if p.suffix.lower() in {".dll", ".exe"}]
     if args.helper:
         print(f"the helper's loop alone, cold, over {len(binaries):,} binaries, bench_flow.py")

@@ -1,7 +1,7 @@
 """``iisbitness.api.scan`` of a generated server image full of real assemblies, against the I/O floor.
 
 Usage: ``PYTHONPATH=src:benchmarks python benchmarks/bench_scan.py [--sizes 1000,10000] [--per-site 100]
-[--huge] [--profile]``
+[--huge] [--profile] [--cold [--rounds 3] [--links] [--image DIR]]``
 
 For each size N, builds in a temporary folder a server image whose applicationHost.config has
 N / ``--per-site`` sites, each one application in its own pool (every third pool 32-bit), each
@@ -15,11 +15,19 @@ a child process per size (so the peak memory is that scan's own):
 
 ``--huge`` adds N = 100,000. ``--profile`` runs pyinstrument over the largest scan and prints the
 top of the call tree.
+
+``--cold``: cold (page cache evicted) and warm scans beside their floors (:func:`cold`), on an image whose every
+binary is a file of its own (a copy: its own inode, disk blocks and page-cache pages, as on a server), about 2.2 GB
+for 10,000; ``--links`` on the older image of hard links to one private copy of each assembly (686 files: a cold
+read of one link brings in all its links, so "cold" is nearly warm; benchmarks/README.md, tenth and eleventh
+rounds). ``--image DIR`` builds the image in DIR and keeps it, or scans the one built there before (same size and
+kind), instead of a temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -56,8 +64,9 @@ SITE = """      <site name="Site{i}" id="{id}">
       </site>"""
 
 
-def build(root: Path, sources: list[Path], total: int, per_site: int) -> list[Path]:
-    """Write the image under ``root``; returns the binaries placed in it."""
+def build(root: Path, sources: list[Path], total: int, per_site: int, copies: bool = False) -> list[Path]:
+    """Write the image under ``root``; returns the binaries placed in it: hard links to ``sources``, or with
+    ``copies`` a copy each (:func:`inputs.populate_flat`)."""
     nsites = max(1, total // per_site)
     conf = root / "Windows/System32/inetsrv/config"
     conf.mkdir(parents=True)
@@ -71,7 +80,7 @@ def build(root: Path, sources: list[Path], total: int, per_site: int) -> list[Pa
         bin_dir.mkdir(parents=True)
         start = (i * 37) % len(sources)
         picked = [sources[(start + k) % len(sources)] for k in range(per_site)]
-        placed += inputs.populate_flat(bin_dir, picked)
+        placed += inputs.populate_flat(bin_dir, picked, copies=copies)
     return placed
 
 
@@ -126,12 +135,37 @@ def private(sources: list[Path], folder: Path) -> list[Path]:
     return out
 
 
-def cold(size: int, per_site: int, rounds: int) -> dict[str, float]:
+def image_at(folder: Path, size: int, per_site: int, links: bool) -> list[Path]:
+    """The binaries of the image in ``folder``/image, built there first when it is not (``links``: hard links to
+    :func:`private` copies under ``folder``/copies; else a copy of a real assembly each), written out to the disk.
+    Raises ValueError when an image is there that was built with other settings, or not by this function."""
+    image, mark = folder / "image", folder / "image.json"
+    want = {"size": size, "per_site": per_site, "links": links}
+    if mark.exists() and json.loads(mark.read_text()) != want:
+        raise ValueError(f"{folder}: an image of {mark.read_text()}, not {want}")
+    if not mark.exists():
+        if image.exists():
+            raise ValueError(f"{image}: there already, and not built by bench_scan.image_at (remove it, or use another "
+                             "folder)")
+        image.mkdir(parents=True)
+        sources = inputs.deployable(inputs.real_pe_files())
+        if links:
+            build(image, private(sources, folder / "copies"), size, per_site)
+        else:
+            build(image, sources, size, per_site, copies=True)
+            os.sync()  # NOTE: dirty pages are not evicted
+        mark.write_text(json.dumps(want))
+    sites = sorted((image / "inetpub").iterdir(), key=lambda site: int(site.name.removeprefix("site")))
+    return [p for site in sites for p in sorted((site / "bin").iterdir())]  # NOTE: the scan's order
+
+
+def cold(size: int, per_site: int, rounds: int, links: bool = False, keep: Path | None = None) -> dict[str, float]:
     """Cold and warm, each beside its floors, in this process (the child): medians of ``rounds``.
 
     Cold: every binary evicted from the page cache (``posix_fadvise(DONTNEED)``, floors.evict) before each
-    measurement; the image's binaries are links to copies of the real assemblies that no other process reads
-    (:func:`private`). Floors: one thread, and eight threads, reading each file's first 4 KB and CLR metadata.
+    measurement; the image's binaries are copies of the real assemblies, a file each, that no other process reads
+    (``links``: hard links to one such copy of each, :func:`private`), built in ``keep``/image and kept when given
+    (:func:`image_at`). Floors: one thread, and eight threads, reading each file's first 4 KB and CLR metadata.
     The scan runs with reading ahead (the default: a helper process where the platform allows), on threads
     (``prefetch.PROCESS = False``, where the default is not already that) and without it (``readahead.THREADS = 0``).
     Each time also as CPU seconds of the process (every thread: the read-ahead's too), which a shared machine
@@ -147,7 +181,6 @@ def cold(size: int, per_site: int, rounds: int) -> dict[str, float]:
     except ImportError:  # NOTE: a tree from before the helper process (benchmarks/README.md, fourth round)
         prefetch = None
 
-    sources = inputs.deployable(inputs.real_pe_files())
     out: dict[str, list[float]] = {}
 
     def timed(name: str, run: Callable[[], object], evict: list[Path] | None) -> None:
@@ -162,10 +195,10 @@ def cold(size: int, per_site: int, rounds: int) -> dict[str, float]:
         h1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # NOTE: the helper, reaped when the scan ends
         out.setdefault(f"{name} helper CPU", []).append(h1.ru_utime + h1.ru_stime - h0.ru_utime - h0.ru_stime)
 
-    with tempfile.TemporaryDirectory(prefix="iisbitness-bench-scan-") as tmp:
-        image = Path(tmp) / "image"
-        image.mkdir()
-        binaries = build(image, private(sources, Path(tmp) / "copies"), size, per_site)
+    with contextlib.ExitStack() as stack:
+        folder = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="iisbitness-bench-scan-")))
+        binaries = image_at(folder, size, per_site, links)
+        image = folder / "image"
         spans = floors.metadata_spans(binaries)
         threads = readahead.THREADS
         for _ in range(rounds):
@@ -193,19 +226,25 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--cold", action="store_true", help="cold and warm scans beside their floors (Linux)")
     parser.add_argument("--rounds", type=int, default=3, help="--cold: medians of this many runs")
+    parser.add_argument("--links", action="store_true",
+                        help="--cold: an image of hard links to 686 files, not a file per binary")
+    parser.add_argument("--image", type=Path, help="--cold: build the image in this folder and keep it, or reuse it")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child and args.cold:
-        print(json.dumps(cold(args.child, args.per_site, args.rounds)))
+        print(json.dumps(cold(args.child, args.per_site, args.rounds, args.links, args.image)))
         return
     if args.child:
         print(json.dumps(one(args.child, args.per_site, args.profile)))
         return
     if args.cold:
-        print(f"cold (page cache evicted) and warm scans beside their floors, medians of {args.rounds} (bench_scan.py)")
+        print(f"cold (page cache evicted) and warm scans beside their floors, medians of {args.rounds}, "
+              f"{'hard links to 686 files' if args.links else 'a file per binary'} (bench_scan.py)")
         for n in [int(s) for s in args.sizes.split(",")]:
             cmd = [sys.executable, __file__, "--child", str(n), "--per-site", str(args.per_site), "--cold",
-                   "--rounds", str(args.rounds)]
+                   "--rounds", str(args.rounds)] + (["--links"] if args.links else [])
+            if args.image is not None:
+                cmd += ["--image", str(args.image / str(n))]
             r = json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout.splitlines()[-1])
             print(f"  {r.pop('binaries'):,} binaries:")
             for mode in ("cold", "warm"):

@@ -143,15 +143,19 @@ def populate(folder: Path, sources: list[Path], count: int, per_dir: int = 100) 
     return out
 
 
-def populate_flat(folder: Path, sources: list[Path]) -> list[Path]:
+def populate_flat(folder: Path, sources: list[Path], *, copies: bool = False) -> list[Path]:
     """Hard links (copies across file systems) of ``sources`` in ``folder``, keeping their names
-    (a bin folder holds each assembly name once: later duplicates are skipped)."""
+    (a bin folder holds each assembly name once: later duplicates are skipped); with ``copies``, copies: each file
+    its own inode, so its own disk blocks and page-cache pages (a cold read of one does not bring in another)."""
     out = []
     for src in sources:
         dst = folder / src.name
         if dst.exists():
             continue
-        _link(src, dst)
+        if copies:
+            shutil.copyfile(src, dst)
+        else:
+            _link(src, dst)
         out.append(dst)
     return out
 
