@@ -300,11 +300,17 @@ def _unchecked_after(analysis: Analysis, shown: Sequence[Finding]) -> str:
                      "which the scan could not check.")
     if inferred:
         files = list(dict.fromkeys(inferred))
+        where = "(in the image, or on a drive --drive maps)"
+        if analysis.after.iisexpress is not None:
+            # NOTE: a solution folder's scan holds no machine: the developer machine's drive is what to pass
+            drives = sorted({f[0].upper() for f in files if ntpath.splitdrive(f)[0]})
+            where = (f"with {' '.join(f'--drive {d}=/path/to/copy' for d in drives) or '--drive C=/path/to/copy'} (the "
+                     f"developer machine's drive, or a copy holding {'it' if len(files) == 1 else 'them'} at the same "
+                     "paths)")
         notes.append(f"Not verified: at that architecture its worker loads {_listed(files)}, "
                      f"{'a vendor file' if len(files) == 1 else 'vendor files'} the image does not hold, whose "
                      "architecture was only inferred from the folder, not read; give the "
-                     f"scan {'a copy of it' if len(files) == 1 else 'copies of them'} to check (in the image, or on a "
-                     "drive --drive maps).")
+                     f"scan {'a copy of it' if len(files) == 1 else 'copies of them'} to check {where}.")
     return " ".join(notes)
 
 

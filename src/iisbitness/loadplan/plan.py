@@ -883,7 +883,7 @@ def _unchecked(plan: LoadPlan) -> tuple[tuple[Load, Unchecked], ...]:
                 path = b.windows_path or b.configured
                 vendor = vendor_of.get(path)
                 if vendor is None:
-                    vendor = vendor_of[path] = not is_windows_own(path)
+                    vendor = vendor_of[path] = not is_windows_own(path, plan.server.os_arch)
                 if vendor and not isinstance(ld.entry, GacAssembly):
                     out.append((ld, Unchecked.INFERRED))
             elif deps and not isinstance(ld.entry, GacAssembly) and plan.unchecked_dependency(ld) is not None:
