@@ -72,3 +72,13 @@ def test_a_machine_given_with_the_runtime_is_checked(tmp_path: Path) -> None:
     code, doc = scan_json(sol, "--drive", f"C={_machine(tmp_path, '8.0.1')}")
     assert code == 0 and _rules(doc) == [] and doc["coverage"]["complete"] is True, doc["coverage"]
     assert doc["iisexpress"][0]["site"] == CORE
+
+
+def test_the_load_map_and_the_html_say_the_runtime_was_not_read(tmp_path: Path) -> None:
+    sol = debug_build(tmp_path / "sol", use64=True)
+    loads = " ".join(CliRunner().invoke(main, ["scan", str(sol), "--quiet", "--loads"]).output.split())
+    assert "the .NET install C:\\Program Files\\dotnet was not read: drive C: is not mapped" in loads
+    page = tmp_path / "r.html"
+    CliRunner().invoke(main, ["scan", str(sol), "--quiet", "--format", "html", "-o", str(page)])
+    text = page.read_text(encoding="utf-8")
+    assert "the .NET runtime it needs" in text and "was not read, so no finding" not in text
