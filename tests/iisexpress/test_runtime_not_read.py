@@ -82,3 +82,11 @@ def test_the_load_map_and_the_html_say_the_runtime_was_not_read(tmp_path: Path) 
     CliRunner().invoke(main, ["scan", str(sol), "--quiet", "--format", "html", "-o", str(page)])
     text = page.read_text(encoding="utf-8")
     assert "the .NET runtime it needs" in text and "was not read, so no finding" not in text
+
+
+def test_a_machine_given_with_the_other_runtime_only_is_an_error_in_a_developer_s_words(tmp_path: Path) -> None:
+    sol = debug_build(tmp_path / "sol", use64=False)
+    _, doc = scan_json(sol, "--drive", f"C={_machine(tmp_path, '8.0.1')}", "--fail-on", "never")
+    [f] = [f for f in doc["findings"] if f["rule"] == "aspnetcore-runtime-missing"]
+    assert f["severity"] == "error" and "C:\\Program Files (x86)\\dotnet" in f["cause"]
+    assert "not on the developer machine's drive read" in f["cause"] and "image" not in f["cause"]

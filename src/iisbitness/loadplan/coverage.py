@@ -571,7 +571,7 @@ def _runtime_gap(load: Load, plan: LoadPlan) -> tuple[str, str]:
     drive = root[:1].upper()
     whose = "the developer machine's" if plan.iisexpress is not None else "the server's"
     why = (f"the .NET runtime it needs ({needs}) was not checked: its {load.process.name} ({load.process.arch.value}) "
-           f"loads hostfxr.dll from {root}, and {runtime.unread.split(' (use ', 1)[0]}")
+           f"loads hostfxr.dll from {root}\\host\\fxr, and {runtime.unread.split(' (use ', 1)[0]}")
     give = f"--drive {drive}=/path/to/copy ({whose} {drive}: drive, or a copy holding {root[3:]})"
     return why, give
 

@@ -81,10 +81,11 @@ def aspnetcore_runtime_missing(plan: LoadPlan) -> Iterator[Finding]:
                            f"and {held} no dotnet folder in either Program Files folder (a configuration-only "
                            f"copy?). If {machine} has none either, the app fails with 500.31.")
         elif status == "no-dotnet":
+            where = "on the developer machine's drive read" if plan.iisexpress is not None else "in the image"
             yield _replace(finding, finding.severity, Evidence.READ,
                            f"{load.process.describe()} hosts '{app}' in process with processPath="
                            f"\"{_process_path(load)}\"; ANCM uses the .NET install of the worker's %ProgramFiles%, "
-                           f"{root}, which is not in the image, while another architecture's install is "
+                           f"{root}, which is not {where}, while another architecture's install is "
                            f"(it fits at: {format_arches(runtime.fits_at) if runtime.fits_at else 'none that satisfies the app'}).")
         else:
             yield _replace(finding, finding.severity, Evidence.READ,
