@@ -342,8 +342,9 @@ def _copy_hint(ctx: PlanContext, win: str, given: Given = Given.IMAGE) -> tuple[
         made = (f"copy {win} into a server image folder as {rest}, with this file in it as "
                 "Windows/System32/inetsrv/config/applicationHost.config, and scan that folder (docs/images.md)")
         return made, _Gap.ABSENT
-    if drive == "C":
+    if drive == "C" and not ctx.image.absent_drives:
         return f"copy {win} into the image as {rest}", _Gap.ABSENT
+    # NOTE: a project scan (IIS Express) holds no C: of its own: the developer machine's is the --drive C= folder
     return f"copy {win} into the --drive {drive}= folder as {rest}", _Gap.ABSENT
 
 
