@@ -527,7 +527,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
                 out.setdefault(id(a), {})[gap] = None
             continue
         if why_not is Unchecked.RUNTIME:
-            gap = _runtime_gap(load, plan)
+            gap = _runtime_gap(load, plan, ctx)
             for a in targets:
                 out.setdefault(id(a), {})[gap] = None
             continue
@@ -560,10 +560,12 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
     return {k: tuple(v) for k, v in out.items()}
 
 
-def _runtime_gap(load: Load, plan: LoadPlan) -> tuple[str, str]:
+def _runtime_gap(load: Load, plan: LoadPlan, ctx: PlanContext) -> tuple[str, str]:
     """``(reason, remedy)`` for a framework-dependent in-process app whose .NET install was not looked at
     (:attr:`Unchecked.RUNTIME`: the image does not hold its drive; an IIS Express scan without the developer machine's
-    ``--drive C=``): what was not read and what to pass, where aspnetcore-runtime-missing asserts nothing (audit9 H2)."""
+    ``--drive C=``): what was not read and what to pass, where aspnetcore-runtime-missing asserts nothing (audit9 H2).
+    The image's own remedy where it has one that is no ``--drive`` (a collected zip's folder its recorder never
+    listed: a new collect)."""
     entry = load.entry
     assert isinstance(entry, AspNetCoreHost) and entry.runtime is not None
     runtime = entry.runtime
@@ -573,7 +575,9 @@ def _runtime_gap(load: Load, plan: LoadPlan) -> tuple[str, str]:
     whose = "the developer machine's" if plan.iisexpress is not None else "the server's"
     why = (f"the .NET runtime it needs ({needs}) was not checked: its {load.process.name} ({load.process.arch.value}) "
            f"loads hostfxr.dll from {root}\\host\\fxr, and {runtime.unread.split(' (use ', 1)[0]}")
-    give = f"--drive {drive}=/path/to/copy ({whose} {drive}: drive, or a copy holding {root[3:]})"
+    give = ctx.image.locate(root).remedy
+    if not give or give.startswith("--drive"):
+        give = f"--drive {drive}=/path/to/copy ({whose} {drive}: drive, or a copy holding {root[3:]})"
     return why, give
 
 
