@@ -343,6 +343,11 @@ class RuntimeCheck:
         roll_forward: its ``rollForward`` policy.
         fits_at: worker architectures whose install satisfies the app.
         dotnet_anywhere: a ``dotnet`` install exists for at least one worker architecture.
+        unread: why :attr:`dotnet_root` could not be looked at, where the image does not hold the drive it is on (an
+            IIS Express scan without the developer machine's ``--drive C=``: ``drive C: is not mapped (use --drive
+            C=/path/to/copy)``); "" when it was looked at (found, or absent from a drive the image holds). Then
+            :attr:`status` ``no-dotnet`` says nothing of the machine: the runtime was not checked
+            (:attr:`Unchecked.RUNTIME`), no finding asserts its absence.
     """
 
     dotnet_root: str
@@ -353,6 +358,7 @@ class RuntimeCheck:
     roll_forward: str
     fits_at: frozenset[Arch]
     dotnet_anywhere: bool
+    unread: str = ""
 
 
 APP_ASSEMBLY = "app assembly"
@@ -549,6 +555,11 @@ class Unchecked(str, Enum):
     tells its build): which build a vendor's installer put in a folder is its own choice, so the architecture is a
     guess. Fix verification holds a fix back over it; coverage leaves it to the report's note on inferred files
     (:attr:`iisbitness.report.ServerSummary.inferred`)."""
+    RUNTIME = "runtime"
+    """The .NET install a framework-dependent in-process ASP.NET Core app needs (the worker's
+    ``%ProgramFiles%\\dotnet``, whose ``hostfxr.dll`` the worker loads) was not looked at: the image does not hold the
+    drive it is on (:attr:`RuntimeCheck.unread`; an IIS Express scan without the developer machine's ``--drive C=``).
+    Coverage says the app partly checked; a fix that runs it at another architecture is not verified."""
 
 
 class SkipReason(str, Enum):
@@ -830,9 +841,10 @@ class LoadPlan:
         (:class:`Unchecked`, the first that holds, in its order): absent where nothing says whether the server has it
         (:attr:`Load.not_checked`), not read at all (:attr:`BinaryRef.unreadable`), an ARM64X/ARM64EC image on
         an OS architecture only assumed (:meth:`os_undecided`), read but with a dependency not checked
-        (:meth:`unchecked_dependency`), or a vendor's file absent from the image whose
+        (:meth:`unchecked_dependency`), a vendor's file absent from the image whose
         architecture was only inferred from its folder (:attr:`Unchecked.INFERRED`; the files of :meth:`inferred_paths`
-        but Windows' own). Every process, a pool's worker or not (IIS Manager's
+        but Windows' own), or the .NET install of a framework-dependent in-process app on a drive the image does not
+        hold (:attr:`Unchecked.RUNTIME`). Every process, a pool's worker or not (IIS Manager's
         ``inetmgr.exe``, IIS 6's ``inetinfo.exe``/``aspnet_wp.exe``). Not a strong-named assembly's GAC load (a GAC
         not read is :mod:`iisbitness.loadplan.coverage`'s own question). The one decision of "a loaded binary the
         scan did not check" that coverage (the applications it leaves partly checked) and fix verification (a fix
@@ -886,11 +898,13 @@ def _unchecked(plan: LoadPlan) -> tuple[tuple[Load, Unchecked], ...]:
                 path = b.windows_path or b.configured
                 vendor = vendor_of.get(path)
                 if vendor is None:
-                    vendor = vendor_of[path] = not is_windows_own(path)
+                    vendor = vendor_of[path] = not is_windows_own(path, plan.server.os_arch)
                 if vendor and not isinstance(ld.entry, GacAssembly):
                     out.append((ld, Unchecked.INFERRED))
             elif deps and not isinstance(ld.entry, GacAssembly) and plan.unchecked_dependency(ld) is not None:
                 out.append((ld, Unchecked.DEPENDENCY))  # NOTE: read, its process's architecture: never troubled
+            elif isinstance(ld.entry, AspNetCoreHost) and ld.entry.runtime is not None and ld.entry.runtime.unread:
+                out.append((ld, Unchecked.RUNTIME))
             continue
         if isinstance(ld.entry, GacAssembly):
             continue

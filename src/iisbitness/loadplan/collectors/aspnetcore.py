@@ -325,11 +325,20 @@ RUNTIMECONFIG_LIMIT = 1 << 20
 """The largest ``<app>.runtimeconfig.json`` read (1 MiB; a published app's is a few hundred bytes)."""
 
 
-def _dotnet_root(ctx: PlanContext, server: Server, arch: Arch) -> tuple[str, Path | None]:
+def _dotnet_root(ctx: PlanContext, server: Server, arch: Arch) -> tuple[str, Path | None, str]:
+    """The worker's ``%ProgramFiles%\\dotnet`` (Windows path), its folder in the image (None when absent), and why it
+    could not be looked at: the image's problem (a drive not mapped), or a drive a project scan does not hold (IIS
+    Express without ``--drive C=``: its image takes an unmapped drive as absent, ``ServerImage.absent_drives``, so
+    nothing there is read); "" when it was looked at."""
     env = process_environment(server.os_arch, arch, ctx.env_overrides)
     win = ntpath.join(env["PROGRAMFILES"], "dotnet")
     found = ctx.image.locate(win)
-    return win, (found.host_path if found.host_path is not None and found.host_path.is_dir() else None)
+    host = found.host_path if found.host_path is not None and found.host_path.is_dir() else None
+    drive = win[:1].upper()
+    unread = found.problem or ""
+    if not unread and host is None and ctx.image.absent_drives and drive not in ctx.image.drives:
+        unread = f"drive {drive}: is not mapped (use --drive {drive}=/path/to/copy)"
+    return win, host, unread
 
 
 def _subdirs(ctx: PlanContext, folder: Path, *names: str) -> list[str]:
@@ -384,16 +393,16 @@ def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app
                       "checked (copy the published app's folder)", unread=True)
     fits_at: list[Arch] = []
     anywhere = False
-    status = installed = root_win = ""
+    status = installed = root_win = unread = ""
     root_host: Path | None = None
     for arch in worker_candidates(server.os_arch):
-        win, host = _dotnet_root(ctx, server, arch)
+        win, host, problem = _dotnet_root(ctx, server, arch)
         st, inst = _runtime_status(ctx, host, needs, roll)
         anywhere = anywhere or host is not None
         if st == "ok":
             fits_at.append(arch)
         if arch is process.arch:
-            status, installed, root_win, root_host = st, inst, win, host
+            status, installed, root_win, root_host, unread = st, inst, win, host, problem
     fxr = _subdirs(ctx, root_host, "host", "fxr") if root_host is not None else []
     if fxr:
         binary = ctx.resolve(ntpath.join(root_win, "host", "fxr", fxr[-1], "hostfxr.dll"), server.os_arch, process.arch)
@@ -401,7 +410,7 @@ def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app
         binary = ctx.resolve(ntpath.join(root_win, "dotnet.exe"), server.os_arch, process.arch)
     else:  # NOTE: no inference from the folder: a missing runtime is aspnetcore-runtime-missing's finding
         binary = BinaryRef(ntpath.join(root_win, "dotnet.exe"), ntpath.join(root_win, "dotnet.exe"), None, None)
-    runtime = RuntimeCheck(root_win, status, installed, shown, needs, roll, frozenset(fits_at), anywhere)
+    runtime = RuntimeCheck(root_win, status, installed, shown, needs, roll, frozenset(fits_at), anywhere, unread)
     yield Load(process, LoadKind.ASPNETCORE, "hostfxr.dll", binary, anc.source,
                AspNetCoreHost(anc, win_folder, "hostfxr", DeploymentMode.FRAMEWORK_DEPENDENT, runtime),
                site=app.site, application=app.path)
