@@ -19,6 +19,7 @@ from iisbitness.config.iisexpress import match_site, site_ports
 from iisbitness.findings import EffectKind
 from iisbitness.image.server_image import ServerImage
 from iisbitness.scan.pipeline import ScanOptions, scan
+from tests.aspnetcore.image import deps_json
 from tests.conftest import REPO, corpus_dir, fixes_of, fixture
 from tests.iisexpress.solution import (
     CLASSIC,
@@ -340,6 +341,7 @@ def test_framework_dependent_debug_build_without_x86_dotnet_gives_500_31_with_th
     debug.mkdir(parents=True)
     shutil.copyfile(fixture("apphost_x64.exe"), debug / f"{CORE}.exe")
     shutil.copyfile(fixture("managed_anycpu.dll"), debug / f"{CORE}.dll")
+    deps_json(debug, f"{CORE}.deps.json", CORE)
     (debug / f"{CORE}.runtimeconfig.json").write_text(
         '{"runtimeOptions": {"tfm": "net8.0", "frameworks": [{"name": "Microsoft.NETCore.App", "version": "8.0.0"}, '
         '{"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}]}}\n', encoding="utf-8")
