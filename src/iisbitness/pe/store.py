@@ -43,7 +43,8 @@ from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 SCHEMA_VERSION = 3
 """``PRAGMA user_version`` of a cache: bumped whenever a stored fact's shape or meaning changes; a cache of
 another version has its tables dropped and made again. (A cache made before ``application_id`` was set kept its
-version in a ``meta`` table: it is refused as not ours, like any other database.)"""
+version in a ``meta`` table: it is refused as not ours, like any other database.) 3: the reference-assembly marker
+(``PeImage.reference_assembly``, ``AssemblyReferences.is_reference_assembly``), which a fact of schema 2 lacks."""
 
 APPLICATION_ID = 0x69697362
 """``PRAGMA application_id`` of every cache this package makes (``iisb``): the mark that a file is ours.
