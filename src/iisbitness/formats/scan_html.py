@@ -278,7 +278,10 @@ def first_steps(v: ReportView) -> tuple[Step, ...]:
             steps[joined][1].append(i)
             continue
         groups = v.fix_groups(c)
-        safe = [g for g in groups if not any(v.fix(n).breaks_requests for n in g[2])] or groups
+        # NOTE: as `fix` (scan/fix.py): a fix that breaks requests or takes a security module out of pools is the
+        # step only when every group does so, verified or not (README: ranked after the fixes that keep it)
+        safe = [g for g in groups if not any(v.fix(n).breaks_requests or v.fix(n).removes_security
+                                             for n in g[2])] or groups
         group = next((g for g in safe if g[1]), safe[0] if safe else None)
         if group is not None:
             for n in group[2]:
