@@ -25,28 +25,23 @@ def _image(tmp_path: Path, missing_in_folder: bool) -> Path:
     return make_image(tmp_path / "img", apphost(pools, sites, modules), files)
 
 
-def _missing(tmp_path: Path, missing_in_folder: bool) -> list[tuple[str, str]]:
+def _missing(tmp_path: Path, missing_in_folder: bool) -> list[str]:
+    """The cause of each pool's binary-missing finding, after checking that it names its own worker and seven others
+    and counts the rest."""
     report = scan(_image(tmp_path, missing_in_folder), ScanOptions())
-    return [(f.pool or "", f.cause) for f in report.findings if f.rule == "binary-missing"]
+    found = [(f.pool or "", f.cause) for f in report.findings if f.rule == "binary-missing"]
+    assert len(found) == POOLS
+    for pool, cause in found:
+        loaded_by = cause.split("Loaded by: ", 1)[1]
+        assert f"w3wp.exe of pool '{pool}'" in loaded_by and loaded_by.count("w3wp.exe of pool") == 8
+        assert f"and {POOLS - 8} more processes, each with a finding of its own (--loads lists every one)." in loaded_by
+    return [cause for _, cause in found]
 
 
 def test_each_pools_finding_names_its_own_worker_and_counts_the_others(tmp_path: Path) -> None:
-    found = _missing(tmp_path, missing_in_folder=False)
-    assert len(found) == POOLS
-    for pool, cause in found:
-        loaded_by = cause.split("Loaded by: ", 1)[1]
-        assert f"w3wp.exe of pool '{pool}'" in loaded_by
-        assert loaded_by.count("w3wp.exe of pool") == 8
-        assert f"and {POOLS - 8} more processes, each with a finding of its own (--loads lists every one)." in loaded_by
-    assert max(len(c) for _, c in found) < 2000, "one finding's words do not grow with the pools"
+    causes = _missing(tmp_path, missing_in_folder=False)
+    assert max(len(c) for c in causes) < 2000, "one finding's words do not grow with the pools"
 
 
 def test_missing_on_the_server_counts_the_others_too(tmp_path: Path) -> None:
-    found = _missing(tmp_path, missing_in_folder=True)
-    assert len(found) == POOLS
-    for pool, cause in found:
-        loaded_by = cause.split("Loaded by: ", 1)[1]
-        assert f"w3wp.exe of pool '{pool}'" in loaded_by
-        assert loaded_by.count("w3wp.exe of pool") == 8
-        assert "it is taken as missing on the server" in cause
-
+    assert all("it is taken as missing on the server" in c for c in _missing(tmp_path, missing_in_folder=True))
