@@ -404,7 +404,7 @@ def _apphost_with(image: Path, site: str, app: str, options: ScanOptions, physic
     """The image's applicationHost.config (the shared one when redirection.config enables it and ``--share`` gives
     it) with ``site``/``app``'s root folder on the publish drive, and the lines of every other ``<application>``
     element (their virtual directories' problems are not the check's)."""
-    path, shown, _ = find_apphost(ServerImage.offline(image, dict(options.drives), options.shares))
+    path, shown, _, _ = find_apphost(ServerImage.offline(image, dict(options.drives), options.shares))
     doc = Document.read(path.read_bytes(), shown)
     for s in (s for s in doc.root.iter() if _named(s, "site") and attr(s, "name").lower() == site.lower()):
         for a in (a for a in s if _named(a, "application") and _url(attr(a, "path", "/")) == _url(app)):
