@@ -11,7 +11,9 @@ silent). The other managed assemblies of the app, each a runtime asset its ``<ap
 learn.microsoft.com dotnet/core/dependency-loading/default-probing: the host parses the deps.json into the trusted
 platform assemblies list; dotnet/sdk documentation/specs/runtime-configuration-file.md for the format), load into the
 same worker on first use: one built x86 or x64 throws the same exception then ("BadImageFormatException Class",
-learn.microsoft.com)."""
+learn.microsoft.com). Its native DLLs (the deps.json's ``native`` assets, and the ``runtimeTargets`` the host picks for
+the worker's runtime identifier) load on the first P/Invoke into them: one of another architecture is a warning, as
+native-library-arch's (dotnet/runtime coreclr ``vm/nativelibrary.cpp``: BadImageFormatException)."""
 
 from __future__ import annotations
 

@@ -15,8 +15,11 @@ Core 2.2; aspnet/AspNetCore announcement #7095).
   ``Program Files (x86)``, facts B11) supplies ``host\\fxr\\<version>\\hostfxr.dll``; the versions
   under ``shared\\<framework>\\<version>`` must satisfy ``<app>.runtimeconfig.json``.
 - Either way the app's own ``<app>.dll``, which the worker's runtime loads at start (role ``app assembly``), and the
-  managed runtime assets its ``<app>.deps.json`` lists, which it loads on first use (role ``app dependency``); the
-  DLL, the deps.json or a listed asset the image lacks is an unread problem.
+  managed runtime assets its ``<app>.deps.json`` lists, which it loads on first use (role ``app dependency``), and its
+  native assets (a runtime-specific publish's; a framework-dependent app's ``runtimeTargets`` as the host picks them for
+  the worker's runtime identifier), which it loads on the first P/Invoke (role ``app native library``); the DLL, the
+  deps.json or a listed asset the image lacks is an unread problem, and so is a ``runtimeTargets`` choice the host
+  makes by the RID graph (not modelled).
 Every in-process application yields at least one load, so that two in one pool can be told (500.35).
 """
 
