@@ -17,7 +17,7 @@ from iisbitness.arch import Arch
 from iisbitness.cli import main
 from iisbitness.findings import Severity
 from iisbitness.report import Report
-from tests.aspnetcore.image import deps_json, put, rules_of, run, write
+from tests.aspnetcore.image import deps_json, publish_folder, put, rules_of, run, write
 from tests.aspnetcore.test_app_dependencies import POOL32, POOL64, WEB, _fdd, _partly, _self_contained
 from tests.conftest import fixes_of
 
@@ -174,11 +174,8 @@ def test_a_fitting_copy_of_the_same_name_in_another_search_folder_is_the_one_loa
 
 
 def test_check_app_names_the_native_asset(tmp_path: Path) -> None:
-    out = tmp_path / "publish"
-    out.mkdir()
-    put(out, "apphost_x86.exe", "App.exe")
-    put(out, "managed_anycpu.dll", "App.dll")
-    put(out, "nativelib_x86.dll", "e_sqlite3.dll")
+    out = publish_folder(tmp_path, {"App.exe": "apphost_x86.exe", "App.dll": "managed_anycpu.dll",
+                                    "e_sqlite3.dll": "nativelib_x86.dll"})
     deps_json(out, "App.deps.json", "App")
     doc = json.loads((out / "App.deps.json").read_text())
     key, kind, asset = SQLITE
