@@ -368,6 +368,11 @@ APP_DEPENDENCY = "app dependency"
 """The :attr:`AspNetCoreHost.role` of a managed assembly that an in-process app's ``<app>.deps.json`` lists as a runtime
 asset of a library (a package, a project or a referenced DLL): the runtime loads it into the worker on first use."""
 
+APP_NATIVE = "app native library"
+"""The :attr:`AspNetCoreHost.role` of a native DLL that an in-process app's ``<app>.deps.json`` lists as a ``native``
+asset (a runtime-specific publish's, or the ``runtimeTargets`` one the host picks for the worker's runtime identifier):
+the host puts its folder in NATIVE_DLL_SEARCH_DIRECTORIES and the worker loads it on the first P/Invoke into it."""
+
 
 @dataclass(frozen=True, slots=True)
 class AspNetCoreHost:
@@ -378,12 +383,15 @@ class AspNetCoreHost:
         app_folder: the application's folder (Windows path).
         role: ``app host``, ``runtime``, ``in-process request handler``, ``hostfxr``, ``app assembly`` (the app's
             own ``<app>.dll``, which the runtime loads at start: 500.30 when it does not fit, not 500.32) or ``app
-            dependency`` (:data:`APP_DEPENDENCY`: a runtime asset its ``<app>.deps.json`` lists, loaded on first use).
+            dependency`` (:data:`APP_DEPENDENCY`: a runtime asset its ``<app>.deps.json`` lists, loaded on first use) or
+            ``app native library`` (:data:`APP_NATIVE`: a native asset it lists, loaded on the first P/Invoke).
         deployment: self-contained or framework-dependent deployment; None for the request handler,
             which either deployment may carry.
         runtime: for a framework-dependent app, the ``dotnet`` install check.
-        library: for an ``app dependency``, the deps.json library that brings it (``Contoso.Barcode/2.1.0``); else "".
+        library: for an ``app dependency`` or ``app native library``, the deps.json library that brings it (``Contoso.Barcode/2.1.0``); else "".
         library_type: that library's ``type`` in the deps.json (``package``, ``project``, ``reference``); else "".
+        rid: for an asset the host picked among the library's ``runtimeTargets``, the runtime identifier it matched
+            (``win-x64``); else "".
     """
 
     config: AspNetCore
@@ -393,6 +401,7 @@ class AspNetCoreHost:
     runtime: RuntimeCheck | None = None
     library: str = ""
     library_type: str = ""
+    rid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
