@@ -155,6 +155,7 @@ Version Information: Microsoft .NET Framework Version:4.0.30319; ASP.NET Version
     "ASP.NET Version:4.8.4465.0", r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files\root",
     "An unhandled exception occurred during the execution of the current web request.",
     "Exception Details: System.BadImageFormatException: Could not load file or assembly 'x'",
+    "Event code: 3008 \nEvent message: A configuration error has occurred. \n",
 ])
 def test_the_asp_net_error_page_shows_its_context(text: str) -> None:
     assert "aspnet" in cues_in(text, load_kb())
@@ -166,10 +167,20 @@ def test_asp_net_core_pages_do_not(text: str) -> None:
     assert "aspnet" not in cues_in(text, load_kb())
 
 
-@pytest.mark.parametrize("text", [YSOD_FULL, YSOD])
+ASPNET_3008 = """Event code: 3008
+Event message: A configuration error has occurred.
+Process information:
+    Process name: w3wp.exe
+Exception information:
+    Exception type: ConfigurationErrorsException
+    Exception message: Could not load file or assembly 'Interop.Acme' or one of its dependencies. An attempt was made to load a program with an incorrect format. (C:\\inetpub\\wwwroot\\web.config line 42)
+"""
+
+
+@pytest.mark.parametrize("text", [YSOD_FULL, YSOD, ASPNET_3008])
 def test_an_asp_net_error_page_doubts_the_asp_net_core_app(text: str) -> None:
-    """The YSOD is System.Web's page, on .NET Framework: the in-process ASP.NET Core app is at most medium there, and
-    no longer second at HIGH (tests/fixtures/explain/real: elmah-98, orchard-252)."""
+    """The YSOD is System.Web's page, and health monitoring's event its event, on .NET Framework: the in-process
+    ASP.NET Core app is at most medium there, and no longer second at HIGH (real: elmah-98, orchard-252)."""
     causes = _causes(text)
     assert causes[0] == ("managed-assembly-arch", "high")
     assert dict(causes)["aspnetcore-inprocess-arch"] == "medium"
