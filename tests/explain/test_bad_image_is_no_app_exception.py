@@ -37,11 +37,15 @@ def _doc(text: str) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.parametrize("text", [ANCM_STDOUT, ASPNET_3008, ANCM_STDOUT.replace("\n", "\r\n")])
-def test_a_bad_image_exception_is_not_read_as_the_apps_own_failure(text: str) -> None:
+@pytest.mark.parametrize(("text", "lead"), [(ANCM_STDOUT, "aspnetcore-inprocess-arch"),
+                                            (ASPNET_3008, "managed-assembly-arch"),
+                                            (ANCM_STDOUT.replace("\n", "\r\n"), "aspnetcore-inprocess-arch")])
+def test_a_bad_image_exception_is_not_read_as_the_apps_own_failure(text: str, lead: str) -> None:
+    """The stdout log's "Unhandled exception." is .NET (Core)'s own line, so an ASP.NET Core app (explain7): the
+    app of the other architecture leads there, the ASP.NET bin assembly in the ASP.NET health event."""
     doc = _doc(text)
     assert "app-exception" not in [e["id"] for e in doc["explanations"]]
-    assert doc["causes"][0]["rule"] == "managed-assembly-arch"
+    assert doc["causes"][0]["rule"] == lead
 
 
 @pytest.mark.parametrize("text", [("Unhandled exception. System.NullReferenceException: Object reference not set to an "

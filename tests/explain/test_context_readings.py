@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from iisbitness.cli import main
 from iisbitness.explain.codes import Confidence
-from iisbitness.explain.kb import Specificity, cause_cap, load_kb
+from iisbitness.explain.kb import Specificity, cause_cap, load_kb, ruled_out
 from iisbitness.explain.match import cues_in
 
 BAD_IMAGE = ("Could not load file or assembly 'C:\\inetpub\\MyApi\\MyApi.dll'. An attempt was made to load a program "
@@ -137,3 +137,105 @@ def test_the_bad_image_panel_lists_its_causes_as_the_ranking_reads_them(text: st
     assert bad["causes"][0]["rule"] == first
     result = CliRunner().invoke(main, ["explain"], input=text)
     assert f"1. {first}:" in " ".join(result.stdout.split())
+
+
+# --------------------------------------------------------------- explain7: the rest of the contexts
+YSOD_FULL = """Server Error in '/' Application.
+Could not load file or assembly 'Oracle.DataAccess' or one of its dependencies. An attempt was made to load a program with an incorrect format.
+Description: An unhandled exception occurred during the execution of the current web request. Please review the stack trace for more information about the error and where it originated in the code.
+
+Exception Details: System.BadImageFormatException: Could not load file or assembly 'Oracle.DataAccess' or one of its dependencies. An attempt was made to load a program with an incorrect format.
+
+Version Information: Microsoft .NET Framework Version:4.0.30319; ASP.NET Version:4.8.4465.0
+"""
+
+
+@pytest.mark.parametrize("text", [
+    "Server Error in '/MyApp' Application.", "Version Information: Microsoft .NET Framework Version:4.0.30319",
+    "ASP.NET Version:4.8.4465.0", r"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files\root",
+    "An unhandled exception occurred during the execution of the current web request.",
+    "Exception Details: System.BadImageFormatException: Could not load file or assembly 'x'",
+    "Event code: 3008 \nEvent message: A configuration error has occurred. \n",
+])
+def test_the_asp_net_error_page_shows_its_context(text: str) -> None:
+    assert "aspnet" in cues_in(text, load_kb())
+
+
+@pytest.mark.parametrize("text", [ANCM_500_30, "HTTP Error 500.32 - ANCM Failed to Load dll",
+                                  "exception details: system.badimageformatexception: ..."])
+def test_asp_net_core_pages_do_not(text: str) -> None:
+    assert "aspnet" not in cues_in(text, load_kb())
+
+
+ASPNET_3008 = """Event code: 3008
+Event message: A configuration error has occurred.
+Process information:
+    Process name: w3wp.exe
+Exception information:
+    Exception type: ConfigurationErrorsException
+    Exception message: Could not load file or assembly 'Interop.Acme' or one of its dependencies. An attempt was made to load a program with an incorrect format. (C:\\inetpub\\wwwroot\\web.config line 42)
+"""
+
+
+@pytest.mark.parametrize("text", [YSOD_FULL, YSOD, ASPNET_3008])
+def test_an_asp_net_error_page_doubts_the_asp_net_core_app(text: str) -> None:
+    """The YSOD is System.Web's page, and health monitoring's event its event, on .NET Framework: the in-process
+    ASP.NET Core app is at most medium there, and no longer second at HIGH (real: elmah-98, orchard-252)."""
+    causes = _causes(text)
+    assert causes[0] == ("managed-assembly-arch", "high")
+    assert dict(causes)["aspnetcore-inprocess-arch"] == "medium"
+
+
+W3SVC_1009_IIS6 = ("Event Type: Error\nEvent Source: W3SVC\nEvent ID: 1009\nDescription:\nA process serving application "
+                   "pool 'DefaultAppPool' terminated unexpectedly. The process id was '4242'. The process exit code was "
+                   "'0xffffffff'.\n")
+
+
+def test_a_pasted_iis6_1009_leads_with_iis6_and_rules_out_the_iis7_rules() -> None:
+    """W3SVC 1009 shares WAS 5009's wording, whose first cause is a global module: IIS 6 has none (IIS 7.0 brought
+    globalModules), nor ASP.NET Core; those rules are LOW in an IIS 6 input."""
+    causes = _causes(W3SVC_1009_IIS6)
+    assert causes[0][0] == "iis6-filter-arch"
+    assert dict(causes)["global-module-arch"] == "low" and dict(causes)["aspnetcore-inprocess-arch"] == "low"
+
+
+def test_iis6_and_iis7_in_one_input_rule_out_neither() -> None:
+    """Mixed evidence (Windows Server 2003 named beside an IIS 7+ global module's event): neither generation's rules
+    are ruled out."""
+    kb = load_kb()
+    text = "After moving from Windows Server 2003, the Module DLL C:\\m\\x.dll failed to load. The data is the error."
+    cues = cues_in(text, kb)
+    assert {"iis6", "iis7"} <= cues
+    assert not ruled_out(cues, kb.contexts) & {"global-module-arch", "iis6-filter-arch", "aspnetcore-inprocess-arch"}
+    assert "global-module-arch" in ruled_out(cues - {"iis7"}, kb.contexts)
+
+
+def test_a_500_30_whose_start_up_exception_is_a_bad_image_drops_the_usual_reading() -> None:
+    """The app's start-up exception is the BadImageFormatException: "usually not bitness" no longer ranks there."""
+    doc = _doc(ANCM_500_30)
+    assert not doc["not_bitness"]
+    assert doc["causes"][0]["rule"] == "aspnetcore-inprocess-arch"
+
+
+def test_a_500_30_alone_keeps_it() -> None:
+    doc = _doc("HTTP Error 500.30 - ASP.NET Core app failed to start")
+    assert [o["id"] for o in doc["not_bitness"]] == ["http-500-30"] and doc["not_bitness"][0]["rank"] == 1
+
+
+ANCM_STDOUT_ALONE = ANCM_500_30.split("\n", 1)[1]
+
+
+def test_the_stdout_log_alone_is_an_asp_net_core_app() -> None:
+    """"Unhandled exception. System.X" is .NET (Core)'s own line (X47): the app of the other architecture leads, the
+    ASP.NET bin assembly at most medium."""
+    causes = _causes(ANCM_STDOUT_ALONE)
+    assert causes[0] == ("aspnetcore-inprocess-arch", "high")
+    assert dict(causes)["managed-assembly-arch"] == "medium"
+
+
+@pytest.mark.parametrize("text", [
+    "Unhandled Exception: System.BadImageFormatException: Could not load file or assembly 'x'",  # .NET Framework
+    "log.Error(\"unhandled exception. system.badimageformatexception\")",
+])
+def test_net_framework_s_unhandled_exception_line_is_no_asp_net_core_cue(text: str) -> None:
+    assert "ancm" not in cues_in(text, load_kb())

@@ -40,10 +40,13 @@ def test_193_alone_is_read_as_before() -> None:
 
 
 def test_193_on_2003_lists_the_newer_windows_and_no_architecture_high() -> None:
-    """"Windows Server 2003" is an IIS 6 cue too: the IIS 6 rules first, then the newer Windows, all medium."""
+    """"Windows Server 2003" is an IIS 6 cue too: the IIS 6 rules first, then the newer Windows, all medium; the rules
+    of what IIS 6 does not have (global modules, IIS 7+'s isapiFilters and handlers, ASP.NET Core) low (explain7)."""
     causes = _causes(f"On Windows Server 2003: {MESSAGE}")
     assert list(causes)[:4] == ["iis6-extension-arch", "iis6-filter-arch", "iis6-isolation-wow64", "iis6-os-version"]
-    assert set(causes.values()) == {"medium"}
+    iis7 = {"isapi-extension-arch", "global-module-arch", "isapi-filter-arch", "aspnetcore-inprocess-arch"}
+    assert {r for r, c in causes.items() if c == "low"} == iis7
+    assert {c for r, c in causes.items() if r not in iis7} == {"medium"}
 
 
 def test_193_on_xp_leads_with_the_newer_windows() -> None:

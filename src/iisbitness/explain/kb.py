@@ -307,8 +307,9 @@ class Context:
     Windows XP x64 alone), so an IIS 6 input shows the ``nt5`` context (:func:`iisbitness.explain.match.cues_in`)."""
     rules_out: tuple[RuleId, ...] = ()
     """Rules that cannot cause what an input showing this context shows (IIS 7+'s global modules and WAS say the
-    server is not IIS 6): their causes are capped at LOW there, unless a context that prefers them is shown too
-    (:func:`ruled_out`)."""
+    server is not IIS 6; IIS 6 has no global modules, per-pool bitness or ASP.NET Core Module): their causes are
+    capped at LOW there, unless a context that prefers them is shown too, or one that rules out this context's own
+    preferred rules (:func:`ruled_out`)."""
     unlikely: tuple[RuleId, ...] = ()
     """Rules whose situation an input showing this context makes unlikely, though not impossible: their causes are
     capped at MEDIUM there, whatever other context is shown (:func:`unlikely_in`). An ASP.NET Core app has no ASP.NET
@@ -620,10 +621,13 @@ def _context(table: dict[str, object], families: set[str]) -> Context:
 
 def ruled_out(cues: AbstractSet[str], contexts: Sequence[Context]) -> frozenset[str]:
     """The scan rules the contexts shown in an input (``cues``: context ids) rule out (:attr:`Context.rules_out`),
-    less those a shown context prefers: a text that names both an IIS 7+ global module and IIS 6 rules out
-    neither, the evidence being mixed."""
-    out = {r for c in contexts if c.id in cues for r in c.rules_out}
-    return frozenset(out - {r for c in contexts if c.id in cues for r in c.prefer})
+    less those a shown context prefers; a shown context whose own preferred rules another shown context rules out
+    rules out nothing: a text that names both an IIS 7+ global module and IIS 6 rules out neither generation's
+    rules, the evidence being mixed."""
+    shown = [c for c in contexts if c.id in cues]
+    contested = {r for c in shown for r in c.rules_out}
+    out = {r for c in shown if contested.isdisjoint(c.prefer) for r in c.rules_out}
+    return frozenset(out - {r for c in shown for r in c.prefer})
 
 
 def unlikely_in(cues: AbstractSet[str], contexts: Sequence[Context]) -> frozenset[str]:

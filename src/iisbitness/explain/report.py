@@ -405,7 +405,7 @@ def event_verdict(signals: Sequence[Signal], kb: KnowledgeBase) -> EventVerdict 
     this decision."""
     explanations = _explanations(signals, kb)
     ranked = _rank(explanations, kb)
-    causes, others = _order(ranked, _others(explanations))
+    causes, others = _order(ranked, _others(explanations, ranked))
     items: list[RankedCause | OtherCause] = [*causes, *others]
     lead = min(items, key=lambda c: c.rank, default=None)
     rules = tuple((c.rule, c.confidence) for c in ranked)
@@ -424,10 +424,15 @@ def _usual_holds(x: Explanation) -> bool:
         for s in x.signals)
 
 
-def _others(explanations: Sequence[Explanation]) -> tuple[OtherCause, ...]:
+def _others(explanations: Sequence[Explanation], ranked: Sequence[RankedCause]) -> tuple[OtherCause, ...]:
+    """The not-bitness readings shown beside the ``ranked`` causes: evidence that names another problem, and the usual
+    reading of generic evidence (:func:`_usual_holds`) unless the same report reads one of that evidence's own bitness
+    causes HIGH, which only architecture-specific evidence gives (a 500.30 whose stdout log shows a
+    BadImageFormatException: the start-up exception is the app's architecture, not "usually not bitness")."""
+    sure = {c.rule for c in ranked if c.confidence is Confidence.HIGH}
     shown = [x for x in explanations
              if (x.entry.specificity is Specificity.NOT_BITNESS and any(s.demoted_by is None for s in x.signals))
-             or (x.entry.usual and _usual_holds(x))]
+             or (x.entry.usual and _usual_holds(x) and sure.isdisjoint(c.rule for c in x.causes))]
     out = [(OtherCause(x.entry.id, x.entry.not_bitness or x.entry.title,
                        round(sum(_WEIGHT[s.confidence] for s in x.signals), 3), x.confidence, x.entry.read_next,
                        usual=x.entry.usual), x.entry.usual and x.entry.kind is EntryKind.HTTP)
@@ -535,7 +540,8 @@ def build_report(texts: Sequence[tuple[str, str]], logs: Sequence[EventLogRead],
                 hits.append(EventHit(origin, event, found, matched.verdict(found)))
                 signals.extend(found)
     explanations = tuple(replace(x, ordered=in_context(x, kb)) for x in _explanations(signals, kb))
-    causes, others = _order(_rank(explanations, kb), _others(explanations))
+    ranked = _rank(explanations, kb)
+    causes, others = _order(ranked, _others(explanations, ranked))
     hits.sort(key=lambda h: (h.event.time or "", h.origin, h.event.record_id or 0))
     return ExplainReport(
         inputs=tuple(inputs), explanations=explanations, causes=causes, events=tuple(hits),
