@@ -25,6 +25,7 @@ from iisbitness.config.locks import SectionLocks, section_elements
 from iisbitness.config.merge import (
     CASE_SENSITIVE_KEYS,
     Breach,
+    CombinedKey,
     Contribution,
     Entry,
     applicable,
@@ -623,7 +624,7 @@ class _Reader:
                 for name, tag, key in _WEB_KEYED:
                     if name == "isapiFilters" and at != index.site_seg:
                         continue  # NOTE: IIS reads the filters at the site's level only (facts B7)
-                    held = [(el, c) for c in here for el, _ in sections_named([c], name)]
+                    held = [(el, c) for c in here for el, _ in sections_named([c], *name.split("/"))]
                     for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag, key,
                                                  collection=f"system.webServer/{name}",
                                                  case_sensitive=name in CASE_SENSITIVE_KEYS):
@@ -942,7 +943,7 @@ class _Reader:
             for name, tag, key in _APPHOST_KEYED:
                 if name == "globalModules" and at:
                     continue
-                held = [(el, c) for c in here for el, _ in sections_named([c], name)]
+                held = [(el, c) for c in here for el, _ in sections_named([c], *name.split("/"))]
                 for b in collection_breaches([(el, c.file, 0) for el, c in held], tag, key,
                                              collection=f"system.webServer/{name}",
                                              case_sensitive=name in CASE_SENSITIVE_KEYS):
@@ -1035,16 +1036,46 @@ _ITEMS = ("add", "remove", "clear")
 _WEB_COLLECTIONS = {"handlers": _ITEMS, "modules": _ITEMS, "isapiFilters": ("filter", "remove", "clear")}
 """The collections the scan reads from a web.config, each with the child elements it takes (IIS_schema.xml; facts
 B7)."""
-_WEB_KEYED = (("handlers", "add", "name"), ("modules", "add", "name"), ("isapiFilters", "filter", "name"),
-              ("staticContent", "mimeMap", "fileExtension"))
+_RF = "security/requestFiltering/"
+_WEB_KEYED: tuple[tuple[str, str, str | CombinedKey], ...] = (
+    ("handlers", "add", "name"), ("modules", "add", "name"), ("isapiFilters", "filter", "name"),
+    ("staticContent", "mimeMap", "fileExtension"),
+    ("httpErrors", "error", CombinedKey(("statusCode", "subStatusCode"), (None, "-1"), integer=True)),
+    ("defaultDocument/files", "add", "value"),
+    ("httpProtocol/customHeaders", "add", "name"), ("httpProtocol/redirectHeaders", "add", "name"),
+    (f"{_RF}fileExtensions", "add", "fileExtension"), (f"{_RF}verbs", "add", "verb"),
+    (f"{_RF}hiddenSegments", "add", "segment"), (f"{_RF}denyUrlSequences", "add", "sequence"),
+    (f"{_RF}denyQueryStringSequences", "add", "sequence"), (f"{_RF}alwaysAllowedUrls", "add", "url"),
+    (f"{_RF}alwaysAllowedQueryStrings", "add", "queryString"), (f"{_RF}requestLimits/headerLimits", "add", "header"),
+    (f"{_RF}filteringRules", "filteringRule", "name"),
+)
 """The keyed collections of a web.config whose duplicates (0x800700B7) :meth:`_Reader._inherited_refusals` says, with
-their add element and key (IIS_schema.xml): those the scan reads, and ``staticContent``, which it reads for nothing
-else: a ``<mimeMap>`` of an extension the server maps already (``.json``, ``.woff`` on a recent IIS) is the commonest
-"Cannot add duplicate collection entry" (Microsoft's blog "IIS7 Error: cannot add duplicate collection entry of type
-'mimeMap'"), and IIS then refuses the whole web.config, bitness aside. Its key ``fileExtension`` carries no
-``caseSensitive``. ``httpErrors`` (key ``statusCode`` with ``subStatusCode``, combined) is not judged: the scan says
-nothing of it."""
-_APPHOST_KEYED = (("globalModules", "add", "name"), *_WEB_KEYED)
+their path below ``system.webServer``, add element and key, as IIS_schema.xml declares each (``<collection
+addElement=...>`` and the attribute ``isUniqueKey="true"``, or those ``isCombinedKey="true"``, in its
+``sectionSchema``): those the scan reads, and sections it reads for nothing else, because IIS refuses the whole
+web.config over a duplicate in any of them (KB 942055), bitness aside, and every application at or below it fails:
+
+- ``staticContent`` ``<mimeMap fileExtension>``: an extension the server maps already (``.json``, ``.woff`` on a recent
+  IIS) is the commonest "Cannot add duplicate collection entry" (Microsoft's blog "IIS7 Error: cannot add duplicate
+  collection entry of type 'mimeMap'");
+- ``httpErrors`` ``<error>``: the combined key ``statusCode`` (``uint``) with ``subStatusCode`` (``int``, default
+  ``-1``), compared as numbers: a server's stock ``<error statusCode="404">`` makes a web.config's ``<error
+  statusCode="404" path="...">`` with no ``<remove statusCode="404"/>`` first a duplicate; ``subStatusCode="2"`` is
+  another entry ("HTTP Errors <httpErrors>", learn.microsoft.com/iis/configuration/system.webserver/httperrors: its
+  samples remove an error before adding it);
+- ``defaultDocument/files`` ``<add value>`` (a stock server lists ``Default.htm``, ``index.html``...),
+  ``httpProtocol``'s ``customHeaders`` and ``redirectHeaders`` ``<add name>`` (a stock server adds ``X-Powered-By``);
+- ``security/requestFiltering``'s ``fileExtensions`` (``fileExtension``: a stock server denies ``.config``),
+  ``verbs`` (``verb``), ``hiddenSegments`` (``segment``: ``web.config``, ``bin``...), ``denyUrlSequences`` and
+  ``denyQueryStringSequences`` (``sequence``), ``alwaysAllowedUrls`` (``url``), ``alwaysAllowedQueryStrings``
+  (``queryString``), ``requestLimits/headerLimits`` (``header``) and ``filteringRules`` (``<filteringRule name>``; the
+  collections inside a rule are not judged).
+
+Only ``verbs``' key among these is ``caseSensitive="true"`` (:data:`~iisbitness.config.merge.CASE_SENSITIVE_KEYS`):
+the rest compare without case. Not judged: the other keyed sections a web.config may set (``httpRedirect``,
+``security/authorization``, ``ipSecurity``, ``windowsAuthentication/providers``, ``caching/profiles``,
+``applicationInitialization``, ``httpTracing``, ``rewrite``...), and ``system.web``'s."""
+_APPHOST_KEYED: tuple[tuple[str, str, str | CombinedKey], ...] = (("globalModules", "add", "name"), *_WEB_KEYED)
 """As :data:`_WEB_KEYED`, with ``globalModules``, in applicationHost.config: :meth:`_Reader.apphost_breaches`."""
 _APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
                         "httpCompression": ("scheme", "staticTypes", "dynamicTypes")}
