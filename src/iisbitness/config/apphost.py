@@ -606,6 +606,7 @@ class _Reader:
         folder partly checked), once. Reads the web.config files
         of ``apps`` (:meth:`_web_contribs`), which :meth:`_with_effects` then finds read."""
         found: dict[etree._Element, tuple[Contribution, str, DuplicateEntry | None]] = {}
+        keyed: dict[etree._Element, dict[str, etree._Element]] = {}
         self._scopes.clear()
         for app in apps:
             scope = self._scopes[id(app)] = self._scope(app, apps, index, apphost)
@@ -620,11 +621,13 @@ class _Reader:
             if not owned and not located:
                 continue
             for at in dict.fromkeys(c.segments for c in owned + located):
-                here = applicable(allc, at)
+                here = [(c, _keyed_of(c.element, keyed)) for c in applicable(allc, at)]
                 for name, tag, key in _WEB_KEYED:
                     if name == "isapiFilters" and at != index.site_seg:
                         continue  # NOTE: IIS reads the filters at the site's level only (facts B7)
-                    held = [(el, c) for c in here for el, _ in sections_named([c], *name.split("/"))]
+                    held = [(el, c) for c, of in here if (el := of.get(name)) is not None]
+                    if not any(c.file_depth for _, c in held):
+                        continue  # NOTE: applicationHost.config's alone: apphost_breaches judged them (at any path)
                     for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag, key,
                                                  collection=f"system.webServer/{name}",
                                                  case_sensitive=name in CASE_SENSITIVE_KEYS):
@@ -938,12 +941,15 @@ class _Reader:
         read that section) is INFERENCE from the ``<location>`` reference: no Microsoft page states either case."""
         found: dict[etree._Element, Problem] = {}
         labels = _application_paths(self.root)
+        keyed: dict[etree._Element, dict[str, etree._Element]] = {}
         for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
-            here = applicable(contribs, at)
+            here = [(c, _keyed_of(c.element, keyed)) for c in applicable(contribs, at)]
             for name, tag, key in _APPHOST_KEYED:
                 if name == "globalModules" and at:
                     continue
-                held = [(el, c) for c in here for el, _ in sections_named([c], *name.split("/"))]
+                held = [(el, c) for c, of in here if (el := of.get(name)) is not None]
+                if not held:
+                    continue
                 for b in collection_breaches([(el, c.file, 0) for el, c in held], tag, key,
                                              collection=f"system.webServer/{name}",
                                              case_sensitive=name in CASE_SENSITIVE_KEYS):
@@ -987,6 +993,34 @@ class _Reader:
         if scoped:
             self._apphost_refusing.append((c.segments, c.inherit, problem))
         return problem
+
+
+def _keyed_of(group: etree._Element, memo: dict[etree._Element, dict[str, etree._Element]]) -> dict[str, etree._Element]:
+    """The keyed collections (:data:`_APPHOST_KEYED`) the ``system.webServer`` element ``group`` holds: path below it
+    (``defaultDocument/files``) -> the collection element, the first of its name at each step (as
+    :func:`~iisbitness.config.merge.sections_named` finds it). Memoized in ``memo`` for one pass: the group's children
+    are listed once, not once per collection and configuration path."""
+    got = memo.get(group)
+    if got is not None:
+        return got
+    listed: dict[etree._Element, dict[str, etree._Element]] = {}
+
+    def first(node: etree._Element, name: str) -> etree._Element | None:
+        names = listed.get(node)
+        if names is None:
+            names = listed[node] = {}
+            for el in children(node):
+                names.setdefault(local_name(el), el)
+        return names.get(name)
+
+    got = memo[group] = {}
+    for path, steps in _KEYED_STEPS:
+        node: etree._Element | None = group
+        for name in steps:
+            node = first(node, name) if node is not None else None
+        if node is not None:
+            got[path] = node
+    return got
 
 
 def _application_paths(root: etree._Element) -> dict[tuple[str, ...], str]:
@@ -1077,6 +1111,8 @@ the rest compare without case. Not judged: the other keyed sections a web.config
 ``applicationInitialization``, ``httpTracing``, ``rewrite``...), and ``system.web``'s."""
 _APPHOST_KEYED: tuple[tuple[str, str, str | CombinedKey], ...] = (("globalModules", "add", "name"), *_WEB_KEYED)
 """As :data:`_WEB_KEYED`, with ``globalModules``, in applicationHost.config: :meth:`_Reader.apphost_breaches`."""
+_KEYED_STEPS = tuple((path, tuple(path.split("/"))) for path, _, _ in _APPHOST_KEYED)
+"""Each keyed collection's path (:data:`_APPHOST_KEYED`) with its steps, for :func:`_keyed_of`."""
 _APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
                         "httpCompression": ("scheme", "staticTypes", "dynamicTypes")}
 """:data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7): ``httpCompression``

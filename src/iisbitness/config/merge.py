@@ -336,7 +336,10 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
         directives = [(names, open_, w) for names, open_, w, lv in directive_locks if lv < level]
         whole = next((w for names, _, w in directives if names is _WHOLE), None)
         for el in section:
-            name = local_name(el)
+            tag = el.tag
+            # NOTE: the plain tag first (no namespace: every configuration file): a stock server's requestFiltering
+            # lists dozens of entries, judged again for each application's web.config
+            name = tag if tag == add_tag or tag == "remove" or tag == "clear" else local_name(el)
             if name != add_tag and name not in ("remove", "clear"):
                 continue
             if whole is not None:
@@ -360,7 +363,7 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
             value = combined.value(el) if combined is not None else el.get(key_name)
             if value is None:
                 continue  # NOTE: a required key missing is another error, not said here
-            folded = fold(value)
+            folded = fold(value) if numbers else value.strip() if case_sensitive else value.strip().lower()
             if name == "remove":
                 item = locked_items.get(folded)
                 if item is not None and item[2] < level:
@@ -386,7 +389,8 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
                                   "0x800700B7", DuplicateEntry(collection, add_tag, key_name, value)))
                 continue
             present[folded] = (el, file)
-            if el.get("lockItem") is not None and parse_bool(el.get("lockItem")):
+            item_lock = el.get("lockItem")
+            if item_lock is not None and parse_bool(item_lock):
                 locked_items[folded] = (el, file, level)
         if section.get("lockItem") is not None and parse_bool(section.get("lockItem")):
             directive_locks.append((_WHOLE, False, where(section, file), level))
