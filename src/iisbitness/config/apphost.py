@@ -586,7 +586,9 @@ class _Reader:
         by file and line, and its config path joins :attr:`_web_refused` (every request at or below it gets HTTP
         500.19, so :meth:`_with_effects` says the applications there are refused):
 
-        - a ``handlers`` or ``modules`` directive (and, at the site's root, ``isapiFilters``) that the collection
+        - a directive of a keyed collection (:data:`_WEB_KEYED`: ``handlers``, ``modules``, at the site's root
+          ``isapiFilters``, and those read for this alone: ``staticContent``, ``httpErrors``, ``defaultDocument``,
+          ``httpProtocol``'s headers, ``requestFiltering``'s lists) that the collection
           IIS merges at its config path refuses (:func:`~iisbitness.config.merge.collection_breaches`): an ``<add>``
           of an entry it inherits or holds already, with no ``<remove>``/``<clear/>`` first (0x800700B7), a
           ``<remove>``/``<clear/>`` of an entry a parent locked (``lockItem``), a directive a parent's
@@ -925,7 +927,8 @@ class _Reader:
     def apphost_breaches(self, contribs: list[Contribution]) -> None:
         """A problem (``refused``, not ``unread``: the scan reads the rest of the file) for each entry
         applicationHost.config's own ``system.webServer`` (``contribs``) adds twice to a collection the scan reads
-        (``globalModules``, ``handlers``, ``modules``, ``isapiFilters``), at one level or at a ``<location path>``
+        or judges (:data:`_APPHOST_KEYED`: ``globalModules``, ``handlers``, ``modules``, ``isapiFilters`` and the
+        sections of :data:`_WEB_KEYED` read for this alone), at one level or at a ``<location path>``
         below one that holds it already, with no ``<remove>``/``<clear/>`` between
         (:func:`~iisbitness.config.merge.collection_breaches`): HTTP 500.19, 0x800700B7 (KB 942055, whose own example
         is a duplicate in ApplicationHost.config; KB 949349 for pools). IIS fails that section for every configuration
