@@ -151,3 +151,14 @@ def test_applicationhost_listing_an_error_page_twice(tmp_path: Path) -> None:
     [problem] = _refused(image)
     assert (problem["file"], problem["line"]) == (APPHOST, _line(text, 'path="other.htm"'))
     assert "IIS answers HTTP 500.19 to every request of every site" in problem["message"], problem
+
+
+def test_an_error_attribute_the_server_locks(tmp_path: Path) -> None:
+    """The stock ``<httpErrors lockAttributes="allowAbsolutePathsWhenDelegated,defaultPath">``: a web.config setting
+    ``defaultPath`` is refused (0x80070021, iis-docs "How to Use Locking in IIS 7.0 Configuration"), now that
+    ``httpErrors`` is judged; ``existingResponse``, as BonCode's web.config sets it, is not locked."""
+    image = _root(tmp_path, BONCODE, HTTP_ERRORS, '<httpErrors defaultPath="C:\\errors\\e.htm" />')
+    [problem] = _refused(image)
+    assert problem["message"].startswith("HTTP 500.19 (0x80070021, KB 942055)"), problem
+    assert '<httpErrors defaultPath="C:\\errors\\e.htm"> in system.webServer/httpErrors sets an attribute locked at ' \
+           in problem["message"], problem
