@@ -25,6 +25,7 @@ from iisbitness.config.locks import SectionLocks, section_elements
 from iisbitness.config.merge import (
     CASE_SENSITIVE_KEYS,
     Breach,
+    CombinedKey,
     Contribution,
     Entry,
     applicable,
@@ -588,7 +589,9 @@ class _Reader:
         by file and line, and its config path joins :attr:`_web_refused` (every request at or below it gets HTTP
         500.19, so :meth:`_with_effects` says the applications there are refused):
 
-        - a ``handlers`` or ``modules`` directive (and, at the site's root, ``isapiFilters``) that the collection
+        - a directive of a keyed collection (:data:`_WEB_KEYED`: ``handlers``, ``modules``, at the site's root
+          ``isapiFilters``, and those read for this alone: ``staticContent``, ``httpErrors``, ``defaultDocument``,
+          ``httpProtocol``'s headers, ``requestFiltering``'s lists) that the collection
           IIS merges at its config path refuses (:func:`~iisbitness.config.merge.collection_breaches`): an ``<add>``
           of an entry it inherits or holds already, with no ``<remove>``/``<clear/>`` first (0x800700B7), a
           ``<remove>``/``<clear/>`` of an entry a parent locked (``lockItem``), a directive a parent's
@@ -608,6 +611,7 @@ class _Reader:
         folder partly checked), once. Reads the web.config files
         of ``apps`` (:meth:`_web_contribs`), which :meth:`_with_effects` then finds read."""
         found: dict[etree._Element, tuple[Contribution, str, DuplicateEntry | None]] = {}
+        keyed: dict[etree._Element, dict[str, etree._Element]] = {}
         self._scopes.clear()
         for app in apps:
             scope = self._scopes[id(app)] = self._scope(app, apps, index, apphost)
@@ -622,11 +626,13 @@ class _Reader:
             if not owned and not located:
                 continue
             for at in dict.fromkeys(c.segments for c in owned + located):
-                here = applicable(allc, at)
+                here = [(c, _keyed_of(c.element, keyed)) for c in applicable(allc, at)]
                 for name, tag, key in _WEB_KEYED:
                     if name == "isapiFilters" and at != index.site_seg:
                         continue  # NOTE: IIS reads the filters at the site's level only (facts B7)
-                    held = [(el, c) for c in here for el, _ in sections_named([c], name)]
+                    held = [(el, c) for c, of in here if (el := of.get(name)) is not None]
+                    if not any(c.file_depth for _, c in held):
+                        continue  # NOTE: applicationHost.config's alone: apphost_breaches judged them (at any path)
                     for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag, key,
                                                  collection=f"system.webServer/{name}",
                                                  case_sensitive=name in CASE_SENSITIVE_KEYS):
@@ -924,7 +930,8 @@ class _Reader:
     def apphost_breaches(self, contribs: list[Contribution]) -> None:
         """A problem (``refused``, not ``unread``: the scan reads the rest of the file) for each entry
         applicationHost.config's own ``system.webServer`` (``contribs``) adds twice to a collection the scan reads
-        (``globalModules``, ``handlers``, ``modules``, ``isapiFilters``), at one level or at a ``<location path>``
+        or judges (:data:`_APPHOST_KEYED`: ``globalModules``, ``handlers``, ``modules``, ``isapiFilters`` and the
+        sections of :data:`_WEB_KEYED` read for this alone), at one level or at a ``<location path>``
         below one that holds it already, with no ``<remove>``/``<clear/>`` between
         (:func:`~iisbitness.config.merge.collection_breaches`): HTTP 500.19, 0x800700B7 (KB 942055, whose own example
         is a duplicate in ApplicationHost.config; KB 949349 for pools). IIS fails that section for every configuration
@@ -940,12 +947,15 @@ class _Reader:
         read that section) is INFERENCE from the ``<location>`` reference: no Microsoft page states either case."""
         found: dict[etree._Element, Problem] = {}
         labels = _application_paths(self.root)
+        keyed: dict[etree._Element, dict[str, etree._Element]] = {}
         for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
-            here = applicable(contribs, at)
+            here = [(c, _keyed_of(c.element, keyed)) for c in applicable(contribs, at)]
             for name, tag, key in _APPHOST_KEYED:
                 if name == "globalModules" and at:
                     continue
-                held = [(el, c) for c in here for el, _ in sections_named([c], name)]
+                held = [(el, c) for c, of in here if (el := of.get(name)) is not None]
+                if not held:
+                    continue
                 for b in collection_breaches([(el, c.file, 0) for el, c in held], tag, key,
                                              collection=f"system.webServer/{name}",
                                              case_sensitive=name in CASE_SENSITIVE_KEYS):
@@ -989,6 +999,34 @@ class _Reader:
         if scoped:
             self._apphost_refusing.append((c.segments, c.inherit, problem))
         return problem
+
+
+def _keyed_of(group: etree._Element, memo: dict[etree._Element, dict[str, etree._Element]]) -> dict[str, etree._Element]:
+    """The keyed collections (:data:`_APPHOST_KEYED`) the ``system.webServer`` element ``group`` holds: path below it
+    (``defaultDocument/files``) -> the collection element, the first of its name at each step (as
+    :func:`~iisbitness.config.merge.sections_named` finds it). Memoized in ``memo`` for one pass: the group's children
+    are listed once, not once per collection and configuration path."""
+    got = memo.get(group)
+    if got is not None:
+        return got
+    listed: dict[etree._Element, dict[str, etree._Element]] = {}
+
+    def first(node: etree._Element, name: str) -> etree._Element | None:
+        names = listed.get(node)
+        if names is None:
+            names = listed[node] = {}
+            for el in children(node):
+                names.setdefault(local_name(el), el)
+        return names.get(name)
+
+    got = memo[group] = {}
+    for path, steps in _KEYED_STEPS:
+        node: etree._Element | None = group
+        for name in steps:
+            node = first(node, name) if node is not None else None
+        if node is not None:
+            got[path] = node
+    return got
 
 
 def _application_paths(root: etree._Element) -> dict[tuple[str, ...], str]:
@@ -1038,17 +1076,49 @@ _ITEMS = ("add", "remove", "clear")
 _WEB_COLLECTIONS = {"handlers": _ITEMS, "modules": _ITEMS, "isapiFilters": ("filter", "remove", "clear")}
 """The collections the scan reads from a web.config, each with the child elements it takes (IIS_schema.xml; facts
 B7)."""
-_WEB_KEYED = (("handlers", "add", "name"), ("modules", "add", "name"), ("isapiFilters", "filter", "name"),
-              ("staticContent", "mimeMap", "fileExtension"))
+_RF = "security/requestFiltering/"
+_WEB_KEYED: tuple[tuple[str, str, str | CombinedKey], ...] = (
+    ("handlers", "add", "name"), ("modules", "add", "name"), ("isapiFilters", "filter", "name"),
+    ("staticContent", "mimeMap", "fileExtension"),
+    ("httpErrors", "error", CombinedKey(("statusCode", "subStatusCode"), (None, "-1"), integer=True)),
+    ("defaultDocument/files", "add", "value"),
+    ("httpProtocol/customHeaders", "add", "name"), ("httpProtocol/redirectHeaders", "add", "name"),
+    (f"{_RF}fileExtensions", "add", "fileExtension"), (f"{_RF}verbs", "add", "verb"),
+    (f"{_RF}hiddenSegments", "add", "segment"), (f"{_RF}denyUrlSequences", "add", "sequence"),
+    (f"{_RF}denyQueryStringSequences", "add", "sequence"), (f"{_RF}alwaysAllowedUrls", "add", "url"),
+    (f"{_RF}alwaysAllowedQueryStrings", "add", "queryString"), (f"{_RF}requestLimits/headerLimits", "add", "header"),
+    (f"{_RF}filteringRules", "filteringRule", "name"),
+)
 """The keyed collections of a web.config whose duplicates (0x800700B7) :meth:`_Reader._inherited_refusals` says, with
-their add element and key (IIS_schema.xml): those the scan reads, and ``staticContent``, which it reads for nothing
-else: a ``<mimeMap>`` of an extension the server maps already (``.json``, ``.woff`` on a recent IIS) is the commonest
-"Cannot add duplicate collection entry" (Microsoft's blog "IIS7 Error: cannot add duplicate collection entry of type
-'mimeMap'"), and IIS then refuses the whole web.config, bitness aside. Its key ``fileExtension`` carries no
-``caseSensitive``. ``httpErrors`` (key ``statusCode`` with ``subStatusCode``, combined) is not judged: the scan says
-nothing of it."""
-_APPHOST_KEYED = (("globalModules", "add", "name"), *_WEB_KEYED)
+their path below ``system.webServer``, add element and key, as IIS_schema.xml declares each (``<collection
+addElement=...>`` and the attribute ``isUniqueKey="true"``, or those ``isCombinedKey="true"``, in its
+``sectionSchema``): those the scan reads, and sections it reads for nothing else, because IIS refuses the whole
+web.config over a duplicate in any of them (KB 942055), bitness aside, and every application at or below it fails:
+
+- ``staticContent`` ``<mimeMap fileExtension>``: an extension the server maps already (``.json``, ``.woff`` on a recent
+  IIS) is the commonest "Cannot add duplicate collection entry" (Microsoft's blog "IIS7 Error: cannot add duplicate
+  collection entry of type 'mimeMap'");
+- ``httpErrors`` ``<error>``: the combined key ``statusCode`` (``uint``) with ``subStatusCode`` (``int``, default
+  ``-1``), compared as numbers: a server's stock ``<error statusCode="404">`` makes a web.config's ``<error
+  statusCode="404" path="...">`` with no ``<remove statusCode="404"/>`` first a duplicate; ``subStatusCode="2"`` is
+  another entry ("HTTP Errors <httpErrors>", learn.microsoft.com/iis/configuration/system.webserver/httperrors: its
+  samples remove an error before adding it);
+- ``defaultDocument/files`` ``<add value>`` (a stock server lists ``Default.htm``, ``index.html``...),
+  ``httpProtocol``'s ``customHeaders`` and ``redirectHeaders`` ``<add name>`` (a stock server adds ``X-Powered-By``);
+- ``security/requestFiltering``'s ``fileExtensions`` (``fileExtension``: a stock server denies ``.config``),
+  ``verbs`` (``verb``), ``hiddenSegments`` (``segment``: ``web.config``, ``bin``...), ``denyUrlSequences`` and
+  ``denyQueryStringSequences`` (``sequence``), ``alwaysAllowedUrls`` (``url``), ``alwaysAllowedQueryStrings``
+  (``queryString``), ``requestLimits/headerLimits`` (``header``) and ``filteringRules`` (``<filteringRule name>``; the
+  collections inside a rule are not judged).
+
+Only ``verbs``' key among these is ``caseSensitive="true"`` (:data:`~iisbitness.config.merge.CASE_SENSITIVE_KEYS`):
+the rest compare without case. Not judged: the other keyed sections a web.config may set (``httpRedirect``,
+``security/authorization``, ``ipSecurity``, ``windowsAuthentication/providers``, ``caching/profiles``,
+``applicationInitialization``, ``httpTracing``, ``rewrite``...), and ``system.web``'s."""
+_APPHOST_KEYED: tuple[tuple[str, str, str | CombinedKey], ...] = (("globalModules", "add", "name"), *_WEB_KEYED)
 """As :data:`_WEB_KEYED`, with ``globalModules``, in applicationHost.config: :meth:`_Reader.apphost_breaches`."""
+_KEYED_STEPS = tuple((path, tuple(path.split("/"))) for path, _, _ in _APPHOST_KEYED)
+"""Each keyed collection's path (:data:`_APPHOST_KEYED`) with its steps, for :func:`_keyed_of`."""
 _APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
                         "httpCompression": ("scheme", "staticTypes", "dynamicTypes")}
 """:data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7): ``httpCompression``

@@ -16,9 +16,11 @@ Model (facts B3-B7; "Deep Dive into IIS Configuration with IIS 7 and IIS 8", iis
   appends, except ``handlers`` whose lower-level entries go first (``mergeAppend="false"``).
 - collection keys: IIS_schema.xml marks ``name``, the key of ``globalModules``, ``handlers``, ``modules`` and
   ``isapiFilters``, ``caseSensitive="true"`` (:data:`CASE_SENSITIVE_KEYS`): ``<add name="Foo">`` beside an inherited
-  ``foo`` is a second entry, not a duplicate, and ``<remove name="FOO">`` does not take out ``foo``. The other keys the
-  scan merges (``httpCompression/scheme``, ``isapiCgiRestriction``'s ``path``, ``system.web``'s) carry no
-  ``caseSensitive`` and compare without case.
+  ``foo`` is a second entry, not a duplicate, and ``<remove name="FOO">`` does not take out ``foo``; so is
+  ``requestFiltering``'s ``verbs`` key ``verb``. The other keys the scan merges or judges (``httpCompression/scheme``,
+  ``isapiCgiRestriction``'s ``path``, ``system.web``'s, ``staticContent``, ``defaultDocument``, ``httpProtocol``, the
+  rest of ``requestFiltering``) carry no ``caseSensitive`` and compare without case; ``httpErrors``' combined key
+  (:class:`CombinedKey`) compares as numbers.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from lxml import etree
 from iisbitness.config.xml import attr, children, line_of, local_name, parse_bool
 from iisbitness.model.source import ConfigSource, DuplicateEntry
 
-CASE_SENSITIVE_KEYS = frozenset({"globalModules", "handlers", "modules", "isapiFilters"})
-"""The ``system.webServer`` collections the scan merges whose key (``name``) IIS_schema.xml declares
+CASE_SENSITIVE_KEYS = frozenset({"globalModules", "handlers", "modules", "isapiFilters",
+                                 "security/requestFiltering/verbs"})
+"""The ``system.webServer`` collections (by path below it) the scan merges or judges whose key IIS_schema.xml declares
 ``caseSensitive="true"`` (``<attribute name="name" type="string" caseSensitive="true" required="true"
-isUniqueKey="true" .../>`` in each of their ``sectionSchema``; the schema's own legend: "caseSensitive ... Indicates if
-attribute value is case-sensitive"). That ``<remove>`` compares the key as ``<add>`` does is INFERENCE: the schema
+isUniqueKey="true" .../>`` in each of their ``sectionSchema``; ``requestFiltering``'s ``<verbs>``: ``<attribute
+name="verb" type="string" caseSensitive="true" required="true" isUniqueKey="true" .../>``; the schema's own legend:
+"caseSensitive ... Indicates if attribute value is case-sensitive"). That ``<remove>`` compares the key as ``<add>`` does is INFERENCE: the schema
 declares one key, no Microsoft page tells the two apart."""
 
 
@@ -219,8 +223,45 @@ class Breach:
     duplicate: DuplicateEntry | None = None
 
 
-def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add_tag: str, key: str = "name",
-                        collection: str = "", case_sensitive: bool = False) -> list[Breach]:
+@dataclass(frozen=True, slots=True)
+class CombinedKey:
+    """A collection key of several attributes (IIS_schema.xml ``isCombinedKey="true"`` on each), for
+    :func:`collection_breaches`.
+
+    Attributes:
+        names: the key's attributes in schema order, e.g. ``("statusCode", "subStatusCode")`` for ``httpErrors``.
+        defaults: per attribute, the schema's ``defaultValue`` taken when the element leaves it out (``subStatusCode``:
+            ``"-1"``), or None where the attribute is required (an element without it is another error, not judged).
+        integer: True where the attributes are numbers (``type="uint"``/``"int"``): ``"404"`` and ``"0404"`` are one
+            key; a value that is no integer is compared as written.
+    """
+
+    names: tuple[str, ...]
+    defaults: tuple[str | None, ...]
+    integer: bool = False
+
+    def value(self, el: etree._Element) -> str | None:
+        """The key of ``el`` as written, its parts joined by ``", "`` (``"404, -1"``); None when a required part is
+        missing."""
+        parts: list[str] = []
+        for name, default in zip(self.names, self.defaults, strict=True):
+            value = el.get(name, default)
+            if value is None:
+                return None
+            parts.append(value.strip())
+        return ", ".join(parts)
+
+
+def _integer_parts(value: str) -> str:
+    """``value`` (a :meth:`CombinedKey.value`) with each integer part in its plain form (``"0404, -1"`` ->
+    ``"404, -1"``)."""
+    parts = value.split(", ")
+    return ", ".join(str(int(p)) if p.lstrip("+-").isdigit() else p for p in parts)
+
+
+def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add_tag: str,
+                        key: str | CombinedKey = "name", collection: str = "",
+                        case_sensitive: bool = False) -> list[Breach]:
     """The directives IIS refuses in one collection merged over ``sections`` (``(collection element, file, level)``,
     outermost first, as :func:`merge_collection` takes them; ``level``: the file's depth in the hierarchy,
     :attr:`Contribution.file_depth`: a lock binds only deeper files), each once, in merge order:
@@ -242,6 +283,8 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
       HTTP 500.19, 0x80070021 (iis-docs "How to Use Locking in IIS 7.0 Configuration", Tasks 4 and 5: "Locking can occur
       at any level of the hierarchy ... Locking takes effect from that level downwards"; KB 942055).
 
+    ``key`` is one attribute's name, or a :class:`CombinedKey` (``httpErrors``: ``statusCode`` with
+    ``subStatusCode``, whose default ``-1`` counts where an ``<error>`` or ``<remove>`` leaves it out: IIS_schema.xml).
     ``collection`` (``system.webServer/handlers``) is named after each element in :attr:`Breach.what`.
     """
     at = f" in {collection}" if collection else ""
@@ -255,8 +298,20 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
     """lower-cased key -> the last ``<remove>`` (key as written, element, file), for saying that one differing in case
     from a duplicate ``<add>`` took nothing out (``case_sensitive`` only)."""
 
+    combined = key if isinstance(key, CombinedKey) else None
+    key_name = ", ".join(combined.names) if combined is not None else str(key)
+    numbers = combined is not None and combined.integer
+
     def fold(value: str) -> str:
+        if numbers:
+            value = _integer_parts(value)
         return value.strip() if case_sensitive else value.strip().lower()
+
+    def written(value: str) -> str:
+        """The key as an element's attributes (``statusCode="404" subStatusCode="-1"``)."""
+        if combined is None:
+            return f'{key_name}="{value}"'
+        return " ".join(f'{n}="{v}"' for n, v in zip(combined.names, value.split(", "), strict=False))
     directive_locks: list[tuple[frozenset[str], bool, str, int]] = []
     """(directives named, whether they are the ones left open (lockAllElementsExcept), where, level)."""
     attribute_locks: list[tuple[frozenset[str], bool, str, int]] = []
@@ -281,7 +336,10 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
         directives = [(names, open_, w) for names, open_, w, lv in directive_locks if lv < level]
         whole = next((w for names, _, w in directives if names is _WHOLE), None)
         for el in section:
-            name = local_name(el)
+            tag = el.tag
+            # NOTE: the plain tag first (no namespace: every configuration file): a stock server's requestFiltering
+            # lists dozens of entries, judged again for each application's web.config
+            name = tag if tag == add_tag or tag == "remove" or tag == "clear" else local_name(el)
             if name != add_tag and name not in ("remove", "clear"):
                 continue
             if whole is not None:
@@ -302,14 +360,14 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
                 present.clear()
                 locked_items.clear()  # NOTE: only this level's, which it may clear (a lock binds deeper files)
                 continue
-            value = el.get(key)
+            value = combined.value(el) if combined is not None else el.get(key_name)
             if value is None:
                 continue  # NOTE: a required key missing is another error, not said here
-            folded = fold(value)
+            folded = fold(value) if numbers else value.strip() if case_sensitive else value.strip().lower()
             if name == "remove":
                 item = locked_items.get(folded)
                 if item is not None and item[2] < level:
-                    out.append(Breach(index, el, f"<remove {key}=\"{value}\">{at} removes an entry locked at "
+                    out.append(Breach(index, el, f"<remove {written(value)}>{at} removes an entry locked at "
                                                  f"{where(item[0], item[1])} (lockItem=\"true\")", "0x80070021"))
                     continue
                 present.pop(folded, None)
@@ -319,18 +377,20 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
             first = present.get(folded)
             if first is not None:
                 removed = other_case.get(folded.lower()) if case_sensitive else None
-                differs = (f" (the <remove {key}=\"{removed[0]}\"> at {where(removed[1], removed[2])} differs in case: "
-                           f"IIS_schema.xml declares '{key}' case-sensitive, so it took nothing out)"
+                differs = (f" (the <remove {written(removed[0])}> at {where(removed[1], removed[2])} differs in case: "
+                           f"IIS_schema.xml declares '{key_name}' case-sensitive, so it took nothing out)"
                            if removed is not None and removed[0].strip() != folded else "")
-                out.append(Breach(index, el, f"<{add_tag} {key}=\"{value}\">{at} adds an entry the collection already holds "
+                says = (f" with unique key attribute '{key_name}' set to '{value}'\"" if combined is None else
+                        f"\" (its combined key attributes '{key_name}' set to '{value}')")
+                out.append(Breach(index, el, f"<{add_tag} {written(value)}>{at} adds an entry the collection already holds "
                                              f"there (added at {where(*first)}): IIS says \"Cannot add duplicate "
-                                             f"collection entry of type '{add_tag}' with unique key attribute '{key}' "
-                                             f"set to '{value}'\"{differs}; a <remove {key}=\"{value}\"/> (or <clear/>) before "
-                                             "it makes it legal", "0x800700B7",
-                                  DuplicateEntry(collection, add_tag, key, value)))
+                                             f"collection entry of type '{add_tag}'{says}{differs}; a "
+                                             f"<remove {written(value)}/> (or <clear/>) before it makes it legal",
+                                  "0x800700B7", DuplicateEntry(collection, add_tag, key_name, value)))
                 continue
             present[folded] = (el, file)
-            if el.get("lockItem") is not None and parse_bool(el.get("lockItem")):
+            item_lock = el.get("lockItem")
+            if item_lock is not None and parse_bool(item_lock):
                 locked_items[folded] = (el, file, level)
         if section.get("lockItem") is not None and parse_bool(section.get("lockItem")):
             directive_locks.append((_WHOLE, False, where(section, file), level))

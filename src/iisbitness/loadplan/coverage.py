@@ -686,7 +686,7 @@ def _duplicate(refused: Problem) -> str:
     :attr:`Application.refused`) is a duplicate entry (:attr:`Problem.duplicate`), so that a coverage line names the
     key; "" otherwise."""
     d = refused.duplicate
-    return f', which adds <{d.element} {d.key}="{d.value}"> to {d.collection} a second time' if d is not None else ""
+    return f", which adds {d.tag} to {d.collection} a second time" if d is not None else ""
 
 
 def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], gac_remedy: str = "",

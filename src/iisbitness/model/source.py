@@ -41,8 +41,10 @@ class DuplicateEntry:
     Attributes:
         collection: the section holding the collection, e.g. ``system.webServer/handlers``.
         element: the add element's name (``add``; ``filter`` in ``isapiFilters``).
-        key: the key attribute (``name``).
-        value: the key's value as written in the refused element.
+        key: the key attribute (``name``); a combined key's attributes joined by ``", "`` (``statusCode,
+            subStatusCode`` in ``httpErrors``).
+        value: the key's value as written in the refused element; a combined key's parts joined by ``", "``
+            (``404, -1``: a part the element leaves out is the schema's default).
     """
 
     collection: str
@@ -50,8 +52,16 @@ class DuplicateEntry:
     key: str
     value: str
 
+    @property
+    def tag(self) -> str:
+        """The refused element by its key: ``<add name="X">``, ``<error statusCode="404" subStatusCode="-1">``."""
+        pairs = zip(self.key.split(", "), self.value.split(", "), strict=False) if ", " in self.key else [
+            (self.key, self.value)]
+        attrs = " ".join(f'{k}="{v}"' for k, v in pairs)
+        return f"<{self.element} {attrs}>"
+
     def __str__(self) -> str:
-        return f'<{self.element} {self.key}="{self.value}"> in {self.collection}'
+        return f"{self.tag} in {self.collection}"
 
 
 @dataclass(frozen=True, slots=True)
