@@ -197,7 +197,17 @@ def read_deps(ctx: PlanContext, folder: Path, stem: str) -> tuple[str, tuple[Dep
     assemblies of the app. Left out: ``runtimepack`` libraries (a self-contained app's own runtime, whose bits are
     judged as such), ``runtimeTargets`` (assets the host picks by the worker's runtime identifier, so the one of the
     worker's architecture) and ``native`` assets (loaded by P/Invoke, not read here). Why not read: a link out of an
-    offline image, not a regular file, over :data:`DEPS_LIMIT`, not JSON, no target to read. Raises nothing."""
+    offline image, not a regular file, over :data:`DEPS_LIMIT`, not JSON, no target to read. Raises nothing. Read once
+    per scan (:attr:`PlanContext.deps_files`): each worker architecture a pool's outlook plans, and each fix re-plan,
+    asks again (a published app's deps.json is tens to hundreds of KiB of JSON)."""
+    known = ctx.deps_files.get((folder, stem))
+    if known is None:
+        known = ctx.deps_files[(folder, stem)] = _read_deps(ctx, folder, stem)
+    return known
+
+
+def _read_deps(ctx: PlanContext, folder: Path, stem: str) -> tuple[str, tuple[DepsAsset, ...], str]:
+    """:func:`read_deps`, read."""
     candidate = ctx.image.find_child(folder, stem + ".deps.json")
     if candidate is None:
         return "", (), ""
