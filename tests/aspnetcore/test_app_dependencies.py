@@ -208,3 +208,27 @@ def test_a_file_two_libraries_list_is_one_load(tmp_path: Path) -> None:
     other = ("Contoso.Barcode.Legacy/1.0.0", "package", "lib/netstandard2.0/Contoso.Barcode.dll")
     report = _fdd(tmp_path, POOL64, (BARCODE, other), {"Contoso.Barcode.dll": "managed_x86.dll"})
     assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
+
+
+def test_a_deps_json_is_read_once_per_scan_and_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker architecture a pool's outlook plans (x86 and x64 here) and each fix re-plan ran the collector, and
+    each run read and parsed the deps.json again (a published app's is tens to hundreds of KiB): 4 reads per scan here,
+    6 per scan and 10 per fix of the demo's one app. The file is real; the spy counts the reads and returns what they give."""
+    from iisbitness.loadplan.collectors import aspnetcore
+
+    _fdd(tmp_path, POOL32, (BARCODE,), {"Contoso.Barcode.dll": "managed_x64.dll"})
+    real = aspnetcore.read_json
+    read: list[str] = []
+
+    def counted(path: Path, *args: object, **kwargs: object) -> tuple[object, str]:
+        read.append(path.name)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aspnetcore, "read_json", counted)
+    report = run(tmp_path)
+    assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
+    assert read.count("Shop.deps.json") == 1, read
+    read.clear()
+    result = CliRunner().invoke(main, ["fix", str(tmp_path), "--os-arch", "x64"])
+    assert result.exit_code in (0, 1), result.output
+    assert read.count("Shop.deps.json") == 1, read

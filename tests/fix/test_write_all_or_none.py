@@ -199,3 +199,24 @@ def test_each_file_written_takes_the_originals_acl_and_without_it_nothing_is_wri
     assert str(raised.value).startswith(f"{APPHOST}: cannot write its backup (its access control list could not be "
                                         "given to a new file beside it (Access is denied)); nothing written"), raised.value
     assert _configs(img) == before and _strays(img) == []
+
+
+def test_a_refused_acl_closes_the_temporary_file_before_removing_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The temporary file's descriptor was left open when its DACL was refused (the file object that closes it was
+    not made yet): a descriptor leaked per refusal here, and on Windows, which does not delete a file its process
+    holds open, the temporary file stayed in the configuration folder and the message said "being used by another
+    process" instead of the refusal. Same stand-in as above for the one Windows call."""
+    from iisbitness.image import windows
+
+    img = _image(tmp_path / "img")
+
+    def refused(source: Path, target: Path) -> None:
+        raise PermissionError(errno.EACCES, "Access is denied")
+    monkeypatch.setattr(windows, "copy_file_dacl", refused)
+    plan = plan_fix(img)
+    fds = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(WriteRefused):
+        apply_fix(plan, stamp="20260101T000000Z")
+    assert len(os.listdir("/proc/self/fd")) == fds
+    assert _strays(img) == []

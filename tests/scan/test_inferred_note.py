@@ -58,3 +58,24 @@ def test_no_note_where_only_windows_own_files_are_inferred(tmp_path: Path) -> No
     assert "vendor binar" not in text
     doc = json.loads(_scan(str(DEMO / "contoso-iis10"), "--format", "json"))
     assert doc["server"]["inferred"] and all("Microsoft.NET" in p for p in doc["server"]["inferred"])
+
+
+def test_a_server_note_does_not_speak_of_iis_express(tmp_path: Path) -> None:
+    """The count of Windows' own files named IIS Express's ASP.NET Core Module on every server (express7 added it to
+    the wording); it is said only where that module is among the files inferred."""
+    flat = " ".join(_scan(str(_image(tmp_path))).split())
+    assert "of Windows' own IIS or .NET Framework files)" in flat
+    assert "IIS Express" not in flat
+
+
+def test_the_note_names_iis_express_ancm_where_it_is_among_the_files() -> None:
+    from dataclasses import replace
+
+    from iisbitness.api import scan
+    from iisbitness.formats.causes import inferred_note
+
+    server = scan(DEMO / "contoso-iis10").server
+    ancm = "C:\\Program Files\\IIS Express\\Asp.Net Core Module\\V2\\aspnetcorev2.dll"
+    vendor = "C:\\Program Files\\IIS Express\\vendor.dll"
+    note = inferred_note(replace(server, inferred=(ancm, vendor)))
+    assert "(vendor.dll; and 1 of Windows' own IIS or .NET Framework files, or IIS Express's ASP.NET Core Module)" in note

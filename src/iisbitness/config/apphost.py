@@ -221,12 +221,12 @@ class _Reader:
     """:meth:`_scope` of each application of the site being read (by ``id``), as :meth:`_inherited_refusals` found it
     and :meth:`_with_effects` takes it when no file was refused."""
     _apphost_refusing: list[tuple[tuple[str, ...], bool, Problem]] = field(default_factory=list)
-    _apphost_breached: dict[etree._Element, Problem] = field(default_factory=dict)
-    """The elements of applicationHost.config :meth:`apphost_breaches` said, and their problems: what
-    :meth:`_inherited_refusals` finds again with a site's web.config files in place is not said twice."""
     """Each duplicate entry of applicationHost.config at a ``<location path>`` that IIS answers with HTTP 500.19 for
     the applications at or below that path (:meth:`apphost_breaches`): its config path, whether child applications
     inherit it (``inheritInChildApplications``) and its problem, for :meth:`_with_effects`."""
+    _apphost_breached: dict[etree._Element, Problem] = field(default_factory=dict)
+    """The elements of applicationHost.config :meth:`apphost_breaches` said, and their problems: what
+    :meth:`_inherited_refusals` finds again with a site's web.config files in place is not said twice."""
     _file_of: dict[Contribution, str] = field(default_factory=dict)
     """The web.config (as problems name it) each contribution of :attr:`_web` was read from (a section kept in a
     ``configSource`` file names that file, not the web.config that IIS refuses with it)."""

@@ -146,10 +146,15 @@ def _temp_with(like: Path, data: bytes) -> Path:
             raise OSError(e.errno, f"its access control list could not be given to a new file beside it "
                                    f"({e.strerror or e})") from e
         with os.fdopen(fd, "wb") as f:
+            fd = -1  # NOTE: the file object owns it now, and closes it
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
     except BaseException:
+        if fd >= 0:
+            # NOTE: closed before the unlink: Windows does not delete a file this process holds open (the temporary
+            # file was left in the configuration folder, and the error said "being used by another process")
+            os.close(fd)
         Path(tmp).unlink(missing_ok=True)
         raise
     return Path(tmp)

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from iisbitness.arch import Arch
 from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
-from iisbitness.image.stock import is_windows_own
+from iisbitness.image.stock import is_iis_express_ancm, is_windows_own
 from iisbitness.model.edits import BITNESS_ATTRIBUTES
 from iisbitness.model.source import ConfigSource
 from iisbitness.report import Report, ServerSummary
@@ -191,8 +191,8 @@ def _names(items: list[str], most: int = 3) -> str:
 def inferred_note(server: ServerSummary, most: int = 4) -> str:
     """The sentence the text and HTML say of :attr:`ServerSummary.inferred` (binaries a process loads that an image
     holding other binaries lacks, whose architecture was inferred from their folder), or ``""`` when each of them is
-    one of Windows' own IIS modules or a .NET Framework file (:func:`iisbitness.image.stock.is_windows_own`),
-    installed for each architecture in its own folder. A vendor's file is named (up to ``most``, each name once): which build its installer put in a folder is the installer's choice, so the folder
+    one of Windows' own IIS modules or a .NET Framework file, or IIS Express's ASP.NET Core Module
+    (:func:`iisbitness.image.stock.is_windows_own`), installed for each architecture in its own folder. A vendor's file is named (up to ``most``, each name once): which build its installer put in a folder is the installer's choice, so the folder
     says less of it (a 32-bit DLL copied into System32 is the mismatch this tool looks for)."""
     paths = server.inferred
     vendor = [p for p in paths if not is_windows_own(p, server.os_arch)]
@@ -201,7 +201,10 @@ def inferred_note(server: ServerSummary, most: int = 4) -> str:
     names = list(dict.fromkeys(file_name(p) for p in vendor))
     shown = ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
     own = len(paths) - len(vendor)
-    besides = f"; and {own} of Windows' own IIS or .NET Framework files, or IIS Express's ASP.NET Core Module" if own else ""
+    # NOTE: IIS Express's ANCM named only where it is among them: a server's note never speaks of IIS Express
+    ancm = any(is_iis_express_ancm(p, server.os_arch) for p in paths) if own else False
+    also = ", or IIS Express's ASP.NET Core Module" if ancm else ""
+    besides = f"; and {own} of Windows' own IIS or .NET Framework files{also}" if own else ""
     n = len(vendor)
     return (f"{n} vendor binar{'y' if n == 1 else 'ies'} a worker loads ({shown}{besides}) "
             f"{'is' if n == 1 else 'are'} not in {server.absent_from} and {'was' if n == 1 else 'were'} not read: "

@@ -29,6 +29,7 @@ import ntpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from iisbitness.arch import Arch
 from iisbitness.config.jsonfile import read_json
@@ -268,18 +269,13 @@ def read_deps(ctx: PlanContext, folder: Path, stem: str, arch: Arch | None = Non
     returned among those not chosen and its assets of that kind left out. Left out: ``runtimepack`` libraries (a
     self-contained app's own runtime, whose bits are judged as such) and ``resources`` (satellite assemblies). Why not
     read: a link out of an offline image, not a regular file, over :data:`DEPS_LIMIT`, not JSON, no target to read.
-    Raises nothing."""
-    candidate = ctx.image.find_child(folder, stem + ".deps.json")
-    if candidate is None:
-        return "", (), "", ()
-    shown = ctx.image.display(candidate)
-    escapes = ctx.image.escapes(candidate)
-    if escapes is not None:
-        return shown, (), escapes, ()
-    try:
-        doc, _ = read_json(candidate, shown, DEPS_LIMIT, "deps.json")
-    except ConfigError as e:
-        return shown, (), e.message, ()
+    Raises nothing. The file is read and parsed once per scan (:func:`_deps_document`, :attr:`PlanContext.deps_files`):
+    each worker architecture a pool's outlook plans, and each fix re-plan, asks again (a published app's deps.json is
+    tens to hundreds of KiB of JSON); only the choice of assets is made per call."""
+    shown, doc, why = _deps_document(ctx, folder, stem)
+    if doc is None:
+        return shown, (), why, ()
+
     doc = doc if isinstance(doc, dict) else {}
     targets = doc.get("targets")
     targets = targets if isinstance(targets, dict) else {}
@@ -309,6 +305,31 @@ def read_deps(ctx: PlanContext, folder: Path, stem: str, arch: Arch | None = Non
                 continue
             out.extend(chosen if chosen is not None else _plain_assets(entry.get(kind), str(key), kind, lib_type))
     return shown, tuple(out), "", tuple(unchosen)
+
+
+def _deps_document(ctx: PlanContext, folder: Path, stem: str) -> tuple[str, Any, str]:
+    """``(file shown, parsed JSON or None, why not read)`` of ``<stem>.deps.json`` in ``folder`` (``("", None, "")`` when
+    the image lacks it), read once per scan and kept in :attr:`PlanContext.deps_files`. Raises nothing."""
+    known = ctx.deps_files.get((folder, stem))
+    if known is None:
+        known = ctx.deps_files[(folder, stem)] = _parse_deps(ctx, folder, stem)
+    return known
+
+
+def _parse_deps(ctx: PlanContext, folder: Path, stem: str) -> tuple[str, Any, str]:
+    """:func:`_deps_document`, read from the image."""
+    candidate = ctx.image.find_child(folder, stem + ".deps.json")
+    if candidate is None:
+        return "", None, ""
+    shown = ctx.image.display(candidate)
+    escapes = ctx.image.escapes(candidate)
+    if escapes is not None:
+        return shown, None, escapes
+    try:
+        doc, _ = read_json(candidate, shown, DEPS_LIMIT, "deps.json")
+    except ConfigError as e:
+        return shown, None, e.message
+    return shown, doc, ""
 
 
 def _find(ctx: PlanContext, folder: Path, relative: str) -> Path | None:
