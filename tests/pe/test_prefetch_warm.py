@@ -1,9 +1,10 @@
 """A rescan (the bin files in the page cache) of :data:`prefetch.WARM_START_FILES` files or more, on two cores, starts
 the helper only to parse (issue 25, twelfth round); on one core, or with fewer files given before the parser's first
-read, no helper starts, as before. Real image, real assemblies, the report unchanged."""
+read, or on a machine whose load average leaves no core free, no helper starts, as before. Real image, real assemblies, the report unchanged."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,7 @@ def test_a_large_rescan_on_two_cores_starts_a_helper_that_parses(tmp_path: Path,
     monkeypatch.setattr(prefetch, "START_FILES", 50)  # NOTE: decided at the first folder, then started at the second
     monkeypatch.setattr(prefetch, "WARM_START_FILES", 100)
     monkeypatch.setattr(readahead, "usable_cores", lambda: cores)
+    monkeypatch.setattr(prefetch, "_core_free", lambda: True)
     report, ahead = _scan(image, monkeypatch)
     assert report == alone
     assert ahead.files == len(binaries) and ahead.pid > 0 and ahead.parses
@@ -74,8 +76,20 @@ def test_a_rescan_on_one_core_starts_no_helper(tmp_path: Path, monkeypatch: pyte
     image, _ = _warm_image(tmp_path)
     monkeypatch.setattr(prefetch, "WARM_START_FILES", 100)
     monkeypatch.setattr(readahead, "usable_cores", lambda: 1)
+    monkeypatch.setattr(prefetch, "_core_free", lambda: True)
     _, ahead = _scan(image, monkeypatch)
     assert ahead.started and ahead.stopped and ahead.pid == 0 and not ahead.parses
+
+
+@linux
+def test_a_rescan_on_a_loaded_machine_starts_no_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two cores, enough files, but a load average that leaves no core free: no helper (it would wait for a core)."""
+    image, _ = _warm_image(tmp_path)
+    monkeypatch.setattr(prefetch, "WARM_START_FILES", 100)
+    monkeypatch.setattr(readahead, "usable_cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (float(os.cpu_count() or 1), 0.0, 0.0))
+    _, ahead = _scan(image, monkeypatch)
+    assert ahead.started and ahead.stopped and ahead.pid == 0 and ahead.parses
 
 
 @linux
@@ -88,6 +102,7 @@ def test_a_small_rescan_starts_no_helper(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.undo()
     monkeypatch.setattr(prefetch, "WARM_START_FILES", len(binaries) + 1)
     monkeypatch.setattr(readahead, "usable_cores", lambda: 2)
+    monkeypatch.setattr(prefetch, "_core_free", lambda: True)
     report, ahead = _scan(image, monkeypatch)
     assert report == alone
     assert ahead.started and ahead.stopped and ahead.pid == 0 and ahead.files == len(binaries)

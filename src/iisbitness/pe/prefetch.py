@@ -27,11 +27,11 @@ and the dependency names the references give, :func:`iisbitness.pe.deps.assembly
 shape for plain files), or None: the parser then reads the file
 itself, as without the helper. So whatever the helper does (slow, dead, a file it may not open, a frame that cannot
 be read: then no more answers are read), the report is the same; only the time changes. A rescan (the first files
-in the page cache) starts a helper only to parse, and only for :data:`WARM_START_FILES` files or more: with two
-cores to itself its parse took 0.30 s off a warm scan of 9,648 assemblies (1.05 -> 0.75 s), on a machine loaded by
-other processes it made no difference beyond the noise, and below about 500 files the fork costs what the parse
-saves (benchmarks/README.md, issue 25, twelfth round; the fifth round, on another image and loaded, had measured it
-worse).
+in the page cache) starts a helper only to parse, and only for :data:`WARM_START_FILES` files or more on two cores
+that the load average says are not busy (:func:`_core_free`): with both cores to itself its parse took a fifth to
+a quarter off a warm scan of 9,648 assemblies (1.21 -> 0.95 s, 1.05 -> 0.75 s), on a machine loaded by other
+processes it made the scan slower (4.84 -> 5.51 s, as the fifth round had found), and below about 500 files the
+fork costs what the parse saves (benchmarks/README.md, issue 25, twelfth round).
 
 In what order (sixth round): the helper parses the files in the parser's order, from the first the parser has not
 nearly reached (:data:`LEAD`: it would answer too late) on, as far ahead as the files given allow (it is given every
@@ -48,8 +48,8 @@ not reached, it reads from a shared page), holds at most :data:`~iisbitness.pe.r
 :data:`OPENED` files to parse open, skips what the parser has passed, and stops bringing files in when they turn out
 to be in the page cache already (:data:`~iisbitness.pe.readahead.WARM_STREAK` in a row: a helper that does not parse
 then ends); it does not start for a scan of fewer than :data:`START_FILES` files, nor when the first are in the page
-cache (a rescan) and it would not parse or the scan has fewer than :data:`WARM_START_FILES` files; a helper started
-for a rescan brings nothing in. Its answers not yet taken are at most those of the files given and not reached: what its pipe
+cache (a rescan) and it would not parse, the machine is loaded or the scan has fewer than :data:`WARM_START_FILES`
+files; a helper started for a rescan brings nothing in. Its answers not yet taken are at most those of the files given and not reached: what its pipe
 holds (:data:`PIPE_BYTES`, about 10,000 answers; the helper waits while it is full) and what the parser read of
 it. It opens only the paths it is given
 (files of the image's ``bin`` folders, none through a folder that leads out of the image), read-only, not following
@@ -302,9 +302,9 @@ class Prefetch:
                     return
                 self.started = True
                 self._rescan = _warm(list(given)[:START_FILES:max(1, START_FILES // WARM_SAMPLE)])
-                if self._rescan and not self.parses:
-                    # NOTE: a rescan on one core: nothing to bring in, and no fork (whose copy-on-write costs) for a
-                    # parse that would take the parser's own time
+                if self._rescan and not (self.parses and _core_free()):
+                    # NOTE: a rescan on one core, or on a loaded machine: nothing to bring in, and no fork (whose
+                    # copy-on-write costs) for a parse that would take the parser's own time or wait for a core
                     self.close()
                     return
             if self._rescan and seq < WARM_START_FILES:
@@ -614,6 +614,17 @@ def _head_cached(fd: int, size: int, buffer: bytearray) -> bool:
     try:
         return os.preadv(fd, [buffer], 0, _NOWAIT) >= min(size, HEAD_BYTES)
     except OSError:  # NOTE: BlockingIOError: not cached; EOPNOTSUPP: not known
+        return False
+
+
+def _core_free() -> bool:
+    """Whether the machine's 1-minute load average (``os.getloadavg``) is below its CPUs less one: a core for the
+    helper of a rescan. NOTE: with other processes' work on both cores (load 6 to 9 of 2), the helper's parse of warm
+    files made the scan slower (4.84 -> 5.51 s, median of 8), with both to itself faster (1.21 -> 0.95 s;
+    benchmarks/README.md, issue 25, twelfth round). False where there is no load average."""
+    try:
+        return os.getloadavg()[0] < (os.cpu_count() or 1) - 1
+    except (AttributeError, OSError):
         return False
 
 
