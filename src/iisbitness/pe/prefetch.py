@@ -30,7 +30,7 @@ be read: then no more answers are read), the report is the same; only the time c
 in the page cache) starts a helper only to parse, and only for :data:`WARM_START_FILES` files or more on two cores
 that the load average says are not busy (:func:`_core_free`): with both cores to itself its parse took a fifth to
 a quarter off a warm scan of 9,648 assemblies (1.21 -> 0.95 s, 1.05 -> 0.75 s), on a machine loaded by other
-processes it made the scan slower (4.84 -> 5.51 s, as the fifth round had found), and below about 500 files the
+processes it made the scan slower (4.84 -> 5.51 s, as the fifth round had found), and below about 800 files the
 fork costs what the parse saves (benchmarks/README.md, issue 25, twelfth round).
 
 In what order (sixth round): the helper parses the files in the parser's order, from the first the parser has not
@@ -116,11 +116,12 @@ START_FILES = 64
 """The helper starts once the scan has given this many files: a smaller scan has little to overlap (a fork, and a
 process, for nothing)."""
 
-WARM_START_FILES = 500
+WARM_START_FILES = 800
 """The helper starts for a rescan (the first files in the page cache), only to parse, where it parses (two cores) and
 the scan has given this many files before the parser's first read (:meth:`Prefetch.take`; where the helper parses,
-every ``bin`` file is given before planning starts, :func:`iisbitness.loadplan.build.build`): below, the fork and the helper's start cost what its parse saves (measured, benchmarks/README.md, issue 25, twelfth
-round: 298 files 21.5 -> 22.5 ms, 498 files 29 -> 28 ms, 678 files 43 -> 37 ms, 966 files 73 -> 58 ms)."""
+every ``bin`` file is given before planning starts, :func:`iisbitness.loadplan.build.build`): below, the fork and the helper's start cost about what its parse saves (benchmarks/README.md, issue 25, twelfth
+round, medians of 10 to 15 with both cores free: 298 files 21 -> 22 ms, 678 files 43 -> 37 ms and 47 -> 51 ms, 966
+files 73 -> 58 ms and 124 -> 89 ms)."""
 
 WARM_SAMPLE = 8
 """Files among the first :data:`START_FILES` whose heads are looked up in the page cache before the helper starts:
