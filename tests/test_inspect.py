@@ -183,7 +183,8 @@ def test_nothing_skipped_output_unchanged() -> None:
 @pytest.mark.parametrize("path", [BIN / "managed_refasm.dll", *sorted(Path("/usr/lib/mono/4.5-api").glob("System.W*.dll"))[:2]])
 def test_reference_assembly_headline_says_it_never_loads(path: Path) -> None:
     """The Loads in cell of a reference assembly says it does not load at run time, not "x86, x64, arm64";
-    JSON keeps ``loadable_in`` as the header fits and flags ``assembly.reference_assembly``."""
+    JSON agrees (audit9 H6): ``loadable_in`` empty, what the header fits in ``header_loadable_in`` (additive), and
+    ``assembly.reference_assembly`` true; an implementation assembly has no ``header_loadable_in``."""
     text = _invoke(str(path), str(BIN / "managed_anycpu.dll")).stdout
     rows = {Path(line.split()[0]).name: line for line in text.splitlines()
             if line.split() and line.split()[0].endswith(".dll")}
@@ -191,8 +192,11 @@ def test_reference_assembly_headline_says_it_never_loads(path: Path) -> None:
     assert "x86, x64, arm64" not in rows[path.name]
     assert "x86, x64, arm64" in rows["managed_anycpu.dll"]
     _, doc = _json(str(path))
-    assert doc["files"][0]["loadable_in"] == ["x86", "x64", "arm64"]
+    assert doc["files"][0]["loadable_in"] == []
+    assert doc["files"][0]["header_loadable_in"] == ["x86", "x64", "arm64"]
     assert doc["files"][0]["assembly"]["reference_assembly"] is True
+    _, doc = _json(str(BIN / "managed_anycpu.dll"))
+    assert doc["files"][0]["loadable_in"] == ["x86", "x64", "arm64"] and "header_loadable_in" not in doc["files"][0]
 
 
 def test_help_gives_the_exit_codes_and_an_unreadable_path_is_named_as_every_command_does(tmp_path: Path) -> None:

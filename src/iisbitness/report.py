@@ -34,7 +34,9 @@ class ServerSummary:
         Express's (its global modules under ``%IIS_BIN%``): its pools are not the processes that run its sites.
         inferred: where the image holds some of the configured binaries (not :attr:`config_only`), the Windows paths of
         those a process loads that it lacks and whose architecture was inferred from their folder, not read
-        (``Windows\\System32`` holds the OS's own build, say); empty otherwise.
+        (``Windows\\System32`` holds the OS's own build, say); empty otherwise. shared_config: the folder
+        redirection.config names when :attr:`config_file` is the web farm's shared configuration, which every server
+        using it runs (:attr:`iisbitness.model.iis7.Server.shared_config`); "" otherwise.
     """
 
     kind: str
@@ -46,6 +48,7 @@ class ServerSummary:
     absent_from: str = "the image"
     iisexpress_config: bool = False
     inferred: tuple[str, ...] = ()
+    shared_config: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,15 @@ def put(root: Path, fixture: str, dest: str) -> None:
     shutil.copyfile(FX / fixture, target)
 
 
+def publish_folder(root: Path, files: dict[str, str]) -> Path:
+    """``root/publish``, a ``dotnet publish`` output for ``check-app``, holding ``files`` (file name -> fixture)."""
+    out = root / "publish"
+    out.mkdir()
+    for name, fixture in files.items():
+        put(out, fixture, name)
+    return out
+
+
 def write(root: Path, dest: str, text: str) -> None:
     """Write a text file in the image."""
     target = root / dest

@@ -17,7 +17,7 @@ from iisbitness.api import ScanOptions, scan
 from iisbitness.arch import Arch
 from iisbitness.cli import main
 from iisbitness.report import Report
-from tests.aspnetcore.image import deps_json, make_image, put, rules_of, run, write
+from tests.aspnetcore.image import deps_json, make_image, publish_folder, put, rules_of, run, write
 from tests.conftest import fixes_of
 
 POOL64 = 'managedRuntimeVersion=""'
@@ -160,11 +160,8 @@ def test_an_asset_the_image_lacks_is_named(tmp_path: Path) -> None:
 
 
 def test_check_app_names_the_package(tmp_path: Path) -> None:
-    out = tmp_path / "publish"
-    out.mkdir()
-    put(out, "apphost_x64.exe", "App.exe")
-    put(out, "managed_anycpu.dll", "App.dll")
-    put(out, "managed_x86.dll", "Contoso.Barcode.dll")
+    out = publish_folder(tmp_path, {"App.exe": "apphost_x64.exe", "App.dll": "managed_anycpu.dll",
+                                    "Contoso.Barcode.dll": "managed_x86.dll"})
     deps_json(out, "App.deps.json", "App", (BARCODE,))
     write(out, "App.runtimeconfig.json", json.dumps(
         {"runtimeOptions": {"tfm": "net8.0", "framework": {"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}}}))

@@ -131,25 +131,3 @@ def test_text_and_html_say_the_same_of_what_was_inferred_and_what_assumed(tmp_pa
                        html)
     assert nodes and set(nodes) == {"x86"}, nodes
 
-
-
-def test_what_to_do_first_never_leads_with_taking_a_security_module_out() -> None:
-    """audit10 A3: where the pool flips that keep a security global module are not verified (a shared-hosting copy
-    without IIS's own DLLs) and the x64 build is advice, the only verified fix, preCondition="bitness32" (the module then
-    runs in no 64-bit pool), led "What to do first". It is ranked after the fixes that keep the module, as ``fix`` and
-    the text rank it (README: taken only by ``--fix N``)."""
-    from dataclasses import replace
-
-    from iisbitness.api import scan
-    from iisbitness.formats.causes import view
-
-    report = scan(DEMO / "contoso-iis10")
-    flips = "run the pool as 32-bit"
-    findings = tuple(replace(f, fixes=tuple(replace(x, verified=False) if x.label.startswith(flips) else x
-                                            for x in f.fixes)) for f in report.findings)
-    v = view(replace(report, findings=findings))
-    [cause] = [i for i, c in enumerate(v.causes, 1) if any(v.fix(n).removes_security for n in c.fixes)]
-    [step] = [s for s in scan_html.first_steps(v) if cause in s.causes]
-    labels = {v.fix(n).label for n in step.numbers}
-    assert all(not v.fix(n).removes_security for n in step.numbers), labels
-    assert any(v.fix(n).verified and v.fix(n).removes_security for n in v.causes[cause - 1].fixes)  # still offered

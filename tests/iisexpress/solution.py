@@ -185,3 +185,20 @@ def second_core_project(sol: Path, name: str) -> Path:
     location = text[l0:l1].replace(f'path="{CORE}"', f'path="{name}"')
     cfg.write_text(text[:s1] + "\n      " + site + text[s1:l0] + location + "\n  " + text[l0:], encoding="utf-8")
     return sol / name
+
+
+def debug_build(root: Path, use64: bool, app_dll: str = "managed_anycpu.dll") -> Path:
+    """:func:`core_solution` as Visual Studio's F5 leaves it: the framework-dependent ``bin/Debug/net8.0`` output (app
+    host, ``<app>.dll`` built from ``app_dll``, its deps.json and runtimeconfig.json, no hostfxr), which needs the
+    machine's .NET runtime, and no publish folder."""
+    sol = core_solution(root, use64, "x64")
+    shutil.rmtree(sol / CORE / "bin" / "Release")
+    out = sol / CORE / "bin" / "Debug" / "net8.0"
+    out.mkdir(parents=True)
+    shutil.copyfile(fixture("apphost_x64.exe"), out / f"{CORE}.exe")
+    shutil.copyfile(fixture(app_dll), out / f"{CORE}.dll")
+    deps_json(out, f"{CORE}.deps.json", CORE)
+    (out / f"{CORE}.runtimeconfig.json").write_text(
+        '{"runtimeOptions": {"tfm": "net8.0", "framework": {"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}}}\n',
+        encoding="utf-8")
+    return sol

@@ -5,33 +5,18 @@ profile's use64Bit or the platform target, never a publish or out-of-process hos
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import fixture
-from tests.iisexpress.solution import CORE, core_solution, scan_json
-
-
-def _debug_build(root: Path, use64: bool, app_dll: str) -> Path:
-    sol = core_solution(root, use64, "x64")
-    shutil.rmtree(sol / CORE / "bin" / "Release")
-    out = sol / CORE / "bin" / "Debug" / "net8.0"
-    out.mkdir(parents=True)
-    shutil.copyfile(fixture("apphost_x64.exe"), out / f"{CORE}.exe")
-    shutil.copyfile(fixture(app_dll), out / f"{CORE}.dll")
-    (out / f"{CORE}.runtimeconfig.json").write_text(
-        '{"runtimeOptions": {"tfm": "net8.0", "framework": {"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}}}\n',
-        encoding="utf-8")
-    return sol
+from tests.iisexpress.solution import CORE, debug_build, scan_json
 
 
 @pytest.mark.parametrize(("use64", "app_dll", "flip"), [(True, "managed_x86.dll", '"use64Bit": false'),
                                                          (False, "managed_x64.dll", '"use64Bit": true')])
 def test_the_project_built_for_the_other_architecture_is_an_error(tmp_path: Path, use64: bool, app_dll: str,
                                                                    flip: str) -> None:
-    _, doc = scan_json(_debug_build(tmp_path / "sol", use64, app_dll), "--fail-on", "never")
+    _, doc = scan_json(debug_build(tmp_path / "sol", use64, app_dll), "--fail-on", "never")
     findings = doc["findings"]
     assert isinstance(findings, list)
     [f] = [f for f in findings if f["rule"] == "aspnetcore-inprocess-arch"]
@@ -43,5 +28,5 @@ def test_the_project_built_for_the_other_architecture_is_an_error(tmp_path: Path
 
 
 def test_an_anycpu_project_gets_none(tmp_path: Path) -> None:
-    _, doc = scan_json(_debug_build(tmp_path / "sol", True, "managed_anycpu.dll"), "--fail-on", "never")
+    _, doc = scan_json(debug_build(tmp_path / "sol", True, "managed_anycpu.dll"), "--fail-on", "never")
     assert [f for f in doc["findings"] if f["rule"] == "aspnetcore-inprocess-arch"] == []  # type: ignore[union-attr]

@@ -19,6 +19,7 @@ from iisbitness.config.iisexpress import match_site, site_ports
 from iisbitness.findings import EffectKind
 from iisbitness.image.server_image import ServerImage
 from iisbitness.scan.pipeline import ScanOptions, scan
+from tests.aspnetcore.image import deps_json
 from tests.conftest import REPO, corpus_dir, fixes_of, fixture
 from tests.iisexpress.solution import (
     CLASSIC,
@@ -37,12 +38,14 @@ from tests.iisexpress.solution import (
 SCHEMA = json.loads((REPO / "src" / "iisbitness" / "formats" / "schema" / "scan-2.json").read_text(encoding="utf-8"))
 
 
-def _over_inferred_ancm(fix: dict[str, Any]) -> bool:
-    """True when ``fix`` is not verified because the other iisexpress.exe loads the ASP.NET Core Module from IIS
-    Express's folder on a machine the scan was not given: a vendor's file whose architecture is only inferred from
-    its folder (tests/fix/test_inferred_vendor_unverified.py)."""
+def _verified_over_ancm(fix: dict[str, Any]) -> bool:
+    """True when ``fix``, a switch to the other iisexpress.exe, which loads the ASP.NET Core Module from IIS Express's
+    folder on a machine the scan was not given, is verified over it: Microsoft's ANCM installer puts one build in each
+    IIS Express folder (x64 in Program Files, Win32 in Program Files (x86): ancm_iis_expressv2.wxs;
+    ``image.stock.is_iis_express_ancm``), so the folder tells its architecture as for Windows' own modules, and no note
+    calls it a vendor file only inferred (tests/fix/test_inferred_vendor_unverified.py: a vendor's is)."""
     note = fix["note"] or ""
-    return fix["verified"] is False and "aspnetcorev2.dll" in note and "only inferred from the folder" in note
+    return fix["verified"] is True and "aspnetcorev2.dll" not in note and "only inferred" not in note
 
 
 def _findings(doc: dict[str, Any], rule: str) -> list[dict[str, Any]]:
@@ -143,7 +146,7 @@ def test_aspnetcore_use64bit_false_and_x64_publish_gives_500_32(tmp_path: Path) 
     assert "publish" in f["binary"] and f["binary_arch"] == ["x64"]
     fix = f["fixes"][0]
     assert "\"use64Bit\": true" in fix["summary"] and "launchSettings.json" in fix["summary"]
-    assert _over_inferred_ancm(fix)
+    assert _verified_over_ancm(fix)
     assert any("ancmHostingModel" in x["summary"] for x in f["fixes"])
     [p] = doc["iisexpress"]
     assert (p["kind"], p["decided_by"], p["switch"]) == ("aspnetcore", "launch-profile", "launch-profile")
@@ -209,7 +212,7 @@ def test_aspnetcore_project_with_no_launch_profile_read_is_judged_by_the_profile
         fix = found[0]["fixes"][0]
         assert fix["summary"].startswith(f"Run project '{CORE}' in the 32-bit (x86) IIS Express: set \"use64Bit\": "
                                          f"false in launch profile 'IIS Express' ({CORE}/Properties/launchSettings.json")
-        assert found[0]["evidence"] == "inferred" and _over_inferred_ancm(fix)
+        assert found[0]["evidence"] == "inferred" and _verified_over_ancm(fix)
 
 
 def test_aspnetcore_profile_without_use64bit_takes_the_schema_default_and_says_so(tmp_path: Path) -> None:
@@ -338,6 +341,7 @@ def test_framework_dependent_debug_build_without_x86_dotnet_gives_500_31_with_th
     debug.mkdir(parents=True)
     shutil.copyfile(fixture("apphost_x64.exe"), debug / f"{CORE}.exe")
     shutil.copyfile(fixture("managed_anycpu.dll"), debug / f"{CORE}.dll")
+    deps_json(debug, f"{CORE}.deps.json", CORE)
     (debug / f"{CORE}.runtimeconfig.json").write_text(
         '{"runtimeOptions": {"tfm": "net8.0", "frameworks": [{"name": "Microsoft.NETCore.App", "version": "8.0.0"}, '
         '{"name": "Microsoft.AspNetCore.App", "version": "8.0.0"}]}}\n', encoding="utf-8")
@@ -351,7 +355,7 @@ def test_framework_dependent_debug_build_without_x86_dotnet_gives_500_31_with_th
     assert "bin/debug/net8.0" in doc["iisexpress"][0]["output"].lower() and "also found" in doc["iisexpress"][0]["output"]
     [f] = _findings(doc, "aspnetcore-runtime-missing")
     assert code == 1 and f["severity"] == "error" and "500.31" in f["symptom"]
-    assert "\"use64Bit\": true" in f["fixes"][0]["summary"] and _over_inferred_ancm(f["fixes"][0])
+    assert "\"use64Bit\": true" in f["fixes"][0]["summary"] and _verified_over_ancm(f["fixes"][0])
     assert not f["rejected_fixes"]
 
 

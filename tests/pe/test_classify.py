@@ -240,7 +240,7 @@ def test_the_helpers_plain_data_carries_every_field_of_an_image() -> None:
         "cor_flags": 0x9, "platform_target": PlatformTarget.ARM64X, "loadable_by": frozenset({Arch.X64, Arch.ARM64}),
         "reason": "why", "notes": ("one", "two"), "hybrid": Hybrid.ARM64X, "clr_version": "v4.0.30319",
         "cor_header_version": "2.5", "ready_to_run_os": "linux", "ready_to_run_machine": 0x8664, "subsystem": 3,
-        "os_version": (6, 0), "subsystem_version": (5, 2)}
+        "os_version": (6, 0), "subsystem_version": (5, 2), "reference_assembly": True}
     fields = dataclasses.fields(PeImage)
     assert [f.name for f in fields] == list(values)
     assert all(values[f.name] != f.default for f in fields if f.default is not dataclasses.MISSING)

@@ -94,11 +94,14 @@ def pool_elements(add: etree._Element) -> tuple[PoolElement, ...]:
     return tuple(out)
 
 
-def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
+def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem], str]:
     """Locate applicationHost.config, following redirection.config's shared configuration.
 
     Returns:
-        ``(file, shown_as, problems)``.
+        ``(file, shown_as, problems, shared)``: ``shared`` is the folder redirection.config's enabled
+        ``configurationRedirection`` names (``\\\\fs01\\IISConfig``) when the file found is that shared one, which
+        every server whose redirection.config names it runs ("Configuration Redirection <configurationRedirection>",
+        learn.microsoft.com/iis/configuration); "" otherwise.
 
     Raises:
         ServerImageError: no applicationHost.config in the image.
@@ -120,7 +123,7 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
                 target = normalize(attr(cr, "path"))
                 shared = image.locate(ntpath.join(target, "applicationHost.config"))
                 if shared.host_path is not None:
-                    return shared.host_path, image.display(shared.host_path), problems
+                    return shared.host_path, image.display(shared.host_path), problems, target
                 # NOTE: IIS reads the shared file, never the local one (facts: configurationRedirection): what the local
                 # file says is no verdict on the server; unread, so that coverage counts it against every application
                 problems.append(Problem(shown, line_of(cr), f"shared configuration at '{target}' is not in the image "
@@ -141,7 +144,7 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem]]:
         raise ServerImageError(
             f"{image.root}: no Windows/System32/inetsrv/config/applicationHost.config (nor IIS 6 MetaBase.xml) "
             "in this server image; give the folder that stands for C:\\ or name the file with --config")
-    return found.host_path, image.display(found.host_path), problems
+    return found.host_path, image.display(found.host_path), problems, ""
 
 
 POOL_NAME_REFUSED = '\\/"|<>:*?[]+=;,@&'
@@ -1142,10 +1145,11 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
             message names file and line.
     """
     problems: list[Problem] = []
+    shared = ""
     if config is not None:
         path, shown = config, shown_as or str(config)
     else:
-        path, shown, problems = find_apphost(image)
+        path, shown, problems, shared = find_apphost(image)
     root = parse_file(path, shown)
     require_apphost(root, shown)
     reader = _Reader(image, path, shown, root, os_arch, progress or (lambda _m: None), problems)
@@ -1170,6 +1174,6 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     restriction = reader.isapi_cgi_restriction(contribs)
     global_modules = tuple(reader.global_modules(contribs))
     return Server(os_arch, os_arch_from, shown, tuple(pools), tuple(sites), global_modules,
-                  tuple(reader.problems), isapi_cgi_restriction=restriction,
+                  tuple(reader.problems), isapi_cgi_restriction=restriction, shared_config=shared,
                   compression_schemes=tuple(reader.compression_schemes(contribs)),
                   module_entries=tuple(reader.module_entries(contribs, {m.name.strip().lower() for m in global_modules})))

@@ -14,7 +14,7 @@ WebAdministration ``Start-WebAppPool``; facts D2).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from iisbitness.arch import Arch
@@ -479,6 +479,43 @@ def global_module_precondition_lines(name: str, precondition: str, server: Serve
     return (head, *(_modules_line(name, t) for t in modules_listing(server, name, precondition).targets))
 
 
+CMD_LINE_MAX = 8191
+"""The longest command line cmd.exe takes, after it expands variables ("Command prompt (Cmd.exe) command-line string
+limitation", learn.microsoft.com troubleshoot/windows-client/shell-experience/command-line-string-limitation: 8191
+characters; past it "The command line is too long.")."""
+
+_FOR_SET_UNTAKEN = _CMD_UNQUOTABLE | frozenset("*?")
+"""What a name cannot hold in a cmd.exe ``for`` set: what a quoted argument cannot (:data:`_CMD_UNQUOTABLE`), and
+``*`` ``?``, with which ``for`` lists matching files instead ("for", Windows commands reference)."""
+
+
+def start_pools_cmd(pools: Sequence[str]) -> list[str]:
+    """cmd.exe lines that start ``pools``: ``for %p in ("A" "B") do appcmd start apppool /apppool.name:%p`` (``for``
+    keeps a quoted name's quotes in ``%p``), as many lines as keep each under :data:`CMD_LINE_MAX` with room for
+    ``%windir%``'s value; pools whose name ``for`` cannot take are left to one ``rem`` line that counts them (the
+    PowerShell form starts them): one such name no longer keeps every other pool from being started."""
+    tail = f") do {APPCMD} start apppool /apppool.name:%p"
+    room = CMD_LINE_MAX - len("for %p in (") - len(tail) - 256  # NOTE: %windir% expands (a long Windows folder)
+    lines: list[str] = []
+    names: list[str] = []
+    for pool in pools:
+        if _FOR_SET_UNTAKEN.intersection(pool):
+            continue
+        if names and len(" ".join(names)) + 3 + len(pool) > room:
+            lines.append(f"for %p in ({' '.join(names)}{tail}")
+            names = []
+        names.append(f'"{pool}"')
+    if names:
+        lines.append(f"for %p in ({' '.join(names)}{tail}")
+    if left := [p for p in pools if _FOR_SET_UNTAKEN.intersection(p)]:
+        chars = " ".join(repr(c) for c in sorted(_FOR_SET_UNTAKEN.intersection("".join(left))))
+        one = len(left) == 1
+        lines.append(f"rem Not written: {len(left)} of these {len(pools)} pools {'has' if one else 'have'} a name "
+                     f"holding {chars}, which cmd.exe cannot take quoted; start {'it' if one else 'them'} with "
+                     "--shell powershell's command")
+    return lines
+
+
 def global_module_precondition(name: str, precondition: str, stopped_pools: tuple[str, ...] = (),
                                server: Server | None = None) -> Fix:
     """Fix: restrict a global module (and each of its ``<modules>`` entries :func:`modules_listing` finds in
@@ -486,11 +523,11 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
     ``stopped_pools``, which rapid-fail protection stopped when the module failed to load (every pool it
     breaks, so that the one fix serves each finding the module causes). The commands and the edit set the same
     entries."""
-    starts = [start_pool_commands(p) for p in stopped_pools]
-    if len(stopped_pools) > 1:  # NOTE: one line each; cmd.exe's for takes quoted names with their quotes (%p)
-        names = " ".join(f'"{p}"' for p in stopped_pools)
-        starts = [(cmd_line(f"for %p in ({names}) do {APPCMD} start apppool /apppool.name:%p", stopped_pools),
-                   f"{', '.join(_ps_quote(p) for p in stopped_pools)} | ForEach-Object {{ Start-WebAppPool -Name $_ }}")]
+    cmd_starts = [start_pool_commands(p)[0] for p in stopped_pools]
+    ps_starts = [start_pool_commands(p)[1] for p in stopped_pools]
+    if len(stopped_pools) > 1:
+        cmd_starts = start_pools_cmd(stopped_pools)
+        ps_starts = [f"{', '.join(_ps_quote(p) for p in stopped_pools)} | ForEach-Object {{ Start-WebAppPool -Name $_ }}"]
     stopped = ", ".join(f"'{p}'" for p in stopped_pools)
     listing = modules_listing(server, name, precondition)
     sets = [_appcmd(*args, selected=names) for args, names in global_module_precondition_lines(name, precondition,
@@ -500,8 +537,8 @@ def global_module_precondition(name: str, precondition: str, stopped_pools: tupl
     return Fix(
         summary=f"Load global module '{name}' only in workers it fits: preCondition=\"{precondition}\"",
         label=f'preCondition="{precondition}"',
-        commands=(*_said_once(sets), *(s[0] for s in starts)),
-        powershell=("Import-Module WebAdministration", *_said_once(ps_sets), *(s[1] for s in starts)),
+        commands=(*_said_once(sets), *cmd_starts),
+        powershell=("Import-Module WebAdministration", *_said_once(ps_sets), *ps_starts),
         edits=(SetGlobalModulePrecondition(name, precondition, listing.targets),),
         # NOTE: built unverified (verify keeps verified=False) while a web.config's entry would apply where it is not
         # loaded: what IIS does then is not sourced (ModulesListing.unverified)

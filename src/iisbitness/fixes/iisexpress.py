@@ -99,15 +99,26 @@ def flip(workspace: IisExpressWorkspace, load: Load, arches: frozenset[Arch], os
     return None
 
 
-def platform_target(load: Load) -> Fix:
-    """Build the offending assembly for the running ``iisexpress.exe`` (F4.2): advice, not checkable."""
+PREFER_32BIT_NOTE = ("\"Prefer 32-bit\" is meant for executables (anycpu32bitpreferred \"is valid only for executable "
+                     "(.EXE) files\": /platform, C# Compiler Options; C# and VB refuse it for a library, CS4023, "
+                     "BC31392), but a DLL that carries its 32BITPREFERRED flag anyway (set by CorFlags /32BITPREF+ or "
+                     "another compiler) loads in 32-bit processes only (CorFlags documentation; facts I6).")
+"""What the platform-target fix says of "Prefer 32-bit" on a DLL (facts I6, F4.2): it is no AnyCPU DLL."""
+
+
+def platform_target(load: Load, *, prefers_32bit: bool = False) -> Fix:
+    """Build the offending assembly for the running ``iisexpress.exe`` (F4.2): advice, not checkable. ``prefers_32bit``:
+    the DLL read carries 32BITPREFERRED (AnyCPU 32-bit preferred), 32-bit only as a DLL (facts I6): the fix says to
+    turn "Prefer 32-bit" off as well."""
     arch = load.process.arch
-    return Fix(summary=f"Build '{load.name}' as AnyCPU (or {PLATFORM[arch]}): set <PlatformTarget>AnyCPU</PlatformTarget> "
-                       f"in the project that builds it (Project > Properties > Build > Platform target), or reference "
-                       f"its AnyCPU / {PLATFORM[arch]} package",
+    pref = " and <Prefer32Bit>false</Prefer32Bit>" if prefers_32bit else ""
+    said = ("This DLL carries it: built again without it, it is an AnyCPU DLL." if prefers_32bit else
+            "A DLL built AnyCPU runs in the 32-bit and the 64-bit iisexpress.exe alike.")
+    return Fix(summary=f"Build '{load.name}' as AnyCPU (or {PLATFORM[arch]}): set <PlatformTarget>AnyCPU</PlatformTarget>"
+                       f"{pref} in the project that builds it (Project > Properties > Build > Platform target), or "
+                       f"reference its AnyCPU / {PLATFORM[arch]} package",
                label="build it as AnyCPU",
-               note="A DLL built AnyCPU runs in the 32-bit and the 64-bit iisexpress.exe alike; \"Prefer 32-bit\" "
-                    "has no effect on a DLL.")
+               note=f"{PREFER_32BIT_NOTE} {said}" if prefers_32bit else f"{said} {PREFER_32BIT_NOTE}")
 
 
 def publish_for(load: Load, workspace: IisExpressWorkspace | None = None) -> Fix:

@@ -63,7 +63,7 @@ from iisbitness.arch import Arch
 from iisbitness.config.apphost import config_refused, shared_config_unread
 from iisbitness.findings import EffectKind, Finding, Fix, RejectedFix, Severity, SideEffect
 from iisbitness.fixes.effects import side_effects
-from iisbitness.loadplan.plan import Coverage, CoverageStatus, LoadPlan, Unchecked
+from iisbitness.loadplan.plan import AspNetCoreHost, Coverage, CoverageStatus, LoadPlan, Unchecked
 from iisbitness.model.edits import Edit
 from iisbitness.model.iis7 import Server
 from iisbitness.model.source import Problem
@@ -230,9 +230,9 @@ def _shown_note(shown: Sequence[Finding]) -> str:
 
 _UNCHECKED_WHY = {Unchecked.ABSENT: "not in the image",
                   Unchecked.OS_UNDECIDED: "loads only on Windows on Arm, and the OS architecture was assumed"}
-"""How :func:`_unchecked_after` says each :class:`Unchecked` but :attr:`Unchecked.UNREADABLE` (the file's own problem)
-and :attr:`Unchecked.DEPENDENCY` (the dependency named) and :attr:`Unchecked.INFERRED` (its own sentence: the file, and
-what to copy)."""
+"""How :func:`_unchecked_after` says each :class:`Unchecked` but :attr:`Unchecked.UNREADABLE` (the file's own problem),
+:attr:`Unchecked.DEPENDENCY` (the dependency named), :attr:`Unchecked.INFERRED` (its own sentence: the file, and
+what to copy) and :attr:`Unchecked.RUNTIME` (the .NET install's folder, and the drive to pass)."""
 
 
 def _unchecked_index(plan: LoadPlan) -> dict[tuple[str, str, str], list[tuple[Arch, str, str | None]]]:
@@ -246,6 +246,12 @@ def _unchecked_index(plan: LoadPlan) -> dict[tuple[str, str, str], list[tuple[Ar
         b = ld.binary
         if why_not is Unchecked.INFERRED:
             out.setdefault(ld.process.key, []).append((ld.process.arch, b.windows_path or b.configured, None))
+            continue
+        if why_not is Unchecked.RUNTIME and isinstance(ld.entry, AspNetCoreHost) and ld.entry.runtime is not None:
+            # NOTE: the .NET install of that architecture, on a drive the image does not hold: what to pass, said
+            runtime = ld.entry.runtime
+            out.setdefault(ld.process.key, []).append(
+                (ld.process.arch, runtime.dotnet_root, f"the .NET runtime of that architecture, not read: {runtime.unread}"))
             continue
         dep = plan.unchecked_dependency(ld) if why_not is Unchecked.DEPENDENCY else None
         why = (f"its dependency {dep.name} not checked" if dep is not None
@@ -294,11 +300,17 @@ def _unchecked_after(analysis: Analysis, shown: Sequence[Finding]) -> str:
                      "which the scan could not check.")
     if inferred:
         files = list(dict.fromkeys(inferred))
+        where = "(in the image, or on a drive --drive maps)"
+        if analysis.after.iisexpress is not None:
+            # NOTE: a solution folder's scan holds no machine: the developer machine's drive is what to pass
+            drives = sorted({f[0].upper() for f in files if ntpath.splitdrive(f)[0]})
+            where = (f"with {' '.join(f'--drive {d}=/path/to/copy' for d in drives) or '--drive C=/path/to/copy'} (the "
+                     f"developer machine's drive, or a copy holding {'it' if len(files) == 1 else 'them'} at the same "
+                     "paths)")
         notes.append(f"Not verified: at that architecture its worker loads {_listed(files)}, "
                      f"{'a vendor file' if len(files) == 1 else 'vendor files'} the image does not hold, whose "
                      "architecture was only inferred from the folder, not read; give the "
-                     f"scan {'a copy of it' if len(files) == 1 else 'copies of them'} to check (in the image, or on a "
-                     "drive --drive maps).")
+                     f"scan {'a copy of it' if len(files) == 1 else 'copies of them'} to check {where}.")
     return " ".join(notes)
 
 

@@ -195,13 +195,13 @@ def inferred_note(server: ServerSummary, most: int = 4) -> str:
     installed for each architecture in its own folder. A vendor's file is named (up to ``most``, each name once): which build its installer put in a folder is the installer's choice, so the folder
     says less of it (a 32-bit DLL copied into System32 is the mismatch this tool looks for)."""
     paths = server.inferred
-    vendor = [p for p in paths if not is_windows_own(p)]
+    vendor = [p for p in paths if not is_windows_own(p, server.os_arch)]
     if not vendor:
         return ""
     names = list(dict.fromkeys(file_name(p) for p in vendor))
     shown = ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
     own = len(paths) - len(vendor)
-    besides = f"; and {own} of Windows' own IIS or .NET Framework files" if own else ""
+    besides = f"; and {own} of Windows' own IIS or .NET Framework files, or IIS Express's ASP.NET Core Module" if own else ""
     n = len(vendor)
     return (f"{n} vendor binar{'y' if n == 1 else 'ies'} a worker loads ({shown}{besides}) "
             f"{'is' if n == 1 else 'are'} not in {server.absent_from} and {'was' if n == 1 else 'were'} not read: "

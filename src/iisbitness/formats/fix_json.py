@@ -15,7 +15,8 @@ shows it (``[8]``, ``fix --fix 8``). ``coverage`` is the scan's, as ``scan --for
 (:func:`iisbitness.formats.scan_json.coverage_dict`): a plan over applications that were not read is no
 all-clear for them. ``plan_id`` is the id the text dry run prints (:attr:`iisbitness.scan.fix.FixPlan.plan_id`), for
 ``fix --apply --plan ID``; null when there is nothing to write. Both were added to ``iisbitness/fix/1`` without a new
-schema id (added keys; none changed).
+schema id (added keys; none changed), as were ``unreported`` and ``shared_config`` (present only when the file changed
+is a web farm's shared configuration, which every node using it runs: the folder redirection.config names).
 Reads only the plan.
 """
 
@@ -61,4 +62,6 @@ def to_document(plan: FixPlan, applied: bool, written: Sequence[Written] = (),
         "coverage": coverage_dict(plan.report),
         # NOTE: only with a selection that left findings out (added within fix/1): other documents are as before
         **({"unreported": dict(Counter(plan.report.unreported))} if plan.report.unreported else {}),
+        # NOTE: only for a web farm's shared configuration (added within fix/1): every server using it runs the change
+        **({"shared_config": plan.report.server.shared_config} if plan.report.server.shared_config else {}),
     }

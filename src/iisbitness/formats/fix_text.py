@@ -10,6 +10,7 @@ from iisbitness.findings import Finding
 from iisbitness.fixes.plan import FileChange
 from iisbitness.fixes.text import Text
 from iisbitness.formats.causes import effect_lines, removal, security_warning, view
+from iisbitness.formats.scan_text import shared_config_words
 from iisbitness.formats.table import wrap
 from iisbitness.model.iis7 import without_secrets
 from iisbitness.scan.fix import FixPlan
@@ -88,6 +89,10 @@ def render(plan: FixPlan, applied: bool, shell: str = "cmd", width: int = 100,
              f"{'their workers' if many else 'its worker'} no longer look{'' if many else 's'} for there")
     for left in plan.left:
         para(f"not fixed: finding {left.number} {left.finding.rule} ({_where(left.finding)}): {left.reason}")
+    if plan.changes and r.server.shared_config:
+        # NOTE: every farm node whose redirection.config names the share runs the file written: a side effect on
+        # servers whose binaries this scan never read
+        para(f"WARNING: {shared_config_words(r.server.shared_config)}", "", "  ")
     if plan.side_effects:
         out.append("")
         out.append("Side effects (these fixes together; the load map before and after):")

@@ -6,6 +6,9 @@ Shape (``formats/schema/inspect-1.json`` is the contract; tests validate every o
      "files": [{"path", "kind", "machine": "0x14c", "pe32_plus", "cor_flags": "0x20003" | null,
                 "platform_target", "loadable_in": ["x86", ...], "reason", ...details}]}
 
+A reference assembly (``ReferenceAssemblyAttribute``) has ``"loadable_in": []``, as the text's ``none at run time``,
+and ``"header_loadable_in"``: the architectures its headers alone allow (absent for every other file).
+
 An ``unreadable`` entry that was never opened because it is not a regular file (a FIFO, a device, a
 dangling link) also has ``"skipped": "fifo" | "device" | "socket" | "dangling-link" | "other"``.
 
@@ -66,6 +69,10 @@ def _file(item: InspectedFile) -> dict[str, Any]:
         "reason": img.reason or item.error,
         "notes": list(img.notes),
     }
+    if img.reference_assembly or (item.assembly is not None and item.assembly.is_reference_assembly):
+        # NOTE: as the text's Loads in says (none at run time, facts I9: 0x80131058); additive: what the headers
+        # alone allow is kept beside it
+        out["header_loadable_in"], out["loadable_in"] = out["loadable_in"], []
     if img.os_version is not None and img.subsystem_version is not None:
         # NOTE: additive: the optional header's versions, "major.minor" as dumpbin /headers prints them
         out["os_version"] = f"{img.os_version[0]}.{img.os_version[1]}"

@@ -125,7 +125,9 @@ def _report_dict(report: Report) -> dict[str, Any]:
                    # NOTE: only where true (added within scan/2): every other document is as before
                    **({"iisexpress_config": True} if s.iisexpress_config else {}),
                    # NOTE: added within version 2, present only when not empty: documents without it are as before
-                   **({"inferred": list(s.inferred)} if s.inferred else {})},
+                   **({"inferred": list(s.inferred)} if s.inferred else {}),
+                   # NOTE: added within version 2, present only for a web farm's shared configuration
+                   **({"shared_config": s.shared_config} if s.shared_config else {})},
         "pools": [{"name": p.name, "worker_arch": p.worker_arch.value,
                    "enable32BitAppOnWin64": p.enable_32bit_app_on_win64, "enable32BitAppOnWin64_from": p.enable_32bit_from,
                    "managedRuntimeVersion": p.managed_runtime_version, "managedPipelineMode": p.pipeline_mode,

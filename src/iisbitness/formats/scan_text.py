@@ -369,6 +369,16 @@ def _closing(v: ReportView, verbose: bool) -> str:
     return text
 
 
+def shared_config_words(shared: str) -> str:
+    """What a report or fix plan says of a web farm's shared configuration (``shared``: the folder redirection.config
+    names): every server whose redirection.config names it runs it ("Shared Configuration", learn.microsoft.com
+    iis/manage/managing-your-configuration-settings/shared-configuration_264), while the binaries read are this
+    server's."""
+    return (f"This is the shared configuration that redirection.config names ({shared}): every server of the web farm "
+            "that uses it runs it, and a fix changes it for each of them; the binaries checked are this server's only, "
+            "so scan (or collect) each server before applying a fix.")
+
+
 def render(report: Report, color: bool = False, width: int = 100, *, options: TextOptions | None = None) -> str:
     """The report as text; ANSI colours when ``color`` (``options``, when given, decides everything)."""
     o = options or TextOptions(color=color, width=width)
@@ -398,6 +408,8 @@ def render(report: Report, color: bool = False, width: int = 100, *, options: Te
                               f"their folders where Windows decides them{rest}")
     elif inferred := inferred_note(s):
         out.field("note", inferred)
+    if s.shared_config:
+        out.field("note", shared_config_words(s.shared_config))
     if s.iisexpress_config:
         out.field("note", "This is an IIS Express configuration read as a server's: its sites run in the iisexpress.exe "
                           "Visual Studio starts, not in the w3wp.exe of each pool shown below; scan the Visual Studio "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ntpath
 import re
 
+from iisbitness.arch import Arch
 from iisbitness.image.paths import WINDIR
 
 WINDOWS_IIS_BINARIES = frozenset({
@@ -91,15 +92,46 @@ def is_windows_iis_binary(windows_path: str) -> bool:
     return name in WINDOWS_IIS_BINARIES and folder.lower() in _FOLDERS
 
 
-def is_windows_own(windows_path: str) -> bool:
+_IIS_EXPRESS_ANCM = re.compile(
+    r"(?:[a-z]:\\)?program files(?P<x86> \(x86\))?\\iis express\\"
+    r"(?:aspnetcore\.dll|asp\.net core module\\v2\\aspnetcorev2\.dll)", re.IGNORECASE)
+"""The ASP.NET Core Module in IIS Express's two install folders: V1 ``aspnetcore.dll`` and V2 ``Asp.Net Core
+Module\\V2\\aspnetcorev2.dll`` (AspNetCore.Docs host-and-deploy/iis/aspnet-core-module.md, "Module, schema, and
+configuration file locations", IIS Express (x86/amd64); iis-express-facts.md F1.6).
+
+Microsoft's own installers put one build in each folder, as Windows does with its own IIS modules: dotnet/aspnetcore
+``src/Installers/Windows/AspNetCoreModule-Setup/ANCMIISExpressV2/ancm_iis_expressv2.wxs`` installs the x64 build
+(``AspNetCoreModuleShim\\x64``) in the 64-bit ``IIS Express`` folder and the Win32 build in ``Program Files
+(x86)\\IIS Express`` (component ``AspNetCoreModule.wow``, ``Bitness="always32"``); ``ANCMIISExpressV1/
+ancm_iis_express.wxs`` does the same for ``aspnetcore.dll`` (``Win64="no"`` for the WOW64 copy); IIS Express itself is
+installed x86 and x64 side by side in those folders (IIS 8.0 Express readme, F1.1). Not on Windows on Arm: there the
+arm64 installer puts a forwarder ``aspnetcorev2.dll`` beside ``aspnetcorev2_x64.dll`` and ``aspnetcorev2_arm64.dll``
+in the 64-bit folder (same file, ``AspNetCoreModuleForwarders``; F1.7), so that folder does not tell a build; its
+``Program Files (x86)`` copy is the same Win32 build as on x64 Windows."""
+
+
+def is_iis_express_ancm(windows_path: str, os_arch: Arch) -> bool:
+    """True when ``windows_path`` is the ASP.NET Core Module Microsoft's installer puts in an IIS Express install folder
+    (:data:`_IIS_EXPRESS_ANCM`), on an OS where that folder tells its build: x64 Windows (either folder), Windows on Arm
+    (``Program Files (x86)`` only); not 32-bit Windows, whose one ``Program Files`` holds x86 builds."""
+    found = _IIS_EXPRESS_ANCM.fullmatch(windows_path)
+    if found is None or not os_arch.is_64bit:
+        return False
+    return os_arch is Arch.X64 or found["x86"] is not None
+
+
+def is_windows_own(windows_path: str, os_arch: Arch) -> bool:
     """True when ``windows_path`` (normalised, after WOW64 redirection) is one of Windows' own IIS binaries
-    (:func:`is_windows_iis_binary`) or a file of a .NET Framework folder (``%windir%\\Microsoft.NET\\Framework*``,
-    facts B2, C8): files Windows (or the .NET Framework it ships) installs for each architecture in that
-    architecture's own folder, so the folder tells their build (where it does: ``Framework64`` on ARM64 Windows
-    tells nothing, :func:`iisbitness.image.paths.undecided`, and its files are never inferred there). A vendor's file is not: which build its installer put
-    in a folder is the installer's choice (a 32-bit DLL copied into System32 is the mismatch this tool looks for), so
+    (:func:`is_windows_iis_binary`), a file of a .NET Framework folder (``%windir%\\Microsoft.NET\\Framework*``,
+    facts B2, C8), or the ASP.NET Core Module in an IIS Express folder on an OS of ``os_arch`` where Microsoft's
+    installer puts one build per folder (:func:`is_iis_express_ancm`): files Windows (or the .NET Framework it ships, or
+    Microsoft's ANCM installer for IIS Express) installs for each architecture in that architecture's own folder, so
+    the folder tells their build (where it does: ``Framework64`` on ARM64 Windows tells nothing,
+    :func:`iisbitness.image.paths.undecided`, and its files are never inferred there). A vendor's file is not: which
+    build its installer put in a folder is the installer's choice (a 32-bit DLL copied into System32 is the mismatch this tool looks for), so
     an architecture inferred from its folder is a guess. The one test of it: the report's note on inferred files
     (``formats.causes``) and whether a load at an inferred architecture was checked
     (:meth:`iisbitness.loadplan.plan.LoadPlan.unchecked`)."""
     rest = windows_path.lower().split("\\microsoft.net\\", 1)
-    return is_windows_iis_binary(windows_path) or (len(rest) == 2 and rest[1].startswith("framework"))
+    return (is_windows_iis_binary(windows_path) or (len(rest) == 2 and rest[1].startswith("framework"))
+            or is_iis_express_ancm(windows_path, os_arch))

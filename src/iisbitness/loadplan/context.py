@@ -93,13 +93,6 @@ class PlanContext:
     """Per OS and worker architecture, per ``bin`` folder's Windows path: the names of its files (from
     :meth:`bin_files`), and per file its reference (:meth:`resolve_files`), kind of load and source
     (:func:`.collectors.bin._files`)."""
-    reference_assemblies: bool = False
-    """Whether ``bin`` .NET assemblies are looked into for ``ReferenceAssemblyAttribute`` (:attr:`references`;
-    :attr:`ScanOptions.reference_assemblies <iisbitness.scan.pipeline.ScanOptions.reference_assemblies>`: check-app's
-    build, not a whole server's bins, for its cost)."""
-    references: dict[str, bool] = field(default_factory=dict, repr=False)
-    """Per ``bin`` .NET image (its path as read): whether it is a reference assembly (:func:`.collectors.bin.
-    _is_reference`), asked once per file however many workers and re-plans load it."""
     plans: MutableMapping[tuple[object, ...], tuple[tuple[object, ...], object]] = field(default_factory=dict,
                                                                                          repr=False)
     """Results of planning steps (per pool, IIS Manager, every application's folder for the COM scan) of

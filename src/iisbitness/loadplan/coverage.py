@@ -49,10 +49,12 @@ from iisbitness.image.stock import IIS_EXPRESS_VARIABLES, is_iis_express_folder
 from iisbitness.loadplan.context import PlanContext
 from iisbitness.loadplan.iisexpress import as_launched
 from iisbitness.loadplan.plan import (
+    AspNetCoreHost,
     BinaryRef,
     Coverage,
     CoverageStatus,
     GacAssembly,
+    Load,
     LoadKind,
     LoadPlan,
     Unchecked,
@@ -344,8 +346,9 @@ def _copy_hint(ctx: PlanContext, win: str, given: Given = Given.IMAGE) -> tuple[
         made = (f"copy {win} into a server image folder as {rest}, with this file in it as "
                 "Windows/System32/inetsrv/config/applicationHost.config, and scan that folder (docs/images.md)")
         return made, _Gap.ABSENT
-    if drive == "C":
+    if drive == "C" and not ctx.image.absent_drives:
         return f"copy {win} into the image as {rest}", _Gap.ABSENT
+    # NOTE: a project scan (IIS Express) holds no C: of its own: the developer machine's is the --drive C= folder
     return f"copy {win} into the --drive {drive}= folder as {rest}", _Gap.ABSENT
 
 
@@ -543,6 +546,11 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
             for a in targets:
                 out.setdefault(id(a), {})[gap] = None
             continue
+        if why_not is Unchecked.RUNTIME:
+            gap = _runtime_gap(load, plan, ctx)
+            for a in targets:
+                out.setdefault(id(a), {})[gap] = None
+            continue
         give = (ctx.image.locate(b.windows_path).remedy if b.windows_path
                 else IISEXPRESS_REMEDY if given is Given.IISEXPRESS_CONFIG and "%" in b.configured
                 else _env_remedy(b.configured, plan, load.process.arch, ctx))
@@ -570,6 +578,27 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
             gap = (f"{files}, which its worker loads, {'was' if len(listed) == 1 else 'were'} not checked: {why}", give)
             out.setdefault(id(a), {})[gap] = None
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _runtime_gap(load: Load, plan: LoadPlan, ctx: PlanContext) -> tuple[str, str]:
+    """``(reason, remedy)`` for a framework-dependent in-process app whose .NET install was not looked at
+    (:attr:`Unchecked.RUNTIME`: the image does not hold its drive; an IIS Express scan without the developer machine's
+    ``--drive C=``): what was not read and what to pass, where aspnetcore-runtime-missing asserts nothing (audit9 H2).
+    The image's own remedy where it has one that is no ``--drive`` (a collected zip's folder its recorder never
+    listed: a new collect)."""
+    entry = load.entry
+    assert isinstance(entry, AspNetCoreHost) and entry.runtime is not None
+    runtime = entry.runtime
+    root = runtime.dotnet_root
+    needs = "; ".join(f"{n} {v}" for n, v in runtime.requires) or "the ASP.NET Core shared framework"
+    drive = root[:1].upper()
+    whose = "the developer machine's" if plan.iisexpress is not None else "the server's"
+    why = (f"the .NET runtime it needs ({needs}) was not checked: its {load.process.name} ({load.process.arch.value}) "
+           f"loads hostfxr.dll from {root}\\host\\fxr, and {runtime.unread.split(' (use ', 1)[0]}")
+    give = ctx.image.locate(root).remedy
+    if not give or give.startswith("--drive"):
+        give = f"--drive {drive}=/path/to/copy ({whose} {drive}: drive, or a copy holding {root[3:]})"
+    return why, give
 
 
 def _not_checked(ctx: PlanContext, b: BinaryRef, given: Given = Given.IMAGE) -> tuple[str, str]:

@@ -343,6 +343,11 @@ class RuntimeCheck:
         roll_forward: its ``rollForward`` policy.
         fits_at: worker architectures whose install satisfies the app.
         dotnet_anywhere: a ``dotnet`` install exists for at least one worker architecture.
+        unread: why :attr:`dotnet_root` could not be looked at, where the image does not hold the drive it is on (an
+            IIS Express scan without the developer machine's ``--drive C=``: ``drive C: is not mapped (use --drive
+            C=/path/to/copy)``); "" when it was looked at (found, or absent from a drive the image holds). Then
+            :attr:`status` ``no-dotnet`` says nothing of the machine: the runtime was not checked
+            (:attr:`Unchecked.RUNTIME`), no finding asserts its absence.
     """
 
     dotnet_root: str
@@ -353,6 +358,7 @@ class RuntimeCheck:
     roll_forward: str
     fits_at: frozenset[Arch]
     dotnet_anywhere: bool
+    unread: str = ""
 
 
 APP_ASSEMBLY = "app assembly"
@@ -361,6 +367,11 @@ APP_ASSEMBLY = "app assembly"
 APP_DEPENDENCY = "app dependency"
 """The :attr:`AspNetCoreHost.role` of a managed assembly that an in-process app's ``<app>.deps.json`` lists as a runtime
 asset of a library (a package, a project or a referenced DLL): the runtime loads it into the worker on first use."""
+
+APP_NATIVE = "app native library"
+"""The :attr:`AspNetCoreHost.role` of a native DLL that an in-process app's ``<app>.deps.json`` lists as a ``native``
+asset (a runtime-specific publish's, or the ``runtimeTargets`` one the host picks for the worker's runtime identifier):
+the host puts its folder in NATIVE_DLL_SEARCH_DIRECTORIES and the worker loads it on the first P/Invoke into it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,12 +383,15 @@ class AspNetCoreHost:
         app_folder: the application's folder (Windows path).
         role: ``app host``, ``runtime``, ``in-process request handler``, ``hostfxr``, ``app assembly`` (the app's
             own ``<app>.dll``, which the runtime loads at start: 500.30 when it does not fit, not 500.32) or ``app
-            dependency`` (:data:`APP_DEPENDENCY`: a runtime asset its ``<app>.deps.json`` lists, loaded on first use).
+            dependency`` (:data:`APP_DEPENDENCY`: a runtime asset its ``<app>.deps.json`` lists, loaded on first use) or
+            ``app native library`` (:data:`APP_NATIVE`: a native asset it lists, loaded on the first P/Invoke).
         deployment: self-contained or framework-dependent deployment; None for the request handler,
             which either deployment may carry.
         runtime: for a framework-dependent app, the ``dotnet`` install check.
-        library: for an ``app dependency``, the deps.json library that brings it (``Contoso.Barcode/2.1.0``); else "".
+        library: for an ``app dependency`` or ``app native library``, the deps.json library that brings it (``Contoso.Barcode/2.1.0``); else "".
         library_type: that library's ``type`` in the deps.json (``package``, ``project``, ``reference``); else "".
+        rid: for an asset the host picked among the library's ``runtimeTargets``, the runtime identifier it matched
+            (``win-x64``); else "".
     """
 
     config: AspNetCore
@@ -387,6 +401,7 @@ class AspNetCoreHost:
     runtime: RuntimeCheck | None = None
     library: str = ""
     library_type: str = ""
+    rid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,6 +564,11 @@ class Unchecked(str, Enum):
     tells its build): which build a vendor's installer put in a folder is its own choice, so the architecture is a
     guess. Fix verification holds a fix back over it; coverage leaves it to the report's note on inferred files
     (:attr:`iisbitness.report.ServerSummary.inferred`)."""
+    RUNTIME = "runtime"
+    """The .NET install a framework-dependent in-process ASP.NET Core app needs (the worker's
+    ``%ProgramFiles%\\dotnet``, whose ``hostfxr.dll`` the worker loads) was not looked at: the image does not hold the
+    drive it is on (:attr:`RuntimeCheck.unread`; an IIS Express scan without the developer machine's ``--drive C=``).
+    Coverage says the app partly checked; a fix that runs it at another architecture is not verified."""
 
 
 class SkipReason(str, Enum):
@@ -830,9 +850,10 @@ class LoadPlan:
         (:class:`Unchecked`, the first that holds, in its order): absent where nothing says whether the server has it
         (:attr:`Load.not_checked`), not read at all (:attr:`BinaryRef.unreadable`), an ARM64X/ARM64EC image on
         an OS architecture only assumed (:meth:`os_undecided`), read but with a dependency not checked
-        (:meth:`unchecked_dependency`), or a vendor's file absent from the image whose
+        (:meth:`unchecked_dependency`), a vendor's file absent from the image whose
         architecture was only inferred from its folder (:attr:`Unchecked.INFERRED`; the files of :meth:`inferred_paths`
-        but Windows' own). Every process, a pool's worker or not (IIS Manager's
+        but Windows' own), or the .NET install of a framework-dependent in-process app on a drive the image does not
+        hold (:attr:`Unchecked.RUNTIME`). Every process, a pool's worker or not (IIS Manager's
         ``inetmgr.exe``, IIS 6's ``inetinfo.exe``/``aspnet_wp.exe``). Not a strong-named assembly's GAC load (a GAC
         not read is :mod:`iisbitness.loadplan.coverage`'s own question). The one decision of "a loaded binary the
         scan did not check" that coverage (the applications it leaves partly checked) and fix verification (a fix
@@ -886,11 +907,13 @@ def _unchecked(plan: LoadPlan) -> tuple[tuple[Load, Unchecked], ...]:
                 path = b.windows_path or b.configured
                 vendor = vendor_of.get(path)
                 if vendor is None:
-                    vendor = vendor_of[path] = not is_windows_own(path)
+                    vendor = vendor_of[path] = not is_windows_own(path, plan.server.os_arch)
                 if vendor and not isinstance(ld.entry, GacAssembly):
                     out.append((ld, Unchecked.INFERRED))
             elif deps and not isinstance(ld.entry, GacAssembly) and plan.unchecked_dependency(ld) is not None:
                 out.append((ld, Unchecked.DEPENDENCY))  # NOTE: read, its process's architecture: never troubled
+            elif isinstance(ld.entry, AspNetCoreHost) and ld.entry.runtime is not None and ld.entry.runtime.unread:
+                out.append((ld, Unchecked.RUNTIME))
             continue
         if isinstance(ld.entry, GacAssembly):
             continue

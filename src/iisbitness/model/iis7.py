@@ -538,6 +538,9 @@ class Server:
         module_entries: the ``system.webServer/modules`` ``<add>`` entries that name a global module, each at the
             level that declares it and in effect there (:class:`ModuleEntry`): applicationHost.config's, then those
             of web.config files.
+        shared_config: the folder redirection.config names when :attr:`config_file` is that shared configuration
+            (``\\\\fs01\\IISConfig``): every server of the farm whose redirection.config names it runs this file, so a
+            change to it reaches each; "" for a server's own applicationHost.config.
     """
 
     os_arch: Arch
@@ -551,6 +554,7 @@ class Server:
     isapi_cgi_restriction: IsapiCgiRestriction | None = None
     compression_schemes: tuple[CompressionScheme, ...] = ()
     module_entries: tuple[ModuleEntry, ...] = ()
+    shared_config: str = ""
     # NOTE: indexes, each built when first asked; with_pool and with_new_pool carry them into their copies by hand
     # (a copy per verified fix, issue 25): tests/loadmodel/test_server_indexes.py checks copies against a rebuild
     _apps_by_pool: dict[str, tuple[Application, ...]] | None = field(default=None, init=False, repr=False,

@@ -320,9 +320,12 @@ def _image_and(src: Source, name: str, metadata: Callable[[Source, str, Headers 
     if not image.is_managed:
         return image, None, None
     try:
-        return image, metadata(src, name, headers, cor), None
+        found = metadata(src, name, headers, cor)
     except OSError as e:
         return image, None, f"{name}: cannot read: {e.strerror or e}"
+    if found.is_reference_assembly:
+        image = replace(image, reference_assembly=True)  # NOTE: rare; read in the same pass as the references
+    return image, found, None
 
 
 def classify_bytes(data: bytes, path: str = "<bytes>") -> PeImage:
@@ -579,7 +582,8 @@ def image_fields(image: PeImage) -> tuple[object, ...]:
     return (image.kind.value, image.machine, image.pe32_plus, image.is_dll, image.cor_flags,
             image.platform_target.value, tuple(sorted(a.value for a in image.loadable_by)), image.reason,
             image.notes, hybrid, image.clr_version, image.cor_header_version, image.ready_to_run_os,
-            image.ready_to_run_machine, image.subsystem, image.os_version, image.subsystem_version)
+            image.ready_to_run_machine, image.subsystem, image.os_version, image.subsystem_version,
+            image.reference_assembly)
 
 
 def image_from_fields(path: str, fields: tuple[object, ...]) -> PeImage:
@@ -587,11 +591,13 @@ def image_from_fields(path: str, fields: tuple[object, ...]) -> PeImage:
     for data it never makes."""
     values: tuple[Any, ...] = fields  # NOTE: each of the types image_fields gives (checked by the constructors)
     (kind, machine, pe32_plus, is_dll, cor_flags, target, arches, why, notes, hybrid, clr_version, cor_header_version,
-     r2r_os, r2r_machine, subsystem, os_version, subsystem_version) = values
+     r2r_os, r2r_machine, subsystem, os_version, subsystem_version, reference) = values
+    if not isinstance(reference, bool):
+        raise TypeError("expected a bool")
     return PeImage(path, ImageKind(kind), machine, pe32_plus, is_dll, cor_flags, PlatformTarget(target),
                    frozenset(Arch(a) for a in arches), why, tuple(notes), None if hybrid is None else Hybrid(hybrid),
                    clr_version, cor_header_version, r2r_os, r2r_machine, subsystem, _pair(os_version),
-                   _pair(subsystem_version))
+                   _pair(subsystem_version), reference)
 
 
 def _pair(value: Any) -> tuple[int, int] | None:

@@ -71,6 +71,8 @@ PROCESSOR_ARCHITECTURES: dict[int, str] = {
 
 _TARGET_FRAMEWORK = (b"System.Runtime.Versioning", b"TargetFrameworkAttribute")
 _REFERENCE_ASSEMBLY = (b"System.Runtime.CompilerServices", b"ReferenceAssemblyAttribute")
+_MARKER = _REFERENCE_ASSEMBLY[1] + b"\0"
+"""The marker's type name as #Strings holds it (ECMA-335 II.24.2.3: UTF-8, NUL-terminated), whole or as a tail."""
 
 # Table numbers (II.22).
 _MODULE, _TYPEREF, _TYPEDEF, _METHODPTR, _METHODDEF, _MEMBERREF, _CUSTOMATTRIBUTE = 0x00, 0x01, 0x02, 0x05, 0x06, 0x0A, 0x0C
@@ -202,21 +204,24 @@ class AssemblyReferences:
     """What the dependency search (:mod:`iisbitness.pe.deps`) needs from an assembly's metadata: what it references.
 
     NOTE: a scan reads this rather than :class:`AssemblyInfo`: finding the assembly's own attributes
-    (target framework, reference-assembly marker) was a sixth of a scan's time, and only ``inspect`` shows them.
+    (target framework) was a sixth of a scan's time, and only ``inspect`` shows them. The reference-assembly marker
+    is read in the same pass, at the cost of one search of the ``#Strings`` heap (a build's ``bin`` holding one
+    fails at run time, bin-reference-assembly).
 
     Attributes:
-        path, assembly_refs, pinvoke_modules, reason: as in :class:`AssemblyInfo`.
+        path, assembly_refs, pinvoke_modules, reason, is_reference_assembly: as in :class:`AssemblyInfo`.
     """
 
     path: str
     assembly_refs: tuple[AssemblyRef, ...] = field(default=())
     pinvoke_modules: tuple[str, ...] = field(default=())
     reason: str | None = None
+    is_reference_assembly: bool = False
 
     @classmethod
     def of(cls, info: AssemblyInfo) -> AssemblyReferences:
         """The references part of ``info``."""
-        return cls(info.path, info.assembly_refs, info.pinvoke_modules, info.reason)
+        return cls(info.path, info.assembly_refs, info.pinvoke_modules, info.reason, info.is_reference_assembly)
 
 
 def read_assembly_info(path: str | os.PathLike[str]) -> AssemblyInfo:
@@ -450,7 +455,19 @@ def _plain_region(src: Source, offset: int, n: int, buf: bytes, base: int, avail
         indexes += [fmt.unpack_from(rows_buf, at + fmt.size * scope)[0] for scope in scopes if 0 < scope <= n_moduleref]
     if indexes and max(indexes) >= s_size:
         return None
-    names = _plain_names(src, buf, base, avail, offset, (s_start, s_start + s_size), indexes, budget)
+    # The marker (facts I9): a #Strings heap without the name ReferenceAssemblyAttribute marks no reference assembly;
+    # one with it (a reference assembly, or System.Runtime, which defines the type) goes to the general reader, which
+    # walks the assembly's attributes. The whole heap is searched, read here if what was read first ends before it.
+    heap = (s_start, s_start + s_size)
+    if heap[1] > avail:  # NOTE: then avail < n: the region is long and was read in parts
+        if s_size > budget:
+            raise _Whole
+        buf, base, avail = src.read_span(offset + s_start, s_size), -s_start, heap[1]
+        if len(buf) != s_size:
+            return None  # NOTE: the file became shorter: the general reader says so
+    if buf.find(_MARKER, base + s_start, base + heap[1]) >= 0:
+        return None
+    names = _plain_names(src, buf, base, avail, offset, heap, indexes, budget)
     # NOTE: a comprehension, the version read by index: a quarter fewer instructions per reference
     keys = [(raw, row[0], row[1], row[2], row[3]) for raw, row in zip(names, refs)]
     modules = tuple(sorted({raw.decode("utf-8", "replace") for raw in names[len(refs):]})) if n_implmap else ()
@@ -586,7 +603,7 @@ def assembly_info_from_bytes(data: bytes, path: str = "<bytes>") -> AssemblyInfo
 
 def _read(src: Source, path: str, parsed: Headers | None = None, cor: Cor20 | None = None, *,
           attributes: bool = True) -> AssemblyInfo:
-    """The metadata; without ``attributes`` the TargetFramework and ReferenceAssembly markers are not looked for."""
+    """The metadata; without ``attributes`` the TargetFramework is not looked for (the ReferenceAssembly marker is)."""
     try:
         tables = _tables(src, parsed, cor)
         if tables is None:
@@ -618,12 +635,27 @@ def _tables(src: Source, parsed: Headers | None, cor: Cor20 | None = None) -> _T
 def _references(t: _Tables, path: str) -> AssemblyReferences:
     """:func:`_info` without ``attributes``, as :class:`AssemblyReferences`: the same checks in the same order, so
     the same ``reason`` (the Assembly row's name index must be inside #Strings), without decoding the assembly's own
-    name and version (issue 25)."""
+    name and version (issue 25); with the reference-assembly marker (:func:`_marked_reference`)."""
     if t.rows[_ASSEMBLY]:
         name_idx = t.row(_ASSEMBLY, 1)[7]
         if name_idx >= t._strings[1]:
             t.raw_string(name_idx)  # NOTE: raises the MetadataError _info gives
-    return AssemblyReferences(path, _assembly_refs(t), _pinvoke_modules(t))
+    return AssemblyReferences(path, _assembly_refs(t), _pinvoke_modules(t), None, _marked_reference(t))
+
+
+def _marked_reference(t: _Tables) -> bool:
+    """Whether the assembly carries ``System.Runtime.CompilerServices.ReferenceAssemblyAttribute`` (facts I9), as
+    :func:`_assembly_attributes` finds it, without looking for TargetFramework: nothing is walked when ``#Strings``
+    does not hold the name (nearly every assembly), else the Assembly row's attributes, last first (a compiler puts
+    the marker among the last)."""
+    names = t.occurrences(_REFERENCE_ASSEMBLY[1])
+    if names == frozenset():
+        return False
+    for namespace, name, _ in t.assembly_attribute_types(backward=True):
+        if (name in names if names is not None else t.string_is(name, _REFERENCE_ASSEMBLY[1])) and t.string_is(
+                namespace, _REFERENCE_ASSEMBLY[0]):
+            return True
+    return False
 
 
 def _assembly_refs(t: _Tables) -> tuple[AssemblyRef, ...]:
@@ -684,7 +716,7 @@ def _info(t: _Tables, path: str, attributes: bool) -> AssemblyInfo:
         arch = PROCESSOR_ARCHITECTURES.get(pa, f"{pa:#x}")
     refs = _assembly_refs(t)
     modules = _pinvoke_modules(t)
-    framework, is_ref = _assembly_attributes(t) if attributes else (None, False)
+    framework, is_ref = _assembly_attributes(t) if attributes else (None, _marked_reference(t))
     return AssemblyInfo(path, name, version, arch, framework, is_ref, refs, modules)
 
 
@@ -1031,61 +1063,3 @@ class _Tables:
             else:
                 hi = mid
         return lo - 1
-
-
-_MARKER = b"ReferenceAssemblyAttribute\0"
-"""The attribute's type name as #Strings holds it (ECMA-335 II.24.2.3: UTF-8, NUL-terminated)."""
-
-
-_ROOT_BYTES = 1024
-"""Enough of the metadata root for its stream headers (II.24.2.1: a version string of at most 255 bytes, five or six
-stream headers of at most 40 bytes)."""
-
-
-def _strings_heap(root: bytes) -> tuple[int, int] | None:
-    """``(offset, size)`` of the ``#Strings`` heap in the metadata whose root (its first bytes) is ``root`` (ECMA-335
-    II.24.2.1 metadata root, II.24.2.2 stream header), or None when the root is not one or names no such heap."""
-    if len(root) < 20 or root[:4] != b"BSJB":
-        return None
-    at = 16 + int.from_bytes(root[12:16], "little")
-    if at + 4 > len(root):
-        return None
-    count = int.from_bytes(root[at + 2 : at + 4], "little")
-    at += 4
-    for _ in range(count):
-        end = root.find(b"\0", at + 8, at + 8 + 32)
-        if end < 0:
-            return None
-        if root[at + 8 : end] == b"#Strings":
-            return int.from_bytes(root[at : at + 4], "little"), int.from_bytes(root[at + 4 : at + 8], "little")
-        at = (end + 4) & ~3
-    return None
-
-
-def names_reference_attribute(path: str | os.PathLike[str]) -> bool:
-    """Whether the ``#Strings`` heap of the .NET image at ``path`` holds the name ``ReferenceAssemblyAttribute`` at
-    all: a cheap filter before :func:`read_assembly_info`'s ``is_reference_assembly`` (facts I9; ECMA-335 II.24.2.1-3:
-    metadata root, stream headers, the UTF-8 #Strings heap). The headers, the metadata root and the heap are read and
-    searched once, so that the whole metadata (its custom attributes walked) is read only for the few files naming it
-    (about 200 us a file else). Never raises: True when the heap cannot be found or read (the full read then
-    decides); False for a file that cannot be opened (the image read says so already) or has no CLR header."""
-    try:
-        _, fd = open_binary(path)
-    except ImageReadError:
-        return False
-    try:
-        src = Source.from_fd(fd)
-        headers = parse_headers(src)
-        if not has_clr_header(headers):
-            return False
-        md_rva, md_size = read_cor20(src, headers).metadata
-        start = headers.rva_to_offset(md_rva, "metadata")
-        strings = _strings_heap(src.read_upto(start, min(md_size, _ROOT_BYTES)))
-        if strings is None:
-            return True
-        offset, size = strings
-        return _MARKER in src.read_span(start + offset, min(size, md_size - offset, MAX_METADATA_FILE))
-    except (ValueError, OSError):
-        return True
-    finally:
-        os.close(fd)

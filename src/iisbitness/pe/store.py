@@ -40,10 +40,11 @@ from iisbitness.pe.imports import Imports
 from iisbitness.pe.metadata import AssemblyInfo, AssemblyRef, AssemblyReferences
 from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """``PRAGMA user_version`` of a cache: bumped whenever a stored fact's shape or meaning changes; a cache of
 another version has its tables dropped and made again. (A cache made before ``application_id`` was set kept its
-version in a ``meta`` table: it is refused as not ours, like any other database.)"""
+version in a ``meta`` table: it is refused as not ours, like any other database.) 3: the reference-assembly marker
+(``PeImage.reference_assembly``, ``AssemblyReferences.is_reference_assembly``), which a fact of schema 2 lacks."""
 
 APPLICATION_ID = 0x69697362
 """``PRAGMA application_id`` of every cache this package makes (``iisb``): the mark that a file is ours.
@@ -294,12 +295,14 @@ def _encode(fact: Fact) -> dict[str, Any]:
                 "clr_version": fact.clr_version, "cor_header_version": fact.cor_header_version,
                 "ready_to_run_os": fact.ready_to_run_os, "ready_to_run_machine": fact.ready_to_run_machine,
                 "subsystem": fact.subsystem, "os_version": _pair_out(fact.os_version),
-                "subsystem_version": _pair_out(fact.subsystem_version)}
+                "subsystem_version": _pair_out(fact.subsystem_version),
+                "reference_assembly": fact.reference_assembly}
     if isinstance(fact, Imports):
         return {"dlls": list(fact.dlls), "delay_dlls": list(fact.delay_dlls), "truncated": fact.truncated}
     if isinstance(fact, AssemblyReferences):
         return {"path": fact.path, "assembly_refs": [[r.name, r.version] for r in fact.assembly_refs],
-                "pinvoke_modules": list(fact.pinvoke_modules), "reason": fact.reason}
+                "pinvoke_modules": list(fact.pinvoke_modules), "reason": fact.reason,
+                "is_reference_assembly": fact.is_reference_assembly}
     return {"path": fact.path, "name": fact.name, "version": fact.version,
             "processor_architecture": fact.processor_architecture, "target_framework": fact.target_framework,
             "is_reference_assembly": fact.is_reference_assembly,
@@ -351,12 +354,14 @@ def _decode(kind: str, d: dict[str, Any]) -> Fact:
             clr_version=_opt(d["clr_version"], str), cor_header_version=_opt(d["cor_header_version"], str),
             ready_to_run_os=_opt(d["ready_to_run_os"], str),
             ready_to_run_machine=_opt(d["ready_to_run_machine"], int), subsystem=_opt(d["subsystem"], int),
-            os_version=_pair_in(d["os_version"]), subsystem_version=_pair_in(d["subsystem_version"]))
+            os_version=_pair_in(d["os_version"]), subsystem_version=_pair_in(d["subsystem_version"]),
+            reference_assembly=bool(_opt(d["reference_assembly"], bool)))
     if kind == "imports":
         return Imports(_strs(d["dlls"]), _strs(d["delay_dlls"]), bool(_opt(d["truncated"], bool)))
     if kind == "references":
         return AssemblyReferences(path=_str(d["path"]), assembly_refs=_refs(d["assembly_refs"]),
-                                  pinvoke_modules=_strs(d["pinvoke_modules"]), reason=_opt(d["reason"], str))
+                                  pinvoke_modules=_strs(d["pinvoke_modules"]), reason=_opt(d["reason"], str),
+                                  is_reference_assembly=bool(_opt(d["is_reference_assembly"], bool)))
     if kind == "assembly":
         return AssemblyInfo(
             path=_str(d["path"]), name=_opt(d["name"], str), version=_opt(d["version"], str),

@@ -85,6 +85,12 @@ class PeImage:
             ``/SUBSYSTEM:WINDOWS,major.minor``: "the minimum required version of the subsystem" (MSVC ``/SUBSYSTEM``
             reference; 6.00 by default for x86 and x64 since Visual Studio 2012, 5.01/5.02 with the ``_xp``
             toolsets); None if NOT_PE.
+        reference_assembly: a .NET image whose metadata carries
+            ``System.Runtime.CompilerServices.ReferenceAssemblyAttribute`` (a compiler's ``obj\\ref`` output, a NuGet
+            package's ``ref/`` folder): metadata only, which the runtime refuses to load for execution (facts I9;
+            BadImageFormatException, HRESULT 0x80131058); :attr:`loadable_by` still says what its headers allow.
+            False for any other image, and where the metadata was not read (:func:`~iisbitness.pe.classify.read_image`
+            reads headers only).
     """
 
     path: str
@@ -105,6 +111,7 @@ class PeImage:
     subsystem: int | None = None
     os_version: tuple[int, int] | None = None
     subsystem_version: tuple[int, int] | None = None
+    reference_assembly: bool = False
 
     @property
     def required_windows(self) -> tuple[int, int] | None:

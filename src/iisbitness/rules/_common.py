@@ -29,6 +29,7 @@ from iisbitness.loadplan.plan import (
 )
 from iisbitness.model.iis7 import AppPool, CompressionScheme, GlobalModule, Handler, IsapiFilter
 from iisbitness.pe.classify import OffArm, off_arm
+from iisbitness.pe.types import PlatformTarget
 
 _ARCH_NAME = {Arch.X86: "x86", Arch.X64: "AMD64", Arch.ARM64: "ARM64"}
 
@@ -455,8 +456,13 @@ def compression_modules_fix(plan: LoadPlan, load: Load) -> Fix | None:
 
 
 def platform_target_fix(plan: LoadPlan, load: Load) -> Fix | None:
-    """IIS Express only: the platform target of the project that builds the offending assembly (F4.2)."""
-    return iisexpress.platform_target(load) if plan.iisexpress is not None else None
+    """IIS Express only: the platform target of the project that builds the offending assembly (F4.2), saying so when
+    the DLL read carries 32BITPREFERRED ("Prefer 32-bit"), which makes a DLL 32-bit only (facts I6)."""
+    if plan.iisexpress is None:
+        return None
+    image = load.binary.image
+    return iisexpress.platform_target(
+        load, prefers_32bit=image is not None and image.platform_target is PlatformTarget.ANYCPU_32BIT_PREFERRED)
 
 
 def fixes(*candidates: Fix | None) -> tuple[Fix, ...]:

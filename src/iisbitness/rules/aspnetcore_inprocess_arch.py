@@ -11,7 +11,9 @@ silent). The other managed assemblies of the app, each a runtime asset its ``<ap
 learn.microsoft.com dotnet/core/dependency-loading/default-probing: the host parses the deps.json into the trusted
 platform assemblies list; dotnet/sdk documentation/specs/runtime-configuration-file.md for the format), load into the
 same worker on first use: one built x86 or x64 throws the same exception then ("BadImageFormatException Class",
-learn.microsoft.com)."""
+learn.microsoft.com). Its native DLLs (the deps.json's ``native`` assets, and the ``runtimeTargets`` the host picks for
+the worker's runtime identifier) load on the first P/Invoke into them: one of another architecture is a warning, as
+native-library-arch's (dotnet/runtime coreclr ``vm/nativelibrary.cpp``: BadImageFormatException)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from iisbitness.fixes.commands import aspnetcore_out_of_process, same_in_both
 from iisbitness.loadplan.plan import (
     APP_ASSEMBLY,
     APP_DEPENDENCY,
+    APP_NATIVE,
     AspNetCoreHost,
     DeploymentMode,
     Load,
@@ -79,12 +82,13 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
         if load.process.pool is not None and load.fits is False:
             bad.setdefault((load.process.pool.name, load.site or "", load.application or ""), []).append(load)
     for every in bad.values():
-        loads = [ld for ld in every if _role(ld) not in (APP_ASSEMBLY, APP_DEPENDENCY)]
+        loads = [ld for ld in every if _role(ld) not in (APP_ASSEMBLY, APP_DEPENDENCY, APP_NATIVE)]
         if not loads:
             # NOTE: the runtime fits: the app's own DLL fails at start (500.30), each dependency at its first use; each
             # has its own fix (an AnyCPU rebuild of the app leaves an x86-only package failing)
             yield from (_app_assembly_finding(plan, ld) for ld in every if _role(ld) == APP_ASSEMBLY)
             yield from (_dependency_finding(plan, ld) for ld in every if _role(ld) == APP_DEPENDENCY)
+            yield from (_native_finding(plan, ld) for ld in every if _role(ld) == APP_NATIVE and not _fitting_twin(plan, ld))
             continue
         first = loads[0]
         files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld, plan.server.os_arch)}" for ld in loads)
@@ -216,4 +220,67 @@ def _dependency_finding(plan: LoadPlan, load: Load) -> Finding:
     else:
         remedy = rebuild_fix(load)
     return Finding.for_load(load, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
+                            fixes(flip_fix(plan, load), split_fix(plan, load), remedy))
+
+
+def _fitting_twin(plan: LoadPlan, load: Load) -> bool:
+    """Another native asset of the same app and file name that fits the worker: the runtime tries each folder of
+    NATIVE_DLL_SEARCH_DIRECTORIES in turn until a load succeeds (dotnet/runtime src/coreclr/vm/nativelibrary.cpp
+    ``LoadFromNativeDllSearchDirectories``), so a P/Invoke finds that one."""
+    return any(_role(ld) == APP_NATIVE and ld.fits is True and ld.process == load.process and ld.site == load.site
+               and ld.application == load.application and ld.name.lower() == load.name.lower()
+               for ld in plan.loads_of(LoadKind.ASPNETCORE))
+
+
+def _native_finding(plan: LoadPlan, load: Load) -> Finding:
+    """A native DLL the app's ``<app>.deps.json`` lists (role ``app native library``) does not fit the worker whose
+    runtime and app assembly fit: the host puts its folder in NATIVE_DLL_SEARCH_DIRECTORIES, and the first P/Invoke into
+    it fails: LoadLibrary's ERROR_BAD_EXE_FORMAT outranks "not found", so the runtime throws
+    System.BadImageFormatException (dotnet/runtime src/coreclr/vm/nativelibrary.cpp ``LoadLibErrorTracker::Throw``;
+    DllNotFoundException for the other errors), an HTTP 500 on the requests that reach it. A warning, as
+    native-library-arch's: the rest of the app may work. Fixes: the pool's bitness (verified or not by re-analysis), a
+    pool of its own, the publish for the worker's runtime identifier (a runtime-specific publish copies one
+    architecture's native assets), or, for an asset the host picked by runtime identifier, the package's build for the
+    worker's architecture."""
+    entry = load.entry
+    assert isinstance(entry, AspNetCoreHost)
+    app = f"{load.site}{load.application}"
+    arch = load.process.arch
+    rid = RID[arch]
+    path = load.binary.windows_path or load.binary.configured
+    lib, _, version = entry.library.partition("/")
+    kind = entry.library_type or "library"
+    picked = bool(entry.rid)
+    cause = (f"{_hosts(load, DeploymentMode.FRAMEWORK_DEPENDENT)}, and the app's deps.json lists {load.name} as a native "
+             f"asset of {kind} '{lib}'{f' {version}' if version else ''}: the host puts its folder in "
+             "NATIVE_DLL_SEARCH_DIRECTORIES and the worker loads it on the first P/Invoke into it. "
+             f"{path} is {binary_words(load, plan.server.os_arch)}. A process can only load DLLs of its own "
+             "architecture.")
+    cause += (f" The host picked it from the package's runtime-specific assets for the worker ({entry.rid}: it tries "
+              f"{rid}, then win, then any), yet it is not {arch.value}." if picked else
+              " No runtime identifier chooses it: the deps.json lists it for every worker, as a publish for one "
+              "runtime identifier (dotnet publish -r) writes it, with that architecture's native assets copied into "
+              "the app's folder.")
+    symptom = (f"{app}: calls into '{load.name}' fail with System.BadImageFormatException \"An attempt was made to load "
+               "a program with an incorrect format.\" (0x8007000B), an HTTP 500 on the requests that reach it; the rest "
+               "of the app may work.")
+    ws = plan.iisexpress
+    remedy: Fix
+    if picked:
+        remedy = Fix(summary=(f"Use a version of {kind} '{lib}' whose runtimes\\{rid}\\native\\{load.name} is "
+                              f"{arch.value}, publish the app again and redeploy it"),
+                     label=f"the {arch.value} build of {load.name}",
+                     note=f"The package's {rid} folder holds a DLL of another architecture: ask its publisher.")
+    elif ws is not None:
+        remedy = iisexpress.publish_for(load, ws)
+    elif entry.deployment is DeploymentMode.SELF_CONTAINED:
+        remedy = publish_fix(load)
+    else:
+        cmds, ps = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained false")
+        remedy = Fix(summary=f"Publish the app for the pool's architecture ({rid}) and redeploy it",
+                     label=f"publish for {rid}", commands=cmds, powershell=ps,
+                     note=(f"The {rid} publish copies each package's {arch.value} native assets "
+                           f"(runtimes\\{rid}\\native) into the app's folder; the worker keeps its "
+                           f"{arch.value} ASP.NET Core runtime."))
+    return Finding.for_load(load, aspnetcore_inprocess_arch.id, Severity.WARNING, symptom, cause,
                             fixes(flip_fix(plan, load), split_fix(plan, load), remedy))

@@ -6,11 +6,17 @@ for a 32-bit pool). Sources: facts D6 (500.31 "ANCM Failed to Find Native Depend
 Config-only images: when the image holds no dotnet folder for any architecture, the runtime cannot be
 checked; the finding is then a NOTE with evidence ``unknown`` rather than an error (do not cry wolf
 over a copy of the configuration files), and an error only when the other architecture's dotnet is
-there (the image clearly holds .NET, just not for this pool)."""
+there (the image clearly holds .NET, just not for this pool).
+
+No finding at all where the dotnet folder was not looked at (:attr:`RuntimeCheck.unread`: the image does not hold
+its drive, as an IIS Express scan without the developer machine's ``--drive C=``): nothing was read that says the
+runtime is missing, so no symptom is asserted; coverage says the app was partly checked and what to pass
+(:attr:`iisbitness.loadplan.plan.Unchecked.RUNTIME`, audit9 H2)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from iisbitness.arch import format_arches
 from iisbitness.findings import Finding, Fix, Severity, rule
@@ -50,8 +56,8 @@ def aspnetcore_runtime_missing(plan: LoadPlan) -> Iterator[Finding]:
     """HTTP 500.31 on every request of the app."""
     for load in plan.loads_of(LoadKind.ASPNETCORE):
         runtime = runtime_check(load)
-        if load.process.pool is None or runtime is None or runtime.status == "ok":
-            continue
+        if load.process.pool is None or runtime is None or runtime.status == "ok" or runtime.unread:
+            continue  # NOTE: unread: coverage's (Unchecked.RUNTIME), never a symptom of a machine not read
         status = runtime.status
         app = f"{load.site}{load.application}"
         arch = load.process.arch
@@ -65,15 +71,21 @@ def aspnetcore_runtime_missing(plan: LoadPlan) -> Iterator[Finding]:
         finding = Finding.for_load(load, aspnetcore_runtime_missing.id, aspnetcore_runtime_missing.severity, symptom,
                                    "", _fit_fixes(plan, load) + (install,))
         if status == "no-dotnet" and not runtime.dotnet_anywhere:
+            # NOTE: IIS Express: the image is the developer machine's drive given with --drive C= (or the live one)
+            held, machine = (("the developer machine's drive read holds", "the machine") if plan.iisexpress is not None
+                             else ("the image holds", "the server"))
+            finding = replace(finding, symptom=f"{app}: if {machine} has no {root} either, HTTP Error 500.31 - ANCM "
+                                               "Failed to Find Native Dependencies (Application log: event 1010).")
             yield _replace(finding, Severity.NOTE, Evidence.UNKNOWN,
                            f"Could not be checked: {load.process.describe()} would use the .NET install in {root}, "
-                           "and the image holds no dotnet folder in either Program Files folder (a configuration-only "
-                           "copy?). If the server has none either, the app fails with 500.31.")
+                           f"and {held} no dotnet folder in either Program Files folder (a configuration-only "
+                           f"copy?). If {machine} has none either, the app fails with 500.31.")
         elif status == "no-dotnet":
+            where = "on the developer machine's drive read" if plan.iisexpress is not None else "in the image"
             yield _replace(finding, finding.severity, Evidence.READ,
                            f"{load.process.describe()} hosts '{app}' in process with processPath="
                            f"\"{_process_path(load)}\"; ANCM uses the .NET install of the worker's %ProgramFiles%, "
-                           f"{root}, which is not in the image, while another architecture's install is "
+                           f"{root}, which is not {where}, while another architecture's install is "
                            f"(it fits at: {format_arches(runtime.fits_at) if runtime.fits_at else 'none that satisfies the app'}).")
         else:
             yield _replace(finding, finding.severity, Evidence.READ,
@@ -82,6 +94,4 @@ def aspnetcore_runtime_missing(plan: LoadPlan) -> Iterator[Finding]:
 
 
 def _replace(f: Finding, severity: Severity, evidence: Evidence, cause: str) -> Finding:
-    from dataclasses import replace
-
     return replace(f, severity=severity, evidence=evidence, cause=cause)

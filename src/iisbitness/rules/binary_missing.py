@@ -252,10 +252,28 @@ def binary_missing(plan: LoadPlan) -> Iterator[Finding]:
             load, binary_missing.id, binary_missing.severity,
             f"If the file is missing on the server too: {symptom}.",
             f"'{b.configured}' resolves to {b.windows_path}, which is not in the image{where}. "
-            f"Loaded by: {'; '.join(users)}.",
+            + _loaded_by(users, load.process.describe()),
         )
     for folder, loads in partial.items():
         yield _partial_copy(folder, loads)
+
+
+_LOADERS_SHOWN = 8
+"""How many of the processes that load a missing file a finding names: one finding per process already says each, so
+naming them all in every finding grows with the square of the pools (a vendor DLL a shared-hosting server's 2,000
+32-bit pools look for in SysWOW64: 2,000 findings of 2,000 names each)."""
+
+
+def _loaded_by(users: list[str], own: str) -> str:
+    """``Loaded by: ...`` of a finding: every process in ``users`` (sorted) that loads the file, or past
+    :data:`_LOADERS_SHOWN` the finding's ``own`` process, the first others and how many more (``--loads`` and the other
+    findings name each)."""
+    if len(users) <= _LOADERS_SHOWN:
+        return f"Loaded by: {'; '.join(users)}."
+    shown = [own, *[u for u in users if u != own][:_LOADERS_SHOWN - 1]]
+    more = len(users) - len(shown)
+    return (f"Loaded by: {'; '.join(shown)}; and {more} more process{'' if more == 1 else 'es'}, each with a finding "
+            "of its own (--loads lists every one).")
 
 
 def _stock_absent(missing: list[Load]) -> dict[str, tuple[str, ...]]:
@@ -307,15 +325,15 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
     b = load.binary
     if absence.why is not None:
         cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}: {absence.why}. "
-                 f"Loaded by: {'; '.join(users)}. Name the file by its real folder (%windir%\\System32, which each "
-                 "process sees as its own view).")
+                 f"{_loaded_by(users, load.process.describe())} Name the file by its real folder (%windir%\\System32, "
+                 "which each process sees as its own view).")
         return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause)
     if absence.on_server:
         # NOTE: the live server or a zip collected on it: every folder of the server is there (PlanContext.absence)
         lacks = absence.gone or f"{absence.folder} does not hold this file there"  # NOTE: gone: a drive it lacks
         cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}, and the scan read the "
-                 f"server itself (live, or a zip collected on it): {lacks}, so it is missing on the server. Loaded by: "
-                 f"{'; '.join(users)}." + _fix_note(absence, load.kind))
+                 f"server itself (live, or a zip collected on it): {lacks}, so it is missing on the server. "
+                 f"{_loaded_by(users, load.process.describe())}" + _fix_note(absence, load.kind))
         return Finding.for_load(load, binary_missing.id, Severity.ERROR, symptom[0].upper() + symptom[1:] + ".", cause,
                                 _other_build(plan, load, absence))
     if absence.other_build_only:
@@ -325,14 +343,14 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
                  f"hold {absence.folder}, but it holds the other architecture's build, {absence.other_view}: the "
                  "product's installer may have put only that build on the server (which builds it installs is its "
                  f"own choice), or the copy left {absence.folder} out. Not checked: look for the file there on the "
-                 f"server, or give the scan a copy of that folder. Loaded by: {'; '.join(users)}.")
+                 f"server, or give the scan a copy of that folder. {_loaded_by(users, load.process.describe())}")
         return Finding.for_load(load, binary_missing.id, Severity.WARNING,
                                 f"If the file is missing on the server too: {symptom}.", cause,
                                 _other_build(plan, load, absence))
     cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}. The image holds "
              f"{absence.folder} with {absence.binaries} other binar{'y' if absence.binaries == 1 else 'ies'} but not "
              "this file, so it is taken as missing on the server (a copy of that folder, not a configuration-only "
-             f"image). Loaded by: {'; '.join(users)}." + _fix_note(absence, load.kind))
+             f"image). {_loaded_by(users, load.process.describe())}" + _fix_note(absence, load.kind))
     if stock_absent:  # NOTE: the same folder lacks Windows' own modules too: the evidence for "missing" is weaker
         cause += (f" The copy of {absence.folder} may be partial, though: it lacks {len(stock_absent)} of Windows' own "
                   f"IIS modules as well ({', '.join(stock_absent)}); check the file on the server before acting.")

@@ -152,7 +152,8 @@ class Iis7Backend:
         s = self.server
         return ServerSummary(s.kind.value, image_label, s.config_file, s.os_arch, s.os_arch_from, plan.config_only,
                              iisexpress_config=bool(iisexpress_modules(s)),
-                             inferred=() if plan.config_only else plan.inferred_paths())
+                             inferred=() if plan.config_only else plan.inferred_paths(),
+                             shared_config=s.shared_config)
 
     def pool_summaries(self, plan: LoadPlan) -> tuple[PoolSummary, ...]:
         """One row per application pool."""

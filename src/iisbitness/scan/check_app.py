@@ -187,8 +187,7 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
         drives, physical = _publish(publish)
         config.write_text(_synthetic_apphost(pool, physical, publish.resolve().name), encoding="utf-8")
         options = ScanOptions(os_arch=os_arch, drives=drives, config=config,
-                              rules=tuple(r for r in RULES if r.id not in SERVER_ONLY_RULES), given=Given.BUILD,
-                              reference_assemblies=True)
+                              rules=tuple(r for r in RULES if r.id not in SERVER_ONLY_RULES), given=Given.BUILD)
         report = scan(root, options)
     shown = shown_path(publish)
     findings = tuple(_build_side(replace(f, cause=_build_words(f.cause), symptom=_build_words(f.symptom)), pool)
@@ -405,7 +404,7 @@ def _apphost_with(image: Path, site: str, app: str, options: ScanOptions, physic
     """The image's applicationHost.config (the shared one when redirection.config enables it and ``--share`` gives
     it) with ``site``/``app``'s root folder on the publish drive, and the lines of every other ``<application>``
     element (their virtual directories' problems are not the check's)."""
-    path, shown, _ = find_apphost(ServerImage.offline(image, dict(options.drives), options.shares))
+    path, shown, _, _ = find_apphost(ServerImage.offline(image, dict(options.drives), options.shares))
     doc = Document.read(path.read_bytes(), shown)
     for s in (s for s in doc.root.iter() if _named(s, "site") and attr(s, "name").lower() == site.lower()):
         for a in (a for a in s if _named(a, "application") and _url(attr(a, "path", "/")) == _url(app)):
@@ -457,8 +456,7 @@ def check_on_server(publish: Path, image: Path, site_app: str, options: ScanOpti
         config.write_bytes(data)
         drives = dict(options.drives) | publish_drive
         # NOTE: Given.BUILD_ON_SERVER: coverage tells to run check-app again, not scan (Given.again)
-        after = scan(image, replace(options, drives=drives, config=config, given=Given.BUILD_ON_SERVER,
-                                    reference_assemblies=True))
+        after = scan(image, replace(options, drives=drives, config=config, given=Given.BUILD_ON_SERVER))
     label = f"{site}{app}".lower()
     pools = {p.name for p in after.pools if any(a.lower() == label for a in p.applications)}
     known = {f.key for f in before.findings}

@@ -13,6 +13,7 @@ from iisbitness.image.stock import is_iis_express_folder
 from iisbitness.loadplan.iisexpress import IISEXPRESS
 from iisbitness.loadplan.plan import (
     Absence,
+    AspNetCoreHost,
     BinaryRef,
     BinFile,
     ComServer,
@@ -104,6 +105,9 @@ def _verdict(load: Load, os_arch: Arch, os_undecided: bool = False) -> tuple[Ver
     if b.absent is not None:
         return Verdict.MISSING, (f"not in {b.absent.folder}, which the image holds with {b.absent.binaries} other "
                                  "binaries: missing on the server")
+    runtime = load.entry.runtime if isinstance(load.entry, AspNetCoreHost) else None
+    if runtime is not None and runtime.unread and b.missing:  # NOTE: coverage's Unchecked.RUNTIME, in its words
+        return Verdict.UNKNOWN, f"the .NET install {runtime.dotnet_root} was not read: {runtime.unread}"
     if b.missing and b.inferred is None:
         why = undecided(b.windows_path, os_arch) if b.windows_path else None
         return Verdict.UNKNOWN, f"not in the image, and {why or 'its folder does not decide its architecture'}"

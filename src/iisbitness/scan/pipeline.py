@@ -88,11 +88,9 @@ class ScanOptions:
             build folder alone (``check-app`` without ``--server``: a file outside it is the server's), a server image
             with a build as one of its applications (``check-app --server``); coverage words its remedies, and which
             command to run again, from it (:func:`iisbitness.loadplan.coverage.plan_coverage`).
-        reference_assemblies: look in every ``bin`` .NET assembly for ``ReferenceAssemblyAttribute``
-            (bin-reference-assembly; :attr:`PlanContext.reference_assemblies
-            <iisbitness.loadplan.context.PlanContext.reference_assemblies>`): a second read of each file's metadata,
-            about 50 us a file, a third of a warm scan of a server's bins (benchmarks/README.md, issue 25), so only
-            ``check-app`` (one build) asks for it.
+        reference_assemblies: kept for callers of earlier versions, and changes nothing: every scan, fix and
+            check-app finds reference assemblies in ``bin`` (bin-reference-assembly), from the marker read with each
+            assembly's references (:attr:`PeImage.reference_assembly <iisbitness.pe.types.PeImage.reference_assembly>`).
     """
 
     os_arch: Arch | None = None
@@ -291,7 +289,7 @@ def report_key(image: Path, options: ScanOptions) -> str:
                        sorted((k.lower(), where(v)) for k, v in options.shares.items()),
                        sorted(options.env.items()), [r.id for r in options.rules], options.load_map,
                        options.iisexpress, options.iisexpress_arch and options.iisexpress_arch.value,
-                       options.text_fixes, options.given.value, options.reference_assemblies])
+                       options.text_fixes, options.given.value])
 
 
 def _scan_with_report_cache(image: Path, options: ScanOptions, cache: Path) -> Report:
@@ -471,8 +469,7 @@ def analysed(backend: Backend, img: ServerImage, options: ScanOptions, image_lab
         ServerImageError, ConfigError: as :func:`analyse` (nothing else: a rule that fails is a problem in the report).
     """
     with _rarer_collections():
-        ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed,
-                          reference_assemblies=options.reference_assemblies, facts=facts)
+        ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed, facts=facts)
         notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes] if store else []
         return _analyse(backend, ctx, options, image_label, notes)
 
@@ -482,14 +479,12 @@ def _analyse_with_cache(backend: Backend, img: ServerImage, options: ScanOptions
         # NOTE: read ahead only without a cache: with one, most binaries are answered from it, unread
         facts = BinaryFacts(on_read=options.on_read, read_ahead=read_ahead())
         try:
-            ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed,
-                              reference_assemblies=options.reference_assemblies, facts=facts)
+            ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed, facts=facts)
             return _analyse(backend, ctx, options, image_label, []).report
         finally:
             facts.close()
     with SqliteFactStore(options.cache) as store:
         ctx = PlanContext(img, dict(options.env), os_assumed=backend.os_assumed,
-                          reference_assemblies=options.reference_assemblies,
                           facts=BinaryFacts(store, options.on_read))
         notes = [Problem(str(options.cache), None, f"cache {n}") for n in store.notes]
         report = _analyse(backend, ctx, options, image_label, notes).report

@@ -15,8 +15,11 @@ Core 2.2; aspnet/AspNetCore announcement #7095).
   ``Program Files (x86)``, facts B11) supplies ``host\\fxr\\<version>\\hostfxr.dll``; the versions
   under ``shared\\<framework>\\<version>`` must satisfy ``<app>.runtimeconfig.json``.
 - Either way the app's own ``<app>.dll``, which the worker's runtime loads at start (role ``app assembly``), and the
-  managed runtime assets its ``<app>.deps.json`` lists, which it loads on first use (role ``app dependency``); the
-  DLL, the deps.json or a listed asset the image lacks is an unread problem.
+  managed runtime assets its ``<app>.deps.json`` lists, which it loads on first use (role ``app dependency``), and its
+  native assets (a runtime-specific publish's; a framework-dependent app's ``runtimeTargets`` as the host picks them for
+  the worker's runtime identifier), which it loads on the first P/Invoke (role ``app native library``); the DLL, the
+  deps.json or a listed asset the image lacks is an unread problem, and so is a ``runtimeTargets`` choice the host
+  makes by the RID graph (not modelled).
 Every in-process application yields at least one load, so that two in one pool can be told (500.35).
 """
 
@@ -36,6 +39,7 @@ from iisbitness.loadplan.context import Found, PlanContext
 from iisbitness.loadplan.plan import (
     APP_ASSEMBLY,
     APP_DEPENDENCY,
+    APP_NATIVE,
     AspNetCoreHost,
     BinaryRef,
     DeploymentMode,
@@ -139,7 +143,7 @@ def _app_dll_win(ctx: PlanContext, folder: Path, win: str, anc: AspNetCore) -> t
 
 def _app_assembly(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
                   folder: Path | None, folder_win: str, win: str, deployment: DeploymentMode,
-                  say_missing: bool = True) -> Iterator[Found]:
+                  say_missing: bool = True, rid_graph: bool = False) -> Iterator[Found]:
     """The app's own assembly (``<stem>.dll`` of :func:`_app_stem` in ``folder``, Windows path ``folder_win``) as a load
     of the worker, role ``app assembly``, when the image holds it: the worker's hostfxr/coreclr loads it at start
     (framework-dependent or self-contained alike), so one built x86 or x64 (``<PlatformTarget>``) fails in a worker of
@@ -147,7 +151,8 @@ def _app_assembly(ctx: PlanContext, server: Server, process: Process, app: Appli
     test/troubleshoot-azure-iis.md "500.30 In-Process Start Failure"; dotnet/runtime#85691, dotnet/project-system#3248).
     Then the other assemblies its ``<stem>.deps.json`` lists (:func:`_dependencies`), which load on first use.
     When the image lacks the DLL, an unread problem naming it (the application partly checked) where ``say_missing``
-    (a framework-dependent app's runtimeconfig.json problem names it already when that file is missing too)."""
+    (a framework-dependent app's runtimeconfig.json problem names it already when that file is missing too).
+    ``rid_graph``: :func:`read_runtimeconfig`'s, for the choice of ``runtimeTargets``."""
     stem = _app_stem(anc)
     if folder is None or not stem:
         return
@@ -162,7 +167,7 @@ def _app_assembly(ctx: PlanContext, server: Server, process: Process, app: Appli
     yield Load(process, LoadKind.ASPNETCORE, name, ctx.resolve(ntpath.join(folder_win, name), server.os_arch,
                process.arch), anc.source, AspNetCoreHost(anc, win, APP_ASSEMBLY, deployment),
                site=app.site, application=app.path)
-    yield from _dependencies(ctx, server, process, app, anc, folder, folder_win, win, deployment, stem)
+    yield from _dependencies(ctx, server, process, app, anc, folder, folder_win, win, deployment, stem, rid_graph)
 
 
 DEPS_LIMIT = 16 << 20
@@ -180,35 +185,101 @@ class DepsAsset:
         library: the library's key (``Contoso.Barcode/2.1.0``). library_type: its ``type`` (``package``, ``project``,
             ``reference``), "" when ``libraries`` does not say.
         assembly_version: the asset's ``assemblyVersion``, "" when not given.
+        kind: ``runtime`` (a managed assembly) or ``native`` (a native DLL, loaded by P/Invoke).
+        rid: the runtime identifier of the ``runtimeTargets`` entry the host picks it from (``win-x64``; its path is
+            then the asset's path below the app's folder, hostpolicy ``to_rel_path``), "" for a plain asset.
     """
 
     path: str
     library: str
     library_type: str
     assembly_version: str
+    kind: str = "runtime"
+    rid: str = ""
 
 
-def read_deps(ctx: PlanContext, folder: Path, stem: str) -> tuple[str, tuple[DepsAsset, ...], str]:
-    """``(file shown, assets, why not read)`` of ``<stem>.deps.json`` in ``folder``: all empty when the image lacks it.
+HOST_RID_ARCH = {Arch.X86: "x86", Arch.X64: "x64", Arch.ARM64: "arm64"}
+"""A worker's architecture as the host's runtime identifiers spell it (``win-x86``, ``win-x64``, ``win-arm64``)."""
+
+
+def host_rids(arch: Arch) -> tuple[str, ...]:
+    """The runtime identifiers a .NET 8+ host of ``arch`` on Windows matches ``runtimeTargets`` against, first match
+    wins: ``win-<arch>``, ``win``, ``any`` (dotnet/runtime hostpolicy ``deps_format.cpp`` ``s_host_rids`` and
+    ``try_get_matching_rid``; learn.microsoft.com dotnet/core/compatibility/deployment/8.0/rid-asset-list). The
+    ``DOTNET_RUNTIME_ID`` variable, which the host tries first, is not read."""
+    return (f"win-{HOST_RID_ARCH[arch]}", "win", "any")
+
+
+def _plain_assets(props_of: object, key: str, kind: str, lib_type: str) -> list[DepsAsset]:
+    """The assets of one ``runtime`` or ``native`` object of a target's library, each looked for by its file name in
+    the app's folder, or by its ``localPath`` (hostpolicy ``deps_entry_t::to_dir_path``); placeholders (``_._``) left
+    out, as the host does."""
+    out: list[DepsAsset] = []
+    for asset, props in (props_of.items() if isinstance(props_of, dict) else ()):
+        props = props if isinstance(props, dict) else {}
+        local = props.get("localPath")
+        name = str(asset).replace("\\", "/").rsplit("/", 1)[-1]
+        if name == "_._":
+            continue
+        path = local if isinstance(local, str) and local else name
+        out.append(DepsAsset(path, key, lib_type, str(props.get("assemblyVersion", "")), kind))
+    return out
+
+
+def _rid_assets(targets_of: object, key: str, kind: str, lib_type: str, arch: Arch
+                ) -> tuple[list[DepsAsset] | None, bool]:
+    """``(assets, any listed)`` of ``kind`` among a library's ``runtimeTargets``: those of the first of
+    :func:`host_rids` the library has (the host drops the others, and the library's plain assets of that kind when one
+    matched: hostpolicy ``perform_rid_fallback``, ``load_framework_dependent``), each looked for at its path below the
+    app's folder (``localPath`` when given); None when no RID matched (the plain assets then stand)."""
+    by_rid: dict[str, list[DepsAsset]] = {}
+    for asset, props in (targets_of.items() if isinstance(targets_of, dict) else ()):
+        if not isinstance(props, dict) or str(props.get("assetType", "")).lower() != kind:
+            continue
+        rid = str(props.get("rid", ""))
+        rel = str(asset).replace("\\", "/")
+        if rel.rsplit("/", 1)[-1] == "_._":
+            by_rid.setdefault(rid, [])
+            continue
+        local = props.get("localPath")
+        path = local if isinstance(local, str) and local else rel
+        by_rid.setdefault(rid, []).append(DepsAsset(path, key, lib_type, str(props.get("assemblyVersion", "")), kind,
+                                                    rid))
+    for rid in host_rids(arch):
+        if rid in by_rid:
+            return by_rid[rid], True
+    return None, bool(by_rid)
+
+
+def read_deps(ctx: PlanContext, folder: Path, stem: str, arch: Arch | None = None, rid_graph: bool = False
+              ) -> tuple[str, tuple[DepsAsset, ...], str, tuple[str, ...]]:
+    """``(file shown, assets, why not read, libraries not chosen)`` of ``<stem>.deps.json`` in ``folder``: all empty when
+    the image lacks it.
 
     The format (dotnet/sdk documentation/specs/runtime-configuration-file.md; "Default probing", learn.microsoft.com
     dotnet/core/dependency-loading/default-probing: the host parses it into the TPA list): ``targets`` keyed by the
     ``runtimeTarget`` name (the only target when it names none), each library's ``runtime`` assets the managed
-    assemblies of the app. Left out: ``runtimepack`` libraries (a self-contained app's own runtime, whose bits are
-    judged as such), ``runtimeTargets`` (assets the host picks by the worker's runtime identifier, so the one of the
-    worker's architecture) and ``native`` assets (loaded by P/Invoke, not read here). Why not read: a link out of an
-    offline image, not a regular file, over :data:`DEPS_LIMIT`, not JSON, no target to read. Raises nothing."""
+    assemblies of the app and its ``native`` assets the native DLLs it loads by P/Invoke (a runtime-specific publish,
+    ``-r win-x86``, lists each package's ``runtimes/win-x86/native/*.dll`` so, the file copied into the app's folder).
+    ``arch`` (the worker's, for a framework-dependent app): a library's ``runtimeTargets`` assets too, the ones of the
+    runtime identifier the host picks (:func:`_rid_assets`); a self-contained app's host reads none (hostpolicy
+    ``load_self_contained``), so with ``arch`` None they are left out. With ``rid_graph`` (the host picks by the RID
+    graph: ``System.Runtime.Loader.UseRidGraph``, or a .NET before 8) that choice is not modelled: the library is
+    returned among those not chosen and its assets of that kind left out. Left out: ``runtimepack`` libraries (a
+    self-contained app's own runtime, whose bits are judged as such) and ``resources`` (satellite assemblies). Why not
+    read: a link out of an offline image, not a regular file, over :data:`DEPS_LIMIT`, not JSON, no target to read.
+    Raises nothing."""
     candidate = ctx.image.find_child(folder, stem + ".deps.json")
     if candidate is None:
-        return "", (), ""
+        return "", (), "", ()
     shown = ctx.image.display(candidate)
     escapes = ctx.image.escapes(candidate)
     if escapes is not None:
-        return shown, (), escapes
+        return shown, (), escapes, ()
     try:
         doc, _ = read_json(candidate, shown, DEPS_LIMIT, "deps.json")
     except ConfigError as e:
-        return shown, (), e.message
+        return shown, (), e.message, ()
     doc = doc if isinstance(doc, dict) else {}
     targets = doc.get("targets")
     targets = targets if isinstance(targets, dict) else {}
@@ -218,22 +289,26 @@ def read_deps(ctx: PlanContext, folder: Path, stem: str) -> tuple[str, tuple[Dep
         name = next(iter(targets)) if len(targets) == 1 else None
     target = targets.get(name) if name is not None else None
     if not isinstance(target, dict):
-        return shown, (), "it names no runtime target the file holds"
+        return shown, (), "it names no runtime target the file holds", ()
     libraries = doc.get("libraries")
     libraries = libraries if isinstance(libraries, dict) else {}
     out: list[DepsAsset] = []
+    unchosen: dict[str, None] = {}
     for key, entry in target.items():
         info = libraries.get(key)
-        kind = str(info.get("type", "")) if isinstance(info, dict) else ""
-        runtime = entry.get("runtime") if isinstance(entry, dict) else None
-        if kind.lower() == "runtimepack" or not isinstance(runtime, dict):
+        lib_type = str(info.get("type", "")) if isinstance(info, dict) else ""
+        if lib_type.lower() == "runtimepack" or not isinstance(entry, dict):
             continue
-        for asset, props in runtime.items():
-            props = props if isinstance(props, dict) else {}
-            local = props.get("localPath")
-            path = local if isinstance(local, str) and local else str(asset).replace("\\", "/").rsplit("/", 1)[-1]
-            out.append(DepsAsset(path, str(key), kind, str(props.get("assemblyVersion", ""))))
-    return shown, tuple(out), ""
+        for kind in ("runtime", "native"):
+            chosen: list[DepsAsset] | None = None
+            listed = False
+            if arch is not None:
+                chosen, listed = _rid_assets(entry.get("runtimeTargets"), str(key), kind, lib_type, arch)
+            if listed and rid_graph:
+                unchosen[str(key)] = None
+                continue
+            out.extend(chosen if chosen is not None else _plain_assets(entry.get(kind), str(key), kind, lib_type))
+    return shown, tuple(out), "", tuple(unchosen)
 
 
 def _find(ctx: PlanContext, folder: Path, relative: str) -> Path | None:
@@ -247,14 +322,20 @@ def _find(ctx: PlanContext, folder: Path, relative: str) -> Path | None:
 
 
 def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Application, anc: AspNetCore,
-                  folder: Path, folder_win: str, win: str, deployment: DeploymentMode, stem: str) -> Iterator[Found]:
+                  folder: Path, folder_win: str, win: str, deployment: DeploymentMode, stem: str,
+                  rid_graph: bool = False) -> Iterator[Found]:
     """The managed assemblies ``<stem>.deps.json`` lists as runtime assets (:func:`read_deps`), each a load of the
     worker, role :data:`APP_DEPENDENCY`: the host puts them on the app's trusted platform assemblies list and the
     runtime loads each into the worker on first use ("Default probing", learn.microsoft.com), so an x86-only or x64-only
-    one fails there with System.BadImageFormatException. An unread problem (the application partly checked) when the
-    file is missing (the host would then take every DLL of the folder; which of them the app uses was not read), not
-    read, or lists assets the image lacks (named)."""
-    shown, assets, unread = read_deps(ctx, folder, stem)
+    one fails there with System.BadImageFormatException. Its native assets, role :data:`APP_NATIVE`: the host puts
+    each one's folder in NATIVE_DLL_SEARCH_DIRECTORIES (hostpolicy ``deps_resolver_t::resolve_probe_dirs``), where the
+    runtime looks for a P/Invoke's DLL ("Native library loading", learn.microsoft.com). A framework-dependent app's
+    ``runtimeTargets`` are chosen for the worker's runtime identifier (``rid_graph``: when the host picks them by the
+    RID graph, the library named as not checked). An unread problem (the application partly checked) when the file is
+    missing (the host would then take every DLL of the folder; which of them the app uses was not read), not read, or
+    lists assets the image lacks (named)."""
+    fdd = deployment is DeploymentMode.FRAMEWORK_DEPENDENT
+    shown, assets, unread, unchosen = read_deps(ctx, folder, stem, process.arch if fdd else None, rid_graph)
     where = ctx.image.display(folder)
     if unread:
         yield Problem(shown, None, f"in-process ASP.NET Core app: {unread}: the app's other assemblies, which its "
@@ -275,61 +356,87 @@ def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Appli
             missing[asset.path] = None
             continue
         name = ntpath.basename(asset.path.replace("/", "\\"))
+        role = APP_NATIVE if asset.kind == "native" else APP_DEPENDENCY
         yield Load(process, LoadKind.ASPNETCORE, name,
                    ctx.resolve(ntpath.join(folder_win, asset.path.replace("/", "\\")), server.os_arch, process.arch),
-                   anc.source, AspNetCoreHost(anc, win, APP_DEPENDENCY, deployment, library=asset.library,
-                                              library_type=asset.library_type),
+                   anc.source, AspNetCoreHost(anc, win, role, deployment, library=asset.library,
+                                              library_type=asset.library_type, rid=asset.rid),
                    site=app.site, application=app.path)
+    if unchosen:
+        libs = ", ".join(unchosen[:6]) + (f" and {len(unchosen) - 6} more" if len(unchosen) > 6 else "")
+        yield Problem(shown, None, f"in-process ASP.NET Core app: {libs}: the host picks "
+                                   f"{'its' if len(unchosen) == 1 else 'their'} runtime-specific assets (runtimeTargets) "
+                                   "by the RID graph (System.Runtime.Loader.UseRidGraph, or a .NET before 8): which of "
+                                   "them the worker loads was not checked", unread=True)
     if missing:
         listed = list(missing)
         files = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
-        yield Problem(where, None, f"in-process ASP.NET Core app: {files}, which {shown} lists as runtime assets, "
+        kinds = {a.kind for a in assets if a.path in missing}
+        what = "runtime assets" if kinds == {"runtime"} else "native assets" if kinds == {"native"} else "assets"
+        yield Problem(where, None, f"in-process ASP.NET Core app: {files}, which {shown} lists as {what}, "
                                    f"{'is' if len(listed) == 1 else 'are'} not in the image: "
                                    f"{'its' if len(listed) == 1 else 'their'} architecture was not checked (copy the "
                                    "published app's folder)", unread=True)
 
 
 def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore
-                       ) -> tuple[str, tuple[tuple[str, str], ...], str, str, bool]:
-    """``(file shown, ((framework, version), ...), rollForward, why not read, self-contained)`` of the app: all empty
-    but ``rollForward`` when there is none; the file shown and why when it was not read (a link out of an offline
-    image, not a regular file, over :data:`RUNTIMECONFIG_LIMIT`, not JSON). Self-contained when the file lists
-    ``includedFrameworks`` (the frameworks published with the app: dotnet/sdk documentation/specs/
-    runtime-configuration-file.md) rather than ``frameworks`` it needs installed."""
+                       ) -> tuple[str, tuple[tuple[str, str], ...], str, str, bool, bool]:
+    """``(file shown, ((framework, version), ...), rollForward, why not read, self-contained, RID graph)`` of the app:
+    all empty but ``rollForward`` (and RID graph True) when there is none; the file shown and why when it was not read (a
+    link out of an offline image, not a regular file, over :data:`RUNTIMECONFIG_LIMIT`, not JSON). Self-contained when
+    the file lists ``includedFrameworks`` (the frameworks published with the app: dotnet/sdk documentation/specs/
+    runtime-configuration-file.md) rather than ``frameworks`` it needs installed. RID graph: the host may choose
+    ``runtimeTargets`` by the RID graph rather than by its own runtime identifiers (:func:`host_rids`): the file sets
+    ``System.Runtime.Loader.UseRidGraph`` true, names a framework before 8.0 (a host before .NET 8 always reads the
+    graph: learn.microsoft.com dotnet/core/compatibility/deployment/8.0/rid-asset-list), or names none or was not
+    read (not known)."""
     stem = _app_stem(anc)
     candidate = ctx.image.find_child(folder, stem + ".runtimeconfig.json") if stem else None
     if candidate is None:  # NOTE: the image's listing (the door), not a walk of the folder of its own
         found = sorted(n for n in ctx.image.listing(folder).files.values() if n.lower().endswith(".runtimeconfig.json"))
         candidate = folder / found[0] if found else None
     if candidate is None:
-        return "", (), ROLL_FORWARD_DEFAULT, "", False
+        return "", (), ROLL_FORWARD_DEFAULT, "", False, True
     shown = ctx.image.display(candidate)
     escapes = ctx.image.escapes(candidate)
     if escapes is not None:
-        return shown, (), ROLL_FORWARD_DEFAULT, escapes, False
+        return shown, (), ROLL_FORWARD_DEFAULT, escapes, False, True
     try:
         doc, _ = read_json(candidate, shown, RUNTIMECONFIG_LIMIT, "runtimeconfig.json")
     except ConfigError as e:
-        return shown, (), ROLL_FORWARD_DEFAULT, e.message, False
+        return shown, (), ROLL_FORWARD_DEFAULT, e.message, False, True
     opts = doc.get("runtimeOptions", {}) if isinstance(doc, dict) else {}
     opts = opts if isinstance(opts, dict) else {}
     frameworks = opts.get("frameworks") or ([opts["framework"]] if isinstance(opts.get("framework"), dict) else [])
     frameworks = frameworks if isinstance(frameworks, list) else []
     pairs = tuple((str(f.get("name", "")), str(f.get("version", ""))) for f in frameworks if isinstance(f, dict))
     included = opts.get("includedFrameworks")
+    props = opts.get("configProperties")
+    graph = props.get("System.Runtime.Loader.UseRidGraph") if isinstance(props, dict) else None
+    rid_graph = (graph is True or str(graph).lower() == "true" or not pairs
+                 or any(_version(v)[:1] < (8,) for _, v in pairs))
     return (shown, pairs, str(opts.get("rollForward", ROLL_FORWARD_DEFAULT)), "",
-            isinstance(included, list) and bool(included) and not pairs)
+            isinstance(included, list) and bool(included) and not pairs, rid_graph)
 
 
 RUNTIMECONFIG_LIMIT = 1 << 20
 """The largest ``<app>.runtimeconfig.json`` read (1 MiB; a published app's is a few hundred bytes)."""
 
 
-def _dotnet_root(ctx: PlanContext, server: Server, arch: Arch) -> tuple[str, Path | None]:
+def _dotnet_root(ctx: PlanContext, server: Server, arch: Arch) -> tuple[str, Path | None, str]:
+    """The worker's ``%ProgramFiles%\\dotnet`` (Windows path), its folder in the image (None when absent), and why it
+    could not be looked at: the image's problem (a drive not mapped), or a drive a project scan does not hold (IIS
+    Express without ``--drive C=``: its image takes an unmapped drive as absent, ``ServerImage.absent_drives``, so
+    nothing there is read); "" when it was looked at."""
     env = process_environment(server.os_arch, arch, ctx.env_overrides)
     win = ntpath.join(env["PROGRAMFILES"], "dotnet")
     found = ctx.image.locate(win)
-    return win, (found.host_path if found.host_path is not None and found.host_path.is_dir() else None)
+    host = found.host_path if found.host_path is not None and found.host_path.is_dir() else None
+    drive = win[:1].upper()
+    unread = found.problem or ""
+    if not unread and host is None and ctx.image.absent_drives and drive not in ctx.image.drives:
+        unread = f"drive {drive}: is not mapped (use --drive {drive}=/path/to/copy)"
+    return win, host, unread
 
 
 def _subdirs(ctx: PlanContext, folder: Path, *names: str) -> list[str]:
@@ -363,12 +470,12 @@ def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app
     application's folder is ``win_folder``): its own assembly and the worker's ``hostfxr.dll``."""
     if folder is not None:
         folder, dll_win = _app_dll_win(ctx, folder, here_win, anc)
-    shown, needs, roll, unread, _ = (read_runtimeconfig(ctx, folder, anc) if folder is not None
-                                     else ("", (), ROLL_FORWARD_DEFAULT, "", False))
+    shown, needs, roll, unread, _, rid_graph = (read_runtimeconfig(ctx, folder, anc) if folder is not None
+                                                else ("", (), ROLL_FORWARD_DEFAULT, "", False, True))
     if folder is not None:
         # NOTE: with its runtimeconfig.json missing too, that problem names the DLL (one reason, not two)
         yield from _app_assembly(ctx, server, process, app, anc, folder, dll_win, win_folder,
-                                 DeploymentMode.FRAMEWORK_DEPENDENT, say_missing=bool(shown))
+                                 DeploymentMode.FRAMEWORK_DEPENDENT, say_missing=bool(shown), rid_graph=rid_graph)
     if unread:  # NOTE: coverage counts it against the application: the runtime it needs was not read
         yield Problem(shown, None, f"in-process ASP.NET Core app: {unread}: the .NET runtime it needs was not checked",
                       unread=True)
@@ -384,16 +491,16 @@ def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app
                       "checked (copy the published app's folder)", unread=True)
     fits_at: list[Arch] = []
     anywhere = False
-    status = installed = root_win = ""
+    status = installed = root_win = unread = ""
     root_host: Path | None = None
     for arch in worker_candidates(server.os_arch):
-        win, host = _dotnet_root(ctx, server, arch)
+        win, host, problem = _dotnet_root(ctx, server, arch)
         st, inst = _runtime_status(ctx, host, needs, roll)
         anywhere = anywhere or host is not None
         if st == "ok":
             fits_at.append(arch)
         if arch is process.arch:
-            status, installed, root_win, root_host = st, inst, win, host
+            status, installed, root_win, root_host, unread = st, inst, win, host, problem
     fxr = _subdirs(ctx, root_host, "host", "fxr") if root_host is not None else []
     if fxr:
         binary = ctx.resolve(ntpath.join(root_win, "host", "fxr", fxr[-1], "hostfxr.dll"), server.os_arch, process.arch)
@@ -401,7 +508,7 @@ def _framework_dependent(ctx: PlanContext, server: Server, process: Process, app
         binary = ctx.resolve(ntpath.join(root_win, "dotnet.exe"), server.os_arch, process.arch)
     else:  # NOTE: no inference from the folder: a missing runtime is aspnetcore-runtime-missing's finding
         binary = BinaryRef(ntpath.join(root_win, "dotnet.exe"), ntpath.join(root_win, "dotnet.exe"), None, None)
-    runtime = RuntimeCheck(root_win, status, installed, shown, needs, roll, frozenset(fits_at), anywhere)
+    runtime = RuntimeCheck(root_win, status, installed, shown, needs, roll, frozenset(fits_at), anywhere, unread)
     yield Load(process, LoadKind.ASPNETCORE, "hostfxr.dll", binary, anc.source,
                AspNetCoreHost(anc, win_folder, "hostfxr", DeploymentMode.FRAMEWORK_DEPENDENT, runtime),
                site=app.site, application=app.path)

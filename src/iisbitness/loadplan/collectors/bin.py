@@ -32,7 +32,6 @@ from iisbitness.loadplan.plan import (
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
 from iisbitness.pe.deps import pinvoke_targets
-from iisbitness.pe.metadata import names_reference_attribute
 
 LAYOUTS: tuple[tuple[str, ...], ...] = (
     ("x86",), ("x64",), ("arm64",),
@@ -217,31 +216,11 @@ def _bin_loads(ctx: PlanContext, server: Server, process: Process, apps: tuple[A
             if kind is _BIN_NATIVE and with_copies:
                 low = name.lower()
                 entry = BinFile(shown, layouts.get(low, ()), callers.get(low, ()) if callers is not None else None)
-            elif references and ctx.reference_assemblies and kind is _BIN_ASSEMBLY and _is_reference(ctx, ref):
+            elif references and kind is _BIN_ASSEMBLY and (image := ref.image) is not None and image.reference_assembly:
+                # NOTE: the marker read with the file's references, in the scan's one read of it (PeImage.
+                # reference_assembly: False where its metadata could not be read, a load whose references are unknown)
                 entry = BinFile(shown, reference=True)
             yield Load(process, kind, name, ref, source, entry, site, path)
-
-
-def _is_reference(ctx: PlanContext, ref: BinaryRef) -> bool:
-    """Whether the ``bin`` assembly ``ref`` is a reference assembly (``ReferenceAssemblyAttribute``, what
-    :meth:`BinaryFacts.assembly <iisbitness.pe.facts.BinaryFacts.assembly>` reports, read once per file and scan):
-    False for a file that is not a .NET image or whose metadata could not be read (binary-invalid's, or a load whose
-    references are unknown). Asked once per file and scan (:attr:`PlanContext.references`)."""
-    image = ref.image
-    if image is None or not image.is_managed:
-        return False
-    path = image.path
-    known = ctx.references.get(path)
-    if known is None:
-        known = ctx.references[path] = names_reference_attribute(path) and _marked(ctx, path)
-    return known
-
-
-def _marked(ctx: PlanContext, path: str) -> bool:
-    try:
-        return ctx.facts.assembly(path).is_reference_assembly
-    except ImageReadError:
-        return False
 
 
 def _with_copies(ctx: PlanContext, server: Server, process: Process, win: str, host: Path, files: tuple[str, ...],
