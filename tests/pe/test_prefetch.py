@@ -326,14 +326,16 @@ def _started_cold(files: list[Path], cold: Path) -> Prefetch:
 @linux
 def test_a_rescan_starts_no_helper(tmp_path: Path) -> None:
     """The files sampled among the first given are all in the page cache: nothing to bring in, no fork (not even to
-    parse them)."""
+    parse them: fewer than :data:`prefetch.WARM_START_FILES` files are given before the parser's first read)."""
     files = _copies(tmp_path, prefetch.START_FILES)
     for f in files:
         f.read_bytes()
     ahead = Prefetch()
     try:
         ahead.files_ahead(files)
-        assert ahead.started and ahead.stopped and ahead.pid == 0
+        assert ahead.started and ahead.pid == 0
+        assert ahead.take(files[0]) is None
+        assert ahead.stopped and ahead.pid == 0
     finally:
         ahead.close()
     ahead = _started_cold(files, files[8])  # NOTE: one of the files sampled (every eighth)

@@ -27,8 +27,11 @@ and the dependency names the references give, :func:`iisbitness.pe.deps.assembly
 shape for plain files), or None: the parser then reads the file
 itself, as without the helper. So whatever the helper does (slow, dead, a file it may not open, a frame that cannot
 be read: then no more answers are read), the report is the same; only the time changes. A rescan (the first files
-in the page cache) starts no helper, not even to parse: on a loaded machine the parser then waited longer for a
-core than the helper's parse saved it (benchmarks/README.md, issue 25, fifth round).
+in the page cache) starts a helper only to parse, and only for :data:`WARM_START_FILES` files or more on two cores
+that the load average says are not busy (:func:`_core_free`): with both cores to itself its parse took a fifth to
+a quarter off a warm scan of 9,648 assemblies (1.21 -> 0.95 s, 1.05 -> 0.75 s), on a machine loaded by other
+processes it made the scan slower (4.84 -> 5.51 s, as the fifth round had found), and below about 800 files the
+fork costs what the parse saves (benchmarks/README.md, issue 25, twelfth round).
 
 In what order (sixth round): the helper parses the files in the parser's order, from the first the parser has not
 nearly reached (:data:`LEAD`: it would answer too late) on, as far ahead as the files given allow (it is given every
@@ -45,7 +48,8 @@ not reached, it reads from a shared page), holds at most :data:`~iisbitness.pe.r
 :data:`OPENED` files to parse open, skips what the parser has passed, and stops bringing files in when they turn out
 to be in the page cache already (:data:`~iisbitness.pe.readahead.WARM_STREAK` in a row: a helper that does not parse
 then ends); it does not start for a scan of fewer than :data:`START_FILES` files, nor when the first are in the page
-cache (a rescan). Its answers not yet taken are at most those of the files given and not reached: what its pipe
+cache (a rescan) and it would not parse, the machine is loaded or the scan has fewer than :data:`WARM_START_FILES`
+files; a helper started for a rescan brings nothing in. Its answers not yet taken are at most those of the files given and not reached: what its pipe
 holds (:data:`PIPE_BYTES`, about 10,000 answers; the helper waits while it is full) and what the parser read of
 it. It opens only the paths it is given
 (files of the image's ``bin`` folders, none through a folder that leads out of the image), read-only, not following
@@ -111,6 +115,13 @@ WINDOW_FILES = 128
 START_FILES = 64
 """The helper starts once the scan has given this many files: a smaller scan has little to overlap (a fork, and a
 process, for nothing)."""
+
+WARM_START_FILES = 800
+"""The helper starts for a rescan (the first files in the page cache), only to parse, where it parses (two cores) and
+the scan has given this many files before the parser's first read (:meth:`Prefetch.take`; where the helper parses,
+every ``bin`` file is given before planning starts, :func:`iisbitness.loadplan.build.build`): below, the fork and the helper's start cost about what its parse saves (benchmarks/README.md, issue 25, twelfth
+round, medians of 10 to 15 with both cores free: 298 files 21 -> 22 ms, 678 files 43 -> 37 ms and 47 -> 51 ms, 966
+files 73 -> 58 ms and 124 -> 89 ms)."""
 
 WARM_SAMPLE = 8
 """Files among the first :data:`START_FILES` whose heads are looked up in the page cache before the helper starts:
@@ -229,6 +240,8 @@ class Prefetch:
         was."""
         self.pid = 0
         """The helper's process id (0: never started)."""
+        self._rescan = False
+        """Whether the first files were found in the page cache: the helper, when it starts, only parses."""
         self._given: dict[str, int] = {}
         """Files given and not reached by the parser: their order numbers."""
         self._progress = 0
@@ -284,16 +297,20 @@ class Prefetch:
             new.append("")  # NOTE: each path NUL-terminated, all encoded at once (not an fsencode per file)
             self._out += os.fsencode("\0".join(new))
         self.files = seq
-        if not self.started:
-            if seq < START_FILES:
-                return
-            self.started = True
-            if _warm(list(given)[:START_FILES:max(1, START_FILES // WARM_SAMPLE)]):
-                # NOTE: a rescan: nothing to bring in, and no fork (whose copy-on-write costs), even to parse: on a
-                # loaded machine the parser waited longer for a core than the helper's parse saved it (fifth round)
-                self.close()
-                return
-            self._start()
+        if self.pid == 0:
+            if not self.started:
+                if seq < START_FILES:
+                    return
+                self.started = True
+                self._rescan = _warm(list(given)[:START_FILES:max(1, START_FILES // WARM_SAMPLE)])
+                if self._rescan and not (self.parses and _core_free()):
+                    # NOTE: a rescan on one core, or on a loaded machine: nothing to bring in, and no fork (whose
+                    # copy-on-write costs) for a parse that would take the parser's own time or wait for a core
+                    self.close()
+                    return
+            if self._rescan and seq < WARM_START_FILES:
+                return  # NOTE: too few files yet for the helper's parse to pay; more may come before the first take
+            self._start(self._rescan)
             if self.stopped:
                 return
         self._send()
@@ -308,6 +325,8 @@ class Prefetch:
         key = os.fspath(path)
         seq = self._given.pop(key, None)
         if seq is None or self._shared is None:
+            if self.started and self.pid == 0 and not self.stopped:
+                self.close()  # NOTE: a rescan of fewer than WARM_START_FILES files given before the parser's first read
             return None
         shared = self._shared
         progress = self._progress
@@ -486,7 +505,8 @@ class Prefetch:
             for seq in [s for s in answers if s < progress]:
                 del answers[seq]
 
-    def _start(self) -> None:
+    def _start(self, warm: bool = False) -> None:
+        """Fork the helper (``warm``: only to parse, bringing nothing in); :attr:`stopped` when it cannot be."""
         rfd = wfd = answers = answered = -1
         try:
             rfd, wfd = os.pipe()
@@ -508,7 +528,7 @@ class Prefetch:
         try:
             pid = os.fork()
             if pid == 0:
-                _child(rfd, wfd, shared, parent, answered)  # NOTE: never returns
+                _child(rfd, wfd, shared, parent, answered, warm)  # NOTE: never returns
             # NOTE: before SIGINT is unblocked: a Ctrl-C pending since the fork raises when the mask is restored, and
             # the helper must be tracked by then (else never killed, and the pipe it waits on never closed)
             _close(rfd, answered)
@@ -598,6 +618,17 @@ def _head_cached(fd: int, size: int, buffer: bytearray) -> bool:
         return False
 
 
+def _core_free() -> bool:
+    """Whether the machine's 1-minute load average (``os.getloadavg``) is below its CPUs less one: a core for the
+    helper of a rescan. NOTE: with other processes' work on both cores (load 6 to 9 of 2), the helper's parse of warm
+    files made the scan slower (4.84 -> 5.51 s, median of 8), with both to itself faster (1.21 -> 0.95 s;
+    benchmarks/README.md, issue 25, twelfth round). False where there is no load average."""
+    try:
+        return os.getloadavg()[0] < (os.cpu_count() or 1) - 1
+    except (AttributeError, OSError):
+        return False
+
+
 def _warm(paths: list[str]) -> bool:
     """Whether ``paths`` (at least one opened) all have their heads in the page cache."""
     buffer, seen = bytearray(HEAD_BYTES), 0
@@ -628,9 +659,9 @@ def read_ahead(threads: int | None = None) -> ReadAhead | Prefetch:
     return ReadAhead(threads, judge=True)
 
 
-def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int) -> None:
+def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int, warm: bool = False) -> None:
     """The helper, in the forked process: runs :func:`_bring_in` (parsing too when ``answers``, the pipe for its
-    answers, is open), then ends the process, whatever happens (a copy of the caller's stack must never go on
+    answers, is open; bringing nothing in when ``warm``), then ends the process, whatever happens (a copy of the caller's stack must never go on
     running)."""
     try:
         gc.disable()  # NOTE: a collection would write to every object's page, copying the parent's memory
@@ -639,7 +670,7 @@ def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int) -> 
         with contextlib.suppress(OSError):  # NOTE: none of the parent's files (its output, pipes, sockets) held here
             for lo, hi in zip([0] + [fd + 1 for fd in keep], [*keep, max(os.sysconf("SC_OPEN_MAX"), 1 << 16)]):
                 os.closerange(lo, hi)
-        _bring_in(rfd, shared, parent, parser=_Parser(answers, shared) if answers >= 0 else None)
+        _bring_in(rfd, shared, parent, parser=_Parser(answers, shared) if answers >= 0 else None, bringing=not warm)
     except BaseException:  # noqa: BLE001, S110 - nothing to tell: the parser reads every file itself anyway
         pass
     finally:
@@ -647,18 +678,19 @@ def _child(rfd: int, wfd: int, shared: mmap.mmap, parent: int, answers: int) -> 
 
 
 def _bring_in(rfd: int, shared: mmap.mmap, parent: int, reader: _Reader | None = None,
-              parser: _Parser | None = None) -> None:
+              parser: _Parser | None = None, bringing: bool = True) -> None:
     """The helper's loop: take in the NUL-terminated paths of ``rfd`` as they come (to its end), bring the next
     ones in for the parser (``reader``), at most a window ahead of its progress in ``shared``, and with a
     ``parser`` parse them (it answers on a pipe of its own) as far ahead as they go, between those; returns when
-    the parent is gone or the files are warm and it does not parse (then says so in ``shared``).
+    the parent is gone or the files are warm and it does not parse (then says so in ``shared``). ``bringing``
+    False: the files are known warm (a rescan), nothing is brought in, only parsed.
 
     NOTE: every path given is taken in at once (sixth round): the fifth round's helper took in only those of the
     window, and so parsed at most a window ahead; the parser, which takes an answer about as fast as the helper
     parses, caught up with it, and the two then raced for the same files (a third of them parsed by the parser)."""
     reader = reader or _Reader()
     paths: list[bytes] = []
-    buffer, front, bringing, given = b"", 0, True, True
+    buffer, front, given = b"", 0, True
     poll = select.poll()
     poll.register(rfd, select.POLLIN)
     pause = _POLL
