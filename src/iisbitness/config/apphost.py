@@ -604,8 +604,10 @@ class _Reader:
 
         Each file is judged once, in the configuration of the application that owns its folder, with every file read
         for the site in place (what IIS reads); its breaches are said in document order. applicationHost.config's
-        ``<location path>`` of an application below a web.config read for it is judged there too: IIS merges it after
-        that web.config (facts B5), so an entry the web.config adds already is a duplicate (0x800700B7) that
+        ``<location path>`` of an application below a web.config read for it is judged there too: both apply to that
+        path, so an entry both add without a ``<remove>``/``<clear/>`` between is a duplicate (0x800700B7, KB 942055)
+        whichever IIS merges first (INFERENCE: no Microsoft page gives the order of an applicationHost.config location
+        and a web.config above its path; the message takes the web.config's entry as the first); one that
         :meth:`apphost_breaches`, reading applicationHost.config alone, cannot see; it is said as that method says
         its own (:meth:`_location_refusal`: the applications at or below the path refused, or the one holding the
         folder partly checked), once. Reads the web.config files
@@ -618,8 +620,8 @@ class _Reader:
             _, sitewide, allc = scope
             owned = [c for c in allc if c.file_depth and index.owner(c.segments) is app]
             read_web = [c for c in allc if c.file_depth]
-            # NOTE: applicationHost.config's <location path> of this application below a web.config read for it: its
-            # entries merge after that file's (facts B5), so one that file adds already is a duplicate there too
+            # NOTE: applicationHost.config's <location path> of this application below a web.config read for it: an
+            # entry both add is a duplicate whichever IIS merges first (docstring: the order is an inference)
             located = [c for c in allc if not c.file_depth and c.segments[:1] == index.site_seg
                        and index.owner(c.segments) is app
                        and any(w.file_depth and c.segments[:len(w.segments)] == w.segments for w in read_web)]
