@@ -28,10 +28,10 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import iisbitness
 from iisbitness.pe.facts import FileIdentity
@@ -134,57 +134,106 @@ def _classes(hint: object) -> dict[str, type]:
 
 
 def _dec(v: object, hint: Any) -> object:
+    """``v`` rebuilt as ``hint`` says (:func:`_decoder`). Raises TypeError, ValueError (an enum's value),
+    KeyError or AttributeError where it does not fit."""
+    return _decoder(hint)(v)
+
+
+@cache
+def _decoder(hint: Any) -> Callable[[object], object]:
+    """The function that rebuilds a JSON value as ``hint`` says, made once per hint (issue 25: a rescan's stored report
+    is tens of thousands of values; asking ``typing`` about the hint of each cost most of a ``--cache`` rescan). The
+    decoders of a union's members and a dataclass's fields are made at their first use, so a hint no value reaches
+    is never looked at, and one that cannot be rebuilt raises TypeError where a value reaches it, as before."""
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
         args = typing.get_args(hint)
-        if v is None and type(None) in args:
-            return None
-        if isinstance(v, dict):
-            cls = _classes(hint).get(str(v.get(_TAG)))
-            if cls is None:
-                raise TypeError(f"no {v.get(_TAG)!r} in {hint}")
-            return _dec(v, cls)
-        for a in args:
-            if a is not type(None):
+        nullable = type(None) in args
+        others = tuple(a for a in args if a is not type(None))
+
+        def union(v: object) -> object:
+            if v is None and nullable:
+                return None
+            if isinstance(v, dict):
+                cls = _classes(hint).get(str(v.get(_TAG)))
+                if cls is None:
+                    raise TypeError(f"no {v.get(_TAG)!r} in {hint}")
+                return _decoder(cls)(v)
+            for a in others:
                 try:
-                    return _dec(v, a)
+                    return _decoder(a)(v)
                 except (TypeError, ValueError):
                     continue
-        raise TypeError(f"{v!r} is not {hint}")
+            raise TypeError(f"{v!r} is not {hint}")
+        return union
     if origin is tuple:
-        if not isinstance(v, list):
-            raise TypeError("expected a list")
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_dec(x, args[0]) for x in v)
-        if len(args) != len(v):
-            raise TypeError("tuple of another length")
-        return tuple(_dec(x, a) for x, a in zip(v, args, strict=True))
+            item = args[0]
+
+            def many(v: object) -> object:
+                if not isinstance(v, list):
+                    raise TypeError("expected a list")
+                return tuple(map(_decoder(item), v))
+            return many
+
+        def fixed(v: object) -> object:
+            if not isinstance(v, list):
+                raise TypeError("expected a list")
+            if len(args) != len(v):
+                raise TypeError("tuple of another length")
+            return tuple(_decoder(a)(x) for x, a in zip(v, args, strict=True))
+        return fixed
     if hasattr(hint, "__supertype__"):  # NOTE: a NewType (RuleId)
-        return _dec(v, hint.__supertype__)
+        return _decoder(hint.__supertype__)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint(v)
+        return cast(Callable[[object], object], hint)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        if not isinstance(v, dict) or v.get(_TAG) != hint.__name__:
-            raise TypeError(f"expected {hint.__name__}")
-        fields = _hints(hint)
-        if set(v) - {_TAG} - set(fields):
-            raise TypeError("unknown field")
-        return hint(**{k: _dec(v[k], h) for k, h in fields.items() if k in v})
+        return _dataclass_decoder(hint)
     if hint is bool:
-        if not isinstance(v, bool):
-            raise TypeError("expected a boolean")
-        return v
+        def boolean(v: object) -> object:
+            if not isinstance(v, bool):
+                raise TypeError("expected a boolean")
+            return v
+        return boolean
     if hint is int:
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError("expected an integer")
-        return v
+        def integer(v: object) -> object:
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise TypeError("expected an integer")
+            return v
+        return integer
     if hint is str:
-        if not isinstance(v, str):
-            raise TypeError("expected a string")
-        return v
+        def string(v: object) -> object:
+            if not isinstance(v, str):
+                raise TypeError("expected a string")
+            return v
+        return string
     if hint is type(None) or hint is None:
-        if v is not None:
-            raise TypeError("expected null")
-        return None
-    raise TypeError(f"cannot rebuild {hint}")
+        def null(v: object) -> object:
+            if v is not None:
+                raise TypeError("expected null")
+            return None
+        return null
+
+    def unknown(v: object) -> object:
+        raise TypeError(f"cannot rebuild {hint}")
+    return unknown
+
+
+def _dataclass_decoder(cls: type) -> Callable[[object], object]:
+    """:func:`_decoder` of a dataclass: an object tagged with its name, no field it does not have; its fields'
+    decoders looked up at the first object rebuilt."""
+    fields = _hints(cls)
+    names = set(fields) | {_TAG}
+    name = cls.__name__
+    decoders: list[tuple[str, Callable[[object], object]]] = []
+
+    def obj(v: object) -> object:
+        if not isinstance(v, dict) or v.get(_TAG) != name:
+            raise TypeError(f"expected {name}")
+        if not names.issuperset(v):
+            raise TypeError("unknown field")
+        if not decoders:
+            decoders.extend((k, _decoder(h)) for k, h in fields.items())
+        return cls(**{k: d(v[k]) for k, d in decoders if k in v})
+    return obj
