@@ -232,3 +232,22 @@ def test_a_deps_json_is_read_once_per_scan_and_fix(tmp_path: Path, monkeypatch: 
     result = CliRunner().invoke(main, ["fix", str(tmp_path), "--os-arch", "x64"])
     assert result.exit_code in (0, 1), result.output
     assert read.count("Shop.deps.json") == 1, read
+
+
+
+def test_a_runtimeconfig_json_is_read_once_per_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtimeconfig.json of a framework-dependent app was read and parsed by each collector run too (its frameworks,
+    and again to tell a self-contained app without hostfxr.dll): once per scan now, as the deps.json."""
+    from iisbitness.loadplan.collectors import aspnetcore
+
+    _fdd(tmp_path, POOL32, (BARCODE,), {"Contoso.Barcode.dll": "managed_x64.dll"})
+    real = aspnetcore.read_json
+    read: list[str] = []
+
+    def counted(path: Path, *args: object, **kwargs: object) -> tuple[object, str]:
+        read.append(path.name)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aspnetcore, "read_json", counted)
+    assert rules_of(run(tmp_path)) == [("aspnetcore-inprocess-arch", "S1")]
+    assert read.count("Shop.runtimeconfig.json") == 1, read

@@ -98,10 +98,10 @@ class PlanContext:
     """Results of planning steps (per pool, IIS Manager, every application's folder for the COM scan) of
     :func:`iisbitness.loadplan.build.build`, keyed by the model objects they read, so that re-planning after a
     fix that changes one pool re-collects only that pool."""
-    deps_files: dict[tuple[Path, str], tuple[str, Any, str]] = field(default_factory=dict, repr=False)
-    """Per in-process ASP.NET Core app folder and app name (``<stem>``): its ``<stem>.deps.json`` as shown, parsed
-    (None when absent or not read) and why not read (:func:`.collectors.aspnetcore.read_deps`), read and parsed once per
-    scan, not once per worker architecture a pool's outlook plans nor per fix re-plan."""
+    json_files: dict[Path, tuple[str, Any, str]] = field(default_factory=dict, repr=False)
+    """Per JSON file of an in-process ASP.NET Core app (its ``<app>.deps.json`` and ``<app>.runtimeconfig.json``): the
+    file as shown, parsed (None when not read) and why not read (:func:`.collectors.aspnetcore._json_document`), read
+    and parsed once per scan, not once per worker architecture a pool's outlook plans nor per fix re-plan."""
     com_progids: dict[tuple[Path, frozenset[Path]], tuple[list[tuple[str, Path, int]], str | None]] = field(
         default_factory=dict, repr=False)
     """ProgIDs used by the pages of each application folder (see collectors/com.py), per set of application roots."""

@@ -185,7 +185,6 @@ class DepsAsset:
             ``deps_entry_t::to_dir_path``), the asset's own path for a ``runtimepack`` library.
         library: the library's key (``Contoso.Barcode/2.1.0``). library_type: its ``type`` (``package``, ``project``,
             ``reference``), "" when ``libraries`` does not say.
-        assembly_version: the asset's ``assemblyVersion``, "" when not given.
         kind: ``runtime`` (a managed assembly) or ``native`` (a native DLL, loaded by P/Invoke).
         rid: the runtime identifier of the ``runtimeTargets`` entry the host picks it from (``win-x64``; its path is
             then the asset's path below the app's folder, hostpolicy ``to_rel_path``), "" for a plain asset.
@@ -194,7 +193,6 @@ class DepsAsset:
     path: str
     library: str
     library_type: str
-    assembly_version: str
     kind: str = "runtime"
     rid: str = ""
 
@@ -223,7 +221,7 @@ def _plain_assets(props_of: object, key: str, kind: str, lib_type: str) -> list[
         if name == "_._":
             continue
         path = local if isinstance(local, str) and local else name
-        out.append(DepsAsset(path, key, lib_type, str(props.get("assemblyVersion", "")), kind))
+        out.append(DepsAsset(path, key, lib_type, kind))
     return out
 
 
@@ -244,8 +242,7 @@ def _rid_assets(targets_of: object, key: str, kind: str, lib_type: str, arch: Ar
             continue
         local = props.get("localPath")
         path = local if isinstance(local, str) and local else rel
-        by_rid.setdefault(rid, []).append(DepsAsset(path, key, lib_type, str(props.get("assemblyVersion", "")), kind,
-                                                    rid))
+        by_rid.setdefault(rid, []).append(DepsAsset(path, key, lib_type, kind, rid))
     for rid in host_rids(arch):
         if rid in by_rid:
             return by_rid[rid], True
@@ -269,8 +266,7 @@ def read_deps(ctx: PlanContext, folder: Path, stem: str, arch: Arch | None = Non
     returned among those not chosen and its assets of that kind left out. Left out: ``runtimepack`` libraries (a
     self-contained app's own runtime, whose bits are judged as such) and ``resources`` (satellite assemblies). Why not
     read: a link out of an offline image, not a regular file, over :data:`DEPS_LIMIT`, not JSON, no target to read.
-    Raises nothing. The file is read and parsed once per scan (:func:`_deps_document`, :attr:`PlanContext.deps_files`):
-    each worker architecture a pool's outlook plans, and each fix re-plan, asks again (a published app's deps.json is
+    Raises nothing. The file is read and parsed once per scan (:func:`_json_document`; a published app's deps.json is
     tens to hundreds of KiB of JSON); only the choice of assets is made per call."""
     shown, doc, why = _deps_document(ctx, folder, stem)
     if doc is None:
@@ -309,27 +305,32 @@ def read_deps(ctx: PlanContext, folder: Path, stem: str, arch: Arch | None = Non
 
 def _deps_document(ctx: PlanContext, folder: Path, stem: str) -> tuple[str, Any, str]:
     """``(file shown, parsed JSON or None, why not read)`` of ``<stem>.deps.json`` in ``folder`` (``("", None, "")`` when
-    the image lacks it), read once per scan and kept in :attr:`PlanContext.deps_files`. Raises nothing."""
-    known = ctx.deps_files.get((folder, stem))
-    if known is None:
-        known = ctx.deps_files[(folder, stem)] = _parse_deps(ctx, folder, stem)
-    return known
-
-
-def _parse_deps(ctx: PlanContext, folder: Path, stem: str) -> tuple[str, Any, str]:
-    """:func:`_deps_document`, read from the image."""
+    the image lacks it), through :func:`_json_document`. Raises nothing."""
     candidate = ctx.image.find_child(folder, stem + ".deps.json")
     if candidate is None:
         return "", None, ""
-    shown = ctx.image.display(candidate)
-    escapes = ctx.image.escapes(candidate)
-    if escapes is not None:
-        return shown, None, escapes
-    try:
-        doc, _ = read_json(candidate, shown, DEPS_LIMIT, "deps.json")
-    except ConfigError as e:
-        return shown, None, e.message
-    return shown, doc, ""
+    return _json_document(ctx, candidate, DEPS_LIMIT, "deps.json")
+
+
+def _json_document(ctx: PlanContext, candidate: Path, limit: int, kind: str) -> tuple[str, Any, str]:
+    """``(file shown, parsed JSON or None, why not read)`` of an app's ``candidate`` (its deps.json or
+    runtimeconfig.json; at most ``limit`` bytes, ``kind`` naming it in messages), read and parsed once per scan and kept
+    in :attr:`PlanContext.json_files`: each worker architecture a pool's outlook plans, and each fix re-plan, asks
+    again. Why not read: a link out of an offline image, not a regular file, over ``limit``, not JSON. Raises
+    nothing."""
+    known = ctx.json_files.get(candidate)
+    if known is None:
+        shown = ctx.image.display(candidate)
+        escapes = ctx.image.escapes(candidate)
+        if escapes is not None:
+            known = (shown, None, escapes)
+        else:
+            try:
+                known = (shown, read_json(candidate, shown, limit, kind)[0], "")
+            except ConfigError as e:
+                known = (shown, None, e.message)
+        ctx.json_files[candidate] = known
+    return known
 
 
 def _find(ctx: PlanContext, folder: Path, relative: str) -> Path | None:
@@ -418,14 +419,9 @@ def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore
         candidate = folder / found[0] if found else None
     if candidate is None:
         return "", (), ROLL_FORWARD_DEFAULT, "", False, True
-    shown = ctx.image.display(candidate)
-    escapes = ctx.image.escapes(candidate)
-    if escapes is not None:
-        return shown, (), ROLL_FORWARD_DEFAULT, escapes, False, True
-    try:
-        doc, _ = read_json(candidate, shown, RUNTIMECONFIG_LIMIT, "runtimeconfig.json")
-    except ConfigError as e:
-        return shown, (), ROLL_FORWARD_DEFAULT, e.message, False, True
+    shown, doc, why = _json_document(ctx, candidate, RUNTIMECONFIG_LIMIT, "runtimeconfig.json")
+    if doc is None:
+        return shown, (), ROLL_FORWARD_DEFAULT, why, False, True
     opts = doc.get("runtimeOptions", {}) if isinstance(doc, dict) else {}
     opts = opts if isinstance(opts, dict) else {}
     frameworks = opts.get("frameworks") or ([opts["framework"]] if isinstance(opts.get("framework"), dict) else [])
