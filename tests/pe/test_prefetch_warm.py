@@ -115,3 +115,30 @@ def test_a_small_rescan_starts_no_helper(tmp_path: Path, monkeypatch: pytest.Mon
         assert waiting.stopped and waiting.pid == 0, "a first read left the decision open"
     finally:
         waiting.close()
+
+
+@pytest.mark.parametrize(("cores", "running", "load", "free"), [
+    (2, 1, 1.3, True),    # NOTE: a quiet two-core machine that has just scanned: its own load, no other task now
+    (2, 2, 0.2, False),   # NOTE: another task runnable now
+    (2, 1, 2.4, False),   # NOTE: busy over the last minute, a quiet moment now
+    (1, 1, 0.0, False),   # NOTE: one core: the helper would take the parser's
+    (4, 3, 2.5, True),    # NOTE: two others on four cores: a core left
+    (4, 4, 2.5, False),
+    (2, None, 0.5, True),  # NOTE: no running count (not Linux): the load average alone, below the cores less one
+    (2, None, 1.3, False),
+])
+def test_a_core_is_free_when_nothing_else_runs_now_and_the_minute_was_not_busy(
+        monkeypatch: pytest.MonkeyPatch, cores: int, running: int | None, load: float, free: bool) -> None:
+    """The warm start's test of a free core: a moment's running count (this process among them) and the one-minute
+    load average (which holds this process's own recent scan), against the cores this process may use."""
+    monkeypatch.setattr(readahead, "usable_cores", lambda: cores)
+    monkeypatch.setattr(prefetch, "_running", lambda: running)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, 0.0, 0.0))
+    assert prefetch._core_free() is free
+
+
+@linux
+def test_the_running_count_holds_this_process() -> None:
+    """Read from this machine's ``/proc/loadavg``: this process is running while it reads it."""
+    running = prefetch._running()
+    assert running is not None and running >= 1

@@ -28,7 +28,7 @@ shape for plain files), or None: the parser then reads the file
 itself, as without the helper. So whatever the helper does (slow, dead, a file it may not open, a frame that cannot
 be read: then no more answers are read), the report is the same; only the time changes. A rescan (the first files
 in the page cache) starts a helper only to parse, and only for :data:`WARM_START_FILES` files or more on two cores
-that the load average says are not busy (:func:`_core_free`): with both cores to itself its parse took a fifth to
+that are not busy now and were not over the last minute (:func:`_core_free`): with both cores to itself its parse took a fifth to
 a quarter off a warm scan of 9,648 assemblies (1.21 -> 0.95 s, 1.05 -> 0.75 s), on a machine loaded by other
 processes it made the scan slower (4.84 -> 5.51 s, as the fifth round had found), and below about 800 files the
 fork costs what the parse saves (benchmarks/README.md, issue 25, twelfth round).
@@ -619,14 +619,39 @@ def _head_cached(fd: int, size: int, buffer: bytearray) -> bool:
 
 
 def _core_free() -> bool:
-    """Whether the machine's 1-minute load average (``os.getloadavg``) is below its CPUs less one: a core for the
-    helper of a rescan. NOTE: with other processes' work on both cores (load 6 to 9 of 2), the helper's parse of warm
-    files made the scan slower (4.84 -> 5.51 s, median of 8), with both to itself faster (1.21 -> 0.95 s;
-    benchmarks/README.md, issue 25, twelfth round). False where there is no load average."""
+    """Whether a core is free for the helper of a rescan: at this moment no other task is runnable on the cores this
+    process may use beyond one (Linux ``/proc/loadavg``'s running count, less this process), and over the last minute
+    the load (``os.getloadavg``, which counts this process's own recent work) stayed below those cores; where no
+    running count is known, the load average below the cores less one. False on one core, or where neither is known.
+
+    NOTE: with other processes' work on both cores (load 6 to 9 of 2), the helper's parse of warm files made the scan
+    slower (4.84 -> 5.51 s, median of 8), with both to itself faster (1.21 -> 0.95 s; benchmarks/README.md, issue 25,
+    twelfth round). The one-minute average alone kept the helper off a quiet two-core machine that had just scanned
+    (its own scan's load, 1.0 to 1.4), and on a machine of 64 cores with this process pinned to two (a container's
+    cpuset) it compared 64 cores' load with 63; the running count is a moment's sample, the average guards it. The
+    running count is machine-wide: where this process is pinned to fewer cores, tasks on the others count as well
+    (no helper: the safe side)."""
+    cores = readahead.usable_cores()
+    if cores < 2:
+        return False
     try:
-        return os.getloadavg()[0] < (os.cpu_count() or 1) - 1
+        load = os.getloadavg()[0]
     except (AttributeError, OSError):
         return False
+    running = _running()
+    if running is None:
+        return load < cores - 1
+    return running - 1 <= cores - 2 and load < cores
+
+
+def _running() -> int | None:
+    """The tasks runnable on the machine at this moment, this one among them (the fourth field of Linux's
+    ``/proc/loadavg``, ``running/total``; proc(5)), or None where it cannot be read."""
+    try:
+        with open("/proc/loadavg", "rb") as file:
+            return int(file.read().split()[3].split(b"/")[0])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _warm(paths: list[str]) -> bool:
