@@ -151,7 +151,7 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem], str]:
 POOL_NAME_REFUSED = '\\/"|<>:*?[]+=;,@&'
 """The characters IIS refuses in an application pool name: the ``applicationPoolName`` validator that IIS_schema.xml
 (lextm/iis_schema) sets on ``applicationPools/add/@name`` and ``application/@applicationPool``, which "fails on these
-characters: |<>&\\ / [] +=;:,?\\* @ \"" (iis-docs "Introduction to ApplicationHost.config", ApplicationPoolName
+characters: |<>&\\ / [] +=;:,?* @ \"" (iis-docs "Introduction to ApplicationHost.config", ApplicationPoolName
 validator; an older copy of that page lists only ``|<>&\\"``), the same set as Microsoft.Web.Administration's
 ``ApplicationPoolCollection.InvalidApplicationPoolNameCharacters`` (learn.microsoft.com)."""
 
