@@ -1135,7 +1135,9 @@ _APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
 """:data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7): ``httpCompression``
 for its scheme DLLs, whose child elements are ``<scheme>``, ``<staticTypes>`` and ``<dynamicTypes>`` ("HTTP
 Compression <httpCompression>", learn.microsoft.com/iis/configuration/system.webServer/httpCompression: Child
-Elements; ``<remove>``/``<clear/>`` of its schemes UNCONFIRMED, so not said)."""
+Elements), and ``<remove>``/``<clear/>`` of its schemes, which that page does not list but IIS_schema.xml declares
+(``<collection addElement="scheme" clearElement="clear" removeElement="remove">``, lextm/iis_schema; never said by
+:func:`_unrecognized` in any case)."""
 
 
 def _denied(c: Contribution) -> str | None:
