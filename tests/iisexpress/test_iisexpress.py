@@ -68,6 +68,8 @@ def test_32bit_iisexpress_and_x64_bin_assembly_gives_badimageformat_with_the_pro
     assert p["decided_by"] == "vs-default" and p["assumed"] is True and p["arch"] == "x86"
     assert p["process"] == "C:\\Program Files (x86)\\IIS Express\\iisexpress.exe"
     assert "Use the 64 bit version of IIS Express" in p["reason"] and "F2.1" in p["reason"]
+    # NOTE: Microsoft documents the option's default (off) for Visual Studio 2015 only (facts correction C10)
+    assert "documented for Visual Studio 2015" in p["reason"]
     fix = f["fixes"][0]
     assert "<Use64BitIISExpress>true</Use64BitIISExpress>" in fix["summary"]
     assert f"{CLASSIC}/{CLASSIC}.csproj:10" in fix["summary"] and fix["verified"] is True

@@ -149,9 +149,10 @@ def find_apphost(image: ServerImage) -> tuple[Path, str, list[Problem], str]:
 
 
 POOL_NAME_REFUSED = '\\/"|<>:*?[]+=;,@&'
-"""The characters IIS refuses in an application pool name: the ``applicationPoolName`` validator of IIS_schema.xml
-(lextm/iis_schema: "fails on these characters: |<>&\\"/[]+=;:,?*@", on ``applicationPools/add/@name`` and
-``application/@applicationPool``), the same set as Microsoft.Web.Administration's
+"""The characters IIS refuses in an application pool name: the ``applicationPoolName`` validator that IIS_schema.xml
+(lextm/iis_schema) sets on ``applicationPools/add/@name`` and ``application/@applicationPool``, which "fails on these
+characters: |<>&\\ / [] +=;:,?* @ \"" (iis-docs "Introduction to ApplicationHost.config", ApplicationPoolName
+validator; an older copy of that page lists only ``|<>&\\"``), the same set as Microsoft.Web.Administration's
 ``ApplicationPoolCollection.InvalidApplicationPoolNameCharacters`` (learn.microsoft.com)."""
 
 
@@ -175,7 +176,8 @@ def config_refused(problems: Sequence[Problem], server: Server) -> Problem | Non
     problems name it: applicationHost.config with a pool name IIS's schema validation rejects, an ``<application>``
     without ``path``, a pool defined twice; :attr:`iisbitness.model.source.Problem.refused`), or None. IIS fails
     reading that section, so nothing runs as the file configures it (iis-docs "Introduction to
-    ApplicationHost.config", Attribute Validation; KB 949349). A problem that is some application's
+    ApplicationHost.config", Attribute Validation; for a pool defined twice KB 942055, HRESULT 0x800700b7, and KB
+    949349, whose text no stored corpus holds). A problem that is some application's
     :attr:`Application.refused` (a duplicate entry at a ``<location path>``: HTTP 500.19 for the requests at or below
     that path only, KB 942055) is not one: those applications are not checked, the rest of the server runs as
     written; nor is one at a folder of one application (:attr:`Problem.scope`): that application is partly checked."""
@@ -312,7 +314,10 @@ class _Reader:
             key = name.lower() if name is not None else None
             if key is not None and key in first:
                 # NOTE: IIS refuses a second entry of one key: "Cannot add duplicate collection entry of type 'add'
-                # with unique key attribute 'name'" (KB 949349); one pool listed twice, at two architectures, misled
+                # with unique key attribute 'name'" (KB 942055, HRESULT 0x800700b7: "a duplicate entry ... The error
+                # message itself points out the location"; the message's wording: Microsoft's WSUS troubleshooting
+                # page, "Cannot add duplicate collection entry of type 'mimeMap'"; KB 949349, which the message
+                # below names, is in no stored corpus); one pool listed twice, at two architectures, misled
                 self.problems.append(Problem(
                     self.apphost_file, line_of(el), f"application pool '{name}' is defined again (first at line "
                     f"{first[key]}): IIS reports \"Cannot add duplicate collection entry of type 'add' with unique key "
@@ -631,7 +636,11 @@ class _Reader:
                 here = [(c, _keyed_of(c.element, keyed)) for c in applicable(allc, at)]
                 for name, tag, key in _WEB_KEYED:
                     if name == "isapiFilters" and at != index.site_seg:
-                        continue  # NOTE: IIS reads the filters at the site's level only (facts B7)
+                        # NOTE: IIS reads the filters at the site's level only: "You can configure the
+                        # <isapiFilters> element at the server level in the ApplicationHost.config file or at the
+                        # site level in the appropriate Web.config file" (iis-docs system.webServer/isapiFilters;
+                        # facts B7 does not say it)
+                        continue
                     held = [(el, c) for c, of in here if (el := of.get(name)) is not None]
                     if not any(c.file_depth for _, c in held):
                         continue  # NOTE: applicationHost.config's alone: apphost_breaches judged them (at any path)
@@ -936,7 +945,7 @@ class _Reader:
         sections of :data:`_WEB_KEYED` read for this alone), at one level or at a ``<location path>``
         below one that holds it already, with no ``<remove>``/``<clear/>`` between
         (:func:`~iisbitness.config.merge.collection_breaches`): HTTP 500.19, 0x800700B7 (KB 942055, whose own example
-        is a duplicate in ApplicationHost.config; KB 949349 for pools). IIS fails that section for every configuration
+        is a duplicate in ApplicationHost.config; KB 949349 for pools, a KB whose text no stored corpus holds). IIS fails that section for every configuration
         path that reads it: every site's requests at the file's own level or ``<location path="">`` (``globalModules``:
         every worker process, which reads it when it starts, facts C7: HTTP 503, INFERENCE as in
         :meth:`apphost_refusals`), else those at or below the location's path. Said once, for the server, not per
@@ -1126,7 +1135,9 @@ _APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
 """:data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7): ``httpCompression``
 for its scheme DLLs, whose child elements are ``<scheme>``, ``<staticTypes>`` and ``<dynamicTypes>`` ("HTTP
 Compression <httpCompression>", learn.microsoft.com/iis/configuration/system.webServer/httpCompression: Child
-Elements; ``<remove>``/``<clear/>`` of its schemes UNCONFIRMED, so not said)."""
+Elements), and ``<remove>``/``<clear/>`` of its schemes, which that page does not list but IIS_schema.xml declares
+(``<collection addElement="scheme" clearElement="clear" removeElement="remove">``, lextm/iis_schema; never said by
+:func:`_unrecognized` in any case)."""
 
 
 def _denied(c: Contribution) -> str | None:

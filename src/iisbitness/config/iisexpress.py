@@ -292,7 +292,8 @@ def _bitness(p: ProjectFile, forced: Arch | None, os_arch: Arch) -> tuple[Arch, 
     return (Arch.X86, ArchFrom.VS_DEFAULT,
             (f"<Use64BitIISExpress> {said} in {p.shown}, so Visual Studio's option \"Use the 64 bit version of IIS "
              "Express for web sites and projects\" decides; it is not stored in the project and is assumed off "
-             "(32-bit), its documented default (facts F2.1); pass --iisexpress-arch x64 if it is on"), switch_at)
+             "(32-bit), its default as documented for Visual Studio 2015, later versions' documents not saying "
+             "(facts F2.1); pass --iisexpress-arch x64 if it is on"), switch_at)
 
 
 def find_config(solution: Path, projects: list[ProjectFile], image: ServerImage,

@@ -481,8 +481,10 @@ def global_module_precondition_lines(name: str, precondition: str, server: Serve
 
 CMD_LINE_MAX = 8191
 """The longest command line cmd.exe takes, after it expands variables ("Command prompt (Cmd.exe) command-line string
-limitation", learn.microsoft.com troubleshoot/windows-client/shell-experience/command-line-string-limitation: 8191
-characters; past it "The command line is too long.")."""
+limitation", KB 830473, learn.microsoft.com troubleshoot/windows-client/shell-experience/command-line-string-limitation:
+"The maximum length of the string that you can use at the command prompt is 8191 characters", which "applies to:
+the command line; individual environment variables ...; all environment variable expansions", and to batch file
+processing; past it "The command line is too long."). PowerShell's lines are not bound by it."""
 
 _FOR_SET_UNTAKEN = _CMD_UNQUOTABLE | frozenset("*?")
 """What a name cannot hold in a cmd.exe ``for`` set: what a quoted argument cannot (:data:`_CMD_UNQUOTABLE`), and

@@ -312,7 +312,8 @@ def mapping_fates(plan: LoadPlan, pool: AppPool, arch: Arch, apps: Iterable[Appl
     each, in configuration order.
 
     Failing: the mapping's own preCondition holds in that worker, so IIS maps requests to a module it never loaded:
-    HTTP 500.21 "Handler ... has a bad module ... in its module list" (KB 943891). Bypassed: its own preCondition is
+    HTTP 500.21 "Handler ... has a bad module ... in its module list" (IIS's error page; KB 943891: 500.21 "Module
+    not recognized"). Bypassed: its own preCondition is
     false there (facts C7: IIS skips the mapping; its requests go to the next one that matches, StaticFile, say) and
     no other mapping of its path applies there with a module of its own (the vendor's build for this bitness, where
     the requests go instead); with ``before`` (the worker that ran them before a fix), only a mapping that applied

@@ -326,8 +326,13 @@ def undecided(path: str, os_arch: Arch) -> str | None:
     (learn.microsoft.com, "What's new in .NET Framework", 4.8.1), x64 processes run emulated (facts A7), and no
     Microsoft document says which builds Framework64 holds there (the Arm64 builds are in ``FrameworkArm64``: an
     arm64 process that loaded ``Framework64\\...\\wpfgfx_v0400.dll`` got "not a valid Win32 application",
-    dotnet/wpf issue 6032, a 4.8.1 preview: not a Microsoft document). Inferring x64 made an arm64 process's every
-    Framework64 module an error nobody had read (audit9 H7), so it is left not checked.
+    dotnet/wpf issue 6032, a 4.8.1 preview: not a Microsoft document; MSBuild's ``MSBuildFrameworkToolsPathArm64``,
+    "example: C:\\Windows\\Microsoft.NET\\FrameworkArm64", dotnet/msbuild ``src/Framework/FileClassifier.cs``).
+    Microsoft staff, not documents, say what points to x64 there: ".NET Framework ``AnyCPU`` apps run as emulated
+    ``x64``" (richlander, dotnet/core#7709) and "x64 processes can only load x64 dlls (that can be optionally
+    optimized using ARM64EC)" (jkotas, dotnet/runtime#71897); an Arm64EC file carries machine 0x8664 (facts I2).
+    Inferring x64 made an arm64 process's every Framework64 module an error nobody had read (audit9 H7), so it is
+    left not checked.
     """
     if os_arch is Arch.ARM64:
         net = _under(path, WINDIR + "\\Microsoft.NET\\Framework64")

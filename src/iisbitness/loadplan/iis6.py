@@ -207,8 +207,8 @@ def _aspnet_bin(ctx: PlanContext, view: Server, index: _AspNetIndex, process: Pr
     ``index``: :func:`_aspnet_index`), in ``process``
     (see the module docstring), read as :func:`iisbitness.loadplan.collectors.bin.app_bin_loads` reads them for IIS
     7+; its unread problems go to ``problems`` (each folder once). Native DLLs in ``bin`` are left out: ASP.NET's
-    ``bin`` scan skips them (facts C2), only a P/Invoke loads one (P1), which IIS 7+'s ``native-library-arch``
-    models and IIS 6 scans do not. The ``bin`` assemblies of the other applications go to ``skipped``, each with why
+    ``bin`` scan skips them (facts correction C2), only a P/Invoke loads one (facts addition P1), which IIS 7+'s
+    ``native-library-arch`` models and IIS 6 scans do not. The ``bin`` assemblies of the other applications go to ``skipped``, each with why
     ASP.NET never starts for its application (no script map to ``aspnet_isapi.dll``, or one the
     ``WebSvcExtRestrictionList`` prohibits), so that the load map says why they give no finding."""
     projected, aspnet, mapped = index

@@ -590,7 +590,7 @@ class SkipReason(str, Enum):
     MODULE_NOT_ENABLED = "module-not-enabled"
     """The handler mapping names a module (``IsapiModule``) that the application's ``<modules>`` list does not hold
     (a ``<clear/>`` or ``<remove>`` took it out): requests get HTTP 500.21 "Handler ... has a bad module ... in its
-    module list" (KB 943891), or 500.19 "Lock violation" for an entry applicationHost.config locks (``lockItem``), and
+    module list" (IIS's error page; KB 943891: 500.21 "Module not recognized"), or 500.19 "Lock violation" for an entry applicationHost.config locks (``lockItem``), and
     the ISAPI extension is never loaded."""
 
 

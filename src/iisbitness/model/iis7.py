@@ -420,8 +420,8 @@ class WebConfigEffect:
         modules: the names (lower-case) of the ``system.webServer/modules`` entries in effect there after
             ``<clear/>`` and ``<remove>``; None when no ``<modules>`` section applies (a configuration that does not
             say: nothing is taken for removed). A handler mapping whose ``modules`` names one not listed gets HTTP
-            500.21 "Handler ... has a bad module ... in its module list" (KB 943891) and its ISAPI extension is never
-            loaded.
+            500.21 "Handler ... has a bad module ... in its module list" (IIS's error page; KB 943891 lists 500.21 as
+            "Module not recognized") and its ISAPI extension is never loaded.
     """
 
     config_path: str

@@ -48,7 +48,8 @@ class ArchFrom(str, Enum):
     OS = "os"
     """32-bit Windows: only the 32-bit ``iisexpress.exe`` exists (F1.1)."""
     VS_DEFAULT = "vs-default"
-    """Visual Studio's global option, which is not on disk: assumed off (32-bit), its documented default (F2.1)."""
+    """Visual Studio's global option, which is not on disk: assumed off (32-bit), its default as documented for VS 2015
+    (F2.1; the documents of later versions do not say, correction C10)."""
 
     @property
     def assumed(self) -> bool:

@@ -5,13 +5,15 @@ output, a NuGet package's ``ref\\`` folder, the ``Reference Assemblies`` folder)
 load one for execution in any process, whatever its header's architecture: BadImageFormatException, "Cannot load a
 reference assembly for execution" (COR_E_LOADING_REFERENCE_ASSEMBLY, 0x80131058) ("BadImageFormatException Class",
 learn.microsoft.com: "You are trying to load a reference assembly in a context other than the reflection-only
-context ... load the implementation assembly instead"; facts I9). ASP.NET loads every ``bin`` assembly at start
-(``<add assembly="*"/>``) and ignores only COR_E_ASSEMBLYEXPECTED (0x80131018) there: any other failure stops the
-application (facts C2, referencesource System.Web/Configuration/CompilationSection.cs ``LoadAssemblyHelper``). So it is
-an error, of the build that was deployed, not of bitness: no pool architecture helps, and the fix is to deploy the
-implementation assembly (publish the project, ``dotnet publish`` or Visual Studio's Publish, rather than copying
-``obj\\ref`` or a package's ``ref\\`` folder). One finding per application's ``bin`` file (each application is an
-AppDomain of its own that loads its ``bin``, facts D5); not for IIS Manager's copy of the load.
+context ... You can load the implementation assembly rather than the reference assembly"; facts I9, whose "skip
+them" does not hold for a ``bin``). ASP.NET loads every ``bin`` assembly at start (``<add assembly="*"/>``) and
+ignores only COR_E_ASSEMBLYEXPECTED (0x80131018) there: any other failure stops the application (the facts sheet's
+correction C2, not its C2 on preConditions; referencesource System.Web/Configuration/CompilationSection.cs
+``LoadAssemblyHelper``). So it is an error, of the build that was deployed, not of bitness: no pool architecture
+helps, and the fix is to deploy the implementation assembly (publish the project, ``dotnet publish`` or Visual
+Studio's Publish, rather than copying ``obj\\ref`` or a package's ``ref\\`` folder). One finding per
+application's ``bin`` file (each application is an AppDomain of its own that loads its ``bin``, facts D5); not for
+IIS Manager's copy of the load.
 """
 
 from __future__ import annotations

@@ -5,10 +5,13 @@ The static and dynamic compression modules load each scheme's DLL into the worke
 when the compression scheme DLL is loaded by IIS compression module", IIS native-code API reference; "IIS Compression
 Overview": a scheme provider "is a pluggable extension of IIS StaticCompressionModule and DynamicCompressionModule").
 "Compression schemes are defined globally" and load in every application pool: one of the wrong architecture gives
-HTTP 500.19 on every response of the pool's sites, a static file too (KB 4468361, "Management points stop responding to HTTP requests with error
-500.19": WSUS's x64-only ``suscomp.dll``, which a 32-bit pool looks for in SysWOW64, where it is absent: the
-absent case, binary-missing's; the wrong build gives the same 500.19 with its own error). An error, then, like a global module's; the symptom names
-the module and notification IIS reports. A scheme DLL absent where the worker looks (``%ProgramFiles%`` is
+HTTP 500.19 on every response of the pool's sites, a static file too (KB 4468361, "Management points stop
+responding to HTTP requests with error 500.19", a KB number no stored corpus holds; the mechanism is Lex Li's "IIS 7
+and WSUS on Windows Server x64", facts S43: WSUS's x64-only ``suscomp.dll``, which a 32-bit pool looks for in
+SysWOW64, where it is absent: the absent case, binary-missing's, 0x8007007e). The wrong build gives the same 500.19
+with its own error: KB 942055, "HRESULT code 0x800700c1": "This problem can occur if the bitness of the specified
+module is different than that of the application pool hosting the application". An error, then, like a global
+module's; the symptom names the module and notification IIS reports. A scheme DLL absent where the worker looks (``%ProgramFiles%`` is
 ``Program Files (x86)`` in a 32-bit worker, facts B11, B12) is ``binary-missing``'s, with its symptom for schemes:
 each missing file is said once, in one rule.
 """

@@ -39,7 +39,7 @@ def install_fix(load: Load, entry: GacAssembly) -> Fix:
         model edit (the build comes from the vendor), so ``verified`` stays None.
 
     Sources: a 64-bit worker binds from ``GAC_64`` then ``GAC_MSIL``, a 32-bit one from ``GAC_32`` then
-    ``GAC_MSIL`` (domain facts G1, I10); Gacutil.exe is installed with Visual Studio and the Windows SDK and is
+    ``GAC_MSIL`` (domain facts addition G1, I10); Gacutil.exe is installed with Visual Studio and the Windows SDK and is
     for development only, installers use Windows Installer (learn.microsoft.com "Gacutil.exe (Global Assembly
     Cache Tool)" ex0ss12c, "How to: Install an Assembly into the Global Assembly Cache" dkkx7f79).
     """

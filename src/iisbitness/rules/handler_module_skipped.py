@@ -4,7 +4,9 @@ A global module whose preCondition is false in a worker is never loaded there (f
 worker's applications that names it in ``modules`` then:
 
 - when its own preCondition holds there: IIS answers its requests with HTTP 500.21 "Handler ... has a bad module
-  ... in its module list" (KB 943891, "The HTTP status code in IIS 7 and later": 500.21 module not recognized);
+  ... in its module list" (KB 943891, "The HTTP status code in IIS 7 and later": 500.21 module not recognized; the
+  wording is IIS's error page, as learn.microsoft.com "ASP.NET Web Deployment using Visual Studio: Troubleshooting"
+  quotes it: "Handler "PageHandlerFactory-Integrated" has a bad module "ManagedPipelineHandler" in its module list");
 - when its own preCondition is false there too (a vendor's ``*`` handler with ``bitness64`` beside its ``bitness64``
   module, Camstar's ``cepiis.dll``): IIS skips the mapping (facts C7: a handler's preCondition is evaluated during
   mapping, false -> entry skipped) and its requests go to the next mapping that matches (``StaticFile``, say): no
