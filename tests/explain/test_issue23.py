@@ -289,10 +289,10 @@ def test_the_503_of_2214_and_2268_is_iis6(kb: KnowledgeBase) -> None:
 
 def test_native_arm64_pools_are_offered_unverified() -> None:
     fix = flip_pool("P", Arch.ARM64, Arch.ARM64)
-    assert fix.verified is False and fix.note and "currently not supported" in fix.note
+    assert fix.verified is False and fix.note and "is currently the only option supported" in fix.note
     assert flip_pool("P", Arch.X64, Arch.ARM64).verified is None  # emulated x64 stays verifiable
     split = move_to_new_pool((("S", "/a"),), "P-arm64", Arch.ARM64, "P", "v4.0", "Integrated", Arch.ARM64)
-    assert split.verified is False and split.note and "currently not supported" in split.note
+    assert split.verified is False and split.note and "is currently the only option supported" in split.note
 
 
 def test_runtime_missing_page_gives_ancms_search_order() -> None:

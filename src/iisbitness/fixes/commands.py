@@ -313,10 +313,10 @@ ARM64_NATIVE_UNVERIFIED = "try it on a test server first"
 """Why a change to native ARM64 workers is not verified (:attr:`Fix.unverified_because`), said in
 :data:`ARM64_NATIVE_NOTE`."""
 
-ARM64_NATIVE_NOTE = ("Native ARM64 workers (enableEmulationOnWinArm64=false) are \"currently not supported\": emulation "
-                     "mode is the only option the IIS settings schema documents (applicationPoolDefaults, "
-                     "learn.microsoft.com/previous-versions/iis/settings-schema/ms689467). Not verified: "
-                     f"{ARM64_NATIVE_UNVERIFIED}.")
+ARM64_NATIVE_NOTE = ("Native ARM64 workers (enableEmulationOnWinArm64=false) are not a documented option: emulation mode "
+                     "(enableEmulationOnWinArm64=true) \"is currently the only option supported\" (IIS settings schema, "
+                     "applicationPoolDefaults, learn.microsoft.com/previous-versions/iis/settings-schema/ms689467). "
+                     f"Not verified: {ARM64_NATIVE_UNVERIFIED}.")
 """The fix text for a change to native ARM64 workers (issue 23): offered, never as verified."""
 
 START_NOTE = ("Rapid-fail protection has stopped the pool (WAS event 5002) and a configuration change does not "
