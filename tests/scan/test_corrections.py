@@ -165,7 +165,7 @@ def test_corflags_line_says_where_corflags_runs(tmp_path: Path) -> None:
 
 def test_a_pool_defined_twice_is_one_pool_and_a_problem_naming_both_lines(tmp_path: Path) -> None:
     """A second ``<add name="P64">`` in applicationPools: IIS refuses it ("Cannot add duplicate collection entry of
-    type 'add' with unique key attribute 'name'", KB 949349); the report listed the pool twice, once per
+    type 'add' with unique key attribute 'name'", KB 942055); the report listed the pool twice, once per
     architecture, with the same application under each. Now: the first entry, and a problem at the second's line."""
     dup = '<add name="P64" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
     img = make_image(tmp_path, apphost(f"{POOL64}\n{dup}", site("S", 1, "P64", r"C:\s")))

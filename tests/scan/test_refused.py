@@ -121,7 +121,7 @@ def test_a_pool_without_a_name(tmp_path: Path) -> None:
 
 
 def test_a_pool_defined_twice(tmp_path: Path) -> None:
-    """A second ``<add>`` of one pool: IIS refuses the file (0x800700B7, KB 949349). The scan said so under
+    """A second ``<add>`` of one pool: IIS refuses the file (0x800700B7, KB 942055). The scan said so under
     "Could not read", as if it were its own difficulty, and its report read clean otherwise."""
     pool = '<add name="DefaultAppPool" />'
     image, text = _image(tmp_path, (pool, f'{pool}\n            <add name="defaultapppool" enable32BitAppOnWin64="true" />'))

@@ -176,8 +176,7 @@ def config_refused(problems: Sequence[Problem], server: Server) -> Problem | Non
     problems name it: applicationHost.config with a pool name IIS's schema validation rejects, an ``<application>``
     without ``path``, a pool defined twice; :attr:`iisbitness.model.source.Problem.refused`), or None. IIS fails
     reading that section, so nothing runs as the file configures it (iis-docs "Introduction to
-    ApplicationHost.config", Attribute Validation; for a pool defined twice KB 942055, HRESULT 0x800700b7, and KB
-    949349, whose text no stored corpus holds). A problem that is some application's
+    ApplicationHost.config", Attribute Validation; for a pool defined twice KB 942055, HRESULT 0x800700b7). A problem that is some application's
     :attr:`Application.refused` (a duplicate entry at a ``<location path>``: HTTP 500.19 for the requests at or below
     that path only, KB 942055) is not one: those applications are not checked, the rest of the server runs as
     written; nor is one at a folder of one application (:attr:`Problem.scope`): that application is partly checked."""
@@ -316,12 +315,12 @@ class _Reader:
                 # NOTE: IIS refuses a second entry of one key: "Cannot add duplicate collection entry of type 'add'
                 # with unique key attribute 'name'" (KB 942055, HRESULT 0x800700b7: "a duplicate entry ... The error
                 # message itself points out the location"; the message's wording: Microsoft's WSUS troubleshooting
-                # page, "Cannot add duplicate collection entry of type 'mimeMap'"; KB 949349, which the message
-                # below names, is in no stored corpus); one pool listed twice, at two architectures, misled
+                # page, "Cannot add duplicate collection entry of type 'mimeMap'"; the KB 949349 once named here is in no
+                # stored corpus: the message names KB 942055); one pool listed twice, at two architectures, misled
                 self.problems.append(Problem(
                     self.apphost_file, line_of(el), f"application pool '{name}' is defined again (first at line "
                     f"{first[key]}): IIS reports \"Cannot add duplicate collection entry of type 'add' with unique key "
-                    f"attribute 'name' set to '{name}'\" for this file (0x800700B7, KB 949349); this entry is left out",
+                    f"attribute 'name' set to '{name}'\" for this file (0x800700B7, KB 942055); this entry is left out",
                     refused=True))
                 continue
             if key is not None:
@@ -945,7 +944,7 @@ class _Reader:
         sections of :data:`_WEB_KEYED` read for this alone), at one level or at a ``<location path>``
         below one that holds it already, with no ``<remove>``/``<clear/>`` between
         (:func:`~iisbitness.config.merge.collection_breaches`): HTTP 500.19, 0x800700B7 (KB 942055, whose own example
-        is a duplicate in ApplicationHost.config; KB 949349 for pools, a KB whose text no stored corpus holds). IIS fails that section for every configuration
+        is a duplicate in ApplicationHost.config). IIS fails that section for every configuration
         path that reads it: every site's requests at the file's own level or ``<location path="">`` (``globalModules``:
         every worker process, which reads it when it starts, facts C7: HTTP 503, INFERENCE as in
         :meth:`apphost_refusals`), else those at or below the location's path. Said once, for the server, not per
