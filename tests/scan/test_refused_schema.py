@@ -91,7 +91,7 @@ def test_a_duplicate_in_a_collection_the_web_config_has(tmp_path: Path, edit: tu
 ])
 def test_keys_that_differ_or_a_remove_first_are_legal(tmp_path: Path, section: str) -> None:
     """``verbs`` is the one case-sensitive part of ``security/authorization``'s key (``GET`` and ``get`` are two
-    rules); a ``<remove>`` naming the key (empty ``roles`` and ``verbs``, as IIS Manager writes it) takes the first
+    rules); a ``<remove>`` naming the key (with empty ``roles`` and ``verbs``) takes the first
     rule out; the same name as ``roles`` and as ``users`` is another key: nothing refused."""
     image = _root(tmp_path, CHEF, END, f"        {section}\n{END}")
     assert _refused_or_none(image) == []
