@@ -10,12 +10,13 @@ inherited URL Rewrite rule, as they are).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CORPUS, corpus_dir
-from tests.scan.test_refused import APPHOST, _image, _line, _refused
+from tests.scan.test_refused import APPHOST, _image, _line, _refused, _scan
 
 if not (CORPUS / "iis-config").is_dir():  # NOTE: before the imports below: those modules skip themselves there
     pytest.skip(f"no shared corpus at {CORPUS / 'iis-config'}", allow_module_level=True)
@@ -180,3 +181,35 @@ def test_other_keys_and_the_schemas_own_remove_are_legal(tmp_path: Path, edit: t
     schema's ``removeElement``), which takes the SPN out: nothing refused."""
     image, _ = _image(tmp_path, edit)
     assert _refused_or_none(image) == []
+
+
+WEBDAV = (corpus_dir("iis-config") / "RedHatSE__windowcontainertest__config__applicationHost.config").read_text(
+    "utf-8-sig")
+STORE = ('<add name="webdav_simple_prop" image="%windir%\\system32\\inetsrv\\webdav_simple_prop.dll" '
+         'image32="%windir%\\syswow64\\inetsrv\\webdav_simple_prop.dll" />')
+
+
+@pytest.mark.parametrize(("added", "said"), [(STORE, True), (STORE.replace('name="webdav_simple_prop"', 'name="other"'),
+                                                              False)])
+def test_a_repeated_entry_of_a_section_the_schema_does_not_declare(tmp_path: Path, added: str, said: bool) -> None:
+    """A stock server's WebDAV section (WebDAV's own schema, not IIS_schema.xml's: its keys unknown) with its property
+    store listed twice, attribute for attribute: whatever the key, IIS refuses it unless the list has none, which the
+    scan cannot tell, so it says so and does not call the server checked. A second store of another name is not said
+    (its key unknown: nothing to say), nor is the file as it is."""
+    image = tmp_path / "img"
+    (image / APPHOST).parent.mkdir(parents=True)
+    (image / "Windows/SysWOW64").mkdir(parents=True)
+    assert STORE in WEBDAV
+    (image / APPHOST).write_text(WEBDAV.replace(STORE, STORE + added, 1), encoding="utf-8")
+    doc = json.loads(_scan(image, "json")[1])
+    notes = [p for p in doc["problems"] if "system.webServer/webdav" in p["message"]]
+    if not said:
+        assert notes == []
+        return
+    [note] = notes
+    line = _line(WEBDAV, STORE)
+    assert (note["file"], note["line"], note.get("refused")) == (APPHOST, line, None), note
+    assert f"repeats the entry at line {line} attribute for attribute" in note["message"], note
+    assert "was not checked" in note["message"], note
+    statuses = {a["application"]: a["status"] for a in doc["coverage"]["applications"]}
+    assert "checked" not in statuses.values(), statuses

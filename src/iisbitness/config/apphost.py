@@ -33,7 +33,7 @@ from iisbitness.config.merge import (
     sections_named,
     split_location_path,
 )
-from iisbitness.config.schema_keys import COLLECTIONS, KeyedCollection
+from iisbitness.config.schema_keys import COLLECTIONS, KeyedCollection, declared, repeated_entries
 from iisbitness.config.xml import attr, child, children, line_of, local_name, not_well_formed, parse_file
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError, ServerImageError
@@ -843,6 +843,7 @@ class _Reader:
             self.problems.extend(refusals)
             self._refusing.append((segments, refusals[0]))
             return []
+        self.unknown_repeats(root, shown)
         # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
         load = self.section_file(path, shown)
         found = (contributions(root, shown, segments, len(segments) + 1, "system.webServer", section_file=load)
@@ -898,6 +899,26 @@ class _Reader:
                     f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
                     "this web.config is left out", unread=True, refused=True) for line, what in found)
         return out
+
+    def unknown_repeats(self, root: etree._Element, shown: str) -> None:
+        """A problem (``unread``: the application holding the file, or for applicationHost.config the server, is
+        partly checked) for each entry of a ``system.webServer`` section whose schema the scan does not know (a
+        module's own: WebDAV, ARR's ``proxy``, ``iisnode``...; :func:`~iisbitness.config.schema_keys.declared`) that
+        repeats an earlier one of its list attribute for attribute (:func:`~iisbitness.config.schema_keys.repeated_entries`),
+        in the configuration file ``root`` (named ``shown``): IIS refuses such a file (500.19, 0x800700B7) unless that
+        module's schema gives the list no key or ``allowDuplicates``, which the scan cannot tell. Nothing is said of
+        the other entries of such sections (their keys unknown), nor of duplicates across files there."""
+        for group, _, path, el in _sections(root):
+            if local_name(group) != "system.webServer" or declared(path):
+                continue
+            for first, again in repeated_entries(el):
+                shown_attrs = " ".join(f'{k!s}="{v!s}"' for k, v in again.attrib.items())
+                self.problems.append(Problem(
+                    shown, line_of(again), f"<{local_name(again)} {shown_attrs}> in system.webServer/{path} repeats "
+                    f"the entry at line {line_of(first)} attribute for attribute; this section's schema is a module's "
+                    "own, not IIS_schema.xml's, so whether IIS refuses the file for it (\"Cannot add duplicate "
+                    "collection entry\", HTTP 500.19, 0x800700B7, unless the module's schema gives the list no key) was "
+                    "not checked: what the file configures was read as written", unread=True))
 
     def apphost_refusals(self) -> None:
         """A problem (``refused``, not ``unread``: the scan reads the rest of the file) for each element of a
@@ -1205,6 +1226,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     require_apphost(root, shown)
     reader = _Reader(image, path, shown, root, os_arch, progress or (lambda _m: None), problems)
     reader.apphost_refusals()
+    reader.unknown_repeats(root, shown)
     contribs = reader.apphost_contribs()
     reader.apphost_breaches(contribs)
     pools = reader.pools()

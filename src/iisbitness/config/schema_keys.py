@@ -41,7 +41,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lxml import etree
+
 from iisbitness.config.merge import CombinedKey
+from iisbitness.config.xml import local_name
 
 IIS_SCHEMA = "IIS_schema.xml"
 REWRITE_SCHEMA = "rewrite_schema.xml"
@@ -146,3 +149,48 @@ the same users are one key); ``security/ipSecurity``'s ``ipAddress`` + ``subnetM
 
 BY_PATH: dict[str, KeyedCollection] = {c.path: c for c in COLLECTIONS}
 """:data:`COLLECTIONS` by :attr:`KeyedCollection.path`."""
+
+DECLARED: frozenset[str] = frozenset({
+    *(c.path for c in COLLECTIONS),
+    "asp", "caching", "cgi", "defaultDocument", "directoryBrowse", "httpCompression", "httpErrors", "httpLogging",
+    "httpProtocol", "httpRedirect", "httpTracing", "applicationInitialization", "odbcLogging", "serverRuntime",
+    "serverSideInclude", "staticContent", "urlCompression", "validation", "webSocket", "management",
+    "security/access", "security/dynamicIpSecurity", "security/requestFiltering", "security/authentication",
+    "tracing", "rewrite", "aspNetCore",
+})
+"""The ``system.webServer`` sections (paths below the group, as :func:`iisbitness.config.locks.section_elements` gives
+them; ``security/authentication``, ``tracing``, ``rewrite`` and ``management`` are groups whose sections the schema files
+all declare) that IIS_schema.xml, rewrite_schema.xml and aspnetcore_schema_v2.xml declare: a section elsewhere is a
+module's own (WebDAV, ARR's ``proxy``, ``httpPlatform``, ``iisnode``...), whose keys the scan does not know
+(:func:`repeated_entries`)."""
+
+
+def declared(path: str) -> bool:
+    """Whether the ``system.webServer`` section at ``path`` (``webdav``, ``security/authorization``) is one the schema
+    files of :data:`DECLARED` declare."""
+    return path in DECLARED or path.split("/", 1)[0] in {"rewrite", "tracing", "management"}
+
+
+def repeated_entries(section: etree._Element) -> list[tuple[etree._Element, etree._Element]]:
+    """Each element below ``section`` (at any depth) that repeats an earlier sibling attribute for attribute (the same
+    element name, the same attribute names, values equal without case or surrounding white space), with that earlier
+    one, in document order; ``<remove>``, ``<clear>`` and elements without attributes left out.
+
+    For a section whose schema the scan does not know: whatever attributes its collection is keyed on, two such
+    entries hold the same key, which IIS refuses ("Cannot add duplicate collection entry", HTTP 500.19, 0x800700B7)
+    unless the collection declares no key or ``allowDuplicates="true"``: the scan cannot tell, and says so. Entries
+    that differ in any attribute are not said (their key is unknown; saying each would flood the report)."""
+    out: list[tuple[etree._Element, etree._Element]] = []
+    for parent in section.iter():
+        seen: dict[tuple[str, frozenset[tuple[str, str]]], etree._Element] = {}
+        for el in parent:
+            name = local_name(el)
+            if not name or name in ("remove", "clear") or not el.attrib:
+                continue
+            key = (name, frozenset((str(n), str(v).strip().lower()) for n, v in el.attrib.items()))
+            first = seen.get(key)
+            if first is None:
+                seen[key] = el
+            else:
+                out.append((first, el))
+    return out
