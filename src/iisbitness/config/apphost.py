@@ -23,9 +23,7 @@ from iisbitness.arch import Arch
 from iisbitness.config.kind import require_apphost
 from iisbitness.config.locks import SectionLocks, section_elements
 from iisbitness.config.merge import (
-    CASE_SENSITIVE_KEYS,
     Breach,
-    CombinedKey,
     Contribution,
     Entry,
     applicable,
@@ -35,6 +33,7 @@ from iisbitness.config.merge import (
     sections_named,
     split_location_path,
 )
+from iisbitness.config.schema_keys import COLLECTIONS, KeyedCollection, declared, repeated_entries
 from iisbitness.config.xml import attr, child, children, line_of, local_name, not_well_formed, parse_file
 from iisbitness.config.xml import parse_bool as _bool
 from iisbitness.errors import ConfigError, ServerImageError
@@ -593,9 +592,8 @@ class _Reader:
         by file and line, and its config path joins :attr:`_web_refused` (every request at or below it gets HTTP
         500.19, so :meth:`_with_effects` says the applications there are refused):
 
-        - a directive of a keyed collection (:data:`_WEB_KEYED`: ``handlers``, ``modules``, at the site's root
-          ``isapiFilters``, and those read for this alone: ``staticContent``, ``httpErrors``, ``defaultDocument``,
-          ``httpProtocol``'s headers, ``requestFiltering``'s lists) that the collection
+        - a directive of a keyed collection (:data:`_WEB_KEYED`: every one IIS's schema declares, URL Rewrite's
+          included, ``isapiFilters`` at the site's root only) that the collection
           IIS merges at its config path refuses (:func:`~iisbitness.config.merge.collection_breaches`): an ``<add>``
           of an entry it inherits or holds already, with no ``<remove>``/``<clear/>`` first (0x800700B7), a
           ``<remove>``/``<clear/>`` of an entry a parent locked (``lockItem``), a directive a parent's
@@ -633,7 +631,8 @@ class _Reader:
                 continue
             for at in dict.fromkeys(c.segments for c in owned + located):
                 here = [(c, _keyed_of(c.element, keyed)) for c in applicable(allc, at)]
-                for name, tag, key in _WEB_KEYED:
+                for keyed_collection in _WEB_KEYED:
+                    name = keyed_collection.path
                     if name == "isapiFilters" and at != index.site_seg:
                         # NOTE: IIS reads the filters at the site's level only: "You can configure the
                         # <isapiFilters> element at the server level in the ApplicationHost.config file or at the
@@ -643,9 +642,7 @@ class _Reader:
                     held = [(el, c) for c, of in here if (el := of.get(name)) is not None]
                     if not any(c.file_depth for _, c in held):
                         continue  # NOTE: applicationHost.config's alone: apphost_breaches judged them (at any path)
-                    for b in collection_breaches([(el, c.file, c.file_depth) for el, c in held], tag, key,
-                                                 collection=f"system.webServer/{name}",
-                                                 case_sensitive=name in CASE_SENSITIVE_KEYS):
+                    for b in _breaches(keyed_collection, [(el, c.file, c.file_depth) for el, c in held]):
                         c = held[b.section][1]
                         if not c.file_depth and b.element not in self._apphost_breached:
                             self._apphost_breached[b.element] = self._location_refusal(
@@ -854,6 +851,7 @@ class _Reader:
             self.problems.extend(refusals)
             self._refusing.append((segments, refusals[0]))
             return []
+        self.unknown_repeats(root, shown)
         # NOTE: system.web after system.webServer, in order numbers of their own: _with_effects splits them apart
         load = self.section_file(path, shown)
         found = (contributions(root, shown, segments, len(segments) + 1, "system.webServer", section_file=load)
@@ -910,6 +908,26 @@ class _Reader:
                     "this web.config is left out", unread=True, refused=True) for line, what in found)
         return out
 
+    def unknown_repeats(self, root: etree._Element, shown: str) -> None:
+        """A problem (``unread``: the application holding the file, or for applicationHost.config the server, is
+        partly checked) for each entry of a ``system.webServer`` section whose schema the scan does not know (a
+        module's own: WebDAV, ARR's ``proxy``, ``iisnode``...; :func:`~iisbitness.config.schema_keys.declared`) that
+        repeats an earlier one of its list attribute for attribute (:func:`~iisbitness.config.schema_keys.repeated_entries`),
+        in the configuration file ``root`` (named ``shown``): IIS refuses such a file (500.19, 0x800700B7) unless that
+        module's schema gives the list no key or ``allowDuplicates``, which the scan cannot tell. Nothing is said of
+        the other entries of such sections (their keys unknown), nor of duplicates across files there."""
+        for group, _, path, el in _sections(root):
+            if local_name(group) != "system.webServer" or declared(path):
+                continue
+            for first, again in repeated_entries(el):
+                shown_attrs = " ".join(f'{k!s}="{v!s}"' for k, v in again.attrib.items())
+                self.problems.append(Problem(
+                    shown, line_of(again), f"<{local_name(again)} {shown_attrs}> in system.webServer/{path} repeats "
+                    f"the entry at line {line_of(first)} attribute for attribute; this section's schema is a module's "
+                    "own, not IIS_schema.xml's, so whether IIS refuses the file for it (\"Cannot add duplicate "
+                    "collection entry\", HTTP 500.19, 0x800700B7, unless the module's schema gives the list no key) was "
+                    "not checked: what the file configures was read as written", unread=True))
+
     def apphost_refusals(self) -> None:
         """A problem (``refused``, not ``unread``: the scan reads the rest of the file) for each element of a
         collection the scan reads from applicationHost.config's ``system.webServer`` (:data:`_WEB_COLLECTIONS`,
@@ -940,8 +958,8 @@ class _Reader:
     def apphost_breaches(self, contribs: list[Contribution]) -> None:
         """A problem (``refused``, not ``unread``: the scan reads the rest of the file) for each entry
         applicationHost.config's own ``system.webServer`` (``contribs``) adds twice to a collection the scan reads
-        or judges (:data:`_APPHOST_KEYED`: ``globalModules``, ``handlers``, ``modules``, ``isapiFilters`` and the
-        sections of :data:`_WEB_KEYED` read for this alone), at one level or at a ``<location path>``
+        or judges (:data:`_APPHOST_KEYED`: every keyed collection IIS's schema declares; ``globalModules`` and
+        ``httpCompression``'s at the server's level only), at one level or at a ``<location path>``
         below one that holds it already, with no ``<remove>``/``<clear/>`` between
         (:func:`~iisbitness.config.merge.collection_breaches`): HTTP 500.19, 0x800700B7 (KB 942055, whose own example
         is a duplicate in ApplicationHost.config). IIS fails that section for every configuration
@@ -960,15 +978,14 @@ class _Reader:
         keyed: dict[etree._Element, dict[str, etree._Element]] = {}
         for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
             here = [(c, _keyed_of(c.element, keyed)) for c in applicable(contribs, at)]
-            for name, tag, key in _APPHOST_KEYED:
-                if name == "globalModules" and at:
-                    continue
+            for keyed_collection in COLLECTIONS:
+                name = keyed_collection.path
+                if keyed_collection.server_only and at:
+                    continue  # NOTE: read at the server's level alone (schema_keys.KeyedCollection.server_only)
                 held = [(el, c) for c, of in here if (el := of.get(name)) is not None]
                 if not held:
                     continue
-                for b in collection_breaches([(el, c.file, 0) for el, c in held], tag, key,
-                                             collection=f"system.webServer/{name}",
-                                             case_sensitive=name in CASE_SENSITIVE_KEYS):
+                for b in _breaches(keyed_collection, [(el, c.file, 0) for el, c in held]):
                     c = held[b.section][1]
                     if b.element in found or c.file != self.apphost_file:
                         continue
@@ -1086,49 +1103,32 @@ _ITEMS = ("add", "remove", "clear")
 _WEB_COLLECTIONS = {"handlers": _ITEMS, "modules": _ITEMS, "isapiFilters": ("filter", "remove", "clear")}
 """The collections the scan reads from a web.config, each with the child elements it takes (IIS_schema.xml; facts
 B7)."""
-_RF = "security/requestFiltering/"
-_WEB_KEYED: tuple[tuple[str, str, str | CombinedKey], ...] = (
-    ("handlers", "add", "name"), ("modules", "add", "name"), ("isapiFilters", "filter", "name"),
-    ("staticContent", "mimeMap", "fileExtension"),
-    ("httpErrors", "error", CombinedKey(("statusCode", "subStatusCode"), (None, "-1"), integer=True)),
-    ("defaultDocument/files", "add", "value"),
-    ("httpProtocol/customHeaders", "add", "name"), ("httpProtocol/redirectHeaders", "add", "name"),
-    (f"{_RF}fileExtensions", "add", "fileExtension"), (f"{_RF}verbs", "add", "verb"),
-    (f"{_RF}hiddenSegments", "add", "segment"), (f"{_RF}denyUrlSequences", "add", "sequence"),
-    (f"{_RF}denyQueryStringSequences", "add", "sequence"), (f"{_RF}alwaysAllowedUrls", "add", "url"),
-    (f"{_RF}alwaysAllowedQueryStrings", "add", "queryString"), (f"{_RF}requestLimits/headerLimits", "add", "header"),
-    (f"{_RF}filteringRules", "filteringRule", "name"),
-)
-"""The keyed collections of a web.config whose duplicates (0x800700B7) :meth:`_Reader._inherited_refusals` says, with
-their path below ``system.webServer``, add element and key, as IIS_schema.xml declares each (``<collection
-addElement=...>`` and the attribute ``isUniqueKey="true"``, or those ``isCombinedKey="true"``, in its
-``sectionSchema``): those the scan reads, and sections it reads for nothing else, because IIS refuses the whole
-web.config over a duplicate in any of them (KB 942055), bitness aside, and every application at or below it fails:
-
-- ``staticContent`` ``<mimeMap fileExtension>``: an extension the server maps already (``.json``, ``.woff`` on a recent
-  IIS) is the commonest "Cannot add duplicate collection entry" (Microsoft's blog "IIS7 Error: cannot add duplicate
-  collection entry of type 'mimeMap'");
-- ``httpErrors`` ``<error>``: the combined key ``statusCode`` (``uint``) with ``subStatusCode`` (``int``, default
-  ``-1``), compared as numbers: a server's stock ``<error statusCode="404">`` makes a web.config's ``<error
-  statusCode="404" path="...">`` with no ``<remove statusCode="404"/>`` first a duplicate; ``subStatusCode="2"`` is
-  another entry ("HTTP Errors <httpErrors>", learn.microsoft.com/iis/configuration/system.webserver/httperrors: its
-  samples remove an error before adding it);
-- ``defaultDocument/files`` ``<add value>`` (a stock server lists ``Default.htm``, ``index.html``...),
-  ``httpProtocol``'s ``customHeaders`` and ``redirectHeaders`` ``<add name>`` (a stock server adds ``X-Powered-By``);
-- ``security/requestFiltering``'s ``fileExtensions`` (``fileExtension``: a stock server denies ``.config``),
-  ``verbs`` (``verb``), ``hiddenSegments`` (``segment``: ``web.config``, ``bin``...), ``denyUrlSequences`` and
-  ``denyQueryStringSequences`` (``sequence``), ``alwaysAllowedUrls`` (``url``), ``alwaysAllowedQueryStrings``
-  (``queryString``), ``requestLimits/headerLimits`` (``header``) and ``filteringRules`` (``<filteringRule name>``; the
-  collections inside a rule are not judged).
-
-Only ``verbs``' key among these is ``caseSensitive="true"`` (:data:`~iisbitness.config.merge.CASE_SENSITIVE_KEYS`):
-the rest compare without case. Not judged: the other keyed sections a web.config may set (``httpRedirect``,
-``security/authorization``, ``ipSecurity``, ``windowsAuthentication/providers``, ``caching/profiles``,
-``applicationInitialization``, ``httpTracing``, ``rewrite``...), and ``system.web``'s."""
-_APPHOST_KEYED: tuple[tuple[str, str, str | CombinedKey], ...] = (("globalModules", "add", "name"), *_WEB_KEYED)
-"""As :data:`_WEB_KEYED`, with ``globalModules``, in applicationHost.config: :meth:`_Reader.apphost_breaches`."""
-_KEYED_STEPS = tuple((path, tuple(path.split("/"))) for path, _, _ in _APPHOST_KEYED)
+_WEB_KEYED = tuple(c for c in COLLECTIONS if not c.server_only)
+"""The keyed collections of a web.config whose duplicates (0x800700B7) :meth:`_Reader._inherited_refusals` says: every
+one IIS's schema declares (:data:`~iisbitness.config.schema_keys.COLLECTIONS`, with its key, directives and case
+sensitivity), those the scan reads and those it reads for nothing else, because IIS refuses the whole web.config over
+a duplicate in any of them (KB 942055), bitness aside, and every application at or below it fails: ``staticContent``'s
+``<mimeMap>`` of an extension the server maps already (``.json``, ``.woff`` on a recent IIS: Microsoft's blog "IIS7
+Error: cannot add duplicate collection entry of type 'mimeMap'"), ``httpErrors``' ``<error statusCode="404">`` the
+server lists already, ``security/authorization``'s ``<add accessType="Deny" users="?">`` beside an inherited Allow for
+the same users (the key is ``users``, ``roles`` and ``verbs``, not ``accessType``), a URL Rewrite rule of a name a
+parent's rules hold... Not those judged at the server's level alone (``globalModules``, ``httpCompression``'s:
+:attr:`~iisbitness.config.schema_keys.KeyedCollection.server_only`), which a web.config may not set (AppHostOnly,
+:mod:`.locks`)."""
+_APPHOST_KEYED = COLLECTIONS
+"""Every keyed collection of :data:`~iisbitness.config.schema_keys.COLLECTIONS`, in applicationHost.config:
+:meth:`_Reader.apphost_breaches`."""
+_KEYED_STEPS = tuple((c.path, tuple(c.path.split("/"))) for c in COLLECTIONS)
 """Each keyed collection's path (:data:`_APPHOST_KEYED`) with its steps, for :func:`_keyed_of`."""
+
+
+def _breaches(keyed: KeyedCollection, sections: Sequence[tuple[etree._Element, str, int]]) -> list[Breach]:
+    """:func:`~iisbitness.config.merge.collection_breaches` of the collection ``keyed`` (its add, remove and clear
+    directives, key and case sensitivity as the schema declares them) over ``sections``."""
+    return collection_breaches(sections, keyed.add, keyed.key, collection=keyed.section,
+                               case_sensitive=keyed.case_sensitive, remove_tag=keyed.remove, clear_tag=keyed.clear)
+
+
 _APPHOST_COLLECTIONS = {**_WEB_COLLECTIONS, "globalModules": _ITEMS,
                         "httpCompression": ("scheme", "staticTypes", "dynamicTypes")}
 """:data:`_WEB_COLLECTIONS` and those the scan reads from applicationHost.config alone (facts B7): ``httpCompression``
@@ -1236,6 +1236,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     require_apphost(root, shown)
     reader = _Reader(image, path, shown, root, os_arch, progress or (lambda _m: None), problems)
     reader.apphost_refusals()
+    reader.unknown_repeats(root, shown)
     contribs = reader.apphost_contribs()
     reader.apphost_breaches(contribs)
     pools = reader.pools()

@@ -14,13 +14,15 @@ Model (facts B3-B7; "Deep Dive into IIS Configuration with IIS 7 and IIS 8", iis
   UNSOURCED, and in applicationHost.config doubtful (see ``config.apphost._Reader.section_file``).
 - collections: ``<clear/>`` drops everything inherited, ``<remove key>`` one entry, ``<add>``
   appends, except ``handlers`` whose lower-level entries go first (``mergeAppend="false"``).
-- collection keys: IIS_schema.xml marks ``name``, the key of ``globalModules``, ``handlers``, ``modules`` and
-  ``isapiFilters``, ``caseSensitive="true"`` (:data:`CASE_SENSITIVE_KEYS`): ``<add name="Foo">`` beside an inherited
-  ``foo`` is a second entry, not a duplicate, and ``<remove name="FOO">`` does not take out ``foo``; so is
-  ``requestFiltering``'s ``verbs`` key ``verb``. The other keys the scan merges or judges (``httpCompression/scheme``,
-  ``isapiCgiRestriction``'s ``path``, ``system.web``'s, ``staticContent``, ``defaultDocument``, ``httpProtocol``, the
-  rest of ``requestFiltering``) carry no ``caseSensitive`` and compare without case; ``httpErrors``' combined key
-  (:class:`CombinedKey`) compares as numbers.
+- collection keys: as IIS's schema declares each collection's (:mod:`iisbitness.config.schema_keys`, the one table).
+  IIS_schema.xml marks ``name``, the key of ``globalModules``, ``handlers``, ``modules`` and ``isapiFilters``,
+  ``caseSensitive="true"`` (``<attribute name="name" type="string" caseSensitive="true" required="true"
+  isUniqueKey="true" .../>``; the schema's own legend: "caseSensitive ... Indicates if attribute value is
+  case-sensitive"): ``<add name="Foo">`` beside an inherited ``foo`` is a second entry, not a duplicate, and ``<remove
+  name="FOO">`` does not take out ``foo`` (INFERENCE that ``<remove>`` compares the key as ``<add>`` does: the schema
+  declares one key, no Microsoft page tells the two apart); so is ``requestFiltering``'s ``verbs`` key ``verb``. Keys
+  without ``caseSensitive`` compare without case; ``httpErrors``' combined key (:class:`CombinedKey`) compares as
+  numbers.
 """
 
 from __future__ import annotations
@@ -32,15 +34,6 @@ from lxml import etree
 
 from iisbitness.config.xml import attr, children, line_of, local_name, parse_bool
 from iisbitness.model.source import ConfigSource, DuplicateEntry
-
-CASE_SENSITIVE_KEYS = frozenset({"globalModules", "handlers", "modules", "isapiFilters",
-                                 "security/requestFiltering/verbs"})
-"""The ``system.webServer`` collections (by path below it) the scan merges or judges whose key IIS_schema.xml declares
-``caseSensitive="true"`` (``<attribute name="name" type="string" caseSensitive="true" required="true"
-isUniqueKey="true" .../>`` in each of their ``sectionSchema``; ``requestFiltering``'s ``<verbs>``: ``<attribute
-name="verb" type="string" caseSensitive="true" required="true" isUniqueKey="true" .../>``; the schema's own legend:
-"caseSensitive ... Indicates if attribute value is case-sensitive"). That ``<remove>`` compares the key as ``<add>`` does is INFERENCE: the schema
-declares one key, no Microsoft page tells the two apart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +151,7 @@ def merge_collection(sections: Sequence[tuple[etree._Element, str]], add_tag: st
         add_tag: the add element's name (``add``; ``filter`` for isapiFilters).
         key: attribute names forming the key (``name``; ``fullPath``+``arguments`` for fastCgi).
         prepend: True for ``handlers`` (mergeAppend="false"): each level's entries go first.
-        case_sensitive: True where the schema marks the key ``caseSensitive`` (:data:`CASE_SENSITIVE_KEYS`): keys
+        case_sensitive: True where the schema marks the key ``caseSensitive`` (:mod:`~iisbitness.config.schema_keys`): keys
             differing in case are two entries; else they are one.
 
     Returns:
@@ -234,34 +227,49 @@ class CombinedKey:
             ``"-1"``), or None where the attribute is required (an element without it is another error, not judged).
         integer: True where the attributes are numbers (``type="uint"``/``"int"``): ``"404"`` and ``"0404"`` are one
             key; a value that is no integer is compared as written.
+        cased: per attribute, whether it is ``caseSensitive="true"`` (``security/authorization``'s ``verbs``); empty:
+            none is, every part compares without case (unless :func:`collection_breaches` is told ``case_sensitive``).
     """
 
     names: tuple[str, ...]
     defaults: tuple[str | None, ...]
     integer: bool = False
+    cased: tuple[bool, ...] = ()
 
     def value(self, el: etree._Element) -> str | None:
         """The key of ``el`` as written, its parts joined by ``", "`` (``"404, -1"``); None when a required part is
         missing."""
+        parts = self.parts(el)
+        return None if parts is None else ", ".join(parts)
+
+    def parts(self, el: etree._Element) -> tuple[str, ...] | None:
+        """Each attribute of the key in ``el`` as written (stripped), its default where left out; None when a required
+        part is missing."""
         parts: list[str] = []
         for name, default in zip(self.names, self.defaults, strict=True):
             value = el.get(name, default)
             if value is None:
                 return None
             parts.append(value.strip())
-        return ", ".join(parts)
+        return tuple(parts)
 
-
-def _integer_parts(value: str) -> str:
-    """``value`` (a :meth:`CombinedKey.value`) with each integer part in its plain form (``"0404, -1"`` ->
-    ``"404, -1"``)."""
-    parts = value.split(", ")
-    return ", ".join(str(int(p)) if p.lstrip("+-").isdigit() else p for p in parts)
+    def fold(self, parts: tuple[str, ...], case_sensitive: bool = False) -> str:
+        """The key of ``parts`` (:meth:`parts`) as IIS compares it: integer parts in plain form (:attr:`integer`:
+        ``"0404"`` is ``"404"``), each part lower-cased unless its attribute (:attr:`cased`) or the whole key
+        (``case_sensitive``) is case-sensitive; parts joined by a character no attribute holds."""
+        cased = self.cased or (False,) * len(parts)
+        out = []
+        for part, part_cased in zip(parts, cased, strict=True):
+            if self.integer and part.lstrip("+-").isdigit():
+                part = str(int(part))
+            out.append(part if case_sensitive or part_cased else part.lower())
+        return "\0".join(out)
 
 
 def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add_tag: str,
                         key: str | CombinedKey = "name", collection: str = "",
-                        case_sensitive: bool = False) -> list[Breach]:
+                        case_sensitive: bool = False, remove_tag: str | None = "remove",
+                        clear_tag: str | None = "clear") -> list[Breach]:
     """The directives IIS refuses in one collection merged over ``sections`` (``(collection element, file, level)``,
     outermost first, as :func:`merge_collection` takes them; ``level``: the file's depth in the hierarchy,
     :attr:`Contribution.file_depth`: a lock binds only deeper files), each once, in merge order:
@@ -272,7 +280,7 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
       configuration hierarchy (for example, ApplicationHost.config or Web.config file in a parent site or folder)"; a
       ``<remove>`` above the ``<add>`` makes it legal: Microsoft's blog "IIS7 Error: cannot add duplicate collection
       entry of type 'mimeMap'", blogs.msdn.microsoft.com/chaun, 2009). With ``case_sensitive`` (the key
-      ``caseSensitive="true"`` in IIS_schema.xml: :data:`CASE_SENSITIVE_KEYS`) keys are compared as written: an
+      ``caseSensitive="true"`` in IIS_schema.xml: :mod:`~iisbitness.config.schema_keys`) keys are compared as written: an
       ``<add name="Foo">`` beside an inherited ``foo`` is a second entry, and ``<remove name="FOO">`` leaves ``foo``
       in (as :func:`merge_collection` reads them); without it, keys differing in case are the same entry;
     - in a deeper file, an attribute of the collection element a shallower one locks (``lockAttributes``, ``*`` for
@@ -285,6 +293,9 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
 
     ``key`` is one attribute's name, or a :class:`CombinedKey` (``httpErrors``: ``statusCode`` with
     ``subStatusCode``, whose default ``-1`` counts where an ``<error>`` or ``<remove>`` leaves it out: IIS_schema.xml).
+    ``remove_tag`` and ``clear_tag``: the collection's remove and clear directives as its schema names them
+    (``removeSpn``, ``clearSpns``; :mod:`iisbitness.config.schema_keys`), None where it declares none (an element of
+    that name is then no directive of the collection and is passed over).
     ``collection`` (``system.webServer/handlers``) is named after each element in :attr:`Breach.what`.
     """
     at = f" in {collection}" if collection else ""
@@ -294,24 +305,14 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
     locked_items: dict[str, tuple[etree._Element, str, int]] = {}
     """key as compared -> (the element, its file, its level) for each entry held with lockItem="true"."""
 
-    other_case: dict[str, tuple[str, etree._Element, str]] = {}
-    """lower-cased key -> the last ``<remove>`` (key as written, element, file), for saying that one differing in case
+    other_case: dict[str, tuple[str, str, etree._Element, str]] = {}
+    """lower-cased key -> the last ``<remove>`` (key as written, as attributes, element, file), for saying that one differing in case
     from a duplicate ``<add>`` took nothing out (``case_sensitive`` only)."""
 
     combined = key if isinstance(key, CombinedKey) else None
     key_name = ", ".join(combined.names) if combined is not None else str(key)
-    numbers = combined is not None and combined.integer
-
-    def fold(value: str) -> str:
-        if numbers:
-            value = _integer_parts(value)
-        return value.strip() if case_sensitive else value.strip().lower()
-
-    def written(value: str) -> str:
-        """The key as an element's attributes (``statusCode="404" subStatusCode="-1"``)."""
-        if combined is None:
-            return f'{key_name}="{value}"'
-        return " ".join(f'{n}="{v}"' for n, v in zip(combined.names, value.split(", "), strict=False))
+    remove_says = (f"a <{remove_tag} .../> (or <{clear_tag}/>)" if remove_tag and clear_tag else
+                   f"a <{remove_tag} .../>" if remove_tag else f"a <{clear_tag}/>" if clear_tag else None)
     directive_locks: list[tuple[frozenset[str], bool, str, int]] = []
     """(directives named, whether they are the ones left open (lockAllElementsExcept), where, level)."""
     attribute_locks: list[tuple[frozenset[str], bool, str, int]] = []
@@ -339,8 +340,8 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
             tag = el.tag
             # NOTE: the plain tag first (no namespace: every configuration file): a stock server's requestFiltering
             # lists dozens of entries, judged again for each application's web.config
-            name = tag if tag == add_tag or tag == "remove" or tag == "clear" else local_name(el)
-            if name != add_tag and name not in ("remove", "clear"):
+            name = tag if tag == add_tag or tag == remove_tag or tag == clear_tag else local_name(el)
+            if name != add_tag and name != remove_tag and name != clear_tag:
                 continue
             if whole is not None:
                 out.append(Breach(index, el, f"<{name}>{at}: the collection is locked whole at {whole} (lockItem=\"true\")",
@@ -351,7 +352,7 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
                 out.append(Breach(index, el, f"<{name}>{at}: the collection's <{name}> directive is locked at {lock}",
                                   "0x80070021"))
                 continue
-            if name == "clear":
+            if name == clear_tag:
                 held = next(((e, f) for e, f, lv in locked_items.values() if lv < level), None)
                 if held is not None:
                     out.append(Breach(index, el, f"<clear/>{at} removes an entry locked at {where(*held)} "
@@ -360,32 +361,42 @@ def collection_breaches(sections: Sequence[tuple[etree._Element, str, int]], add
                 present.clear()
                 locked_items.clear()  # NOTE: only this level's, which it may clear (a lock binds deeper files)
                 continue
-            value = combined.value(el) if combined is not None else el.get(key_name)
-            if value is None:
-                continue  # NOTE: a required key missing is another error, not said here
-            folded = fold(value) if numbers else value.strip() if case_sensitive else value.strip().lower()
-            if name == "remove":
+            if combined is not None:
+                parts = combined.parts(el)
+                if parts is None:
+                    continue  # NOTE: a required key missing is another error, not said here
+                value, folded = ", ".join(parts), combined.fold(parts, case_sensitive)
+                written = " ".join(f'{n}="{v}"' for n, v in zip(combined.names, parts, strict=True))
+            else:
+                got = el.get(key_name)
+                if got is None:
+                    continue  # NOTE: a required key missing is another error, not said here
+                value = got
+                folded = value.strip() if case_sensitive else value.strip().lower()
+                written = f'{key_name}="{value}"'
+            if name == remove_tag:
                 item = locked_items.get(folded)
                 if item is not None and item[2] < level:
-                    out.append(Breach(index, el, f"<remove {written(value)}>{at} removes an entry locked at "
+                    out.append(Breach(index, el, f"<{name} {written}>{at} removes an entry locked at "
                                                  f"{where(item[0], item[1])} (lockItem=\"true\")", "0x80070021"))
                     continue
                 present.pop(folded, None)
                 locked_items.pop(folded, None)
-                other_case[folded.lower()] = (value, el, file)
+                other_case[folded.lower()] = (value, written, el, file)
                 continue
             first = present.get(folded)
             if first is not None:
                 removed = other_case.get(folded.lower()) if case_sensitive else None
-                differs = (f" (the <remove {written(removed[0])}> at {where(removed[1], removed[2])} differs in case: "
+                differs = (f" (the <{remove_tag} {removed[1]}> at {where(removed[2], removed[3])} differs in case: "
                            f"IIS_schema.xml declares '{key_name}' case-sensitive, so it took nothing out)"
                            if removed is not None and removed[0].strip() != folded else "")
                 says = (f" with unique key attribute '{key_name}' set to '{value}'\"" if combined is None else
                         f"\" (its combined key attributes '{key_name}' set to '{value}')")
-                out.append(Breach(index, el, f"<{add_tag} {written(value)}>{at} adds an entry the collection already holds "
+                legal = (f"; {remove_says.replace(' ...', f' {written}')} before it makes it legal" if remove_says else
+                         "; the collection takes no <remove> or <clear/>: one of the two must go")
+                out.append(Breach(index, el, f"<{add_tag} {written}>{at} adds an entry the collection already holds "
                                              f"there (added at {where(*first)}): IIS says \"Cannot add duplicate "
-                                             f"collection entry of type '{add_tag}'{says}{differs}; a "
-                                             f"<remove {written(value)}/> (or <clear/>) before it makes it legal",
+                                             f"collection entry of type '{add_tag}'{says}{differs}{legal}",
                                   "0x800700B7", DuplicateEntry(collection, add_tag, key_name, value)))
                 continue
             present[folded] = (el, file)
