@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import marshal
 import os
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
 from pe_fixtures import BIN
 
+from iisbitness.arch import Arch
+from iisbitness.pe import classify
 from iisbitness.pe.classify import (
     general_facts,
     general_read,
@@ -22,6 +25,7 @@ from iisbitness.pe.facts import BinaryFacts, FileIdentity
 from iisbitness.pe.metadata import read_assembly_info
 from iisbitness.pe.source import Source, open_binary
 from iisbitness.pe.store import SqliteFactStore
+from iisbitness.pe.types import Hybrid, ImageKind, PeImage, PlatformTarget
 
 REFASM = BIN / "managed_refasm.dll"
 MONO_API = sorted(Path("/usr/lib/mono/4.5-api").glob("System.W*.dll"))[:2]
@@ -73,3 +77,16 @@ def test_the_cache_keeps_the_marker(tmp_path: Path) -> None:
         assert identity is not None
         refs = store.get(str(REFASM), "references", identity)
         assert refs is not None and refs.is_reference_assembly  # type: ignore[union-attr]
+
+
+def test_the_marked_image_keeps_every_other_field() -> None:
+    """The image of a reference assembly is its headers' image with the marker set, every other field as read
+    (``classify._marked``, a positional copy; here against ``dataclasses.replace``, on an image with every field
+    set to a value other than its default)."""
+    every = PeImage("x.dll", ImageKind.READY_TO_RUN, 0x8664, True, True, 1, PlatformTarget.X64,
+                    frozenset({Arch.X64}), "why", ("a note",), Hybrid.ARM64X, "v4.0.30319", "2.5", "windows",
+                    0x8664, 3, (6, 0), (6, 2), False)
+    assert all(getattr(every, f.name) != f.default for f in fields(PeImage)
+               if f.name not in ("path", "reference_assembly"))
+    assert classify._marked(every) == replace(every, reference_assembly=True)
+    assert classify._marked(read_image(REFASM)) == read_image_and_references(REFASM)[0]
