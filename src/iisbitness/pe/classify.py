@@ -25,7 +25,8 @@ import os
 import struct
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from iisbitness.arch import Arch
@@ -324,8 +325,21 @@ def _image_and(src: Source, name: str, metadata: Callable[[Source, str, Headers 
     except OSError as e:
         return image, None, f"{name}: cannot read: {e.strerror or e}"
     if found.is_reference_assembly:
-        image = replace(image, reference_assembly=True)  # NOTE: rare; read in the same pass as the references
+        image = _as_reference(image)  # NOTE: read in the same pass as the references
     return image, found, None
+
+
+_IMAGE_FIELDS = tuple(f.name for f in fields(PeImage))
+if _IMAGE_FIELDS[-1] != "reference_assembly":
+    raise TypeError("PeImage.reference_assembly must be its last field (_as_reference)")
+_ALL_BUT_REFERENCE: Callable[[PeImage], tuple[Any, ...]] = attrgetter(*_IMAGE_FIELDS[:-1])
+
+
+def _as_reference(image: PeImage) -> PeImage:
+    """``replace(image, reference_assembly=True)`` without :func:`dataclasses.replace`'s walk of the fields per call:
+    6,348 of the 8,000 files of the ``inspect`` benchmark's folder are reference assemblies (Mono's ``*-api``
+    folders), and ``replace`` took a tenth of the headers' time there (issue 25)."""
+    return PeImage(*(*_ALL_BUT_REFERENCE(image), True))
 
 
 def classify_bytes(data: bytes, path: str = "<bytes>") -> PeImage:
