@@ -4,7 +4,7 @@ Reads only :class:`iisbitness.pe.walk.InspectedFile` values. :func:`renderables`
 objects for a live console; :func:`render` the same as text; :func:`plain` aligned columns, one
 file a line, never folded or cut, for pipes and files (``inspect bin/ > out.txt``, ``| less``).
 rich's console, table and text are imported where they are used: :func:`plain` into a pipe needs
-none of them (issue 25: a third of this module's import time, in every ``inspect`` run).
+none of them, nor any of rich (issue 25: a third of this module's import time, in every ``inspect`` run).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import io
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-
-from rich.control import strip_control_codes
 
 from iisbitness.arch import format_arches
 from iisbitness.formats.table import fit_table, plain_table, printable
@@ -119,15 +117,16 @@ def plain(files: Sequence[InspectedFile], *, show_deps: bool = False, width: int
     base = _common_folder(files)
     lines = [f"in {base}"] if base else []
     shown = _relative_all(files, base)
-    rows = [(name, *_row(f)) for name, f in zip(shown, files, strict=True)]
+    rows = _rows(files, shown)
     lines += plain_table(COLUMNS, rows) if width is None else fit_table(COLUMNS, rows, width, items="\n")
     notes, preferred = _notes(files, shown)
     texts = [f"  {name}: {note}" for name, note in notes] + ([PREFERRED_EXPLAINED] if preferred else [])
     if width is None and not show_deps and not any("\t" in t for t in texts):
         # NOTE: what rich prints for these plain texts (soft-wrapped, no style): each line with its control codes
-        # stripped (rich.text.Text does); 8,000 notes through rich took a second (issue 25)
-        tail = (["Notes:"] if notes else []) + [strip_control_codes(t) for t in texts]
-        return "\n".join(lines) + "\n" + "".join(t + "\n" for t in tail)
+        # stripped (rich.text.Text does; :data:`STRIP_CONTROL`, none of them a newline, so once over the whole
+        # tail); 8,000 notes through rich took a second (issue 25)
+        tail = (["Notes:"] if notes else []) + texts
+        return "\n".join(lines) + "\n" + "".join(t + "\n" for t in tail).translate(STRIP_CONTROL)
     from rich.console import Console
 
     rest = _after(files, shown, show_deps)
@@ -137,6 +136,32 @@ def plain(files: Sequence[InspectedFile], *, show_deps: bool = False, width: int
     for item in rest:
         console.print(item)
     return "\n".join(lines) + "\n" + buf.getvalue()
+
+
+STRIP_CONTROL: dict[int, None] = dict.fromkeys((7, 8, 11, 12, 13))
+"""The control codes rich's ``Text`` drops from what it prints (BEL, BS, VT, FF, CR: ``rich.control``'s
+``STRIP_CONTROL_CODES``; a test checks it against the rich installed), as a :meth:`str.translate` table: so that
+:func:`plain` into a pipe imports nothing of rich (issue 25)."""
+
+
+def _rows(files: Sequence[InspectedFile], shown: Sequence[str]) -> list[tuple[str, ...]]:
+    """``(file as shown, *`` :func:`_row` ``)`` of every file; :func:`_row` once per distinct set of the image's fields
+    it reads (a folder's thousands of assemblies show a few dozen: issue 25)."""
+    done: dict[tuple[object, ...], tuple[str, ...]] = {}
+    rows = []
+    for name, item in zip(shown, files, strict=True):
+        img = item.image
+        if img is None:
+            rows.append((name, *_row(item)))
+            continue
+        # NOTE: what _row reads of the image, by identity where it is an enumeration (Enum's __hash__ is Python code)
+        key = (id(img.kind), img.machine, img.pe32_plus, img.is_dll, img.cor_flags, id(img.platform_target),
+               img.ready_to_run_os, img.loadable_by, img.clr_version, _is_reference(item))
+        row = done.get(key)
+        if row is None:
+            row = done[key] = _row(item)
+        rows.append((name, *row))
+    return rows
 
 
 def _row(item: InspectedFile) -> tuple[str, ...]:
@@ -163,7 +188,11 @@ def _is_reference(item: InspectedFile) -> bool:
 
 
 def _common_folder(files: Sequence[InspectedFile]) -> str:
-    parents = [str(f.path.parent) for f in files]
+    # NOTE: os.path.dirname of the path's text, not Path.parent (a new Path per file), and each folder once to
+    # commonpath (it splits every path it is given): a third of plain's time (issue 25); the same text, "." for a
+    # bare name (dirname gives "")
+    dirname = os.path.dirname
+    parents = list(dict.fromkeys([dirname(str(f.path)) or "." for f in files]))
     if not parents:
         return ""
     try:
