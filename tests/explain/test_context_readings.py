@@ -239,3 +239,33 @@ def test_the_stdout_log_alone_is_an_asp_net_core_app() -> None:
 ])
 def test_net_framework_s_unhandled_exception_line_is_no_asp_net_core_cue(text: str) -> None:
     assert "ancm" not in cues_in(text, load_kb())
+
+
+# --------------------------------------------------------------- explain8: IIS Manager's connect dialog
+CONNECT = "There was an error when trying to connect. Do you want to retype your credentials and try again?"
+CONNECT_DENIED = (f"{CONNECT}\n\nDetails:\n\nFilename: \\\\?\\C:\\Windows\\system32\\inetsrv\\config\\redirection.config\n"
+                  "Error: Cannot read configuration file due to insufficient permissions\n")
+
+
+def test_iis_manager_s_connect_dialog_is_read_as_its_configuration_not_read() -> None:
+    """The dialog was not recognised at all: it is IIS Manager failing to read the configuration (shared configuration
+    credentials, X52), no worker's load."""
+    doc = _doc(CONNECT)
+    assert [o["id"] for o in doc["not_bitness"]] == ["iis-manager-connect"] and doc["causes"] == []
+    assert "redirection.config" in doc["not_bitness"][0]["read_next"][0]["command"]
+    assert "iis-manager" in cues_in(CONNECT, load_kb())
+
+
+def test_its_access_denied_is_not_a_pool_identity_s() -> None:
+    """Its "Cannot read configuration file due to insufficient permissions" is IIS Manager's (or redirection.config's
+    user's), not the pool identity the access-denied reading names: the dialog's reading replaces that one."""
+    doc = _doc(CONNECT_DENIED)
+    assert [o["id"] for o in doc["not_bitness"]] == ["iis-manager-connect"]
+    assert "pool identity" not in json.dumps(doc["not_bitness"])
+
+
+def test_the_connect_dialog_s_other_details_keep_their_reading() -> None:
+    malformed = f"{CONNECT}\nDetails:\nFilename: \\\\?\\C:\\Windows\\system32\\inetsrv\\config\\applicationHost.config\n" \
+                "Line number: 120\nError: Configuration file is not well-formed XML\n"
+    ids = [o["id"] for o in _doc(malformed)["not_bitness"]]
+    assert set(ids) == {"invalid-config-data", "iis-manager-connect"}

@@ -69,6 +69,7 @@ EXPECTED: dict[str, tuple[str | None, str, str]] = {
     "eventcleaner-4-zh-193-win2003": ("iis6-os-version", "medium", "193 on win2003, an EXE built for Vista+: none HIGH"),
     "wkhtmltopdf-3174-193-win2003": ("iis6-os-version", "medium", "193 on windows2003, an msvc2013 build: none HIGH"),
     "geoip2block-11-iismanager-version": ("not:assembly-file-not-found", "medium", "the .NET Compilation assembly version, not the file's bitness"),
+    "benperk-iismanager-connect-800700b7": ("not:duplicate-config", "none", "IIS Manager's connect dialog: a copied schema file, 0x800700B7"),
     "tooling-715-shared-config-access-denied": ("not:access-denied", "none", "IIS shared configuration: access denied"),
     "dashboard-1-registry-global-denied": ("none", "none", "access to a registry key denied"),
     "iisintegration-287-hosting-0x80070643": ("none", "none", "an MSI failure under shared configuration"),

@@ -32,7 +32,7 @@ from enum import Enum
 from functools import lru_cache
 
 from iisbitness.explain.codes import CodeHit, Confidence, find_codes, has_code, hresult_from_win32
-from iisbitness.explain.kb import CODE_CUE, Entry, KnowledgeBase
+from iisbitness.explain.kb import CODE_CUE, Entry, EntryKind, KnowledgeBase, Specificity
 from iisbitness.explain.spans import haystack, line_breaks
 
 __all__ = ["Signal", "Via", "apply_overrides", "binaries_in", "cues_in", "line_of", "match_text", "plain_text",
@@ -297,6 +297,7 @@ def apply_overrides(signals: tuple[Signal, ...], kb: KnowledgeBase) -> tuple[Sig
     by = {target: source for target, sources in claims.items()
           for source in [next((src for src in sources if src not in claims), None)] if source is not None}
     codes = {s.code for s in signals if s.code is not None and s.confidence >= Confidence.MEDIUM}
+    codes.update(c for s in signals for c in _worded_code(s, kb))
     out = []
     for s in signals:
         with_code = next((c for c in kb.entry(s.entry_id).specific_with if c in codes), None)
@@ -306,6 +307,18 @@ def apply_overrides(signals: tuple[Signal, ...], kb: KnowledgeBase) -> tuple[Sig
             s = replace(s, promoted_by=with_code)
         out.append(s)
     return tuple(out)
+
+
+def _worded_code(signal: Signal, kb: KnowledgeBase) -> tuple[int, ...]:
+    """The code ``signal`` shows in words: the exact system message of a code entry that is architecture-specific
+    wherever it is seen ("%1 is not a valid Win32 application" is FormatMessage's text of 193, the same evidence as
+    ``c1 00 00 00``), read at HIGH; () for anything else (a weak or localised-hint match, an entry whose wording is
+    specific only in some contexts, "incorrect format")."""
+    entry = kb.entry(signal.entry_id)
+    if (signal.via is not Via.TEXT or signal.confidence < Confidence.HIGH or entry.kind is not EntryKind.CODE
+            or len(entry.codes) != 1 or entry.specificity is not Specificity.SPECIFIC or entry.specific_in is not None):
+        return ()
+    return entry.codes
 
 
 def _signals(text: str, kb: KnowledgeBase) -> list[Signal]:
