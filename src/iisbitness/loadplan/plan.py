@@ -592,6 +592,12 @@ class SkipReason(str, Enum):
     (a ``<clear/>`` or ``<remove>`` took it out): requests get HTTP 500.21 "Handler ... has a bad module ... in its
     module list" (KB 943891), or 500.19 "Lock violation" for an entry applicationHost.config locks (``lockItem``), and
     the ISAPI extension is never loaded."""
+    FITTING_COPY = "fitting-copy-loads"
+    """An in-process ASP.NET Core app's native asset of another architecture than the worker, beside a copy of the same
+    file name that fits it (a package's ``runtimes/win-x64/native`` copy and an x86 one in the app's folder): the
+    runtime tries each native search folder until a load succeeds (dotnet/runtime ``NativeLibrary``
+    ``LoadFromNativeDllSearchDirectories``), so the fitting copy is the load and this one, where tried, fails and is
+    passed over."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,7 +88,7 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
             # has its own fix (an AnyCPU rebuild of the app leaves an x86-only package failing)
             yield from (_app_assembly_finding(plan, ld) for ld in every if _role(ld) == APP_ASSEMBLY)
             yield from (_dependency_finding(plan, ld) for ld in every if _role(ld) == APP_DEPENDENCY)
-            yield from (_native_finding(plan, ld) for ld in every if _role(ld) == APP_NATIVE and not _fitting_twin(plan, ld))
+            yield from (_native_finding(plan, ld) for ld in every if _role(ld) == APP_NATIVE)
             continue
         first = loads[0]
         files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld, plan.server.os_arch)}" for ld in loads)
@@ -221,15 +221,6 @@ def _dependency_finding(plan: LoadPlan, load: Load) -> Finding:
         remedy = rebuild_fix(load)
     return Finding.for_load(load, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
                             fixes(flip_fix(plan, load), split_fix(plan, load), remedy))
-
-
-def _fitting_twin(plan: LoadPlan, load: Load) -> bool:
-    """Another native asset of the same app and file name that fits the worker: the runtime tries each folder of
-    NATIVE_DLL_SEARCH_DIRECTORIES in turn until a load succeeds (dotnet/runtime src/coreclr/vm/nativelibrary.cpp
-    ``LoadFromNativeDllSearchDirectories``), so a P/Invoke finds that one."""
-    return any(_role(ld) == APP_NATIVE and ld.fits is True and ld.process == load.process and ld.site == load.site
-               and ld.application == load.application and ld.name.lower() == load.name.lower()
-               for ld in plan.loads_of(LoadKind.ASPNETCORE))
 
 
 def _native_finding(plan: LoadPlan, load: Load) -> Finding:

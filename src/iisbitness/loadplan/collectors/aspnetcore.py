@@ -48,6 +48,8 @@ from iisbitness.loadplan.plan import (
     LoadKind,
     Process,
     RuntimeCheck,
+    Skipped,
+    SkipReason,
     worker_candidates,
 )
 from iisbitness.model.iis7 import Application, AspNetCore, Server
@@ -370,6 +372,7 @@ def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Appli
         return
     seen = {(stem + ".dll").lower()}  # NOTE: the app's own DLL is its own load; the host keeps one asset per name
     missing: dict[str, None] = {}
+    found: list[Load] = []
     for asset in assets:
         if asset.path.lower() in seen:
             continue
@@ -379,11 +382,13 @@ def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Appli
             continue
         name = ntpath.basename(asset.path.replace("/", "\\"))
         role = APP_NATIVE if asset.kind == "native" else APP_DEPENDENCY
-        yield Load(process, LoadKind.ASPNETCORE, name,
-                   ctx.resolve(ntpath.join(folder_win, asset.path.replace("/", "\\")), server.os_arch, process.arch),
-                   anc.source, AspNetCoreHost(anc, win, role, deployment, library=asset.library,
-                                              library_type=asset.library_type, rid=asset.rid),
-                   site=app.site, application=app.path)
+        found.append(Load(process, LoadKind.ASPNETCORE, name,
+                          ctx.resolve(ntpath.join(folder_win, asset.path.replace("/", "\\")), server.os_arch,
+                                      process.arch),
+                          anc.source, AspNetCoreHost(anc, win, role, deployment, library=asset.library,
+                                                     library_type=asset.library_type, rid=asset.rid),
+                          site=app.site, application=app.path))
+    yield from _native_copies(found)
     if unchosen:
         libs = ", ".join(unchosen[:6]) + (f" and {len(unchosen) - 6} more" if len(unchosen) > 6 else "")
         yield Problem(shown, None, f"in-process ASP.NET Core app: {libs}: the host picks "
@@ -399,6 +404,36 @@ def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Appli
                                    f"{'is' if len(listed) == 1 else 'are'} not in the image: "
                                    f"{'its' if len(listed) == 1 else 'their'} architecture was not checked (copy the "
                                    "published app's folder)", unread=True)
+
+
+def _native_copies(loads: list[Load]) -> Iterator[Found]:
+    """``loads`` (an app's deps.json assets, in order) as the worker meets them: a native asset of another
+    architecture whose file name another native asset of the app has, one that fits the worker, is no load but a
+    :class:`Skipped` (:attr:`SkipReason.FITTING_COPY`): the runtime looks for a P/Invoke's DLL in each folder of
+    NATIVE_DLL_SEARCH_DIRECTORIES in turn until a load succeeds (dotnet/runtime ``NativeLibrary``
+    ``LoadFromNativeDllSearchDirectories``), so the copy that fits is the one loaded, whichever folder comes first,
+    and the other, where tried, fails and is passed over. A copy of unknown architecture, or where none fits, stays a
+    load. Raises nothing."""
+    fitting: dict[str, Load] = {}
+    for ld in loads:
+        if _role(ld) == APP_NATIVE and ld.fits is True:
+            fitting.setdefault(ld.name.lower(), ld)
+    for ld in loads:
+        other = fitting.get(ld.name.lower()) if _role(ld) == APP_NATIVE and ld.fits is False else None
+        if other is None:
+            yield ld
+            continue
+        there = other.binary.windows_path or other.binary.configured
+        yield Skipped(ld.process, ld.name, ld.source,
+                      f"another copy of {ld.name} fits the worker ({there}): the runtime tries each native search "
+                      "folder until a load succeeds, so that copy is the one loaded and this one, of another "
+                      "architecture, is passed over where tried", SkipReason.FITTING_COPY, LoadKind.ASPNETCORE, ld.binary,
+                      ld.binary.configured, ld.site, ld.application)
+
+
+def _role(load: Load) -> str:
+    """The :attr:`AspNetCoreHost.role` of an ANCM load ("" for any other)."""
+    return load.entry.role if isinstance(load.entry, AspNetCoreHost) else ""
 
 
 def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore
