@@ -392,6 +392,9 @@ class AspNetCoreHost:
         library_type: that library's ``type`` in the deps.json (``package``, ``project``, ``reference``); else "".
         rid: for an asset the host picked among the library's ``runtimeTargets``, the runtime identifier it matched
             (``win-x64``); else "".
+        rid_set_in: where the configuration sets ``DOTNET_RUNTIME_ID`` when ``rid`` is its value (the host tries it
+            first): "the aspNetCore element's environmentVariables (web.config:4)" or "application pool 'Core'
+            environmentVariables"; else "".
     """
 
     config: AspNetCore
@@ -402,6 +405,7 @@ class AspNetCoreHost:
     library: str = ""
     library_type: str = ""
     rid: str = ""
+    rid_set_in: str = ""
 
 
 @dataclass(frozen=True, slots=True)

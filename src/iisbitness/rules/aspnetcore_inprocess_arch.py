@@ -299,7 +299,10 @@ def _native_finding(plan: LoadPlan, load: Load) -> Finding:
              "NATIVE_DLL_SEARCH_DIRECTORIES and the worker loads it on the first P/Invoke into it. "
              f"{path} is {binary_words(load, plan.server.os_arch)}. A process can only load DLLs of its own "
              "architecture.")
-    cause += (f" The host picked it from the package's runtime-specific assets for the worker ({entry.rid}: it tries "
+    cause += (f" The host picked it from the package's runtime-specific assets by DOTNET_RUNTIME_ID={entry.rid}, set "
+              f"in {entry.rid_set_in}: the host tries that runtime identifier before its own ({rid}, win, any)."
+              if entry.rid_set_in else
+              f" The host picked it from the package's runtime-specific assets for the worker ({entry.rid}: it tries "
               f"{rid}, then win, then any), yet it is not {arch.value}." if picked else
               " No runtime identifier chooses it: the deps.json lists it for every worker, as a publish for one "
               "runtime identifier (dotnet publish -r) writes it, with that architecture's native assets copied into "
@@ -309,7 +312,13 @@ def _native_finding(plan: LoadPlan, load: Load) -> Finding:
                "of the app may work.")
     ws = plan.iisexpress
     remedy: Fix
-    if picked:
+    if entry.rid_set_in:
+        remedy = Fix(summary=f"Remove DOTNET_RUNTIME_ID={entry.rid} from {entry.rid_set_in} (or set it to {rid})",
+                     label=f"DOTNET_RUNTIME_ID {rid}",
+                     note=(f"The host takes the assets of DOTNET_RUNTIME_ID's runtime identifier first; without it, a "
+                           f"{arch.value} worker takes {rid}'s, then win's, then any's (dotnet/runtime hostpolicy "
+                           "deps_format.cpp try_get_matching_rid)."))
+    elif picked:
         remedy = Fix(summary=(f"Use a version of {kind} '{lib}' whose runtimes\\{rid}\\native\\{load.name} is "
                               f"{arch.value}, publish the app again and redeploy it"),
                      label=f"the {arch.value} build of {load.name}",
