@@ -215,9 +215,10 @@ def host_rids(arch: Arch, runtime_id: str = "") -> tuple[str, ...]:
 
 
 RUNTIME_ID = "DOTNET_RUNTIME_ID"
+"""The environment variable a .NET host matches runtimeTargets against before its own runtime identifiers."""
 
 
-def runtime_id(server: Server, process: Process, anc: AspNetCore) -> tuple[str, str]:
+def runtime_id(process: Process, anc: AspNetCore) -> tuple[str, str]:
     """``(value, where set)`` of ``DOTNET_RUNTIME_ID`` in the worker as the configuration sets it, ``("", "")`` where
     it sets none: the app's ``aspNetCore`` ``environmentVariables`` (ANCM sets them on the worker before it loads the
     host: :attr:`AspNetCore.environment`), else its pool's ``environmentVariables`` (IIS 10 passes them to the worker
@@ -388,7 +389,7 @@ def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Appli
     missing (the host would then take every DLL of the folder; which of them the app uses was not read), not read, or
     lists assets the image lacks (named)."""
     fdd = deployment is DeploymentMode.FRAMEWORK_DEPENDENT
-    rid_env, rid_from = runtime_id(server, process, anc) if fdd else ("", "")
+    rid_env, rid_from = runtime_id(process, anc) if fdd else ("", "")
     shown, assets, unread, unchosen = read_deps(ctx, folder, stem, process.arch if fdd else None, rid_graph, rid_env)
     where = ctx.image.display(folder)
     if unread:
