@@ -173,7 +173,7 @@ def ready_to_run_fix(plan: LoadPlan, load: Load) -> Fix:
             f"or for {arch.value}.")
     if plan.iisexpress is not None:
         ws_fix = iisexpress.publish_for(load, plan.iisexpress)
-        return replace(ws_fix, note=f"{ws_fix.note} {note}".strip())
+        return replace(ws_fix, note=f"{ws_fix.note or ''} {note}".strip())
     entry = load.entry
     self_contained = isinstance(entry, AspNetCoreHost) and entry.deployment is DeploymentMode.SELF_CONTAINED
     cmds, ps = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained" + ("" if self_contained else " false"))
