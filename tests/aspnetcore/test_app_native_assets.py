@@ -17,7 +17,7 @@ from iisbitness.arch import Arch
 from iisbitness.cli import main
 from iisbitness.findings import Severity
 from iisbitness.report import Report
-from tests.aspnetcore.image import deps_json, publish_folder, put, rules_of, run, write
+from tests.aspnetcore.image import deps_json, make_image, publish_folder, put, rules_of, run, write
 from tests.aspnetcore.test_app_dependencies import POOL32, POOL64, WEB, _fdd, _partly, _self_contained
 from tests.conftest import fixes_of
 
@@ -72,6 +72,16 @@ def _portable(root: Path, attrs: str, x86: str, x64: str, runtimeconfig: dict[st
     if runtimeconfig is not None:
         write(root, "inetpub/shop/Shop.runtimeconfig.json", json.dumps({"runtimeOptions": runtimeconfig}))
     return run(root)
+
+
+def _legacy_x86_copy(root: Path) -> None:
+    """Give Shop a second library, Legacy.Sqlite, whose plain native asset is an x86 e_sqlite3.dll in the app's
+    folder: a copy of the same name as the one the host picks from SQLitePCLRaw's runtimeTargets."""
+    doc = _deps(root)
+    _target(doc)["Legacy.Sqlite/1.0.0"] = {"native": {"e_sqlite3.dll": {}}}
+    doc["libraries"]["Legacy.Sqlite/1.0.0"] = {"type": "package", "serviceable": True, "sha512": ""}  # type: ignore[index]
+    write(root, "inetpub/shop/Shop.deps.json", json.dumps(doc))
+    put(root, "nativelib_x86.dll", "inetpub/shop/e_sqlite3.dll")
 
 
 def test_an_x86_native_asset_of_a_win_x86_publish_in_a_64_bit_pool_is_a_warning(tmp_path: Path) -> None:
@@ -164,11 +174,7 @@ def test_a_fitting_copy_of_the_same_name_in_another_search_folder_is_the_one_loa
     """The runtime tries each NATIVE_DLL_SEARCH_DIRECTORIES folder until a load succeeds: an x86 e_sqlite3.dll of one
     library beside the x64 one another library's runtimeTargets give is no failure."""
     _portable(tmp_path, POOL64, "nativelib_x86.dll", "nativelib_x64.dll")
-    doc = _deps(tmp_path)
-    _target(doc)["Legacy.Sqlite/1.0.0"] = {"native": {"e_sqlite3.dll": {}}}
-    doc["libraries"]["Legacy.Sqlite/1.0.0"] = {"type": "package", "serviceable": True, "sha512": ""}  # type: ignore[index]
-    write(tmp_path, "inetpub/shop/Shop.deps.json", json.dumps(doc))
-    put(tmp_path, "nativelib_x86.dll", "inetpub/shop/e_sqlite3.dll")
+    _legacy_x86_copy(tmp_path)
     report = run(tmp_path)
     assert rules_of(report) == [] and _partly(report) == []
 
@@ -192,3 +198,36 @@ def test_check_app_names_the_native_asset(tmp_path: Path) -> None:
     assert f["binary"].endswith("e_sqlite3.dll") and "NATIVE_DLL_SEARCH_DIRECTORIES" in f["cause"]
     summaries = [fx["summary"] for fx in fixes_of(doc, f)]
     assert any("win-x64" in s for s in summaries), summaries
+
+
+def _twin_beside_x64_site(root: Path) -> Report:
+    """Shop, whose x86 e_sqlite3.dll (a package's plain native asset, in the app's folder) has an x64 twin the host
+    picks from runtimeTargets, in one 64-bit pool with a site whose ``bin`` holds an x64-only assembly."""
+    attrs = 'managedRuntimeVersion="v4.0"'
+    _portable(root, attrs, "nativelib_x86.dll", "nativelib_x64.dll")
+    _legacy_x86_copy(root)
+    make_image(root, [("Core", attrs, "shop"), ("Core", attrs, "legacy")])
+    put(root, "managed_x64.dll", "inetpub/legacy/bin/Legacy.dll")
+    return run(root)
+
+
+def test_a_copy_passed_over_for_its_fitting_twin_splits_no_pool(tmp_path: Path) -> None:
+    """The x86 copy of a native asset whose x64 twin the 64-bit worker loads was a failing load of the plan: the pool's
+    outlook had Shop failing at x64, and pool-arch-conflict moved it to a new 32-bit pool although it runs in this
+    one. Now the twin is the load and the x86 copy a skipped entry that says why."""
+    report = _twin_beside_x64_site(tmp_path)
+    assert rules_of(report) == [] and _partly(report) == []
+    loads = scan(tmp_path, ScanOptions(os_arch=Arch.X64, load_map=True)).loads or ()
+    copies = {(ld.windows_path or "").rsplit("\\shop\\", 1)[-1]: ld for ld in loads if ld.name == "e_sqlite3.dll"}
+    assert copies["runtimes\\win-x64\\native\\e_sqlite3.dll"].verdict.value == "loads"
+    passed = copies["e_sqlite3.dll"]
+    assert passed.verdict.value == "skipped" and passed.skip_reason == "fitting-copy-loads"
+    assert "runtimes\\win-x64\\native\\e_sqlite3.dll" in passed.reason and "passed over" in passed.reason
+
+
+def test_a_copy_with_no_fitting_twin_is_still_a_failing_load(tmp_path: Path) -> None:
+    """Both copies x86 in the 64-bit pool: neither is passed over, each is named (the kept case)."""
+    _portable(tmp_path, POOL64, "nativelib_x86.dll", "nativelib_x86.dll")
+    _legacy_x86_copy(tmp_path)
+    binaries = sorted((f.binary or "").rsplit("\\shop\\", 1)[-1] for f in run(tmp_path).findings)
+    assert binaries == ["e_sqlite3.dll", "runtimes\\win-x64\\native\\e_sqlite3.dll"]

@@ -713,6 +713,7 @@ class _Reader:
                     arguments=attr(el, "arguments", prev.arguments if prev else ""),
                     source=ConfigSource(file, line_of(el)),
                     inherited=len(c.segments) < len(app_seg),
+                    environment=_environment(el, prev.environment if prev else ()),
                 )
         files = tuple(dict.fromkeys(c.file for c in here if c.file != self.apphost_file))
         listed = sections_named(here, "modules")
@@ -1186,6 +1187,24 @@ def _vdir_key(app: Application, vdir: VirtualDirectory) -> tuple[str, str]:
     """``(site, URL)``, lower case, of the virtual directory ``vdir`` of ``app``: the key of a folder's walk."""
     return app.site.lower(), (app.path.rstrip("/") + ("" if vdir.path == "/" else vdir.path)).lower()
 
+
+def _environment(el: etree._Element, above: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The environment variables an ``aspNetCore`` element ``el`` sets, on those of the levels ``above`` it: its
+    ``<environmentVariables>`` collection (ANCM's schema, aspnetcore_schema_v2.xml: ``environmentVariable`` items keyed
+    by ``name``, with ``remove`` and ``clear``), names compared case-insensitively as Windows compares them."""
+    found: dict[str, tuple[str, str]] = {k.lower(): (k, v) for k, v in above}
+    for coll in children(el, "environmentVariables"):
+        for item in children(coll):
+            tag = local_name(item)
+            name = attr(item, "name")
+            if tag == "clear":
+                found.clear()
+            elif tag == "remove" and name:
+                found.pop(name.lower(), None)
+            elif tag == "environmentVariable" and name:
+                found.pop(name.lower(), None)
+                found[name.lower()] = (name, attr(item, "value"))
+    return tuple(found.values())
 
 class _SiteApps:
     """The applications of one site by config path, for longest-prefix lookups (facts B9)."""

@@ -392,6 +392,9 @@ class AspNetCoreHost:
         library_type: that library's ``type`` in the deps.json (``package``, ``project``, ``reference``); else "".
         rid: for an asset the host picked among the library's ``runtimeTargets``, the runtime identifier it matched
             (``win-x64``); else "".
+        rid_set_in: where the configuration sets ``DOTNET_RUNTIME_ID`` when ``rid`` is its value (the host tries it
+            first): "the aspNetCore element's environmentVariables (web.config:4)" or "application pool 'Core'
+            environmentVariables"; else "".
     """
 
     config: AspNetCore
@@ -402,6 +405,7 @@ class AspNetCoreHost:
     library: str = ""
     library_type: str = ""
     rid: str = ""
+    rid_set_in: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -592,6 +596,12 @@ class SkipReason(str, Enum):
     (a ``<clear/>`` or ``<remove>`` took it out): requests get HTTP 500.21 "Handler ... has a bad module ... in its
     module list" (IIS's error page; KB 943891: 500.21 "Module not recognized"), or 500.19 "Lock violation" for an entry applicationHost.config locks (``lockItem``), and
     the ISAPI extension is never loaded."""
+    FITTING_COPY = "fitting-copy-loads"
+    """An in-process ASP.NET Core app's native asset of another architecture than the worker, beside a copy of the same
+    file name that fits it (a package's ``runtimes/win-x64/native`` copy and an x86 one in the app's folder): the
+    runtime tries each native search folder until a load succeeds (dotnet/runtime ``NativeLibrary``
+    ``LoadFromNativeDllSearchDirectories``), so the fitting copy is the load and this one, where tried, fails and is
+    passed over."""
 
 
 @dataclass(frozen=True, slots=True)

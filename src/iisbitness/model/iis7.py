@@ -383,6 +383,17 @@ class AspNetCore:
     """Declared above the application (a parent application's web.config, a ``<location>`` for its path):
     ANCM then serves this application only if the ASP.NET Core handler is still mapped in it; Microsoft's
     "sub-applications" guidance removes it (``<remove name="aspNetCore" />``) for a non-Core child."""
+    environment: tuple[tuple[str, str], ...] = ()
+    """The ``<environmentVariables>`` it sets, ``(name, value)`` in order, merged from every level (an
+    ``<environmentVariable>`` of a lower level replaces one of the same name, compared case-insensitively as Windows
+    compares variable names; ``<remove>`` and ``<clear/>`` take them out). In process, ANCM sets them on the worker
+    before it loads hostfxr (dotnet/aspnetcore AspNetCoreModuleV2 ``inprocessapplication.cpp``
+    ``SetEnvironmentVariablesOnWorkerProcess``), so the .NET host reads them (``DOTNET_RUNTIME_ID``)."""
+
+    def variable(self, name: str) -> str | None:
+        """The value the element gives the variable ``name`` (case-insensitive), or None where it sets none."""
+        low = name.lower()
+        return next((v for k, v in reversed(self.environment) if k.lower() == low), None)
 
     @property
     def in_process(self) -> bool:

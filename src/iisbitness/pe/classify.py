@@ -406,7 +406,7 @@ def _managed(src: Source, h: Headers, cor: Cor20) -> _Managed:
         else:
             target, arches = _NATIVE.get(r2r.machine or -1, _UNKNOWN)[0], _NONE
             notes = ((f"ReadyToRun code for {r2r.os or 'an unknown OS'}: published for another operating "
-                     "system's runtime identifier; iisbitness treats it as loadable by no Windows process"),)
+                     "system's runtime identifier; .NET on Windows refuses it (BadImageFormatException)"),)
         return ImageKind.READY_TO_RUN, target, arches, notes, r2r.os, r2r.machine
     return (*_il_or_mixed(h.machine, h.pe32_plus, h.is_dll, cor.flags), None, None)
 

@@ -6,11 +6,16 @@ crossgen2's ``MachineOSOverride`` enum: the COFF Machine of an R2R image is the 
 machine XOR an OS value, 0 for Windows (facts sheet I8). So a Linux x64 image has Machine
 0x8664 ^ 0x7B79 = 0xFD1D, a macOS ARM64 one 0xAA64 ^ 0x4644 = 0xEC20.
 
-Decision (UNCONFIRMED runtime behaviour, see I8): an R2R image built for another OS is loadable by
-no Windows process. Its Machine is not a Windows machine value, so Windows and .NET Framework
-reject it, and whether .NET (Core) on Windows ignores the foreign native code and JITs the IL was
-not confirmed from a source. It is also the mistake behind ANCM's 500.32 (published for the wrong
-runtime identifier), so reporting it is the useful side to err on; a note says why.
+Runtime behaviour (facts I8 calls it UNCONFIRMED; the source settles it): .NET (Core) refuses a ReadyToRun image
+whose Machine is not its own, rather than ignore the native code and compile the IL. dotnet/runtime
+``src/coreclr/vm/readytoruninfo.cpp`` ``ReadyToRunInfo::Initialize``: ``if (!pLayout->IsNativeMachineFormat())
+COMPlusThrowHR(COR_E_BADIMAGEFORMAT)`` ("For CoreCLR, be strict about disallowing machine mismatches"), where
+``PEDecoder::IsNativeMachineFormat`` (``src/coreclr/inc/pedecoder.inl``) compares Machine with
+``IMAGE_FILE_MACHINE_NATIVE_NI``, the process's machine XOR its OS's value (``src/coreclr/inc/pedecoder.h``). So an R2R image for another architecture
+(x64 code in a 32-bit worker) or for another OS (a Linux x64 image in any Windows process) fails with
+System.BadImageFormatException. It is also the mistake behind ANCM's 500.32 (published for the wrong runtime
+identifier). (The older shared source returned NULL there, ignoring the native code, when not built as CoreCLR:
+what .NET Framework does with an R2R image in a ``bin`` was not confirmed, and is judged as above.)
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ native-library-arch's (dotnet/runtime coreclr ``vm/nativelibrary.cpp``: BadImage
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from iisbitness.arch import Arch
 from iisbitness.findings import Finding, Fix, Severity, rule
@@ -88,7 +89,7 @@ def aspnetcore_inprocess_arch(plan: LoadPlan) -> Iterator[Finding]:
             # has its own fix (an AnyCPU rebuild of the app leaves an x86-only package failing)
             yield from (_app_assembly_finding(plan, ld) for ld in every if _role(ld) == APP_ASSEMBLY)
             yield from (_dependency_finding(plan, ld) for ld in every if _role(ld) == APP_DEPENDENCY)
-            yield from (_native_finding(plan, ld) for ld in every if _role(ld) == APP_NATIVE and not _fitting_twin(plan, ld))
+            yield from (_native_finding(plan, ld) for ld in every if _role(ld) == APP_NATIVE)
             continue
         first = loads[0]
         files = "; ".join(f"{ld.binary.windows_path or ld.binary.configured} is {binary_words(ld, plan.server.os_arch)}" for ld in loads)
@@ -143,10 +144,49 @@ def _project_change(built: str | None, prefer32: bool, whose: str) -> str:
             "<PlatformTarget>AnyCPU</PlatformTarget>")
 
 
+_READY_TO_RUN_WHY = (
+    " It is ReadyToRun (what PublishReadyToRun writes with a runtime identifier of that architecture): it carries "
+    "code precompiled for {built}, and the runtime refuses a ReadyToRun image compiled for another machine "
+    "(BadImageFormatException) rather than compile its IL (dotnet/runtime src/coreclr/vm/readytoruninfo.cpp: \"be "
+    "strict about disallowing machine mismatches\").")
+"""Why a ReadyToRun assembly fails in the worker: the sentence its finding's cause adds."""
+
+
+def ready_to_run_fix(plan: LoadPlan, load: Load) -> Fix:
+    """The remedy for an app's assembly published ReadyToRun for another architecture than the worker (``load``'s
+    image is READY_TO_RUN): publish the app again for the worker's runtime identifier (the SDK compiles the app's
+    assemblies ReadyToRun for the RID it publishes for: "ReadyToRun compilation", learn.microsoft.com
+    dotnet/core/deploying/ready-to-run), or portable, without a runtime identifier (ReadyToRun "is only available when
+    you publish an app that targets specific runtime environments (RID)", same page), whose assemblies keep their IL
+    only. Not CorFlags, nor "install the x86 build" of a vendor: the native code was compiled by the app's own publish
+    unless the package ships it precompiled, which the note says. Under IIS Express, the project's publish for the
+    worker (:func:`iisbitness.fixes.iisexpress.publish_for`). Returns an advisory :class:`Fix`."""
+    arch = load.process.arch
+    rid = RID[arch]
+    image = load.binary.image
+    built = image.platform_target.value if image is not None else "another architecture"
+    note = (f"'{load.name}' holds code precompiled for {built}: ReadyToRun code runs only on the architecture it was "
+            f"compiled for. A publish for {rid} precompiles the app's assemblies for the worker; a portable publish "
+            "(no -r, no PublishReadyToRun) leaves their IL, which loads in a worker of either bitness where the "
+            "project builds AnyCPU. Where a NuGet package itself ships the file ReadyToRun, check the copy the new "
+            f"publish writes (iisbitness inspect) before deploying it; else use a version of the package built AnyCPU "
+            f"or for {arch.value}.")
+    if plan.iisexpress is not None:
+        ws_fix = iisexpress.publish_for(load, plan.iisexpress)
+        return replace(ws_fix, note=f"{ws_fix.note or ''} {note}".strip())
+    entry = load.entry
+    self_contained = isinstance(entry, AspNetCoreHost) and entry.deployment is DeploymentMode.SELF_CONTAINED
+    cmds, ps = same_in_both(f"dotnet publish -c Release -r {rid} --self-contained" + ("" if self_contained else " false"))
+    return Fix(summary=(f"Publish the app for the pool's architecture ({rid}) or portable (no runtime identifier, "
+                        f"without ReadyToRun) and redeploy it: '{load.name}' was published ReadyToRun for {built}"),
+               label=f"publish for {rid} (ReadyToRun)", commands=cmds, powershell=ps, note=note)
+
+
 def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
     """The app's own DLL does not fit the worker whose runtime fits: HTTP 500.30 with a BadImageFormatException.
     Fixes: run the worker at the DLL's architecture (verified or not by re-analysis), move the app to such a pool,
-    build the DLL AnyCPU. Neither out-of-process hosting (``dotnet.exe`` / the app host of the runtime's architecture
+    build the DLL AnyCPU (a ReadyToRun one: the app's publish for the worker's runtime identifier or portable,
+    :func:`ready_to_run_fix`). Neither out-of-process hosting (``dotnet.exe`` / the app host of the runtime's architecture
     still cannot load it) nor a publish for the worker's runtime identifier (the project's PlatformTarget stays) is
     offered."""
     app = f"{load.site}{load.application}"
@@ -158,6 +198,13 @@ def _app_assembly_finding(plan: LoadPlan, load: Load) -> Finding:
     symptom = (f"{app}: HTTP Error 500.30 - ASP.NET Core app failed to start; the ANCM stdout log and the Application "
                "log show System.BadImageFormatException: \"Could not load file or assembly "
                f"'{load.name[:-4]}'. An attempt was made to load a program with an incorrect format.\"")
+    image = load.binary.image
+    if image is not None and image.is_pe and image.kind is ImageKind.READY_TO_RUN:
+        cause = (f"{_hosts(load, DeploymentMode.FRAMEWORK_DEPENDENT)}: the worker's .NET runtime starts, then "
+                 f"loads the app's own assembly: {path} is {binary_words(load, plan.server.os_arch)}."
+                 f"{_READY_TO_RUN_WHY.format(built=image.platform_target.value)}")
+        return Finding.for_load(load, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom,
+                                cause, fixes(flip_fix(plan, load), split_fix(plan, load), ready_to_run_fix(plan, load)))
     change = _project_change(built, prefer32, "the app's project")
     again = "build it again (F5)" if plan.iisexpress is not None else "publish the app again and redeploy it"
     anycpu = Fix(
@@ -177,7 +224,8 @@ def _dependency_finding(plan: LoadPlan, load: Load) -> Finding:
     is HTTP 500.30, on a request an HTTP 500 of that request. Fixes: run the worker at the assembly's architecture
     (verified or not by re-analysis), move the app to such a pool, or the library's own remedy: an AnyCPU version of the
     package, an AnyCPU build of the project, or the referenced DLL's rebuild (:func:`iisbitness.rules._assembly.
-    rebuild_fix`); the build for the worker's architecture for native code (a mixed-mode or ReadyToRun one)."""
+    rebuild_fix`); the build for the worker's architecture for native code (a mixed-mode one); for a ReadyToRun one,
+    the app's publish for the worker's runtime identifier or portable (:func:`ready_to_run_fix`)."""
     entry = load.entry
     assert isinstance(entry, AspNetCoreHost)
     app = f"{load.site}{load.application}"
@@ -186,7 +234,10 @@ def _dependency_finding(plan: LoadPlan, load: Load) -> Finding:
     lib, _, version = entry.library.partition("/")
     kind = entry.library_type or "library"
     stem = load.name[:-4] if load.name.lower().endswith(".dll") else load.name
-    if built is not None and entry.library_type.lower() == "package":
+    image = load.binary.image
+    if image is not None and image.is_pe and image.kind is ImageKind.READY_TO_RUN:
+        why = _READY_TO_RUN_WHY.format(built=image.platform_target.value)
+    elif built is not None and entry.library_type.lower() == "package":
         why = f" Its publisher built it with <PlatformTarget>{built}</PlatformTarget>."
     cause = (f"{_hosts(load, DeploymentMode.FRAMEWORK_DEPENDENT)}, and the app's deps.json lists {load.name} as a "
              f"runtime asset of {kind} '{lib}'{f' {version}' if version else ''}: the runtime loads it into the worker "
@@ -198,9 +249,10 @@ def _dependency_finding(plan: LoadPlan, load: Load) -> Finding:
                "that reach it.")
     arch = load.process.arch
     again = "build it again (F5)" if plan.iisexpress is not None else "publish the app again and redeploy it"
-    image = load.binary.image
     remedy: Fix
-    if image is not None and image.is_pe and image.kind is not ImageKind.IL_ONLY:
+    if image is not None and image.is_pe and image.kind is ImageKind.READY_TO_RUN:
+        remedy = ready_to_run_fix(plan, load)
+    elif image is not None and image.is_pe and image.kind is not ImageKind.IL_ONLY:
         remedy = arch_build_fix(load)
     elif entry.library_type.lower() == "package":
         remedy = Fix(
@@ -221,15 +273,6 @@ def _dependency_finding(plan: LoadPlan, load: Load) -> Finding:
         remedy = rebuild_fix(load)
     return Finding.for_load(load, aspnetcore_inprocess_arch.id, aspnetcore_inprocess_arch.severity, symptom, cause,
                             fixes(flip_fix(plan, load), split_fix(plan, load), remedy))
-
-
-def _fitting_twin(plan: LoadPlan, load: Load) -> bool:
-    """Another native asset of the same app and file name that fits the worker: the runtime tries each folder of
-    NATIVE_DLL_SEARCH_DIRECTORIES in turn until a load succeeds (dotnet/runtime src/coreclr/vm/nativelibrary.cpp
-    ``LoadFromNativeDllSearchDirectories``), so a P/Invoke finds that one."""
-    return any(_role(ld) == APP_NATIVE and ld.fits is True and ld.process == load.process and ld.site == load.site
-               and ld.application == load.application and ld.name.lower() == load.name.lower()
-               for ld in plan.loads_of(LoadKind.ASPNETCORE))
 
 
 def _native_finding(plan: LoadPlan, load: Load) -> Finding:
@@ -256,7 +299,10 @@ def _native_finding(plan: LoadPlan, load: Load) -> Finding:
              "NATIVE_DLL_SEARCH_DIRECTORIES and the worker loads it on the first P/Invoke into it. "
              f"{path} is {binary_words(load, plan.server.os_arch)}. A process can only load DLLs of its own "
              "architecture.")
-    cause += (f" The host picked it from the package's runtime-specific assets for the worker ({entry.rid}: it tries "
+    cause += (f" The host picked it from the package's runtime-specific assets by DOTNET_RUNTIME_ID={entry.rid}, set "
+              f"in {entry.rid_set_in}: the host tries that runtime identifier before its own ({rid}, win, any)."
+              if entry.rid_set_in else
+              f" The host picked it from the package's runtime-specific assets for the worker ({entry.rid}: it tries "
               f"{rid}, then win, then any), yet it is not {arch.value}." if picked else
               " No runtime identifier chooses it: the deps.json lists it for every worker, as a publish for one "
               "runtime identifier (dotnet publish -r) writes it, with that architecture's native assets copied into "
@@ -266,7 +312,13 @@ def _native_finding(plan: LoadPlan, load: Load) -> Finding:
                "of the app may work.")
     ws = plan.iisexpress
     remedy: Fix
-    if picked:
+    if entry.rid_set_in:
+        remedy = Fix(summary=f"Remove DOTNET_RUNTIME_ID={entry.rid} from {entry.rid_set_in} (or set it to {rid})",
+                     label=f"DOTNET_RUNTIME_ID {rid}",
+                     note=(f"The host takes the assets of DOTNET_RUNTIME_ID's runtime identifier first; without it, a "
+                           f"{arch.value} worker takes {rid}'s, then win's, then any's (dotnet/runtime hostpolicy "
+                           "deps_format.cpp try_get_matching_rid)."))
+    elif picked:
         remedy = Fix(summary=(f"Use a version of {kind} '{lib}' whose runtimes\\{rid}\\native\\{load.name} is "
                               f"{arch.value}, publish the app again and redeploy it"),
                      label=f"the {arch.value} build of {load.name}",

@@ -48,6 +48,8 @@ from iisbitness.loadplan.plan import (
     LoadKind,
     Process,
     RuntimeCheck,
+    Skipped,
+    SkipReason,
     worker_candidates,
 )
 from iisbitness.model.iis7 import Application, AspNetCore, Server
@@ -201,12 +203,41 @@ HOST_RID_ARCH = {Arch.X86: "x86", Arch.X64: "x64", Arch.ARM64: "arm64"}
 """A worker's architecture as the host's runtime identifiers spell it (``win-x86``, ``win-x64``, ``win-arm64``)."""
 
 
-def host_rids(arch: Arch) -> tuple[str, ...]:
+def host_rids(arch: Arch, runtime_id: str = "") -> tuple[str, ...]:
     """The runtime identifiers a .NET 8+ host of ``arch`` on Windows matches ``runtimeTargets`` against, first match
-    wins: ``win-<arch>``, ``win``, ``any`` (dotnet/runtime hostpolicy ``deps_format.cpp`` ``s_host_rids`` and
-    ``try_get_matching_rid``; learn.microsoft.com dotnet/core/compatibility/deployment/8.0/rid-asset-list). The
-    ``DOTNET_RUNTIME_ID`` variable, which the host tries first, is not read."""
-    return (f"win-{HOST_RID_ARCH[arch]}", "win", "any")
+    wins: ``runtime_id`` (the worker's ``DOTNET_RUNTIME_ID``, when set: :func:`runtime_id`), then ``win-<arch>``,
+    ``win``, ``any`` (dotnet/runtime hostpolicy ``deps_format.cpp`` ``try_get_matching_rid``: "Check for match with
+    environment variable RID value" before ``s_host_rids``; learn.microsoft.com dotnet/core/compatibility/deployment/
+    8.0/rid-asset-list; "DOTNET_RUNTIME_ID: Overrides the detected RID", learn.microsoft.com dotnet/core/tools/
+    dotnet-environment-variables)."""
+    own = (f"win-{HOST_RID_ARCH[arch]}", "win", "any")
+    return (runtime_id, *own) if runtime_id and runtime_id not in own else own
+
+
+RUNTIME_ID = "DOTNET_RUNTIME_ID"
+"""The environment variable a .NET host matches runtimeTargets against before its own runtime identifiers."""
+
+
+def runtime_id(process: Process, anc: AspNetCore) -> tuple[str, str]:
+    """``(value, where set)`` of ``DOTNET_RUNTIME_ID`` in the worker as the configuration sets it, ``("", "")`` where
+    it sets none: the app's ``aspNetCore`` ``environmentVariables`` (ANCM sets them on the worker before it loads the
+    host: :attr:`AspNetCore.environment`), else its pool's ``environmentVariables`` (IIS 10 passes them to the worker
+    process: "Environment Variables <environmentVariables>", learn.microsoft.com iis/configuration/
+    system.applicationHost/applicationPools/add/environmentVariables). Not read: the machine's own environment (the
+    registry's, which the image does not show) and the pool defaults' ``environmentVariables``: the host is taken to
+    see none there."""
+    value = anc.variable(RUNTIME_ID)
+    if value is not None:
+        return value.strip(), f"the aspNetCore element's environmentVariables ({anc.source})"
+    pool = process.pool
+    if pool is None:
+        return "", ""
+    for el in reversed(pool.elements):
+        if el.path == ("environmentVariables", "add"):
+            attrs = {k.lower(): v for k, v in el.attributes}
+            if attrs.get("name", "").lower() == RUNTIME_ID.lower():
+                return attrs.get("value", "").strip(), f"application pool '{pool.name}' environmentVariables"
+    return "", ""
 
 
 def _plain_assets(props_of: object, key: str, kind: str, lib_type: str) -> list[DepsAsset]:
@@ -225,7 +256,7 @@ def _plain_assets(props_of: object, key: str, kind: str, lib_type: str) -> list[
     return out
 
 
-def _rid_assets(targets_of: object, key: str, kind: str, lib_type: str, arch: Arch
+def _rid_assets(targets_of: object, key: str, kind: str, lib_type: str, arch: Arch, rid_env: str = ""
                 ) -> tuple[list[DepsAsset] | None, bool]:
     """``(assets, any listed)`` of ``kind`` among a library's ``runtimeTargets``: those of the first of
     :func:`host_rids` the library has (the host drops the others, and the library's plain assets of that kind when one
@@ -243,14 +274,14 @@ def _rid_assets(targets_of: object, key: str, kind: str, lib_type: str, arch: Ar
         local = props.get("localPath")
         path = local if isinstance(local, str) and local else rel
         by_rid.setdefault(rid, []).append(DepsAsset(path, key, lib_type, kind, rid))
-    for rid in host_rids(arch):
+    for rid in host_rids(arch, rid_env):
         if rid in by_rid:
             return by_rid[rid], True
     return None, bool(by_rid)
 
 
-def read_deps(ctx: PlanContext, folder: Path, stem: str, arch: Arch | None = None, rid_graph: bool = False
-              ) -> tuple[str, tuple[DepsAsset, ...], str, tuple[str, ...]]:
+def read_deps(ctx: PlanContext, folder: Path, stem: str, arch: Arch | None = None, rid_graph: bool = False,
+              rid_env: str = "") -> tuple[str, tuple[DepsAsset, ...], str, tuple[str, ...]]:
     """``(file shown, assets, why not read, libraries not chosen)`` of ``<stem>.deps.json`` in ``folder``: all empty when
     the image lacks it.
 
@@ -260,7 +291,8 @@ def read_deps(ctx: PlanContext, folder: Path, stem: str, arch: Arch | None = Non
     assemblies of the app and its ``native`` assets the native DLLs it loads by P/Invoke (a runtime-specific publish,
     ``-r win-x86``, lists each package's ``runtimes/win-x86/native/*.dll`` so, the file copied into the app's folder).
     ``arch`` (the worker's, for a framework-dependent app): a library's ``runtimeTargets`` assets too, the ones of the
-    runtime identifier the host picks (:func:`_rid_assets`); a self-contained app's host reads none (hostpolicy
+    runtime identifier the host picks (:func:`_rid_assets`; ``rid_env``: the worker's ``DOTNET_RUNTIME_ID``, tried
+    first); a self-contained app's host reads none (hostpolicy
     ``load_self_contained``), so with ``arch`` None they are left out. With ``rid_graph`` (the host picks by the RID
     graph: ``System.Runtime.Loader.UseRidGraph``, or a .NET before 8) that choice is not modelled: the library is
     returned among those not chosen and its assets of that kind left out. Left out: ``runtimepack`` libraries (a
@@ -295,7 +327,7 @@ def read_deps(ctx: PlanContext, folder: Path, stem: str, arch: Arch | None = Non
             chosen: list[DepsAsset] | None = None
             listed = False
             if arch is not None:
-                chosen, listed = _rid_assets(entry.get("runtimeTargets"), str(key), kind, lib_type, arch)
+                chosen, listed = _rid_assets(entry.get("runtimeTargets"), str(key), kind, lib_type, arch, rid_env)
             if listed and rid_graph:
                 unchosen[str(key)] = None
                 continue
@@ -357,7 +389,8 @@ def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Appli
     missing (the host would then take every DLL of the folder; which of them the app uses was not read), not read, or
     lists assets the image lacks (named)."""
     fdd = deployment is DeploymentMode.FRAMEWORK_DEPENDENT
-    shown, assets, unread, unchosen = read_deps(ctx, folder, stem, process.arch if fdd else None, rid_graph)
+    rid_env, rid_from = runtime_id(process, anc) if fdd else ("", "")
+    shown, assets, unread, unchosen = read_deps(ctx, folder, stem, process.arch if fdd else None, rid_graph, rid_env)
     where = ctx.image.display(folder)
     if unread:
         yield Problem(shown, None, f"in-process ASP.NET Core app: {unread}: the app's other assemblies, which its "
@@ -370,6 +403,7 @@ def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Appli
         return
     seen = {(stem + ".dll").lower()}  # NOTE: the app's own DLL is its own load; the host keeps one asset per name
     missing: dict[str, None] = {}
+    found: list[Load] = []
     for asset in assets:
         if asset.path.lower() in seen:
             continue
@@ -379,11 +413,14 @@ def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Appli
             continue
         name = ntpath.basename(asset.path.replace("/", "\\"))
         role = APP_NATIVE if asset.kind == "native" else APP_DEPENDENCY
-        yield Load(process, LoadKind.ASPNETCORE, name,
-                   ctx.resolve(ntpath.join(folder_win, asset.path.replace("/", "\\")), server.os_arch, process.arch),
-                   anc.source, AspNetCoreHost(anc, win, role, deployment, library=asset.library,
-                                              library_type=asset.library_type, rid=asset.rid),
-                   site=app.site, application=app.path)
+        found.append(Load(process, LoadKind.ASPNETCORE, name,
+                          ctx.resolve(ntpath.join(folder_win, asset.path.replace("/", "\\")), server.os_arch,
+                                      process.arch),
+                          anc.source, AspNetCoreHost(anc, win, role, deployment, library=asset.library,
+                                                     library_type=asset.library_type, rid=asset.rid,
+                                                     rid_set_in=rid_from if rid_env and asset.rid == rid_env else ""),
+                          site=app.site, application=app.path))
+    yield from _native_copies(found)
     if unchosen:
         libs = ", ".join(unchosen[:6]) + (f" and {len(unchosen) - 6} more" if len(unchosen) > 6 else "")
         yield Problem(shown, None, f"in-process ASP.NET Core app: {libs}: the host picks "
@@ -399,6 +436,36 @@ def _dependencies(ctx: PlanContext, server: Server, process: Process, app: Appli
                                    f"{'is' if len(listed) == 1 else 'are'} not in the image: "
                                    f"{'its' if len(listed) == 1 else 'their'} architecture was not checked (copy the "
                                    "published app's folder)", unread=True)
+
+
+def _native_copies(loads: list[Load]) -> Iterator[Found]:
+    """``loads`` (an app's deps.json assets, in order) as the worker meets them: a native asset of another
+    architecture whose file name another native asset of the app has, one that fits the worker, is no load but a
+    :class:`Skipped` (:attr:`SkipReason.FITTING_COPY`): the runtime looks for a P/Invoke's DLL in each folder of
+    NATIVE_DLL_SEARCH_DIRECTORIES in turn until a load succeeds (dotnet/runtime ``NativeLibrary``
+    ``LoadFromNativeDllSearchDirectories``), so the copy that fits is the one loaded, whichever folder comes first,
+    and the other, where tried, fails and is passed over. A copy of unknown architecture, or where none fits, stays a
+    load. Raises nothing."""
+    fitting: dict[str, Load] = {}
+    for ld in loads:
+        if _role(ld) == APP_NATIVE and ld.fits is True:
+            fitting.setdefault(ld.name.lower(), ld)
+    for ld in loads:
+        other = fitting.get(ld.name.lower()) if _role(ld) == APP_NATIVE and ld.fits is False else None
+        if other is None:
+            yield ld
+            continue
+        there = other.binary.windows_path or other.binary.configured
+        yield Skipped(ld.process, ld.name, ld.source,
+                      f"another copy of {ld.name} fits the worker ({there}): the runtime tries each native search "
+                      "folder until a load succeeds, so that copy is the one loaded and this one, of another "
+                      "architecture, is passed over where tried", SkipReason.FITTING_COPY, LoadKind.ASPNETCORE, ld.binary,
+                      ld.binary.configured, ld.site, ld.application)
+
+
+def _role(load: Load) -> str:
+    """The :attr:`AspNetCoreHost.role` of an ANCM load ("" for any other)."""
+    return load.entry.role if isinstance(load.entry, AspNetCoreHost) else ""
 
 
 def read_runtimeconfig(ctx: PlanContext, folder: Path, anc: AspNetCore
