@@ -198,6 +198,10 @@ def test_check_app_names_the_native_asset(tmp_path: Path) -> None:
     assert f["binary"].endswith("e_sqlite3.dll") and "NATIVE_DLL_SEARCH_DIRECTORIES" in f["cause"]
     summaries = [fx["summary"] for fx in fixes_of(doc, f)]
     assert any("win-x64" in s for s in summaries), summaries
+    # NOTE: a framework-dependent app (its runtimeconfig names the framework) is published framework-dependent, as
+    # the rule itself says: --self-contained alone would ship it a runtime it did not carry
+    publish = [c for fx in fixes_of(doc, f) for c in fx["commands"] if c.startswith("dotnet publish")]
+    assert publish == ["dotnet publish -c Release -r win-x64 --self-contained false"], publish
 
 
 def _twin_beside_x64_site(root: Path) -> Report:

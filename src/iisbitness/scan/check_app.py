@@ -336,7 +336,10 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
         # implies --self-contained (.NET 8 SDK)
         # Not for an app's own assembly built for another PlatformTarget either (its AnyCPU rebuild is the build's fix;
         # the SDK refuses a RuntimeIdentifier of another architecture than an explicit PlatformTarget, NETSDK1032)
-        cmds, ps, note = publish_parts(arch)
+        # The rule's own publish line: it knows the app's deployment (--self-contained, or --self-contained false for
+        # a framework-dependent app, which -r --self-contained would turn into one carrying its own runtime)
+        own = next(k for k in f.fixes if any(c.startswith("dotnet publish") for c in k.commands))
+        cmds, ps, note = own.commands, own.powershell, own.note or publish_parts(arch)[2]
         build.append(Fix(summary=f"Publish for the pool: <RuntimeIdentifier>{RID[arch]}</RuntimeIdentifier> (or "
                                  f"<PlatformTarget>{PLATFORM[arch]}</PlatformTarget>) in the project, or "
                                  f"dotnet publish -r {RID[arch]}",
