@@ -28,6 +28,11 @@
   fails to read) is an ``error`` notification with descriptor ``config/refused-by-iis``. A scan that could not list
   a single application (``Report.checked_nothing``: ``<sites>`` in a file not read) exits 2, so there
   ``executionSuccessful`` is false.
+- What the text and HTML say under the configuration line, as ``warning`` notifications: a web farm's shared
+  configuration (descriptor ``config/shared-configuration``: every node using it runs a fix of this log; the binaries
+  checked are this server's only), binaries whose architecture was inferred from their folder (``coverage/inferred``).
+  A fix's verification is worded as the text's (:func:`~iisbitness.formats.causes.mark`: ``(not verified)``,
+  ``(verified, but P then runs without X)``), with its security warning where it takes a security module out.
 - Findings a baseline accepted (``--baseline``) as results with an ``external`` suppression.
 - ``check-app --server``: the server's own findings in the worker that serves the application
   (:attr:`Report.server_findings`) as notifications at their level, descriptor ``check-app/server-finding``.
@@ -51,7 +56,16 @@ from urllib.parse import quote
 from iisbitness import __version__
 from iisbitness.findings import Finding, Fix, Rule, Severity
 from iisbitness.formats import indented_json
-from iisbitness.formats.causes import ReportView, effect_lines, fix_key, view
+from iisbitness.formats.causes import (
+    ReportView,
+    effect_lines,
+    fix_key,
+    inferred_note,
+    mark,
+    security_warning,
+    shared_config_words,
+    view,
+)
 from iisbitness.model.source import Problem
 from iisbitness.report import Coverage, CoverageStatus, Report
 from iisbitness.rules import RULES
@@ -191,7 +205,8 @@ class _Once:
     def table(self) -> list[dict[str, Any]]:
         """``runs[].properties.fixes``: each fix stated once, in full."""
         return [{"number": self.v.number(x), "summary": x.summary, "verified": x.verified,
-                 "sideEffects": list(self.lines(x)), "cmd": list(x.commands), "powershell": list(x.powershell)}
+                 "sideEffects": list(self.lines(x)), "cmd": list(x.commands), "powershell": list(x.powershell),
+                 **({"securityWarning": w} if (w := security_warning(x)) else {})}
                 for x in (self._first[k] for k in self.index)]
 
 
@@ -199,11 +214,16 @@ def _fix(fix: Fix, number: int | None, once: _Once) -> dict[str, Any] | None:
     if not fix.file_edits:
         return None
     where = once.where(fix)
+    warning = security_warning(fix)
     return {
-        "description": {"text": f"[{number}] " * (number is not None) + fix.summary
-                        + (" (verified)" if fix.verified else "")},
-        "properties": {"number": number, "sideEffects": list(once.lines(fix))} if where is None else
-                      {"number": number, "sideEffects": once.short(fix), "statedIn": where},
+        # NOTE: verification as text and HTML word it (mark): "(verified, but ... then run without X)", "(not verified)"
+        "description": {"text": f"[{number}] " * (number is not None) + fix.summary + mark(fix)
+                        + (f" Warning: {warning}" if warning else "")},
+        "properties": {"number": number, "verified": fix.verified,
+                       # NOTE: only where a security module is taken out (added): other logs keep their keys
+                       **({"securityWarning": warning} if warning else {}),
+                       **({"sideEffects": list(once.lines(fix))} if where is None else
+                          {"sideEffects": once.short(fix), "statedIn": where})},
         "artifactChanges": [
             {"artifactLocation": _uri(e.file),
              "replacements": [{"deletedRegion": {"startLine": r.start, "startColumn": 1,
@@ -215,11 +235,15 @@ def _fix(fix: Fix, number: int | None, once: _Once) -> dict[str, Any] | None:
 
 
 def _fix_line(x: Fix, n: int | None, once: _Once) -> str:
-    """A fix as ``properties.fixes`` says it: ``[N] summary (verified); also: side effect``."""
+    """A fix as ``properties.fixes`` says it: ``[N] summary (verified); also: side effect``, its verification as text and
+    HTML word it (:func:`~iisbitness.formats.causes.mark`: ``(not verified)``, ``(verified, but P then runs without
+    X)``), then its security warning (``; warning: X looks like a security module: ...``)."""
     where = once.where(x)
     lines = once.lines(x) if where is None else once.short(x)
-    return (f"[{n}] " * (n is not None) + x.summary + (" (verified)" if x.verified else "")
-            + "".join(f"; also: {line}" for line in lines) + (f"; in full: {where}" if where else ""))
+    warning = security_warning(x)
+    return (f"[{n}] " * (n is not None) + x.summary + mark(x)
+            + "".join(f"; also: {line}" for line in lines) + (f"; warning: {warning}" if warning else "")
+            + (f"; in full: {where}" if where else ""))
 
 
 def _commands(x: Fix, n: int | None, once: _Once) -> list[str]:
@@ -307,6 +331,36 @@ def _coverage_notification(c: Coverage) -> dict[str, Any]:
     return out
 
 
+SHARED_CONFIG = "config/shared-configuration"
+"""Descriptor id of the notification saying the configuration read is a web farm's shared configuration."""
+INFERRED = "coverage/inferred"
+"""Descriptor id of the notification naming binaries a worker loads that the image lacks, whose architecture was
+inferred from their folder (:attr:`ServerSummary.inferred`, :attr:`ServerSummary.config_only`)."""
+
+
+def _server_notifications(report: Report) -> list[dict[str, Any]]:
+    """What the text and HTML say of the server under its configuration line, as notifications: a web farm's shared
+    configuration (``warning``, :data:`SHARED_CONFIG`: every node that uses it runs a fix of this log, whose binaries
+    were not read), and binaries whose architecture was inferred, not read (``warning``, :data:`INFERRED`: the results
+    about them rest on their folder; the image holds configuration files only, or lacks some vendor binaries)."""
+    s = report.server
+    out: list[dict[str, Any]] = []
+    if s.shared_config:
+        out.append({"level": "warning", "descriptor": {"id": SHARED_CONFIG},
+                    "message": {"text": shared_config_words(s.shared_config)},
+                    "properties": {"sharedConfig": s.shared_config}})
+    if s.config_only:
+        where = s.absent_from[0].upper() + s.absent_from[1:]
+        out.append({"level": "warning", "descriptor": {"id": INFERRED},
+                    "message": {"text": f"{where} holds none of the binaries the configuration names: their "
+                                        "architectures are inferred from their folders where Windows decides them "
+                                        "(results with evidence 'inferred'); copy the files to check them."}})
+    elif note := inferred_note(s):
+        out.append({"level": "warning", "descriptor": {"id": INFERRED}, "message": {"text": note},
+                    "properties": {"inferred": list(s.inferred)}})
+    return out
+
+
 SERVER_FINDING = "check-app/server-finding"
 """The ``descriptor.id`` of a notification for a finding of the server in the worker that serves the application
 (``check-app --server``, :attr:`Report.server_findings`): not the build's, so not a result."""
@@ -386,14 +440,18 @@ def _run_parts(report: Report, docs_url: str | None, source_root: Path | None, u
                                       for r in rules]}},
         "originalUriBaseIds": bases,
         "invocations": [{"executionSuccessful": not (unusable or report.checked_nothing()),
-                         "toolExecutionNotifications": [_notification(p) for p in report.problems]
+                         "toolExecutionNotifications": _server_notifications(report)
+                         + [_notification(p) for p in report.problems]
                          + [_coverage_notification(c) for c in report.unchecked()]
                          + [_server_finding_notification(f, report.server_findings_accepted)
                             for f in report.server_findings]
                          + ([_unreported_notification(report)] if report.unreported else [])}],
         "columnKind": "unicodeCodePoints",
         "properties": {"server": {"kind": report.server.kind, "configFile": report.server.config_file,
-                                  "osArch": report.server.os_arch.value},
+                                  "osArch": report.server.os_arch.value,
+                                  # NOTE: only for a web farm's shared configuration (added): other logs are as before
+                                  **({"sharedConfig": report.server.shared_config}
+                                     if report.server.shared_config else {})},
                        "coverage": report.coverage_words(),
                        # NOTE: only with a selection that left findings out: every other log is byte for byte as before
                        **({"unreported": dict(Counter(report.unreported))} if report.unreported else {}),
