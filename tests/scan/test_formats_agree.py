@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from iisbitness.cli import main
 from tests.conftest import DEMO, REPO
 from tests.fix.test_shared_config_farm import _farm
+from tests.iisexpress.solution import classic_solution, run
 from tests.scan.test_sarif import _validate
 
 APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
@@ -179,9 +180,9 @@ def test_a_shared_configuration_is_said_in_html_and_sarif(tmp_path: Path) -> Non
 
 def test_a_server_without_shared_configuration_adds_no_key_or_notification() -> None:
     sarif = json.loads(_out("demo", "--format", "sarif"))
-    for run in sarif["runs"]:
-        assert "sharedConfig" not in run["properties"]["server"]
-        assert not run["invocations"][0]["toolExecutionNotifications"]
+    for log in sarif["runs"]:
+        assert "sharedConfig" not in log["properties"]["server"]
+        assert not log["invocations"][0]["toolExecutionNotifications"]
 
 
 def test_inferred_architectures_are_a_sarif_notification(tmp_path: Path) -> None:
@@ -197,3 +198,40 @@ def test_inferred_architectures_are_a_sarif_notification(tmp_path: Path) -> None
     [note] = [n for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
               if n.get("descriptor", {}).get("id") == "coverage/inferred"]
     assert note["level"] == "warning" and "inferred from their folders" in note["message"]["text"]
+
+
+def test_an_assumed_worker_and_an_inferred_binary_are_labelled_in_json_and_sarif(tmp_path: Path) -> None:
+    """IIS Express: the assembly's headers were read, iisexpress.exe's bitness is Visual Studio's default (text
+    '[x64, read; iisexpress.exe x86 assumed]', HTML 'read from its headers; iisexpress.exe x86 assumed'); before, JSON
+    and SARIF said evidence 'inferred' alone, as of a file not read. A configuration-only copy: SARIF's related
+    location said '(not in the image)' without the architecture the text gives as '[x86, inferred]'."""
+    sol = classic_solution(tmp_path / "sol", use64="", bin_files={"Vendor.Imaging.dll": "managed_x64.dll"})
+    doc = json.loads(run(sol, "--format", "json").stdout)
+    jsonschema.validate(doc, json.loads((SCHEMAS / "scan-2.json").read_text(encoding="utf-8")))
+    [f] = [x for x in doc["findings"] if x["binary"] and x["binary"].endswith("Vendor.Imaging.dll")]
+    assert f["evidence"] == "inferred" and f["resolved"] and f["process_arch_assumed"] is True
+    sarif = json.loads(run(sol, "--format", "sarif").stdout)
+    _validate(sarif)
+    [r] = [x for x in sarif["runs"][0]["results"] if x["properties"].get("processArchAssumed")]
+    assert r["ruleId"] == f["rule"] and r["properties"]["evidence"] == "inferred"
+    demo = json.loads(_out("demo", "--format", "json"))
+    assert not any("process_arch_assumed" in x for d in demo for x in d["findings"])  # NOTE: additive: absent elsewhere
+
+    image = tmp_path / "only"
+    (image / APPHOST).parent.mkdir(parents=True)
+    shutil.copy(DEMO / "contoso-iis10" / APPHOST, image / APPHOST)
+    (image / "Windows/SysWOW64").mkdir()
+    assert "vendorauth.dll [x86, inferred]" in _out("scan", str(image))
+    sarif = json.loads(_out("scan", str(image), "--format", "sarif"))
+    [r] = [x for x in sarif["runs"][0]["results"] if x["ruleId"] == "global-module-arch"][:1]
+    assert r["relatedLocations"][0]["message"]["text"] == (
+        "C:\\Program Files (x86)\\Fabrikam\\VendorAuth\\vendorauth.dll (x86, inferred from its folder: not in the image)")
+
+
+def test_sarif_says_why_a_fix_is_not_verified(tmp_path: Path) -> None:
+    """JSON's and HTML's note ('Not verified: Php/ (physicalPath D:\\sites\\php: drive D: is not mapped) was not
+    checked, ...'); before, SARIF carried no note at all."""
+    sarif = json.loads(_out("scan", str(_partial(tmp_path)), "--format", "sarif"))
+    line = _fix_lines(sarif)[4]
+    assert line.endswith("; not verified: Php/ (physicalPath D:\\sites\\php: drive D: is not mapped) was not checked, "
+                         "so what it loads at that architecture is unknown; the coverage says what to give the scan")

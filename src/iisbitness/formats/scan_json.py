@@ -67,6 +67,8 @@ def finding_dict(f: Finding, number: int, v: ReportView, cause: int) -> dict[str
     }
     if f.process_site is not None:  # NOTE: IIS Express only (added within version 2): absent elsewhere
         out["process_site"] = f.process_site
+    if f.process_arch_assumed:  # NOTE: only where true (added within version 2): the text's "iisexpress.exe x86 assumed"
+        out["process_arch_assumed"] = True
     return out
 
 

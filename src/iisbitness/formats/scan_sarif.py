@@ -58,6 +58,7 @@ from iisbitness.findings import Finding, Fix, Rule, Severity
 from iisbitness.formats import indented_json
 from iisbitness.formats.causes import (
     ReportView,
+    arch_label,
     effect_lines,
     fix_key,
     inferred_note,
@@ -206,7 +207,8 @@ class _Once:
         """``runs[].properties.fixes``: each fix stated once, in full."""
         return [{"number": self.v.number(x), "summary": x.summary, "verified": x.verified,
                  "sideEffects": list(self.lines(x)), "cmd": list(x.commands), "powershell": list(x.powershell),
-                 **({"securityWarning": w} if (w := security_warning(x)) else {})}
+                 **({"securityWarning": w} if (w := security_warning(x)) else {}),
+                 **({"unverifiedBecause": x.unverified_because} if x.unverified_because else {})}
                 for x in (self._first[k] for k in self.index)]
 
 
@@ -241,9 +243,10 @@ def _fix_line(x: Fix, n: int | None, once: _Once) -> str:
     where = once.where(x)
     lines = once.lines(x) if where is None else once.short(x)
     warning = security_warning(x)
+    why = x.unverified_because if x.verified is False and where is None else None
     return (f"[{n}] " * (n is not None) + x.summary + mark(x)
             + "".join(f"; also: {line}" for line in lines) + (f"; warning: {warning}" if warning else "")
-            + (f"; in full: {where}" if where else ""))
+            + (f"; not verified: {why}" if why else "") + (f"; in full: {where}" if where else ""))
 
 
 def _commands(x: Fix, n: int | None, once: _Once) -> list[str]:
@@ -271,13 +274,17 @@ def _result(f: Finding, rule_index: dict[str, int], v: ReportView, once: _Once,
         arch = ", ".join(a.value for a in f.binary_arch) or "unknown architecture"
         related.append(_location(f.resolved, None, f"{f.binary} ({arch})") | {"id": 1})
     elif f.binary:
-        related.append({"id": 1, "message": {"text": f"{f.binary} (not in {v.report.server.absent_from})"}})
+        # NOTE: an architecture inferred from the binary's folder said as the text's "[x86, inferred]" says it
+        inferred = f"{arch_label(f.binary_arch, f.binary_target)}, inferred from its folder: " if f.arch_inferred else ""
+        related.append({"id": 1, "message": {"text": f"{f.binary} ({inferred}not in {v.report.server.absent_from})"}})
     fixes = [x for x in (_fix(fx, v.number(fx), once) for fx in f.fixes) if x is not None]
     # NOTE: fix numbers as text and HTML show them ([N], `fix --fix N`); the finding's number is `fix --finding N`
     props = {k: value for k, value in {
         "findingNumber": number,
         "pool": f.pool, "site": f.site, "application": f.application, "process": f.process,
         "processArch": f.process_arch.value if f.process_arch else None,
+        # NOTE: only where true (added): the text's "iisexpress.exe x86 assumed", JSON's process_arch_assumed
+        "processArchAssumed": True if f.process_arch_assumed else None,
         "binaryArch": [a.value for a in f.binary_arch], "evidence": f.evidence.value,
         "fixes": [_fix_line(x, v.number(x), once) for x in f.fixes],
         # NOTE: kept flat as docs/sarif.md promised it (a fix stated once: a rem line naming where its lines are)
