@@ -21,6 +21,7 @@ from iisbitness.cli import main
 from tests.conftest import DEMO, REPO
 from tests.fix.test_shared_config_farm import _farm
 from tests.iisexpress.solution import classic_solution, run
+from tests.scan.test_observe import EVENTS
 from tests.scan.test_sarif import _validate
 
 APPHOST = "Windows/System32/inetsrv/config/applicationHost.config"
@@ -235,3 +236,30 @@ def test_sarif_says_why_a_fix_is_not_verified(tmp_path: Path) -> None:
     line = _fix_lines(sarif)[4]
     assert line.endswith("; not verified: Php/ (physicalPath D:\\sites\\php: drive D: is not mapped) was not checked, "
                          "so what it loads at that architecture is unknown; the coverage says what to give the scan")
+
+
+def test_sarif_carries_the_event_log_as_text_and_json_do(tmp_path: Path) -> None:
+    """scan --event-log: text and HTML list each event with what it confirms and explain's confidence, JSON keeps
+    them in observations; before, the SARIF log said nothing of the event log (test_observe's real-format events)."""
+    log = tmp_path / "eventlog.xml"
+    log.write_text(EVENTS)
+    image = str(DEMO / "contoso-iis10")
+    doc = json.loads(_out("scan", image, "--event-log", str(log), "--format", "json"))
+    sarif = json.loads(_out("scan", image, "--event-log", str(log), "--format", "sarif"))
+    _validate(sarif)
+    run_props = sarif["runs"][0]["properties"]
+    assert run_props["eventsRead"] == doc["events_read"] == 2
+    text = _flat(_out("scan", image, "--event-log", str(log)))
+    for e in run_props["events"]:
+        assert f"{e['provider']} {e['eventId']}: {e['tag']}" in text
+    assert any(e["tag"].startswith("no finding explains it (bitness, ") for e in run_props["events"])
+    results = sarif["runs"][0]["results"]
+    for o in doc["observations"]:
+        if o["finding"] is None:
+            continue
+        [seen] = results[o["finding"]]["properties"]["observations"]
+        assert (seen["eventId"], seen["scope"], seen["confidence"], seen["lead"]) == (
+            o["event_id"], o["scope"], o["confidence"], o["lead"])
+    plain = json.loads(_out("scan", image, "--format", "sarif"))["runs"][0]
+    assert "eventsRead" not in plain["properties"] and not any("observations" in r["properties"]
+                                                                 for r in plain["results"])

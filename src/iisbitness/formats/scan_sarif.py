@@ -60,6 +60,7 @@ from iisbitness.formats.causes import (
     ReportView,
     arch_label,
     effect_lines,
+    event_lines,
     fix_key,
     inferred_note,
     mark,
@@ -268,7 +269,7 @@ def _fix_commands(x: Fix, n: int | None, once: _Once) -> dict[str, Any]:
 
 
 def _result(f: Finding, rule_index: dict[str, int], v: ReportView, once: _Once,
-            number: int | None = None) -> dict[str, Any]:
+            number: int | None = None, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     related = []
     if f.resolved:
         arch = ", ".join(a.value for a in f.binary_arch) or "unknown architecture"
@@ -290,6 +291,8 @@ def _result(f: Finding, rule_index: dict[str, int], v: ReportView, once: _Once,
         # NOTE: kept flat as docs/sarif.md promised it (a fix stated once: a rem line naming where its lines are)
         "commands": [c for x in f.fixes for c in _commands(x, v.number(x), once)],
         "fixCommands": [_fix_commands(x, v.number(x), once) for x in f.fixes if x.commands or x.powershell],
+        # NOTE: with --event-log only (added): the events that confirm this finding, with explain's verdict
+        "observations": events,
     }.items() if value not in (None, [])}
     out: dict[str, Any] = {
         "ruleId": f.rule,
@@ -462,13 +465,25 @@ def _run_parts(report: Report, docs_url: str | None, source_root: Path | None, u
                        "coverage": report.coverage_words(),
                        # NOTE: only with a selection that left findings out: every other log is byte for byte as before
                        **({"unreported": dict(Counter(report.unreported))} if report.unreported else {}),
+                       # NOTE: with --event-log only (added): what the text's and HTML's Event log list, line for line
+                       **({"eventsRead": report.events_read,
+                           "events": [{"time": e.time, "provider": e.provider, "eventId": e.event_id, "tag": e.tag,
+                                       "bitness": e.bitness} for e in event_lines(report)]}
+                          if report.events_read is not None else {}),
                        # NOTE: only when a fix is stated once (a large server): every other log is byte for byte as before
                        **({"fixes": once.table(), "fixesStatedOnce": True} if once.index else {})},
     }
 
+    confirmed: dict[int, list[dict[str, Any]]] = {}
+    for o in report.observations:
+        if o.finding_index is not None:
+            confirmed.setdefault(o.finding_index, []).append(
+                {"time": o.time, "provider": o.provider, "eventId": o.event_id, "scope": o.scope, "reading": o.reading,
+                 "confidence": o.confidence, "lead": o.lead})
+
     def results() -> Iterator[dict[str, Any]]:
         for i, f in enumerate(report.findings, 1):
-            out = _result(f, rule_index, v, once, i)
+            out = _result(f, rule_index, v, once, i, confirmed.get(i - 1))
             yield out if source_root is None else _rebase(out, SOURCE_BASE)
         for f in report.suppressed:
             out = _result(f, rule_index, v, once) | {"suppressions": [{"kind": "external", "status": "accepted",
