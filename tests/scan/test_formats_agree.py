@@ -18,7 +18,7 @@ import jsonschema
 from click.testing import CliRunner
 
 from iisbitness.cli import main
-from tests.conftest import DEMO, REPO
+from tests.conftest import DEMO, REPO, corpus_dir
 from tests.fix.test_shared_config_farm import _farm
 from tests.iisexpress.solution import classic_solution, run
 from tests.scan.test_observe import EVENTS
@@ -263,3 +263,15 @@ def test_sarif_carries_the_event_log_as_text_and_json_do(tmp_path: Path) -> None
     plain = json.loads(_out("scan", image, "--format", "sarif"))["runs"][0]
     assert "eventsRead" not in plain["properties"] and not any("observations" in r["properties"]
                                                                  for r in plain["results"])
+
+
+def test_a_note_is_counted_in_the_html_as_in_the_text() -> None:
+    """A real configuration with a note-severity finding (NCIOCPL's pubslocator): the text's closing line counts '1
+    note'; before, the HTML's summary cards and closing line counted errors and warnings only."""
+    config = corpus_dir("iis-config") / "NCIOCPL__pubslocator__applicationHost.config"
+    doc = json.loads(_out("scan", "--config", str(config), "--format", "json"))
+    assert doc["summary"]["note"] == 1
+    assert "(3 errors, 0 warnings, 1 note)" in _text_closing(_out("scan", "--config", str(config)))[0]
+    page = _out("scan", "--config", str(config), "--format", "html")
+    assert '<dt>Notes</dt><dd data-count="note">1</dd>' in page
+    assert "(3 errors, 0 warnings, 1 note)" in _html_closing(page)[0]
