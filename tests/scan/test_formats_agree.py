@@ -275,3 +275,16 @@ def test_a_note_is_counted_in_the_html_as_in_the_text() -> None:
     page = _out("scan", "--config", str(config), "--format", "html")
     assert '<dt>Notes</dt><dd data-count="note">1</dd>' in page
     assert "(3 errors, 0 warnings, 1 note)" in _html_closing(page)[0]
+
+
+def test_sarif_says_which_iisexpress_exe_runs_each_project_and_whether_assumed(tmp_path: Path) -> None:
+    """The text's projects block ('iisexpress.exe x86 (assumed)') and JSON's iisexpress[]; before, a SARIF log of an
+    IIS Express scan did not say which bitness was assumed."""
+    sol = classic_solution(tmp_path / "sol", use64="")
+    doc = json.loads(run(sol, "--format", "json").stdout)
+    sarif = json.loads(run(sol, "--format", "sarif").stdout)
+    _validate(sarif)
+    projects = sarif["runs"][0]["properties"]["projects"]
+    assert [(x["project"], x["arch"], x["decidedBy"], x["assumed"], x["reason"]) for x in projects] == [
+        (x["project"], x["arch"], x["decided_by"], x["assumed"], x["reason"]) for x in doc["iisexpress"]]
+    assert projects[0]["assumed"] is True and "iisexpress.exe x86 (assumed)" in _flat(run(sol).stdout)

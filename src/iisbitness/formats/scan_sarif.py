@@ -465,6 +465,11 @@ def _run_parts(report: Report, docs_url: str | None, source_root: Path | None, u
                        "coverage": report.coverage_words(),
                        # NOTE: only with a selection that left findings out: every other log is byte for byte as before
                        **({"unreported": dict(Counter(report.unreported))} if report.unreported else {}),
+                       # NOTE: IIS Express only (added): which iisexpress.exe runs each project and how that was decided
+                       # (assumed: Visual Studio's unrecorded default), as the text's projects block and JSON's iisexpress
+                       **({"projects": [{"project": x.name, "site": x.site, "arch": x.arch.value, "process": x.process,
+                                         "decidedBy": x.decided_by, "assumed": x.assumed, "reason": x.reason}
+                                        for x in report.projects]} if report.server.kind == "iisexpress" else {}),
                        # NOTE: with --event-log only (added): what the text's and HTML's Event log list, line for line
                        **({"eventsRead": report.events_read,
                            "events": [{"time": e.time, "provider": e.provider, "eventId": e.event_id, "tag": e.tag,
