@@ -209,7 +209,7 @@ class _Once:
         return [{"number": self.v.number(x), "summary": x.summary, "verified": x.verified,
                  "sideEffects": list(self.lines(x)), "cmd": list(x.commands), "powershell": list(x.powershell),
                  **({"securityWarning": w} if (w := security_warning(x)) else {}),
-                 **({"unverifiedBecause": x.unverified_because} if x.unverified_because else {})}
+                 **({"unverifiedBecause": why} if (why := _unverified(x)) else {})}
                 for x in (self._first[k] for k in self.index)]
 
 
@@ -237,6 +237,15 @@ def _fix(fix: Fix, number: int | None, once: _Once) -> dict[str, Any] | None:
     }
 
 
+def _unverified(fix: Fix) -> str | None:
+    """Why ``fix`` is not verified, as its note says it to JSON and HTML (the words after its ``Not verified: ``, final
+    period dropped); None for a fix verified or advice, or whose note does not say (check-app's advice on the target
+    pool has no note)."""
+    if fix.verified is not False or not fix.note or (at := fix.note.find("Not verified: ")) < 0:
+        return None
+    return fix.note[at + len("Not verified: "):].rstrip(".")
+
+
 def _fix_line(x: Fix, n: int | None, once: _Once) -> str:
     """A fix as ``properties.fixes`` says it: ``[N] summary (verified); also: side effect``, its verification as text and
     HTML word it (:func:`~iisbitness.formats.causes.mark`: ``(not verified)``, ``(verified, but P then runs without
@@ -244,7 +253,7 @@ def _fix_line(x: Fix, n: int | None, once: _Once) -> str:
     where = once.where(x)
     lines = once.lines(x) if where is None else once.short(x)
     warning = security_warning(x)
-    why = x.unverified_because if x.verified is False and where is None else None
+    why = _unverified(x) if where is None else None
     return (f"[{n}] " * (n is not None) + x.summary + mark(x)
             + "".join(f"; also: {line}" for line in lines) + (f"; warning: {warning}" if warning else "")
             + (f"; not verified: {why}" if why else "") + (f"; in full: {where}" if where else ""))
