@@ -329,6 +329,77 @@ def security_warning(fix: Fix | Sequence[SideEffect]) -> str:
     return " ".join(out)
 
 
+MARK = {True: " (verified)", False: " (not verified)", None: ""}
+"""A fix's verification as every format words it (``None``: advice, nothing the model holds to verify)."""
+
+
+def mark(fix: Fix, above: Sequence[str] = ()) -> str:
+    """`` (verified)``, `` (not verified)`` or ``""`` (advice), as text, HTML and SARIF say a fix's verification; a
+    fix that takes a module out of processes says which on the same line (``above``: the pools the cause's ``in`` line
+    names, :func:`removal`): `` (verified, but all 7 pools then run without X)``; an IIS 6 switch offered though it
+    breaks binaries names them (:attr:`Fix.breaks`): `` (not verified; it would break rewrite64.dll)``."""
+    state, removed = verification(fix, above)
+    if not removed:
+        return MARK[fix.verified]
+    return f" ({'verified, but ' if fix.verified else f'{state}; ' if state else ''}{removed})"
+
+
+def verification(fix: Fix, above: Sequence[str] = ()) -> tuple[str, str]:
+    """A fix's verification and what it takes out or breaks, the two parts of :func:`mark` (HTML styles each):
+    ``("verified", "")``, ``("not verified", "it would break rewrite64.dll")``, ``("", "")`` for advice; the second
+    part is :func:`removal` (``above``: as there) and :attr:`Fix.breaks`, "" when neither."""
+    removed = removal(fix, above)
+    if fix.breaks:  # NOTE: IIS 6's server-wide switch, offered though it breaks these: say which, as IIS 7+'s "not offered"
+        broken = f"it would break {', '.join(fix.breaks[:3])}{' and more' if len(fix.breaks) > 3 else ''}"
+        removed = f"{removed}; {broken}" if removed else broken
+    return MARK[fix.verified].strip(" ()"), removed
+
+
+def closing_words(v: ReportView) -> str:
+    """The report's closing sentence, as the text and HTML end with it: findings, causes and severities, the pools
+    (IIS Express: projects) hit and the processes outside pools, the coverage (:meth:`Report.coverage_words`), the
+    parts IIS refuses, the verified fixes, and the findings not shown (:meth:`Report.hidden_words`)."""
+    c = v.report.counts()
+    sev = ", ".join(f"{c[s.label]} {s.label}{'s' if c[s.label] != 1 else ''}"
+                    for s in sorted(Severity, reverse=True) if c[s.label] or s is not Severity.NOTE)
+    n = len(v.report.findings)
+    text = f"{n} finding{'s' if n != 1 else ''} from {len(v.causes)} cause{'s' if len(v.causes) != 1 else ''}"
+    text += f" ({sev})" if sev else ""
+    hit = v.pools_hit()
+    if v.report.server.kind == "iisexpress":
+        n_projects = len(v.report.projects)
+        text += f" in {n_projects} project{'s' if n_projects != 1 else ''}"
+    elif hit:
+        text += f" in {len(hit)} of {len(v.report.pools)} pools"
+    # NOTE: a finding of IIS 7+ workers without a pool is one about every worker of an architecture (binary-missing's
+    # grouped warning for a stock module, "in w3wp.exe x64"): not a process outside the pools (user audit 2026-12-07);
+    # so is one of IIS Express's iisexpress.exe without a pool (its own modules missing from a partial copy): it is in
+    # the projects counted, not a process outside them
+    worker = "iisexpress.exe" if v.report.server.kind == "iisexpress" else "w3wp.exe"
+    outside = sorted({f.process or "?" for f in v.report.findings if not f.pool and f.process != worker})
+    if outside:
+        text += (", " if hit else " in ") + ", ".join(outside)
+    covered = v.report.coverage_words()
+    if covered:
+        text += f"; {covered}"
+    if refused := v.report.refusal_words():
+        text += f"; {refused} (see IIS refuses)"
+    text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
+    if hidden := v.report.hidden_words():
+        text += " " + hidden
+    return text
+
+
+def shared_config_words(shared: str) -> str:
+    """What every format says of a web farm's shared configuration (``shared``: the folder redirection.config
+    names): every server whose redirection.config names it runs it ("Shared Configuration", learn.microsoft.com
+    iis/manage/managing-your-configuration-settings/shared-configuration_264), while the binaries read are this
+    server's."""
+    return (f"This is the shared configuration that redirection.config names ({shared}): every server of the web farm "
+            "that uses it runs it, and a fix changes it for each of them; the binaries checked are this server's only, "
+            "so scan (or collect) each server before applying a fix.")
+
+
 MEMORY_LIMIT = "; as a 32-bit process at most 4 GB of memory (OutOfMemoryException past it; it had terabytes)"
 """Said of a side effect that moves applications from a 64-bit worker to a 32-bit one: a 32-bit process on 64-bit
 Windows has at most a 4 GB user address space (2 GB unless large-address aware), a 64-bit one 8 TB or 128 TB

@@ -8,7 +8,8 @@
      "commands": [...], "powershell": [...],
      "changes": [{"file", "changes": [...], "diff"}],
      "written": [{"file", "backup"}], "second_scan": {"findings": 12, "targeted_left": 0} | null,
-     "coverage": {"complete", "checked", "partly_checked", "not_checked", "applications": [...]}}
+     "coverage": {"complete", "checked", "partly_checked", "not_checked", "applications": [...]},
+     "side_effects": [{"kind", "pool", "process", "name", "security", ...}], "security_warning": "..."}
 
 Findings are numbered from 1 in the order of ``scan --format json``; ``fix`` is the fix's number as ``scan``
 shows it (``[8]``, ``fix --fix 8``). ``coverage`` is the scan's, as ``scan --format json`` writes it
@@ -16,8 +17,11 @@ shows it (``[8]``, ``fix --fix 8``). ``coverage`` is the scan's, as ``scan --for
 all-clear for them. ``plan_id`` is the id the text dry run prints (:attr:`iisbitness.scan.fix.FixPlan.plan_id`), for
 ``fix --apply --plan ID``; null when there is nothing to write. Both were added to ``iisbitness/fix/1`` without a new
 schema id (added keys; none changed), as were ``unreported`` and ``shared_config`` (present only when the file changed
-is a web farm's shared configuration, which every node using it runs: the folder redirection.config names).
-Reads only the plan.
+is a web farm's shared configuration, which every node using it runs: the folder redirection.config names), and
+``side_effects``: what the chosen fixes together change besides the findings (the load plans before and after
+compared, as the text's "Side effects" lists them), each as ``scan --format json`` writes a fix's side effect
+(``security``: a security module or filter taken out), with ``security_warning``, the sentence the text's WARNING
+line says, present only when one is. Reads only the plan.
 """
 
 from __future__ import annotations
@@ -28,9 +32,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from iisbitness.fixes.write import Written
-from iisbitness.formats.causes import view
+from iisbitness.formats.causes import security_warning, view
 from iisbitness.formats.fix_text import unified_diff
-from iisbitness.formats.scan_json import coverage_dict
+from iisbitness.formats.scan_json import coverage_dict, effect_dict
 from iisbitness.model.iis7 import without_secrets
 from iisbitness.scan.fix import FixPlan
 
@@ -60,6 +64,9 @@ def to_document(plan: FixPlan, applied: bool, written: Sequence[Written] = (),
         "written": [{"file": w.shown, "backup": w.backup.name} for w in written],
         "second_scan": None if second_scan is None else {"findings": second_scan[0], "targeted_left": second_scan[1]},
         "coverage": coverage_dict(plan.report),
+        # NOTE: added within fix/1: the text's "Side effects" and its WARNING line (absent from documents before it)
+        "side_effects": [effect_dict(e) for e in plan.side_effects],
+        **({"security_warning": w} if (w := security_warning(plan.side_effects)) else {}),
         # NOTE: only with a selection that left findings out (added within fix/1): other documents are as before
         **({"unreported": dict(Counter(plan.report.unreported))} if plan.report.unreported else {}),
         # NOTE: only for a web farm's shared configuration (added within fix/1): every server using it runs the change

@@ -9,8 +9,7 @@ from iisbitness.errors import FixError
 from iisbitness.findings import Finding
 from iisbitness.fixes.plan import FileChange
 from iisbitness.fixes.text import Text
-from iisbitness.formats.causes import effect_lines, removal, security_warning, view
-from iisbitness.formats.scan_text import shared_config_words
+from iisbitness.formats.causes import effect_lines, removal, security_warning, shared_config_words, view
 from iisbitness.formats.table import wrap
 from iisbitness.model.iis7 import without_secrets
 from iisbitness.scan.fix import FixPlan

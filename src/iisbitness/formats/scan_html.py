@@ -45,6 +45,7 @@ from iisbitness.formats.causes import (
     ReportView,
     arch_label,
     cause_entries,
+    closing_words,
     effect_lines,
     event_lines,
     file_name,
@@ -52,6 +53,8 @@ from iisbitness.formats.causes import (
     past_many,
     removal,
     security_warning,
+    shared_config_words,
+    verification,
     view,
 )
 from iisbitness.formats.table import printable
@@ -710,11 +713,12 @@ def render(reports: Sequence[Report]) -> str:
     template = _ENV.get_template("scan.html.j2")
     script, script_source = _script()
     return template.render(pages=pages, version=__version__, Severity=Severity, arch_class=arch_class,
-                           arch_label=arch_label, causes_of=_causes_of, removal=removal,
+                           arch_label=arch_label, causes_of=_causes_of,
                            security_warning=security_warning, effect_lines=effect_lines, script=script,
                            script_source=script_source, many=MANY, long_text=LONG_TEXT, fix_count=fix_count,
                            hidden_warnings=hidden_warnings, span=span, file_name=file_name,
-                           inferred_note=inferred_note)
+                           inferred_note=inferred_note, verification=verification, closing_words=closing_words,
+                           shared_config_words=shared_config_words)
 
 
 def fix_count(entries: Sequence[int | Run]) -> int:

@@ -18,7 +18,8 @@ from iisbitness.formats.causes import ReportView, cause_key, view
 from iisbitness.report import CoverageStatus, Observation, Report
 
 
-def _effect(e: SideEffect) -> dict[str, Any]:
+def effect_dict(e: SideEffect) -> dict[str, Any]:
+    """One side effect of a fix as JSON-ready data (``scan/2``'s ``$defs/side_effect``; ``fix/1``'s ``side_effects``)."""
     out: dict[str, Any] = {"kind": e.kind.value, "pool": e.pool, "process": e.process, "name": e.name, "load_kind": e.load_kind,
            "ran": e.ran, "security": e.security, "before": e.before.value if e.before else None,
            "after": e.after.value if e.after else None, "applications": list(e.applications),
@@ -41,7 +42,7 @@ def _mappings(rows: tuple[tuple[str, str, str, tuple[str, ...]], ...]) -> list[d
 def _fix(fix: Fix, number: int) -> dict[str, Any]:
     return {"summary": fix.summary, "commands": list(fix.commands), "powershell": list(fix.powershell),
             "verified": fix.verified, "note": fix.note, "number": number, "label": fix.label,
-            "side_effects": [_effect(e) for e in fix.side_effects]}
+            "side_effects": [effect_dict(e) for e in fix.side_effects]}
 
 
 def finding_dict(f: Finding, number: int, v: ReportView, cause: int) -> dict[str, Any]:
@@ -66,6 +67,8 @@ def finding_dict(f: Finding, number: int, v: ReportView, cause: int) -> dict[str
     }
     if f.process_site is not None:  # NOTE: IIS Express only (added within version 2): absent elsewhere
         out["process_site"] = f.process_site
+    if f.process_arch_assumed:  # NOTE: only where true (added within version 2): the text's "iisexpress.exe x86 assumed"
+        out["process_arch_assumed"] = True
     return out
 
 

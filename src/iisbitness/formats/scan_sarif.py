@@ -28,6 +28,11 @@
   fails to read) is an ``error`` notification with descriptor ``config/refused-by-iis``. A scan that could not list
   a single application (``Report.checked_nothing``: ``<sites>`` in a file not read) exits 2, so there
   ``executionSuccessful`` is false.
+- What the text and HTML say under the configuration line, as ``warning`` notifications: a web farm's shared
+  configuration (descriptor ``config/shared-configuration``: every node using it runs a fix of this log; the binaries
+  checked are this server's only), binaries whose architecture was inferred from their folder (``coverage/inferred``).
+  A fix's verification is worded as the text's (:func:`~iisbitness.formats.causes.mark`: ``(not verified)``,
+  ``(verified, but P then runs without X)``), with its security warning where it takes a security module out.
 - Findings a baseline accepted (``--baseline``) as results with an ``external`` suppression.
 - ``check-app --server``: the server's own findings in the worker that serves the application
   (:attr:`Report.server_findings`) as notifications at their level, descriptor ``check-app/server-finding``.
@@ -51,7 +56,18 @@ from urllib.parse import quote
 from iisbitness import __version__
 from iisbitness.findings import Finding, Fix, Rule, Severity
 from iisbitness.formats import indented_json
-from iisbitness.formats.causes import ReportView, effect_lines, fix_key, view
+from iisbitness.formats.causes import (
+    ReportView,
+    arch_label,
+    effect_lines,
+    event_lines,
+    fix_key,
+    inferred_note,
+    mark,
+    security_warning,
+    shared_config_words,
+    view,
+)
 from iisbitness.model.source import Problem
 from iisbitness.report import Coverage, CoverageStatus, Report
 from iisbitness.rules import RULES
@@ -191,7 +207,9 @@ class _Once:
     def table(self) -> list[dict[str, Any]]:
         """``runs[].properties.fixes``: each fix stated once, in full."""
         return [{"number": self.v.number(x), "summary": x.summary, "verified": x.verified,
-                 "sideEffects": list(self.lines(x)), "cmd": list(x.commands), "powershell": list(x.powershell)}
+                 "sideEffects": list(self.lines(x)), "cmd": list(x.commands), "powershell": list(x.powershell),
+                 **({"securityWarning": w} if (w := security_warning(x)) else {}),
+                 **({"unverifiedBecause": why} if (why := _unverified(x)) else {})}
                 for x in (self._first[k] for k in self.index)]
 
 
@@ -199,11 +217,16 @@ def _fix(fix: Fix, number: int | None, once: _Once) -> dict[str, Any] | None:
     if not fix.file_edits:
         return None
     where = once.where(fix)
+    warning = security_warning(fix)
     return {
-        "description": {"text": f"[{number}] " * (number is not None) + fix.summary
-                        + (" (verified)" if fix.verified else "")},
-        "properties": {"number": number, "sideEffects": list(once.lines(fix))} if where is None else
-                      {"number": number, "sideEffects": once.short(fix), "statedIn": where},
+        # NOTE: verification as text and HTML word it (mark): "(verified, but ... then run without X)", "(not verified)"
+        "description": {"text": f"[{number}] " * (number is not None) + fix.summary + mark(fix)
+                        + (f" Warning: {warning}" if warning else "")},
+        "properties": {"number": number, "verified": fix.verified,
+                       # NOTE: only where a security module is taken out (added): other logs keep their keys
+                       **({"securityWarning": warning} if warning else {}),
+                       **({"sideEffects": list(once.lines(fix))} if where is None else
+                          {"sideEffects": once.short(fix), "statedIn": where})},
         "artifactChanges": [
             {"artifactLocation": _uri(e.file),
              "replacements": [{"deletedRegion": {"startLine": r.start, "startColumn": 1,
@@ -214,12 +237,26 @@ def _fix(fix: Fix, number: int | None, once: _Once) -> dict[str, Any] | None:
     }
 
 
+def _unverified(fix: Fix) -> str | None:
+    """Why ``fix`` is not verified, as its note says it to JSON and HTML (the words after its ``Not verified: ``, final
+    period dropped); None for a fix verified or advice, or whose note does not say (check-app's advice on the target
+    pool has no note)."""
+    if fix.verified is not False or not fix.note or (at := fix.note.find("Not verified: ")) < 0:
+        return None
+    return fix.note[at + len("Not verified: "):].rstrip(".")
+
+
 def _fix_line(x: Fix, n: int | None, once: _Once) -> str:
-    """A fix as ``properties.fixes`` says it: ``[N] summary (verified); also: side effect``."""
+    """A fix as ``properties.fixes`` says it: ``[N] summary (verified); also: side effect``, its verification as text and
+    HTML word it (:func:`~iisbitness.formats.causes.mark`: ``(not verified)``, ``(verified, but P then runs without
+    X)``), then its security warning (``; warning: X looks like a security module: ...``)."""
     where = once.where(x)
     lines = once.lines(x) if where is None else once.short(x)
-    return (f"[{n}] " * (n is not None) + x.summary + (" (verified)" if x.verified else "")
-            + "".join(f"; also: {line}" for line in lines) + (f"; in full: {where}" if where else ""))
+    warning = security_warning(x)
+    why = _unverified(x) if where is None else None
+    return (f"[{n}] " * (n is not None) + x.summary + mark(x)
+            + "".join(f"; also: {line}" for line in lines) + (f"; warning: {warning}" if warning else "")
+            + (f"; not verified: {why}" if why else "") + (f"; in full: {where}" if where else ""))
 
 
 def _commands(x: Fix, n: int | None, once: _Once) -> list[str]:
@@ -241,24 +278,30 @@ def _fix_commands(x: Fix, n: int | None, once: _Once) -> dict[str, Any]:
 
 
 def _result(f: Finding, rule_index: dict[str, int], v: ReportView, once: _Once,
-            number: int | None = None) -> dict[str, Any]:
+            number: int | None = None, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     related = []
     if f.resolved:
         arch = ", ".join(a.value for a in f.binary_arch) or "unknown architecture"
         related.append(_location(f.resolved, None, f"{f.binary} ({arch})") | {"id": 1})
     elif f.binary:
-        related.append({"id": 1, "message": {"text": f"{f.binary} (not in {v.report.server.absent_from})"}})
+        # NOTE: an architecture inferred from the binary's folder said as the text's "[x86, inferred]" says it
+        inferred = f"{arch_label(f.binary_arch, f.binary_target)}, inferred from its folder: " if f.arch_inferred else ""
+        related.append({"id": 1, "message": {"text": f"{f.binary} ({inferred}not in {v.report.server.absent_from})"}})
     fixes = [x for x in (_fix(fx, v.number(fx), once) for fx in f.fixes) if x is not None]
     # NOTE: fix numbers as text and HTML show them ([N], `fix --fix N`); the finding's number is `fix --finding N`
     props = {k: value for k, value in {
         "findingNumber": number,
         "pool": f.pool, "site": f.site, "application": f.application, "process": f.process,
         "processArch": f.process_arch.value if f.process_arch else None,
+        # NOTE: only where true (added): the text's "iisexpress.exe x86 assumed", JSON's process_arch_assumed
+        "processArchAssumed": True if f.process_arch_assumed else None,
         "binaryArch": [a.value for a in f.binary_arch], "evidence": f.evidence.value,
         "fixes": [_fix_line(x, v.number(x), once) for x in f.fixes],
         # NOTE: kept flat as docs/sarif.md promised it (a fix stated once: a rem line naming where its lines are)
         "commands": [c for x in f.fixes for c in _commands(x, v.number(x), once)],
         "fixCommands": [_fix_commands(x, v.number(x), once) for x in f.fixes if x.commands or x.powershell],
+        # NOTE: with --event-log only (added): the events that confirm this finding, with explain's verdict
+        "observations": events,
     }.items() if value not in (None, [])}
     out: dict[str, Any] = {
         "ruleId": f.rule,
@@ -304,6 +347,36 @@ def _coverage_notification(c: Coverage) -> dict[str, Any]:
                                           "remedy": c.remedy}}
     if c.config is not None:
         out["locations"] = [_location(c.config.file, c.config.line)]
+    return out
+
+
+SHARED_CONFIG = "config/shared-configuration"
+"""Descriptor id of the notification saying the configuration read is a web farm's shared configuration."""
+INFERRED = "coverage/inferred"
+"""Descriptor id of the notification naming binaries a worker loads that the image lacks, whose architecture was
+inferred from their folder (:attr:`ServerSummary.inferred`, :attr:`ServerSummary.config_only`)."""
+
+
+def _server_notifications(report: Report) -> list[dict[str, Any]]:
+    """What the text and HTML say of the server under its configuration line, as notifications: a web farm's shared
+    configuration (``warning``, :data:`SHARED_CONFIG`: every node that uses it runs a fix of this log, whose binaries
+    were not read), and binaries whose architecture was inferred, not read (``warning``, :data:`INFERRED`: the results
+    about them rest on their folder; the image holds configuration files only, or lacks some vendor binaries)."""
+    s = report.server
+    out: list[dict[str, Any]] = []
+    if s.shared_config:
+        out.append({"level": "warning", "descriptor": {"id": SHARED_CONFIG},
+                    "message": {"text": shared_config_words(s.shared_config)},
+                    "properties": {"sharedConfig": s.shared_config}})
+    if s.config_only:
+        where = s.absent_from[0].upper() + s.absent_from[1:]
+        out.append({"level": "warning", "descriptor": {"id": INFERRED},
+                    "message": {"text": f"{where} holds none of the binaries the configuration names: their "
+                                        "architectures are inferred from their folders where Windows decides them "
+                                        "(results with evidence 'inferred'); copy the files to check them."}})
+    elif note := inferred_note(s):
+        out.append({"level": "warning", "descriptor": {"id": INFERRED}, "message": {"text": note},
+                    "properties": {"inferred": list(s.inferred)}})
     return out
 
 
@@ -386,24 +459,45 @@ def _run_parts(report: Report, docs_url: str | None, source_root: Path | None, u
                                       for r in rules]}},
         "originalUriBaseIds": bases,
         "invocations": [{"executionSuccessful": not (unusable or report.checked_nothing()),
-                         "toolExecutionNotifications": [_notification(p) for p in report.problems]
+                         "toolExecutionNotifications": _server_notifications(report)
+                         + [_notification(p) for p in report.problems]
                          + [_coverage_notification(c) for c in report.unchecked()]
                          + [_server_finding_notification(f, report.server_findings_accepted)
                             for f in report.server_findings]
                          + ([_unreported_notification(report)] if report.unreported else [])}],
         "columnKind": "unicodeCodePoints",
         "properties": {"server": {"kind": report.server.kind, "configFile": report.server.config_file,
-                                  "osArch": report.server.os_arch.value},
+                                  "osArch": report.server.os_arch.value,
+                                  # NOTE: only for a web farm's shared configuration (added): other logs are as before
+                                  **({"sharedConfig": report.server.shared_config}
+                                     if report.server.shared_config else {})},
                        "coverage": report.coverage_words(),
                        # NOTE: only with a selection that left findings out: every other log is byte for byte as before
                        **({"unreported": dict(Counter(report.unreported))} if report.unreported else {}),
+                       # NOTE: IIS Express only (added): which iisexpress.exe runs each project and how that was decided
+                       # (assumed: Visual Studio's unrecorded default), as the text's projects block and JSON's iisexpress
+                       **({"projects": [{"project": x.name, "site": x.site, "arch": x.arch.value, "process": x.process,
+                                         "decidedBy": x.decided_by, "assumed": x.assumed, "reason": x.reason}
+                                        for x in report.projects]} if report.server.kind == "iisexpress" else {}),
+                       # NOTE: with --event-log only (added): what the text's and HTML's Event log list, line for line
+                       **({"eventsRead": report.events_read,
+                           "events": [{"time": e.time, "provider": e.provider, "eventId": e.event_id, "tag": e.tag,
+                                       "bitness": e.bitness} for e in event_lines(report)]}
+                          if report.events_read is not None else {}),
                        # NOTE: only when a fix is stated once (a large server): every other log is byte for byte as before
                        **({"fixes": once.table(), "fixesStatedOnce": True} if once.index else {})},
     }
 
+    confirmed: dict[int, list[dict[str, Any]]] = {}
+    for o in report.observations:
+        if o.finding_index is not None:
+            confirmed.setdefault(o.finding_index, []).append(
+                {"time": o.time, "provider": o.provider, "eventId": o.event_id, "scope": o.scope, "reading": o.reading,
+                 "confidence": o.confidence, "lead": o.lead})
+
     def results() -> Iterator[dict[str, Any]]:
         for i, f in enumerate(report.findings, 1):
-            out = _result(f, rule_index, v, once, i)
+            out = _result(f, rule_index, v, once, i, confirmed.get(i - 1))
             yield out if source_root is None else _rebase(out, SOURCE_BASE)
         for f in report.suppressed:
             out = _result(f, rule_index, v, once) | {"suppressions": [{"kind": "external", "status": "accepted",

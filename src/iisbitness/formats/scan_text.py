@@ -24,19 +24,23 @@ from rich.console import COLOR_SYSTEMS, Console
 from rich.style import Style
 from rich.text import Text
 
-from iisbitness.findings import Finding, Fix, RejectedFix, Severity
+from iisbitness.findings import Finding, RejectedFix, Severity
 from iisbitness.formats.causes import (
+    MARK,
     Cause,
     CauseGroup,
     ReportView,
     arch_label,
     cause_entries,
+    closing_words,
     effect_lines,
     event_lines,
     file_name,
     inferred_note,
+    mark,
     removal,
     security_warning,
+    shared_config_words,
     view,
 )
 from iisbitness.formats.table import NBSP, fit_table, printable, wrap
@@ -223,7 +227,7 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
     if c.fixes:
         # NOTE: no-break spaces keep each group on one line when wrapped (textwrap breaks on ASCII space only)
         # NOTE: a removal's words may wrap; the number, label and verification stay together
-        groups = (f"{numbers(ns)} {label}{_MARK[verified]}".replace(" ", NBSP)
+        groups = (f"{numbers(ns)} {label}{MARK[verified]}".replace(" ", NBSP)
                   if not removal(v.fix(ns[0])) and not v.fix(ns[0]).breaks
                   else f"{numbers(ns)} {label}".replace(" ", NBSP) + mark(v.fix(ns[0]), c.pools)
                   for label, verified, ns in v.fix_groups(c))
@@ -234,21 +238,6 @@ def _cause(out: _Out, v: ReportView, c: Cause, shown: set[RejectedFix]) -> None:
     for r in c.rejected:  # NOTE: a fix ruled out for several causes gives its reason once
         out.field("not offered:", f"{r.summary} (as above)" if r in shown else f"{r.summary}: {r.reason}", "dim")
         shown.add(r)
-
-
-_MARK = {True: " (verified)", False: " (not verified)", None: ""}
-
-
-def mark(fix: Fix, above: tuple[str, ...] = ()) -> str:
-    """`` (verified)`` and friends; a fix that takes a module out of processes says which on the same line
-    (``above``: the pools the cause's ``in`` line names)."""
-    removed = removal(fix, above)
-    if fix.breaks:  # NOTE: IIS 6's server-wide switch, offered though it breaks these: say which, as IIS 7+'s "not offered"
-        broken = f"it would break {', '.join(fix.breaks[:3])}{' and more' if len(fix.breaks) > 3 else ''}"
-        removed = f"{removed}; {broken}" if removed else broken
-    if not removed:
-        return _MARK[fix.verified]
-    return f" ({'verified, but ' if fix.verified else 'not verified; ' if fix.verified is False else ''}{removed})"
 
 
 def numbers(ns: tuple[int, ...]) -> str:
@@ -336,47 +325,10 @@ def _fixes(out: _Out, v: ReportView, listed: set[int]) -> None:
 
 
 def _closing(v: ReportView, verbose: bool) -> str:
-    c = v.report.counts()
-    sev = ", ".join(f"{c[s.label]} {s.label}{'s' if c[s.label] != 1 else ''}"
-                    for s in sorted(Severity, reverse=True) if c[s.label] or s is not Severity.NOTE)
-    n = len(v.report.findings)
-    text = f"{n} finding{'s' if n != 1 else ''} from {len(v.causes)} cause{'s' if len(v.causes) != 1 else ''}"
-    text += f" ({sev})" if sev else ""
-    hit = v.pools_hit()
-    if v.report.server.kind == "iisexpress":
-        n_projects = len(v.report.projects)
-        text += f" in {n_projects} project{'s' if n_projects != 1 else ''}"
-    elif hit:
-        text += f" in {len(hit)} of {len(v.report.pools)} pools"
-    # NOTE: a finding of IIS 7+ workers without a pool is one about every worker of an architecture (binary-missing's
-    # grouped warning for a stock module, "in w3wp.exe x64"): not a process outside the pools (user audit 2026-12-07);
-    # so is one of IIS Express's iisexpress.exe without a pool (its own modules missing from a partial copy): it is in
-    # the projects counted, not a process outside them
-    worker = "iisexpress.exe" if v.report.server.kind == "iisexpress" else "w3wp.exe"
-    outside = sorted({f.process or "?" for f in v.report.findings if not f.pool and f.process != worker})
-    if outside:
-        text += (", " if hit else " in ") + ", ".join(outside)
-    covered = v.report.coverage_words()
-    if covered:
-        text += f"; {covered}"
-    if refused := v.report.refusal_words():
-        text += f"; {refused} (see IIS refuses)"
-    text += f"; {v.verified_fixes} verified fix{'es' if v.verified_fixes != 1 else ''}."
-    if hidden := v.report.hidden_words():
-        text += " " + hidden
-    if n and not verbose and not v.fixes:  # NOTE: else the Fixes heading says it
+    text = closing_words(v)
+    if v.report.findings and not verbose and not v.fixes:  # NOTE: else the Fixes heading says it
         text += " --verbose for why."
     return text
-
-
-def shared_config_words(shared: str) -> str:
-    """What a report or fix plan says of a web farm's shared configuration (``shared``: the folder redirection.config
-    names): every server whose redirection.config names it runs it ("Shared Configuration", learn.microsoft.com
-    iis/manage/managing-your-configuration-settings/shared-configuration_264), while the binaries read are this
-    server's."""
-    return (f"This is the shared configuration that redirection.config names ({shared}): every server of the web farm "
-            "that uses it runs it, and a fix changes it for each of them; the binaries checked are this server's only, "
-            "so scan (or collect) each server before applying a fix.")
 
 
 def render(report: Report, color: bool = False, width: int = 100, *, options: TextOptions | None = None) -> str:
