@@ -621,3 +621,20 @@ def test_on_a_server_the_text_shows_the_applications_pool_not_the_servers_every_
     assert "other pools of the server not shown" not in verbose
     code, out = _run(str(x86_publish), *server, "--format", "json")
     assert len(json.loads(out)["pools"]) == 9
+
+
+def test_alone_pool_advice_says_why_it_is_not_verified_in_the_builds_words(x86_publish: Path) -> None:
+    """The advice "or a 32-bit target pool" is made of the server fix that flips the pool, which re-analysis could not
+    verify here (the handler's ISAPI DLL on the server's C: is not in the build folder). The advice said "not
+    verified" with no reason in JSON, HTML and SARIF (no note), and its reason, where kept, said "not in the image"
+    of a build checked alone. Its note now gives the reason in the build's words."""
+    (x86_publish / "web.config").write_text(
+        '<?xml version="1.0"?>\n<configuration><system.webServer><handlers><add name="Ext" path="*.ext" verb="*" '
+        'modules="IsapiModule" scriptProcessor="C:\\ext\\isapi.dll" resourceType="Unspecified" /></handlers>'
+        '</system.webServer></configuration>\n')
+    doc = json.loads(_run(str(x86_publish), "--pool-arch", "x64", "--format", "json")[1])
+    advice = [fx for fx in doc["fixes"] if fx["label"] == "or a 32-bit target pool"]
+    assert advice, doc
+    assert all(fx["verified"] is False for fx in advice), advice
+    assert all(fx["note"] and fx["note"].startswith("Not verified: ") for fx in advice), advice
+    assert all("not in the image" not in fx["note"] and "P:\\" not in fx["note"] for fx in advice), advice

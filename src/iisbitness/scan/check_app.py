@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -190,7 +191,10 @@ def check_alone(publish: Path, pool: PoolSpec) -> Report:
                               rules=tuple(r for r in RULES if r.id not in SERVER_ONLY_RULES), given=Given.BUILD)
         report = scan(root, options)
     shown = shown_path(publish)
-    findings = tuple(_build_side(replace(f, cause=_build_words(f.cause), symptom=_build_words(f.symptom)), pool)
+    def words(text: str) -> str:
+        return _build_words(_from_publish_drive(text, physical, shown))
+
+    findings = tuple(_build_side(replace(f, cause=_build_words(f.cause), symptom=_build_words(f.symptom)), pool, words)
                      for f in _renamed(report.findings, physical, shown))
     runtime = pool.runtime or "No Managed Code"
     # NOTE: alone there is no GAC at all: what to give is the server the build goes to, not folders to copy
@@ -297,24 +301,37 @@ def _renamed_coverage(coverage: tuple[Coverage, ...], physical: str, shown: str)
                          remedy=name(c.remedy), refused=name(c.refused)) for c in coverage)
 
 
-def _build_side(f: Finding, pool: PoolSpec) -> Finding:
+_OUT_OF_PROCESS_NOTE = "The app then runs in its own process, whatever the pool's bitness; it is slower."
+
+
+def _build_side(f: Finding, pool: PoolSpec, words: Callable[[str], str] = str) -> Finding:
     """``f`` with build-side fixes: its fixes that change a server (a pool's setting, a new pool, an appcmd line)
     become advice on the target pool, and a rebuild of an assembly as the build's ``<PlatformTarget>`` comes first
-    (:func:`_platform_target`)."""
+    (:func:`_platform_target`). A server fix's reason it is not verified goes with the advice made of it, in its note
+    as every format shows it, put in ``words`` (:func:`_build_words` for a build checked alone)."""
     arch = f.process_arch or pool.arch
+
+    def unverified(fix: Fix) -> tuple[str | None, str | None]:
+        """(the reason in ``words``, "Not verified: <reason>.") of a server fix not verified, else (None, None)."""
+        if fix.verified is not False or not fix.unverified_because:
+            return None, None
+        reason = words(fix.unverified_because)
+        return reason, f"Not verified: {reason}."
+
     build: list[Fix] = []
     kept: list[Fix] = []
     pool_advice: list[Fix] = []
     for fix in f.fixes:
         # NOTE: by what the fix is, not by words in its lines: a cmd.exe "rem Not written" line names appcmd too,
         # and a corflags fix whose path holds % was taken for a server's and dropped
+        because, said = unverified(fix)
         if fix.label == OUT_OF_PROCESS:
             kept.append(Fix(summary="Host the app out of process: hostingModel=\"outofprocess\" on <aspNetCore> in the "
                                     "published web.config, or <AspNetCoreHostingModel>OutOfProcess"
                                     "</AspNetCoreHostingModel> in the project",
                             label="out-of-process hosting (web.config)", verified=fix.verified,
-                            unverified_because=fix.unverified_because,
-                            note="The app then runs in its own process, whatever the pool's bitness; it is slower."))
+                            unverified_because=because,
+                            note=" ".join(filter(None, (_OUT_OF_PROCESS_NOTE, said)))))
         elif (name := rebuilt(fix)) is not None:
             build.append(_platform_target(fix, name, arch))
         elif fix.edits or any(c.startswith(APPCMD + " ") for c in fix.commands):
@@ -325,7 +342,7 @@ def _build_side(f: Finding, pool: PoolSpec) -> Finding:
                             "the server's pool (not a setting of the build)",
                     label=(f"or an {'' if to is Arch.ARM64 else 'emulated '}{to.value} target pool"
                            if pool.arch is Arch.ARM64 else f"or a {to.bits}-bit target pool"), verified=fix.verified,
-                    unverified_because=fix.unverified_because))
+                    unverified_because=because, note=said))
         else:
             kept.append(fix)
     if (any(c.startswith("dotnet publish") for k in f.fixes for c in k.commands)
