@@ -273,7 +273,7 @@ def _handler_lines(effects: Sequence[SideEffect]) -> list[str]:
     """Per module a fix takes out, the handler mappings whose requests then fail (:attr:`SideEffect.handlers`):
     ``DefaultAppPool: HTTP 500.21 on handler mappings that name CSPms: CSPGateway_zen *.zen, ... (verb *) in
     Default Web Site/csp``, grouped by verb and applications; "HTTP 500.21 Handler ... has a bad module ... in its
-    module list" (KB 943891); then those that no longer apply (:attr:`SideEffect.bypassed`)."""
+    module list" (IIS's error page; KB 943891: 500.21 "Module not recognized"); then those that no longer apply (:attr:`SideEffect.bypassed`)."""
     failing: _ByModule = {}
     bypassed: _ByModule = {}
     for e in effects:

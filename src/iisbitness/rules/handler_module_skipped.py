@@ -74,7 +74,7 @@ def _finding(plan: LoadPlan, skip: Skipped, mappings: Mappings, bypassed: bool, 
                 "the next mapping")
     else:
         symptom = (f"HTTP 500.21 \"Handler ... has a bad module '{skip.name}' in its module list\" on requests to "
-                   f"{listed} (KB 943891).")
+                   f"{listed} (IIS's error page; KB 943891: 500.21 \"Module not recognized\").")
         what = "its own preCondition holds there, so IIS maps requests to a module it never loaded"
     cause = (f"Global module '{skip.name}' ({skip.configured or 'no image'}) is skipped in {skip.process.describe()}: "
              f"{skip.reason}. The handler mapping{'s' if len(mappings) != 1 else ''} "

@@ -32,7 +32,7 @@ def collect_isapi_extensions(ctx: PlanContext, server: Server, process: Process,
                     yield Skipped(process, h.name, h.source,
                                   f"IsapiModule is not in the modules list at {effect.config_path} (a <clear/> or "
                                   "<remove> took it out): the DLL is never loaded; requests get HTTP 500.21 \"Handler "
-                                  "... has a bad module 'IsapiModule' in its module list\" (KB 943891), or HTTP 500.19 "
+                                  "... has a bad module 'IsapiModule' in its module list\" (IIS's error page; KB 943891: 500.21 \"Module not recognized\"), or HTTP 500.19 "
                                   "\"Lock violation\" where applicationHost.config locks that entry (lockItem)",
                                   SkipReason.MODULE_NOT_ENABLED, LoadKind.ISAPI_EXTENSION,
                                   configured=h.script_processor, site=app.site, application=app.path)
