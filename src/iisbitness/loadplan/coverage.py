@@ -522,8 +522,11 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
             read.append(a)
     out: dict[int, dict[tuple[str, str], None]] = {}
     # NOTE: the files not checked, grouped per folder and case (a partial inetsrv copy lacks dozens of modules): one
-    # reason per group and application, naming the files its own worker loads, in load order
+    # reason per group and application, naming the files its own worker loads, in load order. A folder is one folder
+    # whatever the case the configuration writes it in (NTFS compares names case-insensitively: %windir%\System32
+    # and %Windir%\system32 are one), named as the first load names it
     groups: dict[tuple[str, str], tuple[str, str, dict[int, tuple[Application, dict[str, None]]]]] = {}
+    spelled: dict[str, str] = {}
     for load, why_not in plan.unchecked():  # NOTE: the one decision, fix verification's too
         if why_not is Unchecked.INFERRED:  # NOTE: the report's note on inferred files names them (server.inferred)
             continue
@@ -555,9 +558,10 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
                 else IISEXPRESS_REMEDY if given is Given.IISEXPRESS_CONFIG and "%" in b.configured
                 else _env_remedy(b.configured, plan, load.process.arch, ctx))
         if why_not is Unchecked.ABSENT:
-            why, give = _not_checked(ctx, b, given)
             assert b.windows_path is not None
-            per_app = groups.setdefault((ntpath.dirname(b.windows_path).lower(), why), (why, give, {}))[2]
+            folder = spelled.setdefault(ntpath.dirname(b.windows_path).lower(), ntpath.dirname(b.windows_path))
+            why, give = _not_checked(ctx, b, given, folder)
+            per_app = groups.setdefault((folder.lower(), why), (why, give, {}))[2]
             for a in targets:
                 per_app.setdefault(id(a), (a, {}))[1][ntpath.basename(b.windows_path)] = None
             continue
@@ -575,6 +579,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         for a, names in per_app.values():
             listed = list(names)
             files = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
+            why = why.replace(_THESE, "this file" if len(listed) == 1 else "these files")
             gap = (f"{files}, which its worker loads, {'was' if len(listed) == 1 else 'were'} not checked: {why}", give)
             out.setdefault(id(a), {})[gap] = None
     return {k: tuple(v) for k, v in out.items()}
@@ -601,19 +606,29 @@ def _runtime_gap(load: Load, plan: LoadPlan, ctx: PlanContext) -> tuple[str, str
     return why, give
 
 
-def _not_checked(ctx: PlanContext, b: BinaryRef, given: Given = Given.IMAGE) -> tuple[str, str]:
+_THESE = "\0these files\0"
+"""Where a reason of :func:`_not_checked` names the files of its group: "this file" or "these files", said once the
+group's files are counted (:func:`_unread_binaries`)."""
+
+
+def _not_checked(ctx: PlanContext, b: BinaryRef, given: Given = Given.IMAGE, folder: str = "") -> tuple[str, str]:
     """Why the binary ``b`` a worker loads was not checked (:attr:`BinaryRef.not_checked`: absent from the image where
     nothing says whether the server has it), said of its folder (the files of one folder are one reason of
     :func:`_unread_binaries`), and what to give: a copy of that folder (:func:`_copy_hint`; a zip made from an image
-    folder takes none: a new one)."""
+    folder takes none: a new one). ``folder``: the file's folder as the reason names it ("" for ``b``'s own
+    spelling): one folder that the configuration writes in several cases is named in one (Windows compares paths
+    case-insensitively). Where the image holds the folder (a copy of ``inetsrv`` with its ``config`` only), the
+    reason says it lacks these files of it (:data:`_THESE`), not that it lacks the folder."""
     assert b.windows_path is not None
-    folder = ntpath.dirname(b.windows_path)
+    folder = folder or ntpath.dirname(b.windows_path)
     absent = b.absent
     if absent is not None and absent.partial_copy:
         own = "IIS Express's own modules" if is_iis_express_folder(folder) else "Windows' own IIS modules"
         why = f"the image's copy of {absent.folder} lacks some of {own} (the copy may be partial)"
     elif absent is not None and absent.other_build_only:
-        why = f"the image does not hold {folder}, only the other architecture's build in the other folder"
+        held = ctx.image.locate(folder)
+        lacks = f"{_THESE} of {folder}" if held.host_path is not None and held.is_dir else folder
+        why = f"the image does not hold {lacks}, only the other architecture's build in the other folder"
     elif absent is not None and absent.redirected:
         why = (f"the worker looks in {folder} (WOW64 redirects System32 to SysWOW64 for 32-bit processes), which the "
                "image does not hold")
@@ -727,5 +742,17 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
     else:
         status = CoverageStatus.CHECKED
     return Coverage(app.label, app.pool, root.physical_path if root is not None else "", status,
-                    tuple(dict.fromkeys(reasons)), "; ".join(dict.fromkeys(remedies)), app.site, app.path, app.source,
+                    tuple(dict.fromkeys(reasons)), "; ".join(_once(remedies)), app.site, app.path, app.source,
                     worker_binaries, app.refused.where if app.refused is not None else "")
+
+
+def _once(remedies: Iterable[str]) -> list[str]:
+    """``remedies`` in order, each once whatever its case: a remedy names Windows folders, files, shares and
+    environment variables, which Windows compares case-insensitively ("copy C:\\Windows\\System32\\inetsrv ..." and
+    "copy C:\\Windows\\system32\\inetsrv ..." copy one NTFS folder: "path and directory names are case-insensitive",
+    learn.microsoft.com/dotnet/standard/io/file-path-formats, "Case and the Windows file system"); the first spelling
+    is kept."""
+    seen: dict[str, str] = {}
+    for r in remedies:
+        seen.setdefault(r.lower(), r)
+    return list(seen.values())
