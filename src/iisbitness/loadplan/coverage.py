@@ -124,7 +124,8 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
         web.config there reaches it, facts B3), the folder of an application above it that its URL lies under was not
         read (:func:`_inherited_gaps`), a binary its worker loads could not be read or checked (:func:`_unread_binaries`), or a
         strong-named assembly could not be looked up in the GAC (the image holds no GAC folder, or none of its GAC
-        folders holds it, nor ``bin``);
+        folders holds it, nor ``bin``), or its site has no application at ``/`` (:func:`_rootless`: IIS requires one;
+        what WAS does without it is undocumented);
         ``CHECKED`` (no reasons, no remedy) otherwise. ``reasons`` say why, one sentence each; ``remedy`` what
         to give a new scan (``--drive``, ``--env``, a folder to copy; "" when nothing offline helps). Empty for a
         server with no site. An unread part of the server's own configuration file (a section in a
@@ -157,6 +158,10 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
         inherited[key] = tuple(dict.fromkeys((*inherited.get(key, ()), *gaps)))
     for key, gap in _bin_not_copied(ctx, server, apps, folders, plan, given, gac_remedies).items():
         inherited[key] = (*inherited.get(key, ()), gap)
+    if plan.iis6 is None:
+        for a in apps:
+            if (why := _rootless(server, a)) is not None:
+                inherited[id(a)] = ((why, ""), *inherited.get(id(a), ()))
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), "; ".join(gac_remedies.get(id(a), ())),
                           inherited.get(id(a), ()), tuple(why for why, _ in binaries.get(id(a), ())), given)
                 for a in apps)
@@ -165,6 +170,29 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
         out += tuple(Coverage(p.file, "", "", CoverageStatus.NOT_CHECKED, (p.message,))
                      for p in plan.iisexpress.problems if p.unread)
     return _server_gaps(out, problems, server.config_file)
+
+
+ROOTLESS = ("IIS requires one of every site (\"each site must have at least one application, called the root or "
+            "default application\": IIS configuration reference, sites/site/application), and Microsoft's Azure Migrate "
+            "troubleshooting calls such a site's configuration invalid and the site \"non-functional\" (error "
+            "IISWebServerInvalidSiteConfig); no Microsoft text found says whether WAS starts such a site or "
+            "serves this application, so it was checked as written, which IIS may not serve")
+"""What follows from a site without an application at ``/`` (:func:`_rootless`), with its sources: the IIS
+configuration reference (learn.microsoft.com/iis/configuration/system.applicationhost/sites/site/application,
+Overview) and Azure Migrate's "Troubleshoot web apps migration issues" (learn.microsoft.com/azure/migrate/
+troubleshoot-webapps-migration, error IISWebServerInvalidSiteConfig: "Invalid IIS configuration encountered, the site
+has no root application defined"). What WAS does with such a site at start (an event, the site stopped) is in no
+Microsoft text found (the search tool's docs, pages, issues and code corpora), so nothing is said of it."""
+
+
+def _rootless(server: Server, app: Application) -> str | None:
+    """The coverage reason of ``app`` when its site has no application at ``/`` (audit11 K6): its findings rest
+    on a site IIS may not serve (:data:`ROOTLESS`), so it is partly checked, never "checked"; None when the site has
+    its root application (or is not in ``server``, as IIS Express's launched copies of a site are)."""
+    site = next((s for s in server.sites if s.name.lower() == app.site.lower()), None)
+    if site is None or any(a.path == "/" for a in site.applications):
+        return None
+    return f"site '{site.name}' has no root application (path '/'): {ROOTLESS}"
 
 
 GAC_REMEDY = ("copy Windows\\Microsoft.NET\\assembly and Windows\\assembly (the GAC) into the image, or scan the zip "
