@@ -124,7 +124,8 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
         web.config there reaches it, facts B3), the folder of an application above it that its URL lies under was not
         read (:func:`_inherited_gaps`), a binary its worker loads could not be read or checked (:func:`_unread_binaries`), or a
         strong-named assembly could not be looked up in the GAC (the image holds no GAC folder, or none of its GAC
-        folders holds it, nor ``bin``);
+        folders holds it, nor ``bin``), or its site has no application at ``/`` (:func:`_rootless`: IIS requires one;
+        what WAS does without it is undocumented);
         ``CHECKED`` (no reasons, no remedy) otherwise. ``reasons`` say why, one sentence each; ``remedy`` what
         to give a new scan (``--drive``, ``--env``, a folder to copy; "" when nothing offline helps). Empty for a
         server with no site. An unread part of the server's own configuration file (a section in a
@@ -157,6 +158,10 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
         inherited[key] = tuple(dict.fromkeys((*inherited.get(key, ()), *gaps)))
     for key, gap in _bin_not_copied(ctx, server, apps, folders, plan, given, gac_remedies).items():
         inherited[key] = (*inherited.get(key, ()), gap)
+    if plan.iis6 is None:
+        for a in apps:
+            if (why := _rootless(server, a)) is not None:
+                inherited[id(a)] = ((why, ""), *inherited.get(id(a), ()))
     out = tuple(_coverage(a, folders[id(a)], unread.get(id(a), []), "; ".join(gac_remedies.get(id(a), ())),
                           inherited.get(id(a), ()), tuple(why for why, _ in binaries.get(id(a), ())), given)
                 for a in apps)
@@ -165,6 +170,29 @@ def plan_coverage(ctx: PlanContext, plan: LoadPlan, problems: Sequence[Problem],
         out += tuple(Coverage(p.file, "", "", CoverageStatus.NOT_CHECKED, (p.message,))
                      for p in plan.iisexpress.problems if p.unread)
     return _server_gaps(out, problems, server.config_file)
+
+
+ROOTLESS = ("IIS requires one of every site (\"each site must have at least one application, called the root or "
+            "default application\": IIS configuration reference, sites/site/application), and Microsoft's Azure Migrate "
+            "troubleshooting calls such a site's configuration invalid and the site \"non-functional\" (error "
+            "IISWebServerInvalidSiteConfig); no Microsoft text found says whether WAS starts such a site or "
+            "serves this application, so it was checked as written, which IIS may not serve")
+"""What follows from a site without an application at ``/`` (:func:`_rootless`), with its sources: the IIS
+configuration reference (learn.microsoft.com/iis/configuration/system.applicationhost/sites/site/application,
+Overview) and Azure Migrate's "Troubleshoot web apps migration issues" (learn.microsoft.com/azure/migrate/
+troubleshoot-webapps-migration, error IISWebServerInvalidSiteConfig: "Invalid IIS configuration encountered, the site
+has no root application defined"). What WAS does with such a site at start (an event, the site stopped) is in no
+Microsoft text found (the search tool's docs, pages, issues and code corpora), so nothing is said of it."""
+
+
+def _rootless(server: Server, app: Application) -> str | None:
+    """The coverage reason of ``app`` when its site has no application at ``/`` (audit11 K6): its findings rest
+    on a site IIS may not serve (:data:`ROOTLESS`), so it is partly checked, never "checked"; None when the site has
+    its root application (or is not in ``server``, as IIS Express's launched copies of a site are)."""
+    site = next((s for s in server.sites if s.name.lower() == app.site.lower()), None)
+    if site is None or any(a.path == "/" for a in site.applications):
+        return None
+    return f"site '{site.name}' has no root application (path '/'): {ROOTLESS}"
 
 
 GAC_REMEDY = ("copy Windows\\Microsoft.NET\\assembly and Windows\\assembly (the GAC) into the image, or scan the zip "
@@ -522,8 +550,11 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
             read.append(a)
     out: dict[int, dict[tuple[str, str], None]] = {}
     # NOTE: the files not checked, grouped per folder and case (a partial inetsrv copy lacks dozens of modules): one
-    # reason per group and application, naming the files its own worker loads, in load order
+    # reason per group and application, naming the files its own worker loads, in load order. A folder is one folder
+    # whatever the case the configuration writes it in (NTFS compares names case-insensitively: %windir%\System32
+    # and %Windir%\system32 are one), named as the first load names it
     groups: dict[tuple[str, str], tuple[str, str, dict[int, tuple[Application, dict[str, None]]]]] = {}
+    spelled: dict[str, str] = {}
     for load, why_not in plan.unchecked():  # NOTE: the one decision, fix verification's too
         if why_not is Unchecked.INFERRED:  # NOTE: the report's note on inferred files names them (server.inferred)
             continue
@@ -555,9 +586,10 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
                 else IISEXPRESS_REMEDY if given is Given.IISEXPRESS_CONFIG and "%" in b.configured
                 else _env_remedy(b.configured, plan, load.process.arch, ctx))
         if why_not is Unchecked.ABSENT:
-            why, give = _not_checked(ctx, b, given)
             assert b.windows_path is not None
-            per_app = groups.setdefault((ntpath.dirname(b.windows_path).lower(), why), (why, give, {}))[2]
+            folder = spelled.setdefault(ntpath.dirname(b.windows_path).lower(), ntpath.dirname(b.windows_path))
+            why, give = _not_checked(ctx, b, given, folder)
+            per_app = groups.setdefault((folder.lower(), why), (why, give, {}))[2]
             for a in targets:
                 per_app.setdefault(id(a), (a, {}))[1][ntpath.basename(b.windows_path)] = None
             continue
@@ -575,6 +607,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         for a, names in per_app.values():
             listed = list(names)
             files = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
+            why = why.replace(_THESE, "this file" if len(listed) == 1 else "these files")
             gap = (f"{files}, which its worker loads, {'was' if len(listed) == 1 else 'were'} not checked: {why}", give)
             out.setdefault(id(a), {})[gap] = None
     return {k: tuple(v) for k, v in out.items()}
@@ -601,19 +634,29 @@ def _runtime_gap(load: Load, plan: LoadPlan, ctx: PlanContext) -> tuple[str, str
     return why, give
 
 
-def _not_checked(ctx: PlanContext, b: BinaryRef, given: Given = Given.IMAGE) -> tuple[str, str]:
+_THESE = "\0these files\0"
+"""Where a reason of :func:`_not_checked` names the files of its group: "this file" or "these files", said once the
+group's files are counted (:func:`_unread_binaries`)."""
+
+
+def _not_checked(ctx: PlanContext, b: BinaryRef, given: Given = Given.IMAGE, folder: str = "") -> tuple[str, str]:
     """Why the binary ``b`` a worker loads was not checked (:attr:`BinaryRef.not_checked`: absent from the image where
     nothing says whether the server has it), said of its folder (the files of one folder are one reason of
     :func:`_unread_binaries`), and what to give: a copy of that folder (:func:`_copy_hint`; a zip made from an image
-    folder takes none: a new one)."""
+    folder takes none: a new one). ``folder``: the file's folder as the reason names it ("" for ``b``'s own
+    spelling): one folder that the configuration writes in several cases is named in one (Windows compares paths
+    case-insensitively). Where the image holds the folder (a copy of ``inetsrv`` with its ``config`` only), the
+    reason says it lacks these files of it (:data:`_THESE`), not that it lacks the folder."""
     assert b.windows_path is not None
-    folder = ntpath.dirname(b.windows_path)
+    folder = folder or ntpath.dirname(b.windows_path)
     absent = b.absent
     if absent is not None and absent.partial_copy:
         own = "IIS Express's own modules" if is_iis_express_folder(folder) else "Windows' own IIS modules"
         why = f"the image's copy of {absent.folder} lacks some of {own} (the copy may be partial)"
     elif absent is not None and absent.other_build_only:
-        why = f"the image does not hold {folder}, only the other architecture's build in the other folder"
+        held = ctx.image.locate(folder)
+        lacks = f"{_THESE} of {folder}" if held.host_path is not None and held.is_dir else folder
+        why = f"the image does not hold {lacks}, only the other architecture's build in the other folder"
     elif absent is not None and absent.redirected:
         why = (f"the worker looks in {folder} (WOW64 redirects System32 to SysWOW64 for 32-bit processes), which the "
                "image does not hold")
@@ -727,5 +770,17 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
     else:
         status = CoverageStatus.CHECKED
     return Coverage(app.label, app.pool, root.physical_path if root is not None else "", status,
-                    tuple(dict.fromkeys(reasons)), "; ".join(dict.fromkeys(remedies)), app.site, app.path, app.source,
+                    tuple(dict.fromkeys(reasons)), "; ".join(_once(remedies)), app.site, app.path, app.source,
                     worker_binaries, app.refused.where if app.refused is not None else "")
+
+
+def _once(remedies: Iterable[str]) -> list[str]:
+    """``remedies`` in order, each once whatever its case: a remedy names Windows folders, files, shares and
+    environment variables, which Windows compares case-insensitively ("copy C:\\Windows\\System32\\inetsrv ..." and
+    "copy C:\\Windows\\system32\\inetsrv ..." copy one NTFS folder: "path and directory names are case-insensitive",
+    learn.microsoft.com/dotnet/standard/io/file-path-formats, "Case and the Windows file system"); the first spelling
+    is kept."""
+    seen: dict[str, str] = {}
+    for r in remedies:
+        seen.setdefault(r.lower(), r)
+    return list(seen.values())

@@ -1,6 +1,9 @@
 """global-module-arch: a global native module that passes the pool's preConditions but cannot
 load in its worker. Sources: facts D2 (W3SVC-WP 2280/2282, WAS 5002, rapid-fail protection),
-"IIS Worker Process Availability" (technet dd349192)."""
+"IIS Worker Process Availability" (technet dd349192). The symptom is HTTP 503, never KB 942055's HTTP 500.19 with
+0x800700C1: that page comes from a worker serving a request, so its module is one loaded for requests (a compression
+scheme DLL: compression-scheme-arch), while a global module fails the worker at start (docs/rules/global-module-arch.md
+names the sources)."""
 
 from __future__ import annotations
 
