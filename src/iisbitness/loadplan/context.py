@@ -33,7 +33,7 @@ from iisbitness.image.paths import (
     unseen,
 )
 from iisbitness.image.server_image import FilesOf, ServerImage
-from iisbitness.image.stock import IIS_EXPRESS_VARIABLES, is_windows_iis_binary
+from iisbitness.image.stock import IIS_EXPRESS_VARIABLES, is_windows_iis_binary, is_windows_own
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
@@ -339,7 +339,12 @@ class PlanContext:
         if binaries:
             assert folder is not None
             return Absence(self.image.display(folder), binaries, other, partial_copy=is_windows_iis_binary(windows_path))
-        return None if other is None else Absence(ntpath.dirname(windows_path), 0, other)
+        if other is None or is_windows_own(windows_path, os_arch):
+            # NOTE: Windows installs its own IIS modules in both views, and the .NET Framework its Framework and
+            # Framework64 builds (facts B12: "IIS ships two copies"): the other view's copy says the copy left this
+            # folder out, not that this build is absent, so the folder tells its build (inferred, and said so)
+            return None
+        return Absence(ntpath.dirname(windows_path), 0, other)
 
     def dependency_chain(self, host: str | Path, os_arch: Arch, process_arch: Arch, image: PeImage,
                          folder: Path | None = None) -> tuple[str, ...]:
