@@ -135,7 +135,8 @@ class PlanContext:
         try:
             return self.facts.image(host)
         except ImageReadError as e:
-            return str(e).split(": ", 1)[-1]
+            # NOTE: "<path>: cannot read: <why>" -> "<why>": every caller says "cannot read: " itself
+            return str(e).split(": ", 1)[-1].removeprefix("cannot read: ")
 
     def judged_os(self, os_arch: Arch) -> Arch | None:
         """The OS an ARM64X/ARM64EC image is judged by (:func:`~iisbitness.pe.classify.on_os`): ``os_arch``, or None
@@ -315,7 +316,9 @@ class PlanContext:
         instead of an architecture inferred from the folder. A product's x86 and x64 builds come from separate
         installers (IIS Compression's MSIs, github.com/microsoft/IIS.Compression releases; facts B12's ANCM missing
         from SysWOW64): the image shows one installed and nothing shows the other, so the folder alone must not call
-        it loadable. None when neither holds.
+        it loadable. Not for Windows' own files (:func:`~iisbitness.image.stock.is_windows_own`: its IIS modules, the
+        .NET Framework's), which Windows installs in both views (facts B12): their folder tells their build, so they
+        are inferred from it like any file of a folder the image lacks. None when neither holds.
 
         On the live server, or a zip collected on it (``ServerImage.live``, ``ServerImage.collected == "server"``),
         every drive and folder of the server is there: a file absent where the process looks is missing on the
