@@ -711,6 +711,7 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
         if give:
             remedies.append(give)
     reasons.extend(f"{p.file}: {p.message}" for p in unread)
+    remedies.extend(p.remedy for p in unread if p.remedy)  # NOTE: Problem.remedy's promise (a hive to save, say)
     if gac_remedy:
         remedies.append(gac_remedy)
     if app.refused is not None:
