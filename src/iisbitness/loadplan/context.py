@@ -390,7 +390,10 @@ class PlanContext:
             unchecked = next((u for u in result.unchecked if u.via != "pinvoke"), None)
             unseen = self.views_unseen.get((os_arch, process_arch)) if len(folders) == 1 else None
             if unchecked is None and unseen is not None:
-                missing = next((u for u in result.unresolved if u.via != "pinvoke" and u.reason == NOT_FOUND), None)
+                # NOTE: the loader's search, not the CLR's: an assembly reference is bound from the GAC and the
+                # application's folders, never from System32 (it was "the worker then looks in System32")
+                missing = next((u for u in result.unresolved if u.via not in ("pinvoke", "assembly-ref")
+                                and u.reason == NOT_FOUND), None)
                 unchecked = None if missing is None else replace(missing, reason=unseen, unchecked=True)
             if unchecked is not None:
                 self.deps_unchecked[(os.fspath(host), process_arch)] = unchecked
@@ -408,14 +411,19 @@ class PlanContext:
             if views is None:
                 seen = redirect("C:\\Windows\\System32", os_arch, process_arch)
                 hit = self.image.locate(seen)
-                sys_view = hit.host_path
-                views = self._search[(None, os_arch, process_arch)] = () if sys_view is None else (sys_view,)
-                if sys_view is None:
+                sys_view = hit.host_path if hit.is_dir else None
+                bare = sys_view is not None and not self.image.is_the_server and not any(
+                    n.endswith((".dll", ".exe")) for n in self.image.listing(sys_view).files)
+                views = self._search[(None, os_arch, process_arch)] = () if sys_view is None or bare else (sys_view,)
+                if sys_view is None or bare:
                     # NOTE: the loader looks there next: a dependency not beside the binary is then not checked, never
-                    # taken as absent (nor the chain as clean)
+                    # taken as absent (nor the chain as clean). A copy holding System32's sub-folders only
+                    # (inetsrv, config) is no copy of System32's own DLLs: not checked either (it was a clean chain)
                     self.views_unseen[(os_arch, process_arch)] = (
                         f"not beside it, and the worker then looks in {seen}, "
-                        + (hit.problem.rstrip(".") if hit.problem else "which the image does not hold: not checked"))
+                        + ("which the image holds without its own DLLs (only sub-folders of it were copied): not "
+                           "checked" if bare else
+                           hit.problem.rstrip(".") if hit.problem else "which the image does not hold: not checked"))
             found = self._search[key] = (folder, *views)
         return found
 
