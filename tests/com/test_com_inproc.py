@@ -111,6 +111,23 @@ def test_no_hive_is_reported_as_a_problem_not_a_finding(tmp_path: Path) -> None:
     assert any("not checked" in p.message for p in report.problems)
 
 
+def test_no_hive_leaves_the_application_whose_pages_create_com_objects_partly_checked(tmp_path: Path) -> None:
+    """The application's COM objects were not checked: its coverage says so (it was "checked", the one problem for
+    the server in "Could not read" only), naming the ProgIDs, with reg save as the remedy; a .reg export the image holds
+    where the hive belongs is named as not read (reg export writes text, the scan reads a hive file)."""
+    _image(tmp_path, 'managedRuntimeVersion=""', "Contoso.PdfStamp")
+    hive = tmp_path / "Windows/System32/config/SOFTWARE"
+    hive.unlink()
+    (hive.parent / "Software.reg").write_text("Windows Registry Editor Version 5.00\r\n", encoding="utf-16")
+    report = run(tmp_path)
+    [c] = report.coverage
+    assert c.status is CoverageStatus.PARTLY, c
+    [why] = c.reasons
+    assert "Contoso.PdfStamp, Contoso.Reporter" in why and "no registry hive in the image" in why
+    assert "Windows/System32/config/Software.reg, a .reg export (text), which the scan does not read" in why
+    assert c.remedy.startswith("reg save HKLM\\SOFTWARE SOFTWARE.hiv /y")
+
+
 class _Hung(BaseException):
     """The scan blocked."""
 

@@ -2,10 +2,11 @@
 the finding was left before a later fix (the flip of its pool) cleared it (audit8 G9: could-not-check warnings of a
 32-bit pool, then its flip to 64-bit). Now it is said once, and a could-not-check warning as no longer applying.
 
-Real input: a 32-bit pool whose application's bin holds an x64 assembly (its fix: run the pool as 64-bit), and
-Windows' own StaticFileModule, which a handler mapping names, read in System32\\inetsrv (x64) while the image holds
-no SysWOW64: the 32-bit worker's copy was not checked (a warning whose one fix, a preCondition, fails requests of that
-mapping: taken only by number)."""
+Real input: a 32-bit pool whose application's bin holds an x64 assembly (its fix: run the pool as 64-bit), and a
+vendor's module, which a handler mapping names, read in System32\\inetsrv (x64) while the image holds no SysWOW64:
+the 32-bit worker's copy was not checked (a warning whose one fix, a preCondition, fails requests of that mapping:
+taken only by number). (Windows' own StaticFileModule was this module until a copy without SysWOW64 had Windows' own
+modules inferred from their folder, installed in both views: tests/scan/test_stock_other_view.py.)"""
 
 from __future__ import annotations
 
@@ -17,15 +18,15 @@ from click.testing import CliRunner
 from iisbitness.cli import main
 from tests.conftest import apphost, make_image, site
 
-MODULES = ('<globalModules>\n<add name="StaticFileModule" image="%windir%\\System32\\inetsrv\\static.dll" />\n'
-           '</globalModules>\n<handlers><add name="StaticFile" path="*" verb="*" modules="StaticFileModule" '
+MODULES = ('<globalModules>\n<add name="ContosoFileModule" image="%windir%\\System32\\inetsrv\\contosofile.dll" />\n'
+           '</globalModules>\n<handlers><add name="ContosoFile" path="*" verb="*" modules="ContosoFileModule" '
            'resourceType="Either" /></handlers>')
 
 
 def _image(root: Path) -> Path:
     return make_image(root, apphost('<add name="Pool32" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />',
                                     site("S", 1, "Pool32", "C:\\sites\\s"), MODULES),
-                      {"sites/s/bin/App.dll": "managed_x64.dll", "Windows/System32/inetsrv/static.dll": "module_x64.dll",
+                      {"sites/s/bin/App.dll": "managed_x64.dll", "Windows/System32/inetsrv/contosofile.dll": "module_x64.dll",
                        "Program Files (x86)/readme.txt": "not_pe.txt"}, wow64=False)
 
 

@@ -125,3 +125,27 @@ def test_a_hostile_or_unusable_plain_zip_exits_2_naming_it_and_writes_nothing(
     assert r.exit_code == 2 and r.stderr.startswith(f"iisbitness: error: {z}"), r.output
     assert said in r.stderr and "iisbitness-zipped-image-" not in r.stderr and "Traceback" not in r.output, r.stderr
     assert os.listdir(scratch) == [] and not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_a_non_ascii_folder_zipped_without_the_utf8_flag_is_read_as_utf8(tmp_path: Path) -> None:
+    """Info-ZIP's zip in a C locale (a copy re-zipped on Linux) writes a name's UTF-8 bytes without the UTF-8 flag;
+    zipfile decodes such a name as code page 437 ('caf├⌐'), so the site's folder was "not in the image" and its
+    finding lost. The zip is made by zipfile with a same-length ASCII stand-in for the name, whose bytes are then
+    replaced in the archive (names are outside the CRC), as Info-ZIP writes them."""
+    from tests.conftest import apphost, site
+    pool = '<add name="P32" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0" />'
+    copy = make_image(tmp_path / "srv", apphost(pool, site("Cafe", 1, "P32", "C:\\inetpub\\café")),
+                      {"inetpub/café/bin/App.dll": "managed_x64.dll"})
+    out = tmp_path / "copy.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for p in sorted(copy.rglob("*")):
+            name = "C/" + p.relative_to(copy).as_posix().replace("café", "cafe_")
+            zf.writestr(name + ("/" if p.is_dir() else ""), b"" if p.is_dir() else p.read_bytes())
+    raw = out.read_bytes()
+    assert raw.count(b"cafe_") == 6  # NOTE: two folders and the DLL, each in its local header and the directory
+    out.write_bytes(raw.replace(b"cafe_", "café".encode()))
+    assert all(not i.flag_bits & 0x800 for i in zipfile.ZipFile(out).infolist())
+    code, doc = _json(str(out))
+    want_code, want = _json(str(copy))
+    assert (code, _same(doc)) == (want_code, _same(want))
+    assert [f["rule"] for f in doc["findings"]] == ["managed-assembly-arch"]  # type: ignore[attr-defined]

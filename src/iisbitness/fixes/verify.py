@@ -20,7 +20,9 @@ the fix is kept (verified when nothing else is new, but for the first case):
   its folder is not in the image (a configuration-only copy, a file reached through System32 -> SysWOW64 redirection,
   or a copy that left that folder out while it holds the other architecture's build: "Not checked, as the image does
   not hold its folder: ..."), or the image holds a populated ``inetsrv`` that lacks some of Windows' own modules
-  (:attr:`Finding.partial_copy`: "The image's copy of FOLDER may be partial: A, B not checked."). It breaks nothing
+  (:attr:`Finding.partial_copy`: "The image's copy of FOLDER may be partial: A, B not checked."); and a
+  ``binary-invalid`` warning about a file in the image the scan could not read (permission denied: "Not checked, as
+  the scan could not read it: ..."; it said "it would break"). It breaks nothing
   the scan knows of, but the fix's result depends on a file nobody checked: the fix is offered **not verified**
   (:func:`_held_back`). A file that re-analysis finds missing on the server, or of the wrong architecture, is a
   breakage: for a compression scheme DLL, say, HTTP 500.19 on the pool's responses (rules/compression_scheme_arch.py,
@@ -142,6 +144,7 @@ class Outcome:
 
 
 _NO_FOLDER = "Not checked, as the image does not hold its folder"
+_UNREAD = "Not checked, as the scan could not read it"
 
 
 def _not_checked(f: Finding) -> tuple[str, str] | None:
@@ -150,9 +153,14 @@ def _not_checked(f: Finding) -> tuple[str, str] | None:
     ``(why, what)``, ``("The image's copy of FOLDER may be partial", the names of Windows' own modules it lacks)``
     (:attr:`Finding.partial_copy`) or ``("Not checked, as the image does not hold its folder", file)`` (the other
     build only, a file reached through System32 -> SysWOW64 redirection, a folder that does not decide its
-    architecture); None for any other finding: a file known to be missing on the server is a breakage, not this."""
-    if f.rule != "binary-missing" or not f.binary_not_checked:
+    architecture); ``("Not checked, as the scan could not read it", file)`` for ``binary-invalid``'s could-not-check
+    warning (a file in the image it could not read: permission denied, say; :attr:`BinaryRef.unreadable
+    <iisbitness.loadplan.plan.BinaryRef.unreadable>`), which says nothing of the file on the server either; None for
+    any other finding: a file known to be missing on the server, or not a valid PE, is a breakage, not this."""
+    if not f.binary_not_checked or f.rule not in ("binary-missing", "binary-invalid"):
         return None
+    if f.rule == "binary-invalid":
+        return _UNREAD, f.binary or ""
     if f.partial_copy:
         return f"The image's copy of {f.partial_copy[0]} may be partial", ", ".join(f.partial_copy[1:])
     return _NO_FOLDER, f.binary or ""
@@ -221,7 +229,7 @@ def _shown_note(shown: Sequence[Finding]) -> str:
         unchecked.setdefault(said[0], []).append(said[1])
     out = []
     for why, files in unchecked.items():
-        out.append(f"{why}: {_listed(list(dict.fromkeys(files)))}{'.' if why == _NO_FOLDER else ' not checked.'}")
+        out.append(f"{why}: {_listed(list(dict.fromkeys(files)))}{'.' if why in (_NO_FOLDER, _UNREAD) else ' not checked.'}")
     if revealed:
         out.append(f"Once it runs, the new pool will also show: {_listed([_describe(a) for a in revealed])} (at either architecture: "
                    "not caused by this fix).")

@@ -294,7 +294,7 @@ def open_plain(path: Path) -> Iterator[PlainCopy]:
         try:
             try:
                 for info in zf.infolist():  # NOTE: an empty folder is a fact too (a folder the image holds)
-                    folder = info.filename.replace("\\", "/").rstrip("/")
+                    folder = _plain_name(info).rstrip("/")
                     if (info.is_dir() or info.filename.endswith(("/", "\\"))) and _parts(folder) is not None:
                         _place(path, root, folder).mkdir(parents=True, exist_ok=True)
                 for name, info in members.items():
@@ -312,6 +312,22 @@ def open_plain(path: Path) -> Iterator[PlainCopy]:
             yield PlainCopy(root, image, drives, found[0])
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _plain_name(info: zipfile.ZipInfo) -> str:
+    """A member name of a zip of a copy (:func:`open_plain`), a backslash read as a separator. A name without the
+    UTF-8 flag (general purpose bit 11, APPNOTE 4.4.4) is decoded by ``zipfile`` as code page 437; where its bytes are
+    UTF-8 (Info-ZIP's zip in a locale it does not take for UTF-8 writes them so, without the flag), they are read as
+    UTF-8: a folder ``café`` stays ``café``, as unzip shows it on a UTF-8 system (it was ``caf├⌐``, and the folder
+    "not in the image"). A name whose bytes are not UTF-8 (an OEM code page's, as older Windows Explorer wrote) is
+    kept as code page 437 reads it."""
+    name = info.filename
+    if not info.flag_bits & 0x800 and not name.isascii():
+        try:
+            name = name.encode("cp437").decode("utf-8")
+        except UnicodeError:
+            pass
+    return name.replace("\\", "/")
 
 
 def _parts(name: str) -> list[str] | None:
@@ -344,7 +360,7 @@ def _members(path: Path, zf: zipfile.ZipFile, plain: bool = False) -> dict[str, 
     seen: set[str] = set()
     total = 0
     for info in infos:
-        name = info.filename.replace("\\", "/") if plain else info.filename
+        name = _plain_name(info) if plain else info.filename
         parts = _parts(name)
         if plain and parts is None:
             raise bad(path, f"member {info.filename!r} is not a plain relative path")

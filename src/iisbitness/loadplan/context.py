@@ -33,7 +33,7 @@ from iisbitness.image.paths import (
     unseen,
 )
 from iisbitness.image.server_image import FilesOf, ServerImage
-from iisbitness.image.stock import IIS_EXPRESS_VARIABLES, is_windows_iis_binary
+from iisbitness.image.stock import IIS_EXPRESS_VARIABLES, is_windows_iis_binary, is_windows_own
 from iisbitness.loadplan.plan import Absence, BinaryRef, Load, LoadKind, Process, Skipped, SkipReason
 from iisbitness.model.iis7 import Application, Server
 from iisbitness.model.source import ConfigSource, Problem
@@ -135,7 +135,8 @@ class PlanContext:
         try:
             return self.facts.image(host)
         except ImageReadError as e:
-            return str(e).split(": ", 1)[-1]
+            # NOTE: "<path>: cannot read: <why>" -> "<why>": every caller says "cannot read: " itself
+            return str(e).split(": ", 1)[-1].removeprefix("cannot read: ")
 
     def judged_os(self, os_arch: Arch) -> Arch | None:
         """The OS an ARM64X/ARM64EC image is judged by (:func:`~iisbitness.pe.classify.on_os`): ``os_arch``, or None
@@ -315,7 +316,9 @@ class PlanContext:
         instead of an architecture inferred from the folder. A product's x86 and x64 builds come from separate
         installers (IIS Compression's MSIs, github.com/microsoft/IIS.Compression releases; facts B12's ANCM missing
         from SysWOW64): the image shows one installed and nothing shows the other, so the folder alone must not call
-        it loadable. None when neither holds.
+        it loadable. Not for Windows' own files (:func:`~iisbitness.image.stock.is_windows_own`: its IIS modules, the
+        .NET Framework's), which Windows installs in both views (facts B12): their folder tells their build, so they
+        are inferred from it like any file of a folder the image lacks. None when neither holds.
 
         On the live server, or a zip collected on it (``ServerImage.live``, ``ServerImage.collected == "server"``),
         every drive and folder of the server is there: a file absent where the process looks is missing on the
@@ -339,7 +342,12 @@ class PlanContext:
         if binaries:
             assert folder is not None
             return Absence(self.image.display(folder), binaries, other, partial_copy=is_windows_iis_binary(windows_path))
-        return None if other is None else Absence(ntpath.dirname(windows_path), 0, other)
+        if other is None or is_windows_own(windows_path, os_arch):
+            # NOTE: Windows installs its own IIS modules in both views, and the .NET Framework its Framework and
+            # Framework64 builds (facts B12: "IIS ships two copies"): the other view's copy says the copy left this
+            # folder out, not that this build is absent, so the folder tells its build (inferred, and said so)
+            return None
+        return Absence(ntpath.dirname(windows_path), 0, other)
 
     def dependency_chain(self, host: str | Path, os_arch: Arch, process_arch: Arch, image: PeImage,
                          folder: Path | None = None) -> tuple[str, ...]:
@@ -382,7 +390,10 @@ class PlanContext:
             unchecked = next((u for u in result.unchecked if u.via != "pinvoke"), None)
             unseen = self.views_unseen.get((os_arch, process_arch)) if len(folders) == 1 else None
             if unchecked is None and unseen is not None:
-                missing = next((u for u in result.unresolved if u.via != "pinvoke" and u.reason == NOT_FOUND), None)
+                # NOTE: the loader's search, not the CLR's: an assembly reference is bound from the GAC and the
+                # application's folders, never from System32 (it was "the worker then looks in System32")
+                missing = next((u for u in result.unresolved if u.via not in ("pinvoke", "assembly-ref")
+                                and u.reason == NOT_FOUND), None)
                 unchecked = None if missing is None else replace(missing, reason=unseen, unchecked=True)
             if unchecked is not None:
                 self.deps_unchecked[(os.fspath(host), process_arch)] = unchecked
@@ -400,14 +411,19 @@ class PlanContext:
             if views is None:
                 seen = redirect("C:\\Windows\\System32", os_arch, process_arch)
                 hit = self.image.locate(seen)
-                sys_view = hit.host_path
-                views = self._search[(None, os_arch, process_arch)] = () if sys_view is None else (sys_view,)
-                if sys_view is None:
+                sys_view = hit.host_path if hit.is_dir else None
+                bare = sys_view is not None and not self.image.is_the_server and not any(
+                    n.endswith((".dll", ".exe")) for n in self.image.listing(sys_view).files)
+                views = self._search[(None, os_arch, process_arch)] = () if sys_view is None or bare else (sys_view,)
+                if sys_view is None or bare:
                     # NOTE: the loader looks there next: a dependency not beside the binary is then not checked, never
-                    # taken as absent (nor the chain as clean)
+                    # taken as absent (nor the chain as clean). A copy holding System32's sub-folders only
+                    # (inetsrv, config) is no copy of System32's own DLLs: not checked either (it was a clean chain)
                     self.views_unseen[(os_arch, process_arch)] = (
                         f"not beside it, and the worker then looks in {seen}, "
-                        + (hit.problem.rstrip(".") if hit.problem else "which the image does not hold: not checked"))
+                        + ("which the image holds without its own DLLs (only sub-folders of it were copied): not "
+                           "checked" if bare else
+                           hit.problem.rstrip(".") if hit.problem else "which the image does not hold: not checked"))
             found = self._search[key] = (folder, *views)
         return found
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import ntpath
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -482,6 +483,18 @@ def _refused_folders(apps: list[Application], problems: Sequence[Problem]) -> li
     return out
 
 
+_LOOKS_IN = re.compile(r"the worker then looks in ([A-Za-z]:\\[^,]*), which the image (?:does not hold|holds without)")
+"""The System32 view a dependency search could not read (``PlanContext.views_unseen``'s reason)."""
+
+
+def _dependency_remedy(name: str, reason: str, ctx: PlanContext, given: Given) -> str:
+    """What to copy for a dependency not checked because the image lacks the worker's System32 view (or holds it
+    without its DLLs): the file from that folder on the server, into the image at the same path (:func:`_copy_hint`);
+    "" otherwise."""
+    found = _LOOKS_IN.search(reason)
+    return "" if found is None else _copy_hint(ctx, f"{found[1]}\\{name}", given)[0]
+
+
 def _config_gap(p: Problem) -> bool:
     """Whether ``p`` is a gap in the web.config files read (one not used, a folder the web.config search could not
     list or stopped in: :meth:`iisbitness.config.apphost._Reader._walk_vdir`), which reaches child applications; not
@@ -573,7 +586,7 @@ def _unread_binaries(apps: list[Application], folders: dict[int, list[_Folder]],
         if why_not is Unchecked.DEPENDENCY and (dep := plan.unchecked_dependency(load)) is not None:
             said = (f"'{b.configured}' ({load.kind.value} '{load.name}'), which its worker loads, was read, but its "
                     f"dependency {dep.name} ({dep.via}, needed by {dep.needed_by.name}) was not checked: {dep.reason}")
-            gap = (said, COLLECT_AGAIN if COLLECT_AGAIN in dep.reason else "")
+            gap = (said, COLLECT_AGAIN if COLLECT_AGAIN in dep.reason else _dependency_remedy(dep.name, dep.reason, ctx, given))
             for a in targets:
                 out.setdefault(id(a), {})[gap] = None
             continue
@@ -754,6 +767,7 @@ def _coverage(app: Application, folders: list[_Folder], unread: list[Problem], g
         if give:
             remedies.append(give)
     reasons.extend(f"{p.file}: {p.message}" for p in unread)
+    remedies.extend(p.remedy for p in unread if p.remedy)  # NOTE: Problem.remedy's promise (a hive to save, say)
     if gac_remedy:
         remedies.append(gac_remedy)
     if app.refused is not None:

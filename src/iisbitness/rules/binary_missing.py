@@ -21,7 +21,8 @@ Two cases, decided per folder (:class:`iisbitness.loadplan.plan.Absence`):
   ``suscomp.dll`` is x64 only, facts B12, KB 4468361), so the warning says it could not be checked, with the kind's
   symptom (global modules, filters, extensions and schemes alike). A warning too, naming the copy, where the image
   holds the other architecture's build of the file (the other ``Program Files`` or WOW64 view): the folder alone must
-  not call it loadable then.
+  not call it loadable then. Not for Windows' own files (its IIS modules, the .NET Framework's), installed in both
+  views: those are inferred from their folder (``PlanContext.absence``), never a preCondition fix taking them out.
 
 Every warning of this rule is about a file the scan could not check (:attr:`Load.not_checked`, the one notion):
 the finding carries it (:attr:`Finding.binary_not_checked`), the applications of its worker are partly checked

@@ -108,10 +108,10 @@ def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[
             continue
         if registry is None:
             registry, why = _registry(ctx)
-            if registry is None:
-                yield Problem(SOFTWARE_HIVE.replace("\\", "/"), None,
-                              f"COM objects used by pages were not checked: {why}")
-                return
+        if registry is None:
+            # NOTE: coverage counts it against the application (unread): its pages' COM objects were not checked
+            yield _no_registry(ctx, where[1], uses, why)
+            continue
         for progid, file, line in uses:
             source = ConfigSource(ctx.image.display(file), line)
             try:
@@ -122,6 +122,41 @@ def collect_com(ctx: PlanContext, server: Server, process: Process, apps: tuple[
                 continue
             if load is not None:
                 yield load
+
+
+HIVE_REMEDY = ("reg save HKLM\\SOFTWARE SOFTWARE.hiv /y on the server (cmd.exe or PowerShell, elevated), the file "
+               "copied into the image as Windows/System32/config/SOFTWARE")
+"""What to give a new scan when the image holds no SOFTWARE hive (docs/images.md, "The registry": ``reg save
+<keyname> <filename> [/y]``, Windows Commands reference; ``reg export`` writes ``.reg`` text, which is not read)."""
+
+
+def _no_registry(ctx: PlanContext, folder: Path, uses: list[tuple[str, Path, int]], why: str | None) -> Problem:
+    """The problem for an application whose pages create COM objects (``uses``) when the image's registry could not be
+    opened (``why``): marked unread against the application's ``folder``, so coverage says it is partly checked (it
+    was one problem for the server, and every such application "checked"), naming the ProgIDs; with
+    :data:`HIVE_REMEDY` when the image holds no hive, and a ``.reg`` export beside it named as not read."""
+    names = [u[0] for u in uses]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    absent = why is not None and why.startswith("no registry hive")
+    exports = _reg_exports(ctx) if absent else ()
+    said = (f"; the image holds {', '.join(exports)}, a .reg export (text), which the scan does not read: save the "
+            "hive itself with reg save" if exports else "")
+    return Problem(ctx.image.display(folder), None,
+                   f"COM objects its pages create ({shown}) were not checked: {why}{said}", unread=True,
+                   remedy=HIVE_REMEDY if absent else "")
+
+
+def _reg_exports(ctx: PlanContext) -> tuple[str, ...]:
+    """``.reg`` files in the image's ``Windows/System32/config`` folder or at its root, as the user names them: a
+    registry export copied where the hive belongs (``reg export`` writes text; the scan reads only a hive file)."""
+    out: list[str] = []
+    for where in ("C:\\", "C:\\" + SOFTWARE_HIVE.rsplit("\\", 1)[0]):
+        found = ctx.image.locate(where)
+        if found.host_path is None or not found.is_dir:
+            continue
+        listing = ctx.image.listing(found.host_path)
+        out += [ctx.image.display(found.host_path / listing.files[n]) for n in sorted(listing.files) if n.endswith(".reg")]
+    return tuple(out)
 
 
 def _app_roots(ctx: PlanContext, server: Server, arch: Arch) -> frozenset[Path]:
