@@ -14,6 +14,7 @@ import pytest
 
 from iisbitness.pe import prefetch, walk
 from iisbitness.pe.walk import InspectedFile, inspect_paths, iter_candidate_files
+from tests.pe.test_prefetch import _evicted, _reaped
 
 BIN = Path(__file__).parent / "fixtures" / "pe" / "bin"
 
@@ -65,28 +66,11 @@ def _folder(tmp: Path) -> Path:
 
 def _evict(folder: Path) -> None:
     """Written to the disk and dropped from the page cache; skipped where that cannot be done (tmpfs)."""
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(fd)
-    if not walk._cold([Path(p) for p in _walked(folder)][: walk.AHEAD_FILES]):
-        pytest.skip("the files stay in the page cache here (tmpfs?): no cold folder to read")
+    _evicted(sorted(p for p in folder.rglob("*") if p.is_file() and p.stat().st_size))  # NOTE: no pages: not mapped
 
 
 def _walked(folder: Path) -> list[str]:
     return [os.fspath(item[0]) for item in iter_candidate_files([folder]) if not isinstance(item, InspectedFile)]
-
-
-def _reaped(pid: int) -> bool:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 @needs_fork
