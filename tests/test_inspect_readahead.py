@@ -12,7 +12,8 @@ from typing import ClassVar
 
 import pytest
 
-from iisbitness.pe import prefetch, walk
+from iisbitness.pe import prefetch, readahead, walk
+from iisbitness.pe.readahead import Parsed
 from iisbitness.pe.walk import InspectedFile, inspect_paths, iter_candidate_files
 from tests.pe.test_prefetch import _evicted, _reaped
 
@@ -37,10 +38,10 @@ class Recorded(prefetch.Prefetch):
 
     def files_ahead(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         paths = list(paths)
-        self.given += map(os.fspath, paths)
+        self.given += [os.fspath(p) for p in paths]
         super().files_ahead(paths)
 
-    def take(self, path: str | os.PathLike[str]) -> prefetch.Parsed | None:
+    def take(self, path: str | os.PathLike[str]) -> Parsed | None:
         self.taken.append(os.fspath(path))
         return super().take(path)
 
@@ -130,4 +131,4 @@ def test_thresholds_are_the_helpers() -> None:
 
 def test_parse_false_only_brings_in() -> None:
     assert prefetch.Prefetch(parse=False).parses is False
-    assert prefetch.Prefetch(parse=True).parses is (prefetch.readahead.usable_cores() >= 2)
+    assert prefetch.Prefetch(parse=True).parses is (readahead.usable_cores() >= 2)

@@ -25,9 +25,10 @@ it lists :data:`AHEAD_FILES` files or more and a sample of the first ones is not
 read, and brings them into the page cache ahead of the reads (``posix_fadvise``), told of each file as it is reached;
 its parse is not asked for (it reads what the scan needs, not the attributes shown here). It opens the files
 read-only, not through a last symbolic link, and never maps, loads or runs one; a file it may not open is read here
-as before, so the results are the same with or without it, only sooner (8,000 files: about 0.6x the time cold;
-benchmarks/README.md). It ends with the call, also on an exception or Ctrl-C. A warm folder (the sample's heads in
-the page cache, a preadv that may not wait: Linux 4.14+), one of fewer files, or a platform without ``fork`` and
+as before, so the results are the same with or without it, only sooner (3,000 cold files: 0.5 to 0.63x the time;
+benchmarks/README.md, inspectcold). It ends with the call, also on an exception or Ctrl-C. A warm folder (the sample's heads in
+the page cache, a preadv of at most 4 KB each that may not wait: Linux 4.14+; one not cached starts the
+kernel's read of it), one of fewer files, or a platform without ``fork`` and
 ``posix_fadvise`` (Windows, macOS) starts no helper and imports nothing for it.
 
 Errors: nothing is raised for a file; an unreadable one comes back with ``error`` set. A path
