@@ -20,10 +20,11 @@ tree and round, trees in turn; medians.
 Cold mode: ``COPIES`` gets a private copy of every distinct file of ``DIR`` in the same layout (built once, kept; a
 hard link's read would bring in its twins, and other processes read the shared originals), then, ``--rounds`` times,
 each after evicting every copy from the page cache (``posix_fadvise(DONTNEED)``, :func:`floors.evict`): the cold floors
-(one thread and eight reading each file's first 4 KB and CLR metadata), ``inspect_paths`` as ``inspect`` runs it,
-and ``inspect_paths`` while :class:`iisbitness.pe.prefetch.Prefetch` (the scan's helper process, bringing files into
-the page cache ahead, not parsing: ``PARSE = False``) or :class:`iisbitness.pe.readahead.ReadAhead` (threads) is given
-the walk's files in order and told of each file as it is read; then the same warm.
+(one thread and eight reading each file's first 4 KB and CLR metadata), ``inspect_paths`` as ``inspect`` runs it
+(since inspectcold: with :class:`iisbitness.pe.prefetch.Prefetch`, the scan's helper process, bringing a cold
+folder's files into the page cache ahead, not parsing), ``inspect_paths(read_ahead=False)`` (no helper: as before),
+and ``inspect_paths(read_ahead=False)`` while :class:`iisbitness.pe.readahead.ReadAhead` (threads) is given the
+walk's files in order and told of each file as it is read; then the same warm. ``--rounds`` each, in turn.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def copies(folder: Path, out: Path) -> list[Path]:
 
 
 def cold(folder: Path, out: Path, rounds: int) -> None:
-    from iisbitness.pe import classify, prefetch, readahead
+    from iisbitness.pe import classify, readahead
     from iisbitness.pe.metadata import assembly_info_from_source
     from iisbitness.pe.walk import inspect_file, inspect_paths, iter_candidate_files
 
@@ -144,21 +145,17 @@ def cold(folder: Path, out: Path, rounds: int) -> None:
                     # NOTE: threads: the file open, its ranges read; read through them as inspect_file reads
                     classify._through(path, got, lambda src, name: classify._image_and(
                         src, name, assembly_info_from_source))
-                else:  # NOTE: the helper's answer (references only) is not what inspect shows: read it here
+                else:
                     inspect_file(path)
         finally:
             reader.close()  # type: ignore[attr-defined]
 
-    def helper() -> prefetch.Prefetch:
-        prefetch.PARSE = False
-        return prefetch.Prefetch()
-
     runs: list[tuple[str, Callable[[], object]]] = [
         ("floor, 1 thread", lambda: floors.floor_metadata(spans)),
         ("floor, 8 threads", lambda: floors.floor_metadata_threads(spans, 8)),
-        ("inspect_paths", lambda: inspect_paths([out])),
-        ("inspect_paths + helper process", lambda: ahead(helper)),
-        ("inspect_paths + read-ahead threads", lambda: ahead(lambda: readahead.ReadAhead())),
+        ("inspect_paths (helper process)", lambda: inspect_paths([out])),
+        ("inspect_paths(read_ahead=False)", lambda: inspect_paths([out], read_ahead=False)),
+        ("inspect_paths(read_ahead=False) + threads", lambda: ahead(lambda: readahead.ReadAhead())),
     ]
     load = os.getloadavg()
     times: dict[str, list[float]] = {}

@@ -229,7 +229,10 @@ class Prefetch:
     them, :meth:`take` tells it the parser reached one (and gives the file's facts when the helper parsed it),
     :meth:`close` ends it. Same calls as :class:`~iisbitness.pe.readahead.ReadAhead`."""
 
-    def __init__(self) -> None:
+    def __init__(self, parse: bool | None = None) -> None:
+        """``parse``: whether the helper may also parse the files (None: :data:`PARSE`); False for a caller that does
+        not use its answers (``inspect``, :func:`iisbitness.pe.walk.inspect_paths`, which shows what the helper's
+        parse does not read): it then only brings files in, and does not start for a rescan."""
         self.stopped = False
         """True once reading ahead is off (the first files were in the page cache, the helper found the files warm or
         could not start, or closed)."""
@@ -254,9 +257,9 @@ class Prefetch:
         self._wfd = -1
         self._shared: mmap.mmap | None = None
         self._end: weakref.finalize[[int, int, int, int], Prefetch] | None = None
-        self.parses = PARSE and readahead.usable_cores() >= 2
-        """Whether the helper also parses the files (:data:`PARSE`, and two cores or more to run on: on one, its parse
-        would take the parser's time)."""
+        self.parses = (PARSE if parse is None else parse) and readahead.usable_cores() >= 2
+        """Whether the helper also parses the files (``parse``, else :data:`PARSE`; and two cores or more to run on: on
+        one, its parse would take the parser's time)."""
         self.answered = 0
         """Files whose facts the helper gave (for tests and benchmarks)."""
         self._rfd = -1
