@@ -33,6 +33,7 @@ from iisbitness.cli.options import (
     OutputFormat,
     ViewOptions,
     fail_on_incomplete_option,
+    json_option,
     parse_drives,
     parse_shares,
     share_option,
@@ -81,6 +82,7 @@ def _not_used(options: list[str], *, with_server: bool) -> str:
 @share_option
 @click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]), default="text",
               show_default=True, help="Output format, as for scan.")
+@json_option
 @click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default=FailOn.ERROR.value,
               show_default=True, help="Exit 1 when a finding is at or above this severity.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when a terminal).")

@@ -12,7 +12,7 @@ import sys
 import click
 
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.options import text_width
+from iisbitness.cli.options import json_option, text_width
 from iisbitness.explain.events import EventLogError, EventLogRead, decode_bytes, read_events
 from iisbitness.explain.kb import load_kb
 from iisbitness.explain.report import build_report
@@ -28,6 +28,7 @@ MAX_STDIN_BYTES = 8 * 1024 * 1024
 @click.option("--event-log", "event_logs", multiple=True, type=click.Path(dir_okay=False),
               help="A .evtx file or exported event XML (wevtutil /f:xml, Event Viewer, Azure). Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@json_option
 def explain_command(text: tuple[str, ...], event_logs: tuple[str, ...], fmt: str) -> None:
     """Explain an error message, code or event log in terms of bitness causes.
 

@@ -23,6 +23,7 @@ from iisbitness.cli.options import (
     ScanProgress,
     drive_option,
     env_option,
+    json_option,
     os_arch_option,
     output_and_shell_options,
     parse_drives,
@@ -69,6 +70,7 @@ from iisbitness.scan.pipeline import wants_iisexpress
 @env_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format (json: schema iisbitness/fix/1, see docs/fix.md).")
+@json_option
 @output_and_shell_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress display on stderr.")
 def fix_command(image: Path | None, fix_numbers: tuple[int, ...], numbers: tuple[int, ...], select: tuple[str, ...],

@@ -16,7 +16,7 @@ import click
 
 from iisbitness.arch import Arch
 from iisbitness.cli.exitcodes import EXIT_FINDINGS, EXIT_INPUT_ERROR, EXIT_OK
-from iisbitness.cli.options import AliasChoice, text_width
+from iisbitness.cli.options import AliasChoice, json_option, text_width
 from iisbitness.pe.walk import InspectedFile, cannot_load, inspect_paths
 
 
@@ -24,6 +24,7 @@ from iisbitness.pe.walk import InspectedFile, cannot_load, inspect_paths
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=AliasChoice(["text", "json"], {"table": "text"}), default="text", show_default=True,
               help="Output format (text: a table; json: schema iisbitness/inspect/1).")
+@json_option
 @click.option("--arch", type=click.Choice([a.value for a in Arch]), default=None,
               help="Process architecture to check against (for --only-mismatch and --deps).")
 @click.option("--only-mismatch", is_flag=True,

@@ -133,8 +133,25 @@ fail_on_incomplete_option = click.option(
 """``--fail-on-incomplete`` (scan, check-app): a pipeline gate on coverage (issue 20)."""
 
 
+def json_option(fn: F) -> F:
+    """``--json``: the same as ``--format json`` (the command's ``fmt`` parameter set to ``"json"``), for the commands
+    that print JSON. Given with another ``--format`` on the command line: a usage error (exit 2), not a silent choice
+    of one of them."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.pop("as_json", False):
+            ctx = click.get_current_context()
+            if ctx.get_parameter_source("fmt") is click.core.ParameterSource.COMMANDLINE and kwargs["fmt"] != "json":
+                raise click.UsageError(f"--json and --format {kwargs['fmt']} ask for two formats: give one of them")
+            kwargs["fmt"] = "json"
+        return fn(*args, **kwargs)
+
+    return click.option("--json", "as_json", is_flag=True, help="The same as --format json.")(cast(F, wrapper))
+
+
 def output_options(fail_on_default: FailOn) -> Callable[[F], F]:
-    """``--format``, ``--fail-on``, ``--color/--no-color``, ``--quiet``, in that order in ``--help``."""
+    """``--format``, ``--json``, ``--fail-on``, ``--color/--no-color``, ``--quiet``, in that order in ``--help``."""
 
     def wrap(fn: F) -> F:
         fn = click.option("-q", "--quiet", is_flag=True, help="No progress display on stderr.")(fn)
@@ -142,6 +159,7 @@ def output_options(fail_on_default: FailOn) -> Callable[[F], F]:
                           help="Colour the text output (default: when a terminal).")(fn)
         fn = click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default=fail_on_default.value,
                           show_default=True, help="Exit 1 when a finding is at or above this severity.")(fn)
+        fn = json_option(fn)
         fn = click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]), default="text",
                           show_default=True,
                           help="Output format (json: schema iisbitness/scan/2, see docs/scan-json.md; "
