@@ -147,9 +147,6 @@ COLLECTIONS: tuple[KeyedCollection, ...] = (
 ``verbs``, of which only ``verbs`` is ``caseSensitive`` (``accessType`` is no part of it: an Allow and a Deny rule for
 the same users are one key); ``security/ipSecurity``'s ``ipAddress`` + ``subnetMask`` + ``domainName``."""
 
-BY_PATH: dict[str, KeyedCollection] = {c.path: c for c in COLLECTIONS}
-""":data:`COLLECTIONS` by :attr:`KeyedCollection.path`."""
-
 DECLARED: frozenset[str] = frozenset({
     *(c.path for c in COLLECTIONS),
     "asp", "caching", "cgi", "defaultDocument", "directoryBrowse", "httpCompression", "httpErrors", "httpLogging",
