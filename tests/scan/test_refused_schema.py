@@ -189,13 +189,17 @@ STORE = ('<add name="webdav_simple_prop" image="%windir%\\system32\\inetsrv\\web
          'image32="%windir%\\syswow64\\inetsrv\\webdav_simple_prop.dll" />')
 
 
-@pytest.mark.parametrize(("added", "said"), [(STORE, True), (STORE.replace('name="webdav_simple_prop"', 'name="other"'),
-                                                              False)])
+@pytest.mark.parametrize(("added", "said"), [
+    (STORE, True), (STORE.replace('name="webdav_simple_prop"', 'name="other"'), False),
+    ('<clear />' + STORE, False), ('<remove name="webdav_simple_prop" />' + STORE, False),
+    ('<remove name="other" />' + STORE, True)])
 def test_a_repeated_entry_of_a_section_the_schema_does_not_declare(tmp_path: Path, added: str, said: bool) -> None:
     """A stock server's WebDAV section (WebDAV's own schema, not IIS_schema.xml's: its keys unknown) with its property
     store listed twice, attribute for attribute: whatever the key, IIS refuses it unless the list has none, which the
     scan cannot tell, so it says so and does not call the server checked. A second store of another name is not said
-    (its key unknown: nothing to say), nor is the file as it is."""
+    (its key unknown: nothing to say), nor is the file as it is, nor a second entry after a ``<clear/>`` or a
+    ``<remove>`` that names the first entry's attributes (legal whatever the key); a ``<remove>`` of another entry
+    leaves the repeat said."""
     image = tmp_path / "img"
     (image / APPHOST).parent.mkdir(parents=True)
     (image / "Windows/SysWOW64").mkdir(parents=True)

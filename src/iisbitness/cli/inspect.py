@@ -108,9 +108,12 @@ def _run(paths: tuple[Path, ...], deps_arches: list[Arch] | None, search_dirs: l
 
 @contextmanager
 def _rare_collections() -> Iterator[None]:
-    """No cyclic garbage collection while files are read and the output is written; collection back on after, with
-    what was built moved to the oldest generation without a pass over it (left as it is when collection is off, and
-    moved only where nothing else has frozen objects: :func:`gc.freeze`, :func:`gc.unfreeze`).
+    """No cyclic garbage collection while files are read and the output is written; collection back on after (also
+    on an exception or Ctrl-C), with every young object of the process moved to the oldest generation without a pass
+    over it (:func:`gc.freeze` then :func:`gc.unfreeze`): what was built, and a host's own young objects where the
+    command runs in its process (its young cycles then wait for the next full collection). Left as it is when
+    collection is off, and nothing moved where something else has frozen objects. Not thread-aware: a second
+    inspect in another thread meanwhile runs with collection off and leaves it to the first.
 
     NOTE: reading builds a few objects per file that live until the output is written and form no cycles; the
     collector's passes over them took about 0.07 s of the 8,000 files of the benchmark folder (issue 25), as they did

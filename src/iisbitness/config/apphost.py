@@ -979,7 +979,7 @@ class _Reader:
         keyed: dict[etree._Element, dict[str, etree._Element]] = {}
         for at in dict.fromkeys(c.segments for c in sorted(contribs, key=lambda c: len(c.segments))):
             here = [(c, _keyed_of(c.element, keyed)) for c in applicable(contribs, at)]
-            for keyed_collection in COLLECTIONS:
+            for keyed_collection in _APPHOST_KEYED:
                 name = keyed_collection.path
                 if keyed_collection.server_only and at:
                     continue  # NOTE: read at the server's level alone (schema_keys.KeyedCollection.server_only)

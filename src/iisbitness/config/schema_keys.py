@@ -147,9 +147,6 @@ COLLECTIONS: tuple[KeyedCollection, ...] = (
 ``verbs``, of which only ``verbs`` is ``caseSensitive`` (``accessType`` is no part of it: an Allow and a Deny rule for
 the same users are one key); ``security/ipSecurity``'s ``ipAddress`` + ``subnetMask`` + ``domainName``."""
 
-BY_PATH: dict[str, KeyedCollection] = {c.path: c for c in COLLECTIONS}
-""":data:`COLLECTIONS` by :attr:`KeyedCollection.path`."""
-
 DECLARED: frozenset[str] = frozenset({
     *(c.path for c in COLLECTIONS),
     "asp", "caching", "cgi", "defaultDocument", "directoryBrowse", "httpCompression", "httpErrors", "httpLogging",
@@ -174,7 +171,11 @@ def declared(path: str) -> bool:
 def repeated_entries(section: etree._Element) -> list[tuple[etree._Element, etree._Element]]:
     """Each element below ``section`` (at any depth) that repeats an earlier sibling attribute for attribute (the same
     element name, the same attribute names, values equal without case or surrounding white space), with that earlier
-    one, in document order; ``<remove>``, ``<clear>`` and elements without attributes left out.
+    one, in document order; elements without attributes left out. A directive between the two makes the second
+    legal, as in every collection of IIS_schema.xml: an element named ``clear...`` (``<clear/>``, ``<clearSpns/>``)
+    forgets every earlier sibling, one named ``remove...`` (``<remove>``, ``<removeSpn>``) each earlier sibling whose
+    attributes include all of its own with equal values (whatever the key, a ``<remove>`` names the key's attributes
+    only: INFERENCE that a module's schema names its directives as IIS_schema.xml's do).
 
     For a section whose schema the scan does not know: whatever attributes its collection is keyed on, two such
     entries hold the same key, which IIS refuses ("Cannot add duplicate collection entry", HTTP 500.19, 0x800700B7)
@@ -185,9 +186,18 @@ def repeated_entries(section: etree._Element) -> list[tuple[etree._Element, etre
         seen: dict[tuple[str, frozenset[tuple[str, str]]], etree._Element] = {}
         for el in parent:
             name = local_name(el)
-            if not name or name in ("remove", "clear") or not el.attrib:
+            if not name:
                 continue
-            key = (name, frozenset((str(n), str(v).strip().lower()) for n, v in el.attrib.items()))
+            attributes = frozenset((str(n), str(v).strip().lower()) for n, v in el.attrib.items())
+            if name.startswith("clear"):
+                seen.clear()
+                continue
+            if name.startswith("remove"):
+                seen = {k: first for k, first in seen.items() if not attributes <= k[1]}
+                continue
+            if not attributes:
+                continue
+            key = (name, attributes)
             first = seen.get(key)
             if first is None:
                 seen[key] = el
