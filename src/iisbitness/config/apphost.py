@@ -490,16 +490,21 @@ class _Reader:
         site_defaults_el = child(section, "siteDefaults")
         auto_default = _bool(site_defaults_el.get("serverAutoStart")) if site_defaults_el is not None else None
         out: list[Site] = []
+        first: dict[tuple[str, str], int | None] = {}
         for s in children(section, "site"):
             name = attr(s, "name")
+            if self._repeated_key(s, first, "site", ("name", "id"), "<sites>", "sites"):
+                continue
             self._site_names[name.lower()] = name
             self.progress(f"reading site {name}")
             site_defaults = child(s, "applicationDefaults")
             site_pool = attr(site_defaults, "applicationPool", default_pool) if site_defaults is not None else default_pool
             self._check_default_pool(site_defaults, f"site '{name}'")
             site_sub_dir = _sub_dir_default(s, sub_dir)
+            paths: dict[tuple[str, str], int | None] = {}
             apps = [app for a in children(s, "application")
-                    if (app := self._application(name, a, site_pool, site_sub_dir)) is not None]
+                    if not self._repeated_key(a, paths, "application", ("path",), f"site '{name}'", "sites")
+                    and (app := self._application(name, a, site_pool, site_sub_dir)) is not None]
             index = _SiteApps(name, apps)
             self._inherited_refusals(apps, index, contribs)
             apps = [self._with_effects(a, apps, index, contribs) for a in apps]
@@ -507,6 +512,31 @@ class _Reader:
             out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s),
                             server_auto_start=(auto if auto is not None else auto_default) is not False))
         return out
+
+    def _repeated_key(self, el: etree._Element, first: dict[tuple[str, str], int | None], tag: str,
+                      keys: Sequence[str], whose: str, section: str) -> bool:
+        """Whether ``el`` (a ``<tag>`` of ``whose``: ``site 'Default Web Site'``) repeats the value of one of its
+        collection's unique keys ``keys`` (each ``isUniqueKey`` on its own in IIS_schema.xml, lextm/iis_schema:
+        ``system.applicationHost/sites``' ``site`` has two, ``name`` and ``id``; ``application`` and
+        ``virtualDirectory`` one, ``path``; none ``caseSensitive``, so compared without case, ``id`` as a number)
+        that an earlier sibling holds (``first``: each key's value seen -> its line, filled here). If so, a problem
+        (``refused``): IIS refuses a second entry of one key, "Cannot add duplicate collection entry of type
+        '<tag>' with unique key attribute '<key>'" (0x800700B7, KB 942055), and fails reading the whole
+        ``system.applicationHost/<section>`` section (:meth:`_refuse`); the entry is left out of the scan (as a pool
+        defined twice, :meth:`pools`), so a second site or application does not stand in for the first."""
+        held = [(key, raw, str(int(value)) if key == "id" and value.isdigit() else value) for key in keys
+                if (raw := el.get(key)) is not None and (value := raw.strip().lower())]
+        for key, raw, value in held:
+            at = first.get((key, value), -1)
+            if at != -1:
+                self._refuse(section, line_of(el), f"<{tag} {key}=\"{raw}\"> of {whose} repeats the {key} of the "
+                             f"{tag} at line {at}: IIS reports \"Cannot add duplicate collection entry of type '{tag}' "
+                             f"with unique key attribute '{key}' set to '{raw}'\" (0x800700B7, KB 942055); this entry "
+                             "is left out")
+                return True
+        for key, _, value in held:
+            first.setdefault((key, value), line_of(el))
+        return False
 
     def _check_default_pool(self, defaults: etree._Element | None, whose: str) -> None:
         """:meth:`_check_pool_name` for an ``<applicationDefaults applicationPool>`` (the schema gives it the same
@@ -528,11 +558,14 @@ class _Reader:
             self._check_pool_name(el, "applicationPool", f"application {site}{_url(attr(el, 'path'))}'s "
                                                          f"applicationPool '{el.get('applicationPool')}'")
         vdir_default = _sub_dir_default(el, sub_dir)
+        seen: dict[tuple[str, str], int | None] = {}
         vdirs = tuple(
             VirtualDirectory(_url(attr(v, "path", "/")), attr(v, "physicalPath"), self.src(v),
                              _bool(v.get("allowSubDirConfig")) is not False if v.get("allowSubDirConfig") is not None
                              else vdir_default)
             for v in children(el, "virtualDirectory")
+            if not self._repeated_key(v, seen, "virtualDirectory", ("path",),
+                                      f"application {site}{_url(attr(el, 'path'))}", "sites")
         )
         return Application(site, _url(attr(el, "path", "/")), attr(el, "applicationPool", default_pool) or default_pool,
                            vdirs, self.src(el))
@@ -906,7 +939,12 @@ class _Reader:
                     shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below {_folder(shown)}: "
                     f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
                     "this web.config is left out", unread=True, refused=True) for line, what in found)
-        return out
+        out.extend(Problem(
+            shown, line_of(again), f"HTTP 500.19 for every request at or below {_folder(shown)}: "
+            f"{_repeated_what(again, first, name, where)}; IIS refuses the file (KB 942055), so nothing configured "
+            "there runs: this web.config is left out", unread=True, refused=True)
+            for again, first, name, where in _repeated_sections(root))
+        return sorted(out, key=lambda p: p.line or 0)
 
     def unknown_repeats(self, root: etree._Element, shown: str) -> None:
         """A problem (``unread``: the application holding the file, or for applicationHost.config the server, is
@@ -953,6 +991,23 @@ class _Reader:
                 self.apphost_file, line, f"{what}: IIS refuses this file there (\"Unrecognized element\", "
                 f"0x8007000D, KB 942055): {effect}; every application was checked as written, not as IIS "
                 "would run it", refused=True) for line, what in found)
+        for again, first, name, where in _repeated_sections(self.root):
+            kind, _, section = name.partition("/")
+            what = _repeated_what(again, first, name, where)
+            loc = next((a for a in again.iterancestors() if local_name(a) == "location"), None)
+            if kind == "system.applicationHost":
+                self._refuse(section, line_of(again), what)
+                continue
+            if section == "globalModules":
+                effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so no "
+                          "application pool serves a request (HTTP 503)")
+            elif loc is not None:
+                effect = f"IIS answers HTTP 500.19 to every request at or below {attr(loc, 'path')}"
+            else:
+                effect = "IIS answers HTTP 500.19 to every request of every site"
+            self.problems.append(Problem(
+                self.apphost_file, line_of(again), f"{what}, KB 942055: {effect}; every application was checked as "
+                "written (the first section read), not as IIS would run it", refused=True))
 
 
     def apphost_breaches(self, contribs: list[Contribution]) -> None:
@@ -1081,6 +1136,63 @@ def _sections(root: etree._Element) -> Iterator[tuple[etree._Element, tuple[str,
         for group, at in groups:
             for path, section in section_elements(group):
                 yield group, at, path, section
+
+
+_SECTION_GROUPS = frozenset({"security", "security/authentication", "rewrite", "tracing", "management"})
+"""The elements below ``system.webServer`` that are section groups, not sections (IIS_schema.xml, rewrite_schema.xml
+name their sections ``system.webServer/security/authentication/anonymousAuthentication``, ``.../rewrite/rules``...):
+written twice with different sections in each, they are legal; :func:`_repeated_sections` looks inside them."""
+
+
+def _repeated_sections(root: etree._Element) -> list[tuple[etree._Element, etree._Element, str, str]]:
+    """Each section element of the configuration file ``root`` that is written a second time at one configuration path
+    of the file, in document order: ``(the second, the first, the section's name as IIS gives it
+    (``system.webServer/handlers``), where: "this file's own level" or ``<location path="...">``)``.
+
+    One path: the file's own level (every ``<system.webServer>``/``<system.applicationHost>`` directly under
+    ``<configuration>``), or the ``<location>`` elements of one ``path`` (compared as config paths: case and slashes
+    aside) with the same ``overrideMode``, ``allowOverride`` and ``inheritInChildApplications`` (locations differing in
+    them, and a ``<location path=".">`` against the file's own level, are not judged: no Microsoft source found says
+    whether IIS joins them). IIS refuses the file there: "Config section 'system.webServer/modules' already defined.
+    Sections must only appear once per config file. See the help topic <location> for exceptions" (HTTP 500.19,
+    0x800700B7, IIS Web Core: github.com/elmah/Elmah/issues/259; KB 942055's 0x800700B7). Judged: every
+    ``system.applicationHost`` section, and the ``system.webServer`` sections IIS's schema files declare
+    (:func:`~iisbitness.config.schema_keys.declared`), groups (:data:`_SECTION_GROUPS`) looked into; a module's own
+    section (WebDAV's group, ARR's ``proxy``) is not, its schema (section or group) unknown."""
+    first: dict[tuple[object, ...], etree._Element] = {}
+    out: list[tuple[etree._Element, etree._Element, str, str]] = []
+
+    def walk(node: etree._Element, group: str, prefix: str, at: tuple[object, ...], where: str) -> None:
+        web = group == "system.webServer"
+        for el in children(node):
+            path = f"{prefix}{local_name(el)}"
+            if web and path in _SECTION_GROUPS:
+                walk(el, group, f"{path}/", at, where)
+                continue
+            if web and not declared(path):
+                continue
+            seen = first.setdefault((*at, group, path), el)
+            if seen is not el:
+                out.append((el, seen, f"{group}/{path}", where))
+
+    for el in children(root):
+        name = local_name(el)
+        if name == "location":
+            loc = attr(el, "path")
+            at: tuple[object, ...] = ("location", split_location_path(loc), *(
+                (el.get(a) or "").strip().lower() for a in ("overrideMode", "allowOverride", "inheritInChildApplications")))
+            groups, where = [g for g in children(el) if local_name(g) in _GROUPS], f'<location path="{loc}">'
+        else:
+            at, groups, where = ("file",), [el] if name in _GROUPS else [], "this file's own level"
+        for g in groups:
+            walk(g, local_name(g), "", at, where)
+    return sorted(out, key=lambda r: line_of(r[0]) or 0)
+
+
+def _repeated_what(again: etree._Element, first: etree._Element, name: str, where: str) -> str:
+    """The words of a section written twice (:func:`_repeated_sections`), ending with IIS's error."""
+    return (f"<{local_name(again)}> is written a second time at {where} (first at line {line_of(first)}): IIS reports "
+            f"\"Config section '{name}' already defined. Sections must only appear once per config file\" (0x800700B7)")
 
 
 def _unrecognized(group: etree._Element, path: str, section: etree._Element,
