@@ -22,7 +22,7 @@ from tests.scan.test_refused import APPHOST, _image, _line, _refused, _scan
 if not (CORPUS / "iis-config").is_dir():  # NOTE: before the imports below: those modules skip themselves there
     pytest.skip(f"no shared corpus at {CORPUS / 'iis-config'}", allow_module_level=True)
 from tests.scan.test_refused_inherited import _coverage
-from tests.scan.test_refused_sections import CHEF, ROOT, _root
+from tests.scan.test_refused_sections import CHEF, RICK, ROOT, _root
 
 DENEME = '<site name="deneme.com" id="6" serverAutoStart="true">'
 IKINCI_ROOT = ('<application path="/" applicationPool="ikinci.com">\n'
@@ -137,3 +137,65 @@ def test_a_section_written_twice_in_applicationhost_config(tmp_path: Path, old: 
     assert (problem["file"], problem["line"]) == (APPHOST, _line(text, needle))
     message = problem["message"]
     assert message.startswith(says) and "Sections must only appear once per config file" in message, message
+
+
+RICK_SECTIONS = "\t<configSections>\n"
+EXTENSIONS = (
+    '\t\t<sectionGroup name="system.web.extensions" type="System.Web.Configuration.SystemWebExtensionsSectionGroup, '
+    'System.Web.Extensions, Version=3.5.0.0, Culture=neutral, PublicKeyToken=31BF3856AD364E35">\n'
+    '\t\t\t<sectionGroup name="scripting" type="System.Web.Configuration.ScriptingSectionGroup, System.Web.Extensions, '
+    'Version=3.5.0.0, Culture=neutral, PublicKeyToken=31BF3856AD364E35">\n'
+    '\t\t\t\t<section name="scriptResourceHandler" type="System.Web.Configuration.ScriptingScriptResourceHandlerSection, '
+    'System.Web.Extensions, Version=3.5.0.0, Culture=neutral, PublicKeyToken=31BF3856AD364E35" requirePermission="false" '
+    'allowDefinition="MachineToApplication"/>\n'
+    "\t\t\t</sectionGroup>\n\t\t</sectionGroup>\n")
+"""The ``system.web.extensions`` declarations of an ASP.NET 3.5 web.config (Visual Studio 2008's, as
+github.com/microsoft/aspnet-docker/issues/16 and github.com/h5bp/server-configs/issues/26 quote them), the first one."""
+MACHINE32 = "Windows/Microsoft.NET/Framework/v4.0.30319/Config/machine.config"
+IKINCI_POOL = '<add name="ikinci.com" autoStart="true" enable32BitAppOnWin64="true" managedRuntimeVersion="v4.0">'
+
+
+def _rick_35(tmp_path: Path, edit: tuple[str, str] | None = None, machine: str | None = None) -> tuple[Path, str]:
+    """ikinci.com (a 32-bit v4.0 pool) whose root web.config is RickStrahl's WebConnection-WebDemo web.config with the
+    ASP.NET 3.5 declarations added to its ``<configSections>``; ``machine``: the 32-bit Framework 4 machine.config."""
+    assert RICK_SECTIONS in RICK
+    web = RICK.replace(RICK_SECTIONS, RICK_SECTIONS + EXTENSIONS, 1)
+    files = {"vhosts/ikinci.com/http/web.config": web} | ({MACHINE32: machine} if machine is not None else {})
+    image, _ = _image(tmp_path, edit, files)
+    return image, web
+
+
+def test_an_aspnet_35_web_config_in_a_v4_pool_is_refused(tmp_path: Path) -> None:
+    """The most common real form of a section declared twice: an ASP.NET 3.5 web.config's ``system.web.extensions``
+    declarations in a v4.0 pool, whose Framework 4 machine.config declares them (IIS: "There is a duplicate
+    'system.web.extensions/scripting/scriptResourceHandler' section defined", HTTP 500.19). No machine.config in the
+    image: assumed to be Framework 4's own, and said so. The scan read the file as IIS ran it."""
+    image, web = _rick_35(tmp_path)
+    [problem] = _refused(image)
+    assert (problem["file"], problem["line"]) == (ROOT, _line(web, '<section name="scriptResourceHandler"'))
+    message = problem["message"]
+    assert "There is a duplicate 'system.web.extensions/scripting/scriptResourceHandler' section defined" in message
+    assert "in application pool 'ikinci.com' (v4.0)" in message, message
+    assert ("C:\\Windows\\Microsoft.NET\\Framework\\v4.0.30319\\Config\\machine.config (not in the image: taken to be "
+            ".NET Framework 4's own") in message, message
+    assert _coverage(image)["ikinci.com/"]["status"] == "not-checked"
+
+
+def test_the_image_machine_config_decides(tmp_path: Path) -> None:
+    """The image's 32-bit Framework 4 machine.config (the pool is 32-bit) is read: declaring the section, it is named
+    as the parent (no assumption said); declaring no ``system.web.extensions`` section, nothing is refused."""
+    declares = ("<configuration>\n<configSections>\n" + EXTENSIONS.replace("3.5.0.0", "4.0.0.0") +
+                "</configSections>\n</configuration>\n")
+    image, _ = _rick_35(tmp_path / "declares", machine=declares)
+    [problem] = _refused(image)
+    assert "which C:\\Windows\\Microsoft.NET\\Framework\\v4.0.30319\\Config\\machine.config declares already" in \
+        problem["message"], problem["message"]
+    image, _ = _rick_35(tmp_path / "bare", machine="<configuration>\n<configSections>\n</configSections>\n</configuration>\n")
+    assert not [p for p in json.loads(_scan(image, "json")[1])["problems"] if p.get("refused")]
+
+
+def test_an_aspnet_35_web_config_in_a_v2_pool_is_not_refused(tmp_path: Path) -> None:
+    """The same web.config in a v2.0 pool (ASP.NET 3.5 runs on CLR 2.0): its machine.config does not declare the
+    sections, so IIS takes the file: nothing refused."""
+    image, _ = _rick_35(tmp_path, (IKINCI_POOL, IKINCI_POOL.replace("v4.0", "v2.0")))
+    assert not [p for p in json.loads(_scan(image, "json")[1])["problems"] if p.get("refused")]

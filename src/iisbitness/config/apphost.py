@@ -227,6 +227,13 @@ class _Reader:
     _apphost_breached: dict[etree._Element, Problem] = field(default_factory=dict)
     """The elements of applicationHost.config :meth:`apphost_breaches` said, and their problems: what
     :meth:`_inherited_refusals` finds again with a site's web.config files in place is not said twice."""
+    pools_by_name: dict[str, AppPool] = field(default_factory=dict)
+    """The pools read (:meth:`pools`), by lower-case name: the pool of the application whose folders are walked decides
+    which Framework machine.config is a web.config's parent (:meth:`_declared_again`)."""
+    _walking_pool: AppPool | None = None
+    """The pool of the application whose virtual directories :meth:`_web_contribs` walks now."""
+    _machine_sections: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict)
+    """:meth:`_machine_declarations` by machine.config path."""
     _file_of: dict[Contribution, str] = field(default_factory=dict)
     """The web.config (as problems name it) each contribution of :attr:`_web` was read from (a section kept in a
     ``configSource`` file names that file, not the web.config that IIS refuses with it)."""
@@ -782,6 +789,7 @@ class _Reader:
     def _web_contribs(self, app: Application, site_apps: list[Application]) -> list[Contribution]:
         out: list[Contribution] = []
         site_seg = (app.site.lower(),)
+        self._walking_pool = self.pools_by_name.get(app.pool.lower())
         for vdir in app.vdirs:
             key = _vdir_key(app, vdir)
             if key not in self._web:
@@ -944,7 +952,68 @@ class _Reader:
             f"{_repeated_what(again, first, name, where)}; IIS refuses the file (KB 942055), so nothing configured "
             "there runs: this web.config is left out", unread=True, refused=True)
             for again, first, name, where in _repeated_sections(root))
+        out.extend(self._declared_again(root, shown))
         return sorted(out, key=lambda p: p.line or 0)
+
+    def _declared_again(self, root: etree._Element, shown: str) -> list[Problem]:
+        """The problem (``refused``, ``unread``), if any, of a section the web.config ``root`` (named ``shown``)
+        declares in its ``<configSections>`` that its parent declares already: the machine.config of the .NET Framework
+        its application's pool loads (:attr:`_walking_pool`: ``managedRuntimeVersion`` v4.0 or v2.0, in the
+        ``Framework64`` folder for a 64-bit worker, ``Framework`` for a 32-bit one: :meth:`_machine_declarations`), or
+        the file itself earlier. The most common case: an ASP.NET 3.5 web.config, which declares the
+        ``system.web.extensions`` sections itself, in a v4.0 pool, whose machine.config declares them: IIS Web Core
+        answers HTTP 500.19 "There is a duplicate 'system.web.extensions/scripting/scriptResourceHandler' section
+        defined", its error page saying "this error is because you are running a .NET Framework 3.5-based application
+        in .NET Framework 4" (the page as users paste it: github.com/maartenba/MvcSiteMapProvider/issues/429,
+        0x8007000D there; github.com/h5bp/server-configs/issues/26). The first such section only (IIS names one).
+        Other parents (the Framework's root web.config, a parent web.config) are not read for this."""
+        pool = self._walking_pool
+        if pool is None or pool.managed_runtime_version[:2] not in ("v2", "v4"):
+            return []
+        here = _section_declarations(root)
+        if not here:
+            return []
+        parent, where = self._machine_declarations(pool)
+        seen: set[str] = set()
+        for name, el in here:
+            said = where if name in parent else "this file" if name in seen else None
+            seen.add(name)
+            if said is not None:
+                return [Problem(
+                    shown, line_of(el), f"HTTP 500.19 for every request at or below {_folder(shown)} in application "
+                    f"pool '{pool.name}' ({pool.managed_runtime_version}): this web.config's <configSections> declares "
+                    f"{name}, which {said} declares already: IIS reports \"There is a duplicate '{name}' section "
+                    "defined\" (the error of an ASP.NET 3.5 web.config in a .NET Framework 4 pool); IIS refuses the "
+                    "file, so nothing configured there runs: this web.config is left out (a v2.0 pool, or the "
+                    "declarations taken out of <configSections>, would take it)", unread=True, refused=True)]
+        return []
+
+    def _machine_declarations(self, pool: AppPool) -> tuple[frozenset[str], str]:
+        """The sections (full names, ``system.web.extensions/scripting/scriptResourceHandler``) the machine.config of
+        ``pool``'s Framework declares, and that file as a problem names it: ``C:\\Windows\\Microsoft.NET\\
+        Framework64\\v4.0.30319\\Config\\machine.config`` for a 64-bit worker of a v4.0 pool (``Framework`` for a
+        32-bit worker, ``v2.0.50727`` for v2.0), read from the image. Not in the image: for v4.0, the
+        ``system.web.extensions`` sections (:data:`_NET4_EXTENSIONS`), assumed as .NET Framework 4's own machine.config
+        declares them (the reason IIS's error page gives, :meth:`_declared_again`), said so; for v2.0, none."""
+        bits64 = self.os_arch.is_64bit and not pool.enable_32bit_app_on_win64
+        version = "v4.0.30319" if pool.managed_runtime_version.startswith("v4") else "v2.0.50727"
+        path = f"C:\\Windows\\Microsoft.NET\\Framework{'64' if bits64 else ''}\\{version}\\Config\\machine.config"
+        got = self._machine_sections.get(path)
+        if got is not None:
+            return got
+        found = self.image.locate(path)
+        got = None
+        if found.host_path is not None:
+            try:
+                got = (frozenset(n for n, _ in _section_declarations(parse_file(found.host_path, path))), path)
+            except ConfigError:
+                got = None
+        if got is None:
+            assumed = _NET4_EXTENSIONS if version.startswith("v4") else frozenset()
+            said = f"{path} (not in the image: taken to be .NET Framework 4's own, which declares the system.web.extensions sections)"
+            got = (assumed, said)
+        self._machine_sections[path] = got
+        return got
 
     def unknown_repeats(self, root: etree._Element, shown: str) -> None:
         """A problem (``unread``: the application holding the file, or for applicationHost.config the server, is
@@ -1189,6 +1258,37 @@ def _repeated_sections(root: etree._Element) -> list[tuple[etree._Element, etree
     return sorted(out, key=lambda r: line_of(r[0]) or 0)
 
 
+_NET4_EXTENSIONS = frozenset({
+    "system.web.extensions/scripting/scriptResourceHandler",
+    "system.web.extensions/scripting/webServices/jsonSerialization",
+    "system.web.extensions/scripting/webServices/profileService",
+    "system.web.extensions/scripting/webServices/authenticationService",
+    "system.web.extensions/scripting/webServices/roleService",
+})
+"""The sections an ASP.NET 3.5 web.config declares in ``<configSections>`` (Visual Studio 2008's template, as the
+corpus's and github.com/microsoft/aspnet-docker/issues/16's web.config hold them) that .NET Framework 4's machine.config
+declares already (ASSUMED where the image holds no machine.config: IIS's error page names the first for that case,
+:meth:`_Reader._declared_again`)."""
+
+
+def _section_declarations(root: etree._Element) -> list[tuple[str, etree._Element]]:
+    """Each ``<section>`` the ``<configSections>`` of configuration file ``root`` declares, in document order, with its
+    full name (its ``<sectionGroup>`` names first: ``system.web.extensions/scripting/scriptResourceHandler``)."""
+    out: list[tuple[str, etree._Element]] = []
+
+    def walk(node: etree._Element, prefix: str) -> None:
+        for el in children(node):
+            name = local_name(el)
+            if name == "sectionGroup":
+                walk(el, f"{prefix}{attr(el, 'name').strip()}/")
+            elif name == "section" and attr(el, "name").strip():
+                out.append((f"{prefix}{attr(el, 'name').strip()}", el))
+
+    for cs in children(root, "configSections"):
+        walk(cs, "")
+    return out
+
+
 def _repeated_what(again: etree._Element, first: etree._Element, name: str, where: str) -> str:
     """The words of a section written twice (:func:`_repeated_sections`), ending with IIS's error."""
     return (f"<{local_name(again)}> is written a second time at {where} (first at line {line_of(first)}): IIS reports "
@@ -1352,6 +1452,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     contribs = reader.apphost_contribs()
     reader.apphost_breaches(contribs)
     pools = reader.pools()
+    reader.pools_by_name.update((p.name.lower(), p) for p in pools)
     sites = reader.sites(contribs)
     known = {p.name.lower() for p in pools}
     for site in sites:
