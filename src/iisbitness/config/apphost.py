@@ -1224,7 +1224,11 @@ def _repeated_sections(root: etree._Element) -> list[tuple[etree._Element, etree
     them, and a ``<location path=".">`` against the file's own level, are not judged: no Microsoft source found says
     whether IIS joins them). IIS refuses the file there: "Config section 'system.webServer/modules' already defined.
     Sections must only appear once per config file. See the help topic <location> for exceptions" (HTTP 500.19,
-    0x800700B7, IIS Web Core: github.com/elmah/Elmah/issues/259; KB 942055's 0x800700B7). Judged: every
+    0x800700B7, IIS Web Core: github.com/elmah/Elmah/issues/259; in applicationHost.config, Microsoft's Azure App
+    Service team: "Config section 'system.webServer/runtime' already defined" for a second ``<runtime>`` an XDT
+    ``Insert`` wrote, azure.github.io/AppService 2024-03-20; KB 942055's 0x800700B7). Two ``<system.webServer>``
+    elements of one path each holding the section are taken as one path (the message's "once per config file"; no
+    source shows that case itself). Judged: every
     ``system.applicationHost`` section, and the ``system.webServer`` sections IIS's schema files declare
     (:func:`~iisbitness.config.schema_keys.declared`), groups (:data:`_SECTION_GROUPS`) looked into; a module's own
     section (WebDAV's group, ARR's ``proxy``) is not, its schema (section or group) unknown."""
