@@ -294,8 +294,11 @@ def test_url_rewrite_preconditions_are_not_bitness(tmp_path: Path) -> None:
     assert not any("ResponseIsHtml" in p.message or "preCondition" in p.message for p in report.problems)
 
 
-def test_two_system_webserver_elements_are_both_read(tmp_path: Path) -> None:
-    """Views/web.config with two <system.webServer>: the second's Framework64 aspnet_isapi.dll handler counts.
+def test_two_system_webserver_elements_each_with_handlers_are_refused(tmp_path: Path) -> None:
+    """Views/web.config with two <system.webServer>, each holding <handlers> (the second's a Framework64
+    aspnet_isapi.dll mapping): one section written twice in one file, which IIS refuses ("Config section
+    'system.webServer/handlers' already defined. Sections must only appear once per config file", 0x800700B7): the
+    file is left out, said at the second <handlers> (line 45), not read as both merged (the scan did until dupsection).
     Laid out as in its repository: the partial applicationHost.config of the same repository maps
     /texttopdf to ...\\TextToPdfTryIt, whose Views folder holds the web.config."""
     host = _corpus2("other--MattCarlson22__Assignment6_CSE445__applicationHost.config")
@@ -304,11 +307,10 @@ def test_two_system_webserver_elements_are_both_read(tmp_path: Path) -> None:
         "Users/xplos/Desktop/School/CSE445/Assignment6/TextToPdfTryIt/Views/web.config": views})
     server = read_server(ServerImage.offline(img, {}), Arch.X64, "test")
     app = next(a for s in server.sites for a in s.applications if a.path == "/texttopdf")
-    handlers = {h.name: h for e in app.effects for h in e.handlers}
-    isapi = [h for h in handlers.values() if (h.script_processor or "").lower().endswith("aspnet_isapi.dll")]
-    assert isapi and all("Framework64" in (h.script_processor or "") for h in isapi)
-    assert all(h.source.line > 28 for h in isapi)  # from the second <system.webServer> (line 43 on)
-    # Integrated v4.0 pool: the classicMode handler does not apply; a 64-bit classic pool would load x64: fits.
+    assert not [h for e in app.effects for h in e.handlers if h.source.file.endswith("Views/web.config")]
+    [problem] = [p for p in server.problems if p.refused]
+    assert problem.file.endswith("Views/web.config") and problem.line == 45, problem
+    assert "Config section 'system.webServer/handlers' already defined" in problem.message, problem.message
     assert scan(img).findings == ()
 
 

@@ -227,6 +227,13 @@ class _Reader:
     _apphost_breached: dict[etree._Element, Problem] = field(default_factory=dict)
     """The elements of applicationHost.config :meth:`apphost_breaches` said, and their problems: what
     :meth:`_inherited_refusals` finds again with a site's web.config files in place is not said twice."""
+    pools_by_name: dict[str, AppPool] = field(default_factory=dict)
+    """The pools read (:meth:`pools`), by lower-case name: the pool of the application whose folders are walked decides
+    which Framework machine.config is a web.config's parent (:meth:`_declared_again`)."""
+    _walking_pool: AppPool | None = None
+    """The pool of the application whose virtual directories :meth:`_web_contribs` walks now."""
+    _machine_sections: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict)
+    """:meth:`_machine_declarations` by machine.config path."""
     _file_of: dict[Contribution, str] = field(default_factory=dict)
     """The web.config (as problems name it) each contribution of :attr:`_web` was read from (a section kept in a
     ``configSource`` file names that file, not the web.config that IIS refuses with it)."""
@@ -490,16 +497,21 @@ class _Reader:
         site_defaults_el = child(section, "siteDefaults")
         auto_default = _bool(site_defaults_el.get("serverAutoStart")) if site_defaults_el is not None else None
         out: list[Site] = []
+        first: dict[tuple[str, str], int | None] = {}
         for s in children(section, "site"):
             name = attr(s, "name")
+            if self._repeated_key(s, first, "site", ("name", "id"), "<sites>", "sites"):
+                continue
             self._site_names[name.lower()] = name
             self.progress(f"reading site {name}")
             site_defaults = child(s, "applicationDefaults")
             site_pool = attr(site_defaults, "applicationPool", default_pool) if site_defaults is not None else default_pool
             self._check_default_pool(site_defaults, f"site '{name}'")
             site_sub_dir = _sub_dir_default(s, sub_dir)
+            paths: dict[tuple[str, str], int | None] = {}
             apps = [app for a in children(s, "application")
-                    if (app := self._application(name, a, site_pool, site_sub_dir)) is not None]
+                    if not self._repeated_key(a, paths, "application", ("path",), f"site '{name}'", "sites")
+                    and (app := self._application(name, a, site_pool, site_sub_dir)) is not None]
             index = _SiteApps(name, apps)
             self._inherited_refusals(apps, index, contribs)
             apps = [self._with_effects(a, apps, index, contribs) for a in apps]
@@ -507,6 +519,31 @@ class _Reader:
             out.append(Site(name, attr(s, "id"), tuple(apps), self.src(s),
                             server_auto_start=(auto if auto is not None else auto_default) is not False))
         return out
+
+    def _repeated_key(self, el: etree._Element, first: dict[tuple[str, str], int | None], tag: str,
+                      keys: Sequence[str], whose: str, section: str) -> bool:
+        """Whether ``el`` (a ``<tag>`` of ``whose``: ``site 'Default Web Site'``) repeats the value of one of its
+        collection's unique keys ``keys`` (each ``isUniqueKey`` on its own in IIS_schema.xml, lextm/iis_schema:
+        ``system.applicationHost/sites``' ``site`` has two, ``name`` and ``id``; ``application`` and
+        ``virtualDirectory`` one, ``path``; none ``caseSensitive``, so compared without case, ``id`` as a number)
+        that an earlier sibling holds (``first``: each key's value seen -> its line, filled here). If so, a problem
+        (``refused``): IIS refuses a second entry of one key, "Cannot add duplicate collection entry of type
+        '<tag>' with unique key attribute '<key>'" (0x800700B7, KB 942055), and fails reading the whole
+        ``system.applicationHost/<section>`` section (:meth:`_refuse`); the entry is left out of the scan (as a pool
+        defined twice, :meth:`pools`), so a second site or application does not stand in for the first."""
+        held = [(key, raw, str(int(value)) if key == "id" and value.isdigit() else value) for key in keys
+                if (raw := el.get(key)) is not None and (value := raw.strip().lower())]
+        for key, raw, value in held:
+            at = first.get((key, value), -1)
+            if at != -1:
+                self._refuse(section, line_of(el), f"<{tag} {key}=\"{raw}\"> of {whose} repeats the {key} of the "
+                             f"{tag} at line {at}: IIS reports \"Cannot add duplicate collection entry of type '{tag}' "
+                             f"with unique key attribute '{key}' set to '{raw}'\" (0x800700B7, KB 942055); this entry "
+                             "is left out")
+                return True
+        for key, _, value in held:
+            first.setdefault((key, value), line_of(el))
+        return False
 
     def _check_default_pool(self, defaults: etree._Element | None, whose: str) -> None:
         """:meth:`_check_pool_name` for an ``<applicationDefaults applicationPool>`` (the schema gives it the same
@@ -528,11 +565,14 @@ class _Reader:
             self._check_pool_name(el, "applicationPool", f"application {site}{_url(attr(el, 'path'))}'s "
                                                          f"applicationPool '{el.get('applicationPool')}'")
         vdir_default = _sub_dir_default(el, sub_dir)
+        seen: dict[tuple[str, str], int | None] = {}
         vdirs = tuple(
             VirtualDirectory(_url(attr(v, "path", "/")), attr(v, "physicalPath"), self.src(v),
                              _bool(v.get("allowSubDirConfig")) is not False if v.get("allowSubDirConfig") is not None
                              else vdir_default)
             for v in children(el, "virtualDirectory")
+            if not self._repeated_key(v, seen, "virtualDirectory", ("path",),
+                                      f"application {site}{_url(attr(el, 'path'))}", "sites")
         )
         return Application(site, _url(attr(el, "path", "/")), attr(el, "applicationPool", default_pool) or default_pool,
                            vdirs, self.src(el))
@@ -750,6 +790,7 @@ class _Reader:
     def _web_contribs(self, app: Application, site_apps: list[Application]) -> list[Contribution]:
         out: list[Contribution] = []
         site_seg = (app.site.lower(),)
+        self._walking_pool = self.pools_by_name.get(app.pool.lower())
         for vdir in app.vdirs:
             key = _vdir_key(app, vdir)
             if key not in self._web:
@@ -907,7 +948,73 @@ class _Reader:
                     shown, line, f"HTTP 500.19 (0x8007000D, KB 942055) for every request at or below {_folder(shown)}: "
                     f"{what}: IIS refuses the file (\"Unrecognized element\"), so nothing configured there runs: "
                     "this web.config is left out", unread=True, refused=True) for line, what in found)
-        return out
+        out.extend(Problem(
+            shown, line_of(again), f"HTTP 500.19 for every request at or below {_folder(shown)}: "
+            f"{_repeated_what(again, first, name, where)}; IIS refuses the file (KB 942055), so nothing configured "
+            "there runs: this web.config is left out", unread=True, refused=True)
+            for again, first, name, where in _repeated_sections(root))
+        out.extend(self._declared_again(root, shown))
+        return sorted(out, key=lambda p: p.line or 0)
+
+    def _declared_again(self, root: etree._Element, shown: str) -> list[Problem]:
+        """The problem (``refused``, ``unread``), if any, of a section the web.config ``root`` (named ``shown``)
+        declares in its ``<configSections>`` that its parent declares already: the machine.config of the .NET Framework
+        its application's pool loads (:attr:`_walking_pool`: ``managedRuntimeVersion`` v4.0 or v2.0, in the
+        ``Framework64`` folder for a 64-bit worker, ``Framework`` for a 32-bit one: :meth:`_machine_declarations`), or
+        the file itself earlier. The most common case: an ASP.NET 3.5 web.config, which declares the
+        ``system.web.extensions`` sections itself, in a v4.0 pool, whose machine.config declares them: IIS Web Core
+        answers HTTP 500.19 "There is a duplicate 'system.web.extensions/scripting/scriptResourceHandler' section
+        defined", its error page saying "this error is because you are running a .NET Framework 3.5-based application
+        in .NET Framework 4" (the page as users paste it: github.com/maartenba/MvcSiteMapProvider/issues/429,
+        0x8007000D there; github.com/h5bp/server-configs/issues/26). The first such section only (IIS names one).
+        Other parents (the Framework's root web.config, a parent web.config) are not read for this."""
+        pool = self._walking_pool
+        if pool is None or pool.managed_runtime_version[:2] not in ("v2", "v4"):
+            return []
+        here = _section_declarations(root)
+        if not here:
+            return []
+        parent, where = self._machine_declarations(pool)
+        seen: set[str] = set()
+        for name, el in here:
+            said = where if name in parent else "this file" if name in seen else None
+            seen.add(name)
+            if said is not None:
+                return [Problem(
+                    shown, line_of(el), f"HTTP 500.19 for every request at or below {_folder(shown)} in application "
+                    f"pool '{pool.name}' ({pool.managed_runtime_version}): this web.config's <configSections> declares "
+                    f"{name}, which {said} declares already: IIS reports \"There is a duplicate '{name}' section "
+                    "defined\" (the error of an ASP.NET 3.5 web.config in a .NET Framework 4 pool); IIS refuses the "
+                    "file, so nothing configured there runs: this web.config is left out (a v2.0 pool, or the "
+                    "declarations taken out of <configSections>, would take it)", unread=True, refused=True)]
+        return []
+
+    def _machine_declarations(self, pool: AppPool) -> tuple[frozenset[str], str]:
+        """The sections (full names, ``system.web.extensions/scripting/scriptResourceHandler``) the machine.config of
+        ``pool``'s Framework declares, and that file as a problem names it: ``C:\\Windows\\Microsoft.NET\\
+        Framework64\\v4.0.30319\\Config\\machine.config`` for a 64-bit worker of a v4.0 pool (``Framework`` for a
+        32-bit worker, ``v2.0.50727`` for v2.0), read from the image. Not in the image: for v4.0, the
+        ``system.web.extensions`` sections (:data:`_NET4_EXTENSIONS`), assumed as .NET Framework 4's own machine.config
+        declares them (the reason IIS's error page gives, :meth:`_declared_again`), said so; for v2.0, none."""
+        bits64 = self.os_arch.is_64bit and not pool.enable_32bit_app_on_win64
+        version = "v4.0.30319" if pool.managed_runtime_version.startswith("v4") else "v2.0.50727"
+        path = f"C:\\Windows\\Microsoft.NET\\Framework{'64' if bits64 else ''}\\{version}\\Config\\machine.config"
+        got = self._machine_sections.get(path)
+        if got is not None:
+            return got
+        found = self.image.locate(path)
+        got = None
+        if found.host_path is not None:
+            try:
+                got = (frozenset(n for n, _ in _section_declarations(parse_file(found.host_path, path))), path)
+            except ConfigError:
+                got = None
+        if got is None:
+            assumed = _NET4_EXTENSIONS if version.startswith("v4") else frozenset()
+            said = f"{path} (not in the image: taken to be .NET Framework 4's own, which declares the system.web.extensions sections)"
+            got = (assumed, said)
+        self._machine_sections[path] = got
+        return got
 
     def unknown_repeats(self, root: etree._Element, shown: str) -> None:
         """A problem (``unread``: the application holding the file, or for applicationHost.config the server, is
@@ -954,6 +1061,23 @@ class _Reader:
                 self.apphost_file, line, f"{what}: IIS refuses this file there (\"Unrecognized element\", "
                 f"0x8007000D, KB 942055): {effect}; every application was checked as written, not as IIS "
                 "would run it", refused=True) for line, what in found)
+        for again, first, name, where in _repeated_sections(self.root):
+            kind, _, section = name.partition("/")
+            what = _repeated_what(again, first, name, where)
+            loc = next((a for a in again.iterancestors() if local_name(a) == "location"), None)
+            if kind == "system.applicationHost":
+                self._refuse(section, line_of(again), what)
+                continue
+            if section == "globalModules":
+                effect = ("IIS fails reading the section a worker process reads when it starts (facts C7), so no "
+                          "application pool serves a request (HTTP 503)")
+            elif loc is not None:
+                effect = f"IIS answers HTTP 500.19 to every request at or below {attr(loc, 'path')}"
+            else:
+                effect = "IIS answers HTTP 500.19 to every request of every site"
+            self.problems.append(Problem(
+                self.apphost_file, line_of(again), f"{what}, KB 942055: {effect}; every application was checked as "
+                "written (the first section read), not as IIS would run it", refused=True))
 
 
     def apphost_breaches(self, contribs: list[Contribution]) -> None:
@@ -1082,6 +1206,98 @@ def _sections(root: etree._Element) -> Iterator[tuple[etree._Element, tuple[str,
         for group, at in groups:
             for path, section in section_elements(group):
                 yield group, at, path, section
+
+
+_SECTION_GROUPS = frozenset({"security", "security/authentication", "rewrite", "tracing", "management"})
+"""The elements below ``system.webServer`` that are section groups, not sections (IIS_schema.xml, rewrite_schema.xml
+name their sections ``system.webServer/security/authentication/anonymousAuthentication``, ``.../rewrite/rules``...):
+written twice with different sections in each, they are legal; :func:`_repeated_sections` looks inside them."""
+
+
+def _repeated_sections(root: etree._Element) -> list[tuple[etree._Element, etree._Element, str, str]]:
+    """Each section element of the configuration file ``root`` that is written a second time at one configuration path
+    of the file, in document order: ``(the second, the first, the section's name as IIS gives it
+    (``system.webServer/handlers``), where: "this file's own level" or ``<location path="...">``)``.
+
+    One path: the file's own level (every ``<system.webServer>``/``<system.applicationHost>`` directly under
+    ``<configuration>``), or the ``<location>`` elements of one ``path`` (compared as config paths: case and slashes
+    aside) with the same ``overrideMode``, ``allowOverride`` and ``inheritInChildApplications`` (locations differing in
+    them, and a ``<location path=".">`` against the file's own level, are not judged: no Microsoft source found says
+    whether IIS joins them). IIS refuses the file there: "Config section 'system.webServer/modules' already defined.
+    Sections must only appear once per config file. See the help topic <location> for exceptions" (HTTP 500.19,
+    0x800700B7, IIS Web Core: github.com/elmah/Elmah/issues/259; in applicationHost.config, Microsoft's Azure App
+    Service team: "Config section 'system.webServer/runtime' already defined" for a second ``<runtime>`` an XDT
+    ``Insert`` wrote, azure.github.io/AppService 2024-03-20; KB 942055's 0x800700B7). Two ``<system.webServer>``
+    elements of one path each holding the section are taken as one path (the message's "once per config file"; no
+    source shows that case itself). Judged: every
+    ``system.applicationHost`` section, and the ``system.webServer`` sections IIS's schema files declare
+    (:func:`~iisbitness.config.schema_keys.declared`), groups (:data:`_SECTION_GROUPS`) looked into; a module's own
+    section (WebDAV's group, ARR's ``proxy``) is not, its schema (section or group) unknown."""
+    first: dict[tuple[object, ...], etree._Element] = {}
+    out: list[tuple[etree._Element, etree._Element, str, str]] = []
+
+    def walk(node: etree._Element, group: str, prefix: str, at: tuple[object, ...], where: str) -> None:
+        web = group == "system.webServer"
+        for el in children(node):
+            path = f"{prefix}{local_name(el)}"
+            if web and path in _SECTION_GROUPS:
+                walk(el, group, f"{path}/", at, where)
+                continue
+            if web and not declared(path):
+                continue
+            seen = first.setdefault((*at, group, path), el)
+            if seen is not el:
+                out.append((el, seen, f"{group}/{path}", where))
+
+    for el in children(root):
+        name = local_name(el)
+        if name == "location":
+            loc = attr(el, "path")
+            at: tuple[object, ...] = ("location", split_location_path(loc), *(
+                (el.get(a) or "").strip().lower() for a in ("overrideMode", "allowOverride", "inheritInChildApplications")))
+            groups, where = [g for g in children(el) if local_name(g) in _GROUPS], f'<location path="{loc}">'
+        else:
+            at, groups, where = ("file",), [el] if name in _GROUPS else [], "this file's own level"
+        for g in groups:
+            walk(g, local_name(g), "", at, where)
+    return sorted(out, key=lambda r: line_of(r[0]) or 0)
+
+
+_NET4_EXTENSIONS = frozenset({
+    "system.web.extensions/scripting/scriptResourceHandler",
+    "system.web.extensions/scripting/webServices/jsonSerialization",
+    "system.web.extensions/scripting/webServices/profileService",
+    "system.web.extensions/scripting/webServices/authenticationService",
+    "system.web.extensions/scripting/webServices/roleService",
+})
+"""The sections an ASP.NET 3.5 web.config declares in ``<configSections>`` (Visual Studio 2008's template, as the
+corpus's and github.com/microsoft/aspnet-docker/issues/16's web.config hold them) that .NET Framework 4's machine.config
+declares already (ASSUMED where the image holds no machine.config: IIS's error page names the first for that case,
+:meth:`_Reader._declared_again`)."""
+
+
+def _section_declarations(root: etree._Element) -> list[tuple[str, etree._Element]]:
+    """Each ``<section>`` the ``<configSections>`` of configuration file ``root`` declares, in document order, with its
+    full name (its ``<sectionGroup>`` names first: ``system.web.extensions/scripting/scriptResourceHandler``)."""
+    out: list[tuple[str, etree._Element]] = []
+
+    def walk(node: etree._Element, prefix: str) -> None:
+        for el in children(node):
+            name = local_name(el)
+            if name == "sectionGroup":
+                walk(el, f"{prefix}{attr(el, 'name').strip()}/")
+            elif name == "section" and attr(el, "name").strip():
+                out.append((f"{prefix}{attr(el, 'name').strip()}", el))
+
+    for cs in children(root, "configSections"):
+        walk(cs, "")
+    return out
+
+
+def _repeated_what(again: etree._Element, first: etree._Element, name: str, where: str) -> str:
+    """The words of a section written twice (:func:`_repeated_sections`), ending with IIS's error."""
+    return (f"<{local_name(again)}> is written a second time at {where} (first at line {line_of(first)}): IIS reports "
+            f"\"Config section '{name}' already defined. Sections must only appear once per config file\" (0x800700B7)")
 
 
 def _unrecognized(group: etree._Element, path: str, section: etree._Element,
@@ -1259,6 +1475,7 @@ def read_server(image: ServerImage, os_arch: Arch, os_arch_from: str, config: Pa
     contribs = reader.apphost_contribs()
     reader.apphost_breaches(contribs)
     pools = reader.pools()
+    reader.pools_by_name.update((p.name.lower(), p) for p in pools)
     sites = reader.sites(contribs)
     known = {p.name.lower() for p in pools}
     for site in sites:

@@ -79,9 +79,11 @@ class Problem:
         refused: True when IIS itself refuses what ``file`` holds there, so that it does not run as configured: a
             web.config that is not well-formed XML, sets a section IIS allows only in applicationHost.config or one
             locked there or by a parent web.config, adds a collection entry it already holds (0x800700B7), or
-            removes, clears or sets what a parent locks (``lockItem``, ``lockElements``, ``lockAttributes``) (HTTP
+            removes, clears or sets what a parent locks (``lockItem``, ``lockElements``, ``lockAttributes``), writes a
+            section twice at one path or declares a section its pool's Framework machine.config declares (HTTP
             500.19 for every request at or below its folder, KB 942055); in applicationHost.config
-            a pool or a collection entry defined twice (0x800700B7) or a value IIS's schema validation rejects (a pool name with a
+            a pool, a site (``name`` or ``id``), an application or virtual directory (``path``), a collection entry or
+            a section defined twice (0x800700B7) or a value IIS's schema validation rejects (a pool name with a
             character the ``applicationPoolName`` validator refuses, an ``<application>`` without ``path``: IIS fails
             reading that section). ``message`` says what IIS does and what the scan could therefore not check;
             ``check-app`` exits 2 on one in the build's own files.
