@@ -340,10 +340,12 @@ def _missing_on_server(plan: LoadPlan, load: Load, absence: Absence, symptom: st
     if absence.other_build_only:
         # NOTE: the folder is not in the image, so nothing says the server lacks the file; the other build in the
         # image says the folder alone must not decide it loads (PlanContext.absence)
-        cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}. The image does not "
-                 f"hold {absence.folder}, but it holds the other architecture's build, {absence.other_view}: the "
+        # NOTE: "no binary in": the folder may be absent or there without binaries (inetsrv with only config\)
+        cause = (f"'{b.configured}' resolves to {b.windows_path} in {load.process.describe()}. The image holds no "
+                 f"binary in {absence.folder}, but it holds the other architecture's build, {absence.other_view}: the "
                  "product's installer may have put only that build on the server (which builds it installs is its "
-                 f"own choice), or the copy left {absence.folder} out. Not checked: look for the file there on the "
+                 f"own choice), or the copy left {absence.folder}'s binaries out. Not checked: look for the file there "
+                 "on the "
                  f"server, or give the scan a copy of that folder. {_loaded_by(users, load.process.describe())}")
         return Finding.for_load(load, binary_missing.id, Severity.WARNING,
                                 f"If the file is missing on the server too: {symptom}.", cause,
