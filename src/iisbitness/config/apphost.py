@@ -1031,7 +1031,9 @@ class _Reader:
                 shown_attrs = " ".join(f'{k!s}="{v!s}"' for k, v in again.attrib.items())
                 self.problems.append(Problem(
                     shown, line_of(again), f"<{local_name(again)} {shown_attrs}> in system.webServer/{path} repeats "
-                    f"the entry at line {line_of(first)} attribute for attribute; this section's schema is a module's "
+                    f"the entry at line {line_of(first)} attribute for attribute (values equal without case: IIS's "
+                    "default for a key, which a module's schema may make case-sensitive); this section's schema is a "
+                    "module's "
                     "own, not IIS_schema.xml's, so whether IIS refuses the file for it (\"Cannot add duplicate "
                     "collection entry\", HTTP 500.19, 0x800700B7, unless the module's schema gives the list no key) was "
                     "not checked: what the file configures was read as written", unread=True))
