@@ -15,7 +15,7 @@ import pefile  # type: ignore[import-untyped]
 import pytest
 from hostile_helpers import FIXTURES
 
-from iisbitness.pe.classify import read_image
+from iisbitness.pe.classify import read_image, read_image_and_references
 from iisbitness.pe.headers import parse_headers
 from iisbitness.pe.metadata import assembly_info_from_bytes
 from iisbitness.pe.source import Source
@@ -80,3 +80,20 @@ def test_section_table_pefile_abandons() -> None:
 def test_section_addresses_not_aligned() -> None:
     image = read_image(FIXTURES / "diff-f592040e0bfb.bin")
     assert image.kind is ImageKind.NOT_PE
+
+
+def test_clr_directory_smaller_than_the_cor20_header_is_refused() -> None:
+    """diff-0d868ea2a0c9.bin: data directory 14 is RVA 0x3, Size 2. pefile reports the CLR directory; dnfile finds no
+    COR20 header (``net`` None). We read 72 bytes at RVA 0x3 as the COR20 header and called the image mixed-mode
+    before; the runtime refuses it: ``PEDecoder::CheckCorHeader`` requires the directory's Size to be at least
+    ``sizeof(IMAGE_COR20_HEADER)`` (72; dotnet/runtime src/coreclr/utilcode/pedecoder.cpp). Now: not a valid PE,
+    by both the general read and the scan's."""
+    path = FIXTURES / "diff-0d868ea2a0c9.bin"
+    image = read_image(path)
+    assert image.kind is ImageKind.NOT_PE
+    assert image.reason == "not a valid PE: CLR directory size 2 is smaller than 72"
+    assert read_image_and_references(path)[0].reason == image.reason
+    pe = pefile.PE(str(path), fast_load=True)
+    clr = pe.OPTIONAL_HEADER.DATA_DIRECTORY[14]
+    assert (clr.VirtualAddress, clr.Size) == (3, 2)
+    assert dnfile.dnPE(str(path), clr_lazy_load=True).net is None  # type: ignore[no-untyped-call]
