@@ -525,8 +525,8 @@ def plain_read(src: Source) -> PlainRead | None:
         return None
     (file_alignment, os_major, os_minor, sub_major, sub_minor, size_of_headers, subsystem, directories, clr_rva,
      clr_size) = fmt.unpack_from(head, opt)
-    if directories < 15 or not clr_rva or not clr_size:
-        return None
+    if directories < 15 or not clr_rva or clr_size < 72:
+        return None  # NOTE: no CLR directory, or one read_cor20 refuses
     # NOTE: the COR20 header and the metadata are nearly always in the first section (.text), where file_offset
     # would find them first: an RVA from ``lo`` to ``hi`` is found there without a call (past SizeOfHeaders, in the
     # section's raw data), at the RVA plus ``delta`` (conditional expressions, not max and min: these take keyword

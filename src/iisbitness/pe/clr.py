@@ -68,9 +68,13 @@ def read_cor20(src: Source, headers: Headers) -> Cor20:
     """Read the COR20 header named by data directory 14 (call only if :func:`has_clr_header`).
 
     Raises:
-        InvalidPe: the header is outside the file or its ``cb`` is smaller than 72.
+        InvalidPe: the header is outside the file, or data directory 14's Size or the header's ``cb`` is smaller
+            than 72. The runtime refuses such an image: ``PEDecoder::CheckCorHeader`` requires the directory's Size
+            to be at least ``sizeof(IMAGE_COR20_HEADER)`` (dotnet/runtime src/coreclr/utilcode/pedecoder.cpp).
     """
-    rva, _ = headers.directory(DIR_CLR)
+    rva, size = headers.directory(DIR_CLR)
+    if size < COR20_SIZE:
+        raise InvalidPe(f"CLR directory size {size} is smaller than {COR20_SIZE}")
     data = src.read_at(headers.rva_to_offset(rva, "CLR header"), COR20_SIZE, "CLR header")
     cb, major, minor, md_rva, md_size, flags = struct.unpack_from("<IHHIII", data, 0)
     if cb < COR20_SIZE:
