@@ -105,7 +105,7 @@ def build(server: Server, ctx: PlanContext, collectors: tuple[Collector, ...] = 
     return LoadPlan(server, tuple(chain.from_iterable(p.loads for p in everything)),
                     tuple(chain.from_iterable(p.skipped for p in everything)), tuple(idle), config_only,
                     tuple(dict.fromkeys(chain.from_iterable(p.problems for p in everything))),
-                    tuple(outlooks), deps_unchecked=ctx.deps_unchecked)
+                    tuple(outlooks), deps_unchecked=ctx.deps_unchecked, on_server=ctx.image.is_the_server)
 
 
 def served(apps: tuple[Application, ...]) -> tuple[Application, ...]:

@@ -281,4 +281,4 @@ def build_iis6(server: Iis6Server, ctx: PlanContext) -> LoadPlan:
     present = [ld for ld in loads if ld.binary.resolved is not None]
     config_only = bool(loads) and not present
     return LoadPlan(view, tuple(loads), tuple(skipped), tuple(idle), config_only, tuple(problems), (), server,
-                    deps_unchecked=ctx.deps_unchecked)
+                    deps_unchecked=ctx.deps_unchecked, on_server=ctx.image.is_the_server)

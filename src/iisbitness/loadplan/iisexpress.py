@@ -85,4 +85,4 @@ def build_iisexpress(workspace: IisExpressWorkspace, ctx: PlanContext,
             sort_found(collect(ctx, server, process, served(apps)), loads, skipped, problems)
     idle = tuple(p.name for p in server.pools if p.name.lower() not in used)
     return LoadPlan(server, tuple(loads), tuple(skipped), idle, False, tuple(dict.fromkeys(problems)),
-                    iisexpress=workspace, deps_unchecked=ctx.deps_unchecked)
+                    iisexpress=workspace, deps_unchecked=ctx.deps_unchecked, on_server=ctx.image.is_the_server)

@@ -754,6 +754,10 @@ class LoadPlan:
             process architecture whose dependency search found no mismatch, the first dependency it could not check
             (:attr:`PlanContext.deps_unchecked <iisbitness.loadplan.context.PlanContext.deps_unchecked>`, the planning
             context's own mapping, shared by the plans it builds); read through :meth:`unchecked_dependency`.
+        on_server: the image is the server itself (:attr:`ServerImage.is_the_server
+            <iisbitness.image.server_image.ServerImage.is_the_server>`: live, or a zip collected on it), so what a file
+            of it holds is what the server's holds; False for a copy made by hand (or a zip made from one), where an
+            empty or cut file may be the copy's fault (rules/binary_invalid.py).
     """
 
     server: Server
@@ -766,6 +770,7 @@ class LoadPlan:
     iis6: Iis6Server | None = None
     iisexpress: IisExpressWorkspace | None = None
     deps_unchecked: Mapping[tuple[str, Arch], Unresolved] = field(default_factory=dict, repr=False, compare=False)
+    on_server: bool = False
     _derived: dict[str, object] | None = field(default=None, init=False, repr=False, compare=False)
 
     def os_undecided(self, binary: BinaryRef) -> bool:
