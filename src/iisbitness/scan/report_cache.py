@@ -60,7 +60,7 @@ def identities(paths: Iterable[str]) -> list[list[Any]]:
     """``[path, size, mtime_ns, ctime_ns, inode, device]`` per path, ``[path]`` for one that cannot be stat'ed."""
     out: list[list[Any]] = []
     for p in paths:
-        i = FileIdentity.of(Path(p))
+        i = FileIdentity.of(p)  # NOTE: the string as stored: no Path per input (issue 25: 8,830 of them a rescan)
         out.append([p] if i is None else [p, i.size, i.mtime_ns, i.ctime_ns, i.inode, i.device])
     return out
 
@@ -74,7 +74,7 @@ def unchanged(stored: str) -> bool:
         for row in rows:
             if not isinstance(row, list) or not row or not isinstance(row[0], str):
                 return False
-            now = FileIdentity.of(Path(row[0]))
+            now = FileIdentity.of(row[0])
             if (now is None) != (len(row) == 1):
                 return False
             if now is not None and row[1:] != [now.size, now.mtime_ns, now.ctime_ns, now.inode, now.device]:
