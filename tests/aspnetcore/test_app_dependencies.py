@@ -210,13 +210,11 @@ def test_a_file_two_libraries_list_is_one_load(tmp_path: Path) -> None:
     assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
 
 
-def test_a_deps_json_is_read_once_per_scan_and_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each worker architecture a pool's outlook plans (x86 and x64 here) and each fix re-plan ran the collector, and
-    each run read and parsed the deps.json again (a published app's is tens to hundreds of KiB): 4 reads per scan here,
-    6 per scan and 10 per fix of the demo's one app. The file is real; the spy counts the reads and returns what they give."""
+def _json_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the JSON files the aspnetcore collector reads from now on (its ``read_json`` spied on: the real
+    read, each call's file name recorded), in order."""
     from iisbitness.loadplan.collectors import aspnetcore
 
-    _fdd(tmp_path, POOL32, (BARCODE,), {"Contoso.Barcode.dll": "managed_x64.dll"})
     real = aspnetcore.read_json
     read: list[str] = []
 
@@ -225,6 +223,15 @@ def test_a_deps_json_is_read_once_per_scan_and_fix(tmp_path: Path, monkeypatch: 
         return real(path, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(aspnetcore, "read_json", counted)
+    return read
+
+
+def test_a_deps_json_is_read_once_per_scan_and_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker architecture a pool's outlook plans (x86 and x64 here) and each fix re-plan ran the collector, and
+    each run read and parsed the deps.json again (a published app's is tens to hundreds of KiB): 4 reads per scan here,
+    6 per scan and 10 per fix of the demo's one app. The file is real; the spy counts the reads and returns what they give."""
+    _fdd(tmp_path, POOL32, (BARCODE,), {"Contoso.Barcode.dll": "managed_x64.dll"})
+    read = _json_reads(monkeypatch)
     report = run(tmp_path)
     assert rules_of(report) == [("aspnetcore-inprocess-arch", "S1")]
     assert read.count("Shop.deps.json") == 1, read
@@ -234,20 +241,10 @@ def test_a_deps_json_is_read_once_per_scan_and_fix(tmp_path: Path, monkeypatch: 
     assert read.count("Shop.deps.json") == 1, read
 
 
-
 def test_a_runtimeconfig_json_is_read_once_per_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The runtimeconfig.json of a framework-dependent app was read and parsed by each collector run too (its frameworks,
     and again to tell a self-contained app without hostfxr.dll): once per scan now, as the deps.json."""
-    from iisbitness.loadplan.collectors import aspnetcore
-
     _fdd(tmp_path, POOL32, (BARCODE,), {"Contoso.Barcode.dll": "managed_x64.dll"})
-    real = aspnetcore.read_json
-    read: list[str] = []
-
-    def counted(path: Path, *args: object, **kwargs: object) -> tuple[object, str]:
-        read.append(path.name)
-        return real(path, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(aspnetcore, "read_json", counted)
+    read = _json_reads(monkeypatch)
     assert rules_of(run(tmp_path)) == [("aspnetcore-inprocess-arch", "S1")]
     assert read.count("Shop.runtimeconfig.json") == 1, read
